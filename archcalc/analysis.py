@@ -1,0 +1,153 @@
+"""Graph → figures: each layer's shape, parameters, MACs, FLOPs and memory, and their sums."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
+from archcalc.errors import SpecError, did_you_mean
+from archcalc.graph import INPUT, Graph
+from archcalc.layers.base import numel
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The additive figures of a layer, a block or a whole model."""
+
+    weight: int = 0
+    bias: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    activations: int = 0
+    activation_bytes: int = 0
+
+    @property
+    def params(self) -> int:
+        return self.weight + self.bias
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Figures)))
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """One layer's figures. `shape` is the output shape, batch first."""
+
+    index: int
+    name: str
+    kind: str
+    inputs: tuple[str, ...]
+    shape: tuple[int, ...]
+    figures: Figures
+    location: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """A line of a table: one layer, or a block summed over its layers (`layers` > 1)."""
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    figures: Figures
+    layers: int
+    share: float
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    """Everything `archcalc table` shows, as plain data."""
+
+    model: str
+    family: str
+    file: str
+    source: str | None
+    input_shape: tuple[int, ...]
+    convention: str
+    dtype: str
+    layers: list[LayerStats]
+    totals: Figures
+    blocks: dict[str, tuple[str, tuple[int, ...]]]
+
+    def rows(self, depth: int | None = None) -> list[Row]:
+        """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
+        groups: dict[str, list[LayerStats]] = {}
+        for layer in self.layers:
+            key = layer.name if depth is None else ".".join(layer.name.split(".")[:depth])
+            groups.setdefault(key, []).append(layer)
+        rows = []
+        for name, members in groups.items():
+            figures = sum((m.figures for m in members), Figures())
+            if len(members) == 1 and members[0].name == name:
+                kind, shape = members[0].kind, members[0].shape
+            else:
+                kind, shape = self.blocks[name]
+            rows.append(Row(name, kind, shape, figures, len(members), self.share(figures)))
+        return rows
+
+    def share(self, figures: Figures) -> float:
+        """The part of the total MACs (or, for a model without any, of the parameters)."""
+        if self.totals.macs:
+            return figures.macs / self.totals.macs
+        return figures.params / self.totals.params if self.totals.params else 0.0
+
+
+def analyze_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
+                  convention: str = DEFAULT_CONVENTION, dtype: str = "float32") -> ModelStats:
+    """Infer every shape and count every figure of `graph`; SpecError at the first bad layer."""
+    counter = _convention(convention).count
+    element_bytes = _dtype_bytes(dtype)
+    if batch < 1:
+        raise SpecError(f"the batch size must be at least 1, got {batch}")
+    shapes = {INPUT: (batch, *(input_shape or graph.input_shape))}
+    layers = []
+    for index, node in enumerate(graph.nodes, start=1):
+        in_shapes = [shapes[name] for name in node.inputs]
+        try:
+            out = node.kind.output_shape(node.attrs, in_shapes)
+            params = node.kind.params(node.attrs, in_shapes)
+            macs, flops = counter(node.kind, node.attrs, in_shapes, out)
+        except SpecError as error:
+            where = node.field_locations.get(error.field, node.location) if error.field else node.location
+            raise error.at(where, node.name) from None
+        shapes[node.name] = out
+        elements = numel(out)
+        figures = Figures(params.weight, params.bias, params.buffers, macs, flops,
+                          elements, elements * element_bytes)
+        layers.append(LayerStats(index, node.name, node.kind.key, node.inputs, out, figures,
+                                 str(node.location)))
+    totals = sum((layer.figures for layer in layers), Figures())
+    blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
+    return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,
+                      dtype, layers, totals, blocks)
+
+
+def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int = 1,
+            variant: str | None = None, convention: str = DEFAULT_CONVENTION,
+            dtype: str = "float32") -> ModelStats:
+    """Analyse a spec file or bundled model: `analyze("resnet50", input="3x160x160")`."""
+    from archcalc.spec import load_graph, parse_input
+
+    graph = load_graph(spec, variant)
+    shape = parse_input(input) if isinstance(input, str) else (tuple(input) if input else None)
+    if shape is not None and len(shape) != 3:
+        raise SpecError(f"input must be channels × height × width, got {input!r}")
+    return analyze_graph(graph, shape, batch, convention, dtype)
+
+
+def _convention(name: str):
+    if name not in CONVENTIONS:
+        raise SpecError(f"unknown convention '{name}'{did_you_mean(name, CONVENTIONS)}",
+                        hint=f"choose one of {', '.join(CONVENTIONS)}")
+    return CONVENTIONS[name]
+
+
+def _dtype_bytes(name: str) -> int:
+    if name not in DTYPE_BYTES:
+        raise SpecError(f"unknown dtype '{name}'{did_you_mean(name, DTYPE_BYTES)}",
+                        hint=f"choose one of {', '.join(DTYPE_BYTES)}")
+    return DTYPE_BYTES[name]

@@ -1,0 +1,49 @@
+"""The layer graph a spec expands to: named layer nodes in order, and the blocks that hold them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from archcalc.errors import Location
+from archcalc.layers import Attrs, LayerKind
+
+INPUT = "input"
+"""The name by which nodes refer to the model's input tensor."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer: its dotted name, kind, resolved fields and the nodes it reads."""
+
+    name: str
+    kind: LayerKind
+    attrs: Attrs
+    inputs: tuple[str, ...]
+    location: Location
+    field_locations: Mapping[str, Location] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A block, repeat or group of layers: its dotted name, what it is, and its output node."""
+
+    name: str
+    label: str
+    location: Location
+    output: str
+
+
+@dataclass
+class Graph:
+    """A model expanded from a spec, in topological order (every node after its inputs)."""
+
+    model: str
+    family: str
+    file: str
+    source: str | None
+    input_shape: tuple[int, ...]
+    input_location: Location
+    nodes: list[Node]
+    scopes: dict[str, Scope]
+    variants: list[str] = field(default_factory=list)

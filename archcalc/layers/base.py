@@ -1,0 +1,185 @@
+"""What every layer kind is: its fields, and its shape, parameter and count rules.
+
+The rules are plain integer arithmetic on the input shapes and the resolved fields. They live
+in the layer kinds and nowhere else; every figure archcalc prints comes from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import Any, ClassVar
+
+from archcalc.errors import SpecError
+
+Shape = tuple[int, ...]
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a layer kind. `type` is one of the keys of COERCIONS."""
+
+    type: str
+    default: Any = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameter and buffer counts of one layer."""
+
+    weight: int = 0
+    bias: int = 0
+    buffers: int = 0
+
+    @property
+    def trainable(self) -> int:
+        return self.weight + self.bias
+
+
+class Attrs(dict):
+    """Resolved field values, readable as attributes (`a.kernel`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class LayerKind:
+    """Base of all layer kinds. Subclasses set `key`, `doc`, `fields` and override the rules."""
+
+    key: ClassVar[str]
+    doc: ClassVar[str] = ""
+    fields: ClassVar[dict[str, Field]] = {}
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        """The output shape, or SpecError when the input does not fit the layer."""
+        raise NotImplementedError
+
+    def params(self, a: Attrs, shapes: list[Shape]) -> Params:
+        return Params()
+
+    def macs(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        """Multiply-accumulates of convolutions and matrix products (the `paper` count)."""
+        return 0
+
+    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        """What fvcore's FlopCountAnalysis gives this layer (its 'flops' are MAC-like)."""
+        return self.macs(a, shapes, out)
+
+    def flop_counter_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        """What torch's FlopCounterMode gives this layer: 2 per MAC, conv and matmul only."""
+        return 2 * self.macs(a, shapes, out)
+
+    def resolve(self, values: dict[str, Any]) -> Attrs:
+        """Check and coerce field values, fill defaults; SpecError names the field."""
+        attrs = Attrs()
+        for name, field in self.fields.items():
+            if name in values:
+                attrs[name] = coerce(field.type, values[name], name)
+            elif field.required:
+                raise SpecError(f"{self.key} needs the field '{name}'", field=name,
+                                hint=f"add '{name}: …' ({field.doc})")
+            else:
+                attrs[name] = None if field.default is None else coerce(field.type, field.default, name)
+        return attrs
+
+
+def spatial(shape: Shape, kind: str) -> tuple[int, int, int, int]:
+    """(N, C, H, W) of a 4-D shape, or SpecError naming the layer kind."""
+    if len(shape) != 4:
+        raise SpecError(
+            f"{kind} needs a 4-D input (N, C, H, W), got {format_shape(shape)}",
+            hint="spatial layers must come before 'flatten'",
+        )
+    return shape  # type: ignore[return-value]
+
+
+def format_shape(shape: Shape) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def numel(shape: Shape) -> int:
+    return prod(shape)
+
+
+def _whole(value: Any, name: str, minimum: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise SpecError(f"field '{name}' must be a whole number, got {value!r}", field=name)
+    if minimum is not None and value < minimum:
+        raise SpecError(f"field '{name}' must be at least {minimum}, got {value}", field=name)
+    return value
+
+
+def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise SpecError(f"field '{name}' must be one number or [height, width], got {list(value)}",
+                            field=name)
+        return (_whole(value[0], name, minimum), _whole(value[1], name, minimum))
+    number = _whole(value, name, minimum)
+    return (number, number)
+
+
+def _padding(value: Any, name: str) -> tuple[int, int] | str:
+    if value in ("same", "valid"):
+        return (0, 0) if value == "valid" else "same"
+    if isinstance(value, str):
+        raise SpecError(f"field '{name}' must be a number, [height, width], 'same' or 'valid', "
+                        f"got '{value}'", field=name)
+    return _pair(value, name, 0)
+
+
+def _boolean(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"field '{name}' must be true or false, got {value!r}", field=name)
+    return value
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"field '{name}' must be a number, got {value!r}", field=name)
+    return float(value)
+
+
+def _optional_pair(value: Any, name: str) -> tuple[int, int] | None:
+    return None if value is None else _pair(value, name, 1)
+
+
+COERCIONS = {
+    "count": lambda v, n: _whole(v, n, 1),
+    "index": lambda v, n: _whole(v, n, None),
+    "size": lambda v, n: _pair(v, n, 1),
+    "offset": lambda v, n: _pair(v, n, 0),
+    "optional size": _optional_pair,
+    "padding": _padding,
+    "bool": _boolean,
+    "number": _number,
+}
+
+TYPE_DOCS = {
+    "count": "whole number ≥ 1",
+    "index": "whole number (negative counts from the end)",
+    "size": "whole number ≥ 1, or [height, width]",
+    "offset": "whole number ≥ 0, or [height, width]",
+    "optional size": "like size; absent means 'same as kernel'",
+    "padding": "whole number ≥ 0, [height, width], 'same' or 'valid'",
+    "bool": "true or false",
+    "number": "number",
+}
+
+
+def coerce(type_name: str, value: Any, name: str) -> Any:
+    return COERCIONS[type_name](value, name)

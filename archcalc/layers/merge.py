@@ -1,0 +1,50 @@
+"""Layers that join several inputs: residual addition and channel concatenation."""
+
+from __future__ import annotations
+
+from archcalc.errors import SpecError
+from archcalc.layers.base import Attrs, Field, LayerKind, Shape, format_shape
+
+
+class Add(LayerKind):
+    key = "add"
+    doc = "Elementwise sum of two or more inputs of the same shape (a residual merge)."
+    min_inputs, max_inputs = 2, None
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        first = shapes[0]
+        for other in shapes[1:]:
+            if other == first:
+                continue
+            if len(other) == len(first) == 4 and other[2:] == first[2:]:
+                raise SpecError(
+                    f"channel mismatch: cannot add {first[1]} channels to {other[1]} "
+                    f"({format_shape(first)} + {format_shape(other)})",
+                    hint="give the shortcut a 1×1 projection (conv2d) to the body's channels",
+                )
+            raise SpecError(f"cannot add shapes {format_shape(first)} and {format_shape(other)}",
+                            hint="both inputs need the same shape; match strides and channels")
+        return first
+
+
+class Concat(LayerKind):
+    key = "concat"
+    doc = "Joins two or more inputs along one dimension (channels by default), as in Inception."
+    fields = {"dim": Field("index", 1, "dimension to join along; the others must match")}
+    min_inputs, max_inputs = 2, None
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        rank = len(shapes[0])
+        if not -rank <= a.dim < rank:
+            raise SpecError(f"dim {a.dim} is out of range for {rank}-D inputs", field="dim")
+        dim = a.dim % rank
+        for other in shapes[1:]:
+            if len(other) != rank or any(x != y for i, (x, y) in enumerate(zip(shapes[0], other))
+                                         if i != dim):
+                what = "spatial sizes" if rank == 4 and dim == 1 else "shapes"
+                raise SpecError(
+                    f"concat with mismatched {what}: {format_shape(shapes[0])} and {format_shape(other)}",
+                    hint="all inputs must agree except along the joined dimension; check strides and padding",
+                )
+        joined = sum(shape[dim] for shape in shapes)
+        return (*shapes[0][:dim], joined, *shapes[0][dim + 1:])

@@ -1,0 +1,45 @@
+"""Normalisation layers."""
+
+from __future__ import annotations
+
+from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, numel, spatial
+
+
+class BatchNorm2d(LayerKind):
+    key = "batchnorm2d"
+    doc = "Batch normalisation over channels (torch.nn.BatchNorm2d), counted in eval mode."
+    fields = {
+        "eps": Field("number", 1e-5, "added to the variance"),
+        "momentum": Field("number", 0.1, "running-statistics momentum"),
+        "affine": Field("bool", True, "learnable scale (weight) and shift (bias) per channel"),
+        "track_running_stats": Field("bool", True, "keep running mean and variance buffers"),
+    }
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        return spatial(shapes[0], self.key)
+
+    def params(self, a: Attrs, shapes: list[Shape]) -> Params:
+        c = shapes[0][1]
+        affine = c if a.affine else 0
+        # running_mean, running_var and the num_batches_tracked counter
+        return Params(weight=affine, bias=affine, buffers=2 * c + 1 if a.track_running_stats else 0)
+
+    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        # fvcore's batchnorm handle: eval with running stats 1 per element (+1 when affine);
+        # without running stats torch normalises with batch statistics and fvcore counts 4 (+1).
+        per_element = (1 + a.affine) if a.track_running_stats else (4 + a.affine)
+        return numel(shapes[0]) * per_element
+
+
+class LocalResponseNorm(LayerKind):
+    key = "lrn"
+    doc = "Local response normalisation across channels (torch.nn.LocalResponseNorm), as in AlexNet."
+    fields = {
+        "size": Field("count", doc="number of neighbouring channels"),
+        "alpha": Field("number", 1e-4, "scale"),
+        "beta": Field("number", 0.75, "exponent"),
+        "k": Field("number", 1.0, "additive constant"),
+    }
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        return spatial(shapes[0], self.key)

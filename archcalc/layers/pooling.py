@@ -1,0 +1,66 @@
+"""Max, average and adaptive pooling."""
+
+from __future__ import annotations
+
+from archcalc.errors import SpecError
+from archcalc.layers.base import Attrs, Field, LayerKind, Shape, numel, spatial
+from archcalc.layers.window import window_output
+
+_WINDOW_FIELDS = {
+    "kernel": Field("size", doc="window size, one number or [height, width]"),
+    "stride": Field("optional size", None, "step of the window; defaults to the kernel size"),
+    "padding": Field("offset", 0, "implicit padding on each side, at most half the kernel"),
+    "ceil_mode": Field("bool", False, "round the output size up instead of down"),
+}
+
+
+class _WindowPool(LayerKind):
+    """Shared shape rule of max and average pooling (torch's pooling_output_shape)."""
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        n, c, h, w = spatial(shapes[0], self.key)
+        stride = a.stride or a.kernel
+        for k, p in zip(a.kernel, a.padding):
+            if p > k // 2:
+                raise SpecError(f"padding {p} is more than half the kernel {k}", field="padding",
+                                hint="torch allows at most kernel // 2 padding for pooling")
+        dilation = a.get("dilation", (1, 1))
+        sizes = [window_output(size, k, s, p, d, a.ceil_mode)
+                 for size, k, s, p, d in zip((h, w), a.kernel, stride, a.padding, dilation)]
+        return (n, c, *sizes)
+
+
+class MaxPool2d(_WindowPool):
+    key = "maxpool2d"
+    doc = "Max pooling (torch.nn.MaxPool2d)."
+    fields = {**_WINDOW_FIELDS, "dilation": Field("size", 1, "spacing between window taps")}
+
+
+class AvgPool2d(_WindowPool):
+    key = "avgpool2d"
+    doc = "Average pooling (torch.nn.AvgPool2d)."
+    fields = {
+        **_WINDOW_FIELDS,
+        "count_include_pad": Field("bool", True, "count padded zeros in the average"),
+    }
+
+
+class _AdaptivePool(LayerKind):
+    fields = {"output_size": Field("size", doc="output height and width, one number or [height, width]")}
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        n, c, _, _ = spatial(shapes[0], self.key)
+        return (n, c, *a.output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    key = "adaptive_avgpool2d"
+    doc = "Adaptive average pooling to a fixed output size (torch.nn.AdaptiveAvgPool2d)."
+
+    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        return numel(shapes[0])  # fvcore: one op per input element of aten::adaptive_avg_pool2d
+
+
+class AdaptiveMaxPool2d(_AdaptivePool):
+    key = "adaptive_maxpool2d"
+    doc = "Adaptive max pooling to a fixed output size (torch.nn.AdaptiveMaxPool2d)."

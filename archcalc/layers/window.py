@@ -1,0 +1,59 @@
+"""The sliding-window size rule shared by convolution and pooling, with its working shown."""
+
+from __future__ import annotations
+
+from archcalc.errors import SpecError
+
+
+def window_output(n: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+                  ceil_mode: bool = False) -> int:
+    """Output length of a window sliding over `n` with `padding` on each side (torch's rule).
+
+    floor((n + 2p - d(k-1) - 1) / s) + 1; with ceil_mode the division rounds up, but a last
+    window that would start in the right padding is dropped.
+    """
+    span = n + 2 * padding - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        out = (span + stride - 1) // stride + 1
+        if (out - 1) * stride >= n + padding:
+            out -= 1
+    else:
+        out = span // stride + 1
+    if out < 1:
+        raise SpecError(
+            f"the window ({_window_text(kernel, dilation)}) does not fit the padded input "
+            f"({n} + 2·{padding} = {n + 2 * padding}): the output would be empty",
+            hint="use a smaller kernel or dilation, more padding, or a larger input",
+        )
+    return out
+
+
+def window_working(n: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+                   ceil_mode: bool = False) -> list[str]:
+    """The lecture's arithmetic for `window_output`, one step a line."""
+    rounding = "⌈" if ceil_mode else "⌊"
+    closing = "⌉" if ceil_mode else "⌋"
+    effective = dilation * (kernel - 1) + 1
+    span = n + 2 * padding - effective
+    lines = [
+        f"out = {rounding}(n + 2p − d·(k − 1) − 1) / s{closing} + 1",
+        f"    = {rounding}({n} + 2·{padding} − {dilation}·({kernel} − 1) − 1) / {stride}{closing} + 1",
+        f"    = {rounding}{span} / {stride}{closing} + 1",
+    ]
+    out = window_output(n, kernel, stride, padding, dilation, ceil_mode)
+    quotient = out - 1
+    if ceil_mode and (-(-span // stride)) != quotient:
+        lines.append(f"    = {-(-span // stride) + 1} − 1 (the last window would start in the padding)")
+    else:
+        lines.append(f"    = {quotient} + 1")
+    lines.append(f"    = {out}")
+    if dilation == 1 and not ceil_mode:
+        lines.append(f"(the same as ⌊(n − k + p + s) / s⌋ with p = {2 * padding} in all: "
+                     f"⌊({n} − {kernel} + {2 * padding} + {stride}) / {stride}⌋ = {out})")
+    return lines
+
+
+def _window_text(kernel: int, dilation: int) -> str:
+    if dilation == 1:
+        return f"kernel {kernel}"
+    return f"kernel {kernel} dilated by {dilation} spans {dilation * (kernel - 1) + 1}"

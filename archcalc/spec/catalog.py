@@ -1,0 +1,80 @@
+"""Finding a spec: a path, a bundled file by name, or a variant of a bundled family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from archcalc.errors import SpecError, did_you_mean
+from archcalc.graph import Graph
+from archcalc.spec.expand import expand, variant_names
+from archcalc.spec.source import YMap, load_yaml
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One bundled model: its name, the file that defines it and the variant to pick."""
+
+    name: str
+    path: Path
+    variant: str | None
+
+
+def specs_dir() -> Path:
+    """The bundled specs: inside the installed package, or the repository's specs/."""
+    packaged = Path(str(resources.files("archcalc"))) / "specs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "specs"
+
+
+@lru_cache(maxsize=None)
+def bundled() -> tuple[Entry, ...]:
+    """Every bundled model, in file order and then variant order."""
+    entries = []
+    for path in sorted(specs_dir().glob("*.yaml")):
+        doc = load_yaml(path, _display(path))
+        variants = variant_names(doc)
+        if variants:
+            entries.extend(Entry(v, path, v) for v in variants)
+        else:
+            entries.append(Entry(str(doc.get("name", path.stem)), path, None))
+    return tuple(entries)
+
+
+def load_graph(spec: str | Path, variant: str | None = None) -> Graph:
+    """The graph of a spec file or bundled model name (with `variant` when given)."""
+    path, chosen = locate(spec)
+    if variant is not None:
+        chosen = variant
+    return expand(load_document(path), _display(path), chosen)
+
+
+def load_document(path: Path) -> YMap:
+    return load_yaml(path, _display(path))
+
+
+def locate(spec: str | Path) -> tuple[Path, str | None]:
+    """A path that exists, else a bundled file stem, else a bundled variant name."""
+    path = Path(spec)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in str(spec):
+        return path, None
+    stem = specs_dir() / f"{spec}.yaml"
+    if stem.is_file():
+        return stem, None
+    for entry in bundled():
+        if entry.name == spec:
+            return entry.path, entry.variant
+    names = [e.name for e in bundled()]
+    raise SpecError(f"'{spec}' is neither a file nor a bundled model{did_you_mean(str(spec), names)}",
+                    hint="run 'archcalc list' for the bundled models, or give a path to a .yaml spec")
+
+
+def _display(path: Path) -> str:
+    """Bundled specs are shown as specs/NAME.yaml wherever they are installed."""
+    try:
+        return f"specs/{path.resolve().relative_to(specs_dir().resolve())}"
+    except ValueError:
+        return str(path)

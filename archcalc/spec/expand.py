@@ -1,0 +1,381 @@
+"""Spec document → layer graph: variants, blocks, repeats, conditions and references."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from archcalc.errors import Location, SpecError, did_you_mean
+from archcalc.graph import INPUT, Graph, Node, Scope
+from archcalc.layers import LAYER_KINDS
+from archcalc.spec.expr import evaluate
+from archcalc.spec.source import YList, YMap
+
+MAX_LAYERS = 1_000_000
+"""Layers after every repeat is expanded; beyond it a spec is refused."""
+MAX_NESTING = 64
+"""Blocks inside blocks; deeper means a block that (indirectly) includes itself."""
+
+TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers"}
+VARIANT_KEYS = {"input", "description"}
+BLOCK_KEYS = {"params", "layers", "description"}
+ITEM_KEYS = {"kind", "layers", "from", "repeat", "first", "when"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def variant_names(doc: YMap) -> list[str]:
+    variants = doc.get("variants")
+    return list(variants) if isinstance(variants, YMap) else []
+
+
+def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
+    """Expand one variant (or the default) of a loaded spec into a Graph."""
+    _check_keys(doc, TOP_KEYS, "top-level key", doc.location)
+    for key in ("name", "input", "layers"):
+        if key not in doc:
+            raise SpecError(f"the spec has no '{key}'", location=doc.location,
+                            hint=f"add a top-level '{key}:' (see docs/spec.md)")
+    family = _text(doc, "name")
+    params = _mapping(doc, "params")
+    model, overrides = _select_variant(doc, variant, family)
+    env = dict(params)
+    for key, value in overrides.items():
+        if key in VARIANT_KEYS:
+            continue
+        if key not in params:
+            raise SpecError(f"variant '{model}' sets '{key}', which is not a parameter"
+                            f"{did_you_mean(key, params)}", location=overrides.key_where(key),
+                            hint="declare it under the top-level 'params:' with its default")
+        env[key] = overrides[key]
+    input_holder = overrides if "input" in overrides else doc
+    input_shape = parse_input(input_holder["input"], input_holder.where("input"))
+    blocks = _blocks(doc)
+    builder = _Builder(blocks)
+    layers = doc["layers"]
+    if not isinstance(layers, YList) or not layers:
+        raise SpecError("'layers' must be a non-empty list", location=doc.where("layers"))
+    builder.sequence(layers, "", INPUT, env, depth=0)
+    source = doc.get("source")
+    return Graph(model=model, family=family, file=file, source=str(source) if source else None,
+                 input_shape=input_shape, input_location=input_holder.where("input"),
+                 nodes=builder.nodes, scopes=builder.scopes, variants=variant_names(doc))
+
+
+def parse_input(value: Any, location: Location | None = None) -> tuple[int, ...]:
+    """`[3, 224, 224]`, `3x224x224` or `3×224×224` → (C, H, W)."""
+    parts = value
+    if isinstance(value, str):
+        parts = re.split(r"\s*[x×,]\s*", value.strip())
+    try:
+        shape = tuple(int(p) for p in parts)
+        if isinstance(value, list) and any(isinstance(p, (bool, float)) for p in value):
+            raise ValueError
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise SpecError(f"input must be channels × height × width, like 3x224x224, got {value!r}",
+                        location=location, hint="write it as [3, 224, 224] or 3x224x224")
+    return shape
+
+
+def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, YMap]:
+    variants = _mapping(doc, "variants")
+    if not variants:
+        if variant not in (None, family):
+            raise SpecError(f"unknown variant '{variant}': this spec defines only '{family}'",
+                            location=doc.location, hint="leave out --variant")
+        return family, _empty_map(doc.location)
+    if variant is None:
+        variant = doc.get("default") or next(iter(variants))
+        location = doc.where("default") if "default" in doc else variants.location
+    else:
+        location = variants.location
+    if variant not in variants:
+        raise SpecError(f"unknown variant '{variant}'{did_you_mean(str(variant), variants)}",
+                        location=location, hint=f"this spec defines: {', '.join(variants)}")
+    chosen = variants[variant]
+    if chosen is None:
+        return variant, _empty_map(variants.key_where(variant))
+    if not isinstance(chosen, YMap):
+        raise SpecError(f"variant '{variant}' must be a mapping of parameter values",
+                        location=variants.where(variant))
+    return variant, chosen
+
+
+def _blocks(doc: YMap) -> dict[str, YMap]:
+    blocks = _mapping(doc, "blocks")
+    for name, block in blocks.items():
+        where = blocks.key_where(name)
+        if name in LAYER_KINDS:
+            raise SpecError(f"block '{name}' has the name of a layer kind", location=where,
+                            hint="rename the block")
+        if not isinstance(block, YMap) or "layers" not in block:
+            raise SpecError(f"block '{name}' needs 'layers:' (and optionally 'params:')", location=where)
+        _check_keys(block, BLOCK_KEYS, f"key of block '{name}'", where)
+        if block.get("params") is not None and not isinstance(block["params"], YMap):
+            raise SpecError(f"the params of block '{name}' must be a mapping of name: default",
+                            location=block.where("params"), hint="write ~ for a parameter with no default")
+    return blocks
+
+
+class _Builder:
+    """Walks the layer lists, appending nodes and scopes; keeps every dotted name's output."""
+
+    def __init__(self, blocks: dict[str, YMap]) -> None:
+        self.blocks = blocks
+        self.nodes: list[Node] = []
+        self.scopes: dict[str, Scope] = {}
+        self.outputs: dict[str, str] = {}
+
+    def sequence(self, items: Any, prefix: str, block_input: str, env: dict, depth: int) -> str:
+        if depth > MAX_NESTING:
+            raise SpecError(f"blocks are nested more than {MAX_NESTING} deep",
+                            hint="does a block use itself, directly or through another block?")
+        if not isinstance(items, YList):
+            raise SpecError("'layers' must be a list of '- name: …' items")
+        previous = block_input
+        for index, entry in enumerate(items):
+            name, body, location = self._item_parts(entry, items.where(index))
+            full = prefix + name
+            if full in self.outputs:
+                raise SpecError(f"the name '{name}' is used twice in this list", location=location,
+                                layer=full, hint="give each layer a distinct name")
+            try:
+                previous = self.item(full, body, location, previous, block_input, env, depth)
+            except SpecError as error:
+                raise error.at(location, full) from None
+            self.outputs[full] = previous
+        return previous
+
+    def _item_parts(self, entry: Any, location: Location) -> tuple[str, Any, Location]:
+        if not isinstance(entry, YMap) or len(entry) != 1:
+            raise SpecError("each layer is written '- name: kind' or '- name: {kind: …, …}'",
+                            location=location, hint="for example '- conv1: {kind: conv2d, out: 64, kernel: 3}'")
+        name, body = next(iter(entry.items()))
+        where = entry.key_where(name)
+        if not _NAME.match(name) or name == INPUT:
+            raise SpecError(f"'{name}' cannot name a layer", location=where,
+                            hint="use letters, digits and _, starting with a letter; 'input' is reserved")
+        if isinstance(body, str):
+            body = _single_map("kind", body, entry.where(name))
+        if not isinstance(body, YMap):
+            raise SpecError(f"layer '{name}' must be a kind name or a mapping with 'kind:'",
+                            location=entry.where(name))
+        return name, body, where
+
+    def item(self, full: str, body: YMap, location: Location, previous: str, block_input: str,
+             env: dict, depth: int) -> str:
+        if "kind" not in body and "layers" not in body:
+            raise SpecError("the layer has no 'kind'", location=location,
+                            hint="add 'kind: conv2d' (or another kind or block), or 'layers:' for a group")
+        inputs = self._inputs(body, full, previous, block_input)
+        if "when" in body and not self._value(body, "when", env, bool):
+            if len(inputs) != 1:
+                raise SpecError("a layer that reads several inputs cannot be switched off with 'when'",
+                                location=body.where("when"))
+            return inputs[0]
+        if "repeat" not in body:
+            return self.single(full, body, location, inputs, env, depth)
+        count = self._value(body, "repeat", env, int)
+        if count < 0 or count > MAX_LAYERS:
+            raise SpecError(f"repeat must be from 0 to {MAX_LAYERS:,}, got {count:,}",
+                            location=body.where("repeat"))
+        first = body.get("first")
+        if first is not None and not isinstance(first, YMap):
+            raise SpecError("'first' must be a mapping of fields that differ in the first repetition",
+                            location=body.where("first"))
+        output = inputs[0] if len(inputs) == 1 else None
+        for index in range(count):
+            instance = _merged(body, first) if index == 0 and first else body
+            output = self.single(f"{full}.{index}", instance, location, inputs, env, depth)
+            self.outputs[f"{full}.{index}"] = output
+            inputs = (output,)
+        if output is None:
+            raise SpecError("repeat 0 of a layer that reads several inputs leaves nothing to pass on",
+                            location=body.where("repeat"))
+        self.scopes[full] = Scope(full, f"{self._kind_label(body, env)} ×{count}", location, output)
+        return output
+
+    def single(self, full: str, body: YMap, location: Location, inputs: tuple[str, ...], env: dict,
+               depth: int) -> str:
+        if "layers" in body:
+            if "kind" in body:
+                raise SpecError("a layer has either 'kind' or 'layers' (an inline group), not both",
+                                location=body.key_where("layers"))
+            self._check_item_keys(body, ITEM_KEYS, "an inline group")
+            output = self.sequence(body["layers"], full + ".", self._one(inputs, "a group"), env, depth + 1)
+            self.scopes[full] = Scope(full, "group", location, output)
+            return output
+        kind = body["kind"]
+        if not isinstance(kind, str):
+            raise SpecError(f"'kind' must be a name, got {kind!r}", location=body.where("kind"))
+        if isinstance(env.get(kind), str):
+            kind = env[kind]
+        if kind in self.blocks:
+            return self.block(full, kind, body, location, inputs, env, depth)
+        layer = LAYER_KINDS.get(kind)
+        if layer is None:
+            known = [*LAYER_KINDS, *self.blocks]
+            raise SpecError(f"unknown layer kind '{kind}'{did_you_mean(kind, known)}",
+                            location=body.where("kind"),
+                            hint="see 'docs/spec.md' for the layer kinds, or define it under 'blocks:'")
+        self._check_item_keys(body, ITEM_KEYS | set(layer.fields), f"a field of {kind}")
+        if len(inputs) < layer.min_inputs or (layer.max_inputs and len(inputs) > layer.max_inputs):
+            expected = f"at least {layer.min_inputs}" if layer.max_inputs is None else str(layer.max_inputs)
+            raise SpecError(f"{kind} reads {expected} input(s), got {len(inputs)}",
+                            location=body.where("from") if "from" in body else location,
+                            hint="list them with 'from: [a, b]'" if layer.max_inputs is None
+                            else "give one name in 'from:'")
+        values = {key: self._field_value(body, key, env) for key in body if key in layer.fields}
+        try:
+            attrs = layer.resolve(values)
+        except SpecError as error:
+            raise error.at(body.where(error.field) if error.field else location) from None
+        field_locations = {key: body.where(key) for key in values}
+        self._add_node(Node(full, layer, attrs, inputs, location, field_locations))
+        return full
+
+    def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
+              env: dict, depth: int) -> str:
+        block = self.blocks[kind]
+        declared = block.get("params") or _empty_map(block.location)
+        self._check_item_keys(body, ITEM_KEYS | set(declared), f"a parameter of block '{kind}'")
+        scope = dict(env)
+        for name, default in declared.items():
+            if name in body:
+                scope[name] = self._field_value(body, name, env)
+            elif default is None:
+                raise SpecError(f"block '{kind}' needs the parameter '{name}'", location=location,
+                                hint=f"add '{name}: …' to this layer")
+            else:
+                try:
+                    scope[name] = _resolve_value(default, scope)
+                except SpecError as error:
+                    raise error.at(declared.where(name)) from None
+        output = self.sequence(block["layers"], full + ".", self._one(inputs, f"block '{kind}'"),
+                               scope, depth + 1)
+        self.scopes[full] = Scope(full, kind, location, output)
+        return output
+
+    def _add_node(self, node: Node) -> None:
+        if len(self.nodes) >= MAX_LAYERS:
+            raise SpecError(f"the model expands to more than {MAX_LAYERS:,} layers",
+                            hint="check the repeat counts")
+        self.nodes.append(node)
+
+    def _inputs(self, body: YMap, full: str, previous: str, block_input: str) -> tuple[str, ...]:
+        if "from" not in body:
+            return (previous,)
+        refs = body["from"]
+        names = refs if isinstance(refs, list) else [refs]
+        if not names or not all(isinstance(r, str) for r in names):
+            raise SpecError("'from' must be a layer name or a list of layer names",
+                            location=body.where("from"))
+        return tuple(self._resolve(ref, full, block_input, body.where("from")) for ref in names)
+
+    def _resolve(self, ref: str, full: str, block_input: str, location: Location) -> str:
+        """A name seen from `full`: its own list first, then each enclosing list outwards."""
+        if ref == INPUT:
+            return block_input
+        parts = full.split(".")[:-1]
+        for depth in range(len(parts), -1, -1):
+            candidate = ".".join([*parts[:depth], ref])
+            if candidate in self.outputs:
+                return self.outputs[candidate]
+        visible = [name.rsplit(".", 1)[-1] for name in self.outputs]
+        raise SpecError(f"'from' names '{ref}', which is not a layer defined before this one"
+                        f"{did_you_mean(ref, visible)}", location=location,
+                        hint="name an earlier layer of this list or an enclosing one, or 'input'")
+
+    def _field_value(self, body: YMap, key: str, env: dict) -> Any:
+        try:
+            return _resolve_value(body[key], env)
+        except SpecError as error:
+            raise error.at(body.where(key)) from None
+
+    def _value(self, body: YMap, key: str, env: dict, expected: type) -> Any:
+        value = self._field_value(body, key, env)
+        if expected is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            what = "a whole number" if expected is int else "true or false"
+            raise SpecError(f"'{key}' must be {what}, got {value!r}", location=body.where(key))
+        return value
+
+    def _check_item_keys(self, body: YMap, allowed: set[str], what: str) -> None:
+        for key in body:
+            if key not in allowed:
+                fields = sorted(allowed - ITEM_KEYS)
+                raise SpecError(f"unknown key '{key}'{did_you_mean(key, allowed)}",
+                                location=body.key_where(key),
+                                hint=f"expected {what}: {', '.join(fields) or '(none)'}; "
+                                     f"or one of {', '.join(sorted(ITEM_KEYS))}")
+
+    @staticmethod
+    def _one(inputs: tuple[str, ...], what: str) -> str:
+        if len(inputs) != 1:
+            raise SpecError(f"{what} reads one input, got {len(inputs)}",
+                            hint="merge several inputs with an 'add' or 'concat' layer first")
+        return inputs[0]
+
+    @staticmethod
+    def _kind_label(body: YMap, env: dict) -> str:
+        kind = body.get("kind", "group")
+        return env[kind] if isinstance(env.get(kind), str) else str(kind)
+
+
+def _resolve_value(value: Any, env: dict) -> Any:
+    """Strings are expressions (but 'same'/'valid'); lists are resolved item by item."""
+    if isinstance(value, str):
+        return value if value in ("same", "valid") else evaluate(value, env)
+    if isinstance(value, list):
+        return [_resolve_value(v, env) for v in value]
+    return value
+
+
+def _merged(body: YMap, first: YMap) -> YMap:
+    merged = YMap(body)
+    merged.location = body.location
+    merged.key_locations = {**body.key_locations, **first.key_locations}
+    merged.value_locations = {**body.value_locations, **first.value_locations}
+    for key, value in first.items():
+        if key in ("repeat", "first", "from", "when"):
+            raise SpecError(f"'{key}' cannot be changed in 'first'", location=first.key_where(key))
+        merged[key] = value
+    return merged
+
+
+def _check_keys(mapping: YMap, allowed: set[str], what: str, location: Location) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise SpecError(f"unknown {what} '{key}'{did_you_mean(key, allowed)}",
+                            location=mapping.key_where(key),
+                            hint=f"allowed: {', '.join(sorted(allowed))}")
+
+
+def _text(doc: YMap, key: str) -> str:
+    value = doc[key]
+    if not isinstance(value, str) or not value:
+        raise SpecError(f"'{key}' must be text", location=doc.where(key))
+    return value
+
+
+def _mapping(doc: YMap, key: str) -> YMap:
+    value = doc.get(key)
+    if value is None:
+        return _empty_map(doc.location)
+    if not isinstance(value, YMap):
+        raise SpecError(f"'{key}' must be a mapping", location=doc.where(key))
+    return value
+
+
+def _empty_map(location: Location) -> YMap:
+    return _single_map(None, None, location)
+
+
+def _single_map(key: str | None, value: Any, location: Location) -> YMap:
+    result = YMap() if key is None else YMap({key: value})
+    result.location = location
+    result.key_locations = {} if key is None else {key: location}
+    result.value_locations = {} if key is None else {key: location}
+    return result
