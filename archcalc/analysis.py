@@ -139,6 +139,14 @@ def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch:
     return analyze_graph(graph, shape, batch, convention, dtype)
 
 
+def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:
+    """Every bundled model at its own input, in `archcalc list` order."""
+    from archcalc.spec import bundled, load_graph
+
+    return [analyze_graph(load_graph(entry.path, entry.variant), convention=convention)
+            for entry in bundled()]
+
+
 def _convention(name: str):
     if name not in CONVENTIONS:
         raise SpecError(f"unknown convention '{name}'{did_you_mean(name, CONVENTIONS)}",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from archcalc.errors import SpecError, did_you_mean
@@ -24,7 +24,7 @@ class Entry:
 
 def specs_dir() -> Path:
     """The bundled specs: inside the installed package, or the repository's specs/."""
-    packaged = Path(str(resources.files("archcalc"))) / "specs"
+    packaged = Path(__file__).resolve().parents[1] / "specs"  # where the wheel puts them
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / "specs"
@@ -35,7 +35,7 @@ def bundled() -> tuple[Entry, ...]:
     """Every bundled model, in file order and then variant order."""
     entries = []
     for path in sorted(specs_dir().glob("*.yaml")):
-        doc = load_yaml(path, _display(path))
+        doc = load_document(path)
         variants = variant_names(doc)
         if variants:
             entries.extend(Entry(v, path, v) for v in variants)
@@ -52,8 +52,18 @@ def load_graph(spec: str | Path, variant: str | None = None) -> Graph:
     return expand(load_document(path), _display(path), chosen)
 
 
-def load_document(path: Path) -> YMap:
+@lru_cache(maxsize=64)
+def _cached_document(path: Path, mtime_ns: int) -> YMap:
     return load_yaml(path, _display(path))
+
+
+def load_document(path: Path) -> YMap:
+    """A loaded spec file, parsed once per process (and again if the file changes)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = -1
+    return _cached_document(path, mtime) if mtime >= 0 else load_yaml(path, _display(path))
 
 
 def locate(spec: str | Path) -> tuple[Path, str | None]:
@@ -64,12 +74,19 @@ def locate(spec: str | Path) -> tuple[Path, str | None]:
     stem = specs_dir() / f"{spec}.yaml"
     if stem.is_file():
         return stem, None
-    for entry in bundled():
-        if entry.name == spec:
-            return entry.path, entry.variant
+    for candidate in _files_mentioning(str(spec)):
+        if spec in variant_names(load_document(candidate)):
+            return candidate, str(spec)
     names = [e.name for e in bundled()]
     raise SpecError(f"'{spec}' is neither a file nor a bundled model{did_you_mean(str(spec), names)}",
                     hint="run 'archcalc list' for the bundled models, or give a path to a .yaml spec")
+
+
+def _files_mentioning(name: str) -> list[Path]:
+    """Bundled files whose text has `name:` as a key: the few worth parsing (a cold-start saving)."""
+    key = re.compile(rf"^\s+{re.escape(name)}\s*:", re.MULTILINE)
+    return [path for path in sorted(specs_dir().glob("*.yaml"))
+            if key.search(path.read_text(encoding="utf-8", errors="replace"))]
 
 
 def _display(path: Path) -> str:

@@ -230,7 +230,8 @@ class _Builder:
         try:
             attrs = layer.resolve(values)
         except SpecError as error:
-            raise error.at(body.where(error.field) if error.field else location) from None
+            field_given = error.field in body.value_locations
+            raise error.at(body.where(error.field) if field_given else location) from None
         field_locations = {key: body.where(key) for key in values}
         self._add_node(Node(full, layer, attrs, inputs, location, field_locations))
         return full

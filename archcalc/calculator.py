@@ -1,0 +1,68 @@
+"""One layer at a time, with the working shown: the lecture's output-size exercises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archcalc.errors import SpecError
+from archcalc.layers import LAYER_KINDS, Params
+from archcalc.layers.window import window_working
+
+
+@dataclass(frozen=True)
+class Calculation:
+    """A single layer's output shape, figures and the arithmetic behind each spatial size."""
+
+    kind: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    working: dict[str, list[str]]
+    params: Params
+    macs: int
+
+
+def parse_dims(text: str, what: str) -> tuple[int, ...]:
+    """'227', '227x227' or '3x227x227' → a tuple of whole numbers ≥ 1."""
+    try:
+        dims = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        dims = ()
+    if not dims or len(dims) > 3 or min(dims) < 1:
+        raise SpecError(f"{what} must be N, HxW or CxHxW with whole numbers ≥ 1, got '{text}'")
+    return dims
+
+
+def parse_pair_fields(fields: dict) -> dict:
+    """Command-line text such as '3' or '3x5' → field values 3 or [3, 5]; others unchanged."""
+    parsed = {}
+    for name, value in fields.items():
+        if isinstance(value, str) and value not in ("same", "valid"):
+            dims = parse_dims(value, f"--{name}") if value.strip() not in ("0",) else (0,)
+            value = dims[0] if len(dims) == 1 else list(dims)
+            if len(dims) > 2:
+                raise SpecError(f"--{name} takes one number or HxW, got '{fields[name]}'")
+        parsed[name] = value
+    return parsed
+
+
+def calculate(kind: str, size: str, fields: dict, channels: int = 1) -> Calculation:
+    """Apply one layer kind (conv2d, maxpool2d or avgpool2d) to an input of `size`."""
+    dims = parse_dims(size, "--input")
+    if len(dims) == 3:
+        channels, dims = dims[0], dims[1:]
+    height, width = dims if len(dims) == 2 else (dims[0], dims[0])
+    layer = LAYER_KINDS[kind]
+    attrs = layer.resolve(fields)
+    shape = (1, channels, height, width)
+    out = layer.output_shape(attrs, [shape])
+    stride = attrs.stride or attrs.kernel
+    padding = attrs.padding if attrs.padding != "same" else None
+    working = {}
+    for index, (axis, n) in enumerate((("height", height), ("width", width))):
+        if padding is None:
+            working[axis] = [f"padding 'same' keeps the size: out = {n}"]
+            continue
+        working[axis] = window_working(n, attrs.kernel[index], stride[index], padding[index],
+                                       attrs.get("dilation", (1, 1))[index], attrs.get("ceil_mode", False))
+    return Calculation(kind, shape, out, working, layer.params(attrs, [shape]),
+                       layer.macs(attrs, [shape], out))

@@ -1,0 +1,170 @@
+"""The `archcalc` command: options → library → renderer → exit code. No arithmetic here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import Optional
+
+import typer
+
+from archcalc.errors import SpecError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Exact output shapes, parameters and MACs/FLOPs of convolutional networks.",
+)
+
+EXIT_SPEC_ERROR = 2
+
+
+class ConventionChoice(str, Enum):
+    paper = "paper"
+    fvcore = "fvcore"
+    torch = "torch"
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class DtypeChoice(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+    float64 = "float64"
+    int8 = "int8"
+
+
+def _print(lines: list[tuple[str, str]]) -> None:
+    """Styled lines through rich on a terminal; plain text (and no rich import) otherwise."""
+    if not sys.stdout.isatty():
+        sys.stdout.write("".join(text + "\n" for text, _ in lines))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    output = Text()
+    for text, style in lines:
+        output.append(text + "\n", style=style)
+    Console(highlight=False).print(output, end="", overflow="ignore", crop=False, soft_wrap=True)
+
+
+def _fail(error: SpecError) -> None:
+    """One clear message on stderr, exit code 2, no traceback."""
+    sys.stderr.write(f"error: {error}\n")
+    raise typer.Exit(EXIT_SPEC_ERROR)
+
+
+@app.command()
+def table(
+    spec: str = typer.Argument(..., help="A spec file, or a bundled model name (see 'archcalc list')."),
+    variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
+    input: Optional[str] = typer.Option(None, "--input", help="Input C×H×W, e.g. 3x224x224."),
+    batch: int = typer.Option(1, min=1, help="Batch size N."),
+    depth: Optional[int] = typer.Option(None, min=1, help="Sum blocks deeper than this many name parts."),
+    convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC/FLOP counts."),
+    format: TableFormat = typer.Option(TableFormat.table, "--format", help="Output format."),
+    dtype: DtypeChoice = typer.Option(DtypeChoice.float32, help="Element type for activation memory."),
+) -> None:
+    """Per-layer output shape, parameters and MACs (or FLOPs) of a model."""
+    from archcalc.analysis import analyze
+
+    try:
+        stats = analyze(spec, input=input, batch=batch, variant=variant,
+                        convention=convention.value, dtype=dtype.value)
+    except SpecError as error:
+        _fail(error)
+    rows = stats.rows(depth)
+    if format is TableFormat.table:
+        from archcalc.render.text import layer_table
+
+        _print(layer_table(stats, rows))
+        return
+    if format is TableFormat.json:
+        from archcalc.render.records import to_json as render
+        sys.stdout.write(render(stats, rows, depth))
+    elif format is TableFormat.csv:
+        from archcalc.render.records import to_csv
+
+        sys.stdout.write(to_csv(stats, rows))
+    else:
+        from archcalc.render.text import markdown
+
+        sys.stdout.write(markdown(stats, rows))
+
+
+@app.command("list")
+def list_models(
+    convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC counts."),
+) -> None:
+    """The bundled models with their parameter and MAC totals."""
+    from archcalc.analysis import analyze_bundled
+    from archcalc.render.text import models_table
+
+    try:
+        models = analyze_bundled(convention.value)
+    except SpecError as error:
+        _fail(error)
+    _print(models_table(models))
+
+
+@app.command()
+def conv(
+    input: str = typer.Option(..., "--input", help="Input size: N, HxW or CxHxW."),
+    kernel: str = typer.Option(..., help="Kernel size: k or kHxkW."),
+    stride: str = typer.Option("1", help="Stride: s or sHxsW."),
+    padding: str = typer.Option("0", help="Padding on each side: p, pHxpW, 'same' or 'valid'."),
+    dilation: str = typer.Option("1", help="Dilation: d or dHxdW."),
+    out_channels: int = typer.Option(1, "--out-channels", min=1, help="Filters (output channels)."),
+    groups: int = typer.Option(1, min=1, help="Channel groups."),
+    bias: bool = typer.Option(True, help="Whether each filter has a bias."),
+) -> None:
+    """Output size of one convolution, with the working (and its parameters and MACs)."""
+    fields = {"out": out_channels, "kernel": kernel, "stride": stride, "padding": padding,
+              "dilation": dilation, "groups": groups, "bias": bias}
+    _calculate("conv2d", input, fields)
+
+
+@app.command()
+def pool(
+    input: str = typer.Option(..., "--input", help="Input size: N, HxW or CxHxW."),
+    kernel: str = typer.Option(..., help="Window size: k or kHxkW."),
+    stride: Optional[str] = typer.Option(None, help="Stride (default: the kernel size)."),
+    padding: str = typer.Option("0", help="Padding on each side, at most half the kernel."),
+    dilation: str = typer.Option("1", help="Dilation (max pooling)."),
+    ceil_mode: bool = typer.Option(False, "--ceil-mode", help="Round the output size up."),
+    average: bool = typer.Option(False, "--average", help="Average instead of max pooling."),
+) -> None:
+    """Output size of one pooling layer, with the working."""
+    fields = {"kernel": kernel, "stride": stride, "padding": padding, "ceil_mode": ceil_mode}
+    if not average:
+        fields["dilation"] = dilation
+    _calculate("avgpool2d" if average else "maxpool2d", input, fields)
+
+
+def _calculate(kind: str, size: str, fields: dict) -> None:
+    from archcalc.calculator import calculate, parse_pair_fields
+    from archcalc.render.text import calculation_lines
+
+    try:
+        result = calculate(kind, size, parse_pair_fields(fields))
+    except SpecError as error:
+        _fail(error)
+    sys.stdout.write("\n".join(calculation_lines(result)) + "\n")
+
+
+def main() -> None:
+    """Entry point: runs the app; a closed pipe (`archcalc table … | head`) ends quietly."""
+    try:
+        app()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)

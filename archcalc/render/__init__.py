@@ -1,0 +1,1 @@
+"""Renderers: they format the figures they are given and compute nothing."""

@@ -1,0 +1,110 @@
+"""Human-readable output: the rich terminal table and its markdown twin."""
+
+from __future__ import annotations
+
+from archcalc.analysis import ModelStats, Row
+from archcalc.conventions import CONVENTIONS
+from archcalc.render.numbers import grouped, human, human_bytes, percent, shape_text
+
+
+def header_lines(stats: ModelStats) -> list[str]:
+    """Model, input, convention and dtype: the context every figure needs."""
+    lines = [f"{stats.model} ({stats.file})",
+             f"input {shape_text(stats.input_shape)} · dtype {stats.dtype} · convention {stats.convention}: "
+             f"{CONVENTIONS[stats.convention].summary}"]
+    return lines
+
+
+def count_column(stats: ModelStats) -> tuple[str, str]:
+    """The cost column: FLOPs under the torch convention (what FlopCounterMode reports), else MACs."""
+    return ("FLOPs", "flops") if stats.convention == "torch" else ("MACs", "macs")
+
+
+def summary_line(stats: ModelStats) -> str:
+    t = stats.totals
+    title, attr = count_column(stats)
+    return (f"{grouped(t.params)} parameters ({grouped(t.weight)} weights, {grouped(t.bias)} biases; "
+            f"{grouped(t.buffers)} buffer values) · {human(getattr(t, attr))} {title} · "
+            f"activations {human(t.activations)} elements = {human_bytes(t.activation_bytes)}")
+
+
+def cells(index: int, row: Row, attr: str) -> list[str]:
+    name = row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)"
+    return [str(index), name, row.kind, shape_text(row.shape), grouped(row.figures.params),
+            grouped(getattr(row.figures, attr)), percent(row.share)]
+
+
+StyledLines = list[tuple[str, str]]
+"""Lines of text, each with a rich style name ('' for none): what the CLI prints."""
+
+
+def aligned(columns: list[tuple[str, str]], body: list[list[str]], footer: list[str] | None = None
+            ) -> StyledLines:
+    """A text table: (heading, '<' or '>') columns, rows of cells, an optional totals line."""
+    headings = [name for name, _ in columns]
+    widths = [max(len(cells[i]) for cells in [headings, *body, *([footer] if footer else [])])
+              for i in range(len(columns))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(f"{c:{align}{w}}" for c, (_, align), w in zip(cells, columns, widths)).rstrip()
+
+    rule = ("─" * (sum(widths) + 2 * (len(widths) - 1)), "dim")
+    lines = [(line(headings), "bold"), rule, *((line(cells), "") for cells in body)]
+    if footer:
+        lines += [rule, (line(footer), "bold")]
+    return lines
+
+
+def layer_table(stats: ModelStats, rows: list[Row]) -> StyledLines:
+    """`archcalc table`: header, one line per row, totals, summary."""
+    title, attr = count_column(stats)
+    columns = [("#", ">"), ("layer", "<"), ("kind", "<"), ("output", "<"), ("params", ">"),
+               (title, ">"), ("share", ">")]
+    totals = stats.totals
+    footer = ["", "total", "", "", grouped(totals.params), grouped(getattr(totals, attr)), "100.0%"]
+    header = header_lines(stats)
+    return [(header[0], "bold"), (header[1], ""), ("", ""),
+            *aligned(columns, [cells(i, row, attr) for i, row in enumerate(rows, start=1)], footer),
+            (summary_line(stats), "")]
+
+
+def markdown(stats: ModelStats, rows: list[Row]) -> str:
+    title, attr = count_column(stats)
+    lines = [f"**{header_lines(stats)[0]}**", "", header_lines(stats)[1], "",
+             f"| # | layer | kind | output | params | {title} | share |",
+             "|--:|:--|:--|:--|--:|--:|--:|"]
+    for index, row in enumerate(rows, start=1):
+        lines.append("| " + " | ".join(cells(index, row, attr)) + " |")
+    t = stats.totals
+    lines.append(f"| | **total** | | | **{grouped(t.params)}** | **{grouped(getattr(t, attr))}** | 100.0% |")
+    lines += ["", summary_line(stats), ""]
+    return "\n".join(lines)
+
+
+def models_table(models: list[ModelStats]) -> StyledLines:
+    """`archcalc list`: one line per bundled model."""
+    convention = models[0].convention if models else "paper"
+    title, attr = count_column(models[0]) if models else ("MACs", "macs")
+    columns = [("model", "<"), ("spec", "<"), ("input", "<"), ("params", ">"), (title, ">"),
+               (f"G{title}", ">")]
+    body = [[m.model, m.file, shape_text(m.input_shape[1:]), grouped(m.totals.params),
+             grouped(getattr(m.totals, attr)), f"{getattr(m.totals, attr) / 1e9:.3f}"] for m in models]
+    return [(f"bundled models · convention {convention}", "bold"), ("", ""), *aligned(columns, body)]
+
+
+def calculation_lines(result) -> list[str]:
+    """`archcalc conv` / `archcalc pool`: the working, then the result."""
+    lines = [f"{result.kind} on input {shape_text(result.input_shape[1:])} (C×H×W)", ""]
+    axes = list(result.working.items())
+    if axes[0][1] == axes[1][1]:
+        axes = [("height and width", axes[0][1])]
+    for axis, working in axes:
+        lines.append(f"{axis}:")
+        lines += [f"  {line}" for line in working]
+        lines.append("")
+    lines.append(f"output: {shape_text(result.output_shape[1:])} (C×H×W)")
+    if result.kind == "conv2d":
+        p = result.params
+        lines.append(f"parameters: {grouped(p.trainable)} ({grouped(p.weight)} weights + {grouped(p.bias)} biases)")
+        lines.append(f"MACs: {grouped(result.macs)}")
+    return lines

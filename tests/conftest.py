@@ -1,0 +1,46 @@
+"""Shared helpers: writing small specs, and running the command line as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from archcalc.cli import app
+
+CLI_ENV = {"NO_COLOR": "1", "COLUMNS": "120", "TERM": "dumb"}
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path):
+    """Write a dedented spec to tmp_path/NAME and return its path."""
+
+    def write(text: str, name: str = "model.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli():
+    """Run `archcalc ARGS…` in-process; returns the typer Result (stdout, stderr, exit_code)."""
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, [str(a) for a in args], env=CLI_ENV)
+
+    return run
+
+
+def run_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`python -m archcalc ARGS…` in a fresh process."""
+    env = {**os.environ, **CLI_ENV}
+    return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=120)

@@ -1,0 +1,190 @@
+"""Section 6: a wrong spec gets one clear message (file:line:col, layer, what, how to fix), exit 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_process
+
+HEADER = """
+name: broken
+input: [3, 32, 32]
+layers:
+"""
+
+# (spec body after HEADER, the text the error must point at, layer name, phrases of the message)
+CASES = {
+    "kernel larger than the padded input": (
+        "  - conv1: {kind: conv2d, out: 8, kernel: 3}\n"
+        "  - pool: {kind: maxpool2d, kernel: 2}\n"
+        "  - big: {kind: conv2d, out: 8, kernel: 17}\n",
+        "big: {kind: conv2d, out: 8, kernel: 17}", "big", ["kernel 17", "padded input (15 + 2·0 = 15)", "output would be empty",
+                       "hint: use a smaller kernel"],
+    ),
+    "channel mismatch at an add": (
+        "  - conv1: {kind: conv2d, out: 16, kernel: 3, padding: 1}\n"
+        "  - sum: {kind: add, from: [input, conv1]}\n",
+        "sum: {kind: add", "sum", ["channel mismatch", "3 channels to 16", "hint: give the shortcut a 1×1 projection"],
+    ),
+    "concat with mismatched spatial sizes": (
+        "  - a: {kind: conv2d, out: 4, kernel: 3}\n"
+        "  - b: {kind: conv2d, out: 4, kernel: 1, from: input}\n"
+        "  - cat: {kind: concat, from: [a, b]}\n",
+        "cat: {kind: concat", "cat", ["concat with mismatched spatial sizes", "1×4×30×30 and 1×4×32×32"],
+    ),
+    "groups not dividing the channels": (
+        "  - conv1: {kind: conv2d, out: 8, kernel: 3, groups: 2}\n",
+        "2}", "conv1", ["groups=2 does not divide the channels (in 3, out 8)",
+                          "hint: choose groups that divide"],
+    ),
+    "unknown layer kind": (
+        "  - conv1: {kind: conv2D, out: 8, kernel: 3}\n",
+        "conv2D", "conv1", ["unknown layer kind 'conv2D'", "did you mean 'conv2d'?"],
+    ),
+    "unknown field": (
+        "  - conv1: {kind: conv2d, out: 8, kernal: 3}\n",
+        "kernal", "conv1", ["unknown key 'kernal'", "did you mean 'kernel'?"],
+    ),
+    "missing required field": (
+        "  - conv1: {kind: conv2d, kernel: 3}\n",
+        "conv1", "conv1", ["conv2d needs the field 'out'", "hint: add 'out: …'"],
+    ),
+    "reference to a layer that does not exist": (
+        "  - conv1: {kind: conv2d, out: 3, kernel: 1}\n"
+        "  - sum: {kind: add, from: [input, conv2]}\n",
+        "[input, conv2]", "sum", ["'from' names 'conv2', which is not a layer defined before this one",
+                        "did you mean 'conv1'?"],
+    ),
+    "wrong type": (
+        "  - conv1: {kind: conv2d, out: eight, kernel: 3}\n",
+        "eight", "conv1", ["unknown name 'eight'"],
+    ),
+    "wrong type of value": (
+        "  - conv1: {kind: conv2d, out: 8, kernel: 3, bias: 1}\n",
+        "1}", "conv1", ["field 'bias' must be true or false, got 1"],
+    ),
+    "fractional channel count": (
+        "  - conv1: {kind: conv2d, out: 9 / 2, kernel: 3}\n",
+        "9 / 2", "conv1", ["field 'out' must be a whole number, got 4.5"],
+    ),
+    "linear on a 4-D input": (
+        "  - fc: {kind: linear, out: 10}\n",
+        "fc", "fc", ["linear needs a flat input (N, features), got 1×3×32×32",
+                      "hint: put a 'flatten' layer"],
+    ),
+}
+
+
+def position_of(text: str, anchor: str) -> str:
+    """'LINE:COLUMN' (1-based) of the first occurrence of anchor in text."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if anchor in line:
+            return f"{number}:{line.index(anchor) + 1}"
+    raise AssertionError(f"{anchor!r} not in the spec")
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_spec_error_message(case, cli, write_spec):
+    body, anchor, layer, phrases = CASES[case]
+    path = write_spec(HEADER + body)
+    position = position_of(path.read_text(), anchor)
+    result = cli("table", path)
+    assert result.exit_code == 2, result.output
+    message = result.stderr
+    assert message.startswith(f"error: {path}:{position}: layer '{layer}': "), message
+    for phrase in phrases:
+        assert phrase in message
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+
+
+def test_unknown_variant(cli):
+    result = cli("table", "vgg16", "--variant", "vgg17")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: specs/vgg.yaml:")
+    assert "unknown variant 'vgg17'" in result.stderr
+    assert "(did you mean 'vgg1" in result.stderr
+    assert "vgg11, vgg11_bn" in result.stderr  # the hint lists what exists
+
+
+def test_unknown_model_name(cli):
+    result = cli("table", "resnet51")
+    assert result.exit_code == 2
+    assert "'resnet51' is neither a file nor a bundled model" in result.stderr
+    assert "did you mean 'resnet50'?" in result.stderr
+
+
+def test_error_inside_a_block_names_the_instance(cli, write_spec):
+    path = write_spec("""
+        name: blocky
+        input: [3, 32, 32]
+        blocks:
+          unit:
+            params: {out: ~}
+            layers:
+              - conv: {kind: conv2d, out: out, kernel: 3, padding: 1}
+              - sum: {kind: add, from: [input, conv]}
+        layers:
+          - stage: {kind: unit, repeat: 2, out: 3, first: {out: 8}}
+    """)
+    result = cli("table", path)
+    assert result.exit_code == 2
+    # the position of the add inside the block; the dotted name of the failing instance
+    assert result.stderr.startswith(f"error: {path}:8:9: layer 'stage.0.sum': channel mismatch")
+
+
+def test_missing_block_parameter(cli, write_spec):
+    path = write_spec("""
+        name: blocky
+        input: [3, 32, 32]
+        blocks:
+          unit:
+            params: {out: ~}
+            layers:
+              - conv: {kind: conv2d, out: out, kernel: 3}
+        layers:
+          - stage: unit
+    """)
+    result = cli("table", path)
+    assert result.exit_code == 2
+    assert f"{path}:9:5: layer 'stage': block 'unit' needs the parameter 'out'" in result.stderr
+
+
+@pytest.mark.parametrize("text, phrase, position", [
+    ("", "the file is empty", "1:1"),
+    ("- a\n- b\n", "the document is a list, not a mapping", "1:1"),
+    ("name: x\nname: y\ninput: [3, 8, 8]\nlayers: [{r: relu}]\n", "duplicate key 'name'", "2:1"),
+    ("name: x\ninput: [3, 8, 8\nlayers: []\n", "YAML syntax error", "3:7"),
+    ("name: x\ninput: [3, 8]\nlayers: [{r: relu}]\n", "input must be channels × height × width", "2:8"),
+    ("name: x\ninput: [3, 8, 8]\n", "the spec has no 'layers'", "1:1"),
+    ("name: x\ninput: [3, 8, 8]\nlayer: [{r: relu}]\n", "unknown top-level key 'layer' (did you mean 'layers'?)", "3:1"),
+])
+def test_document_errors(text, phrase, position, cli, tmp_path):
+    path = tmp_path / "doc.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = cli("table", path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}:{position}: "), result.stderr
+    assert phrase in result.stderr
+
+
+def test_missing_file_and_directory(cli, tmp_path):
+    missing = cli("table", tmp_path / "nope.yaml")
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+    folder = cli("table", tmp_path)
+    assert folder.exit_code == 2 and "directory, not a spec file" in folder.stderr
+
+
+def test_error_in_a_fresh_process_has_no_traceback(write_spec):
+    path = write_spec(HEADER + "  - conv1: {kind: conv2d, out: 8, kernel: 99}\n")
+    result = run_process("table", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 2  # the message and its hint, nothing else
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_option_is_a_usage_error(cli):
+    result = cli("table", "vgg16", "--convention", "ptflops")
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output
