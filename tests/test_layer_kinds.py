@@ -1,0 +1,137 @@
+"""One row per layer kind: its shape, parameter and MAC rules against hand-written formulas,
+and, where torch is installed, against the real torch layer (shape, parameters, buffers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from archcalc.errors import SpecError
+from archcalc.layers import LAYER_KINDS
+
+# kind: (fields, input shapes, output shape, (weight, bias, buffers), MACs) — formulas, not outputs
+CASES = {
+    "conv2d": ({"out": 8, "kernel": [3, 5], "stride": 2, "padding": [1, 2], "dilation": 1, "groups": 2},
+               [(2, 4, 17, 20)], (2, 8, (17 + 2 - 3) // 2 + 1, (20 + 4 - 5) // 2 + 1),
+               (8 * (4 // 2) * 3 * 5, 8, 0), 2 * 8 * 9 * 10 * (4 // 2) * 3 * 5),
+    "linear": ({"out": 7}, [(3, 12)], (3, 7), (12 * 7, 7, 0), 3 * 12 * 7),
+    "maxpool2d": ({"kernel": 3, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True},
+                  [(1, 3, 11, 11)], (1, 3, 5, 5), (0, 0, 0), 0),
+    "avgpool2d": ({"kernel": 2, "ceil_mode": True}, [(1, 3, 7, 9)], (1, 3, 4, 5), (0, 0, 0), 0),
+    "adaptive_avgpool2d": ({"output_size": [2, 3]}, [(1, 5, 7, 9)], (1, 5, 2, 3), (0, 0, 0), 0),
+    "adaptive_maxpool2d": ({"output_size": 1}, [(1, 5, 7, 9)], (1, 5, 1, 1), (0, 0, 0), 0),
+    "batchnorm2d": ({}, [(2, 6, 4, 4)], (2, 6, 4, 4), (6, 6, 2 * 6 + 1), 0),
+    "lrn": ({"size": 5, "k": 2}, [(1, 8, 6, 6)], (1, 8, 6, 6), (0, 0, 0), 0),
+    "relu": ({}, [(1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
+    "relu6": ({}, [(1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
+    "leaky_relu": ({"negative_slope": 0.2}, [(1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
+    "sigmoid": ({}, [(2, 5)], (2, 5), (0, 0, 0), 0),
+    "tanh": ({}, [(2, 5)], (2, 5), (0, 0, 0), 0),
+    "gelu": ({}, [(1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
+    "silu": ({}, [(1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
+    "hardswish": ({}, [(1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
+    "hardsigmoid": ({}, [(1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
+    "softmax": ({"dim": 1}, [(2, 10)], (2, 10), (0, 0, 0), 0),
+    "dropout": ({"p": 0.3}, [(2, 10)], (2, 10), (0, 0, 0), 0),
+    "identity": ({}, [(1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
+    "flatten": ({}, [(2, 3, 4, 5)], (2, 3 * 4 * 5), (0, 0, 0), 0),
+    "add": ({}, [(1, 3, 4, 4), (1, 3, 4, 4), (1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
+    "concat": ({}, [(1, 3, 4, 4), (1, 5, 4, 4)], (1, 3 + 5, 4, 4), (0, 0, 0), 0),
+}
+
+
+def test_every_layer_kind_has_a_row():
+    assert set(CASES) == set(LAYER_KINDS)
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_rules(key):
+    fields, shapes, out, (weight, bias, buffers), macs = CASES[key]
+    kind = LAYER_KINDS[key]
+    attrs = kind.resolve(fields)
+    assert kind.output_shape(attrs, shapes) == out
+    params = kind.params(attrs, shapes)
+    assert (params.weight, params.bias, params.buffers) == (weight, bias, buffers)
+    assert kind.macs(attrs, shapes, out) == macs
+    assert kind.flop_counter_count(attrs, shapes, out) == 2 * macs
+
+
+def _torch_layer(key: str, fields: dict, shapes: list):
+    """The torch layer the row describes, built here from torch's own classes."""
+    import torch
+    from torch import nn
+
+    channels = shapes[0][1] if len(shapes[0]) > 1 else None
+    a = LAYER_KINDS[key].resolve(fields)
+    simple = {"relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+              "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish,
+              "hardsigmoid": nn.Hardsigmoid, "identity": nn.Identity}
+    if key in simple:
+        return simple[key]()
+    builders = {
+        "conv2d": lambda: nn.Conv2d(channels, a.out, a.kernel, a.stride, a.padding, a.dilation,
+                                    a.groups, a.bias),
+        "linear": lambda: nn.Linear(channels, a.out, a.bias),
+        "maxpool2d": lambda: nn.MaxPool2d(a.kernel, a.stride, a.padding, a.dilation, ceil_mode=a.ceil_mode),
+        "avgpool2d": lambda: nn.AvgPool2d(a.kernel, a.stride, a.padding, a.ceil_mode, a.count_include_pad),
+        "adaptive_avgpool2d": lambda: nn.AdaptiveAvgPool2d(a.output_size),
+        "adaptive_maxpool2d": lambda: nn.AdaptiveMaxPool2d(a.output_size),
+        "batchnorm2d": lambda: nn.BatchNorm2d(channels, a.eps, a.momentum, a.affine, a.track_running_stats),
+        "lrn": lambda: nn.LocalResponseNorm(a.size, a.alpha, a.beta, a.k),
+        "leaky_relu": lambda: nn.LeakyReLU(a.negative_slope),
+        "softmax": lambda: nn.Softmax(a.dim),
+        "dropout": lambda: nn.Dropout(a.p),
+        "flatten": lambda: nn.Flatten(a.start_dim, a.end_dim),
+    }
+    if key == "add":
+        return lambda *xs: sum(xs[1:], xs[0])
+    if key == "concat":
+        return lambda *xs: torch.cat(xs, dim=a.dim)
+    return builders[key]()
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_rules_match_torch(key):
+    torch = pytest.importorskip("torch")
+    fields, shapes, out, (weight, bias, buffers), _ = CASES[key]
+    layer = _torch_layer(key, fields, shapes)
+    inputs = [torch.rand(shape) for shape in shapes]
+    with torch.no_grad():
+        assert tuple(layer(*inputs).shape) == out
+    if isinstance(layer, torch.nn.Module):
+        assert sum(p.numel() for p in layer.parameters()) == weight + bias
+        assert sum(b.numel() for b in layer.buffers()) == buffers
+
+
+@pytest.mark.parametrize("fields, shape, message", [
+    ({"out": 4, "kernel": 3, "stride": 2, "padding": "same"}, (1, 3, 8, 8), "padding 'same' needs stride 1"),
+    ({"out": 4, "kernel": 9}, (1, 3, 8, 8), "does not fit the padded input"),
+    ({"out": 4, "kernel": 3, "dilation": 4}, (1, 3, 8, 8), "kernel 3 dilated by 4 spans 9"),
+    ({"out": 4, "kernel": 3, "groups": 2}, (1, 3, 8, 8), "does not divide the channels"),
+])
+def test_conv_refuses_what_torch_refuses(fields, shape, message):
+    kind = LAYER_KINDS["conv2d"]
+    with pytest.raises(SpecError, match=message):
+        kind.output_shape(kind.resolve(fields), [shape])
+    torch = pytest.importorskip("torch")
+    a = kind.resolve(fields)
+    with pytest.raises((RuntimeError, ValueError)):
+        torch.nn.Conv2d(shape[1], a.out, a.kernel, a.stride, a.padding, a.dilation, a.groups)(torch.rand(shape))
+
+
+@pytest.mark.parametrize("n, k, d", [(8, 2, 1), (9, 4, 2), (7, 3, 3)])
+def test_same_padding_keeps_the_size_even_for_even_kernels(n, k, d):
+    kind = LAYER_KINDS["conv2d"]
+    fields = {"out": 2, "kernel": k, "padding": "same", "dilation": d}
+    assert kind.output_shape(kind.resolve(fields), [(1, 1, n, n)]) == (1, 2, n, n)
+    torch = pytest.importorskip("torch")
+    conv = torch.nn.Conv2d(1, 2, k, padding="same", dilation=d)
+    assert tuple(conv(torch.rand(1, 1, n, n)).shape) == (1, 2, n, n)
+
+
+def test_pool_padding_over_half_the_kernel_is_refused_like_torch():
+    kind = LAYER_KINDS["maxpool2d"]
+    with pytest.raises(SpecError, match="more than half the kernel"):
+        kind.output_shape(kind.resolve({"kernel": 2, "padding": 2}), [(1, 1, 8, 8)])
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError):
+        torch.nn.MaxPool2d(2, padding=2)(torch.rand(1, 1, 8, 8))

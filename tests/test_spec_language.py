@@ -1,0 +1,191 @@
+"""The spec language: every construct of docs/spec.md, checked on small specs by hand-worked figures."""
+
+from __future__ import annotations
+
+import pytest
+
+import archcalc
+from archcalc.errors import SpecError
+from archcalc.spec import bundled
+from archcalc.spec.catalog import load_document, specs_dir
+
+
+def test_named_layers_input_and_override(write_spec):
+    path = write_spec("""
+        name: tiny
+        input: 3x32x32
+        layers:
+          - conv: {kind: conv2d, out: 4, kernel: 3}
+          - act: relu
+    """)
+    stats = archcalc.analyze(path)
+    assert [layer.name for layer in stats.layers] == ["conv", "act"]
+    assert stats.layers[0].shape == (1, 4, 30, 30)
+    wider = archcalc.analyze(path, input="3x64x48", batch=5)
+    assert wider.input_shape == (5, 3, 64, 48)
+    assert wider.layers[0].shape == (5, 4, 62, 46)
+    assert wider.totals.macs == 5 * 4 * 62 * 46 * 3 * 3 * 3
+
+
+def test_blocks_repeat_first_and_arithmetic(write_spec):
+    path = write_spec("""
+        name: stacked
+        input: [8, 16, 16]
+        params: {width: 8}
+        blocks:
+          unit:
+            params: {out: ~, stride: 1}
+            layers:
+              - conv: {kind: conv2d, out: out, kernel: 3, stride: stride, padding: 1, bias: false}
+              - bn: batchnorm2d
+        layers:
+          - stage: {kind: unit, repeat: 3, out: width * 2, first: {stride: 2}}
+    """)
+    stats = archcalc.analyze(path)
+    names = [layer.name for layer in stats.layers]
+    assert names == ["stage.0.conv", "stage.0.bn", "stage.1.conv", "stage.1.bn", "stage.2.conv", "stage.2.bn"]
+    shapes = {layer.name: layer.shape for layer in stats.layers}
+    assert shapes["stage.0.conv"] == (1, 16, 8, 8)   # stride 2 only in the first repetition
+    assert shapes["stage.2.conv"] == (1, 16, 8, 8)
+    assert stats.totals.weight == 16 * 8 * 9 + 2 * 16 * 16 * 9 + 3 * 16
+
+
+def test_residual_with_identity_and_projection(write_spec):
+    path = write_spec("""
+        name: residual
+        input: [4, 8, 8]
+        blocks:
+          res:
+            params: {out: ~, stride: 1, project: false}
+            layers:
+              - conv: {kind: conv2d, out: out, kernel: 3, stride: stride, padding: 1}
+              - shortcut: {kind: conv2d, from: input, out: out, kernel: 1, stride: stride, when: project}
+              - sum: {kind: add, from: [conv, shortcut]}
+        layers:
+          - a: {kind: res, out: 4}
+          - b: {kind: res, out: 6, stride: 2, project: true}
+    """)
+    stats = archcalc.analyze(path)
+    layers = {layer.name: layer for layer in stats.layers}
+    assert "a.shortcut" not in layers                    # switched off: the identity is used
+    assert layers["a.sum"].inputs == ("a.conv", "input")
+    assert layers["b.shortcut"].inputs == ("a.sum",)     # 'input' is the block's input
+    assert layers["b.sum"].inputs == ("b.conv", "b.shortcut")
+    assert layers["b.sum"].shape == (1, 6, 4, 4)
+
+
+def test_concat_branches_and_inline_groups(write_spec):
+    path = write_spec("""
+        name: inception-ish
+        input: [16, 10, 10]
+        layers:
+          - stem: {kind: conv2d, out: 8, kernel: 1}
+          - b1: {kind: conv2d, out: 4, kernel: 1}
+          - b2:
+              from: stem
+              layers:
+                - reduce: {kind: conv2d, out: 2, kernel: 1}
+                - conv: {kind: conv2d, out: 6, kernel: 3, padding: 1}
+          - b3: {kind: maxpool2d, kernel: 3, stride: 1, padding: 1, from: stem}
+          - cat: {kind: concat, from: [b1, b2, b3]}
+    """)
+    stats = archcalc.analyze(path)
+    layers = {layer.name: layer for layer in stats.layers}
+    assert layers["b2.reduce"].inputs == ("stem",)
+    assert layers["cat"].inputs == ("b1", "b2.conv", "b3")
+    assert layers["cat"].shape == (1, 4 + 6 + 8, 10, 10)
+
+
+def test_references_reach_enclosing_lists(write_spec):
+    path = write_spec("""
+        name: dag
+        input: [3, 8, 8]
+        layers:
+          - early: {kind: conv2d, out: 5, kernel: 1}
+          - group:
+              layers:
+                - c: {kind: conv2d, out: 5, kernel: 1}
+                - skip: {kind: add, from: [c, early]}
+    """)
+    layers = {layer.name: layer for layer in archcalc.analyze(path).layers}
+    assert layers["group.skip"].inputs == ("group.c", "early")
+
+
+def test_variants_and_kind_parameters(write_spec):
+    path = write_spec("""
+        name: family
+        input: [3, 8, 8]
+        params: {width: 4, act: relu}
+        variants:
+          small: {}
+          large: {width: 16, act: tanh, input: [3, 16, 16]}
+        layers:
+          - conv: {kind: conv2d, out: width, kernel: 3}
+          - act: act
+    """)
+    small = archcalc.analyze(path)            # the first variant is the default
+    large = archcalc.analyze(path, variant="large")
+    assert (small.model, small.layers[0].shape, small.layers[1].kind) == ("small", (1, 4, 6, 6), "relu")
+    assert (large.model, large.layers[0].shape, large.layers[1].kind) == ("large", (1, 16, 14, 14), "tanh")
+
+
+def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
+    path = write_spec("""
+        name: family
+        input: [3, 8, 8]
+        params: {width: 4}
+        variants:
+          big: {widht: 8}
+        layers:
+          - conv: {kind: conv2d, out: width, kernel: 3}
+    """)
+    with pytest.raises(SpecError, match=r"sets 'widht', which is not a parameter \(did you mean 'width'\?\)"):
+        archcalc.analyze(path)
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("__import__('os')", "only min, max, ceil and floor may be called"),
+    ("width.real", "is not allowed in an expression"),
+    ("2 ** 64", "operator not allowed"),
+    ("width / 0", "division by zero"),
+    ("10 ** 3", "operator not allowed"),
+])
+def test_expressions_are_a_small_safe_language(expression, message, write_spec):
+    path = write_spec(f"""
+        name: evil
+        input: [3, 8, 8]
+        params: {{width: 4}}
+        layers:
+          - conv: {{kind: conv2d, out: "{expression}", kernel: 1}}
+    """)
+    with pytest.raises(SpecError, match=message):
+        archcalc.analyze(path)
+
+
+def test_expression_helpers(write_spec):
+    path = write_spec("""
+        name: helpers
+        input: [3, 8, 8]
+        params: {widths: [10, 20, 30]}
+        layers:
+          - conv: {kind: conv2d, out: "max(widths[1] // 3, ceil(7 / 2)) if widths[0] == 10 else 1", kernel: 1}
+    """)
+    assert archcalc.analyze(path).layers[0].shape[1] == max(20 // 3, 4)
+
+
+def test_every_bundled_spec_cites_its_source_and_analyses():
+    files = sorted(specs_dir().glob("*.yaml"))
+    assert {f.stem for f in files} >= {"lenet", "alexnet", "vgg", "resnet"}
+    for path in files:
+        assert len(str(load_document(path).get("source", ""))) > 20, path
+    for entry in bundled():
+        stats = archcalc.analyze(entry.name)
+        assert stats.source and stats.totals.params > 0
+
+
+def test_one_resnet_file_gives_the_whole_family():
+    names = {entry.name for entry in bundled() if entry.path.name == "resnet.yaml"}
+    assert names >= {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}
+    depths = {name: sum(1 for layer in archcalc.analyze(name).layers if layer.kind in ("conv2d", "linear")
+                        and "downsample" not in layer.name) for name in ["resnet18", "resnet50", "resnet152"]}
+    assert depths == {"resnet18": 18, "resnet50": 50, "resnet152": 152}
