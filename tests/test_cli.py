@@ -98,7 +98,7 @@ def test_python_dash_m_runs_and_table_path_never_imports_torch():
 
 
 def test_broken_pipe_ends_quietly():
-    # the JSON of ResNet-152 (~300 KB) overflows the pipe buffer, so the writer meets a closed pipe
+    # the JSON of ResNet-152 (~200 KB) overflows the pipe buffer, so the writer meets a closed pipe
     table = subprocess.Popen([sys.executable, "-m", "archcalc", "table", "resnet152", "--format", "json"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     table.stdout.readline()

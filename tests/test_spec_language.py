@@ -189,3 +189,20 @@ def test_one_resnet_file_gives_the_whole_family():
     depths = {name: sum(1 for layer in archcalc.analyze(name).layers if layer.kind in ("conv2d", "linear")
                         and "downsample" not in layer.name) for name in ["resnet18", "resnet50", "resnet152"]}
     assert depths == {"resnet18": 18, "resnet50": 50, "resnet152": 152}
+
+
+def test_block_defaults_are_expressions_over_the_arguments(write_spec):
+    path = write_spec("""
+        name: defaults
+        input: [3, 8, 8]
+        blocks:
+          wide:
+            params: {out: width * 4, width: ~}
+            layers:
+              - conv: {kind: conv2d, out: out, kernel: 1}
+        layers:
+          - a: {kind: wide, width: 5}
+          - b: {kind: wide, width: 2, out: 7}
+    """)
+    shapes = {layer.name: layer.shape[1] for layer in archcalc.analyze(path).layers}
+    assert shapes == {"a.conv": 5 * 4, "b.conv": 7}

@@ -242,17 +242,17 @@ class _Builder:
         declared = block.get("params") or _empty_map(block.location)
         self._check_item_keys(body, ITEM_KEYS | set(declared), f"a parameter of block '{kind}'")
         scope = dict(env)
+        scope.update({name: self._field_value(body, name, env) for name in declared if name in body})
         for name, default in declared.items():
             if name in body:
-                scope[name] = self._field_value(body, name, env)
-            elif default is None:
+                continue
+            if default is None:
                 raise SpecError(f"block '{kind}' needs the parameter '{name}'", location=location,
                                 hint=f"add '{name}: …' to this layer")
-            else:
-                try:
-                    scope[name] = _resolve_value(default, scope)
-                except SpecError as error:
-                    raise error.at(declared.where(name)) from None
+            try:
+                scope[name] = _resolve_value(default, scope)
+            except SpecError as error:
+                raise error.at(declared.where(name)) from None
         output = self.sequence(block["layers"], full + ".", self._one(inputs, f"block '{kind}'"),
                                scope, depth + 1)
         self.scopes[full] = Scope(full, kind, location, output)
