@@ -1,0 +1,39 @@
+"""The documentation stays true to the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from archcalc.conventions import CONVENTIONS
+from archcalc.layers import LAYER_KINDS
+from archcalc.spec.expand import ITEM_KEYS, TOP_KEYS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_spec_reference_covers_every_kind_field_and_key():
+    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    for key, kind in LAYER_KINDS.items():
+        section = text.split(f"### `{key}`", 1)
+        assert len(section) == 2, f"docs/spec.md has no section for {key}"
+        body = section[1].split("### ", 1)[0]
+        for field in kind.fields:
+            assert f"| `{field}` |" in body, f"{key}.{field} is not documented"
+    for key in TOP_KEYS | ITEM_KEYS:
+        assert f"| `{key}` |" in text, f"key '{key}' is not documented"
+
+
+def test_conventions_are_documented():
+    text = (ROOT / "docs" / "conventions.md").read_text(encoding="utf-8")
+    for name in CONVENTIONS:
+        assert f"| `{name}`" in text
+
+
+def test_readme_set_up_commands_are_what_ci_runs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    install = 'pip install torch==2.13.0 && pip install ".[torch,test]"'
+    assert f"{install} && archcalc table resnet50" in readme
+    assert f"{install} && python -m pytest" in readme
+    assert "pip install --quiet torch==2.13.0" in ci and 'pip install --quiet ".[torch,test]"' in ci
+    assert "python -m pytest" in ci
