@@ -33,14 +33,20 @@ def parse_dims(text: str, what: str) -> tuple[int, ...]:
 
 
 def parse_pair_fields(fields: dict) -> dict:
-    """Command-line text such as '3' or '3x5' → field values 3 or [3, 5]; others unchanged."""
+    """Command-line text such as '3' or '3x5' → field values 3 or [3, 5]; others unchanged.
+
+    The layer kind then checks the numbers as it checks a spec's fields.
+    """
     parsed = {}
     for name, value in fields.items():
         if isinstance(value, str) and value not in ("same", "valid"):
-            dims = parse_dims(value, f"--{name}") if value.strip() not in ("0",) else (0,)
-            value = dims[0] if len(dims) == 1 else list(dims)
-            if len(dims) > 2:
-                raise SpecError(f"--{name} takes one number or HxW, got '{fields[name]}'")
+            try:
+                numbers = [int(part) for part in value.lower().replace("×", "x").split("x")]
+            except ValueError:
+                numbers = []
+            if not 1 <= len(numbers) <= 2:
+                raise SpecError(f"--{name} takes a whole number or HxW, got '{value}'")
+            value = numbers[0] if len(numbers) == 1 else numbers
         parsed[name] = value
     return parsed
 
