@@ -88,8 +88,9 @@ def table(
         _print(layer_table(stats, rows))
         return
     if format is TableFormat.json:
-        from archcalc.render.records import to_json as render
-        sys.stdout.write(render(stats, rows, depth))
+        from archcalc.render.records import to_json
+
+        sys.stdout.write(to_json(stats, rows, depth))
     elif format is TableFormat.csv:
         from archcalc.render.records import to_csv
 

@@ -37,3 +37,22 @@ def test_readme_set_up_commands_are_what_ci_runs():
     assert f"{install} && python -m pytest" in readme
     assert "pip install --quiet torch==2.13.0" in ci and 'pip install --quiet ".[torch,test]"' in ci
     assert "python -m pytest" in ci
+
+
+def test_layer_kind_examples_in_the_reference_are_valid():
+    import re
+
+    import yaml
+
+    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    kinds_section = text.split("## Layer kinds", 1)[1].split("## Errors", 1)[0]
+    examples = [line for block in re.findall(r"```yaml\n(.*?)```", kinds_section, re.S)
+                for line in block.splitlines() if line.startswith("- ")]
+    assert len(examples) >= len([k for k in LAYER_KINDS if LAYER_KINDS[k].fields])
+    for line in examples:
+        (name, body), = yaml.safe_load(line)[0].items()
+        body = {"kind": body} if isinstance(body, str) else body
+        kind = LAYER_KINDS[body.pop("kind")]
+        body.pop("from", None)
+        assert set(body) <= set(kind.fields), line
+        kind.resolve(body)

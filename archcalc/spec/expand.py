@@ -39,7 +39,7 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
     params = _mapping(doc, "params")
     model, overrides = _select_variant(doc, variant, family)
     env = dict(params)
-    for key, value in overrides.items():
+    for key in overrides:
         if key in VARIANT_KEYS:
             continue
         if key not in params:
