@@ -188,3 +188,23 @@ def test_bad_option_is_a_usage_error(cli):
     result = cli("table", "vgg16", "--convention", "ptflops")
     assert result.exit_code == 2
     assert "Invalid value" in result.output
+
+
+def test_block_that_includes_itself(cli, write_spec):
+    path = write_spec("""
+        name: loop
+        input: [3, 8, 8]
+        blocks:
+          outer:
+            layers:
+              - inner: middle
+          middle:
+            layers:
+              - back: outer
+        layers:
+          - a: outer
+    """)
+    result = cli("table", path)
+    assert result.exit_code == 2
+    assert f"{path}:9:9: layer 'a.inner.back': block 'outer' includes itself (outer → middle → outer)" \
+        in result.stderr

@@ -126,6 +126,7 @@ class _Builder:
         self.nodes: list[Node] = []
         self.scopes: dict[str, Scope] = {}
         self.outputs: dict[str, str] = {}
+        self.expanding: list[str] = []
 
     def sequence(self, items: Any, prefix: str, block_input: str, env: dict, depth: int) -> str:
         if depth > MAX_NESTING:
@@ -238,6 +239,10 @@ class _Builder:
 
     def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
               env: dict, depth: int) -> str:
+        if kind in self.expanding:
+            cycle = " → ".join([*self.expanding[self.expanding.index(kind):], kind])
+            raise SpecError(f"block '{kind}' includes itself ({cycle})", location=location,
+                            hint="a block cannot contain itself, directly or through other blocks")
         block = self.blocks[kind]
         declared = block.get("params") or _empty_map(block.location)
         self._check_item_keys(body, ITEM_KEYS | set(declared), f"a parameter of block '{kind}'")
@@ -253,8 +258,10 @@ class _Builder:
                 scope[name] = _resolve_value(default, scope)
             except SpecError as error:
                 raise error.at(declared.where(name)) from None
+        self.expanding.append(kind)
         output = self.sequence(block["layers"], full + ".", self._one(inputs, f"block '{kind}'"),
                                scope, depth + 1)
+        self.expanding.pop()
         self.scopes[full] = Scope(full, kind, location, output)
         return output
 
