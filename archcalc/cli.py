@@ -64,7 +64,7 @@ def _fail(error: SpecError) -> None:
 
 @app.command()
 def table(
-    spec: str = typer.Argument(..., help="A spec file, or a bundled model name (see 'archcalc list')."),
+    spec: str = typer.Argument(..., metavar="SPEC", help="A spec file, or a bundled model name (see 'archcalc list')."),
     variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
     input: Optional[str] = typer.Option(None, "--input", help="Input C×H×W, e.g. 3x224x224."),
     batch: int = typer.Option(1, min=1, help="Batch size N."),

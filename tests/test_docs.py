@@ -56,3 +56,11 @@ def test_layer_kind_examples_in_the_reference_are_valid():
         body.pop("from", None)
         assert set(body) <= set(kind.fields), line
         kind.resolve(body)
+
+
+def test_readme_sample_is_what_the_command_prints(cli):
+    # The figures in it are checked against torchvision in test_published_figures.py.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("$ archcalc table resnet50 --depth 1\n", 1)[1].split("```", 1)[0]
+    assert cli("table", "resnet50", "--depth", "1").stdout == sample
+    assert "25,557,032" in sample and "4,089,184,256" in sample
