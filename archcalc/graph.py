@@ -43,7 +43,5 @@ class Graph:
     file: str
     source: str | None
     input_shape: tuple[int, ...]
-    input_location: Location
     nodes: list[Node]
     scopes: dict[str, Scope]
-    variants: list[str] = field(default_factory=list)

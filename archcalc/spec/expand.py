@@ -30,7 +30,7 @@ def variant_names(doc: YMap) -> list[str]:
 
 def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
     """Expand one variant (or the default) of a loaded spec into a Graph."""
-    _check_keys(doc, TOP_KEYS, "top-level key", doc.location)
+    _check_keys(doc, TOP_KEYS, "top-level key")
     for key in ("name", "input", "layers"):
         if key not in doc:
             raise SpecError(f"the spec has no '{key}'", location=doc.location,
@@ -57,8 +57,7 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
     builder.sequence(layers, "", INPUT, env, depth=0)
     source = doc.get("source")
     return Graph(model=model, family=family, file=file, source=str(source) if source else None,
-                 input_shape=input_shape, input_location=input_holder.where("input"),
-                 nodes=builder.nodes, scopes=builder.scopes, variants=variant_names(doc))
+                 input_shape=input_shape, nodes=builder.nodes, scopes=builder.scopes)
 
 
 def parse_input(value: Any, location: Location | None = None) -> tuple[int, ...]:
@@ -111,7 +110,7 @@ def _blocks(doc: YMap) -> dict[str, YMap]:
                             hint="rename the block")
         if not isinstance(block, YMap) or "layers" not in block:
             raise SpecError(f"block '{name}' needs 'layers:' (and optionally 'params:')", location=where)
-        _check_keys(block, BLOCK_KEYS, f"key of block '{name}'", where)
+        _check_keys(block, BLOCK_KEYS, f"key of block '{name}'")
         if block.get("params") is not None and not isinstance(block["params"], YMap):
             raise SpecError(f"the params of block '{name}' must be a mapping of name: default",
                             location=block.where("params"), hint="write ~ for a parameter with no default")
@@ -353,7 +352,7 @@ def _merged(body: YMap, first: YMap) -> YMap:
     return merged
 
 
-def _check_keys(mapping: YMap, allowed: set[str], what: str, location: Location) -> None:
+def _check_keys(mapping: YMap, allowed: set[str], what: str) -> None:
     for key in mapping:
         if key not in allowed:
             raise SpecError(f"unknown {what} '{key}'{did_you_mean(key, allowed)}",
