@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from archcalc.errors import SpecError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 Shape = tuple[int, ...]
 REQUIRED = object()
@@ -79,6 +82,10 @@ class LayerKind:
     def flop_counter_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
         """What torch's FlopCounterMode gives this layer: 2 per MAC, conv and matmul only."""
         return 2 * self.macs(a, shapes, out)
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        """The torch module that computes this layer. torch is imported here, never on load."""
+        raise NotImplementedError(f"{self.key} has no torch builder")
 
     def resolve(self, values: dict[str, Any]) -> Attrs:
         """Check and coerce field values, fill defaults; SpecError names the field."""

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, spatial
 from archcalc.layers.window import window_output
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class Conv2d(LayerKind):
@@ -45,3 +50,9 @@ class Conv2d(LayerKind):
         n, c_out, h_out, w_out = out
         c_in = shapes[0][1]
         return n * c_out * h_out * w_out * (c_in // a.groups) * a.kernel[0] * a.kernel[1]
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.Conv2d(shapes[0][1], a.out, a.kernel, stride=a.stride, padding=a.padding,
+                         dilation=a.dilation, groups=a.groups, bias=a.bias)

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape
 
+if TYPE_CHECKING:
+    from torch import nn
+
 
 class Elementwise(LayerKind):
-    """One instance per kind: the key, its torch module and its fields differ, the rules do not."""
+    """One instance per kind: the key, its torch module and its fields differ, the rules do not.
 
-    def __init__(self, key: str, doc: str, fields: dict[str, Field] | None = None) -> None:
+    The fields are named as the torch module's arguments, so the builder passes them through.
+    """
+
+    def __init__(self, key: str, module: str, doc: str, fields: dict[str, Field] | None = None) -> None:
         self.key = key
-        self.doc = doc
+        self.module = module
+        self.doc = f"{doc} (torch.nn.{module})."
         self.fields = fields or {}
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         return shapes[0]
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return getattr(nn, self.module)(**a)
 
 
 class Softmax(LayerKind):
@@ -30,19 +44,24 @@ class Softmax(LayerKind):
                             hint=f"use a dimension from {-rank} to {rank - 1}")
         return shapes[0]
 
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.Softmax(a.dim)
+
 
 ELEMENTWISE = [
-    Elementwise("relu", "max(x, 0) (torch.nn.ReLU)."),
-    Elementwise("relu6", "min(max(x, 0), 6) (torch.nn.ReLU6)."),
-    Elementwise("leaky_relu", "x, or slope·x below zero (torch.nn.LeakyReLU).",
+    Elementwise("relu", "ReLU", "max(x, 0)"),
+    Elementwise("relu6", "ReLU6", "min(max(x, 0), 6)"),
+    Elementwise("leaky_relu", "LeakyReLU", "x, or slope·x below zero",
                 {"negative_slope": Field("number", 0.01, "slope below zero")}),
-    Elementwise("sigmoid", "1 / (1 + e^−x) (torch.nn.Sigmoid)."),
-    Elementwise("tanh", "hyperbolic tangent (torch.nn.Tanh)."),
-    Elementwise("gelu", "Gaussian error linear unit (torch.nn.GELU)."),
-    Elementwise("silu", "x · sigmoid(x), also called swish (torch.nn.SiLU)."),
-    Elementwise("hardswish", "x · relu6(x + 3) / 6 (torch.nn.Hardswish)."),
-    Elementwise("hardsigmoid", "relu6(x + 3) / 6 (torch.nn.Hardsigmoid)."),
-    Elementwise("dropout", "zeroes elements with probability p while training (torch.nn.Dropout).",
+    Elementwise("sigmoid", "Sigmoid", "1 / (1 + e^−x)"),
+    Elementwise("tanh", "Tanh", "hyperbolic tangent"),
+    Elementwise("gelu", "GELU", "Gaussian error linear unit"),
+    Elementwise("silu", "SiLU", "x · sigmoid(x), also called swish"),
+    Elementwise("hardswish", "Hardswish", "x · relu6(x + 3) / 6"),
+    Elementwise("hardsigmoid", "Hardsigmoid", "relu6(x + 3) / 6"),
+    Elementwise("dropout", "Dropout", "zeroes elements with probability p while training",
                 {"p": Field("number", 0.5, "probability of zeroing an element")}),
-    Elementwise("identity", "passes its input through unchanged (torch.nn.Identity)."),
+    Elementwise("identity", "Identity", "passes its input through unchanged"),
 ]

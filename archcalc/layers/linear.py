@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, format_shape
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class Linear(LayerKind):
@@ -26,3 +31,8 @@ class Linear(LayerKind):
     def macs(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
         n, features = shapes[0]
         return n * features * a.out
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.Linear(shapes[0][1], a.out, bias=a.bias)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape, format_shape
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class Add(LayerKind):
@@ -25,6 +30,11 @@ class Add(LayerKind):
             raise SpecError(f"cannot add shapes {format_shape(first)} and {format_shape(other)}",
                             hint="both inputs need the same shape; match strides and channels")
         return first
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from archcalc.torchmodel import modules
+
+        return modules.Add()
 
 
 class Concat(LayerKind):
@@ -48,3 +58,8 @@ class Concat(LayerKind):
                 )
         joined = sum(shape[dim] for shape in shapes)
         return (*shapes[0][:dim], joined, *shapes[0][dim + 1:])
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from archcalc.torchmodel import modules
+
+        return modules.Concat(a.dim)

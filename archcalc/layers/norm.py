@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, numel, spatial
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class BatchNorm2d(LayerKind):
@@ -30,6 +35,12 @@ class BatchNorm2d(LayerKind):
         per_element = (1 + a.affine) if a.track_running_stats else (4 + a.affine)
         return numel(shapes[0]) * per_element
 
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.BatchNorm2d(shapes[0][1], eps=a.eps, momentum=a.momentum, affine=a.affine,
+                              track_running_stats=a.track_running_stats)
+
 
 class LocalResponseNorm(LayerKind):
     key = "lrn"
@@ -43,3 +54,8 @@ class LocalResponseNorm(LayerKind):
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         return spatial(shapes[0], self.key)
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.LocalResponseNorm(a.size, alpha=a.alpha, beta=a.beta, k=a.k)

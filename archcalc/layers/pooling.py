@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape, numel, spatial
 from archcalc.layers.window import window_output
+
+if TYPE_CHECKING:
+    from torch import nn
 
 _WINDOW_FIELDS = {
     "kernel": Field("size", doc="window size, one number or [height, width]"),
@@ -35,6 +40,12 @@ class MaxPool2d(_WindowPool):
     doc = "Max pooling (torch.nn.MaxPool2d)."
     fields = {**_WINDOW_FIELDS, "dilation": Field("size", 1, "spacing between window taps")}
 
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.MaxPool2d(a.kernel, stride=a.stride or a.kernel, padding=a.padding,
+                            dilation=a.dilation, ceil_mode=a.ceil_mode)
+
 
 class AvgPool2d(_WindowPool):
     key = "avgpool2d"
@@ -43,6 +54,12 @@ class AvgPool2d(_WindowPool):
         **_WINDOW_FIELDS,
         "count_include_pad": Field("bool", True, "count padded zeros in the average"),
     }
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.AvgPool2d(a.kernel, stride=a.stride or a.kernel, padding=a.padding,
+                            ceil_mode=a.ceil_mode, count_include_pad=a.count_include_pad)
 
 
 class _AdaptivePool(LayerKind):
@@ -60,7 +77,17 @@ class AdaptiveAvgPool2d(_AdaptivePool):
     def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
         return numel(shapes[0])  # fvcore: one op per input element of aten::adaptive_avg_pool2d
 
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.AdaptiveAvgPool2d(a.output_size)
+
 
 class AdaptiveMaxPool2d(_AdaptivePool):
     key = "adaptive_maxpool2d"
     doc = "Adaptive max pooling to a fixed output size (torch.nn.AdaptiveMaxPool2d)."
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.AdaptiveMaxPool2d(a.output_size)

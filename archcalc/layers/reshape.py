@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from math import prod
+from typing import TYPE_CHECKING
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class Flatten(LayerKind):
@@ -25,3 +29,8 @@ class Flatten(LayerKind):
             raise SpecError(f"cannot flatten dimensions {a.start_dim}..{a.end_dim} of a {rank}-D input",
                             hint="the default start_dim 1, end_dim -1 flattens all but the batch")
         return (*shape[:start], prod(shape[start:end + 1]), *shape[end + 1:])
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.Flatten(a.start_dim, a.end_dim)

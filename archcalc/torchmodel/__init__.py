@@ -1,0 +1,57 @@
+"""The real torch model of a spec: an ordinary nn.Module whose submodules carry the layer names."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from archcalc.analysis import analyze_graph
+from archcalc.dependencies import require
+from archcalc.errors import SpecError
+from archcalc.graph import INPUT, Graph
+
+if TYPE_CHECKING:
+    import torch
+
+    from archcalc.torchmodel.modules import GraphModule
+
+
+def build_torch(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
+                device: str | torch.device | None = None) -> GraphModule:
+    """Build the model of a spec file or bundled name as a trainable torch nn.Module.
+
+    `build_torch("resnet50")` has the submodules `conv1`, `layer1.0.conv1`, … named as the
+    layers, so its `state_dict()` keys are the spec's dotted names. `input` (C×H×W) matters only
+    where a layer's size depends on it (a linear layer after flatten). `device="meta"` builds
+    without allocating any weight memory.
+    """
+    from archcalc.spec import load_graph, parse_input
+
+    require("torch", "build_torch")
+    graph = load_graph(spec, variant)
+    shape = parse_input(input) if isinstance(input, str) else (tuple(input) if input else None)
+    return build_graph(graph, shape, device)
+
+
+def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None,
+                device: str | torch.device | None = None) -> GraphModule:
+    """The torch model of an expanded graph (see `build_torch`)."""
+    import torch
+
+    from archcalc.torchmodel.modules import GraphModule, NameTaken
+
+    stats = analyze_graph(graph, input_shape)  # every shape, or the spec's first error
+    shapes = {INPUT: stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
+    with torch.device(device) if device is not None else nullcontext():
+        modules = [node.kind.build_torch(node.attrs, [shapes[name] for name in node.inputs])
+                   for node in graph.nodes]
+    labels = {name: scope.label for name, scope in graph.scopes.items()}
+    try:
+        return GraphModule([(n.name, n.inputs, m) for n, m in zip(graph.nodes, modules)], labels)
+    except NameTaken as taken:
+        node = next(n for n in graph.nodes if n.name == taken.layer)
+        raise SpecError(f"torch cannot name a submodule '{taken.part}': nn.Module already has "
+                        f"an attribute of that name", location=node.location, layer=node.name,
+                        hint=f"rename '{taken.part}' (for example '{taken.part}_')") from None
+

@@ -1,0 +1,95 @@
+"""The torch modules archcalc adds to torch's own: the merges, blocks, and the graph runner."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from archcalc.graph import INPUT
+
+
+class Add(nn.Module):
+    """Elementwise sum of its inputs: a residual merge as a module of its own."""
+
+    def forward(self, first: torch.Tensor, *others: torch.Tensor) -> torch.Tensor:
+        for other in others:
+            first = first + other
+        return first
+
+
+class Concat(nn.Module):
+    """Concatenation of its inputs along `dim`, as in Inception and DenseNet."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(inputs, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Block(nn.Module):
+    """A block, repeat or group of the spec. It holds its layers; the whole model runs them."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self._label = label
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("a block's layers may read from outside the block, so only the whole "
+                           "model runs them: call the model")
+
+    def extra_repr(self) -> str:
+        return self._label
+
+
+class NameTaken(ValueError):
+    """A layer name that torch's nn.Module already uses for an attribute (`eval`, `to`, …)."""
+
+    def __init__(self, layer: str, part: str) -> None:
+        super().__init__(f"'{part}' is the name of an nn.Module attribute")
+        self.layer = layer
+        self.part = part
+
+
+Step = tuple[str, tuple[str, ...], nn.Module]
+
+
+class GraphModule(nn.Module):
+    """A model built from a spec: each layer a submodule under its dotted name, run in order.
+
+    `steps` are (name, input names, module) in topological order; `labels` name the blocks. Each
+    intermediate result is dropped after its last reader, so only live tensors take memory.
+    """
+
+    def __init__(self, steps: list[Step], labels: dict[str, str]) -> None:
+        super().__init__()
+        for name, _, module in steps:
+            self._place(name, module, labels)
+        last_reader = {source: name for name, inputs, _ in steps for source in inputs}
+        output = steps[-1][0]
+        self._steps = [(name, inputs, module,
+                        [s for s in dict.fromkeys(inputs) if last_reader[s] == name and s != output])
+                       for name, inputs, module in steps]
+
+    def _place(self, name: str, module: nn.Module, labels: dict[str, str]) -> None:
+        parent: nn.Module = self
+        parts = name.split(".")
+        for depth, part in enumerate(parts, start=1):
+            if part not in parent._modules:
+                if hasattr(parent, part):
+                    raise NameTaken(name, part)
+                prefix = ".".join(parts[:depth])
+                parent.add_module(part, module if depth == len(parts) else Block(labels.get(prefix, "group")))
+            parent = parent._modules[part]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = {INPUT: x}
+        for name, inputs, module, done in self._steps:
+            values[name] = module(*(values[source] for source in inputs))
+            for source in done:
+                del values[source]
+        return values[self._steps[-1][0]]
