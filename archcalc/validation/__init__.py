@@ -1,0 +1,156 @@
+"""Cross-validation: build the real torch model of a spec, measure it, compare every figure.
+
+torch (and fvcore, for its counter) are imported here only when `validate` runs.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+from archcalc.analysis import ModelStats, analyze_graph
+from archcalc.dependencies import require
+from archcalc.errors import SpecError, did_you_mean
+from archcalc.graph import Graph
+from archcalc.validation.checks import FIGURES, Check, LayerCheck, Validation
+
+DEVICES = ("auto", "cpu", "cuda", "meta")
+COUNTERS = {"both": ("fvcore", "flop_counter"), "fvcore": ("fvcore",), "torch": ("flop_counter",)}
+
+__all__ = ["COUNTERS", "DEVICES", "FIGURES", "Check", "LayerCheck", "Validation", "validate",
+           "validate_graph"]
+
+
+def validate(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
+             batch: int = 1, device: str = "auto", counter: str = "both", runs: int = 10,
+             warmup: int = 2) -> Validation:
+    """Validate a spec file or bundled model: `validate("resnet50", device="cpu").ok`."""
+    from archcalc.spec import load_graph, parse_input
+
+    graph = load_graph(spec, variant)
+    shape = parse_input(input) if isinstance(input, str) else (tuple(input) if input else None)
+    return validate_graph(graph, shape, batch, device, counter, runs, warmup)
+
+
+def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
+                   device: str = "auto", counter: str = "both", runs: int = 10,
+                   warmup: int = 2) -> Validation:
+    """Build `graph` in torch on `device`, measure it, and compare with the symbolic figures.
+
+    `counter` is both, fvcore or torch (FlopCounterMode). On the meta device only
+    FlopCounterMode counts (fvcore traces real tensors) and nothing is timed. `runs` timed
+    forward passes after `warmup` give the latency; 0 runs skips timing.
+    """
+    torch = require("torch", "archcalc validate")
+    place = _device(torch, device)
+    counters = _counters(counter, place)
+    if "fvcore" in counters:
+        require("fvcore", "counting with fvcore")
+    symbolic = {name: analyze_graph(graph, input_shape, batch, convention=name)
+                for name in ("paper", "fvcore", "torch")}
+    paper = symbolic["paper"]
+    notes = ("fvcore cannot trace meta tensors: FlopCounterMode counts alone",) \
+        if place == "meta" and counter == "both" else ()
+    result = Validation(graph.model, graph.file, place, paper.input_shape, counters,
+                        _versions(counters, place), notes=notes)
+    try:
+        return _measure_and_compare(graph, symbolic, result, runs, warmup)
+    except (RuntimeError, ValueError, TypeError) as error:  # torch refused what archcalc accepted
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return Validation(**{**result.__dict__, "error": f"torch could not run the model: {first_line}"})
+
+
+def _measure_and_compare(graph: Graph, symbolic: dict[str, ModelStats], result: Validation,
+                         runs: int, warmup: int) -> Validation:
+    import torch
+
+    from archcalc.torchmodel import build_graph
+    from archcalc.validation.latency import time_forward
+    from archcalc.validation.measure import measure
+
+    paper = symbolic["paper"]
+    model = build_graph(graph, paper.input_shape[1:], device=result.device).eval()
+    if result.device == "meta":
+        x = torch.empty(paper.input_shape, device="meta")
+    else:
+        x = torch.randn(paper.input_shape).to(result.device)
+    names = [layer.name for layer in paper.layers]
+    measured, total = measure(model, x, names, "fvcore" in result.counters,
+                              "flop_counter" in result.counters)
+    layers = [_layer_check(index, symbolic, measured[layer.name], result.counters)
+              for index, layer in enumerate(paper.layers)]
+    latency = None
+    if runs > 0 and result.device != "meta":
+        blocks: dict[str, list[str]] = {}
+        macs: dict[str, int] = {}
+        for layer in paper.layers:
+            top = layer.name.split(".", 1)[0]
+            blocks.setdefault(top, []).append(layer.name)
+            macs[top] = macs.get(top, 0) + layer.figures.macs
+        latency = time_forward(model, x, blocks, macs, runs, warmup)
+    return Validation(**{**result.__dict__, "layers": layers, "latency": latency,
+                         "total": _total_check(symbolic, total, result.counters)})
+
+
+def _layer_check(index: int, symbolic: dict[str, ModelStats], measured, counters) -> LayerCheck:
+    layer = symbolic["paper"].layers[index]
+    values = {
+        "shape": layer.shape,
+        "params": layer.figures.params,
+        "buffers": layer.figures.buffers,
+        "fvcore": symbolic["fvcore"].layers[index].figures.macs,
+        "flop_counter": symbolic["torch"].layers[index].figures.flops,
+    }
+    return LayerCheck(layer.name, layer.kind, _checks(values, measured, counters))
+
+
+def _total_check(symbolic: dict[str, ModelStats], measured, counters) -> LayerCheck:
+    paper = symbolic["paper"]
+    values = {
+        "shape": paper.layers[-1].shape,
+        "params": paper.totals.params,
+        "buffers": paper.totals.buffers,
+        "fvcore": symbolic["fvcore"].totals.macs,
+        "flop_counter": symbolic["torch"].totals.flops,
+    }
+    return LayerCheck("total", "", _checks(values, measured, counters))
+
+
+def _checks(values: dict, measured, counters) -> tuple[Check, ...]:
+    return tuple(Check(figure, values[figure], getattr(measured, figure)) for figure in FIGURES
+                 if figure not in ("fvcore", "flop_counter") or figure in counters)
+
+
+def _device(torch, name: str) -> str:
+    if name not in DEVICES:
+        raise SpecError(f"unknown device '{name}'{did_you_mean(name, DEVICES)}",
+                        hint=f"choose one of {', '.join(DEVICES)}")
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SpecError("CUDA is not available here (torch.cuda.is_available() is false)",
+                        hint="use --device cpu, or --device auto to take CUDA only where it is")
+    return name
+
+
+def _counters(counter: str, device: str) -> tuple[str, ...]:
+    if counter not in COUNTERS:
+        raise SpecError(f"unknown counter '{counter}'{did_you_mean(counter, COUNTERS)}",
+                        hint=f"choose one of {', '.join(COUNTERS)}")
+    if device == "meta":
+        if counter == "fvcore":
+            raise SpecError("fvcore cannot count on the meta device: it traces real tensors",
+                            hint="use --counter torch (FlopCounterMode) with --device meta, or --device cpu")
+        return COUNTERS["torch"]
+    return COUNTERS[counter]
+
+
+def _versions(counters: tuple[str, ...], device: str) -> dict[str, str]:
+    import torch
+
+    versions = {"torch": torch.__version__}
+    if "fvcore" in counters:
+        versions["fvcore"] = metadata.version("fvcore")
+    if device == "cuda":
+        versions["gpu"] = torch.cuda.get_device_name()
+    return versions

@@ -1,0 +1,82 @@
+"""Symbolic figures set against measured ones: one Check per figure, per layer and in total."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from archcalc.validation.latency import Latency
+
+Value = Union[int, tuple[int, ...]]
+
+FIGURES = {
+    "shape": "output shape",
+    "params": "parameters",
+    "buffers": "buffers",
+    "fvcore": "fvcore MACs",
+    "flop_counter": "FlopCounterMode FLOPs",
+}
+"""The figures compared, in table order, with their names in prose."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One figure: archcalc's value and what torch or a counter measured."""
+
+    figure: str
+    symbolic: Value
+    measured: Value
+
+    @property
+    def ok(self) -> bool:
+        return self.symbolic == self.measured
+
+    @property
+    def difference(self) -> int | None:
+        """measured − symbolic for counts; None for shapes."""
+        if isinstance(self.symbolic, int) and isinstance(self.measured, int):
+            return self.measured - self.symbolic
+        return None
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """Every compared figure of one layer (or of the whole model, named 'total')."""
+
+    name: str
+    kind: str
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def get(self, figure: str) -> Check | None:
+        return next((check for check in self.checks if check.figure == figure), None)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of `archcalc validate` for one model."""
+
+    model: str
+    file: str
+    device: str
+    input_shape: tuple[int, ...]
+    counters: tuple[str, ...]
+    versions: dict[str, str]
+    layers: list[LayerCheck] = field(default_factory=list)
+    total: LayerCheck | None = None
+    latency: Latency | None = None
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.total is not None and self.total.ok and all(
+            layer.ok for layer in self.layers)
+
+    @property
+    def differences(self) -> list[tuple[LayerCheck, Check]]:
+        rows = [*self.layers, *([self.total] if self.total else [])]
+        return [(row, check) for row in rows for check in row.checks if not check.ok]

@@ -1,0 +1,86 @@
+"""What torch says of a built model, layer by layer: shapes, parameters and both counters."""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One layer (or the whole model) as torch and the counters see it; None = not counted."""
+
+    shape: tuple[int, ...]
+    params: int
+    buffers: int
+    fvcore: int | None = None
+    flop_counter: int | None = None
+
+
+def measure(model: nn.Module, x: torch.Tensor, layers: list[str], fvcore: bool,
+            flop_counter: bool) -> tuple[dict[str, Measured], Measured]:
+    """Each named layer's figures, and the model's, from one hooked forward pass and, with
+    `fvcore`, one FlopCountAnalysis trace. The model should be in eval mode."""
+    shapes, flops, output = _hooked_forward(model, x, layers, flop_counter)
+    by_module, fvcore_total = _fvcore_counts(model, x) if fvcore else ({}, None)
+    measured = {}
+    for name in layers:
+        module = model.get_submodule(name)
+        measured[name] = Measured(
+            shapes[name], _numel(module.parameters()), _numel(module.buffers()),
+            by_module.get(name, 0) if fvcore else None, flops.get(name) if flop_counter else None)
+    total = Measured(output, _numel(model.parameters()), _numel(model.buffers()), fvcore_total,
+                     flops.get("") if flop_counter else None)
+    return measured, total
+
+
+def _hooked_forward(model: nn.Module, x: torch.Tensor, layers: list[str], flop_counter: bool):
+    """Output shape of each layer and, under FlopCounterMode, the FLOPs counted while it ran."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False) if flop_counter else None
+    total = counter.get_total_flops if counter else (lambda: 0)
+    shapes: dict[str, tuple[int, ...]] = {}
+    flops: dict[str, int] = {}
+    started: dict[str, int] = {}
+
+    def before(name):
+        return lambda module, args: started.__setitem__(name, total())
+
+    def after(name):
+        def hook(module, args, out):
+            shapes[name] = tuple(out.shape)
+            flops[name] = total() - started[name]
+        return hook
+
+    handles = []
+    for name in layers:
+        module = model.get_submodule(name)
+        handles += [module.register_forward_pre_hook(before(name)), module.register_forward_hook(after(name))]
+    try:
+        with torch.no_grad(), counter or nullcontext():
+            output = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    flops[""] = total()
+    return shapes, flops, tuple(output.shape)
+
+
+def _fvcore_counts(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, int], int]:
+    """fvcore's FlopCountAnalysis per module name and in total (it traces with torch.jit)."""
+    from fvcore.nn import FlopCountAnalysis
+
+    analysis = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on Python values in the graph
+        return dict(analysis.by_module()), analysis.total()
+
+
+def _numel(tensors) -> int:
+    return sum(t.numel() for t in tensors)
+
