@@ -18,7 +18,9 @@ app = typer.Typer(
     help="Exact output shapes, parameters and MACs/FLOPs of convolutional networks.",
 )
 
+EXIT_DIFFERENCE = 1
 EXIT_SPEC_ERROR = 2
+EXIT_MISSING_DEPENDENCY = 3
 
 
 class ConventionChoice(str, Enum):
@@ -31,6 +33,25 @@ class TableFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    markdown = "markdown"
+
+
+class DeviceChoice(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    meta = "meta"
+
+
+class CounterChoice(str, Enum):
+    both = "both"
+    fvcore = "fvcore"
+    torch = "torch"
+
+
+class ValidateFormat(str, Enum):
+    table = "table"
+    json = "json"
     markdown = "markdown"
 
 
@@ -159,6 +180,59 @@ def _calculate(kind: str, size: str, fields: dict) -> None:
     except SpecError as error:
         _fail(error)
     sys.stdout.write("\n".join(calculation_lines(result)) + "\n")
+
+
+@app.command()
+def validate(
+    spec: Optional[str] = typer.Argument(None, metavar="[SPEC]", help="A spec file or bundled model name."),
+    all_models: bool = typer.Option(False, "--all", help="Validate every bundled model."),
+    variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
+    input: Optional[str] = typer.Option(None, "--input", help="Input C×H×W, e.g. 3x224x224."),
+    batch: int = typer.Option(1, min=1, help="Batch size N."),
+    device: DeviceChoice = typer.Option(DeviceChoice.auto, help="auto takes cuda where available; "
+                                        "meta allocates no weights and counts with FlopCounterMode only."),
+    counter: CounterChoice = typer.Option(CounterChoice.both, help="fvcore, torch (FlopCounterMode) or both."),
+    format: ValidateFormat = typer.Option(ValidateFormat.table, "--format", help="Output format."),
+    runs: int = typer.Option(10, min=0, help="Timed forward passes for the latency (0: no timing)."),
+    warmup: int = typer.Option(2, min=0, help="Untimed forward passes before them."),
+) -> None:
+    """Build the real torch model and check every shape, parameter and count against torch,
+    fvcore and FlopCounterMode. Exit 0 when all agree, 1 when anything differs."""
+    from archcalc.dependencies import MissingDependency
+    from archcalc.validation import validate as validate_spec
+
+    if all_models == (spec is not None):
+        raise typer.BadParameter("give one SPEC, or --all for every bundled model", param_hint="SPEC")
+    if all_models and variant:
+        raise typer.BadParameter("--variant picks one model; it cannot go with --all", param_hint="--variant")
+    try:
+        if all_models:
+            from archcalc.spec import bundled
+
+            specs = [(str(entry.path), entry.variant) for entry in bundled()]
+        else:
+            specs = [(spec, variant)]
+        results = [validate_spec(path, chosen, input, batch, device.value, counter.value, runs, warmup)
+                   for path, chosen in specs]
+    except SpecError as error:
+        _fail(error)
+    except MissingDependency as missing:
+        sys.stderr.write(f"error: {missing}\n")
+        raise typer.Exit(EXIT_MISSING_DEPENDENCY) from None
+    _print_validation(results, format, single=not all_models)
+    if not all(result.ok for result in results):
+        raise typer.Exit(EXIT_DIFFERENCE)
+
+
+def _print_validation(results: list, format: ValidateFormat, single: bool) -> None:
+    from archcalc.render import validation as render
+
+    if format is ValidateFormat.json:
+        sys.stdout.write(render.to_json(results))
+    elif format is ValidateFormat.markdown:
+        sys.stdout.write(render.markdown(results))
+    else:
+        _print(render.validation_table(results[0]) if single else render.summary_table(results))
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from archcalc.analysis import ModelStats, analyze_graph
 from archcalc.dependencies import require
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import Graph
-from archcalc.validation.checks import FIGURES, Check, LayerCheck, Validation
+from archcalc.validation.results import FIGURES, Check, LayerCheck, Validation
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
 COUNTERS = {"both": ("fvcore", "flop_counter"), "fvcore": ("fvcore",), "torch": ("flop_counter",)}

@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class Timing:
-    """Median milliseconds of the model or one top-level block, and its symbolic MACs."""
-
-    name: str
-    ms: float
-    macs: int
-
-    @property
-    def macs_per_second(self) -> float:
-        return self.macs / (self.ms / 1000) if self.ms > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class Latency:
-    device: str
-    clock: str
-    runs: int
-    warmup: int
-    model: Timing
-    blocks: list[Timing]
+from archcalc.validation.results import Latency, Timing
 
 
 class MonotonicClock:

@@ -1,11 +1,9 @@
-"""Symbolic figures set against measured ones: one Check per figure, per layer and in total."""
+"""What validation finds: one Check per figure, per layer and in total; and the latency."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Union
-
-from archcalc.validation.latency import Latency
 
 Value = Union[int, tuple[int, ...]]
 
@@ -17,6 +15,31 @@ FIGURES = {
     "flop_counter": "FlopCounterMode FLOPs",
 }
 """The figures compared, in table order, with their names in prose."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median milliseconds of the model or one top-level block, and its symbolic MACs."""
+
+    name: str
+    ms: float
+    macs: int
+
+    @property
+    def macs_per_second(self) -> float:
+        return self.macs / (self.ms / 1000) if self.ms > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Forward-pass timing on one device: the whole model and each top-level block."""
+
+    device: str
+    clock: str
+    runs: int
+    warmup: int
+    model: Timing
+    blocks: list[Timing]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,173 @@
+"""`archcalc validate` output: the agreement table, the verdict and the latency, in text,
+markdown and JSON (schema in docs/formats.md)."""
+
+from __future__ import annotations
+
+import json
+
+from archcalc.render.numbers import grouped, human, shape_text
+from archcalc.render.text import StyledLines, aligned
+from archcalc.validation import FIGURES, Check, LayerCheck, Validation
+from archcalc.validation.results import Latency, Timing
+
+SCHEMA = "archcalc.validation/1"
+COLUMN_TITLES = {"shape": "output", "params": "params", "buffers": "buffers",
+                 "fvcore": "fvcore MACs", "flop_counter": "FlopCounterMode FLOPs"}
+LEGEND = "each cell: archcalc's figure and ✓ where torch measured the same, else archcalc ≠ measured (difference)"
+
+
+def value_text(value) -> str:
+    return shape_text(value) if isinstance(value, tuple) else grouped(value)
+
+
+def check_cell(check: Check | None) -> str:
+    if check is None:
+        return "–"
+    if check.ok:
+        return f"{value_text(check.symbolic)} ✓"
+    difference = f" ({check.difference:+,})" if check.difference is not None else ""
+    return f"{value_text(check.symbolic)} ≠ {value_text(check.measured)}{difference}"
+
+
+def figures_of(v: Validation) -> list[str]:
+    return [f for f in FIGURES if f not in ("fvcore", "flop_counter") or f in v.counters]
+
+
+def header(v: Validation) -> list[str]:
+    versions = " · ".join(f"{name} {version}" for name, version in v.versions.items())
+    return [f"{v.model} ({v.file}) · validated on {v.device} · {versions}",
+            f"input {shape_text(v.input_shape)} · model in eval mode · {LEGEND}"]
+
+
+def verdict(v: Validation) -> tuple[str, str]:
+    """One line, and its style: what agreed, or how many figures differ and where first."""
+    if v.error:
+        return f"✗ {v.model}: {v.error}", "bold red"
+    names = ", ".join(FIGURES[f] for f in figures_of(v))
+    if v.ok:
+        return f"✓ {v.model}: all {len(v.layers)} layers and the totals agree — {names}", "bold green"
+    differences = v.differences
+    layers = {row.name for row, _ in differences}
+    first = ", ".join(f"{row.name} {FIGURES[c.figure]}" for row, c in differences[:3])
+    more = f", and {len(differences) - 3} more" if len(differences) > 3 else ""
+    return (f"✗ {v.model}: {len(differences)} difference(s) in {len(layers)} row(s): {first}{more}",
+            "bold red")
+
+
+def layer_cells(index: int | str, row: LayerCheck, figures: list[str]) -> list[str]:
+    return [str(index), row.name, row.kind, *(check_cell(row.get(f)) for f in figures)]
+
+
+def validation_table(v: Validation) -> StyledLines:
+    """One model: header, a line per layer, the totals, the verdict, the latency."""
+    top, legend = header(v)
+    lines: StyledLines = [(top, "bold"), (legend, "")]
+    lines += [(f"note: {note}", "yellow") for note in v.notes]
+    lines.append(("", ""))
+    if v.layers:
+        figures = figures_of(v)
+        columns = [("#", ">"), ("layer", "<"), ("kind", "<"), *((COLUMN_TITLES[f], ">") for f in figures)]
+        body = [layer_cells(i, row, figures) for i, row in enumerate(v.layers, start=1)]
+        footer = layer_cells("", v.total, figures) if v.total else None
+        lines += [(text, _style(text, style)) for text, style in aligned(columns, body, footer)]
+    lines.append(verdict(v))
+    if v.latency:
+        lines += [("", ""), *latency_lines(v.latency)]
+    return lines
+
+
+def latency_lines(latency: Latency) -> StyledLines:
+    model = latency.model
+    title = (f"latency on {latency.device} ({latency.clock}, median of {latency.runs} runs after "
+             f"{latency.warmup} warm-up): {model.ms:.3f} ms · {human(model.macs)} MACs → "
+             f"{human(model.macs_per_second)} MAC/s")
+    columns = [("block", "<"), ("ms", ">"), ("MACs", ">"), ("MAC/s", ">")]
+    body = [[t.name, f"{t.ms:.3f}", grouped(t.macs), human(t.macs_per_second) if t.macs else "–"]
+            for t in latency.blocks]
+    return [(title, "bold"), *aligned(columns, body)]
+
+
+def summary_table(validations: list[Validation]) -> StyledLines:
+    """Several models: a line each, then every difference, then one verdict."""
+    columns = [("model", "<"), ("device", "<"), ("layers", ">"), ("params", ">"),
+               ("fvcore MACs", ">"), ("FlopCounterMode FLOPs", ">"), ("ms", ">"), ("verdict", "<")]
+    body = []
+    for v in validations:
+        total = v.total
+        body.append([v.model, v.device, str(len(v.layers)),
+                     *(check_cell(total.get(f) if total else None) for f in ("params", "fvcore", "flop_counter")),
+                     f"{v.latency.model.ms:.2f}" if v.latency else "–",
+                     "✓ agrees" if v.ok else "✗ " + (v.error or f"{len(v.differences)} difference(s)")])
+    lines = [(text, _style(text, style)) for text, style in aligned(columns, body)]
+    for v in validations:
+        if not v.ok:
+            lines += [("", ""), verdict(v), *_difference_lines(v)]
+    failing = sum(not v.ok for v in validations)
+    lines += [("", ""), (f"✓ all {len(validations)} models agree" if not failing
+                         else f"✗ {failing} of {len(validations)} models differ",
+                         "bold red" if failing else "bold green")]
+    return lines
+
+
+def _difference_lines(v: Validation) -> StyledLines:
+    return [(f"  {row.name}: {FIGURES[c.figure]} {check_cell(c)}", "red") for row, c in v.differences]
+
+
+def _style(text: str, style: str) -> str:
+    return "red" if "≠" in text or "✗" in text else style
+
+
+def markdown(validations: list[Validation]) -> str:
+    """GitHub-flavoured markdown: a table per model (or one summary line per model), verdicts."""
+    out: list[str] = []
+    for v in validations:
+        top, legend = header(v)
+        out += [f"**{top}**", "", legend, "", *(f"> note: {n}" for n in v.notes)]
+        figures = figures_of(v)
+        if v.layers and len(validations) == 1:
+            out += ["| # | layer | kind | " + " | ".join(COLUMN_TITLES[f] for f in figures) + " |",
+                    "|--:|:--|:--|" + "--:|" * len(figures)]
+            out += ["| " + " | ".join(layer_cells(i, row, figures)) + " |"
+                    for i, row in enumerate(v.layers, start=1)]
+            if v.total:
+                out.append("| " + " | ".join(layer_cells("", v.total, figures)) + " |")
+            out.append("")
+        out += [verdict(v)[0], ""]
+        out += [f"- `{row.name}`: {FIGURES[c.figure]} {check_cell(c)}" for row, c in v.differences]
+        if v.latency:
+            out += [latency_lines(v.latency)[0][0], ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def to_json(validations: list[Validation]) -> str:
+    document = {"schema": SCHEMA, "ok": all(v.ok for v in validations),
+                "models": [_model_dict(v) for v in validations]}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _model_dict(v: Validation) -> dict:
+    return {"model": v.model, "file": v.file, "device": v.device, "input": list(v.input_shape),
+            "counters": list(v.counters), "versions": v.versions, "ok": v.ok, "error": v.error,
+            "notes": list(v.notes), "layers": [_row_dict(row) for row in v.layers],
+            "total": _row_dict(v.total) if v.total else None,
+            "latency": _latency_dict(v.latency) if v.latency else None}
+
+
+def _row_dict(row: LayerCheck) -> dict:
+    return {"name": row.name, "kind": row.kind, "ok": row.ok,
+            "checks": {c.figure: {"archcalc": _plain(c.symbolic), "measured": _plain(c.measured), "ok": c.ok}
+                       for c in row.checks}}
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _timing_dict(t: Timing) -> dict:
+    return {"name": t.name, "ms": t.ms, "macs": t.macs, "macs_per_second": t.macs_per_second}
+
+
+def _latency_dict(latency: Latency) -> dict:
+    return {"device": latency.device, "clock": latency.clock, "runs": latency.runs,
+            "warmup": latency.warmup, "model": _timing_dict(latency.model),
+            "blocks": [_timing_dict(t) for t in latency.blocks]}
