@@ -2,7 +2,9 @@
 
 from archcalc.analysis import Figures, LayerStats, ModelStats, Row, analyze, analyze_graph
 from archcalc.errors import SpecError
+from archcalc.torchmodel import build_torch
+from archcalc.validation import validate
 
 __version__ = "0.1.0"
 __all__ = ["Figures", "LayerStats", "ModelStats", "Row", "SpecError", "analyze", "analyze_graph",
-           "__version__"]
+           "build_torch", "validate", "__version__"]

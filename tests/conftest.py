@@ -44,3 +44,21 @@ def run_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
     env = {**os.environ, **CLI_ENV}
     return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=120)
+
+
+_examples = {"count": 0}
+
+
+@pytest.fixture(scope="session")
+def count_example():
+    """Call once per property-test example; the total is printed at the end of the run."""
+
+    def count() -> None:
+        _examples["count"] += 1
+
+    return count
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _examples["count"]:
+        terminalreporter.write_line(f"property tests: {_examples['count']:,} examples checked against torch")

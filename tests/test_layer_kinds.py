@@ -135,3 +135,19 @@ def test_pool_padding_over_half_the_kernel_is_refused_like_torch():
     torch = pytest.importorskip("torch")
     with pytest.raises(RuntimeError):
         torch.nn.MaxPool2d(2, padding=2)(torch.rand(1, 1, 8, 8))
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_builder_makes_the_torch_layer_of_the_row(key):
+    torch = pytest.importorskip("torch")
+    fields, shapes, out, _, _ = CASES[key]
+    kind = LAYER_KINDS[key]
+    built = kind.build_torch(kind.resolve(fields), shapes)
+    expected = _torch_layer(key, fields, shapes)
+    assert isinstance(built, torch.nn.Module)
+    inputs = [torch.rand(shape) for shape in shapes]
+    if isinstance(expected, torch.nn.Module):
+        assert repr(built) == repr(expected)
+    else:  # the merges: modules of archcalc's own, checked by what they compute
+        with torch.no_grad():
+            assert torch.equal(built(*inputs), expected(*inputs))

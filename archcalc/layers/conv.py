@@ -51,6 +51,10 @@ class Conv2d(LayerKind):
         c_in = shapes[0][1]
         return n * c_out * h_out * w_out * (c_in // a.groups) * a.kernel[0] * a.kernel[1]
 
+    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        # padding 'same' makes torch call aten::_convolution_mode, which fvcore has no handle for
+        return 0 if a.padding == "same" else self.macs(a, shapes, out)
+
     def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
         from torch import nn
 

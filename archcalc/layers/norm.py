@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, numel, spatial
 
 if TYPE_CHECKING:
@@ -21,7 +22,12 @@ class BatchNorm2d(LayerKind):
     }
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
-        return spatial(shapes[0], self.key)
+        n, c, h, w = spatial(shapes[0], self.key)
+        if not a.track_running_stats and n * h * w == 1:
+            raise SpecError("without running statistics, batch norm normalises each channel over "
+                            "N·H·W = 1 value, which torch refuses",
+                            hint="use a batch above 1, a larger input, or track_running_stats: true")
+        return shapes[0]
 
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         c = shapes[0][1]

@@ -18,30 +18,31 @@ if TYPE_CHECKING:
 
 
 def build_torch(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
-                device: str | torch.device | None = None) -> GraphModule:
+                batch: int = 1, device: str | torch.device | None = None) -> GraphModule:
     """Build the model of a spec file or bundled name as a trainable torch nn.Module.
 
     `build_torch("resnet50")` has the submodules `conv1`, `layer1.0.conv1`, … named as the
     layers, so its `state_dict()` keys are the spec's dotted names. `input` (C×H×W) matters only
-    where a layer's size depends on it (a linear layer after flatten). `device="meta"` builds
-    without allocating any weight memory.
+    where a layer's size depends on it (a linear layer after flatten), `batch` only where torch
+    refuses a batch (batch norm without running statistics over one value). `device="meta"`
+    builds without allocating any weight memory.
     """
     from archcalc.spec import load_graph, parse_input
 
     require("torch", "build_torch")
     graph = load_graph(spec, variant)
     shape = parse_input(input) if isinstance(input, str) else (tuple(input) if input else None)
-    return build_graph(graph, shape, device)
+    return build_graph(graph, shape, batch, device)
 
 
-def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None,
+def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
                 device: str | torch.device | None = None) -> GraphModule:
     """The torch model of an expanded graph (see `build_torch`)."""
     import torch
 
     from archcalc.torchmodel.modules import GraphModule, NameTaken
 
-    stats = analyze_graph(graph, input_shape)  # every shape, or the spec's first error
+    stats = analyze_graph(graph, input_shape, batch)  # every shape, or the spec's first error
     shapes = {INPUT: stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
     with torch.device(device) if device is not None else nullcontext():
         modules = [node.kind.build_torch(node.attrs, [shapes[name] for name in node.inputs])

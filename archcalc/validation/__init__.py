@@ -69,7 +69,7 @@ def _measure_and_compare(graph: Graph, symbolic: dict[str, ModelStats], result: 
     from archcalc.validation.measure import measure
 
     paper = symbolic["paper"]
-    model = build_graph(graph, paper.input_shape[1:], device=result.device).eval()
+    model = build_graph(graph, paper.input_shape[1:], paper.input_shape[0], result.device).eval()
     if result.device == "meta":
         x = torch.empty(paper.input_shape, device="meta")
     else:

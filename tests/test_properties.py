@@ -1,0 +1,330 @@
+"""Property tests: random layers and small random networks, archcalc against torch itself.
+
+For every drawn case the expected figures come from torch: a layer built here straight from
+torch's classes (not from archcalc's builders) gives the output shape, parameters and buffers,
+fvcore's FlopCountAnalysis its count and FlopCounterMode its FLOPs. archcalc must give the same
+numbers exactly, and must refuse exactly the configurations torch refuses.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import pytest
+import yaml
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+from fvcore.nn import FlopCountAnalysis  # noqa: E402
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from archcalc import analyze, build_torch  # noqa: E402
+from archcalc.errors import SpecError  # noqa: E402
+from archcalc.validation import validate  # noqa: E402
+
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+REFUSALS = (RuntimeError, ValueError)  # what torch raises for a configuration it does not accept
+_names = itertools.count()
+
+
+def write_case(tmp_dir, layers: list[dict], input_chw: tuple[int, int, int]):
+    path = tmp_dir / f"case{next(_names)}.yaml"  # a new name each time: no stale cached document
+    path.write_text(yaml.safe_dump({"name": "case", "input": list(input_chw), "layers": layers}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tmp_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cases")
+
+
+def torch_figures(module: nn.Module, inputs: list) -> dict:
+    """Shape, parameters, buffers and both counters of one torch module, measured by torch."""
+    module.eval()
+    with torch.no_grad():
+        out = module(*inputs)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(*inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fvcore = FlopCountAnalysis(module, tuple(inputs)).unsupported_ops_warnings(False) \
+            .uncalled_modules_warnings(False).total()
+    params = dict(module.named_parameters())
+    return {"shape": tuple(out.shape),
+            "weight": params["weight"].numel() if "weight" in params else 0,
+            "bias": params["bias"].numel() if "bias" in params else 0,
+            "buffers": sum(b.numel() for b in module.buffers()),
+            "fvcore": fvcore, "flop_counter": counter.get_total_flops()}
+
+
+def archcalc_figures(path, layer: str, batch: int) -> dict:
+    """The same figures from archcalc's analysis of the spec, for the layer named `layer`."""
+    by_convention = {c: analyze(path, batch=batch, convention=c) for c in ("paper", "fvcore", "torch")}
+    row = {c: next(x for x in stats.layers if x.name == layer) for c, stats in by_convention.items()}
+    return {"shape": row["paper"].shape, "weight": row["paper"].figures.weight,
+            "bias": row["paper"].figures.bias, "buffers": row["paper"].figures.buffers,
+            "fvcore": row["fvcore"].figures.macs, "flop_counter": row["torch"].figures.flops}
+
+
+def check_layer(count_example, tmp_dir, layers: list[dict], input_chw, batch: int, make_reference, reference_input):
+    """archcalc and torch agree on the last layer of `layers`, or both refuse it."""
+    count_example()
+    name = next(iter(layers[-1]))
+    path = write_case(tmp_dir, layers, input_chw)
+    try:
+        expected = torch_figures(make_reference(), [reference_input])
+    except REFUSALS as refusal:
+        event("torch refuses")
+        with pytest.raises(SpecError) as refused:
+            analyze(path, batch=batch)
+        message = str(refused.value)
+        assert f"{path.name}:" in message and f"layer '{name}'" in message, (message, refusal)
+        return
+    event("torch accepts")
+    assert archcalc_figures(path, name, batch) == expected
+    built = build_torch(path, batch=batch).get_submodule(name)
+    assert repr(built) == repr(make_reference())  # archcalc's builder makes the same torch layer
+
+
+def pairs(low: int, high: int):
+    return st.tuples(st.integers(low, high), st.integers(low, high))
+
+
+@st.composite
+def conv_cases(draw):
+    groups = draw(st.integers(1, 4))
+    divisible = draw(st.integers(0, 5)) > 0
+    c_in = groups * draw(st.integers(1, 3)) if divisible else draw(st.integers(1, 9))
+    c_out = groups * draw(st.integers(1, 3)) if divisible else draw(st.integers(1, 9))
+    padding = draw(st.one_of(st.just("same"), pairs(0, 3)))
+    return dict(c_in=c_in, out=c_out, kernel=draw(pairs(1, 7)), stride=draw(pairs(1, 3)),
+                padding=padding, dilation=draw(pairs(1, 3)), groups=groups, bias=draw(st.booleans()),
+                size=draw(pairs(1, 28)), batch=draw(st.integers(1, 2)))
+
+
+@settings(PROPERTY, max_examples=500)
+@given(case=conv_cases())
+def test_conv2d(count_example, tmp_dir, case):
+    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in case.items()
+              if k in ("out", "kernel", "stride", "padding", "dilation", "groups", "bias")}
+    x = torch.rand(case["batch"], case["c_in"], *case["size"])
+    reference = lambda: nn.Conv2d(case["c_in"], case["out"], case["kernel"], stride=case["stride"],  # noqa: E731
+                                  padding=case["padding"], dilation=case["dilation"],
+                                  groups=case["groups"], bias=case["bias"])
+    check_layer(count_example, tmp_dir, [{"conv": {"kind": "conv2d", **fields}}], (case["c_in"], *case["size"]),
+                case["batch"], reference, x)
+
+
+@st.composite
+def pool_cases(draw):
+    kernel = draw(pairs(1, 5))
+    # padding mostly within torch's limit of half the kernel, sometimes beyond it
+    limit = [k // 2 + (1 if draw(st.integers(0, 6)) == 0 else 0) for k in kernel]
+    return dict(kind=draw(st.sampled_from(["maxpool2d", "avgpool2d"])), kernel=kernel,
+                stride=draw(st.one_of(st.none(), pairs(1, 3))),
+                padding=(draw(st.integers(0, limit[0])), draw(st.integers(0, limit[1]))),
+                dilation=draw(pairs(1, 3)), ceil_mode=draw(st.booleans()),
+                count_include_pad=draw(st.booleans()), channels=draw(st.integers(1, 4)),
+                size=draw(pairs(1, 16)), batch=draw(st.integers(1, 2)))
+
+
+@settings(PROPERTY, max_examples=250)
+@given(case=pool_cases())
+def test_pooling(count_example, tmp_dir, case):
+    fields = {"kernel": list(case["kernel"]), "padding": list(case["padding"]), "ceil_mode": case["ceil_mode"]}
+    if case["stride"]:
+        fields["stride"] = list(case["stride"])
+    if case["kind"] == "maxpool2d":
+        fields["dilation"] = list(case["dilation"])
+        reference = lambda: nn.MaxPool2d(case["kernel"], stride=case["stride"], padding=case["padding"],  # noqa: E731
+                                         dilation=case["dilation"], ceil_mode=case["ceil_mode"])
+    else:
+        fields["count_include_pad"] = case["count_include_pad"]
+        reference = lambda: nn.AvgPool2d(case["kernel"], stride=case["stride"], padding=case["padding"],  # noqa: E731
+                                         ceil_mode=case["ceil_mode"],
+                                         count_include_pad=case["count_include_pad"])
+    x = torch.rand(case["batch"], case["channels"], *case["size"])
+    check_layer(count_example, tmp_dir, [{"pool": {"kind": case["kind"], **fields}}],
+                (case["channels"], *case["size"]), case["batch"], reference, x)
+
+
+@settings(PROPERTY, max_examples=100)
+@given(kind=st.sampled_from(["adaptive_avgpool2d", "adaptive_maxpool2d"]), output=pairs(1, 8),
+       size=pairs(1, 16), channels=st.integers(1, 4), batch=st.integers(1, 2))
+def test_adaptive_pooling(count_example, tmp_dir, kind, output, size, channels, batch):
+    module = nn.AdaptiveAvgPool2d if kind == "adaptive_avgpool2d" else nn.AdaptiveMaxPool2d
+    check_layer(count_example, tmp_dir, [{"pool": {"kind": kind, "output_size": list(output)}}], (channels, *size), batch,
+                lambda: module(output), torch.rand(batch, channels, *size))
+
+
+@settings(PROPERTY, max_examples=100)
+@given(features=st.integers(1, 64), out=st.integers(1, 64), bias=st.booleans(), batch=st.integers(1, 3))
+def test_linear(count_example, tmp_dir, features, out, bias, batch):
+    layers = [{"flatten": "flatten"}, {"fc": {"kind": "linear", "out": out, "bias": bias}}]
+    check_layer(count_example, tmp_dir, layers, (features, 1, 1), batch, lambda: nn.Linear(features, out, bias=bias),
+                torch.rand(batch, features))
+
+
+@settings(PROPERTY, max_examples=100)
+@given(channels=st.integers(1, 16), size=pairs(1, 6), affine=st.booleans(), running=st.booleans(),
+       batch=st.integers(1, 3))
+def test_batchnorm2d(count_example, tmp_dir, channels, size, affine, running, batch):
+    layers = [{"bn": {"kind": "batchnorm2d", "affine": affine, "track_running_stats": running}}]
+    reference = lambda: nn.BatchNorm2d(channels, affine=affine, track_running_stats=running)  # noqa: E731
+    check_layer(count_example, tmp_dir, layers, (channels, *size), batch, reference, torch.rand(batch, channels, *size))
+
+
+# Small random networks: a stem of single layers, a residual group (identity or projection
+# shortcut), a concat of two branches, and sometimes a classifier head. Each is written as a
+# spec and also as a plain torch program here; both must compute the same function.
+
+def torch_layer(fields: dict, channels: int) -> nn.Module:
+    """The torch module a spec layer describes, mapped here field by field (not by archcalc)."""
+    kind = fields["kind"]
+    if kind == "conv2d":
+        return nn.Conv2d(channels, fields["out"], fields["kernel"], stride=fields["stride"],
+                         padding=fields["padding"], bias=fields["bias"])
+    if kind == "maxpool2d":
+        return nn.MaxPool2d(fields["kernel"], stride=fields["stride"], padding=fields["padding"])
+    simple = {"batchnorm2d": lambda: nn.BatchNorm2d(channels), "relu": nn.ReLU, "flatten": nn.Flatten,
+              "adaptive_avgpool2d": lambda: nn.AdaptiveAvgPool2d(1)}
+    if kind in simple:
+        return simple[kind]()
+    assert kind == "linear"
+    return nn.Linear(channels, fields["out"])
+
+
+@st.composite
+def single_layer(draw, size: list[int], channels: int, kinds=("conv2d", "batchnorm2d", "relu", "maxpool2d")):
+    """(fields, channels after it); may shrink `size` in place, never below 2."""
+    kind = draw(st.sampled_from(kinds))
+    stride = 2 if min(size) >= 4 and draw(st.booleans()) else 1
+    if kind == "conv2d":
+        kernel = draw(st.sampled_from([1, 3]))
+        out = draw(st.integers(1, 6))
+        fields = {"kind": kind, "out": out, "kernel": kernel, "stride": stride,
+                  "padding": kernel // 2, "bias": draw(st.booleans())}
+    elif kind == "maxpool2d":
+        fields = {"kind": kind, "kernel": 3, "stride": stride, "padding": 1}
+        out = channels
+    else:
+        fields, out = {"kind": kind}, channels
+    if stride == 2 and kind in ("conv2d", "maxpool2d"):
+        size[:] = [(s - 1) // 2 + 1 for s in size]
+    return fields, out
+
+
+@st.composite
+def networks(draw):
+    channels = draw(st.integers(1, 4))
+    size = [draw(st.integers(4, 14)), draw(st.integers(4, 14))]
+    input_chw = (channels, *size)
+    stages = []
+    for index in range(draw(st.integers(1, 3))):
+        fields, out = draw(single_layer(size, channels))
+        stages.append(("layer", f"stem{index}", [(fields, channels)]))
+        channels = out
+    # residual: conv (stride 1 or 2), bn, [relu]; identity shortcut when shapes allow
+    width = draw(st.integers(1, 6))
+    stride = 2 if min(size) >= 4 and draw(st.booleans()) else 1
+    body = [({"kind": "conv2d", "out": width, "kernel": 3, "stride": stride, "padding": 1, "bias": False},
+             channels), ({"kind": "batchnorm2d"}, width)]
+    shortcut = []
+    if stride != 1 or width != channels or draw(st.booleans()):
+        shortcut = [({"kind": "conv2d", "out": width, "kernel": 1, "stride": stride, "padding": 0,
+                      "bias": False}, channels)]
+    stages.append(("residual", "res", body, shortcut))
+    channels = width
+    if stride == 2:
+        size[:] = [(s - 1) // 2 + 1 for s in size]
+    # concat of a 1×1 conv and either a 3×3 conv or a 3×3 max pool, both keeping the size
+    a = draw(st.integers(1, 5))
+    branch_b = draw(st.sampled_from(["conv2d", "maxpool2d"]))
+    b_fields = ({"kind": "conv2d", "out": draw(st.integers(1, 5)), "kernel": 3, "stride": 1, "padding": 1,
+                 "bias": True} if branch_b == "conv2d" else
+                {"kind": "maxpool2d", "kernel": 3, "stride": 1, "padding": 1})
+    stages.append(("concat", "mix",
+                   [({"kind": "conv2d", "out": a, "kernel": 1, "stride": 1, "padding": 0, "bias": True}, channels)],
+                   [(b_fields, channels)]))
+    channels = a + (b_fields["out"] if branch_b == "conv2d" else channels)
+    if draw(st.booleans()):
+        out = draw(st.integers(1, 10))
+        stages += [("layer", "pool", [({"kind": "adaptive_avgpool2d", "output_size": 1}, channels)]),
+                   ("layer", "flatten", [({"kind": "flatten"}, channels)]),
+                   ("layer", "fc", [({"kind": "linear", "out": out}, channels)])]
+    return input_chw, draw(st.integers(1, 2)), stages
+
+
+def spec_layers(stages) -> list[dict]:
+    items = []
+    for stage in stages:
+        name = stage[1]
+        if stage[0] == "layer":
+            items.append({name: stage[2][0][0]})
+        elif stage[0] == "residual":
+            body = [{f"body{i}": f} for i, (f, _) in enumerate(stage[2])]
+            short = [{f"short{i}": ({**f, "from": "input"} if i == 0 else f)} for i, (f, _) in enumerate(stage[3])]
+            ends = [f"body{len(stage[2]) - 1}", f"short{len(stage[3]) - 1}" if stage[3] else "input"]
+            items.append({name: {"layers": [*body, *short, {"add": {"kind": "add", "from": ends}}]}})
+        else:
+            left = [{f"a{i}": f} for i, (f, _) in enumerate(stage[2])]
+            right = [{f"b{i}": ({**f, "from": "input"} if i == 0 else f)} for i, (f, _) in enumerate(stage[3])]
+            ends = [f"a{len(stage[2]) - 1}", f"b{len(stage[3]) - 1}"]
+            items.append({name: {"layers": [*left, *right, {"cat": {"kind": "concat", "from": ends}}]}})
+    return items
+
+
+def reference_modules(stages) -> dict[str, nn.Module]:
+    modules = {}
+    for stage in stages:
+        if stage[0] == "layer":
+            modules[stage[1]] = torch_layer(*stage[2][0])
+            continue
+        prefixes = ("body", "short") if stage[0] == "residual" else ("a", "b")
+        for prefix, layers in zip(prefixes, stage[2:]):
+            for i, (fields, channels) in enumerate(layers):
+                modules[f"{stage[1]}.{prefix}{i}"] = torch_layer(fields, channels)
+    return modules
+
+
+def reference_forward(stages, modules: dict[str, nn.Module], x):
+    """The network as a plain torch program: residual y + x, concat torch.cat."""
+    for stage in stages:
+        name = stage[1]
+        if stage[0] == "layer":
+            x = modules[name](x)
+            continue
+        prefixes = ("body", "short") if stage[0] == "residual" else ("a", "b")
+        outputs = []
+        for prefix, layers in zip(prefixes, stage[2:]):
+            y = x
+            for i in range(len(layers)):
+                y = modules[f"{name}.{prefix}{i}"](y)
+            outputs.append(y)
+        x = outputs[0] + outputs[1] if stage[0] == "residual" else torch.cat(outputs, dim=1)
+    return x
+
+
+@settings(PROPERTY, max_examples=100)
+@given(network=networks())
+def test_random_networks_validate_and_compute_the_same_function(count_example, tmp_dir, network):
+    count_example()
+    input_chw, batch, stages = network
+    path = write_case(tmp_dir, spec_layers(stages), input_chw)
+    result = validate(path, batch=batch, device="cpu", runs=0)
+    assert result.ok, (result.error, [(row.name, check) for row, check in result.differences])
+    assert len(result.layers) == len(reference_modules(stages)) + sum(s[0] != "layer" for s in stages)
+
+    model = build_torch(path, batch=batch).eval()
+    modules = reference_modules(stages)
+    for name, module in modules.items():
+        module.load_state_dict(model.get_submodule(name).state_dict())
+        module.eval()
+    x = torch.randn(batch, *input_chw)
+    with torch.no_grad():
+        assert torch.equal(model(x), reference_forward(stages, modules, x))
