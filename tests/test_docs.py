@@ -64,3 +64,15 @@ def test_readme_sample_is_what_the_command_prints(cli):
     sample = readme.split("$ archcalc table resnet50 --depth 1\n", 1)[1].split("```", 1)[0]
     assert cli("table", "resnet50", "--depth", "1").stdout == sample
     assert "25,557,032" in sample and "4,089,184,256" in sample
+
+
+def test_validation_sample_is_what_the_command_prints(cli):
+    import pytest
+
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    sample = text.split("$ archcalc validate lenet5 --runs 0\n", 1)[1].split("```", 1)[0]
+    printed = cli("validate", "lenet5", "--runs", "0").stdout
+    # the first line names the torch and fvcore versions of the machine that ran it
+    assert printed.split("\n", 1)[1] == sample.split("\n", 1)[1]
