@@ -16,7 +16,6 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 from archcalc import build_torch, validate  # noqa: E402
-from archcalc.errors import SpecError  # noqa: E402
 from archcalc.layers import LAYER_KINDS  # noqa: E402
 from archcalc.spec import bundled, load_graph  # noqa: E402
 

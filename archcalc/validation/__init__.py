@@ -5,6 +5,7 @@ torch (and fvcore, for its counter) are imported here only when `validate` runs.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -55,9 +56,9 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
                         _versions(counters, place), notes=notes)
     try:
         return _measure_and_compare(graph, symbolic, result, runs, warmup)
-    except (RuntimeError, ValueError, TypeError) as error:  # torch refused what archcalc accepted
+    except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return Validation(**{**result.__dict__, "error": f"torch could not run the model: {first_line}"})
+        return replace(result, error=f"torch could not run the model: {first_line}")
 
 
 def _measure_and_compare(graph: Graph, symbolic: dict[str, ModelStats], result: Validation,
@@ -88,8 +89,8 @@ def _measure_and_compare(graph: Graph, symbolic: dict[str, ModelStats], result: 
             blocks.setdefault(top, []).append(layer.name)
             macs[top] = macs.get(top, 0) + layer.figures.macs
         latency = time_forward(model, x, blocks, macs, runs, warmup)
-    return Validation(**{**result.__dict__, "layers": layers, "latency": latency,
-                         "total": _total_check(symbolic, total, result.counters)})
+    return replace(result, layers=layers, latency=latency,
+                   total=_total_check(symbolic, total, result.counters))
 
 
 def _layer_check(index: int, symbolic: dict[str, ModelStats], measured, counters) -> LayerCheck:
