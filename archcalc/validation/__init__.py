@@ -82,15 +82,20 @@ def _measure_and_compare(graph: Graph, symbolic: dict[str, ModelStats], result: 
               for index, layer in enumerate(paper.layers)]
     latency = None
     if runs > 0 and result.device != "meta":
-        blocks: dict[str, list[str]] = {}
-        macs: dict[str, int] = {}
-        for layer in paper.layers:
-            top = layer.name.split(".", 1)[0]
-            blocks.setdefault(top, []).append(layer.name)
-            macs[top] = macs.get(top, 0) + layer.figures.macs
-        latency = time_forward(model, x, blocks, macs, runs, warmup)
+        latency = time_forward(model, x, *_top_level_blocks(paper), runs, warmup)
     return replace(result, layers=layers, latency=latency,
                    total=_total_check(symbolic, total, result.counters))
+
+
+def _top_level_blocks(stats: ModelStats) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """The layers of each top-level name (`layer1` for `layer1.0.conv1`), and their MACs."""
+    blocks: dict[str, list[str]] = {}
+    macs: dict[str, int] = {}
+    for layer in stats.layers:
+        top = layer.name.split(".", 1)[0]
+        blocks.setdefault(top, []).append(layer.name)
+        macs[top] = macs.get(top, 0) + layer.figures.macs
+    return blocks, macs
 
 
 def _layer_check(index: int, symbolic: dict[str, ModelStats], measured, counters) -> LayerCheck:
