@@ -2,9 +2,20 @@
 
 from archcalc.analysis import Figures, LayerStats, ModelStats, Row, analyze, analyze_graph
 from archcalc.errors import SpecError
-from archcalc.torchmodel import build_torch
-from archcalc.validation import validate
 
 __version__ = "0.1.0"
 __all__ = ["Figures", "LayerStats", "ModelStats", "Row", "SpecError", "analyze", "analyze_graph",
            "build_torch", "validate", "__version__"]
+
+
+def __getattr__(name: str):
+    """`build_torch` and `validate` load on first use: `archcalc table` never pays for them."""
+    if name == "build_torch":
+        from archcalc.torchmodel import build_torch
+
+        return build_torch
+    if name == "validate":
+        from archcalc.validation import validate
+
+        return validate
+    raise AttributeError(f"module 'archcalc' has no attribute '{name}'")

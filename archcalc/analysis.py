@@ -130,13 +130,20 @@ def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch:
             variant: str | None = None, convention: str = DEFAULT_CONVENTION,
             dtype: str = "float32") -> ModelStats:
     """Analyse a spec file or bundled model: `analyze("resnet50", input="3x160x160")`."""
-    from archcalc.spec import load_graph, parse_input
+    from archcalc.spec import load_graph
 
     graph = load_graph(spec, variant)
+    return analyze_graph(graph, input_shape(input), batch, convention, dtype)
+
+
+def input_shape(input: str | tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """An input override as given ('3x160x160' or a tuple) → (C, H, W); None keeps the spec's."""
+    from archcalc.spec import parse_input
+
     shape = parse_input(input) if isinstance(input, str) else (tuple(input) if input else None)
     if shape is not None and len(shape) != 3:
         raise SpecError(f"input must be channels × height × width, got {input!r}")
-    return analyze_graph(graph, shape, batch, convention, dtype)
+    return shape
 
 
 def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:

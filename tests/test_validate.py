@@ -88,7 +88,9 @@ def test_json_and_markdown(cli):
     latency = model["latency"]
     assert [b["name"] for b in latency["blocks"]] == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2",
                                                       "layer3", "layer4", "avgpool", "flatten", "fc"]
-    assert latency["model"]["ms"] > 0 and latency["model"]["macs"] == 1_814_073_344
+    assert latency["model"]["ms"] > 0
+    assert round(latency["model"]["macs"] / 1e9, 2) == 1.81  # torchvision's published GFLOPS for resnet18
+    assert sum(b["macs"] for b in latency["blocks"]) == latency["model"]["macs"]
 
     from markdown_it import MarkdownIt
 

@@ -6,7 +6,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from archcalc.analysis import analyze_graph
+from archcalc.analysis import analyze_graph, input_shape
 from archcalc.dependencies import require
 from archcalc.errors import SpecError
 from archcalc.graph import INPUT, Graph
@@ -27,12 +27,11 @@ def build_torch(spec: str | Path, variant: str | None = None, input: str | tuple
     refuses a batch (batch norm without running statistics over one value). `device="meta"`
     builds without allocating any weight memory.
     """
-    from archcalc.spec import load_graph, parse_input
+    from archcalc.spec import load_graph
 
     require("torch", "build_torch")
     graph = load_graph(spec, variant)
-    shape = parse_input(input) if isinstance(input, str) else (tuple(input) if input else None)
-    return build_graph(graph, shape, batch, device)
+    return build_graph(graph, input_shape(input), batch, device)
 
 
 def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,

@@ -6,10 +6,9 @@ torch (and fvcore, for its counter) are imported here only when `validate` runs.
 from __future__ import annotations
 
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
 
-from archcalc.analysis import ModelStats, analyze_graph
+from archcalc.analysis import ModelStats, analyze_graph, input_shape
 from archcalc.dependencies import require
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import Graph
@@ -26,11 +25,10 @@ def validate(spec: str | Path, variant: str | None = None, input: str | tuple[in
              batch: int = 1, device: str = "auto", counter: str = "both", runs: int = 10,
              warmup: int = 2) -> Validation:
     """Validate a spec file or bundled model: `validate("resnet50", device="cpu").ok`."""
-    from archcalc.spec import load_graph, parse_input
+    from archcalc.spec import load_graph
 
     graph = load_graph(spec, variant)
-    shape = parse_input(input) if isinstance(input, str) else (tuple(input) if input else None)
-    return validate_graph(graph, shape, batch, device, counter, runs, warmup)
+    return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup)
 
 
 def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
@@ -152,6 +150,8 @@ def _counters(counter: str, device: str) -> tuple[str, ...]:
 
 
 def _versions(counters: tuple[str, ...], device: str) -> dict[str, str]:
+    from importlib import metadata
+
     import torch
 
     versions = {"torch": torch.__version__}

@@ -25,7 +25,7 @@ def measure(model: nn.Module, x: torch.Tensor, layers: list[str], fvcore: bool,
             flop_counter: bool) -> tuple[dict[str, Measured], Measured]:
     """Each named layer's figures, and the model's, from one hooked forward pass and, with
     `fvcore`, one FlopCountAnalysis trace. The model should be in eval mode."""
-    shapes, flops, output = _hooked_forward(model, x, layers, flop_counter)
+    shapes, flops, total_flops, output = _hooked_forward(model, x, layers, flop_counter)
     by_module, fvcore_total = _fvcore_counts(model, x) if fvcore else ({}, None)
     measured = {}
     for name in layers:
@@ -34,12 +34,13 @@ def measure(model: nn.Module, x: torch.Tensor, layers: list[str], fvcore: bool,
             shapes[name], _numel(module.parameters()), _numel(module.buffers()),
             by_module.get(name, 0) if fvcore else None, flops.get(name) if flop_counter else None)
     total = Measured(output, _numel(model.parameters()), _numel(model.buffers()), fvcore_total,
-                     flops.get("") if flop_counter else None)
+                     total_flops if flop_counter else None)
     return measured, total
 
 
 def _hooked_forward(model: nn.Module, x: torch.Tensor, layers: list[str], flop_counter: bool):
-    """Output shape of each layer and, under FlopCounterMode, the FLOPs counted while it ran."""
+    """Output shape of each layer and, under FlopCounterMode, the FLOPs counted while it ran;
+    the whole pass's FLOPs and the model's output shape."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False) if flop_counter else None
@@ -67,8 +68,7 @@ def _hooked_forward(model: nn.Module, x: torch.Tensor, layers: list[str], flop_c
     finally:
         for handle in handles:
             handle.remove()
-    flops[""] = total()
-    return shapes, flops, tuple(output.shape)
+    return shapes, flops, total(), tuple(output.shape)
 
 
 def _fvcore_counts(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, int], int]:
