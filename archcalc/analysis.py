@@ -8,7 +8,8 @@ from pathlib import Path
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
-from archcalc.layers.base import numel
+from archcalc.layers.base import format_shape, numel
+from archcalc.limits import MAX_DIMENSION
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
@@ -101,14 +102,14 @@ def analyze_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batc
     """Infer every shape and count every figure of `graph`; SpecError at the first bad layer."""
     counter = _convention(convention).count
     element_bytes = _dtype_bytes(dtype)
-    if batch < 1:
-        raise SpecError(f"the batch size must be at least 1, got {batch}")
+    if not 1 <= batch <= MAX_DIMENSION:
+        raise SpecError(f"the batch size must be from 1 to {MAX_DIMENSION:,}, got {batch:,}")
     shapes = {INPUT: (batch, *(input_shape or graph.input_shape))}
     layers = []
     for index, node in enumerate(graph.nodes, start=1):
         in_shapes = [shapes[name] for name in node.inputs]
         try:
-            out = node.kind.output_shape(node.attrs, in_shapes)
+            out = _within_limits(node.kind.output_shape(node.attrs, in_shapes))
             params = node.kind.params(node.attrs, in_shapes)
             macs, flops = counter(node.kind, node.attrs, in_shapes, out)
         except SpecError as error:
@@ -124,6 +125,13 @@ def analyze_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batc
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,
                       dtype, layers, totals, blocks)
+
+
+def _within_limits(shape: tuple[int, ...]) -> tuple[int, ...]:
+    if max(shape) > MAX_DIMENSION:
+        raise SpecError(f"the output {format_shape(shape)} has a size above {MAX_DIMENSION:,}",
+                        hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits); check the field values")
+    return shape
 
 
 def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int = 1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from enum import Enum
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -21,6 +22,9 @@ app = typer.Typer(
 EXIT_DIFFERENCE = 1
 EXIT_SPEC_ERROR = 2
 EXIT_MISSING_DEPENDENCY = 3
+
+OUTPUT = typer.Option(None, "--output", "-o", dir_okay=False,
+                      help="Write to this file (replaced in one step) instead of printing.")
 
 
 class ConventionChoice(str, Enum):
@@ -77,6 +81,20 @@ def _print(lines: list[tuple[str, str]]) -> None:
     Console(highlight=False).print(output, end="", overflow="ignore", crop=False, soft_wrap=True)
 
 
+def _emit(content: str | list[tuple[str, str]], output: Path | None, inputs: list[str]) -> None:
+    """Print `content` (text, or styled lines), or write it to `output` in one step."""
+    if output is None:
+        _print(content) if isinstance(content, list) else sys.stdout.write(content)
+        return
+    from archcalc.output import write_atomically
+
+    text = content if isinstance(content, str) else "".join(line + "\n" for line, _ in content)
+    try:
+        write_atomically(output, text, inputs)
+    except SpecError as error:
+        _fail(error)
+
+
 def _fail(error: SpecError) -> None:
     """One clear message on stderr, exit code 2, no traceback."""
     sys.stderr.write(f"error: {error}\n")
@@ -93,6 +111,7 @@ def table(
     convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC/FLOP counts."),
     format: TableFormat = typer.Option(TableFormat.table, "--format", help="Output format."),
     dtype: DtypeChoice = typer.Option(DtypeChoice.float32, help="Element type for activation memory."),
+    output: Optional[Path] = OUTPUT,
 ) -> None:
     """Per-layer output shape, parameters and MACs (or FLOPs) of a model."""
     from archcalc.analysis import analyze
@@ -102,24 +121,28 @@ def table(
                         convention=convention.value, dtype=dtype.value)
     except SpecError as error:
         _fail(error)
-    rows = stats.rows(depth)
-    if format is TableFormat.table:
-        from archcalc.render.text import layer_table
+    _emit(_render_table(stats, stats.rows(depth), format, depth), output, inputs=_spec_paths([spec]))
 
-        _print(layer_table(stats, rows))
-        return
+
+def _render_table(stats, rows: list, format: TableFormat, depth: int | None) -> str | list[tuple[str, str]]:
     if format is TableFormat.json:
         from archcalc.render.records import to_json
 
-        sys.stdout.write(to_json(stats, rows, depth))
-    elif format is TableFormat.csv:
+        return to_json(stats, rows, depth)
+    if format is TableFormat.csv:
         from archcalc.render.records import to_csv
 
-        sys.stdout.write(to_csv(stats, rows))
-    else:
-        from archcalc.render.text import markdown
+        return to_csv(stats, rows)
+    from archcalc.render import text
 
-        sys.stdout.write(markdown(stats, rows))
+    return text.layer_table(stats, rows) if format is TableFormat.table else text.markdown(stats, rows)
+
+
+def _spec_paths(specs: list[str]) -> list[Path]:
+    """The files behind spec arguments (paths or bundled names): never an output target."""
+    from archcalc.spec.catalog import locate
+
+    return [locate(spec)[0] for spec in specs]
 
 
 @app.command("list")
@@ -195,6 +218,7 @@ def validate(
     format: ValidateFormat = typer.Option(ValidateFormat.table, "--format", help="Output format."),
     runs: int = typer.Option(10, min=0, help="Timed forward passes for the latency (0: no timing)."),
     warmup: int = typer.Option(2, min=0, help="Untimed forward passes before them."),
+    output: Optional[Path] = OUTPUT,
 ) -> None:
     """Build the real torch model and check every shape, parameter and count against torch,
     fvcore and FlopCounterMode. Exit 0 when all agree, 1 when anything differs."""
@@ -219,20 +243,20 @@ def validate(
     except MissingDependency as missing:
         sys.stderr.write(f"error: {missing}\n")
         raise typer.Exit(EXIT_MISSING_DEPENDENCY) from None
-    _print_validation(results, format, single=not all_models)
+    _emit(_render_validation(results, format, single=not all_models), output,
+          inputs=[path for path, _ in specs] if all_models else _spec_paths([spec]))
     if not all(result.ok for result in results):
         raise typer.Exit(EXIT_DIFFERENCE)
 
 
-def _print_validation(results: list, format: ValidateFormat, single: bool) -> None:
+def _render_validation(results: list, format: ValidateFormat, single: bool) -> str | list[tuple[str, str]]:
     from archcalc.render import validation as render
 
     if format is ValidateFormat.json:
-        sys.stdout.write(render.to_json(results))
-    elif format is ValidateFormat.markdown:
-        sys.stdout.write(render.markdown(results))
-    else:
-        _print(render.validation_table(results[0]) if single else render.summary_table(results))
+        return render.to_json(results)
+    if format is ValidateFormat.markdown:
+        return render.markdown(results)
+    return render.validation_table(results[0]) if single else render.summary_table(results)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ in the layer kinds and nowhere else; every figure archcalc prints comes from the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -156,9 +157,16 @@ def _boolean(value: Any, name: str) -> bool:
 
 
 def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise SpecError(f"field '{name}' must be a number, got {value!r}", field=name)
     return float(value)
+
+
+def _probability(value: Any, name: str) -> float:
+    number = _number(value, name)
+    if not 0 <= number <= 1:
+        raise SpecError(f"field '{name}' must be from 0 to 1, got {number}", field=name)
+    return number
 
 
 def _optional_pair(value: Any, name: str) -> tuple[int, int] | None:
@@ -174,6 +182,7 @@ COERCIONS = {
     "padding": _padding,
     "bool": _boolean,
     "number": _number,
+    "probability": _probability,
 }
 
 TYPE_DOCS = {
@@ -185,6 +194,7 @@ TYPE_DOCS = {
     "padding": "whole number ≥ 0, [height, width], 'same' or 'valid'",
     "bool": "true or false",
     "number": "number",
+    "probability": "number from 0 to 1",
 }
 
 

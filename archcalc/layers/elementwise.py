@@ -62,6 +62,6 @@ ELEMENTWISE = [
     Elementwise("hardswish", "Hardswish", "x · relu6(x + 3) / 6"),
     Elementwise("hardsigmoid", "Hardsigmoid", "relu6(x + 3) / 6"),
     Elementwise("dropout", "Dropout", "zeroes elements with probability p while training",
-                {"p": Field("number", 0.5, "probability of zeroing an element")}),
+                {"p": Field("probability", 0.5, "probability of zeroing an element")}),
     Elementwise("identity", "Identity", "passes its input through unchanged"),
 ]

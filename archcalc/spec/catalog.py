@@ -52,18 +52,9 @@ def load_graph(spec: str | Path, variant: str | None = None) -> Graph:
     return expand(load_document(path), _display(path), chosen)
 
 
-@lru_cache(maxsize=64)
-def _cached_document(path: Path, mtime_ns: int) -> YMap:
-    return load_yaml(path, _display(path))
-
-
 def load_document(path: Path) -> YMap:
-    """A loaded spec file, parsed once per process (and again if the file changes)."""
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError:
-        mtime = -1
-    return _cached_document(path, mtime) if mtime >= 0 else load_yaml(path, _display(path))
+    """A loaded spec file; the same text is parsed once per process."""
+    return load_yaml(path, _display(path))
 
 
 def locate(spec: str | Path) -> tuple[Path, str | None]:

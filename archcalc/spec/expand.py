@@ -8,13 +8,10 @@ from typing import Any
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS
+from archcalc.layers.base import format_shape
+from archcalc.limits import MAX_DIMENSION, MAX_EXPANDED, MAX_NESTING
 from archcalc.spec.expr import evaluate
 from archcalc.spec.source import YList, YMap
-
-MAX_LAYERS = 1_000_000
-"""Layers after every repeat is expanded; beyond it a spec is refused."""
-MAX_NESTING = 64
-"""Blocks inside blocks; deeper means a block that (indirectly) includes itself."""
 
 TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers"}
 VARIANT_KEYS = {"input", "description"}
@@ -74,6 +71,9 @@ def parse_input(value: Any, location: Location | None = None) -> tuple[int, ...]
     if len(shape) != 3 or min(shape) < 1:
         raise SpecError(f"input must be channels × height × width, like 3x224x224, got {value!r}",
                         location=location, hint="write it as [3, 224, 224] or 3x224x224")
+    if max(shape) > MAX_DIMENSION:
+        raise SpecError(f"input {format_shape(shape)} has a size above {MAX_DIMENSION:,}", location=location,
+                        hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits)")
     return shape
 
 
@@ -126,6 +126,8 @@ class _Builder:
         self.scopes: dict[str, Scope] = {}
         self.outputs: dict[str, str] = {}
         self.expanding: list[str] = []
+        self.items = 0
+        """Items expanded so far (layers, instances, repeats, switched-off items): see MAX_EXPANDED."""
 
     def sequence(self, items: Any, prefix: str, block_input: str, env: dict, depth: int) -> str:
         if depth > MAX_NESTING:
@@ -169,6 +171,7 @@ class _Builder:
             raise SpecError("the layer has no 'kind'", location=location,
                             hint="add 'kind: conv2d' (or another kind or block), or 'layers:' for a group")
         inputs = self._inputs(body, full, previous, block_input)
+        self._count_item()
         if "when" in body and not self._value(body, "when", env, bool):
             if len(inputs) != 1:
                 raise SpecError("a layer that reads several inputs cannot be switched off with 'when'",
@@ -177,9 +180,9 @@ class _Builder:
         if "repeat" not in body:
             return self.single(full, body, location, inputs, env, depth)
         count = self._value(body, "repeat", env, int)
-        if count < 0 or count > MAX_LAYERS:
-            raise SpecError(f"repeat must be from 0 to {MAX_LAYERS:,}, got {count:,}",
-                            location=body.where("repeat"))
+        if count < 0:
+            raise SpecError(f"repeat must be 0 or more, got {count:,}", location=body.where("repeat"))
+        self._check_room(count, body.where("repeat"))
         first = body.get("first")
         if first is not None and not isinstance(first, YMap):
             raise SpecError("'first' must be a mapping of fields that differ in the first repetition",
@@ -187,9 +190,12 @@ class _Builder:
         output = inputs[0] if len(inputs) == 1 else None
         for index in range(count):
             instance = _merged(body, first) if index == 0 and first else body
+            before = self.items
             output = self.single(f"{full}.{index}", instance, location, inputs, env, depth)
             self.outputs[f"{full}.{index}"] = output
             inputs = (output,)
+            if index == 1:  # every later repetition expands exactly like this one
+                self._check_room((count - 2) * (self.items - before), body.where("repeat"))
         if output is None:
             raise SpecError("repeat 0 of a layer that reads several inputs leaves nothing to pass on",
                             location=body.where("repeat"))
@@ -198,6 +204,7 @@ class _Builder:
 
     def single(self, full: str, body: YMap, location: Location, inputs: tuple[str, ...], env: dict,
                depth: int) -> str:
+        self._count_item()
         if "layers" in body:
             if "kind" in body:
                 raise SpecError("a layer has either 'kind' or 'layers' (an inline group), not both",
@@ -233,7 +240,7 @@ class _Builder:
             field_given = error.field in body.value_locations
             raise error.at(body.where(error.field) if field_given else location) from None
         field_locations = {key: body.where(key) for key in values}
-        self._add_node(Node(full, layer, attrs, inputs, location, field_locations))
+        self.nodes.append(Node(full, layer, attrs, inputs, location, field_locations))
         return full
 
     def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
@@ -264,11 +271,16 @@ class _Builder:
         self.scopes[full] = Scope(full, kind, location, output)
         return output
 
-    def _add_node(self, node: Node) -> None:
-        if len(self.nodes) >= MAX_LAYERS:
-            raise SpecError(f"the model expands to more than {MAX_LAYERS:,} layers",
-                            hint="check the repeat counts")
-        self.nodes.append(node)
+    def _count_item(self) -> None:
+        self.items += 1
+        self._check_room(0)
+
+    def _check_room(self, more: int, location: Location | None = None) -> None:
+        """Refuse the spec when `more` items would take it past MAX_EXPANDED, before expanding them."""
+        if self.items + more > MAX_EXPANDED:
+            raise SpecError(f"the model expands to more than {MAX_EXPANDED:,} layers, blocks and repeats",
+                            location=location,
+                            hint="check the repeat counts (repeats inside repeats multiply)")
 
     def _inputs(self, body: YMap, full: str, previous: str, block_input: str) -> tuple[str, ...]:
         if "from" not in body:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from archcalc.errors import Location, SpecError
+from archcalc.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 try:  # libyaml's composer is several times faster; the pure one gives the same nodes
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader
 
-MAX_YAML_NODES = 200_000
-"""Bound on nodes after alias expansion: refuses 'billion laughs' documents early."""
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "seq", "map")}
+_TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
+"""Dates are kept as the text they were written as: a spec has no use for a date object."""
 
 
 class YMap(dict):
@@ -44,11 +47,17 @@ class YList(list):
 def load_yaml(path: Path, display_name: str | None = None) -> YMap:
     """Read a spec file into YMap/YList/scalars, or raise a SpecError saying why not."""
     name = display_name or str(path)
-    text = _read_text(path, name)
+    return parse_yaml(_read_text(path, name), name)
+
+
+@lru_cache(maxsize=64)
+def parse_yaml(text: str, name: str) -> YMap:
+    """Spec text → YMap (cached by content: callers must not change what it returns)."""
     if not text.strip():
         raise SpecError("the file is empty", location=Location(name, 1, 1),
                         hint="a spec needs at least 'name', 'input' and 'layers'")
     try:
+        _check_depth(text, name)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -59,12 +68,29 @@ def load_yaml(path: Path, display_name: str | None = None) -> YMap:
         raise SpecError(f"YAML error: {exc}", location=Location(name, 1, 1)) from None
     if node is None:
         raise SpecError("the file holds no YAML document", location=Location(name, 1, 1))
-    document = _Converter(name).convert(node)
+    document = _Converter(name).convert(node, 0)
     if not isinstance(document, YMap):
         raise SpecError(f"the document is a {_yaml_type(node)}, not a mapping",
                         location=_location(name, node),
                         hint="a spec is a mapping with keys such as 'name', 'input' and 'layers'")
     return document
+
+
+def _check_depth(text: str, name: str) -> None:
+    """Refuse deep nesting from the event stream, before the (recursive, C) composer sees it."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise _too_deep(Location(name, event.start_mark.line + 1, event.start_mark.column + 1))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _too_deep(location: Location) -> SpecError:
+    return SpecError(f"lists and mappings are nested more than {MAX_YAML_DEPTH} deep",
+                     location=location, hint="a spec needs a few levels; use blocks to structure a model")
 
 
 def _read_text(path: Path, name: str) -> str:
@@ -73,12 +99,16 @@ def _read_text(path: Path, name: str) -> str:
         raise SpecError("this is a directory, not a spec file", location=start,
                         hint="name a .yaml file, or a bundled model (see 'archcalc list')")
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise SpecError("no such file", location=start,
                         hint="check the path, or name a bundled model (see 'archcalc list')") from None
     except OSError as exc:
         raise SpecError(f"cannot read the file: {exc.strerror}", location=start) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", location=start,
+                        hint="is this a spec? Write repeated layers with 'repeat' or blocks")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -108,22 +138,30 @@ class _Converter:
         self.count = 0
         self.scalars = yaml.SafeLoader("")
 
-    def convert(self, node: yaml.Node):
+    def convert(self, node: yaml.Node, depth: int):
         self.count += 1
         if self.count > MAX_YAML_NODES:
             raise SpecError(f"the document expands to more than {MAX_YAML_NODES:,} YAML nodes",
                             location=_location(self.name, node),
                             hint="is an alias ('*name') repeated inside itself many times?")
+        if depth > MAX_YAML_DEPTH:  # reached through aliases; the text itself was checked
+            raise _too_deep(_location(self.name, node))
+        if node.tag in _TEXT_TAGS:
+            return node.value
+        if node.tag not in _PLAIN_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise SpecError(f"the YAML tag '{tag}' is not supported", location=_location(self.name, node),
+                            hint="a spec holds numbers, true/false, text, lists and mappings only")
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node)
+            return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
-            result = YList(self.convert(item) for item in node.value)
+            result = YList(self.convert(item, depth + 1) for item in node.value)
             result.location = _location(self.name, node)
             result.item_locations = [_location(self.name, item) for item in node.value]
             return result
         return self.scalars.construct_object(node)
 
-    def _mapping(self, node: yaml.MappingNode) -> YMap:
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
         result = YMap()
         result.location = _location(self.name, node)
         result.key_locations, result.value_locations = {}, {}
@@ -132,7 +170,7 @@ class _Converter:
                 raise SpecError("YAML merge keys ('<<') are not supported",
                                 location=_location(self.name, key_node),
                                 hint="use a block with parameters to share layers")
-            key = self.convert(key_node)
+            key = self.convert(key_node, depth + 1)
             if not isinstance(key, str):
                 raise SpecError(f"keys must be text, not {key!r}",
                                 location=_location(self.name, key_node))
@@ -143,5 +181,5 @@ class _Converter:
                                 hint="remove or rename one of them; YAML would silently keep the last")
             result.key_locations[key] = _location(self.name, key_node)
             result.value_locations[key] = _location(self.name, value_node)
-            result[key] = self.convert(value_node)
+            result[key] = self.convert(value_node, depth + 1)
         return result

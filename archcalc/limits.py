@@ -1,0 +1,34 @@
+"""Every bound archcalc puts on a spec, in one place (documented in docs/spec.md, "Limits").
+
+Each is far above what a real network needs (a 10,000-layer plain stack and ResNet-1001 pass)
+and low enough that an absurd spec is refused in milliseconds, before it can exhaust time,
+memory or the Python stack.
+"""
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""Size of a spec file. A written-out 10,000-layer stack is about 0.4 MiB."""
+
+MAX_YAML_DEPTH = 256
+"""Mappings and lists nested inside each other, counted through aliases."""
+
+MAX_YAML_NODES = 200_000
+"""YAML nodes after alias expansion: refuses 'billion laughs' documents early."""
+
+MAX_EXPANDED = 100_000
+"""Items after every repeat is expanded: layers, block and group instances, repeats and
+items switched off by `when`. A projection refuses an absurd repeat before expanding it."""
+
+MAX_NESTING = 64
+"""Blocks and groups inside each other."""
+
+MAX_EXPRESSION_CHARS = 1_000
+"""Length of one expression."""
+
+MAX_EXPRESSION_DEPTH = 32
+"""Operators and brackets nested inside one expression."""
+
+MAX_MAGNITUDE = 10**15
+"""Largest absolute number an expression may produce."""
+
+MAX_DIMENSION = 2**31 - 1
+"""Largest batch, channel count, height, width or feature count of any tensor."""

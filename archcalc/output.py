@@ -1,0 +1,67 @@
+"""Writing output files: all at once or not at all, and never over a spec that was read."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from archcalc.errors import SpecError
+
+
+def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] = ()) -> None:
+    """Replace `path` by a file holding `text`, in one step.
+
+    The text goes to a temporary file in the same folder, which is flushed to disk and then
+    renamed over `path`: a reader sees the old file or the complete new one, and a failure
+    leaves the old file (or none) and no temporary file. `inputs` (the specs that were read)
+    are refused as targets.
+    """
+    target = Path(path)
+    _check_target(target, inputs)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                                 dir=target.parent)
+    except OSError as error:
+        raise _cannot_write(target, error) from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, _mode_for(target))
+        os.replace(temporary, target)
+    except BaseException as error:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _cannot_write(target, error) from None
+        raise
+
+
+def _cannot_write(target: Path, error: OSError) -> SpecError:
+    return SpecError(f"cannot write '{target}': {error.strerror or error}",
+                     hint="the file was left as it was")
+
+
+def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
+    if any(target.resolve() == Path(spec).resolve() for spec in inputs):
+        raise SpecError(f"refusing to write over the spec '{target}' that is being read",
+                        hint="give --output another file name")
+    if target.is_dir():
+        raise SpecError(f"cannot write '{target}': it is a directory", hint="give --output a file name")
+    if not target.parent.is_dir():
+        raise SpecError(f"cannot write '{target}': the folder '{target.parent}' does not exist",
+                        hint="create the folder first, or write elsewhere")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise SpecError(f"cannot write '{target}': the folder '{target.parent}' is not writable")
+
+
+def _mode_for(target: Path) -> int:
+    """The existing file's permissions, else what a new file gets under the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
