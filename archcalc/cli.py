@@ -23,6 +23,19 @@ EXIT_DIFFERENCE = 1
 EXIT_SPEC_ERROR = 2
 EXIT_MISSING_DEPENDENCY = 3
 
+def _check_input(value: Optional[str]) -> Optional[str]:
+    """--input is checked as the command line is read, so a bad one gets the usage help."""
+    if value is not None:
+        from archcalc.analysis import input_shape
+
+        try:
+            input_shape(value)
+        except SpecError as error:
+            raise typer.BadParameter(error.message) from None
+    return value
+
+
+INPUT = typer.Option(None, "--input", callback=_check_input, help="Input C×H×W, e.g. 3x224x224.")
 OUTPUT = typer.Option(None, "--output", "-o", dir_okay=False,
                       help="Write to this file (replaced in one step) instead of printing.")
 
@@ -105,7 +118,7 @@ def _fail(error: SpecError) -> None:
 def table(
     spec: str = typer.Argument(..., metavar="SPEC", help="A spec file, or a bundled model name (see 'archcalc list')."),
     variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
-    input: Optional[str] = typer.Option(None, "--input", help="Input C×H×W, e.g. 3x224x224."),
+    input: Optional[str] = INPUT,
     batch: int = typer.Option(1, min=1, help="Batch size N."),
     depth: Optional[int] = typer.Option(None, min=1, help="Sum blocks deeper than this many name parts."),
     convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC/FLOP counts."),
@@ -200,8 +213,10 @@ def _calculate(kind: str, size: str, fields: dict) -> None:
 
     try:
         result = calculate(kind, size, parse_pair_fields(fields))
-    except SpecError as error:
-        _fail(error)
+    except SpecError as error:  # every value here came from an option: a usage error
+        option = {"out": "--out-channels", "kernel": "--kernel"}.get(error.field, f"--{error.field}")
+        hint = f" ({error.hint})" if error.hint else ""
+        raise typer.BadParameter(error.message + hint, param_hint=option if error.field else None) from None
     sys.stdout.write("\n".join(calculation_lines(result)) + "\n")
 
 
@@ -210,7 +225,7 @@ def validate(
     spec: Optional[str] = typer.Argument(None, metavar="[SPEC]", help="A spec file or bundled model name."),
     all_models: bool = typer.Option(False, "--all", help="Validate every bundled model."),
     variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
-    input: Optional[str] = typer.Option(None, "--input", help="Input C×H×W, e.g. 3x224x224."),
+    input: Optional[str] = INPUT,
     batch: int = typer.Option(1, min=1, help="Batch size N."),
     device: DeviceChoice = typer.Option(DeviceChoice.auto, help="auto takes cuda where available; "
                                         "meta allocates no weights and counts with FlopCounterMode only."),

@@ -62,6 +62,12 @@ def parse_yaml(text: str, name: str) -> YMap:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
+        if mark and text[mark.index:mark.index + 1] == "\t":
+            raise SpecError("a tab character: YAML indents with spaces", location=location,
+                            hint="replace the tab with spaces") from None
+        if exc.problem == "but found another document":
+            raise SpecError("the file holds more than one YAML document ('---')", location=location,
+                            hint="keep one spec per file") from None
         raise SpecError(f"YAML syntax error: {exc.problem or exc}", location=location,
                         hint="check indentation, colons and quotes near this position") from None
     except yaml.YAMLError as exc:
@@ -127,7 +133,7 @@ def _yaml_type(node: yaml.Node) -> str:
         return "list"
     if isinstance(node, yaml.MappingNode):
         return "mapping"
-    return "scalar"
+    return "single value"
 
 
 class _Converter:
@@ -136,13 +142,18 @@ class _Converter:
     def __init__(self, name: str) -> None:
         self.name = name
         self.count = 0
+        self.seen: set[int] = set()
         self.scalars = yaml.SafeLoader("")
 
-    def convert(self, node: yaml.Node, depth: int):
+    def convert(self, node: yaml.Node, depth: int, alias: Location | None = None):
+        """`alias`: where the outermost node being repeated through an alias was defined."""
+        if alias is None and id(node) in self.seen:
+            alias = _location(self.name, node)
+        self.seen.add(id(node))
         self.count += 1
         if self.count > MAX_YAML_NODES:
             raise SpecError(f"the document expands to more than {MAX_YAML_NODES:,} YAML nodes",
-                            location=_location(self.name, node),
+                            location=alias or _location(self.name, node),
                             hint="is an alias ('*name') repeated inside itself many times?")
         if depth > MAX_YAML_DEPTH:  # reached through aliases; the text itself was checked
             raise _too_deep(_location(self.name, node))
@@ -153,15 +164,15 @@ class _Converter:
             raise SpecError(f"the YAML tag '{tag}' is not supported", location=_location(self.name, node),
                             hint="a spec holds numbers, true/false, text, lists and mappings only")
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, depth)
+            return self._mapping(node, depth, alias)
         if isinstance(node, yaml.SequenceNode):
-            result = YList(self.convert(item, depth + 1) for item in node.value)
+            result = YList(self.convert(item, depth + 1, alias) for item in node.value)
             result.location = _location(self.name, node)
             result.item_locations = [_location(self.name, item) for item in node.value]
             return result
         return self.scalars.construct_object(node)
 
-    def _mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
+    def _mapping(self, node: yaml.MappingNode, depth: int, alias: Location | None) -> YMap:
         result = YMap()
         result.location = _location(self.name, node)
         result.key_locations, result.value_locations = {}, {}
@@ -170,7 +181,7 @@ class _Converter:
                 raise SpecError("YAML merge keys ('<<') are not supported",
                                 location=_location(self.name, key_node),
                                 hint="use a block with parameters to share layers")
-            key = self.convert(key_node, depth + 1)
+            key = self.convert(key_node, depth + 1, alias)
             if not isinstance(key, str):
                 raise SpecError(f"keys must be text, not {key!r}",
                                 location=_location(self.name, key_node))
@@ -181,5 +192,5 @@ class _Converter:
                                 hint="remove or rename one of them; YAML would silently keep the last")
             result.key_locations[key] = _location(self.name, key_node)
             result.value_locations[key] = _location(self.name, value_node)
-            result[key] = self.convert(value_node, depth + 1)
+            result[key] = self.convert(value_node, depth + 1, alias)
         return result

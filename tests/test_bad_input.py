@@ -1,0 +1,173 @@
+"""Bad input: every malformed spec gets its one exact message and exit 2; legitimate giants pass.
+
+The corpus tests/bad_specs/ holds NAME.yaml with, beside it, NAME.err: the exact text
+`archcalc table tests/bad_specs/NAME.yaml` must print on stderr (written by hand from the
+messages docs/spec.md describes; the YAML syntax messages are libyaml's own words).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from archcalc.analysis import analyze
+from archcalc.layers.window import window_output
+from archcalc.limits import MAX_EXPANDED, MAX_FILE_BYTES
+from conftest import run_process
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = sorted((ROOT / "tests" / "bad_specs").glob("*.err"))
+
+
+def test_the_corpus_has_at_least_40_bad_specs():
+    assert len(CORPUS) >= 40
+
+
+@pytest.mark.parametrize("expected", CORPUS, ids=[path.stem for path in CORPUS])
+def test_each_bad_spec_gives_its_exact_error(expected, cli, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    spec = f"tests/bad_specs/{expected.stem}.yaml"
+    for command in (["table", spec], ["table", spec, "--format", "json"], ["validate", spec, "--runs", "0"]):
+        result = cli(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stdout == ""
+        assert result.stderr == expected.read_text(encoding="utf-8"), command
+
+
+@pytest.mark.parametrize("name", ["alias_bomb", "nested_too_deep", "repeats_multiply", "blocks_in_a_cycle"])
+def test_absurd_specs_are_refused_in_a_fresh_process_without_a_traceback(name):
+    result = run_process("table", f"tests/bad_specs/{name}.yaml", cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (ROOT / "tests" / "bad_specs" / f"{name}.err").read_text(encoding="utf-8")
+
+
+def test_a_file_too_large_to_be_a_spec(cli, tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(b"# " + b"x" * MAX_FILE_BYTES + b"\n")
+    result = cli("table", path)
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {path}:1:1: the file is larger than 4 MiB\n"
+                             "  hint: is this a spec? Write repeated layers with 'repeat' or blocks\n")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="permissions do not apply to root")
+def test_a_file_that_cannot_be_read(cli, tmp_path):
+    path = tmp_path / "locked.yaml"
+    path.write_text("name: x\n")
+    path.chmod(0)
+    result = cli("table", path)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {path}:1:1: cannot read the file: Permission denied\n"
+
+
+def test_anchors_and_aliases_still_work_for_reuse(write_spec):
+    path = write_spec("""
+        name: reuse
+        input: [3, 32, 32]
+        layers:
+          - conv1: &conv {kind: conv2d, out: 8, kernel: 3, padding: 1}
+          - relu1: relu
+          - conv2: *conv
+    """)
+    stats = analyze(path)
+    # conv 3→8 then 8→8, 3×3: k·k·C_in·C_out + C_out (the seeds' parameter formula)
+    assert stats.totals.params == (3 * 3 * 3 * 8 + 8) + (3 * 3 * 8 * 8 + 8)
+
+
+# Limits: chosen so that legitimate networks pass (docs/spec.md, Limits)
+
+def test_a_written_out_10000_layer_plain_stack_passes(tmp_path):
+    lines = ["name: plain10000", "input: [3, 16, 16]", "layers:"]
+    for index in range(5000):
+        lines.append(f"  - conv{index}: {{kind: conv2d, out: 8, kernel: 3, padding: 1}}")
+        lines.append(f"  - relu{index}: relu")
+    path = tmp_path / "plain.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    stats = analyze(path)
+    assert len(stats.layers) == 10_000
+    # seeds: params = k·k·C_in·C_out + C_out; MACs = H_out·W_out·C_out·k·k·C_in
+    first, other = 3 * 3 * 3 * 8 + 8, 3 * 3 * 8 * 8 + 8
+    assert stats.totals.params == first + 4999 * other
+    assert stats.totals.macs == 16 * 16 * 8 * 9 * (3 + 4999 * 8)
+    assert stats.layers[-1].shape == (1, 8, 16, 16)
+
+
+def test_a_10000_layer_stack_written_with_repeat_passes(write_spec):
+    stats = analyze(write_spec("""
+        name: plain
+        input: [3, 16, 16]
+        blocks:
+          unit: {layers: [{conv: {kind: conv2d, out: 8, kernel: 3, padding: 1}}, {relu: relu}]}
+        layers:
+          - stack: {kind: unit, repeat: 5000}
+    """))
+    assert len(stats.layers) == 10_000
+
+
+def test_the_expansion_limit_is_exact(write_spec, cli):
+    # a repeat counts as one item and each of its copies as one more
+    allowed = write_spec(f"name: x\ninput: [3, 8, 8]\nlayers:\n  - r: {{kind: relu, repeat: {MAX_EXPANDED - 1}}}\n")
+    assert len(analyze(allowed).layers) == MAX_EXPANDED - 1
+    refused = write_spec(f"name: x\ninput: [3, 8, 8]\nlayers:\n  - r: {{kind: relu, repeat: {MAX_EXPANDED}}}\n",
+                         "refused.yaml")
+    result = cli("table", refused)
+    assert result.exit_code == 2
+    assert "the model expands to more than 100,000 layers, blocks and repeats" in result.stderr
+
+
+def test_resnet_1001_passes_and_matches_its_paper():
+    stats = analyze(ROOT / "tests" / "specs" / "resnet1001.yaml")
+    convs = [layer for layer in stats.layers if layer.kind == "conv2d"]
+    linears = [layer for layer in stats.layers if layer.kind == "linear"]
+    assert len(convs) + len(linears) == 1001 + 3  # 1001 weight layers and a projection per stage
+    # He et al. 2016, Table 3: ResNet-1001 has 10.2M parameters (conv and fc weights)
+    weights = sum(layer.figures.weight for layer in convs + linears)
+    assert round(weights / 1e6, 1) == 10.2
+    assert stats.layers[-1].shape == (1, 10)
+    # the 32×32 input halves twice: 32 → 16 → 8 (the seeds' output-size formula)
+    assert window_output(window_output(32, 3, 2, 1, 1), 3, 2, 1, 1) == stats.layers[-5].shape[-1] == 8
+
+
+def test_resnet_1001_equals_a_hand_written_torch_model():
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    class Unit(nn.Module):  # pre-activation bottleneck, written straight from the paper
+        def __init__(self, inp: int, width: int, stride: int):
+            super().__init__()
+            self.body = nn.Sequential(
+                nn.BatchNorm2d(inp), nn.ReLU(), nn.Conv2d(inp, width, 1, bias=False),
+                nn.BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, width, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, 4 * width, 1, bias=False))
+            self.shortcut = (nn.Conv2d(inp, 4 * width, 1, stride, bias=False)
+                             if stride != 1 or inp != 4 * width else nn.Identity())
+
+        def forward(self, x):
+            return self.body(x) + self.shortcut(x)
+
+    layers, channels = [nn.Conv2d(3, 16, 3, 1, 1, bias=False)], 16
+    for width, stride in ((16, 1), (32, 2), (64, 2)):
+        for index in range(111):
+            layers.append(Unit(channels, width, stride if index == 0 else 1))
+            channels = 4 * width
+    layers += [nn.BatchNorm2d(256), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10)]
+    model = nn.Sequential(*layers)
+    stats = analyze(ROOT / "tests" / "specs" / "resnet1001.yaml")
+    assert stats.totals.params == sum(p.numel() for p in model.parameters())
+    assert stats.totals.buffers == sum(b.numel() for b in model.buffers())
+    with torch.device("meta"):
+        assert tuple(model.to("meta")(torch.empty(1, 3, 32, 32)).shape) == stats.layers[-1].shape
+
+
+def test_resnet_1001_validates_against_its_built_model():
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    from archcalc.spec import load_graph
+    from archcalc.validation import validate_graph
+
+    result = validate_graph(load_graph(ROOT / "tests" / "specs" / "resnet1001.yaml"),
+                            device="cpu", counter="both", runs=0, warmup=0)
+    assert result.ok
