@@ -12,6 +12,19 @@ import typer
 
 from archcalc.errors import SpecError
 
+class CommandWithUsage(typer.core.TyperCommand):
+    """Gives every usage error its command, so that the usage help is printed with it
+    (the parser raises 'Option … requires an argument' without one)."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as error:
+            if getattr(error, "ctx", False) is None:
+                error.ctx = ctx
+            raise
+
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -114,7 +127,7 @@ def _fail(error: SpecError) -> None:
     raise typer.Exit(EXIT_SPEC_ERROR)
 
 
-@app.command()
+@app.command(cls=CommandWithUsage)
 def table(
     spec: str = typer.Argument(..., metavar="SPEC", help="A spec file, or a bundled model name (see 'archcalc list')."),
     variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
@@ -158,7 +171,7 @@ def _spec_paths(specs: list[str]) -> list[Path]:
     return [locate(spec)[0] for spec in specs]
 
 
-@app.command("list")
+@app.command("list", cls=CommandWithUsage)
 def list_models(
     convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC counts."),
 ) -> None:
@@ -173,7 +186,7 @@ def list_models(
     _print(models_table(models))
 
 
-@app.command()
+@app.command(cls=CommandWithUsage)
 def conv(
     input: str = typer.Option(..., "--input", help="Input size: N, HxW or CxHxW."),
     kernel: str = typer.Option(..., help="Kernel size: k or kHxkW."),
@@ -190,7 +203,7 @@ def conv(
     _calculate("conv2d", input, fields)
 
 
-@app.command()
+@app.command(cls=CommandWithUsage)
 def pool(
     input: str = typer.Option(..., "--input", help="Input size: N, HxW or CxHxW."),
     kernel: str = typer.Option(..., help="Window size: k or kHxkW."),
@@ -220,7 +233,7 @@ def _calculate(kind: str, size: str, fields: dict) -> None:
     sys.stdout.write("\n".join(calculation_lines(result)) + "\n")
 
 
-@app.command()
+@app.command(cls=CommandWithUsage)
 def validate(
     spec: Optional[str] = typer.Argument(None, metavar="[SPEC]", help="A spec file or bundled model name."),
     all_models: bool = typer.Option(False, "--all", help="Validate every bundled model."),
@@ -277,7 +290,7 @@ def _render_validation(results: list, format: ValidateFormat, single: bool) -> s
 def main() -> None:
     """Entry point: runs the app; a closed pipe (`archcalc table … | head`) ends quietly."""
     try:
-        app()
+        app(prog_name="archcalc")
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

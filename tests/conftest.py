@@ -34,7 +34,7 @@ def cli():
     runner = CliRunner()
 
     def run(*args: str):
-        return runner.invoke(app, [str(a) for a in args], env=CLI_ENV)
+        return runner.invoke(app, [str(a) for a in args], env=CLI_ENV, prog_name="archcalc")
 
     return run
 
@@ -46,7 +46,7 @@ def run_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
                           cwd=cwd, env=env, timeout=120)
 
 
-_examples = {"count": 0}
+_examples = {"count": 0, "fuzz": 0}
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +59,18 @@ def count_example():
     return count
 
 
+@pytest.fixture(scope="session")
+def count_fuzz_case():
+    """Call once per fuzzed spec; the total is printed at the end of the run."""
+
+    def count() -> None:
+        _examples["fuzz"] += 1
+
+    return count
+
+
 def pytest_terminal_summary(terminalreporter):
+    if _examples["fuzz"]:
+        terminalreporter.write_line(f"fuzz: {_examples['fuzz']:,} specs, each a table or one clear error")
     if _examples["count"]:
         terminalreporter.write_line(f"property tests: {_examples['count']:,} examples checked against torch")

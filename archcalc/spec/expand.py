@@ -85,6 +85,9 @@ def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, Y
                             location=doc.location, hint="leave out --variant")
         return family, _empty_map(doc.location)
     if variant is None:
+        if "default" in doc and not isinstance(doc["default"], str):
+            raise SpecError("'default' must be the name of a variant", location=doc.where("default"),
+                            hint=f"this spec defines: {', '.join(map(str, variants))}")
         variant = doc.get("default") or next(iter(variants))
         location = doc.where("default") if "default" in doc else variants.location
     else:

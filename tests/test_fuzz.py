@@ -1,0 +1,226 @@
+"""Fuzzing: whatever the spec, archcalc answers with a table or one clear error — never a
+traceback, never a hang, and the spec file is never written.
+
+Random YAML documents (some shaped like specs, some not, some not even YAML) and random
+mutations of the bundled specs, at the text level (lines deleted, duplicated, swapped,
+re-indented, numbers replaced, the file cut short) and at the structure level (keys deleted,
+renamed and retyped, layers duplicated and swapped, numbers out of range). 5,000 cases a run;
+the count is printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archcalc.layers import LAYER_KINDS
+from archcalc.spec.expand import ITEM_KEYS, TOP_KEYS
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = {path.name: path.read_text(encoding="utf-8") for path in sorted((ROOT / "specs").glob("*.yaml"))}
+SECONDS_PER_CASE = 10
+
+FIELDS = sorted({name for kind in LAYER_KINDS.values() for name in kind.fields})
+WORDS = sorted(set(LAYER_KINDS) | TOP_KEYS | ITEM_KEYS | set(FIELDS)
+               | {"same", "valid", "input", "block", "bottleneck", "basic", "width", "depths[0]",
+                  "width * 4", "stride != 1", "1e400", "x // 0", "[1, 2]", "min(1)", "ceil(2.5)"})
+def fuzz(cases: int) -> settings:
+    """Hypothesis settings for `cases` fuzzed specs: no deadline (the alarm bounds each case)."""
+    return settings(max_examples=cases, deadline=None, derandomize=False, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+
+
+class CaseTookTooLong(BaseException):
+    """Raised by the alarm; a BaseException so that nothing on the way can swallow it."""
+
+
+def _alarm(signum, frame):
+    raise CaseTookTooLong
+
+
+@pytest.fixture
+def run_case(cli, tmp_path, count_fuzz_case):
+    """Write `text` as a spec, run `archcalc table` on it (bounded in time), check the outcome."""
+    path = tmp_path / "fuzzed.yaml"
+    previous = signal.signal(signal.SIGALRM, _alarm)
+
+    def run(text: str | bytes, *options: str) -> None:
+        count_fuzz_case()
+        data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+        path.write_bytes(data)
+        signal.setitimer(signal.ITIMER_REAL, SECONDS_PER_CASE)
+        try:
+            result = cli("table", path, *options)
+        except CaseTookTooLong:
+            pytest.fail(f"no answer within {SECONDS_PER_CASE} s for:\n{data[:2000]!r}")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            f"{result.exception!r} for:\n{data[:2000]!r}")
+        assert result.exit_code in (0, 2), result.output
+        if result.exit_code == 2:
+            assert result.stdout == ""
+            assert result.stderr.startswith(f"error: {path}:"), result.stderr
+            assert "Traceback" not in result.stderr
+        else:
+            assert result.stdout.strip(), result.output
+        assert path.read_bytes() == data  # the spec is read, never written
+
+    yield run
+    signal.signal(signal.SIGALRM, previous)
+
+
+# --- random documents ----------------------------------------------------------------------
+
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 300), st.integers(), text, st.sampled_from(WORDS),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(st.sampled_from(WORDS) | text, inner, max_size=4), max_leaves=20)
+layer_names = st.sampled_from(["conv", "relu", "pool", "fc", "sum", "input", "a", "b", "1x"]) | text
+layer_bodies = st.one_of(
+    st.sampled_from(sorted(LAYER_KINDS)),
+    st.fixed_dictionaries({"kind": st.sampled_from(sorted(LAYER_KINDS)) | values},
+                          optional={key: values for key in [*FIELDS, *ITEM_KEYS] if key != "kind"}),
+    values,
+)
+layer_lists = st.lists(st.dictionaries(layer_names, layer_bodies, min_size=1, max_size=2), max_size=8)
+inputs = st.one_of(st.lists(st.integers(-1, 64), min_size=2, max_size=4), st.just([3, 32, 32]), values)
+spec_shaped = st.fixed_dictionaries(
+    {"name": st.just("fuzzed") | values, "input": inputs, "layers": layer_lists},
+    optional={"params": st.dictionaries(st.sampled_from(["width", "depths", "block", "stride"]), values),
+              "blocks": st.dictionaries(st.sampled_from(["unit", "relu", "block"]),
+                                        st.fixed_dictionaries({"layers": layer_lists},
+                                                              optional={"params": values})),
+              "variants": st.dictionaries(text, values), "default": values, "source": values},
+)
+
+
+def dump(document) -> str:
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+@fuzz(1500)
+@given(document=spec_shaped)
+def test_random_spec_shaped_documents(document, run_case):
+    run_case(dump(document))
+
+
+@fuzz(300)
+@given(document=values)
+def test_random_yaml_values(document, run_case):
+    run_case(dump(document))
+
+
+@fuzz(200)
+@given(raw=st.binary(max_size=200) | st.text(max_size=200))
+def test_random_bytes_and_text(raw, run_case):
+    run_case(raw)
+
+
+# --- mutations of the bundled specs ----------------------------------------------------------
+
+NUMBERS = [0, -1, -7, 1, 2, 2.5, 10**12, 2**31, 2**31 - 1, 99999, "1e400", True, None, "x"]
+
+
+@st.composite
+def text_mutations(draw):
+    name = draw(st.sampled_from(sorted(BUNDLED)))
+    lines = BUNDLED[name].splitlines(keepends=True)
+    for _ in range(draw(st.integers(1, 3))):
+        index = draw(st.integers(0, len(lines) - 1))
+        operation = draw(st.sampled_from(["delete", "duplicate", "swap", "indent", "dedent", "number",
+                                          "insert", "cut"]))
+        line = lines[index]
+        if operation == "delete":
+            del lines[index]
+        elif operation == "duplicate":
+            lines.insert(index, line)
+        elif operation == "swap":
+            other = draw(st.integers(0, len(lines) - 1))
+            lines[index], lines[other] = lines[other], line
+        elif operation == "indent":
+            lines[index] = "  " + line
+        elif operation == "dedent":
+            lines[index] = line[2:] if line.startswith("  ") else line
+        elif operation == "number":
+            numbers = list(re.finditer(r"\d+", line))
+            if numbers:
+                match = draw(st.sampled_from(numbers))
+                new = str(draw(st.sampled_from(NUMBERS)))
+                lines[index] = line[:match.start()] + new + line[match.end():]
+        elif operation == "insert":
+            column = draw(st.integers(0, len(line)))
+            lines[index] = line[:column] + draw(st.sampled_from(["{", "[", ":", "- ", "&a ", "*a", "'", "#",
+                                                                   "\t", ", x: 1"]) | text) + line[column:]
+        else:
+            lines = lines[:index]
+        if not lines:
+            break
+    return name, "".join(lines)
+
+
+@fuzz(1500)
+@given(mutated=text_mutations(), use_variant=st.booleans())
+def test_text_mutations_of_the_bundled_specs(mutated, use_variant, run_case):
+    name, spec = mutated
+    options = ["--variant", "resnet18"] if use_variant and name == "resnet.yaml" else []
+    run_case(spec, *options)
+
+
+def places(node, path=()):
+    """Every (path to a container, key or index) in a plain YAML structure."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield path, key
+            yield from places(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield path, index
+            yield from places(value, (*path, index))
+
+
+def container(document, path):
+    for step in path:
+        document = document[step]
+    return document
+
+
+@st.composite
+def structure_mutations(draw):
+    name = draw(st.sampled_from(sorted(BUNDLED)))
+    document = yaml.safe_load(BUNDLED[name])
+    for _ in range(draw(st.integers(1, 3))):
+        spots = list(places(document))
+        path, key = draw(st.sampled_from(spots))
+        parent = container(document, path)
+        operation = draw(st.sampled_from(["delete", "duplicate", "swap", "retype", "number", "rename"]))
+        if operation == "delete":
+            del parent[key]
+        elif operation == "duplicate" and isinstance(parent, list):
+            parent.insert(key, parent[key])
+        elif operation == "swap" and isinstance(parent, list):
+            other = draw(st.integers(0, len(parent) - 1))
+            parent[key], parent[other] = parent[other], parent[key]
+        elif operation == "retype":
+            parent[key] = draw(scalars | st.just([]) | st.just({}) | st.just([1, 2, 3]))
+        elif operation == "number":
+            parent[key] = draw(st.sampled_from(NUMBERS))
+        elif operation == "rename" and isinstance(parent, dict):
+            parent[draw(st.sampled_from(WORDS) | text)] = parent.pop(key)
+    return dump(document)
+
+
+@fuzz(1500)
+@given(spec=structure_mutations())
+def test_structure_mutations_of_the_bundled_specs(spec, run_case):
+    run_case(spec)

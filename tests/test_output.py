@@ -1,0 +1,111 @@
+"""Output: files are written whole or not at all, specs are never written, closed pipes end quietly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archcalc.output import write_atomically
+from conftest import CLI_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize("format", ["table", "json", "csv", "markdown"])
+def test_output_file_holds_what_would_be_printed(format, cli, tmp_path):
+    target = tmp_path / f"lenet.{format}"
+    printed = cli("table", "lenet5", "--format", format)
+    written = cli("table", "lenet5", "--format", format, "--output", target)
+    assert written.exit_code == 0 and written.stdout == ""
+    assert target.read_text(encoding="utf-8") == printed.stdout
+    assert leftovers(tmp_path) == []
+
+
+def test_validate_writes_its_json(cli, tmp_path):
+    pytest.importorskip("torch")
+    target = tmp_path / "validation.json"
+    result = cli("validate", "lenet5", "--runs", "0", "--format", "json", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text())["schema"] == "archcalc.validation/1"
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(cli, tmp_path, monkeypatch):
+    target = tmp_path / "report.json"
+    target.write_text("the old report\n")
+    target.chmod(0o640)
+
+    def disk_full(descriptor):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    result = cli("table", "resnet50", "--format", "json", "-o", target)
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: cannot write '{target}': No space left on device\n"
+                             "  hint: the file was left as it was\n")
+    assert target.read_text() == "the old report\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "table.txt"
+    target.write_text("old\n")
+
+    def interrupted(source, destination):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path):
+    target = tmp_path / "table.txt"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    write_atomically(target, "new\n")
+    assert target.read_text() == "new\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_spec_being_read_is_never_a_target(cli, write_spec):
+    spec = write_spec("name: x\ninput: [3, 8, 8]\nlayers:\n  - r: relu\n")
+    before = spec.read_bytes()
+    result = cli("table", spec, "--output", spec)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: refusing to write over the spec '{spec}' that is being read")
+    assert spec.read_bytes() == before
+
+
+def test_a_bundled_spec_is_never_a_target(cli, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    before = (ROOT / "specs" / "lenet.yaml").read_bytes()
+    result = cli("table", "lenet5", "-o", "specs/lenet.yaml")
+    assert result.exit_code == 2
+    assert (ROOT / "specs" / "lenet.yaml").read_bytes() == before
+
+
+def test_output_into_a_missing_folder(cli, tmp_path):
+    result = cli("table", "lenet5", "-o", tmp_path / "nowhere" / "t.txt")
+    assert result.exit_code == 2
+    assert f"the folder '{tmp_path / 'nowhere'}' does not exist" in result.stderr
+
+
+def test_a_closed_pipe_ends_quietly():
+    env = {**os.environ, **CLI_ENV}
+    process = subprocess.Popen([sys.executable, "-m", "archcalc", "table", "resnet152", "--format", "json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process.stdout.readline()  # like `| head -1`: read a line, then close the pipe
+    process.stdout.close()
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == b""

@@ -1,0 +1,80 @@
+"""Malformed command lines: exit 2 with the usage help, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import run_process
+
+MALFORMED = {
+    "table": [
+        [], ["lenet5", "--bogus"], ["lenet5", "--batch", "x"], ["lenet5", "--batch", "0"], ["lenet5", "--batch"],
+        ["lenet5", "--depth", "0"], ["lenet5", "--convention", "ptflops"], ["lenet5", "--format", "xml"],
+        ["lenet5", "--dtype", "int4"], ["lenet5", "--input", "3x"], ["lenet5", "--input", "3x0x32"],
+        ["lenet5", "--input", "3x32x99999999999"], ["lenet5", "extra"], ["lenet5", "--output", "/"],
+    ],
+    "list": [["--convention", "flops"], ["extra"], ["--bogus"]],
+    "conv": [
+        [], ["--input", "32"], ["--kernel", "3"], ["--input", "x", "--kernel", "3"],
+        ["--input", "32", "--kernel", "3x3x3"], ["--input", "32", "--kernel", "0"],
+        ["--input", "32", "--kernel", "3", "--stride", "-1"], ["--input", "32", "--kernel", "3", "--padding", "half"],
+        ["--input", "32", "--kernel", "3", "--groups", "0"], ["--input", "32", "--kernel", "3", "--out-channels", "x"],
+        ["--input", "5", "--kernel", "7"], ["--input", "32", "--kernel", "3", "--dilation", "0x1"],
+    ],
+    "pool": [
+        [], ["--input", "32", "--kernel", "x"], ["--input", "32", "--kernel", "3", "--padding", "2"],
+        ["--input", "32", "--kernel", "3", "--stride", "0"], ["--input", "0", "--kernel", "1"],
+    ],
+    "validate": [
+        [], ["lenet5", "--all"], ["--all", "--variant", "vgg16"], ["lenet5", "--device", "tpu"],
+        ["lenet5", "--counter", "ptflops"], ["lenet5", "--runs", "-1"], ["lenet5", "--format", "csv"],
+        ["lenet5", "--batch", "0"], ["lenet5", "--input", "3x"], ["lenet5", "--warmup", "x"],
+    ],
+}
+CASES = [(command, args) for command, cases in MALFORMED.items() for args in cases]
+
+
+@pytest.mark.parametrize("command, args", CASES, ids=[" ".join([c, *a]) or c for c, a in CASES])
+def test_malformed_options_exit_2_with_usage_help(command, args, cli):
+    result = cli(command, *args)
+    assert result.exit_code == 2, result.output
+    printed = result.stdout + result.stderr
+    assert f"Usage: archcalc {command}" in printed
+    assert f"Try 'archcalc {command} --help' for help." in printed
+    assert "Traceback" not in printed
+
+
+@pytest.mark.parametrize("args", [["no-such-command"], ["--bogus"]])
+def test_malformed_top_level_exits_2_with_usage_help(args, cli):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert "Usage: archcalc" in result.stdout + result.stderr
+
+
+def test_usage_error_in_a_fresh_process():
+    result = run_process("conv", "--input", "32", "--kernel", "3x3x3")
+    assert result.returncode == 2
+    assert "Usage: archcalc conv" in result.stderr and "Traceback" not in result.stderr
+
+
+OPTIONS = ["--input", "--batch", "--depth", "--convention", "--format", "--dtype", "--variant", "--kernel",
+           "--stride", "--padding", "--dilation", "--groups", "--out-channels", "--ceil-mode", "--average",
+           "--bias", "--no-bias", "--help", "-o"]
+VALUES = ["lenet5", "vgg11", "alexnet", "3x32x32", "1x28x28", "32", "0", "-1", "x", "3", "2x2", "1x1", "same",
+          "valid", "json", "csv", "markdown", "paper", "torch", "fvcore", "float16", "", "--", "resnet18"]
+
+
+@settings(max_examples=1000, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(command=st.sampled_from(["table", "list", "conv", "pool"]),
+       tokens=st.lists(st.sampled_from(OPTIONS + VALUES), max_size=8))
+def test_random_command_lines_give_a_result_or_a_usage_error(command, tokens, cli):
+    tokens = [t for t in tokens if t != "-o"]  # never write files from random command lines
+    result = cli(command, *tokens)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (0, 2), result.output
+    if result.exit_code == 2:
+        printed = result.stdout + result.stderr
+        assert printed.startswith("error: ") or printed.startswith("Usage: ") or "Usage: archcalc" in printed
