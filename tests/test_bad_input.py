@@ -171,3 +171,22 @@ def test_resnet_1001_validates_against_its_built_model():
     result = validate_graph(load_graph(ROOT / "tests" / "specs" / "resnet1001.yaml"),
                             device="cpu", counter="both", runs=0, warmup=0)
     assert result.ok
+
+
+def nested_groups(depth: int) -> str:
+    """A spec whose only layer sits inside `depth` inline groups."""
+    lines = ["name: nested", "input: [3, 8, 8]", "layers:"]
+    for level in range(depth):
+        lines += [" " * (4 * level + 2) + f"- g{level}:", " " * (4 * level + 6) + "layers:"]
+    lines.append(" " * (4 * depth + 2) + "- r: relu")
+    return "\n".join(lines) + "\n"
+
+
+def test_groups_nest_up_to_the_limit_and_no_further(write_spec, cli):
+    from archcalc.limits import MAX_NESTING
+
+    deepest = analyze(write_spec(nested_groups(MAX_NESTING)))
+    assert deepest.layers[0].name == ".".join(f"g{level}" for level in range(MAX_NESTING)) + ".r"
+    result = cli("table", write_spec(nested_groups(MAX_NESTING + 1), "deeper.yaml"))
+    assert result.exit_code == 2
+    assert "blocks are nested more than 64 deep" in result.stderr

@@ -76,3 +76,24 @@ def test_validation_sample_is_what_the_command_prints(cli):
     printed = cli("validate", "lenet5", "--runs", "0").stdout
     # the first line names the torch and fvcore versions of the machine that ran it
     assert printed.split("\n", 1)[1] == sample.split("\n", 1)[1]
+
+
+def test_limits_table_states_the_limits_in_the_code():
+    from archcalc import limits
+
+    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    table = text.split("## Limits", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    rows = {row.split(" | ")[0].lstrip("| "): row.split(" | ")[1] for row in table.splitlines()[2:]}
+    stated = {
+        "size of a spec file": f"{limits.MAX_FILE_BYTES // 2**20} MiB",
+        "lists and mappings nested in each other (also through aliases)": f"{limits.MAX_YAML_DEPTH}",
+        'YAML nodes after alias expansion ("billion laughs")': f"{limits.MAX_YAML_NODES:,}",
+        "items after every repeat: layers, block and group instances, repeats, items switched off by `when`":
+            f"{limits.MAX_EXPANDED:,}",
+        "blocks and groups nested in each other": f"{limits.MAX_NESTING}",
+        "characters in one expression": f"{limits.MAX_EXPRESSION_CHARS:,}",
+        "operations nested in one expression": f"{limits.MAX_EXPRESSION_DEPTH}",
+        "a number an expression produces": "10¹⁵" if limits.MAX_MAGNITUDE == 10**15 else "?",
+        "batch, channels, height, width or features of any tensor": f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
+    }
+    assert rows == stated
