@@ -71,6 +71,6 @@ def count_fuzz_case():
 
 def pytest_terminal_summary(terminalreporter):
     if _examples["fuzz"]:
-        terminalreporter.write_line(f"fuzz: {_examples['fuzz']:,} specs, each a table or one clear error")
+        terminalreporter.write_line(f"fuzz: {_examples['fuzz']:,} specs, each a result or one clear error")
     if _examples["count"]:
         terminalreporter.write_line(f"property tests: {_examples['count']:,} examples checked against torch")

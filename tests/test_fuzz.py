@@ -4,8 +4,9 @@ traceback, never a hang, and the spec file is never written.
 Random YAML documents (some shaped like specs, some not, some not even YAML) and random
 mutations of the bundled specs, at the text level (lines deleted, duplicated, swapped,
 re-indented, numbers replaced, the file cut short) and at the structure level (keys deleted,
-renamed and retyped, layers duplicated and swapped, numbers out of range). 5,000 cases a run;
-the count is printed at the end of the run.
+renamed and retyped, layers duplicated and swapped, numbers out of range): 5,000 cases a run
+through `archcalc table`, and 200 more through `archcalc validate`; the count is printed at the
+end of the run.
 """
 
 from __future__ import annotations
@@ -224,3 +225,26 @@ def structure_mutations(draw):
 @given(spec=structure_mutations())
 def test_structure_mutations_of_the_bundled_specs(spec, run_case):
     run_case(spec)
+
+
+SMALL = {name: text for name, text in BUNDLED.items() if name in ("lenet.yaml", "alexnet.yaml")}
+
+
+@fuzz(200)
+@given(data=st.data())
+def test_validate_answers_mutated_specs_too(data, cli, tmp_path, count_fuzz_case):
+    """The torch route reads the same specs: a result (0), a difference torch reports (1) or one
+    clear error (2). Small models on the meta device, so that each case is quick."""
+    pytest.importorskip("torch")
+    count_fuzz_case()
+    name = data.draw(st.sampled_from(sorted(SMALL)))
+    document = yaml.safe_load(SMALL[name])
+    path, key = data.draw(st.sampled_from(list(places(document))))
+    container(document, path)[key] = data.draw(st.sampled_from(NUMBERS) | scalars)
+    spec = tmp_path / "fuzzed.yaml"
+    spec.write_text(dump(document), encoding="utf-8")
+    result = cli("validate", spec, "--device", "meta", "--counter", "torch", "--runs", "0")
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (0, 1, 2), result.output
+    if result.exit_code == 2:
+        assert result.stderr.startswith(f"error: {spec}:"), result.stderr
