@@ -148,10 +148,9 @@ def input_shape(input: str | tuple[int, ...] | None) -> tuple[int, ...] | None:
     """An input override as given ('3x160x160' or a tuple) → (C, H, W); None keeps the spec's."""
     from archcalc.spec import parse_input
 
-    shape = parse_input(input) if isinstance(input, str) else (tuple(input) if input else None)
-    if shape is not None and len(shape) != 3:
-        raise SpecError(f"input must be channels × height × width, got {input!r}")
-    return shape
+    if input is None:
+        return None
+    return parse_input(input if isinstance(input, str) else list(input))
 
 
 def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:

@@ -66,7 +66,7 @@ def parse_input(value: Any, location: Location | None = None) -> tuple[int, ...]
         shape = tuple(int(p) for p in parts)
         if isinstance(value, list) and any(isinstance(p, (bool, float)) for p in value):
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         shape = ()
     if len(shape) != 3 or min(shape) < 1:
         raise SpecError(f"input must be channels × height × width, like 3x224x224, got {value!r}",
