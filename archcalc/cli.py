@@ -107,8 +107,9 @@ def _print(lines: list[tuple[str, str]]) -> None:
     Console(highlight=False).print(output, end="", overflow="ignore", crop=False, soft_wrap=True)
 
 
-def _emit(content: str | list[tuple[str, str]], output: Path | None, inputs: list[str]) -> None:
-    """Print `content` (text, or styled lines), or write it to `output` in one step."""
+def _emit(content: str | list[tuple[str, str]], output: Path | None, specs: list[str]) -> None:
+    """Print `content` (text, or styled lines), or write it to `output` in one step (never over
+    one of the `specs` that were read)."""
     if output is None:
         _print(content) if isinstance(content, list) else sys.stdout.write(content)
         return
@@ -116,7 +117,7 @@ def _emit(content: str | list[tuple[str, str]], output: Path | None, inputs: lis
 
     text = content if isinstance(content, str) else "".join(line + "\n" for line, _ in content)
     try:
-        write_atomically(output, text, inputs)
+        write_atomically(output, text, _spec_paths(specs))
     except SpecError as error:
         _fail(error)
 
@@ -147,7 +148,7 @@ def table(
                         convention=convention.value, dtype=dtype.value)
     except SpecError as error:
         _fail(error)
-    _emit(_render_table(stats, stats.rows(depth), format, depth), output, inputs=_spec_paths([spec]))
+    _emit(_render_table(stats, stats.rows(depth), format, depth), output, specs=[spec])
 
 
 def _render_table(stats, rows: list, format: TableFormat, depth: int | None) -> str | list[tuple[str, str]]:
@@ -272,7 +273,7 @@ def validate(
         sys.stderr.write(f"error: {missing}\n")
         raise typer.Exit(EXIT_MISSING_DEPENDENCY) from None
     _emit(_render_validation(results, format, single=not all_models), output,
-          inputs=[path for path, _ in specs] if all_models else _spec_paths([spec]))
+          specs=[path for path, _ in specs])
     if not all(result.ok for result in results):
         raise typer.Exit(EXIT_DIFFERENCE)
 
