@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from archcalc.errors import SpecError
 from archcalc.layers import LAYER_KINDS, Params
 from archcalc.layers.window import window_working
+from archcalc.limits import MAX_DIMENSION
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,9 @@ def parse_dims(text: str, what: str) -> tuple[int, ...]:
         dims = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
     except ValueError:
         dims = ()
-    if not dims or len(dims) > 3 or min(dims) < 1:
-        raise SpecError(f"{what} must be N, HxW or CxHxW with whole numbers ≥ 1, got '{text}'")
+    if not dims or len(dims) > 3 or min(dims) < 1 or max(dims) > MAX_DIMENSION:
+        raise SpecError(f"{what} must be N, HxW or CxHxW with whole numbers from 1 to {MAX_DIMENSION:,}, "
+                        f"got '{text}'")
     return dims
 
 

@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 
 from archcalc.errors import SpecError
+from archcalc.limits import MAX_DIMENSION
 
 class CommandWithUsage(typer.core.TyperCommand):
     """Gives every usage error its command, so that the usage help is printed with it
@@ -133,7 +134,7 @@ def table(
     spec: str = typer.Argument(..., metavar="SPEC", help="A spec file, or a bundled model name (see 'archcalc list')."),
     variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
     input: Optional[str] = INPUT,
-    batch: int = typer.Option(1, min=1, help="Batch size N."),
+    batch: int = typer.Option(1, min=1, max=MAX_DIMENSION, help="Batch size N."),
     depth: Optional[int] = typer.Option(None, min=1, help="Sum blocks deeper than this many name parts."),
     convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC/FLOP counts."),
     format: TableFormat = typer.Option(TableFormat.table, "--format", help="Output format."),
@@ -194,8 +195,8 @@ def conv(
     stride: str = typer.Option("1", help="Stride: s or sHxsW."),
     padding: str = typer.Option("0", help="Padding on each side: p, pHxpW, 'same' or 'valid'."),
     dilation: str = typer.Option("1", help="Dilation: d or dHxdW."),
-    out_channels: int = typer.Option(1, "--out-channels", min=1, help="Filters (output channels)."),
-    groups: int = typer.Option(1, min=1, help="Channel groups."),
+    out_channels: int = typer.Option(1, "--out-channels", min=1, max=MAX_DIMENSION, help="Filters (output channels)."),
+    groups: int = typer.Option(1, min=1, max=MAX_DIMENSION, help="Channel groups."),
     bias: bool = typer.Option(True, help="Whether each filter has a bias."),
 ) -> None:
     """Output size of one convolution, with the working (and its parameters and MACs)."""
@@ -240,7 +241,7 @@ def validate(
     all_models: bool = typer.Option(False, "--all", help="Validate every bundled model."),
     variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
     input: Optional[str] = INPUT,
-    batch: int = typer.Option(1, min=1, help="Batch size N."),
+    batch: int = typer.Option(1, min=1, max=MAX_DIMENSION, help="Batch size N."),
     device: DeviceChoice = typer.Option(DeviceChoice.auto, help="auto takes cuda where available; "
                                         "meta allocates no weights and counts with FlopCounterMode only."),
     counter: CounterChoice = typer.Option(CounterChoice.both, help="fvcore, torch (FlopCounterMode) or both."),

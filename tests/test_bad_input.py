@@ -190,3 +190,22 @@ def test_groups_nest_up_to_the_limit_and_no_further(write_spec, cli):
     result = cli("table", write_spec(nested_groups(MAX_NESTING + 1), "deeper.yaml"))
     assert result.exit_code == 2
     assert "blocks are nested more than 64 deep" in result.stderr
+
+
+def test_validate_refuses_a_model_too_big_for_the_machine_before_allocating(write_spec, cli):
+    pytest.importorskip("torch")
+    # 1,000 × 2,000,000,000 float32 weights: 8 TB, more than any machine here has
+    spec = write_spec("""
+        name: huge
+        input: [1000, 1, 1]
+        layers:
+          - flat: flatten
+          - fc: {kind: linear, out: 2000000000, bias: false}
+    """)
+    result = cli("validate", spec, "--device", "cpu", "--runs", "0")
+    assert result.exit_code == 2, result.output
+    # 4 bytes × (2·10¹² weights + 1,000 input values + 2·10⁹ outputs) = 7458.0 GiB
+    assert result.stderr.startswith("error: the model needs at least 7458.0 GiB on cpu")
+    assert "hint: use --device meta" in result.stderr
+    on_meta = cli("validate", spec, "--device", "meta", "--runs", "0")
+    assert on_meta.exit_code == 0, on_meta.output

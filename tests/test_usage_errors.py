@@ -13,7 +13,8 @@ MALFORMED = {
         [], ["lenet5", "--bogus"], ["lenet5", "--batch", "x"], ["lenet5", "--batch", "0"], ["lenet5", "--batch"],
         ["lenet5", "--depth", "0"], ["lenet5", "--convention", "ptflops"], ["lenet5", "--format", "xml"],
         ["lenet5", "--dtype", "int4"], ["lenet5", "--input", "3x"], ["lenet5", "--input", "3x0x32"],
-        ["lenet5", "--input", "3x32x99999999999"], ["lenet5", "extra"], ["lenet5", "--output", "/"],
+        ["lenet5", "--input", "3x32x99999999999"], ["lenet5", "--batch", "2147483648"], ["lenet5", "extra"],
+        ["lenet5", "--output", "/"],
     ],
     "list": [["--convention", "flops"], ["extra"], ["--bogus"]],
     "conv": [
@@ -22,6 +23,7 @@ MALFORMED = {
         ["--input", "32", "--kernel", "3", "--stride", "-1"], ["--input", "32", "--kernel", "3", "--padding", "half"],
         ["--input", "32", "--kernel", "3", "--groups", "0"], ["--input", "32", "--kernel", "3", "--out-channels", "x"],
         ["--input", "5", "--kernel", "7"], ["--input", "32", "--kernel", "3", "--dilation", "0x1"],
+        ["--input", "99999999999", "--kernel", "3"], ["--input", "32", "--kernel", "1", "--out-channels", "3000000000"],
     ],
     "pool": [
         [], ["--input", "32", "--kernel", "x"], ["--input", "32", "--kernel", "3", "--padding", "2"],

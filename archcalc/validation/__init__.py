@@ -12,6 +12,7 @@ from archcalc.analysis import ModelStats, analyze_graph, input_shape
 from archcalc.dependencies import require
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import Graph
+from archcalc.layers.base import numel
 from archcalc.validation.results import FIGURES, Check, LayerCheck, Validation
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
@@ -48,6 +49,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     symbolic = {name: analyze_graph(graph, input_shape, batch, convention=name)
                 for name in ("paper", "fvcore", "torch")}
     paper = symbolic["paper"]
+    _check_memory(torch, paper, place)
     notes = ("fvcore cannot trace meta tensors: FlopCounterMode counts alone",) \
         if place == "meta" and counter == "both" else ()
     result = Validation(graph.model, graph.file, place, paper.input_shape, counters,
@@ -57,6 +59,36 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return replace(result, error=f"torch could not run the model: {first_line}")
+
+
+def _check_memory(torch, stats: ModelStats, place: str) -> None:
+    """Refuse, before allocating, a model that cannot fit even at its smallest: float32 weights,
+    buffers, the input and the largest layer output all at once."""
+    if place == "meta":
+        return
+    largest = max(numel(layer.shape) for layer in stats.layers)
+    at_least = 4 * (stats.totals.params + stats.totals.buffers + numel(stats.input_shape) + largest)
+    available = _available_memory(torch, place)
+    if available is not None and at_least > available:
+        from archcalc.render.numbers import human_bytes
+
+        raise SpecError(f"the model needs at least {human_bytes(at_least)} on {place} (weights, buffers, "
+                        f"input and its largest output), and {human_bytes(available)} is available",
+                        hint="use --device meta, which allocates nothing, or a smaller input or batch")
+
+
+def _available_memory(torch, place: str) -> int | None:
+    """Free bytes on the device: CUDA's own figure, or the kernel's MemAvailable."""
+    if place.startswith("cuda"):
+        return torch.cuda.mem_get_info()[0]
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def _measure_and_compare(graph: Graph, symbolic: dict[str, ModelStats], result: Validation,
