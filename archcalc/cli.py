@@ -289,6 +289,71 @@ def _render_validation(results: list, format: ValidateFormat, single: bool) -> s
     return render.validation_table(results[0]) if single else render.summary_table(results)
 
 
+class CheckFormat(str, Enum):
+    table = "table"
+    github = "github"
+    json = "json"
+
+
+@app.command(cls=CommandWithUsage)
+def check(
+    specs: Optional[list[str]] = typer.Argument(None, metavar="[SPEC]...",
+                                                help="Spec files or bundled names (default: the baseline's models)."),
+    baseline: Path = typer.Option(Path("archcalc.lock.yaml"), "--baseline", dir_okay=False,
+                                  help="The committed figures to hold the models to."),
+    update: bool = typer.Option(False, "--update", help="Rewrite the baseline with the figures now."),
+    format: CheckFormat = typer.Option(CheckFormat.table, "--format", help="table, github (annotations) or json."),
+) -> None:
+    """Hold each model's parameters, MACs, FLOPs and activation memory to the baseline, its
+    budgets and its spec's expect: block. Exit 0 when all hold, 1 when any does not."""
+    from archcalc.check import check as check_models
+    from archcalc.check.baseline import load_baseline
+
+    try:
+        result = check_models(specs or [], load_baseline(baseline))
+        if update:
+            _update_baseline(result)
+            return
+    except SpecError as error:
+        _fail(error)
+    _print_check(result, format)
+    if not result.ok:
+        raise typer.Exit(EXIT_DIFFERENCE)
+
+
+def _update_baseline(result) -> None:
+    from archcalc.check import figures_of
+    from archcalc.check.baseline import relative_spec, updated_text, write_baseline
+
+    base = result.baseline
+    measured = {}
+    for model, stats in result.measured.items():
+        entry = base.entries.get(model)
+        measured[model] = {"spec": entry.spec if entry else relative_spec(result.spec_files[model], base.path),
+                           "input": "x".join(map(str, stats.input_shape[1:])), "batch": stats.input_shape[0],
+                           "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats)}
+    gone = {f.model for f in result.findings if f.problem == "spec gone"}
+    write_baseline(base.path, updated_text(base, measured, gone), list(result.spec_files.values()))
+    removed = f", removed {', '.join(sorted(gone))}" if gone else ""
+    sys.stderr.write(f"wrote {base.path}: {len(measured)} models{removed}\n")
+
+
+def _print_check(result, format: CheckFormat) -> None:
+    from archcalc.render import check as render
+
+    if format is CheckFormat.json:
+        sys.stdout.write(render.to_json(result))
+        return
+    if format is CheckFormat.github:
+        sys.stdout.write(render.github(result))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as file:
+                file.write(render.summary_markdown(result))
+        return
+    _print(render.check_table(result))
+
+
 def main() -> None:
     """Entry point: runs the app; a closed pipe (`archcalc table … | head`) ends quietly."""
     try:

@@ -45,3 +45,7 @@ class Graph:
     input_shape: tuple[int, ...]
     nodes: list[Node]
     scopes: dict[str, Scope]
+    location: Location | None = None
+    """Where the model is defined: its variant's key, or the spec's name."""
+    expect: Mapping | None = None
+    """The spec's `expect:` block for this model (figures, budgets, tolerances), as written."""

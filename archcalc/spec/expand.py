@@ -13,8 +13,9 @@ from archcalc.limits import MAX_DIMENSION, MAX_EXPANDED, MAX_NESTING
 from archcalc.spec.expr import evaluate
 from archcalc.spec.source import YList, YMap
 
-TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers"}
-VARIANT_KEYS = {"input", "description"}
+TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers",
+            "expect"}
+VARIANT_KEYS = {"input", "description", "expect"}
 BLOCK_KEYS = {"params", "layers", "description"}
 ITEM_KEYS = {"kind", "layers", "from", "repeat", "first", "when"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -53,8 +54,17 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
         raise SpecError("'layers' must be a non-empty list", location=doc.where("layers"))
     builder.sequence(layers, "", INPUT, env, depth=0)
     source = doc.get("source")
+    if "expect" in doc and variant_names(doc):
+        raise SpecError("'expect' holds one model's figures: in a file with variants, give each variant its own",
+                        location=doc.key_where("expect"), hint="move it under the variant it is for")
+    expect = overrides.get("expect") if "expect" in overrides else doc.get("expect")
+    if expect is not None and not isinstance(expect, YMap):
+        raise SpecError("'expect' must be a mapping of figures, budgets and tolerances",
+                        location=(overrides if "expect" in overrides else doc).where("expect"))
+    location = doc["variants"].key_where(model) if variant_names(doc) else doc.key_where("name")
     return Graph(model=model, family=family, file=file, source=str(source) if source else None,
-                 input_shape=input_shape, nodes=builder.nodes, scopes=builder.scopes)
+                 input_shape=input_shape, nodes=builder.nodes, scopes=builder.scopes,
+                 location=location, expect=expect)
 
 
 def parse_input(value: Any, location: Location | None = None) -> tuple[int, ...]:

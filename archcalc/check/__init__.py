@@ -1,0 +1,152 @@
+"""`archcalc check`: hold each model's figures to a committed baseline, its budgets and its
+spec's `expect:` block; report drift, broken budgets, new models and models whose spec is gone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from archcalc.analysis import ModelStats, analyze_graph, input_shape
+from archcalc.check.baseline import Baseline, Entry, Held, load_baseline
+from archcalc.errors import Location
+from archcalc.graph import Graph
+
+__all__ = ["Baseline", "CheckResult", "Entry", "Finding", "Held", "check", "load_baseline"]
+
+FIGURES = {"params": "parameters", "macs": "MACs", "flops": "FLOPs", "activation_bytes": "activation memory"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One figure of one model against what it is held to; `problem` is '' when it holds."""
+
+    model: str
+    figure: str
+    expected: int | None
+    now: int | None
+    problem: str = ""
+    location: Location | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+    @property
+    def change(self) -> int | None:
+        return None if self.expected is None or self.now is None else self.now - self.expected
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Every finding of one run, the models measured (for --update) and the baseline used."""
+
+    findings: list[Finding]
+    measured: dict[str, ModelStats]
+    spec_files: dict[str, Path]
+    baseline: Baseline
+
+    @property
+    def ok(self) -> bool:
+        return all(finding.ok for finding in self.findings)
+
+
+def check(specs: list[str], baseline: Baseline) -> CheckResult:
+    """Measure the models of `specs` (every variant of each file; all of the baseline's models
+    when none is given) and hold each to its baseline entry and its spec's `expect:` block."""
+    from archcalc.spec import load_graph
+
+    targets = _targets(specs, baseline)
+    findings: list[Finding] = []
+    measured: dict[str, ModelStats] = {}
+    spec_files: dict[str, Path] = {}
+    for path, variant in targets:
+        graph = load_graph(path, variant)
+        entry = baseline.entries.get(graph.model)
+        measured[graph.model] = stats = _analyze(graph, entry)
+        spec_files[graph.model] = Path(path)
+        findings += _hold(graph, stats, entry, baseline)
+    findings += _gone(baseline, set(measured), targets)
+    return CheckResult(findings, measured, spec_files, baseline)
+
+
+def figures_of(stats: ModelStats) -> dict[str, int]:
+    totals = stats.totals
+    return {"params": totals.params, "macs": totals.macs, "flops": totals.flops,
+            "activation_bytes": totals.activation_bytes}
+
+
+def _targets(specs: list[str], baseline: Baseline) -> list[tuple[str, str | None]]:
+    from archcalc.spec.catalog import load_document, locate
+    from archcalc.spec.expand import variant_names
+
+    if not specs:
+        return [(str(entry.spec_path), entry.model) for entry in baseline.entries.values()
+                if entry.spec_path.exists()]
+    targets = []
+    for spec in specs:
+        path, variant = locate(spec)
+        names = [variant] if variant else (variant_names(load_document(path)) or [None])
+        targets += [(str(path), name) for name in names]
+    return targets
+
+
+def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
+    """At the input, batch, convention and dtype the baseline recorded (else the spec's own)."""
+    if entry is None:
+        return analyze_graph(graph)
+    return analyze_graph(graph, input_shape(entry.input), entry.batch, entry.convention, entry.dtype)
+
+
+def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline) -> list[Finding]:
+    now = figures_of(stats)
+    where = graph.location
+    helds = [held for held in (entry.held if entry else None, _expect(graph)) if held is not None]
+    if entry is None and baseline.exists:
+        return [Finding(graph.model, "", None, None, "not in the baseline", where,
+                        "run 'archcalc check --update' to record it")]
+    if not helds:
+        return [Finding(graph.model, "", None, None, "nothing to check against", where,
+                        "record a baseline with 'archcalc check --update', or give the spec an 'expect:' block")]
+    findings = []
+    for figure in FIGURES:
+        for held in helds:
+            findings += _figure_findings(graph.model, figure, now[figure], held, where)
+    return findings
+
+
+def _figure_findings(model: str, figure: str, value: int, held: Held, where: Location | None) -> list[Finding]:
+    findings = []
+    if figure in held.figures:
+        expected = held.figures[figure]
+        tolerance = held.tolerances.get(figure)
+        holds = value == expected if tolerance is None else tolerance.allows(expected, value)
+        detail = f"{held.source}" + (f", tolerance {tolerance}" if tolerance else "")
+        findings.append(Finding(model, figure, expected, value, "" if holds else "drift", where, detail))
+    if figure in held.budgets:
+        limit = held.budgets[figure]
+        findings.append(Finding(model, figure, limit, value, "" if value <= limit else "over budget", where,
+                                f"{held.source}: max_{figure}"))
+    return findings
+
+
+def _expect(graph: Graph) -> Held | None:
+    from archcalc.check.baseline import held_from
+
+    return None if graph.expect is None else held_from(graph.expect, "expect")
+
+
+def _gone(baseline: Baseline, measured: set[str], targets: list[tuple[str, str | None]]) -> list[Finding]:
+    """Baseline models whose spec file is gone, or whose file (among those checked) lost them."""
+    checked_files = {Path(path).resolve() for path, _ in targets}
+    findings = []
+    for entry in baseline.entries.values():
+        if entry.model in measured:
+            continue
+        if not entry.spec_path.exists():
+            findings.append(Finding(entry.model, "", None, None, "spec gone", entry.location,
+                                    f"{entry.spec} does not exist; remove the entry or run --update"))
+        elif entry.spec_path.resolve() in checked_files:
+            findings.append(Finding(entry.model, "", None, None, "spec gone", entry.location,
+                                    f"{entry.spec} no longer defines it; run --update to drop it"))
+    return findings

@@ -1,0 +1,207 @@
+"""`archcalc check`: figures held to a baseline, budgets and `expect:`; --update; GitHub output."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FAMILY = """\
+name: small
+input: [3, 32, 32]
+params: {width: 8}
+variants:
+  small_a: {}
+  small_b: {width: 16}
+layers:
+  - conv: {kind: conv2d, out: width, kernel: 3, padding: 1}
+  - relu: relu
+  - pool: {kind: adaptive_avgpool2d, output_size: 1}
+  - flat: flatten
+  - fc: {kind: linear, out: 10}
+"""
+
+
+def conv_fc(width: int) -> tuple[int, int]:
+    """Parameters and MACs of FAMILY at `width`, from the seeds' formulas:
+    conv k·k·C_in·C_out + C_out and H·W·C_out·k·k·C_in; linear in·out + out and in·out."""
+    params = 3 * 3 * 3 * width + width + width * 10 + 10
+    macs = 32 * 32 * width * 3 * 3 * 3 + width * 10
+    return params, macs
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A folder with one spec family and a baseline recorded from it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "small.yaml").write_text(FAMILY)
+    return tmp_path
+
+
+def record(cli) -> Path:
+    result = cli("check", "small.yaml", "--update")
+    assert result.exit_code == 0, result.output
+    return Path("archcalc.lock.yaml")
+
+
+def test_update_records_every_variant_and_then_check_passes(project, cli):
+    baseline = record(cli)
+    text = baseline.read_text()
+    for name, width in (("small_a", 8), ("small_b", 16)):
+        params, macs = conv_fc(width)
+        block = text.split(f"  {name}:\n", 1)[1]
+        assert f"    params: {params}\n" in block and f"    macs: {macs}\n" in block
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("all 8 checks on 2 models hold")
+
+
+def test_without_specs_check_reads_the_baseline_models(project, cli):
+    record(cli)
+    result = cli("check")
+    assert result.exit_code == 0 and "all 8 checks on 2 models hold" in result.stdout
+
+
+def test_a_widened_layer_fails_with_its_row(project, cli):
+    record(cli)
+    (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 1
+    old, new = conv_fc(16)[0], conv_fc(24)[0]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("small_b") and "parameters" in line)
+    assert re.split(r"\s{2,}", row) == ["small_b", "parameters", f"{old:,}", f"{new:,}", f"+{new - old:,}",
+                                         f"+{100 * (new - old) / old:.2f}%", "✗ drift (baseline)"]
+    assert all("✓" in line for line in result.stdout.splitlines() if line.startswith("small_a"))
+    assert result.stdout.rstrip().endswith("4 of 8 checks on 2 models fail")
+
+
+def test_a_tolerance_lets_a_small_drift_pass(project, cli):
+    baseline = record(cli)
+    baseline.write_text(baseline.read_text().replace(
+        "  small_b:\n", "  small_b:\n    tolerance: {params: 100%, macs: 100%, flops: 100%, activation_bytes: 100%}\n"))
+    (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    assert cli("check", "small.yaml").exit_code == 0
+
+
+def test_a_broken_budget_fails_even_when_the_baseline_holds(project, cli):
+    baseline = record(cli)
+    params, _ = conv_fc(16)
+    baseline.write_text(baseline.read_text().replace("  small_b:\n", f"  small_b:\n    max_params: {params - 1}\n"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 1
+    row = next(line for line in result.stdout.splitlines() if "over budget" in line)
+    assert re.split(r"\s{2,}", row)[:4] == ["small_b", "parameters", f"{params - 1:,}", f"{params:,}"]
+
+
+def test_an_added_and_a_removed_model_are_reported(project, cli):
+    record(cli)
+    (project / "small.yaml").write_text(FAMILY.replace("  small_b: {width: 16}\n", "  small_c: {width: 4}\n"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 1
+    assert re.search(r"^small_c .*✗ not in the baseline", result.stdout, re.M)
+    assert re.search(r"^small_b .*✗ spec gone \(small.yaml no longer defines it", result.stdout, re.M)
+
+
+def test_a_deleted_spec_file_is_reported(project, cli):
+    record(cli)
+    (project / "small.yaml").unlink()
+    result = cli("check")
+    assert result.exit_code == 1
+    assert re.search(r"^small_a .*✗ spec gone \(small.yaml does not exist", result.stdout, re.M)
+
+
+def test_update_keeps_comments_budgets_and_order_and_then_passes(project, cli):
+    baseline = record(cli)
+    edited = baseline.read_text().replace("  small_b:\n", "  # the wide one\n  small_b:\n    max_macs: 99999999\n")
+    baseline.write_text(edited)
+    (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}")
+                                        .replace("  small_a: {}\n", "  small_a: {}\n  small_c: {width: 4}\n"))
+    assert cli("check", "small.yaml").exit_code == 1
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    after = baseline.read_text()
+    params, macs = conv_fc(24)
+    assert "  # the wide one\n  small_b:\n    max_macs: 99999999\n" in after
+    assert f"    params: {params}\n" in after.split("  small_b:\n", 1)[1]
+    assert after.index("small_a:") < after.index("small_b:") < after.index("small_c:")  # new ones at the end
+    # only the figures of small_b and the new entry changed
+    changed = [line for line in after.splitlines() if line not in edited.splitlines()]
+    assert all(line.split(":")[0].strip() in {"params", "macs", "flops", "activation_bytes", "small_c", "spec",
+                                               "input", "batch", "convention", "dtype"} for line in changed)
+    assert cli("check", "small.yaml").exit_code == 0
+
+
+def test_expect_in_a_spec_works_without_a_baseline(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params, macs = conv_fc(8)
+    spec = FAMILY.replace("  small_a: {}\n", f"  small_a: {{expect: {{params: {params}, max_macs: {macs}}}}}\n")
+    Path("small.yaml").write_text(spec)
+    result = cli("check", "small.yaml")
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("small_a") and "parameters" in line and "✓" in line for line in lines)
+    assert any(line.startswith("small_b") and "nothing to check against" in line for line in lines)
+    Path("small.yaml").write_text(spec.replace(f"max_macs: {macs}", f"max_macs: {macs - 1}"))
+    failing = cli("check", "small.yaml")
+    assert failing.exit_code == 1 and "over budget (expect: max_macs)" in failing.stdout
+
+
+def test_a_spec_error_exits_2(project, cli):
+    record(cli)
+    (project / "small.yaml").write_text(FAMILY.replace("kernel: 3", "kernel: 99"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 2 and result.stderr.startswith("error: small.yaml:8:")
+
+
+def test_a_bad_baseline_exits_2_with_its_location(project, cli):
+    Path("archcalc.lock.yaml").write_text("models:\n  small_a:\n    spec: small.yaml\n    input: 3x32x32\n"
+                                          "    parms: 5\n")
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: archcalc.lock.yaml:5:5: unknown key 'parms' in baseline "
+                                    "(did you mean 'params'?)")
+
+
+# GitHub Actions workflow commands: ::error file=F,line=L,col=C,title=T::MESSAGE
+ANNOTATION = re.compile(r"^::(error|notice) ((file=[^,:]+,line=\d+,col=\d+,)?title=[^:]*)::[^\r\n]*$")
+
+
+def test_github_format_writes_annotations_and_a_step_summary(project, cli, monkeypatch):
+    record(cli)
+    (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    summary = project / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = cli("check", "small.yaml", "--format", "github")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert all(ANNOTATION.match(line) for line in lines), lines
+    errors = [line for line in lines if line.startswith("::error")]
+    assert len(errors) == 4
+    # points at the variant's line in the spec: small_b is on line 6, column 3
+    assert errors[0].startswith("::error file=small.yaml,line=6,col=3,title=archcalc check%3A small_b::")
+    old, new = conv_fc(16)[0], conv_fc(24)[0]
+    assert f"small_b: parameters changed from {old:,} to {new:,} (+{new - old:,}; baseline)" in errors[0]
+    text = summary.read_text()
+    assert text.startswith("earlier step\n### archcalc check: 4 of 8 checks on 2 models fail\n")
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt().enable("table").parse(text)
+    assert sum(t.type == "tr_open" for t in tokens) == 1 + 4
+
+
+def test_json_format(project, cli):
+    record(cli)
+    document = json.loads(cli("check", "small.yaml", "--format", "json").stdout)
+    assert document["schema"] == "archcalc.check/1" and document["ok"] is True
+    first = document["findings"][0]
+    assert first["model"] == "small_a" and first["figure"] == "params"
+    assert first["expected"] == first["now"] == conv_fc(8)[0]
+
+
+def test_the_committed_baseline_holds_for_every_bundled_spec(cli, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = cli("check", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.yaml")))
+    assert result.exit_code == 0, result.stdout
