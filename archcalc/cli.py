@@ -289,6 +289,51 @@ def _render_validation(results: list, format: ValidateFormat, single: bool) -> s
     return render.validation_table(results[0]) if single else render.summary_table(results)
 
 
+@app.command(cls=CommandWithUsage)
+def report(
+    specs: list[str] = typer.Argument(..., metavar="SPEC...", help="Spec files or bundled names; several are compared."),
+    output: Optional[Path] = OUTPUT,
+    variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
+    input: Optional[str] = INPUT,
+    batch: int = typer.Option(1, min=1, max=MAX_DIMENSION, help="Batch size N."),
+    convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC/FLOP counts."),
+    dtype: DtypeChoice = typer.Option(DtypeChoice.float32, help="Element type for activation memory."),
+    validate: bool = typer.Option(False, "--validate", help="Add the cross-validation against torch (needs torch)."),
+    timestamp: bool = typer.Option(False, "--timestamp", help="Say when the report was made (then runs differ)."),
+) -> None:
+    """A markdown report: summary, stages, where the cost goes, the graph, every layer; several
+    models side by side. The same input gives the same bytes."""
+    from archcalc.analysis import analyze
+    from archcalc.render.report import report as render_report
+
+    try:
+        models = [analyze(spec, input=input, batch=batch, variant=variant, convention=convention.value,
+                          dtype=dtype.value) for spec in specs]
+        validations = _report_validations(specs, variant, input, batch) if validate else None
+    except SpecError as error:
+        _fail(error)
+    stamp = None
+    if timestamp:
+        from datetime import datetime, timezone
+
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    _emit(render_report(models, validations, stamp), output, specs=specs)
+    if validations and not all(v.ok for v in validations):
+        raise typer.Exit(EXIT_DIFFERENCE)
+
+
+def _report_validations(specs: list[str], variant, input, batch) -> list:
+    """Cross-validation without timing, so that the report stays the same from run to run."""
+    from archcalc.dependencies import MissingDependency
+    from archcalc.validation import validate as validate_spec
+
+    try:
+        return [validate_spec(spec, variant, input, batch, "auto", "both", 0, 0) for spec in specs]
+    except MissingDependency as missing:
+        sys.stderr.write(f"error: {missing}\n")
+        raise typer.Exit(EXIT_MISSING_DEPENDENCY) from None
+
+
 class CheckFormat(str, Enum):
     table = "table"
     github = "github"

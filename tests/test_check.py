@@ -205,3 +205,15 @@ def test_the_committed_baseline_holds_for_every_bundled_spec(cli, monkeypatch):
     monkeypatch.chdir(ROOT)
     result = cli("check", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.yaml")))
     assert result.exit_code == 0, result.stdout
+
+
+def test_github_format_end_to_end_in_a_fresh_process(project, cli):
+    from conftest import run_process
+
+    record(cli)
+    (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    result = run_process("check", "small.yaml", "--format", "github", cwd=project)
+    assert result.returncode == 1 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5 and all(ANNOTATION.match(line) for line in lines)
+    assert lines[-1] == "::notice title=archcalc check::4 of 8 checks on 2 models fail"

@@ -29,6 +29,8 @@ MALFORMED = {
         [], ["--input", "32", "--kernel", "x"], ["--input", "32", "--kernel", "3", "--padding", "2"],
         ["--input", "32", "--kernel", "3", "--stride", "0"], ["--input", "0", "--kernel", "1"],
     ],
+    "report": [[], ["lenet5", "--batch", "0"], ["lenet5", "--convention", "x"], ["lenet5", "--input", "3x"]],
+    "check": [["--format", "xml"], ["--bogus"], ["--baseline"]],
     "validate": [
         [], ["lenet5", "--all"], ["--all", "--variant", "vgg16"], ["lenet5", "--device", "tpu"],
         ["lenet5", "--counter", "ptflops"], ["lenet5", "--runs", "-1"], ["lenet5", "--format", "csv"],

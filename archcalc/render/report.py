@@ -1,0 +1,151 @@
+"""`archcalc report`: a GitHub-flavoured markdown report of one or more models.
+
+Header, summary (with ratios to the first model), per-stage tables with a mermaid chart of
+where the cost goes, a block-level mermaid diagram of the graph, every layer in a <details>
+block, and (when given) the cross-validation results. The same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from archcalc import __version__
+from archcalc.analysis import LayerStats, ModelStats, Row
+from archcalc.conventions import CONVENTIONS
+from archcalc.graph import INPUT
+from archcalc.render.numbers import grouped, human, human_bytes, percent, shape_text
+from archcalc.render.text import count_column
+
+LARGEST = 3
+"""How many of the costliest layers the summary names."""
+
+
+def report(models: list[ModelStats], validations: list | None = None, stamp: str | None = None) -> str:
+    """The whole report; `validations` (one per model) adds the cross-validation section."""
+    out = [f"# archcalc report: {', '.join(m.model for m in models)}", "", *_header(models, stamp), "",
+           "## Summary", "", *_summary(models), ""]
+    for stats in models:
+        out += _model_sections(stats, several=len(models) > 1)
+    if validations:
+        from archcalc.render.validation import markdown
+
+        out += ["## Cross-validation", "", markdown(validations).rstrip("\n"), ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _header(models: list[ModelStats], stamp: str | None) -> list[str]:
+    first = models[0]
+    rows = [("model" if len(models) == 1 else "models", ", ".join(f"{m.model} (`{m.file}`)" for m in models)),
+            ("input", _same(models, lambda m: shape_text(m.input_shape[1:]))),
+            ("batch", _same(models, lambda m: str(m.input_shape[0]))),
+            ("dtype", _same(models, lambda m: m.dtype)),
+            ("convention", f"{first.convention}: {CONVENTIONS[first.convention].summary}"),
+            ("archcalc", __version__)]
+    if stamp:
+        rows.append(("generated", stamp))
+    return ["| | |", "|:--|:--|", *(f"| {name} | {_cell(value)} |" for name, value in rows)]
+
+
+def _summary(models: list[ModelStats]) -> list[str]:
+    first = models[0]
+    title, attr = count_column(first)
+    figures = [("parameters", lambda m: m.totals.params, grouped),
+               (title, lambda m: getattr(m.totals, attr), lambda n: f"{grouped(n)} ({human(n)})"),
+               ("activation memory", lambda m: m.totals.activation_bytes, human_bytes),
+               ("depth (conv and linear layers)", _depth, str)]
+    if attr == "macs":
+        figures.insert(2, ("FLOPs", lambda m: m.totals.flops, lambda n: f"{grouped(n)} ({human(n)})"))
+    several = len(models) > 1
+    names = [m.model for m in models]
+    head = "| figure | " + " | ".join(names) + (" | " + " | ".join(f"{n} / {names[0]}" for n in names[1:])
+                                                if several else "") + " |"
+    out = [head, "|:--|" + "--:|" * (len(models) + (len(models) - 1 if several else 0))]
+    for label, value, shown in figures:
+        cells = [shown(value(m)) for m in models]
+        ratios = [_ratio(value(m), value(first)) for m in models[1:]] if several else []
+        out.append(f"| {label} | " + " | ".join(cells + ratios) + " |")
+    largest = [_largest(m) for m in models] + ([""] * (len(models) - 1) if several else [])
+    out.append("| largest layers | " + " | ".join(largest) + " |")
+    return out
+
+
+def _model_sections(stats: ModelStats, several: bool) -> list[str]:
+    suffix = f": {stats.model}" if several else ""
+    title, attr = count_column(stats)
+    stages = stats.rows(depth=1)
+    out = [f"## Stages{suffix}", "",
+           f"| stage | kind | output | params | {title} | share |", "|:--|:--|:--|--:|--:|--:|"]
+    out += [f"| {_cell(_label(row))} | {_cell(row.kind)} | {shape_text(row.shape)} | {grouped(row.figures.params)} | "
+            f"{grouped(getattr(row.figures, attr))} | {percent(row.share)} |" for row in stages]
+    out += ["", f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "",
+            f"## Graph{suffix}", "", *_diagram(stats, stages), "",
+            "<details>", f"<summary>All {len(stats.layers)} layers of {stats.model}</summary>", "",
+            f"| # | layer | kind | output | params | {title} |", "|--:|:--|:--|:--|--:|--:|"]
+    out += [f"| {layer.index} | {_cell(layer.name)} | {layer.kind} | {shape_text(layer.shape)} | "
+            f"{grouped(layer.figures.params)} | {grouped(getattr(layer.figures, attr))} |" for layer in stats.layers]
+    out += ["", "</details>", ""]
+    return out
+
+
+def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[str]:
+    """A mermaid pie of each stage's share of the cost (parameters when nothing has a cost)."""
+    if not getattr(stats.totals, attr):
+        title, attr = "parameters", "params"
+    slices = [(row.name, getattr(row.figures, attr)) for row in stages if getattr(row.figures, attr)]
+    return ["```mermaid", f"pie showData title {stats.model}: {title} by stage",
+            *(f'    "{name}" : {value}' for name, value in slices), "```"]
+
+
+def _diagram(stats: ModelStats, stages: list[Row]) -> list[str]:
+    """A mermaid flowchart of the top-level blocks, with the edges between them."""
+    top = {layer.name: layer.name.split(".", 1)[0] for layer in stats.layers}
+    top[INPUT] = INPUT
+    out = ["```mermaid", "flowchart TD",
+           f'    {_node_id(INPUT)}(["input {shape_text(stats.input_shape)}"])']
+    out += [f'    {_node_id(row.name)}["{_label(row)}<br/>{row.kind} · {shape_text(row.shape)}"]' for row in stages]
+    edges: list[tuple[str, str]] = []
+    for layer in stats.layers:
+        for source in layer.inputs:
+            edge = (top[source], top[layer.name])
+            if edge[0] != edge[1] and edge not in edges:
+                edges.append(edge)
+    out += [f"    {_node_id(a)} --> {_node_id(b)}" for a, b in edges]
+    return [*out, "```"]
+
+
+def _largest(stats: ModelStats) -> str:
+    title, attr = count_column(stats)
+    ranked = sorted(stats.layers, key=lambda layer: (-getattr(layer.figures, attr), layer.index))[:LARGEST]
+    return ", ".join(f"`{layer.name}` {_share(layer, stats, attr)}" for layer in ranked)
+
+
+def _share(layer: LayerStats, stats: ModelStats, attr: str) -> str:
+    total = getattr(stats.totals, attr)
+    return percent(getattr(layer.figures, attr) / total) if total else "0.0%"
+
+
+def _depth(stats: ModelStats) -> int:
+    return sum(layer.kind in ("conv2d", "linear") for layer in stats.layers)
+
+
+def _ratio(value: float, base: float) -> str:
+    """value / base: whole above 100 (990×), one decimal above 10 (73.8×), else 3 digits (0.00101×)."""
+    if not base:
+        return "—"
+    ratio = value / base
+    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.1f}×" if ratio >= 10 else f"{ratio:.3g}×"
+
+
+def _same(models: list[ModelStats], text) -> str:
+    values = [text(m) for m in models]
+    return values[0] if len(set(values)) == 1 else ", ".join(values)
+
+
+def _label(row: Row) -> str:
+    return row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)"
+
+
+def _node_id(name: str) -> str:
+    return f"n_{name}"  # a prefix keeps names such as 'end' from being mermaid keywords
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -1,0 +1,132 @@
+"""`archcalc report`: valid GitHub-flavoured markdown whose every number is the library's figure,
+byte-identical from run to run, written in one step."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from archcalc.analysis import analyze
+from archcalc.render.numbers import grouped, human_bytes, shape_text
+
+
+def tables(text: str) -> list[list[list[str]]]:
+    """Every table of the markdown, as rows of cell texts (header row first), via markdown-it."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    found, row, inside = [], None, False
+    for token in tokens:
+        if token.type == "table_open":
+            found.append([])
+        elif token.type == "tr_open":
+            row = []
+        elif token.type in ("th_open", "td_open"):
+            inside = True
+        elif token.type == "inline" and inside:
+            row.append(token.content)
+            inside = False
+        elif token.type in ("th_close", "td_close") and inside:
+            row.append("")
+            inside = False
+        elif token.type == "tr_close":
+            found[-1].append(row)
+    return found
+
+
+def mermaid_blocks(text: str) -> list[str]:
+    tokens = MarkdownIt("commonmark").parse(text)
+    return [t.content for t in tokens if t.type == "fence" and t.info == "mermaid"]
+
+
+def test_a_single_model_report_has_the_library_figures(cli):
+    text = cli("report", "resnet18").stdout
+    stats = analyze("resnet18")
+    header, summary, stages, layers = tables(text)
+    assert dict(row for row in header[1:])["input"] == "3×224×224"
+    assert dict(row for row in header[1:])["archcalc"] == __import__("archcalc").__version__
+    figures = {row[0]: row[1] for row in summary[1:]}
+    assert figures["parameters"] == grouped(stats.totals.params) == "11,689,512"  # torchvision resnet18
+    assert figures["MACs"].startswith(grouped(stats.totals.macs))
+    assert figures["FLOPs"].startswith(grouped(stats.totals.flops))
+    assert figures["depth (conv and linear layers)"] == str(sum(l.kind in ("conv2d", "linear") for l in stats.layers))
+    assert figures["activation memory"] == human_bytes(stats.totals.activation_bytes)
+    costliest = sorted(stats.layers, key=lambda layer: -layer.figures.macs)[:3]
+    assert figures["largest layers"] == ", ".join(
+        f"`{layer.name}` {100 * layer.figures.macs / stats.totals.macs:.1f}%" for layer in costliest)
+    rows = stats.rows(depth=1)
+    assert [r[0].split(" (")[0] for r in stages[1:]] == [row.name for row in rows]
+    assert [r[3] for r in stages[1:]] == [grouped(row.figures.params) for row in rows]
+    assert [r[4] for r in stages[1:]] == [grouped(row.figures.macs) for row in rows]
+    assert len(layers) - 1 == len(stats.layers)
+    for cells, layer in zip(layers[1:], stats.layers):
+        assert cells == [str(layer.index), layer.name, layer.kind, shape_text(layer.shape),
+                         grouped(layer.figures.params), grouped(layer.figures.macs)]
+
+
+def test_the_pie_chart_adds_up_to_the_total(cli):
+    text = cli("report", "vgg16").stdout
+    (pie, diagram) = mermaid_blocks(text)
+    values = [int(v) for v in re.findall(r'^\s+"[^"]+" : (\d+)$', pie, re.M)]
+    assert pie.startswith("pie showData title vgg16: MACs by stage")
+    assert sum(values) == analyze("vgg16").totals.macs
+    assert diagram.startswith("flowchart TD\n")
+
+
+def test_the_diagram_shows_merges_between_blocks(cli, write_spec):
+    spec = write_spec("""
+        name: branches
+        input: [3, 16, 16]
+        layers:
+          - stem: {kind: conv2d, out: 8, kernel: 3, padding: 1}
+          - left: {layers: [{conv: {kind: conv2d, out: 8, kernel: 1}}]}
+          - right: {from: stem, layers: [{conv: {kind: conv2d, out: 8, kernel: 3, padding: 1}}]}
+          - cat: {kind: concat, from: [left, right]}
+    """)
+    (_, diagram) = mermaid_blocks(cli("report", spec).stdout)
+    edges = re.findall(r"^    (n_\w+) --> (n_\w+)$", diagram, re.M)
+    assert edges == [("n_input", "n_stem"), ("n_stem", "n_left"), ("n_stem", "n_right"),
+                     ("n_left", "n_cat"), ("n_right", "n_cat")]
+
+
+def test_several_models_side_by_side_with_ratios_to_the_first(cli):
+    text = cli("report", "lenet5", "alexnet").stdout
+    summary = tables(text)[1]
+    assert summary[0] == ["figure", "lenet5", "alexnet", "alexnet / lenet5"]
+    lenet, alexnet = analyze("lenet5"), analyze("alexnet")
+    figures = {row[0]: row[1:] for row in summary[1:]}
+    assert figures["parameters"][:2] == [grouped(lenet.totals.params), grouped(alexnet.totals.params)]
+    ratio = float(figures["parameters"][2].rstrip("×").replace(",", ""))
+    assert ratio == round(alexnet.totals.params / lenet.totals.params)  # 990
+    mac_ratio = float(figures["MACs"][2].rstrip("×").replace(",", ""))
+    assert mac_ratio == round(alexnet.totals.macs / lenet.totals.macs)
+    assert "## Stages: lenet5" in text and "## Stages: alexnet" in text
+
+
+def test_two_runs_are_byte_identical_and_written_in_one_step(cli, tmp_path):
+    first, second = tmp_path / "a.md", tmp_path / "b.md"
+    assert cli("report", "resnet50", "vgg11", "-o", first).exit_code == 0
+    assert cli("report", "resnet50", "vgg11", "-o", second).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert cli("report", "resnet50", "vgg11").stdout == first.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    stamped = cli("report", "lenet5", "--timestamp").stdout
+    assert re.search(r"^\| generated \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \|$", stamped, re.M)
+
+
+def test_a_spec_is_never_the_report_file(cli, write_spec):
+    spec = write_spec("name: x\ninput: [3, 8, 8]\nlayers:\n  - r: relu\n")
+    before = spec.read_bytes()
+    result = cli("report", spec, "-o", spec)
+    assert result.exit_code == 2 and spec.read_bytes() == before
+
+
+def test_validate_adds_the_cross_validation_and_stays_identical(cli):
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    first = cli("report", "lenet5", "--validate")
+    assert first.exit_code == 0, first.output
+    assert "## Cross-validation" in first.stdout
+    layers = len(analyze("lenet5").layers)
+    assert f"✓ lenet5: all {layers} layers and the totals agree" in first.stdout.split("## Cross-validation")[1]
+    assert cli("report", "lenet5", "--validate").stdout == first.stdout
