@@ -217,3 +217,10 @@ def test_github_format_end_to_end_in_a_fresh_process(project, cli):
     lines = result.stdout.splitlines()
     assert len(lines) == 5 and all(ANNOTATION.match(line) for line in lines)
     assert lines[-1] == "::notice title=archcalc check::4 of 8 checks on 2 models fail"
+
+
+def test_nothing_to_check_is_an_error_not_a_pass(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("check")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: nothing to check: no spec was given and 'archcalc.lock.yaml' does not exist")

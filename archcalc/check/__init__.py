@@ -8,7 +8,7 @@ from pathlib import Path
 
 from archcalc.analysis import ModelStats, analyze_graph, input_shape
 from archcalc.check.baseline import Baseline, Entry, Held, load_baseline
-from archcalc.errors import Location
+from archcalc.errors import Location, SpecError
 from archcalc.graph import Graph
 
 __all__ = ["Baseline", "CheckResult", "Entry", "Finding", "Held", "check", "load_baseline"]
@@ -57,6 +57,11 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
     from archcalc.spec import load_graph
 
     targets = _targets(specs, baseline)
+    if not targets and not baseline.entries:
+        raise SpecError(f"nothing to check: no spec was given and '{baseline.path}' "
+                        + ("lists no models" if baseline.exists else "does not exist"),
+                        hint="give spec files or bundled names, or record a baseline with "
+                             "'archcalc check SPEC… --update'")
     findings: list[Finding] = []
     measured: dict[str, ModelStats] = {}
     spec_files: dict[str, Path] = {}
