@@ -90,6 +90,26 @@ class ModelStats:
             rows.append(Row(name, kind, shape, figures, len(members), self.share(figures)))
         return rows
 
+    @property
+    def depth(self) -> int:
+        """Conv and linear layers: the depth papers quote (ResNet-50, VGG-16)."""
+        return sum(layer.kind in ("conv2d", "linear") for layer in self.layers)
+
+    def costliest(self, count: int) -> list[LayerStats]:
+        """The `count` layers with the most MACs, in that order (earlier first on ties)."""
+        return sorted(self.layers, key=lambda layer: (-layer.figures.macs, layer.index))[:count]
+
+    def block_edges(self) -> list[tuple[str, str]]:
+        """Which top-level blocks (and 'input') feed which, in the order the graph first shows it."""
+        top = {INPUT: INPUT, **{layer.name: layer.name.split(".", 1)[0] for layer in self.layers}}
+        edges: list[tuple[str, str]] = []
+        for layer in self.layers:
+            for source in layer.inputs:
+                edge = (top[source], top[layer.name])
+                if edge[0] != edge[1] and edge not in edges:
+                    edges.append(edge)
+        return edges
+
     def share(self, figures: Figures) -> float:
         """The part of the total MACs (or, for a model without any, of the parameters)."""
         if self.totals.macs:

@@ -13,6 +13,7 @@ import typer
 from archcalc.errors import SpecError
 from archcalc.limits import MAX_DIMENSION
 
+
 class CommandWithUsage(typer.core.TyperCommand):
     """Gives every usage error its command, so that the usage help is printed with it
     (the parser raises 'Option … requires an argument' without one)."""
@@ -36,6 +37,7 @@ app = typer.Typer(
 EXIT_DIFFERENCE = 1
 EXIT_SPEC_ERROR = 2
 EXIT_MISSING_DEPENDENCY = 3
+
 
 def _check_input(value: Optional[str]) -> Optional[str]:
     """--input is checked as the command line is read, so a bad one gets the usage help."""
@@ -127,6 +129,12 @@ def _fail(error: SpecError) -> None:
     """One clear message on stderr, exit code 2, no traceback."""
     sys.stderr.write(f"error: {error}\n")
     raise typer.Exit(EXIT_SPEC_ERROR)
+
+
+def _fail_missing(missing: Exception) -> None:
+    """torch or fvcore is not installed: its install hint, exit code 3."""
+    sys.stderr.write(f"error: {missing}\n")
+    raise typer.Exit(EXIT_MISSING_DEPENDENCY) from None
 
 
 @app.command(cls=CommandWithUsage)
@@ -229,7 +237,7 @@ def _calculate(kind: str, size: str, fields: dict) -> None:
     try:
         result = calculate(kind, size, parse_pair_fields(fields))
     except SpecError as error:  # every value here came from an option: a usage error
-        option = {"out": "--out-channels", "kernel": "--kernel"}.get(error.field, f"--{error.field}")
+        option = {"out": "--out-channels"}.get(error.field, f"--{error.field}")
         hint = f" ({error.hint})" if error.hint else ""
         raise typer.BadParameter(error.message + hint, param_hint=option if error.field else None) from None
     sys.stdout.write("\n".join(calculation_lines(result)) + "\n")
@@ -271,8 +279,7 @@ def validate(
     except SpecError as error:
         _fail(error)
     except MissingDependency as missing:
-        sys.stderr.write(f"error: {missing}\n")
-        raise typer.Exit(EXIT_MISSING_DEPENDENCY) from None
+        _fail_missing(missing)
     _emit(_render_validation(results, format, single=not all_models), output,
           specs=[path for path, _ in specs])
     if not all(result.ok for result in results):
@@ -330,8 +337,7 @@ def _report_validations(specs: list[str], variant, input, batch) -> list:
     try:
         return [validate_spec(spec, variant, input, batch, "auto", "both", 0, 0) for spec in specs]
     except MissingDependency as missing:
-        sys.stderr.write(f"error: {missing}\n")
-        raise typer.Exit(EXIT_MISSING_DEPENDENCY) from None
+        _fail_missing(missing)
 
 
 class CheckFormat(str, Enum):
@@ -352,35 +358,20 @@ def check(
     """Hold each model's parameters, MACs, FLOPs and activation memory to the baseline, its
     budgets and its spec's expect: block. Exit 0 when all hold, 1 when any does not."""
     from archcalc.check import check as check_models
-    from archcalc.check.baseline import load_baseline
+    from archcalc.check import load_baseline, update_baseline
 
     try:
         result = check_models(specs or [], load_baseline(baseline))
         if update:
-            _update_baseline(result)
+            gone = update_baseline(result)
+            removed = f", removed {', '.join(sorted(gone))}" if gone else ""
+            sys.stderr.write(f"wrote {baseline}: {len(result.measured)} models{removed}\n")
             return
     except SpecError as error:
         _fail(error)
     _print_check(result, format)
     if not result.ok:
         raise typer.Exit(EXIT_DIFFERENCE)
-
-
-def _update_baseline(result) -> None:
-    from archcalc.check import figures_of
-    from archcalc.check.baseline import relative_spec, updated_text, write_baseline
-
-    base = result.baseline
-    measured = {}
-    for model, stats in result.measured.items():
-        entry = base.entries.get(model)
-        measured[model] = {"spec": entry.spec if entry else relative_spec(result.spec_files[model], base.path),
-                           "input": "x".join(map(str, stats.input_shape[1:])), "batch": stats.input_shape[0],
-                           "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats)}
-    gone = {f.model for f in result.findings if f.problem == "spec gone"}
-    write_baseline(base.path, updated_text(base, measured, gone), list(result.spec_files.values()))
-    removed = f", removed {', '.join(sorted(gone))}" if gone else ""
-    sys.stderr.write(f"wrote {base.path}: {len(measured)} models{removed}\n")
 
 
 def _print_check(result, format: CheckFormat) -> None:
@@ -393,8 +384,11 @@ def _print_check(result, format: CheckFormat) -> None:
         sys.stdout.write(render.github(result))
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
-            with open(summary, "a", encoding="utf-8") as file:
-                file.write(render.summary_markdown(result))
+            try:
+                with open(summary, "a", encoding="utf-8") as file:
+                    file.write(render.summary_markdown(result))
+            except OSError as error:
+                _fail(SpecError(f"cannot append to $GITHUB_STEP_SUMMARY ({summary}): {error.strerror}"))
         return
     _print(render.check_table(result))
 

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archcalc.analysis import ModelStats, analyze_graph, input_shape
-from archcalc.check.baseline import Baseline, Entry, Held, load_baseline
+from archcalc.check.baseline import FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
 from archcalc.errors import Location, SpecError
 from archcalc.graph import Graph
 
-__all__ = ["Baseline", "CheckResult", "Entry", "Finding", "Held", "check", "load_baseline"]
-
-FIGURES = {"params": "parameters", "macs": "MACs", "flops": "FLOPs", "activation_bytes": "activation memory"}
+__all__ = ["FIGURES", "Baseline", "CheckResult", "Entry", "Finding", "Held", "check", "load_baseline",
+           "update_baseline"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,11 @@ class Finding:
     @property
     def change(self) -> int | None:
         return None if self.expected is None or self.now is None else self.now - self.expected
+
+    @property
+    def relative_change(self) -> float | None:
+        """The change as a share of the expected value (None where there is none)."""
+        return self.change / self.expected if self.change is not None and self.expected else None
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,24 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
     return CheckResult(findings, measured, spec_files, baseline)
 
 
+def update_baseline(result: CheckResult) -> set[str]:
+    """Rewrite the baseline with the measured models (atomically); returns the models dropped."""
+    from archcalc.output import write_atomically
+
+    base = result.baseline
+    measured = {}
+    for model, stats in result.measured.items():
+        entry = base.entries.get(model)
+        measured[model] = {"spec": entry.spec if entry else relative_spec(result.spec_files[model], base.path),
+                           "input": "x".join(map(str, stats.input_shape[1:])), "batch": stats.input_shape[0],
+                           "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats)}
+    gone = {f.model for f in result.findings if f.problem == "spec gone"}
+    write_atomically(base.path, updated_text(base, measured, gone), list(result.spec_files.values()))
+    return gone
+
+
 def figures_of(stats: ModelStats) -> dict[str, int]:
-    totals = stats.totals
-    return {"params": totals.params, "macs": totals.macs, "flops": totals.flops,
-            "activation_bytes": totals.activation_bytes}
+    return {figure: getattr(stats.totals, figure) for figure in FIGURES}
 
 
 def _targets(specs: list[str], baseline: Baseline) -> list[tuple[str, str | None]]:

@@ -27,11 +27,11 @@ from typing import Any, Mapping
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.spec.source import YMap, load_yaml
 
-DEFAULT_BASELINE = "archcalc.lock.yaml"
-FIGURE_KEYS = ("params", "macs", "flops", "activation_bytes")
+FIGURES = {"params": "parameters", "macs": "MACs", "flops": "FLOPs", "activation_bytes": "activation memory"}
+"""The figures a model is held to (attributes of `analysis.Figures`), with their names in tables."""
+FIGURE_KEYS = tuple(FIGURES)
 BUDGET_KEYS = tuple(f"max_{figure}" for figure in FIGURE_KEYS)
 CONDITION_KEYS = ("spec", "input", "batch", "convention", "dtype")
-ENTRY_KEYS = (*CONDITION_KEYS, *FIGURE_KEYS, *BUDGET_KEYS, "tolerance")
 HEADER = ("# archcalc baseline: the figures `archcalc check` holds each model to.\n"
           "# `archcalc check --update` rewrites the figures; budgets (max_…), tolerances and comments stay.\n"
           "models:\n")
@@ -235,12 +235,6 @@ def _block_end(lines: list[str], first: int) -> int:
     while end > first + 1 and not lines[end - 1].strip():
         end -= 1
     return end
-
-
-def write_baseline(path: Path, text: str, specs: list[Path]) -> None:
-    from archcalc.output import write_atomically
-
-    write_atomically(path, text, specs)
 
 
 def relative_spec(spec_file: str, baseline_path: Path) -> str:

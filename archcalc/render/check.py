@@ -14,8 +14,8 @@ COLUMNS = [("model", "<"), ("figure", "<"), ("baseline", ">"), ("now", ">"), ("c
 
 def cells(finding: Finding) -> list[str]:
     """model, figure, baseline, now, change, %, verdict — as text."""
-    change = finding.change
-    share = "" if change is None or not finding.expected else f"{100 * change / finding.expected:+.2f}%"
+    change, relative = finding.change, finding.relative_change
+    share = "" if relative is None else f"{100 * relative:+.2f}%"
     verdict = "✓" if finding.ok else f"✗ {finding.problem}" + (f" ({finding.detail})" if finding.detail else "")
     return [finding.model, FIGURES.get(finding.figure, ""),
             "" if finding.expected is None else grouped(finding.expected),

@@ -8,7 +8,7 @@ block, and (when given) the cross-validation results. The same input gives the s
 from __future__ import annotations
 
 from archcalc import __version__
-from archcalc.analysis import LayerStats, ModelStats, Row
+from archcalc.analysis import ModelStats, Row
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
 from archcalc.render.numbers import grouped, human, human_bytes, percent, shape_text
@@ -50,7 +50,7 @@ def _summary(models: list[ModelStats]) -> list[str]:
     figures = [("parameters", lambda m: m.totals.params, grouped),
                (title, lambda m: getattr(m.totals, attr), lambda n: f"{grouped(n)} ({human(n)})"),
                ("activation memory", lambda m: m.totals.activation_bytes, human_bytes),
-               ("depth (conv and linear layers)", _depth, str)]
+               ("depth (conv and linear layers)", lambda m: m.depth, str)]
     if attr == "macs":
         figures.insert(2, ("FLOPs", lambda m: m.totals.flops, lambda n: f"{grouped(n)} ({human(n)})"))
     several = len(models) > 1
@@ -96,34 +96,15 @@ def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[st
 
 def _diagram(stats: ModelStats, stages: list[Row]) -> list[str]:
     """A mermaid flowchart of the top-level blocks, with the edges between them."""
-    top = {layer.name: layer.name.split(".", 1)[0] for layer in stats.layers}
-    top[INPUT] = INPUT
     out = ["```mermaid", "flowchart TD",
            f'    {_node_id(INPUT)}(["input {shape_text(stats.input_shape)}"])']
     out += [f'    {_node_id(row.name)}["{_label(row)}<br/>{row.kind} · {shape_text(row.shape)}"]' for row in stages]
-    edges: list[tuple[str, str]] = []
-    for layer in stats.layers:
-        for source in layer.inputs:
-            edge = (top[source], top[layer.name])
-            if edge[0] != edge[1] and edge not in edges:
-                edges.append(edge)
-    out += [f"    {_node_id(a)} --> {_node_id(b)}" for a, b in edges]
+    out += [f"    {_node_id(a)} --> {_node_id(b)}" for a, b in stats.block_edges()]
     return [*out, "```"]
 
 
 def _largest(stats: ModelStats) -> str:
-    title, attr = count_column(stats)
-    ranked = sorted(stats.layers, key=lambda layer: (-getattr(layer.figures, attr), layer.index))[:LARGEST]
-    return ", ".join(f"`{layer.name}` {_share(layer, stats, attr)}" for layer in ranked)
-
-
-def _share(layer: LayerStats, stats: ModelStats, attr: str) -> str:
-    total = getattr(stats.totals, attr)
-    return percent(getattr(layer.figures, attr) / total) if total else "0.0%"
-
-
-def _depth(stats: ModelStats) -> int:
-    return sum(layer.kind in ("conv2d", "linear") for layer in stats.layers)
+    return ", ".join(f"`{layer.name}` {percent(stats.share(layer.figures))}" for layer in stats.costliest(LARGEST))
 
 
 def _ratio(value: float, base: float) -> str:
