@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import format_shape, numel
 from archcalc.limits import MAX_DIMENSION
+
+if TYPE_CHECKING:
+    from archcalc.graph import Node
+    from archcalc.symbolic.model import Formulas
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
@@ -56,7 +61,8 @@ class Row:
     shape: tuple[int, ...]
     figures: Figures
     layers: int
-    share: float
+    share: float | None
+    """Of the total MACs; None when they are formulas."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ class ModelStats:
     layers: list[LayerStats]
     totals: Figures
     blocks: dict[str, tuple[str, tuple[int, ...]]]
+    formulas: Formulas | None = None
+    """With symbolic input sizes: the symbols and constraints; the figures above are formulas."""
 
     def rows(self, depth: int | None = None) -> list[Row]:
         """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
@@ -87,7 +95,8 @@ class ModelStats:
                 kind, shape = members[0].kind, members[0].shape
             else:
                 kind, shape = self.blocks[name]
-            rows.append(Row(name, kind, shape, figures, len(members), self.share(figures)))
+            share = None if self.formulas else self.share(figures)
+            rows.append(Row(name, kind, shape, figures, len(members), share))
         return rows
 
     @property
@@ -117,19 +126,35 @@ class ModelStats:
         return figures.params / self.totals.params if self.totals.params else 0.0
 
 
-def analyze_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
+def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | object = 1,
                   convention: str = DEFAULT_CONVENTION, dtype: str = "float32") -> ModelStats:
-    """Infer every shape and count every figure of `graph`; SpecError at the first bad layer."""
-    counter = _convention(convention).count
-    element_bytes = _dtype_bytes(dtype)
+    """Infer every shape and count every figure of `graph`; SpecError at the first bad layer.
+
+    A size given as a symbol (`archcalc.symbolic`) makes every figure a formula of it.
+    """
+    if isinstance(batch, str):
+        batch = batch_size(batch)
+    shape = (batch, *(input_shape or graph.input_shape))
+    if not all(isinstance(size, int) for size in shape):
+        from archcalc.symbolic import analyze_symbolic
+
+        return analyze_symbolic(graph, shape, convention, dtype)
     if not 1 <= batch <= MAX_DIMENSION:
         raise SpecError(f"the batch size must be from 1 to {MAX_DIMENSION:,}, got {batch:,}")
-    shapes = {INPUT: (batch, *(input_shape or graph.input_shape))}
+    return run_rules(graph, shape, convention, dtype, settle=_within_limits)
+
+
+def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
+              settle: Callable[[tuple, Node], tuple]) -> ModelStats:
+    """Apply every layer's rules in graph order; `settle` checks (or simplifies) each output shape."""
+    counter = _convention(convention).count
+    element_bytes = _dtype_bytes(dtype)
+    shapes = {INPUT: shape}
     layers = []
     for index, node in enumerate(graph.nodes, start=1):
         in_shapes = [shapes[name] for name in node.inputs]
         try:
-            out = _within_limits(node.kind.output_shape(node.attrs, in_shapes))
+            out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
             params = node.kind.params(node.attrs, in_shapes)
             macs, flops = counter(node.kind, node.attrs, in_shapes, out)
         except SpecError as error:
@@ -147,7 +172,7 @@ def analyze_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batc
                       dtype, layers, totals, blocks)
 
 
-def _within_limits(shape: tuple[int, ...]) -> tuple[int, ...]:
+def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:
     if max(shape) > MAX_DIMENSION:
         raise SpecError(f"the output {format_shape(shape)} has a size above {MAX_DIMENSION:,}",
                         hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits); check the field values")
@@ -164,13 +189,31 @@ def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch:
     return analyze_graph(graph, input_shape(input), batch, convention, dtype)
 
 
-def input_shape(input: str | tuple[int, ...] | None) -> tuple[int, ...] | None:
-    """An input override as given ('3x160x160' or a tuple) → (C, H, W); None keeps the spec's."""
+def input_shape(input: str | tuple | None) -> tuple | None:
+    """An input override as given ('3x160x160', '3xHxW' or a tuple) → (C, H, W); None keeps
+    the spec's. A size may be a symbol (a name such as H), kept as its name."""
     from archcalc.spec import parse_input
+    from archcalc.symbolic import parse_symbolic
 
     if input is None:
         return None
-    return parse_input(input if isinstance(input, str) else list(input))
+    return parse_symbolic(input) or parse_input(input if isinstance(input, str) else list(input))
+
+
+def batch_size(batch: str | int) -> int | str:
+    """A batch size as given: a whole number from 1 to 2³¹ − 1, or a symbol such as N."""
+    from archcalc.symbolic import is_symbol
+
+    if isinstance(batch, str) and is_symbol(batch.strip()):
+        return batch.strip()
+    try:
+        number = int(batch)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(batch, bool) or not 1 <= number <= MAX_DIMENSION:
+        raise SpecError(f"the batch size must be a whole number from 1 to {MAX_DIMENSION:,} or a symbol "
+                        f"such as N, got {batch!r}")
+    return number
 
 
 def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:

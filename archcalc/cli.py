@@ -41,17 +41,41 @@ EXIT_MISSING_DEPENDENCY = 3
 
 def _check_input(value: Optional[str]) -> Optional[str]:
     """--input is checked as the command line is read, so a bad one gets the usage help."""
-    if value is not None:
-        from archcalc.analysis import input_shape
-
-        try:
-            input_shape(value)
-        except SpecError as error:
-            raise typer.BadParameter(error.message) from None
+    if value is not None and _parsed(value, "input_shape") != _numbers(value):
+        raise typer.BadParameter("sizes must be whole numbers here; symbols such as H are for "
+                                 "'archcalc table' (and 'archcalc sweep' for many sizes)")
     return value
 
 
+def _check_symbolic_input(value: Optional[str]) -> Optional[str]:
+    if value is not None:
+        _parsed(value, "input_shape")
+    return value
+
+
+def _check_batch(value: str) -> str:
+    _parsed(value, "batch_size")
+    return value
+
+
+def _parsed(value: str, parser: str):
+    from archcalc import analysis
+
+    try:
+        return getattr(analysis, parser)(value)
+    except SpecError as error:
+        raise typer.BadParameter(error.message) from None
+
+
+def _numbers(value: str) -> tuple:
+    from archcalc.symbolic import parse_symbolic
+
+    return _parsed(value, "input_shape") if parse_symbolic(value) is None else ()
+
+
 INPUT = typer.Option(None, "--input", callback=_check_input, help="Input C×H×W, e.g. 3x224x224.")
+SYMBOLIC_INPUT = typer.Option(None, "--input", callback=_check_symbolic_input,
+                              help="Input C×H×W, e.g. 3x224x224; a size may be a symbol: 3xHxW.")
 OUTPUT = typer.Option(None, "--output", "-o", dir_okay=False,
                       help="Write to this file (replaced in one step) instead of printing.")
 
@@ -141,15 +165,16 @@ def _fail_missing(missing: Exception) -> None:
 def table(
     spec: str = typer.Argument(..., metavar="SPEC", help="A spec file, or a bundled model name (see 'archcalc list')."),
     variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
-    input: Optional[str] = INPUT,
-    batch: int = typer.Option(1, min=1, max=MAX_DIMENSION, help="Batch size N."),
+    input: Optional[str] = SYMBOLIC_INPUT,
+    batch: str = typer.Option("1", callback=_check_batch, help="Batch size: a number, or a symbol such as N."),
     depth: Optional[int] = typer.Option(None, min=1, help="Sum blocks deeper than this many name parts."),
     convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC/FLOP counts."),
     format: TableFormat = typer.Option(TableFormat.table, "--format", help="Output format."),
     dtype: DtypeChoice = typer.Option(DtypeChoice.float32, help="Element type for activation memory."),
     output: Optional[Path] = OUTPUT,
 ) -> None:
-    """Per-layer output shape, parameters and MACs (or FLOPs) of a model."""
+    """Per-layer output shape, parameters and MACs (or FLOPs) of a model; with a symbol among
+    the sizes (--input 3xHxW, --batch N), each as an exact formula and where it holds."""
     from archcalc.analysis import analyze
 
     try:
@@ -338,6 +363,56 @@ def _report_validations(specs: list[str], variant, input, batch) -> list:
         return [validate_spec(spec, variant, input, batch, "auto", "both", 0, 0) for spec in specs]
     except MissingDependency as missing:
         _fail_missing(missing)
+
+
+class SweepFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _check_sizes(value: str) -> str:
+    return _parsed_by(value, "parse_sizes")
+
+
+def _check_batches(value: str) -> str:
+    return _parsed_by(value, "parse_batches")
+
+
+def _parsed_by(value: str, parser: str) -> str:
+    from archcalc.symbolic import sweep
+
+    try:
+        getattr(sweep, parser)(value)
+    except SpecError as error:
+        raise typer.BadParameter(error.message) from None
+    return value
+
+
+@app.command(cls=CommandWithUsage)
+def sweep(
+    spec: str = typer.Argument(..., metavar="SPEC", help="A spec file, or a bundled model name."),
+    size: str = typer.Option(..., "--size", callback=_check_sizes,
+                             help="Input sizes: 32:512:32 (from:to:step, both ends included), 224,256 or 224x320."),
+    batch: str = typer.Option("1", "--batch", callback=_check_batches, help="Batch sizes: 1, 1,8,32 or 1:64:8."),
+    variant: Optional[str] = typer.Option(None, help="Which variant of a family file."),
+    convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC/FLOP counts."),
+    dtype: DtypeChoice = typer.Option(DtypeChoice.float32, help="Element type for activation memory."),
+    format: SweepFormat = typer.Option(SweepFormat.table, "--format", help="Output format."),
+    output: Optional[Path] = OUTPUT,
+) -> None:
+    """Parameters, MACs and activation memory at many input sizes, from the model's exact formulas."""
+    from archcalc.symbolic.sweep import parse_batches, parse_sizes
+    from archcalc.symbolic.sweep import sweep as sweep_spec
+
+    try:
+        result = sweep_spec(spec, parse_sizes(size), parse_batches(batch), variant, convention.value, dtype.value)
+    except SpecError as error:
+        _fail(error)
+    from archcalc.render import sweep as render
+
+    content = {SweepFormat.json: render.to_json, SweepFormat.csv: render.to_csv}.get(format, render.sweep_table)(result)
+    _emit(content, output, specs=[spec])
 
 
 class CheckFormat(str, Enum):

@@ -32,3 +32,6 @@ MAX_MAGNITUDE = 10**15
 
 MAX_DIMENSION = 2**31 - 1
 """Largest batch, channel count, height, width or feature count of any tensor."""
+
+MAX_SWEEP_POINTS = 10_000
+"""Input sizes (times batch sizes) in one `archcalc sweep`."""

@@ -1,7 +1,9 @@
 """What every layer kind is: its fields, and its shape, parameter and count rules.
 
 The rules are plain integer arithmetic on the input shapes and the resolved fields. They live
-in the layer kinds and nowhere else; every figure archcalc prints comes from them.
+in the layer kinds and nowhere else; every figure archcalc prints comes from them. The same
+rules run on symbolic sizes (`archcalc.symbolic`): there a size is a formula, and a rule's
+conditions go through `holds` and `same`, which record them as constraints on the input.
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ class LayerKind:
         """What torch's FlopCounterMode gives this layer: 2 per MAC, conv and matmul only."""
         return 2 * self.macs(a, shapes, out)
 
+    def strides(self, a: Attrs) -> tuple[int, int] | None:
+        """The step of a sliding window along height and width; None for other kinds."""
+        return None
+
     def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
         """The torch module that computes this layer. torch is imported here, never on load."""
         raise NotImplementedError(f"{self.key} has no torch builder")
@@ -110,6 +116,29 @@ def spatial(shape: Shape, kind: str) -> tuple[int, int, int, int]:
             hint="spatial layers must come before 'flatten'",
         )
     return shape  # type: ignore[return-value]
+
+
+def holds(condition: Any) -> bool:
+    """Whether a condition of a layer rule is true. On numbers it is a plain bool; on symbolic
+    sizes it is true unless it can hold at no input size, and it becomes a constraint."""
+    if isinstance(condition, bool):
+        return condition
+    from archcalc.symbolic.context import assume
+
+    return assume(condition)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two sizes are equal (see `holds`)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    from archcalc.symbolic.context import assume_equal
+
+    return assume_equal(a, b)
+
+
+def same_shape(a: Shape, b: Shape) -> bool:
+    return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
 
 
 def format_shape(shape: Shape) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, spatial
+from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, same, spatial
 from archcalc.layers.window import window_output
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class Conv2d(LayerKind):
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         n, c, h, w = spatial(shapes[0], self.key)
-        if c % a.groups or a.out % a.groups:
+        if a.out % a.groups or not same(c % a.groups, 0):
             raise SpecError(
                 f"groups={a.groups} does not divide the channels (in {c}, out {a.out})",
                 field="groups", hint="choose groups that divide both input and output channels",
@@ -54,6 +54,9 @@ class Conv2d(LayerKind):
     def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
         # padding 'same' makes torch call aten::_convolution_mode, which fvcore has no handle for
         return 0 if a.padding == "same" else self.macs(a, shapes, out)
+
+    def strides(self, a: Attrs) -> tuple[int, int]:
+        return a.stride
 
     def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
         from torch import nn

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Shape, format_shape
+from archcalc.layers.base import Attrs, Field, LayerKind, Shape, format_shape, same, same_shape
 
 if TYPE_CHECKING:
     from torch import nn
@@ -19,7 +19,7 @@ class Add(LayerKind):
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         first = shapes[0]
         for other in shapes[1:]:
-            if other == first:
+            if same_shape(other, first):
                 continue
             if len(other) == len(first) == 4 and other[2:] == first[2:]:
                 raise SpecError(
@@ -49,7 +49,7 @@ class Concat(LayerKind):
             raise SpecError(f"dim {a.dim} is out of range for {rank}-D inputs", field="dim")
         dim = a.dim % rank
         for other in shapes[1:]:
-            if len(other) != rank or any(x != y for i, (x, y) in enumerate(zip(shapes[0], other))
+            if len(other) != rank or any(not same(x, y) for i, (x, y) in enumerate(zip(shapes[0], other))
                                          if i != dim):
                 what = "spatial sizes" if rank == 4 and dim == 1 else "shapes"
                 raise SpecError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, numel, spatial
+from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, holds, numel, spatial
 
 if TYPE_CHECKING:
     from torch import nn
@@ -23,7 +23,7 @@ class BatchNorm2d(LayerKind):
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         n, c, h, w = spatial(shapes[0], self.key)
-        if not a.track_running_stats and n * h * w == 1:
+        if not a.track_running_stats and not holds(n * h * w >= 2):
             raise SpecError("without running statistics, batch norm normalises each channel over "
                             "N·H·W = 1 value, which torch refuses",
                             hint="use a batch above 1, a larger input, or track_running_stats: true")

@@ -24,7 +24,7 @@ class _WindowPool(LayerKind):
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         n, c, h, w = spatial(shapes[0], self.key)
-        stride = a.stride or a.kernel
+        stride = self.strides(a)
         for k, p in zip(a.kernel, a.padding):
             if p > k // 2:
                 raise SpecError(f"padding {p} is more than half the kernel {k}", field="padding",
@@ -33,6 +33,9 @@ class _WindowPool(LayerKind):
         sizes = [window_output(size, k, s, p, d, a.ceil_mode)
                  for size, k, s, p, d in zip((h, w), a.kernel, stride, a.padding, dilation)]
         return (n, c, *sizes)
+
+    def strides(self, a: Attrs) -> tuple[int, int]:
+        return a.stride or a.kernel
 
 
 class MaxPool2d(_WindowPool):

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
+from archcalc.layers.base import holds
 
 
 def window_output(n: int, kernel: int, stride: int, padding: int, dilation: int = 1,
                   ceil_mode: bool = False) -> int:
     """Output length of a window sliding over `n` with `padding` on each side (torch's rule).
 
-    floor((n + 2p - d(k-1) - 1) / s) + 1; with ceil_mode the division rounds up, but a last
-    window that would start in the right padding is dropped.
+    floor((n + 2p - d(k-1) - 1) / s) + 1; with ceil_mode the division rounds up, but a window
+    must start inside the input or its left padding, so there are at most ceil((n + p) / s).
     """
     span = n + 2 * padding - dilation * (kernel - 1) - 1
     if ceil_mode:
-        out = (span + stride - 1) // stride + 1
-        if (out - 1) * stride >= n + padding:
-            out -= 1
+        # ⌈(span + s)/s⌉ windows, but at most ⌈(n + p)/s⌉ start inside the input or its left
+        # padding: the smaller is ⌈(n + p + min(0, slack))/s⌉, as the two differ by `slack`
+        slack = stride + padding - dilation * (kernel - 1) - 1
+        out = -(-(n + padding + min(0, slack)) // stride)
     else:
         out = span // stride + 1
-    if out < 1:
+    if not holds(out >= 1):
         raise SpecError(
             f"the window ({_window_text(kernel, dilation)}) does not fit the padded input "
             f"({n} + 2·{padding} = {n + 2 * padding}): the output would be empty",

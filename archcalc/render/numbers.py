@@ -1,13 +1,18 @@
-"""How numbers and shapes are written in every output."""
+"""How numbers and shapes are written in every output. A figure of a symbolic analysis is a
+formula (a sympy expression); it is written as a person reads it (archcalc.symbolic.printing)."""
 
 from __future__ import annotations
 
 _UNITS = [(10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")]
 
 
-def grouped(n: int) -> str:
-    """25557032 → '25,557,032'."""
-    return f"{n:,}"
+def grouped(n) -> str:
+    """25557032 → '25,557,032'; a formula → '9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋'."""
+    if isinstance(n, int):
+        return f"{n:,}"
+    from archcalc.symbolic.printing import readable
+
+    return readable(n)
 
 
 def human(n: float) -> str:
@@ -26,8 +31,16 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def shape_text(shape: tuple[int, ...], sep: str = "×") -> str:
-    return sep.join(str(d) for d in shape)
+def shape_text(shape: tuple, sep: str = "×") -> str:
+    """(1, 64, 112, 112) → '1×64×112×112'; a size that is a sum is put in brackets: 1×6×(H - 4)."""
+    return sep.join(size_text(d) for d in shape)
+
+
+def size_text(size) -> str:
+    if isinstance(size, int):
+        return str(size)
+    text = grouped(size)
+    return f"({text})" if size.is_Add else text
 
 
 def percent(share: float) -> str:

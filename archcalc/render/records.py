@@ -9,19 +9,40 @@ from dataclasses import fields
 
 from archcalc.analysis import Figures, ModelStats, Row
 from archcalc.conventions import CONVENTIONS
-from archcalc.render.numbers import shape_text
 
 SCHEMA = "archcalc.table/1"
 FIGURE_NAMES = ["params", *(f.name for f in fields(Figures))]
 
 
-def figures_dict(figures: Figures) -> dict[str, int]:
-    return {name: getattr(figures, name) for name in FIGURE_NAMES}
+def value(figure) -> int | str:
+    """A number, or a formula as Python source with whole-number arithmetic:
+    `eval("9408*((H + 1)//2)*((W + 1)//2)", {"H": 224, "W": 224})` gives the figure."""
+    if isinstance(figure, int):
+        return figure
+    from archcalc.symbolic.printing import python_text
+
+    return python_text(figure)
+
+
+def figures_dict(figures: Figures) -> dict[str, int | str]:
+    return {name: value(getattr(figures, name)) for name in FIGURE_NAMES}
 
 
 def row_dict(index: int, row: Row) -> dict:
     return {"index": index, "name": row.name, "kind": row.kind, "layers": row.layers,
-            "shape": list(row.shape), **figures_dict(row.figures), "share": row.share}
+            "shape": [value(size) for size in row.shape], **figures_dict(row.figures), "share": row.share}
+
+
+def formulas_dict(stats: ModelStats) -> dict:
+    """For a symbolic analysis: its symbols, the constraints in words and as Python conditions."""
+    from archcalc.symbolic.printing import python_text
+
+    formulas = stats.formulas
+    return {"symbols": list(formulas.symbols),
+            "valid_for": formulas.constraint_lines(),
+            "constraints": [{"condition": python_text(c.relation), "layer": c.layer}
+                            for c in formulas.conditions],
+            "exact_strides_for": formulas.exact_lines()}
 
 
 def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
@@ -31,13 +52,15 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
         "family": stats.family,
         "file": stats.file,
         "source": stats.source,
-        "input": list(stats.input_shape),
+        "input": [value(size) for size in stats.input_shape],
         "convention": {"name": stats.convention, "summary": CONVENTIONS[stats.convention].summary},
         "dtype": stats.dtype,
         "depth": depth,
         "rows": [row_dict(i, row) for i, row in enumerate(rows, start=1)],
         "totals": figures_dict(stats.totals),
     }
+    if stats.formulas:
+        document["formulas"] = formulas_dict(stats)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -51,8 +74,8 @@ def to_csv(stats: ModelStats, rows: list[Row]) -> str:
     writer.writerow(CSV_COLUMNS)
     for index, row in enumerate(rows, start=1):
         record = row_dict(index, row)
-        record["shape"] = shape_text(row.shape, "x")
+        record["shape"] = "x".join(str(size) for size in record["shape"])
         writer.writerow([record[c] for c in CSV_COLUMNS])
     totals = figures_dict(stats.totals)
-    writer.writerow(["", "total", "total", len(stats.layers), "", *totals.values(), 1.0])
+    writer.writerow(["", "total", "total", len(stats.layers), "", *totals.values(), 1.0 if not stats.formulas else ""])
     return buffer.getvalue()

@@ -23,15 +23,32 @@ def count_column(stats: ModelStats) -> tuple[str, str]:
 def summary_line(stats: ModelStats) -> str:
     t = stats.totals
     title, attr = count_column(stats)
+    if stats.formulas:
+        return "\n".join(formula_lines(stats))
     return (f"{grouped(t.params)} parameters ({grouped(t.weight)} weights, {grouped(t.bias)} biases; "
             f"{grouped(t.buffers)} buffer values) · {human(getattr(t, attr))} {title} · "
             f"activations {human(t.activations)} elements = {human_bytes(t.activation_bytes)}")
 
 
+def formula_lines(stats: ModelStats) -> list[str]:
+    """The totals of a symbolic analysis, and where its formulas hold."""
+    t, formulas = stats.totals, stats.formulas
+    title, attr = count_column(stats)
+    symbols = ", ".join(f"{name} ≥ 1" for name in formulas.symbols)
+    valid = formulas.constraint_lines() or [f"every {symbols}"]
+    exact = formulas.exact_lines()
+    return [f"parameters = {grouped(t.params)}",
+            f"{title} = {grouped(getattr(t, attr))}",
+            f"activations = {grouped(t.activations)} elements = {grouped(t.activation_bytes)} bytes",
+            f"valid for {'; '.join(valid)}",
+            *([f"every stride divides its input exactly for {'; '.join(exact)}"] if exact else [])]
+
+
 def cells(index: int, row: Row, attr: str) -> list[str]:
     name = row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)"
+    share = [] if row.share is None else [percent(row.share)]
     return [str(index), name, row.kind, shape_text(row.shape), grouped(row.figures.params),
-            grouped(getattr(row.figures, attr)), percent(row.share)]
+            grouped(getattr(row.figures, attr)), *share]
 
 
 StyledLines = list[tuple[str, str]]
@@ -58,26 +75,34 @@ def aligned(columns: list[tuple[str, str]], body: list[list[str]], footer: list[
 def layer_table(stats: ModelStats, rows: list[Row]) -> StyledLines:
     """`archcalc table`: header, one line per row, totals, summary."""
     title, attr = count_column(stats)
+    share = [] if stats.formulas else [("share", ">")]
     columns = [("#", ">"), ("layer", "<"), ("kind", "<"), ("output", "<"), ("params", ">"),
-               (title, ">"), ("share", ">")]
+               (title, ">"), *share]
     totals = stats.totals
-    footer = ["", "total", "", "", grouped(totals.params), grouped(getattr(totals, attr)), "100.0%"]
+    footer = ["", "total", "", "", grouped(totals.params), grouped(getattr(totals, attr)),
+              *(["100.0%"] if share else [])]
+    if stats.formulas:  # a total formula is printed in full below the table, not squeezed in
+        footer = None
     header = header_lines(stats)
     return [(header[0], "bold"), (header[1], ""), ("", ""),
             *aligned(columns, [cells(i, row, attr) for i, row in enumerate(rows, start=1)], footer),
-            (summary_line(stats), "")]
+            *((line, "") for line in summary_line(stats).split("\n"))]
 
 
 def markdown(stats: ModelStats, rows: list[Row]) -> str:
     title, attr = count_column(stats)
+    share, align = ("", "") if stats.formulas else (" share |", "--:|")
     lines = [f"**{header_lines(stats)[0]}**", "", header_lines(stats)[1], "",
-             f"| # | layer | kind | output | params | {title} | share |",
-             "|--:|:--|:--|:--|--:|--:|--:|"]
+             f"| # | layer | kind | output | params | {title} |{share}",
+             f"|--:|:--|:--|:--|--:|--:|{align}"]
     for index, row in enumerate(rows, start=1):
         lines.append("| " + " | ".join(cells(index, row, attr)) + " |")
     t = stats.totals
-    lines.append(f"| | **total** | | | **{grouped(t.params)}** | **{grouped(getattr(t, attr))}** | 100.0% |")
-    lines += ["", summary_line(stats), ""]
+    if not stats.formulas:
+        lines.append(f"| | **total** | | | **{grouped(t.params)}** | **{grouped(getattr(t, attr))}** | 100.0% |")
+        lines += ["", summary_line(stats), ""]
+    else:
+        lines += ["", *(f"- {line}" for line in formula_lines(stats)), ""]
     return "\n".join(lines)
 
 

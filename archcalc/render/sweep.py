@@ -1,0 +1,81 @@
+"""`archcalc sweep`: totals per input size as a table, CSV or JSON (schema archcalc.sweep/1)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from archcalc.render.numbers import grouped, human_bytes
+from archcalc.render.text import StyledLines, aligned, count_column, header_lines
+from archcalc.symbolic.sweep import Sweep, SweepPoint
+
+SCHEMA = "archcalc.sweep/1"
+
+
+def _unmet_text(point: SweepPoint) -> str:
+    from archcalc.symbolic.model import condition_text
+
+    return f"not valid: needs {condition_text(point.unmet)} (layer '{point.unmet.layer}')"
+
+
+def sweep_table(result: Sweep) -> StyledLines:
+    stats = result.formulas
+    title, attr = count_column(stats)
+    several = len({p.batch for p in result.points}) > 1
+    columns = [*([("N", ">")] if several else []), ("input", "<"), ("params", ">"), (title, ">"),
+               ("activations", ">"), ("memory", ">"), ("", "<")]
+    body = []
+    for point in result.points:
+        size = f"{stats.input_shape[1]}×{point.height}×{point.width}"
+        batch = [str(point.batch)] if several else []
+        if point.totals is None:
+            body.append([*batch, size, "", "", "", "", _unmet_text(point)])
+            continue
+        t = point.totals
+        body.append([*batch, size, grouped(t.params), grouped(getattr(t, attr)), grouped(t.activations),
+                     human_bytes(t.activation_bytes), ""])
+    header = header_lines(stats)
+    formulas = [f"{title} = {grouped(getattr(stats.totals, attr))}",
+                f"valid for {'; '.join(stats.formulas.constraint_lines()) or 'every size'}"]
+    return [(header[0], "bold"), (header[1], ""),
+            *((line, "") for line in formulas), ("", ""), *aligned(columns, body)]
+
+
+def point_dict(point: SweepPoint) -> dict:
+    from archcalc.render.records import figures_dict
+    from archcalc.symbolic.model import condition_text
+
+    record = {"batch": point.batch, "height": point.height, "width": point.width, "valid": point.unmet is None}
+    if point.totals is not None:
+        record.update(figures_dict(point.totals))
+    else:
+        record["unmet"] = {"needs": condition_text(point.unmet), "layer": point.unmet.layer}
+    return record
+
+
+def to_json(result: Sweep) -> str:
+    from archcalc.render.records import figures_dict, formulas_dict
+
+    stats = result.formulas
+    document = {"schema": SCHEMA, "model": stats.model, "family": stats.family, "file": stats.file,
+                "channels": stats.input_shape[1], "convention": stats.convention, "dtype": stats.dtype,
+                "formulas": {**figures_dict(stats.totals), **formulas_dict(stats)},
+                "points": [point_dict(p) for p in result.points]}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+CSV_COLUMNS = ["batch", "height", "width", "valid", "params", "weight", "bias", "buffers", "macs", "flops",
+               "activations", "activation_bytes", "unmet"]
+
+
+def to_csv(result: Sweep) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for point in result.points:
+        record = point_dict(point)
+        if "unmet" in record:
+            record["unmet"] = f"{record['unmet']['needs']} (layer '{record['unmet']['layer']}')"
+        writer.writerow([record.get(c, "") for c in CSV_COLUMNS])
+    return buffer.getvalue()

@@ -1,0 +1,86 @@
+"""The conditions the layer rules meet on symbolic sizes, kept as constraints on the input.
+
+`holds` and `same` in the layer rules come here when a size is a formula. A condition that
+holds at every size passes; one that holds at no size fails, so the rule raises its own error;
+any other is assumed and recorded, with the layer it came from.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from math import lcm
+
+import sympy as sp
+
+from archcalc.symbolic.normal import normal_size
+from archcalc.symbolic.sizes import size_set
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A constraint on the input sizes and the layer whose rule needs it."""
+
+    relation: sp.Basic
+    layer: str
+
+
+class Assumptions:
+    """The conditions met while the rules run: `with Assumptions() as found: …`."""
+
+    def __init__(self) -> None:
+        self.conditions: list[Condition] = []
+        self._pending: list[sp.Basic] = []
+
+    def __enter__(self) -> Assumptions:
+        self._token = _ACTIVE.set(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _ACTIVE.reset(self._token)
+
+    def settle(self, layer: str) -> None:
+        """Attach the conditions met since the last layer to `layer`."""
+        known = {c.relation for c in self.conditions}
+        for relation in self._pending:
+            if relation not in known:
+                self.conditions.append(Condition(relation, layer))
+                known.add(relation)
+        self._pending.clear()
+
+    def assume(self, condition: sp.Basic) -> bool:
+        if condition in (sp.true, sp.false):
+            return bool(condition)
+        condition = _whole(condition.func(normal_size(condition.lhs), normal_size(condition.rhs)))
+        if condition in (sp.true, sp.false):
+            return bool(condition)
+        sizes = size_set(condition)
+        if sizes is not None and (sizes.is_empty() or sizes.is_everything()):
+            return not sizes.is_empty()
+        self._pending.append(condition)
+        return True
+
+
+_ACTIVE: ContextVar[Assumptions | None] = ContextVar("archcalc_assumptions", default=None)
+
+
+def assume(condition: sp.Basic) -> bool:
+    """Whether a rule's condition may hold; see the module's docstring."""
+    active = _ACTIVE.get()
+    if active is None:
+        raise RuntimeError("symbolic sizes are analysed only inside archcalc.symbolic")
+    return active.assume(condition)
+
+
+def assume_equal(a: sp.Expr, b: sp.Expr) -> bool:
+    if sp.expand(a - b) == 0:
+        return True
+    return assume(sp.Eq(a, b))
+
+
+def _whole(condition: sp.Basic) -> sp.Basic:
+    """`lhs ⋈ rhs` with whole coefficients outside the floors (both sides times one positive number)."""
+    lhs, rhs = sp.expand(condition.lhs), sp.expand(condition.rhs)
+    terms = sp.Add.make_args(lhs) + sp.Add.make_args(rhs)
+    scale = lcm(*(int(sp.Rational(t.as_coeff_Mul()[0]).q) for t in terms))
+    return condition.func(sp.expand(lhs * scale), sp.expand(rhs * scale))

@@ -1,0 +1,196 @@
+"""The analysis on symbolic sizes: the numeric layer rules run on formulas, their constraints,
+and the figures at any given size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from functools import cached_property, reduce
+from typing import Callable
+
+import sympy as sp
+
+from archcalc.analysis import Figures, LayerStats, ModelStats, run_rules
+from archcalc.errors import SpecError
+from archcalc.graph import Graph, Node
+from archcalc.layers.base import format_shape
+from archcalc.symbolic.context import Assumptions, Condition
+from archcalc.symbolic.normal import normal_size
+from archcalc.symbolic.printing import python_text, readable
+from archcalc.symbolic.sizes import SizeSet, size_set
+
+AXES = ("N", "C", "H", "W")
+
+
+def symbol(name: str) -> sp.Symbol:
+    """A size: a whole number ≥ 1."""
+    return sp.Symbol(name, integer=True, positive=True)
+
+
+def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) -> ModelStats:
+    """Every figure of `graph` as a formula of the symbols (names) among the sizes in `shape`."""
+    sizes = tuple(symbol(s) if isinstance(s, str) else s for s in shape)
+    names = tuple(dict.fromkeys(s for s in shape if isinstance(s, str)))
+    with Assumptions() as found:
+        def settle(out: tuple, node: Node) -> tuple:
+            found.settle(node.name)
+            return tuple(_plain(normal_size(d)) if isinstance(d, sp.Basic) else d for d in out)
+
+        stats = run_rules(graph, sizes, convention, dtype, settle)
+    layers = [replace(layer, figures=_plain_figures(layer.figures)) for layer in stats.layers]
+    formulas = Formulas(names, tuple(found.conditions), tuple(_exact_strides(graph, stats)))
+    return replace(stats, layers=layers, totals=_plain_figures(stats.totals), formulas=formulas)
+
+
+@dataclass(frozen=True)
+class Formulas:
+    """The symbols of a symbolic analysis, the constraints under which its formulas hold, and
+    the conditions under which every strided layer divides its input exactly."""
+
+    symbols: tuple[str, ...]
+    conditions: tuple[Condition, ...]
+    exact: tuple[Condition, ...]
+
+    def constraint_lines(self) -> list[str]:
+        """The constraints in words, one a line, each with the layer that needs it."""
+        return _in_words(self.conditions, self.symbols)
+
+    def exact_lines(self) -> list[str]:
+        """For each spatial symbol: the sizes at which every stride divides exactly."""
+        lines = []
+        for name in self.symbols:
+            sets = [size_set(c.relation) for c in self.exact if _only(c.relation, name)]
+            if sets and None not in sets:
+                lines.append(reduce(SizeSet.__and__, sets).text() or "")
+        return [line for line in lines if line]
+
+    def unmet(self, values: dict[str, int]) -> Condition | None:
+        """The first constraint that `values` (a size for every symbol) do not meet."""
+        for condition in self.conditions:
+            if not _compiled(condition.relation, self.symbols)(**values):
+                return condition
+        return None
+
+
+def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
+    """The figures of a symbolic analysis at sizes `values` ({"H": 224, "W": 224}); SpecError
+    naming the constraint when the network is not valid there."""
+    formulas = stats.formulas
+    missing = [name for name in formulas.symbols if name not in values]
+    if missing:
+        raise SpecError(f"no value for {', '.join(missing)}")
+    unmet = formulas.unmet(values)
+    if unmet is not None:
+        given = ", ".join(f"{name} = {values[name]}" for name in formulas.symbols)
+        raise SpecError(f"the network is not valid at {given}: layer '{unmet.layer}' needs "
+                        f"{condition_text(unmet)}")
+    numbers = iter(_Evaluator.of(stats)(**{name: values[name] for name in formulas.symbols}))
+
+    def shape(dims: tuple) -> tuple[int, ...]:
+        return tuple(next(numbers) for _ in dims)
+
+    def figures() -> Figures:
+        return Figures(*(next(numbers) for _ in fields(Figures)))
+
+    input_shape = shape(stats.input_shape)
+    layers = [replace(layer, shape=shape(layer.shape), figures=figures()) for layer in stats.layers]
+    totals = figures()
+    blocks = {name: (label, shape(dims)) for name, (label, dims) in stats.blocks.items()}
+    return replace(stats, input_shape=input_shape, layers=layers, totals=totals, blocks=blocks,
+                   formulas=None)
+
+
+class _Evaluator:
+    """One compiled Python function giving every figure of a symbolic analysis, in the order
+    `evaluate` reads them."""
+
+    _cache: dict[int, tuple[ModelStats, Callable]] = {}
+
+    @classmethod
+    def of(cls, stats: ModelStats) -> Callable:
+        cached = cls._cache.get(id(stats))
+        if cached is None or cached[0] is not stats:
+            cached = (stats, _compile_all(stats))
+            cls._cache[id(stats)] = cached
+        return cached[1]
+
+
+def _compile_all(stats: ModelStats) -> Callable:
+    values: list = [*stats.input_shape]
+    for layer in stats.layers:
+        values += [*layer.shape, *(getattr(layer.figures, f.name) for f in fields(Figures))]
+    values += [getattr(stats.totals, f.name) for f in fields(Figures)]
+    for _, dims in stats.blocks.values():
+        values += dims
+    body = ", ".join(python_text(v) if isinstance(v, sp.Basic) else str(v) for v in values)
+    return eval(compile(f"lambda {', '.join(stats.formulas.symbols)}: ({body},)", "<figures>", "eval"))
+
+
+def _compiled(relation: sp.Basic, symbols: tuple[str, ...]) -> Callable[..., bool]:
+    return _compiled_cache.setdefault((relation, symbols), eval(compile(
+        f"lambda {', '.join(symbols)}: bool({python_text(relation)})", "<condition>", "eval")))
+
+
+_compiled_cache: dict = {}
+
+
+def _exact_strides(graph: Graph, stats: ModelStats):
+    """out · stride = in, for every strided layer along a symbolic height or width."""
+    shapes = {"input": stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
+    for node, layer in zip(graph.nodes, stats.layers):
+        strides = node.kind.strides(node.attrs)
+        if not strides:
+            continue
+        source = shapes[node.inputs[0]]
+        for axis, stride in zip((2, 3), strides):
+            size_in, size_out = source[axis], layer.shape[axis]
+            if stride > 1 and isinstance(size_in, sp.Basic):
+                yield Condition(sp.Eq(stride * size_out, size_in), layer.name)
+
+
+def _in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> list[str]:
+    """Conditions on one symbol joined into one line each ('H ≥ 32'); the others as formulas."""
+    lines, rest = [], list(conditions)
+    for name in symbols:
+        own = [c for c in rest if _only(c.relation, name)]
+        sets = [size_set(c.relation) for c in own]
+        if not own or None in sets:
+            continue
+        joined = reduce(SizeSet.__and__, sets)
+        text = joined.text()
+        if text is None:
+            continue
+        binding = [c.layer for c, s in zip(own, sets) if s.text() == text] or [c.layer for c in own]
+        lines.append(f"{text} ({_layers_text(binding)})")
+        rest = [c for c in rest if c not in own]
+    lines += [f"{condition_text(c)} ({_layers_text([c.layer])})" for c in rest]
+    return lines
+
+
+def condition_text(condition: Condition) -> str:
+    """A constraint in words ('H ≥ 32'), or as a formula when it is not that simple."""
+    sizes = size_set(condition.relation)
+    return (sizes.text() if sizes else None) or readable(condition.relation)
+
+
+def _layers_text(layers: list[str]) -> str:
+    shown = ", ".join(f"'{name}'" for name in layers[:3])
+    more = f" and {len(layers) - 3} more" if len(layers) > 3 else ""
+    return f"layer {shown}{more}" if len(layers) == 1 else f"layers {shown}{more}"
+
+
+def _only(relation: sp.Basic, name: str) -> bool:
+    return {str(s) for s in relation.free_symbols} == {name}
+
+
+def _plain(value: sp.Expr) -> int | sp.Expr:
+    """A whole number as an int; a formula expanded."""
+    return int(value) if value.is_Integer else sp.expand(value)
+
+
+def _plain_figures(figures: Figures) -> Figures:
+    return Figures(*(_plain(sp.sympify(getattr(figures, f.name))) for f in fields(Figures)))
+
+
+def shape_formula(shape: tuple) -> str:
+    """A shape with formulas in it, as a person reads it: 1×64×⌊(H + 1)/2⌋×⌊(W + 1)/2⌋."""
+    return format_shape(tuple(readable(d) if isinstance(d, sp.Basic) else d for d in shape))
