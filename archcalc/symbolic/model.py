@@ -4,12 +4,12 @@ and the figures at any given size."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from functools import cached_property, reduce
+from functools import reduce
 from typing import Callable
 
 import sympy as sp
 
-from archcalc.analysis import Figures, LayerStats, ModelStats, run_rules
+from archcalc.analysis import Figures, ModelStats, run_rules
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node
 from archcalc.layers.base import format_shape
