@@ -1,0 +1,423 @@
+"""Symbolic input sizes: formulas of N, C, H, W from the same layer rules as the numbers.
+
+Expected values come from outside the symbolic engine: the numeric analysis (itself checked
+against torch, fvcore and the seeds' tables in the other tests), torch's own shapes on the built
+model, and formulas written here from the seeds' output-size rule and the ResNet paper's table.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archcalc.analysis import analyze_graph
+from archcalc.errors import SpecError
+from archcalc.spec import bundled, load_graph
+
+BUNDLED = [pytest.param(entry.path, entry.variant, id=entry.name) for entry in bundled()]
+
+OTHER_SIZES = [(1, 1), (7, 7), (15, 16), (31, 31), (32, 32), (33, 47), (62, 62), (63, 63), (64, 65),
+               (97, 96), (99, 99), (127, 128), (160, 160), (199, 201), (223, 223), (225, 225),
+               (255, 256), (299, 299), (320, 240), (513, 511)]
+"""Twenty sizes besides a spec's own: odd and even, square and not, small enough to be refused
+by some networks, and off the multiples of 32 where the floors round."""
+
+
+def symbolic(path, variant, convention="paper", batch=1, channels=None):
+    graph = load_graph(path, variant)
+    return graph, analyze_graph(graph, (channels or graph.input_shape[0], "H", "W"), batch, convention)
+
+
+def assert_same_analysis(evaluated, numeric):
+    """Every layer's shape and figures, the blocks and the totals: equal, exactly."""
+    assert evaluated.input_shape == numeric.input_shape
+    for mine, theirs in zip(evaluated.layers, numeric.layers, strict=True):
+        assert (mine.name, mine.shape, mine.figures) == (theirs.name, theirs.shape, theirs.figures)
+    assert evaluated.blocks == numeric.blocks
+    assert evaluated.totals == numeric.totals
+
+
+@pytest.mark.parametrize("convention", ["paper", "fvcore", "torch"])
+@pytest.mark.parametrize("path, variant", BUNDLED)
+def test_formulas_at_the_specs_own_input_equal_the_numeric_analysis(path, variant, convention):
+    from archcalc.symbolic.model import evaluate
+
+    graph, formulas = symbolic(path, variant, convention)
+    _, height, width = graph.input_shape
+    numeric = analyze_graph(graph, convention=convention)
+    assert formulas.formulas.unmet({"H": height, "W": width}) is None
+    assert_same_analysis(evaluate(formulas, {"H": height, "W": width}), numeric)
+
+
+@pytest.mark.parametrize("path, variant", BUNDLED)
+def test_formulas_at_twenty_other_sizes_equal_the_numeric_analysis(path, variant):
+    """Where the numeric analysis refuses a size, a constraint is unmet, and the other way round."""
+    from archcalc.symbolic.model import evaluate
+
+    graph, formulas = symbolic(path, variant)
+    channels = graph.input_shape[0]
+    refused = 0
+    for height, width in OTHER_SIZES:
+        values = {"H": height, "W": width}
+        try:
+            numeric = analyze_graph(graph, (channels, height, width))
+        except SpecError:
+            assert formulas.formulas.unmet(values) is not None, (height, width)
+            refused += 1
+            continue
+        assert formulas.formulas.unmet(values) is None, (height, width)
+        assert_same_analysis(evaluate(formulas, values), numeric)
+    assert refused < len(OTHER_SIZES)
+
+
+@pytest.mark.parametrize("model", ["lenet5", "alexnet_paper", "vgg11_bn", "resnet18", "resnet101_v1"])
+def test_batch_and_channels_as_symbols_too(model):
+    from archcalc.symbolic.model import evaluate
+
+    graph = load_graph(model)
+    formulas = analyze_graph(graph, ("C", "H", "W"), "N")
+    assert formulas.formulas.symbols == ("N", "C", "H", "W")
+    for n, c, h, w in [(1, 3, 224, 224), (4, 1, 227, 225), (3, 5, 131, 97)]:
+        try:
+            numeric = analyze_graph(graph, (c, h, w), n)
+        except SpecError:
+            assert formulas.formulas.unmet({"N": n, "C": c, "H": h, "W": w}) is not None
+            continue
+        assert_same_analysis(evaluate(formulas, {"N": n, "C": c, "H": h, "W": w}), numeric)
+
+
+@pytest.mark.parametrize("path, variant", BUNDLED)
+def test_json_formulas_evaluate_in_plain_python(cli, path, variant):
+    """The JSON strings are Python with whole-number arithmetic: eval gives the exact figures."""
+    graph = load_graph(path, variant)
+    channels, height, width = graph.input_shape
+    args = ["table", path, "--input", f"{channels}xHxW", "--batch", "N", "--format", "json"]
+    result = cli(*args, *(["--variant", variant] if variant else []))
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    numeric = analyze_graph(graph, (channels, height, width), 2)
+    values = {"N": 2, "H": height, "W": width}
+
+    def number(text):
+        value = text if isinstance(text, int) else eval(text, {"__builtins__": {}}, values)
+        assert isinstance(value, int)
+        return value
+
+    for row, layer in zip(document["rows"], numeric.layers, strict=True):
+        assert [number(size) for size in row["shape"]] == list(layer.shape)
+        assert [number(row[name]) for name in ("params", "macs", "flops", "activation_bytes")] == [
+            layer.figures.params, layer.figures.macs, layer.figures.flops, layer.figures.activation_bytes]
+    assert number(document["totals"]["macs"]) == numeric.totals.macs
+    assert all(eval(c["condition"], {"__builtins__": {}}, values) for c in document["formulas"]["constraints"])
+
+
+# --- against torch --------------------------------------------------------------------------
+
+TORCH_SUBSET = ["lenet5", "alexnet", "alexnet_paper", "vgg11", "resnet18", "resnet50"]
+
+
+def torch_shapes(model, graph, height, width):
+    """Each named layer's output shape as torch computes it, on the meta device."""
+    import torch
+
+    shapes = {}
+    hooks = [model.get_submodule(node.name).register_forward_hook(
+        lambda module, args, out, name=node.name: shapes.__setitem__(name, tuple(out.shape)))
+        for node in graph.nodes]
+    try:
+        with torch.no_grad():
+            model(torch.empty(1, graph.input_shape[0], height, width, device="meta"))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return shapes
+
+
+@pytest.mark.parametrize("model_name", TORCH_SUBSET)
+def test_shape_formulas_equal_the_shapes_torch_produces(model_name):
+    pytest.importorskip("torch")
+    from archcalc.symbolic.model import evaluate
+    from archcalc.torchmodel import build_graph
+
+    graph, formulas = symbolic(model_name, None)
+    checked = 0
+    for height, width in [(63, 63), (97, 96), (225, 225), (299, 299), (320, 240)]:
+        values = {"H": height, "W": width}
+        if formulas.formulas.unmet(values) is not None:
+            continue
+        model = build_graph(graph, (graph.input_shape[0], height, width), device="meta").eval()
+        shapes = torch_shapes(model, graph, height, width)
+        for layer in evaluate(formulas, values).layers:
+            assert layer.shape == shapes[layer.name], (model_name, height, width, layer.name)
+        checked += 1
+    assert checked >= 3
+
+
+@pytest.mark.parametrize("model_name, smallest", [("vgg11", 32), ("alexnet", 63), ("lenet5", 16)])
+def test_the_smallest_valid_size_is_where_torch_starts_to_accept(model_name, smallest):
+    """The constraint says 'H ≥ smallest'; torch refuses smallest − 1 and accepts smallest."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    graph, formulas = symbolic(model_name, None)
+    assert formulas.formulas.constraint_lines()[0].startswith(f"H ≥ {smallest} (")
+    channels = graph.input_shape[0]
+    model = build_graph(graph, (channels, smallest, smallest), device="meta").eval()
+    model(torch.empty(1, channels, smallest, smallest, device="meta"))
+    if model_name == "lenet5":  # its first linear layer is sized for the input: build it at the smaller size
+        with pytest.raises(SpecError):
+            build_graph(graph, (channels, smallest - 1, smallest - 1), device="meta")
+        return
+    with pytest.raises(RuntimeError):
+        model(torch.empty(1, channels, smallest - 1, smallest - 1, device="meta"))
+
+
+# --- readable formulas and constraints --------------------------------------------------------
+
+def floor_text(stride_product: int, symbol: str) -> str:
+    """The seeds' rule ⌊(n + 2p − k)/s⌋ + 1 applied through ResNet's stride-2 layers (7×7 p3,
+    3×3 p1 max pool, 3×3 p1 convs) gives ⌈n/2⌉ each time: ⌊(n + m − 1)/m⌋ after a stride of m."""
+    return f"⌊({symbol} + {stride_product - 1})/{stride_product}⌋"
+
+
+def test_resnet50_total_mac_formula_as_the_table_prints_it(cli):
+    """The coefficients come from the ResNet paper's Table 1 (50-layer column, with the stride
+    on the 3×3 conv as torchvision's v1.5 block has it), counted by the seeds' conv MAC rule
+    (C_in · C_out · k² per output position)."""
+    stages = [(64, 64, 256, 3), (256, 128, 512, 4), (512, 256, 1024, 6), (1024, 512, 2048, 3)]
+    per_position = {2: 3 * 64 * 7 * 7, 4: 0, 8: 0, 16: 0, 32: 0}
+    scale = 4
+    for index, (c_in, mid, c_out, blocks) in enumerate(stages):
+        stride = 1 if index == 0 else 2
+        before, after = scale, scale * stride
+        per_position[before] += c_in * mid  # the first block's 1×1 reduction, before the stride
+        per_position[after] += mid * mid * 9 + mid * c_out + c_in * c_out  # 3×3, 1×1 expansion, projection
+        per_position[after] += (blocks - 1) * (c_out * mid + mid * mid * 9 + mid * c_out)
+        scale = after
+    terms = [f"{per_position[m]:,}·{floor_text(m, 'H')}·{floor_text(m, 'W')}" for m in (32, 16, 8, 4, 2)]
+    expected = "MACs = " + " + ".join(terms) + f" + {2048 * 1000:,}"
+
+    result = cli("table", "resnet50", "--input", "3xHxW")
+    assert result.exit_code == 0
+    assert expected in result.stdout.splitlines()
+    assert expected == ("MACs = 14,417,920·⌊(H + 31)/32⌋·⌊(W + 31)/32⌋ + 7,471,104·⌊(H + 15)/16⌋·⌊(W + 15)/16⌋"
+                        " + 1,310,720·⌊(H + 7)/8⌋·⌊(W + 7)/8⌋ + 245,760·⌊(H + 3)/4⌋·⌊(W + 3)/4⌋"
+                        " + 9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋ + 2,048,000")
+    assert "valid for every H ≥ 1, W ≥ 1" in result.stdout
+    assert "every stride divides its input exactly for H a multiple of 32; W a multiple of 32" in result.stdout
+
+
+def test_table_rows_show_shape_formulas(cli):
+    """LeNet-5 (seeds: 32 → 28 → 14 → 10 → 5): 5×5 convs without padding take 4, 2×2 pools halve."""
+    result = cli("table", "lenet5", "--input", "1xHxW", "--format", "markdown")
+    assert result.exit_code == 0
+    rows = {line.split(" | ")[1]: line.split(" | ") for line in result.stdout.splitlines()
+            if line.startswith("| ") and line.split(" | ")[0].strip("| ").isdigit()}
+    assert rows["conv1"][3] == "1×6×(H - 4)×(W - 4)"
+    assert rows["pool1"][3] == "1×6×(⌊H/2⌋ - 2)×(⌊W/2⌋ - 2)"
+    assert rows["pool2"][3] == "1×16×(⌊H/4⌋ - 3)×(⌊W/4⌋ - 3)"
+    assert "- valid for H ≥ 16 (layer 'pool2'); W ≥ 16 (layer 'pool2')" in result.stdout
+
+
+def test_a_stride_that_never_divides_exactly_is_said_so():
+    """AlexNet's 11×11 stride-4 conv with padding 2: ⌊(n − 7)/4⌋ + 1 = n/4 has no solution."""
+    _, formulas = symbolic("alexnet", None)
+    assert formulas.formulas.exact_lines() == ["no H", "no W"]
+
+
+def test_a_channel_symbol_with_groups_must_divide():
+    from archcalc.symbolic.model import evaluate
+
+    graph = load_graph("alexnet_paper")
+    layer = graph.nodes[0]
+    assert layer.kind.key == "conv2d"
+    spec_groups = layer.attrs.groups
+    formulas = analyze_graph(graph, ("C", 227, 227))
+    assert formulas.formulas.unmet({"C": 3}) is None
+    if spec_groups > 1:  # the paper's first conv is not split; the grouped ones see fixed channels
+        assert formulas.formulas.unmet({"C": spec_groups + 1}) is not None
+    assert evaluate(formulas, {"C": 3}).totals == analyze_graph(graph).totals
+
+
+def test_grouped_conv_on_a_symbolic_channel_count(write_spec, cli):
+    spec = write_spec("""
+        name: grouped
+        input: [8, 16, 16]
+        layers:
+          - conv: {kind: conv2d, out: 12, kernel: 3, groups: 4}
+    """)
+    result = cli("table", spec, "--input", "CxHxW", "--format", "json")
+    document = json.loads(result.stdout)
+    assert document["formulas"]["valid_for"][0] == "C a multiple of 4 (layer 'conv')"
+    assert document["rows"][0]["params"] == "108*(C//4) + 12"  # 12 filters of C/4 · 3 · 3, 12 biases
+    assert cli("table", spec, "--input", "6x16x16").exit_code == 2  # and the numbers agree
+
+
+# --- the engine on random chains -------------------------------------------------------------
+
+@st.composite
+def window_chains(draw):
+    layers = []
+    for index in range(draw(st.integers(1, 6))):
+        kernel = draw(st.integers(1, 7))
+        if draw(st.booleans()):
+            layers.append({f"l{index}": {"kind": "conv2d", "out": 2, "kernel": kernel,
+                                         "stride": draw(st.integers(1, 4)), "padding": draw(st.integers(0, 3)),
+                                         "dilation": draw(st.integers(1, 3))}})
+        else:
+            layers.append({f"l{index}": {"kind": draw(st.sampled_from(["maxpool2d", "avgpool2d"])),
+                                         "kernel": kernel, "stride": draw(st.integers(1, 4)),
+                                         "padding": draw(st.integers(0, kernel // 2)),
+                                         "ceil_mode": draw(st.booleans())}})
+    return layers
+
+
+@settings(max_examples=300, deadline=None)
+@given(layers=window_chains(), sizes=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 300)),
+                                              min_size=5, max_size=5))
+def test_random_window_chains_at_random_sizes(tmp_path_factory, layers, sizes):
+    """Strided, padded, dilated and ceil-mode windows in any order: formula = numbers, and a
+    size is refused by the numbers exactly where a constraint is unmet."""
+    import yaml
+
+    from archcalc.symbolic.model import evaluate
+
+    path = tmp_path_factory.mktemp("chain") / "chain.yaml"
+    path.write_text(yaml.safe_dump({"name": "chain", "input": [1, 64, 64], "layers": layers}))
+    graph = load_graph(path)
+    try:
+        formulas = analyze_graph(graph, (1, "H", "W"))
+    except SpecError:  # no size at all fits: then none of these may
+        for height, width in sizes:
+            with pytest.raises(SpecError):
+                analyze_graph(graph, (1, height, width))
+        return
+    for height, width in sizes:
+        values = {"H": height, "W": width}
+        try:
+            numeric = analyze_graph(graph, (1, height, width))
+        except SpecError:
+            assert formulas.formulas.unmet(values) is not None
+            continue
+        assert formulas.formulas.unmet(values) is None
+        assert_same_analysis(evaluate(formulas, values), numeric)
+
+
+@settings(max_examples=200, deadline=None)
+@given(offset=st.integers(-40, 40), divisor=st.integers(1, 64), bound=st.integers(-3, 6),
+       relation=st.sampled_from([">=", ">", "==", "!="]))
+def test_size_sets_describe_the_sizes_that_meet_a_condition(offset, divisor, bound, relation):
+    """'H ≥ 32', 'H a multiple of 4', … checked against the condition at every H up to 2,000."""
+    import sympy as sp
+
+    from archcalc.symbolic.model import symbol
+    from archcalc.symbolic.sizes import size_set
+
+    h = symbol("H")
+    floor = sp.floor((h + offset) / divisor)
+    condition = {">=": sp.Ge, ">": sp.Gt, "==": sp.Eq, "!=": sp.Ne}[relation](floor, bound)
+    if condition in (sp.true, sp.false):
+        return
+    sizes = size_set(condition)
+    meets = [(x + offset) // divisor >= bound if relation == ">=" else
+             (x + offset) // divisor > bound if relation == ">" else
+             ((x + offset) // divisor == bound) == (relation == "==") for x in range(1, 2001)]
+    assert [sizes.test(x) for x in range(1, 2001)] == meets
+    assert described(sizes.text(), 2000) in (None, meets)
+
+
+def described(text: str | None, upto: int) -> list[bool] | None:
+    """What a size set's words say, size by size (None for words this reader does not know)."""
+    import re
+
+    if text is None:
+        return None
+    if text == "no H":
+        return [False] * upto
+    parts = text.split(" and ")
+    tests = []
+    for part in parts:
+        if m := re.fullmatch(r"H ≥ (\d+)", part):
+            tests.append(lambda x, t=int(m[1]): x >= t)
+        elif m := re.fullmatch(r"H a multiple of (\d+)", part):
+            tests.append(lambda x, d=int(m[1]): x % d == 0)
+        elif part in ("H even", "H odd"):
+            tests.append(lambda x, r=part.endswith("odd"): x % 2 == r)
+        elif m := re.fullmatch(r"H mod (\d+) = (\d+)", part):
+            tests.append(lambda x, d=int(m[1]), r=int(m[2]): x % d == r)
+        elif m := re.fullmatch(r"H mod (\d+) ∈ \{([\d, ]+)\}", part):
+            tests.append(lambda x, d=int(m[1]), rs={int(r) for r in m[2].split(", ")}: x % d in rs)
+        else:
+            raise AssertionError(f"unknown words: {text}")
+    return [all(t(x) for t in tests) for x in range(1, upto + 1)]
+
+
+# --- sweep ------------------------------------------------------------------------------------
+
+def test_sweep_equals_the_numeric_analysis_at_every_size(cli):
+    result = cli("sweep", "vgg16", "--size", "16:128:16,224x320", "--batch", "1,4", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["schema"] == "archcalc.sweep/1"
+    graph = load_graph("vgg16")
+    assert len(document["points"]) == 2 * 9
+    for point in document["points"]:
+        try:
+            numeric = analyze_graph(graph, (3, point["height"], point["width"]), point["batch"])
+        except SpecError:
+            assert not point["valid"] and point["unmet"] == {"needs": "H ≥ 32", "layer": "stage5.pool"}
+            continue
+        assert point["valid"]
+        assert [point[f] for f in ("params", "macs", "flops", "activations", "activation_bytes")] == [
+            numeric.totals.params, numeric.totals.macs, numeric.totals.flops, numeric.totals.activations,
+            numeric.totals.activation_bytes]
+
+
+def test_sweep_table_and_csv(cli):
+    table = cli("sweep", "resnet50", "--size", "224,225")
+    assert table.exit_code == 0
+    numeric = analyze_graph(load_graph("resnet50"), (3, 225, 225))
+    assert any(line.startswith("3×225×225") and f"{numeric.totals.macs:,}" in line for line in table.stdout.splitlines())
+    csv_text = cli("sweep", "lenet5", "--size", "8,32", "--format", "csv").stdout.splitlines()
+    assert csv_text[0].startswith("batch,height,width,valid,params")
+    # the first layer that does not fit: conv2's 5×5 window on ⌊8/2⌋ − 2 = 2 (it needs ⌊H/2⌋ − 6 ≥ 1)
+    assert csv_text[1].startswith("1,8,8,False,") and csv_text[1].endswith("H ≥ 14 (layer 'conv2')")
+    assert csv_text[2].startswith(f"1,32,32,True,{analyze_graph(load_graph('lenet5')).totals.params},")
+
+
+@pytest.mark.parametrize("args", [
+    ["sweep", "resnet50", "--size", "0:10"], ["sweep", "resnet50", "--size", "64:32"],
+    ["sweep", "resnet50", "--size", "a"], ["sweep", "resnet50", "--size", "1:2:0"],
+    ["sweep", "resnet50", "--size", "64", "--batch", "0"], ["sweep", "resnet50", "--size", "64", "--batch", "2x2"],
+    ["sweep", "resnet50"], ["table", "resnet50", "--input", "3xhxW"], ["table", "resnet50", "--batch", "n"],
+    ["validate", "resnet50", "--input", "3xHxW"], ["report", "resnet50", "--input", "3xHxW"],
+])
+def test_malformed_symbolic_options_are_usage_errors(cli, args):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert f"Usage: archcalc {args[0]}" in result.output
+
+
+def test_too_many_sweep_points_are_refused(cli):
+    result = cli("sweep", "lenet5", "--size", "1:20000")
+    assert result.exit_code == 2
+    assert "at most 10,000" in result.stderr
+
+
+# --- the engine is imported only when a symbol is used ---------------------------------------
+
+@pytest.mark.parametrize("args, imported", [(["table", "resnet50"], False),
+                                            (["table", "resnet50", "--format", "json"], False),
+                                            (["table", "resnet50", "--input", "3xHxW"], True)])
+def test_sympy_is_imported_only_for_symbols(args, imported):
+    code = ("import sys\nfrom archcalc.cli import main\n"
+            f"sys.argv = ['archcalc', *{args!r}]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write('SYMPY=' + str('sympy' in sys.modules))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stderr.endswith(f"SYMPY={imported}"), run.stderr
