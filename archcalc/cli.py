@@ -332,6 +332,8 @@ def report(
     dtype: DtypeChoice = typer.Option(DtypeChoice.float32, help="Element type for activation memory."),
     validate: bool = typer.Option(False, "--validate", help="Add the cross-validation against torch (needs torch)."),
     timestamp: bool = typer.Option(False, "--timestamp", help="Say when the report was made (then runs differ)."),
+    sweep_sizes: Optional[str] = typer.Option(None, "--sweep", callback=lambda v: v and _check_sizes(v),
+                                              help="Add the cost against input size: 32:512:32, 224,256, …"),
 ) -> None:
     """A markdown report: summary, stages, where the cost goes, the graph, every layer; several
     models side by side. The same input gives the same bytes."""
@@ -342,6 +344,7 @@ def report(
         models = [analyze(spec, input=input, batch=batch, variant=variant, convention=convention.value,
                           dtype=dtype.value) for spec in specs]
         validations = _report_validations(specs, variant, input, batch) if validate else None
+        sweeps = _report_sweeps(specs, variant, sweep_sizes, batch, convention.value, dtype.value)
     except SpecError as error:
         _fail(error)
     stamp = None
@@ -349,9 +352,17 @@ def report(
         from datetime import datetime, timezone
 
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    _emit(render_report(models, validations, stamp), output, specs=specs)
+    _emit(render_report(models, validations, stamp, sweeps), output, specs=specs)
     if validations and not all(v.ok for v in validations):
         raise typer.Exit(EXIT_DIFFERENCE)
+
+
+def _report_sweeps(specs: list[str], variant, sizes: str | None, batch: int, convention: str, dtype: str):
+    if sizes is None:
+        return None
+    from archcalc.symbolic.sweep import parse_sizes, sweep
+
+    return [sweep(spec, parse_sizes(sizes), [batch], variant, convention, dtype) for spec in specs]
 
 
 def _report_validations(specs: list[str], variant, input, batch) -> list:

@@ -396,6 +396,7 @@ def test_sweep_table_and_csv(cli):
     ["sweep", "resnet50", "--size", "64", "--batch", "0"], ["sweep", "resnet50", "--size", "64", "--batch", "2x2"],
     ["sweep", "resnet50"], ["table", "resnet50", "--input", "3xhxW"], ["table", "resnet50", "--batch", "n"],
     ["validate", "resnet50", "--input", "3xHxW"], ["report", "resnet50", "--input", "3xHxW"],
+    ["report", "resnet50", "--sweep", "32:"],
 ])
 def test_malformed_symbolic_options_are_usage_errors(cli, args):
     result = cli(*args)
@@ -421,3 +422,31 @@ def test_sympy_is_imported_only_for_symbols(args, imported):
             "sys.stderr.write('SYMPY=' + str('sympy' in sys.modules))\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.stderr.endswith(f"SYMPY={imported}"), run.stderr
+
+
+def test_report_charts_cost_against_resolution(cli):
+    """The chart's points and the table's cells are the numeric analysis at each size."""
+    import re
+
+    result = cli("report", "resnet18", "vgg11", "--sweep", "16:256:48,225")
+    assert result.exit_code == 0, result.output
+    section = result.stdout.split("## Cost against resolution", 1)[1].split("\n## ", 1)[0]
+    chart = section.split("```mermaid\n", 1)[1].split("```", 1)[0].splitlines()
+    assert chart[0] == "xychart-beta"
+    labels = re.findall(r'"(\d+)"', chart[2].split("[", 1)[1])
+    lines = [[float(v) for v in line.split("[", 1)[1].rstrip("]").split(", ")] for line in chart if "line [" in line]
+    assert labels == ["64", "112", "160", "208", "256", "225"]  # 16 is too small for VGG's five pools
+    table = [line.split(" | ") for line in section.splitlines() if re.match(r"\| \d+×\d+ \|", line)]
+    assert len(table) == 7
+    for column, model in enumerate(["resnet18", "vgg11"]):
+        graph = load_graph(model)
+        for size, value in zip(labels, lines[column]):
+            assert value == float(f"{analyze_graph(graph, (3, int(size), int(size))).totals.macs / 1e9:.4g}")
+        for row in table:
+            size = int(row[0].strip("| ").split("×")[0])
+            cell = row[1 + column].strip(" |")
+            try:
+                expected = f"{analyze_graph(graph, (3, size, size)).totals.macs:,}"
+            except SpecError:
+                expected = "not valid"
+            assert cell == expected

@@ -18,10 +18,14 @@ LARGEST = 3
 """How many of the costliest layers the summary names."""
 
 
-def report(models: list[ModelStats], validations: list | None = None, stamp: str | None = None) -> str:
-    """The whole report; `validations` (one per model) adds the cross-validation section."""
+def report(models: list[ModelStats], validations: list | None = None, stamp: str | None = None,
+           sweeps: list | None = None) -> str:
+    """The whole report; `validations` (one per model) adds the cross-validation section,
+    `sweeps` (one per model, archcalc.symbolic.sweep) the cost against resolution."""
     out = [f"# archcalc report: {', '.join(m.model for m in models)}", "", *_header(models, stamp), "",
            "## Summary", "", *_summary(models), ""]
+    if sweeps:
+        out += _resolution(sweeps)
     for stats in models:
         out += _model_sections(stats, several=len(models) > 1)
     if validations:
@@ -105,6 +109,37 @@ def _diagram(stats: ModelStats, stages: list[Row]) -> list[str]:
 
 def _largest(stats: ModelStats) -> str:
     return ", ".join(f"`{layer.name}` {percent(stats.share(layer.figures))}" for layer in stats.costliest(LARGEST))
+
+
+def _resolution(sweeps: list) -> list[str]:
+    """A mermaid line chart of the cost against the input size (sizes where every model is
+    valid), the exact figures in a table, and each model's formula."""
+    title, attr = count_column(sweeps[0].formulas)
+    points = list(zip(*(s.points for s in sweeps)))
+    valid = [row for row in points if all(p.totals is not None for p in row)]
+    out = ["## Cost against resolution", ""]
+    out += [f"- {s.formulas.model}: {title} = {grouped(getattr(s.formulas.totals, attr))}, valid for "
+            f"{'; '.join(s.formulas.formulas.constraint_lines()) or 'every size'}" for s in sweeps]
+    if valid:
+        out += ["", "```mermaid", "xychart-beta", f'    title "G{title} against input size"',
+                f'    x-axis "input size" [{", ".join(_size_label(row[0]) for row in valid)}]',
+                f'    y-axis "G{title}"']
+        for index, sweep in enumerate(sweeps):
+            values = ", ".join(f"{getattr(row[index].totals, attr) / 1e9:.4g}" for row in valid)
+            out.append(f"    line [{values}]")
+        out.append("```")
+        if len(sweeps) > 1:
+            out += ["", "Lines in the order of the table's columns."]
+    names = [s.formulas.model for s in sweeps]
+    out += ["", f"| input | {' | '.join(f'{n} {title}' for n in names)} |", "|:--|" + "--:|" * len(names)]
+    for row in points:
+        cells = [grouped(getattr(p.totals, attr)) if p.totals else "not valid" for p in row]
+        out.append(f"| {row[0].height}×{row[0].width} | {' | '.join(cells)} |")
+    return out + [""]
+
+
+def _size_label(point) -> str:
+    return f'"{point.height}"' if point.height == point.width else f'"{point.height}×{point.width}"'
 
 
 def _ratio(value: float, base: float) -> str:

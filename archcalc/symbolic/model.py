@@ -3,7 +3,7 @@ and the figures at any given size."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import reduce
 from typing import Callable
 
@@ -49,6 +49,8 @@ class Formulas:
     symbols: tuple[str, ...]
     conditions: tuple[Condition, ...]
     exact: tuple[Condition, ...]
+    compiled: dict = field(default_factory=dict, compare=False, repr=False)
+    """Python functions compiled from the formulas, made when first needed."""
 
     def constraint_lines(self) -> list[str]:
         """The constraints in words, one a line, each with the layer that needs it."""
@@ -65,10 +67,10 @@ class Formulas:
 
     def unmet(self, values: dict[str, int]) -> Condition | None:
         """The first constraint that `values` (a size for every symbol) do not meet."""
-        for condition in self.conditions:
-            if not _compiled(condition.relation, self.symbols)(**values):
-                return condition
-        return None
+        if "conditions" not in self.compiled:
+            self.compiled["conditions"] = _compile([c.relation for c in self.conditions], self.symbols)
+        met = self.compiled["conditions"](**{name: values[name] for name in self.symbols})
+        return next((c for c, ok in zip(self.conditions, met) if not ok), None)
 
 
 def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
@@ -99,38 +101,41 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
                    formulas=None)
 
 
+def totals_at(stats: ModelStats, values: dict[str, int]) -> Figures:
+    """Only the totals of `evaluate`, for many sizes: the constraints must hold (see `unmet`)."""
+    return Figures(*_Evaluator.of(stats, totals_only=True)(**{n: values[n] for n in stats.formulas.symbols}))
+
+
 class _Evaluator:
     """One compiled Python function giving every figure of a symbolic analysis, in the order
-    `evaluate` reads them."""
+    `evaluate` reads them (or just the totals); kept with the analysis's formulas."""
 
-    _cache: dict[int, tuple[ModelStats, Callable]] = {}
-
-    @classmethod
-    def of(cls, stats: ModelStats) -> Callable:
-        cached = cls._cache.get(id(stats))
-        if cached is None or cached[0] is not stats:
-            cached = (stats, _compile_all(stats))
-            cls._cache[id(stats)] = cached
-        return cached[1]
+    @staticmethod
+    def of(stats: ModelStats, totals_only: bool = False) -> Callable:
+        compiled = stats.formulas.compiled
+        if totals_only not in compiled:
+            values = _totals(stats) if totals_only else _everything(stats)
+            compiled[totals_only] = _compile(values, stats.formulas.symbols)
+        return compiled[totals_only]
 
 
-def _compile_all(stats: ModelStats) -> Callable:
+def _totals(stats: ModelStats) -> list:
+    return [getattr(stats.totals, f.name) for f in fields(Figures)]
+
+
+def _everything(stats: ModelStats) -> list:
     values: list = [*stats.input_shape]
     for layer in stats.layers:
         values += [*layer.shape, *(getattr(layer.figures, f.name) for f in fields(Figures))]
-    values += [getattr(stats.totals, f.name) for f in fields(Figures)]
+    values += _totals(stats)
     for _, dims in stats.blocks.values():
         values += dims
+    return values
+
+
+def _compile(values: list, symbols: tuple[str, ...]) -> Callable:
     body = ", ".join(python_text(v) if isinstance(v, sp.Basic) else str(v) for v in values)
-    return eval(compile(f"lambda {', '.join(stats.formulas.symbols)}: ({body},)", "<figures>", "eval"))
-
-
-def _compiled(relation: sp.Basic, symbols: tuple[str, ...]) -> Callable[..., bool]:
-    return _compiled_cache.setdefault((relation, symbols), eval(compile(
-        f"lambda {', '.join(symbols)}: bool({python_text(relation)})", "<condition>", "eval")))
-
-
-_compiled_cache: dict = {}
+    return eval(compile(f"lambda {', '.join(symbols)}: ({body}{',' if values else ''})", "<figures>", "eval"))
 
 
 def _exact_strides(graph: Graph, stats: ModelStats):

@@ -10,7 +10,7 @@ from archcalc.analysis import Figures, ModelStats, analyze_graph
 from archcalc.errors import SpecError
 from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
 from archcalc.symbolic.context import Condition
-from archcalc.symbolic.model import evaluate
+from archcalc.symbolic.model import totals_at
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def sweep(spec: str | Path, sizes: list[tuple[int, int]], batches: list[int], va
         for height, width in sizes:
             values = {"H": height, "W": width, **({"N": n} if batch == "N" else {})}
             unmet = stats.formulas.unmet(values)
-            totals = None if unmet else evaluate(stats, values).totals
+            totals = None if unmet else totals_at(stats, values)
             points.append(SweepPoint(n, height, width, totals, unmet))
     return Sweep(stats, points)
 
