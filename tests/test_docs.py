@@ -98,3 +98,12 @@ def test_limits_table_states_the_limits_in_the_code():
         "points of one `archcalc sweep` (sizes × batch sizes)": f"{limits.MAX_SWEEP_POINTS:,}",
     }
     assert rows == stated
+
+
+def test_symbolic_samples_are_what_the_commands_print(cli):
+    text = (ROOT / "docs" / "symbolic.md").read_text(encoding="utf-8")
+    for command in ["archcalc table resnet50 --input 3xHxW --depth 1", "archcalc sweep vgg16 --size 16:112:32,224x320"]:
+        sample = text.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
+        assert cli(*command.split()[1:]).stdout == sample
+    table = cli("table", "resnet50", "--input", "3xHxW", "--format", "json").stdout
+    assert '"((H + 1)//2)"' in table and '"9408*((H + 1)//2)*((W + 1)//2)"' in table
