@@ -95,6 +95,8 @@ def test_limits_table_states_the_limits_in_the_code():
         "operations nested in one expression": f"{limits.MAX_EXPRESSION_DEPTH}",
         "a number an expression produces": "10¹⁵" if limits.MAX_MAGNITUDE == 10**15 else "?",
         "batch, channels, height, width or features of any tensor": f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
+        "a whole-number field (`out`, `kernel`, `stride`, `padding`, `dilation`, `groups`, `dim`, …)":
+            f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
         "points of one `archcalc sweep` (sizes × batch sizes)": f"{limits.MAX_SWEEP_POINTS:,}",
     }
     assert rows == stated

@@ -14,6 +14,7 @@ from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from archcalc.errors import SpecError
+from archcalc.limits import MAX_DIMENSION
 
 if TYPE_CHECKING:
     from torch import nn
@@ -157,6 +158,9 @@ def _whole(value: Any, name: str, minimum: int | None) -> int:
             raise SpecError(f"field '{name}' must be a whole number, got {value!r}", field=name)
     if minimum is not None and value < minimum:
         raise SpecError(f"field '{name}' must be at least {minimum}, got {value}", field=name)
+    if abs(value) > MAX_DIMENSION:
+        raise SpecError(f"field '{name}' must be at most {MAX_DIMENSION:,}, got {value:,}", field=name,
+                        hint="whole-number fields are limited to 2³¹ − 1 (docs/spec.md, Limits)")
     return value
 
 
