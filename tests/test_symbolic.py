@@ -450,3 +450,44 @@ def test_report_charts_cost_against_resolution(cli):
             except SpecError:
                 expected = "not valid"
             assert cell == expected
+
+
+def test_merges_become_constraints(write_spec, cli):
+    """A residual add of a 3×3 stride-2 conv with padding 1 (⌊(H + 1)/2⌋ by the seeds' rule) and
+    a 2×2 max pool (⌊H/2⌋) needs the two equal: H even. A concat of a 3×3 and a 1×1 conv without
+    padding (H − 2 and H) can never be valid, and says so as the numbers do."""
+    from archcalc.symbolic.model import evaluate
+
+    spec = write_spec("""
+        name: merges
+        input: [8, 32, 32]
+        layers:
+          - a: {kind: conv2d, out: 8, kernel: 3, stride: 2, padding: 1}
+          - b: {kind: maxpool2d, kernel: 2, from: input}
+          - sum: {kind: add, from: [a, b]}
+          - bn: {kind: batchnorm2d, track_running_stats: false}
+    """)
+    graph = load_graph(spec)
+    formulas = analyze_graph(graph, (8, "H", "W"), "N")
+    assert formulas.formulas.constraint_lines() == [
+        "H even (layer 'sum')", "W even (layer 'sum')", "N·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋ ≥ 2 (layer 'bn')"]
+    for n, h, w in [(1, 2, 2), (1, 3, 4), (2, 2, 2), (1, 31, 32), (3, 64, 40), (1, 1, 1)]:
+        values = {"N": n, "H": h, "W": w}
+        try:
+            numeric = analyze_graph(graph, (8, h, w), n)
+        except SpecError:
+            assert formulas.formulas.unmet(values) is not None
+            continue
+        assert_same_analysis(evaluate(formulas, values), numeric)
+
+    never = write_spec("""
+        name: never
+        input: [8, 32, 32]
+        layers:
+          - c3: {kind: conv2d, out: 4, kernel: 3}
+          - c1: {kind: conv2d, out: 4, kernel: 1, from: input}
+          - cat: {kind: concat, from: [c3, c1]}
+    """, name="never.yaml")
+    result = cli("table", never, "--input", "8xHxW")
+    assert result.exit_code == 2
+    assert "concat with mismatched spatial sizes: 1×4×(H - 2)×(W - 2) and 1×4×H×W" in result.stderr

@@ -33,14 +33,9 @@ def human_bytes(n: int) -> str:
 
 def shape_text(shape: tuple, sep: str = "×") -> str:
     """(1, 64, 112, 112) → '1×64×112×112'; a size that is a sum is put in brackets: 1×6×(H - 4)."""
-    return sep.join(size_text(d) for d in shape)
+    from archcalc.layers.base import format_shape
 
-
-def size_text(size) -> str:
-    if isinstance(size, int):
-        return str(size)
-    text = grouped(size)
-    return f"({text})" if size.is_Add else text
+    return format_shape(shape, sep)
 
 
 def percent(share: float) -> str:

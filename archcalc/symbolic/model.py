@@ -11,8 +11,7 @@ import sympy as sp
 
 from archcalc.analysis import Figures, ModelStats, run_rules
 from archcalc.errors import SpecError
-from archcalc.graph import Graph, Node
-from archcalc.layers.base import format_shape
+from archcalc.graph import INPUT, Graph, Node
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size
 from archcalc.symbolic.printing import python_text, readable
@@ -140,7 +139,7 @@ def _compile(values: list, symbols: tuple[str, ...]) -> Callable:
 
 def _exact_strides(graph: Graph, stats: ModelStats):
     """out · stride = in, for every strided layer along a symbolic height or width."""
-    shapes = {"input": stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
+    shapes = {INPUT: stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
     for node, layer in zip(graph.nodes, stats.layers):
         strides = node.kind.strides(node.attrs)
         if not strides:
@@ -194,8 +193,3 @@ def _plain(value: sp.Expr) -> int | sp.Expr:
 
 def _plain_figures(figures: Figures) -> Figures:
     return Figures(*(_plain(sp.sympify(getattr(figures, f.name))) for f in fields(Figures)))
-
-
-def shape_formula(shape: tuple) -> str:
-    """A shape with formulas in it, as a person reads it: 1×64×⌊(H + 1)/2⌋×⌊(W + 1)/2⌋."""
-    return format_shape(tuple(readable(d) if isinstance(d, sp.Basic) else d for d in shape))
