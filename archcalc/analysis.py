@@ -126,7 +126,7 @@ class ModelStats:
         return figures.params / self.totals.params if self.totals.params else 0.0
 
 
-def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | object = 1,
+def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | str = 1,
                   convention: str = DEFAULT_CONVENTION, dtype: str = "float32") -> ModelStats:
     """Infer every shape and count every figure of `graph`; SpecError at the first bad layer.
 
@@ -136,7 +136,7 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | o
         batch = batch_size(batch)
     shape = (batch, *(input_shape or graph.input_shape))
     if not all(isinstance(size, int) for size in shape):
-        from archcalc.symbolic import analyze_symbolic
+        from archcalc.symbolic.model import analyze_symbolic
 
         return analyze_symbolic(graph, shape, convention, dtype)
     if not 1 <= batch <= MAX_DIMENSION:

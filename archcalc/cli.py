@@ -41,36 +41,51 @@ EXIT_MISSING_DEPENDENCY = 3
 
 def _check_input(value: Optional[str]) -> Optional[str]:
     """--input is checked as the command line is read, so a bad one gets the usage help."""
-    if value is not None and _parsed(value, "input_shape") != _numbers(value):
+    from archcalc.analysis import input_shape
+
+    if value is not None and not all(isinstance(size, int) for size in _parsed(value, input_shape)):
         raise typer.BadParameter("sizes must be whole numbers here; symbols such as H are for "
                                  "'archcalc table' (and 'archcalc sweep' for many sizes)")
     return value
 
 
 def _check_symbolic_input(value: Optional[str]) -> Optional[str]:
+    from archcalc.analysis import input_shape
+
     if value is not None:
-        _parsed(value, "input_shape")
+        _parsed(value, input_shape)
     return value
 
 
 def _check_batch(value: str) -> str:
-    _parsed(value, "batch_size")
+    from archcalc.analysis import batch_size
+
+    _parsed(value, batch_size)
     return value
 
 
-def _parsed(value: str, parser: str):
-    from archcalc import analysis
+def _check_sizes(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    from archcalc.symbolic.sweep import parse_sizes  # sympy: only for a sweep
 
+    _parsed(value, parse_sizes)
+    return value
+
+
+def _check_batches(value: str) -> str:
+    from archcalc.symbolic.sweep import parse_batches
+
+    _parsed(value, parse_batches)
+    return value
+
+
+def _parsed(value: str, parse):
+    """An option's text through `parse`; its SpecError becomes a usage error."""
     try:
-        return getattr(analysis, parser)(value)
+        return parse(value)
     except SpecError as error:
         raise typer.BadParameter(error.message) from None
-
-
-def _numbers(value: str) -> tuple:
-    from archcalc.symbolic import parse_symbolic
-
-    return _parsed(value, "input_shape") if parse_symbolic(value) is None else ()
 
 
 INPUT = typer.Option(None, "--input", callback=_check_input, help="Input C×H×W, e.g. 3x224x224.")
@@ -332,7 +347,7 @@ def report(
     dtype: DtypeChoice = typer.Option(DtypeChoice.float32, help="Element type for activation memory."),
     validate: bool = typer.Option(False, "--validate", help="Add the cross-validation against torch (needs torch)."),
     timestamp: bool = typer.Option(False, "--timestamp", help="Say when the report was made (then runs differ)."),
-    sweep_sizes: Optional[str] = typer.Option(None, "--sweep", callback=lambda v: v and _check_sizes(v),
+    sweep_sizes: Optional[str] = typer.Option(None, "--sweep", callback=_check_sizes,
                                               help="Add the cost against input size: 32:512:32, 224,256, …"),
 ) -> None:
     """A markdown report: summary, stages, where the cost goes, the graph, every layer; several
@@ -380,24 +395,6 @@ class SweepFormat(str, Enum):
     table = "table"
     csv = "csv"
     json = "json"
-
-
-def _check_sizes(value: str) -> str:
-    return _parsed_by(value, "parse_sizes")
-
-
-def _check_batches(value: str) -> str:
-    return _parsed_by(value, "parse_batches")
-
-
-def _parsed_by(value: str, parser: str) -> str:
-    from archcalc.symbolic import sweep
-
-    try:
-        getattr(sweep, parser)(value)
-    except SpecError as error:
-        raise typer.BadParameter(error.message) from None
-    return value
 
 
 @app.command(cls=CommandWithUsage)

@@ -230,18 +230,17 @@ def test_a_stride_that_never_divides_exactly_is_said_so():
     assert formulas.formulas.exact_lines() == ["no H", "no W"]
 
 
-def test_a_channel_symbol_with_groups_must_divide():
+def test_a_channel_symbol_before_grouped_layers():
+    """The paper's AlexNet splits conv2, conv4 and conv5 into 2 groups, but they see conv1's 96
+    channels whatever C is: no constraint on C, and every C gives the numbers' figures."""
     from archcalc.symbolic.model import evaluate
 
     graph = load_graph("alexnet_paper")
-    layer = graph.nodes[0]
-    assert layer.kind.key == "conv2d"
-    spec_groups = layer.attrs.groups
+    assert any(node.attrs.get("groups", 1) == 2 for node in graph.nodes)
     formulas = analyze_graph(graph, ("C", 227, 227))
-    assert formulas.formulas.unmet({"C": 3}) is None
-    if spec_groups > 1:  # the paper's first conv is not split; the grouped ones see fixed channels
-        assert formulas.formulas.unmet({"C": spec_groups + 1}) is not None
-    assert evaluate(formulas, {"C": 3}).totals == analyze_graph(graph).totals
+    assert not any("C" in line for line in formulas.formulas.constraint_lines())
+    for channels in (1, 3, 5):
+        assert_same_analysis(evaluate(formulas, {"C": channels}), analyze_graph(graph, (channels, 227, 227)))
 
 
 def test_grouped_conv_on_a_symbolic_channel_count(write_spec, cli):
@@ -255,6 +254,9 @@ def test_grouped_conv_on_a_symbolic_channel_count(write_spec, cli):
     document = json.loads(result.stdout)
     assert document["formulas"]["valid_for"][0] == "C a multiple of 4 (layer 'conv')"
     assert document["rows"][0]["params"] == "108*(C//4) + 12"  # 12 filters of C/4 · 3 · 3, 12 biases
+    for channels in (4, 8, 12):  # the formula at valid C equals the numbers there
+        numbers = json.loads(cli("table", spec, "--input", f"{channels}x16x16", "--format", "json").stdout)
+        assert eval(document["rows"][0]["params"], {"C": channels}) == numbers["rows"][0]["params"]
     assert cli("table", spec, "--input", "6x16x16").exit_code == 2  # and the numbers agree
 
 

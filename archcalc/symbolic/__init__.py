@@ -40,10 +40,3 @@ def parse_symbolic(value) -> tuple | None:
                         f"{MAX_DIMENSION:,} or a symbol, like 3xHxW, got {value!r}",
                         hint="symbols are capital letters, digits and _, starting with a letter")
     return tuple(sizes)
-
-
-def analyze_symbolic(graph, shape: tuple, convention: str, dtype: str):
-    """`analyze_graph` with symbols (names) among the sizes of `shape` (N, C, H, W)."""
-    from archcalc.symbolic.model import analyze_symbolic as analyze
-
-    return analyze(graph, shape, convention, dtype)

@@ -14,7 +14,7 @@ from archcalc.errors import SpecError
 from archcalc.graph import INPUT, Graph, Node
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size
-from archcalc.symbolic.printing import python_text, readable
+from archcalc.symbolic.printing import compiled, readable
 from archcalc.symbolic.sizes import SizeSet, size_set
 
 AXES = ("N", "C", "H", "W")
@@ -48,7 +48,7 @@ class Formulas:
     symbols: tuple[str, ...]
     conditions: tuple[Condition, ...]
     exact: tuple[Condition, ...]
-    compiled: dict = field(default_factory=dict, compare=False, repr=False)
+    functions: dict = field(default_factory=dict, compare=False, repr=False)
     """Python functions compiled from the formulas, made when first needed."""
 
     def constraint_lines(self) -> list[str]:
@@ -66,9 +66,9 @@ class Formulas:
 
     def unmet(self, values: dict[str, int]) -> Condition | None:
         """The first constraint that `values` (a size for every symbol) do not meet."""
-        if "conditions" not in self.compiled:
-            self.compiled["conditions"] = _compile([c.relation for c in self.conditions], self.symbols)
-        met = self.compiled["conditions"](**{name: values[name] for name in self.symbols})
+        if "conditions" not in self.functions:
+            self.functions["conditions"] = compiled([c.relation for c in self.conditions], self.symbols)
+        met = self.functions["conditions"](**{name: values[name] for name in self.symbols})
         return next((c for c, ok in zip(self.conditions, met) if not ok), None)
 
 
@@ -84,7 +84,7 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
         given = ", ".join(f"{name} = {values[name]}" for name in formulas.symbols)
         raise SpecError(f"the network is not valid at {given}: layer '{unmet.layer}' needs "
                         f"{condition_text(unmet)}")
-    numbers = iter(_Evaluator.of(stats)(**{name: values[name] for name in formulas.symbols}))
+    numbers = iter(_figures_function(stats)(**{name: values[name] for name in formulas.symbols}))
 
     def shape(dims: tuple) -> tuple[int, ...]:
         return tuple(next(numbers) for _ in dims)
@@ -102,20 +102,17 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
 
 def totals_at(stats: ModelStats, values: dict[str, int]) -> Figures:
     """Only the totals of `evaluate`, for many sizes: the constraints must hold (see `unmet`)."""
-    return Figures(*_Evaluator.of(stats, totals_only=True)(**{n: values[n] for n in stats.formulas.symbols}))
+    return Figures(*_figures_function(stats, totals_only=True)(**{n: values[n] for n in stats.formulas.symbols}))
 
 
-class _Evaluator:
-    """One compiled Python function giving every figure of a symbolic analysis, in the order
-    `evaluate` reads them (or just the totals); kept with the analysis's formulas."""
-
-    @staticmethod
-    def of(stats: ModelStats, totals_only: bool = False) -> Callable:
-        compiled = stats.formulas.compiled
-        if totals_only not in compiled:
-            values = _totals(stats) if totals_only else _everything(stats)
-            compiled[totals_only] = _compile(values, stats.formulas.symbols)
-        return compiled[totals_only]
+def _figures_function(stats: ModelStats, totals_only: bool = False) -> Callable:
+    """One compiled function giving every figure of a symbolic analysis in the order `evaluate`
+    reads them (or just the totals); made once, kept with the analysis's formulas."""
+    functions = stats.formulas.functions
+    if totals_only not in functions:
+        values = _totals(stats) if totals_only else _everything(stats)
+        functions[totals_only] = compiled(values, stats.formulas.symbols)
+    return functions[totals_only]
 
 
 def _totals(stats: ModelStats) -> list:
@@ -130,11 +127,6 @@ def _everything(stats: ModelStats) -> list:
     for _, dims in stats.blocks.values():
         values += dims
     return values
-
-
-def _compile(values: list, symbols: tuple[str, ...]) -> Callable:
-    body = ", ".join(python_text(v) if isinstance(v, sp.Basic) else str(v) for v in values)
-    return eval(compile(f"lambda {', '.join(symbols)}: ({body}{',' if values else ''})", "<figures>", "eval"))
 
 
 def _exact_strides(graph: Graph, stats: ModelStats):

@@ -66,6 +66,14 @@ def python_text(expr: sp.Basic) -> str:
     return _PythonPrinter().doprint(expr)
 
 
+def compiled(exprs: list, symbols: tuple[str, ...]):
+    """One Python function of the symbols giving the tuple of `exprs` (formulas, conditions or
+    numbers), exactly: it is `python_text` compiled, whole-number arithmetic only."""
+    body = "".join(f"{python_text(e) if isinstance(e, sp.Basic) else e}, " for e in exprs)
+    # the text is printed by archcalc from its own formulas, never taken from the user
+    return eval(compile(f"lambda {', '.join(symbols)}: ({body})", "<formulas>", "eval"))
+
+
 def readable(expr: sp.Basic) -> str:
     """The formula as a person reads it: ⌊(H + 1)/2⌋, ·, ², 1,000 separators, and a symbol
     that every term has in front: N·(…)."""

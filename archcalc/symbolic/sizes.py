@@ -93,7 +93,7 @@ def size_set(condition: sp.Basic) -> SizeSet | None:
     start = _settling_point(g, x, period, slope)
     if start + period > SCAN_LIMIT:
         return None
-    test = _compiled(condition, x)
+    test = _test(condition, x)
     return SizeSet(str(x), test, start, period)
 
 
@@ -130,10 +130,8 @@ def _settling_point(g: sp.Expr, x: sp.Symbol, period: int, slope: sp.Rational) -
     return start
 
 
-def _compiled(condition: sp.Basic, x: sp.Symbol) -> Callable[[int], bool]:
-    """The condition as a Python function of whole numbers (exact: floors become //)."""
-    from archcalc.symbolic.printing import python_text
+def _test(condition: sp.Basic, x: sp.Symbol) -> Callable[[int], bool]:
+    from archcalc.symbolic.printing import compiled
 
-    text = python_text(condition)
-    code = compile(f"lambda {x}: bool({text})", "<condition>", "eval")
-    return eval(code)  # noqa: S307 - text printed by archcalc from its own formula
+    values = compiled([condition], (str(x),))
+    return lambda size: bool(values(size)[0])
