@@ -36,6 +36,9 @@ CASES = {
     "flatten": ({}, [(2, 3, 4, 5)], (2, 3 * 4 * 5), (0, 0, 0), 0),
     "add": ({}, [(1, 3, 4, 4), (1, 3, 4, 4), (1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
     "concat": ({}, [(1, 3, 4, 4), (1, 5, 4, 4)], (1, 3 + 5, 4, 4), (0, 0, 0), 0),
+    "multiply": ({}, [(2, 6, 5, 7), (2, 6, 1, 1)], (2, 6, 5, 7), (0, 0, 0), 0),
+    "channel_shuffle": ({"groups": 3}, [(1, 6, 4, 4)], (1, 6, 4, 4), (0, 0, 0), 0),
+    "split": ({"parts": 2, "take": 1}, [(1, 6, 4, 5)], (1, 6 // 2, 4, 5), (0, 0, 0), 0),
 }
 
 
@@ -81,9 +84,14 @@ def _torch_layer(key: str, fields: dict, shapes: list):
         "softmax": lambda: nn.Softmax(a.dim),
         "dropout": lambda: nn.Dropout(a.p),
         "flatten": lambda: nn.Flatten(a.start_dim, a.end_dim),
+        "channel_shuffle": lambda: nn.ChannelShuffle(a.groups),
     }
     if key == "add":
         return lambda *xs: sum(xs[1:], xs[0])
+    if key == "multiply":
+        return lambda x, scale: x * scale
+    if key == "split":
+        return lambda x: torch.chunk(x, a.parts, dim=1)[a.take]
     if key == "concat":
         return lambda *xs: torch.cat(xs, dim=a.dim)
     return builders[key]()

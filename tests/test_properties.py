@@ -28,7 +28,7 @@ from archcalc.errors import SpecError  # noqa: E402
 from archcalc.validation import validate  # noqa: E402
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
-REFUSALS = (RuntimeError, ValueError)  # what torch raises for a configuration it does not accept
+REFUSALS = (RuntimeError, ValueError, IndexError)  # what torch raises for a configuration it refuses
 _names = itertools.count()
 
 
@@ -76,8 +76,9 @@ def check_layer(count_example, tmp_dir, layers: list[dict], input_chw, batch: in
     count_example()
     name = next(iter(layers[-1]))
     path = write_case(tmp_dir, layers, input_chw)
+    inputs = reference_input if isinstance(reference_input, list) else [reference_input]
     try:
-        expected = torch_figures(make_reference(), [reference_input])
+        expected = torch_figures(make_reference(), inputs)
     except REFUSALS as refusal:
         event("torch refuses")
         with pytest.raises(SpecError) as refused:
@@ -87,8 +88,12 @@ def check_layer(count_example, tmp_dir, layers: list[dict], input_chw, batch: in
         return
     event("torch accepts")
     assert archcalc_figures(path, name, batch) == expected
-    built = build_torch(path, batch=batch).get_submodule(name)
-    assert repr(built) == repr(make_reference())  # archcalc's builder makes the same torch layer
+    built, reference = build_torch(path, batch=batch).get_submodule(name), make_reference()
+    if type(reference).__module__.startswith("torch.nn"):
+        assert repr(built) == repr(reference)  # archcalc's builder makes the same torch layer
+    else:  # a module of the test's own: the built one must compute the same
+        with torch.no_grad():
+            assert torch.equal(built(*inputs), reference(*inputs))
 
 
 def pairs(low: int, high: int):
@@ -177,6 +182,58 @@ def test_batchnorm2d(count_example, tmp_dir, channels, size, affine, running, ba
     layers = [{"bn": {"kind": "batchnorm2d", "affine": affine, "track_running_stats": running}}]
     reference = lambda: nn.BatchNorm2d(channels, affine=affine, track_running_stats=running)  # noqa: E731
     check_layer(count_example, tmp_dir, layers, (channels, *size), batch, reference, torch.rand(batch, channels, *size))
+
+
+@settings(PROPERTY, max_examples=60)
+@given(channels=st.integers(1, 12), groups=st.integers(1, 6), size=pairs(1, 5), batch=st.integers(1, 2))
+def test_channel_shuffle(count_example, tmp_dir, channels, groups, size, batch):
+    check_layer(count_example, tmp_dir, [{"shuffle": {"kind": "channel_shuffle", "groups": groups}}],
+                (channels, *size), batch, lambda: nn.ChannelShuffle(groups), torch.rand(batch, channels, *size))
+
+
+class Chunk(nn.Module):
+    """One slice of torch.chunk along the channels, as ShuffleNet V2 calls it."""
+
+    def __init__(self, parts: int, take: int) -> None:
+        super().__init__()
+        self.parts, self.take = parts, take
+
+    def forward(self, x):
+        return torch.chunk(x, self.parts, dim=1)[self.take]
+
+
+@settings(PROPERTY, max_examples=60)
+@given(slices=st.integers(1, 4), width=st.integers(1, 4), parts=st.integers(1, 5), take=st.integers(-5, 5),
+       uneven=st.integers(0, 4), size=pairs(1, 5), batch=st.integers(1, 2))
+def test_split(count_example, tmp_dir, slices, width, parts, take, uneven, size, batch):
+    channels = slices * width + (uneven if uneven < 2 else 0)  # mostly divisible by `slices`
+    layers = [{"part": {"kind": "split", "parts": parts, "take": take}}]
+    if channels % parts:  # torch.chunk makes unequal slices here; archcalc refuses (docs/spec.md)
+        count_example()
+        with pytest.raises(SpecError, match="does not divide"):
+            analyze(write_case(tmp_dir, layers, (channels, *size)), batch=batch)
+        return
+    check_layer(count_example, tmp_dir, layers, (channels, *size), batch, lambda: Chunk(parts, take),
+                torch.rand(batch, channels, *size))
+
+
+class Multiply(nn.Module):
+    def forward(self, x, scale):
+        return x * scale
+
+
+@settings(PROPERTY, max_examples=80)
+@given(channels=st.integers(1, 6), size=pairs(1, 6), scale=pairs(1, 6), ones=st.tuples(st.booleans(), st.booleans()),
+       swap=st.booleans(), batch=st.integers(1, 2))
+def test_multiply(count_example, tmp_dir, channels, size, scale, ones, swap, batch):
+    """x times an adaptive pooling of x: a squeeze-and-excitation scale when it pools to 1×1."""
+    scale = tuple(1 if one else s for one, s in zip(ones, scale))
+    x = torch.rand(batch, channels, *size)
+    operands = [x, nn.AdaptiveAvgPool2d(scale)(x)]
+    layers = [{"pool": {"kind": "adaptive_avgpool2d", "output_size": list(scale)}},
+              {"scaled": {"kind": "multiply", "from": ["pool", "input"] if swap else ["input", "pool"]}}]
+    check_layer(count_example, tmp_dir, layers, (channels, *size), batch, Multiply,
+                operands[::-1] if swap else operands)
 
 
 # Small random networks: a stem of single layers, a residual group (identity or projection

@@ -1,4 +1,4 @@
-"""Layers that join several inputs: residual addition and channel concatenation."""
+"""Layers that join several inputs: residual addition, channel concatenation and scaling."""
 
 from __future__ import annotations
 
@@ -63,3 +63,35 @@ class Concat(LayerKind):
         from archcalc.torchmodel import modules
 
         return modules.Concat(a.dim)
+
+
+class Multiply(LayerKind):
+    key = "multiply"
+    doc = ("Elementwise product of two inputs with torch's broadcasting, as in squeeze-and-excitation: "
+           "(N, C, H, W) × (N, C, 1, 1) scales each channel.")
+    min_inputs, max_inputs = 2, 2
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        first, second = shapes
+        if len(first) != len(second):
+            raise SpecError(f"cannot multiply shapes {format_shape(first)} and {format_shape(second)}",
+                            hint="both inputs need the same number of dimensions")
+        return tuple(_broadcast(x, y, first, second) for x, y in zip(first, second))
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from archcalc.torchmodel import modules
+
+        return modules.Multiply()
+
+
+def _broadcast(x, y, first: Shape, second: Shape):
+    """The size of one dimension after broadcasting: equal sizes, or a 1 that stretches."""
+    if isinstance(y, int) and y == 1:
+        return x
+    if isinstance(x, int) and x == 1:
+        return y
+    if same(x, y):
+        return x
+    raise SpecError(f"cannot multiply shapes {format_shape(first)} and {format_shape(second)}: "
+                    f"sizes {x} and {y} differ and neither is 1",
+                    hint="a scale needs size 1 or the same size in each dimension, e.g. (N, C, 1, 1)")

@@ -31,6 +31,27 @@ class Concat(nn.Module):
         return f"dim={self.dim}"
 
 
+class Multiply(nn.Module):
+    """Elementwise product of two inputs, broadcasting: a squeeze-and-excitation scale."""
+
+    def forward(self, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        return x * scale
+
+
+class Split(nn.Module):
+    """Slice `take` of `parts` equal slices of the channels (torch.chunk)."""
+
+    def __init__(self, parts: int, take: int) -> None:
+        super().__init__()
+        self.parts, self.take = parts, take
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.parts, dim=1)[self.take]
+
+    def extra_repr(self) -> str:
+        return f"parts={self.parts}, take={self.take}"
+
+
 class Block(nn.Module):
     """A block, repeat or group of the spec. It holds its layers; the whole model runs them."""
 

@@ -1,0 +1,56 @@
+"""Layers that rearrange or select channels: ShuffleNet's channel shuffle and channel split."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from archcalc.errors import SpecError
+from archcalc.layers.base import Attrs, Field, LayerKind, Shape, same, spatial
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def _divides(parts: int, c, what: str, field: str) -> None:
+    if not same(c % parts, 0):
+        raise SpecError(f"{what}={parts} does not divide the {c} input channels", field=field,
+                        hint=f"choose {what} that divides the channels")
+
+
+class ChannelShuffle(LayerKind):
+    key = "channel_shuffle"
+    doc = ("Interleaves the channels of `groups` groups (torch.nn.ChannelShuffle), as in "
+           "ShuffleNet: channel g·k + i moves to i·groups + g.")
+    fields = {"groups": Field("count", doc="number of channel groups; must divide the channels")}
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        _divides(a.groups, spatial(shapes[0], self.key)[1], "groups", "groups")
+        return shapes[0]
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.ChannelShuffle(a.groups)
+
+
+class Split(LayerKind):
+    key = "split"
+    doc = ("One of `parts` equal slices of the channels (torch.chunk(x, parts, dim=1)[take]), "
+           "as in ShuffleNet V2's channel split.")
+    fields = {
+        "parts": Field("count", 2, "number of equal slices; must divide the channels"),
+        "take": Field("index", doc="which slice, from 0 (-1 is the last)"),
+    }
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        n, c, h, w = spatial(shapes[0], self.key)
+        _divides(a.parts, c, "parts", "parts")
+        if not -a.parts <= a.take < a.parts:
+            raise SpecError(f"take {a.take} is not one of the {a.parts} slices", field="take",
+                            hint=f"use a slice from 0 to {a.parts - 1} (or -1 for the last)")
+        return (n, c // a.parts, h, w)
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from archcalc.torchmodel import modules
+
+        return modules.Split(a.parts, a.take)
