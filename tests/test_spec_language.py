@@ -74,6 +74,28 @@ def test_residual_with_identity_and_projection(write_spec):
     assert layers["b.sum"].shape == (1, 6, 4, 4)
 
 
+def test_a_merge_switched_off_passes_its_first_input(write_spec):
+    path = write_spec("""
+        name: optional-residual
+        input: [4, 8, 8]
+        blocks:
+          unit:
+            params: {out: ~, stride: 1}
+            layers:
+              - conv: {kind: conv2d, out: out, kernel: 3, stride: stride, padding: 1}
+              - sum: {kind: add, from: [conv, input], when: "stride == 1"}
+        layers:
+          - a: {kind: unit, out: 4}
+          - b: {kind: unit, out: 6, stride: 2}
+          - c: {kind: unit, out: 6}
+    """)
+    layers = {layer.name: layer for layer in archcalc.analyze(path).layers}
+    assert layers["a.sum"].inputs == ("a.conv", "input")
+    assert "b.sum" not in layers                         # off: the block's output is b.conv
+    assert layers["c.conv"].inputs == ("b.conv",)
+    assert layers["c.sum"].inputs == ("c.conv", "b.conv")
+
+
 def test_concat_branches_and_inline_groups(write_spec):
     path = write_spec("""
         name: inception-ish

@@ -186,10 +186,7 @@ class _Builder:
         inputs = self._inputs(body, full, previous, block_input)
         self._count_item()
         if "when" in body and not self._value(body, "when", env, bool):
-            if len(inputs) != 1:
-                raise SpecError("a layer that reads several inputs cannot be switched off with 'when'",
-                                location=body.where("when"))
-            return inputs[0]
+            return inputs[0]  # a merge switched off passes its first input: an absent residual add
         if "repeat" not in body:
             return self.single(full, body, location, inputs, env, depth)
         count = self._value(body, "repeat", env, int)
