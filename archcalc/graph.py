@@ -49,3 +49,5 @@ class Graph:
     """Where the model is defined: its variant's key, or the spec's name."""
     expect: Mapping | None = None
     """The spec's `expect:` block for this model (figures, budgets, tolerances), as written."""
+    published: Mapping | None = None
+    """Figures published elsewhere for this model (`params`, `gflops`, `source`), shown beside ours."""

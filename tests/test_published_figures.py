@@ -1,6 +1,7 @@
 """Published figures from outside archcalc: torchvision, fvcore and the ResNet paper.
 
-Sources: torchvision 0.29 `get_model_weights(name).DEFAULT.meta` (num_params, _ops = GFLOPS);
+Sources: torchvision 0.29 `get_model_weights(name).DEFAULT.meta` (num_params, _ops = GFLOPS; for
+inception_v3 num_params counts the auxiliary head, 3,326,696 parameters, which the spec leaves out);
 fvcore 0.1.5 FlopCountAnalysis totals at 1×3×224×224 (shared/design.md);
 He et al. 2016, Table 1, "FLOPs" row (multiply-adds ×10⁹).
 """
@@ -15,12 +16,26 @@ TORCHVISION_NUM_PARAMS = {
     "alexnet": 61_100_840, "vgg11": 132_863_336, "vgg11_bn": 132_868_840, "vgg13": 133_047_848,
     "vgg16": 138_357_544, "vgg16_bn": 138_365_992, "vgg19": 143_667_240,
     "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
-    "resnet101": 44_549_160, "resnet152": 60_192_808,
+    "resnet101": 44_549_160, "resnet152": 60_192_808, "vgg13_bn": 133_053_736, "vgg19_bn": 143_678_248,
+    "resnext50_32x4d": 25_028_904, "resnext101_32x8d": 88_791_336, "resnext101_64x4d": 83_455_272,
+    "wide_resnet50_2": 68_883_240, "wide_resnet101_2": 126_886_696,
+    "googlenet": 6_624_904, "inception_v3": 27_161_264 - 3_326_696,
+    "densenet121": 7_978_856, "densenet161": 28_681_000, "densenet169": 14_149_480, "densenet201": 20_013_928,
+    "mobilenet_v2": 3_504_872, "mobilenet_v3_small": 2_542_856, "mobilenet_v3_large": 5_483_032,
+    "squeezenet1_0": 1_248_424, "squeezenet1_1": 1_235_496,
+    "shufflenet_v2_x0_5": 1_366_792, "shufflenet_v2_x1_0": 2_278_604,
+    "mnasnet0_5": 2_218_512, "mnasnet1_0": 4_383_312,
 }
 
 TORCHVISION_GFLOPS = {  # as published, to their decimals
-    "alexnet": "0.714", "vgg16": "15.47", "resnet18": "1.814", "resnet34": "3.664",
-    "resnet50": "4.089", "resnet101": "7.801", "resnet152": "11.514",
+    "alexnet": "0.714", "vgg11": "7.609", "vgg13": "11.308", "vgg16": "15.47", "vgg19": "19.632",
+    "resnet18": "1.814", "resnet34": "3.664", "resnet50": "4.089", "resnet101": "7.801", "resnet152": "11.514",
+    "resnext50_32x4d": "4.23", "resnext101_32x8d": "16.414", "resnext101_64x4d": "15.46",
+    "wide_resnet50_2": "11.398", "wide_resnet101_2": "22.753", "googlenet": "1.5", "inception_v3": "5.71",
+    "densenet121": "2.83", "densenet161": "7.73", "densenet169": "3.36", "densenet201": "4.29",
+    "mobilenet_v2": "0.3", "mobilenet_v3_small": "0.06", "mobilenet_v3_large": "0.22",
+    "squeezenet1_0": "0.82", "squeezenet1_1": "0.35", "shufflenet_v2_x0_5": "0.04",
+    "shufflenet_v2_x1_0": "0.145", "mnasnet0_5": "0.1", "mnasnet1_0": "0.31",
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}
@@ -33,6 +48,36 @@ RESNET_PAPER_TABLE1 = {  # the v1 block: stride on the first 1×1 (18/34 have no
 @pytest.mark.parametrize("model", list(TORCHVISION_NUM_PARAMS))
 def test_torchvision_parameter_counts(model):
     assert archcalc.analyze(model).totals.params == TORCHVISION_NUM_PARAMS[model]
+
+
+def test_the_specs_published_figures_are_torchvisions():
+    """What docs/zoo.md prints beside our figures is the record above, model for model."""
+    from archcalc.spec import bundled, load_graph
+
+    shown = {}
+    for entry in bundled():
+        published = load_graph(entry.path, entry.variant).published
+        if published:
+            shown[entry.name] = published
+    assert set(shown) == set(TORCHVISION_GFLOPS) | {"vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"}
+    aux_head = {"inception_v3": 3_326_696}
+    for model, published in shown.items():
+        assert published["params"] == TORCHVISION_NUM_PARAMS[model] + aux_head.get(model, 0)
+        assert published["source"] == "torchvision 0.29"
+        plain = model.removesuffix("_bn")  # batch norm adds no MACs under torchvision's count
+        assert f"{published['gflops']}" == TORCHVISION_GFLOPS[plain].rstrip("0").rstrip(".")
+
+
+def test_published_figures_are_checked_where_they_are_written(write_spec):
+    path = write_spec("""
+        name: tiny
+        input: [1, 8, 8]
+        published: {params: 10, flops: 3}
+        layers:
+          - fc: {kind: conv2d, out: 1, kernel: 3}
+    """)
+    with pytest.raises(archcalc.SpecError, match="unknown key of 'published' 'flops'.*did you mean 'gflops'"):
+        archcalc.analyze(path)
 
 
 @pytest.mark.parametrize("model", list(TORCHVISION_GFLOPS))
@@ -79,3 +124,26 @@ def test_v1_and_v1_5_differ_only_in_where_the_stride_is():
     assert v1.totals.params == v15.totals.params
     assert v1.totals.macs < v15.totals.macs
     assert [layer.shape for layer in v1.layers][-1] == [layer.shape for layer in v15.layers][-1]
+
+
+def test_zfnet_figure3_sizes_and_the_parameter_formula():
+    """Zeiler & Fergus 2014, Figure 3: the map sizes drawn there, and weights + biases by the
+    seeds' rule (out · in · k² + out) for the filters the figure lists."""
+    stats = archcalc.analyze("zfnet")
+    sizes = {layer.name: layer.shape[2] for layer in stats.layers if len(layer.shape) == 4}
+    assert [sizes[n] for n in ("conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5")] == \
+        [110, 55, 26, 13, 13, 13, 13, 6]
+    convs = [(96, 3, 7), (256, 96, 5), (384, 256, 3), (384, 384, 3), (256, 384, 3)]
+    fcs = [(4096, 6 * 6 * 256), (4096, 4096), (1000, 4096)]
+    expected = sum(o * i * k * k + o for o, i, k in convs) + sum(o * i + o for o, i in fcs)
+    assert stats.totals.params == expected == 62_357_608
+
+
+def test_context_module_table1_parameters():
+    """Yu & Koltun 2016, Table 1: 3×3 convolutions (1×1 last) with biases, C = 21."""
+    c = 21
+    basic = 7 * (c * c * 9 + c) + (c * c + c)
+    widths = [1, 2, 2, 4, 8, 16, 32, 32]
+    large = sum(o * c * i * c * 9 + o * c for i, o in zip(widths, widths[1:])) + (c * 32 * c + c)
+    assert archcalc.analyze("context_basic").totals.params == basic
+    assert archcalc.analyze("context_large").totals.params == large

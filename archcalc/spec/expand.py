@@ -14,8 +14,9 @@ from archcalc.spec.expr import evaluate
 from archcalc.spec.source import YList, YMap
 
 TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers",
-            "expect"}
-VARIANT_KEYS = {"input", "description", "expect"}
+            "expect", "published"}
+VARIANT_KEYS = {"input", "description", "expect", "published"}
+PUBLISHED_KEYS = {"params": int, "gflops": (int, float), "source": str, "note": str}
 BLOCK_KEYS = {"params", "layers", "description"}
 ITEM_KEYS = {"kind", "layers", "from", "repeat", "first", "when"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -57,14 +58,35 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
     if "expect" in doc and variant_names(doc):
         raise SpecError("'expect' holds one model's figures: in a file with variants, give each variant its own",
                         location=doc.key_where("expect"), hint="move it under the variant it is for")
-    expect = overrides.get("expect") if "expect" in overrides else doc.get("expect")
-    if expect is not None and not isinstance(expect, YMap):
-        raise SpecError("'expect' must be a mapping of figures, budgets and tolerances",
-                        location=(overrides if "expect" in overrides else doc).where("expect"))
+    expect = _per_model(doc, overrides, "expect", "a mapping of figures, budgets and tolerances")
+    published = _per_model(doc, overrides, "published", "a mapping of params, gflops and source")
+    if published is not None:
+        _check_published(published)
     location = doc["variants"].key_where(model) if variant_names(doc) else doc.key_where("name")
     return Graph(model=model, family=family, file=file, source=str(source) if source else None,
                  input_shape=input_shape, nodes=builder.nodes, scopes=builder.scopes,
-                 location=location, expect=expect)
+                 location=location, expect=expect, published=published)
+
+
+def _per_model(doc: YMap, overrides: YMap, key: str, what: str) -> YMap | None:
+    """A mapping that belongs to one model: the variant's, or the top level's in a file without variants."""
+    if key in doc and variant_names(doc):
+        raise SpecError(f"'{key}' holds one model's figures: in a file with variants, give each variant its own",
+                        location=doc.key_where(key), hint="move it under the variant it is for")
+    holder = overrides if key in overrides else doc
+    value = holder.get(key)
+    if value is not None and not isinstance(value, YMap):
+        raise SpecError(f"'{key}' must be {what}", location=holder.where(key))
+    return value
+
+
+def _check_published(published: YMap) -> None:
+    _check_keys(published, set(PUBLISHED_KEYS), "key of 'published'")
+    for key, value in published.items():
+        wanted = PUBLISHED_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            raise SpecError(f"published '{key}' must be {'text' if wanted is str else 'a number'}, got {value!r}",
+                            location=published.where(key))
 
 
 def parse_input(value: Any, location: Location | None = None) -> tuple[int, ...]:
