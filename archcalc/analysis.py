@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -11,6 +11,7 @@ from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import format_shape, numel
 from archcalc.limits import MAX_DIMENSION
+from archcalc.receptive import ReceptiveField, receptive_fields
 
 if TYPE_CHECKING:
     from archcalc.graph import Node
@@ -63,6 +64,7 @@ class Row:
     layers: int
     share: float | None
     """Of the total MACs; None when they are formulas."""
+    receptive_field: ReceptiveField | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class ModelStats:
     blocks: dict[str, tuple[str, tuple[int, ...]]]
     formulas: Formulas | None = None
     """With symbolic input sizes: the symbols and constraints; the figures above are formulas."""
+    receptive_fields: dict[str, ReceptiveField | None] | None = None
+    """By layer and block name (numeric input sizes only); see `archcalc.receptive`."""
 
     def rows(self, depth: int | None = None) -> list[Row]:
         """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
@@ -96,7 +100,8 @@ class ModelStats:
             else:
                 kind, shape = self.blocks[name]
             share = None if self.formulas else self.share(figures)
-            rows.append(Row(name, kind, shape, figures, len(members), share))
+            field = self.receptive_fields.get(name) if self.receptive_fields else None
+            rows.append(Row(name, kind, shape, figures, len(members), share, field))
         return rows
 
     @property
@@ -141,7 +146,9 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
         return analyze_symbolic(graph, shape, convention, dtype)
     if not 1 <= batch <= MAX_DIMENSION:
         raise SpecError(f"the batch size must be from 1 to {MAX_DIMENSION:,}, got {batch:,}")
-    return run_rules(graph, shape, convention, dtype, settle=_within_limits)
+    stats = run_rules(graph, shape, convention, dtype, settle=_within_limits)
+    shapes = {INPUT: stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
+    return replace(stats, receptive_fields=receptive_fields(graph, shapes))
 
 
 def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,

@@ -186,6 +186,7 @@ def table(
     convention: ConventionChoice = typer.Option(ConventionChoice.paper, help="What a MAC/FLOP counts."),
     format: TableFormat = typer.Option(TableFormat.table, "--format", help="Output format."),
     dtype: DtypeChoice = typer.Option(DtypeChoice.float32, help="Element type for activation memory."),
+    rf: bool = typer.Option(False, "--rf", help="Add each layer's receptive field: size, jump and start."),
     output: Optional[Path] = OUTPUT,
 ) -> None:
     """Per-layer output shape, parameters and MACs (or FLOPs) of a model; with a symbol among
@@ -197,10 +198,14 @@ def table(
                         convention=convention.value, dtype=dtype.value)
     except SpecError as error:
         _fail(error)
-    _emit(_render_table(stats, stats.rows(depth), format, depth), output, specs=[spec])
+    if rf and stats.formulas:
+        raise typer.BadParameter("receptive fields need whole-number sizes: give --input as numbers "
+                                 "(3x224x224), or leave out --rf", param_hint="'--rf'")
+    _emit(_render_table(stats, stats.rows(depth), format, depth, rf), output, specs=[spec])
 
 
-def _render_table(stats, rows: list, format: TableFormat, depth: int | None) -> str | list[tuple[str, str]]:
+def _render_table(stats, rows: list, format: TableFormat, depth: int | None,
+                  rf: bool = False) -> str | list[tuple[str, str]]:
     if format is TableFormat.json:
         from archcalc.render.records import to_json
 
@@ -211,7 +216,7 @@ def _render_table(stats, rows: list, format: TableFormat, depth: int | None) -> 
         return to_csv(stats, rows)
     from archcalc.render import text
 
-    return text.layer_table(stats, rows) if format is TableFormat.table else text.markdown(stats, rows)
+    return text.layer_table(stats, rows, rf) if format is TableFormat.table else text.markdown(stats, rows, rf)
 
 
 def _spec_paths(specs: list[str]) -> list[Path]:

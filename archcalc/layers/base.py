@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 Shape = tuple[int, ...]
+Window = tuple[int, int, int, int]
 REQUIRED = object()
 
 
@@ -86,6 +87,12 @@ class LayerKind:
     def flop_counter_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
         """What torch's FlopCounterMode gives this layer: 2 per MAC, conv and matmul only."""
         return 2 * self.macs(a, shapes, out)
+
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window] | None:
+        """Along height and width, the (kernel, stride, left padding, dilation) of the input
+        window behind one output unit (`archcalc.receptive`); None where the output has no
+        spatial grid. By default one pixel: the layer keeps the grid."""
+        return ((1, 1, 0, 1), (1, 1, 0, 1)) if len(out) == 4 else None
 
     def strides(self, a: Attrs) -> tuple[int, int] | None:
         """The step of a sliding window along height and width; None for other kinds."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, same, spatial
+from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, Window, same, spatial
 from archcalc.layers.window import window_output
 
 if TYPE_CHECKING:
@@ -54,6 +54,12 @@ class Conv2d(LayerKind):
     def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
         # padding 'same' makes torch call aten::_convolution_mode, which fvcore has no handle for
         return 0 if a.padding == "same" else self.macs(a, shapes, out)
+
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window]:
+        # 'same': torch pads d·(k − 1) in all, the smaller half on the left
+        pads = ([d * (k - 1) // 2 for k, d in zip(a.kernel, a.dilation)] if a.padding == "same"
+                else a.padding)
+        return tuple(zip(a.kernel, a.stride, pads, a.dilation))
 
     def strides(self, a: Attrs) -> tuple[int, int]:
         return a.stride

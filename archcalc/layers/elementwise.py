@@ -44,6 +44,9 @@ class Softmax(LayerKind):
                             hint=f"use a dimension from {-rank} to {rank - 1}")
         return shapes[0]
 
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape):
+        return super().window(a, shapes, out) if a.dim % len(out) == 1 else None  # across H or W: no grid
+
     def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
         from torch import nn
 

@@ -59,6 +59,9 @@ class Concat(LayerKind):
         joined = sum(shape[dim] for shape in shapes)
         return (*shapes[0][:dim], joined, *shapes[0][dim + 1:])
 
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape):
+        return super().window(a, shapes, out) if a.dim % len(out) == 1 else None  # along H or W: no grid
+
     def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
         from archcalc.torchmodel import modules
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Shape, numel, spatial
+from archcalc.layers.base import Attrs, Field, LayerKind, Shape, Window, numel, spatial
 from archcalc.layers.window import window_output
 
 if TYPE_CHECKING:
@@ -36,6 +36,9 @@ class _WindowPool(LayerKind):
 
     def strides(self, a: Attrs) -> tuple[int, int]:
         return a.stride or a.kernel
+
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window]:
+        return tuple(zip(a.kernel, self.strides(a), a.padding, a.get("dilation", (1, 1))))
 
 
 class MaxPool2d(_WindowPool):
@@ -71,6 +74,14 @@ class _AdaptivePool(LayerKind):
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         n, c, _, _ = spatial(shapes[0], self.key)
         return (n, c, *a.output_size)
+
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window] | None:
+        """Equal windows when the output size divides the input's; otherwise torch's windows
+        differ in size and place (⌊i·n/m⌋ to ⌈(i + 1)·n/m⌉), and there is no one field."""
+        sizes = list(zip(shapes[0][2:], out[2:]))
+        if any(n % m for n, m in sizes):
+            return None
+        return tuple((n // m, n // m, 0, 1) for n, m in sizes)
 
 
 class AdaptiveAvgPool2d(_AdaptivePool):

@@ -38,5 +38,24 @@ def shape_text(shape: tuple, sep: str = "×") -> str:
     return format_shape(shape, sep)
 
 
+def fraction_text(value) -> str:
+    """3 → '3', Fraction(15, 2) → '7.5' (a field's centre is a whole or half pixel)."""
+    return str(int(value)) if value == int(value) else f"{float(value):g}"
+
+
+def field_texts(field) -> list[str]:
+    """A receptive field as table cells: size, jump and start ('99', '16', '7.5'), each
+    'height×width' when the axes differ; 'whole input' when a broadcast path sees it all."""
+    if field is None:
+        return ["—", "—", "—"]
+
+    def both(texts: list[str]) -> str:
+        return texts[0] if texts[0] == texts[1] else "×".join(texts)
+
+    sizes = both(["all" if axis.whole else str(axis.size) for axis in field.axes])
+    return [sizes, both([str(axis.jump) for axis in field.axes]),
+            both([fraction_text(axis.start) for axis in field.axes])]
+
+
 def percent(share: float) -> str:
     return f"{100 * share:.1f}%"

@@ -33,6 +33,15 @@ def row_dict(index: int, row: Row) -> dict:
             "shape": [value(size) for size in row.shape], **figures_dict(row.figures), "share": row.share}
 
 
+def field_dict(field) -> dict | None:
+    """A receptive field per axis: size (null when every unit sees the whole input), jump, start."""
+    if field is None:
+        return None
+    return {name: {"size": None if axis.whole else axis.size, "jump": axis.jump,
+                   "start": int(axis.start) if axis.start == int(axis.start) else float(axis.start)}
+            for name, axis in zip(("height", "width"), field.axes)}
+
+
 def formulas_dict(stats: ModelStats) -> dict:
     """For a symbolic analysis: its symbols, the constraints in words and as Python conditions."""
     from archcalc.symbolic.printing import python_text
@@ -56,7 +65,8 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
         "convention": {"name": stats.convention, "summary": CONVENTIONS[stats.convention].summary},
         "dtype": stats.dtype,
         "depth": depth,
-        "rows": [row_dict(i, row) for i, row in enumerate(rows, start=1)],
+        "rows": [{**row_dict(i, row), "receptive_field": field_dict(row.receptive_field)}
+                 for i, row in enumerate(rows, start=1)],
         "totals": figures_dict(stats.totals),
     }
     if stats.formulas:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from archcalc.analysis import ModelStats, Row
 from archcalc.conventions import CONVENTIONS
-from archcalc.render.numbers import grouped, human, human_bytes, percent, shape_text
+from archcalc.render.numbers import field_texts, grouped, human, human_bytes, percent, shape_text
 
 
 def header_lines(stats: ModelStats) -> list[str]:
@@ -44,11 +44,17 @@ def formula_lines(stats: ModelStats) -> list[str]:
             *([f"every stride divides its input exactly for {'; '.join(exact)}"] if exact else [])]
 
 
-def cells(index: int, row: Row, attr: str) -> list[str]:
+RF_COLUMNS = [("RF", ">"), ("jump", ">"), ("start", ">")]
+RF_NOTE = ("RF: receptive field in input pixels (padding included; 'all': every unit sees the whole "
+           "input through a broadcast path) · jump: input pixels between neighbouring units · "
+           "start: centre of the first unit's field")
+
+
+def cells(index: int, row: Row, attr: str, rf: bool = False) -> list[str]:
     name = row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)"
     share = [] if row.share is None else [percent(row.share)]
     return [str(index), name, row.kind, shape_text(row.shape), grouped(row.figures.params),
-            grouped(getattr(row.figures, attr)), *share]
+            grouped(getattr(row.figures, attr)), *share, *(field_texts(row.receptive_field) if rf else [])]
 
 
 StyledLines = list[tuple[str, str]]
@@ -72,35 +78,39 @@ def aligned(columns: list[tuple[str, str]], body: list[list[str]], footer: list[
     return lines
 
 
-def layer_table(stats: ModelStats, rows: list[Row]) -> StyledLines:
-    """`archcalc table`: header, one line per row, totals, summary."""
+def layer_table(stats: ModelStats, rows: list[Row], rf: bool = False) -> StyledLines:
+    """`archcalc table`: header, one line per row, totals, summary; with `rf` the receptive fields."""
     title, attr = count_column(stats)
     share = [] if stats.formulas else [("share", ">")]
     columns = [("#", ">"), ("layer", "<"), ("kind", "<"), ("output", "<"), ("params", ">"),
-               (title, ">"), *share]
+               (title, ">"), *share, *(RF_COLUMNS if rf else [])]
     totals = stats.totals
     footer = ["", "total", "", "", grouped(totals.params), grouped(getattr(totals, attr)),
-              *(["100.0%"] if share else [])]
+              *(["100.0%"] if share else []), *(["", "", ""] if rf else [])]
     if stats.formulas:  # a total formula is printed in full below the table, not squeezed in
         footer = None
     header = header_lines(stats)
     return [(header[0], "bold"), (header[1], ""), ("", ""),
-            *aligned(columns, [cells(i, row, attr) for i, row in enumerate(rows, start=1)], footer),
-            *((line, "") for line in summary_line(stats).split("\n"))]
+            *aligned(columns, [cells(i, row, attr, rf) for i, row in enumerate(rows, start=1)], footer),
+            *((line, "") for line in summary_line(stats).split("\n")),
+            *([(RF_NOTE, "dim")] if rf else [])]
 
 
-def markdown(stats: ModelStats, rows: list[Row]) -> str:
+def markdown(stats: ModelStats, rows: list[Row], rf: bool = False) -> str:
     title, attr = count_column(stats)
     share, align = ("", "") if stats.formulas else (" share |", "--:|")
+    if rf:
+        share, align = share + " RF | jump | start |", align + "--:|--:|--:|"
     lines = [f"**{header_lines(stats)[0]}**", "", header_lines(stats)[1], "",
              f"| # | layer | kind | output | params | {title} |{share}",
              f"|--:|:--|:--|:--|--:|--:|{align}"]
     for index, row in enumerate(rows, start=1):
-        lines.append("| " + " | ".join(cells(index, row, attr)) + " |")
+        lines.append("| " + " | ".join(cells(index, row, attr, rf)) + " |")
     t = stats.totals
     if not stats.formulas:
-        lines.append(f"| | **total** | | | **{grouped(t.params)}** | **{grouped(getattr(t, attr))}** | 100.0% |")
-        lines += ["", summary_line(stats), ""]
+        lines.append(f"| | **total** | | | **{grouped(t.params)}** | **{grouped(getattr(t, attr))}** | 100.0% |"
+                     + (" | | |" if rf else ""))
+        lines += ["", summary_line(stats), "", *([RF_NOTE, ""] if rf else [])]
     else:
         lines += ["", *(f"- {line}" for line in formula_lines(stats)), ""]
     return "\n".join(lines)

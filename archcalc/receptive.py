@@ -1,0 +1,156 @@
+"""Receptive fields: the input region behind one output unit of every layer, along each axis.
+
+Along one axis a layer's units form a grid over the input: unit i sees the pixels from
+start + i·jump − (size − 1)/2 to start + i·jump + (size − 1)/2 (pixel p's centre is at p;
+padding counts, so the region may reach past the input). A window of kernel k dilated by d
+(span k' = d·(k − 1) + 1), stride s and left padding p over a field (r, j, t) gives
+
+    r' = r + (k' − 1)·j        j' = j·s        t' = t + ((k' − 1)/2 − p)·j
+
+Layers that keep the spatial grid (activations, batch norm, channel shuffle, …) see one pixel.
+Where paths merge (add, concat, multiply) the first unit sees the union of what each path sees,
+so the size is the largest over the paths when they are centred alike. A path broadcast along
+an axis (a squeeze-and-excitation scale of size 1) shows every unit the same region, the whole
+input: such a field is `whole` from there on. Layers without a spatial grid (after flatten) and
+adaptive pooling whose windows differ in size have no field (None).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from archcalc.graph import INPUT
+
+if TYPE_CHECKING:
+    from archcalc.graph import Graph
+
+Window = tuple[int, int, int, int]
+"""(kernel, stride, left padding, dilation) of the input window behind one output unit, along one axis."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The field along one axis: size, jump and the centre of the first unit's field."""
+
+    size: int
+    jump: int
+    start: Fraction
+    whole: bool = False
+    """Every unit sees the whole input along this axis (through a broadcast path)."""
+
+    def through(self, window: Window) -> Axis:
+        kernel, stride, padding, dilation = window
+        span = dilation * (kernel - 1) + 1
+        return replace(self, size=self.size + (span - 1) * self.jump, jump=self.jump * stride,
+                       start=self.start + (Fraction(span - 1, 2) - padding) * self.jump)
+
+    def first_unit(self) -> tuple[Fraction, Fraction]:
+        """The first unit's region: (first pixel, last pixel), padding included."""
+        half = Fraction(self.size - 1, 2)
+        return self.start - half, self.start + half
+
+    def unclipped(self, unit: int) -> tuple[Fraction, Fraction]:
+        """Unit `unit`'s region by the field alone (first, last pixel; may reach past the input).
+        A whole field has no such region: (−∞, ∞) as (−1, inf) would mislead, so it is refused."""
+        if self.whole:
+            return Fraction(-1), Fraction(10**18)
+        low, high = self.first_unit()
+        return low + unit * self.jump, high + unit * self.jump
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    height: Axis
+    width: Axis
+
+    @property
+    def axes(self) -> tuple[Axis, Axis]:
+        return self.height, self.width
+
+
+PIXEL = ReceptiveField(Axis(1, 1, Fraction(0)), Axis(1, 1, Fraction(0)))
+
+
+def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[str, ReceptiveField | None]:
+    """Every layer's field (by name), and every block's (the field of its output layer)."""
+    fields: dict[str, ReceptiveField | None] = {INPUT: PIXEL if len(shapes[INPUT]) == 4 else None}
+    for node in graph.nodes:
+        out = shapes[node.name]
+        in_shapes = [shapes[name] for name in node.inputs]
+        incoming = [fields[name] for name in node.inputs]
+        windows = node.kind.window(node.attrs, in_shapes, out)
+        if windows is None or any(field is None for field in incoming):
+            fields[node.name] = None
+            continue
+        merged = _merge(incoming, in_shapes, out)
+        fields[node.name] = ReceptiveField(*(axis.through(w) for axis, w in zip(merged.axes, windows)))
+    for name, scope in graph.scopes.items():
+        fields[name] = fields[scope.output]
+    del fields[INPUT]
+    return fields
+
+
+def _merge(incoming: list[ReceptiveField], in_shapes: list[tuple[int, ...]], out: tuple[int, ...]
+           ) -> ReceptiveField:
+    if len(incoming) == 1:
+        return incoming[0]
+    axes = []
+    for index in range(2):
+        along = [(field.axes[index], shape[2 + index]) for field, shape in zip(incoming, in_shapes)]
+        broadcast = any(size == 1 and out[2 + index] > 1 for _, size in along)
+        paths = [axis for axis, size in along if size == out[2 + index]] or [a for a, _ in along]
+        axes.append(_union(paths, whole=broadcast))
+    return ReceptiveField(*axes)
+
+
+def _union(paths: list[Axis], whole: bool) -> Axis:
+    regions = [axis.first_unit() for axis in paths]
+    low, high = min(r[0] for r in regions), max(r[1] for r in regions)
+    return Axis(size=int(high - low) + 1, jump=max(axis.jump for axis in paths), start=(low + high) / 2,
+                whole=whole or any(axis.whole for axis in paths))
+
+
+def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, unit: tuple[int, int]
+                ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The input pixels (first, last along height and width) that output unit `unit` (h, w) of
+    `layer` depends on, with every map's border taken into account: where a field reaches past
+    the input, or past the units a layer actually has, this is what remains of it. It follows
+    the exact set of units each layer needs, so gaps left by strides and dilation count too."""
+    wanted: dict[str, list[set[int]]] = {layer: [{unit[0]}, {unit[1]}]}
+    for node in reversed(graph.nodes):
+        if node.name not in wanted:
+            continue
+        out, units = shapes[node.name], wanted.pop(node.name)
+        for source in node.inputs:
+            need = _needed(node, shapes[source], out, units)
+            have = wanted.setdefault(source, [set(), set()])
+            for axis in range(2):
+                have[axis] |= need[axis]
+    return tuple((min(units), max(units)) for units in wanted[INPUT])
+
+
+def _needed(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set[int]]) -> list[set[int]]:
+    """The units of one input that the output units `units` (a set per axis) read."""
+    if len(source) != 4:
+        return units
+    if len(out) != 4:  # flatten and after: every position
+        return [set(range(source[2])), set(range(source[3]))]
+    windows = node.kind.window(node.attrs, [source], out) if len(node.inputs) == 1 else None
+    needed = []
+    for axis, wanted in enumerate(units):
+        n, m = source[2 + axis], out[2 + axis]
+        if n == 1 and m > 1:  # broadcast
+            needed.append({0})
+        elif windows is not None:
+            kernel, stride, padding, dilation = windows[axis]
+            taps = {u * stride - padding + t * dilation for u in wanted for t in range(kernel)}
+            needed.append({p for p in taps if 0 <= p < n})
+        elif len(node.inputs) > 1:  # a merge reads the same units of each input
+            needed.append(set(wanted))
+        elif "output_size" in node.attrs:  # adaptive pooling, unequal windows: ⌊i·n/m⌋ to ⌈(i + 1)·n/m⌉
+            needed.append({p for i in wanted for p in range(i * n // m, -(-(i + 1) * n // m))})
+        else:  # a layer that mixes positions (softmax along H or W): all of them
+            needed.append(set(range(n)))
+    return needed
