@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import SpecError, did_you_mean
@@ -85,6 +85,8 @@ class ModelStats:
     """With symbolic input sizes: the symbols and constraints; the figures above are formulas."""
     receptive_fields: dict[str, ReceptiveField | None] | None = None
     """By layer and block name (numeric input sizes only); see `archcalc.receptive`."""
+    published: Mapping | None = None
+    """The spec's `published:` figures for this model (params, gflops, source, note)."""
 
     def rows(self, depth: int | None = None) -> list[Row]:
         """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
@@ -176,7 +178,7 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
     totals = sum((layer.figures for layer in layers), Figures())
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,
-                      dtype, layers, totals, blocks)
+                      dtype, layers, totals, blocks, published=graph.published)
 
 
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:

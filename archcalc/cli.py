@@ -242,6 +242,19 @@ def list_models(
 
 
 @app.command(cls=CommandWithUsage)
+def zoo(output: Optional[Path] = OUTPUT) -> None:
+    """The zoo page (docs/zoo.md): every bundled model's figures beside the published ones."""
+    from archcalc.analysis import analyze_bundled
+    from archcalc.render.zoo import zoo_page
+
+    try:
+        models = analyze_bundled()
+    except SpecError as error:
+        _fail(error)
+    _emit(zoo_page(models), output, specs=[])
+
+
+@app.command(cls=CommandWithUsage)
 def conv(
     input: str = typer.Option(..., "--input", help="Input size: N, HxW or CxHxW."),
     kernel: str = typer.Option(..., help="Kernel size: k or kHxkW."),

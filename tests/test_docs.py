@@ -6,6 +6,7 @@ from pathlib import Path
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.layers import LAYER_KINDS
+from archcalc.spec import bundled
 from archcalc.spec.expand import ITEM_KEYS, TOP_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,3 +110,20 @@ def test_symbolic_samples_are_what_the_commands_print(cli):
         assert cli(*command.split()[1:]).stdout == sample
     table = cli("table", "resnet50", "--input", "3xHxW", "--format", "json").stdout
     assert '"((H + 1)//2)"' in table and '"9408*((H + 1)//2)*((W + 1)//2)"' in table
+
+
+def test_the_zoo_page_is_what_archcalc_zoo_prints(cli):
+    """docs/zoo.md is made by `archcalc zoo -o docs/zoo.md`; a spec changed without it fails here."""
+    result = cli("zoo")
+    assert result.exit_code == 0, result.output
+    page = (ROOT / "docs" / "zoo.md").read_text(encoding="utf-8")
+    assert page == result.stdout, "docs/zoo.md is out of date: run 'archcalc zoo -o docs/zoo.md'"
+
+
+def test_the_zoo_page_sets_our_figures_beside_torchvisions():
+    page = (ROOT / "docs" / "zoo.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| resnext50_32x4d |"))
+    # torchvision 0.29 ResNeXt50_32X4D_Weights: num_params 25,028,904, _ops 4.23
+    assert "| 25,028,904 | 25,028,904 ✓ | 4.230 | 4.23 ✓ |" in row
+    models = [line for line in page.splitlines() if line.startswith("| ") and not line.startswith("| model ")]
+    assert len(models) == len(bundled())
