@@ -113,11 +113,12 @@ def _union(paths: list[Axis], whole: bool) -> Axis:
 
 
 def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, unit: tuple[int, int]
-                ) -> tuple[tuple[int, int], tuple[int, int]]:
+                ) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
     """The input pixels (first, last along height and width) that output unit `unit` (h, w) of
     `layer` depends on, with every map's border taken into account: where a field reaches past
     the input, or past the units a layer actually has, this is what remains of it. It follows
-    the exact set of units each layer needs, so gaps left by strides and dilation count too."""
+    the exact set of units each layer needs, so gaps left by strides and dilation count too.
+    None along an axis where the unit reads padding only (a 1×1 window on a padded border)."""
     wanted: dict[str, list[set[int]]] = {layer: [{unit[0]}, {unit[1]}]}
     for node in reversed(graph.nodes):
         if node.name not in wanted:
@@ -128,7 +129,7 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
             have = wanted.setdefault(source, [set(), set()])
             for axis in range(2):
                 have[axis] |= need[axis]
-    return tuple((min(units), max(units)) for units in wanted[INPUT])
+    return tuple((min(units), max(units)) if units else None for units in wanted[INPUT])
 
 
 def _needed(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set[int]]) -> list[set[int]]:
