@@ -17,7 +17,7 @@ adaptive pooling whose windows differ in size have no field (None).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -32,32 +32,32 @@ Window = tuple[int, int, int, int]
 
 @dataclass(frozen=True)
 class Axis:
-    """The field along one axis: size, jump and the centre of the first unit's field."""
+    """The field along one axis: its size, its jump, and the first pixel of the first unit's
+    field (`low`; whole-number arithmetic throughout, as the fields' borders are whole pixels)."""
 
     size: int
     jump: int
-    start: Fraction
+    low: int
     whole: bool = False
     """Every unit sees the whole input along this axis (through a broadcast path)."""
 
+    @property
+    def start(self) -> Fraction:
+        """The centre of the first unit's field: a whole or half pixel."""
+        return Fraction(2 * self.low + self.size - 1, 2)
+
     def through(self, window: Window) -> Axis:
         kernel, stride, padding, dilation = window
-        span = dilation * (kernel - 1) + 1
-        return replace(self, size=self.size + (span - 1) * self.jump, jump=self.jump * stride,
-                       start=self.start + (Fraction(span - 1, 2) - padding) * self.jump)
+        return Axis(self.size + dilation * (kernel - 1) * self.jump, self.jump * stride,
+                    self.low - padding * self.jump, self.whole)
 
-    def first_unit(self) -> tuple[Fraction, Fraction]:
-        """The first unit's region: (first pixel, last pixel), padding included."""
-        half = Fraction(self.size - 1, 2)
-        return self.start - half, self.start + half
-
-    def unclipped(self, unit: int) -> tuple[Fraction, Fraction]:
+    def unclipped(self, unit: int) -> tuple[int, int]:
         """Unit `unit`'s region by the field alone (first, last pixel; may reach past the input).
-        A whole field has no such region: (−∞, ∞) as (−1, inf) would mislead, so it is refused."""
+        A whole field reaches every pixel whatever the input: (−∞, ∞) in effect."""
         if self.whole:
-            return Fraction(-1), Fraction(10**18)
-        low, high = self.first_unit()
-        return low + unit * self.jump, high + unit * self.jump
+            return -(10**18), 10**18
+        low = self.low + unit * self.jump
+        return low, low + self.size - 1
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class ReceptiveField:
         return self.height, self.width
 
 
-PIXEL = ReceptiveField(Axis(1, 1, Fraction(0)), Axis(1, 1, Fraction(0)))
+PIXEL = ReceptiveField(Axis(1, 1, 0), Axis(1, 1, 0))
 
 
 def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[str, ReceptiveField | None]:
@@ -106,10 +106,9 @@ def _merge(incoming: list[ReceptiveField], in_shapes: list[tuple[int, ...]], out
 
 
 def _union(paths: list[Axis], whole: bool) -> Axis:
-    regions = [axis.first_unit() for axis in paths]
-    low, high = min(r[0] for r in regions), max(r[1] for r in regions)
-    return Axis(size=int(high - low) + 1, jump=max(axis.jump for axis in paths), start=(low + high) / 2,
-                whole=whole or any(axis.whole for axis in paths))
+    low = min(axis.low for axis in paths)
+    high = max(axis.low + axis.size - 1 for axis in paths)
+    return Axis(high - low + 1, max(axis.jump for axis in paths), low, whole or any(axis.whole for axis in paths))
 
 
 def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, unit: tuple[int, int]
@@ -118,7 +117,7 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
     `layer` depends on, with every map's border taken into account: where a field reaches past
     the input, or past the units a layer actually has, this is what remains of it. It follows
     the exact set of units each layer needs, so gaps left by strides and dilation count too.
-    None along an axis where the unit reads padding only (a 1×1 window on a padded border)."""
+    None, None where the unit reads padding only (a 1×1 window on a padded border)."""
     wanted: dict[str, list[set[int]]] = {layer: [{unit[0]}, {unit[1]}]}
     for node in reversed(graph.nodes):
         if node.name not in wanted:
@@ -129,11 +128,14 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
             have = wanted.setdefault(source, [set(), set()])
             for axis in range(2):
                 have[axis] |= need[axis]
-    return tuple((min(units), max(units)) if units else None for units in wanted[INPUT])
+    seen = wanted[INPUT]
+    return tuple((min(units), max(units)) for units in seen) if all(seen) else (None, None)
 
 
 def _needed(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set[int]]) -> list[set[int]]:
     """The units of one input that the output units `units` (a set per axis) read."""
+    if not all(units):  # no row (or no column): no unit at all, so nothing is read
+        return [set(), set()]
     if len(source) != 4:
         return units
     if len(out) != 4:  # flatten and after: every position
