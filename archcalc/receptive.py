@@ -144,14 +144,12 @@ def _needed(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set
     needed = []
     for axis, wanted in enumerate(units):
         n, m = source[2 + axis], out[2 + axis]
-        if n == 1 and m > 1:  # broadcast
-            needed.append({0})
-        elif windows is not None:
+        if windows is not None:
             kernel, stride, padding, dilation = windows[axis]
             taps = {u * stride - padding + t * dilation for u in wanted for t in range(kernel)}
             needed.append({p for p in taps if 0 <= p < n})
-        elif len(node.inputs) > 1:  # a merge reads the same units of each input
-            needed.append(set(wanted))
+        elif len(node.inputs) > 1:  # a merge reads the same units of each input, or a broadcast one
+            needed.append({0} if n == 1 and m > 1 else set(wanted))
         elif "output_size" in node.attrs:  # adaptive pooling, unequal windows: ⌊i·n/m⌋ to ⌈(i + 1)·n/m⌉
             needed.append({p for i in wanted for p in range(i * n // m, -(-(i + 1) * n // m))})
         else:  # a layer that mixes positions (softmax along H or W): all of them
