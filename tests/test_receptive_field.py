@@ -213,3 +213,26 @@ def test_a_unit_that_reads_only_padding_sees_no_pixel(write_spec):
     shapes = {"input": stats.input_shape, "c": stats.layers[0].shape}
     assert unit_region(load_graph(path), shapes, "c", (0, 1)) == (None, None)
     assert unit_region(load_graph(path), shapes, "c", (1, 1)) == ((2, 2), (2, 2))
+
+
+def test_table_rf_columns_and_json(cli):
+    result = cli("table", "context_basic", "--rf")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith(("1 ", "15 "))]
+    assert rows[0][-3:] == ["3", "1", "0"] and rows[1][-3:] == ["67", "1", "0"]  # layer1.conv, layer8
+    assert "jump: input pixels between neighbouring units" in result.stdout
+    import json
+
+    document = json.loads(cli("table", "lenet5", "--format", "json").stdout)
+    fields = {row["name"]: row["receptive_field"] for row in document["rows"]}
+    # LeNet-5: 5×5 conv, 2×2 pool, 5×5 conv: 5, then 6 at jump 2, then 6 + 4·2 = 14
+    assert fields["conv1"]["height"] == {"size": 5, "jump": 1, "start": 2}
+    assert fields["pool1"]["width"] == {"size": 6, "jump": 2, "start": 2.5}
+    assert fields["conv2"]["height"] == {"size": 14, "jump": 2, "start": 6.5}
+    assert fields["flatten"] is None
+
+
+def test_rf_needs_whole_number_sizes(cli):
+    result = cli("table", "resnet50", "--input", "3xHxW", "--rf")
+    assert result.exit_code == 2
+    assert "receptive fields need whole-number sizes" in result.output
