@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 import archcalc
+from archcalc.spec import load_graph
 
 TORCHVISION_NUM_PARAMS = {
     "alexnet": 61_100_840, "vgg11": 132_863_336, "vgg11_bn": 132_868_840, "vgg13": 133_047_848,
@@ -52,7 +53,7 @@ def test_torchvision_parameter_counts(model):
 
 def test_the_specs_published_figures_are_torchvisions():
     """What docs/zoo.md prints beside our figures is the record above, model for model."""
-    from archcalc.spec import bundled, load_graph
+    from archcalc.spec import bundled
 
     shown = {}
     for entry in bundled():
@@ -147,3 +148,22 @@ def test_context_module_table1_parameters():
     large = sum(o * c * i * c * 9 + o * c for i, o in zip(widths, widths[1:])) + (c * 32 * c + c)
     assert archcalc.analyze("context_basic").totals.params == basic
     assert archcalc.analyze("context_large").totals.params == large
+
+
+def test_dilated_resnet50_keeps_resnet50s_parameters_at_output_stride_8():
+    """torchvision resnet50(replace_stride_with_dilation=[False, True, True]): the same weights,
+    conv4_x and conv5_x at 28×28 instead of 14×14 and 7×7, their 3×3s dilated 2 and 4 (the first
+    block of each stage keeping the stage before's dilation)."""
+    plain, dilated = archcalc.analyze("resnet50"), archcalc.analyze("resnet50_dilated")
+    assert dilated.totals.params == plain.totals.params == 25_557_032
+    shapes = {layer.name: layer.shape for layer in dilated.layers}
+    assert shapes["layer4.2.relu3"] == (1, 2048, 224 // 8, 224 // 8)
+    convs = {layer.name: layer for layer in dilated.layers if layer.name.endswith("conv2")}
+    graph = load_graph("resnet50_dilated")
+    dilation = {node.name: node.attrs.dilation[0] for node in graph.nodes if node.name in convs}
+    assert [dilation[f"layer3.{i}.conv2"] for i in range(6)] == [1, 2, 2, 2, 2, 2]
+    assert [dilation[f"layer4.{i}.conv2"] for i in range(3)] == [2, 4, 4]
+    # conv4_x's MACs grow by (28/14)² and conv5_x's by (28/7)², the rest stay
+    stage = lambda stats, name: sum(l.figures.macs for l in stats.layers if l.name.startswith(name))  # noqa: E731
+    assert stage(dilated, "layer3.1") == 4 * stage(plain, "layer3.1")
+    assert stage(dilated, "layer4.1") == 16 * stage(plain, "layer4.1")
