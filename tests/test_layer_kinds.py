@@ -36,6 +36,7 @@ CASES = {
     "flatten": ({}, [(2, 3, 4, 5)], (2, 3 * 4 * 5), (0, 0, 0), 0),
     "add": ({}, [(1, 3, 4, 4), (1, 3, 4, 4), (1, 3, 4, 4)], (1, 3, 4, 4), (0, 0, 0), 0),
     "concat": ({}, [(1, 3, 4, 4), (1, 5, 4, 4)], (1, 3 + 5, 4, 4), (0, 0, 0), 0),
+    "mean": ({"keepdim": True}, [(2, 5, 3, 4)], (2, 5, 1, 1), (0, 0, 0), 0),
     "multiply": ({}, [(2, 6, 5, 7), (2, 6, 1, 1)], (2, 6, 5, 7), (0, 0, 0), 0),
     "channel_shuffle": ({"groups": 3}, [(1, 6, 4, 4)], (1, 6, 4, 4), (0, 0, 0), 0),
     "split": ({"parts": 2, "take": 1}, [(1, 6, 4, 5)], (1, 6 // 2, 4, 5), (0, 0, 0), 0),
@@ -88,6 +89,8 @@ def _torch_layer(key: str, fields: dict, shapes: list):
     }
     if key == "add":
         return lambda *xs: sum(xs[1:], xs[0])
+    if key == "mean":
+        return lambda x: x.mean([2, 3], keepdim=a.keepdim)
     if key == "multiply":
         return lambda x, scale: x * scale
     if key == "split":

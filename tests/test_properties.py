@@ -191,6 +191,22 @@ def test_channel_shuffle(count_example, tmp_dir, channels, groups, size, batch):
                 (channels, *size), batch, lambda: nn.ChannelShuffle(groups), torch.rand(batch, channels, *size))
 
 
+class Mean(nn.Module):
+    def __init__(self, keepdim: bool) -> None:
+        super().__init__()
+        self.keepdim = keepdim
+
+    def forward(self, x):
+        return x.mean([2, 3], keepdim=self.keepdim)
+
+
+@settings(PROPERTY, max_examples=40)
+@given(channels=st.integers(1, 8), size=pairs(1, 9), keepdim=st.booleans(), batch=st.integers(1, 2))
+def test_mean(count_example, tmp_dir, channels, size, keepdim, batch):
+    check_layer(count_example, tmp_dir, [{"pool": {"kind": "mean", "keepdim": keepdim}}], (channels, *size), batch,
+                lambda: Mean(keepdim), torch.rand(batch, channels, *size))
+
+
 class Chunk(nn.Module):
     """One slice of torch.chunk along the channels, as ShuffleNet V2 calls it."""
 

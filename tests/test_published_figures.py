@@ -167,3 +167,58 @@ def test_dilated_resnet50_keeps_resnet50s_parameters_at_output_stride_8():
     stage = lambda stats, name: sum(l.figures.macs for l in stats.layers if l.name.startswith(name))  # noqa: E731
     assert stage(dilated, "layer3.1") == 4 * stage(plain, "layer3.1")
     assert stage(dilated, "layer4.1") == 16 * stage(plain, "layer4.1")
+
+
+
+# Measured on torchvision's own models: torch 2.15.0 and torchvision 0.29.2 in a throw-away
+# virtualenv (torchvision is no dependency of archcalc), each model built with weights=None and
+# in eval mode at 1×3×224×224 (inception_v3 1×3×299×299; googlenet and inception_v3 with
+# aux_logits=False, init_weights=False; resnet50_dilated as resnet50(replace_stride_with_dilation=
+# [False, True, True])): torch.utils.flop_counter.FlopCounterMode's total FLOPs, and fvcore 0.1.5's
+# FlopCountAnalysis(model, x).total(). The same run found the sorted lists of every Conv2d's
+# (in, out, kernel, stride, padding, dilation, groups, bias), every Linear's and every
+# BatchNorm2d's (features, eps, affine) equal to the specs' own.
+TORCHVISION_MEASURED = {  # model: (FlopCounterMode FLOPs, fvcore total)
+    "alexnet": (1_428_376_960, 714_197_696),
+    "vgg11": (15_218_180_096, 7_609_115_136),
+    "vgg11_bn": (15_218_180_096, 7_623_967_232),
+    "vgg13": (22_616_932_352, 11_308_491_264),
+    "vgg13_bn": (22_616_932_352, 11_332_977_152),
+    "vgg16": (30_940_528_640, 15_470_289_408),
+    "vgg16_bn": (30_940_528_640, 15_497_384_448),
+    "vgg19": (39_264_124_928, 19_632_087_552),
+    "vgg19_bn": (39_264_124_928, 19_661_791_744),
+    "resnet18": (3_628_146_688, 1_819_065_856),
+    "resnet34": (7_327_522_816, 3_671_262_720),
+    "resnet50": (8_178_368_512, 4_111_512_576),
+    "resnet101": (15_602_810_880, 7_833_969_664),
+    "resnet152": (23_027_253_248, 11_558_835_200),
+    "resnext50_32x4d": (8_460_959_744, 4_259_381_248),
+    "resnext101_32x8d": (32_828_030_976, 16_476_534_784),
+    "resnext101_64x4d": (30_920_540_160, 15_522_789_376),
+    "wide_resnet50_2": (22_796_042_240, 11_426_922_496),
+    "wide_resnet101_2": (45_506_101_248, 22_795_599_872),
+    "resnet50_dilated": (38_158_729_216, 19_131_346_944),
+    "googlenet": (2_996_752_384, 1_504_878_688),
+    "inception_v3": (11_426_432_192, 5_731_282_144),
+    "densenet121": (5_668_323_328, 2_865_546_752),
+    "densenet161": (15_455_814_144, 7_786_843_488),
+    "densenet169": (6_719_686_656, 3_397_970_816),
+    "densenet201": (8_582_731_776, 4_340_870_784),
+    "mobilenet_v2": (601_548_544, 314_193_216),
+    "mobilenet_v3_large": (433_179_520, 226_033_824),
+    "mobilenet_v3_small": (113_020_800, 59_649_536),
+    "squeezenet1_0": (1_637_849_152, 819_093_576),
+    "squeezenet1_1": (698_303_872, 349_320_936),
+    "shufflenet_v2_x0_5": (80_952_896, 42_524_256),
+    "shufflenet_v2_x1_0": (289_815_984, 148_808_392),
+    "mnasnet0_5": (208_911_936, 110_586_848),
+    "mnasnet1_0": (628_831_744, 325_329_152),
+}
+
+
+@pytest.mark.parametrize("model", list(TORCHVISION_MEASURED))
+def test_counters_on_torchvisions_own_models(model):
+    flop_counter, fvcore = TORCHVISION_MEASURED[model]
+    assert archcalc.analyze(model, convention="torch").totals.flops == flop_counter
+    assert archcalc.analyze(model, convention="fvcore").totals.macs == fvcore

@@ -97,6 +97,28 @@ class AdaptiveAvgPool2d(_AdaptivePool):
         return nn.AdaptiveAvgPool2d(a.output_size)
 
 
+class SpatialMean(LayerKind):
+    key = "mean"
+    doc = ("Mean over height and width (torch's x.mean([2, 3])), the global average pooling "
+           "ShuffleNet V2 and MNASNet write this way: (N, C, H, W) → (N, C).")
+    fields = {"keepdim": Field("bool", False, "keep H and W as sizes 1: (N, C, 1, 1)")}
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        n, c, _, _ = spatial(shapes[0], self.key)
+        return (n, c, 1, 1) if a.keepdim else (n, c)
+
+    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        return 0  # fvcore has no handle for aten::mean (adaptive_avgpool2d counts every element)
+
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window] | None:
+        return tuple((n, n, 0, 1) for n in shapes[0][2:]) if a.keepdim else None
+
+    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
+        from archcalc.torchmodel import modules
+
+        return modules.SpatialMean(a.keepdim)
+
+
 class AdaptiveMaxPool2d(_AdaptivePool):
     key = "adaptive_maxpool2d"
     doc = "Adaptive max pooling to a fixed output size (torch.nn.AdaptiveMaxPool2d)."

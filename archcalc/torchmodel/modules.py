@@ -31,6 +31,20 @@ class Concat(nn.Module):
         return f"dim={self.dim}"
 
 
+class SpatialMean(nn.Module):
+    """x.mean([2, 3]): global average pooling as ShuffleNet V2 and MNASNet write it."""
+
+    def __init__(self, keepdim: bool = False) -> None:
+        super().__init__()
+        self.keepdim = keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean([2, 3], keepdim=self.keepdim)
+
+    def extra_repr(self) -> str:
+        return f"keepdim={self.keepdim}"
+
+
 class Multiply(nn.Module):
     """Elementwise product of two inputs, broadcasting: a squeeze-and-excitation scale."""
 
