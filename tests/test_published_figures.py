@@ -1,6 +1,7 @@
 """Published figures from outside archcalc: torchvision, fvcore and the ResNet paper.
 
-Sources: torchvision 0.29 `get_model_weights(name).DEFAULT.meta` (num_params, _ops = GFLOPS; for
+Sources: torchvision 0.29 `get_model_weights(name).DEFAULT.meta` (num_params, _ops = GFLOPS, read
+from torchvision 0.29.2 installed in a throw-away virtualenv; for
 inception_v3 num_params counts the auxiliary head, 3,326,696 parameters, which the spec leaves out);
 fvcore 0.1.5 FlopCountAnalysis totals at 1×3×224×224 (shared/design.md);
 He et al. 2016, Table 1, "FLOPs" row (multiply-adds ×10⁹).
@@ -32,11 +33,11 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "alexnet": "0.714", "vgg11": "7.609", "vgg13": "11.308", "vgg16": "15.47", "vgg19": "19.632",
     "resnet18": "1.814", "resnet34": "3.664", "resnet50": "4.089", "resnet101": "7.801", "resnet152": "11.514",
     "resnext50_32x4d": "4.23", "resnext101_32x8d": "16.414", "resnext101_64x4d": "15.46",
-    "wide_resnet50_2": "11.398", "wide_resnet101_2": "22.753", "googlenet": "1.5", "inception_v3": "5.71",
-    "densenet121": "2.83", "densenet161": "7.73", "densenet169": "3.36", "densenet201": "4.29",
-    "mobilenet_v2": "0.3", "mobilenet_v3_small": "0.06", "mobilenet_v3_large": "0.22",
-    "squeezenet1_0": "0.82", "squeezenet1_1": "0.35", "shufflenet_v2_x0_5": "0.04",
-    "shufflenet_v2_x1_0": "0.145", "mnasnet0_5": "0.1", "mnasnet1_0": "0.31",
+    "wide_resnet50_2": "11.398", "wide_resnet101_2": "22.753", "googlenet": "1.498", "inception_v3": "5.713",
+    "densenet121": "2.834", "densenet161": "7.728", "densenet169": "3.36", "densenet201": "4.291",
+    "mobilenet_v2": "0.301", "mobilenet_v3_small": "0.057", "mobilenet_v3_large": "0.217",
+    "squeezenet1_0": "0.819", "squeezenet1_1": "0.349", "shufflenet_v2_x0_5": "0.04",
+    "shufflenet_v2_x1_0": "0.145", "mnasnet0_5": "0.104", "mnasnet1_0": "0.314",
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}
