@@ -51,11 +51,11 @@ class Axis:
         return Axis(self.size + dilation * (kernel - 1) * self.jump, self.jump * stride,
                     self.low - padding * self.jump, self.whole)
 
-    def unclipped(self, unit: int) -> tuple[int, int]:
-        """Unit `unit`'s region by the field alone (first, last pixel; may reach past the input).
-        A whole field reaches every pixel whatever the input: (−∞, ∞) in effect."""
+    def unclipped(self, unit: int) -> tuple[int, int] | None:
+        """Unit `unit`'s region by the field alone (first, last pixel; may reach past the input);
+        None for a whole field, which reaches every pixel whatever the input's size."""
         if self.whole:
-            return -(10**18), 10**18
+            return None
         low = self.low + unit * self.jump
         return low, low + self.size - 1
 

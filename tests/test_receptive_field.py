@@ -93,7 +93,7 @@ def check_fields(spec, variant=None, input_chw=None, layers=None) -> int:
         centre = tuple((size - 1) // 2 for size in shapes[name][2:])
         assert list(unit_region(graph, shapes, name, centre)) == measured[name], name
         regions = [axis.unclipped(unit) for axis, unit in zip(fields[name].axes, centre)]
-        if all(0 <= low and high < size for (low, high), size in zip(regions, stats.input_shape[2:])):
+        if all(region and 0 <= region[0] and region[1] < size for region, size in zip(regions, stats.input_shape[2:])):
             assert regions == measured[name], name
             inside += 1
     return inside
