@@ -88,6 +88,11 @@ class ModelStats:
     published: Mapping | None = None
     """The spec's `published:` figures for this model (params, gflops, source, note)."""
 
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every output shape by layer name, and the input's under 'input'."""
+        return {INPUT: self.input_shape, **{layer.name: layer.shape for layer in self.layers}}
+
     def rows(self, depth: int | None = None) -> list[Row]:
         """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
         groups: dict[str, list[LayerStats]] = {}
@@ -149,8 +154,7 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
     if not 1 <= batch <= MAX_DIMENSION:
         raise SpecError(f"the batch size must be from 1 to {MAX_DIMENSION:,}, got {batch:,}")
     stats = run_rules(graph, shape, convention, dtype, settle=_within_limits)
-    shapes = {INPUT: stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
-    return replace(stats, receptive_fields=receptive_fields(graph, shapes))
+    return replace(stats, receptive_fields=receptive_fields(graph, stats.shapes))
 
 
 def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,

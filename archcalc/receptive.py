@@ -18,16 +18,13 @@ adaptive pooling whose windows differ in size have no field (None).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from archcalc.graph import INPUT
 
 if TYPE_CHECKING:
     from archcalc.graph import Graph
-
-Window = tuple[int, int, int, int]
-"""(kernel, stride, left padding, dilation) of the input window behind one output unit, along one axis."""
+    from archcalc.layers.base import Window
 
 
 @dataclass(frozen=True)
@@ -42,9 +39,10 @@ class Axis:
     """Every unit sees the whole input along this axis (through a broadcast path)."""
 
     @property
-    def start(self) -> Fraction:
-        """The centre of the first unit's field: a whole or half pixel."""
-        return Fraction(2 * self.low + self.size - 1, 2)
+    def start(self) -> int | float:
+        """The centre of the first unit's field: a whole pixel (int) or a half one (7.5)."""
+        twice = 2 * self.low + self.size - 1
+        return twice // 2 if twice % 2 == 0 else twice / 2
 
     def through(self, window: Window) -> Axis:
         kernel, stride, padding, dilation = window
@@ -116,7 +114,7 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
     """The input pixels (first, last along height and width) that output unit `unit` (h, w) of
     `layer` depends on, with every map's border taken into account: where a field reaches past
     the input, or past the units a layer actually has, this is what remains of it. It follows
-    the exact set of units each layer needs, so gaps left by strides and dilation count too.
+    the exact set of units each layer needs, so gaps left by strides and dilation count too (each layer kind's `reads`).
     None, None where the unit reads padding only (a 1×1 window on a padded border)."""
     wanted: dict[str, list[set[int]]] = {layer: [{unit[0]}, {unit[1]}]}
     for node in reversed(graph.nodes):
@@ -133,25 +131,11 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
 
 
 def _needed(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set[int]]) -> list[set[int]]:
-    """The units of one input that the output units `units` (a set per axis) read."""
+    """The positions of one input that the output positions `units` (a set per axis) read."""
     if not all(units):  # no row (or no column): no unit at all, so nothing is read
         return [set(), set()]
     if len(source) != 4:
         return units
     if len(out) != 4:  # flatten and after: every position
         return [set(range(source[2])), set(range(source[3]))]
-    windows = node.kind.window(node.attrs, [source], out) if len(node.inputs) == 1 else None
-    needed = []
-    for axis, wanted in enumerate(units):
-        n, m = source[2 + axis], out[2 + axis]
-        if windows is not None:
-            kernel, stride, padding, dilation = windows[axis]
-            taps = {u * stride - padding + t * dilation for u in wanted for t in range(kernel)}
-            needed.append({p for p in taps if 0 <= p < n})
-        elif len(node.inputs) > 1:  # a merge reads the same units of each input, or a broadcast one
-            needed.append({0} if n == 1 and m > 1 else set(wanted))
-        elif "output_size" in node.attrs:  # adaptive pooling, unequal windows: ⌊i·n/m⌋ to ⌈(i + 1)·n/m⌉
-            needed.append({p for i in wanted for p in range(i * n // m, -(-(i + 1) * n // m))})
-        else:  # a layer that mixes positions (softmax along H or W): all of them
-            needed.append(set(range(n)))
-    return needed
+    return [node.kind.reads(node.attrs, source, out, axis, wanted) for axis, wanted in enumerate(units)]

@@ -87,7 +87,7 @@ def check_fields(spec, variant=None, input_chw=None, layers=None) -> int:
     names = layers or [layer.name for layer in stats.layers if fields[layer.name] is not None]
     model = monotone(archcalc.build_torch(spec, variant=variant, input=input_chw))
     measured = measured_regions(model, names, stats.input_shape[1:])
-    shapes = {"input": stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
+    shapes = stats.shapes
     inside = 0
     for name in names:
         centre = tuple((size - 1) // 2 for size in shapes[name][2:])
@@ -195,8 +195,7 @@ def test_a_field_past_the_border_is_cut_where_the_units_end(write_spec):
     stats = archcalc.analyze(path)
     field = stats.receptive_fields["c.2"]
     assert (field.height.size, field.height.jump, field.height.start) == (15, 8, 7)
-    shapes = {"input": stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
-    assert unit_region(load_graph(path), shapes, "c.2", (0, 0)) == ((0, 14), (0, 14))
+    assert unit_region(load_graph(path), stats.shapes, "c.2", (0, 0)) == ((0, 14), (0, 14))
     assert check_fields(path) == 3
 
 
@@ -210,9 +209,8 @@ def test_a_unit_that_reads_only_padding_sees_no_pixel(write_spec):
           - c: {kind: conv2d, out: 1, kernel: 1, stride: 3, padding: 1}
     """)
     stats = archcalc.analyze(path)
-    shapes = {"input": stats.input_shape, "c": stats.layers[0].shape}
-    assert unit_region(load_graph(path), shapes, "c", (0, 1)) == (None, None)
-    assert unit_region(load_graph(path), shapes, "c", (1, 1)) == ((2, 2), (2, 2))
+    assert unit_region(load_graph(path), stats.shapes, "c", (0, 1)) == (None, None)
+    assert unit_region(load_graph(path), stats.shapes, "c", (1, 1)) == ((2, 2), (2, 2))
 
 
 def test_table_rf_columns_and_json(cli):

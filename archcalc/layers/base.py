@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 Shape = tuple[int, ...]
 Window = tuple[int, int, int, int]
+"""(kernel, stride, left padding, dilation) of the input window behind one output unit, along one axis."""
 REQUIRED = object()
 
 
@@ -93,6 +94,18 @@ class LayerKind:
         window behind one output unit (`archcalc.receptive`); None where the output has no
         spatial grid. By default one pixel: the layer keeps the grid."""
         return ((1, 1, 0, 1), (1, 1, 0, 1)) if len(out) == 4 else None
+
+    def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
+        """Which positions along `axis` (0: height, 1: width) of an input of shape `source` the
+        output positions `units` read: the window's taps inside the input; all of them where
+        the layer has no window (it mixes positions)."""
+        n = source[2 + axis]
+        windows = self.window(a, [source], out)
+        if windows is None:
+            return set(range(n))
+        kernel, stride, padding, dilation = windows[axis]
+        taps = {u * stride - padding + t * dilation for u in units for t in range(kernel)}
+        return {p for p in taps if 0 <= p < n}
 
     def strides(self, a: Attrs) -> tuple[int, int] | None:
         """The step of a sliding window along height and width; None for other kinds."""

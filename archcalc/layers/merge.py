@@ -81,6 +81,11 @@ class Multiply(LayerKind):
                             hint="both inputs need the same number of dimensions")
         return tuple(_broadcast(x, y, first, second) for x, y in zip(first, second))
 
+    def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
+        if source[2 + axis] == 1 and out[2 + axis] > 1:  # broadcast: every unit reads the one
+            return {0}
+        return super().reads(a, source, out, axis, units)
+
     def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
         from archcalc.torchmodel import modules
 

@@ -83,6 +83,10 @@ class _AdaptivePool(LayerKind):
             return None
         return tuple((n // m, n // m, 0, 1) for n, m in sizes)
 
+    def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
+        n, m = source[2 + axis], out[2 + axis]
+        return {p for i in units for p in range(i * n // m, -(-(i + 1) * n // m))}
+
 
 class AdaptiveAvgPool2d(_AdaptivePool):
     key = "adaptive_avgpool2d"

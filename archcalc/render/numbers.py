@@ -38,14 +38,9 @@ def shape_text(shape: tuple, sep: str = "×") -> str:
     return format_shape(shape, sep)
 
 
-def fraction_text(value) -> str:
-    """3 → '3', Fraction(15, 2) → '7.5' (a field's centre is a whole or half pixel)."""
-    return str(int(value)) if value == int(value) else f"{float(value):g}"
-
-
 def field_texts(field) -> list[str]:
     """A receptive field as table cells: size, jump and start ('99', '16', '7.5'), each
-    'height×width' when the axes differ; 'whole input' when a broadcast path sees it all."""
+    'height×width' when the axes differ; size 'all' when a broadcast path sees the whole input."""
     if field is None:
         return ["—", "—", "—"]
 
@@ -54,7 +49,7 @@ def field_texts(field) -> list[str]:
 
     sizes = both(["all" if axis.whole else str(axis.size) for axis in field.axes])
     return [sizes, both([str(axis.jump) for axis in field.axes]),
-            both([fraction_text(axis.start) for axis in field.axes])]
+            both([str(axis.start) for axis in field.axes])]
 
 
 def percent(share: float) -> str:

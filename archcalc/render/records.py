@@ -37,8 +37,7 @@ def field_dict(field) -> dict | None:
     """A receptive field per axis: size (null when every unit sees the whole input), jump, start."""
     if field is None:
         return None
-    return {name: {"size": None if axis.whole else axis.size, "jump": axis.jump,
-                   "start": int(axis.start) if axis.start == int(axis.start) else float(axis.start)}
+    return {name: {"size": None if axis.whole else axis.size, "jump": axis.jump, "start": axis.start}
             for name, axis in zip(("height", "width"), field.axes)}
 
 

@@ -11,7 +11,7 @@ import sympy as sp
 
 from archcalc.analysis import Figures, ModelStats, run_rules
 from archcalc.errors import SpecError
-from archcalc.graph import INPUT, Graph, Node
+from archcalc.graph import Graph, Node
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size
 from archcalc.symbolic.printing import compiled, readable
@@ -131,7 +131,7 @@ def _everything(stats: ModelStats) -> list:
 
 def _exact_strides(graph: Graph, stats: ModelStats):
     """out · stride = in, for every strided layer along a symbolic height or width."""
-    shapes = {INPUT: stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
+    shapes = stats.shapes
     for node, layer in zip(graph.nodes, stats.layers):
         strides = node.kind.strides(node.attrs)
         if not strides:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.dependencies import require
 from archcalc.errors import SpecError
-from archcalc.graph import INPUT, Graph
+from archcalc.graph import Graph
 
 if TYPE_CHECKING:
     import torch
@@ -42,7 +42,7 @@ def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch:
     from archcalc.torchmodel.modules import GraphModule, NameTaken
 
     stats = analyze_graph(graph, input_shape, batch)  # every shape, or the spec's first error
-    shapes = {INPUT: stats.input_shape, **{layer.name: layer.shape for layer in stats.layers}}
+    shapes = stats.shapes
     with torch.device(device) if device is not None else nullcontext():
         modules = [node.kind.build_torch(node.attrs, [shapes[name] for name in node.inputs])
                    for node in graph.nodes]
