@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
 
-from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
+from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION, Convention, Count, Uncounted, counted
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import format_shape, numel
@@ -51,6 +51,8 @@ class LayerStats:
     shape: tuple[int, ...]
     figures: Figures
     location: str
+    counts: Mapping[str, Count] = field(default_factory=dict)
+    """MACs under every convention, by name (`Uncounted` where its tool skips the layer)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,15 @@ class ModelStats:
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """Every output shape by layer name, and the input's under 'input'."""
         return {INPUT: self.input_shape, **{layer.name: layer.shape for layer in self.layers}}
+
+    def count(self, convention: str) -> int:
+        """The total MACs under any convention, whichever the figures are under."""
+        return sum(counted(layer.counts[convention]) for layer in self.layers)
+
+    def uncounted(self, convention: str | None = None) -> list[str]:
+        """What the convention's tool skips in this model ('mean', ...), each once, in order."""
+        skipped = (layer.counts[convention or self.convention] for layer in self.layers)
+        return list(dict.fromkeys(count.what for count in skipped if isinstance(count, Uncounted)))
 
     def rows(self, depth: int | None = None) -> list[Row]:
         """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
@@ -160,7 +171,7 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
 def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
               settle: Callable[[tuple, Node], tuple]) -> ModelStats:
     """Apply every layer's rules in graph order; `settle` checks (or simplifies) each output shape."""
-    counter = _convention(convention).count
+    chosen = _convention(convention)
     element_bytes = _dtype_bytes(dtype)
     shapes = {INPUT: shape}
     layers = []
@@ -169,20 +180,27 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
         try:
             out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
             params = node.kind.params(node.attrs, in_shapes)
-            macs, flops = counter(node.kind, node.attrs, in_shapes, out)
+            counts = _counts(node, in_shapes, out)
         except SpecError as error:
             where = node.field_locations.get(error.field, node.location) if error.field else node.location
             raise error.at(where, node.name) from None
         shapes[node.name] = out
         elements = numel(out)
-        figures = Figures(params.weight, params.bias, params.buffers, macs, flops,
+        macs = counted(counts[chosen.name])
+        figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
                           elements, elements * element_bytes)
         layers.append(LayerStats(index, node.name, node.kind.key, node.inputs, out, figures,
-                                 str(node.location)))
+                                 str(node.location), counts))
     totals = sum((layer.figures for layer in layers), Figures())
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,
                       dtype, layers, totals, blocks, published=graph.published)
+
+
+def _counts(node: Node, shapes: list[tuple], out: tuple) -> dict[str, Count]:
+    """The layer's MACs under every convention, in one pass."""
+    return {name: convention.count(node.kind, node.attrs, shapes, out)
+            for name, convention in CONVENTIONS.items()}
 
 
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:
@@ -237,7 +255,7 @@ def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:
             for entry in bundled()]
 
 
-def _convention(name: str):
+def _convention(name: str) -> Convention:
     if name not in CONVENTIONS:
         raise SpecError(f"unknown convention '{name}'{did_you_mean(name, CONVENTIONS)}",
                         hint=f"choose one of {', '.join(CONVENTIONS)}")

@@ -1,48 +1,97 @@
-"""Counting conventions: which operations a MAC/FLOP figure includes, named in every output."""
+"""Counting conventions as data: which operations a MAC/FLOP figure includes, named in every output.
+
+A convention is a table from layer kind to a counter, derived from another by overrides
+(`FVCORE = PAPER.extend(...)`), as a draft of a schema is derived from the last. A counter gives
+a layer's multiply-accumulates under the convention (FLOPs are twice that under every one), or
+`Uncounted` where the tool it reproduces is known to skip work it counts elsewhere, so that output
+can name what was skipped instead of showing a silent 0.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from math import prod
+from typing import Callable, Mapping, Union
 
 from archcalc.layers import Attrs, LayerKind, Shape
 
-Counter = Callable[[LayerKind, Attrs, list[Shape], Shape], tuple[int, int]]
+
+@dataclass(frozen=True)
+class Uncounted:
+    """What a counter skips: `what` names it for the reader ('mean', "conv2d with padding 'same'")."""
+
+    what: str
+
+
+Count = Union[int, Uncounted]
+Counter = Callable[[LayerKind, Attrs, list[Shape], Shape], Count]
+
+
+def kind_macs(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+    """The layer's own multiply-accumulates: convolutions and matrix products, bias excluded."""
+    return kind.macs(a, shapes, out)
 
 
 @dataclass(frozen=True)
 class Convention:
-    """A name, a one-line description, and the (MACs, FLOPs) of one layer under it."""
+    """A named counting rule: a counter per layer kind (`kind_macs` where none is named)."""
 
     name: str
     summary: str
-    count: Counter
+    counters: Mapping[str, Counter] = field(default_factory=dict)
+    headline: str = "macs"
+    """The figure tables show: 'macs', or 'flops' for a counter that reports FLOPs."""
+
+    def count(self, kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Count:
+        return self.counters.get(kind.key, kind_macs)(kind, a, shapes, out)
+
+    def extend(self, name: str, summary: str, counters: Mapping[str, Counter] | None = None,
+               headline: str | None = None) -> Convention:
+        """A convention that counts as this one except for the kinds in `counters`."""
+        return Convention(name, summary, {**self.counters, **(counters or {})}, headline or self.headline)
+
+    @property
+    def title(self) -> str:
+        """The headline figure's column title: 'MACs' or 'FLOPs'."""
+        return {"macs": "MACs", "flops": "FLOPs"}[self.headline]
 
 
-def _paper(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[int, int]:
-    macs = kind.macs(a, shapes, out)
-    return macs, 2 * macs
+def _fvcore_conv(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Count:
+    # padding 'same' makes torch call aten::_convolution_mode, which fvcore has no handle for
+    return Uncounted("conv2d with padding 'same'") if a.padding == "same" else kind.macs(a, shapes, out)
 
 
-def _fvcore(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[int, int]:
-    count = kind.fvcore_count(a, shapes, out)
-    return count, 2 * count
+def _fvcore_batchnorm(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+    # fvcore's batchnorm handle: eval with running stats 1 per element (+1 when affine);
+    # without running stats torch normalises with batch statistics and fvcore counts 4 (+1).
+    per_element = (1 + a.affine) if a.track_running_stats else (4 + a.affine)
+    return prod(shapes[0]) * per_element
 
 
-def _torch(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[int, int]:
-    flops = kind.flop_counter_count(a, shapes, out)
-    return flops // 2, flops
+def _fvcore_adaptive_avgpool(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+    return prod(shapes[0])  # fvcore: one op per input element of aten::adaptive_avg_pool2d
 
 
-CONVENTIONS: dict[str, Convention] = {
-    c.name: c
-    for c in [
-        Convention("paper", "MACs of conv and linear layers only, bias excluded "
-                   "(the lecture tables, the ResNet paper, torchvision's GFLOPS); FLOPs = 2 × MACs", _paper),
-        Convention("fvcore", "fvcore FlopCountAnalysis: conv and linear MACs, batch norm and "
-                   "adaptive average pooling per element, the rest 0; FLOPs = 2 × MACs", _fvcore),
-        Convention("torch", "torch FlopCounterMode: 2 FLOPs per MAC of conv and matmul, "
-                   "nothing else; MACs = FLOPs / 2", _torch),
-    ]
-}
-DEFAULT_CONVENTION = "paper"
+def _fvcore_mean(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Uncounted:
+    return Uncounted("mean")  # aten::mean has no fvcore handle; adaptive_avgpool2d counts every element
+
+
+PAPER = Convention(
+    "paper", "MACs of conv and linear layers only, bias excluded "
+    "(the lecture tables, the ResNet paper, torchvision's GFLOPS); FLOPs = 2 × MACs")
+FVCORE = PAPER.extend(
+    "fvcore", "fvcore FlopCountAnalysis: conv and linear MACs, batch norm and "
+    "adaptive average pooling per element, the rest 0; FLOPs = 2 × MACs",
+    {"conv2d": _fvcore_conv, "batchnorm2d": _fvcore_batchnorm,
+     "adaptive_avgpool2d": _fvcore_adaptive_avgpool, "mean": _fvcore_mean})
+TORCH = PAPER.extend(
+    "torch", "torch FlopCounterMode: 2 FLOPs per MAC of conv and matmul, nothing else; MACs = FLOPs / 2",
+    headline="flops")
+
+CONVENTIONS: dict[str, Convention] = {c.name: c for c in (PAPER, FVCORE, TORCH)}
+DEFAULT_CONVENTION = PAPER.name
+
+
+def counted(count: Count) -> int:
+    """A count as a number: what the tool reports for it (0 where it skips the work)."""
+    return 0 if isinstance(count, Uncounted) else count

@@ -70,8 +70,8 @@ def test_a_wrong_parameter_count_exits_1(cli, monkeypatch):
 
 def test_what_torch_refuses_is_a_difference_not_a_traceback(cli, monkeypatch):
     conv = type(LAYER_KINDS["conv2d"])
-    right = conv.build_torch
-    monkeypatch.setattr(conv, "build_torch", lambda self, a, shapes: right(self, a, [(1, shapes[0][1] + 1, 1, 1)]))
+    right = conv.torch_arguments
+    monkeypatch.setattr(conv, "torch_arguments", lambda self, a, shapes: right(self, a, [(1, shapes[0][1] + 1, 1, 1)]))
     result = cli("validate", "lenet5", "--runs", "0")
     assert result.exit_code == 1
     assert "✗ lenet5: torch could not run the model: " in result.stdout

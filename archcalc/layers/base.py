@@ -2,26 +2,27 @@
 
 The rules are plain integer arithmetic on the input shapes and the resolved fields. They live
 in the layer kinds and nowhere else; every figure archcalc prints comes from them. The same
-rules run on symbolic sizes (`archcalc.symbolic`): there a size is a formula, and a rule's
-conditions go through `holds` and `same`, which record them as constraints on the input.
+rules run on symbolic sizes: there a size is a formula, and a rule's conditions go through
+`holds` and `same`, which hand them to the engine that `archcalc.symbolic` installs in
+`SIZE_RULES` while it runs the rules (this package never imports it).
 """
 
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from archcalc.errors import SpecError
 from archcalc.limits import MAX_DIMENSION
 
-if TYPE_CHECKING:
-    from torch import nn
-
 Shape = tuple[int, ...]
 Window = tuple[int, int, int, int]
 """(kernel, stride, left padding, dilation) of the input window behind one output unit, along one axis."""
+PIXEL: tuple[Window, Window] = ((1, 1, 0, 1), (1, 1, 0, 1))
+"""The window of a layer that keeps the grid: each unit reads its own pixel."""
 REQUIRED = object()
 
 
@@ -69,6 +70,8 @@ class LayerKind:
     fields: ClassVar[dict[str, Field]] = {}
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
+    keeps_grid: ClassVar[bool] = False
+    """Each output unit reads the input pixel at its own position (activations, merges, …)."""
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         """The output shape, or SpecError when the input does not fit the layer."""
@@ -81,19 +84,12 @@ class LayerKind:
         """Multiply-accumulates of convolutions and matrix products (the `paper` count)."""
         return 0
 
-    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
-        """What fvcore's FlopCountAnalysis gives this layer (its 'flops' are MAC-like)."""
-        return self.macs(a, shapes, out)
-
-    def flop_counter_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
-        """What torch's FlopCounterMode gives this layer: 2 per MAC, conv and matmul only."""
-        return 2 * self.macs(a, shapes, out)
-
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window] | None:
         """Along height and width, the (kernel, stride, left padding, dilation) of the input
         window behind one output unit (`archcalc.receptive`); None where the output has no
-        spatial grid. By default one pixel: the layer keeps the grid."""
-        return ((1, 1, 0, 1), (1, 1, 0, 1)) if len(out) == 4 else None
+        spatial grid or the kind does not say: then it has no receptive field, never a wrong one.
+        One pixel for a kind that `keeps_grid`."""
+        return PIXEL if self.keeps_grid and len(out) == 4 else None
 
     def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
         """Which positions along `axis` (0: height, 1: width) of an input of shape `source` the
@@ -111,9 +107,13 @@ class LayerKind:
         """The step of a sliding window along height and width; None for other kinds."""
         return None
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        """The torch module that computes this layer. torch is imported here, never on load."""
-        raise NotImplementedError(f"{self.key} has no torch builder")
+    torch_module: ClassVar[str] = ""
+    """The torch module that computes this layer, as a dotted path (`torch.nn.Conv2d`); the
+    torch side (`archcalc.torchmodel.build_layer`) imports and builds it, never this package."""
+
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict[str, Any]:
+        """The keyword arguments of `torch_module` for this layer."""
+        return {}
 
     def resolve(self, values: dict[str, Any]) -> Attrs:
         """Check and coerce field values, fill defaults; SpecError names the field."""
@@ -139,23 +139,38 @@ def spatial(shape: Shape, kind: str) -> tuple[int, int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+class SizeRules(Protocol):
+    """How conditions on formula sizes are decided (`archcalc.symbolic.context.Assumptions`)."""
+
+    def assume(self, condition: Any) -> bool: ...
+
+    def assume_equal(self, a: Any, b: Any) -> bool: ...
+
+
+SIZE_RULES: ContextVar[SizeRules | None] = ContextVar("archcalc_size_rules", default=None)
+"""The engine deciding conditions on formula sizes while the rules run on them; None otherwise."""
+
+
 def holds(condition: Any) -> bool:
     """Whether a condition of a layer rule is true. On numbers it is a plain bool; on symbolic
     sizes it is true unless it can hold at no input size, and it becomes a constraint."""
     if isinstance(condition, bool):
         return condition
-    from archcalc.symbolic.context import assume
-
-    return assume(condition)
+    return _size_rules().assume(condition)
 
 
 def same(a: Any, b: Any) -> bool:
     """Whether two sizes are equal (see `holds`)."""
     if isinstance(a, int) and isinstance(b, int):
         return a == b
-    from archcalc.symbolic.context import assume_equal
+    return _size_rules().assume_equal(a, b)
 
-    return assume_equal(a, b)
+
+def _size_rules() -> SizeRules:
+    rules = SIZE_RULES.get()
+    if rules is None:
+        raise RuntimeError("symbolic sizes are analysed only inside archcalc.symbolic")
+    return rules
 
 
 def same_shape(a: Shape, b: Shape) -> bool:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape, same, spatial
-
-if TYPE_CHECKING:
-    from torch import nn
 
 
 def _divides(parts: int, c, what: str, field: str) -> None:
@@ -19,6 +14,8 @@ def _divides(parts: int, c, what: str, field: str) -> None:
 
 class ChannelShuffle(LayerKind):
     key = "channel_shuffle"
+    keeps_grid = True
+    torch_module = "torch.nn.ChannelShuffle"
     doc = ("Interleaves the channels of `groups` groups (torch.nn.ChannelShuffle), as in "
            "ShuffleNet: channel g·k + i moves to i·groups + g.")
     fields = {"groups": Field("count", doc="number of channel groups; must divide the channels")}
@@ -27,14 +24,14 @@ class ChannelShuffle(LayerKind):
         _divides(a.groups, spatial(shapes[0], self.key)[1], "groups", "groups")
         return shapes[0]
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.ChannelShuffle(a.groups)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(groups=a.groups)
 
 
 class Split(LayerKind):
     key = "split"
+    keeps_grid = True
+    torch_module = "archcalc.torchmodel.modules.Split"
     doc = ("One of `parts` equal slices of the channels (torch.chunk(x, parts, dim=1)[take]), "
            "as in ShuffleNet V2's channel split.")
     fields = {
@@ -50,7 +47,5 @@ class Split(LayerKind):
                             hint=f"use a slice from 0 to {a.parts - 1} (or -1 for the last)")
         return (n, c // a.parts, h, w)
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from archcalc.torchmodel import modules
-
-        return modules.Split(a.parts, a.take)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(parts=a.parts, take=a.take)

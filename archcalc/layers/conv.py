@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, Window, same, spatial
 from archcalc.layers.window import window_output
 
-if TYPE_CHECKING:
-    from torch import nn
-
 
 class Conv2d(LayerKind):
     key = "conv2d"
+    torch_module = "torch.nn.Conv2d"
     doc = "2-D convolution (torch.nn.Conv2d). Input channels come from the incoming shape."
     fields = {
         "out": Field("count", doc="output channels (filters)"),
@@ -51,10 +47,6 @@ class Conv2d(LayerKind):
         c_in = shapes[0][1]
         return n * c_out * h_out * w_out * (c_in // a.groups) * a.kernel[0] * a.kernel[1]
 
-    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
-        # padding 'same' makes torch call aten::_convolution_mode, which fvcore has no handle for
-        return 0 if a.padding == "same" else self.macs(a, shapes, out)
-
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window]:
         # 'same': torch pads d·(k − 1) in all, the smaller half on the left
         pads = ([d * (k - 1) // 2 for k, d in zip(a.kernel, a.dilation)] if a.padding == "same"
@@ -64,8 +56,6 @@ class Conv2d(LayerKind):
     def strides(self, a: Attrs) -> tuple[int, int]:
         return a.stride
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.Conv2d(shapes[0][1], a.out, a.kernel, stride=a.stride, padding=a.padding,
-                         dilation=a.dilation, groups=a.groups, bias=a.bias)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(in_channels=shapes[0][1], out_channels=a.out, kernel_size=a.kernel, stride=a.stride,
+                    padding=a.padding, dilation=a.dilation, groups=a.groups, bias=a.bias)

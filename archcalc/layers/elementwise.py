@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape
-
-if TYPE_CHECKING:
-    from torch import nn
 
 
 class Elementwise(LayerKind):
@@ -17,23 +12,25 @@ class Elementwise(LayerKind):
     The fields are named as the torch module's arguments, so the builder passes them through.
     """
 
+    keeps_grid = True
+
     def __init__(self, key: str, module: str, doc: str, fields: dict[str, Field] | None = None) -> None:
         self.key = key
-        self.module = module
+        self.torch_module = f"torch.nn.{module}"
         self.doc = f"{doc} (torch.nn.{module})."
         self.fields = fields or {}
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         return shapes[0]
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return getattr(nn, self.module)(**a)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(a)
 
 
 class Softmax(LayerKind):
     key = "softmax"
+    keeps_grid = True
+    torch_module = "torch.nn.Softmax"
     doc = "Softmax along one dimension (torch.nn.Softmax)."
     fields = {"dim": Field("index", 1, "dimension that sums to one")}
 
@@ -47,10 +44,8 @@ class Softmax(LayerKind):
     def window(self, a: Attrs, shapes: list[Shape], out: Shape):
         return super().window(a, shapes, out) if a.dim % len(out) == 1 else None  # across H or W: no grid
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.Softmax(a.dim)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(dim=a.dim)
 
 
 ELEMENTWISE = [

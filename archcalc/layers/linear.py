@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, format_shape
-
-if TYPE_CHECKING:
-    from torch import nn
 
 
 class Linear(LayerKind):
     key = "linear"
+    torch_module = "torch.nn.Linear"
     doc = "Fully connected layer (torch.nn.Linear) on a flat (N, features) input."
     fields = {
         "out": Field("count", doc="output features"),
@@ -32,7 +28,5 @@ class Linear(LayerKind):
         n, features = shapes[0]
         return n * features * a.out
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.Linear(shapes[0][1], a.out, bias=a.bias)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(in_features=shapes[0][1], out_features=a.out, bias=a.bias)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape, format_shape, same, same_shape
-
-if TYPE_CHECKING:
-    from torch import nn
 
 
 class Add(LayerKind):
     key = "add"
+    keeps_grid = True
+    torch_module = "archcalc.torchmodel.modules.Add"
     doc = "Elementwise sum of two or more inputs of the same shape (a residual merge)."
     min_inputs, max_inputs = 2, None
 
@@ -31,14 +28,11 @@ class Add(LayerKind):
                             hint="both inputs need the same shape; match strides and channels")
         return first
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from archcalc.torchmodel import modules
-
-        return modules.Add()
-
 
 class Concat(LayerKind):
     key = "concat"
+    keeps_grid = True
+    torch_module = "archcalc.torchmodel.modules.Concat"
     doc = "Joins two or more inputs along one dimension (channels by default), as in Inception."
     fields = {"dim": Field("index", 1, "dimension to join along; the others must match")}
     min_inputs, max_inputs = 2, None
@@ -62,14 +56,14 @@ class Concat(LayerKind):
     def window(self, a: Attrs, shapes: list[Shape], out: Shape):
         return super().window(a, shapes, out) if a.dim % len(out) == 1 else None  # along H or W: no grid
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from archcalc.torchmodel import modules
-
-        return modules.Concat(a.dim)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(dim=a.dim)
 
 
 class Multiply(LayerKind):
     key = "multiply"
+    keeps_grid = True
+    torch_module = "archcalc.torchmodel.modules.Multiply"
     doc = ("Elementwise product of two inputs with torch's broadcasting, as in squeeze-and-excitation: "
            "(N, C, H, W) × (N, C, 1, 1) scales each channel.")
     min_inputs, max_inputs = 2, 2
@@ -85,11 +79,6 @@ class Multiply(LayerKind):
         if source[2 + axis] == 1 and out[2 + axis] > 1:  # broadcast: every unit reads the one
             return {0}
         return super().reads(a, source, out, axis, units)
-
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from archcalc.torchmodel import modules
-
-        return modules.Multiply()
 
 
 def _broadcast(x, y, first: Shape, second: Shape):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, holds, numel, spatial
-
-if TYPE_CHECKING:
-    from torch import nn
+from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, holds, spatial
 
 
 class BatchNorm2d(LayerKind):
     key = "batchnorm2d"
+    keeps_grid = True
+    torch_module = "torch.nn.BatchNorm2d"
     doc = "Batch normalisation over channels (torch.nn.BatchNorm2d), counted in eval mode."
     fields = {
         "eps": Field("number", 1e-5, "added to the variance"),
@@ -35,21 +32,15 @@ class BatchNorm2d(LayerKind):
         # running_mean, running_var and the num_batches_tracked counter
         return Params(weight=affine, bias=affine, buffers=2 * c + 1 if a.track_running_stats else 0)
 
-    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
-        # fvcore's batchnorm handle: eval with running stats 1 per element (+1 when affine);
-        # without running stats torch normalises with batch statistics and fvcore counts 4 (+1).
-        per_element = (1 + a.affine) if a.track_running_stats else (4 + a.affine)
-        return numel(shapes[0]) * per_element
-
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.BatchNorm2d(shapes[0][1], eps=a.eps, momentum=a.momentum, affine=a.affine,
-                              track_running_stats=a.track_running_stats)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(num_features=shapes[0][1], eps=a.eps, momentum=a.momentum, affine=a.affine,
+                    track_running_stats=a.track_running_stats)
 
 
 class LocalResponseNorm(LayerKind):
     key = "lrn"
+    keeps_grid = True
+    torch_module = "torch.nn.LocalResponseNorm"
     doc = "Local response normalisation across channels (torch.nn.LocalResponseNorm), as in AlexNet."
     fields = {
         "size": Field("count", doc="number of neighbouring channels"),
@@ -61,7 +52,5 @@ class LocalResponseNorm(LayerKind):
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         return spatial(shapes[0], self.key)
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.LocalResponseNorm(a.size, alpha=a.alpha, beta=a.beta, k=a.k)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Shape, Window, numel, spatial
+from archcalc.layers.base import Attrs, Field, LayerKind, Shape, Window, spatial
 from archcalc.layers.window import window_output
-
-if TYPE_CHECKING:
-    from torch import nn
 
 _WINDOW_FIELDS = {
     "kernel": Field("size", doc="window size, one number or [height, width]"),
@@ -43,29 +38,27 @@ class _WindowPool(LayerKind):
 
 class MaxPool2d(_WindowPool):
     key = "maxpool2d"
+    torch_module = "torch.nn.MaxPool2d"
     doc = "Max pooling (torch.nn.MaxPool2d)."
     fields = {**_WINDOW_FIELDS, "dilation": Field("size", 1, "spacing between window taps")}
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.MaxPool2d(a.kernel, stride=a.stride or a.kernel, padding=a.padding,
-                            dilation=a.dilation, ceil_mode=a.ceil_mode)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(kernel_size=a.kernel, stride=self.strides(a), padding=a.padding,
+                    dilation=a.dilation, ceil_mode=a.ceil_mode)
 
 
 class AvgPool2d(_WindowPool):
     key = "avgpool2d"
+    torch_module = "torch.nn.AvgPool2d"
     doc = "Average pooling (torch.nn.AvgPool2d)."
     fields = {
         **_WINDOW_FIELDS,
         "count_include_pad": Field("bool", True, "count padded zeros in the average"),
     }
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.AvgPool2d(a.kernel, stride=a.stride or a.kernel, padding=a.padding,
-                            ceil_mode=a.ceil_mode, count_include_pad=a.count_include_pad)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(kernel_size=a.kernel, stride=self.strides(a), padding=a.padding,
+                    ceil_mode=a.ceil_mode, count_include_pad=a.count_include_pad)
 
 
 class _AdaptivePool(LayerKind):
@@ -87,22 +80,20 @@ class _AdaptivePool(LayerKind):
         n, m = source[2 + axis], out[2 + axis]
         return {p for i in units for p in range(i * n // m, -(-(i + 1) * n // m))}
 
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(output_size=a.output_size)
+
 
 class AdaptiveAvgPool2d(_AdaptivePool):
     key = "adaptive_avgpool2d"
+    torch_module = "torch.nn.AdaptiveAvgPool2d"
     doc = "Adaptive average pooling to a fixed output size (torch.nn.AdaptiveAvgPool2d)."
 
-    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
-        return numel(shapes[0])  # fvcore: one op per input element of aten::adaptive_avg_pool2d
-
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.AdaptiveAvgPool2d(a.output_size)
 
 
 class SpatialMean(LayerKind):
     key = "mean"
+    torch_module = "archcalc.torchmodel.modules.SpatialMean"
     doc = ("Mean over height and width (torch's x.mean([2, 3])), the global average pooling "
            "ShuffleNet V2 and MNASNet write this way: (N, C, H, W) → (N, C).")
     fields = {"keepdim": Field("bool", False, "keep H and W as sizes 1: (N, C, 1, 1)")}
@@ -111,23 +102,15 @@ class SpatialMean(LayerKind):
         n, c, _, _ = spatial(shapes[0], self.key)
         return (n, c, 1, 1) if a.keepdim else (n, c)
 
-    def fvcore_count(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
-        return 0  # fvcore has no handle for aten::mean (adaptive_avgpool2d counts every element)
-
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window] | None:
         return tuple((n, n, 0, 1) for n in shapes[0][2:]) if a.keepdim else None
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from archcalc.torchmodel import modules
-
-        return modules.SpatialMean(a.keepdim)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(keepdim=a.keepdim)
 
 
 class AdaptiveMaxPool2d(_AdaptivePool):
     key = "adaptive_maxpool2d"
+    torch_module = "torch.nn.AdaptiveMaxPool2d"
     doc = "Adaptive max pooling to a fixed output size (torch.nn.AdaptiveMaxPool2d)."
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.AdaptiveMaxPool2d(a.output_size)

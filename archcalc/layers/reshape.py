@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING
-
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape
-
-if TYPE_CHECKING:
-    from torch import nn
 
 
 class Flatten(LayerKind):
     key = "flatten"
+    torch_module = "torch.nn.Flatten"
     doc = "Joins dimensions start_dim..end_dim into one (torch.nn.Flatten)."
     fields = {
         "start_dim": Field("index", 1, "first dimension to join"),
@@ -30,7 +26,5 @@ class Flatten(LayerKind):
                             hint="the default start_dim 1, end_dim -1 flattens all but the batch")
         return (*shape[:start], prod(shape[start:end + 1]), *shape[end + 1:])
 
-    def build_torch(self, a: Attrs, shapes: list[Shape]) -> nn.Module:
-        from torch import nn
-
-        return nn.Flatten(a.start_dim, a.end_dim)
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return dict(start_dim=a.start_dim, end_dim=a.end_dim)

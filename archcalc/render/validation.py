@@ -24,9 +24,9 @@ def check_cell(check: Check | None) -> str:
     if check is None:
         return "–"
     if check.ok:
-        return f"{value_text(check.symbolic)} ✓"
+        return f"{value_text(check.predicted)} ✓"
     difference = f" ({check.difference:+,})" if check.difference is not None else ""
-    return f"{value_text(check.symbolic)} ≠ {value_text(check.measured)}{difference}"
+    return f"{value_text(check.predicted)} ≠ {value_text(check.measured)}{difference}"
 
 
 def figures_of(v: Validation) -> list[str]:
@@ -155,7 +155,7 @@ def _model_dict(v: Validation) -> dict:
 
 def _row_dict(row: LayerCheck) -> dict:
     return {"name": row.name, "kind": row.kind, "ok": row.ok,
-            "checks": {c.figure: {"archcalc": _plain(c.symbolic), "measured": _plain(c.measured), "ok": c.ok}
+            "checks": {c.figure: {"archcalc": _plain(c.predicted), "measured": _plain(c.measured), "ok": c.ok}
                        for c in row.checks}}
 
 

@@ -1,18 +1,19 @@
 """The conditions the layer rules meet on symbolic sizes, kept as constraints on the input.
 
-`holds` and `same` in the layer rules come here when a size is a formula. A condition that
+`holds` and `same` in the layer rules come here (through `archcalc.layers.base.SIZE_RULES`,
+which `Assumptions` sets while it is active) when a size is a formula. A condition that
 holds at every size passes; one that holds at no size fails, so the rule raises its own error;
 any other is assumed and recorded, with the layer it came from.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass
 from math import lcm
 
 import sympy as sp
 
+from archcalc.layers.base import SIZE_RULES
 from archcalc.symbolic.normal import normal_size
 from archcalc.symbolic.sizes import size_set
 
@@ -33,11 +34,11 @@ class Assumptions:
         self._pending: list[sp.Basic] = []
 
     def __enter__(self) -> Assumptions:
-        self._token = _ACTIVE.set(self)
+        self._token = SIZE_RULES.set(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        _ACTIVE.reset(self._token)
+        SIZE_RULES.reset(self._token)
 
     def settle(self, layer: str) -> None:
         """Attach the conditions met since the last layer to `layer`."""
@@ -49,6 +50,7 @@ class Assumptions:
         self._pending.clear()
 
     def assume(self, condition: sp.Basic) -> bool:
+        """Whether a rule's condition may hold; see the module's docstring."""
         if condition in (sp.true, sp.false):
             return bool(condition)
         condition = _whole(condition.func(normal_size(condition.lhs), normal_size(condition.rhs)))
@@ -60,22 +62,10 @@ class Assumptions:
         self._pending.append(condition)
         return True
 
-
-_ACTIVE: ContextVar[Assumptions | None] = ContextVar("archcalc_assumptions", default=None)
-
-
-def assume(condition: sp.Basic) -> bool:
-    """Whether a rule's condition may hold; see the module's docstring."""
-    active = _ACTIVE.get()
-    if active is None:
-        raise RuntimeError("symbolic sizes are analysed only inside archcalc.symbolic")
-    return active.assume(condition)
+    def assume_equal(self, a: sp.Expr, b: sp.Expr) -> bool:
+        return sp.expand(a - b) == 0 or self.assume(sp.Eq(a, b))
 
 
-def assume_equal(a: sp.Expr, b: sp.Expr) -> bool:
-    if sp.expand(a - b) == 0:
-        return True
-    return assume(sp.Eq(a, b))
 
 
 def _whole(condition: sp.Basic) -> sp.Basic:

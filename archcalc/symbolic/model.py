@@ -10,6 +10,7 @@ from typing import Callable
 import sympy as sp
 
 from archcalc.analysis import Figures, ModelStats, run_rules
+from archcalc.conventions import Uncounted
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node
 from archcalc.symbolic.context import Assumptions, Condition
@@ -35,7 +36,8 @@ def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) ->
             return tuple(_plain(normal_size(d)) if isinstance(d, sp.Basic) else d for d in out)
 
         stats = run_rules(graph, sizes, convention, dtype, settle)
-    layers = [replace(layer, figures=_plain_figures(layer.figures)) for layer in stats.layers]
+    layers = [replace(layer, figures=_plain_figures(layer.figures), counts=_plain_counts(layer.counts))
+              for layer in stats.layers]
     formulas = Formulas(names, tuple(found.conditions), tuple(_exact_strides(graph, stats)))
     return replace(stats, layers=layers, totals=_plain_figures(stats.totals), formulas=formulas)
 
@@ -92,8 +94,12 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
     def figures() -> Figures:
         return Figures(*(next(numbers) for _ in fields(Figures)))
 
+    def counts(known: dict) -> dict:
+        return {name: count if isinstance(count, Uncounted) else next(numbers) for name, count in known.items()}
+
     input_shape = shape(stats.input_shape)
-    layers = [replace(layer, shape=shape(layer.shape), figures=figures()) for layer in stats.layers]
+    layers = [replace(layer, shape=shape(layer.shape), figures=figures(), counts=counts(layer.counts))
+              for layer in stats.layers]
     totals = figures()
     blocks = {name: (label, shape(dims)) for name, (label, dims) in stats.blocks.items()}
     return replace(stats, input_shape=input_shape, layers=layers, totals=totals, blocks=blocks,
@@ -122,7 +128,8 @@ def _totals(stats: ModelStats) -> list:
 def _everything(stats: ModelStats) -> list:
     values: list = [*stats.input_shape]
     for layer in stats.layers:
-        values += [*layer.shape, *(getattr(layer.figures, f.name) for f in fields(Figures))]
+        values += [*layer.shape, *(getattr(layer.figures, f.name) for f in fields(Figures)),
+                   *(count for count in layer.counts.values() if not isinstance(count, Uncounted))]
     values += _totals(stats)
     for _, dims in stats.blocks.values():
         values += dims
@@ -181,6 +188,11 @@ def _only(relation: sp.Basic, name: str) -> bool:
 def _plain(value: sp.Expr) -> int | sp.Expr:
     """A whole number as an int; a formula expanded."""
     return int(value) if value.is_Integer else sp.expand(value)
+
+
+def _plain_counts(counts: dict) -> dict:
+    return {name: count if isinstance(count, Uncounted) else _plain(sp.sympify(count))
+            for name, count in counts.items()}
 
 
 def _plain_figures(figures: Figures) -> Figures:

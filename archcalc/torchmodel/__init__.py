@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.dependencies import require
 from archcalc.errors import SpecError
 from archcalc.graph import Graph
+from archcalc.layers import Attrs, LayerKind, Shape
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +46,7 @@ def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch:
     stats = analyze_graph(graph, input_shape, batch)  # every shape, or the spec's first error
     shapes = stats.shapes
     with torch.device(device) if device is not None else nullcontext():
-        modules = [node.kind.build_torch(node.attrs, [shapes[name] for name in node.inputs])
+        modules = [build_layer(node.kind, node.attrs, [shapes[name] for name in node.inputs])
                    for node in graph.nodes]
     labels = {name: scope.label for name, scope in graph.scopes.items()}
     try:
@@ -55,3 +57,9 @@ def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch:
                         f"an attribute of that name", location=node.location, layer=node.name,
                         hint=f"rename '{taken.part}' (for example '{taken.part}_')") from None
 
+
+
+def build_layer(kind: LayerKind, a: Attrs, shapes: list[Shape]) -> torch.nn.Module:
+    """The torch module of one layer: the kind's `torch_module` called with its `torch_arguments`."""
+    path, _, name = kind.torch_module.rpartition(".")
+    return getattr(import_module(path), name)(**kind.torch_arguments(a, shapes))

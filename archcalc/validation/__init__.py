@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from archcalc.analysis import ModelStats, analyze_graph, input_shape
+from archcalc.analysis import LayerStats, ModelStats, analyze_graph, input_shape
+from archcalc.conventions import counted
 from archcalc.dependencies import require
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import Graph
@@ -35,7 +36,7 @@ def validate(spec: str | Path, variant: str | None = None, input: str | tuple[in
 def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
                    device: str = "auto", counter: str = "both", runs: int = 10,
                    warmup: int = 2) -> Validation:
-    """Build `graph` in torch on `device`, measure it, and compare with the symbolic figures.
+    """Build `graph` in torch on `device`, measure it, and compare with the predicted figures.
 
     `counter` is both, fvcore or torch (FlopCounterMode). On the meta device only
     FlopCounterMode counts (fvcore traces real tensors) and nothing is timed. `runs` timed
@@ -46,16 +47,14 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     counters = _counters(counter, place)
     if "fvcore" in counters:
         require("fvcore", "counting with fvcore")
-    symbolic = {name: analyze_graph(graph, input_shape, batch, convention=name)
-                for name in ("paper", "fvcore", "torch")}
-    paper = symbolic["paper"]
-    _check_memory(torch, paper, place)
+    predicted = analyze_graph(graph, input_shape, batch)
+    _check_memory(torch, predicted, place)
     notes = ("fvcore cannot trace meta tensors: FlopCounterMode counts alone",) \
         if place == "meta" and counter == "both" else ()
-    result = Validation(graph.model, graph.file, place, paper.input_shape, counters,
+    result = Validation(graph.model, graph.file, place, predicted.input_shape, counters,
                         _versions(counters, place), notes=notes)
     try:
-        return _measure_and_compare(graph, symbolic, result, runs, warmup)
+        return _measure_and_compare(graph, predicted, result, runs, warmup)
     except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return replace(result, error=f"torch could not run the model: {first_line}")
@@ -91,7 +90,7 @@ def _available_memory(torch, place: str) -> int | None:
     return None
 
 
-def _measure_and_compare(graph: Graph, symbolic: dict[str, ModelStats], result: Validation,
+def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation,
                          runs: int, warmup: int) -> Validation:
     import torch
 
@@ -99,22 +98,18 @@ def _measure_and_compare(graph: Graph, symbolic: dict[str, ModelStats], result: 
     from archcalc.validation.latency import time_forward
     from archcalc.validation.measure import measure
 
-    paper = symbolic["paper"]
-    model = build_graph(graph, paper.input_shape[1:], paper.input_shape[0], result.device).eval()
-    if result.device == "meta":
-        x = torch.empty(paper.input_shape, device="meta")
-    else:
-        x = torch.randn(paper.input_shape).to(result.device)
-    names = [layer.name for layer in paper.layers]
+    shape = predicted.input_shape
+    model = build_graph(graph, shape[1:], shape[0], result.device).eval()
+    x = torch.empty(shape, device="meta") if result.device == "meta" else torch.randn(shape).to(result.device)
+    names = [layer.name for layer in predicted.layers]
     measured, total = measure(model, x, names, "fvcore" in result.counters,
                               "flop_counter" in result.counters)
-    layers = [_layer_check(index, symbolic, measured[layer.name], result.counters)
-              for index, layer in enumerate(paper.layers)]
+    layers = [_layer_check(layer, measured[layer.name], result.counters) for layer in predicted.layers]
     latency = None
     if runs > 0 and result.device != "meta":
-        latency = time_forward(model, x, *_top_level_blocks(paper), runs, warmup)
+        latency = time_forward(model, x, *_top_level_blocks(predicted), runs, warmup)
     return replace(result, layers=layers, latency=latency,
-                   total=_total_check(symbolic, total, result.counters))
+                   total=_total_check(predicted, total, result.counters))
 
 
 def _top_level_blocks(stats: ModelStats) -> tuple[dict[str, list[str]], dict[str, int]]:
@@ -128,27 +123,16 @@ def _top_level_blocks(stats: ModelStats) -> tuple[dict[str, list[str]], dict[str
     return blocks, macs
 
 
-def _layer_check(index: int, symbolic: dict[str, ModelStats], measured, counters) -> LayerCheck:
-    layer = symbolic["paper"].layers[index]
-    values = {
-        "shape": layer.shape,
-        "params": layer.figures.params,
-        "buffers": layer.figures.buffers,
-        "fvcore": symbolic["fvcore"].layers[index].figures.macs,
-        "flop_counter": symbolic["torch"].layers[index].figures.flops,
-    }
+def _layer_check(layer: LayerStats, measured, counters) -> LayerCheck:
+    values = {"shape": layer.shape, "params": layer.figures.params, "buffers": layer.figures.buffers,
+              "fvcore": counted(layer.counts["fvcore"]), "flop_counter": 2 * counted(layer.counts["torch"])}
     return LayerCheck(layer.name, layer.kind, _checks(values, measured, counters))
 
 
-def _total_check(symbolic: dict[str, ModelStats], measured, counters) -> LayerCheck:
-    paper = symbolic["paper"]
-    values = {
-        "shape": paper.layers[-1].shape,
-        "params": paper.totals.params,
-        "buffers": paper.totals.buffers,
-        "fvcore": symbolic["fvcore"].totals.macs,
-        "flop_counter": symbolic["torch"].totals.flops,
-    }
+def _total_check(predicted: ModelStats, measured, counters) -> LayerCheck:
+    totals = predicted.totals
+    values = {"shape": predicted.layers[-1].shape, "params": totals.params, "buffers": totals.buffers,
+              "fvcore": predicted.count("fvcore"), "flop_counter": 2 * predicted.count("torch")}
     return LayerCheck("total", "", _checks(values, measured, counters))
 
 

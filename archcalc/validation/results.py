@@ -19,7 +19,7 @@ FIGURES = {
 
 @dataclass(frozen=True)
 class Timing:
-    """Median milliseconds of the model or one top-level block, and its symbolic MACs."""
+    """Median milliseconds of the model or one top-level block, and its predicted MACs."""
 
     name: str
     ms: float
@@ -44,21 +44,21 @@ class Latency:
 
 @dataclass(frozen=True)
 class Check:
-    """One figure: archcalc's value and what torch or a counter measured."""
+    """One figure: archcalc's predicted value and what torch or a counter measured."""
 
     figure: str
-    symbolic: Value
+    predicted: Value
     measured: Value
 
     @property
     def ok(self) -> bool:
-        return self.symbolic == self.measured
+        return self.predicted == self.measured
 
     @property
     def difference(self) -> int | None:
-        """measured − symbolic for counts; None for shapes."""
-        if isinstance(self.symbolic, int) and isinstance(self.measured, int):
-            return self.measured - self.symbolic
+        """measured − predicted for counts; None for shapes."""
+        if isinstance(self.predicted, int) and isinstance(self.measured, int):
+            return self.measured - self.predicted
         return None
 
 
