@@ -1,152 +1,20 @@
-"""Graph → figures: each layer's shape, parameters, MACs, FLOPs and memory, and their sums."""
+"""Analyse a spec or graph: each layer's shape, parameters, MACs, FLOPs and memory, and their
+sums (`archcalc.stats`), at numeric sizes or as formulas of symbolic ones (`archcalc.symbolic`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
 
-from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION, Convention, Count, Uncounted, counted
-from archcalc.errors import SpecError, did_you_mean
-from archcalc.graph import INPUT, Graph
-from archcalc.layers.base import format_shape, numel
+from archcalc.conventions import DEFAULT_CONVENTION
+from archcalc.errors import SpecError
+from archcalc.graph import Graph
+from archcalc.layers.base import format_shape
 from archcalc.limits import MAX_DIMENSION
-from archcalc.receptive import ReceptiveField, receptive_fields
+from archcalc.stats import ModelStats, run_rules
 
 if TYPE_CHECKING:
     from archcalc.graph import Node
-    from archcalc.symbolic.model import Formulas
-
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
-
-
-@dataclass(frozen=True)
-class Figures:
-    """The additive figures of a layer, a block or a whole model."""
-
-    weight: int = 0
-    bias: int = 0
-    buffers: int = 0
-    macs: int = 0
-    flops: int = 0
-    activations: int = 0
-    activation_bytes: int = 0
-
-    @property
-    def params(self) -> int:
-        return self.weight + self.bias
-
-    def __add__(self, other: Figures) -> Figures:
-        return Figures(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Figures)))
-
-
-@dataclass(frozen=True)
-class LayerStats:
-    """One layer's figures. `shape` is the output shape, batch first."""
-
-    index: int
-    name: str
-    kind: str
-    inputs: tuple[str, ...]
-    shape: tuple[int, ...]
-    figures: Figures
-    location: str
-    counts: Mapping[str, Count] = field(default_factory=dict)
-    """MACs under every convention, by name (`Uncounted` where its tool skips the layer)."""
-
-
-@dataclass(frozen=True)
-class Row:
-    """A line of a table: one layer, or a block summed over its layers (`layers` > 1)."""
-
-    name: str
-    kind: str
-    shape: tuple[int, ...]
-    figures: Figures
-    layers: int
-    share: float | None
-    """Of the total MACs; None when they are formulas."""
-    receptive_field: ReceptiveField | None = None
-
-
-@dataclass(frozen=True)
-class ModelStats:
-    """Everything `archcalc table` shows, as plain data."""
-
-    model: str
-    family: str
-    file: str
-    source: str | None
-    input_shape: tuple[int, ...]
-    convention: str
-    dtype: str
-    layers: list[LayerStats]
-    totals: Figures
-    blocks: dict[str, tuple[str, tuple[int, ...]]]
-    formulas: Formulas | None = None
-    """With symbolic input sizes: the symbols and constraints; the figures above are formulas."""
-    receptive_fields: dict[str, ReceptiveField | None] | None = None
-    """By layer and block name (numeric input sizes only); see `archcalc.receptive`."""
-    published: Mapping | None = None
-    """The spec's `published:` figures for this model (params, gflops, source, note)."""
-
-    @property
-    def shapes(self) -> dict[str, tuple[int, ...]]:
-        """Every output shape by layer name, and the input's under 'input'."""
-        return {INPUT: self.input_shape, **{layer.name: layer.shape for layer in self.layers}}
-
-    def count(self, convention: str) -> int:
-        """The total MACs under any convention, whichever the figures are under."""
-        return sum(counted(layer.counts[convention]) for layer in self.layers)
-
-    def uncounted(self, convention: str | None = None) -> list[str]:
-        """What the convention's tool skips in this model ('mean', ...), each once, in order."""
-        skipped = (layer.counts[convention or self.convention] for layer in self.layers)
-        return list(dict.fromkeys(count.what for count in skipped if isinstance(count, Uncounted)))
-
-    def rows(self, depth: int | None = None) -> list[Row]:
-        """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
-        groups: dict[str, list[LayerStats]] = {}
-        for layer in self.layers:
-            key = layer.name if depth is None else ".".join(layer.name.split(".")[:depth])
-            groups.setdefault(key, []).append(layer)
-        rows = []
-        for name, members in groups.items():
-            figures = sum((m.figures for m in members), Figures())
-            if len(members) == 1 and members[0].name == name:
-                kind, shape = members[0].kind, members[0].shape
-            else:
-                kind, shape = self.blocks[name]
-            share = None if self.formulas else self.share(figures)
-            field = self.receptive_fields.get(name) if self.receptive_fields else None
-            rows.append(Row(name, kind, shape, figures, len(members), share, field))
-        return rows
-
-    @property
-    def depth(self) -> int:
-        """Conv and linear layers: the depth papers quote (ResNet-50, VGG-16)."""
-        return sum(layer.kind in ("conv2d", "linear") for layer in self.layers)
-
-    def costliest(self, count: int) -> list[LayerStats]:
-        """The `count` layers with the most MACs, in that order (earlier first on ties)."""
-        return sorted(self.layers, key=lambda layer: (-layer.figures.macs, layer.index))[:count]
-
-    def block_edges(self) -> list[tuple[str, str]]:
-        """Which top-level blocks (and 'input') feed which, in the order the graph first shows it."""
-        top = {INPUT: INPUT, **{layer.name: layer.name.split(".", 1)[0] for layer in self.layers}}
-        edges: list[tuple[str, str]] = []
-        for layer in self.layers:
-            for source in layer.inputs:
-                edge = (top[source], top[layer.name])
-                if edge[0] != edge[1] and edge not in edges:
-                    edges.append(edge)
-        return edges
-
-    def share(self, figures: Figures) -> float:
-        """The part of the total MACs (or, for a model without any, of the parameters)."""
-        if self.totals.macs:
-            return figures.macs / self.totals.macs
-        return figures.params / self.totals.params if self.totals.params else 0.0
 
 
 def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | str = 1,
@@ -164,43 +32,7 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
         return analyze_symbolic(graph, shape, convention, dtype)
     if not 1 <= batch <= MAX_DIMENSION:
         raise SpecError(f"the batch size must be from 1 to {MAX_DIMENSION:,}, got {batch:,}")
-    stats = run_rules(graph, shape, convention, dtype, settle=_within_limits)
-    return replace(stats, receptive_fields=receptive_fields(graph, stats.shapes))
-
-
-def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
-              settle: Callable[[tuple, Node], tuple]) -> ModelStats:
-    """Apply every layer's rules in graph order; `settle` checks (or simplifies) each output shape."""
-    chosen = _convention(convention)
-    element_bytes = _dtype_bytes(dtype)
-    shapes = {INPUT: shape}
-    layers = []
-    for index, node in enumerate(graph.nodes, start=1):
-        in_shapes = [shapes[name] for name in node.inputs]
-        try:
-            out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
-            params = node.kind.params(node.attrs, in_shapes)
-            counts = _counts(node, in_shapes, out)
-        except SpecError as error:
-            where = node.field_locations.get(error.field, node.location) if error.field else node.location
-            raise error.at(where, node.name) from None
-        shapes[node.name] = out
-        elements = numel(out)
-        macs = counted(counts[chosen.name])
-        figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
-                          elements, elements * element_bytes)
-        layers.append(LayerStats(index, node.name, node.kind.key, node.inputs, out, figures,
-                                 str(node.location), counts))
-    totals = sum((layer.figures for layer in layers), Figures())
-    blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
-    return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,
-                      dtype, layers, totals, blocks, published=graph.published)
-
-
-def _counts(node: Node, shapes: list[tuple], out: tuple) -> dict[str, Count]:
-    """The layer's MACs under every convention, in one pass."""
-    return {name: convention.count(node.kind, node.attrs, shapes, out)
-            for name, convention in CONVENTIONS.items()}
+    return run_rules(graph, shape, convention, dtype, settle=_within_limits)
 
 
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:
@@ -255,15 +87,3 @@ def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:
             for entry in bundled()]
 
 
-def _convention(name: str) -> Convention:
-    if name not in CONVENTIONS:
-        raise SpecError(f"unknown convention '{name}'{did_you_mean(name, CONVENTIONS)}",
-                        hint=f"choose one of {', '.join(CONVENTIONS)}")
-    return CONVENTIONS[name]
-
-
-def _dtype_bytes(name: str) -> int:
-    if name not in DTYPE_BYTES:
-        raise SpecError(f"unknown dtype '{name}'{did_you_mean(name, DTYPE_BYTES)}",
-                        hint=f"choose one of {', '.join(DTYPE_BYTES)}")
-    return DTYPE_BYTES[name]

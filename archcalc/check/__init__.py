@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from archcalc.analysis import ModelStats, analyze_graph, input_shape
+from archcalc.analysis import analyze_graph, input_shape
 from archcalc.check.baseline import FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
 from archcalc.errors import Location, SpecError
 from archcalc.graph import Graph
+from archcalc.stats import ModelStats
 
 __all__ = ["FIGURES", "Baseline", "CheckResult", "Entry", "Finding", "Held", "check", "load_baseline",
            "update_baseline"]

@@ -7,7 +7,7 @@ import io
 import json
 from dataclasses import fields
 
-from archcalc.analysis import Figures, ModelStats, Row
+from archcalc.stats import Figures, ModelStats, Row
 from archcalc.conventions import CONVENTIONS
 
 SCHEMA = "archcalc.table/1"
@@ -54,6 +54,7 @@ def formulas_dict(stats: ModelStats) -> dict:
 
 
 def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
+    fields = stats.receptive_fields or {}
     document = {
         "schema": SCHEMA,
         "model": stats.model,
@@ -64,7 +65,7 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
         "convention": {"name": stats.convention, "summary": CONVENTIONS[stats.convention].summary},
         "dtype": stats.dtype,
         "depth": depth,
-        "rows": [{**row_dict(i, row), "receptive_field": field_dict(row.receptive_field)}
+        "rows": [{**row_dict(i, row), "receptive_field": field_dict(fields.get(row.name))}
                  for i, row in enumerate(rows, start=1)],
         "totals": figures_dict(stats.totals),
     }

@@ -7,8 +7,8 @@ block, and (when given) the cross-validation results. The same input gives the s
 
 from __future__ import annotations
 
-from archcalc import __version__
-from archcalc.analysis import ModelStats, Row
+from archcalc.version import __version__
+from archcalc.stats import ModelStats, Row
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
 from archcalc.render.numbers import grouped, human, human_bytes, percent, shape_text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.analysis import ModelStats, Row
+from archcalc.stats import ModelStats, Row
 from archcalc.conventions import CONVENTIONS
 from archcalc.render.numbers import field_texts, grouped, human, human_bytes, percent, shape_text
 
@@ -50,11 +50,13 @@ RF_NOTE = ("RF: receptive field in input pixels (padding included; 'all': every 
            "start: centre of the first unit's field")
 
 
-def cells(index: int, row: Row, attr: str, rf: bool = False) -> list[str]:
+def cells(index: int, row: Row, attr: str, fields: dict | None = None) -> list[str]:
+    """A row's cells; with `fields` (receptive fields by name) its field's too."""
     name = row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)"
     share = [] if row.share is None else [percent(row.share)]
     return [str(index), name, row.kind, shape_text(row.shape), grouped(row.figures.params),
-            grouped(getattr(row.figures, attr)), *share, *(field_texts(row.receptive_field) if rf else [])]
+            grouped(getattr(row.figures, attr)), *share,
+            *(field_texts(fields.get(row.name)) if fields is not None else [])]
 
 
 StyledLines = list[tuple[str, str]]
@@ -91,7 +93,8 @@ def layer_table(stats: ModelStats, rows: list[Row], rf: bool = False) -> StyledL
         footer = None
     header = header_lines(stats)
     return [(header[0], "bold"), (header[1], ""), ("", ""),
-            *aligned(columns, [cells(i, row, attr, rf) for i, row in enumerate(rows, start=1)], footer),
+            *aligned(columns, [cells(i, row, attr, _fields(stats, rf)) for i, row in enumerate(rows, start=1)],
+                     footer),
             *((line, "") for line in summary_line(stats).split("\n")),
             *([(RF_NOTE, "dim")] if rf else [])]
 
@@ -105,7 +108,7 @@ def markdown(stats: ModelStats, rows: list[Row], rf: bool = False) -> str:
              f"| # | layer | kind | output | params | {title} |{share}",
              f"|--:|:--|:--|:--|--:|--:|{align}"]
     for index, row in enumerate(rows, start=1):
-        lines.append("| " + " | ".join(cells(index, row, attr, rf)) + " |")
+        lines.append("| " + " | ".join(cells(index, row, attr, _fields(stats, rf))) + " |")
     t = stats.totals
     if not stats.formulas:
         lines.append(f"| | **total** | | | **{grouped(t.params)}** | **{grouped(getattr(t, attr))}** | 100.0% |"
@@ -114,6 +117,11 @@ def markdown(stats: ModelStats, rows: list[Row], rf: bool = False) -> str:
     else:
         lines += ["", *(f"- {line}" for line in formula_lines(stats)), ""]
     return "\n".join(lines)
+
+
+def _fields(stats: ModelStats, rf: bool) -> dict | None:
+    """The receptive fields by name when they are shown (worked out then), else None."""
+    return (stats.receptive_fields or {}) if rf else None
 
 
 def models_table(models: list[ModelStats]) -> StyledLines:

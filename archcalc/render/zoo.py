@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.analysis import ModelStats
+from archcalc.stats import ModelStats
 from archcalc.render.numbers import field_texts, grouped, human_bytes, shape_text
 
 INTRO = """\

@@ -22,12 +22,12 @@ class Entry:
     variant: str | None
 
 
+@lru_cache(maxsize=None)
 def specs_dir() -> Path:
-    """The bundled specs: inside the installed package, or the repository's specs/."""
-    packaged = Path(__file__).resolve().parents[1] / "specs"  # where the wheel puts them
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "specs"
+    """The bundled specs (a resolved path): inside the installed package, or the repository's specs/."""
+    here = Path(__file__).resolve()
+    packaged = here.parents[1] / "specs"  # where the wheel puts them
+    return packaged if packaged.is_dir() else here.parents[2] / "specs"
 
 
 @lru_cache(maxsize=None)
@@ -83,6 +83,6 @@ def _files_mentioning(name: str) -> list[Path]:
 def _display(path: Path) -> str:
     """Bundled specs are shown as specs/NAME.yaml wherever they are installed."""
     try:
-        return f"specs/{path.resolve().relative_to(specs_dir().resolve())}"
+        return f"specs/{path.resolve().relative_to(specs_dir())}"
     except ValueError:
         return str(path)

@@ -9,7 +9,7 @@ from typing import Callable
 
 import sympy as sp
 
-from archcalc.analysis import Figures, ModelStats, run_rules
+from archcalc.stats import Figures, ModelStats, run_rules
 from archcalc.conventions import Uncounted
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node

@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from archcalc.analysis import Figures, ModelStats, analyze_graph
+from archcalc.stats import Figures, ModelStats
 from archcalc.errors import SpecError
 from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
 from archcalc.symbolic.context import Condition
-from archcalc.symbolic.model import totals_at
+from archcalc.symbolic.model import analyze_symbolic, totals_at
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def sweep(spec: str | Path, sizes: list[tuple[int, int]], batches: list[int], va
                         f"{MAX_SWEEP_POINTS:,}", hint="use a larger step")
     graph = load_graph(spec, variant)
     batch = "N" if len(batches) > 1 else batches[0]
-    stats = analyze_graph(graph, (graph.input_shape[0], "H", "W"), batch, convention, dtype)
+    stats = analyze_symbolic(graph, (batch, graph.input_shape[0], "H", "W"), convention, dtype)
     points = []
     for n in batches:
         for height, width in sizes:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from archcalc.analysis import LayerStats, ModelStats, analyze_graph, input_shape
+from archcalc.analysis import analyze_graph, input_shape
 from archcalc.conventions import counted
 from archcalc.dependencies import require
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.layers.base import numel
+from archcalc.stats import LayerStats, ModelStats
 from archcalc.validation.results import FIGURES, Check, LayerCheck, Validation
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
