@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from archcalc.receptive import ReceptiveField
     from archcalc.symbolic.model import Formulas
 
+FIGURES = {"params": "parameters", "weight": "weights", "bias": "biases", "buffers": "buffer values",
+           "macs": "MACs", "flops": "FLOPs", "activations": "activations", "activation_bytes": "activation memory"}
+"""Every figure of a layer, a block or a model (attributes of `Figures`), in output order, with its
+name in prose: the one list of them."""
+
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
 @dataclass(frozen=True)

@@ -26,9 +26,10 @@ from typing import Any, Mapping
 
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.spec.source import YMap, load_yaml
+from archcalc.stats import FIGURES as ALL_FIGURES
 
-FIGURES = {"params": "parameters", "macs": "MACs", "flops": "FLOPs", "activation_bytes": "activation memory"}
-"""The figures a model is held to (attributes of `analysis.Figures`), with their names in tables."""
+FIGURES = {name: ALL_FIGURES[name] for name in ("params", "macs", "flops", "activation_bytes")}
+"""The figures a model is held to, with their names in tables."""
 FIGURE_KEYS = tuple(FIGURES)
 BUDGET_KEYS = tuple(f"max_{figure}" for figure in FIGURE_KEYS)
 CONDITION_KEYS = ("spec", "input", "batch", "convention", "dtype")
