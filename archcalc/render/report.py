@@ -75,22 +75,29 @@ def _model_sections(stats: ModelStats, several: bool) -> list[str]:
     suffix = f": {stats.model}" if several else ""
     title, attr = count_column(stats)
     stages = stats.rows(depth=1)
+    return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr)), "",
+            f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "",
+            f"## Graph{suffix}", "", *_diagram(stats, stages), "",
+            "<details>", f"<summary>All {len(stats.layers)} layers of {stats.model}</summary>", "",
+            *as_markdown(_layers_table(stats, title, attr)), "", "</details>", ""]
+
+
+def _stages_table(stages: list[Row], title: str, attr: str) -> Table:
     table = Table([Column("stage", "<"), Column("kind", "<"), Column("output", "<"), Column("params", ">"),
                    Column(title, ">"), Column("share", ">")])
     for row in stages:
         table.add([_label(row), row.kind, shape_text(row.shape), grouped(row.figures.params),
                    grouped(getattr(row.figures, attr)), percent(row.share)])
-    layers = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
-                    Column("params", ">"), Column(title, ">")])
+    return table
+
+
+def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
+    table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
+                   Column("params", ">"), Column(title, ">")])
     for layer in stats.layers:
-        layers.add([str(layer.index), layer.name, layer.kind, shape_text(layer.shape),
-                    grouped(layer.figures.params), grouped(getattr(layer.figures, attr))])
-    out = [f"## Stages{suffix}", "", *as_markdown(table),
-           "", f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "",
-            f"## Graph{suffix}", "", *_diagram(stats, stages), "",
-            "<details>", f"<summary>All {len(stats.layers)} layers of {stats.model}</summary>", "",
-            *as_markdown(layers), "", "</details>", ""]
-    return out
+        table.add([str(layer.index), layer.name, layer.kind, shape_text(layer.shape),
+                   grouped(layer.figures.params), grouped(getattr(layer.figures, attr))])
+    return table
 
 
 def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[str]:

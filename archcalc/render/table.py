@@ -13,35 +13,41 @@ StyledLines = list[tuple[str, str]]
 
 
 class Column(NamedTuple):
+    """A heading and its alignment: '<' left, '>' right, '' unsaid (left in text, `---` in markdown)."""
     heading: str
     align: str = ""
-    """'<' left, '>' right; '' leaves it to the reader (left in text, `---` in markdown)."""
 
 
 class Line(NamedTuple):
-    """One row: its cells (text; CSV also takes numbers, None as empty) and a rich style name."""
+    """A row: its cells (text; CSV also takes numbers, and None as an empty field) and a rich style."""
     cells: list
     style: str = ""
 
 
 @dataclass
 class Table:
-    """Columns, rows, and an optional footer (the totals) below a rule."""
+    """Columns, rows, and an optional footer (the totals, below a rule in text). `compact`: markdown
+    writes an empty cell as `| |` rather than `|  |`."""
     columns: list[Column]
     rows: list[Line] = field(default_factory=list)
     footer: Line | None = None
     compact: bool = False
-    """Markdown writes an empty cell as `| |` rather than `|  |`."""
 
     def add(self, cells: list, style: str = "") -> None:
+        """Append a row; `style` is a rich style name such as 'red'."""
         self.rows.append(Line(cells, style))
+
+    @property
+    def lines(self) -> list[Line]:
+        """The rows, then the footer."""
+        return [*self.rows, *([self.footer] if self.footer else [])]
 
 
 def as_text(table: Table) -> StyledLines:
     """Aligned text: the headings in bold, a dim rule, the rows, then a rule and the footer."""
     headings = [column.heading for column in table.columns]
-    lines = [headings, *(row.cells for row in table.rows), *([table.footer.cells] if table.footer else [])]
-    widths = [max(len(cells[i]) for cells in lines) for i in range(len(table.columns))]
+    widths = [max(len(cells[i]) for cells in [headings, *(row.cells for row in table.lines)])
+              for i in range(len(table.columns))]
 
     def line(cells: list[str]) -> str:
         return "  ".join(f"{c:{column.align or '<'}{w}}"
@@ -62,12 +68,11 @@ def as_markdown(table: Table) -> list[str]:
     empty = " |" if table.compact else "  |"
 
     def line(cells: list[str]) -> str:
-        return "|" + "".join(f" {_escape(c)} |" if c else empty for c in cells)
+        return "|" + "".join(" " + c.replace("|", "\\|") + " |" if c else empty for c in cells)
 
-    rows = [*table.rows, *([table.footer] if table.footer else [])]
     return [line([column.heading for column in table.columns]),
             "|" + "".join(f"{_RULES[column.align]}|" for column in table.columns),
-            *(line(row.cells) for row in rows)]
+            *(line(row.cells) for row in table.lines)]
 
 
 def as_csv(table: Table) -> str:
@@ -75,9 +80,5 @@ def as_csv(table: Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([column.heading for column in table.columns])
-    writer.writerows(row.cells for row in [*table.rows, *([table.footer] if table.footer else [])])
+    writer.writerows(row.cells for row in table.lines)
     return buffer.getvalue()
-
-
-def _escape(cell: str) -> str:
-    return cell.replace("|", "\\|")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from archcalc.analysis import ModelStats, Row
 from archcalc.conventions import CONVENTIONS
 from archcalc.render.numbers import field_texts, grouped, human, human_bytes, percent, shape_text
@@ -58,12 +60,13 @@ def cells(index: int, row: Row, attr: str, rf: bool = False) -> list[str]:
             grouped(getattr(row.figures, attr)), *share, *(field_texts(row.receptive_field) if rf else [])]
 
 
-def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False, bold=str) -> Table:
-    """The layer table of `table`: a line per row and, for numbers, the totals (`bold` marks them)."""
+def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
+                      bold: Callable[[str], str] = str) -> Table:
+    """`archcalc table`'s table: a line per row and, for numbers, the totals (`bold` marks them)."""
     title, attr = count_column(stats)
     share = [] if stats.formulas else [Column("share", ">")]
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
-                   Column("params", ">"), Column(title, ">"), *share, *(RF_COLUMNS if rf else [])])
+                   Column("params", ">"), Column(title, ">"), *share, *(RF_COLUMNS if rf else [])], compact=True)
     for index, row in enumerate(rows, start=1):
         table.add(cells(index, row, attr, rf))
     totals = stats.totals
@@ -83,7 +86,6 @@ def layer_table(stats: ModelStats, rows: list[Row], rf: bool = False) -> StyledL
 
 def markdown(stats: ModelStats, rows: list[Row], rf: bool = False) -> str:
     table = build_layer_table(stats, rows, rf, bold=lambda text: f"**{text}**")
-    table.compact = True
     lines = [f"**{header_lines(stats)[0]}**", "", header_lines(stats)[1], "", *as_markdown(table)]
     if not stats.formulas:
         lines += ["", summary_line(stats), "", *([RF_NOTE, ""] if rf else [])]
