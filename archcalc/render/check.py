@@ -6,10 +6,10 @@ import json
 
 from archcalc.check import FIGURES, CheckResult, Finding
 from archcalc.render.numbers import grouped
-from archcalc.render.text import StyledLines, aligned
+from archcalc.render.table import Column, StyledLines, Table, as_markdown, as_text
 
-COLUMNS = [("model", "<"), ("figure", "<"), ("baseline", ">"), ("now", ">"), ("change", ">"), ("%", ">"),
-           ("", "<")]
+COLUMNS = [Column("model", "<"), Column("figure", "<"), Column("baseline", ">"), Column("now", ">"),
+           Column("change", ">"), Column("%", ">"), Column("", "<")]
 
 
 def cells(finding: Finding) -> list[str]:
@@ -31,14 +31,18 @@ def verdict(result: CheckResult) -> str:
     return f"{len(problems)} of {len(result.findings)} checks on {models} models fail"
 
 
+def findings_table(findings: list[Finding], columns: list[Column] = COLUMNS) -> Table:
+    """A line per finding; one that does not hold in red."""
+    table = Table(columns)
+    for finding in findings:
+        table.add(cells(finding), "" if finding.ok else "red")
+    return table
+
+
 def check_table(result: CheckResult) -> StyledLines:
-    body = [cells(finding) for finding in result.findings]
-    lines = [(f"archcalc check against {result.baseline.path}", "bold"), ("", "")]
-    table = aligned(COLUMNS, body)
-    lines += [(text, style if index < 2 or result.findings[index - 2].ok else "red")
-              for index, (text, style) in enumerate(table)]
-    lines.append((verdict(result), "green" if result.ok else "bold red"))
-    return lines
+    return [(f"archcalc check against {result.baseline.path}", "bold"), ("", ""),
+            *as_text(findings_table(result.findings)),
+            (verdict(result), "green" if result.ok else "bold red")]
 
 
 def github(result: CheckResult) -> str:
@@ -58,10 +62,9 @@ def github(result: CheckResult) -> str:
 def summary_markdown(result: CheckResult) -> str:
     """The step summary: the verdict and a table of what does not hold (or of everything)."""
     shown = [f for f in result.findings if not f.ok] or result.findings
-    rows = [" | ".join(cell.replace("|", "\\|") for cell in cells(f)) for f in shown]
-    header = " | ".join(name or "verdict" for name, _ in COLUMNS)
-    return (f"### archcalc check: {verdict(result)}\n\n| {header} |\n|{'---|' * len(COLUMNS)}\n"
-            + "".join(f"| {row} |\n" for row in rows) + "\n")
+    columns = [Column(column.heading or "verdict") for column in COLUMNS]  # alignment left to GitHub
+    return (f"### archcalc check: {verdict(result)}\n\n"
+            + "".join(f"{line}\n" for line in as_markdown(findings_table(shown, columns))) + "\n")
 
 
 def to_json(result: CheckResult) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import fields
 
 from archcalc.stats import Figures, ModelStats, Row
 from archcalc.conventions import CONVENTIONS
+from archcalc.render.table import Column, Line, Table, as_csv
 
 SCHEMA = "archcalc.table/1"
 FIGURE_NAMES = ["params", *(f.name for f in fields(Figures))]
@@ -79,13 +78,12 @@ CSV_COLUMNS = ["index", "name", "kind", "layers", "shape", *FIGURE_NAMES, "share
 
 def to_csv(stats: ModelStats, rows: list[Row]) -> str:
     """One line per row, then a 'total' line; shapes as 1x64x112x112."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    table = Table([Column(name) for name in CSV_COLUMNS])
     for index, row in enumerate(rows, start=1):
         record = row_dict(index, row)
         record["shape"] = "x".join(str(size) for size in record["shape"])
-        writer.writerow([record[c] for c in CSV_COLUMNS])
+        table.add([record[c] for c in CSV_COLUMNS])
     totals = figures_dict(stats.totals)
-    writer.writerow(["", "total", "total", len(stats.layers), "", *totals.values(), 1.0 if not stats.formulas else ""])
-    return buffer.getvalue()
+    table.footer = Line(["", "total", "total", len(stats.layers), "", *totals.values(),
+                         1.0 if not stats.formulas else ""])
+    return as_csv(table)

@@ -12,6 +12,7 @@ from archcalc.stats import ModelStats, Row
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
 from archcalc.render.numbers import grouped, human, human_bytes, percent, shape_text
+from archcalc.render.table import Column, Table, as_markdown
 from archcalc.render.text import count_column
 
 LARGEST = 3
@@ -45,7 +46,10 @@ def _header(models: list[ModelStats], stamp: str | None) -> list[str]:
             ("archcalc", __version__)]
     if stamp:
         rows.append(("generated", stamp))
-    return ["| | |", "|:--|:--|", *(f"| {name} | {_cell(value)} |" for name, value in rows)]
+    table = Table([Column("", "<"), Column("", "<")], compact=True)
+    for name, value in rows:
+        table.add([name, value])
+    return as_markdown(table)
 
 
 def _summary(models: list[ModelStats]) -> list[str]:
@@ -57,36 +61,43 @@ def _summary(models: list[ModelStats]) -> list[str]:
                ("depth (conv and linear layers)", lambda m: m.depth, str)]
     if attr == "macs":
         figures.insert(2, ("FLOPs", lambda m: m.totals.flops, lambda n: f"{grouped(n)} ({human(n)})"))
-    several = len(models) > 1
     names = [m.model for m in models]
-    head = "| figure | " + " | ".join(names) + (" | " + " | ".join(f"{n} / {names[0]}" for n in names[1:])
-                                                if several else "") + " |"
-    out = [head, "|:--|" + "--:|" * (len(models) + (len(models) - 1 if several else 0))]
+    table = Table([Column("figure", "<"), *(Column(n, ">") for n in names),
+                   *(Column(f"{n} / {names[0]}", ">") for n in names[1:])])
     for label, value, shown in figures:
-        cells = [shown(value(m)) for m in models]
-        ratios = [_ratio(value(m), value(first)) for m in models[1:]] if several else []
-        out.append(f"| {label} | " + " | ".join(cells + ratios) + " |")
-    largest = [_largest(m) for m in models] + ([""] * (len(models) - 1) if several else [])
-    out.append("| largest layers | " + " | ".join(largest) + " |")
-    return out
+        table.add([label, *(shown(value(m)) for m in models),
+                   *(_ratio(value(m), value(first)) for m in models[1:])])
+    table.add(["largest layers", *(_largest(m) for m in models), *([""] * (len(models) - 1))])
+    return as_markdown(table)
 
 
 def _model_sections(stats: ModelStats, several: bool) -> list[str]:
     suffix = f": {stats.model}" if several else ""
     title, attr = count_column(stats)
     stages = stats.rows(depth=1)
-    out = [f"## Stages{suffix}", "",
-           f"| stage | kind | output | params | {title} | share |", "|:--|:--|:--|--:|--:|--:|"]
-    out += [f"| {_cell(_label(row))} | {_cell(row.kind)} | {shape_text(row.shape)} | {grouped(row.figures.params)} | "
-            f"{grouped(getattr(row.figures, attr))} | {percent(row.share)} |" for row in stages]
-    out += ["", f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "",
+    return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr)), "",
+            f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "",
             f"## Graph{suffix}", "", *_diagram(stats, stages), "",
             "<details>", f"<summary>All {len(stats.layers)} layers of {stats.model}</summary>", "",
-            f"| # | layer | kind | output | params | {title} |", "|--:|:--|:--|:--|--:|--:|"]
-    out += [f"| {layer.index} | {_cell(layer.name)} | {layer.kind} | {shape_text(layer.shape)} | "
-            f"{grouped(layer.figures.params)} | {grouped(getattr(layer.figures, attr))} |" for layer in stats.layers]
-    out += ["", "</details>", ""]
-    return out
+            *as_markdown(_layers_table(stats, title, attr)), "", "</details>", ""]
+
+
+def _stages_table(stages: list[Row], title: str, attr: str) -> Table:
+    table = Table([Column("stage", "<"), Column("kind", "<"), Column("output", "<"), Column("params", ">"),
+                   Column(title, ">"), Column("share", ">")])
+    for row in stages:
+        table.add([_label(row), row.kind, shape_text(row.shape), grouped(row.figures.params),
+                   grouped(getattr(row.figures, attr)), percent(row.share)])
+    return table
+
+
+def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
+    table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
+                   Column("params", ">"), Column(title, ">")])
+    for layer in stats.layers:
+        table.add([str(layer.index), layer.name, layer.kind, shape_text(layer.shape),
+                   grouped(layer.figures.params), grouped(getattr(layer.figures, attr))])
+    return table
 
 
 def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[str]:
@@ -130,12 +141,11 @@ def _resolution(sweeps: list) -> list[str]:
         out.append("```")
         if len(sweeps) > 1:
             out += ["", "Lines in the order of the table's columns."]
-    names = [s.formulas.model for s in sweeps]
-    out += ["", f"| input | {' | '.join(f'{n} {title}' for n in names)} |", "|:--|" + "--:|" * len(names)]
+    table = Table([Column("input", "<"), *(Column(f"{s.formulas.model} {title}", ">") for s in sweeps)])
     for row in points:
-        cells = [grouped(getattr(p.totals, attr)) if p.totals else "not valid" for p in row]
-        out.append(f"| {row[0].height}×{row[0].width} | {' | '.join(cells)} |")
-    return out + [""]
+        table.add([f"{row[0].height}×{row[0].width}",
+                   *(grouped(getattr(p.totals, attr)) if p.totals else "not valid" for p in row)])
+    return [*out, "", *as_markdown(table), ""]
 
 
 def _size_label(point) -> str:
@@ -161,7 +171,3 @@ def _label(row: Row) -> str:
 
 def _node_id(name: str) -> str:
     return f"n_{name}"  # a prefix keeps names such as 'end' from being mermaid keywords
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")

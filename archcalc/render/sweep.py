@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from archcalc.render.numbers import grouped, human_bytes
-from archcalc.render.text import StyledLines, aligned, count_column, header_lines
+from archcalc.render.table import Column, StyledLines, Table, as_csv, as_text
+from archcalc.render.text import count_column, header_lines
 from archcalc.symbolic.sweep import Sweep, SweepPoint
 
 SCHEMA = "archcalc.sweep/1"
@@ -23,23 +22,20 @@ def sweep_table(result: Sweep) -> StyledLines:
     stats = result.formulas
     title, attr = count_column(stats)
     several = len({p.batch for p in result.points}) > 1
-    columns = [*([("N", ">")] if several else []), ("input", "<"), ("params", ">"), (title, ">"),
-               ("activations", ">"), ("memory", ">"), ("", "<")]
-    body = []
+    table = Table([*([Column("N", ">")] if several else []), Column("input", "<"), Column("params", ">"),
+                   Column(title, ">"), Column("activations", ">"), Column("memory", ">"), Column("", "<")])
     for point in result.points:
         size = f"{stats.input_shape[1]}×{point.height}×{point.width}"
         batch = [str(point.batch)] if several else []
-        if point.totals is None:
-            body.append([*batch, size, "", "", "", "", _unmet_text(point)])
-            continue
         t = point.totals
-        body.append([*batch, size, grouped(t.params), grouped(getattr(t, attr)), grouped(t.activations),
-                     human_bytes(t.activation_bytes), ""])
+        table.add([*batch, size, "", "", "", "", _unmet_text(point)] if t is None else
+                  [*batch, size, grouped(t.params), grouped(getattr(t, attr)), grouped(t.activations),
+                   human_bytes(t.activation_bytes), ""])
     header = header_lines(stats)
     formulas = [f"{title} = {grouped(getattr(stats.totals, attr))}",
                 f"valid for {'; '.join(stats.formulas.constraint_lines()) or 'every size'}"]
     return [(header[0], "bold"), (header[1], ""),
-            *((line, "") for line in formulas), ("", ""), *aligned(columns, body)]
+            *((line, "") for line in formulas), ("", ""), *as_text(table)]
 
 
 def point_dict(point: SweepPoint) -> dict:
@@ -70,12 +66,10 @@ CSV_COLUMNS = ["batch", "height", "width", "valid", "params", "weight", "bias", 
 
 
 def to_csv(result: Sweep) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    table = Table([Column(name) for name in CSV_COLUMNS])
     for point in result.points:
         record = point_dict(point)
         if "unmet" in record:
             record["unmet"] = f"{record['unmet']['needs']} (layer '{record['unmet']['layer']}')"
-        writer.writerow([record.get(c, "") for c in CSV_COLUMNS])
-    return buffer.getvalue()
+        table.add([record.get(c, "") for c in CSV_COLUMNS])
+    return as_csv(table)

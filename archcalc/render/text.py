@@ -1,10 +1,13 @@
-"""Human-readable output: the rich terminal table and its markdown twin."""
+"""Human-readable output: the layer table as terminal text and as markdown, from one `Table`."""
 
 from __future__ import annotations
 
-from archcalc.stats import ModelStats, Row
+from collections.abc import Callable
+
 from archcalc.conventions import CONVENTIONS
 from archcalc.render.numbers import field_texts, grouped, human, human_bytes, percent, shape_text
+from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
+from archcalc.stats import ModelStats, Row
 
 
 def header_lines(stats: ModelStats) -> list[str]:
@@ -44,7 +47,7 @@ def formula_lines(stats: ModelStats) -> list[str]:
             *([f"every stride divides its input exactly for {'; '.join(exact)}"] if exact else [])]
 
 
-RF_COLUMNS = [("RF", ">"), ("jump", ">"), ("start", ">")]
+RF_COLUMNS = [Column("RF", ">"), Column("jump", ">"), Column("start", ">")]
 RF_NOTE = ("RF: receptive field in input pixels (padding included; 'all': every unit sees the whole "
            "input through a broadcast path) · jump: input pixels between neighbouring units · "
            "start: centre of the first unit's field")
@@ -59,80 +62,51 @@ def cells(index: int, row: Row, attr: str, fields: dict | None = None) -> list[s
             *(field_texts(fields.get(row.name)) if fields is not None else [])]
 
 
-StyledLines = list[tuple[str, str]]
-"""Lines of text, each with a rich style name ('' for none): what the CLI prints."""
-
-
-def aligned(columns: list[tuple[str, str]], body: list[list[str]], footer: list[str] | None = None
-            ) -> StyledLines:
-    """A text table: (heading, '<' or '>') columns, rows of cells, an optional totals line."""
-    headings = [name for name, _ in columns]
-    widths = [max(len(cells[i]) for cells in [headings, *body, *([footer] if footer else [])])
-              for i in range(len(columns))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(f"{c:{align}{w}}" for c, (_, align), w in zip(cells, columns, widths)).rstrip()
-
-    rule = ("─" * (sum(widths) + 2 * (len(widths) - 1)), "dim")
-    lines = [(line(headings), "bold"), rule, *((line(cells), "") for cells in body)]
-    if footer:
-        lines += [rule, (line(footer), "bold")]
-    return lines
+def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
+                      bold: Callable[[str], str] = str) -> Table:
+    """`archcalc table`'s table: a line per row and, for numbers, the totals (`bold` marks them)."""
+    title, attr = count_column(stats)
+    share = [] if stats.formulas else [Column("share", ">")]
+    table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
+                   Column("params", ">"), Column(title, ">"), *share, *(RF_COLUMNS if rf else [])], compact=True)
+    fields = (stats.receptive_fields or {}) if rf else None  # worked out only when shown
+    for index, row in enumerate(rows, start=1):
+        table.add(cells(index, row, attr, fields))
+    totals = stats.totals
+    if not stats.formulas:  # a total formula is printed in full below the table, not squeezed in
+        table.footer = Line(["", bold("total"), "", "", bold(grouped(totals.params)),
+                             bold(grouped(getattr(totals, attr))), "100.0%", *(["", "", ""] if rf else [])], "bold")
+    return table
 
 
 def layer_table(stats: ModelStats, rows: list[Row], rf: bool = False) -> StyledLines:
     """`archcalc table`: header, one line per row, totals, summary; with `rf` the receptive fields."""
-    title, attr = count_column(stats)
-    share = [] if stats.formulas else [("share", ">")]
-    columns = [("#", ">"), ("layer", "<"), ("kind", "<"), ("output", "<"), ("params", ">"),
-               (title, ">"), *share, *(RF_COLUMNS if rf else [])]
-    totals = stats.totals
-    footer = ["", "total", "", "", grouped(totals.params), grouped(getattr(totals, attr)),
-              *(["100.0%"] if share else []), *(["", "", ""] if rf else [])]
-    if stats.formulas:  # a total formula is printed in full below the table, not squeezed in
-        footer = None
     header = header_lines(stats)
-    return [(header[0], "bold"), (header[1], ""), ("", ""),
-            *aligned(columns, [cells(i, row, attr, _fields(stats, rf)) for i, row in enumerate(rows, start=1)],
-                     footer),
+    return [(header[0], "bold"), (header[1], ""), ("", ""), *as_text(build_layer_table(stats, rows, rf)),
             *((line, "") for line in summary_line(stats).split("\n")),
             *([(RF_NOTE, "dim")] if rf else [])]
 
 
 def markdown(stats: ModelStats, rows: list[Row], rf: bool = False) -> str:
-    title, attr = count_column(stats)
-    share, align = ("", "") if stats.formulas else (" share |", "--:|")
-    if rf:
-        share, align = share + " RF | jump | start |", align + "--:|--:|--:|"
-    lines = [f"**{header_lines(stats)[0]}**", "", header_lines(stats)[1], "",
-             f"| # | layer | kind | output | params | {title} |{share}",
-             f"|--:|:--|:--|:--|--:|--:|{align}"]
-    for index, row in enumerate(rows, start=1):
-        lines.append("| " + " | ".join(cells(index, row, attr, _fields(stats, rf))) + " |")
-    t = stats.totals
+    table = build_layer_table(stats, rows, rf, bold=lambda text: f"**{text}**")
+    lines = [f"**{header_lines(stats)[0]}**", "", header_lines(stats)[1], "", *as_markdown(table)]
     if not stats.formulas:
-        lines.append(f"| | **total** | | | **{grouped(t.params)}** | **{grouped(getattr(t, attr))}** | 100.0% |"
-                     + (" | | |" if rf else ""))
         lines += ["", summary_line(stats), "", *([RF_NOTE, ""] if rf else [])]
     else:
         lines += ["", *(f"- {line}" for line in formula_lines(stats)), ""]
     return "\n".join(lines)
 
 
-def _fields(stats: ModelStats, rf: bool) -> dict | None:
-    """The receptive fields by name when they are shown (worked out then), else None."""
-    return (stats.receptive_fields or {}) if rf else None
-
-
 def models_table(models: list[ModelStats]) -> StyledLines:
     """`archcalc list`: one line per bundled model."""
     convention = models[0].convention if models else "paper"
     title, attr = count_column(models[0]) if models else ("MACs", "macs")
-    columns = [("model", "<"), ("spec", "<"), ("input", "<"), ("params", ">"), (title, ">"),
-               (f"G{title}", ">")]
-    body = [[m.model, m.file, shape_text(m.input_shape[1:]), grouped(m.totals.params),
-             grouped(getattr(m.totals, attr)), f"{getattr(m.totals, attr) / 1e9:.3f}"] for m in models]
-    return [(f"bundled models · convention {convention}", "bold"), ("", ""), *aligned(columns, body)]
+    table = Table([Column("model", "<"), Column("spec", "<"), Column("input", "<"), Column("params", ">"),
+                   Column(title, ">"), Column(f"G{title}", ">")])
+    for m in models:
+        table.add([m.model, m.file, shape_text(m.input_shape[1:]), grouped(m.totals.params),
+                   grouped(getattr(m.totals, attr)), f"{getattr(m.totals, attr) / 1e9:.3f}"])
+    return [(f"bundled models · convention {convention}", "bold"), ("", ""), *as_text(table)]
 
 
 def calculation_lines(result) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from archcalc.render.numbers import grouped, human, shape_text
-from archcalc.render.text import StyledLines, aligned
+from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
 from archcalc.validation import FIGURES, Check, LayerCheck, Validation
 from archcalc.validation.results import Latency, Timing
 
@@ -58,6 +58,18 @@ def layer_cells(index: int | str, row: LayerCheck, figures: list[str]) -> list[s
     return [str(index), row.name, row.kind, *(check_cell(row.get(f)) for f in figures)]
 
 
+def layers_table(v: Validation) -> Table:
+    """A line per layer and the totals as the footer; a line where torch measured otherwise in red."""
+    figures = figures_of(v)
+    table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"),
+                   *(Column(COLUMN_TITLES[f], ">") for f in figures)])
+    for index, row in enumerate(v.layers, start=1):
+        table.add(layer_cells(index, row, figures), "" if row.ok else "red")
+    if v.total:
+        table.footer = Line(layer_cells("", v.total, figures), "bold" if v.total.ok else "red")
+    return table
+
+
 def validation_table(v: Validation) -> StyledLines:
     """One model: header, a line per layer, the totals, the verdict, the latency."""
     top, legend = header(v)
@@ -65,11 +77,7 @@ def validation_table(v: Validation) -> StyledLines:
     lines += [(f"note: {note}", "yellow") for note in v.notes]
     lines.append(("", ""))
     if v.layers:
-        figures = figures_of(v)
-        columns = [("#", ">"), ("layer", "<"), ("kind", "<"), *((COLUMN_TITLES[f], ">") for f in figures)]
-        body = [layer_cells(i, row, figures) for i, row in enumerate(v.layers, start=1)]
-        footer = layer_cells("", v.total, figures) if v.total else None
-        lines += [(text, _style(text, style)) for text, style in aligned(columns, body, footer)]
+        lines += as_text(layers_table(v))
     lines.append(verdict(v))
     if v.latency:
         lines += [("", ""), *latency_lines(v.latency)]
@@ -81,24 +89,25 @@ def latency_lines(latency: Latency) -> StyledLines:
     title = (f"latency on {latency.device} ({latency.clock}, median of {latency.runs} runs after "
              f"{latency.warmup} warm-up): {model.ms:.3f} ms · {human(model.macs)} MACs → "
              f"{human(model.macs_per_second)} MAC/s")
-    columns = [("block", "<"), ("ms", ">"), ("MACs", ">"), ("MAC/s", ">")]
-    body = [[t.name, f"{t.ms:.3f}", grouped(t.macs), human(t.macs_per_second) if t.macs else "–"]
-            for t in latency.blocks]
-    return [(title, "bold"), *aligned(columns, body)]
+    table = Table([Column("block", "<"), Column("ms", ">"), Column("MACs", ">"), Column("MAC/s", ">")])
+    for t in latency.blocks:
+        table.add([t.name, f"{t.ms:.3f}", grouped(t.macs), human(t.macs_per_second) if t.macs else "–"])
+    return [(title, "bold"), *as_text(table)]
 
 
 def summary_table(validations: list[Validation]) -> StyledLines:
     """Several models: a line each, then every difference, then one verdict."""
-    columns = [("model", "<"), ("device", "<"), ("layers", ">"), ("params", ">"),
-               ("fvcore MACs", ">"), ("FlopCounterMode FLOPs", ">"), ("ms", ">"), ("verdict", "<")]
-    body = []
+    table = Table([Column("model", "<"), Column("device", "<"), Column("layers", ">"), Column("params", ">"),
+                   Column("fvcore MACs", ">"), Column("FlopCounterMode FLOPs", ">"), Column("ms", ">"),
+                   Column("verdict", "<")])
     for v in validations:
         total = v.total
-        body.append([v.model, v.device, str(len(v.layers)),
-                     *(check_cell(total.get(f) if total else None) for f in ("params", "fvcore", "flop_counter")),
-                     f"{v.latency.model.ms:.2f}" if v.latency else "–",
-                     "✓ agrees" if v.ok else "✗ " + (v.error or f"{len(v.differences)} difference(s)")])
-    lines = [(text, _style(text, style)) for text, style in aligned(columns, body)]
+        table.add([v.model, v.device, str(len(v.layers)),
+                   *(check_cell(total.get(f) if total else None) for f in ("params", "fvcore", "flop_counter")),
+                   f"{v.latency.model.ms:.2f}" if v.latency else "–",
+                   "✓ agrees" if v.ok else "✗ " + (v.error or f"{len(v.differences)} difference(s)")],
+                  "" if v.ok else "red")
+    lines = as_text(table)
     for v in validations:
         if not v.ok:
             lines += [("", ""), verdict(v), *_difference_lines(v)]
@@ -113,25 +122,14 @@ def _difference_lines(v: Validation) -> StyledLines:
     return [(f"  {row.name}: {FIGURES[c.figure]} {check_cell(c)}", "red") for row, c in v.differences]
 
 
-def _style(text: str, style: str) -> str:
-    return "red" if "≠" in text or "✗" in text else style
-
-
 def markdown(validations: list[Validation]) -> str:
     """GitHub-flavoured markdown: a table per model (or one summary line per model), verdicts."""
     out: list[str] = []
     for v in validations:
         top, legend = header(v)
         out += [f"**{top}**", "", legend, "", *(f"> note: {n}" for n in v.notes)]
-        figures = figures_of(v)
         if v.layers and len(validations) == 1:
-            out += ["| # | layer | kind | " + " | ".join(COLUMN_TITLES[f] for f in figures) + " |",
-                    "|--:|:--|:--|" + "--:|" * len(figures)]
-            out += ["| " + " | ".join(layer_cells(i, row, figures)) + " |"
-                    for i, row in enumerate(v.layers, start=1)]
-            if v.total:
-                out.append("| " + " | ".join(layer_cells("", v.total, figures)) + " |")
-            out.append("")
+            out += [*as_markdown(layers_table(v)), ""]
         out += [verdict(v)[0], ""]
         out += [f"- `{row.name}`: {FIGURES[c.figure]} {check_cell(c)}" for row, c in v.differences]
         if v.latency:

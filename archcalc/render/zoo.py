@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archcalc.stats import ModelStats
 from archcalc.render.numbers import field_texts, grouped, human_bytes, shape_text
+from archcalc.render.table import Column, Table, as_markdown
 
 INTRO = """\
 # The architecture zoo
@@ -20,12 +21,13 @@ unit sees the whole input through a squeeze-and-excitation scale); see `archcalc
 
 def zoo_page(models: list[ModelStats]) -> str:
     """The whole page: one table row per model, then the notes and sources."""
-    lines = [INTRO, "| model | input | params | published params | GMACs | published GFLOPS | GFLOPs | "
-             "activations | RF of the last conv | spec |",
-             "|:--|:--|--:|--:|--:|--:|--:|--:|--:|:--|"]
+    table = Table([Column("model", "<"), Column("input", "<"), *(Column(heading, ">") for heading in (
+        "params", "published params", "GMACs", "published GFLOPS", "GFLOPs", "activations", "RF of the last conv")),
+        Column("spec", "<")])
     notes: list[str] = []
     for stats in models:
-        lines.append("| " + " | ".join(_cells(stats, notes)) + " |")
+        table.add(_cells(stats, notes))
+    lines = [INTRO, *as_markdown(table)]
     sources = sorted({stats.published["source"] for stats in models if stats.published})
     lines += ["", f"Published figures: {', '.join(sources)} (its weights' `num_params` and `_ops`)."]
     if notes:

@@ -1,0 +1,84 @@
+"""One table model for every renderer: a `Table` is built once, then written as aligned text
+(styled lines for the terminal), GitHub markdown or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+StyledLines = list[tuple[str, str]]
+"""Lines of text, each with a rich style name ('' for none): what the CLI prints."""
+
+
+class Column(NamedTuple):
+    """A heading and its alignment: '<' left, '>' right, '' unsaid (left in text, `---` in markdown)."""
+    heading: str
+    align: str = ""
+
+
+class Line(NamedTuple):
+    """A row: its cells (text; CSV also takes numbers, and None as an empty field) and a rich style."""
+    cells: list
+    style: str = ""
+
+
+@dataclass
+class Table:
+    """Columns, rows, and an optional footer (the totals, below a rule in text). `compact`: markdown
+    writes an empty cell as `| |` rather than `|  |`."""
+    columns: list[Column]
+    rows: list[Line] = field(default_factory=list)
+    footer: Line | None = None
+    compact: bool = False
+
+    def add(self, cells: list, style: str = "") -> None:
+        """Append a row; `style` is a rich style name such as 'red'."""
+        self.rows.append(Line(cells, style))
+
+    @property
+    def lines(self) -> list[Line]:
+        """The rows, then the footer."""
+        return [*self.rows, *([self.footer] if self.footer else [])]
+
+
+def as_text(table: Table) -> StyledLines:
+    """Aligned text: the headings in bold, a dim rule, the rows, then a rule and the footer."""
+    headings = [column.heading for column in table.columns]
+    widths = [max(len(cells[i]) for cells in [headings, *(row.cells for row in table.lines)])
+              for i in range(len(table.columns))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(f"{c:{column.align or '<'}{w}}"
+                         for c, column, w in zip(cells, table.columns, widths)).rstrip()
+
+    rule = ("─" * (sum(widths) + 2 * (len(widths) - 1)), "dim")
+    out = [(line(headings), "bold"), rule, *((line(row.cells), row.style) for row in table.rows)]
+    if table.footer:
+        out += [rule, (line(table.footer.cells), table.footer.style)]
+    return out
+
+
+_RULES = {"<": ":--", ">": "--:", "": "---"}
+
+
+def as_markdown(table: Table) -> list[str]:
+    """GitHub markdown lines: headings, the alignment row, the rows and the footer; '|' escaped."""
+    empty = " |" if table.compact else "  |"
+
+    def line(cells: list[str]) -> str:
+        return "|" + "".join(" " + c.replace("|", "\\|") + " |" if c else empty for c in cells)
+
+    return [line([column.heading for column in table.columns]),
+            "|" + "".join(f"{_RULES[column.align]}|" for column in table.columns),
+            *(line(row.cells) for row in table.lines)]
+
+
+def as_csv(table: Table) -> str:
+    """CSV with a heading line: numbers as Python writes them, None as an empty field."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([column.heading for column in table.columns])
+    writer.writerows(row.cells for row in table.lines)
+    return buffer.getvalue()
