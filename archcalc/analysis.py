@@ -54,29 +54,17 @@ def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch:
 
 def input_shape(input: str | tuple | None) -> tuple | None:
     """An input override as given ('3x160x160', '3xHxW' or a tuple) → (C, H, W); None keeps
-    the spec's. A size may be a symbol (a name such as H), kept as its name."""
-    from archcalc.spec import parse_input
-    from archcalc.symbolic import parse_symbolic
+    the spec's. A size may be a symbol (a name such as H), kept as its name (archcalc.sizes)."""
+    from archcalc.sizes import parse_input
 
-    if input is None:
-        return None
-    return parse_symbolic(input) or parse_input(input if isinstance(input, str) else list(input))
+    return None if input is None else parse_input(input, symbols=True)
 
 
 def batch_size(batch: str | int) -> int | str:
     """A batch size as given: a whole number from 1 to 2³¹ − 1, or a symbol such as N."""
-    from archcalc.symbolic import is_symbol
+    from archcalc.sizes import parse_batch
 
-    if isinstance(batch, str) and is_symbol(batch.strip()):
-        return batch.strip()
-    try:
-        number = int(batch)
-    except (TypeError, ValueError):
-        number = 0
-    if isinstance(batch, bool) or not 1 <= number <= MAX_DIMENSION:
-        raise SpecError(f"the batch size must be a whole number from 1 to {MAX_DIMENSION:,} or a symbol "
-                        f"such as N, got {batch!r}")
-    return number
+    return parse_batch(batch, symbols=True)
 
 
 def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archcalc.errors import SpecError
 from archcalc.layers import LAYER_KINDS, Params
 from archcalc.layers.window import window_working
-from archcalc.limits import MAX_DIMENSION
+from archcalc.sizes import parse_dims, parse_pair
 
 
 @dataclass(frozen=True)
@@ -22,39 +21,16 @@ class Calculation:
     macs: int
 
 
-def parse_dims(text: str, what: str) -> tuple[int, ...]:
-    """'227', '227x227' or '3x227x227' → a tuple of whole numbers ≥ 1."""
-    try:
-        dims = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
-    except ValueError:
-        dims = ()
-    if not dims or len(dims) > 3 or min(dims) < 1 or max(dims) > MAX_DIMENSION:
-        raise SpecError(f"{what} must be N, HxW or CxHxW with whole numbers from 1 to {MAX_DIMENSION:,}, "
-                        f"got '{text}'")
-    return dims
-
-
 def parse_pair_fields(fields: dict) -> dict:
-    """Command-line text such as '3' or '3x5' → field values 3 or [3, 5]; others unchanged.
-
-    The layer kind then checks the numbers as it checks a spec's fields.
-    """
-    parsed = {}
-    for name, value in fields.items():
-        if isinstance(value, str) and value not in ("same", "valid"):
-            try:
-                numbers = [int(part) for part in value.lower().replace("×", "x").split("x")]
-            except ValueError:
-                numbers = []
-            if not 1 <= len(numbers) <= 2:
-                raise SpecError(f"--{name} takes a whole number or HxW, got '{value}'")
-            value = numbers[0] if len(numbers) == 1 else numbers
-        parsed[name] = value
-    return parsed
+    """Command-line text such as '3', '3x5' or '3,5' → field values 3 or [3, 5]; others
+    unchanged. The layer kind then checks the numbers as it checks a spec's fields."""
+    return {name: parse_pair(value, f"--{name}") if isinstance(value, str) and value not in ("same", "valid")
+            else value for name, value in fields.items()}
 
 
-def calculate(kind: str, size: str, fields: dict, channels: int = 1) -> Calculation:
-    """Apply one layer kind (conv2d, maxpool2d or avgpool2d) to an input of `size`."""
+def calculate(kind: str, size: str | tuple[int, ...], fields: dict, channels: int = 1) -> Calculation:
+    """Apply one layer kind (conv2d, maxpool2d or avgpool2d) to an input of `size`: N, (H, W)
+    or (C, H, W), or its text ('227', '227x227', '3x227x227')."""
     dims = parse_dims(size, "--input")
     if len(dims) == 3:
         channels, dims = dims[0], dims[1:]

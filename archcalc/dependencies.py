@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from archcalc.errors import MissingDependency
+
 INSTALL_HINT = "pip install 'archcalc[torch]'"
 
-
-class MissingDependency(ImportError):
-    """An optional package is not installed; the message says how to install it."""
+__all__ = ["INSTALL_HINT", "MissingDependency", "require"]
 
 
 def require(module: str, purpose: str) -> ModuleType:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from archcalc.errors import SpecError
+from archcalc.errors import OutputError
 
 
 def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] = ()) -> None:
@@ -39,22 +39,22 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
         raise
 
 
-def _cannot_write(target: Path, error: OSError) -> SpecError:
-    return SpecError(f"cannot write '{target}': {error.strerror or error}",
+def _cannot_write(target: Path, error: OSError) -> OutputError:
+    return OutputError(f"cannot write '{target}': {error.strerror or error}",
                      hint="the file was left as it was")
 
 
 def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
     if any(target.resolve() == Path(spec).resolve() for spec in inputs):
-        raise SpecError(f"refusing to write over the spec '{target}' that is being read",
+        raise OutputError(f"refusing to write over the spec '{target}' that is being read",
                         hint="give --output another file name")
     if target.is_dir():
-        raise SpecError(f"cannot write '{target}': it is a directory", hint="give --output a file name")
+        raise OutputError(f"cannot write '{target}': it is a directory", hint="give --output a file name")
     if not target.parent.is_dir():
-        raise SpecError(f"cannot write '{target}': the folder '{target.parent}' does not exist",
+        raise OutputError(f"cannot write '{target}': the folder '{target.parent}' does not exist",
                         hint="create the folder first, or write elsewhere")
     if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise SpecError(f"cannot write '{target}': the folder '{target.parent}' is not writable")
+        raise OutputError(f"cannot write '{target}': the folder '{target.parent}' is not writable")
 
 
 def _mode_for(target: Path) -> int:

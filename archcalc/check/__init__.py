@@ -8,7 +8,7 @@ from pathlib import Path
 
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.check.baseline import FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
-from archcalc.errors import Location, SpecError
+from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
 from archcalc.stats import ModelStats
 
@@ -63,7 +63,7 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
 
     targets = _targets(specs, baseline)
     if not targets and not baseline.entries:
-        raise SpecError(f"nothing to check: no spec was given and '{baseline.path}' "
+        raise UserError(f"nothing to check: no spec was given and '{baseline.path}' "
                         + ("lists no models" if baseline.exists else "does not exist"),
                         hint="give spec files or bundled names, or record a baseline with "
                              "'archcalc check SPEC… --update'")

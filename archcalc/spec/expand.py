@@ -8,8 +8,7 @@ from typing import Any
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS
-from archcalc.layers.base import format_shape
-from archcalc.limits import MAX_DIMENSION, MAX_EXPANDED, MAX_NESTING
+from archcalc.limits import MAX_EXPANDED, MAX_NESTING
 from archcalc.spec.expr import evaluate
 from archcalc.spec.source import YList, YMap
 
@@ -90,23 +89,10 @@ def _check_published(published: YMap) -> None:
 
 
 def parse_input(value: Any, location: Location | None = None) -> tuple[int, ...]:
-    """`[3, 224, 224]`, `3x224x224` or `3×224×224` → (C, H, W)."""
-    parts = value
-    if isinstance(value, str):
-        parts = re.split(r"\s*[x×,]\s*", value.strip())
-    try:
-        shape = tuple(int(p) for p in parts)
-        if isinstance(value, list) and any(isinstance(p, (bool, float)) for p in value):
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):
-        shape = ()
-    if len(shape) != 3 or min(shape) < 1:
-        raise SpecError(f"input must be channels × height × width, like 3x224x224, got {value!r}",
-                        location=location, hint="write it as [3, 224, 224] or 3x224x224")
-    if max(shape) > MAX_DIMENSION:
-        raise SpecError(f"input {format_shape(shape)} has a size above {MAX_DIMENSION:,}", location=location,
-                        hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits)")
-    return shape
+    """`[3, 224, 224]`, `3x224x224`, `3×224×224` or `3,224,224` → (C, H, W) (archcalc.sizes)."""
+    from archcalc.sizes import parse_input as parse
+
+    return parse(value, location=location)
 
 
 def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, YMap]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from archcalc.stats import Figures, ModelStats
 from archcalc.errors import SpecError
-from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
+from archcalc.limits import MAX_SWEEP_POINTS
+from archcalc.sizes import parse_batch_list, parse_size_list
 from archcalc.symbolic.context import Condition
 from archcalc.symbolic.model import analyze_symbolic, totals_at
 
@@ -54,31 +54,10 @@ def sweep(spec: str | Path, sizes: list[tuple[int, int]], batches: list[int], va
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
     """'32:512:32' (from:to:step, both ends included; step 1 if left out), '224,256', '224x320'
-    or a mix → [(h, w)]."""
-    sizes = []
-    for part in text.split(","):
-        part = part.strip().lower().replace("×", "x")
-        if re.fullmatch(r"\d+:\d+(:\d+)?", part):
-            start, stop, *step = (int(p) for p in part.split(":"))
-            if step == [0] or stop < start:
-                raise SpecError(f"a range is from:to:step with from ≤ to and step ≥ 1, got '{part}'")
-            sizes += [(s, s) for s in range(start, stop + 1, step[0] if step else 1)]
-        elif re.fullmatch(r"\d+(x\d+)?", part):
-            h, _, w = part.partition("x")
-            sizes.append((int(h), int(w or h)))
-        else:
-            raise SpecError(f"sizes are like 32:512:32, 224,256 or 224x320, got '{part}'")
-    _within_range(sizes and [min(min(s) for s in sizes), max(max(s) for s in sizes)], "size")
-    return sizes
+    or a mix → [(h, w)] (archcalc.sizes)."""
+    return parse_size_list(text)
 
 
 def parse_batches(text: str) -> list[int]:
-    """'1', '1,8,32' or '1:64:8' → batch sizes."""
-    if re.search("[x×]", text.lower()):
-        raise SpecError(f"batch sizes are like 1, 1,8,32 or 1:64:8, got '{text}'")
-    return [n for n, _ in parse_sizes(text)]
-
-
-def _within_range(bounds: list[int], what: str) -> None:
-    if bounds and not 1 <= bounds[0] <= bounds[1] <= MAX_DIMENSION:
-        raise SpecError(f"each {what} must be from 1 to {MAX_DIMENSION:,}")
+    """'1', '1,8,32' or '1:64:8' → batch sizes (archcalc.sizes)."""
+    return parse_batch_list(text)

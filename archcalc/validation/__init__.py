@@ -11,7 +11,7 @@ from pathlib import Path
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.conventions import counted
 from archcalc.dependencies import require
-from archcalc.errors import SpecError, did_you_mean
+from archcalc.errors import DeviceError, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.layers.base import numel
 from archcalc.stats import LayerStats, ModelStats
@@ -149,7 +149,7 @@ def _device(torch, name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise SpecError("CUDA is not available here (torch.cuda.is_available() is false)",
+        raise DeviceError("CUDA is not available here (torch.cuda.is_available() is false)",
                         hint="use --device cpu, or --device auto to take CUDA only where it is")
     return name
 

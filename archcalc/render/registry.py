@@ -1,0 +1,76 @@
+"""Which renderer prints which result in which format: data, imported only when used.
+
+RENDERERS maps a result kind to its formats, in the order `--format` lists them (the first is
+the default); each format names its renderer as "module:function" and the arguments it takes,
+by name, from what the command hands `render`. A command's `--format` choices come from here,
+so a new format is one line here and one function in archcalc.render.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any, Callable
+
+Renderer = tuple[str, tuple[str, ...]]
+
+RENDERERS: dict[str, dict[str, Renderer]] = {
+    "table": {  # archcalc table: a ModelStats and its rows
+        "table": ("archcalc.render.text:layer_table", ("stats", "rows", "rf")),
+        "json": ("archcalc.render.records:to_json", ("stats", "rows", "depth")),
+        "csv": ("archcalc.render.records:to_csv", ("stats", "rows")),
+        "markdown": ("archcalc.render.text:markdown", ("stats", "rows", "rf")),
+    },
+    "models": {  # archcalc list: every bundled model's totals
+        "table": ("archcalc.render.text:models_table", ("models",)),
+        "json": ("archcalc.render.model_list:to_json", ("models",)),
+        "csv": ("archcalc.render.model_list:to_csv", ("models",)),
+        "markdown": ("archcalc.render.model_list:markdown", ("models",)),
+    },
+    "zoo": {
+        "markdown": ("archcalc.render.zoo:zoo_page", ("models",)),
+    },
+    "calculation": {  # archcalc conv, archcalc pool
+        "text": ("archcalc.render.text:calculation_lines", ("result",)),
+    },
+    "validation": {  # archcalc validate SPEC
+        "table": ("archcalc.render.validation:validation_table", ("result",)),
+        "json": ("archcalc.render.validation:to_json", ("results",)),
+        "markdown": ("archcalc.render.validation:markdown", ("results",)),
+    },
+    "validations": {  # archcalc validate --all
+        "table": ("archcalc.render.validation:summary_table", ("results",)),
+        "json": ("archcalc.render.validation:to_json", ("results",)),
+        "markdown": ("archcalc.render.validation:markdown", ("results",)),
+    },
+    "report": {
+        "markdown": ("archcalc.render.report:report", ("models", "validations", "stamp", "sweeps")),
+    },
+    "sweep": {
+        "table": ("archcalc.render.sweep:sweep_table", ("result",)),
+        "csv": ("archcalc.render.sweep:to_csv", ("result",)),
+        "json": ("archcalc.render.sweep:to_json", ("result",)),
+    },
+    "check": {
+        "table": ("archcalc.render.check:check_table", ("result",)),
+        "github": ("archcalc.render.check:github", ("result",)),
+        "json": ("archcalc.render.check:to_json", ("result",)),
+    },
+}
+
+
+def formats(kind: str) -> list[str]:
+    """The format names of a result kind, the default first."""
+    return list(RENDERERS[kind])
+
+
+def renderer(kind: str, format: str) -> Callable:
+    """The renderer function of `kind` in `format`, imported now."""
+    module, _, name = RENDERERS[kind][format][0].partition(":")
+    return getattr(import_module(module), name)
+
+
+def render(kind: str, format: str, **context: Any):
+    """Render a result: text, or styled lines (text, style) for a terminal. `context` holds
+    every argument a format of `kind` may take; each renderer gets the ones it names."""
+    _, arguments = RENDERERS[kind][format]
+    return renderer(kind, format)(*(context[name] for name in arguments))

@@ -1,0 +1,167 @@
+"""Sizes as text, one grammar for every command: shapes, batch sizes, lists of sizes, and back.
+
+A shape is sizes joined by `x`, `×` or `,`, with spaces allowed around them: `3x224x224`,
+`3×224×224`, `3,224,224`, `3 x 224 x 224`. A capital `X` joins sizes too where none of those
+does (`3X224X224`, `3XHXW`); a symbol with an X in it (`HX`) is written with `x` between sizes.
+Each size is a whole number from 1 to MAX_DIMENSION, or, where the command allows it, a symbol:
+capital letters, digits and `_`, starting with a letter (N, H, W, H2).
+
+A list of sizes (`sweep --size`, `report --sweep`) is entries joined by `,`, each a size, an
+HxW pair or a range from:to[:step] (both ends included).
+
+This module sits at the bottom beside `errors` and `limits` and imports nothing else at load:
+the formula printer for symbolic sizes is registered by `archcalc.symbolic` (FORMULA_TEXT).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from archcalc.errors import Location, SpecError
+from archcalc.limits import MAX_DIMENSION
+
+SYMBOL = re.compile(r"[A-Z][A-Z0-9_]*")
+"""A symbolic size: capital letters, digits and '_', starting with a letter (N, H, W, H2)."""
+
+_SEPARATOR = re.compile(r"\s*[x×,]\s*")
+_CAPITAL_X = re.compile(r"\s*X\s*")
+_NUMBER = re.compile(r"[0-9]+")
+_RANGE = re.compile(r"([0-9]+):([0-9]+)(?::([0-9]+))?")
+
+FORMULA_TEXT: Callable[[Any], str] | None = None
+"""How a size that is a formula is written for people (⌊H/2⌋); set by `archcalc.symbolic`."""
+
+
+def is_symbol(text: Any) -> bool:
+    return isinstance(text, str) and bool(SYMBOL.fullmatch(text))
+
+
+def split(text: str) -> list[str]:
+    """'3x224x224', '3×224×224', '3,224,224', '3 x 224 x 224' or '3X224X224' → its sizes' texts."""
+    text = text.strip()
+    parts = _SEPARATOR.split(text)
+    if len(parts) == 1 and not is_symbol(text):
+        parts = _CAPITAL_X.split(text)
+    return parts
+
+
+def _sizes(value: Any, symbols: bool) -> list | None:
+    """The sizes of a shape given as text or a list: whole numbers, symbols (where allowed) and
+    None for anything else; None when it is neither text nor a list."""
+    parts = split(value) if isinstance(value, str) else value
+    if not isinstance(parts, (list, tuple)):
+        return None
+    sizes = []
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            sizes.append(part)
+        elif isinstance(part, str) and _NUMBER.fullmatch(part.strip()):
+            sizes.append(int(part))
+        elif symbols and is_symbol(part):
+            sizes.append(part)
+        else:
+            sizes.append(None)
+    return sizes
+
+
+def parse_input(value: Any, *, symbols: bool = False, location: Location | None = None) -> tuple:
+    """An input C×H×W as text ('3x224x224') or a list ([3, 224, 224]) → (3, 224, 224).
+
+    With `symbols`, a size may be a symbol: '3xHxW' → (3, 'H', 'W'). SpecError otherwise.
+    """
+    sizes = _sizes(value, symbols)
+    if symbols and sizes and any(isinstance(size, str) for size in sizes):
+        numbers = [size for size in sizes if isinstance(size, int)]
+        if len(sizes) != 3 or None in sizes or not all(1 <= n <= MAX_DIMENSION for n in numbers):
+            raise SpecError(f"input must be channels × height × width, each a whole number from 1 to "
+                            f"{MAX_DIMENSION:,} or a symbol, like 3xHxW, got {value!r}", location=location,
+                            hint="symbols are capital letters, digits and _, starting with a letter")
+        return tuple(sizes)
+    if not sizes or len(sizes) != 3 or None in sizes or min(sizes) < 1:
+        raise SpecError(f"input must be channels × height × width, like 3x224x224, got {value!r}",
+                        location=location, hint="write it as [3, 224, 224] or 3x224x224")
+    if max(sizes) > MAX_DIMENSION:
+        raise SpecError(f"input {format_shape(sizes)} has a size above {MAX_DIMENSION:,}", location=location,
+                        hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits)")
+    return tuple(sizes)
+
+
+def parse_dims(text: str | tuple, what: str = "--input") -> tuple[int, ...]:
+    """'227', '227x227' or '3x227x227' (a tuple passes through the same checks) → whole numbers ≥ 1."""
+    sizes = _sizes(text, symbols=False) or []
+    if not sizes or len(sizes) > 3 or None in sizes or min(sizes) < 1 or max(sizes) > MAX_DIMENSION:
+        raise SpecError(f"{what} must be N, HxW or CxHxW with whole numbers from 1 to {MAX_DIMENSION:,}, "
+                        f"got '{text}'")
+    return tuple(sizes)
+
+
+def parse_pair(text: str, what: str) -> int | list[int]:
+    """'3' → 3, '3x5' → [3, 5]: a layer field given on the command line (the layer checks the
+    numbers as it checks a spec's fields)."""
+    parts = split(text)
+    if not 1 <= len(parts) <= 2 or not all(re.fullmatch(r"-?[0-9]+", part) for part in parts):
+        raise SpecError(f"{what} takes a whole number or HxW, got '{text}'")
+    numbers = [int(part) for part in parts]
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
+def parse_batch(value: str | int, *, symbols: bool = True) -> int | str:
+    """A batch size: a whole number from 1 to 2³¹ − 1, or (with `symbols`) a symbol such as N."""
+    if symbols and isinstance(value, str) and is_symbol(value.strip()):
+        return value.strip()
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, bool) or not 1 <= number <= MAX_DIMENSION:
+        raise SpecError(f"the batch size must be a whole number from 1 to {MAX_DIMENSION:,} or a symbol "
+                        f"such as N, got {value!r}")
+    return number
+
+
+def parse_size_list(text: str) -> list[tuple[int, int]]:
+    """'32:512:32' (from:to:step, both ends included; step 1 if left out), '224,256', '224x320'
+    or a mix → [(h, w)]."""
+    sizes = []
+    for part in text.split(","):
+        part = part.strip()
+        matched = _RANGE.fullmatch(part)
+        if matched:
+            start, stop, step = (int(p) if p else None for p in matched.groups())
+            if step == 0 or stop < start:
+                raise SpecError(f"a range is from:to:step with from ≤ to and step ≥ 1, got '{part}'")
+            sizes += [(s, s) for s in range(start, stop + 1, step or 1)]
+            continue
+        dims = split(part) if part else [""]
+        if 1 <= len(dims) <= 2 and all(_NUMBER.fullmatch(d) for d in dims):
+            sizes.append((int(dims[0]), int(dims[-1])))
+        else:
+            raise SpecError(f"sizes are like 32:512:32, 224,256 or 224x320, got '{part}'")
+    if sizes:
+        low, high = min(min(s) for s in sizes), max(max(s) for s in sizes)
+        if not 1 <= low <= high <= MAX_DIMENSION:
+            raise SpecError(f"each size must be from 1 to {MAX_DIMENSION:,}")
+    return sizes
+
+
+def parse_batch_list(text: str) -> list[int]:
+    """'1', '1,8,32' or '1:64:8' → batch sizes."""
+    if re.search("[x×]", text.lower()):
+        raise SpecError(f"batch sizes are like 1, 1,8,32 or 1:64:8, got '{text}'")
+    return [n for n, _ in parse_size_list(text)]
+
+
+def format_shape(shape, sep: str = "×") -> str:
+    """(1, 64, 112, 112) → '1×64×112×112'; a size that is a formula is written as a person
+    reads it, in brackets when it is a sum: 1×6×(H - 4)×⌊H/2⌋."""
+    return sep.join(size_text(size) for size in shape)
+
+
+def size_text(size: Any) -> str:
+    if isinstance(size, (int, str)):
+        return str(size)
+    if FORMULA_TEXT is None:
+        import archcalc.symbolic  # noqa: F401  (registers the formula printer)
+    text = FORMULA_TEXT(size)
+    return f"({text})" if getattr(size, "is_Add", False) else text
