@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from archcalc.conventions import DEFAULT_CONVENTION
 from archcalc.errors import SpecError
 from archcalc.graph import Graph
-from archcalc.layers.base import format_shape
 from archcalc.limits import MAX_DIMENSION
+from archcalc.sizes import format_shape, parse_batch, parse_input
 from archcalc.stats import ModelStats, run_rules
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
     A size given as a symbol (`archcalc.symbolic`) makes every figure a formula of it.
     """
     if isinstance(batch, str):
-        batch = batch_size(batch)
+        batch = parse_batch(batch, symbols=True)
     shape = (batch, *(input_shape or graph.input_shape))
     if not all(isinstance(size, int) for size in shape):
         from archcalc.symbolic.model import analyze_symbolic
@@ -55,16 +55,7 @@ def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch:
 def input_shape(input: str | tuple | None) -> tuple | None:
     """An input override as given ('3x160x160', '3xHxW' or a tuple) → (C, H, W); None keeps
     the spec's. A size may be a symbol (a name such as H), kept as its name (archcalc.sizes)."""
-    from archcalc.sizes import parse_input
-
     return None if input is None else parse_input(input, symbols=True)
-
-
-def batch_size(batch: str | int) -> int | str:
-    """A batch size as given: a whole number from 1 to 2³¹ − 1, or a symbol such as N."""
-    from archcalc.sizes import parse_batch
-
-    return parse_batch(batch, symbols=True)
 
 
 def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:

@@ -161,7 +161,13 @@ def format_shape(shape, sep: str = "×") -> str:
 def size_text(size: Any) -> str:
     if isinstance(size, (int, str)):
         return str(size)
-    if FORMULA_TEXT is None:
-        import archcalc.symbolic  # noqa: F401  (registers the formula printer)
-    text = FORMULA_TEXT(size)
+    text = FORMULA_TEXT(size)  # a formula exists only once archcalc.symbolic has set the printer
     return f"({text})" if getattr(size, "is_Add", False) else text
+
+
+def human_bytes(n: int) -> str:
+    """Bytes with binary prefixes: 44040192 → '42.0 MiB'."""
+    for size, unit in [(2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]:
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"

@@ -49,14 +49,14 @@ def cold_ms(args: list[str]) -> float:
 
 
 def main() -> None:
-    from archcalc.symbolic.sweep import parse_sizes
+    from archcalc.sizes import parse_size_list
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="resnet152")
     parser.add_argument("--sizes", default="32:1024:8")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    sizes = parse_sizes(args.sizes)
+    sizes = parse_size_list(args.sizes)
     formulas, numbers = [], []
     for _ in range(args.runs):
         seconds, by_formulas = timed(sweep_by_formulas, args.model, sizes)

@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import run_process
 
 from archcalc.analysis import analyze
 from archcalc.layers.window import window_output
 from archcalc.limits import MAX_EXPANDED, MAX_FILE_BYTES
-from conftest import run_process
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = sorted((ROOT / "tests" / "bad_specs").glob("*.err"))

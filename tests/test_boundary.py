@@ -10,11 +10,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_process
 
 from archcalc import sizes
-from archcalc.errors import (DeviceError, MissingDependency, OutputError, SpecError, UsageError, UserError)
+from archcalc.errors import DeviceError, MissingDependency, OutputError, SpecError, UsageError, UserError
 from archcalc.render.registry import RENDERERS, formats, renderer
-from conftest import run_process
 
 SPELLINGS = ["3x64x64", "3X64X64", "3×64×64", "3,64,64", "3 x 64 x 64", " 3 , 64 , 64 "]
 

@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_process
 
 import archcalc
-from conftest import run_process
 
 
 def test_table_header_names_model_input_convention_and_dtype(cli):

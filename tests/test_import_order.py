@@ -53,9 +53,16 @@ def imports(path: Path) -> list[tuple[int, str]]:
             continue
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "archcalc":  # a submodule, or the API
+            found += [(node.lineno, _submodule(alias.name)) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.lineno, node.module))
     return [(line, name) for line, name in found if name == "archcalc" or name.startswith("archcalc.")]
+
+
+def _submodule(name: str) -> str:
+    exists = (PACKAGE / f"{name}.py").exists() or (PACKAGE / name / "__init__.py").exists()
+    return f"archcalc.{name}" if exists else "archcalc"
 
 
 def _type_checking(node: ast.AST) -> bool:

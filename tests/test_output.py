@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import CLI_ENV
 
 from archcalc.output import write_atomically
-from conftest import CLI_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 

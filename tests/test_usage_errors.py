@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import run_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import run_process
 
 MALFORMED = {
     "table": [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.check.baseline import FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
-from archcalc.errors import Location, SpecError, UserError
+from archcalc.errors import Location, UserError
 from archcalc.graph import Graph
 from archcalc.stats import ModelStats
 

@@ -15,8 +15,10 @@ from typing import Callable, Iterable, Optional
 import typer
 
 from archcalc import sizes
+from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import UserError
 from archcalc.render.registry import formats
+from archcalc.stats import DTYPE_BYTES
 
 
 def parsed(parse: Callable) -> Callable:
@@ -64,12 +66,12 @@ OUTPUT = typer.Option(None, "--output", "-o", dir_okay=False,
                       help="Write to this file (replaced in one step) instead of printing.")
 VARIANT = typer.Option(None, help="Which variant of a family file.")
 
-ConventionChoice = choices("ConventionChoice", ["paper", "fvcore", "torch"])
-DtypeChoice = choices("DtypeChoice", ["float32", "float16", "bfloat16", "float64", "int8"])
+ConventionChoice = choices("ConventionChoice", CONVENTIONS)
+DtypeChoice = choices("DtypeChoice", DTYPE_BYTES)
 
 
 def convention_option(help: str = "What a MAC/FLOP counts."):
-    return typer.Option(ConventionChoice("paper"), help=help)
+    return typer.Option(ConventionChoice(DEFAULT_CONVENTION), help=help)
 
 
 def dtype_option():

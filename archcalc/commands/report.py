@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from archcalc import sizes
-from archcalc.commands import (INPUT, OUTPUT, VARIANT, ConventionChoice, DtypeChoice, convention_option,
-                               dtype_option, emit, format_choices, format_option, parsed)
+from archcalc.commands import (INPUT, OUTPUT, VARIANT, ConventionChoice, DtypeChoice, convention_option, dtype_option,
+                               emit, format_choices, format_option, parsed)
 from archcalc.limits import MAX_DIMENSION
 
 ReportFormat = format_choices("report")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Optional
 
@@ -10,9 +11,10 @@ import typer
 from archcalc.commands import INPUT, OUTPUT, VARIANT, choices, emit, format_choices, format_option
 from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION
+from archcalc.validation import COUNTERS, DEVICES
 
-DeviceChoice = choices("DeviceChoice", ["auto", "cpu", "cuda", "meta"])
-CounterChoice = choices("CounterChoice", ["both", "fvcore", "torch"])
+DeviceChoice = choices("DeviceChoice", DEVICES)
+CounterChoice = choices("CounterChoice", COUNTERS)
 ValidationFormat = format_choices("validation")
 
 
@@ -32,6 +34,8 @@ def validate(
 ) -> bool:
     from archcalc.render.registry import render
     from archcalc.validation import validate as validate_spec
+
+    gc.enable()  # building and running torch models takes seconds: the collector is back on for it
 
     if all_models == (spec is not None):
         raise UsageError("give one SPEC, or --all for every bundled model", option="SPEC")

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from archcalc.errors import SpecError
 from archcalc.limits import MAX_DIMENSION
+from archcalc.sizes import format_shape
 
 Shape = tuple[int, ...]
 Window = tuple[int, int, int, int]
@@ -175,21 +176,6 @@ def _size_rules() -> SizeRules:
 
 def same_shape(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-
-
-def format_shape(shape: Shape, sep: str = "×") -> str:
-    """(1, 64, 112, 112) → '1×64×112×112'; a size that is a formula is written as a person
-    reads it, in brackets when it is a sum: 1×6×(H - 4)×⌊H/2⌋."""
-    return sep.join(size_text(d) for d in shape)
-
-
-def size_text(size: Any) -> str:
-    if isinstance(size, int):
-        return str(size)
-    from archcalc.symbolic.printing import readable
-
-    text = readable(size)
-    return f"({text})" if size.is_Add else text
 
 
 def numel(shape: Shape) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, format_shape
+from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape
+from archcalc.sizes import format_shape
 
 
 class Linear(LayerKind):

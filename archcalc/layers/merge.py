@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Shape, format_shape, same, same_shape
+from archcalc.layers.base import Attrs, Field, LayerKind, Shape, same, same_shape
+from archcalc.sizes import format_shape
 
 
 class Add(LayerKind):

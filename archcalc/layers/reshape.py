@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import prod
+
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape
 

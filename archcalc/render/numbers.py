@@ -3,6 +3,8 @@ formula (a sympy expression); it is written as a person reads it (archcalc.symbo
 
 from __future__ import annotations
 
+from archcalc.sizes import format_shape
+
 _UNITS = [(10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")]
 
 
@@ -23,18 +25,8 @@ def human(n: float) -> str:
     return f"{n:g}"
 
 
-def human_bytes(n: int) -> str:
-    """Bytes with binary prefixes: 44040192 → '42.0 MiB'."""
-    for size, unit in [(2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]:
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
-
-
 def shape_text(shape: tuple, sep: str = "×") -> str:
     """(1, 64, 112, 112) → '1×64×112×112'; a size that is a sum is put in brackets: 1×6×(H - 4)."""
-    from archcalc.layers.base import format_shape
-
     return format_shape(shape, sep)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
-from archcalc.stats import Figures, ModelStats, Row
 from archcalc.conventions import CONVENTIONS
 from archcalc.render.table import Column, Line, Table, as_csv
+from archcalc.stats import Figures, ModelStats, Row
 
 SCHEMA = "archcalc.table/1"
 FIGURE_NAMES = ["params", *(f.name for f in fields(Figures))]
@@ -61,7 +61,8 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
         "file": stats.file,
         "source": stats.source,
         "input": [value(size) for size in stats.input_shape],
-        "convention": {"name": stats.convention, "summary": CONVENTIONS[stats.convention].summary},
+        "convention": {"name": stats.convention, "summary": CONVENTIONS[stats.convention].summary,
+                       "uncounted": stats.uncounted()},
         "dtype": stats.dtype,
         "depth": depth,
         "rows": [{**row_dict(i, row), "receptive_field": field_dict(fields.get(row.name))}

@@ -7,13 +7,14 @@ block, and (when given) the cross-validation results. The same input gives the s
 
 from __future__ import annotations
 
-from archcalc.version import __version__
-from archcalc.stats import ModelStats, Row
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
-from archcalc.render.numbers import grouped, human, human_bytes, percent, shape_text
+from archcalc.render.numbers import grouped, human, percent, shape_text
 from archcalc.render.table import Column, Table, as_markdown
 from archcalc.render.text import count_column
+from archcalc.sizes import human_bytes
+from archcalc.stats import ModelStats, Row
+from archcalc.version import __version__
 
 LARGEST = 3
 """How many of the costliest layers the summary names."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from archcalc.render.numbers import grouped, human_bytes
+from archcalc.render.numbers import grouped
 from archcalc.render.table import Column, StyledLines, Table, as_csv, as_text
 from archcalc.render.text import count_column, header_lines
+from archcalc.sizes import human_bytes
 from archcalc.symbolic.sweep import Sweep, SweepPoint
 
 SCHEMA = "archcalc.sweep/1"

@@ -5,22 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from archcalc.conventions import CONVENTIONS
-from archcalc.render.numbers import field_texts, grouped, human, human_bytes, percent, shape_text
+from archcalc.render.numbers import field_texts, grouped, human, percent, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
+from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats, Row
 
 
 def header_lines(stats: ModelStats) -> list[str]:
-    """Model, input, convention and dtype: the context every figure needs."""
-    lines = [f"{stats.model} ({stats.file})",
-             f"input {shape_text(stats.input_shape)} · dtype {stats.dtype} · convention {stats.convention}: "
-             f"{CONVENTIONS[stats.convention].summary}"]
-    return lines
+    """Model, input, convention and dtype: the context every figure needs; and what the
+    convention's tool skips in this model, where it skips anything."""
+    skipped = stats.uncounted()
+    return [f"{stats.model} ({stats.file})",
+            f"input {shape_text(stats.input_shape)} · dtype {stats.dtype} · convention {stats.convention}: "
+            f"{CONVENTIONS[stats.convention].summary}"
+            + (f" · not counted by {stats.convention}: {', '.join(skipped)}" if skipped else "")]
 
 
 def count_column(stats: ModelStats) -> tuple[str, str]:
-    """The cost column: FLOPs under the torch convention (what FlopCounterMode reports), else MACs."""
-    return ("FLOPs", "flops") if stats.convention == "torch" else ("MACs", "macs")
+    """The cost column's title and figure: the convention's headline (FLOPs for FlopCounterMode)."""
+    convention = CONVENTIONS[stats.convention]
+    return convention.title, convention.headline
 
 
 def summary_line(stats: ModelStats) -> str:

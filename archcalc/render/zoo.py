@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from archcalc.stats import ModelStats
-from archcalc.render.numbers import field_texts, grouped, human_bytes, shape_text
+from archcalc.render.numbers import field_texts, grouped, shape_text
 from archcalc.render.table import Column, Table, as_markdown
+from archcalc.sizes import human_bytes
+from archcalc.stats import ModelStats
 
 INTRO = """\
 # The architecture zoo

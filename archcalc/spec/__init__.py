@@ -1,6 +1,6 @@
 """From YAML text to a layer graph."""
 
 from archcalc.spec.catalog import bundled, load_graph, locate
-from archcalc.spec.expand import expand, parse_input
+from archcalc.spec.expand import expand
 
-__all__ = ["bundled", "expand", "load_graph", "locate", "parse_input"]
+__all__ = ["bundled", "expand", "load_graph", "locate"]

@@ -9,6 +9,7 @@ from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS
 from archcalc.limits import MAX_EXPANDED, MAX_NESTING
+from archcalc.sizes import parse_input
 from archcalc.spec.expr import evaluate
 from archcalc.spec.source import YList, YMap
 
@@ -46,7 +47,7 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
                             hint="declare it under the top-level 'params:' with its default")
         env[key] = overrides[key]
     input_holder = overrides if "input" in overrides else doc
-    input_shape = parse_input(input_holder["input"], input_holder.where("input"))
+    input_shape = parse_input(input_holder["input"], location=input_holder.where("input"))
     blocks = _blocks(doc)
     builder = _Builder(blocks)
     layers = doc["layers"]
@@ -86,13 +87,6 @@ def _check_published(published: YMap) -> None:
         if isinstance(value, bool) or not isinstance(value, wanted):
             raise SpecError(f"published '{key}' must be {'text' if wanted is str else 'a number'}, got {value!r}",
                             location=published.where(key))
-
-
-def parse_input(value: Any, location: Location | None = None) -> tuple[int, ...]:
-    """`[3, 224, 224]`, `3x224x224`, `3×224×224` or `3,224,224` → (C, H, W) (archcalc.sizes)."""
-    from archcalc.sizes import parse_input as parse
-
-    return parse(value, location=location)
 
 
 def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, YMap]:

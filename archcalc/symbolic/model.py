@@ -9,10 +9,10 @@ from typing import Callable
 
 import sympy as sp
 
-from archcalc.stats import Figures, ModelStats, run_rules
 from archcalc.conventions import Uncounted
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node
+from archcalc.stats import Figures, ModelStats, run_rules
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size
 from archcalc.symbolic.printing import compiled, readable

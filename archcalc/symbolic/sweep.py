@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from archcalc.stats import Figures, ModelStats
 from archcalc.errors import SpecError
 from archcalc.limits import MAX_SWEEP_POINTS
-from archcalc.sizes import parse_batch_list, parse_size_list
+from archcalc.stats import Figures, ModelStats
 from archcalc.symbolic.context import Condition
 from archcalc.symbolic.model import analyze_symbolic, totals_at
 
@@ -51,13 +50,3 @@ def sweep(spec: str | Path, sizes: list[tuple[int, int]], batches: list[int], va
             points.append(SweepPoint(n, height, width, totals, unmet))
     return Sweep(stats, points)
 
-
-def parse_sizes(text: str) -> list[tuple[int, int]]:
-    """'32:512:32' (from:to:step, both ends included; step 1 if left out), '224,256', '224x320'
-    or a mix → [(h, w)] (archcalc.sizes)."""
-    return parse_size_list(text)
-
-
-def parse_batches(text: str) -> list[int]:
-    """'1', '1,8,32' or '1:64:8' → batch sizes (archcalc.sizes)."""
-    return parse_batch_list(text)

@@ -14,6 +14,7 @@ from archcalc.dependencies import require
 from archcalc.errors import DeviceError, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.layers.base import numel
+from archcalc.sizes import human_bytes
 from archcalc.stats import LayerStats, ModelStats
 from archcalc.validation.results import FIGURES, Check, LayerCheck, Validation
 
@@ -70,9 +71,7 @@ def _check_memory(torch, stats: ModelStats, place: str) -> None:
     at_least = 4 * (stats.totals.params + stats.totals.buffers + numel(stats.input_shape) + largest)
     available = _available_memory(torch, place)
     if available is not None and at_least > available:
-        from archcalc.render.numbers import human_bytes
-
-        raise SpecError(f"the model needs at least {human_bytes(at_least)} on {place} (weights, buffers, "
+        raise DeviceError(f"the model needs at least {human_bytes(at_least)} on {place} (weights, buffers, "
                         f"input and its largest output), and {human_bytes(available)} is available",
                         hint="use --device meta, which allocates nothing, or a smaller input or batch")
 
