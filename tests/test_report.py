@@ -9,7 +9,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from archcalc.analysis import analyze
-from archcalc.render.numbers import grouped, human_bytes, shape_text
+from archcalc.render.numbers import grouped, shape_text
+from archcalc.sizes import human_bytes
 
 
 def tables(text: str) -> list[list[list[str]]]:
