@@ -1,24 +1,28 @@
-"""The layer kinds, one object each, registered under their spec key."""
+"""The layer kinds, one object each, registered under their spec key.
+
+Every module of this package is read: each class with its own `key` is a kind (made once), and a
+module's `KINDS` list adds kinds that are instances of one class (the activations). A new kind is
+one object in one file here.
+"""
 
 from __future__ import annotations
 
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape
-from archcalc.layers.channels import ChannelShuffle, Split
-from archcalc.layers.conv import Conv2d
-from archcalc.layers.elementwise import ELEMENTWISE, Softmax
-from archcalc.layers.linear import Linear
-from archcalc.layers.merge import Add, Concat, Multiply
-from archcalc.layers.norm import BatchNorm2d, LocalResponseNorm
-from archcalc.layers.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, SpatialMean
-from archcalc.layers.reshape import Flatten
+from importlib import import_module
+from pkgutil import iter_modules
 
-LAYER_KINDS: dict[str, LayerKind] = {
-    kind.key: kind
-    for kind in [
-        Conv2d(), Linear(), MaxPool2d(), AvgPool2d(), AdaptiveAvgPool2d(), AdaptiveMaxPool2d(), SpatialMean(),
-        BatchNorm2d(), LocalResponseNorm(), Softmax(), Flatten(), Add(), Concat(), Multiply(),
-        ChannelShuffle(), Split(), *ELEMENTWISE,
-    ]
-}
+from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape
+
+
+def _kinds() -> list[LayerKind]:
+    kinds: list[LayerKind] = []
+    for module in sorted(info.name for info in iter_modules(__path__)):
+        namespace = vars(import_module(f"{__name__}.{module}"))
+        kinds += [value() for value in namespace.values() if isinstance(value, type)
+                  and issubclass(value, LayerKind) and "key" in vars(value) and value.__module__ == namespace["__name__"]]
+        kinds += namespace.get("KINDS", [])
+    return kinds
+
+
+LAYER_KINDS: dict[str, LayerKind] = {kind.key: kind for kind in _kinds()}
 
 __all__ = ["LAYER_KINDS", "Attrs", "Field", "LayerKind", "Params", "Shape"]

@@ -48,7 +48,7 @@ class Softmax(LayerKind):
         return dict(dim=a.dim)
 
 
-ELEMENTWISE = [
+KINDS = [
     Elementwise("relu", "ReLU", "max(x, 0)"),
     Elementwise("relu6", "ReLU6", "min(max(x, 0), 6)"),
     Elementwise("leaky_relu", "LeakyReLU", "x, or slope·x below zero",
