@@ -27,14 +27,9 @@ Count = Union[int, Uncounted]
 Counter = Callable[[LayerKind, Attrs, list[Shape], Shape], Count]
 
 
-def kind_macs(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
-    """The layer's own multiply-accumulates: convolutions and matrix products, bias excluded."""
-    return kind.macs(a, shapes, out)
-
-
 @dataclass(frozen=True)
 class Convention:
-    """A named counting rule: a counter per layer kind (`kind_macs` where none is named)."""
+    """A named counting rule: a counter per layer kind; the kind's own MACs where none is named."""
 
     name: str
     summary: str
@@ -42,8 +37,12 @@ class Convention:
     headline: str = "macs"
     """The figure tables show: 'macs', or 'flops' for a counter that reports FLOPs."""
 
-    def count(self, kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Count:
-        return self.counters.get(kind.key, kind_macs)(kind, a, shapes, out)
+    def count(self, kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape, macs: int | None = None) -> Count:
+        """The layer's count; `macs`, the kind's own MACs where the caller has them already."""
+        counter = self.counters.get(kind.key)
+        if counter is None:
+            return kind.macs(a, shapes, out) if macs is None else macs
+        return counter(kind, a, shapes, out)
 
     def extend(self, name: str, summary: str, counters: Mapping[str, Counter] | None = None,
                headline: str | None = None) -> Convention:

@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "seq", "map")}
+_STR = "tag:yaml.org,2002:str"
 _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
 """Dates are kept as the text they were written as: a spec has no use for a date object."""
 
@@ -157,7 +158,7 @@ class _Converter:
                             hint="is an alias ('*name') repeated inside itself many times?")
         if depth > MAX_YAML_DEPTH:  # reached through aliases; the text itself was checked
             raise _too_deep(_location(self.name, node))
-        if node.tag in _TEXT_TAGS:
+        if node.tag in _TEXT_TAGS or node.tag == _STR:
             return node.value
         if node.tag not in _PLAIN_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
