@@ -51,11 +51,11 @@ def main() -> None:
     parser.add_argument("specs", nargs="*", default=["alexnet", "resnet50", "vgg16"])
     args = parser.parse_args()
     for spec in args.specs:
-        symbolic = [*archcalc_command(), "table", spec, "--format", "json", "--convention", "fvcore"]
+        predicted = [*archcalc_command(), "table", spec, "--format", "json", "--convention", "fvcore"]
         torch_route = [sys.executable, "-c", TORCH_ROUTE, spec]
         ours, theirs = [], []
         for _ in range(args.runs):
-            seconds, table = timed(symbolic)
+            seconds, table = timed(predicted)
             ours.append(seconds)
             seconds, counted = timed(torch_route)
             theirs.append(seconds)
