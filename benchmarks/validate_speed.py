@@ -1,4 +1,4 @@
-"""archcalc's symbolic analysis against the torch route, on the same specs in one run.
+"""archcalc's predicted figures against the torch route, on the same specs in one run.
 
 Symbolic: a cold `archcalc table SPEC --format json` process. Torch route: a cold process that
 imports torch and fvcore, builds the same model (archcalc.build_torch), and counts it with
