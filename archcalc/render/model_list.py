@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
-from archcalc.analysis import ModelStats
-from archcalc.render.numbers import grouped, shape_text
-from archcalc.render.records import FIGURE_NAMES, figures_dict
-from archcalc.render.text import count_column
+from archcalc.render.numbers import shape_text
+from archcalc.render.records import figures_dict
+from archcalc.render.table import Column, Table, as_csv, as_markdown
+from archcalc.render.text import build_models_table
+from archcalc.stats import FIGURES, ModelStats
 
 SCHEMA = "archcalc.list/1"
 
@@ -26,19 +25,14 @@ def to_json(models: list[ModelStats]) -> str:
 
 
 def to_csv(models: list[ModelStats]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["model", "spec", "input", *FIGURE_NAMES])
+    """A line per model: its name, spec, input and every figure (shapes as 3x224x224)."""
+    table = Table([Column(name) for name in ("model", "spec", "input", *FIGURES)])
     for stats in models:
         record = _record(stats)
-        writer.writerow([stats.model, stats.file, shape_text(stats.input_shape[1:], "x"),
-                         *(record[name] for name in FIGURE_NAMES)])
-    return buffer.getvalue()
+        table.add([stats.model, stats.file, shape_text(stats.input_shape[1:], "x"), *(record[name] for name in FIGURES)])
+    return as_csv(table)
 
 
 def markdown(models: list[ModelStats]) -> str:
-    title, attr = count_column(models[0]) if models else ("MACs", "macs")
-    lines = [f"| model | spec | input | params | {title} |", "|---|---|---|---:|---:|"]
-    lines += [f"| {m.model} | {m.file} | {shape_text(m.input_shape[1:])} | {grouped(m.totals.params)} | "
-              f"{grouped(getattr(m.totals, attr))} |" for m in models]
-    return "\n".join(lines) + "\n"
+    """`archcalc list`'s table in GitHub markdown."""
+    return "\n".join(as_markdown(build_models_table(models))) + "\n"

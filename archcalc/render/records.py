@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.render.table import Column, Line, Table, as_csv
-from archcalc.stats import Figures, ModelStats, Row
+from archcalc.stats import FIGURES, Figures, ModelStats, Row
 
 SCHEMA = "archcalc.table/1"
-FIGURE_NAMES = ["params", *(f.name for f in fields(Figures))]
 
 
 def value(figure) -> int | str:
@@ -24,7 +22,7 @@ def value(figure) -> int | str:
 
 
 def figures_dict(figures: Figures) -> dict[str, int | str]:
-    return {name: value(getattr(figures, name)) for name in FIGURE_NAMES}
+    return {name: value(getattr(figures, name)) for name in FIGURES}
 
 
 def row_dict(index: int, row: Row) -> dict:
@@ -74,7 +72,7 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-CSV_COLUMNS = ["index", "name", "kind", "layers", "shape", *FIGURE_NAMES, "share"]
+CSV_COLUMNS = ["index", "name", "kind", "layers", "shape", *FIGURES, "share"]
 
 
 def to_csv(stats: ModelStats, rows: list[Row]) -> str:

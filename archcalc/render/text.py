@@ -101,16 +101,21 @@ def markdown(stats: ModelStats, rows: list[Row], rf: bool = False) -> str:
     return "\n".join(lines)
 
 
-def models_table(models: list[ModelStats]) -> StyledLines:
-    """`archcalc list`: one line per bundled model."""
-    convention = models[0].convention if models else "paper"
+def build_models_table(models: list[ModelStats]) -> Table:
+    """`archcalc list`'s table: a line per bundled model with its totals."""
     title, attr = count_column(models[0]) if models else ("MACs", "macs")
     table = Table([Column("model", "<"), Column("spec", "<"), Column("input", "<"), Column("params", ">"),
                    Column(title, ">"), Column(f"G{title}", ">")])
     for m in models:
         table.add([m.model, m.file, shape_text(m.input_shape[1:]), grouped(m.totals.params),
                    grouped(getattr(m.totals, attr)), f"{getattr(m.totals, attr) / 1e9:.3f}"])
-    return [(f"bundled models · convention {convention}", "bold"), ("", ""), *as_text(table)]
+    return table
+
+
+def models_table(models: list[ModelStats]) -> StyledLines:
+    """`archcalc list`: one line per bundled model."""
+    convention = models[0].convention if models else "paper"
+    return [(f"bundled models · convention {convention}", "bold"), ("", ""), *as_text(build_models_table(models))]
 
 
 def calculation_lines(result) -> list[str]:
