@@ -4,7 +4,8 @@ For one central output unit of a layer (its channels summed), the input pixels w
 is non-zero are the pixels it sees. The model is made monotone so that no path can cancel
 another: every weight positive (each convolution and linear layer averages its inputs), batch
 norm the identity, max pooling measured as average pooling of the same geometry, and a small
-positive input; the arithmetic is float64 so that the long thin paths to a field's edge do not underflow.
+positive input; the arithmetic is float64 so that the long thin paths to a field's edge do not underflow,
+or float32 where a check at every layer proves that none does (below).
 The measured first and last pixel along each axis must equal `unit_region`, which walks the
 graph back from the unit with every map's border in view; and wherever the unit's field (size,
 jump, start) lies inside the input, the field itself must give the same pixels. (Where a field
