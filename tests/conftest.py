@@ -69,6 +69,14 @@ def count_fuzz_case():
     return count
 
 
+def pytest_collection_finish(session):
+    """torch on one thread: the tests are many small computations, and on a shared CPU more
+    threads only contend (two threads made the gradient measurements several times slower)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 def pytest_terminal_summary(terminalreporter):
     if _examples["fuzz"]:
         terminalreporter.write_line(f"fuzz: {_examples['fuzz']:,} specs, each a result or one clear error")

@@ -4,9 +4,10 @@ traceback, never a hang, and the spec file is never written.
 Random YAML documents (some shaped like specs, some not, some not even YAML) and random
 mutations of the bundled specs, at the text level (lines deleted, duplicated, swapped,
 re-indented, numbers replaced, the file cut short) and at the structure level (keys deleted,
-renamed and retyped, layers duplicated and swapped, numbers out of range): 5,000 cases a run
-through `archcalc table`, and 200 more through `archcalc validate`; the count is printed at the
-end of the run.
+renamed and retyped, layers duplicated and swapped, numbers out of range): 550 cases through
+`archcalc table` and 30 through `archcalc validate` in the fast tier (`-m "not slow"`), 2,200
+and 150 in a full run; the count is printed at the end of the run. (Most of a case's time is
+Hypothesis drawing the document, not archcalc answering it.)
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ FIELDS = sorted({name for kind in LAYER_KINDS.values() for name in kind.fields})
 WORDS = sorted(set(LAYER_KINDS) | TOP_KEYS | ITEM_KEYS | set(FIELDS)
                | {"same", "valid", "input", "block", "bottleneck", "basic", "width", "depths[0]",
                   "width * 4", "stride != 1", "1e400", "x // 0", "[1, 2]", "min(1)", "ceil(2.5)"})
+def tiers(fast: int, more: int):
+    """`cases` for a fuzz test: `fast` in the fast tier, and `more` (marked slow) in a full run."""
+    return pytest.mark.parametrize("cases", [pytest.param(fast, id=str(fast)),
+                                             pytest.param(more, id=f"{more} more", marks=pytest.mark.slow)])
+
+
 def fuzz(cases: int) -> settings:
     """Hypothesis settings for `cases` fuzzed specs: no deadline (the alarm bounds each case)."""
     return settings(max_examples=cases, deadline=None, derandomize=False, database=None,
@@ -110,22 +117,34 @@ def dump(document) -> str:
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
 
 
-@fuzz(1500)
-@given(document=spec_shaped)
-def test_random_spec_shaped_documents(document, run_case):
-    run_case(dump(document))
+@tiers(100, 300)
+def test_random_spec_shaped_documents(cases, run_case):
+    @fuzz(cases)
+    @given(document=spec_shaped)
+    def check(document):
+        run_case(dump(document))
+
+    check()
 
 
-@fuzz(300)
-@given(document=values)
-def test_random_yaml_values(document, run_case):
-    run_case(dump(document))
+@tiers(50, 150)
+def test_random_yaml_values(cases, run_case):
+    @fuzz(cases)
+    @given(document=values)
+    def check(document):
+        run_case(dump(document))
+
+    check()
 
 
-@fuzz(200)
-@given(raw=st.binary(max_size=200) | st.text(max_size=200))
-def test_random_bytes_and_text(raw, run_case):
-    run_case(raw)
+@tiers(50, 150)
+def test_random_bytes_and_text(cases, run_case):
+    @fuzz(cases)
+    @given(raw=st.binary(max_size=200) | st.text(max_size=200))
+    def check(raw):
+        run_case(raw)
+
+    check()
 
 
 # --- mutations of the bundled specs ----------------------------------------------------------
@@ -170,12 +189,16 @@ def text_mutations(draw):
     return name, "".join(lines)
 
 
-@fuzz(1500)
-@given(mutated=text_mutations(), use_variant=st.booleans())
-def test_text_mutations_of_the_bundled_specs(mutated, use_variant, run_case):
-    name, spec = mutated
-    options = ["--variant", "resnet18"] if use_variant and name == "resnet.yaml" else []
-    run_case(spec, *options)
+@tiers(200, 600)
+def test_text_mutations_of_the_bundled_specs(cases, run_case):
+    @fuzz(cases)
+    @given(mutated=text_mutations(), use_variant=st.booleans())
+    def check(mutated, use_variant):
+        name, spec = mutated
+        options = ["--variant", "resnet18"] if use_variant and name == "resnet.yaml" else []
+        run_case(spec, *options)
+
+    check()
 
 
 def places(node, path=()):
@@ -221,30 +244,39 @@ def structure_mutations(draw):
     return dump(document)
 
 
-@fuzz(1500)
-@given(spec=structure_mutations())
-def test_structure_mutations_of_the_bundled_specs(spec, run_case):
-    run_case(spec)
+@tiers(150, 450)
+def test_structure_mutations_of_the_bundled_specs(cases, run_case):
+    @fuzz(cases)
+    @given(spec=structure_mutations())
+    def check(spec):
+        run_case(spec)
+
+    check()
 
 
 SMALL = {name: text for name, text in BUNDLED.items() if name in ("lenet.yaml", "alexnet.yaml")}
 
 
-@fuzz(200)
-@given(data=st.data())
-def test_validate_answers_mutated_specs_too(data, cli, tmp_path, count_fuzz_case):
+@tiers(30, 120)
+def test_validate_answers_mutated_specs_too(cases, cli, tmp_path, count_fuzz_case):
     """The torch route reads the same specs: a result (0), a difference torch reports (1) or one
     clear error (2). Small models on the meta device, so that each case is quick."""
     pytest.importorskip("torch")
-    count_fuzz_case()
-    name = data.draw(st.sampled_from(sorted(SMALL)))
-    document = yaml.safe_load(SMALL[name])
-    path, key = data.draw(st.sampled_from(list(places(document))))
-    container(document, path)[key] = data.draw(st.sampled_from(NUMBERS) | scalars)
-    spec = tmp_path / "fuzzed.yaml"
-    spec.write_text(dump(document), encoding="utf-8")
-    result = cli("validate", spec, "--device", "meta", "--counter", "torch", "--runs", "0")
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert result.exit_code in (0, 1, 2), result.output
-    if result.exit_code == 2:
-        assert result.stderr.startswith(f"error: {spec}:"), result.stderr
+
+    @fuzz(cases)
+    @given(data=st.data())
+    def check(data):
+        count_fuzz_case()
+        name = data.draw(st.sampled_from(sorted(SMALL)))
+        document = yaml.safe_load(SMALL[name])
+        path, key = data.draw(st.sampled_from(list(places(document))))
+        container(document, path)[key] = data.draw(st.sampled_from(NUMBERS) | scalars)
+        spec = tmp_path / "fuzzed.yaml"
+        spec.write_text(dump(document), encoding="utf-8")
+        result = cli("validate", spec, "--device", "meta", "--counter", "torch", "--runs", "0")
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert result.exit_code in (0, 1, 2), result.output
+        if result.exit_code == 2:
+            assert result.stderr.startswith(f"error: {spec}:"), result.stderr
+
+    check()

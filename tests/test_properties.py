@@ -3,7 +3,8 @@
 For every drawn case the expected figures come from torch: a layer built here straight from
 torch's classes (not from archcalc's builders) gives the output shape, parameters and buffers,
 fvcore's FlopCountAnalysis its count and FlopCounterMode its FLOPs. archcalc must give the same
-numbers exactly, and must refuse exactly the configurations torch refuses.
+numbers exactly, and must refuse exactly the configurations torch refuses. The fast tier
+(`-m "not slow"`) draws about a third of a full run's examples.
 """
 
 from __future__ import annotations
@@ -30,6 +31,25 @@ from archcalc.validation import validate  # noqa: E402
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 REFUSALS = (RuntimeError, ValueError, IndexError)  # what torch raises for a configuration it refuses
 _names = itertools.count()
+
+
+def tiered(fast: int, more: int, **strategies):
+    """A property test of `fast` examples in the fast tier and `more` (marked slow) in a full run;
+    the test's own arguments after count_example and tmp_dir are drawn from `strategies`."""
+    def wrap(body):
+        @pytest.mark.parametrize("examples", [pytest.param(fast, id=str(fast)),
+                                              pytest.param(more, id=f"{more} more", marks=pytest.mark.slow)])
+        def test(count_example, tmp_dir, examples):
+            @settings(PROPERTY, max_examples=examples)
+            @given(**strategies)
+            def run(**drawn):
+                body(count_example, tmp_dir, **drawn)
+
+            run()
+
+        test.__name__, test.__qualname__, test.__doc__ = body.__name__, body.__qualname__, body.__doc__
+        return test
+    return wrap
 
 
 def write_case(tmp_dir, layers: list[dict], input_chw: tuple[int, int, int]):
@@ -112,8 +132,7 @@ def conv_cases(draw):
                 size=draw(pairs(1, 28)), batch=draw(st.integers(1, 2)))
 
 
-@settings(PROPERTY, max_examples=500)
-@given(case=conv_cases())
+@tiered(100, 300, case=conv_cases())
 def test_conv2d(count_example, tmp_dir, case):
     fields = {k: list(v) if isinstance(v, tuple) else v for k, v in case.items()
               if k in ("out", "kernel", "stride", "padding", "dilation", "groups", "bias")}
@@ -138,8 +157,7 @@ def pool_cases(draw):
                 size=draw(pairs(1, 16)), batch=draw(st.integers(1, 2)))
 
 
-@settings(PROPERTY, max_examples=250)
-@given(case=pool_cases())
+@tiered(50, 150, case=pool_cases())
 def test_pooling(count_example, tmp_dir, case):
     fields = {"kernel": list(case["kernel"]), "padding": list(case["padding"]), "ceil_mode": case["ceil_mode"]}
     if case["stride"]:
@@ -158,8 +176,7 @@ def test_pooling(count_example, tmp_dir, case):
                 (case["channels"], *case["size"]), case["batch"], reference, x)
 
 
-@settings(PROPERTY, max_examples=100)
-@given(kind=st.sampled_from(["adaptive_avgpool2d", "adaptive_maxpool2d"]), output=pairs(1, 8),
+@tiered(25, 75, kind=st.sampled_from(["adaptive_avgpool2d", "adaptive_maxpool2d"]), output=pairs(1, 8),
        size=pairs(1, 16), channels=st.integers(1, 4), batch=st.integers(1, 2))
 def test_adaptive_pooling(count_example, tmp_dir, kind, output, size, channels, batch):
     module = nn.AdaptiveAvgPool2d if kind == "adaptive_avgpool2d" else nn.AdaptiveMaxPool2d
@@ -167,16 +184,14 @@ def test_adaptive_pooling(count_example, tmp_dir, kind, output, size, channels, 
                 lambda: module(output), torch.rand(batch, channels, *size))
 
 
-@settings(PROPERTY, max_examples=100)
-@given(features=st.integers(1, 64), out=st.integers(1, 64), bias=st.booleans(), batch=st.integers(1, 3))
+@tiered(25, 75, features=st.integers(1, 64), out=st.integers(1, 64), bias=st.booleans(), batch=st.integers(1, 3))
 def test_linear(count_example, tmp_dir, features, out, bias, batch):
     layers = [{"flatten": "flatten"}, {"fc": {"kind": "linear", "out": out, "bias": bias}}]
     check_layer(count_example, tmp_dir, layers, (features, 1, 1), batch, lambda: nn.Linear(features, out, bias=bias),
                 torch.rand(batch, features))
 
 
-@settings(PROPERTY, max_examples=100)
-@given(channels=st.integers(1, 16), size=pairs(1, 6), affine=st.booleans(), running=st.booleans(),
+@tiered(25, 75, channels=st.integers(1, 16), size=pairs(1, 6), affine=st.booleans(), running=st.booleans(),
        batch=st.integers(1, 3))
 def test_batchnorm2d(count_example, tmp_dir, channels, size, affine, running, batch):
     layers = [{"bn": {"kind": "batchnorm2d", "affine": affine, "track_running_stats": running}}]
@@ -184,8 +199,7 @@ def test_batchnorm2d(count_example, tmp_dir, channels, size, affine, running, ba
     check_layer(count_example, tmp_dir, layers, (channels, *size), batch, reference, torch.rand(batch, channels, *size))
 
 
-@settings(PROPERTY, max_examples=60)
-@given(channels=st.integers(1, 12), groups=st.integers(1, 6), size=pairs(1, 5), batch=st.integers(1, 2))
+@tiered(20, 40, channels=st.integers(1, 12), groups=st.integers(1, 6), size=pairs(1, 5), batch=st.integers(1, 2))
 def test_channel_shuffle(count_example, tmp_dir, channels, groups, size, batch):
     check_layer(count_example, tmp_dir, [{"shuffle": {"kind": "channel_shuffle", "groups": groups}}],
                 (channels, *size), batch, lambda: nn.ChannelShuffle(groups), torch.rand(batch, channels, *size))
@@ -200,8 +214,7 @@ class Mean(nn.Module):
         return x.mean([2, 3], keepdim=self.keepdim)
 
 
-@settings(PROPERTY, max_examples=40)
-@given(channels=st.integers(1, 8), size=pairs(1, 9), keepdim=st.booleans(), batch=st.integers(1, 2))
+@tiered(15, 25, channels=st.integers(1, 8), size=pairs(1, 9), keepdim=st.booleans(), batch=st.integers(1, 2))
 def test_mean(count_example, tmp_dir, channels, size, keepdim, batch):
     check_layer(count_example, tmp_dir, [{"pool": {"kind": "mean", "keepdim": keepdim}}], (channels, *size), batch,
                 lambda: Mean(keepdim), torch.rand(batch, channels, *size))
@@ -218,8 +231,7 @@ class Chunk(nn.Module):
         return torch.chunk(x, self.parts, dim=1)[self.take]
 
 
-@settings(PROPERTY, max_examples=60)
-@given(slices=st.integers(1, 4), width=st.integers(1, 4), parts=st.integers(1, 5), take=st.integers(-5, 5),
+@tiered(20, 40, slices=st.integers(1, 4), width=st.integers(1, 4), parts=st.integers(1, 5), take=st.integers(-5, 5),
        uneven=st.integers(0, 4), size=pairs(1, 5), batch=st.integers(1, 2))
 def test_split(count_example, tmp_dir, slices, width, parts, take, uneven, size, batch):
     channels = slices * width + (uneven if uneven < 2 else 0)  # mostly divisible by `slices`
@@ -238,8 +250,7 @@ class Multiply(nn.Module):
         return x * scale
 
 
-@settings(PROPERTY, max_examples=80)
-@given(channels=st.integers(1, 6), size=pairs(1, 6), scale=pairs(1, 6), ones=st.tuples(st.booleans(), st.booleans()),
+@tiered(20, 60, channels=st.integers(1, 6), size=pairs(1, 6), scale=pairs(1, 6), ones=st.tuples(st.booleans(), st.booleans()),
        swap=st.booleans(), batch=st.integers(1, 2))
 def test_multiply(count_example, tmp_dir, channels, size, scale, ones, swap, batch):
     """x times an adaptive pooling of x: a squeeze-and-excitation scale when it pools to 1×1."""
@@ -383,8 +394,7 @@ def reference_forward(stages, modules: dict[str, nn.Module], x):
     return x
 
 
-@settings(PROPERTY, max_examples=100)
-@given(network=networks())
+@tiered(25, 75, network=networks())
 def test_random_networks_validate_and_compute_the_same_function(count_example, tmp_dir, network):
     count_example()
     input_chw, batch, stages = network

@@ -4,17 +4,27 @@ For one central output unit of a layer (its channels summed), the input pixels w
 is non-zero are the pixels it sees. The model is made monotone so that no path can cancel
 another: every weight positive (each convolution and linear layer averages its inputs), batch
 norm the identity, max pooling measured as average pooling of the same geometry, and a small
-positive input; the arithmetic is float64 so that the long thin paths to a field's edge do not underflow.
+positive input; the arithmetic is float64 so that the long thin paths to a field's edge do not underflow,
+or float32 where a check at every layer proves that none does (below).
 The measured first and last pixel along each axis must equal `unit_region`, which walks the
 graph back from the unit with every map's border in view; and wherever the unit's field (size,
 jump, start) lies inside the input, the field itself must give the same pixels. (Where a field
 reaches past the input, the pixels a unit really depends on are fewer than the field says: the
 input ends, and a layer without padding has no units past its last whole window.)
+
+Many units are measured in one backward pass, each in its own element of the batch: the model
+runs in eval mode, where every layer (batch norm included) treats the samples of a batch
+independently, so each sample's input gradient is its own unit's alone — no union of
+overlapping regions can hide an edge. A bundled model's layer whose field fits inside a
+smaller input is measured at that input (fields do not depend on the input's size;
+`unit_region` does, and is compared at the input the gradient is measured at); layers whose
+field reaches past every smaller input are measured at the model's own input, borders and all.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 import yaml
@@ -26,6 +36,8 @@ from hypothesis import strategies as st  # noqa: E402
 from torch import nn  # noqa: E402
 
 import archcalc  # noqa: E402
+from archcalc.analysis import analyze_graph  # noqa: E402
+from archcalc.errors import SpecError  # noqa: E402
 from archcalc.receptive import unit_region  # noqa: E402
 from archcalc.spec import bundled, load_graph  # noqa: E402
 
@@ -33,10 +45,15 @@ SMALL_ENOUGH = 3e9
 """MACs at a spec's own input up to which the measurement runs there on the CPU; larger models
 are measured at REDUCED_INPUT (their fields do not depend on the input size)."""
 REDUCED_INPUT = (3, 96, 96)
+SMALLER_INPUTS = (16, 32, 48, 64, 96, 128, 160)
+"""Square input sizes, below a model's own, at which a layer whose field fits is measured."""
+BATCH_ELEMENTS = 2e7
+"""Values of all the layers' outputs in one measured batch (float64: 160 MB), which sets how
+many units share a backward pass."""
 _names = itertools.count()
 
 
-def monotone(model: nn.Module) -> nn.Module:
+def monotone(model: nn.Module, dtype=torch.float64) -> nn.Module:
     """Every weight positive and averaging, batch norm the identity, max pooling as averaging."""
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
@@ -49,54 +66,203 @@ def monotone(model: nn.Module) -> nn.Module:
                 nn.init.zeros_(module.bias)
             module.running_mean.zero_()
             module.running_var.fill_(1.0)
+            if module.num_batches_tracked is not None:
+                module.num_batches_tracked.zero_()
         elif isinstance(module, nn.MaxPool2d):  # the module stays (the model runs it), its function changes
             assert module.dilation in (1, (1, 1))
             module.forward = nn.AvgPool2d(module.kernel_size, module.stride, module.padding, module.ceil_mode).forward
         elif isinstance(module, nn.AdaptiveMaxPool2d):
             module.forward = nn.AdaptiveAvgPool2d(module.output_size).forward
-    return model.double().eval()
+    return model.to(dtype).eval()
 
 
-def measured_regions(model: nn.Module, layers: list[str], input_chw) -> dict[str, list[tuple[int, int]]]:
-    """For each layer: along height and width, the first and last input pixel whose gradient is
-    non-zero for the central unit of its output."""
-    outputs = {}
-    for name in layers:
-        model.get_submodule(name).register_forward_hook(lambda m, i, out, name=name: outputs.__setitem__(name, out))
-    # small, so that residual sums stay below where relu6 and the hard activations go flat
-    x = (1e-6 * (0.5 + torch.rand(1, *input_chw, dtype=torch.float64))).requires_grad_()
-    model(x)
-    regions = {}
-    for name in layers:
-        out = outputs[name]
-        centre = out[0, :, (out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2].sum()
-        (grad,) = torch.autograd.grad(centre, x, retain_graph=True)
-        seen = grad[0].abs().sum(0) > 0
-        found = [seen.any(1).nonzero().flatten(), seen.any(0).nonzero().flatten()]
-        # a unit that reads padding only sees no pixel: then along both axes, as the gradient is 0
-        regions[name] = [(int(f[0]), int(f[-1])) if len(f) else None for f in found]
+# float32 where it provably loses no pixel. Every value of the monotone model's passes is a sum
+# of products of non-negative factors, so a value is zero exactly when no path reaches it,
+# unless a product underflows to zero. A layer cannot lose a path when (the smallest non-zero
+# value coming in) × (a lower bound on its non-zero coefficients) is a normal float32: that
+# product, and any float sum of non-negative terms containing it, stays non-zero. This is
+# checked at every layer on the way forward (its inputs by its coefficients) and back (the
+# gradient at its output by its partial derivatives). Where a check fails, or a layer's
+# coefficients are not known here, the measurement is made in float64, as it is wherever a
+# float32 measurement disagrees with the expected region.
+NORMAL = 2.0 ** -120  # float32's smallest normal number is 2^-126
+ONE = (nn.Identity, nn.Flatten, nn.Dropout, nn.ChannelShuffle, nn.ReLU, nn.ReLU6)
+
+
+class NotProvable(Exception):
+    """float32 might lose a pixel here: measure in float64."""
+
+
+def smallest(tensor) -> float:
+    """The smallest non-zero magnitude in `tensor` (inf when it is all zero)."""
+    values = tensor.detach().abs()
+    return float(values.masked_fill(values == 0, float("inf")).amin())
+
+
+def derivative_floor(module: nn.Module, inputs) -> float:
+    """A lower bound on the non-zero partial derivatives of `module`'s output by its inputs,
+    from torch's definitions of the layers (the monotone model's weights are all positive)."""
+    name = type(module).__name__
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        return float(module.weight.detach().min())
+    if isinstance(module, nn.BatchNorm2d):
+        scale = (module.weight if module.affine else 1.0) / torch.sqrt(module.running_var + module.eps)
+        return float(torch.as_tensor(scale).detach().min())
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):  # max pooling runs as average pooling here
+        kernel = nn.modules.utils._pair(module.kernel_size)
+        divisor = getattr(module, "divisor_override", None) or kernel[0] * kernel[1]
+        return 1.0 / divisor
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)) or name == "SpatialMean":
+        return 1.0 / math.prod(inputs[0].shape[2:])  # no window is larger than the map
+    if isinstance(module, ONE) or name in ("Add", "Concat", "Split"):
+        return 1.0  # relu and relu6: 1 where they pass
+    low, high = (float(inputs[0].detach().min()), float(inputs[0].detach().max())) if inputs else (0, 0)
+    if isinstance(module, nn.Hardswish) and 0 <= low and high < 3:
+        return 0.5  # (2x + 3) / 6 on [0, 3)
+    if isinstance(module, nn.Hardsigmoid) and -3 < low and high < 3:
+        return 1.0 / 6
+    if name == "Multiply":  # x · scale: by x the scale, by the scale x
+        return min(smallest(inputs[0]), smallest(inputs[1]))
+    raise NotProvable(f"no bound on the derivatives of {module!r}")
+
+
+def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(name, module) for name, module in model.named_modules() if not list(module.children())]
+
+
+class _Enough(Exception):
+    """Raised by the hook of the deepest layer a batch measures: the rest of the model is not run."""
+
+
+def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, int]]], x,
+                     per_sample: int) -> list[list[tuple[int, int] | None]]:
+    """For each (layer, (h, w)), layers in the model's order: along height and width, the first
+    and last input pixel whose gradient is non-zero for that unit of the layer's output (its
+    channels summed), for input x (one sample, in the model's dtype). Each unit is one sample of a batch, and one
+    backward pass measures the batch; `per_sample` (values of all layer outputs for one sample)
+    sets the batch's size. A float32 model raises NotProvable where it might lose a pixel."""
+    outputs, last = {}, [None]
+    proving = x.dtype != torch.float64
+
+    def keep(name, out):
+        outputs[name] = out
+        if name == last[0]:
+            raise _Enough
+
+    def guard(name, module, inputs, out):
+        floor = derivative_floor(module, inputs)
+        coming = [smallest(tensor) for tensor in inputs]
+        # forward: out ≥ floor × (an input), or for a product x × scale, ≥ min x × min scale
+        if (math.prod(coming) if type(module).__name__ == "Multiply" else min(coming) * floor) < NORMAL:
+            raise NotProvable(f"{name}: the forward pass might underflow")
+
+        def check(grad):
+            if smallest(grad) * floor < NORMAL:
+                raise NotProvable(f"{name}: a gradient of {smallest(grad):.3g} by a derivative of {floor:.3g}")
+        out.register_hook(check)
+
+    wanted = dict.fromkeys(n for n, _ in units)
+    hooks = [model.get_submodule(name).register_forward_hook(lambda m, i, out, name=name: keep(name, out))
+             for name in wanted]
+    if proving:
+        hooks += [module.register_forward_hook(lambda m, i, out, name=name: guard(name, m, i, out), prepend=True)
+                  for name, module in leaf_modules(model)]
+    batch = max(1, int(BATCH_ELEMENTS // max(per_sample, 1)))
+    regions = []
+    try:
+        for first in range(0, len(units), batch):
+            chunk = units[first:first + batch]
+            outputs.clear()
+            last[0] = chunk[-1][0]
+            inputs = x.expand(len(chunk), *x.shape[1:]).clone().requires_grad_()
+            try:
+                model(inputs)
+            except _Enough:
+                pass
+            total = sum(outputs[name][sample, :, h, w].sum() for sample, (name, (h, w)) in enumerate(chunk))
+            (grad,) = torch.autograd.grad(total, inputs)
+            seen = grad.abs().sum(1) > 0  # (sample, height, width)
+            for sample in range(len(chunk)):
+                found = [seen[sample].any(1).nonzero().flatten(), seen[sample].any(0).nonzero().flatten()]
+                # a unit that reads padding only sees no pixel: then along both axes, as the gradient is 0
+                regions.append([(int(f[0]), int(f[-1])) if len(f) else None for f in found])
+    finally:
+        for hook in hooks:
+            hook.remove()
     return regions
 
 
-def check_fields(spec, variant=None, input_chw=None, layers=None) -> int:
+def field_region(field, shapes, name):
+    """The central unit of `name` and its region by the field alone, (first, last) per axis."""
+    centre = tuple((size - 1) // 2 for size in shapes[name][2:])
+    return centre, [axis.unclipped(unit) for axis, unit in zip(field.axes, centre)]
+
+
+def fits(regions, input_shape) -> bool:
+    return all(region and 0 <= region[0] and region[1] < size for region, size in zip(regions, input_shape[2:]))
+
+
+def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False) -> int:
     """Measure the named layers (all with a field by default); the number of layers whose field
-    lay inside the input and was compared as it is."""
-    stats = archcalc.analyze(spec, variant=variant, input=input_chw)
+    lay inside the input and was compared as it is. With `smaller`, a layer whose field fits
+    inside a smaller square input (SMALLER_INPUTS) is measured at the smallest such input."""
     graph = load_graph(spec, variant)
+    stats = archcalc.analyze(spec, variant=variant, input=input_chw)
     fields = stats.receptive_fields
-    names = layers or [layer.name for layer in stats.layers if fields[layer.name] is not None]
-    model = monotone(archcalc.build_torch(spec, variant=variant, input=input_chw))
-    measured = measured_regions(model, names, stats.input_shape[1:])
-    shapes = stats.shapes
+    order = {layer.name: index for index, layer in enumerate(stats.layers)}  # the model runs them so
+    names = sorted(layers or [name for name in order if fields[name] is not None], key=order.__getitem__)
+    at = {}  # input (C, H, W) → the layers measured there
+    channels, *size = stats.input_shape[1:]
+    for side in SMALLER_INPUTS if smaller else ():
+        if side >= min(size) or len(at) == len(names):
+            break
+        try:
+            small = analyze_graph(graph, (channels, side, side))
+        except SpecError:
+            continue  # too small for this model
+        for name in names:
+            if not any(name in group for group in at.values()) and small.receptive_fields[name] is not None \
+                    and fits(field_region(small.receptive_fields[name], small.shapes, name)[1], small.input_shape):
+                at.setdefault((channels, side, side), []).append(name)
+    rest = [name for name in names if not any(name in group for group in at.values())]
+    if rest:
+        at[tuple(stats.input_shape[1:])] = rest
     inside = 0
-    for name in names:
-        centre = tuple((size - 1) // 2 for size in shapes[name][2:])
-        assert list(unit_region(graph, shapes, name, centre)) == measured[name], name
-        regions = [axis.unclipped(unit) for axis, unit in zip(fields[name].axes, centre)]
-        if all(region and 0 <= region[0] and region[1] < size for region, size in zip(regions, stats.input_shape[2:])):
-            assert regions == measured[name], name
-            inside += 1
+    for shape, group in at.items():
+        here = stats if shape == tuple(stats.input_shape[1:]) else analyze_graph(graph, shape)
+        units = [(name, field_region(here.receptive_fields[name], here.shapes, name)) for name in group]
+        expected = [list(unit_region(graph, here.shapes, name, centre)) for name, (centre, _) in units]
+        measured = measure(spec, variant, shape, [(name, centre) for name, (centre, _) in units],
+                           sum(math.prod(row.shape[1:]) for row in here.layers), expected)
+        for (name, (centre, regions)), want, found in zip(units, expected, measured):
+            assert want == found, (name, shape)
+            if fits(regions, here.input_shape):
+                assert regions == found, (name, shape)
+                inside += 1
     return inside
+
+
+def measure(spec, variant, shape, units, per_sample, expected):
+    """measured_regions in float32 where that provably loses no pixel and agrees with `expected`;
+    otherwise in float64."""
+    def build(dtype):
+        # on the meta device (torch's random initialisation would be overwritten), where monotone
+        # sets every weight and buffer there is
+        model = archcalc.build_torch(spec, variant=variant, input="x".join(map(str, shape)), device="meta")
+        if all(isinstance(module, (nn.Conv2d, nn.Linear, nn.BatchNorm2d)) for module in model.modules()
+               if list(module.parameters(recurse=False)) or list(module.buffers(recurse=False))):
+            return monotone(model.to_empty(device="cpu"), dtype)
+        return monotone(archcalc.build_torch(spec, variant=variant, input="x".join(map(str, shape))), dtype)
+
+    # small, so that residual sums stay below where relu6 and the hard activations go flat
+    x = 1e-6 * (0.5 + torch.rand(1, *shape, dtype=torch.float64))
+    try:
+        measured = measured_regions(build(torch.float32), units, x.float(), per_sample)
+        if measured == expected:
+            return measured
+    except NotProvable:
+        pass
+    return measured_regions(build(torch.float64), units, x, per_sample)
 
 
 def stage_outputs(stats) -> list[str]:
@@ -110,16 +276,23 @@ def stage_outputs(stats) -> list[str]:
     return list(dict.fromkeys([*ends.values(), convs[-1]]))
 
 
-@pytest.mark.parametrize("entry", bundled(), ids=lambda e: e.name)
+FAST_MODELS = {"lenet5", "lenet5_pytorch", "context_basic", "alexnet_paper", "squeezenet1_1", "resnet50",
+               "mobilenet_v2"}
+"""Measured in the fast tier: every kind of merge, padding and pooling of the bundled models,
+the float64 route (local response norm) and a reduced input; every other model is marked slow."""
+
+
+@pytest.mark.parametrize("entry", [pytest.param(e, id=e.name, marks=() if e.name in FAST_MODELS else pytest.mark.slow)
+                                   for e in bundled()])
 def test_bundled_fields_match_the_gradient_of_the_built_model(entry):
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # more threads only contend on a shared CPU
     stats = archcalc.analyze(entry.path, variant=entry.variant)
     small = stats.totals.macs <= SMALL_ENOUGH
     input_chw = None if small else "x".join(map(str, REDUCED_INPUT))
     if not small:
         stats = archcalc.analyze(entry.path, variant=entry.variant, input=input_chw)
     layers = None if stats.totals.macs <= 0.3e9 else stage_outputs(stats)
-    assert check_fields(entry.path, entry.variant, input_chw, layers) >= 1  # at least the first layers' fields
+    assert check_fields(entry.path, entry.variant, input_chw, layers, smaller=True) >= 1  # at least the first layers' fields
 
 
 def test_the_context_module_has_table_1s_receptive_fields():
@@ -168,19 +341,54 @@ def chains(draw):
     return size, layers
 
 
-@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-          print_blob=True)
-@given(chain=chains())
-def test_random_chains(count_example, tmp_path_factory, chain):
-    count_example()
-    size, layers = chain
-    path = tmp_path_factory.getbasetemp() / f"chain{next(_names)}.yaml"
-    path.write_text(yaml.safe_dump({"name": "chain", "input": [2, *size], "layers": layers}))
-    try:
-        archcalc.analyze(path)
-    except archcalc.SpecError:
-        return  # a window that does not fit: the shape tests cover refusals
-    check_fields(path)
+CHAINS = [pytest.param(40, id="40"), pytest.param(110, id="110 more", marks=pytest.mark.slow)]
+"""Random chains per run: 40 in the fast tier, 150 in all."""
+
+
+@pytest.mark.parametrize("examples", CHAINS)
+def test_random_chains(count_example, tmp_path_factory, examples):
+    @settings(deadline=None, max_examples=examples, print_blob=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(chain=chains())
+    def check(chain):
+        count_example()
+        size, layers = chain
+        path = tmp_path_factory.getbasetemp() / f"chain{next(_names)}.yaml"
+        path.write_text(yaml.safe_dump({"name": "chain", "input": [2, *size], "layers": layers}))
+        try:
+            archcalc.analyze(path)
+        except archcalc.SpecError:
+            return  # a window that does not fit: the shape tests cover refusals
+        check_fields(path)
+
+    check()
+
+
+def test_float32_is_refused_where_a_thin_path_underflows(write_spec):
+    """Seventy 5×1 average poolings: the field's edge pixel reaches the unit by one path of
+    weight 5^-70 ≈ 1e-49, below float32's smallest number. Measured in float32 the edge is
+    lost; the guard refuses float32 there, and the float64 measurement finds the edge."""
+    path = write_spec("""
+        name: thin
+        input: [1, 285, 1]
+        layers:
+          - p: {kind: avgpool2d, kernel: [5, 1], stride: 1, padding: [2, 0], repeat: 70}
+    """)
+    stats = archcalc.analyze(path)
+    field = stats.receptive_fields["p.69"]
+    assert (field.height.size, field.height.jump) == (281, 1)
+    unit = [("p.69", (142, 0))]
+    x = 1e-6 * (0.5 + torch.rand(1, 1, 285, 1, dtype=torch.float64))
+    model = monotone(archcalc.build_torch(path), torch.float32)
+    with pytest.raises(NotProvable):
+        measured_regions(model, unit, x.float(), 1)
+    # without the guard, float32 loses the edges (the guard is what keeps them)
+    inputs = x.float().requires_grad_()
+    (grad,) = torch.autograd.grad(model(inputs)[0, :, 142, 0].sum(), inputs)
+    rows = (grad[0, 0, :, 0] > 0).nonzero().flatten()
+    assert (int(rows[0]), int(rows[-1])) != (2, 282)
+    assert measured_regions(monotone(archcalc.build_torch(path)), unit, x, 1) == [[(2, 282), (0, 0)]]
+    assert check_fields(path, layers=["p.69"]) == 1
 
 
 def test_a_field_past_the_border_is_cut_where_the_units_end(write_spec):
