@@ -3,10 +3,10 @@ layer's rules applied in graph order, counting every convention at once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from operator import attrgetter
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from archcalc.conventions import CONVENTIONS, Convention, Count, Uncounted, counted
 from archcalc.errors import SpecError, did_you_mean
@@ -46,8 +46,18 @@ class Figures:
 
     @staticmethod
     def total(items: Iterable[Figures]) -> Figures:
-        """The sum of many, a column at a time (linear in their number)."""
-        return Figures(*(sum(column) for column in zip(*map(_values, items))))
+        """The sum of many, a column at a time."""
+        return Figures(*(_sum(column) for column in zip(*map(_values, items))))
+
+
+def _sum(values: tuple) -> Any:
+    """Numbers summed; formulas summed as a balanced tree, as each addition of two formulas costs
+    their length (a running total of n formulas would cost n²)."""
+    if all(type(value) is int for value in values):
+        return sum(values)
+    while len(values) > 1:
+        values = [*(values[i] + values[i + 1] for i in range(0, len(values) - 1, 2)), *values[len(values) // 2 * 2:]]
+    return values[0] if values else 0
 
 
 _values = attrgetter(*(f.name for f in fields(Figures)))
@@ -116,6 +126,19 @@ class ModelStats:
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """Every output shape by layer name, and the input's under 'input'."""
         return {INPUT: self.input_shape, **{layer.name: layer.shape for layer in self.layers}}
+
+    def under(self, convention: str) -> ModelStats:
+        """The same analysis with its MACs and FLOPs under another convention: no second pass,
+        as every layer's count under every convention is known."""
+        name = _convention(convention).name
+        if name == self.convention:
+            return self
+        layers = [replace(layer, figures=replace(layer.figures, macs=counted(layer.counts[name]),
+                                                 flops=2 * counted(layer.counts[name])))
+                  for layer in self.layers]
+        formulas = replace(self.formulas, functions={}) if self.formulas else None  # compiled for the old figures
+        return replace(self, convention=name, layers=layers, formulas=formulas,
+                       totals=Figures.total([layer.figures for layer in layers]))
 
     def count(self, convention: str) -> int:
         """The total MACs under any convention, whichever the figures are under."""

@@ -69,9 +69,16 @@ def python_text(expr: sp.Basic) -> str:
 def compiled(exprs: list, symbols: tuple[str, ...]):
     """One Python function of the symbols giving the tuple of `exprs` (formulas, conditions or
     numbers), exactly: it is `python_text` compiled, whole-number arithmetic only."""
-    body = "".join(f"{python_text(e) if isinstance(e, sp.Basic) else e}, " for e in exprs)
+    texts: dict = {}  # a formula that recurs (a shape, a count) is printed once
+    body = "".join(f"{_text_of(e, texts) if isinstance(e, sp.Basic) else e}, " for e in exprs)
     # the text is printed by archcalc from its own formulas, never taken from the user
     return eval(compile(f"lambda {', '.join(symbols)}: ({body})", "<formulas>", "eval"))
+
+
+def _text_of(expr: sp.Basic, texts: dict) -> str:
+    if expr not in texts:
+        texts[expr] = python_text(expr)
+    return texts[expr]
 
 
 def readable(expr: sp.Basic) -> str:
