@@ -37,26 +37,33 @@ def build_torch(spec: str | Path, variant: str | None = None, input: str | tuple
 
 
 def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
-                device: str | torch.device | None = None) -> GraphModule:
-    """The torch model of an expanded graph (see `build_torch`)."""
+                device: str | torch.device | None = None, initialise: bool = True) -> GraphModule:
+    """The torch model of an expanded graph (see `build_torch`). Without `initialise`, every
+    parameter and buffer is zero instead of torch's random initialisation, which takes most of
+    the time of building a large model: for measuring shapes, counts and time, not for training."""
     import torch
 
     from archcalc.torchmodel.modules import GraphModule, NameTaken
 
     stats = analyze_graph(graph, input_shape, batch)  # every shape, or the spec's first error
     shapes = stats.shapes
-    with torch.device(device) if device is not None else nullcontext():
+    place = device if initialise else "meta"  # no weights made, then zeros: see the docstring
+    with torch.device(place) if place is not None else nullcontext():
         modules = [build_layer(node.kind, node.attrs, [shapes[name] for name in node.inputs])
                    for node in graph.nodes]
     labels = {name: scope.label for name, scope in graph.scopes.items()}
     try:
-        return GraphModule([(n.name, n.inputs, m) for n, m in zip(graph.nodes, modules)], labels)
+        model = GraphModule([(n.name, n.inputs, m) for n, m in zip(graph.nodes, modules)], labels)
     except NameTaken as taken:
         node = next(n for n in graph.nodes if n.name == taken.layer)
         raise SpecError(f"torch cannot name a submodule '{taken.part}': nn.Module already has "
                         f"an attribute of that name", location=node.location, layer=node.name,
                         hint=f"rename '{taken.part}' (for example '{taken.part}_')") from None
-
+    if not initialise:
+        model.to_empty(device=device or "cpu")
+        for tensor in (*model.parameters(), *model.buffers()):
+            torch.nn.init.zeros_(tensor)
+    return model
 
 
 def build_layer(kind: LayerKind, a: Attrs, shapes: list[Shape]) -> torch.nn.Module:

@@ -99,7 +99,9 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
     from archcalc.validation.measure import measure
 
     shape = predicted.input_shape
-    model = build_graph(graph, shape[1:], shape[0], result.device).eval()
+    # zero weights: the counts and the time do not depend on the values, and torch's random
+    # initialisation of a large model takes seconds
+    model = build_graph(graph, shape[1:], shape[0], result.device, initialise=False).eval()
     x = torch.empty(shape, device="meta") if result.device == "meta" else torch.randn(shape).to(result.device)
     names = [layer.name for layer in predicted.layers]
     measured, total = measure(model, x, names, "fvcore" in result.counters,
