@@ -15,6 +15,19 @@ from archcalc.cli import app
 
 CLI_ENV = {"NO_COLOR": "1", "COLUMNS": "120", "TERM": "dumb"}
 
+FAST_MODELS = {"lenet5", "lenet5_pytorch", "context_basic", "alexnet_paper", "squeezenet1_1", "resnet50",
+               "mobilenet_v2"}
+"""The bundled models that per-model tests run in the fast tier (`-m "not slow"`): every kind of
+merge, padding and pooling among them, the float64 route of the receptive-field measurement
+(local response norm) and a reduced input; the other models run in the slow tier."""
+
+
+def tier(entry, *values):
+    """A bundled model as a test parameter (`values`, or the entry itself), marked slow unless it
+    is one of FAST_MODELS."""
+    return pytest.param(*(values or (entry,)), id=entry.name,
+                        marks=() if entry.name in FAST_MODELS else pytest.mark.slow)
+
 
 @pytest.fixture
 def write_spec(tmp_path: Path):

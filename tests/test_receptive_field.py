@@ -28,6 +28,7 @@ import math
 
 import pytest
 import yaml
+from conftest import tier
 
 torch = pytest.importorskip("torch")
 
@@ -276,14 +277,7 @@ def stage_outputs(stats) -> list[str]:
     return list(dict.fromkeys([*ends.values(), convs[-1]]))
 
 
-FAST_MODELS = {"lenet5", "lenet5_pytorch", "context_basic", "alexnet_paper", "squeezenet1_1", "resnet50",
-               "mobilenet_v2"}
-"""Measured in the fast tier: every kind of merge, padding and pooling of the bundled models,
-the float64 route (local response norm) and a reduced input; every other model is marked slow."""
-
-
-@pytest.mark.parametrize("entry", [pytest.param(e, id=e.name, marks=() if e.name in FAST_MODELS else pytest.mark.slow)
-                                   for e in bundled()])
+@pytest.mark.parametrize("entry", [tier(e) for e in bundled()])
 def test_bundled_fields_match_the_gradient_of_the_built_model(entry):
     torch.set_num_threads(1)  # more threads only contend on a shared CPU
     stats = archcalc.analyze(entry.path, variant=entry.variant)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import tier
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,7 @@ from archcalc.analysis import analyze_graph
 from archcalc.errors import SpecError
 from archcalc.spec import bundled, load_graph
 
-BUNDLED = [pytest.param(entry.path, entry.variant, id=entry.name) for entry in bundled()]
+BUNDLED = [tier(entry, entry.path, entry.variant) for entry in bundled()]
 
 OTHER_SIZES = [(1, 1), (7, 7), (15, 16), (31, 31), (32, 32), (33, 47), (62, 62), (63, 63), (64, 65),
                (97, 96), (99, 99), (127, 128), (160, 160), (199, 201), (223, 223), (225, 225),
@@ -283,12 +284,19 @@ def window_chains(draw):
     return layers
 
 
-@settings(max_examples=300, deadline=None)
-@given(layers=window_chains(), sizes=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 300)),
-                                              min_size=5, max_size=5))
-def test_random_window_chains_at_random_sizes(tmp_path_factory, layers, sizes):
+@pytest.mark.parametrize("examples", [pytest.param(100, id="100"),
+                                      pytest.param(200, id="200 more", marks=pytest.mark.slow)])
+def test_random_window_chains_at_random_sizes(tmp_path_factory, examples):
     """Strided, padded, dilated and ceil-mode windows in any order: formula = numbers, and a
-    size is refused by the numbers exactly where a constraint is unmet."""
+    size is refused by the numbers exactly where a constraint is unmet (100 chains in the fast
+    tier, 300 in a full run)."""
+    settings(max_examples=examples, deadline=None)(given(
+        layers=window_chains(),
+        sizes=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 300)), min_size=5, max_size=5),
+    )(lambda layers, sizes: _window_chain_agrees(tmp_path_factory, layers, sizes)))()
+
+
+def _window_chain_agrees(tmp_path_factory, layers, sizes):
     import yaml
 
     from archcalc.symbolic.model import evaluate

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import tier
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
@@ -22,7 +23,7 @@ from archcalc.spec import bundled, load_graph  # noqa: E402
 CUDA = torch.cuda.is_available()
 
 
-@pytest.mark.parametrize("entry", bundled(), ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", [tier(e) for e in bundled()])
 def test_every_bundled_model_validates_on_the_cpu_under_both_counters(entry):
     result = validate(entry.path, entry.variant, device="cpu", counter="both", runs=0)
     assert result.error is None
