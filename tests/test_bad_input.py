@@ -131,6 +131,7 @@ def test_resnet_1001_passes_and_matches_its_paper():
     assert window_output(window_output(32, 3, 2, 1, 1), 3, 2, 1, 1) == stats.layers[-5].shape[-1] == 8
 
 
+@pytest.mark.slow
 def test_resnet_1001_equals_a_hand_written_torch_model():
     torch = pytest.importorskip("torch")
     from torch import nn
@@ -162,6 +163,7 @@ def test_resnet_1001_equals_a_hand_written_torch_model():
         assert tuple(model.to("meta")(torch.empty(1, 3, 32, 32)).shape) == stats.layers[-1].shape
 
 
+@pytest.mark.slow
 def test_resnet_1001_validates_against_its_built_model():
     pytest.importorskip("torch")
     pytest.importorskip("fvcore")

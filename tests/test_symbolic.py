@@ -284,11 +284,11 @@ def window_chains(draw):
     return layers
 
 
-@pytest.mark.parametrize("examples", [pytest.param(100, id="100"),
-                                      pytest.param(200, id="200 more", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("examples", [pytest.param(50, id="50"),
+                                      pytest.param(250, id="250 more", marks=pytest.mark.slow)])
 def test_random_window_chains_at_random_sizes(tmp_path_factory, examples):
     """Strided, padded, dilated and ceil-mode windows in any order: formula = numbers, and a
-    size is refused by the numbers exactly where a constraint is unmet (100 chains in the fast
+    size is refused by the numbers exactly where a constraint is unmet (50 chains in the fast
     tier, 300 in a full run)."""
     settings(max_examples=examples, deadline=None)(given(
         layers=window_chains(),

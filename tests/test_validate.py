@@ -207,6 +207,7 @@ def test_without_torch_validate_exits_3_with_an_install_hint():
                              "pip install 'archcalc[torch]'\n")
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_without_fvcore_only_the_fvcore_counter_is_missing():
     blocked = "import sys\nsys.modules['fvcore'] = None\n"
     result = _probe(blocked + CLI.replace("*ARGS", "'validate', 'lenet5', '--runs', '0'"))
