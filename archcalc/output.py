@@ -16,9 +16,12 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
     The text goes to a temporary file in the same folder, which is flushed to disk and then
     renamed over `path`: a reader sees the old file or the complete new one, and a failure
     leaves the old file (or none) and no temporary file. `inputs` (the specs that were read)
-    are refused as targets.
+    are refused as targets, and so is anything but a regular file (a device, a pipe); a link
+    is followed, so the file it names is replaced and the link stays.
     """
     target = Path(path)
+    if target.is_symlink():
+        target = target.resolve()
     _check_target(target, inputs)
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
@@ -41,18 +44,21 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
 
 def _cannot_write(target: Path, error: OSError) -> OutputError:
     return OutputError(f"cannot write '{target}': {error.strerror or error}",
-                     hint="the file was left as it was")
+                       hint="the file was left as it was")
 
 
 def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
     if any(target.resolve() == Path(spec).resolve() for spec in inputs):
         raise OutputError(f"refusing to write over the spec '{target}' that is being read",
-                        hint="give --output another file name")
+                          hint="give --output another file name")
     if target.is_dir():
         raise OutputError(f"cannot write '{target}': it is a directory", hint="give --output a file name")
+    if target.exists() and not target.is_file():
+        raise OutputError(f"refusing to replace '{target}': it is not a regular file (a device or a pipe)",
+                          hint="give --output a file name, or leave out -o and redirect the output")
     if not target.parent.is_dir():
         raise OutputError(f"cannot write '{target}': the folder '{target.parent}' does not exist",
-                        hint="create the folder first, or write elsewhere")
+                          hint="create the folder first, or write elsewhere")
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write '{target}': the folder '{target.parent}' is not writable")
 

@@ -101,6 +101,36 @@ def test_output_into_a_missing_folder(cli, tmp_path):
     assert f"the folder '{tmp_path / 'nowhere'}' does not exist" in result.stderr
 
 
+@pytest.mark.parametrize("special", ["/dev/null", "pipe"])
+def test_a_device_or_a_pipe_is_never_replaced(cli, tmp_path, special):
+    """As root, renaming a file over /dev/null would replace the device for every process."""
+    target = Path(special) if special.startswith("/") else tmp_path / special
+    if not target.exists():
+        os.mkfifo(target)
+    kind = target.stat().st_mode
+    for args in (["table", "lenet5"], ["list"], ["check", "lenet5", "--baseline", tmp_path / "none.yaml"]):
+        result = cli(*args, "-o", target)
+        assert result.exit_code == 2 and "it is not a regular file" in result.stderr, args
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert target.stat().st_mode == kind  # still the device or the pipe
+    assert leftovers(tmp_path) == []
+
+
+def test_a_link_is_followed_and_kept(cli, tmp_path):
+    real = tmp_path / "real.txt"
+    real.write_text("old\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    assert cli("table", "lenet5", "-o", link).exit_code == 0
+    assert link.is_symlink() and real.read_text() == cli("table", "lenet5").stdout
+    linked_spec = tmp_path / "spec.yaml"
+    linked_spec.symlink_to(ROOT / "specs" / "lenet.yaml")
+    before = (ROOT / "specs" / "lenet.yaml").read_bytes()
+    refused = cli("table", "lenet5", "-o", linked_spec)
+    assert refused.exit_code == 2 and "refusing to write over the spec" in refused.stderr
+    assert (ROOT / "specs" / "lenet.yaml").read_bytes() == before and linked_spec.is_symlink()
+
+
 def test_a_closed_pipe_ends_quietly():
     env = {**os.environ, **CLI_ENV}
     process = subprocess.Popen([sys.executable, "-m", "archcalc", "table", "resnet152", "--format", "json"],
