@@ -155,7 +155,7 @@ def parse_batch_list(text: str) -> list[int]:
 def format_shape(shape, sep: str = "×") -> str:
     """(1, 64, 112, 112) → '1×64×112×112'; a size that is a formula is written as a person
     reads it, in brackets when it is a sum: 1×6×(H - 4)×⌊H/2⌋."""
-    return sep.join(size_text(size) for size in shape)
+    return sep.join([size_text(size) for size in shape])
 
 
 def size_text(size: Any) -> str:

@@ -14,6 +14,7 @@ import pytest
 from conftest import run_process
 
 from archcalc.analysis import analyze
+from archcalc.errors import SpecError
 from archcalc.layers.window import window_output
 from archcalc.limits import MAX_EXPANDED, MAX_FILE_BYTES
 
@@ -42,6 +43,42 @@ def test_absurd_specs_are_refused_in_a_fresh_process_without_a_traceback(name):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (ROOT / "tests" / "bad_specs" / f"{name}.err").read_text(encoding="utf-8")
+
+
+NESTED = {
+    "flow lists, 300 deep": "x: " + "[" * 300 + "]" * 300,
+    "flow lists, 5,000 deep (past libyaml's own bound of 1,000)": "x: " + "[" * 5000 + "]" * 5000,
+    "block lists on one line, 2,000 deep": "x:\n" + "- " * 2000 + "1",
+    "mappings by indentation, 260 deep": "".join(" " * level + "a:\n" for level in range(260)) + " " * 260 + "b: 1",
+}
+
+
+@pytest.mark.parametrize("event_pass", [False, True], ids=["composer bounds nesting", "events checked first"])
+@pytest.mark.parametrize("text", NESTED.values(), ids=NESTED.keys())
+def test_deep_nesting_gets_the_same_error_with_or_without_the_event_pass(text, event_pass, monkeypatch):
+    """With libyaml >= 0.2.6 the text goes straight to the composer (libyaml refuses 1,000 levels
+    itself); otherwise a pass over the events refuses it first. Either way: one error, ours."""
+    from archcalc.spec import source
+
+    monkeypatch.setattr(source, "_PARSER_BOUNDS_NESTING", not event_pass)
+    source.parse_yaml.cache_clear()
+    with pytest.raises(SpecError) as caught:
+        source.parse_yaml(text, "deep.yaml")
+    assert caught.value.message == "lists and mappings are nested more than 256 deep"
+    assert caught.value.location.file == "deep.yaml"
+
+
+def test_nesting_up_to_the_limit_passes_either_way(monkeypatch):
+    from archcalc.spec import source
+
+    text = "x: " + "[" * 255 + "1" + "]" * 255  # the mapping and 255 lists: 256 levels
+    for event_pass in (False, True):
+        monkeypatch.setattr(source, "_PARSER_BOUNDS_NESTING", not event_pass)
+        source.parse_yaml.cache_clear()
+        value = source.parse_yaml(text, "deep.yaml")["x"]
+        for _ in range(254):
+            value = value[0]
+        assert value == [1]
 
 
 def test_a_file_too_large_to_be_a_spec(cli, tmp_path):

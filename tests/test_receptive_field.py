@@ -206,26 +206,35 @@ def fits(regions, input_shape) -> bool:
 def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False) -> int:
     """Measure the named layers (all with a field by default); the number of layers whose field
     lay inside the input and was compared as it is. With `smaller`, a layer whose field fits
-    inside a smaller square input (SMALLER_INPUTS) is measured at the smallest such input."""
+    inside a smaller square input (SMALLER_INPUTS) is measured at the smallest such input; and
+    one whose field is wider than even the model's own input, so clipped at every size, at the
+    smallest where its output is at least 3 × 3 (a central unit with neighbours on each side)."""
     graph = load_graph(spec, variant)
     stats = archcalc.analyze(spec, variant=variant, input=input_chw)
     fields = stats.receptive_fields
     order = {layer.name: index for index, layer in enumerate(stats.layers)}  # the model runs them so
     names = sorted(layers or [name for name in order if fields[name] is not None], key=order.__getitem__)
     at = {}  # input (C, H, W) → the layers measured there
+    placed = set()
+    clipped = {name for name in names
+               if not fits(field_region(fields[name], stats.shapes, name)[1], stats.input_shape)}
     channels, *size = stats.input_shape[1:]
     for side in SMALLER_INPUTS if smaller else ():
-        if side >= min(size) or len(at) == len(names):
+        if side >= min(size) or len(placed) == len(names):
             break
         try:
             small = analyze_graph(graph, (channels, side, side))
         except SpecError:
             continue  # too small for this model
         for name in names:
-            if not any(name in group for group in at.values()) and small.receptive_fields[name] is not None \
-                    and fits(field_region(small.receptive_fields[name], small.shapes, name)[1], small.input_shape):
+            field = small.receptive_fields[name]
+            if name in placed or field is None:
+                continue
+            if fits(field_region(field, small.shapes, name)[1], small.input_shape) or \
+                    (name in clipped and min(small.shapes[name][2:]) >= 3):
                 at.setdefault((channels, side, side), []).append(name)
-    rest = [name for name in names if not any(name in group for group in at.values())]
+                placed.add(name)
+    rest = [name for name in names if name not in placed]
     if rest:
         at[tuple(stats.input_shape[1:])] = rest
     inside = 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from math import prod
 from typing import Any, ClassVar, Protocol
 
@@ -54,13 +55,15 @@ class Params:
 
 
 class Attrs(dict):
-    """Resolved field values, readable as attributes (`a.kernel`)."""
+    """Resolved field values, readable as attributes (`a.kernel`): the instance's attribute
+    dictionary is the mapping itself, so reading one is as fast as any attribute."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__ = self
+
+    def __reduce__(self) -> tuple:  # copies and pickles as a plain dict would
+        return (Attrs, (dict(self),))
 
 
 class LayerKind:
@@ -119,15 +122,21 @@ class LayerKind:
     def resolve(self, values: dict[str, Any]) -> Attrs:
         """Check and coerce field values, fill defaults; SpecError names the field."""
         attrs = Attrs()
-        for name, field in self.fields.items():
+        for name, default in self.defaults.items():
             if name in values:
-                attrs[name] = coerce(field.type, values[name], name)
-            elif field.required:
+                attrs[name] = coerce(self.fields[name].type, values[name], name)
+            elif default is REQUIRED:
                 raise SpecError(f"{self.key} needs the field '{name}'", field=name,
-                                hint=f"add '{name}: …' ({field.doc})")
+                                hint=f"add '{name}: …' ({self.fields[name].doc})")
             else:
-                attrs[name] = None if field.default is None else coerce(field.type, field.default, name)
+                attrs[name] = default
         return attrs
+
+    @cached_property
+    def defaults(self) -> dict[str, Any]:
+        """Each field's default, coerced as a value given in a spec would be (REQUIRED where none)."""
+        return {name: field.default if field.default in (None, REQUIRED) else coerce(field.type, field.default, name)
+                for name, field in self.fields.items()}
 
 
 def spatial(shape: Shape, kind: str) -> tuple[int, int, int, int]:

@@ -46,12 +46,11 @@ class Table:
 def as_text(table: Table) -> StyledLines:
     """Aligned text: the headings in bold, a dim rule, the rows, then a rule and the footer."""
     headings = [column.heading for column in table.columns]
-    widths = [max(len(cells[i]) for cells in [headings, *(row.cells for row in table.lines)])
-              for i in range(len(table.columns))]
+    widths = [max(map(len, texts)) for texts in zip(headings, *(row.cells for row in table.lines))]
+    pads = [str.rjust if column.align == ">" else str.ljust for column in table.columns]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(f"{c:{column.align or '<'}{w}}"
-                         for c, column, w in zip(cells, table.columns, widths)).rstrip()
+        return "  ".join([pad(c, w) for pad, c, w in zip(pads, cells, widths)]).rstrip()
 
     rule = ("─" * (sum(widths) + 2 * (len(widths) - 1)), "dim")
     out = [(line(headings), "bold"), rule, *((line(row.cells), row.style) for row in table.rows)]

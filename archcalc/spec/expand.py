@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph, Node, Scope
-from archcalc.layers import LAYER_KINDS
+from archcalc.layers import LAYER_KINDS, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_NESTING
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import evaluate
@@ -238,7 +239,7 @@ class _Builder:
             raise SpecError(f"unknown layer kind '{kind}'{did_you_mean(kind, known)}",
                             location=body.where("kind"),
                             hint="see 'docs/spec.md' for the layer kinds, or define it under 'blocks:'")
-        self._check_item_keys(body, ITEM_KEYS | set(layer.fields), f"a field of {kind}")
+        self._check_item_keys(body, _keys_of(layer), f"a field of {kind}")
         if len(inputs) < layer.min_inputs or (layer.max_inputs and len(inputs) > layer.max_inputs):
             expected = f"at least {layer.min_inputs}" if layer.max_inputs is None else str(layer.max_inputs)
             raise SpecError(f"{kind} reads {expected} input(s), got {len(inputs)}",
@@ -251,8 +252,7 @@ class _Builder:
         except SpecError as error:
             field_given = error.field in body.value_locations
             raise error.at(body.where(error.field) if field_given else location) from None
-        field_locations = {key: body.where(key) for key in values}
-        self.nodes.append(Node(full, layer, attrs, inputs, location, field_locations))
+        self.nodes.append(Node(full, layer, attrs, inputs, location, body.value_locations))
         return full
 
     def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
@@ -353,6 +353,12 @@ class _Builder:
     def _kind_label(body: YMap, env: dict) -> str:
         kind = body.get("kind", "group")
         return env[kind] if isinstance(env.get(kind), str) else str(kind)
+
+
+@lru_cache(maxsize=None)
+def _keys_of(layer: LayerKind) -> frozenset[str]:
+    """The keys a layer of this kind may have: its fields and the keys of every item."""
+    return frozenset(ITEM_KEYS | set(layer.fields))
 
 
 def _resolve_value(value: Any, env: dict) -> Any:

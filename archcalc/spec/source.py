@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,12 +12,45 @@ from archcalc.errors import Location, SpecError
 from archcalc.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 try:  # libyaml's composer is several times faster; the pure one gives the same nodes
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader
+    from yaml import SafeLoader as _SafeLoader
+
+
+class _Loader(_SafeLoader):
+    """The safe loader, resolving each distinct scalar once (a spec repeats its values: kinds,
+    sizes, true/false). Safe loading has no path resolvers, so the composer's calls to descend
+    and ascend them are skipped."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.tags: dict[tuple, str] = {}
+
+    def resolve(self, kind, value, implicit):  # noqa: ANN001 - PyYAML's signature
+        key = (kind, value, implicit)
+        tag = self.tags.get(key)
+        if tag is None:
+            tag = self.tags[key] = super().resolve(kind, value, implicit)
+        return tag
+
+    def descend_resolver(self, current_node, current_index) -> None:  # noqa: ANN001
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
+_PARSER_BOUNDS_NESTING = _SafeLoader is getattr(yaml, "CSafeLoader", None) and yaml._yaml.get_version() >= (0, 2, 6)
+"""libyaml 0.2.6 refuses more than 1,000 nested levels while parsing, so its recursive composer
+is safe on any text, and the converter refuses what is deeper than ours; with an older libyaml or
+the pure-Python composer, a pass over the events refuses deep text first."""
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "seq", "map")}
 _STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_DECIMAL = re.compile(r"[1-9][0-9]{0,17}")
+"""A plain decimal integer, read with int() (YAML 1.1 reads 010 as octal and 1_0 as 10: those, and
+longer numbers, go through PyYAML's constructor)."""
 _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
 """Dates are kept as the text they were written as: a spec has no use for a date object."""
 
@@ -58,11 +92,14 @@ def parse_yaml(text: str, name: str) -> YMap:
         raise SpecError("the file is empty", location=Location(name, 1, 1),
                         hint="a spec needs at least 'name', 'input' and 'layers'")
     try:
-        _check_depth(text, name)
+        if not _PARSER_BOUNDS_NESTING:
+            _check_depth(text, name)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
+        if exc.problem == "exceeded maximum nesting depth":  # libyaml's own bound, past ours
+            raise _too_deep(location) from None
         if mark and text[mark.index:mark.index + 1] == "\t":
             raise SpecError("a tab character: YAML indents with spaces", location=location,
                             hint="replace the tab with spaces") from None
@@ -144,54 +181,59 @@ class _Converter:
         self.name = name
         self.count = 0
         self.seen: set[int] = set()
-        self.scalars = yaml.SafeLoader("")
+        self.construct = yaml.SafeLoader("").construct_object
+
+    def at(self, node: yaml.Node) -> Location:
+        mark = node.start_mark
+        return Location(self.name, mark.line + 1, mark.column + 1)
 
     def convert(self, node: yaml.Node, depth: int, alias: Location | None = None):
         """`alias`: where the outermost node being repeated through an alias was defined."""
         if alias is None and id(node) in self.seen:
-            alias = _location(self.name, node)
+            alias = self.at(node)
         self.seen.add(id(node))
         self.count += 1
         if self.count > MAX_YAML_NODES:
             raise SpecError(f"the document expands to more than {MAX_YAML_NODES:,} YAML nodes",
-                            location=alias or _location(self.name, node),
+                            location=alias or self.at(node),
                             hint="is an alias ('*name') repeated inside itself many times?")
-        if depth > MAX_YAML_DEPTH:  # reached through aliases; the text itself was checked
-            raise _too_deep(_location(self.name, node))
-        if node.tag in _TEXT_TAGS or node.tag == _STR:
+        tag = node.tag
+        if tag == _STR or tag in _TEXT_TAGS:
             return node.value
-        if node.tag not in _PLAIN_TAGS:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise SpecError(f"the YAML tag '{tag}' is not supported", location=_location(self.name, node),
+        if tag == _INT and _DECIMAL.fullmatch(node.value):
+            return int(node.value)
+        if tag not in _PLAIN_TAGS:
+            tag = tag.replace("tag:yaml.org,2002:", "!!")
+            raise SpecError(f"the YAML tag '{tag}' is not supported", location=self.at(node),
                             hint="a spec holds numbers, true/false, text, lists and mappings only")
-        if isinstance(node, yaml.MappingNode):
+        if type(node) is yaml.ScalarNode:
+            return self.construct(node)
+        if depth >= MAX_YAML_DEPTH:  # the root is at depth 0
+            raise _too_deep(self.at(node))
+        if type(node) is yaml.MappingNode:
             return self._mapping(node, depth, alias)
-        if isinstance(node, yaml.SequenceNode):
-            result = YList(self.convert(item, depth + 1, alias) for item in node.value)
-            result.location = _location(self.name, node)
-            result.item_locations = [_location(self.name, item) for item in node.value]
-            return result
-        return self.scalars.construct_object(node)
+        result = YList(self.convert(item, depth + 1, alias) for item in node.value)
+        result.location = self.at(node)
+        result.item_locations = [self.at(item) for item in node.value]
+        return result
 
     def _mapping(self, node: yaml.MappingNode, depth: int, alias: Location | None) -> YMap:
         result = YMap()
-        result.location = _location(self.name, node)
+        result.location = self.at(node)
         result.key_locations, result.value_locations = {}, {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise SpecError("YAML merge keys ('<<') are not supported",
-                                location=_location(self.name, key_node),
+                raise SpecError("YAML merge keys ('<<') are not supported", location=self.at(key_node),
                                 hint="use a block with parameters to share layers")
             key = self.convert(key_node, depth + 1, alias)
             if not isinstance(key, str):
-                raise SpecError(f"keys must be text, not {key!r}",
-                                location=_location(self.name, key_node))
+                raise SpecError(f"keys must be text, not {key!r}", location=self.at(key_node))
             if key in result:
                 first = result.key_locations[key]
                 raise SpecError(f"duplicate key '{key}' (first at line {first.line})",
-                                location=_location(self.name, key_node),
+                                location=self.at(key_node),
                                 hint="remove or rename one of them; YAML would silently keep the last")
-            result.key_locations[key] = _location(self.name, key_node)
-            result.value_locations[key] = _location(self.name, value_node)
+            result.key_locations[key] = self.at(key_node)
+            result.value_locations[key] = self.at(value_node)
             result[key] = self.convert(value_node, depth + 1, alias)
         return result
