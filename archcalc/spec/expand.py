@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from archcalc.errors import Location, SpecError, did_you_mean
@@ -355,7 +355,7 @@ class _Builder:
         return env[kind] if isinstance(env.get(kind), str) else str(kind)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _keys_of(layer: LayerKind) -> frozenset[str]:
     """The keys a layer of this kind may have: its fields and the keys of every item."""
     return frozenset(ITEM_KEYS | set(layer.fields))

@@ -26,14 +26,14 @@ class _Loader(_SafeLoader):
         super().__init__(stream)
         self.tags: dict[tuple, str] = {}
 
-    def resolve(self, kind, value, implicit):  # noqa: ANN001 - PyYAML's signature
+    def resolve(self, kind, value, implicit):
         key = (kind, value, implicit)
         tag = self.tags.get(key)
         if tag is None:
             tag = self.tags[key] = super().resolve(kind, value, implicit)
         return tag
 
-    def descend_resolver(self, current_node, current_index) -> None:  # noqa: ANN001
+    def descend_resolver(self, current_node, current_index) -> None:
         pass
 
     def ascend_resolver(self) -> None:
