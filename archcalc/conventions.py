@@ -9,15 +9,13 @@ can name what was skipped instead of showing a silent 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from math import prod
-from typing import Callable, Mapping, Union
+from typing import Callable, Mapping, NamedTuple, Union
 
 from archcalc.layers import Attrs, LayerKind, Shape
 
 
-@dataclass(frozen=True)
-class Uncounted:
+class Uncounted(NamedTuple):
     """What a counter skips: `what` names it for the reader ('mean', "conv2d with padding 'same'")."""
 
     what: str
@@ -27,13 +25,12 @@ Count = Union[int, Uncounted]
 Counter = Callable[[LayerKind, Attrs, list[Shape], Shape], Count]
 
 
-@dataclass(frozen=True)
-class Convention:
+class Convention(NamedTuple):
     """A named counting rule: a counter per layer kind; the kind's own MACs where none is named."""
 
     name: str
     summary: str
-    counters: Mapping[str, Counter] = field(default_factory=dict)
+    counters: Mapping[str, Counter] = {}  # noqa: RUF012 - never changed
     headline: str = "macs"
     """The figure tables show: 'macs', or 'flops' for a counter that reports FLOPs."""
 

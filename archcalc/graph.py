@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from archcalc.errors import Location
 from archcalc.layers import Attrs, LayerKind
@@ -12,8 +11,7 @@ INPUT = "input"
 """The name by which nodes refer to the model's input tensor."""
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One layer: its dotted name, kind, resolved fields and the nodes it reads."""
 
     name: str
@@ -21,11 +19,10 @@ class Node:
     attrs: Attrs
     inputs: tuple[str, ...]
     location: Location
-    field_locations: Mapping[str, Location] = field(default_factory=dict)
+    field_locations: Mapping[str, Location] = {}  # noqa: RUF012 - never changed
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """A block, repeat or group of layers: its dotted name, what it is, and its output node."""
 
     name: str
@@ -34,8 +31,7 @@ class Scope:
     output: str
 
 
-@dataclass
-class Graph:
+class Graph(NamedTuple):
     """A model expanded from a spec, in topological order (every node after its inputs)."""
 
     model: str

@@ -3,10 +3,9 @@ layer's rules applied in graph order, counting every convention at once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from archcalc.conventions import CONVENTIONS, Convention, Count, Uncounted, counted
 from archcalc.errors import SpecError, did_you_mean
@@ -25,8 +24,7 @@ name in prose: the one list of them."""
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
-@dataclass(frozen=True)
-class Figures:
+class Figures(NamedTuple):
     """The additive figures of a layer, a block or a whole model."""
 
     weight: int = 0
@@ -47,7 +45,7 @@ class Figures:
     @staticmethod
     def total(items: Iterable[Figures]) -> Figures:
         """The sum of many, a column at a time."""
-        return Figures(*(_sum(column) for column in zip(*map(_values, items))))
+        return Figures(*(_sum(column) for column in zip(*items)))
 
 
 def _sum(values: tuple) -> Any:
@@ -60,12 +58,7 @@ def _sum(values: tuple) -> Any:
     return values[0] if values else 0
 
 
-_values = attrgetter(*(f.name for f in fields(Figures)))
-"""A Figures' values in field order (dataclasses.astuple copies deeply, and is slow)."""
-
-
-@dataclass(frozen=True)
-class LayerStats:
+class LayerStats(NamedTuple):
     """One layer's figures. `shape` is the output shape, batch first."""
 
     index: int
@@ -75,12 +68,11 @@ class LayerStats:
     shape: tuple[int, ...]
     figures: Figures
     location: str
-    counts: Mapping[str, Count] = field(default_factory=dict)
+    counts: Mapping[str, Count] = {}  # noqa: RUF012 - never changed
     """MACs under every convention, by name (`Uncounted` where its tool skips the layer)."""
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """A line of a table: one layer, or a block summed over its layers (`layers` > 1)."""
 
     name: str
@@ -133,7 +125,7 @@ class ModelStats:
         name = _convention(convention).name
         if name == self.convention:
             return self
-        layers = [replace(layer, figures=replace(layer.figures, macs=counted(layer.counts[name]),
+        layers = [layer._replace(figures=layer.figures._replace(macs=counted(layer.counts[name]),
                                                  flops=2 * counted(layer.counts[name])))
                   for layer in self.layers]
         formulas = replace(self.formulas, functions={}) if self.formulas else None  # compiled for the old figures

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import math
 from contextvars import ContextVar
-from dataclasses import dataclass
 from functools import cached_property
 from math import prod
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from archcalc.errors import SpecError
 from archcalc.limits import MAX_DIMENSION
@@ -28,8 +27,7 @@ PIXEL: tuple[Window, Window] = ((1, 1, 0, 1), (1, 1, 0, 1))
 REQUIRED = object()
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """One field of a layer kind. `type` is one of the keys of COERCIONS."""
 
     type: str
@@ -41,8 +39,7 @@ class Field:
         return self.default is REQUIRED
 
 
-@dataclass(frozen=True)
-class Params:
+class Params(NamedTuple):
     """Parameter and buffer counts of one layer."""
 
     weight: int = 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import Graph
@@ -13,8 +13,7 @@ from archcalc.spec.expand import expand, variant_names
 from archcalc.spec.source import YMap, load_yaml
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One bundled model: its name, the file that defines it and the variant to pick."""
 
     name: str

@@ -10,7 +10,7 @@ import ast
 import math
 import operator
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.limits import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_MAGNITUDE
@@ -56,13 +56,19 @@ def parse(text: str) -> ast.expr:
 
 def evaluate(text: str, names: Mapping[str, Any]) -> Any:
     """The value of `text` with `names` bound; SpecError for anything wrong."""
-    tree = parse(text)
     try:
-        return _Evaluator(text, names).visit(tree)
+        return compiled(text)(names)
     except ZeroDivisionError:
         raise SpecError(f"division by zero in {_quoted(text)}") from None
     except (TypeError, IndexError, ValueError, OverflowError) as exc:
         raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}") from None
+
+
+@lru_cache(maxsize=4096)
+def compiled(text: str) -> Callable[[Mapping[str, Any]], Any]:
+    """`text` as a function of the names bound, made once per distinct text (a model evaluates
+    the same few expressions in every block instance)."""
+    return _Compiler(text).compile(parse(text))
 
 
 def _depth(tree: ast.expr) -> int:
@@ -84,77 +90,109 @@ def _quoted(text: str, limit: int = 60) -> str:
     return f"'{text}'"
 
 
-class _Evaluator:
-    def __init__(self, text: str, names: Mapping[str, Any]) -> None:
+class _Compiler:
+    """Turns a checked tree into nested closures: each node a function of the names bound."""
+
+    def __init__(self, text: str) -> None:
         self.text = text
-        self.names = names
 
-    def visit(self, node: ast.expr) -> Any:
-        value = getattr(self, "visit_" + type(node).__name__)(node)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
-            raise SpecError(f"{_quoted(self.text)} gives {value:.3g}, beyond the limit of {MAX_MAGNITUDE:.0e}")
-        return value
+    def compile(self, node: ast.expr) -> Callable[[Mapping[str, Any]], Any]:
+        inner = getattr(self, "compile_" + type(node).__name__)(node)
+        text = self.text
 
-    def visit_Constant(self, node: ast.Constant) -> Any:
-        if not isinstance(node.value, (int, float, str, bool)):
-            raise SpecError(f"constant {node.value!r} is not allowed in {_quoted(self.text)}")
-        return node.value
+        def bounded(names: Mapping[str, Any]) -> Any:
+            value = inner(names)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
+                raise SpecError(f"{_quoted(text)} gives {value:.3g}, beyond the limit of {MAX_MAGNITUDE:.0e}")
+            return value
+        return bounded
 
-    def visit_Name(self, node: ast.Name) -> Any:
-        if node.id in self.names:
-            return self.names[node.id]
-        if node.id in ("true", "True"):
-            return True
-        if node.id in ("false", "False"):
-            return False
-        raise SpecError(
-            f"unknown name {_quoted(node.id, 40)} in {_quoted(self.text)}{did_you_mean(node.id, self.names)}",
-            hint="names in expressions are the parameters of the model or of the enclosing block",
-        )
+    def compile_Constant(self, node: ast.Constant) -> Callable:
+        value, text = node.value, self.text
 
-    def visit_BinOp(self, node: ast.BinOp) -> Any:
-        left, right = self.visit(node.left), self.visit(node.right)
-        if not (_is_number(left) and _is_number(right)):
-            raise SpecError(f"arithmetic on something that is not a number in {_quoted(self.text)}",
-                            hint="+ - * / // % work on numbers only")
-        return _BINARY[type(node.op)](left, right)
+        def constant(names: Mapping[str, Any]) -> Any:
+            if not isinstance(value, (int, float, str, bool)):
+                raise SpecError(f"constant {value!r} is not allowed in {_quoted(text)}")
+            return value
+        return constant
 
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
-        value = self.visit(node.operand)
+    def compile_Name(self, node: ast.Name) -> Callable:
+        name, text = node.id, self.text
+        fallback = {"true": True, "True": True, "false": False, "False": False}.get(name)
+
+        def lookup(names: Mapping[str, Any]) -> Any:
+            if name in names:
+                return names[name]
+            if fallback is not None:
+                return fallback
+            raise SpecError(
+                f"unknown name {_quoted(name, 40)} in {_quoted(text)}{did_you_mean(name, names)}",
+                hint="names in expressions are the parameters of the model or of the enclosing block",
+            )
+        return lookup
+
+    def compile_BinOp(self, node: ast.BinOp) -> Callable:
+        left, right, apply, text = self.compile(node.left), self.compile(node.right), _BINARY[type(node.op)], self.text
+
+        def binary(names: Mapping[str, Any]) -> Any:
+            a, b = left(names), right(names)
+            if not (_is_number(a) and _is_number(b)):
+                raise SpecError(f"arithmetic on something that is not a number in {_quoted(text)}",
+                                hint="+ - * / // % work on numbers only")
+            return apply(a, b)
+        return binary
+
+    def compile_UnaryOp(self, node: ast.UnaryOp) -> Callable:
+        operand = self.compile(node.operand)
         if isinstance(node.op, ast.Not):
-            return not value
-        return -value if isinstance(node.op, ast.USub) else +value
+            return lambda names: not operand(names)
+        if isinstance(node.op, ast.USub):
+            return lambda names: -operand(names)
+        return lambda names: +operand(names)
 
-    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
+    def compile_BoolOp(self, node: ast.BoolOp) -> Callable:
+        values = [self.compile(value) for value in node.values]
         if isinstance(node.op, ast.And):
-            return all(self.visit(v) for v in node.values)
-        return any(self.visit(v) for v in node.values)
+            return lambda names: all(value(names) for value in values)
+        return lambda names: any(value(names) for value in values)
 
-    def visit_Compare(self, node: ast.Compare) -> bool:
-        left = self.visit(node.left)
-        for op, comparator in zip(node.ops, node.comparators):
-            right = self.visit(comparator)
-            if not _COMPARE[type(op)](left, right):
-                return False
-            left = right
-        return True
+    def compile_Compare(self, node: ast.Compare) -> Callable:
+        first = self.compile(node.left)
+        steps = [(_COMPARE[type(op)], self.compile(comparator)) for op, comparator in zip(node.ops, node.comparators)]
 
-    def visit_IfExp(self, node: ast.IfExp) -> Any:
-        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+        def compare(names: Mapping[str, Any]) -> bool:
+            left = first(names)
+            for holds, comparator in steps:
+                right = comparator(names)
+                if not holds(left, right):
+                    return False
+                left = right
+            return True
+        return compare
 
-    def visit_Subscript(self, node: ast.Subscript) -> Any:
-        container, index = self.visit(node.value), self.visit(node.slice)
-        if not isinstance(container, (list, tuple)) or not isinstance(index, int) or isinstance(index, bool):
-            raise SpecError(f"only lists can be indexed, by whole numbers, in {_quoted(self.text)}")
-        return container[index]
+    def compile_IfExp(self, node: ast.IfExp) -> Callable:
+        test, body, orelse = self.compile(node.test), self.compile(node.body), self.compile(node.orelse)
+        return lambda names: body(names) if test(names) else orelse(names)
 
-    def visit_List(self, node: ast.List) -> list:
-        return [self.visit(e) for e in node.elts]
+    def compile_Subscript(self, node: ast.Subscript) -> Callable:
+        container, index, text = self.compile(node.value), self.compile(node.slice), self.text
 
-    visit_Tuple = visit_List
+        def subscript(names: Mapping[str, Any]) -> Any:
+            items, at = container(names), index(names)
+            if not isinstance(items, (list, tuple)) or not isinstance(at, int) or isinstance(at, bool):
+                raise SpecError(f"only lists can be indexed, by whole numbers, in {_quoted(text)}")
+            return items[at]
+        return subscript
 
-    def visit_Call(self, node: ast.Call) -> Any:
-        return FUNCTIONS[node.func.id](*(self.visit(a) for a in node.args))
+    def compile_List(self, node: ast.List) -> Callable:
+        items = [self.compile(item) for item in node.elts]
+        return lambda names: [item(names) for item in items]
+
+    compile_Tuple = compile_List
+
+    def compile_Call(self, node: ast.Call) -> Callable:
+        function, arguments = FUNCTIONS[node.func.id], [self.compile(argument) for argument in node.args]
+        return lambda names: function(*(argument(names) for argument in arguments))
 
 
 def _is_number(value: Any) -> bool:

@@ -3,7 +3,7 @@ and the figures at any given size."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from typing import Callable
 
@@ -36,7 +36,7 @@ def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) ->
             return tuple(_plain(normal_size(d)) if isinstance(d, sp.Basic) else d for d in out)
 
         stats = run_rules(graph, sizes, convention, dtype, settle)
-    layers = [replace(layer, figures=_plain_figures(layer.figures), counts=_plain_counts(layer.counts))
+    layers = [layer._replace(figures=_plain_figures(layer.figures), counts=_plain_counts(layer.counts))
               for layer in stats.layers]
     formulas = Formulas(names, tuple(found.conditions), tuple(_exact_strides(graph, stats)))
     return replace(stats, layers=layers, totals=_plain_figures(stats.totals), formulas=formulas)
@@ -92,13 +92,13 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
         return tuple(next(numbers) for _ in dims)
 
     def figures() -> Figures:
-        return Figures(*(next(numbers) for _ in fields(Figures)))
+        return Figures(*(next(numbers) for _ in Figures._fields))
 
     def counts(known: dict) -> dict:
         return {name: count if isinstance(count, Uncounted) else next(numbers) for name, count in known.items()}
 
     input_shape = shape(stats.input_shape)
-    layers = [replace(layer, shape=shape(layer.shape), figures=figures(), counts=counts(layer.counts))
+    layers = [layer._replace(shape=shape(layer.shape), figures=figures(), counts=counts(layer.counts))
               for layer in stats.layers]
     totals = figures()
     blocks = {name: (label, shape(dims)) for name, (label, dims) in stats.blocks.items()}
@@ -122,13 +122,13 @@ def _figures_function(stats: ModelStats, totals_only: bool = False) -> Callable:
 
 
 def _totals(stats: ModelStats) -> list:
-    return [getattr(stats.totals, f.name) for f in fields(Figures)]
+    return [*stats.totals]
 
 
 def _everything(stats: ModelStats) -> list:
     values: list = [*stats.input_shape]
     for layer in stats.layers:
-        values += [*layer.shape, *(getattr(layer.figures, f.name) for f in fields(Figures)),
+        values += [*layer.shape, *layer.figures,
                    *(count for count in layer.counts.values() if not isinstance(count, Uncounted))]
     values += _totals(stats)
     for _, dims in stats.blocks.values():
@@ -196,4 +196,4 @@ def _plain_counts(counts: dict) -> dict:
 
 
 def _plain_figures(figures: Figures) -> Figures:
-    return Figures(*(_plain(sp.sympify(getattr(figures, f.name))) for f in fields(Figures)))
+    return Figures(*(_plain(sp.sympify(value)) for value in figures))
