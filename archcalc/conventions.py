@@ -30,7 +30,7 @@ class Convention(NamedTuple):
 
     name: str
     summary: str
-    counters: Mapping[str, Counter] = {}  # noqa: RUF012 - never changed
+    counters: Mapping[str, Counter] = {}  # shared, never changed
     headline: str = "macs"
     """The figure tables show: 'macs', or 'flops' for a counter that reports FLOPs."""
 

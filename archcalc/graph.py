@@ -19,7 +19,7 @@ class Node(NamedTuple):
     attrs: Attrs
     inputs: tuple[str, ...]
     location: Location
-    field_locations: Mapping[str, Location] = {}  # noqa: RUF012 - never changed
+    field_locations: Mapping[str, Location] = {}  # shared, never changed
 
 
 class Scope(NamedTuple):

@@ -68,7 +68,7 @@ class LayerStats(NamedTuple):
     shape: tuple[int, ...]
     figures: Figures
     location: str
-    counts: Mapping[str, Count] = {}  # noqa: RUF012 - never changed
+    counts: Mapping[str, Count] = {}  # shared, never changed
     """MACs under every convention, by name (`Uncounted` where its tool skips the layer)."""
 
 

@@ -10,7 +10,8 @@ import ast
 import math
 import operator
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.limits import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_MAGNITUDE
