@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from functools import cache
 from importlib import import_module
 from typing import NamedTuple
 
@@ -101,8 +102,10 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
 
+@cache
 def build_command(name: str) -> TyperCommand:
-    """The click command of `name`, built from its function."""
+    """The click command of `name`, built from its function, once per process (in-process
+    callers, such as the tests, run many commands)."""
     module, _, function = COMMANDS[name].target.partition(":")
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     single.command(name, cls=ArchcalcCommand, help=COMMANDS[name].help)(getattr(import_module(module), function))

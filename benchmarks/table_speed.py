@@ -7,6 +7,9 @@ every round; the script prints each median and whether the targets (docs/perform
   a written-out 10,000-layer spec   ≤ 0.6 s, and a 30,000-layer one ≤ 3.1 × that (linear growth)
   archcalc check of every bundled model against the committed baseline   ≤ 0.25 s
 
+It also times `python -c "import yaml, typer"`: how much of the start-up the command-line library
+takes before archcalc runs a line.
+
 Usage: python benchmarks/table_speed.py [--runs N]
 """
 
@@ -59,6 +62,7 @@ def main() -> None:
         "python -c pass": [sys.executable, "-c", "pass"],
         'python -c "import yaml"': [sys.executable, "-c", "import yaml"],
         'python -c "import torch"': [sys.executable, "-c", "import torch"],
+        'python -c "import yaml, typer"': [sys.executable, "-c", "import yaml, typer"],
         "archcalc table resnet152": [*archcalc, "table", "resnet152"],
         "archcalc table (10,000 layers)": [*archcalc, "table", str(plain_stack(folder, 10_000))],
         "archcalc table (30,000 layers)": [*archcalc, "table", str(plain_stack(folder, 30_000))],
@@ -89,6 +93,8 @@ def main() -> None:
     ]
     for text, met, target in targets:
         print(f"{text}: target {target} {'met' if met else 'MISSED'}")
+    floor = median['python -c "import yaml, typer"'] / median['python -c "import yaml"']
+    print(f"(the command-line library's import alone: import yaml, typer / import yaml = {floor:.2f})")
 
 
 if __name__ == "__main__":

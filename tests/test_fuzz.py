@@ -27,6 +27,8 @@ from archcalc.spec.expand import ITEM_KEYS, TOP_KEYS
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = {path.name: path.read_text(encoding="utf-8") for path in sorted((ROOT / "specs").glob("*.yaml"))}
 SECONDS_PER_CASE = 10
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the harness's YAML, as fast as it can be
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 FIELDS = sorted({name for kind in LAYER_KINDS.values() for name in kind.fields})
 WORDS = sorted(set(LAYER_KINDS) | TOP_KEYS | ITEM_KEYS | set(FIELDS)
@@ -114,7 +116,8 @@ spec_shaped = st.fixed_dictionaries(
 
 
 def dump(document) -> str:
-    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    """The document as YAML text (libyaml's emitter: the harness's time is not archcalc's)."""
+    return yaml.dump(document, Dumper=DUMPER, allow_unicode=True, sort_keys=False)
 
 
 @tiers(50, 350)
@@ -222,7 +225,7 @@ def container(document, path):
 @st.composite
 def structure_mutations(draw):
     name = draw(st.sampled_from(sorted(BUNDLED)))
-    document = yaml.safe_load(BUNDLED[name])
+    document = yaml.load(BUNDLED[name], Loader=LOADER)
     for _ in range(draw(st.integers(1, 3))):
         spots = list(places(document))
         path, key = draw(st.sampled_from(spots))
@@ -268,7 +271,7 @@ def test_validate_answers_mutated_specs_too(cases, cli, tmp_path, count_fuzz_cas
     def check(data):
         count_fuzz_case()
         name = data.draw(st.sampled_from(sorted(SMALL)))
-        document = yaml.safe_load(SMALL[name])
+        document = yaml.load(SMALL[name], Loader=LOADER)
         path, key = data.draw(st.sampled_from(list(places(document))))
         container(document, path)[key] = data.draw(st.sampled_from(NUMBERS) | scalars)
         spec = tmp_path / "fuzzed.yaml"
