@@ -4,10 +4,32 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable
 
 from archcalc.errors import OutputError
+
+
+@contextmanager
+def serialised(path: str | Path) -> Iterator[None]:
+    """An exclusive lock on the folder of `path` while it is read and rewritten: runs that
+    rewrite the same file take turns instead of the last one silently winning."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX system: no lock
+        yield
+        return
+    folder = Path(path).resolve().parent
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError as error:
+        raise _cannot_write(Path(path), error) from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # which releases the lock
 
 
 def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] = ()) -> None:

@@ -100,6 +100,51 @@ def test_a_file_that_cannot_be_read(cli, tmp_path):
     assert result.stderr == f"error: {path}:1:1: cannot read the file: Permission denied\n"
 
 
+SPECIAL_FILES = {
+    "a named pipe": (lambda path: os.mkfifo(path), "this is a named pipe (FIFO), not a spec file"),
+    "a link to a named pipe": (lambda path: (os.mkfifo(path.with_suffix(".fifo")),
+                                             path.symlink_to(path.with_suffix(".fifo").name)),
+                               "this is a named pipe (FIFO), not a spec file"),
+    "a socket": (lambda path: _bound_socket(path), "this is a socket, not a spec file"),
+    "a loop of links": (lambda path: (path.with_suffix(".b").symlink_to(path.name),
+                                      path.symlink_to(path.with_suffix(".b").name)),
+                        "cannot read the file: Too many levels of symbolic links"),
+    "a link to itself": (lambda path: path.symlink_to(path.name),
+                         "cannot read the file: Too many levels of symbolic links"),
+}
+
+
+def _bound_socket(path):
+    import socket
+
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    return server
+
+
+@pytest.mark.parametrize("case", SPECIAL_FILES)
+def test_a_special_file_is_refused_before_it_is_read(tmp_path, case, monkeypatch):
+    """In a fresh process, bounded in time: a named pipe read as a spec would wait forever."""
+    monkeypatch.chdir(tmp_path)
+    make, message = SPECIAL_FILES[case]
+    made = make(Path("spec.yaml"))
+    for command in (["table", "spec.yaml"], ["check", "spec.yaml"], ["validate", "spec.yaml", "--runs", "0"]):
+        result = run_process(*command, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.startswith(f"error: spec.yaml:1:1: {message}\n"), (command, result.stderr)
+        assert "Traceback" not in result.stderr
+    if hasattr(made, "close"):
+        made.close()
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero", "/dev/urandom"])
+def test_a_device_is_refused_as_a_spec(cli, device):
+    result = cli("table", device)
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {device}:1:1: this is a device, not a spec file\n"
+                             "  hint: give a regular .yaml file (save what the pipe or device gives to one first)\n")
+
+
 def test_anchors_and_aliases_still_work_for_reuse(write_spec):
     path = write_spec("""
         name: reuse

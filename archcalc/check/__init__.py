@@ -81,19 +81,27 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
 
 
 def update_baseline(result: CheckResult) -> set[str]:
-    """Rewrite the baseline with the measured models (atomically); returns the models dropped."""
-    from archcalc.output import write_atomically
+    """Rewrite the baseline with the measured models (atomically); returns the models dropped.
 
-    base = result.baseline
-    measured = {}
-    for model, stats in result.measured.items():
-        entry = base.entries.get(model)
-        measured[model] = {"spec": entry.spec if entry else relative_spec(result.spec_files[model], base.path),
-                           "input": "x".join(map(str, stats.input_shape[1:])), "batch": stats.input_shape[0],
-                           "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats)}
-    gone = {f.model for f in result.findings if f.problem == "spec gone"}
-    write_atomically(base.path, updated_text(base, measured, gone), list(result.spec_files.values()))
+    Runs take turns on a baseline (a lock on its folder), and each re-reads it under the lock, so
+    that a model another run recorded meanwhile is kept."""
+    from archcalc.output import serialised, write_atomically
+
+    with serialised(result.baseline.path):
+        base = load_baseline(result.baseline.path, repairable=True)
+        measured = {}
+        for model, stats in result.measured.items():
+            entry = base.entries.get(model)
+            measured[model] = {"spec": entry.spec if entry else relative_spec(result.spec_files[model], base.path),
+                               "input": "x".join(map(str, stats.input_shape[1:])), "batch": stats.input_shape[0],
+                               "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats)}
+        gone = {f.model for f in result.findings if f.problem == "spec gone"} & _models_of(base)
+        write_atomically(base.path, updated_text(base, measured, gone), list(result.spec_files.values()))
     return gone
+
+
+def _models_of(baseline: Baseline) -> set[str]:
+    return {*baseline.entries, *baseline.broken}
 
 
 def figures_of(stats: ModelStats) -> dict[str, int]:
@@ -104,15 +112,16 @@ def _targets(specs: list[str], baseline: Baseline) -> list[tuple[str, str | None
     from archcalc.spec.catalog import load_document, locate
     from archcalc.spec.expand import variant_names
 
-    if not specs:
-        return [(str(entry.spec_path), entry.model) for entry in baseline.entries.values()
-                if entry.spec_path.exists()]
+    if not specs:  # every model of every spec file the baseline names: new and renamed ones show
+        files = [entry.spec_path for entry in baseline.entries.values()]
+        files += [path for path, _ in baseline.broken.values() if path is not None]
+        specs = [str(path) for path in dict.fromkeys(files) if path.is_file()]
     targets = []
     for spec in specs:
         path, variant = locate(spec)
         names = [variant] if variant else (variant_names(load_document(path)) or [None])
         targets += [(str(path), name) for name in names]
-    return targets
+    return list(dict.fromkeys(targets))
 
 
 def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
@@ -163,14 +172,17 @@ def _expect(graph: Graph) -> Held | None:
 def _gone(baseline: Baseline, measured: set[str], targets: list[tuple[str, str | None]]) -> list[Finding]:
     """Baseline models whose spec file is gone, or whose file (among those checked) lost them."""
     checked_files = {Path(path).resolve() for path, _ in targets}
+    entries = [(entry.model, entry.spec_path, entry.spec, entry.location) for entry in baseline.entries.values()]
+    entries += [(model, path, str(path), error.location) for model, (path, error) in baseline.broken.items()]
     findings = []
-    for entry in baseline.entries.values():
-        if entry.model in measured:
+    for model, path, spec, location in entries:
+        if model in measured:
             continue
-        if not entry.spec_path.exists():
-            findings.append(Finding(entry.model, "", None, None, "spec gone", entry.location,
-                                    f"{entry.spec} does not exist; remove the entry or run --update"))
-        elif entry.spec_path.resolve() in checked_files:
-            findings.append(Finding(entry.model, "", None, None, "spec gone", entry.location,
-                                    f"{entry.spec} no longer defines it; run --update to drop it"))
+        if path is None or not path.exists():
+            findings.append(Finding(model, "", None, None, "spec gone", location,
+                                    f"{spec} does not exist; remove the entry or run --update"))
+        elif path.resolve() in checked_files:
+            findings.append(Finding(model, "", None, None, "spec gone", location,
+                                    f"{spec} no longer defines it (renamed?); run --update to record the models "
+                                    "it defines now"))
     return findings

@@ -20,12 +20,17 @@ order, comments, budgets and tolerances stay as they were and its diff shows onl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from archcalc.errors import Location, SpecError, did_you_mean
-from archcalc.spec.source import YMap, load_yaml
+import yaml
+
+from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
+from archcalc.errors import Location, OutputError, SpecError, did_you_mean
+from archcalc.sizes import parse_input
+from archcalc.spec.source import YMap, parse_yaml, read_spec_text
+from archcalc.stats import DTYPE_BYTES
 from archcalc.stats import FIGURES as ALL_FIGURES
 
 FIGURES = {name: ALL_FIGURES[name] for name in ("params", "macs", "flops", "activation_bytes")}
@@ -33,6 +38,10 @@ FIGURES = {name: ALL_FIGURES[name] for name in ("params", "macs", "flops", "acti
 FIGURE_KEYS = tuple(FIGURES)
 BUDGET_KEYS = tuple(f"max_{figure}" for figure in FIGURE_KEYS)
 CONDITION_KEYS = ("spec", "input", "batch", "convention", "dtype")
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_ONE_LINE = 10**9
+"""A line width no value reaches: the emitter never folds a value onto a second line."""
 HEADER = ("# archcalc baseline: the figures `archcalc check` holds each model to.\n"
           "# `archcalc check --update` rewrites the figures; budgets (max_…), tolerances and comments stay.\n"
           "models:\n")
@@ -80,18 +89,27 @@ class Entry:
 
 @dataclass(frozen=True)
 class Baseline:
+    """The baseline file as read: its entries, its parsed document and its text (what `--update`
+    edits). `broken`: with `repairable`, the entries that do not validate, by model, each with
+    its spec file where the entry names one, and the error (`--update` measures and rewrites them)."""
+
     path: Path
     exists: bool
     entries: dict[str, Entry]
     document: YMap | None = None
+    text: str = ""
+    broken: dict[str, tuple[Path | None, SpecError]] = field(default_factory=dict)
 
 
-def load_baseline(path: str | Path) -> Baseline:
-    """The baseline at `path`; an empty one when the file does not exist yet."""
+def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
+    """The baseline at `path`; an empty one when the file does not exist yet. An entry that does
+    not validate is a SpecError at its place; with `repairable` (for `--update`) it is kept
+    aside in `broken` instead."""
     path = Path(path)
     if not path.exists():
         return Baseline(path, False, {})
-    document = load_yaml(path)
+    text = read_spec_text(path, str(path))
+    document = parse_yaml(text, str(path))
     for key in document:
         if key != "models":
             raise SpecError(f"unknown key '{key}' in the baseline", location=document.key_where(key),
@@ -99,38 +117,71 @@ def load_baseline(path: str | Path) -> Baseline:
     models = document.get("models") or {}
     if not isinstance(models, YMap):
         raise SpecError("'models' must be a mapping of model name → figures", location=document.where("models"))
-    entries = {name: _entry(name, body, models.key_where(name), path.parent) for name, body in models.items()}
-    return Baseline(path, True, entries, document)
+    entries, broken = {}, {}
+    for name, body in models.items():
+        if isinstance(body, YMap):  # keys, budgets and tolerances: --update keeps them, so they must be right
+            held_from(body, "baseline", figures=False)
+        try:
+            entries[name] = _entry(name, body, models.key_where(name), path.parent)
+        except SpecError as error:  # conditions and figures: --update measures and writes them
+            if not repairable:
+                raise
+            spec = body.get("spec") if isinstance(body, dict) else None
+            broken[name] = (path.parent / spec if isinstance(spec, str) and spec else None, error)
+    return Baseline(path, True, entries, document, text, broken)
 
 
-def held_from(mapping: Mapping, source: str) -> Held:
-    """The figures, budgets and tolerances written in a baseline entry or an `expect:` block."""
+def held_from(mapping: Mapping, source: str, figures: bool = True) -> Held:
+    """The figures, budgets and tolerances written in a baseline entry or an `expect:` block
+    (without `figures`, only the budgets and tolerances are read)."""
     allowed = (*FIGURE_KEYS, *BUDGET_KEYS, "tolerance")
     for key in mapping:
         if key not in allowed and key not in CONDITION_KEYS:
             raise SpecError(f"unknown key '{key}' in {source}{did_you_mean(key, allowed)}",
                             location=_where(mapping, key, as_key=True), hint=f"allowed: {', '.join(allowed)}")
-    figures = {key: _count(mapping, key) for key in FIGURE_KEYS if key in mapping}
+    figures = {key: _count(mapping, key) for key in FIGURE_KEYS if key in mapping} if figures else {}
     budgets = {key[4:]: _count(mapping, key) for key in BUDGET_KEYS if key in mapping}
     return Held(figures, budgets, _tolerances(mapping), source)
 
 
 def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
+    """One entry, validated: its conditions (text, sizes and names archcalc knows) and every figure."""
     if not isinstance(body, YMap):
-        raise SpecError(f"the baseline entry '{name}' must be a mapping", location=location)
+        raise SpecError(f"the baseline entry '{name}' must be a mapping", location=location,
+                        hint="run 'archcalc check --update' to rewrite the entry")
     for key in ("spec", "input"):
-        if not isinstance(body.get(key), str):
-            raise SpecError(f"the baseline entry '{name}' needs '{key}:' as text", location=body.location,
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise SpecError(f"the baseline entry '{name}' needs '{key}:' as text",
+                            location=body.where(key) if key in body else body.location,
                             hint="run 'archcalc check --update' to rewrite the entry")
-    return Entry(name, body["spec"], folder / body["spec"], body["input"], _count(body, "batch", 1),
-                 str(body.get("convention", "paper")), str(body.get("dtype", "float32")),
-                 held_from(body, "baseline"), location)
+    try:
+        parse_input(body["input"])
+    except SpecError as error:
+        raise SpecError(f"'input' of the baseline entry '{name}': {error.message}", location=body.where("input"),
+                        hint="sizes are whole numbers, like 3x224x224") from None
+    batch = _count(body, "batch", 1, minimum=1)
+    convention = _choice(body, "convention", DEFAULT_CONVENTION, CONVENTIONS)
+    dtype = _choice(body, "dtype", "float32", DTYPE_BYTES)
+    held = held_from(body, "baseline")
+    for figure in FIGURE_KEYS:
+        if figure not in body:
+            raise SpecError(f"the baseline entry '{name}' has no '{figure}'", location=body.location,
+                            hint="run 'archcalc check --update' to record its figures")
+    return Entry(name, body["spec"], folder / body["spec"], body["input"], batch, convention, dtype, held, location)
 
 
-def _count(mapping: Mapping, key: str, default: int | None = None) -> int:
+def _count(mapping: Mapping, key: str, default: int | None = None, minimum: int = 0) -> int:
     value = mapping.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SpecError(f"'{key}' must be a whole number ≥ 0, got {value!r}", location=_where(mapping, key))
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SpecError(f"'{key}' must be a whole number ≥ {minimum}, got {value!r}", location=_where(mapping, key))
+    return value
+
+
+def _choice(mapping: Mapping, key: str, default: str, choices: Mapping) -> str:
+    value = mapping.get(key, default)
+    if value not in choices:
+        raise SpecError(f"unknown {key} {value!r}{did_you_mean(str(value), choices)}",
+                        location=_where(mapping, key), hint=f"choose one of {', '.join(choices)}")
     return value
 
 
@@ -170,59 +221,153 @@ def _where(mapping: Mapping, name: str, as_key: bool = False) -> Location | None
 # --- rewriting -----------------------------------------------------------------------------
 
 def updated_text(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: set[str]) -> str:
-    """The baseline's text with each measured model's conditions and figures set, models whose
-    spec is gone removed, and new models appended; every other line is kept as it was."""
-    if not baseline.exists:
-        return HEADER + "".join(line for name, values in measured.items() for line in _entry_lines(name, values))
-    lines = baseline.path.read_text(encoding="utf-8").splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    models = baseline.document.get("models") or YMap()
-    starts = sorted(models.key_where(name).line - 1 for name in models) if models else []
-    edits: list[tuple[int, int, list[str]]] = []  # (first line, end line, replacement), 0-based
-    for name in models:
-        first = models.key_where(name).line - 1
-        later = [start for start in starts if start > first]
-        end = later[0] if later else _block_end(lines, first)
-        if name in gone:
+    """The baseline's new text: each measured model's conditions and figures set, the models in
+    `gone` removed, new models appended at the end.
+
+    An entry written in block style is edited in place, value by value, so that order, comments,
+    budgets and tolerances stay and the diff shows only what changed; an entry in any other style
+    (flow `{…}`, a folded or multi-line value) is written anew in block style, and a file whose
+    `models:` is not a block mapping is written anew as a whole. Every value is written by the YAML
+    emitter, and the text is read back and compared with what was meant before it is returned."""
+    meant = _meant(baseline, measured, gone)
+    text = _edited(baseline, measured, gone) if baseline.exists else None
+    if text is None or _read_back(text, baseline.path) != meant:
+        text = _written_anew(meant)
+        if _read_back(text, baseline.path) != meant:  # pragma: no cover - the emitter's own output
+            raise OutputError(f"the new baseline for {baseline.path} does not read back as written; "
+                              "nothing was written")
+    return text
+
+
+def yaml_scalar(value: Any) -> str:
+    """One value as YAML writes it, on one line: quoted where plain text would read back as
+    something else (`'2024'`, `'yes'`, `'a: b'`, `'#5'`)."""
+    text = yaml.dump(value, Dumper=_DUMPER, allow_unicode=True, width=_ONE_LINE).removesuffix("\n...\n").rstrip("\n")
+    if "\n" in text:  # a line break inside: the double-quoted style writes it as \n
+        text = yaml.dump(value, Dumper=_DUMPER, allow_unicode=True, width=_ONE_LINE, default_style='"').rstrip("\n")
+    return text
+
+
+def _meant(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: set[str]) -> dict[str, dict]:
+    """What the new baseline must hold: each model's keys and values, as plain data."""
+    old = baseline.document.get("models") if baseline.document is not None else None
+    models = {name: body for name, body in (old if isinstance(old, dict) else {}).items() if name not in gone}
+    for name, values in measured.items():
+        previous = models.get(name)
+        models[name] = {**(previous if isinstance(previous, dict) else {}), **values}
+    return models
+
+
+def _read_back(text: str, path: Path) -> dict | None:
+    """The models of `text` as the baseline reader sees them (None if it does not parse)."""
+    try:
+        document = parse_yaml(text, str(path))
+    except SpecError:
+        return None
+    models = document.get("models")
+    return models if isinstance(models, dict) else ({} if models is None else None)
+
+
+def _written_anew(models: dict[str, dict]) -> str:
+    """The whole baseline written by the YAML emitter, in block style (comments are not kept)."""
+    if not models:
+        return HEADER
+    body = yaml.dump(_plain(models), Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=_ONE_LINE,
+                     default_flow_style=False, indent=2)
+    return HEADER + "".join(f"  {line}\n" for line in body.splitlines())
+
+
+def _edited(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: set[str]) -> str | None:
+    """The baseline's text edited in place, or None where its `models:` is not a block mapping."""
+    text = baseline.text
+    if text and not text.endswith("\n"):
+        text += "\n"
+    root = yaml.compose(text, Loader=_COMPOSER)
+    if not isinstance(root, yaml.MappingNode) or root.flow_style:
+        return None
+    models = next((value for key, value in root.value if key.value == "models"), None)
+    new = [line for name, values in measured.items() for line in _entry_lines(name, values)]
+    if models is None:  # comments only, or 'models' left out
+        return text + "models:\n" + "".join(new)
+    if _is_null(models):  # 'models:' and nothing under it (the last key: it is the only one)
+        return text + "".join(new)
+    if not isinstance(models, yaml.MappingNode) or models.flow_style:
+        return None
+    lines = text.splitlines(keepends=True)
+    starts = [key.start_mark.line for key, _ in models.value]
+    edits: list[tuple[int, int, list[str]]] = []  # (first line, end line, new lines), 0-based
+    for index, (key, body) in enumerate(models.value):
+        first = key.start_mark.line
+        end = starts[index + 1] if index + 1 < len(starts) else _block_end(lines, first)
+        if key.value in gone:
             edits.append((first, end, []))
-        elif name in measured:
-            edits.append((first, end, _updated_block(lines[first:end], models[name], first, measured[name])))
+        elif key.value in measured:
+            entry = baseline.document["models"][key.value]
+            values = {**(entry if isinstance(entry, dict) else {}), **measured[key.value]}
+            edited = _edited_entry(lines[first:end], first, body, measured[key.value])
+            if edited is not None:
+                edits.append((first, end, edited))
+            else:  # written anew: up to the entry's last line, so that comments after it stay
+                last = body.end_mark.line if body.end_mark.column > 0 else body.end_mark.line - 1
+                edits.append((first, max(first + 1, min(end, last + 1)), _entry_lines(key.value, values)))
     tail = _block_end(lines, starts[-1]) if starts else len(lines)
-    new = [line for name, values in measured.items() if name not in models for line in _entry_lines(name, values)]
-    if not models and "models" not in baseline.document:
-        new = ["models:\n", *new]
-    edits.append((tail, tail, new))
+    edits.append((tail, tail, [line for name, values in measured.items()
+                               if name not in baseline.document["models"] for line in _entry_lines(name, values)]))
     for first, end, replacement in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
         lines[first:end] = replacement
     return "".join(lines)
 
 
-def _entry_lines(name: str, values: dict[str, Any]) -> list[str]:
-    return [f"  {name}:\n", *(f"    {key}: {values[key]}\n" for key in (*CONDITION_KEYS, *FIGURE_KEYS))]
-
-
-def _updated_block(block: list[str], body: YMap, first: int, values: dict[str, Any]) -> list[str]:
+def _edited_entry(block: list[str], first: int, body: yaml.Node, values: dict[str, Any]) -> list[str] | None:
+    """An entry's lines with `values` set in place; None where it is not a block mapping of
+    one-line values (then it is written anew)."""
+    if not isinstance(body, yaml.MappingNode) or body.flow_style:
+        return None
+    pairs = {key.value: value for key, value in body.value}
+    for key, value in body.value:
+        if key.start_mark.line != key.end_mark.line or (
+                key.value in values and not (_one_line(value) and value.start_mark.line == key.start_mark.line
+                                             and not _is_null(value))):
+            return None
     block = list(block)
-    indent = "    "
-    last_key = 0
-    for key in body:
-        where = body.key_where(key)
-        indent = " " * (where.column - 1)
-        last_key = max(last_key, where.line - 1 - first)
-    missing = []
-    for key in (*CONDITION_KEYS, *FIGURE_KEYS):
-        if key in body:
-            line = body.where(key).line - 1 - first
-            column = body.where(key).column - 1
-            text = block[line]
-            comment = text.find(" #", column)
-            rest = text[comment:].rstrip("\n") if comment >= 0 else ""
-            block[line] = f"{text[:column]}{values[key]}{rest}\n"
-        else:
-            missing.append(f"{indent}{key}: {values[key]}\n")
-    block[last_key + 1:last_key + 1] = missing
+    for name, new in values.items():  # one key a line, so each line changes once
+        if name in pairs:
+            value = pairs[name]
+            line = value.start_mark.line - first
+            start = value.start_mark.column
+            stop = value.end_mark.column
+            block[line] = block[line][:start] + yaml_scalar(new) + block[line][stop:]
+    indent = " " * body.value[0][0].start_mark.column
+    last = max(value.end_mark.line for _, value in body.value if _one_line(value)) - first if pairs else 0
+    missing = [f"{indent}{name}: {yaml_scalar(values[name])}\n" for name in values if name not in pairs]
+    block[last + 1:last + 1] = missing
     return block
+
+
+def _plain(value: Any) -> Any:
+    """Parsed mappings and lists as plain dicts and lists, which the emitter writes."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _one_line(node: yaml.Node) -> bool:
+    """A scalar written on one line, plain or quoted (not `|` or `>`)."""
+    return (isinstance(node, yaml.ScalarNode) and node.style not in ("|", ">")
+            and node.start_mark.line == node.end_mark.line)
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _entry_lines(name: str, values: dict[str, Any]) -> list[str]:
+    """A whole entry in block style, each key and value written by the emitter."""
+    body = yaml.dump({name: _plain(values)}, Dumper=_DUMPER, allow_unicode=True, sort_keys=False,
+                     width=_ONE_LINE, default_flow_style=False, indent=2)
+    return [f"  {line}\n" for line in body.splitlines()]
 
 
 def _block_end(lines: list[str], first: int) -> int:

@@ -28,7 +28,7 @@ def check(
     from archcalc.check import load_baseline, update_baseline
     from archcalc.render.registry import render
 
-    result = check_models(specs or [], load_baseline(baseline))
+    result = check_models(specs or [], load_baseline(baseline, repairable=update))
     if update:
         gone = update_baseline(result)
         removed = f", removed {', '.join(sorted(gone))}" if gone else ""

@@ -83,5 +83,5 @@ def _display(path: Path) -> str:
     """Bundled specs are shown as specs/NAME.yaml wherever they are installed."""
     try:
         return f"specs/{path.resolve().relative_to(specs_dir())}"
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # not bundled; or a loop of links, which reading reports
         return str(path)

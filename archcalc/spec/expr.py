@@ -9,8 +9,8 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from functools import lru_cache
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from archcalc.errors import SpecError, did_you_mean

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -82,7 +86,7 @@ class YList(list):
 def load_yaml(path: Path, display_name: str | None = None) -> YMap:
     """Read a spec file into YMap/YList/scalars, or raise a SpecError saying why not."""
     name = display_name or str(path)
-    return parse_yaml(_read_text(path, name), name)
+    return parse_yaml(read_spec_text(path, name), name)
 
 
 @lru_cache(maxsize=64)
@@ -108,6 +112,12 @@ def parse_yaml(text: str, name: str) -> YMap:
                             hint="keep one spec per file") from None
         raise SpecError(f"YAML syntax error: {exc.problem or exc}", location=location,
                         hint="check indentation, colons and quotes near this position") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at its place
+        index = exc.position
+        location = Location(name, text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index))
+        raise SpecError(f"the character #x{exc.character:04x} is not allowed in YAML text" if isinstance(
+                            exc.character, int) else f"YAML error: {exc.reason}", location=location,
+                        hint="remove it: a spec holds printable text, tabs and line breaks") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"YAML error: {exc}", location=Location(name, 1, 1)) from None
     if node is None:
@@ -137,19 +147,34 @@ def _too_deep(location: Location) -> SpecError:
                      location=location, hint="a spec needs a few levels; use blocks to structure a model")
 
 
-def _read_text(path: Path, name: str) -> str:
+def read_spec_text(path: Path, name: str) -> str:
+    """A spec (or baseline) file's text, or a SpecError saying why it cannot be read. Only a
+    regular file is read: what it is comes from the opened file itself (opened without waiting,
+    so a named pipe is refused, not waited on)."""
     start = Location(name, 1, 1)
-    if path.is_dir():
-        raise SpecError("this is a directory, not a spec file", location=start,
-                        hint="name a .yaml file, or a bundled model (see 'archcalc list')")
     try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_FILE_BYTES + 1)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise SpecError("no such file", location=start,
                         hint="check the path, or name a bundled model (see 'archcalc list')") from None
     except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket, or a device with no driver, cannot be opened: say what it is
+            raise SpecError(f"this is {_special(os.stat(path).st_mode)}, not a spec file", location=start,
+                            hint="give a regular .yaml file (save what the pipe or device gives to one first)") from None
         raise SpecError(f"cannot read the file: {exc.strerror}", location=start) from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            raise SpecError("this is a directory, not a spec file", location=start,
+                            hint="name a .yaml file, or a bundled model (see 'archcalc list')")
+        raise SpecError(f"this is {_special(mode)}, not a spec file", location=start,
+                        hint="give a regular .yaml file (save what the pipe or device gives to one first)")
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            raw = file.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise SpecError(f"cannot read the file: {exc.strerror}", location=start) from None
     if len(raw) > MAX_FILE_BYTES:
         raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", location=start,
                         hint="is this a spec? Write repeated layers with 'repeat' or blocks")
@@ -160,6 +185,19 @@ def _read_text(path: Path, name: str) -> str:
         raise SpecError(f"the file is not UTF-8 text (byte {exc.start})",
                         location=Location(name, line, 1),
                         hint="save the spec as UTF-8") from None
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    """'text' for a message, shortened in the middle when long."""
+    return repr(text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}")
+
+
+def _special(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
 
 
 def _location(name: str, node: yaml.Node) -> Location:
@@ -207,7 +245,7 @@ class _Converter:
             raise SpecError(f"the YAML tag '{tag}' is not supported", location=self.at(node),
                             hint="a spec holds numbers, true/false, text, lists and mappings only")
         if type(node) is yaml.ScalarNode:
-            return self.construct(node)
+            return self.scalar(node)
         if depth >= MAX_YAML_DEPTH:  # the root is at depth 0
             raise _too_deep(self.at(node))
         if type(node) is yaml.MappingNode:
@@ -216,6 +254,20 @@ class _Converter:
         result.location = self.at(node)
         result.item_locations = [self.at(item) for item in node.value]
         return result
+
+    def scalar(self, node: yaml.ScalarNode):
+        """A number, true/false or null, as YAML reads it; a SpecError where its text is not one
+        (`!!int abc`, `!!bool maybe`, a whole number of more digits than Python reads)."""
+        try:
+            return self.construct(node)
+        except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError) as exc:
+            if "Exceeds the limit" in str(exc):
+                raise SpecError(f"a whole number of {sum(c.isdigit() for c in node.value):,} digits, more "
+                                f"than can be read ({sys.get_int_max_str_digits():,} at most)",
+                                location=self.at(node), hint="no size or count needs that many") from None
+            kind = node.tag.replace("tag:yaml.org,2002:", "")
+            raise SpecError(f"{_shortened(node.value)} is not a valid {kind}", location=self.at(node),
+                            hint="write a plain number, true or false, or quote text") from None
 
     def _mapping(self, node: yaml.MappingNode, depth: int, alias: Location | None) -> YMap:
         result = YMap()

@@ -1,0 +1,281 @@
+"""The baseline cannot be fooled: what `check --update` writes reads back as meant, whatever the
+names, paths and hand-written style; every entry is validated where it stands; renamed, new and
+gone models are reported in every form of `check` and repaired by `--update`; concurrent updates
+take turns. (Issue "Hardening", section 1.)
+
+Each test reads the baseline back with PyYAML itself, not with archcalc's reader, and takes the
+figures it compares from the seeds' formulas (`conv_fc` in test_check.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import CLI_ENV
+from test_check import FAMILY, conv_fc
+
+BASELINE = "archcalc.lock.yaml"
+FIGURES = ("params", "macs", "flops", "activation_bytes")
+
+
+def models_in(path: str | Path = BASELINE) -> dict:
+    """The baseline's models, as PyYAML reads them."""
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))["models"]
+
+
+def family(*variants: str) -> str:
+    """FAMILY with these variant names (width 8 each), written as YAML keys by PyYAML itself."""
+    names = yaml.safe_dump({name: {} for name in variants}, default_flow_style=False, allow_unicode=True)
+    return FAMILY.replace("  small_a: {}\n  small_b: {width: 16}\n", "".join(f"  {line}\n" for line in names.splitlines()))
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# --- names and paths that plain YAML would read as something else ----------------------------
+
+AWKWARD_NAMES = ["lenet #5: small", "2024", "yes", "007", "null", "~", "1e3", "- dash", "&anchor", "*alias",
+                 "!tag", "%percent", "@at", "`tick`", "{brace}", "[bracket]", "it's", 'say "hi"', "a, b",
+                 "trailing space ", " leading", "tab\there", "ünïcödé", "line\nbreak"]
+
+
+@pytest.mark.parametrize("name", AWKWARD_NAMES, ids=repr)
+def test_a_model_name_reads_back_as_itself(project, cli, name):
+    Path("small.yaml").write_text(family(name, "plain"), encoding="utf-8")
+    result = cli("check", "small.yaml", "--update")
+    assert result.exit_code == 0, result.output
+    models = models_in()
+    assert set(models) == {name, "plain"}
+    params, macs = conv_fc(8)
+    assert (models[name]["params"], models[name]["macs"]) == (params, macs)
+    for command in (["check"], ["check", "small.yaml"]):
+        again = cli(*command)
+        assert again.exit_code == 0, again.output
+        assert again.stdout.rstrip().endswith("all 8 checks on 2 models hold")
+
+
+AWKWARD_FILES = ["a: b.yaml", "model #1.yaml", "[x].yaml", "{y}.yaml", "'q'.yaml", "2024.yaml", "- d.yaml",
+                 "ünï.yaml"]
+
+
+@pytest.mark.parametrize("file", AWKWARD_FILES)
+def test_a_spec_path_reads_back_as_itself(project, cli, file):
+    Path(file).write_text(FAMILY, encoding="utf-8")
+    result = cli("check", "--update", "--", file)  # "--": a file name may start with "-"
+    assert result.exit_code == 0, result.output
+    assert {model["spec"] for model in models_in().values()} == {file}
+    again = cli("check")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.rstrip().endswith("all 8 checks on 2 models hold")
+
+
+def test_a_later_update_of_awkward_names_edits_in_place_and_still_reads_back(project, cli):
+    names = ["lenet #5: small", "yes", "007"]
+    Path("small.yaml").write_text(family(*names), encoding="utf-8")
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    text = Path(BASELINE).read_text(encoding="utf-8")
+    Path(BASELINE).write_text(text.replace("models:\n", "models:\n  # kept\n"), encoding="utf-8")
+    Path("small.yaml").write_text(family(*names).replace("width: 8", "width: 24"), encoding="utf-8")
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    after = Path(BASELINE).read_text(encoding="utf-8")
+    assert "  # kept\n" in after
+    assert {name: model["params"] for name, model in models_in().items()} == {name: conv_fc(24)[0] for name in names}
+
+
+# --- hand-written styles ----------------------------------------------------------------------
+
+def recorded(cli) -> dict:
+    """Record FAMILY's two models and return what was written."""
+    Path("small.yaml").write_text(FAMILY)
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    return models_in()
+
+
+def widened(cli) -> None:
+    """Widen small_b (16 → 24) and update: the baseline must then hold the new figures."""
+    Path("small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    result = cli("check", "small.yaml", "--update")
+    assert result.exit_code == 0, result.output
+
+
+def flow(entry: dict) -> str:
+    return "{" + ", ".join(f"{key}: {value}" for key, value in entry.items()) + "}"
+
+
+STYLES = {
+    "an entry in flow style": lambda m: (
+        "models:\n  small_a:\n" + "".join(f"    {k}: {v}\n" for k, v in m["small_a"].items())
+        + f"  small_b: {flow(m['small_b'])}  # wide\n"),
+    "an entry spread over lines in flow style": lambda m: (
+        "models:\n  small_a: " + flow(m["small_a"]) + "\n  small_b: {\n"
+        + ",\n".join(f"    {k}: {v}" for k, v in m["small_b"].items()) + "\n  }\n"),
+    "models in flow style": lambda m: "models: {small_a: " + flow(m["small_a"]) + ", small_b: " + flow(m["small_b"]) + "}\n",
+    "a folded value": lambda m: (
+        "models:\n" + "".join(f"  {name}:\n" + "".join(
+            f"    {k}: >-\n      {v}\n" if k in ("spec", "input") else f"    {k}: {v}\n" for k, v in e.items())
+            for name, e in m.items())),
+    "a literal block value": lambda m: (
+        "models:\n" + "".join(f"  {name}:\n" + "".join(
+            f"    {k}: |-\n      {v}\n" if k == "input" else f"    {k}: {v}\n" for k, v in e.items())
+            for name, e in m.items())),
+    "a value on the line after its key": lambda m: (
+        "models:\n" + "".join(f"  {name}:\n" + "".join(
+            f"    {k}:\n      {v}\n" if k == "macs" else f"    {k}: {v}\n" for k, v in e.items())
+            for name, e in m.items())),
+    "a document start and end": lambda m: "---\nmodels:\n" + "".join(
+        f"  {name}:\n" + "".join(f"    {k}: {v}\n" for k, v in e.items()) for name, e in m.items()) + "...\n",
+    "quoted keys and values": lambda m: "models:\n" + "".join(
+        f"  '{name}':\n" + "".join(f'    "{k}": "{v}"\n' if isinstance(v, str) else f"    '{k}': {v}\n"
+                                   for k, v in e.items()) for name, e in m.items()),
+}
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_an_update_of_a_hand_written_style_is_never_corrupted(project, cli, style):
+    written = STYLES[style](recorded(cli))
+    Path(BASELINE).write_text(written)
+    assert cli("check", "small.yaml").exit_code == 0, written  # the style reads as the same figures
+    widened(cli)
+    models = models_in()
+    params, macs = conv_fc(24)
+    assert (models["small_b"]["params"], models["small_b"]["macs"]) == (params, macs)
+    assert models["small_a"]["params"] == conv_fc(8)[0]
+    again = cli("check", "small.yaml")
+    assert again.exit_code == 0, (Path(BASELINE).read_text(), again.output)
+
+
+def test_budgets_tolerances_and_comments_of_a_flow_entry_survive_its_rewrite(project, cli):
+    m = recorded(cli)
+    Path(BASELINE).write_text("# top\nmodels:\n  small_a: " + flow(m["small_a"]) + "\n  # the wide one\n  small_b: "
+                              + flow({**m["small_b"], "max_macs": 10**9}) + "\n")
+    widened(cli)
+    text = Path(BASELINE).read_text()
+    assert text.startswith("# top\n") and "# the wide one" in text
+    assert models_in()["small_b"]["max_macs"] == 10**9
+
+
+# --- entries that are incomplete or wrong -----------------------------------------------------
+
+ENTRY = "models:\n  small_a:\n    spec: small.yaml\n    input: 3x32x32\n"
+BAD_ENTRIES = {  # baseline text → (line, column, message)
+    "only spec and input": (ENTRY, 3, 5, "the baseline entry 'small_a' has no 'params'"),
+    "one figure missing": (ENTRY + "    params: 314\n    macs: 221264\n    flops: 442528\n", 3, 5,
+                           "the baseline entry 'small_a' has no 'activation_bytes'"),
+    "an empty entry": ("models:\n  small_a:\n", 2, 3, "the baseline entry 'small_a' must be a mapping"),
+    "an entry that is a list": ("models:\n  small_a: [1, 2]\n", 2, 3, "the baseline entry 'small_a' must be a mapping"),
+    "no input": ("models:\n  small_a:\n    spec: small.yaml\n", 3, 5,
+                 "the baseline entry 'small_a' needs 'input:' as text"),
+    "a symbolic input": (ENTRY.replace("3x32x32", "3xHxW"), 4, 12, "'input' of the baseline entry 'small_a': "),
+    "a word as input": (ENTRY.replace("3x32x32", "banana"), 4, 12, "'input' of the baseline entry 'small_a': "),
+    "batch 0": (ENTRY + "    batch: 0\n", 5, 12, "'batch' must be a whole number ≥ 1, got 0"),
+    "batch -1": (ENTRY + "    batch: -1\n", 5, 12, "'batch' must be a whole number ≥ 1, got -1"),
+    "batch as text": (ENTRY + "    batch: two\n", 5, 12, "'batch' must be a whole number ≥ 1, got 'two'"),
+    "an unknown convention": (ENTRY + "    convention: bogus\n", 5, 17, "unknown convention 'bogus'"),
+    "an unknown dtype": (ENTRY + "    dtype: float128\n", 5, 12, "unknown dtype 'float128'"),
+    "a negative figure": (ENTRY + "    params: -5\n", 5, 13, "'params' must be a whole number ≥ 0, got -5"),
+    "a fractional figure": (ENTRY + "    macs: 1.5\n", 5, 11, "'macs' must be a whole number ≥ 0, got 1.5"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ENTRIES)
+def test_a_bad_entry_is_an_error_at_its_place_and_update_repairs_it(project, cli, case):
+    text, line, column, message = BAD_ENTRIES[case]
+    Path("small.yaml").write_text(family("small_a"))
+    Path(BASELINE).write_text(text)
+    for command in (["check"], ["check", "small.yaml"], ["check", "--format", "json"]):
+        result = cli(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stdout == ""
+        assert result.stderr.startswith(f"error: {BASELINE}:{line}:{column}: {message}"), result.stderr
+        assert "Traceback" not in result.stderr
+    assert Path(BASELINE).read_text() == text  # checking never writes
+    repaired = cli("check", "small.yaml", "--update")
+    assert repaired.exit_code == 0, repaired.output
+    params, macs = conv_fc(8)
+    entry = models_in()["small_a"]
+    assert (entry["input"], entry["batch"], entry["params"], entry["macs"]) == ("3x32x32", 1, params, macs)
+    assert cli("check").exit_code == 0
+
+
+@pytest.mark.parametrize("text, line, column, message", [
+    (ENTRY + "    parms: 5\n", 5, 5, "unknown key 'parms' in baseline (did you mean 'params'?)"),
+    (ENTRY + "    max_macs: lots\n", 5, 15, "'max_macs' must be a whole number ≥ 0, got 'lots'"),
+    (ENTRY + "    tolerance: {macs: many}\n", 5, 23, "a tolerance is an amount ≥ 0 or a percentage"),
+], ids=["an unknown key", "a bad budget", "a bad tolerance"])
+def test_what_update_keeps_must_be_right_before_it_writes(project, cli, text, line, column, message):
+    """Budgets, tolerances and unknown keys are the user's: --update keeps them, so it refuses to
+    write while they are wrong, at their place."""
+    Path("small.yaml").write_text(family("small_a"))
+    Path(BASELINE).write_text(text)
+    for command in (["check"], ["check", "small.yaml", "--update"]):
+        result = cli(*command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"error: {BASELINE}:{line}:{column}: {message}"), result.stderr
+    assert Path(BASELINE).read_text() == text
+
+
+# --- renamed, new and gone models -------------------------------------------------------------
+
+CHANGES = {
+    "renamed": (family("small_a", "small_c"), {"small_c": "not in the baseline",
+                                                "small_b": "spec gone (small.yaml no longer defines it (renamed?)"}),
+    "a new variant": (family("small_a", "small_b", "small_c"), {"small_c": "not in the baseline"}),
+    "a variant removed": (family("small_a"), {"small_b": "spec gone (small.yaml no longer defines it"}),
+    "the file deleted": (None, {"small_a": "spec gone (small.yaml does not exist",
+                                "small_b": "spec gone (small.yaml does not exist"}),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_renamed_new_and_gone_models_show_in_every_form_and_update_repairs(project, cli, change):
+    Path("small.yaml").write_text(family("small_a", "small_b"))
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    spec, problems = CHANGES[change]
+    if spec is None:
+        Path("small.yaml").unlink()
+    else:
+        Path("small.yaml").write_text(spec)
+    forms = [["check"]] + ([["check", "small.yaml"]] if spec is not None else [])
+    for command in forms:
+        result = cli(*command)
+        assert result.exit_code == 1, (command, result.output)
+        for model, problem in problems.items():
+            assert re.search(rf"^{model} .*✗ {re.escape(problem)}", result.stdout, re.MULTILINE), (command, result.stdout)
+    repaired = cli("check", "--update")
+    assert repaired.exit_code == 0, repaired.output
+    expected = set() if spec is None else set(yaml.safe_load(spec)["variants"])
+    assert set(models_in() or {}) == expected
+    if expected:
+        assert cli("check").exit_code == 0
+        assert cli("check", "small.yaml").exit_code == 0
+
+
+# --- concurrent updates -------------------------------------------------------------------------
+
+def slow_spec(name: str) -> str:
+    """A spec that takes a few tenths of a second to measure, so that two runs overlap."""
+    return (f"name: {name}\ninput: [3, 16, 16]\nlayers:\n"
+            "  - body: {kind: conv2d, out: 3, kernel: 3, padding: 1, repeat: 3000}\n")
+
+
+def test_concurrent_updates_take_turns_and_keep_every_model(project):
+    for name in ("first", "second", "third"):
+        Path(f"{name}.yaml").write_text(slow_spec(name))
+    env = {**os.environ, **CLI_ENV}
+    runs = [subprocess.Popen([sys.executable, "-m", "archcalc", "check", f"{name}.yaml", "--update"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            for name in ("first", "second", "third")]
+    for run in runs:
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0, stderr
+    assert set(models_in()) == {"first", "second", "third"}
+    assert not [path for path in project.iterdir() if path.name.endswith(".tmp")]
