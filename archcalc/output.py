@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -45,23 +47,53 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
     if target.is_symlink():
         target = target.resolve()
     _check_target(target, inputs)
-    try:
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                                 dir=target.parent)
-    except OSError as error:
-        raise _cannot_write(target, error) from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, _mode_for(target))
-        os.replace(temporary, target)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
+    with _signals_end_through_cleanup():
+        try:
+            descriptor, temporary = tempfile.mkstemp(prefix=f".{_shortened(target.name)}.", suffix=".tmp",
+                                                     dir=target.parent)
+        except OSError as error:
             raise _cannot_write(target, error) from None
-        raise
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(temporary, _mode_for(target))
+            os.replace(temporary, target)
+        except BaseException as error:
+            Path(temporary).unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise _cannot_write(target, error) from None
+            raise
+
+
+@contextmanager
+def _signals_end_through_cleanup() -> Iterator[None]:
+    """While a file is written, SIGTERM and SIGHUP end the process as Ctrl-C does: through the
+    clean-up, which removes the temporary file (exit status 128 + the signal's number). A signal
+    someone chose to ignore (nohup) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread can set handlers
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGHUP)}
+    for number, handler in previous.items():
+        if handler is signal.SIG_DFL:
+            signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _shortened(name: str, limit: int = 200) -> str:
+    """`name` cut to at most `limit` bytes (whole characters), so that a temporary name built
+    from it fits the 255 bytes a file name may have, whatever the target's name."""
+    return name.encode("utf-8", "surrogateescape")[:limit].decode("utf-8", "ignore")
 
 
 def _cannot_write(target: Path, error: OSError) -> OutputError:

@@ -95,6 +95,65 @@ def test_a_bundled_spec_is_never_a_target(cli, monkeypatch):
     assert (ROOT / "specs" / "lenet.yaml").read_bytes() == before
 
 
+@pytest.mark.parametrize("command", [["zoo"], ["list"], ["list", "--format", "markdown"]])
+@pytest.mark.parametrize("bundled", ["specs/lenet.yaml", "specs/resnet.yaml"])
+def test_zoo_and_list_never_write_over_a_bundled_spec_they_read(cli, monkeypatch, command, bundled):
+    monkeypatch.chdir(ROOT)
+    before = (ROOT / bundled).read_bytes()
+    result = cli(*command, "-o", bundled)
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: refusing to write over the spec '{bundled}' that is being read\n"
+                             "  hint: give --output another file name\n")
+    assert (ROOT / bundled).read_bytes() == before
+
+
+WRITE_THEN_SIGNAL = """
+import os, signal, sys
+from archcalc import output
+def fsync_then_signal(descriptor):
+    os.kill(os.getpid(), getattr(signal, sys.argv[2]))  # the signal arrives mid-write
+output.os.fsync = fsync_then_signal
+output.write_atomically(sys.argv[1], "new\\n")
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_signal_during_a_write_leaves_the_old_file_and_no_temporary(tmp_path, name):
+    import signal
+
+    target = tmp_path / "table.txt"
+    target.write_text("old\n")
+    result = subprocess.run([sys.executable, "-c", WRITE_THEN_SIGNAL, str(target), name],
+                            capture_output=True, text=True, timeout=60)
+    number = getattr(signal, name)
+    expected = -number if name == "SIGINT" else 128 + number  # Python ends an uncaught Ctrl-C by the signal
+    assert result.returncode == expected, result.stderr
+    assert target.read_text() == "old\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_an_ignored_hangup_stays_ignored_during_a_write(tmp_path):
+    """Under nohup SIGHUP is ignored: the write goes on and completes."""
+    target = tmp_path / "table.txt"
+    script = "import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN)\n" + WRITE_THEN_SIGNAL
+    result = subprocess.run([sys.executable, "-c", script, str(target), "SIGHUP"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == "new\n"
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["a" * 251 + ".txt", "é" * 125 + ".md", "表" * 83 + ".csv"],
+                         ids=["255 ASCII bytes", "254 bytes of é", "253 bytes of CJK"])
+def test_a_file_name_of_the_longest_length_is_written(cli, tmp_path, name):
+    assert len(name.encode()) in (253, 254, 255)
+    target = tmp_path / name
+    result = cli("table", "lenet5", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert target.read_text().startswith("lenet5 (specs/lenet.yaml)")
+    assert leftovers(tmp_path) == []
+
+
 def test_output_into_a_missing_folder(cli, tmp_path):
     result = cli("table", "lenet5", "-o", tmp_path / "nowhere" / "t.txt")
     assert result.exit_code == 2

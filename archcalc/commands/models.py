@@ -19,11 +19,18 @@ def list_models(
     from archcalc.analysis import analyze_bundled
     from archcalc.render.registry import render
 
-    emit(render("models", format.value, models=analyze_bundled(convention.value)), output)
+    emit(render("models", format.value, models=analyze_bundled(convention.value)), output, bundled_files())
 
 
 def zoo(format: ZooFormat = format_option(ZooFormat), output: Optional[Path] = OUTPUT) -> None:
     from archcalc.analysis import analyze_bundled
     from archcalc.render.registry import render
 
-    emit(render("zoo", format.value, models=analyze_bundled()), output)
+    emit(render("zoo", format.value, models=analyze_bundled()), output, bundled_files())
+
+
+def bundled_files() -> list[Path]:
+    """The bundled specs both commands read: never their output."""
+    from archcalc.spec import bundled
+
+    return [entry.path for entry in bundled()]
