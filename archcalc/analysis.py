@@ -32,7 +32,7 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
         return analyze_symbolic(graph, shape, convention, dtype)
     if not 1 <= batch <= MAX_DIMENSION:
         raise SpecError(f"the batch size must be from 1 to {MAX_DIMENSION:,}, got {batch:,}")
-    return run_rules(graph, shape, convention, dtype, settle=_within_limits)
+    return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True)
 
 
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:

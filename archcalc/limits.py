@@ -19,6 +19,14 @@ MAX_EXPANDED = 100_000
 """Items after every repeat is expanded: layers, block and group instances, repeats and
 items switched off by `when`. A projection refuses an absurd repeat before expanding it."""
 
+MAX_VARIANTS = 1_000
+"""Variants in one spec file: each is a model that `check`, `report` and `list` analyse. The
+largest bundled family has 14."""
+
+MAX_SYMBOLIC_LAYERS = 4_000
+"""Layers analysed with a symbol among the sizes (`--input 3xHxW`): each layer's formulas cost
+about a quarter of a millisecond of sympy. ResNet-1001 (3,339 layers) is within it."""
+
 MAX_NESTING = 64
 """Blocks and groups inside each other."""
 

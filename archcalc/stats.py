@@ -170,13 +170,13 @@ class ModelStats:
     def block_edges(self) -> list[tuple[str, str]]:
         """Which top-level blocks (and 'input') feed which, in the order the graph first shows it."""
         top = {INPUT: INPUT, **{layer.name: layer.name.split(".", 1)[0] for layer in self.layers}}
-        edges: list[tuple[str, str]] = []
+        edges: dict[tuple[str, str], None] = {}  # ordered, and each looked up in constant time
         for layer in self.layers:
             for source in layer.inputs:
                 edge = (top[source], top[layer.name])
-                if edge[0] != edge[1] and edge not in edges:
-                    edges.append(edge)
-        return edges
+                if edge[0] != edge[1]:
+                    edges[edge] = None
+        return list(edges)
 
     def share(self, figures: Figures) -> float:
         """The part of the total MACs (or, for a model without any, of the parameters)."""
@@ -186,21 +186,31 @@ class ModelStats:
 
 
 def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
-              settle: Callable[[tuple, Node], tuple]) -> ModelStats:
-    """Apply every layer's rules in graph order; `settle` checks (or simplifies) each output shape."""
+              settle: Callable[[tuple, Node], tuple], reuse: bool = False) -> ModelStats:
+    """Apply every layer's rules in graph order; `settle` checks (or simplifies) each output shape.
+    With `reuse` (numeric sizes: symbolic rules record constraints layer by layer), a layer with
+    the same fields (the copies of a repeat share them) and input shapes as an earlier one takes
+    that one's results without running its rules again."""
     chosen = _convention(convention)
     element_bytes = _dtype_bytes(dtype)
     shapes = {INPUT: shape}
     layers = []
+    known: dict[tuple, tuple] = {}
     for index, node in enumerate(graph.nodes, start=1):
         in_shapes = [shapes[name] for name in node.inputs]
-        try:
-            out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
-            params = node.kind.params(node.attrs, in_shapes)
-            counts = _counts(node, in_shapes, out)
-        except SpecError as error:
-            where = node.field_locations.get(error.field, node.location) if error.field else node.location
-            raise error.at(where, node.name) from None
+        key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
+        if key in known:
+            out, params, counts = known[key]
+        else:
+            try:
+                out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
+                params = node.kind.params(node.attrs, in_shapes)
+                counts = _counts(node, in_shapes, out)
+            except SpecError as error:
+                where = node.field_locations.get(error.field, node.location) if error.field else node.location
+                raise error.at(where, node.name) from None
+            if reuse:
+                known[key] = out, params, counts
         shapes[node.name] = out
         elements = numel(out)
         macs = counted(counts[chosen.name])

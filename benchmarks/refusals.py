@@ -1,9 +1,14 @@
-"""How long archcalc takes to refuse absurd specs: each must be well under a second.
+"""How long archcalc takes to refuse absurd specs, and to answer the largest legal ones.
 
-For every case: the median time of `analyze()` in this process (parse, expand, analyse, up to
-the refusal), and the wall time of a fresh `archcalc table` process, with its share of the
-one-second budget. Two legitimate giants (ResNet-1001, a 10,000-layer stack) are timed too, for
-scale: they must pass, not be refused.
+First, absurd specs, each to be refused well under a second: the median time of `analyze()` in
+this process (parse, expand, analyse, up to the refusal), and the wall time of a fresh
+`archcalc table` process, with its share of the one-second budget. Two legitimate giants
+(ResNet-1001, a 10,000-layer stack) are timed too, for scale: they must pass, not be refused.
+
+Then, inputs at and just past each documented limit (docs/spec.md, Limits), each a command in a
+fresh process: its CPU time (user + system) against a budget of 2 s, and its exit status (0 or
+1: it answered, 1 being a check that found models not in the baseline; 2: refused, with the
+message's first words).
 
     python benchmarks/refusals.py [--runs 5]
 """
@@ -11,6 +16,7 @@ scale: they must pass, not be refused.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -79,6 +85,56 @@ def fresh_process_ms(path: Path) -> tuple[float, int]:
     return (time.perf_counter() - start) * 1000, done.returncode
 
 
+def near_the_limits(folder: Path) -> dict[str, list[str]]:
+    """The largest legal input of each kind, and the smallest one past it: a command line each."""
+    def write(name: str, text: str) -> str:
+        (folder / name).write_text(text, encoding="utf-8")
+        return str(folder / name)
+
+    def written_out(count: int) -> str:
+        return "name: stack\ninput: [3, 8, 8]\nlayers:\n" + "".join(f"  - r{i}: relu\n" for i in range(count))
+
+    def repeat(count: int) -> str:
+        return f"{HEAD}layers:\n  - c: {{kind: conv2d, out: 3, kernel: 3, padding: 1, repeat: {count}}}\n"
+
+    def variants(count: int) -> str:
+        return (f"{HEAD}params: {{w: 1}}\nvariants:\n" + "".join(f"  v{i}: {{w: {i % 7 + 1}}}\n" for i in range(count))
+                + "layers:\n  - c: {kind: conv2d, out: w, kernel: 3}\n")
+
+    flow = write("flow.yaml", f"{HEAD}params:\n  big: [{', '.join(['1'] * 1_300_000)}]\nlayers:\n  - r: relu\n")
+    stack_83k, stack_84k = write("stack83k.yaml", written_out(83_000)), write("stack84k.yaml", written_out(84_000))
+    repeat_max, repeat_4000 = write("repeat99999.yaml", repeat(99_999)), write("repeat4000.yaml", repeat(4_000))
+    variants_1000, variants_60000 = write("v1000.yaml", variants(1_000)), write("v60000.yaml", variants(60_000))
+    top = write("top30000.yaml", written_out(30_000))
+    return {
+        "83,000 written-out layers (249,006 YAML nodes)": ["table", stack_83k],
+        "84,000 written-out layers (past 250,000 nodes)": ["table", stack_84k],
+        "a 4 MiB flow list (1.3 million nodes)": ["table", flow],
+        "repeat of 99,999 conv layers": ["table", repeat_max],
+        "report of it": ["report", repeat_max],
+        "receptive fields of it": ["table", repeat_max, "--rf"],
+        "check of 1,000 variants": ["check", variants_1000, "--baseline", str(folder / "none.yaml")],
+        "60,000 variants": ["check", variants_60000, "--baseline", str(folder / "none.yaml")],
+        "4,000 layers with symbolic sizes": ["table", repeat_4000, "--input", "3xHxW"],
+        "99,999 layers with symbolic sizes": ["table", repeat_max, "--input", "3xHxW"],
+        "sweep of 10,000 sizes, 4,000 layers": ["sweep", repeat_4000, "--size", "8:10007"],
+        "report of 30,000 top-level layers": ["report", top],
+        "ResNet-1001 with symbolic sizes": ["table", str(ROOT / "tests" / "specs" / "resnet1001.yaml"),
+                                            "--input", "3xHxW"],
+    }
+
+
+def cpu_seconds(arguments: list[str]) -> tuple[float, int, str]:
+    """CPU time of `archcalc ARGUMENTS` in a fresh process, its exit status and its first error words."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([sys.executable, "-m", "archcalc", *arguments], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    said = done.stderr.split(": ", 2)[-1].splitlines()[0][:60] if done.returncode == 2 else "answers"
+    return cpu, done.returncode, said
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -97,6 +153,10 @@ def main() -> None:
                 slowest = max(slowest, wall)
             print(f"{name:30} {inside:7.1f}ms {wall:7.1f}ms {wall / 1000:7.3f} {code:4}  {outcome}")
         print(f"slowest refusal, fresh process: {slowest:.1f} ms = {slowest / 1000:.3f} of the 1 s budget")
+        print(f"\n{'at and past the limits':48} {'CPU':>7} {'of 2 s':>7} exit  outcome")
+        for name, arguments in near_the_limits(folder).items():
+            cpu, code, said = cpu_seconds(arguments)
+            print(f"{name:48} {cpu:6.2f}s {cpu / 2:7.2f} {code:4}  {said}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from conftest import run_process
 from archcalc.analysis import analyze
 from archcalc.errors import SpecError
 from archcalc.layers.window import window_output
-from archcalc.limits import MAX_EXPANDED, MAX_FILE_BYTES
+from archcalc.limits import MAX_EXPANDED, MAX_FILE_BYTES, MAX_SYMBOLIC_LAYERS, MAX_VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = sorted((ROOT / "tests" / "bad_specs").glob("*.err"))
@@ -293,3 +293,94 @@ def test_validate_refuses_a_model_too_big_for_the_machine_before_allocating(writ
     assert "hint: use --device meta" in result.stderr
     on_meta = cli("validate", spec, "--device", "meta", "--runs", "0")
     assert on_meta.exit_code == 0, on_meta.output
+
+
+# Limits name their real cause and are checked before the work they bound (issue "Hardening", 3).
+
+def written_out(count: int) -> str:
+    return "name: stack\ninput: [3, 8, 8]\nlayers:\n" + "".join(f"  - r{i}: relu\n" for i in range(count))
+
+
+@pytest.mark.parametrize("text, location", [
+    (written_out(84_000), "4:3"),  # the list being filled
+    ("name: x\ninput: [3, 8, 8]\nparams:\n  big: [" + ", ".join(["1"] * 300_000) + "]\nlayers:\n  - r: relu\n", "4:8"),
+    ("name: x\ninput: [3, 8, 8]\nparams:\n  big: {" + ", ".join(f"k{i}: 1" for i in range(130_000))
+     + "}\nlayers:\n  - r: relu\n", "4:8"),
+], ids=["a written-out stack of 84,000 layers", "a flow list of 300,000 numbers", "a mapping of 130,000 keys"])
+def test_too_many_written_nodes_are_refused_as_such_not_as_an_alias_bomb(write_spec, cli, text, location):
+    """The written nodes are counted while composing, so the message says what is too many, and
+    where; the alias hint is kept for what aliases expand (tests/bad_specs/alias_bomb)."""
+    path = write_spec(text)
+    result = cli("table", path)
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {path}:{location}: the document has more than 250,000 YAML nodes\n"
+                             "  hint: a spec needs far fewer: write repeated layers with 'repeat' or blocks\n")
+
+
+def test_a_written_out_layer_counts_once_against_the_expansion_bound(write_spec):
+    """50,001 written-out layers were refused as 'more than 100,000' when each counted twice."""
+    stats = analyze(write_spec(written_out(50_001)))
+    assert len(stats.layers) == 50_001
+
+
+def variants(count: int) -> str:
+    return ("name: family\ninput: [3, 8, 8]\nparams: {w: 1}\nvariants:\n"
+            + "".join(f"  v{i}: {{w: {i % 7 + 1}}}\n" for i in range(count))
+            + "layers:\n  - c: {kind: conv2d, out: w, kernel: 3}\n")
+
+
+def test_a_thousand_variants_pass_and_one_more_is_refused_by_every_command(write_spec, cli, tmp_path):
+    allowed = write_spec(variants(MAX_VARIANTS))
+    result = cli("check", allowed, "--baseline", tmp_path / "none.yaml")
+    assert result.exit_code == 1  # every variant measured, each 'not in the baseline' (no baseline yet)
+    assert result.stdout.rstrip().endswith(f"{MAX_VARIANTS} of {MAX_VARIANTS} checks on {MAX_VARIANTS} models fail")
+    refused = write_spec(variants(MAX_VARIANTS + 1), "more.yaml")
+    for command in (["table", refused], ["check", refused], ["report", refused], ["table", refused, "--variant", "v3"]):
+        result = cli(*command)
+        assert result.exit_code == 2, command
+        assert result.stderr == (f"error: {refused}:5:3: the spec defines 1,001 variants, more than 1,000\n"
+                                 "  hint: split the family into several files, or use 'archcalc sweep' for "
+                                 "many input sizes\n"), command
+
+
+def test_check_reads_a_file_of_many_variants_once(write_spec, cli, tmp_path, monkeypatch):
+    """Each variant used to read (and hash) the whole file again: quadratic in the file."""
+    from archcalc.spec import source
+
+    path = write_spec(variants(50))
+    reads = []
+    original = source.read_spec_text
+    monkeypatch.setattr(source, "read_spec_text", lambda *args: reads.append(args) or original(*args))
+    result = cli("check", path, "--baseline", tmp_path / "none.yaml")
+    assert result.exit_code == 1
+    assert len([args for args in reads if Path(args[0]) == path]) <= 2  # the variants' names, then the models
+
+
+def repeated(count: int) -> str:
+    return f"name: deep\ninput: [3, 8, 8]\nlayers:\n  - c: {{kind: conv2d, out: 3, kernel: 3, padding: 1, repeat: {count}}}\n"
+
+
+@pytest.mark.parametrize("command", [["table", "--input", "3xHxW"], ["table", "--batch", "N"],
+                                     ["sweep", "--size", "8:16"], ["report", "--sweep", "8:16"]])
+def test_symbolic_sizes_for_more_layers_than_the_bound_are_refused_before_the_work(write_spec, cli, command):
+    path = write_spec(repeated(MAX_SYMBOLIC_LAYERS + 1))
+    result = cli(command[0], path, *command[1:])
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {path}:1:1: symbolic sizes are analysed for at most 4,000 layers; "
+                             "this model has 4,001\n"
+                             "  hint: give the sizes as numbers (--input 3x224x224, --batch 1) for a model this deep\n")
+
+
+@pytest.mark.slow
+def test_symbolic_sizes_for_as_many_layers_as_the_bound_pass(write_spec):
+    stats = analyze(write_spec(repeated(MAX_SYMBOLIC_LAYERS)), input="3xHxW")
+    assert len(stats.layers) == MAX_SYMBOLIC_LAYERS
+    assert str(stats.layers[-1].shape) == "(1, 3, H, W)"  # 3×3 convolutions with padding 1 keep the size
+
+
+def test_the_report_of_many_top_level_layers_lists_each_edge_once_in_order(write_spec):
+    """block_edges kept its edges in a list and searched it for each: quadratic in the layers."""
+    from archcalc.analysis import analyze as analyse
+
+    stats = analyse(write_spec(written_out(3) + "  - sum: {kind: add, from: [r0, r2]}\n"))
+    assert stats.block_edges() == [("input", "r0"), ("r0", "r1"), ("r1", "r2"), ("r0", "sum"), ("r2", "sum")]

@@ -279,3 +279,19 @@ def test_concurrent_updates_take_turns_and_keep_every_model(project):
         assert run.returncode == 0, stderr
     assert set(models_in()) == {"first", "second", "third"}
     assert not [path for path in project.iterdir() if path.name.endswith(".tmp")]
+
+
+def test_a_bundled_model_is_held_alone_and_its_renaming_never_passes_silently(project, cli):
+    """A baseline may hold one model of a bundled family: a bare check measures that one (the
+    family's other variants are not reported), and a recorded name the family no longer defines
+    is reported as gone, never 'all 0 checks hold'."""
+    assert cli("check", "resnet50", "--update").exit_code == 0
+    result = cli("check")
+    assert result.exit_code == 0 and result.stdout.rstrip().endswith("all 4 checks on 1 models hold")
+    Path(BASELINE).write_text(Path(BASELINE).read_text().replace("  resnet50:\n", "  resnet50_old:\n"))
+    result = cli("check")
+    assert result.exit_code == 1
+    assert re.search(r"^resnet50_old .*✗ spec gone \(.*resnet\.yaml no longer defines it \(renamed\?\)",
+                     result.stdout, re.MULTILINE), result.stdout
+    assert cli("check", "--update").exit_code == 0
+    assert not models_in()

@@ -88,7 +88,11 @@ def test_limits_table_states_the_limits_in_the_code():
     stated = {
         "size of a spec file": f"{limits.MAX_FILE_BYTES // 2**20} MiB",
         "lists and mappings nested in each other (also through aliases)": f"{limits.MAX_YAML_DEPTH}",
+        "YAML nodes written in the file": f"{limits.MAX_YAML_NODES:,}",
         'YAML nodes after alias expansion ("billion laughs")': f"{limits.MAX_YAML_NODES:,}",
+        "variants in one spec file": f"{limits.MAX_VARIANTS:,}",
+        "layers analysed with a symbol among the sizes (`--input 3xHxW`, `--batch N`, `sweep`, `report --sweep`)":
+            f"{limits.MAX_SYMBOLIC_LAYERS:,}",
         "items after every repeat: layers, block and group instances, repeats, items switched off by `when`":
             f"{limits.MAX_EXPANDED:,}",
         "blocks and groups nested in each other": f"{limits.MAX_NESTING}",

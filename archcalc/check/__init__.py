@@ -10,6 +10,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.check.baseline import FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
 from archcalc.errors import Location, UserError
 from archcalc.graph import Graph
+from archcalc.spec.source import YMap
 from archcalc.stats import ModelStats
 
 __all__ = ["FIGURES", "Baseline", "CheckResult", "Entry", "Finding", "Held", "check", "load_baseline",
@@ -59,7 +60,8 @@ class CheckResult:
 def check(specs: list[str], baseline: Baseline) -> CheckResult:
     """Measure the models of `specs` (every variant of each file; all of the baseline's models
     when none is given) and hold each to its baseline entry and its spec's `expect:` block."""
-    from archcalc.spec import load_graph
+    from archcalc.spec.catalog import display_name, load_document
+    from archcalc.spec.expand import expand
 
     targets = _targets(specs, baseline)
     if not targets and not baseline.entries:
@@ -70,13 +72,20 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
     findings: list[Finding] = []
     measured: dict[str, ModelStats] = {}
     spec_files: dict[str, Path] = {}
+    documents: dict[str, YMap] = {}  # each file read and parsed once, whatever its number of variants
     for path, variant in targets:
-        graph = load_graph(path, variant)
+        if path not in documents:
+            documents[path] = load_document(Path(path))
+        graph = expand(documents[path], display_name(Path(path)), variant)
         entry = baseline.entries.get(graph.model)
         measured[graph.model] = stats = _analyze(graph, entry)
         spec_files[graph.model] = Path(path)
         findings += _hold(graph, stats, entry, baseline)
-    findings += _gone(baseline, set(measured), targets)
+    checked = {path for path, _ in targets}
+    if not specs:  # a bare check looks at every file the baseline names, even with no model left in it
+        checked |= {str(entry.spec_path) for entry in baseline.entries.values()}
+        checked |= {str(path) for path, _ in baseline.broken.values() if path is not None}
+    findings += _gone(baseline, set(measured), checked)
     return CheckResult(findings, measured, spec_files, baseline)
 
 
@@ -112,16 +121,40 @@ def _targets(specs: list[str], baseline: Baseline) -> list[tuple[str, str | None
     from archcalc.spec.catalog import load_document, locate
     from archcalc.spec.expand import variant_names
 
-    if not specs:  # every model of every spec file the baseline names: new and renamed ones show
-        files = [entry.spec_path for entry in baseline.entries.values()]
-        files += [path for path, _ in baseline.broken.values() if path is not None]
-        specs = [str(path) for path in dict.fromkeys(files) if path.is_file()]
+    if not specs:
+        return _baseline_targets(baseline)
     targets = []
     for spec in specs:
         path, variant = locate(spec)
         names = [variant] if variant else (variant_names(load_document(path)) or [None])
         targets += [(str(path), name) for name in names]
     return list(dict.fromkeys(targets))
+
+
+def _baseline_targets(baseline: Baseline) -> list[tuple[str, str | None]]:
+    """What a bare `check` measures: every model of each of the user's spec files the baseline
+    names (so that a model added or renamed there shows), and the recorded models of the bundled
+    families (a new release adding a bundled variant does not fail anyone's check)."""
+    from archcalc.spec.catalog import load_document, specs_dir
+    from archcalc.spec.expand import variant_names
+
+    files = [entry.spec_path for entry in baseline.entries.values()]
+    files += [path for path, _ in baseline.broken.values() if path is not None]
+    bundled = specs_dir()
+    targets = []
+    for path in dict.fromkeys(files):
+        if not path.is_file():
+            continue
+        document = load_document(path)
+        variants = variant_names(document)
+        if path.resolve().parent == bundled:  # a recorded model no longer defined shows as gone
+            defined = variants or [document.get("name")]
+            recorded = [entry.model for entry in baseline.entries.values() if entry.spec_path == path]
+            recorded += [model for model, (spec, _) in baseline.broken.items() if spec == path]
+            targets += [(str(path), model) for model in recorded if model in defined]
+        else:
+            targets += [(str(path), name) for name in variants or [None]]
+    return targets
 
 
 def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
@@ -169,9 +202,9 @@ def _expect(graph: Graph) -> Held | None:
     return None if graph.expect is None else held_from(graph.expect, "expect")
 
 
-def _gone(baseline: Baseline, measured: set[str], targets: list[tuple[str, str | None]]) -> list[Finding]:
+def _gone(baseline: Baseline, measured: set[str], checked: set[str]) -> list[Finding]:
     """Baseline models whose spec file is gone, or whose file (among those checked) lost them."""
-    checked_files = {Path(path).resolve() for path, _ in targets}
+    checked_files = {Path(path).resolve() for path in checked if Path(path).exists()}
     entries = [(entry.model, entry.spec_path, entry.spec, entry.location) for entry in baseline.entries.values()]
     entries += [(model, path, str(path), error.location) for model, (path, error) in baseline.broken.items()]
     findings = []
@@ -183,6 +216,6 @@ def _gone(baseline: Baseline, measured: set[str], targets: list[tuple[str, str |
                                     f"{spec} does not exist; remove the entry or run --update"))
         elif path.resolve() in checked_files:
             findings.append(Finding(model, "", None, None, "spec gone", location,
-                                    f"{spec} no longer defines it (renamed?); run --update to record the models "
-                                    "it defines now"))
+                                    f"{spec} no longer defines it (renamed?); run --update to bring "
+                                    "the baseline up to date"))
     return findings

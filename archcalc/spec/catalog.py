@@ -48,12 +48,12 @@ def load_graph(spec: str | Path, variant: str | None = None) -> Graph:
     path, chosen = locate(spec)
     if variant is not None:
         chosen = variant
-    return expand(load_document(path), _display(path), chosen)
+    return expand(load_document(path), display_name(path), chosen)
 
 
 def load_document(path: Path) -> YMap:
     """A loaded spec file; the same text is parsed once per process."""
-    return load_yaml(path, _display(path))
+    return load_yaml(path, display_name(path))
 
 
 def locate(spec: str | Path) -> tuple[Path, str | None]:
@@ -79,8 +79,9 @@ def _files_mentioning(name: str) -> list[Path]:
             if key.search(path.read_text(encoding="utf-8", errors="replace"))]
 
 
-def _display(path: Path) -> str:
-    """Bundled specs are shown as specs/NAME.yaml wherever they are installed."""
+def display_name(path: Path) -> str:
+    """How a spec file is named in messages: bundled specs as specs/NAME.yaml wherever they are
+    installed, other files as given."""
     try:
         return f"specs/{path.resolve().relative_to(specs_dir())}"
     except (ValueError, OSError, RuntimeError):  # not bundled; or a loop of links, which reading reports

@@ -8,8 +8,8 @@ from typing import Any
 
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph, Node, Scope
-from archcalc.layers import LAYER_KINDS, LayerKind
-from archcalc.limits import MAX_EXPANDED, MAX_NESTING
+from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
+from archcalc.limits import MAX_EXPANDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import evaluate
 from archcalc.spec.source import YList, YMap
@@ -25,7 +25,21 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def variant_names(doc: YMap) -> list[str]:
     variants = doc.get("variants")
-    return list(variants) if isinstance(variants, YMap) else []
+    return list(_counted(variants)) if isinstance(variants, YMap) else []
+
+
+def _counted(variants: YMap) -> YMap:
+    """The variants, refused when there are more than MAX_VARIANTS (each is a model to analyse)."""
+    if len(variants) > MAX_VARIANTS:
+        raise SpecError(f"the spec defines {len(variants):,} variants, more than {MAX_VARIANTS:,}",
+                        location=variants.location,
+                        hint="split the family into several files, or use 'archcalc sweep' for many input sizes")
+    return variants
+
+
+def _has_variants(doc: YMap) -> bool:
+    variants = doc.get("variants")
+    return isinstance(variants, YMap) and bool(variants)
 
 
 def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
@@ -56,14 +70,14 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
         raise SpecError("'layers' must be a non-empty list", location=doc.where("layers"))
     builder.sequence(layers, "", INPUT, env, depth=0)
     source = doc.get("source")
-    if "expect" in doc and variant_names(doc):
+    if "expect" in doc and _has_variants(doc):
         raise SpecError("'expect' holds one model's figures: in a file with variants, give each variant its own",
                         location=doc.key_where("expect"), hint="move it under the variant it is for")
     expect = _per_model(doc, overrides, "expect", "a mapping of figures, budgets and tolerances")
     published = _per_model(doc, overrides, "published", "a mapping of params, gflops and source")
     if published is not None:
         _check_published(published)
-    location = doc["variants"].key_where(model) if variant_names(doc) else doc.key_where("name")
+    location = doc["variants"].key_where(model) if _has_variants(doc) else doc.key_where("name")
     return Graph(model=model, family=family, file=file, source=str(source) if source else None,
                  input_shape=input_shape, nodes=builder.nodes, scopes=builder.scopes,
                  location=location, expect=expect, published=published)
@@ -71,7 +85,7 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
 
 def _per_model(doc: YMap, overrides: YMap, key: str, what: str) -> YMap | None:
     """A mapping that belongs to one model: the variant's, or the top level's in a file without variants."""
-    if key in doc and variant_names(doc):
+    if key in doc and _has_variants(doc):
         raise SpecError(f"'{key}' holds one model's figures: in a file with variants, give each variant its own",
                         location=doc.key_where(key), hint="move it under the variant it is for")
     holder = overrides if key in overrides else doc
@@ -91,7 +105,7 @@ def _check_published(published: YMap) -> None:
 
 
 def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, YMap]:
-    variants = _mapping(doc, "variants")
+    variants = _counted(_mapping(doc, "variants"))
     if not variants:
         if variant not in (None, family):
             raise SpecError(f"unknown variant '{variant}': this spec defines only '{family}'",
@@ -144,6 +158,9 @@ class _Builder:
         self.expanding: list[str] = []
         self.items = 0
         """Items expanded so far (layers, instances, repeats, switched-off items): see MAX_EXPANDED."""
+        self.resolved: dict[tuple, Attrs] = {}
+        self.last: tuple = (None, None, None)
+        """The body, names and fields of the last layer resolved (held, so that they stay theirs)."""
 
     def sequence(self, items: Any, prefix: str, block_input: str, env: dict, depth: int) -> str:
         if depth > MAX_NESTING:
@@ -187,11 +204,12 @@ class _Builder:
             raise SpecError("the layer has no 'kind'", location=location,
                             hint="add 'kind: conv2d' (or another kind or block), or 'layers:' for a group")
         inputs = self._inputs(body, full, previous, block_input)
-        self._count_item()
         if "when" in body and not self._value(body, "when", env, bool):
+            self._count_item()  # an item switched off counts once
             return inputs[0]  # a merge switched off passes its first input: an absent residual add
         if "repeat" not in body:
-            return self.single(full, body, location, inputs, env, depth)
+            return self.single(full, body, location, inputs, env, depth)  # which counts it
+        self._count_item()  # the repeat itself; each copy counts in `single`
         count = self._value(body, "repeat", env, int)
         if count < 0:
             raise SpecError(f"repeat must be 0 or more, got {count:,}", location=body.where("repeat"))
@@ -246,14 +264,28 @@ class _Builder:
                             location=body.where("from") if "from" in body else location,
                             hint="list them with 'from: [a, b]'" if layer.max_inputs is None
                             else "give one name in 'from:'")
-        values = {key: self._field_value(body, key, env) for key in body if key in layer.fields}
-        try:
-            attrs = layer.resolve(values)
-        except SpecError as error:
-            field_given = error.field in body.value_locations
-            raise error.at(body.where(error.field) if field_given else location) from None
-        self.nodes.append(Node(full, layer, attrs, inputs, location, body.value_locations))
+        self.nodes.append(Node(full, layer, self._attrs(layer, body, env, location), inputs, location,
+                               body.value_locations))
         return full
+
+    def _attrs(self, layer: LayerKind, body: YMap, env: dict, location: Location) -> Attrs:
+        """The layer's resolved fields. Layers of a kind with the same field values (the copies of
+        a repeat, a written-out stack of relus) share one resolved mapping, made once; the copies
+        of a repeat, which share their body and names, do not even evaluate them again."""
+        last_body, last_env, last_attrs = self.last
+        if body is last_body and env is last_env:
+            return last_attrs
+        values = {key: self._field_value(body, key, env) for key in body if key in layer.fields}
+        key = (layer.key, _frozen(values))
+        attrs = self.resolved.get(key)
+        if attrs is None:
+            try:
+                attrs = self.resolved[key] = layer.resolve(values)
+            except SpecError as error:
+                field_given = error.field in body.value_locations
+                raise error.at(body.where(error.field) if field_given else location) from None
+        self.last = (body, env, attrs)
+        return attrs
 
     def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
               env: dict, depth: int) -> str:
@@ -353,6 +385,15 @@ class _Builder:
     def _kind_label(body: YMap, env: dict) -> str:
         kind = body.get("kind", "group")
         return env[kind] if isinstance(env.get(kind), str) else str(kind)
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for field values that tells 1, 1.0 and True apart."""
+    if isinstance(value, dict):
+        return tuple((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return type(value), value
 
 
 @cache

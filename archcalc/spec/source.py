@@ -29,6 +29,7 @@ class _Loader(_SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.tags: dict[tuple, str] = {}
+        self.nodes = 0
 
     def resolve(self, kind, value, implicit):
         key = (kind, value, implicit)
@@ -38,10 +39,22 @@ class _Loader(_SafeLoader):
         return tag
 
     def descend_resolver(self, current_node, current_index) -> None:
-        pass
+        """Called before each node is composed (not for an alias): counts the nodes written, and
+        stops composing past MAX_YAML_NODES, inside the collection being filled."""
+        self.nodes += 1
+        if self.nodes > MAX_YAML_NODES:
+            raise _TooManyNodes(current_node)
 
     def ascend_resolver(self) -> None:
         pass
+
+
+class _TooManyNodes(Exception):
+    """Raised by the composer past MAX_YAML_NODES; `node` is the collection it was filling."""
+
+    def __init__(self, node: yaml.Node | None) -> None:
+        super().__init__()
+        self.node = node
 
 
 _PARSER_BOUNDS_NESTING = _SafeLoader is getattr(yaml, "CSafeLoader", None) and yaml._yaml.get_version() >= (0, 2, 6)
@@ -99,6 +112,10 @@ def parse_yaml(text: str, name: str) -> YMap:
         if not _PARSER_BOUNDS_NESTING:
             _check_depth(text, name)
         node = yaml.compose(text, Loader=_Loader)
+    except _TooManyNodes as exc:
+        raise SpecError(f"the document has more than {MAX_YAML_NODES:,} YAML nodes",
+                        location=_location(name, exc.node) if exc.node is not None else Location(name, 1, 1),
+                        hint="a spec needs far fewer: write repeated layers with 'repeat' or blocks") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)

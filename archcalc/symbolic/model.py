@@ -11,6 +11,7 @@ import sympy as sp
 
 from archcalc.conventions import Uncounted
 from archcalc.errors import SpecError
+from archcalc.limits import MAX_SYMBOLIC_LAYERS
 from archcalc.graph import Graph, Node
 from archcalc.stats import Figures, ModelStats, run_rules
 from archcalc.symbolic.context import Assumptions, Condition
@@ -28,6 +29,10 @@ def symbol(name: str) -> sp.Symbol:
 
 def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) -> ModelStats:
     """Every figure of `graph` as a formula of the symbols (names) among the sizes in `shape`."""
+    if len(graph.nodes) > MAX_SYMBOLIC_LAYERS:
+        raise SpecError(f"symbolic sizes are analysed for at most {MAX_SYMBOLIC_LAYERS:,} layers; "
+                        f"this model has {len(graph.nodes):,}", location=graph.location,
+                        hint="give the sizes as numbers (--input 3x224x224, --batch 1) for a model this deep")
     sizes = tuple(symbol(s) if isinstance(s, str) else s for s in shape)
     names = tuple(dict.fromkeys(s for s in shape if isinstance(s, str)))
     with Assumptions() as found:
