@@ -6,8 +6,8 @@ import os
 import signal
 import tempfile
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from archcalc.errors import OutputError

@@ -11,8 +11,8 @@ import sympy as sp
 
 from archcalc.conventions import Uncounted
 from archcalc.errors import SpecError
-from archcalc.limits import MAX_SYMBOLIC_LAYERS
 from archcalc.graph import Graph, Node
+from archcalc.limits import MAX_SYMBOLIC_LAYERS
 from archcalc.stats import Figures, ModelStats, run_rules
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size
