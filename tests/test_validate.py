@@ -164,21 +164,6 @@ def test_auto_picks_cuda_where_available():
     assert validate("lenet5", runs=0).device == "cuda"
 
 
-def test_a_layer_name_torch_cannot_use_is_a_spec_error(cli, write_spec):
-    path = write_spec("""
-        name: clash
-        input: [1, 8, 8]
-        layers:
-          - conv: {kind: conv2d, out: 2, kernel: 3}
-          - eval: relu
-    """)
-    result = cli("validate", path)
-    assert result.exit_code == 2
-    assert result.stderr == (f"error: {path}:5:5: layer 'eval': torch cannot name a submodule 'eval': "
-                             f"nn.Module already has an attribute of that name\n"
-                             f"  hint: rename 'eval' (for example 'eval_')\n")
-
-
 def test_build_torch_gives_a_trainable_module_named_like_the_spec():
     model = build_torch("resnet18")
     assert isinstance(model, torch.nn.Module)

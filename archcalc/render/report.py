@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
+from archcalc.render.markup import Markdown, code_span, heading_text, html_text, markdown_text, mermaid_text
 from archcalc.render.numbers import grouped, human, percent, shape_text
 from archcalc.render.table import Column, Table, as_markdown
 from archcalc.render.text import count_column
@@ -24,7 +25,7 @@ def report(models: list[ModelStats], validations: list | None = None, stamp: str
            sweeps: list | None = None) -> str:
     """The whole report; `validations` (one per model) adds the cross-validation section,
     `sweeps` (one per model, archcalc.symbolic.sweep) the cost against resolution."""
-    out = [f"# archcalc report: {', '.join(m.model for m in models)}", "", *_header(models, stamp), "",
+    out = [f"# archcalc report: {', '.join(heading_text(m.model) for m in models)}", "", *_header(models, stamp), "",
            "## Summary", "", *_summary(models), ""]
     if sweeps:
         out += _resolution(sweeps)
@@ -39,7 +40,8 @@ def report(models: list[ModelStats], validations: list | None = None, stamp: str
 
 def _header(models: list[ModelStats], stamp: str | None) -> list[str]:
     first = models[0]
-    rows = [("model" if len(models) == 1 else "models", ", ".join(f"{m.model} (`{m.file}`)" for m in models)),
+    names = ", ".join(f"{markdown_text(m.model)} ({code_span(m.file)})" for m in models)
+    rows = [("model" if len(models) == 1 else "models", Markdown(names)),
             ("input", _same(models, lambda m: shape_text(m.input_shape[1:]))),
             ("batch", _same(models, lambda m: str(m.input_shape[0]))),
             ("dtype", _same(models, lambda m: m.dtype)),
@@ -73,13 +75,13 @@ def _summary(models: list[ModelStats]) -> list[str]:
 
 
 def _model_sections(stats: ModelStats, several: bool) -> list[str]:
-    suffix = f": {stats.model}" if several else ""
+    suffix = f": {heading_text(stats.model)}" if several else ""
     title, attr = count_column(stats)
     stages = stats.rows(depth=1)
     return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr)), "",
             f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "",
             f"## Graph{suffix}", "", *_diagram(stats, stages), "",
-            "<details>", f"<summary>All {len(stats.layers)} layers of {stats.model}</summary>", "",
+            "<details>", f"<summary>All {len(stats.layers)} layers of {html_text(stats.model)}</summary>", "",
             *as_markdown(_layers_table(stats, title, attr)), "", "</details>", ""]
 
 
@@ -106,21 +108,23 @@ def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[st
     if not getattr(stats.totals, attr):
         title, attr = "parameters", "params"
     slices = [(row.name, getattr(row.figures, attr)) for row in stages if getattr(row.figures, attr)]
-    return ["```mermaid", f"pie showData title {stats.model}: {title} by stage",
-            *(f'    "{name}" : {value}' for name, value in slices), "```"]
+    return ["```mermaid", f"pie showData title {mermaid_text(stats.model)}: {title} by stage",
+            *(f'    "{mermaid_text(name)}" : {value}' for name, value in slices), "```"]
 
 
 def _diagram(stats: ModelStats, stages: list[Row]) -> list[str]:
     """A mermaid flowchart of the top-level blocks, with the edges between them."""
     out = ["```mermaid", "flowchart TD",
            f'    {_node_id(INPUT)}(["input {shape_text(stats.input_shape)}"])']
-    out += [f'    {_node_id(row.name)}["{_label(row)}<br/>{row.kind} · {shape_text(row.shape)}"]' for row in stages]
+    out += [f'    {_node_id(row.name)}["{mermaid_text(_label(row))}<br/>{mermaid_text(row.kind)} · '
+            f'{shape_text(row.shape)}"]' for row in stages]
     out += [f"    {_node_id(a)} --> {_node_id(b)}" for a, b in stats.block_edges()]
     return [*out, "```"]
 
 
-def _largest(stats: ModelStats) -> str:
-    return ", ".join(f"`{layer.name}` {percent(stats.share(layer.figures))}" for layer in stats.costliest(LARGEST))
+def _largest(stats: ModelStats) -> Markdown:
+    return Markdown(", ".join(f"{code_span(layer.name)} {percent(stats.share(layer.figures))}"
+                              for layer in stats.costliest(LARGEST)))
 
 
 def _resolution(sweeps: list) -> list[str]:
@@ -130,7 +134,7 @@ def _resolution(sweeps: list) -> list[str]:
     points = list(zip(*(s.points for s in sweeps)))
     valid = [row for row in points if all(p.totals is not None for p in row)]
     out = ["## Cost against resolution", ""]
-    out += [f"- {s.formulas.model}: {title} = {grouped(getattr(s.formulas.totals, attr))}, valid for "
+    out += [f"- {markdown_text(s.formulas.model)}: {title} = {grouped(getattr(s.formulas.totals, attr))}, valid for "
             f"{'; '.join(s.formulas.formulas.constraint_lines()) or 'every size'}" for s in sweeps]
     if valid:
         out += ["", "```mermaid", "xychart-beta", f'    title "G{title} against input size"',

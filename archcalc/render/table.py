@@ -8,6 +8,8 @@ import io
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from archcalc.render.markup import Markdown, markdown_text
+
 StyledLines = list[tuple[str, str]]
 """Lines of text, each with a rich style name ('' for none): what the CLI prints."""
 
@@ -63,15 +65,20 @@ _RULES = {"<": ":--", ">": "--:", "": "---"}
 
 
 def as_markdown(table: Table) -> list[str]:
-    """GitHub markdown lines: headings, the alignment row, the rows and the footer; '|' escaped."""
+    """GitHub markdown lines: headings, the alignment row, the rows and the footer. Each heading
+    and cell is escaped with `markdown_text` unless it is `Markdown` (then it is written as it is)."""
     empty = " |" if table.compact else "  |"
 
     def line(cells: list[str]) -> str:
-        return "|" + "".join(" " + c.replace("|", "\\|") + " |" if c else empty for c in cells)
+        return "|" + "".join(f" {_markdown_cell(c)} |" if c else empty for c in cells)
 
     return [line([column.heading for column in table.columns]),
             "|" + "".join(f"{_RULES[column.align]}|" for column in table.columns),
             *(line(row.cells) for row in table.lines)]
+
+
+def _markdown_cell(text: str) -> str:
+    return text if isinstance(text, Markdown) else markdown_text(text)
 
 
 def as_csv(table: Table) -> str:

@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from archcalc.conventions import CONVENTIONS
+from archcalc.render.markup import Markdown, markdown_text
 from archcalc.render.numbers import field_texts, grouped, human, percent, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
 from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats, Row
 
 
-def header_lines(stats: ModelStats) -> list[str]:
+def header_lines(stats: ModelStats, escape: Callable[[str], str] = str) -> list[str]:
     """Model, input, convention and dtype: the context every figure needs; and what the
-    convention's tool skips in this model, where it skips anything."""
+    convention's tool skips in this model, where it skips anything. `escape` writes the model
+    and file names (`markdown_text` for markdown)."""
     skipped = stats.uncounted()
-    return [f"{stats.model} ({stats.file})",
+    return [f"{escape(stats.model)} ({escape(stats.file)})",
             f"input {shape_text(stats.input_shape)} · dtype {stats.dtype} · convention {stats.convention}: "
             f"{CONVENTIONS[stats.convention].summary}"
             + (f" · not counted by {stats.convention}: {', '.join(skipped)}" if skipped else "")]
@@ -92,8 +94,9 @@ def layer_table(stats: ModelStats, rows: list[Row], rf: bool = False) -> StyledL
 
 
 def markdown(stats: ModelStats, rows: list[Row], rf: bool = False) -> str:
-    table = build_layer_table(stats, rows, rf, bold=lambda text: f"**{text}**")
-    lines = [f"**{header_lines(stats)[0]}**", "", header_lines(stats)[1], "", *as_markdown(table)]
+    table = build_layer_table(stats, rows, rf, bold=lambda text: Markdown(f"**{text}**"))
+    header = header_lines(stats, markdown_text)
+    lines = [f"**{header[0]}**", "", header[1], "", *as_markdown(table)]
     if not stats.formulas:
         lines += ["", summary_line(stats), "", *([RF_NOTE, ""] if rf else [])]
     else:

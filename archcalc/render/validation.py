@@ -4,7 +4,9 @@ markdown and JSON (schema in docs/formats.md)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+from archcalc.render.markup import code_span, markdown_text
 from archcalc.render.numbers import grouped, human, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
 from archcalc.validation import FIGURES, Check, LayerCheck, Validation
@@ -33,24 +35,26 @@ def figures_of(v: Validation) -> list[str]:
     return [f for f in FIGURES if f not in ("fvcore", "flop_counter") or f in v.counters]
 
 
-def header(v: Validation) -> list[str]:
+def header(v: Validation, escape: Callable[[str], str] = str) -> list[str]:
+    """The model, file, device and versions, then the input and legend; `escape` writes the names."""
     versions = " · ".join(f"{name} {version}" for name, version in v.versions.items())
-    return [f"{v.model} ({v.file}) · validated on {v.device} · {versions}",
+    return [f"{escape(v.model)} ({escape(v.file)}) · validated on {v.device} · {versions}",
             f"input {shape_text(v.input_shape)} · model in eval mode · {LEGEND}"]
 
 
-def verdict(v: Validation) -> tuple[str, str]:
-    """One line, and its style: what agreed, or how many figures differ and where first."""
+def verdict(v: Validation, escape: Callable[[str], str] = str) -> tuple[str, str]:
+    """One line, and its style: what agreed, or how many figures differ and where first;
+    `escape` writes the model and layer names and the error."""
     if v.error:
-        return f"✗ {v.model}: {v.error}", "bold red"
+        return f"✗ {escape(v.model)}: {escape(v.error)}", "bold red"
     names = ", ".join(FIGURES[f] for f in figures_of(v))
     if v.ok:
-        return f"✓ {v.model}: all {len(v.layers)} layers and the totals agree — {names}", "bold green"
+        return f"✓ {escape(v.model)}: all {len(v.layers)} layers and the totals agree — {names}", "bold green"
     differences = v.differences
     layers = {row.name for row, _ in differences}
-    first = ", ".join(f"{row.name} {FIGURES[c.figure]}" for row, c in differences[:3])
+    first = ", ".join(f"{escape(row.name)} {FIGURES[c.figure]}" for row, c in differences[:3])
     more = f", and {len(differences) - 3} more" if len(differences) > 3 else ""
-    return (f"✗ {v.model}: {len(differences)} difference(s) in {len(layers)} row(s): {first}{more}",
+    return (f"✗ {escape(v.model)}: {len(differences)} difference(s) in {len(layers)} row(s): {first}{more}",
             "bold red")
 
 
@@ -126,12 +130,13 @@ def markdown(validations: list[Validation]) -> str:
     """GitHub-flavoured markdown: a table per model (or one summary line per model), verdicts."""
     out: list[str] = []
     for v in validations:
-        top, legend = header(v)
+        top, legend = header(v, markdown_text)
         out += [f"**{top}**", "", legend, "", *(f"> note: {n}" for n in v.notes)]
         if v.layers and len(validations) == 1:
             out += [*as_markdown(layers_table(v)), ""]
-        out += [verdict(v)[0], ""]
-        out += [f"- `{row.name}`: {FIGURES[c.figure]} {check_cell(c)}" for row, c in v.differences]
+        out += [verdict(v, markdown_text)[0], ""]
+        out += [f"- {code_span(row.name, table=False)}: {FIGURES[c.figure]} {check_cell(c)}"
+                for row, c in v.differences]
         if v.latency:
             out += [latency_lines(v.latency)[0][0], ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archcalc.render.markup import Markdown, code_span, markdown_text
 from archcalc.render.numbers import field_texts, grouped, shape_text
 from archcalc.render.table import Column, Table, as_markdown
 from archcalc.sizes import human_bytes
@@ -30,9 +31,10 @@ def zoo_page(models: list[ModelStats]) -> str:
         table.add(_cells(stats, notes))
     lines = [INTRO, *as_markdown(table)]
     sources = sorted({stats.published["source"] for stats in models if stats.published})
-    lines += ["", f"Published figures: {', '.join(sources)} (its weights' `num_params` and `_ops`)."]
+    sources_text = ", ".join(map(markdown_text, sources))
+    lines += ["", f"Published figures: {sources_text} (its weights' `num_params` and `_ops`)."]
     if notes:
-        lines += ["", *(f"{index}. {note}" for index, note in enumerate(notes, start=1))]
+        lines += ["", *(f"{index}. {markdown_text(note)}" for index, note in enumerate(notes, start=1))]
     return "\n".join(lines) + "\n"
 
 
@@ -45,7 +47,7 @@ def _cells(stats: ModelStats, notes: list[str]) -> list[str]:
     return [stats.model, shape_text(stats.input_shape[1:]), grouped(totals.params),
             _published_params(published, totals.params) + marker, f"{totals.macs / 1e9:.3f}",
             _published_gflops(published, totals.macs), f"{totals.flops / 1e9:.3f}",
-            human_bytes(totals.activation_bytes), _last_conv_field(stats), f"`{stats.file}`"]
+            human_bytes(totals.activation_bytes), _last_conv_field(stats), Markdown(code_span(stats.file))]
 
 
 def _published_params(published, ours: int) -> str:

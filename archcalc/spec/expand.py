@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 from typing import Any
 
@@ -20,7 +21,9 @@ VARIANT_KEYS = {"input", "description", "expect", "published"}
 PUBLISHED_KEYS = {"params": int, "gflops": (int, float), "source": str, "note": str}
 BLOCK_KEYS = {"params", "layers", "description"}
 ITEM_KEYS = {"kind", "layers", "from", "repeat", "first", "when"}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+"""What names a layer or a block (with `fullmatch`); `input` is reserved (docs/spec.md, "Layer items")."""
+NAME_RULE = "use letters, digits and _, starting with a letter; 'input' is reserved"
 
 
 def variant_names(doc: YMap) -> list[str]:
@@ -50,6 +53,7 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
             raise SpecError(f"the spec has no '{key}'", location=doc.location,
                             hint=f"add a top-level '{key}:' (see docs/spec.md)")
     family = _text(doc, "name")
+    _check_one_line(family, doc.where("name"), "the model name")
     params = _mapping(doc, "params")
     model, overrides = _select_variant(doc, variant, family)
     env = dict(params)
@@ -104,8 +108,23 @@ def _check_published(published: YMap) -> None:
                             location=published.where(key))
 
 
+def _check_name(name: str, location: Location, what: str) -> None:
+    """Refuse a layer or block name that NAME does not match, or 'input'; `what`: 'a layer', 'a block'."""
+    if not NAME.fullmatch(name) or name == INPUT:
+        raise SpecError(f"{name!r} cannot name {what}", location=location, hint=NAME_RULE)
+
+
+def _check_one_line(name: str, location: Location, what: str) -> None:
+    """Refuse a model or variant name with a line break, tab or other control character."""
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
+        raise SpecError(f"{what} {name!r} is not one line of text", location=location,
+                        hint="a name holds no line breaks, tabs or other control characters")
+
+
 def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, YMap]:
     variants = _counted(_mapping(doc, "variants"))
+    for name in variants:
+        _check_one_line(name, variants.key_where(name), "the variant name")
     if not variants:
         if variant not in (None, family):
             raise SpecError(f"unknown variant '{variant}': this spec defines only '{family}'",
@@ -135,6 +154,7 @@ def _blocks(doc: YMap) -> dict[str, YMap]:
     blocks = _mapping(doc, "blocks")
     for name, block in blocks.items():
         where = blocks.key_where(name)
+        _check_name(name, where, "a block")
         if name in LAYER_KINDS:
             raise SpecError(f"block '{name}' has the name of a layer kind", location=where,
                             hint="rename the block")
@@ -188,9 +208,7 @@ class _Builder:
                             location=location, hint="for example '- conv1: {kind: conv2d, out: 64, kernel: 3}'")
         name, body = next(iter(entry.items()))
         where = entry.key_where(name)
-        if not _NAME.match(name) or name == INPUT:
-            raise SpecError(f"'{name}' cannot name a layer", location=where,
-                            hint="use letters, digits and _, starting with a letter; 'input' is reserved")
+        _check_name(name, where, "a layer")
         if isinstance(body, str):
             body = _single_map("kind", body, entry.where(name))
         if not isinstance(body, YMap):

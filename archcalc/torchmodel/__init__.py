@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.dependencies import require
-from archcalc.errors import SpecError
 from archcalc.graph import Graph
 from archcalc.layers import Attrs, LayerKind, Shape
 
@@ -43,7 +42,7 @@ def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch:
     the time of building a large model: for measuring shapes, counts and time, not for training."""
     import torch
 
-    from archcalc.torchmodel.modules import GraphModule, NameTaken
+    from archcalc.torchmodel.modules import GraphModule
 
     stats = analyze_graph(graph, input_shape, batch)  # every shape, or the spec's first error
     shapes = stats.shapes
@@ -52,13 +51,7 @@ def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch:
         modules = [build_layer(node.kind, node.attrs, [shapes[name] for name in node.inputs])
                    for node in graph.nodes]
     labels = {name: scope.label for name, scope in graph.scopes.items()}
-    try:
-        model = GraphModule([(n.name, n.inputs, m) for n, m in zip(graph.nodes, modules)], labels)
-    except NameTaken as taken:
-        node = next(n for n in graph.nodes if n.name == taken.layer)
-        raise SpecError(f"torch cannot name a submodule '{taken.part}': nn.Module already has "
-                        f"an attribute of that name", location=node.location, layer=node.name,
-                        hint=f"rename '{taken.part}' (for example '{taken.part}_')") from None
+    model = GraphModule([(n.name, n.inputs, m) for n, m in zip(graph.nodes, modules)], labels)
     if not initialise:
         model.to_empty(device=device or "cpu")
         for tensor in (*model.parameters(), *model.buffers()):

@@ -66,7 +66,35 @@ class Split(nn.Module):
         return f"parts={self.parts}, take={self.take}"
 
 
-class Block(nn.Module):
+class LayerHolder(nn.Module):
+    """A module that holds layers under their spec names, even a name nn.Module uses for an
+    attribute (`eval`, `to`, `training`, …): such a layer is in `_modules` (so in `state_dict`,
+    `named_modules`, `.to()`) and reached with `get_submodule`, while the attribute stays nn.Module's."""
+
+    def place(self, name: str, module: nn.Module) -> None:
+        """Hold `module` as the child `name`; a name nn.Module uses goes straight into `_modules`."""
+        if hasattr(self, name):
+            self._modules[name] = module
+        else:
+            self.add_module(name, module)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self.__dict__.get("_modules", ()) and not isinstance(value, nn.Module):
+            object.__setattr__(self, name, value)  # nn.Module's own attribute, e.g. `training` set by train()
+        else:
+            super().__setattr__(name, value)
+
+    def get_submodule(self, target: str) -> nn.Module:
+        """The layer or block at a dotted name, looked up in `_modules` (getattr would find `eval`)."""
+        module: nn.Module = self
+        for part in target.split(".") if target else []:
+            if part not in module._modules:
+                raise AttributeError(f"{module._get_name()} has no submodule `{part}`")
+            module = module._modules[part]
+        return module
+
+
+class Block(LayerHolder):
     """A block, repeat or group of the spec. It holds its layers; the whole model runs them."""
 
     def __init__(self, label: str) -> None:
@@ -81,19 +109,10 @@ class Block(nn.Module):
         return self._label
 
 
-class NameTaken(ValueError):
-    """A layer name that torch's nn.Module already uses for an attribute (`eval`, `to`, …)."""
-
-    def __init__(self, layer: str, part: str) -> None:
-        super().__init__(f"'{part}' is the name of an nn.Module attribute")
-        self.layer = layer
-        self.part = part
-
-
 Step = tuple[str, tuple[str, ...], nn.Module]
 
 
-class GraphModule(nn.Module):
+class GraphModule(LayerHolder):
     """A model built from a spec: each layer a submodule under its dotted name, run in order.
 
     `steps` are (name, input names, module) in topological order; `labels` name the blocks. Each
@@ -111,14 +130,12 @@ class GraphModule(nn.Module):
                        for name, inputs, module in steps]
 
     def _place(self, name: str, module: nn.Module, labels: dict[str, str]) -> None:
-        parent: nn.Module = self
+        parent: LayerHolder = self
         parts = name.split(".")
         for depth, part in enumerate(parts, start=1):
             if part not in parent._modules:
-                if hasattr(parent, part):
-                    raise NameTaken(name, part)
                 prefix = ".".join(parts[:depth])
-                parent.add_module(part, module if depth == len(parts) else Block(labels.get(prefix, "group")))
+                parent.place(part, module if depth == len(parts) else Block(labels.get(prefix, "group")))
             parent = parent._modules[part]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,59 @@
+"""User text (model, variant, layer, block and file names, notes) in markdown, HTML and mermaid:
+escaped so that it shows as written and never starts structure (a fence, a heading, a tag, a
+table cell). The escapes leave letters, digits, spaces, '.', ',', '-', '×' and a '_' between two
+letters or digits as they are, so ordinary names are written byte for byte as before."""
+
+from __future__ import annotations
+
+import html
+import re
+
+
+class Markdown(str):
+    """Text that is markdown already (ours, with any user text in it escaped): `as_markdown`
+    writes such a heading or cell as it is, and escapes every other one with `markdown_text`."""
+
+
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~$|]|(?<![^\W_])_|_(?![^\W_])")
+_MERMAID_PLAIN = re.compile(r"[^\W_]|[ _.,()×-]")
+
+
+def one_line(text: str) -> str:
+    """Line breaks, tabs and other control characters as spaces."""
+    return _BREAKS.sub(" ", text)
+
+
+def markdown_text(text: str) -> str:
+    """Text inside a line of markdown, table cells included: a backslash before each character
+    that could start structure inline (code, emphasis, a link, an HTML tag, an entity,
+    strikethrough, math, a cell break). A '_' between two letters or digits starts nothing and
+    is left alone; '#' is escaped only in headings (`heading_text`)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", one_line(text))
+
+
+def heading_text(text: str) -> str:
+    """Text inside an ATX heading (`## Stages: NAME`), where a '#' could close the heading."""
+    return markdown_text(text).replace("#", "\\#")
+
+
+def code_span(text: str, table: bool = True) -> str:
+    """`text` as inline code: fenced by more backticks than any run in it (padded with a space
+    where it starts or ends with one); in a table cell (`table`) '|' is written '\\|'."""
+    text = one_line(text)
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " " and text.strip()) else ""
+    if table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def html_text(text: str) -> str:
+    """Text inside an HTML element (`<summary>`): `&`, `<`, `>` and quotes as character references."""
+    return html.escape(one_line(text))
+
+
+def mermaid_text(text: str) -> str:
+    """Text inside a mermaid diagram (a title, a quoted label): every character but letters,
+    digits, spaces and `_.,()×-` as mermaid's entity code `#NN;`, so none ends a label or a line."""
+    return "".join(c if _MERMAID_PLAIN.fullmatch(c) else f"#{ord(c)};" for c in one_line(text))

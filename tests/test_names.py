@@ -1,0 +1,392 @@
+"""Names, and the user text that reaches other formats.
+
+Layer and block names follow one pattern, checked when the spec is read (docs/spec.md, "Layer
+items"); every name it allows builds in torch, the names of nn.Module's own attributes included.
+Model, variant and file names are free text on one line, and every markdown and HTML output
+writes them escaped: the rendered text is the name as written, and the document has the same
+structure as for a plain name. Expected escapes and messages are written by hand.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import run_process
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+"""The rule docs/spec.md states for layer and block names (and 'input' is reserved)."""
+HINT = "  hint: use letters, digits and _, starting with a letter; 'input' is reserved\n"
+ONE_LINE_HINT = "  hint: a name holds no line breaks, tabs or other control characters\n"
+
+LAYERS = """\
+name: names
+input: [3, 8, 8]
+layers:
+  - conv: {{kind: conv2d, out: 4, kernel: 3}}
+  - {name}: relu
+"""
+
+
+def quoted(name: str) -> str:
+    """A YAML double-quoted scalar of `name` (JSON's escapes are YAML's)."""
+    return json.dumps(name)
+
+
+# --- the name pattern, checked when the spec is read ------------------------------------------
+
+REFUSED_LAYER_NAMES = {
+    "conv\n": r"'conv\n'",            # a trailing line break split a table row
+    "input\n": r"'input\n'",          # and got round the reserved name
+    "conv\r": r"'conv\r'",
+    "_x": "'_x'",                     # the docs say names start with a letter
+    "_steps": "'_steps'",             # an attribute of the built module: a traceback in validate
+    "__init__": "'__init__'",
+    "input": "'input'",
+    "1x": "'1x'",
+    "conv-1": "'conv-1'",
+    "a.b": "'a.b'",                   # dots join the names of blocks and their layers
+    " conv": "' conv'",
+    "conv ": "'conv '",
+    "": "''",
+    "convé": "'convé'",               # letters are ASCII letters
+    "conv\u200b": r"'conv\u200b'",    # an invisible character is shown in the message
+    "it's": '"it\'s"',
+}
+
+
+@pytest.mark.parametrize("name", REFUSED_LAYER_NAMES, ids=[repr(n) for n in REFUSED_LAYER_NAMES])
+def test_a_layer_name_outside_the_pattern_is_refused_at_its_place(name, cli, write_spec):
+    path = write_spec(LAYERS.format(name=quoted(name)))
+    for command in (["table", path], ["validate", path, "--runs", "0"]):
+        result = cli(*command)
+        assert result.exit_code == 2, result.output
+        assert result.stdout == ""
+        assert result.stderr == f"error: {path}:5:5: {REFUSED_LAYER_NAMES[name]} cannot name a layer\n{HINT}"
+
+
+def test_an_internal_attribute_name_gives_one_line_in_a_fresh_process_not_a_traceback(write_spec):
+    path = write_spec(LAYERS.format(name="_steps"))
+    result = run_process("validate", str(path), "--runs", "0")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"error: {path}:5:5: '_steps' cannot name a layer\n{HINT}"
+
+
+BLOCKS = """\
+name: names
+input: [3, 8, 8]
+blocks:
+  {name}:
+    layers:
+      - conv: {{kind: conv2d, out: 4, kernel: 3}}
+layers:
+  - stem: {{kind: {name}}}
+"""
+
+
+@pytest.mark.parametrize("name, shown", [("_unit", "'_unit'"), ("unit-2", "'unit-2'"), ("input", "'input'"),
+                                         ("my *block*", "'my *block*'"), ("unit\n", r"'unit\n'")])
+def test_a_block_name_outside_the_pattern_is_refused_at_its_key(name, shown, cli, write_spec):
+    path = write_spec(BLOCKS.format(name=quoted(name)))
+    result = cli("table", path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == f"error: {path}:4:3: {shown} cannot name a block\n{HINT}"
+
+
+@pytest.mark.parametrize("model, variant, where, message", [
+    ("a\nb", "v", "1:7", r"the model name 'a\nb' is not one line of text"),
+    ("a\tb", "v", "1:7", r"the model name 'a\tb' is not one line of text"),
+    ("a\u2028b", "v", "1:7", r"the model name 'a\u2028b' is not one line of text"),
+    ("net", "x\ry", "5:3", r"the variant name 'x\ry' is not one line of text"),
+    ("net", "x\x1b[31m", "5:3", r"the variant name 'x\x1b[31m' is not one line of text"),
+])
+def test_a_model_or_variant_name_on_more_than_one_line_is_refused(model, variant, where, message, cli, write_spec):
+    path = write_spec(f"name: {quoted(model)}\ninput: [3, 8, 8]\nvariants:\n  plain: {{}}\n  {quoted(variant)}: {{}}\n"
+                      "layers:\n  - conv: {kind: conv2d, out: 4, kernel: 3}\n")
+    result = cli("table", path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == f"error: {path}:{where}: {message}\n{ONE_LINE_HINT}"
+
+
+@pytest.mark.parametrize("name", ["a", "Z9", "x_", "a__b", "conv_1_", "inputs", "Input", "INPUT", "eval", "training"])
+def test_names_the_pattern_allows_are_accepted(name, cli, write_spec):
+    assert PATTERN.fullmatch(name) and name != "input"
+    result = cli("table", write_spec(LAYERS.format(name=name)))
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"^2 +{re.escape(name)} +relu ", result.stdout, re.MULTILINE)
+
+
+# --- every name the pattern allows builds in torch --------------------------------------------
+
+def module_attribute_names() -> list[str]:
+    """Every attribute name of an nn.Module (methods, `training`, `T_destination`, …) that the
+    name pattern allows."""
+    torch = pytest.importorskip("torch")
+    return sorted(name for name in dir(torch.nn.Module()) if PATTERN.fullmatch(name))
+
+
+def test_every_nn_module_attribute_name_builds_and_validates(cli, write_spec):
+    """Each name twice: a top-level group and the convolution inside it, beside a relu named
+    `training` (`forward` inside the group named `training`)."""
+    pytest.importorskip("fvcore")
+    names = module_attribute_names()
+    assert {"eval", "to", "train", "training", "forward", "state_dict", "children", "T_destination"} <= set(names)
+    lines = ["name: attributes", "input: [2, 4, 4]", "layers:"]
+    for name in names:
+        other = "forward" if name == "training" else "training"
+        lines.append(f"  - {name}: {{layers: [{{{name}: {{kind: conv2d, out: 2, kernel: 1}}}}, {{{other}: relu}}]}}")
+    path = write_spec("\n".join(lines) + "\n")
+    result = cli("validate", path, "--device", "cpu", "--runs", "1", "--warmup", "0")
+    assert result.exit_code == 0, result.output
+    assert f"✓ attributes: all {2 * len(names)} layers and the totals agree" in result.stdout
+
+
+CLASHING = """\
+name: clash
+input: [2, 4, 4]
+layers:
+  - eval: {kind: conv2d, out: 3, kernel: 1}
+  - training:
+      layers:
+        - to: {kind: conv2d, out: 2, kernel: 1}
+        - forward: relu
+"""
+
+
+def test_a_model_with_nn_module_attribute_names_is_an_ordinary_module(write_spec):
+    torch = pytest.importorskip("torch")
+    from archcalc import build_torch
+
+    path = write_spec(CLASHING)
+    model = build_torch(path)
+    assert list(model.state_dict()) == ["eval.weight", "eval.bias", "training.to.weight", "training.to.bias"]
+    assert [name for name, _ in model.named_modules()][1:] == ["eval", "training", "training.to", "training.forward"]
+    conv, inner = model.get_submodule("eval"), model.get_submodule("training.to")
+    assert isinstance(conv, torch.nn.Conv2d) and isinstance(inner, torch.nn.Conv2d)
+    assert isinstance(model.get_submodule("training.forward"), torch.nn.ReLU)
+    assert model.eval.__func__ is torch.nn.Module.eval  # the attribute stays nn.Module's
+    assert model.eval() is model and model.training is False and not conv.training and not inner.training
+    model.train()
+    assert model.training is True and conv.training and model.get_submodule("training").training is True
+    x = torch.randn(1, 2, 4, 4)
+    assert torch.equal(model(x), torch.relu(inner(conv(x))))
+    model.to(torch.float64)
+    assert conv.weight.dtype == inner.weight.dtype == torch.float64
+    copy = build_torch(path).to(torch.float64)
+    copy.load_state_dict(model.state_dict())
+    assert torch.equal(copy(x.double()), model(x.double()))
+    with pytest.raises(AttributeError, match="has no submodule `parameters`"):
+        model.get_submodule("parameters")
+
+
+# --- user text in markdown and HTML ------------------------------------------------------------
+
+NAME = r"evil ``` </details> # heading <script>alert(1)</script> | *b* _c_ [l](u) &amp; $x$ ~~s~~ \ end #"
+ESCAPED = (r"evil \`\`\` \</details\> # heading \<script\>alert(1)\</script\> \| \*b\* \_c\_ \[l\](u) \&amp; "
+           r"\$x\$ \~\~s\~\~ \\ end #")
+IN_HEADING = ESCAPED.replace("#", r"\#")
+FILE = "net `v1` |x| *y*.yaml"
+FILE_ESCAPED = r"net \`v1\` \|x\| \*y\*.yaml"
+FILE_CODE = r"``net `v1` \|x\| *y*.yaml``"
+
+MODEL = """\
+name: {name}
+input: [3, 8, 8]
+blocks:
+  unit:
+    layers:
+      - conv: {{kind: conv2d, out: 4, kernel: 3, padding: 1}}
+layers:
+  - stem: unit
+  - head: {{kind: conv2d, out: 4, kernel: 3}}
+"""
+
+
+def yaml_text(text: str) -> str:
+    """A YAML single-quoted scalar: backslashes as they are, quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@pytest.fixture
+def specs(tmp_path, monkeypatch):
+    """In tmp_path: FILE, the model named NAME, and plain.yaml and other.yaml, the same model
+    named plainly; relative paths, so that the file name shown is FILE."""
+    monkeypatch.chdir(tmp_path)
+    Path(FILE).write_text(MODEL.format(name=yaml_text(NAME)), encoding="utf-8")
+    Path("plain.yaml").write_text(MODEL.format(name="plain"), encoding="utf-8")
+    Path("other.yaml").write_text(MODEL.format(name="other"), encoding="utf-8")
+    return tmp_path
+
+
+PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def structure(text: str) -> Counter:
+    """How many tokens of each type (block and inline) markdown-it finds: headings, tables,
+    cells, code, emphasis, links, HTML…"""
+    counts: Counter = Counter()
+    for token in PARSER.parse(text):
+        counts[token.type] += 1
+        for child in token.children or []:
+            counts[child.type] += 1
+    return counts
+
+
+def inline_texts(text: str) -> list[str]:
+    """The text each inline run renders as (its text and code), in order."""
+    return ["".join(child.content for child in token.children if child.type in ("text", "code_inline"))
+            for token in PARSER.parse(text) if token.type == "inline"]
+
+
+def test_report_escapes_the_names_in_markdown_html_and_mermaid(specs, cli):
+    evil = cli("report", FILE, "plain.yaml")
+    plain = cli("report", "other.yaml", "plain.yaml")
+    assert evil.exit_code == plain.exit_code == 0, evil.output
+    text = evil.stdout
+    lines = text.splitlines()
+    assert lines[0] == f"# archcalc report: {IN_HEADING}, plain"
+    assert f"| models | {ESCAPED} ({FILE_CODE}), plain (`plain.yaml`) |" in lines
+    assert f"| figure | {ESCAPED} | plain | plain / {ESCAPED} |" in lines
+    assert f"## Stages: {IN_HEADING}" in lines
+    assert f"<summary>All 2 layers of {html.escape(NAME)}</summary>" in lines
+    assert text.count("</details>") == 2  # ours, one per model
+    pies = [line for line in lines if line.startswith("pie showData title ")]
+    title = pies[0].removeprefix("pie showData title ").removesuffix(": MACs by stage")
+    assert re.fullmatch(r"[A-Za-z0-9 _.,()-]*(#\d+;[A-Za-z0-9 _.,()-]*)*", title)  # no character mermaid reads
+    assert re.sub(r"#(\d+);", lambda m: chr(int(m[1])), title) == NAME
+    assert structure(text) == structure(plain.stdout)
+    texts = inline_texts(text)
+    assert texts[0] == f"archcalc report: {NAME}, plain"
+    assert f"{NAME} ({FILE}), plain (plain.yaml)" in texts
+    assert f"Stages: {NAME}" in texts
+
+
+def test_table_markdown_escapes_the_model_and_file(specs, cli):
+    evil, plain = cli("table", FILE, "--format", "markdown"), cli("table", "plain.yaml", "--format", "markdown")
+    assert evil.exit_code == 0, evil.output
+    assert evil.stdout.splitlines()[0] == f"**{ESCAPED} ({FILE_ESCAPED})**"
+    assert structure(evil.stdout) == structure(plain.stdout)
+    assert inline_texts(evil.stdout)[0] == f"{NAME} ({FILE})"
+
+
+def test_validate_markdown_escapes_the_model_and_file(specs, cli):
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    evil = cli("validate", FILE, "--format", "markdown", "--device", "cpu", "--runs", "0")
+    plain = cli("validate", "plain.yaml", "--format", "markdown", "--device", "cpu", "--runs", "0")
+    assert evil.exit_code == 0, evil.output
+    lines = evil.stdout.splitlines()
+    assert lines[0].startswith(f"**{ESCAPED} ({FILE_ESCAPED}) · validated on cpu · torch ")
+    assert (f"✓ {ESCAPED}: all 2 layers and the totals agree — output shape, parameters, buffers, "
+            f"fvcore MACs, FlopCounterMode FLOPs") in lines
+    assert structure(evil.stdout) == structure(plain.stdout)
+    assert inline_texts(evil.stdout)[0].startswith(f"{NAME} ({FILE}) · validated on cpu")
+
+
+FAMILY = """\
+name: family
+input: [3, 8, 8]
+params: {{width: 8}}
+variants:
+  {name}: {{}}
+  plain: {{width: 4}}
+layers:
+  - conv: {{kind: conv2d, out: width, kernel: 3}}
+"""
+
+
+def test_check_step_summary_escapes_the_model_name(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("family.yaml").write_text(FAMILY.format(name=yaml_text(NAME)), encoding="utf-8")
+    assert cli("check", "family.yaml", "--update").exit_code == 0
+    Path("family.yaml").write_text(FAMILY.format(name=yaml_text(NAME)).replace("width: 8", "width: 9"))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    result = cli("check", "family.yaml", "--format", "github")
+    assert result.exit_code == 1, result.output
+    assert all(line.startswith(("::error ", "::notice ")) for line in result.stdout.splitlines())
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    rows = [line for line in summary.splitlines() if line.startswith(f"| {ESCAPED} | ")]
+    assert [row.split(" | ")[1] for row in rows] == ["parameters", "MACs", "FLOPs", "activation memory"]
+    counts = structure(summary)
+    assert counts["heading_open"] == 1 and counts["table_open"] == 1 and counts["tr_open"] == 1 + 4
+    assert not {"code_inline", "html_inline", "html_block", "link_open", "em_open", "s_open"} & set(counts)
+    assert inline_texts(summary).count(NAME) == 4
+
+
+def test_zoo_and_list_markdown_escape_names_notes_and_sources(specs):
+    from archcalc.analysis import analyze
+    from archcalc.render.registry import render
+
+    Path(FILE).write_text(MODEL.format(name=yaml_text(NAME)) + f"published: {{params: 1, source: {yaml_text(NAME)}, "
+                          f"note: {yaml_text(NAME)}}}\n", encoding="utf-8")
+    stats = analyze(FILE)
+    zoo = render("zoo", "markdown", models=[stats]).splitlines()
+    row = next(line for line in zoo if line.startswith("| evil"))
+    assert row.startswith(f"| {ESCAPED} | 3×8×8 | 260 | 1 (1) |") and row.endswith(f"| {FILE_CODE} |")
+    assert f"Published figures: {ESCAPED} (its weights' `num_params` and `_ops`)." in zoo
+    assert f"1. {ESCAPED}: {ESCAPED}" in zoo
+    models = render("models", "markdown", models=[stats]).splitlines()
+    assert models[2].startswith(f"| {ESCAPED} | {FILE_ESCAPED} | 3×8×8 | 260 |")
+
+
+# --- the escapes themselves --------------------------------------------------------------------
+
+def test_ordinary_names_are_written_as_they_are():
+    from archcalc.render.markup import code_span, heading_text, markdown_text, mermaid_text
+    from archcalc.spec import bundled
+
+    names = [entry.name for entry in bundled()]
+    assert "resnet50_v1" in names and "shufflenet_v2_x1_0" in names
+    for name in [*names, "layer1.0.conv1", "3×224×224", "bottleneck ×3", "layer2 (12 layers)", "a_b_c9"]:
+        assert markdown_text(name) == heading_text(name) == mermaid_text(name) == name
+    assert code_span("specs/mobilenet_v3.yaml") == "`specs/mobilenet_v3.yaml`"
+
+
+@pytest.mark.parametrize("text, escaped", [
+    ("_x", r"\_x"), ("x_", r"x\_"), ("a__b", r"a\_\_b"), ("x_.y", r"x\_.y"), ("a_b", "a_b"), ("é_ü", "é_ü"),
+    ("a\nb\r\nc\td", "a b  c d"), ("<b>&lt;</b>", r"\<b\>\&lt;\</b\>"), ("[x](y)", r"\[x\](y)"),
+    ("a\\b", r"a\\b"), ("~~x~~ $y$", r"\~\~x\~\~ \$y\$"), ("a|b", r"a\|b"), ("# x #", "# x #"),
+])
+def test_markdown_text_escapes_what_starts_structure(text, escaped):
+    from archcalc.render.markup import markdown_text
+
+    assert markdown_text(text) == escaped
+
+
+def test_code_span_html_and_mermaid_escapes():
+    from archcalc.render.markup import code_span, heading_text, html_text, mermaid_text
+
+    assert heading_text("a # b #") == r"a \# b \#"
+    assert code_span("a`b") == "``a`b``"
+    assert code_span("`x`") == "`` `x` ``"
+    assert code_span("a``b`") == "``` a``b` ```"
+    assert code_span(" a ") == "`  a  `"
+    assert code_span("a|b") == r"`a\|b`" and code_span("a|b", table=False) == "`a|b`"
+    assert html_text("<a href='x'>&\n") == "&lt;a href=&#x27;x&#x27;&gt;&amp; "
+    assert mermaid_text('a "b"; c#1 `x`\n') == "a #34;b#34;#59; c#35;1 #96;x#96; "
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=30))
+def test_any_text_renders_as_itself_in_a_paragraph_and_a_table_cell(text):
+    """markdown-it reads the escaped text back as the text itself: no code, emphasis, link,
+    HTML, strikethrough or cell break, whatever the text holds."""
+    from archcalc.render.markup import markdown_text
+
+    escaped = markdown_text(text)
+    paragraph = [t for t in PARSER.parse(f"x {escaped} x") if t.type == "inline"]
+    assert len(paragraph) == 1
+    assert [child.type for child in paragraph[0].children] == ["text"]
+    assert paragraph[0].children[0].content == f"x {text} x"
+    table = PARSER.parse(f"| a |\n|---|\n| x {escaped} x |\n")
+    cells = [t for t in table if t.type == "inline"]
+    assert len(cells) == 2 and [child.type for child in cells[1].children] == ["text"]
+    assert cells[1].children[0].content == f"x {text} x"
