@@ -21,17 +21,14 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
                   convention: str = DEFAULT_CONVENTION, dtype: str = "float32") -> ModelStats:
     """Infer every shape and count every figure of `graph`; SpecError at the first bad layer.
 
-    A size given as a symbol (`archcalc.symbolic`) makes every figure a formula of it.
+    `batch` is a whole number from 1 to 2³¹ − 1 or a symbol (`archcalc.sizes.parse_batch`); a
+    size given as a symbol (`archcalc.symbolic`) makes every figure a formula of it.
     """
-    if isinstance(batch, str):
-        batch = parse_batch(batch, symbols=True)
-    shape = (batch, *(input_shape or graph.input_shape))
+    shape = (parse_batch(batch), *(input_shape or graph.input_shape))
     if not all(isinstance(size, int) for size in shape):
         from archcalc.symbolic.model import analyze_symbolic
 
         return analyze_symbolic(graph, shape, convention, dtype)
-    if not 1 <= batch <= MAX_DIMENSION:
-        raise SpecError(f"the batch size must be from 1 to {MAX_DIMENSION:,}, got {batch:,}")
     return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True)
 
 
@@ -42,10 +39,11 @@ def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[in
     return shape
 
 
-def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int = 1,
+def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int | str = 1,
             variant: str | None = None, convention: str = DEFAULT_CONVENTION,
             dtype: str = "float32") -> ModelStats:
-    """Analyse a spec file or bundled model: `analyze("resnet50", input="3x160x160")`."""
+    """Analyse a spec file or bundled model: `analyze("resnet50", input="3x160x160")`. `batch` is
+    a whole number ≥ 1 (an int or its digits) or a symbol such as N; SpecError for anything else."""
     from archcalc.spec import load_graph
 
     graph = load_graph(spec, variant)

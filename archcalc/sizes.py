@@ -7,7 +7,8 @@ Each size is a whole number from 1 to MAX_DIMENSION, or, where the command allow
 capital letters, digits and `_`, starting with a letter (N, H, W, H2).
 
 A list of sizes (`sweep --size`, `report --sweep`) is entries joined by `,`, each a size, an
-HxW pair or a range from:to[:step] (both ends included).
+HxW pair or a range from:to[:step] (both ends included); it is counted from the ranges' ends and
+steps before it is built, and more than MAX_SWEEP_POINTS sizes are refused.
 
 This module sits at the bottom beside `errors` and `limits` and imports nothing else at load:
 the formula printer for symbolic sizes is registered by `archcalc.symbolic` (FORMULA_TEXT).
@@ -16,10 +17,10 @@ the formula printer for symbolic sizes is registered by `archcalc.symbolic` (FOR
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from archcalc.errors import Location, SpecError
-from archcalc.limits import MAX_DIMENSION
+from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
 
 SYMBOL = re.compile(r"[A-Z][A-Z0-9_]*")
 """A symbolic size: capital letters, digits and '_', starting with a letter (N, H, W, H2)."""
@@ -106,50 +107,95 @@ def parse_pair(text: str, what: str) -> int | list[int]:
     return numbers[0] if len(numbers) == 1 else numbers
 
 
-def parse_batch(value: str | int, *, symbols: bool = True) -> int | str:
-    """A batch size: a whole number from 1 to 2³¹ − 1, or (with `symbols`) a symbol such as N."""
-    if symbols and isinstance(value, str) and is_symbol(value.strip()):
-        return value.strip()
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if isinstance(value, bool) or not 1 <= number <= MAX_DIMENSION:
-        raise SpecError(f"the batch size must be a whole number from 1 to {MAX_DIMENSION:,} or a symbol "
-                        f"such as N, got {value!r}")
+def parse_batch(value: Any, *, symbols: bool = True) -> int | str:
+    """A batch size: a whole number from 1 to 2³¹ − 1 (an integer, or its digits as text), or
+    (with `symbols`) a symbol such as N. A bool or a float, even 2.0, is refused: SpecError."""
+    text = value.strip() if isinstance(value, str) else None
+    if symbols and text is not None and is_symbol(text):
+        return text
+    if text is None:
+        number = _integer(value)
+    else:
+        number = _number(text) if _NUMBER.fullmatch(text) else None
+    if number is None or not 1 <= number <= MAX_DIMENSION:
+        symbol = " or a symbol such as N" if symbols else ""
+        raise SpecError(f"the batch size must be a whole number from 1 to {MAX_DIMENSION:,}{symbol}, got {value!r}")
     return number
+
+
+def _integer(value: Any) -> int | None:
+    """An integer of any integer type (int, numpy's, sympy's) but bool; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value.__index__())
+    except (AttributeError, TypeError):
+        return None
 
 
 def parse_size_list(text: str) -> list[tuple[int, int]]:
     """'32:512:32' (from:to:step, both ends included; step 1 if left out), '224,256', '224x320'
-    or a mix → [(h, w)]."""
-    sizes = []
-    for part in text.split(","):
-        part = part.strip()
-        matched = _RANGE.fullmatch(part)
-        if matched:
-            start, stop, step = (int(p) if p else None for p in matched.groups())
-            if step == 0 or stop < start:
-                raise SpecError(f"a range is from:to:step with from ≤ to and step ≥ 1, got '{part}'")
-            sizes += [(s, s) for s in range(start, stop + 1, step or 1)]
-            continue
-        dims = split(part) if part else [""]
-        if 1 <= len(dims) <= 2 and all(_NUMBER.fullmatch(d) for d in dims):
-            sizes.append((int(dims[0]), int(dims[-1])))
-        else:
-            raise SpecError(f"sizes are like 32:512:32, 224,256 or 224x320, got '{part}'")
-    if sizes:
-        low, high = min(min(s) for s in sizes), max(max(s) for s in sizes)
-        if not 1 <= low <= high <= MAX_DIMENSION:
-            raise SpecError(f"each size must be from 1 to {MAX_DIMENSION:,}")
-    return sizes
+    or a mix → [(h, w)]. Counted before it is built: more than MAX_SWEEP_POINTS is refused."""
+    return [pair for entry in _size_entries(text, "sizes") for pair in _pairs(entry)]
 
 
 def parse_batch_list(text: str) -> list[int]:
-    """'1', '1,8,32' or '1:64:8' → batch sizes."""
+    """'1', '1,8,32' or '1:64:8' → batch sizes (at most MAX_SWEEP_POINTS, counted first)."""
     if re.search("[x×]", text.lower()):
         raise SpecError(f"batch sizes are like 1, 1,8,32 or 1:64:8, got '{text}'")
-    return [n for n, _ in parse_size_list(text)]
+    return [n for entry in _size_entries(text, "batch sizes") for n, _ in _pairs(entry)]
+
+
+def check_sweep_points(sizes: int, batches: int) -> None:
+    """Refuse a sweep of more than MAX_SWEEP_POINTS points: `sizes` input sizes × `batches`."""
+    if sizes * batches > MAX_SWEEP_POINTS:
+        raise SpecError(f"{sizes:,} sizes × {batches:,} batch sizes give {sizes * batches:,} points; a sweep "
+                        f"takes at most {MAX_SWEEP_POINTS:,} (use a larger step)")
+
+
+def _size_entries(text: str, what: str) -> list[range | list[tuple[int, int]]]:
+    """The entries of a size list, a range kept as a range: their sizes are counted, with
+    arithmetic, before any list of them is made."""
+    entries = [_size_entry(part.strip()) for part in text.split(",")]
+    count = sum(len(entry) for entry in entries)
+    if count > MAX_SWEEP_POINTS:
+        raise SpecError(f"{count:,} {what}; a sweep takes at most {MAX_SWEEP_POINTS:,} (use a larger step)")
+    return entries
+
+
+def _size_entry(part: str) -> range | list[tuple[int, int]]:
+    """One entry of a size list: 'from:to[:step]' as a range, a size or an HxW pair as [(h, w)]."""
+    matched = _RANGE.fullmatch(part)
+    if matched:
+        start, stop, step = (_number(p) if p else None for p in matched.groups())
+        if step == 0 or stop < start:
+            raise SpecError(f"a range is from:to:step with from ≤ to and step ≥ 1, got '{part}'")
+        entry = range(start, stop + 1, step or 1)
+        _check_sizes(entry[0], entry[-1])
+        return entry
+    dims = split(part) if part else [""]
+    if not (1 <= len(dims) <= 2 and all(_NUMBER.fullmatch(d) for d in dims)):
+        raise SpecError(f"sizes are like 32:512:32, 224,256 or 224x320, got '{part}'")
+    height, width = _number(dims[0]), _number(dims[-1])
+    _check_sizes(height, width)
+    return [(height, width)]
+
+
+def _pairs(entry: range | list[tuple[int, int]]) -> Iterable[tuple[int, int]]:
+    """The (h, w) of an entry: (n, n) for each size of a range."""
+    return ((n, n) for n in entry) if isinstance(entry, range) else entry
+
+
+def _check_sizes(*sizes: int) -> None:
+    if not all(1 <= size <= MAX_DIMENSION for size in sizes):
+        raise SpecError(f"each size must be from 1 to {MAX_DIMENSION:,}")
+
+
+def _number(digits: str) -> int:
+    """Digits as an int; more digits than any size has as MAX_DIMENSION + 1 (too large), not
+    converted: Python refuses to convert more than 4,300 digits."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 19 else MAX_DIMENSION + 1
 
 
 def format_shape(shape, sep: str = "×") -> str:

@@ -107,12 +107,17 @@ class ModelStats:
 
     @cached_property
     def receptive_fields(self) -> dict[str, ReceptiveField | None] | None:
-        """By layer and block name (numeric input sizes only); see `archcalc.receptive`."""
-        if self.graph is None or self.formulas:
+        """By layer and block name; see `archcalc.receptive`. None without the graph or with a
+        symbolic height or width; fields do not depend on the batch or channels, which may be symbols."""
+        if self.graph is None or not self._numeric_grid():
             return None
         from archcalc.receptive import receptive_fields
 
         return receptive_fields(self.graph, self.shapes)
+
+    def _numeric_grid(self) -> bool:
+        """Every height and width, of the input and of every layer, is a number."""
+        return all(isinstance(size, int) for shape in self.shapes.values() for size in shape[2:])
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:

@@ -44,14 +44,18 @@ def pool(
     kernel: str = typer.Option(..., callback=_pair("--kernel"), help="Window size: k or kHxkW."),
     stride: Optional[str] = typer.Option(None, callback=_pair("--stride"), help="Stride (default: the kernel size)."),
     padding: str = typer.Option("0", callback=_pair("--padding"), help="Padding on each side, at most half the kernel."),
-    dilation: str = typer.Option("1", callback=_pair("--dilation"), help="Dilation (max pooling)."),
+    dilation: str | None = typer.Option(None, callback=_pair("--dilation"),
+                                  help="Dilation (max pooling only; default 1)."),
     ceil_mode: bool = typer.Option(False, "--ceil-mode", help="Round the output size up."),
     average: bool = typer.Option(False, "--average", help="Average instead of max pooling."),
     format: CalculationFormat = format_option(CalculationFormat),
     output: Optional[Path] = OUTPUT,
 ) -> None:
+    if average and dilation is not None:
+        raise UsageError("average pooling has no dilation (torch.nn.AvgPool2d takes none): leave out --dilation, "
+                         "or leave out --average for max pooling", option="'--dilation'")
     fields = {"kernel": kernel, "stride": stride, "padding": padding, "ceil_mode": ceil_mode}
-    if not average:
+    if dilation is not None:
         fields["dilation"] = dilation
     _calculate("avgpool2d" if average else "maxpool2d", input, fields, format.value, output)
 

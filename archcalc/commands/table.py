@@ -30,9 +30,9 @@ def table(
     from archcalc.analysis import analyze
 
     stats = analyze(spec, input=input, batch=batch, variant=variant, convention=convention.value, dtype=dtype.value)
-    if rf and stats.formulas:
-        raise UsageError("receptive fields need whole-number sizes: give --input as numbers (3x224x224), "
-                         "or leave out --rf", option="'--rf'")
+    if rf and stats.receptive_fields is None:  # a symbolic batch or channel count leaves them known
+        raise UsageError("receptive fields need whole-number sizes: give the height and width as numbers "
+                         "(--input 3x224x224 or Cx224x224), or leave out --rf", option="'--rf'")
     from archcalc.render.registry import render
 
     emit(render("table", format.value, stats=stats, rows=stats.rows(depth), depth=depth, rf=rf), output, [spec])

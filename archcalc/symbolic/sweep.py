@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from archcalc.errors import SpecError
-from archcalc.limits import MAX_SWEEP_POINTS
+from archcalc.sizes import check_sweep_points
 from archcalc.stats import Figures, ModelStats
 from archcalc.symbolic.context import Condition
 from archcalc.symbolic.model import analyze_symbolic, totals_at
@@ -35,9 +34,7 @@ def sweep(spec: str | Path, sizes: list[tuple[int, int]], batches: list[int], va
     """Totals of a spec at every (height, width) in `sizes` and batch size in `batches`."""
     from archcalc.spec import load_graph
 
-    if len(sizes) * len(batches) > MAX_SWEEP_POINTS:
-        raise SpecError(f"--size and --batch give {len(sizes) * len(batches):,} points; at most "
-                        f"{MAX_SWEEP_POINTS:,}", hint="use a larger step")
+    check_sweep_points(len(sizes), len(batches))
     graph = load_graph(spec, variant)
     batch = "N" if len(batches) > 1 else batches[0]
     stats = analyze_symbolic(graph, (batch, graph.input_shape[0], "H", "W"), convention, dtype)

@@ -14,7 +14,7 @@ from archcalc.dependencies import require
 from archcalc.errors import DeviceError, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.layers.base import numel
-from archcalc.sizes import human_bytes
+from archcalc.sizes import format_shape, human_bytes, parse_batch
 from archcalc.stats import LayerStats, ModelStats
 from archcalc.validation.results import FIGURES, Check, LayerCheck, Validation
 
@@ -49,7 +49,10 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     counters = _counters(counter, place)
     if "fvcore" in counters:
         require("fvcore", "counting with fvcore")
-    predicted = analyze_graph(graph, input_shape, batch)
+    predicted = analyze_graph(graph, input_shape, parse_batch(batch, symbols=False))
+    if predicted.formulas:
+        raise SpecError(f"validation builds the model at one size, got the input {format_shape(predicted.input_shape)}",
+                        hint="give the input as numbers, like 3x224x224")
     _check_memory(torch, predicted, place)
     notes = ("fvcore cannot trace meta tensors: FlopCounterMode counts alone",) \
         if place == "meta" and counter == "both" else ()
@@ -77,17 +80,13 @@ def _check_memory(torch, stats: ModelStats, place: str) -> None:
 
 
 def _available_memory(torch, place: str) -> int | None:
-    """Free bytes on the device: CUDA's own figure, or the kernel's MemAvailable."""
+    """Free bytes on the device: CUDA's own figure, or the least of the machine's, the process's
+    and its cgroups' limits (`archcalc.validation.memory`)."""
     if place.startswith("cuda"):
         return torch.cuda.mem_get_info()[0]
-    try:
-        with open("/proc/meminfo", encoding="ascii") as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    from archcalc.validation.memory import available_memory
+
+    return available_memory()
 
 
 def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation,
