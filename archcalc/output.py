@@ -44,9 +44,15 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
     is followed, so the file it names is replaced and the link stays.
     """
     target = Path(path)
-    if target.is_symlink():
-        target = target.resolve()
-    _check_target(target, inputs)
+    try:
+        if target.is_symlink():
+            target = target.resolve(strict=True) if target.exists() else target.resolve()
+        _check_target(target, inputs)
+    except RuntimeError:  # Python 3.11 resolves a loop of links with this
+        raise OutputError(f"cannot write '{path}': Too many levels of symbolic links",
+                          hint="the file was left as it was") from None
+    except OSError as error:  # a name too long, a loop of links, a folder that cannot be searched
+        raise _cannot_write(Path(path), error) from None
     with _signals_end_through_cleanup():
         try:
             descriptor, temporary = tempfile.mkstemp(prefix=f".{_shortened(target.name)}.", suffix=".tmp",

@@ -59,7 +59,7 @@ def run_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
                           cwd=cwd, env=env, timeout=120)
 
 
-_examples = {"count": 0, "fuzz": 0}
+_examples = {"count": 0, "fuzz": 0, "adversarial": 0}
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +82,16 @@ def count_fuzz_case():
     return count
 
 
+@pytest.fixture(scope="session")
+def count_adversarial_case():
+    """Call once per adversarial case; the total is printed at the end of the run."""
+
+    def count() -> None:
+        _examples["adversarial"] += 1
+
+    return count
+
+
 def pytest_collection_finish(session):
     """torch on one thread: the tests are many small computations, and on a shared CPU more
     threads only contend (two threads made the gradient measurements several times slower)."""
@@ -93,5 +103,8 @@ def pytest_collection_finish(session):
 def pytest_terminal_summary(terminalreporter):
     if _examples["fuzz"]:
         terminalreporter.write_line(f"fuzz: {_examples['fuzz']:,} specs, each a result or one clear error")
+    if _examples["adversarial"]:
+        terminalreporter.write_line(f"adversarial corpus: {_examples['adversarial']:,} cases, each holding its "
+                                    "invariant (exit code, one clear message, files intact, time)")
     if _examples["count"]:
         terminalreporter.write_line(f"property tests: {_examples['count']:,} examples checked against torch")

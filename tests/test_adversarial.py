@@ -1,0 +1,297 @@
+"""An adversarial corpus: every case is an input an attacker (or an unlucky CI job, as root) can
+give archcalc, and the invariant it must hold. Run beside the fuzz test; the count is printed.
+
+Kinds of case:
+- every bad spec of tests/bad_specs/ through the commands that read a spec and were not yet run
+  on it (`check`, `report`, `sweep`, `table --rf`): exit 2, one located message, nothing written;
+- file-system set-ups for specs and outputs: links (dangling, looping, to a spec, to a device),
+  devices, named pipes, sockets, directories, read-only and missing folders, a file that vanishes;
+- option vectors: a wrong value for every option of every command;
+- signals during a write, and concurrent runs writing the same output or the same baseline.
+
+Every case checks: the exit code, no traceback, an error on stderr alone when refused, every file
+of the scratch folder intact except the one output the command may write, no temporary file
+left, and an answer within SECONDS (an alarm in this process, a timeout for a fresh one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CLI_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+BAD_SPECS = sorted((ROOT / "tests" / "bad_specs").glob("*.yaml"))
+SECONDS = 20
+GOOD = "name: good\ninput: [3, 16, 16]\nlayers:\n  - conv: {kind: conv2d, out: 4, kernel: 3}\n  - relu: relu\n"
+
+
+class TookTooLong(BaseException):
+    pass
+
+
+def _alarm(signum, frame):
+    raise TookTooLong
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every regular file under `folder` (links not followed) and a digest of its bytes."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            files[str(path.relative_to(folder))] = "link → " + os.readlink(path)
+        elif path.is_file():
+            files[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+@pytest.fixture
+def holds(cli, tmp_path, monkeypatch, count_adversarial_case):
+    """Run `archcalc ARGS` in the scratch folder and check the invariants; `exits`: the codes
+    allowed, `writes`: the one file it may create or change."""
+    monkeypatch.chdir(tmp_path)
+    previous = signal.signal(signal.SIGALRM, _alarm)
+
+    def run(*args: str, exits: tuple[int, ...] = (2,), writes: str | None = None, says: str = ""):
+        count_adversarial_case()
+        before = {name: digest for name, digest in snapshot(tmp_path).items() if name != writes}
+        signal.setitimer(signal.ITIMER_REAL, SECONDS)
+        try:
+            result = cli(*args)
+        except TookTooLong:
+            pytest.fail(f"no answer within {SECONDS} s: archcalc {' '.join(args)}")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
+        assert result.exit_code in exits, (args, result.output)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        if result.exit_code == 2:
+            assert result.stdout == "", (args, result.stdout)
+            assert result.stderr.startswith(("error: ", "Usage: ")), (args, result.stderr)
+            assert says in result.stderr, (args, result.stderr)
+        after = {name: digest for name, digest in snapshot(tmp_path).items() if name != writes}
+        assert after == before, (args, "files changed")
+        assert not [name for name in after if name.endswith(".tmp")], (args, "a temporary file was left")
+        return result
+
+    yield run
+    signal.signal(signal.SIGALRM, previous)
+
+
+# --- every bad spec through the commands the corpus test does not run -------------------------
+
+SPEC_COMMANDS = {"check": ["check"], "report": ["report"], "sweep": ["sweep", "--size", "16:17"],
+                 "table --rf": ["table", "--rf"]}
+
+
+ANSWERED = {  # (command, bad spec) that answer rightly: what is wrong does not arise there
+    ("sweep", "kernel_larger_than_input"): 0,  # the sweep's sizes (16, 17) are larger than the spec's input
+    ("sweep", "output_too_large"): 0,  # the sweep's sizes keep every tensor small
+    ("check", "unknown_default_variant"): 1,  # check measures every variant, not the default
+}
+
+
+@pytest.mark.parametrize("spec", BAD_SPECS, ids=[path.stem for path in BAD_SPECS])
+@pytest.mark.parametrize("command", SPEC_COMMANDS)
+def test_a_bad_spec_is_refused_by_every_command(holds, tmp_path, spec, command):
+    if spec.is_dir():
+        (tmp_path / "spec.yaml").mkdir()
+    else:
+        (tmp_path / "spec.yaml").write_bytes(spec.read_bytes())
+    name, *options = SPEC_COMMANDS[command]
+    holds(name, "spec.yaml", *options, "--baseline" if name == "check" else "--format",
+          "none.yaml" if name == "check" else _text_format(name), exits=(ANSWERED.get((name, spec.stem), 2),))
+
+
+def _text_format(command: str) -> str:
+    return {"report": "markdown", "sweep": "table", "table": "table"}[command]
+
+
+# --- file-system set-ups ----------------------------------------------------------------------
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _socket(path: Path) -> None:
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    _SOCKETS.append(server)
+
+
+_SOCKETS: list[socket.socket] = []
+
+SPEC_SETUPS = {
+    "a dangling link": (lambda p: p.symlink_to("nowhere.yaml"), "no such file"),
+    "a loop of links": (lambda p: (p.with_name("b.yaml").symlink_to(p.name), p.symlink_to("b.yaml")),
+                        "Too many levels of symbolic links"),
+    "a link to itself": (lambda p: p.symlink_to(p.name), "Too many levels of symbolic links"),
+    "a named pipe": (_fifo, "named pipe"),
+    "a link to a named pipe": (lambda p: (_fifo(p.with_name("pipe")), p.symlink_to("pipe")), "named pipe"),
+    "a socket": (_socket, "socket"),
+    "a link to /dev/zero": (lambda p: p.symlink_to("/dev/zero"), "device"),
+    "a link to /dev/null": (lambda p: p.symlink_to("/dev/null"), "device"),
+    "a directory": (lambda p: p.mkdir(), "directory"),
+    "a link to a directory": (lambda p: (p.with_name("folder").mkdir(), p.symlink_to("folder")), "directory"),
+    "an empty file": (lambda p: p.write_text(""), "the file is empty"),
+    "a file of one NUL": (lambda p: p.write_bytes(b"\0"), "not allowed in YAML text"),
+    "a file of 4 MiB and one byte": (lambda p: p.write_bytes(b"#" * (4 * 2**20 + 1)), "larger than 4 MiB"),
+    "a UTF-16 file": (lambda p: p.write_text(GOOD, encoding="utf-16"), "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("setup", SPEC_SETUPS)
+@pytest.mark.parametrize("command", [["table"], ["validate", "--runs", "0"], ["check", "--baseline", "b.yaml"],
+                                     ["report"], ["sweep", "--size", "8:9"]], ids=lambda c: c[0])
+def test_a_spec_that_is_no_spec_file_is_refused(holds, tmp_path, setup, command):
+    make, says = SPEC_SETUPS[setup]
+    make(tmp_path / "spec.yaml")
+    try:
+        holds(command[0], "spec.yaml", *command[1:], says=says)
+    finally:
+        for server in _SOCKETS:
+            server.close()
+        _SOCKETS.clear()
+
+
+OUTPUT_SETUPS = {  # target → (set-up, exit codes, what stderr says)
+    "a link to the spec": (lambda d: (d / "out.txt").symlink_to("spec.yaml"), (2,), "refusing to write over the spec"),
+    "the spec by another path": (lambda d: (d / "sub").mkdir(), (2,), "refusing to write over the spec"),
+    "/dev/null": (lambda d: None, (2,), "not a regular file"),
+    "/dev/full": (lambda d: None, (2,), "not a regular file"),
+    "a named pipe": (lambda d: os.mkfifo(d / "out.txt"), (2,), "not a regular file"),
+    "a link to a device": (lambda d: (d / "out.txt").symlink_to("/dev/null"), (2,), "not a regular file"),
+    "a directory": (lambda d: (d / "out.txt").mkdir(), (2,), "is a directory"),
+    "a loop of links": (lambda d: ((d / "a.txt").symlink_to("out.txt"), (d / "out.txt").symlink_to("a.txt")), (2,),
+                        "Too many levels of symbolic links"),
+    "a missing folder": (lambda d: None, (2,), "does not exist"),
+    "a dangling link": (lambda d: (d / "out.txt").symlink_to("made.txt"), (0,), ""),
+    "a link to a file": (lambda d: ((d / "made.txt").write_text("old\n"), (d / "out.txt").symlink_to("made.txt")),
+                         (0,), ""),
+    "a file name of 255 bytes": (lambda d: None, (0,), ""),
+    "a file name of 256 bytes": (lambda d: None, (2,), "File name too long"),
+}
+TARGETS = {"the spec by another path": "sub/../spec.yaml", "/dev/null": "/dev/null", "/dev/full": "/dev/full",
+           "a missing folder": "nowhere/out.txt", "a file name of 255 bytes": "o" * 251 + ".txt",
+           "a file name of 256 bytes": "o" * 252 + ".txt"}
+WRITES = {"a dangling link": "made.txt", "a link to a file": "made.txt", "a file name of 255 bytes": "o" * 251 + ".txt"}
+
+
+@pytest.mark.parametrize("setup", OUTPUT_SETUPS)
+@pytest.mark.parametrize("command", [["table", "spec.yaml"], ["report", "spec.yaml"], ["sweep", "spec.yaml", "--size", "8:9"],
+                                     ["check", "spec.yaml", "--baseline", "b.yaml"]], ids=lambda c: c[0])
+def test_an_output_target_is_written_whole_or_refused(holds, tmp_path, setup, command):
+    (tmp_path / "spec.yaml").write_text(GOOD)
+    make, exits, says = OUTPUT_SETUPS[setup]
+    make(tmp_path)
+    if command[0] == "check" and exits == (0,):
+        exits = (1,)  # written, and the model is not in the (absent) baseline
+    holds(*command, "-o", TARGETS.get(setup, "out.txt"), exits=exits, writes=WRITES.get(setup), says=says)
+
+
+def test_a_spec_that_vanishes_between_runs(holds, tmp_path):
+    (tmp_path / "spec.yaml").write_text(GOOD)
+    holds("table", "spec.yaml", exits=(0,))
+    (tmp_path / "spec.yaml").unlink()
+    holds("table", "spec.yaml", says="no such file")
+
+
+def test_output_into_a_read_only_folder(holds, tmp_path):
+    if os.geteuid() == 0:  # root writes anyway: the write then succeeds whole
+        (tmp_path / "spec.yaml").write_text(GOOD)
+        holds("table", "spec.yaml", "-o", "out.txt", exits=(0,), writes="out.txt")
+        return
+    (tmp_path / "spec.yaml").write_text(GOOD)
+    (tmp_path / "locked").mkdir(mode=0o500)
+    holds("table", "spec.yaml", "-o", "locked/out.txt", says="not writable")
+
+
+# --- option vectors -------------------------------------------------------------------------
+
+WRONG_OPTIONS = {
+    "table": [["--input", ""], ["--input", "0x8x8"], ["--input", "3x8"], ["--input", "3x8x8x8x8"], ["--input", "-3x8x8"],
+              ["--input", "3x2147483648x8"], ["--batch", "0"], ["--batch", "-1"], ["--batch", "2.5"], ["--batch", "n"],
+              ["--depth", "0"], ["--depth", "x"], ["--convention", "nope"], ["--format", "html"], ["--dtype", "int4"],
+              ["--variant", "nope"], ["--input", "3xHxW", "--rf"], ["--input", "3x8x8", "--input"]],
+    "validate": [["--runs", "-1"], ["--warmup", "-1"], ["--device", "tpu"], ["--counter", "none"], ["--input", "3xHxW"],
+                 ["--batch", "N"], ["--format", "yaml"]],
+    "report": [["--sweep", "0:4"], ["--sweep", "4:1"], ["--sweep", "1:100000000"], ["--convention", "x"],
+               ["--format", "pdf"]],
+    "sweep": [["--size", ""], ["--size", "0"], ["--size", "1:2147483647"], ["--size", "8:4"], ["--size", "8:16:0"],
+              ["--batch", "0"], ["--size", "8", "--batch", "1:20000"], ["--format", "xml"]],
+    "check": [["--format", "sarif"], ["--baseline", "/dev/null"], ["--baseline", "."]],
+}
+
+
+@pytest.mark.parametrize("command, options", [(command, options) for command, vectors in WRONG_OPTIONS.items()
+                                              for options in vectors],
+                         ids=lambda value: " ".join(value) if isinstance(value, list) else value)
+def test_a_wrong_option_value_is_one_clear_error(holds, tmp_path, command, options):
+    (tmp_path / "spec.yaml").write_text(GOOD)
+    holds(command, "spec.yaml", *options)
+
+
+CALCULATOR_OPTIONS = [["--input", "3x8x8", "--kernel", "0"], ["--input", "3x8x8", "--kernel", "9"],
+                      ["--input", "3x8x8", "--kernel", "3", "--stride", "0"], ["--input", "3x8x8", "--kernel", "x"],
+                      ["--input", "3x8x8", "--kernel", "3", "--padding", "-1"], ["--input", "3xHxW", "--kernel", "3"],
+                      ["--input", "3x8x8", "--kernel", "3", "--dilation", "banana"], ["--kernel", "3"]]
+
+
+@pytest.mark.parametrize("command", ["conv", "pool"])
+@pytest.mark.parametrize("options", CALCULATOR_OPTIONS, ids=" ".join)
+def test_a_wrong_calculator_option_is_one_clear_error(holds, command, options):
+    holds(command, *options)
+
+
+# --- signals and concurrent runs (fresh processes) -------------------------------------------
+
+SLOW = "name: slow\ninput: [3, 16, 16]\nlayers:\n  - c: {kind: conv2d, out: 3, kernel: 3, padding: 1, repeat: 3000}\n"
+
+
+def _process(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "archcalc", *args], cwd=cwd, env={**os.environ, **CLI_ENV},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("runs", [2, 4])
+@pytest.mark.parametrize("command", [["table", "--format", "json"], ["report"]], ids=lambda c: c[0])
+def test_concurrent_runs_writing_one_output_leave_one_whole_file(tmp_path, count_adversarial_case, runs, command):
+    count_adversarial_case()
+    (tmp_path / "spec.yaml").write_text(SLOW)
+    started = [_process(command[0], "spec.yaml", *command[1:], "-o", "out.txt", cwd=tmp_path) for _ in range(runs)]
+    for process in started:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0 and "Traceback" not in stderr, stderr
+    alone = subprocess.run([sys.executable, "-m", "archcalc", command[0], "spec.yaml", *command[1:]], cwd=tmp_path,
+                           env={**os.environ, **CLI_ENV}, capture_output=True, text=True, timeout=120, check=True)
+    assert (tmp_path / "out.txt").read_text() == alone.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.txt", "spec.yaml"]
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
+@pytest.mark.parametrize("command", [["table"], ["report"], ["check", "--update"]], ids=lambda c: " ".join(c))
+def test_a_signal_in_the_middle_of_a_run_leaves_files_whole(tmp_path, count_adversarial_case, name, command):
+    """The signal arrives at a random point of a slow run (in the analysis or in the write):
+    the output is the old one or the new one, whole, and no temporary file is left."""
+    count_adversarial_case()
+    (tmp_path / "spec.yaml").write_text(SLOW)
+    target = "archcalc.lock.yaml" if command[0] == "check" else "out.txt"
+    (tmp_path / target).write_text("old\n" if target == "out.txt" else "models:\n")
+    output = [] if command[0] == "check" else ["-o", target]
+    process = _process(command[0], "spec.yaml", *command[1:], *output, cwd=tmp_path)
+    try:
+        process.wait(timeout=0.3 + 0.1 * len(command))
+    except subprocess.TimeoutExpired:
+        process.send_signal(getattr(signal, name))
+    _, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stderr, stderr
+    text = (tmp_path / target).read_text()
+    assert text in ("old\n", "models:\n") or text.endswith("\n") and ("slow" in text or "c.0" in text), text[:200]
+    assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")]
