@@ -51,7 +51,7 @@ class Figures(NamedTuple):
 def _sum(values: tuple) -> Any:
     """Numbers summed; formulas summed as a balanced tree, as each addition of two formulas costs
     their length (a running total of n formulas would cost n²)."""
-    if all(type(value) is int for value in values):
+    if set(map(type, values)) <= {int}:  # all numbers (checked at C speed: a column can be 100,000 long)
         return sum(values)
     while len(values) > 1:
         values = [*(values[i] + values[i + 1] for i in range(0, len(values) - 1, 2)), *values[len(values) // 2 * 2:]]

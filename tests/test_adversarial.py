@@ -89,6 +89,8 @@ def holds(cli, tmp_path, monkeypatch, count_adversarial_case):
 
 SPEC_COMMANDS = {"check": ["check"], "report": ["report"], "sweep": ["sweep", "--size", "16:17"],
                  "table --rf": ["table", "--rf"]}
+FAST_COMMANDS = {"check"}
+"""The fast tier runs every bad spec through these; a full run through all."""
 
 
 ANSWERED = {  # (command, bad spec) that answer rightly: what is wrong does not arise there
@@ -99,7 +101,8 @@ ANSWERED = {  # (command, bad spec) that answer rightly: what is wrong does not 
 
 
 @pytest.mark.parametrize("spec", BAD_SPECS, ids=[path.stem for path in BAD_SPECS])
-@pytest.mark.parametrize("command", SPEC_COMMANDS)
+@pytest.mark.parametrize("command", [pytest.param(name, marks=() if name in FAST_COMMANDS else pytest.mark.slow)
+                                     for name in SPEC_COMMANDS])
 def test_a_bad_spec_is_refused_by_every_command(holds, tmp_path, spec, command):
     if spec.is_dir():
         (tmp_path / "spec.yaml").mkdir()
@@ -260,6 +263,7 @@ def _process(*args: str, cwd: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow  # fresh processes
 @pytest.mark.parametrize("runs", [2, 4])
 @pytest.mark.parametrize("command", [["table", "--format", "json"], ["report"]], ids=lambda c: c[0])
 def test_concurrent_runs_writing_one_output_leave_one_whole_file(tmp_path, count_adversarial_case, runs, command):
@@ -275,6 +279,7 @@ def test_concurrent_runs_writing_one_output_leave_one_whole_file(tmp_path, count
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.txt", "spec.yaml"]
 
 
+@pytest.mark.slow  # fresh processes
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
 @pytest.mark.parametrize("command", [["table"], ["report"], ["check", "--update"]], ids=lambda c: " ".join(c))
 def test_a_signal_in_the_middle_of_a_run_leaves_files_whole(tmp_path, count_adversarial_case, name, command):

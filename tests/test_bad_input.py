@@ -301,6 +301,7 @@ def written_out(count: int) -> str:
     return "name: stack\ninput: [3, 8, 8]\nlayers:\n" + "".join(f"  - r{i}: relu\n" for i in range(count))
 
 
+@pytest.mark.slow  # a giant at a limit: the full run
 @pytest.mark.parametrize("text, location", [
     (written_out(84_000), "4:3"),  # the list being filled
     ("name: x\ninput: [3, 8, 8]\nparams:\n  big: [" + ", ".join(["1"] * 300_000) + "]\nlayers:\n  - r: relu\n", "4:8"),
@@ -317,6 +318,7 @@ def test_too_many_written_nodes_are_refused_as_such_not_as_an_alias_bomb(write_s
                              "  hint: a spec needs far fewer: write repeated layers with 'repeat' or blocks\n")
 
 
+@pytest.mark.slow  # a giant at a limit: the full run
 def test_a_written_out_layer_counts_once_against_the_expansion_bound(write_spec):
     """50,001 written-out layers were refused as 'more than 100,000' when each counted twice."""
     stats = analyze(write_spec(written_out(50_001)))
@@ -329,6 +331,7 @@ def variants(count: int) -> str:
             + "layers:\n  - c: {kind: conv2d, out: w, kernel: 3}\n")
 
 
+@pytest.mark.slow  # a giant at a limit: the full run
 def test_a_thousand_variants_pass_and_one_more_is_refused_by_every_command(write_spec, cli, tmp_path):
     allowed = write_spec(variants(MAX_VARIANTS))
     result = cli("check", allowed, "--baseline", tmp_path / "none.yaml")
