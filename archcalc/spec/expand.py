@@ -123,8 +123,10 @@ def _check_one_line(name: str, location: Location, what: str) -> None:
 
 def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, YMap]:
     variants = _counted(_mapping(doc, "variants"))
-    for name in variants:
-        _check_one_line(name, variants.key_where(name), "the variant name")
+    if not getattr(variants, "names_checked", False):  # once per file, not once per variant expanded
+        for name in variants:
+            _check_one_line(name, variants.key_where(name), "the variant name")
+        variants.names_checked = True
     if not variants:
         if variant not in (None, family):
             raise SpecError(f"unknown variant '{variant}': this spec defines only '{family}'",
