@@ -28,7 +28,10 @@ def serialised(path: str | Path) -> Iterator[None]:
     except OSError as error:
         raise _cannot_write(Path(path), error) from None
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (some network ones): write without taking turns
+            pass
         yield
     finally:
         os.close(descriptor)  # which releases the lock
