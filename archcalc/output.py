@@ -49,7 +49,7 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
     target = Path(path)
     try:
         if target.is_symlink():
-            target = target.resolve(strict=True) if target.exists() else target.resolve()
+            target = target.resolve()
         _check_target(target, inputs)
     except RuntimeError:  # Python 3.11 resolves a loop of links with this
         raise OutputError(f"cannot write '{path}': Too many levels of symbolic links",

@@ -230,7 +230,7 @@ def updated_text(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: 
     `models:` is not a block mapping is written anew as a whole. Every value is written by the YAML
     emitter, and the text is read back and compared with what was meant before it is returned."""
     meant = _meant(baseline, measured, gone)
-    text = _edited(baseline, measured, gone) if baseline.exists else None
+    text = _edited(baseline, meant, measured, gone) if baseline.exists else None
     if text is None or _read_back(text, baseline.path) != meant:
         text = _written_anew(meant)
         if _read_back(text, baseline.path) != meant:  # pragma: no cover - the emitter's own output
@@ -277,7 +277,8 @@ def _written_anew(models: dict[str, dict]) -> str:
     return HEADER + "".join(f"  {line}\n" for line in body.splitlines())
 
 
-def _edited(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: set[str]) -> str | None:
+def _edited(baseline: Baseline, meant: dict[str, dict], measured: dict[str, dict[str, Any]],
+            gone: set[str]) -> str | None:
     """The baseline's text edited in place, or None where its `models:` is not a block mapping."""
     text = baseline.text
     if text and not text.endswith("\n"):
@@ -302,14 +303,12 @@ def _edited(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: set[s
         if key.value in gone:
             edits.append((first, end, []))
         elif key.value in measured:
-            entry = baseline.document["models"][key.value]
-            values = {**(entry if isinstance(entry, dict) else {}), **measured[key.value]}
             edited = _edited_entry(lines[first:end], first, body, measured[key.value])
             if edited is not None:
                 edits.append((first, end, edited))
             else:  # written anew: up to the entry's last line, so that comments after it stay
                 last = body.end_mark.line if body.end_mark.column > 0 else body.end_mark.line - 1
-                edits.append((first, max(first + 1, min(end, last + 1)), _entry_lines(key.value, values)))
+                edits.append((first, max(first + 1, min(end, last + 1)), _entry_lines(key.value, meant[key.value])))
     tail = _block_end(lines, starts[-1]) if starts else len(lines)
     edits.append((tail, tail, [line for name, values in measured.items()
                                if name not in baseline.document["models"] for line in _entry_lines(name, values)]))

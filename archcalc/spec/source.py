@@ -175,8 +175,9 @@ def read_spec_text(path: Path, name: str) -> str:
         raise SpecError("no such file", location=start,
                         hint="check the path, or name a bundled model (see 'archcalc list')") from None
     except OSError as exc:
-        if exc.errno == errno.ENXIO:  # a socket, or a device with no driver, cannot be opened: say what it is
-            raise SpecError(f"this is {_special(os.stat(path).st_mode)}, not a spec file", location=start,
+        kind = _special_at(path) if exc.errno == errno.ENXIO else None  # a socket, a device with no driver
+        if kind:
+            raise SpecError(f"this is {kind}, not a spec file", location=start,
                             hint="give a regular .yaml file (save what the pipe or device gives to one first)") from None
         raise SpecError(f"cannot read the file: {exc.strerror}", location=start) from None
     mode = os.fstat(descriptor).st_mode
@@ -209,6 +210,14 @@ def _shortened(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}")
 
 
+def _special_at(path: Path) -> str | None:
+    """What the special file at `path` is; None if it cannot be told (it is gone already)."""
+    try:
+        return _special(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
 def _special(mode: int) -> str:
     if stat.S_ISFIFO(mode):
         return "a named pipe (FIFO)"
@@ -218,7 +227,8 @@ def _special(mode: int) -> str:
 
 
 def _location(name: str, node: yaml.Node) -> Location:
-    return Location(name, node.start_mark.line + 1, node.start_mark.column + 1)
+    mark = node.start_mark
+    return Location(name, mark.line + 1, mark.column + 1)
 
 
 def _yaml_type(node: yaml.Node) -> str:
@@ -238,19 +248,15 @@ class _Converter:
         self.seen: set[int] = set()
         self.construct = yaml.SafeLoader("").construct_object
 
-    def at(self, node: yaml.Node) -> Location:
-        mark = node.start_mark
-        return Location(self.name, mark.line + 1, mark.column + 1)
-
     def convert(self, node: yaml.Node, depth: int, alias: Location | None = None):
         """`alias`: where the outermost node being repeated through an alias was defined."""
         if alias is None and id(node) in self.seen:
-            alias = self.at(node)
+            alias = _location(self.name, node)
         self.seen.add(id(node))
         self.count += 1
         if self.count > MAX_YAML_NODES:
             raise SpecError(f"the document expands to more than {MAX_YAML_NODES:,} YAML nodes",
-                            location=alias or self.at(node),
+                            location=alias or _location(self.name, node),
                             hint="is an alias ('*name') repeated inside itself many times?")
         tag = node.tag
         if tag == _STR or tag in _TEXT_TAGS:
@@ -259,17 +265,17 @@ class _Converter:
             return int(node.value)
         if tag not in _PLAIN_TAGS:
             tag = tag.replace("tag:yaml.org,2002:", "!!")
-            raise SpecError(f"the YAML tag '{tag}' is not supported", location=self.at(node),
+            raise SpecError(f"the YAML tag '{tag}' is not supported", location=_location(self.name, node),
                             hint="a spec holds numbers, true/false, text, lists and mappings only")
         if type(node) is yaml.ScalarNode:
             return self.scalar(node)
         if depth >= MAX_YAML_DEPTH:  # the root is at depth 0
-            raise _too_deep(self.at(node))
+            raise _too_deep(_location(self.name, node))
         if type(node) is yaml.MappingNode:
             return self._mapping(node, depth, alias)
         result = YList(self.convert(item, depth + 1, alias) for item in node.value)
-        result.location = self.at(node)
-        result.item_locations = [self.at(item) for item in node.value]
+        result.location = _location(self.name, node)
+        result.item_locations = [_location(self.name, item) for item in node.value]
         return result
 
     def scalar(self, node: yaml.ScalarNode):
@@ -281,28 +287,28 @@ class _Converter:
             if "Exceeds the limit" in str(exc):
                 raise SpecError(f"a whole number of {sum(c.isdigit() for c in node.value):,} digits, more "
                                 f"than can be read ({sys.get_int_max_str_digits():,} at most)",
-                                location=self.at(node), hint="no size or count needs that many") from None
+                                location=_location(self.name, node), hint="no size or count needs that many") from None
             kind = node.tag.replace("tag:yaml.org,2002:", "")
-            raise SpecError(f"{_shortened(node.value)} is not a valid {kind}", location=self.at(node),
+            raise SpecError(f"{_shortened(node.value)} is not a valid {kind}", location=_location(self.name, node),
                             hint="write a plain number, true or false, or quote text") from None
 
     def _mapping(self, node: yaml.MappingNode, depth: int, alias: Location | None) -> YMap:
         result = YMap()
-        result.location = self.at(node)
+        result.location = _location(self.name, node)
         result.key_locations, result.value_locations = {}, {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise SpecError("YAML merge keys ('<<') are not supported", location=self.at(key_node),
+                raise SpecError("YAML merge keys ('<<') are not supported", location=_location(self.name, key_node),
                                 hint="use a block with parameters to share layers")
             key = self.convert(key_node, depth + 1, alias)
             if not isinstance(key, str):
-                raise SpecError(f"keys must be text, not {key!r}", location=self.at(key_node))
+                raise SpecError(f"keys must be text, not {key!r}", location=_location(self.name, key_node))
             if key in result:
                 first = result.key_locations[key]
                 raise SpecError(f"duplicate key '{key}' (first at line {first.line})",
-                                location=self.at(key_node),
+                                location=_location(self.name, key_node),
                                 hint="remove or rename one of them; YAML would silently keep the last")
-            result.key_locations[key] = self.at(key_node)
-            result.value_locations[key] = self.at(value_node)
+            result.key_locations[key] = _location(self.name, key_node)
+            result.value_locations[key] = _location(self.name, value_node)
             result[key] = self.convert(value_node, depth + 1, alias)
         return result
