@@ -1,18 +1,18 @@
-"""What the commands share: parsing options, the format and output options, emitting.
+"""What the commands share: their options as data, the format and output options, emitting.
 
-Each command lives in its own module here and is imported only when it runs (archcalc.cli).
-An option's callback returns the parsed value (a shape as a tuple, a list of sizes), so the
-command passes it on as it is; a value that does not parse is a usage error.
+Each command lives in its own module here and is imported only when it runs (archcalc.cli). Its
+parameters are plain Python: each default is an `Argument` or an `Option`, data that archcalc.cli
+reads to parse a command line (and turns into typer's options for help and for usage errors).
+An option's `parse` turns its text into the value the command takes (a shape as a tuple, a list
+of sizes); a value that does not parse is a usage error naming the option.
 """
 
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable, Optional
-
-import typer
+from typing import Any, NamedTuple, Optional
 
 from archcalc import sizes
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
@@ -20,20 +20,47 @@ from archcalc.errors import UserError
 from archcalc.render.registry import formats
 from archcalc.stats import DTYPE_BYTES
 
+REQUIRED: Any = ...
+"""The default of an option that must be given."""
 
-def parsed(parse: Callable) -> Callable:
-    """An option callback: the option's text through `parse`, None left as it is; a UserError
-    becomes a usage error naming the option."""
 
-    def callback(value):
-        if value is None:
-            return None
-        try:
-            return parse(value)
-        except UserError as error:
-            raise typer.BadParameter(error.message) from None
+class Argument(NamedTuple):
+    """A command's positional argument; `many` takes every one given (none when not `required`)."""
 
-    return callback
+    metavar: str
+    help: str
+    required: bool = True
+    many: bool = False
+
+
+class Option(NamedTuple):
+    """A command's option. `flags` default to --NAME (and --no-NAME for a flag that is on by
+    default); `type` is str, int, bool or Path (a file, not a directory), taken from the default
+    where one is given; `choices` are the only values it takes; `parse` (text → value) runs on
+    the text given or on the default text."""
+
+    default: Any
+    help: str
+    flags: tuple[str, ...] = ()
+    type: type | None = None
+    choices: tuple[str, ...] = ()
+    parse: Callable[[str], Any] | None = None
+    min: int | None = None
+    max: int | None = None
+
+    @property
+    def kind(self) -> type:
+        if self.type is not None:
+            return self.type
+        if isinstance(self.default, (bool, int, Path)):
+            return Path if isinstance(self.default, Path) else type(self.default)
+        return str
+
+
+def parameters(function: Callable) -> list[tuple[str, Argument | Option]]:
+    """A command function's parameters, in order: (name, Argument or Option)."""
+    code = function.__code__
+    return list(zip(code.co_varnames[:code.co_argcount], function.__defaults__))
 
 
 def _whole_number_input(text: str) -> tuple[int, int, int]:
@@ -44,41 +71,28 @@ def _whole_number_input(text: str) -> tuple[int, int, int]:
     return shape
 
 
-def choices(name: str, values: Iterable[str]) -> type[Enum]:
-    """An option's choices as the Enum typer reads them."""
-    return Enum(name, [(value, value) for value in values], type=str)
+def format_option(kind: str, help: str = "Output format.") -> Option:
+    """`--format`: the formats of a result kind in archcalc.render.registry, the first the default."""
+    choices = tuple(formats(kind))
+    return Option(choices[0], help, ("--format",), choices=choices)
 
 
-def format_choices(kind: str) -> type[Enum]:
-    """The `--format` choices of a result kind, from the renderer registry."""
-    return choices(f"{kind.title()}Format", formats(kind))
+INPUT = Option(None, "Input C×H×W, e.g. 3x224x224.", ("--input",), parse=_whole_number_input)
+SYMBOLIC_INPUT = Option(None, "Input C×H×W, e.g. 3x224x224; a size may be a symbol: 3xHxW.", ("--input",),
+                        parse=lambda text: sizes.parse_input(text, symbols=True))
+OUTPUT = Option(None, "Write to this file (replaced in one step) instead of printing.", ("--output", "-o"), type=Path)
+VARIANT = Option(None, "Which variant of a family file.")
+DTYPE = Option("float32", "Element type for activation memory.", choices=tuple(DTYPE_BYTES))
 
 
-def format_option(choices: type[Enum], help: str = "Output format."):
-    """`--format`, defaulting to the first of `choices` (format_choices)."""
-    return typer.Option(next(iter(choices)), "--format", help=help)
+def convention_option(help: str = "What a MAC/FLOP counts.") -> Option:
+    return Option(DEFAULT_CONVENTION, help, choices=tuple(CONVENTIONS))
 
 
-INPUT = typer.Option(None, "--input", callback=parsed(_whole_number_input), help="Input C×H×W, e.g. 3x224x224.")
-SYMBOLIC_INPUT = typer.Option(None, "--input", callback=parsed(lambda text: sizes.parse_input(text, symbols=True)),
-                              help="Input C×H×W, e.g. 3x224x224; a size may be a symbol: 3xHxW.")
-OUTPUT = typer.Option(None, "--output", "-o", dir_okay=False,
-                      help="Write to this file (replaced in one step) instead of printing.")
-VARIANT = typer.Option(None, help="Which variant of a family file.")
-
-ConventionChoice = choices("ConventionChoice", CONVENTIONS)
-DtypeChoice = choices("DtypeChoice", DTYPE_BYTES)
+CONVENTION = convention_option()
 
 
-def convention_option(help: str = "What a MAC/FLOP counts."):
-    return typer.Option(ConventionChoice(DEFAULT_CONVENTION), help=help)
-
-
-def dtype_option():
-    return typer.Option(DtypeChoice("float32"), help="Element type for activation memory.")
-
-
-def emit(content, output: Optional[Path], inputs: Iterable[str | Path] = ()) -> None:
+def emit(content, output: Path | None, inputs: Iterable[str | Path] = ()) -> None:
     """Print `content` (text, lines, or styled lines (text, style)), or write it to `output` in
     one step, never over one of the `inputs` (the specs read: paths or bundled names)."""
     if isinstance(content, list):

@@ -5,25 +5,19 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
-import typer
-
-from archcalc.commands import OUTPUT, emit, format_choices, format_option
+from archcalc.commands import OUTPUT, Argument, Option, emit, format_option
 from archcalc.errors import OutputError
-
-CheckFormat = format_choices("check")
 
 
 def check(
-    specs: Optional[list[str]] = typer.Argument(None, metavar="[SPEC]...",
-                                                help="Spec files or bundled names (default: the baseline's models)."),
-    baseline: Path = typer.Option(Path("archcalc.lock.yaml"), "--baseline", dir_okay=False,
-                                  help="The committed figures to hold the models to."),
-    update: bool = typer.Option(False, "--update", help="Rewrite the baseline with the figures now."),
-    format: CheckFormat = format_option(CheckFormat, help="table, github (annotations) or json."),
-    output: Optional[Path] = OUTPUT,
-) -> Optional[bool]:
+    specs: list[str] | None = Argument("[SPEC]...", "Spec files or bundled names (default: the baseline's models).",
+                                          required=False, many=True),
+    baseline: Path = Option(Path("archcalc.lock.yaml"), "The committed figures to hold the models to.", ("--baseline",)),
+    update: bool = Option(False, "Rewrite the baseline with the figures now.", ("--update",)),
+    format: str = format_option("check", help="table, github (annotations) or json."),
+    output: Path | None = OUTPUT,
+) -> bool | None:
     from archcalc.check import check as check_models
     from archcalc.check import load_baseline, update_baseline
     from archcalc.render.registry import render
@@ -34,8 +28,8 @@ def check(
         removed = f", removed {', '.join(sorted(gone))}" if gone else ""
         sys.stderr.write(f"wrote {baseline}: {len(result.measured)} models{removed}\n")
         return None
-    emit(render("check", format.value, result=result), output, [*result.spec_files.values(), baseline])
-    if format.value == "github":
+    emit(render("check", format, result=result), output, [*result.spec_files.values(), baseline])
+    if format == "github":
         _append_step_summary(result)
     return result.ok
 

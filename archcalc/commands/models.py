@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
-from archcalc.commands import OUTPUT, ConventionChoice, convention_option, emit, format_choices, format_option
-
-ModelsFormat = format_choices("models")
-ZooFormat = format_choices("zoo")
+from archcalc.commands import OUTPUT, convention_option, emit, format_option
 
 
 def list_models(
-    convention: ConventionChoice = convention_option("What a MAC counts."),
-    format: ModelsFormat = format_option(ModelsFormat),
-    output: Optional[Path] = OUTPUT,
+    convention: str = convention_option("What a MAC counts."),
+    format: str = format_option("models"),
+    output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.analysis import analyze_bundled
     from archcalc.render.registry import render
 
-    emit(render("models", format.value, models=analyze_bundled(convention.value)), output, bundled_files())
+    emit(render("models", format, models=analyze_bundled(convention)), output, bundled_files())
 
 
-def zoo(format: ZooFormat = format_option(ZooFormat), output: Optional[Path] = OUTPUT) -> None:
+def zoo(format: str = format_option("zoo"), output: Path | None = OUTPUT) -> None:
     from archcalc.analysis import analyze_bundled
     from archcalc.render.registry import render
 
-    emit(render("zoo", format.value, models=analyze_bundled()), output, bundled_files())
+    emit(render("zoo", format, models=analyze_bundled()), output, bundled_files())
 
 
 def bundled_files() -> list[Path]:

@@ -1,0 +1,149 @@
+"""The command line as a typer app, built from the commands' data: it prints the help, and every
+mistake with the command's usage (archcalc.cli runs a well-formed command line without it).
+
+The group lists each command from COMMANDS and builds only the one invoked: its typer function
+has the command's parameters as typer's own Argument and Option, made from the command's
+Argument and Option data, and hands the command plain values (a choice's text, not its Enum).
+"""
+
+from __future__ import annotations
+
+import inspect
+from enum import Enum
+from functools import cache
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from archcalc.cli import COMMANDS, command_function, run
+from archcalc.commands import REQUIRED, Argument, Option, parameters
+from archcalc.errors import UsageError, UserError
+
+
+class ArchcalcCommand(TyperCommand):
+    """Every archcalc command: usage errors carry their command (so that the usage help is
+    printed with them), and the command runs through archcalc.cli.run (its errors, exit codes)."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as error:  # the parser raises 'Option … requires an argument' without one
+            if getattr(error, "ctx", False) is None:
+                error.ctx = ctx
+            raise
+
+    def invoke(self, ctx):
+        try:
+            code = run(super().invoke, {"ctx": ctx})
+        except UsageError as error:
+            raise typer.BadParameter(str(error), ctx=ctx, param_hint=error.option) from None
+        if code:
+            raise typer.Exit(code)
+
+
+class LazyGroup(TyperGroup):
+    """Lists the commands from COMMANDS and builds (imports) only the one that is invoked."""
+
+    _listing = False
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name: str):
+        if name not in COMMANDS:
+            return None
+        if self._listing:  # `archcalc --help`: the name and help are enough
+            return TyperCommand(name, help=COMMANDS[name].help)
+        return build_command(name)
+
+    def format_help(self, ctx, formatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+@cache
+def typer_app() -> typer.Typer:
+    app = typer.Typer(cls=LazyGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                      help="Exact output shapes, parameters and MACs/FLOPs of convolutional networks.")
+    app.callback()(_group)
+    return app
+
+
+def _group() -> None:
+    """The group itself does nothing: its commands are built when invoked."""
+
+
+@cache
+def build_command(name: str) -> TyperCommand:
+    """The click command of `name`, built from its function's data, once per process (in-process
+    callers, such as the tests, run many commands)."""
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    single.command(name, cls=ArchcalcCommand, help=COMMANDS[name].help)(typer_function(command_function(name)))
+    return typer.main.get_command(single)
+
+
+def typer_function(function: Callable) -> Callable:
+    """`function` with typer's parameters in its signature, made from its Argument and Option data."""
+    signature, choices = [], set()
+    for name, parameter in parameters(function):
+        default, annotation = (_argument if isinstance(parameter, Argument) else _option)(name, parameter)
+        signature.append(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                           default=default, annotation=annotation))
+        if isinstance(parameter, Option) and parameter.choices:
+            choices.add(name)
+
+    def command(**values: Any) -> Any:
+        return function(**{name: value.value if name in choices else value for name, value in values.items()})
+
+    command.__name__ = function.__name__
+    command.__signature__ = inspect.Signature(signature)
+    command.__annotations__ = {parameter.name: parameter.annotation for parameter in signature}
+    return command
+
+
+def _argument(name: str, argument: Argument) -> tuple[Any, Any]:
+    annotation = list[str] if argument.many else str
+    default = ... if argument.required else None
+    return (typer.Argument(default, metavar=argument.metavar, help=argument.help),
+            annotation if argument.required else Optional[annotation])
+
+
+def _option(name: str, option: Option) -> tuple[Any, Any]:
+    annotation = _choices(name, option.choices) if option.choices else option.kind
+    default = ... if option.default is REQUIRED else annotation(option.default) if option.choices else option.default
+    settings: dict[str, Any] = {"help": option.help}
+    if option.parse is not None:
+        settings["callback"] = parsed(option.parse)
+    if option.min is not None:
+        settings["min"] = option.min
+    if option.max is not None:
+        settings["max"] = option.max
+    if option.kind is Path:
+        settings["dir_okay"] = False
+    return typer.Option(default, *option.flags, **settings), Optional[annotation] if default is None else annotation
+
+
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """An option's choices as the Enum typer reads them."""
+    return Enum(f"{name.title()}Choice", [(value, value) for value in values], type=str)
+
+
+def parsed(parse: Callable) -> Callable:
+    """An option callback: the option's text through `parse`, None left as it is; a UserError
+    becomes a usage error naming the option."""
+
+    def callback(value):
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except UserError as error:
+            raise typer.BadParameter(error.message) from None
+
+    return callback
+
