@@ -7,10 +7,6 @@ every round; the script prints each median and whether the targets (docs/perform
   a written-out 10,000-layer spec   ≤ 0.6 s, and a 30,000-layer one ≤ 3.1 × that (linear growth)
   archcalc check of every bundled model against the committed baseline   ≤ 0.25 s
 
-It also times `python -c "import yaml, typer"`, how much of the start-up the command-line library
-takes before archcalc runs a line, and the table's work through the library without typer (the
-same bytes), what the command would cost with a command line that costs nothing to import.
-
 Usage: python benchmarks/table_speed.py [--runs N]
 """
 
@@ -34,19 +30,6 @@ def archcalc_command() -> list[str]:
         return [str(script)]
     found = shutil.which("archcalc")
     return [found] if found else [sys.executable, "-m", "archcalc"]
-
-
-LIBRARY_TABLE = """
-import gc, sys
-gc.disable()
-from archcalc.analysis import analyze
-from archcalc.render.registry import render
-stats = analyze("resnet152")
-lines = render("table", "table", stats=stats, rows=stats.rows(None), depth=None, rf=False)
-sys.stdout.write("".join(text + "\\n" for text, _ in lines))
-"""
-"""`archcalc table resnet152`'s work and bytes through the library, without typer: what the command
-would cost with a command line that costs nothing to import."""
 
 
 def plain_stack(folder: Path, layers: int) -> Path:
@@ -76,9 +59,7 @@ def main() -> None:
         "python -c pass": [sys.executable, "-c", "pass"],
         'python -c "import yaml"': [sys.executable, "-c", "import yaml"],
         'python -c "import torch"': [sys.executable, "-c", "import torch"],
-        'python -c "import yaml, typer"': [sys.executable, "-c", "import yaml, typer"],
         "archcalc table resnet152": [*archcalc, "table", "resnet152"],
-        "the same without the command line": [sys.executable, "-c", LIBRARY_TABLE],
         "archcalc table (10,000 layers)": [*archcalc, "table", str(plain_stack(folder, 10_000))],
         "archcalc table (30,000 layers)": [*archcalc, "table", str(plain_stack(folder, 30_000))],
         "archcalc check specs/*.yaml": [*archcalc, "check", *map(str, sorted(Path("specs").glob("*.yaml")))],
@@ -108,11 +89,6 @@ def main() -> None:
     ]
     for text, met, target in targets:
         print(f"{text}: target {target} {'met' if met else 'MISSED'}")
-    floor = median['python -c "import yaml, typer"'] / median['python -c "import yaml"']
-    library = median["the same without the command line"] / median['python -c "import yaml"']
-    print(f"(the command-line library's import alone: import yaml, typer / import yaml = {floor:.2f}; "
-          f"table resnet152 without it / import yaml = {library:.2f})")
-
 
 if __name__ == "__main__":
     main()
