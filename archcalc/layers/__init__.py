@@ -7,20 +7,25 @@ one object in one file here.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
-from pkgutil import iter_modules
 
 from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape
 
 
 def _kinds() -> list[LayerKind]:
     kinds: list[LayerKind] = []
-    for module in sorted(info.name for info in iter_modules(__path__)):
+    for module in _modules():
         namespace = vars(import_module(f"{__name__}.{module}"))
         kinds += [value() for value in namespace.values() if isinstance(value, type)
                   and issubclass(value, LayerKind) and "key" in vars(value) and value.__module__ == namespace["__name__"]]
         kinds += namespace.get("KINDS", [])
     return kinds
+
+
+def _modules() -> list[str]:
+    """The modules of this package, by name (listed from its folder: pkgutil would import inspect)."""
+    return sorted(name[:-3] for name in os.listdir(__path__[0]) if name.endswith(".py") and name != "__init__.py")
 
 
 LAYER_KINDS: dict[str, LayerKind] = {kind.key: kind for kind in _kinds()}
