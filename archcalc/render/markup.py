@@ -5,7 +5,6 @@ letters or digits as they are, so ordinary names are written byte for byte as be
 
 from __future__ import annotations
 
-import html
 import re
 
 
@@ -53,6 +52,8 @@ def code_span(text: str, table: bool = True) -> str:
 
 def html_text(text: str) -> str:
     """Text inside an HTML element (`<summary>`): `&`, `<`, `>` and quotes as character references."""
+    import html  # only reports write HTML: the table's start-up does without html.entities
+
     return html.escape(one_line(text))
 
 
