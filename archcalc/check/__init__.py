@@ -3,8 +3,8 @@ spec's `expect:` block; report drift, broken budgets, new models and models whos
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.check.baseline import FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
@@ -17,8 +17,7 @@ __all__ = ["FIGURES", "Baseline", "CheckResult", "Entry", "Finding", "Held", "ch
            "update_baseline"]
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One figure of one model against what it is held to; `problem` is '' when it holds."""
 
     model: str
@@ -43,8 +42,7 @@ class Finding:
         return self.change / self.expected if self.change is not None and self.expected else None
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     """Every finding of one run, the models measured (for --update) and the baseline used."""
 
     findings: list[Finding]
