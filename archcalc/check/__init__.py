@@ -3,8 +3,8 @@ spec's `expect:` block; report drift, broken budgets, new models and models whos
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.check.baseline import FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
@@ -17,8 +17,7 @@ __all__ = ["FIGURES", "Baseline", "CheckResult", "Entry", "Finding", "Held", "ch
            "update_baseline"]
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One figure of one model against what it is held to; `problem` is '' when it holds."""
 
     model: str
@@ -43,8 +42,7 @@ class Finding:
         return self.change / self.expected if self.change is not None and self.expected else None
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     """Every finding of one run, the models measured (for --update) and the baseline used."""
 
     findings: list[Finding]
@@ -60,10 +58,10 @@ class CheckResult:
 def check(specs: list[str], baseline: Baseline) -> CheckResult:
     """Measure the models of `specs` (every variant of each file; all of the baseline's models
     when none is given) and hold each to its baseline entry and its spec's `expect:` block."""
-    from archcalc.spec.catalog import display_name, load_document
     from archcalc.spec.expand import expand
 
-    targets = _targets(specs, baseline)
+    documents = _Documents()
+    targets = _targets(specs, baseline, documents)
     if not targets and not baseline.entries:
         raise UserError(f"nothing to check: no spec was given and '{baseline.path}' "
                         + ("lists no models" if baseline.exists else "does not exist"),
@@ -72,11 +70,9 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
     findings: list[Finding] = []
     measured: dict[str, ModelStats] = {}
     spec_files: dict[str, Path] = {}
-    documents: dict[str, YMap] = {}  # each file read and parsed once, whatever its number of variants
     for path, variant in targets:
-        if path not in documents:
-            documents[path] = load_document(Path(path))
-        graph = expand(documents[path], display_name(Path(path)), variant)
+        document, name = documents[path]
+        graph = expand(document, name, variant)
         entry = baseline.entries.get(graph.model)
         measured[graph.model] = stats = _analyze(graph, entry)
         spec_files[graph.model] = Path(path)
@@ -87,6 +83,17 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
         checked |= {str(path) for path, _ in baseline.broken.values() if path is not None}
     findings += _gone(baseline, set(measured), checked)
     return CheckResult(findings, measured, spec_files, baseline)
+
+
+class _Documents(dict):
+    """Spec files by path, each read and parsed once, with its name in messages: a family file is
+    read for its variant names, then expanded once for each."""
+
+    def __missing__(self, path: str) -> tuple[YMap, str]:
+        from archcalc.spec.catalog import display_name, load_document
+
+        self[path] = spec = load_document(Path(path)), display_name(Path(path))
+        return spec
 
 
 def update_baseline(result: CheckResult) -> set[str]:
@@ -117,25 +124,25 @@ def figures_of(stats: ModelStats) -> dict[str, int]:
     return {figure: getattr(stats.totals, figure) for figure in FIGURES}
 
 
-def _targets(specs: list[str], baseline: Baseline) -> list[tuple[str, str | None]]:
-    from archcalc.spec.catalog import load_document, locate
+def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> list[tuple[str, str | None]]:
+    from archcalc.spec.catalog import locate
     from archcalc.spec.expand import variant_names
 
     if not specs:
-        return _baseline_targets(baseline)
+        return _baseline_targets(baseline, documents)
     targets = []
     for spec in specs:
         path, variant = locate(spec)
-        names = [variant] if variant else (variant_names(load_document(path)) or [None])
+        names = [variant] if variant else (variant_names(documents[str(path)][0]) or [None])
         targets += [(str(path), name) for name in names]
     return list(dict.fromkeys(targets))
 
 
-def _baseline_targets(baseline: Baseline) -> list[tuple[str, str | None]]:
+def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[tuple[str, str | None]]:
     """What a bare `check` measures: every model of each of the user's spec files the baseline
     names (so that a model added or renamed there shows), and the recorded models of the bundled
     families (a new release adding a bundled variant does not fail anyone's check)."""
-    from archcalc.spec.catalog import load_document, specs_dir
+    from archcalc.spec.catalog import specs_dir
     from archcalc.spec.expand import variant_names
 
     files = [entry.spec_path for entry in baseline.entries.values()]
@@ -145,7 +152,7 @@ def _baseline_targets(baseline: Baseline) -> list[tuple[str, str | None]]:
     for path in dict.fromkeys(files):
         if not path.is_file():
             continue
-        document = load_document(path)
+        document = documents[str(path)][0]
         variants = variant_names(document)
         if path.resolve().parent == bundled:  # a recorded model no longer defined shows as gone
             defined = variants or [document.get("name")]
@@ -204,13 +211,14 @@ def _expect(graph: Graph) -> Held | None:
 
 def _gone(baseline: Baseline, measured: set[str], checked: set[str]) -> list[Finding]:
     """Baseline models whose spec file is gone, or whose file (among those checked) lost them."""
-    checked_files = {Path(path).resolve() for path in checked if Path(path).exists()}
     entries = [(entry.model, entry.spec_path, entry.spec, entry.location) for entry in baseline.entries.values()]
     entries += [(model, path, str(path), error.location) for model, (path, error) in baseline.broken.items()]
+    entries = [entry for entry in entries if entry[0] not in measured]
+    if not entries:
+        return []
+    checked_files = {Path(path).resolve() for path in checked if Path(path).exists()}
     findings = []
     for model, path, spec, location in entries:
-        if model in measured:
-            continue
         if path is None or not path.exists():
             findings.append(Finding(model, "", None, None, "spec gone", location,
                                     f"{spec} does not exist; remove the entry or run --update"))

@@ -20,9 +20,8 @@ order, comments, budgets and tolerances stay as they were and its diff shows onl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import yaml
 
@@ -47,8 +46,7 @@ HEADER = ("# archcalc baseline: the figures `archcalc check` holds each model to
           "models:\n")
 
 
-@dataclass(frozen=True)
-class Tolerance:
+class Tolerance(NamedTuple):
     """How far a figure may move: an absolute amount, or a share of the baseline ('1%')."""
 
     amount: float
@@ -62,8 +60,7 @@ class Tolerance:
         return f"{self.amount:g}%" if self.relative else f"{self.amount:g}"
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(NamedTuple):
     """What a model is held to by one source (the baseline, or the spec's `expect:`)."""
 
     figures: dict[str, int]
@@ -72,8 +69,7 @@ class Held:
     source: str
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One model of the baseline: the conditions it was measured under, and what it is held to."""
 
     model: str
@@ -87,8 +83,7 @@ class Entry:
     location: Location
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(NamedTuple):
     """The baseline file as read: its entries, its parsed document and its text (what `--update`
     edits). `broken`: with `repairable`, the entries that do not validate, by model, each with
     its spec file where the entry names one, and the error (`--update` measures and rewrites them)."""
@@ -98,7 +93,7 @@ class Baseline:
     entries: dict[str, Entry]
     document: YMap | None = None
     text: str = ""
-    broken: dict[str, tuple[Path | None, SpecError]] = field(default_factory=dict)
+    broken: Mapping[str, tuple[Path | None, SpecError]] = {}  # shared, never changed
 
 
 def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from archcalc.check import FIGURES, CheckResult, Finding
 from archcalc.render.numbers import grouped
 from archcalc.render.table import Column, StyledLines, Table, as_markdown, as_text
@@ -68,6 +66,8 @@ def summary_markdown(result: CheckResult) -> str:
 
 
 def to_json(result: CheckResult) -> str:
+    import json
+
     findings = [{
         "model": f.model, "figure": f.figure or None, "expected": f.expected, "now": f.now,
         "change": f.change, "ok": f.ok, "problem": f.problem or None, "detail": f.detail or None,
