@@ -200,7 +200,20 @@ def _plain(value: int | sp.Expr) -> int | sp.Expr:
 @lru_cache(maxsize=1 << 12)
 def _plain_formula(value: sp.Expr) -> int | sp.Expr:
     """`_plain` of a sympy value; the layers of a model repeat the same few formulas."""
-    return int(value) if value.is_Integer else sp.expand(value)
+    if value.is_Integer:
+        return int(value)
+    return value if _expanded(value) else sp.expand(value)
+
+
+def _expanded(formula: sp.Expr) -> bool:
+    """Whether `formula` is a sum of products of numbers, symbols and floors of such sums (each
+    to a whole power): a form that sp.expand, much slower to find out, leaves as it is."""
+    for term in sp.Add.make_args(formula):
+        for factor in sp.Mul.make_args(term):
+            base = factor.base if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0 else factor
+            if not (base.is_Number or base.is_Symbol or isinstance(base, sp.floor) and _expanded(base.args[0])):
+                return False
+    return True
 
 
 def _plain_counts(counts: dict) -> dict:
