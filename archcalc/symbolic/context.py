@@ -9,6 +9,7 @@ any other is assumed and recorded, with the layer it came from.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import lcm
 
 import sympy as sp
@@ -51,21 +52,30 @@ class Assumptions:
 
     def assume(self, condition: sp.Basic) -> bool:
         """Whether a rule's condition may hold; see the module's docstring."""
-        if condition in (sp.true, sp.false):
-            return bool(condition)
-        condition = _whole(condition.func(normal_size(condition.lhs), normal_size(condition.rhs)))
-        if condition in (sp.true, sp.false):
-            return bool(condition)
-        sizes = size_set(condition)
-        if sizes is not None and (sizes.is_empty() or sizes.is_everything()):
-            return not sizes.is_empty()
-        self._pending.append(condition)
-        return True
+        verdict, constraint = _verdict(condition)
+        if constraint is not None:
+            self._pending.append(constraint)
+        return verdict
 
     def assume_equal(self, a: sp.Expr, b: sp.Expr) -> bool:
         return sp.expand(a - b) == 0 or self.assume(sp.Eq(a, b))
 
 
+@lru_cache(maxsize=1 << 12)
+def _verdict(condition: sp.Basic) -> tuple[bool, sp.Basic | None]:
+    """Whether `condition` may hold, and the constraint it leaves: None when it holds at every
+    size or at none. Kept, as the layers of a model meet the same few conditions again and again."""
+    if condition in (sp.true, sp.false):
+        return bool(condition), None
+    condition = _whole(condition.func(normal_size(condition.lhs), normal_size(condition.rhs)))
+    if condition in (sp.true, sp.false):
+        return bool(condition), None
+    sizes = size_set(condition)
+    if sizes is not None and sizes.is_everything():
+        return True, None
+    if sizes is not None and sizes.is_empty():
+        return False, None
+    return True, condition
 
 
 def _whole(condition: sp.Basic) -> sp.Basic:

@@ -4,7 +4,7 @@ and the figures at any given size."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Callable
 
 import sympy as sp
@@ -40,7 +40,9 @@ def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) ->
             found.settle(node.name)
             return tuple(_plain(normal_size(d)) if isinstance(d, sp.Basic) else d for d in out)
 
-        stats = run_rules(graph, sizes, convention, dtype, settle)
+        # a layer that repeats an earlier one (same fields, same input shapes) meets only the
+        # conditions that one recorded, so it may take that one's results
+        stats = run_rules(graph, sizes, convention, dtype, settle, reuse=True)
     layers = [layer._replace(figures=_plain_figures(layer.figures), counts=_plain_counts(layer.counts))
               for layer in stats.layers]
     formulas = Formulas(names, tuple(found.conditions), tuple(_exact_strides(graph, stats)))
@@ -190,15 +192,33 @@ def _only(relation: sp.Basic, name: str) -> bool:
     return {str(s) for s in relation.free_symbols} == {name}
 
 
-def _plain(value: sp.Expr) -> int | sp.Expr:
+def _plain(value: int | sp.Expr) -> int | sp.Expr:
     """A whole number as an int; a formula expanded."""
-    return int(value) if value.is_Integer else sp.expand(value)
+    return value if type(value) is int else _plain_formula(sp.sympify(value))
+
+
+@lru_cache(maxsize=1 << 12)
+def _plain_formula(value: sp.Expr) -> int | sp.Expr:
+    """`_plain` of a sympy value; the layers of a model repeat the same few formulas."""
+    if value.is_Integer:
+        return int(value)
+    return value if _expanded(value) else sp.expand(value)
+
+
+def _expanded(formula: sp.Expr) -> bool:
+    """Whether `formula` is a sum of products of numbers, symbols and floors of such sums (each
+    to a whole power): a form that sp.expand, much slower to find out, leaves as it is."""
+    for term in sp.Add.make_args(formula):
+        for factor in sp.Mul.make_args(term):
+            base = factor.base if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0 else factor
+            if not (base.is_Number or base.is_Symbol or isinstance(base, sp.floor) and _expanded(base.args[0])):
+                return False
+    return True
 
 
 def _plain_counts(counts: dict) -> dict:
-    return {name: count if isinstance(count, Uncounted) else _plain(sp.sympify(count))
-            for name, count in counts.items()}
+    return {name: count if isinstance(count, Uncounted) else _plain(count) for name, count in counts.items()}
 
 
 def _plain_figures(figures: Figures) -> Figures:
-    return Figures(*(_plain(sp.sympify(value)) for value in figures))
+    return Figures(*map(_plain, figures))

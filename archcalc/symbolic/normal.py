@@ -7,13 +7,16 @@ The window rule gives ⌊(⌊(H − 1)/2⌋ + 1 − 1)/2⌋ + 1 after two stride
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import lcm
 
 import sympy as sp
 
 
+@lru_cache(maxsize=1 << 12)
 def normal_size(size: sp.Expr) -> sp.Expr:
-    """One size of a shape in the plain form (sizes that are not of that kind are unchanged)."""
+    """One size of a shape in the plain form (sizes that are not of that kind are unchanged);
+    kept, as the layers of a model meet the same few sizes again and again."""
     size = sp.expand(size.replace(sp.ceiling, lambda arg: -sp.floor(-arg)))
     size = size.replace(sp.floor, lambda arg: _merged_floor(sp.expand(arg)))
     return _constant_inside(size)

@@ -6,11 +6,15 @@ the exact figure; it is what JSON and CSV carry.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from archcalc.symbolic.normal import split
 
+_CACHED = 1 << 12
+"""How many texts each printer keeps: a model's layers repeat the same few formulas."""
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _RELATIONS = {"==": "=", "!=": "≠", ">=": "≥", "<=": "≤", ">": ">", "<": "<"}
 
@@ -61,6 +65,7 @@ class _ReadablePrinter(StrPrinter):
         return f"{int(expr):,}"
 
 
+@lru_cache(maxsize=_CACHED, typed=True)
 def python_text(expr: sp.Basic) -> str:
     """Python source for the formula or condition: whole numbers, // for floors."""
     return _PythonPrinter().doprint(expr)
@@ -69,18 +74,12 @@ def python_text(expr: sp.Basic) -> str:
 def compiled(exprs: list, symbols: tuple[str, ...]):
     """One Python function of the symbols giving the tuple of `exprs` (formulas, conditions or
     numbers), exactly: it is `python_text` compiled, whole-number arithmetic only."""
-    texts: dict = {}  # a formula that recurs (a shape, a count) is printed once
-    body = "".join(f"{_text_of(e, texts) if isinstance(e, sp.Basic) else e}, " for e in exprs)
+    body = "".join(f"{python_text(e) if isinstance(e, sp.Basic) else e}, " for e in exprs)
     # the text is printed by archcalc from its own formulas, never taken from the user
     return eval(compile(f"lambda {', '.join(symbols)}: ({body})", "<formulas>", "eval"))
 
 
-def _text_of(expr: sp.Basic, texts: dict) -> str:
-    if expr not in texts:
-        texts[expr] = python_text(expr)
-    return texts[expr]
-
-
+@lru_cache(maxsize=_CACHED, typed=True)
 def readable(expr: sp.Basic) -> str:
     """The formula as a person reads it: ⌊(H + 1)/2⌋, ·, ², 1,000 separators, and a symbol
     that every term has in front: N·(…)."""

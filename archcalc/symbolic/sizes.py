@@ -35,13 +35,16 @@ class SizeSet:
     @property
     def scanned(self) -> list[int]:
         """The members below start + period: enough to know every member."""
-        return [x for x in range(1, self.start + self.period) if self.test(x)]
+        return list(filter(self.test, self._enough()))
 
     def is_empty(self) -> bool:
-        return not self.scanned
+        return not any(map(self.test, self._enough()))
 
     def is_everything(self) -> bool:
-        return len(self.scanned) == self.start + self.period - 1
+        return all(map(self.test, self._enough()))
+
+    def _enough(self) -> range:
+        return range(1, self.start + self.period)
 
     def text(self) -> str | None:
         """'H ≥ 32', 'H a multiple of 32', 'H ≥ 5 and H odd', 'no H', or None when not so simple."""
