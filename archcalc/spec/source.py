@@ -7,7 +7,7 @@ import os
 import re
 import stat
 import sys
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -28,15 +28,8 @@ class _Loader(_SafeLoader):
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self.tags: dict[tuple, str] = {}
+        self.resolve = cache(_RESOLVER.resolve)  # looked up in C: no Python call for a known scalar
         self.nodes = 0
-
-    def resolve(self, kind, value, implicit):
-        key = (kind, value, implicit)
-        tag = self.tags.get(key)
-        if tag is None:
-            tag = self.tags[key] = super().resolve(kind, value, implicit)
-        return tag
 
     def descend_resolver(self, current_node, current_index) -> None:
         """Called before each node is composed (not for an alias): counts the nodes written, and
@@ -47,6 +40,11 @@ class _Loader(_SafeLoader):
 
     def ascend_resolver(self) -> None:
         pass
+
+
+_RESOLVER = yaml.resolver.Resolver()
+"""The safe loader's resolver, apart from any loader (so that a loader's cache of it does not
+refer back to the loader)."""
 
 
 class _TooManyNodes(Exception):
@@ -75,6 +73,8 @@ _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
 class YMap(dict):
     """A mapping that remembers where it, each key and each value stand."""
 
+    __slots__ = ("key_locations", "location", "names_checked", "value_locations")
+
     location: Location
     key_locations: dict[str, Location]
     value_locations: dict[str, Location]
@@ -89,11 +89,16 @@ class YMap(dict):
 class YList(list):
     """A sequence that remembers where it and each item stand."""
 
+    __slots__ = ("item_locations", "location")
+
     location: Location
     item_locations: list[Location]
 
     def where(self, index: int) -> Location:
         return self.item_locations[index] if index < len(self.item_locations) else self.location
+
+
+_COLLECTIONS = (YMap, YList)
 
 
 def load_yaml(path: Path, display_name: str | None = None) -> YMap:
@@ -114,7 +119,7 @@ def parse_yaml(text: str, name: str) -> YMap:
         node = yaml.compose(text, Loader=_Loader)
     except _TooManyNodes as exc:
         raise SpecError(f"the document has more than {MAX_YAML_NODES:,} YAML nodes",
-                        location=_location(name, exc.node) if exc.node is not None else Location(name, 1, 1),
+                        location=node_location(name, exc.node) if exc.node is not None else Location(name, 1, 1),
                         hint="a spec needs far fewer: write repeated layers with 'repeat' or blocks") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -139,10 +144,10 @@ def parse_yaml(text: str, name: str) -> YMap:
         raise SpecError(f"YAML error: {exc}", location=Location(name, 1, 1)) from None
     if node is None:
         raise SpecError("the file holds no YAML document", location=Location(name, 1, 1))
-    document = _Converter(name).convert(node, 0)
+    document = _Converter(name, anchored="&" in text).convert(node, 0)
     if not isinstance(document, YMap):
         raise SpecError(f"the document is a {_yaml_type(node)}, not a mapping",
-                        location=_location(name, node),
+                        location=node_location(name, node),
                         hint="a spec is a mapping with keys such as 'name', 'input' and 'layers'")
     return document
 
@@ -226,9 +231,9 @@ def _special(mode: int) -> str:
     return "a device"
 
 
-def _location(name: str, node: yaml.Node) -> Location:
+def node_location(name: str, node: yaml.Node) -> Location:
     mark = node.start_mark
-    return Location(name, mark.line + 1, mark.column + 1)
+    return tuple.__new__(Location, (name, mark.line + 1, mark.column + 1))  # Location(…) without its Python __new__
 
 
 def _yaml_type(node: yaml.Node) -> str:
@@ -240,24 +245,23 @@ def _yaml_type(node: yaml.Node) -> str:
 
 
 class _Converter:
-    """Turns composed YAML nodes into YMap/YList/scalars, refusing duplicate keys."""
+    """Turns composed YAML nodes into YMap/YList/scalars, refusing duplicate keys.
 
-    def __init__(self, name: str) -> None:
+    `anchored`: the text may define anchors, so a node may be met again through an alias: then
+    every node is counted against MAX_YAML_NODES as it is met, and `alias` tells where the
+    outermost node being repeated was defined. Without anchors the composer has counted every
+    node already, and plain text (keys, kinds) is taken as it stands, without a call per node."""
+
+    def __init__(self, name: str, anchored: bool = True) -> None:
         self.name = name
+        self.anchored = anchored
         self.count = 0
         self.seen: set[int] = set()
         self.construct = yaml.SafeLoader("").construct_object
 
     def convert(self, node: yaml.Node, depth: int, alias: Location | None = None):
-        """`alias`: where the outermost node being repeated through an alias was defined."""
-        if alias is None and id(node) in self.seen:
-            alias = _location(self.name, node)
-        self.seen.add(id(node))
-        self.count += 1
-        if self.count > MAX_YAML_NODES:
-            raise SpecError(f"the document expands to more than {MAX_YAML_NODES:,} YAML nodes",
-                            location=alias or _location(self.name, node),
-                            hint="is an alias ('*name') repeated inside itself many times?")
+        if self.anchored:
+            alias = self._met(node, alias)
         tag = node.tag
         if tag == _STR or tag in _TEXT_TAGS:
             return node.value
@@ -265,18 +269,27 @@ class _Converter:
             return int(node.value)
         if tag not in _PLAIN_TAGS:
             tag = tag.replace("tag:yaml.org,2002:", "!!")
-            raise SpecError(f"the YAML tag '{tag}' is not supported", location=_location(self.name, node),
+            raise SpecError(f"the YAML tag '{tag}' is not supported", location=node_location(self.name, node),
                             hint="a spec holds numbers, true/false, text, lists and mappings only")
         if type(node) is yaml.ScalarNode:
             return self.scalar(node)
         if depth >= MAX_YAML_DEPTH:  # the root is at depth 0
-            raise _too_deep(_location(self.name, node))
+            raise _too_deep(node_location(self.name, node))
         if type(node) is yaml.MappingNode:
-            return self._mapping(node, depth, alias)
-        result = YList(self.convert(item, depth + 1, alias) for item in node.value)
-        result.location = _location(self.name, node)
-        result.item_locations = [_location(self.name, item) for item in node.value]
-        return result
+            return self._mapping(node, depth + 1, alias)
+        return self._sequence(node, depth + 1, alias)
+
+    def _met(self, node: yaml.Node, alias: Location | None) -> Location | None:
+        """Count `node`, refusing past MAX_YAML_NODES; where a repeat through an alias began."""
+        if alias is None and id(node) in self.seen:
+            alias = node_location(self.name, node)
+        self.seen.add(id(node))
+        self.count += 1
+        if self.count > MAX_YAML_NODES:
+            raise SpecError(f"the document expands to more than {MAX_YAML_NODES:,} YAML nodes",
+                            location=alias or node_location(self.name, node),
+                            hint="is an alias ('*name') repeated inside itself many times?")
+        return alias
 
     def scalar(self, node: yaml.ScalarNode):
         """A number, true/false or null, as YAML reads it; a SpecError where its text is not one
@@ -287,28 +300,51 @@ class _Converter:
             if "Exceeds the limit" in str(exc):
                 raise SpecError(f"a whole number of {sum(c.isdigit() for c in node.value):,} digits, more "
                                 f"than can be read ({sys.get_int_max_str_digits():,} at most)",
-                                location=_location(self.name, node), hint="no size or count needs that many") from None
+                                location=node_location(self.name, node), hint="no size or count needs that many") from None
             kind = node.tag.replace("tag:yaml.org,2002:", "")
-            raise SpecError(f"{_shortened(node.value)} is not a valid {kind}", location=_location(self.name, node),
+            raise SpecError(f"{_shortened(node.value)} is not a valid {kind}", location=node_location(self.name, node),
                             hint="write a plain number, true or false, or quote text") from None
 
+    def _sequence(self, node: yaml.SequenceNode, depth: int, alias: Location | None) -> YList:
+        name, convert, plain = self.name, self.convert, not self.anchored
+        result = YList()
+        result.location = node_location(name, node)
+        result.item_locations = locations = []
+        for item in node.value:
+            if plain and item.tag == _STR:
+                result.append(item.value)
+                locations.append(node_location(name, item))
+            else:
+                value = convert(item, depth, alias)
+                result.append(value)
+                locations.append(value.location if isinstance(value, _COLLECTIONS) else node_location(name, item))
+        return result
+
     def _mapping(self, node: yaml.MappingNode, depth: int, alias: Location | None) -> YMap:
+        name, convert, plain = self.name, self.convert, not self.anchored
         result = YMap()
-        result.location = _location(self.name, node)
-        result.key_locations, result.value_locations = {}, {}
+        result.location = node_location(name, node)
+        result.key_locations = key_locations = {}
+        result.value_locations = value_locations = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise SpecError("YAML merge keys ('<<') are not supported", location=_location(self.name, key_node),
-                                hint="use a block with parameters to share layers")
-            key = self.convert(key_node, depth + 1, alias)
+            if plain and key_node.tag == _STR:
+                key = key_node.value
+            else:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise SpecError("YAML merge keys ('<<') are not supported", location=node_location(name, key_node),
+                                    hint="use a block with parameters to share layers")
+                key = convert(key_node, depth, alias)
             if not isinstance(key, str):
-                raise SpecError(f"keys must be text, not {key!r}", location=_location(self.name, key_node))
+                raise SpecError(f"keys must be text, not {key!r}", location=node_location(name, key_node))
             if key in result:
-                first = result.key_locations[key]
-                raise SpecError(f"duplicate key '{key}' (first at line {first.line})",
-                                location=_location(self.name, key_node),
+                raise SpecError(f"duplicate key '{key}' (first at line {key_locations[key].line})",
+                                location=node_location(name, key_node),
                                 hint="remove or rename one of them; YAML would silently keep the last")
-            result.key_locations[key] = _location(self.name, key_node)
-            result.value_locations[key] = _location(self.name, value_node)
-            result[key] = self.convert(value_node, depth + 1, alias)
+            key_locations[key] = node_location(name, key_node)
+            if plain and value_node.tag == _STR:
+                result[key] = value_node.value
+                value_locations[key] = node_location(name, value_node)
+            else:
+                result[key] = value = convert(value_node, depth, alias)
+                value_locations[key] = value.location if isinstance(value, _COLLECTIONS) else node_location(name, value_node)
         return result
