@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import Graph
-from archcalc.spec.expand import expand, variant_names
+from archcalc.spec.expand import expand, refuse_many_variants, variant_names
 from archcalc.spec.source import YMap, load_yaml
 
 
@@ -53,7 +53,7 @@ def load_graph(spec: str | Path, variant: str | None = None) -> Graph:
 
 def load_document(path: Path) -> YMap:
     """A loaded spec file; the same text is parsed once per process."""
-    return load_yaml(path, display_name(path))
+    return load_yaml(path, display_name(path), refuse_many_variants)
 
 
 def locate(spec: str | Path) -> tuple[Path, str | None]:

@@ -7,13 +7,15 @@ import unicodedata
 from functools import cache
 from typing import Any
 
+import yaml
+
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import evaluate
-from archcalc.spec.source import YList, YMap
+from archcalc.spec.source import YList, YMap, node_location
 
 TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers",
             "expect", "published"}
@@ -23,6 +25,7 @@ BLOCK_KEYS = {"params", "layers", "description"}
 ITEM_KEYS = {"kind", "layers", "from", "repeat", "first", "when"}
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 """What names a layer or a block (with `fullmatch`); `input` is reserved (docs/spec.md, "Layer items")."""
+_STR, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map"
 NAME_RULE = "use letters, digits and _, starting with a letter; 'input' is reserved"
 
 
@@ -34,10 +37,25 @@ def variant_names(doc: YMap) -> list[str]:
 def _counted(variants: YMap) -> YMap:
     """The variants, refused when there are more than MAX_VARIANTS (each is a model to analyse)."""
     if len(variants) > MAX_VARIANTS:
-        raise SpecError(f"the spec defines {len(variants):,} variants, more than {MAX_VARIANTS:,}",
-                        location=variants.location,
-                        hint="split the family into several files, or use 'archcalc sweep' for many input sizes")
+        raise _too_many_variants(len(variants), variants.location)
     return variants
+
+
+def refuse_many_variants(root: yaml.Node, file: str) -> None:
+    """Refuse a spec of more than MAX_VARIANTS variants from its composed YAML nodes, before the
+    time goes into converting them (to be passed as `inspect` to `load_yaml`)."""
+    if type(root) is not yaml.MappingNode:
+        return
+    for key, value in root.value:
+        if key.tag == _STR and key.value == "variants":
+            if type(value) is yaml.MappingNode and value.tag == _MAP and len(value.value) > MAX_VARIANTS:
+                raise _too_many_variants(len(value.value), node_location(file, value))
+            return
+
+
+def _too_many_variants(count: int, location: Location) -> SpecError:
+    return SpecError(f"the spec defines {count:,} variants, more than {MAX_VARIANTS:,}", location=location,
+                     hint="split the family into several files, or use 'archcalc sweep' for many input sizes")
 
 
 def _has_variants(doc: YMap) -> bool:

@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -101,14 +102,19 @@ class YList(list):
 _COLLECTIONS = (YMap, YList)
 
 
-def load_yaml(path: Path, display_name: str | None = None) -> YMap:
+Inspect = Callable[[yaml.Node, str], None]
+"""Sees the composed YAML nodes (and the file's name) before they are converted, to refuse a
+document whose size is plain from them."""
+
+
+def load_yaml(path: Path, display_name: str | None = None, inspect: Inspect | None = None) -> YMap:
     """Read a spec file into YMap/YList/scalars, or raise a SpecError saying why not."""
     name = display_name or str(path)
-    return parse_yaml(read_spec_text(path, name), name)
+    return parse_yaml(read_spec_text(path, name), name, inspect)
 
 
 @lru_cache(maxsize=64)
-def parse_yaml(text: str, name: str) -> YMap:
+def parse_yaml(text: str, name: str, inspect: Inspect | None = None) -> YMap:
     """Spec text → YMap (cached by content: callers must not change what it returns)."""
     if not text.strip():
         raise SpecError("the file is empty", location=Location(name, 1, 1),
@@ -144,6 +150,8 @@ def parse_yaml(text: str, name: str) -> YMap:
         raise SpecError(f"YAML error: {exc}", location=Location(name, 1, 1)) from None
     if node is None:
         raise SpecError("the file holds no YAML document", location=Location(name, 1, 1))
+    if inspect is not None:
+        inspect(node, name)
     document = _Converter(name, anchored="&" in text).convert(node, 0)
     if not isinstance(document, YMap):
         raise SpecError(f"the document is a {_yaml_type(node)}, not a mapping",
