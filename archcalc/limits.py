@@ -24,8 +24,21 @@ MAX_VARIANTS = 1_000
 largest bundled family has 14."""
 
 MAX_SYMBOLIC_LAYERS = 4_000
-"""Layers analysed with a symbol among the sizes (`--input 3xHxW`): each layer's formulas cost
-about a quarter of a millisecond of sympy. ResNet-1001 (3,339 layers) is within it."""
+"""Layers analysed with a symbol among the sizes (`--input 3xHxW`), checked before sympy is
+imported. ResNet-1001 (3,339 layers) is within it."""
+
+MAX_SYMBOLIC_COMPUTED = 600
+"""Layers of a symbolic analysis whose rules run: a layer that repeats an earlier one (same
+fields, same input shapes) is not counted. Each costs a millisecond or more of sympy; DenseNet-201
+runs 421, ResNet-1001 40."""
+
+MAX_SYMBOLIC_SIZES = 40
+"""Distinct formulas among the sizes of a symbolic analysis (a shrinking stack makes a new height
+at each layer): each costs tens of milliseconds. The bundled models make at most 15."""
+
+MAX_SYMBOLIC_DIVISOR = 256
+"""Largest divisor in a symbolic size, ⌊(H + 255)/256⌋: the strides along one axis multiplied.
+Constraints are decided by scanning one such period. The bundled models divide by 32 at most."""
 
 MAX_NESTING = 64
 """Blocks and groups inside each other."""

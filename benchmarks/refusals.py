@@ -106,6 +106,16 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
     repeat_max, repeat_4000 = write("repeat99999.yaml", repeat(99_999)), write("repeat4000.yaml", repeat(4_000))
     variants_1000, variants_60000 = write("v1000.yaml", variants(1_000)), write("v60000.yaml", variants(60_000))
     top = write("top30000.yaml", written_out(30_000))
+
+    def convs(name: str, rows: list[str]) -> str:
+        return write(name, f"{HEAD}layers:\n" + "".join(f"  - c{i}: {{kind: conv2d, out: 3, {row}}}\n"
+                                                        for i, row in enumerate(rows)))
+
+    shrink_20, shrink_21 = (convs(f"shrink{n}.yaml", ["kernel: 3"] * n) for n in (20, 21))
+    strides_216 = convs("strides216.yaml", [f"kernel: 3, stride: {2 + i % 2}" for i in range(6)])
+    strides_512 = convs("strides512.yaml", ["kernel: 1, stride: 2"] * 9)
+    widths_600, widths_601 = (write(f"widths{n}.yaml", f"{HEAD}layers:\n" + "".join(
+        f"  - c{i}: {{kind: conv2d, out: {i + 1}, kernel: 1}}\n" for i in range(n))) for n in (600, 601))
     return {
         "83,000 written-out layers (249,006 YAML nodes)": ["table", stack_83k],
         "84,000 written-out layers (past 250,000 nodes)": ["table", stack_84k],
@@ -117,6 +127,12 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
         "60,000 variants": ["check", variants_60000, "--baseline", str(folder / "none.yaml")],
         "4,000 layers with symbolic sizes": ["table", repeat_4000, "--input", "3xHxW"],
         "99,999 layers with symbolic sizes": ["table", repeat_max, "--input", "3xHxW"],
+        "20 shrinking convolutions: 40 size formulas": ["table", shrink_20, "--input", "3xHxW"],
+        "21 of them (past 40 formulas)": ["table", shrink_21, "--input", "3xHxW"],
+        "strides 2, 3, 2, 3, 2, 3: sizes divided by 216": ["table", strides_216, "--input", "3xHxW"],
+        "nine strides 2 (divided by 512, past 256)": ["table", strides_512, "--input", "3xHxW"],
+        "600 convolutions of distinct widths, symbolic": ["table", widths_600, "--input", "3xHxW"],
+        "601 of them (past 600 layers computed)": ["table", widths_601, "--input", "3xHxW"],
         "sweep of 10,000 sizes, 4,000 layers": ["sweep", repeat_4000, "--size", "8:10007"],
         "report of 30,000 top-level layers": ["report", top],
         "ResNet-1001 with symbolic sizes": ["table", str(ROOT / "tests" / "specs" / "resnet1001.yaml"),

@@ -8,6 +8,8 @@ messages docs/spec.md describes; the YAML syntax messages are libyaml's own word
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,15 @@ from conftest import run_process
 from archcalc.analysis import analyze
 from archcalc.errors import SpecError
 from archcalc.layers.window import window_output
-from archcalc.limits import MAX_EXPANDED, MAX_FILE_BYTES, MAX_SYMBOLIC_LAYERS, MAX_VARIANTS
+from archcalc.limits import (
+    MAX_EXPANDED,
+    MAX_FILE_BYTES,
+    MAX_SYMBOLIC_COMPUTED,
+    MAX_SYMBOLIC_DIVISOR,
+    MAX_SYMBOLIC_LAYERS,
+    MAX_SYMBOLIC_SIZES,
+    MAX_VARIANTS,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = sorted((ROOT / "tests" / "bad_specs").glob("*.err"))
@@ -395,6 +405,72 @@ def test_symbolic_sizes_for_as_many_layers_as_the_bound_pass(write_spec):
     stats = analyze(write_spec(repeated(MAX_SYMBOLIC_LAYERS)), input="3xHxW")
     assert len(stats.layers) == MAX_SYMBOLIC_LAYERS
     assert str(stats.layers[-1].shape) == "(1, 3, H, W)"  # 3×3 convolutions with padding 1 keep the size
+
+
+def shrinking(count: int) -> str:
+    """3×3 convolutions without padding: each makes a new height and width, H − 2, H − 4, …"""
+    return f"name: shrinking\ninput: [3, 64, 64]\nlayers:\n  - c: {{kind: conv2d, out: 3, kernel: 3, repeat: {count}}}\n"
+
+
+def test_symbolic_sizes_with_as_many_formulas_as_the_bound_pass(write_spec):
+    stats = analyze(write_spec(shrinking(MAX_SYMBOLIC_SIZES // 2)), input="3xHxW")
+    assert str(stats.layers[-1].shape) == f"(1, 3, H - {MAX_SYMBOLIC_SIZES}, W - {MAX_SYMBOLIC_SIZES})"
+
+
+def test_symbolic_sizes_with_more_formulas_than_the_bound_are_refused_at_the_layer(write_spec, cli):
+    path = write_spec(shrinking(MAX_SYMBOLIC_SIZES // 2 + 5))
+    result = cli("table", path, "--input", "3xHxW")
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {path}:4:5: layer 'c.{MAX_SYMBOLIC_SIZES // 2}': symbolic sizes: this model "
+                             f"makes more than {MAX_SYMBOLIC_SIZES} distinct formulas for its sizes\n"
+                             "  hint: give the sizes as numbers (--input 3x224x224), or sweep over the sizes you "
+                             "need (archcalc sweep)\n")
+
+
+def strided(strides: list[int]) -> str:
+    return "name: strided\ninput: [3, 64, 64]\nlayers:\n" + "".join(
+        f"  - c{i}: {{kind: conv2d, out: 3, kernel: 1, stride: {s}}}\n" for i, s in enumerate(strides))
+
+
+def test_symbolic_sizes_dividing_by_the_bound_pass_and_past_it_are_refused(write_spec, cli):
+    from archcalc.symbolic.printing import readable
+
+    assert MAX_SYMBOLIC_DIVISOR == 256
+    stats = analyze(write_spec(strided([2] * 8)), input="3xHxW")
+    assert [readable(size) for size in stats.layers[-1].shape[2:]] == ["⌊(H + 255)/256⌋", "⌊(W + 255)/256⌋"]
+    path = write_spec(strided([2] * 9))
+    result = cli("table", path, "--input", "3xHxW")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}:12:5: layer 'c8': symbolic sizes: the size ⌊(H + 511)/512⌋ "
+                                    "divides by 512, more than 256 (the strides along one axis multiply to more)\n")
+
+
+def distinct_widths(count: int) -> str:
+    return "name: widths\ninput: [3, 8, 8]\nlayers:\n" + "".join(
+        f"  - c{i}: {{kind: conv2d, out: {i + 1}, kernel: 1}}\n" for i in range(count))
+
+
+@pytest.mark.slow
+def test_symbolic_sizes_for_as_many_distinct_layers_as_the_bound_pass(write_spec):
+    stats = analyze(write_spec(distinct_widths(MAX_SYMBOLIC_COMPUTED)), input="3xHxW")
+    assert len(stats.layers) == MAX_SYMBOLIC_COMPUTED
+
+
+def test_symbolic_sizes_for_more_distinct_layers_than_the_bound_are_refused_at_the_layer(write_spec, cli):
+    path = write_spec(distinct_widths(MAX_SYMBOLIC_COMPUTED + 1))
+    result = cli("table", path, "--batch", "N")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}:{MAX_SYMBOLIC_COMPUTED + 4}:5: layer 'c{MAX_SYMBOLIC_COMPUTED}': "
+                                    f"symbolic sizes: this model has more than {MAX_SYMBOLIC_COMPUTED:,} layers that "
+                                    "repeat no earlier one on the same input shapes\n")
+
+
+def test_symbolic_layers_past_the_bound_are_refused_before_sympy_is_imported(write_spec):
+    path = write_spec(repeated(MAX_SYMBOLIC_LAYERS + 1))
+    code = ("import sys\nfrom archcalc import analyze\ntry:\n    analyze(sys.argv[1], input='3xHxW')\n"
+            "except Exception as error:\n    print(type(error).__name__, 'sympy' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert done.stdout == "SpecError False\n"
 
 
 def test_the_report_of_many_top_level_layers_lists_each_edge_once_in_order(write_spec):

@@ -93,6 +93,10 @@ def test_limits_table_states_the_limits_in_the_code():
         "variants in one spec file": f"{limits.MAX_VARIANTS:,}",
         "layers analysed with a symbol among the sizes (`--input 3xHxW`, `--batch N`, `sweep`, `report --sweep`)":
             f"{limits.MAX_SYMBOLIC_LAYERS:,}",
+        "layers of a symbolic analysis whose rules run (a repeat of an earlier layer on the same input shapes is not counted)":
+            f"{limits.MAX_SYMBOLIC_COMPUTED:,}",
+        "distinct formulas among the sizes of a symbolic analysis": f"{limits.MAX_SYMBOLIC_SIZES:,}",
+        "divisor in a symbolic size (the strides along one axis multiplied)": f"{limits.MAX_SYMBOLIC_DIVISOR:,}",
         "items after every repeat: layers, block and group instances, repeats, items switched off by `when`":
             f"{limits.MAX_EXPANDED:,}",
         "blocks and groups nested in each other": f"{limits.MAX_NESTING}",

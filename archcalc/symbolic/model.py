@@ -9,13 +9,14 @@ from typing import Callable
 
 import sympy as sp
 
+from archcalc.analysis import within_symbolic_limits
 from archcalc.conventions import Uncounted
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node
-from archcalc.limits import MAX_SYMBOLIC_LAYERS
+from archcalc.limits import MAX_SYMBOLIC_COMPUTED, MAX_SYMBOLIC_DIVISOR, MAX_SYMBOLIC_SIZES
 from archcalc.stats import Figures, ModelStats, run_rules
 from archcalc.symbolic.context import Assumptions, Condition
-from archcalc.symbolic.normal import normal_size
+from archcalc.symbolic.normal import normal_size, split
 from archcalc.symbolic.printing import compiled, readable
 from archcalc.symbolic.sizes import SizeSet, size_set
 
@@ -29,16 +30,14 @@ def symbol(name: str) -> sp.Symbol:
 
 def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) -> ModelStats:
     """Every figure of `graph` as a formula of the symbols (names) among the sizes in `shape`."""
-    if len(graph.nodes) > MAX_SYMBOLIC_LAYERS:
-        raise SpecError(f"symbolic sizes are analysed for at most {MAX_SYMBOLIC_LAYERS:,} layers; "
-                        f"this model has {len(graph.nodes):,}", location=graph.location,
-                        hint="give the sizes as numbers (--input 3x224x224, --batch 1) for a model this deep")
+    within_symbolic_limits(graph)
     sizes = tuple(symbol(s) if isinstance(s, str) else s for s in shape)
     names = tuple(dict.fromkeys(s for s in shape if isinstance(s, str)))
+    work = _Work()
     with Assumptions() as found:
         def settle(out: tuple, node: Node) -> tuple:
             found.settle(node.name)
-            return tuple(_plain(normal_size(d)) if isinstance(d, sp.Basic) else d for d in out)
+            return work.counted(tuple(_plain(normal_size(d)) if isinstance(d, sp.Basic) else d for d in out))
 
         # a layer that repeats an earlier one (same fields, same input shapes) meets only the
         # conditions that one recorded, so it may take that one's results
@@ -47,6 +46,40 @@ def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) ->
               for layer in stats.layers]
     formulas = Formulas(names, tuple(found.conditions), tuple(_exact_strides(graph, stats)))
     return replace(stats, layers=layers, totals=_plain_figures(stats.totals), formulas=formulas)
+
+
+_NUMBERS_HINT = "give the sizes as numbers (--input 3x224x224), or sweep over the sizes you need (archcalc sweep)"
+
+
+class _Work:
+    """What a symbolic analysis costs, counted as it goes (docs/symbolic.md, "Limits"): the
+    layers whose rules run, the distinct size formulas and their divisors; SpecError past a bound."""
+
+    def __init__(self) -> None:
+        self.computed = 0
+        self.sizes: set[sp.Expr] = set()
+
+    def counted(self, shape: tuple) -> tuple:
+        """`shape`, the output of one more layer whose rules ran."""
+        self.computed += 1
+        if self.computed > MAX_SYMBOLIC_COMPUTED:
+            raise SpecError(f"symbolic sizes: this model has more than {MAX_SYMBOLIC_COMPUTED:,} layers that "
+                            "repeat no earlier one on the same input shapes", hint=_NUMBERS_HINT)
+        for size in shape:
+            if isinstance(size, sp.Expr) and size not in self.sizes:
+                self.sizes.add(size)
+                self._check(size)
+        return shape
+
+    def _check(self, size: sp.Expr) -> None:
+        if len(self.sizes) > MAX_SYMBOLIC_SIZES:
+            raise SpecError(f"symbolic sizes: this model makes more than {MAX_SYMBOLIC_SIZES:,} distinct "
+                            "formulas for its sizes", hint=_NUMBERS_HINT)
+        divisor = max((split(f)[1] for f in size.atoms(sp.floor)), default=1)
+        if divisor > MAX_SYMBOLIC_DIVISOR:
+            raise SpecError(f"symbolic sizes: the size {readable(size)} divides by {divisor:,}, more than "
+                            f"{MAX_SYMBOLIC_DIVISOR:,} (the strides along one axis multiply to more)",
+                            hint=_NUMBERS_HINT)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,13 @@ therefore decides it for every X ≥ 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import lcm
+from fractions import Fraction
+from math import floor, lcm
 from typing import Callable
 
 import sympy as sp
+
+from archcalc.symbolic.printing import compiled
 
 SCAN_LIMIT = 1 << 16
 """Sets whose settling point and period pass this are left as formulas."""
@@ -93,6 +96,8 @@ def size_set(condition: sp.Basic) -> SizeSet | None:
     if parts is None:
         return None
     period, slope = parts
+    if 1 + period > SCAN_LIMIT:  # the start is 1 at least
+        return None
     start = _settling_point(g, x, period, slope)
     if start + period > SCAN_LIMIT:
         return None
@@ -124,17 +129,18 @@ def _settling_point(g: sp.Expr, x: sp.Symbol, period: int, slope: sp.Rational) -
     """A start from which g's sign in each residue class no longer changes."""
     if slope == 0:
         return 1
+    # g times a positive whole number, to be computed exactly in whole numbers (signs unchanged)
+    scale = lcm(*(int(sp.Rational(term.as_coeff_Mul()[0]).q) for term in sp.Add.make_args(g)))
+    values = compiled([sp.expand(g * scale)], (str(x),))
+    step = Fraction(int(slope.p) * scale * period, int(slope.q))
     start = 1
     for x0 in range(1, period + 1):
-        value = g.subs(x, x0)
-        # g(x0 + kM) = value + σMk; its sign is fixed once k > −value / (σM)
-        k = max(0, sp.floor(-value / (slope * period)) + 1)
-        start = max(start, x0 + int(k) * period)
+        # g(x0 + kM) = g(x0) + σMk; its sign is fixed once k > −g(x0) / (σM)
+        k = max(0, floor(-values(x0)[0] / step) + 1)
+        start = max(start, x0 + k * period)
     return start
 
 
 def _test(condition: sp.Basic, x: sp.Symbol) -> Callable[[int], bool]:
-    from archcalc.symbolic.printing import compiled
-
     values = compiled([condition], (str(x),))
     return lambda size: bool(values(size)[0])
