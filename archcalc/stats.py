@@ -109,15 +109,12 @@ class ModelStats:
     def receptive_fields(self) -> dict[str, ReceptiveField | None] | None:
         """By layer and block name; see `archcalc.receptive`. None without the graph or with a
         symbolic height or width; fields do not depend on the batch or channels, which may be symbols."""
-        if self.graph is None or not self._numeric_grid():
+        shapes = self.shapes
+        if self.graph is None or (self.formulas is not None and not _numeric_grid(shapes)):
             return None
         from archcalc.receptive import receptive_fields
 
-        return receptive_fields(self.graph, self.shapes)
-
-    def _numeric_grid(self) -> bool:
-        """Every height and width, of the input and of every layer, is a number."""
-        return all(isinstance(size, int) for shape in self.shapes.values() for size in shape[2:])
+        return receptive_fields(self.graph, shapes)
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -188,6 +185,11 @@ class ModelStats:
         if self.totals.macs:
             return figures.macs / self.totals.macs
         return figures.params / self.totals.params if self.totals.params else 0.0
+
+
+def _numeric_grid(shapes: dict[str, tuple]) -> bool:
+    """Every height and width, of the input and of every layer, is a number."""
+    return all(isinstance(size, int) for shape in shapes.values() for size in shape[2:])
 
 
 def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
