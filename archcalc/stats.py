@@ -58,6 +58,11 @@ def _sum(values: tuple) -> Any:
     return values[0] if values else 0
 
 
+_new = tuple.__new__
+"""Makes a named tuple from its values without its own __new__ (a Python function, as slow again):
+the records made for every layer are made so."""
+
+
 class LayerStats(NamedTuple):
     """One layer's figures. `shape` is the output shape, batch first."""
 
@@ -145,9 +150,13 @@ class ModelStats:
 
     def rows(self, depth: int | None = None) -> list[Row]:
         """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
+        if depth is None:  # a row per layer (layer names are distinct)
+            share = (lambda figures: None) if self.formulas else self.share
+            return [_new(Row, (layer.name, layer.kind, layer.shape, layer.figures, 1, share(layer.figures)))
+                    for layer in self.layers]
         groups: dict[str, list[LayerStats]] = {}
         for layer in self.layers:
-            key = layer.name if depth is None else ".".join(layer.name.split(".")[:depth])
+            key = ".".join(layer.name.split(".")[:depth])
             groups.setdefault(key, []).append(layer)
         rows = []
         for name, members in groups.items():
@@ -207,7 +216,7 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
         in_shapes = [shapes[name] for name in node.inputs]
         key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
         if key in known:
-            out, params, counts = known[key]
+            out, figures, counts = known[key]
         else:
             try:
                 out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
@@ -216,15 +225,15 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
             except SpecError as error:
                 where = node.field_locations.get(error.field, node.location) if error.field else node.location
                 raise error.at(where, node.name) from None
+            elements = numel(out)
+            macs = counted(counts[chosen.name])
+            figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
+                              elements, elements * element_bytes)
             if reuse:
-                known[key] = out, params, counts
+                known[key] = out, figures, counts
         shapes[node.name] = out
-        elements = numel(out)
-        macs = counted(counts[chosen.name])
-        figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
-                          elements, elements * element_bytes)
-        layers.append(LayerStats(index, node.name, node.kind.key, node.inputs, out, figures,
-                                 str(node.location), counts))
+        layers.append(_new(LayerStats, (index, node.name, node.kind.key, node.inputs, out, figures,
+                                        str(node.location), counts)))
     totals = Figures.total([layer.figures for layer in layers])
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,
