@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import NamedTuple
 
-from archcalc.render.markup import Markdown, markdown_text
+from archcalc.render.markup import Markdown, is_plain, markdown_text
 
 StyledLines = list[tuple[str, str]]
 """Lines of text, each with a rich style name ('' for none): what the CLI prints."""
@@ -80,6 +80,8 @@ def as_markdown(table: Table) -> list[str]:
     empty = " |" if table.compact else "  |"
 
     def line(cells: list[str]) -> str:
+        if cells and (all(cells) or not table.compact) and is_plain(" ".join(cells)):
+            return "| " + " | ".join(cells) + " |"  # the usual line: nothing to escape, no cell written short
         return "|" + "".join(f" {_markdown_cell(c)} |" if c else empty for c in cells)
 
     return [line([column.heading for column in table.columns]),

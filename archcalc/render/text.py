@@ -66,7 +66,8 @@ def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
     share = [] if stats.formulas else [Column("share", ">")]
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
                    Column("params", ">"), Column(title, ">"), *share, *(RF_COLUMNS if rf else [])], compact=True)
-    table.extend(zip(*layer_columns(stats, rows, attr, rf)))
+    fields = (stats.receptive_fields or {}) if rf else None  # worked out only when shown
+    table.extend(zip(*layer_columns(rows, attr, share=not stats.formulas, fields=fields)))
     totals = stats.totals
     if not stats.formulas:  # a total formula is printed in full below the table, not squeezed in
         table.footer = Line(["", bold("total"), "", "", bold(grouped(totals.params)),
@@ -74,19 +75,20 @@ def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
     return table
 
 
-def layer_columns(stats: ModelStats, rows: list[Row], attr: str, rf: bool) -> list[Iterable[str]]:
-    """The table's cells a column at a time (each made in one pass): number, name, kind, shape,
-    parameters, the cost `attr`, the share (for numbers) and with `rf` the receptive field's."""
+def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict | None = None
+                  ) -> list[Iterable[str]]:
+    """A layer table's cells a column at a time (each made in one pass): number, name, kind,
+    shape, parameters, the cost `attr`, with `share` the share, with `fields` (receptive fields
+    by name) the field's size, jump and start."""
     columns = [map(str, range(1, len(rows) + 1)),
                [row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)" for row in rows],
                [row.kind for row in rows],
                map(shape_text, [row.shape for row in rows]),
                grouped_column([row.figures.params for row in rows]),
                grouped_column([getattr(row.figures, attr) for row in rows])]
-    if not stats.formulas:
+    if share:
         columns.append(percent_column([row.share for row in rows]))
-    if rf:
-        fields = stats.receptive_fields or {}  # worked out only when shown
+    if fields is not None:
         texts = [field_texts(fields.get(row.name)) for row in rows]
         columns += [[cells[column] for cells in texts] for column in range(3)]
     return columns
