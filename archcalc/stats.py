@@ -58,6 +58,11 @@ def _sum(values: tuple) -> Any:
     return values[0] if values else 0
 
 
+_new = tuple.__new__
+"""Makes a named tuple from its values without its own __new__ (a Python function, as slow again):
+the records made for every layer are made so."""
+
+
 class LayerStats(NamedTuple):
     """One layer's figures. `shape` is the output shape, batch first."""
 
@@ -109,15 +114,12 @@ class ModelStats:
     def receptive_fields(self) -> dict[str, ReceptiveField | None] | None:
         """By layer and block name; see `archcalc.receptive`. None without the graph or with a
         symbolic height or width; fields do not depend on the batch or channels, which may be symbols."""
-        if self.graph is None or not self._numeric_grid():
+        shapes = self.shapes
+        if self.graph is None or (self.formulas is not None and not _numeric_grid(shapes)):
             return None
         from archcalc.receptive import receptive_fields
 
-        return receptive_fields(self.graph, self.shapes)
-
-    def _numeric_grid(self) -> bool:
-        """Every height and width, of the input and of every layer, is a number."""
-        return all(isinstance(size, int) for shape in self.shapes.values() for size in shape[2:])
+        return receptive_fields(self.graph, shapes)
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -148,9 +150,13 @@ class ModelStats:
 
     def rows(self, depth: int | None = None) -> list[Row]:
         """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
+        if depth is None:  # a row per layer (layer names are distinct)
+            share = (lambda figures: None) if self.formulas else self.share
+            return [_new(Row, (layer.name, layer.kind, layer.shape, layer.figures, 1, share(layer.figures)))
+                    for layer in self.layers]
         groups: dict[str, list[LayerStats]] = {}
         for layer in self.layers:
-            key = layer.name if depth is None else ".".join(layer.name.split(".")[:depth])
+            key = ".".join(layer.name.split(".")[:depth])
             groups.setdefault(key, []).append(layer)
         rows = []
         for name, members in groups.items():
@@ -190,6 +196,11 @@ class ModelStats:
         return figures.params / self.totals.params if self.totals.params else 0.0
 
 
+def _numeric_grid(shapes: dict[str, tuple]) -> bool:
+    """Every height and width, of the input and of every layer, is a number."""
+    return all(isinstance(size, int) for shape in shapes.values() for size in shape[2:])
+
+
 def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
               settle: Callable[[tuple, Node], tuple], reuse: bool = False) -> ModelStats:
     """Apply every layer's rules in graph order; `settle` checks (or simplifies) each output shape.
@@ -205,7 +216,7 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
         in_shapes = [shapes[name] for name in node.inputs]
         key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
         if key in known:
-            out, params, counts = known[key]
+            out, figures, counts = known[key]
         else:
             try:
                 out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
@@ -214,15 +225,15 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
             except SpecError as error:
                 where = node.field_locations.get(error.field, node.location) if error.field else node.location
                 raise error.at(where, node.name) from None
+            elements = numel(out)
+            macs = counted(counts[chosen.name])
+            figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
+                              elements, elements * element_bytes)
             if reuse:
-                known[key] = out, params, counts
+                known[key] = out, figures, counts
         shapes[node.name] = out
-        elements = numel(out)
-        macs = counted(counts[chosen.name])
-        figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
-                          elements, elements * element_bytes)
-        layers.append(LayerStats(index, node.name, node.kind.key, node.inputs, out, figures,
-                                 str(node.location), counts))
+        layers.append(_new(LayerStats, (index, node.name, node.kind.key, node.inputs, out, figures,
+                                        str(node.location), counts)))
     totals = Figures.total([layer.figures for layer in layers])
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,

@@ -16,6 +16,8 @@ class Markdown(str):
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~$|]|(?<![^\W_])_|_(?![^\W_])")
 _MARKDOWN_UNSAFE = re.compile(f"{_BREAKS.pattern}|{_MARKDOWN_SPECIAL.pattern}")
+_MAYBE_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\`*\[\]<>&~$|_]")
+"""Every character that `_MARKDOWN_UNSAFE` matches (a '_' only in some places): a quick first look."""
 _MERMAID_PLAIN = re.compile(r"[^\W_]|[ _.,()×-]")
 
 
@@ -29,9 +31,15 @@ def markdown_text(text: str) -> str:
     that could start structure inline (code, emphasis, a link, an HTML tag, an entity,
     strikethrough, math, a cell break). A '_' between two letters or digits starts nothing and
     is left alone; '#' is escaped only in headings (`heading_text`)."""
-    if not _MARKDOWN_UNSAFE.search(text):  # most names and every number: as they are
+    if is_plain(text):  # most names and every number: as they are
         return text
     return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", one_line(text))
+
+
+def is_plain(text: str) -> bool:
+    """Whether `markdown_text` leaves `text` as it is; for texts joined by spaces, whether it
+    leaves each of them so (a '_' next to a space is escaped as it is at a text's end)."""
+    return not _MAYBE_UNSAFE.search(text) or not _MARKDOWN_UNSAFE.search(text)
 
 
 def heading_text(text: str) -> str:

@@ -3,6 +3,9 @@ formula (a sympy expression); it is written as a person reads it (archcalc.symbo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import lru_cache
+
 from archcalc.sizes import format_shape
 
 _UNITS = [(10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")]
@@ -17,6 +20,12 @@ def grouped(n) -> str:
     return readable(n)
 
 
+def grouped_column(values: list) -> Iterable[str]:
+    """`grouped` of each value, each distinct one written once (layers repeat their figures)."""
+    texts = {value: grouped(value) for value in set(values)}
+    return map(texts.__getitem__, values)
+
+
 def human(n: float) -> str:
     """4089184256 → '4.09 G' (decimal prefixes, three significant figures)."""
     for size, unit in _UNITS:
@@ -25,6 +34,7 @@ def human(n: float) -> str:
     return f"{n:g}"
 
 
+@lru_cache(maxsize=1024)  # a table writes the same few shapes over and over
 def shape_text(shape: tuple, sep: str = "×") -> str:
     """(1, 64, 112, 112) → '1×64×112×112'; a size that is a sum is put in brackets: 1×6×(H - 4)."""
     return format_shape(shape, sep)
@@ -45,4 +55,11 @@ def field_texts(field) -> list[str]:
 
 
 def percent(share: float) -> str:
-    return f"{100 * share:.1f}%"
+    """0.0287 → '2.9%'."""
+    return f"{share:.1%}"
+
+
+def percent_column(shares: list[float]) -> Iterable[str]:
+    """`percent` of each share, each distinct one written once."""
+    texts = {share: percent(share) for share in set(shares)}
+    return map(texts.__getitem__, shares)

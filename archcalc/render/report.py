@@ -12,7 +12,7 @@ from archcalc.graph import INPUT
 from archcalc.render.markup import Markdown, code_span, heading_text, html_text, markdown_text, mermaid_text
 from archcalc.render.numbers import grouped, human, percent, shape_text
 from archcalc.render.table import Column, Table, as_markdown
-from archcalc.render.text import count_column
+from archcalc.render.text import count_column, layer_columns
 from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats, Row
 from archcalc.version import __version__
@@ -97,9 +97,7 @@ def _stages_table(stages: list[Row], title: str, attr: str) -> Table:
 def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
                    Column("params", ">"), Column(title, ">")])
-    for layer in stats.layers:
-        table.add([str(layer.index), layer.name, layer.kind, shape_text(layer.shape),
-                   grouped(layer.figures.params), grouped(getattr(layer.figures, attr))])
+    table.extend(zip(*layer_columns(stats.rows(), attr)))
     return table
 
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import NamedTuple
 
-from archcalc.render.markup import Markdown, markdown_text
+from archcalc.render.markup import Markdown, is_plain, markdown_text
 
 StyledLines = list[tuple[str, str]]
 """Lines of text, each with a rich style name ('' for none): what the CLI prints."""
+
+
+_new = tuple.__new__
+"""Makes a named tuple from its values without its own __new__ (a Python function, as slow again):
+`Table.extend` makes a `Line` for every layer so."""
 
 
 class Column(NamedTuple):
@@ -39,6 +46,10 @@ class Table:
         """Append a row; `style` is a rich style name such as 'red'."""
         self.rows.append(Line(cells, style))
 
+    def extend(self, rows: Iterable[Sequence], style: str = "") -> None:
+        """Append rows (their cells) of one style."""
+        self.rows += [_new(Line, (cells, style)) for cells in rows]
+
     @property
     def lines(self) -> list[Line]:
         """The rows, then the footer."""
@@ -47,17 +58,16 @@ class Table:
 
 def as_text(table: Table) -> StyledLines:
     """Aligned text: the headings in bold, a dim rule, the rows, then a rule and the footer."""
-    headings = [column.heading for column in table.columns]
-    widths = [max(map(len, texts)) for texts in zip(headings, *(row.cells for row in table.lines))]
-    pads = [str.rjust if column.align == ">" else str.ljust for column in table.columns]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join([pad(c, w) for pad, c, w in zip(pads, cells, widths)]).rstrip()
-
+    lines = table.lines
+    columns = list(zip([column.heading for column in table.columns], *(line.cells for line in lines)))
+    widths = [max(map(len, texts)) for texts in columns]
+    padded = [map(str.rjust if column.align == ">" else str.ljust, texts, repeat(width))  # a column at a time
+              for column, texts, width in zip(table.columns, columns, widths)]
+    heading, *texts = map(str.rstrip, map("  ".join, zip(*padded)))
     rule = ("─" * (sum(widths) + 2 * (len(widths) - 1)), "dim")
-    out = [(line(headings), "bold"), rule, *((line(row.cells), row.style) for row in table.rows)]
+    out = [(heading, "bold"), rule, *zip(texts, [line.style for line in table.rows])]
     if table.footer:
-        out += [rule, (line(table.footer.cells), table.footer.style)]
+        out += [rule, (texts[-1], table.footer.style)]
     return out
 
 
@@ -70,6 +80,8 @@ def as_markdown(table: Table) -> list[str]:
     empty = " |" if table.compact else "  |"
 
     def line(cells: list[str]) -> str:
+        if cells and (all(cells) or not table.compact) and is_plain(" ".join(cells)):
+            return "| " + " | ".join(cells) + " |"  # the usual line: nothing to escape, no cell written short
         return "|" + "".join(f" {_markdown_cell(c)} |" if c else empty for c in cells)
 
     return [line([column.heading for column in table.columns]),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.render.markup import Markdown, markdown_text
-from archcalc.render.numbers import field_texts, grouped, human, percent, shape_text
+from archcalc.render.numbers import field_texts, grouped, grouped_column, human, percent_column, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
 from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats, Row
@@ -59,15 +59,6 @@ RF_NOTE = ("RF: receptive field in input pixels (padding included; 'all': every 
            "start: centre of the first unit's field")
 
 
-def cells(index: int, row: Row, attr: str, fields: dict | None = None) -> list[str]:
-    """A row's cells; with `fields` (receptive fields by name) its field's too."""
-    name = row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)"
-    share = [] if row.share is None else [percent(row.share)]
-    return [str(index), name, row.kind, shape_text(row.shape), grouped(row.figures.params),
-            grouped(getattr(row.figures, attr)), *share,
-            *(field_texts(fields.get(row.name)) if fields is not None else [])]
-
-
 def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
                       bold: Callable[[str], str] = str) -> Table:
     """`archcalc table`'s table: a line per row and, for numbers, the totals (`bold` marks them)."""
@@ -76,13 +67,31 @@ def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
                    Column("params", ">"), Column(title, ">"), *share, *(RF_COLUMNS if rf else [])], compact=True)
     fields = (stats.receptive_fields or {}) if rf else None  # worked out only when shown
-    for index, row in enumerate(rows, start=1):
-        table.add(cells(index, row, attr, fields))
+    table.extend(zip(*layer_columns(rows, attr, share=not stats.formulas, fields=fields)))
     totals = stats.totals
     if not stats.formulas:  # a total formula is printed in full below the table, not squeezed in
         table.footer = Line(["", bold("total"), "", "", bold(grouped(totals.params)),
                              bold(grouped(getattr(totals, attr))), "100.0%", *(["", "", ""] if rf else [])], "bold")
     return table
+
+
+def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict | None = None
+                  ) -> list[Iterable[str]]:
+    """A layer table's cells a column at a time (each made in one pass): number, name, kind,
+    shape, parameters, the cost `attr`, with `share` the share, with `fields` (receptive fields
+    by name) the field's size, jump and start."""
+    columns = [map(str, range(1, len(rows) + 1)),
+               [row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)" for row in rows],
+               [row.kind for row in rows],
+               map(shape_text, [row.shape for row in rows]),
+               grouped_column([row.figures.params for row in rows]),
+               grouped_column([getattr(row.figures, attr) for row in rows])]
+    if share:
+        columns.append(percent_column([row.share for row in rows]))
+    if fields is not None:
+        texts = [field_texts(fields.get(row.name)) for row in rows]
+        columns += [[cells[column] for cells in texts] for column in range(3)]
+    return columns
 
 
 def layer_table(stats: ModelStats, rows: list[Row], rf: bool = False) -> StyledLines:
