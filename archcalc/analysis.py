@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from archcalc.conventions import DEFAULT_CONVENTION
 from archcalc.errors import SpecError
-from archcalc.graph import Graph
-from archcalc.limits import MAX_DIMENSION, MAX_SYMBOLIC_LAYERS
+from archcalc.graph import Graph, within_symbolic_limits
+from archcalc.limits import MAX_DIMENSION
 from archcalc.sizes import format_shape, parse_batch, parse_input
 from archcalc.stats import ModelStats, run_rules
 
@@ -38,15 +38,6 @@ def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[in
         raise SpecError(f"the output {format_shape(shape)} has a size above {MAX_DIMENSION:,}",
                         hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits); check the field values")
     return shape
-
-
-def within_symbolic_limits(graph: Graph) -> None:
-    """The bound on symbolic analysis that the graph alone decides: analyze_graph checks it before
-    sympy is imported, analyze_symbolic again for its other callers (sweep)."""
-    if len(graph.nodes) > MAX_SYMBOLIC_LAYERS:
-        raise SpecError(f"symbolic sizes are analysed for at most {MAX_SYMBOLIC_LAYERS:,} layers; "
-                        f"this model has {len(graph.nodes):,}", location=graph.location,
-                        hint="give the sizes as numbers (--input 3x224x224, --batch 1) for a model this deep")
 
 
 def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int | str = 1,

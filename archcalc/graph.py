@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Mapping, NamedTuple
 
-from archcalc.errors import Location
+from archcalc.errors import Location, SpecError
 from archcalc.layers import Attrs, LayerKind
+from archcalc.limits import MAX_SYMBOLIC_LAYERS
 
 INPUT = "input"
 """The name by which nodes refer to the model's input tensor."""
@@ -47,3 +48,12 @@ class Graph(NamedTuple):
     """The spec's `expect:` block for this model (figures, budgets, tolerances), as written."""
     published: Mapping | None = None
     """Figures published elsewhere for this model (`params`, `gflops`, `source`), shown beside ours."""
+
+
+def within_symbolic_limits(graph: Graph) -> None:
+    """The bound on symbolic analysis that the graph alone decides: archcalc.analysis checks it before
+    sympy is imported, analyze_symbolic again for its other callers (sweep)."""
+    if len(graph.nodes) > MAX_SYMBOLIC_LAYERS:
+        raise SpecError(f"symbolic sizes are analysed for at most {MAX_SYMBOLIC_LAYERS:,} layers; "
+                        f"this model has {len(graph.nodes):,}", location=graph.location,
+                        hint="give the sizes as numbers (--input 3x224x224, --batch 1) for a model this deep")

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from archcalc.analysis import analyze_graph
 from archcalc.errors import SpecError
+from archcalc.limits import MAX_SYMBOLIC_DIVISOR
 from archcalc.spec import bundled, load_graph
 
 BUNDLED = [tier(entry, entry.path, entry.variant) for entry in bundled()]
@@ -269,16 +270,20 @@ def test_grouped_conv_on_a_symbolic_channel_count(write_spec, cli):
 
 @st.composite
 def window_chains(draw):
-    layers = []
+    """Up to 6 windows whose strides multiply to at most MAX_SYMBOLIC_DIVISOR (past it, a
+    symbolic analysis is refused as too costly: tests/test_bad_input.py)."""
+    layers, divisor = [], 1
     for index in range(draw(st.integers(1, 6))):
         kernel = draw(st.integers(1, 7))
+        stride = draw(st.integers(1, min(4, MAX_SYMBOLIC_DIVISOR // divisor)))
+        divisor *= stride
         if draw(st.booleans()):
             layers.append({f"l{index}": {"kind": "conv2d", "out": 2, "kernel": kernel,
-                                         "stride": draw(st.integers(1, 4)), "padding": draw(st.integers(0, 3)),
+                                         "stride": stride, "padding": draw(st.integers(0, 3)),
                                          "dilation": draw(st.integers(1, 3))}})
         else:
             layers.append({f"l{index}": {"kind": draw(st.sampled_from(["maxpool2d", "avgpool2d"])),
-                                         "kernel": kernel, "stride": draw(st.integers(1, 4)),
+                                         "kernel": kernel, "stride": stride,
                                          "padding": draw(st.integers(0, kernel // 2)),
                                          "ceil_mode": draw(st.booleans())}})
     return layers

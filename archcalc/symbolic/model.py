@@ -9,10 +9,9 @@ from typing import Callable
 
 import sympy as sp
 
-from archcalc.analysis import within_symbolic_limits
 from archcalc.conventions import Uncounted
 from archcalc.errors import SpecError
-from archcalc.graph import Graph, Node
+from archcalc.graph import Graph, Node, within_symbolic_limits
 from archcalc.limits import MAX_SYMBOLIC_COMPUTED, MAX_SYMBOLIC_DIVISOR, MAX_SYMBOLIC_SIZES
 from archcalc.stats import Figures, ModelStats, run_rules
 from archcalc.symbolic.context import Assumptions, Condition
