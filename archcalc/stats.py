@@ -215,22 +215,12 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
     for index, node in enumerate(graph.nodes, start=1):
         in_shapes = [shapes[name] for name in node.inputs]
         key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
-        if key in known:
-            out, figures, counts = known[key]
-        else:
-            try:
-                out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
-                params = node.kind.params(node.attrs, in_shapes)
-                counts = _counts(node, in_shapes, out)
-            except SpecError as error:
-                where = node.field_locations.get(error.field, node.location) if error.field else node.location
-                raise error.at(where, node.name) from None
-            elements = numel(out)
-            macs = counted(counts[chosen.name])
-            figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
-                              elements, elements * element_bytes)
+        result = known.get(key)
+        if result is None:
+            result = _apply(node, in_shapes, settle, chosen.name, element_bytes)
             if reuse:
-                known[key] = out, figures, counts
+                known[key] = result
+        out, figures, counts = result
         shapes[node.name] = out
         layers.append(_new(LayerStats, (index, node.name, node.kind.key, node.inputs, out, figures,
                                         str(node.location), counts)))
@@ -238,6 +228,24 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,
                       dtype, layers, totals, blocks, published=graph.published, graph=graph)
+
+
+def _apply(node: Node, in_shapes: list[tuple], settle: Callable[[tuple, Node], tuple], convention: str,
+           element_bytes: int) -> tuple[tuple, Figures, dict[str, Count]]:
+    """The layer's rules: its output shape, its figures (MACs under `convention`) and its MACs
+    under every convention; SpecError at the field or layer at fault."""
+    try:
+        out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
+        params = node.kind.params(node.attrs, in_shapes)
+        counts = _counts(node, in_shapes, out)
+    except SpecError as error:
+        where = node.field_locations.get(error.field, node.location) if error.field else node.location
+        raise error.at(where, node.name) from None
+    elements = numel(out)
+    macs = counted(counts[convention])
+    figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
+                      elements, elements * element_bytes)
+    return out, figures, counts
 
 
 def _counts(node: Node, shapes: list[tuple], out: tuple) -> dict[str, Count]:
