@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from archcalc.conventions import CONVENTIONS, Convention, Count, Uncounted, counted
@@ -145,8 +146,10 @@ class ModelStats:
 
     def uncounted(self, convention: str | None = None) -> list[str]:
         """What the convention's tool skips in this model ('mean', ...), each once, in order."""
-        skipped = (layer.counts[convention or self.convention] for layer in self.layers)
-        return list(dict.fromkeys(count.what for count in skipped if isinstance(count, Uncounted)))
+        counts = list(map(itemgetter(convention or self.convention), map(attrgetter("counts"), self.layers)))
+        if Uncounted not in set(map(type, counts)):  # the usual answer, found without a Python step a layer
+            return []
+        return list(dict.fromkeys(count.what for count in counts if isinstance(count, Uncounted)))
 
     def rows(self, depth: int | None = None) -> list[Row]:
         """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
