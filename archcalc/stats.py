@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from archcalc.conventions import CONVENTIONS, Convention, Count, Uncounted, counted
@@ -145,8 +146,10 @@ class ModelStats:
 
     def uncounted(self, convention: str | None = None) -> list[str]:
         """What the convention's tool skips in this model ('mean', ...), each once, in order."""
-        skipped = (layer.counts[convention or self.convention] for layer in self.layers)
-        return list(dict.fromkeys(count.what for count in skipped if isinstance(count, Uncounted)))
+        counts = list(map(itemgetter(convention or self.convention), map(attrgetter("counts"), self.layers)))
+        if Uncounted not in set(map(type, counts)):  # the usual answer, found without a Python step a layer
+            return []
+        return list(dict.fromkeys(count.what for count in counts if isinstance(count, Uncounted)))
 
     def rows(self, depth: int | None = None) -> list[Row]:
         """Layers, or with `depth` the blocks at that depth summed (same totals either way)."""
@@ -215,22 +218,12 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
     for index, node in enumerate(graph.nodes, start=1):
         in_shapes = [shapes[name] for name in node.inputs]
         key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
-        if key in known:
-            out, figures, counts = known[key]
-        else:
-            try:
-                out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
-                params = node.kind.params(node.attrs, in_shapes)
-                counts = _counts(node, in_shapes, out)
-            except SpecError as error:
-                where = node.field_locations.get(error.field, node.location) if error.field else node.location
-                raise error.at(where, node.name) from None
-            elements = numel(out)
-            macs = counted(counts[chosen.name])
-            figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
-                              elements, elements * element_bytes)
+        result = known.get(key)
+        if result is None:
+            result = _apply(node, in_shapes, settle, chosen.name, element_bytes)
             if reuse:
-                known[key] = out, figures, counts
+                known[key] = result
+        out, figures, counts = result
         shapes[node.name] = out
         layers.append(_new(LayerStats, (index, node.name, node.kind.key, node.inputs, out, figures,
                                         str(node.location), counts)))
@@ -238,6 +231,24 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,
                       dtype, layers, totals, blocks, published=graph.published, graph=graph)
+
+
+def _apply(node: Node, in_shapes: list[tuple], settle: Callable[[tuple, Node], tuple], convention: str,
+           element_bytes: int) -> tuple[tuple, Figures, dict[str, Count]]:
+    """The layer's rules: its output shape, its figures (MACs under `convention`) and its MACs
+    under every convention; SpecError at the field or layer at fault."""
+    try:
+        out = settle(node.kind.output_shape(node.attrs, in_shapes), node)
+        params = node.kind.params(node.attrs, in_shapes)
+        counts = _counts(node, in_shapes, out)
+    except SpecError as error:
+        where = node.field_locations.get(error.field, node.location) if error.field else node.location
+        raise error.at(where, node.name) from None
+    elements = numel(out)
+    macs = counted(counts[convention])
+    figures = Figures(params.weight, params.bias, params.buffers, macs, 2 * macs,
+                      elements, elements * element_bytes)
+    return out, figures, counts
 
 
 def _counts(node: Node, shapes: list[tuple], out: tuple) -> dict[str, Count]:

@@ -42,6 +42,21 @@ def test_json_rows_add_up_to_the_totals(depth, cli):
     assert abs(sum(row["share"] for row in document["rows"]) - 1) < 1e-9
 
 
+@pytest.mark.parametrize("model, depth", [("mobilenet_v3_small", None), ("vgg16", None), ("resnet50", 2)])
+def test_json_is_byte_for_byte_what_json_dumps_writes(model, depth):
+    """The rows of a numeric analysis take a faster route (records.numeric_rows_json) to the
+    bytes json.dumps(indent=2) writes: fields of the whole input (null sizes), half-pixel
+    starts, no field after flatten, and blocks."""
+    from archcalc.render.records import record, to_json
+
+    stats = archcalc.analyze(model)
+    rows = stats.rows(depth)
+    text = to_json(stats, rows, depth)
+    document = json.loads(text)
+    document["rows"] = [record(index, row, stats.receptive_fields) for index, row in enumerate(rows, start=1)]
+    assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def test_depth_groups_blocks(cli):
     rows = json.loads(cli("table", "resnet50", "--format", "json", "--depth", "1").stdout)["rows"]
     layer1 = next(row for row in rows if row["name"] == "layer1")

@@ -45,13 +45,13 @@ def field_texts(field) -> list[str]:
     'height×width' when the axes differ; size 'all' when a broadcast path sees the whole input."""
     if field is None:
         return ["—", "—", "—"]
+    height, width = field
+    return [_both("all" if height.whole else str(height.size), "all" if width.whole else str(width.size)),
+            _both(str(height.jump), str(width.jump)), _both(str(height.start), str(width.start))]
 
-    def both(texts: list[str]) -> str:
-        return texts[0] if texts[0] == texts[1] else "×".join(texts)
 
-    sizes = both(["all" if axis.whole else str(axis.size) for axis in field.axes])
-    return [sizes, both([str(axis.jump) for axis in field.axes]),
-            both([str(axis.start) for axis in field.axes])]
+def _both(height: str, width: str) -> str:
+    return height if height == width else f"{height}×{width}"
 
 
 def percent(share: float) -> str:
