@@ -123,6 +123,7 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
         "repeat of 99,999 conv layers": ["table", repeat_max],
         "report of it": ["report", repeat_max],
         "receptive fields of it": ["table", repeat_max, "--rf"],
+        "JSON of it": ["table", repeat_max, "--format", "json"],
         "check of 1,000 variants": ["check", variants_1000, "--baseline", str(folder / "none.yaml")],
         "60,000 variants": ["check", variants_60000, "--baseline", str(folder / "none.yaml")],
         "4,000 layers with symbolic sizes": ["table", repeat_4000, "--input", "3xHxW"],
