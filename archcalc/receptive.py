@@ -80,6 +80,7 @@ class ReceptiveField(NamedTuple):
 
 
 PIXEL = ReceptiveField(Axis(1, 1, 0), Axis(1, 1, 0))
+_UNKNOWN = object()
 
 
 def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[str, ReceptiveField | None]:
@@ -94,9 +95,8 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
         out = shapes[node.name]
         in_shapes = [shapes[name] for name in node.inputs]
         key = (id(node.attrs), node.kind.key, out, *in_shapes)
-        if key in known:
-            windows = known[key]
-        else:
+        windows = known.get(key, _UNKNOWN)
+        if windows is _UNKNOWN:
             windows = known[key] = node.kind.window(node.attrs, in_shapes, out)
         if windows is None:
             fields[node.name] = None
