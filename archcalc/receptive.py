@@ -86,7 +86,7 @@ _UNKNOWN = object()
 def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[str, ReceptiveField | None]:
     """Every layer's field (by name), and every block's (the field of its output layer)."""
     fields: dict[str, ReceptiveField | None] = {INPUT: PIXEL if len(shapes[INPUT]) == 4 else None}
-    known: dict[tuple, tuple[Window, Window] | None] = {}  # windows by fields and shapes: a repeat's copies share them
+    known: dict[tuple, tuple[Window, Window] | None] = {}  # windows by field values and shapes, shared by repeats
     for node in graph.nodes:
         incoming = [fields[name] for name in node.inputs]
         if None in incoming:
