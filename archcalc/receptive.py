@@ -80,12 +80,13 @@ class ReceptiveField(NamedTuple):
 
 
 PIXEL = ReceptiveField(Axis(1, 1, 0), Axis(1, 1, 0))
+_UNKNOWN = object()
 
 
 def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[str, ReceptiveField | None]:
     """Every layer's field (by name), and every block's (the field of its output layer)."""
     fields: dict[str, ReceptiveField | None] = {INPUT: PIXEL if len(shapes[INPUT]) == 4 else None}
-    known: dict[tuple, tuple[Window, Window] | None] = {}  # windows by fields and shapes: a repeat's copies share them
+    known: dict[tuple, tuple[Window, Window] | None] = {}  # windows by field values and shapes, shared by repeats
     for node in graph.nodes:
         incoming = [fields[name] for name in node.inputs]
         if None in incoming:
@@ -94,9 +95,8 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
         out = shapes[node.name]
         in_shapes = [shapes[name] for name in node.inputs]
         key = (id(node.attrs), node.kind.key, out, *in_shapes)
-        if key in known:
-            windows = known[key]
-        else:
+        windows = known.get(key, _UNKNOWN)
+        if windows is _UNKNOWN:
             windows = known[key] = node.kind.window(node.attrs, in_shapes, out)
         if windows is None:
             fields[node.name] = None

@@ -3,8 +3,8 @@ formula (a sympy expression); it is written as a person reads it (archcalc.symbo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from archcalc.sizes import format_shape
 
@@ -20,12 +20,6 @@ def grouped(n) -> str:
     return readable(n)
 
 
-def grouped_column(values: list) -> Iterable[str]:
-    """`grouped` of each value, each distinct one written once (layers repeat their figures)."""
-    texts = {value: grouped(value) for value in set(values)}
-    return map(texts.__getitem__, values)
-
-
 def human(n: float) -> str:
     """4089184256 → '4.09 G' (decimal prefixes, three significant figures)."""
     for size, unit in _UNITS:
@@ -34,7 +28,6 @@ def human(n: float) -> str:
     return f"{n:g}"
 
 
-@lru_cache(maxsize=1024)  # a table writes the same few shapes over and over
 def shape_text(shape: tuple, sep: str = "×") -> str:
     """(1, 64, 112, 112) → '1×64×112×112'; a size that is a sum is put in brackets: 1×6×(H - 4)."""
     return format_shape(shape, sep)
@@ -59,7 +52,8 @@ def percent(share: float) -> str:
     return f"{share:.1%}"
 
 
-def percent_column(shares: list[float]) -> Iterable[str]:
-    """`percent` of each share, each distinct one written once."""
-    texts = {share: percent(share) for share in set(shares)}
-    return map(texts.__getitem__, shares)
+def each_once(write: Callable[[Any], str], values: list) -> Iterable[str]:
+    """`write` of each value, each distinct value written once: the cells of a column, whose
+    shapes and figures repeat from layer to layer."""
+    texts = {value: write(value) for value in set(values)}
+    return map(texts.__getitem__, values)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.render.markup import Markdown, markdown_text
-from archcalc.render.numbers import field_texts, grouped, grouped_column, human, percent_column, shape_text
+from archcalc.render.numbers import each_once, field_texts, grouped, human, percent, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
 from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats, Row
@@ -83,11 +83,11 @@ def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict 
     columns = [map(str, range(1, len(rows) + 1)),
                [row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)" for row in rows],
                [row.kind for row in rows],
-               map(shape_text, [row.shape for row in rows]),
-               grouped_column([row.figures.params for row in rows]),
-               grouped_column([getattr(row.figures, attr) for row in rows])]
+               each_once(shape_text, [row.shape for row in rows]),
+               each_once(grouped, [row.figures.params for row in rows]),
+               each_once(grouped, [getattr(row.figures, attr) for row in rows])]
     if share:
-        columns.append(percent_column([row.share for row in rows]))
+        columns.append(each_once(percent, [row.share for row in rows]))
     if fields is not None:
         texts = [field_texts(fields.get(row.name)) for row in rows]
         columns += [[cells[column] for cells in texts] for column in range(3)]
