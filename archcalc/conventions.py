@@ -54,7 +54,7 @@ class Convention(NamedTuple):
 
 def _fvcore_conv(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Count:
     # padding 'same' makes torch call aten::_convolution_mode, which fvcore has no handle for
-    return Uncounted("conv2d with padding 'same'") if a.padding == "same" else kind.macs(a, shapes, out)
+    return Uncounted(f"{kind.key} with padding 'same'") if a.padding == "same" else kind.macs(a, shapes, out)
 
 
 def _fvcore_batchnorm(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
@@ -72,14 +72,20 @@ def _fvcore_mean(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> 
     return Uncounted("mean")  # aten::mean has no fvcore handle; adaptive_avgpool2d counts every element
 
 
+def _fvcore_skips(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Uncounted:
+    # aten::adaptive_avg_pool1d and 3d have no fvcore handle; the 2-D one counts every element
+    return Uncounted(kind.key)
+
+
 PAPER = Convention(
     "paper", "MACs of conv and linear layers only, bias excluded "
     "(the lecture tables, the ResNet paper, torchvision's GFLOPS); FLOPs = 2 × MACs")
 FVCORE = PAPER.extend(
     "fvcore", "fvcore FlopCountAnalysis: conv and linear MACs, batch norm and "
     "adaptive average pooling per element, the rest 0; FLOPs = 2 × MACs",
-    {"conv2d": _fvcore_conv, "batchnorm2d": _fvcore_batchnorm,
-     "adaptive_avgpool2d": _fvcore_adaptive_avgpool, "mean": _fvcore_mean})
+    {**{f"conv{d}d": _fvcore_conv for d in (1, 2, 3)}, **{f"batchnorm{d}d": _fvcore_batchnorm for d in (1, 2, 3)},
+     "adaptive_avgpool1d": _fvcore_skips, "adaptive_avgpool2d": _fvcore_adaptive_avgpool,
+     "adaptive_avgpool3d": _fvcore_skips, "mean": _fvcore_mean})
 TORCH = PAPER.extend(
     "torch", "torch FlopCounterMode: 2 FLOPs per MAC of conv and matmul, nothing else; MACs = FLOPs / 2",
     headline="flops")

@@ -24,7 +24,7 @@ from archcalc.layers.base import PIXEL as KEEPS_GRID
 
 if TYPE_CHECKING:
     from archcalc.graph import Graph
-    from archcalc.layers.base import Window
+    from archcalc.layers.base import Window, Windows
 
 
 _new = tuple.__new__
@@ -63,30 +63,42 @@ class Axis(NamedTuple):
         return low, low + self.size - 1
 
 
-class ReceptiveField(NamedTuple):
-    height: Axis
-    width: Axis
+class ReceptiveField(tuple):
+    """The field along each spatial axis (height and width of a 2-D map), an Axis each."""
+
+    __slots__ = ()
 
     @property
-    def axes(self) -> tuple[Axis, Axis]:
-        return self.height, self.width
+    def axes(self) -> tuple[Axis, ...]:
+        return self
 
-    def through(self, windows: tuple[Window, Window]) -> ReceptiveField:
-        """The field behind a layer with these windows (along height and width) over this one;
-        this field itself behind a layer that keeps the grid."""
-        if windows is KEEPS_GRID:
+    @property
+    def height(self) -> Axis:
+        """Along the height (of a 2-D or 3-D map)."""
+        return self[-2]
+
+    @property
+    def width(self) -> Axis:
+        """Along the width (of a 2-D or 3-D map); along the length of a 1-D one."""
+        return self[-1]
+
+    def through(self, windows: Windows) -> ReceptiveField:
+        """The field behind a layer with these windows (one per axis) over this one; this field
+        itself behind a layer that keeps the grid."""
+        if windows is KEEPS_GRID.get(len(windows)):
             return self
-        return _new(ReceptiveField, (self.height.through(windows[0]), self.width.through(windows[1])))
+        return _new(ReceptiveField, [axis.through(window) for axis, window in zip(self, windows)])
 
 
-PIXEL = ReceptiveField(Axis(1, 1, 0), Axis(1, 1, 0))
+PIXEL = {rank: ReceptiveField((Axis(1, 1, 0),) * rank) for rank in KEEPS_GRID}
+"""The field of the input, by number of spatial axes: each unit sees its own pixel."""
 _UNKNOWN = object()
 
 
 def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[str, ReceptiveField | None]:
     """Every layer's field (by name), and every block's (the field of its output layer)."""
-    fields: dict[str, ReceptiveField | None] = {INPUT: PIXEL if len(shapes[INPUT]) == 4 else None}
-    known: dict[tuple, tuple[Window, Window] | None] = {}  # windows by field values and shapes, shared by repeats
+    fields: dict[str, ReceptiveField | None] = {INPUT: PIXEL.get(len(shapes[INPUT]) - 2)}
+    known: dict[tuple, Windows | None] = {}  # windows by field values and shapes, shared by repeats
     for node in graph.nodes:
         incoming = [fields[name] for name in node.inputs]
         if None in incoming:
@@ -115,12 +127,12 @@ def _merge(incoming: list[ReceptiveField], in_shapes: list[tuple[int, ...]], out
     if len(incoming) == 1:
         return incoming[0]
     axes = []
-    for index in range(2):
+    for index in range(len(out) - 2):
         along = [(field.axes[index], shape[2 + index]) for field, shape in zip(incoming, in_shapes)]
         broadcast = any(size == 1 and out[2 + index] > 1 for _, size in along)
         paths = [axis for axis, size in along if size == out[2 + index]] or [a for a, _ in along]
         axes.append(_union(paths, whole=broadcast))
-    return ReceptiveField(*axes)
+    return ReceptiveField(axes)
 
 
 def _union(paths: list[Axis], whole: bool) -> Axis:
@@ -129,33 +141,33 @@ def _union(paths: list[Axis], whole: bool) -> Axis:
     return Axis(high - low + 1, max(axis.jump for axis in paths), low, whole or any(axis.whole for axis in paths))
 
 
-def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, unit: tuple[int, int]
-                ) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
-    """The input pixels (first, last along height and width) that output unit `unit` (h, w) of
+def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, unit: tuple[int, ...]
+                ) -> tuple[tuple[int, int] | None, ...]:
+    """The input pixels (first, last along each axis) that output unit `unit` ((h, w) on a 2-D map) of
     `layer` depends on, with every map's border taken into account: where a field reaches past
     the input, or past the units a layer actually has, this is what remains of it. It follows
     the exact set of units each layer needs, so gaps left by strides and dilation count too (each layer kind's `reads`).
-    None, None where the unit reads padding only (a 1×1 window on a padded border)."""
-    wanted: dict[str, list[set[int]]] = {layer: [{unit[0]}, {unit[1]}]}
+    None along every axis where the unit reads padding only (a 1×1 window on a padded border)."""
+    wanted: dict[str, list[set[int]]] = {layer: [{index} for index in unit]}
     for node in reversed(graph.nodes):
         if node.name not in wanted:
             continue
         out, units = shapes[node.name], wanted.pop(node.name)
         for source in node.inputs:
             need = _needed(node, shapes[source], out, units)
-            have = wanted.setdefault(source, [set(), set()])
-            for axis in range(2):
+            have = wanted.setdefault(source, [set() for _ in unit])
+            for axis in range(len(unit)):
                 have[axis] |= need[axis]
     seen = wanted[INPUT]
-    return tuple((min(units), max(units)) for units in seen) if all(seen) else (None, None)
+    return tuple((min(units), max(units)) for units in seen) if all(seen) else (None,) * len(unit)
 
 
 def _needed(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set[int]]) -> list[set[int]]:
     """The positions of one input that the output positions `units` (a set per axis) read."""
     if not all(units):  # no row (or no column): no unit at all, so nothing is read
-        return [set(), set()]
-    if len(source) != 4:
+        return [set() for _ in units]
+    if len(source) != len(units) + 2:
         return units
-    if len(out) != 4:  # flatten and after: every position
-        return [set(range(source[2])), set(range(source[3]))]
+    if len(out) != len(units) + 2:  # flatten and after: every position
+        return [set(range(size)) for size in source[2:]]
     return [node.kind.reads(node.attrs, source, out, axis, wanted) for axis, wanted in enumerate(units)]

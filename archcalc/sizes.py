@@ -66,21 +66,26 @@ def _sizes(value: Any, symbols: bool) -> list | None:
     return sizes
 
 
+INPUT_FORMS = "C×L, C×H×W or C×D×H×W"
+"""The inputs a spec can have: channels and one, two or three spatial sizes."""
+
+
 def parse_input(value: Any, *, symbols: bool = False, location: Location | None = None) -> tuple:
-    """An input C×H×W as text ('3x224x224') or a list ([3, 224, 224]) → (3, 224, 224).
+    """An input as text ('3x224x224') or a list ([3, 224, 224]) → (3, 224, 224): channels and
+    one, two or three spatial sizes (C×L, C×H×W, C×D×H×W).
 
     With `symbols`, a size may be a symbol: '3xHxW' → (3, 'H', 'W'). SpecError otherwise.
     """
     sizes = _sizes(value, symbols)
     if symbols and sizes and any(isinstance(size, str) for size in sizes):
         numbers = [size for size in sizes if isinstance(size, int)]
-        if len(sizes) != 3 or None in sizes or not all(1 <= n <= MAX_DIMENSION for n in numbers):
-            raise SpecError(f"input must be channels × height × width, each a whole number from 1 to "
-                            f"{MAX_DIMENSION:,} or a symbol, like 3xHxW, got {value!r}", location=location,
+        if not 2 <= len(sizes) <= 4 or None in sizes or not all(1 <= n <= MAX_DIMENSION for n in numbers):
+            raise SpecError(f"input must be channels and 1 to 3 sizes ({INPUT_FORMS}), each a whole number "
+                            f"from 1 to {MAX_DIMENSION:,} or a symbol, like 3xHxW, got {value!r}", location=location,
                             hint="symbols are capital letters, digits and _, starting with a letter")
         return tuple(sizes)
-    if not sizes or len(sizes) != 3 or None in sizes or min(sizes) < 1:
-        raise SpecError(f"input must be channels × height × width, like 3x224x224, got {value!r}",
+    if not sizes or not 2 <= len(sizes) <= 4 or None in sizes or min(sizes) < 1:
+        raise SpecError(f"input must be channels and 1 to 3 sizes ({INPUT_FORMS}), like 3x224x224, got {value!r}",
                         location=location, hint="write it as [3, 224, 224] or 3x224x224")
     if max(sizes) > MAX_DIMENSION:
         raise SpecError(f"input {format_shape(sizes)} has a size above {MAX_DIMENSION:,}", location=location,

@@ -154,7 +154,7 @@ def test_missing_block_parameter(cli, write_spec):
     ("- a\n- b\n", "the document is a list, not a mapping", "1:1"),
     ("name: x\nname: y\ninput: [3, 8, 8]\nlayers: [{r: relu}]\n", "duplicate key 'name'", "2:1"),
     ("name: x\ninput: [3, 8, 8\nlayers: []\n", "YAML syntax error", "3:7"),
-    ("name: x\ninput: [3, 8]\nlayers: [{r: relu}]\n", "input must be channels × height × width", "2:8"),
+    ("name: x\ninput: [8]\nlayers: [{r: relu}]\n", "input must be channels and 1 to 3 sizes", "2:8"),
     ("name: x\ninput: [3, 8, 8]\n", "the spec has no 'layers'", "1:1"),
     ("name: x\ninput: [3, 8, 8]\nlayer: [{r: relu}]\n", "unknown top-level key 'layer' (did you mean 'layers'?)", "3:1"),
 ])

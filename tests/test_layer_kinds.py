@@ -41,6 +41,25 @@ CASES = {
     "multiply": ({}, [(2, 6, 5, 7), (2, 6, 1, 1)], (2, 6, 5, 7), (0, 0, 0), 0),
     "channel_shuffle": ({"groups": 3}, [(1, 6, 4, 4)], (1, 6, 4, 4), (0, 0, 0), 0),
     "split": ({"parts": 2, "take": 1}, [(1, 6, 4, 5)], (1, 6 // 2, 4, 5), (0, 0, 0), 0),
+    # 1-D (N, C, L) and 3-D (N, C, D, H, W) maps: the same rules along one and three axes
+    "conv1d": ({"out": 6, "kernel": 5, "stride": 3, "padding": 2, "dilation": 2, "groups": 3},
+               [(2, 9, 50)], (2, 6, (50 + 4 - 2 * 4 - 1) // 3 + 1), (6 * (9 // 3) * 5, 6, 0),
+               2 * 6 * 16 * (9 // 3) * 5),
+    "conv3d": ({"out": 4, "kernel": [3, 1, 5], "stride": [1, 2, 2], "padding": [1, 0, 2], "bias": False},
+               [(1, 3, 8, 9, 10)], (1, 4, 8, (9 - 1) // 2 + 1, (10 + 4 - 5) // 2 + 1), (4 * 3 * 3 * 1 * 5, 0, 0),
+               1 * 4 * 8 * 5 * 5 * 3 * 3 * 1 * 5),
+    "maxpool1d": ({"kernel": 4}, [(2, 3, 17)], (2, 3, 17 // 4), (0, 0, 0), 0),
+    "maxpool3d": ({"kernel": [1, 3, 3], "stride": [1, 2, 2], "padding": [0, 1, 1]},
+                  [(1, 2, 4, 9, 9)], (1, 2, 4, 5, 5), (0, 0, 0), 0),
+    "avgpool1d": ({"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True}, [(1, 4, 10)], (1, 4, 6),
+                  (0, 0, 0), 0),
+    "avgpool3d": ({"kernel": 2}, [(1, 2, 4, 6, 7)], (1, 2, 2, 3, 3), (0, 0, 0), 0),
+    "adaptive_avgpool1d": ({"output_size": 1}, [(2, 5, 13)], (2, 5, 1), (0, 0, 0), 0),
+    "adaptive_avgpool3d": ({"output_size": [1, 2, 3]}, [(1, 5, 3, 7, 9)], (1, 5, 1, 2, 3), (0, 0, 0), 0),
+    "adaptive_maxpool1d": ({"output_size": 4}, [(1, 3, 10)], (1, 3, 4), (0, 0, 0), 0),
+    "adaptive_maxpool3d": ({"output_size": 2}, [(1, 3, 4, 5, 6)], (1, 3, 2, 2, 2), (0, 0, 0), 0),
+    "batchnorm1d": ({"affine": False}, [(4, 7)], (4, 7), (0, 0, 2 * 7 + 1), 0),
+    "batchnorm3d": ({}, [(2, 6, 2, 3, 3)], (2, 6, 2, 3, 3), (6, 6, 2 * 6 + 1), 0),
 }
 
 
@@ -73,14 +92,7 @@ def _torch_layer(key: str, fields: dict, shapes: list):
     if key in simple:
         return simple[key]()
     builders = {
-        "conv2d": lambda: nn.Conv2d(channels, a.out, a.kernel, a.stride, a.padding, a.dilation,
-                                    a.groups, a.bias),
         "linear": lambda: nn.Linear(channels, a.out, a.bias),
-        "maxpool2d": lambda: nn.MaxPool2d(a.kernel, a.stride, a.padding, a.dilation, ceil_mode=a.ceil_mode),
-        "avgpool2d": lambda: nn.AvgPool2d(a.kernel, a.stride, a.padding, a.ceil_mode, a.count_include_pad),
-        "adaptive_avgpool2d": lambda: nn.AdaptiveAvgPool2d(a.output_size),
-        "adaptive_maxpool2d": lambda: nn.AdaptiveMaxPool2d(a.output_size),
-        "batchnorm2d": lambda: nn.BatchNorm2d(channels, a.eps, a.momentum, a.affine, a.track_running_stats),
         "lrn": lambda: nn.LocalResponseNorm(a.size, a.alpha, a.beta, a.k),
         "leaky_relu": lambda: nn.LeakyReLU(a.negative_slope),
         "softmax": lambda: nn.Softmax(a.dim),
@@ -88,6 +100,19 @@ def _torch_layer(key: str, fields: dict, shapes: list):
         "flatten": lambda: nn.Flatten(a.start_dim, a.end_dim),
         "channel_shuffle": lambda: nn.ChannelShuffle(a.groups),
     }
+    for d in (1, 2, 3):  # torch's class for each number of axes
+        builders |= {
+            f"conv{d}d": lambda d=d: getattr(nn, f"Conv{d}d")(channels, a.out, a.kernel, a.stride, a.padding,
+                                                              a.dilation, a.groups, a.bias),
+            f"maxpool{d}d": lambda d=d: getattr(nn, f"MaxPool{d}d")(a.kernel, a.stride, a.padding, a.dilation,
+                                                                    ceil_mode=a.ceil_mode),
+            f"avgpool{d}d": lambda d=d: getattr(nn, f"AvgPool{d}d")(a.kernel, a.stride, a.padding, a.ceil_mode,
+                                                                    a.count_include_pad),
+            f"adaptive_avgpool{d}d": lambda d=d: getattr(nn, f"AdaptiveAvgPool{d}d")(a.output_size),
+            f"adaptive_maxpool{d}d": lambda d=d: getattr(nn, f"AdaptiveMaxPool{d}d")(a.output_size),
+            f"batchnorm{d}d": lambda d=d: getattr(nn, f"BatchNorm{d}d")(channels, a.eps, a.momentum, a.affine,
+                                                                        a.track_running_stats),
+        }
     if key == "add":
         return lambda *xs: sum(xs[1:], xs[0])
     if key == "mean":

@@ -199,6 +199,116 @@ def test_batchnorm2d(count_example, tmp_dir, channels, size, affine, running, ba
     check_layer(count_example, tmp_dir, layers, (channels, *size), batch, reference, torch.rand(batch, channels, *size))
 
 
+# Maps with one and three spatial axes: the same rules along each axis, drawn per number of axes.
+AXES = st.sampled_from([1, 3])
+LARGEST = {1: 40, 3: 9}
+"""The largest size drawn along an axis, by number of axes (a 3-D case stays small)."""
+
+
+def each_axis(draw, axes: int, low: int, high: int) -> tuple[int, ...]:
+    return tuple(draw(st.integers(low, high)) for _ in range(axes))
+
+
+def listed(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+@st.composite
+def conv_nd_cases(draw):
+    axes = draw(AXES)
+    groups = draw(st.integers(1, 4))
+    divisible = draw(st.integers(0, 5)) > 0
+    c_in = groups * draw(st.integers(1, 3)) if divisible else draw(st.integers(1, 9))
+    c_out = groups * draw(st.integers(1, 3)) if divisible else draw(st.integers(1, 9))
+    padding = "same" if draw(st.integers(0, 5)) == 0 else each_axis(draw, axes, 0, 3)
+    return dict(axes=axes, c_in=c_in, out=c_out, kernel=each_axis(draw, axes, 1, 7 if axes == 1 else 4),
+                stride=each_axis(draw, axes, 1, 3), padding=padding, dilation=each_axis(draw, axes, 1, 3),
+                groups=groups, bias=draw(st.booleans()), size=each_axis(draw, axes, 1, LARGEST[axes]),
+                batch=draw(st.integers(1, 2)))
+
+
+@tiered(60, 240, case=conv_nd_cases())
+def test_conv1d_and_conv3d(count_example, tmp_dir, case):
+    axes = case["axes"]
+    fields = {k: listed(case[k]) for k in ("out", "kernel", "stride", "padding", "dilation", "groups", "bias")}
+    x = torch.rand(case["batch"], case["c_in"], *case["size"])
+    module = getattr(nn, f"Conv{axes}d")
+    reference = lambda: module(case["c_in"], case["out"], case["kernel"], stride=case["stride"],  # noqa: E731
+                               padding=case["padding"], dilation=case["dilation"], groups=case["groups"],
+                               bias=case["bias"])
+    check_layer(count_example, tmp_dir, [{"conv": {"kind": f"conv{axes}d", **fields}}], (case["c_in"], *case["size"]),
+                case["batch"], reference, x)
+
+
+@st.composite
+def pool_nd_cases(draw):
+    axes = draw(AXES)
+    kernel = each_axis(draw, axes, 1, 5 if axes == 1 else 3)
+    limit = [k // 2 + (1 if draw(st.integers(0, 6)) == 0 else 0) for k in kernel]  # sometimes past torch's
+    return dict(axes=axes, operation=draw(st.sampled_from(["max", "avg"])), kernel=kernel,
+                stride=None if draw(st.booleans()) else each_axis(draw, axes, 1, 3),
+                padding=tuple(draw(st.integers(0, top)) for top in limit),
+                dilation=each_axis(draw, axes, 1, 3), ceil_mode=draw(st.booleans()),
+                count_include_pad=draw(st.booleans()), channels=draw(st.integers(1, 4)),
+                size=each_axis(draw, axes, 1, LARGEST[axes]), batch=draw(st.integers(1, 2)))
+
+
+@tiered(50, 150, case=pool_nd_cases())
+def test_pooling_1d_and_3d(count_example, tmp_dir, case):
+    axes, kind = case["axes"], f"{case['operation']}pool{case['axes']}d"
+    fields = {"kernel": list(case["kernel"]), "padding": list(case["padding"]), "ceil_mode": case["ceil_mode"]}
+    if case["stride"]:
+        fields["stride"] = list(case["stride"])
+    if case["operation"] == "max":
+        fields["dilation"] = list(case["dilation"])
+        module = getattr(nn, f"MaxPool{axes}d")
+        reference = lambda: module(case["kernel"], stride=case["stride"], padding=case["padding"],  # noqa: E731
+                                   dilation=case["dilation"], ceil_mode=case["ceil_mode"])
+    else:
+        fields["count_include_pad"] = case["count_include_pad"]
+        module = getattr(nn, f"AvgPool{axes}d")
+        reference = lambda: module(case["kernel"], stride=case["stride"], padding=case["padding"],  # noqa: E731
+                                   ceil_mode=case["ceil_mode"], count_include_pad=case["count_include_pad"])
+    x = torch.rand(case["batch"], case["channels"], *case["size"])
+    check_layer(count_example, tmp_dir, [{"pool": {"kind": kind, **fields}}], (case["channels"], *case["size"]),
+                case["batch"], reference, x)
+
+
+@st.composite
+def adaptive_nd_cases(draw):
+    axes = draw(AXES)
+    return dict(axes=axes, operation=draw(st.sampled_from(["avg", "max"])),
+                output=each_axis(draw, axes, 1, 8 if axes == 1 else 4), size=each_axis(draw, axes, 1, LARGEST[axes]),
+                channels=draw(st.integers(1, 4)), batch=draw(st.integers(1, 2)))
+
+
+@tiered(25, 75, case=adaptive_nd_cases())
+def test_adaptive_pooling_1d_and_3d(count_example, tmp_dir, case):
+    axes, operation = case["axes"], case["operation"]
+    module = getattr(nn, f"Adaptive{operation.capitalize()}Pool{axes}d")
+    check_layer(count_example, tmp_dir, [{"pool": {"kind": f"adaptive_{operation}pool{axes}d",
+                                                   "output_size": list(case["output"])}}],
+                (case["channels"], *case["size"]), case["batch"], lambda: module(case["output"]),
+                torch.rand(case["batch"], case["channels"], *case["size"]))
+
+
+@tiered(25, 75, axes=AXES, channels=st.integers(1, 16), size=st.integers(1, 5), affine=st.booleans(),
+       running=st.booleans(), batch=st.integers(1, 3))
+def test_batchnorm1d_and_3d(count_example, tmp_dir, axes, channels, size, affine, running, batch):
+    sizes = (size,) * axes
+    layers = [{"bn": {"kind": f"batchnorm{axes}d", "affine": affine, "track_running_stats": running}}]
+    module = getattr(nn, f"BatchNorm{axes}d")
+    reference = lambda: module(channels, affine=affine, track_running_stats=running)  # noqa: E731
+    check_layer(count_example, tmp_dir, layers, (channels, *sizes), batch, reference, torch.rand(batch, channels, *sizes))
+
+
+@tiered(15, 45, channels=st.integers(1, 16), affine=st.booleans(), running=st.booleans(), batch=st.integers(1, 3))
+def test_batchnorm1d_of_a_flat_input(count_example, tmp_dir, channels, affine, running, batch):
+    layers = [{"flat": "flatten"}, {"bn": {"kind": "batchnorm1d", "affine": affine, "track_running_stats": running}}]
+    reference = lambda: nn.BatchNorm1d(channels, affine=affine, track_running_stats=running)  # noqa: E731
+    check_layer(count_example, tmp_dir, layers, (channels, 1, 1), batch, reference, torch.rand(batch, channels))
+
+
 @tiered(20, 40, channels=st.integers(1, 12), groups=st.integers(1, 6), size=pairs(1, 5), batch=st.integers(1, 2))
 def test_channel_shuffle(count_example, tmp_dir, channels, groups, size, batch):
     check_layer(count_example, tmp_dir, [{"shuffle": {"kind": "channel_shuffle", "groups": groups}}],

@@ -27,6 +27,7 @@ TORCHVISION_NUM_PARAMS = {
     "squeezenet1_0": 1_248_424, "squeezenet1_1": 1_235_496,
     "shufflenet_v2_x0_5": 1_366_792, "shufflenet_v2_x1_0": 2_278_604,
     "mnasnet0_5": 2_218_512, "mnasnet1_0": 4_383_312,
+    "r3d_18": 33_371_472, "mc3_18": 11_695_440, "r2plus1d_18": 31_505_325,  # torchvision.models.video
 }
 
 TORCHVISION_GFLOPS = {  # as published, to their decimals
@@ -38,6 +39,7 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "mobilenet_v2": "0.301", "mobilenet_v3_small": "0.057", "mobilenet_v3_large": "0.217",
     "squeezenet1_0": "0.819", "squeezenet1_1": "0.349", "shufflenet_v2_x0_5": "0.04",
     "shufflenet_v2_x1_0": "0.145", "mnasnet0_5": "0.104", "mnasnet1_0": "0.314",
+    "r3d_18": "40.697", "mc3_18": "43.343", "r2plus1d_18": "40.519",  # at 3×16×112×112
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}

@@ -10,6 +10,7 @@ rules run on symbolic sizes: there a size is a formula, and a rule's conditions 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import cached_property
 from math import prod
@@ -22,8 +23,13 @@ from archcalc.sizes import format_shape
 Shape = tuple[int, ...]
 Window = tuple[int, int, int, int]
 """(kernel, stride, left padding, dilation) of the input window behind one output unit, along one axis."""
-PIXEL: tuple[Window, Window] = ((1, 1, 0, 1), (1, 1, 0, 1))
-"""The window of a layer that keeps the grid: each unit reads its own pixel."""
+Windows = tuple[Window, ...]
+"""A layer's windows, one per spatial axis."""
+AXIS_NAMES: dict[int, tuple[str, ...]] = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+"""The spatial axes of a map with 1, 2 or 3 of them, as torch names them (N, C, L), (N, C, H, W), (N, C, D, H, W)."""
+AXIS_LETTERS = {1: "L", 2: "H, W", 3: "D, H, W"}
+PIXEL: dict[int, Windows] = {rank: ((1, 1, 0, 1),) * rank for rank in AXIS_NAMES}
+"""The windows of a layer that keeps the grid, by number of spatial axes: each unit reads its own pixel."""
 REQUIRED = object()
 
 
@@ -73,6 +79,9 @@ class LayerKind:
     max_inputs: ClassVar[int | None] = 1
     keeps_grid: ClassVar[bool] = False
     """Each output unit reads the input pixel at its own position (activations, merges, …)."""
+    axes: ClassVar[int] = 2
+    """The spatial axes of the map the kind acts on (conv1d: 1, conv3d: 3); its size fields have one
+    number per axis."""
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         """The output shape, or SpecError when the input does not fit the layer."""
@@ -85,17 +94,17 @@ class LayerKind:
         """Multiply-accumulates of convolutions and matrix products (the `paper` count)."""
         return 0
 
-    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window] | None:
-        """Along height and width, the (kernel, stride, left padding, dilation) of the input
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows | None:
+        """Along each spatial axis, the (kernel, stride, left padding, dilation) of the input
         window behind one output unit (`archcalc.receptive`); None where the output has no
         spatial grid or the kind does not say: then it has no receptive field, never a wrong one.
         One pixel for a kind that `keeps_grid`."""
-        return PIXEL if self.keeps_grid and len(out) == 4 else None
+        return PIXEL.get(len(out) - 2) if self.keeps_grid else None
 
     def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
-        """Which positions along `axis` (0: height, 1: width) of an input of shape `source` the
-        output positions `units` read: the window's taps inside the input; all of them where
-        the layer has no window (it mixes positions)."""
+        """Which positions along spatial `axis` (0: the first after the channels) of an input of
+        shape `source` the output positions `units` read: the window's taps inside the input; all
+        of them where the layer has no window (it mixes positions)."""
         n = source[2 + axis]
         windows = self.window(a, [source], out)
         if windows is None:
@@ -104,8 +113,8 @@ class LayerKind:
         taps = {u * stride - padding + t * dilation for u in units for t in range(kernel)}
         return {p for p in taps if 0 <= p < n}
 
-    def strides(self, a: Attrs) -> tuple[int, int] | None:
-        """The step of a sliding window along height and width; None for other kinds."""
+    def strides(self, a: Attrs) -> tuple[int, ...] | None:
+        """The step of a sliding window along each spatial axis; None for other kinds."""
         return None
 
     torch_module: ClassVar[str] = ""
@@ -121,7 +130,7 @@ class LayerKind:
         attrs = Attrs()
         for name, default in self.defaults.items():
             if name in values:
-                attrs[name] = coerce(self.fields[name].type, values[name], name)
+                attrs[name] = coerce(self.fields[name].type, values[name], name, self.axes)
             elif default is REQUIRED:
                 raise SpecError(f"{self.key} needs the field '{name}'", field=name,
                                 hint=f"add '{name}: …' ({self.fields[name].doc})")
@@ -132,18 +141,22 @@ class LayerKind:
     @cached_property
     def defaults(self) -> dict[str, Any]:
         """Each field's default, coerced as a value given in a spec would be (REQUIRED where none)."""
-        return {name: field.default if field.default in (None, REQUIRED) else coerce(field.type, field.default, name)
-                for name, field in self.fields.items()}
+        return {name: field.default if field.default in (None, REQUIRED)
+                else coerce(field.type, field.default, name, self.axes) for name, field in self.fields.items()}
 
 
-def spatial(shape: Shape, kind: str) -> tuple[int, int, int, int]:
-    """(N, C, H, W) of a 4-D shape, or SpecError naming the layer kind."""
-    if len(shape) != 4:
+def spatial(shape: Shape, kind: str, axes: int = 2) -> Shape:
+    """(N, C, *sizes) of a map with `axes` spatial axes (N, C, H, W for 2), or SpecError naming
+    the layer kind."""
+    if len(shape) != axes + 2:
+        given = len(shape) - 2
+        other = f"{kind[:-2]}{given}d" if given in AXIS_NAMES and kind[-2:] in ("1d", "2d", "3d") else None
         raise SpecError(
-            f"{kind} needs a 4-D input (N, C, H, W), got {format_shape(shape)}",
-            hint="spatial layers must come before 'flatten'",
+            f"{kind} needs a {axes + 2}-D input (N, C, {AXIS_LETTERS[axes]}), got {format_shape(shape)}",
+            hint=f"this input has {given} spatial {'axis' if given == 1 else 'axes'}: use {other}" if other
+            else "spatial layers must come before 'flatten'",
         )
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 class SizeRules(Protocol):
@@ -202,23 +215,28 @@ def _whole(value: Any, name: str, minimum: int | None) -> int:
     return value
 
 
-def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
+def axes_text(axes: int) -> str:
+    """'[height, width]': how a size field lists one number per spatial axis."""
+    return f"[{', '.join(AXIS_NAMES[axes])}]"
+
+
+def _sizes(value: Any, name: str, minimum: int, axes: int) -> tuple[int, ...]:
+    """One whole number per spatial axis: a list of them, or one number for every axis."""
     if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise SpecError(f"field '{name}' must be one number or [height, width], got {list(value)}",
+        if len(value) != axes:
+            raise SpecError(f"field '{name}' must be one number or {axes_text(axes)}, got {list(value)}",
                             field=name)
-        return (_whole(value[0], name, minimum), _whole(value[1], name, minimum))
-    number = _whole(value, name, minimum)
-    return (number, number)
+        return tuple(_whole(item, name, minimum) for item in value)
+    return (_whole(value, name, minimum),) * axes
 
 
-def _padding(value: Any, name: str) -> tuple[int, int] | str:
+def _padding(value: Any, name: str, axes: int) -> tuple[int, ...] | str:
     if value in ("same", "valid"):
-        return (0, 0) if value == "valid" else "same"
+        return (0,) * axes if value == "valid" else "same"
     if isinstance(value, str):
-        raise SpecError(f"field '{name}' must be a number, [height, width], 'same' or 'valid', "
+        raise SpecError(f"field '{name}' must be a number, {axes_text(axes)}, 'same' or 'valid', "
                         f"got '{value}'", field=name)
-    return _pair(value, name, 0)
+    return _sizes(value, name, 0, axes)
 
 
 def _boolean(value: Any, name: str) -> bool:
@@ -240,34 +258,19 @@ def _probability(value: Any, name: str) -> float:
     return number
 
 
-def _optional_pair(value: Any, name: str) -> tuple[int, int] | None:
-    return None if value is None else _pair(value, name, 1)
-
-
-COERCIONS = {
-    "count": lambda v, n: _whole(v, n, 1),
-    "index": lambda v, n: _whole(v, n, None),
-    "size": lambda v, n: _pair(v, n, 1),
-    "offset": lambda v, n: _pair(v, n, 0),
-    "optional size": _optional_pair,
+COERCIONS: dict[str, Callable[[Any, str, int], Any]] = {
+    "count": lambda v, n, axes: _whole(v, n, 1),
+    "index": lambda v, n, axes: _whole(v, n, None),
+    "size": lambda v, n, axes: _sizes(v, n, 1, axes),
+    "offset": lambda v, n, axes: _sizes(v, n, 0, axes),
+    "optional size": lambda v, n, axes: None if v is None else _sizes(v, n, 1, axes),
     "padding": _padding,
-    "bool": _boolean,
-    "number": _number,
-    "probability": _probability,
+    "bool": lambda v, n, axes: _boolean(v, n),
+    "number": lambda v, n, axes: _number(v, n),
+    "probability": lambda v, n, axes: _probability(v, n),
 }
-
-TYPE_DOCS = {
-    "count": "whole number ≥ 1",
-    "index": "whole number (negative counts from the end)",
-    "size": "whole number ≥ 1, or [height, width]",
-    "offset": "whole number ≥ 0, or [height, width]",
-    "optional size": "like size; absent means 'same as kernel'",
-    "padding": "whole number ≥ 0, [height, width], 'same' or 'valid'",
-    "bool": "true or false",
-    "number": "number",
-    "probability": "number from 0 to 1",
-}
+"""How a field of each type is read: (value, field name, the kind's spatial axes) → its value."""
 
 
-def coerce(type_name: str, value: Any, name: str) -> Any:
-    return COERCIONS[type_name](value, name)
+def coerce(type_name: str, value: Any, name: str, axes: int = 2) -> Any:
+    return COERCIONS[type_name](value, name, axes)

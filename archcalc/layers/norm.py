@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from math import prod
+
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, holds, spatial
+from archcalc.layers.base import AXIS_LETTERS, Attrs, Field, LayerKind, Params, Shape, holds, spatial
+from archcalc.sizes import format_shape
 
 
-class BatchNorm2d(LayerKind):
-    key = "batchnorm2d"
+class _BatchNorm(LayerKind):
+    """Batch normalisation of the channels of a map with `axes` spatial axes (batchnorm1d also
+    of a flat (N, C) input, as torch.nn.BatchNorm1d)."""
+
     keeps_grid = True
-    torch_module = "torch.nn.BatchNorm2d"
-    doc = "Batch normalisation over channels (torch.nn.BatchNorm2d), counted in eval mode."
     fields = {
         "eps": Field("number", 1e-5, "added to the variance"),
         "momentum": Field("number", 0.1, "running-statistics momentum"),
@@ -18,13 +21,23 @@ class BatchNorm2d(LayerKind):
         "track_running_stats": Field("bool", True, "keep running mean and variance buffers"),
     }
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.torch_module = f"torch.nn.BatchNorm{cls.axes}d"
+        cls.doc = f"Batch normalisation over channels (torch.nn.BatchNorm{cls.axes}d), counted in eval mode."
+
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
-        n, c, h, w = spatial(shapes[0], self.key)
-        if not a.track_running_stats and not holds(n * h * w >= 2):
+        shape = self.checked(shapes[0])
+        n, _, *sizes = shape
+        if not a.track_running_stats and not holds(n * prod(sizes) >= 2):
+            values = "·".join(["N", *AXIS_LETTERS[len(sizes)].split(", ")] if sizes else ["N"])
             raise SpecError("without running statistics, batch norm normalises each channel over "
-                            "N·H·W = 1 value, which torch refuses",
+                            f"{values} = 1 value, which torch refuses",
                             hint="use a batch above 1, a larger input, or track_running_stats: true")
-        return shapes[0]
+        return shape
+
+    def checked(self, shape: Shape) -> Shape:
+        return spatial(shape, self.key, self.axes)
 
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         c = shapes[0][1]
@@ -35,6 +48,24 @@ class BatchNorm2d(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(num_features=shapes[0][1], eps=a.eps, momentum=a.momentum, affine=a.affine,
                     track_running_stats=a.track_running_stats)
+
+
+class BatchNorm1d(_BatchNorm):
+    key, axes = "batchnorm1d", 1
+
+    def checked(self, shape: Shape) -> Shape:
+        if len(shape) not in (2, 3):
+            raise SpecError(f"batchnorm1d needs a 2-D input (N, C) or a 3-D one (N, C, L), got {format_shape(shape)}",
+                            hint="use batchnorm2d or batchnorm3d for maps with more spatial axes")
+        return shape
+
+
+class BatchNorm2d(_BatchNorm):
+    key, axes = "batchnorm2d", 2
+
+
+class BatchNorm3d(_BatchNorm):
+    key, axes = "batchnorm3d", 3
 
 
 class LocalResponseNorm(LayerKind):

@@ -1,60 +1,62 @@
-"""Max, average and adaptive pooling."""
+"""Max, average and adaptive pooling over 1, 2 or 3 spatial axes, and the spatial mean."""
 
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Shape, Window, spatial
+from archcalc.layers.base import AXIS_NAMES, Attrs, Field, LayerKind, Shape, Windows, axes_text, spatial
 from archcalc.layers.window import window_output
 
-_WINDOW_FIELDS = {
-    "kernel": Field("size", doc="window size, one number or [height, width]"),
-    "stride": Field("optional size", None, "step of the window; defaults to the kernel size"),
-    "padding": Field("offset", 0, "implicit padding on each side, at most half the kernel"),
-    "ceil_mode": Field("bool", False, "round the output size up instead of down"),
-}
+
+def _window_fields(axes: int) -> dict[str, Field]:
+    return {
+        "kernel": Field("size", doc=f"window size, one number or {axes_text(axes)}"),
+        "stride": Field("optional size", None, "step of the window; defaults to the kernel size"),
+        "padding": Field("offset", 0, "implicit padding on each side, at most half the kernel"),
+        "ceil_mode": Field("bool", False, "round the output size up instead of down"),
+    }
 
 
 class _WindowPool(LayerKind):
     """Shared shape rule of max and average pooling (torch's pooling_output_shape)."""
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
-        n, c, h, w = spatial(shapes[0], self.key)
+        n, c, *sizes = spatial(shapes[0], self.key, self.axes)
         stride = self.strides(a)
         for k, p in zip(a.kernel, a.padding):
             if p > k // 2:
                 raise SpecError(f"padding {p} is more than half the kernel {k}", field="padding",
                                 hint="torch allows at most kernel // 2 padding for pooling")
-        dilation = a.get("dilation", (1, 1))
+        dilation = a.get("dilation", (1,) * self.axes)
         sizes = [window_output(size, k, s, p, d, a.ceil_mode)
-                 for size, k, s, p, d in zip((h, w), a.kernel, stride, a.padding, dilation)]
+                 for size, k, s, p, d in zip(sizes, a.kernel, stride, a.padding, dilation)]
         return (n, c, *sizes)
 
-    def strides(self, a: Attrs) -> tuple[int, int]:
+    def strides(self, a: Attrs) -> tuple[int, ...]:
         return a.stride or a.kernel
 
-    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window]:
-        return tuple(zip(a.kernel, self.strides(a), a.padding, a.get("dilation", (1, 1))))
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
+        return tuple(zip(a.kernel, self.strides(a), a.padding, a.get("dilation", (1,) * self.axes)))
 
 
-class MaxPool2d(_WindowPool):
-    key = "maxpool2d"
-    torch_module = "torch.nn.MaxPool2d"
-    doc = "Max pooling (torch.nn.MaxPool2d)."
-    fields = {**_WINDOW_FIELDS, "dilation": Field("size", 1, "spacing between window taps")}
+class _MaxPool(_WindowPool):
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.torch_module = f"torch.nn.MaxPool{cls.axes}d"
+        cls.doc = f"Max pooling (torch.nn.MaxPool{cls.axes}d)."
+        cls.fields = {**_window_fields(cls.axes), "dilation": Field("size", 1, "spacing between window taps")}
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(kernel_size=a.kernel, stride=self.strides(a), padding=a.padding,
                     dilation=a.dilation, ceil_mode=a.ceil_mode)
 
 
-class AvgPool2d(_WindowPool):
-    key = "avgpool2d"
-    torch_module = "torch.nn.AvgPool2d"
-    doc = "Average pooling (torch.nn.AvgPool2d)."
-    fields = {
-        **_WINDOW_FIELDS,
-        "count_include_pad": Field("bool", True, "count padded zeros in the average"),
-    }
+class _AvgPool(_WindowPool):
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.torch_module = f"torch.nn.AvgPool{cls.axes}d"
+        cls.doc = f"Average pooling (torch.nn.AvgPool{cls.axes}d)."
+        cls.fields = {**_window_fields(cls.axes),
+                      "count_include_pad": Field("bool", True, "count padded zeros in the average")}
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(kernel_size=a.kernel, stride=self.strides(a), padding=a.padding,
@@ -62,15 +64,26 @@ class AvgPool2d(_WindowPool):
 
 
 class _AdaptivePool(LayerKind):
-    fields = {"output_size": Field("size", doc="output height and width, one number or [height, width]")}
+    """Pooling to a fixed output size: torch's windows run from ⌊i·n/m⌋ to ⌈(i + 1)·n/m⌉."""
+
+    operation = ""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        names = AXIS_NAMES[cls.axes]
+        module = f"Adaptive{'Avg' if cls.operation == 'average' else 'Max'}Pool{cls.axes}d"
+        cls.torch_module = f"torch.nn.{module}"
+        cls.doc = f"Adaptive {cls.operation} pooling to a fixed output size (torch.nn.{module})."
+        listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        cls.fields = {"output_size": Field("size", doc=f"output {listed}, one number or {axes_text(cls.axes)}")}
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
-        n, c, _, _ = spatial(shapes[0], self.key)
+        n, c = spatial(shapes[0], self.key, self.axes)[:2]
         return (n, c, *a.output_size)
 
-    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window] | None:
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows | None:
         """Equal windows when the output size divides the input's; otherwise torch's windows
-        differ in size and place (⌊i·n/m⌋ to ⌈(i + 1)·n/m⌉), and there is no one field."""
+        differ in size and place, and there is no one field."""
         sizes = list(zip(shapes[0][2:], out[2:]))
         if any(n % m for n, m in sizes):
             return None
@@ -84,11 +97,52 @@ class _AdaptivePool(LayerKind):
         return dict(output_size=a.output_size)
 
 
-class AdaptiveAvgPool2d(_AdaptivePool):
-    key = "adaptive_avgpool2d"
-    torch_module = "torch.nn.AdaptiveAvgPool2d"
-    doc = "Adaptive average pooling to a fixed output size (torch.nn.AdaptiveAvgPool2d)."
+class MaxPool1d(_MaxPool):
+    key, axes = "maxpool1d", 1
 
+
+class MaxPool2d(_MaxPool):
+    key, axes = "maxpool2d", 2
+
+
+class MaxPool3d(_MaxPool):
+    key, axes = "maxpool3d", 3
+
+
+class AvgPool1d(_AvgPool):
+    key, axes = "avgpool1d", 1
+
+
+class AvgPool2d(_AvgPool):
+    key, axes = "avgpool2d", 2
+
+
+class AvgPool3d(_AvgPool):
+    key, axes = "avgpool3d", 3
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    key, axes, operation = "adaptive_avgpool1d", 1, "average"
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    key, axes, operation = "adaptive_avgpool2d", 2, "average"
+
+
+class AdaptiveAvgPool3d(_AdaptivePool):
+    key, axes, operation = "adaptive_avgpool3d", 3, "average"
+
+
+class AdaptiveMaxPool1d(_AdaptivePool):
+    key, axes, operation = "adaptive_maxpool1d", 1, "max"
+
+
+class AdaptiveMaxPool2d(_AdaptivePool):
+    key, axes, operation = "adaptive_maxpool2d", 2, "max"
+
+
+class AdaptiveMaxPool3d(_AdaptivePool):
+    key, axes, operation = "adaptive_maxpool3d", 3, "max"
 
 
 class SpatialMean(LayerKind):
@@ -102,15 +156,8 @@ class SpatialMean(LayerKind):
         n, c, _, _ = spatial(shapes[0], self.key)
         return (n, c, 1, 1) if a.keepdim else (n, c)
 
-    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[Window, Window] | None:
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows | None:
         return tuple((n, n, 0, 1) for n in shapes[0][2:]) if a.keepdim else None
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(keepdim=a.keepdim)
-
-
-class AdaptiveMaxPool2d(_AdaptivePool):
-    key = "adaptive_maxpool2d"
-    torch_module = "torch.nn.AdaptiveMaxPool2d"
-    doc = "Adaptive max pooling to a fixed output size (torch.nn.AdaptiveMaxPool2d)."
-

@@ -38,13 +38,13 @@ def field_texts(field) -> list[str]:
     'height×width' when the axes differ; size 'all' when a broadcast path sees the whole input."""
     if field is None:
         return ["—", "—", "—"]
-    height, width = field
-    return [_both("all" if height.whole else str(height.size), "all" if width.whole else str(width.size)),
-            _both(str(height.jump), str(width.jump)), _both(str(height.start), str(width.start))]
+    return [_each(["all" if axis.whole else str(axis.size) for axis in field]),
+            _each([str(axis.jump) for axis in field]), _each([str(axis.start) for axis in field])]
 
 
-def _both(height: str, width: str) -> str:
-    return height if height == width else f"{height}×{width}"
+def _each(texts: list[str]) -> str:
+    """One text when every axis has it, else one per axis: '7', '7×5'."""
+    return texts[0] if texts.count(texts[0]) == len(texts) else "×".join(texts)
 
 
 def percent(share: float) -> str:

@@ -6,6 +6,7 @@ import json
 from operator import attrgetter
 
 from archcalc.conventions import CONVENTIONS
+from archcalc.layers.base import AXIS_NAMES
 from archcalc.render.table import Column, Line, Table, as_csv
 from archcalc.stats import FIGURES, Figures, ModelStats, Row
 
@@ -36,7 +37,7 @@ def field_dict(field) -> dict | None:
     if field is None:
         return None
     return {name: {"size": None if axis.whole else axis.size, "jump": axis.jump, "start": axis.start}
-            for name, axis in zip(("height", "width"), field.axes)}
+            for name, axis in zip(AXIS_NAMES[len(field)], field)}
 
 
 def formulas_dict(stats: ModelStats) -> dict:
@@ -86,13 +87,13 @@ def numeric_rows_json(rows: list[Row], fields: dict) -> str:
     in a fraction of its time (it runs in Python where indented): every value of every row is
     encoded in one call of the C encoder, and filled into its row's layout, the row's text with
     a hole for each value, made once for each shape rank with or without a receptive field."""
-    layouts: dict[tuple[int, bool], str] = {}
+    layouts: dict[tuple[int, int], str] = {}
     chosen, values = [], []
     for index, row in enumerate(rows, start=1):
         field = fields.get(row.name)
         own = [index, row.name, row.kind, row.layers, *row.shape, *_FIGURES_OF(row.figures), row.share,
                *_field_values(field)]  # in the order of `record`
-        key = (len(row.shape), field is None)
+        key = (len(row.shape), len(field) if field else 0)
         if key not in layouts:
             layouts[key] = _layout(record(index, row, fields), own)
         chosen.append(layouts[key])
@@ -109,9 +110,7 @@ def _field_values(field) -> tuple:
     """The values of `field_dict(field)` in order."""
     if field is None:
         return (None,)
-    height, width = field
-    return (None if height.whole else height.size, height.jump, height.start,
-            None if width.whole else width.size, width.jump, width.start)
+    return tuple(value for axis in field for value in (None if axis.whole else axis.size, axis.jump, axis.start))
 
 
 def _layout(document_row: dict, values: list) -> str:

@@ -65,7 +65,7 @@ def _published_gflops(published, macs: int) -> str:
 
 
 def _last_conv_field(stats: ModelStats) -> str:
-    convs = [layer.name for layer in stats.layers if layer.kind == "conv2d"]
+    convs = [layer.name for layer in stats.layers if layer.kind in ("conv1d", "conv2d", "conv3d")]
     if not convs or not stats.receptive_fields or stats.receptive_fields[convs[-1]] is None:
         return "—"
     size, jump, _ = field_texts(stats.receptive_fields[convs[-1]])

@@ -176,14 +176,14 @@ def _everything(stats: ModelStats) -> list:
 
 
 def _exact_strides(graph: Graph, stats: ModelStats):
-    """out · stride = in, for every strided layer along a symbolic height or width."""
+    """out · stride = in, for every strided layer along a symbolic spatial size."""
     shapes = stats.shapes
     for node, layer in zip(graph.nodes, stats.layers):
         strides = node.kind.strides(node.attrs)
         if not strides:
             continue
         source = shapes[node.inputs[0]]
-        for axis, stride in zip((2, 3), strides):
+        for axis, stride in enumerate(strides, start=2):
             size_in, size_out = source[axis], layer.shape[axis]
             if stride > 1 and isinstance(size_in, sp.Basic):
                 yield Condition(sp.Eq(stride * size_out, size_in), layer.name)
