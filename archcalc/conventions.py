@@ -73,19 +73,27 @@ def _fvcore_mean(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> 
 
 
 def _fvcore_skips(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Uncounted:
-    # aten::adaptive_avg_pool1d and 3d have no fvcore handle; the 2-D one counts every element
+    # aten::adaptive_avg_pool1d and 3d, upsample_nearest1d/3d, upsample_linear1d and
+    # upsample_trilinear3d have no fvcore handle; the 2-D ones count per element
     return Uncounted(kind.key)
+
+
+def _fvcore_upsample2d(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+    # fvcore: aten::upsample_nearest2d one per output element, upsample_bilinear2d four
+    return prod(out) * (1 if a.mode == "nearest" else 4)
 
 
 PAPER = Convention(
     "paper", "MACs of conv and linear layers only, bias excluded "
     "(the lecture tables, the ResNet paper, torchvision's GFLOPS); FLOPs = 2 × MACs")
 FVCORE = PAPER.extend(
-    "fvcore", "fvcore FlopCountAnalysis: conv and linear MACs, batch norm and "
-    "adaptive average pooling per element, the rest 0; FLOPs = 2 × MACs",
+    "fvcore", "fvcore FlopCountAnalysis: conv and linear MACs, batch norm and 2-D "
+    "adaptive average pooling per element, 2-D upsampling per output element (bilinear 4), the rest 0; "
+    "FLOPs = 2 × MACs",
     {**{f"conv{d}d": _fvcore_conv for d in (1, 2, 3)}, **{f"batchnorm{d}d": _fvcore_batchnorm for d in (1, 2, 3)},
      "adaptive_avgpool1d": _fvcore_skips, "adaptive_avgpool2d": _fvcore_adaptive_avgpool,
-     "adaptive_avgpool3d": _fvcore_skips, "mean": _fvcore_mean})
+     "adaptive_avgpool3d": _fvcore_skips, "mean": _fvcore_mean,
+     "upsample1d": _fvcore_skips, "upsample2d": _fvcore_upsample2d, "upsample3d": _fvcore_skips})
 TORCH = PAPER.extend(
     "torch", "torch FlopCounterMode: 2 FLOPs per MAC of conv and matmul, nothing else; MACs = FLOPs / 2",
     headline="flops")

@@ -100,12 +100,12 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
     fields: dict[str, ReceptiveField | None] = {INPUT: PIXEL.get(len(shapes[INPUT]) - 2)}
     known: dict[tuple, Windows | None] = {}  # windows by field values and shapes, shared by repeats
     for node in graph.nodes:
-        incoming = [fields[name] for name in node.inputs]
+        incoming = [fields[name] for name in node.inputs[:node.kind.value_inputs]]
         if None in incoming:
             fields[node.name] = None
             continue
         out = shapes[node.name]
-        in_shapes = [shapes[name] for name in node.inputs]
+        in_shapes = [shapes[name] for name in node.inputs]  # all of them: a kind's window may depend on each
         key = (id(node.attrs), node.kind.key, out, *in_shapes)
         windows = known.get(key, _UNKNOWN)
         if windows is _UNKNOWN:
@@ -115,7 +115,7 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
         elif len(incoming) == 1:
             fields[node.name] = incoming[0].through(windows)
         else:
-            fields[node.name] = _merge(incoming, in_shapes, out).through(windows)
+            fields[node.name] = _merge(incoming, in_shapes[:len(incoming)], out).through(windows)
     for name, scope in graph.scopes.items():
         fields[name] = fields[scope.output]
     del fields[INPUT]
@@ -153,7 +153,7 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
         if node.name not in wanted:
             continue
         out, units = shapes[node.name], wanted.pop(node.name)
-        for source in node.inputs:
+        for source in node.inputs[:node.kind.value_inputs]:  # an input that gives only its shape is not read
             need = _needed(node, shapes[source], out, units)
             have = wanted.setdefault(source, [set() for _ in unit])
             for axis in range(len(unit)):

@@ -18,7 +18,8 @@ from archcalc.spec import bundled
 
 def test_a_convention_is_its_parent_with_overrides():
     assert set(FVCORE.counters) == {"conv1d", "conv2d", "conv3d", "batchnorm1d", "batchnorm2d", "batchnorm3d",
-                                    "adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d", "mean"}
+                                    "adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d", "mean",
+                                    "upsample1d", "upsample2d", "upsample3d"}  # measured: docs/conventions.md
     assert PAPER.counters == {} and TORCH.counters == {}
     assert (PAPER.title, TORCH.title) == ("MACs", "FLOPs")
     strict = FVCORE.extend("strict", "fvcore, and linear layers skipped",

@@ -17,7 +17,7 @@ def test_spec_reference_covers_every_kind_field_and_key():
 
     text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
     sections = {}  # a heading may name several kinds that share their rules: ### `conv1d`, `conv3d`
-    for section in re.split(r"^### ", text, flags=re.M)[1:]:
+    for section in re.split(r"^### ", text, flags=re.MULTILINE)[1:]:
         heading, _, body = section.partition("\n")
         for key in re.findall(r"`([a-z0-9_]+)`", heading):
             sections.setdefault(key, body)
@@ -53,7 +53,7 @@ def test_layer_kind_examples_in_the_reference_are_valid():
 
     text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
     kinds_section = text.split("## Layer kinds", 1)[1].split("## Errors", 1)[0]
-    examples = [line for block in re.findall(r"```yaml\n(.*?)```", kinds_section, re.S)
+    examples = [line for block in re.findall(r"```yaml\n(.*?)```", kinds_section, re.DOTALL)
                 for line in block.splitlines() if line.startswith("- ")]
     assert len(examples) >= len([k for k in LAYER_KINDS if LAYER_KINDS[k].fields])
     for line in examples:

@@ -60,6 +60,26 @@ CASES = {
     "adaptive_maxpool3d": ({"output_size": 2}, [(1, 3, 4, 5, 6)], (1, 3, 2, 2, 2), (0, 0, 0), 0),
     "batchnorm1d": ({"affine": False}, [(4, 7)], (4, 7), (0, 0, 2 * 7 + 1), 0),
     "batchnorm3d": ({}, [(2, 6, 2, 3, 3)], (2, 6, 2, 3, 3), (6, 6, 2 * 6 + 1), 0),
+    # transposed convolutions: (n − 1)·s − 2p + d·(k − 1) + output_padding + 1; counted over the input grid
+    "conv_transpose1d": ({"out": 6, "kernel": 4, "stride": 2, "padding": 1}, [(2, 4, 10)],
+                         (2, 6, 9 * 2 - 2 + 3 + 1), (4 * 6 * 4, 6, 0), 2 * 10 * 4 * 6 * 4),
+    "conv_transpose2d": ({"out": 8, "kernel": [3, 4], "stride": [2, 3], "padding": [1, 0], "output_padding": [1, 2],
+                          "groups": 2, "dilation": [1, 2]}, [(2, 4, 6, 7)],
+                         (2, 8, 5 * 2 - 2 + 2 + 1 + 1, 6 * 3 - 0 + 2 * 3 + 2 + 1), (4 * (8 // 2) * 3 * 4, 8, 0),
+                         2 * 6 * 7 * 4 * (8 // 2) * 3 * 4),
+    "conv_transpose3d": ({"out": 6, "kernel": 2, "stride": 2, "bias": False}, [(2, 4, 4, 5, 6)], (2, 6, 8, 10, 12),
+                         (4 * 6 * 8, 0, 0), 2 * 4 * 5 * 6 * 4 * 6 * 8),
+    # resampling: no weights, no MACs under the paper convention
+    "upsample1d": ({"scale": 3, "mode": "linear", "align_corners": True}, [(2, 4, 10)], (2, 4, 30), (0, 0, 0), 0),
+    "upsample2d": ({"size": [13, 17], "mode": "bilinear"}, [(2, 3, 7, 8)], (2, 3, 13, 17), (0, 0, 0), 0),
+    "upsample3d": ({"scale": [1, 2, 2]}, [(2, 3, 4, 6, 6)], (2, 3, 4, 12, 12), (0, 0, 0), 0),
+    "pixel_shuffle": ({"factor": 3}, [(2, 18, 5, 7)], (2, 18 // 9, 15, 21), (0, 0, 0), 0),
+    "pad1d": ({"padding": 2, "value": 1.5}, [(2, 4, 10)], (2, 4, 14), (0, 0, 0), 0),
+    "pad2d": ({}, [(2, 3, 7, 8), (1, 1, 10, 13)], (2, 3, 10, 13), (0, 0, 0), 0),
+    "pad3d": ({"padding": [0, 1, 2]}, [(2, 3, 4, 6, 6)], (2, 3, 4, 8, 10), (0, 0, 0), 0),
+    "crop1d": ({"size": 7}, [(2, 4, 10)], (2, 4, 7), (0, 0, 0), 0),
+    "crop2d": ({}, [(2, 3, 16, 16), (1, 5, 12, 10)], (2, 3, 12, 10), (0, 0, 0), 0),
+    "crop3d": ({"size": [2, 3, 4]}, [(1, 2, 4, 6, 8)], (1, 2, 2, 3, 4), (0, 0, 0), 0),
 }
 
 
@@ -113,6 +133,26 @@ def _torch_layer(key: str, fields: dict, shapes: list):
             f"batchnorm{d}d": lambda d=d: getattr(nn, f"BatchNorm{d}d")(channels, a.eps, a.momentum, a.affine,
                                                                         a.track_running_stats),
         }
+    for d in (1, 2, 3):
+        builders[f"conv_transpose{d}d"] = lambda d=d: getattr(nn, f"ConvTranspose{d}d")(
+            channels, a.out, a.kernel, a.stride, a.padding, a.output_padding, a.groups, a.bias, a.dilation)
+    builders["pixel_shuffle"] = lambda: nn.PixelShuffle(a.factor)
+    if key.startswith("upsample"):  # to a size, or by whole-number factors
+        return lambda x: nn.functional.interpolate(
+            x, size=a.size, scale_factor=a.scale and tuple(map(float, a.scale)), mode=a.mode,
+            align_corners=None if a.mode == "nearest" else a.align_corners)
+    if key.startswith("pad"):  # F.pad lists (before, after) from the last axis; to a reference: the odd one after
+        def pad(x, *reference):
+            extra = [g - n for n, g in zip(x.shape[2:], reference[0].shape[2:])] if reference else None
+            sides = [(e // 2, e - e // 2) for e in extra] if extra else [(p, p) for p in a.padding]
+            return nn.functional.pad(x, [side for pair in reversed(sides) for side in pair], value=a.value)
+        return pad
+    if key.startswith("crop"):  # the centre: ⌊(n − size)/2⌋ cut before
+        def crop(x, *reference):
+            goal = reference[0].shape[2:] if reference else a.size
+            return x[(slice(None), slice(None), *(slice((n - g) // 2, (n - g) // 2 + g)
+                                                  for n, g in zip(x.shape[2:], goal)))]
+        return crop
     if key == "add":
         return lambda *xs: sum(xs[1:], xs[0])
     if key == "mean":

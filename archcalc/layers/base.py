@@ -34,11 +34,13 @@ REQUIRED = object()
 
 
 class Field(NamedTuple):
-    """One field of a layer kind. `type` is one of the keys of COERCIONS."""
+    """One field of a layer kind. `type` is one of the keys of COERCIONS; `choices`, where given,
+    the values the field may take."""
 
     type: str
     default: Any = REQUIRED
     doc: str = ""
+    choices: tuple = ()
 
     @property
     def required(self) -> bool:
@@ -77,6 +79,9 @@ class LayerKind:
     fields: ClassVar[dict[str, Field]] = {}
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
+    value_inputs: ClassVar[int | None] = None
+    """How many of its inputs, from the first, the layer reads the values of (None: all); the
+    others give only their shape (`crop` to the size of a second input)."""
     keeps_grid: ClassVar[bool] = False
     """Each output unit reads the input pixel at its own position (activations, merges, …)."""
     axes: ClassVar[int] = 2
@@ -130,7 +135,11 @@ class LayerKind:
         attrs = Attrs()
         for name, default in self.defaults.items():
             if name in values:
-                attrs[name] = coerce(self.fields[name].type, values[name], name, self.axes)
+                attrs[name] = value = coerce(self.fields[name].type, values[name], name, self.axes)
+                choices = self.fields[name].choices
+                if choices and value not in choices:
+                    raise SpecError(f"field '{name}' of {self.key} must be one of {', '.join(map(repr, choices))}, "
+                                    f"got {value!r}", field=name)
             elif default is REQUIRED:
                 raise SpecError(f"{self.key} needs the field '{name}'", field=name,
                                 hint=f"add '{name}: …' ({self.fields[name].doc})")
@@ -245,6 +254,12 @@ def _boolean(value: Any, name: str) -> bool:
     return value
 
 
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise SpecError(f"field '{name}' must be text, got {value!r}", field=name)
+    return value
+
+
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise SpecError(f"field '{name}' must be a number, got {value!r}", field=name)
@@ -266,6 +281,7 @@ COERCIONS: dict[str, Callable[[Any, str, int], Any]] = {
     "optional size": lambda v, n, axes: None if v is None else _sizes(v, n, 1, axes),
     "padding": _padding,
     "bool": lambda v, n, axes: _boolean(v, n),
+    "text": lambda v, n, axes: _text(v, n),
     "number": lambda v, n, axes: _number(v, n),
     "probability": lambda v, n, axes: _probability(v, n),
 }

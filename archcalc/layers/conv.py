@@ -1,4 +1,5 @@
-"""Convolution over 1, 2 or 3 spatial axes: one rule, one kind per number of axes."""
+"""Convolution and transposed convolution over 1, 2 or 3 spatial axes: one rule each, one kind per
+number of axes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from math import prod
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, Windows, axes_text, same, spatial
-from archcalc.layers.window import window_output
+from archcalc.layers.window import transposed_output, window_output
 
 
 class _Conv(LayerKind):
@@ -63,8 +64,8 @@ class _Conv(LayerKind):
         return a.stride
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
-        return dict(in_channels=shapes[0][1], out_channels=a.out, kernel_size=a.kernel, stride=a.stride,
-                    padding=a.padding, dilation=a.dilation, groups=a.groups, bias=a.bias)
+        return {"in_channels": shapes[0][1], "out_channels": a.out, "kernel_size": a.kernel, "stride": a.stride,
+                    "padding": a.padding, "dilation": a.dilation, "groups": a.groups, "bias": a.bias}
 
 
 class Conv1d(_Conv):
@@ -77,3 +78,66 @@ class Conv2d(_Conv):
 
 class Conv3d(_Conv):
     key, axes = "conv3d", 3
+
+
+class _ConvTranspose(LayerKind):
+    """Transposed convolution over `axes` spatial axes (torch.nn.ConvTranspose1d, 2d, 3d): each
+    input unit adds its channels times the kernel into a window of the output, `stride` apart."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.torch_module = f"torch.nn.ConvTranspose{cls.axes}d"
+        cls.doc = (f"{cls.axes}-D transposed convolution (torch.nn.ConvTranspose{cls.axes}d), the learned "
+                   "upsampling of decoders. Input channels come from the incoming shape.")
+        cls.fields = {
+            "out": Field("count", doc="output channels"),
+            "kernel": Field("size", doc=f"kernel size, one number or {axes_text(cls.axes)}"),
+            "stride": Field("size", 1, "step between the windows of neighbouring input units in the output"),
+            "padding": Field("offset", 0, "rows removed from each side of the output: dilation·(kernel − 1) − padding "
+                                          "zeros pad the input"),
+            "output_padding": Field("offset", 0, "rows added to one side of the output (below stride or dilation)"),
+            "dilation": Field("size", 1, "spacing between kernel taps"),
+            "groups": Field("count", 1, "channel groups; must divide input and output channels"),
+            "bias": Field("bool", True, "whether the layer has a bias per output channel"),
+        }
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        n, c, *sizes = spatial(shapes[0], self.key, self.axes)
+        if a.out % a.groups or not same(c % a.groups, 0):
+            raise SpecError(
+                f"groups={a.groups} does not divide the channels (in {c}, out {a.out})",
+                field="groups", hint="choose groups that divide both input and output channels",
+            )
+        for extra, s, d in zip(a.output_padding, a.stride, a.dilation):
+            if extra >= s and extra >= d:
+                raise SpecError(f"output_padding {extra} is not below the stride ({s}) or the dilation ({d})",
+                                field="output_padding", hint="torch needs output_padding < stride or < dilation")
+        out = [transposed_output(size, k, s, p, e, d)
+               for size, k, s, p, e, d in zip(sizes, a.kernel, a.stride, a.padding, a.output_padding, a.dilation)]
+        return (n, a.out, *out)
+
+    def params(self, a: Attrs, shapes: list[Shape]) -> Params:
+        weight = shapes[0][1] * (a.out // a.groups) * prod(a.kernel)
+        return Params(weight=weight, bias=a.out if a.bias else 0)
+
+    def macs(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        """Each input unit times the kernel: counted over the input grid, as fvcore and
+        FlopCounterMode both count a transposed convolution (the output's overlaps add up)."""
+        return prod(shapes[0]) * (a.out // a.groups) * prod(a.kernel)
+
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return {"in_channels": shapes[0][1], "out_channels": a.out, "kernel_size": a.kernel, "stride": a.stride,
+                    "padding": a.padding, "output_padding": a.output_padding, "groups": a.groups, "bias": a.bias,
+                    "dilation": a.dilation}
+
+
+class ConvTranspose1d(_ConvTranspose):
+    key, axes = "conv_transpose1d", 1
+
+
+class ConvTranspose2d(_ConvTranspose):
+    key, axes = "conv_transpose2d", 2
+
+
+class ConvTranspose3d(_ConvTranspose):
+    key, axes = "conv_transpose3d", 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import AXIS_NAMES, Attrs, Field, LayerKind, Shape, Windows, axes_text, spatial
+from archcalc.layers.base import AXIS_NAMES, Attrs, Field, LayerKind, Shape, Windows, axes_text, holds, spatial
 from archcalc.layers.window import window_output
 
 
@@ -119,6 +119,14 @@ class AvgPool2d(_AvgPool):
 
 class AvgPool3d(_AvgPool):
     key, axes = "avgpool3d", 3
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        for name, size, k in zip(AXIS_NAMES[3], spatial(shapes[0], self.key, self.axes)[2:], a.kernel):
+            if not holds(size >= k):  # torch's avg_pool3d checks the input itself, before any padding
+                raise SpecError(f"the input's {name} ({size}) is smaller than the kernel ({k}), which torch's "
+                                "avg_pool3d refuses, padding or not", field="kernel",
+                                hint="use a smaller kernel or a larger input")
+        return super().output_shape(a, shapes)
 
 
 class AdaptiveAvgPool1d(_AdaptivePool):

@@ -1,4 +1,5 @@
-"""The sliding-window size rule shared by convolution and pooling, with its working shown."""
+"""The sliding-window size rules shared by convolution and pooling (and its transpose), with the
+working shown."""
 
 from __future__ import annotations
 
@@ -26,6 +27,20 @@ def window_output(n: int, kernel: int, stride: int, padding: int, dilation: int 
             f"the window ({_window_text(kernel, dilation)}) does not fit the padded input "
             f"({n} + 2·{padding} = {n + 2 * padding}): the output would be empty",
             hint="use a smaller kernel or dilation, more padding, or a larger input",
+        )
+    return out
+
+
+def transposed_output(n: int, kernel: int, stride: int, padding: int, output_padding: int = 0,
+                      dilation: int = 1) -> int:
+    """Output length of a transposed convolution over `n` (torch's rule):
+    (n − 1)·s − 2p + d·(k − 1) + output_padding + 1."""
+    out = (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if not holds(out >= 1):
+        raise SpecError(
+            f"the output would be empty: ({n} − 1)·{stride} − 2·{padding} + {dilation}·({kernel} − 1) + "
+            f"{output_padding} + 1 = {out}",
+            hint="use less padding, or a larger kernel, stride or input",
         )
     return out
 

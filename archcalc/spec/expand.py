@@ -301,11 +301,12 @@ class _Builder:
         if not body.keys() <= _keys_of(layer):
             self._check_item_keys(body, _keys_of(layer), f"a field of {kind}")
         if len(inputs) < layer.min_inputs or (layer.max_inputs and len(inputs) > layer.max_inputs):
-            expected = f"at least {layer.min_inputs}" if layer.max_inputs is None else str(layer.max_inputs)
+            expected = f"at least {layer.min_inputs}" if layer.max_inputs is None else str(layer.max_inputs) \
+                if layer.min_inputs == layer.max_inputs else f"{layer.min_inputs} or {layer.max_inputs}"
             raise SpecError(f"{kind} reads {expected} input(s), got {len(inputs)}",
                             location=body.where("from") if "from" in body else location,
-                            hint="list them with 'from: [a, b]'" if layer.max_inputs is None
-                            else "give one name in 'from:'")
+                            hint="give one name in 'from:'" if layer.max_inputs == 1
+                            else "list them with 'from: [a, b]'")
         self.nodes.append(_node((full, layer, self._attrs(layer, body, env, location), inputs, location,
                                  body.value_locations)))
         return full
@@ -319,8 +320,9 @@ class _Builder:
             return last_attrs
         values = {}
         for name, value in body.items():
-            if name in layer.fields:  # numbers and true/false need no evaluating
-                values[name] = self._field_value(body, name, env) if isinstance(value, (str, list)) else value
+            if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
+                literal = not isinstance(value, (str, list)) or value in layer.fields[name].choices
+                values[name] = value if literal else self._field_value(body, name, env)
         key = (layer.key, *[(name, _frozen(value)) for name, value in values.items()]) if values else layer.key
         attrs = self.resolved.get(key)
         if attrs is None:

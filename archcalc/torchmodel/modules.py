@@ -66,6 +66,67 @@ class Split(nn.Module):
         return f"parts={self.parts}, take={self.take}"
 
 
+def _spatial(reference: tuple[torch.Tensor, ...], given) -> tuple | None:
+    """The spatial sizes asked for: the reference input's when there is one, else `given`."""
+    return tuple(reference[0].shape[2:]) if reference else given
+
+
+class Upsample(nn.Module):
+    """torch.nn.functional.interpolate by whole-number factors, to a size, or to the size of a
+    second input (whose values are not read)."""
+
+    def __init__(self, size=None, scale=None, mode: str = "nearest", align_corners: bool | None = None) -> None:
+        super().__init__()
+        self.size, self.scale, self.mode, self.align_corners = size, scale, mode, align_corners
+
+    def forward(self, x: torch.Tensor, *reference: torch.Tensor) -> torch.Tensor:
+        size = _spatial(reference, self.size)
+        scale = None if size is not None else tuple(float(factor) for factor in self.scale)
+        return nn.functional.interpolate(x, size=size, scale_factor=scale, mode=self.mode,
+                                         align_corners=self.align_corners)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, scale={self.scale}, mode={self.mode!r}, align_corners={self.align_corners}"
+
+
+class Pad(nn.Module):
+    """Constant padding, the same on both sides of each axis, or up to the size of a second input
+    (the odd one after)."""
+
+    def __init__(self, padding=None, value: float = 0.0) -> None:
+        super().__init__()
+        self.padding, self.value = padding, value
+
+    def forward(self, x: torch.Tensor, *reference: torch.Tensor) -> torch.Tensor:
+        if reference:
+            extra = [goal - size for size, goal in zip(x.shape[2:], reference[0].shape[2:])]
+            sides = [(e // 2, e - e // 2) for e in extra]
+        else:
+            sides = [(p, p) for p in self.padding]
+        flat = [side for pair in reversed(sides) for side in pair]  # torch lists the last axis first
+        return nn.functional.pad(x, flat, value=self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class Crop(nn.Module):
+    """Centre crop to a size or to the size of a second input: ⌊(in − out)/2⌋ cut before."""
+
+    def __init__(self, size=None) -> None:
+        super().__init__()
+        self.size = size
+
+    def forward(self, x: torch.Tensor, *reference: torch.Tensor) -> torch.Tensor:
+        goal = _spatial(reference, self.size)
+        index = [slice(None), slice(None)]
+        index += [slice((size - g) // 2, (size - g) // 2 + g) for size, g in zip(x.shape[2:], goal)]
+        return x[tuple(index)]
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"
+
+
 class LayerHolder(nn.Module):
     """A module that holds layers under their spec names, even a name nn.Module uses for an
     attribute (`eval`, `to`, `training`, …): such a layer is in `_modules` (so in `state_dict`,
