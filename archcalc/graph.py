@@ -48,6 +48,13 @@ class Graph(NamedTuple):
     """The spec's `expect:` block for this model (figures, budgets, tolerances), as written."""
     published: Mapping | None = None
     """Figures published elsewhere for this model (`params`, `gflops`, `source`), shown beside ours."""
+    outputs: tuple[str, ...] = ()
+    """The nodes whose results the model returns (its heads); the last node where none are named."""
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        """The nodes the model returns."""
+        return self.outputs or (self.nodes[-1].name,)
 
 
 def within_symbolic_limits(graph: Graph) -> None:

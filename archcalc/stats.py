@@ -123,6 +123,11 @@ class ModelStats:
         return receptive_fields(self.graph, shapes)
 
     @property
+    def outputs(self) -> tuple[str, ...]:
+        """The layers the model returns (its heads): the last one unless the spec names several."""
+        return self.graph.heads if self.graph is not None else (self.layers[-1].name,)
+
+    @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """Every output shape by layer name, and the input's under 'input'."""
         return {INPUT: self.input_shape, **{layer.name: layer.shape for layer in self.layers}}

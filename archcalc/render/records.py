@@ -69,6 +69,10 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
         "rows": [] if numeric else [record(i, row, fields) for i, row in enumerate(rows, start=1)],
         "totals": figures_dict(stats.totals),
     }
+    if len(stats.outputs) > 1:  # the heads of a model with several, each with its shape
+        shapes = stats.shapes
+        document["outputs"] = [{"name": name, "shape": [value(size) for size in shapes[name]]}
+                               for name in stats.outputs]
     if stats.formulas:
         document["formulas"] = formulas_dict(stats)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"

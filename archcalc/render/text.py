@@ -33,10 +33,19 @@ def summary_line(stats: ModelStats) -> str:
     t = stats.totals
     title, attr = count_column(stats)
     if stats.formulas:
-        return "\n".join(formula_lines(stats))
-    return (f"{grouped(t.params)} parameters ({grouped(t.weight)} weights, {grouped(t.bias)} biases; "
-            f"{grouped(t.buffers)} buffer values) · {human(getattr(t, attr))} {title} · "
-            f"activations {human(t.activations)} elements = {human_bytes(t.activation_bytes)}")
+        return "\n".join([*formula_lines(stats), *outputs_line(stats)])
+    return "\n".join([f"{grouped(t.params)} parameters ({grouped(t.weight)} weights, {grouped(t.bias)} biases; "
+                      f"{grouped(t.buffers)} buffer values) · {human(getattr(t, attr))} {title} · "
+                      f"activations {human(t.activations)} elements = {human_bytes(t.activation_bytes)}",
+                      *outputs_line(stats)])
+
+
+def outputs_line(stats: ModelStats) -> list[str]:
+    """For a model with several heads, each with its shape (the totals count them all)."""
+    if len(stats.outputs) == 1:
+        return []
+    shapes = stats.shapes
+    return ["outputs: " + " · ".join(f"{name} {shape_text(shapes[name])}" for name in stats.outputs)]
 
 
 def formula_lines(stats: ModelStats) -> list[str]:

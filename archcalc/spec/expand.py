@@ -17,8 +17,8 @@ from archcalc.spec.expr import evaluate
 from archcalc.spec.source import YList, YMap, node_location
 
 TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers",
-            "expect", "published"}
-VARIANT_KEYS = {"input", "description", "expect", "published"}
+            "outputs", "expect", "published"}
+VARIANT_KEYS = {"input", "outputs", "description", "expect", "published"}
 PUBLISHED_KEYS = {"params": int, "gflops": (int, float), "source": str, "note": str}
 BLOCK_KEYS = {"params", "layers", "description"}
 ITEM_KEYS = {"kind", "layers", "from", "repeat", "first", "when"}
@@ -97,9 +97,49 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
     if published is not None:
         _check_published(published)
     location = doc["variants"].key_where(model) if _has_variants(doc) else doc.key_where("name")
+    outputs = _outputs(overrides if "outputs" in overrides else doc, builder)
     return Graph(model=model, family=family, file=file, source=str(source) if source else None,
                  input_shape=input_shape, nodes=builder.nodes, scopes=builder.scopes,
-                 location=location, expect=expect, published=published)
+                 location=location, expect=expect, published=published, outputs=outputs)
+
+
+def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
+    """The layers the model returns: those `outputs` names (an item left out by `when` is
+    dropped), or the last layer; every layer must lead to one of them."""
+    if "outputs" not in holder:
+        outputs = (builder.nodes[-1].name,)
+    else:
+        names = holder["outputs"]
+        if not isinstance(names, YList) or not names or not all(isinstance(name, str) for name in names):
+            raise SpecError("'outputs' must be a list of layer names", location=holder.where("outputs"),
+                            hint="for example 'outputs: [out, aux]'")
+        found = []
+        for index, name in enumerate(names):
+            if name not in builder.outputs:
+                raise SpecError(f"'outputs' names '{name}', which is not a layer{did_you_mean(name, builder.outputs)}",
+                                location=names.where(index), hint="name a layer or block of the model by its dotted name")
+            node = builder.outputs[name]
+            if node == name or name in builder.scopes:  # not an item left out by `when`
+                if node in found:
+                    raise SpecError(f"'outputs' names '{name}' twice", location=names.where(index))
+                found.append(node)
+        outputs = tuple(found) or (builder.nodes[-1].name,)
+    _check_reaches_outputs(builder.nodes, outputs)
+    return outputs
+
+
+def _check_reaches_outputs(nodes: list[Node], outputs: tuple[str, ...]) -> None:
+    """Refuse a layer whose result no output depends on: torch's tracers drop such a branch, so
+    it would be counted here and not by them."""
+    needed = set(outputs)
+    for node in reversed(nodes):
+        if node.name in needed:
+            needed.update(node.inputs)
+    for node in nodes:
+        if node.name not in needed:
+            raise SpecError("its result reaches no output of the model", location=node.location,
+                            layer=node.name, hint="list it (or a layer that reads it) in 'outputs:' "
+                            "(the last layer is the only output unless 'outputs' says otherwise), or leave it out with 'when:'")
 
 
 def _per_model(doc: YMap, overrides: YMap, key: str, what: str) -> YMap | None:

@@ -51,7 +51,7 @@ def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch:
         modules = [build_layer(node.kind, node.attrs, [shapes[name] for name in node.inputs])
                    for node in graph.nodes]
     labels = {name: scope.label for name, scope in graph.scopes.items()}
-    model = GraphModule([(n.name, n.inputs, m) for n, m in zip(graph.nodes, modules)], labels)
+    model = GraphModule([(n.name, n.inputs, m) for n, m in zip(graph.nodes, modules)], labels, graph.heads)
     if not initialise:
         model.to_empty(device=device or "cpu")
         for tensor in (*model.parameters(), *model.buffers()):

@@ -176,18 +176,20 @@ Step = tuple[str, tuple[str, ...], nn.Module]
 class GraphModule(LayerHolder):
     """A model built from a spec: each layer a submodule under its dotted name, run in order.
 
-    `steps` are (name, input names, module) in topological order; `labels` name the blocks. Each
-    intermediate result is dropped after its last reader, so only live tensors take memory.
+    `steps` are (name, input names, module) in topological order; `labels` name the blocks;
+    `outputs` the steps whose results it returns (one tensor, or a tuple of them in that order; the
+    last step by default). Each other result is dropped after its last reader, so only live
+    tensors take memory.
     """
 
-    def __init__(self, steps: list[Step], labels: dict[str, str]) -> None:
+    def __init__(self, steps: list[Step], labels: dict[str, str], outputs: tuple[str, ...] = ()) -> None:
         super().__init__()
         for name, _, module in steps:
             self._place(name, module, labels)
         last_reader = {source: name for name, inputs, _ in steps for source in inputs}
-        output = steps[-1][0]
+        self._outputs = outputs or (steps[-1][0],)
         self._steps = [(name, inputs, module,
-                        [s for s in dict.fromkeys(inputs) if last_reader[s] == name and s != output])
+                        [s for s in dict.fromkeys(inputs) if last_reader[s] == name and s not in self._outputs])
                        for name, inputs, module in steps]
 
     def _place(self, name: str, module: nn.Module, labels: dict[str, str]) -> None:
@@ -205,4 +207,6 @@ class GraphModule(LayerHolder):
             values[name] = module(*(values[source] for source in inputs))
             for source in done:
                 del values[source]
-        return values[self._steps[-1][0]]
+        if len(self._outputs) == 1:
+            return values[self._outputs[0]]
+        return tuple(values[name] for name in self._outputs)

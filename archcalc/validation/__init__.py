@@ -132,7 +132,7 @@ def _layer_check(layer: LayerStats, measured, counters) -> LayerCheck:
 
 def _total_check(predicted: ModelStats, measured, counters) -> LayerCheck:
     totals = predicted.totals
-    values = {"shape": predicted.layers[-1].shape, "params": totals.params, "buffers": totals.buffers,
+    values = {"shape": predicted.shapes[predicted.outputs[0]], "params": totals.params, "buffers": totals.buffers,
               "fvcore": predicted.count("fvcore"), "flop_counter": 2 * predicted.count("torch")}
     return LayerCheck("total", "", _checks(values, measured, counters))
 

@@ -68,7 +68,8 @@ def _hooked_forward(model: nn.Module, x: torch.Tensor, layers: list[str], flop_c
     finally:
         for handle in handles:
             handle.remove()
-    return shapes, flops, total(), tuple(output.shape)
+    first = output[0] if isinstance(output, tuple) else output  # of several heads, the first
+    return shapes, flops, total(), tuple(first.shape)
 
 
 def _fvcore_counts(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, int], int]:
