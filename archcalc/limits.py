@@ -43,6 +43,10 @@ Constraints are decided by scanning one such period. The bundled models divide b
 MAX_NESTING = 64
 """Blocks and groups inside each other."""
 
+MAX_INCLUDED = 4
+"""Specs whose models are included in each other (`kind: model`): a segmentation spec takes its
+backbone from a classification spec, one level."""
+
 MAX_EXPRESSION_CHARS = 1_000
 """Length of one expression."""
 

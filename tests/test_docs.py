@@ -106,6 +106,7 @@ def test_limits_table_states_the_limits_in_the_code():
         "items after every repeat: layers, block and group instances, repeats, items switched off by `when`":
             f"{limits.MAX_EXPANDED:,}",
         "blocks and groups nested in each other": f"{limits.MAX_NESTING}",
+        "specs whose models include each other (`kind: model`)": f"{limits.MAX_INCLUDED}",
         "characters in one expression": f"{limits.MAX_EXPRESSION_CHARS:,}",
         "operations nested in one expression": f"{limits.MAX_EXPRESSION_DEPTH}",
         "a number an expression produces": "10¹⁵" if limits.MAX_MAGNITUDE == 10**15 else "?",

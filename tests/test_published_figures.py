@@ -30,6 +30,8 @@ TORCHVISION_NUM_PARAMS = {
     "r3d_18": 33_371_472, "mc3_18": 11_695_440, "r2plus1d_18": 31_505_325,  # torchvision.models.video
     "inception_v3_aux": 27_161_264,  # with its auxiliary head: the published num_params
     "googlenet_aux": 13_004_888,  # googlenet(aux_logits=True), counted on torchvision 0.29.1's model
+    "fcn_resnet50_aux": 35_322_218, "fcn_resnet101_aux": 54_314_346,  # torchvision.models.segmentation,
+    "deeplabv3_resnet50_aux": 42_004_074, "deeplabv3_resnet101_aux": 60_996_202,  # with the aux head
 }
 
 TORCHVISION_GFLOPS = {  # as published, to their decimals
@@ -42,6 +44,8 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "squeezenet1_0": "0.819", "squeezenet1_1": "0.349", "shufflenet_v2_x0_5": "0.04",
     "shufflenet_v2_x1_0": "0.145", "mnasnet0_5": "0.104", "mnasnet1_0": "0.314",
     "r3d_18": "40.697", "mc3_18": "43.343", "r2plus1d_18": "40.519",  # at 3×16×112×112
+    "fcn_resnet50_aux": "152.717", "fcn_resnet101_aux": "232.738",  # at 3×520×520
+    "deeplabv3_resnet50_aux": "178.722", "deeplabv3_resnet101_aux": "258.743",
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}

@@ -228,3 +228,79 @@ def test_block_defaults_are_expressions_over_the_arguments(write_spec):
     """)
     shapes = {layer.name: layer.shape[1] for layer in archcalc.analyze(path).layers}
     assert shapes == {"a.conv": 5 * 4, "b.conv": 7}
+
+
+# A model of another spec (`kind: model`): its layers as a group, its errors in its own file.
+
+def test_a_model_item_takes_another_specs_layers_up_to_until(write_spec):
+    path = write_spec("""
+        name: head_on_lenet
+        input: [1, 32, 32]
+        layers:
+          - features: {kind: model, spec: lenet, until: pool2}
+          - head: {kind: conv2d, out: 10, kernel: 5}
+    """)
+    stats = archcalc.analyze(path)
+    lenet = archcalc.analyze("lenet5").layers
+    taken = lenet[:[layer.name for layer in lenet].index("pool2") + 1]
+    assert [(layer.name, layer.shape, layer.figures) for layer in stats.layers[:-1]] == \
+           [("features." + layer.name, layer.shape, layer.figures) for layer in taken]
+    assert stats.blocks["features"][0] == "lenet5 (specs/lenet.yaml)"
+
+
+def test_a_model_item_sets_that_specs_parameters_and_reads_relative_paths(write_spec):
+    write_spec("""
+        name: inner
+        input: [3, 8, 8]
+        params: {width: 4}
+        layers:
+          - conv: {kind: conv2d, out: width, kernel: 3}
+    """, name="inner.yaml")
+    path = write_spec("""
+        name: outer
+        input: [3, 16, 16]
+        params: {w: 6}
+        layers:
+          - body: {kind: model, spec: inner.yaml, width: "w * 2"}
+    """)
+    assert archcalc.analyze(path).layers[0].shape == (1, 12, 14, 14)
+
+
+@pytest.mark.parametrize("item, message, where", [
+    ("{kind: model, spec: resnett}", "'resnett' is not a bundled spec (did you mean 'resnet'?)", "model.yaml:4"),
+    ("{kind: model, spec: resnet, until: layer5}", "'until' names 'layer5', which is not a top-level layer of that "
+                                                   "spec (did you mean 'layer4'?)", "model.yaml:4"),
+    ("{kind: model, spec: resnet, variant: resnet51}", "unknown variant 'resnet51' (did you mean 'resnet50'?)",
+     "specs/resnet.yaml"),
+    ("{kind: model, spec: resnet, widths: 3}", "unknown key 'widths'", "model.yaml:4"),
+    ("{kind: model, spec: missing.yaml}", "cannot include 'missing.yaml': there is no file", "model.yaml:4"),
+    ("{kind: model, spec: model.yaml}", "the model of 'model.yaml' includes itself", "model.yaml:4"),
+])
+def test_a_wrong_model_item_is_refused_with_where(write_spec, item, message, where):
+    path = write_spec(f"""
+        name: m
+        input: [3, 64, 64]
+        layers:
+          - part: {item}
+    """)
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert message in str(error.value) and where in str(error.value), str(error.value)
+
+
+def test_an_error_inside_the_included_spec_names_its_own_line(write_spec):
+    write_spec("""
+        name: inner
+        input: [3, 8, 8]
+        layers:
+          - conv: {kind: conv2d, out: 4, kernel: 9}
+    """, name="inner.yaml")
+    path = write_spec("""
+        name: outer
+        input: [3, 8, 8]
+        layers:
+          - body: {kind: model, spec: inner.yaml}
+    """)
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert "inner.yaml:4:5: layer 'body.conv'" in str(error.value) and "does not fit the padded input" in str(error.value)

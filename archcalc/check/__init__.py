@@ -72,7 +72,7 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
     spec_files: dict[str, Path] = {}
     for path, variant in targets:
         document, name = documents[path]
-        graph = expand(document, name, variant)
+        graph = expand(document, name, variant, Path(path))
         entry = baseline.entries.get(graph.model)
         measured[graph.model] = stats = _analyze(graph, entry)
         spec_files[graph.model] = Path(path)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from archcalc.errors import SpecError, did_you_mean
+from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.spec.expand import expand, refuse_many_variants, variant_names
 from archcalc.spec.source import YMap, load_yaml
@@ -48,12 +48,30 @@ def load_graph(spec: str | Path, variant: str | None = None) -> Graph:
     path, chosen = locate(spec)
     if variant is not None:
         chosen = variant
-    return expand(load_document(path), display_name(path), chosen)
+    return expand(load_document(path), display_name(path), chosen, path)
 
 
 def load_document(path: Path) -> YMap:
     """A loaded spec file; the same text is parsed once per process."""
     return load_yaml(path, display_name(path), refuse_many_variants)
+
+
+def include(spec: str, origin: Path | None, where: Location) -> tuple[YMap, Path, str]:
+    """The document a model item's `spec:` names (a bundled spec by name, or a path, relative to
+    the including file's folder), its path and its name in messages; SpecError at `where`."""
+    path = Path(spec)
+    if not (path.suffix in (".yaml", ".yml") or "/" in spec):
+        path = specs_dir() / f"{spec}.yaml"
+        if not path.is_file():
+            names = sorted(p.stem for p in specs_dir().glob("*.yaml"))
+            raise SpecError(f"'{spec}' is not a bundled spec{did_you_mean(spec, names)}", location=where,
+                            hint="name a bundled spec file (resnet, mobilenet_v3, …) or give a path to a .yaml file")
+    elif not path.is_absolute() and origin is not None:
+        path = origin.parent / path
+    if not path.is_file():
+        raise SpecError(f"cannot include '{spec}': there is no file {path}", location=where,
+                        hint="a relative path is read from the including spec's folder")
+    return load_document(path), path, display_name(path)  # its own errors name its own lines
 
 
 def locate(spec: str | Path) -> tuple[Path, str | None]:

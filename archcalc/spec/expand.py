@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import cache, partial
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -11,7 +12,7 @@ import yaml
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
-from archcalc.limits import MAX_EXPANDED, MAX_NESTING, MAX_VARIANTS
+from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import evaluate
 from archcalc.spec.source import YList, YMap, node_location
@@ -60,8 +61,9 @@ def _has_variants(doc: YMap) -> bool:
     return isinstance(variants, YMap) and bool(variants)
 
 
-def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
-    """Expand one variant (or the default) of a loaded spec into a Graph."""
+def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None = None) -> Graph:
+    """Expand one variant (or the default) of a loaded spec into a Graph. `origin`: the spec's
+    file, against which a model item's relative `spec:` path is read."""
     _check_keys(doc, TOP_KEYS, "top-level key")
     for key in ("name", "input", "layers"):
         if key not in doc:
@@ -83,7 +85,7 @@ def expand(doc: YMap, file: str, variant: str | None = None) -> Graph:
     input_holder = overrides if "input" in overrides else doc
     input_shape = parse_input(input_holder["input"], location=input_holder.where("input"))
     blocks = _blocks(doc)
-    builder = _Builder(blocks)
+    builder = _Builder(blocks, origin)
     layers = doc["layers"]
     if not isinstance(layers, YList) or not layers:
         raise SpecError("'layers' must be a non-empty list", location=doc.where("layers"))
@@ -140,6 +142,19 @@ def _check_reaches_outputs(nodes: list[Node], outputs: tuple[str, ...]) -> None:
             raise SpecError("its result reaches no output of the model", location=node.location,
                             layer=node.name, hint="list it (or a layer that reads it) in 'outputs:' "
                             "(the last layer is the only output unless 'outputs' says otherwise), or leave it out with 'when:'")
+
+
+def _until(layers: Any, last: Any, where: Location) -> Any:
+    """The items of a spec's `layers` up to and including the one named `last` (all without one)."""
+    if last is None or not isinstance(layers, YList):
+        return layers
+    names = [next(iter(item)) if isinstance(item, YMap) and len(item) == 1 else None for item in layers]
+    if last not in names:
+        raise SpecError(f"'until' names '{last}', which is not a top-level layer of that spec"
+                        f"{did_you_mean(str(last), [name for name in names if name])}", location=where)
+    kept = YList(layers[:names.index(last) + 1])
+    kept.location, kept.item_locations = layers.location, layers.item_locations[:len(kept)]
+    return kept
 
 
 def _per_model(doc: YMap, overrides: YMap, key: str, what: str) -> YMap | None:
@@ -229,8 +244,11 @@ def _blocks(doc: YMap) -> dict[str, YMap]:
 class _Builder:
     """Walks the layer lists, appending nodes and scopes; keeps every dotted name's output."""
 
-    def __init__(self, blocks: dict[str, YMap]) -> None:
+    def __init__(self, blocks: dict[str, YMap], origin: Path | None = None) -> None:
         self.blocks = blocks
+        self.origin = origin
+        self.including: list[str] = []
+        """The specs whose models are being expanded inside this one (a `kind: model` item)."""
         self.nodes: list[Node] = []
         self.scopes: dict[str, Scope] = {}
         self.outputs: dict[str, str] = {}
@@ -330,6 +348,8 @@ class _Builder:
             raise SpecError(f"'kind' must be a name, got {kind!r}", location=body.where("kind"))
         if isinstance(env.get(kind), str):
             kind = env[kind]
+        if kind == "model":
+            return self.model(full, body, location, self._one(inputs, "a model"), env, depth)
         if kind in self.blocks:
             return self.block(full, kind, body, location, inputs, env, depth)
         layer = LAYER_KINDS.get(kind)
@@ -373,6 +393,39 @@ class _Builder:
                 raise error.at(body.where(error.field) if field_given else location) from None
         self.last = (body, env, attrs)
         return attrs
+
+    def model(self, full: str, body: YMap, location: Location, source: str, env: dict, depth: int) -> str:
+        """A model of another spec, by name or path (`spec`, `variant`), up to and including its
+        top-level layer `until`, expanded here as a group that reads `source`; the item's other
+        keys set that spec's parameters."""
+        from archcalc.spec.catalog import include
+
+        spec = body.get("spec")
+        if not isinstance(spec, str):
+            raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
+                            location=body.where("spec") if "spec" in body else location)
+        doc, path, shown = include(spec, self.origin, body.where("spec"))
+        if shown in self.including or len(self.including) >= MAX_INCLUDED:
+            raise SpecError(f"the model of '{spec}' includes itself, or specs are included more than "
+                            f"{MAX_INCLUDED} deep", location=body.where("spec"))
+        variant = body.get("variant")
+        if isinstance(env.get(variant), str):
+            variant = env[variant]
+        chosen, overrides = _select_variant(doc, None if variant is None else str(variant), _text(doc, "name"))
+        params = _mapping(doc, "params")
+        self._check_item_keys(body, ITEM_KEYS | {"spec", "variant", "until"} | set(params),
+                              f"a parameter of the spec '{spec}'")
+        scope = {**params, **{k: v for k, v in overrides.items() if k not in VARIANT_KEYS},
+                 **{name: self._field_value(body, name, env) for name in params if name in body}}
+        layers = _until(doc["layers"], body.get("until"), body.where("until") if "until" in body else location)
+        outer, self.blocks, self.origin = (self.blocks, self.origin), _blocks(doc), path
+        self.including.append(shown)
+        try:
+            output = self.sequence(layers, full + ".", source, scope, depth + 1)
+        finally:
+            (self.blocks, self.origin), _ = outer, self.including.pop()
+        self.scopes[full] = Scope(full, f"{chosen} ({shown})", location, output)
+        return output
 
     def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
               env: dict, depth: int) -> str:
