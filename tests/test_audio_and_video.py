@@ -9,6 +9,7 @@ torch program here, measured by torch, fvcore and FlopCounterMode when the test 
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import pytest
@@ -41,7 +42,7 @@ def m5_program():
             super().__init__()
             widths = [n_channel, n_channel, 2 * n_channel, 2 * n_channel]
             self.convs = nn.ModuleList([nn.Conv1d(n_input, widths[0], kernel_size=80, stride=stride)] + [
-                nn.Conv1d(a, b, kernel_size=3) for a, b in zip(widths, widths[1:])])
+                nn.Conv1d(a, b, kernel_size=3) for a, b in itertools.pairwise(widths)])
             self.bns = nn.ModuleList(nn.BatchNorm1d(w) for w in widths)
             self.pool = nn.MaxPool1d(4)
             self.fc1 = nn.Linear(widths[-1], n_output)

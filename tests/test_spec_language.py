@@ -268,8 +268,8 @@ def test_a_model_item_sets_that_specs_parameters_and_reads_relative_paths(write_
 
 @pytest.mark.parametrize("item, message, where", [
     ("{kind: model, spec: resnett}", "'resnett' is not a bundled spec (did you mean 'resnet'?)", "model.yaml:4"),
-    ("{kind: model, spec: resnet, until: layer5}", "'until' names 'layer5', which is not a top-level layer of that "
-                                                   "spec (did you mean 'layer4'?)", "model.yaml:4"),
+    ("{kind: model, spec: resnet, until: layer5}",
+     "'until' names 'layer5', which is not a top-level layer of that spec (did you mean 'layer4'?)", "model.yaml:4"),
     ("{kind: model, spec: resnet, variant: resnet51}", "unknown variant 'resnet51' (did you mean 'resnet50'?)",
      "specs/resnet.yaml"),
     ("{kind: model, spec: resnet, widths: 3}", "unknown key 'widths'", "model.yaml:4"),

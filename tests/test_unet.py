@@ -18,7 +18,7 @@ import pytest
 import archcalc
 
 torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
+from torch import nn
 
 
 def double(c_in: int, c_out: int, padded: bool) -> nn.Sequential:

@@ -34,10 +34,10 @@ def summary_line(stats: ModelStats) -> str:
     title, attr = count_column(stats)
     if stats.formulas:
         return "\n".join([*formula_lines(stats), *outputs_line(stats)])
-    return "\n".join([f"{grouped(t.params)} parameters ({grouped(t.weight)} weights, {grouped(t.bias)} biases; "
-                      f"{grouped(t.buffers)} buffer values) · {human(getattr(t, attr))} {title} · "
-                      f"activations {human(t.activations)} elements = {human_bytes(t.activation_bytes)}",
-                      *outputs_line(stats)])
+    totals = (f"{grouped(t.params)} parameters ({grouped(t.weight)} weights, {grouped(t.bias)} biases; "
+              f"{grouped(t.buffers)} buffer values) · {human(getattr(t, attr))} {title} · "
+              f"activations {human(t.activations)} elements = {human_bytes(t.activation_bytes)}")
+    return "\n".join([totals, *outputs_line(stats)])
 
 
 def outputs_line(stats: ModelStats) -> list[str]:
