@@ -304,3 +304,27 @@ def test_an_error_inside_the_included_spec_names_its_own_line(write_spec):
     with pytest.raises(SpecError) as error:
         archcalc.analyze(path)
     assert "inner.yaml:4:5: layer 'body.conv'" in str(error.value) and "does not fit the padded input" in str(error.value)
+
+
+def test_a_block_parameter_can_name_the_layer_it_reads(write_spec):
+    """`from: skip` with the parameter skip: 'a' reads layer a; a layer of that name wins over it."""
+    path = write_spec("""
+        name: m
+        input: [3, 8, 8]
+        blocks:
+          merge:
+            params: {skip: ~}
+            layers:
+              - conv: {kind: conv2d, out: 3, kernel: 1}
+              - add: {kind: add, from: [conv, skip]}
+        layers:
+          - a: {kind: conv2d, out: 3, kernel: 3, padding: 1}
+          - b: {kind: conv2d, out: 3, kernel: 1}
+          - m1: {kind: merge, skip: "'a'"}
+          - m2: {kind: merge, skip: "'input'"}
+    """)
+    from archcalc.spec import load_graph
+
+    inputs = {node.name: node.inputs for node in load_graph(path).nodes}
+    assert inputs["m1.add"] == ("m1.conv", "a")
+    assert inputs["m2.add"] == ("m2.conv", "m1.add")  # 'input' in a block: the block's input

@@ -144,6 +144,12 @@ def _check_reaches_outputs(nodes: list[Node], outputs: tuple[str, ...]) -> None:
                             "(the last layer is the only output unless 'outputs' says otherwise), or leave it out with 'when:'")
 
 
+def _named(value: Any, env: dict) -> Any:
+    """The value of the parameter `value` names where it names one with a text value (as `kind:`
+    may); else `value` as written."""
+    return env[value] if isinstance(value, str) and isinstance(env.get(value), str) else value
+
+
 def _until(layers: Any, last: Any, where: Location) -> Any:
     """The items of a spec's `layers` up to and including the one named `last` (all without one)."""
     if last is None or not isinstance(layers, YList):
@@ -300,7 +306,7 @@ class _Builder:
         if "kind" not in body and "layers" not in body:
             raise SpecError("the layer has no 'kind'", location=location,
                             hint="add 'kind: conv2d' (or another kind or block), or 'layers:' for a group")
-        inputs = self._inputs(body, full, block_input) if "from" in body else (previous,)
+        inputs = self._inputs(body, full, block_input, env) if "from" in body else (previous,)
         if "when" in body and not self._value(body, "when", env, bool):
             self._count_item()  # an item switched off counts once
             return inputs[0]  # a merge switched off passes its first input: an absent residual add
@@ -400,7 +406,7 @@ class _Builder:
         keys set that spec's parameters."""
         from archcalc.spec.catalog import include
 
-        spec = body.get("spec")
+        spec, until = (_named(body.get(key), env) for key in ("spec", "until"))
         if not isinstance(spec, str):
             raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
                             location=body.where("spec") if "spec" in body else location)
@@ -408,16 +414,14 @@ class _Builder:
         if shown in self.including or len(self.including) >= MAX_INCLUDED:
             raise SpecError(f"the model of '{spec}' includes itself, or specs are included more than "
                             f"{MAX_INCLUDED} deep", location=body.where("spec"))
-        variant = body.get("variant")
-        if isinstance(env.get(variant), str):
-            variant = env[variant]
+        variant = _named(body.get("variant"), env)
         chosen, overrides = _select_variant(doc, None if variant is None else str(variant), _text(doc, "name"))
         params = _mapping(doc, "params")
         self._check_item_keys(body, ITEM_KEYS | {"spec", "variant", "until"} | set(params),
                               f"a parameter of the spec '{spec}'")
         scope = {**params, **{k: v for k, v in overrides.items() if k not in VARIANT_KEYS},
                  **{name: self._field_value(body, name, env) for name in params if name in body}}
-        layers = _until(doc["layers"], body.get("until"), body.where("until") if "until" in body else location)
+        layers = _until(doc["layers"], until, body.where("until") if "until" in body else location)
         outer, self.blocks, self.origin = (self.blocks, self.origin), _blocks(doc), path
         self.including.append(shown)
         try:
@@ -467,17 +471,19 @@ class _Builder:
                             location=location,
                             hint="check the repeat counts (repeats inside repeats multiply)")
 
-    def _inputs(self, body: YMap, full: str, block_input: str) -> tuple[str, ...]:
+    def _inputs(self, body: YMap, full: str, block_input: str, env: dict) -> tuple[str, ...]:
         """The nodes that the layer's 'from' names."""
         refs = body["from"]
         names = refs if isinstance(refs, list) else [refs]
         if not names or not all(isinstance(r, str) for r in names):
             raise SpecError("'from' must be a layer name or a list of layer names",
                             location=body.where("from"))
-        return tuple(self._resolve(ref, full, block_input, body.where("from")) for ref in names)
+        return tuple(self._resolve(ref, full, block_input, body.where("from"), env) for ref in names)
 
-    def _resolve(self, ref: str, full: str, block_input: str, location: Location) -> str:
-        """A name seen from `full`: its own list first, then each enclosing list outwards."""
+    def _resolve(self, ref: str, full: str, block_input: str, location: Location, env: dict) -> str:
+        """A name seen from `full`: its own list first, then each enclosing list outwards; where
+        no layer has it, a parameter whose value is a layer's name (`from: skip` in a block with
+        the parameter `skip: down4`)."""
         if ref == INPUT:
             return block_input
         parts = full.split(".")[:-1]
@@ -485,6 +491,9 @@ class _Builder:
             candidate = ".".join([*parts[:depth], ref])
             if candidate in self.outputs:
                 return self.outputs[candidate]
+        named = env.get(ref)
+        if isinstance(named, str) and named != ref:
+            return self._resolve(named, full, block_input, location, {})
         visible = [name.rsplit(".", 1)[-1] for name in self.outputs]
         raise SpecError(f"'from' names '{ref}', which is not a layer defined before this one"
                         f"{did_you_mean(ref, visible)}", location=location,
