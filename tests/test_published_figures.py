@@ -32,6 +32,7 @@ TORCHVISION_NUM_PARAMS = {
     "googlenet_aux": 13_004_888,  # googlenet(aux_logits=True), counted on torchvision 0.29.1's model
     "fcn_resnet50_aux": 35_322_218, "fcn_resnet101_aux": 54_314_346,  # torchvision.models.segmentation,
     "deeplabv3_resnet50_aux": 42_004_074, "deeplabv3_resnet101_aux": 60_996_202,  # with the aux head
+    "deeplabv3_mobilenet_v3_large_aux": 11_029_328, "lraspp_mobilenet_v3_large": 3_221_538,
 }
 
 TORCHVISION_GFLOPS = {  # as published, to their decimals
@@ -46,6 +47,7 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "r3d_18": "40.697", "mc3_18": "43.343", "r2plus1d_18": "40.519",  # at 3×16×112×112
     "fcn_resnet50_aux": "152.717", "fcn_resnet101_aux": "232.738",  # at 3×520×520
     "deeplabv3_resnet50_aux": "178.722", "deeplabv3_resnet101_aux": "258.743",
+    "deeplabv3_mobilenet_v3_large_aux": "10.452", "lraspp_mobilenet_v3_large": "2.086",
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}

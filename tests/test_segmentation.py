@@ -22,6 +22,9 @@ TORCHVISION = {  # params, buffer values, fvcore total, FlopCounterMode total
     "deeplabv3_resnet50_aux": (42_004_074, 57_277, 179_066_976_000, 357_443_890_176),
     "deeplabv3_resnet101": (58_630_997, 109_039, 249_293_100_800, 497_504_600_576),
     "deeplabv3_resnet101_aux": (60_996_202, 109_552, 259_308_716_800, 517_486_078_976),
+    "deeplabv3_mobilenet_v3_large": (11_025_477, 28_037, 10_527_528_344, 20_872_701_376),
+    "deeplabv3_mobilenet_v3_large_aux": (11_029_328, 28_058, 10_566_423_694, 20_904_895_876),
+    "lraspp_mobilenet_v3_large": (3_221_538, 24_703, 2_175_378_272, 4_172_439_376),
 }
 
 
