@@ -215,3 +215,19 @@ def test_report_sweeps_a_1d_input_over_its_length(cli, write_spec):
     assert labels == ["24", "44", "64"]
     assert rows == [["4", "not valid"], *([str(n), f"{numeric(spec, (2, n))['macs']:,}"] for n in (24, 44, 64))]
 
+
+def test_report_sweeps_a_3d_input_at_the_depth_of_its_input(cli, write_spec):
+    spec = write_spec(VIDEO)
+    result = cli("report", spec, "--input", "3x2x16x16", "--sweep", "16,12x20")
+    assert result.exit_code == 0, result.output
+    labels, rows = _resolution(result.stdout)
+    assert labels == ["16", "12×20"]
+    assert rows == [["2×16×16", f"{numeric(spec, (3, 2, 16, 16))['macs']:,}"],
+                    ["2×12×20", f"{numeric(spec, (3, 2, 12, 20))['macs']:,}"]]
+
+
+def test_report_sweeps_at_the_channels_of_its_input(cli):
+    """The sweep is of the model the rest of the report describes: LeNet-5 at 3 channels."""
+    result = cli("report", "lenet5", "--input", "3x32x32", "--sweep", "32")
+    assert result.exit_code == 0, result.output
+    assert _resolution(result.stdout)[1] == [["32×32", f"{numeric('lenet5', (3, 32, 32))['macs']:,}"]]

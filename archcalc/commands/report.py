@@ -39,7 +39,7 @@ def report(
         from archcalc.symbolic.sweep import sweep
 
         sweeps = [sweep(spec, sweep_sizes, [batch], variant=variant, convention=convention,
-                        dtype=dtype) for spec in specs]
+                        dtype=dtype, input=input) for spec in specs]
     stamp = None
     if timestamp:
         from datetime import datetime, timezone
