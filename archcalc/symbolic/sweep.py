@@ -61,16 +61,17 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     shape = input or graph.input_shape
     symbols = _SYMBOLS[len(shape) - 1]
     fixed = shape[:-len(symbols)]  # the channels, and a 3-D input's depth
-    spatial = [_varying(graph.model, shape, size) for size in sizes]
+    varying = [_varying(graph.model, shape, size) for size in sizes]  # a pair refused before the analysis
+    at = [(dict(zip(symbols, v)), (*fixed, *v)) for v in varying]  # each size's symbols' values, and its input
     batch = "N" if len(batches) > 1 else batches[0]
     stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
     points = []
     for n in batches:
-        for varying in spatial:
-            values = {**dict(zip(symbols, varying)), **({"N": n} if batch == "N" else {})}
+        for sized, point_input in at:
+            values = {**sized, "N": n} if batch == "N" else sized
             unmet = stats.formulas.unmet(values)
             totals = None if unmet else totals_at(stats, values)
-            points.append(SweepPoint(n, (*fixed, *varying), totals, unmet))
+            points.append(SweepPoint(n, point_input, totals, unmet))
     return Sweep(stats, points)
 
 
