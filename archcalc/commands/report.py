@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archcalc import sizes
 from archcalc.commands import CONVENTION, DTYPE, INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands.sweep import parse_sweep_sizes
 from archcalc.limits import MAX_DIMENSION
 
 
@@ -20,7 +20,7 @@ def report(
     validate: bool = Option(False, "Add the cross-validation against torch (needs torch).", ("--validate",)),
     timestamp: bool = Option(False, "Say when the report was made (then runs differ).", ("--timestamp",)),
     sweep_sizes: list | None = Option(None, "Add the cost against input size: 32:512:32, 224,256, …", ("--sweep",),
-                                         parse=sizes.parse_size_list),
+                                      parse=parse_sweep_sizes),
     format: str = format_option("report"),
 ) -> bool | None:
     from archcalc.analysis import analyze
@@ -39,7 +39,7 @@ def report(
         from archcalc.symbolic.sweep import sweep
 
         sweeps = [sweep(spec, sweep_sizes, [batch], variant=variant, convention=convention,
-                        dtype=dtype) for spec in specs]
+                        dtype=dtype, input=input) for spec in specs]
     stamp = None
     if timestamp:
         from datetime import datetime, timezone

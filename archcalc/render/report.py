@@ -146,13 +146,15 @@ def _resolution(sweeps: list) -> list[str]:
             out += ["", "Lines in the order of the table's columns."]
     table = Table([Column("input", "<"), *(Column(f"{s.formulas.model} {title}", ">") for s in sweeps)])
     for row in points:
-        table.add([f"{row[0].height}×{row[0].width}",
+        table.add([", ".join(dict.fromkeys(shape_text(p.spatial) for p in row)),
                    *(grouped(getattr(p.totals, attr)) if p.totals else "not valid" for p in row)])
     return [*out, "", *as_markdown(table), ""]
 
 
 def _size_label(point) -> str:
-    return f'"{point.height}"' if point.height == point.width else f'"{point.height}×{point.width}"'
+    """The sizes that vary, once where they are equal: "8000" (L), "224" (H = W), "224×320"."""
+    varying = point.spatial[-2:]
+    return f'"{varying[0]}"' if len(set(varying)) == 1 else f'"{shape_text(varying)}"'
 
 
 def _ratio(value: float, base: float) -> str:
