@@ -1,14 +1,15 @@
 """Receptive fields against an independent measurement on the built torch model.
 
 For one central output unit of a layer (its channels summed), the input pixels whose gradient
-is non-zero are the pixels it sees. The model is made monotone so that no path can cancel
-another: every weight positive (each convolution and linear layer averages its inputs), batch
-norm the identity, max pooling measured as average pooling of the same geometry, and a small
-positive input; the arithmetic is float64 so that the long thin paths to a field's edge do not underflow,
-or float32 where a check at every layer proves that none does (below).
-The measured first and last pixel along each axis must equal `unit_region`, which walks the
-graph back from the unit with every map's border in view; and wherever the unit's field (size,
-jump, start) lies inside the input, the field itself must give the same pixels. (Where a field
+is non-zero are the pixels it sees: on maps of 1, 2 or 3 spatial axes alike (a 1-D map's pixels
+are samples along its length, a 3-D map's are voxels). The model is made monotone so that no
+path can cancel another: every weight positive (each convolution and linear layer averages its
+inputs), batch norm the identity, max pooling measured as average pooling of the same windows,
+and a small positive input; the arithmetic is float64 so that the long thin paths to a field's
+edge do not underflow, or float32 where a check at every layer proves that none does (below).
+The measured first and last pixel along every spatial axis must equal `unit_region`, which
+walks the graph back from the unit with every map's border in view; and wherever the unit's
+field (size, jump, start) lies inside the input, the field itself must give the same pixels. (Where a field
 reaches past the input, the pixels a unit really depends on are fewer than the field says: the
 input ends, and a layer without padding has no units past its last whole window.)
 
@@ -16,9 +17,10 @@ Many units are measured in one backward pass, each in its own element of the bat
 runs in eval mode, where every layer (batch norm included) treats the samples of a batch
 independently, so each sample's input gradient is its own unit's alone — no union of
 overlapping regions can hide an edge. A bundled model's layer whose field fits inside a
-smaller input is measured at that input (fields do not depend on the input's size;
-`unit_region` does, and is compared at the input the gradient is measured at); layers whose
-field reaches past every smaller input are measured at the model's own input, borders and all.
+smaller input (`smaller_inputs`) is measured at that input (fields do not depend on the input's
+size; `unit_region` does, and is compared at the input the gradient is measured at); layers
+whose field reaches past every smaller input are measured at the model's own input, borders and
+all.
 """
 
 from __future__ import annotations
@@ -45,23 +47,35 @@ from archcalc.spec import bundled, load_graph  # noqa: E402
 SMALL_ENOUGH = 3e9
 """MACs at a spec's own input up to which the measurement runs there on the CPU; larger models
 are measured at REDUCED_INPUT (their fields do not depend on the input size)."""
-REDUCED_INPUT = (3, 96, 96)
-SMALLER_INPUTS = (16, 32, 48, 64, 96, 128, 160)
-"""Square input sizes, below a model's own, at which a layer whose field fits is measured."""
+REDUCED_INPUT = {2: (3, 96, 96), 3: (3, 16, 32, 32)}
+"""By number of spatial axes (no bundled 1-D model is above SMALL_ENOUGH). The video ResNets keep
+their 16 frames at 32×32 pixels: their last stage's output is still 2×2×2 (16×2×2 for mc3_18)."""
+_SIDES = (16, 32, 48, 64, 96, 128, 160)
+SMALLER_SIDES = {1: (64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384), 2: _SIDES, 3: _SIDES}
+"""By number of spatial axes, the sizes at which every axis of a model's input is capped in turn
+(`smaller_inputs`) to measure a layer whose field fits there: shorter lengths for a waveform,
+smaller squares for an image, frames and pixels both capped for a video."""
 BATCH_ELEMENTS = 2e7
 """Values of all the layers' outputs in one measured batch (float64: 160 MB), which sets how
 many units share a backward pass."""
 _names = itertools.count()
 
+CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+BATCH_NORM = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+AVERAGE_POOL = {nn.MaxPool1d: nn.AvgPool1d, nn.MaxPool2d: nn.AvgPool2d, nn.MaxPool3d: nn.AvgPool3d}
+"""The average pooling that measures each max pooling (`averaging`)."""
+ADAPTIVE_AVERAGE_POOL = {nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool2d: nn.AdaptiveAvgPool2d,
+                         nn.AdaptiveMaxPool3d: nn.AdaptiveAvgPool3d}
+
 
 def monotone(model: nn.Module, dtype=torch.float64) -> nn.Module:
     """Every weight positive and averaging, batch norm the identity, max pooling as averaging."""
     for module in model.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
+        if isinstance(module, (*CONV, nn.Linear)):
             nn.init.constant_(module.weight, 1.0 / module.weight[0].numel())
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm2d):
+        elif isinstance(module, BATCH_NORM):
             if module.affine:
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
@@ -69,12 +83,32 @@ def monotone(model: nn.Module, dtype=torch.float64) -> nn.Module:
             module.running_var.fill_(1.0)
             if module.num_batches_tracked is not None:
                 module.num_batches_tracked.zero_()
-        elif isinstance(module, nn.MaxPool2d):  # the module stays (the model runs it), its function changes
-            assert module.dilation in (1, (1, 1))
-            module.forward = nn.AvgPool2d(module.kernel_size, module.stride, module.padding, module.ceil_mode).forward
-        elif isinstance(module, nn.AdaptiveMaxPool2d):
-            module.forward = nn.AdaptiveAvgPool2d(module.output_size).forward
+        elif type(module) in AVERAGE_POOL:  # the module stays (the model runs it), its function changes
+            assert set(nn.modules.utils._single(module.dilation)) == {1}
+            module.forward = averaging(module)
+        elif type(module) in ADAPTIVE_AVERAGE_POOL:
+            module.forward = ADAPTIVE_AVERAGE_POOL[type(module)](module.output_size).forward
     return model.to(dtype).eval()
+
+
+def averaging(pool: nn.Module):
+    """A forward that averages the windows of max pooling `pool` (dilation 1), each window whole:
+    over the input padded with zeros explicitly, on the right to the end of the last window (or
+    cut before it), so that it runs wherever the max pooling does (torch's AvgPool3d refuses a
+    kernel longer than the unpadded input, which MaxPool3d takes)."""
+    average = AVERAGE_POOL[type(pool)]
+
+    def forward(x):
+        size = nn.modules.utils._ntuple(x.dim() - 2)
+        kernel, stride, padding = size(pool.kernel_size), size(pool.stride), size(pool.padding)
+        pads = []  # F.pad's order: the last axis first
+        for n, k, s, p in reversed(list(zip(x.shape[2:], kernel, stride, padding))):
+            units = (n + 2 * p - k + (s - 1 if pool.ceil_mode else 0)) // s + 1  # torch's pooling_output_shape
+            if pool.ceil_mode and (units - 1) * s >= n + p:
+                units -= 1  # the last window starts inside the input or its left padding
+            pads += [p, (units - 1) * s + k - p - n]
+        return average(kernel, stride)(nn.functional.pad(x, pads))
+    return forward
 
 
 # float32 where it provably loses no pixel. Every value of the monotone model's passes is a sum
@@ -104,16 +138,16 @@ def derivative_floor(module: nn.Module, inputs) -> float:
     """A lower bound on the non-zero partial derivatives of `module`'s output by its inputs,
     from torch's definitions of the layers (the monotone model's weights are all positive)."""
     name = type(module).__name__
-    if isinstance(module, (nn.Conv2d, nn.Linear)):
+    if isinstance(module, (*CONV, nn.Linear)):
         return float(module.weight.detach().min())
-    if isinstance(module, nn.BatchNorm2d):
+    if isinstance(module, BATCH_NORM):
         scale = (module.weight if module.affine else 1.0) / torch.sqrt(module.running_var + module.eps)
         return float(torch.as_tensor(scale).detach().min())
-    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):  # max pooling runs as average pooling here
-        kernel = nn.modules.utils._pair(module.kernel_size)
-        divisor = getattr(module, "divisor_override", None) or kernel[0] * kernel[1]
+    if isinstance(module, (*AVERAGE_POOL, *AVERAGE_POOL.values())):  # max pooling runs as average pooling
+        kernel = nn.modules.utils._ntuple(inputs[0].dim() - 2)(module.kernel_size)  # one size or one per axis
+        divisor = getattr(module, "divisor_override", None) or math.prod(kernel)
         return 1.0 / divisor
-    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)) or name == "SpatialMean":
+    if isinstance(module, (*ADAPTIVE_AVERAGE_POOL, *ADAPTIVE_AVERAGE_POOL.values())) or name == "SpatialMean":
         return 1.0 / math.prod(inputs[0].shape[2:])  # no window is larger than the map
     if isinstance(module, ONE) or name in ("Add", "Concat", "Split"):
         return 1.0  # relu and relu6: 1 where they pass
@@ -135,13 +169,14 @@ class _Enough(Exception):
     """Raised by the hook of the deepest layer a batch measures: the rest of the model is not run."""
 
 
-def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, int]]], x,
+def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, ...]]], x,
                      per_sample: int) -> list[list[tuple[int, int] | None]]:
-    """For each (layer, (h, w)), layers in the model's order: along height and width, the first
-    and last input pixel whose gradient is non-zero for that unit of the layer's output (its
-    channels summed), for input x (one sample, in the model's dtype). Each unit is one sample of a batch, and one
-    backward pass measures the batch; `per_sample` (values of all layer outputs for one sample)
-    sets the batch's size. A float32 model raises NotProvable where it might lose a pixel."""
+    """For each (layer, unit) (the unit's index along each spatial axis), layers in the model's
+    order: along each spatial axis, the first and last input pixel whose gradient is non-zero for
+    that unit of the layer's output (its channels summed), for input x (one sample, in the model's
+    dtype). Each unit is one sample of a batch, and one backward pass measures the batch;
+    `per_sample` (values of all layer outputs for one sample) sets the batch's size. A float32
+    model raises NotProvable where it might lose a pixel."""
     outputs, last = {}, [None]
     proving = x.dtype != torch.float64
 
@@ -180,17 +215,23 @@ def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, int]]],
                 model(inputs)
             except _Enough:
                 pass
-            total = sum(outputs[name][sample, :, h, w].sum() for sample, (name, (h, w)) in enumerate(chunk))
+            total = sum(outputs[name][(sample, slice(None), *unit)].sum()
+                        for sample, (name, unit) in enumerate(chunk))
             (grad,) = torch.autograd.grad(total, inputs)
-            seen = grad.abs().sum(1) > 0  # (sample, height, width)
+            seen = grad.abs().sum(1) > 0  # (sample, *spatial axes)
             for sample in range(len(chunk)):
-                found = [seen[sample].any(1).nonzero().flatten(), seen[sample].any(0).nonzero().flatten()]
-                # a unit that reads padding only sees no pixel: then along both axes, as the gradient is 0
+                found = [along(seen[sample], axis).nonzero().flatten() for axis in range(seen.dim() - 1)]
+                # a unit that reads padding only sees no pixel: then along every axis, as the gradient is 0
                 regions.append([(int(f[0]), int(f[-1])) if len(f) else None for f in found])
     finally:
         for hook in hooks:
             hook.remove()
     return regions
+
+
+def along(seen, axis: int):
+    """Which positions along `axis` of a map of booleans hold a True anywhere on the other axes."""
+    return seen.movedim(axis, 0).reshape(seen.shape[axis], -1).any(1)
 
 
 def field_region(field, shapes, name):
@@ -203,27 +244,36 @@ def fits(regions, input_shape) -> bool:
     return all(region and 0 <= region[0] and region[1] < size for region, size in zip(regions, input_shape[2:]))
 
 
+def smaller_inputs(size: tuple[int, ...]):
+    """Spatial sizes below `size`, smallest first: every axis capped at each of SMALLER_SIDES
+    below the largest (a square 2-D input: the squares below it)."""
+    for side in SMALLER_SIDES[len(size)]:
+        if side >= max(size):
+            return
+        yield tuple(min(n, side) for n in size)
+
+
 def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False) -> int:
     """Measure the named layers (all with a field by default); the number of layers whose field
     lay inside the input and was compared as it is. With `smaller`, a layer whose field fits
-    inside a smaller square input (SMALLER_INPUTS) is measured at the smallest such input; and
-    one whose field is wider than even the model's own input, so clipped at every size, at the
-    smallest where its output is at least 3 × 3 (a central unit with neighbours on each side)."""
+    inside a smaller input (smaller_inputs) is measured at the smallest such input; and one whose
+    field is wider than even the model's own input, so clipped at every size, at the smallest
+    where its output is at least 3 along every axis (a central unit with neighbours on each side)."""
     graph = load_graph(spec, variant)
     stats = archcalc.analyze(spec, variant=variant, input=input_chw)
     fields = stats.receptive_fields
     order = {layer.name: index for index, layer in enumerate(stats.layers)}  # the model runs them so
     names = sorted(layers or [name for name in order if fields[name] is not None], key=order.__getitem__)
-    at = {}  # input (C, H, W) → the layers measured there
+    at = {}  # input (C, *spatial sizes) → the layers measured there
     placed = set()
     clipped = {name for name in names
                if not fits(field_region(fields[name], stats.shapes, name)[1], stats.input_shape)}
     channels, *size = stats.input_shape[1:]
-    for side in SMALLER_INPUTS if smaller else ():
-        if side >= min(size) or len(placed) == len(names):
+    for sizes in smaller_inputs(tuple(size)) if smaller else ():
+        if len(placed) == len(names):
             break
         try:
-            small = analyze_graph(graph, (channels, side, side))
+            small = analyze_graph(graph, (channels, *sizes))
         except SpecError:
             continue  # too small for this model
         for name in names:
@@ -232,7 +282,7 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
                 continue
             if fits(field_region(field, small.shapes, name)[1], small.input_shape) or \
                     (name in clipped and min(small.shapes[name][2:]) >= 3):
-                at.setdefault((channels, side, side), []).append(name)
+                at.setdefault((channels, *sizes), []).append(name)
                 placed.add(name)
     rest = [name for name in names if name not in placed]
     if rest:
@@ -259,7 +309,7 @@ def measure(spec, variant, shape, units, per_sample, expected):
         # on the meta device (torch's random initialisation would be overwritten), where monotone
         # sets every weight and buffer there is
         model = archcalc.build_torch(spec, variant=variant, input="x".join(map(str, shape)), device="meta")
-        if all(isinstance(module, (nn.Conv2d, nn.Linear, nn.BatchNorm2d)) for module in model.modules()
+        if all(isinstance(module, (*CONV, nn.Linear, *BATCH_NORM)) for module in model.modules()
                if list(module.parameters(recurse=False)) or list(module.buffers(recurse=False))):
             return monotone(model.to_empty(device="cpu"), dtype)
         return monotone(archcalc.build_torch(spec, variant=variant, input="x".join(map(str, shape))), dtype)
@@ -282,7 +332,8 @@ def stage_outputs(stats) -> list[str]:
     for layer in stats.layers:
         if fields[layer.name] is not None:
             ends[layer.name.split(".")[0]] = layer.name
-    convs = [layer.name for layer in stats.layers if layer.kind == "conv2d" and fields[layer.name] is not None]
+    convs = [layer.name for layer in stats.layers
+             if layer.kind in ("conv1d", "conv2d", "conv3d") and fields[layer.name] is not None]
     return list(dict.fromkeys([*ends.values(), convs[-1]]))
 
 
@@ -291,7 +342,7 @@ def test_bundled_fields_match_the_gradient_of_the_built_model(entry):
     torch.set_num_threads(1)  # more threads only contend on a shared CPU
     stats = archcalc.analyze(entry.path, variant=entry.variant)
     small = stats.totals.macs <= SMALL_ENOUGH
-    input_chw = None if small else "x".join(map(str, REDUCED_INPUT))
+    input_chw = None if small else "x".join(map(str, REDUCED_INPUT[len(stats.input_shape) - 2]))
     if not small:
         stats = archcalc.analyze(entry.path, variant=entry.variant, input=input_chw)
     layers = None if stats.totals.macs <= 0.3e9 else stage_outputs(stats)
@@ -315,44 +366,57 @@ def test_vgg16_last_conv_sees_196_pixels_with_a_jump_of_16():
 
 
 # Random chains: strided, padded, dilated and ceil-mode windows, and merges of branches that
-# see different regions (a residual add, a concat, a squeeze-and-excitation style multiply).
+# see different regions (a residual add, a concat, a squeeze-and-excitation style multiply),
+# over maps of 1, 2 or 3 spatial axes.
+
+CHAIN_SIZES = {1: (8, 40), 2: (8, 40), 3: (4, 16)}
+"""The input's size along each axis, by number of axes (a 3-D map's voxels are its cube)."""
+
 
 @st.composite
-def chains(draw):
-    size = [draw(st.integers(8, 40)), draw(st.integers(8, 40))]
+def chains(draw, axes):
+    def each(low, high):  # one per axis
+        return [draw(st.integers(low, high)) for _ in range(axes)]
+
+    size = each(*CHAIN_SIZES[axes])
+    conv, pools = f"conv{axes}d", (f"maxpool{axes}d", f"avgpool{axes}d")
     layers = []
     for index in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["conv2d", "maxpool2d", "avgpool2d", "add", "concat", "multiply"]))
-        k = [draw(st.integers(1, 5)), draw(st.integers(1, 5))]
-        s = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
-        if kind == "conv2d":
-            d = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
-            p = [draw(st.integers(0, 3)), draw(st.integers(0, 3))]
+        kind = draw(st.sampled_from([conv, *pools, "add", "concat", "multiply"]))
+        k = each(1, 5)
+        s = each(1, 3)
+        if kind == conv:
+            d = each(1, 3)
+            p = each(0, 3)
             fields = {"kind": kind, "out": draw(st.integers(1, 3)), "kernel": k, "stride": s, "padding": p,
                       "dilation": d}
-        elif kind in ("maxpool2d", "avgpool2d"):
-            p = [draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2))]
+        elif kind in pools:
+            p = [draw(st.integers(0, n // 2)) for n in k]
             fields = {"kind": kind, "kernel": k, "stride": s, "padding": p, "ceil_mode": draw(st.booleans())}
         else:  # two branches from here: a same-size 3×3 or dilated conv, and a 1×1 or a global scale
             d = draw(st.integers(1, 3))
-            wide = {"kind": "conv2d", "out": 2, "kernel": 3, "padding": d, "dilation": d}
-            other = ({"kind": "adaptive_avgpool2d", "output_size": 1} if kind == "multiply"
-                     else {"kind": "conv2d", "out": 2, "kernel": 1})
+            wide = {"kind": conv, "out": 2, "kernel": 3, "padding": d, "dilation": d}
+            other = ({"kind": f"adaptive_avgpool{axes}d", "output_size": 1} if kind == "multiply"
+                     else {"kind": conv, "out": 2, "kernel": 1})
             fields = {"layers": [{"wide": wide}, {"other": {**other, "from": "input"}},
                                  {"join": {"kind": kind, "from": ["wide", "other"]}}]}
         layers.append({f"l{index}": fields})
     return size, layers
 
 
-CHAINS = [pytest.param(40, id="40"), pytest.param(110, id="110 more", marks=pytest.mark.slow)]
-"""Random chains per run: 40 in the fast tier, 150 in all."""
+CHAINS = [pytest.param(2, 40, id="2d 40"), pytest.param(1, 10, id="1d 10"), pytest.param(3, 10, id="3d 10"),
+          pytest.param(2, 110, id="2d 110 more", marks=pytest.mark.slow),
+          pytest.param(1, 40, id="1d 40 more", marks=pytest.mark.slow),
+          pytest.param(3, 40, id="3d 40 more", marks=pytest.mark.slow)]
+"""Random chains per run, by number of spatial axes: 40 2-D, 10 1-D and 10 3-D in the fast tier;
+150, 50 and 50 in all."""
 
 
-@pytest.mark.parametrize("examples", CHAINS)
-def test_random_chains(count_example, tmp_path_factory, examples):
+@pytest.mark.parametrize(("axes", "examples"), CHAINS)
+def test_random_chains(count_example, tmp_path_factory, axes, examples):
     @settings(deadline=None, max_examples=examples, print_blob=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-    @given(chain=chains())
+    @given(chain=chains(axes))
     def check(chain):
         count_example()
         size, layers = chain
