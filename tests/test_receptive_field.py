@@ -47,9 +47,11 @@ from archcalc.spec import bundled, load_graph  # noqa: E402
 SMALL_ENOUGH = 3e9
 """MACs at a spec's own input up to which the measurement runs there on the CPU; larger models
 are measured at REDUCED_INPUT (their fields do not depend on the input size)."""
-REDUCED_INPUT = {2: (3, 96, 96), 3: (3, 16, 32, 32)}
-"""By number of spatial axes (no bundled 1-D model is above SMALL_ENOUGH). The video ResNets keep
-their 16 frames at 32×32 pixels: their last stage's output is still 2×2×2 (16×2×2 for mc3_18)."""
+REDUCED_INPUT = {2: [(96, 96), (188, 188)], 3: [(16, 32, 32)]}
+"""By number of spatial axes, the spatial sizes tried in turn (with the model's own channels) until
+the model accepts one, else its own input (no bundled 1-D model is above SMALL_ENOUGH): U-Net's
+valid convolutions need 188×188 at least, Inception v3's auxiliary head nearly its 299×299. The video ResNets keep their 16 frames at 32×32 pixels: their last
+stage's output is still 2×2×2 (16×2×2 for mc3_18)."""
 _SIDES = (16, 32, 48, 64, 96, 128, 160)
 SMALLER_SIDES = {1: (64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384), 2: _SIDES, 3: _SIDES}
 """By number of spatial axes, the sizes at which every axis of a model's input is capped in turn
@@ -326,12 +328,15 @@ def measure(spec, variant, shape, units, per_sample, expected):
 
 
 def stage_outputs(stats) -> list[str]:
-    """The last layer of each top-level item, and every conv layer of the last one with a field."""
+    """The last layer of each top-level item (of the items of a model taken from another spec, as a
+    segmentation network's backbone), and every conv layer of the last one with a field."""
     fields = stats.receptive_fields
+    included = {name for name, (label, _) in stats.blocks.items() if label.endswith(".yaml)")}
     ends = {}
     for layer in stats.layers:
         if fields[layer.name] is not None:
-            ends[layer.name.split(".")[0]] = layer.name
+            parts = layer.name.split(".")
+            ends[".".join(parts[:2] if parts[0] in included else parts[:1])] = layer.name
     convs = [layer.name for layer in stats.layers
              if layer.kind in ("conv1d", "conv2d", "conv3d") and fields[layer.name] is not None]
     return list(dict.fromkeys([*ends.values(), convs[-1]]))
@@ -341,10 +346,14 @@ def stage_outputs(stats) -> list[str]:
 def test_bundled_fields_match_the_gradient_of_the_built_model(entry):
     torch.set_num_threads(1)  # more threads only contend on a shared CPU
     stats = archcalc.analyze(entry.path, variant=entry.variant)
-    small = stats.totals.macs <= SMALL_ENOUGH
-    input_chw = None if small else "x".join(map(str, REDUCED_INPUT[len(stats.input_shape) - 2]))
-    if not small:
-        stats = archcalc.analyze(entry.path, variant=entry.variant, input=input_chw)
+    input_chw = None  # the model's own, unless a reduced input fits it
+    for sizes in [] if stats.totals.macs <= SMALL_ENOUGH else REDUCED_INPUT[len(stats.input_shape) - 2]:
+        try:
+            shape = "x".join(map(str, (stats.input_shape[1], *sizes)))
+            stats, input_chw = archcalc.analyze(entry.path, variant=entry.variant, input=shape), shape
+            break
+        except archcalc.SpecError:
+            continue
     layers = None if stats.totals.macs <= 0.3e9 else stage_outputs(stats)
     assert check_fields(entry.path, entry.variant, input_chw, layers, smaller=True) >= 1  # at least the first layers' fields
 
