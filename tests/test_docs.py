@@ -142,3 +142,16 @@ def test_the_zoo_page_sets_our_figures_beside_torchvisions():
     assert "| 25,028,904 | 25,028,904 ✓ | 4.230 | 4.23 ✓ |" in row
     models = [line for line in page.splitlines() if line.startswith("| ") and not line.startswith("| model ")]
     assert len(models) == len(bundled())
+
+
+def test_the_model_item_and_outputs_example_runs(tmp_path):
+    """docs/spec.md's example of a model taken from another spec, with two outputs, as a spec."""
+    import archcalc
+
+    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    example = text.split("### A model of another spec", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.yaml"
+    path.write_text("name: example\ninput: [3, 64, 64]\n" + example, encoding="utf-8")
+    stats = archcalc.analyze(path)
+    assert stats.outputs == ("out", "aux") and stats.shapes["aux"] == (1, 21, 8, 8)
+    assert stats.layers[0].name == "backbone.conv1"
