@@ -1,7 +1,7 @@
 """1-D and 3-D networks against figures from outside archcalc.
 
 Video: torchvision 0.29.1's r3d_18, mc3_18 and r2plus1d_18 (torchvision.models.video, weights=None,
-eval mode, 1×3×16×112×112), measured in a throw-away virtualenv with torch 2.14.1 and fvcore 0.1.5:
+eval mode, 1×3×16×112×112) and s3d (1×3×16×224×224), measured in a throw-away virtualenv with torch 2.14.1 and fvcore 0.1.5:
 the parameters and buffer values of the torchvision model, fvcore's FlopCountAnalysis total and
 FlopCounterMode's total. Audio: M5 as torchaudio's speech-command tutorial writes it, as a plain
 torch program here, measured by torch, fvcore and FlopCounterMode when the test runs.
@@ -20,6 +20,7 @@ TORCHVISION_VIDEO = {  # params, buffer values, fvcore total, FlopCounterMode to
     "r3d_18": (33_371_472, 9_620, 40_739_203_072, 81_393_106_944),
     "mc3_18": (11_695_440, 9_620, 43_402_846_208, 86_685_270_016),
     "r2plus1d_18": (31_505_325, 25_387, 40_644_893_164, 81_038_161_920),
+    "s3d": (8_320_048, 21_293, 18_067_040_448, 35_957_542_912),  # at 1×3×16×224×224
 }
 
 
@@ -27,7 +28,8 @@ TORCHVISION_VIDEO = {  # params, buffer values, fvcore total, FlopCounterMode to
 def test_video_resnets_are_torchvisions(model):
     params, buffers, fvcore, flop_counter = TORCHVISION_VIDEO[model]
     stats = archcalc.analyze(model)
-    assert stats.input_shape == (1, 3, 16, 112, 112) and stats.layers[-1].shape == (1, 400)
+    side = 224 if model == "s3d" else 112
+    assert stats.input_shape == (1, 3, 16, side, side) and stats.layers[-1].shape == (1, 400)
     assert (stats.totals.params, stats.totals.buffers) == (params, buffers)
     assert archcalc.analyze(model, convention="fvcore").totals.macs == fvcore
     assert archcalc.analyze(model, convention="torch").totals.flops == flop_counter

@@ -230,3 +230,11 @@ def test_builder_makes_the_torch_layer_of_the_row(key):
     else:  # the merges: modules of archcalc's own, checked by what they compute
         with torch.no_grad():
             assert torch.equal(built(*inputs), expected(*inputs))
+
+
+@pytest.mark.parametrize("shape, keepdim", [((2, 5, 7), False), ((1, 4, 2, 3, 5), True), ((1, 4, 2, 3, 5), False)])
+def test_mean_of_1d_and_3d_maps_is_torchs(shape, keepdim):
+    kind = LAYER_KINDS["mean"]
+    out = kind.output_shape(kind.resolve({"keepdim": keepdim}), [shape])
+    torch = pytest.importorskip("torch")
+    assert out == tuple(torch.rand(shape).mean(tuple(range(2, len(shape))), keepdim=keepdim).shape)

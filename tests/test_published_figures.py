@@ -27,7 +27,7 @@ TORCHVISION_NUM_PARAMS = {
     "squeezenet1_0": 1_248_424, "squeezenet1_1": 1_235_496,
     "shufflenet_v2_x0_5": 1_366_792, "shufflenet_v2_x1_0": 2_278_604,
     "mnasnet0_5": 2_218_512, "mnasnet1_0": 4_383_312,
-    "r3d_18": 33_371_472, "mc3_18": 11_695_440, "r2plus1d_18": 31_505_325,  # torchvision.models.video
+    "r3d_18": 33_371_472, "mc3_18": 11_695_440, "r2plus1d_18": 31_505_325, "s3d": 8_320_048,  # video
     "inception_v3_aux": 27_161_264,  # with its auxiliary head: the published num_params
     "googlenet_aux": 13_004_888,  # googlenet(aux_logits=True), counted on torchvision 0.29.1's model
     "fcn_resnet50_aux": 35_322_218, "fcn_resnet101_aux": 54_314_346,  # torchvision.models.segmentation,
@@ -45,6 +45,7 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "squeezenet1_0": "0.819", "squeezenet1_1": "0.349", "shufflenet_v2_x0_5": "0.04",
     "shufflenet_v2_x1_0": "0.145", "mnasnet0_5": "0.104", "mnasnet1_0": "0.314",
     "r3d_18": "40.697", "mc3_18": "43.343", "r2plus1d_18": "40.519",  # at 3×16×112×112
+    "s3d": "17.979",  # at 3×16×224×224
     "fcn_resnet50_aux": "152.717", "fcn_resnet101_aux": "232.738",  # at 3×520×520
     "deeplabv3_resnet50_aux": "178.722", "deeplabv3_resnet101_aux": "258.743",
     "deeplabv3_mobilenet_v3_large_aux": "10.452", "lraspp_mobilenet_v3_large": "2.086",

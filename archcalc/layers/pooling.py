@@ -5,6 +5,7 @@ from __future__ import annotations
 from archcalc.errors import SpecError
 from archcalc.layers.base import AXIS_NAMES, Attrs, Field, LayerKind, Shape, Windows, axes_text, holds, spatial
 from archcalc.layers.window import window_output
+from archcalc.sizes import format_shape
 
 
 def _window_fields(axes: int) -> dict[str, Field]:
@@ -156,13 +157,17 @@ class AdaptiveMaxPool3d(_AdaptivePool):
 class SpatialMean(LayerKind):
     key = "mean"
     torch_module = "archcalc.torchmodel.modules.SpatialMean"
-    doc = ("Mean over height and width (torch's x.mean([2, 3])), the global average pooling "
-           "ShuffleNet V2 and MNASNet write this way: (N, C, H, W) → (N, C).")
-    fields = {"keepdim": Field("bool", False, "keep H and W as sizes 1: (N, C, 1, 1)")}
+    doc = ("Mean over the spatial axes (torch's x.mean([2, 3]) of a 2-D map), the global average pooling "
+           "ShuffleNet V2 and MNASNet write this way: (N, C, H, W) → (N, C); also of 1-D and 3-D maps, "
+           "as S3D's x.mean((2, 3, 4)).")
+    fields = {"keepdim": Field("bool", False, "keep the spatial axes as sizes 1: (N, C, 1, 1)")}
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
-        n, c, _, _ = spatial(shapes[0], self.key)
-        return (n, c, 1, 1) if a.keepdim else (n, c)
+        shape = shapes[0]
+        if not 3 <= len(shape) <= 5:
+            raise SpecError(f"mean needs a map with spatial axes, (N, C, L), (N, C, H, W) or (N, C, D, H, W), "
+                            f"got {format_shape(shape)}", hint="spatial layers must come before 'flatten'")
+        return (*shape[:2], *(1 for _ in shape[2:])) if a.keepdim else shape[:2]
 
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows | None:
         return tuple((n, n, 0, 1) for n in shapes[0][2:]) if a.keepdim else None

@@ -32,14 +32,15 @@ class Concat(nn.Module):
 
 
 class SpatialMean(nn.Module):
-    """x.mean([2, 3]): global average pooling as ShuffleNet V2 and MNASNet write it."""
+    """The mean over every spatial axis (x.mean([2, 3]) of a 2-D map): global average pooling as
+    ShuffleNet V2, MNASNet and S3D write it."""
 
     def __init__(self, keepdim: bool = False) -> None:
         super().__init__()
         self.keepdim = keepdim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean([2, 3], keepdim=self.keepdim)
+        return x.mean(list(range(2, x.dim())), keepdim=self.keepdim)
 
     def extra_repr(self) -> str:
         return f"keepdim={self.keepdim}"
