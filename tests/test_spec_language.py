@@ -288,12 +288,15 @@ def test_a_wrong_model_item_is_refused_with_where(write_spec, item, message, whe
     assert message in str(error.value) and where in str(error.value), str(error.value)
 
 
-def test_an_error_inside_the_included_spec_names_its_own_line(write_spec):
+def test_an_error_in_an_included_model_is_shown_at_the_item_that_takes_it(write_spec):
+    """Its layers run on what the including spec feeds them, and its expressions on the values that
+    spec sets: the error is at the model item, naming the layer, and the line inside for the latter."""
     write_spec("""
         name: inner
         input: [3, 8, 8]
+        params: {widths: [4]}
         layers:
-          - conv: {kind: conv2d, out: 4, kernel: 9}
+          - conv: {kind: conv2d, out: "widths[0]", kernel: 9}
     """, name="inner.yaml")
     path = write_spec("""
         name: outer
@@ -303,7 +306,12 @@ def test_an_error_inside_the_included_spec_names_its_own_line(write_spec):
     """)
     with pytest.raises(SpecError) as error:
         archcalc.analyze(path)
-    assert "inner.yaml:4:5: layer 'body.conv'" in str(error.value) and "does not fit the padded input" in str(error.value)
+    assert f"{path.name}:4:5: layer 'body.conv'" in str(error.value) and "does not fit the padded input" in str(error.value)
+    path.write_text(path.read_text().replace("spec: inner.yaml}", "spec: inner.yaml, widths: []}"))
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert f"{path.name}:4:5: layer 'body.conv': cannot evaluate 'widths[0]'" in str(error.value)
+    assert "inner.yaml:5:" in str(error.value) and "in the model taken from 'inner.yaml'" in str(error.value)
 
 
 def test_a_block_parameter_can_name_the_layer_it_reads(write_spec):

@@ -424,10 +424,16 @@ class _Builder:
         layers = _until(doc["layers"], until, body.where("until") if "until" in body else location)
         outer, self.blocks, self.origin = (self.blocks, self.origin), _blocks(doc), path
         self.including.append(shown)
+        first = len(self.nodes)
         try:
             output = self.sequence(layers, full + ".", source, scope, depth + 1)
+        except SpecError as error:  # named at this item, where the spec the user gave goes wrong
+            raise SpecError(f"{error.message} ({error.location or shown}, in the model taken from '{spec}')",
+                            location=location, layer=error.layer, hint=error.hint) from None
         finally:
             (self.blocks, self.origin), _ = outer, self.including.pop()
+        # its layers' rules run on what this spec feeds them: an error is shown at this item
+        self.nodes[first:] = [node._replace(location=location, field_locations={}) for node in self.nodes[first:]]
         self.scopes[full] = Scope(full, f"{chosen} ({shown})", location, output)
         return output
 
