@@ -29,13 +29,31 @@ OTHER_SIZES = [(1, 1), (7, 7), (15, 16), (31, 31), (32, 32), (33, 47), (62, 62),
                (255, 256), (299, 299), (320, 240), (513, 511)]
 """Twenty sizes besides a spec's own: odd and even, square and not, small enough to be refused
 by some networks, and off the multiples of 32 where the floors round."""
+OTHER_LENGTHS = [1, 7, 100, 511, 999, 2000, 4095, 4096, 6847, 6848, 7999, 8001, 12345, 16000, 20000,
+                 24577, 31999, 32000, 40000, 65537]
+"""Twenty lengths besides a 1-D spec's own, around the strides of an audio network (M5: 4,096)."""
+SYMBOLS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+"""The symbol of each spatial axis, by number of axes."""
+
+
+def symbols_of(graph) -> tuple[str, ...]:
+    return SYMBOLS[len(graph.input_shape) - 1]
+
+
+def other_sizes(graph) -> list[tuple[int, ...]]:
+    """Twenty spatial sizes besides the spec's own: lengths of a 1-D input; heights and widths of a
+    2-D one, and of a 3-D one at its own depth."""
+    rank = len(graph.input_shape) - 1
+    if rank == 1:
+        return [(n,) for n in OTHER_LENGTHS]
+    return [(*graph.input_shape[1:-2], h, w) for h, w in OTHER_SIZES]
 
 
 @functools.lru_cache(maxsize=None)
 def symbolic(path, variant, convention="paper", batch=1, channels=None):
     """The graph and its symbolic analysis, made once per test session (tests only read them)."""
     graph = load_graph(path, variant)
-    return graph, analyze_graph(graph, (channels or graph.input_shape[0], "H", "W"), batch, convention)
+    return graph, analyze_graph(graph, (channels or graph.input_shape[0], *symbols_of(graph)), batch, convention)
 
 
 def assert_same_analysis(evaluated, numeric):
@@ -54,10 +72,10 @@ def test_formulas_at_the_specs_own_input_equal_the_numeric_analysis(path, varian
 
     graph, formulas = symbolic(path, variant)
     formulas = formulas.under(convention)  # every convention's count comes from the one pass
-    _, height, width = graph.input_shape
+    values = dict(zip(symbols_of(graph), graph.input_shape[1:]))
     numeric = analyze_graph(graph, convention=convention)
-    assert formulas.formulas.unmet({"H": height, "W": width}) is None
-    assert_same_analysis(evaluate(formulas, {"H": height, "W": width}), numeric)
+    assert formulas.formulas.unmet(values) is None
+    assert_same_analysis(evaluate(formulas, values), numeric)
 
 
 @pytest.mark.parametrize("path, variant", BUNDLED)
@@ -68,15 +86,15 @@ def test_formulas_at_twenty_other_sizes_equal_the_numeric_analysis(path, variant
     graph, formulas = symbolic(path, variant)
     channels = graph.input_shape[0]
     refused = 0
-    for height, width in OTHER_SIZES:
-        values = {"H": height, "W": width}
+    for sizes in other_sizes(graph):
+        values = dict(zip(symbols_of(graph), sizes))
         try:
-            numeric = analyze_graph(graph, (channels, height, width))
+            numeric = analyze_graph(graph, (channels, *sizes))
         except SpecError:
-            assert formulas.formulas.unmet(values) is not None, (height, width)
+            assert formulas.formulas.unmet(values) is not None, sizes
             refused += 1
             continue
-        assert formulas.formulas.unmet(values) is None, (height, width)
+        assert formulas.formulas.unmet(values) is None, sizes
         assert_same_analysis(evaluate(formulas, values), numeric)
     assert refused < len(OTHER_SIZES)
 
@@ -101,13 +119,13 @@ def test_batch_and_channels_as_symbols_too(model):
 def test_json_formulas_evaluate_in_plain_python(cli, path, variant):
     """The JSON strings are Python with whole-number arithmetic: eval gives the exact figures."""
     graph = load_graph(path, variant)
-    channels, height, width = graph.input_shape
-    args = ["table", path, "--input", f"{channels}xHxW", "--batch", "N", "--format", "json"]
+    symbols = symbols_of(graph)
+    args = ["table", path, "--input", "x".join([str(graph.input_shape[0]), *symbols]), "--batch", "N", "--format", "json"]
     result = cli(*args, *(["--variant", variant] if variant else []))
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    numeric = analyze_graph(graph, (channels, height, width), 2)
-    values = {"N": 2, "H": height, "W": width}
+    numeric = analyze_graph(graph, graph.input_shape, 2)
+    values = {"N": 2, **dict(zip(symbols, graph.input_shape[1:]))}
 
     def number(text):
         value = text if isinstance(text, int) else eval(text, {"__builtins__": {}}, values)
