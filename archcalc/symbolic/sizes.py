@@ -8,7 +8,7 @@ arithmetic, at a cost that does not grow with the divisors:
   are a range, whose ends a binary search finds. ⌊(H − 704)/1024⌋ ≥ 4 holds from H = 4,800 on.
 - g = c·(k·⌊(X + a)/(m·k)⌋ − ⌊(X + b)/m⌋) + d, which is periodic (a stride dividing its input
   exactly, two branches of the same size): whether it holds depends on (X + b) mod m and on
-  ⌊(X + b)/m⌋ mod k, which give the residues of X mod m·k in two short loops (`_periodic`).
+  ⌊(X + b)/m⌋ mod k, which give the residues of X mod m·k as runs of whole numbers (`_periodic`).
 
 Any other is scanned: with M the least common denominator of the a's, g(X + M) = g(X) + σ·M for
 a fixed slope σ, so past a point where g's sign settles in every residue class, whether the
@@ -18,11 +18,10 @@ condition holds depends only on X mod M. Testing [1, start + M) decides it for e
 from __future__ import annotations
 
 import operator
-from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from math import floor, lcm
+from math import floor, inf, lcm
 from typing import NamedTuple
 
 import sympy as sp
@@ -31,7 +30,7 @@ from archcalc.symbolic.printing import compiled
 
 SCAN_LIMIT = 1 << 16
 """Scanned sets whose settling point and period pass this are left as formulas; so are
-intersections of residue sets that would list more residues than this."""
+intersections of residue sets that would try more residues than this."""
 
 _RELATIONS = {sp.Ge: operator.ge, sp.Gt: operator.gt, sp.Le: operator.le, sp.Lt: operator.lt,
               sp.Eq: operator.eq, sp.Ne: operator.ne}
@@ -42,16 +41,16 @@ _FLIPPED = {operator.ge: operator.le, operator.gt: operator.lt, operator.le: ope
 @dataclass(frozen=True)
 class SizeSet:
     """The X ≥ 1 with least ≤ X ≤ most (no upper end when most is None) and X mod period
-    among `residues` (sorted)."""
+    among `residues`."""
 
     symbol: str
-    residues: tuple[int, ...] = (0,)
+    residues: frozenset[int] = frozenset({0})
     period: int = 1
     least: int = 1
     most: int | None = None
 
     def test(self, x: int) -> bool:
-        return self.least <= x and (self.most is None or x <= self.most) and self._has_residue(x)
+        return self.least <= x and (self.most is None or x <= self.most) and x % self.period in self.residues
 
     def __and__(self, other: SizeSet | ScannedSet) -> SizeSet | ScannedSet:
         if isinstance(other, ScannedSet):
@@ -80,7 +79,7 @@ class SizeSet:
             return None
         period, residues = _least_period(self.period, self.residues)
         first = self._first_from(max(1, self.least))
-        pattern = _residue_text(x, list(residues), period)
+        pattern = _residue_text(x, sorted(residues), period)
         if first == min(r or period for r in residues) or pattern is None:
             return pattern or f"{x} ≥ {first}"
         return f"{x} ≥ {first} and {pattern}"
@@ -90,17 +89,9 @@ class SizeSet:
         start = max(1, self.least) if self.most is None else self.most + 1
         return ScannedSet(self.symbol, self.test, start, self.period)
 
-    def _has_residue(self, x: int) -> bool:
-        index = bisect_left(self.residues, x % self.period)
-        return index < len(self.residues) and self.residues[index] == x % self.period
-
     def _first_from(self, x: int) -> int:
         """The least X' ≥ x whose residue is among ours."""
-        base, residue = divmod(x, self.period)
-        index = bisect_left(self.residues, residue)
-        if index < len(self.residues):
-            return base * self.period + self.residues[index]
-        return (base + 1) * self.period + self.residues[0]
+        return x + min((r - x) % self.period for r in self.residues)
 
 
 @dataclass(frozen=True)
@@ -169,20 +160,20 @@ def _residue_text(x: str, residues: list[int], period: int) -> str | None:
     return f"{x} mod {period} ∈ {{{', '.join(map(str, residues))}}}"
 
 
-def _least_period(period: int, residues: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+def _least_period(period: int, residues: frozenset[int]) -> tuple[int, frozenset[int]]:
     """The least period of the residues, and the residues modulo it: a prime factor f of the
     period goes while each residue's class modulo period/f is whole in the set."""
     for prime in sp.factorint(period):
         while period % prime == 0:
             smaller = period // prime
-            classes = {r % smaller for r in residues}
+            classes = frozenset(r % smaller for r in residues)
             if len(classes) * prime != len(residues):
                 break
-            period, residues = smaller, tuple(sorted(classes))
+            period, residues = smaller, classes
     return period, residues
 
 
-def _common_residues(p: int, rs: tuple[int, ...], q: int, qs: tuple[int, ...]) -> tuple[int, tuple[int, ...]] | None:
+def _common_residues(p: int, rs: frozenset[int], q: int, qs: frozenset[int]) -> tuple[int, frozenset[int]] | None:
     """The residues modulo lcm(p, q) of the X with X mod p in rs and X mod q in qs (the
     Chinese remainder theorem, by lifting the smaller set); None when that is too long."""
     period = lcm(p, q)
@@ -190,8 +181,7 @@ def _common_residues(p: int, rs: tuple[int, ...], q: int, qs: tuple[int, ...]) -
         p, rs, q, qs = q, qs, p, rs
     if len(rs) * (period // p) > SCAN_LIMIT:
         return None
-    other = set(qs)
-    return period, tuple(sorted(x for r in rs for x in range(r, period, p) if x % q in other))
+    return period, frozenset(x for r in rs for x in range(r, period, p) if x % q in qs)
 
 
 class _Term(NamedTuple):
@@ -261,7 +251,7 @@ def _monotone(x: str, terms: list[_Term], constant: Fraction, relation: Callable
     else:
         return None
     if sum(slopes) == 0:  # monotone and periodic: constant
-        return SizeSet(x) if relation(h(1), 0) else SizeSet(x, ())
+        return SizeSet(x) if relation(h(1), 0) else SizeSet(x, frozenset())
     # h grows without end: it is ≥ 0 from `nonnegative` on and > 0 from `positive` on
     nonnegative, positive = _first_size(lambda s: h(s) >= 0), _first_size(lambda s: h(s) > 0)
     ranges = {operator.ge: (nonnegative, None), operator.gt: (positive, None), operator.le: (1, positive - 1),
@@ -291,10 +281,10 @@ def _periodic(x: str, terms: list[_Term], constant: Fraction, relation: Callable
     """The sizes where c·⌊(X + a)/n⌋ + c'·⌊(X + b)/m⌋ + d ⋈ 0 holds (X itself is ⌊(X + 0)/1⌋)
     with m dividing n and c/n + c'/m = 0; None for other sums.
 
-    With k = n/m, Y = ⌊(X + b)/m⌋ and ρ = (X + b) mod m, the sum is d − c'·(q − z), where
-    q = ⌊(ρ + a − b)/m⌋ takes one value on each of two runs of ρ and z = (Y + q) mod k: each
-    run of ρ and each z that meets the relation give the residues m·y + ρ − b of X mod n, with
-    y = (z − q) mod k the residue of Y."""
+    With k = n/m, Y = ⌊(X + b)/m⌋ and ρ = (X + b) mod m, the sum is d − c'·D with
+    D = k·⌊(X + a)/n⌋ − Y = q − z, where q = ⌊(ρ + a − b)/m⌋ takes one value on each of two runs
+    of ρ and z = (Y + q) mod k. The z that meet the condition are a run; each, with a run of ρ,
+    gives a run of residues m·y + ρ − b of X mod n, where y = (z − q) mod k is Y's."""
     offsets = [_offset(t) for t in terms]
     if len(terms) != 2 or None in offsets:
         return None
@@ -303,18 +293,25 @@ def _periodic(x: str, terms: list[_Term], constant: Fraction, relation: Callable
     if n % m or c / n + c_small / m != 0:
         return None
     n, m, k = int(n), int(m), int(n // m)
-    # the sum is d − c'·D with D = k·⌊(X + a)/n⌋ − Y: the condition is D ⋈ d/c' (turned round when c' < 0)
-    bound = constant / c_small
-    holds = _FLIPPED[relation] if c_small > 0 else relation
+    if relation is operator.ne:
+        equal = _periodic(x, terms, constant, operator.eq)
+        return SizeSet(x, frozenset(range(n)) - equal.residues, n)
+    # −c'·D + d ⋈ 0 is D ⋈ d/c', turned round when c' > 0
+    low, high = _whole_range(_FLIPPED[relation] if c_small > 0 else relation, constant / c_small)
     split = m - (a - b) % m
-    runs = [((a - b) // m, 0, split), ((a - b) // m + 1, split, m)]
     residues: set[int] = set()
-    for q, start, end in runs:
-        for z in range(k):
-            if start < end and holds(q - z, bound):
-                base = m * ((z - q) % k) - b
-                residues.update((base + rho) % n for rho in range(start, end))
-    return SizeSet(x, tuple(sorted(residues)), n)
+    for q, rhos in (((a - b) // m, range(split)), ((a - b) // m + 1, range(split, m))):
+        for z in range(max(0, q - high), min(k, q - low + 1)) if rhos else ():
+            first = (m * ((z - q) % k) + rhos.start - b) % n
+            residues.update(range(first, min(first + len(rhos), n)), range(first + len(rhos) - n))
+    return SizeSet(x, frozenset(residues), n)
+
+
+def _whole_range(relation: Callable, bound: Fraction) -> tuple[float, float]:
+    """The whole numbers D with D ⋈ bound (not ≠), as low ≤ D ≤ high (infinite ends as ±inf)."""
+    low, high = floor(bound), -floor(-bound)  # ⌊bound⌋ and ⌈bound⌉
+    return {operator.ge: (high, inf), operator.gt: (low + 1, inf), operator.le: (-inf, low),
+            operator.lt: (-inf, high - 1), operator.eq: (low, high) if low == high else (1, 0)}[relation]
 
 
 def _offset(term: _Term) -> int | None:
