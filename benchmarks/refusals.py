@@ -132,7 +132,7 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
         "99,999 layers with symbolic sizes": ["table", repeat_max, "--input", "3xHxW"],
         "20 shrinking convolutions: 40 size formulas": ["table", shrink_20, "--input", "3xHxW"],
         "21 of them (past 40 formulas)": ["table", shrink_21, "--input", "3xHxW"],
-        "20 convolutions, 8 strided: 40 formulas with floors": ["table", floors_40, "--input", "3xHxW"],
+        "20 convolutions, 8 strided: 40 floor formulas": ["table", floors_40, "--input", "3xHxW"],
         "sixteen strides 2: sizes divided by 65,536": ["table", strides_2_16, "--input", "3xHxW"],
         "17 of them (divided by 131,072, past 65,536)": ["table", strides_2_17, "--input", "3xHxW"],
         "13 strides 2 along T, H and W: 39 formulas": ["table", strides_3d, "--input", "3xTxHxW"],
