@@ -36,9 +36,15 @@ MAX_SYMBOLIC_SIZES = 40
 """Distinct formulas among the sizes of a symbolic analysis (a shrinking stack makes a new height
 at each layer): each costs tens of milliseconds. The bundled models make at most 15."""
 
-MAX_SYMBOLIC_DIVISOR = 256
-"""Largest divisor in a symbolic size, ⌊(H + 255)/256⌋: the strides along one axis multiplied.
-Constraints are decided by scanning one such period. The bundled models divide by 32 at most."""
+MAX_SYMBOLIC_DIVISOR = 65_536
+"""Largest divisor in a symbolic size, ⌊(H + 65,535)/65536⌋: the strides along one axis
+multiplied. Constraints are decided by arithmetic, not by scanning a period, so the divisor
+itself costs little: what grows with it is the set of residues at which a stride divides exactly
+(up to this many numbers: milliseconds), and the strided layers it allows, each a new formula
+with a floor, the costliest kind for sympy. The worst at this bound, 16 strides of 2 along H and
+W or 13 along T, H and W (the formula bound stops more), take less time than 40 formulas with
+floors did within the old bound of 256 (benchmarks/refusals.py). The bundled models divide by
+4,096 at most (M5: audio, where a hop times the pooling strides by thousands)."""
 
 MAX_NESTING = 64
 """Blocks and groups inside each other."""

@@ -107,13 +107,15 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
     variants_1000, variants_60000 = write("v1000.yaml", variants(1_000)), write("v60000.yaml", variants(60_000))
     top = write("top30000.yaml", written_out(30_000))
 
-    def convs(name: str, rows: list[str]) -> str:
-        return write(name, f"{HEAD}layers:\n" + "".join(f"  - c{i}: {{kind: conv2d, out: 3, {row}}}\n"
+    def convs(name: str, rows: list[str], axes: int = 2) -> str:
+        head = HEAD.replace("[3, 32, 32]", f"[3{', 32' * axes}]")
+        return write(name, f"{head}layers:\n" + "".join(f"  - c{i}: {{kind: conv{axes}d, out: 3, {row}}}\n"
                                                         for i, row in enumerate(rows)))
 
     shrink_20, shrink_21 = (convs(f"shrink{n}.yaml", ["kernel: 3"] * n) for n in (20, 21))
-    strides_216 = convs("strides216.yaml", [f"kernel: 3, stride: {2 + i % 2}" for i in range(6)])
-    strides_512 = convs("strides512.yaml", ["kernel: 1, stride: 2"] * 9)
+    floors_40 = convs("floors40.yaml", [f"kernel: 3, stride: {2 if i % 2 == 0 and i < 16 else 1}" for i in range(20)])
+    strides_2_16, strides_2_17 = (convs(f"strides2x{n}.yaml", ["kernel: 3, stride: 2"] * n) for n in (16, 17))
+    strides_3d = convs("strides3d.yaml", ["kernel: 3, stride: 2"] * 13, axes=3)
     widths_600, widths_601 = (write(f"widths{n}.yaml", f"{HEAD}layers:\n" + "".join(
         f"  - c{i}: {{kind: conv2d, out: {i + 1}, kernel: 1}}\n" for i in range(n))) for n in (600, 601))
     return {
@@ -130,8 +132,11 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
         "99,999 layers with symbolic sizes": ["table", repeat_max, "--input", "3xHxW"],
         "20 shrinking convolutions: 40 size formulas": ["table", shrink_20, "--input", "3xHxW"],
         "21 of them (past 40 formulas)": ["table", shrink_21, "--input", "3xHxW"],
-        "strides 2, 3, 2, 3, 2, 3: sizes divided by 216": ["table", strides_216, "--input", "3xHxW"],
-        "nine strides 2 (divided by 512, past 256)": ["table", strides_512, "--input", "3xHxW"],
+        "20 convolutions, 8 strided: 40 floor formulas": ["table", floors_40, "--input", "3xHxW"],
+        "sixteen strides 2: sizes divided by 65,536": ["table", strides_2_16, "--input", "3xHxW"],
+        "17 of them (divided by 131,072, past 65,536)": ["table", strides_2_17, "--input", "3xHxW"],
+        "13 strides 2 along T, H and W: 39 formulas": ["table", strides_3d, "--input", "3xTxHxW"],
+        "M5 on audio of any length: divided by 4,096": ["table", "m5", "--input", "1xL"],
         "600 convolutions of distinct widths, symbolic": ["table", widths_600, "--input", "3xHxW"],
         "601 of them (past 600 layers computed)": ["table", widths_601, "--input", "3xHxW"],
         "sweep of 10,000 sizes, 4,000 layers": ["sweep", repeat_4000, "--size", "8:10007"],

@@ -394,6 +394,135 @@ def described(text: str | None, upto: int) -> list[bool] | None:
     return [all(t(x) for t in tests) for x in range(1, upto + 1)]
 
 
+OPERATORS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
+             "<": lambda a, b: a < b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def relation_of(name: str):
+    import sympy as sp
+
+    return {">=": sp.Ge, ">": sp.Gt, "<=": sp.Le, "<": sp.Lt, "==": sp.Eq, "!=": sp.Ne}[name]
+
+
+@settings(max_examples=100, deadline=None)
+@given(offset=st.integers(-10**6, 10**6), divisor=st.integers(1, 1 << 17), bound=st.integers(-3, 200),
+       relation=st.sampled_from([">=", ">"]))
+def test_a_window_that_must_fit_is_a_threshold_at_any_divisor(offset, divisor, bound, relation):
+    """⌊(H + a)/m⌋ ≥ b is H ≥ m·b − a (and > b is ≥ b + 1), whatever m: the words name that size,
+    and the sizes just below and at it fall on either side."""
+    import sympy as sp
+
+    from archcalc.symbolic.model import symbol
+    from archcalc.symbolic.sizes import size_set
+
+    h = symbol("H")
+    condition = relation_of(relation)(sp.floor((h + offset) / divisor), bound)
+    if condition in (sp.true, sp.false):
+        return
+    least = max(1, divisor * (bound + (relation == ">")) - offset)
+    sizes = size_set(condition)
+    assert sizes.text() == f"H ≥ {least}"
+    assert sizes.test(least) and not sizes.test(least - 1)
+    assert (least + offset) // divisor >= bound + (relation == ">") > (least - 1 + offset) // divisor or least == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(stride=st.integers(2, 512), inner=st.integers(1, 128), offsets=st.tuples(*[st.integers(-300, 300)] * 2),
+       shift=st.integers(-3, 3), relation=st.sampled_from(sorted(OPERATORS)))
+def test_a_stride_dividing_exactly_is_a_residue_set_at_any_divisor(stride, inner, offsets, shift, relation):
+    """s·⌊(H + a)/(m·s)⌋ ⋈ ⌊(H + b)/m⌋ + c (a stride dividing its input exactly, for =), with
+    m·s up to 65,536: the sizes and the words, against the condition at every H of two periods."""
+    import sympy as sp
+
+    from archcalc.symbolic.model import symbol
+    from archcalc.symbolic.sizes import size_set
+
+    h, (a, b), period = symbol("H"), offsets, inner * stride
+    condition = relation_of(relation)(stride * sp.floor((h + a) / period), sp.floor((h + b) / inner) + shift)
+    if condition in (sp.true, sp.false):
+        return
+    sizes = size_set(condition)
+    upto = 2 * period + 300
+    meets = [OPERATORS[relation](stride * ((x + a) // period), (x + b) // inner + shift) for x in range(1, upto + 1)]
+    assert [sizes.test(x) for x in range(1, upto + 1)] == meets
+    assert described(sizes.text(), upto) in (None, meets)
+
+
+# --- audio: one axis divided by thousands ----------------------------------------------------
+
+@pytest.mark.parametrize("variant", ["m5", "m5_paper"])
+def test_m5_formulas_at_any_length_equal_the_numeric_analysis(variant):
+    """M5 divides the length by 16·4·4·4·4 = 4,096 (the paper's by 4·4⁴ = 1,024): its formulas
+    at 1 s and 2 s of 8 kHz audio, its own input and lengths off the multiples are the numbers."""
+    from archcalc import analyze
+    from archcalc.symbolic.model import evaluate
+
+    formulas = analyze("m5", input="1xL", variant=variant)
+    for length in (8000, 16000, 32000, 12345, 65537):
+        numeric = analyze("m5", input=f"1x{length}", variant=variant)
+        assert formulas.formulas.unmet({"L": length}) is None
+        assert_same_analysis(evaluate(formulas, {"L": length}), numeric)
+
+
+@pytest.mark.parametrize("variant", ["m5", "m5_paper"])
+def test_m5_is_valid_from_the_least_length_the_numbers_accept(variant):
+    """The one constraint is L ≥ the least length the numeric analysis accepts, found here by
+    bisection over the numbers (a longer input never makes a window stop fitting)."""
+    import re
+
+    from archcalc import analyze
+
+    def accepted(length: int) -> bool:
+        try:
+            analyze("m5", input=f"1x{length}", variant=variant)
+        except SpecError:
+            return False
+        return True
+
+    low, high = 1, 8000  # not accepted (the first window spans 80), accepted
+    assert not accepted(low) and accepted(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if accepted(middle) else (middle, high)
+    assert all(accepted(length) for length in range(high, high + 50))
+    assert not any(accepted(length) for length in range(high - 50, high))
+    formulas = analyze("m5", input="1xL", variant=variant).formulas
+    (line,) = formulas.constraint_lines()
+    assert re.fullmatch(rf"L ≥ {high} \(layer 'stage4\.pool'\)", line), line
+    assert formulas.unmet({"L": high}) is None and formulas.unmet({"L": high - 1}) is not None
+    # an 80-sample window moved by 16 gives ⌊(L − 80)/16⌋ + 1 ≤ L/16 − 4 outputs, never L/16
+    assert formulas.exact_lines() == ["no L"]
+
+
+def test_a_chain_dividing_by_65536_agrees_with_the_numbers(write_spec):
+    """Eight windows of 4 moved by 4 (convolutions and pools): valid from 4⁸ = 65,536 on, exact at
+    its multiples, and the formulas are the numbers at lengths on and off them."""
+    from archcalc import analyze
+    from archcalc.symbolic.model import evaluate
+
+    chain = write_spec("""
+        name: chain
+        input: [1, 100000]
+        layers:
+          - a: {kind: conv1d, out: 2, kernel: 4, stride: 4}
+          - b: {kind: maxpool1d, kernel: 4}
+          - c: {kind: conv1d, out: 2, kernel: 4, stride: 4}
+          - d: {kind: avgpool1d, kernel: 4}
+          - e: {kind: conv1d, out: 2, kernel: 4, stride: 4}
+          - f: {kind: maxpool1d, kernel: 4}
+          - g: {kind: conv1d, out: 2, kernel: 4, stride: 4}
+          - h: {kind: avgpool1d, kernel: 4}
+    """)
+    formulas = analyze(chain, input="1xL").formulas
+    assert formulas.constraint_lines() == ["L ≥ 65536 (layer 'h')"]
+    assert formulas.exact_lines() == ["L a multiple of 65536"]
+    for length in (65536, 65537, 3 * 65536 - 1, 10**6):
+        assert_same_analysis(evaluate(analyze(chain, input="1xL"), {"L": length}),
+                             analyze(chain, input=f"1x{length}"))
+    with pytest.raises(SpecError):
+        analyze(chain, input="1x65535")
+
+
 # --- sweep ------------------------------------------------------------------------------------
 
 def test_sweep_equals_the_numeric_analysis_at_every_size(cli):

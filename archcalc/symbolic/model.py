@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, reduce
+from operator import and_
 from typing import Callable
 
 import sympy as sp
@@ -17,7 +18,7 @@ from archcalc.stats import Figures, ModelStats, run_rules
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size, split
 from archcalc.symbolic.printing import compiled, readable
-from archcalc.symbolic.sizes import SizeSet, size_set
+from archcalc.symbolic.sizes import size_set
 
 AXES = ("N", "C", "H", "W")
 
@@ -102,7 +103,7 @@ class Formulas:
         for name in self.symbols:
             sets = [size_set(c.relation) for c in self.exact if _only(c.relation, name)]
             if sets and None not in sets:
-                lines.append(reduce(SizeSet.__and__, sets).text() or "")
+                lines.append(reduce(and_, sets).text() or "")
         return [line for line in lines if line]
 
     def unmet(self, values: dict[str, int]) -> Condition | None:
@@ -176,7 +177,9 @@ def _everything(stats: ModelStats) -> list:
 
 
 def _exact_strides(graph: Graph, stats: ModelStats):
-    """out · stride = in, for every strided layer along a symbolic spatial size."""
+    """out · stride = in, for every strided layer along a symbolic spatial size. The equations
+    are left for `size_set` to decide: sympy's attempt (rewriting each floor) cost a third of the
+    analysis of a strided network and decided none of the bundled models' 558."""
     shapes = stats.shapes
     for node, layer in zip(graph.nodes, stats.layers):
         strides = node.kind.strides(node.attrs)
@@ -186,7 +189,7 @@ def _exact_strides(graph: Graph, stats: ModelStats):
         for axis, stride in enumerate(strides, start=2):
             size_in, size_out = source[axis], layer.shape[axis]
             if stride > 1 and isinstance(size_in, sp.Basic):
-                yield Condition(sp.Eq(stride * size_out, size_in), layer.name)
+                yield Condition(sp.Eq(stride * size_out, size_in, evaluate=False), layer.name)
 
 
 def _in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> list[str]:
@@ -197,7 +200,7 @@ def _in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> li
         sets = [size_set(c.relation) for c in own]
         if not own or None in sets:
             continue
-        joined = reduce(SizeSet.__and__, sets)
+        joined = reduce(and_, sets)
         text = joined.text()
         if text is None:
             continue

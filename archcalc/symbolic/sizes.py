@@ -1,29 +1,101 @@
 """The sizes at which a condition on one symbol holds, found exactly and said in words.
 
 A condition the layer rules give is `g ⋈ 0` with g a sum of multiples of X, of ⌊aX + b⌋ (a, b
-rational) and a constant: a quasi-linear function. With M the least common denominator of the
-a's, g(X + M) = g(X) + σ·M for a fixed slope σ, so past a point where g's sign settles in every
-residue class, whether the condition holds depends only on X mod M. Testing [1, start + M)
-therefore decides it for every X ≥ 1.
+rational) and a constant: a quasi-linear function. The two kinds the rules make are decided by
+arithmetic, at a cost that does not grow with the divisors:
+
+- g monotone (every term grows with X, or every term shrinks; a window that must fit): the sizes
+  are a range, whose ends a binary search finds. ⌊(H − 704)/1024⌋ ≥ 4 holds from H = 4,800 on.
+- g = c·(k·⌊(X + a)/(m·k)⌋ − ⌊(X + b)/m⌋) + d, which is periodic (a stride dividing its input
+  exactly, two branches of the same size): whether it holds depends on (X + b) mod m and on
+  ⌊(X + b)/m⌋ mod k, which give the residues of X mod m·k as runs of whole numbers (`_periodic`).
+
+Any other is scanned: with M the least common denominator of the a's, g(X + M) = g(X) + σ·M for
+a fixed slope σ, so past a point where g's sign settles in every residue class, whether the
+condition holds depends only on X mod M. Testing [1, start + M) decides it for every X ≥ 1.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from math import floor, lcm
-from typing import Callable
+from math import floor, inf, lcm
+from typing import NamedTuple
 
 import sympy as sp
 
 from archcalc.symbolic.printing import compiled
 
 SCAN_LIMIT = 1 << 16
-"""Sets whose settling point and period pass this are left as formulas."""
+"""Scanned sets whose settling point and period pass this are left as formulas; so are
+intersections of residue sets that would try more residues than this."""
+
+_RELATIONS = {sp.Ge: operator.ge, sp.Gt: operator.gt, sp.Le: operator.le, sp.Lt: operator.lt,
+              sp.Eq: operator.eq, sp.Ne: operator.ne}
+_FLIPPED = {operator.ge: operator.le, operator.gt: operator.lt, operator.le: operator.ge,
+            operator.lt: operator.gt, operator.eq: operator.eq, operator.ne: operator.ne}
 
 
 @dataclass(frozen=True)
 class SizeSet:
+    """The X ≥ 1 with least ≤ X ≤ most (no upper end when most is None) and X mod period
+    among `residues`."""
+
+    symbol: str
+    residues: frozenset[int] = frozenset({0})
+    period: int = 1
+    least: int = 1
+    most: int | None = None
+
+    def test(self, x: int) -> bool:
+        return self.least <= x and (self.most is None or x <= self.most) and x % self.period in self.residues
+
+    def __and__(self, other: SizeSet | ScannedSet) -> SizeSet | ScannedSet:
+        if isinstance(other, ScannedSet):
+            return self.scanned() & other
+        common = _common_residues(self.period, self.residues, other.period, other.residues)
+        if common is None:
+            return self.scanned() & other.scanned()
+        most = min((m for m in (self.most, other.most) if m is not None), default=None)
+        return SizeSet(self.symbol, common[1], common[0], max(self.least, other.least), most)
+
+    def is_empty(self) -> bool:
+        if not self.residues:
+            return True
+        return self.most is not None and self._first_from(max(1, self.least)) > self.most
+
+    def is_everything(self) -> bool:
+        return self.least <= 1 and self.most is None and len(self.residues) == self.period
+
+    def text(self) -> str | None:
+        """'H ≥ 32', 'H a multiple of 32', 'H ≥ 5 and H odd', 'no H', or None when not so simple
+        (a set with an upper end)."""
+        x = self.symbol
+        if self.is_empty():
+            return f"no {x}"
+        if self.most is not None:
+            return None
+        period, residues = _least_period(self.period, self.residues)
+        first = self._first_from(max(1, self.least))
+        pattern = _residue_text(x, sorted(residues), period)
+        if first == min(r or period for r in residues) or pattern is None:
+            return pattern or f"{x} ≥ {first}"
+        return f"{x} ≥ {first} and {pattern}"
+
+    def scanned(self) -> ScannedSet:
+        """The same set, to be tested one size at a time (to meet a set of that kind)."""
+        start = max(1, self.least) if self.most is None else self.most + 1
+        return ScannedSet(self.symbol, self.test, start, self.period)
+
+    def _first_from(self, x: int) -> int:
+        """The least X' ≥ x whose residue is among ours."""
+        return x + min((r - x) % self.period for r in self.residues)
+
+
+@dataclass(frozen=True)
+class ScannedSet:
     """The X ≥ 1 where `test(X)` holds; periodic with `period` from `start` on."""
 
     symbol: str
@@ -31,9 +103,11 @@ class SizeSet:
     start: int
     period: int
 
-    def __and__(self, other: SizeSet) -> SizeSet:
-        return SizeSet(self.symbol, lambda x: self.test(x) and other.test(x),
-                       max(self.start, other.start), lcm(self.period, other.period))
+    def __and__(self, other: SizeSet | ScannedSet) -> ScannedSet:
+        if isinstance(other, SizeSet):
+            other = other.scanned()
+        return ScannedSet(self.symbol, lambda x: self.test(x) and other.test(x),
+                          max(self.start, other.start), lcm(self.period, other.period))
 
     @property
     def scanned(self) -> list[int]:
@@ -50,7 +124,9 @@ class SizeSet:
         return range(1, self.start + self.period)
 
     def text(self) -> str | None:
-        """'H ≥ 32', 'H a multiple of 32', 'H ≥ 5 and H odd', 'no H', or None when not so simple."""
+        """As `SizeSet.text`; also None when the scan would be too long."""
+        if self.start + self.period > SCAN_LIMIT:
+            return None
         x, members = self.symbol, self.scanned
         if not members:
             return f"no {x}"
@@ -59,11 +135,10 @@ class SizeSet:
         first = members[0]
         pattern = _residue_text(x, residues, period)
         if all(self.test(y) == ((y % period) in residues) for y in range(first, self.start + self.period)):
-            if all(not self.test(y) for y in range(1, first)):
-                least = min(r or period for r in residues)
-                if first == least or pattern is None:
-                    return pattern or f"{x} ≥ {first}"
-                return f"{x} ≥ {first} and {pattern}"
+            least = min(r or period for r in residues)
+            if first == least or pattern is None:
+                return pattern or f"{x} ≥ {first}"
+            return f"{x} ≥ {first} and {pattern}"
         return None
 
     def _least_period(self) -> int:
@@ -85,7 +160,44 @@ def _residue_text(x: str, residues: list[int], period: int) -> str | None:
     return f"{x} mod {period} ∈ {{{', '.join(map(str, residues))}}}"
 
 
-def size_set(condition: sp.Basic) -> SizeSet | None:
+def _least_period(period: int, residues: frozenset[int]) -> tuple[int, frozenset[int]]:
+    """The least period of the residues, and the residues modulo it: a prime factor f of the
+    period goes while each residue's class modulo period/f is whole in the set."""
+    for prime in sp.factorint(period):
+        while period % prime == 0:
+            smaller = period // prime
+            classes = frozenset(r % smaller for r in residues)
+            if len(classes) * prime != len(residues):
+                break
+            period, residues = smaller, classes
+    return period, residues
+
+
+def _common_residues(p: int, rs: frozenset[int], q: int, qs: frozenset[int]) -> tuple[int, frozenset[int]] | None:
+    """The residues modulo lcm(p, q) of the X with X mod p in rs and X mod q in qs (the
+    Chinese remainder theorem, by lifting the smaller set); None when that is too long."""
+    period = lcm(p, q)
+    if len(rs) * (period // p) > len(qs) * (period // q):
+        p, rs, q, qs = q, qs, p, rs
+    if len(rs) * (period // p) > SCAN_LIMIT:
+        return None
+    return period, frozenset(x for r in rs for x in range(r, period, p) if x % q in qs)
+
+
+class _Term(NamedTuple):
+    """coefficient · ⌊a·X + b⌋, or coefficient · X (a = 1, b = 0, not a floor)."""
+
+    coefficient: Fraction
+    a: Fraction
+    b: Fraction
+    is_floor: bool
+
+    def value(self, x: int) -> Fraction:
+        inner = self.a * x + self.b
+        return self.coefficient * (floor(inner) if self.is_floor else inner)
+
+
+def size_set(condition: sp.Basic) -> SizeSet | ScannedSet | None:
     """The sizes where `condition` (a relation on one symbol) holds; None when it is not of
     the quasi-linear kind above, or too long a scan."""
     if not isinstance(condition, sp.core.relational.Relational) or len(condition.free_symbols) != 1:
@@ -95,44 +207,140 @@ def size_set(condition: sp.Basic) -> SizeSet | None:
     parts = _quasi_linear(g, x)
     if parts is None:
         return None
-    period, slope = parts
+    terms, constant = parts
+    relation = _RELATIONS[type(condition)]
+    return (_monotone(str(x), terms, constant, relation) or _periodic(str(x), terms, constant, relation)
+            or _scanned(condition, g, x, terms))
+
+
+def _quasi_linear(g: sp.Expr, x: sp.Symbol) -> tuple[list[_Term], Fraction] | None:
+    """g's terms in x and its constant, or None when g is not quasi-linear in x."""
+    terms, constant = [], Fraction(0)
+    for term in sp.Add.make_args(g):
+        coefficient, rest = term.as_coeff_Mul()
+        if not coefficient.is_Rational:
+            return None
+        coefficient = Fraction(int(coefficient.p), int(coefficient.q))
+        if rest == 1:
+            constant += coefficient
+        elif rest == x:
+            terms.append(_Term(coefficient, Fraction(1), Fraction(0), False))
+        elif isinstance(rest, sp.floor):
+            a = sp.expand(rest.args[0]).coeff(x)
+            b = sp.expand(rest.args[0] - a * x)
+            if not (a.is_Rational and b.is_Rational):
+                return None
+            terms.append(_Term(coefficient, Fraction(int(a.p), int(a.q)), Fraction(int(b.p), int(b.q)), True))
+        else:
+            return None
+    return terms, constant
+
+
+def _monotone(x: str, terms: list[_Term], constant: Fraction, relation: Callable) -> SizeSet | None:
+    """The sizes where `Σ terms + constant ⋈ 0` holds, when every term grows with X (or every
+    term shrinks): a range found by binary search. None for other sums, and for ≠ where the
+    sizes are not one range."""
+    slopes = [t.coefficient * t.a for t in terms]
+    if all(s >= 0 for s in slopes):
+        def h(size: int) -> Fraction:
+            return sum(t.value(size) for t in terms) + constant
+    elif all(s <= 0 for s in slopes):
+        def h(size: int) -> Fraction:
+            return -sum(t.value(size) for t in terms) - constant
+        relation = _FLIPPED[relation]
+    else:
+        return None
+    if sum(slopes) == 0:  # monotone and periodic: constant
+        return SizeSet(x) if relation(h(1), 0) else SizeSet(x, frozenset())
+    # h grows without end: it is ≥ 0 from `nonnegative` on and > 0 from `positive` on
+    nonnegative, positive = _first_size(lambda s: h(s) >= 0), _first_size(lambda s: h(s) > 0)
+    ranges = {operator.ge: (nonnegative, None), operator.gt: (positive, None), operator.le: (1, positive - 1),
+              operator.lt: (1, nonnegative - 1), operator.eq: (nonnegative, positive - 1)}
+    if relation is operator.ne:
+        if nonnegative == positive:
+            return SizeSet(x)
+        if nonnegative > 1:
+            return None
+        ranges[operator.ne] = (positive, None)
+    least, most = ranges[relation]
+    return SizeSet(x, least=least, most=most)
+
+
+def _first_size(holds: Callable[[int], bool]) -> int:
+    """The least X ≥ 1 where `holds`, a condition false below some size and true from it on."""
+    low, high = 0, 1  # holds(low) is false (or low = 0); holds(high) is to be found true
+    while not holds(high):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if holds(middle) else (middle, high)
+    return high
+
+
+def _periodic(x: str, terms: list[_Term], constant: Fraction, relation: Callable) -> SizeSet | None:
+    """The sizes where c·⌊(X + a)/n⌋ + c'·⌊(X + b)/m⌋ + d ⋈ 0 holds (X itself is ⌊(X + 0)/1⌋)
+    with m dividing n and c/n + c'/m = 0; None for other sums.
+
+    With k = n/m, Y = ⌊(X + b)/m⌋ and ρ = (X + b) mod m, the sum is d − c'·D with
+    D = k·⌊(X + a)/n⌋ − Y = q − z, where q = ⌊(ρ + a − b)/m⌋ takes one value on each of two runs
+    of ρ and z = (Y + q) mod k. The z that meet the condition are a run; each, with a run of ρ,
+    gives a run of residues m·y + ρ − b of X mod n, where y = (z − q) mod k is Y's."""
+    offsets = [_offset(t) for t in terms]
+    if len(terms) != 2 or None in offsets:
+        return None
+    (c, n, a), (c_small, m, b) = sorted(zip([t.coefficient for t in terms], [1 / t.a for t in terms], offsets),
+                                        key=lambda term: -term[1])
+    if n % m or c / n + c_small / m != 0:
+        return None
+    n, m, k = int(n), int(m), int(n // m)
+    if relation is operator.ne:
+        equal = _periodic(x, terms, constant, operator.eq)
+        return SizeSet(x, frozenset(range(n)) - equal.residues, n)
+    # −c'·D + d ⋈ 0 is D ⋈ d/c', turned round when c' > 0
+    low, high = _whole_range(_FLIPPED[relation] if c_small > 0 else relation, constant / c_small)
+    split = m - (a - b) % m
+    residues: set[int] = set()
+    for q, rhos in (((a - b) // m, range(split)), ((a - b) // m + 1, range(split, m))):
+        for z in range(max(0, q - high), min(k, q - low + 1)) if rhos else ():
+            first = (m * ((z - q) % k) + rhos.start - b) % n
+            residues.update(range(first, min(first + len(rhos), n)), range(first + len(rhos) - n))
+    return SizeSet(x, frozenset(residues), n)
+
+
+def _whole_range(relation: Callable, bound: Fraction) -> tuple[float, float]:
+    """The whole numbers D with D ⋈ bound (not ≠), as low ≤ D ≤ high (infinite ends as ±inf)."""
+    low, high = floor(bound), -floor(-bound)  # ⌊bound⌋ and ⌈bound⌉
+    return {operator.ge: (high, inf), operator.gt: (low + 1, inf), operator.le: (-inf, low),
+            operator.lt: (-inf, high - 1), operator.eq: (low, high) if low == high else (1, 0)}[relation]
+
+
+def _offset(term: _Term) -> int | None:
+    """b for a term ⌊(X + b)/n⌋ (0 for X itself), with whole b; None for other terms."""
+    if term.a <= 0 or term.a.numerator != 1:
+        return None
+    offset = term.b / term.a
+    return int(offset) if offset.denominator == 1 else None
+
+
+def _scanned(condition: sp.Basic, g: sp.Expr, x: sp.Symbol, terms: list[_Term]) -> ScannedSet | None:
+    period = lcm(*(t.a.denominator for t in terms if t.is_floor))
+    slope = sum(t.coefficient * t.a for t in terms)
     if 1 + period > SCAN_LIMIT:  # the start is 1 at least
         return None
     start = _settling_point(g, x, period, slope)
     if start + period > SCAN_LIMIT:
         return None
-    test = _test(condition, x)
-    return SizeSet(str(x), test, start, period)
+    return ScannedSet(str(x), _test(condition, x), start, period)
 
 
-def _quasi_linear(g: sp.Expr, x: sp.Symbol) -> tuple[int, sp.Rational] | None:
-    """(period M, slope σ) of g, or None when g is not quasi-linear in x."""
-    period, slope = 1, sp.Integer(0)
-    for term in sp.Add.make_args(g):
-        coefficient, rest = term.as_coeff_Mul()
-        if rest == 1:
-            continue
-        if rest == x:
-            slope += coefficient
-            continue
-        if not isinstance(rest, sp.floor):
-            return None
-        a = sp.expand(rest.args[0]).coeff(x)
-        if not (a.is_Rational and sp.expand(rest.args[0] - a * x).is_Rational):
-            return None
-        period = lcm(period, int(a.q))
-        slope += coefficient * a
-    return period, slope
-
-
-def _settling_point(g: sp.Expr, x: sp.Symbol, period: int, slope: sp.Rational) -> int:
+def _settling_point(g: sp.Expr, x: sp.Symbol, period: int, slope: Fraction) -> int:
     """A start from which g's sign in each residue class no longer changes."""
     if slope == 0:
         return 1
     # g times a positive whole number, to be computed exactly in whole numbers (signs unchanged)
     scale = lcm(*(int(sp.Rational(term.as_coeff_Mul()[0]).q) for term in sp.Add.make_args(g)))
     values = compiled([sp.expand(g * scale)], (str(x),))
-    step = Fraction(int(slope.p) * scale * period, int(slope.q))
+    step = slope * scale * period
     start = 1
     for x0 in range(1, period + 1):
         # g(x0 + kM) = g(x0) + σMk; its sign is fixed once k > −g(x0) / (σM)
