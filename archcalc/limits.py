@@ -32,9 +32,11 @@ MAX_SYMBOLIC_COMPUTED = 600
 fields, same input shapes) is not counted. Each costs a millisecond or more of sympy; DenseNet-201
 runs 421, ResNet-1001 40."""
 
-MAX_SYMBOLIC_SIZES = 40
+MAX_SYMBOLIC_SIZES = 56
 """Distinct formulas among the sizes of a symbolic analysis (a shrinking stack makes a new height
-at each layer): each costs tens of milliseconds. The bundled models make at most 15."""
+at each layer): each costs tens of milliseconds, one with a floor the most. U-Net's valid
+convolutions and crops make 52 (`archcalc table unet --input 1xHxW`); the other bundled models 18 at
+most."""
 
 MAX_SYMBOLIC_DIVISOR = 65_536
 """Largest divisor in a symbolic size, ⌊(H + 65,535)/65536⌋: the strides along one axis
@@ -42,8 +44,8 @@ multiplied. Constraints are decided by arithmetic, not by scanning a period, so 
 itself costs little: what grows with it is the set of residues at which a stride divides exactly
 (up to this many numbers: milliseconds), and the strided layers it allows, each a new formula
 with a floor, the costliest kind for sympy. The worst at this bound, 16 strides of 2 along H and
-W or 13 along T, H and W (the formula bound stops more), take less time than 40 formulas with
-floors did within the old bound of 256 (benchmarks/refusals.py). The bundled models divide by
+W, or along T, H and W, take about as long as the 56 floor formulas the formula bound allows
+(benchmarks/refusals.py). The bundled models divide by
 4,096 at most (M5: audio, where a hop times the pooling strides by thousands)."""
 
 MAX_NESTING = 64

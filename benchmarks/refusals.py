@@ -112,10 +112,10 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
         return write(name, f"{head}layers:\n" + "".join(f"  - c{i}: {{kind: conv{axes}d, out: 3, {row}}}\n"
                                                         for i, row in enumerate(rows)))
 
-    shrink_20, shrink_21 = (convs(f"shrink{n}.yaml", ["kernel: 3"] * n) for n in (20, 21))
-    floors_40 = convs("floors40.yaml", [f"kernel: 3, stride: {2 if i % 2 == 0 and i < 16 else 1}" for i in range(20)])
+    shrink_28, shrink_29 = (convs(f"shrink{n}.yaml", ["kernel: 3"] * n) for n in (28, 29))
+    floors_56 = convs("floors56.yaml", [f"kernel: 3, stride: {2 if i % 2 == 0 and i < 28 else 1}" for i in range(28)])
     strides_2_16, strides_2_17 = (convs(f"strides2x{n}.yaml", ["kernel: 3, stride: 2"] * n) for n in (16, 17))
-    strides_3d = convs("strides3d.yaml", ["kernel: 3, stride: 2"] * 13, axes=3)
+    strides_3d = convs("strides3d.yaml", ["kernel: 3, stride: 2"] * 16, axes=3)
     widths_600, widths_601 = (write(f"widths{n}.yaml", f"{HEAD}layers:\n" + "".join(
         f"  - c{i}: {{kind: conv2d, out: {i + 1}, kernel: 1}}\n" for i in range(n))) for n in (600, 601))
     return {
@@ -130,12 +130,13 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
         "60,000 variants": ["check", variants_60000, "--baseline", str(folder / "none.yaml")],
         "4,000 layers with symbolic sizes": ["table", repeat_4000, "--input", "3xHxW"],
         "99,999 layers with symbolic sizes": ["table", repeat_max, "--input", "3xHxW"],
-        "20 shrinking convolutions: 40 size formulas": ["table", shrink_20, "--input", "3xHxW"],
-        "21 of them (past 40 formulas)": ["table", shrink_21, "--input", "3xHxW"],
-        "20 convolutions, 8 strided: 40 floor formulas": ["table", floors_40, "--input", "3xHxW"],
+        "28 shrinking convolutions: 56 size formulas": ["table", shrink_28, "--input", "3xHxW"],
+        "29 of them (past 56 formulas)": ["table", shrink_29, "--input", "3xHxW"],
+        "28 convolutions, 14 strided: 56 floor formulas": ["table", floors_56, "--input", "3xHxW"],
+        "U-Net, valid convolutions and crops: 52 formulas": ["table", "unet", "--input", "1xHxW"],
         "sixteen strides 2: sizes divided by 65,536": ["table", strides_2_16, "--input", "3xHxW"],
         "17 of them (divided by 131,072, past 65,536)": ["table", strides_2_17, "--input", "3xHxW"],
-        "13 strides 2 along T, H and W: 39 formulas": ["table", strides_3d, "--input", "3xTxHxW"],
+        "16 strides 2 along T, H and W: 48 formulas": ["table", strides_3d, "--input", "3xTxHxW"],
         "M5 on audio of any length: divided by 4,096": ["table", "m5", "--input", "1xL"],
         "600 convolutions of distinct widths, symbolic": ["table", widths_600, "--input", "3xHxW"],
         "601 of them (past 600 layers computed)": ["table", widths_601, "--input", "3xHxW"],

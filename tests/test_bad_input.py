@@ -435,14 +435,14 @@ def strided(strides: list[int]) -> str:
 def test_symbolic_sizes_dividing_by_the_bound_pass_and_past_it_are_refused(write_spec, cli):
     from archcalc.symbolic.printing import readable
 
-    assert MAX_SYMBOLIC_DIVISOR == 256
-    stats = analyze(write_spec(strided([2] * 8)), input="3xHxW")
-    assert [readable(size) for size in stats.layers[-1].shape[2:]] == ["⌊(H + 255)/256⌋", "⌊(W + 255)/256⌋"]
-    path = write_spec(strided([2] * 9))
+    assert MAX_SYMBOLIC_DIVISOR == 65_536
+    stats = analyze(write_spec(strided([2] * 16)), input="3xHxW")
+    assert [readable(size) for size in stats.layers[-1].shape[2:]] == ["⌊(H + 65,535)/65536⌋", "⌊(W + 65,535)/65536⌋"]
+    path = write_spec(strided([2] * 17))
     result = cli("table", path, "--input", "3xHxW")
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: {path}:12:5: layer 'c8': symbolic sizes: the size ⌊(H + 511)/512⌋ "
-                                    "divides by 512, more than 256 (the strides along one axis multiply to more)\n")
+    assert result.stderr.startswith(f"error: {path}:20:5: layer 'c16': symbolic sizes: the size ⌊(H + 131,071)/131072⌋ "
+                                    "divides by 131,072, more than 65,536 (the strides along one axis multiply to more)\n")
 
 
 def distinct_widths(count: int) -> str:
