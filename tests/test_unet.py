@@ -96,3 +96,34 @@ def test_unet_counts_are_fvcores_and_flop_counter_modes(variant):
     size = "x".join(map(str, small))
     assert archcalc.analyze(variant, input=size, convention="torch").totals.flops == counter.get_total_flops()
     assert archcalc.analyze(variant, input=size, convention="fvcore").totals.macs == fvcore
+
+
+def test_the_symbolic_unet_says_which_sizes_it_takes():
+    """The paper: 'it is important to select the input tile size such that all 2x2 max-pooling
+    operations are applied to a layer with an even x- and y-size' (section 3). With floors every
+    size from the smallest that fits works; the sizes where each pooling divides exactly are the
+    paper's, found here by its arithmetic: each level's two 3×3 convolutions take 4 away."""
+    stats = archcalc.analyze("unet", input="1xHxW")
+    lines = stats.formulas.constraint_lines()
+    smallest = next(h for h in range(100, 300) if _fits(h))
+    assert all(not _fits(h) for h in range(100, smallest)) and all(_fits(h) for h in range(smallest, smallest + 80))
+    assert lines[0].startswith(f"H ≥ {smallest} ") and lines[1].startswith(f"W ≥ {smallest} ")
+
+    def even_pools(h):
+        for _ in range(4):
+            h -= 4
+            if h % 2:
+                return False
+            h //= 2
+        return True
+
+    residues = {h % 16 for h in range(188, 188 + 64) if even_pools(h)}
+    assert residues == {12} and stats.formulas.exact_lines() == ["H mod 16 = 12", "W mod 16 = 12"]
+
+
+def _fits(side: int) -> bool:
+    try:
+        archcalc.analyze("unet", input=f"1x{side}x{side}")
+        return True
+    except archcalc.SpecError:
+        return False
