@@ -10,6 +10,20 @@ from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, Windows
 from archcalc.layers.window import transposed_output, window_output
 
 
+_SHARED_FIELDS = {
+    "dilation": Field("size", 1, "spacing between kernel taps"),
+    "groups": Field("count", 1, "channel groups; must divide input and output channels"),
+    "bias": Field("bool", True, "whether the layer has a bias per output channel"),
+}
+"""The fields a convolution and a transposed convolution share, after their own."""
+
+
+def _check_groups(a: Attrs, channels) -> None:
+    if a.out % a.groups or not same(channels % a.groups, 0):
+        raise SpecError(f"groups={a.groups} does not divide the channels (in {channels}, out {a.out})",
+                        field="groups", hint="choose groups that divide both input and output channels")
+
+
 class _Conv(LayerKind):
     """Convolution over `axes` spatial axes (torch.nn.Conv1d, Conv2d, Conv3d): each kind below sets
     its key and number of axes, the rules are these."""
@@ -24,18 +38,12 @@ class _Conv(LayerKind):
             "kernel": Field("size", doc=f"kernel size, one number or {each}"),
             "stride": Field("size", 1, "step of the window"),
             "padding": Field("padding", 0, "zeros added on each side; 'same' keeps the size (stride 1 only)"),
-            "dilation": Field("size", 1, "spacing between kernel taps"),
-            "groups": Field("count", 1, "channel groups; must divide input and output channels"),
-            "bias": Field("bool", True, "whether the layer has a bias per output channel"),
+            **_SHARED_FIELDS,
         }
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         n, c, *sizes = spatial(shapes[0], self.key, self.axes)
-        if a.out % a.groups or not same(c % a.groups, 0):
-            raise SpecError(
-                f"groups={a.groups} does not divide the channels (in {c}, out {a.out})",
-                field="groups", hint="choose groups that divide both input and output channels",
-            )
+        _check_groups(a, c)
         if a.padding == "same":
             if any(s != 1 for s in a.stride):
                 raise SpecError("padding 'same' needs stride 1 (torch refuses it for strided convolutions)",
@@ -96,18 +104,12 @@ class _ConvTranspose(LayerKind):
             "padding": Field("offset", 0, "rows removed from each side of the output: dilation·(kernel − 1) − padding "
                                           "zeros pad the input"),
             "output_padding": Field("offset", 0, "rows added to one side of the output (below stride or dilation)"),
-            "dilation": Field("size", 1, "spacing between kernel taps"),
-            "groups": Field("count", 1, "channel groups; must divide input and output channels"),
-            "bias": Field("bool", True, "whether the layer has a bias per output channel"),
+            **_SHARED_FIELDS,
         }
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         n, c, *sizes = spatial(shapes[0], self.key, self.axes)
-        if a.out % a.groups or not same(c % a.groups, 0):
-            raise SpecError(
-                f"groups={a.groups} does not divide the channels (in {c}, out {a.out})",
-                field="groups", hint="choose groups that divide both input and output channels",
-            )
+        _check_groups(a, c)
         for extra, s, d in zip(a.output_padding, a.stride, a.dilation):
             if extra >= s and extra >= d:
                 raise SpecError(f"output_padding {extra} is not below the stride ({s}) or the dilation ({d})",
