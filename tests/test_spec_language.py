@@ -270,8 +270,8 @@ def test_a_model_item_sets_that_specs_parameters_and_reads_relative_paths(write_
     ("{kind: model, spec: resnett}", "'resnett' is not a bundled spec (did you mean 'resnet'?)", "model.yaml:4"),
     ("{kind: model, spec: resnet, until: layer5}",
      "'until' names 'layer5', which is not a top-level layer of that spec (did you mean 'layer4'?)", "model.yaml:4"),
-    ("{kind: model, spec: resnet, variant: resnet51}", "unknown variant 'resnet51' (did you mean 'resnet50'?)",
-     "specs/resnet.yaml"),
+    ("{kind: model, spec: resnet, variant: resnet51}", "unknown variant 'resnet51' (did you mean 'resnet50'?) in 'resnet'",
+     "model.yaml:4"),
     ("{kind: model, spec: resnet, widths: 3}", "unknown key 'widths'", "model.yaml:4"),
     ("{kind: model, spec: missing.yaml}", "cannot include 'missing.yaml': there is no file", "model.yaml:4"),
     ("{kind: model, spec: model.yaml}", "the model of 'model.yaml' includes itself", "model.yaml:4"),
@@ -336,3 +336,18 @@ def test_a_block_parameter_can_name_the_layer_it_reads(write_spec):
     inputs = {node.name: node.inputs for node in load_graph(path).nodes}
     assert inputs["m1.add"] == ("m1.conv", "a")
     assert inputs["m2.add"] == ("m2.conv", "m1.add")  # 'input' in a block: the block's input
+
+
+@pytest.mark.parametrize("spec", ["/etc/passwd", "../outside.yaml", "/etc/../tmp/x.yaml", "sub/../../up.yaml",
+                                  "notes.txt/"])
+def test_a_model_item_reads_only_yaml_files_beside_or_below_its_spec(write_spec, spec):
+    """A spec nobody has read must not make archcalc read (and quote in its errors) files elsewhere."""
+    path = write_spec(f"""
+        name: m
+        input: [3, 8, 8]
+        layers:
+          - part: {{kind: model, spec: "{spec}"}}
+    """)
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert str(error.value).startswith(f"{path}:4:") and "its own folder or below it" in str(error.value)

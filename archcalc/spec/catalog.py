@@ -66,8 +66,12 @@ def include(spec: str, origin: Path | None, where: Location) -> tuple[YMap, Path
             names = sorted(p.stem for p in specs_dir().glob("*.yaml"))
             raise SpecError(f"'{spec}' is not a bundled spec{did_you_mean(spec, names)}", location=where,
                             hint="name a bundled spec file (resnet, mobilenet_v3, …) or give a path to a .yaml file")
-    elif not path.is_absolute() and origin is not None:
-        path = origin.parent / path
+        return load_document(path), path, display_name(path)
+    folder = (origin.parent if origin is not None else Path()).resolve()
+    path = folder / path
+    if path.suffix not in (".yaml", ".yml") or not path.resolve().is_relative_to(folder):
+        raise SpecError(f"cannot include '{spec}': a spec includes a .yaml file in its own folder or below it",
+                        location=where, hint="name a bundled spec, or a .yaml file beside this one")
     if not path.is_file():
         raise SpecError(f"cannot include '{spec}': there is no file {path}", location=where,
                         hint="a relative path is read from the including spec's folder")

@@ -415,7 +415,11 @@ class _Builder:
             raise SpecError(f"the model of '{spec}' includes itself, or specs are included more than "
                             f"{MAX_INCLUDED} deep", location=body.where("spec"))
         variant = _named(body.get("variant"), env)
-        chosen, overrides = _select_variant(doc, None if variant is None else str(variant), _text(doc, "name"))
+        try:
+            chosen, overrides = _select_variant(doc, None if variant is None else str(variant), _text(doc, "name"))
+        except SpecError as error:  # a variant that spec does not have: wrong here
+            raise SpecError(f"{error.message} in '{spec}'", location=body.where("variant") if "variant" in body
+                            else location, hint=error.hint) from None
         params = _mapping(doc, "params")
         self._check_item_keys(body, ITEM_KEYS | {"spec", "variant", "until"} | set(params),
                               f"a parameter of the spec '{spec}'")
