@@ -518,3 +518,21 @@ def test_rf_needs_whole_number_sizes(cli):
     result = cli("table", "resnet50", "--input", "3xHxW", "--rf")
     assert result.exit_code == 2
     assert "receptive fields need whole-number sizes" in result.output
+
+
+def test_crop_and_pad_fields_follow_the_map_they_read_not_the_one_that_sizes_them(write_spec):
+    """A crop or pad to another layer's size reads only its first input: its field is that input's,
+    shifted by the cut or the padding, never joined with the reference's (a 17-pixel dilated one)."""
+    path = write_spec("""
+        name: m
+        input: [3, 40, 40]
+        layers:
+          - a: {kind: conv2d, out: 3, kernel: 3}
+          - ref: {kind: conv2d, from: input, out: 3, kernel: 9, dilation: 2}
+          - crop: {kind: crop2d, from: [a, ref]}
+          - pad: {kind: pad2d, from: [crop, a]}
+    """)
+    fields = archcalc.analyze(path).receptive_fields
+    assert (fields["crop"].height.size, fields["crop"].height.start) == (3, 1 + (38 - 24) // 2)
+    assert (fields["pad"].height.size, fields["pad"].height.start) == (3, 1)
+    assert check_fields(path, layers=["crop", "pad"]) == 2

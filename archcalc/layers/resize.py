@@ -128,7 +128,10 @@ class _Pad(_Resized):
         return (n, c, *(size + before + after for size, (before, after) in zip(sizes, self.sides(a, shapes))))
 
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
-        return tuple((1, 1, before, 1) for before, _ in self.sides(a, shapes))
+        """One pixel, shifted by the padding before: given, or half of what the output added (the
+        map it reads is all a window may look at: `reads` passes that one alone)."""
+        before = a.padding or [(m - n) // 2 for n, m in zip(shapes[0][2:], out[2:])]
+        return tuple((1, 1, p, 1) for p in before)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"padding": a.padding, "value": a.value}
