@@ -43,6 +43,7 @@ from archcalc.analysis import analyze_graph  # noqa: E402
 from archcalc.errors import SpecError  # noqa: E402
 from archcalc.receptive import unit_region  # noqa: E402
 from archcalc.spec import bundled, load_graph  # noqa: E402
+from archcalc.torchmodel import build_graph  # noqa: E402
 
 SMALL_ENOUGH = 3e9
 """MACs at a spec's own input up to which the measurement runs there on the CPU; larger models
@@ -261,11 +262,11 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
     inside a smaller input (smaller_inputs) is measured at the smallest such input; and one whose
     field is wider than even the model's own input, so clipped at every size, at the smallest
     where its output is at least 3 along every axis (a central unit with neighbours on each side)."""
-    graph = load_graph(spec, variant)
     stats = archcalc.analyze(spec, variant=variant, input=input_chw)
     fields = stats.receptive_fields
     order = {layer.name: index for index, layer in enumerate(stats.layers)}  # the model runs them so
     names = sorted(layers or [name for name in order if fields[name] is not None], key=order.__getitem__)
+    graph = upto(load_graph(spec, variant), names[-1])
     at = {}  # input (C, *spatial sizes) → the layers measured there
     placed = set()
     clipped = {name for name in names
@@ -274,12 +275,11 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
     for sizes in smaller_inputs(tuple(size)) if smaller else ():
         if len(placed) == len(names):
             break
-        try:
-            small = analyze_graph(graph, (channels, *sizes))
-        except SpecError:
-            continue  # too small for this model
+        small = deepest_analysis(graph, [name for name in names if name not in placed], (channels, *sizes))
+        if small is None:
+            continue  # too small for this model's first layers
         for name in names:
-            field = small.receptive_fields[name]
+            field = small.receptive_fields.get(name)
             if name in placed or field is None:
                 continue
             if fits(field_region(field, small.shapes, name)[1], small.input_shape) or \
@@ -291,10 +291,11 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
         at[tuple(stats.input_shape[1:])] = rest
     inside = 0
     for shape, group in at.items():
-        here = stats if shape == tuple(stats.input_shape[1:]) else analyze_graph(graph, shape)
+        part = upto(graph, group[-1])
+        here = analyze_graph(part, shape)
         units = [(name, field_region(here.receptive_fields[name], here.shapes, name)) for name in group]
-        expected = [list(unit_region(graph, here.shapes, name, centre)) for name, (centre, _) in units]
-        measured = measure(spec, variant, shape, [(name, centre) for name, (centre, _) in units],
+        expected = [list(unit_region(part, here.shapes, name, centre)) for name, (centre, _) in units]
+        measured = measure(part, shape, [(name, centre) for name, (centre, _) in units],
                            sum(math.prod(row.shape[1:]) for row in here.layers), expected)
         for (name, (centre, regions)), want, found in zip(units, expected, measured):
             assert want == found, (name, shape)
@@ -304,17 +305,42 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
     return inside
 
 
-def measure(spec, variant, shape, units, per_sample, expected):
+def upto(graph, last: str):
+    """The graph as far as the layer `last`, which it returns: what the layers up to it see does
+    not depend on the rest, which may need a larger input (S3D's final 2×7×7 pooling)."""
+    index = next(i for i, node in enumerate(graph.nodes) if node.name == last)
+    nodes = graph.nodes[:index + 1]
+    kept = {node.name for node in nodes}
+    return graph._replace(nodes=nodes, outputs=(last,),
+                          scopes={name: scope for name, scope in graph.scopes.items() if scope.output in kept})
+
+
+def deepest_analysis(graph, names: list[str], shape):
+    """The analysis at `shape` of the graph up to the deepest of `names` that it accepts there
+    (found by bisection: a graph that takes a shape takes it up to any earlier layer); None when
+    it accepts none of them."""
+    low, high, found = 0, len(names) - 1, None
+    while low <= high:
+        middle = (low + high) // 2
+        try:
+            found = analyze_graph(upto(graph, names[middle]), shape)
+            low = middle + 1
+        except SpecError:
+            high = middle - 1
+    return found
+
+
+def measure(graph, shape, units, per_sample, expected):
     """measured_regions in float32 where that provably loses no pixel and agrees with `expected`;
     otherwise in float64."""
     def build(dtype):
         # on the meta device (torch's random initialisation would be overwritten), where monotone
         # sets every weight and buffer there is
-        model = archcalc.build_torch(spec, variant=variant, input="x".join(map(str, shape)), device="meta")
+        model = build_graph(graph, shape, device="meta")
         if all(isinstance(module, (*CONV, nn.Linear, *BATCH_NORM)) for module in model.modules()
                if list(module.parameters(recurse=False)) or list(module.buffers(recurse=False))):
             return monotone(model.to_empty(device="cpu"), dtype)
-        return monotone(archcalc.build_torch(spec, variant=variant, input="x".join(map(str, shape))), dtype)
+        return monotone(build_graph(graph, shape), dtype)
 
     # small, so that residual sums stay below where relu6 and the hard activations go flat
     x = 1e-6 * (0.5 + torch.rand(1, *shape, dtype=torch.float64))
