@@ -351,3 +351,30 @@ def test_a_model_item_reads_only_yaml_files_beside_or_below_its_spec(write_spec,
     with pytest.raises(SpecError) as error:
         archcalc.analyze(path)
     assert str(error.value).startswith(f"{path}:4:") and "its own folder or below it" in str(error.value)
+
+
+@pytest.mark.parametrize("item, message", [
+    ('spec: "a\\0b"', r"'a\x00b' is not a bundled spec"),
+    ('spec: "a\\0b.yaml"', r"cannot include 'a\x00b.yaml': the path cannot be resolved"),
+    (f'spec: {"y" * 300}.yaml', "cannot include 'yyyyyyyyyyyyyyyyyyyy…yyyyyyyyyyyyyyy.yaml': the path cannot be resolved"),
+    ("spec: loop.yaml", "cannot include 'loop.yaml': the path cannot be resolved"),
+    ("spec: pipe.yaml", "cannot include 'pipe.yaml': there is no file"),
+    ('spec: resnet, variant: "a\\nb"', r"the variant name 'a\nb' is not one line of text"),
+])
+def test_an_odd_model_item_is_one_error_at_the_item(write_spec, cli, item, message):
+    """A NUL, a name too long for the file system, a loop of links, a named pipe, a variant name on
+    two lines: one line of error at the item, exit 2, nothing read from elsewhere."""
+    import os
+
+    path = write_spec(f"""
+        name: m
+        input: [3, 8, 8]
+        layers:
+          - part: {{kind: model, {item}}}
+    """)
+    (path.parent / "loop.yaml").symlink_to("loop.yaml")
+    os.mkfifo(path.parent / "pipe.yaml")
+    result = cli("table", str(path))
+    assert result.exit_code == 2 and result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"error: {path}:4:") and "layer 'part'" in first and message in first

@@ -34,8 +34,8 @@ class _Upsample(_Resized):
         super().__init_subclass__(**kwargs)
         modes = INTERPOLATION[cls.axes]
         cls.torch_module = "archcalc.torchmodel.modules.Upsample"
-        cls.doc = (f"Upsampling of an (N, C, {AXIS_LETTERS[cls.axes]}) map (torch.nn.functional.interpolate), {' or '.join(modes)}: by a whole-number scale, to a size, "
-                   "or to the size of a second input.")
+        cls.doc = (f"Upsampling of an (N, C, {AXIS_LETTERS[cls.axes]}) map (torch.nn.functional.interpolate), "
+                   f"{' or '.join(modes)}: by a whole-number scale, to a size, or to the size of a second input.")
         cls.fields = {
             "scale": Field("optional size", None, f"whole-number factor, one number or {axes_text(cls.axes)}"),
             "size": Field("optional size", None, f"output size, one number or {axes_text(cls.axes)}"),
@@ -47,7 +47,7 @@ class _Upsample(_Resized):
         n, c, *sizes = spatial(shapes[0], self.key, self.axes)
         target = self.target(a, shapes)
         if (a.scale is None) == (target is None):
-            raise SpecError(f"{self.key} needs one of 'scale', 'size' or a second input to take the size of",
+            raise SpecError(f"{self.key} takes exactly one of 'scale', 'size' or a second input to take the size of",
                             hint="give one: 'scale: 2', 'size: 56', or 'from: [x, input]'")
         if a.align_corners and a.mode == "nearest":
             raise SpecError("align_corners applies to the interpolating modes only, not to 'nearest'",

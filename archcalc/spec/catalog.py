@@ -10,7 +10,7 @@ from typing import NamedTuple
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.spec.expand import expand, refuse_many_variants, variant_names
-from archcalc.spec.source import YMap, load_yaml
+from archcalc.spec.source import YMap, _shortened, load_yaml
 
 
 class Entry(NamedTuple):
@@ -58,24 +58,30 @@ def load_document(path: Path) -> YMap:
 
 def include(spec: str, origin: Path | None, where: Location) -> tuple[YMap, Path, str]:
     """The document a model item's `spec:` names (a bundled spec by name, or a path, relative to
-    the including file's folder), its path and its name in messages; SpecError at `where`."""
-    path = Path(spec)
-    if not (path.suffix in (".yaml", ".yml") or "/" in spec):
-        path = specs_dir() / f"{spec}.yaml"
-        if not path.is_file():
-            names = sorted(p.stem for p in specs_dir().glob("*.yaml"))
-            raise SpecError(f"'{spec}' is not a bundled spec{did_you_mean(spec, names)}", location=where,
+    the including file's folder, to a .yaml file in that folder or below it), its path and its
+    name in messages; SpecError at `where` for anything else."""
+    if "/" not in spec and not spec.endswith((".yaml", ".yml")):
+        names = sorted(path.stem for path in specs_dir().glob("*.yaml"))
+        if spec not in names:
+            raise SpecError(f"{_shortened(spec)} is not a bundled spec{did_you_mean(spec, names)}", location=where,
                             hint="name a bundled spec file (resnet, mobilenet_v3, …) or give a path to a .yaml file")
+        path = specs_dir() / f"{spec}.yaml"
         return load_document(path), path, display_name(path)
-    folder = (origin.parent if origin is not None else Path()).resolve()
-    path = folder / path
-    if path.suffix not in (".yaml", ".yml") or not path.resolve().is_relative_to(folder):
-        raise SpecError(f"cannot include '{spec}': a spec includes a .yaml file in its own folder or below it",
+    try:
+        folder = (origin.parent if origin is not None else Path()).resolve()
+        path = (folder / spec).resolve()
+        inside = path.suffix in (".yaml", ".yml") and path.is_relative_to(folder)
+        found = inside and path.is_file()
+    except (OSError, RuntimeError, ValueError):  # a name too long, a loop of links, a NUL
+        raise SpecError(f"cannot include {_shortened(spec)}: the path cannot be resolved", location=where,
+                        hint="name a bundled spec, or a .yaml file beside this one") from None
+    if not inside:
+        raise SpecError(f"cannot include {_shortened(spec)}: a spec includes a .yaml file in its own folder or below it",
                         location=where, hint="name a bundled spec, or a .yaml file beside this one")
-    if not path.is_file():
-        raise SpecError(f"cannot include '{spec}': there is no file {path}", location=where,
+    if not found:
+        raise SpecError(f"cannot include {_shortened(spec)}: there is no file {path}", location=where,
                         hint="a relative path is read from the including spec's folder")
-    return load_document(path), path, display_name(path)  # its own errors name its own lines
+    return load_document(path), path, display_name(path)
 
 
 def locate(spec: str | Path) -> tuple[Path, str | None]:

@@ -15,7 +15,7 @@ from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import evaluate
-from archcalc.spec.source import YList, YMap, node_location
+from archcalc.spec.source import YList, YMap, _shortened, node_location
 
 TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers",
             "outputs", "expect", "published"}
@@ -412,17 +412,19 @@ class _Builder:
                             location=body.where("spec") if "spec" in body else location)
         doc, path, shown = include(spec, self.origin, body.where("spec"))
         if shown in self.including or len(self.including) >= MAX_INCLUDED:
-            raise SpecError(f"the model of '{spec}' includes itself, or specs are included more than "
+            raise SpecError(f"the model of {_shortened(spec)} includes itself, or specs are included more than "
                             f"{MAX_INCLUDED} deep", location=body.where("spec"))
         variant = _named(body.get("variant"), env)
+        if variant is not None:
+            _check_one_line(str(variant), body.where("variant"), "the variant name")
         try:
             chosen, overrides = _select_variant(doc, None if variant is None else str(variant), _text(doc, "name"))
         except SpecError as error:  # a variant that spec does not have: wrong here
-            raise SpecError(f"{error.message} in '{spec}'", location=body.where("variant") if "variant" in body
+            raise SpecError(f"{error.message} in {_shortened(spec)}", location=body.where("variant") if "variant" in body
                             else location, hint=error.hint) from None
         params = _mapping(doc, "params")
         self._check_item_keys(body, ITEM_KEYS | {"spec", "variant", "until"} | set(params),
-                              f"a parameter of the spec '{spec}'")
+                              f"a parameter of the spec {_shortened(spec)}")
         scope = {**params, **{k: v for k, v in overrides.items() if k not in VARIANT_KEYS},
                  **{name: self._field_value(body, name, env) for name in params if name in body}}
         layers = _until(doc["layers"], until, body.where("until") if "until" in body else location)
@@ -432,7 +434,7 @@ class _Builder:
         try:
             output = self.sequence(layers, full + ".", source, scope, depth + 1)
         except SpecError as error:  # named at this item, where the spec the user gave goes wrong
-            raise SpecError(f"{error.message} ({error.location or shown}, in the model taken from '{spec}')",
+            raise SpecError(f"{error.message} ({error.location or shown}, in the model taken from {_shortened(spec)})",
                             location=location, layer=error.layer, hint=error.hint) from None
         finally:
             (self.blocks, self.origin), _ = outer, self.including.pop()
