@@ -144,6 +144,13 @@ def parse_size_list(text: str) -> list[tuple[int, int]]:
     return [pair for entry in _size_entries(text, "sizes") for pair in _pairs(entry)]
 
 
+def parse_sweep_sizes(text: str) -> list[int | tuple[int, int]]:
+    """A size list as written: each size a number, each HxW pair a tuple ('8,16:32:16,24x32' →
+    [8, 16, 32, (24, 32)]), so that a sweep of a 1-D input can refuse pairs. Counted first, as
+    parse_size_list."""
+    return [size for entry in _size_entries(text, "sizes") for size in entry]
+
+
 def parse_batch_list(text: str) -> list[int]:
     """'1', '1,8,32' or '1:64:8' → batch sizes (at most MAX_SWEEP_POINTS, counted first)."""
     if re.search("[x×]", text.lower()):
@@ -158,7 +165,7 @@ def check_sweep_points(sizes: int, batches: int) -> None:
                         f"takes at most {MAX_SWEEP_POINTS:,} (use a larger step)")
 
 
-def _size_entries(text: str, what: str) -> list[range | list[tuple[int, int]]]:
+def _size_entries(text: str, what: str) -> list[range | list[int] | list[tuple[int, int]]]:
     """The entries of a size list, a range kept as a range: their sizes are counted, with
     arithmetic, before any list of them is made."""
     entries = [_size_entry(part.strip()) for part in text.split(",")]
@@ -168,8 +175,8 @@ def _size_entries(text: str, what: str) -> list[range | list[tuple[int, int]]]:
     return entries
 
 
-def _size_entry(part: str) -> range | list[tuple[int, int]]:
-    """One entry of a size list: 'from:to[:step]' as a range, a size or an HxW pair as [(h, w)]."""
+def _size_entry(part: str) -> range | list[int] | list[tuple[int, int]]:
+    """One entry of a size list: 'from:to[:step]' as a range, a size as [n], an HxW pair as [(h, w)]."""
     matched = _RANGE.fullmatch(part)
     if matched:
         start, stop, step = (_number(p) if p else None for p in matched.groups())
@@ -183,12 +190,12 @@ def _size_entry(part: str) -> range | list[tuple[int, int]]:
         raise SpecError(f"sizes are like 32:512:32, 224,256 or 224x320, got '{part}'")
     height, width = _number(dims[0]), _number(dims[-1])
     _check_sizes(height, width)
-    return [(height, width)]
+    return [height] if len(dims) == 1 else [(height, width)]
 
 
-def _pairs(entry: range | list[tuple[int, int]]) -> Iterable[tuple[int, int]]:
-    """The (h, w) of an entry: (n, n) for each size of a range."""
-    return ((n, n) for n in entry) if isinstance(entry, range) else entry
+def _pairs(entry: range | list[int] | list[tuple[int, int]]) -> Iterable[tuple[int, int]]:
+    """The (h, w) of an entry: (n, n) for a single size."""
+    return ((n, n) if isinstance(n, int) else n for n in entry)
 
 
 def _check_sizes(*sizes: int) -> None:

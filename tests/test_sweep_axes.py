@@ -11,8 +11,8 @@ import re
 import pytest
 
 import archcalc
-from archcalc.commands.sweep import parse_sweep_sizes
 from archcalc.errors import SpecError
+from archcalc.sizes import parse_sweep_sizes
 from archcalc.symbolic.sweep import sweep
 
 AUDIO = """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from archcalc import sizes
 from archcalc.commands import CONVENTION, DTYPE, INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
-from archcalc.commands.sweep import parse_sweep_sizes
 from archcalc.limits import MAX_DIMENSION
 
 
@@ -20,7 +20,7 @@ def report(
     validate: bool = Option(False, "Add the cross-validation against torch (needs torch).", ("--validate",)),
     timestamp: bool = Option(False, "Say when the report was made (then runs differ).", ("--timestamp",)),
     sweep_sizes: list | None = Option(None, "Add the cost against input size: 32:512:32, 224,256, …", ("--sweep",),
-                                      parse=parse_sweep_sizes),
+                                      parse=sizes.parse_sweep_sizes),
     format: str = format_option("report"),
 ) -> bool | None:
     from archcalc.analysis import analyze

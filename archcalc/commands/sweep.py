@@ -10,22 +10,11 @@ from archcalc.errors import SpecError, UsageError
 from archcalc.limits import MAX_SWEEP_POINTS
 
 
-def parse_sweep_sizes(text: str) -> list[int | tuple[int, int]]:
-    """A size list (archcalc.sizes.parse_size_list) with each size a number and each HxW pair
-    a tuple: '8,16:32:16,24x32' → [8, 16, 32, (24, 32)], so that a 1-D input can refuse pairs."""
-    sizes.parse_size_list(text)  # refuses a list that is malformed or too long, as a whole
-    entries = []
-    for part in text.split(","):
-        listed = sizes.parse_size_list(part)
-        entries += listed if len(sizes.split(part)) == 2 else [height for height, _ in listed]
-    return entries
-
-
 def sweep(
     spec: str = Argument("SPEC", "A spec file, or a bundled model name."),
     size: list = Option(REQUIRED, "Input sizes: 32:512:32 (from:to:step, both ends included), 224,256 or 224x320 "
                         "(HxW). A size is the length L of a 1-D input (C×L), else height and width; a 3-D input "
-                        "(C×D×H×W) keeps the spec's depth D.", ("--size",), parse=parse_sweep_sizes),
+                        "(C×D×H×W) keeps the spec's depth D.", ("--size",), parse=sizes.parse_sweep_sizes),
     batch: list = Option("1", f"Batch sizes: 1, 1,8,32 or 1:64:8 (at most {MAX_SWEEP_POINTS:,} sizes × batch sizes).",
                          ("--batch",), parse=sizes.parse_batch_list),
     variant: str | None = VARIANT,
