@@ -69,3 +69,11 @@ MAX_DIMENSION = 2**31 - 1
 
 MAX_SWEEP_POINTS = 10_000
 """Input sizes (times batch sizes) in one `archcalc sweep`."""
+
+MAX_FIELD_PERIOD = 4_096
+"""Units after which the regions of a receptive field behind upsampling must repeat; a longer
+pattern (an upsampling by 4,099/4,097) gives the layers behind it no field."""
+
+MAX_FIELD_READS = 1_000_000
+"""Reads of one unit's region while working out the fields that repeat (behind upsampling) of
+one model; past it, the rest of those layers have no field."""

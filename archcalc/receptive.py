@@ -13,14 +13,22 @@ so the size is the largest over the paths when they are centred alike. A path br
 an axis (a squeeze-and-excitation scale of size 1) shows every unit the same region, the whole
 input: such a field is `whole` from there on. Layers without a spatial grid (after flatten) and
 adaptive pooling whose windows differ in size have no field (None).
+
+Behind upsampling, a transposed convolution or pixel shuffle, neighbouring units may see the
+same pixels, and the jump is a fraction of a pixel: the regions repeat every few units, shifted
+by a whole number of pixels (`Periodic`). Its size is the largest region of any unit.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+from math import gcd, lcm
 from typing import TYPE_CHECKING, NamedTuple
 
 from archcalc.graph import INPUT
 from archcalc.layers.base import PIXEL as KEEPS_GRID
+from archcalc.layers.base import Resampling
+from archcalc.limits import MAX_FIELD_PERIOD, MAX_FIELD_READS
 
 if TYPE_CHECKING:
     from archcalc.graph import Graph
@@ -49,18 +57,124 @@ class Axis(NamedTuple):
         twice = 2 * self.low + self.size - 1
         return twice // 2 if twice % 2 == 0 else twice / 2
 
-    def through(self, window: Window) -> Axis:
+    def through(self, window: Window | Resampling, reads: Reads) -> Axis | Periodic | None:
+        if type(window) is Resampling:
+            return Periodic((self.low,), (self.low + self.size - 1,), self.jump, self.whole).through(window, reads)
         kernel, stride, padding, dilation = window
         size, jump, low, whole = self
         return _new(Axis, (size + dilation * (kernel - 1) * jump, jump * stride, low - padding * jump, whole))
 
+    def bounds(self, unit: int) -> tuple[int, int]:
+        """Unit `unit`'s first and last pixel by the field alone."""
+        low = self.low + unit * self.jump
+        return low, low + self.size - 1
+
     def unclipped(self, unit: int) -> tuple[int, int] | None:
         """Unit `unit`'s region by the field alone (first, last pixel; may reach past the input);
         None for a whole field, which reaches every pixel whatever the input's size."""
-        if self.whole:
+        return None if self.whole else self.bounds(unit)
+
+
+class Periodic(NamedTuple):
+    """A field whose units' regions repeat every `len(lows)` units, `shift` pixels further on:
+    unit q·period + r sees the pixels lows[r] + q·shift to highs[r] + q·shift (none where
+    lows[r] is None: the unit reads padding or inserted zeros only)."""
+
+    lows: tuple[int | None, ...]
+    highs: tuple[int | None, ...]
+    shift: int
+    whole: bool = False
+
+    @property
+    def size(self) -> int:
+        """The largest region of any unit."""
+        return max((high - low + 1 for low, high in zip(self.lows, self.highs) if low is not None), default=0)
+
+    @property
+    def jump(self) -> Fraction:
+        """The step between neighbouring units' regions, on average: a fraction of a pixel."""
+        return Fraction(self.shift, len(self.lows))
+
+    @property
+    def low(self) -> int | None:
+        return self.lows[0]
+
+    @property
+    def start(self) -> int | float | None:
+        """The centre of the first unit's field; None where it sees no pixel."""
+        if self.lows[0] is None:
             return None
-        low = self.low + unit * self.jump
-        return low, low + self.size - 1
+        twice = self.lows[0] + self.highs[0]
+        return twice // 2 if twice % 2 == 0 else twice / 2
+
+    def bounds(self, unit: int) -> tuple[int, int] | None:
+        q, r = divmod(unit, len(self.lows))
+        low = self.lows[r]
+        return None if low is None else (low + q * self.shift, self.highs[r] + q * self.shift)
+
+    def unclipped(self, unit: int) -> tuple[int, int] | None:
+        return None if self.whole else self.bounds(unit)
+
+    def through(self, window: Window | Resampling, reads: Reads) -> Axis | Periodic | None:
+        if type(window) is not Resampling:
+            kernel, stride, padding, dilation = window
+            window = Resampling(1, stride, (tuple(t * dilation - padding for t in range(kernel)),))
+        return _pattern(self.bounds, len(self.lows), self.shift, self.whole, window, reads)
+
+
+class Reads:
+    """What is left of MAX_FIELD_READS for one model."""
+
+    def __init__(self) -> None:
+        self.left = MAX_FIELD_READS
+
+    def spend(self, count: int) -> bool:
+        """Whether `count` more reads fit."""
+        self.left -= count
+        return self.left >= 0
+
+
+def _pattern(bounds, period: int, shift: int, whole: bool, window: Resampling, reads: Reads
+             ) -> Axis | Periodic | None:
+    """The field behind `window` over a field of this period and shift, whose unit u sees
+    bounds(u): each output unit sees the union of what the units it reads see. None where the
+    new pattern would repeat only after more than MAX_FIELD_PERIOD units, or `reads` run out.
+    Where every unit reads the same units (a map of one unit upsampled), they see what a
+    broadcast shows: the whole input."""
+    step = window.inputs // gcd(period, window.inputs)
+    outputs = window.outputs * (period // gcd(period, window.inputs))
+    if outputs > MAX_FIELD_PERIOD or not reads.spend(outputs):
+        return None
+    lows, highs = [], []
+    for unit in range(outputs):
+        taps = window.read(unit)
+        if not reads.spend(len(taps)):
+            return None
+        seen = [region for tap in taps if (region := bounds(tap)) is not None]
+        lows.append(min(low for low, _ in seen) if seen else None)
+        highs.append(max(high for _, high in seen) if seen else None)
+    return _simplest(lows, highs, shift * step, whole or window.inputs == 0)
+
+
+def _simplest(lows: list, highs: list, shift: int, whole: bool) -> Axis | Periodic:
+    """The field with the shortest period that gives these regions: an Axis where every unit's
+    region is the last one's, a whole number of pixels on."""
+    period = len(lows)
+    for short in range(1, period + 1):
+        if period % short or (shift * short) % period:
+            continue
+        step = shift * short // period
+        if all(_shifted(lows[u], lows[u - short], step) and _shifted(highs[u], highs[u - short], step)
+               for u in range(short, period)):
+            break
+    lows, highs, shift = lows[:short], highs[:short], shift * short // period
+    if short == 1 and lows[0] is not None:
+        return Axis(highs[0] - lows[0] + 1, shift, lows[0], whole)
+    return Periodic(tuple(lows), tuple(highs), shift, whole)
+
+
+def _shifted(value: int | None, earlier: int | None, step: int) -> bool:
+    return value is None if earlier is None else value == earlier + step
 
 
 class ReceptiveField(tuple):
@@ -82,12 +196,13 @@ class ReceptiveField(tuple):
         """Along the width (of a 2-D or 3-D map); along the length of a 1-D one."""
         return self[-1]
 
-    def through(self, windows: Windows) -> ReceptiveField:
+    def through(self, windows: Windows, reads: Reads) -> ReceptiveField | None:
         """The field behind a layer with these windows (one per axis) over this one; this field
         itself behind a layer that keeps the grid."""
         if windows is KEEPS_GRID.get(len(windows)):
             return self
-        return _new(ReceptiveField, [axis.through(window) for axis, window in zip(self, windows)])
+        axes = [axis.through(window, reads) for axis, window in zip(self, windows)]
+        return None if None in axes else _new(ReceptiveField, axes)
 
 
 PIXEL = {rank: ReceptiveField((Axis(1, 1, 0),) * rank) for rank in KEEPS_GRID}
@@ -99,6 +214,7 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
     """Every layer's field (by name), and every block's (the field of its output layer)."""
     fields: dict[str, ReceptiveField | None] = {INPUT: PIXEL.get(len(shapes[INPUT]) - 2)}
     known: dict[tuple, Windows | None] = {}  # windows by field values and shapes, shared by repeats
+    reads = Reads()
     for node in graph.nodes:
         incoming = [fields[name] for name in node.inputs[:node.kind.value_inputs]]
         if None in incoming:
@@ -109,36 +225,57 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
         key = (id(node.attrs), node.kind.key, out, *in_shapes)
         windows = known.get(key, _UNKNOWN)
         if windows is _UNKNOWN:
-            windows = known[key] = node.kind.window(node.attrs, in_shapes, out)
+            affordable = not node.kind.lists_reads or reads.spend(sum(out[2:]))
+            windows = known[key] = node.kind.window(node.attrs, in_shapes, out) if affordable else None
         if windows is None:
             fields[node.name] = None
-        elif len(incoming) == 1:
-            fields[node.name] = incoming[0].through(windows)
         else:
-            fields[node.name] = _merge(incoming, in_shapes[:len(incoming)], out).through(windows)
+            merged = _merge(incoming, in_shapes[:len(incoming)], out, reads) if len(incoming) > 1 else incoming[0]
+            fields[node.name] = None if merged is None else merged.through(windows, reads)
     for name, scope in graph.scopes.items():
         fields[name] = fields[scope.output]
     del fields[INPUT]
     return fields
 
 
-def _merge(incoming: list[ReceptiveField], in_shapes: list[tuple[int, ...]], out: tuple[int, ...]
-           ) -> ReceptiveField:
-    if len(incoming) == 1:
-        return incoming[0]
+def _merge(incoming: list[ReceptiveField], in_shapes: list[tuple[int, ...]], out: tuple[int, ...], reads: Reads
+           ) -> ReceptiveField | None:
     axes = []
     for index in range(len(out) - 2):
         along = [(field.axes[index], shape[2 + index]) for field, shape in zip(incoming, in_shapes)]
         broadcast = any(size == 1 and out[2 + index] > 1 for _, size in along)
         paths = [axis for axis, size in along if size == out[2 + index]] or [a for a, _ in along]
-        axes.append(_union(paths, whole=broadcast))
-    return ReceptiveField(axes)
+        axes.append(_union(paths, broadcast, reads))
+    return None if None in axes else ReceptiveField(axes)
 
 
-def _union(paths: list[Axis], whole: bool) -> Axis:
+def _union(paths: list[Axis | Periodic], whole: bool, reads: Reads) -> Axis | Periodic | None:
+    whole = whole or any(axis.whole for axis in paths)
+    if any(type(axis) is Periodic for axis in paths):
+        if whole and len({axis.jump for axis in paths}) > 1:  # all seen: the largest jump, as below
+            return max(paths, key=lambda axis: axis.jump)._replace(whole=True)
+        return _periodic_union(paths, whole, reads)
     low = min(axis.low for axis in paths)
     high = max(axis.low + axis.size - 1 for axis in paths)
-    return Axis(high - low + 1, max(axis.jump for axis in paths), low, whole or any(axis.whole for axis in paths))
+    return Axis(high - low + 1, max(axis.jump for axis in paths), low, whole)
+
+
+def _periodic_union(paths: list[Axis | Periodic], whole: bool, reads: Reads) -> Axis | Periodic | None:
+    """Unit by unit, the union of what the paths see; None where their jumps differ (no one
+    pattern then repeats), the pattern would repeat only after more than MAX_FIELD_PERIOD units,
+    or `reads` run out."""
+    if len({axis.jump for axis in paths}) > 1:
+        return None
+    periods = [len(axis.lows) if type(axis) is Periodic else 1 for axis in paths]
+    period = lcm(*periods)
+    if period > MAX_FIELD_PERIOD or not reads.spend(period * len(paths)):
+        return None
+    lows, highs = [], []
+    for unit in range(period):
+        seen = [region for axis in paths if (region := axis.bounds(unit)) is not None]
+        lows.append(min(low for low, _ in seen) if seen else None)
+        highs.append(max(high for _, high in seen) if seen else None)
+    return _simplest(lows, highs, int(paths[0].jump * period), whole)
 
 
 def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, unit: tuple[int, ...]

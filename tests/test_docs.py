@@ -114,6 +114,11 @@ def test_limits_table_states_the_limits_in_the_code():
         "a whole-number field (`out`, `kernel`, `stride`, `padding`, `dilation`, `groups`, `dim`, …)":
             f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
         "points of one `archcalc sweep` (sizes × batch sizes)": f"{limits.MAX_SWEEP_POINTS:,}",
+        "units after which the regions of a receptive field behind upsampling repeat "
+        "([receptive.md](receptive.md#behind-upsampling-a-jump-of-a-fraction-of-a-pixel))":
+            f"{limits.MAX_FIELD_PERIOD:,}",
+        "reads of a unit’s region while working out the fields behind upsampling, per model":
+            f"{limits.MAX_FIELD_READS:,}",
     }
     assert rows == stated
 

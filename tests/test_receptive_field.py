@@ -4,7 +4,7 @@ For one central output unit of a layer (its channels summed), the input pixels w
 is non-zero are the pixels it sees: on maps of 1, 2 or 3 spatial axes alike (a 1-D map's pixels
 are samples along its length, a 3-D map's are voxels). The model is made monotone so that no
 path can cancel another: every weight positive (each convolution and linear layer averages its
-inputs), batch norm the identity, max pooling measured as average pooling of the same windows,
+inputs), every bias small and positive, batch norm the identity, max pooling measured as average pooling of the same windows,
 and a small positive input; the arithmetic is float64 so that the long thin paths to a field's
 edge do not underflow, or float32 where a check at every layer proves that none does (below).
 The measured first and last pixel along every spatial axis must equal `unit_region`, which
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import pytest
 import yaml
@@ -63,7 +64,7 @@ BATCH_ELEMENTS = 2e7
 many units share a backward pass."""
 _names = itertools.count()
 
-CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 BATCH_NORM = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 AVERAGE_POOL = {nn.MaxPool1d: nn.AvgPool1d, nn.MaxPool2d: nn.AvgPool2d, nn.MaxPool3d: nn.AvgPool3d}
 """The average pooling that measures each max pooling (`averaging`)."""
@@ -72,12 +73,13 @@ ADAPTIVE_AVERAGE_POOL = {nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d, nn.Adaptive
 
 
 def monotone(model: nn.Module, dtype=torch.float64) -> nn.Module:
-    """Every weight positive and averaging, batch norm the identity, max pooling as averaging."""
+    """Every weight positive and averaging, biases small and positive, batch norm the identity, max
+    pooling as averaging."""
     for module in model.modules():
         if isinstance(module, (*CONV, nn.Linear)):
             nn.init.constant_(module.weight, 1.0 / module.weight[0].numel())
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
+            if module.bias is not None:  # positive, as the input: a unit that reads only padding or
+                nn.init.constant_(module.bias, 1e-6)  # inserted zeros still scales a product's other input
         elif isinstance(module, BATCH_NORM):
             if module.affine:
                 nn.init.ones_(module.weight)
@@ -124,7 +126,7 @@ def averaging(pool: nn.Module):
 # coefficients are not known here, the measurement is made in float64, as it is wherever a
 # float32 measurement disagrees with the expected region.
 NORMAL = 2.0 ** -120  # float32's smallest normal number is 2^-126
-ONE = (nn.Identity, nn.Flatten, nn.Dropout, nn.ChannelShuffle, nn.ReLU, nn.ReLU6)
+ONE = (nn.Identity, nn.Flatten, nn.Dropout, nn.ChannelShuffle, nn.PixelShuffle, nn.ReLU, nn.ReLU6)
 
 
 class NotProvable(Exception):
@@ -152,8 +154,9 @@ def derivative_floor(module: nn.Module, inputs) -> float:
         return 1.0 / divisor
     if isinstance(module, (*ADAPTIVE_AVERAGE_POOL, *ADAPTIVE_AVERAGE_POOL.values())) or name == "SpatialMean":
         return 1.0 / math.prod(inputs[0].shape[2:])  # no window is larger than the map
-    if isinstance(module, ONE) or name in ("Add", "Concat", "Split"):
-        return 1.0  # relu and relu6: 1 where they pass
+    if isinstance(module, ONE) or name in ("Add", "Concat", "Split") or \
+            (name == "Upsample" and module.mode == "nearest"):
+        return 1.0  # relu and relu6: 1 where they pass; nearest upsampling copies
     low, high = (float(inputs[0].detach().min()), float(inputs[0].detach().max())) if inputs else (0, 0)
     if isinstance(module, nn.Hardswish) and 0 <= low and high < 3:
         return 0.5  # (2x + 3) / 6 on [0, 3)
@@ -415,12 +418,15 @@ def chains(draw, axes):
 
     size = each(*CHAIN_SIZES[axes])
     conv, pools = f"conv{axes}d", (f"maxpool{axes}d", f"avgpool{axes}d")
+    growing = [f"conv_transpose{axes}d", f"upsample{axes}d", *(["pixel_shuffle"] if axes == 2 else [])]
     layers = []
     for index in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from([conv, *pools, "add", "concat", "multiply"]))
+        kind = draw(st.sampled_from([conv, *pools, "add", "concat", "multiply", *growing]))
         k = each(1, 5)
         s = each(1, 3)
-        if kind == conv:
+        if kind in growing:
+            fields = draw(growing_layer(kind, axes, k, s))
+        elif kind == conv:
             d = each(1, 3)
             p = each(0, 3)
             fields = {"kind": kind, "out": draw(st.integers(1, 3)), "kernel": k, "stride": s, "padding": p,
@@ -437,6 +443,30 @@ def chains(draw, axes):
                                  {"join": {"kind": kind, "from": ["wide", "other"]}}]}
         layers.append({f"l{index}": fields})
     return size, layers
+
+
+@st.composite
+def growing_layer(draw, kind, axes, k, s):
+    """A transposed convolution, an upsampling or a pixel shuffle: the layers behind which the
+    jump is a fraction of a pixel."""
+    if kind == "pixel_shuffle":
+        factor = draw(st.integers(1, 3))
+        return {"layers": [{"channels": {"kind": "conv2d", "out": factor * factor, "kernel": 1}},
+                           {"shuffle": {"kind": kind, "factor": factor}}]}
+    if kind.startswith("conv_transpose"):
+        d = [draw(st.integers(1, 2)) for _ in range(axes)]
+        return {"kind": kind, "out": draw(st.integers(1, 2)), "kernel": k, "stride": s, "dilation": d,
+                "padding": [draw(st.integers(0, (n - 1) * e)) for n, e in zip(k, d)],
+                "output_padding": [draw(st.integers(0, max(stride, e) - 1)) for stride, e in zip(s, d)]}
+    mode = draw(st.sampled_from(["nearest", "linear"]))
+    fields = {"kind": kind, "mode": mode if mode == "nearest" else {1: "linear", 2: "bilinear", 3: "trilinear"}[axes]}
+    if mode != "nearest":
+        fields["align_corners"] = draw(st.booleans())
+    if draw(st.booleans()):
+        fields["scale"] = [draw(st.integers(1, 3)) for _ in range(axes)]
+    else:  # a size: a whole multiple, or any ratio (patterns that repeat after many units)
+        fields["size"] = [draw(st.integers(1, 24)) for _ in range(axes)]
+    return fields
 
 
 CHAINS = [pytest.param(2, 40, id="2d 40"), pytest.param(1, 10, id="1d 10"), pytest.param(3, 10, id="3d 10"),
@@ -562,3 +592,98 @@ def test_crop_and_pad_fields_follow_the_map_they_read_not_the_one_that_sizes_the
     assert (fields["crop"].height.size, fields["crop"].height.start) == (3, 1 + (38 - 24) // 2)
     assert (fields["pad"].height.size, fields["pad"].height.start) == (3, 1)
     assert check_fields(path, layers=["crop", "pad"]) == 2
+
+
+# Behind upsampling: the jump is a fraction of a pixel, and the regions repeat (Periodic).
+
+def test_nearest_upsampling_then_a_3x3_convolution_repeats_every_second_unit(write_spec):
+    """Nearest ×2 then a padded 3×3 convolution: unit o reads upsampled units o − 1 to o + 1,
+    that is pixels ⌊(o − 1)/2⌋ to ⌊(o + 1)/2⌋: [−1, 0], [0, 1], [0, 1], [1, 2], … — two pixels
+    each, one pixel on every second unit (a jump of 1/2)."""
+    path = write_spec("""
+        name: up
+        input: [1, 12]
+        layers:
+          - up: {kind: upsample1d, scale: 2}
+          - conv: {kind: conv1d, out: 1, kernel: 3, padding: 1}
+    """)
+    (axis,) = archcalc.analyze(path).receptive_fields["conv"]
+    assert [axis.unclipped(o) for o in range(5)] == [(-1, 0), (0, 1), (0, 1), (1, 2), (1, 2)]
+    assert (axis.size, axis.jump, axis.start) == (2, Fraction(1, 2), -0.5)
+    assert check_fields(path) == 2
+
+
+def test_a_transposed_convolution_halves_the_jump(write_spec):
+    """U-Net's 2×2 up-convolution at stride 2: output units 2i and 2i + 1 both come from input
+    unit i alone, so behind a 3×3 convolution at stride 4 (field 3, jump 4) they see the same
+    3 pixels: a jump of 2 on average, regions moving 4 pixels every second unit."""
+    path = write_spec("""
+        name: up
+        input: [1, 16, 16]
+        layers:
+          - down: {kind: conv2d, out: 1, kernel: 3, stride: 4, padding: 1}
+          - up: {kind: conv_transpose2d, out: 1, kernel: 2, stride: 2}
+    """)
+    field = archcalc.analyze(path).receptive_fields["up"]
+    assert [field.height.unclipped(o) for o in range(4)] == [(-1, 1), (-1, 1), (3, 5), (3, 5)]
+    assert (field.height.size, field.height.jump) == (3, 2)
+    assert check_fields(path) == 2
+
+
+def test_deeplabv3_mobilenets_upsampled_output_is_66_65_pixels_apart():
+    """DeepLabV3-MobileNetV3's head: 33 units 16 pixels apart (output stride 16 at 520 pixels,
+    ⌈520/16⌉ = 33), bilinearly upsampled to 520: 16·33/520 = 66/65 pixels apart; the ASPP's
+    pooling branch shows every unit the whole image."""
+    fields = archcalc.analyze("deeplabv3_mobilenet_v3_large").receptive_fields
+    assert fields["deeplab.classifier"].height.jump == 16
+    out = fields["out"]
+    assert (out.height.jump, out.width.jump, out.height.whole) == (Fraction(66, 65), Fraction(66, 65), True)
+
+
+def test_bilinear_upsampling_by_3_follows_torchs_rounding(write_spec):
+    """At a scale of 3, (o + ½)/3 − ½ falls exactly on a pixel for o = 1, 4, 7, …; torch's float
+    arithmetic lands just beside it and reads the neighbour too. The fields follow torch's reads
+    over the whole map, as the gradient shows."""
+    path = write_spec("""
+        name: up
+        input: [1, 10]
+        layers:
+          - up: {kind: upsample1d, scale: 3, mode: linear}
+          - conv: {kind: conv1d, out: 1, kernel: 3}
+    """)
+    fields = archcalc.analyze(path).receptive_fields
+    assert fields["up"] is not None and fields["conv"] is not None
+    assert check_fields(path) >= 1
+
+
+def test_a_pattern_longer_than_the_limit_gives_no_field(write_spec):
+    """4,097 units upsampled to 4,099: the reads repeat only after 4,099 units, past
+    MAX_FIELD_PERIOD (4,096): no field (—), rather than a wrong one; the layers before keep theirs."""
+    path = write_spec("""
+        name: up
+        input: [1, 4097]
+        layers:
+          - conv: {kind: conv1d, out: 1, kernel: 3}
+          - up: {kind: upsample1d, size: 4097}
+          - after: {kind: conv1d, out: 1, kernel: 3}
+    """)
+    fields = archcalc.analyze(path).receptive_fields
+    assert fields["conv"] is not None
+    assert fields["up"] is None and fields["after"] is None
+
+
+def test_the_reads_spent_on_patterns_are_bounded(write_spec):
+    """1,000 units upsampled to 3,999 repeat their reads only every 3,999 units; each 3×3
+    convolution behind works out 3,999 regions from three reads each. Past MAX_FIELD_READS
+    (1,000,000 a model) the rest have no field (—) rather than costing more."""
+    path = write_spec("""
+        name: up
+        input: [1, 1000]
+        layers:
+          - up: {kind: upsample1d, size: 3999}
+          - conv: {kind: conv1d, out: 1, kernel: 3, padding: 1, repeat: 400}
+    """)
+    fields = archcalc.analyze(path).receptive_fields
+    assert len(fields["conv.0"].width.lows) == 3999
+    assert fields["conv.50"] is not None
+    assert fields["conv.399"] is None

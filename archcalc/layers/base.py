@@ -23,8 +23,26 @@ from archcalc.sizes import format_shape
 Shape = tuple[int, ...]
 Window = tuple[int, int, int, int]
 """(kernel, stride, left padding, dilation) of the input window behind one output unit, along one axis."""
-Windows = tuple[Window, ...]
-"""A layer's windows, one per spatial axis."""
+
+
+class Resampling(NamedTuple):
+    """Along one axis, the input units read by a layer whose pattern of reads repeats every
+    `outputs` output units, `inputs` input units further on (upsampling, a transposed
+    convolution, pixel shuffle: the jump is a fraction of an input unit). Output unit
+    q·outputs + r reads the units in taps[r], each plus q·inputs; none where taps[r] is empty."""
+
+    outputs: int
+    inputs: int
+    taps: tuple[tuple[int, ...], ...]
+
+    def read(self, unit: int) -> list[int]:
+        """The input units (unbounded: they may lie past the map) that output unit `unit` reads."""
+        q, r = divmod(unit, self.outputs)
+        return [tap + q * self.inputs for tap in self.taps[r]]
+
+
+Windows = tuple[Window | Resampling, ...]
+"""A layer's windows, one per spatial axis: a sliding window, or a resampling pattern."""
 AXIS_NAMES: dict[int, tuple[str, ...]] = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 """The spatial axes of a map with 1, 2 or 3 of them, as torch names them (N, C, L), (N, C, H, W), (N, C, D, H, W)."""
 AXIS_LETTERS = {1: "L", 2: "H, W", 3: "D, H, W"}
@@ -106,6 +124,10 @@ class LayerKind:
         One pixel for a kind that `keeps_grid`."""
         return PIXEL.get(len(out) - 2) if self.keeps_grid else None
 
+    lists_reads: ClassVar[bool] = False
+    """Whether `window` lists the reads of every output unit along each axis (upsampling): they
+    count towards MAX_FIELD_READS."""
+
     def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
         """Which positions along spatial `axis` (0: the first after the channels) of an input of
         shape `source` the output positions `units` read: the window's taps inside the input; all
@@ -114,7 +136,10 @@ class LayerKind:
         windows = self.window(a, [source], out)
         if windows is None:
             return set(range(n))
-        kernel, stride, padding, dilation = windows[axis]
+        window = windows[axis]
+        if isinstance(window, Resampling):
+            return {p for u in units for p in window.read(u) if 0 <= p < n}
+        kernel, stride, padding, dilation = window
         taps = {u * stride - padding + t * dilation for u in units for t in range(kernel)}
         return {p for p in taps if 0 <= p < n}
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from math import prod
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape, Windows, axes_text, same, spatial
+from archcalc.layers.base import Attrs, Field, LayerKind, Params, Resampling, Shape, Windows, axes_text, same, spatial
 from archcalc.layers.window import transposed_output, window_output
-
 
 _SHARED_FIELDS = {
     "dilation": Field("size", 1, "spacing between kernel taps"),
@@ -127,10 +126,22 @@ class _ConvTranspose(LayerKind):
         FlopCounterMode both count a transposed convolution (the output's overlaps add up)."""
         return prod(shapes[0]) * (a.out // a.groups) * prod(a.kernel)
 
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
+        """Output unit o gets input unit i through tap t where i·s − p + t·d = o: a pattern that
+        repeats every s output units, one input unit on."""
+        return tuple(Resampling(s, 1, tuple(_transposed_taps(o, k, s, p, d) for o in range(s)))
+                     for k, s, p, d in zip(a.kernel, a.stride, a.padding, a.dilation))
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"in_channels": shapes[0][1], "out_channels": a.out, "kernel_size": a.kernel, "stride": a.stride,
                     "padding": a.padding, "output_padding": a.output_padding, "groups": a.groups, "bias": a.bias,
                     "dilation": a.dilation}
+
+
+def _transposed_taps(o: int, kernel: int, stride: int, padding: int, dilation: int) -> tuple[int, ...]:
+    """The input units that output unit o of a transposed convolution gets, first to last."""
+    return tuple(sorted((o + padding - t * dilation) // stride for t in range(kernel)
+                        if (o + padding - t * dilation) % stride == 0))
 
 
 class ConvTranspose1d(_ConvTranspose):

@@ -3,8 +3,25 @@ padding and centre cropping, each to a size given in the spec or taken from a se
 
 from __future__ import annotations
 
+import struct
+from fractions import Fraction
+from math import floor
+
 from archcalc.errors import SpecError
-from archcalc.layers.base import AXIS_LETTERS, Attrs, Field, LayerKind, Shape, Windows, axes_text, holds, same, spatial
+from archcalc.layers.base import (
+    AXIS_LETTERS,
+    Attrs,
+    Field,
+    LayerKind,
+    Resampling,
+    Shape,
+    Windows,
+    axes_text,
+    holds,
+    same,
+    spatial,
+)
+from archcalc.limits import MAX_FIELD_PERIOD
 
 INTERPOLATION = {1: ("nearest", "linear"), 2: ("nearest", "bilinear"), 3: ("nearest", "trilinear")}
 """The modes of torch's interpolation for each number of axes: nearest, or linear along each axis."""
@@ -56,8 +73,98 @@ class _Upsample(_Resized):
             return (n, c, *target)
         return (n, c, *(size * scale for size, scale in zip(sizes, a.scale)))
 
+    lists_reads = True
+
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows | None:
+        """Along each axis, the input units each output unit reads, as aten's upsampling kernels
+        compute them on the CPU; none while a size is a symbol, or where no pattern of at most
+        MAX_FIELD_PERIOD units gives them."""
+        sizes = list(zip(shapes[0][2:], out[2:]))
+        if not all(isinstance(n, int) and isinstance(m, int) for n, m in sizes):
+            return None
+        patterns = [self._pattern(a, axis, n, m) for axis, (n, m) in enumerate(sizes)]
+        return None if None in patterns else tuple(patterns)
+
+    def _pattern(self, a: Attrs, axis: int, n: int, m: int) -> Resampling | None:
+        """In exact arithmetic the reads repeat `inputs` units on every `outputs` (the ratio n/m
+        in lowest terms; for align_corners, (n − 1)/(m − 1)). torch computes the positions in
+        floating point, which at a position that falls exactly on a pixel may read its neighbour
+        too (weight about 10⁻¹⁶), or, in float32, the pixel before: the reads of the whole map are
+        compared, and where they differ the map's own reads are the pattern (align_corners: no
+        pattern, as its jump is not n/m). A map of one unit is broadcast: every unit reads it."""
+        if n == 1 < m:  # every unit reads the one there is: a broadcast
+            return Resampling(1, 0, ((0,),))
+        ratio = Fraction(n, m) if not a.align_corners else Fraction(n - 1, max(m - 1, 1))
+        outputs, inputs = ratio.denominator, ratio.numerator
+        if outputs > MAX_FIELD_PERIOD:
+            return None
+        exact = _exact_position(a, ratio)
+        pattern = Resampling(outputs, inputs, tuple(_reads(a.mode, exact(o)) for o in range(outputs)))
+        if m > MAX_FIELD_PERIOD:
+            return None
+        position = self._source(a, axis, n, m)
+        taps = tuple(_reads(a.mode, position(o)) for o in range(m))
+        if all(list(taps[o]) == pattern.read(o) for o in range(m)):
+            return pattern
+        return None if a.align_corners else Resampling(m, n, taps)
+
+    def _source(self, a: Attrs, axis: int, n: int, m: int):
+        """Output unit → its position in the input, unclamped: an int (nearest) or a float."""
+        scale = a.scale[axis] if a.scale is not None else None  # torch then reads by 1/scale, not n/m
+        if a.mode == "nearest":  # aten's nearest_idx, in float32 whatever the tensor's type
+            if m == n:
+                return lambda o: o
+            if m == 2 * n:
+                return lambda o: o >> 1
+            step = _float32(1.0 / scale if scale else _float32(n) / _float32(m))
+            return lambda o: floor(_float32(_float32(o) * step))
+        if a.align_corners:  # aten's area_pixel_compute_scale and _source_index (float64 tensors)
+            step = (n - 1) / (m - 1) if m > 1 else 0.0
+            return lambda o: step * o
+        step = 1.0 / scale if scale else n / m
+        return lambda o: step * (o + 0.5) - 0.5
+
+    def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
+        """torch's reads at the map's borders: a position left of the first pixel is the first,
+        none past the last (the second of two interpolated pixels is the last again)."""
+        n, m = source[2 + axis], out[2 + axis]
+        position = self._source(a, axis, n, m)
+        read = set()
+        for o in units:
+            where = position(o)
+            if a.mode == "nearest":
+                read.add(min(where, n - 1))
+                continue
+            where = max(where, 0.0)
+            first = min(floor(where), n - 1)
+            weight = min(max(where - first, 0.0), 1.0)  # of the pixel after `first`
+            if weight < 1:
+                read.add(first)
+            if weight > 0:
+                read.add(first + (first < n - 1))
+        return read
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"size": a.size, "scale": a.scale, "mode": a.mode, "align_corners": a.align_corners if a.mode != "nearest" else None}
+
+
+def _float32(value: float) -> float:
+    """`value` rounded to the nearest float32, as aten's float arithmetic rounds."""
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def _exact_position(a: Attrs, ratio: Fraction):
+    """Output unit → its position in the input in exact arithmetic, unclamped."""
+    if a.mode == "nearest" or a.align_corners:
+        return lambda o: o * ratio
+    return lambda o: (o + Fraction(1, 2)) * ratio - Fraction(1, 2)
+
+
+def _reads(mode: str, where: float | Fraction) -> tuple[int, ...]:
+    """The input units read at `where`, away from the borders: one (nearest, or an interpolation
+    that falls on a pixel) or two."""
+    first = floor(where)  # for nearest, `where` is torch's (floored) index already, or the exact position
+    return (first,) if mode == "nearest" or where == first else (first, first + 1)
 
 
 class Upsample1d(_Upsample):
@@ -86,6 +193,10 @@ class PixelShuffle(LayerKind):
             raise SpecError(f"factor {a.factor}: {square} does not divide the {c} input channels", field="factor",
                             hint="the channels must be a multiple of factor²")
         return (n, c // square, h * a.factor, w * a.factor)
+
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
+        """Each output pixel reads the input pixel it came from: r output units per input unit."""
+        return (Resampling(a.factor, 1, ((0,),) * a.factor),) * 2
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"upscale_factor": a.factor}

@@ -36,8 +36,14 @@ def field_dict(field) -> dict | None:
     """A receptive field per axis: size (null when every unit sees the whole input), jump, start."""
     if field is None:
         return None
-    return {name: {"size": None if axis.whole else axis.size, "jump": axis.jump, "start": axis.start}
+    return {name: {"size": None if axis.whole else axis.size, "jump": jump_value(axis.jump), "start": axis.start}
             for name, axis in zip(AXIS_NAMES[len(field)], field)}
+
+
+def jump_value(jump) -> int | float:
+    """A jump as a JSON number: a whole number of pixels, or a fraction of one (behind upsampling)
+    as a decimal."""
+    return jump if type(jump) is int else int(jump) if jump.denominator == 1 else float(jump)
 
 
 def formulas_dict(stats: ModelStats) -> dict:
@@ -114,7 +120,8 @@ def _field_values(field) -> tuple:
     """The values of `field_dict(field)` in order."""
     if field is None:
         return (None,)
-    return tuple(value for axis in field for value in (None if axis.whole else axis.size, axis.jump, axis.start))
+    return tuple(value for axis in field
+                 for value in (None if axis.whole else axis.size, jump_value(axis.jump), axis.start))
 
 
 def _layout(document_row: dict, values: list) -> str:
