@@ -64,6 +64,11 @@ def _fvcore_batchnorm(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape
     return prod(shapes[0]) * per_element
 
 
+def _fvcore_layer_norm(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+    # fvcore's norm handle on aten::layer_norm: 5 per element with a weight, 4 without
+    return prod(shapes[0]) * (5 if a.elementwise_affine else 4)
+
+
 def _fvcore_adaptive_avgpool(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
     return prod(shapes[0])  # fvcore: one op per input element of aten::adaptive_avg_pool2d
 
@@ -74,7 +79,8 @@ def _fvcore_mean(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> 
 
 def _fvcore_skips(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Uncounted:
     # aten::adaptive_avg_pool1d and 3d, upsample_nearest1d/3d, upsample_linear1d and
-    # upsample_trilinear3d have no fvcore handle; the 2-D ones count per element
+    # upsample_trilinear3d have no fvcore handle; the 2-D ones count per element. Nor has the
+    # aten::mul of a layer scale, a per-element operation as batch and layer norm are
     return Uncounted(kind.key)
 
 
@@ -93,7 +99,9 @@ FVCORE = PAPER.extend(
     {**{f"conv{d}d": _fvcore_conv for d in (1, 2, 3)}, **{f"batchnorm{d}d": _fvcore_batchnorm for d in (1, 2, 3)},
      "adaptive_avgpool1d": _fvcore_skips, "adaptive_avgpool2d": _fvcore_adaptive_avgpool,
      "adaptive_avgpool3d": _fvcore_skips, "mean": _fvcore_mean,
-     "upsample1d": _fvcore_skips, "upsample2d": _fvcore_upsample2d, "upsample3d": _fvcore_skips})
+     "upsample1d": _fvcore_skips, "upsample2d": _fvcore_upsample2d, "upsample3d": _fvcore_skips,
+     "layer_norm": _fvcore_layer_norm, "channel_layer_norm": _fvcore_layer_norm,
+     "layer_scale": _fvcore_skips})
 TORCH = PAPER.extend(
     "torch", "torch FlopCounterMode: 2 FLOPs per MAC of conv and matmul, nothing else; MACs = FLOPs / 2",
     headline="flops")

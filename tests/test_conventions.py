@@ -7,6 +7,7 @@ separate analysis under each convention gives, and that a skipped operation is s
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,8 @@ from archcalc.spec import bundled
 def test_a_convention_is_its_parent_with_overrides():
     assert set(FVCORE.counters) == {"conv1d", "conv2d", "conv3d", "batchnorm1d", "batchnorm2d", "batchnorm3d",
                                     "adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d", "mean",
-                                    "upsample1d", "upsample2d", "upsample3d"}  # measured: docs/conventions.md
+                                    "upsample1d", "upsample2d", "upsample3d", "layer_norm", "channel_layer_norm",
+                                    "layer_scale"}  # measured: docs/conventions.md
     assert PAPER.counters == {} and TORCH.counters == {}
     assert (PAPER.title, TORCH.title) == ("MACs", "FLOPs")
     strict = FVCORE.extend("strict", "fvcore, and linear layers skipped",
@@ -60,3 +62,44 @@ def test_same_padding_is_named_as_fvcore_skips_it(write_spec):
     stats = archcalc.analyze(path, convention="fvcore")
     assert stats.uncounted() == ["conv2d with padding 'same'"] and stats.totals.macs == 0
     assert archcalc.analyze(path).totals.macs == 8 * 8 * 4 * 3 * 3 * 3  # the seeds' conv rule
+
+
+# Measured on the torch modules with torch 2.14.1, torchvision 0.29.1 and fvcore 0.1.5.post20221221, one
+# thread: fvcore's FlopCountAnalysis(module, x).total() and FlopCounterMode's get_total_flops(), in eval
+# mode, on an input of 2×6×5×7 (the linear of a flat input: 2×6). Layer norm of the last axis is
+# torch.nn.LayerNorm(7), of the channels torchvision.models.convnext.LayerNorm2d(6); the permute
+# torchvision.ops.misc.Permute; layer scale ConvNeXt's nn.Parameter(torch.ones(6, 1, 1)) * x, which fvcore
+# reports as the unsupported operator aten::mul; stochastic depth torchvision.ops.StochasticDepth.
+MEASURED = [  # kind, fields, input, fvcore, FlopCounterMode FLOPs
+    ("layer_norm", {}, (2, 6, 5, 7), 2100, 0),
+    ("layer_norm", {"elementwise_affine": False}, (2, 6, 5, 7), 1680, 0),
+    ("layer_norm", {"bias": False}, (2, 6, 5, 7), 2100, 0),
+    ("layer_norm", {}, (3, 6), 90, 0),
+    ("channel_layer_norm", {"eps": 1e-6}, (2, 6, 5, 7), 2100, 0),
+    ("channel_layer_norm", {"elementwise_affine": False}, (2, 6, 5, 7), 1680, 0),
+    ("permute", {"dims": [0, 2, 3, 1]}, (2, 6, 5, 7), 0, 0),
+    ("linear", {"out": 3}, (2, 6, 5, 7), 1260, 2520),
+    ("linear", {"out": 3, "bias": False}, (2, 6, 5, 7), 1260, 2520),
+    ("linear", {"out": 3}, (2, 5, 7), 210, 420),
+    ("linear", {"out": 3}, (2, 6), 36, 72),
+    ("layer_scale", {}, (2, 6, 5, 7), Uncounted("layer_scale"), 0),
+    ("layer_scale", {"over": "last"}, (2, 6, 5, 7), Uncounted("layer_scale"), 0),
+    ("stochastic_depth", {"p": 0.1}, (2, 6, 5, 7), 0, 0),
+    ("stochastic_depth", {"p": 0.2, "mode": "batch"}, (2, 6, 5, 7), 0, 0),
+]
+
+
+@pytest.mark.parametrize("key, fields, shape, fvcore, flops", MEASURED)
+def test_the_new_kinds_count_as_fvcore_and_flop_counter_measured(key, fields, shape, fvcore, flops):
+    kind = LAYER_KINDS[key]
+    a = kind.resolve(fields)
+    out = kind.output_shape(a, [shape])
+    assert FVCORE.count(kind, a, [shape], out) == fvcore
+    assert 2 * TORCH.count(kind, a, [shape], out) == flops
+    assert PAPER.count(kind, a, [shape], out) == (flops // 2)  # the paper counts the matrix products alone
+
+
+def test_layer_scale_is_named_as_fvcore_skips_it(cli):
+    spec = Path(__file__).parent / "specs" / "convnext_block.yaml"
+    text = cli("table", spec, "--convention", "fvcore").stdout
+    assert text.splitlines()[1].endswith("· not counted by fvcore: layer_scale")

@@ -66,10 +66,10 @@ CASES = {
         "  - conv1: {kind: conv2d, out: 9 / 2, kernel: 3}\n",
         "9 / 2", "conv1", ["field 'out' must be a whole number, got 4.5"],
     ),
-    "linear on a 4-D input": (
-        "  - fc: {kind: linear, out: 10}\n",
-        "fc", "fc", ["linear needs a flat input (N, features), got 1×3×32×32",
-                      "hint: put a 'flatten' layer"],
+    "layer norm of the channels after flatten": (
+        "  - flat: flatten\n  - norm: {kind: channel_layer_norm}\n",
+        "norm", "norm", ["channel_layer_norm needs a map (N, C, …) with at least one spatial axis, got 1×3072",
+                         "hint: use layer_norm for a flat (N, features) input"],
     ),
 }
 

@@ -8,6 +8,7 @@ import pytest
 from archcalc.conventions import TORCH
 from archcalc.errors import SpecError
 from archcalc.layers import LAYER_KINDS
+from archcalc.layers.base import numel
 
 # kind: (fields, input shapes, output shape, (weight, bias, buffers), MACs) — formulas, not outputs
 CASES = {
@@ -80,6 +81,13 @@ CASES = {
     "crop1d": ({"size": 7}, [(2, 4, 10)], (2, 4, 7), (0, 0, 0), 0),
     "crop2d": ({}, [(2, 3, 16, 16), (1, 5, 12, 10)], (2, 3, 12, 10), (0, 0, 0), 0),
     "crop3d": ({"size": [2, 3, 4]}, [(1, 2, 4, 6, 8)], (1, 2, 2, 3, 4), (0, 0, 0), 0),
+    # ConvNeXt's and EfficientNet's: layer norm over the last axis (here W) and over the channels,
+    # a permute to channels-last, a scale per channel, and stochastic depth (an identity at inference)
+    "layer_norm": ({"eps": 1e-6, "bias": False}, [(2, 6, 5, 7)], (2, 6, 5, 7), (7, 0, 0), 0),
+    "channel_layer_norm": ({"eps": 1e-6}, [(2, 6, 5, 7)], (2, 6, 5, 7), (6, 6, 0), 0),
+    "permute": ({"dims": [0, 2, 3, -3]}, [(2, 6, 5, 7)], (2, 5, 7, 6), (0, 0, 0), 0),
+    "layer_scale": ({}, [(2, 6, 5, 7)], (2, 6, 5, 7), (6, 0, 0), 0),
+    "stochastic_depth": ({"p": 0.2, "mode": "batch"}, [(2, 6, 5, 7)], (2, 6, 5, 7), (0, 0, 0), 0),
 }
 
 
@@ -137,6 +145,16 @@ def _torch_layer(key: str, fields: dict, shapes: list):
         builders[f"conv_transpose{d}d"] = lambda d=d: getattr(nn, f"ConvTranspose{d}d")(
             channels, a.out, a.kernel, a.stride, a.padding, a.output_padding, a.groups, a.bias, a.dilation)
     builders["pixel_shuffle"] = lambda: nn.PixelShuffle(a.factor)
+    builders["layer_norm"] = lambda: nn.LayerNorm(shapes[0][-1], a.eps, a.elementwise_affine, a.bias)
+    channels_last, scale = _torch_modules()
+    if key == "channel_layer_norm":  # torchvision's LayerNorm2d: channels last, layer norm, channels back
+        return channels_last(channels, a.eps)
+    if key == "layer_scale":  # ConvNeXt's CNBlock: a (C, 1, 1) parameter times the map
+        return scale(channels, a.init)
+    if key == "stochastic_depth":  # torchvision.ops.StochasticDepth in eval mode: the input itself
+        return lambda x: x
+    if key == "permute":
+        return lambda x: x.permute(*a.dims)
     if key.startswith("upsample"):  # to a size, or by whole-number factors
         return lambda x: nn.functional.interpolate(
             x, size=a.size, scale_factor=a.scale and tuple(map(float, a.scale)), mode=a.mode,
@@ -164,6 +182,28 @@ def _torch_layer(key: str, fields: dict, shapes: list):
     if key == "concat":
         return lambda *xs: torch.cat(xs, dim=a.dim)
     return builders[key]()
+
+
+def _torch_modules():
+    """Modules of the test's own for kinds torch has no class for (written as torchvision writes them)."""
+    import torch
+    from torch import nn
+
+    class ChannelsLast(nn.LayerNorm):
+        def forward(self, x):
+            x = nn.functional.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                                         self.eps)
+            return x.permute(0, 3, 1, 2)
+
+    class Scale(nn.Module):
+        def __init__(self, channels, init):
+            super().__init__()
+            self.layer_scale = nn.Parameter(torch.ones(channels, 1, 1) * init)
+
+        def forward(self, x):
+            return self.layer_scale * x
+
+    return ChannelsLast, Scale
 
 
 @pytest.mark.parametrize("key", list(CASES))
@@ -225,9 +265,10 @@ def test_builder_makes_the_torch_layer_of_the_row(key):
     expected = _torch_layer(key, fields, shapes)
     assert isinstance(built, torch.nn.Module)
     inputs = [torch.rand(shape) for shape in shapes]
-    if isinstance(expected, torch.nn.Module):
+    if type(expected).__module__.startswith("torch.nn"):
         assert repr(built) == repr(expected)
-    else:  # the merges: modules of archcalc's own, checked by what they compute
+    else:  # the merges and the test's own modules: checked by what they compute, in eval mode
+        built.eval()
         with torch.no_grad():
             assert torch.equal(built(*inputs), expected(*inputs))
 
@@ -238,3 +279,38 @@ def test_mean_of_1d_and_3d_maps_is_torchs(shape, keepdim):
     out = kind.output_shape(kind.resolve({"keepdim": keepdim}), [shape])
     torch = pytest.importorskip("torch")
     assert out == tuple(torch.rand(shape).mean(tuple(range(2, len(shape))), keepdim=keepdim).shape)
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 7), (2, 6, 5, 7), (1, 2, 3, 4, 7)])
+def test_linear_acts_on_the_last_axis_of_any_input_as_torchs(shape):
+    """A linear layer on a map is no longer refused: as torch's, it maps the last axis (W of an
+    (N, C, H, W) map; to classify, flatten first), once per position of the others."""
+    kind = LAYER_KINDS["linear"]
+    a = kind.resolve({"out": 3})
+    out = kind.output_shape(a, [shape])
+    assert out == (*shape[:-1], 3)
+    assert kind.params(a, [shape]) == (7 * 3, 3, 0)
+    assert kind.macs(a, [shape], out) == numel(shape[:-1]) * 7 * 3
+    torch = pytest.importorskip("torch")
+    assert tuple(torch.nn.Linear(7, 3)(torch.rand(shape)).shape) == out
+
+
+@pytest.mark.parametrize("fields, shape, message", [
+    ({"dims": [0, 2, 1]}, (1, 3, 4, 5), r"dims \[0, 2, 1\] names 3 dimensions of a 4-D input"),
+    ({"dims": [0, 2, 3, 4]}, (1, 3, 4, 5), "dimension 4 is out of range for a 4-D input"),
+    ({"dims": [0, 1, 3, -1]}, (1, 3, 4, 5), "names a dimension twice"),
+])
+def test_permute_refuses_what_torch_refuses(fields, shape, message):
+    kind = LAYER_KINDS["permute"]
+    with pytest.raises(SpecError, match=message) as refused:
+        kind.output_shape(kind.resolve(fields), [shape])
+    assert refused.value.field == "dims"
+    torch = pytest.importorskip("torch")
+    with pytest.raises((RuntimeError, IndexError)):
+        torch.rand(shape).permute(*fields["dims"])
+
+
+def test_channel_layer_norm_needs_a_map():
+    kind = LAYER_KINDS["channel_layer_norm"]
+    with pytest.raises(SpecError, match=r"needs a map \(N, C, …\)"):
+        kind.output_shape(kind.resolve({}), [(2, 6)])

@@ -113,7 +113,8 @@ def check_layer(count_example, tmp_dir, layers: list[dict], input_chw, batch: in
     built, reference = build_torch(path, batch=batch).get_submodule(name), make_reference()
     if type(reference).__module__.startswith("torch.nn"):
         assert repr(built) == repr(reference)  # archcalc's builder makes the same torch layer
-    else:  # a module of the test's own: the built one must compute the same
+    else:  # a module of the test's own: the built one must compute the same, in eval mode
+        built.eval(), reference.eval()
         with torch.no_grad():
             assert torch.equal(built(*inputs), reference(*inputs))
 
@@ -506,6 +507,144 @@ def test_multiply(count_example, tmp_dir, channels, size, scale, ones, swap, bat
               {"scaled": {"kind": "multiply", "from": ["pool", "input"] if swap else ["input", "pool"]}}]
     check_layer(count_example, tmp_dir, layers, (channels, *size), batch, Multiply,
                 operands[::-1] if swap else operands)
+
+
+# ConvNeXt's and EfficientNet's kinds, on a map as it comes, made channels-last by a permute (as ConvNeXt's
+# blocks do) or flattened: the layer under test reads what that first layer gives.
+LAYOUTS = st.sampled_from(["map", "channels_last", "flat"])
+
+
+def laid_out(layout: str, batch: int, channels: int, size: tuple) -> tuple[list[dict], torch.Tensor]:
+    """The layers that put the input in `layout`, and a tensor of the shape they give."""
+    if layout == "channels_last":
+        return [{"to_last": {"kind": "permute", "dims": [0, 2, 3, 1]}}], torch.rand(batch, *size, channels)
+    if layout == "flat":
+        return [{"flat": "flatten"}], torch.rand(batch, channels * size[0] * size[1])
+    return [], torch.rand(batch, channels, *size)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d of ConvNeXt, written as torchvision 0.29 does (models/convnext.py)."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+@tiered(30, 90, kind=st.sampled_from(["layer_norm", "channel_layer_norm"]), layout=LAYOUTS,
+        channels=st.integers(1, 8), size=pairs(1, 5), eps=st.sampled_from([1e-5, 1e-6]), affine=st.booleans(),
+        bias=st.booleans(), batch=st.integers(1, 2))
+def test_layer_norm(count_example, tmp_dir, kind, layout, channels, size, eps, affine, bias, batch):
+    """Over the last axis (torch.nn.LayerNorm) or the channels (LayerNorm2d, which torch refuses to run on a
+    flat input)."""
+    layers, x = laid_out(layout, batch, channels, size)
+    layers.append({"norm": {"kind": kind, "eps": eps, "elementwise_affine": affine, "bias": bias}})
+    module = nn.LayerNorm if kind == "layer_norm" else LayerNorm2d
+    normalised = x.shape[-1] if kind == "layer_norm" else x.shape[1]
+    reference = lambda: module(normalised, eps=eps, elementwise_affine=affine, bias=bias)
+    check_layer(count_example, tmp_dir, layers, (channels, *size), batch, reference, x)
+
+
+class Permute(nn.Module):
+    """torchvision.ops.misc.Permute."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+
+
+@st.composite
+def permute_cases(draw):
+    axes = draw(st.sampled_from([1, 2, 3]))
+    rank = axes + 2
+    dims = list(draw(st.permutations(range(rank))))
+    dims = [d - rank if draw(st.integers(0, 3)) == 0 else d for d in dims]  # some counted from the end
+    fault = draw(st.sampled_from([None] * 6 + ["twice", "outside", "short", "long"]))
+    if fault == "twice":
+        dims[draw(st.integers(0, rank - 1))] = dims[draw(st.integers(0, rank - 1))]
+    elif fault == "outside":
+        dims[draw(st.integers(0, rank - 1))] = draw(st.sampled_from([rank, rank + 1, -rank - 1]))
+    elif fault == "short":
+        dims = dims[:-1]
+    elif fault == "long":
+        dims = [*dims, draw(st.integers(-rank, rank - 1))]
+    return {"dims": dims, "size": each_axis(draw, axes, 1, {1: 9, 2: 6, 3: 4}[axes]),
+            "channels": draw(st.integers(1, 5)), "batch": draw(st.integers(1, 2))}
+
+
+@tiered(30, 90, case=permute_cases())
+def test_permute(count_example, tmp_dir, case):
+    """Any permutation of the dimensions of a 1-, 2- or 3-D map; dims that name one twice, one out of
+    range, or too few or many are refused, by torch as by archcalc."""
+    x = torch.rand(case["batch"], case["channels"], *case["size"])
+    check_layer(count_example, tmp_dir, [{"moved": {"kind": "permute", "dims": case["dims"]}}],
+                (case["channels"], *case["size"]), case["batch"], lambda: Permute(case["dims"]), x)
+
+
+@tiered(25, 75, axes=st.sampled_from([1, 2, 3]), layout=LAYOUTS, features=st.integers(1, 9), out=st.integers(1, 9),
+        bias=st.booleans(), batch=st.integers(1, 2))
+def test_linear_on_any_input(count_example, tmp_dir, axes, layout, features, out, bias, batch):
+    """torch.nn.Linear acts on the last axis of any input: W of a map, the channels of a channels-last one."""
+    sizes = (3, 2, features)[-axes:]
+    if axes == 2:
+        layers, x = laid_out(layout, batch, 4, sizes)
+    else:
+        layers, x = [], torch.rand(batch, 4, *sizes)
+    layers.append({"fc": {"kind": "linear", "out": out, "bias": bias}})
+    check_layer(count_example, tmp_dir, layers, (4, *sizes), batch, lambda: nn.Linear(x.shape[-1], out, bias=bias), x)
+
+
+class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: a (C, 1, 1) parameter times a map (torchvision's CNBlock), or a (C,) one times a
+    channels-last input."""
+
+    def __init__(self, shape, init):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(shape) * init)
+
+    def forward(self, x):
+        return self.weight * x
+
+
+@tiered(20, 60, over=st.sampled_from(["channels", "last"]), layout=LAYOUTS, channels=st.integers(1, 8),
+        size=pairs(1, 5), init=st.sampled_from([1e-6, 0.1, 1.0]), batch=st.integers(1, 2))
+def test_layer_scale(count_example, tmp_dir, over, layout, channels, size, init, batch):
+    layers, x = laid_out(layout, batch, channels, size)
+    layers.append({"scale": {"kind": "layer_scale", "over": over, "init": init}})
+    shape = (x.shape[-1],) if over == "last" else (x.shape[1], *[1] * (x.dim() - 2))
+    check_layer(count_example, tmp_dir, layers, (channels, *size), batch, lambda: LayerScale(shape, init), x)
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth in eval mode, written as torchvision 0.29 does: it checks p and the mode,
+    then returns its input."""
+
+    def __init__(self, p, mode):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"drop probability has to be between 0 and 1, but got {self.p}")
+        if self.mode not in ("batch", "row"):
+            raise ValueError(f"mode has to be either 'batch' or 'row', but got {self.mode}")
+        assert not self.training
+        return x
+
+
+@tiered(20, 60, p=st.one_of(st.floats(0, 1), st.sampled_from([-0.1, 1.5, 20])),
+        mode=st.sampled_from(["row", "row", "batch", "rows"]), channels=st.integers(1, 4), size=pairs(1, 4),
+        batch=st.integers(1, 2))
+def test_stochastic_depth(count_example, tmp_dir, p, mode, channels, size, batch):
+    """An identity at inference; a probability outside 0 to 1 or an unknown mode refused, by torchvision as by
+    archcalc."""
+    layers = [{"drop": {"kind": "stochastic_depth", "p": p, "mode": mode}}]
+    check_layer(count_example, tmp_dir, layers, (channels, *size), batch, lambda: StochasticDepth(p, mode),
+                torch.rand(batch, channels, *size))
 
 
 # Small random networks: a stem of single layers, a residual group (identity or projection

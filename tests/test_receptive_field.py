@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 import yaml
@@ -45,6 +46,7 @@ from archcalc.errors import SpecError  # noqa: E402
 from archcalc.receptive import unit_region  # noqa: E402
 from archcalc.spec import bundled, load_graph  # noqa: E402
 from archcalc.torchmodel import build_graph  # noqa: E402
+from archcalc.torchmodel.modules import ChannelLayerNorm
 
 SMALL_ENOUGH = 3e9
 """MACs at a spec's own input up to which the measurement runs there on the CPU; larger models
@@ -93,6 +95,10 @@ def monotone(model: nn.Module, dtype=torch.float64) -> nn.Module:
             module.forward = averaging(module)
         elif type(module) in ADAPTIVE_AVERAGE_POOL:
             module.forward = ADAPTIVE_AVERAGE_POOL[type(module)](module.output_size).forward
+        elif isinstance(module, ChannelLayerNorm):
+            # its outputs at a position sum to 0 whatever the input, so a sum has no gradient through
+            # it: the identity reads the same pixels (each position's own channels) and keeps the sums
+            module.forward = nn.Identity().forward
     return model.to(dtype).eval()
 
 
@@ -687,3 +693,27 @@ def test_the_reads_spent_on_patterns_are_bounded(write_spec):
     assert len(fields["conv.0"].width.lows) == 3999
     assert fields["conv.50"] is not None
     assert fields["conv.399"] is None
+
+
+@pytest.mark.parametrize("spec, measured", [("fused_mbconv", 15), ("convnext_block", 3)])
+def test_the_convnext_and_efficientnet_kinds_fields_match_the_gradient(spec, measured):
+    """channel_layer_norm and stochastic_depth keep the field (each unit reads its own pixel); after
+    ConvNeXt's permute to channels-last there is none."""
+    torch.set_num_threads(1)
+    path = Path(__file__).parent / "specs" / f"{spec}.yaml"
+    assert check_fields(path, smaller=True) == measured
+    fields = archcalc.analyze(path).receptive_fields
+    if spec == "convnext_block":
+        assert fields["stem_norm"] == fields["stem"] and fields["block.to_last"] is None
+    else:
+        assert fields["same.drop"] == fields["same.project_bn"]
+
+
+@pytest.mark.parametrize("key, fields", [("layer_scale", {}), ("layer_scale", {"over": "last"}),
+                                         ("stochastic_depth", {"p": 0.5}), ("channel_layer_norm", {})])
+def test_kinds_that_scale_or_normalise_each_position_keep_the_grid(key, fields):
+    from archcalc.layers import LAYER_KINDS
+    from archcalc.layers.base import PIXEL
+
+    kind = LAYER_KINDS[key]
+    assert kind.window(kind.resolve(fields), [(1, 4, 6, 6)], (1, 4, 6, 6)) == PIXEL[2]

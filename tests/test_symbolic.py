@@ -657,3 +657,26 @@ def test_merges_become_constraints(write_spec, cli):
     result = cli("table", never, "--input", "8xHxW")
     assert result.exit_code == 2
     assert "concat with mismatched spatial sizes: 1×4×(H - 2)×(W - 2) and 1×4×H×W" in result.stderr
+
+
+@pytest.mark.parametrize("spec", ["convnext_block", "fused_mbconv"])
+def test_the_convnext_and_efficientnet_kinds_on_symbolic_sizes(spec):
+    """Layer norms, permute, linear on a channels-last map, layer scale and stochastic depth with
+    `--input 3xHxW`: the formulas at twenty sizes, under every convention, equal the numeric analysis."""
+    from pathlib import Path
+
+    from archcalc.symbolic.model import evaluate
+
+    path = Path(__file__).parent / "specs" / f"{spec}.yaml"
+    graph, formulas = symbolic(path, None)
+    for convention in ("paper", "fvcore", "torch"):
+        under = formulas.under(convention)
+        for sizes in [graph.input_shape[1:], *other_sizes(graph)]:
+            values = dict(zip(symbols_of(graph), sizes))
+            try:
+                numeric = analyze_graph(graph, (graph.input_shape[0], *sizes), convention=convention)
+            except SpecError:
+                assert under.formulas.unmet(values) is not None, sizes
+                continue
+            assert under.formulas.unmet(values) is None, sizes
+            assert_same_analysis(evaluate(under, values), numeric)

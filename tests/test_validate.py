@@ -225,3 +225,15 @@ def test_without_fvcore_only_the_fvcore_counter_is_missing():
                             "pip install 'archcalc[torch]'\n"
     result = _probe(blocked + CLI.replace("*ARGS", "'validate', 'lenet5', '--runs', '0', '--counter', 'torch'"))
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("spec", ["convnext_block", "fused_mbconv"])
+def test_the_convnext_and_efficientnet_kinds_validate_under_both_counters(spec):
+    """Every kind ConvNeXt and EfficientNet V2 add (layer norms, permute, linear on channels-last maps,
+    layer scale, stochastic depth, the fused MBConv) in a small spec: zero differences."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "specs" / f"{spec}.yaml"
+    result = validate(path, device="cpu", counter="both", runs=0)
+    assert result.error is None and result.differences == [] and result.ok
+    assert len(result.layers) == len(load_graph(path).nodes)

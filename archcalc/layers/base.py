@@ -273,6 +273,12 @@ def _padding(value: Any, name: str, axes: int) -> tuple[int, ...] | str:
     return _sizes(value, name, 0, axes)
 
 
+def _indices(value: Any, name: str) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(f"field '{name}' must be a list of whole numbers, got {value!r}", field=name)
+    return tuple(_whole(item, name, None) for item in value)
+
+
 def _boolean(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise SpecError(f"field '{name}' must be true or false, got {value!r}", field=name)
@@ -301,6 +307,7 @@ def _probability(value: Any, name: str) -> float:
 COERCIONS: dict[str, Callable[[Any, str, int], Any]] = {
     "count": lambda v, n, axes: _whole(v, n, 1),
     "index": lambda v, n, axes: _whole(v, n, None),
+    "indices": lambda v, n, axes: _indices(v, n),
     "size": lambda v, n, axes: _sizes(v, n, 1, axes),
     "offset": lambda v, n, axes: _sizes(v, n, 0, axes),
     "optional size": lambda v, n, axes: None if v is None else _sizes(v, n, 1, axes),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import prod
+from typing import ClassVar
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import AXIS_LETTERS, Attrs, Field, LayerKind, Params, Shape, holds, spatial
@@ -85,3 +86,55 @@ class LocalResponseNorm(LayerKind):
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
+
+
+class _LayerNorm(LayerKind):
+    """Layer normalisation over one axis of C values: each position's C values are normalised
+    together (mean and variance over that axis alone), then scaled and shifted per value."""
+
+    fields: ClassVar[dict[str, Field]] = {
+        "eps": Field("number", 1e-5, "added to the variance"),
+        "elementwise_affine": Field("bool", True, "learnable scale (weight) per normalised value"),
+        "bias": Field("bool", True, "with elementwise_affine: a learnable shift (bias) per normalised value"),
+    }
+
+    def normalised(self, shape: Shape) -> int:
+        """C, the length of the axis normalised over."""
+        raise NotImplementedError
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        self.normalised(shapes[0])  # refuses an input without that axis
+        return shapes[0]
+
+    def params(self, a: Attrs, shapes: list[Shape]) -> Params:
+        c = self.normalised(shapes[0])
+        return Params(weight=c if a.elementwise_affine else 0, bias=c if a.elementwise_affine and a.bias else 0)
+
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return {"normalized_shape": self.normalised(shapes[0]), "eps": a.eps,
+                "elementwise_affine": a.elementwise_affine, "bias": a.bias}
+
+
+class LayerNorm(_LayerNorm):
+    key = "layer_norm"
+    torch_module = "torch.nn.LayerNorm"
+    doc = ("Layer normalisation over the last axis (torch.nn.LayerNorm with normalized_shape the last "
+           "size): the features of an (N, F) input, or the channels of a channels-last (N, H, W, C) map.")
+
+    def normalised(self, shape: Shape) -> int:
+        return shape[-1]
+
+
+class ChannelLayerNorm(_LayerNorm):
+    key = "channel_layer_norm"
+    keeps_grid = True
+    torch_module = "archcalc.torchmodel.modules.ChannelLayerNorm"
+    doc = ("Layer normalisation over the channels of an (N, C, …) map at each position, as ConvNeXt's "
+           "LayerNorm2d: the channels moved last, torch.nn.functional.layer_norm over them, moved back.")
+
+    def normalised(self, shape: Shape) -> int:
+        if len(shape) < 3:
+            raise SpecError(f"channel_layer_norm needs a map (N, C, …) with at least one spatial axis, "
+                            f"got {format_shape(shape)}",
+                            hint="use layer_norm for a flat (N, features) input: it normalises the last axis")
+        return shape[1]

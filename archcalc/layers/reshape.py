@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import prod
+from typing import ClassVar
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import Attrs, Field, LayerKind, Shape
@@ -29,3 +30,32 @@ class Flatten(LayerKind):
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(start_dim=a.start_dim, end_dim=a.end_dim)
+
+
+class Permute(LayerKind):
+    key = "permute"
+    torch_module = "archcalc.torchmodel.modules.Permute"
+    doc = ("Reorders the dimensions (torch.permute, as torchvision.ops.misc.Permute): dimension i of the "
+           "output is dimension dims[i] of the input; ConvNeXt's [0, 2, 3, 1] makes an (N, C, H, W) map "
+           "channels-last (N, H, W, C) and [0, 3, 1, 2] makes it back.")
+    fields: ClassVar[dict[str, Field]] = {"dims": Field("indices", doc="the input dimension of each output dimension, one per dimension "
+                                           "(negative counts from the end)")}
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        shape = shapes[0]
+        rank = len(shape)
+        if len(a.dims) != rank:
+            raise SpecError(f"dims {list(a.dims)} names {len(a.dims)} dimensions of a {rank}-D input",
+                            field="dims", hint=f"give one dimension for each of the {rank}")
+        outside = [d for d in a.dims if not -rank <= d < rank]
+        if outside:
+            raise SpecError(f"dimension {outside[0]} is out of range for a {rank}-D input", field="dims",
+                            hint=f"use dimensions from {-rank} to {rank - 1}")
+        order = [d % rank for d in a.dims]
+        if len(set(order)) != rank:
+            raise SpecError(f"dims {list(a.dims)} names a dimension twice", field="dims",
+                            hint=f"name each of the dimensions 0 to {rank - 1} once")
+        return tuple(shape[d] for d in order)
+
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return {"dims": list(a.dims)}

@@ -67,6 +67,68 @@ class Split(nn.Module):
         return f"parts={self.parts}, take={self.take}"
 
 
+class Permute(nn.Module):
+    """torch.permute with `dims`, as torchvision.ops.misc.Permute."""
+
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.permute(x, self.dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer norm over the channels of an (N, C, …) map, as torchvision's LayerNorm2d of ConvNeXt:
+    the channels moved last, F.layer_norm over them, moved back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rank = x.dim()
+        x = x.permute(0, *range(2, rank), 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, rank - 1, *range(1, rank - 1))
+
+
+class LayerScale(nn.Module):
+    """A learned scale per channel: `weight` (of `shape`, (C, 1, 1) for a map) times the input."""
+
+    def __init__(self, shape: tuple[int, ...], init: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.full(shape, init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight * x
+
+    def extra_repr(self) -> str:
+        return f"shape={tuple(self.weight.shape)}"
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth, written here (torchvision is no dependency): while
+    training, each sample (`row`) or the whole batch (`batch`) is zeroed with probability p and
+    the rest divided by 1 − p; in eval mode the input itself."""
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
 def _spatial(reference: tuple[torch.Tensor, ...], given) -> tuple | None:
     """The spatial sizes asked for: the reference input's when there is one, else `given`."""
     return tuple(reference[0].shape[2:]) if reference else given

@@ -1,0 +1,56 @@
+"""What a residual branch is scaled by before the sum: ConvNeXt's layer scale and the stochastic
+depth of ConvNeXt and EfficientNet."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape
+
+
+class LayerScale(LayerKind):
+    key = "layer_scale"
+    keeps_grid = True
+    torch_module = "archcalc.torchmodel.modules.LayerScale"
+    doc = ("A learned scale per channel, multiplied into each element (ConvNeXt's layer scale: a weight "
+           "of shape (C, 1, 1) times an (N, C, H, W) map; of shape (C,) times a channels-last one).")
+    fields: ClassVar[dict[str, Field]] = {
+        "over": Field("text", "channels", "channels: the C of an (N, C, …) map; last: the last axis",
+                      ("channels", "last")),
+        "init": Field("number", 1e-6, "the value every scale starts at (torchvision's ConvNeXt: 1e-6)"),
+    }
+
+    def scaled(self, a: Attrs, shape: Shape) -> int:
+        """C, the length of the axis with a scale per value."""
+        return shape[-1] if a.over == "last" else shape[1]
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        return shapes[0]
+
+    def params(self, a: Attrs, shapes: list[Shape]) -> Params:
+        return Params(weight=self.scaled(a, shapes[0]))
+
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        c = self.scaled(a, shapes[0])
+        shape = (c,) if a.over == "last" else (c, *[1] * (len(shapes[0]) - 2))
+        return {"shape": shape, "init": a.init}
+
+
+class StochasticDepth(LayerKind):
+    key = "stochastic_depth"
+    keeps_grid = True
+    torch_module = "archcalc.torchmodel.modules.StochasticDepth"
+    doc = ("Stochastic depth (torchvision.ops.StochasticDepth): while training, zeroes a residual branch "
+           "with probability p, per sample (row) or for the whole batch, and divides the rest by 1 − p; "
+           "at inference an identity, so every figure is that of an identity.")
+    fields: ClassVar[dict[str, Field]] = {
+        "p": Field("probability", doc="probability of dropping the branch while training"),
+        "mode": Field("text", "row", "row: each sample of the batch on its own; batch: the whole batch at once",
+                      ("row", "batch")),
+    }
+
+    def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        return shapes[0]
+
+    def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
+        return {"p": a.p, "mode": a.mode}
