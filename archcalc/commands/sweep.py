@@ -16,6 +16,12 @@ def _limit(figure: str) -> Option:
                   parse=sizes.parse_count)
 
 
+SETTINGS = Option(None, "A parameter of the spec and its values: width=0.5:2:0.25 (from:to:step, both ends included), "
+                  "depth=1,1.2,1.4, block=basic or depths=[2,2,2,2],[3,4,6,3]; repeat for several: every "
+                  f"combination is a point (at most {MAX_SWEEP_POINTS:,} points in all).",
+                  ("--set",), parse=parse_setting, many=True)
+
+
 def sweep(
     spec: str = Argument("SPEC", "A spec file, or a bundled model name."),
     size: list = Option(REQUIRED, "Input sizes: 32:512:32 (from:to:step, both ends included), 224,256 or 224x320 "
@@ -23,10 +29,7 @@ def sweep(
                         "(C×D×H×W) keeps the spec's depth D.", ("--size",), parse=sizes.parse_sweep_sizes),
     batch: list = Option("1", f"Batch sizes: 1, 1,8,32 or 1:64:8 (at most {MAX_SWEEP_POINTS:,} sizes × batch sizes).",
                          ("--batch",), parse=sizes.parse_batch_list),
-    settings: list | None = Option(None, "A parameter of the spec and its values: width=0.5:2:0.25 (from:to:step), "
-                              "depth=1,1.2,1.4, block=basic or depths=[2,2,2,2],[3,4,6,3]; repeat for several: "
-                              f"every combination is a point (at most {MAX_SWEEP_POINTS:,} points in all).",
-                              ("--set",), parse=parse_setting, many=True),
+    settings: list | None = SETTINGS,
     max_params: int | None = _limit("parameters"),
     max_macs: int | None = _limit("MACs"),
     max_activation_bytes: int | None = _limit("bytes of activations"),
