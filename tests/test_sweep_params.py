@@ -176,12 +176,30 @@ def test_a_value_the_spec_refuses_is_a_row_saying_why(cli):
     assert "list index out of range" in records[1]["error"] and records[1]["set.depth"] == "16"
 
 
-def test_an_unmet_size_is_a_row_with_its_condition(cli, write_spec):
+def test_a_size_the_spec_refuses_is_a_row_saying_why(cli, write_spec):
     spec = write_spec(SCALED)
     result = cli("sweep", spec, "--set", "width=1,2", "--size", "1,64", "--format", "json")
     points = json.loads(result.stdout)["points"]
     assert [p["valid"] for p in points] == [False, True, False, True]
-    assert points[0]["unmet"]["layer"] == "pool"
+    assert points[0]["error"]["layer"] == "pool" and points[0]["error"]["location"].startswith(str(spec))
+
+
+@pytest.mark.parametrize("symbolic", [True, False])
+def test_both_ways_give_the_same_points(monkeypatch, write_spec, symbolic):
+    """Numeric at each point, or symbolic once a setting: the same totals, and a row for each
+    size refused (its error, or its unmet constraint)."""
+    import archcalc.symbolic.sweep as module
+
+    spec = write_spec(SCALED)
+    settings = [parse_setting("width=0.5,1.25"), parse_setting("se=true,false")]
+    expected = sweep(spec, [1, 2, 32, (48, 64)], [1, 3], settings=settings).points
+    monkeypatch.setattr(module, "symbolic_is_faster", lambda settings, points: symbolic)
+    points = sweep(spec, [1, 2, 32, (48, 64)], [1, 3], settings=settings).points
+    assert [(p.setting, p.batch, p.input, p.totals) for p in points] == \
+           [(p.setting, p.batch, p.input, p.totals) for p in expected]
+    refused = [p for p in points if p.totals is None]
+    assert len(refused) == 16  # sizes 1 and 2, at both batch sizes, in each of the 4 settings
+    assert all((p.unmet is not None) == symbolic and (p.error is not None) != symbolic for p in refused)
 
 
 def test_filters_and_the_front(cli, write_spec):

@@ -3,10 +3,11 @@
 The sizes that vary are the input's length L (a 1-D input, C×L) or its height and width (a 2-D
 input, C×H×W, and a 3-D one, C×D×H×W, whose depth D stays the spec's or the given input's).
 
-Over settings of the spec's own parameters (`--set`), the file is read and parsed once; each
-setting is expanded and analysed once, symbolically where several sizes or batch sizes follow
-(then arithmetic at each), numerically where one does; a setting the spec refuses gives its
-points the error, located.
+Over settings of the spec's own parameters (`--set`), the file is read and parsed once and each
+setting expanded once; each setting is then analysed numerically at each point, or, where that
+would cost more (many sizes: `symbolic_is_faster`), symbolically once with arithmetic at each
+point. A setting the spec refuses gives its points the error, located; so does a size it refuses
+(numerically), or the size's unmet constraint (symbolically).
 """
 
 from __future__ import annotations
@@ -163,11 +164,12 @@ def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batch
     fixed = shape[:-len(symbols)]
     at = [(*fixed, *_varying(base.model, shape, size)) for size in sizes]
     names = tuple(setting.name for setting in settings)
+    symbolic = symbolic_is_faster(combinations, len(at) * len(batches))
     points, skipped = [], {}
     for values in product(*(setting.values for setting in settings)):
         try:
             graph = expand(document, name, chosen, path, settings=dict(zip(names, values)))
-            found = _setting_points(graph, at, batches, convention, dtype)
+            found = _setting_points(graph, at, batches, convention, dtype, symbolic)
         except SpecError as error:
             found = [SweepPoint(n, point_input, None, error=error) for n in batches for point_input in at]
         else:
@@ -213,15 +215,24 @@ def _shown(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, str) else str(value)
 
 
-def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int], convention: str,
-                    dtype: str) -> list:
-    """The points of one setting, and (last) what the convention's tool skips in it: one numeric
-    analysis where there is one point, else one symbolic analysis and arithmetic at each point."""
-    if len(at) * len(batches) == 1:
-        from archcalc.analysis import analyze_graph
+NUMERIC_MS, SYMBOLIC_MS, SYMPY_MS = 1.5, 50, 1300
+"""What a sweep over parameters costs, measured on ResNet-50 (benchmarks/sweep_params_speed.py):
+a numeric analysis a point, a symbolic analysis a setting, and sympy's import and first analysis."""
 
-        stats = analyze_graph(graph, at[0], batches[0], convention, dtype)
-        return [SweepPoint(batches[0], at[0], stats.totals), stats.uncounted()]
+
+def symbolic_is_faster(settings: int, points: int) -> bool:
+    """Whether `settings` symbolic analyses (then arithmetic at `points` points each) cost less
+    than a numeric analysis at each point, by the costs measured above."""
+    return settings * (points * NUMERIC_MS - SYMBOLIC_MS) > SYMPY_MS
+
+
+def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int], convention: str,
+                    dtype: str, symbolic: bool) -> list:
+    """The points of one setting, and (last) what the convention's tool skips in it: one
+    symbolic analysis and arithmetic at each point, or a numeric analysis at each point (where
+    one refuses its size, the point has the error)."""
+    if not symbolic:
+        return _numeric_points(graph, at, batches, convention, dtype)
     from archcalc.symbolic.model import analyze_symbolic, totals_at
 
     symbols = _SYMBOLS[len(at[0]) - 1]
@@ -235,6 +246,23 @@ def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int],
             unmet = stats.formulas.unmet(values)
             points.append(SweepPoint(n, point_input, None if unmet else totals_at(stats, values), unmet))
     return [*points, stats.uncounted()]
+
+
+def _numeric_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int], convention: str,
+                    dtype: str) -> list:
+    from archcalc.analysis import analyze_graph
+
+    points, skipped = [], {}
+    for n in batches:
+        for point_input in at:
+            try:
+                stats = analyze_graph(graph, point_input, n, convention, dtype)
+            except SpecError as error:
+                points.append(SweepPoint(n, point_input, None, error=error))
+                continue
+            points.append(SweepPoint(n, point_input, stats.totals))
+            skipped.update(dict.fromkeys(stats.uncounted()))
+    return [*points, list(skipped)]
 
 
 def _varying(model: str, shape: tuple[int, ...], size: int | tuple[int, int]) -> tuple[int, ...]:
