@@ -215,7 +215,7 @@ def _shown(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, str) else str(value)
 
 
-NUMERIC_MS, SYMBOLIC_MS, SYMPY_MS = 1.5, 50, 1300
+NUMERIC_MS, SYMBOLIC_MS, SYMPY_MS = 2, 35, 1300
 """What a sweep over parameters costs, measured on ResNet-50 (benchmarks/sweep_params_speed.py):
 a numeric analysis a point, a symbolic analysis a setting, and sympy's import and first analysis."""
 
