@@ -68,4 +68,5 @@ MAX_DIMENSION = 2**31 - 1
 """Largest batch, channel count, height, width or feature count of any tensor."""
 
 MAX_SWEEP_POINTS = 10_000
-"""Input sizes (times batch sizes) in one `archcalc sweep`."""
+"""Points of one `archcalc sweep`: settings of the spec's parameters (`--set`) × input sizes ×
+batch sizes, counted before any work."""
