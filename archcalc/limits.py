@@ -68,7 +68,8 @@ MAX_DIMENSION = 2**31 - 1
 """Largest batch, channel count, height, width or feature count of any tensor."""
 
 MAX_SWEEP_POINTS = 10_000
-"""Input sizes (times batch sizes) in one `archcalc sweep`."""
+"""Points of one `archcalc sweep`: settings of the spec's parameters (`--set`) × input sizes ×
+batch sizes, counted before any work."""
 
 MAX_FIELD_PERIOD = 4_096
 """Units after which the regions of a receptive field behind upsampling must repeat; a longer

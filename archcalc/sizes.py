@@ -158,6 +158,23 @@ def parse_batch_list(text: str) -> list[int]:
     return [n for entry in _size_entries(text, "batch sizes") for n, _ in _pairs(entry)]
 
 
+_COUNT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(K|M|G|T|KiB|MiB|GiB|TiB)?")
+_UNIT = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def parse_count(text: str) -> int:
+    """A count as people write it, whole after its unit: '25000000', '25M', '4.1G' (decimal
+    K, M, G, T as tables print them) or '512MiB' (binary KiB, MiB, GiB, TiB) → an int."""
+    from decimal import Decimal
+
+    matched = _COUNT.fullmatch(text.strip())
+    value = Decimal(matched[1]) * _UNIT.get(matched[2], 1) if matched and len(matched[1]) <= 30 else None
+    if value is None or value != value.to_integral_value():
+        raise SpecError(f"a count is a whole number, optionally with K, M, G, T (10³ …) or KiB, MiB, GiB, TiB "
+                        f"(2¹⁰ …), like 25M, 4.1G or 512MiB; got '{text}'")
+    return int(value)
+
+
 def check_sweep_points(sizes: int, batches: int) -> None:
     """Refuse a sweep of more than MAX_SWEEP_POINTS points: `sizes` input sizes × `batches`."""
     if sizes * batches > MAX_SWEEP_POINTS:

@@ -30,6 +30,8 @@ SAMPLES = {
     "--padding": ["0", "1", "same", "valid", "1x2", "-1"],
     "--dilation": ["1", "2", "2x3", "0"],
     "--variant": ["resnet18", "", "x y"],
+    "--set": ["groups=1,2", "width=0.5:2:0.25", "x", "w=1:0"],
+    "--max-params": ["25M", "4.1G", "1000", "1.5", "x"],
 }
 """Texts for the options that parse their text: valid ones and ones their parser refuses."""
 

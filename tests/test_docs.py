@@ -113,7 +113,7 @@ def test_limits_table_states_the_limits_in_the_code():
         "batch, channels, height, width or features of any tensor": f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
         "a whole-number field (`out`, `kernel`, `stride`, `padding`, `dilation`, `groups`, `dim`, …)":
             f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
-        "points of one `archcalc sweep` (sizes × batch sizes)": f"{limits.MAX_SWEEP_POINTS:,}",
+        "points of one `archcalc sweep` (settings of `--set` × sizes × batch sizes)": f"{limits.MAX_SWEEP_POINTS:,}",
         "units after which the regions of a receptive field behind upsampling repeat "
         "([receptive.md](receptive.md#behind-upsampling-a-jump-of-a-fraction-of-a-pixel))":
             f"{limits.MAX_FIELD_PERIOD:,}",
@@ -125,7 +125,8 @@ def test_limits_table_states_the_limits_in_the_code():
 
 def test_symbolic_samples_are_what_the_commands_print(cli):
     text = (ROOT / "docs" / "symbolic.md").read_text(encoding="utf-8")
-    for command in ["archcalc table resnet50 --input 3xHxW --depth 1", "archcalc sweep vgg16 --size 16:112:32,224x320"]:
+    for command in ["archcalc table resnet50 --input 3xHxW --depth 1", "archcalc sweep vgg16 --size 16:112:32,224x320",
+                    "archcalc sweep resnet50 --set groups=1,32 --set base_width=4,8 --size 160,224 --max-macs 5G"]:
         sample = text.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
         assert cli(*command.split()[1:]).stdout == sample
     table = cli("table", "resnet50", "--input", "3xHxW", "--format", "json").stdout

@@ -54,7 +54,7 @@ def _given(parameters: list[tuple[str, Any]], words: list[str]) -> tuple[dict[st
             continue
         flag, equals, text = word.partition("=") if word.startswith("--") else (word, "", "")
         found = flags.get(flag)
-        if found is None or found[0] in texts:
+        if found is None or (found[0] in texts and not found[1].many):
             return None
         name, option, switch = found
         if option.kind is bool:
@@ -66,7 +66,7 @@ def _given(parameters: list[tuple[str, Any]], words: list[str]) -> tuple[dict[st
             text = next(words, None)
             if text is None or text.startswith("-"):
                 return None
-        texts[name] = text
+        texts[name] = [*texts.get(name, []), text] if option.many else text
     return texts, positional
 
 
@@ -90,6 +90,9 @@ _REFUSED = object()
 def _option_value(option: Any, given: Any) -> Any:
     """The value the command takes for an option (given or by default); _REFUSED where the typer
     app would refuse it."""
+    if option.many and given is not None:
+        values = [_option_value(option._replace(many=False), text) for text in given]
+        return _REFUSED if any(value is _REFUSED for value in values) else values
     text = option.default if given is None else given
     if text is REQUIRED:
         return _REFUSED

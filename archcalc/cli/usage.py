@@ -115,6 +115,8 @@ def _argument(name: str, argument: Argument) -> tuple[Any, Any]:
 
 def _option(name: str, option: Option) -> tuple[Any, Any]:
     annotation = _choices(name, option.choices) if option.choices else option.kind
+    if option.many:
+        annotation = list[annotation]
     default = ... if option.default is REQUIRED else annotation(option.default) if option.choices else option.default
     settings: dict[str, Any] = {"help": option.help}
     if option.parse is not None:
@@ -141,7 +143,7 @@ def parsed(parse: Callable) -> Callable:
         if value is None:
             return None
         try:
-            return parse(value)
+            return [parse(text) for text in value] if isinstance(value, list) else parse(value)
         except UserError as error:
             raise typer.BadParameter(error.message) from None
 

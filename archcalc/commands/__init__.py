@@ -37,7 +37,8 @@ class Option(NamedTuple):
     """A command's option. `flags` default to --NAME (and --no-NAME for a flag that is on by
     default); `type` is str, int, bool or Path (a file, not a directory), taken from the default
     where one is given; `choices` are the only values it takes; `parse` (text → value) runs on
-    the text given or on the default text."""
+    the text given or on the default text. A `many` option may be given several times: its
+    value is the list of the values given (None when it is not given)."""
 
     default: Any
     help: str
@@ -47,6 +48,7 @@ class Option(NamedTuple):
     parse: Callable[[str], Any] | None = None
     min: int | None = None
     max: int | None = None
+    many: bool = False
 
     @property
     def kind(self) -> type:

@@ -1,4 +1,4 @@
-"""archcalc sweep: a model's totals at many input sizes."""
+"""archcalc sweep: a model's totals at many input sizes, and over its own parameters."""
 
 from __future__ import annotations
 
@@ -8,6 +8,18 @@ from archcalc import sizes
 from archcalc.commands import CONVENTION, DTYPE, OUTPUT, REQUIRED, VARIANT, Argument, Option, emit, format_option
 from archcalc.errors import SpecError, UsageError
 from archcalc.limits import MAX_SWEEP_POINTS
+from archcalc.settings import parse_setting
+
+
+def _limit(figure: str) -> Option:
+    return Option(None, f"Keep only the points with at most this many {figure}: 25000000, 25M, 4.1G, 512MiB.",
+                  parse=sizes.parse_count)
+
+
+SETTINGS = Option(None, "A parameter of the spec and its values: width=0.5:2:0.25 (from:to:step, both ends included), "
+                  "depth=1,1.2,1.4, block=basic or depths=[2,2,2,2],[3,4,6,3]; repeat for several: every "
+                  f"combination is a point (at most {MAX_SWEEP_POINTS:,} points in all).",
+                  ("--set",), parse=parse_setting, many=True)
 
 
 def sweep(
@@ -17,6 +29,12 @@ def sweep(
                         "(C×D×H×W) keeps the spec's depth D.", ("--size",), parse=sizes.parse_sweep_sizes),
     batch: list = Option("1", f"Batch sizes: 1, 1,8,32 or 1:64:8 (at most {MAX_SWEEP_POINTS:,} sizes × batch sizes).",
                          ("--batch",), parse=sizes.parse_batch_list),
+    settings: list | None = SETTINGS,
+    max_params: int | None = _limit("parameters"),
+    max_macs: int | None = _limit("MACs"),
+    max_activation_bytes: int | None = _limit("bytes of activations"),
+    pareto: bool = Option(False, "Keep only the points no other point (of the same batch size) beats: one with no "
+                          "more parameters and no more MACs, and fewer of one.", ("--pareto",)),
     variant: str | None = VARIANT,
     convention: str = CONVENTION,
     dtype: str = DTYPE,
@@ -28,7 +46,9 @@ def sweep(
     except SpecError as error:
         raise UsageError(error.message, option="'--size' / '--batch'") from None
     from archcalc.render.registry import render
+    from archcalc.symbolic.sweep import select
     from archcalc.symbolic.sweep import sweep as sweep_spec
 
-    result = sweep_spec(spec, size, batch, variant=variant, convention=convention, dtype=dtype)
+    result = sweep_spec(spec, size, batch, variant=variant, convention=convention, dtype=dtype, settings=settings or ())
+    result = select(result, max_params, max_macs, max_activation_bytes, pareto)
     emit(render("sweep", format, result=result), output, [spec])

@@ -1,54 +1,85 @@
-"""`archcalc sweep`: totals per input size as a table, CSV or JSON (schema archcalc.sweep/1)."""
+"""`archcalc sweep`: totals per input size (and setting of the spec's parameters) as a table,
+CSV or JSON (schema archcalc.sweep/1)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from archcalc.render.numbers import grouped
 from archcalc.render.table import Column, StyledLines, Table, as_csv, as_text
 from archcalc.render.text import count_column, header_lines
 from archcalc.sizes import format_shape, human_bytes
-from archcalc.symbolic.sweep import Sweep, SweepPoint
+from archcalc.symbolic.sweep import Selection, Sweep, SweepPoint
 
 SCHEMA = "archcalc.sweep/1"
 
 
 def _unmet_text(point: SweepPoint) -> str:
+    if point.error is not None:
+        return f"not valid: {error_text(point.error)}"
     from archcalc.symbolic.model import condition_text
 
     return f"not valid: needs {condition_text(point.unmet)} (layer '{point.unmet.layer}')"
 
 
+def error_text(error) -> str:
+    """A spec error on one line: where, which layer, what (its hint left out)."""
+    return str(error).split("\n  hint: ")[0].replace("\n", " ")
+
+
+def value_text(value: Any) -> str:
+    """A parameter's value as YAML writes it: 0.75, true, basic, [3, 4, 6, 3]."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def sweep_table(result: Sweep) -> StyledLines:
-    stats = result.formulas
+    stats = result.about
     title, attr = count_column(stats)
     several = len({p.batch for p in result.points}) > 1
-    table = Table([*([Column("N", ">")] if several else []), Column("input", "<"), Column("params", ">"),
-                   Column(title, ">"), Column("activations", ">"), Column("memory", ">"), Column("", "<")])
+    table = Table([*(Column(name, ">") for name in result.parameters), *([Column("N", ">")] if several else []),
+                   Column("input", "<"), Column("params", ">"), Column(title, ">"), Column("activations", ">"),
+                   Column("memory", ">"), Column("", "<")])
     for point in result.points:
         size = format_shape(point.input)
-        batch = [str(point.batch)] if several else []
+        lead = [*map(value_text, point.setting), *([str(point.batch)] if several else [])]
         t = point.totals
-        table.add([*batch, size, "", "", "", "", _unmet_text(point)] if t is None else
-                  [*batch, size, grouped(t.params), grouped(getattr(t, attr)), grouped(t.activations),
+        table.add([*lead, size, "", "", "", "", _unmet_text(point)] if t is None else
+                  [*lead, size, grouped(t.params), grouped(getattr(t, attr)), grouped(t.activations),
                    human_bytes(t.activation_bytes), ""])
     header = header_lines(stats)
-    formulas = [f"{title} = {grouped(getattr(stats.totals, attr))}",
-                f"valid for {'; '.join(stats.formulas.constraint_lines()) or 'every size'}"]
-    return [(header[0], "bold"), (header[1], ""),
-            *((line, "") for line in formulas), ("", ""), *as_text(table)]
+    lines = [(header[0], "bold"), (header[1], "")]
+    if result.formulas is not None:
+        lines += [(f"{title} = {grouped(getattr(stats.totals, attr))}", ""),
+                  (f"valid for {'; '.join(stats.formulas.constraint_lines()) or 'every size'}", "")]
+    if result.selection is not None:
+        lines.append((selection_text(result.selection, len(result.points)), ""))
+    return [*lines, ("", ""), *as_text(table)]
 
 
-def point_dict(point: SweepPoint, axes: tuple[str, ...]) -> dict:
-    """One point as a record: batch, its spatial sizes named by `axes` (Sweep.axes), valid,
-    then the figures or the unmet constraint."""
+def selection_text(selection: Selection, kept: int) -> str:
+    """'12 of 60 points kept: 8 not valid, 30 params over 25,000,000, 10 dominated (params and MACs)'."""
+    dropped = [f"{count:,} {reason}" for reason, count in selection.dropped if count]
+    front = " (the Pareto front in params and MACs)" if selection.pareto else ""
+    return f"{kept:,} of {selection.evaluated:,} points kept{front}" + (f": {', '.join(dropped)} dropped" if dropped else "")
+
+
+def point_dict(point: SweepPoint, axes: tuple[str, ...], parameters: tuple[str, ...] = ()) -> dict:
+    """One point as a record: the parameters set (if any), batch, its spatial sizes named by
+    `axes` (Sweep.axes), valid, then the figures, the unmet constraint or the error."""
     from archcalc.render.records import figures_dict
-    from archcalc.symbolic.model import condition_text
 
-    record = {"batch": point.batch, **dict(zip(axes, point.spatial)), "valid": point.unmet is None}
+    record = {"parameters": dict(zip(parameters, point.setting))} if parameters else {}
+    record.update({"batch": point.batch, **dict(zip(axes, point.spatial)), "valid": point.totals is not None})
     if point.totals is not None:
         record.update(figures_dict(point.totals))
+    elif point.error is not None:
+        error = point.error
+        record["error"] = {"message": error.message, "location": str(error.location) if error.location else None,
+                           "layer": error.layer}
     else:
+        from archcalc.symbolic.model import condition_text
+
         record["unmet"] = {"needs": condition_text(point.unmet), "layer": point.unmet.layer}
     return record
 
@@ -56,25 +87,41 @@ def point_dict(point: SweepPoint, axes: tuple[str, ...]) -> dict:
 def to_json(result: Sweep) -> str:
     from archcalc.render.records import figures_dict, formulas_dict
 
-    stats = result.formulas
+    stats = result.about
     document = {"schema": SCHEMA, "model": stats.model, "family": stats.family, "file": stats.file,
-                "channels": stats.input_shape[1], "convention": stats.convention, "dtype": stats.dtype,
-                "formulas": {**figures_dict(stats.totals), **formulas_dict(stats)},
-                "points": [point_dict(p, result.axes) for p in result.points]}
+                "channels": stats.input_shape[1], "convention": stats.convention, "dtype": stats.dtype}
+    if result.formulas is not None:
+        document["formulas"] = {**figures_dict(stats.totals), **formulas_dict(stats)}
+    if result.parameters:
+        document["parameters"] = list(result.parameters)
+    if result.selection is not None:
+        document["selection"] = _selection_dict(result.selection, len(result.points))
+    document["points"] = [point_dict(p, result.axes, result.parameters) for p in result.points]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _selection_dict(selection: Selection, kept: int) -> dict:
+    limits = {name: getattr(selection, name) for name in ("max_params", "max_macs", "max_activation_bytes")}
+    return {**{name: limit for name, limit in limits.items() if limit is not None}, "pareto": selection.pareto,
+            "evaluated": selection.evaluated, "kept": kept, "dropped": dict(selection.dropped)}
 
 
 FIGURE_COLUMNS = ["valid", "params", "weight", "bias", "buffers", "macs", "flops", "activations",
                   "activation_bytes", "unmet"]
-"""The CSV's columns after batch and the spatial sizes (length; height, width; or depth, height, width)."""
+"""The CSV's columns after batch and the spatial sizes (length; height, width; or depth, height, width);
+a sweep over parameters starts with a column `set.NAME` for each and ends with `error`."""
 
 
 def to_csv(result: Sweep) -> str:
-    columns = ["batch", *result.axes, *FIGURE_COLUMNS]
+    set_columns = [f"set.{name}" for name in result.parameters]
+    columns = [*set_columns, "batch", *result.axes, *FIGURE_COLUMNS, *(["error"] if result.parameters else [])]
     table = Table([Column(name) for name in columns])
     for point in result.points:
         record = point_dict(point, result.axes)
+        record.update(zip(set_columns, map(value_text, point.setting)))
         if "unmet" in record:
             record["unmet"] = f"{record['unmet']['needs']} (layer '{record['unmet']['layer']}')"
+        if point.error is not None:
+            record["error"] = error_text(point.error)
         table.add([record.get(c, "") for c in columns])
     return as_csv(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,11 @@ def _has_variants(doc: YMap) -> bool:
     return isinstance(variants, YMap) and bool(variants)
 
 
-def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None = None) -> Graph:
+def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None = None,
+           settings: Mapping[str, Any] | None = None) -> Graph:
     """Expand one variant (or the default) of a loaded spec into a Graph. `origin`: the spec's
-    file, against which a model item's relative `spec:` path is read."""
+    file, against which a model item's relative `spec:` path is read; `settings`: values of the
+    spec's parameters set over the variant's (`archcalc sweep --set`)."""
     _check_keys(doc, TOP_KEYS, "top-level key")
     for key in ("name", "input", "layers"):
         if key not in doc:
@@ -82,6 +85,11 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
                             f"{did_you_mean(key, params)}", location=overrides.key_where(key),
                             hint="declare it under the top-level 'params:' with its default")
         env[key] = overrides[key]
+    for key, value in (settings or {}).items():
+        if key not in params:
+            raise SpecError(f"'{key}' is not a parameter of {family}{did_you_mean(key, params)}",
+                            hint=f"its parameters: {', '.join(params) or 'none'}")
+        env[key] = value
     input_holder = overrides if "input" in overrides else doc
     input_shape = parse_input(input_holder["input"], location=input_holder.where("input"))
     blocks = _blocks(doc)

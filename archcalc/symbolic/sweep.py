@@ -2,18 +2,30 @@
 
 The sizes that vary are the input's length L (a 1-D input, C×L) or its height and width (a 2-D
 input, C×H×W, and a 3-D one, C×D×H×W, whose depth D stays the spec's or the given input's).
+
+Over settings of the spec's own parameters (`--set`), the file is read and parsed once and each
+setting expanded once; each setting is then analysed numerically at each point, or, where that
+would cost more (many sizes: `symbolic_is_faster`), symbolically once with arithmetic at each
+point. A setting the spec refuses gives its points the error, located; so does a size it refuses
+(numerically), or the size's unmet constraint (symbolically).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import product
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from archcalc.errors import SpecError
+from archcalc.errors import SpecError, UsageError, did_you_mean
+from archcalc.limits import MAX_SWEEP_POINTS
+from archcalc.settings import Setting, kind_of
 from archcalc.sizes import check_sweep_points
 from archcalc.stats import Figures, ModelStats
-from archcalc.symbolic.context import Condition
-from archcalc.symbolic.model import analyze_symbolic, totals_at
+
+if TYPE_CHECKING:
+    from archcalc.graph import Graph
+    from archcalc.symbolic.context import Condition
 
 AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 """The spatial axes of an input with one, two or three of them, as records name them."""
@@ -24,37 +36,91 @@ _SYMBOLS = {1: ("L",), 2: ("H", "W"), 3: ("H", "W")}
 
 @dataclass(frozen=True)
 class SweepPoint:
-    """The totals at one batch and input size, or the constraint that size does not meet."""
+    """The totals at one batch and input size (and setting of the spec's parameters), or the
+    constraint that size does not meet, or the error of a setting the spec refuses."""
 
     batch: int
     input: tuple[int, ...]
     """The input at this point: channels, then the spatial sizes (C×L, C×H×W or C×D×H×W)."""
     totals: Figures | None
     unmet: Condition | None = None
+    setting: tuple[Any, ...] = ()
+    """The values of the parameters set (`--set`), in the order of Sweep.parameters."""
+    error: SpecError | None = None
+    """Why the spec refuses this setting (at this size): then `totals` and `unmet` are None."""
 
     @property
     def spatial(self) -> tuple[int, ...]:
         return self.input[1:]
 
 
+class Head(NamedTuple):
+    """What a sweep over parameters names above its points (a ModelStats names the same)."""
+
+    model: str
+    family: str
+    file: str
+    input_shape: tuple
+    """N×C×… with symbols for what varies (N over several batch sizes, else the batch)."""
+    convention: str
+    dtype: str
+    skipped: tuple[str, ...]
+
+    def uncounted(self) -> list[str]:
+        """What the convention's tool skips at some point of the sweep."""
+        return list(self.skipped)
+
+
+class Selection(NamedTuple):
+    """The filters a sweep's points went through, and how many points each one dropped."""
+
+    max_params: int | None = None
+    max_macs: int | None = None
+    max_activation_bytes: int | None = None
+    pareto: bool = False
+    evaluated: int = 0
+    dropped: tuple[tuple[str, int], ...] = ()
+    """(reason, points) for each reason a point was dropped: not valid, over a limit, dominated."""
+
+    @property
+    def active(self) -> bool:
+        return self.pareto or any(limit is not None for limit in self[:3])
+
+
 @dataclass(frozen=True)
 class Sweep:
-    formulas: ModelStats
-    """The symbolic analysis (L, or H and W, and, over several batch sizes, N) the points come from."""
+    formulas: ModelStats | None
+    """The symbolic analysis (L, or H and W, and, over several batch sizes, N) the points come
+    from; None in a sweep over the spec's parameters, where each setting has its own."""
     points: list[SweepPoint]
+    head: ModelStats | Head | None = None
+    """The model, file, input, convention and dtype: the formulas' (then None here), or a Head."""
+    parameters: tuple[str, ...] = ()
+    """The names of the parameters set (`--set`), in the order given."""
+    selection: Selection | None = None
+
+    @property
+    def about(self) -> ModelStats | Head:
+        return self.head or self.formulas
 
     @property
     def axes(self) -> tuple[str, ...]:
         """The names of the input's spatial axes: ('length',), ('height', 'width') or ('depth', 'height', 'width')."""
-        return AXES[len(self.formulas.input_shape) - 2]
+        return AXES[len(self.about.input_shape) - 2]
 
 
 def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[int], variant: str | None = None,
-          convention: str = "paper", dtype: str = "float32", input: tuple[int, ...] | None = None) -> Sweep:
+          convention: str = "paper", dtype: str = "float32", input: tuple[int, ...] | None = None,
+          settings: list[Setting] | tuple[Setting, ...] = ()) -> Sweep:
     """Totals of a spec at every size in `sizes` and batch size in `batches`. A size is a number
     (a 1-D input's length, or height = width) or a (height, width) pair; a 3-D input keeps its
-    depth. `input` (C×…, numbers) in place of the spec's gives the channels and depth."""
+    depth. `input` (C×…, numbers) in place of the spec's gives the channels and depth. With
+    `settings`, at every combination of the values of the spec's parameters (SpecError for an
+    unknown parameter, or a value of another kind than the parameter's)."""
+    if settings:
+        return sweep_parameters(spec, sizes, batches, settings, variant, convention, dtype, input)
     from archcalc.spec import load_graph
+    from archcalc.symbolic.model import analyze_symbolic, totals_at
 
     check_sweep_points(len(sizes), len(batches))
     graph = load_graph(spec, variant)
@@ -75,6 +141,130 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     return Sweep(stats, points)
 
 
+def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[int],
+                     settings: list[Setting] | tuple[Setting, ...], variant: str | None = None,
+                     convention: str = "paper", dtype: str = "float32",
+                     input: tuple[int, ...] | None = None) -> Sweep:
+    """`sweep` over every combination of the settings' values: the file read and parsed once,
+    expanded once per combination, each combination analysed once (see the module's note)."""
+    from archcalc.spec.catalog import display_name, load_document, locate
+    from archcalc.spec.expand import expand
+
+    combinations = 1
+    for setting in settings:
+        combinations *= len(setting.values)
+    _check_points(combinations, len(sizes), len(batches))
+    path, chosen = locate(spec)
+    document, name = load_document(path), display_name(path)
+    chosen = variant if variant is not None else chosen
+    base = expand(document, name, chosen, path)  # the spec as it is: its errors refuse the whole sweep
+    check_settings(document, base.family, settings)
+    shape = input or base.input_shape
+    symbols = _SYMBOLS[len(shape) - 1]
+    fixed = shape[:-len(symbols)]
+    at = [(*fixed, *_varying(base.model, shape, size)) for size in sizes]
+    names = tuple(setting.name for setting in settings)
+    symbolic = symbolic_is_faster(combinations, len(at) * len(batches))
+    points, skipped = [], {}
+    for values in product(*(setting.values for setting in settings)):
+        try:
+            graph = expand(document, name, chosen, path, settings=dict(zip(names, values)))
+            found = _setting_points(graph, at, batches, convention, dtype, symbolic)
+        except SpecError as error:
+            found = [SweepPoint(n, point_input, None, error=error) for n in batches for point_input in at]
+        else:
+            skipped.update(dict.fromkeys(found.pop()))
+        points += [replace(point, setting=values) for point in found]
+    batch = "N" if len(batches) > 1 else batches[0]
+    head = Head(base.model, base.family, base.file, (batch, *fixed, *symbols), convention, dtype, tuple(skipped))
+    return Sweep(None, points, head, names)
+
+
+def _check_points(combinations: int, sizes: int, batches: int) -> None:
+    """Refuse, before any work, a sweep over parameters of more than MAX_SWEEP_POINTS points."""
+    total = combinations * sizes * batches
+    if total > MAX_SWEEP_POINTS:
+        raise UsageError(f"{combinations:,} settings of the parameters × {sizes:,} sizes × {batches:,} batch sizes "
+                        f"give {total:,} points; a sweep takes at most {MAX_SWEEP_POINTS:,} (use fewer values "
+                        f"or a larger step)", option="'--set' / '--size' / '--batch'")
+
+
+def check_settings(document: Any, family: str, settings: list[Setting] | tuple[Setting, ...]) -> None:
+    """Refuse (a usage error) a setting of a name that is not one of the spec's parameters, a
+    parameter set twice, or a value of another kind than the parameter's (a number for a name, …)."""
+    params = document.get("params") or {}
+    seen = set()
+    for setting in settings:
+        if setting.name not in params:
+            listed = ", ".join(params) or "none"
+            raise UsageError(f"'{setting.name}' is not a parameter of {family}"
+                             f"{did_you_mean(setting.name, params)}; its parameters: {listed}", option="'--set'")
+        if setting.name in seen:
+            raise UsageError(f"'{setting.name}' is set twice: give its values in one --set, joined by ','",
+                             option="'--set'")
+        seen.add(setting.name)
+        default = params[setting.name]
+        kind = kind_of(default)
+        for value in setting.values:
+            if default is not None and kind_of(value) != kind:
+                raise UsageError(f"'{setting.name}' is {kind} in the spec ({_shown(default)}), not {_shown(value)}",
+                                 option="'--set'")
+
+
+def _shown(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, str) else str(value)
+
+
+NUMERIC_MS, SYMBOLIC_MS, SYMPY_MS = 2, 35, 1300
+"""What a sweep over parameters costs, measured on ResNet-50 (benchmarks/sweep_params_speed.py):
+a numeric analysis a point, a symbolic analysis a setting, and sympy's import and first analysis."""
+
+
+def symbolic_is_faster(settings: int, points: int) -> bool:
+    """Whether `settings` symbolic analyses (then arithmetic at `points` points each) cost less
+    than a numeric analysis at each point, by the costs measured above."""
+    return settings * (points * NUMERIC_MS - SYMBOLIC_MS) > SYMPY_MS
+
+
+def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int], convention: str,
+                    dtype: str, symbolic: bool) -> list:
+    """The points of one setting, and (last) what the convention's tool skips in it: one
+    symbolic analysis and arithmetic at each point, or a numeric analysis at each point (where
+    one refuses its size, the point has the error)."""
+    if not symbolic:
+        return _numeric_points(graph, at, batches, convention, dtype)
+    from archcalc.symbolic.model import analyze_symbolic, totals_at
+
+    symbols = _SYMBOLS[len(at[0]) - 1]
+    fixed = at[0][:-len(symbols)]
+    batch = "N" if len(batches) > 1 else batches[0]
+    stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
+    points = []
+    for n in batches:
+        for point_input in at:
+            values = dict(zip(symbols, point_input[len(fixed):]), N=n)
+            unmet = stats.formulas.unmet(values)
+            points.append(SweepPoint(n, point_input, None if unmet else totals_at(stats, values), unmet))
+    return [*points, stats.uncounted()]
+
+
+def _numeric_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int], convention: str,
+                    dtype: str) -> list:
+    from archcalc.analysis import analyze_graph
+
+    points, skipped = [], {}
+    for n in batches:
+        for point_input in at:
+            try:
+                stats = analyze_graph(graph, point_input, n, convention, dtype)
+            except SpecError as error:
+                points.append(SweepPoint(n, point_input, None, error=error))
+                continue
+            points.append(SweepPoint(n, point_input, stats.totals))
+            skipped.update(dict.fromkeys(stats.uncounted()))
+    return [*points, list(skipped)]
+
+
 def _varying(model: str, shape: tuple[int, ...], size: int | tuple[int, int]) -> tuple[int, ...]:
     """The sizes one entry of the size list sets: (L,) of a 1-D input, else (H, W)."""
     if len(shape) > 2:
@@ -83,3 +273,45 @@ def _varying(model: str, shape: tuple[int, ...], size: int | tuple[int, int]) ->
         raise SpecError(f"1-D inputs have one size, the length L: got the pair {size[0]}x{size[1]} for {model} "
                         f"(input {shape[0]}×L); give lengths, like 8000,16000 or 8000:16000:4000")
     return (size,)
+
+
+def select(result: Sweep, max_params: int | None = None, max_macs: int | None = None,
+           max_activation_bytes: int | None = None, pareto: bool = False) -> Sweep:
+    """The points within the limits (≤ each one given) and, with `pareto`, not dominated: a
+    point is dominated when another of the same batch size has no more parameters and no more
+    MACs, and fewer of one of them. A point without figures (not valid) is dropped by any of
+    these; the result counts what each dropped."""
+    selection = Selection(max_params, max_macs, max_activation_bytes, pareto, len(result.points))
+    if not selection.active:
+        return result
+    limits = [("params", max_params), ("macs", max_macs), ("activation_bytes", max_activation_bytes)]
+    kept = [point for point in result.points if point.totals is not None]
+    dropped = [("not valid", len(result.points) - len(kept))]
+    for figure, limit in limits:
+        if limit is not None:
+            within = [point for point in kept if getattr(point.totals, figure) <= limit]
+            dropped.append((f"{figure} over {limit:,}", len(kept) - len(within)))
+            kept = within
+    if pareto:
+        front = _front(kept)
+        dropped.append(("dominated", len(kept) - len(front)))
+        kept = front
+    selection = selection._replace(dropped=tuple(dropped))
+    return replace(result, points=kept, selection=selection)
+
+
+def _front(points: list[SweepPoint]) -> list[SweepPoint]:
+    """The points no other point of the same batch size dominates (in params and MACs), in
+    their order: sorted by params then MACs, a point is kept when its MACs are below those of
+    every point before it with fewer params, or it ties the best of them on both figures."""
+    keep = set()
+    for batch in dict.fromkeys(point.batch for point in points):
+        ordered = sorted((p for p in points if p.batch == batch), key=lambda p: (p.totals.params, p.totals.macs))
+        best = None  # (params, MACs) of the kept point with the fewest MACs so far
+        for point in ordered:
+            figures = (point.totals.params, point.totals.macs)
+            if best is None or figures[1] < best[1] or figures == best:
+                keep.add(id(point))
+                if best is None or figures[1] < best[1]:
+                    best = figures
+    return [point for point in points if id(point) in keep]

@@ -1,0 +1,128 @@
+"""Values of a spec's parameters given on the command line: `archcalc sweep --set NAME=VALUES`.
+
+VALUES is entries joined by `,` (a comma inside brackets belongs to a list), each
+
+- a range `from:to:step` of numbers, both ends included (step 1 if left out), worked out as
+  from + i·step in exact decimal arithmetic: `0.5:2:0.25` is 0.5, 0.75, …, 2.0 exactly; whole
+  numbers at whole-number ends and step, else floats;
+- or one value as YAML reads it: a number, `true`/`false`, a name (`basic`), a flow list
+  (`[3, 4, 6, 3]`).
+
+A range is counted from its ends and step before its values are made: more than
+MAX_SWEEP_POINTS values are refused.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+from archcalc.errors import SpecError
+from archcalc.limits import MAX_SWEEP_POINTS
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_RANGE = re.compile(rf"\s*({_NUMBER})\s*:\s*({_NUMBER})\s*(?::\s*({_NUMBER})\s*)?")
+_FORMS = "NAME=VALUES, like width=0.5:2:0.25, depth=1,1.2,1.4, block=basic or depths=[2,2,2,2],[3,4,6,3]"
+
+
+class Setting(NamedTuple):
+    """One `--set`: a parameter's name and the values it takes, in order."""
+
+    name: str
+    values: tuple[Any, ...]
+
+
+def parse_setting(text: str) -> Setting:
+    """'width=0.5:2:0.25' → Setting('width', (0.5, 0.75, …, 2.0)); SpecError for anything else."""
+    name, equals, values = text.partition("=")
+    name = name.strip()
+    if not equals or not _NAME.fullmatch(name) or not values.strip():
+        raise SpecError(f"--set takes {_FORMS}; got {text!r}")
+    entries = [_entry(part) for part in _split(values)]
+    count = sum(len(entry) for entry in entries)
+    if count > MAX_SWEEP_POINTS:
+        raise SpecError(f"{count:,} values of '{name}'; a sweep takes at most {MAX_SWEEP_POINTS:,} points "
+                        f"(use a larger step)")
+    return Setting(name, tuple(value for entry in entries for value in _values(entry)))
+
+
+def kind_of(value: Any) -> str:
+    """What kind of value a parameter holds, in words: a number, true or false, a name, a list."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a list" if isinstance(value, list) else "a name" if isinstance(value, str) else "any value"
+
+
+def _split(text: str) -> list[str]:
+    """Split at the commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    return [*parts, text[start:]]
+
+
+class _Range(NamedTuple):
+    start: Decimal
+    step: Decimal
+    count: int
+    whole: bool
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def _entry(part: str) -> _Range | list[Any]:
+    """A range, counted but not yet made, or one value as a list of one."""
+    matched = _RANGE.fullmatch(part)
+    if matched:
+        return _range(part, *matched.groups())
+    return [_value(part)]
+
+
+def _range(part: str, start_text: str, stop_text: str, step_text: str | None) -> _Range:
+    try:
+        start, stop, step = Decimal(start_text), Decimal(stop_text), Decimal(step_text or "1")
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        raise SpecError(f"cannot read the range '{part.strip()}'") from None
+    if step <= 0 or stop < start:
+        raise SpecError(f"a range is from:to:step with from ≤ to and step > 0, got '{part.strip()}'")
+    count = int((stop - start) // step) + 1
+    whole = all(number == number.to_integral_value() and "." not in text
+                for number, text in ((start, start_text), (step, step_text or "1")))
+    return _Range(start, step, count, whole)
+
+
+def _values(entry: _Range | list[Any]) -> list[Any]:
+    if isinstance(entry, list):
+        return entry
+    values = (entry.start + index * entry.step for index in range(entry.count))
+    return [int(value) if entry.whole else float(value) for value in values]
+
+
+def _value(text: str) -> Any:
+    """One value as YAML reads it: a finite number, true/false, a name or a list of those."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = None
+    if not _plain(value):
+        raise SpecError(f"--set values are numbers, true/false, names or lists like [3, 4, 6, 3]; got '{text.strip()}'")
+    return value
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    return isinstance(value, (int, str)) and value != ""

@@ -1,0 +1,243 @@
+"""`archcalc sweep --set`: sweeps over a spec's own parameters. Every point equals `archcalc table`
+of a spec file written with those parameters (an independent path: a YAML file, another process
+of reading); the values of a range are exact; bad input is one usage error; a value the spec
+refuses is a row saying why; the filters and the Pareto front keep what they say."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import random
+
+import pytest
+import yaml
+
+from archcalc.errors import SpecError
+from archcalc.settings import parse_setting
+from archcalc.sizes import parse_count
+from archcalc.spec.catalog import locate
+from archcalc.symbolic.sweep import SweepPoint, _front, sweep
+
+FIGURES = ("params", "weight", "bias", "buffers", "macs", "flops", "activations", "activation_bytes")
+
+SCALED = """
+    name: scaled
+    input: [3, 64, 64]
+    params:
+      width: 1.0        # multiplies every width, rounded to a multiple of 8
+      depth: 1.0        # multiplies the number of blocks, rounded up
+      se: false
+      act: relu
+    blocks:
+      unit:
+        params: {out: ~}
+        layers:
+          - conv: {kind: conv2d, out: out, kernel: 3, padding: 1, bias: false}
+          - bn: batchnorm2d
+          - act: act
+    layers:
+      - stem: {kind: conv2d, out: "max(8, floor(32 * width / 8 + 0.5) * 8)", kernel: 3, stride: 2, padding: 1}
+      - body: {kind: unit, out: "max(8, floor(64 * width / 8 + 0.5) * 8)", repeat: "ceil(2 * depth)"}
+      - pool: {kind: maxpool2d, kernel: 2}
+      - gate: {kind: sigmoid, when: se}
+      - head: {kind: adaptive_avgpool2d, output_size: 1}
+      - flatten: flatten
+      - fc: {kind: linear, out: 10}
+"""
+
+
+def table_totals(cli, tmp_path, spec, variant, setting: dict, shape: tuple[int, ...], batch: int) -> dict | None:
+    """`archcalc table` of the spec written anew with `setting` as its parameters' defaults (and
+    taken out of the variant, whose values --set overrides); None where it refuses the spec."""
+    path, chosen = locate(spec)
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["params"].update(setting)
+    chosen = variant or chosen
+    if chosen and isinstance(document.get("variants", {}).get(chosen), dict):
+        for name in setting:
+            document["variants"][chosen].pop(name, None)
+    written = tmp_path / f"{len(list(tmp_path.iterdir()))}.yaml"
+    written.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    args = ["table", written, "--input", "x".join(map(str, shape)), "--batch", str(batch), "--format", "json"]
+    result = cli(*args, *(["--variant", chosen] if chosen else []))
+    if result.exit_code != 0:
+        assert "Traceback" not in result.output
+        return None
+    return json.loads(result.stdout)["totals"]
+
+
+@pytest.mark.parametrize(("spec", "variant", "settings", "sizes", "batches"), [
+    ("resnet50", None, ["groups=1,32", "base_width=4,8"], "224,160x192", "1"),
+    ("resnet18", None, ["depths=[1,1,1,1],[2,2,2,2]", "block=basic,bottleneck"], "224", "1,4"),
+    ("densenet121", None, ["growth=12:32:20", "bn_size=2,4"], "224", "1"),
+    ("mobilenet_v3_large", None, ["last_channel=1024,1280", "depth=11,15,16"], "224,225", "1"),
+    ("vgg11", None, ["batch_norm=true,false"], "32,64", "1"),
+    ("SCALED", None, ["width=0.5:2:0.25", "depth=1,1.2,1.4", "se=true,false"], "32:96:32", "1"),
+])
+def test_each_point_equals_the_table_of_a_spec_written_with_those_parameters(
+        cli, tmp_path, write_spec, spec, variant, settings, sizes, batches):
+    if spec == "SCALED":
+        spec = str(write_spec(SCALED, "scaled.yaml"))
+    args = [arg for setting in settings for arg in ("--set", setting)]
+    result = cli("sweep", spec, *args, "--size", sizes, "--batch", batches, "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    points = document["points"]
+    names = [setting.split("=")[0] for setting in settings]
+    assert document["parameters"] == names
+    settings_product = list(itertools.product(*(parse_setting(s).values for s in settings)))
+    assert [tuple(p["parameters"].values()) for p in points][::len(points) // len(settings_product)] == \
+        settings_product
+    sample = random.Random(17).sample(points, min(8, len(points)))
+    out = tmp_path / "written"
+    out.mkdir()
+    for point in sample:
+        shape = (3, point["height"], point["width"])
+        expected = table_totals(cli, out, spec, variant, point["parameters"], shape, point["batch"])
+        if expected is None:
+            assert not point["valid"], point
+            continue
+        assert point["valid"], point
+        assert {name: point[name] for name in FIGURES} == expected, point
+
+
+def test_a_range_gives_exact_decimal_values():
+    assert parse_setting("width=0.5:2:0.25").values == (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+    assert parse_setting("w=0.1:0.7:0.1").values == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+    assert parse_setting("g=1:9:4").values == (1, 5, 9)
+    assert parse_setting("g=1:10:4").values == (1, 5, 9)
+    assert all(type(v) is int for v in parse_setting("g=1:4,8").values)
+    assert parse_setting("d=1,1.2, 1.4").values == (1, 1.2, 1.4)
+    assert parse_setting("b=true,basic,[3, 4, 6, 3]").values == (True, "basic", [3, 4, 6, 3])
+    assert parse_setting("x=-1:1:0.5").values == (-1.0, -0.5, 0.0, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("text", ["width", "=1", "width=", "1w=2", "w=1:0", "w=1:2:0", "w=1:2:-1", "w=1,,2",
+                                  "w=.nan", "w=.inf", "w={a: 1}", "w=~", "w=[1", "w=0:100000"])
+def test_a_bad_setting_is_refused(text):
+    with pytest.raises(SpecError):
+        parse_setting(text)
+
+
+def test_counts_take_decimal_and_binary_units():
+    assert [parse_count(t) for t in ("25000000", "25M", "4.1G", "2.5 K", "1T", "512MiB", "1KiB")] == \
+           [25_000_000, 25_000_000, 4_100_000_000, 2_500, 10**12, 512 * 2**20, 1024]
+    for text in ("1.5", "x", "-1", "1e9", "1.0001K", "", "25 m"):
+        with pytest.raises(SpecError):
+            parse_count(text)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--set", "grups=1,2"], ["'grups' is not a parameter of resnet", "did you mean 'groups'",
+                              "its parameters: block, depths"]),
+    (["--set", "groups=1:0"], ["a range is from:to:step"]),
+    (["--set", "groups=1:4:0"], ["step > 0"]),
+    (["--set", "groups=1:100", "--set", "base_width=1:200"], ["20,000 points", "at most 10,000"]),
+    (["--set", "groups=true"], ["'groups' is a number in the spec (1), not true"]),
+    (["--set", "block=1"], ["'block' is a name in the spec ('bottleneck'), not 1"]),
+    (["--set", "depths=3"], ["'depths' is a list in the spec"]),
+    (["--set", "groups=1", "--set", "groups=2"], ["'groups' is set twice"]),
+    (["--set", "groups"], ["--set takes NAME=VALUES"]),
+    (["--max-params", "lots"], ["a count is a whole number"]),
+])
+def test_bad_input_is_one_usage_error(cli, args, says):
+    result = cli("sweep", "resnet50", "--size", "224", *args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for text in says:
+        assert text in " ".join(result.output.replace("│", " ").split()), (text, result.output)
+
+
+def test_too_many_points_are_refused_before_any_work(monkeypatch):
+    import sys
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("expanded before counting")
+
+    monkeypatch.setattr(sys.modules["archcalc.spec.expand"], "expand", no_work)
+    settings = [parse_setting("groups=1:100"), parse_setting("base_width=1:100")]
+    from archcalc.errors import UsageError
+
+    with pytest.raises(UsageError, match="10,000 settings of the parameters × 2 sizes × 1 batch sizes"):
+        sweep("resnet50", [224, 256], [1], settings=settings)
+
+
+def test_a_value_the_spec_refuses_is_a_row_saying_why(cli):
+    result = cli("sweep", "mobilenet_v3_large", "--set", "depth=15,16", "--size", "224,32")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.lstrip().startswith("16 ")]
+    assert len(rows) == 2
+    assert all("not valid: specs/mobilenet_v3.yaml:" in row and "list index out of range" in row for row in rows)
+    result = cli("sweep", "mobilenet_v3_large", "--set", "depth=15,16", "--size", "224", "--format", "csv")
+    records = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["valid"] for r in records] == ["True", "False"]
+    assert "list index out of range" in records[1]["error"] and records[1]["set.depth"] == "16"
+
+
+def test_a_size_the_spec_refuses_is_a_row_saying_why(cli, write_spec):
+    spec = write_spec(SCALED)
+    result = cli("sweep", spec, "--set", "width=1,2", "--size", "1,64", "--format", "json")
+    points = json.loads(result.stdout)["points"]
+    assert [p["valid"] for p in points] == [False, True, False, True]
+    assert points[0]["error"]["layer"] == "pool" and points[0]["error"]["location"].startswith(str(spec))
+
+
+@pytest.mark.parametrize("symbolic", [True, False])
+def test_both_ways_give_the_same_points(monkeypatch, write_spec, symbolic):
+    """Numeric at each point, or symbolic once a setting: the same totals, and a row for each
+    size refused (its error, or its unmet constraint)."""
+    import archcalc.symbolic.sweep as module
+
+    spec = write_spec(SCALED)
+    settings = [parse_setting("width=0.5,1.25"), parse_setting("se=true,false")]
+    expected = sweep(spec, [1, 2, 32, (48, 64)], [1, 3], settings=settings).points
+    monkeypatch.setattr(module, "symbolic_is_faster", lambda settings, points: symbolic)
+    points = sweep(spec, [1, 2, 32, (48, 64)], [1, 3], settings=settings).points
+    assert [(p.setting, p.batch, p.input, p.totals) for p in points] == \
+           [(p.setting, p.batch, p.input, p.totals) for p in expected]
+    refused = [p for p in points if p.totals is None]
+    assert len(refused) == 16  # sizes 1 and 2, at both batch sizes, in each of the 4 settings
+    assert all((p.unmet is not None) == symbolic and (p.error is not None) != symbolic for p in refused)
+
+
+def test_filters_and_the_front(cli, write_spec):
+    spec = write_spec(SCALED)
+    every = json.loads(cli("sweep", spec, "--set", "width=0.5:2:0.25", "--set", "depth=1,1.5,2",
+                           "--size", "32,64", "--format", "json").stdout)["points"]
+    result = cli("sweep", spec, "--set", "width=0.5:2:0.25", "--set", "depth=1,1.5,2", "--size", "32,64",
+                 "--max-params", "60K", "--max-macs", "0.1G", "--pareto", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    within = [p for p in every if p["params"] <= 60_000 and p["macs"] <= 100_000_000]
+    front = [p for p in within if not any(q["params"] <= p["params"] and q["macs"] <= p["macs"]
+                                          and (q["params"], q["macs"]) != (p["params"], p["macs"]) for q in within)]
+    assert document["points"] == front
+    assert document["selection"]["evaluated"] == len(every) and document["selection"]["kept"] == len(front)
+    table = cli("sweep", spec, "--set", "width=0.5:2:0.25", "--size", "32", "--max-params", "20000")
+    assert "points kept" in table.stdout and "params over 20,000" in table.stdout
+
+
+def test_the_front_against_every_pair():
+    chance = random.Random(3)
+    for _ in range(200):
+        points = [SweepPoint(chance.choice([1, 2]), (3, 8, 8), _figures(chance.randint(1, 6), chance.randint(1, 6)))
+                  for _ in range(chance.randint(1, 12))]
+        expected = [p for p in points if not any(
+            q.batch == p.batch and q.totals.params <= p.totals.params and q.totals.macs <= p.totals.macs
+            and (q.totals.params, q.totals.macs) != (p.totals.params, p.totals.macs) for q in points)]
+        assert _front(points) == expected
+
+
+def _figures(params: int, macs: int):
+    from archcalc.stats import Figures
+
+    return Figures(params, 0, 0, macs, 2 * macs, 1, 4)
+
+
+def test_a_sweep_without_settings_is_unchanged(cli):
+    plain = cli("sweep", "resnet18", "--size", "32:64:32", "--format", "json")
+    document = json.loads(plain.stdout)
+    assert "parameters" not in document and "selection" not in document and "formulas" in document
+    assert "parameters" not in document["points"][0]
