@@ -20,10 +20,19 @@ REPEAT_NAMES = ("index", "count")
 """The names a repeated item's fields see: which copy this is (from 0), and how many there are."""
 
 
+class _Refused(ValueError):
+    """An argument that a function of the language does not take, and what to do about it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def _number(function: str, value: Any) -> float:
     """`value`, refused unless it is a finite number (an argument of one of the functions below)."""
     if not _is_number(value) or not math.isfinite(value):
-        raise ValueError(f"{function} takes numbers, got {value!r}")
+        raise _Refused(f"{function} takes numbers, got {value!r}", "give it a number: a parameter that "
+                       "is a number, not text, a list, true/false or .nan")
     return value
 
 
@@ -43,11 +52,13 @@ def _pow(base: Any, exponent: Any) -> int | float:
     is large to compute (beyond MAX_MAGNITUDE it is refused where it is made)."""
     base, exponent = _number("pow", base), _number("pow", exponent)
     if abs(exponent) > MAX_EXPONENT:
-        raise ValueError(f"pow takes an exponent from -{MAX_EXPONENT} to {MAX_EXPONENT}, got {exponent}")
+        raise _Refused(f"pow takes an exponent from -{MAX_EXPONENT} to {MAX_EXPONENT}, got {exponent}",
+                       "no layer needs a larger power: check the exponent")
     if base == 0 and exponent < 0:
         raise ZeroDivisionError
     if base < 0 and not float(exponent).is_integer():
-        raise ValueError(f"a negative number to the power {exponent} is not a real number")
+        raise _Refused(f"a negative number to the power {exponent} is not a real number",
+                       "a negative base takes whole exponents only")
     if isinstance(base, int) and isinstance(exponent, int) and exponent >= 0:
         return base ** exponent  # exact: at most 64 factors of at most 10^15
     try:
@@ -60,12 +71,12 @@ def _log(value: Any, base: Any = None) -> float:
     """The natural logarithm, or the one to `base`."""
     value = _number("log", value)
     if value <= 0:
-        raise ValueError(f"log takes a number above 0, got {value}")
+        raise _Refused(f"log takes a number above 0, got {value}", "check what the logarithm is taken of")
     if base is None:
         return math.log(value)
     base = _number("log", base)
     if base <= 0 or base == 1:
-        raise ValueError(f"the base of log must be above 0 and not 1, got {base}")
+        raise _Refused(f"the base of log must be above 0 and not 1, got {base}", "log(x, 2) is the base-2 logarithm")
     return math.log(value) / math.log(base)
 
 
@@ -125,6 +136,8 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
         return compiled(text)(names)
     except ZeroDivisionError:
         raise SpecError(f"division by zero in {_quoted(text)}") from None
+    except _Refused as exc:
+        raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}", hint=exc.hint) from None
     except (TypeError, IndexError, ValueError, OverflowError) as exc:
         raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}") from None
 
