@@ -310,10 +310,10 @@ class _Builder:
         if "when" in body and not self._value(body, "when", env, bool):
             self._count_item()  # an item switched off counts once
             return inputs[0]  # a merge switched off passes its first input: an absent residual add
+        if "as" in body and "for_each" not in body:
+            raise SpecError("'as' names the row of 'for_each', and this item has none",
+                            location=body.key_where("as"), hint="add 'for_each: LIST', or leave 'as' out")
         if "repeat" not in body and "for_each" not in body:
-            if "as" in body:
-                raise SpecError("'as' names the row of 'for_each', and this item has none",
-                                location=body.key_where("as"), hint="add 'for_each: LIST', or leave 'as' out")
             return self.single(full, body, location, inputs, env, depth)  # which counts it
         self._count_item()  # the repeat itself; each copy counts in `single`
         key = "repeat" if "repeat" in body else "for_each"
