@@ -64,6 +64,10 @@ MAX_EXPRESSION_DEPTH = 32
 MAX_MAGNITUDE = 10**15
 """Largest absolute number an expression may produce."""
 
+MAX_EXPONENT = 64
+"""Largest exponent (in size) of `pow` in an expression: no power is costly to compute, and
+anything of base 2 or more is past MAX_MAGNITUDE long before it."""
+
 MAX_DIMENSION = 2**31 - 1
 """Largest batch, channel count, height, width or feature count of any tensor."""
 

@@ -110,6 +110,7 @@ def test_limits_table_states_the_limits_in_the_code():
         "characters in one expression": f"{limits.MAX_EXPRESSION_CHARS:,}",
         "operations nested in one expression": f"{limits.MAX_EXPRESSION_DEPTH}",
         "a number an expression produces": "10¹⁵" if limits.MAX_MAGNITUDE == 10**15 else "?",
+        "the exponent of `pow` in an expression": f"{limits.MAX_EXPONENT}",
         "batch, channels, height, width or features of any tensor": f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
         "a whole-number field (`out`, `kernel`, `stride`, `padding`, `dilation`, `groups`, `dim`, …)":
             f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
@@ -161,3 +162,17 @@ def test_the_model_item_and_outputs_example_runs(tmp_path):
     stats = archcalc.analyze(path)
     assert stats.outputs == ("out", "aux") and stats.shapes["aux"] == (1, 21, 8, 8)
     assert stats.layers[0].name == "backbone.conv1"
+
+
+def test_the_repeat_and_for_each_example_runs(tmp_path):
+    """docs/spec.md's example of index, count and for_each, as a spec."""
+    import archcalc
+
+    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    example = text.split("### Repeats: index, count and for_each", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.yaml"
+    path.write_text("name: example\ninput: [3, 32, 32]\n" + example, encoding="utf-8")
+    shapes = {layer.name: layer.shape for layer in archcalc.analyze(path).layers}
+    assert [shapes[f"widen.{i}.conv"] for i in range(3)] == [(1, 8, 16, 16), (1, 16, 16, 16), (1, 24, 16, 16)]
+    assert [shapes[f"stage.{i}.conv"] for i in range(3)] == [(1, 16, 16, 16), (1, 24, 8, 8), (1, 40, 4, 4)]
+    assert shapes["head"] == (1, 160, 4, 4)

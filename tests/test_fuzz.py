@@ -33,7 +33,9 @@ DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 FIELDS = sorted({name for kind in LAYER_KINDS.values() for name in kind.fields})
 WORDS = sorted(set(LAYER_KINDS) | TOP_KEYS | ITEM_KEYS | set(FIELDS)
                | {"same", "valid", "input", "block", "bottleneck", "basic", "width", "depths[0]",
-                  "width * 4", "stride != 1", "1e400", "x // 0", "[1, 2]", "min(1)", "ceil(2.5)"})
+                  "width * 4", "stride != 1", "1e400", "x // 0", "[1, 2]", "min(1)", "ceil(2.5)",
+                  "index", "count", "width * (index + 1)", "round(2.5)", "pow(9, 99)", "pow(width, 0.5)",
+                  "log(0)", "log(width, 1)", "int(1e400)", "round(log(width) / log(2))"})
 def tiers(fast: int, more: int):
     """`cases` for a fuzz test: `fast` in the fast tier, and `more` (marked slow) in a full run."""
     return pytest.mark.parametrize("cases", [pytest.param(fast, id=str(fast)),
@@ -281,5 +283,46 @@ def test_validate_answers_mutated_specs_too(cases, cli, tmp_path, count_fuzz_cas
         assert result.exit_code in (0, 1, 2), result.output
         if result.exit_code == 2:
             assert result.stderr.startswith(f"error: {spec}:"), result.stderr
+
+    check()
+
+
+# --- random expressions ----------------------------------------------------------------------
+
+operands = st.one_of(st.integers(-10**16, 10**16), st.floats(allow_nan=True, allow_infinity=True),
+                     st.sampled_from(["width", "index", "[1, 2]", "'a'", "true"]))
+
+
+def _applied(inner):
+    return st.one_of(
+        st.tuples(st.sampled_from(["round", "int", "log", "ceil", "floor", "min", "max"]), inner)
+        .map(lambda call: f"{call[0]}({call[1]})"),
+        st.tuples(st.sampled_from(["pow", "log", "min"]), inner, inner).map(lambda call: f"{call[0]}({call[1]}, {call[2]})"),
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "//", "%", "<", "=="]), inner)
+        .map(lambda parts: f"({parts[0]} {parts[1]} {parts[2]})"),
+        st.tuples(inner, inner, inner).map(lambda parts: f"({parts[0]} if {parts[1]} else {parts[2]})"),
+    )
+
+
+expressions = st.recursive(operands.map(str), _applied, max_leaves=12)
+
+
+@tiers(300, 2000)
+def test_random_expressions_give_a_value_or_one_spec_error(cases):
+    """Powers, logarithms and roundings of anything (huge numbers, nan, inf, text, lists): a value
+    within the magnitude bound, or a SpecError; never another exception, never a hang."""
+    from archcalc.errors import SpecError
+    from archcalc.limits import MAX_MAGNITUDE
+    from archcalc.spec.expr import evaluate
+
+    @fuzz(cases)
+    @given(expression=expressions)
+    def check(expression):
+        try:
+            value = evaluate(expression, {"width": 64, "index": 3})
+        except SpecError:
+            return
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            assert not abs(value) > MAX_MAGNITUDE, (expression, value)
 
     check()

@@ -166,7 +166,7 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
 
 
 @pytest.mark.parametrize("expression, message", [
-    ("__import__('os')", "only min, max, ceil and floor may be called"),
+    ("__import__('os')", "only min, max, ceil, floor, round, int, pow and log may be called"),
     ("width.real", "is not allowed in an expression"),
     ("2 ** 64", "operator not allowed"),
     ("width / 0", "division by zero"),
@@ -378,3 +378,205 @@ def test_an_odd_model_item_is_one_error_at_the_item(write_spec, cli, item, messa
     assert result.exit_code == 2 and result.stdout == ""
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"error: {path}:4:") and "layer 'part'" in first and message in first
+
+
+@pytest.mark.parametrize("expression, value", [
+    ("round(2.5)", 2), ("round(3.5)", 4), ("round(-2.5) + 4", 2), ("round(2.6)", 3),  # half to even
+    ("int(7.9)", 7), ("int(-7.9) + 9", 2),                                        # towards 0
+    ("pow(2, 10)", 1024), ("pow(4, 0.5) * 4", 8), ("pow(2, -1) * 16", 8), ("pow(-2, 3) + 16", 8),
+    ("round(log(pow(2.54, 3)) / log(2.54))", 3), ("round(log(1024, 2))", 10),
+    ("pow(2, 3) if log(8, 2) > 2.9 else 0", 8),
+])
+def test_round_int_pow_and_log(expression, value, write_spec):
+    path = write_spec(f"""
+        name: functions
+        input: [3, 8, 8]
+        layers:
+          - conv: {{kind: conv2d, out: "{expression}", kernel: 1}}
+    """)
+    assert archcalc.analyze(path).layers[0].shape[1] == value
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("pow(9, pow(9, 9))", r"pow takes an exponent from -64 to 64, got 387420489"),
+    ("pow(2, 65)", r"pow takes an exponent from -64 to 64, got 65"),
+    ("pow(10, 16)", r"'pow\(10, 16\)' gives 1e\+16, beyond the limit of 1e\+15"),
+    ("pow(1e15, 64)", r"gives inf, beyond the limit"),
+    ("pow(0, -1)", r"division by zero in 'pow\(0, -1\)'"),
+    ("pow(-8, 1 / 3)", r"a negative number to the power 0.33\d+ is not a real number"),
+    ("log(0)", r"log takes a number above 0, got 0"),
+    ("log(-3)", r"log takes a number above 0, got -3"),
+    ("log(8, 1)", r"the base of log must be above 0 and not 1"),
+    ("round('a')", r"round takes numbers, got 'a'"),
+    ("int([1])", r"int takes numbers, got \[1\]"),
+    ("round(2.5, 1)", r"round takes 1 argument, got 2"),
+    ("pow(2)", r"pow takes 2 arguments, got 1"),
+    ("log(1, 2, 3)", r"log takes 1 or 2 arguments, got 3"),
+    ("2 ** 3", r"operator not allowed"),
+    ("1e15 / 1e-300", r"gives inf, beyond the limit"),
+    ("pow(" * 40 + "2" + ", 1)" * 40, r"nests more than 32 operations"),
+])
+def test_functions_refuse_what_they_cannot_compute_at_the_field(expression, message, write_spec):
+    path = write_spec(f"""
+        name: refused
+        input: [3, 8, 8]
+        layers:
+          - conv: {{kind: conv2d, out: "{expression}", kernel: 1}}
+    """)
+    with pytest.raises(SpecError, match=message) as caught:
+        archcalc.analyze(path)
+    assert caught.value.layer == "conv" and caught.value.location.line == 4  # at the field
+
+
+def test_a_repeat_gives_each_copy_its_index_and_count(write_spec):
+    path = write_spec("""
+        name: indexed
+        input: [8, 16, 16]
+        blocks:
+          unit:
+            params: {out: ~, stride: 1}
+            layers:
+              - conv: {kind: conv2d, out: out, kernel: 3, stride: stride, padding: 1}
+        layers:
+          - a: {kind: unit, repeat: 3, out: "8 * (index + 1)", first: {stride: 2}}
+          - b: {kind: conv2d, repeat: 2, out: "4 * count + index", kernel: 1}
+          - g: {repeat: 2, layers: [{x: {kind: conv2d, out: "index + 5", kernel: 1}}]}
+          - c: {kind: conv2d, repeat: 2, out: 6, kernel: 1}
+    """)
+    stats = archcalc.analyze(path)
+    shapes = {layer.name: layer.shape for layer in stats.layers}
+    assert [shapes[f"a.{i}.conv"] for i in range(3)] == [(1, 8, 8, 8), (1, 16, 8, 8), (1, 24, 8, 8)]
+    assert [shapes[f"b.{i}"][1] for i in range(2)] == [8, 9]
+    assert [shapes[f"g.{i}.x"][1] for i in range(2)] == [5, 6]   # an inline group's items see it too
+    from archcalc.spec import load_graph
+
+    nodes = {node.name: node for node in load_graph(path).nodes}
+    assert nodes["c.0"].attrs is nodes["c.1"].attrs             # copies that do not read it share their fields
+
+
+def test_for_each_makes_one_copy_per_row_chained_like_repeat(write_spec):
+    path = write_spec("""
+        name: rows
+        input: [8, 16, 16]
+        params: {rows: [[8, 1], [16, 2], [24, 1]]}
+        blocks:
+          unit:
+            params: {out: ~, stride: 1, last: false}
+            layers:
+              - conv: {kind: conv2d, out: out, kernel: 3, stride: stride, padding: 1}
+              - relu: {kind: relu, when: not last}
+        layers:
+          - stage: {kind: unit, for_each: rows, as: row, out: "row[0]", stride: "row[1]",
+                    last: index == count - 1, first: {stride: 2}}
+          - widths: {kind: conv2d, for_each: [4, 6], as: width, out: width, kernel: 1}
+          - none: {kind: relu, for_each: "[]", as: row}
+    """)
+    stats = archcalc.analyze(path)
+    assert [layer.name for layer in stats.layers] == [
+        "stage.0.conv", "stage.0.relu", "stage.1.conv", "stage.1.relu", "stage.2.conv", "widths.0", "widths.1"]
+    layers = {layer.name: layer for layer in stats.layers}
+    assert layers["stage.0.conv"].shape == (1, 8, 8, 8)          # the row's stride 1, changed by `first`
+    assert layers["stage.1.conv"].shape == (1, 16, 4, 4)
+    assert layers["stage.2.conv"].inputs == ("stage.1.relu",)
+    assert layers["widths.1"].shape == (1, 6, 4, 4) and layers["widths.0"].inputs == ("stage.2.conv",)
+
+
+def test_an_outer_index_reaches_an_inner_repeat_as_a_block_parameter(write_spec):
+    path = write_spec("""
+        name: nested
+        input: [4, 8, 8]
+        blocks:
+          stage:
+            params: {stage: ~}
+            layers:
+              - conv: {kind: conv2d, repeat: 2, out: "10 * (stage + 1) + index", kernel: 1}
+        layers:
+          - stages: {kind: stage, repeat: 2, stage: index}
+    """)
+    widths = [layer.shape[1] for layer in archcalc.analyze(path).layers]
+    assert widths == [10, 11, 20, 21]
+
+
+def test_the_expansion_bound_stays_exact_when_copies_differ(write_spec, cli):
+    """A copy that reads its index may expand to more or fewer items than the one before: the
+    two-copy projection is not used, so a spec within the bound passes and one past it is refused."""
+    template = """
+        name: varying
+        input: [3, 8, 8]
+        blocks:
+          unit:
+            params: {{n: ~}}
+            layers:
+              - r: {{kind: relu, repeat: n}}
+        layers:
+          - s: {{kind: unit, repeat: 10, n: "{n} if index == 1 else 1"}}
+    """
+    # 1 repeat + 10 instances + 10 inner repeats + 9 relus + n relus
+    within = archcalc.analyze(write_spec(template.format(n=100_000 - 30)))
+    assert len(within.layers) == 100_000 - 30 + 9
+    result = cli("table", str(write_spec(template.format(n=100_000 - 29))))
+    assert result.exit_code == 2 and "expands to more than 100,000 layers" in result.stderr
+
+
+def test_repeat_names_are_refused_where_they_would_mislead(write_spec):
+    spec = """
+        name: clash
+        input: [3, 8, 8]
+        params: {count: 16}
+        layers:
+          - conv: {kind: conv2d, repeat: 2, out: %s, kernel: 1}
+    """
+    assert archcalc.analyze(write_spec(spec % "8")).layers[0].shape[1] == 8  # a parameter 'count' not read: fine
+    with pytest.raises(SpecError, match="'count' in a repeated item is how many copies there are"):
+        archcalc.analyze(write_spec(spec % "count"))
+
+
+def test_the_regnet_width_rule_gives_torchvisions_stages():
+    """RegNetX-400MF with every width computed per block from its index (tests/specs/regnet_x_sketch.yaml):
+    torchvision's stages (widths 32, 64, 160, 400; depths 1, 2, 7, 12) and its published
+    5,495,976 parameters and 0.41 GFLOPS (RegNet_X_400MF_Weights, torchvision 0.29)."""
+    from pathlib import Path
+
+    stats = archcalc.analyze(Path(__file__).parent / "specs" / "regnet_x_sketch.yaml")
+    layers = {layer.name: layer for layer in stats.layers}
+    widths = [layers[f"blocks.{i}.c.conv"].shape[1] for i in range(22)]
+    starts = [i for i in range(22) if f"blocks.{i}.proj.conv" in layers]
+    assert [widths[i] for i in starts] == [32, 64, 160, 400]
+    assert [b - a for a, b in zip(starts, [*starts[1:], 22])] == [1, 2, 7, 12]
+    weights = [layers[f"blocks.{i}.b.conv"].figures.weight for i in starts]  # grouped: width × 16 × 3 × 3
+    assert weights == [width * 16 * 9 for width in (32, 64, 160, 400)]
+    assert stats.totals.params == 5_495_976 and f"{stats.totals.macs / 1e9:.2f}" == "0.41"
+
+
+@pytest.mark.parametrize("variant, params, gflops", [("efficientnet_b0", 5_288_548, "0.39"),
+                                                     ("efficientnet_b4", 19_341_616, "4.39")])
+def test_the_efficientnet_table_scales_to_torchvisions_models(variant, params, gflops):
+    """EfficientNet from the B0 table, scaled by width (channels rounded to multiples of 8 as
+    torchvision's _make_divisible) and depth (ceil): torchvision's published parameters and
+    GFLOPS (EfficientNet_B0/B4_Weights, torchvision 0.29). tests/specs/efficientnet_sketch.yaml."""
+    from pathlib import Path
+
+    stats = archcalc.analyze(Path(__file__).parent / "specs" / "efficientnet_sketch.yaml", variant=variant)
+    assert stats.totals.params == params and f"{stats.totals.macs / 1e9:.2f}" == gflops
+
+
+def test_the_regnet_rule_in_doubles_matches_torchs_float32_widths():
+    """torchvision computes RegNet's block widths in float32 tensors, archcalc's expressions in
+    doubles: for every RegNet setting of torchvision's regnet.py (depth, w_0, w_a, w_m) both give
+    the same widths."""
+    torch = pytest.importorskip("torch")
+    import math
+
+    from archcalc.spec.expr import evaluate
+
+    settings = [(16, 48, 27.89, 2.09), (14, 56, 38.84, 2.4), (27, 48, 20.71, 2.65), (21, 80, 42.63, 2.66),
+                (17, 192, 76.82, 2.19), (18, 200, 106.23, 2.48), (20, 232, 115.89, 2.53), (27, 456, 160.83, 2.52),
+                (22, 24, 24.48, 2.54), (16, 56, 35.73, 2.28), (18, 80, 34.01, 2.25), (25, 88, 26.31, 2.25),
+                (23, 80, 49.56, 2.88), (22, 216, 55.59, 2.1), (23, 320, 69.86, 2.0)]
+    rule = "round(w_0 * pow(w_m, round(log((index * w_a + w_0) / w_0) / log(w_m))) / 8) * 8"
+    for depth, w_0, w_a, w_m in settings:
+        cont = torch.arange(depth) * w_a + w_0
+        capacity = torch.round(torch.log(cont / w_0) / math.log(w_m))
+        expected = (torch.round(torch.divide(w_0 * torch.pow(w_m, capacity), 8)) * 8).int().tolist()
+        names = {"w_0": w_0, "w_a": w_a, "w_m": w_m}
+        assert [evaluate(rule, {**names, "index": i}) for i in range(depth)] == expected

@@ -15,7 +15,7 @@ from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
-from archcalc.spec.expr import evaluate
+from archcalc.spec.expr import REPEAT_NAMES, evaluate, names_in
 from archcalc.spec.source import YList, YMap, _shortened, node_location
 
 TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers",
@@ -23,7 +23,7 @@ TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "def
 VARIANT_KEYS = {"input", "outputs", "description", "expect", "published"}
 PUBLISHED_KEYS = {"params": int, "gflops": (int, float), "source": str, "note": str}
 BLOCK_KEYS = {"params", "layers", "description"}
-ITEM_KEYS = {"kind", "layers", "from", "repeat", "first", "when"}
+ITEM_KEYS = {"kind", "layers", "from", "repeat", "for_each", "as", "first", "when"}
 _STR, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map"
 NAME_RULE = "use letters, digits and _, starting with a letter; 'input' is reserved"
 
@@ -318,34 +318,82 @@ class _Builder:
         if "when" in body and not self._value(body, "when", env, bool):
             self._count_item()  # an item switched off counts once
             return inputs[0]  # a merge switched off passes its first input: an absent residual add
-        if "repeat" not in body:
+        if "as" in body and "for_each" not in body:
+            raise SpecError("'as' names the row of 'for_each', and this item has none",
+                            location=body.key_where("as"), hint="add 'for_each: LIST', or leave 'as' out")
+        if "repeat" not in body and "for_each" not in body:
             return self.single(full, body, location, inputs, env, depth)  # which counts it
         self._count_item()  # the repeat itself; each copy counts in `single`
-        count = self._value(body, "repeat", env, int)
-        if count < 0:
-            raise SpecError(f"repeat must be 0 or more, got {count:,}", location=body.where("repeat"))
-        self._check_room(count, body.where("repeat"))
+        key = "repeat" if "repeat" in body else "for_each"
+        rows, row_name = self._rows(body, env)
+        count = len(rows)
+        self._check_room(count, body.where(key))
         first = body.get("first")
         if first is not None and not isinstance(first, YMap):
             raise SpecError("'first' must be a mapping of fields that differ in the first repetition",
                             location=body.where("first"))
+        used = self._copy_names_used(body, env, row_name)
         output = inputs[0] if len(inputs) == 1 else None
-        for index in range(count):
+        for index, row in enumerate(rows):
             instance = _merged(body, first) if index == 0 and first else body
+            names = None
+            if used:  # this copy's own index, count and row: the copies' fields differ
+                names = {**env, "index": index, "count": count, row_name: row}
             before = self.items
-            output = self.single(f"{full}.{index}", instance, location, inputs, env, depth)
+            output = self.single(f"{full}.{index}", instance, location, inputs, env, depth, names)
             self.outputs[f"{full}.{index}"] = output
             inputs = (output,)
-            if index == 1:  # every later repetition expands exactly like this one
-                self._check_room((count - 2) * (self.items - before), body.where("repeat"))
+            if index == 1 and not used:  # every later repetition expands exactly like this one
+                self._check_room((count - 2) * (self.items - before), body.where(key))
         if output is None:
-            raise SpecError("repeat 0 of a layer that reads several inputs leaves nothing to pass on",
-                            location=body.where("repeat"))
+            raise SpecError(f"{key} 0 of a layer that reads several inputs leaves nothing to pass on",
+                            location=body.where(key))
         self.scopes[full] = Scope(full, f"{self._kind_label(body, env)} ×{count}", location, output)
         return output
 
+    def _rows(self, body: YMap, env: dict) -> tuple[range | list, str | None]:
+        """What a repeated item makes a copy for: `range(repeat)`, or the list of `for_each` with
+        the name each row takes (`as`)."""
+        if "for_each" not in body:
+            count = self._value(body, "repeat", env, int)
+            if count < 0:
+                raise SpecError(f"repeat must be 0 or more, got {count:,}", location=body.where("repeat"))
+            return range(count), None
+        if "repeat" in body:
+            raise SpecError("an item has either 'repeat' or 'for_each', not both", location=body.key_where("for_each"))
+        rows = self._field_value(body, "for_each", env)
+        if not isinstance(rows, list):
+            raise SpecError(f"'for_each' must be a list, got {rows!r}", location=body.where("for_each"),
+                            hint="for example 'for_each: rows, as: row' with the parameter 'rows: [[16, 3], [24, 5]]'")
+        name = body.get("as")
+        if "as" not in body:
+            raise SpecError("'for_each' needs 'as: NAME', the name that each row takes in the item's fields",
+                            location=body.key_where("for_each"), hint="for example 'for_each: rows, as: row'")
+        if not (isinstance(name, str) and name.isascii() and name.isidentifier()) or name in REPEAT_NAMES:
+            raise SpecError(f"'as' must be a name other than {' and '.join(REPEAT_NAMES)}, got {name!r}",
+                            location=body.where("as"), hint="letters, digits and _, for example 'as: row'")
+        if name in env:
+            raise SpecError(f"'as: {name}' hides the parameter '{name}'", location=body.where("as"),
+                            hint="give the row another name")
+        return rows, name
+
+    @staticmethod
+    def _copy_names_used(body: YMap, env: dict, row_name: str | None) -> set[str]:
+        """Which of the names that differ from copy to copy (index, count, the row) the item's
+        fields read; refused where one is also a parameter visible here."""
+        used = _names_read(body) & {*REPEAT_NAMES, row_name}
+        for name in used & env.keys():
+            meaning = "the number of each copy" if name == "index" else "how many copies there are"
+            raise SpecError(f"'{name}' in a repeated item is {meaning}, and a parameter '{name}' is visible "
+                            "here too", location=body.location, hint=f"rename the parameter '{name}'")
+        return used
+
     def single(self, full: str, body: YMap, location: Location, inputs: tuple[str, ...], env: dict,
-               depth: int) -> str:
+               depth: int, names: dict | None = None) -> str:
+        """One layer, block, group or model; `names`: what its fields see, where more than `env`
+        (a copy's index, count and row; they do not reach inside a block)."""
+        if names is None:
+            names = env
         self.items += 1  # _count_item, written out: this runs for every layer
         if self.items > MAX_EXPANDED:
             self._check_room(0)
@@ -354,7 +402,7 @@ class _Builder:
                 raise SpecError("a layer has either 'kind' or 'layers' (an inline group), not both",
                                 location=body.key_where("layers"))
             self._check_item_keys(body, ITEM_KEYS, "an inline group")
-            output = self.sequence(body["layers"], full + ".", self._one(inputs, "a group"), env, depth + 1)
+            output = self.sequence(body["layers"], full + ".", self._one(inputs, "a group"), names, depth + 1)
             self.scopes[full] = Scope(full, "group", location, output)
             return output
         kind = body["kind"]
@@ -363,9 +411,9 @@ class _Builder:
         if isinstance(env.get(kind), str):
             kind = env[kind]
         if kind == "model":
-            return self.model(full, body, location, self._one(inputs, "a model"), env, depth)
+            return self.model(full, body, location, self._one(inputs, "a model"), names, depth)
         if kind in self.blocks:
-            return self.block(full, kind, body, location, inputs, env, depth)
+            return self.block(full, kind, body, location, inputs, env, depth, names)
         layer = LAYER_KINDS.get(kind)
         if layer is None:
             known = [*LAYER_KINDS, *self.blocks]
@@ -381,7 +429,7 @@ class _Builder:
                             location=body.where("from") if "from" in body else location,
                             hint="give one name in 'from:'" if layer.max_inputs == 1
                             else "list them with 'from: [a, b]'")
-        self.nodes.append(_node((full, layer, self._attrs(layer, body, env, location), inputs, location,
+        self.nodes.append(_node((full, layer, self._attrs(layer, body, names, location), inputs, location,
                                  body.value_locations)))
         return full
 
@@ -452,7 +500,7 @@ class _Builder:
         return output
 
     def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
-              env: dict, depth: int) -> str:
+              env: dict, depth: int, names: dict) -> str:
         if kind in self.expanding:
             cycle = " → ".join([*self.expanding[self.expanding.index(kind):], kind])
             raise SpecError(f"block '{kind}' includes itself ({cycle})", location=location,
@@ -461,7 +509,7 @@ class _Builder:
         declared = block.get("params") or _empty_map(block.location)
         self._check_item_keys(body, ITEM_KEYS | set(declared), f"a parameter of block '{kind}'")
         scope = dict(env)
-        scope.update({name: self._field_value(body, name, env) for name in declared if name in body})
+        scope.update({name: self._field_value(body, name, names) for name in declared if name in body})
         for name, default in declared.items():
             if name in body:
                 continue
@@ -586,13 +634,36 @@ def _resolve_value(value: Any, env: dict) -> Any:
     return value
 
 
+def _names_read(body: YMap) -> frozenset[str]:
+    """The names that the expressions of an item's fields and `first` read, and inside an inline
+    group those of its items (`repeat`, `for_each` and `when` are read outside the copies; `kind`
+    and `from` name things). Found once per item of the document."""
+    found = getattr(body, "names_read", None)
+    if found is None:
+        found = set()
+        pending = [value for key, value in body.items() if key not in _OUTSIDE_COPIES]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, str):
+                found |= names_in(value)
+            elif isinstance(value, dict):  # `first`, an item of a group, its body
+                pending.extend(item for key, item in value.items() if key not in ("kind", "from"))
+            elif isinstance(value, list):
+                pending.extend(value)
+        found = body.names_read = frozenset(found)
+    return found
+
+
+_OUTSIDE_COPIES = ("kind", "from", "repeat", "for_each", "as", "when")
+
+
 def _merged(body: YMap, first: YMap) -> YMap:
     merged = YMap(body)
     merged.location = body.location
     merged.key_locations = {**body.key_locations, **first.key_locations}
     merged.value_locations = {**body.value_locations, **first.value_locations}
     for key, value in first.items():
-        if key in ("repeat", "first", "from", "when"):
+        if key in ("repeat", "for_each", "as", "first", "from", "when"):
             raise SpecError(f"'{key}' cannot be changed in 'first'", location=first.key_where(key))
         merged[key] = value
     return merged

@@ -1,7 +1,7 @@
 """A small, safe arithmetic language for spec fields: `width * 4`, `depths[2]`, `stride != 1`.
 
 Parsed with Python's `ast` and walked by hand over a closed set of node types: no attribute
-access, no calls beyond FUNCTIONS, no exponent, no eval.
+access, no calls beyond FUNCTIONS, no `**` (powers are `pow`, bounded), no eval.
 """
 
 from __future__ import annotations
@@ -14,9 +14,77 @@ from functools import lru_cache
 from typing import Any
 
 from archcalc.errors import SpecError, did_you_mean
-from archcalc.limits import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_MAGNITUDE
+from archcalc.limits import MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_MAGNITUDE
 
-FUNCTIONS = {"min": min, "max": max, "ceil": math.ceil, "floor": math.floor}
+REPEAT_NAMES = ("index", "count")
+"""The names a repeated item's fields see: which copy this is (from 0), and how many there are."""
+
+
+class _Refused(ValueError):
+    """An argument that a function of the language does not take, and what to do about it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _number(function: str, value: Any) -> float:
+    """`value`, refused unless it is a finite number (an argument of one of the functions below)."""
+    if not _is_number(value) or not math.isfinite(value):
+        raise _Refused(f"{function} takes numbers, got {value!r}", "give it a number: a parameter that "
+                       "is a number, not text, a list, true/false or .nan")
+    return value
+
+
+def _round(value: Any) -> int:
+    """The nearest whole number, a half to the even one (2.5 → 2, 3.5 → 4), as torch.round and
+    numpy.round do."""
+    return round(_number("round", value))
+
+
+def _int(value: Any) -> int:
+    """The whole part, towards 0 (int(-2.7) = -2), as Python's int()."""
+    return int(_number("int", value))
+
+
+def _pow(base: Any, exponent: Any) -> int | float:
+    """base to the power exponent; the exponent at most MAX_EXPONENT in size, so that no power
+    is large to compute (beyond MAX_MAGNITUDE it is refused where it is made)."""
+    base, exponent = _number("pow", base), _number("pow", exponent)
+    if abs(exponent) > MAX_EXPONENT:
+        raise _Refused(f"pow takes an exponent from -{MAX_EXPONENT} to {MAX_EXPONENT}, got {exponent}",
+                       "no layer needs a larger power: check the exponent")
+    if base == 0 and exponent < 0:
+        raise ZeroDivisionError
+    if base < 0 and not float(exponent).is_integer():
+        raise _Refused(f"a negative number to the power {exponent} is not a real number",
+                       "a negative base takes whole exponents only")
+    if isinstance(base, int) and isinstance(exponent, int) and exponent >= 0:
+        return base ** exponent  # exact: at most 64 factors of at most 10^15
+    try:
+        return math.pow(base, exponent)
+    except OverflowError:
+        return math.inf  # refused as beyond MAX_MAGNITUDE
+
+
+def _log(value: Any, base: Any = None) -> float:
+    """The natural logarithm, or the one to `base`."""
+    value = _number("log", value)
+    if value <= 0:
+        raise _Refused(f"log takes a number above 0, got {value}", "check what the logarithm is taken of")
+    if base is None:
+        return math.log(value)
+    base = _number("log", base)
+    if base <= 0 or base == 1:
+        raise _Refused(f"the base of log must be above 0 and not 1, got {base}", "log(x, 2) is the base-2 logarithm")
+    return math.log(value) / math.log(base)
+
+
+FUNCTIONS = {"min": min, "max": max, "ceil": math.ceil, "floor": math.floor,
+             "round": _round, "int": _int, "pow": _pow, "log": _log}
+ARGUMENTS = {"round": (1, 1), "int": (1, 1), "pow": (2, 2), "log": (1, 2)}
+"""How many arguments the functions added to min/max/ceil/floor take (those say it themselves)."""
+_CALLABLE = ", ".join([*FUNCTIONS][:-1]) + " and " + [*FUNCTIONS][-1]
 
 _BINARY = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -27,7 +95,7 @@ _COMPARE = {
     ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
 }
 _HINT = "expressions use numbers, names of parameters, + - * / // %, comparisons, " \
-        "and/or/not, 'a if cond else b', lists, indexing and min/max/ceil/floor"
+        "and/or/not, 'a if cond else b', lists, indexing and " + "/".join(FUNCTIONS)
 
 
 @lru_cache(maxsize=4096)
@@ -42,11 +110,18 @@ def parse(text: str) -> ast.expr:
         raise SpecError(f"cannot read the expression {_quoted(text)}", hint=_HINT) from None
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and type(node.op) not in _BINARY:
-            raise SpecError(f"operator not allowed in {_quoted(text)}", hint=_HINT)
+            raise SpecError(f"operator not allowed in {_quoted(text)}",
+                            hint="a power is written pow(a, b)" if isinstance(node.op, ast.Pow) else _HINT)
         if isinstance(node, ast.Call) and not (
             isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS and not node.keywords
         ):
-            raise SpecError(f"only min, max, ceil and floor may be called in {_quoted(text)}", hint=_HINT)
+            raise SpecError(f"only {_CALLABLE} may be called in {_quoted(text)}", hint=_HINT)
+        if isinstance(node, ast.Call) and node.func.id in ARGUMENTS:
+            low, high = ARGUMENTS[node.func.id]
+            if not low <= len(node.args) <= high:
+                wanted = str(low) if low == high else f"{low} or {high}"
+                raise SpecError(f"{node.func.id} takes {wanted} argument{'s' if high > 1 else ''}, "
+                                f"got {len(node.args)} in {_quoted(text)}", hint=_HINT)
         if not isinstance(node, _ALLOWED):
             raise SpecError(f"'{ast.unparse(node)}' is not allowed in an expression", hint=_HINT)
     if _depth(tree) > MAX_EXPRESSION_DEPTH:
@@ -61,8 +136,20 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
         return compiled(text)(names)
     except ZeroDivisionError:
         raise SpecError(f"division by zero in {_quoted(text)}") from None
+    except _Refused as exc:
+        raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}", hint=exc.hint) from None
     except (TypeError, IndexError, ValueError, OverflowError) as exc:
         raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}") from None
+
+
+@lru_cache(maxsize=4096)
+def names_in(text: str) -> frozenset[str]:
+    """The names `text` reads (none where it is no expression: evaluating it will say why)."""
+    try:
+        tree = parse(text)
+    except SpecError:
+        return frozenset()
+    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
 
 
 @lru_cache(maxsize=4096)
@@ -128,7 +215,9 @@ class _Compiler:
                 return fallback
             raise SpecError(
                 f"unknown name {_quoted(name, 40)} in {_quoted(text)}{did_you_mean(name, names)}",
-                hint="names in expressions are the parameters of the model or of the enclosing block",
+                hint=f"'{name}' is known in the fields of an item with 'repeat' or 'for_each' only; "
+                     "pass it to a block as a parameter" if name in REPEAT_NAMES else
+                     "names in expressions are the parameters of the model or of the enclosing block",
             )
         return lookup
 
