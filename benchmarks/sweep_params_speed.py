@@ -4,7 +4,7 @@ as a separate process per point on a spec file written with that point's paramet
 script would size a network without the sweep. Runs are interleaved; medians are printed.
 
 Also in one process: the sweep done both ways, symbolic once a setting and numeric at each point
-(which one a sweep takes is `archcalc.symbolic.sweep.symbolic_is_faster`), checked equal point by point.
+(which one a sweep takes is `archcalc.sweep.symbolic_is_faster`), checked equal point by point.
 
 Usage: python benchmarks/sweep_params_speed.py [--model resnet50] [--set groups=1,2,4 --set base_width=16,32,64]
        [--sizes 160:288:32] [--runs 5] [--sample 6]
@@ -51,7 +51,7 @@ def written_spec(model: str, setting: dict, folder: Path) -> tuple[Path, str | N
 
 def by_way(model: str, settings, sizes: list[tuple[int, int]], symbolic: bool) -> tuple[float, list]:
     """Seconds and totals of the sweep done one way: symbolic once a setting, or numeric at each point."""
-    import archcalc.symbolic.sweep as module
+    import archcalc.sweep as module
 
     chosen = module.symbolic_is_faster
     module.symbolic_is_faster = lambda settings, points: symbolic
@@ -97,7 +97,7 @@ def main() -> None:
     print(f"  the sweep, one process:              {1000 * sweep_s:8.1f} ms  = {1000 * sweep_s / points:7.2f} ms a point")
     print(f"  archcalc table, a process a point:   {1000 * table_s:8.1f} ms a point ({len(tables)} points sampled)")
     print(f"  ratio sweep / table per point: {sweep_s / points / table_s:.4f} ({table_s * points / sweep_s:.0f}× faster)")
-    from archcalc.symbolic.sweep import symbolic_is_faster
+    from archcalc.sweep import symbolic_is_faster
 
     symbolic, numeric = [], []
     for _ in range(args.runs):

@@ -15,7 +15,7 @@ import time
 
 
 def sweep_by_formulas(model: str, sizes: list[tuple[int, int]]):
-    from archcalc.symbolic.sweep import sweep
+    from archcalc.sweep import sweep
 
     return [p.totals for p in sweep(model, sizes, [1]).points]
 

@@ -12,14 +12,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "archcalc"
 
 LEVELS = [
-    {"errors", "limits", "sizes", "dependencies", "output", "version"},
+    {"errors", "limits", "sizes", "settings", "dependencies", "output", "version"},
     {"layers"},
     {"graph", "conventions", "receptive"},
     {"spec"},
     {"stats"},
     {"symbolic"},
     {"analysis"},
-    {"calculator", "torchmodel", "check"},
+    {"calculator", "sweep", "torchmodel", "check"},
     {"validation"},
     {"render"},
     {"cli", "commands", "__main__", "__init__"},

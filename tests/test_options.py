@@ -127,7 +127,7 @@ def test_ten_thousand_and_one_points_are_a_usage_error(cli, command, args, optio
 
 def test_size_lists_are_exact_at_the_boundary():
     from archcalc.sizes import parse_batch_list, parse_size_list
-    from archcalc.symbolic.sweep import sweep
+    from archcalc.sweep import sweep
 
     sizes = parse_size_list("1:9998,224x320,7")
     assert len(sizes) == 10_000 and sizes[9997:] == [(9998, 9998), (224, 320), (7, 7)]

@@ -13,7 +13,7 @@ import pytest
 import archcalc
 from archcalc.errors import SpecError
 from archcalc.sizes import parse_sweep_sizes
-from archcalc.symbolic.sweep import sweep
+from archcalc.sweep import sweep
 
 AUDIO = """
     name: tiny1d

@@ -18,7 +18,7 @@ from archcalc.errors import SpecError
 from archcalc.settings import parse_setting
 from archcalc.sizes import parse_count
 from archcalc.spec.catalog import locate
-from archcalc.symbolic.sweep import SweepPoint, _front, sweep
+from archcalc.sweep import SweepPoint, _front, sweep
 
 FIGURES = ("params", "weight", "bias", "buffers", "macs", "flops", "activations", "activation_bytes")
 
@@ -72,7 +72,7 @@ def table_totals(cli, tmp_path, spec, variant, setting: dict, shape: tuple[int, 
     ("resnet50", None, ["groups=1,32", "base_width=4,8"], "224,160x192", "1"),
     ("resnet18", None, ["depths=[1,1,1,1],[2,2,2,2]", "block=basic,bottleneck"], "224", "1,4"),
     ("densenet121", None, ["growth=12:32:20", "bn_size=2,4"], "224", "1"),
-    ("mobilenet_v3_large", None, ["last_channel=1024,1280", "depth=11,15,16"], "224,225", "1"),
+    ("mobilenet_v3_large", None, ["last_channel=1024,1280", "dilated=true,false"], "224,225", "1"),
     ("vgg11", None, ["batch_norm=true,false"], "32,64", "1"),
     ("SCALED", None, ["width=0.5:2:0.25", "depth=1,1.2,1.4", "se=true,false"], "32:96:32", "1"),
 ])
@@ -165,15 +165,15 @@ def test_too_many_points_are_refused_before_any_work(monkeypatch):
 
 
 def test_a_value_the_spec_refuses_is_a_row_saying_why(cli):
-    result = cli("sweep", "mobilenet_v3_large", "--set", "depth=15,16", "--size", "224,32")
+    result = cli("sweep", "mobilenet_v3_large", "--set", "last_channel=1280,0", "--size", "224,32")
     assert result.exit_code == 0, result.output
-    rows = [line for line in result.stdout.splitlines() if line.lstrip().startswith("16 ")]
+    rows = [line for line in result.stdout.splitlines() if line.lstrip().startswith("0 ")]
     assert len(rows) == 2
-    assert all("not valid: specs/mobilenet_v3.yaml:" in row and "list index out of range" in row for row in rows)
-    result = cli("sweep", "mobilenet_v3_large", "--set", "depth=15,16", "--size", "224", "--format", "csv")
+    assert all("not valid: specs/mobilenet_v3.yaml:" in row and "'out' must be at least 1, got 0" in row for row in rows)
+    result = cli("sweep", "mobilenet_v3_large", "--set", "last_channel=1280,0", "--size", "224", "--format", "csv")
     records = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["valid"] for r in records] == ["True", "False"]
-    assert "list index out of range" in records[1]["error"] and records[1]["set.depth"] == "16"
+    assert "'out' must be at least 1, got 0" in records[1]["error"] and records[1]["set.last_channel"] == "0"
 
 
 def test_a_size_the_spec_refuses_is_a_row_saying_why(cli, write_spec):
@@ -188,7 +188,7 @@ def test_a_size_the_spec_refuses_is_a_row_saying_why(cli, write_spec):
 def test_both_ways_give_the_same_points(monkeypatch, write_spec, symbolic):
     """Numeric at each point, or symbolic once a setting: the same totals, and a row for each
     size refused (its error, or its unmet constraint)."""
-    import archcalc.symbolic.sweep as module
+    import archcalc.sweep as module
 
     spec = write_spec(SCALED)
     settings = [parse_setting("width=0.5,1.25"), parse_setting("se=true,false")]

@@ -36,7 +36,7 @@ def report(
                                      counter="both", runs=0, warmup=0) for spec in specs]
     sweeps = None
     if sweep_sizes is not None:
-        from archcalc.symbolic.sweep import sweep
+        from archcalc.sweep import sweep
 
         sweeps = [sweep(spec, sweep_sizes, [batch], variant=variant, convention=convention,
                         dtype=dtype, input=input) for spec in specs]

@@ -46,8 +46,8 @@ def sweep(
     except SpecError as error:
         raise UsageError(error.message, option="'--size' / '--batch'") from None
     from archcalc.render.registry import render
-    from archcalc.symbolic.sweep import select
-    from archcalc.symbolic.sweep import sweep as sweep_spec
+    from archcalc.sweep import select
+    from archcalc.sweep import sweep as sweep_spec
 
     result = sweep_spec(spec, size, batch, variant=variant, convention=convention, dtype=dtype, settings=settings or ())
     result = select(result, max_params, max_macs, max_activation_bytes, pareto)

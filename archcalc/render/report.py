@@ -24,7 +24,7 @@ LARGEST = 3
 def report(models: list[ModelStats], validations: list | None = None, stamp: str | None = None,
            sweeps: list | None = None) -> str:
     """The whole report; `validations` (one per model) adds the cross-validation section,
-    `sweeps` (one per model, archcalc.symbolic.sweep) the cost against resolution."""
+    `sweeps` (one per model, archcalc.sweep) the cost against resolution."""
     out = [f"# archcalc report: {', '.join(heading_text(m.model) for m in models)}", "", *_header(models, stamp), "",
            "## Summary", "", *_summary(models), ""]
     if sweeps:

@@ -10,7 +10,7 @@ from archcalc.render.numbers import grouped
 from archcalc.render.table import Column, StyledLines, Table, as_csv, as_text
 from archcalc.render.text import count_column, header_lines
 from archcalc.sizes import format_shape, human_bytes
-from archcalc.symbolic.sweep import Selection, Sweep, SweepPoint
+from archcalc.sweep import Selection, Sweep, SweepPoint
 
 SCHEMA = "archcalc.sweep/1"
 
