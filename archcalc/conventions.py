@@ -94,7 +94,8 @@ PAPER = Convention(
     "(the lecture tables, the ResNet paper, torchvision's GFLOPS); FLOPs = 2 × MACs")
 FVCORE = PAPER.extend(
     "fvcore", "fvcore FlopCountAnalysis: conv and linear MACs, batch norm and 2-D "
-    "adaptive average pooling per element, 2-D upsampling per output element (bilinear 4), the rest 0; "
+    "adaptive average pooling per element, layer norm 5 per element (4 without affine), 2-D upsampling per "
+    "output element (bilinear 4), the rest 0; "
     "FLOPs = 2 × MACs",
     {**{f"conv{d}d": _fvcore_conv for d in (1, 2, 3)}, **{f"batchnorm{d}d": _fvcore_batchnorm for d in (1, 2, 3)},
      "adaptive_avgpool1d": _fvcore_skips, "adaptive_avgpool2d": _fvcore_adaptive_avgpool,

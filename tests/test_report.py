@@ -131,3 +131,28 @@ def test_validate_adds_the_cross_validation_and_stays_identical(cli):
     layers = len(analyze("lenet5").layers)
     assert f"✓ lenet5: all {layers} layers and the totals agree" in first.stdout.split("## Cross-validation")[1]
     assert cli("report", "lenet5", "--validate").stdout == first.stdout
+
+
+def test_a_report_over_the_specs_parameters_charts_each_setting(cli):
+    """`--set` on ResNet-50's groups and base width: the setting groups=32, base_width=4 is
+    ResNeXt-50 32×4d, whose torchvision 0.29 weights publish 25,028,904 parameters and 4.23 GFLOPS;
+    groups=1, base_width=64 is ResNet-50 (25,557,032 and 4.09)."""
+    text = cli("report", "resnet50", "--set", "groups=1,32", "--set", "base_width=4,64").stdout
+    section = text.split("## Cost against the parameters", 1)[1].split("\n## ", 1)[0]
+    (table,) = tables(section)
+    assert table[0][:5] == ["groups", "base_width", "input", "params", "MACs"]
+    rows = {(row[0], row[1]): row for row in table[1:]}
+    assert len(rows) == 4 and all(row[2] == "224×224" for row in rows.values())
+    assert rows["32", "4"][3] == "25,028,904" and round(int(rows["32", "4"][4].replace(",", "")) / 1e9, 2) == 4.23
+    assert rows["1", "64"][3] == "25,557,032" and round(int(rows["1", "64"][4].replace(",", "")) / 1e9, 2) == 4.09
+    (chart,) = mermaid_blocks(section)
+    assert chart.count("bar [") == 1 and "x-axis \"setting\"" in chart
+
+
+def test_a_report_over_parameters_and_sizes_draws_a_line_per_setting(cli):
+    text = cli("report", "resnet18", "--set", "base_width=32,64", "--sweep", "160,224").stdout
+    (chart,) = mermaid_blocks(text.split("## Cost against the parameters", 1)[1].split("\n## ", 1)[0])
+    lines = [line.strip() for line in chart.splitlines() if line.strip().startswith("line [")]
+    assert len(lines) == 2 and '"160", "224"' in chart
+    at = [analyze("resnet18", input=f"3x{size}x{size}").totals.macs for size in (160, 224)]  # base width 64
+    assert lines[1] == f"line [{at[0] / 1e9:.4g}, {at[1] / 1e9:.4g}]"

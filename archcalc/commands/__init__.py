@@ -17,7 +17,9 @@ from typing import Any, NamedTuple, Optional
 from archcalc import sizes
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import UserError
+from archcalc.limits import MAX_SWEEP_POINTS
 from archcalc.render.registry import formats
+from archcalc.settings import parse_setting
 from archcalc.stats import DTYPE_BYTES
 
 REQUIRED: Any = ...
@@ -92,6 +94,10 @@ def convention_option(help: str = "What a MAC/FLOP counts.") -> Option:
 
 
 CONVENTION = convention_option()
+SETTINGS = Option(None, "A parameter of the spec and its values: width=0.5:2:0.25 (from:to:step, both ends included), "
+                  "depth=1,1.2,1.4, block=basic or depths=[2,2,2,2],[3,4,6,3]; repeat for several: every "
+                  f"combination is a point (at most {MAX_SWEEP_POINTS:,} points in all).",
+                  ("--set",), parse=parse_setting, many=True)
 
 
 def emit(content, output: Path | None, inputs: Iterable[str | Path] = ()) -> None:

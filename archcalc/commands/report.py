@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import CONVENTION, DTYPE, INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import CONVENTION, DTYPE, INPUT, OUTPUT, SETTINGS, VARIANT, Argument, Option, emit, format_option
 from archcalc.limits import MAX_DIMENSION
 
 
@@ -21,6 +21,7 @@ def report(
     timestamp: bool = Option(False, "Say when the report was made (then runs differ).", ("--timestamp",)),
     sweep_sizes: list | None = Option(None, "Add the cost against input size: 32:512:32, 224,256, …", ("--sweep",),
                                       parse=sizes.parse_sweep_sizes),
+    settings: list | None = SETTINGS,
     format: str = format_option("report"),
 ) -> bool | None:
     from archcalc.analysis import analyze
@@ -35,11 +36,11 @@ def report(
         validations = [validate_spec(spec, variant=variant, input=input, batch=batch, device="auto",
                                      counter="both", runs=0, warmup=0) for spec in specs]
     sweeps = None
-    if sweep_sizes is not None:
+    if sweep_sizes is not None or settings:
         from archcalc.sweep import sweep
 
-        sweeps = [sweep(spec, sweep_sizes, [batch], variant=variant, convention=convention,
-                        dtype=dtype, input=input) for spec in specs]
+        sweeps = [sweep(spec, sweep_sizes or [_own_size(stats)], [batch], variant=variant, convention=convention,
+                        dtype=dtype, input=input, settings=settings or ()) for spec, stats in zip(specs, models)]
     stamp = None
     if timestamp:
         from datetime import datetime, timezone
@@ -48,3 +49,9 @@ def report(
     emit(render("report", format, models=models, validations=validations, stamp=stamp, sweeps=sweeps),
          output, specs)
     return None if not validations else all(v.ok for v in validations)
+
+
+def _own_size(stats) -> int | tuple[int, int]:
+    """The size a sweep over parameters alone keeps: the model's length, or height and width."""
+    varying = stats.input_shape[-1:] if len(stats.input_shape) == 3 else stats.input_shape[-2:]
+    return varying[0] if len(set(varying)) == 1 else tuple(varying)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import CONVENTION, DTYPE, OUTPUT, REQUIRED, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import CONVENTION, DTYPE, OUTPUT, REQUIRED, SETTINGS, VARIANT, Argument, Option, emit, format_option
 from archcalc.errors import SpecError, UsageError
 from archcalc.limits import MAX_SWEEP_POINTS
-from archcalc.settings import parse_setting
 
 
 def _limit(figure: str) -> Option:
@@ -16,10 +15,6 @@ def _limit(figure: str) -> Option:
                   parse=sizes.parse_count)
 
 
-SETTINGS = Option(None, "A parameter of the spec and its values: width=0.5:2:0.25 (from:to:step, both ends included), "
-                  "depth=1,1.2,1.4, block=basic or depths=[2,2,2,2],[3,4,6,3]; repeat for several: every "
-                  f"combination is a point (at most {MAX_SWEEP_POINTS:,} points in all).",
-                  ("--set",), parse=parse_setting, many=True)
 
 
 def sweep(

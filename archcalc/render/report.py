@@ -28,7 +28,7 @@ def report(models: list[ModelStats], validations: list | None = None, stamp: str
     out = [f"# archcalc report: {', '.join(heading_text(m.model) for m in models)}", "", *_header(models, stamp), "",
            "## Summary", "", *_summary(models), ""]
     if sweeps:
-        out += _resolution(sweeps)
+        out += _parameters(sweeps) if sweeps[0].parameters else _resolution(sweeps)
     for stats in models:
         out += _model_sections(stats, several=len(models) > 1)
     if validations:
@@ -149,6 +149,49 @@ def _resolution(sweeps: list) -> list[str]:
         table.add([", ".join(dict.fromkeys(shape_text(p.spatial) for p in row)),
                    *(grouped(getattr(p.totals, attr)) if p.totals else "not valid" for p in row)])
     return [*out, "", *as_markdown(table), ""]
+
+
+def _parameters(sweeps: list) -> list[str]:
+    """Per model, its cost at each setting of its parameters (`--set`): a mermaid chart — one line
+    per setting against the input size (sizes where every setting is valid), or, at one size, a
+    bar per setting — and the exact figures in a table."""
+    from archcalc.render.sweep import error_text, value_text
+
+    out = ["## Cost against the parameters", ""]
+    for sweep in sweeps:
+        title, attr = count_column(sweep.about)
+        settings = list(dict.fromkeys(point.setting for point in sweep.points))
+        sizes = list(dict.fromkeys(point.spatial for point in sweep.points))
+        names = [", ".join(f"{n}={value_text(v)}" for n, v in zip(sweep.parameters, setting)) for setting in settings]
+        at = {(point.setting, point.spatial): point for point in sweep.points}
+        out += [f"### {heading_text(sweep.about.model)}", ""]
+        if len(sizes) > 1:
+            valid = [size for size in sizes if all(at[setting, size].totals for setting in settings)]
+            lines = [[at[setting, size].totals for size in valid] for setting in settings] if valid else []
+            labels = [_size_label(at[settings[0], size]) for size in valid]
+            axis = "input size"
+        else:
+            valid = [setting for setting in settings if at[setting, sizes[0]].totals]
+            lines = [[at[setting, sizes[0]].totals for setting in valid]] if valid else []
+            labels = [f'"{mermaid_text(names[settings.index(setting)])}"' for setting in valid]
+            axis = "setting"
+        if lines:
+            out += ["```mermaid", "xychart-beta", f'    title "G{title} against the {axis}"',
+                    f'    x-axis "{axis}" [{", ".join(labels)}]', f'    y-axis "G{title}"',
+                    *(f"    {'line' if len(sizes) > 1 else 'bar'} [{', '.join(f'{getattr(t, attr) / 1e9:.4g}' for t in line)}]"
+                      for line in lines), "```", ""]
+            if len(sizes) > 1:
+                out += ["Lines in the order of the table's settings.", ""]
+        table = Table([*(Column(markdown_text(name), ">") for name in sweep.parameters), Column("input", "<"),
+                       Column("params", ">"), Column(title, ">"), Column("", "<")])
+        for point in sweep.points:
+            lead = [markdown_text(value_text(value)) for value in point.setting]
+            figures = (["", "", markdown_text(f"not valid: {error_text(point.error)}" if point.error else "not valid")]
+                       if point.totals is None else
+                       [grouped(point.totals.params), grouped(getattr(point.totals, attr)), ""])
+            table.add([*lead, shape_text(point.spatial), *figures])
+        out += [*as_markdown(table), ""]
+    return out
 
 
 def _size_label(point) -> str:
