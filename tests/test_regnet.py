@@ -117,3 +117,22 @@ def test_regnet_y_squeezes_to_a_quarter_of_the_blocks_input_width():
     squeeze = [nodes[f"blocks.{i}.se.fc1"].attrs["out"] for i in range(16)]
     assert squeeze == [8, 12, 26, 26, 26, 52, 52, 52, 52, 52, 52, 110, 110, 110, 110, 110]
     assert not any(".se." in node.name for node in load_graph("regnet_x_400mf").nodes)
+
+
+OFF_THE_TABLE = {  # torchvision's RegNet(BlockParams.from_init_params(...)) at 1×3×224×224: params, FlopCounterMode FLOPs
+    ("regnet_y_400mf", (("group_width", 8), ("bottleneck_multiplier", 0.5))): (2_529_000, 446_992_512),
+    ("regnet_x_1_6gf", (("bottleneck_multiplier", 0.75),)): (7_569_160, 2_766_691_584),
+}
+
+
+@pytest.mark.parametrize("model, settings", list(OFF_THE_TABLE))
+def test_settings_torchvision_ships_no_model_for_still_build_its_model(model, settings):
+    """The rule is the spec's, not a table of the shipped models: a bottleneck narrower than the
+    block (a width that need not divide evenly) gives what torchvision's own BlockParams gives
+    (measured as the models above, with the same torchvision)."""
+    from archcalc.settings import Setting
+    from archcalc.sweep import sweep_parameters
+
+    setting = [Setting(name, (value,)) for name, value in settings]
+    (point,) = sweep_parameters(model, [224], [1], setting, convention="torch").points
+    assert (point.totals.params, point.totals.flops) == OFF_THE_TABLE[model, settings]
