@@ -33,6 +33,11 @@ TORCHVISION_NUM_PARAMS = {
     "fcn_resnet50_aux": 35_322_218, "fcn_resnet101_aux": 54_314_346,  # torchvision.models.segmentation,
     "deeplabv3_resnet50_aux": 42_004_074, "deeplabv3_resnet101_aux": 60_996_202,  # with the aux head
     "deeplabv3_mobilenet_v3_large_aux": 11_029_328, "lraspp_mobilenet_v3_large": 3_221_538,
+    "regnet_x_400mf": 5_495_976, "regnet_x_800mf": 7_259_656, "regnet_x_1_6gf": 9_190_136,
+    "regnet_x_3_2gf": 15_296_552, "regnet_x_8gf": 39_572_648, "regnet_x_16gf": 54_278_536,
+    "regnet_x_32gf": 107_811_560, "regnet_y_400mf": 4_344_144, "regnet_y_800mf": 6_432_512,
+    "regnet_y_1_6gf": 11_202_430, "regnet_y_3_2gf": 19_436_338, "regnet_y_8gf": 39_381_472,
+    "regnet_y_16gf": 83_590_140, "regnet_y_32gf": 145_046_770, "regnet_y_128gf": 644_812_894,
 }
 
 TORCHVISION_GFLOPS = {  # as published, to their decimals
@@ -49,6 +54,11 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "fcn_resnet50_aux": "152.717", "fcn_resnet101_aux": "232.738",  # at 3×520×520
     "deeplabv3_resnet50_aux": "178.722", "deeplabv3_resnet101_aux": "258.743",
     "deeplabv3_mobilenet_v3_large_aux": "10.452", "lraspp_mobilenet_v3_large": "2.086",
+    "regnet_x_400mf": "0.414", "regnet_x_800mf": "0.8", "regnet_x_1_6gf": "1.603", "regnet_x_3_2gf": "3.177",
+    "regnet_x_8gf": "7.995", "regnet_x_16gf": "15.941", "regnet_x_32gf": "31.736",
+    "regnet_y_400mf": "0.402", "regnet_y_800mf": "0.834", "regnet_y_1_6gf": "1.612", "regnet_y_3_2gf": "3.176",
+    "regnet_y_8gf": "8.473", "regnet_y_16gf": "15.912", "regnet_y_32gf": "32.28",
+    "regnet_y_128gf": "374.57",  # at 3×384×384 (its DEFAULT weights, IMAGENET1K_SWAG_E2E_V1)
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}
