@@ -33,6 +33,8 @@ TORCHVISION_NUM_PARAMS = {
     "fcn_resnet50_aux": 35_322_218, "fcn_resnet101_aux": 54_314_346,  # torchvision.models.segmentation,
     "deeplabv3_resnet50_aux": 42_004_074, "deeplabv3_resnet101_aux": 60_996_202,  # with the aux head
     "deeplabv3_mobilenet_v3_large_aux": 11_029_328, "lraspp_mobilenet_v3_large": 3_221_538,
+    "convnext_tiny": 28_589_128, "convnext_small": 50_223_688, "convnext_base": 88_591_464,
+    "convnext_large": 197_767_336,
 }
 
 TORCHVISION_GFLOPS = {  # as published, to their decimals
@@ -49,6 +51,7 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "fcn_resnet50_aux": "152.717", "fcn_resnet101_aux": "232.738",  # at 3×520×520
     "deeplabv3_resnet50_aux": "178.722", "deeplabv3_resnet101_aux": "258.743",
     "deeplabv3_mobilenet_v3_large_aux": "10.452", "lraspp_mobilenet_v3_large": "2.086",
+    "convnext_tiny": "4.456", "convnext_small": "8.684", "convnext_base": "15.355", "convnext_large": "34.361",
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}
