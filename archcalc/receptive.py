@@ -17,6 +17,11 @@ adaptive pooling whose windows differ in size have no field (None).
 Behind upsampling, a transposed convolution or pixel shuffle, neighbouring units may see the
 same pixels, and the jump is a fraction of a pixel: the regions repeat every few units, shifted
 by a whole number of pixels (`Periodic`). Its size is the largest region of any unit.
+
+A permute that moves the channels (ConvNeXt's channels-last blocks) keeps the field where it keeps
+the batch first and the spatial axes in their order (`Moved`: the same axes, at other dimensions);
+behind it only kinds that mix no spatial axis (`LayerKind.mixes`: elementwise ones, a layer norm or
+linear layer over the channels, now last) keep it, until a permute moves the channels back.
 """
 
 from __future__ import annotations
@@ -205,6 +210,39 @@ class ReceptiveField(tuple):
         return None if None in axes else _new(ReceptiveField, axes)
 
 
+class Moved(ReceptiveField):
+    """The field of a map whose channels a permute has moved from the second dimension, such as
+    ConvNeXt's channels-last (N, H, W, C): the same axes in the same order, at the dimensions other
+    than the batch (first) and the channels (at `channels`)."""
+
+    def __new__(cls, axes, channels: int):
+        field = super().__new__(cls, axes)
+        field.channels = channels
+        return field
+
+
+def _channels_behind(node, channels: int, rank: int) -> int | None:
+    """Where the channels are behind `node`, over a map of `rank` dimensions whose channels are at
+    dimension `channels`, for a node that keeps the field: a permute that keeps the batch first and
+    the spatial axes in their order moves them (anywhere); a kind that mixes no spatial axis leaves
+    them. None for any other node: a permute that reorders the spatial axes, a window, a merge."""
+    if node.kind.key == "permute":
+        order = [d % rank for d in node.attrs.dims]
+        spatial = [d for d in order if d not in (0, channels)]
+        return order.index(channels) if order[0] == 0 and spatial == sorted(spatial) else None
+    if len(node.inputs[:node.kind.value_inputs]) > 1:
+        return None
+    mixes = node.kind.mixes(node.attrs, rank)
+    return channels if mixes is not None and set(mixes) <= {channels} else None
+
+
+def _moved_field(node, field: ReceptiveField, shapes) -> ReceptiveField | None:
+    """The field behind a permute, or behind any node over a map whose channels are moved."""
+    channels = field.channels if type(field) is Moved else 1
+    to = _channels_behind(node, channels, len(shapes[node.inputs[0]]))
+    return None if to is None else ReceptiveField(field) if to == 1 else Moved(field, to)
+
+
 PIXEL = {rank: ReceptiveField((Axis(1, 1, 0),) * rank) for rank in KEEPS_GRID}
 """The field of the input, by number of spatial axes: each unit sees its own pixel."""
 _UNKNOWN = object()
@@ -215,10 +253,13 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
     fields: dict[str, ReceptiveField | None] = {INPUT: PIXEL.get(len(shapes[INPUT]) - 2)}
     known: dict[tuple, Windows | None] = {}  # windows by field values and shapes, shared by repeats
     reads = Reads()
+    moved: dict[str, Moved] = {}  # the maps whose channels a permute has moved: None in `fields` until the end
     for node in graph.nodes:
         incoming = [fields[name] for name in node.inputs[:node.kind.value_inputs]]
         if None in incoming:
             fields[node.name] = None
+            if moved and node.inputs[0] in moved:
+                _keep(node.name, _moved_field(node, moved[node.inputs[0]], shapes), fields, moved)
             continue
         out = shapes[node.name]
         in_shapes = [shapes[name] for name in node.inputs]  # all of them: a kind's window may depend on each
@@ -229,13 +270,24 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
             windows = known[key] = node.kind.window(node.attrs, in_shapes, out) if affordable else None
         if windows is None:
             fields[node.name] = None
+            if node.kind.key == "permute":
+                _keep(node.name, _moved_field(node, incoming[0], shapes), fields, moved)
         else:
             merged = _merge(incoming, in_shapes[:len(incoming)], out, reads) if len(incoming) > 1 else incoming[0]
             fields[node.name] = None if merged is None else merged.through(windows, reads)
+    fields.update(moved)
     for name, scope in graph.scopes.items():
         fields[name] = fields[scope.output]
     del fields[INPUT]
     return fields
+
+
+def _keep(name: str, field: ReceptiveField | None, fields: dict, moved: dict) -> None:
+    """Record a field: one of a map whose channels are moved in `moved`, any other in `fields`."""
+    if type(field) is Moved:
+        moved[name] = field
+    else:
+        fields[name] = field
 
 
 def _merge(incoming: list[ReceptiveField], in_shapes: list[tuple[int, ...]], out: tuple[int, ...], reads: Reads
@@ -284,14 +336,17 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
     `layer` depends on, with every map's border taken into account: where a field reaches past
     the input, or past the units a layer actually has, this is what remains of it. It follows
     the exact set of units each layer needs, so gaps left by strides and dilation count too (each layer kind's `reads`).
-    None along every axis where the unit reads padding only (a 1×1 window on a padded border)."""
+    None along every axis where the unit reads padding only (a 1×1 window on a padded border).
+    Behind a permute that moves the channels, `unit` and the positions are along the spatial axes
+    in their order, wherever they are (`Moved`)."""
     wanted: dict[str, list[set[int]]] = {layer: [{index} for index in unit]}
+    channels = _channel_dimensions(graph, shapes)
     for node in reversed(graph.nodes):
         if node.name not in wanted:
             continue
         out, units = shapes[node.name], wanted.pop(node.name)
         for source in node.inputs[:node.kind.value_inputs]:  # an input that gives only its shape is not read
-            need = _needed(node, shapes[source], out, units)
+            need = _needed(node, shapes[source], out, units, channels.get(source, 1))
             have = wanted.setdefault(source, [set() for _ in unit])
             for axis in range(len(unit)):
                 have[axis] |= need[axis]
@@ -299,10 +354,29 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
     return tuple((min(units), max(units)) for units in seen) if all(seen) else (None,) * len(unit)
 
 
-def _needed(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set[int]]) -> list[set[int]]:
-    """The positions of one input that the output positions `units` (a set per axis) read."""
+def _channel_dimensions(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[str, int]:
+    """The dimension of the channels of each map whose channels a permute has moved, by layer name
+    (as receptive_fields follows them)."""
+    channels: dict[str, int] = {}
+    for node in graph.nodes:
+        before = channels.get(node.inputs[0], 1) if node.inputs else 1
+        if before != 1 or node.kind.key == "permute":
+            after = _channels_behind(node, before, len(shapes[node.inputs[0]]))
+            if after not in (None, 1):
+                channels[node.name] = after
+    return channels
+
+
+def _needed(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set[int]], channels: int
+            ) -> list[set[int]]:
+    """The positions of one input, whose channels are at dimension `channels`, that the output
+    positions `units` (a set per axis) read."""
     if not all(units):  # no row (or no column): no unit at all, so nothing is read
         return [set() for _ in units]
+    if channels != 1 or node.kind.key == "permute":  # each unit reads its own position, or any
+        if _channels_behind(node, channels, len(source)) is not None:
+            return units
+        return [set(range(size)) for dim, size in enumerate(source) if dim not in (0, channels)]
     if len(source) != len(units) + 2:
         return units
     if len(out) != len(units) + 2:  # flatten and after: every position

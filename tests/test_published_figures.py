@@ -38,6 +38,8 @@ TORCHVISION_NUM_PARAMS = {
     "regnet_x_32gf": 107_811_560, "regnet_y_400mf": 4_344_144, "regnet_y_800mf": 6_432_512,
     "regnet_y_1_6gf": 11_202_430, "regnet_y_3_2gf": 19_436_338, "regnet_y_8gf": 39_381_472,
     "regnet_y_16gf": 83_590_140, "regnet_y_32gf": 145_046_770, "regnet_y_128gf": 644_812_894,
+    "convnext_tiny": 28_589_128, "convnext_small": 50_223_688, "convnext_base": 88_591_464,
+    "convnext_large": 197_767_336,
 }
 
 TORCHVISION_GFLOPS = {  # as published, to their decimals
@@ -59,6 +61,7 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "regnet_y_400mf": "0.402", "regnet_y_800mf": "0.834", "regnet_y_1_6gf": "1.612", "regnet_y_3_2gf": "3.176",
     "regnet_y_8gf": "8.473", "regnet_y_16gf": "15.912", "regnet_y_32gf": "32.28",
     "regnet_y_128gf": "374.57",  # at 3×384×384 (its DEFAULT weights, IMAGENET1K_SWAG_E2E_V1)
+    "convnext_tiny": "4.456", "convnext_small": "8.684", "convnext_base": "15.355", "convnext_large": "34.361",
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}

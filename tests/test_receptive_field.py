@@ -43,10 +43,9 @@ from torch import nn  # noqa: E402
 import archcalc  # noqa: E402
 from archcalc.analysis import analyze_graph  # noqa: E402
 from archcalc.errors import SpecError  # noqa: E402
-from archcalc.receptive import unit_region  # noqa: E402
+from archcalc.receptive import Moved, unit_region  # noqa: E402
 from archcalc.spec import bundled, load_graph  # noqa: E402
 from archcalc.torchmodel import build_graph  # noqa: E402
-from archcalc.torchmodel.modules import ChannelLayerNorm
 
 SMALL_ENOUGH = 3e9
 """MACs at a spec's own input up to which the measurement runs there on the CPU; larger models
@@ -95,7 +94,7 @@ def monotone(model: nn.Module, dtype=torch.float64) -> nn.Module:
             module.forward = averaging(module)
         elif type(module) in ADAPTIVE_AVERAGE_POOL:
             module.forward = ADAPTIVE_AVERAGE_POOL[type(module)](module.output_size).forward
-        elif isinstance(module, ChannelLayerNorm):
+        elif isinstance(module, nn.LayerNorm):  # over the last axis, or the channels (ChannelLayerNorm)
             # its outputs at a position sum to 0 whatever the input, so a sum has no gradient through
             # it: the identity reads the same pixels (each position's own channels) and keeps the sums
             module.forward = nn.Identity().forward
@@ -182,13 +181,14 @@ class _Enough(Exception):
 
 
 def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, ...]]], x,
-                     per_sample: int) -> list[list[tuple[int, int] | None]]:
+                     per_sample: int, channels: dict[str, int] | None = None) -> list[list[tuple[int, int] | None]]:
     """For each (layer, unit) (the unit's index along each spatial axis), layers in the model's
     order: along each spatial axis, the first and last input pixel whose gradient is non-zero for
     that unit of the layer's output (its channels summed), for input x (one sample, in the model's
     dtype). Each unit is one sample of a batch, and one backward pass measures the batch;
-    `per_sample` (values of all layer outputs for one sample) sets the batch's size. A float32
-    model raises NotProvable where it might lose a pixel."""
+    `per_sample` (values of all layer outputs for one sample) sets the batch's size. `channels`:
+    the dimension of the channels of a layer where a permute has moved them (else the second). A
+    float32 model raises NotProvable where it might lose a pixel."""
     outputs, last = {}, [None]
     proving = x.dtype != torch.float64
 
@@ -227,7 +227,7 @@ def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, ...]]],
                 model(inputs)
             except _Enough:
                 pass
-            total = sum(outputs[name][(sample, slice(None), *unit)].sum()
+            total = sum(outputs[name][(sample, *unit_index(unit, (channels or {}).get(name, 1)))].sum()
                         for sample, (name, unit) in enumerate(chunk))
             (grad,) = torch.autograd.grad(total, inputs)
             seen = grad.abs().sum(1) > 0  # (sample, *spatial axes)
@@ -246,9 +246,21 @@ def along(seen, axis: int):
     return seen.movedim(axis, 0).reshape(seen.shape[axis], -1).any(1)
 
 
+def unit_index(unit: tuple[int, ...], channels: int) -> tuple:
+    """The index of a unit (its position along each spatial axis) with all its channels, in a map
+    of one sample whose channels are at dimension `channels` (1, or elsewhere behind a permute)."""
+    return (*unit[:channels - 1], slice(None), *unit[channels - 1:])
+
+
+def channels_of(field) -> int:
+    """The dimension of a layer's channels: the second, unless a permute has moved them."""
+    return field.channels if type(field) is Moved else 1
+
+
 def field_region(field, shapes, name):
     """The central unit of `name` and its region by the field alone, (first, last) per axis."""
-    centre = tuple((size - 1) // 2 for size in shapes[name][2:])
+    spatial = [size for dim, size in enumerate(shapes[name]) if dim not in (0, channels_of(field))]
+    centre = tuple((size - 1) // 2 for size in spatial)
     return centre, [axis.unclipped(unit) for axis, unit in zip(field.axes, centre)]
 
 
@@ -304,8 +316,9 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
         here = analyze_graph(part, shape)
         units = [(name, field_region(here.receptive_fields[name], here.shapes, name)) for name in group]
         expected = [list(unit_region(part, here.shapes, name, centre)) for name, (centre, _) in units]
+        channels = {name: channels_of(here.receptive_fields[name]) for name in group}
         measured = measure(part, shape, [(name, centre) for name, (centre, _) in units],
-                           sum(math.prod(row.shape[1:]) for row in here.layers), expected)
+                           sum(math.prod(row.shape[1:]) for row in here.layers), expected, channels)
         for (name, (centre, regions)), want, found in zip(units, expected, measured):
             assert want == found, (name, shape)
             if fits(regions, here.input_shape):
@@ -339,7 +352,7 @@ def deepest_analysis(graph, names: list[str], shape):
     return found
 
 
-def measure(graph, shape, units, per_sample, expected):
+def measure(graph, shape, units, per_sample, expected, channels):
     """measured_regions in float32 where that provably loses no pixel and agrees with `expected`;
     otherwise in float64."""
     def build(dtype):
@@ -354,12 +367,12 @@ def measure(graph, shape, units, per_sample, expected):
     # small, so that residual sums stay below where relu6 and the hard activations go flat
     x = 1e-6 * (0.5 + torch.rand(1, *shape, dtype=torch.float64))
     try:
-        measured = measured_regions(build(torch.float32), units, x.float(), per_sample)
+        measured = measured_regions(build(torch.float32), units, x.float(), per_sample, channels)
         if measured == expected:
             return measured
     except NotProvable:
         pass
-    return measured_regions(build(torch.float64), units, x, per_sample)
+    return measured_regions(build(torch.float64), units, x, per_sample, channels)
 
 
 def stage_outputs(stats) -> list[str]:
@@ -411,7 +424,7 @@ def test_vgg16_last_conv_sees_196_pixels_with_a_jump_of_16():
 
 # Random chains: strided, padded, dilated and ceil-mode windows, and merges of branches that
 # see different regions (a residual add, a concat, a squeeze-and-excitation style multiply),
-# over maps of 1, 2 or 3 spatial axes.
+# ConvNeXt's channels-last layers between two permutes, over maps of 1, 2 or 3 spatial axes.
 
 CHAIN_SIZES = {1: (8, 40), 2: (8, 40), 3: (4, 16)}
 """The input's size along each axis, by number of axes (a 3-D map's voxels are its cube)."""
@@ -427,7 +440,7 @@ def chains(draw, axes):
     growing = [f"conv_transpose{axes}d", f"upsample{axes}d", *(["pixel_shuffle"] if axes == 2 else [])]
     layers = []
     for index in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from([conv, *pools, "add", "concat", "multiply", *growing]))
+        kind = draw(st.sampled_from([conv, *pools, "add", "concat", "multiply", "channels_last", *growing]))
         k = each(1, 5)
         s = each(1, 3)
         if kind in growing:
@@ -437,6 +450,8 @@ def chains(draw, axes):
             p = each(0, 3)
             fields = {"kind": kind, "out": draw(st.integers(1, 3)), "kernel": k, "stride": s, "padding": p,
                       "dilation": d}
+        elif kind == "channels_last":
+            fields = {"layers": channels_last(axes, draw(st.integers(1, 3)))}
         elif kind in pools:
             p = [draw(st.integers(0, n // 2)) for n in k]
             fields = {"kind": kind, "kernel": k, "stride": s, "padding": p, "ceil_mode": draw(st.booleans())}
@@ -449,6 +464,18 @@ def chains(draw, axes):
                                  {"join": {"kind": kind, "from": ["wide", "other"]}}]}
         layers.append({f"l{index}": fields})
     return size, layers
+
+
+def channels_last(axes: int, out: int) -> list[dict]:
+    """ConvNeXt's block between its permutes, on a map of `axes` spatial axes: the channels moved
+    last, a layer norm and linear layer over them, a layer scale, the channels moved back."""
+    rank = axes + 2
+    return [{"to_last": {"kind": "permute", "dims": [0, *range(2, rank), 1]}},
+            {"norm": {"kind": "layer_norm", "eps": 1e-6}},
+            {"fc": {"kind": "linear", "out": out}},
+            {"act": "gelu"},
+            {"scale": {"kind": "layer_scale", "over": "last", "init": 0.5}},
+            {"to_first": {"kind": "permute", "dims": [0, rank - 1, *range(1, rank - 1)]}}]
 
 
 @st.composite
@@ -695,18 +722,67 @@ def test_the_reads_spent_on_patterns_are_bounded(write_spec):
     assert fields["conv.399"] is None
 
 
-@pytest.mark.parametrize("spec, measured", [("fused_mbconv", 15), ("convnext_block", 3)])
+@pytest.mark.parametrize("spec, measured", [("fused_mbconv", 15), ("convnext_block", 18)])
 def test_the_convnext_and_efficientnet_kinds_fields_match_the_gradient(spec, measured):
-    """channel_layer_norm and stochastic_depth keep the field (each unit reads its own pixel); after
-    ConvNeXt's permute to channels-last there is none."""
+    """channel_layer_norm and stochastic_depth keep the field (each unit reads its own pixel); so do
+    ConvNeXt's permute to channels-last, the layer norm and linear layers over the channels there,
+    and the permute back."""
     torch.set_num_threads(1)
     path = Path(__file__).parent / "specs" / f"{spec}.yaml"
     assert check_fields(path, smaller=True) == measured
     fields = archcalc.analyze(path).receptive_fields
     if spec == "convnext_block":
-        assert fields["stem_norm"] == fields["stem"] and fields["block.to_last"] is None
+        assert fields["stem_norm"] == fields["stem"]
+        block = [fields[f"block.{name}"] for name in ("to_last", "norm", "fc1", "act", "fc2", "to_first", "add")]
+        assert all(field == fields["block.dwconv"] for field in block)
+        assert [channels_of(field) for field in block] == [3, 3, 3, 3, 3, 1, 1]
     else:
         assert fields["same.drop"] == fields["same.project_bn"]
+
+
+@pytest.mark.parametrize("axes", [1, 2, 3])
+def test_channels_last_layers_keep_the_field_on_maps_of_any_rank(write_spec, axes):
+    """A window of a different size along each axis, ConvNeXt's channels-last layers (the channels
+    moved to the last dimension and back) and a window after them: the field passes the channels-last
+    layers as it is, along the spatial axes in their order, and grows behind them."""
+    kernel, stride = [3, 5, 1][:axes], [1, 2, 2][:axes]
+    spec = {"name": "channels_last", "input": [2, *[9, 14, 12][:axes]],
+            "layers": [{"conv": {"kind": f"conv{axes}d", "out": 3, "kernel": kernel, "stride": stride}},
+                       {"block": {"layers": channels_last(axes, 4)}},
+                       {"after": {"kind": f"conv{axes}d", "out": 2, "kernel": 3, "padding": 1}}]}
+    path = write_spec(yaml.safe_dump(spec))
+    fields = archcalc.analyze(path).receptive_fields
+    inside = ("to_last", "norm", "fc", "act", "scale")
+    assert all(fields[f"block.{name}"] == fields["conv"] for name in (*inside, "to_first"))
+    assert {channels_of(fields[f"block.{name}"]) for name in inside} == {axes + 1}
+    assert [axis.size for axis in fields["after"]] == [k + 2 * s for k, s in zip(kernel, stride)]
+    assert check_fields(path) == 8
+
+
+def test_a_permute_that_reorders_the_spatial_axes_or_the_batch_gives_no_field(write_spec):
+    """Height and width swapped: a unit's field along the map's first spatial axis would be the
+    input's width, so there is no one field (—), as after a permute that moves the batch; and behind
+    moved channels, a window, a merge, or a kind that mixes what is now a spatial axis (the channel
+    layer norm reads dimension 1, now the height) has none either. A softmax over the channels keeps it."""
+    path = write_spec("""
+        name: permutes
+        input: [2, 8, 10]
+        outputs: [swap, batch, window, channel_norm, merged, sum]
+        layers:
+          - conv: {kind: conv2d, out: 3, kernel: [3, 5]}
+          - swap: {kind: permute, dims: [0, 1, 3, 2]}
+          - batch: {kind: permute, from: conv, dims: [1, 0, 2, 3]}
+          - last: {kind: permute, from: conv, dims: [0, 2, 3, 1]}
+          - softmax: {kind: softmax, dim: -1}
+          - window: {kind: conv2d, out: 3, kernel: 1}
+          - channel_norm: {kind: channel_layer_norm, from: last}
+          - merged: {kind: add, from: [last, softmax]}
+          - back: {kind: permute, from: softmax, dims: [0, 3, 1, 2]}
+          - sum: {kind: add, from: [back, conv]}
+    """)
+    fields = archcalc.analyze(path).receptive_fields
+    assert [fields[name] for name in ("swap", "batch", "window", "channel_norm", "merged")] == [None] * 5
+    assert fields["last"] == fields["softmax"] == fields["back"] == fields["sum"] == fields["conv"]
 
 
 @pytest.mark.parametrize("key, fields", [("layer_scale", {}), ("layer_scale", {"over": "last"}),

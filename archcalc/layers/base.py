@@ -124,6 +124,13 @@ class LayerKind:
         One pixel for a kind that `keeps_grid`."""
         return PIXEL.get(len(out) - 2) if self.keeps_grid else None
 
+    def mixes(self, a: Attrs, rank: int) -> tuple[int, ...] | None:
+        """The dimensions of an input of `rank` dimensions along which an output element reads
+        positions other than its own, wherever the channels are: () for a kind that acts on each
+        element alone, (rank − 1,) for one that acts on the last axis. None where the kind does
+        not say: behind a permute that moves the channels, it has no receptive field."""
+        return None
+
     lists_reads: ClassVar[bool] = False
     """Whether `window` lists the reads of every output unit along each axis (upsampling): they
     count towards MAX_FIELD_READS."""

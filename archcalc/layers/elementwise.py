@@ -23,6 +23,9 @@ class Elementwise(LayerKind):
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         return shapes[0]
 
+    def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
+        return ()
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(a)
 
@@ -43,6 +46,9 @@ class Softmax(LayerKind):
 
     def window(self, a: Attrs, shapes: list[Shape], out: Shape):
         return super().window(a, shapes, out) if a.dim % len(out) == 1 else None  # across H or W: no grid
+
+    def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
+        return (a.dim % rank,)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(dim=a.dim)

@@ -26,5 +26,8 @@ class Linear(LayerKind):
     def macs(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
         return prod(shapes[0]) * a.out
 
+    def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
+        return (rank - 1,)
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(in_features=shapes[0][-1], out_features=a.out, bias=a.bias)

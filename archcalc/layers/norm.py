@@ -124,6 +124,9 @@ class LayerNorm(_LayerNorm):
     def normalised(self, shape: Shape) -> int:
         return shape[-1]
 
+    def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
+        return (rank - 1,)
+
 
 class ChannelLayerNorm(_LayerNorm):
     key = "channel_layer_norm"
@@ -131,6 +134,9 @@ class ChannelLayerNorm(_LayerNorm):
     torch_module = "archcalc.torchmodel.modules.ChannelLayerNorm"
     doc = ("Layer normalisation over the channels of an (N, C, …) map at each position, as ConvNeXt's "
            "LayerNorm2d: the channels moved last, torch.nn.functional.layer_norm over them, moved back.")
+
+    def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
+        return (1,)
 
     def normalised(self, shape: Shape) -> int:
         if len(shape) < 3:

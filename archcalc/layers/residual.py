@@ -30,6 +30,9 @@ class LayerScale(LayerKind):
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         return Params(weight=self.scaled(a, shapes[0]))
 
+    def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
+        return ()
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         c = self.scaled(a, shapes[0])
         shape = (c,) if a.over == "last" else (c, *[1] * (len(shapes[0]) - 2))
@@ -51,6 +54,9 @@ class StochasticDepth(LayerKind):
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         return shapes[0]
+
+    def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
+        return ()  # at inference: the input itself
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"p": a.p, "mode": a.mode}
