@@ -33,6 +33,10 @@ TORCHVISION_NUM_PARAMS = {
     "fcn_resnet50_aux": 35_322_218, "fcn_resnet101_aux": 54_314_346,  # torchvision.models.segmentation,
     "deeplabv3_resnet50_aux": 42_004_074, "deeplabv3_resnet101_aux": 60_996_202,  # with the aux head
     "deeplabv3_mobilenet_v3_large_aux": 11_029_328, "lraspp_mobilenet_v3_large": 3_221_538,
+    "efficientnet_b0": 5_288_548, "efficientnet_b1": 7_794_184, "efficientnet_b2": 9_109_994,  # torchvision 0.29.1
+    "efficientnet_b3": 12_233_232, "efficientnet_b4": 19_341_616, "efficientnet_b5": 30_389_784,
+    "efficientnet_b6": 43_040_704, "efficientnet_b7": 66_347_960,
+    "efficientnet_v2_s": 21_458_488, "efficientnet_v2_m": 54_139_356, "efficientnet_v2_l": 118_515_272,
 }
 
 TORCHVISION_GFLOPS = {  # as published, to their decimals
@@ -49,6 +53,10 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "fcn_resnet50_aux": "152.717", "fcn_resnet101_aux": "232.738",  # at 3×520×520
     "deeplabv3_resnet50_aux": "178.722", "deeplabv3_resnet101_aux": "258.743",
     "deeplabv3_mobilenet_v3_large_aux": "10.452", "lraspp_mobilenet_v3_large": "2.086",
+    "efficientnet_b0": "0.386", "efficientnet_b1": "0.687", "efficientnet_b2": "1.088",  # at their default
+    "efficientnet_b3": "1.827", "efficientnet_b4": "4.394", "efficientnet_b5": "10.266",  # inputs, 224–600
+    "efficientnet_b6": "19.068", "efficientnet_b7": "37.746",
+    "efficientnet_v2_s": "8.366", "efficientnet_v2_m": "24.582", "efficientnet_v2_l": "56.08",  # 384, 480, 480
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}
