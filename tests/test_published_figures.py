@@ -40,6 +40,10 @@ TORCHVISION_NUM_PARAMS = {
     "regnet_y_16gf": 83_590_140, "regnet_y_32gf": 145_046_770, "regnet_y_128gf": 644_812_894,
     "convnext_tiny": 28_589_128, "convnext_small": 50_223_688, "convnext_base": 88_591_464,
     "convnext_large": 197_767_336,
+    "efficientnet_b0": 5_288_548, "efficientnet_b1": 7_794_184, "efficientnet_b2": 9_109_994,  # torchvision 0.29.1
+    "efficientnet_b3": 12_233_232, "efficientnet_b4": 19_341_616, "efficientnet_b5": 30_389_784,
+    "efficientnet_b6": 43_040_704, "efficientnet_b7": 66_347_960,
+    "efficientnet_v2_s": 21_458_488, "efficientnet_v2_m": 54_139_356, "efficientnet_v2_l": 118_515_272,
 }
 
 TORCHVISION_GFLOPS = {  # as published, to their decimals
@@ -62,6 +66,10 @@ TORCHVISION_GFLOPS = {  # as published, to their decimals
     "regnet_y_8gf": "8.473", "regnet_y_16gf": "15.912", "regnet_y_32gf": "32.28",
     "regnet_y_128gf": "374.57",  # at 3×384×384 (its DEFAULT weights, IMAGENET1K_SWAG_E2E_V1)
     "convnext_tiny": "4.456", "convnext_small": "8.684", "convnext_base": "15.355", "convnext_large": "34.361",
+    "efficientnet_b0": "0.386", "efficientnet_b1": "0.687", "efficientnet_b2": "1.088",  # at their default
+    "efficientnet_b3": "1.827", "efficientnet_b4": "4.394", "efficientnet_b5": "10.266",  # inputs, 224–600
+    "efficientnet_b6": "19.068", "efficientnet_b7": "37.746",
+    "efficientnet_v2_s": "8.366", "efficientnet_v2_m": "24.582", "efficientnet_v2_l": "56.08",  # 384, 480, 480
 }
 
 FVCORE_TOTALS = {"resnet50": 4_111_512_576, "vgg16": 15_470_289_408, "alexnet": 714_197_696}
