@@ -46,16 +46,7 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
     are refused as targets, and so is anything but a regular file (a device, a pipe); a link
     is followed, so the file it names is replaced and the link stays.
     """
-    target = Path(path)
-    try:
-        if target.is_symlink():
-            target = target.resolve()
-        _check_target(target, inputs)
-    except RuntimeError:  # Python 3.11 resolves a loop of links with this
-        raise OutputError(f"cannot write '{path}': Too many levels of symbolic links",
-                          hint="the file was left as it was") from None
-    except OSError as error:  # a name too long, a loop of links, a folder that cannot be searched
-        raise _cannot_write(Path(path), error) from None
+    target = writable_target(path, inputs)
     with _signals_end_through_cleanup():
         try:
             descriptor, temporary = tempfile.mkstemp(prefix=f".{_shortened(target.name)}.", suffix=".tmp",
@@ -74,6 +65,23 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
             if isinstance(error, OSError):
                 raise _cannot_write(target, error) from None
             raise
+
+
+def writable_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
+    """The file that writing `path` replaces (a link's target); OutputError where it may not be
+    written: one of the `inputs`, a folder, a device, a missing or read-only folder. Checked
+    again as the file is written; a command whose work is long checks it first as well."""
+    target = Path(path)
+    try:
+        if target.is_symlink():
+            target = target.resolve()
+        _check_target(target, inputs)
+    except RuntimeError:  # Python 3.11 resolves a loop of links with this
+        raise OutputError(f"cannot write '{path}': Too many levels of symbolic links",
+                          hint="the file was left as it was") from None
+    except OSError as error:  # a name too long, a loop of links, a folder that cannot be searched
+        raise _cannot_write(Path(path), error) from None
+    return target
 
 
 @contextmanager

@@ -15,18 +15,26 @@ def list_models(
     from archcalc.analysis import analyze_bundled
     from archcalc.render.registry import render
 
-    emit(render("models", format, models=analyze_bundled(convention)), output, bundled_files())
+    files = bundled_files(output)
+    emit(render("models", format, models=analyze_bundled(convention)), output, files)
 
 
 def zoo(format: str = format_option("zoo"), output: Path | None = OUTPUT) -> None:
     from archcalc.analysis import analyze_bundled
     from archcalc.render.registry import render
 
-    emit(render("zoo", format, models=analyze_bundled()), output, bundled_files())
+    files = bundled_files(output)
+    emit(render("zoo", format, models=analyze_bundled()), output, files)
 
 
-def bundled_files() -> list[Path]:
-    """The bundled specs both commands read: never their output."""
+def bundled_files(output: Path | None) -> list[Path]:
+    """The bundled specs both commands read: never their output, which is checked before the
+    analyses of every model (a wrong target is refused at once)."""
     from archcalc.spec import bundled
 
-    return [entry.path for entry in bundled()]
+    files = [entry.path for entry in bundled()]
+    if output is not None:
+        from archcalc.output import writable_target
+
+        writable_target(output, files)
+    return files
