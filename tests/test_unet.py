@@ -127,3 +127,16 @@ def _fits(side: int) -> bool:
         return True
     except archcalc.SpecError:
         return False
+
+
+def test_the_bottlenecks_field_and_the_decoders_fraction_of_a_pixel():
+    """The bottleneck sees r = 1 + Σ (k − 1)·jump over ten 3×3 convolutions and four 2×2 pools:
+    1 + 2·2·(1 + 2 + 4 + 8 + 16) + 1·(1 + 2 + 4 + 8) = 140 pixels, 16 apart. Each 2×2
+    up-convolution gives two neighbouring units the same input unit: the jump halves (8 after
+    the first), the field stays 140; the output layer's 204 pixels at a jump of 1 are measured
+    by the gradient test (test_receptive_field.py, the bundled U-Net)."""
+    fields = archcalc.analyze("unet").receptive_fields
+    expected = 1 + 2 * 2 * (1 + 2 + 4 + 8 + 16) + 1 * (1 + 2 + 4 + 8)
+    assert (fields["bottom"].height.size, fields["bottom"].height.jump) == (expected, 16) == (140, 16)
+    assert (fields["up4.upconv"].height.size, fields["up4.upconv"].height.jump) == (140, 8)
+    assert (fields["classifier"].height.size, fields["classifier"].height.jump) == (204, 1)
