@@ -10,18 +10,18 @@ import json
 from pathlib import Path
 
 import pytest
+from test_layer_kinds import CASES as KIND_CASES
 
 import archcalc
-from archcalc.conventions import CONVENTIONS, FVCORE, PAPER, TORCH, Uncounted
+from archcalc.conventions import CONVENTIONS, FVCORE, FVCORE_UNSUPPORTED, PAPER, TORCH, Uncounted, counted
 from archcalc.layers import LAYER_KINDS
 from archcalc.spec import bundled
 
 
 def test_a_convention_is_its_parent_with_overrides():
     assert set(FVCORE.counters) == {"conv1d", "conv2d", "conv3d", "batchnorm1d", "batchnorm2d", "batchnorm3d",
-                                    "adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d", "mean",
-                                    "upsample1d", "upsample2d", "upsample3d", "layer_norm", "channel_layer_norm",
-                                    "layer_scale"}  # measured: docs/conventions.md
+                                    "adaptive_avgpool2d", "mean", "upsample2d", "layer_norm", "channel_layer_norm",
+                                    *FVCORE_UNSUPPORTED}  # measured: docs/conventions.md
     assert PAPER.counters == {} and TORCH.counters == {}
     assert (PAPER.title, TORCH.title) == ("MACs", "FLOPs")
     strict = FVCORE.extend("strict", "fvcore, and linear layers skipped",
@@ -49,12 +49,28 @@ def test_what_fvcore_skips_is_named_not_a_silent_zero(cli):
     means = [layer for layer in stats.layers if layer.kind == "mean"]
     assert means and all(layer.counts["fvcore"] == Uncounted("mean") for layer in means)
     assert all(layer.figures.macs == 0 for layer in means)  # what fvcore reports for it
-    assert stats.uncounted() == ["mean"] and stats.uncounted("paper") == []
+    assert stats.uncounted() == ["maxpool2d", "channel_shuffle", "mean"] and stats.uncounted("paper") == []
     text = cli("table", "shufflenet_v2_x0_5", "--convention", "fvcore").stdout
-    assert "· not counted by fvcore: mean" in text.splitlines()[1]
+    assert text.splitlines()[1].endswith("· not counted by fvcore: maxpool2d, channel_shuffle, mean")
     document = json.loads(cli("table", "shufflenet_v2_x0_5", "--convention", "fvcore", "--format", "json").stdout)
-    assert document["convention"]["uncounted"] == ["mean"]
+    assert document["convention"]["uncounted"] == ["maxpool2d", "channel_shuffle", "mean"]
     assert "not counted" not in cli("table", "shufflenet_v2_x0_5").stdout
+
+
+@pytest.mark.parametrize("spec", ["shufflenet_v2_x0_5", "mobilenet_v3_small",
+                                  str(Path(__file__).parent / "specs" / "convnext_block.yaml")])
+def test_the_layers_named_are_those_fvcore_reports_unsupported(spec):
+    """fvcore's FlopCountAnalysis of the model built from the spec, module by module: a layer is
+    named as not counted by fvcore exactly where fvcore reports an operation of it unsupported."""
+    torch = pytest.importorskip("torch")
+    fvcore_nn = pytest.importorskip("fvcore.nn")
+    stats = archcalc.analyze(spec, convention="fvcore")
+    model = archcalc.build_torch(spec).eval()
+    analysis = fvcore_nn.FlopCountAnalysis(model, torch.rand(stats.input_shape))
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
+    reported = {layer.name for layer in stats.layers if analysis.unsupported_ops(layer.name)}
+    named = {layer.name for layer in stats.layers if isinstance(layer.counts["fvcore"], Uncounted)}
+    assert named == reported and named
 
 
 def test_same_padding_is_named_as_fvcore_skips_it(write_spec):
@@ -102,4 +118,39 @@ def test_the_new_kinds_count_as_fvcore_and_flop_counter_measured(key, fields, sh
 def test_layer_scale_is_named_as_fvcore_skips_it(cli):
     spec = Path(__file__).parent / "specs" / "convnext_block.yaml"
     text = cli("table", spec, "--convention", "fvcore").stdout
-    assert text.splitlines()[1].endswith("· not counted by fvcore: layer_scale")
+    assert text.splitlines()[1].endswith("· not counted by fvcore: gelu, layer_scale, add")
+
+
+SIZE_ARITHMETIC = {"aten::sub", "aten::add"}
+"""What torch.jit traces of archcalc's crop and pad modules working out, from a second input's
+shape, how much to cut or add: arithmetic on sizes, not on the map (fvcore calls it unsupported)."""
+
+
+@pytest.mark.parametrize("key", sorted(KIND_CASES))
+def test_fvcore_names_each_kind_fvcore_reports_unsupported(key):
+    """Each kind's row of test_layer_kinds.py, built as its torch module and traced by fvcore's
+    FlopCountAnalysis: archcalc's fvcore count is fvcore's total, and names the layer as not
+    counted exactly where fvcore reports an operation of it as unsupported."""
+    torch = pytest.importorskip("torch")
+    fvcore_nn = pytest.importorskip("fvcore.nn")
+    from archcalc.torchmodel import build_layer
+
+    fields, shapes, _, _, _ = KIND_CASES[key]
+    kind = LAYER_KINDS[key]
+    a = kind.resolve(fields)
+
+    class Traced(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = build_layer(kind, a, shapes)
+
+        def forward(self, *inputs):
+            return self.layer(*inputs)
+
+    inputs = tuple(torch.rand(shape) for shape in shapes)
+    analysis = fvcore_nn.FlopCountAnalysis(Traced().eval(), inputs if len(inputs) > 1 else inputs[0])
+    total = analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
+    unsupported = set(analysis.unsupported_ops()) - (SIZE_ARITHMETIC if key.startswith(("crop", "pad")) else set())
+    count = FVCORE.count(kind, a, shapes, kind.output_shape(a, shapes))
+    assert isinstance(count, Uncounted) == bool(unsupported), (count, unsupported)
+    assert counted(count) == total
