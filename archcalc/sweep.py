@@ -77,7 +77,8 @@ class Selection(NamedTuple):
     max_params: int | None = None
     max_macs: int | None = None
     max_activation_bytes: int | None = None
-    pareto: bool = False
+    pareto: str | None = None
+    """The cost whose front is kept: 'params' or 'macs'."""
     evaluated: int = 0
     dropped: tuple[tuple[str, int], ...] = ()
     """(reason, points) for each reason a point was dropped: not valid, over a limit, dominated."""
@@ -276,11 +277,10 @@ def _varying(model: str, shape: tuple[int, ...], size: int | tuple[int, int]) ->
 
 
 def select(result: Sweep, max_params: int | None = None, max_macs: int | None = None,
-           max_activation_bytes: int | None = None, pareto: bool = False) -> Sweep:
-    """The points within the limits (≤ each one given) and, with `pareto`, not dominated: a
-    point is dominated when another of the same batch size has no more parameters and no more
-    MACs, and fewer of one of them. A point without figures (not valid) is dropped by any of
-    these; the result counts what each dropped."""
+           max_activation_bytes: int | None = None, pareto: str | None = None) -> Sweep:
+    """The points within the limits (≤ each one given) and, with `pareto` ('params' or 'macs'),
+    on the front of that cost against the other figure (`_front`). A point without figures (not
+    valid) is dropped by any of these; the result counts what each dropped."""
     selection = Selection(max_params, max_macs, max_activation_bytes, pareto, len(result.points))
     if not selection.active:
         return result
@@ -293,25 +293,28 @@ def select(result: Sweep, max_params: int | None = None, max_macs: int | None = 
             dropped.append((f"{figure} over {limit:,}", len(kept) - len(within)))
             kept = within
     if pareto:
-        front = _front(kept)
+        front = _front(kept, pareto)
         dropped.append(("dominated", len(kept) - len(front)))
         kept = front
     selection = selection._replace(dropped=tuple(dropped))
     return replace(result, points=kept, selection=selection)
 
 
-def _front(points: list[SweepPoint]) -> list[SweepPoint]:
-    """The points no other point of the same batch size dominates (in params and MACs), in
-    their order: sorted by params then MACs, a point is kept when its MACs are below those of
-    every point before it with fewer params, or it ties the best of them on both figures."""
+def _front(points: list[SweepPoint], cost: str) -> list[SweepPoint]:
+    """The Pareto front of `cost` (params or macs) against the other of the two, in the points'
+    order: a point is dominated when another of the same batch size costs no more and has no
+    less of the other figure, and differs in one. With MACs the cost, the front is the most
+    parameters a budget of MACs buys (width against resolution, say); with parameters the cost,
+    the most MACs a budget of parameters carries. Taken cheapest first, the most of the other
+    figure first at a cost, a point is kept when it has more of it than any point before."""
+    other = "params" if cost == "macs" else "macs"
     keep = set()
     for batch in dict.fromkeys(point.batch for point in points):
-        ordered = sorted((p for p in points if p.batch == batch), key=lambda p: (p.totals.params, p.totals.macs))
-        best = None  # (params, MACs) of the kept point with the fewest MACs so far
-        for point in ordered:
-            figures = (point.totals.params, point.totals.macs)
-            if best is None or figures[1] < best[1] or figures == best:
+        group = [(getattr(p.totals, cost), getattr(p.totals, other), p) for p in points if p.batch == batch]
+        best = None  # (cost, other figure) of the kept point with the most of the other figure so far
+        for spent, gained, point in sorted(group, key=lambda entry: (entry[0], -entry[1])):
+            if best is None or gained > best[1] or (spent, gained) == best:
                 keep.add(id(point))
-                if best is None or figures[1] < best[1]:
-                    best = figures
+                if best is None or gained > best[1]:
+                    best = (spent, gained)
     return [point for point in points if id(point) in keep]

@@ -207,11 +207,11 @@ def test_filters_and_the_front(cli, write_spec):
     every = json.loads(cli("sweep", spec, "--set", "width=0.5:2:0.25", "--set", "depth=1,1.5,2",
                            "--size", "32,64", "--format", "json").stdout)["points"]
     result = cli("sweep", spec, "--set", "width=0.5:2:0.25", "--set", "depth=1,1.5,2", "--size", "32,64",
-                 "--max-params", "60K", "--max-macs", "0.1G", "--pareto", "--format", "json")
+                 "--max-params", "60K", "--max-macs", "0.1G", "--pareto", "macs", "--format", "json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     within = [p for p in every if p["params"] <= 60_000 and p["macs"] <= 100_000_000]
-    front = [p for p in within if not any(q["params"] <= p["params"] and q["macs"] <= p["macs"]
+    front = [p for p in within if not any(q["macs"] <= p["macs"] and q["params"] >= p["params"]
                                           and (q["params"], q["macs"]) != (p["params"], p["macs"]) for q in within)]
     assert document["points"] == front
     assert document["selection"]["evaluated"] == len(every) and document["selection"]["kept"] == len(front)
@@ -219,15 +219,19 @@ def test_filters_and_the_front(cli, write_spec):
     assert "points kept" in table.stdout and "params over 20,000" in table.stdout
 
 
-def test_the_front_against_every_pair():
+@pytest.mark.parametrize(("cost", "other"), [("macs", "params"), ("params", "macs")])
+def test_the_front_against_every_pair(cost, other):
+    """A point is dominated when another of its batch size costs no more and has no less of the
+    other figure, and differs: checked pair by pair on random figures."""
     chance = random.Random(3)
     for _ in range(200):
         points = [SweepPoint(chance.choice([1, 2]), (3, 8, 8), _figures(chance.randint(1, 6), chance.randint(1, 6)))
                   for _ in range(chance.randint(1, 12))]
         expected = [p for p in points if not any(
-            q.batch == p.batch and q.totals.params <= p.totals.params and q.totals.macs <= p.totals.macs
+            q.batch == p.batch and getattr(q.totals, cost) <= getattr(p.totals, cost)
+            and getattr(q.totals, other) >= getattr(p.totals, other)
             and (q.totals.params, q.totals.macs) != (p.totals.params, p.totals.macs) for q in points)]
-        assert _front(points) == expected
+        assert _front(points, cost) == expected
 
 
 def _figures(params: int, macs: int):

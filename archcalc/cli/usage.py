@@ -98,7 +98,8 @@ def typer_function(function: Callable) -> Callable:
             choices.add(name)
 
     def command(**values: Any) -> Any:
-        return function(**{name: value.value if name in choices else value for name, value in values.items()})
+        return function(**{name: value.value if name in choices and value is not None else value
+                           for name, value in values.items()})
 
     command.__name__ = function.__name__
     command.__signature__ = inspect.Signature(signature)
@@ -117,7 +118,8 @@ def _option(name: str, option: Option) -> tuple[Any, Any]:
     annotation = _choices(name, option.choices) if option.choices else option.kind
     if option.many:
         annotation = list[annotation]
-    default = ... if option.default is REQUIRED else annotation(option.default) if option.choices else option.default
+    default = ... if option.default is REQUIRED else \
+        annotation(option.default) if option.choices and option.default is not None else option.default
     settings: dict[str, Any] = {"help": option.help}
     if option.parse is not None:
         settings["callback"] = parsed(option.parse)

@@ -28,8 +28,10 @@ def sweep(
     max_params: int | None = _limit("parameters"),
     max_macs: int | None = _limit("MACs"),
     max_activation_bytes: int | None = _limit("bytes of activations"),
-    pareto: bool = Option(False, "Keep only the points no other point (of the same batch size) beats: one with no "
-                          "more parameters and no more MACs, and fewer of one.", ("--pareto",)),
+    pareto: str | None = Option(None, "Keep the Pareto front of this cost against the other figure: macs, the most "
+                                "parameters for their MACs; params, the most MACs for their parameters (a point "
+                                "goes when another of the same batch size costs no more and has no less).",
+                                ("--pareto",), choices=("macs", "params")),
     variant: str | None = VARIANT,
     convention: str = CONVENTION,
     dtype: str = DTYPE,

@@ -60,7 +60,9 @@ def sweep_table(result: Sweep) -> StyledLines:
 def selection_text(selection: Selection, kept: int) -> str:
     """'12 of 60 points kept: 8 not valid, 30 params over 25,000,000, 10 dominated (params and MACs)'."""
     dropped = [f"{count:,} {reason}" for reason, count in selection.dropped if count]
-    front = " (the Pareto front in params and MACs)" if selection.pareto else ""
+    other = {"macs": "params", "params": "MACs"}.get(selection.pareto)
+    front = f" (the Pareto front: the most {other} for their {'MACs' if other == 'params' else 'params'})" \
+        if selection.pareto else ""
     return f"{kept:,} of {selection.evaluated:,} points kept{front}" + (f": {', '.join(dropped)} dropped" if dropped else "")
 
 
