@@ -5,7 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import CONVENTION, DTYPE, OUTPUT, REQUIRED, SETTINGS, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import (
+    CONVENTION,
+    DTYPE,
+    OUTPUT,
+    REQUIRED,
+    SETTINGS,
+    VARIANT,
+    Argument,
+    Option,
+    emit,
+    format_option,
+)
 from archcalc.errors import SpecError, UsageError
 from archcalc.limits import MAX_SWEEP_POINTS
 
