@@ -57,11 +57,22 @@ def input_shape(input: str | tuple | None) -> tuple | None:
     return None if input is None else parse_input(input, symbols=True)
 
 
-def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:
-    """Every bundled model at its own input, in `archcalc list` order."""
-    from archcalc.spec import bundled, load_graph
+_BUNDLED: dict[str, tuple[tuple, list[ModelStats]]] = {}
+"""analyze_bundled's answer by convention, with the bundled files (names and bytes) it was made from."""
 
-    return [analyze_graph(load_graph(entry.path, entry.variant), convention=convention)
-            for entry in bundled()]
+
+def analyze_bundled(convention: str = DEFAULT_CONVENTION) -> list[ModelStats]:
+    """Every bundled model at its own input, in `archcalc list` order; while no bundled file has
+    changed, a process asking again gets the same analyses."""
+    from archcalc.spec import bundled, load_graph
+    from archcalc.spec.catalog import specs_dir
+
+    files = tuple((path.name, path.read_bytes()) for path in sorted(specs_dir().glob("*.yaml")))
+    made_from, models = _BUNDLED.get(convention, (None, None))
+    if made_from != files:
+        models = [analyze_graph(load_graph(entry.path, entry.variant), convention=convention)
+                  for entry in bundled()]
+        _BUNDLED[convention] = (files, models)
+    return list(models)
 
 

@@ -121,3 +121,22 @@ def test_broken_pipe_ends_quietly():
     _, err = table.communicate(timeout=120)
     assert table.returncode == 0
     assert b"Traceback" not in err
+
+
+def test_a_process_listing_twice_sees_a_changed_spec(tmp_path, monkeypatch, request):
+    """analyze_bundled answers again from memory only while no bundled file has changed."""
+    import shutil
+
+    import archcalc.spec.catalog as catalog
+    from archcalc.analysis import analyze_bundled
+
+    shutil.copy(catalog.specs_dir() / "lenet.yaml", tmp_path / "lenet.yaml")
+    monkeypatch.setattr(catalog, "specs_dir", lambda: tmp_path)
+    catalog.bundled.cache_clear()  # the list of bundled models is read once a process
+    request.addfinalizer(catalog.bundled.cache_clear)
+    before = {stats.model: stats.totals.params for stats in analyze_bundled()}
+    assert analyze_bundled()[0] is not None and {s.model: s.totals.params for s in analyze_bundled()} == before
+    path = tmp_path / "lenet.yaml"
+    path.write_text(path.read_text().replace("fc3: {kind: linear, out: 10}", "fc3: {kind: linear, out: 11}"))
+    after = {stats.model: stats.totals.params for stats in analyze_bundled()}
+    assert after["lenet5"] == before["lenet5"] + 84 + 1  # one more output of the 84-wide last layer

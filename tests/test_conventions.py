@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import tier
 from test_layer_kinds import CASES as KIND_CASES
 
 import archcalc
@@ -33,7 +34,7 @@ def test_a_convention_is_its_parent_with_overrides():
     assert FVCORE.count(linear, a, [(3, 12)], (3, 7)) == 3 * 12 * 7  # the parent is unchanged
 
 
-@pytest.mark.parametrize("entry", bundled(), ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", [tier(e) for e in bundled()])
 def test_switching_convention_equals_analysing_under_it(entry):
     first = archcalc.analyze(entry.path, variant=entry.variant)
     for name in CONVENTIONS:
