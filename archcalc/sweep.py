@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcalc.errors import SpecError, UsageError, did_you_mean
-from archcalc.limits import MAX_SWEEP_POINTS
+from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
 from archcalc.settings import Setting, kind_of
 from archcalc.sizes import check_sweep_points
 from archcalc.stats import Figures, ModelStats
@@ -121,7 +121,7 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     if settings:
         return sweep_parameters(spec, sizes, batches, settings, variant, convention, dtype, input)
     from archcalc.spec import load_graph
-    from archcalc.symbolic.model import analyze_symbolic, totals_at
+    from archcalc.symbolic.model import analyze_symbolic
 
     check_sweep_points(len(sizes), len(batches))
     graph = load_graph(spec, variant)
@@ -136,10 +136,23 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     for n in batches:
         for sized, point_input in at:
             values = {**sized, "N": n} if batch == "N" else sized
-            unmet = stats.formulas.unmet(values)
-            totals = None if unmet else totals_at(stats, values)
-            points.append(SweepPoint(n, point_input, totals, unmet))
+            points.append(_symbolic_point(stats, graph, n, point_input, values))
     return Sweep(stats, points)
+
+
+def _symbolic_point(stats: ModelStats, graph: Graph, batch: int, point_input: tuple[int, ...],
+                    values: dict[str, int]) -> SweepPoint:
+    """The point at these values of the symbols: the totals from the formulas, or the constraint
+    the sizes do not meet, or — where a size of some layer passes MAX_DIMENSION there (behind
+    upsampling), which no constraint states — the numeric analysis's error for that layer."""
+    from archcalc.symbolic.model import largest_size, totals_at
+
+    unmet = stats.formulas.unmet(values)
+    if unmet is not None:
+        return SweepPoint(batch, point_input, None, unmet)
+    if largest_size(stats, values) > MAX_DIMENSION:
+        return _numeric_points(graph, [point_input], [batch], stats.convention, stats.dtype)[0]
+    return SweepPoint(batch, point_input, totals_at(stats, values))
 
 
 def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[int],
@@ -234,7 +247,7 @@ def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int],
     one refuses its size, the point has the error)."""
     if not symbolic:
         return _numeric_points(graph, at, batches, convention, dtype)
-    from archcalc.symbolic.model import analyze_symbolic, totals_at
+    from archcalc.symbolic.model import analyze_symbolic
 
     symbols = _SYMBOLS[len(at[0]) - 1]
     fixed = at[0][:-len(symbols)]
@@ -244,8 +257,7 @@ def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int],
     for n in batches:
         for point_input in at:
             values = dict(zip(symbols, point_input[len(fixed):]), N=n)
-            unmet = stats.formulas.unmet(values)
-            points.append(SweepPoint(n, point_input, None if unmet else totals_at(stats, values), unmet))
+            points.append(_symbolic_point(stats, graph, n, point_input, values))
     return [*points, stats.uncounted()]
 
 

@@ -245,3 +245,27 @@ def test_a_sweep_without_settings_is_unchanged(cli):
     document = json.loads(plain.stdout)
     assert "parameters" not in document and "selection" not in document and "formulas" in document
     assert "parameters" not in document["points"][0]
+
+
+@pytest.mark.parametrize("symbolic", [True, False])
+def test_a_size_past_the_limit_behind_upsampling_is_the_same_error_either_way(write_spec, monkeypatch, symbolic):
+    """An input of 600,000,000 samples upsampled by 4 makes 2,400,000,000, past 2³¹ − 1: the
+    numeric analysis refuses that layer; the formulas hold no constraint saying so, so a point
+    taken from them gets the numeric analysis's error too, and both ways give the same rows."""
+    import archcalc.sweep as module
+
+    spec = write_spec("""
+        name: up
+        input: [1, 8]
+        params: {factor: 4}
+        layers:
+          - conv: {kind: conv1d, out: 2, kernel: 1}
+          - up: {kind: upsample1d, scale: factor}
+    """)
+    monkeypatch.setattr(module, "symbolic_is_faster", lambda settings, points: symbolic)
+    plain = sweep(spec, [8, 600_000_000], [1])
+    both = sweep(spec, [8, 600_000_000], [1], settings=[parse_setting("factor=4")])
+    for points in (plain.points, both.points):
+        assert points[0].totals is not None and points[0].spatial == (8,)
+        assert points[1].totals is None and points[1].error is not None
+        assert "layer 'up'" in str(points[1].error) and "above 2,147,483,647" in str(points[1].error)

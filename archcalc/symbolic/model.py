@@ -151,6 +151,16 @@ def totals_at(stats: ModelStats, values: dict[str, int]) -> Figures:
     return Figures(*_figures_function(stats, totals_only=True)(**{n: values[n] for n in stats.formulas.symbols}))
 
 
+def largest_size(stats: ModelStats, values: dict[str, int]) -> int:
+    """The largest size of any layer's output at these values of the symbols (the constraints
+    holding): the one figure a constraint does not bound, as a size past 2³¹ − 1 behind upsampling."""
+    functions = stats.formulas.functions
+    if "sizes" not in functions:
+        sizes = list(dict.fromkeys(size for layer in stats.layers for size in layer.shape))
+        functions["sizes"] = compiled(sizes, stats.formulas.symbols)
+    return max(functions["sizes"](**{n: values[n] for n in stats.formulas.symbols}))
+
+
 def _figures_function(stats: ModelStats, totals_only: bool = False) -> Callable:
     """One compiled function giving every figure of a symbolic analysis in the order `evaluate`
     reads them (or just the totals); made once, kept with the analysis's formulas."""
