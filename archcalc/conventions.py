@@ -73,10 +73,6 @@ def _fvcore_adaptive_avgpool(kind: LayerKind, a: Attrs, shapes: list[Shape], out
     return prod(shapes[0])  # fvcore: one op per input element of aten::adaptive_avg_pool2d
 
 
-def _fvcore_mean(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Uncounted:
-    return Uncounted("mean")  # aten::mean has no fvcore handle; adaptive_avgpool2d counts every element
-
-
 def _fvcore_skips(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Uncounted:
     # an operation fvcore traces and has no handle for (FVCORE_UNSUPPORTED): it warns and counts 0
     return Uncounted(kind.key)
@@ -89,7 +85,7 @@ def _fvcore_upsample2d(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shap
 
 FVCORE_UNSUPPORTED = (
     *(f"{pool}{axes}d" for pool in ("maxpool", "avgpool", "adaptive_maxpool") for axes in (1, 2, 3)),
-    "adaptive_avgpool1d", "adaptive_avgpool3d", "upsample1d", "upsample3d", "pad1d", "pad2d", "pad3d",
+    "adaptive_avgpool1d", "adaptive_avgpool3d", "mean", "upsample1d", "upsample3d", "pad1d", "pad2d", "pad3d",
     "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid", "softmax", "lrn",
     "add", "multiply", "layer_scale", "channel_shuffle", "pixel_shuffle")
 """The kinds whose torch operation fvcore 0.1.5 traces and reports as an unsupported operator
@@ -107,7 +103,7 @@ FVCORE = PAPER.extend(
     "FLOPs = 2 × MACs",
     {**dict.fromkeys(FVCORE_UNSUPPORTED, _fvcore_skips),
      **{f"conv{d}d": _fvcore_conv for d in (1, 2, 3)}, **{f"batchnorm{d}d": _fvcore_batchnorm for d in (1, 2, 3)},
-     "adaptive_avgpool2d": _fvcore_adaptive_avgpool, "mean": _fvcore_mean, "upsample2d": _fvcore_upsample2d,
+     "adaptive_avgpool2d": _fvcore_adaptive_avgpool, "upsample2d": _fvcore_upsample2d,
      "layer_norm": _fvcore_layer_norm, "channel_layer_norm": _fvcore_layer_norm})
 TORCH = PAPER.extend(
     "torch", "torch FlopCounterMode: 2 FLOPs per MAC of conv and matmul, nothing else; MACs = FLOPs / 2",

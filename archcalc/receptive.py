@@ -221,25 +221,10 @@ class Moved(ReceptiveField):
         return field
 
 
-def _channels_behind(node, channels: int, rank: int) -> int | None:
-    """Where the channels are behind `node`, over a map of `rank` dimensions whose channels are at
-    dimension `channels`, for a node that keeps the field: a permute that keeps the batch first and
-    the spatial axes in their order moves them (anywhere); a kind that mixes no spatial axis leaves
-    them. None for any other node: a permute that reorders the spatial axes, a window, a merge."""
-    if node.kind.key == "permute":
-        order = [d % rank for d in node.attrs.dims]
-        spatial = [d for d in order if d not in (0, channels)]
-        return order.index(channels) if order[0] == 0 and spatial == sorted(spatial) else None
-    if len(node.inputs[:node.kind.value_inputs]) > 1:
-        return None
-    mixes = node.kind.mixes(node.attrs, rank)
-    return channels if mixes is not None and set(mixes) <= {channels} else None
-
-
 def _moved_field(node, field: ReceptiveField, shapes) -> ReceptiveField | None:
     """The field behind a permute, or behind any node over a map whose channels are moved."""
     channels = field.channels if type(field) is Moved else 1
-    to = _channels_behind(node, channels, len(shapes[node.inputs[0]]))
+    to = node.kind.channels_after(node.attrs, channels, len(shapes[node.inputs[0]]))
     return None if to is None else ReceptiveField(field) if to == 1 else Moved(field, to)
 
 
@@ -270,7 +255,7 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
             windows = known[key] = node.kind.window(node.attrs, in_shapes, out) if affordable else None
         if windows is None:
             fields[node.name] = None
-            if node.kind.key == "permute":
+            if node.kind.moves_channels:
                 _keep(node.name, _moved_field(node, incoming[0], shapes), fields, moved)
         else:
             merged = _merge(incoming, in_shapes[:len(incoming)], out, reads) if len(incoming) > 1 else incoming[0]
@@ -360,8 +345,8 @@ def _channel_dimensions(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dic
     channels: dict[str, int] = {}
     for node in graph.nodes:
         before = channels.get(node.inputs[0], 1) if node.inputs else 1
-        if before != 1 or node.kind.key == "permute":
-            after = _channels_behind(node, before, len(shapes[node.inputs[0]]))
+        if before != 1 or node.kind.moves_channels:
+            after = node.kind.channels_after(node.attrs, before, len(shapes[node.inputs[0]]))
             if after not in (None, 1):
                 channels[node.name] = after
     return channels
@@ -373,8 +358,8 @@ def _needed(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set
     positions `units` (a set per axis) read."""
     if not all(units):  # no row (or no column): no unit at all, so nothing is read
         return [set() for _ in units]
-    if channels != 1 or node.kind.key == "permute":  # each unit reads its own position, or any
-        if _channels_behind(node, channels, len(source)) is not None:
+    if channels != 1 or node.kind.moves_channels:  # each unit reads its own position, or any
+        if node.kind.channels_after(node.attrs, channels, len(source)) is not None:
             return units
         return [set(range(size)) for dim, size in enumerate(source) if dim not in (0, channels)]
     if len(source) != len(units) + 2:

@@ -131,6 +131,16 @@ class LayerKind:
         not say: behind a permute that moves the channels, it has no receptive field."""
         return None
 
+    moves_channels: ClassVar[bool] = False
+    """Whether the kind puts the channels at another dimension (permute)."""
+
+    def channels_after(self, a: Attrs, channels: int, rank: int) -> int | None:
+        """Where the channels are in the output, for an input of `rank` dimensions whose channels
+        are at dimension `channels`, if the spatial axes keep their order and the field goes
+        through; None otherwise. A kind that mixes no spatial axis leaves them where they are."""
+        mixes = self.mixes(a, rank)
+        return channels if mixes is not None and set(mixes) <= {channels} else None
+
     lists_reads: ClassVar[bool] = False
     """Whether `window` lists the reads of every output unit along each axis (upsampling): they
     count towards MAX_FIELD_READS."""

@@ -57,5 +57,13 @@ class Permute(LayerKind):
                             hint=f"name each of the dimensions 0 to {rank - 1} once")
         return tuple(shape[d] for d in order)
 
+    moves_channels = True
+
+    def channels_after(self, a: Attrs, channels: int, rank: int) -> int | None:
+        """Where the channels go, when the batch stays first and the spatial axes keep their order."""
+        order = [d % rank for d in a.dims]
+        spatial = [d for d in order if d not in (0, channels)]
+        return order.index(channels) if order[0] == 0 and spatial == sorted(spatial) else None
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"dims": list(a.dims)}

@@ -96,12 +96,10 @@ class _Upsample(_Resized):
             return Resampling(1, 0, ((0,),))
         ratio = Fraction(n, m) if not a.align_corners else Fraction(n - 1, max(m - 1, 1))
         outputs, inputs = ratio.denominator, ratio.numerator
-        if outputs > MAX_FIELD_PERIOD:
+        if outputs > MAX_FIELD_PERIOD or m > MAX_FIELD_PERIOD:
             return None
         exact = _exact_position(a, ratio)
         pattern = Resampling(outputs, inputs, tuple(_reads(a.mode, exact(o)) for o in range(outputs)))
-        if m > MAX_FIELD_PERIOD:
-            return None
         position = self._source(a, axis, n, m)
         taps = tuple(_reads(a.mode, position(o)) for o in range(m))
         if all(list(taps[o]) == pattern.read(o) for o in range(m)):
