@@ -4,9 +4,9 @@ VALUES is entries joined by `,` (a comma inside brackets belongs to a list), eac
 
 - a range `from:to:step` of numbers, both ends included (step 1 if left out), worked out as
   from + i·step in exact decimal arithmetic: `0.5:2:0.25` is 0.5, 0.75, …, 2.0 exactly; whole
-  numbers at whole-number ends and step, else floats;
-- or one value as YAML reads it: a number, `true`/`false`, a name (`basic`), a flow list
-  (`[3, 4, 6, 3]`).
+  numbers at whole-number start and step written without `.` or an exponent, else floats;
+- or one value: a number (`1e3` is the float 1000.0, as in an expression), else as YAML reads
+  it: `true`/`false`, a name (`basic`), a flow list (`[3, 4, 6, 3]`).
 
 A range is counted from its ends and step before its values are made: more than
 MAX_SWEEP_POINTS values are refused.
@@ -23,8 +23,9 @@ from archcalc.errors import SpecError
 from archcalc.limits import MAX_SWEEP_POINTS
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _RANGE = re.compile(rf"\s*({_NUMBER})\s*:\s*({_NUMBER})\s*(?::\s*({_NUMBER})\s*)?")
+_EXPONENT = re.compile(r"\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+\s*")
 _FORMS = "NAME=VALUES, like width=0.5:2:0.25, depth=1,1.2,1.4, block=basic or depths=[2,2,2,2],[3,4,6,3]"
 
 
@@ -94,8 +95,14 @@ def _range(part: str, start_text: str, stop_text: str, step_text: str | None) ->
         raise SpecError(f"cannot read the range '{part.strip()}'") from None
     if step <= 0 or stop < start:
         raise SpecError(f"a range is from:to:step with from ≤ to and step > 0, got '{part.strip()}'")
-    count = int((stop - start) // step) + 1
-    whole = all(number == number.to_integral_value() and "." not in text
+    try:
+        count = int((stop - start) // step) + 1
+    except ArithmeticError:  # a quotient past decimal's precision: far more than any bound
+        count = MAX_SWEEP_POINTS + 1
+    if count > MAX_SWEEP_POINTS:
+        raise SpecError(f"the range '{part.strip()}' has more than {MAX_SWEEP_POINTS:,} values; "
+                        "a sweep takes at most that many points (use a larger step)")
+    whole = all(number == number.to_integral_value() and not set(".eE") & set(text)
                 for number, text in ((start, start_text), (step, step_text or "1")))
     return _Range(start, step, count, whole)
 
@@ -108,11 +115,12 @@ def _values(entry: _Range | list[Any]) -> list[Any]:
 
 
 def _value(text: str) -> Any:
-    """One value as YAML reads it: a finite number, true/false, a name or a list of those."""
+    """One value: a number in exponent notation as Python reads it (YAML would take `1e3` for a
+    name), else as YAML reads it: a finite number, true/false, a name or a list of those."""
     import yaml
 
     try:
-        value = yaml.safe_load(text)
+        value = float(text) if _EXPONENT.fullmatch(text) else yaml.safe_load(text)
     except yaml.YAMLError:
         value = None
     if not _plain(value):

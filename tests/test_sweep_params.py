@@ -114,8 +114,22 @@ def test_a_range_gives_exact_decimal_values():
     assert parse_setting("x=-1:1:0.5").values == (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 
+def test_numbers_in_exponent_notation_are_numbers():
+    """As Python reads them in an expression (YAML alone would take `1e3` for a name)."""
+    assert parse_setting("w=1e3,2E-1, -1.5e2").values == (float("1e3"), float("2E-1"), float("-1.5e2"))
+    assert parse_setting("w=1e1:3e1:1e1").values == (10.0, 20.0, 30.0)
+    assert parse_setting("g=1:1e1:3").values == (1, 4, 7, 10)
+
+
+@pytest.mark.parametrize("text", ["w=1:1e300:1", "w=1:2:1e-300", "w=1:1e999999:1", "w=1:1e99999999999:1",
+                                  "w=0:100000"])
+def test_a_range_past_the_bound_is_refused_from_its_ends(text):
+    with pytest.raises(SpecError, match="has more than 10,000 values"):
+        parse_setting(text)
+
+
 @pytest.mark.parametrize("text", ["width", "=1", "width=", "1w=2", "w=1:0", "w=1:2:0", "w=1:2:-1", "w=1,,2",
-                                  "w=.nan", "w=.inf", "w={a: 1}", "w=~", "w=[1", "w=0:100000"])
+                                  "w=.nan", "w=.inf", "w={a: 1}", "w=~", "w=[1", "w=0:100000", "w=1e400"])
 def test_a_bad_setting_is_refused(text):
     with pytest.raises(SpecError):
         parse_setting(text)
