@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Mapping
 from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -294,7 +294,15 @@ class _Builder:
         return previous
 
     def _item_parts(self, entry: Any, items: YList, index: int) -> tuple[str, Any, Location]:
-        """The name, body and location of the layer item `entry`, which is `items[index]`."""
+        """The name, body and location of the layer item `entry`, which is `items[index]`; worked
+        out once per item of the document (a block's items are met once per instance)."""
+        parts = getattr(entry, "item_parts", None)
+        if parts is None:
+            parts = entry.item_parts = self._new_item_parts(entry, items, index)
+        return parts
+
+    @staticmethod
+    def _new_item_parts(entry: Any, items: YList, index: int) -> tuple[str, Any, Location]:
         if not isinstance(entry, YMap) or len(entry) != 1:
             raise SpecError("each layer is written '- name: kind' or '- name: {kind: …, …}'",
                             location=items.where(index),
@@ -420,8 +428,9 @@ class _Builder:
             raise SpecError(f"unknown layer kind '{kind}'{did_you_mean(kind, known)}",
                             location=body.where("kind"),
                             hint="see 'docs/spec.md' for the layer kinds, or define it under 'blocks:'")
-        if not body.keys() <= _keys_of(layer):
-            self._check_item_keys(body, _keys_of(layer), f"a field of {kind}")
+        plan = getattr(body, "field_plan", None)
+        if plan is None or plan.layer is not layer:
+            plan = body.field_plan = self._field_plan(body, layer, kind)
         if len(inputs) < layer.min_inputs or (layer.max_inputs and len(inputs) > layer.max_inputs):
             expected = f"at least {layer.min_inputs}" if layer.max_inputs is None else str(layer.max_inputs) \
                 if layer.min_inputs == layer.max_inputs else f"{layer.min_inputs} or {layer.max_inputs}"
@@ -429,27 +438,39 @@ class _Builder:
                             location=body.where("from") if "from" in body else location,
                             hint="give one name in 'from:'" if layer.max_inputs == 1
                             else "list them with 'from: [a, b]'")
-        self.nodes.append(_node((full, layer, self._attrs(layer, body, names, location), inputs, location,
+        self.nodes.append(_node((full, layer, self._attrs(plan, body, names, location), inputs, location,
                                  body.value_locations)))
         return full
 
-    def _attrs(self, layer: LayerKind, body: YMap, env: dict, location: Location) -> Attrs:
+    def _field_plan(self, body: YMap, layer: LayerKind, kind: str) -> _FieldPlan:
+        """How `body` gives the fields of `layer` (its keys checked): worked out once per item."""
+        if not body.keys() <= _keys_of(layer):
+            self._check_item_keys(body, _keys_of(layer), f"a field of {kind}")
+        literals, expressions = {}, []
+        for name, value in body.items():
+            if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
+                if not isinstance(value, (str, list)) or value in layer.fields[name].choices:
+                    literals[name] = value
+                else:
+                    expressions.append(name)
+        key = tuple([(name, _frozen(value)) for name, value in literals.items()])
+        return _FieldPlan(layer, literals, key, tuple(expressions))
+
+    def _attrs(self, plan: _FieldPlan, body: YMap, env: dict, location: Location) -> Attrs:
         """The layer's resolved fields. Layers of a kind with the same field values (the copies of
         a repeat, a written-out stack of relus) share one resolved mapping, made once; the copies
         of a repeat, which share their body and names, do not even evaluate them again."""
         last_body, last_env, last_attrs = self.last
         if body is last_body and env is last_env:
             return last_attrs
-        values = {}
-        for name, value in body.items():
-            if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
-                literal = not isinstance(value, (str, list)) or value in layer.fields[name].choices
-                values[name] = value if literal else self._field_value(body, name, env)
-        key = (layer.key, *[(name, _frozen(value)) for name, value in values.items()]) if values else layer.key
-        attrs = self.resolved.get(key)
+        layer, values, key = plan.layer, plan.literals, plan.key
+        if plan.expressions:
+            values = {**values, **{name: self._field_value(body, name, env) for name in plan.expressions}}
+            key += tuple([(name, _frozen(values[name])) for name in plan.expressions])
+        attrs = self.resolved.get((layer.key, key))
         if attrs is None:
             try:
-                attrs = self.resolved[key] = layer.resolve(values)
+                attrs = self.resolved[layer.key, key] = layer.resolve(values)
             except SpecError as error:
                 field_given = error.field in body.value_locations
                 raise error.at(body.where(error.field) if field_given else location) from None
@@ -507,7 +528,10 @@ class _Builder:
                             hint="a block cannot contain itself, directly or through other blocks")
         block = self.blocks[kind]
         declared = block.get("params") or _empty_map(block.location)
-        self._check_item_keys(body, ITEM_KEYS | set(declared), f"a parameter of block '{kind}'")
+        allowed = getattr(block, "allowed_keys", None)
+        if allowed is None:
+            allowed = block.allowed_keys = ITEM_KEYS | set(declared)
+        self._check_item_keys(body, allowed, f"a parameter of block '{kind}'")
         scope = dict(env)
         scope.update({name: self._field_value(body, name, names) for name in declared if name in body})
         for name, default in declared.items():
@@ -604,6 +628,17 @@ class _Builder:
     def _kind_label(body: YMap, env: dict) -> str:
         kind = body.get("kind", "group")
         return env[kind] if isinstance(env.get(kind), str) else str(kind)
+
+
+class _FieldPlan(NamedTuple):
+    """What a layer item gives its kind's fields: the values written as they are (numbers,
+    true/false, a field's named choices) and the names of the fields written as expressions."""
+
+    layer: LayerKind
+    literals: dict[str, Any]
+    key: tuple
+    """The literal fields as a hashable key (see _frozen)."""
+    expressions: tuple[str, ...]
 
 
 _node = partial(tuple.__new__, Node)
