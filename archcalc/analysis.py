@@ -30,7 +30,16 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
         from archcalc.symbolic.model import analyze_symbolic
 
         return analyze_symbolic(graph, shape, convention, dtype)
-    return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True)
+    if len(_APPLIED) > MAX_REMEMBERED:
+        _APPLIED.clear()
+    return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True, known=_APPLIED)
+
+
+_APPLIED: dict[tuple, tuple] = {}
+"""The results of layers' rules at numeric sizes, kept across the models a process analyses
+(`archcalc check` of every bundled model meets the same layers in many of them)."""
+MAX_REMEMBERED = 100_000
+"""How many results _APPLIED keeps at most before it starts again."""
 
 
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:

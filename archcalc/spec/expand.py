@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache, partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -255,6 +255,13 @@ def _blocks(doc: YMap) -> dict[str, YMap]:
     return blocks
 
 
+_RESOLVED: dict[tuple, Attrs] = {}
+"""Resolved fields by kind and field values, shared by every expansion of a process: equal layers
+share one mapping (so the rules run once for them, see archcalc.stats.run_rules)."""
+MAX_REMEMBERED = 100_000
+"""How many resolved mappings _RESOLVED keeps at most before it starts again."""
+
+
 class _Builder:
     """Walks the layer lists, appending nodes and scopes; keeps every dotted name's output."""
 
@@ -269,7 +276,9 @@ class _Builder:
         self.expanding: list[str] = []
         self.items = 0
         """Items expanded so far (layers, instances, repeats, switched-off items): see MAX_EXPANDED."""
-        self.resolved: dict[tuple, Attrs] = {}
+        if len(_RESOLVED) > MAX_REMEMBERED:
+            _RESOLVED.clear()
+        self.resolved = _RESOLVED
         self.last: tuple = (None, None, None)
         """The body, names and fields of the last layer resolved (held, so that they stay theirs)."""
 
@@ -280,8 +289,7 @@ class _Builder:
         if not isinstance(items, YList):
             raise SpecError("'layers' must be a list of '- name: …' items")
         previous = block_input
-        for index, entry in enumerate(items):
-            name, body, location = self._item_parts(entry, items, index)
+        for name, body, location in _item_parts(items):
             full = prefix + name
             if full in self.outputs:
                 raise SpecError(f"the name '{name}' is used twice in this list", location=location,
@@ -292,30 +300,6 @@ class _Builder:
                 raise error.at(location, full) from None
             self.outputs[full] = previous
         return previous
-
-    def _item_parts(self, entry: Any, items: YList, index: int) -> tuple[str, Any, Location]:
-        """The name, body and location of the layer item `entry`, which is `items[index]`; worked
-        out once per item of the document (a block's items are met once per instance)."""
-        parts = getattr(entry, "item_parts", None)
-        if parts is None:
-            parts = entry.item_parts = self._new_item_parts(entry, items, index)
-        return parts
-
-    @staticmethod
-    def _new_item_parts(entry: Any, items: YList, index: int) -> tuple[str, Any, Location]:
-        if not isinstance(entry, YMap) or len(entry) != 1:
-            raise SpecError("each layer is written '- name: kind' or '- name: {kind: …, …}'",
-                            location=items.where(index),
-                            hint="for example '- conv1: {kind: conv2d, out: 64, kernel: 3}'")
-        [(name, body)] = entry.items()
-        where = entry.key_locations[name]
-        _check_name(name, where, "a layer")
-        if isinstance(body, str):
-            body = _single_map("kind", body, entry.value_locations[name])
-        elif not isinstance(body, YMap):
-            raise SpecError(f"layer '{name}' must be a kind name or a mapping with 'kind:'",
-                            location=entry.where(name))
-        return name, body, where
 
     def item(self, full: str, body: YMap, location: Location, previous: str, block_input: str,
              env: dict, depth: int) -> str:
@@ -428,9 +412,12 @@ class _Builder:
             raise SpecError(f"unknown layer kind '{kind}'{did_you_mean(kind, known)}",
                             location=body.where("kind"),
                             hint="see 'docs/spec.md' for the layer kinds, or define it under 'blocks:'")
-        plan = getattr(body, "field_plan", None)
-        if plan is None or plan.layer is not layer:
-            plan = body.field_plan = self._field_plan(body, layer, kind)
+        if len(body) == 1:  # its kind alone
+            plan = _bare_plan(layer)
+        else:
+            plan = getattr(body, "field_plan", None)
+            if plan is None or plan.layer is not layer:
+                plan = body.field_plan = self._field_plan(body, layer, kind)
         if len(inputs) < layer.min_inputs or (layer.max_inputs and len(inputs) > layer.max_inputs):
             expected = f"at least {layer.min_inputs}" if layer.max_inputs is None else str(layer.max_inputs) \
                 if layer.min_inputs == layer.max_inputs else f"{layer.min_inputs} or {layer.max_inputs}"
@@ -446,15 +433,13 @@ class _Builder:
         """How `body` gives the fields of `layer` (its keys checked): worked out once per item."""
         if not body.keys() <= _keys_of(layer):
             self._check_item_keys(body, _keys_of(layer), f"a field of {kind}")
-        literals, expressions = {}, []
+        fields, expressions = {}, []
         for name, value in body.items():
             if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
-                if not isinstance(value, (str, list)) or value in layer.fields[name].choices:
-                    literals[name] = value
-                else:
+                fields[name] = value
+                if isinstance(value, (str, list)) and value not in layer.fields[name].choices:
                     expressions.append(name)
-        key = tuple([(name, _frozen(value)) for name, value in literals.items()])
-        return _FieldPlan(layer, literals, key, tuple(expressions))
+        return _new_plan((layer, fields, None if expressions else _key(layer, fields), tuple(expressions)))
 
     def _attrs(self, plan: _FieldPlan, body: YMap, env: dict, location: Location) -> Attrs:
         """The layer's resolved fields. Layers of a kind with the same field values (the copies of
@@ -463,14 +448,15 @@ class _Builder:
         last_body, last_env, last_attrs = self.last
         if body is last_body and env is last_env:
             return last_attrs
-        layer, values, key = plan.layer, plan.literals, plan.key
-        if plan.expressions:
-            values = {**values, **{name: self._field_value(body, name, env) for name in plan.expressions}}
-            key += tuple([(name, _frozen(values[name])) for name in plan.expressions])
-        attrs = self.resolved.get((layer.key, key))
+        layer, values, key = plan.layer, plan.fields, plan.key
+        if key is None:
+            values = {name: self._field_value(body, name, env) if name in plan.expressions else value
+                      for name, value in values.items()}
+            key = _key(layer, values)
+        attrs = self.resolved.get(key)
         if attrs is None:
             try:
-                attrs = self.resolved[layer.key, key] = layer.resolve(values)
+                attrs = self.resolved[key] = layer.resolve(values)
             except SpecError as error:
                 field_given = error.field in body.value_locations
                 raise error.at(body.where(error.field) if field_given else location) from None
@@ -631,14 +617,61 @@ class _Builder:
 
 
 class _FieldPlan(NamedTuple):
-    """What a layer item gives its kind's fields: the values written as they are (numbers,
-    true/false, a field's named choices) and the names of the fields written as expressions."""
+    """What a layer item gives its kind's fields, in the order written: each value, and which of
+    them are expressions (the others are numbers, true/false or a field's named choices)."""
 
     layer: LayerKind
-    literals: dict[str, Any]
-    key: tuple
-    """The literal fields as a hashable key (see _frozen)."""
+    fields: dict[str, Any]
+    key: tuple | None
+    """The fields' key in `resolved` (see _key), where no field is an expression."""
     expressions: tuple[str, ...]
+
+
+_new_plan = partial(tuple.__new__, _FieldPlan)
+
+
+@cache
+def _bare_plan(layer: LayerKind) -> _FieldPlan:
+    """The plan of an item that gives its kind alone (`- relu1: relu`)."""
+    return _FieldPlan(layer, {}, _key(layer, {}), ())
+
+
+def _key(layer: LayerKind, values: dict[str, Any]) -> tuple:
+    """Which layers share one resolved mapping: those of a kind with the same field values."""
+    return (layer.key, *[(name, _frozen(value)) for name, value in values.items()]) if values else (layer.key,)
+
+
+def _item_parts(items: YList) -> list[tuple[str, YMap, Location]] | Iterator[tuple[str, YMap, Location]]:
+    """The name, body and location of each item of a layer list, worked out once per list of the
+    document (a block's list is met once per instance): made as the items are expanded, so that
+    an earlier item's error comes first."""
+    known = getattr(items, "item_parts", None)
+    return known if known is not None else _new_item_parts(items)
+
+
+def _new_item_parts(items: YList) -> Iterator[tuple[str, YMap, Location]]:
+    made = []
+    for index, entry in enumerate(items):
+        made.append(_parts(entry, items, index))
+        yield made[-1]
+    items.item_parts = made
+
+
+def _parts(entry: Any, items: YList, index: int) -> tuple[str, YMap, Location]:
+    """The name, body and location of the layer item `entry`, which is `items[index]`."""
+    if not isinstance(entry, YMap) or len(entry) != 1:
+        raise SpecError("each layer is written '- name: kind' or '- name: {kind: …, …}'",
+                        location=items.where(index),
+                        hint="for example '- conv1: {kind: conv2d, out: 64, kernel: 3}'")
+    [(name, body)] = entry.items()
+    where = entry.key_locations[name]
+    _check_name(name, where, "a layer")
+    if isinstance(body, str):
+        body = _single_map("kind", body, entry.value_locations[name])
+    elif not isinstance(body, YMap):
+        raise SpecError(f"layer '{name}' must be a kind name or a mapping with 'kind:'",
+                        location=entry.where(name))
+    return name, body, where
 
 
 _node = partial(tuple.__new__, Node)

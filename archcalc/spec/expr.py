@@ -211,9 +211,11 @@ class _Compiler:
         def lookup(names: Mapping[str, Any]) -> Any:
             if name in names:
                 value = names[name]
-                if type(value) in _NUMBERS and abs(value) <= MAX_MAGNITUDE or type(value) in _UNBOUNDED:
+                if type(value) in _NUMBERS:
+                    if abs(value) > MAX_MAGNITUDE:
+                        raise _beyond(text, value)
                     return value
-                return _bounded(value, text)
+                return value if isinstance(value, (str, list)) else _bounded(value, text)
             if fallback is not None:
                 return fallback
             raise SpecError(
@@ -295,8 +297,6 @@ class _Compiler:
 
 
 _NUMBERS = {int, float}
-_UNBOUNDED = {bool, str, list}
-"""The types of value that are never past the bound (and a name's value often is)."""
 
 
 def _beyond_bound(value: Any) -> bool:
