@@ -38,7 +38,7 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
 _APPLIED: dict[tuple, tuple] = {}
 """The results of layers' rules at numeric sizes, kept across the models a process analyses
 (`archcalc check` of every bundled model meets the same layers in many of them)."""
-MAX_REMEMBERED = 100_000
+MAX_REMEMBERED = 20_000
 """How many results _APPLIED keeps at most before it starts again."""
 
 

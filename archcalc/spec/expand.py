@@ -258,7 +258,7 @@ def _blocks(doc: YMap) -> dict[str, YMap]:
 _RESOLVED: dict[tuple, Attrs] = {}
 """Resolved fields by kind and field values, shared by every expansion of a process: equal layers
 share one mapping (so the rules run once for them, see archcalc.stats.run_rules)."""
-MAX_REMEMBERED = 100_000
+MAX_REMEMBERED = 20_000
 """How many resolved mappings _RESOLVED keeps at most before it starts again."""
 
 

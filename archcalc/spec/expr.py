@@ -211,11 +211,9 @@ class _Compiler:
         def lookup(names: Mapping[str, Any]) -> Any:
             if name in names:
                 value = names[name]
-                if type(value) in _NUMBERS:
-                    if abs(value) > MAX_MAGNITUDE:
-                        raise _beyond(text, value)
+                if type(value) in _NUMBERS and not abs(value) > MAX_MAGNITUDE or isinstance(value, (str, list)):
                     return value
-                return value if isinstance(value, (str, list)) else _bounded(value, text)
+                return _bounded(value, text)
             if fallback is not None:
                 return fallback
             raise SpecError(
@@ -306,7 +304,7 @@ def _beyond_bound(value: Any) -> bool:
 
 def _bounded(value: Any, text: str) -> Any:
     """`value`, refused when it is a number past MAX_MAGNITUDE."""
-    if _beyond_bound(value):
+    if (type(value) in _NUMBERS or _is_number(value)) and abs(value) > MAX_MAGNITUDE:
         raise _beyond(text, value)
     return value
 
