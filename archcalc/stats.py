@@ -216,7 +216,8 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
     With `reuse` (numeric sizes: symbolic rules record constraints layer by layer), a layer with
     the same fields (the copies of a repeat share them) and input shapes as an earlier one takes
     that one's results without running its rules again; `known` keeps those results beyond this
-    model (for the same `settle`: the resolved fields of a spec are shared across models)."""
+    model (for the same `settle`, convention and dtype: equal layers share their resolved fields
+    across models)."""
     chosen = _convention(convention)
     element_bytes = _dtype_bytes(dtype)
     shapes = {INPUT: shape}
@@ -225,7 +226,7 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
         known = {}
     for index, node in enumerate(graph.nodes, start=1):
         in_shapes = [shapes[name] for name in node.inputs]
-        key = (id(node.attrs), node.kind.key, chosen.name, element_bytes, *in_shapes) if reuse else None
+        key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
         result = known.get(key)
         if result is None:
             result = (*_apply(node, in_shapes, settle, chosen.name, element_bytes), node.attrs)

@@ -289,7 +289,7 @@ class _Builder:
         if not isinstance(items, YList):
             raise SpecError("'layers' must be a list of '- name: …' items")
         previous = block_input
-        for name, body, location in _item_parts(items):
+        for name, body, location in _item_parts(items, kept=depth > 0):
             full = prefix + name
             if full in self.outputs:
                 raise SpecError(f"the name '{name}' is used twice in this list", location=location,
@@ -412,12 +412,8 @@ class _Builder:
             raise SpecError(f"unknown layer kind '{kind}'{did_you_mean(kind, known)}",
                             location=body.where("kind"),
                             hint="see 'docs/spec.md' for the layer kinds, or define it under 'blocks:'")
-        if len(body) == 1:  # its kind alone
-            plan = _bare_plan(layer)
-        else:
-            plan = getattr(body, "field_plan", None)
-            if plan is None or plan.layer is not layer:
-                plan = body.field_plan = self._field_plan(body, layer, kind)
+        if not body.keys() <= _keys_of(layer):
+            self._check_item_keys(body, _keys_of(layer), f"a field of {kind}")
         if len(inputs) < layer.min_inputs or (layer.max_inputs and len(inputs) > layer.max_inputs):
             expected = f"at least {layer.min_inputs}" if layer.max_inputs is None else str(layer.max_inputs) \
                 if layer.min_inputs == layer.max_inputs else f"{layer.min_inputs} or {layer.max_inputs}"
@@ -425,30 +421,19 @@ class _Builder:
                             location=body.where("from") if "from" in body else location,
                             hint="give one name in 'from:'" if layer.max_inputs == 1
                             else "list them with 'from: [a, b]'")
-        self.nodes.append(_node((full, layer, self._attrs(plan, body, names, location), inputs, location,
+        self.nodes.append(_node((full, layer, self._attrs(layer, body, names, location, depth), inputs, location,
                                  body.value_locations)))
         return full
 
-    def _field_plan(self, body: YMap, layer: LayerKind, kind: str) -> _FieldPlan:
-        """How `body` gives the fields of `layer` (its keys checked): worked out once per item."""
-        if not body.keys() <= _keys_of(layer):
-            self._check_item_keys(body, _keys_of(layer), f"a field of {kind}")
-        fields, expressions = {}, []
-        for name, value in body.items():
-            if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
-                fields[name] = value
-                if isinstance(value, (str, list)) and value not in layer.fields[name].choices:
-                    expressions.append(name)
-        return _new_plan((layer, fields, None if expressions else _key(layer, fields), tuple(expressions)))
-
-    def _attrs(self, plan: _FieldPlan, body: YMap, env: dict, location: Location) -> Attrs:
+    def _attrs(self, layer: LayerKind, body: YMap, env: dict, location: Location, depth: int) -> Attrs:
         """The layer's resolved fields. Layers of a kind with the same field values (the copies of
         a repeat, a written-out stack of relus) share one resolved mapping, made once; the copies
         of a repeat, which share their body and names, do not even evaluate them again."""
         last_body, last_env, last_attrs = self.last
         if body is last_body and env is last_env:
             return last_attrs
-        layer, values, key = plan.layer, plan.fields, plan.key
+        plan = _field_plan(layer, body, kept=depth > 0)
+        values, key = plan.fields, plan.key
         if key is None:
             values = {name: self._field_value(body, name, env) if name in plan.expressions else value
                       for name, value in values.items()}
@@ -630,6 +615,29 @@ class _FieldPlan(NamedTuple):
 _new_plan = partial(tuple.__new__, _FieldPlan)
 
 
+def _field_plan(layer: LayerKind, body: YMap, kept: bool) -> _FieldPlan:
+    """How the item `body` gives the fields of `layer`; `kept` on the item where it is met again
+    (in a block, a group or a model included: a top-level item is met once per expansion)."""
+    if len(body) == 1:  # its kind alone
+        return _bare_plan(layer)
+    if not kept:
+        return _new_field_plan(layer, body)
+    plan = getattr(body, "field_plan", None)
+    if plan is None or plan.layer is not layer:
+        plan = body.field_plan = _new_field_plan(layer, body)
+    return plan
+
+
+def _new_field_plan(layer: LayerKind, body: YMap) -> _FieldPlan:
+    fields, expressions = {}, []
+    for name, value in body.items():
+        if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
+            fields[name] = value
+            if isinstance(value, (str, list)) and value not in layer.fields[name].choices:
+                expressions.append(name)
+    return _new_plan((layer, fields, None if expressions else _key(layer, fields), tuple(expressions)))
+
+
 @cache
 def _bare_plan(layer: LayerKind) -> _FieldPlan:
     """The plan of an item that gives its kind alone (`- relu1: relu`)."""
@@ -641,10 +649,12 @@ def _key(layer: LayerKind, values: dict[str, Any]) -> tuple:
     return (layer.key, *[(name, _frozen(value)) for name, value in values.items()]) if values else (layer.key,)
 
 
-def _item_parts(items: YList) -> list[tuple[str, YMap, Location]] | Iterator[tuple[str, YMap, Location]]:
-    """The name, body and location of each item of a layer list, worked out once per list of the
-    document (a block's list is met once per instance): made as the items are expanded, so that
-    an earlier item's error comes first."""
+def _item_parts(items: YList, kept: bool) -> list[tuple[str, YMap, Location]] | Iterator[tuple[str, YMap, Location]]:
+    """The name, body and location of each item of a layer list, made as the items are expanded
+    (so that an earlier item's error comes first); `kept` on a list met again (a block's, once
+    per instance; the top level is met once per expansion)."""
+    if not kept:
+        return (_parts(entry, items, index) for index, entry in enumerate(items))
     known = getattr(items, "item_parts", None)
     return known if known is not None else _new_item_parts(items)
 
