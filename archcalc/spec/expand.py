@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import cache, partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
@@ -421,23 +421,23 @@ class _Builder:
                             location=body.where("from") if "from" in body else location,
                             hint="give one name in 'from:'" if layer.max_inputs == 1
                             else "list them with 'from: [a, b]'")
-        self.nodes.append(_node((full, layer, self._attrs(layer, body, names, location, depth), inputs, location,
+        self.nodes.append(_node((full, layer, self._attrs(layer, body, names, location), inputs, location,
                                  body.value_locations)))
         return full
 
-    def _attrs(self, layer: LayerKind, body: YMap, env: dict, location: Location, depth: int) -> Attrs:
+    def _attrs(self, layer: LayerKind, body: YMap, env: dict, location: Location) -> Attrs:
         """The layer's resolved fields. Layers of a kind with the same field values (the copies of
         a repeat, a written-out stack of relus) share one resolved mapping, made once; the copies
         of a repeat, which share their body and names, do not even evaluate them again."""
         last_body, last_env, last_attrs = self.last
         if body is last_body and env is last_env:
             return last_attrs
-        plan = _field_plan(layer, body, kept=depth > 0)
-        values, key = plan.fields, plan.key
-        if key is None:
-            values = {name: self._field_value(body, name, env) if name in plan.expressions else value
-                      for name, value in values.items()}
-            key = _key(layer, values)
+        values = {}
+        for name, value in body.items():
+            if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
+                literal = not isinstance(value, (str, list)) or value in layer.fields[name].choices
+                values[name] = value if literal else self._field_value(body, name, env)
+        key = (layer.key, *[(name, _frozen(value)) for name, value in values.items()]) if values else layer.key
         attrs = self.resolved.get(key)
         if attrs is None:
             try:
@@ -599,54 +599,6 @@ class _Builder:
     def _kind_label(body: YMap, env: dict) -> str:
         kind = body.get("kind", "group")
         return env[kind] if isinstance(env.get(kind), str) else str(kind)
-
-
-class _FieldPlan(NamedTuple):
-    """What a layer item gives its kind's fields, in the order written: each value, and which of
-    them are expressions (the others are numbers, true/false or a field's named choices)."""
-
-    layer: LayerKind
-    fields: dict[str, Any]
-    key: tuple | None
-    """The fields' key in `resolved` (see _key), where no field is an expression."""
-    expressions: tuple[str, ...]
-
-
-_new_plan = partial(tuple.__new__, _FieldPlan)
-
-
-def _field_plan(layer: LayerKind, body: YMap, kept: bool) -> _FieldPlan:
-    """How the item `body` gives the fields of `layer`; `kept` on the item where it is met again
-    (in a block, a group or a model included: a top-level item is met once per expansion)."""
-    if len(body) == 1:  # its kind alone
-        return _bare_plan(layer)
-    if not kept:
-        return _new_field_plan(layer, body)
-    plan = getattr(body, "field_plan", None)
-    if plan is None or plan.layer is not layer:
-        plan = body.field_plan = _new_field_plan(layer, body)
-    return plan
-
-
-def _new_field_plan(layer: LayerKind, body: YMap) -> _FieldPlan:
-    fields, expressions = {}, []
-    for name, value in body.items():
-        if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
-            fields[name] = value
-            if isinstance(value, (str, list)) and value not in layer.fields[name].choices:
-                expressions.append(name)
-    return _new_plan((layer, fields, None if expressions else _key(layer, fields), tuple(expressions)))
-
-
-@cache
-def _bare_plan(layer: LayerKind) -> _FieldPlan:
-    """The plan of an item that gives its kind alone (`- relu1: relu`)."""
-    return _FieldPlan(layer, {}, _key(layer, {}), ())
-
-
-def _key(layer: LayerKind, values: dict[str, Any]) -> tuple:
-    """Which layers share one resolved mapping: those of a kind with the same field values."""
-    return (layer.key, *[(name, _frozen(value)) for name, value in values.items()]) if values else (layer.key,)
 
 
 def _item_parts(items: YList, kept: bool) -> list[tuple[str, YMap, Location]] | Iterator[tuple[str, YMap, Location]]:
