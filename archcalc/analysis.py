@@ -30,7 +30,17 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
         from archcalc.symbolic.model import analyze_symbolic
 
         return analyze_symbolic(graph, shape, convention, dtype)
-    return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True)
+    if sum(map(len, _APPLIED.values())) > MAX_REMEMBERED:
+        _APPLIED.clear()
+    known = _APPLIED.setdefault((convention, dtype), {})
+    return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True, known=known)
+
+
+_APPLIED: dict[tuple[str, str], dict[tuple, tuple]] = {}
+"""The results of layers' rules at numeric sizes by convention and dtype, kept across the models
+a process analyses (`archcalc check` of every bundled model meets the same layers in many of them)."""
+MAX_REMEMBERED = 20_000
+"""How many results _APPLIED keeps at most before it starts again."""
 
 
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:

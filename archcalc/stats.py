@@ -210,25 +210,29 @@ def _numeric_grid(shapes: dict[str, tuple]) -> bool:
 
 
 def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
-              settle: Callable[[tuple, Node], tuple], reuse: bool = False) -> ModelStats:
+              settle: Callable[[tuple, Node], tuple], reuse: bool = False,
+              known: dict[tuple, tuple] | None = None) -> ModelStats:
     """Apply every layer's rules in graph order; `settle` checks (or simplifies) each output shape.
     With `reuse` (numeric sizes: symbolic rules record constraints layer by layer), a layer with
     the same fields (the copies of a repeat share them) and input shapes as an earlier one takes
-    that one's results without running its rules again."""
+    that one's results without running its rules again; `known` keeps those results beyond this
+    model (for the same `settle`, convention and dtype: equal layers share their resolved fields
+    across models)."""
     chosen = _convention(convention)
     element_bytes = _dtype_bytes(dtype)
     shapes = {INPUT: shape}
     layers = []
-    known: dict[tuple, tuple] = {}
+    if known is None:
+        known = {}
     for index, node in enumerate(graph.nodes, start=1):
         in_shapes = [shapes[name] for name in node.inputs]
         key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
         result = known.get(key)
         if result is None:
-            result = _apply(node, in_shapes, settle, chosen.name, element_bytes)
+            result = (*_apply(node, in_shapes, settle, chosen.name, element_bytes), node.attrs)
             if reuse:
-                known[key] = result
-        out, figures, counts = result
+                known[key] = result  # which holds the fields, so that no other takes their id
+        out, figures, counts, _ = result
         shapes[node.name] = out
         layers.append(_new(LayerStats, (index, node.name, node.kind.key, node.inputs, out, figures,
                                         str(node.location), counts)))

@@ -224,3 +224,35 @@ def test_nothing_to_check_is_an_error_not_a_pass(tmp_path, cli, monkeypatch):
     result = cli("check")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: nothing to check: no spec was given and 'archcalc.lock.yaml' does not exist")
+
+
+
+def test_layers_met_again_in_another_model_of_the_process_keep_their_own_figures(write_spec, monkeypatch):
+    """Resolved fields and the results of a layer's rules are kept across the models a process
+    analyses (archcalc.spec.expand._RESOLVED, archcalc.analysis._APPLIED): the same layer at
+    another input size, under another convention or dtype, gives what it gives with the memos
+    emptied before each analysis, as in a fresh process."""
+    import importlib
+
+    import archcalc
+    from archcalc import analysis
+
+    expand = importlib.import_module("archcalc.spec.expand")
+    path = write_spec(FAMILY, "small.yaml")
+    cases = [(variant, input, convention, dtype) for variant in ("small_a", "small_b") for input in ("3x32x32", "3x16x16")
+             for convention in ("paper", "fvcore") for dtype in ("float32", "float16")]
+
+    def analysed() -> dict:
+        return {case: archcalc.analyze(path, case[1], variant=case[0], convention=case[2], dtype=case[3])
+                for case in cases}
+
+    kept = analysed()
+    with monkeypatch.context() as patched:
+        patched.setattr(analysis, "MAX_REMEMBERED", -1)
+        patched.setattr(expand, "MAX_REMEMBERED", -1)
+        fresh = analysed()
+    for case in cases:
+        assert (kept[case].layers, kept[case].totals) == (fresh[case].layers, fresh[case].totals), case
+    assert len({stats.totals for stats in fresh.values()}) == len(cases)
+    assert (fresh["small_a", "3x32x32", "paper", "float32"].totals.params,
+            fresh["small_a", "3x32x32", "paper", "float32"].totals.macs) == conv_fc(8)

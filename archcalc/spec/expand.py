@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,13 @@ def _blocks(doc: YMap) -> dict[str, YMap]:
     return blocks
 
 
+_RESOLVED: dict[tuple, Attrs] = {}
+"""Resolved fields by kind and field values, shared by every expansion of a process: equal layers
+share one mapping (so the rules run once for them, see archcalc.stats.run_rules)."""
+MAX_REMEMBERED = 20_000
+"""How many resolved mappings _RESOLVED keeps at most before it starts again."""
+
+
 class _Builder:
     """Walks the layer lists, appending nodes and scopes; keeps every dotted name's output."""
 
@@ -269,7 +276,9 @@ class _Builder:
         self.expanding: list[str] = []
         self.items = 0
         """Items expanded so far (layers, instances, repeats, switched-off items): see MAX_EXPANDED."""
-        self.resolved: dict[tuple, Attrs] = {}
+        if len(_RESOLVED) > MAX_REMEMBERED:
+            _RESOLVED.clear()
+        self.resolved = _RESOLVED
         self.last: tuple = (None, None, None)
         """The body, names and fields of the last layer resolved (held, so that they stay theirs)."""
 
@@ -280,8 +289,7 @@ class _Builder:
         if not isinstance(items, YList):
             raise SpecError("'layers' must be a list of '- name: …' items")
         previous = block_input
-        for index, entry in enumerate(items):
-            name, body, location = self._item_parts(entry, items, index)
+        for name, body, location in _item_parts(items, kept=depth > 0):
             full = prefix + name
             if full in self.outputs:
                 raise SpecError(f"the name '{name}' is used twice in this list", location=location,
@@ -292,22 +300,6 @@ class _Builder:
                 raise error.at(location, full) from None
             self.outputs[full] = previous
         return previous
-
-    def _item_parts(self, entry: Any, items: YList, index: int) -> tuple[str, Any, Location]:
-        """The name, body and location of the layer item `entry`, which is `items[index]`."""
-        if not isinstance(entry, YMap) or len(entry) != 1:
-            raise SpecError("each layer is written '- name: kind' or '- name: {kind: …, …}'",
-                            location=items.where(index),
-                            hint="for example '- conv1: {kind: conv2d, out: 64, kernel: 3}'")
-        [(name, body)] = entry.items()
-        where = entry.key_locations[name]
-        _check_name(name, where, "a layer")
-        if isinstance(body, str):
-            body = _single_map("kind", body, entry.value_locations[name])
-        elif not isinstance(body, YMap):
-            raise SpecError(f"layer '{name}' must be a kind name or a mapping with 'kind:'",
-                            location=entry.where(name))
-        return name, body, where
 
     def item(self, full: str, body: YMap, location: Location, previous: str, block_input: str,
              env: dict, depth: int) -> str:
@@ -507,7 +499,10 @@ class _Builder:
                             hint="a block cannot contain itself, directly or through other blocks")
         block = self.blocks[kind]
         declared = block.get("params") or _empty_map(block.location)
-        self._check_item_keys(body, ITEM_KEYS | set(declared), f"a parameter of block '{kind}'")
+        allowed = getattr(block, "allowed_keys", None)
+        if allowed is None:
+            allowed = block.allowed_keys = ITEM_KEYS | set(declared)
+        self._check_item_keys(body, allowed, f"a parameter of block '{kind}'")
         scope = dict(env)
         scope.update({name: self._field_value(body, name, names) for name in declared if name in body})
         for name, default in declared.items():
@@ -604,6 +599,41 @@ class _Builder:
     def _kind_label(body: YMap, env: dict) -> str:
         kind = body.get("kind", "group")
         return env[kind] if isinstance(env.get(kind), str) else str(kind)
+
+
+def _item_parts(items: YList, kept: bool) -> list[tuple[str, YMap, Location]] | Iterator[tuple[str, YMap, Location]]:
+    """The name, body and location of each item of a layer list, made as the items are expanded
+    (so that an earlier item's error comes first); `kept` on a list met again (a block's, once
+    per instance; the top level is met once per expansion)."""
+    if not kept:
+        return (_parts(entry, items, index) for index, entry in enumerate(items))
+    known = getattr(items, "item_parts", None)
+    return known if known is not None else _new_item_parts(items)
+
+
+def _new_item_parts(items: YList) -> Iterator[tuple[str, YMap, Location]]:
+    made = []
+    for index, entry in enumerate(items):
+        made.append(_parts(entry, items, index))
+        yield made[-1]
+    items.item_parts = made
+
+
+def _parts(entry: Any, items: YList, index: int) -> tuple[str, YMap, Location]:
+    """The name, body and location of the layer item `entry`, which is `items[index]`."""
+    if not isinstance(entry, YMap) or len(entry) != 1:
+        raise SpecError("each layer is written '- name: kind' or '- name: {kind: …, …}'",
+                        location=items.where(index),
+                        hint="for example '- conv1: {kind: conv2d, out: 64, kernel: 3}'")
+    [(name, body)] = entry.items()
+    where = entry.key_locations[name]
+    _check_name(name, where, "a layer")
+    if isinstance(body, str):
+        body = _single_map("kind", body, entry.value_locations[name])
+    elif not isinstance(body, YMap):
+        raise SpecError(f"layer '{name}' must be a kind name or a mapping with 'kind:'",
+                        location=entry.where(name))
+    return name, body, where
 
 
 _node = partial(tuple.__new__, Node)

@@ -179,30 +179,30 @@ def _quoted(text: str, limit: int = 60) -> str:
 
 
 class _Compiler:
-    """Turns a checked tree into nested closures: each node a function of the names bound."""
+    """Turns a checked tree into nested closures: each node a function of the names bound.
+
+    The bound on magnitudes (MAX_MAGNITUDE) is checked where a number enters or is made: at a
+    constant, a name, an index, an operator and a function. The other nodes pass on a value that
+    was checked already (a branch of `if`, `-x`) or give true/false or a list, so each value is
+    refused at the same node as if every node checked it."""
 
     def __init__(self, text: str) -> None:
         self.text = text
 
     def compile(self, node: ast.expr) -> Callable[[Mapping[str, Any]], Any]:
-        inner = getattr(self, "compile_" + type(node).__name__)(node)
-        text = self.text
-
-        def bounded(names: Mapping[str, Any]) -> Any:
-            value = inner(names)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
-                raise SpecError(f"{_quoted(text)} gives {value:.3g}, beyond the limit of {MAX_MAGNITUDE:.0e}")
-            return value
-        return bounded
+        return getattr(self, "compile_" + type(node).__name__)(node)
 
     def compile_Constant(self, node: ast.Constant) -> Callable:
         value, text = node.value, self.text
-
-        def constant(names: Mapping[str, Any]) -> Any:
-            if not isinstance(value, (int, float, str, bool)):
+        if not isinstance(value, (int, float, str, bool)):
+            def refused(names: Mapping[str, Any]) -> Any:
                 raise SpecError(f"constant {value!r} is not allowed in {_quoted(text)}")
-            return value
-        return constant
+            return refused
+        if _beyond_bound(value):
+            def beyond(names: Mapping[str, Any]) -> Any:
+                raise _beyond(text, value)
+            return beyond
+        return lambda names: value
 
     def compile_Name(self, node: ast.Name) -> Callable:
         name, text = node.id, self.text
@@ -210,7 +210,10 @@ class _Compiler:
 
         def lookup(names: Mapping[str, Any]) -> Any:
             if name in names:
-                return names[name]
+                value = names[name]
+                if type(value) in _NUMBERS and not abs(value) > MAX_MAGNITUDE or isinstance(value, (str, list)):
+                    return value
+                return _bounded(value, text)
             if fallback is not None:
                 return fallback
             raise SpecError(
@@ -226,10 +229,13 @@ class _Compiler:
 
         def binary(names: Mapping[str, Any]) -> Any:
             a, b = left(names), right(names)
-            if not (_is_number(a) and _is_number(b)):
+            if not (type(a) in _NUMBERS and type(b) in _NUMBERS or _is_number(a) and _is_number(b)):
                 raise SpecError(f"arithmetic on something that is not a number in {_quoted(text)}",
                                 hint="+ - * / // % work on numbers only")
-            return apply(a, b)
+            value = apply(a, b)
+            if abs(value) > MAX_MAGNITUDE:
+                raise _beyond(text, value)
+            return value
         return binary
 
     def compile_UnaryOp(self, node: ast.UnaryOp) -> Callable:
@@ -249,6 +255,9 @@ class _Compiler:
     def compile_Compare(self, node: ast.Compare) -> Callable:
         first = self.compile(node.left)
         steps = [(_COMPARE[type(op)], self.compile(comparator)) for op, comparator in zip(node.ops, node.comparators)]
+        if len(steps) == 1:
+            [(holds, second)] = steps
+            return lambda names: holds(first(names), second(names))
 
         def compare(names: Mapping[str, Any]) -> bool:
             left = first(names)
@@ -271,7 +280,7 @@ class _Compiler:
             items, at = container(names), index(names)
             if not isinstance(items, (list, tuple)) or not isinstance(at, int) or isinstance(at, bool):
                 raise SpecError(f"only lists can be indexed, by whole numbers, in {_quoted(text)}")
-            return items[at]
+            return _bounded(items[at], text)
         return subscript
 
     def compile_List(self, node: ast.List) -> Callable:
@@ -281,8 +290,27 @@ class _Compiler:
     compile_Tuple = compile_List
 
     def compile_Call(self, node: ast.Call) -> Callable:
-        function, arguments = FUNCTIONS[node.func.id], [self.compile(argument) for argument in node.args]
-        return lambda names: function(*(argument(names) for argument in arguments))
+        function, arguments, text = FUNCTIONS[node.func.id], [self.compile(argument) for argument in node.args], self.text
+        return lambda names: _bounded(function(*[argument(names) for argument in arguments]), text)
+
+
+_NUMBERS = {int, float}
+
+
+def _beyond_bound(value: Any) -> bool:
+    """`value` is a number past MAX_MAGNITUDE (nan is not)."""
+    return _is_number(value) and abs(value) > MAX_MAGNITUDE
+
+
+def _bounded(value: Any, text: str) -> Any:
+    """`value`, refused when it is a number past MAX_MAGNITUDE."""
+    if (type(value) in _NUMBERS or _is_number(value)) and abs(value) > MAX_MAGNITUDE:
+        raise _beyond(text, value)
+    return value
+
+
+def _beyond(text: str, value: float) -> SpecError:
+    return SpecError(f"{_quoted(text)} gives {value:.3g}, beyond the limit of {MAX_MAGNITUDE:.0e}")
 
 
 def _is_number(value: Any) -> bool:

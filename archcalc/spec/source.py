@@ -74,7 +74,7 @@ _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
 class YMap(dict):
     """A mapping that remembers where it, each key and each value stand."""
 
-    __slots__ = ("key_locations", "location", "names_checked", "names_read", "value_locations")
+    __slots__ = ("allowed_keys", "key_locations", "location", "names_checked", "names_read", "value_locations")
 
     location: Location
     key_locations: dict[str, Location]
@@ -90,7 +90,7 @@ class YMap(dict):
 class YList(list):
     """A sequence that remembers where it and each item stand."""
 
-    __slots__ = ("item_locations", "location")
+    __slots__ = ("item_locations", "item_parts", "location")
 
     location: Location
     item_locations: list[Location]
