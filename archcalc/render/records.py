@@ -82,9 +82,11 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
     if stats.formulas:
         document["formulas"] = formulas_dict(stats)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if numeric:  # a line of the document's own (a text value holds no line break), written once
-        text = text.replace('\n  "rows": [],\n', f'\n  "rows": {numeric_rows_json(rows, fields)},\n', 1)
-    return text
+    if not numeric:
+        return text
+    # the rows in a line of the document's own (a text value holds no line break)
+    head, _, tail = text.partition('\n  "rows": [],\n')
+    return "".join([head, '\n  "rows": [\n', numeric_rows_json(rows, fields), "\n  ],\n", tail])
 
 
 def record(index: int, row: Row, fields: dict) -> dict:
@@ -93,55 +95,63 @@ def record(index: int, row: Row, fields: dict) -> dict:
 
 
 def numeric_rows_json(rows: list[Row], fields: dict) -> str:
-    """The rows of a numeric analysis as `json.dumps(indent=2)` writes them in the document,
-    in a fraction of its time (it runs in Python where indented): every value of every row is
-    encoded in one call of the C encoder, and filled into its row's layout, the row's text with
-    a hole for each value, made once for each shape rank with or without a receptive field."""
+    """The rows of a numeric analysis as `json.dumps(indent=2)` writes them in the document (without
+    the brackets around them), in a fraction of its time (it runs in Python where indented): each
+    row is its layout, the row's text with a hole for each value, made once for each shape rank
+    with or without a receptive field, filled in one step. A number fills its hole as JSON writes
+    it (`%s`); the names and kinds are encoded by the C encoder, the names in one call."""
+    names = json.dumps([row.name for row in rows], ensure_ascii=False, separators=("\n", ":"))[1:-1].split("\n")
+    kinds = {kind: json.dumps(kind, ensure_ascii=False) for kind in {row.kind for row in rows}}
     layouts: dict[tuple[int, int], str] = {}
-    chosen, values = [], []
-    for index, row in enumerate(rows, start=1):
+    texts = []
+    for index, (row, name) in enumerate(zip(rows, names), start=1):
         field = fields.get(row.name)
-        own = [index, row.name, row.kind, row.layers, *row.shape, *_FIGURES_OF(row.figures), row.share,
-               *_field_values(field)]  # in the order of `record`
+        own = (index, name, kinds[row.kind], row.layers, *row.shape, *_FIGURES_OF(row.figures), row.share,
+               *_field_values(field))  # in the order of `record`
         key = (len(row.shape), len(field) if field else 0)
         if key not in layouts:
             layouts[key] = _layout(record(index, row, fields), own)
-        chosen.append(layouts[key])
-        values += own
-    encoded = json.dumps(values, ensure_ascii=False, separators=("\n", ":"))[1:-1].split("\n")
-    return "[\n" + ",\n".join(chosen) % tuple(encoded) + "\n  ]"
+        texts.append(layouts[key] % own)
+    return ",\n".join(texts)
 
 
 _FIGURES_OF = attrgetter(*FIGURES)
 _HOLE = "\x00"
+_NULL = "null"
 
 
 def _field_values(field) -> tuple:
-    """The values of `field_dict(field)` in order."""
+    """The values of `field_dict(field)` in order, None written as null."""
     if field is None:
-        return (None,)
-    return tuple(value for axis in field
-                 for value in (None if axis.whole else axis.size, jump_value(axis.jump), axis.start))
+        return (_NULL,)
+    if field.count(field[0]) == len(field):  # the same along every axis (a square's height and width)
+        return _axis_values(field[0]) * len(field)
+    return tuple(value for axis in field for value in _axis_values(axis))
 
 
-def _layout(document_row: dict, values: list) -> str:
+def _axis_values(axis) -> tuple:
+    start = axis.start
+    return (_NULL if axis.whole else axis.size, jump_value(axis.jump), _NULL if start is None else start)
+
+
+def _layout(document_row: dict, values: tuple) -> str:
     """The text of a row in the document (at its depth) with '%s' for each value; `values`, the
-    row's values as `numeric_rows_json` lists them, must be those of the dict, in order."""
-    found: list = []
-    text = json.dumps({"rows": [_holes(document_row, found)]}, indent=2, ensure_ascii=False)
-    if json.dumps(found) != json.dumps(values):
-        raise RuntimeError("numeric_rows_json lists other values than `record` holds")
+    row's values as `numeric_rows_json` lists them, must fill it with the text json.dumps writes."""
+    text = json.dumps({"rows": [_holes(document_row)]}, indent=2, ensure_ascii=False)
     row = text[text.index("[\n") + 2:text.rindex("\n  ]")]
-    return row.replace("%", "%%").replace(json.dumps(_HOLE), "%s")
+    layout = row.replace("%", "%%").replace(json.dumps(_HOLE), "%s")
+    whole = json.dumps({"rows": [document_row]}, indent=2, ensure_ascii=False)
+    if layout % values != whole[whole.index("[\n") + 2:whole.rindex("\n  ]")]:
+        raise RuntimeError("numeric_rows_json writes a row otherwise than json.dumps")
+    return layout
 
 
-def _holes(item, found: list):
-    """`item` with a hole for each value (number, text or null), which is added to `found`."""
+def _holes(item):
+    """`item` with a hole for each value (number, text or null)."""
     if isinstance(item, dict):
-        return {key: _holes(value, found) for key, value in item.items()}
+        return {key: _holes(value) for key, value in item.items()}
     if isinstance(item, list):
-        return [_holes(value, found) for value in item]
-    found.append(item)
+        return [_holes(value) for value in item]
     return _HOLE
 
 
