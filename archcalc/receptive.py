@@ -206,6 +206,10 @@ class ReceptiveField(tuple):
         itself behind a layer that keeps the grid."""
         if windows is KEEPS_GRID.get(len(windows)):
             return self
+        first, window = self[0], windows[0]
+        if (type(first) is Axis and type(window) is not Resampling and self.count(first) == len(self)
+                and windows.count(window) == len(windows)):  # a square field through a square window, worked out once
+            return _new(ReceptiveField, (first.through(window, reads),) * len(self))
         axes = [axis.through(window, reads) for axis, window in zip(self, windows)]
         return None if None in axes else _new(ReceptiveField, axes)
 
