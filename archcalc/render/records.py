@@ -99,25 +99,43 @@ def numeric_rows_json(rows: list[Row], fields: dict) -> str:
     the brackets around them), in a fraction of its time (it runs in Python where indented): each
     row is its layout, the row's text with a hole for each value, made once for each shape rank
     with or without a receptive field, filled in one step. A number fills its hole as JSON writes
-    it (`%s`); the names and kinds are encoded by the C encoder, the names in one call."""
+    it (`%s`); the names and kinds are encoded by the C encoder, the names in one call. The shape,
+    figures and share, which repeat from layer to layer, are written once for each such triple."""
     names = json.dumps([row.name for row in rows], ensure_ascii=False, separators=("\n", ":"))[1:-1].split("\n")
     kinds = {kind: json.dumps(kind, ensure_ascii=False) for kind in {row.kind for row in rows}}
-    layouts: dict[tuple[int, int], str] = {}
+    layouts: dict[tuple[int, int], tuple[str, str]] = {}
+    written: dict[tuple, str] = {}  # the text of shape, figures and share, by their values
     texts = []
     for index, (row, name) in enumerate(zip(rows, names), start=1):
         field = fields.get(row.name)
-        own = (index, name, kinds[row.kind], row.layers, *row.shape, *_FIGURES_OF(row.figures), row.share,
-               *_field_values(field))  # in the order of `record`
         key = (len(row.shape), len(field) if field else 0)
         if key not in layouts:
-            layouts[key] = _layout(record(index, row, fields), own)
-        texts.append(layouts[key] % own)
+            layouts[key] = _layouts(record(index, row, fields), _values(index, row, field), len(row.shape))
+        layout, figures_layout = layouts[key]
+        figures = written.get((row.shape, row.figures, row.share))
+        if figures is None:
+            figures = written[row.shape, row.figures, row.share] = figures_layout % _figure_values(row)
+        texts.append(layout % (index, name, kinds[row.kind], row.layers, figures, *_field_values(field)))
     return ",\n".join(texts)
 
 
 _FIGURES_OF = attrgetter(*FIGURES)
 _HOLE = "\x00"
 _NULL = "null"
+_AHEAD = 4
+"""The values of a row ahead of its shape: index, name, kind and layers."""
+
+
+def _values(index: int, row: Row, field) -> tuple:
+    """The values of `record(index, row, …)` in order: those of a row ahead of its shape, then
+    `_figure_values`, then `_field_values`."""
+    return (index, json.dumps(row.name, ensure_ascii=False), json.dumps(row.kind, ensure_ascii=False),
+            row.layers, *_figure_values(row), *_field_values(field))
+
+
+def _figure_values(row: Row) -> tuple:
+    """The shape, the figures and the share."""
+    return (*row.shape, *_FIGURES_OF(row.figures), row.share)
 
 
 def _field_values(field) -> tuple:
@@ -134,16 +152,24 @@ def _axis_values(axis) -> tuple:
     return (_NULL if axis.whole else axis.size, jump_value(axis.jump), _NULL if start is None else start)
 
 
-def _layout(document_row: dict, values: tuple) -> str:
-    """The text of a row in the document (at its depth) with '%s' for each value; `values`, the
-    row's values as `numeric_rows_json` lists them, must fill it with the text json.dumps writes."""
-    text = json.dumps({"rows": [_holes(document_row)]}, indent=2, ensure_ascii=False)
-    row = text[text.index("[\n") + 2:text.rindex("\n  ]")]
-    layout = row.replace("%", "%%").replace(json.dumps(_HOLE), "%s")
-    whole = json.dumps({"rows": [document_row]}, indent=2, ensure_ascii=False)
-    if layout % values != whole[whole.index("[\n") + 2:whole.rindex("\n  ]")]:
+def _layouts(document_row: dict, values: tuple, rank: int) -> tuple[str, str]:
+    """The text of a row in the document with '%s' for each value but one for its shape, figures
+    and share together, and the text of those with '%s' for each value. `values`, the row's
+    values (`_values`), must fill them with the text json.dumps writes."""
+    pieces = [piece.replace("%", "%%") for piece in _row_text(_holes(document_row)).split(json.dumps(_HOLE))]
+    after = _AHEAD + rank + len(FIGURES) + 1  # the first value after the share
+    layout = "%s".join(pieces[:_AHEAD + 1] + pieces[after:])
+    figures_layout = "%s".join(["", *pieces[_AHEAD + 1:after], ""])
+    filled = (*values[:_AHEAD], figures_layout % values[_AHEAD:after], *values[after:])
+    if layout % filled != _row_text(document_row):
         raise RuntimeError("numeric_rows_json writes a row otherwise than json.dumps")
-    return layout
+    return layout, figures_layout
+
+
+def _row_text(item: dict) -> str:
+    """`item` as json.dumps(indent=2) writes it as a row of the document."""
+    text = json.dumps({"rows": [item]}, indent=2, ensure_ascii=False)
+    return text[text.index("[\n") + 2:text.rindex("\n  ]")]
 
 
 def _holes(item):
