@@ -72,8 +72,10 @@ def _verdict(condition: sp.Basic) -> tuple[bool, sp.Basic | None]:
     lhs, rhs = normal_size(condition.lhs), normal_size(condition.rhs)
     plain = _whole(condition.func(lhs, rhs, evaluate=False), evaluate=False)
     sizes = size_set(plain)
-    if sizes is None:
-        plain = _whole(condition.func(lhs, rhs))
+    if sizes is None:  # sympy decides it, or leaves it as it is
+        plain = condition.func(lhs, rhs)
+        if plain not in (sp.true, sp.false):
+            plain = _whole(plain)
         if plain in (sp.true, sp.false):
             return bool(plain), None
         sizes = size_set(plain)
