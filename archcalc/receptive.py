@@ -206,6 +206,10 @@ class ReceptiveField(tuple):
         itself behind a layer that keeps the grid."""
         if windows is KEEPS_GRID.get(len(windows)):
             return self
+        first, window = self[0], windows[0]
+        if (type(first) is Axis and type(window) is not Resampling and self.count(first) == len(self)
+                and windows.count(window) == len(windows)):  # a square field through a square window, worked out once
+            return _new(ReceptiveField, (first.through(window, reads),) * len(self))
         axes = [axis.through(window, reads) for axis, window in zip(self, windows)]
         return None if None in axes else _new(ReceptiveField, axes)
 
@@ -240,14 +244,18 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
     reads = Reads()
     moved: dict[str, Moved] = {}  # the maps whose channels a permute has moved: None in `fields` until the end
     for node in graph.nodes:
-        incoming = [fields[name] for name in node.inputs[:node.kind.value_inputs]]
+        inputs = node.inputs
+        if len(inputs) == 1:  # most layers: without building a list in a loop (a fifth of the time here)
+            incoming, in_shapes = [fields[inputs[0]]], [shapes[inputs[0]]]
+        else:
+            incoming = [fields[name] for name in inputs[:node.kind.value_inputs]]
+            in_shapes = [shapes[name] for name in inputs]  # all of them: a kind's window may depend on each
         if None in incoming:
             fields[node.name] = None
-            if moved and node.inputs[0] in moved:
-                _keep(node.name, _moved_field(node, moved[node.inputs[0]], shapes), fields, moved)
+            if moved and inputs[0] in moved:
+                _keep(node.name, _moved_field(node, moved[inputs[0]], shapes), fields, moved)
             continue
         out = shapes[node.name]
-        in_shapes = [shapes[name] for name in node.inputs]  # all of them: a kind's window may depend on each
         key = (id(node.attrs), node.kind.key, out, *in_shapes)
         windows = known.get(key, _UNKNOWN)
         if windows is _UNKNOWN:

@@ -10,7 +10,10 @@ fresh process: its CPU time (user + system) against a budget of 2 s, and its exi
 1: it answered, 1 being a check that found models not in the baseline; 2: refused, with the
 message's first words).
 
-    python benchmarks/refusals.py [--runs 5]
+    python benchmarks/refusals.py [--runs 5] [--only WORDS]
+
+With --only, just the inputs at and past the limits whose row names contain WORDS
+(`--only "JSON of it"`).
 """
 
 from __future__ import annotations
@@ -158,28 +161,36 @@ def cpu_seconds(arguments: list[str]) -> tuple[float, int, str]:
     return cpu, done.returncode, said
 
 
+def refusals(folder: Path, runs: int) -> None:
+    """The absurd specs, then the two legitimate giants."""
+    cases = {name: ROOT / "tests" / "bad_specs" / f"{name}.yaml" for name in CORPUS}
+    cases.update(generated(folder))
+    cases.update(legitimate(folder))
+    print(f"{'spec':30} {'analyze':>9} {'process':>9} {'of 1 s':>7} exit  outcome")
+    slowest = 0.0
+    for name, path in cases.items():
+        inside, outcome = in_process_ms(path, runs)
+        wall, code = fresh_process_ms(path)
+        if "passes" not in name:
+            slowest = max(slowest, wall)
+        print(f"{name:30} {inside:7.1f}ms {wall:7.1f}ms {wall / 1000:7.3f} {code:4}  {outcome}")
+    print(f"slowest refusal, fresh process: {slowest:.1f} ms = {slowest / 1000:.3f} of the 1 s budget")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--only", help="run only the rows at and past the limits whose names contain this")
+    arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        cases = {name: ROOT / "tests" / "bad_specs" / f"{name}.yaml" for name in CORPUS}
-        cases.update(generated(folder))
-        cases.update(legitimate(folder))
-        print(f"{'spec':30} {'analyze':>9} {'process':>9} {'of 1 s':>7} exit  outcome")
-        slowest = 0.0
-        for name, path in cases.items():
-            inside, outcome = in_process_ms(path, runs)
-            wall, code = fresh_process_ms(path)
-            if "passes" not in name:
-                slowest = max(slowest, wall)
-            print(f"{name:30} {inside:7.1f}ms {wall:7.1f}ms {wall / 1000:7.3f} {code:4}  {outcome}")
-        print(f"slowest refusal, fresh process: {slowest:.1f} ms = {slowest / 1000:.3f} of the 1 s budget")
+        if arguments.only is None:
+            refusals(folder, arguments.runs)
         print(f"\n{'at and past the limits':48} {'CPU':>7} {'of 2 s':>7} exit  outcome")
-        for name, arguments in near_the_limits(folder).items():
-            cpu, code, said = cpu_seconds(arguments)
-            print(f"{name:48} {cpu:6.2f}s {cpu / 2:7.2f} {code:4}  {said}")
+        for name, command in near_the_limits(folder).items():
+            if arguments.only is None or arguments.only in name:
+                cpu, code, said = cpu_seconds(command)
+                print(f"{name:48} {cpu:6.2f}s {cpu / 2:7.2f} {code:4}  {said}")
 
 
 if __name__ == "__main__":

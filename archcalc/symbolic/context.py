@@ -64,23 +64,31 @@ class Assumptions:
 @lru_cache(maxsize=1 << 12)
 def _verdict(condition: sp.Basic) -> tuple[bool, sp.Basic | None]:
     """Whether `condition` may hold, and the constraint it leaves: None when it holds at every
-    size or at none. Kept, as the layers of a model meet the same few conditions again and again."""
+    size or at none. Kept, as the layers of a model meet the same few conditions again and again.
+    Where `size_set` finds the sizes at which it holds, sympy is not asked to decide it (its
+    costliest step): it could only decide it where they are every size or none, as found."""
     if condition in (sp.true, sp.false):
         return bool(condition), None
-    condition = _whole(condition.func(normal_size(condition.lhs), normal_size(condition.rhs)))
-    if condition in (sp.true, sp.false):
-        return bool(condition), None
-    sizes = size_set(condition)
+    lhs, rhs = normal_size(condition.lhs), normal_size(condition.rhs)
+    plain = _whole(condition.func(lhs, rhs, evaluate=False), evaluate=False)
+    sizes = size_set(plain)
+    if sizes is None:  # sympy decides it, or leaves it as it is
+        plain = condition.func(lhs, rhs)
+        if plain not in (sp.true, sp.false):
+            plain = _whole(plain)
+        if plain in (sp.true, sp.false):
+            return bool(plain), None
+        sizes = size_set(plain)
     if sizes is not None and sizes.is_everything():
         return True, None
     if sizes is not None and sizes.is_empty():
         return False, None
-    return True, condition
+    return True, plain
 
 
-def _whole(condition: sp.Basic) -> sp.Basic:
+def _whole(condition: sp.Basic, evaluate: bool = True) -> sp.Basic:
     """`lhs ⋈ rhs` with whole coefficients outside the floors (both sides times one positive number)."""
     lhs, rhs = sp.expand(condition.lhs), sp.expand(condition.rhs)
     terms = sp.Add.make_args(lhs) + sp.Add.make_args(rhs)
     scale = lcm(*(int(sp.Rational(t.as_coeff_Mul()[0]).q) for t in terms))
-    return condition.func(sp.expand(lhs * scale), sp.expand(rhs * scale))
+    return condition.func(sp.expand(lhs * scale), sp.expand(rhs * scale), evaluate=evaluate)

@@ -41,10 +41,10 @@ def _merged_floor(arg: sp.Expr) -> sp.Expr:
                 p = -p + m - 1
             n = q.q
             if _denominator(rest * n) == 1:
-                return sp.floor(sp.expand((p + rest * n * m) / (m * n)))
+                return _floor(sp.expand((p + rest * n * m) / (m * n)))
     if not floors:
         m = _denominator(arg)
-        return sp.floor(arg) if m > 1 else arg
+        return _floor(arg) if m > 1 else arg
     return sp.floor(arg)
 
 
@@ -61,7 +61,22 @@ def _constant_inside(size: sp.Expr) -> sp.Expr:
     p, m = split(rest)
     if sign == -1:
         p = -p + m - 1
-    return sp.floor(sp.expand((p + constant * m) / m)) if m > 1 else sp.expand(p + constant)
+    return _floor(sp.expand((p + constant * m) / m)) if m > 1 else sp.expand(p + constant)
+
+
+def _floor(arg: sp.Expr) -> sp.Expr:
+    """sp.floor(arg), without sympy's attempt to simplify it where it would leave it as it is."""
+    return sp.floor(arg, evaluate=False) if _left_as_it_is(arg) else sp.floor(arg)
+
+
+def _left_as_it_is(arg: sp.Expr) -> bool:
+    """Whether sp.floor leaves ⌊arg⌋ as it is, found without asking arg's sign (its costliest
+    step): so for arg linear in whole symbols, not a constant, with no whole term (sympy takes
+    a whole term out of the floor)."""
+    terms = [term.as_coeff_Mul() for term in sp.Add.make_args(arg)]
+    return (all(coefficient.is_Rational and not coefficient.is_Integer
+                and (factor is sp.S.One or factor.is_Symbol and factor.is_integer) for coefficient, factor in terms)
+            and any(factor is not sp.S.One for _, factor in terms))
 
 
 def _denominator(expr: sp.Expr) -> int:

@@ -21,6 +21,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from math import floor, inf, lcm
 from typing import NamedTuple
 
@@ -197,9 +198,11 @@ class _Term(NamedTuple):
         return self.coefficient * (floor(inner) if self.is_floor else inner)
 
 
+@lru_cache(maxsize=1 << 12)
 def size_set(condition: sp.Basic) -> SizeSet | ScannedSet | None:
     """The sizes where `condition` (a relation on one symbol) holds; None when it is not of
-    the quasi-linear kind above, or too long a scan."""
+    the quasi-linear kind above, or too long a scan. Kept: a constraint is decided when a rule
+    meets it and again when it is written out."""
     if not isinstance(condition, sp.core.relational.Relational) or len(condition.free_symbols) != 1:
         return None
     (x,) = condition.free_symbols
