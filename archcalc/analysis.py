@@ -43,6 +43,15 @@ MAX_REMEMBERED = 20_000
 """How many results _APPLIED keeps at most before it starts again."""
 
 
+def forget_kept_results() -> None:
+    """Empty what is kept across analyses (_APPLIED, and the resolved fields of archcalc.spec.expand):
+    for code that changes a layer kind's rules within the process, as tests do."""
+    from importlib import import_module
+
+    _APPLIED.clear()
+    import_module("archcalc.spec.expand")._RESOLVED.clear()  # the module (the package exports a function of its name)
+
+
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:
     if max(shape) > MAX_DIMENSION:
         raise SpecError(f"the output {format_shape(shape)} has a size above {MAX_DIMENSION:,}",

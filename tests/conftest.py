@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from archcalc.analysis import forget_kept_results
 from archcalc.cli import app
 
 CLI_ENV = {"NO_COLOR": "1", "COLUMNS": "120", "TERM": "dumb"}
@@ -27,6 +28,18 @@ def tier(entry, *values):
     is one of FAST_MODELS."""
     return pytest.param(*(values or (entry,)), id=entry.name,
                         marks=() if entry.name in FAST_MODELS else pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _kept_results_forgotten_around_patches(request):
+    """A test that patches archcalc (a layer kind's rules, a limit) sees and leaves no result kept
+    across analyses (archcalc.analysis.forget_kept_results), as a fresh process would."""
+    patching = "monkeypatch" in request.fixturenames
+    if patching:
+        forget_kept_results()
+    yield
+    if patching:
+        forget_kept_results()
 
 
 @pytest.fixture
