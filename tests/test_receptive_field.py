@@ -63,6 +63,10 @@ smaller squares for an image, frames and pixels both capped for a video."""
 BATCH_ELEMENTS = 2e7
 """Values of all the layers' outputs in one measured batch (float64: 160 MB), which sets how
 many units share a backward pass."""
+ONE_FORWARD = 1e5
+"""Values of all the layers' outputs for one sample from which one forward pass of that sample
+serves every unit, each with a backward pass of its own: the computation then outweighs the
+overhead of a pass per unit (below it, batches of samples are quicker)."""
 _names = itertools.count()
 
 CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -207,7 +211,8 @@ def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, ...]]],
     order: along each spatial axis, the first and last input pixel whose gradient is non-zero for
     that unit of the layer's output (its channels summed), for input x (one sample, in the model's
     dtype). Each unit is one sample of a batch, and one backward pass measures the batch;
-    `per_sample` (values of all layer outputs for one sample) sets the batch's size. `channels`:
+    `per_sample` (values of all layer outputs for one sample) sets the batch's size, and from
+    ONE_FORWARD on, one forward pass of one sample serves every unit, each with its own backward pass. `channels`:
     the dimension of the channels of a layer where a permute has moved them (else the second). A
     float32 model raises NotProvable where it might lose a pixel."""
     outputs, last = {}, [None]
@@ -237,7 +242,7 @@ def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, ...]]],
         hooks += [module.register_forward_hook(lambda m, i, out, name=name: guard(name, m, i, out), prepend=True)
                   for name, module in leaf_modules(model)]
     batch = max(1, int(BATCH_ELEMENTS // max(per_sample, 1)))
-    shared = batch == 1  # one sample fills a batch: one forward pass serves every unit, a backward pass each
+    shared = per_sample >= ONE_FORWARD  # one forward pass serves every unit, a backward pass each
     chunks = [units] if shared else [units[first:first + batch] for first in range(0, len(units), batch)]
     regions = []
     try:
