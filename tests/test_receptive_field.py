@@ -317,6 +317,8 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
     fields = stats.receptive_fields
     order = {layer.name: index for index, layer in enumerate(stats.layers)}  # the model runs them so
     names = sorted(layers or [name for name in order if fields[name] is not None], key=order.__getitem__)
+    if not names:  # no layer has a field (a random chain of one upsampling that torch's rounding breaks)
+        return 0
     graph = upto(load_graph(spec, variant), names[-1])
     at = {}  # input (C, *spatial sizes) → the layers measured there
     placed = set()
