@@ -63,6 +63,10 @@ smaller squares for an image, frames and pixels both capped for a video."""
 BATCH_ELEMENTS = 2e7
 """Values of all the layers' outputs in one measured batch (float64: 160 MB), which sets how
 many units share a backward pass."""
+ONE_FORWARD = 1e5
+"""Values of all the layers' outputs for one sample from which one forward pass of that sample
+serves every unit, each with a backward pass of its own: the computation then outweighs the
+overhead of a pass per unit (below it, batches of samples are quicker)."""
 _names = itertools.count()
 
 CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -75,20 +79,30 @@ ADAPTIVE_AVERAGE_POOL = {nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d, nn.Adaptive
 
 def monotone(model: nn.Module, dtype=torch.float64) -> nn.Module:
     """Every weight positive and averaging, biases small and positive, batch norm the identity, max
-    pooling as averaging."""
+    pooling as averaging. These values depend on a tensor's shape alone: the layers' tensors of one
+    shape are one constant tensor, made on the CPU (a model built on the meta device needs no other
+    memory), and none takes a gradient (only the input's is measured)."""
+    constants = {}
+
+    def constant(like, value: float):
+        """A tensor of `like`'s shape holding `value` as `like`'s dtype has it, as `dtype`."""
+        key = (tuple(like.shape), like.dtype, value)
+        if key not in constants:
+            constants[key] = torch.full(like.shape, value, dtype=like.dtype, device="cpu").to(dtype)
+        return nn.Parameter(constants[key], requires_grad=False)
+
     for module in model.modules():
         if isinstance(module, (*CONV, nn.Linear)):
-            nn.init.constant_(module.weight, 1.0 / module.weight[0].numel())
+            module.weight = constant(module.weight, 1.0 / module.weight[0].numel())
             if module.bias is not None:  # positive, as the input: a unit that reads only padding or
-                nn.init.constant_(module.bias, 1e-6)  # inserted zeros still scales a product's other input
+                module.bias = constant(module.bias, 1e-6)  # inserted zeros still scales a product's other input
         elif isinstance(module, BATCH_NORM):
             if module.affine:
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            module.running_mean.zero_()
-            module.running_var.fill_(1.0)
+                module.weight, module.bias = constant(module.weight, 1.0), constant(module.bias, 0.0)
+            module.running_mean = constant(module.running_mean, 0.0).data
+            module.running_var = constant(module.running_var, 1.0).data
             if module.num_batches_tracked is not None:
-                module.num_batches_tracked.zero_()
+                module.num_batches_tracked = torch.zeros((), dtype=torch.long)
         elif type(module) in AVERAGE_POOL:  # the module stays (the model runs it), its function changes
             assert set(nn.modules.utils._single(module.dilation)) == {1}
             module.forward = averaging(module)
@@ -159,9 +173,13 @@ def derivative_floor(module: nn.Module, inputs) -> float:
         return 1.0 / divisor
     if isinstance(module, (*ADAPTIVE_AVERAGE_POOL, *ADAPTIVE_AVERAGE_POOL.values())) or name == "SpatialMean":
         return 1.0 / math.prod(inputs[0].shape[2:])  # no window is larger than the map
-    if isinstance(module, ONE) or name in ("Add", "Concat", "Split", "StochasticDepth") or \
+    if isinstance(module, (*ONE, nn.LayerNorm)) or \
+            name in ("Add", "Concat", "Split", "StochasticDepth", "Permute", "Crop", "Pad") or \
             (name == "Upsample" and module.mode == "nearest"):
-        return 1.0  # relu and relu6: 1 where they pass; nearest upsampling copies
+        return 1.0  # relu and relu6: 1 where they pass; nearest upsampling, crop, pad and permute copy;
+        # a layer norm is the identity in the monotone model
+    if name == "LayerScale" and float(module.weight.detach().min()) > 0:
+        return float(module.weight.detach().min())
     low, high = (float(inputs[0].detach().min()), float(inputs[0].detach().max())) if inputs else (0, 0)
     if isinstance(module, nn.Hardswish) and 0 <= low and high < 3:
         return 0.5  # (2x + 3) / 6 on [0, 3)
@@ -169,6 +187,8 @@ def derivative_floor(module: nn.Module, inputs) -> float:
         return 1.0 / 6
     if isinstance(module, nn.SiLU) and 0 <= low:
         return 0.5  # σ(x) · (1 + x · (1 − σ(x))) ≥ σ(x) ≥ 1/2 for x ≥ 0
+    if isinstance(module, nn.GELU) and module.approximate == "none" and 0 <= low:
+        return 0.5  # Φ(x) + x · φ(x) ≥ Φ(x) ≥ 1/2 for x ≥ 0, and x · Φ(x) ≥ x/2
     if isinstance(module, nn.Sigmoid) and 0 <= low:
         top = 1 / (1 + math.exp(-high))
         return top * (1 - top)  # σ' falls on [0, ∞): its least at the largest input
@@ -191,7 +211,8 @@ def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, ...]]],
     order: along each spatial axis, the first and last input pixel whose gradient is non-zero for
     that unit of the layer's output (its channels summed), for input x (one sample, in the model's
     dtype). Each unit is one sample of a batch, and one backward pass measures the batch;
-    `per_sample` (values of all layer outputs for one sample) sets the batch's size. `channels`:
+    `per_sample` (values of all layer outputs for one sample) sets the batch's size, and from
+    ONE_FORWARD on, one forward pass of one sample serves every unit, each with its own backward pass. `channels`:
     the dimension of the channels of a layer where a permute has moved them (else the second). A
     float32 model raises NotProvable where it might lose a pixel."""
     outputs, last = {}, [None]
@@ -221,23 +242,27 @@ def measured_regions(model: nn.Module, units: list[tuple[str, tuple[int, ...]]],
         hooks += [module.register_forward_hook(lambda m, i, out, name=name: guard(name, m, i, out), prepend=True)
                   for name, module in leaf_modules(model)]
     batch = max(1, int(BATCH_ELEMENTS // max(per_sample, 1)))
+    shared = per_sample >= ONE_FORWARD  # one forward pass serves every unit, a backward pass each
+    chunks = [units] if shared else [units[first:first + batch] for first in range(0, len(units), batch)]
     regions = []
     try:
-        for first in range(0, len(units), batch):
-            chunk = units[first:first + batch]
+        for chunk in chunks:
             outputs.clear()
             last[0] = chunk[-1][0]
-            inputs = x.expand(len(chunk), *x.shape[1:]).clone().requires_grad_()
+            inputs = x.expand(1 if shared else len(chunk), *x.shape[1:]).clone().requires_grad_()
             try:
                 model(inputs)
             except _Enough:
                 pass
-            total = sum(outputs[name][(sample, *unit_index(unit, (channels or {}).get(name, 1)))].sum()
-                        for sample, (name, unit) in enumerate(chunk))
-            (grad,) = torch.autograd.grad(total, inputs)
-            seen = grad.abs().sum(1) > 0  # (sample, *spatial axes)
-            for sample in range(len(chunk)):
-                found = [along(seen[sample], axis).nonzero().flatten() for axis in range(seen.dim() - 1)]
+            picked = [outputs[name][(0 if shared else sample, *unit_index(unit, (channels or {}).get(name, 1)))].sum()
+                      for sample, (name, unit) in enumerate(chunk)]
+            if shared:
+                grads = [torch.autograd.grad(value, inputs, retain_graph=True)[0][0] for value in picked]
+            else:
+                grads = torch.autograd.grad(sum(picked), inputs)[0]  # one sample per unit
+            for grad in grads:
+                seen = grad.abs().sum(0) > 0  # (*spatial axes)
+                found = [along(seen, axis).nonzero().flatten() for axis in range(seen.dim())]
                 # a unit that reads padding only sees no pixel: then along every axis, as the gradient is 0
                 regions.append([(int(f[0]), int(f[-1])) if len(f) else None for f in found])
     finally:
@@ -292,6 +317,8 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
     fields = stats.receptive_fields
     order = {layer.name: index for index, layer in enumerate(stats.layers)}  # the model runs them so
     names = sorted(layers or [name for name in order if fields[name] is not None], key=order.__getitem__)
+    if not names:  # no layer has a field (a random chain of one upsampling that torch's rounding breaks)
+        return 0
     graph = upto(load_graph(spec, variant), names[-1])
     at = {}  # input (C, *spatial sizes) → the layers measured there
     placed = set()
@@ -309,7 +336,7 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
             if name in placed or field is None:
                 continue
             if fits(field_region(field, small.shapes, name)[1], small.input_shape) or \
-                    (name in clipped and min(small.shapes[name][2:]) >= 3):
+                    (name in clipped and neighboured(small.shapes[name], stats.shapes[name])):
                 at.setdefault((channels, *sizes), []).append(name)
                 placed.add(name)
     rest = [name for name in names if name not in placed]
@@ -330,6 +357,13 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
                 assert regions == found, (name, shape)
                 inside += 1
     return inside
+
+
+def neighboured(shape, own) -> bool:
+    """Whether a layer's output of `shape` has at least 3 units along every spatial axis, or as many
+    as its output at the model's own input (`own`) where that has fewer: its central unit has
+    neighbours on each side wherever it has them at the model's own input."""
+    return all(units >= min(3, there) for units, there in zip(shape[2:], own[2:]))
 
 
 def upto(graph, last: str):
@@ -366,7 +400,7 @@ def measure(graph, shape, units, per_sample, expected, channels):
         model = build_graph(graph, shape, device="meta")
         if all(isinstance(module, (*CONV, nn.Linear, *BATCH_NORM)) for module in model.modules()
                if list(module.parameters(recurse=False)) or list(module.buffers(recurse=False))):
-            return monotone(model.to_empty(device="cpu"), dtype)
+            return monotone(model, dtype)
         return monotone(build_graph(graph, shape), dtype)
 
     # small, so that residual sums stay below where relu6 and the hard activations go flat
