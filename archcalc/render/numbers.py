@@ -38,9 +38,8 @@ def field_texts(field) -> list[str]:
     'height×width' when the axes differ; size 'all' when a broadcast path sees the whole input."""
     if field is None:
         return ["—", "—", "—"]
-    if field.count(field[0]) == len(field):  # the same along every axis (a square's height and width)
-        axis = field[0]
-        return ["all" if axis.whole else str(axis.size), str(axis.jump), str(axis.start)]
+    if field.count(field[0]) == len(field):  # the same along every axis (a square's height and width): written once
+        field = field[:1]
     return [_each(["all" if axis.whole else str(axis.size) for axis in field]),
             _each([str(axis.jump) for axis in field]), _each([str(axis.start) for axis in field])]
 
