@@ -15,9 +15,11 @@ MAX_YAML_NODES = 250_000
 """YAML nodes after alias expansion: refuses 'billion laughs' documents early. A written-out
 30,000-layer stack is about 210,000 nodes."""
 
-MAX_EXPANDED = 100_000
+MAX_EXPANDED = 60_000
 """Items after every repeat is expanded: layers, block and group instances, repeats and
-items switched off by `when`. A projection refuses an absurd repeat before expanding it."""
+items switched off by `when`. A projection refuses an absurd repeat before expanding it. The
+largest model it lets through, written out a layer a line (the costliest way per layer), is
+answered within 2 s of CPU (benchmarks/refusals.py); at 100,000 that stack took 2.1–2.9 s."""
 
 MAX_VARIANTS = 1_000
 """Variants in one spec file: each is a model that `check`, `report` and `list` analyse. The

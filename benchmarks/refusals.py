@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from archcalc.analysis import analyze  # noqa: E402
 from archcalc.errors import SpecError  # noqa: E402
+from archcalc.limits import MAX_EXPANDED  # noqa: E402
 
 CORPUS = ["repeat_10_to_the_12", "repeats_multiply", "block_includes_itself", "blocks_in_a_cycle",
           "reference_cycle", "alias_bomb", "nested_too_deep", "exponent", "number_too_large",
@@ -49,8 +50,8 @@ def generated(folder: Path) -> dict[str, Path]:
         "repeats_10^5_cubed": HEAD + "blocks:\n  inner: {layers: [{r: {kind: relu, repeat: 100000}}]}\n"
                               "  middle: {layers: [{i: {kind: inner, repeat: 100000}}]}\n"
                               "layers:\n  - m: {kind: middle, repeat: 100000}\n",
-        "two_repeats_of_60000": HEAD + "layers:\n  - a: {kind: relu, repeat: 60000}\n"
-                                "  - b: {kind: relu, repeat: 60000}\n",
+        f"two_repeats_of_{MAX_EXPANDED // 2}": HEAD + f"layers:\n  - a: {{kind: relu, repeat: {MAX_EXPANDED // 2}}}\n"
+                                              f"  - b: {{kind: relu, repeat: {MAX_EXPANDED // 2}}}\n",
     }
     paths = {}
     for name, text in cases.items():
@@ -105,8 +106,10 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
                 + "layers:\n  - c: {kind: conv2d, out: w, kernel: 3}\n")
 
     flow = write("flow.yaml", f"{HEAD}params:\n  big: [{', '.join(['1'] * 1_300_000)}]\nlayers:\n  - r: relu\n")
+    stack_max, stack_past = (write(f"stack{n}.yaml", written_out(n)) for n in (MAX_EXPANDED, MAX_EXPANDED + 1))
     stack_83k, stack_84k = write("stack83k.yaml", written_out(83_000)), write("stack84k.yaml", written_out(84_000))
-    repeat_max, repeat_4000 = write("repeat99999.yaml", repeat(99_999)), write("repeat4000.yaml", repeat(4_000))
+    repeat_max = write("repeat_max.yaml", repeat(MAX_EXPANDED - 1))  # the repeat is an item too
+    repeat_4000 = write("repeat4000.yaml", repeat(4_000))
     variants_1000, variants_60000 = write("v1000.yaml", variants(1_000)), write("v60000.yaml", variants(60_000))
     top = write("top30000.yaml", written_out(30_000))
 
@@ -122,17 +125,19 @@ def near_the_limits(folder: Path) -> dict[str, list[str]]:
     widths_600, widths_601 = (write(f"widths{n}.yaml", f"{HEAD}layers:\n" + "".join(
         f"  - c{i}: {{kind: conv2d, out: {i + 1}, kernel: 1}}\n" for i in range(n))) for n in (600, 601))
     return {
+        f"{MAX_EXPANDED:,} written-out layers (the expansion bound)": ["table", stack_max],
+        f"{MAX_EXPANDED + 1:,} written-out layers": ["table", stack_past],
         "83,000 written-out layers (249,006 YAML nodes)": ["table", stack_83k],
         "84,000 written-out layers (past 250,000 nodes)": ["table", stack_84k],
         "a 4 MiB flow list (1.3 million nodes)": ["table", flow],
-        "repeat of 99,999 conv layers": ["table", repeat_max],
+        f"repeat of {MAX_EXPANDED - 1:,} conv layers": ["table", repeat_max],
         "report of it": ["report", repeat_max],
         "receptive fields of it": ["table", repeat_max, "--rf"],
         "JSON of it": ["table", repeat_max, "--format", "json"],
         "check of 1,000 variants": ["check", variants_1000, "--baseline", str(folder / "none.yaml")],
         "60,000 variants": ["check", variants_60000, "--baseline", str(folder / "none.yaml")],
         "4,000 layers with symbolic sizes": ["table", repeat_4000, "--input", "3xHxW"],
-        "99,999 layers with symbolic sizes": ["table", repeat_max, "--input", "3xHxW"],
+        f"{MAX_EXPANDED - 1:,} layers with symbolic sizes": ["table", repeat_max, "--input", "3xHxW"],
         "28 shrinking convolutions: 56 size formulas": ["table", shrink_28, "--input", "3xHxW"],
         "29 of them (past 56 formulas)": ["table", shrink_29, "--input", "3xHxW"],
         "28 convolutions, 14 strided: 56 floor formulas": ["table", floors_56, "--input", "3xHxW"],

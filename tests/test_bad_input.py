@@ -207,7 +207,7 @@ def test_the_expansion_limit_is_exact(write_spec, cli):
                          "refused.yaml")
     result = cli("table", refused)
     assert result.exit_code == 2
-    assert "the model expands to more than 100,000 layers, blocks and repeats" in result.stderr
+    assert "the model expands to more than 60,000 layers, blocks and repeats" in result.stderr
 
 
 def test_resnet_1001_passes_and_matches_its_paper():
