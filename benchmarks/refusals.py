@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from archcalc.analysis import analyze  # noqa: E402
 from archcalc.errors import SpecError  # noqa: E402
-from archcalc.limits import MAX_EXPANDED  # noqa: E402
+from archcalc.limits import MAX_EXPANDED
 
 CORPUS = ["repeat_10_to_the_12", "repeats_multiply", "block_includes_itself", "blocks_in_a_cycle",
           "reference_cycle", "alias_bomb", "nested_too_deep", "exponent", "number_too_large",
