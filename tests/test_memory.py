@@ -299,3 +299,34 @@ def test_the_memory_command_never_imports_torch():
                             check=False)
     assert result.stderr.strip() == "no-torch"
     assert "layer4.2.relu3" in result.stdout
+
+
+# validate: the peak beside the other figures
+
+def test_validate_compares_the_peak_category_by_category(cli):
+    pytest.importorskip("fvcore")
+    from archcalc.validation import validate
+
+    result = validate("lenet5", device="meta")
+    assert result.ok and result.memory.name == "inference peak"
+    assert [(c.figure, c.predicted, c.measured) for c in result.memory.checks] == [
+        ("parameter_bytes", 246_824, 246_824), ("buffer_bytes", 0, 0), ("activation_bytes", 37_632, 37_632),
+        ("peak_bytes", 284_456, 284_456)]
+    document = json.loads(cli("validate", "lenet5", "--runs", "0", "--format", "json").stdout)
+    assert document["models"][0]["memory"]["checks"]["peak_bytes"] == {"archcalc": 284_456, "measured": 284_456,
+                                                                       "ok": True}
+    skipped = json.loads(cli("validate", "lenet5", "--runs", "0", "--no-memory", "--format", "json").stdout)
+    assert skipped["models"][0]["memory"] is None and skipped["ok"] is True
+
+
+def test_a_wrong_peak_is_a_difference_and_exits_1(cli, monkeypatch):
+    pytest.importorskip("fvcore")
+    from archcalc.layers.base import Footprint
+
+    tanh = LAYER_KINDS["tanh"]
+    monkeypatch.setattr(tanh, "footprint", lambda a, shapes, out, itemsize: Footprint(transient=4))
+    result = cli("validate", "lenet5", "--runs", "0")
+    assert result.exit_code == 1
+    assert "activations 37,636 ≠ 37,632 (-4) · total 284,460 ≠ 284,456 (-4)" in result.stdout
+    assert ("✗ lenet5: 2 difference(s) in 1 row(s): inference peak activation bytes, "
+            "inference peak total bytes") in result.stdout
