@@ -19,7 +19,7 @@ LEVELS = [
     {"stats"},
     {"symbolic"},
     {"analysis"},
-    {"calculator", "sweep", "torchmodel", "check"},
+    {"calculator", "sweep", "torchmodel", "check", "memory"},
     {"validation"},
     {"render"},
     {"cli", "commands", "__main__", "__init__"},

@@ -23,6 +23,7 @@ def validate(
     format: str = format_option("validation"),
     runs: int = Option(10, "Timed forward passes for the latency (0: no timing).", min=0),
     warmup: int = Option(2, "Untimed forward passes before them.", min=0),
+    memory: bool = Option(True, "Compare the inference peak with torch's MemTracker (on fake tensors)."),
     output: Path | None = OUTPUT,
 ) -> bool:
     from archcalc.render.registry import render
@@ -41,7 +42,7 @@ def validate(
     else:
         specs = [(spec, variant)]
     results = [validate_spec(path, variant=chosen, input=input, batch=batch, device=device,
-                             counter=counter, runs=runs, warmup=warmup) for path, chosen in specs]
+                             counter=counter, runs=runs, warmup=warmup, memory=memory) for path, chosen in specs]
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])
     return all(result.ok for result in results)

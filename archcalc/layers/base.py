@@ -77,6 +77,28 @@ class Params(NamedTuple):
         return self.weight + self.bias
 
 
+NEW, VIEW, SAME = "new", "view", "same"
+"""What a layer's output is in torch: a tensor of its own, a view of its first input's storage, or
+its first input itself (no operation runs)."""
+INDEX_BYTES = 8
+"""The bytes of one int64 index (the positions max pooling finds), whatever the model's dtype."""
+
+
+class Footprint(NamedTuple):
+    """What a layer's torch forward allocates at inference, as torch's MemTracker counts it: the
+    outputs of the aten operations it runs (a kernel's own scratch memory is not seen)."""
+
+    output: str = NEW
+    """NEW, VIEW or SAME."""
+    transient: int = 0
+    """Bytes of temporaries alive at the busiest moment of the forward, beyond its output: freed
+    when it returns."""
+    touches_input: bool = False
+    """Whether the forward runs an operation whose result lies on its first input's storage (a view:
+    flatten, permute, unsqueeze): MemTracker then counts that storage even if it did not see it
+    made (the model's input)."""
+
+
 class Attrs(dict):
     """Resolved field values, readable as attributes (`a.kernel`): the instance's attribute
     dictionary is the mapping itself, so reading one is as fast as any attribute."""
@@ -163,6 +185,15 @@ class LayerKind:
     def strides(self, a: Attrs) -> tuple[int, ...] | None:
         """The step of a sliding window along each spatial axis; None for other kinds."""
         return None
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """What the kind's torch forward allocates at inference, for elements of `itemsize` bytes:
+        by default a new output tensor and nothing else (kinds that differ say so)."""
+        return Footprint()
+
+    def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
+        """The bytes of the layer's buffers: by default every buffer value of the model's dtype."""
+        return self.params(a, shapes).buffers * itemsize
 
     torch_module: ClassVar[str] = ""
     """The torch module that computes this layer, as a dotted path (`torch.nn.Conv2d`); the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Shape, same, spatial
+from archcalc.layers.base import VIEW, Attrs, Field, Footprint, LayerKind, Shape, same, spatial
 
 
 def _divides(parts: int, c, what: str, field: str) -> None:
@@ -46,6 +46,9 @@ class Split(LayerKind):
             raise SpecError(f"take {a.take} is not one of the {a.parts} slices", field="take",
                             hint=f"use a slice from 0 to {a.parts - 1} (or -1 for the last)")
         return (n, c // a.parts, h, w)
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        return Footprint(VIEW, touches_input=True)  # torch.chunk's slices are views
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(parts=a.parts, take=a.take)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Shape
+from archcalc.layers.base import SAME, Attrs, Field, Footprint, LayerKind, Shape
 
 
 class Elementwise(LayerKind):
@@ -14,8 +14,11 @@ class Elementwise(LayerKind):
 
     keeps_grid = True
 
-    def __init__(self, key: str, module: str, doc: str, fields: dict[str, Field] | None = None) -> None:
+    def __init__(self, key: str, module: str, doc: str, fields: dict[str, Field] | None = None,
+                 passes_through: bool = False) -> None:
         self.key = key
+        self.passes_through = passes_through
+        """At inference its torch module returns the input itself (identity, dropout in eval mode)."""
         self.torch_module = f"torch.nn.{module}"
         self.doc = f"{doc} (torch.nn.{module})."
         self.fields = fields or {}
@@ -25,6 +28,13 @@ class Elementwise(LayerKind):
 
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return ()
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """A new output; the input itself where torch returns it (no operation runs) or where the
+        layer works in place (an operation runs on the input's storage)."""
+        if self.passes_through:
+            return Footprint(SAME)
+        return Footprint(SAME, touches_input=True) if a.get("inplace") else Footprint()
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(a)
@@ -54,18 +64,22 @@ class Softmax(LayerKind):
         return dict(dim=a.dim)
 
 
+INPLACE = {"inplace": Field("bool", False, "overwrite the input instead of making a new tensor (torch's inplace=True): "
+                                           "no new memory, and every other reader of the input sees the result")}
+"""The field of the activations torch can compute in place."""
+
 KINDS = [
-    Elementwise("relu", "ReLU", "max(x, 0)"),
-    Elementwise("relu6", "ReLU6", "min(max(x, 0), 6)"),
+    Elementwise("relu", "ReLU", "max(x, 0)", INPLACE),
+    Elementwise("relu6", "ReLU6", "min(max(x, 0), 6)", INPLACE),
     Elementwise("leaky_relu", "LeakyReLU", "x, or slope·x below zero",
-                {"negative_slope": Field("number", 0.01, "slope below zero")}),
+                {"negative_slope": Field("number", 0.01, "slope below zero"), **INPLACE}),
     Elementwise("sigmoid", "Sigmoid", "1 / (1 + e^−x)"),
     Elementwise("tanh", "Tanh", "hyperbolic tangent"),
     Elementwise("gelu", "GELU", "Gaussian error linear unit"),
-    Elementwise("silu", "SiLU", "x · sigmoid(x), also called swish"),
-    Elementwise("hardswish", "Hardswish", "x · relu6(x + 3) / 6"),
-    Elementwise("hardsigmoid", "Hardsigmoid", "relu6(x + 3) / 6"),
+    Elementwise("silu", "SiLU", "x · sigmoid(x), also called swish", INPLACE),
+    Elementwise("hardswish", "Hardswish", "x · relu6(x + 3) / 6", INPLACE),
+    Elementwise("hardsigmoid", "Hardsigmoid", "relu6(x + 3) / 6", INPLACE),
     Elementwise("dropout", "Dropout", "zeroes elements with probability p while training",
-                {"p": Field("probability", 0.5, "probability of zeroing an element")}),
-    Elementwise("identity", "Identity", "passes its input through unchanged"),
+                {"p": Field("probability", 0.5, "probability of zeroing an element")}, passes_through=True),
+    Elementwise("identity", "Identity", "passes its input through unchanged", passes_through=True),
 ]

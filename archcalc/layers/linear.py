@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import prod
 
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape
+from archcalc.layers.base import Attrs, Field, Footprint, LayerKind, Params, Shape
 
 
 class Linear(LayerKind):
@@ -28,6 +28,10 @@ class Linear(LayerKind):
 
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return (rank - 1,)
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """A new output; on an input of more than 2 dimensions torch views it as (·, features) first."""
+        return Footprint(touches_input=len(shapes[0]) > 2)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(in_features=shapes[0][-1], out_features=a.out, bias=a.bias)

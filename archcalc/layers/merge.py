@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Shape, same, same_shape
+from archcalc.layers.base import Attrs, Field, Footprint, LayerKind, Shape, numel, same, same_shape
 from archcalc.sizes import format_shape
 
 
@@ -28,6 +28,10 @@ class Add(LayerKind):
             raise SpecError(f"cannot add shapes {format_shape(first)} and {format_shape(other)}",
                             hint="both inputs need the same shape; match strides and channels")
         return first
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """One sum after another: from the second on, the running sum and the new one are both alive."""
+        return Footprint(transient=numel(out) * itemsize if len(shapes) > 2 else 0)
 
 
 class Concat(LayerKind):

@@ -6,7 +6,19 @@ from math import prod
 from typing import ClassVar
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import AXIS_LETTERS, Attrs, Field, LayerKind, Params, Shape, holds, spatial
+from archcalc.layers.base import (
+    AXIS_LETTERS,
+    INDEX_BYTES,
+    Attrs,
+    Field,
+    Footprint,
+    LayerKind,
+    Params,
+    Shape,
+    holds,
+    numel,
+    spatial,
+)
 from archcalc.sizes import format_shape
 
 
@@ -46,6 +58,15 @@ class _BatchNorm(LayerKind):
         # running_mean, running_var and the num_batches_tracked counter
         return Params(weight=affine, bias=affine, buffers=2 * c + 1 if a.track_running_stats else 0)
 
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """Without running statistics torch normalises by the batch's, returning each channel's
+        mean and inverse deviation with the output (dropped when it returns)."""
+        return Footprint(transient=0 if a.track_running_stats else 2 * shapes[0][1] * itemsize)
+
+    def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
+        """The running mean and variance in the model's dtype; the counter of batches an int64."""
+        return 2 * shapes[0][1] * itemsize + INDEX_BYTES if a.track_running_stats else 0
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(num_features=shapes[0][1], eps=a.eps, momentum=a.momentum, affine=a.affine,
                     track_running_stats=a.track_running_stats)
@@ -84,6 +105,14 @@ class LocalResponseNorm(LayerKind):
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         return spatial(shapes[0], self.key)
 
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """torch's local_response_norm runs in steps, each a new tensor: the squares and their copy
+        padded with size − 1 channels are alive together; later the averages, ·alpha and +k (in
+        one expression: three of the input's size). The output is made when they are gone."""
+        n, c, h, w = out
+        padded = n * (c + a.size - 1) * h * w
+        return Footprint(transient=max(padded, 2 * numel(out)) * itemsize)
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
 
@@ -110,6 +139,15 @@ class _LayerNorm(LayerKind):
         c = self.normalised(shapes[0])
         return Params(weight=c if a.elementwise_affine else 0, bias=c if a.elementwise_affine and a.bias else 0)
 
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """torch's native_layer_norm returns each position's mean and inverse deviation with the
+        output (dropped when it returns)."""
+        return Footprint(transient=2 * numel(out) // self.normalised(out) * itemsize,
+                         touches_input=self.moves_to_last)
+
+    moves_to_last: ClassVar[bool] = False
+    """Whether the forward first permutes the normalised axis to the end (a view of the input)."""
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"normalized_shape": self.normalised(shapes[0]), "eps": a.eps,
                 "elementwise_affine": a.elementwise_affine, "bias": a.bias}
@@ -134,6 +172,8 @@ class ChannelLayerNorm(_LayerNorm):
     torch_module = "archcalc.torchmodel.modules.ChannelLayerNorm"
     doc = ("Layer normalisation over the channels of an (N, C, …) map at each position, as ConvNeXt's "
            "LayerNorm2d: the channels moved last, torch.nn.functional.layer_norm over them, moved back.")
+
+    moves_to_last = True
 
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return (1,)

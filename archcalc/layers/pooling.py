@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import AXIS_NAMES, Attrs, Field, LayerKind, Shape, Windows, axes_text, holds, spatial
+from archcalc.layers.base import (
+    AXIS_NAMES,
+    INDEX_BYTES,
+    Attrs,
+    Field,
+    Footprint,
+    LayerKind,
+    Shape,
+    Windows,
+    axes_text,
+    holds,
+    numel,
+    spatial,
+)
 from archcalc.layers.window import window_output
 from archcalc.sizes import format_shape
 
@@ -39,6 +52,12 @@ class _WindowPool(LayerKind):
         return tuple(zip(a.kernel, self.strides(a), a.padding, a.get("dilation", (1,) * self.axes)))
 
 
+def _with_indices(a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+    """Max pooling: torch's operation returns the int64 index of every maximum with the output
+    (dropped when it returns), and a 1-D map is pooled as a 2-D one (a view with an axis added)."""
+    return Footprint(transient=numel(out) * INDEX_BYTES, touches_input=len(out) == 3)
+
+
 class _MaxPool(_WindowPool):
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -49,6 +68,8 @@ class _MaxPool(_WindowPool):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(kernel_size=a.kernel, stride=self.strides(a), padding=a.padding,
                     dilation=a.dilation, ceil_mode=a.ceil_mode)
+
+    footprint = staticmethod(_with_indices)
 
 
 class _AvgPool(_WindowPool):
@@ -62,6 +83,9 @@ class _AvgPool(_WindowPool):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(kernel_size=a.kernel, stride=self.strides(a), padding=a.padding,
                     ceil_mode=a.ceil_mode, count_include_pad=a.count_include_pad)
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        return Footprint(touches_input=self.axes == 1)  # a 1-D map pooled as a 2-D one: a view with an axis added
 
 
 class _AdaptivePool(LayerKind):
@@ -93,6 +117,12 @@ class _AdaptivePool(LayerKind):
     def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
         n, m = source[2 + axis], out[2 + axis]
         return {p for i in units for p in range(i * n // m, -(-(i + 1) * n // m))}
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """As max and average pooling: the indices of the maxima, and a 1-D map seen as a 2-D one."""
+        if self.operation == "max":
+            return _with_indices(a, shapes, out, itemsize)
+        return Footprint(touches_input=self.axes == 1)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(output_size=a.output_size)

@@ -6,7 +6,7 @@ from math import prod
 from typing import ClassVar
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Shape
+from archcalc.layers.base import SAME, VIEW, Attrs, Field, Footprint, LayerKind, Shape
 
 
 class Flatten(LayerKind):
@@ -27,6 +27,11 @@ class Flatten(LayerKind):
             raise SpecError(f"cannot flatten dimensions {a.start_dim}..{a.end_dim} of a {rank}-D input",
                             hint="the default start_dim 1, end_dim -1 flattens all but the batch")
         return (*shape[:start], prod(shape[start:end + 1]), *shape[end + 1:])
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """A view of a contiguous input; the input itself where nothing is joined (start = end)."""
+        rank = len(shapes[0])
+        return Footprint(SAME) if a.start_dim % rank == a.end_dim % rank else Footprint(VIEW, touches_input=True)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(start_dim=a.start_dim, end_dim=a.end_dim)
@@ -58,6 +63,9 @@ class Permute(LayerKind):
         return tuple(shape[d] for d in order)
 
     moves_channels = True
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        return Footprint(VIEW, touches_input=True)
 
     def channels_after(self, a: Attrs, channels: int, rank: int) -> int | None:
         """Where the channels go, when the batch stays first and the spatial axes keep their order."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Shape
+from archcalc.layers.base import SAME, Attrs, Field, Footprint, LayerKind, Params, Shape
 
 
 class LayerScale(LayerKind):
@@ -57,6 +57,9 @@ class StochasticDepth(LayerKind):
 
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return ()  # at inference: the input itself
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        return Footprint(SAME)  # in eval mode the input itself
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"p": a.p, "mode": a.mode}

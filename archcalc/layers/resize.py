@@ -10,8 +10,10 @@ from math import floor
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
     AXIS_LETTERS,
+    VIEW,
     Attrs,
     Field,
+    Footprint,
     LayerKind,
     Resampling,
     Shape,
@@ -281,6 +283,9 @@ class _Crop(_Resized):
 
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
         return tuple((1, 1, -((size - goal) // 2), 1) for size, goal in zip(shapes[0][2:], out[2:]))
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        return Footprint(VIEW, touches_input=True)  # slices are views
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"size": a.size}

@@ -50,6 +50,11 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
         "csv": ("archcalc.render.sweep:to_csv", ("result",)),
         "json": ("archcalc.render.sweep:to_json", ("result",)),
     },
+    "memory": {  # archcalc memory: the inference peak and the timeline
+        "table": ("archcalc.render.memory:memory_table", ("result",)),
+        "json": ("archcalc.render.memory:to_json", ("result",)),
+        "csv": ("archcalc.render.memory:to_csv", ("result",)),
+    },
     "check": {
         "table": ("archcalc.render.check:check_table", ("result",)),
         "github": ("archcalc.render.check:github", ("result",)),

@@ -10,11 +10,12 @@ from archcalc.render.markup import code_span, markdown_text
 from archcalc.render.numbers import grouped, human, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
 from archcalc.validation import FIGURES, Check, LayerCheck, Validation
-from archcalc.validation.results import Latency, Timing
+from archcalc.validation.results import MEMORY_FIGURES, Latency, Timing, figure_name
 
 SCHEMA = "archcalc.validation/1"
 COLUMN_TITLES = {"shape": "output", "params": "params", "buffers": "buffers",
                  "fvcore": "fvcore MACs", "flop_counter": "FlopCounterMode FLOPs"}
+MEMORY_CELLS = dict(zip(MEMORY_FIGURES, ("parameters", "buffers", "activations", "total")))
 LEGEND = "each cell: archcalc's figure and ✓ where torch measured the same, else archcalc ≠ measured (difference)"
 
 
@@ -48,11 +49,13 @@ def verdict(v: Validation, escape: Callable[[str], str] = str) -> tuple[str, str
     if v.error:
         return f"✗ {escape(v.model)}: {escape(v.error)}", "bold red"
     names = ", ".join(FIGURES[f] for f in figures_of(v))
+    if v.memory:
+        names += ", the inference peak"
     if v.ok:
         return f"✓ {escape(v.model)}: all {len(v.layers)} layers and the totals agree — {names}", "bold green"
     differences = v.differences
     layers = {row.name for row, _ in differences}
-    first = ", ".join(f"{escape(row.name)} {FIGURES[c.figure]}" for row, c in differences[:3])
+    first = ", ".join(f"{escape(row.name)} {figure_name(c.figure)}" for row, c in differences[:3])
     more = f", and {len(differences) - 3} more" if len(differences) > 3 else ""
     return (f"✗ {escape(v.model)}: {len(differences)} difference(s) in {len(layers)} row(s): {first}{more}",
             "bold red")
@@ -82,10 +85,18 @@ def validation_table(v: Validation) -> StyledLines:
     lines.append(("", ""))
     if v.layers:
         lines += as_text(layers_table(v))
+    if v.memory:
+        lines += [("", ""), (memory_line(v.memory), "" if v.memory.ok else "red")]
     lines.append(verdict(v))
     if v.latency:
         lines += [("", ""), *latency_lines(v.latency)]
     return lines
+
+
+def memory_line(row: LayerCheck) -> str:
+    """The inference peak by category, each cell as in the table."""
+    cells = " · ".join(f"{MEMORY_CELLS[c.figure]} {check_cell(c)}" for c in row.checks)
+    return f"inference peak in bytes, against torch's MemTracker on fake tensors (docs/memory.md): {cells}"
 
 
 def latency_lines(latency: Latency) -> StyledLines:
@@ -102,12 +113,13 @@ def latency_lines(latency: Latency) -> StyledLines:
 def summary_table(validations: list[Validation]) -> StyledLines:
     """Several models: a line each, then every difference, then one verdict."""
     table = Table([Column("model", "<"), Column("device", "<"), Column("layers", ">"), Column("params", ">"),
-                   Column("fvcore MACs", ">"), Column("FlopCounterMode FLOPs", ">"), Column("ms", ">"),
-                   Column("verdict", "<")])
+                   Column("fvcore MACs", ">"), Column("FlopCounterMode FLOPs", ">"), Column("inference peak", ">"),
+                   Column("ms", ">"), Column("verdict", "<")])
     for v in validations:
         total = v.total
         table.add([v.model, v.device, str(len(v.layers)),
                    *(check_cell(total.get(f) if total else None) for f in ("params", "fvcore", "flop_counter")),
+                   check_cell(v.memory.get("peak_bytes") if v.memory else None),
                    f"{v.latency.model.ms:.2f}" if v.latency else "–",
                    "✓ agrees" if v.ok else "✗ " + (v.error or f"{len(v.differences)} difference(s)")],
                   "" if v.ok else "red")
@@ -123,7 +135,7 @@ def summary_table(validations: list[Validation]) -> StyledLines:
 
 
 def _difference_lines(v: Validation) -> StyledLines:
-    return [(f"  {row.name}: {FIGURES[c.figure]} {check_cell(c)}", "red") for row, c in v.differences]
+    return [(f"  {row.name}: {figure_name(c.figure)} {check_cell(c)}", "red") for row, c in v.differences]
 
 
 def markdown(validations: list[Validation]) -> str:
@@ -134,8 +146,10 @@ def markdown(validations: list[Validation]) -> str:
         out += [f"**{top}**", "", legend, "", *(f"> note: {n}" for n in v.notes)]
         if v.layers and len(validations) == 1:
             out += [*as_markdown(layers_table(v)), ""]
+        if v.memory:
+            out += [markdown_text(memory_line(v.memory)), ""]
         out += [verdict(v, markdown_text)[0], ""]
-        out += [f"- {code_span(row.name, table=False)}: {FIGURES[c.figure]} {check_cell(c)}"
+        out += [f"- {code_span(row.name, table=False)}: {figure_name(c.figure)} {check_cell(c)}"
                 for row, c in v.differences]
         if v.latency:
             out += [latency_lines(v.latency)[0][0], ""]
@@ -153,6 +167,7 @@ def _model_dict(v: Validation) -> dict:
             "counters": list(v.counters), "versions": v.versions, "ok": v.ok, "error": v.error,
             "notes": list(v.notes), "layers": [_row_dict(row) for row in v.layers],
             "total": _row_dict(v.total) if v.total else None,
+            "memory": _row_dict(v.memory) if v.memory else None,
             "latency": _latency_dict(v.latency) if v.latency else None}
 
 

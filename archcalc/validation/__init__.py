@@ -16,33 +16,34 @@ from archcalc.graph import Graph
 from archcalc.layers.base import numel
 from archcalc.sizes import format_shape, human_bytes, parse_batch
 from archcalc.stats import LayerStats, ModelStats
-from archcalc.validation.results import FIGURES, Check, LayerCheck, Validation
+from archcalc.validation.results import FIGURES, MEMORY_FIGURES, Check, LayerCheck, Validation
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
 COUNTERS = {"both": ("fvcore", "flop_counter"), "fvcore": ("fvcore",), "torch": ("flop_counter",)}
 
-__all__ = ["COUNTERS", "DEVICES", "FIGURES", "Check", "LayerCheck", "Validation", "validate",
+__all__ = ["COUNTERS", "DEVICES", "FIGURES", "MEMORY_FIGURES", "Check", "LayerCheck", "Validation", "validate",
            "validate_graph"]
 
 
 def validate(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
              batch: int = 1, device: str = "auto", counter: str = "both", runs: int = 10,
-             warmup: int = 2) -> Validation:
+             warmup: int = 2, memory: bool = True) -> Validation:
     """Validate a spec file or bundled model: `validate("resnet50", device="cpu").ok`."""
     from archcalc.spec import load_graph
 
     graph = load_graph(spec, variant)
-    return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup)
+    return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup, memory)
 
 
 def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
                    device: str = "auto", counter: str = "both", runs: int = 10,
-                   warmup: int = 2) -> Validation:
+                   warmup: int = 2, memory: bool = True) -> Validation:
     """Build `graph` in torch on `device`, measure it, and compare with the predicted figures.
 
     `counter` is both, fvcore or torch (FlopCounterMode). On the meta device only
     FlopCounterMode counts (fvcore traces real tensors) and nothing is timed. `runs` timed
-    forward passes after `warmup` give the latency; 0 runs skips timing.
+    forward passes after `warmup` give the latency; 0 runs skips timing. With `memory`, the
+    inference peak is compared with torch's MemTracker on fake tensors, whatever the device.
     """
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
@@ -59,7 +60,8 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     result = Validation(graph.model, graph.file, place, predicted.input_shape, counters,
                         _versions(counters, place), notes=notes)
     try:
-        return _measure_and_compare(graph, predicted, result, runs, warmup)
+        result = _measure_and_compare(graph, predicted, result, runs, warmup)
+        return replace(result, memory=_memory_check(graph, predicted)) if memory else result
     except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return replace(result, error=f"torch could not run the model: {first_line}")
@@ -111,6 +113,18 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
         latency = time_forward(model, x, *_top_level_blocks(predicted), runs, warmup)
     return replace(result, layers=layers, latency=latency,
                    total=_total_check(predicted, total, result.counters))
+
+
+def _memory_check(graph: Graph, predicted: ModelStats) -> LayerCheck:
+    """archcalc's inference peak (float32) against MemTracker's, category by category."""
+    from archcalc.memory import inference_memory
+    from archcalc.validation.peak import tracked_peak
+
+    peak = inference_memory(graph, predicted)
+    figures = (peak.parameters, peak.buffers, peak.activations, peak.peak)
+    measured = tracked_peak(graph, predicted.input_shape)
+    return LayerCheck("inference peak", "MemTracker",
+                      tuple(Check(figure, *pair) for figure, pair in zip(MEMORY_FIGURES, zip(figures, measured))))
 
 
 def _top_level_blocks(stats: ModelStats) -> tuple[dict[str, list[str]], dict[str, int]]:

@@ -15,6 +15,19 @@ FIGURES = {
     "flop_counter": "FlopCounterMode FLOPs",
 }
 """The figures compared, in table order, with their names in prose."""
+MEMORY_FIGURES = {
+    "parameter_bytes": "parameter bytes",
+    "buffer_bytes": "buffer bytes",
+    "activation_bytes": "activation bytes",
+    "peak_bytes": "total bytes",
+}
+"""The inference peak's figures, compared with torch's MemTracker (its Parameter, Buffer,
+Activation and Total), with their names in prose."""
+
+
+def figure_name(figure: str) -> str:
+    """A compared figure's name in prose, a layer's or the peak's."""
+    return FIGURES.get(figure) or MEMORY_FIGURES[figure]
 
 
 @dataclass(frozen=True)
@@ -93,13 +106,15 @@ class Validation:
     latency: Latency | None = None
     error: str | None = None
     notes: tuple[str, ...] = ()
+    memory: LayerCheck | None = None
+    """The inference peak against MemTracker's, category by category; None where not compared."""
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.total is not None and self.total.ok and all(
-            layer.ok for layer in self.layers)
+            layer.ok for layer in self.layers) and (self.memory is None or self.memory.ok)
 
     @property
     def differences(self) -> list[tuple[LayerCheck, Check]]:
-        rows = [*self.layers, *([self.total] if self.total else [])]
+        rows = [*self.layers, *([self.total] if self.total else []), *([self.memory] if self.memory else [])]
         return [(row, check) for row in rows for check in row.checks if not check.ok]

@@ -1,0 +1,159 @@
+"""The peak memory of inference, predicted from the spec as torch's MemTracker counts it.
+
+The model's layers run in graph order, as `archcalc.torchmodel`'s GraphModule runs them: each
+layer's output stays alive until its last reader has run (the model's outputs to the end), and a
+storage lives while any tensor on it does (a view keeps its input's storage, an identity is its
+input). What each layer's forward allocates is its kind's `footprint`. MemTracker sees the
+model's input only if an operation views it; the parameters and buffers are alive throughout.
+docs/memory.md says how each figure was measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from archcalc.analysis import analyze_graph, input_shape
+from archcalc.errors import SpecError, did_you_mean
+from archcalc.graph import INPUT, Graph
+from archcalc.layers.base import NEW, SAME, numel
+from archcalc.sizes import format_shape, parse_batch
+from archcalc.stats import ModelStats
+
+DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+"""The dtypes a model is built in, with their bytes per element (int8 is a quantised model,
+which torch does not build from these layers)."""
+
+
+@dataclass(frozen=True)
+class LayerMemory:
+    """One layer: the bytes of activations alive at the busiest moment while it runs, and after it
+    (its dead inputs freed); what it adds (its new output) and what is gone when it returns."""
+
+    name: str
+    kind: str
+    output: int
+    """Bytes of the new tensor it makes; 0 for a view or its input itself."""
+    transient: int
+    """Bytes of its temporaries at its busiest moment (in `during`), gone when it returns."""
+    during: int
+    after: int
+
+
+@dataclass(frozen=True)
+class Memory:
+    """The inference peak of one model, by category as MemTracker reports it, and the timeline."""
+
+    model: str
+    file: str
+    input_shape: tuple[int, ...]
+    dtype: str
+    parameters: int
+    buffers: int
+    layers: list[LayerMemory]
+    runs_operations: bool = True
+    """Whether any layer runs a torch operation: MemTracker records its peak only after one."""
+
+    @property
+    def peak_layer(self) -> LayerMemory | None:
+        """The first layer during which the activations are at their most; None for a model that
+        runs no operation (MemTracker then records no peak at all)."""
+        busiest = max(self.layers, key=lambda layer: layer.during, default=None)
+        return busiest if busiest is not None and self.runs_operations else None
+
+    @property
+    def activations(self) -> int:
+        """The activations alive at the peak."""
+        layer = self.peak_layer
+        return layer.during if layer else 0
+
+    @property
+    def peak(self) -> int:
+        """Parameters, buffers and activations at the peak: MemTracker's Total."""
+        return self.parameters + self.buffers + self.activations if self.peak_layer else 0
+
+
+def element_bytes(dtype: str) -> int:
+    """The bytes of one element of `dtype`; SpecError for a dtype a model is not built in."""
+    if dtype not in DTYPES:
+        hint = "int8 is a quantised model; " if dtype == "int8" else ""
+        raise SpecError(f"unknown dtype '{dtype}' for memory{did_you_mean(dtype, DTYPES)}",
+                        hint=f"{hint}choose one of {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def analyze_memory(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int = 1,
+                   variant: str | None = None, dtype: str = "float32") -> Memory:
+    """The inference peak of a spec file or bundled model: `analyze_memory("resnet50", batch=8)`.
+    Sizes are numbers (a symbolic batch is not yet modelled); SpecError for anything else."""
+    from archcalc.spec import load_graph
+
+    element_bytes(dtype)  # an unknown dtype is refused before the spec is read
+    graph = load_graph(spec, variant)
+    stats = analyze_graph(graph, input_shape(input), parse_batch(batch, symbols=False))
+    if stats.formulas:
+        raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
+                        hint="give the input as numbers, like 3x224x224")
+    return inference_memory(graph, stats, dtype)
+
+
+def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32") -> Memory:
+    """The inference peak of `graph`, whose shapes `stats` holds (numeric sizes)."""
+    itemsize = element_bytes(dtype)
+    shapes = stats.shapes
+    walk = _Walk(numel(stats.input_shape) * itemsize)
+    last_reader = {source: node.name for node in graph.nodes for source in node.inputs}
+    heads = set(graph.heads)
+    layers, parameters, buffers = [], 0, 0
+    for node, layer in zip(graph.nodes, stats.layers):
+        in_shapes = [shapes[name] for name in node.inputs]
+        footprint = node.kind.footprint(node.attrs, in_shapes, layer.shape, itemsize)
+        parameters += layer.figures.params * itemsize
+        buffers += node.kind.buffer_bytes(node.attrs, in_shapes, itemsize)
+        first = walk.storage[node.inputs[0]]
+        if footprint.touches_input:
+            walk.count(first)
+        output = numel(layer.shape) * itemsize if footprint.output == NEW else 0
+        during = walk.live + output + footprint.transient
+        walk.hold(node.name, walk.make(output) if footprint.output == NEW else first)
+        for source in dict.fromkeys(node.inputs):
+            if last_reader[source] == node.name and source not in heads and source != INPUT:
+                walk.drop(source)
+        layers.append(LayerMemory(node.name, layer.kind, output, footprint.transient, during, walk.live))
+        walk.ran |= footprint.output != SAME or footprint.transient > 0 or footprint.touches_input
+    return Memory(graph.model, graph.file, stats.input_shape, dtype, parameters, buffers, layers,
+                  walk.ran)
+
+
+class _Walk:
+    """The storages alive: bytes, whether MemTracker counts them, how many live tensors hold them."""
+
+    def __init__(self, input_bytes: int) -> None:
+        self.bytes = [input_bytes]
+        self.counted = [False]  # the caller made the input: counted once an operation views it
+        self.holders = [1]  # the caller holds the input to the end
+        self.storage = {INPUT: 0}
+        self.live = 0
+        self.ran = False
+
+    def make(self, size: int) -> int:
+        self.bytes.append(size)
+        self.counted.append(True)
+        self.holders.append(0)
+        self.live += size
+        return len(self.bytes) - 1
+
+    def count(self, storage: int) -> None:
+        if not self.counted[storage]:
+            self.counted[storage] = True
+            self.live += self.bytes[storage]
+
+    def hold(self, name: str, storage: int) -> None:
+        self.storage[name] = storage
+        self.holders[storage] += 1
+
+    def drop(self, name: str) -> None:
+        storage = self.storage.pop(name)
+        self.holders[storage] -= 1
+        if not self.holders[storage] and self.counted[storage]:
+            self.live -= self.bytes[storage]
