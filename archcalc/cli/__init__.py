@@ -47,6 +47,9 @@ COMMANDS: dict[str, Command] = {
                       "models side by side. The same input gives the same bytes."),
     "sweep": Command("archcalc.commands.sweep:sweep",
                      "Parameters, MACs and activation memory at many input sizes, from the model's exact formulas."),
+    "import": Command("archcalc.commands.importing:import_model",
+                      "Write the spec of a torch module (traced with torch.fx): its layers, blocks and repeats,\n"
+                      "checked against the module's parameters and state dict."),
     "check": Command("archcalc.commands.check:check",
                      "Hold each model's parameters, MACs, FLOPs and activation memory to the baseline, its\n"
                      "budgets and its spec's expect: block. Exit 0 when all hold, 1 when any does not."),
