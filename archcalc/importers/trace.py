@@ -117,8 +117,10 @@ def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
                                 hint="check --input (C×H×W, without the batch) against the model") from None
             return values[node]
 
+    first = next(iter([*fx_module.parameters(), *fx_module.buffers()]), None)
+    device = first.device if first is not None else "cpu"  # a module on `meta` runs on a meta input
     with torch.no_grad():
-        Recorder(fx_module).run(mode.from_tensor(torch.empty(shape)))
+        Recorder(fx_module).run(mode.from_tensor(torch.empty(shape, device=device)))
     return values
 
 
