@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from archcalc.commands import OUTPUT, REQUIRED, Argument, Option, emit
+from archcalc.commands import OUTPUT, REQUIRED, Argument, Option, emit, whole_number_input
 from archcalc.errors import UsageError, UserError
 
 FRAMEWORKS = ("torch",)
@@ -17,7 +17,8 @@ def import_model(
                                               "nn.Module (or the module itself), e.g. torchvision.models:resnet50."),
     args: str | None = Option(None, "Arguments of the callable: a JSON object (keywords) or list (positions).",
                               ("--args",)),
-    input: str = Option(REQUIRED, "Input C×H×W (without the batch), e.g. 3x224x224.", ("--input",)),
+    input: tuple = Option(REQUIRED, "Input C×H×W (without the batch), e.g. 3x224x224.", ("--input",),
+                          parse=whole_number_input),
     name: str | None = Option(None, "The spec's name (default: the callable's, snake_cased).", ("--name",)),
     output: Path | None = OUTPUT,
 ) -> None:

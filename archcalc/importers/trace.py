@@ -7,6 +7,7 @@ The result is a list of `Op`s in the order the module runs them, each named by t
 
 from __future__ import annotations
 
+import logging
 import operator
 import sys
 import traceback
@@ -62,6 +63,10 @@ class Tracer(torch.fx.Tracer):
 
 def trace(module: nn.Module, shape: Shape, what: str) -> Traced:
     """The ops of `module` on an input of `shape` (batch included); `what` names the module in errors."""
+    if module_rule(module) is not None:
+        raise UserError(f"{what} is a single {type(module).__name__}: its state dict's keys "
+                        f"({', '.join(repr(k) for k in list(module.state_dict())[:2]) or 'none'}) name no layer",
+                        hint="import a module that holds it: nn.Sequential(module) names it '0'")
     tracer = Tracer()
     try:
         graph = tracer.trace(module)
@@ -119,8 +124,14 @@ def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
 
     first = next(iter([*fx_module.parameters(), *fx_module.buffers()]), None)
     device = first.device if first is not None else "cpu"  # a module on `meta` runs on a meta input
-    with torch.no_grad():
-        Recorder(fx_module).run(mode.from_tensor(torch.empty(shape, device=device)))
+    log = logging.getLogger("torch._subclasses.fake_tensor")  # which logs a model's failure with a traceback
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        with torch.no_grad():
+            Recorder(fx_module).run(mode.from_tensor(torch.empty(shape, device=device)))
+    finally:
+        log.setLevel(level)
     return values
 
 
