@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 from conftest import run_process, tier
 
+from archcalc import import_torch
+from archcalc.analysis import analyze_graph
+from archcalc.conventions import CONVENTIONS
+from archcalc.layers import LAYER_KINDS
+from archcalc.spec import bundled, load_graph
+from archcalc.torchmodel import build_graph
+
 torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
-
-from archcalc import import_torch  # noqa: E402 - torch first: the module needs it
-from archcalc.analysis import analyze_graph  # noqa: E402
-from archcalc.conventions import CONVENTIONS  # noqa: E402
-from archcalc.layers import LAYER_KINDS  # noqa: E402
-from archcalc.spec import bundled, load_graph  # noqa: E402
-from archcalc.torchmodel import build_graph  # noqa: E402
 
 KINDS = ", ".join(sorted(LAYER_KINDS))
 
@@ -451,12 +451,12 @@ def test_shared_weights_are_refused(models):
     ("plain_models:NUMBER", "'plain_models:NUMBER' is a int, not a torch.nn.Module or something that makes one"),
     ("plain_models:not_a_module", "'plain_models:not_a_module' returned a list, not a torch.nn.Module"),
     ("plain_models:Nothing", "'plain_models' has no 'Nothing'"),
-    ("plain_models:one_layer", "'one_layer' is a single Conv2d: its state dict's keys ('weight', 'bias') name no "
-                               "layer\n  hint: import a module that holds it: nn.Sequential(module) names it '0'"),
-    ("no_such_models:Net", "cannot import 'no_such_models': ModuleNotFoundError: No module named 'no_such_models'\n"
-                           "  hint: run from the folder that holds it, or install its package"),
-    ("plain_models", "'plain_models' is not MODULE:CALLABLE\n"
-                     "  hint: for example 'torchvision.models:resnet50' or 'mynet:Net'"),
+    ("plain_models:one_layer", ("'one_layer' is a single Conv2d: its state dict's keys ('weight', 'bias') name no "
+                                "layer\n  hint: import a module that holds it: nn.Sequential(module) names it '0'")),
+    ("no_such_models:Net", ("cannot import 'no_such_models': ModuleNotFoundError: No module named 'no_such_models'\n"
+                            "  hint: run from the folder that holds it, or install its package")),
+    ("plain_models", ("'plain_models' is not MODULE:CALLABLE\n"
+                      "  hint: for example 'torchvision.models:resnet50' or 'mynet:Net'")),
 ])
 def test_a_target_that_is_no_module_is_one_message(models, target, message):
     result = run_import(models, target, "--input", "3x8x8")
