@@ -280,6 +280,33 @@ class WithOwnConv(nn.Module):
         return self.pool(self.act(self.stem(x)))
 
 
+class Functional(nn.Module):
+    """The functional calls and tensor methods the importer maps, in one network: permute and a
+    channels-last layer norm, contiguous, F.pad, torch.add, interpolate to a size, x.sigmoid(),
+    dropout with self.training, pixel shuffle of a concatenation, flatten(2), a 1-D convolution,
+    reshape, softmax over dim -1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding="same")
+        self.norm = nn.LayerNorm(8)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv1d = nn.Conv1d(8, 4, 3)
+        self.fc = nn.Linear(4 * 126, 10)
+        self.lrn = nn.LocalResponseNorm(3)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x):
+        x = F.leaky_relu(F.relu6(self.conv(x)), 0.2)
+        x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
+        x = self.lrn(torch.add(x, F.avg_pool2d(F.pad(x, (1, 1, 1, 1)), 3, stride=1)))
+        y = F.interpolate(F.max_pool2d(x, 2), size=(16, 16), mode="bilinear", align_corners=True)
+        x = self.up(F.dropout(x * y.sigmoid(), 0.1, self.training))
+        x = self.shuffle(torch.cat([x, x, x, x], 1))
+        x = torch.tanh(self.conv1d(F.adaptive_max_pool2d(x, (1, 128)).flatten(2)))
+        return F.softmax(self.fc(x.reshape(x.shape[0], -1)), dim=-1)
+
+
 PLAIN = {
     "lenet": (LeNetFunctional, (1, 28, 28)),
     "vgg": (SmallVGG, (3, 32, 32)),
@@ -288,6 +315,7 @@ PLAIN = {
     "shuffle_unit": (lambda: ShuffleUnit(16), (16, 8, 8)),
     "unet": (TinyUNet, (1, 32, 32)),
     "own_conv": (WithOwnConv, (3, 16, 16)),
+    "functional": (Functional, (3, 16, 16)),
 }
 
 
