@@ -91,7 +91,7 @@ def _untraceable(error: Exception, tracer: Tracer, what: str) -> UserError:
     where = f" in module '{scope}'" if scope else ""
     frame = _user_frame(error)
     at = f" ({frame})" if frame else ""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    message = " ".join(str(error).split()) or type(error).__name__  # with the fix fx suggests, if any
     return UserError(f"torch.fx cannot trace {what}{where}{at}: {message}", hint=TRACE_HINT)
 
 
