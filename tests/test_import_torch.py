@@ -416,6 +416,49 @@ class Flat(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class Two(nn.Module):
+    def forward(self, x, y):
+        return x + y
+
+
+class Named(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        return {"out": self.conv(x)}
+
+
+class Unused(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+        self.side = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        self.side(x)
+        return self.conv(x)
+
+
+class Reflect(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Sliced(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return self.conv(x)[:, :2]
+
+
 def make(width):
     return nn.Sequential(nn.Conv2d(3, width, 1))
 
@@ -466,6 +509,23 @@ def test_a_model_fx_cannot_trace_gets_fx_message_where_and_the_fix(models):
         "  hint: torch.fx records the operations without running them, so Python control flow that depends on a "
         "tensor (an if or a loop on its values or sizes) cannot be traced: make it depend on a constructor "
         "argument (--args), or write it with tensor operations (torch.where)\n")
+
+
+@pytest.mark.parametrize("target, message", [
+    ("Two", ("'two' takes 2 inputs (x, y); an archcalc model takes one tensor\n"
+             "  hint: import a wrapper module whose forward takes one tensor")),
+    ("Named", ("'named' returns a dict; archcalc models return a tensor or a tuple of tensors\n"
+               "  hint: import a wrapper module that returns a tuple")),
+    ("Unused", ("the result of 'side' (conv2d) in 'unused' is never used\n"
+                "  hint: archcalc counts the layers that lead to an output: remove it, or return it")),
+    ("Reflect", ("node 'conv' (module 'conv', torch.nn.modules.conv.Conv2d) cannot be written exactly: padding_mode "
+                 f"'reflect' (archcalc's convolutions pad with zeros)\n  hint: the kinds are: {KINDS}")),
+    ("Sliced", (f"node 'getitem' (the top-level forward, _operator.getitem) has no layer kind in archcalc\n"
+                f"  hint: the kinds are: {KINDS}")),
+])
+def test_what_a_spec_cannot_hold_exactly_is_refused(models, target, message):
+    result = run_import(models, f"plain_models:{target}", "--input", "3x8x8")
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
 
 
 def test_shared_weights_are_refused(models):

@@ -74,6 +74,10 @@ def trace(module: nn.Module, shape: Shape, what: str) -> Traced:
         raise
     except Exception as error:  # noqa: BLE001 - fx's own message, whatever its type
         raise _untraceable(error, tracer, what) from None
+    inputs = [node.name for node in graph.nodes if node.op == "placeholder" and not node.args]
+    if len(inputs) != 1:
+        raise UserError(f"{what} takes {len(inputs)} inputs ({', '.join(inputs)}); an archcalc model takes one tensor",
+                        hint="import a wrapper module whose forward takes one tensor")
     fx_module = torch.fx.GraphModule(module, graph)
     values = _run(fx_module, shape, what)
     return _Reader(module, values, what).read(graph)
@@ -177,16 +181,15 @@ class _Reader:
         return Traced(self.ops, heads, labels)
 
     def _placeholder(self, node: torch.fx.Node) -> None:
-        if INPUT in self.names.values():
-            raise UserError(f"{self.what} takes more than one input ('{node.name}'); an archcalc model takes one tensor",
-                            hint="import a wrapper module whose forward takes one tensor")
-        self.names[node] = INPUT
+        if not node.args:  # the input; an argument with a default keeps it
+            self.names[node] = INPUT
 
     def _heads(self, node: torch.fx.Node) -> tuple[str, ...]:
         result = node.args[0]
         nodes = list(result) if isinstance(result, (tuple, list)) else [result]
         if not all(isinstance(n, torch.fx.Node) and n in self.names for n in nodes):
-            raise UserError(f"{self.what} returns {type(result).__name__}; archcalc models return a tensor or a "
+            returned = "a dict" if isinstance(result, dict) else f"a {type(result).__name__}"
+            raise UserError(f"{self.what} returns {returned}; archcalc models return a tensor or a "
                             "tuple of tensors", hint="import a wrapper module that returns a tuple")
         return tuple(self.names[self._current(n)] for n in nodes)
 
@@ -198,7 +201,7 @@ class _Reader:
 
     def _call(self, node: torch.fx.Node) -> None:
         value = self.values[node]
-        if node in self.chunks or (node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.chunks):
+        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.chunks:
             return self._split(node)
         if isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor) for v in value):
             return self._chunk(node)
@@ -250,19 +253,14 @@ class _Reader:
 
     def _weighted(self, node: torch.fx.Node, call: Call) -> tuple[str, dict, str]:
         """F.conv2d(x, self.weight, self.bias, …): the layer is the module holding the weight."""
-        weight, bias = node.args[1], call.arg(2, "bias") if len(node.args) > 2 else node.kwargs.get("bias")
-        bias_node = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
-        owner = weight.target.rpartition(".")[0] if isinstance(weight, torch.fx.Node) and weight.op == "get_attr" \
-            and weight.target.endswith("weight") else None
-        bias_ok = bias_node is None or (isinstance(bias_node, torch.fx.Node) and bias_node.op == "get_attr"
-                                        and bias_node.target == f"{owner}.bias".lstrip("."))
-        if not owner or not bias_ok or weight.target != f"{owner}.weight" or owner in self.called:
+        weight, bias = _argument(node, 1, "weight"), _argument(node, 2, "bias")
+        owner = _owner(weight, "weight")
+        if owner is None or (bias is not None and _owner(bias, "bias") != owner) or owner in self.called:
             raise self._unsupported(node, "its weight and bias are not the 'weight' and 'bias' of one module "
                                           "that holds them for this call alone")
         self.called.add(owner)
-        kind = WEIGHTED[node.target][0]
         fields = weighted_fields(node.target, call, tuple(self.values[weight].shape), bias is not None)
-        return kind, fields, owner
+        return WEIGHTED[node.target][0], fields, owner
 
     def _name(self, node: torch.fx.Node) -> str:
         """The module's path, or the scope's path and the operation; `_1`, `_2` … when taken."""
@@ -299,12 +297,14 @@ class _Reader:
     def _chunk(self, node: torch.fx.Node) -> None:
         """x.chunk(parts, dim=1) (or an equal torch.split): its items become `split` layers."""
         target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+        if node.op == "call_module" or target not in ("chunk", "split"):
+            raise self._unsupported(node, None)
         source = self._tensor_inputs(node)[0]
         parts = len(self.values[node])
         shapes = {tuple(v.shape) for v in self.values[node]}
         dim = node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)
         expected = self.values[source].shape[1] // parts if parts else 0
-        if target not in ("chunk", "split") or dim not in (1, -len(self.values[source].shape) + 1) or len(shapes) != 1 \
+        if dim not in (1, -len(self.values[source].shape) + 1) or len(shapes) != 1 \
                 or next(iter(shapes))[1] != expected:
             raise self._unsupported(node, "it makes several tensors that are not equal slices of the channels")
         self.chunks[node] = (source, parts)
@@ -343,6 +343,18 @@ class _Reader:
                                 hint="archcalc counts the layers that lead to an output: remove it, or return it")
 
 
+def _argument(node: torch.fx.Node, index: int, name: str) -> Any:
+    return node.args[index] if len(node.args) > index else node.kwargs.get(name)
+
+
+def _owner(argument: Any, attribute: str) -> str | None:
+    """The module that holds a parameter read as `self.weight` (get_attr 'layer.weight'), if it is one."""
+    if isinstance(argument, torch.fx.Node) and argument.op == "get_attr":
+        owner, _, last = argument.target.rpartition(".")
+        return owner if owner and last == attribute else None
+    return None
+
+
 def _in_place(node: torch.fx.Node, root: nn.Module) -> bool:
     """Whether the node writes into its first input (x.relu_(), F.relu(x, inplace=True), ReLU(inplace=True))."""
     if node.op == "call_method":
@@ -350,7 +362,7 @@ def _in_place(node: torch.fx.Node, root: nn.Module) -> bool:
     if node.op == "call_module":
         return bool(getattr(root.get_submodule(node.target), "inplace", False))
     name = getattr(node.target, "__name__", "")
-    return bool(node.kwargs.get("inplace")) or name.startswith("i") and name in ("iadd", "imul") or name.endswith("_")
+    return bool(node.kwargs.get("inplace")) or name in ("iadd", "imul") or name.endswith("_")
 
 
 def _label(module: nn.Module) -> str:
