@@ -204,7 +204,7 @@ def _fields(name: str, values: dict[str, list], params: dict) -> dict:
     """Each field's value where every instance has the same; a parameter where they differ."""
     result: dict = {}
     for key, column in values.items():
-        given = [_frozen(v) for v in column if v is not None]
+        given = [frozen(v) for v in column if v is not None]
         if len(set(given)) == 1:
             result[key] = next(v for v in column if v is not None)
         else:
@@ -218,9 +218,10 @@ def _param_part(name: str) -> str:
     return name if name[0].isalpha() else f"n{name}"
 
 
-def _frozen(value: Any) -> Any:
+def frozen(value: Any) -> Any:
+    """A value that compares as written: 1, 1.0 and True apart, lists and tuples alike."""
     if isinstance(value, (list, tuple)):
-        return tuple(_frozen(v) for v in value)
+        return tuple(frozen(v) for v in value)
     return type(value), value
 
 
@@ -233,7 +234,7 @@ def _merged_params(params: dict[str, list]) -> tuple[dict[str, list], dict[str, 
     for name, column in params.items():
         for other, values in merged.items():
             if name.startswith("with_") == other.startswith("with_") and all(
-                    a is None or b is None or _frozen(a) == _frozen(b) for a, b in zip(column, values)):
+                    a is None or b is None or frozen(a) == frozen(b) for a, b in zip(column, values)):
                 merged[other] = [b if b is not None else a for a, b in zip(column, values)]
                 renamed[name] = other
                 break

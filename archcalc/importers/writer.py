@@ -15,7 +15,7 @@ from archcalc.importers.structure import (
     NoBlock,
     Param,
     Template,
-    _frozen,
+    frozen,
     local_ref,
     ref_text,
     snake,
@@ -214,10 +214,10 @@ def _layer_fields(kind: str, fields: dict) -> dict:
             written[name] = str(value)
             continue
         spec_field = layer.fields[name]
-        if name == "stride" and spec_field.default is None and _frozen(value) == _frozen(fields.get("kernel")):
+        if name == "stride" and spec_field.default is None and frozen(value) == frozen(fields.get("kernel")):
             continue  # a pool's stride is its kernel's unless it says otherwise
-        if not spec_field.required and value is not None and _frozen(
-                coerce(spec_field.type, value, name, layer.axes)) == _frozen(layer.defaults[name]):
+        if not spec_field.required and value is not None and frozen(
+                coerce(spec_field.type, value, name, layer.axes)) == frozen(layer.defaults[name]):
             continue
         if value is None:
             continue
@@ -245,13 +245,13 @@ def _repeated(copies: list[dict], layer: str | None = None) -> dict:
     later = copies[1:]
     keys = list(copies[0])
     write = (lambda values: _layer_fields(layer, values)) if layer else _arguments
-    if all(len({_frozen(c[k]) for c in later}) == 1 for k in keys):
-        first = {k: copies[0][k] for k in keys if _frozen(copies[0][k]) != _frozen(later[0][k])}
+    if all(len({frozen(c[k]) for c in later}) == 1 for k in keys):
+        first = {k: copies[0][k] for k in keys if frozen(copies[0][k]) != frozen(later[0][k])}
         body: dict = {"repeat": len(copies), **write(dict(later[0]))}
         if first:
             body["first"] = _expression_or_literal(first, layer)
         return body
-    varying = [k for k in keys if len({_frozen(c[k]) for c in copies}) > 1]
+    varying = [k for k in keys if len({frozen(c[k]) for c in copies}) > 1]
     rows = [[_expression(c[k]) for k in varying] for c in copies]
     fixed = write({k: copies[0][k] for k in keys if k not in varying})
     return {"for_each": rows, "as": "row", **fixed, **{k: f"row[{i}]" for i, k in enumerate(varying)}}
