@@ -179,6 +179,8 @@ def _merged_order(orders: list[list[str]]) -> list[str]:
 def _unified_item(name: str, present: list, groups: list[Group], params: dict) -> Item:
     found = [item for item in present if item is not None]
     when = None
+    if len(found) < len(present) and name.isdigit():
+        raise NoBlock  # copies of a repeat, more in some groups than in others: a repeat of its own
     if len(found) < len(present):
         when = Param(f"with_{_param_part(name)}")
         params[when] = [item is not None for item in present]
@@ -187,8 +189,8 @@ def _unified_item(name: str, present: list, groups: list[Group], params: dict) -
             raise NoBlock
         values = {key: [None if item is None else item.fields[key] for item in present] for key in found[0].fields}
         return Item(name, found[0].kind, _fields(name, values, params), None, when)
-    if not all(isinstance(item, Group) for item in found):
-        raise NoBlock
+    if not all(isinstance(item, Group) for item in found) or any(is_stage(item) for item in found):
+        raise NoBlock  # a stage of numbered blocks is a repeat, written where it stands
     inner = unify(found)
     positions = [i for i, item in enumerate(present) if item is not None]
     values = {}
@@ -198,6 +200,11 @@ def _unified_item(name: str, present: list, groups: list[Group], params: dict) -
             column[position] = value
         values[key] = column
     return Item(name, inner, _fields(name, values, params), None, when)
+
+
+def is_stage(group: Group) -> bool:
+    """Whether a group holds numbered copies of blocks (`layer1.0`, `layer1.1`, …)."""
+    return all(item.name.isdigit() and isinstance(item, Group) for item in group.items)
 
 
 def _fields(name: str, values: dict[str, list], params: dict) -> dict:

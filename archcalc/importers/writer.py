@@ -16,6 +16,7 @@ from archcalc.importers.structure import (
     Param,
     Template,
     frozen,
+    is_stage,
     local_ref,
     ref_text,
     snake,
@@ -38,10 +39,10 @@ class Writer:
     # --- which groups are instances of one block ----------------------------------------------
 
     def _find_blocks(self, root: Group) -> None:
-        families: dict[tuple[str, bool], list[Group]] = {}
-        for group in _groups(root):  # containers of numbered copies apart: they are repeats
-            copies = all(item.name.isdigit() for item in group.items)
-            families.setdefault((group.label, copies), []).append(group)
+        families: dict[str, list[Group]] = {}
+        for group in _groups(root):
+            if not is_stage(group):  # a stage of numbered blocks is a repeat
+                families.setdefault(group.label, []).append(group)
         for members in families.values():
             for family in _split(members):
                 try:
@@ -93,10 +94,10 @@ class Writer:
         """Copies named 0, 1, … each reading the one before: `repeat` (with `first`), or
         `for_each` where later copies differ too."""
         copies = group.items
-        if len(copies) < 2 or [c.name for c in copies] != [str(i) for i in range(len(copies))]:
+        if [c.name for c in copies] != [str(i) for i in range(len(copies))]:
             return None
-        if all(isinstance(c, Layer) for c in copies):
-            if len({(c.kind, tuple(c.fields)) for c in copies}) != 1 or len(copies[0].sources) != 1 or any(
+        if all(isinstance(c, Layer) for c in copies):  # a single layer stays '0' (nn.Sequential(conv))
+            if len(copies) < 2 or len({(c.kind, tuple(c.fields)) for c in copies}) != 1 or len(copies[0].sources) != 1 or any(
                     c.sources != (before.full,) for before, c in pairwise(copies)):
                 return None
             return {"kind": copies[0].kind, **_repeated([c.fields for c in copies], layer=copies[0].kind)}
@@ -242,7 +243,7 @@ def _arguments(values: dict) -> dict:
 def _repeated(copies: list[dict], layer: str | None = None) -> dict:
     """`repeat` with the values of the copies after the first (and `first` where it differs), or
     `for_each` over the values that differ between later copies."""
-    later = copies[1:]
+    later = copies[1:] or copies
     keys = list(copies[0])
     write = (lambda values: _layer_fields(layer, values)) if layer else _arguments
     if all(len({frozen(c[k]) for c in later}) == 1 for k in keys):
