@@ -606,8 +606,8 @@ def test_the_api_refuses_what_is_not_a_module():
 def test_the_examples_in_docs_import_md_are_what_the_import_writes():
     page = (Path(__file__).resolve().parents[1] / "docs" / "import.md").read_text(encoding="utf-8")
     resnet = build_graph(load_graph("resnet50"), device="meta")
-    assert import_torch(resnet, "3x224x224", name="resnet50", source="archcalc:build_torch").replace(
-        "source: archcalc:build_torch", "source: 'imported from torch: archcalc:build_torch'") in page
+    written = import_torch(resnet, "3x224x224", name="resnet50", source="imported from torch: archcalc:build_torch")
+    assert f"```yaml\n{written}```" in page
     plain = import_torch(SmallResNet().eval(), (3, 32, 32), name="small_resnet",
                          source="tests/test_import_torch.py:SmallResNet")
     assert f"```yaml\n{plain}```" in page
