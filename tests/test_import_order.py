@@ -20,7 +20,7 @@ LEVELS = [
     {"symbolic"},
     {"analysis"},
     {"calculator", "sweep", "torchmodel", "check", "memory"},
-    {"validation"},
+    {"validation", "importers"},
     {"render"},
     {"cli", "commands", "__main__", "__init__"},
 ]

@@ -390,3 +390,11 @@ def test_any_text_renders_as_itself_in_a_paragraph_and_a_table_cell(text):
     cells = [t for t in table if t.type == "inline"]
     assert len(cells) == 2 and [child.type for child in cells[1].children] == ["text"]
     assert cells[1].children[0].content == f"x {text} x"
+
+
+def test_a_layer_named_by_digits_alone_is_read_as_nn_sequential_names_its_children(cli, write_spec):
+    """`- "0": …` (digits, quoted to be text), as nn.Sequential names its children; blocks keep the pattern."""
+    spec = LAYERS.replace("  - conv:", '  - "0":').format(name='"1"') + '  - "2": {kind: add, from: ["1", "0"]}\n'
+    result = cli("table", write_spec(spec))
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^3 +2 +add +1×4×6×6 ", result.stdout, re.MULTILINE)

@@ -50,6 +50,9 @@ COMMANDS: dict[str, Command] = {
     "memory": Command("archcalc.commands.memory:memory",
                       "The peak memory of inference by category (parameters, buffers, activations), where it\n"
                       "occurs, and the memory alive after each layer, as torch's MemTracker counts it."),
+    "import": Command("archcalc.commands.importing:import_model",
+                      "Write the spec of a torch module (traced with torch.fx): its layers, blocks and repeats,\n"
+                      "checked against the module's parameters and state dict."),
     "check": Command("archcalc.commands.check:check",
                      "Hold each model's parameters, MACs, FLOPs and activation memory to the baseline, its\n"
                      "budgets and its spec's expect: block. Exit 0 when all hold, 1 when any does not."),

@@ -67,7 +67,7 @@ def parameters(function: Callable) -> list[tuple[str, Argument | Option]]:
     return list(zip(code.co_varnames[:code.co_argcount], function.__defaults__))
 
 
-def _whole_number_input(text: str) -> tuple[int, int, int]:
+def whole_number_input(text: str) -> tuple[int, int, int]:
     shape = sizes.parse_input(text, symbols=True)
     if not all(isinstance(size, int) for size in shape):
         raise UserError("sizes must be whole numbers here; symbols such as H are for "
@@ -81,7 +81,7 @@ def format_option(kind: str, help: str = "Output format.") -> Option:
     return Option(choices[0], help, ("--format",), choices=choices)
 
 
-INPUT = Option(None, "Input C×H×W, e.g. 3x224x224.", ("--input",), parse=_whole_number_input)
+INPUT = Option(None, "Input C×H×W, e.g. 3x224x224.", ("--input",), parse=whole_number_input)
 SYMBOLIC_INPUT = Option(None, "Input C×H×W, e.g. 3x224x224; a size may be a symbol: 3xHxW.", ("--input",),
                         parse=lambda text: sizes.parse_input(text, symbols=True))
 OUTPUT = Option(None, "Write to this file (replaced in one step) instead of printing.", ("--output", "-o"), type=Path)

@@ -195,8 +195,11 @@ def _check_published(published: YMap) -> None:
 def _check_name(name: str, location: Location, what: str) -> None:
     """Refuse a layer or block name that is not letters, digits and _ starting with a letter (an
     ASCII identifier not starting with _: tested so in a third of a regular expression's time),
-    or is 'input' (docs/spec.md, "Layer items"); `what`: 'a layer', 'a block'."""
+    or is 'input' (docs/spec.md, "Layer items"); `what`: 'a layer', 'a block'. A layer may also
+    be named by digits alone (`"0"`), as nn.Sequential names its children."""
     if not (name.isascii() and name.isidentifier()) or name[0] == "_" or name == INPUT:
+        if what == "a layer" and name.isascii() and name.isdigit():
+            return
         raise SpecError(f"{name!r} cannot name {what}", location=location, hint=NAME_RULE)
 
 

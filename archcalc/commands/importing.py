@@ -1,0 +1,46 @@
+"""archcalc import torch: a spec from a torch module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from archcalc.commands import OUTPUT, REQUIRED, Argument, Option, emit, whole_number_input
+from archcalc.errors import UsageError, UserError
+
+FRAMEWORKS = ("torch",)
+
+
+def import_model(
+    framework: str = Argument("FRAMEWORK", "Where the model comes from: torch."),
+    target: str = Argument("MODULE:CALLABLE", "A module and, after ':', a function or class that returns the "
+                                              "nn.Module (or the module itself), e.g. torchvision.models:resnet50."),
+    args: str | None = Option(None, "Arguments of the callable: a JSON object (keywords) or list (positions).",
+                              ("--args",)),
+    input: tuple = Option(REQUIRED, "Input C×H×W (without the batch), e.g. 3x224x224.", ("--input",),
+                          parse=whole_number_input),
+    name: str | None = Option(None, "The spec's name (default: the callable's, snake_cased).", ("--name",)),
+    output: Path | None = OUTPUT,
+) -> None:
+    if framework not in FRAMEWORKS:
+        raise UsageError(f"cannot import from '{framework}': the frameworks are {', '.join(FRAMEWORKS)}",
+                         option="FRAMEWORK")
+    from archcalc.importers import import_torch, make_module
+
+    module, made_by = make_module(target, _arguments(args))
+    emit(import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}"), output)
+
+
+def _arguments(text: str | None) -> tuple[list, dict]:
+    """--args as (positional, keywords)."""
+    if text is None:
+        return [], {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"--args is not JSON: {error}", hint='for example --args \'{"num_classes": 10}\'') from None
+    if isinstance(value, dict):
+        return [], value
+    if isinstance(value, list):
+        return value, {}
+    raise UserError(f"--args must be a JSON object or list, got {text}", hint='for example --args \'{"num_classes": 10}\'')

@@ -1,0 +1,148 @@
+"""Specs from existing models: `import_torch` traces a torch module and writes its spec.
+
+The spec written is read back before it is returned: its layers must be the traced ones (names,
+inputs, shapes), its parameters and buffers the module's own, and its torch model must load the
+module's state dict. Anything else is refused, never a spec with other figures.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archcalc.dependencies import require
+from archcalc.errors import UserError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from archcalc.importers.trace import Traced
+
+
+def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | None = None,
+                 source: str | None = None) -> str:
+    """The spec of a torch module, as YAML text, for an input of C×H×W (`"3x224x224"`, or a tuple).
+
+    `name` is the spec's name (the module's class, snake_cased, by default), `source` what it came
+    from. The module is traced in eval mode (and put back in the mode it was in). UserError where
+    it cannot be traced, has a call without a layer kind, or its spec would not be exact.
+    """
+    require("torch", "archcalc import torch")
+    from torch import nn
+
+    from archcalc.importers.structure import snake, tree
+    from archcalc.importers.trace import trace
+    from archcalc.importers.writer import Writer, spec_text
+
+    if not isinstance(module, nn.Module):
+        raise UserError(f"{type(module).__name__} is not a torch.nn.Module", hint="import a module, or a "
+                        "function or class that returns one")
+    shape = _input_shape(input)
+    name = name or snake(type(module).__name__)
+    training = module.training
+    module.eval()
+    try:
+        traced = trace(module, (1, *shape), f"'{name}'")
+    finally:
+        module.train(training)
+    root = tree(traced.ops, traced.labels)
+    writer = Writer(root)
+    layers = writer.layers(root)
+    head: dict[str, Any] = {"name": name, "source": source or f"imported from torch: {type(module).__qualname__}",
+                            "input": list(shape)}
+    if traced.heads != (traced.ops[-1].name,):
+        head["outputs"] = list(traced.heads)
+    text = spec_text(head, writer.blocks, layers)
+    _check(text, module, traced, shape, name)
+    return text
+
+
+def _input_shape(input: str | tuple[int, ...]) -> tuple[int, ...]:
+    from archcalc.sizes import parse_input
+
+    shape = parse_input(input) if isinstance(input, str) else tuple(input)
+    if not 2 <= len(shape) <= 4 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
+        raise UserError(f"the input must be C×L, C×H×W or C×D×H×W in whole numbers, got {input!r}",
+                        hint="for example 3x224x224 (without the batch)")
+    return shape
+
+
+def _check(text: str, module: nn.Module, traced: Traced, shape: tuple[int, ...], name: str) -> None:
+    """The spec read back holds the traced layers, the module's parameters and its state dict."""
+    from archcalc.analysis import analyze_graph
+    from archcalc.errors import SpecError
+    from archcalc.spec import load_graph
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            graph = load_graph(path)
+            stats = analyze_graph(graph, shape, 1)
+        except SpecError as error:
+            raise _not_exact(name, f"the spec written does not read back: {error}") from None
+    got = [(layer.name, layer.inputs, layer.shape) for layer in stats.layers]
+    wanted = [(op.name, op.inputs, op.shape) for op in traced.ops]
+    if got != wanted:
+        first = next((g, w) for g, w in zip(got + [None] * len(wanted), wanted + [None] * len(got)) if g != w)
+        raise _not_exact(name, f"the spec's layers differ from the traced ones: {first[0]} where the module has {first[1]}")
+    params = sum(p.numel() for p in module.parameters())
+    buffers = sum(b.numel() for b in module.buffers())
+    totals = stats.totals
+    if (totals.params, totals.buffers) != (params, buffers):
+        raise _not_exact(name, f"the spec has {totals.params:,} parameters and {totals.buffers:,} buffer values, the "
+                         f"module {params:,} and {buffers:,}")
+    _check_state_dict(graph, module, shape, name)
+
+
+def _check_state_dict(graph: Any, module: nn.Module, shape: tuple[int, ...], name: str) -> None:
+    """The spec's torch model has the module's state-dict keys, each of the same shape."""
+    from archcalc.torchmodel import build_graph
+
+    built = build_graph(graph, shape, device="meta").state_dict()
+    original = module.state_dict()
+    ours = {key: tuple(value.shape) for key, value in built.items()}
+    theirs = {key: tuple(value.shape) for key, value in original.items()}
+    if ours != theirs:
+        missing = sorted(theirs.keys() - ours.keys())[:3]
+        extra = sorted(ours.keys() - theirs.keys())[:3]
+        other = sorted(k for k in ours.keys() & theirs.keys() if ours[k] != theirs[k])[:3]
+        raise _not_exact(name, "the spec's state dict differs from the module's: "
+                         f"missing {missing}, extra {extra}, other shapes {other}")
+
+
+def _not_exact(name: str, what: str) -> UserError:
+    return UserError(f"cannot write an exact spec of '{name}': {what}",
+                     hint="this is archcalc's mistake, not the model's: please report it with the model")
+
+
+__all__ = ["import_torch"]
+
+
+def make_module(target: str, arguments: tuple[list, dict]) -> tuple[nn.Module, str]:
+    """The module that `MODULE:CALLABLE` names or returns, called with `arguments`, and its
+    spec name (the callable's, snake_cased)."""
+    require("torch", "archcalc import torch")
+    from torch import nn
+
+    from archcalc.importers.structure import snake
+    from archcalc.importers.trace import load_callable
+
+    found = load_callable(target)
+    name = snake(target.rpartition(":")[2].rpartition(".")[2])
+    positional, keywords = arguments
+    if isinstance(found, nn.Module):
+        if positional or keywords:
+            raise UserError(f"'{target}' is a module already: it takes no --args")
+        return found, name
+    if not callable(found):
+        raise UserError(f"'{target}' is a {type(found).__name__}, not a torch.nn.Module or something that makes one")
+    try:
+        module = found(*positional, **keywords)
+    except Exception as error:  # noqa: BLE001 - the user's constructor, whatever it raises
+        raise UserError(f"'{target}' failed with these arguments: {type(error).__name__}: {error}",
+                        hint="check --args against its parameters") from None
+    if not isinstance(module, nn.Module):
+        raise UserError(f"'{target}' returned a {type(module).__name__}, not a torch.nn.Module")
+    return module, name

@@ -1,0 +1,395 @@
+"""A torch module traced with torch.fx, its shapes run on fake tensors, each call mapped to a layer.
+
+The result is a list of `Op`s in the order the module runs them, each named by the module it is
+(`layer1.0.conv1`) or, for a functional call, by the module it runs in and the operation
+(`layer1.0.add`); nothing is dropped: a call without a layer kind is an error naming it.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+import torch.fx
+from torch import nn
+
+from archcalc.errors import UserError
+from archcalc.graph import INPUT
+from archcalc.importers.mapping import (
+    PASS_THROUGH,
+    WEIGHTED,
+    Call,
+    Unsupported,
+    function_rule,
+    kind_of,
+    module_rule,
+    weighted_fields,
+)
+from archcalc.layers import LAYER_KINDS
+from archcalc.sizes import format_shape
+
+Shape = tuple[int, ...]
+
+
+class Op(NamedTuple):
+    """One layer: its dotted name, kind, fields, the names it reads and its output shape."""
+
+    name: str
+    kind: str
+    fields: dict
+    inputs: tuple[str, ...]
+    shape: Shape
+
+
+class Traced(NamedTuple):
+    ops: list[Op]
+    heads: tuple[str, ...]
+    labels: dict[str, str]
+    """The class of the module at each dotted path (its block name, for archcalc's own blocks)."""
+
+
+class Tracer(torch.fx.Tracer):
+    """torch.fx's tracer, which also keeps archcalc's own modules (and every module with a layer
+    kind) whole."""
+
+    def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
+        return module_rule(module) is not None or super().is_leaf_module(module, qualified_name)
+
+
+def trace(module: nn.Module, shape: Shape, what: str) -> Traced:
+    """The ops of `module` on an input of `shape` (batch included); `what` names the module in errors."""
+    if module_rule(module) is not None:
+        raise UserError(f"{what} is a single {type(module).__name__}: its state dict's keys "
+                        f"({', '.join(repr(k) for k in list(module.state_dict())[:2]) or 'none'}) name no layer",
+                        hint="import a module that holds it: nn.Sequential(module) names it '0'")
+    tracer = Tracer()
+    try:
+        graph = tracer.trace(module)
+    except UserError:
+        raise
+    except Exception as error:  # noqa: BLE001 - fx's own message, whatever its type
+        raise _untraceable(error, tracer, what) from None
+    inputs = [node.name for node in graph.nodes if node.op == "placeholder" and not node.args]
+    if len(inputs) != 1:
+        raise UserError(f"{what} takes {len(inputs)} inputs ({', '.join(inputs)}); an archcalc model takes one tensor",
+                        hint="import a wrapper module whose forward takes one tensor")
+    fx_module = torch.fx.GraphModule(module, graph)
+    values = _run(fx_module, shape, what)
+    return _Reader(module, values, what).read(graph)
+
+
+TRACE_HINT = ("torch.fx records the operations without running them, so Python control flow that depends "
+              "on a tensor (an if or a loop on its values or sizes) cannot be traced: make it depend on a "
+              "constructor argument (--args), or write it with tensor operations (torch.where)")
+
+
+def _untraceable(error: Exception, tracer: Tracer, what: str) -> UserError:
+    """fx's message, where in the model's code it stopped, and the fix."""
+    stack = getattr(tracer, "module_stack", {}) or {}
+    scope = next(reversed(stack), None) if stack else None
+    where = f" in module '{scope}'" if scope else ""
+    frame = _user_frame(error)
+    at = f" ({frame})" if frame else ""
+    message = " ".join(str(error).split()) or type(error).__name__  # with the fix fx suggests, if any
+    return UserError(f"torch.fx cannot trace {what}{where}{at}: {message}", hint=TRACE_HINT)
+
+
+def _user_frame(error: Exception) -> str | None:
+    """file:line of the model's own code where the trace stopped (the last frame outside torch)."""
+    torch_dir = str(Path(torch.__file__).parent)
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(torch_dir)
+              and not f.filename.startswith(str(Path(__file__).parent))]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+
+
+def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
+    """Every node's value on fake tensors of the input's shape (no weights are read)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    values: dict = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, node: torch.fx.Node) -> Any:
+            try:
+                with mode:
+                    values[node] = super().run_node(node)
+            except Exception as error:  # noqa: BLE001 - the model's own failure, shown as one line
+                message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise UserError(f"{what} does not run on an input of {format_shape(shape)}: at node '{node.name}' "
+                                f"({_operation(node, fx_module)}): {message}",
+                                hint="check --input (C×H×W, without the batch) against the model") from None
+            return values[node]
+
+    first = next(iter([*fx_module.parameters(), *fx_module.buffers()]), None)
+    device = first.device if first is not None else "cpu"  # a module on `meta` runs on a meta input
+    log = logging.getLogger("torch._subclasses.fake_tensor")  # which logs a model's failure with a traceback
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        with torch.no_grad():
+            Recorder(fx_module).run(mode.from_tensor(torch.empty(shape, device=device)))
+    finally:
+        log.setLevel(level)
+    return values
+
+
+def _operation(node: torch.fx.Node, root: nn.Module) -> str:
+    """What a node does, as its operation's name: torch.nn.Conv2d, torch.nn.functional.elu, Tensor.view."""
+    if node.op == "call_module":
+        cls = type(root.get_submodule(node.target))
+        return f"{cls.__module__}.{cls.__qualname__}"
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    target = node.target
+    module = getattr(target, "__module__", None) or ("torch" if "torch" in repr(target) else "")
+    name = getattr(target, "__name__", repr(target))
+    return f"{module}.{name}" if module else name
+
+
+NAME_PARTS = "letters, digits and _ starting with a letter, or digits alone"
+
+
+class _Reader:
+    """Reads the traced graph into ops, one node at a time."""
+
+    def __init__(self, module: nn.Module, values: dict, what: str) -> None:
+        self.root, self.values, self.what = module, values, what
+        self.names: dict[torch.fx.Node, str] = {}
+        self.alias: dict[torch.fx.Node, torch.fx.Node] = {}
+        self.chunks: dict[torch.fx.Node, tuple[torch.fx.Node, int]] = {}
+        self.taken = {name for name, _ in module.named_modules() if name}
+        self.ops: list[Op] = []
+        self.called: set[str] = set()
+
+    def read(self, graph: torch.fx.Graph) -> Traced:
+        heads: tuple[str, ...] = ()
+        for node in graph.nodes:
+            if node.op == "placeholder":
+                self._placeholder(node)
+            elif node.op == "output":
+                heads = self._heads(node)
+            elif node.op != "get_attr":
+                self._call(node)
+        self._check_used(heads)
+        labels = {name: _label(m) for name, m in self.root.named_modules() if name}
+        return Traced(self.ops, heads, labels)
+
+    def _placeholder(self, node: torch.fx.Node) -> None:
+        if not node.args:  # the input; an argument with a default keeps it
+            self.names[node] = INPUT
+
+    def _heads(self, node: torch.fx.Node) -> tuple[str, ...]:
+        result = node.args[0]
+        nodes = list(result) if isinstance(result, (tuple, list)) else [result]
+        if not all(isinstance(n, torch.fx.Node) and n in self.names for n in nodes):
+            returned = "a dict" if isinstance(result, dict) else f"a {type(result).__name__}"
+            raise UserError(f"{self.what} returns {returned}; archcalc models return a tensor or a "
+                            "tuple of tensors", hint="import a wrapper module that returns a tuple")
+        return tuple(self.names[self._current(n)] for n in nodes)
+
+    def _current(self, node: torch.fx.Node) -> torch.fx.Node:
+        """The node that holds a tensor's value now: the last in-place operation on it."""
+        while node in self.alias:
+            node = self.alias[node]
+        return node
+
+    def _call(self, node: torch.fx.Node) -> None:
+        value = self.values[node]
+        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.chunks:
+            return self._split(node)
+        if isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor) for v in value):
+            return self._chunk(node)
+        if not isinstance(value, torch.Tensor):
+            return None  # sizes and their arithmetic (x.size(0)): no layer, no tensor
+        inputs = self._tensor_inputs(node)
+        if node.op == "call_method" and node.target in PASS_THROUGH:
+            self.names[node] = self.names[inputs[0]]
+            return None
+        kind, fields, name = self._layer(node, inputs)
+        self._add(node, Op(name, kind, fields, tuple(self.names[n] for n in inputs), tuple(value.shape)))
+        if _in_place(node, self.root) and inputs:
+            self.alias[inputs[0]] = node
+        return None
+
+    def _tensor_inputs(self, node: torch.fx.Node) -> list[torch.fx.Node]:
+        found: list[torch.fx.Node] = []
+        torch.fx.node.map_arg((node.args, node.kwargs), found.append)
+        tensors = []
+        for n in found:
+            if n.op == "get_attr" and not (node.op == "call_function" and node.target in WEIGHTED):
+                raise self._unsupported(node, f"it reads the parameter or buffer '{n.target}' directly")
+            if n.op != "get_attr" and isinstance(self.values.get(n), torch.Tensor):
+                tensors.append(self._current(n))
+        return tensors
+
+    def _layer(self, node: torch.fx.Node, inputs: list[torch.fx.Node]) -> tuple[str, dict, str]:
+        """The kind, fields and name of a node's layer."""
+        call = self._call_of(node, inputs)
+        if node.op == "call_function" and node.target in WEIGHTED:
+            return self._weighted(node, call)
+        rule = module_rule(call.module) if call.module is not None else function_rule(
+            node.target if node.op == "call_function" else str(node.target))
+        if rule is None:
+            raise self._unsupported(node, None)
+        try:
+            kind, fields = kind_of(rule, call), rule.fields(call)
+        except Unsupported as reason:
+            raise self._unsupported(node, str(reason)) from None
+        if kind not in LAYER_KINDS:
+            raise self._unsupported(node, f"a {call.axes}-axis map")
+        return kind, fields, self._name(node)
+
+    def _call_of(self, node: torch.fx.Node, inputs: list[torch.fx.Node]) -> Call:
+        args, kwargs = torch.fx.node.map_arg((node.args, node.kwargs), lambda n: self.values.get(n))
+        module = self.root.get_submodule(node.target) if node.op == "call_module" else None
+        return Call(module, tuple(args), dict(kwargs), [tuple(self.values[n].shape) for n in inputs],
+                    tuple(self.values[node].shape))
+
+    def _weighted(self, node: torch.fx.Node, call: Call) -> tuple[str, dict, str]:
+        """F.conv2d(x, self.weight, self.bias, …): the layer is the module holding the weight."""
+        weight, bias = _argument(node, 1, "weight"), _argument(node, 2, "bias")
+        owner = _owner(weight, "weight")
+        if owner is None or (bias is not None and _owner(bias, "bias") != owner) or owner in self.called:
+            raise self._unsupported(node, "its weight and bias are not the 'weight' and 'bias' of one module "
+                                          "that holds them for this call alone")
+        self.called.add(owner)
+        fields = weighted_fields(node.target, call, tuple(self.values[weight].shape), bias is not None)
+        return WEIGHTED[node.target][0], fields, owner
+
+    def _name(self, node: torch.fx.Node) -> str:
+        """The module's path, or the scope's path and the operation; `_1`, `_2` … when taken."""
+        if node.op == "call_module":
+            base = node.target
+            if base in self.called and any(True for _ in self.root.get_submodule(base).parameters()):
+                raise UserError(f"module '{base}' of {self.what} is called more than once and has parameters: "
+                                "shared weights have no spec form", hint="give each use its own module")
+        else:
+            stack = node.meta.get("nn_module_stack") or {}
+            scope = next(reversed(stack)) if stack else ""
+            operation = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "op")
+            base = (f"{scope}." if scope else "") + operation.strip("_")
+        own = node.target if node.op == "call_module" else None
+        name, number = base, 0
+        while name in self.called or (name in self.taken and name != own):
+            number += 1
+            name = f"{base}_{number}"
+        self.called.add(name)
+        self._check_name(name, node)
+        return name
+
+    def _check_name(self, name: str, node: torch.fx.Node) -> None:
+        for part in name.split("."):
+            if not ((part.isascii() and part.isidentifier() and part[0] != "_") or (part.isascii() and part.isdigit())) \
+                    or part == INPUT:
+                raise UserError(f"node '{node.name}' of {self.what}: the name '{name}' cannot name a layer ('{part}')",
+                                hint=f"a layer's name is {NAME_PARTS} (and not 'input'): rename the module")
+
+    def _add(self, node: torch.fx.Node, op: Op) -> None:
+        self.ops.append(op)
+        self.names[node] = op.name
+
+    def _chunk(self, node: torch.fx.Node) -> None:
+        """x.chunk(parts, dim=1) (or an equal torch.split): its items become `split` layers."""
+        target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+        if node.op == "call_module" or target not in ("chunk", "split"):
+            raise self._unsupported(node, None)
+        source = self._tensor_inputs(node)[0]
+        parts = len(self.values[node])
+        shapes = {tuple(v.shape) for v in self.values[node]}
+        dim = node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)
+        expected = self.values[source].shape[1] // parts if parts else 0
+        if dim not in (1, -len(self.values[source].shape) + 1) or len(shapes) != 1 \
+                or next(iter(shapes))[1] != expected:
+            raise self._unsupported(node, "it makes several tensors that are not equal slices of the channels")
+        self.chunks[node] = (source, parts)
+
+    def _split(self, node: torch.fx.Node) -> None:
+        source, parts = self.chunks[node.args[0]]
+        take = node.args[1]
+        value = self.values[node]
+        name = self._name_split(node)
+        self._add(node, Op(name, "split", {"parts": parts, "take": take}, (self.names[source],), tuple(value.shape)))
+
+    def _name_split(self, node: torch.fx.Node) -> str:
+        original = node.target
+        node.target = "split"
+        try:
+            return self._name(node)
+        finally:
+            node.target = original
+
+    def _unsupported(self, node: torch.fx.Node, reason: str | None) -> UserError:
+        scope = node.target if node.op == "call_module" else next(reversed(node.meta.get("nn_module_stack") or {"": 0}))
+        where = f"module '{scope}'" if scope else "the top-level forward"
+        operation = _operation(node, self.root)
+        if reason is None:
+            return UserError(f"node '{node.name}' ({where}, {operation}) has no layer kind in archcalc",
+                             hint=f"the kinds are: {', '.join(sorted(LAYER_KINDS))}")
+        return UserError(f"node '{node.name}' ({where}, {operation}) cannot be written exactly: {reason}",
+                         hint=f"the kinds are: {', '.join(sorted(LAYER_KINDS))}")
+
+    def _check_used(self, heads: tuple[str, ...]) -> None:
+        """Every layer leads to an output: a result nobody reads would be counted by torch, but is no layer."""
+        read = {source for op in self.ops for source in op.inputs} | set(heads)
+        for op in self.ops:
+            if op.name not in read:
+                raise UserError(f"the result of '{op.name}' ({op.kind}) in {self.what} is never used",
+                                hint="archcalc counts the layers that lead to an output: remove it, or return it")
+
+
+def _argument(node: torch.fx.Node, index: int, name: str) -> Any:
+    return node.args[index] if len(node.args) > index else node.kwargs.get(name)
+
+
+def _owner(argument: Any, attribute: str) -> str | None:
+    """The module that holds a parameter read as `self.weight` (get_attr 'layer.weight'), if it is one."""
+    if isinstance(argument, torch.fx.Node) and argument.op == "get_attr":
+        owner, _, last = argument.target.rpartition(".")
+        return owner if owner and last == attribute else None
+    return None
+
+
+def _in_place(node: torch.fx.Node, root: nn.Module) -> bool:
+    """Whether the node writes into its first input (x.relu_(), F.relu(x, inplace=True), ReLU(inplace=True))."""
+    if node.op == "call_method":
+        return node.target.endswith("_") and not node.target.endswith("__")
+    if node.op == "call_module":
+        return bool(getattr(root.get_submodule(node.target), "inplace", False))
+    name = getattr(node.target, "__name__", "")
+    return bool(node.kwargs.get("inplace")) or name in ("iadd", "imul") or name.endswith("_")
+
+
+def _label(module: nn.Module) -> str:
+    """A module's block name: archcalc's own block's, else its class's."""
+    label = getattr(module, "_label", None)
+    if isinstance(label, str):
+        return label.split(" ×")[0]
+    return type(module).__name__
+
+
+def load_callable(target: str) -> Any:
+    """`package.module:Callable` imported (the current folder first on the path)."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise UserError(f"'{target}' is not MODULE:CALLABLE", hint="for example 'torchvision.models:resnet50' or 'mynet:Net'")
+    from importlib import import_module
+
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        found: Any = import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - any failure of the user's module is one message
+        raise UserError(f"cannot import '{module_name}': {type(error).__name__}: {error}",
+                        hint="run from the folder that holds it, or install its package") from None
+    finally:
+        sys.path.remove(str(Path.cwd()))
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise UserError(f"'{module_name}' has no '{attribute}'")
+        found = getattr(found, part)
+    return found

@@ -1,0 +1,613 @@
+"""archcalc import torch: a torch module traced into a spec (docs/import.md).
+
+Three kinds of evidence: every bundled model round-trips (its built module imported gives a spec
+whose figures equal the original's layer by layer under every convention, and whose model loads
+the original's state dict); networks written here in plain torch, as people write them, import
+to specs whose parameters are the module's and whose FLOPs are FlopCounterMode's, and whose model
+computes the module's output from its weights; and every way an import cannot be exact is one
+message with exit 2. The expected messages are written by hand.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import run_process, tier
+
+from archcalc import import_torch
+from archcalc.analysis import analyze_graph
+from archcalc.conventions import CONVENTIONS
+from archcalc.layers import LAYER_KINDS
+from archcalc.spec import bundled, load_graph
+from archcalc.torchmodel import build_graph
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = torch.nn.functional
+
+KINDS = ", ".join(sorted(LAYER_KINDS))
+
+
+def read_back(text: str, folder: Path, name: str = "imported.yaml"):
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return load_graph(path)
+
+
+def layer_figures(graph, convention: str) -> list:
+    stats = analyze_graph(graph, convention=convention)
+    return [(layer.name, layer.kind, layer.inputs, layer.shape, layer.figures, dict(layer.counts))
+            for layer in stats.layers]
+
+
+# --- round trip: build_torch(spec) → import → spec ----------------------------------------------
+
+@pytest.mark.parametrize("entry", [tier(e) for e in bundled()])
+def test_every_bundled_model_round_trips_layer_by_layer_under_every_convention(entry, tmp_path):
+    original = load_graph(entry.path, entry.variant)
+    module = build_graph(original, device="meta")
+    imported = read_back(import_torch(module, original.input_shape, name=entry.name), tmp_path)
+    for convention in CONVENTIONS:
+        assert layer_figures(imported, convention) == layer_figures(original, convention), convention
+    assert imported.heads == original.heads
+    rebuilt = build_graph(imported, device="meta")
+    rebuilt.load_state_dict(module.state_dict(), strict=True, assign=True)  # every key, of its shape
+
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet50", "mobilenet_v2"])
+def test_a_round_tripped_model_loads_the_weights_and_computes_the_same_output(name, tmp_path):
+    original = load_graph(name)
+    torch.manual_seed(0)
+    module = build_graph(original).eval()
+    imported = build_graph(read_back(import_torch(module, original.input_shape), tmp_path)).eval()
+    imported.load_state_dict(module.state_dict(), strict=True)
+    x = torch.randn(2, *original.input_shape)
+    with torch.no_grad():
+        assert torch.equal(imported(x), module(x))
+
+
+def test_resnet50_is_written_as_blocks_with_repeat_not_a_list_of_layers(tmp_path):
+    module = build_graph(load_graph("resnet50"), device="meta")
+    text = import_torch(module, "3x224x224", name="resnet50")
+    assert text.count("\n") <= 40  # 175 layers
+    assert "  - layer3: {kind: bottleneck, repeat: 6," in text
+    assert "      - downsample: {kind: projection, from: input, " in text
+
+
+# --- networks written in plain torch, as people write them ------------------------------------
+
+class LeNetFunctional(nn.Module):
+    """LeNet-5 (LeCun et al. 1998) as the PyTorch tutorials write it: functional activations and
+    pooling, a view to flatten."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), (2, 2))
+        x = x.view(x.size(0), -1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+class SmallVGG(nn.Module):
+    """VGG (Simonyan & Zisserman 2015) in torchvision's style: nn.Sequential features of
+    heterogeneous children, in-place ReLUs, adaptive pooling, torch.flatten, dropout."""
+
+    def __init__(self, widths=(16, "M", 32, 32, "M", 64, "M"), classes: int = 10) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 3
+        for width in widths:
+            if width == "M":
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            else:
+                layers += [nn.Conv2d(channels, width, kernel_size=3, padding=1), nn.BatchNorm2d(width),
+                           nn.ReLU(inplace=True)]
+                channels = width
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d((2, 2))
+        self.classifier = nn.Sequential(nn.Linear(channels * 4, 128), nn.ReLU(True), nn.Dropout(p=0.5),
+                                        nn.Linear(128, classes))
+
+    def forward(self, x):
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block (He et al. 2016) as torchvision writes it: one ReLU module used twice
+    (in place), `out += identity`, a downsample nn.Sequential or None."""
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = None
+        if stride != 1 or inplanes != planes:
+            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+
+class SmallResNet(nn.Module):
+    def __init__(self, depths=(2, 2, 2), classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        stages, inplanes = [], 16
+        for i, depth in enumerate(depths):
+            planes = 16 * 2 ** i
+            blocks = [BasicBlock(inplanes, planes, 1 if i == 0 else 2)]
+            blocks += [BasicBlock(planes, planes) for _ in range(depth - 1)]
+            stages.append(nn.Sequential(*blocks))
+            inplanes = planes
+        self.layer1, self.layer2, self.layer3 = stages
+        self.fc = nn.Linear(inplanes, classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(x.mean((2, 3)))
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation (Hu et al. 2018) with functional pooling and gating."""
+
+    def __init__(self, channels: int, squeezed: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, squeezed, 1)
+        self.fc2 = nn.Conv2d(squeezed, channels, 1)
+
+    def forward(self, x):
+        scale = F.adaptive_avg_pool2d(x, 1)
+        scale = F.relu(self.fc1(scale))
+        scale = torch.sigmoid(self.fc2(scale))
+        return x * scale
+
+
+class MobileBlock(nn.Module):
+    """MobileNetV3's bneck (Howard et al. 2019): expand, depthwise, SE, project, hardswish as a
+    function and as a tensor method in place."""
+
+    def __init__(self, channels: int, expanded: int) -> None:
+        super().__init__()
+        self.expand = nn.Conv2d(channels, expanded, 1, bias=False)
+        self.depthwise = nn.Conv2d(expanded, expanded, 3, padding=1, groups=expanded, bias=False)
+        self.se = SqueezeExcite(expanded, expanded // 4)
+        self.project = nn.Conv2d(expanded, channels, 1, bias=False)
+
+    def forward(self, x):
+        y = F.hardswish(self.expand(x))
+        y = self.depthwise(y)
+        y.relu_()
+        y = self.se(y)
+        return x + self.project(y)
+
+
+class SmallMobileNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.blocks = nn.Sequential(*[MobileBlock(16, 64) for _ in range(3)])
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = F.hardswish(self.stem(x))
+        x = self.blocks(x)
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return F.softmax(self.head(x), dim=1)
+
+
+class ShuffleUnit(nn.Module):
+    """ShuffleNet V2's unit (Ma et al. 2018) without its shuffle: x.chunk, a branch, torch.cat."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        half = channels // 2
+        self.branch = nn.Sequential(nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True),
+                                    nn.Conv2d(half, half, 3, padding=1, groups=half, bias=False), nn.BatchNorm2d(half))
+
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=1)
+        return torch.cat((x1, self.branch(x2)), dim=1)
+
+
+class TinyUNet(nn.Module):
+    """U-Net (Ronneberger et al. 2015), two levels: an up-convolution, a bilinear upsampling by
+    interpolate, skip connections joined by torch.cat."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down1 = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU())
+        self.down2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU())
+        self.bottom = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU())
+        self.up1 = nn.ConvTranspose2d(16, 16, 2, stride=2)
+        self.conv1 = nn.Conv2d(32, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 2, 1)
+
+    def forward(self, x):
+        d1 = self.down1(x)
+        d2 = self.down2(d1)
+        u = torch.cat([d2, self.up1(self.bottom(d2))], dim=1)
+        u = F.relu(self.conv1(u))
+        u = F.interpolate(u, scale_factor=2, mode="bilinear", align_corners=False)
+        return self.conv2(torch.cat([u, d1], 1))
+
+
+class OwnConv(nn.Module):
+    """A convolution that holds its own weight and calls F.conv2d."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(8, 3, 3, 3))
+        self.bias = nn.Parameter(torch.zeros(8))
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, stride=2, padding=1)
+
+
+class WithOwnConv(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = OwnConv()
+        self.act = nn.GELU()
+        self.pool = nn.AvgPool2d(2)
+
+    def forward(self, x):
+        return self.pool(self.act(self.stem(x)))
+
+
+class Functional(nn.Module):
+    """The functional calls and tensor methods the importer maps, in one network: permute and a
+    channels-last layer norm, contiguous, F.pad, torch.add, interpolate to a size, x.sigmoid(),
+    dropout with self.training, pixel shuffle of a concatenation, flatten(2), a 1-D convolution,
+    reshape, softmax over dim -1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding="same")
+        self.norm = nn.LayerNorm(8)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv1d = nn.Conv1d(8, 4, 3)
+        self.fc = nn.Linear(4 * 126, 10)
+        self.lrn = nn.LocalResponseNorm(3)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x):
+        x = F.leaky_relu(F.relu6(self.conv(x)), 0.2)
+        x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
+        x = self.lrn(torch.add(x, F.avg_pool2d(F.pad(x, (1, 1, 1, 1)), 3, stride=1)))
+        y = F.interpolate(F.max_pool2d(x, 2), size=(16, 16), mode="bilinear", align_corners=True)
+        x = self.up(F.dropout(x * y.sigmoid(), 0.1, self.training))
+        x = self.shuffle(torch.cat([x, x, x, x], 1))
+        x = torch.tanh(self.conv1d(F.adaptive_max_pool2d(x, (1, 128)).flatten(2)))
+        return F.softmax(self.fc(x.reshape(x.shape[0], -1)), dim=-1)
+
+
+PLAIN = {
+    "lenet": (LeNetFunctional, (1, 28, 28)),
+    "vgg": (SmallVGG, (3, 32, 32)),
+    "resnet": (SmallResNet, (3, 32, 32)),
+    "mobilenet": (SmallMobileNet, (3, 32, 32)),
+    "shuffle_unit": (lambda: ShuffleUnit(16), (16, 8, 8)),
+    "unet": (TinyUNet, (1, 32, 32)),
+    "own_conv": (WithOwnConv, (3, 16, 16)),
+    "functional": (Functional, (3, 16, 16)),
+}
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_a_network_written_in_plain_torch_imports_to_its_own_figures_and_output(name, tmp_path):
+    make, shape = PLAIN[name]
+    torch.manual_seed(0)
+    module = make().eval()
+    graph = read_back(import_torch(module, shape, name=name), tmp_path)
+    stats = analyze_graph(graph, convention="torch")
+    assert stats.totals.params == sum(p.numel() for p in module.parameters())
+    assert stats.totals.buffers == sum(b.numel() for b in module.buffers())
+    x = torch.randn(2, *shape)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        expected = module(x)
+    assert analyze_graph(graph, batch=2, convention="torch").totals.flops == counter.get_total_flops()
+    rebuilt = build_graph(graph).eval()
+    rebuilt.load_state_dict(module.state_dict(), strict=True)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["lenet", "vgg", "resnet", "unet"])
+def test_a_plain_network_counts_as_fvcore_counts_it(name):
+    fvcore = pytest.importorskip("fvcore.nn")
+    make, shape = PLAIN[name]
+    module = make().eval()
+    stats = import_and_analyze(module, shape, "fvcore")
+    analysis = fvcore.FlopCountAnalysis(module, torch.randn(1, *shape))
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    assert stats.totals.macs == analysis.total()
+
+
+def import_and_analyze(module, shape, convention):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return analyze_graph(read_back(import_torch(module, shape), Path(folder)), convention=convention)
+
+
+def test_the_plain_resnet_is_written_with_its_blocks_and_sequential_names(tmp_path):
+    text = import_torch(SmallResNet().eval(), (3, 32, 32), name="small_resnet")
+    assert "  - layer2: {kind: basic_block, repeat: 2, " in text
+    assert "      - downsample:\n" in text or "kind: sequential" in text
+    graph = read_back(text, tmp_path)
+    names = {node.name for node in graph.nodes}
+    assert {"layer2.0.downsample.0", "layer2.0.downsample.1", "layer1.1.relu", "layer1.1.relu_1", "layer1.1.add"} <= names
+
+
+# --- errors: one message, exit 2, no traceback ------------------------------------------------
+
+MODELS = '''\
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class Elu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return F.elu(self.conv(x))
+
+
+class Gate(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x
+        return -x
+
+
+class Constant(nn.Module):
+    def forward(self, x):
+        return x + 1
+
+
+class Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(self.conv(x))
+
+
+class Flat(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(12, 2)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(x, 1))
+
+
+class Two(nn.Module):
+    def forward(self, x, y):
+        return x + y
+
+
+class Named(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        return {"out": self.conv(x)}
+
+
+class Unused(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+        self.side = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        self.side(x)
+        return self.conv(x)
+
+
+class Reflect(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Sliced(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return self.conv(x)[:, :2]
+
+
+def make(width):
+    return nn.Sequential(nn.Conv2d(3, width, 1))
+
+
+def one_layer():
+    return nn.Conv2d(3, 4, 1)
+
+
+def not_a_module():
+    return [1, 2]
+
+
+NUMBER = 3
+'''
+
+
+@pytest.fixture
+def models(tmp_path):
+    (tmp_path / "plain_models.py").write_text(MODELS, encoding="utf-8")
+    return tmp_path
+
+
+def run_import(folder: Path, *args: str):
+    return run_process("import", "torch", *args, cwd=folder)
+
+
+def test_a_call_without_a_layer_kind_names_the_node_its_module_and_the_operation(models):
+    result = run_import(models, "plain_models:Elu", "--input", "3x8x8")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == ("error: node 'elu' (the top-level forward, torch.nn.functional.elu) has no layer kind "
+                             f"in archcalc\n  hint: the kinds are: {KINDS}\n")
+
+
+def test_an_arithmetic_with_a_constant_is_refused_not_dropped(models):
+    result = run_import(models, "plain_models:Constant", "--input", "3x8x8")
+    assert result.returncode == 2
+    assert result.stderr == ("error: node 'add' (the top-level forward, _operator.add) cannot be written exactly: "
+                             "an arithmetic with a constant (archcalc's add and multiply take tensors only)\n"
+                             f"  hint: the kinds are: {KINDS}\n")
+
+
+def test_a_model_fx_cannot_trace_gets_fx_message_where_and_the_fix(models):
+    result = run_import(models, "plain_models:Gate", "--input", "3x8x8")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: torch.fx cannot trace 'gate' ({models / 'plain_models.py'}:17): symbolically traced variables "
+        "cannot be used as inputs to control flow\n"
+        "  hint: torch.fx records the operations without running them, so Python control flow that depends on a "
+        "tensor (an if or a loop on its values or sizes) cannot be traced: make it depend on a constructor "
+        "argument (--args), or write it with tensor operations (torch.where)\n")
+
+
+@pytest.mark.parametrize("target, message", [
+    ("Two", ("'two' takes 2 inputs (x, y); an archcalc model takes one tensor\n"
+             "  hint: import a wrapper module whose forward takes one tensor")),
+    ("Named", ("'named' returns a dict; archcalc models return a tensor or a tuple of tensors\n"
+               "  hint: import a wrapper module that returns a tuple")),
+    ("Unused", ("the result of 'side' (conv2d) in 'unused' is never used\n"
+                "  hint: archcalc counts the layers that lead to an output: remove it, or return it")),
+    ("Reflect", ("node 'conv' (module 'conv', torch.nn.modules.conv.Conv2d) cannot be written exactly: padding_mode "
+                 f"'reflect' (archcalc's convolutions pad with zeros)\n  hint: the kinds are: {KINDS}")),
+    ("Sliced", (f"node 'getitem' (the top-level forward, _operator.getitem) has no layer kind in archcalc\n"
+                f"  hint: the kinds are: {KINDS}")),
+])
+def test_what_a_spec_cannot_hold_exactly_is_refused(models, target, message):
+    result = run_import(models, f"plain_models:{target}", "--input", "3x8x8")
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
+
+
+def test_shared_weights_are_refused(models):
+    result = run_import(models, "plain_models:Shared", "--input", "3x8x8")
+    assert result.returncode == 2
+    assert result.stderr == ("error: module 'conv' of 'shared' is called more than once and has parameters: shared "
+                             "weights have no spec form\n  hint: give each use its own module\n")
+
+
+@pytest.mark.parametrize("target, message", [
+    ("plain_models:NUMBER", "'plain_models:NUMBER' is a int, not a torch.nn.Module or something that makes one"),
+    ("plain_models:not_a_module", "'plain_models:not_a_module' returned a list, not a torch.nn.Module"),
+    ("plain_models:Nothing", "'plain_models' has no 'Nothing'"),
+    ("plain_models:one_layer", ("'one_layer' is a single Conv2d: its state dict's keys ('weight', 'bias') name no "
+                                "layer\n  hint: import a module that holds it: nn.Sequential(module) names it '0'")),
+    ("no_such_models:Net", ("cannot import 'no_such_models': ModuleNotFoundError: No module named 'no_such_models'\n"
+                            "  hint: run from the folder that holds it, or install its package")),
+    ("plain_models", ("'plain_models' is not MODULE:CALLABLE\n"
+                      "  hint: for example 'torchvision.models:resnet50' or 'mynet:Net'")),
+])
+def test_a_target_that_is_no_module_is_one_message(models, target, message):
+    result = run_import(models, target, "--input", "3x8x8")
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
+
+
+def test_an_input_the_model_does_not_take_is_one_message(models):
+    result = run_import(models, "plain_models:Flat", "--input", "3x4x4")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: 'flat' does not run on an input of 1×3×4×4: at node 'fc' (torch.nn.modules.linear.Linear): "
+        "a and b must have same reduction dim, but got [1, 48] X [12, 2].\n"
+        "  hint: check --input (C×H×W, without the batch) against the model\n")
+
+
+@pytest.mark.parametrize("args", [["--input", "3x"], ["--input", "3xHxW"], []])
+def test_a_malformed_input_is_a_usage_error(models, args):
+    result = run_import(models, "plain_models:Flat", *args)
+    assert result.returncode == 2
+    assert "Usage: archcalc import" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_args_reach_the_callable_and_the_spec_is_written(models):
+    result = run_import(models, "plain_models:make", "--args", '{"width": 5}', "--input", "3x8x8", "-o", "net.yaml")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (models / "net.yaml").read_text() == textwrap.dedent("""\
+        name: make
+        source: 'imported from torch: plain_models:make'
+        input: [3, 8, 8]
+        layers:
+          - '0': {kind: conv2d, out: 5, kernel: 1}
+        """)
+    table = run_process("table", "net.yaml", cwd=models)
+    assert table.returncode == 0 and " 20 " in table.stdout
+
+
+def test_bad_args_are_one_message(models):
+    result = run_import(models, "plain_models:make", "--args", "{width: 5}", "--input", "3x8x8")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --args is not JSON: Expecting property name enclosed in double quotes")
+    wrong = run_import(models, "plain_models:make", "--args", '{"depth": 5}', "--input", "3x8x8")
+    assert wrong.stderr == ("error: 'plain_models:make' failed with these arguments: TypeError: make() got an "
+                            "unexpected keyword argument 'depth'\n  hint: check --args against its parameters\n")
+
+
+def test_only_torch_is_a_framework_for_now(models):
+    result = run_process("import", "onnx", "model.onnx", "--input", "3x8x8", cwd=models)
+    assert result.returncode == 2
+    assert "cannot import from 'onnx': the frameworks are torch" in result.stderr
+
+
+def test_the_api_refuses_what_is_not_a_module():
+    from archcalc.errors import UserError
+
+    with pytest.raises(UserError, match=r"^float is not a torch.nn.Module\n  hint: import a module, or a function or class that returns one$"):
+        import_torch(math.pi, "3x8x8")
+
+
+def test_the_examples_in_docs_import_md_are_what_the_import_writes():
+    page = (Path(__file__).resolve().parents[1] / "docs" / "import.md").read_text(encoding="utf-8")
+    resnet = build_graph(load_graph("resnet50"), device="meta")
+    written = import_torch(resnet, "3x224x224", name="resnet50", source="imported from torch: archcalc:build_torch")
+    assert f"```yaml\n{written}```" in page
+    plain = import_torch(SmallResNet().eval(), (3, 32, 32), name="small_resnet",
+                         source="tests/test_import_torch.py:SmallResNet")
+    assert f"```yaml\n{plain}```" in page
