@@ -48,7 +48,8 @@ def tracked_peak(graph: Graph, shape: tuple[int, ...], dtype: str = "float32",
 
 def tracked_peaks(graph: Graph, input_shape: tuple[int, ...], batches: list[int], dtype: str = "float32",
                   tracker: type[MemTracker] = OverallPeakTracker) -> list[TrackedPeak]:
-    """`tracked_peak` at each of `batches`, the model built once: a tracker for each batch."""
+    """`tracked_peak` at each of `batches`, the model built once (as at the smallest batch, which
+    is where torch may refuse one) and a tracker for each batch."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     model = _built(graph, input_shape, min(batches), TORCH_DTYPES[dtype])
