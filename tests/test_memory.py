@@ -121,11 +121,29 @@ def tracked(graph, batch: int, dtype: str = "float32") -> tuple[int, int, int, i
     return tuple(tracked_peak(graph, (batch, *graph.input_shape), dtype))
 
 
-@pytest.mark.parametrize("batch", [1, 8])
 @pytest.mark.parametrize("entry", [tier(entry) for entry in bundled()])
-def test_every_bundled_model_peaks_as_memtracker_measures(entry, batch):
+def test_every_bundled_model_peaks_as_memtracker_measures(entry):
+    """At batch 1 and batch 8, each figure per batch (the torch model built once for both)."""
+    from archcalc.validation.peak import tracked_peaks
+
+    torch_modules()
     graph = load_graph(entry.path, entry.variant)
-    assert predicted_model(graph, batch) == tracked(graph, batch)
+    measured = tracked_peaks(graph, graph.input_shape, [1, 8])
+    assert {batch: predicted_model(graph, batch) for batch in (1, 8)} == {
+        batch: tuple(peak) for batch, peak in zip((1, 8), measured)}
+
+
+@pytest.mark.parametrize("spec", ["lenet5", "squeezenet1_1", "mobilenet_v2"])
+def test_the_tracker_of_the_overall_peak_measures_as_memtracker_itself(spec):
+    """The tests and validate run MemTracker without its per-module peaks (OverallPeakTracker):
+    the same figures as torch's MemTracker itself (checked once on every bundled model), here
+    on a model with concat merges and one with in-place activations and batch norms."""
+    _, _, MemTracker = torch_modules()
+    from archcalc.validation.peak import OverallPeakTracker, tracked_peaks
+
+    graph = load_graph(spec)
+    assert (tracked_peaks(graph, graph.input_shape, [1, 2], tracker=OverallPeakTracker)
+            == tracked_peaks(graph, graph.input_shape, [1, 2], tracker=MemTracker))
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])

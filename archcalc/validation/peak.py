@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+from torch.distributed._tools.mem_tracker import MemTracker
 
 from archcalc.graph import Graph
 
@@ -23,30 +24,65 @@ class TrackedPeak(NamedTuple):
     total: int
 
 
-def tracked_peak(graph: Graph, shape: tuple[int, ...], dtype: str = "float32") -> TrackedPeak:
-    """Build `graph` on fake tensors in `dtype`, make an input of `shape` (batch first) before the
-    tracker starts, and run one forward pass in eval mode without gradients under MemTracker."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.distributed._tools.mem_tracker import MemTracker
+class OverallPeakTracker(MemTracker):
+    """MemTracker keeping its overall peak but not each module's. After every operation it
+    otherwise steps through every module run so far to update their own peaks, which makes a
+    run quadratic in the model's size (more than half the time of a large model's measurement);
+    the overall peak is updated by the same code, the module peaks are never read here."""
 
+    def _update_peak_stats(self, peak_state) -> None:
+        modules, self.memory_tracking = self.memory_tracking, {}
+        try:
+            super()._update_peak_stats(peak_state)
+        finally:
+            self.memory_tracking = modules
+
+
+def tracked_peak(graph: Graph, shape: tuple[int, ...], dtype: str = "float32",
+                 tracker: type[MemTracker] = OverallPeakTracker) -> TrackedPeak:
+    """Build `graph` on fake tensors in `dtype`, make an input of `shape` (batch first) before the
+    tracker starts, and run one forward pass in eval mode without gradients under MemTracker
+    (or `tracker`)."""
+    return tracked_peaks(graph, shape[1:], [shape[0]], dtype, tracker)[0]
+
+
+def tracked_peaks(graph: Graph, input_shape: tuple[int, ...], batches: list[int], dtype: str = "float32",
+                  tracker: type[MemTracker] = OverallPeakTracker) -> list[TrackedPeak]:
+    """`tracked_peak` at each of `batches`, the model built once (as at the smallest batch, which
+    is where torch may refuse one) and a tracker for each batch."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    model = _built(graph, input_shape, min(batches), TORCH_DTYPES[dtype])
     with FakeTensorMode():
-        model, x = _built(graph, shape, TORCH_DTYPES[dtype])
-        tracker = MemTracker()
-        with torch.no_grad(), tracker:
-            model(x)
-    snapshot = {str(getattr(key, "value", key)): size for device in tracker.get_tracker_snapshot("peak").values()
+        model = _on_fake_tensors(model)
+        return [_measured(model, torch.empty(batch, *input_shape, dtype=TORCH_DTYPES[dtype]), tracker)
+                for batch in batches]
+
+
+def _measured(model: torch.nn.Module, x: torch.Tensor, tracker: type[MemTracker]) -> TrackedPeak:
+    """MemTracker's peak of one forward pass of `model` on `x` in eval mode without gradients."""
+    measuring = tracker()
+    with torch.no_grad(), measuring:
+        model(x)
+    snapshot = {str(getattr(key, "value", key)): size for device in measuring.get_tracker_snapshot("peak").values()
                 for key, size in device.items()}
     return TrackedPeak(*(snapshot.get(key, 0) for key in ("Parameter", "Buffer", "Activation", "Total")))
 
 
-def _built(graph: Graph, shape: tuple[int, ...], dtype: torch.dtype):
-    """The model and an input in `dtype` (made so by the default dtype: fake parameters cannot be
-    converted after they are made)."""
+def _built(graph: Graph, input_shape: tuple[int, ...], batch: int, dtype: torch.dtype) -> torch.nn.Module:
+    """The model on the meta device in `dtype` (made so by the default dtype), in eval mode:
+    nothing allocated, no weight drawn."""
     from archcalc.torchmodel import build_graph
 
     default = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
-        return build_graph(graph, shape[1:], shape[0]).eval(), torch.randn(shape)
+        return build_graph(graph, input_shape, batch, device="meta").eval()
     finally:
         torch.set_default_dtype(default)
+
+
+def _on_fake_tensors(model: torch.nn.Module) -> torch.nn.Module:
+    """`model` with each parameter and buffer a fake CPU tensor of its shape and dtype (under the
+    active FakeTensorMode): sizes are all MemTracker reads, and fake tensors hold no values."""
+    return model._apply(lambda tensor: torch.empty(tensor.shape, dtype=tensor.dtype))
