@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -103,6 +104,14 @@ def count_adversarial_case():
         _examples["adversarial"] += 1
 
     return count
+
+
+def pytest_configure(config):
+    """Python's cyclic garbage collector every 10,000 new objects, not 700: the test process holds
+    a large heap (torch, sympy's caches, every analysis kept), and the collections that scan it took
+    about a tenth of the run; the tests make little cyclic garbage (a built model is freed by its
+    reference count), as the command line makes little (archcalc.cli.main turns the collector off)."""
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
 
 
 def pytest_collection_finish(session):

@@ -251,8 +251,8 @@ def test_resnet_1001_equals_a_hand_written_torch_model():
     stats = analyze(ROOT / "tests" / "specs" / "resnet1001.yaml")
     assert stats.totals.params == sum(p.numel() for p in model.parameters())
     assert stats.totals.buffers == sum(b.numel() for b in model.buffers())
-    with torch.device("meta"):
-        assert tuple(model.to("meta")(torch.empty(1, 3, 32, 32)).shape) == stats.layers[-1].shape
+    with torch.no_grad():  # on the CPU: at 32×32, torch's arithmetic costs less than its meta device's shape rules
+        assert tuple(model(torch.zeros(1, 3, 32, 32)).shape) == stats.layers[-1].shape
 
 
 @pytest.mark.slow

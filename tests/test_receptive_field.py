@@ -45,7 +45,7 @@ from archcalc.analysis import analyze_graph  # noqa: E402
 from archcalc.errors import SpecError  # noqa: E402
 from archcalc.receptive import Moved, unit_region  # noqa: E402
 from archcalc.spec import bundled, load_graph  # noqa: E402
-from archcalc.torchmodel import build_graph  # noqa: E402
+from archcalc.torchmodel import build_graph, build_layer  # noqa: E402
 
 SMALL_ENOUGH = 3e9
 """MACs at a spec's own input up to which the measurement runs there on the CPU; larger models
@@ -153,9 +153,16 @@ class NotProvable(Exception):
 
 
 def smallest(tensor) -> float:
-    """The smallest non-zero magnitude in `tensor` (inf when it is all zero)."""
-    values = tensor.detach().abs()
-    return float(values.masked_fill(values == 0, float("inf")).amin())
+    """The smallest non-zero value in `tensor` (inf when it is all zero). The bounds hold for
+    non-negative values only, as the monotone model's are: NotProvable for a negative one. One
+    pass where no value is zero (most outputs on the way forward; a gradient has zeros)."""
+    tensor = tensor.detach()
+    least = float(tensor.amin())
+    if least > 0:
+        return least
+    if least < 0:
+        raise NotProvable(f"a negative value, {least:.3g}")
+    return float(tensor.masked_fill(tensor == 0, float("inf")).amin())
 
 
 def derivative_floor(module: nn.Module, inputs) -> float:
@@ -395,13 +402,19 @@ def measure(graph, shape, units, per_sample, expected, channels):
     """measured_regions in float32 where that provably loses no pixel and agrees with `expected`;
     otherwise in float64."""
     def build(dtype):
-        # on the meta device (torch's random initialisation would be overwritten), where monotone
-        # sets every weight and buffer there is
+        # on the meta device: monotone sets every tensor of the convolutions, linear layers and batch
+        # norms (torch's random initialisation would be overwritten); another layer with tensors (a
+        # layer norm, a layer scale) takes the ones it has when built alone on the CPU
         model = build_graph(graph, shape, device="meta")
-        if all(isinstance(module, (*CONV, nn.Linear, *BATCH_NORM)) for module in model.modules()
-               if list(module.parameters(recurse=False)) or list(module.buffers(recurse=False))):
-            return monotone(model, dtype)
-        return monotone(build_graph(graph, shape), dtype)
+        nodes, shapes = {node.name: node for node in graph.nodes}, None
+        for name, module in leaf_modules(model):
+            if isinstance(module, (*CONV, nn.Linear, *BATCH_NORM)) or not module.state_dict():
+                continue
+            shapes = shapes or analyze_graph(graph, shape).shapes
+            node = nodes[name]
+            built = build_layer(node.kind, node.attrs, [shapes[source] for source in node.inputs])
+            module.load_state_dict(built.state_dict(), assign=True)
+        return monotone(model, dtype)
 
     # small, so that residual sums stay below where relu6 and the hard activations go flat
     x = 1e-6 * (0.5 + torch.rand(1, *shape, dtype=torch.float64))
