@@ -1,4 +1,5 @@
-"""Specs from existing models: `import_torch` traces a torch module and writes its spec.
+"""Specs from existing models: `import_torch` traces a torch module and writes its spec,
+`import_onnx` reads an ONNX file (with the `onnx` package alone).
 
 The spec written is read back before it is returned: its layers must be the traced ones (names,
 inputs, shapes), its parameters and buffers the module's own, and its torch model must load the
@@ -7,6 +8,7 @@ module's state dict. Anything else is refused, never a spec with other figures.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archcalc.dependencies import require
@@ -91,7 +93,40 @@ def _check_state_dict(graph: Any, module: nn.Module, shape: tuple[int, ...], nam
                         f"missing {missing}, extra {extra}, other shapes {other}")
 
 
-__all__ = ["import_torch"]
+def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, name: str | None = None,
+                source: str | None = None) -> str:
+    """The spec of the model in an ONNX file, as YAML text.
+
+    `input` (C×H×W) fixes the sizes where the graph's input has symbols (a symbolic batch is 1);
+    `name` is the spec's name (the file's, snake_cased, by default). UserError where the file is no
+    ONNX model, a node has no layer kind, or the spec would not be exact.
+    """
+    require("onnx", "archcalc import onnx")
+    from archcalc.importers.common import not_exact, read_back, spec_text_of
+    from archcalc.importers.onnx_graph import load, read
+
+    path = Path(path)
+    name = name or _file_name(path)
+    model = load(path)
+    found = read(model, None if input is None else _input_shape(input), f"'{path.name}'")
+    text = spec_text_of(found.imported, {"name": name, "source": source or f"imported from ONNX: {path.name}",
+                                         "input": list(found.shape)})
+    _, stats = read_back(text, found.imported, found.shape, name, found.batch)
+    for layer in stats.layers:
+        if layer.figures.weight + layer.figures.bias != found.params[layer.name]:
+            raise not_exact(name, f"layer '{layer.name}' has {layer.figures.weight + layer.figures.bias:,} parameters "
+                            f"in the spec, {found.params[layer.name]:,} in the graph")
+    return text
+
+
+def _file_name(path: Path) -> str:
+    from archcalc.importers.structure import snake
+
+    name = snake(path.stem).replace("-", "_").replace(".", "_")
+    return "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in name) or "model"
+
+
+__all__ = ["import_onnx", "import_torch"]
 
 
 def make_module(target: str, arguments: tuple[list, dict]) -> tuple[nn.Module, str]:

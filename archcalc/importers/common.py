@@ -71,6 +71,18 @@ def read_back(text: str, imported: Imported, shape: Shape, name: str, batch: int
     return graph, stats
 
 
+class Unsupported(Exception):
+    """A call or node that a rule cannot keep exact (the reason is the message)."""
+
+
+def pair(value: Any) -> Any:
+    """A size field as the spec writes it: one number for every axis, or a list."""
+    if isinstance(value, (tuple, list)):
+        value = list(value)
+        return value[0] if len(set(value)) == 1 else value
+    return value
+
+
 def not_exact(name: str, what: str) -> UserError:
     return UserError(f"cannot write an exact spec of '{name}': {what}",
                      hint="this is archcalc's mistake, not the model's: please report it with the model")
