@@ -23,7 +23,7 @@ from archcalc.layers import LAYER_KINDS
 from archcalc.spec import bundled, load_graph
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
 
 KINDS = ", ".join(sorted(LAYER_KINDS))
 
@@ -257,3 +257,14 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(files, monkeypatch):
 def test_args_are_for_torch_only(files):
     result = run_import(files, "good.onnx", "--args", "[]")
     assert result.returncode == 2 and "--args is for torch: an ONNX file takes none" in result.stderr
+
+
+def test_weights_in_external_data_files_are_refused_before_any_is_opened(files):
+    model = onnx.load(str(files / "good.onnx"))
+    onnx.save(model, str(files / "external.onnx"), save_as_external_data=True, location="weights.bin",
+              size_threshold=0)
+    (files / "weights.bin").unlink()  # not needed: never opened
+    result = run_import(files, "external.onnx")
+    assert (result.returncode, result.stderr) == (2, (
+        "error: 'external.onnx' keeps 1 initialisers ('conv.weight', …) in external data files: archcalc reads a "
+        "model of one file\n  hint: save it without external data (a model under 2 GiB)\n"))

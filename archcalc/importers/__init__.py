@@ -101,7 +101,7 @@ def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, na
     `name` is the spec's name (the file's, snake_cased, by default). UserError where the file is no
     ONNX model, a node has no layer kind, or the spec would not be exact.
     """
-    require("onnx", "archcalc import onnx")
+    require("onnx", "archcalc import onnx", install="pip install 'archcalc[onnx]'")
     from archcalc.importers.common import not_exact, read_back, spec_text_of
     from archcalc.importers.onnx_graph import load, read
 

@@ -56,8 +56,13 @@ def load(path: Path) -> onnx.ModelProto:
     except Exception as error:  # noqa: BLE001 - protobuf's DecodeError, or whatever a broken file raises
         raise UserError(f"'{path}' is not an ONNX model: {_line(error) or 'it does not parse'}",
                         hint="is the file complete? an ONNX file is a protobuf ModelProto (.onnx)") from None
+    del data
     if not model.graph.node or not model.opset_import:
         raise UserError(f"'{path}' is not an ONNX model: it holds no graph", hint="an ONNX file is a protobuf ModelProto (.onnx)")
+    external = [t.name for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    if external:
+        raise UserError(f"'{path}' keeps {len(external)} initialisers ('{external[0]}', …) in external data files: "
+                        "archcalc reads a model of one file", hint="save it without external data (a model under 2 GiB)")
     try:
         onnx.checker.check_model(model)
     except Exception as error:  # noqa: BLE001 - ValidationError, or a C++ failure on a broken graph
@@ -65,7 +70,17 @@ def load(path: Path) -> onnx.ModelProto:
                         hint="is the file complete? onnx.checker.check_model says what is wrong") from None
     if len(model.graph.node) > MAX_ONNX_NODES:
         raise UserError(f"'{path}' has {len(model.graph.node):,} nodes, more than {MAX_ONNX_NODES:,}")
+    _without_weights(model)
     return model
+
+
+def _without_weights(model: onnx.ModelProto) -> None:
+    """Initialisers larger than any constant computed here keep their name, type and shape only:
+    their values are never read, and each copy (the checker's, shape inference's) would hold them."""
+    for tensor in model.graph.initializer:
+        if math.prod(tensor.dims) > FOLDED_SIZE:
+            kept = onnx.TensorProto(name=tensor.name, data_type=tensor.data_type, dims=tensor.dims)
+            tensor.CopyFrom(kept)
 
 
 def _line(error: Exception) -> str:
@@ -469,7 +484,8 @@ class _Namer:
             if scope:
                 per_scope[tuple(scope)] = per_scope.get(tuple(scope), 0) + 1
         deeper = {tuple(s[:i]) for s in scopes.values() if s for i in range(1, len(s))}
-        groups: dict[str, str] = {}   # a tensor → the group of the layer that makes it
+        made: dict[str, str] = {}         # a tensor → the name of the layer that makes it
+        group_input: dict[str, str] = {}  # a group → what its first layer reads
         previous = ""
         placed: list[list] = []       # [item, name, whether it was placed by what it reads]
         for item in self.joined:
@@ -478,7 +494,7 @@ class _Namer:
             if owner:
                 name = owner
             elif flat and scope:
-                group = _common(self._group_of(item, groups), previous)
+                group = _group(previous, [made.get(t, INPUT) for t in item.tensors], group_input)
                 name = self._free(f"{group}.{_strip_number(scope[-1])}" if group else _strip_number(scope[-1]),
                                   f"{group}.{scope[-1]}" if group else scope[-1])
                 guessed = True
@@ -489,8 +505,11 @@ class _Namer:
                 name = self._free(".".join([*(scope or []), base]))
             self.taken.add(name)
             placed.append([item, name, guessed])
-            groups[item.output] = name.rpartition(".")[0]
+            made[item.output] = name
             previous = name.rpartition(".")[0]
+            first = made.get(item.tensors[0], INPUT) if item.tensors else INPUT
+            for depth in range(1, name.count(".") + 1):
+                group_input.setdefault(".".join(name.split(".")[:depth]), first)
         if flat:
             self._lift(placed)
         return {id(item): name for item, name, _ in placed}
@@ -517,9 +536,6 @@ class _Namer:
                 self.taken.add(placed[index][1])
                 changed = True
                 break
-
-    def _group_of(self, item: Joined, groups: dict[str, str]) -> str:
-        return groups.get(item.tensors[0], "") if item.tensors else ""
 
     def _free(self, name: str, fallback: str | None = None) -> str:
         if name not in self.taken and name not in self.groups:
@@ -558,15 +574,16 @@ def _scope(node_name: str) -> list[str] | None:
     return [p for p in path if p != INPUT] if path else []
 
 
-def _common(group: str, previous: str) -> str:
-    """The deepest group that holds `group` and is still open after `previous`'s group."""
-    a, b = group.split(".") if group else [], previous.split(".") if previous else []
-    common = []
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        common.append(x)
-    return ".".join(common)
+def _group(previous: str, sources: list[str], group_input: dict[str, str]) -> str:
+    """The deepest group still open after `previous`'s group from which a layer reads only its own
+    layers and the group's input: a merge of two branches is their parent's, a block's last add
+    its block's."""
+    parts = previous.split(".") if previous else []
+    for depth in range(len(parts), 0, -1):
+        group = ".".join(parts[:depth])
+        if all(s.startswith(group + ".") or s == group_input.get(group) for s in sources):
+            return group
+    return ""
 
 
 def _strip_number(part: str) -> str:
