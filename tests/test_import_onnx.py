@@ -39,9 +39,15 @@ NOT_EXPORTED = {
 
 LRN_REFUSED = ("node '/norm1/Reshape' (Reshape) of '{}.onnx' cannot be written exactly: a reshape from "
                "[1, 96, 55, 55] to [1, 1, 96, 55, 55] that is not a flatten")
-NOT_IMPORTED = {"alexnet_paper": LRN_REFUSED.format("alexnet_paper"), "zfnet": LRN_REFUSED.format("zfnet")}
+NOT_IMPORTED = {
+    "alexnet_paper": LRN_REFUSED.format("alexnet_paper"), "zfnet": LRN_REFUSED.format("zfnet"),
+    "unet": "node '/crop/Slice' (Slice) of 'unet.onnx' has no layer kind in archcalc",
+    "unet_padded": "node '/pad/Pad' (Pad) of 'unet_padded.onnx': the shape of '/pad/Pad_output_0' is not known",
+}
 """Bundled models whose export archcalc refuses: torch writes nn.LocalResponseNorm as a dozen
-nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN."""
+nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN; U-Net's centre crop is a
+Slice (not yet mapped); the padded U-Net's Pad takes pads computed from the input's shape, which
+ONNX's shape inference does not follow."""
 
 
 def export(module, shape: tuple[int, ...], path) -> None:
@@ -63,6 +69,21 @@ def layer_figures(graph, convention: str, skip: set[str] = frozenset()) -> list:
     stats = analyze_graph(graph, convention=convention)
     return [(layer.name if layer.figures.weight + layer.figures.bias else "", layer.kind, layer.shape,
              layer.figures, dict(layer.counts)) for layer in stats.layers if layer.kind not in skip]
+
+
+def exported_layers(graph, convention: str) -> list:
+    """The rows of `layer_figures` that an export holds: not the layers that are the identity in
+    eval mode, nor a concatenation read only by concatenations (the exporter joins it into them:
+    Inception-v3's branch3x3 and branch3x3dbl)."""
+    stats = analyze_graph(graph, convention=convention)
+    readers: dict[str, list[str]] = {}
+    for layer in stats.layers:
+        for source in layer.inputs:
+            readers.setdefault(source, []).append(layer.kind)
+    joined = {layer.name for layer in stats.layers if layer.kind == "concat" and readers.get(layer.name)
+              and set(readers[layer.name]) == {"concat"}}
+    rows = layer_figures(graph, convention)
+    return [row for layer, row in zip(stats.layers, rows) if layer.kind not in EVAL_IDENTITY and layer.name not in joined]
 
 
 def as_exported(rows: list, convention: str) -> list:
@@ -89,6 +110,9 @@ def test_every_bundled_model_round_trips_through_onnx(entry, tmp_path):
 
     original = load_graph(entry.path, entry.variant)
     module = build_graph(original, initialise=False)
+    with torch.no_grad():  # parameters all zero would be one initialiser, and two convolutions of one input one node
+        for number, parameter in enumerate(module.parameters(), start=1):
+            parameter.fill_(number)
     path = tmp_path / f"{entry.name}.onnx"
     if entry.name in NOT_EXPORTED:
         with pytest.raises(Exception, match=NOT_EXPORTED[entry.name][:40]):
@@ -100,13 +124,12 @@ def test_every_bundled_model_round_trips_through_onnx(entry, tmp_path):
             import_onnx(path)
         return
     imported = read_back(import_onnx(path, name=entry.name), tmp_path)
-    for convention in CONVENTIONS:
-        assert layer_figures(imported, convention) == as_exported(
-            layer_figures(original, convention, EVAL_IDENTITY), convention)
+    for convention in CONVENTIONS:  # the exporter may order independent layers otherwise (Inception-v3's concat)
+        assert sorted(layer_figures(imported, convention), key=repr) == sorted(as_exported(
+            exported_layers(original, convention), convention), key=repr)
     assert len(imported.heads) == len(original.heads)
     rebuilt = build_graph(imported, device="meta")
     rebuilt.load_state_dict(module.state_dict(), strict=True, assign=True)  # every key, of its shape
-    del torch
 
 
 def test_resnet50_through_onnx_is_the_short_spec_of_its_torch_import(tmp_path):
@@ -115,8 +138,8 @@ def test_resnet50_through_onnx_is_the_short_spec_of_its_torch_import(tmp_path):
     path = tmp_path / "resnet50.onnx"
     export(build_graph(load_graph("resnet50"), initialise=False), (3, 224, 224), path)
     text = import_onnx(path)
-    assert text.count("\n") == 35  # 175 layers; the torch import's 35 lines, the block named 'block'
-    assert "  - layer3: {kind: block, repeat: 6, conv1_out: 256, conv2_stride: 1, conv3_out: 1024," in text
+    assert text.count("\n") == 35  # 175 layers; the torch import's 35 lines, the block named after its stages
+    assert "  - layer3: {kind: layer, repeat: 6, conv1_out: 256, conv2_stride: 1, conv3_out: 1024," in text
     assert "  - avgpool: {kind: adaptive_avgpool2d, output_size: 1}\n  - flatten: flatten\n" in text
 
 

@@ -604,10 +604,14 @@ def _operation(op_type: str) -> str:
 
 
 def _labels(names: list[str]) -> dict[str, str]:
-    """Each group's block name: `block` for a numbered group (`layer1.0`), else its own name."""
+    """Each group's block name: its own name, or for a numbered group (`layer1.0`) its parent's
+    without the number (`layer`), so that the blocks of every stage are one family."""
     labels = {}
     for name in names:
         parts = name.split(".")[:-1]
         for depth in range(1, len(parts) + 1):
-            labels[".".join(parts[:depth])] = "block" if parts[depth - 1].isdigit() else parts[depth - 1]
+            part = parts[depth - 1]
+            if part.isdigit():
+                part = re.sub(r"_?[0-9]+$", "", parts[depth - 2]) if depth > 1 else ""
+            labels[".".join(parts[:depth])] = part or "block"
     return labels
