@@ -6,11 +6,11 @@ from archcalc.stats import Figures, LayerStats, ModelStats, Row
 from archcalc.version import __version__
 
 __all__ = ["Figures", "LayerStats", "ModelStats", "Row", "SpecError", "analyze", "analyze_graph",
-           "build_torch", "import_torch", "validate", "__version__"]
+           "build_torch", "import_onnx", "import_torch", "validate", "__version__"]
 
 
 def __getattr__(name: str):
-    """`build_torch`, `import_torch` and `validate` load on first use: `archcalc table` never pays for them."""
+    """`build_torch`, `import_torch`, `import_onnx` and `validate` load on first use: `archcalc table` never pays for them."""
     if name == "build_torch":
         from archcalc.torchmodel import build_torch
 
@@ -19,6 +19,10 @@ def __getattr__(name: str):
         from archcalc.importers import import_torch
 
         return import_torch
+    if name == "import_onnx":
+        from archcalc.importers import import_onnx
+
+        return import_onnx
     if name == "validate":
         from archcalc.validation import validate
 

@@ -8,6 +8,13 @@ memory or the Python stack.
 MAX_FILE_BYTES = 4 * 1024 * 1024
 """Size of a spec file. A written-out 10,000-layer stack is about 0.4 MiB."""
 
+MAX_ONNX_BYTES = 2 * 1024**3
+"""Size of an ONNX file (`archcalc import onnx`): protobuf's own limit on one message, which an
+ONNX file without external data is. It is read whole (weights too): memory is about twice this."""
+
+MAX_ONNX_NODES = 100_000
+"""Nodes of an ONNX graph: a bundled model exported has 2,500 at most (EfficientNet-V2-L)."""
+
 MAX_YAML_DEPTH = 256
 """Mappings and lists nested inside each other, counted through aliases."""
 

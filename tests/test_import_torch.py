@@ -590,10 +590,10 @@ def test_bad_args_are_one_message(models):
                             "unexpected keyword argument 'depth'\n  hint: check --args against its parameters\n")
 
 
-def test_only_torch_is_a_framework_for_now(models):
-    result = run_process("import", "onnx", "model.onnx", "--input", "3x8x8", cwd=models)
+def test_the_frameworks_are_torch_and_onnx(models):
+    result = run_process("import", "keras", "model.keras", "--input", "3x8x8", cwd=models)
     assert result.returncode == 2
-    assert "cannot import from 'onnx': the frameworks are torch" in result.stderr
+    assert "cannot import from 'keras': the frameworks are torch, onnx" in result.stderr
 
 
 def test_the_api_refuses_what_is_not_a_module():

@@ -31,7 +31,8 @@ MALFORMED = {
     "report": [[], ["lenet5", "--batch", "0"], ["lenet5", "--convention", "x"], ["lenet5", "--input", "3x"]],
     "check": [["--format", "xml"], ["--bogus"], ["--baseline"]],
     "import": [[], ["torch"], ["torch", "mynet:Net"], ["torch", "mynet:Net", "--input", "3x"],
-               ["torch", "mynet:Net", "--input", "3xHxW"], ["onnx", "net.onnx", "--input", "3x8x8"]],
+               ["torch", "mynet:Net", "--input", "3xHxW"], ["keras", "net.keras", "--input", "3x8x8"],
+               ["onnx"], ["onnx", "net.onnx", "--input", "3x"], ["onnx", "net.onnx", "--args", "[]"]],
     "validate": [
         [], ["lenet5", "--all"], ["--all", "--variant", "vgg16"], ["lenet5", "--device", "tpu"],
         ["lenet5", "--counter", "ptflops"], ["lenet5", "--runs", "-1"], ["lenet5", "--format", "csv"],

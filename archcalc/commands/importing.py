@@ -1,30 +1,42 @@
-"""archcalc import torch: a spec from a torch module."""
+"""archcalc import torch|onnx: a spec from a torch module or an ONNX file."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from archcalc.commands import OUTPUT, REQUIRED, Argument, Option, emit, whole_number_input
+from archcalc.commands import OUTPUT, Argument, Option, emit, whole_number_input
 from archcalc.errors import UsageError, UserError
 
-FRAMEWORKS = ("torch",)
+FRAMEWORKS = ("torch", "onnx")
 
 
 def import_model(
-    framework: str = Argument("FRAMEWORK", "Where the model comes from: torch."),
-    target: str = Argument("MODULE:CALLABLE", "A module and, after ':', a function or class that returns the "
-                                              "nn.Module (or the module itself), e.g. torchvision.models:resnet50."),
-    args: str | None = Option(None, "Arguments of the callable: a JSON object (keywords) or list (positions).",
+    framework: str = Argument("FRAMEWORK", "Where the model comes from: torch or onnx."),
+    target: str = Argument("MODEL", "For torch, MODULE:CALLABLE: a module and, after ':', a function or class "
+                                    "that returns the nn.Module (or the module itself), e.g. torchvision.models:resnet50. "
+                                    "For onnx, the .onnx file."),
+    args: str | None = Option(None, "Arguments of the callable (torch): a JSON object (keywords) or list (positions).",
                               ("--args",)),
-    input: tuple = Option(REQUIRED, "Input C×H×W (without the batch), e.g. 3x224x224.", ("--input",),
-                          parse=whole_number_input),
-    name: str | None = Option(None, "The spec's name (default: the callable's, snake_cased).", ("--name",)),
+    input: tuple | None = Option(None, "Input C×H×W (without the batch), e.g. 3x224x224: required for torch; for "
+                                       "onnx, the sizes of an input exported with symbols.", ("--input",),
+                                 parse=whole_number_input),
+    name: str | None = Option(None, "The spec's name (default: the callable's or the file's, snake_cased).",
+                              ("--name",)),
     output: Path | None = OUTPUT,
 ) -> None:
     if framework not in FRAMEWORKS:
         raise UsageError(f"cannot import from '{framework}': the frameworks are {', '.join(FRAMEWORKS)}",
                          option="FRAMEWORK")
+    if framework == "onnx":
+        if args is not None:
+            raise UsageError("--args is for torch: an ONNX file takes none", option="--args")
+        from archcalc.importers import import_onnx
+
+        emit(import_onnx(target, input, name=name), output)
+        return
+    if input is None:
+        raise UsageError("import torch needs --input: C×H×W, without the batch (e.g. 3x224x224)", option="--input")
     from archcalc.importers import import_torch, make_module
 
     module, made_by = make_module(target, _arguments(args))

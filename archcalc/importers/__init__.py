@@ -1,4 +1,5 @@
-"""Specs from existing models: `import_torch` traces a torch module and writes its spec.
+"""Specs from existing models: `import_torch` traces a torch module and writes its spec,
+`import_onnx` reads an ONNX file (with the `onnx` package alone).
 
 The spec written is read back before it is returned: its layers must be the traced ones (names,
 inputs, shapes), its parameters and buffers the module's own, and its torch model must load the
@@ -7,7 +8,6 @@ module's state dict. Anything else is refused, never a spec with other figures.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from archcalc.errors import UserError
 if TYPE_CHECKING:
     from torch import nn
 
-    from archcalc.importers.trace import Traced
+    from archcalc.importers.common import Imported
 
 
 def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | None = None,
@@ -31,9 +31,9 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
     require("torch", "archcalc import torch")
     from torch import nn
 
-    from archcalc.importers.structure import snake, tree
+    from archcalc.importers.common import spec_text_of
+    from archcalc.importers.structure import snake
     from archcalc.importers.trace import trace
-    from archcalc.importers.writer import Writer, spec_text
 
     if not isinstance(module, nn.Module):
         raise UserError(f"{type(module).__name__} is not a torch.nn.Module", hint="import a module, or a "
@@ -46,14 +46,8 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
         traced = trace(module, (1, *shape), f"'{name}'")
     finally:
         module.train(training)
-    root = tree(traced.ops, traced.labels)
-    writer = Writer(root)
-    layers = writer.layers(root)
-    head: dict[str, Any] = {"name": name, "source": source or f"imported from torch: {type(module).__qualname__}",
-                            "input": list(shape)}
-    if traced.heads != (traced.ops[-1].name,):
-        head["outputs"] = list(traced.heads)
-    text = spec_text(head, writer.blocks, layers)
+    text = spec_text_of(traced, {"name": name, "source": source or f"imported from torch: {type(module).__qualname__}",
+                                 "input": list(shape)})
     _check(text, module, traced, shape, name)
     return text
 
@@ -68,36 +62,23 @@ def _input_shape(input: str | tuple[int, ...]) -> tuple[int, ...]:
     return shape
 
 
-def _check(text: str, module: nn.Module, traced: Traced, shape: tuple[int, ...], name: str) -> None:
+def _check(text: str, module: nn.Module, traced: Imported, shape: tuple[int, ...], name: str) -> None:
     """The spec read back holds the traced layers, the module's parameters and its state dict."""
-    from archcalc.analysis import analyze_graph
-    from archcalc.errors import SpecError
-    from archcalc.spec import load_graph
+    from archcalc.importers.common import not_exact, read_back
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{name}.yaml"
-        path.write_text(text, encoding="utf-8")
-        try:
-            graph = load_graph(path)
-            stats = analyze_graph(graph, shape, 1)
-        except SpecError as error:
-            raise _not_exact(name, f"the spec written does not read back: {error}") from None
-    got = [(layer.name, layer.inputs, layer.shape) for layer in stats.layers]
-    wanted = [(op.name, op.inputs, op.shape) for op in traced.ops]
-    if got != wanted:
-        first = next((g, w) for g, w in zip(got + [None] * len(wanted), wanted + [None] * len(got)) if g != w)
-        raise _not_exact(name, f"the spec's layers differ from the traced ones: {first[0]} where the module has {first[1]}")
+    graph, stats = read_back(text, traced, shape, name)
     params = sum(p.numel() for p in module.parameters())
     buffers = sum(b.numel() for b in module.buffers())
     totals = stats.totals
     if (totals.params, totals.buffers) != (params, buffers):
-        raise _not_exact(name, f"the spec has {totals.params:,} parameters and {totals.buffers:,} buffer values, the "
-                         f"module {params:,} and {buffers:,}")
+        raise not_exact(name, f"the spec has {totals.params:,} parameters and {totals.buffers:,} buffer values, the "
+                        f"module {params:,} and {buffers:,}")
     _check_state_dict(graph, module, shape, name)
 
 
 def _check_state_dict(graph: Any, module: nn.Module, shape: tuple[int, ...], name: str) -> None:
     """The spec's torch model has the module's state-dict keys, each of the same shape."""
+    from archcalc.importers.common import not_exact
     from archcalc.torchmodel import build_graph
 
     built = build_graph(graph, shape, device="meta").state_dict()
@@ -108,16 +89,44 @@ def _check_state_dict(graph: Any, module: nn.Module, shape: tuple[int, ...], nam
         missing = sorted(theirs.keys() - ours.keys())[:3]
         extra = sorted(ours.keys() - theirs.keys())[:3]
         other = sorted(k for k in ours.keys() & theirs.keys() if ours[k] != theirs[k])[:3]
-        raise _not_exact(name, "the spec's state dict differs from the module's: "
-                         f"missing {missing}, extra {extra}, other shapes {other}")
+        raise not_exact(name, "the spec's state dict differs from the module's: "
+                        f"missing {missing}, extra {extra}, other shapes {other}")
 
 
-def _not_exact(name: str, what: str) -> UserError:
-    return UserError(f"cannot write an exact spec of '{name}': {what}",
-                     hint="this is archcalc's mistake, not the model's: please report it with the model")
+def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, name: str | None = None,
+                source: str | None = None) -> str:
+    """The spec of the model in an ONNX file, as YAML text.
+
+    `input` (C×H×W) fixes the sizes where the graph's input has symbols (a symbolic batch is 1);
+    `name` is the spec's name (the file's, snake_cased, by default). UserError where the file is no
+    ONNX model, a node has no layer kind, or the spec would not be exact.
+    """
+    require("onnx", "archcalc import onnx", install="pip install 'archcalc[onnx]'")
+    from archcalc.importers.common import not_exact, read_back, spec_text_of
+    from archcalc.importers.onnx_graph import load, read
+
+    path = Path(path)
+    name = name or _file_name(path)
+    model = load(path)
+    found = read(model, None if input is None else _input_shape(input), f"'{path.name}'")
+    text = spec_text_of(found.imported, {"name": name, "source": source or f"imported from ONNX: {path.name}",
+                                         "input": list(found.shape)})
+    _, stats = read_back(text, found.imported, found.shape, name, found.batch)
+    for layer in stats.layers:
+        if layer.figures.weight + layer.figures.bias != found.params[layer.name]:
+            raise not_exact(name, f"layer '{layer.name}' has {layer.figures.weight + layer.figures.bias:,} parameters "
+                            f"in the spec, {found.params[layer.name]:,} in the graph")
+    return text
 
 
-__all__ = ["import_torch"]
+def _file_name(path: Path) -> str:
+    from archcalc.importers.structure import snake
+
+    name = snake(path.stem).replace("-", "_").replace(".", "_")
+    return "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in name) or "model"
+
+
+__all__ = ["import_onnx", "import_torch"]
 
 
 def make_module(target: str, arguments: tuple[list, dict]) -> tuple[nn.Module, str]:

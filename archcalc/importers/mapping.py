@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archcalc.importers.common import Unsupported
+from archcalc.importers.common import pair as _pair
 from archcalc.torchmodel import modules as own
 
 Shape = tuple[int, ...]
@@ -43,22 +45,10 @@ class Call(NamedTuple):
         return len(self.shapes[0]) - 2
 
 
-class Unsupported(Exception):
-    """A call that a rule cannot keep exact (the reason is the message)."""
-
-
 class Rule(NamedTuple):
     kind: str
     """The layer kind; `{axes}` is replaced by the number of spatial axes of the input."""
     fields: Callable[[Call], dict] = lambda call: {}
-
-
-def _pair(value: Any) -> Any:
-    """A size field as the spec writes it: one number for every axis, or a list."""
-    if isinstance(value, (tuple, list)):
-        value = list(value)
-        return value[0] if len(set(value)) == 1 else value
-    return value
 
 
 # --- modules -------------------------------------------------------------------------------

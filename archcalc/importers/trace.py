@@ -12,7 +12,7 @@ import operator
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 import torch.fx
@@ -20,6 +20,7 @@ from torch import nn
 
 from archcalc.errors import UserError
 from archcalc.graph import INPUT
+from archcalc.importers.common import Imported, Op
 from archcalc.importers.mapping import (
     PASS_THROUGH,
     WEIGHTED,
@@ -36,23 +37,6 @@ from archcalc.sizes import format_shape
 Shape = tuple[int, ...]
 
 
-class Op(NamedTuple):
-    """One layer: its dotted name, kind, fields, the names it reads and its output shape."""
-
-    name: str
-    kind: str
-    fields: dict
-    inputs: tuple[str, ...]
-    shape: Shape
-
-
-class Traced(NamedTuple):
-    ops: list[Op]
-    heads: tuple[str, ...]
-    labels: dict[str, str]
-    """The class of the module at each dotted path (its block name, for archcalc's own blocks)."""
-
-
 class Tracer(torch.fx.Tracer):
     """torch.fx's tracer, which also keeps archcalc's own modules (and every module with a layer
     kind) whole."""
@@ -61,7 +45,7 @@ class Tracer(torch.fx.Tracer):
         return module_rule(module) is not None or super().is_leaf_module(module, qualified_name)
 
 
-def trace(module: nn.Module, shape: Shape, what: str) -> Traced:
+def trace(module: nn.Module, shape: Shape, what: str) -> Imported:
     """The ops of `module` on an input of `shape` (batch included); `what` names the module in errors."""
     if module_rule(module) is not None:
         raise UserError(f"{what} is a single {type(module).__name__}: its state dict's keys "
@@ -167,7 +151,7 @@ class _Reader:
         self.ops: list[Op] = []
         self.called: set[str] = set()
 
-    def read(self, graph: torch.fx.Graph) -> Traced:
+    def read(self, graph: torch.fx.Graph) -> Imported:
         heads: tuple[str, ...] = ()
         for node in graph.nodes:
             if node.op == "placeholder":
@@ -178,7 +162,7 @@ class _Reader:
                 self._call(node)
         self._check_used(heads)
         labels = {name: _label(m) for name, m in self.root.named_modules() if name}
-        return Traced(self.ops, heads, labels)
+        return Imported(self.ops, heads, labels)
 
     def _placeholder(self, node: torch.fx.Node) -> None:
         if not node.args:  # the input; an argument with a default keeps it

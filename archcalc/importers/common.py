@@ -1,0 +1,88 @@
+"""What every importer makes and what is done with it: the layers of a model (`Imported`), the spec
+written from them, and the check that the spec read back holds exactly those layers.
+
+A front end (torch.fx, ONNX) turns a model into `Op`s with dotted names, in the order they run;
+the rest (groups, blocks, repeats, the YAML, the read-back) is the same for all. No torch here.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from archcalc.errors import UserError
+
+Shape = tuple[int, ...]
+
+
+class Op(NamedTuple):
+    """One layer: its dotted name, kind, fields, the names it reads and its output shape."""
+
+    name: str
+    kind: str
+    fields: dict
+    inputs: tuple[str, ...]
+    shape: Shape
+
+
+class Imported(NamedTuple):
+    ops: list[Op]
+    heads: tuple[str, ...]
+    labels: dict[str, str]
+    """The name of each group's block, by its dotted path (its module's class, for torch)."""
+
+
+def spec_text_of(imported: Imported, head: dict[str, Any]) -> str:
+    """The spec's YAML: `head` (name, source, input), then the blocks and layers of the ops."""
+    from archcalc.importers.structure import tree
+    from archcalc.importers.writer import Writer, spec_text
+
+    root = tree(imported.ops, imported.labels)
+    writer = Writer(root)
+    layers = writer.layers(root)
+    head = dict(head)
+    if imported.heads != (imported.ops[-1].name,):
+        head["outputs"] = list(imported.heads)
+    return spec_text(head, writer.blocks, layers)
+
+
+def read_back(text: str, imported: Imported, shape: Shape, name: str, batch: int = 1) -> tuple[Any, Any]:
+    """The spec's graph and its stats for an input of `shape` and `batch`, read back as archcalc
+    reads a file; UserError unless its layers are the imported ones (names, inputs, output shapes,
+    batch included)."""
+    from archcalc.analysis import analyze_graph
+    from archcalc.errors import SpecError
+    from archcalc.spec import load_graph
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            graph = load_graph(path)
+            stats = analyze_graph(graph, shape, batch)
+        except SpecError as error:
+            raise not_exact(name, f"the spec written does not read back: {error}") from None
+    got = [(layer.name, layer.inputs, layer.shape) for layer in stats.layers]
+    wanted = [(op.name, op.inputs, op.shape) for op in imported.ops]
+    if got != wanted:
+        first = next((g, w) for g, w in zip(got + [None] * len(wanted), wanted + [None] * len(got)) if g != w)
+        raise not_exact(name, f"the spec's layers differ from the imported ones: {first[0]} where the model has {first[1]}")
+    return graph, stats
+
+
+class Unsupported(Exception):
+    """A call or node that a rule cannot keep exact (the reason is the message)."""
+
+
+def pair(value: Any) -> Any:
+    """A size field as the spec writes it: one number for every axis, or a list."""
+    if isinstance(value, (tuple, list)):
+        value = list(value)
+        return value[0] if len(set(value)) == 1 else value
+    return value
+
+
+def not_exact(name: str, what: str) -> UserError:
+    return UserError(f"cannot write an exact spec of '{name}': {what}",
+                     hint="this is archcalc's mistake, not the model's: please report it with the model")

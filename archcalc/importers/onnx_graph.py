@@ -1,0 +1,617 @@
+"""An ONNX graph read into layers (`Imported`), with the `onnx` package alone.
+
+Shapes come from the graph's input (fixed where it has a symbol, from `--input`) and ONNX's shape
+inference; initialisers are parameters; constant inputs (shape arithmetic the exporter wrote) are
+computed here from small values only. Nodes map onto layer kinds through onnx_ops.RULES; a few
+patterns the torch exporter writes for one layer are joined back first (x·Sigmoid(x) is silu,
+Transpose–LayerNormalization–Transpose a channels-first layer norm, MatMul by a parameter (+ Add of
+one) a linear layer, Mul by a parameter a layer scale). Anything else is an error naming the node.
+
+Layer names: a layer with parameters is named by them (`layer1.0.conv1.weight` → `layer1.0.conv1`,
+the state dict one to one); another by the module path in its node's name, as torch's exporter
+writes it (`/layer1/layer1.0/relu/Relu` → `layer1.0.relu`, `/layer1/layer1.0/Add` →
+`layer1.0.add`); without such names, by its operator (`relu`, `relu_1`, …).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from archcalc.errors import UserError
+from archcalc.graph import INPUT
+from archcalc.importers.common import Imported, Op, Unsupported
+from archcalc.importers.onnx_ops import RULES, Node, kind_of
+from archcalc.layers import LAYER_KINDS
+from archcalc.limits import MAX_ONNX_BYTES, MAX_ONNX_NODES
+
+Shape = tuple[int, ...]
+
+BUFFERS = {"BatchNormalization": (3, 4)}
+"""Parameter inputs that are buffers (running mean and variance), by position."""
+
+FOLDED_SIZE = 4096
+"""The most values a constant computed here may hold (shape arithmetic needs a few)."""
+
+
+# --- the file ------------------------------------------------------------------------------------
+
+def load(path: Path) -> onnx.ModelProto:
+    """The model in an ONNX file, checked; UserError for anything that is not one."""
+    if not path.is_file():
+        raise UserError(f"'{path}' is not a file")
+    if path.stat().st_size > MAX_ONNX_BYTES:
+        raise UserError(f"'{path}' is larger than {MAX_ONNX_BYTES:,} bytes, the most an ONNX file holds "
+                        "(archcalc reads it whole)")
+    with path.open("rb") as file:
+        data = file.read(MAX_ONNX_BYTES + 1)
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as error:  # noqa: BLE001 - protobuf's DecodeError, or whatever a broken file raises
+        raise UserError(f"'{path}' is not an ONNX model: {_line(error) or 'it does not parse'}",
+                        hint="is the file complete? an ONNX file is a protobuf ModelProto (.onnx)") from None
+    del data
+    if not model.graph.node or not model.opset_import:
+        raise UserError(f"'{path}' is not an ONNX model: it holds no graph", hint="an ONNX file is a protobuf ModelProto (.onnx)")
+    external = [t.name for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    if external:
+        raise UserError(f"'{path}' keeps {len(external)} initialisers ('{external[0]}', …) in external data files: "
+                        "archcalc reads a model of one file", hint="save it without external data (a model under 2 GiB)")
+    try:
+        onnx.checker.check_model(model)
+    except Exception as error:  # noqa: BLE001 - ValidationError, or a C++ failure on a broken graph
+        raise UserError(f"'{path}' is not a valid ONNX model: {_line(error)}",
+                        hint="is the file complete? onnx.checker.check_model says what is wrong") from None
+    if len(model.graph.node) > MAX_ONNX_NODES:
+        raise UserError(f"'{path}' has {len(model.graph.node):,} nodes, more than {MAX_ONNX_NODES:,}")
+    _without_weights(model)
+    return model
+
+
+def _without_weights(model: onnx.ModelProto) -> None:
+    """Initialisers larger than any constant computed here keep their name, type and shape only:
+    their values are never read, and each copy (the checker's, shape inference's) would hold them."""
+    for tensor in model.graph.initializer:
+        if math.prod(tensor.dims) > FOLDED_SIZE:
+            kept = onnx.TensorProto(name=tensor.name, data_type=tensor.data_type, dims=tensor.dims)
+            tensor.CopyFrom(kept)
+
+
+def _line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return text[:300] + ("…" if len(text) > 300 else "")
+
+
+# --- the graph ----------------------------------------------------------------------------------
+
+class Read:
+    """What `read` gives: the layers, the input (batch apart), the batch, and each layer's
+    parameter values (weights and biases, not buffers) counted."""
+
+    def __init__(self, imported: Imported, shape: Shape, batch: int, params: dict[str, int]) -> None:
+        self.imported, self.shape, self.batch, self.params = imported, shape, batch, params
+
+
+def read(model: onnx.ModelProto, input: Shape | None, what: str) -> Read:
+    """The layers of `model`, its input's sizes fixed to `input` (C×H×W) where given."""
+    graph = model.graph
+    initialisers = {t.name for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initialisers]
+    if len(inputs) != 1:
+        names = ", ".join(f"'{i.name}'" for i in inputs) or "none"
+        raise UserError(f"{what} takes {len(inputs)} inputs ({names}); an archcalc model takes one tensor",
+                        hint="export a model whose forward takes one tensor")
+    batch, shape = _input_shape(inputs[0], input, what)
+    return _Reader(model, what).read(inputs[0].name, batch, shape)
+
+
+def _input_shape(value: onnx.ValueInfoProto, given: Shape | None, what: str) -> tuple[int, Shape]:
+    """The batch and the C×H×W of the input, fixing its symbols (a symbolic batch is 1)."""
+    dims = value.type.tensor_type.shape.dim
+    if not value.type.tensor_type.HasField("shape") or len(dims) < 3:
+        raise UserError(f"the input '{value.name}' of {what} has no shape of batch, channels and sizes",
+                        hint="export with an input of a fixed shape (N×C×H×W)")
+    written = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or "?") for d in dims]
+    if given is not None:
+        if len(given) != len(dims) - 1 or any(isinstance(w, int) and w != g for w, g in zip(written[1:], given)):
+            raise UserError(f"--input {'x'.join(map(str, given))} does not fit the input '{value.name}' of {what}, "
+                            f"of shape {' × '.join(map(str, written))}")
+        sizes = list(given)
+    elif any(not isinstance(w, int) for w in written[1:]):
+        raise UserError(f"the input '{value.name}' of {what} has a dynamic size ({' × '.join(map(str, written))}): "
+                        "archcalc needs its channels and sizes", hint="give them with --input, e.g. --input 3x224x224")
+    else:
+        sizes = written[1:]
+    batch = written[0] if isinstance(written[0], int) else 1
+    for dim, size in zip(dims, [batch, *sizes]):
+        dim.Clear()
+        dim.dim_value = size
+    return batch, tuple(sizes)
+
+
+class _Reader:
+    def __init__(self, model: onnx.ModelProto, what: str) -> None:
+        self.model, self.what = model, what
+        self.graph = model.graph
+        self.initialisers = {t.name: t for t in self.graph.initializer}
+        self.param_of: dict[str, str] = {name: name for name in self.initialisers}  # a name → its parameter
+        self.constants: dict[str, np.ndarray] = {}
+        self.same: dict[str, str] = {}      # an Identity's output → the tensor it passes on
+        self.producer: dict[str, str] = {}  # a tensor → the name of the layer that makes it
+        self.ops: list[Op] = []
+        self.params: dict[str, int] = {}
+        self.shapes: dict[str, Shape] = {}
+
+    # --- shapes and constants -------------------------------------------------------------------
+
+    def _infer(self) -> None:
+        try:
+            inferred = onnx.shape_inference.infer_shapes(self.model, strict_mode=True, data_prop=True)
+        except Exception as error:  # noqa: BLE001 - onnx's InferenceError, or a C++ failure
+            raise UserError(f"the shapes of {self.what} cannot be inferred: {_line(error)}",
+                            hint="ONNX's shape inference stopped there: check the model with onnx.checker") from None
+        for value in [*inferred.graph.value_info, *inferred.graph.output, *inferred.graph.input]:
+            dims = value.type.tensor_type.shape.dim
+            if value.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+                self.shapes[value.name] = tuple(d.dim_value for d in dims)
+        for name, tensor in self.initialisers.items():
+            self.shapes[name] = tuple(tensor.dims)
+            if (tensor.data_type in INTEGER_TYPES and math.prod(tensor.dims) <= FOLDED_SIZE) or not tensor.dims:
+                self.constants[name] = numpy_helper.to_array(tensor)  # shape arithmetic, or a scalar
+                del self.param_of[name]
+
+    def _constant(self, node: onnx.NodeProto) -> bool:
+        """Constant nodes, and shape arithmetic on constants: computed, no layers."""
+        if node.op_type == "Constant":
+            self.constants[node.output[0]] = _constant_value(node)
+            return True
+        if node.op_type == "Shape" and node.input[0] in self.shapes:
+            start, end = node_attributes(node).get("start", 0), node_attributes(node).get("end")
+            self.constants[node.output[0]] = np.array(self.shapes[node.input[0]][start:end], dtype=np.int64)
+            return True
+        inputs = [name for name in node.input if name]
+        if node.op_type not in FOLDS or not inputs or not all(name in self.constants for name in inputs):
+            return False
+        try:
+            value = FOLDS[node.op_type](node_attributes(node), *[self.constants[name] for name in node.input])
+        except Exception:  # noqa: BLE001 - a computation that does not fit is a layer, refused below
+            return False
+        if np.size(value) > FOLDED_SIZE:
+            return False
+        self.constants[node.output[0]] = np.asarray(value)
+        return True
+
+    # --- nodes ----------------------------------------------------------------------------------
+
+    def read(self, input_name: str, batch: int, shape: Shape) -> Read:
+        self._infer()
+        self.producer[input_name] = INPUT
+        self.consumers: dict[str, list[onnx.NodeProto]] = {}
+        for node in self.graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+        layers = []
+        for node in self.graph.node:
+            if self._constant(node):
+                continue
+            if node.op_type == "Identity":
+                self._identity(node)
+                continue
+            layers.append(node)
+        joined = _Joiner(self).join(layers)
+        names = _Namer(self, joined).names()
+        for item in joined:
+            self._add(item, names[id(item)])
+        heads = tuple(self._head(output.name) for output in self.graph.output)
+        self._check_used(heads)
+        labels = _labels([op.name for op in self.ops])
+        return Read(Imported(self.ops, heads, labels), shape, batch, self.params)
+
+    def _identity(self, node: onnx.NodeProto) -> None:
+        source = node.input[0]
+        if source in self.param_of:  # a deduplicated parameter, named by its Identity
+            self.param_of[node.output[0]] = node.output[0]
+            self.shapes[node.output[0]] = self.shapes[source]
+        elif source in self.constants:
+            self.constants[node.output[0]] = self.constants[source]
+        else:
+            self.same[node.output[0]] = self._tensor(source)
+
+    def _tensor(self, name: str) -> str:
+        return self.same.get(name, name)
+
+    def _add(self, item: Joined, name: str) -> None:
+        node = item.node
+        inputs = tuple(self._source(item, t) for t in item.tensors)
+        try:
+            rule = RULES.get(item.op_type)
+            if rule is None:
+                raise self._unsupported(item, None)
+            view = Node(item.op_type, node_attributes(node), [self.shapes[t] for t in item.tensors],
+                        self._shape(item, item.output), item.constants, [(p, self.shapes[p]) for p in item.params])
+            kind, fields = kind_of(rule, view), rule.fields(view)
+        except Unsupported as reason:
+            raise self._unsupported(item, str(reason)) from None
+        if kind not in LAYER_KINDS:
+            raise self._unsupported(item, f"a {len(view.shapes[0]) - 2}-axis map")
+        self.ops.append(Op(name, kind, fields, inputs, view.out))
+        self.producer[item.output] = name
+        skipped = BUFFERS.get(item.op_type, ())
+        self.params[name] = sum(math.prod(self.shapes[p]) for i, p in enumerate(item.params) if i + 1 not in skipped)
+
+    def _source(self, item: Joined, tensor: str) -> str:
+        if tensor not in self.producer:
+            raise UserError(f"node '{item.node.name}' ({item.node.op_type}) of {self.what} reads '{tensor}', which no "
+                            "node before it makes", hint="the nodes of an ONNX graph are in the order they run")
+        return self.producer[tensor]
+
+    def _shape(self, item: Joined, tensor: str) -> Shape:
+        if tensor not in self.shapes:
+            raise UserError(f"node '{item.node.name}' ({item.node.op_type}) of {self.what}: the shape of '{tensor}' "
+                            "is not known", hint="ONNX's shape inference could not give it a fixed shape")
+        return self.shapes[tensor]
+
+    def _head(self, output: str) -> str:
+        tensor = self._tensor(output)
+        if tensor not in self.producer or self.producer[tensor] == INPUT:
+            raise UserError(f"the output '{output}' of {self.what} is not made by a layer")
+        return self.producer[tensor]
+
+    def _check_used(self, heads: tuple[str, ...]) -> None:
+        read = {source for op in self.ops for source in op.inputs} | set(heads)
+        for op in self.ops:
+            if op.name not in read:
+                raise UserError(f"the result of '{op.name}' ({op.kind}) in {self.what} is never used",
+                                hint="archcalc counts the layers that lead to an output")
+
+    def _unsupported(self, item: Joined, reason: str | None) -> UserError:
+        node = item.node
+        what = f"node '{node.name}' ({item.op_type if item.op_type != node.op_type else node.op_type}) of {self.what}"
+        kinds = f"the kinds are: {', '.join(sorted(LAYER_KINDS))}"
+        if reason is None:
+            return UserError(f"{what} has no layer kind in archcalc", hint=kinds)
+        return UserError(f"{what} cannot be written exactly: {reason}", hint=kinds)
+
+
+INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+
+
+def node_attributes(node: onnx.NodeProto) -> dict[str, Any]:
+    values = {}
+    for attribute in node.attribute:
+        value = onnx.helper.get_attribute_value(attribute)
+        values[attribute.name] = value.decode() if isinstance(value, bytes) else value
+    return values
+
+
+def _constant_value(node: onnx.NodeProto) -> np.ndarray:
+    attribute = node.attribute[0]
+    value = onnx.helper.get_attribute_value(attribute)
+    if isinstance(value, onnx.TensorProto):
+        return numpy_helper.to_array(value)
+    return np.array(value)
+
+
+def _slice(attributes: dict, data: np.ndarray, starts: Any, ends: Any, axes: Any = None, steps: Any = None) -> np.ndarray:
+    axes = list(range(len(starts))) if axes is None else list(axes)
+    steps = [1] * len(starts) if steps is None else list(steps)
+    index = [slice(None)] * data.ndim
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        index[axis] = slice(int(start), int(end), int(step))
+    return data[tuple(index)]
+
+
+def _unsqueeze(attributes: dict, data: np.ndarray, axes: Any = None) -> np.ndarray:
+    axes = list(attributes.get("axes", []) if axes is None else axes)
+    rank = data.ndim + len(axes)
+    return np.expand_dims(data, tuple(int(a) % rank for a in axes))
+
+
+def _squeeze(attributes: dict, data: np.ndarray, axes: Any = None) -> np.ndarray:
+    axes = attributes.get("axes") if axes is None else list(axes)
+    return np.squeeze(data, tuple(int(a) for a in axes) if axes is not None else None)
+
+
+def _constant_of_shape(attributes: dict, shape: np.ndarray) -> np.ndarray:
+    if math.prod(int(s) for s in shape) > FOLDED_SIZE:
+        raise ValueError("too large")
+    fill = attributes.get("value")
+    value = numpy_helper.to_array(fill).reshape(-1)[0] if fill is not None else np.float32(0)
+    return np.full([int(s) for s in shape], value)
+
+
+def _divide(attributes: dict, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a // b if np.issubdtype(a.dtype, np.integer) else a / b
+
+
+FOLDS: dict[str, Any] = {
+    "Gather": lambda at, data, index: np.take(data, index, axis=at.get("axis", 0)),
+    "Unsqueeze": _unsqueeze, "Squeeze": _squeeze,
+    "Concat": lambda at, *values: np.concatenate([np.atleast_1d(v) for v in values], axis=at.get("axis", 0)),
+    "Slice": _slice,
+    "Cast": lambda at, data: data.astype(onnx.helper.tensor_dtype_to_np_dtype(at["to"])),
+    "Add": lambda at, a, b: a + b, "Sub": lambda at, a, b: a - b, "Mul": lambda at, a, b: a * b,
+    "Div": _divide,
+    "Reshape": lambda at, data, shape: data.reshape([int(s) for s in shape]),
+    "Transpose": lambda at, data: np.transpose(data, at.get("perm")),
+    "ConstantOfShape": _constant_of_shape,
+}
+"""Shape arithmetic computed here when every input is a known constant."""
+
+
+# --- several nodes that are one layer -------------------------------------------------------------
+
+class Joined:
+    """A layer's node (the last of those it is made of), its operator as a rule knows it, the
+    tensors it reads, its parameters and constant inputs, and every node it is made of."""
+
+    def __init__(self, node: onnx.NodeProto, op_type: str, tensors: list[str], params: list[str],
+                 constants: dict[int, np.ndarray], nodes: list[onnx.NodeProto]) -> None:
+        self.node, self.op_type, self.tensors, self.params, self.constants = node, op_type, tensors, params, constants
+        self.nodes = nodes
+        self.output = node.output[0]
+
+
+class _Joiner:
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self.absorbed: set[int] = set()
+
+    def join(self, nodes: list[onnx.NodeProto]) -> list[Joined]:
+        by_output = {output: node for node in nodes for output in node.output}
+        self.by_output = by_output
+        joined = []
+        for node in nodes:
+            item = self._join(node)
+            if item is not None:
+                joined.append(item)
+        return [item for item in joined if id(item.node) not in self.absorbed]
+
+    def _only_reader(self, tensor: str) -> onnx.NodeProto | None:
+        readers = self.reader.consumers.get(tensor, [])
+        outputs = {o.name for o in self.reader.graph.output}
+        return readers[0] if len(readers) == 1 and tensor not in outputs else None
+
+    def _made_by(self, tensor: str, op_type: str) -> onnx.NodeProto | None:
+        node = self.by_output.get(tensor)
+        return node if node is not None and node.op_type == op_type else None
+
+    def _join(self, node: onnx.NodeProto) -> Joined | None:
+        reader = self.reader
+        params = [reader.param_of[name] for name in node.input if name in reader.param_of]
+        constants = {i: reader.constants[name] for i, name in enumerate(node.input) if name in reader.constants}
+        tensors = [reader._tensor(name) for name in node.input
+                   if name and name not in reader.param_of and name not in reader.constants]
+        op_type, nodes = node.op_type, [node]
+        if node.op_type == "Mul" and len(tensors) == 2:
+            silu = self._silu(node, tensors)
+            if silu is not None:
+                return silu
+        if node.op_type == "Mul" and len(tensors) == 1 and len(params) == 1:
+            op_type = "LayerScale"
+        if node.op_type == "Transpose":
+            return self._channel_layer_norm(node) or Joined(node, op_type, tensors, params, constants, nodes)
+        if node.op_type == "MatMul":
+            return self._linear(node, tensors, params)
+        if node.op_type == "Add" and self._is_linear_bias(node):
+            return None
+        return Joined(node, op_type, tensors, params, constants, nodes)
+
+    def _silu(self, node: onnx.NodeProto, tensors: list[str]) -> Joined | None:
+        for this, other in (tensors, tensors[::-1]):
+            sigmoid = self._made_by(this, "Sigmoid")
+            if sigmoid is not None and self.reader._tensor(sigmoid.input[0]) == other and self._only_reader(this) is node:
+                self.absorbed.add(id(sigmoid))
+                return Joined(node, "SiLU", [other], [], {}, [sigmoid, node])
+        return None
+
+    def _channel_layer_norm(self, last: onnx.NodeProto) -> Joined | None:
+        norm = self._made_by(last.input[0], "LayerNormalization")
+        first = self._made_by(norm.input[0], "Transpose") if norm is not None else None
+        if first is None or self._only_reader(first.output[0]) is not norm or self._only_reader(norm.output[0]) is not last:
+            return None
+        rank = len(node_attributes(first).get("perm", []))
+        if rank < 3 or node_attributes(first)["perm"] != [0, *range(2, rank), 1] or \
+                node_attributes(last).get("perm") != [0, rank - 1, *range(1, rank - 1)]:
+            return None
+        self.absorbed.update({id(first), id(norm)})
+        params = [self.reader.param_of[name] for name in norm.input if name in self.reader.param_of]
+        joined = Joined(last, "ChannelLayerNorm", [self.reader._tensor(first.input[0])], params, {}, [first, norm, last])
+        joined.node = _with_attributes(last, norm)
+        return joined
+
+    def _linear(self, node: onnx.NodeProto, tensors: list[str], params: list[str]) -> Joined:
+        """MatMul(x, W) or MatMul(x, Transpose(W)) with W a parameter, and the Add of a bias after it."""
+        reader = self.reader
+        nodes = [node]
+        if len(tensors) == 2 and not params:
+            transpose = self._made_by(tensors[1], "Transpose")
+            if transpose is not None and transpose.input[0] in reader.param_of and self._only_reader(tensors[1]) is node:
+                self.absorbed.add(id(transpose))
+                params, tensors, nodes = [reader.param_of[transpose.input[0]]], tensors[:1], [transpose, node]
+        bias = self._only_reader(node.output[0])
+        if params and bias is not None and bias.op_type == "Add" and any(n in reader.param_of for n in bias.input):
+            params = params + [reader.param_of[n] for n in bias.input if n in reader.param_of]
+            joined = Joined(bias, "MatMul", tensors, params, {}, [*nodes, bias])
+            joined.node = _with_attributes(bias, node)
+            return joined
+        return Joined(node, "MatMul", tensors, params, {}, nodes)
+
+    def _is_linear_bias(self, node: onnx.NodeProto) -> bool:
+        return any(self._made_by(name, "MatMul") is not None and self._only_reader(name) is node
+                   and any(n in self.reader.param_of for n in node.input) for name in node.input)
+
+
+def _with_attributes(node: onnx.NodeProto, source: onnx.NodeProto) -> onnx.NodeProto:
+    """`node` (its name and output) with the attributes of `source`."""
+    copy = onnx.NodeProto()
+    copy.CopyFrom(node)
+    del copy.attribute[:]
+    copy.attribute.extend(source.attribute)
+    return copy
+
+
+# --- names ----------------------------------------------------------------------------------------
+
+PART = re.compile(r"[A-Za-z][A-Za-z0-9_]*|[0-9]+")
+
+
+class _Namer:
+    """The layers' dotted names: their parameters' owner, the module path of their node's name, or
+    their operator."""
+
+    def __init__(self, reader: _Reader, joined: list[Joined]) -> None:
+        self.reader, self.joined = reader, joined
+        self.taken: set[str] = set()
+        self.result: dict[int, str] = {}
+
+    def names(self) -> dict[int, str]:
+        owners = {id(item): _owner(item.params) for item in self.joined}
+        self.taken = {owner for owner in owners.values() if owner}
+        scopes = {id(item): _scope(item.node.name) for item in self.joined}
+        self.groups = {".".join(path[:i]) for path in [*(o.split(".") for o in self.taken), *filter(None, scopes.values())]
+                       for i in range(1, len(path))}
+        flat = any(owners[key] and "." in owners[key] and scopes[key] is not None and scopes[key] != owners[key].split(".")
+                   for key in owners)  # module paths lost: layers called from one forward
+        per_scope: dict[tuple, int] = {}
+        for scope in scopes.values():
+            if scope:
+                per_scope[tuple(scope)] = per_scope.get(tuple(scope), 0) + 1
+        deeper = {tuple(s[:i]) for s in scopes.values() if s for i in range(1, len(s))}
+        made: dict[str, str] = {}         # a tensor → the name of the layer that makes it
+        group_input: dict[str, str] = {}  # a group → what its first layer reads
+        previous = ""
+        placed: list[list] = []       # [item, name, whether it was placed by what it reads]
+        for item in self.joined:
+            owner, scope = owners[id(item)], scopes[id(item)]
+            guessed = False
+            if owner:
+                name = owner
+            elif flat and scope:
+                group = _group(previous, [made.get(t, INPUT) for t in item.tensors], group_input)
+                name = self._free(f"{group}.{_strip_number(scope[-1])}" if group else _strip_number(scope[-1]),
+                                  f"{group}.{scope[-1]}" if group else scope[-1])
+                guessed = True
+            elif scope is not None and scope and per_scope[tuple(scope)] == 1 and tuple(scope) not in deeper:
+                name = self._free(".".join(scope))  # a module that is one node: its path
+            else:
+                base = _operation(item.op_type if item.op_type in RULES else item.node.op_type)
+                name = self._free(".".join([*(scope or []), base]))
+            self.taken.add(name)
+            placed.append([item, name, guessed])
+            made[item.output] = name
+            previous = name.rpartition(".")[0]
+            first = made.get(item.tensors[0], INPUT) if item.tensors else INPUT
+            for depth in range(1, name.count(".") + 1):
+                group_input.setdefault(".".join(name.split(".")[:depth]), first)
+        if flat:
+            self._lift(placed)
+        return {id(item): name for item, name, _ in placed}
+
+    def _lift(self, placed: list[list]) -> None:
+        """A guessed layer at the end of its group that no other group as deep holds (a classifier's
+        pooling after the last block) goes to the group around it, as often as that holds."""
+        changed = True
+        while changed:
+            changed = False
+            held = {(name.rpartition(".")[0], name.rpartition(".")[2]) for _, name, _ in placed}
+            for index in reversed(range(len(placed))):
+                _, name, guessed = placed[index]
+                group, _, base = name.rpartition(".")
+                after = placed[index + 1][1] if index + 1 < len(placed) else ""
+                if not guessed or not group or after.startswith(group + "."):
+                    continue
+                depth = group.count(".")
+                if any(g != group and g.count(".") == depth and b == base for g, b in held):
+                    continue
+                outer = group.rpartition(".")[0]
+                self.taken.discard(name)
+                placed[index][1] = self._free(f"{outer}.{base}" if outer else base)
+                self.taken.add(placed[index][1])
+                changed = True
+                break
+
+    def _free(self, name: str, fallback: str | None = None) -> str:
+        if name not in self.taken and name not in self.groups:
+            return name
+        base, number = fallback or name, 0
+        candidate = base
+        while candidate in self.taken or candidate in self.groups:
+            number += 1
+            candidate = f"{base}_{number}"
+        return candidate
+
+
+def _owner(params: list[str]) -> str | None:
+    """`layer1.0.conv1` of parameters `layer1.0.conv1.weight` and `.bias`, if they name one module."""
+    owners = {name.rpartition(".")[0] for name in params}
+    if len(owners) != 1:
+        return None
+    owner = owners.pop()
+    return owner if owner and all(PART.fullmatch(p) and p != INPUT for p in owner.split(".")) else None
+
+
+def _scope(node_name: str) -> list[str] | None:
+    """The module path in a node name of torch's exporter (`/layer1/layer1.0/conv1/Conv` →
+    ['layer1', '0', 'conv1'] as parts of `layer1.0.conv1`), or None."""
+    if not node_name.startswith("/"):
+        return None
+    parts = node_name.split("/")[1:-1]
+    path: list[str] = []
+    for part in parts:
+        atoms = part.split(".")
+        if not all(PART.fullmatch(a) for a in atoms):
+            return None
+        if len(atoms) > 1 and path and path[-1] == atoms[0]:
+            atoms = atoms[1:]  # `layer1.0` under `layer1`: torch names a numbered module with its parent
+        path += atoms
+    return [p for p in path if p != INPUT] if path else []
+
+
+def _group(previous: str, sources: list[str], group_input: dict[str, str]) -> str:
+    """The deepest group still open after `previous`'s group from which a layer reads only its own
+    layers and the group's input: a merge of two branches is their parent's, a block's last add
+    its block's."""
+    parts = previous.split(".") if previous else []
+    for depth in range(len(parts), 0, -1):
+        group = ".".join(parts[:depth])
+        if all(s.startswith(group + ".") or s == group_input.get(group) for s in sources):
+            return group
+    return ""
+
+
+def _strip_number(part: str) -> str:
+    """`relu3` of `relu3_15`: torch's exporter numbers modules of one name in one scope."""
+    return re.sub(r"_[0-9]+$", "", part) or part
+
+
+OPERATION_NAMES = {"SiLU": "silu", "ChannelLayerNorm": "norm", "MatMul": "linear", "Gemm": "linear"}
+
+
+def _operation(op_type: str) -> str:
+    """A layer name of an operator: `Add` → `add`, `GlobalAveragePool` → `global_average_pool`."""
+    if op_type in OPERATION_NAMES:
+        return OPERATION_NAMES[op_type]
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", op_type).lower()
+    name = re.sub(r"[^a-z0-9_]", "_", name).strip("_")
+    return name if name[:1].isalpha() else f"op_{name}"
+
+
+def _labels(names: list[str]) -> dict[str, str]:
+    """Each group's block name: its own name, or for a numbered group (`layer1.0`) its parent's
+    without the number (`layer`), so that the blocks of every stage are one family."""
+    labels = {}
+    for name in names:
+        parts = name.split(".")[:-1]
+        for depth in range(1, len(parts) + 1):
+            part = parts[depth - 1]
+            if part.isdigit():
+                part = re.sub(r"_?[0-9]+$", "", parts[depth - 2]) if depth > 1 else ""
+            labels[".".join(parts[:depth])] = part or "block"
+    return labels

@@ -1,0 +1,246 @@
+"""What each ONNX operator becomes: one table, as data, of op_type → layer kind and fields.
+
+A rule reads a `Node` (the operator's attributes, the shapes of its tensor inputs and output, the
+values of its constant inputs, its parameters) and gives the layer's kind and fields, or raises
+`Unsupported` with the reason it cannot be kept exact. Operators the torch exporter writes as
+several nodes (SiLU, a channels-first layer norm, a linear layer on a map) are joined back into
+one node before this table is read (archcalc.importers.onnx_graph).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from archcalc.importers.common import Unsupported, pair
+
+Shape = tuple[int, ...]
+
+
+class Node(NamedTuple):
+    """One operator as the rules see it."""
+
+    op_type: str
+    attributes: dict[str, Any]
+    shapes: list[Shape]          # of its tensor inputs, in order
+    out: Shape
+    constants: dict[int, Any]    # input position → value (numpy), for constant inputs
+    params: list[tuple[str, Shape]]  # its parameters (state-dict name, shape), weight first
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        return self.attributes.get(name, default)
+
+    @property
+    def axes(self) -> int:
+        return len(self.shapes[0]) - 2
+
+    def constant(self, position: int, name: str) -> Any:
+        """A constant input (as a list), or the attribute of that name in older opsets."""
+        if position in self.constants:
+            return self.constants[position].tolist()
+        return self.attributes.get(name)
+
+
+class Rule(NamedTuple):
+    kind: str
+    """The layer kind; `{axes}` is replaced by the number of spatial axes of the input."""
+    fields: Callable[[Node], dict] = lambda node: {}
+
+
+def f32(value: float) -> float:
+    """A float32 attribute as it was written (1e-05, not 9.999999747378752e-06)."""
+    return float(f"{value:.7g}")
+
+
+def _symmetric(node: Node, name: str = "pads") -> Any:
+    pads = node.attr(name) or [0] * 2 * node.axes
+    half = len(pads) // 2
+    if pads[:half] != pads[half:]:
+        raise Unsupported(f"pads {pads} (archcalc pads both sides of an axis alike)")
+    return pair(pads[:half])
+
+
+def _auto_pad(node: Node) -> None:
+    if node.attr("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        raise Unsupported(f"auto_pad {node.attr('auto_pad')} (write the pads)")
+
+
+def _conv(node: Node) -> dict:
+    _auto_pad(node)
+    weight = node.params[0][1]
+    kernel = node.attr("kernel_shape") or list(weight[2:])
+    groups = node.attr("group", 1)
+    fields = {"out": weight[0], "kernel": pair(kernel), "stride": pair(node.attr("strides") or [1]),
+              "padding": _symmetric(node), "dilation": pair(node.attr("dilations") or [1]), "groups": groups,
+              "bias": len(node.params) > 1}
+    if node.op_type == "ConvTranspose":
+        if node.attr("output_shape"):
+            raise Unsupported("output_shape (archcalc's transposed convolution takes output_padding)")
+        fields["out"] = weight[1] * groups
+        fields["output_padding"] = pair(node.attr("output_padding") or [0])
+    return fields
+
+
+def _batchnorm(node: Node) -> dict:
+    if node.attr("training_mode", 0):
+        raise Unsupported("training_mode 1 (export the model in eval mode)")
+    momentum = float(Decimal(1) - Decimal(str(f32(node.attr("momentum", 0.9)))))
+    return {"eps": f32(node.attr("epsilon", 1e-5)), "momentum": momentum}
+
+
+def _linear(node: Node) -> dict:
+    if not node.params:
+        raise Unsupported("a product of two tensors (archcalc's linear multiplies by a parameter)")
+    gemm = (node.attr("transA", 0), f32(node.attr("alpha", 1.0)), f32(node.attr("beta", 1.0)))
+    if node.op_type == "Gemm" and gemm != (0, 1, 1):
+        raise Unsupported("transA, alpha or beta (archcalc's linear is x·Wᵀ + b)")
+    return {"out": node.out[-1], "bias": len(node.params) > 1}
+
+
+def _pool(node: Node) -> dict:
+    _auto_pad(node)
+    kernel = node.attr("kernel_shape")
+    fields = {"kernel": pair(kernel), "stride": pair(node.attr("strides") or [1]), "padding": _symmetric(node),
+              "ceil_mode": bool(node.attr("ceil_mode", 0))}
+    if node.op_type == "MaxPool":
+        fields["dilation"] = pair(node.attr("dilations") or [1])
+    else:
+        fields["count_include_pad"] = bool(node.attr("count_include_pad", 0))
+    return fields
+
+
+def _global(node: Node) -> dict:
+    return {"output_size": 1}
+
+
+def _mean(node: Node) -> dict:
+    rank = len(node.shapes[0])
+    axes = node.constant(1, "axes")
+    if sorted(a % rank for a in axes or []) != list(range(2, rank)):
+        raise Unsupported(f"a mean over the axes {axes} (archcalc's mean is over every spatial axis)")
+    return {"keepdim": bool(node.attr("keepdims", 1))}
+
+
+def _flatten(node: Node) -> dict:
+    """Flatten and Reshape that join the dimensions from one on: flatten(start_dim)."""
+    source, out = node.shapes[0], node.out
+    for start in range(1, len(source)):
+        if source[:start] + (math.prod(source[start:]),) == out:
+            return {"start_dim": start}
+    raise Unsupported(f"a reshape from {list(source)} to {list(out)} that is not a flatten")
+
+
+def _clip(node: Node) -> dict:
+    low, high = node.constant(1, "min"), node.constant(2, "max")
+    if low == 0 and high == 6:
+        return {}
+    raise Unsupported(f"Clip to [{low}, {high}] (archcalc's relu6 clips to [0, 6])")
+
+
+def _hardsigmoid(node: Node) -> dict:
+    if (f32(node.attr("alpha", 0.2)), f32(node.attr("beta", 0.5))) != (f32(1 / 6), 0.5):
+        raise Unsupported("alpha and beta other than torch's (1/6, 0.5)")
+    return {}
+
+
+def _gelu(node: Node) -> dict:
+    if node.attr("approximate", "none") != "none":
+        raise Unsupported(f"approximate='{node.attr('approximate')}' (archcalc's gelu is the exact one)")
+    return {}
+
+
+def _merge(node: Node) -> dict:
+    if len(node.shapes) != 2:
+        raise Unsupported("an arithmetic with a constant (archcalc's add and multiply take tensors only)")
+    return {}
+
+
+def _layer_norm(node: Node) -> dict:
+    if node.attr("axis", -1) not in (-1, len(node.shapes[0]) - 1):
+        raise Unsupported(f"axis {node.attr('axis')}: archcalc's layer_norm normalises the last axis")
+    return {"eps": f32(node.attr("epsilon", 1e-5)), "bias": len(node.params) > 1}
+
+
+def _resize(node: Node) -> dict:
+    mode = {"nearest": "nearest", "linear": "bilinear"}.get(node.attr("mode", "nearest"))
+    transform = node.attr("coordinate_transformation_mode", "half_pixel")
+    if mode is None or (mode == "bilinear" and transform not in ("align_corners", "pytorch_half_pixel", "half_pixel")):
+        raise Unsupported(f"mode {node.attr('mode')} with {transform} (archcalc upsamples as torch: nearest or bilinear)")
+    return {"size": pair(list(node.out[2:])), "mode": mode, "align_corners": transform == "align_corners"}
+
+
+def _pad(node: Node) -> dict:
+    if node.attr("mode", "constant") != "constant":
+        raise Unsupported(f"mode '{node.attr('mode')}' (archcalc pads with a constant)")
+    pads = node.constant(1, "pads")
+    rank = len(node.shapes[0])
+    if pads is None or any(pads[i] or pads[rank + i] for i in (0, 1)):
+        raise Unsupported(f"pads {pads} (archcalc pads the spatial axes only)")
+    before, after = pads[2:rank], pads[rank + 2:]
+    if before != after:
+        raise Unsupported(f"pads {pads} (archcalc pads both sides of an axis alike)")
+    value = node.constant(2, "value")
+    return {"padding": pair(before), "value": float(value or 0.0)}
+
+
+def _concat(node: Node) -> dict:
+    return {"dim": node.attr("axis")}
+
+
+def _softmax(node: Node) -> dict:
+    return {"dim": node.attr("axis", -1)}
+
+
+def _permute(node: Node) -> dict:
+    return {"dims": list(node.attr("perm") or reversed(range(len(node.shapes[0]))))}
+
+
+def _lrn(node: Node) -> dict:
+    return {"size": node.attr("size"), "alpha": f32(node.attr("alpha", 1e-4)), "beta": f32(node.attr("beta", 0.75)),
+            "k": f32(node.attr("bias", 1.0))}
+
+
+def _leaky(node: Node) -> dict:
+    return {"negative_slope": f32(node.attr("alpha", 0.01))}
+
+
+def _dropout(node: Node) -> dict:
+    ratio = node.constant(1, "ratio")
+    return {"p": f32(0.5 if ratio is None else ratio)}
+
+
+def _layer_scale(node: Node) -> dict:
+    return {"over": "channels" if len(node.params[0][1]) > 1 else "last"}
+
+
+RULES: dict[str, Rule] = {
+    "Conv": Rule("conv{axes}d", _conv),
+    "ConvTranspose": Rule("conv_transpose{axes}d", _conv),
+    "Gemm": Rule("linear", _linear), "MatMul": Rule("linear", _linear),
+    "BatchNormalization": Rule("batchnorm{axes}d", _batchnorm),
+    "LayerNormalization": Rule("layer_norm", _layer_norm),
+    "ChannelLayerNorm": Rule("channel_layer_norm", _layer_norm),  # joined: Transpose, LayerNormalization, Transpose
+    "LRN": Rule("lrn", _lrn),
+    "MaxPool": Rule("maxpool{axes}d", _pool), "AveragePool": Rule("avgpool{axes}d", _pool),
+    "GlobalAveragePool": Rule("adaptive_avgpool{axes}d", _global),
+    "GlobalMaxPool": Rule("adaptive_maxpool{axes}d", _global),
+    "ReduceMean": Rule("mean", _mean),
+    "Relu": Rule("relu"), "Clip": Rule("relu6", _clip), "Sigmoid": Rule("sigmoid"), "Tanh": Rule("tanh"),
+    "HardSwish": Rule("hardswish"), "HardSigmoid": Rule("hardsigmoid", _hardsigmoid),
+    "LeakyRelu": Rule("leaky_relu", _leaky), "Gelu": Rule("gelu", _gelu), "Softmax": Rule("softmax", _softmax),
+    "SiLU": Rule("silu"),  # joined: x · Sigmoid(x)
+    "Dropout": Rule("dropout", _dropout),
+    "Flatten": Rule("flatten", _flatten), "Reshape": Rule("flatten", _flatten),
+    "Transpose": Rule("permute", _permute),
+    "Add": Rule("add", _merge), "Mul": Rule("multiply", _merge),
+    "LayerScale": Rule("layer_scale", _layer_scale),  # joined: Mul by a parameter
+    "Concat": Rule("concat", _concat),
+    "Resize": Rule("upsample{axes}d", _resize),
+    "Pad": Rule("pad{axes}d", _pad),
+}
+
+
+def kind_of(rule: Rule, node: Node) -> str:
+    return rule.kind.format(axes=node.axes) if "{axes}" in rule.kind else rule.kind
