@@ -73,6 +73,24 @@ def run_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
                           cwd=cwd, env=env, timeout=120)
 
 
+def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """`archcalc ARGS…` in this process, from `folder`: what `run_process` answers, without a fresh
+    interpreter (and its import of torch) where a fresh process is not what a test is about. A
+    module it imports from `folder` (a test's models) is forgotten afterwards."""
+    here, known = Path.cwd(), set(sys.modules)
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(app, [str(a) for a in args], env=CLI_ENV, prog_name="archcalc")
+    finally:
+        os.chdir(here)
+        for name in set(sys.modules) - known:
+            if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(folder)):
+                del sys.modules[name]
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+
+
 _examples = {"count": 0, "fuzz": 0, "adversarial": 0}
 
 

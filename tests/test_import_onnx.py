@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import run_process, tier
+from conftest import run_in, tier
 
 from archcalc import import_onnx
 from archcalc.analysis import analyze_graph
@@ -189,7 +189,8 @@ def files(tmp_path):
 
 
 def run_import(folder, *args):
-    return run_process("import", "onnx", *args, cwd=folder)
+    """`archcalc import onnx ARGS…` from `folder`, in this process (a fresh one: `run_process`)."""
+    return run_in(folder, "import", "onnx", *args)
 
 
 def test_a_graph_written_node_by_node_imports(files):

@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_process, tier
+from conftest import run_in, run_process, tier
 
 from archcalc import import_torch
 from archcalc.analysis import analyze_graph
@@ -482,7 +482,8 @@ def models(tmp_path):
 
 
 def run_import(folder: Path, *args: str):
-    return run_process("import", "torch", *args, cwd=folder)
+    """`archcalc import torch ARGS…` from `folder`, in this process (a fresh one: `run_process`)."""
+    return run_in(folder, "import", "torch", *args)
 
 
 def test_a_call_without_a_layer_kind_names_the_node_its_module_and_the_operation(models):
@@ -501,7 +502,7 @@ def test_an_arithmetic_with_a_constant_is_refused_not_dropped(models):
 
 
 def test_a_model_fx_cannot_trace_gets_fx_message_where_and_the_fix(models):
-    result = run_import(models, "plain_models:Gate", "--input", "3x8x8")
+    result = run_process("import", "torch", "plain_models:Gate", "--input", "3x8x8", cwd=models)  # a fresh process: nothing torch logs reaches stderr
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
         f"error: torch.fx cannot trace 'gate' ({models / 'plain_models.py'}:17): symbolically traced variables "
@@ -552,7 +553,7 @@ def test_a_target_that_is_no_module_is_one_message(models, target, message):
 
 
 def test_an_input_the_model_does_not_take_is_one_message(models):
-    result = run_import(models, "plain_models:Flat", "--input", "3x4x4")
+    result = run_process("import", "torch", "plain_models:Flat", "--input", "3x4x4", cwd=models)  # a fresh process: nothing torch logs reaches stderr
     assert result.returncode == 2
     assert result.stderr == (
         "error: 'flat' does not run on an input of 1×3×4×4: at node 'fc' (torch.nn.modules.linear.Linear): "
