@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import run_in, tier
+from conftest import FAST_MODELS, run_in
 
 from archcalc import import_onnx
 from archcalc.analysis import analyze_graph
@@ -106,7 +106,15 @@ def as_exported(rows: list, convention: str) -> list:
 
 # --- round trip: build_torch(spec) → torch.onnx.export → import onnx → spec -----------------------
 
-@pytest.mark.parametrize("entry", [tier(e) for e in bundled()])
+def onnx_tier(entry):
+    """A bundled model as a parameter: the fast ones in every run, the others slow and run with
+    --onnx-exports only (torch's exporter takes about 15 CPU-minutes over them all)."""
+    if entry.name in FAST_MODELS:
+        return pytest.param(entry, id=entry.name)
+    return pytest.param(entry, id=entry.name, marks=[pytest.mark.slow, pytest.mark.onnx_exports])
+
+
+@pytest.mark.parametrize("entry", [onnx_tier(e) for e in bundled()])
 def test_every_bundled_model_round_trips_through_onnx(entry, tmp_path):
     torch = pytest.importorskip("torch")
     from archcalc.torchmodel import build_graph
