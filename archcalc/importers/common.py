@@ -86,3 +86,13 @@ def pair(value: Any) -> Any:
 def not_exact(name: str, what: str) -> UserError:
     return UserError(f"cannot write an exact spec of '{name}': {what}",
                      hint="this is archcalc's mistake, not the model's: please report it with the model")
+
+
+def check_used(ops: list[Op], heads: tuple[str, ...], what: str) -> None:
+    """Every layer leads to an output: a result nobody reads would be counted by torch, but is no
+    layer. UserError naming the first one that does not, in `what` (the model)."""
+    read = {source for op in ops for source in op.inputs} | set(heads)
+    for op in ops:
+        if op.name not in read:
+            raise UserError(f"the result of '{op.name}' ({op.kind}) in {what} is never used",
+                            hint="archcalc counts the layers that lead to an output: remove it, or return it")

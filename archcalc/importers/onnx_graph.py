@@ -26,7 +26,7 @@ from onnx import numpy_helper
 
 from archcalc.errors import UserError
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op, Unsupported
+from archcalc.importers.common import Imported, Op, Unsupported, check_used
 from archcalc.importers.onnx_ops import RULES, Node, kind_of
 from archcalc.layers import LAYER_KINDS
 from archcalc.limits import MAX_ONNX_BYTES, MAX_ONNX_NODES
@@ -209,7 +209,7 @@ class _Reader:
         for item in joined:
             self._add(item, names[id(item)])
         heads = tuple(self._head(output.name) for output in self.graph.output)
-        self._check_used(heads)
+        check_used(self.ops, heads, self.what)
         labels = _labels([op.name for op in self.ops])
         return Read(Imported(self.ops, heads, labels), shape, batch, self.params)
 
@@ -262,13 +262,6 @@ class _Reader:
         if tensor not in self.producer or self.producer[tensor] == INPUT:
             raise UserError(f"the output '{output}' of {self.what} is not made by a layer")
         return self.producer[tensor]
-
-    def _check_used(self, heads: tuple[str, ...]) -> None:
-        read = {source for op in self.ops for source in op.inputs} | set(heads)
-        for op in self.ops:
-            if op.name not in read:
-                raise UserError(f"the result of '{op.name}' ({op.kind}) in {self.what} is never used",
-                                hint="archcalc counts the layers that lead to an output")
 
     def _unsupported(self, item: Joined, reason: str | None) -> UserError:
         node = item.node

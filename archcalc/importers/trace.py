@@ -20,7 +20,7 @@ from torch import nn
 
 from archcalc.errors import UserError
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op
+from archcalc.importers.common import Imported, Op, check_used
 from archcalc.importers.mapping import (
     PASS_THROUGH,
     WEIGHTED,
@@ -160,7 +160,7 @@ class _Reader:
                 heads = self._heads(node)
             elif node.op != "get_attr":
                 self._call(node)
-        self._check_used(heads)
+        check_used(self.ops, heads, self.what)
         labels = {name: _label(m) for name, m in self.root.named_modules() if name}
         return Imported(self.ops, heads, labels)
 
@@ -317,14 +317,6 @@ class _Reader:
                              hint=f"the kinds are: {', '.join(sorted(LAYER_KINDS))}")
         return UserError(f"node '{node.name}' ({where}, {operation}) cannot be written exactly: {reason}",
                          hint=f"the kinds are: {', '.join(sorted(LAYER_KINDS))}")
-
-    def _check_used(self, heads: tuple[str, ...]) -> None:
-        """Every layer leads to an output: a result nobody reads would be counted by torch, but is no layer."""
-        read = {source for op in self.ops for source in op.inputs} | set(heads)
-        for op in self.ops:
-            if op.name not in read:
-                raise UserError(f"the result of '{op.name}' ({op.kind}) in {self.what} is never used",
-                                hint="archcalc counts the layers that lead to an output: remove it, or return it")
 
 
 def _argument(node: torch.fx.Node, index: int, name: str) -> Any:
