@@ -17,6 +17,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, numel
+from archcalc.peak import PeakFormula, Timeline, peak_formula
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
 
@@ -90,11 +91,63 @@ def analyze_memory(spec: str | Path, input: str | tuple[int, ...] | None = None,
 
     element_bytes(dtype)  # an unknown dtype is refused before the spec is read
     graph = load_graph(spec, variant)
-    stats = analyze_graph(graph, input_shape(input), parse_batch(batch, symbols=False))
+    return inference_memory(graph, _numeric(graph, input, parse_batch(batch, symbols=False)), dtype)
+
+
+@dataclass(frozen=True)
+class MemoryFormula:
+    """The inference peak of one model as an exact formula in the batch `symbol`: parameters and
+    buffers (the same at every batch) and the peak, a maximum of lines (archcalc.peak)."""
+
+    model: str
+    file: str
+    input_shape: tuple
+    """The input with the batch `symbol` first: ('N', 3, 224, 224)."""
+    dtype: str
+    parameters: int
+    buffers: int
+    formula: PeakFormula
+    symbol: str = "N"
+
+
+def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None, variant: str | None = None,
+                   dtype: str = "float32", symbol: str = "N") -> MemoryFormula:
+    """The inference peak of a spec file or bundled model at every batch, as a formula in `symbol`:
+    `memory_formula("resnet50").formula.at(64)`, `.fit(24 * 2**30)`."""
+    from archcalc.spec import load_graph
+
+    element_bytes(dtype)
+    graph = load_graph(spec, variant)
+    try:
+        first, stats = 1, _numeric(graph, input, 1)
+    except SpecError as error:  # batch norm without running statistics over one value: from batch 2
+        try:
+            first, stats = 2, _numeric(graph, input, 2)
+        except SpecError:
+            raise error from None
+    memory = inference_memory(graph, stats, dtype)
+    return MemoryFormula(graph.model, graph.file, (symbol, *memory.input_shape[1:]), dtype, memory.parameters,
+                         memory.buffers, peak_formula(inference_timeline(graph, input, dtype), first), symbol)
+
+
+def inference_timeline(graph: Graph, input: str | tuple[int, ...] | None = None, dtype: str = "float32") -> Timeline:
+    """batch → the total bytes alive (parameters, buffers, activations) while each layer runs; no
+    point for a model that runs no operation (MemTracker records no peak)."""
+    def timeline(batch: int) -> list[tuple[str, int]]:
+        memory = inference_memory(graph, _numeric(graph, input, batch), dtype)
+        fixed = memory.parameters + memory.buffers
+        return [(layer.name, fixed + layer.during) for layer in memory.layers] if memory.runs_operations else []
+
+    return timeline
+
+
+def _numeric(graph: Graph, input: str | tuple[int, ...] | None, batch: int) -> ModelStats:
+    """The graph's shapes at `input` and `batch`; SpecError for an input with symbols."""
+    stats = analyze_graph(graph, input_shape(input), batch)
     if stats.formulas:
         raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
                         hint="give the input as numbers, like 3x224x224")
-    return inference_memory(graph, stats, dtype)
+    return stats
 
 
 def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32") -> Memory:

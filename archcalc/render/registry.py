@@ -55,6 +55,11 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
         "json": ("archcalc.render.memory:to_json", ("result",)),
         "csv": ("archcalc.render.memory:to_csv", ("result",)),
     },
+    "memory_formula": {  # archcalc memory --batch N, --fit: the peak as a formula in the batch
+        "table": ("archcalc.render.memory:formula_table", ("result", "fit")),
+        "json": ("archcalc.render.memory:formula_json", ("result", "fit")),
+        "csv": ("archcalc.render.memory:formula_csv", ("result", "fit")),
+    },
     "check": {
         "table": ("archcalc.render.check:check_table", ("result",)),
         "github": ("archcalc.render.check:github", ("result",)),
