@@ -43,7 +43,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
         "markdown": ("archcalc.render.validation:markdown", ("results",)),
     },
     "report": {
-        "markdown": ("archcalc.render.report:report", ("models", "validations", "stamp", "sweeps")),
+        "markdown": ("archcalc.render.report:report", ("models", "validations", "stamp", "sweeps", "memories")),
     },
     "sweep": {
         "table": ("archcalc.render.sweep:sweep_table", ("result",)),
