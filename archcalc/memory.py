@@ -10,6 +10,7 @@ docs/memory.md says how each figure was measured.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,13 @@ from archcalc.stats import ModelStats
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 """The dtypes a model is built in, with their bytes per element (int8 is a quantised model,
 which torch does not build from these layers)."""
+
+
+ALLOCATORS = {"exact": 1, "cuda": 512}
+"""How each tensor's bytes are rounded, by the block an allocation is a multiple of: exactly (the
+CPU, fake tensors, MemTracker there), or as torch's CUDA caching allocator rounds a request
+(c10/cuda/CUDACachingAllocator.cpp, round_size: a multiple of kMinBlockSize, 512 bytes, and at
+least one; an empty tensor allocates nothing), which MemTracker also applies on CUDA."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class Memory:
     layers: list[LayerMemory]
     runs_operations: bool = True
     """Whether any layer runs a torch operation: MemTracker records its peak only after one."""
+    allocator: str = "exact"
+    """How each tensor's bytes were rounded (ALLOCATORS)."""
 
     @property
     def peak_layer(self) -> LayerMemory | None:
@@ -84,14 +94,15 @@ def element_bytes(dtype: str) -> int:
 
 
 def analyze_memory(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int = 1,
-                   variant: str | None = None, dtype: str = "float32") -> Memory:
+                   variant: str | None = None, dtype: str = "float32", allocator: str = "exact") -> Memory:
     """The inference peak of a spec file or bundled model: `analyze_memory("resnet50", batch=8)`.
     Sizes are numbers (a symbolic batch is not yet modelled); SpecError for anything else."""
     from archcalc.spec import load_graph
 
-    element_bytes(dtype)  # an unknown dtype is refused before the spec is read
+    element_bytes(dtype)  # an unknown dtype or allocator is refused before the spec is read
+    _rounding(allocator)
     graph = load_graph(spec, variant)
-    return inference_memory(graph, _numeric(graph, input, parse_batch(batch, symbols=False)), dtype)
+    return inference_memory(graph, _numeric(graph, input, parse_batch(batch, symbols=False)), dtype, allocator)
 
 
 @dataclass(frozen=True)
@@ -150,32 +161,51 @@ def _numeric(graph: Graph, input: str | tuple[int, ...] | None, batch: int) -> M
     return stats
 
 
-def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32") -> Memory:
-    """The inference peak of `graph`, whose shapes `stats` holds (numeric sizes)."""
+def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", allocator: str = "exact") -> Memory:
+    """The inference peak of `graph`, whose shapes `stats` holds (numeric sizes), each tensor's
+    bytes rounded as `allocator` rounds them (ALLOCATORS)."""
     itemsize = element_bytes(dtype)
+    rounded = _rounding(allocator)
     shapes = stats.shapes
-    walk = _Walk(numel(stats.input_shape) * itemsize)
+    walk = _Walk(rounded(numel(stats.input_shape) * itemsize))
     last_reader = {source: node.name for node in graph.nodes for source in node.inputs}
     heads = set(graph.heads)
     layers, parameters, buffers = [], 0, 0
     for node, layer in zip(graph.nodes, stats.layers):
         in_shapes = [shapes[name] for name in node.inputs]
         footprint = node.kind.footprint(node.attrs, in_shapes, layer.shape, itemsize)
-        parameters += layer.figures.params * itemsize
-        buffers += node.kind.buffer_bytes(node.attrs, in_shapes, itemsize)
+        if allocator == "exact":
+            parameters += layer.figures.params * itemsize
+            buffers += node.kind.buffer_bytes(node.attrs, in_shapes, itemsize)
+            transient = footprint.transient
+        else:  # each weight, bias, buffer and temporary its own allocation
+            own = node.kind.params(node.attrs, in_shapes)
+            parameters += rounded(own.weight * itemsize) + rounded(own.bias * itemsize)
+            buffers += sum(map(rounded, node.kind.buffer_tensors(node.attrs, in_shapes, itemsize)))
+            transient = footprint.temporaries(rounded)
         first = walk.storage[node.inputs[0]]
         if footprint.touches_input:
             walk.count(first)
-        output = numel(layer.shape) * itemsize if footprint.output == NEW else 0
-        during = walk.live + output + footprint.transient
+        output = rounded(numel(layer.shape) * itemsize) if footprint.output == NEW else 0
+        during = walk.live + output + transient
         walk.hold(node.name, walk.make(output) if footprint.output == NEW else first)
         for source in dict.fromkeys(node.inputs):
             if last_reader[source] == node.name and source not in heads and source != INPUT:
                 walk.drop(source)
-        layers.append(LayerMemory(node.name, layer.kind, output, footprint.transient, during, walk.live))
+        layers.append(LayerMemory(node.name, layer.kind, output, transient, during, walk.live))
         walk.ran |= footprint.output != SAME or footprint.transient > 0 or footprint.touches_input
     return Memory(graph.model, graph.file, stats.input_shape, dtype, parameters, buffers, layers,
-                  walk.ran)
+                  walk.ran, allocator)
+
+
+def _rounding(allocator: str) -> Callable[[int], int]:
+    """Bytes → the bytes `allocator` takes for one tensor of them: up to a multiple of its block
+    (so at least one block), none for an empty tensor."""
+    if allocator not in ALLOCATORS:
+        raise SpecError(f"unknown allocator '{allocator}'{did_you_mean(allocator, ALLOCATORS)}",
+                        hint=f"choose one of {', '.join(ALLOCATORS)}")
+    block = ALLOCATORS[allocator]
+    return lambda size: -(-size // block) * block
 
 
 class _Walk:

@@ -8,7 +8,7 @@ from pathlib import Path
 from archcalc import sizes
 from archcalc.commands import INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
-from archcalc.memory import DTYPES
+from archcalc.memory import ALLOCATORS, DTYPES
 
 
 def memory(
@@ -20,6 +20,9 @@ def memory(
     dtype: str = Option("float32", "Element type of the weights, buffers and activations.", choices=tuple(DTYPES)),
     fit: int | None = Option(None, "The largest batch whose peak fits in this much memory: 24GiB, 16GB, 512MiB, "
                              "or bytes.", type=str, parse=sizes.parse_bytes),
+    allocator: str = Option("exact", "How each tensor's bytes are counted: exact (the CPU, MemTracker) or cuda (rounded "
+                            "up to a multiple of 512, as torch's CUDA caching allocator does).",
+                            choices=tuple(ALLOCATORS)),
     format: str = format_option("memory"),
     output: Path | None = OUTPUT,
 ) -> None:
@@ -28,6 +31,9 @@ def memory(
     if isinstance(batch, int) and fit is not None:
         raise UsageError("--fit finds the batch: leave out --batch, or give it as a symbol such as N",
                          option="'--fit'")
+    if (isinstance(batch, str) or fit is not None) and allocator != "exact":
+        raise UsageError("a rounded size is not a line in the batch: the formula and --fit count bytes exactly; "
+                         "give --batch as a number, or leave out --allocator", option="'--allocator'")
     if isinstance(batch, str) or fit is not None:
         from archcalc.memory import memory_formula
 
@@ -37,5 +43,5 @@ def memory(
         return
     from archcalc.memory import analyze_memory
 
-    result = analyze_memory(spec, input=input, batch=batch or 1, variant=variant, dtype=dtype)
+    result = analyze_memory(spec, input=input, batch=batch or 1, variant=variant, dtype=dtype, allocator=allocator)
     emit(render("memory", format, result=result), output, [spec])

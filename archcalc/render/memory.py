@@ -23,9 +23,10 @@ are alive throughout and not in them)."""
 
 
 def header(m: Memory | MemoryFormula) -> list[str]:
+    rounded = ", each tensor rounded up to 512 B as on CUDA" if getattr(m, "allocator", "exact") == "cuda" else ""
     return [f"{m.model} ({m.file})",
             (f"input {shape_text(m.input_shape)} · dtype {m.dtype} · inference (eval mode, no gradients), "
-             "as torch's MemTracker counts it (docs/memory.md)")]
+             f"as torch's MemTracker counts it{rounded} (docs/memory.md)")]
 
 
 def peak_line(m: Memory) -> str:
@@ -62,7 +63,7 @@ def to_json(result: Memory) -> str:
     peak = result.peak_layer
     document = {"schema": SCHEMA, "model": result.model, "file": result.file, "input": list(result.input_shape),
                 "dtype": result.dtype,
-                "peak": {"total": result.peak, "parameters": result.parameters, "buffers": result.buffers,
+                "allocator": result.allocator, "peak": {"total": result.peak, "parameters": result.parameters, "buffers": result.buffers,
                          "activations": result.activations, "temporaries": peak.transient if peak else 0,
                          "layer": peak.name if peak else None},
                 "layers": _layer_dicts(result)}
