@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from archcalc.analysis import analyze_graph, input_shape
-from archcalc.check.baseline import (BUDGETS, FIGURES, Baseline, Entry, Held, load_baseline, relative_spec,
-                                     updated_text)
+from archcalc.check.baseline import BUDGETS, FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
 from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
 from archcalc.spec.source import YMap

@@ -120,8 +120,8 @@ def _memory(stats: ModelStats, memory) -> list[str]:
     """The inference peak by category and where it occurs, and a mermaid chart of the activations
     alive block by block: the most while each top-level block runs (bars) and after it (line)."""
     if memory is None:
-        return [f"Not modelled in {stats.dtype}: the memory model takes float32, float16, bfloat16 and float64 "
-                "([memory.md](memory.md))."]
+        return [(f"Not modelled in {stats.dtype}: the memory model takes float32, float16, bfloat16 and float64 "
+                 "([memory.md](memory.md)).")]
     context = (f"One forward pass in eval mode without gradients, at batch {memory.input_shape[0]} in {memory.dtype}, "
                "as torch's MemTracker counts it ([memory.md](memory.md))")
     layer = memory.peak_layer
