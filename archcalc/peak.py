@@ -54,9 +54,11 @@ class PeakFormula:
     otherwise normalise over one value)."""
 
     def piece_at(self, batch: int) -> Piece | None:
+        """The line that is the peak at `batch` (None without lines)."""
         return next((piece for piece in self.pieces if piece.last is None or batch <= piece.last), None)
 
     def at(self, batch: int) -> int:
+        """The peak at `batch`, in bytes."""
         piece = self.piece_at(batch)
         return piece.at(batch) if piece else 0
 
