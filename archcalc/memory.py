@@ -10,6 +10,7 @@ docs/memory.md says how each figure was measured.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +18,20 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, numel
+from archcalc.peak import PeakFormula, Timeline, peak_formula
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 """The dtypes a model is built in, with their bytes per element (int8 is a quantised model,
 which torch does not build from these layers)."""
+
+
+ALLOCATORS = {"exact": 1, "cuda": 512}
+"""How each tensor's bytes are rounded, by the block an allocation is a multiple of: exactly (the
+CPU, fake tensors, MemTracker there), or as torch's CUDA caching allocator rounds a request
+(c10/cuda/CUDACachingAllocator.cpp, round_size: a multiple of kMinBlockSize, 512 bytes, and at
+least one; an empty tensor allocates nothing), which MemTracker also applies on CUDA."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class Memory:
     layers: list[LayerMemory]
     runs_operations: bool = True
     """Whether any layer runs a torch operation: MemTracker records its peak only after one."""
+    allocator: str = "exact"
+    """How each tensor's bytes were rounded (ALLOCATORS)."""
 
     @property
     def peak_layer(self) -> LayerMemory | None:
@@ -83,46 +94,118 @@ def element_bytes(dtype: str) -> int:
 
 
 def analyze_memory(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int = 1,
-                   variant: str | None = None, dtype: str = "float32") -> Memory:
+                   variant: str | None = None, dtype: str = "float32", allocator: str = "exact") -> Memory:
     """The inference peak of a spec file or bundled model: `analyze_memory("resnet50", batch=8)`.
     Sizes are numbers (a symbolic batch is not yet modelled); SpecError for anything else."""
     from archcalc.spec import load_graph
 
-    element_bytes(dtype)  # an unknown dtype is refused before the spec is read
+    element_bytes(dtype)  # an unknown dtype or allocator is refused before the spec is read
+    _rounding(allocator)
     graph = load_graph(spec, variant)
-    stats = analyze_graph(graph, input_shape(input), parse_batch(batch, symbols=False))
+    return inference_memory(graph, _numeric(graph, input, parse_batch(batch, symbols=False)), dtype, allocator)
+
+
+@dataclass(frozen=True)
+class MemoryFormula:
+    """The inference peak of one model as an exact formula in the batch `symbol`: parameters and
+    buffers (the same at every batch) and the peak, a maximum of lines (archcalc.peak)."""
+
+    model: str
+    file: str
+    input_shape: tuple
+    """The input with the batch `symbol` first: ('N', 3, 224, 224)."""
+    dtype: str
+    parameters: int
+    buffers: int
+    formula: PeakFormula
+    symbol: str = "N"
+
+
+def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None, variant: str | None = None,
+                   dtype: str = "float32", symbol: str = "N") -> MemoryFormula:
+    """The inference peak of a spec file or bundled model at every batch, as a formula in `symbol`:
+    `memory_formula("resnet50").formula.at(64)`, `.fit(24 * 2**30)`."""
+    from archcalc.spec import load_graph
+
+    element_bytes(dtype)
+    graph = load_graph(spec, variant)
+    try:
+        first, stats = 1, _numeric(graph, input, 1)
+    except SpecError as error:  # batch norm without running statistics over one value: from batch 2
+        try:
+            first, stats = 2, _numeric(graph, input, 2)
+        except SpecError:
+            raise error from None
+    memory = inference_memory(graph, stats, dtype)
+    return MemoryFormula(graph.model, graph.file, (symbol, *memory.input_shape[1:]), dtype, memory.parameters,
+                         memory.buffers, peak_formula(inference_timeline(graph, input, dtype), first), symbol)
+
+
+def inference_timeline(graph: Graph, input: str | tuple[int, ...] | None = None, dtype: str = "float32") -> Timeline:
+    """batch → the total bytes alive (parameters, buffers, activations) while each layer runs; no
+    point for a model that runs no operation (MemTracker records no peak)."""
+    def timeline(batch: int) -> list[tuple[str, int]]:
+        memory = inference_memory(graph, _numeric(graph, input, batch), dtype)
+        fixed = memory.parameters + memory.buffers
+        return [(layer.name, fixed + layer.during) for layer in memory.layers] if memory.runs_operations else []
+
+    return timeline
+
+
+def _numeric(graph: Graph, input: str | tuple[int, ...] | None, batch: int) -> ModelStats:
+    """The graph's shapes at `input` and `batch`; SpecError for an input with symbols."""
+    stats = analyze_graph(graph, input_shape(input), batch)
     if stats.formulas:
         raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
                         hint="give the input as numbers, like 3x224x224")
-    return inference_memory(graph, stats, dtype)
+    return stats
 
 
-def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32") -> Memory:
-    """The inference peak of `graph`, whose shapes `stats` holds (numeric sizes)."""
+def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", allocator: str = "exact") -> Memory:
+    """The inference peak of `graph`, whose shapes `stats` holds (numeric sizes), each tensor's
+    bytes rounded as `allocator` rounds them (ALLOCATORS)."""
     itemsize = element_bytes(dtype)
+    rounded = _rounding(allocator)
     shapes = stats.shapes
-    walk = _Walk(numel(stats.input_shape) * itemsize)
+    walk = _Walk(rounded(numel(stats.input_shape) * itemsize))
     last_reader = {source: node.name for node in graph.nodes for source in node.inputs}
     heads = set(graph.heads)
     layers, parameters, buffers = [], 0, 0
     for node, layer in zip(graph.nodes, stats.layers):
         in_shapes = [shapes[name] for name in node.inputs]
         footprint = node.kind.footprint(node.attrs, in_shapes, layer.shape, itemsize)
-        parameters += layer.figures.params * itemsize
-        buffers += node.kind.buffer_bytes(node.attrs, in_shapes, itemsize)
+        if allocator == "exact":
+            parameters += layer.figures.params * itemsize
+            buffers += node.kind.buffer_bytes(node.attrs, in_shapes, itemsize)
+            transient = footprint.transient
+        else:  # each weight, bias, buffer and temporary its own allocation
+            own = node.kind.params(node.attrs, in_shapes)
+            parameters += rounded(own.weight * itemsize) + rounded(own.bias * itemsize)
+            buffers += sum(map(rounded, node.kind.buffer_tensors(node.attrs, in_shapes, itemsize)))
+            transient = footprint.temporaries(rounded)
         first = walk.storage[node.inputs[0]]
         if footprint.touches_input:
             walk.count(first)
-        output = numel(layer.shape) * itemsize if footprint.output == NEW else 0
-        during = walk.live + output + footprint.transient
+        output = rounded(numel(layer.shape) * itemsize) if footprint.output == NEW else 0
+        during = walk.live + output + transient
         walk.hold(node.name, walk.make(output) if footprint.output == NEW else first)
         for source in dict.fromkeys(node.inputs):
             if last_reader[source] == node.name and source not in heads and source != INPUT:
                 walk.drop(source)
-        layers.append(LayerMemory(node.name, layer.kind, output, footprint.transient, during, walk.live))
+        layers.append(LayerMemory(node.name, layer.kind, output, transient, during, walk.live))
         walk.ran |= footprint.output != SAME or footprint.transient > 0 or footprint.touches_input
     return Memory(graph.model, graph.file, stats.input_shape, dtype, parameters, buffers, layers,
-                  walk.ran)
+                  walk.ran, allocator)
+
+
+def _rounding(allocator: str) -> Callable[[int], int]:
+    """Bytes → the bytes `allocator` takes for one tensor of them: up to a multiple of its block
+    (so at least one block), none for an empty tensor."""
+    if allocator not in ALLOCATORS:
+        raise SpecError(f"unknown allocator '{allocator}'{did_you_mean(allocator, ALLOCATORS)}",
+                        hint=f"choose one of {', '.join(ALLOCATORS)}")
+    block = ALLOCATORS[allocator]
+    return lambda size: -(-size // block) * block
 
 
 class _Walk:

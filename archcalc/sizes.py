@@ -175,6 +175,25 @@ def parse_count(text: str) -> int:
     return int(value)
 
 
+_BYTES = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)")
+BYTE_UNITS = {"": 1, "B": 1, "bytes": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+              "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def parse_bytes(text: str) -> int:
+    """An amount of memory as people write it, whole in bytes: '24GiB', '24 GB', '1.5GiB',
+    '512MiB', '1000000' or '1000000B' → an int (GB, MB are 10⁹, 10⁶; GiB, MiB 2³⁰, 2²⁰)."""
+    from decimal import Decimal
+
+    matched = _BYTES.fullmatch(text.strip())
+    unit = BYTE_UNITS.get(matched[2]) if matched and len(matched[1]) <= 30 else None
+    value = Decimal(matched[1]) * unit if unit is not None else None
+    if value is None or value != value.to_integral_value() or value < 1:
+        raise SpecError(f"a memory size is a whole number of bytes ≥ 1, optionally with a unit: B, KB, MB, GB, TB "
+                        f"(10³ …) or KiB, MiB, GiB, TiB (2¹⁰ …), like 24GiB, 16GB or 1.5GiB; got '{text}'")
+    return int(value)
+
+
 def check_sweep_points(sizes: int, batches: int) -> None:
     """Refuse a sweep of more than MAX_SWEEP_POINTS points: `sizes` input sizes × `batches`."""
     if sizes * batches > MAX_SWEEP_POINTS:

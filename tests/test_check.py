@@ -256,3 +256,58 @@ def test_layers_met_again_in_another_model_of_the_process_keep_their_own_figures
     assert len({stats.totals for stats in fresh.values()}) == len(cases)
     assert (fresh["small_a", "3x32x32", "paper", "float32"].totals.params,
             fresh["small_a", "3x32x32", "paper", "float32"].totals.macs) == conv_fc(8)
+
+
+# Budgets of figures measured only for a budget: the inference peak
+
+def memtracker_peak(width: int) -> int:
+    """MemTracker's inference peak of FAMILY at `width` (batch 1, float32), on fake tensors."""
+    pytest.importorskip("torch")
+    from archcalc.spec import load_graph
+    from archcalc.validation.peak import tracked_peak
+
+    Path("peak.yaml").write_text(FAMILY.replace("width: 8}", f"width: {width}}}").replace(
+        "variants:\n  small_a: {}\n  small_b: {width: 16}\n", ""))
+    graph = load_graph(Path("peak.yaml"))
+    Path("peak.yaml").unlink()
+    return tracked_peak(graph, (1, *graph.input_shape)).total
+
+
+def test_a_peak_budget_holds_at_memtrackers_peak_and_breaks_a_byte_below(project, cli):
+    baseline = record(cli)
+    peak = memtracker_peak(16)
+    text = baseline.read_text()
+    baseline.write_text(text.replace("  small_b:\n", f"  small_b:\n    max_peak_bytes: {peak}\n"))
+    holding = cli("check", "small.yaml")
+    assert holding.exit_code == 0 and holding.stdout.rstrip().endswith("all 9 checks on 2 models hold")
+    baseline.write_text(text.replace("  small_b:\n", f"  small_b:\n    max_peak_bytes: {peak - 1}  # the GPU\n"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 1
+    row = next(line for line in result.stdout.splitlines() if "over budget" in line)
+    assert re.split(r"\s{2,}", row)[:6] == ["small_b", "inference peak", f"{peak - 1:,}", f"{peak:,}", "+1",
+                                            f"+{100 / (peak - 1):.2f}%"]
+    assert row.endswith(f"✗ over budget (baseline: max_peak_bytes; the peak is while relu runs; 'archcalc memory "
+                        f"SPEC --fit {peak - 1}' gives the largest batch within the budget)")
+    github = cli("check", "small.yaml", "--format", "github").stdout
+    assert f"::small_b: inference peak {peak:,} is over the budget of {peak - 1:,} (baseline: max_peak_bytes" in github
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    assert f"    max_peak_bytes: {peak - 1}  # the GPU\n" in baseline.read_text()
+
+
+def test_a_peak_budget_in_expect_and_a_wrong_one(project, cli):
+    peak = memtracker_peak(8)
+    Path("small.yaml").write_text(FAMILY.replace("  small_a: {}\n", f"  small_a: {{expect: {{max_peak_bytes: {peak}}}}}\n"))
+    lines = cli("check", "small.yaml").stdout.splitlines()
+    assert any(re.split(r"\s{2,}", line)[:4] == ["small_a", "inference peak", f"{peak:,}", f"{peak:,}"] for line in lines)
+    Path("small.yaml").write_text(FAMILY.replace("  small_a: {}\n", "  small_a: {expect: {max_peak_bytes: -1}}\n"))
+    wrong = cli("check", "small.yaml")
+    assert wrong.exit_code == 2 and "'max_peak_bytes' must be a whole number ≥ 0" in wrong.stderr
+
+
+def test_a_peak_budget_of_an_int8_model_exits_2_with_how_to_fix(project, cli):
+    baseline = record(cli)
+    baseline.write_text(baseline.read_text().replace("dtype: float32", "dtype: int8").replace(
+        "  small_b:\n", "  small_b:\n    max_peak_bytes: 1000000\n"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 2 and "small_b: max_peak_bytes: unknown dtype 'int8' for memory" in result.stderr
+    assert "record the model in one of them, or remove the budget" in result.stderr

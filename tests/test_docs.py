@@ -176,3 +176,18 @@ def test_the_repeat_and_for_each_example_runs(tmp_path):
     assert [shapes[f"widen.{i}.conv"] for i in range(3)] == [(1, 8, 16, 16), (1, 16, 16, 16), (1, 24, 16, 16)]
     assert [shapes[f"stage.{i}.conv"] for i in range(3)] == [(1, 16, 16, 16), (1, 24, 8, 8), (1, 40, 4, 4)]
     assert shapes["head"] == (1, 160, 4, 4)
+
+
+def test_the_memory_formula_sample_is_what_the_command_prints(cli, tmp_path, monkeypatch):
+    from test_memory import TWO_LINES
+
+    from archcalc.memory import analyze_memory
+
+    text = (ROOT / "docs" / "memory.md").read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "two_lines.yaml").write_text(TWO_LINES)
+    command = "archcalc memory two_lines.yaml --batch N --fit 500000"
+    sample = text.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
+    assert cli(*command.split()[1:]).stdout == sample
+    exact, rounded = (analyze_memory("resnet50", batch=64, allocator=a).peak for a in ("exact", "cuda"))
+    assert f"ResNet-50 at batch 64: {exact:,} B exact,\n{rounded:,} B rounded." in text

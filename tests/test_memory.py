@@ -16,7 +16,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import tier
+from conftest import FAST_MODELS, tier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_layer_kinds import CASES
@@ -24,7 +24,8 @@ from test_layer_kinds import CASES
 from archcalc.analysis import analyze_graph
 from archcalc.layers import LAYER_KINDS
 from archcalc.layers.base import NEW, SAME, VIEW
-from archcalc.memory import DTYPES, analyze_memory, inference_memory
+from archcalc.memory import DTYPES, analyze_memory, inference_memory, memory_formula
+from archcalc.peak import NotLinear, peak_formula
 from archcalc.spec import bundled, load_graph
 
 EXTRA_CASES = {
@@ -277,7 +278,7 @@ def test_output_file_and_input_reach_the_result(cli, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["lenet5", "--dtype", "int8"], "'int8' is not one of"),
-    (["lenet5", "--batch", "N"], "--batch"),
+    (["lenet5", "--batch", "n"], "--batch"),
     (["lenet5", "--batch", "0"], "--batch"),
     (["lenet5", "--input", "1xHxW"], "whole numbers"),
     (["lenet5", "--format", "markdown"], "'markdown' is not one of"),
@@ -348,3 +349,288 @@ def test_a_wrong_peak_is_a_difference_and_exits_1(cli, monkeypatch):
     assert "activations 37,636 ≠ 37,632 (-4) · total 284,460 ≠ 284,456 (-4)" in result.stdout
     assert ("✗ lenet5: 2 difference(s) in 1 row(s): inference peak activation bytes, "
             "inference peak total bytes") in result.stdout
+
+
+# The peak as a formula in the batch: a maximum of lines, each where it is the maximum
+
+TWO_LINES = """
+name: two_lines
+input: [4, 8, 8]
+layers:
+  - wide: {kind: conv2d, out: 80, kernel: 1}
+  - pool: {kind: adaptive_avgpool2d, output_size: [1, 2]}
+  - deep: {kind: conv2d, out: 1024, kernel: 1}
+  - norm: {kind: batchnorm2d, track_running_stats: false}
+"""
+"""A model whose peak moves with the batch: batch norm without running statistics makes its
+mean and inverse deviation (2·1024 floats, whatever the batch) beside its input and output,
+2·2·1024 floats a sample; while pool runs, wide's output and its own are 80·64 + 80·2 floats a
+sample. norm is the peak at batch 1 (6,144 > 5,280 floats), pool from batch 2 on (10,560 > 10,240)."""
+
+
+def test_the_lines_that_are_never_the_maximum_are_dropped():
+    """Worked by hand: a = 10 + N, b = 3N, c = 5 + 2N. a is the most up to N = 5 (15, 15, 15 there:
+    the first wins), b from N = 6 (18 > 17 > 16); c is never the most."""
+    formula = peak_formula(lambda n: [("a", 10 + n), ("b", 3 * n), ("c", 5 + 2 * n)])
+    assert [(p.point, p.constant, p.per_sample, p.first, p.last) for p in formula.pieces] == [
+        ("a", 10, 1, 1, 5), ("b", 0, 3, 6, None)]
+    assert [formula.at(n) for n in (1, 5, 6, 10)] == [11, 15, 18, 30]
+    later_wins_from_the_tie = peak_formula(lambda n: [("x", 2 * n), ("y", 4 + n)])  # 8 = 8 at N = 4
+    assert [(p.point, p.first, p.last) for p in later_wins_from_the_tie.pieces] == [("y", 1, 3), ("x", 4, None)]
+    assert peak_formula(lambda n: []).pieces == [] and peak_formula(lambda n: []).at(5) == 0
+    from_two = peak_formula(lambda n: [("a", 10 + n), ("b", 3 * n), ("c", 5 + 2 * n)], first=2)
+    assert [(p.point, p.first, p.last) for p in from_two.pieces] == [("a", 2, 5), ("b", 6, None)]
+    assert from_two.fit(11).batch == 0 and from_two.fit(12).batch == 2 and from_two.fit(11).over == 12
+
+
+def test_a_model_that_takes_a_batch_of_two_and_more_has_a_formula_from_two(write_spec):
+    """Batch norm without running statistics over a 1×1 map needs two samples (torch refuses one)."""
+    path = write_spec("name: pair\ninput: [3, 1, 1]\nlayers:\n  - norm: {kind: batchnorm2d, track_running_stats: false}\n")
+    formula = memory_formula(path).formula
+    assert formula.first == 2 and formula.pieces[0].first == 2
+    assert [formula.at(n) for n in (2, 3, 9)] == [analyze_memory(path, batch=n).peak for n in (2, 3, 9)]
+
+
+def test_a_timeline_that_is_not_a_line_in_the_batch_is_an_internal_error():
+    with pytest.raises(NotLinear, match="not a growing line"):
+        peak_formula(lambda n: [("square", n * n)])
+    with pytest.raises(NotLinear, match="differ"):
+        peak_formula(lambda n: [(f"p{n}", n)])
+
+
+def test_the_largest_batch_that_fits_is_worked_out_from_the_lines():
+    """By hand, on a = 10 + N, b = 3N: 15 bytes fit N = 5 (15), not 6 (b: 18); 10 fit nothing;
+    a line that does not grow bounds nothing but itself."""
+    formula = peak_formula(lambda n: [("a", 10 + n), ("b", 3 * n)])
+    fit = formula.fit(15)
+    assert (fit.batch, fit.peak, fit.bound.point, fit.over) == (5, 15, "b", 18)
+    assert formula.fit(10).batch == 0 and formula.fit(10).bound.point == "a"
+    flat = peak_formula(lambda n: [("flat", 7)])
+    assert flat.fit(6).batch == 0 and flat.fit(7).bound is None and flat.fit(7).batch == 2**31 - 1
+
+
+@pytest.mark.parametrize("spec", ["lenet5", "squeezenet1_1", "two_lines"])
+def test_the_formula_is_memtrackers_peak_at_every_batch(spec, write_spec):
+    from archcalc.validation.peak import tracked_peaks
+
+    torch_modules()
+    path = write_spec(TWO_LINES) if spec == "two_lines" else spec
+    graph = load_graph(path)
+    batches = [1, 2, 3, 5, 8]
+    formula = memory_formula(path).formula
+    assert [formula.at(n) for n in batches] == [peak.total for peak in tracked_peaks(graph, graph.input_shape,
+                                                                                     batches)]
+    if spec == "two_lines":
+        assert [(p.point, p.first, p.last) for p in formula.pieces] == [("norm", 1, 1), ("pool", 2, None)]
+
+
+@pytest.mark.parametrize("spec, budget", [("lenet5", 2**20), ("squeezenet1_1", 10**8), ("two_lines", 500_000)])
+def test_the_largest_batch_that_fits_is_where_memtracker_says(spec, budget, write_spec):
+    """peak(N) ≤ budget < peak(N + 1), both as MemTracker measures them."""
+    from archcalc.validation.peak import tracked_peaks
+
+    torch_modules()
+    path = write_spec(TWO_LINES) if spec == "two_lines" else spec
+    graph = load_graph(path)
+    fit = memory_formula(path).formula.fit(budget)
+    at, following = tracked_peaks(graph, graph.input_shape, [fit.batch, fit.batch + 1])
+    assert fit.batch > 1 and at.total == fit.peak <= budget < following.total == fit.over
+
+
+def test_not_even_batch_1_fits_where_memtracker_says_so():
+    from archcalc.validation.peak import tracked_peaks
+
+    torch_modules()
+    fit = memory_formula("lenet5").formula.fit(284_455)
+    (one,) = tracked_peaks(load_graph("lenet5"), load_graph("lenet5").input_shape, [1])
+    assert fit.batch == 0 and fit.peak is None and fit.over == one.total > 284_455 and fit.bound.point == "act1"
+
+
+@pytest.mark.parametrize("spec", sorted(FAST_MODELS))
+def test_the_formula_is_the_numeric_peak_at_every_batch(spec):
+    formula = memory_formula(spec).formula
+    for batch in [*range(1, 17), 64, 1000, 2**31 - 1]:
+        memory = analyze_memory(spec, batch=batch)
+        assert (formula.at(batch), formula.piece_at(batch).point) == (memory.peak, memory.peak_layer.name)
+
+
+def test_random_networks_formula_is_the_numeric_peak(tmp_path, count_example):
+    @settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow,
+                                                                     HealthCheck.function_scoped_fixture])
+    @given(network=networks(), batches=st.lists(st.integers(1, 40), min_size=1, max_size=5))
+    def run(network, batches):
+        count_example()
+        layers, input_chw, _, dtype = network
+        path = tmp_path / f"net{abs(hash(repr(network)))}.yaml"
+        path.write_text(yaml.safe_dump({"name": "net", "input": list(input_chw), "layers": layers}))
+        graph = load_graph(path)
+        formula = memory_formula(path, dtype=dtype).formula
+        for batch in batches:
+            memory = inference_memory(graph, analyze_graph(graph, None, batch), dtype)
+            assert formula.at(batch) == memory.peak
+            assert (formula.piece_at(batch).point if formula.pieces else None) == (
+                memory.peak_layer.name if memory.peak_layer else None)
+
+    run()
+
+
+def test_memory_with_a_symbolic_batch_prints_the_formula(cli, write_spec):
+    path = write_spec(TWO_LINES)
+    lines = cli("memory", path, "--batch", "B").stdout.splitlines()
+    assert lines[1].startswith("input B×4×8×8")
+    table = [line.split() for line in lines[-2:]]
+    formula = memory_formula(path).formula
+    assert table == [["B", "=", "1", f"{formula.pieces[0].constant:,}", "+", f"{formula.pieces[0].per_sample:,}·B",
+                      "norm"],
+                     ["B", "≥", "2", f"{formula.pieces[1].constant:,}", "+", f"{formula.pieces[1].per_sample:,}·B",
+                      "pool"]]
+    document = json.loads(cli("memory", path, "--batch", "B", "--format", "json").stdout)
+    assert document["schema"] == "archcalc.memory_formula/1" and document["input"] == ["B", 4, 8, 8]
+    assert [(p["first"], p["last"], p["layer"]) for p in document["pieces"]] == [(1, 1, "norm"), (2, None, "pool")]
+    assert document["fit"] is None
+    csv = cli("memory", path, "--batch", "B", "--format", "csv").stdout.splitlines()
+    assert csv[0] == "first,last,constant,per_sample,layer" and csv[2].startswith("2,,")
+
+
+def test_fit_names_the_largest_batch_and_what_bounds_it(cli):
+    fit = memory_formula("lenet5").formula.fit(2**20)
+    text = cli("memory", "lenet5", "--fit", "1MiB").stdout.splitlines()[-1]
+    assert text == (f"the largest batch that fits in 1.0 MiB (1,048,576 B): N = {fit.batch} (peak {fit.peak:,} B); "
+                    f"at N = {fit.batch + 1}, {fit.over:,} B while act1 runs")
+    document = json.loads(cli("memory", "lenet5", "--fit", "1048576", "--format", "json").stdout)
+    assert document["fit"] == {"budget": 2**20, "batch": fit.batch, "peak": fit.peak, "bound_by": "act1",
+                               "next_peak": fit.over}
+    none = cli("memory", "lenet5", "--fit", "1KB").stdout.splitlines()[-1]
+    assert none == "not even N = 1 fits in 1000 B (1,000 B): its peak is 284,456 B while act1 runs"
+    assert json.loads(cli("memory", "lenet5", "--fit", "1KB", "--format", "json").stdout)["fit"]["batch"] is None
+
+
+@pytest.mark.parametrize("size, bytes_", [("24GiB", 24 * 2**30), ("24 GB", 24 * 10**9), ("1.5GiB", 3 * 2**29),
+                                          ("512MiB", 2**29), ("2MB", 2 * 10**6), ("100", 100), ("100B", 100),
+                                          ("7 bytes", 7)])
+def test_fit_takes_sizes_as_people_write_them(size, bytes_):
+    from archcalc.sizes import parse_bytes
+
+    assert parse_bytes(size) == bytes_
+
+
+@pytest.mark.parametrize("args", [["--fit", "24gib"], ["--fit", "0"], ["--fit", "1.5B"], ["--fit", "GiB"],
+                                  ["--fit", "-1GB"], ["--fit", "0.3MiB"], ["--fit", "1e9"],
+                                  ["--fit", "1GiB", "--batch", "8"]])
+def test_bad_fits_exit_2_with_one_message(cli, args):
+    result = cli("memory", "lenet5", *args)
+    assert result.exit_code == 2 and "Invalid value for '--fit'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_model_that_runs_no_operation_fits_every_batch(cli, write_spec):
+    path = write_spec("name: idle\ninput: [3, 8, 8]\nlayers:\n  - a: identity\n")
+    assert memory_formula(path).formula.pieces == []
+    lines = cli("memory", path, "--fit", "1B").stdout.splitlines()
+    assert "MemTracker records no peak" in lines[3]
+    assert lines[-1].startswith("every batch up to N = 2,147,483,647")
+
+
+# The CUDA caching allocator's rounding: each tensor its own allocation, a multiple of 512 bytes
+
+CUDA_BLOCK = 512
+"""torch's c10/cuda/CUDACachingAllocator.cpp: round_size(size) is kMinBlockSize (512) for a size
+below it, else the next multiple of it; allocate(0) allocates nothing."""
+
+
+def block_rounded(size: int) -> int:
+    """The rule above, written out: the reference the tests hold archcalc's allocator option to."""
+    if size == 0:
+        return 0
+    return CUDA_BLOCK if size < CUDA_BLOCK else CUDA_BLOCK * ((size + CUDA_BLOCK - 1) // CUDA_BLOCK)
+
+
+@pytest.fixture
+def rounding_memtracker(monkeypatch):
+    """MemTracker with each storage's bytes (its own per-tensor accounting, on the CPU and fake
+    tensors) put through the allocator's rule, as MemTracker itself does for a CUDA storage."""
+    torch_modules()
+    from torch.distributed._tools import mem_tracker
+
+    monkeypatch.setattr(mem_tracker._WeakRefInfo, "_calculate_mem_consumed",
+                        lambda info: block_rounded(info.size * info.element_size))
+
+
+@pytest.mark.parametrize("case", list(KIND_CASES))
+def test_each_kinds_tensors_rounded_as_the_cuda_allocator_rounds_them(case, rounding_memtracker):
+    """Every kind alone, at a small size where most tensors are under one block: parameters,
+    buffers and activations against MemTracker with the rule applied to each storage it sees."""
+    key, fields, shapes = KIND_CASES[case]
+    measured, _ = measure_layer(key, fields, shapes, "float32", fake=True)
+    assert measured == predicted_rounded_layer(key, fields, shapes)
+
+
+def predicted_rounded_layer(key: str, fields: dict, shapes: list) -> tuple[int, int, int]:
+    """predicted_layer with each tensor rounded: its weight, bias, buffers, new output and
+    temporaries (the kind's `moments`), and its input where an operation touches it."""
+    kind = LAYER_KINDS[key]
+    a = kind.resolve(fields)
+    out = kind.output_shape(a, shapes)
+    footprint = kind.footprint(a, shapes, out, 4)
+    if footprint.output == SAME and not footprint.transient and not footprint.touches_input:
+        return 0, 0, 0
+    own = kind.params(a, shapes)
+    activations = (block_rounded(math.prod(shapes[0]) * 4) * footprint.touches_input
+                   + footprint.temporaries(block_rounded)
+                   + (block_rounded(math.prod(out) * 4) if footprint.output == NEW else 0))
+    return (block_rounded(own.weight * 4) + block_rounded(own.bias * 4),
+            sum(map(block_rounded, kind.buffer_tensors(a, shapes, 4))), activations)
+
+
+@pytest.mark.parametrize("spec", ["lenet5", "alexnet_paper", "squeezenet1_1", "mobilenet_v2", "resnet50"])
+def test_every_tensor_rounded_as_the_cuda_allocator_gives_memtrackers_rounded_peak(spec, rounding_memtracker):
+    """The whole model: MemTracker with the rule applied to each storage, at batch 1 and 3."""
+    from archcalc.validation.peak import tracked_peaks
+
+    graph = load_graph(spec)
+    measured = tracked_peaks(graph, graph.input_shape, [1, 3])
+    predicted = [inference_memory(graph, analyze_graph(graph, None, batch), allocator="cuda") for batch in (1, 3)]
+    assert [(m.parameters, m.buffers, m.activations, m.peak) for m in predicted] == [tuple(p) for p in measured]
+
+
+CUDA_TARGET = 0.03
+"""Issue 20's target for the GPU: within 3% of torch.cuda.max_memory_allocated. Beyond the
+per-tensor rounding, the caching allocator hands out whole blocks it does not split (a large
+block's remainder of 1 MiB or less) and cuDNN and cuBLAS take workspaces through it: neither
+is known from the spec (docs/memory.md)."""
+
+
+@pytest.mark.parametrize("entry", [tier(entry) for entry in bundled()])
+def test_cuda_max_memory_allocated_of_inference_against_the_rounded_peak(entry):
+    """One forward pass on the GPU (eval mode, no gradients, batch 1), the peak statistics reset
+    once the model and its input are there: the most allocated against archcalc's peak with
+    every tensor rounded as the allocator rounds it, plus the caller's input (which MemTracker,
+    and so archcalc's peak, leaves out)."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device: torch.cuda.is_available() is False")
+    from archcalc.torchmodel import build_graph
+
+    graph = load_graph(entry.path, entry.variant)
+    model = build_graph(graph, graph.input_shape, 1, device="cuda", initialise=False).eval()
+    x = torch.zeros(1, *graph.input_shape, device="cuda")
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    with torch.no_grad():
+        model(x)
+    torch.cuda.synchronize()
+    measured = torch.cuda.max_memory_allocated()
+    predicted = (inference_memory(graph, analyze_graph(graph, None, 1), allocator="cuda").peak
+                 + block_rounded(x.numel() * x.element_size()))
+    print(f"{entry.name}: {torch.cuda.get_device_name()} torch {torch.__version__}: max_memory_allocated "
+          f"{measured:,} B, archcalc {predicted:,} B, ratio {measured / predicted:.4f}")
+    assert abs(measured / predicted - 1) <= CUDA_TARGET
+
+
+def test_the_allocator_option_reaches_the_result_and_is_refused_with_a_formula(cli):
+    rounded = analyze_memory("resnet18", batch=2, allocator="cuda")
+    document = json.loads(cli("memory", "resnet18", "--batch", "2", "--allocator", "cuda", "--format", "json").stdout)
+    assert document["allocator"] == "cuda" and document["peak"]["total"] == rounded.peak
+    assert rounded.peak > analyze_memory("resnet18", batch=2).peak
+    for args in (["--batch", "N"], ["--fit", "1GiB"]):
+        refused = cli("memory", "resnet18", "--allocator", "cuda", *args)
+        assert refused.exit_code == 2 and "not a line in the batch" in refused.stderr

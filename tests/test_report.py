@@ -43,7 +43,7 @@ def mermaid_blocks(text: str) -> list[str]:
 def test_a_single_model_report_has_the_library_figures(cli):
     text = cli("report", "resnet18").stdout
     stats = analyze("resnet18")
-    header, summary, stages, layers = tables(text)
+    header, summary, stages, _, layers = tables(text)
     assert dict(row for row in header[1:])["input"] == "3×224×224"
     assert dict(row for row in header[1:])["archcalc"] == __import__("archcalc").__version__
     figures = {row[0]: row[1] for row in summary[1:]}
@@ -67,7 +67,7 @@ def test_a_single_model_report_has_the_library_figures(cli):
 
 def test_the_pie_chart_adds_up_to_the_total(cli):
     text = cli("report", "vgg16").stdout
-    (pie, diagram) = mermaid_blocks(text)
+    (pie, _, diagram) = mermaid_blocks(text)
     values = [int(v) for v in re.findall(r'^\s+"[^"]+" : (\d+)$', pie, re.M)]
     assert pie.startswith("pie showData title vgg16: MACs by stage")
     assert sum(values) == analyze("vgg16").totals.macs
@@ -84,10 +84,51 @@ def test_the_diagram_shows_merges_between_blocks(cli, write_spec):
           - right: {from: stem, layers: [{conv: {kind: conv2d, out: 8, kernel: 3, padding: 1}}]}
           - cat: {kind: concat, from: [left, right]}
     """)
-    (_, diagram) = mermaid_blocks(cli("report", spec).stdout)
+    (_, _, diagram) = mermaid_blocks(cli("report", spec).stdout)
     edges = re.findall(r"^    (n_\w+) --> (n_\w+)$", diagram, re.M)
     assert edges == [("n_input", "n_stem"), ("n_stem", "n_left"), ("n_stem", "n_right"),
                      ("n_left", "n_cat"), ("n_right", "n_cat")]
+
+
+@pytest.mark.parametrize("spec", ["lenet5", "alexnet_paper"])
+def test_the_memory_section_has_memtrackers_peak_and_the_timeline_by_block(cli, spec):
+    """The categories are MemTracker's (fake tensors, batch 1); the chart is the library's timeline
+    grouped by top-level block, in KiB or MiB."""
+    pytest.importorskip("torch")
+    from archcalc.memory import analyze_memory
+    from archcalc.spec import load_graph
+    from archcalc.validation.peak import tracked_peak
+
+    text = cli("report", spec).stdout
+    graph = load_graph(spec)
+    measured = tracked_peak(graph, (1, *graph.input_shape))
+    memory = analyze_memory(spec)
+    figures = {row[0]: row[1] for row in tables(text)[3][1:]}
+    assert (figures["parameters"], figures["buffers"], figures["activations"], figures["peak"]) == tuple(
+        grouped(n) for n in (measured.parameters, measured.buffers, measured.activations, measured.total))
+    assert f"**{human_bytes(measured.total)}** while `{memory.peak_layer.name}` runs." in text
+    if memory.peak_layer.transient:
+        assert figures[f"of them `{memory.peak_layer.name}`'s temporaries"] == grouped(memory.peak_layer.transient)
+    chart = mermaid_blocks(text)[1]
+    blocks = list(dict.fromkeys(layer.name.split(".")[0] for layer in memory.layers))
+    unit = 2**20 if max(layer.during for layer in memory.layers) >= 2**20 else 2**10
+    assert re.search(r'x-axis "block" \[(.*)\]', chart)[1] == ", ".join(f'"{name}"' for name in blocks)
+    bars = [float(v) for v in re.search(r"bar \[(.*)\]", chart)[1].split(", ")]
+    line = [float(v) for v in re.search(r"line \[(.*)\]", chart)[1].split(", ")]
+    for name, bar, after in zip(blocks, bars, line, strict=True):
+        layers = [layer for layer in memory.layers if layer.name.split(".")[0] == name]
+        assert bar == float(f"{max(layer.during for layer in layers) / unit:.4g}")
+        assert after == float(f"{layers[-1].after / unit:.4g}")
+
+
+def test_a_long_flat_model_shares_bars_and_int8_has_no_memory(cli, write_spec):
+    spec = write_spec("name: flat\ninput: [3, 8, 8]\nlayers:\n" + "".join(
+        f"  - c{i}: {{kind: conv2d, out: 4, kernel: 3, padding: 1}}\n" for i in range(100)))
+    chart = mermaid_blocks(cli("report", spec).stdout)[1]
+    labels = re.search(r'x-axis "block" \[(.*)\]', chart)[1].split(", ")
+    assert len(labels) == 34 and labels[0] == '"c0-c2"' and labels[-1] == '"c99"'
+    int8 = cli("report", "lenet5", "--dtype", "int8").stdout
+    assert "## Inference memory\n\nNot modelled in int8" in int8 and len(mermaid_blocks(int8)) == 2
 
 
 def test_several_models_side_by_side_with_ratios_to_the_first(cli):

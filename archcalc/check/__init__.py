@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from archcalc.analysis import analyze_graph, input_shape
-from archcalc.check.baseline import FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
-from archcalc.errors import Location, UserError
+from archcalc.check.baseline import BUDGETS, FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
+from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
 from archcalc.spec.source import YMap
 from archcalc.stats import ModelStats
 
-__all__ = ["FIGURES", "Baseline", "CheckResult", "Entry", "Finding", "Held", "check", "load_baseline",
+__all__ = ["BUDGETS", "FIGURES", "ON_DEMAND", "Baseline", "CheckResult", "Entry", "Finding", "Held", "check", "load_baseline",
            "update_baseline"]
 
 
@@ -53,6 +53,26 @@ class CheckResult(NamedTuple):
     @property
     def ok(self) -> bool:
         return all(finding.ok for finding in self.findings)
+
+
+def inference_peak(graph: Graph, stats: ModelStats) -> tuple[int, str]:
+    """The inference peak (archcalc.memory) under the conditions checked, and where it occurs."""
+    from archcalc.memory import inference_memory
+
+    try:
+        memory = inference_memory(graph, stats, stats.dtype)
+    except SpecError as error:
+        raise SpecError(f"{graph.model}: max_peak_bytes: {error.message}", location=graph.location,
+                        hint="memory is modelled in float32, float16, bfloat16 and float64: record the model in one "
+                             "of them, or remove the budget") from None
+    where = f"while {memory.peak_layer.name} runs" if memory.peak_layer else "no operation runs"
+    return memory.peak, (f"the peak is {where}; 'archcalc memory SPEC --fit {{limit}}' gives the largest batch "
+                         "within the budget")
+
+
+ON_DEMAND = {"peak_bytes": inference_peak}
+"""The figures measured only for a budget (max_…): figure → (graph, stats) → (value, how to
+bring it down, with {limit} for the budget); a training step's peak is one more entry."""
 
 
 def check(specs: list[str], baseline: Baseline) -> CheckResult:
@@ -185,6 +205,11 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
     for figure in FIGURES:
         for held in helds:
             findings += _figure_findings(graph.model, figure, now[figure], held, where)
+    for figure, measure in ON_DEMAND.items():
+        limits = [held for held in helds if figure in held.budgets]
+        if limits:
+            value, fix = measure(graph, stats)
+            findings += [_budget_finding(graph.model, figure, value, held, where, fix) for held in limits]
     return findings
 
 
@@ -197,10 +222,17 @@ def _figure_findings(model: str, figure: str, value: int, held: Held, where: Loc
         detail = f"{held.source}" + (f", tolerance {tolerance}" if tolerance else "")
         findings.append(Finding(model, figure, expected, value, "" if holds else "drift", where, detail))
     if figure in held.budgets:
-        limit = held.budgets[figure]
-        findings.append(Finding(model, figure, limit, value, "" if value <= limit else "over budget", where,
-                                f"{held.source}: max_{figure}"))
+        findings.append(_budget_finding(model, figure, value, held, where))
     return findings
+
+
+def _budget_finding(model: str, figure: str, value: int, held: Held, where: Location | None,
+                    fix: str = "") -> Finding:
+    """`value` against the budget `held` gives `figure`; `fix` (with {limit}) says how to meet it."""
+    limit = held.budgets[figure]
+    over = value > limit
+    detail = f"{held.source}: max_{figure}" + (f"; {fix.format(limit=limit)}" if over and fix else "")
+    return Finding(model, figure, limit, value, "over budget" if over else "", where, detail)
 
 
 def _expect(graph: Graph) -> Held | None:

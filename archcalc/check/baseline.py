@@ -14,6 +14,7 @@ order, comments, budgets and tolerances stay as they were and its diff shows onl
         flops: 8178368512
         activation_bytes: 150405120
         max_macs: 4200000000        # a budget: optional
+        max_peak_bytes: 300000000   # a budget of a figure measured only for it: the inference peak
         tolerance: {macs: 1%}       # optional; default exact
 """
 
@@ -35,7 +36,10 @@ from archcalc.stats import FIGURES as ALL_FIGURES
 FIGURES = {name: ALL_FIGURES[name] for name in ("params", "macs", "flops", "activation_bytes")}
 """The figures a model is held to, with their names in tables."""
 FIGURE_KEYS = tuple(FIGURES)
-BUDGET_KEYS = tuple(f"max_{figure}" for figure in FIGURE_KEYS)
+BUDGETS = {**FIGURES, "peak_bytes": "inference peak"}
+"""The figures a budget (max_…) can bound, with their names in tables: the recorded figures, and
+figures measured only for a budget (archcalc.check.ON_DEMAND says how)."""
+BUDGET_KEYS = tuple(f"max_{figure}" for figure in BUDGETS)
 CONDITION_KEYS = ("spec", "input", "batch", "convention", "dtype")
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

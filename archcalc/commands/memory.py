@@ -1,25 +1,47 @@
-"""archcalc memory: the inference peak of a model, by category, and the timeline of live memory."""
+"""archcalc memory: the inference peak of a model, by category, and the timeline of live memory;
+with a symbolic batch (or --fit), the peak as a formula in the batch and the largest batch that fits."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from archcalc import sizes
 from archcalc.commands import INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
-from archcalc.limits import MAX_DIMENSION
-from archcalc.memory import DTYPES
+from archcalc.errors import UsageError
+from archcalc.memory import ALLOCATORS, DTYPES
 
 
 def memory(
     spec: str = Argument("SPEC", "A spec file, or a bundled model name (see 'archcalc list')."),
     variant: str | None = VARIANT,
     input: tuple | None = INPUT,
-    batch: int = Option(1, "Batch size N.", min=1, max=MAX_DIMENSION),
+    batch: int | str | None = Option(None, "Batch size: a number (default 1), or a symbol such as N for the peak "
+                                     "as a formula in it.", type=str, parse=sizes.parse_batch),
     dtype: str = Option("float32", "Element type of the weights, buffers and activations.", choices=tuple(DTYPES)),
+    fit: int | None = Option(None, "The largest batch whose peak fits in this much memory: 24GiB, 16GB, 512MiB, "
+                             "or bytes.", type=str, parse=sizes.parse_bytes),
+    allocator: str = Option("exact", "How each tensor's bytes are counted: exact (the CPU, MemTracker) or cuda (rounded "
+                            "up to a multiple of 512, as torch's CUDA caching allocator does).",
+                            choices=tuple(ALLOCATORS)),
     format: str = format_option("memory"),
     output: Path | None = OUTPUT,
 ) -> None:
-    from archcalc.memory import analyze_memory
     from archcalc.render.registry import render
 
-    result = analyze_memory(spec, input=input, batch=batch, variant=variant, dtype=dtype)
+    if isinstance(batch, int) and fit is not None:
+        raise UsageError("--fit finds the batch: leave out --batch, or give it as a symbol such as N",
+                         option="'--fit'")
+    if (isinstance(batch, str) or fit is not None) and allocator != "exact":
+        raise UsageError("a rounded size is not a line in the batch: the formula and --fit count bytes exactly; "
+                         "give --batch as a number, or leave out --allocator", option="'--allocator'")
+    if isinstance(batch, str) or fit is not None:
+        from archcalc.memory import memory_formula
+
+        result = memory_formula(spec, input=input, variant=variant, dtype=dtype, symbol=batch or "N")
+        emit(render("memory_formula", format, result=result,
+                    fit=None if fit is None else result.formula.fit(fit)), output, [spec])
+        return
+    from archcalc.memory import analyze_memory
+
+    result = analyze_memory(spec, input=input, batch=batch or 1, variant=variant, dtype=dtype, allocator=allocator)
     emit(render("memory", format, result=result), output, [spec])

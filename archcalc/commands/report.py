@@ -24,11 +24,15 @@ def report(
     settings: list | None = SETTINGS,
     format: str = format_option("report"),
 ) -> bool | None:
-    from archcalc.analysis import analyze
+    from archcalc.analysis import analyze_graph, input_shape
+    from archcalc.memory import DTYPES, inference_memory
     from archcalc.render.registry import render
+    from archcalc.spec import load_graph
 
-    models = [analyze(spec, input=input, batch=batch, variant=variant, convention=convention,
-                      dtype=dtype) for spec in specs]
+    graphs = [load_graph(spec, variant) for spec in specs]
+    models = [analyze_graph(graph, input_shape(input), batch, convention, dtype) for graph in graphs]
+    memories = [inference_memory(graph, stats, dtype) if dtype in DTYPES else None
+                for graph, stats in zip(graphs, models)]
     validations = None
     if validate:  # without timing, so that the report stays the same from run to run
         from archcalc.validation import validate as validate_spec
@@ -46,7 +50,8 @@ def report(
         from datetime import datetime, timezone
 
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    emit(render("report", format, models=models, validations=validations, stamp=stamp, sweeps=sweeps),
+    emit(render("report", format, models=models, validations=validations, stamp=stamp, sweeps=sweeps,
+                memories=memories),
          output, specs)
     return None if not validations else all(v.ok for v in validations)
 

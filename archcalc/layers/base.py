@@ -97,6 +97,14 @@ class Footprint(NamedTuple):
     """Whether the forward runs an operation whose result lies on its first input's storage (a view:
     flatten, permute, unsqueeze): MemTracker then counts that storage even if it did not see it
     made (the model's input)."""
+    moments: tuple[tuple[int, ...], ...] = ()
+    """Where the temporaries are not one tensor of `transient` bytes: the bytes of each temporary
+    tensor at each moment that may be the busiest (`transient` is the largest sum), so that each
+    tensor can be rounded as an allocator rounds it."""
+
+    def temporaries(self, rounded: Callable[[int], int]) -> int:
+        """The temporaries at the busiest moment, each tensor's bytes `rounded`."""
+        return max((sum(map(rounded, moment)) for moment in self.moments), default=rounded(self.transient))
 
 
 class Attrs(dict):
@@ -194,6 +202,11 @@ class LayerKind:
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The bytes of the layer's buffers: by default every buffer value of the model's dtype."""
         return self.params(a, shapes).buffers * itemsize
+
+    def buffer_tensors(self, a: Attrs, shapes: list[Shape], itemsize: int) -> tuple[int, ...]:
+        """The bytes of each of the layer's buffers: by default one tensor of them all."""
+        size = self.buffer_bytes(a, shapes, itemsize)
+        return (size,) if size else ()
 
     torch_module: ClassVar[str] = ""
     """The torch module that computes this layer, as a dotted path (`torch.nn.Conv2d`); the

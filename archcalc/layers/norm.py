@@ -61,11 +61,18 @@ class _BatchNorm(LayerKind):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         """Without running statistics torch normalises by the batch's, returning each channel's
         mean and inverse deviation with the output (dropped when it returns)."""
-        return Footprint(transient=0 if a.track_running_stats else 2 * shapes[0][1] * itemsize)
+        if a.track_running_stats:
+            return Footprint()
+        statistic = shapes[0][1] * itemsize
+        return Footprint(transient=2 * statistic, moments=((statistic, statistic),))
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The running mean and variance in the model's dtype; the counter of batches an int64."""
         return 2 * shapes[0][1] * itemsize + INDEX_BYTES if a.track_running_stats else 0
+
+    def buffer_tensors(self, a: Attrs, shapes: list[Shape], itemsize: int) -> tuple[int, ...]:
+        """running_mean, running_var and num_batches_tracked."""
+        return (shapes[0][1] * itemsize,) * 2 + (INDEX_BYTES,) if a.track_running_stats else ()
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(num_features=shapes[0][1], eps=a.eps, momentum=a.momentum, affine=a.affine,
@@ -110,8 +117,8 @@ class LocalResponseNorm(LayerKind):
         padded with size − 1 channels are alive together; later the averages, ·alpha and +k (in
         one expression: three of the input's size). The output is made when they are gone."""
         n, c, h, w = out
-        padded = n * (c + a.size - 1) * h * w
-        return Footprint(transient=max(padded, 2 * numel(out)) * itemsize)
+        padded, each = n * (c + a.size - 1) * h * w * itemsize, numel(out) * itemsize
+        return Footprint(transient=max(padded, 2 * each), moments=((padded,), (each, each)))
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
@@ -142,8 +149,8 @@ class _LayerNorm(LayerKind):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         """torch's native_layer_norm returns each position's mean and inverse deviation with the
         output (dropped when it returns)."""
-        return Footprint(transient=2 * numel(out) // self.normalised(out) * itemsize,
-                         touches_input=self.moves_to_last)
+        statistic = numel(out) // self.normalised(out) * itemsize
+        return Footprint(transient=2 * statistic, touches_input=self.moves_to_last, moments=((statistic, statistic),))
 
     moves_to_last: ClassVar[bool] = False
     """Whether the forward first permutes the normalised axis to the end (a view of the input)."""

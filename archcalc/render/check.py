@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.check import FIGURES, CheckResult, Finding
+from archcalc.check import BUDGETS, CheckResult, Finding
 from archcalc.render.numbers import grouped
 from archcalc.render.table import Column, StyledLines, Table, as_markdown, as_text
 
@@ -15,7 +15,7 @@ def cells(finding: Finding) -> list[str]:
     change, relative = finding.change, finding.relative_change
     share = "" if relative is None else f"{100 * relative:+.2f}%"
     verdict = "✓" if finding.ok else f"✗ {finding.problem}" + (f" ({finding.detail})" if finding.detail else "")
-    return [finding.model, FIGURES.get(finding.figure, ""),
+    return [finding.model, BUDGETS.get(finding.figure, ""),
             "" if finding.expected is None else grouped(finding.expected),
             "" if finding.now is None else grouped(finding.now),
             "" if change is None else f"{change:+,}", share, verdict]
@@ -81,7 +81,7 @@ def to_json(result: CheckResult) -> str:
 def _sentence(finding: Finding) -> str:
     if not finding.figure:
         return f"{finding.model}: {finding.problem}" + (f" — {finding.detail}" if finding.detail else "")
-    what = FIGURES[finding.figure]
+    what = BUDGETS[finding.figure]
     if finding.problem == "over budget":
         return (f"{finding.model}: {what} {grouped(finding.now)} is over the budget of "
                 f"{grouped(finding.expected)} ({finding.detail})")

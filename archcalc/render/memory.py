@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import json
 
-from archcalc.memory import Memory
+from archcalc.limits import MAX_DIMENSION
+from archcalc.memory import Memory, MemoryFormula
+from archcalc.peak import Fit, Piece
 from archcalc.render.numbers import grouped, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_csv, as_text
 from archcalc.sizes import human_bytes
 
 SCHEMA = "archcalc.memory/1"
+FORMULA_SCHEMA = "archcalc.memory_formula/1"
+PIECE_COLUMNS = ("first", "last", "constant", "per_sample", "layer")
+"""The CSV columns and the keys of a piece of the formula in JSON: the peak is constant +
+per_sample·N bytes from N = first to last (empty, null: no end) while layer runs."""
 COLUMNS = ("index", "name", "kind", "output_bytes", "temporary_bytes", "live_during", "live_after")
 """The CSV columns and the keys of a layer in JSON: bytes of activations (parameters and buffers
 are alive throughout and not in them)."""
 
 
-def header(m: Memory) -> list[str]:
+def header(m: Memory | MemoryFormula) -> list[str]:
+    rounded = ", each tensor rounded up to 512 B as on CUDA" if getattr(m, "allocator", "exact") == "cuda" else ""
     return [f"{m.model} ({m.file})",
             (f"input {shape_text(m.input_shape)} · dtype {m.dtype} · inference (eval mode, no gradients), "
-             "as torch's MemTracker counts it (docs/memory.md)")]
+             f"as torch's MemTracker counts it{rounded} (docs/memory.md)")]
 
 
 def peak_line(m: Memory) -> str:
@@ -56,7 +63,7 @@ def to_json(result: Memory) -> str:
     peak = result.peak_layer
     document = {"schema": SCHEMA, "model": result.model, "file": result.file, "input": list(result.input_shape),
                 "dtype": result.dtype,
-                "peak": {"total": result.peak, "parameters": result.parameters, "buffers": result.buffers,
+                "allocator": result.allocator, "peak": {"total": result.peak, "parameters": result.parameters, "buffers": result.buffers,
                          "activations": result.activations, "temporaries": peak.transient if peak else 0,
                          "layer": peak.name if peak else None},
                 "layers": _layer_dicts(result)}
@@ -68,3 +75,74 @@ def to_csv(result: Memory) -> str:
     table = Table([Column(name) for name in COLUMNS])
     table.rows = [Line(list(row.values())) for row in _layer_dicts(result)]
     return as_csv(table)
+
+
+# The peak as a formula in the batch (--batch N, --fit)
+
+def line_text(piece: Piece, symbol: str) -> str:
+    """'46,796,608 + 6,422,528·N'."""
+    return f"{grouped(piece.constant)} + {grouped(piece.per_sample)}·{symbol}" if piece.per_sample \
+        else grouped(piece.constant)
+
+
+def range_text(piece: Piece, symbol: str) -> str:
+    """'1 ≤ N ≤ 12', 'N ≥ 13', 'every N'."""
+    if piece.last is None:
+        return f"{symbol} ≥ {grouped(piece.first)}" if piece.first > 1 else f"every {symbol}"
+    return f"{symbol} = {grouped(piece.first)}" if piece.first == piece.last else \
+        f"{grouped(piece.first)} ≤ {symbol} ≤ {grouped(piece.last)}"
+
+
+def fit_line(fit: Fit, symbol: str, first: int = 1) -> str:
+    """The largest batch within the budget, and what bounds it."""
+    budget = f"{human_bytes(fit.budget)} ({grouped(fit.budget)} B)"
+    if not fit.batch:
+        return (f"not even {symbol} = {first} fits in {budget}: its peak is {grouped(fit.over)} B while "
+                f"{fit.bound.point} runs")
+    if fit.bound is None:
+        return f"every batch up to {symbol} = {grouped(MAX_DIMENSION)}, the largest archcalc takes, fits in {budget}"
+    return (f"the largest batch that fits in {budget}: {symbol} = {grouped(fit.batch)} (peak {grouped(fit.peak)} B); "
+            f"at {symbol} = {grouped(fit.batch + 1)}, {grouped(fit.over)} B while {fit.bound.point} runs")
+
+
+def formula_table(result: MemoryFormula, fit: Fit | None = None) -> StyledLines:
+    """The header, the peak's lines (each where it is the peak and the layer), and the fit."""
+    symbol = result.symbol
+    top, context = header(result)
+    lines = [(top, "bold"), (context, ""), ("", "")]
+    if not result.formula.pieces:
+        lines.append(("no layer runs a torch operation: MemTracker records no peak (0 B at every batch)", "bold"))
+    else:
+        table = Table([Column(symbol, "<"), Column("peak in bytes", ">"), Column("while", "<")])
+        for piece in result.formula.pieces:
+            table.add([range_text(piece, symbol), line_text(piece, symbol), piece.point])
+        count = len(result.formula.pieces)
+        summary = (f"peak({symbol}), the most of {count} line{'s' if count > 1 else ''}: parameters "
+                   f"{grouped(result.parameters)} · buffers {grouped(result.buffers)} at every {symbol}, "
+                   "and the activations")
+        lines += [(summary, ""), ("", ""), *as_text(table)]
+    if fit is not None:
+        lines += [("", ""), (fit_line(fit, symbol, result.formula.first), "bold")]
+    return lines
+
+
+def formula_json(result: MemoryFormula, fit: Fit | None = None) -> str:
+    document = {"schema": FORMULA_SCHEMA, "model": result.model, "file": result.file,
+                "input": list(result.input_shape), "dtype": result.dtype, "symbol": result.symbol,
+                "first": result.formula.first, "parameters": result.parameters, "buffers": result.buffers,
+                "pieces": [dict(zip(PIECE_COLUMNS, _piece_row(piece))) for piece in result.formula.pieces],
+                "fit": None if fit is None else {
+                    "budget": fit.budget, "batch": fit.batch or None, "peak": fit.peak,
+                    "bound_by": fit.bound.point if fit.bound else None, "next_peak": fit.over}}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def formula_csv(result: MemoryFormula, fit: Fit | None = None) -> str:
+    """A line per piece of the formula."""
+    table = Table([Column(name) for name in PIECE_COLUMNS])
+    table.rows = [Line(list(_piece_row(piece))) for piece in result.formula.pieces]
+    return as_csv(table)
+
+
+def _piece_row(piece: Piece) -> tuple:
+    return piece.first, piece.last, piece.constant, piece.per_sample, piece.point

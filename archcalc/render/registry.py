@@ -43,7 +43,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
         "markdown": ("archcalc.render.validation:markdown", ("results",)),
     },
     "report": {
-        "markdown": ("archcalc.render.report:report", ("models", "validations", "stamp", "sweeps")),
+        "markdown": ("archcalc.render.report:report", ("models", "validations", "stamp", "sweeps", "memories")),
     },
     "sweep": {
         "table": ("archcalc.render.sweep:sweep_table", ("result",)),
@@ -54,6 +54,11 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
         "table": ("archcalc.render.memory:memory_table", ("result",)),
         "json": ("archcalc.render.memory:to_json", ("result",)),
         "csv": ("archcalc.render.memory:to_csv", ("result",)),
+    },
+    "memory_formula": {  # archcalc memory --batch N, --fit: the peak as a formula in the batch
+        "table": ("archcalc.render.memory:formula_table", ("result", "fit")),
+        "json": ("archcalc.render.memory:formula_json", ("result", "fit")),
+        "csv": ("archcalc.render.memory:formula_csv", ("result", "fit")),
     },
     "check": {
         "table": ("archcalc.render.check:check_table", ("result",)),

@@ -1,8 +1,9 @@
 """`archcalc report`: a GitHub-flavoured markdown report of one or more models.
 
 Header, summary (with ratios to the first model), per-stage tables with a mermaid chart of
-where the cost goes, a block-level mermaid diagram of the graph, every layer in a <details>
-block, and (when given) the cross-validation results. The same input gives the same bytes.
+where the cost goes, the inference peak with a chart of the memory alive block by block, a
+block-level mermaid diagram of the graph, every layer in a <details> block, and (when given) the
+cross-validation results. The same input gives the same bytes.
 """
 
 from __future__ import annotations
@@ -19,18 +20,21 @@ from archcalc.version import __version__
 
 LARGEST = 3
 """How many of the costliest layers the summary names."""
+MEMORY_BARS = 40
+"""The most bars the memory chart draws: consecutive top-level blocks beyond it share a bar."""
 
 
 def report(models: list[ModelStats], validations: list | None = None, stamp: str | None = None,
-           sweeps: list | None = None) -> str:
+           sweeps: list | None = None, memories: list | None = None) -> str:
     """The whole report; `validations` (one per model) adds the cross-validation section,
-    `sweeps` (one per model, archcalc.sweep) the cost against resolution."""
+    `sweeps` (one per model, archcalc.sweep) the cost against resolution, `memories` (one per
+    model, archcalc.memory; None for a dtype memory is not modelled in) the inference peak."""
     out = [f"# archcalc report: {', '.join(heading_text(m.model) for m in models)}", "", *_header(models, stamp), "",
            "## Summary", "", *_summary(models), ""]
     if sweeps:
         out += _parameters(sweeps) if sweeps[0].parameters else _resolution(sweeps)
-    for stats in models:
-        out += _model_sections(stats, several=len(models) > 1)
+    for stats, memory in zip(models, memories or [None] * len(models)):
+        out += _model_sections(stats, several=len(models) > 1, memory=memory if memories else False)
     if validations:
         from archcalc.render.validation import markdown
 
@@ -74,12 +78,14 @@ def _summary(models: list[ModelStats]) -> list[str]:
     return as_markdown(table)
 
 
-def _model_sections(stats: ModelStats, several: bool) -> list[str]:
+def _model_sections(stats: ModelStats, several: bool, memory=False) -> list[str]:
+    """`memory`: the model's Memory, None where it is not modelled, False to leave the section out."""
     suffix = f": {heading_text(stats.model)}" if several else ""
     title, attr = count_column(stats)
     stages = stats.rows(depth=1)
+    peak = [] if memory is False else [f"## Inference memory{suffix}", "", *_memory(stats, memory), ""]
     return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr)), "",
-            f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "",
+            f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "", *peak,
             f"## Graph{suffix}", "", *_diagram(stats, stages), "",
             "<details>", f"<summary>All {len(stats.layers)} layers of {html_text(stats.model)}</summary>", "",
             *as_markdown(_layers_table(stats, title, attr)), "", "</details>", ""]
@@ -108,6 +114,50 @@ def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[st
     slices = [(row.name, getattr(row.figures, attr)) for row in stages if getattr(row.figures, attr)]
     return ["```mermaid", f"pie showData title {mermaid_text(stats.model)}: {title} by stage",
             *(f'    "{mermaid_text(name)}" : {value}' for name, value in slices), "```"]
+
+
+def _memory(stats: ModelStats, memory) -> list[str]:
+    """The inference peak by category and where it occurs, and a mermaid chart of the activations
+    alive block by block: the most while each top-level block runs (bars) and after it (line)."""
+    if memory is None:
+        return [(f"Not modelled in {stats.dtype}: the memory model takes float32, float16, bfloat16 and float64 "
+                 "([memory.md](memory.md)).")]
+    context = (f"One forward pass in eval mode without gradients, at batch {memory.input_shape[0]} in {memory.dtype}, "
+               "as torch's MemTracker counts it ([memory.md](memory.md))")
+    layer = memory.peak_layer
+    if layer is None:
+        return [f"{context}: no layer runs a torch operation, so MemTracker records no peak (0 B)."]
+    table = Table([Column("category", "<"), Column("bytes", ">"), Column("", ">")])
+    rows = [("parameters", memory.parameters), ("buffers", memory.buffers), ("activations", memory.activations)]
+    if layer.transient:
+        rows.append((Markdown(f"of them {code_span(layer.name)}'s temporaries"), layer.transient))
+    for name, value in [*rows, ("peak", memory.peak)]:
+        table.add([name, grouped(value), human_bytes(value)])
+    blocks = _memory_blocks(memory.layers)
+    largest = max(each.during for each in memory.layers)
+    unit, size = ("MiB", 2**20) if largest >= 2**20 else ("KiB", 2**10)
+    names = ", ".join(f'"{mermaid_text(name)}"' for name in blocks)
+    during = ", ".join(f"{max(each.during for each in layers) / size:.4g}" for layers in blocks.values())
+    after = ", ".join(f"{layers[-1].after / size:.4g}" for layers in blocks.values())
+    return [f"{context}: **{human_bytes(memory.peak)}** while {code_span(layer.name, table=False)} runs.", "",
+            *as_markdown(table), "", "```mermaid", "xychart-beta",
+            f'    title "{mermaid_text(stats.model)}: {unit} of activations alive, by top-level block"',
+            f'    x-axis "block" [{names}]', f'    y-axis "{unit}"', f"    bar [{during}]", f"    line [{after}]",
+            "```", "", "Bars: the most alive while the block runs; line: alive after it (its last layer)."]
+
+
+def _memory_blocks(layers: list) -> dict[str, list]:
+    """The layers by top-level block, in order; more than MEMORY_BARS blocks joined, consecutive
+    ones in equal runs, each run named "first-last"."""
+    blocks: dict[str, list] = {}
+    for layer in layers:
+        blocks.setdefault(layer.name.split(".")[0], []).append(layer)
+    if len(blocks) <= MEMORY_BARS:
+        return blocks
+    names, run = list(blocks), -(-len(blocks) // MEMORY_BARS)
+    groups = [names[start:start + run] for start in range(0, len(names), run)]
+    return {(group[0] if len(group) == 1 else f"{group[0]}-{group[-1]}"): [layer for name in group for layer in blocks[name]]
+            for group in groups}
 
 
 def _diagram(stats: ModelStats, stages: list[Row]) -> list[str]:
