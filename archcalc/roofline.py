@@ -61,6 +61,20 @@ class LayerRoofline(NamedTuple):
         return COMPUTE if self.compute_time > self.memory_time else MEMORY
 
 
+class Share(NamedTuple):
+    """The roofline figures of a table row: a layer, or a block summed over its layers."""
+
+    flops: int
+    bytes: int
+    compute_time: float
+    memory_time: float
+    time: float
+    launches: bool
+
+    intensity = LayerRoofline.intensity
+    bound = LayerRoofline.bound
+
+
 @dataclass(frozen=True)
 class Roofline:
     """Every layer of one model on one device profile, in one dtype."""
@@ -89,6 +103,18 @@ class Roofline:
 
     def by_name(self) -> dict[str, LayerRoofline]:
         return {layer.name: layer for layer in self.layers}
+
+    def grouped(self, depth: int | None = None) -> dict[str, Share]:
+        """By row name of `ModelStats.rows(depth)`: each layer's figures, or with `depth` each
+        block's summed over its layers (its bound: what bounds the sum of their times)."""
+        if depth is None:
+            return {layer.name: Share(layer.flops, layer.bytes, layer.compute_time, layer.memory_time,
+                                      layer.time, layer.launches) for layer in self.layers}
+        groups: dict[str, list[LayerRoofline]] = {}
+        for layer in self.layers:
+            groups.setdefault(".".join(layer.name.split(".")[:depth]), []).append(layer)
+        return {name: Share(*(sum(getattr(layer, figure) for layer in members) for figure in Share._fields[:-1]),
+                            any(layer.launches for layer in members)) for name, members in groups.items()}
 
     def time_of(self, prefix: str) -> float:
         """The predicted time of a layer or of a block (its dotted name): the sum over its layers."""
