@@ -160,8 +160,7 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, launch, profile) -
         return work, False, 0, 0, 0.0, 0.0, 0.0
     flops = 2 * counted(layer.counts[FLOPS_CONVENTION])
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
-    moved = (sum(map(numel, read)) + layer.figures.params + numel(out)) * itemsize \
-        + kind.buffer_bytes(a, in_shapes, itemsize)
+    moved = (sum(map(numel, read)) + numel(out)) * itemsize + kind.weights_read(a, in_shapes, itemsize)
     compute, memory = flops / peak, moved / bandwidth
     return work, True, flops, moved, compute, memory, max(compute, memory) / profile.reached(work) + launch
 
