@@ -265,8 +265,9 @@ def test_a_good_profile_file_is_taken(cli, tmp_path):
 
 def test_table_json_csv_text_and_markdown_carry_the_roofline(cli):
     roof = roofline(analyze("resnet18", dtype="bfloat16"), "h200")
-    document = json.loads(cli("table", "resnet18", "--device-profile", "h200", "--dtype", "bfloat16",
-                              "--format", "json").stdout)
+    text = cli("table", "resnet18", "--device-profile", "h200", "--dtype", "bfloat16", "--format", "json").stdout
+    document = json.loads(text)
+    assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"  # the rows' fast writer is json's
     summary = document["roofline"]
     assert summary["time_s"] == roof.total and summary["kernels"] == roof.kernels
     assert (summary["peak_flops"], summary["memory_bandwidth"], summary["launch_s"]) == (989.5e12, 4800e9, 5e-6)
@@ -276,6 +277,9 @@ def test_table_json_csv_text_and_markdown_carry_the_roofline(cli):
     flatten = next(row for row in document["rows"] if row["kind"] == "flatten")["roofline"]
     assert flatten == {"flops": 0, "bytes": 0, "intensity": None, "bound": "none", "time_s": 0.0}
 
+    for depth in ("1", "2"):
+        text = cli("table", "resnet18", "--device-profile", "h200", "--depth", depth, "--format", "json").stdout
+        assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
     rows = list(csv.DictReader(io.StringIO(cli("table", "resnet18", "--device-profile", "h200", "--depth", "1",
                                                "--format", "csv").stdout)))
     assert rows[-1]["name"] == "total"
