@@ -22,6 +22,9 @@ def report(
     sweep_sizes: list | None = Option(None, "Add the cost against input size: 32:512:32, 224,256, …", ("--sweep",),
                                       parse=sizes.parse_sweep_sizes),
     settings: list | None = SETTINGS,
+    device_profile: str | None = Option(None, "Add the roofline on this device: each stage's predicted time beside its "
+                                        "cost (a bundled profile such as h200, or a profile file); --dtype sets "
+                                        "the element type.", ("--device-profile",)),
     format: str = format_option("report"),
 ) -> bool | None:
     from archcalc.analysis import analyze_graph, input_shape
@@ -33,6 +36,13 @@ def report(
     models = [analyze_graph(graph, input_shape(input), batch, convention, dtype) for graph in graphs]
     memories = [inference_memory(graph, stats, dtype) if dtype in DTYPES else None
                 for graph, stats in zip(graphs, models)]
+    roofs = None
+    if device_profile is not None:
+        from archcalc.devices import load_profile
+        from archcalc.roofline import roofline
+
+        profile = load_profile(device_profile)
+        roofs = [roofline(stats, profile, dtype) for stats in models]
     validations = None
     if validate:  # without timing, so that the report stays the same from run to run
         from archcalc.validation import validate as validate_spec
@@ -51,7 +61,7 @@ def report(
 
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     emit(render("report", format, models=models, validations=validations, stamp=stamp, sweeps=sweeps,
-                memories=memories),
+                memories=memories, roofs=roofs),
          output, specs)
     return None if not validations else all(v.ok for v in validations)
 

@@ -74,6 +74,11 @@ class _BatchNorm(LayerKind):
         """running_mean, running_var and num_batches_tracked."""
         return (shapes[0][1] * itemsize,) * 2 + (INDEX_BYTES,) if a.track_running_stats else ()
 
+    def weights_read(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
+        """The scale and shift, and the running mean and variance: never the counter of batches."""
+        stats = 2 * shapes[0][1] if a.track_running_stats else 0
+        return (self.params(a, shapes).trainable + stats) * itemsize
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(num_features=shapes[0][1], eps=a.eps, momentum=a.momentum, affine=a.affine,
                     track_running_stats=a.track_running_stats)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.layers.base import AXIS_NAMES
 from archcalc.render.table import Column, Line, Table, as_csv
 from archcalc.stats import FIGURES, Figures, ModelStats, Row
+
+if TYPE_CHECKING:
+    from archcalc.roofline import Roofline, Share
 
 SCHEMA = "archcalc.table/1"
 
@@ -58,9 +62,28 @@ def formulas_dict(stats: ModelStats) -> dict:
             "exact_strides_for": formulas.exact_lines()}
 
 
-def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
+def share_dict(share: Share) -> dict:
+    """A row's roofline: FLOPs (torch convention), bytes moved, FLOPs per byte, bound, predicted seconds."""
+    return {"flops": share.flops, "bytes": share.bytes, "intensity": share.intensity, "bound": share.bound,
+            "time_s": share.time}
+
+
+def roofline_dict(roof: Roofline) -> dict:
+    """The device profile's figures as used, and the model's predicted latency."""
+    from archcalc.roofline import FLOPS_CONVENTION
+
+    profile = roof.profile
+    return {"profile": profile.key, "device": profile.name, "profile_file": profile.file, "dtype": roof.dtype,
+            "peak_flops": profile.peak(roof.dtype), "memory_bandwidth": profile.bandwidth,
+            "launch_s": profile.launch, "efficiency": dict(profile.efficiency),
+            "flops_convention": FLOPS_CONVENTION, "flops": roof.flops, "bytes": roof.bytes,
+            "kernels": roof.kernels, "time_s": roof.total}
+
+
+def to_json(stats: ModelStats, rows: list[Row], depth: int | None, roof: Roofline | None = None) -> str:
     fields = stats.receptive_fields or {}
     numeric = bool(rows) and not stats.formulas  # then the rows are written by `numeric_rows_json`
+    shares = roof.grouped(depth) if roof else None
     document = {
         "schema": SCHEMA,
         "model": stats.model,
@@ -72,9 +95,13 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
                        "uncounted": stats.uncounted()},
         "dtype": stats.dtype,
         "depth": depth,
-        "rows": [] if numeric else [record(i, row, fields) for i, row in enumerate(rows, start=1)],
+        "rows": [] if numeric else [record(i, row, fields) if shares is None
+                                    else {**record(i, row, fields), "roofline": share_dict(shares[row.name])}
+                                    for i, row in enumerate(rows, start=1)],
         "totals": figures_dict(stats.totals),
     }
+    if roof:
+        document["roofline"] = roofline_dict(roof)
     if len(stats.outputs) > 1:  # the heads of a model with several, each with its shape
         shapes = stats.shapes
         document["outputs"] = [{"name": name, "shape": [value(size) for size in shapes[name]]}
@@ -86,7 +113,10 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
         return text
     # the rows in a line of the document's own (a text value holds no line break)
     head, _, tail = text.partition('\n  "rows": [],\n')
-    return "".join([head, '\n  "rows": [\n', numeric_rows_json(rows, fields), "\n  ],\n", tail])
+    texts = numeric_rows_json(rows, fields)
+    if shares is not None:
+        texts = with_roofline(texts, rows, fields, shares)
+    return "".join([head, '\n  "rows": [\n', ",\n".join(texts), "\n  ],\n", tail])
 
 
 def record(index: int, row: Row, fields: dict) -> dict:
@@ -94,9 +124,9 @@ def record(index: int, row: Row, fields: dict) -> dict:
     return {**row_dict(index, row), "receptive_field": field_dict(fields.get(row.name))}
 
 
-def numeric_rows_json(rows: list[Row], fields: dict) -> str:
-    """The rows of a numeric analysis as `json.dumps(indent=2)` writes them in the document (without
-    the brackets around them), in a fraction of its time (it runs in Python where indented): each
+def numeric_rows_json(rows: list[Row], fields: dict) -> list[str]:
+    """The rows of a numeric analysis as `json.dumps(indent=2)` writes them in the document (each
+    row's text, to be joined by ',\\n' between the brackets), in a fraction of its time (it runs in Python where indented): each
     row is its layout, the row's text with a hole for each value, made once for each shape rank
     with or without a receptive field, filled in one step. A number fills its hole as JSON writes
     it (`%s`); the names and kinds are encoded by the C encoder, the names in one call. The shape,
@@ -116,7 +146,35 @@ def numeric_rows_json(rows: list[Row], fields: dict) -> str:
         if figures is None:
             figures = written[row.shape, row.figures, row.share] = figures_layout % _figure_values(row)
         texts.append(layout % (index, name, kinds[row.kind], row.layers, figures, *_field_values(field)))
-    return ",\n".join(texts)
+    return texts
+
+
+_ROW_END = "\n    }"
+"""How a row's text ends in the document (json.dumps(indent=2) of a dict in the list of rows)."""
+
+
+def with_roofline(texts: list[str], rows: list[Row], fields: dict, shares: dict) -> list[str]:
+    """The rows' texts (`numeric_rows_json`) each with its roofline (`share_dict`) as its last key,
+    as json.dumps writes it: a layout made from the first row's and checked against json.dumps,
+    filled for each row (a float as JSON writes it is its repr, None is null)."""
+    first = {**record(1, rows[0], fields), "roofline": share_dict(shares[rows[0].name])}
+    full = _row_text(first)
+    roof_text = full[len(texts[0]) - len(_ROW_END):len(full) - len(_ROW_END)]
+    layout = roof_text.replace("%", "%%")
+    for value in share_dict(shares[rows[0].name]).values():
+        text = json.dumps(value)
+        at = layout.index(": " + text) + 2
+        layout = layout[:at] + layout[at:].replace(text, "%s" if not isinstance(value, str) else '"%s"', 1)
+    made = [text[:-len(_ROW_END)] + layout % _share_values(shares[row.name]) + _ROW_END
+            for text, row in zip(texts, rows)]
+    if made[0] != full:
+        raise RuntimeError("with_roofline writes a row otherwise than json.dumps")
+    return made
+
+
+def _share_values(share: Share) -> tuple:
+    intensity = share.intensity
+    return share.flops, share.bytes, _NULL if intensity is None else repr(intensity), share.bound, repr(share.time)
 
 
 _FIGURES_OF = attrgetter(*FIGURES)
@@ -182,16 +240,21 @@ def _holes(item):
 
 
 CSV_COLUMNS = ["index", "name", "kind", "layers", "shape", *FIGURES, "share"]
+ROOF_CSV_COLUMNS = ["roofline_flops", "bytes", "intensity", "bound", "time_s"]
+"""The columns `--device-profile` adds, after the others: `share_dict`'s, named apart from `flops`."""
 
 
-def to_csv(stats: ModelStats, rows: list[Row]) -> str:
-    """One line per row, then a 'total' line; shapes as 1x64x112x112."""
-    table = Table([Column(name) for name in CSV_COLUMNS])
+def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, depth: int | None = None) -> str:
+    """One line per row, then a 'total' line; shapes as 1x64x112x112; with `roof` each row's roofline."""
+    table = Table([Column(name) for name in [*CSV_COLUMNS, *(ROOF_CSV_COLUMNS if roof else [])]])
+    shares = roof.grouped(depth) if roof else {}
     for index, row in enumerate(rows, start=1):
         record = row_dict(index, row)
         record["shape"] = "x".join(str(size) for size in record["shape"])
-        table.add([record[c] for c in CSV_COLUMNS])
+        table.add([*(record[c] for c in CSV_COLUMNS), *(share_dict(shares[row.name]).values() if roof else ())])
     totals = figures_dict(stats.totals)
     table.footer = Line(["", "total", "total", len(stats.layers), "", *totals.values(),
-                         1.0 if not stats.formulas else ""])
+                         1.0 if not stats.formulas else "",
+                         *([roof.flops, roof.bytes, roof.flops / roof.bytes if roof.bytes else None, "", roof.total]
+                           if roof else [])])
     return as_csv(table)
