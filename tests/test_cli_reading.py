@@ -162,7 +162,7 @@ def test_a_usage_error_from_the_command_is_shown_with_the_usage():
     done = fresh("table", "lenet5", "--input", "1xHxW", "--rf")
     assert done.returncode == 2
     assert done.stdout == ""
-    assert "Usage: archcalc table [OPTIONS]" in done.stderr
+    assert "  usage: archcalc table [OPTIONS]" in done.stderr
     assert "receptive fields need whole-number" in done.stderr
     assert "Traceback" not in done.stderr
 

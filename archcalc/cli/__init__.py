@@ -98,7 +98,7 @@ def run(function: Callable, values: dict[str, Any]) -> int:
     except UsageError:
         raise
     except UserError as error:
-        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.write(error.report())
         return error.exit_code
     return EXIT_DIFFERENCE if result is False else 0
 

@@ -9,12 +9,14 @@ Argument and Option data, and hands the command plain values (a choice's text, n
 from __future__ import annotations
 
 import inspect
+import sys
 from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperCommand, TyperGroup
 
 from archcalc.cli import COMMANDS, command_function, run
@@ -58,12 +60,39 @@ class LazyGroup(TyperGroup):
             return TyperCommand(name, help=COMMANDS[name].help)
         return build_command(name)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """As click's, but a usage error is printed in archcalc's style (usage_error_text)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except NoArgsIsHelpError as error:  # the help is printed already
+            sys.exit(error.exit_code)
+        except ClickException as error:
+            sys.stderr.write(usage_error_text(error))
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            sys.stderr.write("aborted\n")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def format_help(self, ctx, formatter) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def usage_error_text(error) -> str:
+    """A usage error as a spec error is written: 'error: …', then the usage and where the help is."""
+    message = error.format_message().removesuffix(".").replace("(Possible options", "(possible options")
+    text = f"error: {message[:1].lower()}{message[1:]}\n"
+    ctx = getattr(error, "ctx", None)
+    if ctx is not None:
+        usage = ctx.get_usage().removeprefix("Usage: ")
+        text += f"  usage: {usage}\n  help:  {ctx.command_path} --help\n"
+    return text
 
 
 @cache
