@@ -164,7 +164,7 @@ def test_a_dilation_that_is_not_a_size_is_refused(cli, value, average):
 def test_pooling_without_the_conflict_still_works(cli, args, output):
     result = cli("pool", "--input", "32", *args)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == output
+    assert output in result.stdout.splitlines()
 
 
 # ---- table --rf: receptive fields with a symbolic batch or channel count ----

@@ -103,8 +103,17 @@ def typer_app() -> typer.Typer:
     return app
 
 
-def _group() -> None:
-    """The group itself does nothing: its commands are built when invoked."""
+def _group(version: bool = typer.Option(False, "--version", help="Print archcalc's version and exit.",
+                                        is_eager=True, callback=lambda value: _version(value))) -> None:
+    """The group itself does nothing but --version: its commands are built when invoked."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        from archcalc.version import __version__
+
+        sys.stdout.write(f"archcalc {__version__}\n")
+        raise typer.Exit()
 
 
 @cache
@@ -112,7 +121,7 @@ def build_command(name: str) -> TyperCommand:
     """The click command of `name`, built from its function's data, once per process (in-process
     callers, such as the tests, run many commands)."""
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    single.command(name, cls=ArchcalcCommand, help=COMMANDS[name].help)(typer_function(command_function(name)))
+    single.command(name, cls=ArchcalcCommand, help=COMMANDS[name].full_help)(typer_function(command_function(name)))
     return typer.main.get_command(single)
 
 
