@@ -176,3 +176,16 @@ def test_the_repeat_and_for_each_example_runs(tmp_path):
     assert [shapes[f"widen.{i}.conv"] for i in range(3)] == [(1, 8, 16, 16), (1, 16, 16, 16), (1, 24, 16, 16)]
     assert [shapes[f"stage.{i}.conv"] for i in range(3)] == [(1, 16, 16, 16), (1, 24, 8, 8), (1, 40, 4, 4)]
     assert shapes["head"] == (1, 160, 4, 4)
+
+
+def test_the_zoo_page_gives_the_networks_output_field():
+    """The 'output RF' column: the field of the map before the head (Araujo, Norris & Sim, "Computing
+    Receptive Fields of Convolutional Neural Networks", Distill 2019, table of receptive fields:
+    inception_v3 1311, vgg_16 212), not the last convolution in spec order (inception_v3: the pool
+    branch's 1×1 of Mixed_7c, 1,247)."""
+    page = (ROOT / "docs" / "zoo.md").read_text(encoding="utf-8")
+    header = next(line for line in page.splitlines() if line.startswith("| model "))
+    column = header.split(" | ").index("output RF")
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in page.splitlines() if line.startswith("| ")}
+    assert rows["inception_v3"][column] == "1311 / 32" and rows["vgg16"][column] == "212 / 32"
+    assert rows["unet"][column] == "204 / 1"  # a map as the output: the output's own field
