@@ -280,9 +280,11 @@ class _Compiler:
             if not isinstance(items, (list, tuple)) or not isinstance(at, int) or isinstance(at, bool):
                 raise SpecError(f"only lists can be indexed, by whole numbers, in {_quoted(text)}")
             if not -len(items) <= at < len(items):
-                raise SpecError(f"index {at} is beyond the end of {_quoted(ast.unparse(node.value), 40)}, a list of "
-                                f"{len(items)} item{'s' if len(items) != 1 else ''}", spot=(node.col_offset, ast.unparse(node)),
-                                hint=f"an index here is 0 to {len(items) - 1}" if items else "the list is empty")
+                listed = _quoted(ast.unparse(node.value), 40)
+                raise SpecError(f"index {at} is beyond the end of {listed}, a list of {len(items)} item"
+                                f"{'s' if len(items) != 1 else ''}" if items else f"index {at} of {listed}, an empty list",
+                                spot=(node.col_offset, ast.unparse(node)),
+                                hint=f"an index here is 0 to {len(items) - 1}" if items else "give the list its items")
             return _bounded(items[at], text)
         return subscript
 
