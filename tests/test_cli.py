@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from itertools import pairwise
 
 import pytest
 from conftest import run_process
@@ -182,7 +183,7 @@ def test_help_breaks_lines_only_where_the_terminal_does(cli):
     width = len(panel[0]) - 14  # the borders, their padding and the names' column
     for name, lines in descriptions.items():
         assert " ".join(lines) == COMMANDS[name].help
-        for line, following in zip(lines, lines[1:]):
+        for line, following in pairwise(lines):
             assert len(line) + 1 + len(following.split()[0]) > width, (name, line)
 
 
@@ -196,7 +197,7 @@ def test_list_is_in_family_order_with_human_figures(cli):
     order = [family[name] for name in names]
     assert order == sorted(order) and sorted(names) == sorted(family)
     spec_order = [entry.name for entry in bundled()]
-    assert all(spec_order.index(a) < spec_order.index(b) for a, b in zip(names, names[1:]) if family[a] == family[b])
+    assert all(spec_order.index(a) < spec_order.index(b) for a, b in pairwise(names) if family[a] == family[b])
     assert rows[names.index("lenet5")][3:] == ["61,706", "61.7", "K", "416,520", "417", "K"]  # not 0.000 G
 
 

@@ -24,7 +24,6 @@ from archcalc import analyze
 from archcalc.errors import SpecError
 
 
-
 def usage_error(output: str, command: str) -> str:
     """The message of a usage error of `command` (after checking that the usage came with it)."""
     message, usage, help = output.rsplit("\n", 3)[:3] if output.endswith("\n") else (output, "", "")

@@ -180,5 +180,5 @@ def pool_figures(result) -> list[str]:
     kernel = result.attrs["kernel"]
     what = "the average" if result.kind == "avgpool2d" else "the largest"
     return ["parameters: 0 (a pooling window has no weights)",
-            f"MACs: 0 (no multiply-adds: each of the {grouped(prod(result.output_shape[1:]))} outputs is {what} "
-            f"of the {_many(prod(kernel), 'value')} in its {'×'.join(map(str, kernel))} window)"]
+            (f"MACs: 0 (no multiply-adds: each of the {grouped(prod(result.output_shape[1:]))} outputs is {what} "
+             f"of the {_many(prod(kernel), 'value')} in its {'×'.join(map(str, kernel))} window)")]
