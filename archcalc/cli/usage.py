@@ -16,12 +16,20 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperCommand, TyperGroup
+
+try:  # typer vendors click from 0.2x on; before, it used click itself
+    from typer._click import exceptions as _click_errors
+except ImportError:  # pragma: no cover - depends on typer's version
+    from click import exceptions as _click_errors
 
 from archcalc.cli import COMMANDS, command_function, run
 from archcalc.commands import REQUIRED, Argument, Option, parameters
 from archcalc.errors import UsageError, UserError
+
+ClickException = _click_errors.ClickException
+NoArgsIsHelpError = getattr(_click_errors, "NoArgsIsHelpError", ())
+"""`archcalc` alone: the help is printed, then this is raised (click 8.2 on; nothing to catch before)."""
 
 
 class ArchcalcCommand(TyperCommand):
@@ -63,9 +71,11 @@ class LazyGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """As click's, but a usage error is printed in archcalc's style (usage_error_text)."""
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+            return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, False, **extra)
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                                **extra)
         except NoArgsIsHelpError as error:  # the help is printed already
             sys.exit(error.exit_code)
         except ClickException as error:
