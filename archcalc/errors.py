@@ -32,7 +32,7 @@ SHOWN_LINE = 100
 
 def source_lines(location: Location) -> str:
     """The source line at `location` and a caret under its column, indented as a hint is:
-    '    5 |   - sum: {kind: add}' and '      |     ^'; '' where the text is not known, or the
+    '  5 |   - sum: {kind: add}' and '    |     ^'; '' where the text is not known, or the
     line is blank, or the location is 1:1, which stands for the whole file (the file is empty,
     the model too deep)."""
     text = SOURCES.get(location.file)
