@@ -19,6 +19,8 @@ class Calculation:
     working: dict[str, list[str]]
     params: Params
     macs: int
+    attrs: dict
+    """The layer's fields as it read them (kernel, groups, bias…): the working of its figures."""
 
 
 def parse_pair_fields(fields: dict) -> dict:
@@ -49,4 +51,4 @@ def calculate(kind: str, size: str | tuple[int, ...], fields: dict, channels: in
         working[axis] = window_working(n, attrs.kernel[index], stride[index], padding[index],
                                        attrs.get("dilation", (1, 1))[index], attrs.get("ceil_mode", False))
     return Calculation(kind, shape, out, working, layer.params(attrs, [shape]),
-                       layer.macs(attrs, [shape], out))
+                       layer.macs(attrs, [shape], out), dict(attrs))

@@ -1,7 +1,8 @@
 """The errors a user sees: what is wrong, how to fix it, and the exit code it ends with.
 
 Every one is a `UserError`; the command line catches that one type (archcalc.cli) and prints
-`error: MESSAGE` (and `  hint: HINT`), or, for a `UsageError`, the command's usage help.
+`error: MESSAGE` (and `  hint: HINT`) — for a spec error with the source line and a caret under
+the spot, for a `UsageError` with the command's usage.
 """
 
 from __future__ import annotations
@@ -19,6 +20,47 @@ class Location(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+
+SOURCES: dict[str, str] = {}
+"""The text of each spec read, by the file name its locations carry (archcalc.spec.source fills
+it): the line an error shows."""
+
+SHOWN_LINE = 100
+"""The characters of a source line shown under an error; a longer line is cut around the spot."""
+
+
+def source_lines(location: Location) -> str:
+    """The source line at `location` and a caret under its column, indented as a hint is:
+    '  5 |   - sum: {kind: add}' and '    |     ^'; '' where the text is not known, or the
+    line is blank, or the location is 1:1, which stands for the whole file (the file is empty,
+    the model too deep)."""
+    text = SOURCES.get(location.file)
+    if text is None or location.line < 1 or location.column < 1 or location[1:] == (1, 1):
+        return ""
+    lines = text.split("\n")
+    line = lines[location.line - 1].rstrip("\r") if location.line <= len(lines) else ""
+    if not line.strip():
+        return ""
+    column = min(location.column - 1, len(line))
+    start = max(0, min(column - SHOWN_LINE // 2, len(line) - SHOWN_LINE))
+    shown = line[start:start + SHOWN_LINE]
+    shown = "".join(c if c.isprintable() else "\ufffd" if c != "\t" else " " for c in shown)
+    left, right = ("…" if start else ""), ("…" if start + SHOWN_LINE < len(line) else "")
+    number = str(location.line)
+    return (f"  {number} | {left}{shown}{right}\n"
+            f"  {' ' * len(number)} | {' ' * (len(left) + column - start)}^")
+
+
+def _moved(location: Location, offset: int, text: str) -> Location:
+    """`location` moved `offset` characters into its value (past an opening quote), where `text`
+    stands there; else `location` as it is."""
+    lines = SOURCES.get(location.file, "").split("\n")
+    line = lines[location.line - 1] if 0 < location.line <= len(lines) else ""
+    start = location.column - 1 + (line[location.column - 1:location.column] in ("'", '"'))
+    if line[start + offset:start + offset + len(text)] == text:
+        return location._replace(column=start + offset + 1)
+    return location
 
 
 EXIT_DIFFERENCE = 1
@@ -39,6 +81,10 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         return self.message + (f"\n  hint: {self.hint}" if self.hint else "")
+
+    def report(self) -> str:
+        """The text the command line prints: 'error: …' and its hint, ending with a newline."""
+        return f"error: {self}\n"
 
 
 class UsageError(UserError):
@@ -75,31 +121,37 @@ class SpecError(UserError):
         layer: str | None = None,
         hint: str | None = None,
         field: str | None = None,
+        spot: tuple[int, str] | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.location = location
         self.layer = layer
         self.field = field
+        self.spot = spot
+        """Where in the value the mistake is: (its offset in the text, the text there)."""
 
     def at(self, location: Location | None, layer: str | None = None) -> SpecError:
-        """Fill in the location and layer where the raiser did not know them."""
+        """Fill in the location and layer where the raiser did not know them (moved to the
+        spot inside the value, where that is found on its line)."""
         if self.location is None:
-            self.location = location
+            self.location = location if location is None or self.spot is None else _moved(location, *self.spot)
         if self.layer is None:
             self.layer = layer
         return self
 
+    def head(self) -> str:
+        """'FILE:LINE:COL: layer 'NAME': MESSAGE' (what is known of the place)."""
+        where = f"{self.location}: " if self.location is not None else ""
+        return where + (f"layer '{self.layer}': " if self.layer else "") + self.message
+
     def __str__(self) -> str:
-        parts = []
-        if self.location is not None:
-            parts.append(f"{self.location}: ")
-        if self.layer:
-            parts.append(f"layer '{self.layer}': ")
-        parts.append(self.message)
-        text = "".join(parts)
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
-        return text
+        return self.head() + (f"\n  hint: {self.hint}" if self.hint else "")
+
+    def report(self) -> str:
+        """'error: FILE:LINE:COL: …', the source line with a caret under the spot, and the hint."""
+        shown = source_lines(self.location) if self.location is not None else ""
+        return (f"error: {self.head()}\n" + (shown + "\n" if shown else "")
+                + (f"  hint: {self.hint}\n" if self.hint else ""))
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -55,6 +55,12 @@ def write_spec(tmp_path: Path):
     return write
 
 
+def shown_at(path: Path | str, line: int, column: int) -> str:
+    """The source line and the caret an error shows under its message, at LINE:COLUMN of `path`."""
+    text = Path(path).read_text(encoding="utf-8").split("\n")[line - 1]
+    return f"  {line} | {text}\n  {' ' * len(str(line))} | {' ' * (column - 1)}^\n"
+
+
 @pytest.fixture
 def cli():
     """Run `archcalc ARGS…` in-process; returns the typer Result (stdout, stderr, exit_code)."""

@@ -423,6 +423,7 @@ def test_symbolic_sizes_with_more_formulas_than_the_bound_are_refused_at_the_lay
     assert result.exit_code == 2
     assert result.stderr == (f"error: {path}:4:5: layer 'c.{MAX_SYMBOLIC_SIZES // 2}': symbolic sizes: this model "
                              f"makes more than {MAX_SYMBOLIC_SIZES} distinct formulas for its sizes\n"
+                             "  4 |   - c: {kind: conv2d, out: 3, kernel: 3, repeat: 33}\n    |     ^\n"
                              "  hint: give the sizes as numbers (--input 3x224x224), or sweep over the sizes you "
                              "need (archcalc sweep)\n")
 

@@ -174,8 +174,9 @@ def test_list_formats(cli, tmp_path):
     assert [r["model"] for r in records] == [m["model"] for m in document["models"]]
     assert next(r for r in records if r["model"] == "resnet50")["input"] == "3x224x224"
     markdown = cli("list", "--format", "markdown").stdout.splitlines()
-    assert markdown[0] == "| model | spec | input | params | MACs | GMACs |"  # the same table as the text
-    assert "| resnet50 | specs/resnet.yaml | 3×224×224 | 25,557,032 | 4,089,184,256 | 4.089 |" in markdown
+    assert markdown[0] == "| model | spec | input | params | ≈ | MACs | ≈ |"  # the same table as the text
+    assert "| resnet50 | specs/resnet.yaml | 3×224×224 | 25,557,032 | 25.6 M | 4,089,184,256 | 4.09 G |" in markdown
+    assert "| lenet5 | specs/lenet.yaml | 1×32×32 | 61,706 | 61.7 K | 416,520 | 417 K |" in markdown
     target = tmp_path / "models.md"
     assert cli("list", "--format", "markdown", "-o", target).exit_code == 0
     assert target.read_text().splitlines() == markdown

@@ -7,11 +7,14 @@ import io
 import json
 import subprocess
 import sys
+from itertools import pairwise
 
 import pytest
 from conftest import run_process
+from typer.testing import CliRunner
 
 import archcalc
+from archcalc.cli import app
 
 
 def test_table_header_names_model_input_convention_and_dtype(cli):
@@ -140,3 +143,98 @@ def test_a_process_listing_twice_sees_a_changed_spec(tmp_path, monkeypatch, requ
     path.write_text(path.read_text().replace("fc3: {kind: linear, out: 10}", "fc3: {kind: linear, out: 11}"))
     after = {stats.model: stats.totals.params for stats in analyze_bundled()}
     assert after["lenet5"] == before["lenet5"] + 84 + 1  # one more output of the 84-wide last layer
+
+
+# --- the command line as people meet it: version, help, list, conv and pool ---------------------
+
+def test_version(cli):
+    from archcalc.version import __version__
+
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout == f"archcalc {__version__}\n"
+
+
+def test_every_command_shows_examples_that_it_reads(cli):
+    from archcalc.cli import COMMANDS, read_command_line
+
+    for name, command in COMMANDS.items():
+        assert command.examples, name
+        shown = cli(name, "--help").stdout
+        for example in command.examples:
+            words = example.split()
+            assert words[:2] == ["archcalc", name] and len(f"$ {example}") <= 76  # one line at 80 columns
+            assert f"$ {example}" in shown
+            assert read_command_line(words[1:]) is not None, example  # a well-formed command line
+
+
+def test_help_breaks_lines_only_where_the_terminal_does(cli):
+    """At 80 columns each command's description wraps at words: a line ends early only where the
+    next word would not fit (hard line breaks in the help once broke lines mid-sentence)."""
+    from archcalc.cli import COMMANDS
+
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "80"}, prog_name="archcalc")
+    panel = [line for line in result.stdout.split("─ Commands ")[1].splitlines() if line.startswith("│")]
+    descriptions, name = {}, None
+    for line in panel:
+        cell = line[2:-2]
+        name = cell[:10].strip() or name
+        descriptions.setdefault(name, []).append(cell[10:].rstrip())
+    assert list(descriptions) == list(COMMANDS)
+    width = len(panel[0]) - 14  # the borders, their padding and the names' column
+    for name, lines in descriptions.items():
+        assert " ".join(lines) == COMMANDS[name].help
+        for line, following in pairwise(lines):
+            assert len(line) + 1 + len(following.split()[0]) > width, (name, line)
+
+
+def test_list_is_in_family_order_with_human_figures(cli):
+    from archcalc.spec import bundled
+    from archcalc.spec.catalog import load_document
+
+    rows = [line.split() for line in cli("list").stdout.splitlines()[4:]]
+    names = [row[0] for row in rows]
+    family = {entry.name: str(load_document(entry.path)["name"]) for entry in bundled()}
+    order = [family[name] for name in names]
+    assert order == sorted(order) and sorted(names) == sorted(family)
+    spec_order = [entry.name for entry in bundled()]
+    assert all(spec_order.index(a) < spec_order.index(b) for a, b in pairwise(names) if family[a] == family[b])
+    assert rows[names.index("lenet5")][3:] == ["61,706", "61.7", "K", "416,520", "417", "K"]  # not 0.000 G
+
+
+def test_conv_shows_the_working_of_its_figures_and_they_are_torchs(cli):
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    printed = cli("conv", "--input", "14", "--in-channels", "32", "--kernel", "3", "--padding", "1",
+                  "--out-channels", "16", "--groups", "4").stdout
+    layer = torch.nn.Conv2d(32, 16, 3, padding=1, groups=4)
+    with FlopCounterMode(display=False) as counter:
+        layer(torch.zeros(1, 32, 14, 14))
+    params, macs = sum(p.numel() for p in layer.parameters()), counter.get_total_flops() // 2
+    assert (params, macs) == (1_168, 225_792)
+    assert printed.endswith("parameters: 1,168 (1,152 weights + 16 biases)\n"
+                            "  weights = 16 filters × 8 input channels (of 32, in 4 groups) × 3×3 = 1,152\n"
+                            "  biases  = 16 (one per filter)\n"
+                            "MACs: 225,792\n"
+                            "  = outputs × multiply-adds per output = 16×14×14 × 8×3×3\n"
+                            "  = 3,136 × 72 = 225,792\n")
+    single = cli("conv", "--input", "3x8x8", "--kernel", "3").stdout
+    assert "parameters: 28 (27 weights + 1 bias)\n" in single  # torch.nn.Conv2d(3, 1, 3): 27 + 1
+
+
+def test_conv_and_pool_take_the_input_channels_once(cli):
+    assert cli("conv", "--input", "56", "--in-channels", "64", "--kernel", "3").stdout == \
+        cli("conv", "--input", "64x56x56", "--kernel", "3").stdout
+    assert "on input 5×7×9" in cli("pool", "--input", "7x9", "--in-channels", "5", "--kernel", "3").stdout
+    both = cli("conv", "--input", "3x56x56", "--in-channels", "64", "--kernel", "3")
+    assert both.exit_code == 2 and both.stderr.startswith(
+        "error: invalid value for '--in-channels': --input 3x56x56 has 3 channels and --in-channels says 64")
+
+
+def test_pool_shows_why_it_has_no_figures(cli):
+    printed = cli("pool", "--input", "64x112x112", "--kernel", "3", "--stride", "2", "--padding", "1").stdout
+    assert printed.endswith("output: 64×56×56 (C×H×W)\n\nparameters: 0 (a pooling window has no weights)\n"
+                            "MACs: 0 (no multiply-adds: each of the 200,704 outputs is the largest of the 9 values "
+                            "in its 3×3 window)\n")
+    refused = cli("pool", "--input", "32", "--kernel", "3", "--average", "--dilation", "2")
+    assert refused.exit_code == 2 and "average pooling has no dilation" in refused.stderr

@@ -127,7 +127,8 @@ def test_what_is_read_is_what_typer_gives(name, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("words", [
     ["table", "resnet18"], ["table", "resnet18", "--rf", "--format", "json"], ["list"], ["zoo"],
-    ["conv", "--input", "3x32x32", "--kernel", "3"], ["pool", "--input", "32", "--kernel", "2", "--average"],
+    ["conv", "--input", "3x32x32", "--kernel", "3"], ["conv", "--input", "32", "--in-channels", "3", "--kernel", "3"],
+    ["pool", "--input", "32", "--kernel", "2", "--average"],
     ["sweep", "resnet18", "--size", "32:64:32"], ["report", "resnet18", "lenet5"], ["check"],
     ["validate", "--all", "--device", "meta"],
 ])
@@ -162,7 +163,7 @@ def test_a_usage_error_from_the_command_is_shown_with_the_usage():
     done = fresh("table", "lenet5", "--input", "1xHxW", "--rf")
     assert done.returncode == 2
     assert done.stdout == ""
-    assert "Usage: archcalc table [OPTIONS]" in done.stderr
+    assert "  usage: archcalc table [OPTIONS]" in done.stderr
     assert "receptive fields need whole-number" in done.stderr
     assert "Traceback" not in done.stderr
 

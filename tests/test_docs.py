@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from archcalc.conventions import CONVENTIONS
 from archcalc.layers import LAYER_KINDS
 from archcalc.spec import bundled
@@ -65,24 +67,12 @@ def test_layer_kind_examples_in_the_reference_are_valid():
         kind.resolve(body)
 
 
-def test_readme_sample_is_what_the_command_prints(cli):
-    # The figures in it are checked against torchvision in test_published_figures.py.
+def test_readme_sample_shows_torchvisions_figures():
+    # The sample is checked against the command below (test_every_sample_is_what_the_command_prints),
+    # its figures against torchvision in test_published_figures.py.
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     sample = readme.split("$ archcalc table resnet50 --depth 1\n", 1)[1].split("```", 1)[0]
-    assert cli("table", "resnet50", "--depth", "1").stdout == sample
     assert "25,557,032" in sample and "4,089,184,256" in sample
-
-
-def test_validation_sample_is_what_the_command_prints(cli):
-    import pytest
-
-    pytest.importorskip("torch")
-    pytest.importorskip("fvcore")
-    text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
-    sample = text.split("$ archcalc validate lenet5 --runs 0\n", 1)[1].split("```", 1)[0]
-    printed = cli("validate", "lenet5", "--runs", "0").stdout
-    # the first line names the torch and fvcore versions of the machine that ran it
-    assert printed.split("\n", 1)[1] == sample.split("\n", 1)[1]
 
 
 def test_limits_table_states_the_limits_in_the_code():
@@ -122,16 +112,6 @@ def test_limits_table_states_the_limits_in_the_code():
             f"{limits.MAX_FIELD_READS:,}",
     }
     assert rows == stated
-
-
-def test_symbolic_samples_are_what_the_commands_print(cli):
-    text = (ROOT / "docs" / "symbolic.md").read_text(encoding="utf-8")
-    for command in ["archcalc table resnet50 --input 3xHxW --depth 1", "archcalc sweep vgg16 --size 16:112:32,224x320",
-                    "archcalc sweep resnet50 --set groups=1,32 --set base_width=4,8 --size 160,224 --max-macs 5G"]:
-        sample = text.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
-        assert cli(*command.split()[1:]).stdout == sample
-    table = cli("table", "resnet50", "--input", "3xHxW", "--format", "json").stdout
-    assert '"((H + 1)//2)"' in table and '"9408*((H + 1)//2)*((W + 1)//2)"' in table
 
 
 def test_the_zoo_page_is_what_archcalc_zoo_prints(cli):
@@ -191,3 +171,137 @@ def test_the_memory_formula_sample_is_what_the_command_prints(cli, tmp_path, mon
     assert cli(*command.split()[1:]).stdout == sample
     exact, rounded = (analyze_memory("resnet50", batch=64, allocator=a).peak for a in ("exact", "cuda"))
     assert f"ResNet-50 at batch 64: {exact:,} B exact,\n{rounded:,} B rounded." in text
+
+
+def test_the_zoo_page_gives_the_networks_output_field():
+    """The 'output RF' column: the field of the map before the head (Araujo, Norris & Sim, "Computing
+    Receptive Fields of Convolutional Neural Networks", Distill 2019, table of receptive fields:
+    inception_v3 1311, vgg_16 212), not the last convolution in spec order (inception_v3: the pool
+    branch's 1×1 of Mixed_7c, 1,247)."""
+    page = (ROOT / "docs" / "zoo.md").read_text(encoding="utf-8")
+    header = next(line for line in page.splitlines() if line.startswith("| model "))
+    column = header.split(" | ").index("output RF")
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in page.splitlines() if line.startswith("| ")}
+    assert rows["inception_v3"][column] == "1311 / 32" and rows["vgg16"][column] == "212 / 32"
+    assert rows["unet"][column] == "204 / 1"  # a map as the output: the output's own field
+
+
+# --- every sample of what a command prints is what it prints ----------------------------------------
+#
+# A sample is a fenced block whose first line is `$ archcalc ARGS` (a `# comment` after it is not
+# part of the command), the rest what the command prints; or a block tagged by the comment line
+# before it: `<!-- output of: archcalc ARGS -->` (JSON: every key the sample shows has the value it
+# shows; a list shows its first items, a text ending in "…" the start of the text), or
+# `<!-- stderr of: archcalc ARGS, with FILE the block above -->`. In a printed sample a line "…"
+# stands for the lines left out. A block that is not a sample says why: `<!-- illustrative: … -->`.
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def fenced_blocks(path: Path) -> list[tuple[str, str, str, str]]:
+    """(where, the comment line before the fence, its info string, its text) of each fenced block."""
+    lines, blocks, index = path.read_text(encoding="utf-8").split("\n"), [], 0
+    while index < len(lines):
+        if lines[index].startswith("```"):
+            end = lines.index("```", index + 1)
+            before = lines[index - 1] if index and lines[index - 1].startswith("<!-- ") else ""
+            blocks.append((f"{path.name}:{index + 1}", before, lines[index][3:], "\n".join(lines[index + 1:end]) + "\n"))
+            index = end
+        index += 1
+    return blocks
+
+
+SAMPLES = [block for path in DOCS for block in fenced_blocks(path)
+           if block[3].startswith("$ archcalc ") or block[1] or block[2] == "json"]
+
+
+def small_family_widened(folder: Path) -> None:
+    """docs/ci.md's project: tests/test_check.py's family, its baseline recorded, then small_b widened
+    from 16 to 24 filters."""
+    from conftest import run_in
+    from test_check import FAMILY
+
+    (folder / "specs").mkdir()
+    (folder / "specs" / "small.yaml").write_text(FAMILY, encoding="utf-8")
+    assert run_in(folder, "check", "specs/small.yaml", "--update").returncode == 0
+    (folder / "specs" / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+
+
+SETUP = {"archcalc check specs/small.yaml": small_family_widened}
+"""Samples run in a folder made for them (from the repository root otherwise)."""
+
+
+def printed_matches(sample: str, printed: str) -> bool:
+    """`printed` is `sample`, a line "…" in the sample standing for one or more lines."""
+    import re
+
+    pattern = "".join("(?:.*\n)+" if line.strip() == "…" else re.escape(line) + "\n" for line in sample.splitlines())
+    return re.fullmatch(pattern, printed) is not None
+
+
+def abridges(sample, value) -> bool:
+    """`sample` shows part of `value`: the keys it shows, a list's first items, a text's start before "…"."""
+    if isinstance(sample, dict):
+        return isinstance(value, dict) and all(key in value and abridges(item, value[key]) for key, item in sample.items())
+    if isinstance(sample, list):
+        return isinstance(value, list) and len(sample) <= len(value) and all(map(abridges, sample, value))
+    if isinstance(sample, str) and sample.endswith("…"):
+        return isinstance(value, str) and value.startswith(sample[:-1])
+    return type(sample) is type(value) and sample == value
+
+
+def found_in(sample: dict, value) -> bool:
+    """`sample` abridges `value` or something inside it (a fragment of a row)."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return abridges(sample, value) or any(found_in(sample, child) for child in children)
+
+
+@pytest.mark.parametrize("where, tag, info, text", SAMPLES, ids=[sample[0] for sample in SAMPLES])
+def test_every_sample_is_what_the_command_prints(where, tag, info, text, tmp_path):
+    import json
+    import shlex
+
+    from conftest import run_in
+
+    if tag.startswith("<!-- illustrative: "):
+        return  # not a sample: the tag says why (the test below holds that every other one is one)
+    if text.startswith("$ archcalc "):
+        command, expected = text.split("\n", 1)
+        words = shlex.split(command[2:], comments=True)
+    else:
+        command = tag.removeprefix("<!-- output of: ").removeprefix("<!-- stderr of: ").removesuffix(" -->")
+        words, expected = shlex.split(command.split(", with ")[0]), text
+    if words[1] == "validate":
+        pytest.importorskip("torch")
+        pytest.importorskip("fvcore")
+    folder = ROOT
+    if " ".join(words) in SETUP:
+        folder = tmp_path
+        SETUP[" ".join(words)](folder)
+    elif ", with " in tag:  # the file the command reads is the block above, in the same document
+        name, document = tag.split(", with ")[1].split()[0], where.split(":")[0]
+        blocks = fenced_blocks(ROOT / document if document == "README.md" else ROOT / "docs" / document)
+        above = blocks[[block[0] for block in blocks].index(where) - 1]
+        (tmp_path / name).write_text(above[3], encoding="utf-8")
+        folder = tmp_path
+    done = run_in(folder, *words[1:])
+    if tag.startswith("<!-- stderr of: "):
+        assert printed_matches(expected, done.stderr), done.stderr
+    elif info == "json":
+        document = json.loads(expected if expected.startswith("{") else "{" + expected.rstrip().rstrip(",") + "}")
+        assert found_in(document, json.loads(done.stdout)), f"{where} is not what `{command}` prints"
+    elif words[1] == "validate":  # its first line names the torch and fvcore of the machine that ran it
+        assert printed_matches(expected.split("\n", 1)[1], done.stdout.split("\n", 1)[1]), done.stdout
+    else:
+        assert printed_matches(expected, done.stdout), f"{where} is not what `{command}` prints:\n{done.stdout}"
+
+
+def test_every_command_sample_is_checked_or_says_why_not():
+    """A block that shows what archcalc prints is one of the samples above or is tagged as
+    illustrative with its reason."""
+    for path in DOCS:
+        for where, tag, info, text in fenced_blocks(path):
+            shows_output = text.startswith(("$ archcalc ", "error: ", "{")) or info == "json"
+            if shows_output:
+                assert text.startswith("$ archcalc ") or tag.startswith(
+                    ("<!-- output of: archcalc ", "<!-- stderr of: archcalc ", "<!-- illustrative: ")), where

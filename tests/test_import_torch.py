@@ -565,7 +565,7 @@ def test_an_input_the_model_does_not_take_is_one_message(models):
 def test_a_malformed_input_is_a_usage_error(models, args):
     result = run_import(models, "plain_models:Flat", *args)
     assert result.returncode == 2
-    assert "Usage: archcalc import" in result.stderr and "Traceback" not in result.stderr
+    assert "  usage: archcalc import" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_args_reach_the_callable_and_the_spec_is_written(models):

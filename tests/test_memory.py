@@ -282,7 +282,7 @@ def test_output_file_and_input_reach_the_result(cli, tmp_path):
     (["lenet5", "--batch", "0"], "--batch"),
     (["lenet5", "--input", "1xHxW"], "whole numbers"),
     (["lenet5", "--format", "markdown"], "'markdown' is not one of"),
-    ([], "Missing argument 'SPEC'"),
+    ([], "missing argument 'SPEC'"),
 ])
 def test_usage_errors_exit_2(cli, args, message):
     result = cli("memory", *args)

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import run_process
+from conftest import run_process, shown_at
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -69,7 +69,7 @@ def test_a_layer_name_outside_the_pattern_is_refused_at_its_place(name, cli, wri
         result = cli(*command)
         assert result.exit_code == 2, result.output
         assert result.stdout == ""
-        assert result.stderr == f"error: {path}:5:5: {REFUSED_LAYER_NAMES[name]} cannot name a layer\n{HINT}"
+        assert result.stderr == f"error: {path}:5:5: {REFUSED_LAYER_NAMES[name]} cannot name a layer\n{shown_at(path, 5, 5)}{HINT}"
 
 
 def test_an_internal_attribute_name_gives_one_line_in_a_fresh_process_not_a_traceback(write_spec):
@@ -77,7 +77,7 @@ def test_an_internal_attribute_name_gives_one_line_in_a_fresh_process_not_a_trac
     result = run_process("validate", str(path), "--runs", "0")
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr == f"error: {path}:5:5: '_steps' cannot name a layer\n{HINT}"
+    assert result.stderr == f"error: {path}:5:5: '_steps' cannot name a layer\n{shown_at(path, 5, 5)}{HINT}"
 
 
 BLOCKS = """\
@@ -98,7 +98,7 @@ def test_a_block_name_outside_the_pattern_is_refused_at_its_key(name, shown, cli
     path = write_spec(BLOCKS.format(name=quoted(name)))
     result = cli("table", path)
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr == f"error: {path}:4:3: {shown} cannot name a block\n{HINT}"
+    assert result.stderr == f"error: {path}:4:3: {shown} cannot name a block\n{shown_at(path, 4, 3)}{HINT}"
 
 
 @pytest.mark.parametrize("model, variant, where, message", [
@@ -113,7 +113,8 @@ def test_a_model_or_variant_name_on_more_than_one_line_is_refused(model, variant
                       "layers:\n  - conv: {kind: conv2d, out: 4, kernel: 3}\n")
     result = cli("table", path)
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr == f"error: {path}:{where}: {message}\n{ONE_LINE_HINT}"
+    line, column = map(int, where.split(":"))
+    assert result.stderr == f"error: {path}:{where}: {message}\n{shown_at(path, line, column)}{ONE_LINE_HINT}"
 
 
 @pytest.mark.parametrize("name", ["a", "Z9", "x_", "a__b", "conv_1_", "inputs", "Input", "INPUT", "eval", "training"])

@@ -23,17 +23,13 @@ from conftest import CLI_ENV
 from archcalc import analyze
 from archcalc.errors import SpecError
 
-MESSAGE_BOX = re.compile(r"╭─ Error ─+╮\n(.*)╰─+╯\n", re.DOTALL)
-
 
 def usage_error(output: str, command: str) -> str:
-    """The message of a usage error of `command`, its boxed lines joined (after checking that the
-    usage help came with it)."""
-    assert output.startswith(f"Usage: archcalc {command} "), output
-    assert f"Try 'archcalc {command} --help' for help." in output
-    box = MESSAGE_BOX.search(output)
-    assert box, output
-    return " ".join(line.strip("│ ") for line in box.group(1).splitlines())
+    """The message of a usage error of `command` (after checking that the usage came with it)."""
+    message, usage, help = output.rsplit("\n", 3)[:3] if output.endswith("\n") else (output, "", "")
+    assert message.startswith("error: ") and usage.startswith(f"  usage: archcalc {command} "), output
+    assert help == f"  help:  archcalc {command} --help", output
+    return message.removeprefix("error: ")
 
 
 def refused(cli, command: str, *args: str) -> str:
@@ -69,7 +65,7 @@ TOO_MANY = "a sweep takes at most 10,000 (use a larger step)"
 def test_a_huge_range_is_refused_without_building_it(args, option, message):
     result = run_limited(["-m", "archcalc", *args])
     assert result.returncode == 2, result.stderr
-    assert usage_error(result.stderr, args[0]) == f"Invalid value for {option}: {message}; {TOO_MANY}"
+    assert usage_error(result.stderr, args[0]) == f"invalid value for {option}: {message}; {TOO_MANY}"
 
 
 def test_counting_a_huge_range_takes_no_time():
@@ -122,7 +118,7 @@ def test_ten_thousand_points_pass(cli, args, last_line):
     ("report", ["--sweep", "1:10001"], "'--sweep'", "10,001 sizes"),
 ])
 def test_ten_thousand_and_one_points_are_a_usage_error(cli, command, args, option, message):
-    assert refused(cli, command, "lenet5", *args) == f"Invalid value for {option}: {message}; {TOO_MANY}"
+    assert refused(cli, command, "lenet5", *args) == f"invalid value for {option}: {message}; {TOO_MANY}"
 
 
 def test_size_lists_are_exact_at_the_boundary():
@@ -142,7 +138,7 @@ def test_size_lists_are_exact_at_the_boundary():
 
 # ---- pool: average pooling has no dilation ----
 
-NO_DILATION = ("Invalid value for '--dilation': average pooling has no dilation (torch.nn.AvgPool2d takes none): "
+NO_DILATION = ("invalid value for '--dilation': average pooling has no dilation (torch.nn.AvgPool2d takes none): "
                "leave out --dilation, or leave out --average for max pooling")
 
 
@@ -156,7 +152,7 @@ def test_average_pooling_refuses_a_dilation(cli, args):
 @pytest.mark.parametrize("average", [[], ["--average"]], ids=["max", "average"])
 def test_a_dilation_that_is_not_a_size_is_refused(cli, value, average):
     message = refused(cli, "pool", "--input", "32", "--kernel", "2", "--dilation", value, *average)
-    assert message == f"Invalid value for '--dilation': --dilation takes a whole number or HxW, got '{value}'"
+    assert message == f"invalid value for '--dilation': --dilation takes a whole number or HxW, got '{value}'"
 
 
 @pytest.mark.parametrize("args, output", [
@@ -167,7 +163,7 @@ def test_a_dilation_that_is_not_a_size_is_refused(cli, value, average):
 def test_pooling_without_the_conflict_still_works(cli, args, output):
     result = cli("pool", "--input", "32", *args)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == output
+    assert output in result.stdout.splitlines()
 
 
 # ---- table --rf: receptive fields with a symbolic batch or channel count ----
@@ -196,7 +192,7 @@ def test_rf_with_a_symbolic_batch_or_channel_count(cli, args):
                                         ("resnet50", ["--input", "3xHxW"]), ("lenet5", ["--input", "CxSxS"])])
 def test_rf_with_a_symbolic_height_or_width_is_refused(cli, spec, args):
     assert refused(cli, "table", spec, "--rf", *args) == (
-        "Invalid value for '--rf': receptive fields need whole-number sizes: give the height and width as "
+        "invalid value for '--rf': receptive fields need whole-number sizes: give the height and width as "
         "numbers (--input 3x224x224 or Cx224x224), or leave out --rf")
 
 
@@ -236,7 +232,7 @@ def test_analyze_takes_integers_their_digits_and_symbols():
 
 def test_table_batch_option_takes_the_same_grammar(cli):
     assert refused(cli, "table", "lenet5", "--batch", "2.5") == (
-        "Invalid value for '--batch': the batch size must be a whole number from 1 to 2,147,483,647 or a symbol "
+        "invalid value for '--batch': the batch size must be a whole number from 1 to 2,147,483,647 or a symbol "
         "such as N, got '2.5'")
     assert cli("table", "lenet5", "--batch", "+4").exit_code == 2
     assert "833,040" in cli("table", "lenet5", "--batch", "2").stdout

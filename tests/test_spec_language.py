@@ -310,7 +310,7 @@ def test_an_error_in_an_included_model_is_shown_at_the_item_that_takes_it(write_
     path.write_text(path.read_text().replace("spec: inner.yaml}", "spec: inner.yaml, widths: []}"))
     with pytest.raises(SpecError) as error:
         archcalc.analyze(path)
-    assert f"{path.name}:4:5: layer 'body.conv': cannot evaluate 'widths[0]'" in str(error.value)
+    assert f"{path.name}:4:5: layer 'body.conv': index 0 of 'widths', an empty list" in str(error.value)
     assert "inner.yaml:5:" in str(error.value) and "in the model taken from 'inner.yaml'" in str(error.value)
 
 

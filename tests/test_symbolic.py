@@ -567,7 +567,7 @@ def test_sweep_table_and_csv(cli):
 def test_malformed_symbolic_options_are_usage_errors(cli, args):
     result = cli(*args)
     assert result.exit_code == 2
-    assert f"Usage: archcalc {args[0]}" in result.output
+    assert f"  usage: archcalc {args[0]}" in result.stderr
 
 
 def test_too_many_sweep_points_are_refused(cli):

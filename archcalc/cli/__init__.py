@@ -26,40 +26,69 @@ class Command(NamedTuple):
     target: str
     """The command's function, as "module:function" (imported only when the command runs)."""
     help: str
+    """What it does: one paragraph, without line breaks (the help is wrapped to the terminal)."""
+    examples: tuple[str, ...] = ()
+    """Command lines shown under its --help, each short enough for one line of an 80-column
+    terminal (tests/test_cli.py reads each one)."""
+
+    @property
+    def full_help(self) -> str:
+        """The help and, as their own lines, the examples."""
+        return self.help + ("\n\nExamples:\n" + "\n".join(f"$ {example}" for example in self.examples)
+                            if self.examples else "")
 
 
 COMMANDS: dict[str, Command] = {
     "table": Command("archcalc.commands.table:table",
-                     "Per-layer output shape, parameters and MACs (or FLOPs) of a model; with a symbol among\n"
-                     "the sizes (--input 3xHxW, --batch N), each as an exact formula and where it holds."),
+                     "Per-layer output shape, parameters and MACs (or FLOPs) of a model; with a symbol among the "
+                     "sizes (--input 3xHxW, --batch N), each as an exact formula and where it holds.",
+                     ("archcalc table resnet50 --depth 1", "archcalc table my_net.yaml --input 3x320x320 --rf",
+                      "archcalc table resnet50 --input 3xHxW --format json")),
     "list": Command("archcalc.commands.models:list_models",
-                    "The bundled models with their parameter and MAC totals."),
+                    "The bundled models with their parameter and MAC totals, family by family.",
+                    ("archcalc list", "archcalc list --convention torch --format csv -o models.csv")),
     "zoo": Command("archcalc.commands.models:zoo",
-                   "The zoo page (docs/zoo.md): every bundled model's figures beside the published ones."),
+                   "The zoo page (docs/zoo.md): every bundled model's figures beside the published ones.",
+                   ("archcalc zoo -o docs/zoo.md",)),
     "conv": Command("archcalc.commands.calculate:conv",
-                    "Output size of one convolution, with the working (and its parameters and MACs)."),
-    "pool": Command("archcalc.commands.calculate:pool", "Output size of one pooling layer, with the working."),
+                    "Output size of one convolution, with the working, and its parameters and MACs.",
+                    ("archcalc conv --input 3x224x224 --kernel 7 --stride 2 --padding 3",
+                     "archcalc conv --input 56 --in-channels 64 --kernel 3 --groups 64")),
+    "pool": Command("archcalc.commands.calculate:pool", "Output size of one pooling layer, with the working.",
+                    ("archcalc pool --input 64x112x112 --kernel 3 --stride 2 --padding 1",
+                     "archcalc pool --input 7 --kernel 7 --average")),
     "validate": Command("archcalc.commands.validate:validate",
-                        "Build the real torch model and check every shape, parameter and count against torch,\n"
-                        "fvcore and FlopCounterMode. Exit 0 when all agree, 1 when anything differs."),
+                        "Build the real torch model and check every shape, parameter and count against torch, "
+                        "fvcore and FlopCounterMode. Exit 0 when all agree, 1 when anything differs.",
+                        ("archcalc validate resnet18", "archcalc validate my_net.yaml --runs 0 --format json",
+                         "archcalc validate --all")),
     "report": Command("archcalc.commands.report:report",
-                      "A markdown report: summary, stages, where the cost goes, the graph, every layer; several\n"
-                      "models side by side. The same input gives the same bytes."),
+                      "A markdown report: summary, stages, where the cost goes, the graph, every layer; several "
+                      "models side by side. The same input gives the same bytes.",
+                      ("archcalc report resnet50 -o report.md", "archcalc report resnet18 resnet50 mobilenet_v2",
+                       "archcalc report resnet50 --sweep 160:320:32 --validate")),
     "sweep": Command("archcalc.commands.sweep:sweep",
-                     "Parameters, MACs and activation memory at many input sizes, from the model's exact formulas."),
+                     "Parameters, MACs and activation memory at many input sizes, from the model's exact formulas.",
+                     ("archcalc sweep vgg16 --size 16:112:32,224x320",
+                      "archcalc sweep resnet50 --set groups=1,32 --size 224 --max-macs 5G")),
     "memory": Command("archcalc.commands.memory:memory",
-                      "The peak memory of inference by category (parameters, buffers, activations), where it\n"
-                      "occurs, and the memory alive after each layer, as torch's MemTracker counts it."),
+                      "The peak memory of inference by category (parameters, buffers, activations), where it "
+                      "occurs, and the memory alive after each layer, as torch's MemTracker counts it.",
+                      ("archcalc memory lenet5", "archcalc memory resnet50 --batch 8 --dtype float16")),
     "import": Command("archcalc.commands.importing:import_model",
-                      "Write the spec of a torch module (traced with torch.fx): its layers, blocks and repeats,\n"
-                      "checked against the module's parameters and state dict."),
+                      "Write the spec of a torch module (traced with torch.fx) or an ONNX file: its layers, blocks "
+                      "and repeats, checked against the module's parameters and state dict.",
+                      ("archcalc import torch torchvision.models:resnet18 --input 3x224x224",
+                       "archcalc import onnx net.onnx -o net.yaml")),
     "device-profile": Command("archcalc.commands.device_profile:device_profile",
-                              "Measure this machine's device (CPU, or a CUDA GPU) for the roofline: GEMM FLOP/s per\n"
-                              "dtype, copy bandwidth, launch cost, and the efficiency of each kind of work on\n"
-                              "synthetic layers; a profile file for 'table --device-profile FILE'."),
+                              "Measure this machine's device (CPU, or a CUDA GPU) for the roofline: GEMM FLOP/s per "
+                              "dtype, copy bandwidth, launch cost, and the efficiency of each kind of work on "
+                              "synthetic layers; a profile file for 'table --device-profile FILE'.",
+                              ("archcalc device-profile -o cpu.yaml", "archcalc table resnet50 --device-profile cpu.yaml")),
     "check": Command("archcalc.commands.check:check",
-                     "Hold each model's parameters, MACs, FLOPs and activation memory to the baseline, its\n"
-                     "budgets and its spec's expect: block. Exit 0 when all hold, 1 when any does not."),
+                     "Hold each model's parameters, MACs, FLOPs and activation memory to the baseline, its "
+                     "budgets and its spec's expect: block. Exit 0 when all hold, 1 when any does not.",
+                     ("archcalc check specs/*.yaml --update", "archcalc check specs/*.yaml --format github")),
 }
 
 COMPLETION = "_ARCHCALC_COMPLETE"
@@ -102,7 +131,7 @@ def run(function: Callable, values: dict[str, Any]) -> int:
     except UsageError:
         raise
     except UserError as error:
-        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.write(error.report())
         return error.exit_code
     return EXIT_DIFFERENCE if result is False else 0
 

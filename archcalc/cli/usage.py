@@ -9,6 +9,7 @@ Argument and Option data, and hands the command plain values (a choice's text, n
 from __future__ import annotations
 
 import inspect
+import sys
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -17,9 +18,18 @@ from typing import Any, Callable, Optional
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+try:  # typer vendors click from 0.2x on; before, it used click itself
+    from typer._click import exceptions as _click_errors
+except ImportError:  # pragma: no cover - depends on typer's version
+    from click import exceptions as _click_errors
+
 from archcalc.cli import COMMANDS, command_function, run
 from archcalc.commands import REQUIRED, Argument, Option, parameters
 from archcalc.errors import UsageError, UserError
+
+ClickException = _click_errors.ClickException
+NoArgsIsHelpError = getattr(_click_errors, "NoArgsIsHelpError", ())
+"""`archcalc` alone: the help is printed, then this is raised (click 8.2 on; nothing to catch before)."""
 
 
 class ArchcalcCommand(TyperCommand):
@@ -58,12 +68,41 @@ class LazyGroup(TyperGroup):
             return TyperCommand(name, help=COMMANDS[name].help)
         return build_command(name)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """As click's, but a usage error is printed in archcalc's style (usage_error_text)."""
+        if not standalone_mode:
+            return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)
+        try:
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                                **extra)
+        except NoArgsIsHelpError as error:  # the help is printed already
+            sys.exit(error.exit_code)
+        except ClickException as error:
+            sys.stderr.write(usage_error_text(error))
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            sys.stderr.write("aborted\n")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def format_help(self, ctx, formatter) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def usage_error_text(error) -> str:
+    """A usage error as a spec error is written: 'error: …', then the usage and where the help is."""
+    message = error.format_message().removesuffix(".").replace("(Possible options", "(possible options")
+    text = f"error: {message[:1].lower()}{message[1:]}\n"
+    ctx = getattr(error, "ctx", None)
+    if ctx is not None:
+        usage = ctx.get_usage().removeprefix("Usage: ")
+        text += f"  usage: {usage}\n  help:  {ctx.command_path} --help\n"
+    return text
 
 
 @cache
@@ -74,8 +113,17 @@ def typer_app() -> typer.Typer:
     return app
 
 
-def _group() -> None:
-    """The group itself does nothing: its commands are built when invoked."""
+def _group(version: bool = typer.Option(False, "--version", help="Print archcalc's version and exit.",
+                                        is_eager=True, callback=lambda value: _version(value))) -> None:
+    """The group itself does nothing but --version: its commands are built when invoked."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        from archcalc.version import __version__
+
+        sys.stdout.write(f"archcalc {__version__}\n")
+        raise typer.Exit()
 
 
 @cache
@@ -83,7 +131,7 @@ def build_command(name: str) -> TyperCommand:
     """The click command of `name`, built from its function's data, once per process (in-process
     callers, such as the tests, run many commands)."""
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    single.command(name, cls=ArchcalcCommand, help=COMMANDS[name].help)(typer_function(command_function(name)))
+    single.command(name, cls=ArchcalcCommand, help=COMMANDS[name].full_help)(typer_function(command_function(name)))
     return typer.main.get_command(single)
 
 

@@ -15,11 +15,14 @@ def _pair(option: str):
 
 
 INPUT = Option(REQUIRED, "Input size: N, HxW or CxHxW.", ("--input",), parse=sizes.parse_dims)
+IN_CHANNELS = Option(None, "Input channels (default 1; or give the input as CxHxW).", ("--in-channels",),
+                     type=int, min=1, max=MAX_DIMENSION)
 FORMAT = format_option("calculation")
 
 
 def conv(
     input: tuple = INPUT,
+    in_channels: int | None = IN_CHANNELS,
     kernel: tuple = Option(REQUIRED, "Kernel size: k or kHxkW.", parse=_pair("--kernel")),
     stride: tuple = Option("1", "Stride: s or sHxsW.", parse=_pair("--stride")),
     padding: tuple | str = Option("0", "Padding on each side: p, pHxpW, 'same' or 'valid'.", parse=_pair("--padding")),
@@ -32,11 +35,12 @@ def conv(
 ) -> None:
     fields = {"out": out_channels, "kernel": kernel, "stride": stride, "padding": padding,
               "dilation": dilation, "groups": groups, "bias": bias}
-    _calculate("conv2d", input, fields, format, output)
+    _calculate("conv2d", _with_channels(input, in_channels), fields, format, output)
 
 
 def pool(
     input: tuple = INPUT,
+    in_channels: int | None = IN_CHANNELS,
     kernel: tuple = Option(REQUIRED, "Window size: k or kHxkW.", parse=_pair("--kernel")),
     stride: tuple | None = Option(None, "Stride (default: the kernel size).", parse=_pair("--stride")),
     padding: tuple = Option("0", "Padding on each side, at most half the kernel.", parse=_pair("--padding")),
@@ -52,7 +56,18 @@ def pool(
     fields = {"kernel": kernel, "stride": stride, "padding": padding, "ceil_mode": ceil_mode}
     if dilation is not None:
         fields["dilation"] = dilation
-    _calculate("avgpool2d" if average else "maxpool2d", input, fields, format, output)
+    _calculate("avgpool2d" if average else "maxpool2d", _with_channels(input, in_channels), fields, format, output)
+
+
+def _with_channels(size: tuple[int, ...], channels: int | None) -> tuple[int, ...]:
+    """The input as C×H×W: --in-channels, or the C of a CxHxW --input (not both, unless they agree)."""
+    if channels is None:
+        return size
+    if len(size) == 3 and size[0] != channels:
+        raise UsageError(f"--input {'x'.join(map(str, size))} has {size[0]} channels and --in-channels says "
+                         f"{channels}: give the channels once", option="'--in-channels'")
+    spatial = size[-2:] if len(size) >= 2 else size * 2
+    return (channels, *spatial)
 
 
 def _calculate(kind: str, size: tuple[int, ...], fields: dict, format: str, output: Path | None) -> None:

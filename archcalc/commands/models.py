@@ -16,7 +16,8 @@ def list_models(
     from archcalc.render.registry import render
 
     files = bundled_files(output)
-    emit(render("models", format, models=analyze_bundled(convention)), output, files)
+    models = sorted(analyze_bundled(convention), key=lambda stats: stats.family)  # each family's own order kept
+    emit(render("models", format, models=models), output, files)
 
 
 def zoo(format: str = format_option("zoo"), output: Path | None = OUTPUT) -> None:

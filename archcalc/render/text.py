@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from math import prod
 from typing import TYPE_CHECKING
 
 from archcalc.conventions import CONVENTIONS
@@ -175,13 +176,14 @@ def markdown(stats: ModelStats, rows: list[Row], rf: bool = False, roof: Rooflin
 
 
 def build_models_table(models: list[ModelStats]) -> Table:
-    """`archcalc list`'s table: a line per bundled model with its totals."""
+    """`archcalc list`'s table: a line per bundled model with its totals, exact and in K/M/G."""
     title, attr = count_column(models[0]) if models else ("MACs", "macs")
     table = Table([Column("model", "<"), Column("spec", "<"), Column("input", "<"), Column("params", ">"),
-                   Column(title, ">"), Column(f"G{title}", ">")])
+                   Column("≈", ">"), Column(title, ">"), Column("≈", ">")])
     for m in models:
-        table.add([m.model, m.file, shape_text(m.input_shape[1:]), grouped(m.totals.params),
-                   grouped(getattr(m.totals, attr)), f"{getattr(m.totals, attr) / 1e9:.3f}"])
+        count = getattr(m.totals, attr)
+        table.add([m.model, m.file, shape_text(m.input_shape[1:]), grouped(m.totals.params), human(m.totals.params),
+                   grouped(count), human(count)])
     return table
 
 
@@ -202,8 +204,33 @@ def calculation_lines(result) -> list[str]:
         lines += [f"  {line}" for line in working]
         lines.append("")
     lines.append(f"output: {shape_text(result.output_shape[1:])} (C×H×W)")
-    if result.kind == "conv2d":
-        p = result.params
-        lines.append(f"parameters: {grouped(p.trainable)} ({grouped(p.weight)} weights + {grouped(p.bias)} biases)")
-        lines.append(f"MACs: {grouped(result.macs)}")
-    return lines
+    return lines + ["", *(conv_figures(result) if result.kind == "conv2d" else pool_figures(result))]
+
+
+def _many(n: int, word: str) -> str:
+    """'1 bias', '64 biases', '3 input channels'."""
+    return f"{grouped(n)} {word}" if n == 1 else f"{grouped(n)} {word}{'es' if word.endswith('s') else 's'}"
+
+
+def conv_figures(result) -> list[str]:
+    """The parameters and MACs of one convolution, with the working."""
+    a, p = result.attrs, result.params
+    channels, groups, out = result.input_shape[1], a["groups"], a["out"]
+    kernel, per_filter = "×".join(map(str, a["kernel"])), channels // groups
+    outputs = prod(result.output_shape[1:])
+    each = _many(per_filter, "input channel") + (f" (of {channels}, in {groups} groups)" if groups > 1 else "")
+    return [f"parameters: {grouped(p.trainable)} ({_many(p.weight, 'weight')} + {_many(p.bias, 'bias')})",
+            f"  weights = {_many(out, 'filter')} × {each} × {kernel} = {grouped(p.weight)}",
+            f"  biases  = {grouped(p.bias)}" + (" (one per filter)" if p.bias else " (--no-bias)"),
+            f"MACs: {grouped(result.macs)}",
+            f"  = outputs × multiply-adds per output = {shape_text(result.output_shape[1:])} × {per_filter}×{kernel}",
+            f"  = {grouped(outputs)} × {grouped(result.macs // outputs)} = {grouped(result.macs)}"]
+
+
+def pool_figures(result) -> list[str]:
+    """A pooling layer has no parameters and makes no multiply-adds: what each output is instead."""
+    kernel = result.attrs["kernel"]
+    what = "the average" if result.kind == "avgpool2d" else "the largest"
+    return ["parameters: 0 (a pooling window has no weights)",
+            (f"MACs: 0 (no multiply-adds: each of the {grouped(prod(result.output_shape[1:]))} outputs is {what} "
+             f"of the {_many(prod(kernel), 'value')} in its {'×'.join(map(str, kernel))} window)")]

@@ -16,15 +16,18 @@ convolutions and linear layers; FLOPs = 2 × MACs). Made by `archcalc zoo -o doc
 `specs/`; a test fails when this page is out of date. "published" is the figure the spec's
 `published:` block records, with its source below; ✓ marks a parameter count equal to ours and
 GFLOPS equal to our GMACs to the published decimals (torchvision's "GFLOPS" count multiply-adds).
-The receptive field is that of the last convolution, in input pixels (size / jump; "all": every
-unit sees the whole input through a squeeze-and-excitation scale); see `archcalc table --rf`.
+The output RF is the receptive field of the network's output feature map, in input pixels (size /
+jump; "all": every unit sees the whole input through a squeeze-and-excitation scale): of the
+layer nearest the output whose output is still a map (larger than 1 along some axis), which is
+the layer before the head's global pooling or flatten, or the output itself for a model whose
+output is a map (segmentation, U-Net); see `archcalc table --rf`.
 """
 
 
 def zoo_page(models: list[ModelStats]) -> str:
     """The whole page: one table row per model, then the notes and sources."""
     table = Table([Column("model", "<"), Column("input", "<"), *(Column(heading, ">") for heading in (
-        "params", "published params", "GMACs", "published GFLOPS", "GFLOPs", "activations", "RF of the last conv")),
+        "params", "published params", "GMACs", "published GFLOPS", "GFLOPs", "activations", "output RF")),
         Column("spec", "<")])
     notes: list[str] = []
     for stats in models:
@@ -47,7 +50,7 @@ def _cells(stats: ModelStats, notes: list[str]) -> list[str]:
     return [stats.model, shape_text(stats.input_shape[1:]), grouped(totals.params),
             _published_params(published, totals.params) + marker, f"{totals.macs / 1e9:.3f}",
             _published_gflops(published, totals.macs), f"{totals.flops / 1e9:.3f}",
-            human_bytes(totals.activation_bytes), _last_conv_field(stats), Markdown(code_span(stats.file))]
+            human_bytes(totals.activation_bytes), _output_field(stats), Markdown(code_span(stats.file))]
 
 
 def _published_params(published, ours: int) -> str:
@@ -64,9 +67,19 @@ def _published_gflops(published, macs: int) -> str:
     return text + (" ✓" if f"{macs / 1e9:.{decimals}f}" == f"{published['gflops']:.{decimals}f}" else "")
 
 
-def _last_conv_field(stats: ModelStats) -> str:
-    convs = [layer.name for layer in stats.layers if layer.kind in ("conv1d", "conv2d", "conv3d")]
-    if not convs or not stats.receptive_fields or stats.receptive_fields[convs[-1]] is None:
-        return "—"
-    size, jump, _ = field_texts(stats.receptive_fields[convs[-1]])
-    return f"{size} / {jump}"
+def _output_field(stats: ModelStats) -> str:
+    """The field of the map nearest the (first) output, found walking back from it: the layer
+    before global pooling and flatten, or the output itself where it is a map."""
+    fields, layers = stats.receptive_fields or {}, {layer.name: layer for layer in stats.layers}
+    pending, seen = [stats.outputs[0]], set()
+    while pending:
+        name = pending.pop(0)
+        layer = layers.get(name)
+        if layer is None or name in seen:
+            continue
+        seen.add(name)
+        if fields.get(name) is not None and any(size > 1 for size in layer.shape[2:]):
+            size, jump, _ = field_texts(fields[name])
+            return f"{size} / {jump}"
+        pending.extend(layer.inputs)
+    return "—"

@@ -216,12 +216,11 @@ class _Compiler:
                 return _bounded(value, text)
             if fallback is not None:
                 return fallback
-            raise SpecError(
-                f"unknown name {_quoted(name, 40)} in {_quoted(text)}{did_you_mean(name, names)}",
-                hint=f"'{name}' is known in the fields of an item with 'repeat' or 'for_each' only; "
-                     "pass it to a block as a parameter" if name in REPEAT_NAMES else
-                     "names in expressions are the parameters of the model or of the enclosing block",
-            )
+            what = f"{_quoted(name, 40)} is neither a number nor a known name" if text.strip() == name else \
+                f"unknown name {_quoted(name, 40)} in {_quoted(text)}"
+            raise SpecError(what + did_you_mean(name, names), spot=(node.col_offset, name), hint=(
+                f"'{name}' is known in the fields of an item with 'repeat' or 'for_each' only; "
+                "pass it to a block as a parameter" if name in REPEAT_NAMES else _known_names(names)))
         return lookup
 
     def compile_BinOp(self, node: ast.BinOp) -> Callable:
@@ -280,6 +279,12 @@ class _Compiler:
             items, at = container(names), index(names)
             if not isinstance(items, (list, tuple)) or not isinstance(at, int) or isinstance(at, bool):
                 raise SpecError(f"only lists can be indexed, by whole numbers, in {_quoted(text)}")
+            if not -len(items) <= at < len(items):
+                listed = _quoted(ast.unparse(node.value), 40)
+                raise SpecError(f"index {at} is beyond the end of {listed}, a list of {len(items)} item"
+                                f"{'s' if len(items) != 1 else ''}" if items else f"index {at} of {listed}, an empty list",
+                                spot=(node.col_offset, ast.unparse(node)),
+                                hint=f"an index here is 0 to {len(items) - 1}" if items else "give the list its items")
             return _bounded(items[at], text)
         return subscript
 
@@ -295,6 +300,14 @@ class _Compiler:
 
 
 _NUMBERS = {int, float}
+
+
+def _known_names(names: Mapping[str, Any], shown: int = 8) -> str:
+    """The hint of an unknown name: what a field takes, and the names known there."""
+    known = sorted(name for name in names if name.isidentifier())
+    listed = ", ".join(known[:shown]) + (f" and {len(known) - shown} more" if len(known) > shown else "")
+    return ("a field takes a number, or an expression of the parameters known here: " + listed if known else
+            "a field takes a number, or an expression of parameters (this spec declares none: add them under 'params')")
 
 
 def _beyond_bound(value: Any) -> bool:

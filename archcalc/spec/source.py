@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from archcalc.errors import Location, SpecError
+from archcalc.errors import SOURCES, Location, SpecError
 from archcalc.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 try:  # libyaml's composer is several times faster; the pure one gives the same nodes
@@ -138,6 +138,9 @@ def parse_yaml(text: str, name: str, inspect: Inspect | None = None) -> YMap:
         if exc.problem == "but found another document":
             raise SpecError("the file holds more than one YAML document ('---')", location=location,
                             hint="keep one spec per file") from None
+        unclosed = _unclosed(exc, name)
+        if unclosed is not None:
+            raise unclosed from None
         raise SpecError(f"YAML syntax error: {exc.problem or exc}", location=location,
                         hint="check indentation, colons and quotes near this position") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at its place
@@ -158,6 +161,21 @@ def parse_yaml(text: str, name: str, inspect: Inspect | None = None) -> YMap:
                         location=node_location(name, node),
                         hint="a spec is a mapping with keys such as 'name', 'input' and 'layers'")
     return document
+
+
+_OPENED = {"while parsing a flow sequence": ("[", "]"), "while parsing a flow mapping": ("{", "}"),
+           "while scanning a quoted scalar": ("quote", "quote")}
+
+
+def _unclosed(exc: yaml.MarkedYAMLError, name: str) -> SpecError | None:
+    """An unclosed '[', '{' or quote, at where it opens: the parser gives up on a later line."""
+    opened = _OPENED.get(exc.context or "")
+    mark, found = exc.context_mark, exc.problem_mark
+    if opened is None or mark is None or found is None or found.line == mark.line:
+        return None  # on the line it opens: a mistake there (a missing ','), at the parser's place
+    what, close = ("this quote", "the same quote") if opened[0] == "quote" else (f"this '{opened[0]}'", f"'{opened[1]}'")
+    return SpecError(f"{what} is not closed (the YAML parser gave up at line {found.line + 1}, column {found.column + 1})",
+                     location=Location(name, mark.line + 1, mark.column + 1), hint=f"close it with {close}")
 
 
 def _check_depth(text: str, name: str) -> None:
@@ -210,7 +228,8 @@ def read_spec_text(path: Path, name: str) -> str:
         raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", location=start,
                         hint="is this a spec? Write repeated layers with 'repeat' or blocks")
     try:
-        return raw.decode("utf-8")
+        SOURCES[name] = text = raw.decode("utf-8")
+        return text
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SpecError(f"the file is not UTF-8 text (byte {exc.start})",
