@@ -164,8 +164,7 @@ class ModelStats:
                     for layer in self.layers]
         groups: dict[str, list[LayerStats]] = {}
         for layer in self.layers:
-            key = ".".join(layer.name.split(".")[:depth])
-            groups.setdefault(key, []).append(layer)
+            groups.setdefault(block_of(layer.name, depth), []).append(layer)
         rows = []
         for name, members in groups.items():
             figures = members[0].figures if len(members) == 1 else Figures.total([m.figures for m in members])
@@ -202,6 +201,11 @@ class ModelStats:
         if self.totals.macs:
             return figures.macs / self.totals.macs
         return figures.params / self.totals.params if self.totals.params else 0.0
+
+
+def block_of(name: str, depth: int) -> str:
+    """The row a layer is summed into at `depth`: the first `depth` parts of its dotted name."""
+    return ".".join(name.split(".")[:depth])
 
 
 def _numeric_grid(shapes: dict[str, tuple]) -> bool:

@@ -19,14 +19,26 @@ def table(
     format: str = format_option("table"),
     dtype: str = DTYPE,
     rf: bool = Option(False, "Add each layer's receptive field: size, jump and start.", ("--rf",)),
+    train: bool = Option(False, "Add the backward pass of a training step: each layer's gradients of its input "
+                                "and of its weights, and forward + backward.", ("--train",)),
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.analysis import analyze
 
+    if train:  # refused before the analysis under a convention that counts no backward pass
+        from archcalc.backward import counting_backward
+
+        counting_backward(convention)
     stats = analyze(spec, input=input, batch=batch, variant=variant, convention=convention, dtype=dtype)
     if rf and stats.receptive_fields is None:  # a symbolic batch or channel count leaves them known
         raise UsageError("receptive fields need whole-number sizes: give the height and width as numbers "
                          "(--input 3x224x224 or Cx224x224), or leave out --rf", option="'--rf'")
+    steps = None
+    if train:
+        from archcalc.backward import training
+
+        steps = training(stats).at(depth)
     from archcalc.render.registry import render
 
-    emit(render("table", format, stats=stats, rows=stats.rows(depth), depth=depth, rf=rf), output, [spec])
+    emit(render("table", format, stats=stats, rows=stats.rows(depth), depth=depth, rf=rf, train=steps),
+         output, [spec])

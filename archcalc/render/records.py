@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.layers.base import AXIS_NAMES
 from archcalc.render.table import Column, Line, Table, as_csv
 from archcalc.stats import FIGURES, Figures, ModelStats, Row
+
+if TYPE_CHECKING:
+    from archcalc.backward import Training
 
 SCHEMA = "archcalc.table/1"
 
@@ -58,9 +62,9 @@ def formulas_dict(stats: ModelStats) -> dict:
             "exact_strides_for": formulas.exact_lines()}
 
 
-def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
+def to_json(stats: ModelStats, rows: list[Row], depth: int | None, train: Training | None = None) -> str:
     fields = stats.receptive_fields or {}
-    numeric = bool(rows) and not stats.formulas  # then the rows are written by `numeric_rows_json`
+    numeric = bool(rows) and not stats.formulas and not train  # then the rows are written by `numeric_rows_json`
     document = {
         "schema": SCHEMA,
         "model": stats.model,
@@ -75,6 +79,10 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
         "rows": [] if numeric else [record(i, row, fields) for i, row in enumerate(rows, start=1)],
         "totals": figures_dict(stats.totals),
     }
+    if train:  # each row's and the total's training step
+        for row, step in zip(document["rows"], train.steps):
+            row.update(step_dict(step))
+        document["totals"].update(step_dict(train.total))
     if len(stats.outputs) > 1:  # the heads of a model with several, each with its shape
         shapes = stats.shapes
         document["outputs"] = [{"name": name, "shape": [value(size) for size in shapes[name]]}
@@ -87,6 +95,11 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
     # the rows in a line of the document's own (a text value holds no line break)
     head, _, tail = text.partition('\n  "rows": [],\n')
     return "".join([head, '\n  "rows": [\n', numeric_rows_json(rows, fields), "\n  ],\n", tail])
+
+
+def step_dict(step) -> dict:
+    """A training step's figures (`archcalc.backward.STEP_FIGURES`, in MACs and FLOPs)."""
+    return {name: value(figure) for name, figure in step.figures().items()}
 
 
 def record(index: int, row: Row, fields: dict) -> dict:
@@ -184,14 +197,16 @@ def _holes(item):
 CSV_COLUMNS = ["index", "name", "kind", "layers", "shape", *FIGURES, "share"]
 
 
-def to_csv(stats: ModelStats, rows: list[Row]) -> str:
-    """One line per row, then a 'total' line; shapes as 1x64x112x112."""
-    table = Table([Column(name) for name in CSV_COLUMNS])
-    for index, row in enumerate(rows, start=1):
+def to_csv(stats: ModelStats, rows: list[Row], train: Training | None = None) -> str:
+    """One line per row, then a 'total' line; shapes as 1x64x112x112; with `train` (a step per
+    row) the training step's columns last."""
+    steps = [list(step_dict(step).values()) for step in train.steps] if train else [[]] * len(rows)
+    table = Table([Column(name) for name in [*CSV_COLUMNS, *(step_dict(train.total) if train else [])]])
+    for index, (row, step) in enumerate(zip(rows, steps), start=1):
         record = row_dict(index, row)
         record["shape"] = "x".join(str(size) for size in record["shape"])
-        table.add([record[c] for c in CSV_COLUMNS])
+        table.add([*(record[c] for c in CSV_COLUMNS), *step])
     totals = figures_dict(stats.totals)
     table.footer = Line(["", "total", "total", len(stats.layers), "", *totals.values(),
-                         1.0 if not stats.formulas else ""])
+                         1.0 if not stats.formulas else "", *(step_dict(train.total).values() if train else [])])
     return as_csv(table)

@@ -15,10 +15,10 @@ Renderer = tuple[str, tuple[str, ...]]
 
 RENDERERS: dict[str, dict[str, Renderer]] = {
     "table": {  # archcalc table: a ModelStats and its rows
-        "table": ("archcalc.render.text:layer_table", ("stats", "rows", "rf")),
-        "json": ("archcalc.render.records:to_json", ("stats", "rows", "depth")),
-        "csv": ("archcalc.render.records:to_csv", ("stats", "rows")),
-        "markdown": ("archcalc.render.text:markdown", ("stats", "rows", "rf")),
+        "table": ("archcalc.render.text:layer_table", ("stats", "rows", "rf", "train")),
+        "json": ("archcalc.render.records:to_json", ("stats", "rows", "depth", "train")),
+        "csv": ("archcalc.render.records:to_csv", ("stats", "rows", "train")),
+        "markdown": ("archcalc.render.text:markdown", ("stats", "rows", "rf", "train")),
     },
     "models": {  # archcalc list: every bundled model's totals
         "table": ("archcalc.render.text:models_table", ("models",)),
