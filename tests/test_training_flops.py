@@ -22,11 +22,11 @@ from conftest import tier
 
 torch = pytest.importorskip("torch")
 
-import archcalc  # noqa: E402
-from archcalc.backward import needs_input_gradient, training  # noqa: E402
-from archcalc.spec import bundled, load_graph  # noqa: E402
-from archcalc.torchmodel import build_graph  # noqa: E402
-from archcalc.validation.measure import training_flops  # noqa: E402
+import archcalc
+from archcalc.backward import needs_input_gradient, training
+from archcalc.spec import bundled, load_graph
+from archcalc.torchmodel import build_graph
+from archcalc.validation.measure import training_flops
 
 BATCH = 2
 """Above 1, so that a figure that forgot the batch would show (and train mode's batch norm takes it)."""

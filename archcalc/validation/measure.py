@@ -106,6 +106,9 @@ def training_flops(model: nn.Module, x: torch.Tensor, layers: list[str]
         flops[now[0]] = flops.get(now[0], 0) + total - now[1]
         now[:] = [key, total]
 
+    def charging(key: tuple[str | None, int]):
+        return lambda grads: charge(key)
+
     def made(name: str):
         def hook(module, args, out):
             charge((None, 0))
@@ -127,7 +130,7 @@ def training_flops(model: nn.Module, x: torch.Tensor, layers: list[str]
             output = model(x)
             loss = sum(out.sum() for out in (output if isinstance(output, tuple) else (output,)))
             for node in _graph(loss.grad_fn):
-                node.register_prehook(lambda grads, key=(owner.get(node), 1): charge(key))
+                node.register_prehook(charging((owner.get(node), 1)))
             charge((None, 1))
             loss.backward()
             charge((None, 1))
