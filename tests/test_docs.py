@@ -85,6 +85,13 @@ def test_validation_sample_is_what_the_command_prints(cli):
     assert printed.split("\n", 1)[1] == sample.split("\n", 1)[1]
 
 
+def test_training_sample_is_what_the_command_prints(cli):
+    # its figures are FlopCounterMode's over forward and backward (tests/test_training_flops.py)
+    text = (ROOT / "docs" / "conventions.md").read_text(encoding="utf-8")
+    sample = text.split("$ archcalc table lenet5 --train --convention torch\n", 1)[1].split("```", 1)[0]
+    assert cli("table", "lenet5", "--train", "--convention", "torch").stdout == sample
+
+
 def test_limits_table_states_the_limits_in_the_code():
     from archcalc import limits
 

@@ -86,7 +86,6 @@ def _numel(tensors) -> int:
     return sum(t.numel() for t in tensors)
 
 
-
 def training_flops(model: nn.Module, x: torch.Tensor, layers: list[str]
                    ) -> tuple[dict[str, tuple[int, int]], int]:
     """Each named layer's FLOPs under FlopCounterMode in a training step, (forward, backward), and
