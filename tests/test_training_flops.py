@@ -33,7 +33,8 @@ BATCH = 2
 
 
 def measured(path, variant, stats, train: bool = False):
-    """FlopCounterMode's (forward, backward) FLOPs of each layer in one training step, and its total."""
+    """FlopCounterMode's (forward, backward) FLOPs of each layer in one training step, and the
+    step's (every operation counted, charged to a layer or not)."""
     shape = stats.input_shape
     model = build_graph(load_graph(path, variant), shape[1:], shape[0], "meta", initialise=False).train(train)
     return training_flops(model, torch.empty(shape, device="meta"), [layer.name for layer in stats.layers])
@@ -50,7 +51,8 @@ def test_every_bundled_models_training_step_is_flop_counter_modes_layer_by_layer
     stats = archcalc.analyze(entry.path, variant=entry.variant, batch=BATCH, convention="torch")
     layers, total = measured(entry.path, entry.variant, stats)
     assert predicted(stats) == layers
-    assert sum(map(sum, layers.values())) == total == 2 * training(stats).total.step  # nothing left uncharged
+    steps = training(stats).total
+    assert tuple(map(sum, zip(*layers.values()))) == total == (2 * steps.forward, 2 * steps.backward)  # all charged
 
 
 def test_the_charges_are_flop_counter_modes_own_per_module_counts_along_a_chain():
@@ -97,7 +99,7 @@ def test_only_layers_behind_a_trained_parameter_compute_their_inputs_gradient(wr
     assert [name for name, need in needs.items() if need] == ["conv_c", "sum", "up", "crop", "last", "head"]
     for train in (True, False):
         layers, total = measured(path, None, stats, train)
-        assert predicted(stats) == layers and total == 2 * training(stats).total.step
+        assert predicted(stats) == layers and sum(total) == 2 * training(stats).total.step
     conv_a = training(stats).steps[2]
     assert conv_a.input_grad == 0 and conv_a.weight_grad == 4 * conv_a.forward  # FlopCounterMode's groups
 
@@ -111,7 +113,8 @@ def test_table_train_in_text_json_and_csv(cli):
     layers, total = measured(stats.file, None, stats)
     conv1 = next(line for line in lines if " conv1 " in line).split()
     assert conv1[-3:] == ["0", f"{layers['conv1'][1]:,}", f"{sum(layers['conv1']):,}"]  # no input gradient
-    assert f"training step {total / 1e6:.3g} M FLOPs = forward " in result.stdout
+    assert f"training step {sum(total) / 1e6:.3g} M FLOPs = forward {total[0] / 1e6:.3g} M + backward " \
+           f"{total[1] / 1e6:.3g} M" in result.stdout
     assert "input grad, weight grad: the backward pass's FLOPs for the gradient of the layer's input" in result.stdout
 
     document = json.loads(cli("table", "lenet5", "--train", "--convention", "torch", "--batch", BATCH,
@@ -119,12 +122,12 @@ def test_table_train_in_text_json_and_csv(cli):
     for row in document["rows"]:
         assert (row["flops"], row["input_grad_flops"] + row["weight_grad_flops"]) == layers[row["name"]]
         assert row["step_flops"] == sum(layers[row["name"]]) == 2 * row["step_macs"]
-    assert document["totals"]["step_flops"] == total
+    assert document["totals"]["step_flops"] == sum(total)
 
     rows = list(csv.DictReader(io.StringIO(cli("table", "lenet5", "--train", "--convention", "torch", "--batch",
                                                BATCH, "--format", "csv").stdout)))
     assert [(row["name"], int(row["step_flops"])) for row in rows] == \
-        [*((name, sum(pair)) for name, pair in layers.items()), ("total", total)]
+        [*((name, sum(pair)) for name, pair in layers.items()), ("total", sum(total))]
 
 
 def test_table_train_sums_blocks_and_takes_symbols(cli):

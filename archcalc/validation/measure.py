@@ -87,9 +87,9 @@ def _numel(tensors) -> int:
 
 
 def training_flops(model: nn.Module, x: torch.Tensor, layers: list[str]
-                   ) -> tuple[dict[str, tuple[int, int]], int]:
+                   ) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
     """Each named layer's FLOPs under FlopCounterMode in a training step, (forward, backward), and
-    the step's total: one pass, then backward from the sum of the outputs (`x` needs no gradient).
+    the step's: one pass, then backward from the sum of the outputs (`x` needs no gradient).
     A forward operation is the layer's whose hooks it runs between; a backward one, the layer's
     whose forward made the autograd node that runs it (FlopCounterMode's own per-module counts
     charge the backward of a merge's branches to the merge)."""
@@ -136,7 +136,10 @@ def training_flops(model: nn.Module, x: torch.Tensor, layers: list[str]
     finally:
         for handle in handles:
             handle.remove()
-    return {name: (flops.get((name, 0), 0), flops.get((name, 1), 0)) for name in layers}, counter.get_total_flops()
+    passes = tuple(sum(count for (_, phase), count in flops.items() if phase == p) for p in (0, 1))
+    if sum(passes) != counter.get_total_flops():
+        raise RuntimeError("training_flops charged FlopCounterMode's operations otherwise than it counted them")
+    return {name: (flops.get((name, 0), 0), flops.get((name, 1), 0)) for name in layers}, passes
 
 
 def _graph(root) -> list:
