@@ -19,6 +19,7 @@ class Measured:
     buffers: int
     fvcore: int | None = None
     flop_counter: int | None = None
+    flop_counter_backward: int | None = None
 
 
 def measure(model: nn.Module, x: torch.Tensor, layers: list[str], fvcore: bool,
