@@ -11,7 +11,7 @@ from typing import NamedTuple
 from archcalc.conventions import CONVENTIONS, PAPER, Convention, counted
 from archcalc.errors import UsageError
 from archcalc.graph import INPUT
-from archcalc.stats import ModelStats, _sum, block_of
+from archcalc.stats import ModelStats, block_of, sum_column
 
 STEP_FIGURES = {"input_grad": "gradient of the input", "weight_grad": "gradient of the weights",
                 "step": "training step (forward and backward)"}
@@ -38,7 +38,7 @@ class Step(NamedTuple):
     @staticmethod
     def total(items: Iterable[Step]) -> Step:
         columns = list(zip(*items))
-        return Step(*map(_sum, columns)) if columns else Step()
+        return Step(*map(sum_column, columns)) if columns else Step()
 
     def figures(self) -> dict:
         """STEP_FIGURES in MACs and in FLOPs (2 × MACs), by their output names."""

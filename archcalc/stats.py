@@ -47,10 +47,10 @@ class Figures(NamedTuple):
     @staticmethod
     def total(items: Iterable[Figures]) -> Figures:
         """The sum of many, a column at a time."""
-        return Figures(*(_sum(column) for column in zip(*items)))
+        return Figures(*(sum_column(column) for column in zip(*items)))
 
 
-def _sum(values: tuple) -> Any:
+def sum_column(values: tuple) -> Any:
     """Numbers summed; formulas (sympy's: only a symbolic analysis makes them, having imported it)
     in one sympy Add, which collects all the terms at once (adding two formulas at a time costs
     their length at each step)."""
