@@ -23,6 +23,9 @@ class Uncounted(NamedTuple):
 
 Count = Union[int, Uncounted]
 Counter = Callable[[LayerKind, Attrs, list[Shape], Shape], Count]
+BackwardCounter = Callable[[LayerKind, Attrs, list[Shape], Shape, int], tuple[int, int]]
+"""(kind, fields, input shapes, output shape, the kind's own forward MACs) → the MACs of the
+gradient of the layer's input and of its weights."""
 
 
 class Convention(NamedTuple):
@@ -33,6 +36,11 @@ class Convention(NamedTuple):
     counters: Mapping[str, Counter] = {}  # shared, never changed
     headline: str = "macs"
     """The figure tables show: 'macs', or 'flops' for a counter that reports FLOPs."""
+    backward: Mapping[str, BackwardCounter] = {}  # shared, never changed
+    """The backward pass's counters by kind, where they differ from the kind's own
+    (`LayerKind.backward_macs`)."""
+    no_backward: str = ""
+    """Why the convention counts no backward pass ('' where it counts one): `table --train` says so."""
 
     def count(self, kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape, macs: int | None = None) -> Count:
         """The layer's count; `macs`, the kind's own MACs where the caller has them already."""
@@ -41,10 +49,20 @@ class Convention(NamedTuple):
             return kind.macs(a, shapes, out) if macs is None else macs
         return counter(kind, a, shapes, out)
 
+    def backward_count(self, kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape, macs: int,
+                       input_grad: bool) -> tuple[int, int]:
+        """The layer's backward MACs: (the gradient of its input, 0 unless `input_grad`; of its
+        weights). `macs`: the kind's own forward MACs (the `paper` count)."""
+        counter = self.backward.get(kind.key)
+        data, weights = counter(kind, a, shapes, out, macs) if counter else kind.backward_macs(a, shapes, out, macs)
+        return (data if input_grad else 0), weights
+
     def extend(self, name: str, summary: str, counters: Mapping[str, Counter] | None = None,
-               headline: str | None = None) -> Convention:
-        """A convention that counts as this one except for the kinds in `counters`."""
-        return Convention(name, summary, {**self.counters, **(counters or {})}, headline or self.headline)
+               headline: str | None = None, backward: Mapping[str, BackwardCounter] | None = None,
+               no_backward: str = "") -> Convention:
+        """A convention that counts as this one except for the kinds in `counters` and `backward`."""
+        return Convention(name, summary, {**self.counters, **(counters or {})}, headline or self.headline,
+                          {**self.backward, **(backward or {})}, no_backward)
 
     @property
     def title(self) -> str:
@@ -83,6 +101,15 @@ def _fvcore_upsample2d(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shap
     return prod(out) * (1 if a.mode == "nearest" else 4)
 
 
+def _flop_counter_conv_backward(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape,
+                                macs: int) -> tuple[int, int]:
+    # FlopCounterMode counts a convolution's weight gradient as a convolution of the input with the
+    # output gradient whose channels all meet (torch/utils/flop_counter.py, conv_backward_flop):
+    # it leaves out the groups, so counts `groups` times the products made
+    data, weights = kind.backward_macs(a, shapes, out, macs)
+    return data, weights * a.groups
+
+
 FVCORE_UNSUPPORTED = (
     *(f"{pool}{axes}d" for pool in ("maxpool", "avgpool", "adaptive_maxpool") for axes in (1, 2, 3)),
     "adaptive_avgpool1d", "adaptive_avgpool3d", "mean", "upsample1d", "upsample3d", "pad1d", "pad2d", "pad3d",
@@ -104,10 +131,12 @@ FVCORE = PAPER.extend(
     {**dict.fromkeys(FVCORE_UNSUPPORTED, _fvcore_skips),
      **{f"conv{d}d": _fvcore_conv for d in (1, 2, 3)}, **{f"batchnorm{d}d": _fvcore_batchnorm for d in (1, 2, 3)},
      "adaptive_avgpool2d": _fvcore_adaptive_avgpool, "upsample2d": _fvcore_upsample2d,
-     "layer_norm": _fvcore_layer_norm, "channel_layer_norm": _fvcore_layer_norm})
+     "layer_norm": _fvcore_layer_norm, "channel_layer_norm": _fvcore_layer_norm},
+    no_backward="fvcore's FlopCountAnalysis traces and counts the forward pass only")
 TORCH = PAPER.extend(
     "torch", "torch FlopCounterMode: 2 FLOPs per MAC of conv and matmul, nothing else; MACs = FLOPs / 2",
-    headline="flops")
+    headline="flops",
+    backward={f"{conv}{d}d": _flop_counter_conv_backward for conv in ("conv", "conv_transpose") for d in (1, 2, 3)})
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (PAPER, FVCORE, TORCH)}
 DEFAULT_CONVENTION = PAPER.name

@@ -47,10 +47,10 @@ class Figures(NamedTuple):
     @staticmethod
     def total(items: Iterable[Figures]) -> Figures:
         """The sum of many, a column at a time."""
-        return Figures(*(_sum(column) for column in zip(*items)))
+        return Figures(*(sum_column(column) for column in zip(*items)))
 
 
-def _sum(values: tuple) -> Any:
+def sum_column(values: tuple) -> Any:
     """Numbers summed; formulas (sympy's: only a symbolic analysis makes them, having imported it)
     in one sympy Add, which collects all the terms at once (adding two formulas at a time costs
     their length at each step)."""
@@ -164,8 +164,7 @@ class ModelStats:
                     for layer in self.layers]
         groups: dict[str, list[LayerStats]] = {}
         for layer in self.layers:
-            key = ".".join(layer.name.split(".")[:depth])
-            groups.setdefault(key, []).append(layer)
+            groups.setdefault(block_of(layer.name, depth), []).append(layer)
         rows = []
         for name, members in groups.items():
             figures = members[0].figures if len(members) == 1 else Figures.total([m.figures for m in members])
@@ -202,6 +201,11 @@ class ModelStats:
         if self.totals.macs:
             return figures.macs / self.totals.macs
         return figures.params / self.totals.params if self.totals.params else 0.0
+
+
+def block_of(name: str, depth: int) -> str:
+    """The row a layer is summed into at `depth`: the first `depth` parts of its dotted name."""
+    return ".".join(name.split(".")[:depth])
 
 
 def _numeric_grid(shapes: dict[str, tuple]) -> bool:

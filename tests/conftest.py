@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import archcalc
 from archcalc.analysis import forget_kept_results
 from archcalc.cli import app
 
@@ -89,8 +90,10 @@ def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess:
         result = CliRunner().invoke(app, [str(a) for a in args], env=CLI_ENV, prog_name="archcalc")
     finally:
         os.chdir(here)
+        keep = (Path(sys.prefix).resolve(), Path(archcalc.__file__).parent.resolve())  # a venv or archcalc in `folder`
         for name in set(sys.modules) - known:
-            if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(folder)):
+            file = Path(getattr(sys.modules[name], "__file__", "") or "/").resolve()
+            if file.is_relative_to(Path(folder).resolve()) and not any(file.is_relative_to(k) for k in keep):
                 del sys.modules[name]
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception

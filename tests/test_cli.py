@@ -174,13 +174,13 @@ def test_help_breaks_lines_only_where_the_terminal_does(cli):
 
     result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "80"}, prog_name="archcalc")
     panel = [line for line in result.stdout.split("─ Commands ")[1].splitlines() if line.startswith("│")]
-    descriptions, name = {}, None
+    descriptions, name, column = {}, None, max(map(len, COMMANDS)) + 2  # the names' column
     for line in panel:
         cell = line[2:-2]
-        name = cell[:10].strip() or name
-        descriptions.setdefault(name, []).append(cell[10:].rstrip())
+        name = cell[:column].strip() or name
+        descriptions.setdefault(name, []).append(cell[column:].rstrip())
     assert list(descriptions) == list(COMMANDS)
-    width = len(panel[0]) - 14  # the borders, their padding and the names' column
+    width = len(panel[0]) - 4 - column  # the borders and their padding, and the names' column
     for name, lines in descriptions.items():
         assert " ".join(lines) == COMMANDS[name].help
         for line, following in pairwise(lines):

@@ -227,7 +227,15 @@ def small_family_widened(folder: Path) -> None:
     (folder / "specs" / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
 
 
-SETUP = {"archcalc check specs/small.yaml": small_family_widened}
+def two_lines_spec(folder: Path) -> None:
+    """memory.md's two_lines.yaml: TWO_LINES of test_memory.py."""
+    from test_memory import TWO_LINES
+
+    (folder / "two_lines.yaml").write_text(TWO_LINES, encoding="utf-8")
+
+
+SETUP = {"archcalc check specs/small.yaml": small_family_widened,
+         "archcalc memory two_lines.yaml --batch N --fit 500000": two_lines_spec}
 """Samples run in a folder made for them (from the repository root otherwise)."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from archcalc.conventions import TORCH
+from archcalc.conventions import PAPER, TORCH
 from archcalc.errors import SpecError
 from archcalc.layers import LAYER_KINDS
 from archcalc.layers.base import numel
@@ -105,6 +105,40 @@ def test_rules(key):
     assert (params.weight, params.bias, params.buffers) == (weight, bias, buffers)
     assert kind.macs(attrs, shapes, out) == macs
     assert 2 * TORCH.count(kind, attrs, shapes, out) == 2 * macs  # FlopCounterMode's FLOPs
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_backward_is_flop_counter_modes_with_and_without_the_inputs_gradient(key):
+    """FlopCounterMode over the row's torch layer, forward then backward from the output's sum:
+    with inputs that need no gradient, backward computes the weights' gradient alone; with inputs
+    that need one, also the input's. The torch convention counts both exactly (a grouped
+    convolution's weight gradient groups times over, as FlopCounterMode counts it); the paper
+    convention counts each gradient as the forward's MACs (a product's backward: two of its size)."""
+    pytest.importorskip("torch")
+    fields, shapes, out, _, macs = CASES[key]
+    kind = LAYER_KINDS[key]
+    a = kind.resolve(fields)
+    layer = _torch_layer(key, fields, shapes)
+    weights_only, both = (_flop_counter_backward(layer, shapes, grad) for grad in (False, True))
+    data, weights = TORCH.backward_count(kind, a, shapes, out, macs, True)
+    assert (2 * weights, 2 * data) == (weights_only, both - weights_only)
+    assert TORCH.backward_count(kind, a, shapes, out, macs, False) == (0, weights)
+    assert PAPER.backward_count(kind, a, shapes, out, macs, True) == (macs, macs)
+    assert PAPER.backward_count(kind, a, shapes, out, macs, False) == (0, macs)
+
+
+def _flop_counter_backward(layer, shapes: list, input_grad: bool) -> int:
+    """FlopCounterMode's FLOPs in the backward pass of `layer` on inputs of `shapes`."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    inputs = [torch.rand(shape, requires_grad=input_grad) for shape in shapes]
+    with FlopCounterMode(display=False) as counter:
+        out = layer(*inputs)
+        forward = counter.get_total_flops()
+        if out.requires_grad:  # something in it is trained, or an input needs a gradient
+            out.sum().backward()
+    return counter.get_total_flops() - forward
 
 
 def _torch_layer(key: str, fields: dict, shapes: list):

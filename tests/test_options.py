@@ -196,6 +196,14 @@ def test_rf_with_a_symbolic_height_or_width_is_refused(cli, spec, args):
         "numbers (--input 3x224x224 or Cx224x224), or leave out --rf")
 
 
+@pytest.mark.parametrize("args", [[], ["--input", "1xHxW", "--format", "json"]])
+def test_train_under_fvcore_is_refused(cli, args):
+    assert refused(cli, "table", "lenet5", "--train", "--convention", "fvcore", *args) == (
+        "invalid value for '--train': the fvcore convention counts no backward pass: fvcore's FlopCountAnalysis "
+        "traces and counts the forward pass only\n  hint: use --convention torch (FlopCounterMode over forward "
+        "and backward) or paper (each gradient as many MACs as the forward)")
+
+
 @pytest.mark.parametrize("model", ["resnet50", "mobilenet_v3_small", "squeezenet1_1"])
 def test_fields_with_a_symbolic_batch_are_those_at_a_numeric_one(model):
     # the numeric fields are measured against torch's gradients in test_receptive_field.py;

@@ -93,6 +93,25 @@ def test_a_wrong_parameter_count_exits_1(cli, monkeypatch):
     assert conv1["checks"]["params"] == {"archcalc": 150, "measured": 156, "ok": False}
 
 
+def test_train_compares_each_layers_backward_with_flop_counter_mode(cli, monkeypatch):
+    result = cli("validate", "lenet5", "--runs", "0", "--train", "--counter", "torch", "--no-memory")
+    assert result.exit_code == 0, result.output
+    assert "FlopCounterMode FLOPs  backward FLOPs" in result.stdout
+    # FlopCounterMode over forward and backward: convolution_backward 235,200 (conv1: the weights
+    # only) + 960,000 (conv2), mm 192,000 + 40,320 + 3,360 (fc1, fc2, fc3)
+    assert "833,040 ✓     1,430,880 ✓" in result.stdout
+    assert "FlopCounterMode FLOPs, FlopCounterMode backward FLOPs" in result.stdout
+    linear = type(LAYER_KINDS["linear"])
+    monkeypatch.setattr(linear, "backward_macs", lambda self, a, shapes, out, macs: (macs, 0), raising=False)
+    wrong = cli("validate", "lenet5", "--runs", "0", "--train", "--counter", "torch", "--no-memory",
+                "--format", "json")
+    assert wrong.exit_code == 1
+    fc3 = json.loads(wrong.stdout)["models"][0]["layers"][-1]
+    assert fc3["checks"]["flop_counter_backward"] == {"archcalc": 1680, "measured": 3360, "ok": False}
+    refused = cli("validate", "lenet5", "--train", "--counter", "fvcore")
+    assert refused.exit_code == 2 and "--train compares the backward pass with FlopCounterMode" in refused.stderr
+
+
 def test_what_torch_refuses_is_a_difference_not_a_traceback(cli, monkeypatch):
     conv = type(LAYER_KINDS["conv2d"])
     right = conv.torch_arguments

@@ -84,7 +84,7 @@ COMMANDS: dict[str, Command] = {
                               "Measure this machine's device (CPU, or a CUDA GPU) for the roofline: GEMM FLOP/s per "
                               "dtype, copy bandwidth, launch cost, and the efficiency of each kind of work on "
                               "synthetic layers; a profile file for 'table --device-profile FILE'.",
-                              ("archcalc device-profile -o cpu.yaml", "archcalc table resnet50 --device-profile cpu.yaml")),
+                              ("archcalc device-profile -o cpu.yaml", "archcalc device-profile --device cuda --dtype bfloat16 -o gpu.yaml")),
     "check": Command("archcalc.commands.check:check",
                      "Hold each model's parameters, MACs, FLOPs and activation memory to the baseline, its "
                      "budgets and its spec's expect: block. Exit 0 when all hold, 1 when any does not.",

@@ -23,10 +23,16 @@ def table(
                                         "h100-sxm, a100-80gb, l4, t4, rtx-4090) or a profile file "
                                         "('archcalc device-profile -o FILE'); --dtype sets the element type.",
                                         ("--device-profile",)),
+    train: bool = Option(False, "Add the backward pass of a training step: each layer's gradients of its input "
+                                "and of its weights, and forward + backward.", ("--train",)),
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.analysis import analyze
 
+    if train:  # refused before the analysis under a convention that counts no backward pass
+        from archcalc.backward import counting_backward
+
+        counting_backward(convention)
     stats = analyze(spec, input=input, batch=batch, variant=variant, convention=convention, dtype=dtype)
     if rf and stats.receptive_fields is None:  # a symbolic batch or channel count leaves them known
         raise UsageError("receptive fields need whole-number sizes: give the height and width as numbers "
@@ -36,7 +42,12 @@ def table(
         from archcalc.roofline import roofline
 
         roof = roofline(stats, device_profile, dtype)
+    steps = None
+    if train:
+        from archcalc.backward import training
+
+        steps = training(stats).at(depth)
     from archcalc.render.registry import render
 
-    emit(render("table", format, stats=stats, rows=stats.rows(depth), depth=depth, rf=rf, roof=roof), output,
-         [spec])
+    emit(render("table", format, stats=stats, rows=stats.rows(depth), depth=depth, rf=rf, roof=roof, train=steps),
+         output, [spec])

@@ -24,6 +24,8 @@ def validate(
     runs: int = Option(10, "Timed forward passes for the latency (0: no timing).", min=0),
     warmup: int = Option(2, "Untimed forward passes before them.", min=0),
     memory: bool = Option(True, "Compare the inference peak with torch's MemTracker (on fake tensors)."),
+    train: bool = Option(False, "Also compare each layer's backward FLOPs in a training step with "
+                                "FlopCounterMode's (run on the meta device).", ("--train",)),
     output: Path | None = OUTPUT,
 ) -> bool:
     from archcalc.render.registry import render
@@ -42,7 +44,8 @@ def validate(
     else:
         specs = [(spec, variant)]
     results = [validate_spec(path, variant=chosen, input=input, batch=batch, device=device,
-                             counter=counter, runs=runs, warmup=warmup, memory=memory) for path, chosen in specs]
+                             counter=counter, runs=runs, warmup=warmup, memory=memory, train=train)
+               for path, chosen in specs]
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])
     return all(result.ok for result in results)

@@ -151,6 +151,12 @@ class LayerKind:
         """Multiply-accumulates of convolutions and matrix products (the `paper` count)."""
         return 0
 
+    def backward_macs(self, a: Attrs, shapes: list[Shape], out: Shape, macs: int) -> tuple[int, int]:
+        """The MACs of the layer's backward pass, given its forward's (`macs`): (the gradient of its
+        input, the gradient of its weights). A product y = x·W has two of its size behind it,
+        ∂x = ∂y·Wᵀ and ∂W = xᵀ·∂y, so by default both are the forward's MACs (archcalc.backward)."""
+        return macs, macs
+
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows | None:
         """Along each spatial axis, the (kernel, stride, left padding, dilation) of the input
         window behind one output unit (`archcalc.receptive`); None where the output has no

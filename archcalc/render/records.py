@@ -12,6 +12,7 @@ from archcalc.render.table import Column, Line, Table, as_csv
 from archcalc.stats import FIGURES, Figures, ModelStats, Row
 
 if TYPE_CHECKING:
+    from archcalc.backward import Training
     from archcalc.roofline import Roofline, Share
 
 SCHEMA = "archcalc.table/1"
@@ -80,9 +81,10 @@ def roofline_dict(roof: Roofline) -> dict:
             "kernels": roof.kernels, "time_s": roof.total}
 
 
-def to_json(stats: ModelStats, rows: list[Row], depth: int | None, roof: Roofline | None = None) -> str:
+def to_json(stats: ModelStats, rows: list[Row], depth: int | None, roof: Roofline | None = None,
+            train: Training | None = None) -> str:
     fields = stats.receptive_fields or {}
-    numeric = bool(rows) and not stats.formulas  # then the rows are written by `numeric_rows_json`
+    numeric = bool(rows) and not stats.formulas and not train  # then the rows are written by `numeric_rows_json`
     shares = roof.grouped(depth) if roof else None
     document = {
         "schema": SCHEMA,
@@ -95,11 +97,13 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None, roof: Rooflin
                        "uncounted": stats.uncounted()},
         "dtype": stats.dtype,
         "depth": depth,
-        "rows": [] if numeric else [record(i, row, fields) if shares is None
-                                    else {**record(i, row, fields), "roofline": share_dict(shares[row.name])}
+        "rows": [] if numeric else [row_record(i, row, fields, train.steps[i - 1] if train else None,
+                                               shares[row.name] if shares else None)
                                     for i, row in enumerate(rows, start=1)],
         "totals": figures_dict(stats.totals),
     }
+    if train:
+        document["totals"].update(step_dict(train.total))
     if roof:
         document["roofline"] = roofline_dict(roof)
     if len(stats.outputs) > 1:  # the heads of a model with several, each with its shape
@@ -117,6 +121,17 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None, roof: Rooflin
     if shares is not None:
         texts = with_roofline(texts, rows, fields, shares)
     return "".join([head, '\n  "rows": [\n', ",\n".join(texts), "\n  ],\n", tail])
+
+
+def row_record(index: int, row: Row, fields: dict, step=None, share: Share | None = None) -> dict:
+    """A row of the JSON document with, where given, its training step and then its roofline."""
+    return {**record(index, row, fields), **(step_dict(step) if step else {}),
+            **({"roofline": share_dict(share)} if share else {})}
+
+
+def step_dict(step) -> dict:
+    """A training step's figures (`archcalc.backward.STEP_FIGURES`, in MACs and FLOPs)."""
+    return {name: value(figure) for name, figure in step.figures().items()}
 
 
 def record(index: int, row: Row, fields: dict) -> dict:
@@ -244,17 +259,22 @@ ROOF_CSV_COLUMNS = ["roofline_flops", "bytes", "intensity", "bound", "time_s"]
 """The columns `--device-profile` adds, after the others: `share_dict`'s, named apart from `flops`."""
 
 
-def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, depth: int | None = None) -> str:
-    """One line per row, then a 'total' line; shapes as 1x64x112x112; with `roof` each row's roofline."""
-    table = Table([Column(name) for name in [*CSV_COLUMNS, *(ROOF_CSV_COLUMNS if roof else [])]])
+def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, depth: int | None = None,
+           train: Training | None = None) -> str:
+    """One line per row, then a 'total' line; shapes as 1x64x112x112; with `train` (a step per
+    row) the training step's columns, with `roof` each row's roofline, last."""
+    steps = [list(step_dict(step).values()) for step in train.steps] if train else [[]] * len(rows)
+    table = Table([Column(name) for name in [*CSV_COLUMNS, *(step_dict(train.total) if train else []),
+                                             *(ROOF_CSV_COLUMNS if roof else [])]])
     shares = roof.grouped(depth) if roof else {}
-    for index, row in enumerate(rows, start=1):
+    for index, (row, step) in enumerate(zip(rows, steps), start=1):
         record = row_dict(index, row)
         record["shape"] = "x".join(str(size) for size in record["shape"])
-        table.add([*(record[c] for c in CSV_COLUMNS), *(share_dict(shares[row.name]).values() if roof else ())])
+        table.add([*(record[c] for c in CSV_COLUMNS), *step,
+                   *(share_dict(shares[row.name]).values() if roof else ())])
     totals = figures_dict(stats.totals)
     table.footer = Line(["", "total", "total", len(stats.layers), "", *totals.values(),
-                         1.0 if not stats.formulas else "",
+                         1.0 if not stats.formulas else "", *(step_dict(train.total).values() if train else []),
                          *([roof.flops, roof.bytes, roof.flops / roof.bytes if roof.bytes else None, "", roof.total]
                            if roof else [])])
     return as_csv(table)

@@ -14,11 +14,11 @@ from typing import Any, Callable
 Renderer = tuple[str, tuple[str, ...]]
 
 RENDERERS: dict[str, dict[str, Renderer]] = {
-    "table": {  # archcalc table: a ModelStats and its rows (and with --device-profile, its Roofline)
-        "table": ("archcalc.render.text:layer_table", ("stats", "rows", "rf", "roof", "depth")),
-        "json": ("archcalc.render.records:to_json", ("stats", "rows", "depth", "roof")),
-        "csv": ("archcalc.render.records:to_csv", ("stats", "rows", "roof", "depth")),
-        "markdown": ("archcalc.render.text:markdown", ("stats", "rows", "rf", "roof", "depth")),
+    "table": {  # archcalc table: a ModelStats and its rows (with --train its Training, with --device-profile its Roofline)
+        "table": ("archcalc.render.text:layer_table", ("stats", "rows", "rf", "roof", "depth", "train")),
+        "json": ("archcalc.render.records:to_json", ("stats", "rows", "depth", "roof", "train")),
+        "csv": ("archcalc.render.records:to_csv", ("stats", "rows", "roof", "depth", "train")),
+        "markdown": ("archcalc.render.text:markdown", ("stats", "rows", "rf", "roof", "depth", "train")),
     },
     "models": {  # archcalc list: every bundled model's totals
         "table": ("archcalc.render.text:models_table", ("models",)),

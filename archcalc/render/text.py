@@ -23,6 +23,7 @@ from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats, Row
 
 if TYPE_CHECKING:
+    from archcalc.backward import Training
     from archcalc.roofline import Roofline
 
 
@@ -37,21 +38,37 @@ def header_lines(stats: ModelStats, escape: Callable[[str], str] = str) -> list[
             + (f" · not counted by {stats.convention}: {', '.join(skipped)}" if skipped else "")]
 
 
+PER_MAC = {"macs": 1, "flops": 2}
+"""A headline figure per multiply-accumulate: the backward pass is counted in MACs (archcalc.backward)."""
+
+
 def count_column(stats: ModelStats) -> tuple[str, str]:
     """The cost column's title and figure: the convention's headline (FLOPs for FlopCounterMode)."""
     convention = CONVENTIONS[stats.convention]
     return convention.title, convention.headline
 
 
-def summary_line(stats: ModelStats) -> str:
+def summary_line(stats: ModelStats, train: Training | None = None) -> str:
     t = stats.totals
     title, attr = count_column(stats)
     if stats.formulas:
-        return "\n".join([*formula_lines(stats), *outputs_line(stats)])
+        return "\n".join([*formula_lines(stats, train), *outputs_line(stats)])
     totals = (f"{grouped(t.params)} parameters ({grouped(t.weight)} weights, {grouped(t.bias)} biases; "
               f"{grouped(t.buffers)} buffer values) · {human(getattr(t, attr))} {title} · "
               f"activations {human(t.activations)} elements = {human_bytes(t.activation_bytes)}")
-    return "\n".join([totals, *outputs_line(stats)])
+    return "\n".join([totals, *step_line(stats, train), *outputs_line(stats)])
+
+
+def step_line(stats: ModelStats, train: Training | None) -> list[str]:
+    """With `--train`: a training step's total, forward and backward."""
+    if train is None:
+        return []
+    title, attr = count_column(stats)
+    unit, total = PER_MAC[attr], train.total
+    line = (f"training step {human(unit * total.step)} {title} = forward {human(unit * total.forward)} + backward "
+            f"{human(unit * total.backward)} (input gradients {human(unit * total.input_grad)}, "
+            f"weight gradients {human(unit * total.weight_grad)})")
+    return [line]
 
 
 def outputs_line(stats: ModelStats) -> list[str]:
@@ -62,21 +79,28 @@ def outputs_line(stats: ModelStats) -> list[str]:
     return ["outputs: " + " · ".join(f"{name} {shape_text(shapes[name])}" for name in stats.outputs)]
 
 
-def formula_lines(stats: ModelStats) -> list[str]:
+def formula_lines(stats: ModelStats, train: Training | None = None) -> list[str]:
     """The totals of a symbolic analysis, and where its formulas hold."""
     t, formulas = stats.totals, stats.formulas
     title, attr = count_column(stats)
     symbols = ", ".join(f"{name} ≥ 1" for name in formulas.symbols)
     valid = formulas.constraint_lines() or [f"every {symbols}"]
     exact = formulas.exact_lines()
+    unit = PER_MAC[attr]
+    step = [] if train is None else [f"backward {title} = {grouped(unit * train.total.backward)}",
+                                     f"training step {title} = {grouped(unit * train.total.step)}"]
     return [f"parameters = {grouped(t.params)}",
-            f"{title} = {grouped(getattr(t, attr))}",
+            f"{title} = {grouped(getattr(t, attr))}", *step,
             f"activations = {grouped(t.activations)} elements = {grouped(t.activation_bytes)} bytes",
             f"valid for {'; '.join(valid)}",
             *([f"every stride divides its input exactly for {'; '.join(exact)}"] if exact else [])]
 
 
 RF_COLUMNS = [Column("RF", ">"), Column("jump", ">"), Column("start", ">")]
+TRAIN_COLUMNS = [Column("input grad", ">"), Column("weight grad", ">"), Column("train step", ">")]
+TRAIN_NOTE = ("input grad, weight grad: the backward pass's {title} for the gradient of the layer's input (none "
+              "where no trained parameter lies before it) and of its weights · train step: forward + backward, "
+              "the optimizer's update not counted")
 RF_NOTE = ("RF: receptive field in input pixels (padding included; 'all': every unit sees the whole "
            "input through a broadcast path) · jump: input pixels between neighbouring units · "
            "start: centre of the first unit's field")
@@ -91,27 +115,36 @@ ROOF_NOTE = ("FLOP/B: FLOPs (as FlopCounterMode counts them) per byte of inputs,
 
 def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
                       bold: Callable[[str], str] = str, roof: Roofline | None = None,
-                      depth: int | None = None) -> Table:
+                      depth: int | None = None, train: Training | None = None) -> Table:
     """`archcalc table`'s table: a line per row and, for numbers, the totals (`bold` marks them);
-    with `roof` (the rows' `depth`) each row's intensity, bound and predicted time."""
+    with `train` (a step per row), the backward pass's columns; with `roof` (the rows' `depth`)
+    each row's intensity, bound and predicted time."""
     title, attr = count_column(stats)
     share = [] if stats.formulas else [Column("share", ">")]
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
-                   Column("params", ">"), Column(title, ">"), *share, *(RF_COLUMNS if rf else []),
-                   *(ROOF_COLUMNS if roof else [])], compact=True)
+                   Column("params", ">"), Column(title, ">"), *share, *(TRAIN_COLUMNS if train else []),
+                   *(RF_COLUMNS if rf else []), *(ROOF_COLUMNS if roof else [])], compact=True)
     fields = (stats.receptive_fields or {}) if rf else None  # worked out only when shown
-    columns = layer_columns(rows, attr, share=not stats.formulas, fields=fields)
+    columns = layer_columns(rows, attr, share=not stats.formulas, fields=fields, train=train)
     if roof:
         columns += roof_columns(rows, roof.grouped(depth))
     table.extend(zip(*columns))
     totals = stats.totals
     if not stats.formulas:  # a total formula is printed in full below the table, not squeezed in
         ahead = ["", bold("total"), "", "", bold(grouped(totals.params)),
-                 bold(grouped(getattr(totals, attr))), "100.0%", *(["", "", ""] if rf else [])]
+                 bold(grouped(getattr(totals, attr))), "100.0%",
+                 *([bold(text) for text in step_texts(train.total, attr)] if train else []),
+                 *(["", "", ""] if rf else [])]
         if roof:
             ahead += [intensity_text(roof.flops / roof.bytes if roof.bytes else None), "", bold(seconds_text(roof.total))]
         table.footer = Line(ahead, "bold")
     return table
+
+
+def step_texts(step, attr: str) -> list[str]:
+    """A training step's cells: the input's and the weights' gradients, and the whole step, in `attr`."""
+    unit = PER_MAC[attr]
+    return [grouped(unit * step.input_grad), grouped(unit * step.weight_grad), grouped(unit * step.step)]
 
 
 def roof_columns(rows: list[Row], shares: dict) -> list[Iterable[str]]:
@@ -131,11 +164,11 @@ def roof_line(roof: Roofline) -> str:
             f"{bound.count('memory')} memory-bound")
 
 
-def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict | None = None
-                  ) -> list[Iterable[str]]:
+def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict | None = None,
+                  train: Training | None = None) -> list[Iterable[str]]:
     """A layer table's cells a column at a time (each made in one pass): number, name, kind,
-    shape, parameters, the cost `attr`, with `share` the share, with `fields` (receptive fields
-    by name) the field's size, jump and start."""
+    shape, parameters, the cost `attr`, with `share` the share, with `train` (a step per row) its
+    gradients and step, with `fields` (receptive fields by name) the field's size, jump and start."""
     columns = [map(str, range(1, len(rows) + 1)),
                [row.name if row.layers == 1 else f"{row.name} ({row.layers} layers)" for row in rows],
                [row.kind for row in rows],
@@ -144,6 +177,9 @@ def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict 
                each_once(grouped, [getattr(row.figures, attr) for row in rows])]
     if share:
         columns.append(each_once(percent, [row.share for row in rows]))
+    if train is not None:
+        texts = list(each_once(lambda step: tuple(step_texts(step, attr)), train.steps))
+        columns += [[cells[column] for cells in texts] for column in range(3)]
     if fields is not None:
         texts = [field_texts(fields.get(row.name)) for row in rows]
         columns += [[cells[column] for cells in texts] for column in range(3)]
@@ -151,27 +187,33 @@ def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict 
 
 
 def layer_table(stats: ModelStats, rows: list[Row], rf: bool = False, roof: Roofline | None = None,
-                depth: int | None = None) -> StyledLines:
+                depth: int | None = None, train: Training | None = None) -> StyledLines:
     """`archcalc table`: header, one line per row, totals, summary; with `rf` the receptive fields,
-    with `roof` the roofline on a device profile."""
+    with `train` (a step per row) the backward pass, with `roof` the roofline on a device profile."""
     header = header_lines(stats)
     return [(header[0], "bold"), (header[1], ""), ("", ""),
-            *as_text(build_layer_table(stats, rows, rf, roof=roof, depth=depth)),
-            *((line, "") for line in summary_line(stats).split("\n")),
-            *([(roof_line(roof), "")] if roof else []),
+            *as_text(build_layer_table(stats, rows, rf, roof=roof, depth=depth, train=train)),
+            *((line, "") for line in summary_line(stats, train).split("\n")),
+            *([(roof_line(roof), "")] if roof else []), *([(train_note(stats), "dim")] if train else []),
             *([(RF_NOTE, "dim")] if rf else []), *([(ROOF_NOTE, "dim")] if roof else [])]
 
 
+def train_note(stats: ModelStats) -> str:
+    return TRAIN_NOTE.format(title=count_column(stats)[0])
+
+
 def markdown(stats: ModelStats, rows: list[Row], rf: bool = False, roof: Roofline | None = None,
-             depth: int | None = None) -> str:
-    table = build_layer_table(stats, rows, rf, bold=lambda text: Markdown(f"**{text}**"), roof=roof, depth=depth)
+             depth: int | None = None, train: Training | None = None) -> str:
+    table = build_layer_table(stats, rows, rf, bold=lambda text: Markdown(f"**{text}**"), roof=roof, depth=depth,
+                              train=train)
     header = header_lines(stats, markdown_text)
     lines = [f"**{header[0]}**", "", header[1], "", *as_markdown(table)]
+    note = [train_note(stats), ""] if train else []
     if not stats.formulas:
-        lines += ["", summary_line(stats), "", *([markdown_text(roof_line(roof)), ""] if roof else []),
-                  *([RF_NOTE, ""] if rf else []), *([ROOF_NOTE, ""] if roof else [])]
+        lines += ["", summary_line(stats, train), "", *([markdown_text(roof_line(roof)), ""] if roof else []),
+                  *note, *([RF_NOTE, ""] if rf else []), *([ROOF_NOTE, ""] if roof else [])]
     else:
-        lines += ["", *(f"- {line}" for line in formula_lines(stats)), ""]
+        lines += ["", *(f"- {line}" for line in formula_lines(stats, train)), "", *note]
     return "\n".join(lines)
 
 

@@ -10,11 +10,12 @@ from archcalc.render.markup import code_span, markdown_text
 from archcalc.render.numbers import grouped, human, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
 from archcalc.validation import FIGURES, Check, LayerCheck, Validation
-from archcalc.validation.results import MEMORY_FIGURES, Latency, Timing, figure_name
+from archcalc.validation.results import COUNTED, MEMORY_FIGURES, Latency, Timing, figure_name
 
 SCHEMA = "archcalc.validation/1"
 COLUMN_TITLES = {"shape": "output", "params": "params", "buffers": "buffers",
-                 "fvcore": "fvcore MACs", "flop_counter": "FlopCounterMode FLOPs"}
+                 "fvcore": "fvcore MACs", "flop_counter": "FlopCounterMode FLOPs",
+                 "flop_counter_backward": "backward FLOPs"}
 MEMORY_CELLS = dict(zip(MEMORY_FIGURES, ("parameters", "buffers", "activations", "total")))
 LEGEND = "each cell: archcalc's figure and ✓ where torch measured the same, else archcalc ≠ measured (difference)"
 
@@ -33,7 +34,7 @@ def check_cell(check: Check | None) -> str:
 
 
 def figures_of(v: Validation) -> list[str]:
-    return [f for f in FIGURES if f not in ("fvcore", "flop_counter") or f in v.counters]
+    return [f for f in FIGURES if f not in COUNTED or f in v.counters]
 
 
 def header(v: Validation, escape: Callable[[str], str] = str) -> list[str]:

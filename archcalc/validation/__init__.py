@@ -16,10 +16,12 @@ from archcalc.graph import Graph
 from archcalc.layers.base import numel
 from archcalc.sizes import format_shape, human_bytes, parse_batch
 from archcalc.stats import LayerStats, ModelStats
-from archcalc.validation.results import FIGURES, MEMORY_FIGURES, Check, LayerCheck, Validation
+from archcalc.validation.results import COUNTED, FIGURES, MEMORY_FIGURES, Check, LayerCheck, Validation
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
 COUNTERS = {"both": ("fvcore", "flop_counter"), "fvcore": ("fvcore",), "torch": ("flop_counter",)}
+BACKWARD = "flop_counter_backward"
+"""The counter of `train`: FlopCounterMode over a training step's backward pass."""
 
 __all__ = ["COUNTERS", "DEVICES", "FIGURES", "MEMORY_FIGURES", "Check", "LayerCheck", "Validation", "validate",
            "validate_graph"]
@@ -27,27 +29,32 @@ __all__ = ["COUNTERS", "DEVICES", "FIGURES", "MEMORY_FIGURES", "Check", "LayerCh
 
 def validate(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
              batch: int = 1, device: str = "auto", counter: str = "both", runs: int = 10,
-             warmup: int = 2, memory: bool = True) -> Validation:
+             warmup: int = 2, memory: bool = True, train: bool = False) -> Validation:
     """Validate a spec file or bundled model: `validate("resnet50", device="cpu").ok`."""
     from archcalc.spec import load_graph
 
     graph = load_graph(spec, variant)
-    return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup, memory)
+    return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup, memory, train)
 
 
 def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
                    device: str = "auto", counter: str = "both", runs: int = 10,
-                   warmup: int = 2, memory: bool = True) -> Validation:
+                   warmup: int = 2, memory: bool = True, train: bool = False) -> Validation:
     """Build `graph` in torch on `device`, measure it, and compare with the predicted figures.
 
     `counter` is both, fvcore or torch (FlopCounterMode). On the meta device only
     FlopCounterMode counts (fvcore traces real tensors) and nothing is timed. `runs` timed
     forward passes after `warmup` give the latency; 0 runs skips timing. With `memory`, the
     inference peak is compared with torch's MemTracker on fake tensors, whatever the device.
+    With `train`, each layer's backward FLOPs in a training step (run on the meta device,
+    whatever the device) are compared with FlopCounterMode's.
     """
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
-    counters = _counters(counter, place)
+    counters = _counters(counter, place) + ((BACKWARD,) if train else ())
+    if train and "flop_counter" not in counters:
+        raise SpecError("--train compares the backward pass with FlopCounterMode's count, which --counter fvcore "
+                        "leaves out", hint="use --counter torch or both")
     if "fvcore" in counters:
         require("fvcore", "counting with fvcore")
     predicted = analyze_graph(graph, input_shape, parse_batch(batch, symbols=False))
@@ -107,12 +114,32 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
     names = [layer.name for layer in predicted.layers]
     measured, total = measure(model, x, names, "fvcore" in result.counters,
                               "flop_counter" in result.counters)
-    layers = [_layer_check(layer, measured[layer.name], result.counters) for layer in predicted.layers]
+    backward = None
+    if BACKWARD in result.counters:
+        measured, total, backward = _backward(graph, predicted, measured, total)
+    layers = [_layer_check(layer, measured[layer.name], result.counters, backward) for layer in predicted.layers]
     latency = None
     if runs > 0 and result.device != "meta":
         latency = time_forward(model, x, *_top_level_blocks(predicted), runs, warmup)
     return replace(result, layers=layers, latency=latency,
-                   total=_total_check(predicted, total, result.counters))
+                   total=_total_check(predicted, total, result.counters, backward))
+
+
+def _backward(graph: Graph, predicted: ModelStats, measured: dict, total):
+    """FlopCounterMode's backward FLOPs of a training step of the model built on the meta device
+    (nothing allocated; it counts the same operations on any), added to each layer's measured
+    figures and the total's; and archcalc's training step under the torch convention."""
+    import torch
+
+    from archcalc.backward import training
+    from archcalc.torchmodel import build_graph
+    from archcalc.validation.measure import training_flops
+
+    shape = predicted.input_shape
+    model = build_graph(graph, shape[1:], shape[0], "meta", initialise=False).eval()
+    steps, (_, backward) = training_flops(model, torch.empty(shape, device="meta"), list(measured))
+    measured = {name: replace(figures, flop_counter_backward=steps[name][1]) for name, figures in measured.items()}
+    return measured, replace(total, flop_counter_backward=backward), training(predicted.under("torch"))
 
 
 def _memory_check(graph: Graph, predicted: ModelStats) -> LayerCheck:
@@ -138,22 +165,24 @@ def _top_level_blocks(stats: ModelStats) -> tuple[dict[str, list[str]], dict[str
     return blocks, macs
 
 
-def _layer_check(layer: LayerStats, measured, counters) -> LayerCheck:
+def _layer_check(layer: LayerStats, measured, counters, training=None) -> LayerCheck:
     values = {"shape": layer.shape, "params": layer.figures.params, "buffers": layer.figures.buffers,
-              "fvcore": counted(layer.counts["fvcore"]), "flop_counter": 2 * counted(layer.counts["torch"])}
+              "fvcore": counted(layer.counts["fvcore"]), "flop_counter": 2 * counted(layer.counts["torch"]),
+              "flop_counter_backward": training and 2 * training.steps[layer.index - 1].backward}
     return LayerCheck(layer.name, layer.kind, _checks(values, measured, counters))
 
 
-def _total_check(predicted: ModelStats, measured, counters) -> LayerCheck:
+def _total_check(predicted: ModelStats, measured, counters, training=None) -> LayerCheck:
     totals = predicted.totals
     values = {"shape": predicted.shapes[predicted.outputs[0]], "params": totals.params, "buffers": totals.buffers,
-              "fvcore": predicted.count("fvcore"), "flop_counter": 2 * predicted.count("torch")}
+              "fvcore": predicted.count("fvcore"), "flop_counter": 2 * predicted.count("torch"),
+              "flop_counter_backward": training and 2 * training.total.backward}
     return LayerCheck("total", "", _checks(values, measured, counters))
 
 
 def _checks(values: dict, measured, counters) -> tuple[Check, ...]:
     return tuple(Check(figure, values[figure], getattr(measured, figure)) for figure in FIGURES
-                 if figure not in ("fvcore", "flop_counter") or figure in counters)
+                 if figure not in COUNTED or figure in counters)
 
 
 def _device(torch, name: str) -> str:

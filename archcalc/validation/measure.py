@@ -19,6 +19,7 @@ class Measured:
     buffers: int
     fvcore: int | None = None
     flop_counter: int | None = None
+    flop_counter_backward: int | None = None
 
 
 def measure(model: nn.Module, x: torch.Tensor, layers: list[str], fvcore: bool,
@@ -85,3 +86,69 @@ def _fvcore_counts(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, int], i
 def _numel(tensors) -> int:
     return sum(t.numel() for t in tensors)
 
+
+def training_flops(model: nn.Module, x: torch.Tensor, layers: list[str]
+                   ) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
+    """Each named layer's FLOPs under FlopCounterMode in a training step, (forward, backward), and
+    the step's: one pass, then backward from the sum of the outputs (`x` needs no gradient).
+    A forward operation is the layer's whose hooks it runs between; a backward one, the layer's
+    whose forward made the autograd node that runs it (FlopCounterMode's own per-module counts
+    charge the backward of a merge's branches to the merge)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    flops: dict[tuple[str | None, int], int] = {}
+    now: list = [(None, 0), 0]  # (layer, 0 forward or 1 backward) counted now, and the total when it began
+    owner: dict = {}  # autograd node → the layer whose forward made it
+
+    def charge(key: tuple[str | None, int]) -> None:
+        total = counter.get_total_flops()
+        flops[now[0]] = flops.get(now[0], 0) + total - now[1]
+        now[:] = [key, total]
+
+    def charging(key: tuple[str | None, int]):
+        return lambda grads: charge(key)
+
+    def made(name: str):
+        def hook(module, args, out):
+            charge((None, 0))
+            nodes = [out.grad_fn]
+            while nodes:
+                node = nodes.pop()
+                if node is not None and node not in owner:
+                    owner[node] = name
+                    nodes += [edge for edge, _ in node.next_functions]
+        return hook
+
+    handles = []
+    for name in layers:
+        module = model.get_submodule(name)
+        handles += [module.register_forward_pre_hook(lambda module, args, name=name: charge((name, 0))),
+                    module.register_forward_hook(made(name))]
+    try:
+        with counter:
+            output = model(x)
+            loss = sum(out.sum() for out in (output if isinstance(output, tuple) else (output,)))
+            for node in _graph(loss.grad_fn):
+                node.register_prehook(charging((owner.get(node), 1)))
+            charge((None, 1))
+            loss.backward()
+            charge((None, 1))
+    finally:
+        for handle in handles:
+            handle.remove()
+    passes = tuple(sum(count for (_, phase), count in flops.items() if phase == p) for p in (0, 1))
+    if sum(passes) != counter.get_total_flops():
+        raise RuntimeError("training_flops charged FlopCounterMode's operations otherwise than it counted them")
+    return {name: (flops.get((name, 0), 0), flops.get((name, 1), 0)) for name in layers}, passes
+
+
+def _graph(root) -> list:
+    """Every autograd node that backward from `root` runs."""
+    seen, nodes = {root}, [root]
+    while nodes:
+        for edge, _ in nodes.pop().next_functions:
+            if edge is not None and edge not in seen:
+                seen.add(edge)
+                nodes.append(edge)
+    return list(seen)

@@ -13,8 +13,11 @@ FIGURES = {
     "buffers": "buffers",
     "fvcore": "fvcore MACs",
     "flop_counter": "FlopCounterMode FLOPs",
+    "flop_counter_backward": "FlopCounterMode backward FLOPs",
 }
 """The figures compared, in table order, with their names in prose."""
+COUNTED = ("fvcore", "flop_counter", "flop_counter_backward")
+"""The figures of a counter: compared only where it counted (`Validation.counters`)."""
 MEMORY_FIGURES = {
     "parameter_bytes": "parameter bytes",
     "buffer_bytes": "buffer bytes",
