@@ -519,7 +519,7 @@ def test_fit_takes_sizes_as_people_write_them(size, bytes_):
                                   ["--fit", "1GiB", "--batch", "8"]])
 def test_bad_fits_exit_2_with_one_message(cli, args):
     result = cli("memory", "lenet5", *args)
-    assert result.exit_code == 2 and "Invalid value for '--fit'" in result.stderr and "Traceback" not in result.stderr
+    assert result.exit_code == 2 and "invalid value for '--fit'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_model_that_runs_no_operation_fits_every_batch(cli, write_spec):
