@@ -198,8 +198,52 @@ def test_build_torch_gives_a_trainable_module_named_like_the_spec():
     loss = torch.nn.functional.cross_entropy(model(x), target)
     loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
-    with pytest.raises(RuntimeError, match="call the model"):
-        model.layer1(x)
+
+
+def test_the_blocks_of_a_built_model_run_their_layers():
+    """A block called alone gives what its last layer gives in the whole model, and takes the values its layers
+    read from outside it (ResNet-50's layer1 reads maxpool's output)."""
+    model = build_torch("resnet50").eval()
+    seen = {}
+    model.get_submodule("layer1.2.relu3").register_forward_hook(lambda m, args, out: seen.setdefault("layer1", out))
+    model.maxpool.register_forward_hook(lambda m, args, out: seen.setdefault("maxpool", out))
+    with torch.no_grad():
+        model(torch.randn(1, 3, 64, 64))
+        assert torch.equal(model.layer1(seen["maxpool"]), seen["layer1"])
+    with pytest.raises(TypeError, match=r"this block reads 1 value\(s\) from outside it \(maxpool\), got 2"):
+        model.layer1(seen["maxpool"], seen["maxpool"])
+
+
+def test_a_block_whose_layers_interleave_with_others_only_groups_them():
+    from archcalc.graph import INPUT
+    from archcalc.torchmodel.modules import GraphModule
+
+    relu, tanh, sigmoid = torch.nn.ReLU(), torch.nn.Tanh(), torch.nn.Sigmoid()
+    model = GraphModule([("a.x", (INPUT,), relu), ("b", ("a.x",), tanh), ("a.y", ("b",), sigmoid)], {})
+    x = torch.randn(4)
+    assert torch.equal(model(x), torch.sigmoid(torch.tanh(torch.relu(x))))
+    with pytest.raises(RuntimeError, match="interleaved with others'"):
+        model.a(x)
+
+
+def test_torchinfo_sees_the_blocks_of_a_built_resnet50():
+    """torchinfo's summary rows of layer1–layer4 and of their bottlenecks: real output shapes (He et al. 2016,
+    table 1: conv2_x–conv5_x at 56, 28, 14 and 7 with 256–2048 channels) and parameter counts (torch's own sums
+    of each block's parameters; 75,008 for layer1.0 as torchinfo prints for torchvision's resnet50)."""
+    torchinfo = pytest.importorskip("torchinfo")
+    model = build_torch("resnet50", device="meta")
+    rows = torchinfo.summary(model, input_size=(1, 3, 224, 224), depth=2, device="meta", verbose=0).summary_list
+    blocks = {row.module: row for row in rows if type(row.module).__name__ == "Block" and row.depth <= 2}
+    stages = {"layer1": (256, 56, 3), "layer2": (512, 28, 4), "layer3": (1024, 14, 6), "layer4": (2048, 7, 3)}
+    assert len(blocks) == len(stages) + sum(count for _, _, count in stages.values())
+    for stage, (channels, size, count) in stages.items():
+        for module in [model.get_submodule(stage), *(model.get_submodule(f"{stage}.{i}") for i in range(count))]:
+            row = blocks[module]
+            assert row.output_size == [1, channels, size, size]
+            assert row.num_params == sum(p.numel() for p in module.parameters()) > 0
+    assert blocks[model.get_submodule("layer1.0")].num_params == 75_008
+    assert "Block: 2-1                        [1, 256, 56, 56]          75,008" in str(
+        torchinfo.summary(model, input_size=(1, 3, 224, 224), depth=2, device="meta", verbose=0))
 
 
 def _probe(code: str) -> subprocess.CompletedProcess:
