@@ -8,7 +8,7 @@ from pathlib import Path
 from archcalc.commands import INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION
-from archcalc.validation import COUNTERS, DEVICES
+from archcalc.validation import COUNTERS, DEVICES, LATENCY_MODES
 
 
 def validate(
@@ -23,6 +23,10 @@ def validate(
     format: str = format_option("validation"),
     runs: int = Option(10, "Timed forward passes for the latency (0: no timing).", min=0),
     warmup: int = Option(2, "Untimed forward passes before them.", min=0),
+    latency: str = Option("blocks", "Time the model and its top-level blocks, or also every layer (per-layer).",
+                          choices=LATENCY_MODES),
+    threads: int | None = Option(None, "torch's CPU threads while timing (default 1 on the CPU).", type=int, min=1,
+                                 max=1024),
     memory: bool = Option(True, "Compare the inference peak with torch's MemTracker (on fake tensors)."),
     output: Path | None = OUTPUT,
 ) -> bool:
@@ -42,7 +46,8 @@ def validate(
     else:
         specs = [(spec, variant)]
     results = [validate_spec(path, variant=chosen, input=input, batch=batch, device=device,
-                             counter=counter, runs=runs, warmup=warmup, memory=memory) for path, chosen in specs]
+                             counter=counter, runs=runs, warmup=warmup, memory=memory,
+                             latency=latency, threads=threads) for path, chosen in specs]
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])
     return all(result.ok for result in results)

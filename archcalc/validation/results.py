@@ -32,11 +32,16 @@ def figure_name(figure: str) -> str:
 
 @dataclass(frozen=True)
 class Timing:
-    """Median milliseconds of the model or one top-level block, and its predicted MACs."""
+    """Milliseconds of the model, a top-level block or a layer over the timed runs (the median,
+    the fastest and the slowest), and its predicted MACs."""
 
     name: str
     ms: float
     macs: int
+    min_ms: float = 0.0
+    max_ms: float = 0.0
+    kind: str = ""
+    """A layer's kind; empty for the model and a block."""
 
     @property
     def macs_per_second(self) -> float:
@@ -45,7 +50,8 @@ class Timing:
 
 @dataclass(frozen=True)
 class Latency:
-    """Forward-pass timing on one device: the whole model and each top-level block."""
+    """Forward-pass timing on one device: the whole model, each top-level block and, per layer,
+    each layer."""
 
     device: str
     clock: str
@@ -53,6 +59,10 @@ class Latency:
     warmup: int
     model: Timing
     blocks: list[Timing]
+    threads: int | None = None
+    """torch's CPU threads while timing; None on CUDA."""
+    mode: str = "blocks"
+    layers: list[Timing] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
