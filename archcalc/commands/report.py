@@ -22,6 +22,9 @@ def report(
     sweep_sizes: list | None = Option(None, "Add the cost against input size: 32:512:32, 224,256, …", ("--sweep",),
                                       parse=sizes.parse_sweep_sizes),
     settings: list | None = SETTINGS,
+    device_profile: str | None = Option(None, "Add the roofline on this device: each stage's predicted time beside its "
+                                        "cost (a bundled profile such as h200, or a profile file); --dtype sets "
+                                        "the element type.", ("--device-profile",)),
     format: str = format_option("report"),
 ) -> bool | None:
     from archcalc.analysis import analyze
@@ -29,6 +32,13 @@ def report(
 
     models = [analyze(spec, input=input, batch=batch, variant=variant, convention=convention,
                       dtype=dtype) for spec in specs]
+    roofs = None
+    if device_profile is not None:
+        from archcalc.devices import load_profile
+        from archcalc.roofline import roofline
+
+        profile = load_profile(device_profile)
+        roofs = [roofline(stats, profile, dtype) for stats in models]
     validations = None
     if validate:  # without timing, so that the report stays the same from run to run
         from archcalc.validation import validate as validate_spec
@@ -46,7 +56,7 @@ def report(
         from datetime import datetime, timezone
 
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    emit(render("report", format, models=models, validations=validations, stamp=stamp, sweeps=sweeps),
+    emit(render("report", format, models=models, validations=validations, stamp=stamp, sweeps=sweeps, roofs=roofs),
          output, specs)
     return None if not validations else all(v.ok for v in validations)
 

@@ -19,6 +19,10 @@ def table(
     format: str = format_option("table"),
     dtype: str = DTYPE,
     rf: bool = Option(False, "Add each layer's receptive field: size, jump and start.", ("--rf",)),
+    device_profile: str | None = Option(None, "Add each layer's roofline on this device: a bundled profile (h200, "
+                                        "h100-sxm, a100-80gb, l4, t4, rtx-4090) or a profile file "
+                                        "('archcalc device-profile -o FILE'); --dtype sets the element type.",
+                                        ("--device-profile",)),
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.analysis import analyze
@@ -27,6 +31,12 @@ def table(
     if rf and stats.receptive_fields is None:  # a symbolic batch or channel count leaves them known
         raise UsageError("receptive fields need whole-number sizes: give the height and width as numbers "
                          "(--input 3x224x224 or Cx224x224), or leave out --rf", option="'--rf'")
+    roof = None
+    if device_profile is not None:
+        from archcalc.roofline import roofline
+
+        roof = roofline(stats, device_profile, dtype)
     from archcalc.render.registry import render
 
-    emit(render("table", format, stats=stats, rows=stats.rows(depth), depth=depth, rf=rf), output, [spec])
+    emit(render("table", format, stats=stats, rows=stats.rows(depth), depth=depth, rf=rf, roof=roof), output,
+         [spec])

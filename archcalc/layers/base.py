@@ -80,6 +80,10 @@ class Params(NamedTuple):
 NEW, VIEW, SAME = "new", "view", "same"
 """What a layer's output is in torch: a tensor of its own, a view of its first input's storage, or
 its first input itself (no operation runs)."""
+WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear", "memory")
+"""The kinds of work a layer's kernel does, as the roofline tells them apart (`LayerKind.work`):
+a depthwise convolution, a 1×1 convolution, any other convolution, a matrix product, and work
+that moves data more than it computes."""
 INDEX_BYTES = 8
 """The bytes of one int64 index (the positions max pooling finds), whatever the model's dtype."""
 
@@ -190,6 +194,19 @@ class LayerKind:
         """What the kind's torch forward allocates at inference, for elements of `itemsize` bytes:
         by default a new output tensor and nothing else (kinds that differ say so)."""
         return Footprint()
+
+    def launches(self, a: Attrs, shapes: list[Shape], out: Shape) -> bool:
+        """Whether the layer runs a kernel at inference (`archcalc.roofline`): it makes a new output
+        or works in place; a view (flatten, permute, a slice) or the input itself (identity, dropout
+        at inference) runs none and costs nothing."""
+        footprint = self.footprint(a, shapes, out, 1)
+        return footprint.output == NEW or (footprint.output == SAME and footprint.touches_input)
+
+    def work(self, a: Attrs, shapes: list[Shape]) -> str:
+        """The kind of work its kernel does, one of WORK: what a device profile's measured
+        efficiencies are given for (`archcalc.roofline`). 'memory' (elementwise, pooling,
+        normalisation, copies) unless the kind says otherwise."""
+        return "memory"
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The bytes of the layer's buffers: by default every buffer value of the model's dtype."""

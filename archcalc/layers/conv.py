@@ -61,6 +61,12 @@ class _Conv(LayerKind):
         c_in = shapes[0][1]
         return prod(out) * (c_in // a.groups) * prod(a.kernel)
 
+    def work(self, a: Attrs, shapes: list[Shape]) -> str:
+        """A depthwise convolution (a group per input channel), a 1×1 one, or another."""
+        if a.groups > 1 and a.groups == shapes[0][1]:
+            return "depthwise_conv"
+        return "pointwise_conv" if all(k == 1 for k in a.kernel) else "conv"
+
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
         # 'same': torch pads d·(k − 1) in all, the smaller half on the left
         pads = ([d * (k - 1) // 2 for k, d in zip(a.kernel, a.dilation)] if a.padding == "same"
@@ -125,6 +131,9 @@ class _ConvTranspose(LayerKind):
         """Each input unit times the kernel: counted over the input grid, as fvcore and
         FlopCounterMode both count a transposed convolution (the output's overlaps add up)."""
         return prod(shapes[0]) * (a.out // a.groups) * prod(a.kernel)
+
+    def work(self, a: Attrs, shapes: list[Shape]) -> str:
+        return "conv"
 
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
         """Output unit o gets input unit i through tap t where i·s − p + t·d = o: a pattern that

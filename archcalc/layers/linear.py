@@ -26,6 +26,9 @@ class Linear(LayerKind):
     def macs(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
         return prod(shapes[0]) * a.out
 
+    def work(self, a: Attrs, shapes: list[Shape]) -> str:
+        return "linear"
+
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return (rank - 1,)
 

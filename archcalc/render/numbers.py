@@ -59,3 +59,17 @@ def each_once(write: Callable[[Any], str], values: list) -> Iterable[str]:
     shapes and figures repeat from layer to layer."""
     texts = {value: write(value) for value in set(values)}
     return map(texts.__getitem__, values)
+
+
+def seconds_text(seconds: float) -> str:
+    """0.000005401 → '5.40 µs', 0.0009148 → '915 µs', 0.0123 → '12.3 ms' (three significant figures)."""
+    seconds = float(f"{seconds:.3g}")  # rounded first, so that 999.9 µs is written 1.00 ms
+    for size, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if seconds >= size:
+            return f"{seconds / size:#.3g} {unit}".replace(". ", " ")
+    return "0" if not seconds else f"{seconds / 1e-9:#.3g} ns".replace(". ", " ")
+
+
+def intensity_text(intensity: float | None) -> str:
+    """FLOPs per byte: '122.6', '0'; '—' for a layer that moves nothing."""
+    return "—" if intensity is None else "0" if not intensity else f"{intensity:.1f}"

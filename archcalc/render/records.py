@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.layers.base import AXIS_NAMES
 from archcalc.render.table import Column, Line, Table, as_csv
 from archcalc.stats import FIGURES, Figures, ModelStats, Row
+
+if TYPE_CHECKING:
+    from archcalc.roofline import Roofline, Share
 
 SCHEMA = "archcalc.table/1"
 
@@ -58,9 +62,29 @@ def formulas_dict(stats: ModelStats) -> dict:
             "exact_strides_for": formulas.exact_lines()}
 
 
-def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
+def share_dict(share: Share) -> dict:
+    """A row's roofline: FLOPs (torch convention), bytes moved, FLOPs per byte, bound, predicted seconds."""
+    return {"flops": share.flops, "bytes": share.bytes, "intensity": share.intensity, "bound": share.bound,
+            "time_s": share.time}
+
+
+def roofline_dict(roof: Roofline) -> dict:
+    """The device profile's figures as used, and the model's predicted latency."""
+    from archcalc.roofline import FLOPS_CONVENTION
+
+    profile = roof.profile
+    return {"profile": profile.key, "device": profile.name, "profile_file": profile.file, "dtype": roof.dtype,
+            "peak_flops": profile.peak(roof.dtype), "memory_bandwidth": profile.bandwidth,
+            "launch_s": profile.launch, "efficiency": dict(profile.efficiency),
+            "flops_convention": FLOPS_CONVENTION, "flops": roof.flops, "bytes": roof.bytes,
+            "kernels": roof.kernels, "time_s": roof.total}
+
+
+def to_json(stats: ModelStats, rows: list[Row], depth: int | None, roof: Roofline | None = None) -> str:
     fields = stats.receptive_fields or {}
-    numeric = bool(rows) and not stats.formulas  # then the rows are written by `numeric_rows_json`
+    # without a roofline, the rows of numbers are written by `numeric_rows_json`
+    numeric = bool(rows) and not stats.formulas and roof is None
+    shares = roof.grouped(depth) if roof else None
     document = {
         "schema": SCHEMA,
         "model": stats.model,
@@ -72,9 +96,13 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None) -> str:
                        "uncounted": stats.uncounted()},
         "dtype": stats.dtype,
         "depth": depth,
-        "rows": [] if numeric else [record(i, row, fields) for i, row in enumerate(rows, start=1)],
+        "rows": [] if numeric else [record(i, row, fields) if shares is None
+                                    else {**record(i, row, fields), "roofline": share_dict(shares[row.name])}
+                                    for i, row in enumerate(rows, start=1)],
         "totals": figures_dict(stats.totals),
     }
+    if roof:
+        document["roofline"] = roofline_dict(roof)
     if len(stats.outputs) > 1:  # the heads of a model with several, each with its shape
         shapes = stats.shapes
         document["outputs"] = [{"name": name, "shape": [value(size) for size in shapes[name]]}
@@ -182,16 +210,21 @@ def _holes(item):
 
 
 CSV_COLUMNS = ["index", "name", "kind", "layers", "shape", *FIGURES, "share"]
+ROOF_CSV_COLUMNS = ["roofline_flops", "bytes", "intensity", "bound", "time_s"]
+"""The columns `--device-profile` adds, after the others: `share_dict`'s, named apart from `flops`."""
 
 
-def to_csv(stats: ModelStats, rows: list[Row]) -> str:
-    """One line per row, then a 'total' line; shapes as 1x64x112x112."""
-    table = Table([Column(name) for name in CSV_COLUMNS])
+def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, depth: int | None = None) -> str:
+    """One line per row, then a 'total' line; shapes as 1x64x112x112; with `roof` each row's roofline."""
+    table = Table([Column(name) for name in [*CSV_COLUMNS, *(ROOF_CSV_COLUMNS if roof else [])]])
+    shares = roof.grouped(depth) if roof else {}
     for index, row in enumerate(rows, start=1):
         record = row_dict(index, row)
         record["shape"] = "x".join(str(size) for size in record["shape"])
-        table.add([record[c] for c in CSV_COLUMNS])
+        table.add([*(record[c] for c in CSV_COLUMNS), *(share_dict(shares[row.name]).values() if roof else ())])
     totals = figures_dict(stats.totals)
     table.footer = Line(["", "total", "total", len(stats.layers), "", *totals.values(),
-                         1.0 if not stats.formulas else ""])
+                         1.0 if not stats.formulas else "",
+                         *([roof.flops, roof.bytes, roof.flops / roof.bytes if roof.bytes else None, "", roof.total]
+                           if roof else [])])
     return as_csv(table)

@@ -14,11 +14,11 @@ from typing import Any, Callable
 Renderer = tuple[str, tuple[str, ...]]
 
 RENDERERS: dict[str, dict[str, Renderer]] = {
-    "table": {  # archcalc table: a ModelStats and its rows
-        "table": ("archcalc.render.text:layer_table", ("stats", "rows", "rf")),
-        "json": ("archcalc.render.records:to_json", ("stats", "rows", "depth")),
-        "csv": ("archcalc.render.records:to_csv", ("stats", "rows")),
-        "markdown": ("archcalc.render.text:markdown", ("stats", "rows", "rf")),
+    "table": {  # archcalc table: a ModelStats and its rows (and with --device-profile, its Roofline)
+        "table": ("archcalc.render.text:layer_table", ("stats", "rows", "rf", "roof", "depth")),
+        "json": ("archcalc.render.records:to_json", ("stats", "rows", "depth", "roof")),
+        "csv": ("archcalc.render.records:to_csv", ("stats", "rows", "roof", "depth")),
+        "markdown": ("archcalc.render.text:markdown", ("stats", "rows", "rf", "roof", "depth")),
     },
     "models": {  # archcalc list: every bundled model's totals
         "table": ("archcalc.render.text:models_table", ("models",)),
@@ -43,7 +43,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
         "markdown": ("archcalc.render.validation:markdown", ("results",)),
     },
     "report": {
-        "markdown": ("archcalc.render.report:report", ("models", "validations", "stamp", "sweeps")),
+        "markdown": ("archcalc.render.report:report", ("models", "validations", "stamp", "sweeps", "roofs")),
     },
     "sweep": {
         "table": ("archcalc.render.sweep:sweep_table", ("result",)),

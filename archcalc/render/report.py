@@ -10,7 +10,7 @@ from __future__ import annotations
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
 from archcalc.render.markup import Markdown, code_span, heading_text, html_text, markdown_text, mermaid_text
-from archcalc.render.numbers import grouped, human, percent, shape_text
+from archcalc.render.numbers import grouped, human, intensity_text, percent, seconds_text, shape_text
 from archcalc.render.table import Column, Table, as_markdown
 from archcalc.render.text import count_column, layer_columns
 from archcalc.sizes import human_bytes
@@ -22,15 +22,16 @@ LARGEST = 3
 
 
 def report(models: list[ModelStats], validations: list | None = None, stamp: str | None = None,
-           sweeps: list | None = None) -> str:
+           sweeps: list | None = None, roofs: list | None = None) -> str:
     """The whole report; `validations` (one per model) adds the cross-validation section,
-    `sweeps` (one per model, archcalc.sweep) the cost against resolution."""
-    out = [f"# archcalc report: {', '.join(heading_text(m.model) for m in models)}", "", *_header(models, stamp), "",
-           "## Summary", "", *_summary(models), ""]
+    `sweeps` (one per model, archcalc.sweep) the cost against resolution, `roofs` (one
+    archcalc.roofline.Roofline per model) the predicted time on a device profile."""
+    out = [f"# archcalc report: {', '.join(heading_text(m.model) for m in models)}", "", *_header(models, stamp, roofs),
+           "", "## Summary", "", *_summary(models, roofs), ""]
     if sweeps:
         out += _parameters(sweeps) if sweeps[0].parameters else _resolution(sweeps)
-    for stats in models:
-        out += _model_sections(stats, several=len(models) > 1)
+    for index, stats in enumerate(models):
+        out += _model_sections(stats, several=len(models) > 1, roof=roofs[index] if roofs else None)
     if validations:
         from archcalc.render.validation import markdown
 
@@ -38,7 +39,7 @@ def report(models: list[ModelStats], validations: list | None = None, stamp: str
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _header(models: list[ModelStats], stamp: str | None) -> list[str]:
+def _header(models: list[ModelStats], stamp: str | None, roofs: list | None = None) -> list[str]:
     first = models[0]
     names = ", ".join(f"{markdown_text(m.model)} ({code_span(m.file)})" for m in models)
     rows = [("model" if len(models) == 1 else "models", Markdown(names)),
@@ -47,6 +48,10 @@ def _header(models: list[ModelStats], stamp: str | None) -> list[str]:
             ("dtype", _same(models, lambda m: m.dtype)),
             ("convention", f"{first.convention}: {CONVENTIONS[first.convention].summary}"),
             ("archcalc", __version__)]
+    if roofs:
+        profile = roofs[0].profile
+        about = f"{profile.name} ({profile.key}), {seconds_text(profile.launch)} launch each (docs/latency.md)"
+        rows.insert(-1, ("device profile", about))
     if stamp:
         rows.append(("generated", stamp))
     table = Table([Column("", "<"), Column("", "<")], compact=True)
@@ -55,7 +60,7 @@ def _header(models: list[ModelStats], stamp: str | None) -> list[str]:
     return as_markdown(table)
 
 
-def _summary(models: list[ModelStats]) -> list[str]:
+def _summary(models: list[ModelStats], roofs: list | None = None) -> list[str]:
     first = models[0]
     title, attr = count_column(first)
     figures = [("parameters", lambda m: m.totals.params, grouped),
@@ -64,6 +69,9 @@ def _summary(models: list[ModelStats]) -> list[str]:
                ("depth (conv and linear layers)", lambda m: m.depth, str)]
     if attr == "macs":
         figures.insert(2, ("FLOPs", lambda m: m.totals.flops, lambda n: f"{grouped(n)} ({human(n)})"))
+    if roofs:
+        latency = {id(m): roof.total for m, roof in zip(models, roofs)}
+        figures.append(("predicted latency", lambda m: latency[id(m)], seconds_text))
     names = [m.model for m in models]
     table = Table([Column("figure", "<"), *(Column(n, ">") for n in names),
                    *(Column(f"{n} / {names[0]}", ">") for n in names[1:])])
@@ -74,24 +82,50 @@ def _summary(models: list[ModelStats]) -> list[str]:
     return as_markdown(table)
 
 
-def _model_sections(stats: ModelStats, several: bool) -> list[str]:
+def _model_sections(stats: ModelStats, several: bool, roof=None) -> list[str]:
     suffix = f": {heading_text(stats.model)}" if several else ""
     title, attr = count_column(stats)
     stages = stats.rows(depth=1)
-    return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr)), "",
+    return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr, roof)), "",
             f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "",
+            *(_time_chart(stats, stages, title, attr, roof, suffix) if roof else []),
             f"## Graph{suffix}", "", *_diagram(stats, stages), "",
             "<details>", f"<summary>All {len(stats.layers)} layers of {html_text(stats.model)}</summary>", "",
             *as_markdown(_layers_table(stats, title, attr)), "", "</details>", ""]
 
 
-def _stages_table(stages: list[Row], title: str, attr: str) -> Table:
+def _stages_table(stages: list[Row], title: str, attr: str, roof=None) -> Table:
+    """Each stage's figures; with `roof`, its FLOPs per byte, bound, predicted time and share of it."""
     table = Table([Column("stage", "<"), Column("kind", "<"), Column("output", "<"), Column("params", ">"),
-                   Column(title, ">"), Column("share", ">")])
+                   Column(title, ">"), Column("share", ">"),
+                   *([Column("FLOP/B", ">"), Column("bound", "<"), Column("time", ">"), Column("time share", ">")]
+                     if roof else [])])
+    shares = roof.grouped(1) if roof else {}
     for row in stages:
+        extra = []
+        if roof:
+            share = shares[row.name]
+            extra = [intensity_text(share.intensity), share.bound, seconds_text(share.time),
+                     percent(share.time / roof.total if roof.total else 0.0)]
         table.add([_label(row), row.kind, shape_text(row.shape), grouped(row.figures.params),
-                   grouped(getattr(row.figures, attr)), percent(row.share)])
+                   grouped(getattr(row.figures, attr)), percent(row.share), *extra])
     return table
+
+
+def _time_chart(stats: ModelStats, stages: list[Row], title: str, attr: str, roof, suffix: str) -> list[str]:
+    """A mermaid chart of each stage's share of the predicted time (bars) beside its share of the
+    cost (line): where they part, the stage is bound by memory or by launches, not by arithmetic."""
+    shares = roof.grouped(1)
+    total_cost = getattr(stats.totals, attr)
+    labels = ", ".join(f'"{mermaid_text(row.name)}"' for row in stages)
+    time = ", ".join(f"{100 * shares[row.name].time / roof.total:.1f}" if roof.total else "0" for row in stages)
+    cost = ", ".join(f"{100 * getattr(row.figures, attr) / total_cost:.1f}" if total_cost else "0" for row in stages)
+    return [f"## Predicted time beside {title}{suffix}", "",
+            (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {seconds_text(roof.total)} in all. "
+             f"Bars: each stage's share of the predicted time; line: its share of the {title} (percent)."), "",
+            "```mermaid", "xychart-beta", f'    title "{mermaid_text(stats.model)}: predicted time and {title} by stage"',
+            f"    x-axis [{labels}]", '    y-axis "% of the model"', f"    bar [{time}]", f"    line [{cost}]",
+            "```", ""]
 
 
 def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.render.markup import Markdown, markdown_text
-from archcalc.render.numbers import each_once, field_texts, grouped, human, percent, shape_text
+from archcalc.render.numbers import (
+    each_once,
+    field_texts,
+    grouped,
+    human,
+    intensity_text,
+    percent,
+    seconds_text,
+    shape_text,
+)
 from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
 from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats, Row
+
+if TYPE_CHECKING:
+    from archcalc.roofline import Roofline
 
 
 def header_lines(stats: ModelStats, escape: Callable[[str], str] = str) -> list[str]:
@@ -68,20 +81,53 @@ RF_NOTE = ("RF: receptive field in input pixels (padding included; 'all': every 
            "start: centre of the first unit's field")
 
 
+ROOF_COLUMNS = [Column("FLOP/B", ">"), Column("bound", "<"), Column("time", ">")]
+ROOF_NOTE = ("FLOP/B: FLOPs (as FlopCounterMode counts them) per byte of inputs, weights and output moved · "
+             "bound: what bounds the layer on the device, compute or memory ('none': it runs no kernel) · "
+             "time: max(FLOPs / peak, bytes / bandwidth), over the efficiency of its kind of work, plus the "
+             "launch cost (docs/latency.md)")
+
+
 def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
-                      bold: Callable[[str], str] = str) -> Table:
-    """`archcalc table`'s table: a line per row and, for numbers, the totals (`bold` marks them)."""
+                      bold: Callable[[str], str] = str, roof: Roofline | None = None,
+                      depth: int | None = None) -> Table:
+    """`archcalc table`'s table: a line per row and, for numbers, the totals (`bold` marks them);
+    with `roof` (the rows' `depth`) each row's intensity, bound and predicted time."""
     title, attr = count_column(stats)
     share = [] if stats.formulas else [Column("share", ">")]
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
-                   Column("params", ">"), Column(title, ">"), *share, *(RF_COLUMNS if rf else [])], compact=True)
+                   Column("params", ">"), Column(title, ">"), *share, *(RF_COLUMNS if rf else []),
+                   *(ROOF_COLUMNS if roof else [])], compact=True)
     fields = (stats.receptive_fields or {}) if rf else None  # worked out only when shown
-    table.extend(zip(*layer_columns(rows, attr, share=not stats.formulas, fields=fields)))
+    columns = layer_columns(rows, attr, share=not stats.formulas, fields=fields)
+    if roof:
+        columns += roof_columns(rows, roof.grouped(depth))
+    table.extend(zip(*columns))
     totals = stats.totals
     if not stats.formulas:  # a total formula is printed in full below the table, not squeezed in
-        table.footer = Line(["", bold("total"), "", "", bold(grouped(totals.params)),
-                             bold(grouped(getattr(totals, attr))), "100.0%", *(["", "", ""] if rf else [])], "bold")
+        ahead = ["", bold("total"), "", "", bold(grouped(totals.params)),
+                 bold(grouped(getattr(totals, attr))), "100.0%", *(["", "", ""] if rf else [])]
+        if roof:
+            ahead += [intensity_text(roof.flops / roof.bytes if roof.bytes else None), "", bold(seconds_text(roof.total))]
+        table.footer = Line(ahead, "bold")
     return table
+
+
+def roof_columns(rows: list[Row], shares: dict) -> list[Iterable[str]]:
+    """The roofline's cells of each row, a column at a time: intensity, bound, predicted time."""
+    found = [shares[row.name] for row in rows]
+    return [each_once(intensity_text, [share.intensity for share in found]), [share.bound for share in found],
+            each_once(seconds_text, [share.time for share in found])]
+
+
+def roof_line(roof: Roofline) -> str:
+    """The model's predicted latency on the profile, and what it is made of."""
+    profile = roof.profile
+    bound = [layer.bound for layer in roof.layers]
+    return (f"predicted on {profile.name} ({profile.key}) in {roof.dtype}: {seconds_text(roof.total)} · "
+            f"{roof.kernels} kernels at {seconds_text(profile.launch)} launch each · {human(roof.flops)} FLOPs, "
+            f"{human_bytes(roof.bytes)} moved · {bound.count('compute')} compute-bound, "
+            f"{bound.count('memory')} memory-bound")
 
 
 def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict | None = None
@@ -103,20 +149,26 @@ def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict 
     return columns
 
 
-def layer_table(stats: ModelStats, rows: list[Row], rf: bool = False) -> StyledLines:
-    """`archcalc table`: header, one line per row, totals, summary; with `rf` the receptive fields."""
+def layer_table(stats: ModelStats, rows: list[Row], rf: bool = False, roof: Roofline | None = None,
+                depth: int | None = None) -> StyledLines:
+    """`archcalc table`: header, one line per row, totals, summary; with `rf` the receptive fields,
+    with `roof` the roofline on a device profile."""
     header = header_lines(stats)
-    return [(header[0], "bold"), (header[1], ""), ("", ""), *as_text(build_layer_table(stats, rows, rf)),
+    return [(header[0], "bold"), (header[1], ""), ("", ""),
+            *as_text(build_layer_table(stats, rows, rf, roof=roof, depth=depth)),
             *((line, "") for line in summary_line(stats).split("\n")),
-            *([(RF_NOTE, "dim")] if rf else [])]
+            *([(roof_line(roof), "")] if roof else []),
+            *([(RF_NOTE, "dim")] if rf else []), *([(ROOF_NOTE, "dim")] if roof else [])]
 
 
-def markdown(stats: ModelStats, rows: list[Row], rf: bool = False) -> str:
-    table = build_layer_table(stats, rows, rf, bold=lambda text: Markdown(f"**{text}**"))
+def markdown(stats: ModelStats, rows: list[Row], rf: bool = False, roof: Roofline | None = None,
+             depth: int | None = None) -> str:
+    table = build_layer_table(stats, rows, rf, bold=lambda text: Markdown(f"**{text}**"), roof=roof, depth=depth)
     header = header_lines(stats, markdown_text)
     lines = [f"**{header[0]}**", "", header[1], "", *as_markdown(table)]
     if not stats.formulas:
-        lines += ["", summary_line(stats), "", *([RF_NOTE, ""] if rf else [])]
+        lines += ["", summary_line(stats), "", *([markdown_text(roof_line(roof)), ""] if roof else []),
+                  *([RF_NOTE, ""] if rf else []), *([ROOF_NOTE, ""] if roof else [])]
     else:
         lines += ["", *(f"- {line}" for line in formula_lines(stats)), ""]
     return "\n".join(lines)

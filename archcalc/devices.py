@@ -1,0 +1,204 @@
+"""Device profiles: what the roofline (`archcalc.roofline`) needs to know of a device, as data.
+
+A profile file (`archcalc/devices.yaml` holds the bundled ones; `archcalc device-profile` writes one
+of the local device) maps profile names to the peak dense FLOP/s per dtype, the memory bandwidth,
+the fixed cost of one kernel launch, optionally the measured efficiency of each kind of work
+(`archcalc.layers.base.WORK`), and the public source of every figure. docs/latency.md describes
+the schema; a file that breaks it is refused with the file, the key and how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archcalc.errors import UserError, did_you_mean
+from archcalc.layers.base import WORK
+
+SCHEMA = "archcalc.devices/1"
+BUNDLED = Path(__file__).with_name("devices.yaml")
+PEAK_DTYPES = ("float32", "tf32", "float16", "bfloat16", "float64", "int8")
+"""The dtypes a profile may give a peak for (tf32: float32 on Tensor Cores, for the reader)."""
+FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory bandwidth in GB/s (10⁹ bytes/s)",
+           "launch_us": "fixed cost of one kernel launch in µs", "efficiency": "fraction of its roofline each kind of work reaches"}
+"""The figures of a profile, each of which needs a source (efficiency only where given)."""
+KEYS = ("name", *FIGURES, "sources")
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """One device: its peaks, bandwidth, launch cost and efficiencies, and where each comes from."""
+
+    key: str
+    name: str
+    peak_tflops: Mapping[str, float]
+    memory_gbps: float
+    launch_us: float
+    sources: Mapping[str, str]
+    efficiency: Mapping[str, float] = field(default_factory=dict)
+    file: str = ""
+
+    def peak(self, dtype: str) -> float:
+        """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none."""
+        if dtype not in self.peak_tflops:
+            raise UserError(f"the device profile '{self.key}' ({self.file}) gives no peak for {dtype}",
+                            hint=f"it gives {', '.join(self.peak_tflops)}: choose one with --dtype, or add "
+                                 f"'{dtype}: TFLOPS' under peak_tflops with its source")
+        return self.peak_tflops[dtype] * 1e12
+
+    @property
+    def bandwidth(self) -> float:
+        """Memory bandwidth in bytes per second."""
+        return self.memory_gbps * 1e9
+
+    @property
+    def launch(self) -> float:
+        """Fixed cost of one kernel launch in seconds."""
+        return self.launch_us * 1e-6
+
+    def reached(self, work: str) -> float:
+        """The fraction of its roofline `work` reaches here: 1 where the profile does not say."""
+        return self.efficiency.get(work, 1.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The profile as its file holds it (under its key)."""
+        out: dict[str, Any] = {"name": self.name, "peak_tflops": dict(self.peak_tflops),
+                               "memory_gbps": self.memory_gbps, "launch_us": self.launch_us}
+        if self.efficiency:
+            out["efficiency"] = dict(self.efficiency)
+        out["sources"] = dict(self.sources)
+        return out
+
+
+def bundled_profiles() -> dict[str, DeviceProfile]:
+    """The profiles that come with archcalc, by name."""
+    return read_profiles(BUNDLED, "archcalc/devices.yaml")
+
+
+def load_profile(which: str | Path) -> DeviceProfile:
+    """A bundled profile by name (`h200`), or the one profile of a file (`archcalc device-profile`'s
+    output); a UserError (exit 2) naming the file, the key and the fix for anything else."""
+    if isinstance(which, str) and not which.endswith((".yaml", ".yml")) and "/" not in which:
+        profiles = bundled_profiles()
+        if which in profiles:
+            return profiles[which]
+        if not Path(which).is_file():
+            raise UserError(f"unknown device profile '{which}'{did_you_mean(which, profiles)}",
+                            hint=f"give a bundled one ({', '.join(profiles)}) or the path of a profile file "
+                                 "('archcalc device-profile -o FILE' measures this machine)")
+    path = Path(which)
+    profiles = read_profiles(path, str(path))
+    if len(profiles) != 1:
+        raise UserError(f"{path}: 'devices' holds {len(profiles)} profiles ({', '.join(profiles)}); "
+                        "--device-profile takes a file of one",
+                        hint="keep one profile in the file, or name a bundled one")
+    return next(iter(profiles.values()))
+
+
+def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
+    """Every profile of a profile file, checked."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read the device profile {shown}: {getattr(error, 'strerror', None) or error}",
+                        hint="give the path of a profile file written by 'archcalc device-profile'") from None
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise UserError(f"{shown}{where}: not valid YAML ({getattr(error, 'problem', None) or error})",
+                        hint="fix the YAML syntax there") from None
+    return parse_profiles(document, shown)
+
+
+def parse_profiles(document: Any, shown: str) -> dict[str, DeviceProfile]:
+    """The profiles of a loaded profile document; a UserError at the first key that breaks the schema."""
+    def fail(key: str, what: str, fix: str) -> UserError:
+        return UserError(f"{shown}: {key}: {what}", hint=fix)
+
+    if not isinstance(document, dict):
+        raise fail("(top)", f"must be a mapping with 'schema: {SCHEMA}' and 'devices', got {_kind(document)}",
+                   "see docs/latency.md for the schema, or write one with 'archcalc device-profile -o FILE'")
+    if document.get("schema") != SCHEMA:
+        raise fail("schema", f"must be '{SCHEMA}', got {document.get('schema')!r}", f"write 'schema: {SCHEMA}'")
+    unknown = set(document) - {"schema", "devices"}
+    if unknown:
+        key = min(unknown)
+        raise fail(key, "is not a key of a profile file", "the file holds only 'schema' and 'devices'")
+    devices = document.get("devices")
+    if not isinstance(devices, dict) or not devices:
+        raise fail("devices", f"must map profile names to profiles, got {_kind(devices)}",
+                   "write 'devices:' and under it 'NAME:' with the figures of docs/latency.md")
+    return {str(key): _profile(str(key), value, shown, fail) for key, value in devices.items()}
+
+
+def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
+    at = f"devices.{key}"
+    if not isinstance(entry, dict):
+        raise fail(at, f"must be a mapping of figures, got {_kind(entry)}", f"give {', '.join(KEYS)}")
+    for name in entry:
+        if name not in KEYS:
+            raise fail(f"{at}.{name}", f"is not a figure of a profile{did_you_mean(str(name), KEYS)}",
+                       f"a profile has {', '.join(KEYS)}")
+    for name in ("name", "peak_tflops", "memory_gbps", "launch_us", "sources"):
+        if name not in entry:
+            raise fail(at, f"has no '{name}'", f"add '{name}:' ({FIGURES.get(name, 'its public source for each figure' if name == 'sources' else 'the device in words')})")
+    if not isinstance(entry["name"], str) or not entry["name"].strip():
+        raise fail(f"{at}.name", f"must be the device in words, got {entry['name']!r}", "write its name, e.g. 'NVIDIA H200 SXM'")
+    peaks = _numbers(entry["peak_tflops"], f"{at}.peak_tflops", PEAK_DTYPES, fail, "a dtype")
+    efficiency = _numbers(entry.get("efficiency", {}), f"{at}.efficiency", WORK, fail, "a kind of work")
+    if not peaks:
+        raise fail(f"{at}.peak_tflops", "gives no dtype", "give at least 'float32: TFLOPS'")
+    sources = entry["sources"]
+    if not isinstance(sources, dict):
+        raise fail(f"{at}.sources", f"must map each figure to its source, got {_kind(sources)}",
+                   "write 'sources:' with 'peak_tflops: …', 'memory_gbps: …', 'launch_us: …'")
+    needed = [name for name in FIGURES if name in entry]
+    for name in sources:
+        if name not in FIGURES:
+            raise fail(f"{at}.sources.{name}", "names no figure", f"sources are given for {', '.join(needed)}")
+    for name in needed:
+        if not isinstance(sources.get(name), str) or not sources[name].strip():
+            raise fail(f"{at}.sources.{name}", "is missing or empty: every figure needs its public source",
+                       "name the datasheet (with its URL) or the measurement that gave it")
+    return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], f"{at}.memory_gbps", fail),
+                         _positive(entry["launch_us"], f"{at}.launch_us", fail, zero=True), dict(sources),
+                         efficiency, shown)
+
+
+def _numbers(value: Any, at: str, names: tuple[str, ...], fail, what: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise fail(at, f"must map {what} to a number, got {_kind(value)}", f"write e.g. '{names[0]}: 1.0'")
+    out = {}
+    for name, number in value.items():
+        if name not in names:
+            raise fail(f"{at}.{name}", f"is not {what}{did_you_mean(str(name), names)}", f"use one of {', '.join(names)}")
+        out[name] = _positive(number, f"{at}.{name}", fail)
+    return out
+
+
+def _positive(value: Any, at: str, fail, zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value < 0 or (value == 0 and not zero):
+        bound = "zero or more" if zero else "above zero"
+        raise fail(at, f"must be a number {bound}, got {value!r}",
+                   "write a plain decimal number (YAML reads 1e3 as text: write 1000 or 1.0e+3)")
+    return float(value)
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
+
+
+def profile_document(profile: DeviceProfile) -> str:
+    """A profile file holding `profile` alone, as YAML text."""
+    import yaml
+
+    return yaml.safe_dump({"schema": SCHEMA, "devices": {profile.key: profile.as_dict()}}, sort_keys=False,
+                          allow_unicode=True, width=100)

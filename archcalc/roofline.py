@@ -1,0 +1,169 @@
+"""The roofline of every layer: the bytes it must move, its FLOPs, its arithmetic intensity and
+its predicted time on a device profile (`archcalc.devices`), and the model's predicted latency.
+
+A layer that runs a kernel (`LayerKind.launches`) reads its inputs (those whose values it reads)
+and its weights and buffers, and writes its output, each element of `dtype`; it does its FLOPs as
+FlopCounterMode counts them (the `torch` convention: 2 per MAC of a convolution or matrix product,
+nothing for elementwise work, which the bytes bound anyway). Its time is
+
+    max(FLOPs / peak FLOP/s of dtype, bytes / bandwidth) / efficiency of its kind of work + launch cost
+
+and it is compute-bound where the first term is the larger. A view or an identity runs no kernel
+and costs nothing. The model's predicted latency is the sum over its layers, one after another.
+No torch here: the roofline is worked out from the spec's figures alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from archcalc.conventions import counted
+from archcalc.devices import DeviceProfile, load_profile
+from archcalc.errors import UserError
+from archcalc.layers.base import numel
+from archcalc.stats import DTYPE_BYTES, ModelStats
+
+COMPUTE, MEMORY, NONE = "compute", "memory", "none"
+"""What bounds a layer's time: its FLOPs, its bytes, or nothing (it runs no kernel)."""
+FLOPS_CONVENTION = "torch"
+"""The convention whose FLOPs the roofline takes, whatever the table shows."""
+
+
+class LayerRoofline(NamedTuple):
+    """One layer on the roofline; times in seconds."""
+
+    name: str
+    kind: str
+    work: str
+    """Its kind of work (`archcalc.layers.base.WORK`)."""
+    launches: bool
+    flops: int
+    bytes: int
+    """Inputs read, weights and buffers read, output written."""
+    compute_time: float
+    """FLOPs / peak."""
+    memory_time: float
+    """Bytes / bandwidth."""
+    time: float
+    """The prediction: max(compute, memory) / efficiency + launch; 0 without a kernel."""
+
+    @property
+    def intensity(self) -> float | None:
+        """FLOPs per byte moved; None for a layer that moves nothing."""
+        return self.flops / self.bytes if self.bytes else None
+
+    @property
+    def bound(self) -> str:
+        if not self.launches:
+            return NONE
+        return COMPUTE if self.compute_time > self.memory_time else MEMORY
+
+
+class Share(NamedTuple):
+    """The roofline figures of a table row: a layer, or a block summed over its layers."""
+
+    flops: int
+    bytes: int
+    compute_time: float
+    memory_time: float
+    time: float
+    launches: bool
+
+    intensity = LayerRoofline.intensity
+    bound = LayerRoofline.bound
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """Every layer of one model on one device profile, in one dtype."""
+
+    profile: DeviceProfile
+    dtype: str
+    layers: list[LayerRoofline]
+
+    @property
+    def total(self) -> float:
+        """The model's predicted latency in seconds: its layers one after another."""
+        return sum(layer.time for layer in self.layers)
+
+    @property
+    def flops(self) -> int:
+        return sum(layer.flops for layer in self.layers)
+
+    @property
+    def bytes(self) -> int:
+        return sum(layer.bytes for layer in self.layers)
+
+    @property
+    def kernels(self) -> int:
+        """How many layers run a kernel."""
+        return sum(layer.launches for layer in self.layers)
+
+    def by_name(self) -> dict[str, LayerRoofline]:
+        return {layer.name: layer for layer in self.layers}
+
+    def grouped(self, depth: int | None = None) -> dict[str, Share]:
+        """By row name of `ModelStats.rows(depth)`: each layer's figures, or with `depth` each
+        block's summed over its layers (its bound: what bounds the sum of their times)."""
+        if depth is None:
+            return {layer.name: Share(layer.flops, layer.bytes, layer.compute_time, layer.memory_time,
+                                      layer.time, layer.launches) for layer in self.layers}
+        groups: dict[str, list[LayerRoofline]] = {}
+        for layer in self.layers:
+            groups.setdefault(".".join(layer.name.split(".")[:depth]), []).append(layer)
+        return {name: Share(*(sum(getattr(layer, figure) for layer in members) for figure in Share._fields[:-1]),
+                            any(layer.launches for layer in members)) for name, members in groups.items()}
+
+    def time_of(self, prefix: str) -> float:
+        """The predicted time of a layer or of a block (its dotted name): the sum over its layers."""
+        dotted = prefix + "."
+        return sum(layer.time for layer in self.layers if layer.name == prefix or layer.name.startswith(dotted))
+
+
+def roofline(stats: ModelStats, profile: DeviceProfile | str | Path, dtype: str | None = None) -> Roofline:
+    """Every layer of an analysis (numeric sizes, `archcalc.analysis.analyze`) on a device profile
+    (a DeviceProfile, a bundled name such as 'h200', or a profile file) in `dtype` (the analysis's
+    own by default); a UserError where the sizes are formulas or the profile has no peak for the dtype."""
+    if not isinstance(profile, DeviceProfile):
+        profile = load_profile(profile)
+    dtype = dtype or stats.dtype
+    if stats.formulas is not None:
+        raise UserError("the roofline is worked out at one size, got the input "
+                        f"{'x'.join(map(str, stats.input_shape))}",
+                        hint="give the batch and input as numbers (--batch 1 --input 3x224x224)")
+    if stats.graph is None:
+        raise UserError("the roofline needs the analysis's graph (archcalc.analysis.analyze keeps it)")
+    itemsize = DTYPE_BYTES.get(dtype)
+    if itemsize is None:
+        raise UserError(f"unknown dtype '{dtype}'", hint=f"choose one of {', '.join(DTYPE_BYTES)}")
+    peak, bandwidth, launch = profile.peak(dtype), profile.bandwidth, profile.launch
+    shapes = stats.shapes
+    known: dict[tuple, tuple] = {}  # the copies of a repeat share their fields and shapes
+    layers = []
+    for node, layer in zip(stats.graph.nodes, stats.layers):
+        in_shapes = [shapes[name] for name in node.inputs]
+        key = (id(node.attrs), node.kind.key, *in_shapes)
+        found = known.get(key)
+        if found is None:
+            found = known[key] = _layer(node, in_shapes, layer, itemsize, peak, bandwidth, launch, profile)
+        layers.append(LayerRoofline(layer.name, layer.kind, *found))
+    return Roofline(profile, dtype, layers)
+
+
+def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, launch, profile) -> tuple:
+    """(work, launches, flops, bytes, compute time, memory time, time) of one layer."""
+    kind, a, out = node.kind, node.attrs, layer.shape
+    work = kind.work(a, in_shapes)
+    if not kind.launches(a, in_shapes, out):
+        return work, False, 0, 0, 0.0, 0.0, 0.0
+    flops = 2 * counted(layer.counts[FLOPS_CONVENTION])
+    read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
+    moved = (sum(map(numel, read)) + layer.figures.params + numel(out)) * itemsize \
+        + kind.buffer_bytes(a, in_shapes, itemsize)
+    compute, memory = flops / peak, moved / bandwidth
+    return work, True, flops, moved, compute, memory, max(compute, memory) / profile.reached(work) + launch
+
+
+__all__ = ["COMPUTE", "MEMORY", "NONE", "LayerRoofline", "Roofline", "roofline"]
