@@ -27,6 +27,9 @@ def validate(
                           choices=LATENCY_MODES),
     threads: int | None = Option(None, "torch's CPU threads while timing (default 1 on the CPU).", type=int, min=1,
                                  max=1024),
+    device_profile: str | None = Option(None, "Beside each time, the roofline's prediction on this device profile: a "
+                                        "bundled one (h200, …) or a file ('archcalc device-profile -o FILE').",
+                                        ("--device-profile",)),
     memory: bool = Option(True, "Compare the inference peak with torch's MemTracker (on fake tensors)."),
     output: Path | None = OUTPUT,
 ) -> bool:
@@ -47,7 +50,7 @@ def validate(
         specs = [(spec, variant)]
     results = [validate_spec(path, variant=chosen, input=input, batch=batch, device=device,
                              counter=counter, runs=runs, warmup=warmup, memory=memory,
-                             latency=latency, threads=threads) for path, chosen in specs]
+                             latency=latency, threads=threads, device_profile=device_profile) for path, chosen in specs]
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])
     return all(result.ok for result in results)

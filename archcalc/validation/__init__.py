@@ -16,7 +16,7 @@ from archcalc.graph import Graph
 from archcalc.layers.base import numel
 from archcalc.sizes import format_shape, human_bytes, parse_batch
 from archcalc.stats import LayerStats, ModelStats
-from archcalc.validation.results import FIGURES, MEMORY_FIGURES, Check, LayerCheck, Latency, Validation
+from archcalc.validation.results import FIGURES, MEMORY_FIGURES, Check, Latency, LayerCheck, Validation
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
 LATENCY_MODES = ("blocks", "per-layer")
@@ -29,30 +29,33 @@ __all__ = ["COUNTERS", "DEVICES", "FIGURES", "LATENCY_MODES", "MEMORY_FIGURES", 
 def validate(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
              batch: int = 1, device: str = "auto", counter: str = "both", runs: int = 10,
              warmup: int = 2, memory: bool = True, latency: str = "blocks",
-             threads: int | None = None) -> Validation:
+             threads: int | None = None, device_profile: str | Path | None = None) -> Validation:
     """Validate a spec file or bundled model: `validate("resnet50", device="cpu").ok`."""
     from archcalc.spec import load_graph
 
     graph = load_graph(spec, variant)
-    return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup, memory, latency, threads)
+    return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup, memory, latency, threads,
+                          device_profile)
 
 
 def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
                    device: str = "auto", counter: str = "both", runs: int = 10,
                    warmup: int = 2, memory: bool = True, latency: str = "blocks",
-                   threads: int | None = None) -> Validation:
+                   threads: int | None = None, device_profile: str | Path | None = None) -> Validation:
     """Build `graph` in torch on `device`, measure it, and compare with the predicted figures.
 
     `counter` is both, fvcore or torch (FlopCounterMode). On the meta device only
     FlopCounterMode counts (fvcore traces real tensors) and nothing is timed. `runs` timed
     forward passes after `warmup` give the latency of the model and its top-level blocks, and with
     `latency="per-layer"` of every layer too, on `threads` CPU threads (default one on the CPU);
-    0 runs skips timing. With `memory`, the inference peak is compared with torch's MemTracker on
+    0 runs skips timing. With a `device_profile` (`archcalc.roofline`), each time has the roofline's
+    prediction beside it. With `memory`, the inference peak is compared with torch's MemTracker on
     fake tensors, whatever the device.
     """
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
     _check_latency(latency, threads)
+    profile = _profile(device_profile)
     counters = _counters(counter, place)
     if "fvcore" in counters:
         require("fvcore", "counting with fvcore")
@@ -66,7 +69,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     result = Validation(graph.model, graph.file, place, predicted.input_shape, counters,
                         _versions(counters, place), notes=notes)
     try:
-        result = _measure_and_compare(graph, predicted, result, runs, warmup, latency, threads)
+        result = _measure_and_compare(graph, predicted, result, runs, warmup, latency, threads, profile)
         return replace(result, memory=_memory_check(graph, predicted)) if memory else result
     except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -98,7 +101,7 @@ def _available_memory(torch, place: str) -> int | None:
 
 
 def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation, runs: int, warmup: int,
-                         latency: str, threads: int | None) -> Validation:
+                         latency: str, threads: int | None, profile=None) -> Validation:
     from archcalc.validation.measure import measure
 
     model, x = _built(graph, predicted, result.device)
@@ -108,25 +111,26 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
     layers = [_layer_check(layer, measured[layer.name], result.counters) for layer in predicted.layers]
     timed = None
     if runs > 0 and result.device != "meta":
-        timed = _timed(model, x, predicted, runs, warmup, latency, threads)
+        timed = _timed(model, x, predicted, runs, warmup, latency, threads, profile)
     return replace(result, layers=layers, latency=timed,
                    total=_total_check(predicted, total, result.counters))
 
 
 def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1, device: str = "cpu",
                     runs: int = 10, warmup: int = 2, latency: str = "per-layer",
-                    threads: int | None = None) -> Latency:
+                    threads: int | None = None, device_profile: str | Path | None = None) -> Latency:
     """The latency `validate` measures, without building anything else or comparing any figure."""
     torch = require("torch", "measuring latency")
     place = _device(torch, device)
     _check_latency(latency, threads)
+    profile = _profile(device_profile)
     if place == "meta" or runs < 1:
         raise SpecError("latency is measured on cpu or cuda, over one run or more",
                         hint="give --device cpu or cuda and --runs 1 or more")
     predicted = analyze_graph(graph, input_shape, parse_batch(batch, symbols=False))
     _check_memory(torch, predicted, place)
     model, x = _built(graph, predicted, place)
-    return _timed(model, x, predicted, runs, warmup, latency, threads)
+    return _timed(model, x, predicted, runs, warmup, latency, threads, profile)
 
 
 def _built(graph: Graph, predicted: ModelStats, device: str):
@@ -143,15 +147,44 @@ def _built(graph: Graph, predicted: ModelStats, device: str):
     return model, x
 
 
-def _timed(model, x, predicted: ModelStats, runs: int, warmup: int, latency: str, threads: int | None) -> Latency:
-    """The latency of the model and its top-level blocks, and per layer every layer's."""
+def _timed(model, x, predicted: ModelStats, runs: int, warmup: int, latency: str, threads: int | None,
+           profile=None) -> Latency:
+    """The latency of the model and its top-level blocks, and per layer every layer's; with a
+    device profile, the roofline's predictions beside them."""
     from archcalc.validation.latency import time_forward
 
     if threads is None and x.device.type == "cpu":
         threads = 1
     layers = {layer.name: (layer.kind, layer.figures.macs) for layer in predicted.layers} \
         if latency == "per-layer" else None
-    return time_forward(model, x, *_top_level_blocks(predicted), runs, warmup, layers, threads)
+    timed = time_forward(model, x, *_top_level_blocks(predicted), runs, warmup, layers, threads)
+    return _with_roofline(timed, predicted, profile) if profile is not None else timed
+
+
+def _profile(device_profile):
+    """The device profile named or in a file, loaded now so that a bad one stops before any build."""
+    if device_profile is None:
+        return None
+    from archcalc.devices import DeviceProfile, load_profile
+
+    return device_profile if isinstance(device_profile, DeviceProfile) else load_profile(device_profile)
+
+
+def _with_roofline(latency: Latency, predicted: ModelStats, profile) -> Latency:
+    """Each time with the roofline's prediction (float32, as the model is built), and per layer
+    the rank correlation over the layers that hold 90% of the MACs."""
+    from archcalc.roofline import roofline
+    from archcalc.validation.results import heaviest, spearman
+
+    roof = roofline(predicted, profile, "float32")
+    ms = {layer.name: layer.time * 1e3 for layer in roof.layers}
+    layers = [replace(t, predicted_ms=ms[t.name]) for t in latency.layers]
+    blocks = [replace(t, predicted_ms=roof.time_of(t.name) * 1e3) for t in latency.blocks]
+    ranked = heaviest({layer.name: layer.figures.macs for layer in predicted.layers}) if layers else []
+    measured = {t.name: t.ms for t in layers}
+    rho = spearman([ms[name] for name in ranked], [measured[name] for name in ranked]) if ranked else None
+    return replace(latency, model=replace(latency.model, predicted_ms=roof.total * 1e3), blocks=blocks,
+                   layers=layers, profile=profile.name, rank_correlation=rho, ranked=len(ranked))
 
 
 def _check_latency(latency: str, threads: int | None) -> None:

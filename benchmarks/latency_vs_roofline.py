@@ -1,0 +1,101 @@
+"""Measured per-layer latency of every bundled model on this CPU (one thread) against the roofline's
+prediction on a device profile of this CPU.
+
+Each model is built at its own input size, batch 1, and timed per layer as `archcalc validate
+--latency per-layer --threads 1` times it (`archcalc.validation.measure_latency`): the median of
+--runs passes after --warmup. The measurements are saved to --cache (and read from it when there,
+so the profile can change without measuring again). For each model it prints the predicted and
+measured latency, measured / predicted, and Spearman's rank correlation of predicted and measured
+per-layer times over the layers that hold 90% of the MACs.
+
+Usage: OMP_NUM_THREADS=1 python benchmarks/latency_vs_roofline.py --profile cpu.yaml [--runs 3]
+       [--warmup 1] [--cache latency.json] [MODEL …]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+
+def measure(name: str, variant, path, runs: int, warmup: int) -> dict:
+    from archcalc.spec import load_graph
+    from archcalc.validation import measure_latency
+
+    latency = measure_latency(load_graph(path, variant), runs=runs, warmup=warmup, latency="per-layer", threads=1)
+    return {"model": name, "runs": runs, "warmup": warmup, "ms": latency.model.ms,
+            "layers": {t.name: [t.ms, t.min_ms, t.max_ms] for t in latency.layers}}
+
+
+def compare(entry, measured: dict, profile) -> dict:
+    import archcalc
+    from archcalc.roofline import roofline
+    from archcalc.validation.results import heaviest, spearman
+
+    stats = archcalc.analyze(entry.path, variant=entry.variant)
+    roof = roofline(stats, profile, "float32").by_name()
+    macs = {layer.name: layer.figures.macs for layer in stats.layers}
+    ranked = heaviest(macs)
+    predicted = [roof[name].time * 1e3 for name in ranked]
+    times = [measured["layers"][name][0] for name in ranked]
+    total = sum(layer.time for layer in roof.values()) * 1e3
+    return {"model": entry.name, "macs": stats.totals.macs, "predicted_ms": total, "measured_ms": measured["ms"],
+            "ratio": measured["ms"] / total if total else float("nan"), "ranked": len(ranked),
+            "spearman": spearman(predicted, times),
+            "layers_ms": sum(t[0] for t in measured["layers"].values())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*")
+    parser.add_argument("--profile", help="a device profile file of this CPU ('archcalc device-profile -o FILE')")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--cache", type=Path, default=Path("latency_measured.json"))
+    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    args = parser.parse_args()
+
+    import torch
+
+    from archcalc.spec import bundled
+
+    entries = [e for e in bundled() if not args.models or e.name in args.models]
+    cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+    for entry in entries:
+        if entry.name not in cache:
+            start = time.perf_counter()
+            cache[entry.name] = measure(entry.name, entry.variant, entry.path, args.runs, args.warmup)
+            print(f"measured {entry.name}: {cache[entry.name]['ms']:.1f} ms "
+                  f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+            args.cache.write_text(json.dumps(cache, indent=1))
+    if not args.profile:
+        return
+    from archcalc.devices import load_profile
+
+    profile = load_profile(args.profile)
+    rows = [compare(entry, cache[entry.name], profile) for entry in entries]
+    print(f"# {platform.processor() or platform.machine()} · torch {torch.__version__} · one thread · "
+          f"profile {profile.name} ({args.profile}) · median of {args.runs} runs after {args.warmup} warm-up")
+    head = ["model", "GMACs", "predicted ms", "measured ms", "measured/predicted", "layers (90% MACs)", "Spearman"]
+    lines = [head] + [[r["model"], f"{r['macs'] / 1e9:.2f}", f"{r['predicted_ms']:.1f}", f"{r['measured_ms']:.1f}",
+                       f"{r['ratio']:.2f}", str(r["ranked"]),
+                       "–" if r["spearman"] is None else f"{r['spearman']:.2f}"] for r in rows]
+    if args.markdown:
+        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+        print("\n".join("| " + " | ".join(line) + " |" for line in lines[1:]))
+    else:
+        widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+        for line in lines:
+            print("  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(line, widths))))
+    within = [r for r in rows if 0.5 <= r["ratio"] <= 2]
+    ranked = [r for r in rows if r["spearman"] is not None and r["spearman"] >= 0.8]
+    print(f"\npredicted within a factor of 2 of measured: {len(within)} of {len(rows)} models; "
+          f"rank correlation ≥ 0.8: {len(ranked)} of {len(rows)}")
+
+
+if __name__ == "__main__":
+    main()
