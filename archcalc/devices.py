@@ -57,7 +57,7 @@ class DeviceProfile:
     @property
     def launch(self) -> float:
         """Fixed cost of one kernel launch in seconds."""
-        return self.launch_us * 1e-6
+        return self.launch_us / 1e6
 
     def reached(self, work: str) -> float:
         """The fraction of its roofline `work` reaches here: 1 where the profile does not say."""

@@ -16,6 +16,8 @@ No torch here: the roofline is worked out from the spec's figures alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,6 +27,8 @@ from archcalc.errors import UserError
 from archcalc.layers.base import numel
 from archcalc.stats import DTYPE_BYTES, ModelStats
 
+_new = tuple.__new__
+"""Makes a named tuple without its own __new__ (a Python function): one is made for every layer."""
 COMPUTE, MEMORY, NONE = "compute", "memory", "none"
 """What bounds a layer's time: its FLOPs, its bytes, or nothing (it runs no kernel)."""
 FLOPS_CONVENTION = "torch"
@@ -48,21 +52,25 @@ class LayerRoofline(NamedTuple):
     """Bytes / bandwidth."""
     time: float
     """The prediction: max(compute, memory) / efficiency + launch; 0 without a kernel."""
+    intensity: float | None
+    """FLOPs per byte moved; None for a layer that moves nothing."""
+    bound: str
+    """COMPUTE, MEMORY, or NONE for a layer that runs no kernel."""
 
-    @property
-    def intensity(self) -> float | None:
-        """FLOPs per byte moved; None for a layer that moves nothing."""
-        return self.flops / self.bytes if self.bytes else None
 
-    @property
-    def bound(self) -> str:
-        if not self.launches:
-            return NONE
-        return COMPUTE if self.compute_time > self.memory_time else MEMORY
+def intensity(flops: int, moved: int) -> float | None:
+    return flops / moved if moved else None
+
+
+def bound(launches: bool, compute_time: float, memory_time: float) -> str:
+    if not launches:
+        return NONE
+    return COMPUTE if compute_time > memory_time else MEMORY
 
 
 class Share(NamedTuple):
-    """The roofline figures of a table row: a layer, or a block summed over its layers."""
+    """The roofline figures of a block: the sums of its layers' (its bound: what bounds the sum
+    of their times)."""
 
     flops: int
     bytes: int
@@ -71,8 +79,13 @@ class Share(NamedTuple):
     time: float
     launches: bool
 
-    intensity = LayerRoofline.intensity
-    bound = LayerRoofline.bound
+    @property
+    def intensity(self) -> float | None:
+        return intensity(self.flops, self.bytes)
+
+    @property
+    def bound(self) -> str:
+        return bound(self.launches, self.compute_time, self.memory_time)
 
 
 @dataclass(frozen=True)
@@ -83,33 +96,32 @@ class Roofline:
     dtype: str
     layers: list[LayerRoofline]
 
-    @property
+    @cached_property
     def total(self) -> float:
         """The model's predicted latency in seconds: its layers one after another."""
-        return sum(layer.time for layer in self.layers)
+        return sum(map(attrgetter("time"), self.layers))
 
-    @property
+    @cached_property
     def flops(self) -> int:
-        return sum(layer.flops for layer in self.layers)
+        return sum(map(attrgetter("flops"), self.layers))
 
-    @property
+    @cached_property
     def bytes(self) -> int:
-        return sum(layer.bytes for layer in self.layers)
+        return sum(map(attrgetter("bytes"), self.layers))
 
-    @property
+    @cached_property
     def kernels(self) -> int:
         """How many layers run a kernel."""
-        return sum(layer.launches for layer in self.layers)
+        return sum(map(attrgetter("launches"), self.layers))
 
     def by_name(self) -> dict[str, LayerRoofline]:
         return {layer.name: layer for layer in self.layers}
 
-    def grouped(self, depth: int | None = None) -> dict[str, Share]:
-        """By row name of `ModelStats.rows(depth)`: each layer's figures, or with `depth` each
-        block's summed over its layers (its bound: what bounds the sum of their times)."""
+    def grouped(self, depth: int | None = None) -> dict[str, LayerRoofline | Share]:
+        """By row name of `ModelStats.rows(depth)`: each layer, or with `depth` each block's
+        figures summed over its layers (Share)."""
         if depth is None:
-            return {layer.name: Share(layer.flops, layer.bytes, layer.compute_time, layer.memory_time,
-                                      layer.time, layer.launches) for layer in self.layers}
+            return self.by_name()
         groups: dict[str, list[LayerRoofline]] = {}
         for layer in self.layers:
             groups.setdefault(".".join(layer.name.split(".")[:depth]), []).append(layer)
@@ -148,22 +160,22 @@ def roofline(stats: ModelStats, profile: DeviceProfile | str | Path, dtype: str 
         found = known.get(key)
         if found is None:
             found = known[key] = _layer(node, in_shapes, layer, itemsize, peak, bandwidth, launch, profile)
-        layers.append(LayerRoofline(layer.name, layer.kind, *found))
+        layers.append(_new(LayerRoofline, (layer.name, layer.kind, *found)))
     return Roofline(profile, dtype, layers)
 
 
 def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, launch, profile) -> tuple:
-    """(work, launches, flops, bytes, compute time, memory time, time) of one layer."""
+    """The figures of one layer after its name and kind (LayerRoofline's)."""
     kind, a, out = node.kind, node.attrs, layer.shape
     work = kind.work(a, in_shapes)
     if not kind.launches(a, in_shapes, out):
-        return work, False, 0, 0, 0.0, 0.0, 0.0
+        return work, False, 0, 0, 0.0, 0.0, 0.0, None, NONE
     flops = 2 * counted(layer.counts[FLOPS_CONVENTION])
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
-    moved = (sum(map(numel, read)) + layer.figures.params + numel(out)) * itemsize \
-        + kind.buffer_bytes(a, in_shapes, itemsize)
+    moved = (sum(map(numel, read)) + numel(out)) * itemsize + kind.weights_read(a, in_shapes, itemsize)
     compute, memory = flops / peak, moved / bandwidth
-    return work, True, flops, moved, compute, memory, max(compute, memory) / profile.reached(work) + launch
+    time = max(compute, memory) / profile.reached(work) + launch
+    return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory)
 
 
 __all__ = ["COMPUTE", "MEMORY", "NONE", "LayerRoofline", "Roofline", "roofline"]

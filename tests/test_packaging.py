@@ -26,6 +26,7 @@ def test_wheel_contains_the_specs(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for spec in sorted((ROOT / "specs").glob("*.yaml")):
         assert f"archcalc/specs/{spec.name}" in names
+    assert "archcalc/devices.yaml" in names  # the device profiles of the roofline
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     core = [line for line in metadata.splitlines()
             if line.startswith("Requires-Dist") and "extra ==" not in line]
@@ -39,11 +40,13 @@ def test_installed_package_resolves_bundled_names(wheel, tmp_path):
     probe = ("import archcalc, sys\n"
              "from archcalc.spec.catalog import specs_dir\n"
              "print(archcalc.__file__)\nprint(specs_dir())\n"
-             "print(archcalc.analyze('vgg16').totals.params)\n")
+             "print(archcalc.analyze('vgg16').totals.params)\n"
+             "from archcalc.devices import load_profile\nprint(load_profile('h200').memory_gbps)\n")
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             cwd=tmp_path, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
-    module_file, specs, params = result.stdout.split()
+    module_file, specs, params, bandwidth = result.stdout.split()
     assert module_file.startswith(str(target)) and specs.startswith(str(target))
     assert int(params) == 138_357_544  # torchvision vgg16 num_params
+    assert float(bandwidth) == 4800  # the bundled profiles, read from the installed package

@@ -53,6 +53,10 @@ COMMANDS: dict[str, Command] = {
     "import": Command("archcalc.commands.importing:import_model",
                       "Write the spec of a torch module (traced with torch.fx): its layers, blocks and repeats,\n"
                       "checked against the module's parameters and state dict."),
+    "device-profile": Command("archcalc.commands.device_profile:device_profile",
+                              "Measure this machine's device (CPU, or a CUDA GPU) for the roofline: GEMM FLOP/s per\n"
+                              "dtype, copy bandwidth, launch cost, and the efficiency of each kind of work on\n"
+                              "synthetic layers; a profile file for 'table --device-profile FILE'."),
     "check": Command("archcalc.commands.check:check",
                      "Hold each model's parameters, MACs, FLOPs and activation memory to the baseline, its\n"
                      "budgets and its spec's expect: block. Exit 0 when all hold, 1 when any does not."),

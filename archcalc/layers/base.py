@@ -195,6 +195,11 @@ class LayerKind:
         by default a new output tensor and nothing else (kinds that differ say so)."""
         return Footprint()
 
+    def weights_read(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
+        """The bytes of parameters and buffers its forward reads at inference (`archcalc.roofline`):
+        by default all of them."""
+        return self.params(a, shapes).trainable * itemsize + self.buffer_bytes(a, shapes, itemsize)
+
     def launches(self, a: Attrs, shapes: list[Shape], out: Shape) -> bool:
         """Whether the layer runs a kernel at inference (`archcalc.roofline`): it makes a new output
         or works in place; a view (flatten, permute, a slice) or the input itself (identity, dropout

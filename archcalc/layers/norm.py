@@ -67,6 +67,11 @@ class _BatchNorm(LayerKind):
         """The running mean and variance in the model's dtype; the counter of batches an int64."""
         return 2 * shapes[0][1] * itemsize + INDEX_BYTES if a.track_running_stats else 0
 
+    def weights_read(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
+        """The scale and shift, and the running mean and variance: never the counter of batches."""
+        stats = 2 * shapes[0][1] if a.track_running_stats else 0
+        return (self.params(a, shapes).trainable + stats) * itemsize
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(num_features=shapes[0][1], eps=a.eps, momentum=a.momentum, affine=a.affine,
                     track_running_stats=a.track_running_stats)

@@ -82,8 +82,7 @@ def roofline_dict(roof: Roofline) -> dict:
 
 def to_json(stats: ModelStats, rows: list[Row], depth: int | None, roof: Roofline | None = None) -> str:
     fields = stats.receptive_fields or {}
-    # without a roofline, the rows of numbers are written by `numeric_rows_json`
-    numeric = bool(rows) and not stats.formulas and roof is None
+    numeric = bool(rows) and not stats.formulas  # then the rows are written by `numeric_rows_json`
     shares = roof.grouped(depth) if roof else None
     document = {
         "schema": SCHEMA,
@@ -114,7 +113,10 @@ def to_json(stats: ModelStats, rows: list[Row], depth: int | None, roof: Rooflin
         return text
     # the rows in a line of the document's own (a text value holds no line break)
     head, _, tail = text.partition('\n  "rows": [],\n')
-    return "".join([head, '\n  "rows": [\n', numeric_rows_json(rows, fields), "\n  ],\n", tail])
+    texts = numeric_rows_json(rows, fields)
+    if shares is not None:
+        texts = with_roofline(texts, rows, fields, shares)
+    return "".join([head, '\n  "rows": [\n', ",\n".join(texts), "\n  ],\n", tail])
 
 
 def record(index: int, row: Row, fields: dict) -> dict:
@@ -122,9 +124,9 @@ def record(index: int, row: Row, fields: dict) -> dict:
     return {**row_dict(index, row), "receptive_field": field_dict(fields.get(row.name))}
 
 
-def numeric_rows_json(rows: list[Row], fields: dict) -> str:
-    """The rows of a numeric analysis as `json.dumps(indent=2)` writes them in the document (without
-    the brackets around them), in a fraction of its time (it runs in Python where indented): each
+def numeric_rows_json(rows: list[Row], fields: dict) -> list[str]:
+    """The rows of a numeric analysis as `json.dumps(indent=2)` writes them in the document (each
+    row's text, to be joined by ',\\n' between the brackets), in a fraction of its time (it runs in Python where indented): each
     row is its layout, the row's text with a hole for each value, made once for each shape rank
     with or without a receptive field, filled in one step. A number fills its hole as JSON writes
     it (`%s`); the names and kinds are encoded by the C encoder, the names in one call. The shape,
@@ -144,7 +146,35 @@ def numeric_rows_json(rows: list[Row], fields: dict) -> str:
         if figures is None:
             figures = written[row.shape, row.figures, row.share] = figures_layout % _figure_values(row)
         texts.append(layout % (index, name, kinds[row.kind], row.layers, figures, *_field_values(field)))
-    return ",\n".join(texts)
+    return texts
+
+
+_ROW_END = "\n    }"
+"""How a row's text ends in the document (json.dumps(indent=2) of a dict in the list of rows)."""
+
+
+def with_roofline(texts: list[str], rows: list[Row], fields: dict, shares: dict) -> list[str]:
+    """The rows' texts (`numeric_rows_json`) each with its roofline (`share_dict`) as its last key,
+    as json.dumps writes it: a layout made from the first row's and checked against json.dumps,
+    filled for each row (a float as JSON writes it is its repr, None is null)."""
+    first = {**record(1, rows[0], fields), "roofline": share_dict(shares[rows[0].name])}
+    full = _row_text(first)
+    roof_text = full[len(texts[0]) - len(_ROW_END):len(full) - len(_ROW_END)]
+    layout = roof_text.replace("%", "%%")
+    for value in share_dict(shares[rows[0].name]).values():
+        text = json.dumps(value)
+        at = layout.index(": " + text) + 2
+        layout = layout[:at] + layout[at:].replace(text, "%s" if not isinstance(value, str) else '"%s"', 1)
+    made = [text[:-len(_ROW_END)] + layout % _share_values(shares[row.name]) + _ROW_END
+            for text, row in zip(texts, rows)]
+    if made[0] != full:
+        raise RuntimeError("with_roofline writes a row otherwise than json.dumps")
+    return made
+
+
+def _share_values(share: Share) -> tuple:
+    intensity = share.intensity
+    return share.flops, share.bytes, _NULL if intensity is None else repr(intensity), share.bound, repr(share.time)
 
 
 _FIGURES_OF = attrgetter(*FIGURES)

@@ -1,0 +1,28 @@
+"""archcalc device-profile: measure this machine's device as a profile for the roofline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from archcalc.commands import OUTPUT, Option, emit
+
+
+def device_profile(
+    device: str = Option("auto", "cpu, cuda, or auto: cuda where torch has it, else cpu.", choices=("auto", "cpu", "cuda")),
+    threads: int = Option(1, "Threads torch uses on the CPU (one by default: the figures of one core).", min=1),
+    dtype: str = Option("float32", "Element type the efficiencies per kind of work are measured in.",
+                        choices=("float32", "float16", "bfloat16", "float64")),
+    name: str | None = Option(None, "The profile's name in the file (default: local-cpu or local-cuda).", ("--name",)),
+    output: Path | None = OUTPUT,
+) -> None:
+    from archcalc.dependencies import require
+
+    torch = require("torch", "archcalc device-profile")
+    import gc
+
+    gc.enable()  # torch runs for seconds: the collector is back on for it
+    from archcalc.devices import profile_document
+    from archcalc.measure_device import measure_profile
+
+    chosen = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    emit(profile_document(measure_profile(chosen, threads, dtype, name)), output)

@@ -1,0 +1,185 @@
+"""`archcalc device-profile`: measure the local device (the CPU, or a CUDA GPU) as a device profile
+(`archcalc.devices`) that the roofline (`archcalc.roofline`) can predict with.
+
+- peak FLOP/s per dtype: the best of repeated square GEMMs (torch.mm) in that dtype;
+- memory bandwidth: the best of repeated copies of a buffer far larger than the caches, counting
+  the bytes read and written;
+- launch cost: the median time of a tiny operation (an in-place add on one element), run many
+  times in a row;
+- efficiencies: the fraction of its roofline (on the figures above) each kind of work reaches on
+  SYNTHETIC layers built here (SYNTHETIC), never the bundled models that the profile is then used
+  to predict: the median of repeated runs of each layer, its launch cost taken off.
+
+torch is imported only here, when the command runs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from archcalc.devices import DeviceProfile
+from archcalc.errors import DeviceError, Location
+from archcalc.graph import Graph, Node
+from archcalc.layers import LAYER_KINDS
+
+GEMM_SIZE = {"cpu": 512, "cuda": 8192}
+"""The side of the square matrices of the GEMM, by device type."""
+COPY_BYTES = {"cpu": 256 * 2**20, "cuda": 2 * 2**30}
+"""The size of the buffer copied for the bandwidth, by device type: far beyond any cache."""
+BATCH = {"cpu": 1, "cuda": 32}
+"""The batch of the synthetic layers, by device type: on a GPU a batch of one is over in about
+the time of its launch, which would leave nothing of the layer's own time to measure."""
+SYNTHETIC: dict[str, list[tuple[str, dict, tuple[int, ...]]]] = {
+    "depthwise_conv": [("conv2d", {"out": 128, "kernel": 3, "padding": 1, "groups": 128, "bias": False}, (128, 56, 56))],
+    "pointwise_conv": [("conv2d", {"out": 128, "kernel": 1, "bias": False}, (128, 56, 56))],
+    "conv": [("conv2d", {"out": 64, "kernel": 3, "padding": 1, "bias": False}, (64, 56, 56))],
+    "linear": [("linear", {"out": 768}, (28, 28, 192))],
+    "memory": [("relu", {}, (64, 112, 112)), ("batchnorm2d", {}, (64, 112, 112)),
+               ("maxpool2d", {"kernel": 3, "stride": 2, "padding": 1}, (64, 112, 112))],
+}
+"""For each kind of work (`archcalc.layers.base.WORK`), the layers it is measured on: kind,
+fields and input C×H×W (before the batch). Sizes of the kind ResNet, MobileNet and ConvNeXt run;
+a kind of work with several layers gets the median of their efficiencies."""
+BUDGET_S = 0.3
+"""How long each measurement repeats for (after its warm-up), at least MIN_RUNS times."""
+MIN_RUNS = 5
+
+
+def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32",
+                    key: str | None = None) -> DeviceProfile:
+    """Measure the device; `dtype` is the one the efficiencies are measured in."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("--device cuda: no CUDA device is available to torch here",
+                          hint="use --device cpu, or run on a machine with a CUDA GPU")
+    torch.set_num_threads(threads)
+    clock = _Clock(device)
+    peaks = {name: _gemm_tflops(torch, clock, device, name) for name in _dtypes(torch, device)}
+    peaks = {name: value for name, value in peaks.items() if value is not None}
+    if dtype not in peaks:
+        raise DeviceError(f"the efficiencies are measured in {dtype}, which {device} does not run here",
+                          hint=f"choose --dtype from {', '.join(peaks)}")
+    gbps = _copy_gbps(torch, clock, device)
+    launch_us = _launch_us(torch, clock, device)
+    name = _device_name(torch, device, threads)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name})"
+    base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)")
+    efficiency = {work: statistics.median(_efficiency(torch, clock, device, base, dtype, *layer) for layer in layers)
+                  for work, layers in SYNTHETIC.items()}
+    size = GEMM_SIZE[device]
+    sources = {
+        "peak_tflops": f"{how}: the best of repeated {size}×{size} GEMMs (torch.mm) in each dtype",
+        "memory_gbps": f"{how}: the best of repeated copies of {COPY_BYTES[device] // 2**20} MiB, bytes read and written",
+        "launch_us": f"{how}: the median time of an in-place add on one element, many in a row",
+        "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
+                      "SYNTHETIC), as a fraction of their roofline on the figures above, launch cost taken off",
+    }
+    return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
+                         "(measured)")
+
+
+class _Clock:
+    """Seconds of a callable run `runs` times, read after the device has finished."""
+
+    def __init__(self, device: str) -> None:
+        import torch
+
+        self.sync: Callable[[], None] = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def times(self, run: Callable[[], object], warmup: int = 2, each: int = 1) -> list[float]:
+        """The seconds of each of at least MIN_RUNS timed groups of `each` calls, repeated for
+        BUDGET_S; per call."""
+        for _ in range(warmup):
+            run()
+        self.sync()
+        out: list[float] = []
+        spent = 0.0
+        while len(out) < MIN_RUNS or spent < BUDGET_S:
+            start = time.perf_counter()
+            for _ in range(each):
+                run()
+            self.sync()
+            took = time.perf_counter() - start
+            out.append(took / each)
+            spent += took
+        return out
+
+
+def _dtypes(torch, device: str) -> list[str]:
+    return ["float32", "float16", "bfloat16", "float64"]
+
+
+def _gemm_tflops(torch, clock: _Clock, device: str, dtype: str) -> float | None:
+    """The best achieved TFLOP/s of a square GEMM in `dtype`; None where torch has no GEMM for it here."""
+    size = GEMM_SIZE[device]
+    kind = getattr(torch, dtype)
+    try:
+        a = torch.randn(size, size, device=device).to(kind)
+        b = torch.randn(size, size, device=device).to(kind)
+        torch.mm(a, b)
+    except RuntimeError:
+        return None
+    best = min(clock.times(lambda: torch.mm(a, b)))
+    return round(2 * size**3 / best / 1e12, 4)
+
+
+def _copy_gbps(torch, clock: _Clock, device: str) -> float:
+    count = COPY_BYTES[device] // 4
+    source = torch.ones(count, device=device)
+    target = torch.empty_like(source)
+    best = min(clock.times(lambda: target.copy_(source)))
+    return round(2 * count * 4 / best / 1e9, 2)
+
+
+def _launch_us(torch, clock: _Clock, device: str) -> float:
+    tiny = torch.zeros(1, device=device)
+    return round(statistics.median(clock.times(lambda: tiny.add_(1), warmup=100, each=1000)) * 1e6, 3)
+
+
+def _device_name(torch, device: str, threads: int) -> str:
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    import platform
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {threads} thread{'s' if threads != 1 else ''}"
+
+
+def synthetic_graph(kind: str, fields: dict, shape: tuple[int, ...]) -> Graph:
+    """A one-layer graph of a synthetic layer."""
+    layer_kind = LAYER_KINDS[kind]
+    where = Location("archcalc.measure_device", 0, 0)
+    node = Node("layer", layer_kind, layer_kind.resolve(fields), ("input",), where)
+    return Graph(f"synthetic {kind}", "synthetic", "archcalc.measure_device", None, shape, [node], {}, where)
+
+
+def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, kind: str, fields: dict,
+                shape: tuple[int, ...]) -> float:
+    """The fraction of its roofline (launch cost apart) one synthetic layer reaches."""
+    from archcalc.analysis import analyze_graph
+    from archcalc.roofline import roofline
+    from archcalc.torchmodel import build_layer
+
+    graph = synthetic_graph(kind, fields, shape)
+    batch = BATCH[device]
+    stats = analyze_graph(graph, batch=batch, dtype=dtype)
+    layer = roofline(stats, base, dtype).layers[0]
+    node = graph.nodes[0]
+    kind_dtype = getattr(torch, dtype)
+    with torch.device(device):
+        module = build_layer(node.kind, node.attrs, [stats.input_shape]).to(kind_dtype).eval()
+        x = torch.randn(stats.input_shape, device=device).to(kind_dtype)
+    with torch.no_grad():
+        took = statistics.median(clock.times(lambda: module(x)))
+    own = took - base.launch
+    return max(layer.compute_time, layer.memory_time) / (own if own > 0 else took)

@@ -1,0 +1,357 @@
+"""The roofline (archcalc.roofline, docs/latency.md): bytes and FLOPs per layer against the built
+torch model, the arithmetic against a hand computation from the profile file's own figures, the
+profile files and their errors, and the columns `table --device-profile` adds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from archcalc.analysis import analyze
+from archcalc.devices import BUNDLED, bundled_profiles, load_profile
+from archcalc.roofline import roofline
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))["devices"]
+"""The bundled profile file as YAML reads it: the figures the hand computations start from."""
+
+
+# --- against torch -------------------------------------------------------------------------------
+
+def _torch_reference(model_name: str, dtype: str, input: str | None = None):
+    """For each leaf module of the built model, run once: the bytes of the tensors its forward
+    reads (the inputs it is given, its parameters and floating-point buffers) and writes (its
+    output), FlopCounterMode's FLOPs, and whether any aten operation it runs is more than a view
+    (a kernel): seen by a dispatch mode around every operation."""
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archcalc.analysis import input_shape
+    from archcalc.torchmodel import build_torch
+
+    kind = getattr(torch, dtype)
+    model = build_torch(model_name, input=input).eval().to(kind)
+    stats = analyze(model_name, input=input)
+    x = torch.randn(stats.input_shape).to(kind)
+    current = [None]
+    kernels: dict[str, bool] = defaultdict(bool)
+
+    class Operations(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            returns = func._schema.returns
+            view = bool(returns) and all(r.alias_info is not None and not r.alias_info.is_write for r in returns)
+            kernels[current[0]] |= not view
+            return func(*args, **(kwargs or {}))
+
+    moved: dict[str, int] = {}
+    leaves = {name: module for name, module in model.named_modules() if name and not list(module.children())}
+
+    def before(name):
+        return lambda module, args: current.__setitem__(0, name)
+
+    def after(name):
+        def hook(module, args, out):
+            def size(tensor):
+                return tensor.numel() * tensor.element_size()
+
+            weights = [*module.parameters(), *(b for b in module.buffers() if b.is_floating_point())]
+            moved[name] = sum(size(t) for t in args if isinstance(t, torch.Tensor)) \
+                + sum(map(size, weights)) + size(out)
+        return hook
+
+    for name, module in leaves.items():
+        module.register_forward_pre_hook(before(name))
+        module.register_forward_hook(after(name))
+    with torch.no_grad(), Operations():
+        model(x)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
+    top = type(model).__name__ + "."  # FlopCounterMode names a module by its path under the model's class
+    flops = {name.removeprefix(top): sum(counts.values()) for name, counts in counter.get_flop_counts().items()}
+    assert input_shape  # the analysis and the build saw the same input
+    return leaves, moved, dict(kernels), flops
+
+
+@pytest.mark.parametrize(("model", "dtype"), [("resnet18", "float32"), ("mobilenet_v2", "bfloat16")])
+def test_bytes_flops_and_kernels_per_layer_are_torchs(model, dtype):
+    """Every layer that runs a kernel moves the bytes of the real tensors its module reads and
+    writes, in the model's dtype; a layer that runs only views (flatten) or returns its input
+    (dropout at inference) runs none and moves nothing; the FLOPs are FlopCounterMode's."""
+    leaves, moved, kernels, flops = _torch_reference(model, dtype)
+    roof = roofline(analyze(model, dtype=dtype), "h200")
+    assert [layer.name for layer in roof.layers] == list(leaves)
+    for layer in roof.layers:
+        assert layer.launches == kernels.get(layer.name, False), layer.name
+        assert layer.bytes == (moved[layer.name] if layer.launches else 0), layer.name
+        assert layer.flops == flops.get(layer.name, 0), layer.name
+    assert {layer.kind for layer in roof.layers if not layer.launches} >= {"flatten"}
+
+
+def test_a_view_an_identity_and_an_in_place_activation_against_torch(write_spec):
+    """Each layer kind's `launches` against what torch runs: permute and flatten views, identity
+    and dropout the input itself (no operation), an in-place ReLU an operation on its input. (A
+    flatten of a map torch keeps channels-last, behind a permute back to N, C, H, W, copies it:
+    archcalc counts a view there, docs/latency.md.)"""
+    path = write_spec("""
+        name: views
+        input: [8, 6, 6]
+        layers:
+          - conv: {kind: conv2d, out: 8, kernel: 3, padding: 1}
+          - relu: {kind: relu, inplace: true}
+          - same: identity
+          - drop: {kind: dropout, p: 0.2}
+          - pool: {kind: avgpool2d, kernel: 2}
+          - flat: flatten
+          - fc: {kind: linear, out: 4}
+          - last: {kind: permute, dims: [1, 0]}
+          - norm: layer_norm
+          - back: {kind: permute, dims: [1, 0]}
+    """)
+    leaves, moved, kernels, _ = _torch_reference(str(path), "float32")
+    roof = roofline(analyze(path), "a100-80gb")
+    assert {layer.name: layer.launches for layer in roof.layers} == \
+        {name: kernels.get(name, False) for name in leaves}
+    assert [layer.name for layer in roof.layers if not layer.launches] == ["same", "drop", "flat", "last", "back"]
+    for layer in roof.layers:
+        assert layer.bytes == (moved[layer.name] if layer.launches else 0), layer.name
+
+
+# --- the arithmetic, by hand from the profile file -------------------------------------------------
+
+def test_two_layers_of_resnet50_on_the_h200_by_hand():
+    """conv1 (7×7, 3 → 64, stride 2, on 224×224) is memory-bound in bfloat16 on the H200, the
+    3×3 convolution of layer1.0 (64 → 64 on 56×56) compute-bound: each figure worked out here from
+    the shapes and from the numbers written in archcalc/devices.yaml."""
+    h200 = PROFILES["h200"]
+    peak, bandwidth, launch = h200["peak_tflops"]["bfloat16"] * 1e12, h200["memory_gbps"] * 1e9, h200["launch_us"] / 1e6
+    layers = roofline(analyze("resnet50", dtype="bfloat16"), "h200").by_name()
+
+    conv1 = layers["conv1"]
+    flops = 2 * (64 * 112 * 112) * (3 * 7 * 7)  # 2 per MAC: each output element, 3·7·7 MACs
+    moved = (3 * 224 * 224 + 64 * 3 * 7 * 7 + 64 * 112 * 112) * 2  # input, weight (no bias), output, 2 bytes each
+    assert (conv1.flops, conv1.bytes) == (flops, moved) == (236_027_904, 1_925_504)
+    assert conv1.bound == "memory" and flops / peak < moved / bandwidth
+    assert conv1.time == moved / bandwidth + launch
+    assert conv1.intensity == flops / moved
+
+    conv2 = layers["layer1.0.conv2"]
+    flops = 2 * (64 * 56 * 56) * (64 * 3 * 3)
+    moved = (64 * 56 * 56 + 64 * 64 * 3 * 3 + 64 * 56 * 56) * 2
+    assert (conv2.flops, conv2.bytes) == (flops, moved) == (231_211_008, 876_544)
+    assert conv2.bound == "compute"
+    assert conv2.time == flops / peak + launch
+
+
+def test_a_small_model_summed_by_hand(write_spec):
+    """The model's predicted latency is its layers' times one after another; a flatten costs
+    nothing. T4 in float16, figures from archcalc/devices.yaml."""
+    t4 = PROFILES["t4"]
+    peak, bandwidth, launch = t4["peak_tflops"]["float16"] * 1e12, t4["memory_gbps"] * 1e9, t4["launch_us"] / 1e6
+    path = write_spec("""
+        name: small
+        input: [16, 32, 32]
+        layers:
+          - conv: {kind: conv2d, out: 32, kernel: 3, padding: 1}
+          - relu: relu
+          - flat: flatten
+          - fc: {kind: linear, out: 10}
+    """)
+    roof = roofline(analyze(path, dtype="float16"), "t4")
+    conv = max(2 * 32 * 32 * 32 * 16 * 9 / peak, (16 * 32 * 32 + 32 * 16 * 9 + 32 + 32 * 32 * 32) * 2 / bandwidth)
+    relu = 2 * (32 * 32 * 32) * 2 / bandwidth
+    fc = max(2 * 32 * 32 * 32 * 10 / peak, (32 * 32 * 32 + 32 * 32 * 32 * 10 + 10 + 10) * 2 / bandwidth)
+    assert [layer.time for layer in roof.layers] == [conv + launch, relu + launch, 0.0, fc + launch]
+    assert roof.total == (conv + launch) + (relu + launch) + 0.0 + (fc + launch)
+    assert roof.grouped()["flat"].bound == "none"
+
+
+def test_efficiencies_divide_the_roofline_and_blocks_sum_their_layers(tmp_path):
+    profile = tmp_path / "slow.yaml"
+    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"slow": {
+        "name": "a device at a tenth of its memory roofline on depthwise convolutions",
+        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
+        "efficiency": {"depthwise_conv": 0.1},
+        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
+                    "efficiency": "made up"}}}}), encoding="utf-8")
+    stats = analyze("mobilenet_v2")
+    plain = roofline(stats, replace(load_profile(str(profile)), efficiency={}))
+    slow = roofline(stats, str(profile))
+    for fast, tenth in zip(plain.layers, slow.layers):
+        assert tenth.time == (fast.time / 0.1 if tenth.work == "depthwise_conv" else fast.time)
+    assert {layer.work for layer in slow.layers} >= {"depthwise_conv", "pointwise_conv", "conv", "linear", "memory"}
+    blocks = slow.grouped(1)
+    assert blocks["block2"].time == sum(layer.time for layer in slow.layers if layer.name.startswith("block2."))
+    assert sum(block.time for block in blocks.values()) == pytest.approx(slow.total, rel=1e-12)  # summed in another order
+
+
+# --- profile files ------------------------------------------------------------------------------------
+
+def test_every_bundled_profile_has_its_figures_and_their_sources():
+    profiles = bundled_profiles()
+    assert {"h200", "h100-sxm", "a100-80gb", "l4", "t4", "rtx-4090"} <= set(profiles)
+    for profile in profiles.values():
+        assert {"float32", "float16"} <= set(profile.peak_tflops)
+        assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us"}
+    # NVIDIA's datasheets (the URLs in the file): dense = half the "with sparsity" figure
+    assert profiles["h200"].peak_tflops["bfloat16"] == 1979 / 2 and profiles["h200"].memory_gbps == 4800
+    assert profiles["a100-80gb"].peak_tflops["float16"] == 312 and profiles["a100-80gb"].memory_gbps == 2039
+    assert "bfloat16" not in profiles["t4"].peak_tflops  # Turing has no BF16 Tensor Core path
+
+
+def _profile_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "profile.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = """schema: archcalc.devices/1
+devices:
+  mine:
+    name: My GPU
+    peak_tflops: {float32: 10}
+    memory_gbps: 500
+    launch_us: 4
+    sources: {peak_tflops: a datasheet, memory_gbps: a datasheet, launch_us: a measurement}
+"""
+
+
+@pytest.mark.parametrize(("broken", "says"), [
+    (GOOD.replace("schema: archcalc.devices/1", "schema: 2"), "schema: must be 'archcalc.devices/1', got 2"),
+    (GOOD.replace("memory_gbps: 500", "memory_gbps: 5e2"), "devices.mine.memory_gbps: must be a number above zero, got '5e2'"),
+    (GOOD.replace("launch_us: 4", "launch_us: -1"), "devices.mine.launch_us: must be a number zero or more, got -1"),
+    (GOOD.replace("float32: 10", "float23: 10"), "devices.mine.peak_tflops.float23: is not a dtype (did you mean 'float32'?)"),
+    (GOOD.replace("memory_gbps: a datasheet, ", ""), "devices.mine.sources.memory_gbps: is missing or empty"),
+    (GOOD.replace("    launch_us: 4\n", ""), "devices.mine: has no 'launch_us'"),
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    efficiency: {dw: 0.5}\n"),
+     "devices.mine.efficiency.dw: is not a kind of work"),
+    (GOOD + GOOD.split("devices:\n")[1].replace("mine", "other"), "holds 2 profiles (mine, other)"),
+    (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
+    ("- a list\n", "(top): must be a mapping"),
+])
+def test_a_broken_profile_file_is_one_clear_error(cli, tmp_path, broken, says):
+    path = _profile_file(tmp_path, broken)
+    result = cli("table", "resnet18", "--device-profile", path)
+    assert result.exit_code == 2
+    assert says in result.stderr and str(path) in result.stderr and "hint:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_names_and_dtypes_the_profile_lacks(cli):
+    result = cli("table", "resnet18", "--device-profile", "h20")
+    assert result.exit_code == 2 and "unknown device profile 'h20' (did you mean 'h200'?)" in result.stderr
+    result = cli("table", "resnet18", "--device-profile", "t4", "--dtype", "bfloat16")
+    assert result.exit_code == 2 and "'t4' (archcalc/devices.yaml) gives no peak for bfloat16" in result.stderr
+    result = cli("table", "resnet18", "--device-profile", "h200", "--input", "3xHxW")
+    assert result.exit_code == 2 and "the roofline is worked out at one size" in result.stderr
+
+
+def test_a_good_profile_file_is_taken(cli, tmp_path):
+    path = _profile_file(tmp_path, GOOD)
+    document = json.loads(cli("table", "resnet18", "--device-profile", path, "--format", "json").stdout)
+    assert document["roofline"]["profile"] == "mine" and document["roofline"]["peak_flops"] == 10e12
+
+
+# --- the command line --------------------------------------------------------------------------------
+
+def test_table_json_csv_text_and_markdown_carry_the_roofline(cli):
+    roof = roofline(analyze("resnet18", dtype="bfloat16"), "h200")
+    text = cli("table", "resnet18", "--device-profile", "h200", "--dtype", "bfloat16", "--format", "json").stdout
+    document = json.loads(text)
+    assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"  # the rows' fast writer is json's
+    summary = document["roofline"]
+    assert summary["time_s"] == roof.total and summary["kernels"] == roof.kernels
+    assert (summary["peak_flops"], summary["memory_bandwidth"], summary["launch_s"]) == (989.5e12, 4800e9, 5e-6)
+    first = document["rows"][0]["roofline"]
+    assert first == {"flops": 236_027_904, "bytes": (3 * 224 * 224 + 64 * 3 * 49 + 64 * 112 * 112) * 2,
+                     "intensity": 236_027_904 / 1_925_504, "bound": "memory", "time_s": roof.layers[0].time}
+    flatten = next(row for row in document["rows"] if row["kind"] == "flatten")["roofline"]
+    assert flatten == {"flops": 0, "bytes": 0, "intensity": None, "bound": "none", "time_s": 0.0}
+
+    for depth in ("1", "2"):
+        text = cli("table", "resnet18", "--device-profile", "h200", "--depth", depth, "--format", "json").stdout
+        assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+    rows = list(csv.DictReader(io.StringIO(cli("table", "resnet18", "--device-profile", "h200", "--depth", "1",
+                                               "--format", "csv").stdout)))
+    assert rows[-1]["name"] == "total"
+    assert float(rows[-1]["time_s"]) == roofline(analyze("resnet18"), "h200").total
+    # in float32 on the H200 (67 TFLOP/s, 4.8 TB/s) conv1 is compute-bound: 236 MFLOP take 3.5 µs, its 3.9 MB 0.8 µs
+    assert [row["bound"] for row in rows[:4]] == ["compute", "memory", "memory", "memory"]
+
+    text = cli("table", "resnet18", "--device-profile", "h200").stdout
+    assert "FLOP/B  bound" in text and "predicted on NVIDIA H200 SXM (141 GB HBM3e) (h200) in float32:" in text
+    markdown = cli("table", "resnet18", "--device-profile", "h200", "--format", "markdown").stdout
+    assert "| FLOP/B | bound | time |" in markdown
+
+
+def test_without_a_profile_nothing_changes(cli):
+    plain = cli("table", "resnet18", "--format", "json").stdout
+    assert "roofline" not in plain and "FLOP/B" not in cli("table", "resnet18").stdout
+
+
+def test_report_charts_predicted_time_beside_the_macs(cli):
+    report = cli("report", "mobilenet_v2", "--device-profile", "h200", "--dtype", "bfloat16").stdout
+    assert "## Predicted time beside MACs" in report and "xychart-beta" in report
+    assert "| FLOP/B | bound | time | time share |" in report
+    assert "| device profile | NVIDIA H200 SXM (141 GB HBM3e) (h200)" in report
+    assert "predicted latency" not in cli("report", "mobilenet_v2").stdout
+
+
+def test_the_roofline_path_never_imports_torch():
+    probe = ("import sys\nfrom archcalc.cli import main\n"
+             "sys.argv = ['archcalc', 'table', 'resnet152', '--device-profile', 'h200', '--format', 'json']\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "sys.stderr.write('torch' if 'torch' in sys.modules else 'no-torch')\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                            check=False)
+    assert result.stderr.strip() == "no-torch"
+    assert '"roofline"' in result.stdout
+
+
+# --- device-profile ---------------------------------------------------------------------------------
+
+def _quick(monkeypatch):
+    """Measurements short enough for a test: the figures are checked for their form, not their size."""
+    import archcalc.measure_device as measure
+
+    monkeypatch.setattr(measure, "BUDGET_S", 0.0)
+    monkeypatch.setattr(measure, "MIN_RUNS", 1)
+    monkeypatch.setattr(measure, "GEMM_SIZE", {"cpu": 64, "cuda": 256})
+    monkeypatch.setattr(measure, "COPY_BYTES", {"cpu": 4 * 2**20, "cuda": 64 * 2**20})
+
+
+def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    _quick(monkeypatch)
+    out = tmp_path / "cpu.yaml"
+    result = cli("device-profile", "--device", "cpu", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    profile = load_profile(str(out))
+    assert profile.key == "local-cpu" and profile.name.endswith(", 1 thread")
+    assert {"float32", "bfloat16"} <= set(profile.peak_tflops)
+    assert set(profile.efficiency) == {"depthwise_conv", "pointwise_conv", "conv", "linear", "memory"}
+    assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "efficiency"}
+    assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
+    table = cli("table", "resnet18", "--device-profile", out)
+    assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout
+
+
+def test_device_profile_on_cuda(cli, tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    _quick(monkeypatch)
+    result = cli("device-profile", "--device", "cuda", "-o", tmp_path / "gpu.yaml")
+    if not torch.cuda.is_available():
+        assert result.exit_code == 2 and "no CUDA device is available" in result.stderr
+        pytest.skip("no CUDA device: the error is checked, the measurement is not")
+    assert result.exit_code == 0, result.stderr
+    profile = load_profile(str(tmp_path / "gpu.yaml"))
+    assert profile.name == torch.cuda.get_device_name() and "bfloat16" in profile.peak_tflops
