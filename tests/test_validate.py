@@ -411,3 +411,17 @@ def test_the_heaviest_layers_hold_90_percent_of_the_macs_and_no_fewer_would():
     chosen = heaviest(macs)
     assert sum(macs[n] for n in chosen) >= 0.9 * stats.totals.macs > sum(macs[n] for n in chosen[:-1])
     assert min(macs[n] for n in chosen) >= max(macs[n] for n in macs if n not in chosen)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"latency": "layers"}, "unknown latency mode 'layers'"),
+    ({"threads": 0}, "threads must be a whole number from 1, got 0"),
+    ({"threads": True}, "threads must be a whole number from 1, got True"),
+    ({"device": "meta"}, "latency is measured on cpu or cuda, over one run or more"),
+    ({"runs": 0}, "latency is measured on cpu or cuda, over one run or more"),
+])
+def test_the_library_refuses_a_latency_it_cannot_measure(options, message):
+    from archcalc.validation import measure_latency
+
+    with pytest.raises(archcalc.SpecError, match=message):
+        measure_latency(load_graph("lenet5"), **options)
