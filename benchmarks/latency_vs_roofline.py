@@ -6,10 +6,13 @@ Each model is built at its own input size, batch 1, and timed per layer as `arch
 --runs passes after --warmup. The measurements are saved to --cache (and read from it when there,
 so the profile can change without measuring again). For each model it prints the predicted and
 measured latency, measured / predicted, and Spearman's rank correlation of predicted and measured
-per-layer times over the layers that hold 90% of the MACs.
+per-layer times over the layers that hold 90% of the MACs; with --fastest, of the fastest runs
+(the least disturbed where other work shares the cores); with --no-efficiency, against the bare
+roofline of the profile's peak and bandwidth. Nothing is fitted to the models.
 
-Usage: OMP_NUM_THREADS=1 python benchmarks/latency_vs_roofline.py --profile cpu.yaml [--runs 3]
-       [--warmup 1] [--cache latency.json] [MODEL …]
+Usage: archcalc device-profile --device cpu -o cpu.yaml
+       OMP_NUM_THREADS=1 python benchmarks/latency_vs_roofline.py --profile cpu.yaml [--runs 3]
+       [--warmup 1] [--cache latency.json] [--fastest] [--no-efficiency] [--markdown] [MODEL …]
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def measure(name: str, variant, path, runs: int, warmup: int) -> dict:
             "layers": {t.name: [t.ms, t.min_ms, t.max_ms] for t in latency.layers}}
 
 
-def compare(entry, measured: dict, profile) -> dict:
+def compare(entry, measured: dict, profile, fastest: bool = False) -> dict:
     import archcalc
     from archcalc.roofline import roofline
     from archcalc.validation.results import heaviest, spearman
@@ -42,10 +45,11 @@ def compare(entry, measured: dict, profile) -> dict:
     macs = {layer.name: layer.figures.macs for layer in stats.layers}
     ranked = heaviest(macs)
     predicted = [roof[name].time * 1e3 for name in ranked]
-    times = [measured["layers"][name][0] for name in ranked]
+    times = [measured["layers"][name][1 if fastest else 0] for name in ranked]
     total = sum(layer.time for layer in roof.values()) * 1e3
+    ms = measured["min_ms"] if fastest else measured["ms"]
     return {"model": entry.name, "macs": stats.totals.macs, "predicted_ms": total, "measured_ms": measured["ms"],
-            "fastest_ms": measured.get("min_ms", float("nan")), "ratio": measured["ms"] / total if total else float("nan"),
+            "fastest_ms": measured.get("min_ms", float("nan")), "ratio": ms / total if total else float("nan"),
             "ranked": len(ranked), "spearman": spearman(predicted, times)}
 
 
@@ -57,6 +61,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path("latency_measured.json"))
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser.add_argument("--fastest", action="store_true",
+                        help="compare the fastest run of the model and of each layer, not the median: the run least "
+                             "disturbed on a busy machine")
     parser.add_argument("--no-efficiency", action="store_true",
                         help="drop the profile's efficiencies per kind of work: the bare roofline of its peak and bandwidth")
     args = parser.parse_args()
@@ -81,11 +88,11 @@ def main() -> None:
     profile = load_profile(args.profile)
     if args.no_efficiency:
         profile = replace(profile, efficiency={})
-    rows = [compare(entry, cache[entry.name], profile) for entry in entries]
+    rows = [compare(entry, cache[entry.name], profile, args.fastest) for entry in entries]
     print(f"# {platform.processor() or platform.machine()} · torch {torch.__version__} · one thread · "
           f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}) · "
-          f"median of {args.runs} runs after {args.warmup} warm-up")
-    head = ["model", "GMACs", "predicted ms", "measured ms", "fastest ms", "measured/predicted", "layers (90% MACs)",
+          f"{'fastest' if args.fastest else 'median'} of {args.runs} runs after {args.warmup} warm-up")
+    head = ["model", "GMACs", "predicted ms", "median ms", "fastest ms", "measured/predicted", "layers (90% MACs)",
             "Spearman"]
     lines = [head] + [[r["model"], f"{r['macs'] / 1e9:.2f}", f"{r['predicted_ms']:.1f}", f"{r['measured_ms']:.1f}",
                        f"{r['fastest_ms']:.1f}", f"{r['ratio']:.2f}", str(r["ranked"]),
