@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
-import subprocess
 
 from table_speed import ROOT, archcalc_command, plain_stack
 
 
 def seconds(command: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
     return time.perf_counter() - start
 
 
@@ -36,7 +36,7 @@ def main() -> None:
         "table (10,000 layers)": [*archcalc, "table", stack],
     }
     roof = ["--device-profile", "h200", "--dtype", "bfloat16"]
-    commands = {**{name: (command, [*command, *roof]) for name, command in pairs.items()}}
+    commands = {name: (command, [*command, *roof]) for name, command in pairs.items()}
     for plain, with_roof in commands.values():  # warm the file cache
         seconds(plain), seconds(with_roof)
     times = {name: ([], []) for name in commands}

@@ -14,13 +14,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "archcalc"
 LEVELS = [
     {"errors", "limits", "sizes", "settings", "dependencies", "output", "version"},
     {"layers"},
-    {"graph", "conventions", "receptive"},
+    {"graph", "conventions", "receptive", "devices"},
     {"spec"},
     {"stats"},
     {"symbolic"},
     {"analysis"},
-    {"calculator", "sweep", "torchmodel", "check", "memory"},
-    {"validation", "importers"},
+    {"calculator", "sweep", "torchmodel", "check", "memory", "roofline"},
+    {"validation", "importers", "measure_device"},
     {"render"},
     {"cli", "commands", "__main__", "__init__"},
 ]

@@ -86,7 +86,8 @@ SYMBOLIC_INPUT = Option(None, "Input C×H×W, e.g. 3x224x224; a size may be a sy
                         parse=lambda text: sizes.parse_input(text, symbols=True))
 OUTPUT = Option(None, "Write to this file (replaced in one step) instead of printing.", ("--output", "-o"), type=Path)
 VARIANT = Option(None, "Which variant of a family file.")
-DTYPE = Option("float32", "Element type for activation memory.", choices=tuple(DTYPE_BYTES))
+DTYPE = Option("float32", "Element type for activation memory (and, with --device-profile, of the roofline).",
+               choices=tuple(DTYPE_BYTES))
 
 
 def convention_option(help: str = "What a MAC/FLOP counts.") -> Option:
