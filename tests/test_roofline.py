@@ -304,6 +304,16 @@ def test_report_charts_predicted_time_beside_the_macs(cli):
     assert "| FLOP/B | bound | time | time share |" in report
     assert "| device profile | NVIDIA H200 SXM (141 GB HBM3e) (h200)" in report
     assert "predicted latency" not in cli("report", "mobilenet_v2").stdout
+    stats = analyze("mobilenet_v2", dtype="bfloat16")
+    roof = roofline(stats, "h200")
+    stages = stats.rows(depth=1)
+    bars = next(line for line in report.splitlines() if line.startswith("    bar ["))
+    line = next(line for line in report.splitlines() if line.startswith("    line ["))
+    assert bars == "    bar [" + ", ".join(f"{100 * roof.time_of(row.name) / roof.total:.1f}" for row in stages) + "]"
+    assert line == "    line [" + ", ".join(f"{100 * row.figures.macs / stats.totals.macs:.1f}" for row in stages) + "]"
+    # where the two rankings part: block5 holds the most MACs, block4 the most predicted time
+    assert max(stages, key=lambda row: row.figures.macs).name == "block5"
+    assert max(stages, key=lambda row: roof.time_of(row.name)).name == "block4"
 
 
 def test_the_roofline_path_never_imports_torch():
