@@ -36,8 +36,9 @@ MALFORMED = {
                ["onnx"], ["onnx", "net.onnx", "--input", "3x"], ["onnx", "net.onnx", "--args", "[]"]],
     "validate": [
         [], ["lenet5", "--all"], ["--all", "--variant", "vgg16"], ["lenet5", "--device", "tpu"],
-        ["lenet5", "--counter", "ptflops"], ["lenet5", "--runs", "-1"], ["lenet5", "--format", "csv"],
+        ["lenet5", "--counter", "ptflops"], ["lenet5", "--runs", "-1"], ["lenet5", "--format", "xml"],
         ["lenet5", "--batch", "0"], ["lenet5", "--input", "3x"], ["lenet5", "--warmup", "x"],
+        ["lenet5", "--latency", "layers"], ["lenet5", "--threads", "0"], ["lenet5", "--threads", "x"],
     ],
 }
 CASES = [(command, args) for command, cases in MALFORMED.items() for args in cases]

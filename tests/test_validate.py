@@ -6,7 +6,10 @@ parameter counts, fvcore's FlopCountAnalysis and torch's FlopCounterMode.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 import subprocess
 import sys
 
@@ -65,7 +68,7 @@ def test_validate_prints_the_agreement_and_the_latency(cli):
     assert "    total" in out and "61,706 ✓" in out and "416,520 ✓" in out and "833,040 ✓" in out
     assert "✓ lenet5: all 12 layers and the totals agree — output shape, parameters, buffers, " \
            "fvcore MACs, FlopCounterMode FLOPs" in out
-    assert "latency on cpu (time.perf_counter, median of 2 runs after 1 warm-up)" in out
+    assert "latency on cpu (time.perf_counter, 1 thread, median of 2 runs after 1 warm-up)" in out
     assert out.count("≠") == 1  # the legend's; no cell differs
 
 
@@ -217,8 +220,52 @@ def test_build_torch_gives_a_trainable_module_named_like_the_spec():
     loss = torch.nn.functional.cross_entropy(model(x), target)
     loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
-    with pytest.raises(RuntimeError, match="call the model"):
-        model.layer1(x)
+
+
+def test_the_blocks_of_a_built_model_run_their_layers():
+    """A block called alone gives what its last layer gives in the whole model, and takes the values its layers
+    read from outside it (ResNet-50's layer1 reads maxpool's output)."""
+    model = build_torch("resnet50").eval()
+    seen = {}
+    model.get_submodule("layer1.2.relu3").register_forward_hook(lambda m, args, out: seen.setdefault("layer1", out))
+    model.maxpool.register_forward_hook(lambda m, args, out: seen.setdefault("maxpool", out))
+    with torch.no_grad():
+        model(torch.randn(1, 3, 64, 64))
+        assert torch.equal(model.layer1(seen["maxpool"]), seen["layer1"])
+    with pytest.raises(TypeError, match=r"this block reads 1 value\(s\) from outside it \(maxpool\), got 2"):
+        model.layer1(seen["maxpool"], seen["maxpool"])
+
+
+def test_a_block_whose_layers_interleave_with_others_only_groups_them():
+    from archcalc.graph import INPUT
+    from archcalc.torchmodel.modules import GraphModule
+
+    relu, tanh, sigmoid = torch.nn.ReLU(), torch.nn.Tanh(), torch.nn.Sigmoid()
+    model = GraphModule([("a.x", (INPUT,), relu), ("b", ("a.x",), tanh), ("a.y", ("b",), sigmoid)], {})
+    x = torch.randn(4)
+    assert torch.equal(model(x), torch.sigmoid(torch.tanh(torch.relu(x))))
+    with pytest.raises(RuntimeError, match="interleaved with others'"):
+        model.a(x)
+
+
+def test_torchinfo_sees_the_blocks_of_a_built_resnet50():
+    """torchinfo's summary rows of layer1–layer4 and of their bottlenecks: real output shapes (He et al. 2016,
+    table 1: conv2_x–conv5_x at 56, 28, 14 and 7 with 256–2048 channels) and parameter counts (torch's own sums
+    of each block's parameters; 75,008 for layer1.0 as torchinfo prints for torchvision's resnet50)."""
+    torchinfo = pytest.importorskip("torchinfo")
+    model = build_torch("resnet50", device="meta")
+    rows = torchinfo.summary(model, input_size=(1, 3, 224, 224), depth=2, device="meta", verbose=0).summary_list
+    blocks = {row.module: row for row in rows if type(row.module).__name__ == "Block" and row.depth <= 2}
+    stages = {"layer1": (256, 56, 3), "layer2": (512, 28, 4), "layer3": (1024, 14, 6), "layer4": (2048, 7, 3)}
+    assert len(blocks) == len(stages) + sum(count for _, _, count in stages.values())
+    for stage, (channels, size, count) in stages.items():
+        for module in [model.get_submodule(stage), *(model.get_submodule(f"{stage}.{i}") for i in range(count))]:
+            row = blocks[module]
+            assert row.output_size == [1, channels, size, size]
+            assert row.num_params == sum(p.numel() for p in module.parameters()) > 0
+    assert blocks[model.get_submodule("layer1.0")].num_params == 75_008
+    assert "Block: 2-1                        [1, 256, 56, 56]          75,008" in str(
+        torchinfo.summary(model, input_size=(1, 3, 224, 224), depth=2, device="meta", verbose=0))
 
 
 def _probe(code: str) -> subprocess.CompletedProcess:
@@ -259,3 +306,141 @@ def test_the_convnext_and_efficientnet_kinds_validate_under_both_counters(spec):
     result = validate(path, device="cpu", counter="both", runs=0)
     assert result.error is None and result.differences == [] and result.ok
     assert len(result.layers) == len(load_graph(path).nodes)
+
+
+# --- latency per layer: structure only, never a timing -----------------------------------------
+
+def test_per_layer_latency_times_every_layer_on_one_thread_by_default(cli):
+    result = cli("validate", "resnet18", "--runs", "2", "--warmup", "1", "--latency", "per-layer", "--counter", "torch",
+                 "--no-memory", "--format", "json")
+    assert result.exit_code == 0, result.output
+    latency = json.loads(result.stdout)["models"][0]["latency"]
+    names = [node.name for node in load_graph("resnet18").nodes]
+    assert [t["name"] for t in latency["layers"]] == names
+    assert [t["kind"] for t in latency["layers"]] == [node.kind.key for node in load_graph("resnet18").nodes]
+    assert latency["mode"] == "per-layer" and latency["threads"] == 1 and latency["runs"] == 2
+    assert [t["name"] for t in latency["blocks"]] == list(dict.fromkeys(n.split(".")[0] for n in names))
+    for t in [latency["model"], *latency["blocks"], *latency["layers"]]:
+        assert t["min_ms"] <= t["ms"] <= t["max_ms"] and t["predicted_ms"] is None and t["achieved"] is None
+    assert latency["profile"] is None and latency["rank_correlation"] is None
+
+
+def test_the_table_states_the_threads_and_lists_the_layers(cli):
+    result = cli("validate", "lenet5", "--runs", "1", "--warmup", "0", "--latency", "per-layer", "--threads", "2")
+    assert result.exit_code == 0, result.output
+    assert "latency on cpu (time.perf_counter, 2 threads, median of 1 runs after 0 warm-up)" in result.stdout
+    table = result.stdout.split("kind  ", 2)[-1].splitlines()
+    assert [line.split()[1] for line in table[2:]] == [node.name for node in load_graph("lenet5").nodes]
+
+
+def test_the_default_latency_times_the_blocks_alone():
+    latency = validate("lenet5", device="cpu", runs=1, warmup=0, memory=False).latency
+    assert latency.mode == "blocks" and latency.layers == [] and latency.threads == 1
+    assert torch.get_num_threads() >= 1  # restored after timing (its value is the machine's)
+
+
+def test_the_roofline_prediction_stands_beside_each_time():
+    from archcalc.roofline import roofline
+    from archcalc.validation.results import heaviest
+
+    latency = validate("resnet18", device="cpu", runs=1, warmup=0, memory=False, counter="torch",
+                       latency="per-layer", device_profile="h200").latency
+    stats = archcalc.analyze("resnet18")
+    roof = roofline(stats, "h200", "float32")
+    assert [t.predicted_ms for t in latency.layers] == [layer.time * 1e3 for layer in roof.layers]
+    assert [t.predicted_ms for t in latency.blocks] == [roof.time_of(t.name) * 1e3 for t in latency.blocks]
+    assert latency.model.predicted_ms == roof.total * 1e3
+    assert all(t.achieved == t.predicted_ms / t.ms for t in latency.layers)
+    assert latency.ranked == len(heaviest({layer.name: layer.figures.macs for layer in stats.layers})) > 0
+    assert -1 <= latency.rank_correlation <= 1 and latency.profile == roof.profile.name
+
+
+def test_csv_carries_the_checks_and_the_layer_times(cli):
+    result = cli("validate", "lenet5", "--runs", "1", "--warmup", "0", "--latency", "per-layer",
+                 "--device-profile", "h200", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["layer"] for row in rows] == [node.name for node in load_graph("lenet5").nodes]
+    fc1 = rows[7]
+    assert (fc1["params_archcalc"], fc1["params_measured"], fc1["fvcore_measured"], fc1["ok"]) == \
+        ("48120", "48120", "48000", "True")
+    assert all(float(row["min_ms"]) <= float(row["ms"]) <= float(row["max_ms"]) and float(row["predicted_ms"]) >= 0
+               for row in rows)
+
+
+def test_a_bad_device_profile_is_one_line_and_exit_2(cli):
+    result = cli("validate", "lenet5", "--device-profile", "h2000")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: unknown device profile 'h2000'") and "Traceback" not in result.stderr
+
+
+def test_every_layer_is_timed_by_the_same_loop_whatever_the_clock(monkeypatch):
+    """The CUDA path is this loop with CudaClock: a stand-in clock on the CPU shows each pass reads it at the
+    model's start and end and at every layer's start and end, and nothing else differs."""
+    from archcalc.validation import latency as timing
+
+    class CountingClock(timing.MonotonicClock):
+        name = "counting"
+        marks = waits = 0
+
+        def mark(self):
+            CountingClock.marks += 1
+            return CountingClock.marks
+
+        def wait(self):
+            CountingClock.waits += 1
+
+        def ms(self, start, end):
+            return float(end - start)
+
+    monkeypatch.setattr(timing, "MonotonicClock", CountingClock)
+    result = validate("lenet5", device="cpu", runs=3, warmup=2, memory=False, latency="per-layer")
+    layers = len(load_graph("lenet5").nodes)
+    assert result.latency.clock == "counting"
+    assert CountingClock.waits == 5 and CountingClock.marks == 5 * (2 + 2 * layers + 2 * layers)  # blocks = layers
+    assert all(1 <= t.ms <= 3 for t in result.latency.layers)  # its end read after its start, its block's between
+
+
+@pytest.mark.skipif(not CUDA, reason="needs CUDA")
+def test_per_layer_latency_on_cuda_uses_cuda_events():
+    latency = validate("resnet18", device="cuda", runs=2, warmup=1, memory=False, latency="per-layer",
+                       device_profile="h200").latency
+    assert latency.clock == "CUDA events" and latency.device.startswith("cuda") and latency.threads is None
+    assert [t.name for t in latency.layers] == [node.name for node in load_graph("resnet18").nodes]
+    assert all(t.min_ms <= t.ms <= t.max_ms and t.predicted_ms is not None for t in latency.layers)
+
+
+def test_spearman_against_published_examples():
+    from archcalc.validation.results import spearman
+
+    # Wikipedia, "Spearman's rank correlation coefficient", example: IQ against hours of TV a week, ρ = −29/165
+    iq = [106, 100, 86, 101, 99, 103, 97, 113, 112, 110]
+    tv = [7, 27, 2, 50, 28, 29, 20, 12, 6, 17]
+    assert math.isclose(spearman(iq, tv), -29 / 165, rel_tol=1e-15)
+    # SciPy's documentation of scipy.stats.spearmanr (a tie in the second list): 0.8207826816681233
+    assert math.isclose(spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]), 0.8207826816681233, rel_tol=1e-15)
+    assert spearman([1, 2], [3, 3]) is None and spearman([1], [2]) is None
+
+
+def test_the_heaviest_layers_hold_90_percent_of_the_macs_and_no_fewer_would():
+    from archcalc.validation.results import heaviest
+
+    stats = archcalc.analyze("mobilenet_v2")
+    macs = {layer.name: layer.figures.macs for layer in stats.layers}
+    chosen = heaviest(macs)
+    assert sum(macs[n] for n in chosen) >= 0.9 * stats.totals.macs > sum(macs[n] for n in chosen[:-1])
+    assert min(macs[n] for n in chosen) >= max(macs[n] for n in macs if n not in chosen)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"latency": "layers"}, "unknown latency mode 'layers'"),
+    ({"threads": 0}, "threads must be a whole number from 1, got 0"),
+    ({"threads": True}, "threads must be a whole number from 1, got True"),
+    ({"device": "meta"}, "latency is measured on cpu or cuda, over one run or more"),
+    ({"runs": 0}, "latency is measured on cpu or cuda, over one run or more"),
+])
+def test_the_library_refuses_a_latency_it_cannot_measure(options, message):
+    from archcalc.validation import measure_latency
+
+    with pytest.raises(archcalc.SpecError, match=message):
+        measure_latency(load_graph("lenet5"), **options)

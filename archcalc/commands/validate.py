@@ -8,7 +8,7 @@ from pathlib import Path
 from archcalc.commands import INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION
-from archcalc.validation import COUNTERS, DEVICES
+from archcalc.validation import COUNTERS, DEVICES, LATENCY_MODES
 
 
 def validate(
@@ -23,6 +23,13 @@ def validate(
     format: str = format_option("validation"),
     runs: int = Option(10, "Timed forward passes for the latency (0: no timing).", min=0),
     warmup: int = Option(2, "Untimed forward passes before them.", min=0),
+    latency: str = Option("blocks", "Time the model and its top-level blocks, or also every layer (per-layer).",
+                          choices=LATENCY_MODES),
+    threads: int | None = Option(None, "torch's CPU threads while timing (default 1 on the CPU).", type=int, min=1,
+                                 max=1024),
+    device_profile: str | None = Option(None, "Beside each time, the roofline's prediction on this device profile: a "
+                                        "bundled one (h200, …) or a file ('archcalc device-profile -o FILE').",
+                                        ("--device-profile",)),
     memory: bool = Option(True, "Compare the inference peak with torch's MemTracker (on fake tensors)."),
     train: bool = Option(False, "Also compare each layer's backward FLOPs in a training step with "
                                 "FlopCounterMode's (run on the meta device).", ("--train",)),
@@ -44,7 +51,8 @@ def validate(
     else:
         specs = [(spec, variant)]
     results = [validate_spec(path, variant=chosen, input=input, batch=batch, device=device,
-                             counter=counter, runs=runs, warmup=warmup, memory=memory, train=train)
+                             counter=counter, runs=runs, warmup=warmup, memory=memory,
+                             latency=latency, threads=threads, device_profile=device_profile, train=train)
                for path, chosen in specs]
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])

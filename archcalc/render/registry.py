@@ -35,11 +35,13 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
     "validation": {  # archcalc validate SPEC
         "table": ("archcalc.render.validation:validation_table", ("result",)),
         "json": ("archcalc.render.validation:to_json", ("results",)),
+        "csv": ("archcalc.render.validation:to_csv", ("results",)),
         "markdown": ("archcalc.render.validation:markdown", ("results",)),
     },
     "validations": {  # archcalc validate --all
         "table": ("archcalc.render.validation:summary_table", ("results",)),
         "json": ("archcalc.render.validation:to_json", ("results",)),
+        "csv": ("archcalc.render.validation:to_csv", ("results",)),
         "markdown": ("archcalc.render.validation:markdown", ("results",)),
     },
     "report": {

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from archcalc.render.markup import code_span, markdown_text
 from archcalc.render.numbers import grouped, human, shape_text
-from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
+from archcalc.render.table import Column, Line, StyledLines, Table, as_csv, as_markdown, as_text
 from archcalc.validation import FIGURES, Check, LayerCheck, Validation
 from archcalc.validation.results import COUNTED, MEMORY_FIGURES, Latency, Timing, figure_name
 
@@ -101,14 +101,54 @@ def memory_line(row: LayerCheck) -> str:
 
 
 def latency_lines(latency: Latency) -> StyledLines:
+    """The model's time in a line, a line per top-level block and, per layer, a table of the layers;
+    with a device profile, the roofline's prediction and the fraction of it achieved beside each."""
+    lines: StyledLines = [(latency_title(latency), "bold")]
+    if latency.rank_correlation is not None:
+        lines.append((rank_line(latency), ""))
+    lines += as_text(timing_table("block", latency.blocks, latency.profile is not None))
+    if latency.layers:
+        lines += [("", ""), *as_text(timing_table("layer", latency.layers, latency.profile is not None))]
+    return lines
+
+
+def latency_title(latency: Latency) -> str:
     model = latency.model
-    title = (f"latency on {latency.device} ({latency.clock}, median of {latency.runs} runs after "
+    threads = f", {latency.threads} thread{'s' if latency.threads != 1 else ''}" if latency.threads else ""
+    title = (f"latency on {latency.device} ({latency.clock}{threads}, median of {latency.runs} runs after "
              f"{latency.warmup} warm-up): {model.ms:.3f} ms · {human(model.macs)} MACs → "
              f"{human(model.macs_per_second)} MAC/s")
-    table = Table([Column("block", "<"), Column("ms", ">"), Column("MACs", ">"), Column("MAC/s", ">")])
-    for t in latency.blocks:
-        table.add([t.name, f"{t.ms:.3f}", grouped(t.macs), human(t.macs_per_second) if t.macs else "–"])
-    return [(title, "bold"), *as_text(table)]
+    if model.predicted_ms is not None:
+        title += f" · roofline on {latency.profile}: {model.predicted_ms:.3f} ms, {percent(model.achieved)} of it reached"
+    return title
+
+
+def rank_line(latency: Latency) -> str:
+    return (f"Spearman rank correlation of predicted and measured times over the {latency.ranked} layers that hold "
+            f"90% of the MACs: {latency.rank_correlation:.2f}")
+
+
+def percent(fraction: float | None) -> str:
+    """0.4 → '40%', 0.0123 → '1.2%': two significant figures below 10%."""
+    if fraction is None:
+        return "–"
+    return f"{fraction:.0%}" if fraction >= 0.1 else f"{100 * fraction:.2g}%"
+
+
+def timing_table(what: str, timings: list[Timing], predicted: bool) -> Table:
+    """A line per block or layer: median ms, fastest–slowest, MACs, MAC/s and, with a profile, the
+    predicted ms and the fraction reached."""
+    layers = what == "layer"
+    table = Table([*([Column("#", ">")] if layers else []), Column(what, "<"), *([Column("kind", "<")] if layers else []),
+                   Column("ms", ">"), Column("min–max ms", ">"), Column("MACs", ">"), Column("MAC/s", ">"),
+                   *([Column("roofline ms", ">"), Column("reached", ">")] if predicted else [])])
+    for index, t in enumerate(timings, start=1):
+        cells = [*([str(index)] if layers else []), t.name, *([t.kind] if layers else []), f"{t.ms:.3f}",
+                 f"{t.min_ms:.3f}–{t.max_ms:.3f}", grouped(t.macs), human(t.macs_per_second) if t.macs else "–"]
+        if predicted:
+            cells += [f"{t.predicted_ms:.3f}", percent(t.achieved)]
+        table.add(cells)
+    return table
 
 
 def summary_table(validations: list[Validation]) -> StyledLines:
@@ -153,7 +193,11 @@ def markdown(validations: list[Validation]) -> str:
         out += [f"- {code_span(row.name, table=False)}: {figure_name(c.figure)} {check_cell(c)}"
                 for row, c in v.differences]
         if v.latency:
-            out += [latency_lines(v.latency)[0][0], ""]
+            out += [latency_title(v.latency), ""]
+            if v.latency.rank_correlation is not None:
+                out += [rank_line(v.latency), ""]
+            if v.latency.layers and len(validations) == 1:
+                out += [*as_markdown(timing_table("layer", v.latency.layers, v.latency.profile is not None)), ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -183,10 +227,37 @@ def _plain(value):
 
 
 def _timing_dict(t: Timing) -> dict:
-    return {"name": t.name, "ms": t.ms, "macs": t.macs, "macs_per_second": t.macs_per_second}
+    return {"name": t.name, **({"kind": t.kind} if t.kind else {}), "ms": t.ms, "min_ms": t.min_ms,
+            "max_ms": t.max_ms, "macs": t.macs, "macs_per_second": t.macs_per_second,
+            "predicted_ms": t.predicted_ms, "achieved": t.achieved}
 
 
 def _latency_dict(latency: Latency) -> dict:
-    return {"device": latency.device, "clock": latency.clock, "runs": latency.runs,
-            "warmup": latency.warmup, "model": _timing_dict(latency.model),
-            "blocks": [_timing_dict(t) for t in latency.blocks]}
+    return {"device": latency.device, "clock": latency.clock, "threads": latency.threads, "runs": latency.runs,
+            "warmup": latency.warmup, "mode": latency.mode, "profile": latency.profile,
+            "rank_correlation": latency.rank_correlation, "ranked": latency.ranked,
+            "model": _timing_dict(latency.model), "blocks": [_timing_dict(t) for t in latency.blocks],
+            "layers": [_timing_dict(t) for t in latency.layers]}
+
+
+CSV_TIMES = ("ms", "min_ms", "max_ms", "predicted_ms", "achieved")
+
+
+def to_csv(validations: list[Validation]) -> str:
+    """A line per layer of each model: each figure as archcalc and torch give it, then its time
+    (per layer), with the roofline's prediction where a device profile was given."""
+    table = Table([Column(name) for name in ("model", "layer", "kind", "ok", *(
+        f"{figure}_{side}" for figure in FIGURES for side in ("archcalc", "measured")), *CSV_TIMES)])
+    for v in validations:
+        times = {t.name: t for t in v.latency.layers} if v.latency else {}
+        for row in v.layers:
+            checks = [_csv_value(getattr(row.get(f), side)) if row.get(f) else None
+                      for f in FIGURES for side in ("predicted", "measured")]
+            t = times.get(row.name)
+            table.rows.append(Line([v.model, row.name, row.kind, row.ok, *checks,
+                                    *((getattr(t, name) for name in CSV_TIMES) if t else [None] * len(CSV_TIMES))]))
+    return as_csv(table)
+
+
+def _csv_value(value):
+    return shape_text(value, "x") if isinstance(value, tuple) else value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -218,16 +220,35 @@ class LayerHolder(nn.Module):
         return module
 
 
+class Scope(dict):
+    """The live values of one forward pass by name, shared by the model and the blocks it calls,
+    so that each value is dropped after its last reader wherever that runs."""
+
+
 class Block(LayerHolder):
-    """A block, repeat or group of the spec. It holds its layers; the whole model runs them."""
+    """A block, repeat or group of the spec, run as a module of its own.
+
+    Called with the values its layers read from outside it (`reads`, in the order first read), it
+    returns those read after it or returned by the model (`gives`): one tensor, or a tuple in the
+    order made. The model calls it with its `Scope` instead. A block whose layers the model runs
+    interleaved with others' only groups them."""
 
     def __init__(self, label: str) -> None:
         super().__init__()
         self._label = label
+        self._program: Program | None = None
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        raise RuntimeError("a block's layers may read from outside the block, so only the whole "
-                           "model runs them: call the model")
+    def forward(self, *inputs) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        program = self._program
+        if program is None:
+            raise RuntimeError("this block's layers run interleaved with others', so only the model "
+                               "runs them: call the model")
+        if len(inputs) == 1 and isinstance(inputs[0], Scope):
+            return program.run(inputs[0])
+        if len(inputs) != len(program.reads):
+            raise TypeError(f"this block reads {len(program.reads)} value(s) from outside it "
+                            f"({', '.join(program.reads)}), got {len(inputs)}: give them in that order")
+        return program.run(Scope(zip(program.reads, inputs)))
 
     def extra_repr(self) -> str:
         return self._label
@@ -236,8 +257,79 @@ class Block(LayerHolder):
 Step = tuple[str, tuple[str, ...], nn.Module]
 
 
+@dataclass(frozen=True)
+class Call:
+    """One call of a program: a layer (`name`: called with what it `reads`, its result kept
+    under its name) or a block (`name` None: called with the scope); then the values whose last
+    reader it is are dropped (`done`)."""
+
+    module: nn.Module
+    name: str | None
+    reads: tuple[str, ...]
+    done: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Program:
+    """The calls of a block or of the model in run order, the values it reads and gives."""
+
+    reads: tuple[str, ...]
+    gives: tuple[str, ...]
+    calls: tuple[Call, ...]
+
+    def run(self, scope: Scope) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        for call in self.calls:
+            if call.name is None:
+                call.module(scope)
+                continue
+            scope[call.name] = call.module(*(scope[source] for source in call.reads))
+            for source in call.done:
+                del scope[source]
+        if len(self.gives) == 1:
+            return scope[self.gives[0]]
+        return tuple(scope[name] for name in self.gives)
+
+
+def compile_program(holder: LayerHolder, steps: list[Step], gives: tuple[str, ...], done: dict[str, tuple[str, ...]],
+                    depth: int = 0) -> Program:
+    """The program of `holder` (the model, or a block at `depth` dots) from its layers' `steps`:
+    each run of steps under one child block is a call of that block, compiled in turn, or, if a
+    child's steps are not all together, every step here is a call of its layer. `gives` are the
+    values it returns, `done` each step's values to drop after it."""
+    runs: list[tuple[str | None, list[Step]]] = []
+    for step in steps:
+        parts = step[0].split(".")
+        child = parts[depth] if len(parts) > depth + 1 else None
+        if child is not None and runs and runs[-1][0] == child:
+            runs[-1][1].append(step)
+        else:
+            runs.append((child, [step]))
+    children = [child for child, _ in runs if child is not None]
+    if len(children) != len(set(children)):
+        runs = [(None, [step]) for step in steps]
+    calls = []
+    for index, (child, run) in enumerate(runs):
+        if child is None:
+            name, inputs, module = run[0]
+            calls.append(Call(module, name, inputs, done[name]))
+            continue
+        read_later = {s for _, later in runs[index + 1:] for _, inputs, _ in later for s in inputs}
+        block_gives = tuple(name for name, _, _ in run if name in read_later or name in gives)
+        block = holder._modules[child]
+        block._program = compile_program(block, run, block_gives, done, depth + 1)
+        calls.append(Call(block, None, (), ()))
+    return Program(_reads(steps), gives, tuple(calls))
+
+
+def _reads(steps: list[Step]) -> tuple[str, ...]:
+    """The values `steps` read that they do not make, in the order first read."""
+    made = {name for name, _, _ in steps}
+    return tuple(dict.fromkeys(s for _, inputs, _ in steps for s in inputs if s not in made))
+
+
 class GraphModule(LayerHolder):
-    """A model built from a spec: each layer a submodule under its dotted name, run in order.
+    """A model built from a spec: each layer a submodule under its dotted name, each block a
+    module that runs its layers, run in order.
 
     `steps` are (name, input names, module) in topological order; `labels` name the blocks;
     `outputs` the steps whose results it returns (one tensor, or a tuple of them in that order; the
@@ -249,11 +341,11 @@ class GraphModule(LayerHolder):
         super().__init__()
         for name, _, module in steps:
             self._place(name, module, labels)
+        outputs = outputs or (steps[-1][0],)
         last_reader = {source: name for name, inputs, _ in steps for source in inputs}
-        self._outputs = outputs or (steps[-1][0],)
-        self._steps = [(name, inputs, module,
-                        [s for s in dict.fromkeys(inputs) if last_reader[s] == name and s not in self._outputs])
-                       for name, inputs, module in steps]
+        done = {name: tuple(s for s in dict.fromkeys(inputs) if last_reader[s] == name and s not in outputs)
+                for name, inputs, _ in steps}
+        self._program = compile_program(self, steps, outputs, done)
 
     def _place(self, name: str, module: nn.Module, labels: dict[str, str]) -> None:
         parent: LayerHolder = self
@@ -264,12 +356,5 @@ class GraphModule(LayerHolder):
                 parent.place(part, module if depth == len(parts) else Block(labels.get(prefix, "group")))
             parent = parent._modules[part]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        values = {INPUT: x}
-        for name, inputs, module, done in self._steps:
-            values[name] = module(*(values[source] for source in inputs))
-            for source in done:
-                del values[source]
-        if len(self._outputs) == 1:
-            return values[self._outputs[0]]
-        return tuple(values[name] for name in self._outputs)
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        return self._program.run(Scope({INPUT: x}))

@@ -16,41 +16,50 @@ from archcalc.graph import Graph
 from archcalc.layers.base import numel
 from archcalc.sizes import format_shape, human_bytes, parse_batch
 from archcalc.stats import LayerStats, ModelStats
-from archcalc.validation.results import COUNTED, FIGURES, MEMORY_FIGURES, Check, LayerCheck, Validation
+from archcalc.validation.results import COUNTED, FIGURES, MEMORY_FIGURES, Check, Latency, LayerCheck, Validation
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
+LATENCY_MODES = ("blocks", "per-layer")
 COUNTERS = {"both": ("fvcore", "flop_counter"), "fvcore": ("fvcore",), "torch": ("flop_counter",)}
 BACKWARD = "flop_counter_backward"
 """The counter of `train`: FlopCounterMode over a training step's backward pass."""
 
-__all__ = ["COUNTERS", "DEVICES", "FIGURES", "MEMORY_FIGURES", "Check", "LayerCheck", "Validation", "validate",
-           "validate_graph"]
+__all__ = ["COUNTERS", "DEVICES", "FIGURES", "LATENCY_MODES", "MEMORY_FIGURES", "Check", "LayerCheck", "Validation",
+           "measure_latency", "validate", "validate_graph"]
 
 
 def validate(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
              batch: int = 1, device: str = "auto", counter: str = "both", runs: int = 10,
-             warmup: int = 2, memory: bool = True, train: bool = False) -> Validation:
+             warmup: int = 2, memory: bool = True, latency: str = "blocks",
+             threads: int | None = None, device_profile: str | Path | None = None, train: bool = False) -> Validation:
     """Validate a spec file or bundled model: `validate("resnet50", device="cpu").ok`."""
     from archcalc.spec import load_graph
 
     graph = load_graph(spec, variant)
-    return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup, memory, train)
+    return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup, memory, latency, threads,
+                          device_profile, train)
 
 
 def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
                    device: str = "auto", counter: str = "both", runs: int = 10,
-                   warmup: int = 2, memory: bool = True, train: bool = False) -> Validation:
+                   warmup: int = 2, memory: bool = True, latency: str = "blocks",
+                   threads: int | None = None, device_profile: str | Path | None = None,
+                   train: bool = False) -> Validation:
     """Build `graph` in torch on `device`, measure it, and compare with the predicted figures.
 
     `counter` is both, fvcore or torch (FlopCounterMode). On the meta device only
     FlopCounterMode counts (fvcore traces real tensors) and nothing is timed. `runs` timed
-    forward passes after `warmup` give the latency; 0 runs skips timing. With `memory`, the
-    inference peak is compared with torch's MemTracker on fake tensors, whatever the device.
-    With `train`, each layer's backward FLOPs in a training step (run on the meta device,
-    whatever the device) are compared with FlopCounterMode's.
+    forward passes after `warmup` give the latency of the model and its top-level blocks, and with
+    `latency="per-layer"` of every layer too, on `threads` CPU threads (default one on the CPU);
+    0 runs skips timing. With a `device_profile` (`archcalc.roofline`), each time has the roofline's
+    prediction beside it. With `memory`, the inference peak is compared with torch's MemTracker on
+    fake tensors, whatever the device. With `train`, each layer's backward FLOPs in a training
+    step (run on the meta device, whatever the device) are compared with FlopCounterMode's.
     """
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
+    _check_latency(latency, threads)
+    profile = _profile(device_profile)
     counters = _counters(counter, place) + ((BACKWARD,) if train else ())
     if train and "flop_counter" not in counters:
         raise SpecError("--train compares the backward pass with FlopCounterMode's count, which --counter fvcore "
@@ -67,7 +76,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     result = Validation(graph.model, graph.file, place, predicted.input_shape, counters,
                         _versions(counters, place), notes=notes)
     try:
-        result = _measure_and_compare(graph, predicted, result, runs, warmup)
+        result = _measure_and_compare(graph, predicted, result, runs, warmup, latency, threads, profile)
         return replace(result, memory=_memory_check(graph, predicted)) if memory else result
     except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -98,19 +107,11 @@ def _available_memory(torch, place: str) -> int | None:
     return available_memory()
 
 
-def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation,
-                         runs: int, warmup: int) -> Validation:
-    import torch
-
-    from archcalc.torchmodel import build_graph
-    from archcalc.validation.latency import time_forward
+def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation, runs: int, warmup: int,
+                         latency: str, threads: int | None, profile=None) -> Validation:
     from archcalc.validation.measure import measure
 
-    shape = predicted.input_shape
-    # zero weights: the counts and the time do not depend on the values, and torch's random
-    # initialisation of a large model takes seconds
-    model = build_graph(graph, shape[1:], shape[0], result.device, initialise=False).eval()
-    x = torch.empty(shape, device="meta") if result.device == "meta" else torch.randn(shape).to(result.device)
+    model, x = _built(graph, predicted, result.device)
     names = [layer.name for layer in predicted.layers]
     measured, total = measure(model, x, names, "fvcore" in result.counters,
                               "flop_counter" in result.counters)
@@ -118,10 +119,10 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
     if BACKWARD in result.counters:
         measured, total, backward = _backward(graph, predicted, measured, total)
     layers = [_layer_check(layer, measured[layer.name], result.counters, backward) for layer in predicted.layers]
-    latency = None
+    timed = None
     if runs > 0 and result.device != "meta":
-        latency = time_forward(model, x, *_top_level_blocks(predicted), runs, warmup)
-    return replace(result, layers=layers, latency=latency,
+        timed = _timed(model, x, predicted, runs, warmup, latency, threads, profile)
+    return replace(result, layers=layers, latency=timed,
                    total=_total_check(predicted, total, result.counters, backward))
 
 
@@ -140,6 +141,85 @@ def _backward(graph: Graph, predicted: ModelStats, measured: dict, total):
     steps, (_, backward) = training_flops(model, torch.empty(shape, device="meta"), list(measured))
     measured = {name: replace(figures, flop_counter_backward=steps[name][1]) for name, figures in measured.items()}
     return measured, replace(total, flop_counter_backward=backward), training(predicted.under("torch"))
+
+
+def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1, device: str = "cpu",
+                    runs: int = 10, warmup: int = 2, latency: str = "per-layer",
+                    threads: int | None = None, device_profile: str | Path | None = None) -> Latency:
+    """The latency `validate` measures, without building anything else or comparing any figure."""
+    torch = require("torch", "measuring latency")
+    place = _device(torch, device)
+    _check_latency(latency, threads)
+    profile = _profile(device_profile)
+    if place == "meta" or runs < 1:
+        raise SpecError("latency is measured on cpu or cuda, over one run or more",
+                        hint="give --device cpu or cuda and --runs 1 or more")
+    predicted = analyze_graph(graph, input_shape, parse_batch(batch, symbols=False))
+    _check_memory(torch, predicted, place)
+    model, x = _built(graph, predicted, place)
+    return _timed(model, x, predicted, runs, warmup, latency, threads, profile)
+
+
+def _built(graph: Graph, predicted: ModelStats, device: str):
+    """The model in eval mode on `device`, and a random input of the predicted shape there."""
+    import torch
+
+    from archcalc.torchmodel import build_graph
+
+    shape = predicted.input_shape
+    # zero weights: the counts and the time do not depend on the values, and torch's random
+    # initialisation of a large model takes seconds
+    model = build_graph(graph, shape[1:], shape[0], device, initialise=False).eval()
+    x = torch.empty(shape, device="meta") if device == "meta" else torch.randn(shape).to(device)
+    return model, x
+
+
+def _timed(model, x, predicted: ModelStats, runs: int, warmup: int, latency: str, threads: int | None,
+           profile=None) -> Latency:
+    """The latency of the model and its top-level blocks, and per layer every layer's; with a
+    device profile, the roofline's predictions beside them."""
+    from archcalc.validation.latency import time_forward
+
+    if threads is None and x.device.type == "cpu":
+        threads = 1
+    layers = {layer.name: (layer.kind, layer.figures.macs) for layer in predicted.layers} \
+        if latency == "per-layer" else None
+    timed = time_forward(model, x, *_top_level_blocks(predicted), runs, warmup, layers, threads)
+    return _with_roofline(timed, predicted, profile) if profile is not None else timed
+
+
+def _profile(device_profile):
+    """The device profile named or in a file, loaded now so that a bad one stops before any build."""
+    if device_profile is None:
+        return None
+    from archcalc.devices import DeviceProfile, load_profile
+
+    return device_profile if isinstance(device_profile, DeviceProfile) else load_profile(device_profile)
+
+
+def _with_roofline(latency: Latency, predicted: ModelStats, profile) -> Latency:
+    """Each time with the roofline's prediction (float32, as the model is built), and per layer
+    the rank correlation over the layers that hold 90% of the MACs."""
+    from archcalc.roofline import roofline
+    from archcalc.validation.results import heaviest, spearman
+
+    roof = roofline(predicted, profile, "float32")
+    ms = {layer.name: layer.time * 1e3 for layer in roof.layers}
+    layers = [replace(t, predicted_ms=ms[t.name]) for t in latency.layers]
+    blocks = [replace(t, predicted_ms=roof.time_of(t.name) * 1e3) for t in latency.blocks]
+    ranked = heaviest({layer.name: layer.figures.macs for layer in predicted.layers}) if layers else []
+    measured = {t.name: t.ms for t in layers}
+    rho = spearman([ms[name] for name in ranked], [measured[name] for name in ranked]) if ranked else None
+    return replace(latency, model=replace(latency.model, predicted_ms=roof.total * 1e3), blocks=blocks,
+                   layers=layers, profile=profile.name, rank_correlation=rho, ranked=len(ranked))
+
+
+def _check_latency(latency: str, threads: int | None) -> None:
+    if latency not in LATENCY_MODES:
+        raise SpecError(f"unknown latency mode '{latency}'{did_you_mean(latency, LATENCY_MODES)}",
+                        hint=f"choose one of {', '.join(LATENCY_MODES)}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise SpecError(f"threads must be a whole number from 1, got {threads!r}", hint="give --threads 1 or more")
 
 
 def _memory_check(graph: Graph, predicted: ModelStats) -> LayerCheck:

@@ -43,24 +43,48 @@ class CudaClock:
         return start.elapsed_time(end)
 
 
-def time_forward(model: nn.Module, x: torch.Tensor, blocks: dict[str, list[str]],
-                 macs: dict[str, int], runs: int, warmup: int) -> Latency:
-    """Median forward time of the model and of each top-level block over `runs` timed passes.
+def time_forward(model: nn.Module, x: torch.Tensor, blocks: dict[str, list[str]], macs: dict[str, int],
+                 runs: int, warmup: int, layers: dict[str, tuple[str, int]] | None = None,
+                 threads: int | None = None) -> Latency:
+    """The forward time of the model, of each top-level block and of each of `layers` over `runs`
+    timed passes after `warmup`: the median, the fastest and the slowest.
 
-    `blocks` maps a top-level name to its layers in run order; a block is timed from its first
-    layer's start to its last layer's end, by hooks that only read the clock.
+    `blocks` maps a top-level name to its layers in run order, `macs` a block to its MACs; a block
+    is timed from its first layer's start to its last layer's end, a layer (name: (kind, MACs))
+    from its start to its end, by hooks that only read the clock. `threads` sets torch's CPU
+    threads while timing.
     """
     clock = CudaClock() if x.device.type == "cuda" else MonotonicClock()
-    marks: dict[tuple[str, str], object] = {}
+    spans = {block: (names[0], names[-1]) for block, names in blocks.items()}
+    layers = layers or {}
+    spans.update({("layer", name): (name, name) for name in layers})
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        model_ms, span_ms = _timed(model, x, spans, clock, runs, warmup)
+    finally:
+        torch.set_num_threads(previous)
+    timings = [_timing(block, span_ms[block], macs.get(block, 0)) for block in blocks]
+    layer_timings = [_timing(name, span_ms["layer", name], layer_macs, kind)
+                     for name, (kind, layer_macs) in layers.items()]
+    total = _timing("model", model_ms, sum(macs.values()))
+    return Latency(str(x.device), clock.name, runs, warmup, total, timings, threads if x.device.type == "cpu" else None,
+                   "per-layer" if layers else "blocks", layer_timings)
+
+
+def _timed(model: nn.Module, x: torch.Tensor, spans: dict, clock, runs: int,
+           warmup: int) -> tuple[list[float], dict[object, list[float]]]:
+    """Milliseconds of each timed pass of the model and of each span (first layer, last layer)."""
+    marks: dict[tuple[object, str], object] = {}
     handles = []
-    for block, layers in blocks.items():
-        first, last = model.get_submodule(layers[0]), model.get_submodule(layers[-1])
-        handles.append(first.register_forward_pre_hook(
-            lambda m, args, block=block: marks.__setitem__((block, "start"), clock.mark())))
-        handles.append(last.register_forward_hook(
-            lambda m, args, out, block=block: marks.__setitem__((block, "end"), clock.mark())))
+    for span, (first, last) in spans.items():
+        handles.append(model.get_submodule(first).register_forward_pre_hook(
+            lambda m, args, span=span: marks.__setitem__((span, "start"), clock.mark())))
+        handles.append(model.get_submodule(last).register_forward_hook(
+            lambda m, args, out, span=span: marks.__setitem__((span, "end"), clock.mark())))
     model_ms: list[float] = []
-    block_ms: dict[str, list[float]] = {block: [] for block in blocks}
+    span_ms: dict[object, list[float]] = {span: [] for span in spans}
     try:
         with torch.no_grad():
             for run in range(warmup + runs):
@@ -71,12 +95,13 @@ def time_forward(model: nn.Module, x: torch.Tensor, blocks: dict[str, list[str]]
                 if run < warmup:
                     continue
                 model_ms.append(clock.ms(start, end))
-                for block in blocks:
-                    block_ms[block].append(clock.ms(marks[block, "start"], marks[block, "end"]))
+                for span in spans:
+                    span_ms[span].append(clock.ms(marks[span, "start"], marks[span, "end"]))
     finally:
         for handle in handles:
             handle.remove()
-    timings = [Timing(block, statistics.median(values), macs.get(block, 0))
-               for block, values in block_ms.items()]
-    total = Timing("model", statistics.median(model_ms), sum(macs.values()))
-    return Latency(str(x.device), clock.name, runs, warmup, total, timings)
+    return model_ms, span_ms
+
+
+def _timing(name: str, values: list[float], macs: int, kind: str = "") -> Timing:
+    return Timing(name, statistics.median(values), macs, min(values), max(values), kind)

@@ -35,20 +35,33 @@ def figure_name(figure: str) -> str:
 
 @dataclass(frozen=True)
 class Timing:
-    """Median milliseconds of the model or one top-level block, and its predicted MACs."""
+    """Milliseconds of the model, a top-level block or a layer over the timed runs (the median,
+    the fastest and the slowest), and its predicted MACs."""
 
     name: str
     ms: float
     macs: int
+    min_ms: float = 0.0
+    max_ms: float = 0.0
+    kind: str = ""
+    """A layer's kind; empty for the model and a block."""
+    predicted_ms: float | None = None
+    """The roofline's prediction on the device profile given; None without one."""
 
     @property
     def macs_per_second(self) -> float:
         return self.macs / (self.ms / 1000) if self.ms > 0 else 0.0
 
+    @property
+    def achieved(self) -> float | None:
+        """The fraction of the roofline's speed reached: predicted / measured time."""
+        return self.predicted_ms / self.ms if self.predicted_ms is not None and self.ms > 0 else None
+
 
 @dataclass(frozen=True)
 class Latency:
-    """Forward-pass timing on one device: the whole model and each top-level block."""
+    """Forward-pass timing on one device: the whole model, each top-level block and, per layer,
+    each layer."""
 
     device: str
     clock: str
@@ -56,6 +69,16 @@ class Latency:
     warmup: int
     model: Timing
     blocks: list[Timing]
+    threads: int | None = None
+    """torch's CPU threads while timing; None on CUDA."""
+    mode: str = "blocks"
+    layers: list[Timing] = field(default_factory=list)
+    profile: str | None = None
+    """The device profile the predictions are on (its name); None without one."""
+    rank_correlation: float | None = None
+    """Spearman's, of predicted and measured layer times over the layers that hold 90% of the MACs
+    (`ranked` of them); None without a profile or per-layer times."""
+    ranked: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,3 +144,42 @@ class Validation:
     def differences(self) -> list[tuple[LayerCheck, Check]]:
         rows = [*self.layers, *([self.total] if self.total else []), *([self.memory] if self.memory else [])]
         return [(row, check) for row in rows for check in row.checks if not check.ok]
+
+
+def heaviest(macs: dict[str, int], share: float = 0.9) -> list[str]:
+    """The fewest names that hold at least `share` of the MACs, the heaviest first (by name on a tie)."""
+    total = sum(macs.values())
+    chosen: list[str] = []
+    held = 0
+    for name in sorted(macs, key=lambda n: (-macs[n], n)):
+        if held >= share * total or macs[name] == 0:
+            break
+        chosen.append(name)
+        held += macs[name]
+    return chosen
+
+
+def spearman(xs: list[float], ys: list[float]) -> float | None:
+    """Spearman's rank correlation: Pearson's of the ranks, tied values sharing their mean rank;
+    None for fewer than two pairs or where either side has a single rank."""
+    if len(xs) != len(ys) or len(xs) < 2:
+        return None
+    rx, ry = _ranks(xs), _ranks(ys)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    vx, vy = sum((a - mx) ** 2 for a in rx), sum((b - my) ** 2 for b in ry)
+    return cov / (vx * vy) ** 0.5 if vx and vy else None
+
+
+def _ranks(values: list[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for index in order[start:end + 1]:
+            ranks[index] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks

@@ -1,0 +1,122 @@
+"""Measured per-layer latency of every bundled model on this CPU (one thread) against the roofline's
+prediction on a device profile of this CPU.
+
+Each model is built at its own input size, batch 1, and timed per layer as `archcalc validate
+--latency per-layer --threads 1` times it (`archcalc.validation.measure_latency`): the median of
+--runs passes after --warmup. The measurements are saved to --cache (and read from it when there,
+so the profile can change without measuring again). For each model it prints the predicted and
+measured latency, measured / predicted, and Spearman's rank correlation of predicted and measured
+per-layer times over the layers that hold 90% of the MACs, of the median runs and of the fastest
+(the least disturbed where other work shares the cores); with --no-efficiency, against the bare
+roofline of the profile's peak and bandwidth. Nothing is fitted to the models.
+
+Usage: archcalc device-profile --device cpu -o cpu.yaml
+       OMP_NUM_THREADS=1 python benchmarks/latency_vs_roofline.py --profile cpu.yaml [--runs 3]
+       [--warmup 1] [--cache latency.json] [--no-efficiency] [--markdown] [MODEL …]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+
+def measure(name: str, variant, path, runs: int, warmup: int) -> dict:
+    from archcalc.spec import load_graph
+    from archcalc.validation import measure_latency
+
+    latency = measure_latency(load_graph(path, variant), runs=runs, warmup=warmup, latency="per-layer", threads=1)
+    return {"model": name, "runs": runs, "warmup": warmup, "ms": latency.model.ms, "min_ms": latency.model.min_ms,
+            "layers": {t.name: [t.ms, t.min_ms, t.max_ms] for t in latency.layers}}
+
+
+def compare(entry, measured: dict, profile) -> dict:
+    """Predicted against measured for one model: the latency ratio and Spearman's ρ over the layers
+    that hold 90% of the MACs, of the median runs and of the fastest."""
+    import archcalc
+    from archcalc.roofline import roofline
+    from archcalc.validation.results import heaviest, spearman
+
+    stats = archcalc.analyze(entry.path, variant=entry.variant)
+    roof = roofline(stats, profile, "float32").by_name()
+    ranked = heaviest({layer.name: layer.figures.macs for layer in stats.layers})
+    predicted = [roof[name].time * 1e3 for name in ranked]
+    total = sum(layer.time for layer in roof.values()) * 1e3
+    row = {"model": entry.name, "macs": stats.totals.macs, "predicted_ms": total, "ranked": len(ranked)}
+    for which, model_ms, column in (("median", measured["ms"], 0), ("fastest", measured.get("min_ms"), 1)):
+        row[which] = (model_ms, model_ms / total if model_ms is not None else None,
+                      spearman(predicted, [measured["layers"][name][column] for name in ranked]))
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*")
+    parser.add_argument("--profile", help="a device profile file of this CPU ('archcalc device-profile -o FILE')")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--cache", type=Path, default=Path("latency_measured.json"))
+    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser.add_argument("--no-efficiency", action="store_true",
+                        help="drop the profile's efficiencies per kind of work: the bare roofline of its peak and bandwidth")
+    args = parser.parse_args()
+
+    import torch
+
+    from archcalc.spec import bundled
+
+    entries = [e for e in bundled() if not args.models or e.name in args.models]
+    cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+    for entry in entries:
+        if entry.name not in cache:
+            start = time.perf_counter()
+            cache[entry.name] = measure(entry.name, entry.variant, entry.path, args.runs, args.warmup)
+            print(f"measured {entry.name}: {cache[entry.name]['ms']:.1f} ms "
+                  f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+            args.cache.write_text(json.dumps(cache, indent=1))
+    if not args.profile:
+        return
+    from archcalc.devices import load_profile
+
+    profile = load_profile(args.profile)
+    if args.no_efficiency:
+        profile = replace(profile, efficiency={})
+    rows = [compare(entry, cache[entry.name], profile) for entry in entries]
+    first = cache[entries[0].name]
+    print(f"# {platform.processor() or platform.machine()} · torch {torch.__version__} · one thread · "
+          f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}) · "
+          f"{first['runs']} runs after {first['warmup']} warm-up")
+    head = ["model", "GMACs", "predicted ms", "median ms", "×", "ρ", "fastest ms", "×", "ρ", "layers"]
+    lines = [head] + [[r["model"], f"{r['macs'] / 1e9:.2f}", f"{r['predicted_ms']:.1f}",
+                       *(cell for which in ("median", "fastest") for cell in _cells(r[which])), str(r["ranked"])]
+                      for r in rows]
+    if args.markdown:
+        print("| " + " | ".join(head) + " |\n|:--|" + "--:|" * (len(head) - 1))
+        print("\n".join("| " + " | ".join(line) + " |" for line in lines[1:]))
+    else:
+        widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+        for line in lines:
+            print("  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(line, widths))))
+    print("\n× = measured / predicted; ρ = Spearman's rank correlation of predicted and measured layer times over the "
+          "layers that hold 90% of the MACs (`layers` of them)")
+    for which in ("median", "fastest"):
+        within = sum(r[which][1] is not None and 0.5 <= r[which][1] <= 2 for r in rows)
+        ranked = sum(r[which][2] is not None and r[which][2] >= 0.8 for r in rows)
+        print(f"{which} runs: predicted within a factor of 2 of measured for {within} of {len(rows)} models; "
+              f"ρ ≥ 0.8 for {ranked} of {len(rows)}")
+
+
+def _cells(figures) -> list[str]:
+    ms, ratio, rho = figures
+    if ms is None:
+        return ["–", "–", "–"]
+    return [f"{ms:.1f}", f"{ratio:.2f}", "–" if rho is None else f"{rho:.2f}"]
+
+
+if __name__ == "__main__":
+    main()
