@@ -59,10 +59,7 @@ def load(path: Path) -> onnx.ModelProto:
     del data
     if not model.graph.node or not model.opset_import:
         raise UserError(f"'{path}' is not an ONNX model: it holds no graph", hint="an ONNX file is a protobuf ModelProto (.onnx)")
-    external = [t.name for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
-    if external:
-        raise UserError(f"'{path}' keeps {len(external)} initialisers ('{external[0]}', …) in external data files: "
-                        "archcalc reads a model of one file", hint="save it without external data (a model under 2 GiB)")
+    external = _external_as_inputs(model)
     try:
         onnx.checker.check_model(model)
     except Exception as error:  # noqa: BLE001 - ValidationError, or a C++ failure on a broken graph
@@ -71,7 +68,35 @@ def load(path: Path) -> onnx.ModelProto:
     if len(model.graph.node) > MAX_ONNX_NODES:
         raise UserError(f"'{path}' has {len(model.graph.node):,} nodes, more than {MAX_ONNX_NODES:,}")
     _without_weights(model)
+    _external_back(model, external)
     return model
+
+
+def _external_as_inputs(model: onnx.ModelProto) -> list[onnx.TensorProto]:
+    """Initialisers whose values are in external data files, taken out of the graph as inputs of
+    their type and shape while the checker runs: their files are never opened (only their shapes
+    count; the checker would look for the files)."""
+    external = [t for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    if not external:
+        return []
+    kept = [t for t in model.graph.initializer if t.data_location != onnx.TensorProto.EXTERNAL]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    known = {value.name for value in model.graph.input}
+    model.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                             for t in external if t.name not in known)
+    return [onnx.TensorProto(name=t.name, data_type=t.data_type, dims=t.dims) for t in external]
+
+
+def _external_back(model: onnx.ModelProto, external: list[onnx.TensorProto]) -> None:
+    """The external initialisers back in the graph, as their name, type and shape."""
+    if not external:
+        return
+    names = {t.name for t in external}
+    inputs = [value for value in model.graph.input if value.name not in names]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    model.graph.initializer.extend(external)
 
 
 def _without_weights(model: onnx.ModelProto) -> None:
@@ -81,6 +106,12 @@ def _without_weights(model: onnx.ModelProto) -> None:
         if math.prod(tensor.dims) > FOLDED_SIZE:
             kept = onnx.TensorProto(name=tensor.name, data_type=tensor.data_type, dims=tensor.dims)
             tensor.CopyFrom(kept)
+
+
+def _has_values(tensor: onnx.TensorProto) -> bool:
+    """Whether an initialiser holds its values (not one cut to its shape, nor an external one)."""
+    return bool(tensor.raw_data) or any(len(getattr(tensor, field)) for field in (
+        "float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"))
 
 
 def _line(error: Exception) -> str:
@@ -162,7 +193,8 @@ class _Reader:
                 self.shapes[value.name] = tuple(d.dim_value for d in dims)
         for name, tensor in self.initialisers.items():
             self.shapes[name] = tuple(tensor.dims)
-            if (tensor.data_type in INTEGER_TYPES and math.prod(tensor.dims) <= FOLDED_SIZE) or not tensor.dims:
+            small = tensor.data_type in INTEGER_TYPES and math.prod(tensor.dims) <= FOLDED_SIZE
+            if _has_values(tensor) and (small or not tensor.dims):
                 self.constants[name] = numpy_helper.to_array(tensor)  # shape arithmetic, or a scalar
                 del self.param_of[name]
 
