@@ -35,13 +35,17 @@ LRN_REFUSED = ("node '/norm1/Reshape' (Reshape) of '{}.onnx' cannot be written e
                "[1, 96, 55, 55] to [1, 1, 96, 55, 55] that is not a flatten")
 NOT_IMPORTED = {
     "alexnet_paper": LRN_REFUSED.format("alexnet_paper"), "zfnet": LRN_REFUSED.format("zfnet"),
-    "unet": "node '/crop/Slice' (Slice) of 'unet.onnx' has no layer kind in archcalc",
-    "unet_padded": "node '/pad/Pad' (Pad) of 'unet_padded.onnx': the shape of '/pad/Pad_output_0' is not known",
+    "unet": "the layers of module 'up4' do not run one after the other ('up4.convs.conv1' runs after another "
+            "module's)",
+    "unet_padded": "node '/pad/Pad' (Pad) of 'unet_padded.onnx' cannot be written exactly: pads [0, 0, 0, 0, 0, 0, 1, "
+                   "1] (archcalc pads both sides of an axis alike)",
 }
 """Bundled models whose export archcalc refuses: torch writes nn.LocalResponseNorm as a dozen
-nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN; U-Net's centre crop is a
-Slice (not yet mapped); the padded U-Net's Pad takes pads computed from the input's shape, which
-ONNX's shape inference does not follow."""
+nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN; U-Net's centre crop is two
+Slices (a crop2d) of the skip alone (the decoder's map whose size it takes is no input any more),
+so the crop, read from the skip, is placed outside its level; the padded U-Net pads the upsampled
+map to the skip's size with pads computed from the shapes, (0, 1) on the last axis, which a pad2d
+of one input does not write (it pads both sides alike)."""
 
 
 def read_back(text: str, folder, name: str = "imported.yaml"):
@@ -303,3 +307,25 @@ def test_weights_in_external_data_files_are_read_as_shapes_and_never_opened(file
     result = run_import(files, "external.onnx")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == run_import(files, "good.onnx").stdout.replace("good", "external")
+
+
+def test_a_centred_slice_per_axis_is_one_crop(files):
+    """torch writes x[:, :, 1:7, 2:6] as two Slices, their starts Unsqueezes of Constants (which
+    ONNX's shape inference does not follow): one crop2d to 6 × 4, cut ⌊(8 − 6)/2⌋ = 1 and
+    ⌊(8 − 4)/2⌋ = 2 before (by hand, from ONNX's Slice)."""
+    def const(name, value):
+        return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.array(value, np.int64)))
+
+    nodes = [conv(), const("s0", 1), const("e0", 7), const("a0", [2]), const("s1", [2]), const("e1", [6]),
+             const("a1", [3]), helper.make_node("Unsqueeze", ["s0", "a0"], ["s0u"], name="/crop/Unsqueeze"),
+             helper.make_node("Unsqueeze", ["e0", "a0"], ["e0u"], name="/crop/Unsqueeze_1"),
+             helper.make_node("Slice", ["c", "s0u", "e0u", "a0"], ["h"], name="/crop/Slice"),
+             helper.make_node("Slice", ["h", "s1", "e1", "a1"], ["y"], name="/crop/Slice_1")]
+    save(files / "crop.onnx", nodes, [INPUT], [WEIGHT], out=(1, 4, 6, 4))
+    assert import_onnx(files / "crop.onnx").endswith(
+        "  - conv: {kind: conv2d, out: 4, kernel: 3, padding: 1, bias: false}\n  - crop: {kind: crop2d, size: [6, 4]}\n")
+    save(files / "off.onnx", [*nodes[:-1], helper.make_node("Slice", ["h", "a0", "e0u", "a1"], ["y"], name="/crop/Slice_1")],
+         [INPUT], [WEIGHT], out=(1, 4, 6, 5))
+    with pytest.raises(UserError, match=re.escape("a slice from 2 of 8 to 5 values on axis 3 (archcalc's crop is "
+                                                  "centred: ⌊(in − out)/2⌋ cut before)")):
+        import_onnx(files / "off.onnx")

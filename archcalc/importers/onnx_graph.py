@@ -181,7 +181,35 @@ class _Reader:
 
     # --- shapes and constants -------------------------------------------------------------------
 
+    def _fold_before_inference(self) -> None:
+        """Integer constants computed from constants alone (the starts of torch's Slice: Unsqueeze of
+        Constant) made initialisers, their nodes dropped: ONNX's shape inference reads initialisers
+        but not what such nodes compute."""
+        known = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer
+                 if t.data_type in INTEGER_TYPES and _has_values(t) and math.prod(t.dims) <= FOLDED_SIZE}
+        folded, kept = [], []
+        for node in self.graph.node:
+            value = None
+            if node.op_type == "Constant":
+                value = _constant_value(node)
+            elif node.op_type in FOLDS and node.input and all(not n or n in known for n in node.input):
+                try:
+                    value = np.asarray(FOLDS[node.op_type](node_attributes(node), *[known.get(n) for n in node.input]))
+                except Exception:  # noqa: BLE001 - left to the reading below
+                    value = None
+            if value is not None and np.issubdtype(value.dtype, np.integer) and value.size <= FOLDED_SIZE:
+                known[node.output[0]] = value
+                folded.append(numpy_helper.from_array(value, node.output[0]))
+            else:
+                kept.append(node)
+        if folded:
+            del self.graph.node[:]
+            self.graph.node.extend(kept)
+            self.graph.initializer.extend(folded)
+            self.initialisers.update({t.name: t for t in folded})
+
     def _infer(self) -> None:
+        self._fold_before_inference()
         try:
             inferred = onnx.shape_inference.infer_shapes(self.model, strict_mode=True, data_prop=True)
         except Exception as error:  # noqa: BLE001 - onnx's InferenceError, or a C++ failure
@@ -196,7 +224,7 @@ class _Reader:
             small = tensor.data_type in INTEGER_TYPES and math.prod(tensor.dims) <= FOLDED_SIZE
             if _has_values(tensor) and (small or not tensor.dims):
                 self.constants[name] = numpy_helper.to_array(tensor)  # shape arithmetic, or a scalar
-                del self.param_of[name]
+                self.param_of.pop(name, None)
 
     def _constant(self, node: onnx.NodeProto) -> bool:
         """Constant nodes, and shape arithmetic on constants: computed, no layers."""
@@ -235,6 +263,8 @@ class _Reader:
             if node.op_type == "Identity":
                 self._identity(node)
                 continue
+            if node.op_type == "Slice":
+                self._slice_shape(node)
             layers.append(node)
         joined = _Joiner(self).join(layers)
         names = _Namer(self, joined).names()
@@ -244,6 +274,20 @@ class _Reader:
         check_used(self.ops, heads, self.what)
         labels = _labels([op.name for op in self.ops])
         return Read(Imported(self.ops, heads, labels), shape, batch, self.params)
+
+    def _slice_shape(self, node: onnx.NodeProto) -> None:
+        """A Slice's output shape from its constant starts and ends, where inference gave none."""
+        values = [self.constants.get(name) if name else None for name in node.input]
+        values += [None] * (5 - len(values))
+        source = self.shapes.get(node.input[0])
+        if node.output[0] in self.shapes or source is None or values[1] is None or values[2] is None:
+            return
+        axes = values[3] if values[3] is not None else range(len(values[1]))
+        steps = values[4] if values[4] is not None else [1] * len(values[1])
+        shape = list(source)
+        for start, end, axis, step in zip(values[1], values[2], axes, steps):
+            shape[int(axis)] = len(range(*slice(int(start), int(end), int(step)).indices(source[int(axis)])))
+        self.shapes[node.output[0]] = tuple(shape)
 
     def _identity(self, node: onnx.NodeProto) -> None:
         source = node.input[0]
@@ -284,6 +328,10 @@ class _Reader:
         return self.producer[tensor]
 
     def _shape(self, item: Joined, tensor: str) -> Shape:
+        if tensor not in self.shapes and item.op_type == "Pad" and 1 in item.constants and item.tensors:
+            source, pads = self.shapes.get(item.tensors[0]), [int(p) for p in item.constants[1]]
+            if source is not None and len(pads) == 2 * len(source):  # pads computed here, not by inference
+                self.shapes[tensor] = tuple(s + a + b for s, a, b in zip(source, pads, pads[len(source):]))
         if tensor not in self.shapes:
             raise UserError(f"node '{item.node.name}' ({item.node.op_type}) of {self.what}: the shape of '{tensor}' "
                             "is not known", hint="ONNX's shape inference could not give it a fixed shape")
@@ -424,6 +472,8 @@ class _Joiner:
             return self._channel_layer_norm(node) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "MatMul":
             return self._linear(node, tensors, params)
+        if node.op_type == "Slice":
+            return self._crop(node, tensors, constants)
         if node.op_type == "Add" and self._is_linear_bias(node):
             return None
         return Joined(node, op_type, tensors, params, constants, nodes)
@@ -467,6 +517,30 @@ class _Joiner:
             joined.node = _with_attributes(bias, node)
             return joined
         return Joined(node, "MatMul", tensors, params, {}, nodes)
+
+    def _crop(self, node: onnx.NodeProto, tensors: list[str], constants: dict[int, np.ndarray]) -> Joined:
+        """A Slice, with the Slices before it that only it reads (torch writes one per axis): their
+        starts and axes joined (the steps kept, for the rule to check)."""
+        nodes, starts, axes, steps = [node], [], [], []
+        current = node
+        while True:
+            values = {i: self.reader.constants.get(name) for i, name in enumerate(current.input)}
+            if values.get(1) is None or values.get(2) is None:
+                break
+            count = len(values[1])
+            starts += list(values[1])
+            axes += list(values[3]) if values.get(3) is not None else list(range(count))
+            steps += list(values[4]) if values.get(4) is not None else [1] * count
+            before = self._made_by(current.input[0], "Slice")
+            if before is None or self._only_reader(current.input[0]) is not current:
+                break
+            self.absorbed.add(id(before))
+            nodes.insert(0, before)
+            current = before
+        if len(nodes) == 1:
+            return Joined(node, "Slice", tensors, [], constants, nodes)
+        joined = {1: np.array(starts), 3: np.array(axes), 4: np.array(steps)}
+        return Joined(node, "Slice", [self.reader._tensor(current.input[0])], [], joined, nodes)
 
     def _is_linear_bias(self, node: onnx.NodeProto) -> bool:
         return any(self._made_by(name, "MatMul") is not None and self._only_reader(name) is node
