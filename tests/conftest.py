@@ -133,21 +133,6 @@ def count_adversarial_case():
     return count
 
 
-def pytest_addoption(parser):
-    parser.addoption("--onnx-exports", action="store_true",
-                     help="also run the round trip through ONNX of every bundled model (tests marked onnx_exports)")
-
-
-def pytest_collection_modifyitems(config, items):
-    """The tests marked onnx_exports are skipped, with the option that runs them, unless it is given."""
-    if config.getoption("--onnx-exports"):
-        return
-    skip = pytest.mark.skip(reason="the round trip through ONNX of every bundled model: run with --onnx-exports")
-    for item in items:
-        if "onnx_exports" in item.keywords:
-            item.add_marker(skip)
-
-
 def pytest_configure(config):
     """Python's cyclic garbage collector every 10,000 new objects, not 700: the test process holds
     a large heap (torch, sympy's caches, every analysis kept), and the collections that scan it took

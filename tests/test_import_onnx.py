@@ -13,7 +13,8 @@ import re
 
 import numpy as np
 import pytest
-from conftest import FAST_MODELS, run_in
+from conftest import run_in, tier
+from onnx_exports import NOT_EXPORTED, distinct, export, kept, weightless
 
 from archcalc import import_onnx
 from archcalc.analysis import analyze_graph
@@ -30,35 +31,21 @@ KINDS = ", ".join(sorted(LAYER_KINDS))
 EVAL_IDENTITY = {"dropout", "identity", "stochastic_depth"}
 """Kinds that are the identity in eval mode: an exported graph has no node for them."""
 
-NOT_EXPORTED = {
-    "googlenet_aux": "Unsupported: ONNX export of operator adaptive_avg_pool2d, output size that are not factor",
-    "shufflenet_v2_x0_5": "Exporting the operator 'aten::channel_shuffle' to ONNX opset version 20 is not supported",
-    "shufflenet_v2_x1_0": "Exporting the operator 'aten::channel_shuffle' to ONNX opset version 20 is not supported",
-}
-"""Bundled models torch's TorchScript exporter refuses (its message)."""
-
 LRN_REFUSED = ("node '/norm1/Reshape' (Reshape) of '{}.onnx' cannot be written exactly: a reshape from "
                "[1, 96, 55, 55] to [1, 1, 96, 55, 55] that is not a flatten")
 NOT_IMPORTED = {
     "alexnet_paper": LRN_REFUSED.format("alexnet_paper"), "zfnet": LRN_REFUSED.format("zfnet"),
-    "unet": "node '/crop/Slice' (Slice) of 'unet.onnx' has no layer kind in archcalc",
-    "unet_padded": "node '/pad/Pad' (Pad) of 'unet_padded.onnx': the shape of '/pad/Pad_output_0' is not known",
-    "regnet_y_128gf": "regnet_y_128gf.onnx' keeps 324 initialisers ('blocks.0.proj.conv.weight', …) in external data "
-                      "files: archcalc reads a model of one file\n",
+    "unet": "the layers of module 'up4' do not run one after the other ('up4.convs.conv1' runs after another "
+            "module's)",
+    "unet_padded": "node '/pad/Pad' (Pad) of 'unet_padded.onnx' cannot be written exactly: pads [0, 0, 0, 0, 0, 0, 1, "
+                   "1] (archcalc pads both sides of an axis alike)",
 }
 """Bundled models whose export archcalc refuses: torch writes nn.LocalResponseNorm as a dozen
-nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN; U-Net's centre crop is a
-Slice (not yet mapped); the padded U-Net's Pad takes pads computed from the input's shape, which
-ONNX's shape inference does not follow; RegNetY-128GF's 2.6 GB of weights, which torch saves in
-external data files (over protobuf's 2 GiB)."""
-
-
-def export(module, shape: tuple[int, ...], path) -> None:
-    """The module as torch's TorchScript exporter writes it: eval mode, batch norms kept (no
-    constant folding, which would fold them into the convolutions)."""
-    torch = pytest.importorskip("torch")
-    torch.onnx.export(module.eval(), (torch.zeros(1, *shape),), str(path), dynamo=False,
-                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN; U-Net's centre crop is two
+Slices (a crop2d) of the skip alone (the decoder's map whose size it takes is no input any more),
+so the crop, read from the skip, is placed outside its level; the padded U-Net pads the upsampled
+map to the skip's size with pads computed from the shapes, (0, 1) on the last axis, which a pad2d
+of one input does not write (it pads both sides alike)."""
 
 
 def read_back(text: str, folder, name: str = "imported.yaml"):
@@ -106,30 +93,21 @@ def as_exported(rows: list, convention: str) -> list:
 
 # --- round trip: build_torch(spec) → torch.onnx.export → import onnx → spec -----------------------
 
-def onnx_tier(entry):
-    """A bundled model as a parameter: the fast ones in every run, the others slow and run with
-    --onnx-exports only (torch's exporter takes about 15 CPU-minutes over them all)."""
-    if entry.name in FAST_MODELS:
-        return pytest.param(entry, id=entry.name)
-    return pytest.param(entry, id=entry.name, marks=[pytest.mark.slow, pytest.mark.onnx_exports])
-
-
-@pytest.mark.parametrize("entry", [onnx_tier(e) for e in bundled()])
+@pytest.mark.parametrize("entry", [tier(e) for e in bundled()])
 def test_every_bundled_model_round_trips_through_onnx(entry, tmp_path):
-    torch = pytest.importorskip("torch")
+    """Every bundled model (the fast ones in the fast tier, all in a full run, as CI's): its export without its weights' values, as kept in
+    tests/reference/onnx_exports.zip while the spec, build_torch and the versions are those it was
+    made with, else made here (tests/onnx_exports.py)."""
+    pytest.importorskip("torch")
     from archcalc.torchmodel import build_graph
 
     original = load_graph(entry.path, entry.variant)
-    module = build_graph(original, initialise=False)
-    with torch.no_grad():  # parameters all zero would be one initialiser, and two convolutions of one input one node
-        for number, parameter in enumerate(module.parameters(), start=1):
-            parameter.fill_(number)
     path = tmp_path / f"{entry.name}.onnx"
     if entry.name in NOT_EXPORTED:
         with pytest.raises(Exception, match=NOT_EXPORTED[entry.name][:40]):
-            export(module, original.input_shape, path)
+            export(build_graph(original, initialise=False), original.input_shape, path, weights=False)
         return
-    export(module, original.input_shape, path)
+    module = weightless(entry, path)
     if entry.name in NOT_IMPORTED:
         with pytest.raises(UserError, match=re.escape(NOT_IMPORTED[entry.name])):
             import_onnx(path)
@@ -143,11 +121,37 @@ def test_every_bundled_model_round_trips_through_onnx(entry, tmp_path):
     rebuilt.load_state_dict(module.state_dict(), strict=True, assign=True)  # every key, of its shape
 
 
+@pytest.mark.parametrize("name", ["resnet18", "inception_v3", "convnext_tiny", "efficientnet_b0"])
+def test_a_weightless_export_is_the_export_less_its_values(name, tmp_path):
+    """What the round trip above imports is the file torch writes with the weights, node for node,
+    each initialiser of the same name, type and shape, and imports to the same spec; and the kept
+    export is that file, byte for byte."""
+    from archcalc.torchmodel import build_graph
+
+    graph = load_graph(name)
+    module = distinct(build_graph(graph, initialise=False))
+    for folder in ("with", "without"):
+        (tmp_path / folder).mkdir()
+    export(module, graph.input_shape, tmp_path / "with" / "net.onnx")
+    export(module, graph.input_shape, tmp_path / "without" / "net.onnx", weights=False)
+    full = onnx.load(str(tmp_path / "with" / "net.onnx"))
+    weightless = onnx.load(str(tmp_path / "without" / "net.onnx"), load_external_data=False)
+    assert [n.SerializeToString() for n in full.graph.node] == [n.SerializeToString() for n in weightless.graph.node]
+    assert [(t.name, t.data_type, list(t.dims)) for t in full.graph.initializer] == \
+        [(t.name, t.data_type, list(t.dims)) for t in weightless.graph.initializer]
+    assert [i.name for i in full.graph.input] == [i.name for i in weightless.graph.input]
+    assert all(t.raw_data for t in full.graph.initializer)
+    assert not any(t.raw_data for t in weightless.graph.initializer)
+    assert import_onnx(tmp_path / "with" / "net.onnx") == import_onnx(tmp_path / "without" / "net.onnx")
+    entry = next(e for e in bundled() if e.name == name)
+    assert kept(entry) == (tmp_path / "without" / "net.onnx").read_bytes(), "python tests/onnx_exports.py"
+
+
 def test_resnet50_through_onnx_is_the_short_spec_of_its_torch_import(tmp_path):
     from archcalc.torchmodel import build_graph
 
     path = tmp_path / "resnet50.onnx"
-    export(build_graph(load_graph("resnet50"), initialise=False), (3, 224, 224), path)
+    export(distinct(build_graph(load_graph("resnet50"), initialise=False)), (3, 224, 224), path, weights=False)
     text = import_onnx(path)
     assert text.count("\n") == 35  # 175 layers; the torch import's 35 lines, the block named after its stages
     assert "  - layer3: {kind: layer, repeat: 6, conv1_out: 256, conv2_stride: 1, conv3_out: 1024," in text
@@ -294,12 +298,34 @@ def test_args_are_for_torch_only(files):
     assert result.returncode == 2 and "--args is for torch: an ONNX file takes none" in result.stderr
 
 
-def test_weights_in_external_data_files_are_refused_before_any_is_opened(files):
+def test_weights_in_external_data_files_are_read_as_shapes_and_never_opened(files):
     model = onnx.load(str(files / "good.onnx"))
     onnx.save(model, str(files / "external.onnx"), save_as_external_data=True, location="weights.bin",
               size_threshold=0)
-    (files / "weights.bin").unlink()  # not needed: never opened
+    assert onnx.load(str(files / "external.onnx"), load_external_data=False).graph.initializer[0].data_location == 1
+    (files / "weights.bin").unlink()  # never opened: only the shapes count
     result = run_import(files, "external.onnx")
-    assert (result.returncode, result.stderr) == (2, (
-        "error: 'external.onnx' keeps 1 initialisers ('conv.weight', …) in external data files: archcalc reads a "
-        "model of one file\n  hint: save it without external data (a model under 2 GiB)\n"))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == run_import(files, "good.onnx").stdout.replace("good", "external")
+
+
+def test_a_centred_slice_per_axis_is_one_crop(files):
+    """torch writes x[:, :, 1:7, 2:6] as two Slices, their starts Unsqueezes of Constants (which
+    ONNX's shape inference does not follow): one crop2d to 6 × 4, cut ⌊(8 − 6)/2⌋ = 1 and
+    ⌊(8 − 4)/2⌋ = 2 before (by hand, from ONNX's Slice)."""
+    def const(name, value):
+        return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.array(value, np.int64)))
+
+    nodes = [conv(), const("s0", 1), const("e0", 7), const("a0", [2]), const("s1", [2]), const("e1", [6]),
+             const("a1", [3]), helper.make_node("Unsqueeze", ["s0", "a0"], ["s0u"], name="/crop/Unsqueeze"),
+             helper.make_node("Unsqueeze", ["e0", "a0"], ["e0u"], name="/crop/Unsqueeze_1"),
+             helper.make_node("Slice", ["c", "s0u", "e0u", "a0"], ["h"], name="/crop/Slice"),
+             helper.make_node("Slice", ["h", "s1", "e1", "a1"], ["y"], name="/crop/Slice_1")]
+    save(files / "crop.onnx", nodes, [INPUT], [WEIGHT], out=(1, 4, 6, 4))
+    assert import_onnx(files / "crop.onnx").endswith(
+        "  - conv: {kind: conv2d, out: 4, kernel: 3, padding: 1, bias: false}\n  - crop: {kind: crop2d, size: [6, 4]}\n")
+    save(files / "off.onnx", [*nodes[:-1], helper.make_node("Slice", ["h", "a0", "e0u", "a1"], ["y"], name="/crop/Slice_1")],
+         [INPUT], [WEIGHT], out=(1, 4, 6, 5))
+    with pytest.raises(UserError, match=re.escape("a slice from 2 of 8 to 5 values on axis 3 (archcalc's crop is "
+                                                  "centred: ⌊(in − out)/2⌋ cut before)")):
+        import_onnx(files / "off.onnx")

@@ -369,6 +369,31 @@ def test_the_plain_resnet_is_written_with_its_blocks_and_sequential_names(tmp_pa
     assert {"layer2.0.downsample.0", "layer2.0.downsample.1", "layer1.1.relu", "layer1.1.relu_1", "layer1.1.add"} <= names
 
 
+def test_activations_in_place_in_the_module_are_written_in_place(tmp_path):
+    """ReLU(inplace=True), F.relu(x, inplace=True), x.relu_() and Hardswish(inplace=True) write into
+    their input (torch's docs); ReLU() and torch.sigmoid do not: the spec says so (the memory model
+    counts no new tensor for a layer in place), and its torch model's modules are in place alike."""
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.act = torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(inplace=True)
+            self.conv2, self.act2, self.hs = torch.nn.Conv2d(4, 4, 1), torch.nn.ReLU(), torch.nn.Hardswish(inplace=True)
+
+        def forward(self, x):
+            x = torch.nn.functional.relu(self.conv2(self.act(self.conv(x))), inplace=True).relu_()
+            return torch.sigmoid(self.hs(self.act2(x)))
+
+    text = import_torch(Net(), (3, 8, 8))
+    assert text.endswith("layers:\n  - conv: {kind: conv2d, out: 4, kernel: 3}\n  - act: {kind: relu, inplace: true}\n"
+                         "  - conv2: {kind: conv2d, out: 4, kernel: 1}\n  - relu: {kind: relu, inplace: true}\n"
+                         "  - relu_1: {kind: relu, inplace: true}\n  - act2: relu\n"
+                         "  - hs: {kind: hardswish, inplace: true}\n  - sigmoid: sigmoid\n")
+    path = tmp_path / "net.yaml"
+    path.write_text(text, encoding="utf-8")
+    rebuilt = build_graph(load_graph(path))
+    assert [rebuilt.get_submodule(n).inplace for n in ("act", "act2", "hs")] == [True, False, True]
+
+
 # --- errors: one message, exit 2, no traceback ------------------------------------------------
 
 MODELS = '''\

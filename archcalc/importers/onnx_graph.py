@@ -59,10 +59,7 @@ def load(path: Path) -> onnx.ModelProto:
     del data
     if not model.graph.node or not model.opset_import:
         raise UserError(f"'{path}' is not an ONNX model: it holds no graph", hint="an ONNX file is a protobuf ModelProto (.onnx)")
-    external = [t.name for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
-    if external:
-        raise UserError(f"'{path}' keeps {len(external)} initialisers ('{external[0]}', …) in external data files: "
-                        "archcalc reads a model of one file", hint="save it without external data (a model under 2 GiB)")
+    external = _external_as_inputs(model)
     try:
         onnx.checker.check_model(model)
     except Exception as error:  # noqa: BLE001 - ValidationError, or a C++ failure on a broken graph
@@ -71,7 +68,35 @@ def load(path: Path) -> onnx.ModelProto:
     if len(model.graph.node) > MAX_ONNX_NODES:
         raise UserError(f"'{path}' has {len(model.graph.node):,} nodes, more than {MAX_ONNX_NODES:,}")
     _without_weights(model)
+    _external_back(model, external)
     return model
+
+
+def _external_as_inputs(model: onnx.ModelProto) -> list[onnx.TensorProto]:
+    """Initialisers whose values are in external data files, taken out of the graph as inputs of
+    their type and shape while the checker runs: their files are never opened (only their shapes
+    count; the checker would look for the files)."""
+    external = [t for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    if not external:
+        return []
+    kept = [t for t in model.graph.initializer if t.data_location != onnx.TensorProto.EXTERNAL]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    known = {value.name for value in model.graph.input}
+    model.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                             for t in external if t.name not in known)
+    return [onnx.TensorProto(name=t.name, data_type=t.data_type, dims=t.dims) for t in external]
+
+
+def _external_back(model: onnx.ModelProto, external: list[onnx.TensorProto]) -> None:
+    """The external initialisers back in the graph, as their name, type and shape."""
+    if not external:
+        return
+    names = {t.name for t in external}
+    inputs = [value for value in model.graph.input if value.name not in names]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    model.graph.initializer.extend(external)
 
 
 def _without_weights(model: onnx.ModelProto) -> None:
@@ -81,6 +106,12 @@ def _without_weights(model: onnx.ModelProto) -> None:
         if math.prod(tensor.dims) > FOLDED_SIZE:
             kept = onnx.TensorProto(name=tensor.name, data_type=tensor.data_type, dims=tensor.dims)
             tensor.CopyFrom(kept)
+
+
+def _has_values(tensor: onnx.TensorProto) -> bool:
+    """Whether an initialiser holds its values (not one cut to its shape, nor an external one)."""
+    return bool(tensor.raw_data) or any(len(getattr(tensor, field)) for field in (
+        "float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"))
 
 
 def _line(error: Exception) -> str:
@@ -150,7 +181,35 @@ class _Reader:
 
     # --- shapes and constants -------------------------------------------------------------------
 
+    def _fold_before_inference(self) -> None:
+        """Integer constants computed from constants alone (the starts of torch's Slice: Unsqueeze of
+        Constant) made initialisers, their nodes dropped: ONNX's shape inference reads initialisers
+        but not what such nodes compute."""
+        known = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer
+                 if t.data_type in INTEGER_TYPES and _has_values(t) and math.prod(t.dims) <= FOLDED_SIZE}
+        folded, kept = [], []
+        for node in self.graph.node:
+            value = None
+            if node.op_type == "Constant":
+                value = _constant_value(node)
+            elif node.op_type in FOLDS and node.input and all(not n or n in known for n in node.input):
+                try:
+                    value = np.asarray(FOLDS[node.op_type](node_attributes(node), *[known.get(n) for n in node.input]))
+                except Exception:  # noqa: BLE001 - left to the reading below
+                    value = None
+            if value is not None and np.issubdtype(value.dtype, np.integer) and value.size <= FOLDED_SIZE:
+                known[node.output[0]] = value
+                folded.append(numpy_helper.from_array(value, node.output[0]))
+            else:
+                kept.append(node)
+        if folded:
+            del self.graph.node[:]
+            self.graph.node.extend(kept)
+            self.graph.initializer.extend(folded)
+            self.initialisers.update({t.name: t for t in folded})
+
     def _infer(self) -> None:
+        self._fold_before_inference()
         try:
             inferred = onnx.shape_inference.infer_shapes(self.model, strict_mode=True, data_prop=True)
         except Exception as error:  # noqa: BLE001 - onnx's InferenceError, or a C++ failure
@@ -162,9 +221,10 @@ class _Reader:
                 self.shapes[value.name] = tuple(d.dim_value for d in dims)
         for name, tensor in self.initialisers.items():
             self.shapes[name] = tuple(tensor.dims)
-            if (tensor.data_type in INTEGER_TYPES and math.prod(tensor.dims) <= FOLDED_SIZE) or not tensor.dims:
+            small = tensor.data_type in INTEGER_TYPES and math.prod(tensor.dims) <= FOLDED_SIZE
+            if _has_values(tensor) and (small or not tensor.dims):
                 self.constants[name] = numpy_helper.to_array(tensor)  # shape arithmetic, or a scalar
-                del self.param_of[name]
+                self.param_of.pop(name, None)
 
     def _constant(self, node: onnx.NodeProto) -> bool:
         """Constant nodes, and shape arithmetic on constants: computed, no layers."""
@@ -203,6 +263,8 @@ class _Reader:
             if node.op_type == "Identity":
                 self._identity(node)
                 continue
+            if node.op_type == "Slice":
+                self._slice_shape(node)
             layers.append(node)
         joined = _Joiner(self).join(layers)
         names = _Namer(self, joined).names()
@@ -212,6 +274,20 @@ class _Reader:
         check_used(self.ops, heads, self.what)
         labels = _labels([op.name for op in self.ops])
         return Read(Imported(self.ops, heads, labels), shape, batch, self.params)
+
+    def _slice_shape(self, node: onnx.NodeProto) -> None:
+        """A Slice's output shape from its constant starts and ends, where inference gave none."""
+        values = [self.constants.get(name) if name else None for name in node.input]
+        values += [None] * (5 - len(values))
+        source = self.shapes.get(node.input[0])
+        if node.output[0] in self.shapes or source is None or values[1] is None or values[2] is None:
+            return
+        axes = values[3] if values[3] is not None else range(len(values[1]))
+        steps = values[4] if values[4] is not None else [1] * len(values[1])
+        shape = list(source)
+        for start, end, axis, step in zip(values[1], values[2], axes, steps):
+            shape[int(axis)] = len(range(*slice(int(start), int(end), int(step)).indices(source[int(axis)])))
+        self.shapes[node.output[0]] = tuple(shape)
 
     def _identity(self, node: onnx.NodeProto) -> None:
         source = node.input[0]
@@ -252,6 +328,10 @@ class _Reader:
         return self.producer[tensor]
 
     def _shape(self, item: Joined, tensor: str) -> Shape:
+        if tensor not in self.shapes and item.op_type == "Pad" and 1 in item.constants and item.tensors:
+            source, pads = self.shapes.get(item.tensors[0]), [int(p) for p in item.constants[1]]
+            if source is not None and len(pads) == 2 * len(source):  # pads computed here, not by inference
+                self.shapes[tensor] = tuple(s + a + b for s, a, b in zip(source, pads, pads[len(source):]))
         if tensor not in self.shapes:
             raise UserError(f"node '{item.node.name}' ({item.node.op_type}) of {self.what}: the shape of '{tensor}' "
                             "is not known", hint="ONNX's shape inference could not give it a fixed shape")
@@ -392,6 +472,8 @@ class _Joiner:
             return self._channel_layer_norm(node) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "MatMul":
             return self._linear(node, tensors, params)
+        if node.op_type == "Slice":
+            return self._crop(node, tensors, constants)
         if node.op_type == "Add" and self._is_linear_bias(node):
             return None
         return Joined(node, op_type, tensors, params, constants, nodes)
@@ -435,6 +517,30 @@ class _Joiner:
             joined.node = _with_attributes(bias, node)
             return joined
         return Joined(node, "MatMul", tensors, params, {}, nodes)
+
+    def _crop(self, node: onnx.NodeProto, tensors: list[str], constants: dict[int, np.ndarray]) -> Joined:
+        """A Slice, with the Slices before it that only it reads (torch writes one per axis): their
+        starts and axes joined (the steps kept, for the rule to check)."""
+        nodes, starts, axes, steps = [node], [], [], []
+        current = node
+        while True:
+            values = {i: self.reader.constants.get(name) for i, name in enumerate(current.input)}
+            if values.get(1) is None or values.get(2) is None:
+                break
+            count = len(values[1])
+            starts += list(values[1])
+            axes += list(values[3]) if values.get(3) is not None else list(range(count))
+            steps += list(values[4]) if values.get(4) is not None else [1] * count
+            before = self._made_by(current.input[0], "Slice")
+            if before is None or self._only_reader(current.input[0]) is not current:
+                break
+            self.absorbed.add(id(before))
+            nodes.insert(0, before)
+            current = before
+        if len(nodes) == 1:
+            return Joined(node, "Slice", tensors, [], constants, nodes)
+        joined = {1: np.array(starts), 3: np.array(axes), 4: np.array(steps)}
+        return Joined(node, "Slice", [self.reader._tensor(current.input[0])], [], joined, nodes)
 
     def _is_linear_bias(self, node: onnx.NodeProto) -> bool:
         return any(self._made_by(name, "MatMul") is not None and self._only_reader(name) is node

@@ -185,6 +185,21 @@ def _pad(node: Node) -> dict:
     return {"padding": pair(before), "value": float(value or 0.0)}
 
 
+def _crop(node: Node) -> dict:
+    """Slice (one, or torch's one per axis joined) of the spatial axes, steps 1, that cuts
+    ⌊(in − out)/2⌋ before: archcalc's centre crop to the output's size."""
+    rank, source = len(node.shapes[0]), node.shapes[0]
+    starts, axes, steps = node.constant(1, "starts"), node.constant(3, "axes"), node.constant(4, "steps")
+    axes = list(range(len(starts))) if axes is None else [a % rank for a in axes]
+    if any(step != 1 for step in steps or []) or any(a < 2 for a in axes) or source[:2] != node.out[:2]:
+        raise Unsupported(f"a slice of the axes {axes} with steps {steps} (archcalc's crop cuts the spatial axes)")
+    for axis, start in zip(axes, starts):
+        if max(0, start if start >= 0 else start + source[axis]) != (source[axis] - node.out[axis]) // 2:
+            raise Unsupported(f"a slice from {start} of {source[axis]} to {node.out[axis]} values on axis {axis} "
+                              "(archcalc's crop is centred: ⌊(in − out)/2⌋ cut before)")
+    return {"size": pair(list(node.out[2:]))}
+
+
 def _concat(node: Node) -> dict:
     return {"dim": node.attr("axis")}
 
@@ -239,6 +254,7 @@ RULES: dict[str, Rule] = {
     "Concat": Rule("concat", _concat),
     "Resize": Rule("upsample{axes}d", _resize),
     "Pad": Rule("pad{axes}d", _pad),
+    "Slice": Rule("crop{axes}d", _crop),  # torch's Slice per axis joined into one
 }
 
 

@@ -196,8 +196,11 @@ class _Reader:
             self.names[node] = self.names[inputs[0]]
             return None
         kind, fields, name = self._layer(node, inputs)
+        in_place = _in_place(node, self.root) and bool(inputs)
+        if in_place and "inplace" in LAYER_KINDS[kind].fields:
+            fields = {**fields, "inplace": True}  # the memory model counts no new tensor for it
         self._add(node, Op(name, kind, fields, tuple(self.names[n] for n in inputs), tuple(value.shape)))
-        if _in_place(node, self.root) and inputs:
+        if in_place:
             self.alias[inputs[0]] = node
         return None
 
