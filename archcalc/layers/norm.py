@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
+    Backward,
     AXIS_LETTERS,
     INDEX_BYTES,
     Attrs,
@@ -62,6 +63,11 @@ class _BatchNorm(LayerKind):
         """Without running statistics torch normalises by the batch's, returning each channel's
         mean and inverse deviation with the output (dropped when it returns)."""
         return Footprint(transient=0 if a.track_running_stats else 2 * shapes[0][1] * itemsize)
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """In training it normalises by the batch's statistics and keeps each channel's mean and
+        inverse deviation with its input."""
+        return Backward(kept=2 * shapes[0][1] * itemsize)
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The running mean and variance in the model's dtype; the counter of batches an int64."""

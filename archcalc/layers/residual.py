@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from archcalc.layers.base import SAME, Attrs, Field, Footprint, LayerKind, Params, Shape
+from archcalc.layers.base import NEW, SAME, Attrs, Backward, Field, Footprint, LayerKind, Params, Shape
 
 
 class LayerScale(LayerKind):
@@ -63,3 +63,7 @@ class StochasticDepth(LayerKind):
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"p": a.p, "mode": a.mode}
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """While training the input times a noise of one value per sample (row) or one (batch), kept."""
+        return Backward(keeps_inputs=False, kept=(shapes[0][0] if a.mode == "row" else 1) * itemsize, output=NEW)
