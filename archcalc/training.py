@@ -223,15 +223,17 @@ class _Step:
                     live.release(self.storage[source])
 
     def loss(self) -> None:
-        """The sum of each output (one scalar each), then the gradient of one at the loss."""
-        live = self.live
-        self.loss_storages = [live.hold(live.make(self.itemsize, ACTIVATIONS)) for _ in self.graph.heads]
-        for head in self.graph.heads:
-            live.release(self.storage[head])
-        ones = live.hold(live.make(self.itemsize, ACTIVATIONS))
-        self.loss_storages.append(ones)
-        self.grads = {head: live.hold(ones) for head in self.graph.heads}
+        """The loss, the sum of the output (of several, the sum of their sums: one scalar each and
+        one for their total), then the gradient of one at it: every output's gradient a view of it."""
+        live, heads = self.live, self.graph.heads
+        sums = [live.hold(live.make(self.itemsize, ACTIVATIONS)) for _ in heads]
+        loss = live.hold(live.make(self.itemsize, ACTIVATIONS)) if len(heads) > 1 else sums[0]
         self.points.append(Point("loss", "loss", "sum", tuple(live.totals)))
+        for storage in [self.storage[head] for head in heads] + (sums if len(heads) > 1 else []):
+            live.release(storage)
+        ones = live.hold(live.make(self.itemsize, ACTIVATIONS))
+        self.loss_storages = [loss, ones]
+        self.grads = {head: live.hold(ones) for head in heads}
 
     def backward(self) -> None:
         live, shapes = self.live, self.stats.shapes
@@ -248,7 +250,7 @@ class _Step:
                     for storage in captured:
                         live.release(storage)
             made = []
-            for name in node.inputs:
+            for name in node.inputs[:node.kind.value_inputs]:  # an input giving only its shape gets no gradient
                 if not self.requires[name]:
                     continue
                 grad = live.make(numel(shapes[name]) * self.itemsize, TEMPORARIES) if backward.grad == NEW \

@@ -154,6 +154,10 @@ class _LayerNorm(LayerKind):
     moves_to_last: ClassVar[bool] = False
     """Whether the forward first permutes the normalised axis to the end (a view of the input)."""
 
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """In training the means and inverse deviations are kept with the input."""
+        return Backward(kept=self.footprint(a, shapes, out, itemsize).transient)
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"normalized_shape": self.normalised(shapes[0]), "eps": a.eps,
                 "elementwise_affine": a.elementwise_affine, "bias": a.bias}
