@@ -15,7 +15,7 @@ from pathlib import Path
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
-from archcalc.layers.base import NEW, SAME, numel
+from archcalc.layers.base import NEW, numel
 from archcalc.memory import element_bytes
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
@@ -113,9 +113,11 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
     step.forward()
     step.loss()
     step.backward()
-    # Adam divides the root of each second moment by its bias correction out of place: two tensors of
-    # the parameter's size at once, one parameter at a time
-    scratch = 2 * max(tensors, default=0) if states == 2 else 0
+    # Adam divides the root of each second moment by its bias correction out of place, one parameter
+    # at a time (torch's loop on the CPU): two tensors of its size at once, while the loop's previous
+    # quotient (`denom`, of the previous parameter's size) is still bound
+    scratch = max((2 * size + before for size, before in zip(tensors, [0, *tensors])), default=0) \
+        if states == 2 else 0
     step.points.append(Point("optimizer", "step", optimizer, step.live.with_added(OPTIMIZER, scratch)))
     return Training(graph.model, graph.file, stats.input_shape, dtype, optimizer, step.points)
 
@@ -197,7 +199,7 @@ class _Step:
         last_reader = {source: node.name for node in self.graph.nodes for source in node.inputs}
         heads = set(self.graph.heads)
         for node, layer in zip(self.graph.nodes, self.stats.layers):
-            in_shapes, footprint, backward = self.layouts[node.name]
+            _, footprint, backward = self.layouts[node.name]
             requires = self.grad_bytes[node.name] > 0 or any(self.requires[name] for name in node.inputs)
             self.requires[node.name] = requires
             first = self.storage[node.inputs[0]]
@@ -239,7 +241,7 @@ class _Step:
         live, shapes = self.live, self.stats.shapes
         waiting = self._waiting()
         for node, layer in zip(reversed(self.graph.nodes), reversed(self.stats.layers)):
-            in_shapes, footprint, backward = self.layouts[node.name]
+            backward = self.layouts[node.name][2]
             incoming = self.grads.pop(node.name, None)
             if not self.requires[node.name] or incoming is None:
                 self.points.append(Point("backward", node.name, layer.kind, tuple(live.totals)))

@@ -23,7 +23,8 @@ def validate(
     format: str = format_option("validation"),
     runs: int = Option(10, "Timed forward passes for the latency (0: no timing).", min=0),
     warmup: int = Option(2, "Untimed forward passes before them.", min=0),
-    memory: bool = Option(True, "Compare the inference peak with torch's MemTracker (on fake tensors)."),
+    memory: bool = Option(True, "Compare the peaks of inference and of a training step with torch's MemTracker "
+                                "(on fake tensors)."),
     output: Path | None = OUTPUT,
 ) -> bool:
     from archcalc.render.registry import render

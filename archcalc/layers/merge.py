@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import SAME, VIEW, Attrs, Backward, Field, Footprint, LayerKind, Shape, numel, same, same_shape
+from archcalc.layers.base import (
+    SAME,
+    VIEW,
+    Attrs,
+    Backward,
+    Field,
+    Footprint,
+    LayerKind,
+    Shape,
+    numel,
+    same,
+    same_shape,
+)
 from archcalc.sizes import format_shape
 
 

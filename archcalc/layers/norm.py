@@ -7,10 +7,10 @@ from typing import ClassVar
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
-    Backward,
     AXIS_LETTERS,
     INDEX_BYTES,
     Attrs,
+    Backward,
     Field,
     Footprint,
     LayerKind,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
-    Backward,
     AXIS_NAMES,
     INDEX_BYTES,
     Attrs,
+    Backward,
     Field,
     Footprint,
     LayerKind,

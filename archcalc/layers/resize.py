@@ -9,10 +9,10 @@ from math import floor
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
-    Backward,
     AXIS_LETTERS,
     VIEW,
     Attrs,
+    Backward,
     Field,
     Footprint,
     LayerKind,
