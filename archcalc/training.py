@@ -27,9 +27,10 @@ PARAMETERS, BUFFERS, GRADIENTS, ACTIVATIONS, TEMPORARIES, OPTIMIZER = range(6)
 OPTIMIZERS = {"sgd": ("torch.optim.SGD, no momentum", 0), "momentum": ("torch.optim.SGD, momentum 0.9", 1),
               "adam": ("torch.optim.Adam", 2), "adamw": ("torch.optim.AdamW", 2)}
 """Each optimizer: what it is in torch, and how many tensors of each parameter's size its state holds."""
-STEP_BYTES = {"float64": 8}
-"""Adam keeps each parameter's step count as a scalar tensor of torch's scalar dtype: float32, or
-float64 when that is the default dtype (a float64 model); 4 bytes otherwise."""
+STEP_BYTES = 4
+"""Adam keeps each parameter's step count as a scalar tensor of torch's scalar dtype: float32
+whatever the model's dtype (float64 only where torch's default dtype is float64 when the optimizer
+first steps, which is the caller's setting, not the model's)."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
     step = _Step(graph, stats, itemsize)
     states = optimizer_state(optimizer)
     tensors = step.parameter_tensors
-    step.live.add(OPTIMIZER, states * sum(tensors) + (len(tensors) * STEP_BYTES.get(dtype, 4) if states == 2 else 0))
+    step.live.add(OPTIMIZER, states * sum(tensors) + (len(tensors) * STEP_BYTES if states == 2 else 0))
     step.forward()
     step.loss()
     step.backward()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import VIEW, Attrs, Backward, Field, Footprint, LayerKind, Shape, same, spatial
+from archcalc.layers.base import VIEW, Attrs, Backward, Field, Footprint, LayerKind, Shape, numel, same, spatial
 
 
 def _divides(parts: int, c, what: str, field: str) -> None:
@@ -54,7 +54,9 @@ class Split(LayerKind):
         return Footprint(VIEW, touches_input=True)  # torch.chunk's slices are views
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
-        return Backward(keeps_inputs=False)  # only sizes kept; the gradient a new tensor
+        """Only sizes kept; the gradient the slices' gradients joined, zeros for the slices not
+        taken (alive with the join)."""
+        return Backward(keeps_inputs=False, transient=(numel(shapes[0]) - numel(out)) * itemsize)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(parts=a.parts, take=a.take)
