@@ -192,8 +192,11 @@ class _Step:
             self.live.add(PARAMETERS, sum(tensors))
             self.live.add(BUFFERS, node.kind.buffer_bytes(node.attrs, in_shapes, itemsize))
             footprint = node.kind.footprint(node.attrs, in_shapes, layer.shape, itemsize)
-            self.layouts[node.name] = (in_shapes, footprint,
-                                       node.kind.backward(node.attrs, in_shapes, layer.shape, itemsize))
+            try:
+                backward = node.kind.backward(node.attrs, in_shapes, layer.shape, itemsize)
+            except SpecError as error:  # a layer torch will not train at this size
+                raise error.at(node.location, node.name) from None
+            self.layouts[node.name] = (in_shapes, footprint, backward)
 
     def forward(self) -> None:
         live = self.live

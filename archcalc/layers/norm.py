@@ -66,8 +66,13 @@ class _BatchNorm(LayerKind):
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """In training it normalises by the batch's statistics and keeps each channel's mean and
-        inverse deviation with its input."""
-        return Backward(kept=2 * shapes[0][1] * itemsize)
+        inverse deviation with its input; torch refuses a batch of one value per channel."""
+        n, c, *sizes = shapes[0]
+        if n * prod(sizes) < 2:
+            values = "·".join(["N", *AXIS_LETTERS[len(sizes)].split(", ")] if sizes else ["N"])
+            raise SpecError(f"in training, batch norm normalises each channel over {values} = 1 value, "
+                            "which torch refuses", hint="train with a batch above 1")
+        return Backward(kept=2 * c * itemsize)
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The running mean and variance in the model's dtype; the counter of batches an int64."""
