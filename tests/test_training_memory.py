@@ -25,11 +25,6 @@ from archcalc.layers import LAYER_KINDS
 from archcalc.spec import bundled, load_graph
 from archcalc.training import CATEGORIES, analyze_training, training_memory
 
-NOT_MODELLED = {"lrn": "local response norm in training runs a chain of torch operations whose backward "
-                       "temporaries archcalc does not model yet"}
-"""Kinds whose training step archcalc does not yet predict exactly (docs/memory.md), and why."""
-
-
 def tracked(graph, batches: list[int], optimizer: str = "momentum", dtype: str = "float32") -> list[tuple]:
     torch = pytest.importorskip("torch")
     from archcalc.validation.peak import tracked_training_peaks
@@ -80,9 +75,7 @@ KIND_ROWS = {case: spec for case, (key, fields, shapes) in KIND_CASES.items()
 BATCHES = {case: shapes[0][0] for case, (_, _, shapes) in KIND_CASES.items()}
 
 
-@pytest.mark.parametrize("case", [pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=NOT_MODELLED[key]))
-                                  if key in NOT_MODELLED else case
-                                  for case, (key, _, _) in KIND_CASES.items() if case in KIND_ROWS])
+@pytest.mark.parametrize("case", list(KIND_ROWS))
 def test_each_kind_trains_as_memtracker_measures(case, tmp_path):
     """SGD with momentum: the kind's kept tensors and backward temporaries at the peak."""
     path = tmp_path / "row.yaml"
@@ -101,12 +94,10 @@ def test_every_kind_is_measured_in_a_training_row():
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])
 @pytest.mark.parametrize("entry", [tier(entry) for entry in bundled()])
-def test_every_bundled_model_trains_as_memtracker_measures(entry, optimizer, request):
-    """At batch 1 and batch 8, every category at the peak and the total."""
+def test_every_bundled_model_trains_as_memtracker_measures(entry, optimizer):
+    """At batch 1 and batch 8, every category at the peak and the total; at batch 1 torch and
+    archcalc alike refuse a batch norm on one value per channel."""
     graph = load_graph(entry.path, entry.variant)
-    if optimizer == "momentum" and any(node.kind.key in NOT_MODELLED for node in graph.nodes):
-        # with Adam the peak is the optimizer's step, which local response norm does not reach
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NOT_MODELLED["lrn"]))
     try:
         measured = dict(zip((1, 8), tracked(graph, [1, 8], optimizer)))
     except ValueError as refusal:  # batch norm on one value per channel: torch will not train at batch 1
@@ -153,8 +144,6 @@ def test_random_networks_train_as_memtracker_measures(tmp_path, count_example, e
     def run(network):
         count_example()
         layers, input_chw, batch, dtype = network
-        if any(f"'{key}'" in repr(layers) for key in NOT_MODELLED):
-            return  # local response norm: not yet modelled in training
         path = tmp_path / f"net{abs(hash(repr(network)))}.yaml"
         path.write_text(yaml.safe_dump({"name": "net", "input": list(input_chw), "layers": layers}))
         graph = load_graph(path)

@@ -124,6 +124,15 @@ class LocalResponseNorm(LayerKind):
         padded = n * (c + a.size - 1) * h * w
         return Footprint(transient=max(padded, 2 * numel(out)) * itemsize)
 
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """In training it keeps its input, the padded squares (for the pooling's backward), the
+        averages ·alpha + k (for the power's) and their power (for the division's). Its backward
+        begins with the division's, which makes the gradient of the input's side and of the power's,
+        and −grad·x / d / d in three more tensors of the input's size, all alive at once."""
+        n, c, h, w = out
+        padded = n * (c + a.size - 1) * h * w
+        return Backward(kept=(padded + 2 * numel(out)) * itemsize, transient=3 * numel(out) * itemsize)
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
 
