@@ -19,7 +19,7 @@ LEVELS = [
     {"stats"},
     {"symbolic"},
     {"analysis"},
-    {"calculator", "sweep", "torchmodel", "check", "memory"},
+    {"calculator", "sweep", "torchmodel", "check", "memory", "training"},
     {"validation", "importers"},
     {"render"},
     {"cli", "commands", "__main__", "__init__"},
