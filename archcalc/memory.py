@@ -119,12 +119,14 @@ class MemoryFormula:
     buffers: int
     formula: PeakFormula
     symbol: str = "N"
+    optimizer: str | None = None
+    """None for inference; for a training step, its optimizer (archcalc.training.OPTIMIZERS)."""
 
 
 def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None, variant: str | None = None,
-                   dtype: str = "float32", symbol: str = "N") -> MemoryFormula:
-    """The inference peak of a spec file or bundled model at every batch, as a formula in `symbol`:
-    `memory_formula("resnet50").formula.at(64)`, `.fit(24 * 2**30)`."""
+                   dtype: str = "float32", symbol: str = "N", optimizer: str | None = None) -> MemoryFormula:
+    """The peak of inference (of a training step with `optimizer`) of a spec file or bundled model at
+    every batch, as a formula in `symbol`: `memory_formula("resnet50").formula.at(64)`, `.fit(24 * 2**30)`."""
     from archcalc.spec import load_graph
 
     element_bytes(dtype)
@@ -137,8 +139,15 @@ def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None,
         except SpecError:
             raise error from None
     memory = inference_memory(graph, stats, dtype)
+    if optimizer is not None:
+        from archcalc.training import optimizer_state, training_timeline
+
+        optimizer_state(optimizer)
+        timeline = training_timeline(graph, input, dtype, optimizer)
+    else:
+        timeline = inference_timeline(graph, input, dtype)
     return MemoryFormula(graph.model, graph.file, (symbol, *memory.input_shape[1:]), dtype, memory.parameters,
-                         memory.buffers, peak_formula(inference_timeline(graph, input, dtype), first), symbol)
+                         memory.buffers, peak_formula(timeline, first), symbol, optimizer)
 
 
 def inference_timeline(graph: Graph, input: str | tuple[int, ...] | None = None, dtype: str = "float32") -> Timeline:

@@ -19,7 +19,7 @@ LEVELS = [
     {"stats"},
     {"symbolic"},
     {"analysis"},
-    {"calculator", "sweep", "torchmodel", "check", "memory", "peak", "roofline", "backward"},
+    {"calculator", "sweep", "torchmodel", "check", "memory", "peak", "roofline", "backward", "training"},
     {"validation", "importers", "measure_device"},
     {"render"},
     {"cli", "commands", "__main__", "__init__"},

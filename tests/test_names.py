@@ -287,7 +287,7 @@ def test_validate_markdown_escapes_the_model_and_file(specs, cli):
     lines = evil.stdout.splitlines()
     assert lines[0].startswith(f"**{ESCAPED} ({FILE_ESCAPED}) · validated on cpu · torch ")
     assert (f"✓ {ESCAPED}: all 2 layers and the totals agree — output shape, parameters, buffers, "
-            f"fvcore MACs, FlopCounterMode FLOPs, the inference peak") in lines
+            f"fvcore MACs, FlopCounterMode FLOPs, the inference peak, the training peak") in lines
     assert structure(evil.stdout) == structure(plain.stdout)
     assert inline_texts(evil.stdout)[0].startswith(f"{NAME} ({FILE}) · validated on cpu")
 

@@ -1,5 +1,6 @@
-"""archcalc memory: the inference peak of a model, by category, and the timeline of live memory;
-with a symbolic batch (or --fit), the peak as a formula in the batch and the largest batch that fits."""
+"""archcalc memory: the peak memory of inference or of a training step, by category, and the
+timeline of live memory; with a symbolic batch (or --fit), the peak as a formula in the batch and
+the largest batch that fits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from archcalc import sizes
 from archcalc.commands import INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
 from archcalc.memory import ALLOCATORS, DTYPES
+from archcalc.training import OPTIMIZERS
 
 
 def memory(
@@ -23,23 +25,41 @@ def memory(
     allocator: str = Option("exact", "How each tensor's bytes are counted: exact (the CPU, MemTracker) or cuda (rounded "
                             "up to a multiple of 512, as torch's CUDA caching allocator does).",
                             choices=tuple(ALLOCATORS)),
+    train: bool = Option(False, "A training step (forward, backward, the optimizer's step) instead of inference.",
+                         ("--train",)),
+    optimizer: str | None = Option(None, "With --train: the optimizer (sgd: no momentum; momentum: 0.9, the "
+                                   "default; adam; adamw).", choices=tuple(OPTIMIZERS)),
     format: str = format_option("memory"),
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.render.registry import render
 
+    if optimizer and not train:
+        raise UsageError("--optimizer is for a training step: add --train", option="'--optimizer'")
     if isinstance(batch, int) and fit is not None:
         raise UsageError("--fit finds the batch: leave out --batch, or give it as a symbol such as N",
                          option="'--fit'")
     if (isinstance(batch, str) or fit is not None) and allocator != "exact":
         raise UsageError("a rounded size is not a line in the batch: the formula and --fit count bytes exactly; "
                          "give --batch as a number, or leave out --allocator", option="'--allocator'")
+    if train and allocator != "exact":
+        raise UsageError("the training step is counted as MemTracker counts it, each tensor exactly: leave out "
+                         "--allocator", option="'--allocator'")
+    optimizer = (optimizer or "momentum") if train else None
     if isinstance(batch, str) or fit is not None:
         from archcalc.memory import memory_formula
 
-        result = memory_formula(spec, input=input, variant=variant, dtype=dtype, symbol=batch or "N")
+        result = memory_formula(spec, input=input, variant=variant, dtype=dtype, symbol=batch or "N",
+                                optimizer=optimizer)
         emit(render("memory_formula", format, result=result,
                     fit=None if fit is None else result.formula.fit(fit)), output, [spec])
+        return
+    if train:
+        from archcalc.training import analyze_training
+
+        result = analyze_training(spec, input=input, batch=batch or 1, variant=variant, dtype=dtype,
+                                  optimizer=optimizer)
+        emit(render("training", format, result=result), output, [spec])
         return
     from archcalc.memory import analyze_memory
 

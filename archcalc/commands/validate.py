@@ -30,7 +30,8 @@ def validate(
     device_profile: str | None = Option(None, "Beside each time, the roofline's prediction on this device profile: a "
                                         "bundled one (h200, …) or a file ('archcalc device-profile -o FILE').",
                                         ("--device-profile",)),
-    memory: bool = Option(True, "Compare the inference peak with torch's MemTracker (on fake tensors)."),
+    memory: bool = Option(True, "Compare the peaks of inference and of a training step with torch's MemTracker "
+                                "(on fake tensors)."),
     train: bool = Option(False, "Also compare each layer's backward FLOPs in a training step with "
                                 "FlopCounterMode's (run on the meta device).", ("--train",)),
     output: Path | None = OUTPUT,

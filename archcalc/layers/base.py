@@ -111,6 +111,27 @@ class Footprint(NamedTuple):
         return max((sum(map(rounded, moment)) for moment in self.moments), default=rounded(self.transient))
 
 
+class Backward(NamedTuple):
+    """What a layer's torch operation does in a training step, as torch's MemTracker counts it:
+    what its forward keeps for the backward pass, and what its backward allocates."""
+
+    keeps_inputs: bool = True
+    """Its inputs stay alive until its backward has run (convolutions, pooling, norms)."""
+    keeps_output: bool = False
+    """Its output does (relu, sigmoid, tanh: their gradient is read off the output)."""
+    kept: int = 0
+    """Bytes of new tensors its forward makes and keeps (max pooling's indices, batch norm's
+    statistics, dropout's mask): in training its forward's temporaries are the larger of these
+    and `footprint`'s."""
+    grad: str = NEW
+    """What it hands each input as its gradient: NEW (a tensor of the input's size), VIEW (a
+    view of its incoming gradient: concat, flatten) or SAME (the incoming gradient: add)."""
+    transient: int = 0
+    """Bytes of temporaries alive at the busiest moment of its backward, beyond the gradients."""
+    output: str | None = None
+    """NEW, VIEW or SAME where its training forward differs from `footprint`'s (dropout)."""
+
+
 class Attrs(dict):
     """Resolved field values, readable as attributes (`a.kernel`): the instance's attribute
     dictionary is the mapping itself, so reading one is as fast as any attribute."""
@@ -226,6 +247,11 @@ class LayerKind:
         efficiencies are given for (`archcalc.roofline`). 'memory' (elementwise, pooling,
         normalisation, copies) unless the kind says otherwise."""
         return "memory"
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """What the kind keeps for the backward pass and allocates in it (`Backward`): by
+        default its inputs kept, a new gradient for each, no temporaries."""
+        return Backward()
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The bytes of the layer's buffers: by default every buffer value of the model's dtype."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import VIEW, Attrs, Field, Footprint, LayerKind, Shape, same, spatial
+from archcalc.layers.base import VIEW, Attrs, Backward, Field, Footprint, LayerKind, Shape, numel, same, spatial
 
 
 def _divides(parts: int, c, what: str, field: str) -> None:
@@ -23,6 +23,9 @@ class ChannelShuffle(LayerKind):
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         _divides(a.groups, spatial(shapes[0], self.key)[1], "groups", "groups")
         return shapes[0]
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        return Backward(keeps_inputs=False)  # only sizes kept; the gradient a new tensor
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(groups=a.groups)
@@ -49,6 +52,11 @@ class Split(LayerKind):
 
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         return Footprint(VIEW, touches_input=True)  # torch.chunk's slices are views
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """Only sizes kept; the gradient the slices' gradients joined, zeros for the slices not
+        taken (alive with the join)."""
+        return Backward(keeps_inputs=False, transient=(numel(shapes[0]) - numel(out)) * itemsize)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(parts=a.parts, take=a.take)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import SAME, Attrs, Field, Footprint, LayerKind, Shape
+from archcalc.layers.base import NEW, SAME, Attrs, Backward, Field, Footprint, LayerKind, Shape, numel
 
 
 class Elementwise(LayerKind):
@@ -39,6 +39,16 @@ class Elementwise(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(a)
 
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """Its gradient read off its output (KEEP_OUTPUT) or its input; dropout on the CPU multiplies
+        by a mask of the input's size and dtype, kept; identity runs nothing."""
+        if self.key == "identity" or (self.key == "dropout" and a.p == 0):
+            return Backward(keeps_inputs=False, grad=SAME)
+        if self.key == "dropout":
+            return Backward(keeps_inputs=False, kept=numel(out) * itemsize, output=NEW)
+        on_output = self.key in KEEP_OUTPUT or (a.get("inplace") and self.key in KEEP_OUTPUT_IN_PLACE)
+        return Backward(keeps_inputs=not on_output, keeps_output=on_output)
+
 
 class Softmax(LayerKind):
     key = "softmax"
@@ -67,6 +77,12 @@ class Softmax(LayerKind):
 INPLACE = {"inplace": Field("bool", False, "overwrite the input instead of making a new tensor (torch's inplace=True): "
                                            "no new memory, and every other reader of the input sees the result")}
 """The field of the activations torch can compute in place."""
+
+KEEP_OUTPUT = {"relu", "sigmoid", "tanh"}
+"""The activations whose gradient torch reads off the output (threshold_backward, sigmoid_backward,
+tanh_backward); the others read their input."""
+KEEP_OUTPUT_IN_PLACE = {"leaky_relu"}
+"""Those that read the output when in place (the input is gone)."""
 
 KINDS = [
     Elementwise("relu", "ReLU", "max(x, 0)", INPLACE),

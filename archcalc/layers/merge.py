@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, Footprint, LayerKind, Shape, numel, same, same_shape
+from archcalc.layers.base import (
+    SAME,
+    VIEW,
+    Attrs,
+    Backward,
+    Field,
+    Footprint,
+    LayerKind,
+    Shape,
+    numel,
+    same,
+    same_shape,
+)
 from archcalc.sizes import format_shape
 
 
@@ -32,6 +44,9 @@ class Add(LayerKind):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         """One sum after another: from the second on, the running sum and the new one are both alive."""
         return Footprint(transient=numel(out) * itemsize if len(shapes) > 2 else 0)
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        return Backward(keeps_inputs=False, grad=SAME)  # each input's gradient is the sum's
 
 
 class Concat(LayerKind):
@@ -64,6 +79,9 @@ class Concat(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(dim=a.dim)
 
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        return Backward(keeps_inputs=False, grad=VIEW)  # each input's gradient a slice of the concat's
+
 
 class Multiply(LayerKind):
     key = "multiply"
@@ -84,6 +102,12 @@ class Multiply(LayerKind):
         if source[2 + axis] == 1 and out[2 + axis] > 1:  # broadcast: every unit reads the one
             return {0}
         return super().reads(a, source, out, axis, units)
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """Each input's gradient is the incoming one times the other input; a broadcast input's is
+        that product of the output's size, then summed down to its own."""
+        broadcast = any(numel(shape) < numel(out) for shape in shapes)
+        return Backward(transient=numel(out) * itemsize if broadcast else 0)
 
 
 def _broadcast(x, y, first: Shape, second: Shape):

@@ -10,6 +10,7 @@ from archcalc.layers.base import (
     AXIS_LETTERS,
     INDEX_BYTES,
     Attrs,
+    Backward,
     Field,
     Footprint,
     LayerKind,
@@ -65,6 +66,16 @@ class _BatchNorm(LayerKind):
             return Footprint()
         statistic = shapes[0][1] * itemsize
         return Footprint(transient=2 * statistic, moments=((statistic, statistic),))
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """In training it normalises by the batch's statistics and keeps each channel's mean and
+        inverse deviation with its input; torch refuses a batch of one value per channel."""
+        n, c, *sizes = shapes[0]
+        if n * prod(sizes) < 2:
+            values = "·".join(["N", *AXIS_LETTERS[len(sizes)].split(", ")] if sizes else ["N"])
+            raise SpecError(f"in training, batch norm normalises each channel over {values} = 1 value, "
+                            "which torch refuses", hint="train with a batch above 1")
+        return Backward(kept=2 * c * itemsize)
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The running mean and variance in the model's dtype; the counter of batches an int64."""
@@ -125,6 +136,15 @@ class LocalResponseNorm(LayerKind):
         padded, each = n * (c + a.size - 1) * h * w * itemsize, numel(out) * itemsize
         return Footprint(transient=max(padded, 2 * each), moments=((padded,), (each, each)))
 
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """In training it keeps its input, the padded squares (for the pooling's backward), the
+        averages ·alpha + k (for the power's) and their power (for the division's). Its backward
+        begins with the division's, which makes the gradient of the input's side and of the power's,
+        and −grad·x / d / d in three more tensors of the input's size, all alive at once."""
+        n, c, h, w = out
+        padded = n * (c + a.size - 1) * h * w
+        return Backward(kept=(padded + 2 * numel(out)) * itemsize, transient=3 * numel(out) * itemsize)
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
 
@@ -159,6 +179,10 @@ class _LayerNorm(LayerKind):
 
     moves_to_last: ClassVar[bool] = False
     """Whether the forward first permutes the normalised axis to the end (a view of the input)."""
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """In training the means and inverse deviations are kept with the input."""
+        return Backward(kept=self.footprint(a, shapes, out, itemsize).transient)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"normalized_shape": self.normalised(shapes[0]), "eps": a.eps,

@@ -7,6 +7,7 @@ from archcalc.layers.base import (
     AXIS_NAMES,
     INDEX_BYTES,
     Attrs,
+    Backward,
     Field,
     Footprint,
     LayerKind,
@@ -71,6 +72,9 @@ class _MaxPool(_WindowPool):
 
     footprint = staticmethod(_with_indices)
 
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        return Backward(kept=numel(out) * INDEX_BYTES)  # the input and the indices of the maxima
+
 
 class _AvgPool(_WindowPool):
     def __init_subclass__(cls, **kwargs) -> None:
@@ -123,6 +127,13 @@ class _AdaptivePool(LayerKind):
         if self.operation == "max":
             return _with_indices(a, shapes, out, itemsize)
         return Footprint(touches_input=self.axes == 1)
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """Max: the input and the indices kept. Average to one value per channel: torch takes the
+        mean, which keeps nothing (its gradient is spread evenly)."""
+        if self.operation == "max":
+            return Backward(kept=numel(out) * INDEX_BYTES)
+        return Backward(keeps_inputs=any(size != 1 for size in out[2:]))
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(output_size=a.output_size)
@@ -204,3 +215,6 @@ class SpatialMean(LayerKind):
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(keepdim=a.keepdim)
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        return Backward(keeps_inputs=False)  # the gradient spread evenly: only the input's size is kept

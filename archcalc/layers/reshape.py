@@ -6,7 +6,7 @@ from math import prod
 from typing import ClassVar
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import SAME, VIEW, Attrs, Field, Footprint, LayerKind, Shape
+from archcalc.layers.base import SAME, VIEW, Attrs, Backward, Field, Footprint, LayerKind, Shape
 
 
 class Flatten(LayerKind):
@@ -36,6 +36,9 @@ class Flatten(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(start_dim=a.start_dim, end_dim=a.end_dim)
 
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        return Backward(keeps_inputs=False, grad=self.footprint(a, shapes, out, itemsize).output)  # a view back
 
 class Permute(LayerKind):
     key = "permute"
@@ -75,3 +78,6 @@ class Permute(LayerKind):
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"dims": list(a.dims)}
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        return Backward(keeps_inputs=False, grad=VIEW)  # the gradient permuted back: a view

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from archcalc.layers.base import SAME, Attrs, Field, Footprint, LayerKind, Params, Shape
+from archcalc.layers.base import NEW, SAME, Attrs, Backward, Field, Footprint, LayerKind, Params, Shape, numel
 
 
 class LayerScale(LayerKind):
@@ -32,6 +32,11 @@ class LayerScale(LayerKind):
 
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return ()
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """The scale's gradient is the incoming one times the input, of the input's size, then
+        summed down to one value per channel."""
+        return Backward(transient=numel(out) * itemsize)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         c = self.scaled(a, shapes[0])
@@ -63,3 +68,10 @@ class StochasticDepth(LayerKind):
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"p": a.p, "mode": a.mode}
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """While training the input times a noise of one value per sample (row) or one (batch), kept;
+        with p = 0 the input itself."""
+        if a.p == 0:
+            return Backward(keeps_inputs=False, grad=SAME)
+        return Backward(keeps_inputs=False, kept=(shapes[0][0] if a.mode == "row" else 1) * itemsize, output=NEW)

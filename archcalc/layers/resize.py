@@ -12,6 +12,7 @@ from archcalc.layers.base import (
     AXIS_LETTERS,
     VIEW,
     Attrs,
+    Backward,
     Field,
     Footprint,
     LayerKind,
@@ -46,6 +47,10 @@ class _Resized(LayerKind):
             raise SpecError(f"{self.key} takes its size from '{self.size_field}' or from a second input, not both",
                             field=self.size_field, hint=f"leave out '{self.size_field}', or read one input")
         return tuple(spatial(shapes[1], self.key, self.axes)[2:])
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """Upsampling, padding and cropping keep only sizes; the gradient is a new tensor."""
+        return Backward(keeps_inputs=False)
 
 
 class _Upsample(_Resized):

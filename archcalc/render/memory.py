@@ -1,5 +1,5 @@
-"""`archcalc memory` output: the inference peak by category and the timeline of live memory, as
-text, JSON and CSV (schema in docs/formats.md)."""
+"""`archcalc memory` output: the peak of inference or of a training step by category and the
+timeline of live memory, as text, JSON and CSV (schemas in docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from archcalc.peak import Fit, Piece
 from archcalc.render.numbers import grouped, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_csv, as_text
 from archcalc.sizes import human_bytes
+from archcalc.training import CATEGORIES, OPTIMIZERS, Training
 
 SCHEMA = "archcalc.memory/1"
 FORMULA_SCHEMA = "archcalc.memory_formula/1"
@@ -24,8 +25,11 @@ are alive throughout and not in them)."""
 
 def header(m: Memory | MemoryFormula) -> list[str]:
     rounded = ", each tensor rounded up to 512 B as on CUDA" if getattr(m, "allocator", "exact") == "cuda" else ""
+    optimizer = getattr(m, "optimizer", None)
+    what = (f"a training step with {OPTIMIZERS[optimizer][0]} in steady state" if optimizer
+            else "inference (eval mode, no gradients)")
     return [f"{m.model} ({m.file})",
-            (f"input {shape_text(m.input_shape)} · dtype {m.dtype} · inference (eval mode, no gradients), "
+            (f"input {shape_text(m.input_shape)} · dtype {m.dtype} · {what}, "
              f"as torch's MemTracker counts it{rounded} (docs/memory.md)")]
 
 
@@ -117,9 +121,10 @@ def formula_table(result: MemoryFormula, fit: Fit | None = None) -> StyledLines:
         for piece in result.formula.pieces:
             table.add([range_text(piece, symbol), line_text(piece, symbol), piece.point])
         count = len(result.formula.pieces)
+        kept = "gradients, optimizer state, activations and temporaries" if result.optimizer else "the activations"
         summary = (f"peak({symbol}), the most of {count} line{'s' if count > 1 else ''}: parameters "
                    f"{grouped(result.parameters)} · buffers {grouped(result.buffers)} at every {symbol}, "
-                   "and the activations")
+                   f"and {kept}")
         lines += [(summary, ""), ("", ""), *as_text(table)]
     if fit is not None:
         lines += [("", ""), (fit_line(fit, symbol, result.formula.first), "bold")]
@@ -129,7 +134,8 @@ def formula_table(result: MemoryFormula, fit: Fit | None = None) -> StyledLines:
 def formula_json(result: MemoryFormula, fit: Fit | None = None) -> str:
     document = {"schema": FORMULA_SCHEMA, "model": result.model, "file": result.file,
                 "input": list(result.input_shape), "dtype": result.dtype, "symbol": result.symbol,
-                "first": result.formula.first, "parameters": result.parameters, "buffers": result.buffers,
+                **({"optimizer": result.optimizer} if result.optimizer else {}), "first": result.formula.first,
+                "parameters": result.parameters, "buffers": result.buffers,
                 "pieces": [dict(zip(PIECE_COLUMNS, _piece_row(piece))) for piece in result.formula.pieces],
                 "fit": None if fit is None else {
                     "budget": fit.budget, "batch": fit.batch or None, "peak": fit.peak,
@@ -146,3 +152,60 @@ def formula_csv(result: MemoryFormula, fit: Fit | None = None) -> str:
 
 def _piece_row(piece: Piece) -> tuple:
     return piece.first, piece.last, piece.constant, piece.per_sample, piece.point
+
+
+TRAINING_SCHEMA = "archcalc.memory.train/1"
+TRAINING_COLUMNS = ("index", "phase", "name", "kind", *CATEGORIES, "total")
+"""The CSV columns and the keys of a point in JSON: the bytes of each of MemTracker's categories
+alive at that point's busiest moment, and their total."""
+
+
+def training_header(t: Training) -> list[str]:
+    optimizer = OPTIMIZERS[t.optimizer][0]
+    return [f"{t.model} ({t.file})",
+            (f"input {shape_text(t.input_shape)} · dtype {t.dtype} · a training step with {optimizer} in steady "
+             "state, as torch's MemTracker counts it (docs/memory.md)")]
+
+
+def training_peak_line(t: Training) -> str:
+    point = t.peak_point
+    where = "the optimizer's step" if point.phase == "optimizer" else f"the {point.phase} of {point.name}"
+    categories = " · ".join(f"{name} {grouped(size)}" for name, size in t.categories.items())
+    return f"peak {grouped(t.peak)} B = {human_bytes(t.peak)} during {where}: {categories}"
+
+
+def training_table(result: Training) -> StyledLines:
+    """The header, a line per point of the step (its busiest moment), the peak's line in bold.
+    Parameters, buffers and the optimizer's state are alive throughout and in the last line."""
+    peak = result.peak_point
+    table = Table([Column("#", ">"), Column("phase", "<"), Column("layer", "<"), Column("kind", "<"),
+                   Column("gradients", ">"), Column("activations", ">"), Column("temporaries", ">"),
+                   Column("total", ">")])
+    for index, point in enumerate(result.points, start=1):
+        sizes = dict(zip(CATEGORIES, point.bytes))
+        table.add([str(index), point.phase, point.name, point.kind, grouped(sizes["gradients"]),
+                   grouped(sizes["activations"]), grouped(sizes["temporaries"]), grouped(point.total)],
+                  "bold" if point is peak else "")
+    top, context = training_header(result)
+    return [(top, "bold"), (context, ""), ("", ""), *as_text(table), ("", ""), (training_peak_line(result), "bold")]
+
+
+def _point_dicts(t: Training) -> list[dict]:
+    return [dict(zip(TRAINING_COLUMNS, (index, point.phase, point.name, point.kind, *point.bytes, point.total)))
+            for index, point in enumerate(t.points, start=1)]
+
+
+def training_json(result: Training) -> str:
+    point = result.peak_point
+    document = {"schema": TRAINING_SCHEMA, "model": result.model, "file": result.file,
+                "input": list(result.input_shape), "dtype": result.dtype, "optimizer": result.optimizer,
+                "peak": {"total": result.peak, **result.categories, "phase": point.phase, "layer": point.name},
+                "points": _point_dicts(result)}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def training_csv(result: Training) -> str:
+    """A line per point of the step: the bytes of each category alive then."""
+    table = Table([Column(name) for name in TRAINING_COLUMNS])
+    table.rows = [Line(list(row.values())) for row in _point_dicts(result)]
+    return as_csv(table)

@@ -62,6 +62,11 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
         "json": ("archcalc.render.memory:formula_json", ("result", "fit")),
         "csv": ("archcalc.render.memory:formula_csv", ("result", "fit")),
     },
+    "training": {  # archcalc memory --train: the peak of a training step and its timeline
+        "table": ("archcalc.render.memory:training_table", ("result",)),
+        "json": ("archcalc.render.memory:training_json", ("result",)),
+        "csv": ("archcalc.render.memory:training_csv", ("result",)),
+    },
     "check": {
         "table": ("archcalc.render.check:check_table", ("result",)),
         "github": ("archcalc.render.check:github", ("result",)),

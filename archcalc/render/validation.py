@@ -10,13 +10,15 @@ from archcalc.render.markup import code_span, markdown_text
 from archcalc.render.numbers import grouped, human, shape_text
 from archcalc.render.table import Column, Line, StyledLines, Table, as_csv, as_markdown, as_text
 from archcalc.validation import FIGURES, Check, LayerCheck, Validation
-from archcalc.validation.results import COUNTED, MEMORY_FIGURES, Latency, Timing, figure_name
+from archcalc.validation.results import COUNTED, MEMORY_FIGURES, TRAINING_FIGURES, Latency, Timing, figure_name
 
 SCHEMA = "archcalc.validation/1"
 COLUMN_TITLES = {"shape": "output", "params": "params", "buffers": "buffers",
                  "fvcore": "fvcore MACs", "flop_counter": "FlopCounterMode FLOPs",
                  "flop_counter_backward": "backward FLOPs"}
 MEMORY_CELLS = dict(zip(MEMORY_FIGURES, ("parameters", "buffers", "activations", "total")))
+TRAINING_CELLS = dict(zip(TRAINING_FIGURES, ("parameters", "buffers", "gradients", "activations", "temporaries",
+                                             "optimizer state", "total")))
 LEGEND = "each cell: archcalc's figure and ✓ where torch measured the same, else archcalc ≠ measured (difference)"
 
 
@@ -52,6 +54,8 @@ def verdict(v: Validation, escape: Callable[[str], str] = str) -> tuple[str, str
     names = ", ".join(FIGURES[f] for f in figures_of(v))
     if v.memory:
         names += ", the inference peak"
+    if v.training:
+        names += ", the training peak"
     if v.ok:
         return f"✓ {escape(v.model)}: all {len(v.layers)} layers and the totals agree — {names}", "bold green"
     differences = v.differences
@@ -88,6 +92,8 @@ def validation_table(v: Validation) -> StyledLines:
         lines += as_text(layers_table(v))
     if v.memory:
         lines += [("", ""), (memory_line(v.memory), "" if v.memory.ok else "red")]
+    if v.training:
+        lines += [(training_line(v.training), "" if v.training.ok else "red")]
     lines.append(verdict(v))
     if v.latency:
         lines += [("", ""), *latency_lines(v.latency)]
@@ -98,6 +104,12 @@ def memory_line(row: LayerCheck) -> str:
     """The inference peak by category, each cell as in the table."""
     cells = " · ".join(f"{MEMORY_CELLS[c.figure]} {check_cell(c)}" for c in row.checks)
     return f"inference peak in bytes, against torch's MemTracker on fake tensors (docs/memory.md): {cells}"
+
+
+def training_line(row: LayerCheck) -> str:
+    """The peak of a training step by category, each cell as in the table."""
+    cells = " · ".join(f"{TRAINING_CELLS[c.figure]} {check_cell(c)}" for c in row.checks)
+    return f"training step peak in bytes (SGD with momentum), against MemTracker on fake tensors: {cells}"
 
 
 def latency_lines(latency: Latency) -> StyledLines:
@@ -189,6 +201,8 @@ def markdown(validations: list[Validation]) -> str:
             out += [*as_markdown(layers_table(v)), ""]
         if v.memory:
             out += [markdown_text(memory_line(v.memory)), ""]
+        if v.training:
+            out += [markdown_text(training_line(v.training)), ""]
         out += [verdict(v, markdown_text)[0], ""]
         out += [f"- {code_span(row.name, table=False)}: {figure_name(c.figure)} {check_cell(c)}"
                 for row, c in v.differences]
@@ -213,6 +227,7 @@ def _model_dict(v: Validation) -> dict:
             "notes": list(v.notes), "layers": [_row_dict(row) for row in v.layers],
             "total": _row_dict(v.total) if v.total else None,
             "memory": _row_dict(v.memory) if v.memory else None,
+            "training": _row_dict(v.training) if v.training else None,
             "latency": _latency_dict(v.latency) if v.latency else None}
 
 

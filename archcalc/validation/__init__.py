@@ -16,7 +16,16 @@ from archcalc.graph import Graph
 from archcalc.layers.base import numel
 from archcalc.sizes import format_shape, human_bytes, parse_batch
 from archcalc.stats import LayerStats, ModelStats
-from archcalc.validation.results import COUNTED, FIGURES, MEMORY_FIGURES, Check, Latency, LayerCheck, Validation
+from archcalc.validation.results import (
+    COUNTED,
+    FIGURES,
+    MEMORY_FIGURES,
+    TRAINING_FIGURES,
+    Check,
+    Latency,
+    LayerCheck,
+    Validation,
+)
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
 LATENCY_MODES = ("blocks", "per-layer")
@@ -77,7 +86,8 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
                         _versions(counters, place), notes=notes)
     try:
         result = _measure_and_compare(graph, predicted, result, runs, warmup, latency, threads, profile)
-        return replace(result, memory=_memory_check(graph, predicted)) if memory else result
+        return replace(result, memory=_memory_check(graph, predicted),
+                       training=_training_check(graph, predicted)) if memory else result
     except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return replace(result, error=f"torch could not run the model: {first_line}")
@@ -232,6 +242,19 @@ def _memory_check(graph: Graph, predicted: ModelStats) -> LayerCheck:
     measured = tracked_peak(graph, predicted.input_shape)
     return LayerCheck("inference peak", "MemTracker",
                       tuple(Check(figure, *pair) for figure, pair in zip(MEMORY_FIGURES, zip(figures, measured))))
+
+
+def _training_check(graph: Graph, predicted: ModelStats) -> LayerCheck:
+    """archcalc's peak of a training step (float32, SGD with momentum) against MemTracker's,
+    category by category."""
+    from archcalc.training import training_memory
+    from archcalc.validation.peak import tracked_training_peaks
+
+    step = training_memory(graph, predicted)
+    figures = (*step.peak_point.bytes, step.peak)
+    measured = tracked_training_peaks(graph, predicted.input_shape[1:], [predicted.input_shape[0]])[0]
+    return LayerCheck("training peak", "MemTracker",
+                      tuple(Check(figure, *pair) for figure, pair in zip(TRAINING_FIGURES, zip(figures, measured))))
 
 
 def _top_level_blocks(stats: ModelStats) -> tuple[dict[str, list[str]], dict[str, int]]:

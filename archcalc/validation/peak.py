@@ -86,3 +86,59 @@ def _on_fake_tensors(model: torch.nn.Module) -> torch.nn.Module:
     """`model` with each parameter and buffer a fake CPU tensor of its shape and dtype (under the
     active FakeTensorMode): sizes are all MemTracker reads, and fake tensors hold no values."""
     return model._apply(lambda tensor: torch.empty(tensor.shape, dtype=tensor.dtype))
+
+
+TRAINING_KEYS = ("Parameter", "Buffer", "Gradient", "Activation", "Temp", "Optstate")
+"""MemTracker's categories of a training step, in archcalc.training.CATEGORIES' order."""
+
+
+def tracked_training_peaks(graph: Graph, input_shape: tuple[int, ...], batches: list[int], dtype: str = "float32",
+                           optimizer: str = "momentum",
+                           tracker: type[MemTracker] = OverallPeakTracker) -> list[tuple[int, ...]]:
+    """MemTracker's peak of a training step in steady state at each of `batches`: the model built
+    once on fake tensors in training mode; per batch a first step untracked (the optimizer's state
+    made), then a second under the tracker, told of the model and the optimizer beforehand. Each
+    peak is its six categories (TRAINING_KEYS) and its Total."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    model = _built(graph, input_shape, min(batches), TORCH_DTYPES[dtype])
+    with FakeTensorMode():
+        model = _on_fake_tensors(model).train()
+        peaks = []
+        for batch in batches:
+            step = training_step(model, optimizer)
+            x = torch.empty(batch, *input_shape, dtype=TORCH_DTYPES[dtype])
+            step(x)
+            measuring = tracker()
+            measuring.track_external(model, step.optimizer)
+            with measuring:
+                step(x)
+            snapshot = {str(getattr(key, "value", key)): size
+                        for device in measuring.get_tracker_snapshot("peak").values() for key, size in device.items()}
+            peaks.append(tuple(snapshot.get(key, 0) for key in (*TRAINING_KEYS, "Total")))
+        return peaks
+
+
+def training_step(model: torch.nn.Module, optimizer: str):
+    """A function running one training step of `model` on its argument: the loss the sum of the
+    output (of several, the sum of their sums), backward, the optimizer's step, zero_grad (which
+    sets the gradients to None, torch's default). Its `optimizer` attribute is the optimizer."""
+    import functools
+    import operator
+
+    parameters = list(model.parameters())
+    made = {"sgd": lambda: torch.optim.SGD(parameters, lr=0.01),
+            "momentum": lambda: torch.optim.SGD(parameters, lr=0.01, momentum=0.9),
+            "adam": lambda: torch.optim.Adam(parameters), "adamw": lambda: torch.optim.AdamW(parameters)}[optimizer]()
+
+    def loss(outputs) -> torch.Tensor:
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        return functools.reduce(operator.add, [output.sum() for output in outputs])
+
+    def step(x: torch.Tensor) -> None:
+        loss(model(x)).backward()
+        made.step()
+        made.zero_grad()
+
+    step.optimizer = made
+    return step

@@ -28,9 +28,22 @@ MEMORY_FIGURES = {
 Activation and Total), with their names in prose."""
 
 
+TRAINING_FIGURES = {
+    "parameter_bytes": "parameter bytes",
+    "buffer_bytes": "buffer bytes",
+    "gradient_bytes": "gradient bytes",
+    "activation_bytes": "activation bytes",
+    "temporary_bytes": "temporary bytes",
+    "optimizer_bytes": "optimizer state bytes",
+    "peak_bytes": "total bytes",
+}
+"""The peak of a training step's figures, compared with MemTracker's (its Parameter, Buffer,
+Gradient, Activation, Temp, Optstate and Total), with their names in prose."""
+
+
 def figure_name(figure: str) -> str:
-    """A compared figure's name in prose, a layer's or the peak's."""
-    return FIGURES.get(figure) or MEMORY_FIGURES[figure]
+    """A compared figure's name in prose, a layer's or a peak's."""
+    return FIGURES.get(figure) or MEMORY_FIGURES.get(figure) or TRAINING_FIGURES[figure]
 
 
 @dataclass(frozen=True)
@@ -134,15 +147,19 @@ class Validation:
     notes: tuple[str, ...] = ()
     memory: LayerCheck | None = None
     """The inference peak against MemTracker's, category by category; None where not compared."""
+    training: LayerCheck | None = None
+    """The peak of a training step (SGD with momentum) against MemTracker's, category by category;
+    None where not compared."""
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.total is not None and self.total.ok and all(
-            layer.ok for layer in self.layers) and (self.memory is None or self.memory.ok)
+            layer.ok for layer in self.layers) and all(row.ok for row in (self.memory, self.training) if row)
 
     @property
     def differences(self) -> list[tuple[LayerCheck, Check]]:
-        rows = [*self.layers, *([self.total] if self.total else []), *([self.memory] if self.memory else [])]
+        rows = [*self.layers, *([self.total] if self.total else []),
+                *(row for row in (self.memory, self.training) if row)]
         return [(row, check) for row in rows for check in row.checks if not check.ok]
 
 

@@ -1,0 +1,323 @@
+"""The peak memory of a training step, predicted from the spec as torch's MemTracker counts it.
+
+The step is torch's usual one in steady state (the second iteration, when the optimizer's state
+exists): the model in training mode runs forward, the loss is the sum of its output, `backward()`
+runs, the optimizer steps and `zero_grad()` sets every gradient to None (torch's default). What
+each layer keeps for the backward pass and allocates in it is its kind's `backward`; what its
+forward allocates besides is its `footprint`. docs/memory.md says how each figure was measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from archcalc.analysis import analyze_graph, input_shape
+from archcalc.errors import SpecError, did_you_mean
+from archcalc.graph import INPUT, Graph
+from archcalc.layers.base import NEW, numel
+from archcalc.memory import element_bytes
+from archcalc.sizes import format_shape, parse_batch
+from archcalc.stats import ModelStats
+
+CATEGORIES = ("parameters", "buffers", "gradients", "activations", "temporaries", "optimizer")
+"""MemTracker's categories (Parameter, Buffer, Gradient, Activation, Temp, Optstate), in its order."""
+PARAMETERS, BUFFERS, GRADIENTS, ACTIVATIONS, TEMPORARIES, OPTIMIZER = range(6)
+
+OPTIMIZERS = {"sgd": ("torch.optim.SGD, no momentum", 0), "momentum": ("torch.optim.SGD, momentum 0.9", 1),
+              "adam": ("torch.optim.Adam", 2), "adamw": ("torch.optim.AdamW", 2)}
+"""Each optimizer: what it is in torch, and how many tensors of each parameter's size its state holds."""
+STEP_BYTES = 4
+"""Adam keeps each parameter's step count as a scalar tensor of torch's scalar dtype: float32
+whatever the model's dtype (float64 only where torch's default dtype is float64 when the optimizer
+first steps, which is the caller's setting, not the model's)."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One moment of the step: a layer's forward or backward at its busiest, the loss, or the
+    optimizer's step; the bytes of each category alive then, in CATEGORIES' order."""
+
+    phase: str
+    """forward, loss, backward or optimizer."""
+    name: str
+    kind: str
+    bytes: tuple[int, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(self.bytes)
+
+
+@dataclass(frozen=True)
+class Training:
+    """The memory of one training step: every moment of it by category, and the peak."""
+
+    model: str
+    file: str
+    input_shape: tuple[int, ...]
+    dtype: str
+    optimizer: str
+    points: list[Point]
+
+    @property
+    def totals(self) -> list[int]:
+        """All bytes alive at each point of the timeline: as many points at any batch."""
+        return [point.total for point in self.points]
+
+    @property
+    def peak_point(self) -> Point:
+        """The first point at which the most is alive."""
+        return max(self.points, key=lambda point: point.total)
+
+    @property
+    def peak(self) -> int:
+        return max(self.totals)
+
+    @property
+    def categories(self) -> dict[str, int]:
+        """The bytes of each category at the peak, by MemTracker's category."""
+        return dict(zip(CATEGORIES, self.peak_point.bytes))
+
+
+def optimizer_state(name: str) -> int:
+    """How many tensors of each parameter's size the optimizer `name` keeps; SpecError for another."""
+    if name not in OPTIMIZERS:
+        raise SpecError(f"unknown optimizer '{name}'{did_you_mean(name, OPTIMIZERS)}",
+                        hint=f"choose one of {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name][1]
+
+
+def analyze_training(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int = 1,
+                     variant: str | None = None, dtype: str = "float32", optimizer: str = "momentum") -> Training:
+    """The memory of a training step of a spec file or bundled model:
+    `analyze_training("resnet50", batch=8, optimizer="adam")`."""
+    from archcalc.spec import load_graph
+
+    element_bytes(dtype)
+    optimizer_state(optimizer)
+    graph = load_graph(spec, variant)
+    stats = analyze_graph(graph, input_shape(input), parse_batch(batch, symbols=False))
+    if stats.formulas:
+        raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
+                        hint="give the input as numbers, like 3x224x224")
+    return training_memory(graph, stats, dtype, optimizer)
+
+
+def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", optimizer: str = "momentum") -> Training:
+    """The memory of a training step of `graph`, whose shapes `stats` holds (numeric sizes)."""
+    itemsize = element_bytes(dtype)
+    step = _Step(graph, stats, itemsize)
+    states = optimizer_state(optimizer)
+    tensors = step.parameter_tensors
+    step.live.add(OPTIMIZER, states * sum(tensors) + (len(tensors) * STEP_BYTES if states == 2 else 0))
+    step.forward()
+    step.loss()
+    step.backward()
+    # Adam divides the root of each second moment by its bias correction out of place, one parameter
+    # at a time (torch's loop on the CPU): two tensors of its size at once, while the loop's previous
+    # quotient (`denom`, of the previous parameter's size) is still bound
+    scratch = max((2 * size + before for size, before in zip(tensors, [0, *tensors])), default=0) \
+        if states == 2 else 0
+    step.points.append(Point("optimizer", "step", optimizer, step.live.with_added(OPTIMIZER, scratch)))
+    return Training(graph.model, graph.file, stats.input_shape, dtype, optimizer, step.points)
+
+
+class _Live:
+    """The storages alive: bytes, category, how many holders, whether MemTracker counts them."""
+
+    def __init__(self) -> None:
+        self.totals = [0] * len(CATEGORIES)
+        self.storages: list[list] = []  # [bytes, category, holders, counted]
+
+    def add(self, category: int, size: int) -> None:
+        self.totals[category] += size
+
+    def make(self, size: int, category: int, counted: bool = True) -> int:
+        self.storages.append([size, category, 0, counted])
+        if counted:
+            self.totals[category] += size
+        return len(self.storages) - 1
+
+    def count(self, storage: int) -> None:
+        entry = self.storages[storage]
+        if not entry[3]:
+            entry[3] = True
+            self.totals[entry[1]] += entry[0]
+
+    def hold(self, storage: int) -> int:
+        self.storages[storage][2] += 1
+        return storage
+
+    def release(self, storage: int) -> None:
+        entry = self.storages[storage]
+        entry[2] -= 1
+        if entry[2] <= 0 and entry[3]:
+            entry[3] = False
+            self.totals[entry[1]] -= entry[0]
+
+    def move(self, storage: int, category: int) -> None:
+        entry = self.storages[storage]
+        if entry[3]:
+            self.totals[entry[1]] -= entry[0]
+            self.totals[category] += entry[0]
+        entry[1] = category
+
+    def with_added(self, category: int, size: int) -> tuple[int, ...]:
+        totals = list(self.totals)
+        totals[category] += size
+        return tuple(totals)
+
+
+class _Step:
+    """One training step walked layer by layer: forward, loss, backward."""
+
+    def __init__(self, graph: Graph, stats: ModelStats, itemsize: int) -> None:
+        self.graph, self.stats, self.itemsize = graph, stats, itemsize
+        self.live = _Live()
+        self.points: list[Point] = []
+        self.storage = {INPUT: self.live.make(numel(stats.input_shape) * itemsize, ACTIVATIONS, counted=False)}
+        self.live.hold(self.storage[INPUT])  # the caller's, to the end
+        self.requires = {INPUT: False}
+        self.saved: dict[str, list[int]] = {}
+        self.parameter_tensors: list[int] = []
+        self.grad_bytes: dict[str, int] = {}
+        self.layouts = {}
+        for node, layer in zip(graph.nodes, stats.layers):
+            in_shapes = [stats.shapes[name] for name in node.inputs]
+            params = node.kind.params(node.attrs, in_shapes)
+            tensors = [size * itemsize for size in (params.weight, params.bias) if size]
+            self.parameter_tensors += tensors
+            self.grad_bytes[node.name] = sum(tensors)
+            self.live.add(PARAMETERS, sum(tensors))
+            self.live.add(BUFFERS, node.kind.buffer_bytes(node.attrs, in_shapes, itemsize))
+            footprint = node.kind.footprint(node.attrs, in_shapes, layer.shape, itemsize)
+            try:
+                backward = node.kind.backward(node.attrs, in_shapes, layer.shape, itemsize)
+            except SpecError as error:  # a layer torch will not train at this size
+                raise error.at(node.location, node.name) from None
+            self.layouts[node.name] = (in_shapes, footprint, backward)
+
+    def forward(self) -> None:
+        live = self.live
+        last_reader = {source: node.name for node in self.graph.nodes for source in node.inputs}
+        heads = set(self.graph.heads)
+        for node, layer in zip(self.graph.nodes, self.stats.layers):
+            _, footprint, backward = self.layouts[node.name]
+            requires = self.grad_bytes[node.name] > 0 or any(self.requires[name] for name in node.inputs)
+            self.requires[node.name] = requires
+            first = self.storage[node.inputs[0]]
+            if footprint.touches_input:
+                live.count(first)
+            output = backward.output or footprint.output
+            keeps = backward.kept if requires else 0  # without a gradient to make it runs as at inference
+            kept = live.make(keeps, ACTIVATIONS)
+            made = live.make(numel(layer.shape) * self.itemsize, ACTIVATIONS) if output == NEW else first
+            self.points.append(Point("forward", node.name, layer.kind,
+                                     live.with_added(ACTIVATIONS, max(0, footprint.transient - keeps))))
+            self.storage[node.name] = live.hold(made)
+            saved = [kept]
+            if requires and backward.keeps_inputs:
+                saved += [self.storage[name] for name in node.inputs]
+            if requires and backward.keeps_output:
+                saved.append(made)
+            self.saved[node.name] = [live.hold(storage) for storage in saved] if requires else []
+            if not requires:
+                live.hold(kept)
+                live.release(kept)
+            for source in dict.fromkeys(node.inputs):
+                if last_reader[source] == node.name and source not in heads and source != INPUT:
+                    live.release(self.storage[source])
+
+    def loss(self) -> None:
+        """The loss, the sum of the output (of several, the sum of their sums: one scalar each and
+        one for their total), then the gradient of one at it: every output's gradient a view of it."""
+        live, heads = self.live, self.graph.heads
+        sums = [live.hold(live.make(self.itemsize, ACTIVATIONS)) for _ in heads]
+        loss = live.hold(live.make(self.itemsize, ACTIVATIONS)) if len(heads) > 1 else sums[0]
+        self.points.append(Point("loss", "loss", "sum", tuple(live.totals)))
+        for storage in [self.storage[head] for head in heads] + (sums if len(heads) > 1 else []):
+            live.release(storage)
+        ones = live.hold(live.make(self.itemsize, ACTIVATIONS))
+        self.loss_storages = [loss, ones]
+        self.grads = {head: live.hold(ones) for head in heads}
+
+    def backward(self) -> None:
+        live, shapes = self.live, self.stats.shapes
+        waiting = self._waiting()
+        for node, layer in zip(reversed(self.graph.nodes), reversed(self.stats.layers)):
+            backward = self.layouts[node.name][2]
+            incoming = self.grads.pop(node.name, None)
+            if not self.requires[node.name] or incoming is None:
+                self.points.append(Point("backward", node.name, layer.kind, tuple(live.totals)))
+                continue
+            for captured, needed in waiting.get(node.name, ()):
+                captured.append(live.hold(incoming))
+                if len(captured) == needed:
+                    for storage in captured:
+                        live.release(storage)
+            made = []
+            for name in node.inputs[:node.kind.value_inputs]:  # an input giving only its shape gets no gradient
+                if not self.requires[name]:
+                    continue
+                grad = live.make(numel(shapes[name]) * self.itemsize, TEMPORARIES) if backward.grad == NEW \
+                    else incoming  # a view of the incoming gradient, or it itself
+                made.append((name, live.hold(grad)))
+            weights = live.hold(live.make(self.grad_bytes[node.name], TEMPORARIES))
+            busiest = live.with_added(TEMPORARIES, backward.transient)
+            for storage in [*self.saved.pop(node.name), incoming]:
+                live.release(storage)
+            for name, storage in made:
+                summed = self._accumulate(name, storage)
+                if sum(summed) > sum(busiest):
+                    busiest = summed
+            self.points.append(Point("backward", node.name, layer.kind, busiest))
+            live.move(weights, GRADIENTS)  # held by the parameters to zero_grad
+        for storage in self.loss_storages:
+            live.release(storage)
+
+    def _waiting(self) -> dict[str, list[tuple[list[int], int]]]:
+        """MemTracker's module tracker hooks the inputs of each layer that need a gradient and is
+        called once all their gradients are complete: it holds each one from the moment it is
+        complete (its maker's backward begins) until the last. For each layer's output, the
+        hooks that will hold its gradient: (what they hold so far, how many they wait for)."""
+        waiting: dict[str, list[tuple[list[int], int]]] = {}
+        for node in self.graph.nodes:
+            inputs = [name for name in node.inputs if self.requires[name]]
+            if len(inputs) > 1:
+                hook: tuple[list[int], int] = ([], len(inputs))
+                for name in inputs:
+                    waiting.setdefault(name, []).append(hook)
+        return waiting
+
+    def _accumulate(self, name: str, storage: int) -> tuple[int, ...]:
+        """A gradient reaching `name`, once the layer that made it has let go of its incoming
+        gradient and what it kept: the first is kept, a later one summed with it out of place.
+        The bytes alive at that moment."""
+        earlier = self.grads.get(name)
+        if earlier is None:
+            self.grads[name] = storage
+            return tuple(self.live.totals)
+        total = self.live.make(numel(self.stats.shapes[name]) * self.itemsize, TEMPORARIES)
+        moment = tuple(self.live.totals)
+        self.grads[name] = self.live.hold(total)
+        self.live.release(earlier)
+        self.live.release(storage)
+        return moment
+
+
+def training_timeline(graph: Graph, input: str | tuple[int, ...] | None, dtype: str, optimizer: str):
+    """batch → the total bytes alive at each point of a training step (archcalc.peak's timeline)."""
+    def timeline(batch: int) -> list[tuple[str, int]]:
+        stats = analyze_graph(graph, input_shape(input), batch)
+        if stats.formulas:
+            raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
+                            hint="give the input as numbers, like 3x224x224")
+        return [(point_label(point), point.total) for point in training_memory(graph, stats, dtype, optimizer).points]
+
+    return timeline
+
+
+def point_label(point: Point) -> str:
+    """'the forward of conv1', 'the loss', 'the optimizer's step'."""
+    return {"optimizer": "the optimizer's step", "loss": "the loss"}.get(point.phase, f"the {point.phase} of {point.name}")
