@@ -16,7 +16,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, numel
-from archcalc.memory import element_bytes
+from archcalc.memory import _rounding, element_bytes
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
 
@@ -59,6 +59,8 @@ class Training:
     dtype: str
     optimizer: str
     points: list[Point]
+    allocator: str = "exact"
+    """How each tensor's bytes were rounded (archcalc.memory.ALLOCATORS)."""
 
     @property
     def totals(self) -> list[int]:
@@ -89,28 +91,33 @@ def optimizer_state(name: str) -> int:
 
 
 def analyze_training(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int = 1,
-                     variant: str | None = None, dtype: str = "float32", optimizer: str = "momentum") -> Training:
+                     variant: str | None = None, dtype: str = "float32", optimizer: str = "momentum",
+                     allocator: str = "exact") -> Training:
     """The memory of a training step of a spec file or bundled model:
     `analyze_training("resnet50", batch=8, optimizer="adam")`."""
     from archcalc.spec import load_graph
 
     element_bytes(dtype)
     optimizer_state(optimizer)
+    _rounding(allocator)
     graph = load_graph(spec, variant)
     stats = analyze_graph(graph, input_shape(input), parse_batch(batch, symbols=False))
     if stats.formulas:
         raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
                         hint="give the input as numbers, like 3x224x224")
-    return training_memory(graph, stats, dtype, optimizer)
+    return training_memory(graph, stats, dtype, optimizer, allocator)
 
 
-def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", optimizer: str = "momentum") -> Training:
-    """The memory of a training step of `graph`, whose shapes `stats` holds (numeric sizes)."""
+def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", optimizer: str = "momentum",
+                    allocator: str = "exact") -> Training:
+    """The memory of a training step of `graph`, whose shapes `stats` holds (numeric sizes), each
+    tensor's bytes rounded as `allocator` rounds them (archcalc.memory.ALLOCATORS)."""
     itemsize = element_bytes(dtype)
-    step = _Step(graph, stats, itemsize)
+    rounded = _rounding(allocator)
+    step = _Step(graph, stats, itemsize, rounded)
     states = optimizer_state(optimizer)
     tensors = step.parameter_tensors
-    step.live.add(OPTIMIZER, states * sum(tensors) + (len(tensors) * STEP_BYTES if states == 2 else 0))
+    step.live.add(OPTIMIZER, states * sum(tensors) + (len(tensors) * rounded(STEP_BYTES) if states == 2 else 0))
     step.forward()
     step.loss()
     step.backward()
@@ -120,20 +127,24 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
     scratch = max((2 * size + before for size, before in zip(tensors, [0, *tensors])), default=0) \
         if states == 2 else 0
     step.points.append(Point("optimizer", "step", optimizer, step.live.with_added(OPTIMIZER, scratch)))
-    return Training(graph.model, graph.file, stats.input_shape, dtype, optimizer, step.points)
+    return Training(graph.model, graph.file, stats.input_shape, dtype, optimizer, step.points, allocator)
 
 
 class _Live:
-    """The storages alive: bytes, category, how many holders, whether MemTracker counts them."""
+    """The storages alive: bytes, category, how many holders, whether MemTracker counts them.
+    Each storage made is `rounded` as the allocator rounds it (a storage of several tensors is
+    made of bytes already rounded tensor by tensor)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rounded) -> None:
         self.totals = [0] * len(CATEGORIES)
         self.storages: list[list] = []  # [bytes, category, holders, counted]
+        self.rounded = rounded
 
     def add(self, category: int, size: int) -> None:
         self.totals[category] += size
 
     def make(self, size: int, category: int, counted: bool = True) -> int:
+        size = self.rounded(size)
         self.storages.append([size, category, 0, counted])
         if counted:
             self.totals[category] += size
@@ -172,9 +183,9 @@ class _Live:
 class _Step:
     """One training step walked layer by layer: forward, loss, backward."""
 
-    def __init__(self, graph: Graph, stats: ModelStats, itemsize: int) -> None:
-        self.graph, self.stats, self.itemsize = graph, stats, itemsize
-        self.live = _Live()
+    def __init__(self, graph: Graph, stats: ModelStats, itemsize: int, rounded) -> None:
+        self.graph, self.stats, self.itemsize, self.rounded = graph, stats, itemsize, rounded
+        self.live = _Live(rounded)
         self.points: list[Point] = []
         self.storage = {INPUT: self.live.make(numel(stats.input_shape) * itemsize, ACTIVATIONS, counted=False)}
         self.live.hold(self.storage[INPUT])  # the caller's, to the end
@@ -186,11 +197,11 @@ class _Step:
         for node, layer in zip(graph.nodes, stats.layers):
             in_shapes = [stats.shapes[name] for name in node.inputs]
             params = node.kind.params(node.attrs, in_shapes)
-            tensors = [size * itemsize for size in (params.weight, params.bias) if size]
+            tensors = [rounded(size * itemsize) for size in (params.weight, params.bias) if size]
             self.parameter_tensors += tensors
             self.grad_bytes[node.name] = sum(tensors)
             self.live.add(PARAMETERS, sum(tensors))
-            self.live.add(BUFFERS, node.kind.buffer_bytes(node.attrs, in_shapes, itemsize))
+            self.live.add(BUFFERS, sum(map(rounded, node.kind.buffer_tensors(node.attrs, in_shapes, itemsize))))
             footprint = node.kind.footprint(node.attrs, in_shapes, layer.shape, itemsize)
             try:
                 backward = node.kind.backward(node.attrs, in_shapes, layer.shape, itemsize)
@@ -210,11 +221,12 @@ class _Step:
             if footprint.touches_input:
                 live.count(first)
             output = backward.output or footprint.output
-            keeps = backward.kept if requires else 0  # without a gradient to make it runs as at inference
+            keeps = backward.kept_bytes(self.rounded) if requires else 0  # without a gradient: as at inference
             kept = live.make(keeps, ACTIVATIONS)
             made = live.make(numel(layer.shape) * self.itemsize, ACTIVATIONS) if output == NEW else first
+            transient = footprint.temporaries(self.rounded)
             self.points.append(Point("forward", node.name, layer.kind,
-                                     live.with_added(ACTIVATIONS, max(0, footprint.transient - keeps))))
+                                     live.with_added(ACTIVATIONS, max(0, transient - keeps))))
             self.storage[node.name] = live.hold(made)
             saved = [kept]
             if requires and backward.keeps_inputs:
@@ -264,7 +276,7 @@ class _Step:
                     else incoming  # a view of the incoming gradient, or it itself
                 made.append((name, live.hold(grad)))
             weights = live.hold(live.make(self.grad_bytes[node.name], TEMPORARIES))
-            busiest = live.with_added(TEMPORARIES, backward.transient)
+            busiest = live.with_added(TEMPORARIES, backward.temporaries(self.rounded))
             for storage in [*self.saved.pop(node.name), incoming]:
                 live.release(storage)
             for name, storage in made:

@@ -311,3 +311,64 @@ def test_a_peak_budget_of_an_int8_model_exits_2_with_how_to_fix(project, cli):
     result = cli("check", "small.yaml")
     assert result.exit_code == 2 and "small_b: max_peak_bytes: unknown dtype 'int8' for memory" in result.stderr
     assert "record the model in one of them, or remove the budget" in result.stderr
+
+
+# The peak of a training step (SGD with momentum), a budget as the inference peak is
+
+def memtracker_training_peak(width: int) -> int:
+    """MemTracker's peak of a training step of FAMILY at `width` (batch 1, float32, SGD with
+    momentum, in steady state), on fake tensors."""
+    pytest.importorskip("torch")
+    from archcalc.spec import load_graph
+    from archcalc.validation.peak import tracked_training_peaks
+
+    Path("peak.yaml").write_text(FAMILY.replace("width: 8}", f"width: {width}}}").replace(
+        "variants:\n  small_a: {}\n  small_b: {width: 16}\n", ""))
+    graph = load_graph(Path("peak.yaml"))
+    Path("peak.yaml").unlink()
+    return tracked_training_peaks(graph, graph.input_shape, [1], optimizer="momentum")[0][-1]
+
+
+def test_a_training_peak_budget_holds_at_memtrackers_peak_and_breaks_a_byte_below(project, cli):
+    baseline = record(cli)
+    peak = memtracker_training_peak(16)
+    text = baseline.read_text()
+    baseline.write_text(text.replace("  small_b:\n", f"  small_b:\n    max_train_peak_bytes: {peak}\n"))
+    holding = cli("check", "small.yaml")
+    assert holding.exit_code == 0 and holding.stdout.rstrip().endswith("all 9 checks on 2 models hold")
+    baseline.write_text(text.replace("  small_b:\n", f"  small_b:\n    max_train_peak_bytes: {peak - 1}  # the GPU\n"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 1
+    row = next(line for line in result.stdout.splitlines() if "over budget" in line)
+    assert re.split(r"\s{2,}", row)[:6] == ["small_b", "training peak", f"{peak - 1:,}", f"{peak:,}", "+1",
+                                            f"+{100 / (peak - 1):.2f}%"]
+    assert re.search(r"✗ over budget \(baseline: max_train_peak_bytes; the peak is (the \w+ of \w+|the loss|the "
+                     rf"optimizer's step); 'archcalc memory SPEC --train --fit {peak - 1}' gives the largest batch "
+                     r"within the budget\)$", row), row
+    github = cli("check", "small.yaml", "--format", "github").stdout
+    assert f"::small_b: training peak {peak:,} is over the budget of {peak - 1:,} (baseline: max_train_peak_bytes" \
+        in github
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    assert f"    max_train_peak_bytes: {peak - 1}  # the GPU\n" in baseline.read_text()
+
+
+def test_a_training_peak_budget_in_expect_beside_the_inference_one_and_a_wrong_one(project, cli):
+    inference, training = memtracker_peak(8), memtracker_training_peak(8)
+    assert training > inference
+    Path("small.yaml").write_text(FAMILY.replace("  small_a: {}\n", f"  small_a: {{expect: {{max_peak_bytes: "
+                                                 f"{inference}, max_train_peak_bytes: {training}}}}}\n"))
+    lines = [re.split(r"\s{2,}", line)[:4] for line in cli("check", "small.yaml").stdout.splitlines()]
+    assert ["small_a", "inference peak", f"{inference:,}", f"{inference:,}"] in lines
+    assert ["small_a", "training peak", f"{training:,}", f"{training:,}"] in lines
+    Path("small.yaml").write_text(FAMILY.replace("  small_a: {}\n", "  small_a: {expect: {max_train_peak_bytes: 8GiB}}\n"))
+    wrong = cli("check", "small.yaml")
+    assert wrong.exit_code == 2 and "'max_train_peak_bytes' must be a whole number ≥ 0" in wrong.stderr
+
+
+def test_a_training_peak_budget_of_an_int8_model_exits_2_with_how_to_fix(project, cli):
+    baseline = record(cli)
+    baseline.write_text(baseline.read_text().replace("dtype: float32", "dtype: int8").replace(
+        "  small_b:\n", "  small_b:\n    max_train_peak_bytes: 1000000\n"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 2 and "small_b: max_train_peak_bytes: unknown dtype 'int8' for memory" in result.stderr
+    assert "record the model in one of them, or remove the budget" in result.stderr and "Traceback" not in result.stderr

@@ -626,6 +626,54 @@ def test_cuda_max_memory_allocated_of_inference_against_the_rounded_peak(entry):
     assert abs(measured / predicted - 1) <= CUDA_TARGET
 
 
+@pytest.mark.parametrize(("spec", "optimizer"), [("lenet5", "sgd"), ("lenet5", "adam"), ("alexnet_paper", "momentum"),
+                                               ("squeezenet1_1", "adamw"), ("mobilenet_v2", "momentum"),
+                                               ("mobilenet_v3_small", "adam"), ("resnet18", "momentum")])
+def test_every_tensor_of_a_training_step_rounded_gives_memtrackers_rounded_peak(spec, optimizer, rounding_memtracker):
+    """A training step in steady state: MemTracker with the rule applied to each storage (parameters,
+    buffers, gradients, optimizer state, activations, temporaries), at batch 2 and 3, every category."""
+    from archcalc.training import training_memory
+    from archcalc.validation.peak import tracked_training_peaks
+
+    graph = load_graph(spec)
+    measured = tracked_training_peaks(graph, graph.input_shape, [2, 3], optimizer=optimizer)
+    predicted = [training_memory(graph, analyze_graph(graph, None, batch), optimizer=optimizer, allocator="cuda")
+                 for batch in (2, 3)]
+    assert [(*t.categories.values(), t.peak) for t in predicted] == [tuple(m) for m in measured]
+    assert predicted[0].peak > training_memory(graph, analyze_graph(graph, None, 2), optimizer=optimizer).peak
+
+
+@pytest.mark.parametrize("entry", [tier(entry) for entry in bundled()])
+def test_cuda_max_memory_allocated_of_a_training_step_against_the_rounded_peak(entry):
+    """Training steps on the GPU (SGD with momentum, batch 2, the optimizer's loop over parameters as
+    archcalc models it): two untracked steps make the optimizer's state, then the peak statistics
+    are reset and a third step's most allocated is compared with archcalc's rounded training peak
+    plus the rounded input (the caller's, which MemTracker leaves out)."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device: torch.cuda.is_available() is False")
+    from archcalc.torchmodel import build_graph
+    from archcalc.training import training_memory
+    from archcalc.validation.peak import training_step
+
+    graph = load_graph(entry.path, entry.variant)
+    model = build_graph(graph, graph.input_shape, 2, device="cuda", initialise=False).train()
+    step = training_step(model, "momentum")
+    x = torch.zeros(2, *graph.input_shape, device="cuda")
+    step(x)
+    step(x)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    step(x)
+    torch.cuda.synchronize()
+    measured = torch.cuda.max_memory_allocated()
+    predicted = (training_memory(graph, analyze_graph(graph, None, 2), optimizer="momentum", allocator="cuda").peak
+                 + block_rounded(x.numel() * x.element_size()))
+    print(f"{entry.name}: {torch.cuda.get_device_name()} torch {torch.__version__}: training step max_memory_allocated "
+          f"{measured:,} B, archcalc {predicted:,} B, ratio {measured / predicted:.4f}")
+    assert abs(measured / predicted - 1) <= CUDA_TARGET
+
+
 def test_the_allocator_option_reaches_the_result_and_is_refused_with_a_formula(cli):
     rounded = analyze_memory("resnet18", batch=2, allocator="cuda")
     document = json.loads(cli("memory", "resnet18", "--batch", "2", "--allocator", "cuda", "--format", "json").stdout)

@@ -265,4 +265,10 @@ def test_memory_train_takes_a_symbolic_batch_and_a_fit(cli):
     document = json.loads(result.stdout)
     assert result.exit_code == 0 and document["optimizer"] == "adam" and document["fit"]["budget"] == 2 * 10**6
     assert document["fit"]["peak"] <= 2 * 10**6 < document["fit"]["next_peak"]
-    assert "allocator" in cli("memory", "lenet5", "--train", "--allocator", "cuda").stderr
+    rounded = json.loads(cli("memory", "lenet5", "--train", "--allocator", "cuda", "--format", "json").stdout)
+    exact = json.loads(cli("memory", "lenet5", "--train", "--format", "json").stdout)
+    assert (rounded["allocator"], exact["allocator"]) == ("cuda", "exact")
+    assert rounded["peak"]["total"] > exact["peak"]["total"] and rounded["peak"]["total"] % 512 == 0
+    assert "each tensor rounded up to 512 B" in cli("memory", "lenet5", "--train", "--allocator", "cuda").stdout
+    refused = cli("memory", "lenet5", "--train", "--fit", "2MB", "--allocator", "cuda")
+    assert refused.exit_code == 2 and "not a line in the batch" in refused.stderr

@@ -70,9 +70,27 @@ def inference_peak(graph: Graph, stats: ModelStats) -> tuple[int, str]:
                          "within the budget")
 
 
-ON_DEMAND = {"peak_bytes": inference_peak}
+def training_peak(graph: Graph, stats: ModelStats) -> tuple[int, str]:
+    """The peak of a training step (archcalc.training) with SGD with momentum, under the
+    conditions checked, and where it occurs."""
+    from archcalc.training import point_label, training_memory
+
+    try:
+        training = training_memory(graph, stats, stats.dtype, "momentum")
+    except SpecError as error:
+        if error.location:  # a layer torch will not train at this size: its place and how to fix it
+            raise SpecError(f"{graph.model}: max_train_peak_bytes: {error.message}", location=error.location,
+                            layer=error.layer, hint=error.hint) from None
+        raise SpecError(f"{graph.model}: max_train_peak_bytes: {error.message}", location=graph.location,
+                        hint="memory is modelled in float32, float16, bfloat16 and float64: record the model in one "
+                             "of them, or remove the budget") from None
+    return training.peak, (f"the peak is {point_label(training.peak_point)}; 'archcalc memory SPEC --train --fit "
+                           "{limit}' gives the largest batch within the budget")
+
+
+ON_DEMAND = {"peak_bytes": inference_peak, "train_peak_bytes": training_peak}
 """The figures measured only for a budget (max_…): figure → (graph, stats) → (value, how to
-bring it down, with {limit} for the budget); a training step's peak is one more entry."""
+bring it down, with {limit} for the budget)."""
 
 
 def check(specs: list[str], baseline: Baseline) -> CheckResult:

@@ -15,6 +15,7 @@ order, comments, budgets and tolerances stay as they were and its diff shows onl
         activation_bytes: 150405120
         max_macs: 4200000000        # a budget: optional
         max_peak_bytes: 300000000   # a budget of a figure measured only for it: the inference peak
+        max_train_peak_bytes: 900000000  # and the peak of a training step (SGD with momentum)
         tolerance: {macs: 1%}       # optional; default exact
 """
 
@@ -36,7 +37,7 @@ from archcalc.stats import FIGURES as ALL_FIGURES
 FIGURES = {name: ALL_FIGURES[name] for name in ("params", "macs", "flops", "activation_bytes")}
 """The figures a model is held to, with their names in tables."""
 FIGURE_KEYS = tuple(FIGURES)
-BUDGETS = {**FIGURES, "peak_bytes": "inference peak"}
+BUDGETS = {**FIGURES, "peak_bytes": "inference peak", "train_peak_bytes": "training peak"}
 """The figures a budget (max_…) can bound, with their names in tables: the recorded figures, and
 figures measured only for a budget (archcalc.check.ON_DEMAND says how)."""
 BUDGET_KEYS = tuple(f"max_{figure}" for figure in BUDGETS)

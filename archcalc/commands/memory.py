@@ -42,9 +42,6 @@ def memory(
     if (isinstance(batch, str) or fit is not None) and allocator != "exact":
         raise UsageError("a rounded size is not a line in the batch: the formula and --fit count bytes exactly; "
                          "give --batch as a number, or leave out --allocator", option="'--allocator'")
-    if train and allocator != "exact":
-        raise UsageError("the training step is counted as MemTracker counts it, each tensor exactly: leave out "
-                         "--allocator", option="'--allocator'")
     optimizer = (optimizer or "momentum") if train else None
     if isinstance(batch, str) or fit is not None:
         from archcalc.memory import memory_formula
@@ -58,7 +55,7 @@ def memory(
         from archcalc.training import analyze_training
 
         result = analyze_training(spec, input=input, batch=batch or 1, variant=variant, dtype=dtype,
-                                  optimizer=optimizer)
+                                  optimizer=optimizer, allocator=allocator)
         emit(render("training", format, result=result), output, [spec])
         return
     from archcalc.memory import analyze_memory

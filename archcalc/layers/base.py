@@ -130,6 +130,20 @@ class Backward(NamedTuple):
     """Bytes of temporaries alive at the busiest moment of its backward, beyond the gradients."""
     output: str | None = None
     """NEW, VIEW or SAME where its training forward differs from `footprint`'s (dropout)."""
+    kept_tensors: tuple[int, ...] = ()
+    """Where `kept` is not one tensor: each kept tensor's bytes, so that each can be rounded as an
+    allocator rounds it."""
+    moments: tuple[tuple[int, ...], ...] = ()
+    """Where `transient` is not one tensor: each temporary's bytes at each moment that may be the
+    busiest (as Footprint.moments)."""
+
+    def kept_bytes(self, rounded: Callable[[int], int]) -> int:
+        """What the forward keeps, each tensor's bytes `rounded`."""
+        return sum(map(rounded, self.kept_tensors)) if self.kept_tensors else rounded(self.kept)
+
+    def temporaries(self, rounded: Callable[[int], int]) -> int:
+        """The backward's temporaries at the busiest moment, each tensor's bytes `rounded`."""
+        return max((sum(map(rounded, moment)) for moment in self.moments), default=rounded(self.transient))
 
 
 class Attrs(dict):

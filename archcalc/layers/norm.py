@@ -75,7 +75,7 @@ class _BatchNorm(LayerKind):
             values = "·".join(["N", *AXIS_LETTERS[len(sizes)].split(", ")] if sizes else ["N"])
             raise SpecError(f"in training, batch norm normalises each channel over {values} = 1 value, "
                             "which torch refuses", hint="train with a batch above 1")
-        return Backward(kept=2 * c * itemsize)
+        return Backward(kept=2 * c * itemsize, kept_tensors=(c * itemsize, c * itemsize))
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The running mean and variance in the model's dtype; the counter of batches an int64."""
@@ -143,7 +143,9 @@ class LocalResponseNorm(LayerKind):
         and −grad·x / d / d in three more tensors of the input's size, all alive at once."""
         n, c, h, w = out
         padded = n * (c + a.size - 1) * h * w
-        return Backward(kept=(padded + 2 * numel(out)) * itemsize, transient=3 * numel(out) * itemsize)
+        each = numel(out) * itemsize
+        return Backward(kept=padded * itemsize + 2 * each, transient=3 * each,
+                        kept_tensors=(padded * itemsize, each, each), moments=((each, each, each),))
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
@@ -182,7 +184,8 @@ class _LayerNorm(LayerKind):
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """In training the means and inverse deviations are kept with the input."""
-        return Backward(kept=self.footprint(a, shapes, out, itemsize).transient)
+        statistics = self.footprint(a, shapes, out, itemsize)
+        return Backward(kept=statistics.transient, kept_tensors=statistics.moments[0])
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"normalized_shape": self.normalised(shapes[0]), "eps": a.eps,

@@ -162,9 +162,10 @@ alive at that point's busiest moment, and their total."""
 
 def training_header(t: Training) -> list[str]:
     optimizer = OPTIMIZERS[t.optimizer][0]
+    rounded = ", each tensor rounded up to 512 B as on CUDA" if t.allocator == "cuda" else ""
     return [f"{t.model} ({t.file})",
             (f"input {shape_text(t.input_shape)} · dtype {t.dtype} · a training step with {optimizer} in steady "
-             "state, as torch's MemTracker counts it (docs/memory.md)")]
+             f"state, as torch's MemTracker counts it{rounded} (docs/memory.md)")]
 
 
 def training_peak_line(t: Training) -> str:
@@ -199,7 +200,7 @@ def training_json(result: Training) -> str:
     point = result.peak_point
     document = {"schema": TRAINING_SCHEMA, "model": result.model, "file": result.file,
                 "input": list(result.input_shape), "dtype": result.dtype, "optimizer": result.optimizer,
-                "peak": {"total": result.peak, **result.categories, "phase": point.phase, "layer": point.name},
+                "allocator": result.allocator, "peak": {"total": result.peak, **result.categories, "phase": point.phase, "layer": point.name},
                 "points": _point_dicts(result)}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

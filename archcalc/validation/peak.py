@@ -122,14 +122,17 @@ def tracked_training_peaks(graph: Graph, input_shape: tuple[int, ...], batches: 
 def training_step(model: torch.nn.Module, optimizer: str):
     """A function running one training step of `model` on its argument: the loss the sum of the
     output (of several, the sum of their sums), backward, the optimizer's step, zero_grad (which
-    sets the gradients to None, torch's default). Its `optimizer` attribute is the optimizer."""
+    sets the gradients to None, torch's default). The optimizer loops over the parameters one at a
+    time (foreach=False: the CPU's default, which CUDA would otherwise replace by the foreach
+    route, holding temporaries of every parameter at once). Its `optimizer` attribute is the optimizer."""
     import functools
     import operator
 
     parameters = list(model.parameters())
-    made = {"sgd": lambda: torch.optim.SGD(parameters, lr=0.01),
-            "momentum": lambda: torch.optim.SGD(parameters, lr=0.01, momentum=0.9),
-            "adam": lambda: torch.optim.Adam(parameters), "adamw": lambda: torch.optim.AdamW(parameters)}[optimizer]()
+    made = {"sgd": lambda: torch.optim.SGD(parameters, lr=0.01, foreach=False),
+            "momentum": lambda: torch.optim.SGD(parameters, lr=0.01, momentum=0.9, foreach=False),
+            "adam": lambda: torch.optim.Adam(parameters, foreach=False),
+            "adamw": lambda: torch.optim.AdamW(parameters, foreach=False)}[optimizer]()
 
     def loss(outputs) -> torch.Tensor:
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
