@@ -15,7 +15,7 @@ from pathlib import Path
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
-from archcalc.layers.base import NEW, numel
+from archcalc.layers.base import NEW, SAME, numel
 from archcalc.memory import element_bytes
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
@@ -202,11 +202,14 @@ class _Step:
         live = self.live
         last_reader = {source: node.name for node in self.graph.nodes for source in node.inputs}
         heads = set(self.graph.heads)
+        keeper: dict[int, str] = {}  # a storage kept for the backward pass → the first layer keeping it
         for node, layer in zip(self.graph.nodes, self.stats.layers):
             _, footprint, backward = self.layouts[node.name]
             requires = self.grad_bytes[node.name] > 0 or any(self.requires[name] for name in node.inputs)
             self.requires[node.name] = requires
             first = self.storage[node.inputs[0]]
+            if requires and footprint.output == SAME and footprint.touches_input and first in keeper:
+                raise _overwrites(node, keeper[first])
             if footprint.touches_input:
                 live.count(first)
             output = backward.output or footprint.output
@@ -222,6 +225,8 @@ class _Step:
             if requires and backward.keeps_output:
                 saved.append(made)
             self.saved[node.name] = [live.hold(storage) for storage in saved] if requires else []
+            for storage in self.saved[node.name][1:]:
+                keeper.setdefault(storage, node.name)
             if not requires:
                 live.hold(kept)
                 live.release(kept)
@@ -304,6 +309,15 @@ class _Step:
         self.live.release(earlier)
         self.live.release(storage)
         return moment
+
+
+def _overwrites(node, keeper: str) -> SpecError:
+    """The error of an in-place layer overwriting a tensor that `keeper` keeps for its backward."""
+    source = node.inputs[0]
+    return SpecError(f"in training, it overwrites in place the output of '{source}', which "
+                     f"'{keeper}'{' itself' * (keeper == source)} keeps for its backward pass: torch refuses to "
+                     "run the backward (an inplace operation modified a variable needed for gradient computation)",
+                     hint="set inplace: false on this layer", location=node.location, layer=node.name)
 
 
 def training_timeline(graph: Graph, input: str | tuple[int, ...] | None, dtype: str, optimizer: str):

@@ -103,6 +103,28 @@ def test_an_in_place_activation_reading_its_input_keeps_a_copy_of_it(key, before
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+@pytest.mark.parametrize("before", ["relu", "conv2d", "sigmoid"])
+def test_an_in_place_layer_overwriting_a_kept_tensor_is_refused_as_torch_refuses(before, tmp_path, cli):
+    """relu and sigmoid keep their output, a convolution reading the same tensor its input: an
+    in-place activation overwriting it makes torch's backward fail; archcalc says so (exit 2)."""
+    layers = [{"c": {"kind": "conv2d", "out": 4, "kernel": 1}}, {"b": {"kind": before, "out": 4, "kernel": 1}
+                                                                  if before == "conv2d" else before},
+              {"act": {"kind": "hardswish", "inplace": True, "from": "c" if before == "conv2d" else "b"}}]
+    if before == "conv2d":
+        layers.append({"sum": {"kind": "add", "from": ["b", "act"]}})
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [2, 4, 4], "layers": layers}))
+    graph = load_graph(path)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        tracked(graph, [2])
+    result = cli("memory", str(path), "--train")
+    assert result.exit_code == 2
+    source = "c" if before == "conv2d" else "b"
+    assert f"layer 'act': in training, it overwrites in place the output of '{source}', which 'b' keeps" \
+        in " ".join(result.stderr.split())
+    assert cli("memory", str(path)).exit_code == 0  # at inference nothing is kept
+
+
 def test_every_kind_is_measured_in_a_training_row():
     """Every kind has a row but crop2d and pad2d, whose rows take their size from a reference of
     another batch (their 1-D and 3-D kinds run the same torch code; the bundled U-Net crops and
@@ -166,7 +188,14 @@ def test_random_networks_train_as_memtracker_measures(tmp_path, count_example, e
         path.write_text(yaml.safe_dump({"name": "net", "input": list(input_chw), "layers": layers}))
         graph = load_graph(path)
         optimizer = ("momentum", "adam")[batch % 2]
-        assert predicted(graph, batch, optimizer, dtype) == tracked(graph, [batch], optimizer, dtype)[0]
+        try:
+            measured = tracked(graph, [batch], optimizer, dtype)[0]
+        except RuntimeError as refusal:  # an in-place layer overwrote a tensor kept for the backward
+            assert "modified by an inplace operation" in str(refusal)
+            with pytest.raises(SpecError, match="overwrites in place the output of"):
+                predicted(graph, batch, optimizer, dtype)
+            return
+        assert predicted(graph, batch, optimizer, dtype) == measured
 
     run()
 
