@@ -119,8 +119,8 @@ def test_an_in_place_layer_overwriting_a_kept_tensor_is_refused_as_torch_refuses
         tracked(graph, [2])
     result = cli("memory", str(path), "--train")
     assert result.exit_code == 2
-    source = "c" if before == "conv2d" else "b"
-    assert f"layer 'act': in training, it overwrites in place the output of '{source}', which 'b' keeps" \
+    source, keeper = ("c", "'b'") if before == "conv2d" else ("b", "'b' itself")
+    assert f"layer 'act': in training, it overwrites in place the output of '{source}', which {keeper} keeps" \
         in " ".join(result.stderr.split())
     assert cli("memory", str(path)).exit_code == 0  # at inference nothing is kept
 
