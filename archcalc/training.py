@@ -197,6 +197,7 @@ class _Step:
             except SpecError as error:  # a layer torch will not train at this size
                 raise error.at(node.location, node.name) from None
             self.layouts[node.name] = (in_shapes, footprint, backward)
+        self.copied = _copied_weight_gradients(graph, stats, itemsize)
 
     def forward(self) -> None:
         live = self.live
@@ -276,6 +277,10 @@ class _Step:
                 summed = self._accumulate(name, storage)
                 if sum(summed) > sum(busiest):
                     busiest = summed
+            if node.name in self.copied:  # AccumulateGrad copies the weight's gradient to its layout
+                copying = live.with_added(GRADIENTS, self.copied[node.name])
+                if sum(copying) > sum(busiest):
+                    busiest = copying
             self.points.append(Point("backward", node.name, layer.kind, busiest))
             live.move(weights, GRADIENTS)  # held by the parameters to zero_grad
         for storage in self.loss_storages:
@@ -309,6 +314,33 @@ class _Step:
         self.live.release(earlier)
         self.live.release(storage)
         return moment
+
+
+KEEPS_LAYOUT = {"conv2d", "batchnorm2d", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu",
+                "hardswish", "hardsigmoid"}
+"""The kinds whose output on the CPU is channels-last where their input is."""
+
+
+def _copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int) -> dict[str, int]:
+    """The 2-D convolutions that run channels-last (their input a channel layer norm's output, or a
+    layer's that keeps its input's layout) with a weight whose strides differ between layouts (more
+    than one input channel per group, a kernel larger than 1×1): their backward hands the weight's
+    gradient channels-last, and torch's AccumulateGrad copies it to the parameter's layout. Each,
+    with the bytes of the copy. Only a map whose layout is unambiguous (C > 1, H·W > 1) counts."""
+    last, copied = set(), {}
+    for node in graph.nodes:
+        shape = stats.shapes[node.name]
+        unambiguous = len(shape) == 4 and shape[1] > 1 and shape[2] * shape[3] > 1
+        source = node.inputs[0]
+        if node.kind.key == "channel_layer_norm" or (node.kind.key in KEEPS_LAYOUT and source in last):
+            if unambiguous:
+                last.add(node.name)
+        if node.kind.key == "conv2d" and source in last:
+            a = node.attrs
+            per_group = stats.shapes[source][1] // a.groups
+            if per_group > 1 and a.kernel[0] * a.kernel[1] > 1:
+                copied[node.name] = a.out * per_group * a.kernel[0] * a.kernel[1] * itemsize
+    return copied
 
 
 def _overwrites(node, keeper: str) -> SpecError:

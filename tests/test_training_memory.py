@@ -103,6 +103,30 @@ def test_an_in_place_activation_reading_its_input_keeps_a_copy_of_it(key, before
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+CHANNELS_LAST_ROWS = {  # weights large beside the maps, so that the copy (or none) shows at the peak
+    "a 2×2 convolution": [{"down": {"kind": "conv2d", "out": 64, "kernel": 2, "stride": 2}}],
+    "a 3×3 convolution after a relu and a batch norm": [{"act": "relu"}, {"bn": {"kind": "batchnorm2d"}},
+                                                        {"conv": {"kind": "conv2d", "out": 64, "kernel": 3}}],
+    "a convolution after a convolution": [{"c1": {"kind": "conv2d", "out": 16, "kernel": 1}},
+                                          {"c2": {"kind": "conv2d", "out": 64, "kernel": 3, "padding": 1}}],
+    "a depthwise convolution (not copied)": [{"dw": {"kind": "conv2d", "out": 1024, "kernel": 3, "stride": 2,
+                                                     "groups": 16}}],
+    "a 1×1 convolution (not copied)": [{"pw": {"kind": "conv2d", "out": 512, "kernel": 1, "stride": 2}}],
+}
+
+
+@pytest.mark.parametrize("row", list(CHANNELS_LAST_ROWS))
+def test_a_convolution_running_channels_last_has_its_weight_gradient_copied(row, tmp_path):
+    """After a channel layer norm (channels-last), a convolution runs channels-last and hands its
+    weight's gradient so; AccumulateGrad copies it to the parameter's layout where the strides differ."""
+    layers = [{"stem": {"kind": "conv2d", "out": 16, "kernel": 1}}, {"norm": {"kind": "channel_layer_norm"}},
+              *CHANNELS_LAST_ROWS[row], {"head": {"kind": "adaptive_avgpool2d", "output_size": 1}}]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": "row", "input": [3, 4, 4], "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
+
+
 @pytest.mark.parametrize("before", ["relu", "conv2d", "sigmoid"])
 def test_an_in_place_layer_overwriting_a_kept_tensor_is_refused_as_torch_refuses(before, tmp_path, cli):
     """relu and sigmoid keep their output, a convolution reading the same tensor its input: an
