@@ -332,9 +332,8 @@ def _copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int) -> 
         shape = stats.shapes[node.name]
         unambiguous = len(shape) == 4 and shape[1] > 1 and shape[2] * shape[3] > 1
         source = node.inputs[0]
-        if node.kind.key == "channel_layer_norm" or (node.kind.key in KEEPS_LAYOUT and source in last):
-            if unambiguous:
-                last.add(node.name)
+        if unambiguous and (node.kind.key == "channel_layer_norm" or (node.kind.key in KEEPS_LAYOUT and source in last)):
+            last.add(node.name)
         if node.kind.key == "conv2d" and source in last:
             a = node.attrs
             per_group = stats.shapes[source][1] // a.groups
