@@ -15,7 +15,7 @@ from pathlib import Path
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
-from archcalc.layers.base import NEW, numel
+from archcalc.layers.base import NEW, SAME, numel
 from archcalc.memory import _rounding, element_bytes
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
@@ -208,16 +208,20 @@ class _Step:
             except SpecError as error:  # a layer torch will not train at this size
                 raise error.at(node.location, node.name) from None
             self.layouts[node.name] = (in_shapes, footprint, backward)
+        self.copied = _copied_weight_gradients(graph, stats, itemsize)
 
     def forward(self) -> None:
         live = self.live
         last_reader = {source: node.name for node in self.graph.nodes for source in node.inputs}
         heads = set(self.graph.heads)
+        keeper: dict[int, str] = {}  # a storage kept for the backward pass → the first layer keeping it
         for node, layer in zip(self.graph.nodes, self.stats.layers):
             _, footprint, backward = self.layouts[node.name]
             requires = self.grad_bytes[node.name] > 0 or any(self.requires[name] for name in node.inputs)
             self.requires[node.name] = requires
             first = self.storage[node.inputs[0]]
+            if requires and footprint.output == SAME and footprint.touches_input and first in keeper:
+                raise _overwrites(node, keeper[first])
             if footprint.touches_input:
                 live.count(first)
             output = backward.output or footprint.output
@@ -234,6 +238,8 @@ class _Step:
             if requires and backward.keeps_output:
                 saved.append(made)
             self.saved[node.name] = [live.hold(storage) for storage in saved] if requires else []
+            for storage in self.saved[node.name][1:]:
+                keeper.setdefault(storage, node.name)
             if not requires:
                 live.hold(kept)
                 live.release(kept)
@@ -283,6 +289,10 @@ class _Step:
                 summed = self._accumulate(name, storage)
                 if sum(summed) > sum(busiest):
                     busiest = summed
+            if node.name in self.copied:  # AccumulateGrad copies the weight's gradient to its layout
+                copying = live.with_added(GRADIENTS, self.copied[node.name])
+                if sum(copying) > sum(busiest):
+                    busiest = copying
             self.points.append(Point("backward", node.name, layer.kind, busiest))
             live.move(weights, GRADIENTS)  # held by the parameters to zero_grad
         for storage in self.loss_storages:
@@ -316,6 +326,41 @@ class _Step:
         self.live.release(earlier)
         self.live.release(storage)
         return moment
+
+
+KEEPS_LAYOUT = {"conv2d", "batchnorm2d", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu",
+                "hardswish", "hardsigmoid"}
+"""The kinds whose output on the CPU is channels-last where their input is."""
+
+
+def _copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int) -> dict[str, int]:
+    """The 2-D convolutions that run channels-last (their input a channel layer norm's output, or a
+    layer's that keeps its input's layout) with a weight whose strides differ between layouts (more
+    than one input channel per group, a kernel larger than 1×1): their backward hands the weight's
+    gradient channels-last, and torch's AccumulateGrad copies it to the parameter's layout. Each,
+    with the bytes of the copy. Only a map whose layout is unambiguous (C > 1, H·W > 1) counts."""
+    last, copied = set(), {}
+    for node in graph.nodes:
+        shape = stats.shapes[node.name]
+        unambiguous = len(shape) == 4 and shape[1] > 1 and shape[2] * shape[3] > 1
+        source = node.inputs[0]
+        if unambiguous and (node.kind.key == "channel_layer_norm" or (node.kind.key in KEEPS_LAYOUT and source in last)):
+            last.add(node.name)
+        if node.kind.key == "conv2d" and source in last:
+            a = node.attrs
+            per_group = stats.shapes[source][1] // a.groups
+            if per_group > 1 and a.kernel[0] * a.kernel[1] > 1:
+                copied[node.name] = a.out * per_group * a.kernel[0] * a.kernel[1] * itemsize
+    return copied
+
+
+def _overwrites(node, keeper: str) -> SpecError:
+    """The error of an in-place layer overwriting a tensor that `keeper` keeps for its backward."""
+    source = node.inputs[0]
+    return SpecError(f"in training, it overwrites in place the output of '{source}', which "
+                     f"'{keeper}'{' itself' * (keeper == source)} keeps for its backward pass: torch refuses to "
+                     "run the backward (an inplace operation modified a variable needed for gradient computation)",
+                     hint="set inplace: false on this layer", location=node.location, layer=node.name)
 
 
 def training_timeline(graph: Graph, input: str | tuple[int, ...] | None, dtype: str, optimizer: str):

@@ -25,12 +25,6 @@ from archcalc.layers import LAYER_KINDS
 from archcalc.spec import bundled, load_graph
 from archcalc.training import CATEGORIES, analyze_training, training_memory
 
-NOT_YET_IN_PLACE = {"relu6", "hardswish"}
-"""In-place activations that read their input in the backward: after a convolution or a batch
-norm, MemTracker reaches the peak's total at an earlier moment than archcalc (other categories,
-the same total; docs/memory.md). Random networks with them are left out until it is modelled."""
-
-
 def tracked(graph, batches: list[int], optimizer: str = "momentum", dtype: str = "float32") -> list[tuple]:
     torch = pytest.importorskip("torch")
     from archcalc.validation.peak import tracked_training_peaks
@@ -89,6 +83,70 @@ def test_each_kind_trains_as_memtracker_measures(case, tmp_path):
     graph = load_graph(path)
     batch = BATCHES[case]
     assert predicted(graph, batch) == tracked(graph, [batch])[0]
+
+
+IN_PLACE_READING_THEIR_INPUT = ("relu6", "silu", "hardswish", "hardsigmoid")
+
+
+@pytest.mark.parametrize("before", ["conv", "batch norm"])
+@pytest.mark.parametrize("key", IN_PLACE_READING_THEIR_INPUT)
+def test_an_in_place_activation_reading_its_input_keeps_a_copy_of_it(key, before, tmp_path):
+    """In place after a convolution or a batch norm and before another convolution: torch clones
+    the input before overwriting it and keeps the clone for the backward, alive beside the next
+    convolution's output at the peak."""
+    conv = {"kind": "conv2d", "out": 8, "kernel": 3, "padding": 1}
+    layers = [{"c1": conv}, *([{"bn": {"kind": "batchnorm2d"}}] if before == "batch norm" else []),
+              {"act": {"kind": key, "inplace": True}}, {"c2": conv}]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": key, "input": [4, 6, 6], "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
+
+
+CHANNELS_LAST_ROWS = {  # weights large beside the maps, so that the copy (or none) shows at the peak
+    "a 2×2 convolution": [{"down": {"kind": "conv2d", "out": 64, "kernel": 2, "stride": 2}}],
+    "a 3×3 convolution after a relu and a batch norm": [{"act": "relu"}, {"bn": {"kind": "batchnorm2d"}},
+                                                        {"conv": {"kind": "conv2d", "out": 64, "kernel": 3}}],
+    "a convolution after a convolution": [{"c1": {"kind": "conv2d", "out": 16, "kernel": 1}},
+                                          {"c2": {"kind": "conv2d", "out": 64, "kernel": 3, "padding": 1}}],
+    "a depthwise convolution (not copied)": [{"dw": {"kind": "conv2d", "out": 1024, "kernel": 3, "stride": 2,
+                                                     "groups": 16}}],
+    "a 1×1 convolution (not copied)": [{"pw": {"kind": "conv2d", "out": 512, "kernel": 1, "stride": 2}}],
+}
+
+
+@pytest.mark.parametrize("row", list(CHANNELS_LAST_ROWS))
+def test_a_convolution_running_channels_last_has_its_weight_gradient_copied(row, tmp_path):
+    """After a channel layer norm (channels-last), a convolution runs channels-last and hands its
+    weight's gradient so; AccumulateGrad copies it to the parameter's layout where the strides differ."""
+    layers = [{"stem": {"kind": "conv2d", "out": 16, "kernel": 1}}, {"norm": {"kind": "channel_layer_norm"}},
+              *CHANNELS_LAST_ROWS[row], {"head": {"kind": "adaptive_avgpool2d", "output_size": 1}}]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": "row", "input": [3, 4, 4], "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
+
+
+@pytest.mark.parametrize("before", ["relu", "conv2d", "sigmoid"])
+def test_an_in_place_layer_overwriting_a_kept_tensor_is_refused_as_torch_refuses(before, tmp_path, cli):
+    """relu and sigmoid keep their output, a convolution reading the same tensor its input: an
+    in-place activation overwriting it makes torch's backward fail; archcalc says so (exit 2)."""
+    layers = [{"c": {"kind": "conv2d", "out": 4, "kernel": 1}}, {"b": {"kind": before, "out": 4, "kernel": 1}
+                                                                  if before == "conv2d" else before},
+              {"act": {"kind": "hardswish", "inplace": True, "from": "c" if before == "conv2d" else "b"}}]
+    if before == "conv2d":
+        layers.append({"sum": {"kind": "add", "from": ["b", "act"]}})
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [2, 4, 4], "layers": layers}))
+    graph = load_graph(path)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        tracked(graph, [2])
+    result = cli("memory", str(path), "--train")
+    assert result.exit_code == 2
+    source, keeper = ("c", "'b'") if before == "conv2d" else ("b", "'b' itself")
+    assert f"layer 'act': in training, it overwrites in place the output of '{source}', which {keeper} keeps" \
+        in " ".join(result.stderr.split())
+    assert cli("memory", str(path)).exit_code == 0  # at inference nothing is kept
 
 
 def test_every_kind_is_measured_in_a_training_row():
@@ -150,14 +208,18 @@ def test_random_networks_train_as_memtracker_measures(tmp_path, count_example, e
     def run(network):
         count_example()
         layers, input_chw, batch, dtype = network
-        if any(isinstance(fields, dict) and fields.get("inplace") and fields["kind"] in NOT_YET_IN_PLACE
-               for layer in layers for fields in layer.values()):
-            return
         path = tmp_path / f"net{abs(hash(repr(network)))}.yaml"
         path.write_text(yaml.safe_dump({"name": "net", "input": list(input_chw), "layers": layers}))
         graph = load_graph(path)
         optimizer = ("momentum", "adam")[batch % 2]
-        assert predicted(graph, batch, optimizer, dtype) == tracked(graph, [batch], optimizer, dtype)[0]
+        try:
+            measured = tracked(graph, [batch], optimizer, dtype)[0]
+        except RuntimeError as refusal:  # an in-place layer overwrote a tensor kept for the backward
+            assert "modified by an inplace operation" in str(refusal)
+            with pytest.raises(SpecError, match="overwrites in place the output of"):
+                predicted(graph, batch, optimizer, dtype)
+            return
+        assert predicted(graph, batch, optimizer, dtype) == measured
 
     run()
 
