@@ -643,6 +643,37 @@ def test_every_tensor_of_a_training_step_rounded_gives_memtrackers_rounded_peak(
     assert predicted[0].peak > training_memory(graph, analyze_graph(graph, None, 2), optimizer=optimizer).peak
 
 
+IN_PLACE_AFTER_A_CONV = """
+name: in_place
+input: [3, 9, 9]
+layers:
+  - conv1: {kind: conv2d, out: 5, kernel: 3}
+  - act1: {kind: relu6, inplace: true}
+  - conv2: {kind: conv2d, out: 7, kernel: 3}
+  - bn2: {kind: batchnorm2d}
+  - act2: {kind: hardswish, inplace: true}
+"""
+
+
+@pytest.mark.parametrize(("spec", "optimizer"), [("convnext_block", "adam"), ("in_place", "momentum")])
+def test_a_rounded_training_step_with_a_layout_copy_or_an_in_place_clone_is_memtrackers(spec, optimizer, write_spec,
+                                                                                      rounding_memtracker):
+    """The channels-last weight gradient's copy (tests/specs/convnext_block.yaml) and the clone an
+    in-place activation keeps, each rounded like every other tensor: MemTracker with the rule."""
+    from pathlib import Path
+
+    from archcalc.training import training_memory
+    from archcalc.validation.peak import tracked_training_peaks
+
+    path = (Path(__file__).parent / "specs" / "convnext_block.yaml" if spec == "convnext_block"
+            else write_spec(IN_PLACE_AFTER_A_CONV))
+    graph = load_graph(path)
+    measured = tracked_training_peaks(graph, graph.input_shape, [2, 3], optimizer=optimizer)
+    predicted = [training_memory(graph, analyze_graph(graph, None, batch), optimizer=optimizer, allocator="cuda")
+                 for batch in (2, 3)]
+    assert [(*t.categories.values(), t.peak) for t in predicted] == [tuple(m) for m in measured]
+
+
 @pytest.mark.parametrize("entry", [tier(entry) for entry in bundled()])
 def test_cuda_max_memory_allocated_of_a_training_step_against_the_rounded_peak(entry):
     """Training steps on the GPU (SGD with momentum, batch 2, the optimizer's loop over parameters as
