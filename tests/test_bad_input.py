@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_process
+from conftest import run_process, shown_at
 
 from archcalc.analysis import analyze
 from archcalc.errors import SpecError
@@ -324,7 +324,10 @@ def test_too_many_written_nodes_are_refused_as_such_not_as_an_alias_bomb(write_s
     path = write_spec(text)
     result = cli("table", path)
     assert result.exit_code == 2
-    assert result.stderr == (f"error: {path}:{location}: the document has more than 250,000 YAML nodes\n"
+    line, column = map(int, location.split(":"))
+    source = text.split("\n")[line - 1]  # a source line is shown up to 100 characters, '…' marking the cut
+    shown = f"  {line} | {source[:100]}{'…' if len(source) > 100 else ''}\n    | {' ' * (column - 1)}^\n"
+    assert result.stderr == (f"error: {path}:{location}: the document has more than 250,000 YAML nodes\n{shown}"
                              "  hint: a spec needs far fewer: write repeated layers with 'repeat' or blocks\n")
 
 
@@ -352,6 +355,7 @@ def test_a_thousand_variants_pass_and_one_more_is_refused_by_every_command(write
         result = cli(*command)
         assert result.exit_code == 2, command
         assert result.stderr == (f"error: {refused}:5:3: the spec defines 1,001 variants, more than 1,000\n"
+                                 f"{shown_at(refused, 5, 3)}"
                                  "  hint: split the family into several files, or use 'archcalc sweep' for "
                                  "many input sizes\n"), command
 

@@ -35,15 +35,13 @@ LRN_REFUSED = ("node '/norm1/Reshape' (Reshape) of '{}.onnx' cannot be written e
                "[1, 96, 55, 55] to [1, 1, 96, 55, 55] that is not a flatten")
 NOT_IMPORTED = {
     "alexnet_paper": LRN_REFUSED.format("alexnet_paper"), "zfnet": LRN_REFUSED.format("zfnet"),
-    "unet": "the layers of module 'up4' do not run one after the other ('up4.convs.conv1' runs after another "
-            "module's)",
-    "unet_padded": "node '/pad/Pad' (Pad) of 'unet_padded.onnx' cannot be written exactly: pads [0, 0, 0, 0, 0, 0, 1, "
-                   "1] (archcalc pads both sides of an axis alike)",
+    "unet_padded": "node '/up4/pad/Pad' (Pad) of 'unet_padded.onnx' cannot be written exactly: pads [0, 0, 0, 0, 0, "
+                   "0, 1, 1] (archcalc pads both sides of an axis alike)",
 }
 """Bundled models whose export archcalc refuses: torch writes nn.LocalResponseNorm as a dozen
 nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN; U-Net's centre crop is two
-Slices (a crop2d) of the skip alone (the decoder's map whose size it takes is no input any more),
-so the crop, read from the skip, is placed outside its level; the padded U-Net pads the upsampled
+Slices (a crop2d) of the skip alone, which imports now that the built model's levels are modules
+of their own (the exporter names the Slices under `/up4/`); the padded U-Net pads the upsampled
 map to the skip's size with pads computed from the shapes, (0, 1) on the last axis, which a pad2d
 of one input does not write (it pads both sides alike)."""
 
