@@ -73,8 +73,9 @@ def test_a_widened_layer_fails_with_its_row(project, cli):
     assert result.exit_code == 1
     old, new = conv_fc(16)[0], conv_fc(24)[0]
     row = next(line for line in result.stdout.splitlines() if line.startswith("small_b") and "parameters" in line)
+    # the parameters of the conv (k·k·C_in·C_out + C_out) and of the fc (in·out + out) both grow with the width
     assert re.split(r"\s{2,}", row) == ["small_b", "parameters", f"{old:,}", f"{new:,}", f"+{new - old:,}",
-                                         f"+{100 * (new - old) / old:.2f}%", "✗ drift (baseline)"]
+                                         f"+{100 * (new - old) / old:.2f}%", "✗ drift (baseline) in conv, fc"]
     assert all("✓" in line for line in result.stdout.splitlines() if line.startswith("small_a"))
     assert result.stdout.rstrip().endswith("4 of 8 checks on 2 models fail")
 
@@ -130,7 +131,8 @@ def test_update_keeps_comments_budgets_and_order_and_then_passes(project, cli):
     # only the figures of small_b and the new entry changed
     changed = [line for line in after.splitlines() if line not in edited.splitlines()]
     assert all(line.split(":")[0].strip() in {"params", "macs", "flops", "activation_bytes", "small_c", "spec",
-                                               "input", "batch", "convention", "dtype"} for line in changed)
+                                               "input", "batch", "convention", "dtype", "blocks", "conv", "relu",
+                                               "pool", "flat", "fc"} for line in changed)
     assert cli("check", "small.yaml").exit_code == 0
 
 
@@ -179,11 +181,11 @@ def test_github_format_writes_annotations_and_a_step_summary(project, cli, monke
     lines = result.stdout.splitlines()
     assert all(ANNOTATION.match(line) for line in lines), lines
     errors = [line for line in lines if line.startswith("::error")]
-    assert len(errors) == 4
-    # points at the variant's line in the spec: small_b is on line 6, column 3
-    assert errors[0].startswith("::error file=small.yaml,line=6,col=3,title=archcalc check%3A small_b::")
+    assert len(errors) == 1  # one per model and problem: the four figures of small_b's drift together
+    # points at where the change starts: the conv, on line 8, column 5 of the spec
+    assert errors[0].startswith("::error file=small.yaml,line=8,col=5,title=archcalc check%3A small_b drift::")
     old, new = conv_fc(16)[0], conv_fc(24)[0]
-    assert f"small_b: parameters changed from {old:,} to {new:,} (+{new - old:,}; baseline)" in errors[0]
+    assert f"small_b (baseline): parameters {old:,} → {new:,} (+{100 * (new - old) / old:.1f}%25)" in errors[0]
     text = summary.read_text()
     assert text.startswith("earlier step\n### archcalc check: 4 of 8 checks on 2 models fail\n")
     from markdown_it import MarkdownIt
@@ -215,7 +217,7 @@ def test_github_format_end_to_end_in_a_fresh_process(project, cli):
     result = run_process("check", "small.yaml", "--format", "github", cwd=project)
     assert result.returncode == 1 and result.stderr == ""
     lines = result.stdout.splitlines()
-    assert len(lines) == 5 and all(ANNOTATION.match(line) for line in lines)
+    assert len(lines) == 2 and all(ANNOTATION.match(line) for line in lines)
     assert lines[-1] == "::notice title=archcalc check::4 of 8 checks on 2 models fail"
 
 

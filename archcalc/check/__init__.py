@@ -7,14 +7,44 @@ from pathlib import Path
 from typing import NamedTuple
 
 from archcalc.analysis import analyze_graph, input_shape
-from archcalc.check.baseline import BUDGETS, FIGURES, Baseline, Entry, Held, load_baseline, relative_spec, updated_text
+from archcalc.check.baseline import (
+    BLOCKS,
+    BUDGETS,
+    FIGURES,
+    Baseline,
+    Entry,
+    Held,
+    load_baseline,
+    relative_spec,
+    updated_text,
+)
 from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
 from archcalc.spec.source import YMap
 from archcalc.stats import ModelStats
 
-__all__ = ["BUDGETS", "FIGURES", "ON_DEMAND", "Baseline", "CheckResult", "Entry", "Finding", "Held", "check", "load_baseline",
-           "update_baseline"]
+__all__ = ["BUDGETS", "FIGURES", "ON_DEMAND", "Baseline", "BlockChange", "CheckResult", "Entry", "Finding", "Held",
+           "check", "load_baseline", "update_baseline"]
+
+
+class BlockChange(NamedTuple):
+    """A top-level block whose figure differs from the baseline's record of it (`expected` None:
+    a block the record lacks; `now` None: a block the model no longer has)."""
+
+    block: str
+    expected: int | None
+    now: int | None
+    location: Location | None
+    order: int
+    """Its place among the model's top-level blocks (the recorded ones it lacks after them)."""
+
+    @property
+    def change(self) -> int:
+        return (self.now or 0) - (self.expected or 0)
+
+    @property
+    def relative_change(self) -> float | None:
+        return self.change / self.expected if self.expected else None
 
 
 class Finding(NamedTuple):
@@ -27,6 +57,13 @@ class Finding(NamedTuple):
     problem: str = ""
     location: Location | None = None
     detail: str = ""
+    blocks: tuple[BlockChange, ...] | None = None
+    """The top-level blocks whose figure moved from the baseline's record, in model order (the
+    first is where the change starts); None where the baseline records no blocks."""
+    where: Location | None = None
+    """Where what it is held to is written: a budget's line (else the model's)."""
+    budget: str = ""
+    """The budget's key (`max_macs`) where the figure is held to one."""
 
     @property
     def ok(self) -> bool:
@@ -40,6 +77,11 @@ class Finding(NamedTuple):
     def relative_change(self) -> float | None:
         """The change as a share of the expected value (None where there is none)."""
         return self.change / self.expected if self.change is not None and self.expected else None
+
+    @property
+    def headroom(self) -> int | None:
+        """Of a budget: how far the figure is below it (negative: over it)."""
+        return None if self.change is None else -self.change
 
 
 class CheckResult(NamedTuple):
@@ -148,7 +190,8 @@ def update_baseline(result: CheckResult) -> set[str]:
             entry = base.entries.get(model)
             measured[model] = {"spec": entry.spec if entry else relative_spec(result.spec_files[model], base.path),
                                "input": "x".join(map(str, stats.input_shape[1:])), "batch": stats.input_shape[0],
-                               "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats)}
+                               "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats),
+                               BLOCKS: blocks_of(stats)}
         gone = {f.model for f in result.findings if f.problem == "spec gone"} & _models_of(base)
         write_atomically(base.path, updated_text(base, measured, gone), list(result.spec_files.values()))
     return gone
@@ -160,6 +203,28 @@ def _models_of(baseline: Baseline) -> set[str]:
 
 def figures_of(stats: ModelStats) -> dict[str, int]:
     return {figure: getattr(stats.totals, figure) for figure in FIGURES}
+
+
+def blocks_of(stats: ModelStats) -> dict[str, dict[str, int]]:
+    """Each top-level block's (or top-level layer's) figures, in model order."""
+    return {row.name: {figure: getattr(row.figures, figure) for figure in FIGURES} for row in stats.rows(depth=1)}
+
+
+def block_changes(figure: str, recorded: dict[str, dict[str, int]], now: dict[str, dict[str, int]],
+                  places: dict[str, Location]) -> tuple[BlockChange, ...]:
+    """The blocks whose `figure` differs between the record and now: the model's in its order,
+    then the recorded blocks it no longer has."""
+    names = [*now, *(name for name in recorded if name not in now)]
+    changes = [BlockChange(name, recorded[name][figure] if name in recorded else None,
+                           now[name][figure] if name in now else None, places.get(name), index)
+               for index, name in enumerate(names)]
+    return tuple(change for change in changes if change.expected != change.now)
+
+
+def block_places(graph: Graph) -> dict[str, Location]:
+    """Where each top-level block and layer is written in the spec."""
+    return {name: item.location for name, item in {**{node.name: node for node in graph.nodes}, **graph.scopes}.items()
+            if "." not in name}
 
 
 def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> list[tuple[str, str | None]]:
@@ -220,9 +285,13 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
         return [Finding(graph.model, "", None, None, "nothing to check against", where,
                         "record a baseline with 'archcalc check --update', or give the spec an 'expect:' block")]
     findings = []
+    recorded = entry.blocks if entry else None
+    blocks, places = (blocks_of(stats), block_places(graph)) if recorded is not None else ({}, {})
     for figure in FIGURES:
         for held in helds:
-            findings += _figure_findings(graph.model, figure, now[figure], held, where)
+            findings += [finding._replace(blocks=block_changes(figure, recorded, blocks, places))
+                         if recorded is not None and not finding.ok else finding
+                         for finding in _figure_findings(graph.model, figure, now[figure], held, where)]
     for figure, measure in ON_DEMAND.items():
         limits = [held for held in helds if figure in held.budgets]
         if limits:
@@ -250,7 +319,8 @@ def _budget_finding(model: str, figure: str, value: int, held: Held, where: Loca
     limit = held.budgets[figure]
     over = value > limit
     detail = f"{held.source}: max_{figure}" + (f"; {fix.format(limit=limit)}" if over and fix else "")
-    return Finding(model, figure, limit, value, "over budget" if over else "", where, detail)
+    return Finding(model, figure, limit, value, "over budget" if over else "", where, detail,
+                   where=held.where.get(figure, where), budget=f"max_{figure}")
 
 
 def _expect(graph: Graph) -> Held | None:

@@ -17,6 +17,9 @@ order, comments, budgets and tolerances stay as they were and its diff shows onl
         max_peak_bytes: 300000000   # a budget of a figure measured only for it: the inference peak
         max_train_peak_bytes: 900000000  # and the peak of a training step (SGD with momentum)
         tolerance: {macs: 1%}       # optional; default exact
+        blocks:                     # each top-level block's figures: a change names its block
+          conv1: {params: 9408, macs: 118013952, flops: 236027904, activation_bytes: 1605632}
+          …
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ BUDGETS = {**FIGURES, "peak_bytes": "inference peak", "train_peak_bytes": "train
 figures measured only for a budget (archcalc.check.ON_DEMAND says how)."""
 BUDGET_KEYS = tuple(f"max_{figure}" for figure in BUDGETS)
 CONDITION_KEYS = ("spec", "input", "batch", "convention", "dtype")
+BLOCKS = "blocks"
+"""The key of an entry's per-block record: each top-level block's figures (`--update` writes it)."""
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ONE_LINE = 10**9
@@ -72,6 +77,8 @@ class Held(NamedTuple):
     budgets: dict[str, int]
     tolerances: dict[str, Tolerance]
     source: str
+    where: Mapping[str, Location] = {}  # shared, never changed
+    """Where each budget is written, by figure."""
 
 
 class Entry(NamedTuple):
@@ -86,6 +93,8 @@ class Entry(NamedTuple):
     dtype: str
     held: Held
     location: Location
+    blocks: dict[str, dict[str, int]] | None = None
+    """Each top-level block's figures, in model order; None where the entry records none."""
 
 
 class Baseline(NamedTuple):
@@ -136,12 +145,13 @@ def held_from(mapping: Mapping, source: str, figures: bool = True) -> Held:
     (without `figures`, only the budgets and tolerances are read)."""
     allowed = (*FIGURE_KEYS, *BUDGET_KEYS, "tolerance")
     for key in mapping:
-        if key not in allowed and key not in CONDITION_KEYS:
+        if key not in allowed and key not in CONDITION_KEYS and not (source == "baseline" and key == BLOCKS):
             raise SpecError(f"unknown key '{key}' in {source}{did_you_mean(key, allowed)}",
                             location=_where(mapping, key, as_key=True), hint=f"allowed: {', '.join(allowed)}")
     figures = {key: _count(mapping, key) for key in FIGURE_KEYS if key in mapping} if figures else {}
     budgets = {key[4:]: _count(mapping, key) for key in BUDGET_KEYS if key in mapping}
-    return Held(figures, budgets, _tolerances(mapping), source)
+    where = {key[4:]: location for key in BUDGET_KEYS if key in mapping and (location := _where(mapping, key))}
+    return Held(figures, budgets, _tolerances(mapping), source, where)
 
 
 def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
@@ -167,7 +177,26 @@ def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
         if figure not in body:
             raise SpecError(f"the baseline entry '{name}' has no '{figure}'", location=body.location,
                             hint="run 'archcalc check --update' to record its figures")
-    return Entry(name, body["spec"], folder / body["spec"], body["input"], batch, convention, dtype, held, location)
+    return Entry(name, body["spec"], folder / body["spec"], body["input"], batch, convention, dtype, held, location,
+                 _blocks(name, body))
+
+
+def _blocks(name: str, body: YMap) -> dict[str, dict[str, int]] | None:
+    """The entry's per-block record, each block's four figures whole numbers ≥ 0 (None if it has none)."""
+    blocks = body.get(BLOCKS)
+    if BLOCKS not in body:
+        return None
+    fix = "run 'archcalc check --update' to record them anew"
+    if not isinstance(blocks, YMap) or not blocks:
+        raise SpecError(f"'{BLOCKS}' of the baseline entry '{name}' must map each top-level block to its figures",
+                        location=body.where(BLOCKS), hint=fix)
+    for block, figures in blocks.items():
+        if not isinstance(figures, YMap) or set(figures) != set(FIGURE_KEYS):
+            raise SpecError(f"block '{block}' of the baseline entry '{name}' must give {', '.join(FIGURE_KEYS)}",
+                            location=blocks.where(block), hint=fix)
+        for figure in FIGURE_KEYS:
+            _count(figures, figure)
+    return {str(block): dict(figures) for block, figures in blocks.items()}
 
 
 def _count(mapping: Mapping, key: str, default: int | None = None, minimum: int = 0) -> int:
@@ -270,11 +299,7 @@ def _read_back(text: str, path: Path) -> dict | None:
 
 def _written_anew(models: dict[str, dict]) -> str:
     """The whole baseline written by the YAML emitter, in block style (comments are not kept)."""
-    if not models:
-        return HEADER
-    body = yaml.dump(_plain(models), Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=_ONE_LINE,
-                     default_flow_style=False, indent=2)
-    return HEADER + "".join(f"  {line}\n" for line in body.splitlines())
+    return HEADER + "".join(line for name, values in models.items() for line in _entry_lines(name, values))
 
 
 def _edited(baseline: Baseline, meant: dict[str, dict], measured: dict[str, dict[str, Any]],
@@ -325,22 +350,50 @@ def _edited_entry(block: list[str], first: int, body: yaml.Node, values: dict[st
     pairs = {key.value: value for key, value in body.value}
     for key, value in body.value:
         if key.start_mark.line != key.end_mark.line or (
-                key.value in values and not (_one_line(value) and value.start_mark.line == key.start_mark.line
-                                             and not _is_null(value))):
+                key.value in values and key.value != BLOCKS
+                and not (_one_line(value) and value.start_mark.line == key.start_mark.line and not _is_null(value))):
             return None
     block = list(block)
     for name, new in values.items():  # one key a line, so each line changes once
-        if name in pairs:
+        if name in pairs and name != BLOCKS:
             value = pairs[name]
             line = value.start_mark.line - first
             start = value.start_mark.column
             stop = value.end_mark.column
             block[line] = block[line][:start] + yaml_scalar(new) + block[line][stop:]
     indent = " " * body.value[0][0].start_mark.column
-    last = max(value.end_mark.line for _, value in body.value if _one_line(value)) - first if pairs else 0
-    missing = [f"{indent}{name}: {yaml_scalar(values[name])}\n" for name in values if name not in pairs]
-    block[last + 1:last + 1] = missing
+    last = max((value.end_mark.line for _, value in body.value if _one_line(value)), default=first) - first
+    missing = [f"{indent}{name}: {yaml_scalar(values[name])}\n" for name in values
+               if name not in pairs and name != BLOCKS]
+    splices = []  # (first line, end line, new lines): applied from the last, the record before the keys at a tie
+    if BLOCKS in values:  # the per-block record written anew, where it was (else after the other keys)
+        key = next((key for key, _ in body.value if key.value == BLOCKS), None)
+        start, end = (key.start_mark.line - first, _last_line(pairs[BLOCKS]) - first + 1) if key else (last + 1,) * 2
+        splices.append((start, end, _blocks_lines(indent, values[BLOCKS])))
+    splices.append((last + 1, last + 1, missing))
+    for start, end, lines in sorted(splices, key=lambda splice: splice[0], reverse=True):
+        block[start:end] = lines
     return block
+
+
+def _last_line(node: yaml.Node) -> int:
+    """The last line (0-based) a value's text stands on."""
+    if isinstance(node, yaml.MappingNode) and not node.flow_style:
+        return max(_last_line(part) for pair in node.value for part in pair)
+    if isinstance(node, yaml.SequenceNode) and not node.flow_style:
+        return max(map(_last_line, node.value))
+    return node.end_mark.line - (node.end_mark.column == 0 and node.end_mark.line > node.start_mark.line)
+
+
+def _blocks_lines(indent: str, blocks: dict[str, dict[str, int]]) -> list[str]:
+    """The per-block record: a line per block, its figures in flow style."""
+    return [f"{indent}{BLOCKS}:\n",
+            *(f"{indent}  {yaml_scalar(name)}: {_flow(figures)}\n" for name, figures in blocks.items())]
+
+
+def _flow(value: dict) -> str:
+    return yaml.dump(_plain(value), Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=_ONE_LINE,
+                     default_flow_style=True).strip()
 
 
 def _plain(value: Any) -> Any:
@@ -363,10 +416,18 @@ def _is_null(node: yaml.Node) -> bool:
 
 
 def _entry_lines(name: str, values: dict[str, Any]) -> list[str]:
-    """A whole entry in block style, each key and value written by the emitter."""
-    body = yaml.dump({name: _plain(values)}, Dumper=_DUMPER, allow_unicode=True, sort_keys=False,
+    """A whole entry in block style, each key and value written by the emitter; its per-block
+    record last, a line per block."""
+    blocks = values.get(BLOCKS) if isinstance(values, dict) and _is_record(values.get(BLOCKS)) else None
+    rest = {key: value for key, value in values.items() if key != BLOCKS} if blocks else values
+    body = yaml.dump({name: _plain(rest)}, Dumper=_DUMPER, allow_unicode=True, sort_keys=False,
                      width=_ONE_LINE, default_flow_style=False, indent=2)
-    return [f"  {line}\n" for line in body.splitlines()]
+    return [f"  {line}\n" for line in body.splitlines()] + (_blocks_lines("    ", blocks) if blocks else [])
+
+
+def _is_record(blocks: Any) -> bool:
+    """A per-block record as --update writes it: blocks, each a mapping of figures."""
+    return isinstance(blocks, dict) and bool(blocks) and all(isinstance(value, dict) for value in blocks.values())
 
 
 def _block_end(lines: list[str], first: int) -> int:

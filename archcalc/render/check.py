@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
-from archcalc.check import BUDGETS, CheckResult, Finding
-from archcalc.render.numbers import grouped
+from typing import NamedTuple
+
+from archcalc.check import BUDGETS, FIGURES, BlockChange, CheckResult, Finding
+from archcalc.errors import Location
+from archcalc.render.numbers import grouped, human
 from archcalc.render.table import Column, StyledLines, Table, as_markdown, as_text
 
 COLUMNS = [Column("model", "<"), Column("figure", "<"), Column("baseline", ">"), Column("now", ">"),
            Column("change", ">"), Column("%", ">"), Column("", "<")]
+BUDGET_COLUMNS = [Column("model", "<"), Column("budget", "<"), Column("limit", ">"), Column("now", ">"),
+                  Column("headroom", ">"), Column("%", ">"), Column("verdict", "<")]
+
+PRIORITY = ("over budget", "drift", "not in the baseline", "spec gone", "nothing to check against")
+"""The order of the annotations: broken budgets first, then figures that moved, then models new or gone."""
+ANNOTATIONS_PER_STEP = 10
+"""GitHub shows 10 error annotations of a step (10 warnings and 10 notices besides; 50 a job): the
+'Limitations' of actions/toolkit's docs/problem-matchers.md. The rest are counted in a notice."""
+ACCEPT = {
+    "over budget": "If the growth is intended, raise the budget where it is written ('archcalc check --update' "
+                   "records figures, never budgets).",
+    "drift": "If the change is intended, run 'archcalc check --update' and commit {baseline}.",
+    "spec gone": "If that is intended, run 'archcalc check --update' and commit {baseline}.",
+}
+"""How to accept each problem where the finding's own detail does not say it."""
+BLOCKS_NAMED = 3
+"""The blocks a message names with their changes (the first is where the change starts); the rest are counted."""
+NO_BLOCKS = ("{baseline} records no per-block figures for {model}: 'archcalc check --update' adds them, so that a "
+             "change names the block where it starts")
 
 
 def cells(finding: Finding) -> list[str]:
@@ -15,6 +37,8 @@ def cells(finding: Finding) -> list[str]:
     change, relative = finding.change, finding.relative_change
     share = "" if relative is None else f"{100 * relative:+.2f}%"
     verdict = "✓" if finding.ok else f"✗ {finding.problem}" + (f" ({finding.detail})" if finding.detail else "")
+    if finding.blocks:
+        verdict += " in " + ", ".join(change.block for change in finding.blocks)
     return [finding.model, BUDGETS.get(finding.figure, ""),
             "" if finding.expected is None else grouped(finding.expected),
             "" if finding.now is None else grouped(finding.now),
@@ -40,29 +64,61 @@ def findings_table(findings: list[Finding], columns: list[Column] = COLUMNS) -> 
 def check_table(result: CheckResult) -> StyledLines:
     return [(f"archcalc check against {result.baseline.path}", "bold"), ("", ""),
             *as_text(findings_table(result.findings)),
+            *((_no_blocks(result, model), "") for model in _unrecorded(result)),
             (verdict(result), "green" if result.ok else "bold red")]
 
 
-def github(result: CheckResult) -> str:
-    """One `::error` workflow command per problem, pointing at the spec (or baseline) line."""
-    out = []
+class Problem(NamedTuple):
+    """One model's findings of one problem: one annotation."""
+
+    model: str
+    kind: str
+    findings: list[Finding]
+
+
+def problems(result: CheckResult) -> list[Problem]:
+    """A problem per model and kind, in PRIORITY order (models in the order checked); a FLOPs
+    drift that is twice its MACs drift at both ends is left out as the MACs one says it."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in result.findings:
-        if finding.ok:
-            continue
-        where = finding.location
-        place = f"file={_property(where.file)},line={where.line},col={where.column}," if where else ""
-        title = _property(f"archcalc check: {finding.model}")
-        out.append(f"::error {place}title={title}::{_message(_sentence(finding))}\n")
-    out.append(f"::notice title=archcalc check::{_message(verdict(result))}\n")
+        if not finding.ok:
+            groups.setdefault((finding.model, finding.problem), []).append(finding)
+    found = [Problem(model, kind, _without_twice_macs(findings) if kind == "drift" else findings)
+             for (model, kind), findings in groups.items()]
+    return sorted(found, key=lambda problem: PRIORITY.index(problem.kind))
+
+
+def github(result: CheckResult) -> str:
+    """One `::error` workflow command per model and problem (most important first), at the line
+    of its cause: the first block that changed, the budget broken; at most as many as GitHub
+    shows, then a notice counting the rest, and a notice with the verdict."""
+    found = problems(result)
+    shown, rest = found[:ANNOTATIONS_PER_STEP], found[ANNOTATIONS_PER_STEP:]
+    out = [_command("error", _problem_place(problem), f"archcalc check: {problem.model} {problem.kind}",
+                    _problem_message(problem, result)) for problem in shown]
+    if rest:
+        out.append(_command("notice", None, "archcalc check: more problems",
+                            f"{len(rest)} more problems are not annotated (GitHub shows {ANNOTATIONS_PER_STEP} error "
+                            "annotations a step): " + "; ".join(f"{p.model} {p.kind}" for p in rest)
+                            + ". The step summary and the table (archcalc check without --format github) "
+                              "list every one."))
+    out.append(_command("notice", None, "archcalc check", verdict(result)))
     return "".join(out)
 
 
 def summary_markdown(result: CheckResult) -> str:
-    """The step summary: the verdict and a table of what does not hold (or of everything)."""
+    """The step summary: the verdict, the budgets as headroom and the figures against the
+    baseline, each a table grouped by model (of what does not hold, or of everything)."""
     shown = [f for f in result.findings if not f.ok] or result.findings
-    columns = [Column(column.heading or "verdict") for column in COLUMNS]  # alignment left to GitHub
-    return (f"### archcalc check: {verdict(result)}\n\n"
-            + "".join(f"{line}\n" for line in as_markdown(findings_table(shown, columns))) + "\n")
+    budgets = [f for f in shown if f.budget]
+    figures = [f for f in shown if not f.budget]
+    parts = [f"### archcalc check: {verdict(result)}\n"]
+    if budgets:
+        parts.append(_markdown(_grouped(budgets, BUDGET_COLUMNS, _budget_cells)))
+    if figures:
+        parts.append(_markdown(_grouped(figures, [*COLUMNS[:-1], Column("verdict", "<")], cells)))
+    parts += [f"{_no_blocks(result, model)}.\n" for model in _unrecorded(result)]
+    return "\n".join(parts) + "\n"
 
 
 def to_json(result: CheckResult) -> str:
@@ -72,21 +128,121 @@ def to_json(result: CheckResult) -> str:
         "model": f.model, "figure": f.figure or None, "expected": f.expected, "now": f.now,
         "change": f.change, "ok": f.ok, "problem": f.problem or None, "detail": f.detail or None,
         "location": str(f.location) if f.location else None,
+        "blocks": None if f.blocks is None else [
+            {"block": b.block, "expected": b.expected, "now": b.now, "change": b.change,
+             "location": str(b.location) if b.location else None} for b in f.blocks],
     } for f in result.findings]
     document = {"schema": "archcalc.check/1", "baseline": str(result.baseline.path), "ok": result.ok,
                 "verdict": verdict(result), "findings": findings}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _sentence(finding: Finding) -> str:
-    if not finding.figure:
-        return f"{finding.model}: {finding.problem}" + (f" — {finding.detail}" if finding.detail else "")
-    what = BUDGETS[finding.figure]
-    if finding.problem == "over budget":
-        return (f"{finding.model}: {what} {grouped(finding.now)} is over the budget of "
-                f"{grouped(finding.expected)} ({finding.detail})")
-    return (f"{finding.model}: {what} changed from {grouped(finding.expected)} to {grouped(finding.now)} "
-            f"({finding.change:+,}; {finding.detail})")
+def _grouped(findings: list[Finding], columns: list[Column], write) -> Table:
+    """A line per finding, the findings of a model together, its name on the first of them."""
+    models = list(dict.fromkeys(f.model for f in findings))
+    ordered = sorted(findings, key=lambda f: models.index(f.model))
+    table = Table(columns)
+    for index, finding in enumerate(ordered):
+        row = write(finding)
+        table.add(["" if index and ordered[index - 1].model == finding.model else row[0], *row[1:]])
+    return table
+
+
+def _budget_cells(finding: Finding) -> list[str]:
+    """model, budget, limit, now, headroom, its share of the limit, verdict."""
+    headroom, limit = finding.headroom, finding.expected
+    share = f"{100 * headroom / limit:+.2f}%" if headroom is not None and limit else ""
+    return [finding.model, finding.budget, grouped(limit), grouped(finding.now), f"{headroom:+,}", share,
+            cells(finding)[-1]]
+
+
+def _markdown(table: Table) -> str:
+    return "".join(f"{line}\n" for line in as_markdown(table))
+
+
+def _without_twice_macs(findings: list[Finding]) -> list[Finding]:
+    macs = next((f for f in findings if f.figure == "macs"), None)
+    return [f for f in findings if not (f.figure == "flops" and macs is not None and macs.expected is not None
+                                        and (f.expected, f.now) == (2 * macs.expected, 2 * macs.now))]
+
+
+def _problem_place(problem: Problem) -> Location | None:
+    """Where its annotation points: the budget's line; the first block where a drift starts."""
+    first = problem.findings[0]
+    if problem.kind == "over budget":
+        return first.where or first.location
+    blocks = _block_changes(problem.findings)
+    start = blocks[0][0][0] if blocks else None
+    return start.location if start and start.location else first.location
+
+
+def _block_changes(findings: list[Finding]) -> list[list[tuple[BlockChange, str]]]:
+    """The blocks the findings name, in model order: each block's changes with their figures."""
+    by_block: dict[str, list[tuple[BlockChange, str]]] = {}
+    for finding in findings:
+        for change in finding.blocks or ():
+            by_block.setdefault(change.block, []).append((change, finding.figure))
+    return sorted(by_block.values(), key=lambda changes: changes[0][0].order)
+
+
+def _problem_message(problem: Problem, result: CheckResult) -> str:
+    """What moved or broke, where it starts, and how to accept it."""
+    findings, baseline = problem.findings, str(result.baseline.path)
+    if not findings[0].figure:  # a model new, gone, or with nothing to hold it to
+        text = f"{problem.model}: {problem.kind}" + (f" — {findings[0].detail}" if findings[0].detail else "")
+    elif problem.kind == "over budget":
+        text = f"{problem.model}: " + "; ".join(
+            f"{BUDGETS[f.figure]} {grouped(f.now)} is over the budget of {grouped(f.expected)} ({f.detail})"
+            for f in findings)
+    else:
+        one = len({f.detail for f in findings}) == 1  # where they are held to, once if the same for all
+        text = f"{problem.model}" + (f" ({findings[0].detail})" if one else "") + ": " + ", ".join(
+            f"{BUDGETS[f.figure]} {grouped(f.expected)} → {grouped(f.now)} ({_percent(f.relative_change)}"
+            + ("" if one else f", {f.detail}") + ")" for f in findings)
+    blocks = _block_changes(findings)
+    if blocks:
+        named, more = blocks[:BLOCKS_NAMED], blocks[BLOCKS_NAMED:]
+        text += ". It starts in " + "; then ".join(map(_block_text, named))
+        text += f"; and {len(more)} more block{'s' * (len(more) > 1)}" if more else ""
+    elif any(f.blocks is None and f.figure in FIGURES for f in findings):
+        text += ". " + NO_BLOCKS.format(baseline=baseline, model=problem.model)
+    accept = ACCEPT.get(problem.kind)
+    return f"{text}. {accept.format(baseline=baseline)}" if accept else text
+
+
+def _block_text(changes: list[tuple[BlockChange, str]]) -> str:
+    """'layer3: +5.55 G MACs (+35.9%), +1.18 M parameters (+16.6%)'."""
+    return changes[0][0].block + ": " + ", ".join(
+        f"{_signed(change.change)} {BUDGETS[figure]} ({_percent(change.relative_change)})"
+        if change.expected and change.now is not None else
+        f"{BUDGETS[figure]} {'none' if change.expected is None else human(change.expected)} → "
+        f"{'none' if change.now is None else human(change.now)}"
+        for change, figure in changes)
+
+
+def _signed(number: int) -> str:
+    return ("+" if number > 0 else "") + human(number)
+
+
+def _percent(share: float | None) -> str:
+    return "new" if share is None else f"{100 * share:+.1f}%"
+
+
+def _unrecorded(result: CheckResult) -> list[str]:
+    """The models with a figure that drifted from a baseline that records no blocks of them."""
+    return list(dict.fromkeys(f.model for f in result.findings if f.problem == "drift" and f.blocks is None
+                              and f.detail.startswith("baseline")))
+
+
+def _no_blocks(result: CheckResult, model: str) -> str:
+    return NO_BLOCKS.format(baseline=result.baseline.path, model=model)
+
+
+def _command(kind: str, where: Location | None, title: str, message: str) -> str:
+    """A workflow command: `::error file=F,line=L,col=C,title=T::MESSAGE` (GitHub's 'Workflow
+    commands for GitHub Actions', docs.github.com), its values escaped as actions/toolkit does."""
+    place = f"file={_property(where.file)},line={where.line},col={where.column}," if where else ""
+    return f"::{kind} {place}title={_property(title)}::{_message(message)}\n"
 
 
 def _message(text: str) -> str:
