@@ -202,3 +202,12 @@ def test_json_and_the_table_name_the_blocks_that_moved(project, cli):
     assert all(f["blocks"] is None for f in document["findings"] if f["ok"])
     row = next(line for line in cli("check", "small.yaml").stdout.splitlines() if "small_b  MACs" in line)
     assert row.endswith("✗ drift (baseline) in conv, fc")
+
+
+def test_the_committed_baselines_blocks_add_up_to_its_totals():
+    """Each model's per-block record sums to its recorded totals (every layer is in one top-level block)."""
+    models = yaml.safe_load((ROOT / "archcalc.lock.yaml").read_text())["models"]
+    for model, entry in models.items():
+        assert {figure: sum(block[figure] for block in entry["blocks"].values())
+                for figure in ("params", "macs", "flops", "activation_bytes")} \
+            == {figure: entry[figure] for figure in ("params", "macs", "flops", "activation_bytes")}, model
