@@ -235,6 +235,7 @@ def two_lines_spec(folder: Path) -> None:
 
 
 SETUP = {"archcalc check specs/small.yaml": small_family_widened,
+         "archcalc check specs/small.yaml --format github": small_family_widened,
          "archcalc memory two_lines.yaml --batch N --fit 500000": two_lines_spec}
 """Samples run in a folder made for them (from the repository root otherwise)."""
 

@@ -18,7 +18,7 @@ order, comments, budgets and tolerances stay as they were and its diff shows onl
         max_train_peak_bytes: 900000000  # and the peak of a training step (SGD with momentum)
         tolerance: {macs: 1%}       # optional; default exact
         blocks:                     # each top-level block's figures: a change names its block
-          conv1: {params: 9408, macs: 118013952, flops: 236027904, activation_bytes: 1605632}
+          conv1: {params: 9408, macs: 118013952, flops: 236027904, activation_bytes: 3211264}
           …
 """
 
