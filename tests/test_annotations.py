@@ -212,3 +212,15 @@ def test_the_committed_baselines_blocks_add_up_to_its_totals():
         assert {figure: sum(block[figure] for block in entry["blocks"].values())
                 for figure in ("params", "macs", "flops", "activation_bytes")} \
             == {figure: entry[figure] for figure in ("params", "macs", "flops", "activation_bytes")}, model
+
+
+def test_a_spec_held_by_expect_alone_is_not_told_of_a_per_block_record(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = 27 * 8 + 8 + 8 * 10 + 10  # FAMILY's small_a: the conv's and the fc's parameters
+    Path("small.yaml").write_text(FAMILY.replace("  small_a: {}\n", f"  small_a: {{expect: {{params: {params - 1}}}}}\n"))
+    lines = cli("check", "small.yaml", "--format", "github").stdout.splitlines()
+    drift = next(line for line in lines if "small_a drift" in line)
+    assert drift.startswith("::error file=small.yaml,line=5,col=3,") and f"parameters {params - 1} → {params}" in drift
+    assert "per-block" not in drift and drift.endswith("If the change is intended, write the new figure in the "
+                                                      "spec's 'expect:' ('archcalc check --update' records the "
+                                                      "baseline, not 'expect:').")

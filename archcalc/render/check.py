@@ -24,8 +24,11 @@ ACCEPT = {
                    "records figures, never budgets).",
     "drift": "If the change is intended, run 'archcalc check --update' and commit {baseline}.",
     "spec gone": "If that is intended, run 'archcalc check --update' and commit {baseline}.",
+    "drift from expect": "If the change is intended, write the new figure in the spec's 'expect:' ('archcalc check "
+                         "--update' records the baseline, not 'expect:').",
 }
-"""How to accept each problem where the finding's own detail does not say it."""
+"""How to accept each problem (by kind; a drift from a spec's `expect:` apart) where the finding's
+own detail does not say it."""
 BLOCKS_NAMED = 3
 """The blocks a message names with their changes (the first is where the change starts); the rest are counted."""
 NO_BLOCKS = ("{baseline} records no per-block figures for {model}: 'archcalc check --update' adds them, so that a "
@@ -204,10 +207,11 @@ def _problem_message(problem: Problem, result: CheckResult) -> str:
         named, more = blocks[:BLOCKS_NAMED], blocks[BLOCKS_NAMED:]
         text += ". It starts in " + "; then ".join(map(_block_text, named))
         text += f"; and {len(more)} more block{'s' * (len(more) > 1)}" if more else ""
-    elif any(f.blocks is None and f.figure in FIGURES for f in findings):
-        text += ". " + NO_BLOCKS.format(baseline=baseline, model=problem.model)
-    accept = ACCEPT.get(problem.kind)
-    return f"{text}. {accept.format(baseline=baseline)}" if accept else text
+    elif problem.model in _unrecorded(result, findings):
+        text += ". " + _no_blocks(result, problem.model)
+    kinds = dict.fromkeys(f"{problem.kind} from expect" if f.detail.startswith("expect") and problem.kind == "drift"
+                          else problem.kind for f in findings)
+    return f"{text}." + "".join(f" {ACCEPT[kind].format(baseline=baseline)}" for kind in kinds if kind in ACCEPT)
 
 
 def _block_text(changes: list[tuple[BlockChange, str]]) -> str:
@@ -228,10 +232,12 @@ def _percent(share: float | None) -> str:
     return "new" if share is None else f"{100 * share:+.1f}%"
 
 
-def _unrecorded(result: CheckResult) -> list[str]:
-    """The models with a figure that drifted from a baseline that records no blocks of them."""
-    return list(dict.fromkeys(f.model for f in result.findings if f.problem == "drift" and f.blocks is None
-                              and f.detail.startswith("baseline")))
+def _unrecorded(result: CheckResult, findings: list[Finding] | None = None) -> list[str]:
+    """The models failing a figure the baseline records, whose entry records no blocks."""
+    entries = result.baseline.entries
+    return list(dict.fromkeys(f.model for f in (result.findings if findings is None else findings)
+                              if not f.ok and f.figure in FIGURES and f.model in entries
+                              and entries[f.model].blocks is None))
 
 
 def _no_blocks(result: CheckResult, model: str) -> str:
