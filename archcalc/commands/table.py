@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import CONVENTION, DTYPE, OUTPUT, SYMBOLIC_INPUT, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import CONVENTION, DTYPE, OUTPUT, WIDE, SYMBOLIC_INPUT, VARIANT, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
 
 
@@ -25,6 +25,7 @@ def table(
                                         ("--device-profile",)),
     train: bool = Option(False, "Add the backward pass of a training step: each layer's gradients of its input "
                                 "and of its weights, and forward + backward.", ("--train",)),
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.analysis import analyze

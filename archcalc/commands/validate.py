@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from archcalc.commands import INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import INPUT, OUTPUT, WIDE, VARIANT, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION
 from archcalc.validation import COUNTERS, DEVICES, LATENCY_MODES
@@ -34,6 +34,7 @@ def validate(
                                 "(on fake tensors)."),
     train: bool = Option(False, "Also compare each layer's backward FLOPs in a training step with "
                                 "FlopCounterMode's (run on the meta device).", ("--train",)),
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> bool:
     from archcalc.render.registry import render

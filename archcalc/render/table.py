@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import NamedTuple
 
+from archcalc.render import terminal
 from archcalc.render.markup import Markdown, is_plain, markdown_text
 
 StyledLines = list[tuple[str, str]]
@@ -57,7 +58,10 @@ class Table:
 
 
 def as_text(table: Table) -> StyledLines:
-    """Aligned text: the headings in bold, a dim rule, the rows, then a rule and the footer."""
+    """Aligned text: the headings in bold, a dim rule, the rows, then a rule and the footer; on a
+    terminal, fitted to its width (archcalc.render.terminal)."""
+    if terminal.WIDTH is not None:
+        return _fitted(table, terminal.WIDTH)
     lines = table.lines
     columns = list(zip([column.heading for column in table.columns], *(line.cells for line in lines)))
     widths = [max(map(len, texts)) for texts in columns]
@@ -69,6 +73,13 @@ def as_text(table: Table) -> StyledLines:
     if table.footer:
         out += [rule, (texts[-1], table.footer.style)]
     return out
+
+
+def _fitted(table: Table, width: int) -> StyledLines:
+    footer = table.footer
+    return terminal.fit([column.heading for column in table.columns], [column.align for column in table.columns],
+                        [list(map(str, row.cells)) for row in table.rows], [row.style for row in table.rows],
+                        footer and list(map(str, footer.cells)), footer.style if footer else "", width)
 
 
 _RULES = {"<": ":--", ">": "--:", "": "---"}

@@ -1,0 +1,179 @@
+"""On a terminal, tables fit its width; piped, written with -o, or with --wide, they keep their full form.
+
+Each command runs as a user runs it, `python -m archcalc …` with its output on a pseudo-terminal
+of a fixed size (COLUMNS and the window size agree), and its lines are held to that width; the
+same command with its output on a pipe gives the full form to compare with."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from archcalc.render import terminal
+from archcalc.render.table import Column, Table, as_text
+
+pty = pytest.importorskip("pty")  # POSIX only
+import fcntl  # noqa: E402
+import struct  # noqa: E402
+import termios  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
+
+
+def environment(columns: int) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "PAGER")}
+    return {**env, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm-256color",
+            "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")}
+
+
+def on_terminal(args: list[str], columns: int, cwd: Path = ROOT) -> tuple[int, str]:
+    """Exit code and what `archcalc ARGS` shows on a `columns`-wide terminal (colours taken out)."""
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "archcalc", *args], stdin=subprocess.DEVNULL, stdout=follower,
+                               stderr=subprocess.DEVNULL, env=environment(columns), cwd=cwd)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 1 << 16)
+        except OSError:  # the terminal closes with the process (EIO)
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(), ANSI.sub("", b"".join(chunks).decode().replace("\r\n", "\n"))
+
+
+@cache
+def piped(args: tuple[str, ...], cwd: Path = ROOT) -> str:
+    """What `archcalc ARGS` writes to a pipe: the full form (once per test session)."""
+    return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True, cwd=cwd,
+                          env=environment(200)).stdout
+
+
+COMMANDS = {
+    "table": ["table", "resnet18"],
+    "table --depth 1 --rf": ["table", "resnet18", "--depth", "1", "--rf"],
+    "symbolic table": ["table", "resnet18", "--input", "3xHxW", "--depth", "1"],
+    "memory": ["memory", "resnet18"],
+    "sweep": ["sweep", "vgg16", "--size", "16:112:32,224x320", "--batch", "1,8"],
+}
+
+
+@pytest.fixture(scope="module")
+def failing_check(tmp_path_factory) -> tuple[Path, list[str]]:
+    """A folder with the bundled specs and a baseline one parameter off for alexnet: a failing check."""
+    folder = tmp_path_factory.mktemp("check")
+    shutil.copytree(ROOT / "specs", folder / "specs")
+    baseline = (ROOT / "archcalc.lock.yaml").read_text()
+    assert "61100840" in baseline  # alexnet's parameters (torchvision: 61,100,840)
+    (folder / "lock.yaml").write_text(baseline.replace("61100840", "61100841", 1))
+    return folder, ["check", "--baseline", "lock.yaml", "specs/alexnet.yaml", "specs/lenet.yaml"]
+
+
+def cases(failing_check) -> dict[str, tuple[list[str], Path]]:
+    folder, check = failing_check
+    return {**{name: (args, ROOT) for name, args in COMMANDS.items()}, "failing check": (check, folder)}
+
+
+def assert_fits(shown: str, full: str, columns: int) -> None:
+    """Every line within `columns`, and no number broken across lines: each exact figure shown is
+    one of the full form's."""
+    assert shown.strip(), "nothing shown"
+    lines = shown.splitlines()
+    assert max(map(len, lines)) <= columns, max(lines, key=len)
+    assert set(GROUPED.findall(shown)) <= set(GROUPED.findall(full))
+
+
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_every_table_fits_the_terminal(columns, failing_check):
+    for name, (args, cwd) in cases(failing_check).items():
+        full = piped(tuple(args), cwd)
+        assert max(map(len, full.splitlines())) > 80, name  # each is wider than 80 columns in full
+        code, shown = on_terminal(args, columns, cwd)
+        assert code == (1 if name == "failing check" else 0), name
+        assert_fits(shown, full, columns)
+        if max(map(len, full.splitlines())) <= columns:
+            assert shown == full, name  # wide enough: the full form itself
+
+
+def test_the_narrow_forms_drop_and_shorten_in_the_stated_order(failing_check):
+    _, shown = on_terminal(COMMANDS["table --depth 1 --rf"], 80)
+    headings = shown.splitlines()[5].split()
+    assert headings == ["layer", "kind", "output", "params", "MACs", "share", "RF"]  # '#', start, jump dropped
+    assert "118M" in shown and "118,013,952" not in shown.split("\n\n")[1]  # conv1's MACs, written short
+    folder, check = failing_check
+    _, shown = on_terminal(check, 80, folder)
+    assert "✗ drift (baseline)" in shown and "1 of 20 checks on 5 models fail" in shown
+
+
+def test_the_convention_line_wraps_at_words():
+    _, shown = on_terminal(COMMANDS["table"], 80)
+    full = piped(tuple(COMMANDS["table"])).splitlines()[1]
+    assert len(full) > 150
+    wrapped = shown.splitlines()[1:4]
+    assert " ".join(line.strip() for line in wrapped) == full
+    assert all(len(line) <= 80 for line in wrapped)
+
+
+@pytest.mark.parametrize("columns", [80, pytest.param(120, marks=pytest.mark.slow)])
+def test_validate_fits_the_terminal(columns):
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    args = ["validate", "lenet5", "--runs", "0", "--no-memory"]
+    full = piped(tuple(args))
+    assert max(map(len, full.splitlines())) > 80
+    code, shown = on_terminal(args, columns)
+    assert code == 0
+    assert_fits(shown, full, columns)
+
+
+def test_wide_and_a_file_keep_the_full_form(tmp_path):
+    args = COMMANDS["table --depth 1 --rf"]
+    full = piped(tuple(args))
+    _, wide = on_terminal([*args, "--wide"], 80)
+    assert wide == full
+    target = tmp_path / "table.txt"
+    _, shown = on_terminal([*args, "-o", str(target)], 80)
+    assert shown == "" and target.read_text() == full
+
+
+def fitted(table: Table, width: int) -> list[str]:
+    terminal.WIDTH = width
+    try:
+        return [line for line, _ in as_text(table)]
+    finally:
+        terminal.WIDTH = None
+
+
+def test_columns_go_in_the_order_of_fit_order():
+    """Each narrower width (by one column) drops the next column FIT_ORDER names."""
+    droppable = [step for step in terminal.FIT_ORDER if step != terminal.NARROW]
+    table = Table([Column("name", "<"), *(Column(heading, ">") for heading in droppable)])
+    table.add(["y" * 12] * (1 + len(droppable)))  # every column 12 wide, with nothing to wrap
+    full = [line for line, _ in as_text(table)]
+    assert fitted(table, len(full[0])) == full
+    for dropped in range(1, len(droppable) + 1):
+        width = len(full[0]) - 14 * dropped
+        lines = fitted(table, width)
+        assert len(lines[0]) <= width
+        assert lines[0].split() == ["name", *droppable[dropped:]]
+
+
+def test_a_cell_wraps_at_its_joins_never_inside_a_number():
+    assert terminal.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 18) == ["9,408·⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]
+    assert terminal.wrap("layer1.0.downsample.0", 12) == ["layer1.0.", "downsample.0"]
+    assert terminal.wrap("118,013,952", 5) == ["118,013,952"]
+    assert [terminal.narrow(text) for text in ("118,013,952", "+1,234", "999", "61,706 ✓", "1,2")] == \
+        ["118M", "+1.23K", "999", "61.7K ✓", "1,2"]
