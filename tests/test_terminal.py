@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from functools import cache
@@ -19,10 +20,8 @@ import pytest
 from archcalc.render import terminal
 from archcalc.render.table import Column, Table, as_text
 
-pty = pytest.importorskip("pty")  # POSIX only
-import fcntl  # noqa: E402
-import struct  # noqa: E402
-import termios  # noqa: E402
+fcntl = pytest.importorskip("fcntl")  # a pseudo-terminal: POSIX only
+termios = pytest.importorskip("termios")
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -58,7 +57,7 @@ def on_terminal(args: list[str], columns: int, cwd: Path = ROOT) -> tuple[int, s
 @cache
 def piped(args: tuple[str, ...], cwd: Path = ROOT) -> str:
     """What `archcalc ARGS` writes to a pipe: the full form (once per test session)."""
-    return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True, cwd=cwd, check=False,
                           env=environment(200)).stdout
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import OUTPUT, WIDE, REQUIRED, Option, emit, format_option
+from archcalc.commands import OUTPUT, REQUIRED, WIDE, Option, emit, format_option
 from archcalc.errors import SpecError, UsageError
 from archcalc.limits import MAX_DIMENSION
 

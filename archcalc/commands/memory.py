@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import INPUT, OUTPUT, WIDE, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
 from archcalc.memory import ALLOCATORS, DTYPES
 from archcalc.training import OPTIMIZERS

@@ -5,7 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import CONVENTION, DTYPE, OUTPUT, WIDE, SYMBOLIC_INPUT, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import (
+    CONVENTION,
+    DTYPE,
+    OUTPUT,
+    SYMBOLIC_INPUT,
+    VARIANT,
+    WIDE,
+    Argument,
+    Option,
+    emit,
+    format_option,
+)
 from archcalc.errors import UsageError
 
 

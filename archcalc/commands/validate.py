@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from archcalc.commands import INPUT, OUTPUT, WIDE, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION
 from archcalc.validation import COUNTERS, DEVICES, LATENCY_MODES
