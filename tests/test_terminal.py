@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from archcalc.render import terminal
+from archcalc.render import fitting, terminal
 from archcalc.render.table import Column, Table, as_text
 
 fcntl = pytest.importorskip("fcntl")  # a pseudo-terminal: POSIX only
@@ -171,8 +171,8 @@ def test_columns_go_in_the_order_of_fit_order():
 
 
 def test_a_cell_wraps_at_its_joins_never_inside_a_number():
-    assert terminal.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 18) == ["9,408·⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]
-    assert terminal.wrap("layer1.0.downsample.0", 12) == ["layer1.0.", "downsample.0"]
-    assert terminal.wrap("118,013,952", 5) == ["118,013,952"]
-    assert [terminal.narrow(text) for text in ("118,013,952", "+1,234", "999", "61,706 ✓", "1,2")] == \
+    assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 18) == ["9,408·⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]
+    assert fitting.wrap("layer1.0.downsample.0", 12) == ["layer1.0.", "downsample.0"]
+    assert fitting.wrap("118,013,952", 5) == ["118,013,952"]
+    assert [fitting.narrow(text) for text in ("118,013,952", "+1,234", "999", "61,706 ✓", "1,2")] == \
         ["118M", "+1.23K", "999", "61.7K ✓", "1,2"]

@@ -76,8 +76,10 @@ def as_text(table: Table) -> StyledLines:
 
 
 def _fitted(table: Table, width: int) -> StyledLines:
+    from archcalc.render.fitting import fit
+
     footer = table.footer
-    return terminal.fit([column.heading for column in table.columns], [column.align for column in table.columns],
+    return fit([column.heading for column in table.columns], [column.align for column in table.columns],
                         [list(map(str, row.cells)) for row in table.rows], [row.style for row in table.rows],
                         footer and list(map(str, footer.cells)), footer.style if footer else "", width)
 
