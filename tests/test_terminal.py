@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import struct
 import subprocess
@@ -34,24 +35,32 @@ def environment(columns: int) -> dict[str, str]:
             "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")}
 
 
-def on_terminal(args: list[str], columns: int, cwd: Path = ROOT) -> tuple[int, str]:
-    """Exit code and what `archcalc ARGS` shows on a `columns`-wide terminal (colours taken out)."""
-    leader, follower = os.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    process = subprocess.Popen([sys.executable, "-m", "archcalc", *args], stdin=subprocess.DEVNULL, stdout=follower,
-                               stderr=subprocess.DEVNULL, env=environment(columns), cwd=cwd)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 1 << 16)
-        except OSError:  # the terminal closes with the process (EIO)
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    return process.wait(), ANSI.sub("", b"".join(chunks).decode().replace("\r\n", "\n"))
+def on_terminal(args: list[str], columns: int, cwd: Path = ROOT) -> tuple[int, str, str]:
+    """Exit code, and what `archcalc ARGS` shows on its output and on its error stream, each a
+    `columns`-wide terminal of its own (colours taken out)."""
+    terminals = [os.openpty() for _ in range(2)]
+    for _, follower in terminals:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "archcalc", *args], stdin=subprocess.DEVNULL,
+                               stdout=terminals[0][1], stderr=terminals[1][1], env=environment(columns), cwd=cwd)
+    shown = {leader: b"" for leader, _ in terminals}
+    for _, follower in terminals:
+        os.close(follower)
+    while shown.keys() - closed(shown):
+        for leader in select.select(list(shown.keys() - closed(shown)), [], [])[0]:
+            try:
+                chunk = os.read(leader, 1 << 16)
+            except OSError:  # the terminal closes with the process (EIO)
+                chunk = b""
+            shown[leader] += chunk or b"\0end"
+    for leader in shown:
+        os.close(leader)
+    out, err = (ANSI.sub("", text.removesuffix(b"\0end").decode().replace("\r\n", "\n")) for text in shown.values())
+    return process.wait(), out, err
+
+
+def closed(shown: dict[int, bytes]) -> set[int]:
+    return {leader for leader, text in shown.items() if text.endswith(b"\0end")}
 
 
 @cache
@@ -100,7 +109,7 @@ def test_every_table_fits_the_terminal(columns, failing_check):
     for name, (args, cwd) in cases(failing_check).items():
         full = piped(tuple(args), cwd)
         assert max(map(len, full.splitlines())) > 80, name  # each is wider than 80 columns in full
-        code, shown = on_terminal(args, columns, cwd)
+        code, shown, _ = on_terminal(args, columns, cwd)
         assert code == (1 if name == "failing check" else 0), name
         assert_fits(shown, full, columns)
         if max(map(len, full.splitlines())) <= columns:
@@ -108,17 +117,17 @@ def test_every_table_fits_the_terminal(columns, failing_check):
 
 
 def test_the_narrow_forms_drop_and_shorten_in_the_stated_order(failing_check):
-    _, shown = on_terminal(COMMANDS["table --depth 1 --rf"], 80)
+    _, shown, _ = on_terminal(COMMANDS["table --depth 1 --rf"], 80)
     headings = shown.splitlines()[5].split()
     assert headings == ["layer", "kind", "output", "params", "MACs", "share", "RF"]  # '#', start, jump dropped
     assert "118M" in shown and "118,013,952" not in shown.split("\n\n")[1]  # conv1's MACs, written short
     folder, check = failing_check
-    _, shown = on_terminal(check, 80, folder)
+    _, shown, _ = on_terminal(check, 80, folder)
     assert "✗ drift (baseline)" in shown and "1 of 20 checks on 5 models fail" in shown
 
 
 def test_the_convention_line_wraps_at_words():
-    _, shown = on_terminal(COMMANDS["table"], 80)
+    _, shown, _ = on_terminal(COMMANDS["table"], 80)
     full = piped(tuple(COMMANDS["table"])).splitlines()[1]
     assert len(full) > 150
     wrapped = shown.splitlines()[1:4]
@@ -133,18 +142,22 @@ def test_validate_fits_the_terminal(columns):
     args = ["validate", "lenet5", "--runs", "0", "--no-memory"]
     full = piped(tuple(args))
     assert max(map(len, full.splitlines())) > 80
-    code, shown = on_terminal(args, columns)
+    code, shown, progress = on_terminal(args, columns)
     assert code == 0
     assert_fits(shown, full, columns)
+    # rich's progress on the terminal's error stream: the model and each phase, then its verdict
+    for phase in ("importing torch", "building the model in torch on cpu", "counting the forward pass"):
+        assert f"validate lenet5: {phase}" in progress
+    assert re.search(r"✓ lenet5 agrees \(\d+\.\d s\)", progress)
 
 
 def test_wide_and_a_file_keep_the_full_form(tmp_path):
     args = COMMANDS["table --depth 1 --rf"]
     full = piped(tuple(args))
-    _, wide = on_terminal([*args, "--wide"], 80)
+    _, wide, _ = on_terminal([*args, "--wide"], 80)
     assert wide == full
     target = tmp_path / "table.txt"
-    _, shown = on_terminal([*args, "-o", str(target)], 80)
+    _, shown, _ = on_terminal([*args, "-o", str(target)], 80)
     assert shown == "" and target.read_text() == full
 
 

@@ -52,10 +52,11 @@ def validate(
         specs = [(str(entry.path), entry.variant) for entry in bundled()]
     else:
         specs = [(spec, variant)]
-    results = [validate_spec(path, variant=chosen, input=input, batch=batch, device=device,
-                             counter=counter, runs=runs, warmup=warmup, memory=memory,
-                             latency=latency, threads=threads, device_profile=device_profile, train=train)
-               for path, chosen in specs]
+    from archcalc.render.progress import each
+
+    results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: validate_spec(
+        specs[index][0], variant=specs[index][1], input=input, batch=batch, device=device, counter=counter, runs=runs,
+        warmup=warmup, memory=memory, latency=latency, threads=threads, device_profile=device_profile, train=train))
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])
     return all(result.ok for result in results)
