@@ -30,19 +30,21 @@ GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 
 def environment(columns: int) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "PAGER")}
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "PAGER", "MANPAGER")}
     return {**env, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm-256color",
             "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")}
 
 
-def on_terminal(args: list[str], columns: int, cwd: Path = ROOT) -> tuple[int, str, str]:
+def on_terminal(args: list[str], columns: int, cwd: Path = ROOT, **env: str) -> tuple[int, str, str]:
     """Exit code, and what `archcalc ARGS` shows on its output and on its error stream, each a
-    `columns`-wide terminal of its own (colours taken out)."""
+    `columns`-wide terminal of its own (colours taken out), the first its input too; `env` adds
+    variables."""
     terminals = [os.openpty() for _ in range(2)]
     for _, follower in terminals:
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    process = subprocess.Popen([sys.executable, "-m", "archcalc", *args], stdin=subprocess.DEVNULL,
-                               stdout=terminals[0][1], stderr=terminals[1][1], env=environment(columns), cwd=cwd)
+    process = subprocess.Popen([sys.executable, "-m", "archcalc", *args], stdin=terminals[0][1],
+                               stdout=terminals[0][1], stderr=terminals[1][1], env={**environment(columns), **env},
+                               cwd=cwd)
     shown = {leader: b"" for leader, _ in terminals}
     for _, follower in terminals:
         os.close(follower)
@@ -159,6 +161,22 @@ def test_wide_and_a_file_keep_the_full_form(tmp_path):
     target = tmp_path / "table.txt"
     _, shown, _ = on_terminal([*args, "-o", str(target)], 80)
     assert shown == "" and target.read_text() == full
+
+
+def test_a_long_table_goes_through_the_pager_with_a_hint(tmp_path):
+    """densenet121 is 427 rows: more than the terminal's 50 lines."""
+    paged = tmp_path / "paged.txt"
+    code, shown, hint = on_terminal(["table", "densenet121"], 80, PAGER=f"cat > {paged}")
+    assert code == 0 and shown == ""
+    assert hint == "hint: 427 rows, more than the terminal's 50 lines: try --depth 1 (16 rows)\n"
+    through_pager = ANSI.sub("", paged.read_text())
+    assert len(through_pager.splitlines()) > 427 and max(map(len, through_pager.splitlines())) <= 80
+    _, unpaged, _ = on_terminal(["table", "densenet121"], 80)  # no $PAGER: printed, the hint as well
+    assert unpaged == through_pager
+    piped_run = subprocess.run([sys.executable, "-m", "archcalc", "table", "densenet121"], capture_output=True,
+                               text=True, env={**environment(80), "PAGER": f"cat > {paged}x"}, check=False)
+    assert piped_run.stderr == "" and not Path(f"{paged}x").exists()  # a pipe: no hint, no pager
+    assert max(map(len, piped_run.stdout.splitlines())) > 80
 
 
 def fitted(table: Table, width: int) -> list[str]:

@@ -121,22 +121,28 @@ def emit(content, output: Path | None, inputs: Iterable[str | Path] = ()) -> Non
 
 def _print(lines: list[tuple[str, str]]) -> None:
     """Styled lines through rich on a terminal, long lines wrapped at words where the tables are
-    fitted to it (archcalc.render.terminal); plain text (and no rich import) otherwise."""
+    fitted to it (archcalc.render.terminal), through $PAGER where one is set and the lines are
+    more than the terminal's; plain text (and no rich import) otherwise."""
     if not sys.stdout.isatty():
         sys.stdout.write("".join(text + "\n" for text, _ in lines))
         return
     from rich.console import Console
     from rich.text import Text
 
-    from archcalc.render.terminal import WIDTH
+    from archcalc.render.terminal import WIDTH, paged
 
     output = Text()
     for text, style in lines:
         output.append(text + "\n", style=style)
     if WIDTH is None:
         Console(highlight=False).print(output, end="", overflow="ignore", crop=False, soft_wrap=True)
+        return
+    console = Console(highlight=False, width=WIDTH)
+    if paged(len(lines)):
+        with console.pager(styles=True):
+            console.print(output, end="", overflow="fold")
     else:
-        Console(highlight=False, width=WIDTH).print(output, end="", overflow="fold")
+        console.print(output, end="", overflow="fold")
 
 
 def spec_paths(specs: Iterable[str | Path]) -> list[Path]:

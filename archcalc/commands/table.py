@@ -61,5 +61,9 @@ def table(
         steps = training(stats).at(depth)
     from archcalc.render.registry import render
 
-    emit(render("table", format, stats=stats, rows=stats.rows(depth), depth=depth, rf=rf, roof=roof, train=steps),
-         output, [spec])
+    rows = stats.rows(depth)
+    emit(render("table", format, stats=stats, rows=rows, depth=depth, rf=rf, roof=roof, train=steps), output, [spec])
+    if depth is None and format == "table":
+        from archcalc.render.terminal import suggest_depth
+
+        suggest_depth(len(rows), lambda: len(stats.rows(1)))

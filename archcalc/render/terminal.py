@@ -12,9 +12,12 @@ lines, at spaces and at the joins of names, shapes and formulas, never inside a 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 WIDTH: int | None = None
 """The columns of the terminal being printed to; None: print in full (a pipe, a file, --wide)."""
+HEIGHT: int = 0
+"""Its lines: output longer than this goes through $PAGER where one is set."""
 
 NARROW = "(narrow numbers)"
 FIT_ORDER = ("#", "start", "jump", NARROW, "share", "temporaries", "buffers", "%", "kind", "change")
@@ -30,9 +33,25 @@ GAP = 2
 
 def choose(output: object, wide: bool) -> None:
     """Fit the tables to the terminal when they print to one: stdout a terminal, no --output, no --wide."""
-    global WIDTH
-    WIDTH = None
+    global WIDTH, HEIGHT
+    WIDTH, HEIGHT = None, 0
     if output is None and not wide and sys.stdout.isatty():
         import shutil
 
-        WIDTH = shutil.get_terminal_size().columns
+        WIDTH, HEIGHT = shutil.get_terminal_size()
+
+
+def paged(lines: int) -> bool:
+    """Whether output of this many lines goes through the pager: on a terminal shorter than it,
+    where $PAGER is set."""
+    import os
+
+    return WIDTH is not None and lines > HEIGHT and bool(os.environ.get("PAGER"))
+
+
+def suggest_depth(rows: int, shorter: Callable[[], int]) -> None:
+    """On a terminal, a table of more `rows` than its lines gets a hint on stderr: --depth 1 and
+    its rows (`shorter()`)."""
+    if WIDTH is not None and rows > HEIGHT:
+        sys.stderr.write(f"hint: {rows} rows, more than the terminal's {HEIGHT} lines: try --depth 1 "
+                         f"({shorter()} rows)\n")
