@@ -45,6 +45,35 @@ def wrap(text: str, width: int) -> list[str]:
     return [*lines, line.rstrip()]
 
 
+def tree(rows: list[list[str]], styles: list[str], column: int) -> tuple[list[list[str]], list[str]]:
+    """The rows with their dotted names in `column` as a tree: a row for each block that holds
+    rows (its other cells empty), and each name's last part under its block's ├─ └─ │."""
+    entries: list[tuple[tuple[str, ...], list[str] | None, str]] = []
+    known: set[tuple[str, ...]] = set()
+    for row, style in zip(rows, styles):
+        path = tuple(row[column].partition(" (")[0].split("."))
+        for end in range(1, len(path)):
+            if path[:end] not in known:
+                known.add(path[:end])
+                entries.append((path[:end], None, ""))
+        known.add(path)
+        entries.append((path, row, style))
+    last, parents = {}, set()
+    for path, _, _ in reversed(entries):
+        last[path] = path[:-1] not in parents
+        parents.add(path[:-1])
+    out_rows, out_styles = [], []
+    for path, row, style in entries:
+        lines = "".join("   " if last[path[:end]] else "│  " for end in range(2, len(path)))
+        branch = "" if len(path) == 1 else lines + ("└─ " if last[path] else "├─ ")
+        cells = list(row) if row is not None else [""] * len(rows[0])
+        name, bracket, rest = (row[column] if row is not None else path[-1]).partition(" (")
+        cells[column] = branch + name.rsplit(".", 1)[-1] + bracket + rest
+        out_rows.append(cells)
+        out_styles.append(style)
+    return out_rows, out_styles
+
+
 def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: list[str],
         footer: list[str] | None, footer_style: str, width: int) -> list[tuple[str, str]]:
     """A table's lines fitted to `width` columns: FIT_ORDER's steps, then wrapping."""

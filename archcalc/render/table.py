@@ -37,11 +37,13 @@ class Line(NamedTuple):
 @dataclass
 class Table:
     """Columns, rows, and an optional footer (the totals, below a rule in text). `compact`: markdown
-    writes an empty cell as `| |` rather than `|  |`."""
+    writes an empty cell as `| |` rather than `|  |`. `tree`: the column of dotted layer names
+    that a terminal shows as a tree (archcalc.render.fitting.tree)."""
     columns: list[Column]
     rows: list[Line] = field(default_factory=list)
     footer: Line | None = None
     compact: bool = False
+    tree: int | None = None
 
     def add(self, cells: list, style: str = "") -> None:
         """Append a row; `style` is a rich style name such as 'red'."""
@@ -76,12 +78,14 @@ def as_text(table: Table) -> StyledLines:
 
 
 def _fitted(table: Table, width: int) -> StyledLines:
-    from archcalc.render.fitting import fit
+    from archcalc.render.fitting import fit, tree
 
     footer = table.footer
-    return fit([column.heading for column in table.columns], [column.align for column in table.columns],
-                        [list(map(str, row.cells)) for row in table.rows], [row.style for row in table.rows],
-                        footer and list(map(str, footer.cells)), footer.style if footer else "", width)
+    rows, styles = [list(map(str, row.cells)) for row in table.rows], [row.style for row in table.rows]
+    if table.tree is not None and rows:
+        rows, styles = tree(rows, styles, table.tree)
+    return fit([column.heading for column in table.columns], [column.align for column in table.columns], rows, styles,
+               footer and list(map(str, footer.cells)), footer.style if footer else "", width)
 
 
 _RULES = {"<": ":--", ">": "--:", "": "---"}

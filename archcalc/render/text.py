@@ -123,7 +123,7 @@ def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
     share = [] if stats.formulas else [Column("share", ">")]
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
                    Column("params", ">"), Column(title, ">"), *share, *(TRAIN_COLUMNS if train else []),
-                   *(RF_COLUMNS if rf else []), *(ROOF_COLUMNS if roof else [])], compact=True)
+                   *(RF_COLUMNS if rf else []), *(ROOF_COLUMNS if roof else [])], compact=True, tree=1)
     fields = (stats.receptive_fields or {}) if rf else None  # worked out only when shown
     columns = layer_columns(rows, attr, share=not stats.formulas, fields=fields, train=train)
     if roof:
