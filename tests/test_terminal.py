@@ -35,10 +35,11 @@ def environment(columns: int) -> dict[str, str]:
             "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")}
 
 
-def on_terminal(args: list[str], columns: int, cwd: Path = ROOT, **env: str) -> tuple[int, str, str]:
+def on_terminal(args: list[str], columns: int, cwd: Path = ROOT, colours: bool = False,
+                **env: str) -> tuple[int, str, str]:
     """Exit code, and what `archcalc ARGS` shows on its output and on its error stream, each a
-    `columns`-wide terminal of its own (colours taken out), the first its input too; `env` adds
-    variables."""
+    `columns`-wide terminal of its own (colours taken out unless `colours`), the first its input
+    too; `env` adds variables."""
     terminals = [os.openpty() for _ in range(2)]
     for _, follower in terminals:
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
@@ -57,7 +58,9 @@ def on_terminal(args: list[str], columns: int, cwd: Path = ROOT, **env: str) -> 
             shown[leader] += chunk or b"\0end"
     for leader in shown:
         os.close(leader)
-    out, err = (ANSI.sub("", text.removesuffix(b"\0end").decode().replace("\r\n", "\n")) for text in shown.values())
+    out, err = (text.removesuffix(b"\0end").decode().replace("\r\n", "\n") for text in shown.values())
+    if not colours:
+        out, err = ANSI.sub("", out), ANSI.sub("", err)
     return process.wait(), out, err
 
 
@@ -137,6 +140,34 @@ def test_nested_layers_show_as_a_tree():
     assert "24  │  ├─ downsample (2 layers)" in lines
     piped_names = [line.split()[1] for line in piped(("table", "resnet18", "--depth", "3")).splitlines()[5:-3]]
     assert piped_names[4:6] == ["layer1.0.conv1", "layer1.0.bn1"]  # what the tree shows, in full
+
+
+BOLD_YELLOW, DIM, RED, BOLD = "\x1b[1;33m", "\x1b[2m", "\x1b[31m", "\x1b[1m"
+
+
+def styled(text: str) -> dict[str, str]:
+    """Each line (colours taken out) and the style it starts with."""
+    return {ANSI.sub("", line).strip(): (ANSI.match(line) or [""])[0] for line in text.splitlines()}
+
+
+def test_colours_carry_meaning(failing_check):
+    """The rules of archcalc.render.styles: the costliest layers, together half the MACs, bold yellow
+    (resnet18's four stages: 462 M + 3 × 411 M of 1.81 G, the last three alike); a layer that costs
+    nothing dim; a failure red; conv's answers bold."""
+    _, shown, _ = on_terminal(["table", "resnet18", "--depth", "1"], 120, colours=True)
+    lines = {text.split()[1]: style for text, style in styled(shown).items() if text[:2].strip().isdigit()}
+    assert [name for name, style in lines.items() if style == BOLD_YELLOW] == ["layer1", "layer2", "layer3", "layer4"]
+    assert [name for name, style in lines.items() if style == DIM] == ["relu", "maxpool", "avgpool", "flatten"]
+    assert lines["conv1"] == lines["bn1"] == lines["fc"] == ""
+    _, shown, _ = on_terminal(["conv", "--input", "3x224x224", "--kernel", "7", "--stride", "2", "--padding", "3",
+                               "--out-channels", "64"], 120, colours=True)
+    bold = [text for text, style in styled(shown).items() if style == BOLD]
+    assert bold == ["output: 64×112×112 (C×H×W)", "parameters: 9,472 (9,408 weights + 64 biases)", "MACs: 118,013,952"]
+    _, shown, _ = on_terminal(["sweep", "lenet5", "--size", "8,32"], 120, colours=True)
+    assert [text.split()[0] for text, style in styled(shown).items() if style == RED] == ["1×8×8"]
+    folder, check = failing_check
+    _, shown, _ = on_terminal(check, 120, folder, colours=True)
+    assert [text.split()[:2] for text, style in styled(shown).items() if style == RED] == [["alexnet", "parameters"]]
 
 
 def test_the_convention_line_wraps_at_words():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archcalc.check import BUDGETS, CheckResult, Finding
 from archcalc.render.numbers import grouped
+from archcalc.render.styles import FAILED, FAILED_VERDICT, HOLDS_VERDICT
 from archcalc.render.table import Column, StyledLines, Table, as_markdown, as_text
 
 COLUMNS = [Column("model", "<"), Column("figure", "<"), Column("baseline", ">"), Column("now", ">"),
@@ -33,14 +34,14 @@ def findings_table(findings: list[Finding], columns: list[Column] = COLUMNS) -> 
     """A line per finding; one that does not hold in red."""
     table = Table(columns)
     for finding in findings:
-        table.add(cells(finding), "" if finding.ok else "red")
+        table.add(cells(finding), "" if finding.ok else FAILED)
     return table
 
 
 def check_table(result: CheckResult) -> StyledLines:
     return [(f"archcalc check against {result.baseline.path}", "bold"), ("", ""),
             *as_text(findings_table(result.findings)),
-            (verdict(result), "green" if result.ok else "bold red")]
+            (verdict(result), HOLDS_VERDICT if result.ok else FAILED_VERDICT)]
 
 
 def github(result: CheckResult) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from archcalc import progress
+from archcalc.render.styles import FAILED, HOLDS_VERDICT
 
 
 def each(what: str, names: list[str], work: Callable[[int], Any]) -> list:
@@ -55,7 +56,7 @@ class Watch:
         line = f"{'✓' if ok else '✗'} {name} {'agrees' if ok else 'differs'} ({seconds:.1f} s)"
         if self.bar is not None:
             self.bar.update(self.task, completed=self.done)
-            self.bar.console.print(line, style="green" if ok else "red", highlight=False)
+            self.bar.console.print(line, style=HOLDS_VERDICT if ok else FAILED, highlight=False)
         elif self.total > 1:
             sys.stderr.write(f"{self.what} {self.done}/{self.total}: {line}\n")
             sys.stderr.flush()

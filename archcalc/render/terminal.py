@@ -18,6 +18,9 @@ WIDTH: int | None = None
 """The columns of the terminal being printed to; None: print in full (a pipe, a file, --wide)."""
 HEIGHT: int = 0
 """Its lines: output longer than this goes through $PAGER where one is set."""
+STYLED = False
+"""Whether the output prints to a terminal, fitted or --wide: only then are rows' styles worked out
+(archcalc.render.styles)."""
 
 NARROW = "(narrow numbers)"
 FIT_ORDER = ("#", "start", "jump", NARROW, "share", "temporaries", "buffers", "%", "kind", "change")
@@ -33,9 +36,10 @@ GAP = 2
 
 def choose(output: object, wide: bool) -> None:
     """Fit the tables to the terminal when they print to one: stdout a terminal, no --output, no --wide."""
-    global WIDTH, HEIGHT
+    global WIDTH, HEIGHT, STYLED
     WIDTH, HEIGHT = None, 0
-    if output is None and not wide and sys.stdout.isatty():
+    STYLED = output is None and sys.stdout.isatty()
+    if STYLED and not wide:
         import shutil
 
         WIDTH, HEIGHT = shutil.get_terminal_size()
