@@ -245,6 +245,7 @@ def test_columns_go_in_the_order_of_fit_order():
 
 def test_a_cell_wraps_at_its_joins_never_inside_a_number():
     assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 18) == ["9,408·⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]
+    assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 8) == ["9,408·", "⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]  # floors whole
     assert fitting.wrap("layer1.0.downsample.0", 12) == ["layer1.0.", "downsample.0"]
     assert fitting.wrap("118,013,952", 5) == ["118,013,952"]
     assert [fitting.narrow(text) for text in ("118,013,952", "+1,234", "999", "61,706 ✓", "1,2")] == \

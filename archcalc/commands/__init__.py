@@ -85,8 +85,9 @@ INPUT = Option(None, "Input C×H×W, e.g. 3x224x224.", ("--input",), parse=whole
 SYMBOLIC_INPUT = Option(None, "Input C×H×W, e.g. 3x224x224; a size may be a symbol: 3xHxW.", ("--input",),
                         parse=lambda text: sizes.parse_input(text, symbols=True))
 OUTPUT = Option(None, "Write to this file (replaced in one step) instead of printing.", ("--output", "-o"), type=Path)
-WIDE = Option(False, "On a terminal, print tables in full, as to a pipe, rather than fitted to the window "
-              "(read where the command is called: archcalc.cli.call).", ("--wide",))
+WIDE = Option(False, "On a terminal, print tables in full, as to a pipe, rather than fitted to the window.",
+              ("--wide",))
+"""Read where the command is called (archcalc.cli.call), which sets archcalc.render.terminal."""
 VARIANT = Option(None, "Which variant of a family file.")
 DTYPE = Option("float32", "Element type for activation memory (and, with --device-profile, of the roofline).",
                choices=tuple(DTYPE_BYTES))

@@ -24,11 +24,17 @@ def narrow(cell: str) -> str:
 
 _BREAKS = re.compile(r"(?<=[ ·_×])|(?<=\.)(?=[A-Za-z])")
 """Where a cell may go on to the next line: after a space, a `·` or `×` of a formula or shape, an
-underscore, or a dot between the parts of a name (not inside a number)."""
+underscore, or a dot between the parts of a name (not inside a number, nor a floor or ceiling)."""
 
 
 def pieces(text: str) -> list[str]:
-    return [piece for piece in _BREAKS.split(text) if piece]
+    """`text` cut at `_BREAKS`, but never inside a floor or a ceiling (⌊(H + 1)/2⌋ stays whole)."""
+    out, depth = [], 0
+    for piece in _BREAKS.split(text):
+        if piece:
+            out[-1:] = [out[-1] + piece] if depth and out else [*out[-1:], piece]
+            depth += piece.count("⌊") + piece.count("⌈") - piece.count("⌋") - piece.count("⌉")
+    return out
 
 
 def wrap(text: str, width: int) -> list[str]:
