@@ -250,3 +250,21 @@ def test_a_cell_wraps_at_its_joins_never_inside_a_number():
     assert fitting.wrap("118,013,952", 5) == ["118,013,952"]
     assert [fitting.narrow(text) for text in ("118,013,952", "+1,234", "999", "61,706 ✓", "1,2")] == \
         ["118M", "+1.23K", "999", "61.7K ✓", "1,2"]
+
+
+def test_progress_on_a_pipe_is_a_line_per_model_where_there_are_several(capsys):
+    from types import SimpleNamespace
+
+    from archcalc import progress
+    from archcalc.render.progress import each
+
+    def work(index: int) -> SimpleNamespace:
+        progress.phase("counting")  # told to the watcher, which shows it only on a terminal
+        return SimpleNamespace(ok=index == 0, model=["first", "second"][index])
+
+    assert [r.model for r in each("validate", ["first", "second"], work)] == ["first", "second"]
+    assert re.fullmatch(r"validate 1/2: ✓ first agrees \(\d+\.\d s\)\nvalidate 2/2: ✗ second differs \(\d+\.\d s\)\n",
+                        capsys.readouterr().err)
+    each("validate", ["first"], work)
+    assert capsys.readouterr().err == ""  # one model: its result follows at once
+    assert progress.WATCHER is progress.nobody
