@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -160,6 +161,9 @@ def test_all_gives_one_line_per_model_and_one_verdict(cli, monkeypatch):
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines[2:4]] == ["lenet5", "lenet5_pytorch"]
     assert lines[-1] == "✓ all 2 models agree"
+    # its progress on stderr (not a terminal): a line per model as it finishes
+    assert re.fullmatch(r"validate 1/2: ✓ lenet5 agrees \(\d+\.\d s\)\n"
+                        r"validate 2/2: ✓ lenet5_pytorch agrees \(\d+\.\d s\)\n", result.stderr), result.stderr
 
 
 def test_batch_and_input_reach_the_model():

@@ -127,13 +127,22 @@ def run(function: Callable, values: dict[str, Any]) -> int:
     UsageError goes on to the caller, to be shown with the command's usage); a False result
     (validate, check, report --validate: a figure differs) is EXIT_DIFFERENCE."""
     try:
-        result = function(**values)
+        result = call(function, values)
     except UsageError:
         raise
     except UserError as error:
         sys.stderr.write(error.report())
         return error.exit_code
     return EXIT_DIFFERENCE if result is False else 0
+
+
+def call(function: Callable, values: dict[str, Any]) -> Any:
+    """Call a command's function with its values; on a terminal (no --output, no --wide) its
+    tables are fitted to the window (archcalc.render.terminal)."""
+    from archcalc.render import terminal
+
+    terminal.choose(values.get("output"), values.get("wide", False))
+    return function(**values)
 
 
 @cache

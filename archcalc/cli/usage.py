@@ -23,7 +23,7 @@ try:  # typer vendors click from 0.2x on; before, it used click itself
 except ImportError:  # pragma: no cover - depends on typer's version
     from click import exceptions as _click_errors
 
-from archcalc.cli import COMMANDS, command_function, run
+from archcalc.cli import COMMANDS, call, command_function, run
 from archcalc.commands import REQUIRED, Argument, Option, parameters
 from archcalc.errors import UsageError, UserError
 
@@ -146,8 +146,8 @@ def typer_function(function: Callable) -> Callable:
             choices.add(name)
 
     def command(**values: Any) -> Any:
-        return function(**{name: value.value if name in choices and value is not None else value
-                           for name, value in values.items()})
+        return call(function, {name: value.value if name in choices and value is not None else value
+                               for name, value in values.items()})
 
     command.__name__ = function.__name__
     command.__signature__ = inspect.Signature(signature)

@@ -85,6 +85,9 @@ INPUT = Option(None, "Input C×H×W, e.g. 3x224x224.", ("--input",), parse=whole
 SYMBOLIC_INPUT = Option(None, "Input C×H×W, e.g. 3x224x224; a size may be a symbol: 3xHxW.", ("--input",),
                         parse=lambda text: sizes.parse_input(text, symbols=True))
 OUTPUT = Option(None, "Write to this file (replaced in one step) instead of printing.", ("--output", "-o"), type=Path)
+WIDE = Option(False, "On a terminal, print tables in full, as to a pipe, rather than fitted to the window.",
+              ("--wide",))
+"""Read where the command is called (archcalc.cli.call), which sets archcalc.render.terminal."""
 VARIANT = Option(None, "Which variant of a family file.")
 DTYPE = Option("float32", "Element type for activation memory (and, with --device-profile, of the roofline).",
                choices=tuple(DTYPE_BYTES))
@@ -118,17 +121,29 @@ def emit(content, output: Path | None, inputs: Iterable[str | Path] = ()) -> Non
 
 
 def _print(lines: list[tuple[str, str]]) -> None:
-    """Styled lines through rich on a terminal; plain text (and no rich import) otherwise."""
+    """Styled lines through rich on a terminal, long lines wrapped at words where the tables are
+    fitted to it (archcalc.render.terminal), through $PAGER where one is set and the lines are
+    more than the terminal's; plain text (and no rich import) otherwise."""
     if not sys.stdout.isatty():
         sys.stdout.write("".join(text + "\n" for text, _ in lines))
         return
     from rich.console import Console
     from rich.text import Text
 
+    from archcalc.render.terminal import WIDTH, paged
+
     output = Text()
     for text, style in lines:
         output.append(text + "\n", style=style)
-    Console(highlight=False).print(output, end="", overflow="ignore", crop=False, soft_wrap=True)
+    if WIDTH is None:
+        Console(highlight=False).print(output, end="", overflow="ignore", crop=False, soft_wrap=True)
+        return
+    console = Console(highlight=False, width=WIDTH)
+    if paged(len(lines)):
+        with console.pager(styles=True):
+            console.print(output, end="", overflow="fold")
+    else:
+        console.print(output, end="", overflow="fold")
 
 
 def spec_paths(specs: Iterable[str | Path]) -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import OUTPUT, REQUIRED, Option, emit, format_option
+from archcalc.commands import OUTPUT, REQUIRED, WIDE, Option, emit, format_option
 from archcalc.errors import SpecError, UsageError
 from archcalc.limits import MAX_DIMENSION
 
@@ -31,6 +31,7 @@ def conv(
     groups: int = Option(1, "Channel groups.", min=1, max=MAX_DIMENSION),
     bias: bool = Option(True, "Whether each filter has a bias."),
     format: str = FORMAT,
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> None:
     fields = {"out": out_channels, "kernel": kernel, "stride": stride, "padding": padding,
@@ -48,6 +49,7 @@ def pool(
     ceil_mode: bool = Option(False, "Round the output size up.", ("--ceil-mode",)),
     average: bool = Option(False, "Average instead of max pooling.", ("--average",)),
     format: str = FORMAT,
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> None:
     if average and dilation is not None:

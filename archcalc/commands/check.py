@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from archcalc.commands import OUTPUT, Argument, Option, emit, format_option
+from archcalc.commands import OUTPUT, WIDE, Argument, Option, emit, format_option
 from archcalc.errors import OutputError
 
 
@@ -16,6 +16,7 @@ def check(
     baseline: Path = Option(Path("archcalc.lock.yaml"), "The committed figures to hold the models to.", ("--baseline",)),
     update: bool = Option(False, "Rewrite the baseline with the figures now.", ("--update",)),
     format: str = format_option("check", help="table, github (annotations) or json."),
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> bool | None:
     from archcalc.check import check as check_models

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
 from archcalc.memory import ALLOCATORS, DTYPES
 from archcalc.training import OPTIMIZERS
@@ -30,6 +30,7 @@ def memory(
     optimizer: str | None = Option(None, "With --train: the optimizer (sgd: no momentum; momentum: 0.9, the "
                                    "default; adam; adamw).", choices=tuple(OPTIMIZERS)),
     format: str = format_option("memory"),
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.render.registry import render

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archcalc.commands import OUTPUT, convention_option, emit, format_option
+from archcalc.commands import OUTPUT, WIDE, convention_option, emit, format_option
 
 
 def list_models(
     convention: str = convention_option("What a MAC counts."),
     format: str = format_option("models"),
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.analysis import analyze_bundled

@@ -45,10 +45,11 @@ def report(
         roofs = [roofline(stats, profile, dtype) for stats in models]
     validations = None
     if validate:  # without timing, so that the report stays the same from run to run
+        from archcalc.render.progress import each
         from archcalc.validation import validate as validate_spec
 
-        validations = [validate_spec(spec, variant=variant, input=input, batch=batch, device="auto",
-                                     counter="both", runs=0, warmup=0) for spec in specs]
+        validations = each("validate", [stats.model for stats in models], lambda index: validate_spec(
+            specs[index], variant=variant, input=input, batch=batch, device="auto", counter="both", runs=0, warmup=0))
     sweeps = None
     if sweep_sizes is not None or settings:
         from archcalc.sweep import sweep

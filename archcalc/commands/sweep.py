@@ -12,6 +12,7 @@ from archcalc.commands import (
     REQUIRED,
     SETTINGS,
     VARIANT,
+    WIDE,
     Argument,
     Option,
     emit,
@@ -47,6 +48,7 @@ def sweep(
     convention: str = CONVENTION,
     dtype: str = DTYPE,
     format: str = format_option("sweep"),
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> None:
     try:  # each list alone was counted as it was parsed; here, the two together

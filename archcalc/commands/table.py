@@ -5,7 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import CONVENTION, DTYPE, OUTPUT, SYMBOLIC_INPUT, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import (
+    CONVENTION,
+    DTYPE,
+    OUTPUT,
+    SYMBOLIC_INPUT,
+    VARIANT,
+    WIDE,
+    Argument,
+    Option,
+    emit,
+    format_option,
+)
 from archcalc.errors import UsageError
 
 
@@ -25,6 +36,7 @@ def table(
                                         ("--device-profile",)),
     train: bool = Option(False, "Add the backward pass of a training step: each layer's gradients of its input "
                                 "and of its weights, and forward + backward.", ("--train",)),
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.analysis import analyze
@@ -49,5 +61,9 @@ def table(
         steps = training(stats).at(depth)
     from archcalc.render.registry import render
 
-    emit(render("table", format, stats=stats, rows=stats.rows(depth), depth=depth, rf=rf, roof=roof, train=steps),
-         output, [spec])
+    rows = stats.rows(depth)
+    emit(render("table", format, stats=stats, rows=rows, depth=depth, rf=rf, roof=roof, train=steps), output, [spec])
+    if depth is None and format == "table":
+        from archcalc.render.terminal import suggest_depth
+
+        suggest_depth(len(rows), lambda: len(stats.rows(1)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from archcalc.commands import INPUT, OUTPUT, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option
 from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION
 from archcalc.validation import COUNTERS, DEVICES, LATENCY_MODES
@@ -34,6 +34,7 @@ def validate(
                                 "(on fake tensors)."),
     train: bool = Option(False, "Also compare each layer's backward FLOPs in a training step with "
                                 "FlopCounterMode's (run on the meta device).", ("--train",)),
+    wide: bool = WIDE,
     output: Path | None = OUTPUT,
 ) -> bool:
     from archcalc.render.registry import render
@@ -51,10 +52,11 @@ def validate(
         specs = [(str(entry.path), entry.variant) for entry in bundled()]
     else:
         specs = [(spec, variant)]
-    results = [validate_spec(path, variant=chosen, input=input, batch=batch, device=device,
-                             counter=counter, runs=runs, warmup=warmup, memory=memory,
-                             latency=latency, threads=threads, device_profile=device_profile, train=train)
-               for path, chosen in specs]
+    from archcalc.render.progress import each
+
+    results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: validate_spec(
+        specs[index][0], variant=specs[index][1], input=input, batch=batch, device=device, counter=counter, runs=runs,
+        warmup=warmup, memory=memory, latency=latency, threads=threads, device_profile=device_profile, train=train))
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])
     return all(result.ok for result in results)

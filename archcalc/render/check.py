@@ -7,6 +7,7 @@ from typing import NamedTuple
 from archcalc.check import BUDGETS, FIGURES, BlockChange, CheckResult, Finding
 from archcalc.errors import Location
 from archcalc.render.numbers import grouped, human
+from archcalc.render.styles import FAILED, FAILED_VERDICT, HOLDS_VERDICT
 from archcalc.render.table import Column, StyledLines, Table, as_markdown, as_text
 
 COLUMNS = [Column("model", "<"), Column("figure", "<"), Column("baseline", ">"), Column("now", ">"),
@@ -60,7 +61,7 @@ def findings_table(findings: list[Finding], columns: list[Column] = COLUMNS) -> 
     """A line per finding; one that does not hold in red."""
     table = Table(columns)
     for finding in findings:
-        table.add(cells(finding), "" if finding.ok else "red")
+        table.add(cells(finding), "" if finding.ok else FAILED)
     return table
 
 
@@ -68,7 +69,7 @@ def check_table(result: CheckResult) -> StyledLines:
     return [(f"archcalc check against {result.baseline.path}", "bold"), ("", ""),
             *as_text(findings_table(result.findings)),
             *((_no_blocks(result, model), "") for model in _unrecorded(result)),
-            (verdict(result), "green" if result.ok else "bold red")]
+            (verdict(result), HOLDS_VERDICT if result.ok else FAILED_VERDICT)]
 
 
 class Problem(NamedTuple):

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from archcalc.render.numbers import grouped
+from archcalc.render.styles import FAILED
 from archcalc.render.table import Column, StyledLines, Table, as_csv, as_text
 from archcalc.render.text import count_column, header_lines
 from archcalc.sizes import format_shape, human_bytes
@@ -44,9 +45,11 @@ def sweep_table(result: Sweep) -> StyledLines:
         size = format_shape(point.input)
         lead = [*map(value_text, point.setting), *([str(point.batch)] if several else [])]
         t = point.totals
-        table.add([*lead, size, "", "", "", "", _unmet_text(point)] if t is None else
-                  [*lead, size, grouped(t.params), grouped(getattr(t, attr)), grouped(t.activations),
-                   human_bytes(t.activation_bytes), ""])
+        if t is None:
+            table.add([*lead, size, "", "", "", "", _unmet_text(point)], FAILED)
+        else:
+            table.add([*lead, size, grouped(t.params), grouped(getattr(t, attr)), grouped(t.activations),
+                       human_bytes(t.activation_bytes), ""])
     header = header_lines(stats)
     lines = [(header[0], "bold"), (header[1], "")]
     if result.formulas is not None:

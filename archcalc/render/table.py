@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import NamedTuple
 
+from archcalc.render import terminal
 from archcalc.render.markup import Markdown, is_plain, markdown_text
 
 StyledLines = list[tuple[str, str]]
@@ -36,11 +37,13 @@ class Line(NamedTuple):
 @dataclass
 class Table:
     """Columns, rows, and an optional footer (the totals, below a rule in text). `compact`: markdown
-    writes an empty cell as `| |` rather than `|  |`."""
+    writes an empty cell as `| |` rather than `|  |`. `tree`: the column of dotted layer names
+    that a terminal shows as a tree (archcalc.render.fitting.tree)."""
     columns: list[Column]
     rows: list[Line] = field(default_factory=list)
     footer: Line | None = None
     compact: bool = False
+    tree: int | None = None
 
     def add(self, cells: list, style: str = "") -> None:
         """Append a row; `style` is a rich style name such as 'red'."""
@@ -57,7 +60,10 @@ class Table:
 
 
 def as_text(table: Table) -> StyledLines:
-    """Aligned text: the headings in bold, a dim rule, the rows, then a rule and the footer."""
+    """Aligned text: the headings in bold, a dim rule, the rows, then a rule and the footer; on a
+    terminal, fitted to its width (archcalc.render.terminal)."""
+    if terminal.WIDTH is not None:
+        return _fitted(table, terminal.WIDTH)
     lines = table.lines
     columns = list(zip([column.heading for column in table.columns], *(line.cells for line in lines)))
     widths = [max(map(len, texts)) for texts in columns]
@@ -69,6 +75,17 @@ def as_text(table: Table) -> StyledLines:
     if table.footer:
         out += [rule, (texts[-1], table.footer.style)]
     return out
+
+
+def _fitted(table: Table, width: int) -> StyledLines:
+    from archcalc.render.fitting import fit, tree
+
+    footer = table.footer
+    rows, styles = [list(map(str, row.cells)) for row in table.rows], [row.style for row in table.rows]
+    if table.tree is not None and rows:
+        rows, styles = tree(rows, styles, table.tree)
+    return fit([column.heading for column in table.columns], [column.align for column in table.columns], rows, styles,
+               footer and list(map(str, footer.cells)), footer.style if footer else "", width)
 
 
 _RULES = {"<": ":--", ">": "--:", "": "---"}

@@ -7,6 +7,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from archcalc.conventions import CONVENTIONS
+from archcalc.render import terminal
 from archcalc.render.markup import Markdown, markdown_text
 from archcalc.render.numbers import (
     each_once,
@@ -18,6 +19,7 @@ from archcalc.render.numbers import (
     seconds_text,
     shape_text,
 )
+from archcalc.render.styles import RESULT, cost_styles
 from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
 from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats, Row
@@ -123,12 +125,16 @@ def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
     share = [] if stats.formulas else [Column("share", ">")]
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("output", "<"),
                    Column("params", ">"), Column(title, ">"), *share, *(TRAIN_COLUMNS if train else []),
-                   *(RF_COLUMNS if rf else []), *(ROOF_COLUMNS if roof else [])], compact=True)
+                   *(RF_COLUMNS if rf else []), *(ROOF_COLUMNS if roof else [])], compact=True, tree=1)
     fields = (stats.receptive_fields or {}) if rf else None  # worked out only when shown
     columns = layer_columns(rows, attr, share=not stats.formulas, fields=fields, train=train)
     if roof:
         columns += roof_columns(rows, roof.grouped(depth))
-    table.extend(zip(*columns))
+    if terminal.STYLED and not stats.formulas:
+        costs = [getattr(row.figures, attr) for row in rows]
+        table.rows = list(map(Line, zip(*columns), cost_styles(costs, [row.figures.params for row in rows])))
+    else:
+        table.extend(zip(*columns))
     totals = stats.totals
     if not stats.formulas:  # a total formula is printed in full below the table, not squeezed in
         ahead = ["", bold("total"), "", "", bold(grouped(totals.params)),
@@ -235,8 +241,14 @@ def models_table(models: list[ModelStats]) -> StyledLines:
     return [(f"bundled models · convention {convention}", "bold"), ("", ""), *as_text(build_models_table(models))]
 
 
-def calculation_lines(result) -> list[str]:
-    """`archcalc conv` / `archcalc pool`: the working, then the result."""
+def calculation_lines(result) -> StyledLines:
+    """`archcalc conv` / `archcalc pool`: the working, then the result (the output and each total
+    in RESULT's style)."""
+    return [(line, RESULT if line.startswith(("output:", "parameters:", "MACs:")) else "")
+            for line in _calculation_lines(result)]
+
+
+def _calculation_lines(result) -> list[str]:
     lines = [f"{result.kind} on input {shape_text(result.input_shape[1:])} (C×H×W)", ""]
     axes = list(result.working.items())
     if axes[0][1] == axes[1][1]:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from archcalc.render.markup import code_span, markdown_text
 from archcalc.render.numbers import grouped, human, shape_text
+from archcalc.render.styles import FAILED, FAILED_VERDICT, HOLDS_VERDICT, NOTE
 from archcalc.render.table import Column, Line, StyledLines, Table, as_csv, as_markdown, as_text
 from archcalc.validation import FIGURES, Check, LayerCheck, Validation
 from archcalc.validation.results import COUNTED, MEMORY_FIGURES, TRAINING_FIGURES, Latency, Timing, figure_name
@@ -50,20 +51,20 @@ def verdict(v: Validation, escape: Callable[[str], str] = str) -> tuple[str, str
     """One line, and its style: what agreed, or how many figures differ and where first;
     `escape` writes the model and layer names and the error."""
     if v.error:
-        return f"✗ {escape(v.model)}: {escape(v.error)}", "bold red"
+        return f"✗ {escape(v.model)}: {escape(v.error)}", FAILED_VERDICT
     names = ", ".join(FIGURES[f] for f in figures_of(v))
     if v.memory:
         names += ", the inference peak"
     if v.training:
         names += ", the training peak"
     if v.ok:
-        return f"✓ {escape(v.model)}: all {len(v.layers)} layers and the totals agree — {names}", "bold green"
+        return f"✓ {escape(v.model)}: all {len(v.layers)} layers and the totals agree — {names}", HOLDS_VERDICT
     differences = v.differences
     layers = {row.name for row, _ in differences}
     first = ", ".join(f"{escape(row.name)} {figure_name(c.figure)}" for row, c in differences[:3])
     more = f", and {len(differences) - 3} more" if len(differences) > 3 else ""
     return (f"✗ {escape(v.model)}: {len(differences)} difference(s) in {len(layers)} row(s): {first}{more}",
-            "bold red")
+            FAILED_VERDICT)
 
 
 def layer_cells(index: int | str, row: LayerCheck, figures: list[str]) -> list[str]:
@@ -76,9 +77,9 @@ def layers_table(v: Validation) -> Table:
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"),
                    *(Column(COLUMN_TITLES[f], ">") for f in figures)])
     for index, row in enumerate(v.layers, start=1):
-        table.add(layer_cells(index, row, figures), "" if row.ok else "red")
+        table.add(layer_cells(index, row, figures), "" if row.ok else FAILED)
     if v.total:
-        table.footer = Line(layer_cells("", v.total, figures), "bold" if v.total.ok else "red")
+        table.footer = Line(layer_cells("", v.total, figures), "bold" if v.total.ok else FAILED)
     return table
 
 
@@ -86,14 +87,14 @@ def validation_table(v: Validation) -> StyledLines:
     """One model: header, a line per layer, the totals, the verdict, the latency."""
     top, legend = header(v)
     lines: StyledLines = [(top, "bold"), (legend, "")]
-    lines += [(f"note: {note}", "yellow") for note in v.notes]
+    lines += [(f"note: {note}", NOTE) for note in v.notes]
     lines.append(("", ""))
     if v.layers:
         lines += as_text(layers_table(v))
     if v.memory:
-        lines += [("", ""), (memory_line(v.memory), "" if v.memory.ok else "red")]
+        lines += [("", ""), (memory_line(v.memory), "" if v.memory.ok else FAILED)]
     if v.training:
-        lines += [(training_line(v.training), "" if v.training.ok else "red")]
+        lines += [(training_line(v.training), "" if v.training.ok else FAILED)]
     lines.append(verdict(v))
     if v.latency:
         lines += [("", ""), *latency_lines(v.latency)]
@@ -175,7 +176,7 @@ def summary_table(validations: list[Validation]) -> StyledLines:
                    check_cell(v.memory.get("peak_bytes") if v.memory else None),
                    f"{v.latency.model.ms:.2f}" if v.latency else "–",
                    "✓ agrees" if v.ok else "✗ " + (v.error or f"{len(v.differences)} difference(s)")],
-                  "" if v.ok else "red")
+                  "" if v.ok else FAILED)
     lines = as_text(table)
     for v in validations:
         if not v.ok:
@@ -183,12 +184,12 @@ def summary_table(validations: list[Validation]) -> StyledLines:
     failing = sum(not v.ok for v in validations)
     lines += [("", ""), (f"✓ all {len(validations)} models agree" if not failing
                          else f"✗ {failing} of {len(validations)} models differ",
-                         "bold red" if failing else "bold green")]
+                         FAILED_VERDICT if failing else HOLDS_VERDICT)]
     return lines
 
 
 def _difference_lines(v: Validation) -> StyledLines:
-    return [(f"  {row.name}: {figure_name(c.figure)} {check_cell(c)}", "red") for row, c in v.differences]
+    return [(f"  {row.name}: {figure_name(c.figure)} {check_cell(c)}", FAILED) for row, c in v.differences]
 
 
 def markdown(validations: list[Validation]) -> str:

@@ -14,6 +14,7 @@ from archcalc.dependencies import require
 from archcalc.errors import DeviceError, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.layers.base import numel
+from archcalc.progress import phase
 from archcalc.sizes import format_shape, human_bytes, parse_batch
 from archcalc.stats import LayerStats, ModelStats
 from archcalc.validation.results import (
@@ -65,6 +66,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     fake tensors, whatever the device. With `train`, each layer's backward FLOPs in a training
     step (run on the meta device, whatever the device) are compared with FlopCounterMode's.
     """
+    phase("importing torch")
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
     _check_latency(latency, threads)
@@ -88,11 +90,13 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
         result = _measure_and_compare(graph, predicted, result, runs, warmup, latency, threads, profile)
         if not memory:
             return result
+        phase("the training step's peak against MemTracker")
         try:
             training = _training_check(graph, predicted)
         except SpecError as refused:  # a training step torch refuses too (batch norm over one value)
             training, notes = None, (*result.notes, f"the training peak is not compared: {str(refused).splitlines()[0]}")
             result = replace(result, notes=notes)
+        phase("the inference peak against MemTracker")
         return replace(result, memory=_memory_check(graph, predicted), training=training)
     except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -127,16 +131,20 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
                          latency: str, threads: int | None, profile=None) -> Validation:
     from archcalc.validation.measure import measure
 
+    phase(f"building the model in torch on {result.device}")
     model, x = _built(graph, predicted, result.device)
     names = [layer.name for layer in predicted.layers]
+    phase("counting the forward pass")
     measured, total = measure(model, x, names, "fvcore" in result.counters,
                               "flop_counter" in result.counters)
     backward = None
     if BACKWARD in result.counters:
+        phase("counting the backward pass with FlopCounterMode")
         measured, total, backward = _backward(graph, predicted, measured, total)
     layers = [_layer_check(layer, measured[layer.name], result.counters, backward) for layer in predicted.layers]
     timed = None
     if runs > 0 and result.device != "meta":
+        phase(f"timing {runs} forward passes")
         timed = _timed(model, x, predicted, runs, warmup, latency, threads, profile)
     return replace(result, layers=layers, latency=timed,
                    total=_total_check(predicted, total, result.counters, backward))

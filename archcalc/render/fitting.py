@@ -1,0 +1,144 @@
+"""Fitting a table to the terminal's width, by the steps of archcalc.render.terminal's FIT_ORDER and
+then wrapping (imported only when a table prints to a terminal)."""
+
+from __future__ import annotations
+
+import re
+
+from archcalc.render.terminal import FIT_ORDER, GAP, NARROW, WRAP_FIRST
+
+_GROUPED = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+)( ✓)?")
+_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
+def narrow(cell: str) -> str:
+    """A cell that is one exact figure (and maybe a ✓), written short: '118,013,952' → '118M'."""
+    match = _GROUPED.fullmatch(cell)
+    if not match:
+        return cell
+    sign, digits, mark = match.groups()
+    n = int(digits.replace(",", ""))
+    size, unit = next((size, unit) for size, unit in _UNITS if n >= size)
+    return f"{sign}{n / size:.3g}{unit}{mark or ''}"
+
+
+_BREAKS = re.compile(r"(?<=[ ·_×])|(?<=\.)(?=[A-Za-z])")
+"""Where a cell may go on to the next line: after a space, a `·` or `×` of a formula or shape, an
+underscore, or a dot between the parts of a name (not inside a number, nor a floor or ceiling)."""
+
+
+def pieces(text: str) -> list[str]:
+    """`text` cut at `_BREAKS`, but never inside a floor or a ceiling (⌊(H + 1)/2⌋ stays whole)."""
+    out, depth = [], 0
+    for piece in _BREAKS.split(text):
+        if piece:
+            out[-1:] = [out[-1] + piece] if depth and out else [*out[-1:], piece]
+            depth += piece.count("⌊") + piece.count("⌈") - piece.count("⌋") - piece.count("⌉")
+    return out
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` (wider only where one piece is), broken at `_BREAKS`."""
+    if len(text) <= width:
+        return [text]
+    lines, line = [], ""
+    for piece in pieces(text):
+        if line and len((line + piece).rstrip()) > width:
+            lines.append(line.rstrip())
+            line = piece
+        else:
+            line += piece
+    return [*lines, line.rstrip()]
+
+
+def tree(rows: list[list[str]], styles: list[str], column: int) -> tuple[list[list[str]], list[str]]:
+    """The rows with their dotted names in `column` as a tree: a row for each block that holds
+    rows (its other cells empty), and each name's last part under its block's ├─ └─ │."""
+    entries: list[tuple[tuple[str, ...], list[str] | None, str]] = []
+    known: set[tuple[str, ...]] = set()
+    for row, style in zip(rows, styles):
+        path = tuple(row[column].partition(" (")[0].split("."))
+        for end in range(1, len(path)):
+            if path[:end] not in known:
+                known.add(path[:end])
+                entries.append((path[:end], None, ""))
+        known.add(path)
+        entries.append((path, row, style))
+    last, parents = {}, set()
+    for path, _, _ in reversed(entries):
+        last[path] = path[:-1] not in parents
+        parents.add(path[:-1])
+    out_rows, out_styles = [], []
+    for path, row, style in entries:
+        lines = "".join("   " if last[path[:end]] else "│  " for end in range(2, len(path)))
+        branch = "" if len(path) == 1 else lines + ("└─ " if last[path] else "├─ ")
+        cells = list(row) if row is not None else [""] * len(rows[0])
+        name, bracket, rest = (row[column] if row is not None else path[-1]).partition(" (")
+        cells[column] = branch + name.rsplit(".", 1)[-1] + bracket + rest
+        out_rows.append(cells)
+        out_styles.append(style)
+    return out_rows, out_styles
+
+
+def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: list[str],
+        footer: list[str] | None, footer_style: str, width: int) -> list[tuple[str, str]]:
+    """A table's lines fitted to `width` columns: FIT_ORDER's steps, then wrapping."""
+    for step in (None, *FIT_ORDER):
+        if step == NARROW:
+            rows = [[narrow(cell) for cell in row] for row in rows]
+            footer = footer and [narrow(cell) for cell in footer]
+        elif step is not None:
+            if step not in headings:
+                continue
+            index = headings.index(step)
+            headings, aligns = _without(headings, index), _without(aligns, index)
+            rows = [_without(row, index) for row in rows]
+            footer = footer and _without(footer, index)
+        widths = _widths([headings, *rows, *([footer] if footer else [])])
+        soft = [min(w, WRAP_FIRST.get(heading, w)) for w, heading in zip(widths, headings)]
+        if sum(soft) + GAP * (len(widths) - 1) <= width:
+            break
+    widths = _shrunk([headings, *rows, *([footer] if footer else [])], widths, width)
+    rule = ("─" * (sum(widths) + GAP * (len(widths) - 1)), "dim")
+    out = [*_lines(headings, aligns, widths, "bold"), rule]
+    for row, style in zip(rows, styles):
+        out += _lines(row, aligns, widths, style)
+    if footer:
+        out += [rule, *_lines(footer, aligns, widths, footer_style)]
+    return out
+
+
+def _without(cells: list, index: int) -> list:
+    return [*cells[:index], *cells[index + 1:]]
+
+
+def _widths(lines: list[list[str]]) -> list[int]:
+    return [max(map(len, texts)) for texts in zip(*lines)]
+
+
+def _shrunk(lines: list[list[str]], widths: list[int], width: int) -> list[int]:
+    """The widths narrowed, the widest wrappable column first, until the table fits `width` or
+    no column can wrap further (each column is at least as wide as its longest piece)."""
+    least = [max(len(piece.rstrip()) for text in texts for piece in pieces(text) or [""]) for texts in zip(*lines)]
+    widths = list(widths)
+    excess = sum(widths) + GAP * (len(widths) - 1) - width
+    while excess > 0:
+        slack = [(w, i) for i, w in enumerate(widths) if w > least[i]]
+        if not slack:
+            break
+        _, index = max(slack)
+        widths[index] -= 1
+        excess -= 1
+    return [max(map(len, [line for text in texts for line in wrap(text, w)])) for texts, w in zip(zip(*lines), widths)]
+
+
+def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str) -> list[tuple[str, str]]:
+    """One row, on as many lines as its tallest wrapped cell."""
+    wrapped = [wrap(cell, w) for cell, w in zip(cells, widths)]
+    height = max(map(len, wrapped))
+    out = []
+    for number in range(height):
+        texts = [(lines[number] if number < len(lines) else "") for lines in wrapped]
+        text = (" " * GAP).join(t.rjust(w) if a == ">" else t.ljust(w) for t, a, w in zip(texts, aligns, widths))
+        out.append((text.rstrip(), style))
+    return out

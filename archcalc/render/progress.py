@@ -1,0 +1,62 @@
+"""Progress of long work on stderr, a model at a time: on a terminal, rich's progress bar with the
+model and its phase (told through archcalc.progress), and each model's verdict above it as it
+finishes; on a pipe, one line per model as it finishes where there are several (one model's
+result follows at once, and its stderr stays as it was for a script that reads it)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from archcalc import progress
+from archcalc.render.styles import FAILED, HOLDS_VERDICT
+
+
+def each(what: str, names: list[str], work: Callable[[int], Any]) -> list:
+    """`work(index)` for each of the models `names`, in turn, its progress on stderr; each result's
+    `ok` is its verdict and its `model` its name (a `Validation`)."""
+    watch = Watch(what, len(names))
+    results = []
+    try:
+        for index, name in enumerate(names):
+            started = time.perf_counter()
+            progress.WATCHER = lambda text, name=name: watch.show(f"{name}: {text}")
+            watch.show(name)
+            results.append(work(index))
+            watch.finished(results[-1].model, results[-1].ok, time.perf_counter() - started)
+    finally:
+        progress.WATCHER = progress.nobody
+        if watch.bar is not None:
+            watch.bar.stop()
+    return results
+
+
+class Watch:
+    """The progress of `total` models of `what` work: a rich progress bar on a terminal, lines on a pipe."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what, self.total, self.done, self.bar = what, total, 0, None
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.task = self.bar.add_task(what, total=total)
+            self.bar.start()
+
+    def show(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"{self.what} {text}")
+
+    def finished(self, name: str, ok: bool, seconds: float) -> None:
+        self.done += 1
+        line = f"{'✓' if ok else '✗'} {name} {'agrees' if ok else 'differs'} ({seconds:.1f} s)"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=self.done)
+            self.bar.console.print(line, style=HOLDS_VERDICT if ok else FAILED, highlight=False)
+        elif self.total > 1:
+            sys.stderr.write(f"{self.what} {self.done}/{self.total}: {line}\n")
+            sys.stderr.flush()

@@ -1,0 +1,270 @@
+"""On a terminal, tables fit its width; piped, written with -o, or with --wide, they keep their full form.
+
+Each command runs as a user runs it, `python -m archcalc …` with its output on a pseudo-terminal
+of a fixed size (COLUMNS and the window size agree), and its lines are held to that width; the
+same command with its output on a pipe gives the full form to compare with."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shutil
+import struct
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from archcalc.render import fitting, terminal
+from archcalc.render.table import Column, Table, as_text
+
+fcntl = pytest.importorskip("fcntl")  # a pseudo-terminal: POSIX only
+termios = pytest.importorskip("termios")
+
+ROOT = Path(__file__).resolve().parents[1]
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
+
+
+def environment(columns: int) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "PAGER", "MANPAGER")}
+    return {**env, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm-256color",
+            "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")}
+
+
+def on_terminal(args: list[str], columns: int, cwd: Path = ROOT, colours: bool = False,
+                **env: str) -> tuple[int, str, str]:
+    """Exit code, and what `archcalc ARGS` shows on its output and on its error stream, each a
+    `columns`-wide terminal of its own (colours taken out unless `colours`), the first its input
+    too; `env` adds variables."""
+    terminals = [os.openpty() for _ in range(2)]
+    for _, follower in terminals:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "archcalc", *args], stdin=terminals[0][1],
+                               stdout=terminals[0][1], stderr=terminals[1][1], env={**environment(columns), **env},
+                               cwd=cwd)
+    shown = {leader: b"" for leader, _ in terminals}
+    for _, follower in terminals:
+        os.close(follower)
+    while shown.keys() - closed(shown):
+        for leader in select.select(list(shown.keys() - closed(shown)), [], [])[0]:
+            try:
+                chunk = os.read(leader, 1 << 16)
+            except OSError:  # the terminal closes with the process (EIO)
+                chunk = b""
+            shown[leader] += chunk or b"\0end"
+    for leader in shown:
+        os.close(leader)
+    out, err = (text.removesuffix(b"\0end").decode().replace("\r\n", "\n") for text in shown.values())
+    if not colours:
+        out, err = ANSI.sub("", out), ANSI.sub("", err)
+    return process.wait(), out, err
+
+
+def closed(shown: dict[int, bytes]) -> set[int]:
+    return {leader for leader, text in shown.items() if text.endswith(b"\0end")}
+
+
+@cache
+def piped(args: tuple[str, ...], cwd: Path = ROOT) -> str:
+    """What `archcalc ARGS` writes to a pipe: the full form (once per test session)."""
+    return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True, cwd=cwd, check=False,
+                          env=environment(200)).stdout
+
+
+COMMANDS = {
+    "table": ["table", "resnet18"],
+    "table --depth 1 --rf": ["table", "resnet18", "--depth", "1", "--rf"],
+    "symbolic table": ["table", "resnet18", "--input", "3xHxW", "--depth", "1"],
+    "memory": ["memory", "resnet18"],
+    "sweep": ["sweep", "vgg16", "--size", "16:112:32,224x320", "--batch", "1,8"],
+}
+
+
+@pytest.fixture(scope="module")
+def failing_check(tmp_path_factory) -> tuple[Path, list[str]]:
+    """A folder with the bundled specs and a baseline one parameter off for alexnet: a failing check."""
+    folder = tmp_path_factory.mktemp("check")
+    shutil.copytree(ROOT / "specs", folder / "specs")
+    baseline = (ROOT / "archcalc.lock.yaml").read_text()
+    assert "61100840" in baseline  # alexnet's parameters (torchvision: 61,100,840)
+    (folder / "lock.yaml").write_text(baseline.replace("61100840", "61100841", 1))
+    return folder, ["check", "--baseline", "lock.yaml", "specs/alexnet.yaml", "specs/lenet.yaml"]
+
+
+def cases(failing_check) -> dict[str, tuple[list[str], Path]]:
+    folder, check = failing_check
+    return {**{name: (args, ROOT) for name, args in COMMANDS.items()}, "failing check": (check, folder)}
+
+
+def assert_fits(shown: str, full: str, columns: int) -> None:
+    """Every line within `columns`, and no number broken across lines: each exact figure shown is
+    one of the full form's."""
+    assert shown.strip(), "nothing shown"
+    lines = shown.splitlines()
+    assert max(map(len, lines)) <= columns, max(lines, key=len)
+    assert set(GROUPED.findall(shown)) <= set(GROUPED.findall(full))
+
+
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_every_table_fits_the_terminal(columns, failing_check):
+    for name, (args, cwd) in cases(failing_check).items():
+        full = piped(tuple(args), cwd)
+        assert max(map(len, full.splitlines())) > 80, name  # each is wider than 80 columns in full
+        code, shown, _ = on_terminal(args, columns, cwd)
+        assert code == (1 if name == "failing check" else 0), name
+        assert_fits(shown, full, columns)
+        if max(map(len, full.splitlines())) <= columns and name != "table":
+            assert shown == full, name  # wide enough: the full form itself (less the tree of nested names)
+
+
+def test_the_narrow_forms_drop_and_shorten_in_the_stated_order(failing_check):
+    _, shown, _ = on_terminal(COMMANDS["table --depth 1 --rf"], 80)
+    headings = shown.splitlines()[5].split()
+    assert headings == ["layer", "kind", "output", "params", "MACs", "share", "RF"]  # '#', start, jump dropped
+    assert "118M" in shown and "118,013,952" not in shown.split("\n\n")[1]  # conv1's MACs, written short
+    folder, check = failing_check
+    _, shown, _ = on_terminal(check, 80, folder)
+    assert "✗ drift (baseline)" in shown and "1 of 20 checks on 5 models fail" in shown
+
+
+def test_nested_layers_show_as_a_tree():
+    _, shown, _ = on_terminal(["table", "resnet18", "--depth", "3"], 120)
+    lines = [line[:33].rstrip() for line in shown.splitlines()]
+    start = lines.index("    layer1")
+    assert lines[start:start + 4] == ["    layer1", "    ├─ 0", " 5  │  ├─ conv1", " 6  │  ├─ bn1"]
+    assert lines[start + 9:start + 12] == ["    └─ 1", "12     ├─ conv1", "13     ├─ bn1"]
+    assert "24  │  ├─ downsample (2 layers)" in lines
+    piped_names = [line.split()[1] for line in piped(("table", "resnet18", "--depth", "3")).splitlines()[5:-3]]
+    assert piped_names[4:6] == ["layer1.0.conv1", "layer1.0.bn1"]  # what the tree shows, in full
+
+
+BOLD_YELLOW, DIM, RED, BOLD = "\x1b[1;33m", "\x1b[2m", "\x1b[31m", "\x1b[1m"
+
+
+def styled(text: str) -> dict[str, str]:
+    """Each line (colours taken out) and the style it starts with."""
+    return {ANSI.sub("", line).strip(): (ANSI.match(line) or [""])[0] for line in text.splitlines()}
+
+
+def test_colours_carry_meaning(failing_check):
+    """The rules of archcalc.render.styles: the costliest layers, together half the MACs, bold yellow
+    (resnet18's four stages: 462 M + 3 × 411 M of 1.81 G, the last three alike); a layer that costs
+    nothing dim; a failure red; conv's answers bold."""
+    _, shown, _ = on_terminal(["table", "resnet18", "--depth", "1"], 120, colours=True)
+    lines = {text.split()[1]: style for text, style in styled(shown).items() if text[:2].strip().isdigit()}
+    assert [name for name, style in lines.items() if style == BOLD_YELLOW] == ["layer1", "layer2", "layer3", "layer4"]
+    assert [name for name, style in lines.items() if style == DIM] == ["relu", "maxpool", "avgpool", "flatten"]
+    assert lines["conv1"] == lines["bn1"] == lines["fc"] == ""
+    _, shown, _ = on_terminal(["conv", "--input", "3x224x224", "--kernel", "7", "--stride", "2", "--padding", "3",
+                               "--out-channels", "64"], 120, colours=True)
+    bold = [text for text, style in styled(shown).items() if style == BOLD]
+    assert bold == ["output: 64×112×112 (C×H×W)", "parameters: 9,472 (9,408 weights + 64 biases)", "MACs: 118,013,952"]
+    _, shown, _ = on_terminal(["sweep", "lenet5", "--size", "8,32"], 120, colours=True)
+    assert [text.split()[0] for text, style in styled(shown).items() if style == RED] == ["1×8×8"]
+    folder, check = failing_check
+    _, shown, _ = on_terminal(check, 120, folder, colours=True)
+    assert [text.split()[:2] for text, style in styled(shown).items() if style == RED] == [["alexnet", "parameters"]]
+
+
+def test_the_convention_line_wraps_at_words():
+    _, shown, _ = on_terminal(COMMANDS["table"], 80)
+    full = piped(tuple(COMMANDS["table"])).splitlines()[1]
+    assert len(full) > 150
+    wrapped = shown.splitlines()[1:4]
+    assert " ".join(line.strip() for line in wrapped) == full
+    assert all(len(line) <= 80 for line in wrapped)
+
+
+@pytest.mark.parametrize("columns", [80, pytest.param(120, marks=pytest.mark.slow)])
+def test_validate_fits_the_terminal(columns):
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    args = ["validate", "lenet5", "--runs", "0", "--no-memory"]
+    full = piped(tuple(args))
+    assert max(map(len, full.splitlines())) > 80
+    code, shown, progress = on_terminal(args, columns)
+    assert code == 0
+    assert_fits(shown, full, columns)
+    # rich's progress on the terminal's error stream: the model and each phase, then its verdict
+    for phase in ("importing torch", "building the model in torch on cpu", "counting the forward pass"):
+        assert f"validate lenet5: {phase}" in progress
+    assert re.search(r"✓ lenet5 agrees \(\d+\.\d s\)", progress)
+
+
+def test_wide_and_a_file_keep_the_full_form(tmp_path):
+    args = COMMANDS["table --depth 1 --rf"]
+    full = piped(tuple(args))
+    _, wide, _ = on_terminal([*args, "--wide"], 80)
+    assert wide == full
+    target = tmp_path / "table.txt"
+    _, shown, _ = on_terminal([*args, "-o", str(target)], 80)
+    assert shown == "" and target.read_text() == full
+
+
+def test_a_long_table_goes_through_the_pager_with_a_hint(tmp_path):
+    """densenet121 is 427 rows: more than the terminal's 50 lines."""
+    paged = tmp_path / "paged.txt"
+    code, shown, hint = on_terminal(["table", "densenet121"], 80, PAGER=f"cat > {paged}")
+    assert code == 0 and shown == ""
+    assert hint == "hint: 427 rows, more than the terminal's 50 lines: try --depth 1 (16 rows)\n"
+    through_pager = ANSI.sub("", paged.read_text())
+    assert len(through_pager.splitlines()) > 427 and max(map(len, through_pager.splitlines())) <= 80
+    _, unpaged, _ = on_terminal(["table", "densenet121"], 80)  # no $PAGER: printed, the hint as well
+    assert unpaged == through_pager
+    piped_run = subprocess.run([sys.executable, "-m", "archcalc", "table", "densenet121"], capture_output=True,
+                               text=True, env={**environment(80), "PAGER": f"cat > {paged}x"}, check=False)
+    assert piped_run.stderr == "" and not Path(f"{paged}x").exists()  # a pipe: no hint, no pager
+    assert max(map(len, piped_run.stdout.splitlines())) > 80
+
+
+def fitted(table: Table, width: int) -> list[str]:
+    terminal.WIDTH = width
+    try:
+        return [line for line, _ in as_text(table)]
+    finally:
+        terminal.WIDTH = None
+
+
+def test_columns_go_in_the_order_of_fit_order():
+    """Each narrower width (by one column) drops the next column FIT_ORDER names."""
+    droppable = [step for step in terminal.FIT_ORDER if step != terminal.NARROW]
+    table = Table([Column("name", "<"), *(Column(heading, ">") for heading in droppable)])
+    table.add(["y" * 12] * (1 + len(droppable)))  # every column 12 wide, with nothing to wrap
+    full = [line for line, _ in as_text(table)]
+    assert fitted(table, len(full[0])) == full
+    for dropped in range(1, len(droppable) + 1):
+        width = len(full[0]) - 14 * dropped
+        lines = fitted(table, width)
+        assert len(lines[0]) <= width
+        assert lines[0].split() == ["name", *droppable[dropped:]]
+
+
+def test_a_cell_wraps_at_its_joins_never_inside_a_number():
+    assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 18) == ["9,408·⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]
+    assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 8) == ["9,408·", "⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]  # floors whole
+    assert fitting.wrap("layer1.0.downsample.0", 12) == ["layer1.0.", "downsample.0"]
+    assert fitting.wrap("118,013,952", 5) == ["118,013,952"]
+    assert [fitting.narrow(text) for text in ("118,013,952", "+1,234", "999", "61,706 ✓", "1,2")] == \
+        ["118M", "+1.23K", "999", "61.7K ✓", "1,2"]
+
+
+def test_progress_on_a_pipe_is_a_line_per_model_where_there_are_several(capsys):
+    from types import SimpleNamespace
+
+    from archcalc import progress
+    from archcalc.render.progress import each
+
+    def work(index: int) -> SimpleNamespace:
+        progress.phase("counting")  # told to the watcher, which shows it only on a terminal
+        return SimpleNamespace(ok=index == 0, model=["first", "second"][index])
+
+    assert [r.model for r in each("validate", ["first", "second"], work)] == ["first", "second"]
+    assert re.fullmatch(r"validate 1/2: ✓ first agrees \(\d+\.\d s\)\nvalidate 2/2: ✗ second differs \(\d+\.\d s\)\n",
+                        capsys.readouterr().err)
+    each("validate", ["first"], work)
+    assert capsys.readouterr().err == ""  # one model: its result follows at once
+    assert progress.WATCHER is progress.nobody
