@@ -46,6 +46,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
     },
     "report": {
         "markdown": ("archcalc.render.report:report", ("models", "validations", "stamp", "sweeps", "memories", "roofs")),
+        "html": ("archcalc.render.report:html", ("models", "validations", "stamp", "sweeps", "memories", "roofs")),
     },
     "sweep": {
         "table": ("archcalc.render.sweep:sweep_table", ("result",)),
