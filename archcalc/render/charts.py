@@ -1,7 +1,7 @@
 """Charts as data, drawn as inline SVG by archcalc (no script, no network): `Bars` (a group of
 horizontal bars per label, one per series, with the figure written beside each) and `Lines`
-(series along an axis of positions, the first one filled or not). The text is `currentColor` and the
-series colours read on a light and a dark page alike; a legend names the series. The same
+(series along an axis of positions, the first one filled). The text is `currentColor` and
+the series colours read on a light and a dark page alike; a legend names the series. The same
 input gives the same bytes."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from archcalc.render.markup import html_text
 
-PALETTE = ("#3b82f6", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#ec4899", "#14b8a6", "#84cc16",
-           "#f97316", "#6366f1", "#06b6d4", "#a855f7")
-"""Mid-lightness colours (Tailwind's 500 tones): each readable on white and on a near-black page."""
+PALETTE = ("#3b82f6", "#d97706", "#059669", "#ef4444", "#8b5cf6", "#ec4899", "#0891b2", "#4d7c0f",
+           "#c2410c", "#6366f1", "#c026d3", "#78716c")
+"""Twelve hues (Tailwind's), each at least 3:1 in contrast (WCAG 2.1's for graphics) both with a
+white page and with a near-black one (#0d1117), so the same colours read on either."""
 WIDTH = 760
 """Every chart's width in pixels; its height follows from what it holds."""
 _FONT = 12
@@ -89,7 +90,7 @@ class Lines:
         step = _step(most)
         end = step * math.ceil(most / step)
         x = (lambda i: left + plot * i / (count - 1)) if count > 1 else (lambda i: left + plot / 2)
-        y = lambda v: bottom - (bottom - top) * v / end  # noqa: E731 - a one-line scale
+        y = lambda v: bottom - (bottom - top) * v / end
         out = _start(self.title, height, self.series)
         for tick in range(round(end / step) + 1):
             at = y(tick * step)
@@ -114,10 +115,10 @@ class Lines:
 
 def _start(title: str, height: int, series: tuple[Series, ...]) -> list[str]:
     """The SVG element, its title and the legend: a swatch and the name of each series."""
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-           f'viewBox="0 0 {WIDTH} {height}" font-size="{_FONT}" fill="currentColor" role="img">'
-           f'<title>{html_text(title)}</title>'
-           f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" class="title">{html_text(title)}</text>']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+            f'viewBox="0 0 {WIDTH} {height}" font-size="{_FONT}" fill="currentColor" role="img">'
+            f'<title>{html_text(title)}</title>'
+            f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" class="title">{html_text(title)}</text>')]
     x = 12.0
     for index, each in enumerate(series):
         out.append(f'<rect x="{x:.1f}" y="30" width="12" height="12" fill="{PALETTE[index % len(PALETTE)]}"/>'
