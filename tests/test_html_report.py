@@ -9,8 +9,8 @@ import re
 import shutil
 import struct
 import subprocess
-import xml.etree.ElementTree as ElementTree
 import zlib
+from xml.etree import ElementTree
 
 import pytest
 
@@ -34,10 +34,10 @@ def texts(svg: ElementTree.Element) -> list[str]:
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     """VGG-16 alone and beside ResNet-18, as HTML files (in this process, as the cli fixture runs)."""
+    from conftest import CLI_ENV
     from typer.testing import CliRunner
 
     from archcalc.cli import app
-    from conftest import CLI_ENV
 
     folder = tmp_path_factory.mktemp("html")
     for name, specs in {"vgg16": ["vgg16"], "two": ["resnet18", "vgg16"]}.items():
