@@ -15,6 +15,8 @@ PALETTE = ("#3b82f6", "#d97706", "#059669", "#ef4444", "#8b5cf6", "#ec4899", "#0
            "#c2410c", "#6366f1", "#c026d3", "#78716c")
 """Twelve hues (Tailwind's), each at least 3:1 in contrast (WCAG 2.1's for graphics) both with a
 white page and with a near-black one (#0d1117), so the same colours read on either."""
+COLOUR_NAMES = ("blue", "amber", "green", "red", "violet", "pink", "cyan", "olive", "rust", "indigo", "magenta", "grey")
+"""What a legend in words (under a mermaid chart) calls each colour of PALETTE."""
 WIDTH = 760
 """Every chart's width in pixels; its height follows from what it holds."""
 _FONT = 12
@@ -134,3 +136,19 @@ def _step(most: float) -> float:
         if most / (factor * power) <= 10:
             return factor * power
     return 10 * power
+
+
+def mermaid_colours(chart: str, count: int) -> str:
+    """The mermaid directive that gives a chart (`pie` or `xychart`) the first `count` colours of
+    PALETTE, in place of the default theme's (whose first, #ECECFF, hardly shows on white)."""
+    colours = PALETTE[:count]
+    if chart == "pie":
+        variables = ", ".join(f'"pie{index}": "{colour}"' for index, colour in enumerate(colours, 1))
+    else:
+        variables = f'"xyChart": {{"plotColorPalette": "{", ".join(colours)}"}}'
+    return f"%%{{init: {{\"themeVariables\": {{{variables}}}}}}}%%"
+
+
+def colour_legend(names: list[str]) -> str:
+    """A legend in words for a mermaid chart, which draws none: "blue: resnet18; amber: vgg16"."""
+    return "; ".join(f"{COLOUR_NAMES[index % len(COLOUR_NAMES)]}: {name}" for index, name in enumerate(names))

@@ -191,21 +191,28 @@ def _difference_lines(v: Validation) -> StyledLines:
     return [(f"  {row.name}: {figure_name(c.figure)} {check_cell(c)}", "red") for row, c in v.differences]
 
 
-def markdown(validations: list[Validation]) -> str:
-    """GitHub-flavoured markdown: a table per model (or one summary line per model), verdicts."""
+def markdown(validations: list[Validation], folded: bool = False) -> str:
+    """GitHub-flavoured markdown: a table per model (or one summary line per model), verdicts.
+    `folded` (the report): each verdict first, the table of layers in a <details> block."""
     out: list[str] = []
     for v in validations:
         top, legend = header(v, markdown_text)
+        found = [verdict(v, markdown_text)[0], "",
+                 *(f"- {code_span(row.name, table=False)}: {figure_name(c.figure)} {check_cell(c)}"
+                   for row, c in v.differences)]
+        if folded:
+            out += [*found, *([""] if v.differences else [])]
         out += [f"**{top}**", "", legend, "", *(f"> note: {n}" for n in v.notes)]
         if v.layers and len(validations) == 1:
-            out += [*as_markdown(layers_table(v)), ""]
+            table = as_markdown(layers_table(v))
+            out += ["<details>", f"<summary>Each of the {len(v.layers)} layers</summary>", "", *table, "", "</details>", ""] \
+                if folded else [*table, ""]
         if v.memory:
             out += [markdown_text(memory_line(v.memory)), ""]
         if v.training:
             out += [markdown_text(training_line(v.training)), ""]
-        out += [verdict(v, markdown_text)[0], ""]
-        out += [f"- {code_span(row.name, table=False)}: {figure_name(c.figure)} {check_cell(c)}"
-                for row, c in v.differences]
+        if not folded:
+            out += found
         if v.latency:
             out += [latency_title(v.latency), ""]
             if v.latency.rank_correlation is not None:
