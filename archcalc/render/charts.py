@@ -75,7 +75,8 @@ class Bars:
 @dataclass(frozen=True)
 class Lines:
     """Series along positions 0, 1, …, the first filled below its line when `filled`; `ticks`
-    (position, label) name some positions; `unit` names the values' unit on the vertical axis."""
+    (position, label) name some positions (one closer than two characters' height to the one
+    before it is left out); `unit` names the values' unit on the vertical axis."""
     title: str
     series: tuple[Series, ...]
     ticks: tuple[tuple[int, str], ...]
@@ -98,7 +99,11 @@ class Lines:
             at = y(tick * step)
             out.append(f'<line x1="{left}" y1="{at:.1f}" x2="{left + plot}" y2="{at:.1f}" class="grid"/>'
                        f'<text x="{left - 6}" y="{at + 4:.1f}" text-anchor="end">{tick * step:g}</text>')
+        shown = -math.inf
         for position, label in self.ticks:
+            if x(position) - shown < 2 * _FONT:  # too close to the label before it: left out
+                continue
+            shown = x(position)
             out.append(f'<line x1="{x(position):.1f}" y1="{bottom}" x2="{x(position):.1f}" y2="{bottom + 4}" class="axis"/>'
                        f'<text x="{x(position):.1f}" y="{bottom + 8}" class="small" text-anchor="end" '
                        f'transform="rotate(-35 {x(position):.1f} {bottom + 8})">{html_text(label)}</text>')

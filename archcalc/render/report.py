@@ -206,7 +206,7 @@ def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
 def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[str]:
     """A mermaid pie of each stage's share of `attr` (parameters when nothing has a cost), each
     labelled with its figure in K/M/G; the smallest stages (beyond SLICES, or under
-    SMALLEST_SLICE) share an "other" slice, so that no colour repeats and no slice vanishes."""
+    SMALLEST_SLICE, two or more) share an "other" slice, so that no colour repeats and no slice vanishes."""
     if not getattr(stats.totals, attr):
         title, attr = "parameters", "params"
     total = getattr(stats.totals, attr)
@@ -219,7 +219,7 @@ def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[st
         if len(kept) == SLICES:
             kept.pop()
         rest = slices[len(kept):]
-        kept.append((sum(value for value, _ in rest), f"other ({len(rest)} {'stage' if len(rest) == 1 else 'stages'})"))
+        kept.append(rest[0] if len(rest) == 1 else (sum(value for value, _ in rest), f"other ({len(rest)} stages)"))
     return ["```mermaid", mermaid_colours("pie", len(kept)), f"pie title {mermaid_text(stats.model)}: {title} by stage",
             *(f'    "{mermaid_text(f"{name} {human(value)}")}" : {value}' for value, name in kept), "```"]
 
