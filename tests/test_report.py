@@ -217,3 +217,10 @@ def test_a_report_over_parameters_and_sizes_draws_a_line_per_setting(cli):
     assert "\nblue: base_width=32; amber: base_width=64.\n" in text  # the legend mermaid does not draw
     at = [analyze("resnet18", input=f"3x{size}x{size}").totals.macs for size in (160, 224)]  # base width 64
     assert lines[1] == f"line [{at[0] / 1e9:.4g}, {at[1] / 1e9:.4g}]"
+
+
+def test_a_model_without_cost_or_parameters_has_no_empty_pie(cli, write_spec):
+    spec = write_spec("name: relus\ninput: [3, 8, 8]\nlayers:\n  - a: relu\n  - b: relu\n")
+    text = cli("report", spec).stdout
+    assert "## Where the cost goes\n\nNo stage has a cost or a parameter.\n\n## " in text
+    assert not charts(text, "pie")

@@ -122,7 +122,8 @@ def _model_sections(stats: ModelStats, several: bool, memory=False, roof=None) -
     peak = [] if memory is False else [f"## Inference memory{suffix}", "", *_memory(stats, memory), ""]
     return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr, roof)), "",
             f"## Where the cost goes{suffix}", "", _stage_bars(stats, stages, title, attr), "",
-            *_pie(stats, stages, title, attr), "", *_pie(stats, stages, "parameters", "params"), "",
+            *_pie(stats, stages, title, attr), *(_pie(stats, stages, "parameters", "params")
+                                                 if getattr(stats.totals, attr) else []),
             *(_time_chart(stats, stages, title, attr, roof, suffix) if roof else []), *peak,
             *_diagram(stats, stages, suffix),
             "<details>", f"<summary>All {len(stats.layers)} layers of {html_text(stats.model)}</summary>", "",
@@ -204,14 +205,15 @@ def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
 
 
 def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[str]:
-    """A mermaid pie of each stage's share of `attr` (parameters when nothing has a cost), each
-    labelled with its figure in K/M/G; the smallest stages (beyond SLICES, or under
-    SMALLEST_SLICE, two or more) share an "other" slice, so that no colour repeats and no slice vanishes."""
+    """A mermaid pie of each stage's share of `attr` (parameters when nothing has a cost), then a
+    blank line. Each slice is labelled with its figure in K/M/G; the smallest stages (beyond
+    SLICES, or under SMALLEST_SLICE; two or more) share an "other" slice, so that no colour
+    repeats and no slice vanishes."""
     if not getattr(stats.totals, attr):
         title, attr = "parameters", "params"
     total = getattr(stats.totals, attr)
     if not total:
-        return []
+        return ["No stage has a cost or a parameter.", ""]
     slices = sorted(((getattr(row.figures, attr), row.name) for row in stages if getattr(row.figures, attr)),
                     key=lambda pair: -pair[0])
     kept = [(value, name) for value, name in slices[:SLICES] if value >= SMALLEST_SLICE * total]
@@ -221,7 +223,7 @@ def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[st
         rest = slices[len(kept):]
         kept.append(rest[0] if len(rest) == 1 else (sum(value for value, _ in rest), f"other ({len(rest)} stages)"))
     return ["```mermaid", mermaid_colours("pie", len(kept)), f"pie title {mermaid_text(stats.model)}: {title} by stage",
-            *(f'    "{mermaid_text(f"{name} {human(value)}")}" : {value}' for value, name in kept), "```"]
+            *(f'    "{mermaid_text(f"{name} {human(value)}")}" : {value}' for value, name in kept), "```", ""]
 
 
 def _memory(stats: ModelStats, memory) -> list[str]:
