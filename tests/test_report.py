@@ -189,7 +189,7 @@ def test_validate_adds_the_cross_validation_and_stays_identical(cli):
     layers = len(analyze("lenet5").layers)
     section = first.stdout.split("## Cross-validation\n\n")[1]
     assert section.startswith(f"✓ lenet5: all {layers} layers and the totals agree")  # the verdict first
-    assert f"<details>\n<summary>Each of the {layers} layers</summary>\n\n| # | layer |" in section
+    assert f"<details>\n<summary>Each of the {layers} layers</summary>\n\n| # | layer | output |" in section  # no kind: narrower
     assert cli("report", "lenet5", "--validate").stdout == first.stdout
 
 

@@ -66,19 +66,20 @@ def verdict(v: Validation, escape: Callable[[str], str] = str) -> tuple[str, str
             "bold red")
 
 
-def layer_cells(index: int | str, row: LayerCheck, figures: list[str]) -> list[str]:
-    return [str(index), row.name, row.kind, *(check_cell(row.get(f)) for f in figures)]
+def layer_cells(index: int | str, row: LayerCheck, figures: list[str], kind: bool = True) -> list[str]:
+    return [str(index), row.name, *([row.kind] if kind else []), *(check_cell(row.get(f)) for f in figures)]
 
 
-def layers_table(v: Validation) -> Table:
-    """A line per layer and the totals as the footer; a line where torch measured otherwise in red."""
+def layers_table(v: Validation, narrow: bool = False) -> Table:
+    """A line per layer and the totals as the footer; a line where torch measured otherwise in red.
+    `narrow` (the report, whose layers table above names each kind): without the kind column."""
     figures = figures_of(v)
-    table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"),
+    table = Table([Column("#", ">"), Column("layer", "<"), *([] if narrow else [Column("kind", "<")]),
                    *(Column(COLUMN_TITLES[f], ">") for f in figures)])
     for index, row in enumerate(v.layers, start=1):
-        table.add(layer_cells(index, row, figures), "" if row.ok else "red")
+        table.add(layer_cells(index, row, figures, not narrow), "" if row.ok else "red")
     if v.total:
-        table.footer = Line(layer_cells("", v.total, figures), "bold" if v.total.ok else "red")
+        table.footer = Line(layer_cells("", v.total, figures, not narrow), "bold" if v.total.ok else "red")
     return table
 
 
@@ -204,7 +205,7 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
             out += [*found, *([""] if v.differences else [])]
         out += [f"**{top}**", "", legend, "", *(f"> note: {n}" for n in v.notes)]
         if v.layers and len(validations) == 1:
-            table = as_markdown(layers_table(v))
+            table = as_markdown(layers_table(v, narrow=folded))
             out += ["<details>", f"<summary>Each of the {len(v.layers)} layers</summary>", "", *table, "", "</details>", ""] \
                 if folded else [*table, ""]
         if v.memory:
