@@ -259,8 +259,8 @@ def test_report_escapes_the_names_in_markdown_html_and_mermaid(specs, cli):
     assert f"## Stages: {IN_HEADING}" in lines
     assert f"<summary>All 2 layers of {html.escape(NAME)}</summary>" in lines
     assert text.count("</details>") == 2  # ours, one per model
-    pies = [line for line in lines if line.startswith("pie showData title ")]
-    title = pies[0].removeprefix("pie showData title ").removesuffix(": MACs by stage")
+    pies = [line for line in lines if line.startswith("pie title ")]
+    title = pies[0].removeprefix("pie title ").removesuffix(": MACs by stage")
     assert re.fullmatch(r"[A-Za-z0-9 _.,()-]*(#\d+;[A-Za-z0-9 _.,()-]*)*", title)  # no character mermaid reads
     assert re.sub(r"#(\d+);", lambda m: chr(int(m[1])), title) == NAME
     assert structure(text) == structure(plain.stdout)
@@ -276,6 +276,52 @@ def test_table_markdown_escapes_the_model_and_file(specs, cli):
     assert evil.stdout.splitlines()[0] == f"**{ESCAPED} ({FILE_ESCAPED})**"
     assert structure(evil.stdout) == structure(plain.stdout)
     assert inline_texts(evil.stdout)[0] == f"{NAME} ({FILE})"
+
+
+class Elements(__import__("html.parser").parser.HTMLParser):
+    """The HTML elements of a page, opened, in order, and the text of each <title> (the page's and
+    the charts')."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.tags, self.titles, self.inside = [], [], False
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.inside = tag == "title"
+
+    def handle_endtag(self, tag):
+        self.inside = False
+
+    def handle_data(self, data):
+        if self.inside:
+            self.titles.append(data)
+
+
+def test_report_html_escapes_the_names_in_the_page_and_its_charts(specs, cli):
+    evil, plain = cli("report", FILE, "plain.yaml", "--format", "html"), cli("report", "other.yaml", "plain.yaml",
+                                                                              "--format", "html")
+    assert evil.exit_code == 0, evil.output
+    page, other = Elements(evil.stdout), Elements(plain.stdout)
+    assert page.tags == other.tags and "script" not in page.tags
+    assert page.titles[0] == f"archcalc report: {NAME}, plain"
+    assert f"{NAME}: MACs and parameters by stage" in page.titles
+    side_by_side = [title for title in page.titles if title.startswith(f"{NAME}: ") and "s" not in title[len(NAME):]]
+    assert len(side_by_side) == 3  # "NAME: 260", not a chart title (a word with an s) — its bars' parameters, MACs and peak, named by the model
+
+
+def test_table_latex_escapes_what_latex_reads(specs, cli):
+    """Every special character of LaTeX in a name prints as itself; the model and file are in
+    comments, one line each."""
+    from archcalc.render.markup import latex_text
+
+    assert latex_text("a_b 50% & #1 {x} $y$ ~^ <> \\ end") == (
+        r"a\_b 50\% \& \#1 \{x\} \$y\$ \textasciitilde{}\textasciicircum{} \textless{}\textgreater{} "
+        r"\textbackslash{} end")
+    lines = cli("table", FILE, "--format", "latex").stdout.splitlines()
+    assert lines[1] == f"% {NAME} ({FILE})"
+    assert all(line.startswith("%") or "`" not in line for line in lines)
 
 
 def test_validate_markdown_escapes_the_model_and_file(specs, cli):

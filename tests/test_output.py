@@ -20,7 +20,7 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
-@pytest.mark.parametrize("format", ["table", "json", "csv", "markdown"])
+@pytest.mark.parametrize("format", ["table", "json", "csv", "markdown", "latex"])
 def test_output_file_holds_what_would_be_printed(format, cli, tmp_path):
     target = tmp_path / f"lenet.{format}"
     printed = cli("table", "lenet5", "--format", format)
@@ -28,6 +28,27 @@ def test_output_file_holds_what_would_be_printed(format, cli, tmp_path):
     assert written.exit_code == 0 and written.stdout == ""
     assert target.read_text(encoding="utf-8") == printed.stdout
     assert leftovers(tmp_path) == []
+
+
+def test_table_latex_is_the_markdown_table_with_booktabs_rules(cli):
+    """The same Table as the markdown: a cell per column separated by ' & ', numbers right-aligned
+    ('r'), the headings and the totals between booktabs' rules, '%', '#' and '_' escaped."""
+    latex = cli("table", "resnet18", "--depth", "1", "--format", "latex").stdout.splitlines()
+    markdown = [line for line in cli("table", "resnet18", "--depth", "1", "--format", "markdown").stdout.splitlines()
+                if line.startswith("|")]
+    assert latex[0] == "% booktabs: \\usepackage{booktabs}" and latex[1] == "% resnet18 (specs/resnet.yaml)"
+    top = latex.index("\\toprule")
+    body = latex[top:latex.index("\\end{tabular}")]
+    assert latex[top - 1] == "\\begin{tabular}{rlllrrr}"  # #, layer, kind, output; params, MACs, share
+    assert body[0] == "\\toprule" and body[2] == "\\midrule" and body[-3] == "\\midrule" and body[-1] == "\\bottomrule"
+    cells = [line.removesuffix(" \\\\").split(" & ") for line in [body[1], *body[3:-3], body[-2]]]
+    expected = [[cell.strip() for cell in line.strip("|").split("|")] for line in [markdown[0], *markdown[2:]]]
+    assert len(cells) == len(expected) == 13  # the headings, 11 top-level blocks, the totals
+    for latex_cells, markdown_cells in zip(cells[:-1], expected):
+        assert [cell.replace("\\%", "%").replace("\\#", "#").replace("\\_", "_") for cell in latex_cells] == [
+            cell.replace("**", "") for cell in markdown_cells]
+    assert cells[9][2] == "adaptive\\_avgpool2d"
+    assert cells[-1][:6] == ["", "\\textbf{total}", "", "", "\\textbf{11,689,512}", "\\textbf{1,814,073,344}"]
 
 
 def test_validate_writes_its_json(cli, tmp_path):

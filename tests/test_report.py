@@ -40,10 +40,16 @@ def mermaid_blocks(text: str) -> list[str]:
     return [t.content for t in tokens if t.type == "fence" and t.info == "mermaid"]
 
 
+def charts(text: str, start: str) -> list[str]:
+    """The mermaid blocks whose diagram (after a %%{init}%% directive) starts with `start`."""
+    return [block for block in mermaid_blocks(text) if re.sub(r"^%%\{.*\}%%\n", "", block).startswith(start)]
+
+
 def test_a_single_model_report_has_the_library_figures(cli):
     text = cli("report", "resnet18").stdout
     stats = analyze("resnet18")
     header, summary, stages, _, layers = tables(text)
+    assert header[0] == ["model", "resnet18 (`specs/resnet.yaml`)"]  # no empty heading row
     assert dict(row for row in header[1:])["input"] == "3×224×224"
     assert dict(row for row in header[1:])["archcalc"] == __import__("archcalc").__version__
     figures = {row[0]: row[1] for row in summary[1:]}
@@ -65,13 +71,22 @@ def test_a_single_model_report_has_the_library_figures(cli):
                          grouped(layer.figures.params), grouped(layer.figures.macs)]
 
 
-def test_the_pie_chart_adds_up_to_the_total(cli):
+def test_the_pies_add_up_to_the_totals_in_distinct_colours_with_an_other_slice(cli):
+    """VGG-16 as torchvision builds it: 138,357,544 parameters, 102,764,544 of them in the first
+    linear layer (classifier.0, fc1 here). Its straight chain of blocks has no flowchart."""
     text = cli("report", "vgg16").stdout
-    (pie, _, diagram) = mermaid_blocks(text)
-    values = [int(v) for v in re.findall(r'^\s+"[^"]+" : (\d+)$', pie, re.M)]
-    assert pie.startswith("pie showData title vgg16: MACs by stage")
-    assert sum(values) == analyze("vgg16").totals.macs
-    assert diagram.startswith("flowchart TD\n")
+    macs, params = charts(text, "pie title ")
+    assert not charts(text, "flowchart") and "## Graph" not in text
+    for pie, title, total in ((macs, "MACs", analyze("vgg16").totals.macs), (params, "parameters", 138_357_544)):
+        init, heading, *slices = pie.splitlines()
+        assert heading == f"pie title vgg16: {title} by stage"
+        labels, values = zip(*((label, int(value)) for label, value in (re.fullmatch(r'    "([^"]+)" : (\d+)', line).groups()
+                                                                         for line in slices)))
+        assert sum(values) == total and labels[-1].startswith("other (")
+        assert all(value >= 0.01 * total for value in values[:-1])
+        colours = re.findall(r'"pie\d+": "(#[0-9a-f]{6})"', init)
+        assert len(colours) == len(set(colours)) == len(values) <= 12
+    assert '"fc1 103 M" : 102764544' in params
 
 
 def test_the_diagram_shows_merges_between_blocks(cli, write_spec):
@@ -84,7 +99,7 @@ def test_the_diagram_shows_merges_between_blocks(cli, write_spec):
           - right: {from: stem, layers: [{conv: {kind: conv2d, out: 8, kernel: 3, padding: 1}}]}
           - cat: {kind: concat, from: [left, right]}
     """)
-    (_, _, diagram) = mermaid_blocks(cli("report", spec).stdout)
+    (diagram,) = charts(cli("report", spec).stdout, "flowchart TD\n")
     edges = re.findall(r"^    (n_\w+) --> (n_\w+)$", diagram, re.M)
     assert edges == [("n_input", "n_stem"), ("n_stem", "n_left"), ("n_stem", "n_right"),
                      ("n_left", "n_cat"), ("n_right", "n_cat")]
@@ -109,7 +124,9 @@ def test_the_memory_section_has_memtrackers_peak_and_the_timeline_by_block(cli, 
     assert f"**{human_bytes(measured.total)}** while `{memory.peak_layer.name}` runs." in text
     if memory.peak_layer.transient:
         assert figures[f"of them `{memory.peak_layer.name}`'s temporaries"] == grouped(memory.peak_layer.transient)
-    chart = mermaid_blocks(text)[1]
+    (chart,) = charts(text, "xychart-beta")
+    assert chart.startswith('%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#3b82f6, #d97706"}}}}%%')
+    assert "Blue bars: the most alive while the block runs; amber line: alive after it" in text
     blocks = list(dict.fromkeys(layer.name.split(".")[0] for layer in memory.layers))
     unit = 2**20 if max(layer.during for layer in memory.layers) >= 2**20 else 2**10
     assert re.search(r'x-axis "block" \[(.*)\]', chart)[1] == ", ".join(f'"{name}"' for name in blocks)
@@ -124,11 +141,11 @@ def test_the_memory_section_has_memtrackers_peak_and_the_timeline_by_block(cli, 
 def test_a_long_flat_model_shares_bars_and_int8_has_no_memory(cli, write_spec):
     spec = write_spec("name: flat\ninput: [3, 8, 8]\nlayers:\n" + "".join(
         f"  - c{i}: {{kind: conv2d, out: 4, kernel: 3, padding: 1}}\n" for i in range(100)))
-    chart = mermaid_blocks(cli("report", spec).stdout)[1]
+    (chart,) = charts(cli("report", spec).stdout, "xychart-beta")
     labels = re.search(r'x-axis "block" \[(.*)\]', chart)[1].split(", ")
     assert len(labels) == 34 and labels[0] == '"c0-c2"' and labels[-1] == '"c99"'
     int8 = cli("report", "lenet5", "--dtype", "int8").stdout
-    assert "## Inference memory\n\nNot modelled in int8" in int8 and len(mermaid_blocks(int8)) == 2
+    assert "## Inference memory\n\nNot modelled in int8" in int8 and not charts(int8, "xychart-beta")
 
 
 def test_several_models_side_by_side_with_ratios_to_the_first(cli):
@@ -170,7 +187,9 @@ def test_validate_adds_the_cross_validation_and_stays_identical(cli):
     assert first.exit_code == 0, first.output
     assert "## Cross-validation" in first.stdout
     layers = len(analyze("lenet5").layers)
-    assert f"✓ lenet5: all {layers} layers and the totals agree" in first.stdout.split("## Cross-validation")[1]
+    section = first.stdout.split("## Cross-validation\n\n")[1]
+    assert section.startswith(f"✓ lenet5: all {layers} layers and the totals agree")  # the verdict first
+    assert f"<details>\n<summary>Each of the {layers} layers</summary>\n\n| # | layer | output |" in section  # no kind: narrower
     assert cli("report", "lenet5", "--validate").stdout == first.stdout
 
 
@@ -195,5 +214,13 @@ def test_a_report_over_parameters_and_sizes_draws_a_line_per_setting(cli):
     (chart,) = mermaid_blocks(text.split("## Cost against the parameters", 1)[1].split("\n## ", 1)[0])
     lines = [line.strip() for line in chart.splitlines() if line.strip().startswith("line [")]
     assert len(lines) == 2 and '"160", "224"' in chart
+    assert "\nblue: base_width=32; amber: base_width=64.\n" in text  # the legend mermaid does not draw
     at = [analyze("resnet18", input=f"3x{size}x{size}").totals.macs for size in (160, 224)]  # base width 64
     assert lines[1] == f"line [{at[0] / 1e9:.4g}, {at[1] / 1e9:.4g}]"
+
+
+def test_a_model_without_cost_or_parameters_has_no_empty_pie(cli, write_spec):
+    spec = write_spec("name: relus\ninput: [3, 8, 8]\nlayers:\n  - a: relu\n  - b: relu\n")
+    text = cli("report", spec).stdout
+    assert "## Where the cost goes\n\nNo stage has a cost or a parameter.\n\n## " in text
+    assert not charts(text, "pie")

@@ -597,8 +597,8 @@ def test_report_charts_cost_against_resolution(cli):
     result = cli("report", "resnet18", "vgg11", "--sweep", "16:256:48,225")
     assert result.exit_code == 0, result.output
     section = result.stdout.split("## Cost against resolution", 1)[1].split("\n## ", 1)[0]
-    chart = section.split("```mermaid\n", 1)[1].split("```", 1)[0].splitlines()
-    assert chart[0] == "xychart-beta"
+    init, *chart = section.split("```mermaid\n", 1)[1].split("```", 1)[0].splitlines()
+    assert init.startswith("%%{init: ") and chart[0] == "xychart-beta"
     labels = re.findall(r'"(\d+)"', chart[2].split("[", 1)[1])
     lines = [[float(v) for v in line.split("[", 1)[1].rstrip("]").split(", ")] for line in chart if "line [" in line]
     assert labels == ["64", "112", "160", "208", "256", "225"]  # 16 is too small for VGG's five pools

@@ -1,4 +1,4 @@
-"""User text (model, variant, layer, block and file names, notes) in markdown, HTML and mermaid:
+"""User text (model, variant, layer, block and file names, notes) in markdown, HTML, mermaid and LaTeX:
 escaped so that it shows as written and never starts structure (a fence, a heading, a tag, a
 table cell). The escapes leave letters, digits, spaces, '.', ',', '-', '×' and a '_' between two
 letters or digits as they are, so ordinary names are written byte for byte as before."""
@@ -69,3 +69,17 @@ def mermaid_text(text: str) -> str:
     """Text inside a mermaid diagram (a title, a quoted label): every character but letters,
     digits, spaces and `_.,()×-` as mermaid's entity code `#NN;`, so none ends a label or a line."""
     return "".join(c if _MERMAID_PLAIN.fullmatch(c) else f"#{ord(c)};" for c in one_line(text))
+
+
+class Latex(str):
+    """Text that is LaTeX already (`\\textbf{…}` around escaped text): `as_latex` writes it as it is."""
+
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+          "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+_LATEX_SPECIAL = re.compile("|".join(map(re.escape, _LATEX)))
+
+
+def latex_text(text: str) -> str:
+    """Text in a LaTeX document: each of `\\ & % $ # _ { } ~ ^ < >` written so that it prints as itself."""
+    return _LATEX_SPECIAL.sub(lambda match: _LATEX[match.group()], one_line(text))

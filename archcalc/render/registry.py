@@ -19,6 +19,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
         "json": ("archcalc.render.records:to_json", ("stats", "rows", "depth", "roof", "train")),
         "csv": ("archcalc.render.records:to_csv", ("stats", "rows", "roof", "depth", "train")),
         "markdown": ("archcalc.render.text:markdown", ("stats", "rows", "rf", "roof", "depth", "train")),
+        "latex": ("archcalc.render.text:latex", ("stats", "rows", "rf", "roof", "depth", "train")),
     },
     "models": {  # archcalc list: every bundled model's totals
         "table": ("archcalc.render.text:models_table", ("models",)),
@@ -46,6 +47,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
     },
     "report": {
         "markdown": ("archcalc.render.report:report", ("models", "validations", "stamp", "sweeps", "memories", "roofs")),
+        "html": ("archcalc.render.report:html", ("models", "validations", "stamp", "sweeps", "memories", "roofs")),
     },
     "sweep": {
         "table": ("archcalc.render.sweep:sweep_table", ("result",)),

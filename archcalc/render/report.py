@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
+from archcalc.render.charts import Bars, Lines, Series, colour_legend, mermaid_colours
 from archcalc.render.markup import Markdown, code_span, heading_text, html_text, markdown_text, mermaid_text
 from archcalc.render.numbers import grouped, human, intensity_text, percent, seconds_text, shape_text
 from archcalc.render.table import Column, Table, as_markdown
@@ -22,16 +23,40 @@ LARGEST = 3
 """How many of the costliest layers the summary names."""
 MEMORY_BARS = 40
 """The most bars the memory chart draws: consecutive top-level blocks beyond it share a bar."""
+SLICES = 12
+"""The most slices a pie has (one colour each): the smallest stages beyond it share an "other" slice."""
+SMALLEST_SLICE = 0.01
+"""A stage under this share of the whole goes into the pie's "other" slice too: it would not show."""
 
 
 def report(models: list[ModelStats], validations: list | None = None, stamp: str | None = None,
            sweeps: list | None = None, memories: list | None = None, roofs: list | None = None) -> str:
-    """The whole report; `validations` (one per model) adds the cross-validation section,
-    `sweeps` (one per model, archcalc.sweep) the cost against resolution, `memories` (one per
-    model, archcalc.memory; None for a dtype memory is not modelled in) the inference peak, `roofs`
-    (one archcalc.roofline.Roofline per model) the predicted time on a device profile."""
+    """The whole report in markdown; `validations` (one per model) adds the cross-validation
+    section, `sweeps` (one per model, archcalc.sweep) the cost against resolution, `memories`
+    (one per model, archcalc.memory; None for a dtype memory is not modelled in) the inference
+    peak, `roofs` (one archcalc.roofline.Roofline per model) the predicted time on a device profile."""
+    parts = _parts(models, validations, stamp, sweeps, memories, roofs)
+    lines = [part for before, part in zip([None, *parts], parts)  # a chart and the blank line after it left out
+             if isinstance(part, str) and (part or isinstance(before, str))]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def html(models: list[ModelStats], validations: list | None = None, stamp: str | None = None,
+         sweeps: list | None = None, memories: list | None = None, roofs: list | None = None) -> str:
+    """The same report as one self-contained HTML page, its charts drawn as inline SVG."""
+    from archcalc.render.html import document
+
+    title = f"archcalc report: {', '.join(m.model for m in models)}"
+    return document(title, _parts(models, validations, stamp, sweeps, memories, roofs))
+
+
+def _parts(models: list[ModelStats], validations: list | None, stamp: str | None, sweeps: list | None,
+           memories: list | None, roofs: list | None) -> list:
+    """The report as markdown lines with charts (archcalc.render.charts) among them."""
     out = [f"# archcalc report: {', '.join(heading_text(m.model) for m in models)}", "", *_header(models, stamp, roofs),
            "", "## Summary", "", *_summary(models, roofs), ""]
+    if len(models) > 1:
+        out += [_side_by_side(models, memories), ""]
     if sweeps:
         out += _parameters(sweeps) if sweeps[0].parameters else _resolution(sweeps)
     for index, stats in enumerate(models):
@@ -40,8 +65,8 @@ def report(models: list[ModelStats], validations: list | None = None, stamp: str
     if validations:
         from archcalc.render.validation import markdown
 
-        out += ["## Cross-validation", "", markdown(validations).rstrip("\n"), ""]
-    return "\n".join(out).rstrip("\n") + "\n"
+        out += ["## Cross-validation", "", markdown(validations, folded=True).rstrip("\n"), ""]
+    return out
 
 
 def _header(models: list[ModelStats], stamp: str | None, roofs: list | None = None) -> list[str]:
@@ -59,8 +84,9 @@ def _header(models: list[ModelStats], stamp: str | None, roofs: list | None = No
         rows.insert(-1, ("device profile", about))
     if stamp:
         rows.append(("generated", stamp))
-    table = Table([Column("", "<"), Column("", "<")], compact=True)
-    for name, value in rows:
+    (name, value), *rest = rows  # the first row is the headings: a table without an empty heading row
+    table = Table([Column(name, "<"), Column(value, "<")], compact=True)
+    for name, value in rest:
         table.add([name, value])
     return as_markdown(table)
 
@@ -95,11 +121,39 @@ def _model_sections(stats: ModelStats, several: bool, memory=False, roof=None) -
     stages = stats.rows(depth=1)
     peak = [] if memory is False else [f"## Inference memory{suffix}", "", *_memory(stats, memory), ""]
     return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr, roof)), "",
-            f"## Where the cost goes{suffix}", "", *_pie(stats, stages, title, attr), "",
+            f"## Where the cost goes{suffix}", "", _stage_bars(stats, stages, title, attr), "",
+            *_pie(stats, stages, title, attr), *(_pie(stats, stages, "parameters", "params")
+                                                 if getattr(stats.totals, attr) else []),
             *(_time_chart(stats, stages, title, attr, roof, suffix) if roof else []), *peak,
-            f"## Graph{suffix}", "", *_diagram(stats, stages), "",
+            *_diagram(stats, stages, suffix),
             "<details>", f"<summary>All {len(stats.layers)} layers of {html_text(stats.model)}</summary>", "",
             *as_markdown(_layers_table(stats, title, attr)), "", "</details>", ""]
+
+
+def _stage_bars(stats: ModelStats, stages: list[Row], title: str, attr: str) -> Bars:
+    """Each stage's share of the model's cost and of its parameters, the figures beside the bars."""
+    series = [Series(name, tuple(getattr(row.figures, key) / total if total else 0.0 for row in stages),
+                     tuple(human(getattr(row.figures, key)) for row in stages))
+              for name, key, total in ((title, attr, getattr(stats.totals, attr)),
+                                       ("parameters", "params", stats.totals.params))]
+    return Bars(f"{stats.model}: {title} and parameters by stage", tuple(_label(row) for row in stages),
+                tuple(series), "share of the model")
+
+
+def _side_by_side(models: list[ModelStats], memories: list | None) -> Bars:
+    """The models' parameters, cost and activations, each as a share of the largest model's."""
+    title, attr = count_column(models[0])
+    figures = [("parameters", lambda m, _: m.totals.params, human), (title, lambda m, _: getattr(m.totals, attr), human)]
+    if memories and all(memories):
+        figures.append(("inference peak", lambda _, memory: memory.peak, human_bytes))
+    else:
+        figures.append(("activation memory", lambda m, _: m.totals.activation_bytes, human_bytes))
+    pairs = list(zip(models, memories or [None] * len(models)))
+    largest = [max(value(*pair) for pair in pairs) or 1 for _, value, _ in figures]
+    series = [Series(stats.model, tuple(value(stats, memory) / most for (_, value, _), most in zip(figures, largest)),
+                     tuple(shown(value(stats, memory)) for _, value, shown in figures)) for stats, memory in pairs]
+    return Bars("The models side by side", tuple(name for name, _, _ in figures), tuple(series),
+                "share of the largest model's")
 
 
 def _stages_table(stages: list[Row], title: str, attr: str, roof=None) -> Table:
@@ -128,10 +182,17 @@ def _time_chart(stats: ModelStats, stages: list[Row], title: str, attr: str, roo
     labels = ", ".join(f'"{mermaid_text(row.name)}"' for row in stages)
     time = ", ".join(f"{100 * shares[row.name].time / roof.total:.1f}" if roof.total else "0" for row in stages)
     cost = ", ".join(f"{100 * getattr(row.figures, attr) / total_cost:.1f}" if total_cost else "0" for row in stages)
-    return [f"## Predicted time beside {title}{suffix}", "",
+    bars = Bars(f"{stats.model}: predicted time and {title} by stage", tuple(_label(row) for row in stages),
+                (Series("predicted time", tuple(shares[row.name].time / roof.total if roof.total else 0.0
+                                                for row in stages),
+                        tuple(seconds_text(shares[row.name].time) for row in stages)),
+                 Series(title, tuple(getattr(row.figures, attr) / total_cost if total_cost else 0.0 for row in stages),
+                        tuple(human(getattr(row.figures, attr)) for row in stages))), "share of the model")
+    return [f"## Predicted time beside {title}{suffix}", "", bars, "",
             (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {seconds_text(roof.total)} in all. "
-             f"Bars: each stage's share of the predicted time; line: its share of the {title} (percent)."), "",
-            "```mermaid", "xychart-beta", f'    title "{mermaid_text(stats.model)}: predicted time and {title} by stage"',
+             f"Blue bars: each stage's share of the predicted time; amber line: its share of the {title} (percent)."), "",
+            "```mermaid", mermaid_colours("xychart", 2), "xychart-beta",
+            f'    title "{mermaid_text(stats.model)}: predicted time and {title} by stage"',
             f"    x-axis [{labels}]", '    y-axis "% of the model"', f"    bar [{time}]", f"    line [{cost}]",
             "```", ""]
 
@@ -144,12 +205,25 @@ def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
 
 
 def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[str]:
-    """A mermaid pie of each stage's share of the cost (parameters when nothing has a cost)."""
+    """A mermaid pie of each stage's share of `attr` (parameters when nothing has a cost), then a
+    blank line. Each slice is labelled with its figure in K/M/G; the smallest stages (beyond
+    SLICES, or under SMALLEST_SLICE; two or more) share an "other" slice, so that no colour
+    repeats and no slice vanishes."""
     if not getattr(stats.totals, attr):
         title, attr = "parameters", "params"
-    slices = [(row.name, getattr(row.figures, attr)) for row in stages if getattr(row.figures, attr)]
-    return ["```mermaid", f"pie showData title {mermaid_text(stats.model)}: {title} by stage",
-            *(f'    "{mermaid_text(name)}" : {value}' for name, value in slices), "```"]
+    total = getattr(stats.totals, attr)
+    if not total:
+        return ["No stage has a cost or a parameter.", ""]
+    slices = sorted(((getattr(row.figures, attr), row.name) for row in stages if getattr(row.figures, attr)),
+                    key=lambda pair: -pair[0])
+    kept = [(value, name) for value, name in slices[:SLICES] if value >= SMALLEST_SLICE * total]
+    if len(kept) < len(slices):
+        if len(kept) == SLICES:
+            kept.pop()
+        rest = slices[len(kept):]
+        kept.append(rest[0] if len(rest) == 1 else (sum(value for value, _ in rest), f"other ({len(rest)} stages)"))
+    return ["```mermaid", mermaid_colours("pie", len(kept)), f"pie title {mermaid_text(stats.model)}: {title} by stage",
+            *(f'    "{mermaid_text(f"{name} {human(value)}")}" : {value}' for value, name in kept), "```", ""]
 
 
 def _memory(stats: ModelStats, memory) -> list[str]:
@@ -175,11 +249,19 @@ def _memory(stats: ModelStats, memory) -> list[str]:
     names = ", ".join(f'"{mermaid_text(name)}"' for name in blocks)
     during = ", ".join(f"{max(each.during for each in layers) / size:.4g}" for layers in blocks.values())
     after = ", ".join(f"{layers[-1].after / size:.4g}" for layers in blocks.values())
+    starts = {name: layers[0] for name, layers in blocks.items()}
+    index = {id(each): position for position, each in enumerate(memory.layers)}
+    every = -(-len(starts) // 24)
+    line = Lines(f"{stats.model}: {unit} of activations alive along the network",
+                 (Series("while the layer runs", tuple(each.during / size for each in memory.layers)),
+                  Series("after it", tuple(each.after / size for each in memory.layers))),
+                 tuple((index[id(first)], name) for name, first in list(starts.items())[::every]),
+                 "layer (each top-level block named at its first)", unit)
     return [f"{context}: **{human_bytes(memory.peak)}** while {code_span(layer.name, table=False)} runs.", "",
-            *as_markdown(table), "", "```mermaid", "xychart-beta",
+            *as_markdown(table), "", line, "", "```mermaid", mermaid_colours("xychart", 2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: {unit} of activations alive, by top-level block"',
             f'    x-axis "block" [{names}]', f'    y-axis "{unit}"', f"    bar [{during}]", f"    line [{after}]",
-            "```", "", "Bars: the most alive while the block runs; line: alive after it (its last layer)."]
+            "```", "", "Blue bars: the most alive while the block runs; amber line: alive after it (its last layer)."]
 
 
 def _memory_blocks(layers: list) -> dict[str, list]:
@@ -196,14 +278,19 @@ def _memory_blocks(layers: list) -> dict[str, list]:
             for group in groups}
 
 
-def _diagram(stats: ModelStats, stages: list[Row]) -> list[str]:
-    """A mermaid flowchart of the top-level blocks, with the edges between them."""
-    out = ["```mermaid", "flowchart TD",
+def _diagram(stats: ModelStats, stages: list[Row], suffix: str) -> list[str]:
+    """A mermaid flowchart of the top-level blocks with the edges between them, where it shows
+    structure: a branch or a merge (a straight chain of blocks is the stages table already)."""
+    edges = stats.block_edges()
+    chain = list(zip([INPUT, *(row.name for row in stages)], [row.name for row in stages]))
+    if edges == chain[:len(edges)]:
+        return []
+    out = [f"## Graph{suffix}", "", "```mermaid", "flowchart TD",
            f'    {_node_id(INPUT)}(["input {shape_text(stats.input_shape)}"])']
     out += [f'    {_node_id(row.name)}["{mermaid_text(_label(row))}<br/>{mermaid_text(row.kind)} · '
             f'{shape_text(row.shape)}"]' for row in stages]
-    out += [f"    {_node_id(a)} --> {_node_id(b)}" for a, b in stats.block_edges()]
-    return [*out, "```"]
+    out += [f"    {_node_id(a)} --> {_node_id(b)}" for a, b in edges]
+    return [*out, "```", ""]
 
 
 def _largest(stats: ModelStats) -> Markdown:
@@ -221,15 +308,20 @@ def _resolution(sweeps: list) -> list[str]:
     out += [f"- {markdown_text(s.formulas.model)}: {title} = {grouped(getattr(s.formulas.totals, attr))}, valid for "
             f"{'; '.join(s.formulas.formulas.constraint_lines()) or 'every size'}" for s in sweeps]
     if valid:
-        out += ["", "```mermaid", "xychart-beta", f'    title "G{title} against input size"',
+        out += ["", Lines(f"G{title} against input size",
+                          tuple(Series(s.formulas.model, tuple(getattr(row[i].totals, attr) / 1e9 for row in valid))
+                                for i, s in enumerate(sweeps)),
+                          tuple((i, _size_label(row[0]).strip('"')) for i, row in enumerate(valid)), "input size",
+                          f"G{title}", filled=False)]
+        out += ["", "```mermaid", mermaid_colours("xychart", len(sweeps)), "xychart-beta",
+                f'    title "G{title} against input size"',
                 f'    x-axis "input size" [{", ".join(_size_label(row[0]) for row in valid)}]',
                 f'    y-axis "G{title}"']
         for index, sweep in enumerate(sweeps):
             values = ", ".join(f"{getattr(row[index].totals, attr) / 1e9:.4g}" for row in valid)
             out.append(f"    line [{values}]")
         out.append("```")
-        if len(sweeps) > 1:
-            out += ["", "Lines in the order of the table's columns."]
+        out += ["", f"{colour_legend([markdown_text(s.formulas.model) for s in sweeps])}."]
     table = Table([Column("input", "<"), *(Column(f"{s.formulas.model} {title}", ">") for s in sweeps)])
     for row in points:
         table.add([", ".join(dict.fromkeys(shape_text(p.spatial) for p in row)),
@@ -262,12 +354,13 @@ def _parameters(sweeps: list) -> list[str]:
             labels = [f'"{mermaid_text(names[settings.index(setting)])}"' for setting in valid]
             axis = "setting"
         if lines:
-            out += ["```mermaid", "xychart-beta", f'    title "G{title} against the {axis}"',
+            out += ["```mermaid", mermaid_colours("xychart", len(lines)), "xychart-beta",
+                    f'    title "G{title} against the {axis}"',
                     f'    x-axis "{axis}" [{", ".join(labels)}]', f'    y-axis "G{title}"',
                     *(f"    {'line' if len(sizes) > 1 else 'bar'} [{', '.join(f'{getattr(t, attr) / 1e9:.4g}' for t in line)}]"
                       for line in lines), "```", ""]
             if len(sizes) > 1:
-                out += ["Lines in the order of the table's settings.", ""]
+                out += [f"{colour_legend([markdown_text(names[settings.index(setting)]) for setting in settings])}.", ""]
         table = Table([*(Column(markdown_text(name), ">") for name in sweep.parameters), Column("input", "<"),
                        Column("params", ">"), Column(title, ">"), Column("", "<")])
         for point in sweep.points:

@@ -1,5 +1,5 @@
 """One table model for every renderer: a `Table` is built once, then written as aligned text
-(styled lines for the terminal), GitHub markdown or CSV."""
+(styled lines for the terminal), GitHub markdown, CSV or LaTeX (booktabs)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from itertools import repeat
 from typing import NamedTuple
 
 from archcalc.render import terminal
-from archcalc.render.markup import Markdown, is_plain, markdown_text
+from archcalc.render.markup import Latex, Markdown, is_plain, latex_text, markdown_text
 
 StyledLines = list[tuple[str, str]]
 """Lines of text, each with a rich style name ('' for none): what the CLI prints."""
@@ -108,6 +108,19 @@ def as_markdown(table: Table) -> list[str]:
 
 def _markdown_cell(text: str) -> str:
     return text if isinstance(text, Markdown) else markdown_text(text)
+
+
+def as_latex(table: Table) -> list[str]:
+    """A LaTeX `tabular` with booktabs' rules: headings, `\\midrule`, the rows, the footer below
+    another `\\midrule`; a column right-aligned ('>') is `r`, any other `l`. Each heading and cell is
+    escaped with `latex_text` unless it is `Latex`."""
+    def line(cells: list[str]) -> str:
+        return " & ".join(cell if isinstance(cell, Latex) else latex_text(cell) for cell in cells) + r" \\"
+
+    spec = "".join("r" if column.align == ">" else "l" for column in table.columns)
+    return [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", line([column.heading for column in table.columns]),
+            r"\midrule", *(line(row.cells) for row in table.rows),
+            *([r"\midrule", line(table.footer.cells)] if table.footer else []), r"\bottomrule", r"\end{tabular}"]
 
 
 def as_csv(table: Table) -> str:

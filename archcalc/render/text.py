@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.render import terminal
-from archcalc.render.markup import Markdown, markdown_text
+from archcalc.render.markup import Latex, Markdown, latex_text, markdown_text, one_line
 from archcalc.render.numbers import (
     each_once,
     field_texts,
@@ -20,7 +20,7 @@ from archcalc.render.numbers import (
     shape_text,
 )
 from archcalc.render.styles import RESULT, cost_styles
-from archcalc.render.table import Column, Line, StyledLines, Table, as_markdown, as_text
+from archcalc.render.table import Column, Line, StyledLines, Table, as_latex, as_markdown, as_text
 from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats, Row
 
@@ -221,6 +221,17 @@ def markdown(stats: ModelStats, rows: list[Row], rf: bool = False, roof: Rooflin
     else:
         lines += ["", *(f"- {line}" for line in formula_lines(stats, train)), "", *note]
     return "\n".join(lines)
+
+
+def latex(stats: ModelStats, rows: list[Row], rf: bool = False, roof: Roofline | None = None,
+          depth: int | None = None, train: Training | None = None) -> str:
+    """The table as a LaTeX `tabular` (booktabs) for a paper's appendix, the model, input and
+    convention above it and the totals below it as comments."""
+    table = build_layer_table(stats, rows, rf, bold=lambda text: Latex(rf"\textbf{{{latex_text(text)}}}"), roof=roof,
+                              depth=depth, train=train)
+    notes = [*header_lines(stats), *summary_line(stats, train).splitlines(), *([roof_line(roof)] if roof else [])]
+    return "\n".join(["% booktabs: \\usepackage{booktabs}", *(f"% {one_line(note)}" for note in notes[:2]),
+                      *as_latex(table), *(f"% {one_line(note)}" for note in notes[2:])]) + "\n"
 
 
 def build_models_table(models: list[ModelStats]) -> Table:

@@ -67,19 +67,20 @@ def verdict(v: Validation, escape: Callable[[str], str] = str) -> tuple[str, str
             FAILED_VERDICT)
 
 
-def layer_cells(index: int | str, row: LayerCheck, figures: list[str]) -> list[str]:
-    return [str(index), row.name, row.kind, *(check_cell(row.get(f)) for f in figures)]
+def layer_cells(index: int | str, row: LayerCheck, figures: list[str], kind: bool = True) -> list[str]:
+    return [str(index), row.name, *([row.kind] if kind else []), *(check_cell(row.get(f)) for f in figures)]
 
 
-def layers_table(v: Validation) -> Table:
-    """A line per layer and the totals as the footer; a line where torch measured otherwise in red."""
+def layers_table(v: Validation, narrow: bool = False) -> Table:
+    """A line per layer and the totals as the footer; a line where torch measured otherwise in red.
+    `narrow` (the report, whose layers table above names each kind): without the kind column."""
     figures = figures_of(v)
-    table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"),
+    table = Table([Column("#", ">"), Column("layer", "<"), *([] if narrow else [Column("kind", "<")]),
                    *(Column(COLUMN_TITLES[f], ">") for f in figures)])
     for index, row in enumerate(v.layers, start=1):
-        table.add(layer_cells(index, row, figures), "" if row.ok else FAILED)
+        table.add(layer_cells(index, row, figures, not narrow), "" if row.ok else FAILED)
     if v.total:
-        table.footer = Line(layer_cells("", v.total, figures), "bold" if v.total.ok else FAILED)
+        table.footer = Line(layer_cells("", v.total, figures, not narrow), "bold" if v.total.ok else FAILED)
     return table
 
 
@@ -192,21 +193,28 @@ def _difference_lines(v: Validation) -> StyledLines:
     return [(f"  {row.name}: {figure_name(c.figure)} {check_cell(c)}", FAILED) for row, c in v.differences]
 
 
-def markdown(validations: list[Validation]) -> str:
-    """GitHub-flavoured markdown: a table per model (or one summary line per model), verdicts."""
+def markdown(validations: list[Validation], folded: bool = False) -> str:
+    """GitHub-flavoured markdown: a table per model (or one summary line per model), verdicts.
+    `folded` (the report): each verdict first, the table of layers in a <details> block."""
     out: list[str] = []
     for v in validations:
         top, legend = header(v, markdown_text)
+        found = [verdict(v, markdown_text)[0], "",
+                 *(f"- {code_span(row.name, table=False)}: {figure_name(c.figure)} {check_cell(c)}"
+                   for row, c in v.differences)]
+        if folded:
+            out += [*found, *([""] if v.differences else [])]
         out += [f"**{top}**", "", legend, "", *(f"> note: {n}" for n in v.notes)]
         if v.layers and len(validations) == 1:
-            out += [*as_markdown(layers_table(v)), ""]
+            table = as_markdown(layers_table(v, narrow=folded))
+            out += ["<details>", f"<summary>Each of the {len(v.layers)} layers</summary>", "", *table, "", "</details>", ""] \
+                if folded else [*table, ""]
         if v.memory:
             out += [markdown_text(memory_line(v.memory)), ""]
         if v.training:
             out += [markdown_text(training_line(v.training)), ""]
-        out += [verdict(v, markdown_text)[0], ""]
-        out += [f"- {code_span(row.name, table=False)}: {figure_name(c.figure)} {check_cell(c)}"
-                for row, c in v.differences]
+        if not folded:
+            out += found
         if v.latency:
             out += [latency_title(v.latency), ""]
             if v.latency.rank_correlation is not None:

@@ -1,0 +1,159 @@
+"""Charts as data, drawn as inline SVG by archcalc (no script, no network): `Bars` (a group of
+horizontal bars per label, one per series, with the figure written beside each) and `Lines`
+(series along an axis of positions, the first one filled). The text is `currentColor` and
+the series colours read on a light and a dark page alike; a legend names the series. The same
+input gives the same bytes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from archcalc.render.markup import html_text
+
+PALETTE = ("#3b82f6", "#d97706", "#059669", "#ef4444", "#8b5cf6", "#ec4899", "#0891b2", "#4d7c0f",
+           "#c2410c", "#6366f1", "#c026d3", "#78716c")
+"""Twelve hues (Tailwind's), each at least 3:1 in contrast (WCAG 2.1's for graphics) both with a
+white page and with a near-black one (#0d1117), so the same colours read on either."""
+COLOUR_NAMES = ("blue", "amber", "green", "red", "violet", "pink", "cyan", "olive", "rust", "indigo", "magenta", "grey")
+"""What a legend in words (under a mermaid chart) calls each colour of PALETTE."""
+WIDTH = 760
+"""Every chart's width in pixels; its height follows from what it holds."""
+_FONT = 12
+_CHAR = 6.8
+"""An estimate of a character's width at _FONT pixels, to leave room for the labels."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """A named row of values, one per label (Bars) or position (Lines); `texts`: each value as
+    written beside its bar (Bars)."""
+    name: str
+    values: tuple[float, ...]
+    texts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bars:
+    """Horizontal bars: one group per label, one bar per series, lengths in proportion to the
+    values (shares, 0 to 1, of what `axis` names)."""
+    title: str
+    labels: tuple[str, ...]
+    series: tuple[Series, ...]
+    axis: str
+
+    def svg(self) -> str:
+        left = min(260, 12 + _CHAR * max(map(len, self.labels), default=0))
+        top, bar, gap = 56, 14, 10
+        group = bar * len(self.series) + gap
+        plot = WIDTH - left - 80
+        height = top + group * len(self.labels) + 36
+        most = max((v for s in self.series for v in s.values), default=0) or 1
+        step = _step(most * 100) / 100
+        end = step * math.ceil(most / step - 1e-9)
+        scale = plot / end
+        out = _start(self.title, height, self.series)
+        for tick in range(round(end / step) + 1):
+            x = left + tick * step * scale
+            out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 32}" class="grid"/>'
+                       f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle">{tick * step:.0%}</text>')
+        out.append(f'<text x="{left + plot / 2:.1f}" y="{height - 4}" text-anchor="middle">{html_text(self.axis)}</text>')
+        for row, label in enumerate(self.labels):
+            y = top + row * group
+            out.append(f'<text x="{left - 8}" y="{y + group / 2 - 1:.1f}" text-anchor="end">{html_text(label)}</text>')
+            for index, series in enumerate(self.series):
+                length = series.values[row] * scale
+                at = y + index * bar
+                out.append(f'<rect x="{left}" y="{at}" width="{length:.1f}" height="{bar - 2}" '
+                           f'fill="{PALETTE[index % len(PALETTE)]}"><title>{html_text(series.name)}: '
+                           f'{html_text(series.texts[row])}</title></rect>'
+                           f'<text x="{left + length + 4:.1f}" y="{at + bar - 4}" class="small">'
+                           f'{html_text(series.texts[row])}</text>')
+        return "".join([*out, "</svg>"])
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Series along positions 0, 1, …, the first filled below its line when `filled`; `ticks`
+    (position, label) name some positions (one closer than two characters' height to the one
+    before it is left out); `unit` names the values' unit on the vertical axis."""
+    title: str
+    series: tuple[Series, ...]
+    ticks: tuple[tuple[int, str], ...]
+    axis: str
+    unit: str
+    filled: bool = True
+
+    def svg(self) -> str:
+        left, top, height = 84, 56, 330
+        bottom = height - 64
+        plot = WIDTH - left - 24
+        count = max(len(s.values) for s in self.series)
+        most = max((v for s in self.series for v in s.values), default=0) or 1
+        step = _step(most)
+        end = step * math.ceil(most / step)
+        x = (lambda i: left + plot * i / (count - 1)) if count > 1 else (lambda i: left + plot / 2)
+        y = lambda v: bottom - (bottom - top) * v / end
+        out = _start(self.title, height, self.series)
+        for tick in range(round(end / step) + 1):
+            at = y(tick * step)
+            out.append(f'<line x1="{left}" y1="{at:.1f}" x2="{left + plot}" y2="{at:.1f}" class="grid"/>'
+                       f'<text x="{left - 6}" y="{at + 4:.1f}" text-anchor="end">{tick * step:g}</text>')
+        shown = -math.inf
+        for position, label in self.ticks:
+            if x(position) - shown < 2 * _FONT:  # too close to the label before it: left out
+                continue
+            shown = x(position)
+            out.append(f'<line x1="{x(position):.1f}" y1="{bottom}" x2="{x(position):.1f}" y2="{bottom + 4}" class="axis"/>'
+                       f'<text x="{x(position):.1f}" y="{bottom + 8}" class="small" text-anchor="end" '
+                       f'transform="rotate(-35 {x(position):.1f} {bottom + 8})">{html_text(label)}</text>')
+        out.append(f'<text x="{left + plot / 2:.1f}" y="{height - 4}" text-anchor="middle">{html_text(self.axis)}</text>')
+        lines = [" ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.values)) for s in self.series]
+        if self.filled:
+            out.append(f'<polygon points="{x(0):.1f},{bottom} {lines[0]} {x(len(self.series[0].values) - 1):.1f},'
+                       f'{bottom}" fill="{PALETTE[0]}" fill-opacity="0.3"/>')
+        out += [f'<polyline points="{points}" fill="none" stroke="{PALETTE[index % len(PALETTE)]}" stroke-width="2"/>'
+                for index, points in enumerate(lines)]
+        out.append(f'<line x1="{left}" y1="{bottom}" x2="{left + plot}" y2="{bottom}" class="axis"/>'
+                   f'<text x="14" y="{(top + bottom) / 2}" text-anchor="middle" '
+                   f'transform="rotate(-90 14 {(top + bottom) / 2})">{html_text(self.unit)}</text>')
+        return "".join([*out, "</svg>"])
+
+
+def _start(title: str, height: int, series: tuple[Series, ...]) -> list[str]:
+    """The SVG element, its title and the legend: a swatch and the name of each series."""
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+            f'viewBox="0 0 {WIDTH} {height}" font-size="{_FONT}" fill="currentColor" role="img">'
+            f'<title>{html_text(title)}</title>'
+            f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" class="title">{html_text(title)}</text>')]
+    x = 12.0
+    for index, each in enumerate(series):
+        out.append(f'<rect x="{x:.1f}" y="30" width="12" height="12" fill="{PALETTE[index % len(PALETTE)]}"/>'
+                   f'<text x="{x + 16:.1f}" y="40">{html_text(each.name)}</text>')
+        x += 36 + _CHAR * len(each.name)
+    return out
+
+
+def _step(most: float) -> float:
+    """A round step (1, 2 or 5 times a power of ten) that divides 0..most into 4 to 10 parts."""
+    power = 10 ** math.floor(math.log10(most))
+    for factor in (0.1, 0.2, 0.5, 1, 2, 5):
+        if most / (factor * power) <= 10:
+            return factor * power
+    return 10 * power
+
+
+def mermaid_colours(chart: str, count: int) -> str:
+    """The mermaid directive that gives a chart (`pie` or `xychart`) the first `count` colours of
+    PALETTE, in place of the default theme's (whose first, #ECECFF, hardly shows on white)."""
+    colours = PALETTE[:count]
+    if chart == "pie":
+        variables = ", ".join(f'"pie{index}": "{colour}"' for index, colour in enumerate(colours, 1))
+    else:
+        variables = f'"xyChart": {{"plotColorPalette": "{", ".join(colours)}"}}'
+    return f"%%{{init: {{\"themeVariables\": {{{variables}}}}}}}%%"
+
+
+def colour_legend(names: list[str]) -> str:
+    """A legend in words for a mermaid chart, which draws none: "blue: resnet18; amber: vgg16"."""
+    return "; ".join(f"{COLOUR_NAMES[index % len(COLOUR_NAMES)]}: {name}" for index, name in enumerate(names))

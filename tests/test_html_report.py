@@ -1,0 +1,193 @@
+"""`archcalc report --format html`: one self-contained page whose charts archcalc draws as inline
+SVG, photographed in a real headless browser (Debian's Chromium) to show they are drawn, on a
+light page and on a dark one."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from xml.etree import ElementTree
+
+import pytest
+
+from archcalc.render.charts import PALETTE, WIDTH
+
+SVG = "{http://www.w3.org/2000/svg}"
+PAGES = {"light": (255, 255, 255), "dark": (0x0D, 0x11, 0x17)}
+"""The page's background in each colour scheme (archcalc.render.html.STYLE)."""
+
+
+def figures(page: str) -> dict[str, ElementTree.Element]:
+    """Each chart of the page by its id, its SVG parsed as XML."""
+    return {id: ElementTree.fromstring(svg) for id, svg in
+            re.findall(r'<figure class="chart \w+" id="(chart-\d+)">(<svg .*?</svg>)</figure>', page)}
+
+
+def texts(svg: ElementTree.Element) -> list[str]:
+    return [element.text for element in svg.iter(f"{SVG}text")]
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """VGG-16 alone and beside ResNet-18, as HTML files (in this process, as the cli fixture runs)."""
+    from conftest import CLI_ENV
+    from typer.testing import CliRunner
+
+    from archcalc.cli import app
+
+    folder = tmp_path_factory.mktemp("html")
+    for name, specs in {"vgg16": ["vgg16"], "two": ["resnet18", "vgg16"]}.items():
+        result = CliRunner().invoke(app, ["report", *specs, "--format", "html", "-o", str(folder / f"{name}.html")],
+                                    env=CLI_ENV)
+        assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_the_page_stands_alone_and_is_the_same_each_run(pages, cli, tmp_path):
+    page = (pages / "vgg16.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>\n") and page.endswith("</html>\n")
+    assert "<script" not in page and " src=" not in page and "@import" not in page and "url(" not in page
+    assert set(re.findall(r"https?://[^\"' )]*", page)) == {"http://www.w3.org/2000/svg"}  # a namespace, not fetched
+    assert "mermaid" not in page and "xychart" not in page
+    assert "<td>138,357,544</td>" in page.replace(' style="text-align:right"', "")  # torchvision's VGG-16 parameters
+    assert cli("report", "vgg16", "--format", "html").stdout == page
+
+
+def test_vgg16s_first_linear_layer_holds_most_parameters_in_the_stage_bars(pages):
+    """torchvision's VGG-16: 138,357,544 parameters, 102,764,544 of them in classifier.0 (fc1):
+    its bar is the longest, 74.3% of the model, with "103 M" beside it."""
+    svg = figures((pages / "vgg16.html").read_text(encoding="utf-8"))["chart-1"]
+    bars = {rect.find(f"{SVG}title").text: float(rect.get("width")) for rect in svg.iter(f"{SVG}rect")
+            if rect.find(f"{SVG}title") is not None}
+    params = {name: width for name, width in bars.items() if name.startswith("parameters: ")}
+    assert max(params, key=params.get) == "parameters: 103 M"
+    ticks = [(float(t.get("x")), t.text) for t in svg.iter(f"{SVG}text") if t.text and t.text.endswith("%")]
+    (x0, zero), (x1, last) = ticks[0], ticks[-1]
+    assert zero == "0%"
+    scale = (x1 - x0) / (float(last.rstrip("%")) / 100)
+    assert params["parameters: 103 M"] == float(f"{102_764_544 / 138_357_544 * scale:.1f}")  # drawn to 0.1 px
+    assert ["MACs", "parameters"] == texts(svg)[1:3]  # the legend
+
+
+def test_the_memory_line_has_a_point_per_layer_and_peaks_at_the_peak_layer(pages):
+    from archcalc.memory import analyze_memory
+
+    memory = analyze_memory("vgg16")
+    svg = figures((pages / "vgg16.html").read_text(encoding="utf-8"))["chart-2"]
+    during, after = ([tuple(map(float, point.split(","))) for point in line.get("points").split()]
+                     for line in svg.iter(f"{SVG}polyline"))
+    assert len(during) == len(after) == len(memory.layers)
+    highest = min(range(len(during)), key=lambda i: during[i][1])
+    assert memory.layers[highest] == memory.peak_layer
+    assert all(a[1] >= d[1] for a, d in zip(after, during))  # never more alive after a layer than while it runs
+
+
+def test_several_models_are_drawn_side_by_side(pages):
+    """ResNet-18 (11,689,512 parameters, 1.81 GMACs) beside VGG-16 (138,357,544, 15.5 GMACs): torchvision's."""
+    svg = figures((pages / "two.html").read_text(encoding="utf-8"))["chart-1"]
+    shown = texts(svg)
+    assert shown[1:3] == ["resnet18", "vgg16"]
+    for figure in ("11.7 M", "138 M", "1.81 G", "15.5 G"):
+        assert figure in shown
+
+
+# The browser ------------------------------------------------------------------------------------
+
+def browser() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        reason = "Chromium is not installed (.ci/run installs Debian's chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
+
+
+def screenshot(page, chart: str, height: int, scheme: str, folder) -> list[list[tuple[int, int, int]]]:
+    """The page with only `chart` shown (its `#chart-N` address), photographed at 800 × height + 60."""
+    out = folder / f"{chart}-{scheme}.png"
+    subprocess.run([browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--blink-settings=preferredColorScheme={0 if scheme == 'dark' else 1}",
+                    f"--screenshot={out}", f"--window-size=800,{height + 60}", f"{page.as_uri()}#{chart}"],
+                   check=True, capture_output=True, timeout=60)
+    return png_pixels(out.read_bytes())
+
+
+def png_pixels(data: bytes) -> list[list[tuple[int, int, int]]]:
+    """The RGB rows of an 8-bit RGB or RGBA PNG without interlacing (what Chromium writes)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, at = {}, 8
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        chunks[kind] = chunks.get(kind, b"") + data[at + 8:at + 8 + length]
+        at += 12 + length
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert depth == 8 and colour in (2, 6) and interlace == 0
+    step = 3 if colour == 2 else 4
+    raw, stride, rows, previous = zlib.decompress(chunks[b"IDAT"]), width * step, [], bytes(width * step)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)]
+        line = _up(line, previous) if kind == 2 else line if kind == 0 else _unfilter(kind, line, previous, step)
+        rows.append(list(zip(line[0::step], line[1::step], line[2::step])))
+        previous = line
+    return rows
+
+
+def _up(line: bytes, previous: bytes) -> bytes:
+    """Filter 2 (each byte plus the one above, mod 256), every byte at once as one big integer."""
+    low, high = int.from_bytes(b"\x7f" * len(line), "big"), int.from_bytes(b"\x80" * len(line), "big")
+    a, b = int.from_bytes(line, "big"), int.from_bytes(previous, "big")
+    return (((a & low) + (b & low)) ^ ((a ^ b) & high)).to_bytes(len(line), "big")
+
+
+def _unfilter(kind: int, data: bytes, previous: bytes, step: int) -> bytes:
+    """Filters 1, 3 and 4 (sub, average, Paeth), a byte at a time."""
+    line = bytearray(data)
+    for i in range(len(line)):
+        a, b = line[i - step] if i >= step else 0, previous[i]
+        c = previous[i - step] if i >= step else 0
+        line[i] = (line[i] + (0, a, b, (a + b) // 2, _paeth(a, b, c))[kind]) & 0xFF
+    return bytes(line)
+
+
+def _paeth(a: int, b: int, c: int) -> int:
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+
+
+@pytest.mark.parametrize(("page", "chart", "scheme"), [("two", "chart-1", "light"), ("vgg16", "chart-1", "dark"),
+                                                        ("vgg16", "chart-2", "light")],
+                         ids=["models-side-by-side", "stage-bars-dark", "memory-line"])
+def test_each_kind_of_chart_is_drawn_in_a_browser(pages, page, chart, scheme, tmp_path):
+    """Only the chart shows, at the top left corner: inside its box the series' colours (the
+    legend's swatches, the bars or the filled area) and the text; below it the empty page."""
+    path = pages / f"{page}.html"
+    svg = figures(path.read_text(encoding="utf-8"))[chart]
+    height = int(svg.get("height"))
+    rows = screenshot(path, chart, height, scheme, tmp_path)
+    inside = [pixel for row in rows[:height] for pixel in row[:WIDTH]]
+    background = PAGES[scheme]
+    for colour in (tuple(bytes.fromhex(each[1:])) for each in PALETTE[:2]):  # each chart here has two series
+        assert inside.count(colour) >= 12 * 12, f"{colour} hardly drawn"  # its legend swatch at least
+    drawn = sum(pixel != background for pixel in inside)
+    assert drawn >= 0.02 * len(inside), f"only {drawn} pixels drawn"
+    assert all(pixel == background for row in rows[height + 4:] for pixel in row)  # nothing else on the page
+    assert rows[0][WIDTH + 10] == background  # the chart ends at its width
+
+
+def test_the_palette_reads_on_light_and_dark_pages():
+    """WCAG 2.1 (1.4.11, non-text contrast): graphics at least 3:1 against what is next to them."""
+    def luminance(rgb):
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in rgb)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    assert len(set(PALETTE)) == len(PALETTE) == 12
+    for colour in PALETTE:
+        for page in PAGES.values():
+            light, dark = sorted([luminance(bytes.fromhex(colour[1:])), luminance(page)], reverse=True)
+            assert (light + 0.05) / (dark + 0.05) >= 3, (colour, page)
