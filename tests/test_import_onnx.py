@@ -26,7 +26,8 @@ from archcalc.spec import bundled, load_graph
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper
 
-KINDS = ", ".join(sorted(LAYER_KINDS))
+KINDS = (", ".join(sorted(LAYER_KINDS)) + "; --allow-opaque (allow_opaque=True) keeps it as an opaque layer of its "
+         "measured shape, counted by no convention")
 
 EVAL_IDENTITY = {"dropout", "identity", "stochastic_depth"}
 """Kinds that are the identity in eval mode: an exported graph has no node for them."""

@@ -200,6 +200,42 @@ def _crop(node: Node) -> dict:
     return {"size": pair(list(node.out[2:]))}
 
 
+def _channel_slice(node: Node) -> dict:
+    """A Slice of the channels, steps 1, that is one of equal parts: archcalc's split."""
+    channels, size = node.shapes[0][1], node.out[1]
+    start, steps = node.constant(1, "starts")[0], node.constant(4, "steps")
+    start = max(0, start if start >= 0 else start + channels)
+    if any(step != 1 for step in steps or []) or channels % size or start % size:
+        raise Unsupported(f"a slice of {size} channels from {start} of {channels} (archcalc's split takes one of "
+                          "equal parts)")
+    return {"parts": channels // size, "take": start // size}
+
+
+def _split(node: Node) -> dict:
+    """One output of a Split of the channels into equal parts."""
+    rank, parts = len(node.shapes[0]), node.attr("parts")
+    sizes = node.constant(1, "split")
+    if node.attr("axis", 0) % rank != 1 or (sizes and len(set(sizes)) != 1) or node.shapes[0][1] % parts:
+        raise Unsupported(f"a split of the axis {node.attr('axis', 0)} into {sizes or parts} (archcalc's split "
+                          "cuts the channels into equal parts)")
+    return {"parts": parts, "take": node.attr("take")}
+
+
+def _channel_shuffle(node: Node) -> dict:
+    """Reshape, Transpose, Reshape (joined): the middle shape (N, groups, C / groups, …) given as constant 1."""
+    middle, source = node.constants[1].tolist(), node.shapes[0]
+    groups = middle[1]
+    if middle != [source[0], groups, source[1] // groups, *source[2:]] or node.out != source:
+        raise Unsupported(f"a reshape to {middle} and back that is not a channel shuffle of {list(source)}")
+    return {"groups": groups}
+
+
+def _pixel_shuffle(node: Node) -> dict:
+    if node.attr("mode", "DCR") != "CRD":
+        raise Unsupported(f"mode {node.attr('mode', 'DCR')} (torch's pixel shuffle is DepthToSpace in CRD order)")
+    return {"factor": node.attr("blocksize")}
+
+
 def _concat(node: Node) -> dict:
     return {"dim": node.attr("axis")}
 
@@ -255,6 +291,10 @@ RULES: dict[str, Rule] = {
     "Resize": Rule("upsample{axes}d", _resize),
     "Pad": Rule("pad{axes}d", _pad),
     "Slice": Rule("crop{axes}d", _crop),  # torch's Slice per axis joined into one
+    "ChannelSlice": Rule("split", _channel_slice),  # a Slice of the channels alone
+    "Split": Rule("split", _split),  # one node per output
+    "ChannelShuffle": Rule("channel_shuffle", _channel_shuffle),  # joined: Reshape, Transpose, Reshape
+    "DepthToSpace": Rule("pixel_shuffle", _pixel_shuffle),
 }
 
 
