@@ -177,6 +177,47 @@ def test_a_network_written_in_plain_torch_imports_as_through_torch(tmp_path):
         assert weighted == [n for n, *_ in layer_figures(through_onnx, "torch") if n]
 
 
+def _channel_shuffle(x, groups: int):
+    """torchvision's channel_shuffle (models/shufflenetv2.py): view, transpose, contiguous, view."""
+    torch = pytest.importorskip("torch")
+    n, c, h, w = x.size()
+    x = torch.transpose(x.view(n, groups, c // groups, h, w), 1, 2).contiguous()
+    return x.view(n, -1, h, w)
+
+
+def test_splits_a_channel_shuffle_and_a_pixel_shuffle_import_to_the_modules_output(tmp_path):
+    """torch.split (ONNX Split), x.chunk (Slices of the channels), torchvision's channel shuffle
+    (Reshape, Transpose, Reshape) and nn.PixelShuffle (DepthToSpace): the spec's torch model, loaded
+    with the module's state dict, computes the module's output exactly."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    class Shuffled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+            self.left = torch.nn.Conv2d(4, 4, 1)
+            self.up = torch.nn.Conv2d(8, 16, 1)
+            self.pixel = torch.nn.PixelShuffle(2)
+
+        def forward(self, x):
+            a, b = torch.split(self.conv(x), 4, dim=1)
+            c, d = _channel_shuffle(torch.cat([self.left(a), b], 1), 2).chunk(2, dim=1)
+            return self.pixel(self.up(torch.cat([d, c], 1)))
+
+    module = Shuffled().eval()
+    export(module, (3, 8, 8), tmp_path / "shuffled.onnx")
+    text = import_onnx(tmp_path / "shuffled.onnx")
+    graph = read_back(text, tmp_path)
+    assert [node.kind.key for node in graph.nodes] == ["conv2d", "split", "split", "conv2d", "concat", "channel_shuffle",
+                                                       "split", "split", "concat", "conv2d", "pixel_shuffle"]
+    rebuilt = build_graph(graph).eval()
+    rebuilt.load_state_dict(module.state_dict(), strict=True)
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), module(x))
+
+
 # --- files made here, node by node --------------------------------------------------------------
 
 def save(path, nodes, inputs, initialisers=(), out=(1, 4, 8, 8), opset: int = 17) -> None:
@@ -328,3 +369,24 @@ def test_a_centred_slice_per_axis_is_one_crop(files):
     with pytest.raises(UserError, match=re.escape("a slice from 2 of 8 to 5 values on axis 3 (archcalc's crop is "
                                                   "centred: ⌊(in − out)/2⌋ cut before)")):
         import_onnx(files / "off.onnx")
+
+
+@pytest.mark.parametrize("nodes, initialisers, out, message", [
+    ([helper.make_node("Split", ["c", "sizes"], ["y", "z"], name="/split/Split", axis=1)],
+     [numpy_helper.from_array(np.array([1, 3], np.int64), "sizes")], (1, 1, 8, 8),
+     "node '/split/Split' (Split) of 'net.onnx' cannot be written exactly: a split of the axis 1 into [1, 3] "
+     "(archcalc's split cuts the channels into equal parts)"),
+    ([helper.make_node("DepthToSpace", ["c"], ["y"], name="/pixel/DepthToSpace", blocksize=2, mode="DCR")], [],
+     (1, 1, 16, 16), "node '/pixel/DepthToSpace' (DepthToSpace) of 'net.onnx' cannot be written exactly: mode DCR "
+     "(torch's pixel shuffle is DepthToSpace in CRD order)"),
+])
+def test_a_split_or_depth_to_space_archcalc_cannot_write_says_why(files, nodes, initialisers, out, message):
+    save(files / "net.onnx", [conv(), *nodes], [INPUT], [WEIGHT, *initialisers], out=out, opset=18)
+    if len(nodes[0].output) > 1:  # both outputs read: a graph of two outputs is refused later; join them
+        graph = onnx.load(str(files / "net.onnx"))
+        graph.graph.node.append(helper.make_node("Concat", ["y", "z"], ["w"], name="/cat/Concat", axis=1))
+        graph.graph.output[0].CopyFrom(helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 4, 8, 8]))
+        onnx.save(graph, str(files / "net.onnx"))
+    result = run_import(files, "net.onnx")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {message}\n"), result.stderr
