@@ -32,19 +32,16 @@ KINDS = (", ".join(sorted(LAYER_KINDS)) + "; --allow-opaque (allow_opaque=True) 
 EVAL_IDENTITY = {"dropout", "identity", "stochastic_depth"}
 """Kinds that are the identity in eval mode: an exported graph has no node for them."""
 
-LRN_REFUSED = ("node '/norm1/Reshape' (Reshape) of '{}.onnx' cannot be written exactly: a reshape from "
-               "[1, 96, 55, 55] to [1, 1, 96, 55, 55] that is not a flatten")
 NOT_IMPORTED = {
-    "alexnet_paper": LRN_REFUSED.format("alexnet_paper"), "zfnet": LRN_REFUSED.format("zfnet"),
     "unet_padded": "node '/up4/pad/Pad' (Pad) of 'unet_padded.onnx' cannot be written exactly: pads [0, 0, 0, 0, 0, "
                    "0, 1, 1] (archcalc pads both sides of an axis alike)",
 }
-"""Bundled models whose export archcalc refuses: torch writes nn.LocalResponseNorm as a dozen
-nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN; U-Net's centre crop is two
-Slices (a crop2d) of the skip alone, which imports now that the built model's levels are modules
-of their own (the exporter names the Slices under `/up4/`); the padded U-Net pads the upsampled
-map to the skip's size with pads computed from the shapes, (0, 1) on the last axis, which a pad2d
-of one input does not write (it pads both sides alike)."""
+"""Bundled models whose export archcalc refuses: the padded U-Net pads the upsampled map to the
+skip's size with pads computed from the shapes, (0, 1) on the last axis, which a pad2d of one input
+does not write (it pads both sides alike). (U-Net's centre crop is two Slices (a crop2d) of the skip
+alone, which imports now that the built model's levels are modules of their own: the exporter names
+the Slices under `/up4/`; AlexNet's and ZFNet's LocalResponseNorm, which torch writes as a dozen
+nodes, is joined back into an lrn.)"""
 
 
 def read_back(text: str, folder, name: str = "imported.yaml"):
@@ -214,6 +211,25 @@ def test_splits_a_channel_shuffle_and_a_pixel_shuffle_import_to_the_modules_outp
     rebuilt = build_graph(graph).eval()
     rebuilt.load_state_dict(module.state_dict(), strict=True)
     x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), module(x))
+
+
+@pytest.mark.parametrize("size", [4, 5])
+def test_torchs_local_response_norm_imports_to_an_lrn_that_computes_the_modules_output(tmp_path, size):
+    """nn.LocalResponseNorm, which torch's exporter writes as x / (k + α·avg(x²))^β in a dozen nodes
+    (Mul, a 5-D Reshape, Pad, AveragePool, an If that squeezes, Reshape, Mul, Add, Pow, Div): one lrn
+    layer, whose torch model computes the module's output."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.LocalResponseNorm(size, 2e-4, 0.7, 1.5)).eval()
+    export(module, (3, 9, 9), tmp_path / "lrn.onnx")
+    text = import_onnx(tmp_path / "lrn.onnx")
+    assert text.endswith(f"  - '1': {{kind: lrn, size: {size}, alpha: 0.0002, beta: 0.7, k: 1.5}}\n")
+    rebuilt = build_graph(read_back(text, tmp_path)).eval()
+    rebuilt.load_state_dict(module.state_dict(), strict=True)
+    x = torch.rand(2, 3, 9, 9)
     with torch.no_grad():
         assert torch.equal(rebuilt(x), module(x))
 

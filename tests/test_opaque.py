@@ -9,6 +9,7 @@ FlopCounterMode's count of the whole module (ELU and PReLU are no matrix product
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -25,14 +26,15 @@ name: op
 input: [3, 8, 8]
 layers:
   - conv: {kind: conv2d, out: 4, kernel: 3, padding: 1}
-  - act: {kind: opaque, operation: "'torch.nn.functional.elu'", shape: [4, 8, 8], params: 5, buffers: 2}
+  - act: {kind: opaque, operation: "'torch.nn.functional.elu'", shape: [4, 8, 8], reads: [4, 8, 8], params: 5,
+         buffers: 2}
   - pool: {kind: maxpool2d, kernel: 2}
 """
 
 
 def test_an_opaque_layer_has_its_shape_and_parameters_and_no_count_under_any_convention():
     kind = LAYER_KINDS["opaque"]
-    a = kind.resolve({"operation": "elu", "shape": [4, 8, 8], "params": 5, "buffers": 2})
+    a = kind.resolve({"operation": "elu", "shape": [4, 8, 8], "reads": [4, 8, 8], "params": 5, "buffers": 2})
     assert kind.output_shape(a, [(3, 4, 8, 8)]) == (3, 4, 8, 8)  # the batch is its input's
     params = kind.params(a, [(3, 4, 8, 8)])
     assert (params.weight, params.bias, params.buffers) == (5, 0, 2)
@@ -41,13 +43,16 @@ def test_an_opaque_layer_has_its_shape_and_parameters_and_no_count_under_any_con
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"operation": "elu", "shape": []}, "opaque needs a shape of whole numbers from 1, got []"),
-    ({"operation": "elu", "shape": [4, 0, 8]}, "opaque needs a shape of whole numbers from 1, got [4, 0, 8]"),
-    ({"operation": "elu", "shape": [4], "params": -1}, "field 'params' must be at least 0, got -1"),
+    ({"operation": "elu", "shape": [], "reads": [4, 8, 8]}, "opaque needs a shape of whole numbers from 1, got []"),
+    ({"operation": "elu", "shape": [4, 0, 8], "reads": [4, 8, 8]},
+     "opaque needs a shape of whole numbers from 1, got [4, 0, 8]"),
+    ({"operation": "elu", "shape": [4], "reads": [4, 8, 8], "params": -1}, "field 'params' must be at least 0, got -1"),
+    ({"operation": "elu", "shape": [4, 8, 8], "reads": [4, 8, 9]}, "opaque (elu) was measured on an input of "
+     "4×8×9 (after the batch), not 4×8×8: its output at this size is not known"),
 ])
 def test_a_bad_opaque_layer_is_refused(fields, message):
     kind = LAYER_KINDS["opaque"]
-    with pytest.raises(SpecError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(SpecError, match=re.escape(message)):
         kind.output_shape(kind.resolve(fields), [(1, 4, 8, 8)])
 
 
@@ -62,6 +67,13 @@ def test_the_table_json_and_receptive_field_show_it_uncounted(cli, write_spec):
     assert stats.totals.params == 112 + 5 and stats.totals.buffers == 2
     fields = stats.receptive_fields
     assert fields["conv"] is not None and fields["act"] is None and fields["pool"] is None
+
+
+def test_another_input_size_is_refused(cli, write_spec):
+    result = cli("table", write_spec(SPEC), "--input", "3x9x9")
+    assert result.exit_code == 2
+    assert "layer 'act': opaque (torch.nn.functional.elu) was measured on an input of 4×8×8 (after the batch), " \
+        "not 4×9×9: its output at this size is not known" in result.stderr
 
 
 def test_validate_and_build_torch_refuse_it_naming_the_layer(cli, write_spec):
@@ -148,7 +160,8 @@ def test_torch_import_keeps_what_has_no_kind_as_opaque_with_torch_shapes_and_par
     assert (result.returncode, result.stderr) == (0, "")
     text = (folder / "odd.yaml").read_text(encoding="utf-8")
     assert "  - act: {kind: opaque, operation: '''torch.nn.modules.activation.PReLU''', shape: [4, 6, 6], " \
-        "params: 4}\n" in text
+        "reads: [4, 6, 6], params: 4}\n" in text
+    assert text == (Path(__file__).parent / "specs" / "odd_opaque.yaml").read_text(encoding="utf-8")  # docs/import.md's
     _check_import(folder / "odd.yaml", module, "torch.nn.functional.elu", "torch.nn.modules.activation.PReLU", "act")
 
 

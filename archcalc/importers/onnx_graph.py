@@ -199,25 +199,32 @@ class _Reader:
             value = None
             if node.op_type == "Constant":
                 value = _constant_value(node)
-            elif node.op_type == "Shape" and node.input[0] in shapes:
+            elif node.op_type == "Shape" and (node.input[0] in shapes or node.input[0] in known):
                 start, end = node_attributes(node).get("start", 0), node_attributes(node).get("end")
-                value = np.array(shapes[node.input[0]][start:end], dtype=np.int64)
+                size = shapes[node.input[0]] if node.input[0] in shapes else known[node.input[0]].shape
+                value = np.array(size[start:end], dtype=np.int64)
             elif node.op_type in FOLDS and node.input and all(not n or n in known for n in node.input):
                 try:
                     value = np.asarray(FOLDS[node.op_type](node_attributes(node), *[known.get(n) for n in node.input]))
                 except Exception:  # noqa: BLE001 - left to the reading below
                     value = None
-            if value is not None and np.issubdtype(value.dtype, np.integer) and value.size <= FOLDED_SIZE:
+            if node.op_type == "If" and node.input[0] in known and known[node.input[0]].size == 1:
+                kept += _branch(node, bool(known[node.input[0]].reshape(-1)[0]))
+                folded.append(None)  # the graph changed
+            elif value is not None and (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_) \
+                    and value.size <= FOLDED_SIZE:
                 known[node.output[0]] = value
                 folded.append(numpy_helper.from_array(value, node.output[0]))
             else:
                 kept.append(node)
         if folded:
+            folded = [t for t in folded if t is not None]
             del self.graph.node[:]
             self.graph.node.extend(kept)
             self.graph.initializer.extend(folded)
             self.initialisers.update({t.name: t for t in folded})
-        return bool(folded)
+            return True
+        return False
 
     def _infer(self) -> None:
         """Every shape ONNX's inference gives, inferred again while sizes it gave make more constants
@@ -355,11 +362,12 @@ class _Reader:
         self.params[name] = sum(math.prod(self.shapes[p]) for i, p in enumerate(item.params) if i + 1 not in skipped)
 
     def _opaque(self, item: Joined, out: Shape) -> dict:
-        """An opaque layer's fields: the operator, the inferred shape after the batch, its parameters
-        and buffer values (the initialisers it reads)."""
+        """An opaque layer's fields: the operator, the inferred shapes of its output and first input
+        after the batch, its parameters and buffer values (the initialisers it reads)."""
         skipped = BUFFERS.get(item.op_type, ())
         sizes = [(i + 1 in skipped, math.prod(self.shapes[p])) for i, p in enumerate(item.params)]
-        return {"operation": item.op_type, "shape": list(out[1:]), "params": sum(n for b, n in sizes if not b),
+        return {"operation": item.op_type, "shape": list(out[1:]), "reads": list(self._shape(item, item.tensors[0])[1:]),
+                "params": sum(n for b, n in sizes if not b),
                 "buffers": sum(n for b, n in sizes if b)}
 
     def _source(self, item: Joined, tensor: str) -> str:
@@ -394,6 +402,14 @@ class _Reader:
 
 
 INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+
+
+def _branch(node: onnx.NodeProto, condition: bool) -> list[onnx.NodeProto]:
+    """The nodes of the branch an If takes on a condition computed here (torch's exporter writes
+    `if x.size(1) == 1: squeeze` so), its outputs passed on as the If's by Identity nodes."""
+    graph = next(a.g for a in node.attribute if a.name == ("then_branch" if condition else "else_branch"))
+    return [*graph.node, *(onnx.helper.make_node("Identity", [inner.name], [outer], name=f"{node.name}/{outer}")
+                           for inner, outer in zip(graph.output, node.output))]
 
 
 def _outputs_apart(node: onnx.NodeProto) -> list[onnx.NodeProto]:
@@ -466,7 +482,7 @@ FOLDS: dict[str, Any] = {
     "Slice": _slice,
     "Cast": lambda at, data: data.astype(onnx.helper.tensor_dtype_to_np_dtype(at["to"])),
     "Add": lambda at, a, b: a + b, "Sub": lambda at, a, b: a - b, "Mul": lambda at, a, b: a * b,
-    "Div": _divide,
+    "Div": _divide, "Equal": lambda at, a, b: np.equal(a, b),
     "Reshape": lambda at, data, shape: data.reshape([int(s) for s in shape]),
     "Transpose": lambda at, data: np.transpose(data, at.get("perm")),
     "ConstantOfShape": _constant_of_shape,
@@ -532,6 +548,8 @@ class _Joiner:
             return self._crop(node, tensors, constants)
         if node.op_type == "Reshape":
             return self._channel_shuffle(node) or Joined(node, op_type, tensors, params, constants, nodes)
+        if node.op_type == "Div" and len(tensors) == 2:
+            return self._lrn(node, tensors) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Add" and self._is_linear_bias(node):
             return None
         return Joined(node, op_type, tensors, params, constants, nodes)
@@ -575,6 +593,38 @@ class _Joiner:
         self.absorbed.update({id(first), id(transpose)})
         return Joined(last, "ChannelShuffle", [self.reader._tensor(first.input[0])], [],
                       {1: np.array(middle)}, [first, transpose, last])
+
+    def _lrn(self, last: onnx.NodeProto, tensors: list[str]) -> Joined | None:
+        """torch's local response norm (F.local_response_norm of a map), x / (k + α·avg(x²))^β:
+        Mul(x, x), Reshape to (N, 1, C, …), Pad the channels, AveragePool over them, Squeeze,
+        Reshape back, Mul α, Add k, Pow β, Div of x by it. The rule checks the sizes; the pads,
+        the pool's attributes, α, k and β are given as constants 1 to 5."""
+        chain, tensor = [], tensors[1]
+        for op_type in ("Pow", "Add", "Mul", "Reshape", "Squeeze", "AveragePool", "Pad", "Reshape", "Mul"):
+            node = self._made_by(tensor, op_type)
+            reader = self._only_reader(node.output[0]) if node is not None else None
+            while reader is not None and reader.op_type == "Identity":  # an If's branch, passed on
+                reader = self._only_reader(reader.output[0])
+            if reader is None or reader not in (last, *chain[-1:]):
+                return None
+            chain.append(node)
+            tensor = self.reader._tensor(node.input[0])
+        square = chain[-1]
+        if [self.reader._tensor(name) for name in square.input] != [tensors[0]] * 2:
+            return None
+        constants = self.reader.constants
+        values = [constants.get(chain[i].input[1]) for i in (0, 1, 2)]
+        pads = constants.get(chain[6].input[1]) if len(chain[6].input) > 1 else None
+        if any(v is None or np.size(v) != 1 for v in values) or pads is None:
+            return None
+        pool = node_attributes(chain[5])
+        beta, k, alpha = (float(np.asarray(v).reshape(-1)[0]) for v in values)
+        self.absorbed.update(id(n) for n in chain)
+        shape = self.reader.shapes.get(chain[6].output[0])
+        return Joined(last, "LocalResponseNorm", [tensors[0]], [], {
+            1: np.asarray(pads), 2: np.array([*pool.get("kernel_shape", []), *pool.get("strides", []),
+                                              pool.get("count_include_pad", 0), *pool.get("pads", [])]),
+            3: np.array([alpha, k, beta]), 4: np.array(shape or [])}, [*chain[::-1], last])
 
     def _linear(self, node: onnx.NodeProto, tensors: list[str], params: list[str]) -> Joined:
         """MatMul(x, W) or MatMul(x, Transpose(W)) with W a parameter, and the Add of a bias after it."""

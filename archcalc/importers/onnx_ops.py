@@ -253,6 +253,22 @@ def _lrn(node: Node) -> dict:
             "k": f32(node.attr("bias", 1.0))}
 
 
+def _torch_lrn(node: Node) -> dict:
+    """torch's local response norm written out (joined): constants 1 the pads of the 5-D map, 2 the
+    pool's kernel, strides, count_include_pad and pads, 3 (α, k, β), 4 the 5-D shape after Pad."""
+    source = node.shapes[0]
+    pads, pool, (alpha, k, beta) = (node.constants[i].tolist() for i in (1, 2, 3))
+    size = pool[0] if pool else 0
+    rank = len(source) + 1
+    before, after = [0] * rank, [0] * rank
+    before[2], after[2] = size // 2, (size - 1) // 2
+    expected_pool = [size, *[1] * (rank - 3), *[1] * (rank - 2), 1, *[0] * 2 * (rank - 2)]
+    if pads != before + after or pool != expected_pool or node.out != source:
+        raise Unsupported(f"a local response norm written with pads {pads} and the pool {pool} (torch's pads "
+                          "the channels by size // 2 before and (size − 1) // 2 after and averages over size of them)")
+    return {"size": size, "alpha": f32(alpha), "beta": f32(beta), "k": f32(k)}
+
+
 def _leaky(node: Node) -> dict:
     return {"negative_slope": f32(node.attr("alpha", 0.01))}
 
@@ -274,6 +290,7 @@ RULES: dict[str, Rule] = {
     "LayerNormalization": Rule("layer_norm", _layer_norm),
     "ChannelLayerNorm": Rule("channel_layer_norm", _layer_norm),  # joined: Transpose, LayerNormalization, Transpose
     "LRN": Rule("lrn", _lrn),
+    "LocalResponseNorm": Rule("lrn", _torch_lrn),  # joined: torch's Mul, Reshape, Pad, AveragePool, …, Div
     "MaxPool": Rule("maxpool{axes}d", _pool), "AveragePool": Rule("avgpool{axes}d", _pool),
     "GlobalAveragePool": Rule("adaptive_avgpool{axes}d", _global),
     "GlobalMaxPool": Rule("adaptive_maxpool{axes}d", _global),

@@ -230,15 +230,16 @@ class _Reader:
             if kind not in LAYER_KINDS:
                 raise Unsupported(f"a {call.axes}-axis map")
         except Unsupported as reason:
-            if self.allow_opaque:
+            if self.allow_opaque and inputs:
                 return "opaque", self._opaque(node, call), self._name(node)
             raise self._unsupported(node, str(reason) or None) from None
         return kind, fields, self._name(node)
 
     def _opaque(self, node: torch.fx.Node, call: Call) -> dict:
-        """An opaque layer's fields: the operation, the measured shape after the batch, and the
-        parameters and buffer values of its module."""
-        fields = {"operation": _operation(node, self.root), "shape": list(call.out[1:])}
+        """An opaque layer's fields: the operation, the measured shapes of its output and first input
+        after the batch, and the parameters and buffer values of its module."""
+        fields = {"operation": _operation(node, self.root), "shape": list(call.out[1:]),
+                  "reads": list(call.shapes[0][1:])}
         if call.module is not None:
             fields["params"] = sum(p.numel() for p in call.module.parameters())
             fields["buffers"] = sum(b.numel() for b in call.module.buffers())
