@@ -406,3 +406,16 @@ def test_a_split_or_depth_to_space_archcalc_cannot_write_says_why(files, nodes, 
     result = run_import(files, "net.onnx")
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {message}\n"), result.stderr
+
+
+def test_a_corrupt_graph_is_onnx_checkers_message(files):
+    """A file that parses but whose graph is broken (a node reading a tensor nothing makes): the
+    checker's first complaint, exit 2."""
+    model = onnx.load(str(files / "good.onnx"))
+    model.graph.node[1].input[0] = "nowhere"
+    onnx.save(model, str(files / "corrupt.onnx"))
+    result = run_import(files, "corrupt.onnx")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: 'corrupt.onnx' is not a valid ONNX model: "), result.stderr
+    assert "nowhere" in result.stderr
+    assert result.stderr.endswith("\n  hint: is the file complete? onnx.checker.check_model says what is wrong\n")
