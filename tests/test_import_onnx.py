@@ -32,16 +32,13 @@ KINDS = (", ".join(sorted(LAYER_KINDS)) + "; --allow-opaque (allow_opaque=True) 
 EVAL_IDENTITY = {"dropout", "identity", "stochastic_depth"}
 """Kinds that are the identity in eval mode: an exported graph has no node for them."""
 
-NOT_IMPORTED = {
-    "unet_padded": "node '/up4/pad/Pad' (Pad) of 'unet_padded.onnx' cannot be written exactly: pads [0, 0, 0, 0, 0, "
-                   "0, 1, 1] (archcalc pads both sides of an axis alike)",
-}
-"""Bundled models whose export archcalc refuses: the padded U-Net pads the upsampled map to the
-skip's size with pads computed from the shapes, (0, 1) on the last axis, which a pad2d of one input
-does not write (it pads both sides alike). (U-Net's centre crop is two Slices (a crop2d) of the skip
-alone, which imports now that the built model's levels are modules of their own: the exporter names
-the Slices under `/up4/`; AlexNet's and ZFNet's LocalResponseNorm, which torch writes as a dozen
-nodes, is joined back into an lrn.)"""
+NOT_IMPORTED: dict[str, str] = {}
+"""Bundled models whose export archcalc refuses (their message): none. (U-Net's centre crop is two
+Slices (a crop2d) of the skip alone, which imports now that the built model's levels are modules of
+their own: the exporter names the Slices under `/up4/`; AlexNet's and ZFNet's LocalResponseNorm,
+which torch writes as a dozen nodes, is joined back into an lrn; the padded U-Net's Pad of the
+upsampled map to the skip's size, (0, 1) on each axis with the sizes written as constants, is a pad2d
+to the size of the map it is concatenated with.)"""
 
 
 def read_back(text: str, folder, name: str = "imported.yaml"):
@@ -419,3 +416,28 @@ def test_a_corrupt_graph_is_onnx_checkers_message(files):
     assert result.stderr.startswith("error: 'corrupt.onnx' is not a valid ONNX model: "), result.stderr
     assert "nowhere" in result.stderr
     assert result.stderr.endswith("\n  hint: is the file complete? onnx.checker.check_model says what is wrong\n")
+
+
+@pytest.mark.parametrize("pads, written", [
+    ([0, 0, 0, 0, 0, 0, 1, 1], "  - pad: {kind: pad2d, from: [conv, side]}\n"),
+    ([0, 0, 1, 1, 0, 0, 0, 0], None),
+])
+def test_a_pad_on_one_side_is_a_pad_to_the_map_it_is_joined_with(files, pads, written):
+    """A Pad to the size of the map a Concat joins it with (torch writes a U-Net port's sizes as
+    constants): a pad2d of two inputs where its pads are half the difference before and the rest
+    after, as archcalc's; refused otherwise."""
+    side = numpy_helper.from_array(np.ones((2, 3, 2, 2), np.float32), "side.weight")
+    nodes = [conv(), helper.make_node("Conv", ["x", "side.weight"], ["s"], name="/side/Conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Pad", ["c", "pads"], ["p"], name="/pad/Pad"),
+             helper.make_node("Concat", ["p", "s"], ["y"], name="/cat/Concat", axis=1)]
+    save(files / "pad.onnx", nodes, [INPUT], [WEIGHT, side, numpy_helper.from_array(np.array(pads, np.int64), "pads")],
+         out=(1, 6, 9, 9))
+    result = run_import(files, "pad.onnx")
+    if written:
+        assert (result.returncode, result.stderr) == (0, "")
+        assert written in result.stdout
+    else:
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: node '/pad/Pad' (PadTo) of 'pad.onnx' cannot be written exactly: pads "
+                                        f"{pads} (archcalc pads to another map's size by half the difference before, "
+                                        "the rest after)\n"), result.stderr

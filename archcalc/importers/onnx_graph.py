@@ -184,6 +184,7 @@ class _Reader:
         self.ops: list[Op] = []
         self.params: dict[str, int] = {}
         self.shapes: dict[str, Shape] = {}
+        self.sized_by: dict[str, set[str]] = {}  # a computed constant → the tensors whose Shape it reads
 
     # --- shapes and constants -------------------------------------------------------------------
 
@@ -203,11 +204,13 @@ class _Reader:
                 start, end = node_attributes(node).get("start", 0), node_attributes(node).get("end")
                 size = shapes[node.input[0]] if node.input[0] in shapes else known[node.input[0]].shape
                 value = np.array(size[start:end], dtype=np.int64)
+                self._sized_by(node, known)
             elif node.op_type in FOLDS and node.input and all(not n or n in known for n in node.input):
                 try:
                     value = np.asarray(FOLDS[node.op_type](node_attributes(node), *[known.get(n) for n in node.input]))
                 except Exception:  # noqa: BLE001 - left to the reading below
                     value = None
+                self._sized_by(node, known)
             if node.op_type == "If" and node.input[0] in known and known[node.input[0]].size == 1:
                 kept += _branch(node, bool(known[node.input[0]].reshape(-1)[0]))
                 folded.append(None)  # the graph changed
@@ -225,6 +228,13 @@ class _Reader:
             self.initialisers.update({t.name: t for t in folded})
             return True
         return False
+
+    def _sized_by(self, node: onnx.NodeProto, constants: Any) -> None:
+        """Which tensors' Shape a computed constant reads (a Pad to another map's size)."""
+        if node.op_type == "Shape":
+            self.sized_by[node.output[0]] = {node.input[0]} if node.input[0] not in constants else set()
+        else:
+            self.sized_by[node.output[0]] = set().union(*(self.sized_by.get(name, ()) for name in node.input))
 
     def _infer(self) -> None:
         """Every shape ONNX's inference gives, inferred again while sizes it gave make more constants
@@ -257,6 +267,7 @@ class _Reader:
         if node.op_type == "Shape" and node.input[0] in self.shapes:
             start, end = node_attributes(node).get("start", 0), node_attributes(node).get("end")
             self.constants[node.output[0]] = np.array(self.shapes[node.input[0]][start:end], dtype=np.int64)
+            self._sized_by(node, self.constants)
             return True
         inputs = [name for name in node.input if name]
         if node.op_type not in FOLDS or not inputs or not all(name in self.constants for name in inputs):
@@ -268,6 +279,7 @@ class _Reader:
         if np.size(value) > FOLDED_SIZE:
             return False
         self.constants[node.output[0]] = np.asarray(value)
+        self._sized_by(node, self.constants)
         return True
 
     # --- nodes ----------------------------------------------------------------------------------
@@ -511,6 +523,7 @@ class _Joiner:
     def join(self, nodes: list[onnx.NodeProto]) -> list[Joined]:
         by_output = {output: node for node in nodes for output in node.output}
         self.by_output = by_output
+        self.position = {output: index for index, node in enumerate(nodes) for output in node.output}
         joined = []
         for node in nodes:
             item = self._join(node)
@@ -548,6 +561,8 @@ class _Joiner:
             return self._crop(node, tensors, constants)
         if node.op_type == "Reshape":
             return self._channel_shuffle(node) or Joined(node, op_type, tensors, params, constants, nodes)
+        if node.op_type == "Pad" and len(tensors) == 1:
+            return self._pad_to(node, tensors, constants) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Div" and len(tensors) == 2:
             return self._lrn(node, tensors) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Add" and self._is_linear_bias(node):
@@ -625,6 +640,28 @@ class _Joiner:
             1: np.asarray(pads), 2: np.array([*pool.get("kernel_shape", []), *pool.get("strides", []),
                                               pool.get("count_include_pad", 0), *pool.get("pads", [])]),
             3: np.array([alpha, k, beta]), 4: np.array(shape or [])}, [*chain[::-1], last])
+
+    def _pad_to(self, node: onnx.NodeProto, tensors: list[str], constants: dict[int, np.ndarray]) -> Joined | None:
+        """A Pad whose pads differ before and after: a pad to the size of a map of the padded size made
+        before it (U-Net ports pad the upsampled map to the skip's), the map whose Shape its pads are
+        computed from, else (the exporter wrote the sizes as constants) one a Concat joins it with.
+        The rule checks that the pads are those of a pad to that size."""
+        source, pads = self.reader.shapes.get(tensors[0]), constants.get(1)
+        if source is None or pads is None or len(pads) != 2 * len(source):
+            return None
+        half = len(source)
+        if list(pads[:half]) == list(pads[half:]):
+            return None
+        out = tuple(int(s + a + b) for s, a, b in zip(source, pads[:half], pads[half:]))
+        joined = [self.reader._tensor(t) for reader in self.reader.consumers.get(node.output[0], [])
+                  if reader.op_type == "Concat" for t in reader.input]
+        here = self.position[node.output[0]]
+        references = [t for t in [*sorted(self.reader.sized_by.get(node.input[1], ())), *joined]
+                      if t != tensors[0] and self.position.get(t, -1) < here
+                      and len(self.reader.shapes.get(t, ())) == half and self.reader.shapes[t][2:] == out[2:]]
+        if not references:
+            return None
+        return Joined(node, "PadTo", [tensors[0], self.reader._tensor(references[0])], [], constants, [node])
 
     def _linear(self, node: onnx.NodeProto, tensors: list[str], params: list[str]) -> Joined:
         """MatMul(x, W) or MatMul(x, Transpose(W)) with W a parameter, and the Add of a bias after it."""

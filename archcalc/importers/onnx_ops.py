@@ -185,6 +185,20 @@ def _pad(node: Node) -> dict:
     return {"padding": pair(before), "value": float(value or 0.0)}
 
 
+def _pad_to(node: Node) -> dict:
+    """A Pad to the size of a second map (joined): extra // 2 before, the rest after, as archcalc's
+    pad of two inputs."""
+    if node.attr("mode", "constant") != "constant":
+        raise Unsupported(f"mode '{node.attr('mode')}' (archcalc pads with a constant)")
+    pads, (source, goal) = node.constant(1, "pads"), node.shapes
+    extra = [g - n for n, g in zip(source[2:], goal[2:])]
+    if pads != [0, 0, *(e // 2 for e in extra), 0, 0, *(e - e // 2 for e in extra)]:
+        raise Unsupported(f"pads {pads} (archcalc pads to another map's size by half the difference before, "
+                          "the rest after)")
+    value = node.constant(2, "value")
+    return {"value": float(value or 0.0)}
+
+
 def _crop(node: Node) -> dict:
     """Slice (one, or torch's one per axis joined) of the spatial axes, steps 1, that cuts
     ⌊(in − out)/2⌋ before: archcalc's centre crop to the output's size."""
@@ -307,6 +321,7 @@ RULES: dict[str, Rule] = {
     "Concat": Rule("concat", _concat),
     "Resize": Rule("upsample{axes}d", _resize),
     "Pad": Rule("pad{axes}d", _pad),
+    "PadTo": Rule("pad{axes}d", _pad_to),  # a Pad computed from another map's Shape: to its size
     "Slice": Rule("crop{axes}d", _crop),  # torch's Slice per axis joined into one
     "ChannelSlice": Rule("split", _channel_slice),  # a Slice of the channels alone
     "Split": Rule("split", _split),  # one node per output
