@@ -387,11 +387,11 @@ def test_a_centred_slice_per_axis_is_one_crop(files):
 @pytest.mark.parametrize("nodes, initialisers, out, message", [
     ([helper.make_node("Split", ["c", "sizes"], ["y", "z"], name="/split/Split", axis=1)],
      [numpy_helper.from_array(np.array([1, 3], np.int64), "sizes")], (1, 1, 8, 8),
-     "node '/split/Split' (Split) of 'net.onnx' cannot be written exactly: a split of the axis 1 into [1, 3] "
-     "(archcalc's split cuts the channels into equal parts)"),
+     ("node '/split/Split' (Split) of 'net.onnx' cannot be written exactly: a split of the axis 1 into [1, 3] "
+      "(archcalc's split cuts the channels into equal parts)")),
     ([helper.make_node("DepthToSpace", ["c"], ["y"], name="/pixel/DepthToSpace", blocksize=2, mode="DCR")], [],
-     (1, 1, 16, 16), "node '/pixel/DepthToSpace' (DepthToSpace) of 'net.onnx' cannot be written exactly: mode DCR "
-     "(torch's pixel shuffle is DepthToSpace in CRD order)"),
+     (1, 1, 16, 16), ("node '/pixel/DepthToSpace' (DepthToSpace) of 'net.onnx' cannot be written exactly: mode "
+                      "DCR (torch's pixel shuffle is DepthToSpace in CRD order)")),
 ])
 def test_a_split_or_depth_to_space_archcalc_cannot_write_says_why(files, nodes, initialisers, out, message):
     save(files / "net.onnx", [conv(), *nodes], [INPUT], [WEIGHT, *initialisers], out=out, opset=18)

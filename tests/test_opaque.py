@@ -47,8 +47,9 @@ def test_an_opaque_layer_has_its_shape_and_parameters_and_no_count_under_any_con
     ({"operation": "elu", "shape": [4, 0, 8], "reads": [4, 8, 8]},
      "opaque needs a shape of whole numbers from 1, got [4, 0, 8]"),
     ({"operation": "elu", "shape": [4], "reads": [4, 8, 8], "params": -1}, "field 'params' must be at least 0, got -1"),
-    ({"operation": "elu", "shape": [4, 8, 8], "reads": [4, 8, 9]}, "opaque (elu) was measured on an input of "
-     "4×8×9 (after the batch), not 4×8×8: its output at this size is not known"),
+    ({"operation": "elu", "shape": [4, 8, 8], "reads": [4, 8, 9]}, ("opaque (elu) was measured on an input of "
+                                                                   "4×8×9 (after the batch), not 4×8×8: its output "
+                                                                   "at this size is not known")),
 ])
 def test_a_bad_opaque_layer_is_refused(fields, message):
     kind = LAYER_KINDS["opaque"]
