@@ -177,3 +177,8 @@ def test_onnx_import_keeps_what_has_no_kind_as_opaque_with_the_graphs_shapes_and
     result = run_in(folder, "import", "onnx", "odd.onnx", "--allow-opaque", "-o", "odd.yaml")
     assert (result.returncode, result.stderr) == (0, "")
     _check_import(folder / "odd.yaml", module, "Elu", "PRelu", "act")
+
+
+def test_the_report_names_it_as_not_counted(cli):
+    text = cli("report", Path(__file__).parent / "specs" / "odd_opaque.yaml").stdout
+    assert "| not counted by paper | opaque torch.nn.functional.elu, opaque torch.nn.modules.activation.PReLU |\n" in text
