@@ -75,6 +75,11 @@ def _fvcore_conv(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> 
     return Uncounted(f"{kind.key} with padding 'same'") if a.padding == "same" else kind.macs(a, shapes, out)
 
 
+def _opaque(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Uncounted:
+    # a layer archcalc has no rules for (`archcalc import --allow-opaque`): counted by no convention
+    return Uncounted(f"opaque {a.operation}")
+
+
 def _fvcore_batchnorm(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
     # fvcore's batchnorm handle: eval with running stats 1 per element (+1 when affine);
     # without running stats torch normalises with batch statistics and fvcore counts 4 (+1).
@@ -122,7 +127,7 @@ permute and slicing without a word, and stochastic depth and identity trace no o
 
 PAPER = Convention(
     "paper", "MACs of conv and linear layers only, bias excluded "
-    "(the lecture tables, the ResNet paper, torchvision's GFLOPS); FLOPs = 2 × MACs")
+    "(the lecture tables, the ResNet paper, torchvision's GFLOPS); FLOPs = 2 × MACs", {"opaque": _opaque})
 FVCORE = PAPER.extend(
     "fvcore", "fvcore FlopCountAnalysis: conv and linear MACs, batch norm and 2-D "
     "adaptive average pooling per element, layer norm 5 per element (4 without affine), 2-D upsampling per "

@@ -26,24 +26,19 @@ from archcalc.spec import bundled, load_graph
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper
 
-KINDS = ", ".join(sorted(LAYER_KINDS))
+KINDS = (", ".join(sorted(LAYER_KINDS)) + "; --allow-opaque (allow_opaque=True) keeps it as an opaque layer of its "
+         "measured shape, counted by no convention")
 
 EVAL_IDENTITY = {"dropout", "identity", "stochastic_depth"}
 """Kinds that are the identity in eval mode: an exported graph has no node for them."""
 
-LRN_REFUSED = ("node '/norm1/Reshape' (Reshape) of '{}.onnx' cannot be written exactly: a reshape from "
-               "[1, 96, 55, 55] to [1, 1, 96, 55, 55] that is not a flatten")
-NOT_IMPORTED = {
-    "alexnet_paper": LRN_REFUSED.format("alexnet_paper"), "zfnet": LRN_REFUSED.format("zfnet"),
-    "unet_padded": "node '/up4/pad/Pad' (Pad) of 'unet_padded.onnx' cannot be written exactly: pads [0, 0, 0, 0, 0, "
-                   "0, 1, 1] (archcalc pads both sides of an axis alike)",
-}
-"""Bundled models whose export archcalc refuses: torch writes nn.LocalResponseNorm as a dozen
-nodes (Reshape to 5-D, Pow, Pad, AveragePool, If …), not as ONNX's LRN; U-Net's centre crop is two
-Slices (a crop2d) of the skip alone, which imports now that the built model's levels are modules
-of their own (the exporter names the Slices under `/up4/`); the padded U-Net pads the upsampled
-map to the skip's size with pads computed from the shapes, (0, 1) on the last axis, which a pad2d
-of one input does not write (it pads both sides alike)."""
+NOT_IMPORTED: dict[str, str] = {}
+"""Bundled models whose export archcalc refuses (their message): none. (U-Net's centre crop is two
+Slices (a crop2d) of the skip alone, which imports now that the built model's levels are modules of
+their own: the exporter names the Slices under `/up4/`; AlexNet's and ZFNet's LocalResponseNorm,
+which torch writes as a dozen nodes, is joined back into an lrn; the padded U-Net's Pad of the
+upsampled map to the skip's size, (0, 1) on each axis with the sizes written as constants, is a pad2d
+to the size of the map it is concatenated with.)"""
 
 
 def read_back(text: str, folder, name: str = "imported.yaml"):
@@ -174,6 +169,66 @@ def test_a_network_written_in_plain_torch_imports_as_through_torch(tmp_path):
                 layer_figures(through_torch, convention, EVAL_IDENTITY), convention)
         weighted = [n for n, *_ in layer_figures(through_torch, "torch") if n]
         assert weighted == [n for n, *_ in layer_figures(through_onnx, "torch") if n]
+
+
+def _channel_shuffle(x, groups: int):
+    """torchvision's channel_shuffle (models/shufflenetv2.py): view, transpose, contiguous, view."""
+    torch = pytest.importorskip("torch")
+    n, c, h, w = x.size()
+    x = torch.transpose(x.view(n, groups, c // groups, h, w), 1, 2).contiguous()
+    return x.view(n, -1, h, w)
+
+
+def test_splits_a_channel_shuffle_and_a_pixel_shuffle_import_to_the_modules_output(tmp_path):
+    """torch.split (ONNX Split), x.chunk (Slices of the channels), torchvision's channel shuffle
+    (Reshape, Transpose, Reshape) and nn.PixelShuffle (DepthToSpace): the spec's torch model, loaded
+    with the module's state dict, computes the module's output exactly."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    class Shuffled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+            self.left = torch.nn.Conv2d(4, 4, 1)
+            self.up = torch.nn.Conv2d(8, 16, 1)
+            self.pixel = torch.nn.PixelShuffle(2)
+
+        def forward(self, x):
+            a, b = torch.split(self.conv(x), 4, dim=1)
+            c, d = _channel_shuffle(torch.cat([self.left(a), b], 1), 2).chunk(2, dim=1)
+            return self.pixel(self.up(torch.cat([d, c], 1)))
+
+    module = Shuffled().eval()
+    export(module, (3, 8, 8), tmp_path / "shuffled.onnx")
+    text = import_onnx(tmp_path / "shuffled.onnx")
+    graph = read_back(text, tmp_path)
+    assert [node.kind.key for node in graph.nodes] == ["conv2d", "split", "split", "conv2d", "concat", "channel_shuffle",
+                                                       "split", "split", "concat", "conv2d", "pixel_shuffle"]
+    rebuilt = build_graph(graph).eval()
+    rebuilt.load_state_dict(module.state_dict(), strict=True)
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), module(x))
+
+
+@pytest.mark.parametrize("size", [4, 5])
+def test_torchs_local_response_norm_imports_to_an_lrn_that_computes_the_modules_output(tmp_path, size):
+    """nn.LocalResponseNorm, which torch's exporter writes as x / (k + α·avg(x²))^β in a dozen nodes
+    (Mul, a 5-D Reshape, Pad, AveragePool, an If that squeezes, Reshape, Mul, Add, Pow, Div): one lrn
+    layer, whose torch model computes the module's output."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.LocalResponseNorm(size, 2e-4, 0.7, 1.5)).eval()
+    export(module, (3, 9, 9), tmp_path / "lrn.onnx")
+    text = import_onnx(tmp_path / "lrn.onnx")
+    assert text.endswith(f"  - '1': {{kind: lrn, size: {size}, alpha: 0.0002, beta: 0.7, k: 1.5}}\n")
+    rebuilt = build_graph(read_back(text, tmp_path)).eval()
+    rebuilt.load_state_dict(module.state_dict(), strict=True)
+    x = torch.rand(2, 3, 9, 9)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), module(x))
 
 
 # --- files made here, node by node --------------------------------------------------------------
@@ -327,3 +382,62 @@ def test_a_centred_slice_per_axis_is_one_crop(files):
     with pytest.raises(UserError, match=re.escape("a slice from 2 of 8 to 5 values on axis 3 (archcalc's crop is "
                                                   "centred: ⌊(in − out)/2⌋ cut before)")):
         import_onnx(files / "off.onnx")
+
+
+@pytest.mark.parametrize("nodes, initialisers, out, message", [
+    ([helper.make_node("Split", ["c", "sizes"], ["y", "z"], name="/split/Split", axis=1)],
+     [numpy_helper.from_array(np.array([1, 3], np.int64), "sizes")], (1, 1, 8, 8),
+     ("node '/split/Split' (Split) of 'net.onnx' cannot be written exactly: a split of the axis 1 into [1, 3] "
+      "(archcalc's split cuts the channels into equal parts)")),
+    ([helper.make_node("DepthToSpace", ["c"], ["y"], name="/pixel/DepthToSpace", blocksize=2, mode="DCR")], [],
+     (1, 1, 16, 16), ("node '/pixel/DepthToSpace' (DepthToSpace) of 'net.onnx' cannot be written exactly: mode "
+                      "DCR (torch's pixel shuffle is DepthToSpace in CRD order)")),
+])
+def test_a_split_or_depth_to_space_archcalc_cannot_write_says_why(files, nodes, initialisers, out, message):
+    save(files / "net.onnx", [conv(), *nodes], [INPUT], [WEIGHT, *initialisers], out=out, opset=18)
+    if len(nodes[0].output) > 1:  # both outputs read: a graph of two outputs is refused later; join them
+        graph = onnx.load(str(files / "net.onnx"))
+        graph.graph.node.append(helper.make_node("Concat", ["y", "z"], ["w"], name="/cat/Concat", axis=1))
+        graph.graph.output[0].CopyFrom(helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 4, 8, 8]))
+        onnx.save(graph, str(files / "net.onnx"))
+    result = run_import(files, "net.onnx")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {message}\n"), result.stderr
+
+
+def test_a_corrupt_graph_is_onnx_checkers_message(files):
+    """A file that parses but whose graph is broken (a node reading a tensor nothing makes): the
+    checker's first complaint, exit 2."""
+    model = onnx.load(str(files / "good.onnx"))
+    model.graph.node[1].input[0] = "nowhere"
+    onnx.save(model, str(files / "corrupt.onnx"))
+    result = run_import(files, "corrupt.onnx")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: 'corrupt.onnx' is not a valid ONNX model: "), result.stderr
+    assert "nowhere" in result.stderr
+    assert result.stderr.endswith("\n  hint: is the file complete? onnx.checker.check_model says what is wrong\n")
+
+
+@pytest.mark.parametrize("pads, written", [
+    ([0, 0, 0, 0, 0, 0, 1, 1], "  - pad: {kind: pad2d, from: [conv, side]}\n"),
+    ([0, 0, 1, 1, 0, 0, 0, 0], None),
+])
+def test_a_pad_on_one_side_is_a_pad_to_the_map_it_is_joined_with(files, pads, written):
+    """A Pad to the size of the map a Concat joins it with (torch writes a U-Net port's sizes as
+    constants): a pad2d of two inputs where its pads are half the difference before and the rest
+    after, as archcalc's; refused otherwise."""
+    side = numpy_helper.from_array(np.ones((2, 3, 2, 2), np.float32), "side.weight")
+    nodes = [conv(), helper.make_node("Conv", ["x", "side.weight"], ["s"], name="/side/Conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Pad", ["c", "pads"], ["p"], name="/pad/Pad"),
+             helper.make_node("Concat", ["p", "s"], ["y"], name="/cat/Concat", axis=1)]
+    save(files / "pad.onnx", nodes, [INPUT], [WEIGHT, side, numpy_helper.from_array(np.array(pads, np.int64), "pads")],
+         out=(1, 6, 9, 9))
+    result = run_import(files, "pad.onnx")
+    if written:
+        assert (result.returncode, result.stderr) == (0, "")
+        assert written in result.stdout
+    else:
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: node '/pad/Pad' (PadTo) of 'pad.onnx' cannot be written exactly: pads "
+                                        f"{pads} (archcalc pads to another map's size by half the difference before, "
+                                        "the rest after)\n"), result.stderr

@@ -28,7 +28,8 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
 
-KINDS = ", ".join(sorted(LAYER_KINDS))
+KINDS = (", ".join(sorted(LAYER_KINDS)) + "; --allow-opaque (allow_opaque=True) keeps it as an opaque layer of its "
+         "measured shape, counted by no convention")
 
 
 def read_back(text: str, folder: Path, name: str = "imported.yaml"):

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from conftest import tier
 from hypothesis import HealthCheck, given, settings
+from test_layer_kinds import NO_TORCH_MODULE
 from test_memory import KIND_CASES, networks
 
 from archcalc.analysis import analyze_graph
@@ -152,8 +153,8 @@ def test_an_in_place_layer_overwriting_a_kept_tensor_is_refused_as_torch_refuses
 def test_every_kind_is_measured_in_a_training_row():
     """Every kind has a row but crop2d and pad2d, whose rows take their size from a reference of
     another batch (their 1-D and 3-D kinds run the same torch code; the bundled U-Net crops and
-    pads in training)."""
-    assert {KIND_CASES[case][0] for case in KIND_ROWS} == set(LAYER_KINDS) - {"crop2d", "pad2d"}
+    pads in training), and those with no torch module (opaque)."""
+    assert {KIND_CASES[case][0] for case in KIND_ROWS} == set(LAYER_KINDS) - {"crop2d", "pad2d"} - NO_TORCH_MODULE
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])

@@ -23,6 +23,9 @@ def import_model(
                                  parse=whole_number_input),
     name: str | None = Option(None, "The spec's name (default: the callable's or the file's, snake_cased).",
                               ("--name",)),
+    allow_opaque: bool = Option(False, "Keep an operation without a layer kind as an 'opaque' layer: its measured "
+                                       "output shape, counted by no convention (named as not counted), not buildable "
+                                       "in torch; without it, such an operation is an error.", ("--allow-opaque",)),
     output: Path | None = OUTPUT,
 ) -> None:
     if framework not in FRAMEWORKS:
@@ -33,14 +36,15 @@ def import_model(
             raise UsageError("--args is for torch: an ONNX file takes none", option="--args")
         from archcalc.importers import import_onnx
 
-        emit(import_onnx(target, input, name=name), output)
+        emit(import_onnx(target, input, name=name, allow_opaque=allow_opaque), output)
         return
     if input is None:
         raise UsageError("import torch needs --input: C×H×W, without the batch (e.g. 3x224x224)", option="--input")
     from archcalc.importers import import_torch, make_module
 
     module, made_by = make_module(target, _arguments(args))
-    emit(import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}"), output)
+    emit(import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
+                      allow_opaque=allow_opaque), output)
 
 
 def _arguments(text: str | None) -> tuple[list, dict]:

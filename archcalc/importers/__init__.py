@@ -21,12 +21,14 @@ if TYPE_CHECKING:
 
 
 def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | None = None,
-                 source: str | None = None) -> str:
+                 source: str | None = None, allow_opaque: bool = False) -> str:
     """The spec of a torch module, as YAML text, for an input of C×H×W (`"3x224x224"`, or a tuple).
 
     `name` is the spec's name (the module's class, snake_cased, by default), `source` what it came
     from. The module is traced in eval mode (and put back in the mode it was in). UserError where
-    it cannot be traced, has a call without a layer kind, or its spec would not be exact.
+    it cannot be traced, has a call without a layer kind, or its spec would not be exact. With
+    `allow_opaque`, a call without a layer kind is kept as an `opaque` layer (counted by no
+    convention, its output shape as measured) instead.
     """
     require("torch", "archcalc import torch")
     from torch import nn
@@ -43,7 +45,7 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
     training = module.training
     module.eval()
     try:
-        traced = trace(module, (1, *shape), f"'{name}'")
+        traced = trace(module, (1, *shape), f"'{name}'", allow_opaque)
     finally:
         module.train(training)
     text = spec_text_of(traced, {"name": name, "source": source or f"imported from torch: {type(module).__qualname__}",
@@ -73,18 +75,20 @@ def _check(text: str, module: nn.Module, traced: Imported, shape: tuple[int, ...
     if (totals.params, totals.buffers) != (params, buffers):
         raise not_exact(name, f"the spec has {totals.params:,} parameters and {totals.buffers:,} buffer values, the "
                         f"module {params:,} and {buffers:,}")
-    _check_state_dict(graph, module, shape, name)
+    _check_state_dict(graph, stats.shapes, module, shape, name)
 
 
-def _check_state_dict(graph: Any, module: nn.Module, shape: tuple[int, ...], name: str) -> None:
-    """The spec's torch model has the module's state-dict keys, each of the same shape."""
+def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[int, ...], name: str) -> None:
+    """The spec's torch model has the module's state-dict keys, each of the same shape (those of
+    its opaque layers apart: they have no torch module, their parameters are counted as a whole)."""
     from archcalc.importers.common import not_exact
     from archcalc.torchmodel import build_graph
 
-    built = build_graph(graph, shape, device="meta").state_dict()
+    opaque = tuple(f"{node.name}." for node in graph.nodes if node.kind.key == "opaque")
+    built = build_graph(graph, shape, device="meta").state_dict() if not opaque else _layer_state_dicts(graph, shapes)
     original = module.state_dict()
     ours = {key: tuple(value.shape) for key, value in built.items()}
-    theirs = {key: tuple(value.shape) for key, value in original.items()}
+    theirs = {key: tuple(value.shape) for key, value in original.items() if not (opaque and key.startswith(opaque))}
     if ours != theirs:
         missing = sorted(theirs.keys() - ours.keys())[:3]
         extra = sorted(ours.keys() - theirs.keys())[:3]
@@ -93,13 +97,29 @@ def _check_state_dict(graph: Any, module: nn.Module, shape: tuple[int, ...], nam
                         f"missing {missing}, extra {extra}, other shapes {other}")
 
 
+def _layer_state_dicts(graph: Any, shapes: dict) -> dict:
+    """The state dict of the torch modules of a graph's layers but its opaque ones, built one by one."""
+    import torch
+
+    from archcalc.torchmodel import build_layer
+
+    found = {}
+    with torch.device("meta"):
+        for node in graph.nodes:
+            if node.kind.key != "opaque":
+                layer = build_layer(node.kind, node.attrs, [shapes[source] for source in node.inputs])
+                found.update({f"{node.name}.{key}": value for key, value in layer.state_dict().items()})
+    return found
+
+
 def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, name: str | None = None,
-                source: str | None = None) -> str:
+                source: str | None = None, allow_opaque: bool = False) -> str:
     """The spec of the model in an ONNX file, as YAML text.
 
     `input` (C×H×W) fixes the sizes where the graph's input has symbols (a symbolic batch is 1);
     `name` is the spec's name (the file's, snake_cased, by default). UserError where the file is no
-    ONNX model, a node has no layer kind, or the spec would not be exact.
+    ONNX model, a node has no layer kind, or the spec would not be exact. With `allow_opaque`, a
+    node without a layer kind is kept as an `opaque` layer (counted by no convention) instead.
     """
     require("onnx", "archcalc import onnx", install="pip install 'archcalc[onnx]'")
     from archcalc.importers.common import not_exact, read_back, spec_text_of
@@ -108,7 +128,7 @@ def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, na
     path = Path(path)
     name = name or _file_name(path)
     model = load(path)
-    found = read(model, None if input is None else _input_shape(input), f"'{path.name}'")
+    found = read(model, None if input is None else _input_shape(input), f"'{path.name}'", allow_opaque)
     text = spec_text_of(found.imported, {"name": name, "source": source or f"imported from ONNX: {path.name}",
                                          "input": list(found.shape)})
     _, stats = read_back(text, found.imported, found.shape, name, found.batch)

@@ -83,6 +83,14 @@ def pair(value: Any) -> Any:
     return value
 
 
+def kinds_hint() -> str:
+    """The hint of an operation without a layer kind: the kinds there are, and --allow-opaque."""
+    from archcalc.layers import LAYER_KINDS
+
+    return (f"the kinds are: {', '.join(sorted(LAYER_KINDS))}; --allow-opaque (allow_opaque=True) keeps it as an "
+            "opaque layer of its measured shape, counted by no convention")
+
+
 def not_exact(name: str, what: str) -> UserError:
     return UserError(f"cannot write an exact spec of '{name}': {what}",
                      hint="this is archcalc's mistake, not the model's: please report it with the model")

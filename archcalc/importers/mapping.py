@@ -200,6 +200,7 @@ MODULES: dict[type, Rule] = {
     own.Concat: Rule("concat", _attributes(dim="dim")),
     own.SpatialMean: Rule("mean", _attributes(keepdim="keepdim")),
     own.Split: Rule("split", _attributes(parts="parts", take="take")),
+    own.ChannelShuffle: Rule("channel_shuffle", _attributes(groups="groups")),
     own.Permute: Rule("permute", lambda c: {"dims": list(c.module.dims)}),
     own.ChannelLayerNorm: Rule("channel_layer_norm", _norm_fields),
     own.LayerScale: Rule("layer_scale", _layer_scale),

@@ -26,15 +26,20 @@ from onnx import numpy_helper
 
 from archcalc.errors import UserError
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op, Unsupported, check_used
+from archcalc.importers.common import Imported, Op, Unsupported, check_used, kinds_hint
 from archcalc.importers.onnx_ops import RULES, Node, kind_of
 from archcalc.layers import LAYER_KINDS
 from archcalc.limits import MAX_ONNX_BYTES, MAX_ONNX_NODES
 
 Shape = tuple[int, ...]
 
+RESHAPES = ("Unsqueeze", "Squeeze", "Reshape")
+"""Operators that reshape a parameter without computing: their output is that parameter."""
 BUFFERS = {"BatchNormalization": (3, 4)}
 """Parameter inputs that are buffers (running mean and variance), by position."""
+
+INFERENCE_ROUNDS = 64
+"""The most times shape inference runs, each after folding the sizes the last one gave."""
 
 FOLDED_SIZE = 4096
 """The most values a constant computed here may hold (shape arithmetic needs a few)."""
@@ -129,8 +134,9 @@ class Read:
         self.imported, self.shape, self.batch, self.params = imported, shape, batch, params
 
 
-def read(model: onnx.ModelProto, input: Shape | None, what: str) -> Read:
-    """The layers of `model`, its input's sizes fixed to `input` (C×H×W) where given."""
+def read(model: onnx.ModelProto, input: Shape | None, what: str, allow_opaque: bool = False) -> Read:
+    """The layers of `model`, its input's sizes fixed to `input` (C×H×W) where given; with
+    `allow_opaque`, a node without a layer kind is an `opaque` layer instead of an error."""
     graph = model.graph
     initialisers = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initialisers]
@@ -139,7 +145,7 @@ def read(model: onnx.ModelProto, input: Shape | None, what: str) -> Read:
         raise UserError(f"{what} takes {len(inputs)} inputs ({names}); an archcalc model takes one tensor",
                         hint="export a model whose forward takes one tensor")
     batch, shape = _input_shape(inputs[0], input, what)
-    return _Reader(model, what).read(inputs[0].name, batch, shape)
+    return _Reader(model, what, allow_opaque).read(inputs[0].name, batch, shape)
 
 
 def _input_shape(value: onnx.ValueInfoProto, given: Shape | None, what: str) -> tuple[int, Shape]:
@@ -167,8 +173,8 @@ def _input_shape(value: onnx.ValueInfoProto, given: Shape | None, what: str) -> 
 
 
 class _Reader:
-    def __init__(self, model: onnx.ModelProto, what: str) -> None:
-        self.model, self.what = model, what
+    def __init__(self, model: onnx.ModelProto, what: str, allow_opaque: bool = False) -> None:
+        self.model, self.what, self.allow_opaque = model, what, allow_opaque
         self.graph = model.graph
         self.initialisers = {t.name: t for t in self.graph.initializer}
         self.param_of: dict[str, str] = {name: name for name in self.initialisers}  # a name → its parameter
@@ -178,13 +184,15 @@ class _Reader:
         self.ops: list[Op] = []
         self.params: dict[str, int] = {}
         self.shapes: dict[str, Shape] = {}
+        self.sized_by: dict[str, set[str]] = {}  # a computed constant → the tensors whose Shape it reads
 
     # --- shapes and constants -------------------------------------------------------------------
 
-    def _fold_before_inference(self) -> None:
+    def _fold_before_inference(self, shapes: dict[str, Shape]) -> bool:
         """Integer constants computed from constants alone (the starts of torch's Slice: Unsqueeze of
-        Constant) made initialisers, their nodes dropped: ONNX's shape inference reads initialisers
-        but not what such nodes compute."""
+        Constant) and from the `shapes` known (Shape of a tensor) made initialisers, their nodes
+        dropped: ONNX's shape inference reads initialisers but not what such nodes compute. Whether
+        any was."""
         known = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer
                  if t.data_type in INTEGER_TYPES and _has_values(t) and math.prod(t.dims) <= FOLDED_SIZE}
         folded, kept = [], []
@@ -192,33 +200,58 @@ class _Reader:
             value = None
             if node.op_type == "Constant":
                 value = _constant_value(node)
+            elif node.op_type == "Shape" and (node.input[0] in shapes or node.input[0] in known):
+                start, end = node_attributes(node).get("start", 0), node_attributes(node).get("end")
+                size = shapes[node.input[0]] if node.input[0] in shapes else known[node.input[0]].shape
+                value = np.array(size[start:end], dtype=np.int64)
+                self._sized_by(node, known)
             elif node.op_type in FOLDS and node.input and all(not n or n in known for n in node.input):
                 try:
                     value = np.asarray(FOLDS[node.op_type](node_attributes(node), *[known.get(n) for n in node.input]))
                 except Exception:  # noqa: BLE001 - left to the reading below
                     value = None
-            if value is not None and np.issubdtype(value.dtype, np.integer) and value.size <= FOLDED_SIZE:
+                self._sized_by(node, known)
+            if node.op_type == "If" and node.input[0] in known and known[node.input[0]].size == 1:
+                kept += _branch(node, bool(known[node.input[0]].reshape(-1)[0]))
+                folded.append(None)  # the graph changed
+            elif value is not None and (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_) \
+                    and value.size <= FOLDED_SIZE:
                 known[node.output[0]] = value
                 folded.append(numpy_helper.from_array(value, node.output[0]))
             else:
                 kept.append(node)
         if folded:
+            folded = [t for t in folded if t is not None]
             del self.graph.node[:]
             self.graph.node.extend(kept)
             self.graph.initializer.extend(folded)
             self.initialisers.update({t.name: t for t in folded})
+            return True
+        return False
+
+    def _sized_by(self, node: onnx.NodeProto, constants: Any) -> None:
+        """Which tensors' Shape a computed constant reads (a Pad to another map's size)."""
+        if node.op_type == "Shape":
+            self.sized_by[node.output[0]] = {node.input[0]} if node.input[0] not in constants else set()
+        else:
+            self.sized_by[node.output[0]] = set().union(*(self.sized_by.get(name, ()) for name in node.input))
 
     def _infer(self) -> None:
-        self._fold_before_inference()
-        try:
-            inferred = onnx.shape_inference.infer_shapes(self.model, strict_mode=True, data_prop=True)
-        except Exception as error:  # noqa: BLE001 - onnx's InferenceError, or a C++ failure
-            raise UserError(f"the shapes of {self.what} cannot be inferred: {_line(error)}",
-                            hint="ONNX's shape inference stopped there: check the model with onnx.checker") from None
-        for value in [*inferred.graph.value_info, *inferred.graph.output, *inferred.graph.input]:
-            dims = value.type.tensor_type.shape.dim
-            if value.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
-                self.shapes[value.name] = tuple(d.dim_value for d in dims)
+        """Every shape ONNX's inference gives, inferred again while sizes it gave make more constants
+        (a chunk's slice ends, computed from the Shape of a tensor whose shape it had to infer)."""
+        self._fold_before_inference({})
+        for _ in range(INFERENCE_ROUNDS):
+            try:
+                inferred = onnx.shape_inference.infer_shapes(self.model, strict_mode=True, data_prop=True)
+            except Exception as error:  # noqa: BLE001 - onnx's InferenceError, or a C++ failure
+                raise UserError(f"the shapes of {self.what} cannot be inferred: {_line(error)}",
+                                hint="ONNX's shape inference stopped there: check the model with onnx.checker") from None
+            for value in [*inferred.graph.value_info, *inferred.graph.output, *inferred.graph.input]:
+                dims = value.type.tensor_type.shape.dim
+                if value.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+                    self.shapes[value.name] = tuple(d.dim_value for d in dims)
+            if not self._fold_before_inference(self.shapes):
+                break
         for name, tensor in self.initialisers.items():
             self.shapes[name] = tuple(tensor.dims)
             small = tensor.data_type in INTEGER_TYPES and math.prod(tensor.dims) <= FOLDED_SIZE
@@ -234,6 +267,7 @@ class _Reader:
         if node.op_type == "Shape" and node.input[0] in self.shapes:
             start, end = node_attributes(node).get("start", 0), node_attributes(node).get("end")
             self.constants[node.output[0]] = np.array(self.shapes[node.input[0]][start:end], dtype=np.int64)
+            self._sized_by(node, self.constants)
             return True
         inputs = [name for name in node.input if name]
         if node.op_type not in FOLDS or not inputs or not all(name in self.constants for name in inputs):
@@ -245,6 +279,7 @@ class _Reader:
         if np.size(value) > FOLDED_SIZE:
             return False
         self.constants[node.output[0]] = np.asarray(value)
+        self._sized_by(node, self.constants)
         return True
 
     # --- nodes ----------------------------------------------------------------------------------
@@ -260,13 +295,13 @@ class _Reader:
         for node in self.graph.node:
             if self._constant(node):
                 continue
-            if node.op_type == "Identity":
+            if node.op_type == "Identity" or (node.op_type in RESHAPES and node.input[0] in self.param_of):
                 self._identity(node)
                 continue
             if node.op_type == "Slice":
                 self._slice_shape(node)
-            layers.append(node)
-        joined = _Joiner(self).join(layers)
+            layers += _outputs_apart(node) if node.op_type == "Split" else [node]
+        joined = _Joiner(self).join(self._live(layers))
         names = _Namer(self, joined).names()
         for item in joined:
             self._add(item, names[id(item)])
@@ -274,6 +309,17 @@ class _Reader:
         check_used(self.ops, heads, self.what)
         labels = _labels([op.name for op in self.ops])
         return Read(Imported(self.ops, heads, labels), shape, batch, self.params)
+
+    def _live(self, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
+        """The nodes whose results lead to an output: one that nothing reads (torch's exporter
+        writes both slices of a chunk of which one is used) computes nothing the model gives."""
+        needed = {self._tensor(output.name) for output in self.graph.output}
+        live = []
+        for node in reversed(nodes):
+            if any(output in needed for output in node.output):
+                live.append(node)
+                needed.update(self._tensor(name) for name in node.input)
+        return live[::-1]
 
     def _slice_shape(self, node: onnx.NodeProto) -> None:
         """A Slice's output shape from its constant starts and ends, where inference gave none."""
@@ -291,7 +337,9 @@ class _Reader:
 
     def _identity(self, node: onnx.NodeProto) -> None:
         source = node.input[0]
-        if source in self.param_of:  # a deduplicated parameter, named by its Identity
+        if source in self.param_of and node.op_type != "Identity":  # a parameter reshaped (PReLU's slope)
+            self.param_of[node.output[0]] = self.param_of[source]
+        elif source in self.param_of:  # a deduplicated parameter, named by its Identity
             self.param_of[node.output[0]] = node.output[0]
             self.shapes[node.output[0]] = self.shapes[source]
         elif source in self.constants:
@@ -308,18 +356,31 @@ class _Reader:
         try:
             rule = RULES.get(item.op_type)
             if rule is None:
-                raise self._unsupported(item, None)
-            view = Node(item.op_type, node_attributes(node), [self.shapes[t] for t in item.tensors],
-                        self._shape(item, item.output), item.constants, [(p, self.shapes[p]) for p in item.params])
+                raise Unsupported()
+            out = self._shape(item, item.output)
+            view = Node(item.op_type, node_attributes(node), [self.shapes[t] for t in item.tensors], out,
+                        item.constants, [(p, self.shapes[p]) for p in item.params])
             kind, fields = kind_of(rule, view), rule.fields(view)
+            if kind not in LAYER_KINDS:
+                raise Unsupported(f"a {len(view.shapes[0]) - 2}-axis map")
         except Unsupported as reason:
-            raise self._unsupported(item, str(reason)) from None
-        if kind not in LAYER_KINDS:
-            raise self._unsupported(item, f"a {len(view.shapes[0]) - 2}-axis map")
-        self.ops.append(Op(name, kind, fields, inputs, view.out))
+            if not self.allow_opaque or len([o for o in node.output if o]) != 1 or not inputs:
+                raise self._unsupported(item, str(reason) or None) from None
+            out = self._shape(item, item.output)
+            kind, fields = "opaque", self._opaque(item, out)
+        self.ops.append(Op(name, kind, fields, inputs, out))
         self.producer[item.output] = name
         skipped = BUFFERS.get(item.op_type, ())
         self.params[name] = sum(math.prod(self.shapes[p]) for i, p in enumerate(item.params) if i + 1 not in skipped)
+
+    def _opaque(self, item: Joined, out: Shape) -> dict:
+        """An opaque layer's fields: the operator, the inferred shapes of its output and first input
+        after the batch, its parameters and buffer values (the initialisers it reads)."""
+        skipped = BUFFERS.get(item.op_type, ())
+        sizes = [(i + 1 in skipped, math.prod(self.shapes[p])) for i, p in enumerate(item.params)]
+        return {"operation": item.op_type, "shape": list(out[1:]), "reads": list(self._shape(item, item.tensors[0])[1:]),
+                "params": sum(n for b, n in sizes if not b),
+                "buffers": sum(n for b, n in sizes if b)}
 
     def _source(self, item: Joined, tensor: str) -> str:
         if tensor not in self.producer:
@@ -346,13 +407,36 @@ class _Reader:
     def _unsupported(self, item: Joined, reason: str | None) -> UserError:
         node = item.node
         what = f"node '{node.name}' ({item.op_type if item.op_type != node.op_type else node.op_type}) of {self.what}"
-        kinds = f"the kinds are: {', '.join(sorted(LAYER_KINDS))}"
+        kinds = kinds_hint()
         if reason is None:
             return UserError(f"{what} has no layer kind in archcalc", hint=kinds)
         return UserError(f"{what} cannot be written exactly: {reason}", hint=kinds)
 
 
 INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+
+
+def _branch(node: onnx.NodeProto, condition: bool) -> list[onnx.NodeProto]:
+    """The nodes of the branch an If takes on a condition computed here (torch's exporter writes
+    `if x.size(1) == 1: squeeze` so), its outputs passed on as the If's by Identity nodes."""
+    graph = next(a.g for a in node.attribute if a.name == ("then_branch" if condition else "else_branch"))
+    return [*graph.node, *(onnx.helper.make_node("Identity", [inner.name], [outer], name=f"{node.name}/{outer}")
+                           for inner, outer in zip(graph.output, node.output))]
+
+
+def _outputs_apart(node: onnx.NodeProto) -> list[onnx.NodeProto]:
+    """A Split node as one node per output, each with the attributes `parts` (the outputs) and
+    `take` (its own): a layer is one tensor."""
+    apart = []
+    for take, output in enumerate(node.output):
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        del copy.output[:]
+        copy.output.append(output)
+        copy.attribute.extend([onnx.helper.make_attribute("parts", len(node.output)),
+                               onnx.helper.make_attribute("take", take)])
+        apart.append(copy)
+    return apart
 
 
 def node_attributes(node: onnx.NodeProto) -> dict[str, Any]:
@@ -410,7 +494,7 @@ FOLDS: dict[str, Any] = {
     "Slice": _slice,
     "Cast": lambda at, data: data.astype(onnx.helper.tensor_dtype_to_np_dtype(at["to"])),
     "Add": lambda at, a, b: a + b, "Sub": lambda at, a, b: a - b, "Mul": lambda at, a, b: a * b,
-    "Div": _divide,
+    "Div": _divide, "Equal": lambda at, a, b: np.equal(a, b),
     "Reshape": lambda at, data, shape: data.reshape([int(s) for s in shape]),
     "Transpose": lambda at, data: np.transpose(data, at.get("perm")),
     "ConstantOfShape": _constant_of_shape,
@@ -439,6 +523,7 @@ class _Joiner:
     def join(self, nodes: list[onnx.NodeProto]) -> list[Joined]:
         by_output = {output: node for node in nodes for output in node.output}
         self.by_output = by_output
+        self.position = {output: index for index, node in enumerate(nodes) for output in node.output}
         joined = []
         for node in nodes:
             item = self._join(node)
@@ -474,6 +559,12 @@ class _Joiner:
             return self._linear(node, tensors, params)
         if node.op_type == "Slice":
             return self._crop(node, tensors, constants)
+        if node.op_type == "Reshape":
+            return self._channel_shuffle(node) or Joined(node, op_type, tensors, params, constants, nodes)
+        if node.op_type == "Pad" and len(tensors) == 1:
+            return self._pad_to(node, tensors, constants) or Joined(node, op_type, tensors, params, constants, nodes)
+        if node.op_type == "Div" and len(tensors) == 2:
+            return self._lrn(node, tensors) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Add" and self._is_linear_bias(node):
             return None
         return Joined(node, op_type, tensors, params, constants, nodes)
@@ -500,6 +591,77 @@ class _Joiner:
         joined = Joined(last, "ChannelLayerNorm", [self.reader._tensor(first.input[0])], params, {}, [first, norm, last])
         joined.node = _with_attributes(last, norm)
         return joined
+
+    def _channel_shuffle(self, last: onnx.NodeProto) -> Joined | None:
+        """Reshape to (N, groups, C / groups, …), Transpose of the two, Reshape back: a channel
+        shuffle (torch's exporter writes archcalc's so). The rule checks the shapes; the middle
+        shape is given as constant 1."""
+        transpose = self._made_by(last.input[0], "Transpose")
+        first = self._made_by(transpose.input[0], "Reshape") if transpose is not None else None
+        if first is None or self._only_reader(first.output[0]) is not transpose \
+                or self._only_reader(transpose.output[0]) is not last:
+            return None
+        middle = self.reader.shapes.get(first.output[0])
+        rank = len(middle or ())
+        if rank < 4 or node_attributes(transpose).get("perm") != [0, 2, 1, *range(3, rank)]:
+            return None
+        self.absorbed.update({id(first), id(transpose)})
+        return Joined(last, "ChannelShuffle", [self.reader._tensor(first.input[0])], [],
+                      {1: np.array(middle)}, [first, transpose, last])
+
+    def _lrn(self, last: onnx.NodeProto, tensors: list[str]) -> Joined | None:
+        """torch's local response norm (F.local_response_norm of a map), x / (k + α·avg(x²))^β:
+        Mul(x, x), Reshape to (N, 1, C, …), Pad the channels, AveragePool over them, Squeeze,
+        Reshape back, Mul α, Add k, Pow β, Div of x by it. The rule checks the sizes; the pads,
+        the pool's attributes, α, k and β are given as constants 1 to 5."""
+        chain, tensor = [], tensors[1]
+        for op_type in ("Pow", "Add", "Mul", "Reshape", "Squeeze", "AveragePool", "Pad", "Reshape", "Mul"):
+            node = self._made_by(tensor, op_type)
+            reader = self._only_reader(node.output[0]) if node is not None else None
+            while reader is not None and reader.op_type == "Identity":  # an If's branch, passed on
+                reader = self._only_reader(reader.output[0])
+            if reader is None or reader not in (last, *chain[-1:]):
+                return None
+            chain.append(node)
+            tensor = self.reader._tensor(node.input[0])
+        square = chain[-1]
+        if [self.reader._tensor(name) for name in square.input] != [tensors[0]] * 2:
+            return None
+        constants = self.reader.constants
+        values = [constants.get(chain[i].input[1]) for i in (0, 1, 2)]
+        pads = constants.get(chain[6].input[1]) if len(chain[6].input) > 1 else None
+        if any(v is None or np.size(v) != 1 for v in values) or pads is None:
+            return None
+        pool = node_attributes(chain[5])
+        beta, k, alpha = (float(np.asarray(v).reshape(-1)[0]) for v in values)
+        self.absorbed.update(id(n) for n in chain)
+        shape = self.reader.shapes.get(chain[6].output[0])
+        return Joined(last, "LocalResponseNorm", [tensors[0]], [], {
+            1: np.asarray(pads), 2: np.array([*pool.get("kernel_shape", []), *pool.get("strides", []),
+                                              pool.get("count_include_pad", 0), *pool.get("pads", [])]),
+            3: np.array([alpha, k, beta]), 4: np.array(shape or [])}, [*chain[::-1], last])
+
+    def _pad_to(self, node: onnx.NodeProto, tensors: list[str], constants: dict[int, np.ndarray]) -> Joined | None:
+        """A Pad whose pads differ before and after: a pad to the size of a map of the padded size made
+        before it (U-Net ports pad the upsampled map to the skip's), the map whose Shape its pads are
+        computed from, else (the exporter wrote the sizes as constants) one a Concat joins it with.
+        The rule checks that the pads are those of a pad to that size."""
+        source, pads = self.reader.shapes.get(tensors[0]), constants.get(1)
+        if source is None or pads is None or len(pads) != 2 * len(source):
+            return None
+        half = len(source)
+        if list(pads[:half]) == list(pads[half:]):
+            return None
+        out = tuple(int(s + a + b) for s, a, b in zip(source, pads[:half], pads[half:]))
+        joined = [self.reader._tensor(t) for reader in self.reader.consumers.get(node.output[0], [])
+                  if reader.op_type == "Concat" for t in reader.input]
+        here = self.position[node.output[0]]
+        references = [t for t in [*sorted(self.reader.sized_by.get(node.input[1], ())), *joined]
+                      if t != tensors[0] and self.position.get(t, -1) < here
+                      and len(self.reader.shapes.get(t, ())) == half and self.reader.shapes[t][2:] == out[2:]]
+        if not references:
+            return None
+        return Joined(node, "PadTo", [tensors[0], self.reader._tensor(references[0])], [], constants, [node])
 
     def _linear(self, node: onnx.NodeProto, tensors: list[str], params: list[str]) -> Joined:
         """MatMul(x, W) or MatMul(x, Transpose(W)) with W a parameter, and the Add of a bias after it."""
@@ -538,7 +700,9 @@ class _Joiner:
             nodes.insert(0, before)
             current = before
         if len(nodes) == 1:
-            return Joined(node, "Slice", tensors, [], constants, nodes)
+            axes = constants.get(3)
+            channels = axes is not None and len(tensors) == 1 and [int(a) % len(self.reader.shapes.get(tensors[0], "..")) for a in axes] == [1]
+            return Joined(node, "ChannelSlice" if channels else "Slice", tensors, [], constants, nodes)
         joined = {1: np.array(starts), 3: np.array(axes), 4: np.array(steps)}
         return Joined(node, "Slice", [self.reader._tensor(current.input[0])], [], joined, nodes)
 

@@ -185,6 +185,20 @@ def _pad(node: Node) -> dict:
     return {"padding": pair(before), "value": float(value or 0.0)}
 
 
+def _pad_to(node: Node) -> dict:
+    """A Pad to the size of a second map (joined): extra // 2 before, the rest after, as archcalc's
+    pad of two inputs."""
+    if node.attr("mode", "constant") != "constant":
+        raise Unsupported(f"mode '{node.attr('mode')}' (archcalc pads with a constant)")
+    pads, (source, goal) = node.constant(1, "pads"), node.shapes
+    extra = [g - n for n, g in zip(source[2:], goal[2:])]
+    if pads != [0, 0, *(e // 2 for e in extra), 0, 0, *(e - e // 2 for e in extra)]:
+        raise Unsupported(f"pads {pads} (archcalc pads to another map's size by half the difference before, "
+                          "the rest after)")
+    value = node.constant(2, "value")
+    return {"value": float(value or 0.0)}
+
+
 def _crop(node: Node) -> dict:
     """Slice (one, or torch's one per axis joined) of the spatial axes, steps 1, that cuts
     ⌊(in − out)/2⌋ before: archcalc's centre crop to the output's size."""
@@ -198,6 +212,42 @@ def _crop(node: Node) -> dict:
             raise Unsupported(f"a slice from {start} of {source[axis]} to {node.out[axis]} values on axis {axis} "
                               "(archcalc's crop is centred: ⌊(in − out)/2⌋ cut before)")
     return {"size": pair(list(node.out[2:]))}
+
+
+def _channel_slice(node: Node) -> dict:
+    """A Slice of the channels, steps 1, that is one of equal parts: archcalc's split."""
+    channels, size = node.shapes[0][1], node.out[1]
+    start, steps = node.constant(1, "starts")[0], node.constant(4, "steps")
+    start = max(0, start if start >= 0 else start + channels)
+    if any(step != 1 for step in steps or []) or channels % size or start % size:
+        raise Unsupported(f"a slice of {size} channels from {start} of {channels} (archcalc's split takes one of "
+                          "equal parts)")
+    return {"parts": channels // size, "take": start // size}
+
+
+def _split(node: Node) -> dict:
+    """One output of a Split of the channels into equal parts."""
+    rank, parts = len(node.shapes[0]), node.attr("parts")
+    sizes = node.constant(1, "split")
+    if node.attr("axis", 0) % rank != 1 or (sizes and len(set(sizes)) != 1) or node.shapes[0][1] % parts:
+        raise Unsupported(f"a split of the axis {node.attr('axis', 0)} into {sizes or parts} (archcalc's split "
+                          "cuts the channels into equal parts)")
+    return {"parts": parts, "take": node.attr("take")}
+
+
+def _channel_shuffle(node: Node) -> dict:
+    """Reshape, Transpose, Reshape (joined): the middle shape (N, groups, C / groups, …) given as constant 1."""
+    middle, source = node.constants[1].tolist(), node.shapes[0]
+    groups = middle[1]
+    if middle != [source[0], groups, source[1] // groups, *source[2:]] or node.out != source:
+        raise Unsupported(f"a reshape to {middle} and back that is not a channel shuffle of {list(source)}")
+    return {"groups": groups}
+
+
+def _pixel_shuffle(node: Node) -> dict:
+    if node.attr("mode", "DCR") != "CRD":
+        raise Unsupported(f"mode {node.attr('mode', 'DCR')} (torch's pixel shuffle is DepthToSpace in CRD order)")
+    return {"factor": node.attr("blocksize")}
 
 
 def _concat(node: Node) -> dict:
@@ -215,6 +265,22 @@ def _permute(node: Node) -> dict:
 def _lrn(node: Node) -> dict:
     return {"size": node.attr("size"), "alpha": f32(node.attr("alpha", 1e-4)), "beta": f32(node.attr("beta", 0.75)),
             "k": f32(node.attr("bias", 1.0))}
+
+
+def _torch_lrn(node: Node) -> dict:
+    """torch's local response norm written out (joined): constants 1 the pads of the 5-D map, 2 the
+    pool's kernel, strides, count_include_pad and pads, 3 (α, k, β), 4 the 5-D shape after Pad."""
+    source = node.shapes[0]
+    pads, pool, (alpha, k, beta) = (node.constants[i].tolist() for i in (1, 2, 3))
+    size = pool[0] if pool else 0
+    rank = len(source) + 1
+    before, after = [0] * rank, [0] * rank
+    before[2], after[2] = size // 2, (size - 1) // 2
+    expected_pool = [size, *[1] * (rank - 3), *[1] * (rank - 2), 1, *[0] * 2 * (rank - 2)]
+    if pads != before + after or pool != expected_pool or node.out != source:
+        raise Unsupported(f"a local response norm written with pads {pads} and the pool {pool} (torch's pads "
+                          "the channels by size // 2 before and (size − 1) // 2 after and averages over size of them)")
+    return {"size": size, "alpha": f32(alpha), "beta": f32(beta), "k": f32(k)}
 
 
 def _leaky(node: Node) -> dict:
@@ -238,6 +304,7 @@ RULES: dict[str, Rule] = {
     "LayerNormalization": Rule("layer_norm", _layer_norm),
     "ChannelLayerNorm": Rule("channel_layer_norm", _layer_norm),  # joined: Transpose, LayerNormalization, Transpose
     "LRN": Rule("lrn", _lrn),
+    "LocalResponseNorm": Rule("lrn", _torch_lrn),  # joined: torch's Mul, Reshape, Pad, AveragePool, …, Div
     "MaxPool": Rule("maxpool{axes}d", _pool), "AveragePool": Rule("avgpool{axes}d", _pool),
     "GlobalAveragePool": Rule("adaptive_avgpool{axes}d", _global),
     "GlobalMaxPool": Rule("adaptive_maxpool{axes}d", _global),
@@ -254,7 +321,12 @@ RULES: dict[str, Rule] = {
     "Concat": Rule("concat", _concat),
     "Resize": Rule("upsample{axes}d", _resize),
     "Pad": Rule("pad{axes}d", _pad),
+    "PadTo": Rule("pad{axes}d", _pad_to),  # a Pad computed from another map's Shape: to its size
     "Slice": Rule("crop{axes}d", _crop),  # torch's Slice per axis joined into one
+    "ChannelSlice": Rule("split", _channel_slice),  # a Slice of the channels alone
+    "Split": Rule("split", _split),  # one node per output
+    "ChannelShuffle": Rule("channel_shuffle", _channel_shuffle),  # joined: Reshape, Transpose, Reshape
+    "DepthToSpace": Rule("pixel_shuffle", _pixel_shuffle),
 }
 
 

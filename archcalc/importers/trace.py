@@ -20,7 +20,7 @@ from torch import nn
 
 from archcalc.errors import UserError
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op, check_used
+from archcalc.importers.common import Imported, Op, check_used, kinds_hint
 from archcalc.importers.mapping import (
     PASS_THROUGH,
     WEIGHTED,
@@ -45,8 +45,9 @@ class Tracer(torch.fx.Tracer):
         return module_rule(module) is not None or super().is_leaf_module(module, qualified_name)
 
 
-def trace(module: nn.Module, shape: Shape, what: str) -> Imported:
-    """The ops of `module` on an input of `shape` (batch included); `what` names the module in errors."""
+def trace(module: nn.Module, shape: Shape, what: str, allow_opaque: bool = False) -> Imported:
+    """The ops of `module` on an input of `shape` (batch included); `what` names the module in errors.
+    With `allow_opaque`, a call without a layer kind is an `opaque` layer instead of an error."""
     if module_rule(module) is not None:
         raise UserError(f"{what} is a single {type(module).__name__}: its state dict's keys "
                         f"({', '.join(repr(k) for k in list(module.state_dict())[:2]) or 'none'}) name no layer",
@@ -64,7 +65,7 @@ def trace(module: nn.Module, shape: Shape, what: str) -> Imported:
                         hint="import a wrapper module whose forward takes one tensor")
     fx_module = torch.fx.GraphModule(module, graph)
     values = _run(fx_module, shape, what)
-    return _Reader(module, values, what).read(graph)
+    return _Reader(module, values, what, allow_opaque).read(graph)
 
 
 TRACE_HINT = ("torch.fx records the operations without running them, so Python control flow that depends "
@@ -142,8 +143,8 @@ NAME_PARTS = "letters, digits and _ starting with a letter, or digits alone"
 class _Reader:
     """Reads the traced graph into ops, one node at a time."""
 
-    def __init__(self, module: nn.Module, values: dict, what: str) -> None:
-        self.root, self.values, self.what = module, values, what
+    def __init__(self, module: nn.Module, values: dict, what: str, allow_opaque: bool = False) -> None:
+        self.root, self.values, self.what, self.allow_opaque = module, values, what, allow_opaque
         self.names: dict[torch.fx.Node, str] = {}
         self.alias: dict[torch.fx.Node, torch.fx.Node] = {}
         self.chunks: dict[torch.fx.Node, tuple[torch.fx.Node, int]] = {}
@@ -222,15 +223,27 @@ class _Reader:
             return self._weighted(node, call)
         rule = module_rule(call.module) if call.module is not None else function_rule(
             node.target if node.op == "call_function" else str(node.target))
-        if rule is None:
-            raise self._unsupported(node, None)
         try:
+            if rule is None:
+                raise Unsupported()
             kind, fields = kind_of(rule, call), rule.fields(call)
+            if kind not in LAYER_KINDS:
+                raise Unsupported(f"a {call.axes}-axis map")
         except Unsupported as reason:
-            raise self._unsupported(node, str(reason)) from None
-        if kind not in LAYER_KINDS:
-            raise self._unsupported(node, f"a {call.axes}-axis map")
+            if self.allow_opaque and inputs:
+                return "opaque", self._opaque(node, call), self._name(node)
+            raise self._unsupported(node, str(reason) or None) from None
         return kind, fields, self._name(node)
+
+    def _opaque(self, node: torch.fx.Node, call: Call) -> dict:
+        """An opaque layer's fields: the operation, the measured shapes of its output and first input
+        after the batch, and the parameters and buffer values of its module."""
+        fields = {"operation": _operation(node, self.root), "shape": list(call.out[1:]),
+                  "reads": list(call.shapes[0][1:])}
+        if call.module is not None:
+            fields["params"] = sum(p.numel() for p in call.module.parameters())
+            fields["buffers"] = sum(b.numel() for b in call.module.buffers())
+        return fields
 
     def _call_of(self, node: torch.fx.Node, inputs: list[torch.fx.Node]) -> Call:
         args, kwargs = torch.fx.node.map_arg((node.args, node.kwargs), lambda n: self.values.get(n))
@@ -317,9 +330,9 @@ class _Reader:
         operation = _operation(node, self.root)
         if reason is None:
             return UserError(f"node '{node.name}' ({where}, {operation}) has no layer kind in archcalc",
-                             hint=f"the kinds are: {', '.join(sorted(LAYER_KINDS))}")
+                             hint=kinds_hint())
         return UserError(f"node '{node.name}' ({where}, {operation}) cannot be written exactly: {reason}",
-                         hint=f"the kinds are: {', '.join(sorted(LAYER_KINDS))}")
+                         hint=kinds_hint())
 
 
 def _argument(node: torch.fx.Node, index: int, name: str) -> Any:

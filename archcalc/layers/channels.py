@@ -15,7 +15,7 @@ def _divides(parts: int, c, what: str, field: str) -> None:
 class ChannelShuffle(LayerKind):
     key = "channel_shuffle"
     keeps_grid = True
-    torch_module = "torch.nn.ChannelShuffle"
+    torch_module = "archcalc.torchmodel.modules.ChannelShuffle"  # torch.nn.ChannelShuffle, exportable to ONNX
     doc = ("Interleaves the channels of `groups` groups (torch.nn.ChannelShuffle), as in "
            "ShuffleNet: channel g·k + i moves to i·groups + g.")
     fields = {"groups": Field("count", doc="number of channel groups; must divide the channels")}

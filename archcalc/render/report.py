@@ -78,6 +78,9 @@ def _header(models: list[ModelStats], stamp: str | None, roofs: list | None = No
             ("dtype", _same(models, lambda m: m.dtype)),
             ("convention", f"{first.convention}: {CONVENTIONS[first.convention].summary}"),
             ("archcalc", __version__)]
+    skipped = list(dict.fromkeys(what for m in models for what in m.uncounted()))
+    if skipped:  # as the table's header names them
+        rows.insert(-1, (f"not counted by {first.convention}", ", ".join(skipped)))
     if roofs:
         profile = roofs[0].profile
         about = f"{profile.name} ({profile.key}), {seconds_text(profile.launch)} launch each (docs/latency.md)"

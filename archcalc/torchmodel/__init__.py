@@ -45,6 +45,7 @@ def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch:
     from archcalc.torchmodel.modules import GraphModule
 
     stats = analyze_graph(graph, input_shape, batch)  # every shape, or the spec's first error
+    _buildable(graph)
     shapes = stats.shapes
     place = device if initialise else "meta"  # no weights made, then zeros: see the docstring
     with torch.device(place) if place is not None else nullcontext():
@@ -57,6 +58,18 @@ def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch:
         for tensor in (*model.parameters(), *model.buffers()):
             torch.nn.init.zeros_(tensor)
     return model
+
+
+def _buildable(graph: Graph) -> None:
+    """SpecError at the first layer without a torch module (an `opaque` one)."""
+    from archcalc.errors import SpecError
+
+    for node in graph.nodes:
+        if not node.kind.torch_module:
+            raise SpecError(f"{node.kind.key} ({node.attrs.operation}) has no torch module in archcalc: the "
+                            "model cannot be built in torch", location=node.location,
+                            layer=node.name, hint="replace it with the layers it computes (docs/spec.md, layer "
+                            "kinds), or use the commands that need no torch (table, memory, receptive)")
 
 
 def build_layer(kind: LayerKind, a: Attrs, shapes: list[Shape]) -> torch.nn.Module:

@@ -69,6 +69,17 @@ class Split(nn.Module):
         return f"parts={self.parts}, take={self.take}"
 
 
+class ChannelShuffle(nn.ChannelShuffle):
+    """torch's channel shuffle, which torch's ONNX exporter writes as the Reshape, Transpose and
+    Reshape it computes (the exporter has no rule for aten::channel_shuffle); run, it is torch's."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.onnx.is_in_onnx_export():
+            return super().forward(x)
+        n, c, *sizes = x.shape
+        return x.reshape(n, self.groups, c // self.groups, *sizes).transpose(1, 2).reshape(x.shape)
+
+
 class Permute(nn.Module):
     """torch.permute with `dims`, as torchvision.ops.misc.Permute."""
 
