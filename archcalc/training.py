@@ -43,6 +43,9 @@ class Point:
     name: str
     kind: str
     bytes: tuple[int, ...]
+    after: int
+    """All bytes alive once its work is done (a layer's forward: its dead inputs freed; its backward:
+    what it kept freed, its weights' gradient held; the step: its scratch freed, before zero_grad)."""
 
     @property
     def total(self) -> int:
@@ -126,7 +129,8 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
     # quotient (`denom`, of the previous parameter's size) is still bound
     scratch = max((2 * size + before for size, before in zip(tensors, [0, *tensors])), default=0) \
         if states == 2 else 0
-    step.points.append(Point("optimizer", "step", optimizer, step.live.with_added(OPTIMIZER, scratch)))
+    step.points.append(Point("optimizer", "step", optimizer, step.live.with_added(OPTIMIZER, scratch),
+                             sum(step.live.totals)))
     return Training(graph.model, graph.file, stats.input_shape, dtype, optimizer, step.points, allocator)
 
 
@@ -229,8 +233,7 @@ class _Step:
             kept = live.make(keeps, ACTIVATIONS)
             made = live.make(numel(layer.shape) * self.itemsize, ACTIVATIONS) if output == NEW else first
             transient = footprint.temporaries(self.rounded)
-            self.points.append(Point("forward", node.name, layer.kind,
-                                     live.with_added(ACTIVATIONS, max(0, transient - keeps))))
+            busiest = live.with_added(ACTIVATIONS, max(0, transient - keeps))
             self.storage[node.name] = live.hold(made)
             saved = [kept]
             if requires and backward.keeps_inputs:
@@ -246,6 +249,7 @@ class _Step:
             for source in dict.fromkeys(node.inputs):
                 if last_reader[source] == node.name and source not in heads and source != INPUT:
                     live.release(self.storage[source])
+            self.points.append(Point("forward", node.name, layer.kind, busiest, sum(live.totals)))
 
     def loss(self) -> None:
         """The loss, the sum of the output (of several, the sum of their sums: one scalar each and
@@ -253,12 +257,13 @@ class _Step:
         live, heads = self.live, self.graph.heads
         sums = [live.hold(live.make(self.itemsize, ACTIVATIONS)) for _ in heads]
         loss = live.hold(live.make(self.itemsize, ACTIVATIONS)) if len(heads) > 1 else sums[0]
-        self.points.append(Point("loss", "loss", "sum", tuple(live.totals)))
+        busiest = tuple(live.totals)
         for storage in [self.storage[head] for head in heads] + (sums if len(heads) > 1 else []):
             live.release(storage)
         ones = live.hold(live.make(self.itemsize, ACTIVATIONS))
         self.loss_storages = [loss, ones]
         self.grads = {head: live.hold(ones) for head in heads}
+        self.points.append(Point("loss", "loss", "sum", busiest, sum(live.totals)))
 
     def backward(self) -> None:
         live, shapes = self.live, self.stats.shapes
@@ -267,7 +272,7 @@ class _Step:
             backward = self.layouts[node.name][2]
             incoming = self.grads.pop(node.name, None)
             if not self.requires[node.name] or incoming is None:
-                self.points.append(Point("backward", node.name, layer.kind, tuple(live.totals)))
+                self.points.append(Point("backward", node.name, layer.kind, tuple(live.totals), sum(live.totals)))
                 continue
             for captured, needed in waiting.get(node.name, ()):
                 captured.append(live.hold(incoming))
@@ -293,8 +298,8 @@ class _Step:
                 copying = live.with_added(GRADIENTS, self.copied[node.name])
                 if sum(copying) > sum(busiest):
                     busiest = copying
-            self.points.append(Point("backward", node.name, layer.kind, busiest))
             live.move(weights, GRADIENTS)  # held by the parameters to zero_grad
+            self.points.append(Point("backward", node.name, layer.kind, busiest, sum(live.totals)))
         for storage in self.loss_storages:
             live.release(storage)
 

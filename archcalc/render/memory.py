@@ -155,9 +155,9 @@ def _piece_row(piece: Piece) -> tuple:
 
 
 TRAINING_SCHEMA = "archcalc.memory.train/1"
-TRAINING_COLUMNS = ("index", "phase", "name", "kind", *CATEGORIES, "total")
+TRAINING_COLUMNS = ("index", "phase", "name", "kind", *CATEGORIES, "total", "after")
 """The CSV columns and the keys of a point in JSON: the bytes of each of MemTracker's categories
-alive at that point's busiest moment, and their total."""
+alive at that point's busiest moment, their total, and all bytes alive once its work is done."""
 
 
 def training_header(t: Training) -> list[str]:
@@ -181,18 +181,20 @@ def training_table(result: Training) -> StyledLines:
     peak = result.peak_point
     table = Table([Column("#", ">"), Column("phase", "<"), Column("layer", "<"), Column("kind", "<"),
                    Column("gradients", ">"), Column("activations", ">"), Column("temporaries", ">"),
-                   Column("total", ">")])
+                   Column("total", ">"), Column("after", ">")])
     for index, point in enumerate(result.points, start=1):
         sizes = dict(zip(CATEGORIES, point.bytes))
         table.add([str(index), point.phase, point.name, point.kind, grouped(sizes["gradients"]),
-                   grouped(sizes["activations"]), grouped(sizes["temporaries"]), grouped(point.total)],
+                   grouped(sizes["activations"]), grouped(sizes["temporaries"]), grouped(point.total),
+                   grouped(point.after)],
                   "bold" if point is peak else "")
     top, context = training_header(result)
     return [(top, "bold"), (context, ""), ("", ""), *as_text(table), ("", ""), (training_peak_line(result), "bold")]
 
 
 def _point_dicts(t: Training) -> list[dict]:
-    return [dict(zip(TRAINING_COLUMNS, (index, point.phase, point.name, point.kind, *point.bytes, point.total)))
+    return [dict(zip(TRAINING_COLUMNS, (index, point.phase, point.name, point.kind, *point.bytes, point.total,
+                                             point.after)))
             for index, point in enumerate(t.points, start=1)]
 
 
