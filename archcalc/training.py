@@ -16,7 +16,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, numel
-from archcalc.memory import _rounding, element_bytes
+from archcalc.memory import LiveTimeline, _rounding, element_bytes
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
 
@@ -48,12 +48,13 @@ class Point:
     what it kept freed, its weights' gradient held; the step: its scratch freed, before zero_grad)."""
 
     @property
-    def total(self) -> int:
+    def during(self) -> int:
+        """All bytes alive at its busiest moment."""
         return sum(self.bytes)
 
 
 @dataclass(frozen=True)
-class Training:
+class Training(LiveTimeline):
     """The memory of one training step: every moment of it by category, and the peak."""
 
     model: str
@@ -64,20 +65,6 @@ class Training:
     points: list[Point]
     allocator: str = "exact"
     """How each tensor's bytes were rounded (archcalc.memory.ALLOCATORS)."""
-
-    @property
-    def totals(self) -> list[int]:
-        """All bytes alive at each point of the timeline: as many points at any batch."""
-        return [point.total for point in self.points]
-
-    @property
-    def peak_point(self) -> Point:
-        """The first point at which the most is alive."""
-        return max(self.points, key=lambda point: point.total)
-
-    @property
-    def peak(self) -> int:
-        return max(self.totals)
 
     @property
     def categories(self) -> dict[str, int]:
@@ -375,7 +362,8 @@ def training_timeline(graph: Graph, input: str | tuple[int, ...] | None, dtype: 
         if stats.formulas:
             raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
                             hint="give the input as numbers, like 3x224x224")
-        return [(point_label(point), point.total) for point in training_memory(graph, stats, dtype, optimizer).points]
+        step = training_memory(graph, stats, dtype, optimizer)
+        return list(zip(map(point_label, step.points), step.totals))
 
     return timeline
 
