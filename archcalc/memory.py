@@ -34,6 +34,34 @@ CPU, fake tensors, MemTracker there), or as torch's CUDA caching allocator round
 least one; an empty tensor allocates nothing), which MemTracker also applies on CUDA."""
 
 
+class LiveTimeline:
+    """A run as points in order, each with the bytes alive at its busiest moment (`during`) and
+    once its work is done (`after`), besides `fixed` bytes alive throughout: the peak and where."""
+
+    points: list
+    fixed = 0
+    runs_operations = True
+    """Whether any point runs a torch operation: MemTracker records its peak only after one."""
+
+    @property
+    def totals(self) -> list[int]:
+        """All bytes alive at each point at its busiest: as many points at any batch."""
+        return [self.fixed + point.during for point in self.points]
+
+    @property
+    def peak_point(self):
+        """The first point at which the most is alive; None where no operation runs (MemTracker
+        then records no peak at all)."""
+        busiest = max(self.points, key=lambda point: point.during, default=None)
+        return busiest if self.runs_operations else None
+
+    @property
+    def peak(self) -> int:
+        """All bytes alive at the peak: MemTracker's Total."""
+        point = self.peak_point
+        return self.fixed + point.during if point else 0
+
+
 @dataclass(frozen=True)
 class LayerMemory:
     """One layer: the bytes of activations alive at the busiest moment while it runs, and after it
@@ -50,8 +78,9 @@ class LayerMemory:
 
 
 @dataclass(frozen=True)
-class Memory:
-    """The inference peak of one model, by category as MemTracker reports it, and the timeline."""
+class Memory(LiveTimeline):
+    """The inference peak of one model, by category as MemTracker reports it, and the timeline:
+    a point per layer, its bytes of activations (parameters and buffers are `fixed`)."""
 
     model: str
     file: str
@@ -61,27 +90,22 @@ class Memory:
     buffers: int
     layers: list[LayerMemory]
     runs_operations: bool = True
-    """Whether any layer runs a torch operation: MemTracker records its peak only after one."""
     allocator: str = "exact"
     """How each tensor's bytes were rounded (ALLOCATORS)."""
 
     @property
-    def peak_layer(self) -> LayerMemory | None:
-        """The first layer during which the activations are at their most; None for a model that
-        runs no operation (MemTracker then records no peak at all)."""
-        busiest = max(self.layers, key=lambda layer: layer.during, default=None)
-        return busiest if busiest is not None and self.runs_operations else None
+    def points(self) -> list[LayerMemory]:
+        return self.layers
+
+    @property
+    def fixed(self) -> int:
+        return self.parameters + self.buffers
 
     @property
     def activations(self) -> int:
         """The activations alive at the peak."""
-        layer = self.peak_layer
+        layer = self.peak_point
         return layer.during if layer else 0
-
-    @property
-    def peak(self) -> int:
-        """Parameters, buffers and activations at the peak: MemTracker's Total."""
-        return self.parameters + self.buffers + self.activations if self.peak_layer else 0
 
 
 def element_bytes(dtype: str) -> int:
@@ -155,8 +179,7 @@ def inference_timeline(graph: Graph, input: str | tuple[int, ...] | None = None,
     point for a model that runs no operation (MemTracker records no peak)."""
     def timeline(batch: int) -> list[tuple[str, int]]:
         memory = inference_memory(graph, _numeric(graph, input, batch), dtype)
-        fixed = memory.parameters + memory.buffers
-        return [(layer.name, fixed + layer.during) for layer in memory.layers] if memory.runs_operations else []
+        return list(zip((layer.name for layer in memory.layers), memory.totals)) if memory.runs_operations else []
 
     return timeline
 

@@ -16,7 +16,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, numel
-from archcalc.memory import _rounding, element_bytes
+from archcalc.memory import LiveTimeline, _rounding, element_bytes
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
 
@@ -43,14 +43,18 @@ class Point:
     name: str
     kind: str
     bytes: tuple[int, ...]
+    after: int
+    """All bytes alive once its work is done (a layer's forward: its dead inputs freed; its backward:
+    what it kept freed, its weights' gradient held; the step: its scratch freed, before zero_grad)."""
 
     @property
-    def total(self) -> int:
+    def during(self) -> int:
+        """All bytes alive at its busiest moment."""
         return sum(self.bytes)
 
 
 @dataclass(frozen=True)
-class Training:
+class Training(LiveTimeline):
     """The memory of one training step: every moment of it by category, and the peak."""
 
     model: str
@@ -61,20 +65,6 @@ class Training:
     points: list[Point]
     allocator: str = "exact"
     """How each tensor's bytes were rounded (archcalc.memory.ALLOCATORS)."""
-
-    @property
-    def totals(self) -> list[int]:
-        """All bytes alive at each point of the timeline: as many points at any batch."""
-        return [point.total for point in self.points]
-
-    @property
-    def peak_point(self) -> Point:
-        """The first point at which the most is alive."""
-        return max(self.points, key=lambda point: point.total)
-
-    @property
-    def peak(self) -> int:
-        return max(self.totals)
 
     @property
     def categories(self) -> dict[str, int]:
@@ -126,7 +116,8 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
     # quotient (`denom`, of the previous parameter's size) is still bound
     scratch = max((2 * size + before for size, before in zip(tensors, [0, *tensors])), default=0) \
         if states == 2 else 0
-    step.points.append(Point("optimizer", "step", optimizer, step.live.with_added(OPTIMIZER, scratch)))
+    step.points.append(Point("optimizer", "step", optimizer, step.live.with_added(OPTIMIZER, scratch),
+                             sum(step.live.totals)))
     return Training(graph.model, graph.file, stats.input_shape, dtype, optimizer, step.points, allocator)
 
 
@@ -229,8 +220,7 @@ class _Step:
             kept = live.make(keeps, ACTIVATIONS)
             made = live.make(numel(layer.shape) * self.itemsize, ACTIVATIONS) if output == NEW else first
             transient = footprint.temporaries(self.rounded)
-            self.points.append(Point("forward", node.name, layer.kind,
-                                     live.with_added(ACTIVATIONS, max(0, transient - keeps))))
+            busiest = live.with_added(ACTIVATIONS, max(0, transient - keeps))
             self.storage[node.name] = live.hold(made)
             saved = [kept]
             if requires and backward.keeps_inputs:
@@ -246,6 +236,7 @@ class _Step:
             for source in dict.fromkeys(node.inputs):
                 if last_reader[source] == node.name and source not in heads and source != INPUT:
                     live.release(self.storage[source])
+            self.points.append(Point("forward", node.name, layer.kind, busiest, sum(live.totals)))
 
     def loss(self) -> None:
         """The loss, the sum of the output (of several, the sum of their sums: one scalar each and
@@ -253,12 +244,13 @@ class _Step:
         live, heads = self.live, self.graph.heads
         sums = [live.hold(live.make(self.itemsize, ACTIVATIONS)) for _ in heads]
         loss = live.hold(live.make(self.itemsize, ACTIVATIONS)) if len(heads) > 1 else sums[0]
-        self.points.append(Point("loss", "loss", "sum", tuple(live.totals)))
+        busiest = tuple(live.totals)
         for storage in [self.storage[head] for head in heads] + (sums if len(heads) > 1 else []):
             live.release(storage)
         ones = live.hold(live.make(self.itemsize, ACTIVATIONS))
         self.loss_storages = [loss, ones]
         self.grads = {head: live.hold(ones) for head in heads}
+        self.points.append(Point("loss", "loss", "sum", busiest, sum(live.totals)))
 
     def backward(self) -> None:
         live, shapes = self.live, self.stats.shapes
@@ -267,7 +259,7 @@ class _Step:
             backward = self.layouts[node.name][2]
             incoming = self.grads.pop(node.name, None)
             if not self.requires[node.name] or incoming is None:
-                self.points.append(Point("backward", node.name, layer.kind, tuple(live.totals)))
+                self.points.append(Point("backward", node.name, layer.kind, tuple(live.totals), sum(live.totals)))
                 continue
             for captured, needed in waiting.get(node.name, ()):
                 captured.append(live.hold(incoming))
@@ -293,8 +285,8 @@ class _Step:
                 copying = live.with_added(GRADIENTS, self.copied[node.name])
                 if sum(copying) > sum(busiest):
                     busiest = copying
-            self.points.append(Point("backward", node.name, layer.kind, busiest))
             live.move(weights, GRADIENTS)  # held by the parameters to zero_grad
+            self.points.append(Point("backward", node.name, layer.kind, busiest, sum(live.totals)))
         for storage in self.loss_storages:
             live.release(storage)
 
@@ -370,7 +362,8 @@ def training_timeline(graph: Graph, input: str | tuple[int, ...] | None, dtype: 
         if stats.formulas:
             raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
                             hint="give the input as numbers, like 3x224x224")
-        return [(point_label(point), point.total) for point in training_memory(graph, stats, dtype, optimizer).points]
+        step = training_memory(graph, stats, dtype, optimizer)
+        return list(zip(map(point_label, step.points), step.totals))
 
     return timeline
 

@@ -158,13 +158,13 @@ def test_the_peak_of_lenet5_is_conv1s_output_beside_its_activation():
     conv1's output (6×28×28 floats) and tanh's alive together."""
     memory = analyze_memory("lenet5")
     assert (memory.parameters, memory.buffers, memory.activations, memory.peak) == (246_824, 0, 37_632, 284_456)
-    assert memory.peak_layer.name == "act1" and 2 * 6 * 28 * 28 * 4 == 37_632
+    assert memory.peak_point.name == "act1" and 2 * 6 * 28 * 28 * 4 == 37_632
 
 
 def test_a_model_that_runs_no_operation_has_no_peak(write_spec):
     path = write_spec("name: idle\ninput: [3, 8, 8]\nlayers:\n  - a: identity\n  - b: {kind: dropout, p: 0.1}\n")
     memory = analyze_memory(path)
-    assert memory.peak_layer is None and memory.peak == 0
+    assert memory.peak_point is None and memory.peak == 0
     graph = load_graph(path)
     assert predicted_model(graph, 2) == tracked(graph, 2) == (0, 0, 0, 0)
 
@@ -260,8 +260,8 @@ def test_json_and_csv_hold_the_same_figures(cli):
     assert document["schema"] == "archcalc.memory/1" and document["dtype"] == "float16"
     assert document["input"] == [8, 3, 224, 224]
     assert document["peak"] == {"total": memory.peak, "parameters": memory.parameters, "buffers": memory.buffers,
-                                "activations": memory.activations, "temporaries": memory.peak_layer.transient,
-                                "layer": memory.peak_layer.name}
+                                "activations": memory.activations, "temporaries": memory.peak_point.transient,
+                                "layer": memory.peak_point.name}
     assert [row["live_during"] for row in document["layers"]] == [layer.during for layer in memory.layers]
     csv = cli("memory", "resnet18", "--batch", "8", "--dtype", "float16", "--format", "csv").stdout.splitlines()
     assert csv[0] == "index,name,kind,output_bytes,temporary_bytes,live_during,live_after"
@@ -451,7 +451,7 @@ def test_the_formula_is_the_numeric_peak_at_every_batch(spec):
     formula = memory_formula(spec).formula
     for batch in [*range(1, 17), 64, 1000, 2**31 - 1]:
         memory = analyze_memory(spec, batch=batch)
-        assert (formula.at(batch), formula.piece_at(batch).point) == (memory.peak, memory.peak_layer.name)
+        assert (formula.at(batch), formula.piece_at(batch).point) == (memory.peak, memory.peak_point.name)
 
 
 def test_random_networks_formula_is_the_numeric_peak(tmp_path, count_example):
@@ -469,7 +469,7 @@ def test_random_networks_formula_is_the_numeric_peak(tmp_path, count_example):
             memory = inference_memory(graph, analyze_graph(graph, None, batch), dtype)
             assert formula.at(batch) == memory.peak
             assert (formula.piece_at(batch).point if formula.pieces else None) == (
-                memory.peak_layer.name if memory.peak_layer else None)
+                memory.peak_point.name if memory.peak_point else None)
 
     run()
 

@@ -121,9 +121,9 @@ def test_the_memory_section_has_memtrackers_peak_and_the_timeline_by_block(cli, 
     figures = {row[0]: row[1] for row in tables(text)[3][1:]}
     assert (figures["parameters"], figures["buffers"], figures["activations"], figures["peak"]) == tuple(
         grouped(n) for n in (measured.parameters, measured.buffers, measured.activations, measured.total))
-    assert f"**{human_bytes(measured.total)}** while `{memory.peak_layer.name}` runs." in text
-    if memory.peak_layer.transient:
-        assert figures[f"of them `{memory.peak_layer.name}`'s temporaries"] == grouped(memory.peak_layer.transient)
+    assert f"**{human_bytes(measured.total)}** while `{memory.peak_point.name}` runs." in text
+    if memory.peak_point.transient:
+        assert figures[f"of them `{memory.peak_point.name}`'s temporaries"] == grouped(memory.peak_point.transient)
     (chart,) = charts(text, "xychart-beta")
     assert chart.startswith('%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#3b82f6, #d97706"}}}}%%')
     assert "Blue bars: the most alive while the block runs; amber line: alive after it" in text

@@ -198,6 +198,24 @@ def test_the_totals_are_as_many_at_any_batch():
     assert small.peak == max(small.totals) and large.peak == max(large.totals)
 
 
+@pytest.mark.parametrize("spec, optimizer", [("lenet5", "momentum"), ("squeezenet1_1", "adam")])
+def test_the_bytes_after_each_point_are_memtrackers(spec, optimizer):
+    """After each layer's forward and backward, the loss and the optimizer's step: the Total of
+    MemTracker's snapshot as the next moment begins (a chain, and fire modules' merges)."""
+    torch = pytest.importorskip("torch")
+    from archcalc.validation.peak import tracked_training_moments
+
+    graph = load_graph(spec)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        measured = tracked_training_moments(graph, graph.input_shape, 2, optimizer=optimizer)
+    finally:
+        torch.set_num_threads(threads)
+    step = training_memory(graph, analyze_graph(graph, None, 2), optimizer=optimizer)
+    assert [point.after for point in step.points] == measured
+
+
 @pytest.mark.parametrize("examples", [pytest.param(8, id="8"),
                                       pytest.param(60, id="60 more", marks=pytest.mark.slow)])
 def test_random_networks_train_as_memtracker_measures(tmp_path, count_example, examples):
@@ -245,10 +263,11 @@ def test_training_json_and_csv_hold_the_same_figures(cli):
     assert document["schema"] == "archcalc.memory.train/1" and document["optimizer"] == "adam"
     assert document["peak"] == {"total": step.peak, **step.categories, "phase": step.peak_point.phase,
                                 "layer": step.peak_point.name}
-    assert [point["total"] for point in document["points"]] == step.totals
+    afters = [point.after for point in step.points]
+    assert [(point["total"], point["after"]) for point in document["points"]] == list(zip(step.totals, afters))
     csv = cli(*args, "--format", "csv").stdout.splitlines()
-    assert csv[0] == "index,phase,name,kind," + ",".join(CATEGORIES) + ",total"
-    assert [int(line.split(",")[-1]) for line in csv[1:]] == step.totals
+    assert csv[0] == "index,phase,name,kind," + ",".join(CATEGORIES) + ",total,after"
+    assert [tuple(map(int, line.split(",")[-2:])) for line in csv[1:]] == list(zip(step.totals, afters))
 
 
 @pytest.mark.parametrize("args, message", [

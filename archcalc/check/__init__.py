@@ -107,7 +107,7 @@ def inference_peak(graph: Graph, stats: ModelStats) -> tuple[int, str]:
         raise SpecError(f"{graph.model}: max_peak_bytes: {error.message}", location=graph.location,
                         hint="memory is modelled in float32, float16, bfloat16 and float64: record the model in one "
                              "of them, or remove the budget") from None
-    where = f"while {memory.peak_layer.name} runs" if memory.peak_layer else "no operation runs"
+    where = f"while {memory.peak_point.name} runs" if memory.peak_point else "no operation runs"
     return memory.peak, (f"the peak is {where}; 'archcalc memory SPEC --fit {{limit}}' gives the largest batch "
                          "within the budget")
 

@@ -40,11 +40,12 @@ def memory(
     if isinstance(batch, int) and fit is not None:
         raise UsageError("--fit finds the batch: leave out --batch, or give it as a symbol such as N",
                          option="'--fit'")
-    if (isinstance(batch, str) or fit is not None) and allocator != "exact":
+    formula = isinstance(batch, str) or fit is not None  # the peak as a formula in the batch
+    if formula and allocator != "exact":
         raise UsageError("a rounded size is not a line in the batch: the formula and --fit count bytes exactly; "
                          "give --batch as a number, or leave out --allocator", option="'--allocator'")
     optimizer = (optimizer or "momentum") if train else None
-    if isinstance(batch, str) or fit is not None:
+    if formula:
         from archcalc.memory import memory_formula
 
         result = memory_formula(spec, input=input, variant=variant, dtype=dtype, symbol=batch or "N",

@@ -23,7 +23,7 @@ COLUMNS = ("index", "name", "kind", "output_bytes", "temporary_bytes", "live_dur
 are alive throughout and not in them)."""
 
 
-def header(m: Memory | MemoryFormula) -> list[str]:
+def header(m: Memory | MemoryFormula | Training) -> list[str]:
     rounded = ", each tensor rounded up to 512 B as on CUDA" if getattr(m, "allocator", "exact") == "cuda" else ""
     optimizer = getattr(m, "optimizer", None)
     what = (f"a training step with {OPTIMIZERS[optimizer][0]} in steady state" if optimizer
@@ -35,7 +35,7 @@ def header(m: Memory | MemoryFormula) -> list[str]:
 
 def peak_line(m: Memory) -> str:
     """The peak, where it occurs, and its categories."""
-    layer = m.peak_layer
+    layer = m.peak_point
     if layer is None:
         return "no layer runs a torch operation: MemTracker records no peak (0 B)"
     temporaries = f" ({grouped(layer.transient)} of them {layer.name}'s temporaries)" if layer.transient else ""
@@ -47,7 +47,7 @@ def peak_line(m: Memory) -> str:
 def memory_table(result: Memory) -> StyledLines:
     """The header, a line per layer (bytes of activations: its new output, alive while it runs and
     after it), the peak's line in bold."""
-    peak = result.peak_layer
+    peak = result.peak_point
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("new output", ">"),
                    Column("temporaries", ">"), Column("live during", ">"), Column("live after", ">")])
     for index, layer in enumerate(result.layers, start=1):
@@ -57,28 +57,34 @@ def memory_table(result: Memory) -> StyledLines:
     return [(top, "bold"), (context, ""), ("", ""), *as_text(table), ("", ""), (peak_line(result), "bold")]
 
 
-def _layer_dicts(m: Memory) -> list[dict]:
-    return [dict(zip(COLUMNS, (index, layer.name, layer.kind, layer.output, layer.transient, layer.during,
-                               layer.after)))
-            for index, layer in enumerate(m.layers, start=1)]
-
-
 def to_json(result: Memory) -> str:
-    peak = result.peak_layer
-    document = {"schema": SCHEMA, "model": result.model, "file": result.file, "input": list(result.input_shape),
-                "dtype": result.dtype,
-                "allocator": result.allocator, "peak": {"total": result.peak, "parameters": result.parameters, "buffers": result.buffers,
-                         "activations": result.activations, "temporaries": peak.transient if peak else 0,
-                         "layer": peak.name if peak else None},
-                "layers": _layer_dicts(result)}
+    peak = result.peak_point
+    return timeline_json(result, {"total": result.peak, "parameters": result.parameters, "buffers": result.buffers,
+                                  "activations": result.activations, "temporaries": peak.transient if peak else 0,
+                                  "layer": peak.name if peak else None})
+
+
+def timeline_json(result: Memory | Training, peak: dict) -> str:
+    """The document of an inference or a training timeline: its header, `peak` and its rows."""
+    schema, key, _, _ = TIMELINES[type(result)]
+    optimizer = {"optimizer": result.optimizer} if isinstance(result, Training) else {}
+    document = {"schema": schema, "model": result.model, "file": result.file, "input": list(result.input_shape),
+                "dtype": result.dtype, **optimizer, "allocator": result.allocator, "peak": peak,
+                key: _rows(result)}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_csv(result: Memory) -> str:
-    """A line per layer: its bytes of activations."""
-    table = Table([Column(name) for name in COLUMNS])
-    table.rows = [Line(list(row.values())) for row in _layer_dicts(result)]
+def timeline_csv(result: Memory | Training) -> str:
+    """A line per point of the timeline: a layer's bytes of activations, a training moment's of
+    each category."""
+    table = Table([Column(name) for name in TIMELINES[type(result)][2]])
+    table.rows = [Line(list(row.values())) for row in _rows(result)]
     return as_csv(table)
+
+
+def _rows(result: Memory | Training) -> list[dict]:
+    _, _, columns, values = TIMELINES[type(result)]
+    return [dict(zip(columns, (index, *values(point)))) for index, point in enumerate(result.points, start=1)]
 
 
 # The peak as a formula in the batch (--batch N, --fit)
@@ -155,17 +161,18 @@ def _piece_row(piece: Piece) -> tuple:
 
 
 TRAINING_SCHEMA = "archcalc.memory.train/1"
-TRAINING_COLUMNS = ("index", "phase", "name", "kind", *CATEGORIES, "total")
+TRAINING_COLUMNS = ("index", "phase", "name", "kind", *CATEGORIES, "total", "after")
 """The CSV columns and the keys of a point in JSON: the bytes of each of MemTracker's categories
-alive at that point's busiest moment, and their total."""
+alive at that point's busiest moment, their total, and all bytes alive once its work is done."""
 
-
-def training_header(t: Training) -> list[str]:
-    optimizer = OPTIMIZERS[t.optimizer][0]
-    rounded = ", each tensor rounded up to 512 B as on CUDA" if t.allocator == "cuda" else ""
-    return [f"{t.model} ({t.file})",
-            (f"input {shape_text(t.input_shape)} · dtype {t.dtype} · a training step with {optimizer} in steady "
-             f"state, as torch's MemTracker counts it{rounded} (docs/memory.md)")]
+TIMELINES = {
+    Memory: (SCHEMA, "layers", COLUMNS,
+             lambda layer: (layer.name, layer.kind, layer.output, layer.transient, layer.during, layer.after)),
+    Training: (TRAINING_SCHEMA, "points", TRAINING_COLUMNS,
+               lambda point: (point.phase, point.name, point.kind, *point.bytes, point.during, point.after)),
+}
+"""Each timeline's JSON schema, the key of its points there, their columns, and a point's values
+after its index."""
 
 
 def training_peak_line(t: Training) -> str:
@@ -181,32 +188,18 @@ def training_table(result: Training) -> StyledLines:
     peak = result.peak_point
     table = Table([Column("#", ">"), Column("phase", "<"), Column("layer", "<"), Column("kind", "<"),
                    Column("gradients", ">"), Column("activations", ">"), Column("temporaries", ">"),
-                   Column("total", ">")])
+                   Column("total", ">"), Column("after", ">")])
     for index, point in enumerate(result.points, start=1):
         sizes = dict(zip(CATEGORIES, point.bytes))
         table.add([str(index), point.phase, point.name, point.kind, grouped(sizes["gradients"]),
-                   grouped(sizes["activations"]), grouped(sizes["temporaries"]), grouped(point.total)],
+                   grouped(sizes["activations"]), grouped(sizes["temporaries"]), grouped(point.during),
+                   grouped(point.after)],
                   "bold" if point is peak else "")
-    top, context = training_header(result)
+    top, context = header(result)
     return [(top, "bold"), (context, ""), ("", ""), *as_text(table), ("", ""), (training_peak_line(result), "bold")]
-
-
-def _point_dicts(t: Training) -> list[dict]:
-    return [dict(zip(TRAINING_COLUMNS, (index, point.phase, point.name, point.kind, *point.bytes, point.total)))
-            for index, point in enumerate(t.points, start=1)]
 
 
 def training_json(result: Training) -> str:
     point = result.peak_point
-    document = {"schema": TRAINING_SCHEMA, "model": result.model, "file": result.file,
-                "input": list(result.input_shape), "dtype": result.dtype, "optimizer": result.optimizer,
-                "allocator": result.allocator, "peak": {"total": result.peak, **result.categories, "phase": point.phase, "layer": point.name},
-                "points": _point_dicts(result)}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def training_csv(result: Training) -> str:
-    """A line per point of the step: the bytes of each category alive then."""
-    table = Table([Column(name) for name in TRAINING_COLUMNS])
-    table.rows = [Line(list(row.values())) for row in _point_dicts(result)]
-    return as_csv(table)
+    return timeline_json(result, {"total": result.peak, **result.categories, "phase": point.phase,
+                                  "layer": point.name})

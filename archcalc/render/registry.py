@@ -57,7 +57,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
     "memory": {  # archcalc memory: the inference peak and the timeline
         "table": ("archcalc.render.memory:memory_table", ("result",)),
         "json": ("archcalc.render.memory:to_json", ("result",)),
-        "csv": ("archcalc.render.memory:to_csv", ("result",)),
+        "csv": ("archcalc.render.memory:timeline_csv", ("result",)),
     },
     "memory_formula": {  # archcalc memory --batch N, --fit: the peak as a formula in the batch
         "table": ("archcalc.render.memory:formula_table", ("result", "fit")),
@@ -67,7 +67,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
     "training": {  # archcalc memory --train: the peak of a training step and its timeline
         "table": ("archcalc.render.memory:training_table", ("result",)),
         "json": ("archcalc.render.memory:training_json", ("result",)),
-        "csv": ("archcalc.render.memory:training_csv", ("result",)),
+        "csv": ("archcalc.render.memory:timeline_csv", ("result",)),
     },
     "check": {
         "table": ("archcalc.render.check:check_table", ("result",)),

@@ -237,7 +237,7 @@ def _memory(stats: ModelStats, memory) -> list[str]:
                  "([memory.md](memory.md)).")]
     context = (f"One forward pass in eval mode without gradients, at batch {memory.input_shape[0]} in {memory.dtype}, "
                "as torch's MemTracker counts it ([memory.md](memory.md))")
-    layer = memory.peak_layer
+    layer = memory.peak_point
     if layer is None:
         return [f"{context}: no layer runs a torch operation, so MemTracker records no peak (0 B)."]
     table = Table([Column("category", "<"), Column("bytes", ">"), Column("", ">")])

@@ -119,6 +119,43 @@ def tracked_training_peaks(graph: Graph, input_shape: tuple[int, ...], batches: 
         return peaks
 
 
+def tracked_training_moments(graph: Graph, input_shape: tuple[int, ...], batch: int, dtype: str = "float32",
+                             optimizer: str = "momentum") -> list[int]:
+    """MemTracker's Total once each moment of a training step in steady state is done, in the order
+    of archcalc.training's points: each layer's forward (the next layer's Pre-Forward snapshot, the
+    last's the model's Post-Forward), the loss (the last layer's Pre-Backward), each layer's
+    backward from the last (the next one's Pre-Backward, the first's the model's Post-Backward),
+    the optimizer's step (a snapshot before zero_grad). Each layer is the module of its name."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.distributed._tools.mem_tracker import _ModState
+
+    model = _built(graph, input_shape, batch, TORCH_DTYPES[dtype])
+    with FakeTensorMode():
+        model = _on_fake_tensors(model).train()
+        step, stepped = training_step(model, optimizer), []
+        x = torch.empty(batch, *input_shape, dtype=TORCH_DTYPES[dtype])
+        step(x)
+        measuring = OverallPeakTracker()
+        measuring.track_external(model, step.optimizer)
+        with measuring:
+            step(x, lambda: stepped.append(measuring.get_tracker_snapshot()))
+
+    def total(module: torch.nn.Module, state: _ModState) -> int:
+        return _total(measuring.memory_tracking[module].snapshots[state][-1])
+
+    modules = dict(model.named_modules())
+    layers = [modules[node.name] for node in graph.nodes]
+    return [*(total(layer, _ModState.PRE_FW) for layer in layers[1:]), total(model, _ModState.POST_FW),
+            *(total(layer, _ModState.PRE_BW) for layer in layers[::-1]), total(model, _ModState.POST_BW),
+            _total(stepped[0])]
+
+
+def _total(snapshot: dict) -> int:
+    """The Total of a MemTracker snapshot, over its devices."""
+    return sum(size for device in snapshot.values() for key, size in device.items()
+               if str(getattr(key, "value", key)) == "Total")
+
+
 def training_step(model: torch.nn.Module, optimizer: str):
     """A function running one training step of `model` on its argument: the loss the sum of the
     output (of several, the sum of their sums), backward, the optimizer's step, zero_grad (which
@@ -138,9 +175,10 @@ def training_step(model: torch.nn.Module, optimizer: str):
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
         return functools.reduce(operator.add, [output.sum() for output in outputs])
 
-    def step(x: torch.Tensor) -> None:
+    def step(x: torch.Tensor, stepped=lambda: None) -> None:
         loss(model(x)).backward()
         made.step()
+        stepped()  # the optimizer has stepped; zero_grad not yet
         made.zero_grad()
 
     step.optimizer = made
