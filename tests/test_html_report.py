@@ -82,7 +82,7 @@ def test_the_memory_line_has_a_point_per_layer_and_peaks_at_the_peak_layer(pages
                      for line in svg.iter(f"{SVG}polyline"))
     assert len(during) == len(after) == len(memory.layers)
     highest = min(range(len(during)), key=lambda i: during[i][1])
-    assert memory.layers[highest] == memory.peak_layer
+    assert memory.layers[highest] == memory.peak_point
     assert all(a[1] >= d[1] for a, d in zip(after, during))  # never more alive after a layer than while it runs
 
 
