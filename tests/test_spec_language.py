@@ -734,3 +734,47 @@ def test_an_instance_that_would_fail_fails_where_expanding_fails(layers, limit, 
     assert errors[0] == errors[1]
     assert message in errors[0][0]
     assert copied == (["b"] if limit and limit[0] == "MAX_EXPANDED" else [])
+
+
+def test_an_instance_met_again_is_expanded_again_where_what_it_reads_differs(write_spec):
+    """A block instance is kept by the values of the names it reads: the same block under another
+    value, one of another type (true is not 1), or where the name is not known, is expanded afresh."""
+    from archcalc.spec import load_graph
+
+    path = write_spec("""
+        name: reads
+        input: [3, 8, 8]
+        params: {w: 4}
+        variants: {four: {}, six: {w: 6}, one: {w: 1}, truth: {w: true}}
+        blocks:
+          inner:
+            layers:
+              - c: {kind: conv2d, out: w, kernel: 1}
+        layers:
+          - a: inner
+          - b: {kind: inner, repeat: 2}
+    """)
+    widths = {variant: [layer.shape[1] for layer in archcalc.analyze(path, variant=variant).layers]
+              for variant in ("four", "six", "one")}
+    assert widths == {"four": [4, 4, 4], "six": [6, 6, 6], "one": [1, 1, 1]}
+    with pytest.raises(SpecError) as truth:
+        load_graph(path, "truth")
+    assert (truth.value.layer, truth.value.message) == ("a.c", "field 'out' must be a whole number, got True")
+    unknown = write_spec("""
+        name: unknown
+        input: [3, 8, 8]
+        blocks:
+          inner:
+            layers:
+              - c: {kind: conv2d, out: n, kernel: 1}
+          outer:
+            params: {n: 2}
+            layers:
+              - i: inner
+        layers:
+          - o: outer
+          - p: inner
+    """, "unknown.yaml")
+    with pytest.raises(SpecError) as raised:  # `n` is known inside `outer` only
+        load_graph(unknown)
+    assert raised.value.layer == "p.c" and "'n' is neither a number nor a known name" in raised.value.message

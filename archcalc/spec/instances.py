@@ -117,8 +117,18 @@ def _read_by(text: str) -> frozenset[str]:
 def instance_key(block: YMap, free: tuple[str, ...], given: dict, env: dict) -> tuple:
     """What an instance of `block` expands from: the values of its parameters given, and of the
     names it may read in `env`."""
-    return (id(block), *[(name, frozen(value)) for name, value in given.items()],
-            *[frozen(env.get(name, MISSING)) for name in free])
+    return (id(block), *[(name, (type(value), value) if type(value) in _SCALARS else frozen(value))
+                         for name, value in given.items()], *values_of(free, env))
+
+
+def values_of(names: tuple[str, ...] | frozenset[str], env: dict) -> list:
+    """The values of `names` in `env` (MISSING where it has none), each as `frozen` gives it."""
+    return [(type(value), value) if type(value) in _SCALARS else frozen(value)
+            for value in [env.get(name, MISSING) for name in names]]
+
+
+_SCALARS = {int, float, bool, str}
+"""The values that stand for themselves in a key, with their type (what `frozen` gives them, made in line)."""
 
 
 def frozen(value: Any) -> Any:
