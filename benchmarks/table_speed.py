@@ -9,7 +9,7 @@ job on the machine disturbs less) and whether the targets (docs/performance.md) 
   archcalc check of every bundled model against the committed baseline   ≤ 0.25 s
 
 With --against DIR (the source tree of another commit, e.g. a `git worktree`), each archcalc
-command also runs from DIR, in turn with this tree's, both as `python -m archcalc` from their
+command also runs from DIR, in turn with this tree's, both as `python -P -m archcalc` from their
 source trees, and the median of the per-round ratios (this tree / DIR) is printed. --only WORDS
 runs just the commands whose names contain one of WORDS (and the floors).
 
@@ -71,7 +71,8 @@ def main() -> None:
     parser.add_argument("--against", type=Path, help="another commit's source tree, run in turn with this one")
     parser.add_argument("--only", nargs="+", default=[], help="run only the commands whose names contain one of these")
     args = parser.parse_args()
-    archcalc = [sys.executable, "-m", "archcalc"] if args.against else archcalc_command()
+    # -P: the working directory (this tree) does not come before PYTHONPATH, which names the tree each runs from
+    archcalc = [sys.executable, "-P", "-m", "archcalc"] if args.against else archcalc_command()
     folder = Path(tempfile.mkdtemp())
     work = {
         "archcalc table resnet152": lambda: ["table", "resnet152"],
