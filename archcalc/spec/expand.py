@@ -17,7 +17,7 @@ from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import REPEAT_NAMES, evaluate, names_in
-from archcalc.spec.instances import MAX_COPIED, Added, Expanded, free_names, instance_key, last
+from archcalc.spec.instances import MAX_COPIED, Added, Expanded, free_names, frozen, instance_key, last
 from archcalc.spec.source import YList, YMap, _shortened, node_location
 
 TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers",
@@ -456,7 +456,7 @@ class _Builder:
             if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
                 literal = not isinstance(value, (str, list)) or value in layer.fields[name].choices
                 values[name] = value if literal else self._field_value(body, name, env)
-        key = (layer.key, *[(name, _frozen(value)) for name, value in values.items()]) if values else layer.key
+        key = (layer.key, *[(name, frozen(value)) for name, value in values.items()]) if values else layer.key
         attrs = self.resolved.get(key)
         if attrs is None:
             try:
@@ -712,15 +712,6 @@ def _parts(entry: Any, items: YList, index: int) -> tuple[str, YMap, Location]:
 
 _node = partial(tuple.__new__, Node)
 """Node(…) without the Python function that is a named tuple's __new__ (a third of a layer's expanding)."""
-
-
-def _frozen(value: Any) -> Any:
-    """A hashable stand-in for field values that tells 1, 1.0 and True apart."""
-    if isinstance(value, dict):
-        return tuple([(key, _frozen(item)) for key, item in value.items()])
-    if isinstance(value, list):
-        return tuple([_frozen(item) for item in value])
-    return type(value), value
 
 
 @cache

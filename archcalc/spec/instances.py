@@ -16,10 +16,10 @@ from archcalc.graph import INPUT
 from archcalc.spec.expr import parse
 from archcalc.spec.source import YMap
 
-MISSING = ("missing",)
+MISSING = object()
 """A name the surroundings do not give, in a key."""
 MAX_COPIED = 10_000
-"""An instance of more items than this is not kept (its copy would cost as much as its expansion)."""
+"""An instance of more items than this is not kept (a bound on the memory the kept instances take)."""
 
 
 def free_names(block: YMap, blocks: dict[str, YMap]) -> tuple[str, ...] | None:
