@@ -44,12 +44,14 @@ MAX_REMEMBERED = 20_000
 
 
 def forget_kept_results() -> None:
-    """Empty what is kept across analyses (_APPLIED, and the resolved fields of archcalc.spec.expand):
-    for code that changes a layer kind's rules within the process, as tests do."""
+    """Empty what is kept across analyses (_APPLIED, and the resolved fields and block instances of
+    archcalc.spec.expand): for code that changes a layer kind's rules within the process, as tests do."""
     from importlib import import_module
 
     _APPLIED.clear()
-    import_module("archcalc.spec.expand")._RESOLVED.clear()  # the module (the package exports a function of its name)
+    expand = import_module("archcalc.spec.expand")  # the module (the package exports a function of its name)
+    expand._RESOLVED.clear()
+    expand._INSTANCES.clear()
 
 
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:

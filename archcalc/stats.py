@@ -10,7 +10,7 @@ from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from archcalc.conventions import CONVENTIONS, Convention, Count, Uncounted, counted
-from archcalc.errors import SpecError, did_you_mean
+from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import numel
 
@@ -228,6 +228,7 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
     layers = []
     if known is None:
         known = {}
+    places: dict[Location, str] = {}  # each place's text, made once (the copies of a block share theirs)
     for index, node in enumerate(graph.nodes, start=1):
         in_shapes = [shapes[name] for name in node.inputs]
         key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
@@ -238,8 +239,10 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
                 known[key] = result  # which holds the fields, so that no other takes their id
         out, figures, counts, _ = result
         shapes[node.name] = out
-        layers.append(_new(LayerStats, (index, node.name, node.kind.key, node.inputs, out, figures,
-                                        str(node.location), counts)))
+        place = places.get(node.location)
+        if place is None:
+            place = places[node.location] = str(node.location)
+        layers.append(_new(LayerStats, (index, node.name, node.kind.key, node.inputs, out, figures, place, counts)))
     totals = Figures.total([layer.figures for layer in layers])
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,

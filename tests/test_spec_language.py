@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
+from conftest import tier
 
 import archcalc
 from archcalc.errors import SpecError
@@ -580,3 +583,202 @@ def test_the_regnet_rule_in_doubles_matches_torchs_float32_widths():
         expected = (torch.round(torch.divide(w_0 * torch.pow(w_m, capacity), 8)) * 8).int().tolist()
         names = {"w_0": w_0, "w_a": w_a, "w_m": w_m}
         assert [evaluate(rule, {**names, "index": i}) for i in range(depth)] == expected
+
+
+# Block instances met again are copied (archcalc.spec.instances): what a copy gives is what expanding gives
+
+def _expanded(path, variant=None, copying=True):
+    """The graph of `path` as (nodes, scopes, outputs), with copying of block instances or without it."""
+    import importlib
+
+    expand = importlib.import_module("archcalc.spec.expand")
+    from archcalc.spec import load_graph
+
+    kept = expand._INSTANCES
+    expand._INSTANCES = kept if copying else _Forgetful()
+    try:
+        graph = load_graph(path, variant)
+    finally:
+        expand._INSTANCES = kept
+    return graph.nodes, graph.scopes, graph.outputs
+
+
+class _Forgetful(dict):
+    """A memo that keeps nothing: every instance is expanded."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+def _copies(monkeypatch) -> list[str]:
+    """The dotted names of the block instances copied from here on."""
+    import importlib
+
+    builder = importlib.import_module("archcalc.spec.expand")._Builder
+    copied, copy = [], builder._copy
+    monkeypatch.setattr(builder, "_copy", lambda self, known, full, *rest: copied.append(full) or copy(self, known, full, *rest))
+    return copied
+
+
+@pytest.mark.parametrize("entry", [tier(entry) for entry in bundled()])
+def test_every_bundled_model_expands_alike_with_block_instances_copied(entry, monkeypatch):
+    """The fast tier checks FAST_MODELS (ResNet-50 copies its bottlenecks), a full run every model."""
+    _expanded(entry.path, entry.variant)  # the instances kept, as by the models before it in a process
+    copied = _copies(monkeypatch)
+    assert _expanded(entry.path, entry.variant) == _expanded(entry.path, entry.variant, copying=False)
+    if entry.name == "resnet50":
+        assert {"layer1.1", "layer1.2", "layer4.2"} <= set(copied)  # the second and third bottleneck of a stage
+
+
+COPIES = """
+    name: copies
+    input: [4, 8, 8]
+    params: {act: relu}
+    variants:
+      with_relu: {}
+      with_silu: {act: silu}
+    blocks:
+      plain:                     # an item switched off: the next reads the block's input
+        params: {out: 4, pre_on: true}
+        layers:
+          - pre: {kind: conv2d, out: out, kernel: 1, when: pre_on}
+          - conv: {kind: conv2d, out: out, kernel: 3, padding: 1}
+          - add: {kind: add, from: [conv, input]}
+      outer:                     # reads a layer outside itself
+        layers:
+          - a: {kind: plain}
+          - b: {kind: plain, pre_on: false}
+          - c: {kind: conv2d, out: 4, kernel: 1, from: stem}
+          - sum: {kind: add, from: [c, b]}
+      unit:                      # a kind named by a parameter, a layer named by one
+        params: {skip: ~}
+        layers:
+          - conv: {kind: conv2d, out: 4, kernel: 3, padding: 1}
+          - act: act
+          - none: {kind: act, repeat: 0}
+          - add: {kind: add, from: [act, skip]}
+    layers:
+      - stem: {kind: conv2d, out: 4, kernel: 1}
+      - blocks: {kind: outer, repeat: 3}
+      - units: {kind: unit, repeat: 2, skip: "'conv'"}
+"""
+
+
+def test_copied_instances_read_their_own_place(write_spec, monkeypatch):
+    """Hand-worked wiring of the second copies: the `plain` instances copied (the second one's
+    first layer switched off, so its conv reads the block's input); `outer`, which reads `stem`,
+    and `unit`, whose kind is a parameter's value, expanded each time."""
+    path = write_spec(COPIES)
+    copied = _copies(monkeypatch)
+    nodes, scopes, outputs = _expanded(path, "with_relu")
+    wiring = {node.name: (node.kind.key, node.inputs) for node in nodes}
+    assert {name: wired for name, wired in wiring.items() if name.startswith(("blocks.1.", "units.1."))} == {
+        "blocks.1.a.pre": ("conv2d", ("blocks.0.sum",)),
+        "blocks.1.a.conv": ("conv2d", ("blocks.1.a.pre",)),
+        "blocks.1.a.add": ("add", ("blocks.1.a.conv", "blocks.0.sum")),
+        "blocks.1.b.conv": ("conv2d", ("blocks.1.a.add",)),
+        "blocks.1.b.add": ("add", ("blocks.1.b.conv", "blocks.1.a.add")),
+        "blocks.1.c": ("conv2d", ("stem",)),
+        "blocks.1.sum": ("add", ("blocks.1.c", "blocks.1.b.add")),
+        "units.1.conv": ("conv2d", ("units.0.add",)),
+        "units.1.act": ("relu", ("units.1.conv",)),
+        "units.1.add": ("add", ("units.1.act", "units.1.conv")),
+    }
+    assert scopes["blocks.1.b"].output == "blocks.1.b.add" and scopes["units.1.none"].label == "relu ×0"
+    assert outputs == ("units.1.add",)
+    assert copied == ["blocks.1.a", "blocks.1.b", "blocks.2.a", "blocks.2.b"]
+    assert (nodes, scopes, outputs) == _expanded(path, "with_relu", copying=False)
+    silu = _expanded(path, "with_silu")  # after with_relu in the same process: the parameter's kind
+    assert {node.kind.key for node in silu[0] if node.name.endswith(".act")} == {"silu"}
+    assert silu[1]["units.0.none"].label == "silu ×0"
+    assert silu == _expanded(path, "with_silu", copying=False)
+
+
+@pytest.mark.parametrize("layers, limit, message", [
+    ("- a: {kind: outer, deep: true}", None, "block 'outer' includes itself (outer → inner → outer)"),
+    ("- a: {kind: inner, deep: false}\n- b: {kind: inner, deep: true}", None, "block 'inner' includes itself"),
+    ("- a: {kind: wide}\n- b: {kind: wide}\n- c: {kind: wide}", ("MAX_EXPANDED", 100),
+     "the model expands to more than 100 layers"),
+    ("- a: {kind: wide}\n- b: {layers: [{c: {layers: [{d: {kind: wide}}]}}]}",
+     ("MAX_NESTING", 3), "blocks are nested more than 3 deep"),
+])
+def test_an_instance_that_would_fail_fails_where_expanding_fails(layers, limit, message, write_spec, monkeypatch):
+    """A block met inside itself, or a copy past the expansion or nesting bound after an instance
+    that expanded within it: refused as without copying, at the same place."""
+    import importlib
+
+    text = """
+        name: failing
+        input: [4, 8, 8]
+        blocks:
+          outer:
+            params: {deep: ~}
+            layers:
+              - x: {kind: inner, deep: deep}
+          inner:
+            params: {deep: ~}
+            layers:
+              - y: relu
+              - z: {kind: outer, deep: false, when: deep}
+          wide:
+            layers:
+              - r: {kind: relu, repeat: 40}
+              - g: {layers: [{s: relu}]}
+        layers:
+    """
+    if limit:
+        monkeypatch.setattr(importlib.import_module("archcalc.spec.expand"), *limit)
+    copied = _copies(monkeypatch)
+    path = write_spec(textwrap.dedent(text) + textwrap.indent(layers, "  ") + "\n")
+    errors = []
+    for copying in (True, False):
+        with pytest.raises(SpecError) as raised:
+            _expanded(path, copying=copying)
+        errors.append((raised.value.message, raised.value.location, raised.value.layer))
+    assert errors[0] == errors[1]
+    assert message in errors[0][0]
+    assert copied == (["b"] if limit and limit[0] == "MAX_EXPANDED" else [])
+
+
+def test_an_instance_met_again_is_expanded_again_where_what_it_reads_differs(write_spec):
+    """A block instance is kept by the values of the names it reads: the same block under another
+    value, one of another type (true is not 1), or where the name is not known, is expanded afresh."""
+    from archcalc.spec import load_graph
+
+    path = write_spec("""
+        name: reads
+        input: [3, 8, 8]
+        params: {w: 4}
+        variants: {four: {}, six: {w: 6}, one: {w: 1}, truth: {w: true}}
+        blocks:
+          inner:
+            layers:
+              - c: {kind: conv2d, out: w, kernel: 1}
+        layers:
+          - a: inner
+          - b: {kind: inner, repeat: 2}
+    """)
+    widths = {variant: [layer.shape[1] for layer in archcalc.analyze(path, variant=variant).layers]
+              for variant in ("four", "six", "one")}
+    assert widths == {"four": [4, 4, 4], "six": [6, 6, 6], "one": [1, 1, 1]}
+    with pytest.raises(SpecError) as truth:
+        load_graph(path, "truth")
+    assert (truth.value.layer, truth.value.message) == ("a.c", "field 'out' must be a whole number, got True")
+    unknown = write_spec("""
+        name: unknown
+        input: [3, 8, 8]
+        blocks:
+          inner:
+            layers:
+              - c: {kind: conv2d, out: n, kernel: 1}
+          outer:
+            params: {n: 2}
+            layers:
+              - i: inner
+        layers:
+          - o: outer
+          - p: inner
+    """, "unknown.yaml")
+    with pytest.raises(SpecError) as raised:  # `n` is known inside `outer` only
+        load_graph(unknown)
+    assert raised.value.layer == "p.c" and "'n' is neither a number nor a known name" in raised.value.message

@@ -4,8 +4,8 @@ padding and centre cropping, each to a size given in the spec or taken from a se
 from __future__ import annotations
 
 import struct
-from fractions import Fraction
 from math import floor
+from typing import TYPE_CHECKING
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
@@ -25,6 +25,9 @@ from archcalc.layers.base import (
     spatial,
 )
 from archcalc.limits import MAX_FIELD_PERIOD
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 INTERPOLATION = {1: ("nearest", "linear"), 2: ("nearest", "bilinear"), 3: ("nearest", "trilinear")}
 """The modes of torch's interpolation for each number of axes: nearest, or linear along each axis."""
@@ -101,6 +104,8 @@ class _Upsample(_Resized):
         pattern, as its jump is not n/m). A map of one unit is broadcast: every unit reads it."""
         if n == 1 < m:  # every unit reads the one there is: a broadcast
             return Resampling(1, 0, ((0,),))
+        from fractions import Fraction  # imported here: receptive fields only (with decimal, ~5 ms a start)
+
         ratio = Fraction(n, m) if not a.align_corners else Fraction(n - 1, max(m - 1, 1))
         outputs, inputs = ratio.denominator, ratio.numerator
         if outputs > MAX_FIELD_PERIOD or m > MAX_FIELD_PERIOD:
@@ -160,6 +165,8 @@ def _float32(value: float) -> float:
 
 def _exact_position(a: Attrs, ratio: Fraction):
     """Output unit → its position in the input in exact arithmetic, unclamped."""
+    from fractions import Fraction
+
     if a.mode == "nearest" or a.align_corners:
         return lambda o: o * ratio
     return lambda o: (o + Fraction(1, 2)) * ratio - Fraction(1, 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import cache, partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import REPEAT_NAMES, evaluate, names_in
+from archcalc.spec.instances import MAX_COPIED, Added, Expanded, free_names, frozen, instance_key, last
 from archcalc.spec.source import YList, YMap, _shortened, node_location
 
 TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers",
@@ -262,7 +264,10 @@ _RESOLVED: dict[tuple, Attrs] = {}
 """Resolved fields by kind and field values, shared by every expansion of a process: equal layers
 share one mapping (so the rules run once for them, see archcalc.stats.run_rules)."""
 MAX_REMEMBERED = 20_000
-"""How many resolved mappings _RESOLVED keeps at most before it starts again."""
+"""How many resolved mappings _RESOLVED (and block instances _INSTANCES) keeps at most before it starts again."""
+_INSTANCES: dict[tuple, Added | Expanded] = {}
+"""Block instances as first expanded, by archcalc.spec.instances.instance_key, shared by every
+expansion of a process: an instance met again is copied."""
 
 
 class _Builder:
@@ -281,6 +286,15 @@ class _Builder:
         """Items expanded so far (layers, instances, repeats, switched-off items): see MAX_EXPANDED."""
         if len(_RESOLVED) > MAX_REMEMBERED:
             _RESOLVED.clear()
+        if len(_INSTANCES) > MAX_REMEMBERED:
+            _INSTANCES.clear()
+        self.reached: list[str] = []
+        """Every dotted name a `from` was found at, in order (an instance that reads outside itself is not copied)."""
+        self.deepest = 0
+        """The deepest list met so far (see MAX_NESTING)."""
+        self.redirects = 0
+        """Model items, and kinds named by a parameter's value, met so far: an instance with one
+        is not copied (what it reads depends on that value)."""
         self.resolved = _RESOLVED
         self.last: tuple = (None, None, None)
         """The body, names and fields of the last layer resolved (held, so that they stay theirs)."""
@@ -291,6 +305,7 @@ class _Builder:
                             hint="does a block use itself, directly or through another block?")
         if not isinstance(items, YList):
             raise SpecError("'layers' must be a list of '- name: …' items")
+        self.deepest = max(self.deepest, depth)
         previous = block_input
         for name, body, location in _item_parts(items, kept=depth > 0):
             full = prefix + name
@@ -405,6 +420,7 @@ class _Builder:
             raise SpecError(f"'kind' must be a name, got {kind!r}", location=body.where("kind"))
         if isinstance(env.get(kind), str):
             kind = env[kind]
+            self.redirects += 1
         if kind == "model":
             return self.model(full, body, location, self._one(inputs, "a model"), names, depth)
         if kind in self.blocks:
@@ -440,7 +456,7 @@ class _Builder:
             if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
                 literal = not isinstance(value, (str, list)) or value in layer.fields[name].choices
                 values[name] = value if literal else self._field_value(body, name, env)
-        key = (layer.key, *[(name, _frozen(value)) for name, value in values.items()]) if values else layer.key
+        key = (layer.key, *[(name, frozen(value)) for name, value in values.items()]) if values else layer.key
         attrs = self.resolved.get(key)
         if attrs is None:
             try:
@@ -457,6 +473,7 @@ class _Builder:
         keys set that spec's parameters."""
         from archcalc.spec.catalog import include
 
+        self.redirects += 1
         spec, until = (_named(body.get(key), env) for key in ("spec", "until"))
         if not isinstance(spec, str):
             raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
@@ -506,8 +523,18 @@ class _Builder:
         if allowed is None:
             allowed = block.allowed_keys = ITEM_KEYS | set(declared)
         self._check_item_keys(body, allowed, f"a parameter of block '{kind}'")
+        given = {name: self._field_value(body, name, names) for name in declared if name in body}
+        free = free_names(block, self.blocks)
+        key = None if free is None else instance_key(block, free, given, env)
+        known = _INSTANCES.get(key) if key is not None else None
+        if known is not None and known.block is block and self._may_copy(known, depth):
+            # its parameters' defaults were worked out from these values before: only its input is left to check
+            source = self._one(inputs, f"block '{kind}'")
+            if type(known) is Added:
+                known = _INSTANCES[key] = known.moved()
+            return self._copy(known, full, kind, location, source, depth)
         scope = dict(env)
-        scope.update({name: self._field_value(body, name, names) for name in declared if name in body})
+        scope.update(given)
         for name, default in declared.items():
             if name in body:
                 continue
@@ -518,10 +545,51 @@ class _Builder:
                 scope[name] = _resolve_value(default, scope)
             except SpecError as error:
                 raise error.at(declared.where(name)) from None
+        source = self._one(inputs, f"block '{kind}'")
+        mark = (len(self.nodes), len(self.outputs), len(self.scopes), self.items, len(self.reached), self.deepest,
+                self.redirects)
+        self.deepest = depth
         self.expanding.append(kind)
-        output = self.sequence(block["layers"], full + ".", self._one(inputs, f"block '{kind}'"),
-                               scope, depth + 1)
+        output = self.sequence(block["layers"], full + ".", source, scope, depth + 1)
         self.expanding.pop()
+        if key is not None:
+            self._remember(key, block, full, source, output, depth, mark)
+        self.deepest = max(self.deepest, mark[5])
+        self.scopes[full] = Scope(full, kind, location, output)
+        return output
+
+    def _remember(self, key: tuple, block: YMap, full: str, source: str, output: str, depth: int, mark: tuple) -> None:
+        """Keep an instance just expanded (`mark`: what the builder held before it) for copying,
+        unless it reads a layer outside itself, includes a model or is large."""
+        nodes, outputs, scopes, items, reached, _, redirects = mark
+        prefix = full + "."
+        if self.redirects != redirects or self.items - items > MAX_COPIED or \
+                not all(name.startswith(prefix) for name in islice(self.reached, reached, None)):
+            return
+        _INSTANCES[key] = Added(block, prefix, source, output, self.nodes[nodes:],
+                                last(self.outputs, len(self.outputs) - outputs), last(self.scopes, len(self.scopes) - scopes),
+                                self.items - items, self.deepest - depth)
+
+    def _may_copy(self, known: Added | Expanded, depth: int) -> bool:
+        """Copying passes no bound (else the instance is expanded, to be refused at the same place).
+        A block met inside itself is refused on the first expansion: such a block is never copied
+        (archcalc.spec.instances.free_names)."""
+        return self.items + known.items <= MAX_EXPANDED and depth + known.depth <= MAX_NESTING
+
+    def _copy(self, known: Expanded, full: str, kind: str, location: Location, source: str, depth: int) -> str:
+        """The instance `known` again, as `full` reading `source`."""
+        prefix = full + "."
+        self.items += known.items
+        self.deepest = max(self.deepest, depth + known.depth)
+        node = _node
+        self.nodes += [node((prefix + name, layer, attrs, tuple([source if name is None else prefix + name
+                                                                   for name in inputs]), where, fields))
+                       for name, layer, attrs, inputs, where, fields in known.nodes]
+        self.outputs.update([(prefix + name, source if value is None else prefix + value)
+                             for name, value in known.outputs])
+        self.scopes.update([(prefix + name, Scope(prefix + name, label, where, source if out is None else prefix + out))
+                            for name, label, where, out in known.scopes])
+        output = source if known.output is None else prefix + known.output
         self.scopes[full] = Scope(full, kind, location, output)
         return output
 
@@ -556,6 +624,7 @@ class _Builder:
         for depth in range(len(parts), -1, -1):
             candidate = ".".join([*parts[:depth], ref])
             if candidate in self.outputs:
+                self.reached.append(candidate)
                 return self.outputs[candidate]
         named = env.get(ref)
         if isinstance(named, str) and named != ref:
@@ -598,10 +667,12 @@ class _Builder:
                             hint="merge several inputs with an 'add' or 'concat' layer first")
         return inputs[0]
 
-    @staticmethod
-    def _kind_label(body: YMap, env: dict) -> str:
+    def _kind_label(self, body: YMap, env: dict) -> str:
         kind = body.get("kind", "group")
-        return env[kind] if isinstance(env.get(kind), str) else str(kind)
+        if isinstance(env.get(kind), str):
+            self.redirects += 1
+            return env[kind]
+        return str(kind)
 
 
 def _item_parts(items: YList, kept: bool) -> list[tuple[str, YMap, Location]] | Iterator[tuple[str, YMap, Location]]:
@@ -641,15 +712,6 @@ def _parts(entry: Any, items: YList, index: int) -> tuple[str, YMap, Location]:
 
 _node = partial(tuple.__new__, Node)
 """Node(…) without the Python function that is a named tuple's __new__ (a third of a layer's expanding)."""
-
-
-def _frozen(value: Any) -> Any:
-    """A hashable stand-in for field values that tells 1, 1.0 and True apart."""
-    if isinstance(value, dict):
-        return tuple([(key, _frozen(item)) for key, item in value.items()])
-    if isinstance(value, list):
-        return tuple([_frozen(item) for item in value])
-    return type(value), value
 
 
 @cache

@@ -1,0 +1,189 @@
+"""Block instances expanded once: an instance of a block with the same parameters, in surroundings
+that give the same values to every name it can read, expands to the same layers as the first one
+did, at another place. archcalc.spec.expand copies that first expansion, its names moved to the
+new place, instead of expanding it again (the conv–bn–activation of every EfficientNet block,
+the bottleneck of every ResNet stage, across the models of one process)."""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from itertools import islice
+from typing import Any, NamedTuple
+
+from archcalc.errors import SpecError
+from archcalc.graph import INPUT
+from archcalc.spec.expr import parse
+from archcalc.spec.source import YMap
+
+MISSING = object()
+"""A name the surroundings do not give, in a key."""
+MAX_COPIED = 10_000
+"""An instance of more items than this is not kept (a bound on the memory the kept instances take)."""
+
+
+def free_names(block: YMap, blocks: dict[str, YMap]) -> tuple[str, ...] | None:
+    """The names an instance of `block` may read from its surroundings, found once per block;
+    None for a block that includes a model or (through other blocks) itself: never copied. A
+    kind redirected by a parameter's value is found as the instance is expanded (see
+    archcalc.spec.expand._Builder.redirects)."""
+    try:
+        return block.free_names
+    except AttributeError:
+        block.free_names = None  # while it is worked out: a block reached again is never copied
+    block.free_names = found = _free_names(block, blocks)
+    return found
+
+
+def _free_names(block: YMap, blocks: dict[str, YMap]) -> tuple[str, ...] | None:
+    names: set[str] = set()
+    kinds: set[str] = set()
+    _walk_items(block.get("layers"), names, kinds)
+    if "model" in kinds:
+        return None
+    for kind in kinds & blocks.keys():
+        inner = free_names(blocks[kind], blocks)
+        if inner is None:
+            return None
+        names.update(inner)
+    params = _params(block)
+    names.difference_update(params)
+    for position, default in enumerate(params.values()):
+        if isinstance(default, (str, list)):  # it reads the surroundings, and the parameters not set yet
+            names.update(_strings_read(default).difference(list(params)[:position]))
+    names.discard(INPUT)
+    return tuple(sorted(names))
+
+
+def _params(block: YMap) -> dict:
+    params = block.get("params")
+    return params if isinstance(params, dict) else {}
+
+
+def _walk_items(items: Any, names: set[str], kinds: set[str]) -> None:
+    """Collect the names that the items of a layer list read, and their kinds."""
+    if not isinstance(items, list):
+        return
+    for entry in items:
+        if isinstance(entry, dict):
+            for body in entry.values():
+                if isinstance(body, str):
+                    kinds.add(body)
+                elif isinstance(body, dict):
+                    _walk_body(body, names, kinds)
+
+
+def _walk_body(body: dict, names: set[str], kinds: set[str]) -> None:
+    for key, value in body.items():
+        if key == "kind":
+            if isinstance(value, str):
+                kinds.add(value)
+        elif key == "layers":
+            _walk_items(value, names, kinds)
+        elif key == "first" and isinstance(value, dict):
+            _walk_body(value, names, kinds)
+        elif key in ("from", "as"):  # a name looked up as it is (a parameter naming a layer; one 'as' hides)
+            names.update(ref for ref in (value if isinstance(value, list) else [value]) if isinstance(ref, str))
+        else:
+            names |= _strings_read(value)
+
+
+def _strings_read(value: Any) -> set[str]:
+    """The names the expressions in `value` (a string, or lists and mappings of them) read."""
+    found: set[str] = set()
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            found |= _read_by(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _read_by(text: str) -> frozenset[str]:
+    """The names an expression looks up among the names bound (not the functions it calls)."""
+    try:
+        tree = parse(text)
+    except SpecError:
+        return frozenset()
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called)
+
+
+def instance_key(block: YMap, free: tuple[str, ...], given: dict, env: dict) -> tuple:
+    """What an instance of `block` expands from: the values of its parameters given, and of the
+    names it may read in `env`."""
+    return (id(block), *[(name, (type(value), value) if type(value) in _SCALARS else frozen(value))
+                         for name, value in given.items()], *values_of(free, env))
+
+
+def values_of(names: tuple[str, ...] | frozenset[str], env: dict) -> list:
+    """The values of `names` in `env` (MISSING where it has none), each as `frozen` gives it."""
+    return [(type(value), value) if type(value) in _SCALARS else frozen(value)
+            for value in [env.get(name, MISSING) for name in names]]
+
+
+_SCALARS = {int, float, bool, str}
+"""The values that stand for themselves in a key, with their type (what `frozen` gives them, made in line)."""
+
+
+def frozen(value: Any) -> Any:
+    """A hashable stand-in for field values that tells 1, 1.0 and True apart."""
+    if isinstance(value, dict):
+        return tuple([(key, frozen(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return tuple([frozen(item) for item in value])
+    return type(value), value
+
+
+class Expanded(NamedTuple):
+    """An instance as first expanded: its block (held, so that its id stays its own), and what
+    its expansion added, every name inside it relative to it (None: its input)."""
+
+    block: YMap
+    output: str | None
+    nodes: list[tuple]
+    outputs: list[tuple[str, str | None]]
+    scopes: list[tuple]
+    items: int
+    depth: int
+
+
+class Added(NamedTuple):
+    """What an instance's expansion added, as it stands (made into an Expanded when it is first
+    copied: most instances never are)."""
+
+    block: YMap
+    prefix: str
+    """Its dotted name and '.'."""
+    source: str
+    """Its input."""
+    output: str
+    nodes: list
+    outputs: list[tuple[str, str]]
+    scopes: list[tuple[str, Any]]
+    items: int
+    depth: int
+
+    def moved(self) -> Expanded:
+        """Every name inside the instance relative to it."""
+        prefix, source = self.prefix, self.source
+        cut = len(prefix)
+
+        def relative(name: str) -> str | None:
+            return None if name == source else name[cut:]
+
+        nodes = [(node.name[cut:], node.kind, node.attrs, tuple([relative(name) for name in node.inputs]),
+                  node.location, node.field_locations) for node in self.nodes]
+        outputs = [(name[cut:], relative(value)) for name, value in self.outputs]
+        scopes = [(name[cut:], scope.label, scope.location, relative(scope.output)) for name, scope in self.scopes]
+        return Expanded(self.block, relative(self.output), nodes, outputs, scopes, self.items, self.depth)
+
+
+def last(mapping: dict, count: int) -> list[tuple]:
+    """The last `count` entries of `mapping`, in order."""
+    return list(islice(reversed(mapping.items()), count))[::-1]
