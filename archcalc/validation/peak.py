@@ -96,19 +96,20 @@ def tracked_training_peaks(graph: Graph, input_shape: tuple[int, ...], batches: 
                            optimizer: str = "momentum",
                            tracker: type[MemTracker] = OverallPeakTracker) -> list[tuple[int, ...]]:
     """MemTracker's peak of a training step in steady state at each of `batches`: the model built
-    once on fake tensors in training mode; per batch a first step untracked (the optimizer's state
-    made), then a second under the tracker, told of the model and the optimizer beforehand. Each
-    peak is its six categories (TRAINING_KEYS) and its Total."""
+    once on fake tensors in training mode, a first step untracked at the first batch (the
+    optimizer's state made: one tensor or two per parameter, of the parameter's shape at any
+    batch), then a step at each batch under a tracker told of the model and the optimizer
+    beforehand. Each peak is its six categories (TRAINING_KEYS) and its Total."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     model = _built(graph, input_shape, min(batches), TORCH_DTYPES[dtype])
     with FakeTensorMode():
         model = _on_fake_tensors(model).train()
+        step = training_step(model, optimizer)
+        inputs = [torch.empty(batch, *input_shape, dtype=TORCH_DTYPES[dtype]) for batch in batches]
+        step(inputs[0])
         peaks = []
-        for batch in batches:
-            step = training_step(model, optimizer)
-            x = torch.empty(batch, *input_shape, dtype=TORCH_DTYPES[dtype])
-            step(x)
+        for x in inputs:
             measuring = tracker()
             measuring.track_external(model, step.optimizer)
             with measuring:
