@@ -20,6 +20,7 @@ from archcalc import import_onnx
 from archcalc.analysis import analyze_graph
 from archcalc.conventions import CONVENTIONS, Uncounted
 from archcalc.errors import UserError
+from archcalc.graph import INPUT as GRAPH_INPUT
 from archcalc.layers import LAYER_KINDS
 from archcalc.spec import bundled, load_graph
 
@@ -65,17 +66,26 @@ def exported_layers(graph, convention: str) -> list:
             readers.setdefault(source, []).append(layer.kind)
     joined = {layer.name for layer in stats.layers if layer.kind == "concat" and readers.get(layer.name)
               and set(readers[layer.name]) == {"concat"}}
-    rows = layer_figures(graph, convention)
+    rows = zip(layer_figures(graph, convention), first_inputs(graph))
     return [row for layer, row in zip(stats.layers, rows) if layer.kind not in EVAL_IDENTITY and layer.name not in joined]
 
 
-def as_exported(rows: list, convention: str) -> list:
+def first_inputs(graph, skip: set[str] = frozenset()) -> list:
+    """The shape of each row's first input, for the rows of `layer_figures`."""
+    stats = analyze_graph(graph)
+    shapes = {GRAPH_INPUT: (1, *graph.input_shape), **{layer.name: layer.shape for layer in stats.layers}}
+    return [shapes[layer.inputs[0]] for layer in stats.layers if layer.kind not in skip]
+
+
+def as_exported(rows: list, sources: list, convention: str) -> list:
     """The rows of a model as its export holds them: an adaptive average pooling to more than one
-    value is written as a fixed AveragePool (the same figures, but fvcore counts adaptive_avg_pool2d
-    and not avg_pool2d)."""
+    value, each a factor of the input's size, is written as a fixed AveragePool (the same figures,
+    but fvcore counts adaptive_avg_pool2d and not avg_pool2d); one to other sizes (GoogLeNet's
+    14 → 4), as an AveragePool and Gathers that are imported as the adaptive pooling again."""
     exported = []
-    for name, kind, shape, figures, counts in rows:
-        if kind.startswith("adaptive_avgpool") and any(size > 1 for size in shape[2:]):
+    for (name, kind, shape, figures, counts), source in zip(rows, sources, strict=True):
+        fixed = all(n % m == 0 for n, m in zip(source[2:], shape[2:]))
+        if kind.startswith("adaptive_avgpool") and any(size > 1 for size in shape[2:]) and fixed:
             kind = kind.removeprefix("adaptive_")
             counts = {**counts, "fvcore": Uncounted(kind)}
             if convention == "fvcore":
@@ -107,8 +117,9 @@ def test_every_bundled_model_round_trips_through_onnx(entry, tmp_path):
         return
     imported = read_back(import_onnx(path, name=entry.name), tmp_path)
     for convention in CONVENTIONS:  # the exporter may order independent layers otherwise (Inception-v3's concat)
-        assert sorted(layer_figures(imported, convention), key=repr) == sorted(as_exported(
-            exported_layers(original, convention), convention), key=repr)
+        rows, sources = zip(*exported_layers(original, convention))
+        assert sorted(layer_figures(imported, convention), key=repr) == sorted(
+            as_exported(rows, sources, convention), key=repr)
     assert len(imported.heads) == len(original.heads)
     rebuilt = build_graph(imported, device="meta")
     rebuilt.load_state_dict(module.state_dict(), strict=True, assign=True)  # every key, of its shape
@@ -166,7 +177,8 @@ def test_a_network_written_in_plain_torch_imports_as_through_torch(tmp_path):
         through_torch = read_back(import_torch(network, shape), tmp_path, "torch.yaml")
         for convention in CONVENTIONS:
             assert layer_figures(through_onnx, convention) == as_exported(
-                layer_figures(through_torch, convention, EVAL_IDENTITY), convention)
+                layer_figures(through_torch, convention, EVAL_IDENTITY), first_inputs(through_torch, EVAL_IDENTITY),
+                convention)
         weighted = [n for n, *_ in layer_figures(through_torch, "torch") if n]
         assert weighted == [n for n, *_ in layer_figures(through_onnx, "torch") if n]
 
@@ -441,3 +453,35 @@ def test_a_pad_on_one_side_is_a_pad_to_the_map_it_is_joined_with(files, pads, wr
         assert result.stderr.startswith("error: node '/pad/Pad' (PadTo) of 'pad.onnx' cannot be written exactly: pads "
                                         f"{pads} (archcalc pads to another map's size by half the difference before, "
                                         "the rest after)\n"), result.stderr
+
+
+@pytest.mark.parametrize("size, out", [((10,), 4), ((14, 14), 4), ((6, 14, 14), (4, 4, 4))])
+def test_an_adaptive_average_pooling_the_exporter_refuses_is_written_as_what_it_computes(monkeypatch, size, out):
+    """archcalc's AdaptiveAvgPool1d/2d/3d, exported, is an AveragePool of the windows' size, stride
+    1, and the windows' starts taken along each axis: the values of torch's own adaptive pooling
+    (GoogLeNet's 14 → 4: windows 0–4, 3–7, 7–11, 10–14)."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import modules
+
+    axes = len(size)
+    mine = getattr(modules, f"AdaptiveAvgPool{axes}d")(out)
+    x = torch.randn(2, 3, *size, dtype=torch.float64)
+    expected = getattr(torch.nn, f"AdaptiveAvgPool{axes}d")(out)(x)
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+    assert torch.allclose(mine(x), expected, rtol=0, atol=1e-12)  # a sum of the same terms, in another order
+
+
+def test_an_average_pool_and_gathers_of_other_windows_is_refused_with_the_windows_it_would_take(files):
+    """An AveragePool of kernel 4, stride 1 and a Gather of starts that are not an adaptive
+    pooling's (8 → 3 takes windows from 0, 2 and 5, of 3 and 4 values): refused, the windows named."""
+    starts = numpy_helper.from_array(np.array([0, 2, 4], np.int64), "starts")
+    nodes = [conv(), helper.make_node("AveragePool", ["c"], ["p"], name="/pool/AveragePool", kernel_shape=[4, 4]),
+             helper.make_node("Gather", ["p", "starts"], ["g"], name="/pool/Gather", axis=2),
+             helper.make_node("Gather", ["g", "starts"], ["y"], name="/pool/Gather_1", axis=3)]
+    save(files / "net.onnx", nodes, [INPUT], [WEIGHT, starts], out=(1, 4, 3, 3))
+    result = run_import(files, "net.onnx")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: node '/pool/Gather_1' (AdaptiveAveragePool) of 'net.onnx' cannot be "
+                                    "written exactly: a Gather of [0, 2, 4] from an AveragePool of kernel 4 along "
+                                    "axis 2 (an adaptive pooling of 8 to 3 takes the windows from [0, 2, 5], each "
+                                    "[3, 4] wide)\n"), result.stderr

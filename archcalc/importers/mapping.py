@@ -201,6 +201,8 @@ MODULES: dict[type, Rule] = {
     own.SpatialMean: Rule("mean", _attributes(keepdim="keepdim")),
     own.Split: Rule("split", _attributes(parts="parts", take="take")),
     own.ChannelShuffle: Rule("channel_shuffle", _attributes(groups="groups")),
+    **{cls: Rule(f"adaptive_avgpool{n}d", _adaptive)
+       for n, cls in ((1, own.AdaptiveAvgPool1d), (2, own.AdaptiveAvgPool2d), (3, own.AdaptiveAvgPool3d))},
     own.Permute: Rule("permute", lambda c: {"dims": list(c.module.dims)}),
     own.ChannelLayerNorm: Rule("channel_layer_norm", _norm_fields),
     own.LayerScale: Rule("layer_scale", _layer_scale),

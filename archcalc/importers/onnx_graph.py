@@ -529,7 +529,7 @@ class _Joiner:
             item = self._join(node)
             if item is not None:
                 joined.append(item)
-        return [item for item in joined if id(item.node) not in self.absorbed]
+        return [item for item in joined if id(item.nodes[-1]) not in self.absorbed]  # item.node may be a copy
 
     def _only_reader(self, tensor: str) -> onnx.NodeProto | None:
         readers = self.reader.consumers.get(tensor, [])
@@ -565,6 +565,8 @@ class _Joiner:
             return self._pad_to(node, tensors, constants) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Div" and len(tensors) == 2:
             return self._lrn(node, tensors) or Joined(node, op_type, tensors, params, constants, nodes)
+        if node.op_type == "Gather" and len(tensors) == 1:
+            return self._adaptive_average(node) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Add" and self._is_linear_bias(node):
             return None
         return Joined(node, op_type, tensors, params, constants, nodes)
@@ -608,6 +610,27 @@ class _Joiner:
         self.absorbed.update({id(first), id(transpose)})
         return Joined(last, "ChannelShuffle", [self.reader._tensor(first.input[0])], [],
                       {1: np.array(middle)}, [first, transpose, last])
+
+    def _adaptive_average(self, last: onnx.NodeProto) -> Joined | None:
+        """An AveragePool, then a Gather of constant indices along spatial axes: an adaptive average
+        pooling whose windows are of one size (archcalc's export of one the exporter refuses, such as
+        GoogLeNet's 14 → 4). The rule checks the indices and the kernel; the axes are given as
+        constant 1, the indices of each as constants 2 on, the pool's attributes as the node's."""
+        gathers, node = [], last
+        while node is not None and node.op_type == "Gather":
+            gathers.insert(0, node)
+            if self._only_reader(node.input[0]) is not node:
+                return None
+            node = self.by_output.get(node.input[0])
+        indices = [self.reader.constants.get(gather.input[1]) for gather in gathers]
+        if node is None or node.op_type != "AveragePool" or any(index is None for index in indices):
+            return None
+        self.absorbed.update(id(n) for n in [node, *gathers[:-1]])
+        axes = np.array([node_attributes(gather).get("axis", 0) for gather in gathers])
+        joined = Joined(last, "AdaptiveAveragePool", [self.reader._tensor(node.input[0])], [],
+                        {1: axes, **{2 + j: np.asarray(index) for j, index in enumerate(indices)}}, [node, *gathers])
+        joined.node = _with_attributes(last, node)
+        return joined
 
     def _lrn(self, last: onnx.NodeProto, tensors: list[str]) -> Joined | None:
         """torch's local response norm (F.local_response_norm of a map), x / (k + α·avg(x²))^β:

@@ -115,6 +115,28 @@ def _global(node: Node) -> dict:
     return {"output_size": 1}
 
 
+def _adaptive_average(node: Node) -> dict:
+    """AveragePool of stride 1 and a Gather of the windows' starts along each spatial axis
+    (joined): torch's adaptive average pooling where each axis's windows, ⌊i·n/m⌋ to
+    ⌈(i + 1)·n/m⌉, are of one size, the pool's kernel."""
+    source, out = node.shapes[0], node.out
+    axes = [a % len(source) for a in node.constants[1].tolist()]
+    starts = {axis: node.constants[2 + j].reshape(-1).tolist() for j, axis in enumerate(axes)}
+    kernel, pads = node.attr("kernel_shape"), node.attr("pads") or [0] * 2 * node.axes
+    if (node.attr("strides") or [1] * node.axes) != [1] * node.axes or any(pads) or node.attr("ceil_mode", 0):
+        raise Unsupported("an AveragePool with strides, pads or ceil_mode before a Gather (archcalc reads the "
+                          "pair as an adaptive pooling: a kernel of the windows' size, stride 1)")
+    for axis, (n, m, k) in enumerate(zip(source[2:], out[2:], kernel), start=2):
+        expected = [i * n // m for i in range(m)]
+        sizes = {-(-(i + 1) * n // m) - i * n // m for i in range(m)}
+        if starts.get(axis, list(range(n - k + 1))) != expected or sizes != {k}:
+            raise Unsupported(f"a Gather of {starts.get(axis)} from an AveragePool of kernel {k} along axis {axis} "
+                              f"(an adaptive pooling of {n} to {m} takes the windows from {expected}, each "
+                              f"{sorted(sizes)} wide)")
+    sizes = list(out[2:])
+    return {"output_size": sizes[0] if len(set(sizes)) == 1 else sizes}
+
+
 def _mean(node: Node) -> dict:
     rank = len(node.shapes[0])
     axes = node.constant(1, "axes")
@@ -307,6 +329,7 @@ RULES: dict[str, Rule] = {
     "LocalResponseNorm": Rule("lrn", _torch_lrn),  # joined: torch's Mul, Reshape, Pad, AveragePool, …, Div
     "MaxPool": Rule("maxpool{axes}d", _pool), "AveragePool": Rule("avgpool{axes}d", _pool),
     "GlobalAveragePool": Rule("adaptive_avgpool{axes}d", _global),
+    "AdaptiveAveragePool": Rule("adaptive_avgpool{axes}d", _adaptive_average),  # joined: AveragePool, Gather
     "GlobalMaxPool": Rule("adaptive_maxpool{axes}d", _global),
     "ReduceMean": Rule("mean", _mean),
     "Relu": Rule("relu"), "Clip": Rule("relu6", _clip), "Sigmoid": Rule("sigmoid"), "Tanh": Rule("tanh"),

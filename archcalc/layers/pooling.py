@@ -101,7 +101,7 @@ class _AdaptivePool(LayerKind):
         super().__init_subclass__(**kwargs)
         names = AXIS_NAMES[cls.axes]
         module = f"Adaptive{'Avg' if cls.operation == 'average' else 'Max'}Pool{cls.axes}d"
-        cls.torch_module = f"torch.nn.{module}"
+        cls.torch_module = f"archcalc.torchmodel.modules.{module}" if cls.operation == "average" else f"torch.nn.{module}"
         cls.doc = f"Adaptive {cls.operation} pooling to a fixed output size (torch.nn.{module})."
         listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         cls.fields = {"output_size": Field("size", doc=f"output {listed}, one number or {axes_text(cls.axes)}")}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.modules.utils import _ntuple
 
 from archcalc.graph import INPUT
 
@@ -67,6 +68,42 @@ class Split(nn.Module):
 
     def extra_repr(self) -> str:
         return f"parts={self.parts}, take={self.take}"
+
+
+class _ExportedAdaptiveAverage:
+    """torch's adaptive average pooling, which torch's ONNX exporter refuses where an output size
+    is not a factor of the input's (GoogLeNet's auxiliary heads: 14 → 4). Where every window along
+    an axis has one size k (⌈(i + 1)·n/m⌉ − ⌊i·n/m⌋), it is written while exported as the pooling
+    with kernel k and stride 1 and the windows' starts taken from it (AveragePool, a Gather per
+    axis): the same values. Run, it is torch's."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.onnx.is_in_onnx_export():
+            return super().forward(x)
+        sizes = [int(n) for n in x.shape[2:]]  # the exporter traces sizes as tensors
+        outs = _ntuple(len(sizes))(self.output_size)
+        outs = [n if m is None else m for n, m in zip(sizes, outs)]
+        starts = [[i * n // m for i in range(m)] for n, m in zip(sizes, outs)]
+        kernels = [{-(-(i + 1) * n // m) - i * n // m for i in range(m)} for n, m in zip(sizes, outs)]
+        if all(n % m == 0 for n, m in zip(sizes, outs)) or any(len(k) != 1 for k in kernels):
+            return super().forward(x)
+        pool = getattr(nn.functional, f"avg_pool{len(sizes)}d")
+        y = pool(x, [k.pop() for k in kernels], stride=1)
+        for axis, index in enumerate(starts):
+            y = y.index_select(2 + axis, torch.tensor(index, device=x.device))
+        return y
+
+
+class AdaptiveAvgPool1d(_ExportedAdaptiveAverage, nn.AdaptiveAvgPool1d):
+    """torch.nn.AdaptiveAvgPool1d, exportable to ONNX at any output size of windows of one size."""
+
+
+class AdaptiveAvgPool2d(_ExportedAdaptiveAverage, nn.AdaptiveAvgPool2d):
+    """torch.nn.AdaptiveAvgPool2d, exportable to ONNX at any output size of windows of one size."""
+
+
+class AdaptiveAvgPool3d(_ExportedAdaptiveAverage, nn.AdaptiveAvgPool3d):
+    """torch.nn.AdaptiveAvgPool3d, exportable to ONNX at any output size of windows of one size."""
 
 
 class ChannelShuffle(nn.ChannelShuffle):
