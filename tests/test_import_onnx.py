@@ -485,3 +485,20 @@ def test_an_average_pool_and_gathers_of_other_windows_is_refused_with_the_window
                                     "written exactly: a Gather of [0, 2, 4] from an AveragePool of kernel 4 along "
                                     "axis 2 (an adaptive pooling of 8 to 3 takes the windows from [0, 2, 5], each "
                                     "[3, 4] wide)\n"), result.stderr
+
+
+@pytest.mark.parametrize("axis, index, out", [
+    (1, [0, 2], (1, 2, 5, 5)),      # the channels: no pooling takes them
+    (2, 0, (1, 4, 5)),              # one start, no list: the axis is dropped
+])
+def test_a_gather_an_adaptive_pooling_does_not_make_is_refused(files, axis, index, out):
+    """An AveragePool and a Gather along the channels, or of one index (which drops the axis): no
+    adaptive pooling, refused rather than read as one."""
+    starts = numpy_helper.from_array(np.array(index, np.int64), "starts")
+    nodes = [conv(), helper.make_node("AveragePool", ["c"], ["p"], name="/pool/AveragePool", kernel_shape=[4, 4]),
+             helper.make_node("Gather", ["p", "starts"], ["y"], name="/pool/Gather", axis=axis)]
+    save(files / "net.onnx", nodes, [INPUT], [WEIGHT, starts], out=out)
+    result = run_import(files, "net.onnx")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: node '/pool/Gather' (AdaptiveAveragePool) of 'net.onnx' cannot be written "
+                                    f"exactly: Gathers along the axes [{axis}] of [1, 4, 8, 8] to {list(out)}"), result.stderr

@@ -121,7 +121,11 @@ def _adaptive_average(node: Node) -> dict:
     ⌈(i + 1)·n/m⌉, are of one size, the pool's kernel."""
     source, out = node.shapes[0], node.out
     axes = [a % len(source) for a in node.constants[1].tolist()]
-    starts = {axis: node.constants[2 + j].reshape(-1).tolist() for j, axis in enumerate(axes)}
+    indices = [node.constants[2 + j] for j in range(len(axes))]
+    if len(out) != len(source) or len(set(axes)) != len(axes) or min(axes) < 2 or any(i.ndim != 1 for i in indices):
+        raise Unsupported(f"Gathers along the axes {axes} of {list(source)} to {list(out)} (an adaptive pooling "
+                          "takes a list of starts once along each spatial axis, keeping the batch and channels)")
+    starts = {axis: index.tolist() for axis, index in zip(axes, indices)}
     kernel, pads = node.attr("kernel_shape"), node.attr("pads") or [0] * 2 * node.axes
     if (node.attr("strides") or [1] * node.axes) != [1] * node.axes or any(pads) or node.attr("ceil_mode", 0):
         raise Unsupported("an AveragePool with strides, pads or ceil_mode before a Gather (archcalc reads the "
