@@ -24,6 +24,7 @@ from archcalc.devices import DeviceProfile
 from archcalc.errors import DeviceError, Location
 from archcalc.graph import Graph, Node
 from archcalc.layers import LAYER_KINDS
+from archcalc.progress import phase
 
 GEMM_SIZE = {"cpu": 512, "cuda": 8192}
 """The side of the square matrices of the GEMM, by device type."""
@@ -58,19 +59,26 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                           hint="use --device cpu, or run on a machine with a CUDA GPU")
     torch.set_num_threads(threads)
     clock = _Clock(device)
-    peaks = {name: _gemm_tflops(torch, clock, device, name) for name in _dtypes(torch, device)}
+    peaks = {}
+    for element in _dtypes(torch, device):
+        phase(f"GEMMs in {element} on {device}")
+        peaks[element] = _gemm_tflops(torch, clock, device, element)
     peaks = {name: value for name, value in peaks.items() if value is not None}
     if dtype not in peaks:
         raise DeviceError(f"the efficiencies are measured in {dtype}, which {device} does not run here",
                           hint=f"choose --dtype from {', '.join(peaks)}")
+    phase(f"copies on {device}")
     gbps = _copy_gbps(torch, clock, device)
+    phase(f"the launch cost on {device}")
     launch_us = _launch_us(torch, clock, device)
     name = _device_name(torch, device, threads)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name})"
     base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)")
-    efficiency = {work: statistics.median(_efficiency(torch, clock, device, base, dtype, *layer) for layer in layers)
-                  for work, layers in SYNTHETIC.items()}
+    efficiency = {}
+    for work, layers in SYNTHETIC.items():
+        phase(f"{work.replace('_', ' ')} layers in {dtype}")
+        efficiency[work] = statistics.median(_efficiency(torch, clock, device, base, dtype, *layer) for layer in layers)
     size = GEMM_SIZE[device]
     sources = {
         "peak_tflops": f"{how}: the best of repeated {size}×{size} GEMMs (torch.mm) in each dtype",

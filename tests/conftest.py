@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -78,6 +79,12 @@ def run_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
     env = {**os.environ, **CLI_ENV}
     return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=120)
+
+
+def done_quietly(result: subprocess.CompletedProcess, work: str) -> bool:
+    """The command succeeded and its error stream holds only the line saying `work` is done (what
+    a pipe gets instead of a terminal's spinner): nothing torch or onnx logs reaches it."""
+    return result.returncode == 0 and re.fullmatch(rf"{re.escape(work)}: done \(\d+\.\d s\)\n", result.stderr) is not None
 
 
 def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import run_in, tier
+from conftest import done_quietly, run_in, tier
 from onnx_exports import NOT_EXPORTED, distinct, export, kept, weightless
 
 from archcalc import import_onnx
@@ -272,7 +272,7 @@ def run_import(folder, *args):
 
 def test_a_graph_written_node_by_node_imports(files):
     result = run_import(files, "good.onnx")
-    assert (result.returncode, result.stderr) == (0, "")
+    assert done_quietly(result, "import onnx"), result.stderr
     assert result.stdout == ("name: good\nsource: 'imported from ONNX: good.onnx'\ninput: [3, 8, 8]\nlayers:\n"
                              "  - conv: {kind: conv2d, out: 4, kernel: 3, padding: 1, bias: false}\n  - relu: relu\n")
 
@@ -370,7 +370,7 @@ def test_weights_in_external_data_files_are_read_as_shapes_and_never_opened(file
     assert onnx.load(str(files / "external.onnx"), load_external_data=False).graph.initializer[0].data_location == 1
     (files / "weights.bin").unlink()  # never opened: only the shapes count
     result = run_import(files, "external.onnx")
-    assert (result.returncode, result.stderr) == (0, "")
+    assert done_quietly(result, "import onnx"), result.stderr
     assert result.stdout == run_import(files, "good.onnx").stdout.replace("good", "external")
 
 
@@ -446,7 +446,7 @@ def test_a_pad_on_one_side_is_a_pad_to_the_map_it_is_joined_with(files, pads, wr
          out=(1, 6, 9, 9))
     result = run_import(files, "pad.onnx")
     if written:
-        assert (result.returncode, result.stderr) == (0, "")
+        assert done_quietly(result, "import onnx"), result.stderr
         assert written in result.stdout
     else:
         assert result.returncode == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -341,10 +342,18 @@ def _quick(monkeypatch):
 
 def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypatch):
     pytest.importorskip("torch")
+    from archcalc import progress
+
     _quick(monkeypatch)
+    told: list[str] = []
+    monkeypatch.setattr(progress, "WATCHER", told.append)  # a pipe's: what a terminal's spinner would show
     out = tmp_path / "cpu.yaml"
     result = cli("device-profile", "--device", "cpu", "-o", out)
     assert result.exit_code == 0, result.stderr
+    assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
+    works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory"]
+    assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
+    assert told[-7:] == ["copies on cpu", "the launch cost on cpu", *(f"{work} layers in float32" for work in works)]
     profile = load_profile(str(out))
     assert profile.key == "local-cpu" and profile.name.endswith(", 1 thread")
     assert {"float32", "bfloat16"} <= set(profile.peak_tflops)

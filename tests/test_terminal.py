@@ -117,8 +117,8 @@ def test_every_table_fits_the_terminal(columns, failing_check):
         code, shown, _ = on_terminal(args, columns, cwd)
         assert code == (1 if name == "failing check" else 0), name
         assert_fits(shown, full, columns)
-        if max(map(len, full.splitlines())) <= columns and name != "table":
-            assert shown == full, name  # wide enough: the full form itself (less the tree of nested names)
+        if max(map(len, full.splitlines())) <= columns and name not in ("table", "memory"):
+            assert shown == full, name  # wide enough: the full form itself (those with a tree of nested names apart)
 
 
 def test_the_narrow_forms_drop_and_shorten_in_the_stated_order(failing_check):
@@ -140,6 +140,10 @@ def test_nested_layers_show_as_a_tree():
     assert "24  │  ├─ downsample (2 layers)" in lines
     piped_names = [line.split()[1] for line in piped(("table", "resnet18", "--depth", "3")).splitlines()[5:-3]]
     assert piped_names[4:6] == ["layer1.0.conv1", "layer1.0.bn1"]  # what the tree shows, in full
+    _, shown, _ = on_terminal(["memory", "resnet18"], 120)  # the memory timeline's layers: the same tree
+    lines = [line[:22].rstrip() for line in shown.splitlines()]
+    start = lines.index("    layer1")
+    assert lines[start:start + 4] == ["    layer1", "    ├─ 0", " 5  │  ├─ conv1", " 6  │  ├─ bn1"]
 
 
 BOLD_YELLOW, DIM, RED, BOLD = "\x1b[1;33m", "\x1b[2m", "\x1b[31m", "\x1b[1m"
@@ -193,6 +197,16 @@ def test_validate_fits_the_terminal(columns):
     for phase in ("importing torch", "building the model in torch on cpu", "counting the forward pass"):
         assert f"validate lenet5: {phase}" in progress
     assert re.search(r"✓ lenet5 agrees \(\d+\.\d s\)", progress)
+
+
+def test_an_import_shows_its_phase_on_a_terminal(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "tiny.py").write_text("from torch import nn\n\n\ndef net():\n"
+                                      "    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())\n", encoding="utf-8")
+    code, shown, progress = on_terminal(["import", "torch", "tiny:net", "--input", "3x8x8"], 80, cwd=tmp_path)
+    assert code == 0 and "kind: conv2d" in shown
+    # importing torch takes over a second in a fresh process: the spinner has shown it, then gone
+    assert "import torch: importing torch" in progress and "done" not in progress
 
 
 def test_wide_and_a_file_keep_the_full_form(tmp_path):
@@ -252,7 +266,7 @@ def test_a_cell_wraps_at_its_joins_never_inside_a_number():
         ["118M", "+1.23K", "999", "61.7K ✓", "1,2"]
 
 
-def test_progress_on_a_pipe_is_a_line_per_model_where_there_are_several(capsys):
+def test_progress_on_a_pipe_is_a_line_per_model_as_it_finishes(capsys):
     from types import SimpleNamespace
 
     from archcalc import progress
@@ -266,5 +280,5 @@ def test_progress_on_a_pipe_is_a_line_per_model_where_there_are_several(capsys):
     assert re.fullmatch(r"validate 1/2: ✓ first agrees \(\d+\.\d s\)\nvalidate 2/2: ✗ second differs \(\d+\.\d s\)\n",
                         capsys.readouterr().err)
     each("validate", ["first"], work)
-    assert capsys.readouterr().err == ""  # one model: its result follows at once
+    assert re.fullmatch(r"validate 1/1: ✓ first agrees \(\d+\.\d s\)\n", capsys.readouterr().err)  # one model too
     assert progress.WATCHER is progress.nobody

@@ -16,13 +16,18 @@ def device_profile(
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.dependencies import require
+    from archcalc.progress import phase
+    from archcalc.render.progress import working
 
-    torch = require("torch", "archcalc device-profile")
-    import gc
+    with working("device-profile"):
+        phase("importing torch")
+        torch = require("torch", "archcalc device-profile")
+        import gc
 
-    gc.enable()  # torch runs for seconds: the collector is back on for it
-    from archcalc.devices import profile_document
-    from archcalc.measure_device import measure_profile
+        gc.enable()  # torch runs for seconds: the collector is back on for it
+        from archcalc.devices import profile_document
+        from archcalc.measure_device import measure_profile
 
-    chosen = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    emit(profile_document(measure_profile(chosen, threads, dtype, name)), output)
+        chosen = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        profile = measure_profile(chosen, threads, dtype, name)
+    emit(profile_document(profile), output)

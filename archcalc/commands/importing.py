@@ -31,20 +31,26 @@ def import_model(
     if framework not in FRAMEWORKS:
         raise UsageError(f"cannot import from '{framework}': the frameworks are {', '.join(FRAMEWORKS)}",
                          option="FRAMEWORK")
+    from archcalc.render.progress import working
+
     if framework == "onnx":
         if args is not None:
             raise UsageError("--args is for torch: an ONNX file takes none", option="--args")
         from archcalc.importers import import_onnx
 
-        emit(import_onnx(target, input, name=name, allow_opaque=allow_opaque), output)
+        with working("import onnx"):
+            text = import_onnx(target, input, name=name, allow_opaque=allow_opaque)
+        emit(text, output)
         return
     if input is None:
         raise UsageError("import torch needs --input: C×H×W, without the batch (e.g. 3x224x224)", option="--input")
     from archcalc.importers import import_torch, make_module
 
-    module, made_by = make_module(target, _arguments(args))
-    emit(import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
-                      allow_opaque=allow_opaque), output)
+    with working("import torch"):
+        module, made_by = make_module(target, _arguments(args))
+        text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
+                            allow_opaque=allow_opaque)
+    emit(text, output)
 
 
 def _arguments(text: str | None) -> tuple[list, dict]:

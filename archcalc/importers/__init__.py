@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from archcalc.dependencies import require
 from archcalc.errors import UserError
+from archcalc.progress import phase
 
 if TYPE_CHECKING:
     from torch import nn
@@ -45,6 +46,7 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
     training = module.training
     module.eval()
     try:
+        phase("tracing with torch.fx")
         traced = trace(module, (1, *shape), f"'{name}'", allow_opaque)
     finally:
         module.train(training)
@@ -68,6 +70,7 @@ def _check(text: str, module: nn.Module, traced: Imported, shape: tuple[int, ...
     """The spec read back holds the traced layers, the module's parameters and its state dict."""
     from archcalc.importers.common import not_exact, read_back
 
+    phase("reading the spec back")
     graph, stats = read_back(text, traced, shape, name)
     params = sum(p.numel() for p in module.parameters())
     buffers = sum(b.numel() for b in module.buffers())
@@ -84,6 +87,7 @@ def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[
     from archcalc.importers.common import not_exact
     from archcalc.torchmodel import build_graph
 
+    phase("building the spec's model to compare its state dict")
     opaque = tuple(f"{node.name}." for node in graph.nodes if node.kind.key == "opaque")
     built = build_graph(graph, shape, device="meta").state_dict() if not opaque else _layer_state_dicts(graph, shapes)
     original = module.state_dict()
@@ -127,10 +131,13 @@ def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, na
 
     path = Path(path)
     name = name or _file_name(path)
+    phase(f"loading {path.name}")
     model = load(path)
+    phase("reading the graph")
     found = read(model, None if input is None else _input_shape(input), f"'{path.name}'", allow_opaque)
     text = spec_text_of(found.imported, {"name": name, "source": source or f"imported from ONNX: {path.name}",
                                          "input": list(found.shape)})
+    phase("reading the spec back")
     _, stats = read_back(text, found.imported, found.shape, name, found.batch)
     for layer in stats.layers:
         if layer.figures.weight + layer.figures.bias != found.params[layer.name]:
@@ -152,12 +159,14 @@ __all__ = ["import_onnx", "import_torch"]
 def make_module(target: str, arguments: tuple[list, dict]) -> tuple[nn.Module, str]:
     """The module that `MODULE:CALLABLE` names or returns, called with `arguments`, and its
     spec name (the callable's, snake_cased)."""
+    phase("importing torch")
     require("torch", "archcalc import torch")
     from torch import nn
 
     from archcalc.importers.structure import snake
     from archcalc.importers.trace import load_callable
 
+    phase(f"importing {target.partition(':')[0]}")
     found = load_callable(target)
     name = snake(target.rpartition(":")[2].rpartition(".")[2])
     positional, keywords = arguments
@@ -167,6 +176,7 @@ def make_module(target: str, arguments: tuple[list, dict]) -> tuple[nn.Module, s
         return found, name
     if not callable(found):
         raise UserError(f"'{target}' is a {type(found).__name__}, not a torch.nn.Module or something that makes one")
+    phase(f"making the module with {target}")
     try:
         module = found(*positional, **keywords)
     except Exception as error:  # noqa: BLE001 - the user's constructor, whatever it raises

@@ -49,7 +49,7 @@ def memory_table(result: Memory) -> StyledLines:
     after it), the peak's line in bold."""
     peak = result.peak_point
     table = Table([Column("#", ">"), Column("layer", "<"), Column("kind", "<"), Column("new output", ">"),
-                   Column("temporaries", ">"), Column("live during", ">"), Column("live after", ">")])
+                   Column("temporaries", ">"), Column("live during", ">"), Column("live after", ">")], tree=1)
     for index, layer in enumerate(result.layers, start=1):
         table.add([str(index), layer.name, layer.kind, grouped(layer.output), grouped(layer.transient),
                    grouped(layer.during), grouped(layer.after)], "bold" if layer is peak else "")

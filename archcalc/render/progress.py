@@ -1,13 +1,15 @@
-"""Progress of long work on stderr, a model at a time: on a terminal, rich's progress bar with the
-model and its phase (told through archcalc.progress), and each model's verdict above it as it
-finishes; on a pipe, one line per model as it finishes where there are several (one model's
-result follows at once, and its stderr stays as it was for a script that reads it)."""
+"""Progress of long work on stderr. Work on models, a model at a time (`each`): on a terminal,
+rich's progress bar with the model and its phase (told through archcalc.progress), and each
+model's verdict above it as it finishes; on a pipe, one line per model as it finishes. Work on one
+thing (`working`: an import, a measurement of the device): on a terminal, a spinner with its phase
+and the time so far, gone when it ends; on a pipe, one line when it is done."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from archcalc import progress
@@ -31,6 +33,30 @@ def each(what: str, names: list[str], work: Callable[[int], Any]) -> list:
         if watch.bar is not None:
             watch.bar.stop()
     return results
+
+
+@contextmanager
+def working(what: str) -> Iterator[None]:
+    """Work on one thing, `what` ('import torch'), its phases shown on a terminal's stderr."""
+    if not sys.stderr.isatty():
+        started = time.perf_counter()
+        yield
+        sys.stderr.write(f"{what}: done ({time.perf_counter() - started:.1f} s)\n")
+        sys.stderr.flush()
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    spinner = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                       console=Console(stderr=True), transient=True)
+    task = spinner.add_task(what, total=None)
+    progress.WATCHER = lambda text: spinner.update(task, description=f"{what}: {text}")
+    spinner.start()
+    try:
+        yield
+    finally:
+        progress.WATCHER = progress.nobody
+        spinner.stop()
 
 
 class Watch:
@@ -57,6 +83,6 @@ class Watch:
         if self.bar is not None:
             self.bar.update(self.task, completed=self.done)
             self.bar.console.print(line, style=HOLDS_VERDICT if ok else FAILED, highlight=False)
-        elif self.total > 1:
+        else:
             sys.stderr.write(f"{self.what} {self.done}/{self.total}: {line}\n")
             sys.stderr.flush()

@@ -76,7 +76,7 @@ def layers_table(v: Validation, narrow: bool = False) -> Table:
     `narrow` (the report, whose layers table above names each kind): without the kind column."""
     figures = figures_of(v)
     table = Table([Column("#", ">"), Column("layer", "<"), *([] if narrow else [Column("kind", "<")]),
-                   *(Column(COLUMN_TITLES[f], ">") for f in figures)])
+                   *(Column(COLUMN_TITLES[f], ">") for f in figures)], tree=1)
     for index, row in enumerate(v.layers, start=1):
         table.add(layer_cells(index, row, figures, not narrow), "" if row.ok else FAILED)
     if v.total:
