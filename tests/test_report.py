@@ -162,6 +162,25 @@ def test_several_models_side_by_side_with_ratios_to_the_first(cli):
     assert "## Stages: lenet5" in text and "## Stages: alexnet" in text
 
 
+def test_several_models_are_charted_side_by_side_a_chart_per_figure(cli):
+    """torchvision's model docs publish resnet18's 11,689,512 parameters and 1.81 GFLOPS (MACs),
+    vgg16's 138,357,544 and 15.47, mobilenet_v2's 3,504,872 and 0.30."""
+    from archcalc.memory import analyze_memory
+
+    text = cli("report", "resnet18", "vgg16", "mobilenet_v2").stdout
+    section = text.split("### The models side by side\n\n")[1].split("\n## ")[0]
+    shown = {}
+    for chart in charts(section, "xychart-beta"):
+        assert 'x-axis ["resnet18", "vgg16", "mobilenet_v2"]' in chart
+        title = re.search(r'title "(.*)"', chart)[1]
+        shown[title] = [float(v) for v in re.search(r"bar \[(.*)\]", chart)[1].split(", ")]
+    assert list(shown) == ["parameters (M)", "MACs (G)", "inference peak (MiB)"]
+    assert shown["parameters (M)"] == [11.69, 138.4, 3.505]  # four significant digits of the published counts
+    assert [round(v, 2) for v in shown["MACs (G)"]] == [1.81, 15.47, 0.30]
+    peaks = [analyze_memory(name).peak / 2**20 for name in ("resnet18", "vgg16", "mobilenet_v2")]
+    assert shown["inference peak (MiB)"] == [float(f"{peak:.4g}") for peak in peaks]
+
+
 def test_two_runs_are_byte_identical_and_written_in_one_step(cli, tmp_path):
     first, second = tmp_path / "a.md", tmp_path / "b.md"
     assert cli("report", "resnet50", "vgg11", "-o", first).exit_code == 0

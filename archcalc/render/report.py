@@ -56,7 +56,8 @@ def _parts(models: list[ModelStats], validations: list | None, stamp: str | None
     out = [f"# archcalc report: {', '.join(heading_text(m.model) for m in models)}", "", *_header(models, stamp, roofs),
            "", "## Summary", "", *_summary(models, roofs), ""]
     if len(models) > 1:
-        out += [_side_by_side(models, memories), ""]
+        out += ["### The models side by side", "", _side_by_side(models, memories), "",
+                *_side_by_side_mermaid(models, memories)]
     if sweeps:
         out += _parameters(sweeps) if sweeps[0].parameters else _resolution(sweeps)
     for index, stats in enumerate(models):
@@ -145,18 +146,46 @@ def _stage_bars(stats: ModelStats, stages: list[Row], title: str, attr: str) -> 
 
 def _side_by_side(models: list[ModelStats], memories: list | None) -> Bars:
     """The models' parameters, cost and activations, each as a share of the largest model's."""
-    title, attr = count_column(models[0])
-    figures = [("parameters", lambda m, _: m.totals.params, human), (title, lambda m, _: getattr(m.totals, attr), human)]
-    if memories and all(memories):
-        figures.append(("inference peak", lambda _, memory: memory.peak, human_bytes))
-    else:
-        figures.append(("activation memory", lambda m, _: m.totals.activation_bytes, human_bytes))
-    pairs = list(zip(models, memories or [None] * len(models)))
-    largest = [max(value(*pair) for pair in pairs) or 1 for _, value, _ in figures]
-    series = [Series(stats.model, tuple(value(stats, memory) / most for (_, value, _), most in zip(figures, largest)),
-                     tuple(shown(value(stats, memory)) for _, value, shown in figures)) for stats, memory in pairs]
+    figures = _compared(models, memories)
+    largest = [max(values) or 1 for _, values, _ in figures]
+    series = [Series(stats.model, tuple(values[index] / most for (_, values, _), most in zip(figures, largest)),
+                     tuple(shown(values[index]) for _, values, shown in figures)) for index, stats in enumerate(models)]
     return Bars("The models side by side", tuple(name for name, _, _ in figures), tuple(series),
                 "share of the largest model's")
+
+
+def _side_by_side_mermaid(models: list[ModelStats], memories: list | None) -> list[str]:
+    """The models side by side as mermaid draws them: a bar chart per figure, a bar per model, in
+    the figure's unit (mermaid's xychart overlays bars of several series rather than grouping them)."""
+    names = ", ".join(f'"{mermaid_text(stats.model)}"' for stats in models)
+    out = []
+    for name, values, shown in figures_in_units(_compared(models, memories)):
+        out += ["```mermaid", mermaid_colours("xychart", 1), "xychart-beta", f'    title "{name} ({shown})"',
+                f"    x-axis [{names}]", f'    y-axis "{shown}"', f"    bar [{', '.join(map(str, values))}]", "```", ""]
+    return out
+
+
+def _compared(models: list[ModelStats], memories: list | None) -> list[tuple[str, list[int], object]]:
+    """What the models are compared by: (name, each model's figure, how a figure is written):
+    parameters, cost, and the inference peak (activation memory where memory is not modelled)."""
+    title, attr = count_column(models[0])
+    figures = [("parameters", [m.totals.params for m in models], human),
+               (title, [getattr(m.totals, attr) for m in models], human)]
+    if memories and all(memories):
+        return [*figures, ("inference peak", [memory.peak for memory in memories], human_bytes)]
+    return [*figures, ("activation memory", [m.totals.activation_bytes for m in models], human_bytes)]
+
+
+def figures_in_units(figures: list[tuple[str, list[int], object]]) -> list[tuple[str, list[float], str]]:
+    """Each figure's values in the unit of its largest (M, G; MiB), four significant digits, and the unit."""
+    out = []
+    for name, values, shown in figures:
+        binary = shown is human_bytes
+        steps = [(2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")] if binary else [(10**12, "T"), (10**9, "G"),
+                                                                              (10**6, "M"), (10**3, "K")]
+        size, unit = next(((s, u) for s, u in steps if max(values) >= s), (1, "B" if binary else "count"))
+        out.append((name, [float(f"{value / size:.4g}") for value in values], unit))
+    return out
 
 
 def _stages_table(stages: list[Row], title: str, attr: str, roof=None) -> Table:
