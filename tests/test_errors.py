@@ -62,6 +62,14 @@ CASES = {
         "  - conv1: {kind: conv2d, out: 8, kernel: 3, bias: 1}\n",
         "1}", "conv1", ["field 'bias' must be true or false, got 1"],
     ),
+    "a word where a number goes": (
+        "  - conv1: {kind: conv2d, out: 8, kernel: 3, stride: two}\n",
+        "two}", "conv1", ["'two' is neither a number nor a known name"],
+    ),
+    "an index past the end of a list": (
+        "  - conv1: {kind: conv2d, out: \"widths[7]\", kernel: 3}\nparams:\n  widths: [8, 16]\n",
+        "widths[7]", "conv1", ["index 7 is beyond the end of 'widths', a list of 2 items", "hint: an index here is 0 to 1"],
+    ),
     "fractional channel count": (
         "  - conv1: {kind: conv2d, out: 9 / 2, kernel: 3}\n",
         "9 / 2", "conv1", ["field 'out' must be a whole number, got 4.5"],
