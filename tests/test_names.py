@@ -259,8 +259,8 @@ def test_report_escapes_the_names_in_markdown_html_and_mermaid(specs, cli):
     assert f"## Stages: {IN_HEADING}" in lines
     assert f"<summary>All 2 layers of {html.escape(NAME)}</summary>" in lines
     assert text.count("</details>") == 2  # ours, one per model
-    pies = [line for line in lines if line.startswith("pie title ")]
-    title = pies[0].removeprefix("pie title ").removesuffix(": MACs by stage")
+    titles = [line for line in lines if line.startswith("    title ") and line.endswith(': MACs by stage (K)"')]
+    title = titles[0].removeprefix('    title "').removesuffix(': MACs by stage (K)"')  # 6,912 MACs
     assert re.fullmatch(r"[A-Za-z0-9 _.,()-]*(#\d+;[A-Za-z0-9 _.,()-]*)*", title)  # no character mermaid reads
     assert re.sub(r"#(\d+);", lambda m: chr(int(m[1])), title) == NAME
     assert structure(text) == structure(plain.stdout)

@@ -143,14 +143,10 @@ def _step(most: float) -> float:
     return 10 * power
 
 
-def mermaid_colours(chart: str, count: int) -> str:
-    """The mermaid directive that gives a chart (`pie` or `xychart`) the first `count` colours of
-    PALETTE, in place of the default theme's (whose first, #ECECFF, hardly shows on white)."""
-    colours = PALETTE[:count]
-    if chart == "pie":
-        variables = ", ".join(f'"pie{index}": "{colour}"' for index, colour in enumerate(colours, 1))
-    else:
-        variables = f'"xyChart": {{"plotColorPalette": "{", ".join(colours)}"}}'
+def mermaid_colours(count: int) -> str:
+    """The mermaid directive that gives an `xychart-beta` the first `count` colours of PALETTE, in
+    place of the default theme's (whose first, #ECECFF, hardly shows on white)."""
+    variables = f'"xyChart": {{"plotColorPalette": "{", ".join(PALETTE[:count])}"}}'
     return f"%%{{init: {{\"themeVariables\": {{{variables}}}}}}}%%"
 
 

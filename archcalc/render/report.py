@@ -21,12 +21,8 @@ from archcalc.version import __version__
 
 LARGEST = 3
 """How many of the costliest layers the summary names."""
-MEMORY_BARS = 40
-"""The most bars the memory chart draws: consecutive top-level blocks beyond it share a bar."""
-SLICES = 12
-"""The most slices a pie has (one colour each): the smallest stages beyond it share an "other" slice."""
-SMALLEST_SLICE = 0.01
-"""A stage under this share of the whole goes into the pie's "other" slice too: it would not show."""
+BARS = 40
+"""The most bars a chart of stages or blocks draws: consecutive ones beyond it share a bar."""
 
 
 def report(models: list[ModelStats], validations: list | None = None, stamp: str | None = None,
@@ -126,8 +122,7 @@ def _model_sections(stats: ModelStats, several: bool, memory=False, roof=None) -
     peak = [] if memory is False else [f"## Inference memory{suffix}", "", *_memory(stats, memory), ""]
     return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr, roof)), "",
             f"## Where the cost goes{suffix}", "", _stage_bars(stats, stages, title, attr), "",
-            *_pie(stats, stages, title, attr), *(_pie(stats, stages, "parameters", "params")
-                                                 if getattr(stats.totals, attr) else []),
+            *_stage_charts(stats, stages, title, attr),
             *(_time_chart(stats, stages, title, attr, roof, suffix) if roof else []), *peak,
             *_diagram(stats, stages, suffix),
             "<details>", f"<summary>All {len(stats.layers)} layers of {html_text(stats.model)}</summary>", "",
@@ -159,9 +154,9 @@ def _side_by_side_mermaid(models: list[ModelStats], memories: list | None) -> li
     the figure's unit (mermaid's xychart overlays bars of several series rather than grouping them)."""
     names = ", ".join(f'"{mermaid_text(stats.model)}"' for stats in models)
     out = []
-    for name, values, shown in figures_in_units(_compared(models, memories)):
-        out += ["```mermaid", mermaid_colours("xychart", 1), "xychart-beta", f'    title "{name} ({shown})"',
-                f"    x-axis [{names}]", f'    y-axis "{shown}"', f"    bar [{', '.join(map(str, values))}]", "```", ""]
+    for name, values, unit in _in_units(_compared(models, memories)):
+        out += ["```mermaid", mermaid_colours(1), "xychart-beta", f'    title "{name} ({unit})"',
+                f"    x-axis [{names}]", f'    y-axis "{unit}"', f"    bar [{', '.join(map(chart_number, values))}]", "```", ""]
     return out
 
 
@@ -176,7 +171,7 @@ def _compared(models: list[ModelStats], memories: list | None) -> list[tuple[str
     return [*figures, ("activation memory", [m.totals.activation_bytes for m in models], human_bytes)]
 
 
-def figures_in_units(figures: list[tuple[str, list[int], object]]) -> list[tuple[str, list[float], str]]:
+def _in_units(figures: list[tuple[str, list[int], object]]) -> list[tuple[str, list[float], str]]:
     """Each figure's values in the unit of its largest (M, G; MiB), four significant digits, and the unit."""
     out = []
     for name, values, shown in figures:
@@ -223,7 +218,7 @@ def _time_chart(stats: ModelStats, stages: list[Row], title: str, attr: str, roo
     return [f"## Predicted time beside {title}{suffix}", "", bars, "",
             (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {seconds_text(roof.total)} in all. "
              f"Blue bars: each stage's share of the predicted time; amber line: its share of the {title} (percent)."), "",
-            "```mermaid", mermaid_colours("xychart", 2), "xychart-beta",
+            "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: predicted time and {title} by stage"',
             f"    x-axis [{labels}]", '    y-axis "% of the model"', f"    bar [{time}]", f"    line [{cost}]",
             "```", ""]
@@ -236,26 +231,35 @@ def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
     return table
 
 
-def _pie(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[str]:
-    """A mermaid pie of each stage's share of `attr` (parameters when nothing has a cost), then a
-    blank line. Each slice is labelled with its figure in K/M/G; the smallest stages (beyond
-    SLICES, or under SMALLEST_SLICE; two or more) share an "other" slice, so that no colour
-    repeats and no slice vanishes."""
-    if not getattr(stats.totals, attr):
-        title, attr = "parameters", "params"
-    total = getattr(stats.totals, attr)
-    if not total:
-        return ["No stage has a cost or a parameter.", ""]
-    slices = sorted(((getattr(row.figures, attr), row.name) for row in stages if getattr(row.figures, attr)),
-                    key=lambda pair: -pair[0])
-    kept = [(value, name) for value, name in slices[:SLICES] if value >= SMALLEST_SLICE * total]
-    if len(kept) < len(slices):
-        if len(kept) == SLICES:
-            kept.pop()
-        rest = slices[len(kept):]
-        kept.append(rest[0] if len(rest) == 1 else (sum(value for value, _ in rest), f"other ({len(rest)} stages)"))
-    return ["```mermaid", mermaid_colours("pie", len(kept)), f"pie title {mermaid_text(stats.model)}: {title} by stage",
-            *(f'    "{mermaid_text(f"{name} {human(value)}")}" : {value}' for value, name in kept), "```", ""]
+def _stage_charts(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list[str]:
+    """Mermaid bar charts of each stage's cost and of its parameters, in the unit of the largest
+    (mermaid writes no figure on a bar: the axis names the unit), then a blank line; beyond BARS
+    stages, consecutive ones share a bar, named `first-last`."""
+    runs = _runs([row.name for row in stages])
+    names = ", ".join(f'"{mermaid_text(name)}"' for name in runs)
+    out = []
+    for name, key in ((title, attr), ("parameters", "params")):
+        values = [sum(getattr(stages[index].figures, key) for index in run) for run in runs.values()]
+        if any(values):
+            ((_, scaled, unit),) = _in_units([(name, values, human)])
+            out += ["```mermaid", mermaid_colours(1), "xychart-beta",
+                    f'    title "{mermaid_text(stats.model)}: {name} by stage ({unit})"', f"    x-axis [{names}]",
+                    f'    y-axis "{unit}"', f"    bar [{', '.join(map(chart_number, scaled))}]", "```", ""]
+    return out or ["No stage has a cost or a parameter.", ""]
+
+
+def _runs(names: list[str]) -> dict[str, list[int]]:
+    """The positions of `names` as bars: one each, or beyond BARS, consecutive ones in equal runs,
+    each named "first-last"."""
+    size = -(-len(names) // BARS)
+    runs = [list(range(start, min(start + size, len(names)))) for start in range(0, len(names), size)]
+    return {names[run[0]] if len(run) == 1 else f"{names[run[0]]}-{names[run[-1]]}": run for run in runs}
+
+
+def chart_number(value: float) -> str:
+    """A value as a mermaid chart reads it: four significant digits, never in exponent form."""
+    text = f"{value:.4g}"
+    return text if "e" not in text else f"{float(text):.15f}".rstrip("0").rstrip(".")
 
 
 def _memory(stats: ModelStats, memory) -> list[str]:
@@ -279,8 +283,8 @@ def _memory(stats: ModelStats, memory) -> list[str]:
     largest = max(each.during for each in memory.layers)
     unit, size = ("MiB", 2**20) if largest >= 2**20 else ("KiB", 2**10)
     names = ", ".join(f'"{mermaid_text(name)}"' for name in blocks)
-    during = ", ".join(f"{max(each.during for each in layers) / size:.4g}" for layers in blocks.values())
-    after = ", ".join(f"{layers[-1].after / size:.4g}" for layers in blocks.values())
+    during = ", ".join(chart_number(max(each.during for each in layers) / size) for layers in blocks.values())
+    after = ", ".join(chart_number(layers[-1].after / size) for layers in blocks.values())
     starts = {name: layers[0] for name, layers in blocks.items()}
     index = {id(each): position for position, each in enumerate(memory.layers)}
     every = -(-len(starts) // 24)
@@ -290,24 +294,19 @@ def _memory(stats: ModelStats, memory) -> list[str]:
                  tuple((index[id(first)], name) for name, first in list(starts.items())[::every]),
                  "layer (each top-level block named at its first)", unit)
     return [f"{context}: **{human_bytes(memory.peak)}** while {code_span(layer.name, table=False)} runs.", "",
-            *as_markdown(table), "", line, "", "```mermaid", mermaid_colours("xychart", 2), "xychart-beta",
+            *as_markdown(table), "", line, "", "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: {unit} of activations alive, by top-level block"',
             f'    x-axis "block" [{names}]', f'    y-axis "{unit}"', f"    bar [{during}]", f"    line [{after}]",
             "```", "", "Blue bars: the most alive while the block runs; amber line: alive after it (its last layer)."]
 
 
 def _memory_blocks(layers: list) -> dict[str, list]:
-    """The layers by top-level block, in order; more than MEMORY_BARS blocks joined, consecutive
-    ones in equal runs, each run named "first-last"."""
+    """The layers by top-level block, in order, as bars (`_runs`)."""
     blocks: dict[str, list] = {}
     for layer in layers:
         blocks.setdefault(layer.name.split(".")[0], []).append(layer)
-    if len(blocks) <= MEMORY_BARS:
-        return blocks
-    names, run = list(blocks), -(-len(blocks) // MEMORY_BARS)
-    groups = [names[start:start + run] for start in range(0, len(names), run)]
-    return {(group[0] if len(group) == 1 else f"{group[0]}-{group[-1]}"): [layer for name in group for layer in blocks[name]]
-            for group in groups}
+    names = list(blocks)
+    return {label: [layer for index in run for layer in blocks[names[index]]] for label, run in _runs(names).items()}
 
 
 def _diagram(stats: ModelStats, stages: list[Row], suffix: str) -> list[str]:
@@ -345,12 +344,12 @@ def _resolution(sweeps: list) -> list[str]:
                                 for i, s in enumerate(sweeps)),
                           tuple((i, _size_label(row[0]).strip('"')) for i, row in enumerate(valid)), "input size",
                           f"G{title}", filled=False)]
-        out += ["", "```mermaid", mermaid_colours("xychart", len(sweeps)), "xychart-beta",
+        out += ["", "```mermaid", mermaid_colours(len(sweeps)), "xychart-beta",
                 f'    title "G{title} against input size"',
                 f'    x-axis "input size" [{", ".join(_size_label(row[0]) for row in valid)}]',
                 f'    y-axis "G{title}"']
         for index, sweep in enumerate(sweeps):
-            values = ", ".join(f"{getattr(row[index].totals, attr) / 1e9:.4g}" for row in valid)
+            values = ", ".join(chart_number(getattr(row[index].totals, attr) / 1e9) for row in valid)
             out.append(f"    line [{values}]")
         out.append("```")
         out += ["", f"{colour_legend([markdown_text(s.formulas.model) for s in sweeps])}."]
@@ -386,10 +385,10 @@ def _parameters(sweeps: list) -> list[str]:
             labels = [f'"{mermaid_text(names[settings.index(setting)])}"' for setting in valid]
             axis = "setting"
         if lines:
-            out += ["```mermaid", mermaid_colours("xychart", len(lines)), "xychart-beta",
+            out += ["```mermaid", mermaid_colours(len(lines)), "xychart-beta",
                     f'    title "G{title} against the {axis}"',
                     f'    x-axis "{axis}" [{", ".join(labels)}]', f'    y-axis "G{title}"',
-                    *(f"    {'line' if len(sizes) > 1 else 'bar'} [{', '.join(f'{getattr(t, attr) / 1e9:.4g}' for t in line)}]"
+                    *(f"    {'line' if len(sizes) > 1 else 'bar'} [{', '.join(chart_number(getattr(t, attr) / 1e9) for t in line)}]"
                       for line in lines), "```", ""]
             if len(sizes) > 1:
                 out += [f"{colour_legend([markdown_text(names[settings.index(setting)]) for setting in settings])}.", ""]
