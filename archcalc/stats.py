@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from operator import attrgetter, itemgetter
+from itertools import groupby
+from operator import attrgetter, itemgetter, methodcaller
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from archcalc.conventions import CONVENTIONS, Convention, Count, Uncounted, counted
@@ -162,9 +163,12 @@ class ModelStats:
             share = (lambda figures: None) if self.formulas else self.share
             return [_new(Row, (layer.name, layer.kind, layer.shape, layer.figures, 1, share(layer.figures)))
                     for layer in self.layers]
+        names = map(attrgetter("name"), self.layers)
+        keys = map(itemgetter(0), map(methodcaller("partition", "."), names)) if depth == 1 else \
+            (block_of(name, depth) for name in names)
         groups: dict[str, list[LayerStats]] = {}
-        for layer in self.layers:
-            groups.setdefault(block_of(layer.name, depth), []).append(layer)
+        for name, run in groupby(zip(keys, self.layers), itemgetter(0)):  # a block's layers come in one run
+            groups.setdefault(name, []).extend(map(itemgetter(1), run))
         rows = []
         for name, members in groups.items():
             figures = members[0].figures if len(members) == 1 else Figures.total([m.figures for m in members])
