@@ -234,19 +234,20 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
         known = {}
     places: dict[Location, str] = {}  # each place's text, made once (the copies of a block share theirs)
     for index, node in enumerate(graph.nodes, start=1):
-        in_shapes = [shapes[name] for name in node.inputs]
-        key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
+        name, kind, attrs, inputs, location, _ = node
+        in_shapes = [shapes[source] for source in inputs]
+        key = (id(attrs), kind.key, *in_shapes) if reuse else None
         result = known.get(key)
         if result is None:
-            result = (*_apply(node, in_shapes, settle, chosen.name, element_bytes), node.attrs)
+            result = (*_apply(node, in_shapes, settle, chosen.name, element_bytes), attrs)
             if reuse:
                 known[key] = result  # which holds the fields, so that no other takes their id
         out, figures, counts, _ = result
-        shapes[node.name] = out
-        place = places.get(node.location)
+        shapes[name] = out
+        place = places.get(location)
         if place is None:
-            place = places[node.location] = str(node.location)
-        layers.append(_new(LayerStats, (index, node.name, node.kind.key, node.inputs, out, figures, place, counts)))
+            place = places[location] = str(location)
+        layers.append(_new(LayerStats, (index, name, kind.key, inputs, out, figures, place, counts)))
     totals = Figures.total([layer.figures for layer in layers])
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,
