@@ -153,16 +153,16 @@ _location = partial(tuple.__new__, Location)
 @lru_cache(maxsize=8)
 def _parsed(text: str, name: str) -> YMap:
     """The baseline's text as parse_yaml reads it (cached: callers must not change it). The lines
-    of the per-block records, most of the file, are read by one pattern (`_RECORD`), each with a
-    placeholder `0` in its figures' place for YAML to read, and given the very mappings, values and
-    places YAML gives; the text is read whole by YAML where anything differs from that (an error,
-    a placeholder not where it stands, anchors, a node count near the bound)."""
+    of the per-block records, most of the file, are read by one pattern (`_RECORD`): YAML reads a
+    placeholder `1` in each one's figures' place, and is given the very mappings, values and
+    places it would have made of them; the text is read whole by YAML where anything differs
+    (an error, a placeholder not where it stands, anchors, a node count near the bound)."""
     records, pieces, line, at, end = {}, [], 1, 0, 0
     for match in _RECORD.finditer(text):
         line += text.count("\n", at, match.start())
         at = match.start()
         records[(line, len(match[1]) + 1)] = match
-        pieces += [text[end:match.start(2)], "0"]
+        pieces += [text[end:match.start(2)], "1"]
         end = match.end(2)
     if not records or "&" in text:
         return parse_yaml(text, name)
@@ -179,7 +179,7 @@ def _parsed(text: str, name: str) -> YMap:
         for block, value in blocks.items():
             where = blocks.value_locations[block]
             match = records.get((where.line, where.column))
-            if match is not None and value == 0 and type(value) is int:
+            if match is not None and value == 1 and type(value) is int:
                 blocks[block] = _record(match, where)
                 found += 1
     if found != len(records) or nodes + 8 * found > MAX_YAML_NODES:  # a record is 9 nodes, not 1
