@@ -233,9 +233,10 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
     if known is None:
         known = {}
     places: dict[Location, str] = {}  # each place's text, made once (the copies of a block share theirs)
+    shape_of = shapes.__getitem__
     for index, node in enumerate(graph.nodes, start=1):
         name, kind, attrs, inputs, location, _ = node
-        in_shapes = [shapes[source] for source in inputs]
+        in_shapes = list(map(shape_of, inputs))
         key = (id(attrs), kind.key, *in_shapes) if reuse else None
         result = known.get(key)
         if result is None:
