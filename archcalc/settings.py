@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcalc.errors import SpecError
 from archcalc.limits import MAX_SWEEP_POINTS
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
@@ -89,6 +91,8 @@ def _entry(part: str) -> _Range | list[Any]:
 
 
 def _range(part: str, start_text: str, stop_text: str, step_text: str | None) -> _Range:
+    from decimal import Decimal, InvalidOperation  # imported by the commands that read a range only
+
     try:
         start, stop, step = Decimal(start_text), Decimal(stop_text), Decimal(step_text or "1")
     except InvalidOperation:  # pragma: no cover - the pattern admits only numbers

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from operator import attrgetter, itemgetter
+from itertools import groupby
+from operator import attrgetter, itemgetter, methodcaller
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from archcalc.conventions import CONVENTIONS, Convention, Count, Uncounted, counted
@@ -162,9 +163,12 @@ class ModelStats:
             share = (lambda figures: None) if self.formulas else self.share
             return [_new(Row, (layer.name, layer.kind, layer.shape, layer.figures, 1, share(layer.figures)))
                     for layer in self.layers]
+        names = map(attrgetter("name"), self.layers)
+        keys = map(itemgetter(0), map(methodcaller("partition", "."), names)) if depth == 1 else \
+            (block_of(name, depth) for name in names)
         groups: dict[str, list[LayerStats]] = {}
-        for layer in self.layers:
-            groups.setdefault(block_of(layer.name, depth), []).append(layer)
+        for name, run in groupby(zip(keys, self.layers), itemgetter(0)):  # a block's layers come in one run
+            groups.setdefault(name, []).extend(map(itemgetter(1), run))
         rows = []
         for name, members in groups.items():
             figures = members[0].figures if len(members) == 1 else Figures.total([m.figures for m in members])
@@ -229,20 +233,22 @@ def run_rules(graph: Graph, shape: tuple, convention: str, dtype: str,
     if known is None:
         known = {}
     places: dict[Location, str] = {}  # each place's text, made once (the copies of a block share theirs)
+    shape_of = shapes.__getitem__
     for index, node in enumerate(graph.nodes, start=1):
-        in_shapes = [shapes[name] for name in node.inputs]
-        key = (id(node.attrs), node.kind.key, *in_shapes) if reuse else None
+        name, kind, attrs, inputs, location, _ = node
+        in_shapes = list(map(shape_of, inputs))
+        key = (id(attrs), kind.key, *in_shapes) if reuse else None
         result = known.get(key)
         if result is None:
-            result = (*_apply(node, in_shapes, settle, chosen.name, element_bytes), node.attrs)
+            result = (*_apply(node, in_shapes, settle, chosen.name, element_bytes), attrs)
             if reuse:
                 known[key] = result  # which holds the fields, so that no other takes their id
         out, figures, counts, _ = result
-        shapes[node.name] = out
-        place = places.get(node.location)
+        shapes[name] = out
+        place = places.get(location)
         if place is None:
-            place = places[node.location] = str(node.location)
-        layers.append(_new(LayerStats, (index, node.name, node.kind.key, node.inputs, out, figures, place, counts)))
+            place = places[location] = str(location)
+        layers.append(_new(LayerStats, (index, name, kind.key, inputs, out, figures, place, counts)))
     totals = Figures.total([layer.figures for layer in layers])
     blocks = {name: (scope.label, shapes[scope.output]) for name, scope in graph.scopes.items()}
     return ModelStats(graph.model, graph.family, graph.file, graph.source, shapes[INPUT], convention,

@@ -11,15 +11,19 @@ job on the machine disturbs less) and whether the targets (docs/performance.md) 
 With --against DIR (the source tree of another commit, e.g. a `git worktree`), each archcalc
 command also runs from DIR, in turn with this tree's, both as `python -P -m archcalc` from their
 source trees, and the median of the per-round ratios (this tree / DIR) is printed. --only WORDS
-runs just the commands whose names contain one of WORDS (and the floors).
+runs just the commands whose names contain one of WORDS (and the floors). --instructions also
+counts the instructions each command executes (valgrind's callgrind, which the machine's load
+does not move: the median over the hash seeds 0, 1 and 2, as dict and set layouts vary with it),
+after the timed rounds.
 
-Usage: python benchmarks/table_speed.py [--runs N] [--against DIR] [--only WORD ...]
+Usage: python benchmarks/table_speed.py [--runs N] [--against DIR] [--only WORD ...] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -62,6 +66,18 @@ def seconds(command: list[str], tree: Path | None = None) -> tuple[float, float]
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def instructions(command: list[str], tree: Path | None = None) -> int:
+    """The instructions one run of `command` executes (valgrind's callgrind): the median over
+    the hash seeds 0, 1 and 2."""
+    counts = []
+    for seed in range(3):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed), **({"PYTHONPATH": str(tree)} if tree else {})}
+        done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+                              check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+        counts.append(int(re.search(r"Collected : (\d+)", done.stderr)[1]))
+    return statistics.median(counts)
+
+
 FLOORS = ("python -c pass", 'python -c "import yaml"', 'python -c "import torch"')
 
 
@@ -70,6 +86,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--against", type=Path, help="another commit's source tree, run in turn with this one")
     parser.add_argument("--only", nargs="+", default=[], help="run only the commands whose names contain one of these")
+    parser.add_argument("--instructions", action="store_true", help="also count each command's instructions (valgrind)")
     args = parser.parse_args()
     # -P: the working directory (this tree) does not come before PYTHONPATH, which names the tree each runs from
     archcalc = [sys.executable, "-P", "-m", "archcalc"] if args.against else archcalc_command()
@@ -110,6 +127,8 @@ def main() -> None:
             wall = statistics.median(ours[0] / theirs[0] for ours, theirs in pairs)
             cpu = statistics.median(ours[1] / theirs[1] for ours, theirs in pairs)
             print(f"{name}: this tree / {args.against} = {wall:.2f} wall, {cpu:.2f} CPU (median of {len(pairs)} pairs)")
+    if args.instructions:
+        _print_instructions(commands, work, args.against)
     targets = _targets(median, work)
     for text, met, target in targets:
         print(f"{text}: target {target} {'met' if met else 'MISSED'}")
@@ -121,6 +140,21 @@ def main() -> None:
               + " and ".join(f"{label} {median[name] / floor:.1f}×" for name, label in shown)
               + f"; the two time targets were set when import yaml took 23 ms: 0.6 s = {0.6 / 0.023:.1f}× "
               f"and 0.25 s = {0.25 / 0.023:.1f}×)")
+
+
+def _print_instructions(commands: dict[str, tuple[list[str], Path | None]], work: dict, against: Path | None) -> None:
+    """Each command's instructions, and with --against each archcalc command's ratio (this tree / DIR)."""
+    if shutil.which("valgrind") is None:
+        print("(no valgrind on this machine: no instruction counts)")
+        return
+    counted = {name: instructions(command, tree) for name, (command, tree) in commands.items()
+               if "torch" not in name}  # import torch under valgrind: minutes, and not a floor of any ratio here
+    for name, count in counted.items():
+        print(f"{name:42} {count / 1e9:.3f} G instructions")
+    floor = counted['python -c "import yaml"']
+    for name in work:
+        ratio = f", this tree / {against} = {counted[name] / counted[f'{name} [against]']:.3f}" if against else ""
+        print(f"{name}: {counted[name] / floor:.2f} × import yaml's instructions{ratio}")
 
 
 def _targets(median: dict[str, float], work: dict) -> list[tuple[str, bool, str]]:

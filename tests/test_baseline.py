@@ -295,3 +295,84 @@ def test_a_bundled_model_is_held_alone_and_its_renaming_never_passes_silently(pr
                      result.stdout, re.MULTILINE), result.stdout
     assert cli("check", "--update").exit_code == 0
     assert not models_in()
+
+
+# --- the per-block records read by a pattern: what YAML reads, at the same places ----------------
+
+RECORD = "{params: 10, macs: 20, flops: 40, activation_bytes: 0}"
+
+
+def entry(number: int) -> str:
+    return f"  m{number}:\n    spec: s.yaml\n    input: 3x8x8\n    blocks:\n      conv1: {RECORD}\n      fc: {RECORD}\n"
+
+
+RECORD_TEXTS = {
+    "as --update writes it": "models:\n" + entry(1) + entry(2),
+    "awkward keys and values": ("models:\n  m:\n    blocks:\n      'quoted': " + RECORD + "\n      1e3: " + RECORD
+                                + "\n      a.b-c_d: " + RECORD + "  # a comment\n      zero: {params: 007, macs: 0, "
+                                "flops: 0, activation_bytes: 0}\n      x: {macs: 1, params: 2, flops: 2, activation_bytes: 3}\n"),
+    "a record's text inside a literal block": "models:\n  m:\n    note: |\n      conv1: " + RECORD + "\n" + entry(1),
+    "a record outside 'blocks'": "models:\n  m:\n    other:\n      conv1: " + RECORD + "\n" + entry(1),
+    "a record as a model": "models:\n  conv1: " + RECORD + "\n" + entry(1),
+    "anchors": "models:\n" + entry(1) + "  m2: &a\n    spec: s.yaml\n  m3: *a\n",
+}
+
+
+def same_places(ours, theirs, path="document"):
+    """Equal values, of equal types, with every key, value and item at the same place."""
+    assert type(ours) is type(theirs), path
+    if isinstance(ours, dict):
+        assert list(ours) == list(theirs), path
+        assert (ours.location, ours.key_locations, ours.value_locations) == \
+               (theirs.location, theirs.key_locations, theirs.value_locations), path
+        for key in ours:
+            same_places(ours[key], theirs[key], f"{path}.{key}")
+    elif isinstance(ours, list):
+        assert (len(ours), ours.location, ours.item_locations) == (len(theirs), theirs.location, theirs.item_locations)
+        for index, (mine, other) in enumerate(zip(ours, theirs)):
+            same_places(mine, other, f"{path}[{index}]")
+    else:
+        assert ours == theirs, path
+
+
+@pytest.mark.parametrize("text", [*RECORD_TEXTS.values(), Path(BASELINE).read_text(encoding="utf-8")],
+                         ids=[*RECORD_TEXTS, "the committed baseline"])
+def test_the_per_block_records_read_by_pattern_are_what_yaml_reads_at_the_same_places(text):
+    from archcalc.check.baseline import _parsed
+    from archcalc.spec.source import parse_yaml
+
+    ours = _parsed(text, "baseline.yaml")
+    same_places(ours, parse_yaml.__wrapped__(text, "baseline.yaml"))
+    assert ours == yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # PyYAML itself
+    by_pattern = ours is not parse_yaml(text, "baseline.yaml")  # else read whole, by YAML
+    assert by_pattern == ("note: |" not in text and "other:" not in text and "conv1: {" not in text[:20]
+                          and "&" not in text)
+
+
+@pytest.mark.parametrize("text", ["models:\n  m:\n    blocks:\n      conv1: " + RECORD + "\n     bad: [\n",
+                                  "models:\n  m:\n    blocks:\n      conv1: " + RECORD + "\n      conv1: " + RECORD + "\n",
+                                  "models:\n  m:\n    blocks:\n      true: " + RECORD + "\n"],
+                         ids=["a syntax error", "a duplicate block", "a key that is not text"])
+def test_a_baseline_yaml_refuses_is_refused_with_the_same_error(text):
+    from archcalc.check.baseline import _parsed
+    from archcalc.errors import SpecError
+    from archcalc.spec.source import parse_yaml
+
+    with pytest.raises(SpecError) as theirs:
+        parse_yaml.__wrapped__(text, "baseline.yaml")
+    with pytest.raises(SpecError) as ours:
+        _parsed(text, "baseline.yaml")
+    assert (ours.value.message, ours.value.location) == (theirs.value.message, theirs.value.location)
+
+
+def test_records_that_pass_the_node_bound_only_as_their_yaml_nodes_are_refused(monkeypatch):
+    """Each record is 9 YAML nodes where its placeholder is one: the bound counts the nine."""
+    from archcalc.check import baseline
+    from archcalc.errors import SpecError
+    from archcalc.spec import source
+
+    text = "models:\n" + entry(1) + entry(2) + entry(3)  # 43 nodes, 67 written out
+    monkeypatch.setattr(source, "MAX_YAML_NODES", 60)
+    monkeypatch.setattr(baseline, "MAX_YAML_NODES", 60)
+    with pytest.raises(SpecError, match="more than 60 YAML nodes"):
+        baseline._parsed(text, "baseline.yaml")

@@ -286,12 +286,14 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
                         "record a baseline with 'archcalc check --update', or give the spec an 'expect:' block")]
     findings = []
     recorded = entry.blocks if entry else None
-    blocks, places = (blocks_of(stats), block_places(graph)) if recorded is not None else ({}, {})
+    blocks: list = []  # each block's figures and place, worked out for the first figure that moved
     for figure in FIGURES:
         for held in helds:
-            findings += [finding._replace(blocks=block_changes(figure, recorded, blocks, places))
-                         if recorded is not None and not finding.ok else finding
-                         for finding in _figure_findings(graph.model, figure, now[figure], held, where)]
+            for finding in _figure_findings(graph.model, figure, now[figure], held, where):
+                if recorded is not None and not finding.ok:
+                    blocks = blocks or [blocks_of(stats), block_places(graph)]
+                    finding = finding._replace(blocks=block_changes(figure, recorded, *blocks))
+                findings.append(finding)
     for figure, measure in ON_DEMAND.items():
         limits = [held for held in helds if figure in held.budgets]
         if limits:

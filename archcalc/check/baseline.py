@@ -25,6 +25,8 @@ order, comments, budgets and tolerances stay as they were and its diff shows onl
 from __future__ import annotations
 
 import os
+import re
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
@@ -32,6 +34,7 @@ import yaml
 
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import Location, OutputError, SpecError, did_you_mean
+from archcalc.limits import MAX_YAML_NODES
 from archcalc.sizes import parse_input
 from archcalc.spec.source import YMap, parse_yaml, read_spec_text
 from archcalc.stats import DTYPE_BYTES
@@ -118,7 +121,7 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     if not path.exists():
         return Baseline(path, False, {})
     text = read_spec_text(path, str(path))
-    document = parse_yaml(text, str(path))
+    document = _parsed(text, str(path))
     for key in document:
         if key != "models":
             raise SpecError(f"unknown key '{key}' in the baseline", location=document.key_where(key),
@@ -138,6 +141,73 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
             spec = body.get("spec") if isinstance(body, dict) else None
             broken[name] = (path.parent / spec if isinstance(spec, str) and spec else None, error)
     return Baseline(path, True, entries, document, text, broken)
+
+
+_RECORD = re.compile(r"^( +[\w.-]+: )(\{" + ", ".join(fr"{figure}: (0|[1-9][0-9]*)" for figure in FIGURE_KEYS) + r"\})$",
+                     re.MULTILINE)
+"""A block's line of the per-block record as --update writes it: the key, then its figures in flow style."""
+_location = partial(tuple.__new__, Location)
+"""Location(…) without its Python __new__."""
+
+
+@lru_cache(maxsize=8)
+def _parsed(text: str, name: str) -> YMap:
+    """The baseline's text as parse_yaml reads it (cached: callers must not change it). The lines
+    of the per-block records, most of the file, are read by one pattern (`_RECORD`): YAML reads a
+    placeholder `1` in each one's figures' place, and is given the very mappings, values and
+    places it would have made of them; the text is read whole by YAML where anything differs
+    (an error, a placeholder not where it stands, anchors, a node count near the bound)."""
+    records, pieces, line, at, end = {}, [], 1, 0, 0
+    for match in _RECORD.finditer(text):
+        line += text.count("\n", at, match.start())
+        at = match.start()
+        records[(line, len(match[1]) + 1)] = match
+        pieces += [text[end:match.start(2)], "1"]
+        end = match.end(2)
+    if not records or "&" in text:
+        return parse_yaml(text, name)
+    try:
+        document = parse_yaml.__wrapped__("".join(pieces) + text[end:], name)
+    except SpecError:
+        return parse_yaml(text, name)  # which raises the error where the text has it
+    models = document.get("models")
+    nodes, found = _nodes(document), 0
+    for body in models.values() if isinstance(models, YMap) else ():
+        blocks = body.get(BLOCKS) if isinstance(body, YMap) else None
+        if not isinstance(blocks, YMap):
+            continue
+        for block, value in blocks.items():
+            where = blocks.value_locations[block]
+            match = records.get((where.line, where.column))
+            if match is not None and value == 1 and type(value) is int:
+                blocks[block] = _record(match, where)
+                found += 1
+    if found != len(records) or nodes + 8 * found > MAX_YAML_NODES:  # a record is 9 nodes, not 1
+        return parse_yaml(text, name)
+    return document
+
+
+def _record(match: re.Match, where: Location) -> YMap:
+    """One block's figures (`_RECORD`'s `match`, its `{` at `where`), as YAML reads them."""
+    record = YMap()
+    record.location = where
+    record.key_locations, record.value_locations = {}, {}
+    file, line, start = where.file, where.line, match.start() - 1
+    for group, figure in enumerate(FIGURE_KEYS, start=3):
+        column = match.start(group) - start
+        record.key_locations[figure] = _location((file, line, column - len(figure) - 2))
+        record.value_locations[figure] = _location((file, line, column))
+        record[figure] = int(match[group])
+    return record
+
+
+def _nodes(value: Any) -> int:
+    """The YAML nodes of a parsed value (a mapping's keys and values, a list's items, itself)."""
+    if isinstance(value, dict):
+        return 1 + len(value) + sum(map(_nodes, value.values()))
+    if isinstance(value, list):
+        return 1 + sum(map(_nodes, value))
+    return 1
 
 
 def held_from(mapping: Mapping, source: str, figures: bool = True) -> Held:
