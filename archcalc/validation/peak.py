@@ -100,24 +100,42 @@ def tracked_training_peaks(graph: Graph, input_shape: tuple[int, ...], batches: 
     optimizer's state made: one tensor or two per parameter, of the parameter's shape at any
     batch), then a step at each batch under a tracker told of the model and the optimizer
     beforehand. Each peak is its six categories (TRAINING_KEYS) and its Total."""
+    return tracked_training_peaks_each(graph, input_shape, batches, (optimizer,), dtype, tracker)[optimizer]
+
+
+def tracked_training_peaks_each(graph: Graph, input_shape: tuple[int, ...], batches: list[int],
+                                optimizers: tuple[str, ...], dtype: str = "float32",
+                                tracker: type[MemTracker] = OverallPeakTracker) -> dict[str, list[tuple[int, ...]]]:
+    """`tracked_training_peaks` for each of `optimizers`, one built model and one first step for
+    all: its gradients step every optimizer (each makes its state as after its own first step),
+    then each optimizer's steps are tracked in turn, its state dropped after them. The state of
+    an optimizer not being tracked is no tensor the tracker sees: it is neither registered with it
+    nor made or touched while it runs."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     model = _built(graph, input_shape, min(batches), TORCH_DTYPES[dtype])
     with FakeTensorMode():
         model = _on_fake_tensors(model).train()
-        step = training_step(model, optimizer)
+        steps = [training_step(model, optimizer) for optimizer in optimizers]
         inputs = [torch.empty(batch, *input_shape, dtype=TORCH_DTYPES[dtype]) for batch in batches]
-        step(inputs[0])
-        peaks = []
-        for x in inputs:
-            measuring = tracker()
-            measuring.track_external(model, step.optimizer)
-            with measuring:
-                step(x)
-            snapshot = {str(getattr(key, "value", key)): size
-                        for device in measuring.get_tracker_snapshot("peak").values() for key, size in device.items()}
-            peaks.append(tuple(snapshot.get(key, 0) for key in (*TRAINING_KEYS, "Total")))
+        steps[0](inputs[0], lambda: [step.optimizer.step() for step in steps[1:]])
+        peaks = {}
+        for optimizer, step in zip(optimizers, steps):
+            peaks[optimizer] = [_tracked_step(step, model, x, tracker) for x in inputs]
+            step.optimizer.state.clear()
         return peaks
+
+
+def _tracked_step(step, model: torch.nn.Module, x: torch.Tensor, tracker: type[MemTracker]) -> tuple[int, ...]:
+    """MemTracker's peak of `step` on `x`, told of the model and the step's optimizer: its six
+    categories (TRAINING_KEYS) and its Total."""
+    measuring = tracker()
+    measuring.track_external(model, step.optimizer)
+    with measuring:
+        step(x)
+    snapshot = {str(getattr(key, "value", key)): size
+                for device in measuring.get_tracker_snapshot("peak").values() for key, size in device.items()}
+    return tuple(snapshot.get(key, 0) for key in (*TRAINING_KEYS, "Total"))
 
 
 def tracked_training_moments(graph: Graph, input_shape: tuple[int, ...], batch: int, dtype: str = "float32",
