@@ -308,8 +308,9 @@ def test_report_charts_predicted_time_beside_the_macs(cli):
     stats = analyze("mobilenet_v2", dtype="bfloat16")
     roof = roofline(stats, "h200")
     stages = stats.rows(depth=1)
-    bars = next(line for line in report.splitlines() if line.startswith("    bar ["))
-    line = next(line for line in report.splitlines() if line.startswith("    line ["))
+    chart = report.split("## Predicted time beside MACs")[1].split("\n## ")[0].splitlines()
+    bars = next(line for line in chart if line.startswith("    bar ["))
+    line = next(line for line in chart if line.startswith("    line ["))
     assert bars == "    bar [" + ", ".join(f"{100 * roof.time_of(row.name) / roof.total:.1f}" for row in stages) + "]"
     assert line == "    line [" + ", ".join(f"{100 * row.figures.macs / stats.totals.macs:.1f}" for row in stages) + "]"
     # where the two rankings part: block5 holds the most MACs, block4 the most predicted time
