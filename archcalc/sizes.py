@@ -259,9 +259,13 @@ def size_text(size: Any) -> str:
     return f"({text})" if getattr(size, "is_Add", False) else text
 
 
+BINARY_UNITS = ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
+"""The binary prefixes bytes are written with, largest first."""
+
+
 def human_bytes(n: int) -> str:
     """Bytes with binary prefixes: 44040192 → '42.0 MiB'."""
-    for size, unit in [(2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]:
+    for size, unit in BINARY_UNITS:
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{n} B"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
+from archcalc.render.numbers import DECIMAL_UNITS
 from archcalc.render.terminal import FIT_ORDER, GAP, NARROW, WRAP_FIRST
 
 _GROUPED = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+)( ✓)?")
-_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
 def narrow(cell: str) -> str:
@@ -18,7 +18,7 @@ def narrow(cell: str) -> str:
         return cell
     sign, digits, mark = match.groups()
     n = int(digits.replace(",", ""))
-    size, unit = next((size, unit) for size, unit in _UNITS if n >= size)
+    size, unit = next((size, unit) for size, unit in DECIMAL_UNITS if n >= size)
     return f"{sign}{n / size:.3g}{unit}{mark or ''}"
 
 

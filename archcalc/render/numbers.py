@@ -8,7 +8,8 @@ from typing import Any
 
 from archcalc.sizes import format_shape
 
-_UNITS = [(10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")]
+DECIMAL_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+"""The decimal prefixes counts are written with, largest first."""
 
 
 def grouped(n) -> str:
@@ -22,7 +23,7 @@ def grouped(n) -> str:
 
 def human(n: float) -> str:
     """4089184256 → '4.09 G' (decimal prefixes, three significant figures)."""
-    for size, unit in _UNITS:
+    for size, unit in DECIMAL_UNITS:
         if abs(n) >= size:
             return f"{n / size:.3g} {unit}"
     return f"{n:g}"

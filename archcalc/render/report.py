@@ -12,10 +12,10 @@ from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
 from archcalc.render.charts import Bars, Lines, Series, colour_legend, mermaid_colours
 from archcalc.render.markup import Markdown, code_span, heading_text, html_text, markdown_text, mermaid_text
-from archcalc.render.numbers import grouped, human, intensity_text, percent, seconds_text, shape_text
+from archcalc.render.numbers import DECIMAL_UNITS, grouped, human, intensity_text, percent, seconds_text, shape_text
 from archcalc.render.table import Column, Table, as_markdown
 from archcalc.render.text import count_column, layer_columns
-from archcalc.sizes import human_bytes
+from archcalc.sizes import BINARY_UNITS, human_bytes
 from archcalc.stats import ModelStats, Row
 from archcalc.version import __version__
 
@@ -176,8 +176,7 @@ def _in_units(figures: list[tuple[str, list[int], object]]) -> list[tuple[str, l
     out = []
     for name, values, shown in figures:
         binary = shown is human_bytes
-        steps = [(2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")] if binary else [(10**12, "T"), (10**9, "G"),
-                                                                              (10**6, "M"), (10**3, "K")]
+        steps = BINARY_UNITS if binary else DECIMAL_UNITS
         size, unit = next(((s, u) for s, u in steps if max(values) >= s), (1, "B" if binary else "count"))
         out.append((name, [float(f"{value / size:.4g}") for value in values], unit))
     return out
