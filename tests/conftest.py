@@ -164,3 +164,8 @@ def pytest_terminal_summary(terminalreporter):
                                     "invariant (exit code, one clear message, files intact, time)")
     if _examples["count"]:
         terminalreporter.write_line(f"property tests: {_examples['count']:,} examples checked against torch")
+    measured = sys.modules.get("measured")
+    if measured is not None and measured.AFRESH:
+        terminalreporter.write_line(f"{len(measured.AFRESH)} bundled-model measurement(s) made afresh, their kept "
+                                    "measurement's key no longer holding (`python tests/measured.py` keeps them): "
+                                    + ", ".join(measured.AFRESH))

@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import tier
+from measured import kept
 
 torch = pytest.importorskip("torch")
 
@@ -314,12 +315,13 @@ def smaller_inputs(size: tuple[int, ...]):
         yield tuple(min(n, side) for n in size)
 
 
-def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False) -> int:
+def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False, entry=None) -> int:
     """Measure the named layers (all with a field by default); the number of layers whose field
     lay inside the input and was compared as it is. With `smaller`, a layer whose field fits
     inside a smaller input (smaller_inputs) is measured at the smallest such input; and one whose
     field is wider than even the model's own input, so clipped at every size, at the smallest
-    where its output is at least 3 along every axis (a central unit with neighbours on each side)."""
+    where its output is at least 3 along every axis (a central unit with neighbours on each side).
+    With the bundled `entry`, its kept measurement where the key holds (tests/measured.py)."""
     stats = archcalc.analyze(spec, variant=variant, input=input_chw)
     fields = stats.receptive_fields
     order = {layer.name: index for index, layer in enumerate(stats.layers)}  # the model runs them so
@@ -349,19 +351,35 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False)
     rest = [name for name in names if name not in placed]
     if rest:
         at[tuple(stats.input_shape[1:])] = rest
-    inside = 0
+    groups = []  # (the graph measured, its input, its analysis, each unit and region by the field)
     for shape, group in at.items():
         part = upto(graph, group[-1])
         here = analyze_graph(part, shape)
-        units = [(name, field_region(here.receptive_fields[name], here.shapes, name)) for name in group]
-        expected = [list(unit_region(part, here.shapes, name, centre)) for name, (centre, _) in units]
-        channels = {name: channels_of(here.receptive_fields[name]) for name in group}
-        measured = measure(part, shape, [(name, centre) for name, (centre, _) in units],
-                           sum(math.prod(row.shape[1:]) for row in here.layers), expected, channels)
-        for (name, (centre, regions)), want, found in zip(units, expected, measured):
-            assert want == found, (name, shape)
+        groups.append((part, shape, here, [(name, field_region(here.receptive_fields[name], here.shapes, name))
+                                           for name in group]))
+    expected = [[list(unit_region(part, here.shapes, name, centre)) for name, (centre, _) in units]
+                for part, _, here, units in groups]
+
+    def measure_groups() -> list:
+        return [measure(part, shape, [(name, centre) for name, (centre, _) in units],
+                        sum(math.prod(row.shape[1:]) for row in here.layers), want,
+                        {name: channels_of(here.receptive_fields[name]) for name, _ in units})
+                for (part, shape, here, units), want in zip(groups, expected)]
+
+    if entry is None:
+        measured = measure_groups()
+    else:  # the bundled model's measurement, or the kept one of these very models and units
+        asked = [[shape, [[name, centre] for name, (centre, _) in units]] for _, shape, _, units in groups]
+        models = [build_graph(part, shape, device="meta") for part, shape, _, _ in groups]
+        measured = [[[tuple(axis) if axis is not None else None for axis in region] for region in regions]
+                    for regions in kept("receptive_fields", entry, models, asked,
+                                        ["tests/test_receptive_field.py"], measure_groups)]
+    inside = 0
+    for (_, _, here, units), wants, founds in zip(groups, expected, measured):
+        for (name, (centre, regions)), want, found in zip(units, wants, founds):
+            assert want == found, (name, here.input_shape)
             if fits(regions, here.input_shape):
-                assert regions == found, (name, shape)
+                assert regions == found, (name, here.input_shape)
                 inside += 1
     return inside
 
@@ -457,7 +475,7 @@ def test_bundled_fields_match_the_gradient_of_the_built_model(entry):
     # every layer of a small model; the stage outputs of a larger one, and of one measured at a reduced
     # input (efficientnet_b4 is 0.28 G MACs at 96×96, but its 267 layers with a field took 70 s there)
     layers = None if input_chw is None and stats.totals.macs <= 0.3e9 else stage_outputs(stats)
-    assert check_fields(entry.path, entry.variant, input_chw, layers, smaller=True) >= 1  # at least the first layers' fields
+    assert check_fields(entry.path, entry.variant, input_chw, layers, smaller=True, entry=entry) >= 1  # at least the first layers' fields
 
 
 def test_the_context_module_has_table_1s_receptive_fields():

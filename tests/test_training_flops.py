@@ -19,6 +19,7 @@ import json
 
 import pytest
 from conftest import tier
+from measured import kept
 
 torch = pytest.importorskip("torch")
 
@@ -48,8 +49,13 @@ def predicted(stats) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.parametrize("entry", [tier(e) for e in bundled()])
 def test_every_bundled_models_training_step_is_flop_counter_modes_layer_by_layer(entry):
+    """The measurement, or the kept one of this very model (tests/measured.py)."""
     stats = archcalc.analyze(entry.path, variant=entry.variant, batch=BATCH, convention="torch")
-    layers, total = measured(entry.path, entry.variant, stats)
+    model = build_graph(load_graph(entry.path, entry.variant), stats.input_shape[1:], BATCH, "meta").train(False)
+    asked = {"input": stats.input_shape, "layers": [layer.name for layer in stats.layers]}
+    value = kept("training_flops", entry, model, asked, ["archcalc/validation/measure.py", measured],
+                 lambda: measured(entry.path, entry.variant, stats))
+    layers, total = {name: tuple(pair) for name, pair in value[0].items()}, tuple(value[1])
     assert predicted(stats) == layers
     steps = training(stats).total
     assert tuple(map(sum, zip(*layers.values()))) == total == (2 * steps.forward, 2 * steps.backward)  # all charged

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from conftest import tier
 from hypothesis import HealthCheck, given, settings
+from measured import kept
 from test_layer_kinds import NO_TORCH_MODULE
 from test_memory import KIND_CASES, networks
 
@@ -160,27 +161,36 @@ def test_every_kind_is_measured_in_a_training_row():
 
 
 @functools.lru_cache(maxsize=1)
-def tracked_with_both(path, variant) -> tuple[dict[str, dict[int, tuple]], str | None]:
+def tracked_with_both(entry) -> tuple[dict[str, dict[int, tuple]], str | None]:
     """MemTracker's peaks of a bundled model at batch 1 and 8 with SGD with momentum and with Adam,
     each optimizer's steps tracked as `tracked` tracks them, on one built model after one first
-    step (tracked_training_peaks_each): the two tests of a model measure once. Where torch refuses
-    batch 1 (batch norm on one value per channel), batch 8 alone and the refusal."""
+    step (tracked_training_peaks_each): the two tests of a model measure once, or read the kept
+    measurement of this very model (tests/measured.py). Where torch refuses batch 1 (batch norm on
+    one value per channel), batch 8 alone and the refusal."""
     torch = pytest.importorskip("torch")
-    from archcalc.validation.peak import tracked_training_peaks_each
+    from archcalc.validation.peak import _built, tracked_training_peaks_each
 
-    graph, optimizers = load_graph(path, variant), ("momentum", "adam")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        batches, refused = [1, 8], None
+    graph, optimizers = load_graph(entry.path, entry.variant), ("momentum", "adam")
+
+    def measure() -> dict:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         try:
-            peaks = tracked_training_peaks_each(graph, graph.input_shape, batches, optimizers)
-        except ValueError as refusal:
-            batches, refused = [8], str(refusal)
-            peaks = tracked_training_peaks_each(graph, graph.input_shape, batches, optimizers)
-        return {name: dict(zip(batches, peaks[name])) for name in optimizers}, refused
-    finally:
-        torch.set_num_threads(threads)
+            batches, refused = [1, 8], None
+            try:
+                peaks = tracked_training_peaks_each(graph, graph.input_shape, batches, optimizers)
+            except ValueError as refusal:
+                batches, refused = [8], str(refusal)
+                peaks = tracked_training_peaks_each(graph, graph.input_shape, batches, optimizers)
+            return {"peaks": {name: dict(zip(batches, peaks[name])) for name in optimizers}, "refused": refused}
+        finally:
+            torch.set_num_threads(threads)
+
+    asked = {"input": graph.input_shape, "batches": [1, 8], "optimizers": optimizers, "dtype": "float32"}
+    value = kept("training_memory", entry, _built(graph, graph.input_shape, 1, torch.float32), asked,
+                 ["archcalc/validation/peak.py"], measure)
+    return ({name: {int(batch): tuple(peak) for batch, peak in peaks.items()} for name, peaks in value["peaks"].items()},
+            value["refused"])
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])
@@ -189,7 +199,7 @@ def test_every_bundled_model_trains_as_memtracker_measures(entry, optimizer):
     """At batch 1 and batch 8, every category at the peak and the total; at batch 1 torch and
     archcalc alike refuse a batch norm on one value per channel."""
     graph = load_graph(entry.path, entry.variant)
-    peaks, refused = tracked_with_both(entry.path, entry.variant)
+    peaks, refused = tracked_with_both(entry)
     measured = peaks[optimizer]
     if refused is not None:  # batch norm on one value per channel: torch will not train at batch 1
         assert "more than 1 value per channel when training" in refused

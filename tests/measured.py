@@ -1,0 +1,177 @@
+"""Measurements of the bundled models by torch's own tools (MemTracker, FlopCounterMode, fvcore,
+autograd), kept in tests/reference/measured/ so that a run compares archcalc's figures of every
+bundled model with them without measuring each anew (about 15 of the suite's CPU-minutes).
+
+A kept measurement is read only while its key holds: the sha256 of the built torch model as the
+tool runs it (every module's class and attributes, every parameter's and buffer's name, shape,
+dtype and gradient flag, the order the model calls its layers in and drops their outputs), what
+the measurement was asked (input, batches, optimizers), the sources of archcalc/torchmodel (the
+modules' forward code), of the measuring function and of the archcalc modules it calls, and the
+versions of torch and fvcore. Any
+change to what the tool would measure makes the key differ, and the test measures afresh
+(correct, only slower; the run's summary says how many) until `python tests/measured.py` keeps
+the new measurements. The fast models (FAST_MODELS) are measured afresh in every run and, where
+their kept measurement's key holds, compared with it: a kept figure is the tool's own.
+
+    python tests/measured.py          # measure what no longer holds, and keep it
+    python tests/measured.py --afresh # measure every bundled model anew (about 17 CPU-minutes)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import inspect
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDS = ROOT / "tests" / "reference" / "measured"
+MODE = os.environ.get("ARCHCALC_MEASURE", "")
+"""'' reads the kept measurements whose key holds; 'record' keeps every fresh measurement;
+'afresh' measures every model anew and keeps it."""
+TIERS = {  # tier: the test that reads it
+    "inference_memory": "tests/test_memory.py::test_every_bundled_model_peaks_as_memtracker_measures",
+    "training_memory": "tests/test_training_memory.py::test_every_bundled_model_trains_as_memtracker_measures",
+    "training_flops": "tests/test_training_flops.py::"
+                      "test_every_bundled_models_training_step_is_flop_counter_modes_layer_by_layer",
+    "receptive_fields": "tests/test_receptive_field.py::test_bundled_fields_match_the_gradient_of_the_built_model",
+    "validation_counts": "tests/test_validate.py::test_every_bundled_model_validates_on_the_cpu_under_both_counters",
+}
+AFRESH: list[str] = []
+"""The slow models measured in this run because their kept measurement's key no longer held."""
+
+
+def kept(tier: str, entry, model, asked: Any, sources: list[str | Callable], measure: Callable[[], Any]) -> Any:
+    """`measure()` of the bundled `entry` (as JSON reads it back), or its kept measurement where
+    the key of `model` (the torch module the tool runs, or a list of them), `asked`, `measure`'s source and the
+    measuring `sources` (paths under the repository, or functions) holds."""
+    from conftest import FAST_MODELS
+
+    records = _records(tier)
+    key = _key(model, asked, sources, inspect.getsource(measure))
+    record = records.get(entry.name)
+    holds = record is not None and record["key"] == key
+    if holds and MODE != "afresh" and entry.name not in FAST_MODELS:
+        return record["value"]
+    value = json.loads(json.dumps(measure()))
+    if holds and entry.name in FAST_MODELS:
+        assert record["value"] == value, f"{tier}: {entry.name}'s kept measurement is not the tool's, " \
+                                         "though its key holds: the key misses what changed"
+    if MODE in ("record", "afresh"):
+        records[entry.name] = {"key": key, "value": value}
+        _write(tier, records)
+    elif entry.name not in FAST_MODELS:
+        AFRESH.append(f"{tier}: {entry.name}")
+    return value
+
+
+_READ: dict[str, dict] = {}
+
+
+def _records(tier: str) -> dict:
+    if tier not in _READ:
+        path = RECORDS / f"{tier}.json"
+        _READ[tier] = json.loads(path.read_text()) if path.is_file() else {}
+    return _READ[tier]
+
+
+def _write(tier: str, records: dict) -> None:
+    RECORDS.mkdir(exist_ok=True)
+    path = RECORDS / f"{tier}.json"
+    temporary = path.with_suffix(".tmp")
+    lines = (f"{json.dumps(name)}: {json.dumps(records[name], sort_keys=True, separators=(',', ':'))}"
+             for name in sorted(records))
+    temporary.write_text("{\n" + ",\n".join(lines) + "\n}\n")  # a line per model
+    temporary.replace(path)
+
+
+def _key(model, asked: Any, sources: list[str | Callable], measuring: str) -> str:
+    import torch
+
+    digest = hashlib.sha256()
+    versions = [torch.__version__.split("+")[0], _version("fvcore")]
+    models = [fingerprint(one) for one in (model if isinstance(model, list) else [model])]
+    digest.update(json.dumps([versions, asked, measuring, models], sort_keys=True).encode())
+    for path in sorted({*(ROOT / "archcalc" / "torchmodel").glob("*.py"),
+                        *(ROOT / source for source in sources if isinstance(source, str))}):
+        digest.update(path.read_bytes())
+    for function in (source for source in sources if callable(source)):
+        digest.update(inspect.getsource(function).encode())
+    return digest.hexdigest()
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def fingerprint(model) -> list:
+    """The torch module as a tool runs it: each module's name, class and attributes (its
+    submodules by name), each parameter's and buffer's name, shape, dtype and gradient flag."""
+    names = {id(module): name for name, module in model.named_modules(remove_duplicate=False)}
+    modules = []
+    for name, module in model.named_modules(remove_duplicate=False):
+        attributes = {key: value for key, value in vars(module).items()
+                      if key not in ("_parameters", "_buffers", "_modules")}
+        modules.append([name, _qualified(type(module)), _described(attributes, names),
+                        [[key, *_tensor(value)] for key, value in module._parameters.items() if value is not None],
+                        [[key, *_tensor(value)] for key, value in module._buffers.items() if value is not None],
+                        sorted(module._modules)])
+    return modules
+
+
+def _tensor(tensor) -> list:
+    return [list(tensor.shape), str(tensor.dtype), bool(tensor.requires_grad)]
+
+
+def _qualified(thing) -> str:
+    return f"{getattr(thing, '__module__', '?')}.{getattr(thing, '__qualname__', type(thing).__qualname__)}"
+
+
+def _described(value, names: dict[int, str]):
+    """`value` as plain JSON that says all a forward pass could read of it; a TypeError for a kind
+    of value it does not know (so that no attribute is silently left out of the key)."""
+    import torch
+
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, torch.nn.Module):
+        return ["module", names.get(id(value), "outside the model")]
+    if isinstance(value, torch.Tensor):
+        return ["tensor", *_tensor(value)]
+    if isinstance(value, (tuple, list)):
+        return [_described(item, names) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(map(str, value))
+    if isinstance(value, dict):
+        return [[str(key), _described(item, names)] for key, item in value.items()]
+    if dataclasses.is_dataclass(value):
+        return [_qualified(type(value)), *(_described(getattr(value, field.name), names)
+                                           for field in dataclasses.fields(value))]
+    if isinstance(value, (enum.Enum, torch.dtype, torch.device, torch.memory_format)):
+        return str(value)
+    if callable(value):
+        return _qualified(value)
+    raise TypeError(f"no description of {type(value).__qualname__} for the key of a kept measurement")
+
+
+def main(arguments: list[str]) -> int:
+    """Run the tiers that read kept measurements, keeping what each measures afresh."""
+    mode = "afresh" if "--afresh" in arguments else "record"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TIERS.values()]
+    return subprocess.call(command, cwd=ROOT, env={**os.environ, "ARCHCALC_MEASURE": mode})
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,123 @@
+"""The kept measurements of the bundled models (tests/measured.py): read only while their key
+holds, and the key changes with anything the measuring tool would see differently."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+from conftest import FAST_MODELS
+
+torch = pytest.importorskip("torch")
+
+import measured
+from measured import fingerprint, kept
+
+from archcalc.spec import bundled, load_graph
+from archcalc.torchmodel import build_graph
+
+SLOW = types.SimpleNamespace(name="a slow model")
+FAST = types.SimpleNamespace(name=min(FAST_MODELS))
+
+
+@pytest.fixture
+def records(tmp_path, monkeypatch):
+    """An empty folder of kept measurements in place of tests/reference/measured."""
+    monkeypatch.setattr(measured, "RECORDS", tmp_path)
+    monkeypatch.setattr(measured, "_READ", {})
+    monkeypatch.setattr(measured, "AFRESH", [])
+    return tmp_path
+
+
+def lenet():
+    return build_graph(load_graph("lenet5"), device="meta")
+
+
+MEASUREMENT: list = []
+"""What `measure` gives next: one function, so one source in every key."""
+
+
+def measure():
+    if not MEASUREMENT:
+        raise AssertionError("measured, though the kept measurement's key holds")
+    return MEASUREMENT.pop()
+
+
+def keep(model, asked, value=None, entry=SLOW, mode=""):
+    """kept(), with `value` the measurement if one is made (None: no measurement may be made)."""
+    MEASUREMENT[:] = [] if value is None else [value]
+    measured.MODE = mode
+    try:
+        return kept("tier", entry, model, asked, ["archcalc/validation/peak.py"], measure)
+    finally:
+        measured.MODE = ""
+
+
+def test_a_kept_measurement_is_read_while_its_key_holds_and_made_afresh_after(records):
+    assert keep(lenet(), {"batch": 1}, (1, 2), mode="record") == [1, 2]  # as JSON reads it back
+    assert (records / "tier.json").is_file()
+    measured._READ.clear()
+    assert keep(lenet(), {"batch": 1}) == [1, 2]
+    assert measured.AFRESH == []
+    assert keep(lenet(), {"batch": 2}, (3, 4)) == [3, 4]  # asked otherwise: measured afresh
+    assert measured.AFRESH == ["tier: a slow model"]
+    assert keep(lenet(), {"batch": 1}, (5, 6), mode="afresh") == [5, 6]
+    assert keep(lenet(), {"batch": 1}) == [5, 6]
+
+
+def test_a_fast_model_is_measured_in_every_run_and_held_to_its_kept_measurement(records):
+    keep(lenet(), {}, 7, entry=FAST, mode="record")
+    assert keep(lenet(), {}, 7, entry=FAST) == 7
+    with pytest.raises(AssertionError, match="key misses what changed"):
+        keep(lenet(), {}, 8, entry=FAST)
+
+
+def test_the_key_changes_with_the_measuring_code(records):
+    keep(lenet(), {}, 1, mode="record")
+    assert kept("tier", SLOW, lenet(), {}, ["archcalc/validation/peak.py"], lambda: 2) == 2  # another function
+    MEASUREMENT[:] = [3]
+    assert kept("tier", SLOW, lenet(), {}, ["archcalc/validation/latency.py"], measure) == 3  # another file
+
+
+@pytest.mark.parametrize("change", [
+    "a stride", "a padding", "an in-place flag", "a weight's shape", "a weight's dtype", "a frozen weight",
+    "another module class", "the order outputs are dropped", "another input read", "train mode"])
+def test_the_fingerprint_changes_with_what_the_tool_would_see(change):
+    model, before = lenet(), fingerprint(lenet())
+    conv = next(module for module in model.modules() if isinstance(module, torch.nn.Conv2d))
+    calls = model._program.calls
+    if change == "a stride":
+        conv.stride = (2, 2)
+    elif change == "a padding":
+        conv.padding = (1, 1)
+    elif change == "an in-place flag":
+        model.act1.inplace = True  # a new attribute of Tanh, which has none
+    elif change == "a weight's shape":
+        conv.weight = torch.nn.Parameter(torch.empty(1, 1, 1, 1, device="meta"))
+    elif change == "a weight's dtype":
+        conv.weight = torch.nn.Parameter(conv.weight.to(torch.float64))
+    elif change == "a frozen weight":
+        conv.weight.requires_grad_(False)
+    elif change == "another module class":
+        conv.__class__ = type("Other", (torch.nn.Conv2d,), {})
+    elif change == "the order outputs are dropped":
+        call = next(call for call in calls if call.done)
+        object.__setattr__(call, "done", ())
+    elif change == "another input read":
+        object.__setattr__(calls[2], "reads", (calls[0].name,))  # pool1 reading conv1, not act1
+    else:
+        model.eval()
+    assert fingerprint(model) != before
+
+
+def test_an_attribute_the_fingerprint_cannot_describe_is_refused():
+    model = lenet()
+    next(iter(model.children())).opaque = object()
+    with pytest.raises(TypeError, match="no description of object"):
+        fingerprint(model)
+
+
+@pytest.mark.parametrize("entry", [entry for entry in bundled() if entry.name in FAST_MODELS], ids=str)
+def test_a_bundled_models_fingerprint_is_the_same_built_twice(entry):
+    graph = load_graph(entry.path, entry.variant)
+    assert fingerprint(build_graph(graph, device="meta")) == fingerprint(build_graph(graph, device="meta"))
