@@ -11,6 +11,7 @@ import logging
 import operator
 import sys
 import traceback
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +94,14 @@ def _user_frame(error: Exception) -> str | None:
 
 
 def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
-    """Every node's value on fake tensors of the input's shape (no weights are read)."""
+    """Every node's value on fake tensors of the input's shape (no weights are read); a module on
+    the meta device, whose tensors hold no values already, runs on a meta input as it is (the same
+    shapes, without the fake tensors' dispatch: a third of the time)."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    first = next(iter([*fx_module.parameters(), *fx_module.buffers()]), None)
+    on_meta = first is not None and first.device.type == "meta"
+    mode = nullcontext() if on_meta else FakeTensorMode(allow_non_fake_inputs=True)
     values: dict = {}
 
     class Recorder(torch.fx.Interpreter):
@@ -111,14 +116,14 @@ def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
                                 hint="check --input (C×H×W, without the batch) against the model") from None
             return values[node]
 
-    first = next(iter([*fx_module.parameters(), *fx_module.buffers()]), None)
-    device = first.device if first is not None else "cpu"  # a module on `meta` runs on a meta input
+    device = first.device if first is not None else "cpu"  # the input on the module's device
+    x = torch.empty(shape, device=device) if on_meta else mode.from_tensor(torch.empty(shape, device=device))
     log = logging.getLogger("torch._subclasses.fake_tensor")  # which logs a model's failure with a traceback
     level = log.level
     log.setLevel(logging.CRITICAL)
     try:
         with torch.no_grad():
-            Recorder(fx_module).run(mode.from_tensor(torch.empty(shape, device=device)))
+            Recorder(fx_module).run(x)
     finally:
         log.setLevel(level)
     return values
