@@ -36,14 +36,14 @@ RECORDS = ROOT / "tests" / "reference" / "measured"
 MODE = os.environ.get("ARCHCALC_MEASURE", "")
 """'' reads the kept measurements whose key holds; 'record' keeps every fresh measurement;
 'afresh' measures every model anew and keeps it."""
-TIERS = {  # tier: the test that reads it
-    "inference_memory": "tests/test_memory.py::test_every_bundled_model_peaks_as_memtracker_measures",
-    "training_memory": "tests/test_training_memory.py::test_every_bundled_model_trains_as_memtracker_measures",
-    "training_flops": "tests/test_training_flops.py::"
-                      "test_every_bundled_models_training_step_is_flop_counter_modes_layer_by_layer",
-    "receptive_fields": "tests/test_receptive_field.py::test_bundled_fields_match_the_gradient_of_the_built_model",
-    "validation_counts": "tests/test_validate.py::test_every_bundled_model_validates_on_the_cpu_under_both_counters",
-}
+TESTS = [  # the tests that read kept measurements
+    "tests/test_memory.py::test_every_bundled_model_peaks_as_memtracker_measures",
+    "tests/test_training_memory.py::test_every_bundled_model_trains_as_memtracker_measures",
+    "tests/test_training_flops.py::test_every_bundled_models_training_step_is_flop_counter_modes_layer_by_layer",
+    "tests/test_receptive_field.py::test_bundled_fields_match_the_gradient_of_the_built_model",
+    "tests/test_validate.py::test_every_bundled_model_validates_on_the_cpu_under_both_counters",
+    "tests/test_bad_input.py::test_resnet_1001_validates_against_its_built_model",
+]
 AFRESH: list[str] = []
 """The slow models measured in this run because their kept measurement's key no longer held."""
 
@@ -73,6 +73,50 @@ def kept(tier: str, entry, model, asked: Any, sources: list[str | Callable], mea
 
 
 _READ: dict[str, dict] = {}
+
+
+def kept_in_validation(monkeypatch, entry) -> None:
+    """archcalc.validation's measurements of `entry` by torch's tools, kept as `kept` keeps them:
+    its count by torch, fvcore and FlopCounterMode (measure.measure) and its inference and
+    training peaks by MemTracker (peak.tracked_peak, peak.tracked_training_peaks); validate's own
+    code, which compares them with archcalc's figures, runs as it is."""
+    from dataclasses import asdict
+
+    from archcalc.validation import measure as counting
+    from archcalc.validation import peak as peaks
+
+    count, peak, training_peaks = counting.measure, peaks.tracked_peak, peaks.tracked_training_peaks
+
+    def counted(model, x, layers, fvcore, flop_counter):
+        def measure() -> dict:
+            layer_counts, total = count(model, x, layers, fvcore, flop_counter)
+            return {"layers": {name: asdict(figures) for name, figures in layer_counts.items()}, "total": asdict(total)}
+
+        asked = {"input": x.shape, "layers": layers, "fvcore": fvcore, "flop_counter": flop_counter}
+        value = kept("validation_counts", entry, model, asked, ["archcalc/validation/measure.py"], measure)
+
+        def read(figures: dict):
+            return counting.Measured(**{**figures, "shape": tuple(figures["shape"])})
+        return {name: read(value["layers"][name]) for name in layers}, read(value["total"])
+
+    def tracked(graph, shape, dtype="float32", tracker=peaks.OverallPeakTracker):
+        model = peaks._built(graph, shape[1:], shape[0], peaks.TORCH_DTYPES[dtype])
+        asked = {"input": shape, "dtype": dtype, "tracker": _qualified(tracker)}
+        return peaks.TrackedPeak(*kept("validation_peaks", entry, model, asked, ["archcalc/validation/peak.py"],
+                                       lambda: peak(graph, shape, dtype, tracker)))
+
+    def tracked_training(graph, input_shape, batches, dtype="float32", optimizer="momentum",
+                         tracker=peaks.OverallPeakTracker):
+        model = peaks._built(graph, input_shape, min(batches), peaks.TORCH_DTYPES[dtype])
+        asked = {"input": input_shape, "batches": batches, "dtype": dtype, "optimizer": optimizer,
+                 "tracker": _qualified(tracker)}
+        return [tuple(step) for step in kept(
+            "validation_training_peaks", entry, model, asked, ["archcalc/validation/peak.py"],
+            lambda: training_peaks(graph, input_shape, batches, dtype, optimizer, tracker))]
+
+    monkeypatch.setattr(counting, "measure", counted)
+    monkeypatch.setattr(peaks, "tracked_peak", tracked)
+    monkeypatch.setattr(peaks, "tracked_training_peaks", tracked_training)
 
 
 def _records(tier: str) -> dict:
@@ -169,7 +213,7 @@ def _described(value, names: dict[int, str]):
 def main(arguments: list[str]) -> int:
     """Run the tiers that read kept measurements, keeping what each measures afresh."""
     mode = "afresh" if "--afresh" in arguments else "record"
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TIERS.values()]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS]
     return subprocess.call(command, cwd=ROOT, env={**os.environ, "ARCHCALC_MEASURE": mode})
 
 

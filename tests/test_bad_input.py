@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -256,12 +257,17 @@ def test_resnet_1001_equals_a_hand_written_torch_model():
 
 
 @pytest.mark.slow
-def test_resnet_1001_validates_against_its_built_model():
+def test_resnet_1001_validates_against_its_built_model(monkeypatch):
+    """validate as it runs, the counters' and MemTracker's measurements of this very model kept
+    (tests/measured.py)."""
     pytest.importorskip("torch")
     pytest.importorskip("fvcore")
+    from measured import kept_in_validation
+
     from archcalc.spec import load_graph
     from archcalc.validation import validate_graph
 
+    kept_in_validation(monkeypatch, types.SimpleNamespace(name="resnet1001 (tests/specs)"))
     result = validate_graph(load_graph(ROOT / "tests" / "specs" / "resnet1001.yaml"),
                             device="cpu", counter="both", runs=0, warmup=0)
     assert result.ok

@@ -13,11 +13,10 @@ import math
 import re
 import subprocess
 import sys
-from dataclasses import asdict
 
 import pytest
 from conftest import tier
-from measured import kept
+from measured import kept_in_validation
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
@@ -56,26 +55,10 @@ def affordable_input(entry) -> str | None:
 @pytest.mark.parametrize("entry", [tier(e) for e in bundled()])
 def test_every_bundled_model_validates_on_the_cpu_under_both_counters(entry, monkeypatch):
     """validate as it runs, its count of the built model by torch, fvcore and FlopCounterMode
-    (archcalc.validation.measure.measure) made afresh or read from the kept count of this very
-    model (tests/measured.py)."""
+    made afresh or read from the kept count of this very model (tests/measured.py)."""
     # the peaks of inference and of a training step against MemTracker, every bundled model at batch
     # 1 and 8, are test_memory.py's and test_training_memory.py's; here the layers and the counters
-    from archcalc.validation import measure as measuring
-
-    counted = measuring.measure
-
-    def kept_count(model, x, layers, fvcore, flop_counter):
-        def count() -> dict:
-            layer_counts, total = counted(model, x, layers, fvcore, flop_counter)
-            return {"layers": {name: asdict(figures) for name, figures in layer_counts.items()}, "total": asdict(total)}
-
-        asked = {"input": x.shape, "layers": layers, "fvcore": fvcore, "flop_counter": flop_counter}
-        value = kept("validation_counts", entry, model, asked, ["archcalc/validation/measure.py"], count)
-        read = {name: measuring.Measured(**{**figures, "shape": tuple(figures["shape"])})
-                for name, figures in [*value["layers"].items(), ("", value["total"])]}
-        return {name: read[name] for name in layers}, read[""]
-
-    monkeypatch.setattr(measuring, "measure", kept_count)
+    kept_in_validation(monkeypatch, entry)
     result = validate(entry.path, entry.variant, input=affordable_input(entry), device="cpu", counter="both", runs=0,
                       memory=False)
     assert result.error is None
