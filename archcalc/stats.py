@@ -128,9 +128,10 @@ class ModelStats:
         """The layers the model returns (its heads): the last one unless the spec names several."""
         return self.graph.heads if self.graph is not None else (self.layers[-1].name,)
 
-    @property
+    @cached_property
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        """Every output shape by layer name, and the input's under 'input'."""
+        """Every output shape by layer name, and the input's under 'input' (made once: a walk over
+        the layers reads it per layer)."""
         return {INPUT: self.input_shape, **{layer.name: layer.shape for layer in self.layers}}
 
     def under(self, convention: str) -> ModelStats:
