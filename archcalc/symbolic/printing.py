@@ -7,6 +7,7 @@ the exact figure; it is what JSON and CSV carry.
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -73,10 +74,18 @@ def python_text(expr: sp.Basic) -> str:
 
 def compiled(exprs: list, symbols: tuple[str, ...]):
     """One Python function of the symbols giving the tuple of `exprs` (formulas, conditions or
-    numbers), exactly: it is `python_text` compiled, whole-number arithmetic only."""
-    body = "".join(f"{python_text(e) if isinstance(e, sp.Basic) else e}, " for e in exprs)
+    numbers), exactly: it is `python_text` compiled, whole-number arithmetic only. Each distinct
+    expression is printed and worked out once (a model's figures repeat a few hundred formulas
+    thousands of times)."""
+    places: dict = {}
+    order = [places.setdefault((type(e), e), len(places)) for e in exprs]
+    body = "".join(f"{python_text(e) if isinstance(e, sp.Basic) else e}, " for _, e in places)
     # the text is printed by archcalc from its own formulas, never taken from the user
-    return eval(compile(f"lambda {', '.join(symbols)}: ({body})", "<formulas>", "eval"))
+    distinct = eval(compile(f"lambda {', '.join(symbols)}: ({body})", "<formulas>", "eval"))
+    if len(places) == len(exprs):
+        return distinct
+    spread = itemgetter(*order)  # two or more places: a tuple
+    return lambda *args, **kwargs: spread(distinct(*args, **kwargs))
 
 
 @lru_cache(maxsize=_CACHED, typed=True)
