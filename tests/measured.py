@@ -27,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -183,9 +184,23 @@ def _qualified(thing) -> str:
     return f"{getattr(thing, '__module__', '?')}.{getattr(thing, '__qualname__', type(thing).__qualname__)}"
 
 
+_PLAIN = frozenset({type(None), bool, int, float, str})
+
+
 def _described(value, names: dict[int, str]):
     """`value` as plain JSON that says all a forward pass could read of it; a TypeError for a kind
     of value it does not know (so that no attribute is silently left out of the key)."""
+    kind = type(value)  # the kinds met most, by their exact type first: the same description
+    if kind in _PLAIN:
+        return value
+    if kind is list or kind is tuple:
+        return [_described(item, names) for item in value]
+    if kind is dict or kind is OrderedDict:
+        return [[str(key), _described(item, names)] for key, item in value.items()]
+    return _described_by_kind(value, names)
+
+
+def _described_by_kind(value, names: dict[int, str]):
     import torch
 
     if value is None or isinstance(value, (bool, int, float, str)):
