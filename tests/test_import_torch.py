@@ -630,6 +630,66 @@ def test_the_api_refuses_what_is_not_a_module():
         import_torch(math.pi, "3x8x8")
 
 
+# --- calls the trace does not run: element-wise modules, batch norms, sums of one shape ----------
+
+def _torchs_error(module, x) -> str:
+    """The first line of the error torch raises calling `module` on `x` (on the meta device)."""
+    with pytest.raises(Exception) as raised:
+        module.eval()(x)
+    return str(raised.value).splitlines()[0]
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_a_batch_norm_of_other_channels_or_rank_fails_as_torch_fails(device):
+    """The trace gives an element-wise module, a batch norm in eval mode and a sum of tensors of one
+    shape their input's shape without running them (torch's meta kernels of these are most of a
+    trace's time); a batch norm whose statistics are of other channels than its input, or given an
+    input of another rank, still runs and fails with torch's own message."""
+    from archcalc.errors import UserError
+
+    x = torch.empty(1, 4, 8, 8, device="meta")
+    for norm in (lambda: nn.BatchNorm2d(5), lambda: nn.BatchNorm1d(4)):
+        expected = _torchs_error(norm().to("meta"), x)
+        with pytest.raises(UserError) as raised:
+            import_torch(nn.Sequential(nn.Conv2d(3, 4, 1), norm()).to(device), (3, 8, 8))
+        assert str(raised.value).splitlines()[0] == (
+            f"'sequential' does not run on an input of 1×3×8×8: at node '_1' ({type(norm()).__module__}."
+            f"{type(norm()).__qualname__}): {expected}")
+
+
+class HalfReLU(nn.ReLU):
+    """A ReLU whose forward keeps half the channels: not a ReLU's shape."""
+
+    def forward(self, x):
+        return super().forward(x)[:, : x.shape[1] // 2]
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+@pytest.mark.parametrize("change", ["hook", "forward", "subclass", "global hook"])
+def test_a_module_whose_call_does_more_than_its_class_runs_as_it_is(device, change):
+    """A ReLU with a forward hook, a forward of its own, a subclass's forward or under a global
+    hook is run, not given its input's shape (a subclass fx traces through): each halves the
+    channels here, so the spec of a ReLU (which keeps them) cannot be exact, and the import says so
+    rather than writing it."""
+    from archcalc.errors import UserError
+
+    relu = HalfReLU() if change == "subclass" else nn.ReLU()
+    if change == "hook":
+        relu.register_forward_hook(lambda module, args, out: out[:, :2])
+    elif change == "forward":
+        relu.forward = lambda x: x[:, :2]
+    elif change == "global hook":
+        handle = nn.modules.module.register_module_forward_hook(
+            lambda module, args, out: out[:, :2] if isinstance(module, nn.ReLU) else out)
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), relu, nn.Flatten()).to(device)
+    try:
+        with pytest.raises(UserError, match=r"^cannot write an exact spec of 'sequential'|no layer kind"):
+            import_torch(model, (3, 8, 8))
+    finally:
+        if change == "global hook":
+            handle.remove()
+
+
 def test_the_examples_in_docs_import_md_are_what_the_import_writes():
     page = (Path(__file__).resolve().parents[1] / "docs" / "import.md").read_text(encoding="utf-8")
     resnet = build_graph(load_graph("resnet50"), device="meta")

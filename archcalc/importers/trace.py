@@ -96,7 +96,8 @@ def _user_frame(error: Exception) -> str | None:
 def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
     """Every node's value on fake tensors of the input's shape (no weights are read); a module on
     the meta device, whose tensors hold no values already, runs on a meta input as it is (the same
-    shapes, without the fake tensors' dispatch: a third of the time)."""
+    shapes, without the fake tensors' dispatch: a third of the time). A call whose output has its
+    input's shape for certain (`_keeps_the_shape`) is given it without running."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     first = next(iter([*fx_module.parameters(), *fx_module.buffers()]), None)
@@ -116,6 +117,16 @@ def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
                                 hint="check --input (C×H×W, without the batch) against the model") from None
             return values[node]
 
+        def call_module(self, target: str, args: tuple, kwargs: dict) -> Any:
+            if not kwargs and _keeps_the_shape(self.fetch_attr(target), args):
+                return torch.empty_like(args[0])
+            return super().call_module(target, args, kwargs)
+
+        def call_function(self, target: Any, args: tuple, kwargs: dict) -> Any:
+            if not kwargs and any(target is f for f in SUMS) and len(args) == 2 and _alike(args):
+                return torch.empty_like(args[0])
+            return super().call_function(target, args, kwargs)
+
     device = first.device if first is not None else "cpu"  # the input on the module's device
     x = torch.empty(shape, device=device) if on_meta else mode.from_tensor(torch.empty(shape, device=device))
     log = logging.getLogger("torch._subclasses.fake_tensor")  # which logs a model's failure with a traceback
@@ -127,6 +138,50 @@ def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
     finally:
         log.setLevel(level)
     return values
+
+
+ELEMENT_WISE = frozenset({nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.LeakyReLU,
+                          nn.GELU, nn.Dropout, nn.Identity})
+"""Modules whose output has their input's shape, whatever it is (in eval mode)."""
+BATCH_NORMS = frozenset({nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d})
+SUMS = (operator.add, operator.iadd, torch.add)
+"""Functions whose sum of two tensors of one shape and dtype is of that shape and dtype."""
+
+
+def _keeps_the_shape(module: nn.Module, args: tuple) -> bool:
+    """Whether `module`, called on `args` (meta or fake tensors), gives a tensor of the first one's shape
+    and dtype for certain: an element-wise module, a batch norm in eval mode whose statistics and
+    affine tensors are of the input's channels (after torch's own check of its rank), or
+    archcalc's sum of tensors of one shape. Such a call is not run: torch's meta kernels of
+    these operations are Python, most of a trace's time. A module with hooks or a forward of its
+    own runs as it is."""
+    from archcalc.torchmodel.modules import Add
+
+    if not _alike(args) or _hooked(module):
+        return False
+    kind = type(module)
+    if kind is Add or (kind in ELEMENT_WISE and len(args) == 1):
+        return True
+    if kind not in BATCH_NORMS or len(args) != 1 or module.training or module.running_mean is None:
+        return False
+    module._check_input_dim(args[0])  # torch's error for an input of another rank
+    channels = (args[0].shape[1],)
+    return all(t is None or tuple(t.shape) == channels
+               for t in (module.weight, module.bias, module.running_mean, module.running_var))
+
+
+def _alike(args: tuple) -> bool:
+    """Whether `args` are tensors, all of one shape, dtype and device."""
+    return bool(args) and all(isinstance(a, torch.Tensor) and a.shape == args[0].shape and a.dtype == args[0].dtype
+                              and a.device == args[0].device for a in args)
+
+
+def _hooked(module: nn.Module) -> bool:
+    """Whether calling `module` would run anything besides its class's forward."""
+    from torch.nn.modules import module as hooks
+
+    return bool("forward" in vars(module) or module._forward_hooks or module._forward_pre_hooks
+                or getattr(hooks, "_global_forward_hooks", None) or getattr(hooks, "_global_forward_pre_hooks", None))
 
 
 def _operation(node: torch.fx.Node, root: nn.Module) -> str:
