@@ -15,11 +15,10 @@ Usage: python benchmarks/import_speed.py [--runs 5] [--meta] [SPEC …]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from contextlib import contextmanager
 
 import torch
+from interleaved import median_cpu_seconds
 
 from archcalc import import_torch
 from archcalc.importers import trace
@@ -37,6 +36,17 @@ def every_call_run():
         trace._keeps_the_shape, trace.SUMS = keeps, sums
 
 
+def routes_of(module, shape, name: str) -> dict:
+    def as_it_is() -> str:
+        return import_torch(module, shape, name=name)
+
+    def all_run() -> str:
+        with every_call_run():
+            return import_torch(module, shape, name=name)
+
+    return {"as it is": as_it_is, "every call run": all_run}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("specs", nargs="*", default=["resnet50", "mobilenet_v3_large", "efficientnet_b0",
@@ -48,25 +58,10 @@ def main() -> None:
     totals = {"as it is": 0.0, "every call run": 0.0}
     for spec in args.specs:
         graph = load_graph(spec)
-        module = build_graph(graph, device="meta" if args.meta else None)
-
-        def as_it_is() -> str:
-            return import_torch(module, graph.input_shape, name=spec)
-
-        def all_run() -> str:
-            with every_call_run():
-                return import_torch(module, graph.input_shape, name=spec)
-
-        routes = {"as it is": as_it_is, "every call run": all_run}
+        routes = routes_of(build_graph(graph, device="meta" if args.meta else None), graph.input_shape, spec)
         texts = {name: route() for name, route in routes.items()}
         assert texts["as it is"] == texts["every call run"], spec
-        seconds: dict[str, list[float]] = {name: [] for name in routes}
-        for _ in range(args.runs):
-            for name, route in routes.items():
-                start = time.process_time()
-                route()
-                seconds[name].append(time.process_time() - start)
-        new, old = (statistics.median(seconds[name]) for name in routes)
+        new, old = median_cpu_seconds(routes, args.runs).values()
         totals["as it is"] += new
         totals["every call run"] += old
         print(f"{spec}: as it is {new:.3f} CPU-s, every call run {old:.3f} CPU-s, ratio {new / old:.2f} "

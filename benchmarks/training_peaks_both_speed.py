@@ -14,10 +14,10 @@ Usage: python benchmarks/training_peaks_both_speed.py [--runs 3] [SPEC …]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+from functools import partial
 
 import torch
+from interleaved import median_cpu_seconds
 
 from archcalc.spec import load_graph
 from archcalc.validation import peak
@@ -45,13 +45,8 @@ def main() -> None:
         graph = load_graph(spec)
         peaks = {name: route(graph) for name, route in routes.items()}
         assert peaks["both at once"] == peaks["one optimizer each"], peaks
-        seconds: dict[str, list[float]] = {name: [] for name in routes}
-        for _ in range(args.runs):
-            for name, route in routes.items():
-                start = time.process_time()
-                route(graph)
-                seconds[name].append(time.process_time() - start)
-        new, old = (statistics.median(seconds[name]) for name in routes)
+        new, old = median_cpu_seconds({name: partial(route, graph) for name, route in routes.items()},
+                                      args.runs).values()
         print(f"{spec}: both at once {new:.2f} CPU-s, one optimizer each {old:.2f} CPU-s, ratio {new / old:.2f} "
               f"(median of {args.runs})")
 

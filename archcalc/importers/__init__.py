@@ -103,16 +103,13 @@ def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[
 
 def _layer_state_dicts(graph: Any, shapes: dict) -> dict:
     """The state dict of the torch modules of a graph's layers but its opaque ones, built one by one."""
-    import torch
-
     from archcalc.torchmodel import build_layer
 
     found = {}
-    with torch.device("meta"):
-        for node in graph.nodes:
-            if node.kind.key != "opaque":
-                layer = build_layer(node.kind, node.attrs, [shapes[source] for source in node.inputs])
-                found.update({f"{node.name}.{key}": value for key, value in layer.state_dict().items()})
+    for node in graph.nodes:
+        if node.kind.key != "opaque":
+            layer = build_layer(node.kind, node.attrs, [shapes[source] for source in node.inputs], "meta")
+            found.update({f"{node.name}.{key}": value for key, value in layer.state_dict().items()})
     return found
 
 
