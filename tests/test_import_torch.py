@@ -690,6 +690,31 @@ def test_a_module_whose_call_does_more_than_its_class_runs_as_it_is(device, chan
             handle.remove()
 
 
+class SigmoidOfWholeNumbers(nn.Module):
+    """torch.sigmoid of an int64 tensor is float32: the convolution after it takes it."""
+
+    def __init__(self):
+        super().__init__()
+        self.sig, self.conv = nn.Sigmoid(), nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return self.conv(self.sig(x.long()))
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_an_element_wise_module_on_whole_numbers_runs_for_its_dtype(device):
+    """Only floating-point inputs are given their own dtype without running: the sigmoid of whole
+    numbers runs, so the trace goes on (torch's own forward runs, below) and the import stops
+    where the spec cannot follow, at the cast, not at a convolution torch would run."""
+    from archcalc.errors import UserError
+
+    model = SigmoidOfWholeNumbers().to(device)
+    if device == "cpu":
+        assert model(torch.zeros(1, 3, 8, 8)).dtype == torch.float32  # torch runs it
+    with pytest.raises(UserError, match=r"^node 'long' \(the top-level forward, Tensor.long\) has no layer kind"):
+        import_torch(model, (3, 8, 8))
+
+
 def test_the_examples_in_docs_import_md_are_what_the_import_writes():
     page = (Path(__file__).resolve().parents[1] / "docs" / "import.md").read_text(encoding="utf-8")
     resnet = build_graph(load_graph("resnet50"), device="meta")

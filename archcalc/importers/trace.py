@@ -145,14 +145,14 @@ ELEMENT_WISE = frozenset({nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.SiLU, nn.Ha
 """Modules whose output has their input's shape, whatever it is (in eval mode)."""
 BATCH_NORMS = frozenset({nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d})
 SUMS = (operator.add, operator.iadd, torch.add)
-"""Functions whose sum of two tensors of one shape and dtype is of that shape and dtype."""
+"""Functions whose sum of two floating-point tensors of one shape and dtype is of that shape and dtype."""
 
 
 def _keeps_the_shape(module: nn.Module, args: tuple) -> bool:
     """Whether `module`, called on `args` (meta or fake tensors), gives a tensor of the first one's shape
     and dtype for certain: an element-wise module, a batch norm in eval mode whose statistics and
     affine tensors are of the input's channels (after torch's own check of its rank), or
-    archcalc's sum of tensors of one shape. Such a call is not run: torch's meta kernels of
+    archcalc's sum of tensors of one shape, all floating-point. Such a call is not run: torch's meta kernels of
     these operations are Python, most of a trace's time. A module with hooks or a forward of its
     own runs as it is."""
     from archcalc.torchmodel.modules import Add
@@ -171,9 +171,10 @@ def _keeps_the_shape(module: nn.Module, args: tuple) -> bool:
 
 
 def _alike(args: tuple) -> bool:
-    """Whether `args` are tensors, all of one shape, dtype and device."""
-    return bool(args) and all(isinstance(a, torch.Tensor) and a.shape == args[0].shape and a.dtype == args[0].dtype
-                              and a.device == args[0].device for a in args)
+    """Whether `args` are floating-point tensors, all of one shape, dtype and device (an element-wise
+    operation on whole numbers may give another dtype: torch.sigmoid of an int64 tensor is float)."""
+    return bool(args) and all(isinstance(a, torch.Tensor) and a.is_floating_point() and a.shape == args[0].shape
+                              and a.dtype == args[0].dtype and a.device == args[0].device for a in args)
 
 
 def _hooked(module: nn.Module) -> bool:
