@@ -150,10 +150,36 @@ def pytest_configure(config):
 
 def pytest_collection_finish(session):
     """torch on one thread: the tests are many small computations, and on a shared CPU more
-    threads only contend (two threads made the gradient measurements several times slower)."""
+    threads only contend (two threads made the gradient measurements several times slower). The
+    spot check of the kept measurements (tests/measured.py) runs with the slow tier."""
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)
+    measured = sys.modules.get("measured")
+    if measured is not None:  # the fast models measured afresh and held to their kept measurements
+        measured.SPOT_CHECK = any(item.get_closest_marker("slow") for item in session.items)
+
+
+_from_workers: list[str] = []
+"""The bundled models measured afresh by pytest-xdist's workers (`-n 2`), as each reported at its end."""
+
+
+def pytest_sessionfinish(session):
+    """In a worker of pytest-xdist, what the summary below reports goes to the run's controller."""
+    report = getattr(session.config, "workeroutput", None)
+    if report is not None:
+        measured = sys.modules.get("measured")
+        report["archcalc"] = {"examples": _examples, "afresh": measured.AFRESH if measured is not None else []}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's worker `node` ended: add what it counted to this process's summary."""
+    report = getattr(node, "workeroutput", {}).get("archcalc")
+    if report is not None:
+        for name, count in report["examples"].items():
+            _examples[name] += count
+        _from_workers.extend(report["afresh"])
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -165,7 +191,8 @@ def pytest_terminal_summary(terminalreporter):
     if _examples["count"]:
         terminalreporter.write_line(f"property tests: {_examples['count']:,} examples checked against torch")
     measured = sys.modules.get("measured")
-    if measured is not None and measured.AFRESH:
-        terminalreporter.write_line(f"{len(measured.AFRESH)} bundled-model measurement(s) made afresh, their kept "
+    afresh = [*_from_workers, *(measured.AFRESH if measured is not None else [])]
+    if afresh:
+        terminalreporter.write_line(f"{len(afresh)} bundled-model measurement(s) made afresh, their kept "
                                     "measurement's key no longer holding (`python tests/measured.py` keeps them): "
-                                    + ", ".join(measured.AFRESH))
+                                    + ", ".join(sorted(afresh)))

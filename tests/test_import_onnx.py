@@ -125,7 +125,8 @@ def test_every_bundled_model_round_trips_through_onnx(entry, tmp_path):
     rebuilt.load_state_dict(module.state_dict(), strict=True, assign=True)  # every key, of its shape
 
 
-@pytest.mark.parametrize("name", ["resnet18", "inception_v3", "convnext_tiny", "efficientnet_b0"])
+@pytest.mark.parametrize("name", ["resnet18", *(pytest.param(name, marks=pytest.mark.slow)
+                                              for name in ("inception_v3", "convnext_tiny", "efficientnet_b0"))])
 def test_a_weightless_export_is_the_export_less_its_values(name, tmp_path):
     """What the round trip above imports is the file torch writes with the weights, node for node,
     each initialiser of the same name, type and shape, and imports to the same spec; and the kept

@@ -26,6 +26,7 @@ def records(tmp_path, monkeypatch):
     monkeypatch.setattr(measured, "RECORDS", tmp_path)
     monkeypatch.setattr(measured, "_READ", {})
     monkeypatch.setattr(measured, "AFRESH", [])
+    monkeypatch.setattr(measured, "SPOT_CHECK", True)
     return tmp_path
 
 
@@ -65,11 +66,37 @@ def test_a_kept_measurement_is_read_while_its_key_holds_and_made_afresh_after(re
     assert keep(lenet(), {"batch": 1}) == [5, 6]
 
 
-def test_a_fast_model_is_measured_in_every_run_and_held_to_its_kept_measurement(records):
+def test_a_fast_model_is_measured_with_the_slow_tier_and_held_to_its_kept_measurement(records):
     keep(lenet(), {}, 7, entry=FAST, mode="record")
     assert keep(lenet(), {}, 7, entry=FAST) == 7
     with pytest.raises(AssertionError, match="key misses what changed"):
         keep(lenet(), {}, 8, entry=FAST)
+    assert measured.AFRESH == []
+
+
+def test_the_fast_tier_alone_reads_a_fast_models_kept_measurement(records, monkeypatch):
+    keep(lenet(), {}, 7, entry=FAST, mode="record")
+    monkeypatch.setattr(measured, "SPOT_CHECK", False)
+    assert keep(lenet(), {}, entry=FAST) == 7  # nothing measured
+    assert keep(lenet(), {"batch": 2}, 8, entry=FAST) == 8  # its key no longer holds: measured, and said
+    assert measured.AFRESH == [f"tier: {FAST.name}"]
+
+
+@pytest.mark.parametrize(("marks", "spot_check"), [((), False), (("slow",), True), ((None, "slow"), True)])
+def test_the_spot_check_runs_where_the_slow_tier_runs(marks, spot_check, monkeypatch):
+    """conftest's flag after collection, from the selected tests' markers."""
+    import conftest
+
+    class Item:
+        def __init__(self, mark):
+            self.mark = mark
+
+        def get_closest_marker(self, name):
+            return self.mark if self.mark == name else None
+
+    monkeypatch.setattr(measured, "SPOT_CHECK", not spot_check)
+    conftest.pytest_collection_finish(types.SimpleNamespace(items=[Item(mark) for mark in marks]))
+    assert measured.SPOT_CHECK is spot_check
 
 
 def test_the_key_changes_with_the_measuring_code(records):

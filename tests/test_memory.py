@@ -631,8 +631,9 @@ def test_cuda_max_memory_allocated_of_inference_against_the_rounded_peak(entry):
 
 
 @pytest.mark.parametrize(("spec", "optimizer"), [("lenet5", "sgd"), ("lenet5", "adam"), ("alexnet_paper", "momentum"),
-                                               ("squeezenet1_1", "adamw"), ("mobilenet_v2", "momentum"),
-                                               ("mobilenet_v3_small", "adam"), ("resnet18", "momentum")])
+                                               ("squeezenet1_1", "adamw"), ("resnet18", "momentum"),
+                                               pytest.param("mobilenet_v2", "momentum", marks=pytest.mark.slow),
+                                               pytest.param("mobilenet_v3_small", "adam", marks=pytest.mark.slow)])
 def test_every_tensor_of_a_training_step_rounded_gives_memtrackers_rounded_peak(spec, optimizer, rounding_memtracker):
     """A training step in steady state: MemTracker with the rule applied to each storage (parameters,
     buffers, gradients, optimizer state, activations, temporaries), at batch 2 and 3, every category."""

@@ -109,7 +109,7 @@ def assert_fits(shown: str, full: str, columns: int) -> None:
     assert set(GROUPED.findall(shown)) <= set(GROUPED.findall(full))
 
 
-@pytest.mark.parametrize("columns", [80, 120, 200])
+@pytest.mark.parametrize("columns", [80, *(pytest.param(columns, marks=pytest.mark.slow) for columns in (120, 200))])
 def test_every_table_fits_the_terminal(columns, failing_check):
     for name, (args, cwd) in cases(failing_check).items():
         full = piped(tuple(args), cwd)
@@ -183,7 +183,8 @@ def test_the_convention_line_wraps_at_words():
     assert all(len(line) <= 80 for line in wrapped)
 
 
-@pytest.mark.parametrize("columns", [80, pytest.param(120, marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("columns", [80, 120])
 def test_validate_fits_the_terminal(columns):
     pytest.importorskip("torch")
     pytest.importorskip("fvcore")
@@ -199,6 +200,7 @@ def test_validate_fits_the_terminal(columns):
     assert re.search(r"✓ lenet5 agrees \(\d+\.\d s\)", progress)
 
 
+@pytest.mark.slow
 def test_an_import_shows_its_phase_on_a_terminal(tmp_path):
     pytest.importorskip("torch")
     (tmp_path / "tiny.py").write_text("from torch import nn\n\n\ndef net():\n"

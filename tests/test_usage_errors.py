@@ -76,14 +76,18 @@ VALUES = ["lenet5", "vgg11", "alexnet", "3x32x32", "1x28x28", "32", "0", "-1", "
           "valid", "json", "csv", "markdown", "paper", "torch", "fvcore", "float16", "", "--", "resnet18"]
 
 
-@settings(max_examples=1000, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(command=st.sampled_from(["table", "list", "conv", "pool"]),
-       tokens=st.lists(st.sampled_from(OPTIONS + VALUES), max_size=8))
-def test_random_command_lines_give_a_result_or_a_usage_error(command, tokens, cli):
-    tokens = [t for t in tokens if t != "-o"]  # never write files from random command lines
-    result = cli(command, *tokens)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert result.exit_code in (0, 2), result.output
-    if result.exit_code == 2:
-        assert result.stderr.startswith("error: ") and result.stdout == "", result.output
+@pytest.mark.parametrize("examples", [250, pytest.param(750, id="750 more", marks=pytest.mark.slow)])
+def test_random_command_lines_give_a_result_or_a_usage_error(examples, cli):
+    """250 random command lines in the fast tier, 1,000 in a full run."""
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(command=st.sampled_from(["table", "list", "conv", "pool"]),
+           tokens=st.lists(st.sampled_from(OPTIONS + VALUES), max_size=8))
+    def run(command, tokens):
+        tokens = [t for t in tokens if t != "-o"]  # never write files from random command lines
+        result = cli(command, *tokens)
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert result.exit_code in (0, 2), result.output
+        if result.exit_code == 2:
+            assert result.stderr.startswith("error: ") and result.stdout == "", result.output
+
+    run()
