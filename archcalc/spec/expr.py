@@ -143,13 +143,16 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
 
 
 @lru_cache(maxsize=4096)
-def names_in(text: str) -> frozenset[str]:
-    """The names `text` reads (none where it is no expression: evaluating it will say why)."""
+@lru_cache(maxsize=4096)
+def names_in(text: str, calls: bool = True) -> frozenset[str]:
+    """The names `text` reads, with the functions it calls unless `calls` is false (none where it
+    is no expression: evaluating it will say why)."""
     try:
         tree = parse(text)
     except SpecError:
         return frozenset()
-    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
+    called = () if calls else {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called)
 
 
 @lru_cache(maxsize=4096)

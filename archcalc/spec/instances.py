@@ -6,14 +6,11 @@ the bottleneck of every ResNet stage, across the models of one process)."""
 
 from __future__ import annotations
 
-import ast
-from functools import lru_cache
 from itertools import islice
 from typing import Any, NamedTuple
 
-from archcalc.errors import SpecError
 from archcalc.graph import INPUT
-from archcalc.spec.expr import parse
+from archcalc.spec.expr import names_in
 from archcalc.spec.source import YMap
 
 MISSING = object()
@@ -95,23 +92,12 @@ def _strings_read(value: Any) -> set[str]:
     while pending:
         value = pending.pop()
         if isinstance(value, str):
-            found |= _read_by(value)
+            found |= names_in(value, calls=False)  # the names bound, not the functions called
         elif isinstance(value, dict):
             pending.extend(value.values())
         elif isinstance(value, list):
             pending.extend(value)
     return found
-
-
-@lru_cache(maxsize=4096)
-def _read_by(text: str) -> frozenset[str]:
-    """The names an expression looks up among the names bound (not the functions it calls)."""
-    try:
-        tree = parse(text)
-    except SpecError:
-        return frozenset()
-    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called)
 
 
 def instance_key(block: YMap, free: tuple[str, ...], given: dict, env: dict) -> tuple:
