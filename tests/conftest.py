@@ -169,7 +169,7 @@ def pytest_sessionfinish(session):
     report = getattr(session.config, "workeroutput", None)
     if report is not None:
         measured = sys.modules.get("measured")
-        report["archcalc"] = {"examples": _examples, "afresh": measured.AFRESH if measured is not None else []}
+        report["archcalc"] = {"examples": dict(_examples), "afresh": list(measured.AFRESH) if measured is not None else []}
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -99,6 +99,21 @@ def test_the_spot_check_runs_where_the_slow_tier_runs(marks, spot_check, monkeyp
     assert measured.SPOT_CHECK is spot_check
 
 
+def test_a_workers_counts_and_afresh_list_reach_the_controllers_summary(monkeypatch):
+    """Under pytest-xdist (`-n 2`): what a worker reports at its end, the controller adds up."""
+    import conftest
+
+    worker = types.SimpleNamespace(config=types.SimpleNamespace(workeroutput={}))
+    monkeypatch.setattr(conftest, "_examples", {"count": 3, "fuzz": 0, "adversarial": 1})  # the worker's
+    monkeypatch.setattr(measured, "AFRESH", ["tier: a slow model"])
+    conftest.pytest_sessionfinish(worker)
+    monkeypatch.setattr(conftest, "_examples", {"count": 2, "fuzz": 5, "adversarial": 0})  # the controller's
+    monkeypatch.setattr(conftest, "_from_workers", [])
+    conftest.pytest_testnodedown(types.SimpleNamespace(workeroutput=worker.config.workeroutput), None)
+    assert conftest._examples == {"count": 5, "fuzz": 5, "adversarial": 1}
+    assert conftest._from_workers == ["tier: a slow model"]
+
+
 def test_the_key_changes_with_the_measuring_code(records):
     keep(lenet(), {}, 1, mode="record")
     assert kept("tier", SLOW, lenet(), {}, ["archcalc/validation/peak.py"], lambda: 2) == 2  # another function

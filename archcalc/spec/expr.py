@@ -143,7 +143,6 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
 
 
 @lru_cache(maxsize=4096)
-@lru_cache(maxsize=4096)
 def names_in(text: str, calls: bool = True) -> frozenset[str]:
     """The names `text` reads, with the functions it calls unless `calls` is false (none where it
     is no expression: evaluating it will say why)."""
