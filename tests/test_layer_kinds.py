@@ -352,3 +352,32 @@ def test_channel_layer_norm_needs_a_map():
     kind = LAYER_KINDS["channel_layer_norm"]
     with pytest.raises(SpecError, match=r"needs a map \(N, C, …\)"):
         kind.output_shape(kind.resolve({}), [(2, 6)])
+
+
+@pytest.mark.parametrize("axes, mode", [(1, "linear"), (2, "bilinear"), (3, "trilinear")])
+def test_an_interpolating_upsamplings_reads_are_the_pixels_torch_weighs(axes, mode):
+    """Along the first spatial axis, the input pixels each output unit reads (`reads`, the
+    receptive fields' rule at the borders) are those torch gives a non-zero weight (float64, one
+    one-hot input per pixel): every size to 24 from every other, align_corners or not, and whole
+    scales. torch rounds a position once (a fused multiply-add: (2/10)·2.5 − ½ is 2.8·10⁻¹⁷, and
+    the pixel after is read) and floors it as a float32 (7 − 10⁻¹⁵ is pixel 7 alone)."""
+    torch = pytest.importorskip("torch")
+    kind = LAYER_KINDS[f"upsample{axes}d"]
+    sizes = range(1, 25) if axes < 3 else range(1, 13)
+    cases = [(n, {"size": m}) for n in sizes for m in sizes if m != n] + \
+            [(n, {"scale": s}) for n in sizes for s in (2, 3, 5, 7)]
+    wrong = []
+    for (n, how), corners in [(case, corners) for case in cases for corners in (False, True)]:
+        if corners and "scale" in how:
+            continue
+        a = kind.resolve({"mode": mode, "align_corners": corners, **how})
+        one_hot = torch.eye(n, dtype=torch.float64).reshape(n, 1, n, *(1,) * (axes - 1))
+        out = torch.nn.functional.interpolate(one_hot, mode=mode, align_corners=corners, **{
+            "size" if key == "size" else "scale_factor": (value,) * axes for key, value in how.items()})
+        weighs = out.flatten(2).view(n, out.shape[2], -1).sum(2)  # [pixel, output unit along the axis]
+        source, shape = (1, 1, n, *(1,) * (axes - 1)), (1, *out.shape[1:])
+        for unit in range(out.shape[2]):
+            torchs = {pixel for pixel in range(n) if weighs[pixel, unit] != 0}
+            if kind.reads(a, source, shape, 0, {unit}) != torchs:
+                wrong.append((n, how, corners, unit))
+    assert wrong == []

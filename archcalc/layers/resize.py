@@ -99,7 +99,7 @@ class _Upsample(_Resized):
         """In exact arithmetic the reads repeat `inputs` units on every `outputs` (the ratio n/m
         in lowest terms; for align_corners, (n − 1)/(m − 1)). torch computes the positions in
         floating point, which at a position that falls exactly on a pixel may read its neighbour
-        too (weight about 10⁻¹⁶), or, in float32, the pixel before: the reads of the whole map are
+        too (weight about 10⁻¹⁶), or the pixel before: the reads of the whole map are
         compared, and where they differ the map's own reads are the pattern (align_corners: no
         pattern, as its jump is not n/m). A map of one unit is broadcast: every unit reads it."""
         if n == 1 < m:  # every unit reads the one there is: a broadcast
@@ -132,7 +132,7 @@ class _Upsample(_Resized):
             step = (n - 1) / (m - 1) if m > 1 else 0.0
             return lambda o: step * o
         step = 1.0 / scale if scale else n / m
-        return lambda o: step * (o + 0.5) - 0.5
+        return lambda o: _fused(step, o + 0.5, -0.5)
 
     def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
         """torch's reads at the map's borders: a position left of the first pixel is the first,
@@ -146,7 +146,7 @@ class _Upsample(_Resized):
                 read.add(min(where, n - 1))
                 continue
             where = max(where, 0.0)
-            first = min(floor(where), n - 1)
+            first = min(_pixel(where), n - 1)
             weight = min(max(where - first, 0.0), 1.0)  # of the pixel after `first`
             if weight < 1:
                 read.add(first)
@@ -172,11 +172,26 @@ def _exact_position(a: Attrs, ratio: Fraction):
     return lambda o: (o + Fraction(1, 2)) * ratio - Fraction(1, 2)
 
 
+def _fused(a: float, b: float, c: float) -> float:
+    """a × b + c rounded once, as aten's compiled code computes a position (a fused multiply-add):
+    (2/10) × 2.5 − 0.5 is 2.8 × 10⁻¹⁷ there, not 0, and the pixel after is read."""
+    from fractions import Fraction
+
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def _pixel(where: float) -> int:
+    """The pixel at or before torch's position `where`: aten floors it as a float32 (`floorf`),
+    so a position just below a pixel (7 − 10⁻¹⁵) is that pixel, read with a weight of one."""
+    return floor(_float32(where))
+
+
 def _reads(mode: str, where: float | Fraction) -> tuple[int, ...]:
     """The input units read at `where`, away from the borders: one (nearest, or an interpolation
-    that falls on a pixel) or two."""
-    first = floor(where)  # for nearest, `where` is torch's (floored) index already, or the exact position
-    return (first,) if mode == "nearest" or where == first else (first, first + 1)
+    that falls on a pixel, or just below one) or two. `where` is torch's position (a float) or
+    the exact one (a Fraction); for nearest, torch's (floored) index already."""
+    first = _pixel(where) if isinstance(where, float) else floor(where)
+    return (first,) if mode == "nearest" or where <= first else (first, first + 1)
 
 
 class Upsample1d(_Upsample):
