@@ -374,10 +374,10 @@ def test_an_interpolating_upsamplings_reads_are_the_pixels_torch_weighs(axes, mo
         one_hot = torch.eye(n, dtype=torch.float64).reshape(n, 1, n, *(1,) * (axes - 1))
         out = torch.nn.functional.interpolate(one_hot, mode=mode, align_corners=corners, **{
             "size" if key == "size" else "scale_factor": (value,) * axes for key, value in how.items()})
-        weighs = out.flatten(2).view(n, out.shape[2], -1).sum(2)  # [pixel, output unit along the axis]
+        weighs = out.flatten(2).view(n, out.shape[2], -1).sum(2).T.tolist()  # [output unit along the axis][pixel]
         source, shape = (1, 1, n, *(1,) * (axes - 1)), (1, *out.shape[1:])
-        for unit in range(out.shape[2]):
-            torchs = {pixel for pixel in range(n) if weighs[pixel, unit] != 0}
+        for unit, weights in enumerate(weighs):
+            torchs = {pixel for pixel, weight in enumerate(weights) if weight != 0}
             if kind.reads(a, source, shape, 0, {unit}) != torchs:
                 wrong.append((n, how, corners, unit))
     assert wrong == []
