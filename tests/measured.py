@@ -2,13 +2,16 @@
 autograd), kept in tests/reference/measured/ so that a run compares archcalc's figures of every
 bundled model with them without measuring each anew (about 15 of the suite's CPU-minutes).
 
-A kept measurement is read only while its key holds: the sha256 of the built torch model as the
-tool runs it (every module's class and attributes, every parameter's and buffer's name, shape,
-dtype and gradient flag, the order the model calls its layers in and drops their outputs), what
-the measurement was asked (input, batches, optimizers), the sources of archcalc/torchmodel (the
-modules' forward code), of the measuring function and of the archcalc modules it calls, and the
-versions of torch and fvcore. Any
-change to what the tool would measure makes the key differ, and the test measures afresh
+A kept measurement is read only while its key holds: the sha256 of the torch model the tool
+runs, what the measurement was asked (input, batches, optimizers, dtype), the sources of
+archcalc/torchmodel (which builds the model, and the modules' forward code), of the measuring
+function and of the archcalc modules it calls, and the versions of torch and fvcore. The model is
+either the built one (every module's class and attributes, every parameter's and buffer's name,
+shape, dtype and gradient flag, the order the model calls its layers in and drops their outputs:
+`fingerprint`) or, where it is built only for the key, how archcalc/torchmodel builds it
+(`Recipe`: each layer's torch module and the arguments it is made with, what it reads, the
+blocks' labels and the outputs), which with those sources and torch's version is all the built
+model depends on. Any change to what the tool would measure makes the key differ, and the test measures afresh
 (correct, only slower; the run's summary says how many) until `python tests/measured.py` keeps
 the new measurements. In a run with the slow tier, the fast models (FAST_MODELS) are measured
 afresh too and, where their kept measurement's key holds, compared with it: a kept figure is the
@@ -31,7 +34,10 @@ import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from archcalc.graph import Graph
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = ROOT / "tests" / "reference" / "measured"
@@ -53,10 +59,33 @@ SPOT_CHECK = True
 includes the slow tier (tests/conftest.py turns it off for the fast tier alone)."""
 
 
+class Recipe(NamedTuple):
+    """How `build_graph(graph, input_shape, batch, device="meta")` builds a model, for a key
+    without building it."""
+
+    graph: Graph
+    input_shape: tuple[int, ...] | None = None
+    batch: int = 1
+
+    def described(self) -> list:
+        """Each layer's name, the names it reads, its torch module and the arguments build_graph
+        makes it with (from the analysis's shapes, as build_graph takes them); each block's label;
+        the model's outputs."""
+        from archcalc.analysis import analyze_graph
+
+        shapes = analyze_graph(self.graph, self.input_shape, self.batch).shapes
+        layers = [[node.name, list(node.inputs), node.kind.torch_module,
+                   _described(node.kind.torch_arguments(node.attrs, [shapes[name] for name in node.inputs]), {})]
+                  for node in self.graph.nodes]
+        labels = [[name, scope.label] for name, scope in self.graph.scopes.items()]
+        return [layers, labels, list(self.graph.heads)]
+
+
 def kept(tier: str, entry, model, asked: Any, sources: list[str | Callable], measure: Callable[[], Any]) -> Any:
     """`measure()` of the bundled `entry` (as JSON reads it back), or its kept measurement where
-    the key of `model` (the torch module the tool runs, or a list of them), `asked`, `measure`'s source and the
-    measuring `sources` (paths under the repository, or functions) holds."""
+    the key of `model` (the torch module the tool runs, or how it is built, a `Recipe`; or a list
+    of them), `asked`, `measure`'s source and the measuring `sources` (paths under the
+    repository, or functions) holds."""
     from conftest import FAST_MODELS
 
     records = _records(tier)
@@ -106,14 +135,14 @@ def kept_in_validation(monkeypatch, entry) -> None:
         return {name: read(value["layers"][name]) for name in layers}, read(value["total"])
 
     def tracked(graph, shape, dtype="float32", tracker=peaks.OverallPeakTracker):
-        model = peaks._built(graph, shape[1:], shape[0], peaks.TORCH_DTYPES[dtype])
+        model = Recipe(graph, shape[1:], shape[0])  # as peak._built builds it, in `dtype`
         asked = {"input": shape, "dtype": dtype, "tracker": _qualified(tracker)}
         return peaks.TrackedPeak(*kept("validation_peaks", entry, model, asked, ["archcalc/validation/peak.py"],
                                        lambda: peak(graph, shape, dtype, tracker)))
 
     def tracked_training(graph, input_shape, batches, dtype="float32", optimizer="momentum",
                          tracker=peaks.OverallPeakTracker):
-        model = peaks._built(graph, input_shape, min(batches), peaks.TORCH_DTYPES[dtype])
+        model = Recipe(graph, input_shape, min(batches))  # as peak._built builds it, in `dtype`
         asked = {"input": input_shape, "batches": batches, "dtype": dtype, "optimizer": optimizer,
                  "tracker": _qualified(tracker)}
         return [tuple(step) for step in kept(
@@ -147,7 +176,8 @@ def _key(model, asked: Any, sources: list[str | Callable], measuring: str) -> st
 
     digest = hashlib.sha256()
     versions = [torch.__version__.split("+")[0], _version("fvcore")]
-    models = [fingerprint(one) for one in (model if isinstance(model, list) else [model])]
+    models = [one.described() if isinstance(one, Recipe) else fingerprint(one)
+              for one in (model if isinstance(model, list) else [model])]
     digest.update(json.dumps([versions, asked, measuring, models], sort_keys=True).encode())
     for path in sorted({*(ROOT / "archcalc" / "torchmodel").glob("*.py"),
                         *(ROOT / source for source in sources if isinstance(source, str))}):

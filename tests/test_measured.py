@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 import measured
 from measured import fingerprint, kept
 
+from archcalc.layers import LAYER_KINDS, Attrs
 from archcalc.spec import bundled, load_graph
 from archcalc.torchmodel import build_graph
 
@@ -163,3 +164,42 @@ def test_an_attribute_the_fingerprint_cannot_describe_is_refused():
 def test_a_bundled_models_fingerprint_is_the_same_built_twice(entry):
     graph = load_graph(entry.path, entry.variant)
     assert fingerprint(build_graph(graph, device="meta")) == fingerprint(build_graph(graph, device="meta"))
+
+
+@pytest.mark.parametrize("change", [
+    "a stride", "a kernel", "another layer kind", "another input read", "a block's label", "the outputs",
+    "the input size"])
+def test_a_recipe_changes_with_what_the_built_model_would_change_with(change):
+    """A Recipe (how a model is built, for a key without building it) differs wherever the model
+    build_graph builds from it would: each change is also seen by the built model's fingerprint."""
+    graph, shape = (load_graph("lenet5"), (1, 32, 32)) if change == "the input size" else (load_graph("resnet18"), (3, 64, 64))
+    before = measured.Recipe(graph, shape).described()
+    built = fingerprint(build_graph(graph, shape, device="meta"))
+    nodes = list(graph.nodes)
+    conv = next(index for index, node in enumerate(nodes) if node.name in ("layer1.0.conv1", "conv1"))
+    if change == "a stride":
+        nodes[0] = nodes[0]._replace(attrs=Attrs(nodes[0].attrs, stride=(1, 1)))  # the stem's 2
+    elif change == "a kernel":
+        nodes[conv] = nodes[conv]._replace(attrs=Attrs(nodes[conv].attrs, kernel=(5, 5), padding=(2, 2)))
+    elif change == "another layer kind":
+        relu = next(index for index, node in enumerate(nodes) if node.kind.key == "relu")
+        nodes[relu] = nodes[relu]._replace(kind=LAYER_KINDS["relu6"], attrs=LAYER_KINDS["relu6"].resolve({}))
+    elif change == "another input read":
+        add = next(index for index, node in enumerate(nodes) if node.kind.key == "add")
+        nodes[add] = nodes[add]._replace(inputs=(nodes[add].inputs[0], nodes[add].inputs[0]))
+    elif change == "a block's label":
+        name, scope = next(iter(graph.scopes.items()))
+        graph = graph._replace(scopes={**graph.scopes, name: scope._replace(label="another")})
+    elif change == "the outputs":
+        graph = graph._replace(outputs=(nodes[-2].name, nodes[-1].name))
+    else:  # lenet5's first linear layer takes the flattened map: its in_features follow the input's size
+        shape = (1, 36, 36)
+    graph = graph._replace(nodes=nodes)
+    assert measured.Recipe(graph, shape).described() != before
+    assert fingerprint(build_graph(graph, shape, device="meta")) != built
+
+
+@pytest.mark.parametrize("entry", [entry for entry in bundled() if entry.name in FAST_MODELS], ids=str)
+def test_a_bundled_models_recipe_is_the_same_loaded_twice(entry):
+    graph, again = load_graph(entry.path, entry.variant), load_graph(entry.path, entry.variant)
+    assert measured.Recipe(graph).described() == measured.Recipe(again).described()

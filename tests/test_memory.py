@@ -19,7 +19,7 @@ import yaml
 from conftest import FAST_MODELS, tier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from measured import kept
+from measured import Recipe, kept
 from test_layer_kinds import CASES, NO_TORCH_MODULE
 
 from archcalc.analysis import analyze_graph
@@ -127,12 +127,12 @@ def tracked(graph, batch: int, dtype: str = "float32") -> tuple[int, int, int, i
 def test_every_bundled_model_peaks_as_memtracker_measures(entry):
     """At batch 1 and batch 8, each figure per batch (the torch model built once for both), or
     the kept measurement of this very model (tests/measured.py)."""
-    from archcalc.validation.peak import _built, tracked_peaks
+    from archcalc.validation.peak import tracked_peaks
 
-    torch, _, _ = torch_modules()
+    torch_modules()
     graph = load_graph(entry.path, entry.variant)
     asked = {"input": graph.input_shape, "batches": [1, 8], "dtype": "float32"}
-    measured = kept("inference_memory", entry, _built(graph, graph.input_shape, 1, torch.float32), asked,
+    measured = kept("inference_memory", entry, Recipe(graph, graph.input_shape, 1), asked,
                     ["archcalc/validation/peak.py"], lambda: tracked_peaks(graph, graph.input_shape, [1, 8]))
     assert {batch: predicted_model(graph, batch) for batch in (1, 8)} == {
         batch: tuple(peak) for batch, peak in zip((1, 8), measured)}

@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import tier
-from measured import kept
+from measured import Recipe, kept
 
 torch = pytest.importorskip("torch")
 
@@ -370,7 +370,7 @@ def check_fields(spec, variant=None, input_chw=None, layers=None, smaller=False,
         measured = measure_groups()
     else:  # the bundled model's measurement, or the kept one of these very models and units
         asked = [[shape, [[name, centre] for name, (centre, _) in units]] for _, shape, _, units in groups]
-        models = [build_graph(part, shape, device="meta") for part, shape, _, _ in groups]
+        models = [Recipe(part, shape) for part, shape, _, _ in groups]  # as `measure` builds them
         measured = [[[tuple(axis) if axis is not None else None for axis in region] for region in regions]
                     for regions in kept("receptive_fields", entry, models, asked,
                                         ["tests/test_receptive_field.py"], measure_groups)]

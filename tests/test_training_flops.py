@@ -19,7 +19,7 @@ import json
 
 import pytest
 from conftest import tier
-from measured import kept
+from measured import Recipe, kept
 
 torch = pytest.importorskip("torch")
 
@@ -51,7 +51,7 @@ def predicted(stats) -> dict[str, tuple[int, int]]:
 def test_every_bundled_models_training_step_is_flop_counter_modes_layer_by_layer(entry):
     """The measurement, or the kept one of this very model (tests/measured.py)."""
     stats = archcalc.analyze(entry.path, variant=entry.variant, batch=BATCH, convention="torch")
-    model = build_graph(load_graph(entry.path, entry.variant), stats.input_shape[1:], BATCH, "meta").train(False)
+    model = Recipe(load_graph(entry.path, entry.variant), stats.input_shape[1:], BATCH)  # as `measured` builds it
     asked = {"input": stats.input_shape, "layers": [layer.name for layer in stats.layers]}
     value = kept("training_flops", entry, model, asked, ["archcalc/validation/measure.py", measured],
                  lambda: measured(entry.path, entry.variant, stats))

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from conftest import tier
 from hypothesis import HealthCheck, given, settings
-from measured import kept
+from measured import Recipe, kept
 from test_layer_kinds import NO_TORCH_MODULE
 from test_memory import KIND_CASES, networks
 
@@ -168,7 +168,7 @@ def tracked_with_both(entry) -> tuple[dict[str, dict[int, tuple]], str | None]:
     measurement of this very model (tests/measured.py). Where torch refuses batch 1 (batch norm on
     one value per channel), batch 8 alone and the refusal."""
     torch = pytest.importorskip("torch")
-    from archcalc.validation.peak import _built, tracked_training_peaks_each
+    from archcalc.validation.peak import tracked_training_peaks_each
 
     graph, optimizers = load_graph(entry.path, entry.variant), ("momentum", "adam")
 
@@ -187,7 +187,7 @@ def tracked_with_both(entry) -> tuple[dict[str, dict[int, tuple]], str | None]:
             torch.set_num_threads(threads)
 
     asked = {"input": graph.input_shape, "batches": [1, 8], "optimizers": optimizers, "dtype": "float32"}
-    value = kept("training_memory", entry, _built(graph, graph.input_shape, 1, torch.float32), asked,
+    value = kept("training_memory", entry, Recipe(graph, graph.input_shape, 1), asked,
                  ["archcalc/validation/peak.py"], measure)
     return ({name: {int(batch): tuple(peak) for batch, peak in peaks.items()} for name, peaks in value["peaks"].items()},
             value["refused"])

@@ -37,10 +37,12 @@ def build_torch(spec: str | Path, variant: str | None = None, input: str | tuple
 
 
 def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
-                device: str | torch.device | None = None, initialise: bool = True) -> GraphModule:
+                device: str | torch.device | None = None, initialise: bool = True, zeros: bool = True) -> GraphModule:
     """The torch model of an expanded graph (see `build_torch`). Without `initialise`, every
     parameter and buffer is zero instead of torch's random initialisation, which takes most of
-    the time of building a large model: for measuring shapes, counts and time, not for training."""
+    the time of building a large model: for measuring shapes, counts and time, not for training;
+    without `zeros` too, they hold the memory as allocated, unwritten: for counting alone (filling
+    a large model's weights takes seconds)."""
     import torch
 
     from archcalc.torchmodel.modules import GraphModule
@@ -55,7 +57,7 @@ def build_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch:
     model = GraphModule([(n.name, n.inputs, m) for n, m in zip(graph.nodes, modules)], labels, graph.heads)
     if not initialise:
         model.to_empty(device=device or "cpu")
-        for tensor in (*model.parameters(), *model.buffers()):
+        for tensor in (*model.parameters(), *model.buffers()) if zeros else ():
             torch.nn.init.zeros_(tensor)
     return model
 

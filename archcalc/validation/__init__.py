@@ -132,7 +132,8 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
     from archcalc.validation.measure import measure
 
     phase(f"building the model in torch on {result.device}")
-    model, x = _built(graph, predicted, result.device)
+    timing = runs > 0 and result.device != "meta"
+    model, x = _built(graph, predicted, result.device, timing)
     names = [layer.name for layer in predicted.layers]
     phase("counting the forward pass")
     measured, total = measure(model, x, names, "fvcore" in result.counters,
@@ -143,7 +144,7 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
         measured, total, backward = _backward(graph, predicted, measured, total)
     layers = [_layer_check(layer, measured[layer.name], result.counters, backward) for layer in predicted.layers]
     timed = None
-    if runs > 0 and result.device != "meta":
+    if timing:
         phase(f"timing {runs} forward passes")
         timed = _timed(model, x, predicted, runs, warmup, latency, threads, profile)
     return replace(result, layers=layers, latency=timed,
@@ -180,20 +181,20 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
                         hint="give --device cpu or cuda and --runs 1 or more")
     predicted = analyze_graph(graph, input_shape, parse_batch(batch, symbols=False))
     _check_memory(torch, predicted, place)
-    model, x = _built(graph, predicted, place)
+    model, x = _built(graph, predicted, place, timing=True)
     return _timed(model, x, predicted, runs, warmup, latency, threads, profile)
 
 
-def _built(graph: Graph, predicted: ModelStats, device: str):
+def _built(graph: Graph, predicted: ModelStats, device: str, timing: bool):
     """The model in eval mode on `device`, and a random input of the predicted shape there."""
     import torch
 
     from archcalc.torchmodel import build_graph
 
     shape = predicted.input_shape
-    # zero weights: the counts and the time do not depend on the values, and torch's random
-    # initialisation of a large model takes seconds
-    model = build_graph(graph, shape[1:], shape[0], device, initialise=False).eval()
+    # zero weights to be timed, else unwritten ones: the counts do not depend on the values, and
+    # torch's random initialisation of a large model takes seconds, writing zeros over it seconds
+    model = build_graph(graph, shape[1:], shape[0], device, initialise=False, zeros=timing).eval()
     x = torch.empty(shape, device="meta") if device == "meta" else torch.randn(shape).to(device)
     return model, x
 
