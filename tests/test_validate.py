@@ -386,8 +386,9 @@ def test_a_bad_device_profile_is_one_line_and_exit_2(cli):
 
 
 def test_every_layer_is_timed_by_the_same_loop_whatever_the_clock(monkeypatch):
-    """The CUDA path is this loop with CudaClock: a stand-in clock on the CPU shows each pass reads it at the
-    model's start and end and at every layer's start and end, and nothing else differs."""
+    """The CUDA path is this loop with CudaClock: a stand-in clock on the CPU shows each run reads it at
+    the model's start and end in a pass without hooks, then at the start and end of a pass with them
+    and of every layer in it, and nothing else differs."""
     from archcalc.validation import latency as timing
 
     class CountingClock(timing.MonotonicClock):
@@ -408,8 +409,9 @@ def test_every_layer_is_timed_by_the_same_loop_whatever_the_clock(monkeypatch):
     result = validate("lenet5", device="cpu", runs=3, warmup=2, memory=False, latency="per-layer")
     layers = len(load_graph("lenet5").nodes)
     assert result.latency.clock == "counting"
-    assert CountingClock.waits == 5 and CountingClock.marks == 5 * (2 + 2 * layers + 2 * layers)  # blocks = layers
+    assert CountingClock.waits == 5 * 2 and CountingClock.marks == 5 * (2 + 2 + 2 * layers + 2 * layers)  # blocks = layers
     assert all(1 <= t.ms <= 3 for t in result.latency.layers)  # its end read after its start, its block's between
+    assert result.latency.model.ms == 1  # the model's own pass: no hook read the clock between its start and end
 
 
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")

@@ -51,8 +51,10 @@ def time_forward(model: nn.Module, x: torch.Tensor, blocks: dict[str, list[str]]
 
     `blocks` maps a top-level name to its layers in run order, `macs` a block to its MACs; a block
     is timed from its first layer's start to its last layer's end, a layer (name: (kind, MACs))
-    from its start to its end, by hooks that only read the clock. `threads` sets torch's CPU
-    threads while timing.
+    from its start to its end, by hooks that only read the clock. With `layers`, the model is
+    timed in passes of its own without hooks, each before a pass with them (a hook around every
+    layer costs a few µs a layer, which a small model's time would include). `threads` sets
+    torch's CPU threads while timing.
     """
     clock = CudaClock() if x.device.type == "cuda" else MonotonicClock()
     spans = {block: (names[0], names[-1]) for block, names in blocks.items()}
@@ -62,7 +64,7 @@ def time_forward(model: nn.Module, x: torch.Tensor, blocks: dict[str, list[str]]
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        model_ms, span_ms = _timed(model, x, spans, clock, runs, warmup)
+        model_ms, span_ms = _timed(model, x, spans, clock, runs, warmup, plain=bool(layers))
     finally:
         torch.set_num_threads(previous)
     timings = [_timing(block, span_ms[block], macs.get(block, 0)) for block in blocks]
@@ -73,34 +75,49 @@ def time_forward(model: nn.Module, x: torch.Tensor, blocks: dict[str, list[str]]
                    "per-layer" if layers else "blocks", layer_timings)
 
 
-def _timed(model: nn.Module, x: torch.Tensor, spans: dict, clock, runs: int,
-           warmup: int) -> tuple[list[float], dict[object, list[float]]]:
-    """Milliseconds of each timed pass of the model and of each span (first layer, last layer)."""
+def _timed(model: nn.Module, x: torch.Tensor, spans: dict, clock, runs: int, warmup: int,
+           plain: bool = False) -> tuple[list[float], dict[object, list[float]]]:
+    """Milliseconds of each timed pass of the model and of each span (first layer, last layer);
+    with `plain`, the model's in a pass without hooks before each pass with them."""
     marks: dict[tuple[object, str], object] = {}
+    model_ms: list[float] = []
+    span_ms: dict[object, list[float]] = {span: [] for span in spans}
+    with torch.no_grad():
+        for run in range(warmup + runs):
+            if plain:
+                start, end = _pass(model, x, clock)
+            handles = _hooks(model, spans, marks, clock)
+            try:
+                hooked = _pass(model, x, clock)
+            finally:
+                for handle in handles:
+                    handle.remove()
+            if run < warmup:
+                continue
+            model_ms.append(clock.ms(start, end) if plain else clock.ms(*hooked))
+            for span in spans:
+                span_ms[span].append(clock.ms(marks[span, "start"], marks[span, "end"]))
+    return model_ms, span_ms
+
+
+def _pass(model: nn.Module, x: torch.Tensor, clock) -> tuple[object, object]:
+    """One forward pass: the clock's marks at its start and end, read once the device is done."""
+    start = clock.mark()
+    model(x)
+    end = clock.mark()
+    clock.wait()
+    return start, end
+
+
+def _hooks(model: nn.Module, spans: dict, marks: dict, clock) -> list:
+    """Hooks that mark each span's start (its first layer's) and end (its last layer's)."""
     handles = []
     for span, (first, last) in spans.items():
         handles.append(model.get_submodule(first).register_forward_pre_hook(
             lambda m, args, span=span: marks.__setitem__((span, "start"), clock.mark())))
         handles.append(model.get_submodule(last).register_forward_hook(
             lambda m, args, out, span=span: marks.__setitem__((span, "end"), clock.mark())))
-    model_ms: list[float] = []
-    span_ms: dict[object, list[float]] = {span: [] for span in spans}
-    try:
-        with torch.no_grad():
-            for run in range(warmup + runs):
-                start = clock.mark()
-                model(x)
-                end = clock.mark()
-                clock.wait()
-                if run < warmup:
-                    continue
-                model_ms.append(clock.ms(start, end))
-                for span in spans:
-                    span_ms[span].append(clock.ms(marks[span, "start"], marks[span, "end"]))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return model_ms, span_ms
+    return handles
 
 
 def _timing(name: str, values: list[float], macs: int, kind: str = "") -> Timing:
