@@ -457,3 +457,15 @@ def test_the_library_refuses_a_latency_it_cannot_measure(options, message):
 
     with pytest.raises(archcalc.SpecError, match=message):
         measure_latency(load_graph("lenet5"), **options)
+
+
+def test_a_timed_model_is_zeros_and_a_counted_one_is_left_unwritten(monkeypatch):
+    """Timing needs values that cost the same on every pass (zeros, not whatever memory held);
+    counting reads none, so `--runs 0` writes nothing over the weights (seconds for a large model)."""
+    zeroed = []
+    zeros = torch.nn.init.zeros_
+    monkeypatch.setattr(torch.nn.init, "zeros_", lambda tensor: zeroed.append(tensor.shape) or zeros(tensor))
+    tensors = [*build_torch("lenet5", device="meta").parameters()]  # lenet5 has no buffers
+    assert validate("lenet5", device="cpu", runs=0, memory=False).ok and zeroed == []
+    assert validate("lenet5", device="cpu", runs=1, warmup=0, memory=False).ok
+    assert zeroed == [tensor.shape for tensor in tensors]
