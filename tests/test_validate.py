@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import platform
 import re
 import subprocess
 import sys
@@ -27,6 +28,9 @@ from archcalc.layers import LAYER_KINDS  # noqa: E402
 from archcalc.spec import bundled, load_graph  # noqa: E402
 
 CUDA = torch.cuda.is_available()
+GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+KEPT = ", freed memory kept" if GLIBC else ""
+"""What the latency's title says of the allocator on the CPU (archcalc.validation.latency.keep_freed_memory)."""
 
 
 AFFORDABLE = 25e9
@@ -76,7 +80,7 @@ def test_validate_prints_the_agreement_and_the_latency(cli):
     assert "    total" in out and "61,706 ✓" in out and "416,520 ✓" in out and "833,040 ✓" in out
     assert "✓ lenet5: all 12 layers and the totals agree — output shape, parameters, buffers, " \
            "fvcore MACs, FlopCounterMode FLOPs" in out
-    assert "latency on cpu (time.perf_counter, 1 thread, median of 2 runs after 1 warm-up)" in out
+    assert f"latency on cpu (time.perf_counter, 1 thread{KEPT}, median of 2 runs after 1 warm-up)" in out
     assert out.count("≠") == 1  # the legend's; no cell differs
 
 
@@ -330,6 +334,7 @@ def test_per_layer_latency_times_every_layer_on_one_thread_by_default(cli):
     assert [t["name"] for t in latency["layers"]] == names
     assert [t["kind"] for t in latency["layers"]] == [node.kind.key for node in load_graph("resnet18").nodes]
     assert latency["mode"] == "per-layer" and latency["threads"] == 1 and latency["runs"] == 2
+    assert latency["memory_kept"] is GLIBC
     assert [t["name"] for t in latency["blocks"]] == list(dict.fromkeys(n.split(".")[0] for n in names))
     for t in [latency["model"], *latency["blocks"], *latency["layers"]]:
         assert t["min_ms"] <= t["ms"] <= t["max_ms"] and t["predicted_ms"] is None and t["achieved"] is None
@@ -339,9 +344,41 @@ def test_per_layer_latency_times_every_layer_on_one_thread_by_default(cli):
 def test_the_table_states_the_threads_and_lists_the_layers(cli):
     result = cli("validate", "lenet5", "--runs", "1", "--warmup", "0", "--latency", "per-layer", "--threads", "2")
     assert result.exit_code == 0, result.output
-    assert "latency on cpu (time.perf_counter, 2 threads, median of 1 runs after 0 warm-up)" in result.stdout
+    assert f"latency on cpu (time.perf_counter, 2 threads{KEPT}, median of 1 runs after 0 warm-up)" in result.stdout
     table = result.stdout.split("kind  ", 2)[-1].splitlines()
     assert [line.split()[1] for line in table[2:]] == [node.name for node in load_graph("lenet5").nodes]
+
+
+MAPPED_BLOCKS = """
+import ctypes, torch
+from archcalc.validation.latency import keep_freed_memory
+
+class Info(ctypes.Structure):  # glibc's struct mallinfo2 (malloc.h)
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+info = ctypes.CDLL(None).mallinfo2
+info.restype = Info
+
+def mapped_for_16_mib():
+    before = info().hblks  # the blocks glibc has mapped on their own
+    tensor = torch.empty(4 * 2**20)
+    after = info().hblks
+    del tensor
+    return after - before
+
+print(mapped_for_16_mib(), keep_freed_memory(), mapped_for_16_mib())
+"""
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's allocator only")
+def test_timing_on_the_cpu_keeps_freed_memory_for_the_next_pass():
+    """By default glibc maps a large block on its own and unmaps it when freed, so a pass's large
+    outputs would be fresh pages each time; once freed memory is kept, a 16 MiB tensor comes from
+    the heap. glibc's own count of mapped blocks (mallinfo2) says which."""
+    result = subprocess.run([sys.executable, "-c", MAPPED_BLOCKS], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "True", "0"]
 
 
 def test_the_default_latency_times_the_blocks_alone():
@@ -419,6 +456,7 @@ def test_per_layer_latency_on_cuda_uses_cuda_events():
     latency = validate("resnet18", device="cuda", runs=2, warmup=1, memory=False, latency="per-layer",
                        device_profile="h200").latency
     assert latency.clock == "CUDA events" and latency.device.startswith("cuda") and latency.threads is None
+    assert not latency.memory_kept
     assert [t.name for t in latency.layers] == [node.name for node in load_graph("resnet18").nodes]
     assert all(t.min_ms <= t.ms <= t.max_ms and t.predicted_ms is not None for t in latency.layers)
 

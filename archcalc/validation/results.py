@@ -92,6 +92,9 @@ class Latency:
     """Spearman's, of predicted and measured layer times over the layers that hold 90% of the MACs
     (`ranked` of them); None without a profile or per-layer times."""
     ranked: int = 0
+    memory_kept: bool = False
+    """glibc's malloc kept freed memory for the next pass while timing (archcalc.validation.latency.
+    keep_freed_memory); False on CUDA, or where the C library is not glibc."""
 
 
 @dataclass(frozen=True)
