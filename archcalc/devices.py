@@ -2,8 +2,9 @@
 
 A profile file (`archcalc/devices.yaml` holds the bundled ones; `archcalc device-profile` writes one
 of the local device) maps profile names to the peak dense FLOP/s per dtype, the memory bandwidth,
-the fixed cost of one kernel launch, optionally the measured efficiency of each kind of work
-(`archcalc.layers.base.WORK`), and the public source of every figure. docs/latency.md describes
+the fixed cost of one kernel launch, optionally the measured fixed cost of a layer of each kind
+of work (`archcalc.layers.base.WORK`) and the efficiency each reaches, and the public source of
+every figure. docs/latency.md describes
 the schema; a file that breaks it is refused with the file, the key and how to fix it.
 """
 
@@ -23,14 +24,17 @@ BUNDLED = Path(__file__).with_name("devices.yaml")
 PEAK_DTYPES = ("float32", "tf32", "float16", "bfloat16", "float64", "int8")
 """The dtypes a profile may give a peak for (tf32: float32 on Tensor Cores, for the reader)."""
 FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory bandwidth in GB/s (10⁹ bytes/s)",
-           "launch_us": "fixed cost of one kernel launch in µs", "efficiency": "fraction of its roofline each kind of work reaches"}
-"""The figures of a profile, each of which needs a source (efficiency only where given)."""
+           "launch_us": "fixed cost of one kernel launch in µs",
+           "fixed_us": "fixed cost in µs of one layer of each kind of work (launch_us where not given)",
+           "efficiency": "fraction of its roofline each kind of work reaches"}
+"""The figures of a profile, each of which needs a source (fixed_us and efficiency only where given)."""
 KEYS = ("name", *FIGURES, "sources")
 
 
 @dataclass(frozen=True)
 class DeviceProfile:
-    """One device: its peaks, bandwidth, launch cost and efficiencies, and where each comes from."""
+    """One device: its peaks, bandwidth, launch cost, fixed costs and efficiencies per kind of work,
+    and where each comes from."""
 
     key: str
     name: str
@@ -40,6 +44,7 @@ class DeviceProfile:
     sources: Mapping[str, str]
     efficiency: Mapping[str, float] = field(default_factory=dict)
     file: str = ""
+    fixed_us: Mapping[str, float] = field(default_factory=dict)
 
     def peak(self, dtype: str) -> float:
         """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none."""
@@ -59,6 +64,11 @@ class DeviceProfile:
         """Fixed cost of one kernel launch in seconds."""
         return self.launch_us / 1e6
 
+    def fixed(self, work: str) -> float:
+        """Fixed cost in seconds of one layer of `work`, whatever its size: what the profile
+        measured for it, else the launch cost."""
+        return self.fixed_us.get(work, self.launch_us) / 1e6
+
     def reached(self, work: str) -> float:
         """The fraction of its roofline `work` reaches here: 1 where the profile does not say."""
         return self.efficiency.get(work, 1.0)
@@ -67,6 +77,8 @@ class DeviceProfile:
         """The profile as its file holds it (under its key)."""
         out: dict[str, Any] = {"name": self.name, "peak_tflops": dict(self.peak_tflops),
                                "memory_gbps": self.memory_gbps, "launch_us": self.launch_us}
+        if self.fixed_us:
+            out["fixed_us"] = dict(self.fixed_us)
         if self.efficiency:
             out["efficiency"] = dict(self.efficiency)
         out["sources"] = dict(self.sources)
@@ -152,6 +164,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
     if not isinstance(entry["name"], str) or not entry["name"].strip():
         raise fail(f"{at}.name", f"must be the device in words, got {entry['name']!r}", "write its name, e.g. 'NVIDIA H200 SXM'")
     peaks = _numbers(entry["peak_tflops"], f"{at}.peak_tflops", PEAK_DTYPES, fail, "a dtype")
+    fixed = _numbers(entry.get("fixed_us", {}), f"{at}.fixed_us", WORK, fail, "a kind of work", zero=True)
     efficiency = _numbers(entry.get("efficiency", {}), f"{at}.efficiency", WORK, fail, "a kind of work")
     if not peaks:
         raise fail(f"{at}.peak_tflops", "gives no dtype", "give at least 'float32: TFLOPS'")
@@ -169,17 +182,17 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
                        "name the datasheet (with its URL) or the measurement that gave it")
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], f"{at}.memory_gbps", fail),
                          _positive(entry["launch_us"], f"{at}.launch_us", fail, zero=True), dict(sources),
-                         efficiency, shown)
+                         efficiency, shown, fixed)
 
 
-def _numbers(value: Any, at: str, names: tuple[str, ...], fail, what: str) -> dict[str, float]:
+def _numbers(value: Any, at: str, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:
     if not isinstance(value, dict):
         raise fail(at, f"must map {what} to a number, got {_kind(value)}", f"write e.g. '{names[0]}: 1.0'")
     out = {}
     for name, number in value.items():
         if name not in names:
             raise fail(f"{at}.{name}", f"is not {what}{did_you_mean(str(name), names)}", f"use one of {', '.join(names)}")
-        out[name] = _positive(number, f"{at}.{name}", fail)
+        out[name] = _positive(number, f"{at}.{name}", fail, zero)
     return out
 
 

@@ -6,9 +6,12 @@
   the bytes read and written;
 - launch cost: the median time of a tiny operation (an in-place add on one element), run many
   times in a row;
+- fixed costs: for each kind of work, the median time of its SYNTHETIC layers at their smallest
+  (`smallest`: 8 channels, one pixel), run many times in a row: what a layer of that kind costs
+  whatever its size (on the CPU a grouped convolution's is tens of times the launch cost);
 - efficiencies: the fraction of its roofline (on the figures above) each kind of work reaches on
-  SYNTHETIC layers built here (SYNTHETIC), never the bundled models that the profile is then used
-  to predict: the median of repeated runs of each layer, its launch cost taken off.
+  SYNTHETIC layers built here, never the bundled models that the profile is then used to
+  predict: the median of repeated runs of each layer, its kind's fixed cost taken off.
 
 torch is imported only here, when the command runs.
 """
@@ -43,7 +46,10 @@ SYNTHETIC: dict[str, list[tuple[str, dict, tuple[int, ...]]]] = {
 }
 """For each kind of work (`archcalc.layers.base.WORK`), the layers it is measured on: kind,
 fields and input C×H×W (before the batch). Sizes of the kind ResNet, MobileNet and ConvNeXt run;
-a kind of work with several layers gets the median of their efficiencies."""
+a kind of work with several layers gets the median of their fixed costs and of their efficiencies."""
+SMALLEST_CHANNELS = 8
+"""The channels (features) of a synthetic layer at its smallest (`smallest`): enough for a grouped
+convolution to stay grouped."""
 BUDGET_S = 0.3
 """How long each measurement repeats for (after its warm-up), at least MIN_RUNS times."""
 MIN_RUNS = 5
@@ -57,7 +63,10 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     if device == "cuda" and not torch.cuda.is_available():
         raise DeviceError("--device cuda: no CUDA device is available to torch here",
                           hint="use --device cpu, or run on a machine with a CUDA GPU")
+    from archcalc.validation.latency import keep_freed_memory
+
     torch.set_num_threads(threads)
+    kept = device == "cpu" and keep_freed_memory()
     clock = _Clock(device)
     peaks = {}
     for element in _dtypes(torch, device):
@@ -71,10 +80,17 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     gbps = _copy_gbps(torch, clock, device)
     phase(f"the launch cost on {device}")
     launch_us = _launch_us(torch, clock, device)
+    fixed_us = {}
+    for work, layers in SYNTHETIC.items():
+        phase(f"{work.replace('_', ' ')} layers at their smallest in {dtype}")
+        fixed_us[work] = round(statistics.median(_fixed_us(torch, clock, device, dtype, *smallest(*layer))
+                                                 for layer in layers), 3)
     name = _device_name(torch, device, threads)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name})"
-    base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)")
+    how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name}" \
+          + (", freed memory kept)" if kept else ")")
+    base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)",
+                         fixed_us=fixed_us)
     efficiency = {}
     for work, layers in SYNTHETIC.items():
         phase(f"{work.replace('_', ' ')} layers in {dtype}")
@@ -84,11 +100,13 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         "peak_tflops": f"{how}: the best of repeated {size}×{size} GEMMs (torch.mm) in each dtype",
         "memory_gbps": f"{how}: the best of repeated copies of {COPY_BYTES[device] // 2**20} MiB, bytes read and written",
         "launch_us": f"{how}: the median time of an in-place add on one element, many in a row",
+        "fixed_us": f"{how}: in {dtype}, the median time of each kind of work's synthetic layers at "
+                    f"{SMALLEST_CHANNELS} channels and one pixel (archcalc.measure_device.smallest), many in a row",
         "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
-                      "SYNTHETIC), as a fraction of their roofline on the figures above, launch cost taken off",
+                      "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost taken off",
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
-                         "(measured)")
+                         "(measured)", fixed_us)
 
 
 class _Clock:
@@ -149,6 +167,33 @@ def _launch_us(torch, clock: _Clock, device: str) -> float:
     return round(statistics.median(clock.times(lambda: tiny.add_(1), warmup=100, each=1000)) * 1e6, 3)
 
 
+def smallest(kind: str, fields: dict, shape: tuple[int, ...]) -> tuple[str, dict, tuple[int, ...]]:
+    """A synthetic layer at its smallest: SMALLEST_CHANNELS channels in and out (a grouped
+    convolution keeps a group per channel), every other size 1 (a linear layer's features are last)."""
+    small = {name: SMALLEST_CHANNELS if name in ("out", "groups") else value for name, value in fields.items()}
+    ones = (1,) * (len(shape) - 1)
+    return kind, small, (*ones, SMALLEST_CHANNELS) if kind == "linear" else (SMALLEST_CHANNELS, *ones)
+
+
+def _fixed_us(torch, clock: _Clock, device: str, dtype: str, kind: str, fields: dict, shape: tuple[int, ...]) -> float:
+    """The median time in µs of one synthetic layer at its smallest (batch 1), many in a row."""
+    module, x = _built(torch, device, dtype, synthetic_graph(kind, fields, shape), (1, *shape))
+    with torch.no_grad():
+        return statistics.median(clock.times(lambda: module(x), warmup=20, each=20)) * 1e6
+
+
+def _built(torch, device: str, dtype: str, graph: Graph, input_shape: tuple[int, ...]) -> tuple:
+    """The torch module of a one-layer graph in `dtype` on `device`, and an input of `input_shape`."""
+    from archcalc.torchmodel import build_layer
+
+    node = graph.nodes[0]
+    kind_dtype = getattr(torch, dtype)
+    with torch.device(device):
+        module = build_layer(node.kind, node.attrs, [input_shape]).to(kind_dtype).eval()
+        x = torch.randn(input_shape, device=device).to(kind_dtype)
+    return module, x
+
+
 def _device_name(torch, device: str, threads: int) -> str:
     if device == "cuda":
         return torch.cuda.get_device_name()
@@ -173,21 +218,15 @@ def synthetic_graph(kind: str, fields: dict, shape: tuple[int, ...]) -> Graph:
 
 def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, kind: str, fields: dict,
                 shape: tuple[int, ...]) -> float:
-    """The fraction of its roofline (launch cost apart) one synthetic layer reaches."""
+    """The fraction of its roofline (its kind's fixed cost apart) one synthetic layer reaches."""
     from archcalc.analysis import analyze_graph
     from archcalc.roofline import roofline
-    from archcalc.torchmodel import build_layer
 
     graph = synthetic_graph(kind, fields, shape)
-    batch = BATCH[device]
-    stats = analyze_graph(graph, batch=batch, dtype=dtype)
+    stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
     layer = roofline(stats, base, dtype).layers[0]
-    node = graph.nodes[0]
-    kind_dtype = getattr(torch, dtype)
-    with torch.device(device):
-        module = build_layer(node.kind, node.attrs, [stats.input_shape]).to(kind_dtype).eval()
-        x = torch.randn(stats.input_shape, device=device).to(kind_dtype)
+    module, x = _built(torch, device, dtype, graph, stats.input_shape)
     with torch.no_grad():
         took = statistics.median(clock.times(lambda: module(x)))
-    own = took - base.launch
+    own = took - base.fixed(layer.work)
     return max(layer.compute_time, layer.memory_time) / (own if own > 0 else took)

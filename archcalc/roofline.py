@@ -6,9 +6,11 @@ and its weights and buffers, and writes its output, each element of `dtype`; it 
 FlopCounterMode counts them (the `torch` convention: 2 per MAC of a convolution or matrix product,
 nothing for elementwise work, which the bytes bound anyway). Its time is
 
-    max(FLOPs / peak FLOP/s of dtype, bytes / bandwidth) / efficiency of its kind of work + launch cost
+    max(FLOPs / peak FLOP/s of dtype, bytes / bandwidth) / efficiency of its kind of work + fixed cost
 
-and it is compute-bound where the first term is the larger. A view or an identity runs no kernel
+where the fixed cost is what the profile measured for a layer of its kind of work at its smallest
+(`archcalc device-profile`), else the launch cost; it is compute-bound where the first term is
+the larger. A view or an identity runs no kernel
 and costs nothing. The model's predicted latency is the sum over its layers, one after another.
 No torch here: the roofline is worked out from the spec's figures alone.
 """
@@ -51,7 +53,7 @@ class LayerRoofline(NamedTuple):
     memory_time: float
     """Bytes / bandwidth."""
     time: float
-    """The prediction: max(compute, memory) / efficiency + launch; 0 without a kernel."""
+    """The prediction: max(compute, memory) / efficiency + fixed cost; 0 without a kernel."""
     intensity: float | None
     """FLOPs per byte moved; None for a layer that moves nothing."""
     bound: str
@@ -114,6 +116,11 @@ class Roofline:
         """How many layers run a kernel."""
         return sum(map(attrgetter("launches"), self.layers))
 
+    @cached_property
+    def fixed(self) -> float:
+        """The part of the total that is the layers' fixed costs, in seconds."""
+        return sum(self.profile.fixed(layer.work) for layer in self.layers if layer.launches)
+
     def by_name(self) -> dict[str, LayerRoofline]:
         return {layer.name: layer for layer in self.layers}
 
@@ -150,7 +157,7 @@ def roofline(stats: ModelStats, profile: DeviceProfile | str | Path, dtype: str 
     itemsize = DTYPE_BYTES.get(dtype)
     if itemsize is None:
         raise UserError(f"unknown dtype '{dtype}'", hint=f"choose one of {', '.join(DTYPE_BYTES)}")
-    peak, bandwidth, launch = profile.peak(dtype), profile.bandwidth, profile.launch
+    peak, bandwidth = profile.peak(dtype), profile.bandwidth
     shapes = stats.shapes
     known: dict[tuple, tuple] = {}  # the copies of a repeat share their fields and shapes
     layers = []
@@ -159,12 +166,12 @@ def roofline(stats: ModelStats, profile: DeviceProfile | str | Path, dtype: str 
         key = (id(node.attrs), node.kind.key, *in_shapes)
         found = known.get(key)
         if found is None:
-            found = known[key] = _layer(node, in_shapes, layer, itemsize, peak, bandwidth, launch, profile)
+            found = known[key] = _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile)
         layers.append(_new(LayerRoofline, (layer.name, layer.kind, *found)))
     return Roofline(profile, dtype, layers)
 
 
-def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, launch, profile) -> tuple:
+def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     """The figures of one layer after its name and kind (LayerRoofline's)."""
     kind, a, out = node.kind, node.attrs, layer.shape
     work = kind.work(a, in_shapes)
@@ -174,7 +181,7 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, launch, profile) -
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
     moved = (sum(map(numel, read)) + numel(out)) * itemsize + kind.weights_read(a, in_shapes, itemsize)
     compute, memory = flops / peak, moved / bandwidth
-    time = max(compute, memory) / profile.reached(work) + launch
+    time = max(compute, memory) / profile.reached(work) + profile.fixed(work)
     return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory)
 
 

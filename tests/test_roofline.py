@@ -195,6 +195,32 @@ def test_efficiencies_divide_the_roofline_and_blocks_sum_their_layers(tmp_path):
     assert sum(block.time for block in blocks.values()) == pytest.approx(slow.total, rel=1e-12)  # summed in another order
 
 
+def test_a_kinds_fixed_cost_replaces_the_launch_cost_of_its_layers(cli, tmp_path):
+    """By hand on ResNet-18: each layer's time is its roofline plus the fixed cost the profile gives
+    its kind of work, or the launch cost for a kind it does not give."""
+    profile = tmp_path / "fixed.yaml"
+    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"fixed": {
+        "name": "a device whose convolutions cost 40 µs and linear layers 7 µs however small",
+        "peak_tflops": {"float32": 1}, "memory_gbps": 10, "launch_us": 3, "fixed_us": {"conv": 40, "linear": 7},
+        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
+                    "fixed_us": "made up"}}}}), encoding="utf-8")
+    roof = roofline(analyze("resnet18"), str(profile))
+    extra = {"conv": 40e-6, "linear": 7e-6}
+    for layer in roof.layers:
+        if layer.launches:
+            bare = max(layer.flops / 1e12, layer.bytes / 10e9)
+            assert layer.time == bare + extra.get(layer.work, 3e-6), layer.name
+    works = [layer.work for layer in roof.layers if layer.launches]
+    assert {"conv", "pointwise_conv", "linear", "memory"} <= set(works)  # the 1×1 downsamples keep the launch cost
+    assert roof.fixed == pytest.approx(sum(extra.get(work, 3e-6) for work in works), rel=1e-12)
+    document = json.loads(cli("table", "resnet18", "--device-profile", profile, "--format", "json").stdout)
+    assert document["roofline"]["fixed_s"] == {"conv": 40e-6, "linear": 7e-6}
+    assert document["roofline"]["time_s"] == roof.total
+    text = cli("table", "resnet18", "--device-profile", profile).stdout
+    fixed = sum(extra.get(work, 3e-6) for work in works) * 1e6  # 16 convolutions, 5 others of 3 µs, one linear
+    assert f"{len(works)} kernels ({fixed:.0f} µs of it their fixed costs)" in text
+
+
 # --- profile files ------------------------------------------------------------------------------------
 
 def test_every_bundled_profile_has_its_figures_and_their_sources():
@@ -235,6 +261,12 @@ devices:
     (GOOD.replace("    launch_us: 4\n", ""), "devices.mine: has no 'launch_us'"),
     (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    efficiency: {dw: 0.5}\n"),
      "devices.mine.efficiency.dw: is not a kind of work"),
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    fixed_us: {conv2d: 9}\n"),
+     "devices.mine.fixed_us.conv2d: is not a kind of work (did you mean 'conv'?)"),
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    fixed_us: {conv: -9}\n"),
+     "devices.mine.fixed_us.conv: must be a number zero or more, got -9"),
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    fixed_us: {conv: 9}\n"),
+     "devices.mine.sources.fixed_us: is missing or empty"),
     (GOOD + GOOD.split("devices:\n")[1].replace("mine", "other"), "holds 2 profiles (mine, other)"),
     (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
     ("- a list\n", "(top): must be a mapping"),
@@ -354,12 +386,14 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-7:] == ["copies on cpu", "the launch cost on cpu", *(f"{work} layers in float32" for work in works)]
+    assert told[-12:] == ["copies on cpu", "the launch cost on cpu",
+                          *(f"{work} layers at their smallest in float32" for work in works),
+                          *(f"{work} layers in float32" for work in works)]
     profile = load_profile(str(out))
     assert profile.key == "local-cpu" and profile.name.endswith(", 1 thread")
     assert {"float32", "bfloat16"} <= set(profile.peak_tflops)
-    assert set(profile.efficiency) == {"depthwise_conv", "pointwise_conv", "conv", "linear", "memory"}
-    assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "efficiency"}
+    assert set(profile.efficiency) == set(profile.fixed_us) == {"depthwise_conv", "pointwise_conv", "conv", "linear", "memory"}
+    assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency"}
     assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
     table = cli("table", "resnet18", "--device-profile", out)
     assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout

@@ -80,7 +80,9 @@ def _header(models: list[ModelStats], stamp: str | None, roofs: list | None = No
         rows.insert(-1, (f"not counted by {first.convention}", ", ".join(skipped)))
     if roofs:
         profile = roofs[0].profile
-        about = f"{profile.name} ({profile.key}), {seconds_text(profile.launch)} launch each (docs/latency.md)"
+        fixed = (f"{seconds_text(profile.launch)} launch each" if not profile.fixed_us else "fixed costs per layer "
+                 + ", ".join(f"{work.replace('_', ' ')} {seconds_text(us / 1e6)}" for work, us in profile.fixed_us.items()))
+        about = f"{profile.name} ({profile.key}), {fixed} (docs/latency.md)"
         rows.insert(-1, ("device profile", about))
     if stamp:
         rows.append(("generated", stamp))

@@ -112,7 +112,7 @@ ROOF_COLUMNS = [Column("FLOP/B", ">"), Column("bound", "<"), Column("time", ">")
 ROOF_NOTE = ("FLOP/B: FLOPs (as FlopCounterMode counts them) per byte of inputs, weights and output moved · "
              "bound: what bounds the layer on the device, compute or memory ('none': it runs no kernel) · "
              "time: max(FLOPs / peak, bytes / bandwidth), over the efficiency of its kind of work, plus the "
-             "launch cost (docs/latency.md)")
+             "fixed cost of a layer of that kind (the launch cost where the profile gives none; docs/latency.md)")
 
 
 def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
@@ -165,9 +165,16 @@ def roof_line(roof: Roofline) -> str:
     profile = roof.profile
     bound = [layer.bound for layer in roof.layers]
     return (f"predicted on {profile.name} ({profile.key}) in {roof.dtype}: {seconds_text(roof.total)} · "
-            f"{roof.kernels} kernels at {seconds_text(profile.launch)} launch each · {human(roof.flops)} FLOPs, "
+            f"{roof.kernels} kernels {_fixed_text(roof)} · {human(roof.flops)} FLOPs, "
             f"{human_bytes(roof.bytes)} moved · {bound.count('compute')} compute-bound, "
             f"{bound.count('memory')} memory-bound")
+
+
+def _fixed_text(roof: Roofline) -> str:
+    """What the kernels' fixed costs come to: the launch cost each, or the profile's per kind of work."""
+    if not roof.profile.fixed_us:
+        return f"at {seconds_text(roof.profile.launch)} launch each"
+    return f"({seconds_text(roof.fixed)} of it their fixed costs)"
 
 
 def layer_columns(rows: list[Row], attr: str, share: bool = False, fields: dict | None = None,
