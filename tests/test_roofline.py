@@ -221,6 +221,20 @@ def test_a_kinds_fixed_cost_replaces_the_launch_cost_of_its_layers(cli, tmp_path
     assert f"{len(works)} kernels ({fixed:.0f} µs of it their fixed costs)" in text
 
 
+def test_each_synthetic_layer_at_its_smallest_does_the_same_kind_of_work():
+    """The fixed cost of a kind of work is measured on its synthetic layers shrunk to 8 channels and
+    one pixel: each must still be that kind (a depthwise convolution keeps a group per channel)."""
+    from archcalc.analysis import analyze_graph
+    from archcalc.measure_device import SYNTHETIC, smallest, synthetic_graph
+
+    for work, layers in SYNTHETIC.items():
+        for layer in layers:
+            kind, fields, shape = smallest(*layer)
+            assert sorted(shape) == [1] * (len(shape) - 1) + [8] and kind == layer[0]
+            stats = analyze_graph(synthetic_graph(kind, fields, shape))
+            assert roofline(stats, "h200").layers[0].work == work, layer
+
+
 # --- profile files ------------------------------------------------------------------------------------
 
 def test_every_bundled_profile_has_its_figures_and_their_sources():
