@@ -76,7 +76,7 @@ def roofline_dict(roof: Roofline) -> dict:
     profile = roof.profile
     return {"profile": profile.key, "device": profile.name, "profile_file": profile.file, "dtype": roof.dtype,
             "peak_flops": profile.peak(roof.dtype), "memory_bandwidth": profile.bandwidth,
-            "launch_s": profile.launch, "fixed_s": {work: us / 1e6 for work, us in profile.fixed_us.items()},
+            "launch_s": profile.launch, "fixed_s": {work: profile.fixed(work) for work in profile.fixed_us},
             "efficiency": dict(profile.efficiency),
             "flops_convention": FLOPS_CONVENTION, "flops": roof.flops, "bytes": roof.bytes,
             "kernels": roof.kernels, "time_s": roof.total}
