@@ -219,3 +219,34 @@ def test_a_closed_pipe_ends_quietly():
     process.stdout.close()
     assert process.wait(timeout=60) == 0
     assert process.stderr.read() == b""
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["PYTHONUNBUFFERED", "buffered"])
+def test_a_full_non_blocking_pipe_gets_the_whole_output(tmp_path, unbuffered):
+    """A pipe that takes part of a write (full and non-blocking, as some parents leave it; a
+    write cut short by a signal is the same) still gets every byte, and the run succeeds: Python's
+    unbuffered stdout dropped the rest silently (exit 0), its buffered one raised."""
+    import fcntl
+    import time
+
+    (tmp_path / "spec.yaml").write_text("name: long\ninput: [3, 16, 16]\nlayers:\n"
+                                        "  - c: {kind: conv2d, out: 3, kernel: 3, padding: 1, repeat: 500}\n")
+    command = [sys.executable, "-m", "archcalc", "table", "spec.yaml", "--format", "json"]
+    env = {**os.environ, **CLI_ENV, "PYTHONUNBUFFERED": unbuffered}
+    written = subprocess.run([*command, "-o", "out.json"], cwd=tmp_path, env=env, capture_output=True, timeout=60,
+                             check=False)
+    assert written.returncode == 0, written.stderr
+    expected = (tmp_path / "out.json").read_bytes()
+    assert len(expected) > 4 * 65536  # more than a pipe holds
+    read, write = os.pipe()
+    fcntl.fcntl(write, fcntl.F_SETFL, fcntl.fcntl(write, fcntl.F_GETFL) | os.O_NONBLOCK)
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=write, stderr=subprocess.PIPE)
+    os.close(write)
+    time.sleep(0.5)  # the pipe fills while nobody reads
+    received = []
+    with os.fdopen(read, "rb") as pipe:
+        while chunk := pipe.read1(65536):
+            received.append(chunk)
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == b""
+    assert b"".join(received) == expected

@@ -9,6 +9,7 @@ of sizes); a value that does not parse is a usage error naming the option.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -113,11 +114,32 @@ def emit(content, output: Path | None, inputs: Iterable[str | Path] = ()) -> Non
         elif output is not None:
             content = "".join(line + "\n" for line, _ in content)
     if output is None:
-        _print(content) if isinstance(content, list) else sys.stdout.write(content)
+        _print(content) if isinstance(content, list) else to_stdout(content)
         return
     from archcalc.output import write_atomically
 
     write_atomically(output, content, spec_paths(inputs))
+
+
+def to_stdout(text: str) -> None:
+    """Write `text` to standard output whole. Python's own stream writes once where its buffer is
+    off (PYTHONUNBUFFERED, `python -u`) and drops what a pipe did not take (a write cut short by
+    a signal, a non-blocking pipe that is full); this writes the rest, waiting while the pipe is full."""
+    stream = sys.stdout
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file: a stream captured in memory
+        stream.write(text)
+        return
+    stream.flush()
+    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    while data:
+        try:
+            data = data[os.write(descriptor, data):]
+        except BlockingIOError:
+            import select
+
+            select.select([], [descriptor], [])
 
 
 def _print(lines: list[tuple[str, str]]) -> None:
@@ -125,7 +147,7 @@ def _print(lines: list[tuple[str, str]]) -> None:
     fitted to it (archcalc.render.terminal), through $PAGER where one is set and the lines are
     more than the terminal's; plain text (and no rich import) otherwise."""
     if not sys.stdout.isatty():
-        sys.stdout.write("".join(text + "\n" for text, _ in lines))
+        to_stdout("".join(text + "\n" for text, _ in lines))
         return
     from rich.console import Console
     from rich.text import Text
