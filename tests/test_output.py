@@ -250,3 +250,37 @@ def test_a_full_non_blocking_pipe_gets_the_whole_output(tmp_path, unbuffered):
     assert process.wait(timeout=60) == 0
     assert process.stderr.read() == b""
     assert b"".join(received) == expected
+
+
+def _run_with(stdout, stderr=subprocess.PIPE, shell_redirect: str = "", **env) -> subprocess.CompletedProcess:
+    """`archcalc table lenet5` in a fresh process, its standard streams as given (a shell
+    redirection closes one: `>&-`)."""
+    command = f"exec {sys.executable} -m archcalc table lenet5 {shell_redirect}"
+    return subprocess.run(["/bin/sh", "-c", command], env={**os.environ, **CLI_ENV, **env}, stdout=stdout,
+                          stderr=stderr, timeout=60, check=False, text=True)
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("closed", "error: standard output is closed: there is nowhere to print\n"),
+    ("full", "error: cannot write to standard output: No space left on device\n"),
+    ("ascii", "error: standard output's encoding (ascii) cannot write '\\xd7' (U+00D7)\n")])  # stderr escapes it
+def test_standard_output_that_cannot_take_the_result_is_one_clear_error(case, expected):
+    """Standard output closed (`>&-`), a full device (/dev/full) or an encoding without the
+    table's characters: one message and its hint, exit 2, not a traceback."""
+    if case == "full" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full" if case == "full" else os.devnull, "w") as target:
+        result = _run_with(subprocess.PIPE if case == "ascii" else target,
+                           shell_redirect=">&-" if case == "closed" else "",
+                           **({"PYTHONIOENCODING": "ascii"} if case == "ascii" else {}))
+    assert result.returncode == 2
+    assert result.stderr.startswith(expected) and "hint: " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_closed_standard_error_keeps_the_exit_codes():
+    """With standard error closed (`2>&-`) the messages are not seen, the results and exit codes are."""
+    shown = _run_with(subprocess.PIPE, shell_redirect="2>&-")
+    assert shown.returncode == 0 and shown.stdout.startswith("lenet5 ")
+    refused = subprocess.run(["/bin/sh", "-c", f"exec {sys.executable} -m archcalc table no_such_model 2>&-"],
+                             env={**os.environ, **CLI_ENV}, capture_output=True, timeout=60, check=False)
+    assert refused.returncode == 2 and refused.stdout == b""

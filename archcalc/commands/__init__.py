@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Optional
 
 from archcalc import sizes
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
-from archcalc.errors import UserError
+from archcalc.errors import OutputError, UserError
 from archcalc.limits import MAX_SWEEP_POINTS
 from archcalc.render.registry import formats
 from archcalc.settings import parse_setting
@@ -124,15 +124,23 @@ def emit(content, output: Path | None, inputs: Iterable[str | Path] = ()) -> Non
 def to_stdout(text: str) -> None:
     """Write `text` to standard output whole. Python's own stream writes once where its buffer is
     off (PYTHONUNBUFFERED, `python -u`) and drops what a pipe did not take (a write cut short by
-    a signal, a non-blocking pipe that is full); this writes the rest, waiting while the pipe is full."""
+    a signal, a non-blocking pipe that is full); this writes the rest, waiting while the pipe is
+    full. OutputError where standard output is closed, cannot encode the text, or fails (a full disk)."""
     stream = sys.stdout
+    if stream is None:  # started with standard output closed (`>&-`)
+        raise OutputError("standard output is closed: there is nowhere to print", hint=_TO_A_FILE)
     try:
         descriptor = stream.fileno()
     except (AttributeError, OSError, ValueError):  # not a file: a stream captured in memory
         stream.write(text)
         return
+    try:
+        data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    except UnicodeEncodeError as error:
+        character = error.object[error.start]
+        raise OutputError(f"standard output's encoding ({stream.encoding}) cannot write {character!r} "
+                          f"(U+{ord(character):04X})", hint=f"set PYTHONIOENCODING=utf-8, or {_TO_A_FILE}") from None
     stream.flush()
-    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
     while data:
         try:
             data = data[os.write(descriptor, data):]
@@ -140,13 +148,21 @@ def to_stdout(text: str) -> None:
             import select
 
             select.select([], [descriptor], [])
+        except BrokenPipeError:
+            raise  # a closed pipe ends quietly (archcalc.cli.main)
+        except OSError as error:
+            raise OutputError(f"cannot write to standard output: {error.strerror or error}",
+                              hint=_TO_A_FILE) from None
+
+
+_TO_A_FILE = "give -o FILE, which is written in UTF-8"
 
 
 def _print(lines: list[tuple[str, str]]) -> None:
     """Styled lines through rich on a terminal, long lines wrapped at words where the tables are
     fitted to it (archcalc.render.terminal), through $PAGER where one is set and the lines are
     more than the terminal's; plain text (and no rich import) otherwise."""
-    if not sys.stdout.isatty():
+    if sys.stdout is None or not sys.stdout.isatty():
         to_stdout("".join(text + "\n" for text, _ in lines))
         return
     from rich.console import Console

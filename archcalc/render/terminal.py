@@ -38,7 +38,7 @@ def choose(output: object, wide: bool) -> None:
     """Fit the tables to the terminal when they print to one: stdout a terminal, no --output, no --wide."""
     global WIDTH, HEIGHT, STYLED
     WIDTH, HEIGHT = None, 0
-    STYLED = output is None and sys.stdout.isatty()
+    STYLED = output is None and sys.stdout is not None and sys.stdout.isatty()
     if STYLED and not wide:
         import shutil
 
