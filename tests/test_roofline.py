@@ -219,6 +219,9 @@ def test_a_kinds_fixed_cost_replaces_the_launch_cost_of_its_layers(cli, tmp_path
     text = cli("table", "resnet18", "--device-profile", profile).stdout
     fixed = sum(extra.get(work, 3e-6) for work in works) * 1e6  # 16 convolutions, 5 others of 3 µs, one linear
     assert f"{len(works)} kernels ({fixed:.0f} µs of it their fixed costs)" in text
+    report = cli("report", "resnet18", "--device-profile", profile).stdout
+    assert ("| device profile | a device whose convolutions cost 40 µs and linear layers 7 µs however small (fixed), "
+            "fixed costs per layer conv 40.0 µs, linear 7.00 µs (docs/latency.md) |") in report
 
 
 def test_each_synthetic_layer_at_its_smallest_does_the_same_kind_of_work():
