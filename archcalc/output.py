@@ -73,6 +73,10 @@ def writable_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path
     again as the file is written; a command whose work is long checks it first as well."""
     target = Path(path)
     try:
+        if _names_a_descriptor(target):
+            raise OutputError(f"refusing to write '{path}': it names a file some process has open (a descriptor "
+                              "such as standard output), which writing in one step would replace",
+                              hint="leave out -o to print to standard output, and redirect that (> or >>)")
         if target.is_symlink():
             target = target.resolve()
         _check_target(target, inputs)
@@ -82,6 +86,24 @@ def writable_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path
     except OSError as error:  # a name too long, a loop of links, a folder that cannot be searched
         raise _cannot_write(Path(path), error) from None
     return target
+
+
+DESCRIPTORS = ("/dev/fd/", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/proc/")
+"""Paths of open file descriptors (/dev/stdout is a link to /proc/self/fd/1), and /proc, where no
+file is written."""
+
+
+def _names_a_descriptor(path: Path) -> bool:
+    """Whether `path` is, or links through, one of DESCRIPTORS (a link to an open descriptor is
+    followed by the rename to the file behind it: the shell's redirect target, replaced)."""
+    current = os.path.abspath(path)
+    for _ in range(41):  # the kernel's bound on links followed
+        if current.startswith(DESCRIPTORS) or current in DESCRIPTORS:
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.abspath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return False
 
 
 @contextmanager
@@ -118,8 +140,13 @@ def _cannot_write(target: Path, error: OSError) -> OutputError:
                        hint="the file was left as it was")
 
 
+def spec_paths_match(path: str | Path, inputs: Iterable[str | Path]) -> bool:
+    """Whether `path` is one of the files `inputs` (after links)."""
+    return any(Path(path).resolve() == Path(spec).resolve() for spec in inputs)
+
+
 def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
-    if any(target.resolve() == Path(spec).resolve() for spec in inputs):
+    if spec_paths_match(target, inputs):
         raise OutputError(f"refusing to write over the spec '{target}' that is being read",
                           hint="give --output another file name")
     if target.is_dir():

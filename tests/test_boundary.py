@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -125,13 +126,27 @@ def test_a_missing_dependency_exits_3():
     assert result.stderr == "error: archcalc validate needs torch, which is not installed: pip install 'archcalc[torch]'\n"
 
 
-def test_an_unwritable_step_summary_is_an_output_error(cli, tmp_path, monkeypatch):
+@pytest.mark.parametrize("target, expected", [
+    ("folder", "it is not a regular file"), ("fifo", "it is not a regular file"),
+    ("archcalc.lock.yaml", "check reads it"), ("missing/summary.md", "No such file or directory")])
+def test_a_step_summary_that_must_not_be_appended_to_is_an_output_error(cli, tmp_path, monkeypatch, target, expected):
+    """A folder, a pipe nobody reads (which would hang), the baseline being read (which the
+    summary's markdown would break) or a missing folder: one error, nothing printed or changed."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "folder").mkdir()
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "folder"))
-    result = cli("check", "lenet5", "--format", "github")
-    assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: cannot append to $GITHUB_STEP_SUMMARY ({tmp_path / 'folder'})")
+    os.mkfifo(tmp_path / "fifo")
+    assert cli("check", "lenet5", "--update").exit_code == 0
+    baseline = (tmp_path / "archcalc.lock.yaml").read_bytes()
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", target)
+    reader = os.open(tmp_path / "fifo", os.O_RDONLY | os.O_NONBLOCK)  # so that a regression fails, not hangs
+    try:
+        result = cli("check", "lenet5", "--format", "github")
+    finally:
+        os.close(reader)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and f"$GITHUB_STEP_SUMMARY ({target}): " in result.stderr
+    assert expected in result.stderr and "hint: " in result.stderr
+    assert (tmp_path / "archcalc.lock.yaml").read_bytes() == baseline
 
 
 # --- the renderer registry: --format and -o everywhere -------------------------------------------

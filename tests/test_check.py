@@ -374,3 +374,22 @@ def test_a_training_peak_budget_of_an_int8_model_exits_2_with_how_to_fix(project
     result = cli("check", "small.yaml")
     assert result.exit_code == 2 and "small_b: max_train_peak_bytes: unknown dtype 'int8' for memory" in result.stderr
     assert "record the model in one of them, or remove the budget" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_two_files_defining_one_model_are_refused(project, cli):
+    """The baseline holds one entry per model name: a second file with the same name would put its
+    figures under the first file's entry (the next check then fails every figure)."""
+    (project / "other").mkdir()
+    (project / "other" / "small.yaml").write_text(FAMILY)
+    result = cli("check", "small.yaml", "other/small.yaml", "--update")
+    assert result.exit_code == 2 and "is also defined in small.yaml" in result.stderr
+    assert not (project / "archcalc.lock.yaml").exists()
+    assert cli("check", "small.yaml", "small.yaml", "--update").exit_code == 0  # one file twice is one
+
+
+@pytest.mark.parametrize("options", [["-o", "out.json"], ["--format", "json"]])
+def test_update_with_an_output_or_a_format_is_a_usage_error(project, cli, options):
+    """--update prints no result: -o and --format would be silently dropped."""
+    result = cli("check", "small.yaml", "--update", *options)
+    assert result.exit_code == 2 and "-o and --format do not apply" in result.stderr
+    assert not (project / "archcalc.lock.yaml").exists() and not (project / "out.json").exists()

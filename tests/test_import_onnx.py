@@ -278,6 +278,14 @@ def test_a_graph_written_node_by_node_imports(files):
                              "  - conv: {kind: conv2d, out: 4, kernel: 3, padding: 1, bias: false}\n  - relu: relu\n")
 
 
+def test_the_file_imported_is_never_the_output(files):
+    """`-o` naming the ONNX file read is refused before the work, and the file is left as it was."""
+    before = (files / "good.onnx").read_bytes()
+    result = run_import(files, "good.onnx", "-o", "good.onnx")
+    assert result.returncode == 2 and "refusing to write over the spec 'good.onnx' that is being read" in result.stderr
+    assert (files / "good.onnx").read_bytes() == before
+
+
 def test_nodes_without_module_paths_are_named_by_their_operator(files):
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="Conv_0", pads=[1, 1, 1, 1]),
              helper.make_node("Relu", ["c"], ["r"], name="Relu_1"), helper.make_node("Relu", ["r"], ["y"])]

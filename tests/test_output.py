@@ -284,3 +284,35 @@ def test_closed_standard_error_keeps_the_exit_codes():
     refused = subprocess.run(["/bin/sh", "-c", f"exec {sys.executable} -m archcalc table no_such_model 2>&-"],
                              env={**os.environ, **CLI_ENV}, capture_output=True, timeout=60, check=False)
     assert refused.returncode == 2 and refused.stdout == b""
+
+
+@pytest.mark.parametrize("target", ["/dev/stdout", "/dev/fd/1", "link"])
+def test_an_open_descriptor_is_never_replaced(tmp_path, target):
+    """`-o /dev/stdout >> log` would rename a new file over log (the shell's redirect target): what
+    log held, and what the shell writes after, lost. Refused, directly or through a link."""
+    (tmp_path / "link").symlink_to("/dev/stdout")
+    log = tmp_path / "log.txt"
+    log.write_text("before\n")
+    with open(log, "a") as appended:
+        result = subprocess.run([sys.executable, "-m", "archcalc", "table", "lenet5", "-o", target], cwd=tmp_path,
+                                env={**os.environ, **CLI_ENV}, stdout=appended, stderr=subprocess.PIPE, text=True,
+                                timeout=60, check=False)
+    assert result.returncode == 2 and "it names a file some process has open" in result.stderr
+    assert log.read_text() == "before\n"
+
+
+def test_a_standard_error_that_cannot_be_written_keeps_results_and_exit_codes(tmp_path):
+    """Standard error on a full device: the messages are lost, the exit codes (2 for an error, 0 for
+    a run whose progress line fails) and the results are not."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    env = {**os.environ, **CLI_ENV}
+    with open("/dev/full", "w") as full:
+        refused = subprocess.run([sys.executable, "-m", "archcalc", "table", "no_such_model"], env=env,
+                                 stdout=subprocess.PIPE, stderr=full, timeout=60, check=False)
+        shown = subprocess.run([sys.executable, "-m", "archcalc", "table", "lenet5"], env=env, stdout=subprocess.PIPE,
+                               stderr=full, text=True, timeout=60, check=False)
+        recorded = subprocess.run([sys.executable, "-m", "archcalc", "check", "lenet5", "--update", "--baseline",
+                                   str(tmp_path / "b.yaml")], env=env, stderr=full, timeout=60, check=False)
+    assert refused.returncode == 2 and shown.returncode == 0 and shown.stdout.startswith("lenet5 ")
+    assert recorded.returncode == 0 and "lenet5:" in (tmp_path / "b.yaml").read_text()  # its 'wrote …' line lost

@@ -237,6 +237,16 @@ def test_a_long_table_goes_through_the_pager_with_a_hint(tmp_path):
     assert max(map(len, piped_run.stdout.splitlines())) > 80
 
 
+@pytest.mark.parametrize("pager, failure", [("false", "1"), ("/nonexistent/pager", "127"), ("exit 3", "3")])
+def test_a_pager_that_fails_leaves_the_output_on_the_terminal(pager, failure):
+    """A pager that cannot start or fails: a warning, then the table printed as without a pager
+    (it was lost, exit 0). MANPAGER, which Python's own pager prefers, plays no part."""
+    code, shown, messages = on_terminal(["table", "densenet121"], 80, PAGER=pager, MANPAGER="false")
+    _, unpaged, _ = on_terminal(["table", "densenet121"], 80)
+    assert code == 0 and shown == unpaged
+    assert f"warning: the pager ({pager}) failed ({failure}): the output follows here\n" in messages
+
+
 def fitted(table: Table, width: int) -> list[str]:
     terminal.WIDTH = width
     try:

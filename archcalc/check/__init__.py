@@ -138,6 +138,7 @@ bring it down, with {limit} for the budget)."""
 def check(specs: list[str], baseline: Baseline) -> CheckResult:
     """Measure the models of `specs` (every variant of each file; all of the baseline's models
     when none is given) and hold each to its baseline entry and its spec's `expect:` block."""
+    from archcalc.spec.catalog import display_name
     from archcalc.spec.expand import expand
 
     documents = _Documents()
@@ -153,6 +154,10 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
     for path, variant in targets:
         document, name = documents[path]
         graph = expand(document, name, variant, Path(path))
+        if graph.model in spec_files and spec_files[graph.model] != Path(path):
+            raise SpecError(f"the model '{graph.model}' is also defined in {display_name(spec_files[graph.model])}: "
+                            "the baseline holds one entry per model name", location=graph.location,
+                            hint="rename one of them, or check the files one at a time with their own --baseline")
         entry = baseline.entries.get(graph.model)
         measured[graph.model] = stats = _analyze(graph, entry)
         spec_files[graph.model] = Path(path)

@@ -97,7 +97,7 @@ COMPLETION = "_ARCHCALC_COMPLETE"
 
 def main() -> None:
     """Entry point; a closed pipe (`archcalc table … | head`) ends quietly, and Ctrl-C with 130;
-    a closed standard error keeps the exit codes, its messages unseen.
+    a standard error that is closed or cannot be written keeps the exit codes, its messages lost.
 
     The cyclic garbage collector is off for the command's work: a command makes little cyclic
     garbage, and the collector would rescan every parsed spec node on each pass (on a
@@ -106,6 +106,7 @@ def main() -> None:
     gc.disable()
     if sys.stderr is None:  # started with it closed (`2>&-`): messages go nowhere, exit codes stay
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - open for the process's life
+    sys.stderr = Forgiving(sys.stderr)
     arguments = sys.argv[1:]
     try:
         call = None if COMPLETION in os.environ else read_command_line(arguments)
@@ -123,6 +124,29 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+
+
+class Forgiving:
+    """Standard error whose writes never fail: where it cannot be written (a full disk, a closed
+    pipe) its messages are lost, never the command's result or its exit code."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def run(function: Callable, values: dict[str, Any]) -> int:

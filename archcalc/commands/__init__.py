@@ -178,10 +178,27 @@ def _print(lines: list[tuple[str, str]]) -> None:
         return
     console = Console(highlight=False, width=WIDTH)
     if paged(len(lines)):
-        with console.pager(styles=True):
+        with console.capture() as captured:
             console.print(output, end="", overflow="fold")
+        _page(captured.get())
     else:
         console.print(output, end="", overflow="fold")
+
+
+def _page(text: str) -> None:
+    """`text` through $PAGER; where the pager cannot start or fails (a missing program, a non-zero
+    exit), printed here after a warning: the output is never lost to a pager."""
+    import subprocess
+
+    command = os.environ.get("PAGER", "")
+    try:
+        code = subprocess.run(command, shell=True, input=text.encode("utf-8", "replace"), check=False).returncode
+    except OSError as error:
+        code = error.strerror
+    if code == 0:
+        return
+    sys.stderr.write(f"warning: the pager ({command}) failed ({code}): the output follows here\n")
+    to_stdout(text)
 
 
 def spec_paths(specs: Iterable[str | Path]) -> list[Path]:

@@ -31,6 +31,7 @@ def import_model(
     if framework not in FRAMEWORKS:
         raise UsageError(f"cannot import from '{framework}': the frameworks are {', '.join(FRAMEWORKS)}",
                          option="FRAMEWORK")
+    from archcalc.output import writable_target
     from archcalc.render.progress import working
 
     if framework == "onnx":
@@ -38,19 +39,31 @@ def import_model(
             raise UsageError("--args is for torch: an ONNX file takes none", option="--args")
         from archcalc.importers import import_onnx
 
+        if output is not None:  # before the work: never over the file imported
+            writable_target(output, [Path(target)])
         with working("import onnx"):
             text = import_onnx(target, input, name=name, allow_opaque=allow_opaque)
-        emit(text, output)
+        emit(text, output, [Path(target)])
         return
     if input is None:
         raise UsageError("import torch needs --input: C×H×W, without the batch (e.g. 3x224x224)", option="--input")
     from archcalc.importers import import_torch, make_module
 
+    if output is not None:
+        writable_target(output)
     with working("import torch"):
         module, made_by = make_module(target, _arguments(args))
         text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
                             allow_opaque=allow_opaque)
-    emit(text, output)
+    emit(text, output, _source_file(target))
+
+
+def _source_file(target: str) -> list[Path]:
+    """The file of MODULE in MODULE:CALLABLE, imported by now: never a target of -o."""
+    import sys
+
+    file = getattr(sys.modules.get(target.partition(":")[0]), "__file__", None)
+    return [Path(file)] if file else []
 
 
 def _arguments(text: str | None) -> tuple[list, dict]:
