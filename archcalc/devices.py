@@ -196,10 +196,17 @@ def _numbers(value: Any, at: str, names: tuple[str, ...], fail, what: str, zero:
     return out
 
 
+FIGURE_RANGE = (1e-6, 1e9)
+"""Where a profile's figures lie (TFLOP/s, GB/s, µs, fractions), or zero where that is allowed: the
+times and shares worked out from them stay finite (a bandwidth of 1e-320 GB/s made every time
+infinite and the JSON invalid)."""
+
+
 def _positive(value: Any, at: str, fail, zero: bool = False) -> float:
+    low, high = FIGURE_RANGE
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < 0 or (value == 0 and not zero):
-        bound = "zero or more" if zero else "above zero"
+            or not (low <= value <= high or (zero and value == 0)):
+        bound = f"0 or from {low:g} to {high:g}" if zero else f"from {low:g} to {high:g}"
         raise fail(at, f"must be a number {bound}, got {value!r}",
                    "write a plain decimal number (YAML reads 1e3 as text: write 1000 or 1.0e+3)")
     return float(value)

@@ -125,10 +125,12 @@ def _value(text: str) -> Any:
 
     try:
         value = float(text) if _EXPONENT.fullmatch(text) else yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = None
-    if not _plain(value):
-        raise SpecError(f"--set values are numbers, true/false, names or lists like [3, 4, 6, 3]; got '{text.strip()}'")
+        plain = _plain(value)
+    except (yaml.YAMLError, RecursionError):  # RecursionError: lists nested too deeply, or holding themselves
+        plain = False
+    if not plain:
+        shown = text.strip() if len(text.strip()) <= 60 else text.strip()[:60] + "…"
+        raise SpecError(f"--set values are numbers, true/false, names or lists like [3, 4, 6, 3]; got '{shown}'")
     return value
 
 

@@ -393,3 +393,27 @@ def test_update_with_an_output_or_a_format_is_a_usage_error(project, cli, option
     result = cli("check", "small.yaml", "--update", *options)
     assert result.exit_code == 2 and "-o and --format do not apply" in result.stderr
     assert not (project / "archcalc.lock.yaml").exists() and not (project / "out.json").exists()
+
+
+def test_a_figure_of_any_size_with_a_percentage_tolerance_is_a_drift_not_a_crash(project, cli):
+    """A hand-edited figure of 400 digits under `tolerance: {params: 1%}`: held exactly in whole
+    numbers (a float product overflowed: a traceback)."""
+    record(cli)
+    baseline = project / "archcalc.lock.yaml"
+    text = baseline.read_text()
+    model = next(line for line in text.splitlines() if line.startswith("  ") and not line.startswith("   "))
+    params = next(line for line in text.splitlines() if line.strip().startswith("params:"))
+    baseline.write_text(text.replace(params, params.split(":")[0] + ": " + "9" * 400, 1)
+                        .replace(model, model + "\n    tolerance: {params: 1%}", 1))
+    result = cli("check", "--format", "json")
+    assert result.exit_code == 1, result.output
+    drifted = [f for f in json.loads(result.stdout)["findings"] if f["figure"] == "params" and not f["ok"]]
+    assert drifted and drifted[0]["expected"] == int("9" * 400)
+
+
+def test_a_spec_name_too_long_for_the_system_is_a_spec_gone(project, cli):
+    record(cli)
+    baseline = project / "archcalc.lock.yaml"
+    baseline.write_text(baseline.read_text().replace("spec: small.yaml", "spec: " + "a" * 300 + ".yaml"))
+    result = cli("check")
+    assert result.exit_code == 1 and "spec gone" in result.stdout, result.output

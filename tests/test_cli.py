@@ -238,3 +238,15 @@ def test_pool_shows_why_it_has_no_figures(cli):
                             "in its 3×3 window)\n")
     refused = cli("pool", "--input", "32", "--kernel", "3", "--average", "--dilation", "2")
     assert refused.exit_code == 2 and "average pooling has no dilation" in refused.stderr
+
+
+@pytest.mark.parametrize("columns", ["0", "1", "-5", "abc", "99999999"])
+def test_help_is_laid_out_whatever_columns_says(columns):
+    """rich lays typer's help out at $COLUMNS as given: 0 printed a blank line, 99,999,999 ran for
+    minutes into gigabytes. Held to 40–1,000 columns (left out where it is no number)."""
+    import os
+
+    result = subprocess.run([sys.executable, "-m", "archcalc", "table", "--help"], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": columns, "NO_COLOR": "1"}, timeout=60, check=False)
+    assert result.returncode == 0 and "--input" in result.stdout
+    assert max(map(len, result.stdout.splitlines())) <= 1_000

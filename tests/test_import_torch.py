@@ -612,6 +612,8 @@ def test_bad_args_are_one_message(models):
     result = run_import(models, "plain_models:make", "--args", "{width: 5}", "--input", "3x8x8")
     assert result.returncode == 2
     assert result.stderr.startswith("error: --args is not JSON: Expecting property name enclosed in double quotes")
+    deep = run_import(models, "plain_models:make", "--args", "[" * 100_000, "--input", "3x8x8")
+    assert deep.returncode == 2 and deep.stderr.startswith("error: --args is nested too deeply to read\n")
     wrong = run_import(models, "plain_models:make", "--args", '{"depth": 5}', "--input", "3x8x8")
     assert wrong.stderr == ("error: 'plain_models:make' failed with these arguments: TypeError: make() got an "
                             "unexpected keyword argument 'depth'\n  hint: check --args against its parameters\n")

@@ -129,7 +129,9 @@ def test_a_range_past_the_bound_is_refused_from_its_ends(text):
 
 
 @pytest.mark.parametrize("text", ["width", "=1", "width=", "1w=2", "w=1:0", "w=1:2:0", "w=1:2:-1", "w=1,,2",
-                                  "w=.nan", "w=.inf", "w={a: 1}", "w=~", "w=[1", "w=0:100000", "w=1e400"])
+                                  "w=.nan", "w=.inf", "w={a: 1}", "w=~", "w=[1", "w=0:100000", "w=1e400",
+                                  "w=&a [*a]", "w=" + "[" * 3000 + "]" * 3000],
+                         ids=lambda text: text if len(text) < 40 else "lists nested 3,000 deep")
 def test_a_bad_setting_is_refused(text):
     with pytest.raises(SpecError):
         parse_setting(text)

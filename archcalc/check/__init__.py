@@ -246,6 +246,14 @@ def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> lis
     return list(dict.fromkeys(targets))
 
 
+def _is_file(path: Path) -> bool:
+    """Whether a spec the baseline names is there: False for a name the system refuses (too long)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[tuple[str, str | None]]:
     """What a bare `check` measures: every model of each of the user's spec files the baseline
     names (so that a model added or renamed there shows), and the recorded models of the bundled
@@ -258,7 +266,7 @@ def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[tuple[s
     bundled = specs_dir()
     targets = []
     for path in dict.fromkeys(files):
-        if not path.is_file():
+        if not _is_file(path):
             continue
         document = documents[str(path)][0]
         variants = variant_names(document)
@@ -343,10 +351,10 @@ def _gone(baseline: Baseline, measured: set[str], checked: set[str]) -> list[Fin
     entries = [entry for entry in entries if entry[0] not in measured]
     if not entries:
         return []
-    checked_files = {Path(path).resolve() for path in checked if Path(path).exists()}
+    checked_files = {Path(path).resolve() for path in checked if _is_file(Path(path))}
     findings = []
     for model, path, spec, location in entries:
-        if path is None or not path.exists():
+        if path is None or not _is_file(path):
             findings.append(Finding(model, "", None, None, "spec gone", location,
                                     f"{spec} does not exist; remove the entry or run --update"))
         elif path.resolve() in checked_files:

@@ -66,8 +66,11 @@ class Tolerance(NamedTuple):
     relative: bool
 
     def allows(self, expected: int, now: int) -> bool:
-        limit = self.amount * abs(expected) / 100 if self.relative else self.amount
-        return abs(now - expected) <= limit
+        """Exactly, in whole numbers (a figure of any size: a float product would overflow)."""
+        if not self.relative:
+            return abs(now - expected) <= self.amount  # int against float: exact in Python
+        numerator, denominator = self.amount.as_integer_ratio()
+        return abs(now - expected) * 100 * denominator <= numerator * abs(expected)
 
     def __str__(self) -> str:
         return f"{self.amount:g}%" if self.relative else f"{self.amount:g}"

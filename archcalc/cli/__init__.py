@@ -117,6 +117,7 @@ def main() -> None:
                 sys.exit(code)
             except UsageError:  # the typer app runs the command again, to show the error with the usage
                 pass
+        _bounded_columns()
         typer_app()(prog_name="archcalc", args=arguments)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -124,6 +125,24 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+
+
+COLUMNS = (40, 1_000)
+"""The widths typer's help and usage errors are laid out at, whatever $COLUMNS says (rich takes it
+as it is: 0 printed nothing, 99,999,999 took minutes and gigabytes)."""
+
+
+def _bounded_columns() -> None:
+    """$COLUMNS within COLUMNS, or left out where it is no whole number."""
+    text = os.environ.get("COLUMNS")
+    if text is None:
+        return
+    try:
+        width = int(text)
+    except ValueError:
+        del os.environ["COLUMNS"]
+        return
+    os.environ["COLUMNS"] = str(min(max(width, COLUMNS[0]), COLUMNS[1]))
 
 
 class Forgiving:

@@ -74,6 +74,8 @@ def _arguments(text: str | None) -> tuple[list, dict]:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise UserError(f"--args is not JSON: {error}", hint='for example --args \'{"num_classes": 10}\'') from None
+    except RecursionError:
+        raise UserError("--args is nested too deeply to read", hint='for example --args \'{"num_classes": 10}\'') from None
     if isinstance(value, dict):
         return [], value
     if isinstance(value, list):
