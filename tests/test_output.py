@@ -316,3 +316,16 @@ def test_a_standard_error_that_cannot_be_written_keeps_results_and_exit_codes(tm
                                    str(tmp_path / "b.yaml")], env=env, stderr=full, timeout=60, check=False)
     assert refused.returncode == 2 and shown.returncode == 0 and shown.stdout.startswith("lenet5 ")
     assert recorded.returncode == 0 and "lenet5:" in (tmp_path / "b.yaml").read_text()  # its 'wrote …' line lost
+
+
+@pytest.mark.parametrize("args", [["validate", "lenet5", "--runs", "0", "-o", "missing/v.json"],
+                                  ["report", "lenet5", "--validate", "-o", "missing/r.md"],
+                                  ["report", "lenet5", "--validate", "--set", "nothere=1"]],
+                         ids=["validate -o", "report -o", "report --set"])
+def test_a_long_command_refuses_its_output_or_options_before_the_work(tmp_path, args):
+    """An output that cannot be written, or a bad --set, is refused before torch's seconds of work
+    (no model validated: validate's progress line is missing), and the command runs once."""
+    result = subprocess.run([sys.executable, "-m", "archcalc", *args], cwd=tmp_path, env={**os.environ, **CLI_ENV},
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2 and result.stderr.startswith("error: ")
+    assert "validate 1/1" not in result.stderr and result.stderr.count("error: ") == 1

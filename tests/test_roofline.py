@@ -275,8 +275,8 @@ devices:
     (GOOD.replace("launch_us: 4", "launch_us: -1"), "devices.mine.launch_us: must be a number 0 or from 1e-06 to 1e+09, got -1"),
     (GOOD.replace("memory_gbps: 500", "memory_gbps: 1.0e-320"),  # every time infinite, the JSON invalid
      "devices.mine.memory_gbps: must be a number from 1e-06 to 1e+09, got 1e-320"),
-    (GOOD.replace("float32: 10", "float32: 1.0e+300"), "devices.mine.peak_tflops.float32: must be a number from 1e-06 to "
-                                                        "1e+09, got 1e+300"),
+    (GOOD.replace("float32: 10", "float32: 1.0e+300"),
+     "devices.mine.peak_tflops.float32: must be a number from 1e-06 to 1e+09, got 1e+300"),
     (GOOD.replace("float32: 10", "float23: 10"), "devices.mine.peak_tflops.float23: is not a dtype (did you mean 'float32'?)"),
     (GOOD.replace("memory_gbps: a datasheet, ", ""), "devices.mine.sources.memory_gbps: is missing or empty"),
     (GOOD.replace("    launch_us: 4\n", ""), "devices.mine: has no 'launch_us'"),

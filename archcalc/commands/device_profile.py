@@ -20,6 +20,10 @@ def device_profile(
     from archcalc.progress import phase
     from archcalc.render.progress import working
 
+    if output is not None:  # before the measurement's seconds, as at the end
+        from archcalc.output import writable_target
+
+        writable_target(output)
     with working("device-profile"):
         phase("importing torch")
         torch = require("torch", "archcalc device-profile")

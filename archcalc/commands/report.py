@@ -5,7 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc import sizes
-from archcalc.commands import CONVENTION, DTYPE, INPUT, OUTPUT, SETTINGS, VARIANT, Argument, Option, emit, format_option
+from archcalc.commands import (
+    CONVENTION,
+    DTYPE,
+    INPUT,
+    OUTPUT,
+    SETTINGS,
+    VARIANT,
+    Argument,
+    Option,
+    emit,
+    format_option,
+    spec_paths,
+)
 from archcalc.limits import MAX_DIMENSION
 
 
@@ -43,19 +55,23 @@ def report(
 
         profile = load_profile(device_profile)
         roofs = [roofline(stats, profile, dtype) for stats in models]
-    validations = None
-    if validate:  # without timing, so that the report stays the same from run to run
-        from archcalc.render.progress import each
-        from archcalc.validation import validate as validate_spec
-
-        validations = each("validate", [stats.model for stats in models], lambda index: validate_spec(
-            specs[index], variant=variant, input=input, batch=batch, device="auto", counter="both", runs=0, warmup=0))
     sweeps = None
     if sweep_sizes is not None or settings:
         from archcalc.sweep import sweep
 
         sweeps = [sweep(spec, sweep_sizes or [_own_size(stats)], [batch], variant=variant, convention=convention,
                         dtype=dtype, input=input, settings=settings or ()) for spec, stats in zip(specs, models)]
+    validations = None
+    if validate:  # last, without timing (the report stays the same from run to run): the rest fails in a moment
+        if output is not None:  # before torch's seconds of work, as at the end
+            from archcalc.output import writable_target
+
+            writable_target(output, spec_paths(specs))
+        from archcalc.render.progress import each
+        from archcalc.validation import validate as validate_spec
+
+        validations = each("validate", [stats.model for stats in models], lambda index: validate_spec(
+            specs[index], variant=variant, input=input, batch=batch, device="auto", counter="both", runs=0, warmup=0))
     stamp = None
     if timestamp:
         from datetime import datetime, timezone

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option
+from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option, spec_paths
 from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION
 from archcalc.validation import COUNTERS, DEVICES, LATENCY_MODES
@@ -52,6 +52,10 @@ def validate(
         specs = [(str(entry.path), entry.variant) for entry in bundled()]
     else:
         specs = [(spec, variant)]
+    if output is not None:  # before torch's seconds of work, as at the end
+        from archcalc.output import writable_target
+
+        writable_target(output, spec_paths([path for path, _ in specs]))
     from archcalc.render.progress import each
 
     results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: validate_spec(
