@@ -250,3 +250,23 @@ def test_help_is_laid_out_whatever_columns_says(columns):
                             env={**os.environ, "COLUMNS": columns, "NO_COLOR": "1"}, timeout=60, check=False)
     assert result.returncode == 0 and "--input" in result.stdout
     assert max(map(len, result.stdout.splitlines())) <= 1_000
+
+
+@pytest.mark.parametrize("model, depth", [("lenet5", []), ("resnet18", ["--depth", "1"]), ("m5", [])])
+def test_csv_with_rf_carries_each_rows_receptive_field_as_json_does(model, depth):
+    """`--rf --format csv` dropped the fields silently: now a size, jump and start column per axis,
+    the values JSON gives (a size left empty where JSON has null, a row without a field empty)."""
+    runner = CliRunner()
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["table", model, *depth, "--rf", "--format", "csv"]).stdout)))
+    document = json.loads(runner.invoke(app, ["table", model, *depth, "--rf", "--format", "json"]).stdout)
+    assert len(rows) == len(document["rows"]) + 1  # and the total
+    for row, record in zip(rows, document["rows"]):
+        field = record["receptive_field"] or {}
+        axes = {name.split("_")[1] for name in row if name.startswith("rf_")}
+        assert axes == ({"length"} if model == "m5" else {"height", "width"})
+        for axis in axes:
+            for part in ("size", "jump", "start"):
+                expected = field.get(axis, {}).get(part)
+                assert row[f"rf_{axis}_{part}"] == ("" if expected is None else str(expected)), (row["name"], axis, part)
+    if model == "lenet5":  # a 5×5 convolution sees 5×5 pixels, one pixel apart (the seeds' rule)
+        assert [rows[0][f"rf_height_{part}"] for part in ("size", "jump")] == ["5", "1"]

@@ -507,6 +507,8 @@ def test_fit_names_the_largest_batch_and_what_bounds_it(cli):
     none = cli("memory", "lenet5", "--fit", "1KB").stdout.splitlines()[-1]
     assert none == "not even N = 1 fits in 1000 B (1,000 B): its peak is 284,456 B while act1 runs"
     assert json.loads(cli("memory", "lenet5", "--fit", "1KB", "--format", "json").stdout)["fit"]["batch"] is None
+    csv = cli("memory", "lenet5", "--fit", "1MiB", "--format", "csv")  # a line per piece: no place for the answer
+    assert csv.exit_code == 2 and "--fit's answer is one batch" in csv.stderr and csv.stdout == ""
 
 
 @pytest.mark.parametrize("size, bytes_", [("24GiB", 24 * 2**30), ("24 GB", 24 * 10**9), ("1.5GiB", 3 * 2**29),

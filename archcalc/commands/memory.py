@@ -40,6 +40,9 @@ def memory(
     if isinstance(batch, int) and fit is not None:
         raise UsageError("--fit finds the batch: leave out --batch, or give it as a symbol such as N",
                          option="'--fit'")
+    if fit is not None and format == "csv":
+        raise UsageError("--fit's answer is one batch, which the CSV (a line per piece of the formula) has no "
+                         "place for", option="'--fit'", hint="use the table or --format json, which give both")
     formula = isinstance(batch, str) or fit is not None  # the peak as a formula in the batch
     if formula and allocator != "exact":
         raise UsageError("a rounded size is not a line in the batch: the formula and --fit count bytes exactly; "

@@ -261,21 +261,39 @@ ROOF_CSV_COLUMNS = ["roofline_flops", "bytes", "intensity", "bound", "time_s"]
 
 
 def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, depth: int | None = None,
-           train: Training | None = None) -> str:
-    """One line per row, then a 'total' line; shapes as 1x64x112x112; with `train` (a step per
-    row) the training step's columns, with `roof` each row's roofline, last."""
+           train: Training | None = None, rf: bool = False) -> str:
+    """One line per row, then a 'total' line; shapes as 1x64x112x112; with `rf` each row's receptive
+    field (`rf_columns`), with `train` (a step per row) the training step's columns, with `roof`
+    each row's roofline, last."""
     steps = [list(step_dict(step).values()) for step in train.steps] if train else [[]] * len(rows)
-    table = Table([Column(name) for name in [*CSV_COLUMNS, *(step_dict(train.total) if train else []),
+    fields = rf_columns(stats, rows) if rf else {}
+    table = Table([Column(name) for name in [*CSV_COLUMNS, *fields, *(step_dict(train.total) if train else []),
                                              *(ROOF_CSV_COLUMNS if roof else [])]])
     shares = roof.grouped(depth) if roof else {}
     for index, (row, step) in enumerate(zip(rows, steps), start=1):
         record = row_dict(index, row)
         record["shape"] = "x".join(str(size) for size in record["shape"])
-        table.add([*(record[c] for c in CSV_COLUMNS), *step,
+        table.add([*(record[c] for c in CSV_COLUMNS), *(column[index - 1] for column in fields.values()), *step,
                    *(share_dict(shares[row.name]).values() if roof else ())])
     totals = figures_dict(stats.totals)
     table.footer = Line(["", "total", "total", len(stats.layers), "", *totals.values(),
-                         1.0 if not stats.formulas else "", *(step_dict(train.total).values() if train else []),
+                         1.0 if not stats.formulas else "", *([""] * len(fields)),
+                         *(step_dict(train.total).values() if train else []),
                          *([roof.flops, roof.bytes, roof.flops / roof.bytes if roof.bytes else None, "", roof.total]
                            if roof else [])])
     return as_csv(table)
+
+
+def rf_columns(stats: ModelStats, rows: list[Row]) -> dict[str, list]:
+    """The receptive field as CSV columns, `rf_AXIS_size`, `_jump` and `_start` for each axis of
+    the input, as JSON gives them (a size left empty where every unit sees the whole input; a row
+    without a field, such as a block's, empty)."""
+    fields = stats.receptive_fields or {}
+    columns: dict[str, list] = {f"rf_{axis}_{part}": [] for axis in AXIS_NAMES[len(stats.input_shape) - 2]
+                                for part in ("size", "jump", "start")}
+    for row in rows:
+        field = field_dict(fields.get(row.name))
+        for name, values in columns.items():
+            _, axis, part = name.split("_")
+            values.append("" if field is None or field[axis][part] is None else field[axis][part])
+    return columns

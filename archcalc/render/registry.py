@@ -17,7 +17,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
     "table": {  # archcalc table: a ModelStats and its rows (with --train its Training, with --device-profile its Roofline)
         "table": ("archcalc.render.text:layer_table", ("stats", "rows", "rf", "roof", "depth", "train")),
         "json": ("archcalc.render.records:to_json", ("stats", "rows", "depth", "roof", "train")),
-        "csv": ("archcalc.render.records:to_csv", ("stats", "rows", "roof", "depth", "train")),
+        "csv": ("archcalc.render.records:to_csv", ("stats", "rows", "roof", "depth", "train", "rf")),
         "markdown": ("archcalc.render.text:markdown", ("stats", "rows", "rf", "roof", "depth", "train")),
         "latex": ("archcalc.render.text:latex", ("stats", "rows", "rf", "roof", "depth", "train")),
     },
