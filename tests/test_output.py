@@ -329,3 +329,23 @@ def test_a_long_command_refuses_its_output_or_options_before_the_work(tmp_path, 
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2 and result.stderr.startswith("error: ")
     assert "validate 1/1" not in result.stderr and result.stderr.count("error: ") == 1
+
+
+def test_the_version_on_a_standard_output_that_cannot_take_it_is_one_error():
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "archcalc", "--version"], stdout=full, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, **CLI_ENV}, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot write to standard output: No space left on device\n")
+
+
+@pytest.mark.parametrize("name", ["new_folder/", "existing/"])
+def test_an_output_name_ending_in_a_slash_is_a_folder_never_a_file(cli, tmp_path, monkeypatch, name):
+    """`-o existing/` replaced the file `existing` (a path drops the '/'), `-o new_folder/` wrote a file of that name."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "existing").write_text("kept\n")
+    result = cli("table", "lenet5", "-o", name)
+    assert result.exit_code == 2 and "names a folder, not a file" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"] and (tmp_path / "existing").read_text() == "kept\n"

@@ -119,6 +119,9 @@ def main() -> None:
                 pass
         _bounded_columns()
         typer_app()(prog_name="archcalc", args=arguments)
+    except UserError as error:  # raised where typer runs the code (--version's output)
+        sys.stderr.write(error.report())
+        sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:

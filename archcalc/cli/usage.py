@@ -120,9 +120,10 @@ def _group(version: bool = typer.Option(False, "--version", help="Print archcalc
 
 def _version(value: bool) -> None:
     if value:
+        from archcalc.commands import to_stdout
         from archcalc.version import __version__
 
-        sys.stdout.write(f"archcalc {__version__}\n")
+        to_stdout(f"archcalc {__version__}\n")
         raise typer.Exit()
 
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Optional
 
 from archcalc import sizes
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
-from archcalc.errors import OutputError, UserError
+from archcalc.errors import OutputError, UsageError, UserError
 from archcalc.limits import MAX_SWEEP_POINTS
 from archcalc.render.registry import formats
 from archcalc.settings import parse_setting
@@ -85,7 +85,18 @@ def format_option(kind: str, help: str = "Output format.") -> Option:
 INPUT = Option(None, "Input C×H×W, e.g. 3x224x224.", ("--input",), parse=whole_number_input)
 SYMBOLIC_INPUT = Option(None, "Input C×H×W, e.g. 3x224x224; a size may be a symbol: 3xHxW.", ("--input",),
                         parse=lambda text: sizes.parse_input(text, symbols=True))
-OUTPUT = Option(None, "Write to this file (replaced in one step) instead of printing.", ("--output", "-o"), type=Path)
+def output_path(text: str) -> Path:
+    """-o's file. A name ending in '/' is a folder's: refused, where a Path would drop the '/' and
+    write (or replace) a file of the folder's name."""
+    if text.endswith("/") or (os.altsep and text.endswith(os.altsep)):
+        raise UsageError(f"'{text}' names a folder, not a file", hint="give --output a file name", option="--output")
+    if not text:
+        raise UsageError("--output needs a file name", option="--output")
+    return Path(text)
+
+
+OUTPUT = Option(None, "Write to this file (replaced in one step) instead of printing.", ("--output", "-o"),
+                parse=output_path)
 WIDE = Option(False, "On a terminal, print tables in full, as to a pipe, rather than fitted to the window.",
               ("--wide",))
 """Read where the command is called (archcalc.cli.call), which sets archcalc.render.terminal."""
