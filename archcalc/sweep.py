@@ -284,7 +284,7 @@ def _varying(model: str, shape: tuple[int, ...], size: int | tuple[int, int]) ->
         return (size, size) if isinstance(size, int) else tuple(size)
     if not isinstance(size, int):
         raise SpecError(f"1-D inputs have one size, the length L: got the pair {size[0]}x{size[1]} for {model} "
-                        f"(input {shape[0]}×L); give lengths, like 8000,16000 or 8000:16000:4000")
+                        f"(input {shape[0]}×L)", hint="give lengths, like 8000,16000 or 8000:16000:4000")
     return (size,)
 
 

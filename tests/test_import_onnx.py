@@ -330,7 +330,7 @@ def test_a_file_that_is_not_onnx_is_one_message(files):
     assert (result.returncode, result.stderr) == (2, (
         "error: 'net.onnx' is not an ONNX model: Error parsing message with type 'onnx.ModelProto': Wire format "
         "was corrupt\n  hint: is the file complete? an ONNX file is a protobuf ModelProto (.onnx)\n"))
-    assert run_import(files, "missing.onnx").stderr == "error: 'missing.onnx' is not a file\n"
+    assert run_import(files, "missing.onnx").stderr == ("error: 'missing.onnx' is not a file\n  hint: give the path of an .onnx file (torch.onnx.export writes one)\n")
 
 
 def test_a_dynamic_input_needs_its_sizes(files):

@@ -161,8 +161,8 @@ def test_the_table_shows_the_whole_input_per_point(cli, write_spec, spec, shapes
 
 # --- a 1-D input has one size ----------------------------------------------------------------
 
-PAIR_REFUSED = ("error: 1-D inputs have one size, the length L: got the pair {} for tiny1d (input 2×L); "
-                "give lengths, like 8000,16000 or 8000:16000:4000\n")
+PAIR_REFUSED = ("error: 1-D inputs have one size, the length L: got the pair {} for tiny1d (input 2×L)\n"
+                "  hint: give lengths, like 8000,16000 or 8000:16000:4000\n")
 
 
 @pytest.mark.parametrize("args, pair", [

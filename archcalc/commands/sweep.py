@@ -46,7 +46,7 @@ def sweep(
                                 ("--pareto",), choices=("macs", "params")),
     variant: str | None = VARIANT,
     convention: str = CONVENTION,
-    dtype: str = DTYPE,
+    dtype: str = Option("float32", "Element type for activation memory.", choices=DTYPE.choices),
     format: str = format_option("sweep"),
     wide: bool = WIDE,
     output: Path | None = OUTPUT,

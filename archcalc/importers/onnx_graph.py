@@ -50,7 +50,7 @@ FOLDED_SIZE = 4096
 def load(path: Path) -> onnx.ModelProto:
     """The model in an ONNX file, checked; UserError for anything that is not one."""
     if not path.is_file():
-        raise UserError(f"'{path}' is not a file")
+        raise UserError(f"'{path}' is not a file", hint="give the path of an .onnx file (torch.onnx.export writes one)")
     if path.stat().st_size > MAX_ONNX_BYTES:
         raise UserError(f"'{path}' is larger than {MAX_ONNX_BYTES:,} bytes, the most an ONNX file holds "
                         "(archcalc reads it whole)")
