@@ -511,3 +511,27 @@ def test_a_gather_an_adaptive_pooling_does_not_make_is_refused(files, axis, inde
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: node '/pool/Gather' (AdaptiveAveragePool) of 'net.onnx' cannot be written "
                                     f"exactly: Gathers along the axes [{axis}] of [1, 4, 8, 8] to {list(out)}"), result.stderr
+
+
+@pytest.mark.parametrize("case, says", [
+    ("weight for 3 channels on 5", ("node '/conv/Conv' (Conv) of 'bad.onnx' does not go together: its weight of shape "
+                                    "[4, 3, 3, 3] (1 groups) takes 3 input channels, its input has 5")),
+    ("an input of 2**40 rows", "the input 'x' of 'bad.onnx' has a size above 2,147,483,647 (1 × 3 × 1099511627776 × 8)"),
+    ("pads of 2**40", "layer 'conv' (conv2d) cannot be written: field 'padding' must be at most 2,147,483,647"),
+])
+def test_a_model_file_archcalc_cannot_hold_is_the_files_error_not_archcalcs(files, case, says):
+    """A graph whose tensors do not go together, or sizes past archcalc's bounds: one error naming
+    the node or layer, never 'archcalc's mistake, please report'."""
+    shape, pads = [1, 3, 8, 8], 1
+    if case.startswith("weight"):
+        shape = [1, 5, 8, 8]
+    elif case.startswith("an input"):
+        shape = [1, 3, 2**40, 8]
+    else:
+        pads = 2**40
+    node = helper.make_node("Conv", ["x", "conv.weight"], ["y"], name="/conv/Conv", pads=[pads] * 4)
+    out = (1, 4, shape[2] + 2 * pads - 2, shape[3] + 2 * pads - 2)
+    save(files / "bad.onnx", [node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], [WEIGHT], out)
+    result = run_import(files, "bad.onnx")
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {says}"), result.stderr
+    assert "archcalc's mistake" not in result.stderr and "hint: " in result.stderr

@@ -27,9 +27,9 @@ from onnx import numpy_helper
 from archcalc.errors import UserError
 from archcalc.graph import INPUT
 from archcalc.importers.common import Imported, Op, Unsupported, check_used, kinds_hint
-from archcalc.importers.onnx_ops import RULES, Node, kind_of
+from archcalc.importers.onnx_ops import RULES, Inconsistent, Node, kind_of
 from archcalc.layers import LAYER_KINDS
-from archcalc.limits import MAX_ONNX_BYTES, MAX_ONNX_NODES
+from archcalc.limits import MAX_DIMENSION, MAX_ONNX_BYTES, MAX_ONNX_NODES
 
 Shape = tuple[int, ...]
 
@@ -166,6 +166,10 @@ def _input_shape(value: onnx.ValueInfoProto, given: Shape | None, what: str) -> 
     else:
         sizes = written[1:]
     batch = written[0] if isinstance(written[0], int) else 1
+    if max(batch, *sizes) > MAX_DIMENSION:
+        raise UserError(f"the input '{value.name}' of {what} has a size above {MAX_DIMENSION:,} "
+                        f"({' × '.join(map(str, [batch, *sizes]))})", hint="sizes are limited to 2³¹ − 1 "
+                        "(docs/spec.md, Limits): export with an input of a smaller shape")
     for dim, size in zip(dims, [batch, *sizes]):
         dim.Clear()
         dim.dim_value = size
@@ -363,6 +367,10 @@ class _Reader:
             kind, fields = kind_of(rule, view), rule.fields(view)
             if kind not in LAYER_KINDS:
                 raise Unsupported(f"a {len(view.shapes[0]) - 2}-axis map")
+        except Inconsistent as reason:
+            raise UserError(f"node '{node.name}' ({node.op_type}) of {self.what} does not go together: {reason}",
+                            hint="the file's mistake: export the model again (onnx.shape_inference.infer_shapes with "
+                                 "strict_mode=True finds such a node)") from None
         except Unsupported as reason:
             if not self.allow_opaque or len([o for o in node.output if o]) != 1 or not inputs:
                 raise self._unsupported(item, str(reason) or None) from None

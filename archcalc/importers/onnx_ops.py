@@ -67,11 +67,21 @@ def _auto_pad(node: Node) -> None:
         raise Unsupported(f"auto_pad {node.attr('auto_pad')} (write the pads)")
 
 
+class Inconsistent(Exception):
+    """A node whose tensors do not go together (a weight for other channels than its input's):
+    the file's mistake, which neither exporter nor checker caught."""
+
+
 def _conv(node: Node) -> dict:
     _auto_pad(node)
     weight = node.params[0][1]
     kernel = node.attr("kernel_shape") or list(weight[2:])
     groups = node.attr("group", 1)
+    channels = node.shapes[0][1]
+    takes = weight[0] if node.op_type == "ConvTranspose" else weight[1] * groups
+    if takes != channels or not isinstance(groups, int) or groups < 1:
+        raise Inconsistent(f"its weight of shape {list(weight)} ({groups} groups) takes {takes} input channels, "
+                           f"its input has {channels}")
     fields = {"out": weight[0], "kernel": pair(kernel), "stride": pair(node.attr("strides") or [1]),
               "padding": _symmetric(node), "dilation": pair(node.attr("dilations") or [1]), "groups": groups,
               "bias": len(node.params) > 1}

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from archcalc.errors import SpecError, UserError
 from archcalc.graph import INPUT
 from archcalc.importers.structure import (
     Group,
@@ -64,7 +65,7 @@ class Writer:
 
     def _entry(self, item: Layer | Group, group: Group, previous: str) -> dict:
         if isinstance(item, Layer):
-            body = {"kind": item.kind, **_layer_fields(item.kind, item.fields)}
+            body = {"kind": item.kind, **_named_fields(item.full, item.kind, item.fields)}
             sources = item.sources
         else:
             body = self._repeat(item) or self._instance(item) or {"layers": self.layers(item)}
@@ -151,7 +152,7 @@ class Writer:
                 body["layers"] = [{i.name: self._template_item(i)} for i in inner.items]
         else:
             body["kind"] = item.kind
-            body.update(_layer_fields(item.kind, item.fields))
+            body.update(_named_fields(item.name, item.kind, item.fields))
         return body
 
 
@@ -204,6 +205,14 @@ def _block_name(label: str) -> str:
 
 def _template_ref(ref: tuple) -> str:
     return INPUT if ref[0] == "input" else ref[1]
+
+
+def _named_fields(name: str, kind: str, fields: dict) -> dict:
+    """`_layer_fields`, a field no spec can hold (a padding past 2³¹ − 1) refused naming the layer."""
+    try:
+        return _layer_fields(kind, fields)
+    except SpecError as error:
+        raise UserError(f"layer '{name}' ({kind}) cannot be written: {error.message}", hint=error.hint) from None
 
 
 def _layer_fields(kind: str, fields: dict) -> dict:
