@@ -270,3 +270,13 @@ def test_csv_with_rf_carries_each_rows_receptive_field_as_json_does(model, depth
                 assert row[f"rf_{axis}_{part}"] == ("" if expected is None else str(expected)), (row["name"], axis, part)
     if model == "lenet5":  # a 5×5 convolution sees 5×5 pixels, one pixel apart (the seeds' rule)
         assert [rows[0][f"rf_height_{part}"] for part in ("size", "jump")] == ["5", "1"]
+
+
+def test_help_in_an_encoding_without_its_characters_is_one_error():
+    """typer's help (rich's boxes, '×') on a standard output in ASCII: one error and the fix, exit 2, no traceback."""
+    import os
+
+    result = subprocess.run([sys.executable, "-m", "archcalc", "table", "--help"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONIOENCODING": "ascii"}, timeout=60, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: standard output's encoding (ascii) cannot write ")

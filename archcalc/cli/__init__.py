@@ -122,6 +122,11 @@ def main() -> None:
     except UserError as error:  # raised where typer runs the code (--version's output)
         sys.stderr.write(error.report())
         sys.exit(error.exit_code)
+    except UnicodeEncodeError as error:  # rich's output (help, a terminal) in an encoding without its characters
+        from archcalc.commands import unencodable
+
+        sys.stderr.write(unencodable(error).report())
+        sys.exit(unencodable(error).exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:

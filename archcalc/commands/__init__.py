@@ -148,9 +148,7 @@ def to_stdout(text: str) -> None:
     try:
         data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
     except UnicodeEncodeError as error:
-        character = error.object[error.start]
-        raise OutputError(f"standard output's encoding ({stream.encoding}) cannot write {character!r} "
-                          f"(U+{ord(character):04X})", hint=f"set PYTHONIOENCODING=utf-8, or {_TO_A_FILE}") from None
+        raise unencodable(error) from None
     stream.flush()
     while data:
         try:
@@ -167,6 +165,13 @@ def to_stdout(text: str) -> None:
 
 
 _TO_A_FILE = "give -o FILE, which is written in UTF-8"
+
+
+def unencodable(error: UnicodeEncodeError) -> OutputError:
+    """The error of text that standard output's encoding cannot write."""
+    character = error.object[error.start]
+    return OutputError(f"standard output's encoding ({getattr(sys.stdout, 'encoding', None)}) cannot write "
+                       f"{character!r} (U+{ord(character):04X})", hint=f"set PYTHONIOENCODING=utf-8, or {_TO_A_FILE}")
 
 
 def _print(lines: list[tuple[str, str]]) -> None:
