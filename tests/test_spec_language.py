@@ -782,3 +782,29 @@ def test_an_instance_met_again_is_expanded_again_where_what_it_reads_differs(wri
     with pytest.raises(SpecError) as raised:  # `n` is known inside `outer` only
         load_graph(unknown)
     assert raised.value.layer == "p.c" and "'n' is neither a number nor a known name" in raised.value.message
+
+
+@pytest.mark.parametrize("layers", [
+    "  - c: {kind: conv2d, out: 3, kernel: 1, repeat: 0}\n", "  - c: {kind: conv2d, out: 3, kernel: 1, when: false}\n",
+    "  - g:\n      layers: []\n"], ids=["repeat 0", "when false", "empty group"])
+def test_a_model_left_without_layers_is_one_error(cli, write_spec, layers):
+    """It was an IndexError (exit 1) in every command."""
+    result = cli("table", write_spec(f"name: e\ninput: [3, 8, 8]\nlayers:\n{layers}"))
+    assert result.exit_code == 2 and "has no layer once its repeats and conditions are applied" in result.stderr
+
+
+def test_first_without_a_repeat_is_refused(cli, write_spec):
+    """It was ignored, its fields never read: `first: {stride: 2}` on a single item changed nothing."""
+    result = cli("table", write_spec("name: f\ninput: [3, 8, 8]\nlayers:\n"
+                                     "  - c: {kind: conv2d, out: 4, kernel: 3, first: {stride: 2}}\n"))
+    assert result.exit_code == 2 and "'first' sets fields of the first of a 'repeat' or 'for_each'" in result.stderr
+
+
+@pytest.mark.parametrize("included, missing", [("input: [3, 8, 8]\nlayers:\n  - c: {kind: relu}\n", "name"),
+                                               ("name: n\ninput: [3, 8, 8]\n", "layers")])
+def test_an_included_spec_without_its_name_or_layers_is_one_error(cli, tmp_path, included, missing):
+    """It was a KeyError (exit 1)."""
+    (tmp_path / "inner.yaml").write_text(included)
+    (tmp_path / "outer.yaml").write_text("name: o\ninput: [3, 8, 8]\nlayers:\n  - m: {kind: model, spec: inner.yaml}\n")
+    result = cli("table", tmp_path / "outer.yaml")
+    assert result.exit_code == 2 and f"the spec 'inner.yaml' included here has no '{missing}'" in result.stderr

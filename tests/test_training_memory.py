@@ -107,6 +107,18 @@ def test_an_in_place_activation_reading_its_input_keeps_a_copy_of_it(key, before
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+@pytest.mark.parametrize("factor", [2, 3])
+def test_a_pixel_shuffle_between_convolutions_keeps_nothing_for_its_backward(factor, tmp_path):
+    """torch's pixel shuffle saves only its factor (its gradient is pixel_unshuffle of the output's):
+    its input, the first convolution's output, is not held to the backward (it was counted as held)."""
+    layers = [{"c1": {"kind": "conv2d", "out": 4 * factor * factor, "kernel": 3}},
+              {"ps": {"kind": "pixel_shuffle", "factor": factor}}, {"c2": {"kind": "conv2d", "out": 4, "kernel": 1}}]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": "shuffle", "input": [8, 13, 11], "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
+
+
 CHANNELS_LAST_ROWS = {  # weights large beside the maps, so that the copy (or none) shows at the peak
     "a 2×2 convolution": [{"down": {"kind": "conv2d", "out": 64, "kernel": 2, "stride": 2}}],
     "a 3×3 convolution after a relu and a batch norm": [{"act": "relu"}, {"bn": {"kind": "batchnorm2d"}},

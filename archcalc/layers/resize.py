@@ -228,6 +228,10 @@ class PixelShuffle(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"upscale_factor": a.factor}
 
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """torch saves only the factor (its gradient is pixel_unshuffle of the output's)."""
+        return Backward(keeps_inputs=False)
+
 
 class _Pad(_Resized):
     size_field = "padding"

@@ -100,6 +100,10 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
     if not isinstance(layers, YList) or not layers:
         raise SpecError("'layers' must be a non-empty list", location=doc.where("layers"))
     builder.sequence(layers, "", INPUT, env, depth=0)
+    if not builder.nodes:
+        raise SpecError(f"model '{model}' has no layer once its repeats and conditions are applied",
+                        location=doc.where("layers"), hint="a 'repeat' of 0, a 'when' that is false, an empty "
+                        "'for_each' or group leave nothing: keep at least one layer")
     source = doc.get("source")
     if "expect" in doc and _has_variants(doc):
         raise SpecError("'expect' holds one model's figures: in a file with variants, give each variant its own",
@@ -331,6 +335,9 @@ class _Builder:
         if "as" in body and "for_each" not in body:
             raise SpecError("'as' names the row of 'for_each', and this item has none",
                             location=body.key_where("as"), hint="add 'for_each: LIST', or leave 'as' out")
+        if "first" in body and "repeat" not in body and "for_each" not in body:
+            raise SpecError("'first' sets fields of the first of a 'repeat' or 'for_each', and this item has neither",
+                            location=body.key_where("first"), hint="write those fields on the item itself, or add 'repeat'")
         if "repeat" not in body and "for_each" not in body:
             return self.single(full, body, location, inputs, env, depth)  # which counts it
         self._count_item()  # the repeat itself; each copy counts in `single`
@@ -479,6 +486,11 @@ class _Builder:
             raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
                             location=body.where("spec") if "spec" in body else location)
         doc, path, shown = include(spec, self.origin, body.where("spec"))
+        _check_keys(doc, TOP_KEYS, "top-level key")
+        for key in ("name", "layers"):
+            if key not in doc:
+                raise SpecError(f"the spec {_shortened(spec)} included here has no '{key}'",
+                                location=body.where("spec"), hint=f"add a top-level '{key}:' to it (see docs/spec.md)")
         if shown in self.including or len(self.including) >= MAX_INCLUDED:
             raise SpecError(f"the model of {_shortened(spec)} includes itself, or specs are included more than "
                             f"{MAX_INCLUDED} deep", location=body.where("spec"))
