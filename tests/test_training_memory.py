@@ -119,6 +119,40 @@ def test_a_pixel_shuffle_between_convolutions_keeps_nothing_for_its_backward(fac
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+SAME_PADDING_ODD = {  # 'same' padding whose total d·(k − 1) is odd on some axis
+    "first layer": ([4, 9, 9], [{"c1": {"kind": "conv2d", "out": 8, "kernel": 4, "padding": "same"}}]),
+    "mid network": ([4, 9, 9], [{"c0": {"kind": "conv2d", "out": 6, "kernel": 3, "padding": 1}}, {"r": {"kind": "relu"}},
+                                {"c1": {"kind": "conv2d", "out": 8, "kernel": [4, 3], "padding": "same"}},
+                                {"c2": {"kind": "conv2d", "out": 2, "kernel": 1}}]),
+    "dilated": ([3, 11, 11], [{"c0": {"kind": "conv2d", "out": 5, "kernel": 1}},
+                              {"c1": {"kind": "conv2d", "out": 4, "kernel": 2, "dilation": 3, "padding": "same"}}]),
+    "1-D": ([4, 17], [{"c0": {"kind": "conv1d", "out": 6, "kernel": 1}},
+                      {"c1": {"kind": "conv1d", "out": 8, "kernel": 6, "padding": "same"}}]),
+    "3-D": ([2, 5, 6, 7], [{"c0": {"kind": "conv3d", "out": 3, "kernel": 1}},
+                           {"c1": {"kind": "conv3d", "out": 4, "kernel": [2, 3, 4], "padding": "same"}},
+                           {"bn": {"kind": "batchnorm3d"}}]),
+}
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("case", list(SAME_PADDING_ODD))
+def test_same_padding_of_an_odd_total_counts_torchs_padded_copy(case, batch, tmp_path):
+    """torch pads the input by one on the right of each such axis into a new tensor, then convolves
+    with the even rest: the copy is alive while the convolution runs and, in training, kept for its
+    backward instead of the input, whose gradient is cut from the padded copy's. Inference and
+    training peaks, every category, against MemTracker's (the inference peak left the copy out)."""
+    from archcalc.memory import inference_memory
+    from archcalc.validation.peak import tracked_peak
+
+    shape, layers = SAME_PADDING_ODD[case]
+    path = tmp_path / "same.yaml"
+    path.write_text(yaml.safe_dump({"name": "same", "input": shape, "layers": layers}))
+    graph = load_graph(path)
+    peak = inference_memory(graph, analyze_graph(graph, None, batch))
+    assert (peak.parameters, peak.buffers, peak.activations, peak.peak) == tuple(tracked_peak(graph, (batch, *shape)))
+    assert predicted(graph, batch) == tracked(graph, [batch])[0]
+
+
 CHANNELS_LAST_ROWS = {  # weights large beside the maps, so that the copy (or none) shows at the peak
     "a 2×2 convolution": [{"down": {"kind": "conv2d", "out": 64, "kernel": 2, "stride": 2}}],
     "a 3×3 convolution after a relu and a batch norm": [{"act": "relu"}, {"bn": {"kind": "batchnorm2d"}},

@@ -6,7 +6,20 @@ from __future__ import annotations
 from math import prod
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import Attrs, Field, LayerKind, Params, Resampling, Shape, Windows, axes_text, same, spatial
+from archcalc.layers.base import (
+    Attrs,
+    Backward,
+    Field,
+    Footprint,
+    LayerKind,
+    Params,
+    Resampling,
+    Shape,
+    Windows,
+    axes_text,
+    same,
+    spatial,
+)
 from archcalc.layers.window import transposed_output, window_output
 
 _SHARED_FIELDS = {
@@ -75,6 +88,31 @@ class _Conv(LayerKind):
 
     def strides(self, a: Attrs) -> tuple[int, ...]:
         return a.stride
+
+    def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
+        """A new output, and for 'same' padding of an odd total the zero-padded copy of the input
+        (`padded_copy`) while it runs."""
+        return Footprint(transient=self.padded_copy(a, shapes) * itemsize)
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """Its input kept; for 'same' padding of an odd total the padded copy instead (torch's pad
+        keeps nothing, its convolution keeps what it reads), and the padded copy's gradient, of
+        which the input's gradient is a part: a new gradient of the input's size and the rest as
+        temporaries (rounded as two tensors under the CUDA allocator, docs/memory.md)."""
+        padded = self.padded_copy(a, shapes)
+        if not padded:
+            return Backward()
+        return Backward(keeps_inputs=False, kept=padded * itemsize, transient=(padded - prod(shapes[0])) * itemsize)
+
+    @staticmethod
+    def padded_copy(a: Attrs, shapes: list[Shape]) -> int:
+        """Elements of the copy torch pads the input into for 'same' padding where some axis's
+        total d·(k − 1) is odd (it pads the odd one on the right first, then convolves with the
+        even rest); 0 otherwise."""
+        if a.padding != "same" or all(d * (k - 1) % 2 == 0 for k, d in zip(a.kernel, a.dilation)):
+            return 0
+        n, c, *sizes = shapes[0]
+        return n * c * prod(size + d * (k - 1) % 2 for size, k, d in zip(sizes, a.kernel, a.dilation))
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"in_channels": shapes[0][1], "out_channels": a.out, "kernel_size": a.kernel, "stride": a.stride,
