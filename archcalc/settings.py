@@ -123,6 +123,10 @@ def _value(text: str) -> Any:
     name), else as YAML reads it: a finite number, true/false, a name or a list of those."""
     import yaml
 
+    from archcalc.spec.source import _NOT_AS_WRITTEN, not_as_written
+
+    if _NOT_AS_WRITTEN.fullmatch(text.strip()):
+        raise not_as_written(text.strip(), yaml.safe_load(text))
     try:
         value = float(text) if _EXPONENT.fullmatch(text) else yaml.safe_load(text)
         plain = _plain(value)

@@ -309,7 +309,7 @@ def entry(number: int) -> str:
 RECORD_TEXTS = {
     "as --update writes it": "models:\n" + entry(1) + entry(2),
     "awkward keys and values": ("models:\n  m:\n    blocks:\n      'quoted': " + RECORD + "\n      1e3: " + RECORD
-                                + "\n      a.b-c_d: " + RECORD + "  # a comment\n      zero: {params: 007, macs: 0, "
+                                + "\n      a.b-c_d: " + RECORD + "  # a comment\n      zero: {params: +7, macs: 0, "
                                 "flops: 0, activation_bytes: 0}\n      x: {macs: 1, params: 2, flops: 2, activation_bytes: 3}\n"),
     "a record's text inside a literal block": "models:\n  m:\n    note: |\n      conv1: " + RECORD + "\n" + entry(1),
     "a record outside 'blocks'": "models:\n  m:\n    other:\n      conv1: " + RECORD + "\n" + entry(1),
@@ -351,8 +351,9 @@ def test_the_per_block_records_read_by_pattern_are_what_yaml_reads_at_the_same_p
 
 @pytest.mark.parametrize("text", ["models:\n  m:\n    blocks:\n      conv1: " + RECORD + "\n     bad: [\n",
                                   "models:\n  m:\n    blocks:\n      conv1: " + RECORD + "\n      conv1: " + RECORD + "\n",
-                                  "models:\n  m:\n    blocks:\n      true: " + RECORD + "\n"],
-                         ids=["a syntax error", "a duplicate block", "a key that is not text"])
+                                  "models:\n  m:\n    blocks:\n      true: " + RECORD + "\n",
+                                  "models:\n  m:\n    blocks:\n      conv1: " + RECORD.replace("10", "010") + "\n"],
+                         ids=["a syntax error", "a duplicate block", "a key that is not text", "an octal number"])
 def test_a_baseline_yaml_refuses_is_refused_with_the_same_error(text):
     from archcalc.check.baseline import _parsed
     from archcalc.errors import SpecError

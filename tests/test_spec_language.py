@@ -808,3 +808,22 @@ def test_an_included_spec_without_its_name_or_layers_is_one_error(cli, tmp_path,
     (tmp_path / "outer.yaml").write_text("name: o\ninput: [3, 8, 8]\nlayers:\n  - m: {kind: model, spec: inner.yaml}\n")
     result = cli("table", tmp_path / "outer.yaml")
     assert result.exit_code == 2 and f"the spec 'inner.yaml' included here has no '{missing}'" in result.stderr
+
+
+@pytest.mark.parametrize("written, read", [("0224", "as octal, as 148"), ("064", "as octal, as 52"),
+                                           ("1:30", "in base 60, as 90")])
+def test_a_number_yaml_reads_otherwise_than_written_is_refused(cli, write_spec, written, read):
+    """YAML 1.1 reads a leading zero as octal and colons as base 60: `input: [3, 0224, 0224]` was
+    a 148×148 input, `kernel: 1:30` a kernel of 90, silently."""
+    result = cli("table", write_spec(f"name: o\ninput: [3, 32, 32]\nlayers:\n  - c: {{kind: conv2d, out: 8, kernel: {written}}}\n"))
+    assert result.exit_code == 2 and f"YAML reads {written} {read}, not as written" in result.stderr
+    assert "hint: write the number without leading zeros" in result.stderr
+    quoted = cli("table", write_spec(f"name: o\ninput: [3, 32, 32]\nlayers:\n  - c: {{kind: conv2d, out: 8, kernel: '{written}'}}\n"))
+    assert quoted.exit_code == 2 and "not as written" not in quoted.stderr  # text: an expression, read as such
+
+
+def test_a_setting_yaml_reads_as_octal_is_refused():
+    from archcalc.settings import parse_setting
+
+    with pytest.raises(SpecError, match="YAML reads 010 as octal, as 8, not as written"):
+        parse_setting("k=010")
