@@ -827,3 +827,15 @@ def test_a_setting_yaml_reads_as_octal_is_refused():
 
     with pytest.raises(SpecError, match="YAML reads 010 as octal, as 8, not as written"):
         parse_setting("k=010")
+
+
+@pytest.mark.parametrize("blocks, kind", [("blocks:\n  unit:\n    layers:\n      - c: {kind: conv2d, out: 7, kernel: 1}\n",
+                                           "the block 'unit'"), ("", "the layer kind 'unit'")])
+def test_a_kind_naming_both_a_parameter_and_a_block_or_kind_is_refused(cli, write_spec, blocks, kind):
+    """`params: {unit: relu}` and a block `unit`: `kind: unit` silently took the parameter (a relu)."""
+    name = "unit" if blocks else "conv2d"
+    spec = (f"name: b\ninput: [3, 8, 8]\nparams: {{{name}: relu}}\n{blocks}layers:\n"
+            f"  - b: {{kind: {name}{', out: 4, kernel: 1' if not blocks else ''}}}\n")
+    result = cli("table", write_spec(spec))
+    expected = kind.replace("unit", name)
+    assert result.exit_code == 2 and f"'kind: {name}' names both the parameter '{name}' (= 'relu') and {expected}" in result.stderr

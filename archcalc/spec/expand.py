@@ -426,6 +426,10 @@ class _Builder:
         if not isinstance(kind, str):
             raise SpecError(f"'kind' must be a name, got {kind!r}", location=body.where("kind"))
         if isinstance(env.get(kind), str):
+            if kind in self.blocks or kind in LAYER_KINDS or kind == "model":
+                what = f"the block '{kind}'" if kind in self.blocks else f"the layer kind '{kind}'"
+                raise SpecError(f"'kind: {kind}' names both the parameter '{kind}' (= '{env[kind]}') and {what}",
+                                location=body.where("kind"), hint=f"rename the parameter '{kind}'")
             kind = env[kind]
             self.redirects += 1
         if kind == "model":
