@@ -839,3 +839,12 @@ def test_a_kind_naming_both_a_parameter_and_a_block_or_kind_is_refused(cli, writ
     result = cli("table", write_spec(spec))
     expected = kind.replace("unit", name)
     assert result.exit_code == 2 and f"'kind: {name}' names both the parameter '{name}' (= 'relu') and {expected}" in result.stderr
+
+
+@pytest.mark.parametrize("layer, says", [
+    ("{kind: upsample2d, scale: 2, mode: bicubic}", "'bicubic' is none of the names 'mode' takes (nearest, bilinear)"),
+    ("{kind: conv2d, out: 4, kernel: 3, padding: SAME}", "'SAME' is none of the names 'padding' takes (same, valid)")])
+def test_a_word_a_choice_field_does_not_take_lists_the_words_it_does(cli, write_spec, layer, says):
+    """It said "'bicubic' is neither a number nor a known name", with a hint about declaring parameters."""
+    result = cli("table", write_spec(f"name: c\ninput: [3, 8, 8]\nlayers:\n  - u: {layer}\n"))
+    assert result.exit_code == 2 and says in result.stderr and "hint: write one of " in result.stderr

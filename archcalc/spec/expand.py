@@ -20,6 +20,8 @@ from archcalc.spec.expr import REPEAT_NAMES, evaluate, names_in
 from archcalc.spec.instances import MAX_COPIED, Added, Expanded, free_names, frozen, instance_key, last
 from archcalc.spec.source import YList, YMap, _shortened, node_location
 
+PADDING_NAMES = ("same", "valid")
+"""The names a padding field takes besides numbers."""
 TOP_KEYS = {"name", "source", "description", "input", "params", "variants", "default", "blocks", "layers",
             "outputs", "expect", "published"}
 VARIANT_KEYS = {"input", "outputs", "description", "expect", "published"}
@@ -465,7 +467,14 @@ class _Builder:
         values = {}
         for name, value in body.items():
             if name in layer.fields:  # numbers, true/false and a field's named choices need no evaluating
-                literal = not isinstance(value, (str, list)) or value in layer.fields[name].choices
+                field = layer.fields[name]
+                choices = field.choices or (PADDING_NAMES if field.type == "padding" else ())
+                literal = not isinstance(value, (str, list)) or value in field.choices
+                if value not in choices and choices and isinstance(value, str) and value.isidentifier() \
+                        and value not in env:
+                    raise SpecError(f"'{value}' is none of the names '{name}' takes ({', '.join(choices)}), nor a "
+                                    f"parameter{did_you_mean(value, choices)}", location=body.where(name),
+                                    hint=f"write one of {', '.join(choices)}")
                 values[name] = value if literal else self._field_value(body, name, env)
         key = (layer.key, *[(name, frozen(value)) for name, value in values.items()]) if values else layer.key
         attrs = self.resolved.get(key)
