@@ -139,7 +139,11 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
     except _Refused as exc:
         raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}", hint=exc.hint) from None
     except (TypeError, IndexError, ValueError, OverflowError) as exc:
-        raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}") from None
+        raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}", hint=_KINDS_HINT) from None
+
+
+_KINDS_HINT = ("arithmetic and comparisons take numbers; min and max two numbers or more, or one list of them; "
+               "ceil, floor, round and int a number; pow two; log one or two; indexing a list and a whole number")
 
 
 @lru_cache(maxsize=4096)
