@@ -417,3 +417,11 @@ def test_a_spec_name_too_long_for_the_system_is_a_spec_gone(project, cli):
     baseline.write_text(baseline.read_text().replace("spec: small.yaml", "spec: " + "a" * 300 + ".yaml"))
     result = cli("check")
     assert result.exit_code == 1 and "spec gone" in result.stdout, result.output
+
+
+def test_an_error_in_one_variant_of_a_family_names_the_variant(project, cli):
+    """The variants share their layers' lines: the layer's line alone did not say which one failed."""
+    (project / "fam.yaml").write_text("name: fam\ninput: [3, 16, 16]\nparams: {k: 3}\nvariants:\n  a: {}\n  d: {k: 17}\n"
+                                      "layers:\n  - c: {kind: conv2d, out: 4, kernel: k}\n")
+    result = cli("check", "fam.yaml", "--update")
+    assert result.exit_code == 2 and "the output would be empty (in the variant 'd')" in result.stderr

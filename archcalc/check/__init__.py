@@ -153,13 +153,19 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
     spec_files: dict[str, Path] = {}
     for path, variant in targets:
         document, name = documents[path]
-        graph = expand(document, name, variant, Path(path))
+        try:
+            graph = expand(document, name, variant, Path(path))
+            entry = baseline.entries.get(graph.model)
+            stats = _analyze(graph, entry)
+        except SpecError as error:  # a family's variants share their layers' lines: say which variant
+            if variant is not None:
+                error.message += f" (in the variant '{variant}')"
+            raise
         if graph.model in spec_files and spec_files[graph.model] != Path(path):
             raise SpecError(f"the model '{graph.model}' is also defined in {display_name(spec_files[graph.model])}: "
                             "the baseline holds one entry per model name", location=graph.location,
                             hint="rename one of them, or check the files one at a time with their own --baseline")
-        entry = baseline.entries.get(graph.model)
-        measured[graph.model] = stats = _analyze(graph, entry)
+        measured[graph.model] = stats
         spec_files[graph.model] = Path(path)
         findings += _hold(graph, stats, entry, baseline)
     checked = {path for path, _ in targets}
