@@ -848,3 +848,12 @@ def test_a_word_a_choice_field_does_not_take_lists_the_words_it_does(cli, write_
     """It said "'bicubic' is neither a number nor a known name", with a hint about declaring parameters."""
     result = cli("table", write_spec(f"name: c\ninput: [3, 8, 8]\nlayers:\n  - u: {layer}\n"))
     assert result.exit_code == 2 and says in result.stderr and "hint: write one of " in result.stderr
+
+
+def test_a_parameter_yaml_read_as_text_says_how_to_write_the_number(cli, write_spec):
+    """`eps: 1e-6` under params is text to YAML 1.1 (written in a field, archcalc reads it as an
+    expression): the error says how to write the number."""
+    result = cli("table", write_spec("name: e\ninput: [3, 8, 8]\nparams: {eps: 1e-6}\nlayers:\n"
+                                     "  - c: {kind: conv2d, out: 4, kernel: 1}\n  - bn: {kind: batchnorm2d, eps: eps}\n"))
+    assert result.exit_code == 2 and "field 'eps' must be a number, got '1e-6'" in result.stderr
+    assert "hint: YAML reads 1e-6 as text" in result.stderr and "write 1.0e-6 or 0.000001" in result.stderr

@@ -10,6 +10,7 @@ rules run on symbolic sizes: there a size is a formula, and a rule's conditions 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import cached_property
@@ -422,8 +423,14 @@ def _text(value: Any, name: str) -> str:
 
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SpecError(f"field '{name}' must be a number, got {value!r}", field=name)
+        hint = (f"YAML reads {value} as text (an exponent needs a '.' and a sign: 1.0e-6), and a parameter keeps "
+                "it so: write 1.0e-6 or 0.000001" if isinstance(value, str) and _EXPONENT_TEXT.fullmatch(value) else None)
+        raise SpecError(f"field '{name}' must be a number, got {value!r}", field=name, hint=hint)
     return float(value)
+
+
+_EXPONENT_TEXT = re.compile(r"[-+]?[0-9]*\.?[0-9]+[eE][-+]?[0-9]+")
+"""A number in exponent notation that YAML 1.1 reads as text (1e-6)."""
 
 
 def _probability(value: Any, name: str) -> float:

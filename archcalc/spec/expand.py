@@ -800,7 +800,9 @@ def _check_keys(mapping: YMap, allowed: set[str], what: str) -> None:
 def _text(doc: YMap, key: str) -> str:
     value = doc[key]
     if not isinstance(value, str) or not value:
-        raise SpecError(f"'{key}' must be text", location=doc.where(key))
+        scalar = value is None or isinstance(value, (bool, int, float))
+        raise SpecError(f"'{key}' must be text" + (f", got {value!r}" if scalar else ""), location=doc.where(key),
+                        hint="quote it: YAML reads yes, no, on, off, true, null and numbers as such" if scalar else None)
     return value
 
 

@@ -375,7 +375,8 @@ class _Converter:
                                     hint="use a block with parameters to share layers")
                 key = convert(key_node, depth, alias)
             if not isinstance(key, str):
-                raise SpecError(f"keys must be text, not {key!r}", location=node_location(name, key_node))
+                raise SpecError(f"keys must be text, not {key!r}", location=node_location(name, key_node),
+                                hint="quote the key: YAML reads yes, no, on, off, true, null and numbers as such")
             if key in result:
                 raise SpecError(f"duplicate key '{key}' (first at line {key_locations[key].line})",
                                 location=node_location(name, key_node),
