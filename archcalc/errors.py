@@ -7,6 +7,7 @@ the spot, for a `UsageError` with the command's usage.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, NamedTuple
 
 
@@ -160,3 +161,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+NOT_AS_WRITTEN = re.compile(r"[-+]?(?:0[0-9_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)")
+"""Numbers YAML 1.1 reads otherwise than they are written: a leading zero is octal (0224 is 148),
+and colons make base 60 (1:30 is 90)."""
+
+
+def not_as_written(text: str, value: object, location: Location | None = None) -> SpecError:
+    """The error of a number YAML would read as another (NOT_AS_WRITTEN), in a spec, a baseline or --set."""
+    how = "in base 60" if ":" in text else "as octal"
+    return SpecError(f"YAML reads {text} {how}, as {value}, not as written", location=location,
+                     hint="write the number without leading zeros (or quote it if it is text)")

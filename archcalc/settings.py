@@ -18,7 +18,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from archcalc.errors import SpecError
+from archcalc.errors import NOT_AS_WRITTEN, SpecError, not_as_written
 from archcalc.limits import MAX_SWEEP_POINTS
 
 if TYPE_CHECKING:
@@ -123,9 +123,7 @@ def _value(text: str) -> Any:
     name), else as YAML reads it: a finite number, true/false, a name or a list of those."""
     import yaml
 
-    from archcalc.spec.source import _NOT_AS_WRITTEN, not_as_written
-
-    if _NOT_AS_WRITTEN.fullmatch(text.strip()):
+    if NOT_AS_WRITTEN.fullmatch(text.strip()):
         raise not_as_written(text.strip(), yaml.safe_load(text))
     try:
         value = float(text) if _EXPONENT.fullmatch(text) else yaml.safe_load(text)

@@ -857,3 +857,12 @@ def test_a_parameter_yaml_read_as_text_says_how_to_write_the_number(cli, write_s
                                      "  - c: {kind: conv2d, out: 4, kernel: 1}\n  - bn: {kind: batchnorm2d, eps: eps}\n"))
     assert result.exit_code == 2 and "field 'eps' must be a number, got '1e-6'" in result.stderr
     assert "hint: YAML reads 1e-6 as text" in result.stderr and "write 1.0e-6 or 0.000001" in result.stderr
+
+
+def test_a_required_block_parameter_given_as_null_is_missing_at_the_item(cli, write_spec):
+    """`out: ~` for a parameter without a default was reported inside the block ('field out must be a
+    whole number, got None'), as if the block were wrong."""
+    result = cli("table", write_spec("name: b\ninput: [3, 8, 8]\nblocks:\n  blk:\n    params: {out: ~}\n    layers:\n"
+                                     "      - c: {kind: conv2d, out: out, kernel: 1}\nlayers:\n  - b: {kind: blk, out: ~}\n"))
+    assert result.exit_code == 2 and "block 'blk' needs the parameter 'out', and '~' (null) gives it no value" in result.stderr
+    assert ":9:" in result.stderr.splitlines()[0]  # the item's line

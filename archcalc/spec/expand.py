@@ -549,6 +549,12 @@ class _Builder:
             allowed = block.allowed_keys = ITEM_KEYS | set(declared)
         self._check_item_keys(body, allowed, f"a parameter of block '{kind}'")
         given = {name: self._field_value(body, name, names) for name in declared if name in body}
+        missing = next((name for name, value in given.items() if value is None and declared[name] is None), None) \
+            if None in given.values() else None  # '~' given where the block has no default: as if left out
+        if missing is not None:
+            name = missing
+            raise SpecError(f"block '{kind}' needs the parameter '{name}', and '~' (null) gives it no value",
+                            location=body.where(name), hint=f"give '{name}' a value")
         free = free_names(block, self.blocks)
         key = None if free is None else instance_key(block, free, given, env)
         known = _INSTANCES.get(key) if key is not None else None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from archcalc.errors import SOURCES, Location, SpecError
+from archcalc.errors import NOT_AS_WRITTEN, SOURCES, Location, SpecError, not_as_written
 from archcalc.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 try:  # libyaml's composer is several times faster; the pure one gives the same nodes
@@ -65,9 +65,6 @@ _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _DECIMAL = re.compile(r"[1-9][0-9]{0,17}")
-_NOT_AS_WRITTEN = re.compile(r"[-+]?(?:0[0-9_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)")
-"""Numbers YAML 1.1 reads otherwise than they read: a leading zero is octal (0224 is 148), and
-colons make base 60 (1:30 is 90)."""
 """A plain decimal integer, read with int() (YAML 1.1 reads 010 as octal and 1_0 as 10: those, and
 longer numbers, go through PyYAML's constructor)."""
 _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
@@ -275,13 +272,6 @@ def _yaml_type(node: yaml.Node) -> str:
     return "single value"
 
 
-def not_as_written(text: str, value: object, location: Location | None = None) -> SpecError:
-    """The error of a number YAML would read as another (`_NOT_AS_WRITTEN`)."""
-    how = "in base 60" if ":" in text else "as octal"
-    return SpecError(f"YAML reads {text} {how}, as {value}, not as written", location=location,
-                     hint="write the number without leading zeros (or quote it if it is text)")
-
-
 class _Converter:
     """Turns composed YAML nodes into YMap/YList/scalars, refusing duplicate keys.
 
@@ -310,7 +300,7 @@ class _Converter:
             raise SpecError(f"the YAML tag '{tag}' is not supported", location=node_location(self.name, node),
                             hint="a spec holds numbers, true/false, text, lists and mappings only")
         if type(node) is yaml.ScalarNode:
-            if tag != _STR and _NOT_AS_WRITTEN.fullmatch(node.value):
+            if tag != _STR and NOT_AS_WRITTEN.fullmatch(node.value):
                 raise not_as_written(node.value, self.scalar(node), node_location(self.name, node))
             return self.scalar(node)
         if depth >= MAX_YAML_DEPTH:  # the root is at depth 0
