@@ -866,3 +866,9 @@ def test_a_required_block_parameter_given_as_null_is_missing_at_the_item(cli, wr
                                      "      - c: {kind: conv2d, out: out, kernel: 1}\nlayers:\n  - b: {kind: blk, out: ~}\n"))
     assert result.exit_code == 2 and "block 'blk' needs the parameter 'out', and '~' (null) gives it no value" in result.stderr
     assert ":9:" in result.stderr.splitlines()[0]  # the item's line
+
+
+def test_default_in_a_spec_without_variants_is_refused(cli, write_spec):
+    """It was ignored silently: the spec's one model was taken, whatever 'default' named."""
+    result = cli("table", write_spec("name: d\ninput: [3, 8, 8]\ndefault: big\nlayers:\n  - r: relu\n"))
+    assert result.exit_code == 2 and "'default' names the variant a family file expands by default" in result.stderr

@@ -225,6 +225,9 @@ def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, Y
             _check_one_line(name, variants.key_where(name), "the variant name")
         variants.names_checked = True
     if not variants:
+        if "default" in doc:
+            raise SpecError("'default' names the variant a family file expands by default, and this spec has none",
+                            location=doc.key_where("default"), hint="leave out 'default', or add 'variants:'")
         if variant not in (None, family):
             raise SpecError(f"unknown variant '{variant}': this spec defines only '{family}'",
                             location=doc.location, hint="leave out --variant")
