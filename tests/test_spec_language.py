@@ -872,3 +872,11 @@ def test_default_in_a_spec_without_variants_is_refused(cli, write_spec):
     """It was ignored silently: the spec's one model was taken, whatever 'default' named."""
     result = cli("table", write_spec("name: d\ninput: [3, 8, 8]\ndefault: big\nlayers:\n  - r: relu\n"))
     assert result.exit_code == 2 and "'default' names the variant a family file expands by default" in result.stderr
+
+
+def test_a_block_default_reading_a_later_parameter_says_so(cli, write_spec):
+    """Its hint said "this spec declares none: add them under 'params'", though the block declares it."""
+    result = cli("table", write_spec("name: p\ninput: [3, 16, 16]\nblocks:\n  blk:\n    params: {x: \"y * 2\", y: 3}\n"
+                                     "    layers:\n      - c: {kind: conv2d, out: x, kernel: 1}\nlayers:\n  - b: {kind: blk}\n"))
+    assert result.exit_code == 2 and "the default of 'x' reads 'y', a parameter of block 'blk' declared after it" in result.stderr
+    assert "hint: declare 'y' before 'x'" in result.stderr

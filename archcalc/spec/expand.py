@@ -578,6 +578,12 @@ class _Builder:
             try:
                 scope[name] = _resolve_value(default, scope)
             except SpecError as error:
+                later = [other for other in list(declared)[list(declared).index(name) + 1:]
+                         if other not in scope and isinstance(default, str) and other in names_in(default)]
+                if later:
+                    raise SpecError(f"the default of '{name}' reads '{later[0]}', a parameter of block '{kind}' "
+                                    "declared after it: a default reads the parameters before it",
+                                    location=declared.where(name), hint=f"declare '{later[0]}' before '{name}'") from None
                 raise error.at(declared.where(name)) from None
         source = self._one(inputs, f"block '{kind}'")
         mark = (len(self.nodes), len(self.outputs), len(self.scopes), self.items, len(self.reached), self.deepest,
