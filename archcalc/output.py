@@ -54,7 +54,7 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
         except OSError as error:
             raise _cannot_write(target, error) from None
         try:
-            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
+            with os.fdopen(descriptor, "w", encoding="utf-8", errors="surrogateescape", newline="") as file:
                 file.write(text)
                 file.flush()
                 os.fsync(file.fileno())

@@ -69,7 +69,7 @@ def _append(summary: tuple[str, int], result) -> None:
     """The summary's markdown appended to its file (opened by `_step_summary`)."""
     from archcalc.render.check import summary_markdown
 
-    data = summary_markdown(result).encode("utf-8")
+    data = summary_markdown(result).encode("utf-8", "surrogateescape")
     try:
         while data:
             data = data[os.write(summary[1], data):]
