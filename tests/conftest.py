@@ -156,7 +156,7 @@ def pytest_collection_finish(session):
     if torch is not None:
         torch.set_num_threads(1)
     measured = sys.modules.get("measured")
-    if measured is not None:  # the fast models measured afresh and held to their kept measurements
+    if measured is not None:  # the spot-checked models measured afresh and held to their kept measurements
         measured.SPOT_CHECK = any(item.get_closest_marker("slow") for item in session.items)
 
 

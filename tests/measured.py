@@ -13,7 +13,7 @@ shape, dtype and gradient flag, the order the model calls its layers in and drop
 blocks' labels and the outputs), which with those sources and torch's version is all the built
 model depends on. Any change to what the tool would measure makes the key differ, and the test measures afresh
 (correct, only slower; the run's summary says how many) until `python tests/measured.py` keeps
-the new measurements. In a run with the slow tier, the fast models (FAST_MODELS) are measured
+the new measurements. In a run with the slow tier, a few small models (SPOT_CHECKED) are measured
 afresh too and, where their kept measurement's key holds, compared with it: a kept figure is the
 tool's own. The fast tier alone reads theirs as it reads every other model's.
 
@@ -55,8 +55,14 @@ TESTS = [  # the tests that read kept measurements
 AFRESH: list[str] = []
 """The models measured in this run because their kept measurement's key no longer held."""
 SPOT_CHECK = True
-"""Whether the fast models are measured afresh and held to their kept measurement: in a run that
-includes the slow tier (tests/conftest.py turns it off for the fast tier alone)."""
+"""Whether the SPOT_CHECKED models are measured afresh and held to their kept measurement: in a run
+that includes the slow tier (tests/conftest.py turns it off for the fast tier alone)."""
+SPOT_CHECKED = {"lenet5", "lenet5_pytorch", "context_basic", "alexnet_paper", "squeezenet1_1", "resnet18"}
+"""The models the spot check measures afresh: small ones with every kind of merge, pooling and
+normalisation among them (concatenation, residual sums, batch norm, local response norm, grouped
+convolutions), each measured in about 3 CPU-seconds at most over the five tiers. ResNet-18 stands
+for ResNet-50 (3 against 7 CPU-seconds); MobileNet v2, whose many small layers make MemTracker's
+training step slow (7 CPU-seconds), has no smaller stand-in and is read from its record."""
 
 
 class Recipe(NamedTuple):
@@ -86,13 +92,11 @@ def kept(tier: str, entry, model, asked: Any, sources: list[str | Callable], mea
     the key of `model` (the torch module the tool runs, or how it is built, a `Recipe`; or a list
     of them), `asked`, `measure`'s source and the measuring `sources` (paths under the
     repository, or functions) holds."""
-    from conftest import FAST_MODELS
-
     records = _records(tier)
     key = _key(model, asked, sources, inspect.getsource(measure))
     record = records.get(entry.name)
     holds = record is not None and record["key"] == key
-    spot_check = SPOT_CHECK and entry.name in FAST_MODELS
+    spot_check = SPOT_CHECK and entry.name in SPOT_CHECKED
     if holds and MODE != "afresh" and not spot_check:
         return record["value"]
     value = json.loads(json.dumps(measure()))

@@ -18,7 +18,7 @@ from archcalc.spec import bundled, load_graph
 from archcalc.torchmodel import build_graph
 
 SLOW = types.SimpleNamespace(name="a slow model")
-FAST = types.SimpleNamespace(name=min(FAST_MODELS))
+SPOT = types.SimpleNamespace(name=min(measured.SPOT_CHECKED))
 
 
 @pytest.fixture
@@ -67,20 +67,20 @@ def test_a_kept_measurement_is_read_while_its_key_holds_and_made_afresh_after(re
     assert keep(lenet(), {"batch": 1}) == [5, 6]
 
 
-def test_a_fast_model_is_measured_with_the_slow_tier_and_held_to_its_kept_measurement(records):
-    keep(lenet(), {}, 7, entry=FAST, mode="record")
-    assert keep(lenet(), {}, 7, entry=FAST) == 7
+def test_a_spot_checked_model_is_measured_with_the_slow_tier_and_held_to_its_kept_measurement(records):
+    keep(lenet(), {}, 7, entry=SPOT, mode="record")
+    assert keep(lenet(), {}, 7, entry=SPOT) == 7
     with pytest.raises(AssertionError, match="key misses what changed"):
-        keep(lenet(), {}, 8, entry=FAST)
+        keep(lenet(), {}, 8, entry=SPOT)
     assert measured.AFRESH == []
 
 
-def test_the_fast_tier_alone_reads_a_fast_models_kept_measurement(records, monkeypatch):
-    keep(lenet(), {}, 7, entry=FAST, mode="record")
+def test_the_fast_tier_alone_reads_a_spot_checked_models_kept_measurement(records, monkeypatch):
+    keep(lenet(), {}, 7, entry=SPOT, mode="record")
     monkeypatch.setattr(measured, "SPOT_CHECK", False)
-    assert keep(lenet(), {}, entry=FAST) == 7  # nothing measured
-    assert keep(lenet(), {"batch": 2}, 8, entry=FAST) == 8  # its key no longer holds: measured, and said
-    assert measured.AFRESH == [f"tier: {FAST.name}"]
+    assert keep(lenet(), {}, entry=SPOT) == 7  # nothing measured
+    assert keep(lenet(), {"batch": 2}, 8, entry=SPOT) == 8  # its key no longer holds: measured, and said
+    assert measured.AFRESH == [f"tier: {SPOT.name}"]
 
 
 @pytest.mark.parametrize(("marks", "spot_check"), [((), False), (("slow",), True), ((None, "slow"), True)])
