@@ -143,9 +143,8 @@ class ModelStats:
         layers = [layer._replace(figures=layer.figures._replace(macs=counted(layer.counts[name]),
                                                  flops=2 * counted(layer.counts[name])))
                   for layer in self.layers]
-        formulas = replace(self.formulas, functions={}) if self.formulas else None  # compiled for the old figures
-        return replace(self, convention=name, layers=layers, formulas=formulas,
-                       totals=Figures.total([layer.figures for layer in layers]))
+        # the formulas' compiled functions give every convention's counts: they hold here too
+        return replace(self, convention=name, layers=layers, totals=Figures.total([layer.figures for layer in layers]))
 
     def count(self, convention: str) -> int:
         """The total MACs under any convention, whichever the figures are under."""

@@ -10,11 +10,11 @@ from typing import Callable
 
 import sympy as sp
 
-from archcalc.conventions import Uncounted
+from archcalc.conventions import CONVENTIONS, Uncounted, counted
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node, within_symbolic_limits
 from archcalc.limits import MAX_SYMBOLIC_COMPUTED, MAX_SYMBOLIC_DIVISOR, MAX_SYMBOLIC_SIZES
-from archcalc.stats import Figures, ModelStats, run_rules
+from archcalc.stats import Figures, ModelStats, run_rules, sum_column
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size, split
 from archcalc.symbolic.printing import compiled, readable
@@ -131,24 +131,30 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
     def shape(dims: tuple) -> tuple[int, ...]:
         return tuple(next(numbers) for _ in dims)
 
-    def figures() -> Figures:
-        return Figures(*(next(numbers) for _ in Figures._fields))
-
     def counts(known: dict) -> dict:
         return {name: count if isinstance(count, Uncounted) else next(numbers) for name, count in known.items()}
 
+    def figures(counts: dict) -> Figures:
+        weight, bias, buffers, activations, activation_bytes = (next(numbers) for _ in _OWN_FIGURES)
+        macs = counted(counts[stats.convention])
+        return Figures(weight, bias, buffers, macs, 2 * macs, activations, activation_bytes)
+
     input_shape = shape(stats.input_shape)
-    layers = [layer._replace(shape=shape(layer.shape), figures=figures(), counts=counts(layer.counts))
-              for layer in stats.layers]
-    totals = figures()
+    layers = []
+    for layer in stats.layers:
+        out, known = shape(layer.shape), counts(layer.counts)
+        layers.append(layer._replace(shape=out, figures=figures(known), counts=known))
     blocks = {name: (label, shape(dims)) for name, (label, dims) in stats.blocks.items()}
-    return replace(stats, input_shape=input_shape, layers=layers, totals=totals, blocks=blocks,
-                   formulas=None)
+    return replace(stats, input_shape=input_shape, layers=layers, totals=Figures.total(layer.figures for layer in layers),
+                   blocks=blocks, formulas=None)
 
 
 def totals_at(stats: ModelStats, values: dict[str, int]) -> Figures:
     """Only the totals of `evaluate`, for many sizes: the constraints must hold (see `unmet`)."""
-    return Figures(*_figures_function(stats, totals_only=True)(**{n: values[n] for n in stats.formulas.symbols}))
+    numbers = _figures_function(stats, totals_only=True)(**{n: values[n] for n in stats.formulas.symbols})
+    weight, bias, buffers, activations, activation_bytes = numbers[:len(_OWN_FIGURES)]
+    macs = numbers[len(_OWN_FIGURES) + list(CONVENTIONS).index(stats.convention)]
+    return Figures(weight, bias, buffers, macs, 2 * macs, activations, activation_bytes)
 
 
 def largest_size(stats: ModelStats, values: dict[str, int]) -> int:
@@ -161,9 +167,15 @@ def largest_size(stats: ModelStats, values: dict[str, int]) -> int:
     return max(functions["sizes"](**{n: values[n] for n in stats.formulas.symbols}))
 
 
+_OWN_FIGURES = ("weight", "bias", "buffers", "activations", "activation_bytes")
+"""The figures of a layer that are the same under every convention (its MACs and FLOPs are its
+count under the analysis's convention)."""
+
+
 def _figures_function(stats: ModelStats, totals_only: bool = False) -> Callable:
     """One compiled function giving every figure of a symbolic analysis in the order `evaluate`
-    reads them (or just the totals); made once, kept with the analysis's formulas."""
+    reads them (or just the totals), under every convention at once: made once, kept with the
+    analysis's formulas, which `ModelStats.under` passes on."""
     functions = stats.formulas.functions
     if totals_only not in functions:
         values = _totals(stats) if totals_only else _everything(stats)
@@ -171,16 +183,22 @@ def _figures_function(stats: ModelStats, totals_only: bool = False) -> Callable:
     return functions[totals_only]
 
 
+def _own(figures: Figures) -> list:
+    return [getattr(figures, name) for name in _OWN_FIGURES]
+
+
 def _totals(stats: ModelStats) -> list:
-    return [*stats.totals]
+    """The totals of the figures that are the same under every convention, then the total count
+    under each convention."""
+    counts = [sum_column(tuple(counted(layer.counts[name]) for layer in stats.layers)) for name in CONVENTIONS]
+    return [*_own(stats.totals), *counts]
 
 
 def _everything(stats: ModelStats) -> list:
     values: list = [*stats.input_shape]
     for layer in stats.layers:
-        values += [*layer.shape, *layer.figures,
-                   *(count for count in layer.counts.values() if not isinstance(count, Uncounted))]
-    values += _totals(stats)
+        values += [*layer.shape, *(count for count in layer.counts.values() if not isinstance(count, Uncounted)),
+                   *_own(layer.figures)]
     for _, dims in stats.blocks.values():
         values += dims
     return values
