@@ -64,8 +64,7 @@ def trace(module: nn.Module, shape: Shape, what: str, allow_opaque: bool = False
     if len(inputs) != 1:
         raise UserError(f"{what} takes {len(inputs)} inputs ({', '.join(inputs)}); an archcalc model takes one tensor",
                         hint="import a wrapper module whose forward takes one tensor")
-    fx_module = torch.fx.GraphModule(module, graph)
-    values = _run(fx_module, shape, what)
+    values = _run(module, graph, shape, what)
     return _Reader(module, values, what, allow_opaque).read(graph)
 
 
@@ -93,14 +92,16 @@ def _user_frame(error: Exception) -> str | None:
     return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
 
 
-def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
-    """Every node's value on fake tensors of the input's shape (no weights are read); a module on
-    the meta device, whose tensors hold no values already, runs on a meta input as it is (the same
-    shapes, without the fake tensors' dispatch: a third of the time). A call whose output has its
-    input's shape for certain (`_keeps_the_shape`) is given it without running."""
+def _run(module: nn.Module, graph: torch.fx.Graph, shape: Shape, what: str) -> dict:
+    """Every node's value, `graph` (traced from `module`) run by torch.fx's interpreter on the
+    module itself (no GraphModule: its generated code is never needed), on fake tensors of the
+    input's shape (no weights are read); a module on the meta device, whose tensors hold no values
+    already, runs on a meta input as it is (the same shapes, without the fake tensors' dispatch: a
+    third of the time). A call whose output has its input's shape for certain (`_keeps_the_shape`)
+    is given it without running."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    first = next(iter([*fx_module.parameters(), *fx_module.buffers()]), None)
+    first = next(iter([*module.parameters(), *module.buffers()]), None)
     on_meta = first is not None and first.device.type == "meta"
     mode = nullcontext() if on_meta else FakeTensorMode(allow_non_fake_inputs=True)
     values: dict = {}
@@ -113,7 +114,7 @@ def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
             except Exception as error:  # noqa: BLE001 - the model's own failure, shown as one line
                 message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                 raise UserError(f"{what} does not run on an input of {format_shape(shape)}: at node '{node.name}' "
-                                f"({_operation(node, fx_module)}): {message}",
+                                f"({_operation(node, module)}): {message}",
                                 hint="check --input (C×H×W, without the batch) against the model") from None
             return values[node]
 
@@ -134,7 +135,7 @@ def _run(fx_module: torch.fx.GraphModule, shape: Shape, what: str) -> dict:
     log.setLevel(logging.CRITICAL)
     try:
         with torch.no_grad():
-            Recorder(fx_module).run(x)
+            Recorder(module, graph=graph).run(x)
     finally:
         log.setLevel(level)
     return values
