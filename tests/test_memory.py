@@ -15,8 +15,7 @@ import subprocess
 import sys
 
 import pytest
-import yaml
-from conftest import FAST_MODELS, tier
+from conftest import FAST_MODELS, tier, yaml_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from measured import Recipe, kept
@@ -237,7 +236,7 @@ def test_random_networks_peak_as_memtracker_measures(tmp_path, count_example, ex
         count_example()
         layers, input_chw, batch, dtype = network
         path = tmp_path / f"net{abs(hash(repr(network)))}.yaml"
-        path.write_text(yaml.safe_dump({"name": "net", "input": list(input_chw), "layers": layers}))
+        path.write_text(yaml_text({"name": "net", "input": list(input_chw), "layers": layers}))
         graph = load_graph(path)
         assert predicted_model(graph, batch, dtype) == tracked(graph, batch, dtype)
 
@@ -466,7 +465,7 @@ def test_random_networks_formula_is_the_numeric_peak(tmp_path, count_example):
         count_example()
         layers, input_chw, _, dtype = network
         path = tmp_path / f"net{abs(hash(repr(network)))}.yaml"
-        path.write_text(yaml.safe_dump({"name": "net", "input": list(input_chw), "layers": layers}))
+        path.write_text(yaml_text({"name": "net", "input": list(input_chw), "layers": layers}))
         graph = load_graph(path)
         formula = memory_formula(path, dtype=dtype).formula
         for batch in batches:

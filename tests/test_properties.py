@@ -13,7 +13,7 @@ import itertools
 import warnings
 
 import pytest
-import yaml
+from conftest import yaml_text
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
@@ -54,7 +54,7 @@ def tiered(fast: int, more: int, **strategies):
 
 def write_case(tmp_dir, layers: list[dict], input_chw: tuple[int, int, int]):
     path = tmp_dir / f"case{next(_names)}.yaml"  # a new name each time: no stale cached document
-    path.write_text(yaml.safe_dump({"name": "case", "input": list(input_chw), "layers": layers}))
+    path.write_text(yaml_text({"name": "case", "input": list(input_chw), "layers": layers}))
     return path
 
 

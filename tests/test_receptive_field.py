@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tier
+from conftest import tier, yaml_text
 from measured import Recipe, kept
 
 torch = pytest.importorskip("torch")
@@ -591,7 +591,7 @@ def test_random_chains(count_example, tmp_path_factory, axes, examples):
         count_example()
         size, layers = chain
         path = tmp_path_factory.getbasetemp() / f"chain{next(_names)}.yaml"
-        path.write_text(yaml.safe_dump({"name": "chain", "input": [2, *size], "layers": layers}))
+        path.write_text(yaml_text({"name": "chain", "input": [2, *size], "layers": layers}))
         try:
             archcalc.analyze(path)
         except archcalc.SpecError:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import tier
+from conftest import tier, yaml_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -320,12 +320,10 @@ def test_random_window_chains_at_random_sizes(tmp_path_factory, examples):
 
 
 def _window_chain_agrees(tmp_path_factory, layers, sizes):
-    import yaml
-
     from archcalc.symbolic.model import evaluate
 
     path = tmp_path_factory.mktemp("chain") / "chain.yaml"
-    path.write_text(yaml.safe_dump({"name": "chain", "input": [1, 64, 64], "layers": layers}))
+    path.write_text(yaml_text({"name": "chain", "input": [1, 64, 64], "layers": layers}))
     graph = load_graph(path)
     try:
         formulas = analyze_graph(graph, (1, "H", "W"))

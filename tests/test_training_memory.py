@@ -16,7 +16,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import tier
+from conftest import tier, yaml_text
 from hypothesis import HealthCheck, given, settings
 from measured import Recipe, kept
 from test_layer_kinds import NO_TORCH_MODULE
@@ -309,7 +309,7 @@ def test_random_networks_train_as_memtracker_measures(tmp_path, count_example, e
         count_example()
         layers, input_chw, batch, dtype = network
         path = tmp_path / f"net{abs(hash(repr(network)))}.yaml"
-        path.write_text(yaml.safe_dump({"name": "net", "input": list(input_chw), "layers": layers}))
+        path.write_text(yaml_text({"name": "net", "input": list(input_chw), "layers": layers}))
         graph = load_graph(path)
         optimizer = ("momentum", "adam")[batch % 2]
         try:
