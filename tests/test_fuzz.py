@@ -6,19 +6,26 @@ mutations of the bundled specs, at the text level (lines deleted, duplicated, sw
 re-indented, numbers replaced, the file cut short) and at the structure level (keys deleted,
 renamed and retyped, layers duplicated and swapped, numbers out of range): 425 cases through
 `archcalc table` and 30 through `archcalc validate` in the fast tier (`-m "not slow"`), 2,200
-and 150 in a full run; the count is printed at the end of the run. (Most of a case's time is
-Hypothesis drawing the document, not archcalc answering it.)
+and 150 in a full run; the count is printed at the end of the run. Hypothesis draws only a seed
+per case (new seeds each run), and plain functions build the case from `random.Random(seed)`. A
+failing case prints its seed and its document; `document_from(seed, generator)` (spec_shaped
+unless another is named) builds that document again. (About nine tenths of the run's time is
+archcalc answering; drawing the seeds and building and dumping the documents take the rest.)
 """
 
 from __future__ import annotations
 
+import math
+import pickle
+import random
 import re
 import signal
+import struct
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from archcalc.layers import LAYER_KINDS
@@ -29,6 +36,8 @@ BUNDLED = {path.name: path.read_text(encoding="utf-8") for path in sorted((ROOT 
 SECONDS_PER_CASE = 10
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the harness's YAML, as fast as it can be
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# each bundled spec parsed once: a case unpickles its own copy, thirty times quicker than parsing it
+PARSED = {name: pickle.dumps(yaml.load(text, Loader=LOADER)) for name, text in BUNDLED.items()}
 
 FIELDS = sorted({name for kind in LAYER_KINDS.values() for name in kind.fields})
 WORDS = sorted(set(LAYER_KINDS) | TOP_KEYS | ITEM_KEYS | set(FIELDS)
@@ -36,6 +45,9 @@ WORDS = sorted(set(LAYER_KINDS) | TOP_KEYS | ITEM_KEYS | set(FIELDS)
                   "width * 4", "stride != 1", "1e400", "x // 0", "[1, 2]", "min(1)", "ceil(2.5)",
                   "index", "count", "width * (index + 1)", "round(2.5)", "pow(9, 99)", "pow(width, 0.5)",
                   "log(0)", "log(width, 1)", "int(1e400)", "round(log(width) / log(2))"})
+SEEDS = st.integers(0, 2**64 - 1)  # all that Hypothesis draws: the generators below build the rest
+
+
 def tiers(fast: int, more: int):
     """`cases` for a fuzz test: `fast` in the fast tier, and `more` (marked slow) in a full run."""
     return pytest.mark.parametrize("cases", [pytest.param(fast, id=str(fast)),
@@ -43,10 +55,23 @@ def tiers(fast: int, more: int):
 
 
 def fuzz(cases: int) -> settings:
-    """Hypothesis settings for `cases` fuzzed specs: no deadline (the alarm bounds each case)."""
+    """Hypothesis settings for `cases` fuzzed specs: no deadline (the alarm bounds each case), and
+    no shrinking (a smaller seed is no simpler a document)."""
     return settings(max_examples=cases, deadline=None, derandomize=False, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+                    phases=[Phase.explicit, Phase.generate],
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+def document_from(seed: int, generator=None):
+    """What `generator` (spec_shaped unless named) builds from `seed`: a failing case, by hand."""
+    return (generator or spec_shaped)(random.Random(seed))
+
+
+def case(seed: int, generator):
+    """document_from(seed, generator), noted for Hypothesis to print should the case fail."""
+    document = document_from(seed, generator)
+    note(f"document_from({seed}, {generator.__name__}) == {document!r}")
+    return document
 
 
 class CaseTookTooLong(BaseException):
@@ -90,34 +115,156 @@ def run_case(cli, tmp_path, count_fuzz_case):
 
 
 # --- random documents ----------------------------------------------------------------------
+# Each generator takes a random.Random and builds one part of a case, as the Hypothesis strategy
+# of the same name did (drawing each part through Hypothesis was nine tenths of a case's time).
 
-text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
-scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 300), st.integers(), text, st.sampled_from(WORDS),
-    st.floats(allow_nan=True, allow_infinity=True),
-)
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.sampled_from(WORDS) | text, inner, max_size=4), max_leaves=20)
-layer_names = st.sampled_from(["conv", "relu", "pool", "fc", "sum", "input", "a", "b", "1x"]) | text
+ODD_CHARACTERS = " \t\n\r\x0b\x0c\x85\xa0\u1680\u2028\u2029\u200b\u202e\u3000\ufeff\u0301éß中😀\U000e0001"
+EDGE_INTS = [0, 1, -1, 2, 255, 256, 2**31 - 1, 2**31, -2**31, 2**32, 2**53 + 1, 2**63 - 1, 2**63, -2**63,
+             2**64, 10**20, -10**20, 10**400]
+EDGE_FLOATS = [0.0, -0.0, math.nan, -math.nan, math.inf, -math.inf, 5e-324, -5e-324, 2.2250738585072014e-308,
+               1e-300, 1.7976931348623157e308, -1.7976931348623157e308, 1e300, 1e16, 0.5, 1.5, 2.5, -1.0]
+LAYER_NAMES = ["conv", "relu", "pool", "fc", "sum", "input", "a", "b", "1x"]
+KINDS = sorted(LAYER_KINDS)
 # a kind and up to four of the 49 fields and item keys, as a spec's layer has (drawing a value for
 # each optional key made documents of ~25 fields, a third of the cases' time, refused at the first)
-layer_keys = st.sampled_from(sorted({*FIELDS, *ITEM_KEYS} - {"kind"}))
-layer_bodies = st.one_of(
-    st.sampled_from(sorted(LAYER_KINDS)),
-    st.builds(lambda kind, fields: {"kind": kind, **fields}, st.sampled_from(sorted(LAYER_KINDS)) | values,
-              st.dictionaries(layer_keys, values, max_size=4)),
-    values,
-)
-layer_lists = st.lists(st.dictionaries(layer_names, layer_bodies, min_size=1, max_size=2), max_size=8)
-inputs = st.one_of(st.lists(st.integers(-1, 64), min_size=2, max_size=4), st.just([3, 32, 32]), values)
-spec_shaped = st.fixed_dictionaries(
-    {"name": st.just("fuzzed") | values, "input": inputs, "layers": layer_lists},
-    optional={"params": st.dictionaries(st.sampled_from(["width", "depths", "block", "stride"]), values),
-              "blocks": st.dictionaries(st.sampled_from(["unit", "relu", "block"]),
-                                        st.fixed_dictionaries({"layers": layer_lists},
-                                                              optional={"params": values})),
-              "variants": st.dictionaries(text, values), "default": values, "source": values},
-)
+LAYER_KEYS = sorted({*FIELDS, *ITEM_KEYS} - {"kind"})
+
+
+def one_of(rng, *generators):
+    """What one of `generators`, picked at random, builds."""
+    return rng.choice(generators)(rng)
+
+
+def size(rng, max_size: int, min_size: int = 0) -> int:
+    """A length from `min_size` to `max_size`: the shortest or the longest one time in four each (as
+    Hypothesis drew them), else any."""
+    roll = rng.random()
+    return min_size if roll < 0.25 else max_size if roll < 0.5 else rng.randint(min_size, max_size)
+
+
+def character(rng) -> str:
+    """Any character but a surrogate (category Cs): ASCII, control, odd spaces and marks, or any other."""
+    roll = rng.random()
+    if roll < 0.35:
+        return chr(rng.randint(32, 126))
+    if roll < 0.45:
+        return chr(rng.choice((*range(32), 127)))
+    if roll < 0.55:
+        return rng.choice(ODD_CHARACTERS)
+    code = rng.randint(128, (0xFFFF if roll < 0.85 else 0x10FFFF) - 0x800)  # the 0x800 surrogates skipped
+    return chr(code + 0x800 if code >= 0xD800 else code)
+
+
+def text(rng, max_size: int = 12) -> str:
+    """Up to `max_size` characters."""
+    return "".join(character(rng) for _ in range(size(rng, max_size)))
+
+
+def words(rng) -> str:
+    """One of WORDS: a kind, a key, a field or an expression."""
+    return rng.choice(WORDS)
+
+
+def integers(rng, bits: int = 128) -> int:
+    """Any integer: an edge value (0, ±1, 2**31, 2**63, 10**20, …) or up to `bits` random bits, either sign."""
+    if rng.random() < 0.3:
+        return rng.choice(EDGE_INTS)
+    return rng.choice((1, -1)) * rng.getrandbits(rng.randint(1, bits))
+
+
+def floats(rng) -> float:
+    """Any float: an edge value (nan, ±inf, -0.0, tiny, huge), any 64 bits, a whole one or a plain one."""
+    roll = rng.random()
+    if roll < 0.25:
+        return rng.choice(EDGE_FLOATS)
+    if roll < 0.6:
+        return struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0]
+    if roll < 0.9:
+        return float(rng.choice((1, -1)) * rng.getrandbits(rng.randint(1, 57)))
+    return round(rng.uniform(-1000, 1000), rng.randint(0, 3))
+
+
+def scalars(rng):
+    """None, a boolean, a small integer (-3..300), any integer, a text, a word or any float."""
+    return one_of(rng, lambda rng: None, lambda rng: rng.random() < 0.5, lambda rng: rng.randint(-3, 300),
+                  integers, text, words, floats)
+
+
+def values(rng, leaves: list[int] | None = None, depth: int = 0):
+    """Lists and dicts (up to 4 items, keys words or text) of values, or a scalar: the deeper, the
+    likelier a scalar (as Hypothesis drew them); 20 scalars at most."""
+    leaves = [20] if leaves is None else leaves  # the scalars still to give, shared down the tree
+    if leaves[0] <= 1 or rng.random() > 0.9 * 0.5**depth:
+        leaves[0] -= 1
+        return scalars(rng)
+    items = range(size(rng, 4))
+    if rng.random() < 2 / 3:
+        return [values(rng, leaves, depth + 1) for _ in items if leaves[0] > 0]
+    return {one_of(rng, words, text): values(rng, leaves, depth + 1) for _ in items if leaves[0] > 0}
+
+
+def layer_names(rng) -> str:
+    """A usual layer name, or any text."""
+    return rng.choice(LAYER_NAMES) if rng.random() < 0.5 else text(rng)
+
+
+def layer_bodies(rng):
+    """A kind's name; a kind (or any value) with up to four fields and item keys; or any value."""
+    roll = rng.randrange(3)
+    if roll == 0:
+        return rng.choice(KINDS)
+    if roll == 1:
+        kind = rng.choice(KINDS) if rng.random() < 0.5 else values(rng)
+        return {"kind": kind, **{rng.choice(LAYER_KEYS): values(rng) for _ in range(size(rng, 4))}}
+    return values(rng)
+
+
+def layer_lists(rng) -> list:
+    """Up to 8 layers, each a dict of one or two names to bodies."""
+    return [{layer_names(rng): layer_bodies(rng) for _ in range(rng.randint(1, 2))} for _ in range(size(rng, 8))]
+
+
+def inputs(rng):
+    """Two to four integers (-1..64), [3, 32, 32], or any value."""
+    roll = rng.randrange(3)
+    if roll == 0:
+        return [rng.randint(-1, 64) for _ in range(size(rng, 4, 2))]
+    return [3, 32, 32] if roll == 1 else values(rng)
+
+
+def params(rng) -> dict:
+    """Some of width, depths, block and stride, each any value."""
+    return {key: values(rng) for key in rng.sample(["width", "depths", "block", "stride"], size(rng, 4))}
+
+
+def blocks(rng) -> dict:
+    """Some of the blocks unit, relu and block: each layers, and params half the time."""
+    return {name: {"layers": layer_lists(rng), **({"params": values(rng)} if rng.random() < 0.5 else {})}
+            for name in rng.sample(["unit", "relu", "block"], size(rng, 3))}
+
+
+def variants(rng) -> dict:
+    """Up to six variants, each a text naming any value."""
+    return {text(rng): values(rng) for _ in range(size(rng, 6))}
+
+
+OPTIONAL = {"params": params, "blocks": blocks, "variants": variants, "default": values, "source": values}
+
+
+def spec_shaped(rng) -> dict:
+    """A name, an input and layers, then some of params, blocks, variants, default and source."""
+    document = {"name": "fuzzed" if rng.random() < 0.5 else values(rng), "input": inputs(rng),
+                "layers": layer_lists(rng)}
+    optional = rng.choices(range(6), weights=(34, 22, 18, 10, 4, 12))[0]  # how many, as Hypothesis drew them
+    for key in rng.sample(sorted(OPTIONAL), optional):
+        document[key] = OPTIONAL[key](rng)
+    return document
+
+
+def raw_documents(rng) -> str | bytes:
+    """Bytes or any text: one to ten long nine times in ten (as Hypothesis drew them), else up to 200."""
+    length = rng.randint(1, 10) if rng.random() < 0.9 else rng.randint(0, 200)
+    return rng.randbytes(length) if rng.random() < 0.5 else "".join(character(rng) for _ in range(length))
 
 
 def dump(document) -> str:
@@ -128,9 +275,9 @@ def dump(document) -> str:
 @tiers(50, 350)
 def test_random_spec_shaped_documents(cases, run_case):
     @fuzz(cases)
-    @given(document=spec_shaped)
-    def check(document):
-        run_case(dump(document))
+    @given(seed=SEEDS)
+    def check(seed):
+        run_case(dump(case(seed, spec_shaped)))
 
     check()
 
@@ -138,9 +285,9 @@ def test_random_spec_shaped_documents(cases, run_case):
 @tiers(50, 150)
 def test_random_yaml_values(cases, run_case):
     @fuzz(cases)
-    @given(document=values)
-    def check(document):
-        run_case(dump(document))
+    @given(seed=SEEDS)
+    def check(seed):
+        run_case(dump(case(seed, values)))
 
     check()
 
@@ -148,9 +295,9 @@ def test_random_yaml_values(cases, run_case):
 @tiers(50, 150)
 def test_random_bytes_and_text(cases, run_case):
     @fuzz(cases)
-    @given(raw=st.binary(max_size=200) | st.text(max_size=200))
-    def check(raw):
-        run_case(raw)
+    @given(seed=SEEDS)
+    def check(seed):
+        run_case(case(seed, raw_documents))
 
     check()
 
@@ -158,52 +305,51 @@ def test_random_bytes_and_text(cases, run_case):
 # --- mutations of the bundled specs ----------------------------------------------------------
 
 NUMBERS = [0, -1, -7, 1, 2, 2.5, 10**12, 2**31, 2**31 - 1, 99999, "1e400", True, None, "x"]
+INSERTS = ["{", "[", ":", "- ", "&a ", "*a", "'", "#", "\t", ", x: 1"]
 
 
-@st.composite
-def text_mutations(draw):
-    name = draw(st.sampled_from(sorted(BUNDLED)))
+def text_mutations(rng) -> tuple[str, list[str]]:
+    """A bundled spec's text with one to three lines deleted, duplicated, swapped, re-indented,
+    renumbered, written into or cut at; and its options (`--variant resnet18` half the time for resnet)."""
+    name = rng.choice(sorted(BUNDLED))
     lines = BUNDLED[name].splitlines(keepends=True)
-    for _ in range(draw(st.integers(1, 3))):
-        index = draw(st.integers(0, len(lines) - 1))
-        operation = draw(st.sampled_from(["delete", "duplicate", "swap", "indent", "dedent", "number",
-                                          "insert", "cut"]))
+    for _ in range(rng.randint(1, 3)):
+        index = rng.randrange(len(lines))
+        operation = rng.choice(["delete", "duplicate", "swap", "indent", "dedent", "number", "insert", "cut"])
         line = lines[index]
         if operation == "delete":
             del lines[index]
         elif operation == "duplicate":
             lines.insert(index, line)
         elif operation == "swap":
-            other = draw(st.integers(0, len(lines) - 1))
+            other = rng.randrange(len(lines))
             lines[index], lines[other] = lines[other], line
         elif operation == "indent":
             lines[index] = "  " + line
         elif operation == "dedent":
-            lines[index] = line[2:] if line.startswith("  ") else line
+            lines[index] = line.removeprefix("  ")
         elif operation == "number":
             numbers = list(re.finditer(r"\d+", line))
             if numbers:
-                match = draw(st.sampled_from(numbers))
-                new = str(draw(st.sampled_from(NUMBERS)))
-                lines[index] = line[:match.start()] + new + line[match.end():]
+                match = rng.choice(numbers)
+                lines[index] = line[:match.start()] + str(rng.choice(NUMBERS)) + line[match.end():]
         elif operation == "insert":
-            column = draw(st.integers(0, len(line)))
-            lines[index] = line[:column] + draw(st.sampled_from(["{", "[", ":", "- ", "&a ", "*a", "'", "#",
-                                                                   "\t", ", x: 1"]) | text) + line[column:]
+            column = rng.randint(0, len(line))
+            lines[index] = line[:column] + (rng.choice(INSERTS) if rng.random() < 0.5 else text(rng)) + line[column:]
         else:
             lines = lines[:index]
         if not lines:
             break
-    return name, "".join(lines)
+    use_variant = rng.random() < 0.5
+    return "".join(lines), ["--variant", "resnet18"] if use_variant and name == "resnet.yaml" else []
 
 
 @tiers(200, 600)
 def test_text_mutations_of_the_bundled_specs(cases, run_case):
     @fuzz(cases)
-    @given(mutated=text_mutations(), use_variant=st.booleans())
-    def check(mutated, use_variant):
-        name, spec = mutated
-        options = ["--variant", "resnet18"] if use_variant and name == "resnet.yaml" else []
+    @given(seed=SEEDS)
+    def check(seed):
+        spec, options = case(seed, text_mutations)
         run_case(spec, *options)
 
     check()
@@ -227,42 +373,49 @@ def container(document, path):
     return document
 
 
-@st.composite
-def structure_mutations(draw):
-    name = draw(st.sampled_from(sorted(BUNDLED)))
-    document = yaml.load(BUNDLED[name], Loader=LOADER)
-    for _ in range(draw(st.integers(1, 3))):
-        spots = list(places(document))
-        path, key = draw(st.sampled_from(spots))
+def structure_mutations(rng) -> str:
+    """A bundled spec with one to three keys or items deleted, duplicated, swapped, retyped,
+    renumbered or renamed, as YAML text."""
+    document = pickle.loads(PARSED[rng.choice(sorted(PARSED))])
+    for _ in range(rng.randint(1, 3)):
+        path, key = rng.choice(list(places(document)))
         parent = container(document, path)
-        operation = draw(st.sampled_from(["delete", "duplicate", "swap", "retype", "number", "rename"]))
+        operation = rng.choice(["delete", "duplicate", "swap", "retype", "number", "rename"])
         if operation == "delete":
             del parent[key]
         elif operation == "duplicate" and isinstance(parent, list):
             parent.insert(key, parent[key])
         elif operation == "swap" and isinstance(parent, list):
-            other = draw(st.integers(0, len(parent) - 1))
+            other = rng.randrange(len(parent))
             parent[key], parent[other] = parent[other], parent[key]
-        elif operation == "retype":
-            parent[key] = draw(scalars | st.just([]) | st.just({}) | st.just([1, 2, 3]))
+        elif operation == "retype":  # a scalar seven times in ten, else [], {} or [1, 2, 3]
+            parent[key] = scalars(rng) if rng.random() < 0.7 else rng.choice(([], {}, [1, 2, 3]))
         elif operation == "number":
-            parent[key] = draw(st.sampled_from(NUMBERS))
+            parent[key] = rng.choice(NUMBERS)
         elif operation == "rename" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(WORDS) | text)] = parent.pop(key)
+            parent[one_of(rng, words, text)] = parent.pop(key)
     return dump(document)
 
 
 @tiers(75, 525)
 def test_structure_mutations_of_the_bundled_specs(cases, run_case):
     @fuzz(cases)
-    @given(spec=structure_mutations())
-    def check(spec):
-        run_case(spec)
+    @given(seed=SEEDS)
+    def check(seed):
+        run_case(case(seed, structure_mutations))
 
     check()
 
 
-SMALL = {name: text for name, text in BUNDLED.items() if name in ("lenet.yaml", "alexnet.yaml")}
+SMALL = ["alexnet.yaml", "lenet.yaml"]
+
+
+def validate_mutations(rng) -> str:
+    """lenet or alexnet with one key or item made one of NUMBERS or any scalar, as YAML text."""
+    document = pickle.loads(PARSED[rng.choice(SMALL)])
+    path, key = rng.choice(list(places(document)))
+    container(document, path)[key] = rng.choice(NUMBERS) if rng.random() < 1 / 8 else scalars(rng)
+    return dump(document)
 
 
 @tiers(30, 120)
@@ -272,15 +425,11 @@ def test_validate_answers_mutated_specs_too(cases, cli, tmp_path, count_fuzz_cas
     pytest.importorskip("torch")
 
     @fuzz(cases)
-    @given(data=st.data())
-    def check(data):
+    @given(seed=SEEDS)
+    def check(seed):
         count_fuzz_case()
-        name = data.draw(st.sampled_from(sorted(SMALL)))
-        document = yaml.load(SMALL[name], Loader=LOADER)
-        path, key = data.draw(st.sampled_from(list(places(document))))
-        container(document, path)[key] = data.draw(st.sampled_from(NUMBERS) | scalars)
         spec = tmp_path / "fuzzed.yaml"
-        spec.write_text(dump(document), encoding="utf-8")
+        spec.write_text(case(seed, validate_mutations), encoding="utf-8")
         result = cli("validate", spec, "--device", "meta", "--counter", "torch", "--runs", "0")
         assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
         assert result.exit_code in (0, 1, 2), result.output
@@ -292,22 +441,33 @@ def test_validate_answers_mutated_specs_too(cases, cli, tmp_path, count_fuzz_cas
 
 # --- random expressions ----------------------------------------------------------------------
 
-operands = st.one_of(st.integers(-10**16, 10**16), st.floats(allow_nan=True, allow_infinity=True),
-                     st.sampled_from(["width", "index", "[1, 2]", "'a'", "true"]))
+OPERANDS = ["width", "index", "[1, 2]", "'a'", "true"]
 
 
-def _applied(inner):
-    return st.one_of(
-        st.tuples(st.sampled_from(["round", "int", "log", "ceil", "floor", "min", "max"]), inner)
-        .map(lambda call: f"{call[0]}({call[1]})"),
-        st.tuples(st.sampled_from(["pow", "log", "min"]), inner, inner).map(lambda call: f"{call[0]}({call[1]}, {call[2]})"),
-        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "//", "%", "<", "=="]), inner)
-        .map(lambda parts: f"({parts[0]} {parts[1]} {parts[2]})"),
-        st.tuples(inner, inner, inner).map(lambda parts: f"({parts[0]} if {parts[1]} else {parts[2]})"),
-    )
+def operands(rng) -> str:
+    """An integer (any, held within ±10**16), any float, or a name, list, text or boolean: as text."""
+    roll = rng.randrange(3)
+    if roll == 0:
+        return str(min(max(integers(rng, bits=54), -10**16), 10**16))
+    return str(floats(rng)) if roll == 1 else rng.choice(OPERANDS)
 
 
-expressions = st.recursive(operands.map(str), _applied, max_leaves=12)
+def expressions(rng, leaves: list[int] | None = None, depth: int = 0) -> str:
+    """A call, an operation or a conditional of expressions, or an operand: the deeper, the likelier
+    an operand (as Hypothesis drew them); about 12 operands at most."""
+    leaves = [12] if leaves is None else leaves  # the operands still to give, shared down the tree
+    if leaves[0] <= 1 or rng.random() > 0.95 * 0.6**depth:
+        leaves[0] -= 1
+        return operands(rng)
+    inner = lambda: expressions(rng, leaves, depth + 1)
+    form = rng.randrange(4)
+    if form == 0:
+        return f"{rng.choice(['round', 'int', 'log', 'ceil', 'floor', 'min', 'max'])}({inner()})"
+    if form == 1:
+        return f"{rng.choice(['pow', 'log', 'min'])}({inner()}, {inner()})"
+    if form == 2:
+        return f"({inner()} {rng.choice(['+', '-', '*', '/', '//', '%', '<', '=='])} {inner()})"
+    return f"({inner()} if {inner()} else {inner()})"
 
 
 @tiers(300, 2000)
@@ -319,8 +479,9 @@ def test_random_expressions_give_a_value_or_one_spec_error(cases):
     from archcalc.spec.expr import evaluate
 
     @fuzz(cases)
-    @given(expression=expressions)
-    def check(expression):
+    @given(seed=SEEDS)
+    def check(seed):
+        expression = case(seed, expressions)
         try:
             value = evaluate(expression, {"width": 64, "index": 3})
         except SpecError:
