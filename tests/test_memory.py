@@ -13,6 +13,7 @@ import json
 import math
 import subprocess
 import sys
+import types
 
 import pytest
 from conftest import FAST_MODELS, tier, yaml_text
@@ -549,8 +550,7 @@ def block_rounded(size: int) -> int:
     return CUDA_BLOCK if size < CUDA_BLOCK else CUDA_BLOCK * ((size + CUDA_BLOCK - 1) // CUDA_BLOCK)
 
 
-@pytest.fixture
-def rounding_memtracker(monkeypatch):
+def round_each_storage(monkeypatch) -> None:
     """MemTracker with each storage's bytes (its own per-tensor accounting, on the CPU and fake
     tensors) put through the allocator's rule, as MemTracker itself does for a CUDA storage."""
     torch_modules()
@@ -558,6 +558,12 @@ def rounding_memtracker(monkeypatch):
 
     monkeypatch.setattr(mem_tracker._WeakRefInfo, "_calculate_mem_consumed",
                         lambda info: block_rounded(info.size * info.element_size))
+
+
+@pytest.fixture
+def rounding_memtracker(monkeypatch):
+    """MemTracker rounding each storage (round_each_storage)."""
+    round_each_storage(monkeypatch)
 
 
 @pytest.mark.parametrize("case", list(KIND_CASES))
@@ -635,14 +641,24 @@ def test_cuda_max_memory_allocated_of_inference_against_the_rounded_peak(entry):
                                                ("squeezenet1_1", "adamw"), ("resnet18", "momentum"),
                                                pytest.param("mobilenet_v2", "momentum", marks=pytest.mark.slow),
                                                pytest.param("mobilenet_v3_small", "adam", marks=pytest.mark.slow)])
-def test_every_tensor_of_a_training_step_rounded_gives_memtrackers_rounded_peak(spec, optimizer, rounding_memtracker):
+def test_every_tensor_of_a_training_step_rounded_gives_memtrackers_rounded_peak(spec, optimizer, monkeypatch):
     """A training step in steady state: MemTracker with the rule applied to each storage (parameters,
-    buffers, gradients, optimizer state, activations, temporaries), at batch 2 and 3, every category."""
+    buffers, gradients, optimizer state, activations, temporaries), at batch 2 and 3, every category;
+    its measurement kept while its key holds (tests/measured.py)."""
     from archcalc.training import training_memory
     from archcalc.validation.peak import tracked_training_peaks
 
     graph = load_graph(spec)
-    measured = tracked_training_peaks(graph, graph.input_shape, [2, 3], optimizer=optimizer)
+
+    def measure() -> list:
+        with monkeypatch.context() as patched:
+            round_each_storage(patched)
+            return tracked_training_peaks(graph, graph.input_shape, [2, 3], optimizer=optimizer)
+
+    asked = {"input": graph.input_shape, "batches": [2, 3], "optimizer": optimizer, "block": CUDA_BLOCK}
+    measured = kept("rounded_training_memory", types.SimpleNamespace(name=f"{spec} {optimizer}"),
+                    Recipe(graph, graph.input_shape, 2), asked,
+                    ["archcalc/validation/peak.py", round_each_storage, block_rounded], measure)
     predicted = [training_memory(graph, analyze_graph(graph, None, batch), optimizer=optimizer, allocator="cuda")
                  for batch in (2, 3)]
     assert [(*t.categories.values(), t.peak) for t in predicted] == [tuple(m) for m in measured]
