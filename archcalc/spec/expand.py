@@ -380,6 +380,7 @@ class _Builder:
             count = self._value(body, "repeat", env, int)
             if count < 0:
                 raise SpecError(f"repeat must be 0 or more, got {count:,}", location=body.where("repeat"))
+            self._check_room(count, body.where("repeat"))  # before a range too long for len()
             return range(count), None
         if "repeat" in body:
             raise SpecError("an item has either 'repeat' or 'for_each', not both", location=body.key_where("for_each"))
