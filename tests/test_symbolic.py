@@ -79,6 +79,22 @@ def test_formulas_at_the_specs_own_input_equal_the_numeric_analysis(path, varian
 
 
 @pytest.mark.parametrize("path, variant", BUNDLED)
+def test_a_sweeps_totals_are_the_numeric_totals_under_every_convention(path, variant):
+    """totals_at (what a sweep reads at each size) under each convention in turn, the compiled
+    function made once and passed on by ModelStats.under, equals the numeric analysis's totals."""
+    from archcalc.symbolic.model import totals_at
+
+    graph, formulas = symbolic(path, variant)
+    channels = graph.input_shape[0]
+    for convention in ("fvcore", "torch", "paper", "fvcore"):
+        under = formulas.under(convention)
+        for sizes in (graph.input_shape[1:], *other_sizes(graph)[::5]):
+            values = dict(zip(symbols_of(graph), sizes))
+            if under.formulas.unmet(values) is None:
+                assert totals_at(under, values) == analyze_graph(graph, (channels, *sizes), convention=convention).totals
+
+
+@pytest.mark.parametrize("path, variant", BUNDLED)
 def test_formulas_at_twenty_other_sizes_equal_the_numeric_analysis(path, variant):
     """Where the numeric analysis refuses a size, a constraint is unmet, and the other way round."""
     from archcalc.symbolic.model import evaluate
