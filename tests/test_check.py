@@ -194,6 +194,59 @@ def test_github_format_writes_annotations_and_a_step_summary(project, cli, monke
     assert sum(t.type == "tr_open" for t in tokens) == 1 + 4
 
 
+def test_a_step_summary_is_made_only_when_its_markdown_is_written(project, cli, monkeypatch):
+    """$GITHUB_STEP_SUMMARY names a file that does not exist yet: a check whose output cannot be
+    written (-o into a folder that does not exist) fails with one error and leaves no empty summary;
+    one that succeeds makes it, with the summary in it."""
+    record(cli)
+    summary = project / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    failed = cli("check", "small.yaml", "--format", "github", "-o", project / "missing" / "annotations.txt")
+    assert failed.exit_code == 2 and "the folder" in failed.stderr and "does not exist" in failed.stderr
+    assert not summary.exists()
+    passed = cli("check", "small.yaml", "--format", "github")
+    assert passed.exit_code == 0, passed.stderr
+    assert summary.read_text().startswith("### archcalc check: ")
+
+
+@pytest.mark.parametrize("before", [None, "earlier step\n"])
+def test_a_step_summary_cut_short_by_a_full_disk_is_taken_back(project, cli, monkeypatch, before):
+    """A write of the summary that fails part of the way (here: ENOSPC after 10 bytes, as a full
+    disk gives) is one error, exit 2, and the file is as it was: the earlier steps' text alone, or
+    no file where there was none."""
+    import errno
+    import os
+
+    record(cli)
+    summary = project / "summary.md"
+    if before is not None:
+        summary.write_text(before)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write = os.write
+
+    def full_disk(descriptor: int, data: bytes) -> int:
+        write(descriptor, bytes(data[:10]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full_disk)
+    result = cli("check", "small.yaml", "--format", "github")
+    monkeypatch.undo()
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: cannot append to $GITHUB_STEP_SUMMARY ({summary}): No space left on device")
+    assert (summary.read_text() if summary.exists() else None) == before
+
+
+def test_a_step_summary_that_links_to_nothing_is_refused_before_anything_is_printed(project, cli, monkeypatch):
+    record(cli)
+    link = project / "summary.md"
+    link.symlink_to(project / "elsewhere.md")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(link))
+    result = cli("check", "small.yaml", "--format", "github")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: refusing to append to $GITHUB_STEP_SUMMARY ({link}): it is a link to nothing")
+    assert not (project / "elsewhere.md").exists()
+
+
 def test_json_format(project, cli):
     record(cli)
     document = json.loads(cli("check", "small.yaml", "--format", "json").stdout)

@@ -39,17 +39,20 @@ def check(
         if summary is not None:
             _append(summary, result)
     finally:
-        if summary is not None:
+        if summary is not None and summary[1] is not None:
             os.close(summary[1])
     return result.ok
 
 
-def _step_summary(read: list) -> tuple[str, int] | None:
-    """The GitHub job summary's file, where the workflow gives one ($GITHUB_STEP_SUMMARY), opened
-    to append: a regular file (or a new one) that is none of the files `check` read."""
+def _step_summary(read: list) -> tuple[str, int | None] | None:
+    """The GitHub job summary's file, where the workflow gives one ($GITHUB_STEP_SUMMARY): a
+    regular file, opened to append, or a new file in a folder that exists (made only when the
+    summary is written, after the result: a command that fails before leaves no empty file), and
+    none of the files `check` read. Refused before anything is printed."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if not summary:
         return None
+    import errno
     import stat
 
     from archcalc.output import spec_paths_match
@@ -57,24 +60,56 @@ def _step_summary(read: list) -> tuple[str, int] | None:
     try:
         if spec_paths_match(summary, read):
             raise OutputError(f"refusing to append to $GITHUB_STEP_SUMMARY ({summary}): check reads it", hint=_HINT)
-        if os.path.exists(summary) and not stat.S_ISREG(os.stat(summary).st_mode):
+        if not os.path.exists(summary):
+            if os.path.islink(summary):
+                raise OutputError(f"refusing to append to $GITHUB_STEP_SUMMARY ({summary}): it is a link to "
+                                  "nothing", hint=_HINT)
+            if not os.path.isdir(os.path.dirname(summary) or "."):
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            return summary, None
+        if not stat.S_ISREG(os.stat(summary).st_mode):
             raise OutputError(f"refusing to append to $GITHUB_STEP_SUMMARY ({summary}): it is not a regular file "
                               "(a folder, a device or a pipe)", hint=_HINT)
-        return summary, os.open(summary, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
+        return summary, os.open(summary, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
     except (OSError, RuntimeError) as error:  # RuntimeError: a loop of links, as Python 3.11 resolves it
         raise _cannot_append(summary, error) from None
 
 
-def _append(summary: tuple[str, int], result) -> None:
-    """The summary's markdown appended to its file (opened by `_step_summary`)."""
+def _append(summary: tuple[str, int | None], result) -> None:
+    """The summary's markdown appended to its file (checked, and opened where it exists, by
+    `_step_summary`), whole or not at all: a write that fails part of the way (a full disk) is
+    taken back, the file cut to its length before, or removed where this made it."""
     from archcalc.render.check import summary_markdown
 
+    path, descriptor = summary
     data = summary_markdown(result).encode("utf-8", "surrogateescape")
+    made = descriptor is None
     try:
-        while data:
-            data = data[os.write(summary[1], data):]
+        if made:
+            descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_NONBLOCK, 0o666)
+        length = os.fstat(descriptor).st_size
+        try:
+            while data:
+                data = data[os.write(descriptor, data):]
+        except OSError:
+            _take_back(path, descriptor, length, made)
+            raise
     except OSError as error:
-        raise _cannot_append(summary[0], error) from None
+        raise _cannot_append(path, error) from None
+    finally:
+        if made and descriptor is not None:
+            os.close(descriptor)
+
+
+def _take_back(path: str, descriptor: int, length: int, made: bool) -> None:
+    """Undo a part-written summary: remove the file this made, or cut it back to `length`."""
+    try:
+        if made:
+            os.unlink(path)
+        else:
+            os.ftruncate(descriptor, length)
+    except OSError:
+        pass  # the error that stopped the write is the one to report
 
 
 _HINT = "point $GITHUB_STEP_SUMMARY at the job summary file GitHub gives, or unset it"
