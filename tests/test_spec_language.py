@@ -9,7 +9,7 @@ from conftest import tier
 
 import archcalc
 from archcalc.errors import SpecError
-from archcalc.spec import bundled
+from archcalc.spec import bundled, load_graph
 from archcalc.spec.catalog import load_document, specs_dir
 
 
@@ -791,6 +791,48 @@ def test_a_model_left_without_layers_is_one_error(cli, write_spec, layers):
     """It was an IndexError (exit 1) in every command."""
     result = cli("table", write_spec(f"name: e\ninput: [3, 8, 8]\nlayers:\n{layers}"))
     assert result.exit_code == 2 and "has no layer once its repeats and conditions are applied" in result.stderr
+
+
+@pytest.mark.parametrize("off", ["when: extra", "repeat: 0"])
+@pytest.mark.parametrize("item, says, wrong", [
+    ("{kind: conv2d, out: 8, kernal: 3, OFF}", "unknown key 'kernal' (did you mean 'kernel'?)", "kernal"),
+    ("{kind: conv2e, out: 8, kernel: 3, OFF}", "unknown layer kind 'conv2e' (did you mean 'conv2d'?)", "conv2e"),
+    ("{kind: pair, widht: 8, OFF}", "unknown key 'widht' (did you mean 'width'?)", "widht")])
+def test_an_item_left_out_still_has_its_kind_and_keys_checked(write_spec, off, item, says, wrong):
+    """A misspelt field of an item that `when` or a repeat of 0 leaves out passed silently in the
+    variants that leave it out; it is now the same error in every variant, at its place. Its
+    fields are not evaluated (they may hold only where the item is in)."""
+    path = write_spec(f"""
+        name: switched
+        input: [3, 16, 16]
+        params: {{extra: false}}
+        blocks:
+          pair:
+            params: {{width: ~}}
+            layers:
+              - a: {{kind: conv2d, out: width, kernel: 3}}
+        layers:
+          - conv: {{kind: conv2d, out: 8, kernel: 3}}
+          - more: {item.replace("OFF", off)}
+    """)
+    with pytest.raises(SpecError) as raised:
+        load_graph(path)
+    assert raised.value.message == says and raised.value.layer == "more"
+    line = path.read_text().splitlines()[10]
+    assert (raised.value.location.line, raised.value.location.column) == (11, line.index(wrong) + 1), line
+
+
+def test_an_item_left_out_is_not_evaluated(write_spec):
+    """Its fields may divide by what is 0 where it is left out."""
+    path = write_spec("""
+        name: switched
+        input: [3, 16, 16]
+        params: {groups: 0}
+        layers:
+          - conv: {kind: conv2d, out: 8, kernel: 3}
+          - grouped: {kind: conv2d, out: 8 // groups, kernel: 3, groups: groups, when: groups > 0}
+    """)
+    assert [node.name for node in load_graph(path).nodes] == ["conv"]
 
 
 def test_first_without_a_repeat_is_refused(cli, write_spec):

@@ -336,6 +336,7 @@ class _Builder:
         inputs = self._inputs(body, full, block_input, env) if "from" in body else (previous,)
         if "when" in body and not self._value(body, "when", env, bool):
             self._count_item()  # an item switched off counts once
+            self._check_left_out(body, env)
             return inputs[0]  # a merge switched off passes its first input: an absent residual add
         if "as" in body and "for_each" not in body:
             raise SpecError("'as' names the row of 'for_each', and this item has none",
@@ -349,6 +350,8 @@ class _Builder:
         key = "repeat" if "repeat" in body else "for_each"
         rows, row_name = self._rows(body, env)
         count = len(rows)
+        if not count:
+            self._check_left_out(body, env)
         self._check_room(count, body.where(key))
         first = body.get("first")
         if first is not None and not isinstance(first, YMap):
@@ -372,6 +375,23 @@ class _Builder:
                             location=body.where(key))
         self.scopes[full] = Scope(full, f"{self._kind_label(body, env)} ×{count}", location, output)
         return output
+
+    def _check_left_out(self, body: YMap, env: dict) -> None:
+        """What can be known of an item that `when` or a repeat of 0 leaves out, without evaluating
+        its fields (they may hold only where it is in): its kind, and that its keys are that kind's.
+        A misspelt field is then an error in every variant, not only in those that keep the item."""
+        kind = body.get("kind")
+        if "layers" in body or not isinstance(kind, str) or isinstance(env.get(kind), str) or kind == "model":
+            return  # a group's items, a kind named by a parameter or another spec's: found as they are expanded
+        if kind in self.blocks:
+            declared = self.blocks[kind].get("params")
+            self._check_item_keys(body, ITEM_KEYS | set(declared or ()), f"a parameter of block '{kind}'")
+        elif kind in LAYER_KINDS:
+            self._check_item_keys(body, _keys_of(LAYER_KINDS[kind]), f"a field of {kind}")
+        else:
+            raise SpecError(f"unknown layer kind '{kind}'{did_you_mean(kind, [*LAYER_KINDS, *self.blocks])}",
+                            location=body.where("kind"),
+                            hint="see 'docs/spec.md' for the layer kinds, or define it under 'blocks:'")
 
     def _rows(self, body: YMap, env: dict) -> tuple[range | list, str | None]:
         """What a repeated item makes a copy for: `range(repeat)`, or the list of `for_each` with
