@@ -303,6 +303,16 @@ def test_an_unsupported_operator_is_named_with_the_kinds(files):
                              f"  hint: the kinds are: {KINDS}\n")
 
 
+def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
+    """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
+    "node '' (Erf)"."""
+    save(files / "erf.onnx", [conv(), helper.make_node("Erf", ["c"], ["y"])], [INPUT], [WEIGHT])
+    result = run_import(files, "erf.onnx")
+    assert result.returncode == 2
+    assert result.stderr == (f"error: the node that writes 'y' (Erf) of 'erf.onnx' has no layer kind in archcalc\n"
+                             f"  hint: the kinds are: {KINDS}\n")
+
+
 def test_an_operator_a_kind_cannot_keep_exact_says_why(files):
     save(files / "clip.onnx", [conv(), helper.make_node("Clip", ["c", "low", "high"], ["y"], name="/act/Clip")],
          [INPUT], [WEIGHT, numpy_helper.from_array(np.array(0, np.float32), "low"),

@@ -368,7 +368,7 @@ class _Reader:
             if kind not in LAYER_KINDS:
                 raise Unsupported(f"a {len(view.shapes[0]) - 2}-axis map")
         except Inconsistent as reason:
-            raise UserError(f"node '{node.name}' ({node.op_type}) of {self.what} does not go together: {reason}",
+            raise UserError(f"{_named(node)} ({node.op_type}) of {self.what} does not go together: {reason}",
                             hint="the file's mistake: export the model again (onnx.shape_inference.infer_shapes with "
                                  "strict_mode=True finds such a node)") from None
         except Unsupported as reason:
@@ -392,7 +392,7 @@ class _Reader:
 
     def _source(self, item: Joined, tensor: str) -> str:
         if tensor not in self.producer:
-            raise UserError(f"node '{item.node.name}' ({item.node.op_type}) of {self.what} reads '{tensor}', which no "
+            raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads '{tensor}', which no "
                             "node before it makes", hint="the nodes of an ONNX graph are in the order they run")
         return self.producer[tensor]
 
@@ -402,7 +402,7 @@ class _Reader:
             if source is not None and len(pads) == 2 * len(source):  # pads computed here, not by inference
                 self.shapes[tensor] = tuple(s + a + b for s, a, b in zip(source, pads, pads[len(source):]))
         if tensor not in self.shapes:
-            raise UserError(f"node '{item.node.name}' ({item.node.op_type}) of {self.what}: the shape of '{tensor}' "
+            raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what}: the shape of '{tensor}' "
                             "is not known", hint="ONNX's shape inference could not give it a fixed shape")
         return self.shapes[tensor]
 
@@ -414,7 +414,7 @@ class _Reader:
 
     def _unsupported(self, item: Joined, reason: str | None) -> UserError:
         node = item.node
-        what = f"node '{node.name}' ({item.op_type if item.op_type != node.op_type else node.op_type}) of {self.what}"
+        what = f"{_named(node)} ({item.op_type if item.op_type != node.op_type else node.op_type}) of {self.what}"
         kinds = kinds_hint()
         if reason is None:
             return UserError(f"{what} has no layer kind in archcalc", hint=kinds)
@@ -895,6 +895,15 @@ def _operation(op_type: str) -> str:
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", op_type).lower()
     name = re.sub(r"[^a-z0-9_]", "_", name).strip("_")
     return name if name[:1].isalpha() else f"op_{name}"
+
+
+def _named(node) -> str:
+    """A node as a message names it: by its name, or, where it has none (ONNX names are optional),
+    by the first tensor it writes, which every node that matters has."""
+    if node.name:
+        return f"node '{node.name}'"
+    written = next((output for output in node.output if output), None)
+    return f"the node that writes '{written}'" if written else "a node without a name or an output"
 
 
 def _labels(names: list[str]) -> dict[str, str]:
