@@ -214,6 +214,23 @@ def test_only_the_invoked_command_is_imported():
     assert result.stderr == "archcalc.commands.table"
 
 
+def test_a_usage_error_raised_as_the_command_runs_is_shown_without_running_it_again():
+    """`sweep --set` names a parameter the spec lacks: the spec is read before that is known. The
+    error comes with the command's usage, as the typer app shows it, and the spec's settings were
+    checked once (the typer app ran the whole command a second time to show it)."""
+    code = ("import sys\nimport archcalc.sweep as sweep\nfrom archcalc.cli import main\ncalls = []\n"
+            "checked = sweep.check_settings\n"
+            "sweep.check_settings = lambda *args: (calls.append(1), checked(*args))\n"
+            "sys.argv = ['archcalc', 'sweep', 'lenet5', '--set', 'widht=8', '--size', '32']\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    sys.stderr.write(f'exit {exit.code}, checked {len(calls)}')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "80"}, check=False)
+    assert result.stdout == ""
+    assert result.stderr == ("error: invalid value for '--set': 'widht' is not a parameter of lenet5; its parameters: "
+                             "padding, act, pool\n  usage: archcalc sweep [OPTIONS] {SPEC}\n"
+                             "  help:  archcalc sweep --help\nexit 2, checked 1")
+
+
 def test_help_lists_every_command(cli):
     text = cli("--help").stdout
     for command in ["table", "list", "zoo", "conv", "pool", "validate", "report", "sweep", "check"]:

@@ -6,7 +6,9 @@ from the command line. `main` reads a well-formed command line from that data an
 command without importing the command-line library; anything else (--help, a mistake, a usage
 error the command raises, shell completion) goes to the typer app built from the same data, which
 prints the help, or the error with the command's usage. The two agree on every command line the
-first reads (tests/test_cli_reading.py). Errors and exit codes are handled here, once (`run`).
+first reads (tests/test_cli_reading.py). Errors and exit codes are handled here, once (`run`); a
+usage error that a command raises as it runs is shown with the command's usage, without the typer
+app running the command again.
 """
 
 from __future__ import annotations
@@ -115,8 +117,12 @@ def main() -> None:
                 code = run(*call)
                 gc.freeze()
                 sys.exit(code)
-            except UsageError:  # the typer app runs the command again, to show the error with the usage
-                pass
+            except UsageError as error:  # shown with the command's usage, the command not run again
+                from archcalc.cli.usage import usage_error_of
+
+                _bounded_columns()
+                sys.stderr.write(usage_error_of(arguments, error))
+                sys.exit(error.exit_code)
         _bounded_columns()
         typer_app()(prog_name="archcalc", args=arguments)
     except UserError as error:  # raised where typer runs the code (--version's output)

@@ -105,6 +105,16 @@ def usage_error_text(error) -> str:
     return text
 
 
+def usage_error_of(arguments: list[str], error: UsageError) -> str:
+    """The text of a usage error that the command of `arguments` raised as it ran, with that
+    command's usage, as the typer app shows it (ArchcalcCommand.invoke), without running it again."""
+    group = typer.main.get_command(typer_app())
+    with group.make_context("archcalc", list(arguments), resilient_parsing=True) as parent:
+        command = build_command(arguments[0])
+        with command.make_context(arguments[0], list(arguments[1:]), parent=parent, resilient_parsing=True) as ctx:
+            return usage_error_text(typer.BadParameter(str(error), ctx=ctx, param_hint=error.option))
+
+
 @cache
 def typer_app() -> typer.Typer:
     app = typer.Typer(cls=LazyGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
