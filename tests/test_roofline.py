@@ -195,6 +195,33 @@ def test_efficiencies_divide_the_roofline_and_blocks_sum_their_layers(tmp_path):
     assert sum(block.time for block in blocks.values()) == pytest.approx(slow.total, rel=1e-12)  # summed in another order
 
 
+@pytest.mark.parametrize("model, work, kinds", [
+    ("resnet18", "pooling", {"maxpool2d"}), ("alexnet_paper", "pooling", {"maxpool2d", "lrn"}),
+    ("efficientnet_b0", "transcendental", {"silu", "sigmoid"}), ("convnext_tiny", "transcendental", {"gelu"})])
+def test_pooling_and_transcendental_functions_are_kinds_of_work_of_their_own(tmp_path, model, work, kinds):
+    """Max and average pooling move a byte 30–70 times slower than a ReLU on a CPU, a SiLU 3–4 times
+    (both measured by `archcalc device-profile` on this project's machine): an efficiency
+    given for pooling or for transcendental functions divides the time of exactly those layers;
+    ReLUs, hard-swishes, batch norms and global average poolings stay 'memory'."""
+    profile = tmp_path / "slow.yaml"
+    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"slow": {
+        "name": f"a device at a tenth of its memory roofline on {work}",
+        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0, "efficiency": {work: 0.1},
+        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
+                    "efficiency": "made up"}}}}), encoding="utf-8")
+    stats = analyze(model)
+    plain = roofline(stats, replace(load_profile(str(profile)), efficiency={}))
+    slow = roofline(stats, str(profile))
+    slowed = set()
+    for fast, tenth in zip(plain.layers, slow.layers):
+        if tenth.time != fast.time:
+            assert tenth.time == fast.time / 0.1 and tenth.work == work, tenth
+            slowed.add(tenth.kind)
+    assert slowed == kinds
+    memory = {layer.kind for layer in slow.layers if layer.work == "memory"}
+    assert memory & {"relu", "hardswish", "batchnorm2d", "adaptive_avgpool2d", "add"}, memory
+
+
 def test_a_kinds_fixed_cost_replaces_the_launch_cost_of_its_layers(cli, tmp_path):
     """By hand on ResNet-18: each layer's time is its roofline plus the fixed cost the profile gives
     its kind of work, or the launch cost for a kind it does not give."""
@@ -405,15 +432,16 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     result = cli("device-profile", "--device", "cpu", "-o", out)
     assert result.exit_code == 0, result.stderr
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
-    works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory"]
+    works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-12:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-16:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
                           *(f"{work} layers in float32" for work in works)]
     profile = load_profile(str(out))
     assert profile.key == "local-cpu" and profile.name.endswith(", 1 thread")
     assert {"float32", "bfloat16"} <= set(profile.peak_tflops)
-    assert set(profile.efficiency) == set(profile.fixed_us) == {"depthwise_conv", "pointwise_conv", "conv", "linear", "memory"}
+    assert set(profile.efficiency) == set(profile.fixed_us) == {"depthwise_conv", "pointwise_conv", "conv", "linear",
+                                                                "memory", "pooling", "transcendental"}
     assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency"}
     assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
     table = cli("table", "resnet18", "--device-profile", out)

@@ -81,10 +81,13 @@ class Params(NamedTuple):
 NEW, VIEW, SAME = "new", "view", "same"
 """What a layer's output is in torch: a tensor of its own, a view of its first input's storage, or
 its first input itself (no operation runs)."""
-WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear", "memory")
+WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear", "memory", "pooling", "transcendental")
 """The kinds of work a layer's kernel does, as the roofline tells them apart (`LayerKind.work`):
-a depthwise convolution, a 1×1 convolution, any other convolution, a matrix product, and work
-that moves data more than it computes."""
+a depthwise convolution, a 1×1 convolution, any other convolution, a matrix product, work that
+moves data more than it computes (elementwise, normalisation, copies), a window reduction (max and
+average pooling, local response normalisation), and an elementwise function that computes an
+exponential or the like per element (sigmoid, tanh, GELU, SiLU, softmax). On a CPU the last two
+move a byte tens of times slower than a ReLU does (`archcalc device-profile` measures each)."""
 INDEX_BYTES = 8
 """The bytes of one int64 index (the positions max pooling finds), whatever the model's dtype."""
 
@@ -259,8 +262,8 @@ class LayerKind:
 
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         """The kind of work its kernel does, one of WORK: what a device profile's measured
-        efficiencies are given for (`archcalc.roofline`). 'memory' (elementwise, pooling,
-        normalisation, copies) unless the kind says otherwise."""
+        efficiencies are given for (`archcalc.roofline`). 'memory' (elementwise, normalisation,
+        copies) unless the kind says otherwise."""
         return "memory"
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:

@@ -15,8 +15,10 @@ class Elementwise(LayerKind):
     keeps_grid = True
 
     def __init__(self, key: str, module: str, doc: str, fields: dict[str, Field] | None = None,
-                 passes_through: bool = False) -> None:
+                 passes_through: bool = False, work: str = "memory") -> None:
         self.key = key
+        self.kind_of_work = work
+        """Its `work`: 'transcendental' for a function that computes an exponential or the like."""
         self.passes_through = passes_through
         """At inference its torch module returns the input itself (identity, dropout in eval mode)."""
         self.torch_module = f"torch.nn.{module}"
@@ -28,6 +30,9 @@ class Elementwise(LayerKind):
 
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return ()
+
+    def work(self, a: Attrs, shapes: list[Shape]) -> str:
+        return self.kind_of_work
 
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         """A new output; the input itself where torch returns it (no operation runs) or where the
@@ -77,6 +82,9 @@ class Softmax(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(dim=a.dim)
 
+    def work(self, a: Attrs, shapes: list[Shape]) -> str:
+        return "transcendental"
+
 
 INPLACE = {"inplace": Field("bool", False, "overwrite the input instead of making a new tensor (torch's inplace=True): "
                                            "no new memory, and every other reader of the input sees the result")}
@@ -93,10 +101,10 @@ KINDS = [
     Elementwise("relu6", "ReLU6", "min(max(x, 0), 6)", INPLACE),
     Elementwise("leaky_relu", "LeakyReLU", "x, or slope·x below zero",
                 {"negative_slope": Field("number", 0.01, "slope below zero"), **INPLACE}),
-    Elementwise("sigmoid", "Sigmoid", "1 / (1 + e^−x)"),
-    Elementwise("tanh", "Tanh", "hyperbolic tangent"),
-    Elementwise("gelu", "GELU", "Gaussian error linear unit"),
-    Elementwise("silu", "SiLU", "x · sigmoid(x), also called swish", INPLACE),
+    Elementwise("sigmoid", "Sigmoid", "1 / (1 + e^−x)", work="transcendental"),
+    Elementwise("tanh", "Tanh", "hyperbolic tangent", work="transcendental"),
+    Elementwise("gelu", "GELU", "Gaussian error linear unit", work="transcendental"),
+    Elementwise("silu", "SiLU", "x · sigmoid(x), also called swish", INPLACE, work="transcendental"),
     Elementwise("hardswish", "Hardswish", "x · relu6(x + 3) / 6", INPLACE),
     Elementwise("hardsigmoid", "Hardsigmoid", "relu6(x + 3) / 6", INPLACE),
     Elementwise("dropout", "Dropout", "zeroes elements with probability p while training",

@@ -150,6 +150,10 @@ class LocalResponseNorm(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
 
+    def work(self, a: Attrs, shapes: list[Shape]) -> str:
+        """An average pooling over a window of channels, at its heart (torch runs avg_pool3d)."""
+        return "pooling"
+
 
 class _LayerNorm(LayerKind):
     """Layer normalisation over one axis of C values: each position's C values are normalised

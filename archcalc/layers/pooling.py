@@ -52,6 +52,9 @@ class _WindowPool(LayerKind):
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
         return tuple(zip(a.kernel, self.strides(a), a.padding, a.get("dilation", (1,) * self.axes)))
 
+    def work(self, a: Attrs, shapes: list[Shape]) -> str:
+        return "pooling"
+
 
 def _with_indices(a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
     """Max pooling: torch's operation returns the int64 index of every maximum with the output
