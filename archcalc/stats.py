@@ -4,7 +4,6 @@ layer's rules applied in graph order, counting every convention at once."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import groupby
 from operator import attrgetter, itemgetter, methodcaller
@@ -91,9 +90,10 @@ class Row(NamedTuple):
     """Of the total MACs; None when they are formulas."""
 
 
-@dataclass(frozen=True)
 class ModelStats:
-    """Everything `archcalc table` shows, as plain data."""
+    """Everything `archcalc table` shows, as plain data. Read-only. A plain class rather than a
+    dataclass: importing `dataclasses` (and the `inspect` it imports) was a tenth of the start-up
+    of `archcalc table`."""
 
     model: str
     family: str
@@ -105,12 +105,44 @@ class ModelStats:
     layers: list[LayerStats]
     totals: Figures
     blocks: dict[str, tuple[str, tuple[int, ...]]]
-    formulas: Formulas | None = None
+    formulas: Formulas | None
     """With symbolic input sizes: the symbols and constraints; the figures above are formulas."""
-    published: Mapping | None = None
+    published: Mapping | None
     """The spec's `published:` figures for this model (params, gflops, source, note)."""
-    graph: Graph | None = field(default=None, repr=False, compare=False)
+    graph: Graph | None
     """The graph analysed: receptive fields are worked out from it when first asked for."""
+
+    FIELDS = ("model", "family", "file", "source", "input_shape", "convention", "dtype", "layers", "totals",
+              "blocks", "formulas", "published", "graph")
+    """In the order the constructor takes them; all but `graph` are compared and shown."""
+
+    def __init__(self, model: str, family: str, file: str, source: str | None, input_shape: tuple[int, ...],
+                 convention: str, dtype: str, layers: list[LayerStats], totals: Figures,
+                 blocks: dict[str, tuple[str, tuple[int, ...]]], formulas: Formulas | None = None,
+                 published: Mapping | None = None, graph: Graph | None = None) -> None:
+        self.__dict__.update(model=model, family=family, file=file, source=source, input_shape=input_shape,
+                             convention=convention, dtype=dtype, layers=layers, totals=totals, blocks=blocks,
+                             formulas=formulas, published=published, graph=graph)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"ModelStats is read-only: make another with .replace({name}=…)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"ModelStats is read-only: '{name}' stays")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.FIELDS[:-1])
+
+    __hash__ = None  # its layers are a list
+
+    def __repr__(self) -> str:
+        return f"ModelStats({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS[:-1])})"
+
+    def replace(self, **changes: Any) -> ModelStats:
+        """A copy with `changes` (field: value); what the copy works out when asked is its own."""
+        return ModelStats(**{**{name: getattr(self, name) for name in self.FIELDS}, **changes})
 
     @cached_property
     def receptive_fields(self) -> dict[str, ReceptiveField | None] | None:
@@ -144,7 +176,7 @@ class ModelStats:
                                                  flops=2 * counted(layer.counts[name])))
                   for layer in self.layers]
         # the formulas' compiled functions give every convention's counts: they hold here too
-        return replace(self, convention=name, layers=layers, totals=Figures.total([layer.figures for layer in layers]))
+        return self.replace(convention=name, layers=layers, totals=Figures.total([layer.figures for layer in layers]))
 
     def count(self, convention: str) -> int:
         """The total MACs under any convention, whichever the figures are under."""

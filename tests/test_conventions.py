@@ -45,6 +45,23 @@ def test_switching_convention_equals_analysing_under_it(entry):
         assert first.count(name) == separate.totals.macs
 
 
+def test_a_models_figures_are_read_only_and_a_replaced_copy_keeps_the_rest():
+    stats = archcalc.analyze("lenet5")
+    with pytest.raises(AttributeError, match="read-only"):
+        stats.convention = "torch"
+    with pytest.raises(AttributeError, match="read-only"):
+        del stats.layers
+    renamed = stats.replace(model="lenet5 again")
+    assert renamed.model == "lenet5 again" and stats.model == "lenet5"
+    assert all(getattr(renamed, name) is getattr(stats, name) for name in stats.FIELDS if name != "model")
+    assert renamed != stats and renamed.replace(model="lenet5") == stats
+    assert stats.replace(graph=None) == stats  # the graph is not compared, nor shown
+    assert "graph=" not in repr(stats) and repr(stats).startswith("ModelStats(model='lenet5', ")
+    with pytest.raises(TypeError):
+        hash(stats)
+    assert stats.under("torch").convention == "torch" and stats.convention == "paper"
+
+
 def test_what_fvcore_skips_is_named_not_a_silent_zero(cli):
     stats = archcalc.analyze("shufflenet_v2_x0_5", convention="fvcore")
     means = [layer for layer in stats.layers if layer.kind == "mean"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from itertools import repeat
 from typing import NamedTuple
 
@@ -34,16 +33,29 @@ class Line(NamedTuple):
     style: str = ""
 
 
-@dataclass
 class Table:
     """Columns, rows, and an optional footer (the totals, below a rule in text). `compact`: markdown
     writes an empty cell as `| |` rather than `|  |`. `tree`: the column of dotted layer names
-    that a terminal shows as a tree (archcalc.render.fitting.tree)."""
-    columns: list[Column]
-    rows: list[Line] = field(default_factory=list)
-    footer: Line | None = None
-    compact: bool = False
-    tree: int | None = None
+    that a terminal shows as a tree (archcalc.render.fitting.tree). (A plain class: importing
+    `dataclasses` is a tenth of the start-up of `archcalc table`.)"""
+
+    def __init__(self, columns: list[Column], rows: list[Line] | None = None, footer: Line | None = None,
+                 compact: bool = False, tree: int | None = None) -> None:
+        self.columns = columns
+        self.rows: list[Line] = [] if rows is None else rows
+        self.footer = footer
+        self.compact = compact
+        self.tree = tree
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+    __hash__ = None  # it changes as rows are added
+
+    def __repr__(self) -> str:
+        return f"Table({', '.join(f'{name}={value!r}' for name, value in vars(self).items())})"
 
     def add(self, cells: list, style: str = "") -> None:
         """Append a row; `style` is a rich style name such as 'red'."""

@@ -3,7 +3,7 @@ and the figures at any given size."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache, reduce
 from operator import and_
 from typing import Callable
@@ -45,7 +45,7 @@ def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) ->
     layers = [layer._replace(figures=_plain_figures(layer.figures), counts=_plain_counts(layer.counts))
               for layer in stats.layers]
     formulas = Formulas(names, tuple(found.conditions), tuple(_exact_strides(graph, stats)))
-    return replace(stats, layers=layers, totals=_plain_figures(stats.totals), formulas=formulas)
+    return stats.replace(layers=layers, totals=_plain_figures(stats.totals), formulas=formulas)
 
 
 _NUMBERS_HINT = "give the sizes as numbers (--input 3x224x224), or sweep over the sizes you need (archcalc sweep)"
@@ -145,7 +145,7 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
         out, known = shape(layer.shape), counts(layer.counts)
         layers.append(layer._replace(shape=out, figures=figures(known), counts=known))
     blocks = {name: (label, shape(dims)) for name, (label, dims) in stats.blocks.items()}
-    return replace(stats, input_shape=input_shape, layers=layers, totals=Figures.total(layer.figures for layer in layers),
+    return stats.replace(input_shape=input_shape, layers=layers, totals=Figures.total(layer.figures for layer in layers),
                    blocks=blocks, formulas=None)
 
 
