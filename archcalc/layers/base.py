@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import cached_property
@@ -425,6 +426,9 @@ def _text(value: Any, name: str) -> str:
 
 
 def _number(value: Any, name: str) -> float:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST_FLOAT:
+        raise SpecError(f"field '{name}' must be a number a float holds (at most about 1.8e+308), got a whole "
+                        f"number of {len(str(abs(value))):,} digits", field=name)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         hint = (f"YAML reads {value} as text (an exponent needs a '.' and a sign: 1.0e-6), and a parameter keeps "
                 "it so: write 1.0e-6 or 0.000001" if isinstance(value, str) and _EXPONENT_TEXT.fullmatch(value) else None)
@@ -432,6 +436,8 @@ def _number(value: Any, name: str) -> float:
     return float(value)
 
 
+_LARGEST_FLOAT = int(sys.float_info.max)
+"""The largest whole number a float holds: a larger one cannot be converted (OverflowError)."""
 _EXPONENT_TEXT = re.compile(r"[-+]?[0-9]*\.?[0-9]+[eE][-+]?[0-9]+")
 """A number in exponent notation that YAML 1.1 reads as text (1e-6)."""
 
