@@ -266,8 +266,9 @@ class _Pad(_Resized):
         return sides
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        sides = self.sides(a, shapes)  # refuses an input of another rank first
         n, c, *sizes = shapes[0]
-        return (n, c, *(size + before + after for size, (before, after) in zip(sizes, self.sides(a, shapes))))
+        return (n, c, *(size + before + after for size, (before, after) in zip(sizes, sides)))
 
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
         """One pixel, shifted by the padding before: given, or half of what the output added (the
