@@ -283,6 +283,19 @@ def test_a_channel_symbol_before_grouped_layers():
         assert_same_analysis(evaluate(formulas, {"C": channels}), analyze_graph(graph, (channels, 227, 227)))
 
 
+@pytest.mark.parametrize("layers, message", [
+    ("- half: {kind: split, take: 1}\n- scaled: {kind: multiply, from: [input, half]}",
+     "cannot multiply shapes 1×C×H×W and 1×⌊C/2⌋×H×W: sizes C and ⌊C/2⌋ differ and neither is 1"),
+    ("- pooled: {kind: maxpool2d, kernel: 2}\n- padded: {kind: pad2d, from: [input, pooled]}",
+     "cannot pad H to the smaller ⌊H/2⌋")])
+def test_a_size_in_a_refusal_is_written_as_in_the_shapes(write_spec, cli, layers, message):
+    """Every size of a message in the table's notation (⌊C/2⌋), not sympy's (floor(C/2))."""
+    spec = write_spec("name: sizes\ninput: [2, 32, 30]\nlayers:\n" + layers + "\n")
+    result = cli("table", spec, "--input", "CxHxW")
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert "floor" not in result.stderr
+
+
 def test_grouped_conv_on_a_symbolic_channel_count(write_spec, cli):
     spec = write_spec("""
         name: grouped

@@ -16,7 +16,7 @@ from archcalc.layers.base import (
     same,
     same_shape,
 )
-from archcalc.sizes import format_shape
+from archcalc.sizes import format_shape, size_text
 
 
 class Add(LayerKind):
@@ -119,5 +119,5 @@ def _broadcast(x, y, first: Shape, second: Shape):
     if same(x, y):
         return x
     raise SpecError(f"cannot multiply shapes {format_shape(first)} and {format_shape(second)}: "
-                    f"sizes {x} and {y} differ and neither is 1",
+                    f"sizes {size_text(x)} and {size_text(y)} differ and neither is 1",
                     hint="a scale needs size 1 or the same size in each dimension, e.g. (N, C, 1, 1)")

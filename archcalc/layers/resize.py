@@ -25,6 +25,7 @@ from archcalc.layers.base import (
     spatial,
 )
 from archcalc.limits import MAX_FIELD_PERIOD
+from archcalc.sizes import size_text
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -259,7 +260,7 @@ class _Pad(_Resized):
         sides = []
         for size, goal in zip(sizes, shapes[1][2:]):
             if not holds(goal >= size):
-                raise SpecError(f"cannot pad {size} to the smaller {goal}",
+                raise SpecError(f"cannot pad {size_text(size)} to the smaller {size_text(goal)}",
                                 hint="pad the smaller map to the larger, or crop the larger")
             extra = goal - size
             sides.append((extra // 2, extra - extra // 2))
@@ -309,7 +310,7 @@ class _Crop(_Resized):
                             hint="give 'size: 56', or 'from: [skip, x]'")
         for size, goal in zip(sizes, target):
             if not holds(goal <= size):
-                raise SpecError(f"cannot crop {size} to the larger {goal}",
+                raise SpecError(f"cannot crop {size_text(size)} to the larger {size_text(goal)}",
                                 hint="crop the larger map to the smaller, or pad the smaller")
         return (n, c, *target)
 
