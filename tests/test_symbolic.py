@@ -287,7 +287,9 @@ def test_a_channel_symbol_before_grouped_layers():
     ("- half: {kind: split, take: 1}\n- scaled: {kind: multiply, from: [input, half]}",
      "cannot multiply shapes 1×C×H×W and 1×⌊C/2⌋×H×W: sizes C and ⌊C/2⌋ differ and neither is 1"),
     ("- pooled: {kind: maxpool2d, kernel: 2}\n- padded: {kind: pad2d, from: [input, pooled]}",
-     "cannot pad H to the smaller ⌊H/2⌋")])
+     "cannot pad H to the smaller ⌊H/2⌋"),
+    ("- half: {kind: split, take: 0}\n- grouped: {kind: conv2d, out: 6, kernel: 3, groups: 4}",
+     "groups=4 does not divide the channels (in ⌊C/2⌋, out 6)")])
 def test_a_size_in_a_refusal_is_written_as_in_the_shapes(write_spec, cli, layers, message):
     """Every size of a message in the table's notation (⌊C/2⌋), not sympy's (floor(C/2))."""
     spec = write_spec("name: sizes\ninput: [2, 32, 30]\nlayers:\n" + layers + "\n")

@@ -21,6 +21,7 @@ from archcalc.layers.base import (
     spatial,
 )
 from archcalc.layers.window import transposed_output, window_output
+from archcalc.sizes import size_text
 
 _SHARED_FIELDS = {
     "dilation": Field("size", 1, "spacing between kernel taps"),
@@ -32,7 +33,7 @@ _SHARED_FIELDS = {
 
 def _check_groups(a: Attrs, channels) -> None:
     if a.out % a.groups or not same(channels % a.groups, 0):
-        raise SpecError(f"groups={a.groups} does not divide the channels (in {channels}, out {a.out})",
+        raise SpecError(f"groups={a.groups} does not divide the channels (in {size_text(channels)}, out {a.out})",
                         field="groups", hint="choose groups that divide both input and output channels")
 
 
