@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 import subprocess
 import sys
 
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from archcalc.analysis import analyze_graph
 from archcalc.errors import SpecError
-from archcalc.limits import MAX_SYMBOLIC_DIVISOR
+from archcalc.limits import MAX_DIMENSION, MAX_SYMBOLIC_DIVISOR
 from archcalc.spec import bundled, load_graph
 
 BUNDLED = [tier(entry, entry.path, entry.variant) for entry in bundled()]
@@ -348,6 +349,42 @@ def test_random_window_chains_at_random_sizes(tmp_path_factory, examples):
         layers=window_chains(),
         sizes=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 300)), min_size=5, max_size=5),
     )(lambda layers, sizes: _window_chain_agrees(tmp_path_factory, layers, sizes)))()
+
+
+@pytest.mark.parametrize("examples", [pytest.param(200, id="200"),
+                                      pytest.param(1000, id="1000 more", marks=pytest.mark.slow)])
+def test_random_networks_formulas_at_their_own_input_are_their_numbers(tmp_path_factory, examples):
+    """Well-formed random networks of every layer kind (tests/test_fuzz.py, plausible_networks)
+    with the channels, the batch and every spatial size symbols: where the symbolic analysis
+    answers, its formulas at the spec's own input and a batch of 2 are the numbers there, exactly;
+    where the numbers refuse that input, a constraint is unmet or a size passes 2³¹ − 1 (which no
+    constraint bounds: `largest_size`)."""
+    from test_fuzz import SEEDS, plausible_networks
+
+    settings(max_examples=examples, deadline=None, database=None)(given(seed=SEEDS)(
+        lambda seed: _random_network_agrees(tmp_path_factory, plausible_networks(random.Random(seed)))))()
+
+
+def _random_network_agrees(tmp_path_factory, document):
+    from archcalc.symbolic.model import evaluate, largest_size
+
+    path = tmp_path_factory.mktemp("net") / "net.yaml"
+    path.write_text(yaml_text(document))
+    names = ["C", *[["L"], ["H", "W"], ["D", "H", "W"]][len(document["input"]) - 2]]
+    try:
+        graph = load_graph(path)
+        formulas = analyze_graph(graph, tuple(names), batch="N")
+    except SpecError:
+        return  # a spec error, refused at every size, or past a bound of the symbolic analysis
+    values = {"N": 2, **dict(zip(names, document["input"]))}
+    try:
+        numeric = analyze_graph(graph, tuple(document["input"]), batch=2)
+    except SpecError as error:
+        assert formulas.formulas.unmet(values) is not None or (
+            "above 2,147,483,647" in error.message and largest_size(formulas, values) > MAX_DIMENSION), error.message
+        return
+    if formulas.formulas.unmet(values) is None:  # else a broadcast assumed away (docs/symbolic.md)
+        assert_same_analysis(evaluate(formulas, values), numeric)
 
 
 def _window_chain_agrees(tmp_path_factory, layers, sizes):
