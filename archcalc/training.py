@@ -102,6 +102,10 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
                     allocator: str = "exact") -> Training:
     """The memory of a training step of `graph`, whose shapes `stats` holds (numeric sizes), each
     tensor's bytes rounded as `allocator` rounds them (archcalc.memory.ALLOCATORS)."""
+    if not stats.totals.params:
+        raise SpecError("a training step updates parameters, and this model has none: torch's optimizer refuses "
+                        "an empty parameter list, and no backward pass runs", location=graph.location,
+                        hint="leave out --train: the memory of a forward pass is the model's whole footprint")
     itemsize = element_bytes(dtype)
     rounded = _rounding(allocator)
     step = _Step(graph, stats, itemsize, rounded)

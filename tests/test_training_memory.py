@@ -380,6 +380,34 @@ def test_memory_train_never_imports_torch():
 
 # validate: the training peak beside the inference peak
 
+def test_a_model_without_parameters_has_no_training_step(cli, write_spec):
+    """torch's optimizer refuses an empty parameter list (`torch.optim.SGD([])`: "optimizer got an
+    empty parameter list"), and with no parameter nothing needs a gradient: `memory --train` says
+    so (exit 2); `validate --train` measures no backward pass (FlopCounterMode counts 0 backward
+    FLOPs) and notes why the training peak is not compared, where it raised an AttributeError."""
+    pytest.importorskip("fvcore")
+    import torch
+
+    with pytest.raises(ValueError, match="empty parameter list"):
+        torch.optim.SGD([], lr=0.1)
+    spec = write_spec("""
+        name: weightless
+        input: [6, 21, 7]
+        layers:
+          - pool: {kind: avgpool2d, kernel: 4}
+          - flat: flatten
+          - soft: softmax
+    """)
+    refused = cli("memory", spec, "--train")
+    assert refused.exit_code == 2 and "a training step updates parameters, and this model has none" in refused.stderr
+    validated = cli("validate", spec, "--runs", "0", "--train", "--format", "json")
+    assert validated.exit_code == 0, validated.output
+    model = json.loads(validated.stdout)["models"][0]
+    assert model["total"]["checks"]["flop_counter_backward"] == {"archcalc": 0, "measured": 0, "ok": True}
+    assert model["training"] is None
+    assert any("the training peak is not compared" in note and "has none" in note for note in model["notes"])
+
+
 def test_validate_compares_the_training_peak_category_by_category(cli):
     pytest.importorskip("fvcore")
     from archcalc.validation import validate

@@ -90,7 +90,8 @@ def _numel(tensors) -> int:
 def training_flops(model: nn.Module, x: torch.Tensor, layers: list[str]
                    ) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
     """Each named layer's FLOPs under FlopCounterMode in a training step, (forward, backward), and
-    the step's: one pass, then backward from the sum of the outputs (`x` needs no gradient).
+    the step's: one pass, then backward from the sum of the outputs (`x` needs no gradient; a
+    model without parameters has no backward).
     A forward operation is the layer's whose hooks it runs between; a backward one, the layer's
     whose forward made the autograd node that runs it (FlopCounterMode's own per-module counts
     charge the backward of a merge's branches to the merge)."""
@@ -129,10 +130,11 @@ def training_flops(model: nn.Module, x: torch.Tensor, layers: list[str]
         with counter:
             output = model(x)
             loss = sum(out.sum() for out in (output if isinstance(output, tuple) else (output,)))
-            for node in _graph(loss.grad_fn):
-                node.register_prehook(charging((owner.get(node), 1)))
             charge((None, 1))
-            loss.backward()
+            if loss.grad_fn is not None:  # else no parameter: nothing needs a gradient, no backward runs
+                for node in _graph(loss.grad_fn):
+                    node.register_prehook(charging((owner.get(node), 1)))
+                loss.backward()
             charge((None, 1))
     finally:
         for handle in handles:
