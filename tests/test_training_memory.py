@@ -408,6 +408,27 @@ def test_a_model_without_parameters_has_no_training_step(cli, write_spec):
     assert any("the training peak is not compared" in note and "has none" in note for note in model["notes"])
 
 
+@pytest.mark.parametrize("eps", ["0", "-1.0e-5"])
+def test_a_batch_norm_of_eps_0_or_less_has_no_training_step(cli, write_spec, eps):
+    """torch refuses it in training ("batch_norm eps must be positive during training"), and so
+    does `memory --train`; at inference both take it (found by the fuzzer's random networks)."""
+    import torch
+
+    norm = torch.nn.BatchNorm2d(4, eps=float(eps)).train()
+    with pytest.raises(ValueError, match="eps must be positive during training"):
+        norm(torch.randn(2, 4, 3, 3))
+    spec = write_spec(f"""
+        name: epsilon
+        input: [4, 8, 8]
+        layers:
+          - conv: {{kind: conv2d, out: 4, kernel: 3}}
+          - norm: {{kind: batchnorm2d, eps: {eps}}}
+    """)
+    refused = cli("memory", spec, "--train")
+    assert refused.exit_code == 2 and "in training, batch norm needs eps above 0" in refused.stderr
+    assert cli("memory", spec).exit_code == 0
+
+
 def test_validate_compares_the_training_peak_category_by_category(cli):
     pytest.importorskip("fvcore")
     from archcalc.validation import validate

@@ -69,7 +69,11 @@ class _BatchNorm(LayerKind):
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """In training it normalises by the batch's statistics and keeps each channel's mean and
-        inverse deviation with its input; torch refuses a batch of one value per channel."""
+        inverse deviation with its input; torch refuses a batch of one value per channel, and an
+        eps of 0 or less."""
+        if a.eps <= 0:
+            raise SpecError(f"in training, batch norm needs eps above 0 (torch refuses {a.eps:g}: the variance "
+                            "of a constant channel would divide by zero)", field="eps", hint="give eps: 1.0e-5")
         n, c, *sizes = shapes[0]
         if n * prod(sizes) < 2:
             values = "·".join(["N", *AXIS_LETTERS[len(sizes)].split(", ")] if sizes else ["N"])
