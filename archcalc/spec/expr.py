@@ -329,7 +329,9 @@ def _bounded(value: Any, text: str) -> Any:
 
 
 def _beyond(text: str, value: float) -> SpecError:
-    return SpecError(f"{_quoted(text)} gives {value:.3g}, beyond the limit of {MAX_MAGNITUDE:.0e}")
+    shown = f"a whole number of {len(str(abs(value))):,} digits" if isinstance(value, int) and value.bit_length() > 1000 \
+        else f"{value:.3g}"  # a float's .3g of a whole number past 1.8e308 is an OverflowError
+    return SpecError(f"{_quoted(text)} gives {shown}, beyond the limit of {MAX_MAGNITUDE:.0e}")
 
 
 def _is_number(value: Any) -> bool:
