@@ -112,9 +112,8 @@ class ModelStats:
     graph: Graph | None
     """The graph analysed: receptive fields are worked out from it when first asked for."""
 
-    FIELDS = ("model", "family", "file", "source", "input_shape", "convention", "dtype", "layers", "totals",
-              "blocks", "formulas", "published", "graph")
-    """In the order the constructor takes them; all but `graph` are compared and shown."""
+    FIELDS = tuple(__annotations__)
+    """The names above, in the order the constructor takes them; all but `graph` are compared and shown."""
 
     def __init__(self, model: str, family: str, file: str, source: str | None, input_shape: tuple[int, ...],
                  convention: str, dtype: str, layers: list[LayerStats], totals: Figures,

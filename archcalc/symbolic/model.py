@@ -146,7 +146,7 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
         layers.append(layer._replace(shape=out, figures=figures(known), counts=known))
     blocks = {name: (label, shape(dims)) for name, (label, dims) in stats.blocks.items()}
     return stats.replace(input_shape=input_shape, layers=layers, totals=Figures.total(layer.figures for layer in layers),
-                   blocks=blocks, formulas=None)
+                         blocks=blocks, formulas=None)
 
 
 def totals_at(stats: ModelStats, values: dict[str, int]) -> Figures:
