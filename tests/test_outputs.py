@@ -68,3 +68,21 @@ def test_wrong_outputs_are_refused_where_they_are_written(write_spec, outputs, m
     with pytest.raises(SpecError) as error:
         archcalc.analyze(path)
     assert message in str(error.value) and f"{path.name}:{position}:" in str(error.value)
+
+
+def test_a_branch_that_reaches_no_output_is_refused_at_its_first_layer(write_spec):
+    """`dead1` is read by `dead2`, which nothing reads: both reach no output, and the error is at
+    the first of them in model order (not at `dead2`, the one that no layer reads)."""
+    path = write_spec("""
+        name: dead_branch
+        input: [3, 16, 16]
+        layers:
+          - stem: {kind: conv2d, out: 8, kernel: 3, padding: 1}
+          - dead1: {kind: conv2d, out: 4, kernel: 1}
+          - dead2: relu
+          - head: {kind: conv2d, from: stem, out: 2, kernel: 1}
+    """)
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert "layer 'dead1': its result reaches no output of the model" in str(error.value)
+    assert f"{path.name}:5:5:" in str(error.value)

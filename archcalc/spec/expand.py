@@ -148,7 +148,12 @@ def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
 
 def _check_reaches_outputs(nodes: list[Node], outputs: tuple[str, ...]) -> None:
     """Refuse a layer whose result no output depends on: torch's tracers drop such a branch, so
-    it would be counted here and not by them."""
+    it would be counted here and not by them. Every layer does when every layer but the outputs
+    is read by a later one (each reader reaching an output in turn): a check in set operations;
+    where it fails, the first layer in model order that reaches none is found by walking back."""
+    read = set(outputs).union(*[node.inputs for node in nodes])
+    if read.issuperset([node.name for node in nodes]):
+        return
     needed = set(outputs)
     for node in reversed(nodes):
         if node.name in needed:
@@ -643,8 +648,9 @@ class _Builder:
         self.items += known.items
         self.deepest = max(self.deepest, depth + known.depth)
         node = _node
-        self.nodes += [node((prefix + name, layer, attrs, tuple([source if name is None else prefix + name
-                                                                   for name in inputs]), where, fields))
+        self.nodes += [node((prefix + name, layer, attrs, (prefix + inputs,) if type(inputs) is str else
+                             (source,) if inputs is None else
+                             tuple([source if name is None else prefix + name for name in inputs]), where, fields))
                        for name, layer, attrs, inputs, where, fields in known.nodes]
         self.outputs.update([(prefix + name, source if value is None else prefix + value)
                              for name, value in known.outputs])

@@ -128,7 +128,8 @@ def frozen(value: Any) -> Any:
 
 class Expanded(NamedTuple):
     """An instance as first expanded: its block (held, so that its id stays its own), and what
-    its expansion added, every name inside it relative to it (None: its input)."""
+    its expansion added, every name inside it relative to it (None: its input; a node's inputs
+    are one such name where it reads one, else a tuple of them)."""
 
     block: YMap
     output: str | None
@@ -163,11 +164,19 @@ class Added(NamedTuple):
         def relative(name: str) -> str | None:
             return None if name == source else name[cut:]
 
-        nodes = [(node.name[cut:], node.kind, node.attrs, tuple([relative(name) for name in node.inputs]),
+        nodes = [(node.name[cut:], node.kind, node.attrs, _relative_inputs(node.inputs, relative),
                   node.location, node.field_locations) for node in self.nodes]
         outputs = [(name[cut:], relative(value)) for name, value in self.outputs]
         scopes = [(name[cut:], scope.label, scope.location, relative(scope.output)) for name, scope in self.scopes]
         return Expanded(self.block, relative(self.output), nodes, outputs, scopes, self.items, self.depth)
+
+
+def _relative_inputs(inputs: tuple[str, ...], relative) -> str | None | tuple[str | None, ...]:
+    """A node's inputs relative to its instance: one input as its relative name (None: the
+    instance's input), several as a tuple of those (a copy makes the common single input faster)."""
+    if len(inputs) == 1:
+        return relative(inputs[0])
+    return tuple([relative(name) for name in inputs])
 
 
 def last(mapping: dict, count: int) -> list[tuple]:
