@@ -85,6 +85,11 @@ class Softmax(LayerKind):
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         return "transcendental"
 
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """torch keeps the output, not the input: its gradient is `_softmax_backward_data(grad,
+        output, dim)`."""
+        return Backward(keeps_inputs=False, keeps_output=True)
+
 
 INPLACE = {"inplace": Field("bool", False, "overwrite the input instead of making a new tensor (torch's inplace=True): "
                                            "no new memory, and every other reader of the input sees the result")}
