@@ -111,7 +111,7 @@ def memory_line(row: LayerCheck) -> str:
 def training_line(row: LayerCheck) -> str:
     """The peak of a training step by category, each cell as in the table."""
     cells = " · ".join(f"{TRAINING_CELLS[c.figure]} {check_cell(c)}" for c in row.checks)
-    return f"training step peak in bytes (SGD with momentum), against MemTracker on fake tensors: {cells}"
+    return f"training step peak in bytes (SGD with momentum), against {row.kind}: {cells}"
 
 
 def latency_lines(latency: Latency) -> StyledLines:

@@ -85,7 +85,18 @@ def _built(graph: Graph, input_shape: tuple[int, ...], batch: int, dtype: torch.
 def _on_fake_tensors(model: torch.nn.Module) -> torch.nn.Module:
     """`model` with each parameter and buffer a fake CPU tensor of its shape and dtype (under the
     active FakeTensorMode): sizes are all MemTracker reads, and fake tensors hold no values."""
-    return model._apply(lambda tensor: torch.empty(tensor.shape, dtype=tensor.dtype))
+    return _on_tensors(model, torch.empty)
+
+
+def _drawn(*shape, dtype: torch.dtype) -> torch.Tensor:
+    """A real CPU tensor of `shape`: floating-point values drawn from [0, 1), whole numbers 0."""
+    return torch.rand(*shape, dtype=dtype) if dtype.is_floating_point else torch.zeros(*shape, dtype=dtype)
+
+
+def _on_tensors(model: torch.nn.Module, made) -> torch.nn.Module:
+    """`model` with each parameter and buffer `made(shape, dtype=…)`: a fake tensor under an
+    active FakeTensorMode, else a real CPU one."""
+    return model._apply(lambda tensor: made(tensor.shape, dtype=tensor.dtype))
 
 
 TRAINING_KEYS = ("Parameter", "Buffer", "Gradient", "Activation", "Temp", "Optstate")
@@ -93,31 +104,35 @@ TRAINING_KEYS = ("Parameter", "Buffer", "Gradient", "Activation", "Temp", "Optst
 
 
 def tracked_training_peaks(graph: Graph, input_shape: tuple[int, ...], batches: list[int], dtype: str = "float32",
-                           optimizer: str = "momentum",
-                           tracker: type[MemTracker] = OverallPeakTracker) -> list[tuple[int, ...]]:
+                           optimizer: str = "momentum", tracker: type[MemTracker] = OverallPeakTracker,
+                           fake: bool = True) -> list[tuple[int, ...]]:
     """MemTracker's peak of a training step in steady state at each of `batches`: the model built
-    once on fake tensors in training mode, a first step untracked at the first batch (the
-    optimizer's state made: one tensor or two per parameter, of the parameter's shape at any
-    batch), then a step at each batch under a tracker told of the model and the optimizer
-    beforehand. Each peak is its six categories (TRAINING_KEYS) and its Total."""
-    return tracked_training_peaks_each(graph, input_shape, batches, (optimizer,), dtype, tracker)[optimizer]
+    once on fake tensors (real CPU ones where `fake` is false) in training mode, a first step
+    untracked at the first batch (the optimizer's state made: one tensor or two per parameter, of
+    the parameter's shape at any batch), then a step at each batch under a tracker told of the
+    model and the optimizer beforehand. Each peak is its six categories (TRAINING_KEYS) and its Total."""
+    return tracked_training_peaks_each(graph, input_shape, batches, (optimizer,), dtype, tracker, fake)[optimizer]
 
 
 def tracked_training_peaks_each(graph: Graph, input_shape: tuple[int, ...], batches: list[int],
                                 optimizers: tuple[str, ...], dtype: str = "float32",
-                                tracker: type[MemTracker] = OverallPeakTracker) -> dict[str, list[tuple[int, ...]]]:
+                                tracker: type[MemTracker] = OverallPeakTracker,
+                                fake: bool = True) -> dict[str, list[tuple[int, ...]]]:
     """`tracked_training_peaks` for each of `optimizers`, one built model and one first step for
     all: its gradients step every optimizer (each makes its state as after its own first step),
     then each optimizer's steps are tracked in turn, its state dropped after them. The state of
     an optimizer not being tracked is no tensor the tracker sees: it is neither registered with it
     nor made or touched while it runs."""
+    import contextlib
+
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     model = _built(graph, input_shape, min(batches), TORCH_DTYPES[dtype])
-    with FakeTensorMode():
-        model = _on_fake_tensors(model).train()
+    made = torch.empty if fake else _drawn
+    with FakeTensorMode() if fake else contextlib.nullcontext():
+        model = _on_tensors(model, made).train()
         steps = [training_step(model, optimizer) for optimizer in optimizers]
-        inputs = [torch.empty(batch, *input_shape, dtype=TORCH_DTYPES[dtype]) for batch in batches]
+        inputs = [made(batch, *input_shape, dtype=TORCH_DTYPES[dtype]) for batch in batches]
         steps[0](inputs[0], lambda: [step.optimizer.step() for step in steps[1:]])
         peaks = {}
         for optimizer, step in zip(optimizers, steps):
