@@ -278,8 +278,10 @@ class _Step:
                     else incoming  # a view of the incoming gradient, or it itself
                 made.append((name, live.hold(grad)))
             weights = live.hold(live.make(self.grad_bytes[node.name], TEMPORARIES))
+            if backward.releases_incoming:
+                live.release(incoming)
             busiest = live.with_added(TEMPORARIES, backward.temporaries(self.rounded))
-            for storage in [*self.saved.pop(node.name), incoming]:
+            for storage in [*self.saved.pop(node.name), *([] if backward.releases_incoming else [incoming])]:
                 live.release(storage)
             for name, storage in made:
                 summed = self._accumulate(name, storage)

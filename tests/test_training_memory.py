@@ -123,6 +123,23 @@ def test_a_softmax_keeps_its_output_not_its_input(after, tmp_path):
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+@pytest.mark.parametrize("kind, input_chw, size", [("crop3d", [2, 4, 6, 8], [2, 3, 4]), ("crop2d", [3, 16, 16], [12, 10]),
+                                                   ("crop2d", [3, 16, 16], [16, 10]), ("crop1d", [3, 16], 10)])
+@pytest.mark.parametrize("head", [True, False], ids=["as the head", "before a layer scale"])
+def test_a_crop_along_several_axes_makes_a_gradient_for_each_slice(kind, input_chw, size, head, tmp_path):
+    """torch slices one cropped axis after another, and each slice's backward makes a gradient of
+    the tensor it sliced: at the last, the input's gradient is alive with the one of the input
+    cropped along its first cropped axis, the incoming one let go (it was counted as the input's
+    gradient and the incoming one: under by the difference where the crop's backward is the peak,
+    as here, after a convolution of the model's input, which makes no gradient of its input)."""
+    conv = {"kind": f"conv{len(input_chw) - 1}d", "out": input_chw[0], "kernel": 1}
+    layers = [{"conv": conv}, {"crop": {"kind": kind, "size": size}}, *([] if head else [{"after": {"kind": "layer_scale"}}])]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": kind, "input": input_chw, "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
+
+
 @pytest.mark.parametrize("head", [True, False], ids=["as the head", "before a relu"])
 @pytest.mark.parametrize("kind, input_chw", [("batchnorm1d", [8, 23]), ("batchnorm2d", [5, 13, 7]),
                                              ("batchnorm3d", [3, 4, 6, 5])])

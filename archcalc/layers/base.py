@@ -141,6 +141,10 @@ class Backward(NamedTuple):
     moments: tuple[tuple[int, ...], ...] = ()
     """Where `transient` is not one tensor: each temporary's bytes at each moment that may be the
     busiest (as Footprint.moments)."""
+    releases_incoming: bool = False
+    """Its backward is a chain of operations, the first of which reads the incoming gradient: that
+    gradient is let go before the busiest moment, the last operation's (a crop along several axes:
+    `transient` is the gradient the last one reads)."""
 
     def kept_bytes(self, rounded: Callable[[int], int]) -> int:
         """What the forward keeps, each tensor's bytes `rounded`."""

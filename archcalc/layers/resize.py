@@ -21,6 +21,7 @@ from archcalc.layers.base import (
     Windows,
     axes_text,
     holds,
+    numel,
     same,
     spatial,
 )
@@ -322,6 +323,18 @@ class _Crop(_Resized):
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"size": a.size}
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """torch slices one cropped axis after another (an axis kept whole is no operation); the
+        backward of each slice makes a new gradient of the tensor it sliced, from the last slice
+        back. Cropped along several axes, the busiest moment is the last: the gradient of the input
+        with that of the input cropped along its first cropped axis, the incoming one let go."""
+        sizes = list(shapes[0])
+        cropped = [axis for axis in range(2, len(sizes)) if out[axis] != sizes[axis]]
+        if len(cropped) < 2:
+            return Backward(keeps_inputs=False)
+        sizes[cropped[0]] = out[cropped[0]]
+        return Backward(keeps_inputs=False, transient=numel(tuple(sizes)) * itemsize, releases_incoming=True)
 
 
 class Crop1d(_Crop):
