@@ -220,7 +220,8 @@ class _Step:
             if footprint.touches_input:
                 live.count(first)
             output = backward.output or footprint.output
-            keeps = backward.kept_bytes(self.rounded) if requires else 0  # without a gradient: as at inference
+            # without a gradient: as at inference, but for what the training forward makes all the same
+            keeps = backward.kept_bytes(self.rounded) if requires or backward.kept_without_gradient else 0
             kept = live.make(keeps, ACTIVATIONS)
             made = live.make(numel(layer.shape) * self.itemsize, ACTIVATIONS) if output == NEW else first
             transient = footprint.temporaries(self.rounded)

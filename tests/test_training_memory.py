@@ -123,6 +123,21 @@ def test_a_softmax_keeps_its_output_not_its_input(after, tmp_path):
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+@pytest.mark.parametrize("p", [0.5, 1])
+@pytest.mark.parametrize("trained", [True, False], ids=["after a convolution", "on the model's input"])
+def test_train_mode_dropout_makes_its_mask_with_or_without_a_gradient(p, trained, tmp_path):
+    """In training torch's dropout multiplies by a mask of the input's size (kept for the backward
+    where a gradient is wanted, let go as it returns where none is), and for p = 1 by a zero of one
+    element (`input * zeros({})`): the mask was counted only with a gradient, and for p = 1 at the
+    input's size (found by validating the fuzzer's random networks, seeds 1098 and 1211)."""
+    layers = [*([{"first": {"kind": "conv2d", "out": 4, "kernel": 1}}] if trained else []),
+              {"drop": {"kind": "dropout", "p": p}}, {"conv": {"kind": "conv2d", "out": 2, "kernel": 1}}]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": "dropout", "input": [4, 8, 8], "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
+
+
 @pytest.mark.parametrize("kind, input_chw, size", [("crop3d", [2, 4, 6, 8], [2, 3, 4]), ("crop2d", [3, 16, 16], [12, 10]),
                                                    ("crop2d", [3, 16, 16], [16, 10]), ("crop1d", [3, 16], 10)])
 @pytest.mark.parametrize("head", [True, False], ids=["as the head", "before a layer scale"])

@@ -141,6 +141,9 @@ class Backward(NamedTuple):
     moments: tuple[tuple[int, ...], ...] = ()
     """Where `transient` is not one tensor: each temporary's bytes at each moment that may be the
     busiest (as Footprint.moments)."""
+    kept_without_gradient: bool = False
+    """In training its forward makes `kept` whether or not a gradient is wanted (dropout's mask):
+    without one, it is let go as the layer returns."""
     releases_incoming: bool = False
     """Its backward is a chain of operations, the first of which reads the incoming gradient: that
     gradient is let go before the busiest moment, the last operation's (a crop along several axes:
