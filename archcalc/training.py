@@ -229,7 +229,7 @@ class _Step:
             self.storage[node.name] = live.hold(made)
             saved = [kept]
             if requires and backward.keeps_inputs:
-                saved += [self.storage[name] for name in node.inputs]
+                saved += [self.storage[name] for name in self._kept_inputs(node, backward)]
             if requires and backward.keeps_output:
                 saved.append(made)
             self.saved[node.name] = [live.hold(storage) for storage in saved] if requires else []
@@ -242,6 +242,21 @@ class _Step:
                 if last_reader[source] == node.name and source not in heads and source != INPUT:
                     live.release(self.storage[source])
             self.points.append(Point("forward", node.name, layer.kind, busiest, sum(live.totals)))
+
+    def _temporaries(self, node, backward) -> int:
+        """The backward's temporaries at its busiest moment: none where they are for the gradient
+        of inputs (`transient_for`) that need none."""
+        if backward.transient_for and not any(self.requires[node.inputs[index]] for index in backward.transient_for):
+            return 0
+        return backward.temporaries(self.rounded)
+
+    def _kept_inputs(self, node, backward) -> list[str]:
+        """The inputs the layer keeps for its backward: all, or (a product) each one that another
+        input needs a gradient for."""
+        if not backward.keeps_for_the_others:
+            return list(node.inputs)
+        wanted = [self.requires[name] for name in node.inputs]
+        return [name for index, name in enumerate(node.inputs) if any(wanted[:index] + wanted[index + 1:])]
 
     def loss(self) -> None:
         """The loss, the sum of the output (of several, the sum of their sums: one scalar each and
@@ -281,7 +296,7 @@ class _Step:
             weights = live.hold(live.make(self.grad_bytes[node.name], TEMPORARIES))
             if backward.releases_incoming:
                 live.release(incoming)
-            busiest = live.with_added(TEMPORARIES, backward.temporaries(self.rounded))
+            busiest = live.with_added(TEMPORARIES, self._temporaries(node, backward))
             for storage in [*self.saved.pop(node.name), *([] if backward.releases_incoming else [incoming])]:
                 live.release(storage)
             for name, storage in made:

@@ -123,6 +123,32 @@ def test_a_softmax_keeps_its_output_not_its_input(after, tmp_path):
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+MULTIPLIES = {  # a product of a factor that needs a gradient and one that needs none (made of the input alone)
+    "layer norm × sigmoid": ("[6, 5, 4, 3]", [{"gate": {"kind": "sigmoid"}}, {"norm": {"kind": "layer_norm"}},
+                                            {"product": {"kind": "multiply", "from": ["norm", "gate"]}}]),
+    "convolution × broadcast gate": ("[4, 8, 8]", [
+        {"pool": {"kind": "adaptive_avgpool2d", "output_size": 1}}, {"gate": {"kind": "sigmoid"}},
+        {"conv": {"kind": "conv2d", "out": 4, "kernel": 1, "from": "input"}},
+        {"product": {"kind": "multiply", "from": ["gate", "conv"]}}, {"after": {"kind": "relu"}}]),
+    "input × broadcast trained gate": ("[4, 8, 8]", [
+        {"pool": {"kind": "adaptive_avgpool2d", "output_size": 1}}, {"gate": {"kind": "conv2d", "out": 4, "kernel": 1}},
+        {"product": {"kind": "multiply", "from": ["input", "gate"]}}]),
+}
+
+
+@pytest.mark.parametrize("case", list(MULTIPLIES))
+def test_a_product_keeps_and_makes_only_what_the_wanted_gradients_need(case, tmp_path):
+    """torch's multiply keeps each factor only where the other needs a gradient (the gradient of
+    one is the incoming one times the other), and sums a broadcast factor's gradient from a
+    product of the output's size only where that factor needs one: both were counted whatever
+    the factors needed (found by validating the fuzzer's random networks, seed 779)."""
+    input_chw, layers = MULTIPLIES[case]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": "product", "input": yaml.safe_load(input_chw), "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
+
+
 @pytest.mark.parametrize("p", [0.5, 1])
 @pytest.mark.parametrize("trained", [True, False], ids=["after a convolution", "on the model's input"])
 def test_train_mode_dropout_makes_its_mask_with_or_without_a_gradient(p, trained, tmp_path):

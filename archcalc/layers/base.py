@@ -141,6 +141,12 @@ class Backward(NamedTuple):
     moments: tuple[tuple[int, ...], ...] = ()
     """Where `transient` is not one tensor: each temporary's bytes at each moment that may be the
     busiest (as Footprint.moments)."""
+    transient_for: tuple[int, ...] = ()
+    """The inputs (by position) whose gradient needs `transient`: it is made only where one of them
+    needs a gradient (empty: whatever the inputs)."""
+    keeps_for_the_others: bool = False
+    """With `keeps_inputs`: each input is kept only where another input needs a gradient (a product:
+    the gradient of one factor is the incoming one times the others)."""
     kept_without_gradient: bool = False
     """In training its forward makes `kept` whether or not a gradient is wanted (dropout's mask):
     without one, it is let go as the layer returns."""

@@ -104,10 +104,12 @@ class Multiply(LayerKind):
         return super().reads(a, source, out, axis, units)
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
-        """Each input's gradient is the incoming one times the other input; a broadcast input's is
-        that product of the output's size, then summed down to its own."""
-        broadcast = any(numel(shape) < numel(out) for shape in shapes)
-        return Backward(transient=numel(out) * itemsize if broadcast else 0)
+        """Each input's gradient is the incoming one times the other input, which torch keeps for it
+        where it is wanted; a broadcast input's is that product of the output's size, then summed
+        down to its own."""
+        broadcast = tuple(index for index, shape in enumerate(shapes) if numel(shape) < numel(out))
+        return Backward(transient=numel(out) * itemsize if broadcast else 0, transient_for=broadcast,
+                        keeps_for_the_others=True)
 
 
 def _broadcast(x, y, first: Shape, second: Shape):
