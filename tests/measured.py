@@ -147,13 +147,13 @@ def kept_in_validation(monkeypatch, entry) -> None:
                                        lambda: peak(graph, shape, dtype, tracker)))
 
     def tracked_training(graph, input_shape, batches, dtype="float32", optimizer="momentum",
-                         tracker=peaks.OverallPeakTracker):
+                         tracker=peaks.OverallPeakTracker, fake=True):
         model = Recipe(graph, input_shape, min(batches))  # as peak._built builds it, in `dtype`
         asked = {"input": input_shape, "batches": batches, "dtype": dtype, "optimizer": optimizer,
-                 "tracker": _qualified(tracker)}
+                 "tracker": _qualified(tracker), "fake": fake}
         return [tuple(step) for step in kept(
             "validation_training_peaks", entry, model, asked, ["archcalc/validation/peak.py"],
-            lambda: training_peaks(graph, input_shape, batches, dtype, optimizer, tracker))]
+            lambda: training_peaks(graph, input_shape, batches, dtype, optimizer, tracker, fake))]
 
     monkeypatch.setattr(counting, "measure", counted)
     monkeypatch.setattr(peaks, "tracked_peak", tracked)
