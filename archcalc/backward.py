@@ -70,10 +70,11 @@ def training(stats: ModelStats) -> Training:
     convention = counting_backward(stats.convention)
     shapes = stats.shapes
     steps = []
+    valued = stats.graph.valued()  # a layer read only for its shape runs no backward
     for layer, node, input_grad in zip(stats.layers, stats.graph.nodes, needs_input_gradient(stats)):
         macs = counted(layer.counts[PAPER.name])  # the kind's own
         grads = convention.backward_count(node.kind, node.attrs, [shapes[name] for name in layer.inputs],
-                                          layer.shape, macs, input_grad)
+                                          layer.shape, macs, input_grad) if layer.name in valued else (0, 0)
         steps.append(Step(layer.figures.macs, *grads))
     return Training([layer.name for layer in stats.layers], steps, Step.total(steps))
 

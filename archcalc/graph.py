@@ -56,6 +56,17 @@ class Graph(NamedTuple):
         """The nodes the model returns."""
         return self.outputs or (self.nodes[-1].name,)
 
+    def valued(self) -> set[str]:
+        """The nodes whose values the heads depend on: the heads, and back from them through the
+        inputs each node reads the values of (not one it takes only a shape from, a crop's or an
+        upsampling's size). A node read only for its shape is out of a loss's autograd graph: no
+        gradient reaches it or its parameters."""
+        reached = set(self.heads)
+        for node in reversed(self.nodes):
+            if node.name in reached:
+                reached.update(node.inputs[:node.kind.value_inputs])
+        return reached
+
 
 def within_symbolic_limits(graph: Graph) -> None:
     """The bound on symbolic analysis that the graph alone decides: archcalc.analysis checks it before

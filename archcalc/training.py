@@ -189,13 +189,16 @@ class _Step:
         self.parameter_tensors: list[int] = []
         self.grad_bytes: dict[str, int] = {}
         self.layouts = {}
+        trained = graph.valued()
         for node, layer in zip(graph.nodes, stats.layers):
             in_shapes = [stats.shapes[name] for name in node.inputs]
             params = node.kind.params(node.attrs, in_shapes)
             tensors = [rounded(size * itemsize) for size in (params.weight, params.bias) if size]
+            self.live.add(PARAMETERS, sum(tensors))
+            if node.name not in trained:  # read only for its shape: no gradient, no optimizer state for it
+                tensors = []
             self.parameter_tensors += tensors
             self.grad_bytes[node.name] = sum(tensors)
-            self.live.add(PARAMETERS, sum(tensors))
             self.live.add(BUFFERS, sum(map(rounded, node.kind.buffer_tensors(node.attrs, in_shapes, itemsize))))
             footprint = node.kind.footprint(node.attrs, in_shapes, layer.shape, itemsize)
             try:

@@ -110,6 +110,24 @@ def test_only_layers_behind_a_trained_parameter_compute_their_inputs_gradient(wr
     assert conv_a.input_grad == 0 and conv_a.weight_grad == 4 * conv_a.forward  # FlopCounterMode's groups
 
 
+@pytest.mark.parametrize("reader", ["crop2d", "upsample2d"])
+def test_a_layer_read_only_for_its_shape_runs_no_backward(reader, write_spec):
+    """A convolution whose output a crop or an upsampling takes only its size from is out of the
+    loss's graph: FlopCounterMode counts no backward for it (its weights' gradient was counted)."""
+    path = write_spec(f"""
+        name: shape_only
+        input: [3, 16, 16]
+        layers:
+          - scale: {{kind: conv2d, out: 3, kernel: 1}}
+          - reference: {{kind: conv2d, out: 3, kernel: 1, from: input}}
+          - resized: {{kind: {reader}, from: [scale, reference]}}
+        """)
+    stats = archcalc.analyze(path, batch=BATCH, convention="torch")
+    layers, total = measured(path, None, stats, train=True)
+    assert predicted(stats) == layers and sum(total) == 2 * training(stats).total.step
+    assert layers["reference"][1] == 0 and layers["scale"][1] > 0
+
+
 def test_table_train_in_text_json_and_csv(cli):
     result = cli("table", "lenet5", "--train", "--convention", "torch", "--batch", BATCH)
     assert result.exit_code == 0, result.output

@@ -149,6 +149,29 @@ def test_a_product_keeps_and_makes_only_what_the_wanted_gradients_need(case, tmp
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+def test_a_crop_that_cuts_nothing_hands_on_the_incoming_gradient(tmp_path):
+    """torch's indexing returns the input itself where every slice is whole: no operation, no
+    gradient of its own (a new gradient of the input's size was counted)."""
+    layers = [{"scale": {"kind": "layer_scale"}}, {"crop": {"kind": "crop2d", "size": [16, 16]}}]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": "whole", "input": [3, 16, 16], "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
+
+
+@pytest.mark.parametrize("reader", ["crop2d", "upsample2d"])
+def test_a_layer_read_only_for_its_shape_gets_no_gradient_nor_optimizer_state(reader, tmp_path):
+    """A convolution whose output a crop or an upsampling takes only its size from is out of the
+    loss's graph: torch gives its parameters no gradient and SGD no momentum for them (its
+    parameters' gradients and optimizer state were counted)."""
+    layers = [{"scale": {"kind": "layer_scale"}}, {"reference": {"kind": "conv2d", "out": 3, "kernel": 1}},
+              {"resized": {"kind": reader, "from": ["scale", "reference"]}}]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": "shape_only", "input": [3, 16, 16], "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
+
+
 @pytest.mark.parametrize("p", [0.5, 1])
 @pytest.mark.parametrize("trained", [True, False], ids=["after a convolution", "on the model's input"])
 def test_train_mode_dropout_makes_its_mask_with_or_without_a_gradient(p, trained, tmp_path):

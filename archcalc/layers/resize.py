@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
     AXIS_LETTERS,
+    SAME,
     VIEW,
     Attrs,
     Backward,
@@ -325,13 +326,16 @@ class _Crop(_Resized):
         return {"size": a.size}
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
-        """torch slices one cropped axis after another (an axis kept whole is no operation); the
+        """torch slices one cropped axis after another (an axis kept whole is no operation, and so
+        is a crop that cuts nothing); the
         backward of each slice makes a new gradient of the tensor it sliced, from the last slice
         back. Cropped along several axes, the busiest moment is the last: the gradient of the input
         with that of the input cropped along its first cropped axis, the incoming one let go."""
         sizes = list(shapes[0])
         cropped = [axis for axis in range(2, len(sizes)) if out[axis] != sizes[axis]]
-        if len(cropped) < 2:
+        if not cropped:  # torch's indexing returns the input itself: no operation
+            return Backward(keeps_inputs=False, grad=SAME)
+        if len(cropped) == 1:
             return Backward(keeps_inputs=False)
         sizes[cropped[0]] = out[cropped[0]]
         return Backward(keeps_inputs=False, transient=numel(tuple(sizes)) * itemsize, releases_incoming=True)
