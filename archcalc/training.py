@@ -253,6 +253,20 @@ class _Step:
             return 0
         return backward.temporaries(self.rounded)
 
+    def _later_moment(self, node, backward, incoming: int) -> tuple[int, ...]:
+        """The bytes alive at the later moment of the layer's backward (`Backward.later`): the
+        incoming gradient (where nothing else holds it) and the kept tensors after the first let
+        go, the later temporaries made."""
+        totals = list(self.live.totals)
+        size, category, holders, counted = self.live.storages[incoming]
+        if holders == 1 and counted:
+            totals[category] -= size
+        kept = self.live.storages[self.saved[node.name][0]]
+        if kept[3]:
+            totals[kept[1]] -= sum(map(self.rounded, backward.kept_tensors[1:]))
+        totals[TEMPORARIES] += sum(map(self.rounded, backward.later))
+        return tuple(totals)
+
     def _kept_inputs(self, node, backward) -> list[str]:
         """The inputs the layer keeps for its backward: all, or (a product) each one that another
         input needs a gradient for."""
@@ -300,6 +314,10 @@ class _Step:
             if backward.releases_incoming:
                 live.release(incoming)
             busiest = live.with_added(TEMPORARIES, self._temporaries(node, backward))
+            if backward.later:
+                later = self._later_moment(node, backward, incoming)
+                if sum(later) > sum(busiest):
+                    busiest = later
             for storage in [*self.saved.pop(node.name), *([] if backward.releases_incoming else [incoming])]:
                 live.release(storage)
             for name, storage in made:

@@ -150,6 +150,10 @@ class Backward(NamedTuple):
     kept_without_gradient: bool = False
     """In training its forward makes `kept` whether or not a gradient is wanted (dropout's mask):
     without one, it is let go as the layer returns."""
+    later: tuple[int, ...] = ()
+    """Temporaries of a later moment of its backward, beyond the input's gradient, when the
+    incoming gradient and every kept tensor but the first (`kept_tensors[1:]`) are let go (local
+    response norm: the pooling's backward, after the division's and the power's)."""
     releases_incoming: bool = False
     """Its backward is a chain of operations, the first of which reads the incoming gradient: that
     gradient is let go before the busiest moment, the last operation's (a crop along several axes:

@@ -149,7 +149,8 @@ class LocalResponseNorm(LayerKind):
         padded = n * (c + a.size - 1) * h * w
         each = numel(out) * itemsize
         return Backward(kept=padded * itemsize + 2 * each, transient=3 * each,
-                        kept_tensors=(padded * itemsize, each, each), moments=((each, each, each),))
+                        kept_tensors=(padded * itemsize, each, each), moments=((each, each, each),),
+                        later=(each, padded * itemsize))
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
