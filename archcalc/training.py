@@ -255,11 +255,11 @@ class _Step:
 
     def _later_moment(self, node, backward, incoming: int) -> tuple[int, ...]:
         """The bytes alive at the later moment of the layer's backward (`Backward.later`): the
-        incoming gradient (where nothing else holds it) and the kept tensors after the first let
-        go, the later temporaries made."""
+        incoming gradient (where nothing else holds it, and the layer has not let go of it already)
+        and the kept tensors after the first let go, the later temporaries made."""
         totals = list(self.live.totals)
         size, category, holders, counted = self.live.storages[incoming]
-        if holders == 1 and counted:
+        if holders == 1 and counted and not backward.releases_incoming:
             totals[category] -= size
         kept = self.live.storages[self.saved[node.name][0]]
         if kept[3]:

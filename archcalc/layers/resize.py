@@ -327,10 +327,10 @@ class _Crop(_Resized):
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """torch slices one cropped axis after another (an axis kept whole is no operation, and so
-        is a crop that cuts nothing); the
-        backward of each slice makes a new gradient of the tensor it sliced, from the last slice
-        back. Cropped along several axes, the busiest moment is the last: the gradient of the input
-        with that of the input cropped along its first cropped axis, the incoming one let go."""
+        is a crop that cuts nothing); the backward of each slice makes a new gradient of the tensor
+        it sliced, from the last slice back. Cropped along several axes, the busiest moment is the
+        last: the gradient of the input with that of the input cropped along its first cropped
+        axis, the incoming one let go."""
         sizes = list(shapes[0])
         cropped = [axis for axis in range(2, len(sizes)) if out[axis] != sizes[axis]]
         if not cropped:  # torch's indexing returns the input itself: no operation
