@@ -1,12 +1,14 @@
-"""Measured per-layer latency of every bundled model on this CPU (one thread) against the roofline's
-prediction on a device profile of this CPU.
+"""Measured per-layer latency of every bundled model on this CPU (one thread) or this CUDA GPU
+against the roofline's prediction on a device profile.
 
-Each model is built at its own input size, batch 1, and timed per layer as `archcalc validate
---latency per-layer --threads 1` times it (`archcalc.validation.measure_latency`): the median of
---runs passes after --warmup, each model in a fresh process, as each `archcalc validate` is (in
-one long process, on 3 December, MobileNet V2 measured 45 ms after the larger models, against
-25–28 ms in fresh processes just after). The measurements are saved to --cache (and read from it when there,
-so the profile can change without measuring again). For each model it prints the predicted and
+Each model is built at its own input size, batch 1, and timed per layer in --dtype as `archcalc
+validate --latency per-layer --threads 1 --dtype D` times it (`archcalc.validation.measure_latency`):
+the median of --runs passes after --warmup. On the CPU each model runs in a fresh process, as each
+`archcalc validate` is (in one long process, on 3 December, MobileNet V2 measured 45 ms after the
+larger models, against 25–28 ms in fresh processes just after); on CUDA, whose timings do not
+depend on the C library's heap, all run in this process, which starts CUDA once. The
+measurements, with the device's name and torch's version, are saved to --cache (and read from it
+when there, so the profile can change without measuring again, on another machine too). For each model it prints the predicted and
 measured latency, measured / predicted, and Spearman's rank correlation of predicted and measured
 per-layer times over the layers that hold 90% of the MACs, of the median runs and of the fastest
 (the least disturbed where other work shares the cores); with --no-efficiency, against the bare
@@ -15,6 +17,8 @@ roofline of the profile's peak and bandwidth. Nothing is fitted to the models.
 Usage: archcalc device-profile --device cpu -o cpu.yaml
        OMP_NUM_THREADS=1 python benchmarks/latency_vs_roofline.py --profile cpu.yaml [--runs 3]
        [--warmup 1] [--cache latency.json] [--no-efficiency] [--markdown] [MODEL …]
+       python benchmarks/latency_vs_roofline.py --device cuda --dtype bfloat16 --profile h200
+       --cache latency-bf16.json
 """
 
 from __future__ import annotations
@@ -29,23 +33,38 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def measure_apart(name: str, runs: int, warmup: int) -> dict:
-    """`measure` in a fresh process."""
-    done = subprocess.run([sys.executable, __file__, "--measure-one", name, "--runs", str(runs), "--warmup", str(warmup)],
-                          check=True, capture_output=True, text=True)
+def measure_apart(name: str, runs: int, warmup: int, dtype: str) -> dict:
+    """`measure` on the CPU in a fresh process."""
+    done = subprocess.run([sys.executable, __file__, "--measure-one", name, "--runs", str(runs), "--warmup", str(warmup),
+                           "--dtype", dtype], check=True, capture_output=True, text=True)
     return json.loads(done.stdout)
 
 
-def measure(name: str, variant, path, runs: int, warmup: int) -> dict:
+def measure(name: str, variant, path, runs: int, warmup: int, device: str = "cpu", dtype: str = "float32") -> dict:
+    import torch
+
     from archcalc.spec import load_graph
     from archcalc.validation import measure_latency
 
-    latency = measure_latency(load_graph(path, variant), runs=runs, warmup=warmup, latency="per-layer", threads=1)
-    return {"model": name, "runs": runs, "warmup": warmup, "ms": latency.model.ms, "min_ms": latency.model.min_ms,
+    latency = measure_latency(load_graph(path, variant), device=device, runs=runs, warmup=warmup, latency="per-layer",
+                              threads=1 if device == "cpu" else None, dtype=dtype)
+    where = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine()
+    return {"model": name, "device": where, "torch": torch.__version__, "dtype": dtype, "runs": runs, "warmup": warmup,
+            "ms": latency.model.ms, "min_ms": latency.model.min_ms,
             "layers": {t.name: [t.ms, t.min_ms, t.max_ms] for t in latency.layers}}
 
 
-def compare(entry, measured: dict, profile) -> dict:
+def measure_here(entry, runs: int, warmup: int, device: str, dtype: str) -> dict:
+    """`measure` on CUDA in this process, its memory handed back after."""
+    import torch
+
+    try:
+        return measure(entry.name, entry.variant, entry.path, runs, warmup, device, dtype)
+    finally:
+        torch.cuda.empty_cache()
+
+
+def compare(entry, measured: dict, profile, dtype: str = "float32") -> dict:
     """Predicted against measured for one model: the latency ratio and Spearman's ρ over the layers
     that hold 90% of the MACs, of the median runs and of the fastest."""
     import archcalc
@@ -53,7 +72,7 @@ def compare(entry, measured: dict, profile) -> dict:
     from archcalc.validation.results import heaviest, spearman
 
     stats = archcalc.analyze(entry.path, variant=entry.variant)
-    roof = roofline(stats, profile, "float32").by_name()
+    roof = roofline(stats, profile, dtype).by_name()
     ranked = heaviest({layer.name: layer.figures.macs for layer in stats.layers})
     predicted = [roof[name].time * 1e3 for name in ranked]
     total = sum(layer.time for layer in roof.values()) * 1e3
@@ -68,6 +87,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*")
     parser.add_argument("--profile", help="a device profile file of this CPU ('archcalc device-profile -o FILE')")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path("latency_measured.json"))
@@ -83,14 +104,15 @@ def main() -> None:
 
     if args.measure_one:
         [entry] = [e for e in bundled() if e.name == args.measure_one]
-        print(json.dumps(measure(entry.name, entry.variant, entry.path, args.runs, args.warmup)))
+        print(json.dumps(measure(entry.name, entry.variant, entry.path, args.runs, args.warmup, "cpu", args.dtype)))
         return
     entries = [e for e in bundled() if not args.models or e.name in args.models]
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     for entry in entries:
         if entry.name not in cache:
             start = time.perf_counter()
-            cache[entry.name] = measure_apart(entry.name, args.runs, args.warmup)
+            cache[entry.name] = (measure_apart(entry.name, args.runs, args.warmup, args.dtype) if args.device == "cpu"
+                                 else measure_here(entry, args.runs, args.warmup, args.device, args.dtype))
             print(f"measured {entry.name}: {cache[entry.name]['ms']:.1f} ms "
                   f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
             args.cache.write_text(json.dumps(cache, indent=1))
@@ -101,9 +123,11 @@ def main() -> None:
     profile = load_profile(args.profile)
     if args.no_efficiency:
         profile = replace(profile, efficiency={})
-    rows = [compare(entry, cache[entry.name], profile) for entry in entries]
     first = cache[entries[0].name]
-    print(f"# {platform.processor() or platform.machine()} · torch {torch.__version__} · one thread · "
+    dtype = first.get("dtype", "float32")
+    rows = [compare(entry, cache[entry.name], profile, dtype) for entry in entries]
+    where = f"{first.get('device') or platform.processor() or platform.machine()} · torch {first.get('torch') or torch.__version__}"
+    print(f"# {where} · {'one thread · ' if args.device == 'cpu' else ''}{dtype} · "
           f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}) · "
           f"{first['runs']} runs after {first['warmup']} warm-up")
     head = ["model", "GMACs", "predicted ms", "median ms", "×", "ρ", "fastest ms", "×", "ρ", "layers"]

@@ -80,7 +80,7 @@ def test_validate_prints_the_agreement_and_the_latency(cli):
     assert "    total" in out and "61,706 ✓" in out and "416,520 ✓" in out and "833,040 ✓" in out
     assert "✓ lenet5: all 12 layers and the totals agree — output shape, parameters, buffers, " \
            "fvcore MACs, FlopCounterMode FLOPs" in out
-    assert f"latency on cpu (time.perf_counter, 1 thread{KEPT}, median of 2 runs after 1 warm-up)" in out
+    assert f"latency on cpu in float32 (time.perf_counter, 1 thread{KEPT}, median of 2 runs after 1 warm-up)" in out
     assert out.count("≠") == 1  # the legend's; no cell differs
 
 
@@ -344,7 +344,7 @@ def test_per_layer_latency_times_every_layer_on_one_thread_by_default(cli):
 def test_the_table_states_the_threads_and_lists_the_layers(cli):
     result = cli("validate", "lenet5", "--runs", "1", "--warmup", "0", "--latency", "per-layer", "--threads", "2")
     assert result.exit_code == 0, result.output
-    assert f"latency on cpu (time.perf_counter, 2 threads{KEPT}, median of 1 runs after 0 warm-up)" in result.stdout
+    assert f"latency on cpu in float32 (time.perf_counter, 2 threads{KEPT}, median of 1 runs after 0 warm-up)" in result.stdout
     table = result.stdout.split("kind  ", 2)[-1].splitlines()
     assert [line.split()[1] for line in table[2:]] == [node.name for node in load_graph("lenet5").nodes]
 
@@ -401,6 +401,38 @@ def test_the_roofline_prediction_stands_beside_each_time():
     assert all(t.achieved == t.predicted_ms / t.ms for t in latency.layers)
     assert latency.ranked == len(heaviest({layer.name: layer.figures.macs for layer in stats.layers})) > 0
     assert -1 <= latency.rank_correlation <= 1 and latency.profile == roof.profile.name
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not CUDA, reason="needs CUDA"))])
+def test_a_model_is_timed_in_the_dtype_asked_and_predicted_in_it(device, monkeypatch):
+    """--dtype bfloat16: every weight and the input are bfloat16 while the hooks read the clock (torch's own
+    dtypes, seen by a hook), the latency says so, and the roofline beside it is bfloat16's (half float32's bytes)."""
+    from archcalc.roofline import roofline
+    from archcalc.validation import latency as timing
+
+    seen = set()
+    time_forward = timing.time_forward
+
+    def spying(model, x, *args, **kwargs):
+        seen.update({x.dtype} | {p.dtype for p in model.parameters()})
+        return time_forward(model, x, *args, **kwargs)
+
+    monkeypatch.setattr(timing, "time_forward", spying)
+    result = validate("resnet18", input="3x64x64", device=device, runs=1, warmup=0, memory=False, counter="torch",
+                      latency="per-layer", device_profile="h200", dtype="bfloat16")
+    assert result.ok and seen == {torch.bfloat16}
+    assert result.latency.dtype == "bfloat16" and result.latency.clock == ("CUDA events" if device == "cuda"
+                                                                           else "time.perf_counter")
+    stats = archcalc.analyze("resnet18", input="3x64x64")
+    assert result.latency.model.predicted_ms == roofline(stats, "h200", "bfloat16").total * 1e3
+    assert result.latency.model.predicted_ms != roofline(stats, "h200", "float32").total * 1e3
+
+
+def test_a_dtype_latency_is_not_measured_in_is_refused(cli):
+    result = cli("validate", "lenet5", "--dtype", "int8")
+    assert result.exit_code == 2 and "'int8' is not one of 'float32', 'float16', 'bfloat16', 'float64'" in result.stderr
+    with pytest.raises(archcalc.SpecError, match="latency is measured in float32, float16, bfloat16, float64"):
+        validate("lenet5", runs=1, dtype="int8")
 
 
 def test_csv_carries_the_checks_and_the_layer_times(cli):

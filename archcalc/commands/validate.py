@@ -8,7 +8,7 @@ from pathlib import Path
 from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option, spec_paths
 from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION
-from archcalc.validation import COUNTERS, DEVICES, LATENCY_MODES
+from archcalc.validation import COUNTERS, DEVICES, LATENCY_DTYPES, LATENCY_MODES
 
 
 def validate(
@@ -27,6 +27,8 @@ def validate(
                           choices=LATENCY_MODES),
     threads: int | None = Option(None, "torch's CPU threads while timing (default 1 on the CPU).", type=int, min=1,
                                  max=1024),
+    dtype: str = Option("float32", "Element type the model is timed in (the counts are the same in any).",
+                        choices=LATENCY_DTYPES),
     device_profile: str | None = Option(None, "Beside each time, the roofline's prediction on this device profile: a "
                                         "bundled one (h200, …) or a file ('archcalc device-profile -o FILE').",
                                         ("--device-profile",)),
@@ -60,7 +62,8 @@ def validate(
 
     results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: validate_spec(
         specs[index][0], variant=specs[index][1], input=input, batch=batch, device=device, counter=counter, runs=runs,
-        warmup=warmup, memory=memory, latency=latency, threads=threads, device_profile=device_profile, train=train))
+        warmup=warmup, memory=memory, latency=latency, threads=threads, device_profile=device_profile, train=train,
+        dtype=dtype))
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])
     return all(result.ok for result in results)

@@ -130,7 +130,7 @@ def latency_title(latency: Latency) -> str:
     model = latency.model
     threads = f", {latency.threads} thread{'s' if latency.threads != 1 else ''}" if latency.threads else ""
     threads += ", freed memory kept" if latency.memory_kept else ""
-    title = (f"latency on {latency.device} ({latency.clock}{threads}, median of {latency.runs} runs after "
+    title = (f"latency on {latency.device} in {latency.dtype} ({latency.clock}{threads}, median of {latency.runs} runs after "
              f"{latency.warmup} warm-up): {model.ms:.3f} ms · {human(model.macs)} MACs → "
              f"{human(model.macs_per_second)} MAC/s")
     if model.predicted_ms is not None:
@@ -258,7 +258,7 @@ def _timing_dict(t: Timing) -> dict:
 
 
 def _latency_dict(latency: Latency) -> dict:
-    return {"device": latency.device, "clock": latency.clock, "threads": latency.threads,
+    return {"device": latency.device, "dtype": latency.dtype, "clock": latency.clock, "threads": latency.threads,
             "memory_kept": latency.memory_kept, "runs": latency.runs,
             "warmup": latency.warmup, "mode": latency.mode, "profile": latency.profile,
             "rank_correlation": latency.rank_correlation, "ranked": latency.ranked,

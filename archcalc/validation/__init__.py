@@ -30,38 +30,42 @@ from archcalc.validation.results import (
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
 LATENCY_MODES = ("blocks", "per-layer")
+LATENCY_DTYPES = ("float32", "float16", "bfloat16", "float64")
+"""The element types a model is timed in (`--dtype`)."""
 COUNTERS = {"both": ("fvcore", "flop_counter"), "fvcore": ("fvcore",), "torch": ("flop_counter",)}
 BACKWARD = "flop_counter_backward"
 """The counter of `train`: FlopCounterMode over a training step's backward pass."""
 
-__all__ = ["COUNTERS", "DEVICES", "FIGURES", "LATENCY_MODES", "MEMORY_FIGURES", "Check", "LayerCheck", "Validation",
+__all__ = ["COUNTERS", "DEVICES", "FIGURES", "LATENCY_DTYPES", "LATENCY_MODES", "MEMORY_FIGURES", "Check", "LayerCheck", "Validation",
            "measure_latency", "validate", "validate_graph"]
 
 
 def validate(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
              batch: int = 1, device: str = "auto", counter: str = "both", runs: int = 10,
              warmup: int = 2, memory: bool = True, latency: str = "blocks",
-             threads: int | None = None, device_profile: str | Path | None = None, train: bool = False) -> Validation:
+             threads: int | None = None, device_profile: str | Path | None = None, train: bool = False,
+             dtype: str = "float32") -> Validation:
     """Validate a spec file or bundled model: `validate("resnet50", device="cpu").ok`."""
     from archcalc.spec import load_graph
 
     graph = load_graph(spec, variant)
     return validate_graph(graph, input_shape(input), batch, device, counter, runs, warmup, memory, latency, threads,
-                          device_profile, train)
+                          device_profile, train, dtype)
 
 
 def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
                    device: str = "auto", counter: str = "both", runs: int = 10,
                    warmup: int = 2, memory: bool = True, latency: str = "blocks",
                    threads: int | None = None, device_profile: str | Path | None = None,
-                   train: bool = False) -> Validation:
+                   train: bool = False, dtype: str = "float32") -> Validation:
     """Build `graph` in torch on `device`, measure it, and compare with the predicted figures.
 
     `counter` is both, fvcore or torch (FlopCounterMode). On the meta device only
     FlopCounterMode counts (fvcore traces real tensors) and nothing is timed. `runs` timed
     forward passes after `warmup` give the latency of the model and its top-level blocks, and with
     `latency="per-layer"` of every layer too, on `threads` CPU threads (default one on the CPU);
-    0 runs skips timing. With a `device_profile` (`archcalc.roofline`), each time has the roofline's
+    0 runs skips timing; the model is timed in `dtype` (counted in float32, whose counts any dtype
+    shares). With a `device_profile` (`archcalc.roofline`), each time has the roofline's
     prediction beside it. With `memory`, the inference peak is compared with torch's MemTracker on
     fake tensors, whatever the device. With `train`, each layer's backward FLOPs in a training
     step (run on the meta device, whatever the device) are compared with FlopCounterMode's.
@@ -69,7 +73,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     phase("importing torch")
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
-    _check_latency(latency, threads)
+    _check_latency(latency, threads, dtype)
     profile = _profile(device_profile)
     counters = _counters(counter, place) + ((BACKWARD,) if train else ())
     if train and "flop_counter" not in counters:
@@ -87,7 +91,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     result = Validation(graph.model, graph.file, place, predicted.input_shape, counters,
                         _versions(counters, place), notes=notes)
     try:
-        result = _measure_and_compare(graph, predicted, result, runs, warmup, latency, threads, profile)
+        result = _measure_and_compare(graph, predicted, result, runs, warmup, latency, threads, profile, dtype)
         if not memory:
             return result
         phase("the training step's peak against MemTracker")
@@ -126,7 +130,7 @@ def _available_memory(torch, place: str) -> int | None:
 
 
 def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation, runs: int, warmup: int,
-                         latency: str, threads: int | None, profile=None) -> Validation:
+                         latency: str, threads: int | None, profile=None, dtype: str = "float32") -> Validation:
     from archcalc.validation.measure import measure
 
     phase(f"building the model in torch on {result.device}")
@@ -144,7 +148,7 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
     timed = None
     if timing:
         phase(f"timing {runs} forward passes")
-        timed = _timed(model, x, predicted, runs, warmup, latency, threads, profile)
+        timed = _timed(model, x, predicted, runs, warmup, latency, threads, profile, dtype)
     return replace(result, layers=layers, latency=timed,
                    total=_total_check(predicted, total, result.counters, backward))
 
@@ -168,11 +172,12 @@ def _backward(graph: Graph, predicted: ModelStats, measured: dict, total):
 
 def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1, device: str = "cpu",
                     runs: int = 10, warmup: int = 2, latency: str = "per-layer",
-                    threads: int | None = None, device_profile: str | Path | None = None) -> Latency:
+                    threads: int | None = None, device_profile: str | Path | None = None,
+                    dtype: str = "float32") -> Latency:
     """The latency `validate` measures, without building anything else or comparing any figure."""
     torch = require("torch", "measuring latency")
     place = _device(torch, device)
-    _check_latency(latency, threads)
+    _check_latency(latency, threads, dtype)
     profile = _profile(device_profile)
     if place == "meta" or runs < 1:
         raise SpecError("latency is measured on cpu or cuda, over one run or more",
@@ -180,7 +185,7 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
     predicted = analyze_graph(graph, input_shape, parse_batch(batch, symbols=False))
     _check_memory(torch, predicted, place)
     model, x = _built(graph, predicted, place, timing=True)
-    return _timed(model, x, predicted, runs, warmup, latency, threads, profile)
+    return _timed(model, x, predicted, runs, warmup, latency, threads, profile, dtype)
 
 
 def _built(graph: Graph, predicted: ModelStats, device: str, timing: bool):
@@ -198,11 +203,15 @@ def _built(graph: Graph, predicted: ModelStats, device: str, timing: bool):
 
 
 def _timed(model, x, predicted: ModelStats, runs: int, warmup: int, latency: str, threads: int | None,
-           profile=None) -> Latency:
-    """The latency of the model and its top-level blocks, and per layer every layer's; with a
-    device profile, the roofline's predictions beside them."""
+           profile=None, dtype: str = "float32") -> Latency:
+    """The latency of the model and its top-level blocks, and per layer every layer's, with the
+    model and its input in `dtype`; with a device profile, the roofline's predictions beside them."""
+    import torch
+
     from archcalc.validation.latency import time_forward
 
+    if dtype != "float32":
+        model, x = model.to(getattr(torch, dtype)), x.to(getattr(torch, dtype))
     if threads is None and x.device.type == "cpu":
         threads = 1
     layers = {layer.name: (layer.kind, layer.figures.macs) for layer in predicted.layers} \
@@ -221,12 +230,12 @@ def _profile(device_profile):
 
 
 def _with_roofline(latency: Latency, predicted: ModelStats, profile) -> Latency:
-    """Each time with the roofline's prediction (float32, as the model is built), and per layer
+    """Each time with the roofline's prediction (in the dtype the model ran in), and per layer
     the rank correlation over the layers that hold 90% of the MACs."""
     from archcalc.roofline import roofline
     from archcalc.validation.results import heaviest, spearman
 
-    roof = roofline(predicted, profile, "float32")
+    roof = roofline(predicted, profile, latency.dtype)
     ms = {layer.name: layer.time * 1e3 for layer in roof.layers}
     layers = [replace(t, predicted_ms=ms[t.name]) for t in latency.layers]
     blocks = [replace(t, predicted_ms=roof.time_of(t.name) * 1e3) for t in latency.blocks]
@@ -237,12 +246,15 @@ def _with_roofline(latency: Latency, predicted: ModelStats, profile) -> Latency:
                    layers=layers, profile=profile.name, rank_correlation=rho, ranked=len(ranked))
 
 
-def _check_latency(latency: str, threads: int | None) -> None:
+def _check_latency(latency: str, threads: int | None, dtype: str = "float32") -> None:
     if latency not in LATENCY_MODES:
         raise SpecError(f"unknown latency mode '{latency}'{did_you_mean(latency, LATENCY_MODES)}",
                         hint=f"choose one of {', '.join(LATENCY_MODES)}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise SpecError(f"threads must be a whole number from 1, got {threads!r}", hint="give --threads 1 or more")
+    if dtype not in LATENCY_DTYPES:
+        raise SpecError(f"latency is measured in {', '.join(LATENCY_DTYPES)}, got '{dtype}'"
+                        f"{did_you_mean(str(dtype), LATENCY_DTYPES)}", hint="give --dtype float32 or bfloat16")
 
 
 def _memory_check(graph: Graph, predicted: ModelStats) -> LayerCheck:

@@ -100,7 +100,8 @@ def time_forward(model: nn.Module, x: torch.Tensor, blocks: dict[str, list[str]]
                      for name, (kind, layer_macs) in layers.items()]
     total = _timing("model", model_ms, sum(macs.values()))
     return Latency(str(x.device), clock.name, runs, warmup, total, timings, threads if on_cpu else None,
-                   "per-layer" if layers else "blocks", layer_timings, memory_kept=kept)
+                   "per-layer" if layers else "blocks", layer_timings, memory_kept=kept,
+                   dtype=str(x.dtype).removeprefix("torch."))
 
 
 def _timed(model: nn.Module, x: torch.Tensor, spans: dict, clock, runs: int, warmup: int,

@@ -95,6 +95,8 @@ class Latency:
     memory_kept: bool = False
     """glibc's malloc kept freed memory for the next pass while timing (archcalc.validation.latency.
     keep_freed_memory); False on CUDA, or where the C library is not glibc."""
+    dtype: str = "float32"
+    """The element type of the weights, buffers and input while timing."""
 
 
 @dataclass(frozen=True)
