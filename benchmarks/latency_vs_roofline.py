@@ -17,7 +17,7 @@ roofline of the profile's peak and bandwidth. Nothing is fitted to the models.
 Usage: archcalc device-profile --device cpu -o cpu.yaml
        OMP_NUM_THREADS=1 python benchmarks/latency_vs_roofline.py --profile cpu.yaml [--runs 3]
        [--warmup 1] [--cache latency.json] [--no-efficiency] [--markdown] [MODEL …]
-       python benchmarks/latency_vs_roofline.py --device cuda --dtype bfloat16 --profile h200
+       python benchmarks/latency_vs_roofline.py --device cuda --dtype bfloat16 [--batch 32] --profile h200
        --cache latency-bf16.json
 """
 
@@ -33,45 +33,47 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def measure_apart(name: str, runs: int, warmup: int, dtype: str) -> dict:
+def measure_apart(name: str, runs: int, warmup: int, dtype: str, batch: int = 1) -> dict:
     """`measure` on the CPU in a fresh process."""
     done = subprocess.run([sys.executable, __file__, "--measure-one", name, "--runs", str(runs), "--warmup", str(warmup),
-                           "--dtype", dtype], check=True, capture_output=True, text=True)
+                           "--dtype", dtype, "--batch", str(batch)], check=True, capture_output=True, text=True)
     return json.loads(done.stdout)
 
 
-def measure(name: str, variant, path, runs: int, warmup: int, device: str = "cpu", dtype: str = "float32") -> dict:
+def measure(name: str, variant, path, runs: int, warmup: int, device: str = "cpu", dtype: str = "float32",
+            batch: int = 1) -> dict:
     import torch
 
     from archcalc.spec import load_graph
     from archcalc.validation import measure_latency
 
-    latency = measure_latency(load_graph(path, variant), device=device, runs=runs, warmup=warmup, latency="per-layer",
-                              threads=1 if device == "cpu" else None, dtype=dtype)
+    latency = measure_latency(load_graph(path, variant), batch=batch, device=device, runs=runs, warmup=warmup,
+                              latency="per-layer", threads=1 if device == "cpu" else None, dtype=dtype)
     where = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine()
-    return {"model": name, "device": where, "torch": torch.__version__, "dtype": dtype, "runs": runs, "warmup": warmup,
+    return {"model": name, "device": where, "torch": torch.__version__, "dtype": dtype, "batch": batch, "runs": runs,
+            "warmup": warmup,
             "ms": latency.model.ms, "min_ms": latency.model.min_ms,
             "layers": {t.name: [t.ms, t.min_ms, t.max_ms] for t in latency.layers}}
 
 
-def measure_here(entry, runs: int, warmup: int, device: str, dtype: str) -> dict:
+def measure_here(entry, runs: int, warmup: int, device: str, dtype: str, batch: int = 1) -> dict:
     """`measure` on CUDA in this process, its memory handed back after."""
     import torch
 
     try:
-        return measure(entry.name, entry.variant, entry.path, runs, warmup, device, dtype)
+        return measure(entry.name, entry.variant, entry.path, runs, warmup, device, dtype, batch)
     finally:
         torch.cuda.empty_cache()
 
 
-def compare(entry, measured: dict, profile, dtype: str = "float32") -> dict:
+def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int = 1) -> dict:
     """Predicted against measured for one model: the latency ratio and Spearman's ρ over the layers
     that hold 90% of the MACs, of the median runs and of the fastest."""
     import archcalc
     from archcalc.roofline import roofline
     from archcalc.validation.results import heaviest, spearman
 
-    stats = archcalc.analyze(entry.path, variant=entry.variant)
+    stats = archcalc.analyze(entry.path, variant=entry.variant, batch=batch)
     roof = roofline(stats, profile, dtype).by_name()
     ranked = heaviest({layer.name: layer.figures.macs for layer in stats.layers})
     predicted = [roof[name].time * 1e3 for name in ranked]
@@ -89,6 +91,7 @@ def main() -> None:
     parser.add_argument("--profile", help="a device profile file of this CPU ('archcalc device-profile -o FILE')")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32")
+    parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path("latency_measured.json"))
@@ -104,15 +107,17 @@ def main() -> None:
 
     if args.measure_one:
         [entry] = [e for e in bundled() if e.name == args.measure_one]
-        print(json.dumps(measure(entry.name, entry.variant, entry.path, args.runs, args.warmup, "cpu", args.dtype)))
+        print(json.dumps(measure(entry.name, entry.variant, entry.path, args.runs, args.warmup, "cpu", args.dtype,
+                                 args.batch)))
         return
     entries = [e for e in bundled() if not args.models or e.name in args.models]
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     for entry in entries:
         if entry.name not in cache:
             start = time.perf_counter()
-            cache[entry.name] = (measure_apart(entry.name, args.runs, args.warmup, args.dtype) if args.device == "cpu"
-                                 else measure_here(entry, args.runs, args.warmup, args.device, args.dtype))
+            cache[entry.name] = (measure_apart(entry.name, args.runs, args.warmup, args.dtype, args.batch)
+                                 if args.device == "cpu"
+                                 else measure_here(entry, args.runs, args.warmup, args.device, args.dtype, args.batch))
             print(f"measured {entry.name}: {cache[entry.name]['ms']:.1f} ms "
                   f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
             args.cache.write_text(json.dumps(cache, indent=1))
@@ -124,10 +129,10 @@ def main() -> None:
     if args.no_efficiency:
         profile = replace(profile, efficiency={})
     first = cache[entries[0].name]
-    dtype = first.get("dtype", "float32")
-    rows = [compare(entry, cache[entry.name], profile, dtype) for entry in entries]
+    dtype, batch = first.get("dtype", "float32"), first.get("batch", 1)
+    rows = [compare(entry, cache[entry.name], profile, dtype, batch) for entry in entries]
     where = f"{first.get('device') or platform.processor() or platform.machine()} · torch {first.get('torch') or torch.__version__}"
-    print(f"# {where} · {'one thread · ' if args.device == 'cpu' else ''}{dtype} · "
+    print(f"# {where} · {'one thread · ' if args.device == 'cpu' else ''}{dtype} · batch {batch} · "
           f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}) · "
           f"{first['runs']} runs after {first['warmup']} warm-up")
     head = ["model", "GMACs", "predicted ms", "median ms", "×", "ρ", "fastest ms", "×", "ρ", "layers"]
