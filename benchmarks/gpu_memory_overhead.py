@@ -11,9 +11,11 @@ step (batch 2, SGD with momentum, its third step), as tests/test_memory.py's CUD
 - `transient`: per layer of the inference pass, the most allocated during the layer beyond what
   stays allocated after it (a library's workspace, or a kernel's temporaries), the largest three.
 
-With --cublas-workspace BYTES, cuBLAS's and cuBLASLt's workspaces are set to that size first
-(torch.backends.cuda.cublas_workspace_size); an environment variable such as
-CUDNN_CONV_WSCAP_DBG (cuDNN's cap on a convolution's workspace, in MiB) is read by cuDNN itself.
+Each figure is taken less what the models before left allocated in the process. With
+--cublas-workspace BYTES, cuBLAS's and cuBLASLt's workspaces are set to that size first
+(torch.backends.cuda.cublas_workspace_size, where this torch has it); environment variables such as
+CUDNN_CONV_WSCAP_DBG (cuDNN's cap on a convolution's workspace, in MiB), CUBLAS_WORKSPACE_CONFIG
+and CUBLASLT_WORKSPACE_SIZE are read by the libraries and torch themselves.
 One JSON line per model.
 
 Usage: python benchmarks/gpu_memory_overhead.py [--cublas-workspace 0] [--no-training] MODEL …
@@ -37,6 +39,7 @@ def inference(torch, graph, transient_of_layers: bool = True) -> dict:
     from archcalc.memory import inference_memory
     from archcalc.torchmodel import build_graph
 
+    left = torch.cuda.memory_allocated()  # what the models before left: the libraries' handles and workspaces
     model = build_graph(graph, graph.input_shape, 1, device="cuda", initialise=False).eval()
     x = torch.zeros(1, *graph.input_shape, device="cuda")
     passes = []
@@ -46,7 +49,7 @@ def inference(torch, graph, transient_of_layers: bool = True) -> dict:
         with torch.no_grad():
             model(x)
         torch.cuda.synchronize()
-        passes.append(torch.cuda.max_memory_allocated())
+        passes.append(torch.cuda.max_memory_allocated() - left)
     with torch.no_grad(), MemTracker() as tracker:
         model(x)
     predicted = inference_memory(graph, analyze_graph(graph, None, 1), allocator="cuda")
@@ -94,6 +97,7 @@ def training(torch, graph) -> dict:
     from archcalc.training import training_memory
     from archcalc.validation.peak import training_step
 
+    left = torch.cuda.memory_allocated()
     model = build_graph(graph, graph.input_shape, 2, device="cuda", initialise=False).train()
     step = training_step(model, "momentum")
     x = torch.zeros(2, *graph.input_shape, device="cuda")
@@ -103,7 +107,7 @@ def training(torch, graph) -> dict:
     torch.cuda.reset_peak_memory_stats()
     step(x)
     torch.cuda.synchronize()
-    measured = torch.cuda.max_memory_allocated()
+    measured = torch.cuda.max_memory_allocated() - left
     with MemTracker() as tracker:
         tracker.track_external(model, step.optimizer)
         step(x)
@@ -124,11 +128,13 @@ def main() -> None:
 
     from archcalc.spec import bundled, load_graph
 
-    if args.cublas_workspace is not None:
+    if args.cublas_workspace is not None and hasattr(torch.backends.cuda, "cublas_workspace_size"):
         torch.backends.cuda.cublas_workspace_size(args.cublas_workspace)
         torch.backends.cuda.cublaslt_workspace_size(args.cublas_workspace)
     entries = {e.name: e for e in bundled()}
-    setting = {"cublas_workspace": args.cublas_workspace, "CUDNN_CONV_WSCAP_DBG": os.environ.get("CUDNN_CONV_WSCAP_DBG")}
+    setting = {"cublas_workspace": args.cublas_workspace,
+               **{name: os.environ.get(name) for name in ("CUDNN_CONV_WSCAP_DBG", "CUBLAS_WORKSPACE_CONFIG",
+                                                           "CUBLASLT_WORKSPACE_SIZE")}}
     for name in args.models:
         graph = load_graph(entries[name].path, entries[name].variant)
         row = {"model": name, **setting, "gpu": torch.cuda.get_device_name(), "torch": torch.__version__}
