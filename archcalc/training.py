@@ -101,14 +101,15 @@ def analyze_training(spec: str | Path, input: str | tuple[int, ...] | None = Non
 def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", optimizer: str = "momentum",
                     allocator: str = "exact") -> Training:
     """The memory of a training step of `graph`, whose shapes `stats` holds (numeric sizes), each
-    tensor's bytes rounded as `allocator` rounds them (archcalc.memory.ALLOCATORS)."""
+    tensor's bytes rounded as `allocator` rounds them (archcalc.memory.ALLOCATORS); under "cuda",
+    what CUDA's kernels keep where it differs from the CPU's (`Backward.kept_on_cuda`)."""
     if not stats.totals.params:
         raise SpecError("a training step updates parameters, and this model has none: torch's optimizer refuses "
                         "an empty parameter list, and no backward pass runs", location=graph.location,
                         hint="leave out --train: the memory of a forward pass is the model's whole footprint")
     itemsize = element_bytes(dtype)
     rounded = _rounding(allocator)
-    step = _Step(graph, stats, itemsize, rounded)
+    step = _Step(graph, stats, itemsize, rounded, cuda=allocator == "cuda")
     states = optimizer_state(optimizer)
     tensors = step.parameter_tensors
     step.live.add(OPTIMIZER, states * sum(tensors) + (len(tensors) * rounded(STEP_BYTES) if states == 2 else 0))
@@ -178,8 +179,8 @@ class _Live:
 class _Step:
     """One training step walked layer by layer: forward, loss, backward."""
 
-    def __init__(self, graph: Graph, stats: ModelStats, itemsize: int, rounded) -> None:
-        self.graph, self.stats, self.itemsize, self.rounded = graph, stats, itemsize, rounded
+    def __init__(self, graph: Graph, stats: ModelStats, itemsize: int, rounded, cuda: bool = False) -> None:
+        self.graph, self.stats, self.itemsize, self.rounded, self.cuda = graph, stats, itemsize, rounded, cuda
         self.live = _Live(rounded)
         self.points: list[Point] = []
         self.storage = {INPUT: self.live.make(numel(stats.input_shape) * itemsize, ACTIVATIONS, counted=False)}
@@ -224,7 +225,7 @@ class _Step:
                 live.count(first)
             output = backward.output or footprint.output
             # without a gradient: as at inference, but for what the training forward makes all the same
-            keeps = backward.kept_bytes(self.rounded) if requires or backward.kept_without_gradient else 0
+            keeps = backward.kept_bytes(self.rounded, self.cuda) if requires or backward.kept_without_gradient else 0
             kept = live.make(keeps, ACTIVATIONS)
             made = live.make(numel(layer.shape) * self.itemsize, ACTIVATIONS) if output == NEW else first
             transient = footprint.temporaries(self.rounded)

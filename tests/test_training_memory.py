@@ -201,6 +201,28 @@ def test_train_mode_dropout_makes_its_mask_with_or_without_a_gradient(p, trained
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+ON_THE_H200 = {"squeezenet1_1": 39_066_624, "deeplabv3_mobilenet_v3_large": 692_603_392,
+               "deeplabv3_mobilenet_v3_large_aux": 739_658_752}
+"""MemTracker's Activation category of a training step on the GPU's own tensors (each rounded as the
+CUDA caching allocator rounds it), SGD with momentum, batch 2, the third step: measured on an NVIDIA
+H200 with torch 2.11.0+cu130 on 4 December 2026 by tests/test_memory.py::
+test_cuda_tensors_of_a_training_step_are_the_rounded_peak (docs/gpu-validation.md), where these
+three models, each with a dropout, failed before dropout's CUDA mask was counted."""
+
+
+@pytest.mark.parametrize("spec", ON_THE_H200)
+def test_on_cuda_dropout_keeps_a_mask_of_one_byte_per_element(spec):
+    """torch's fused CUDA dropout (`native_dropout`, taken for 0 < p < 1 on CUDA) keeps a bool mask,
+    where the CPU's path keeps one of the input's dtype: `--allocator cuda` counts the GPU's."""
+    torch = pytest.importorskip("torch")
+    _, mask = torch.ops.aten.native_dropout(torch.empty(2, 3, device="meta"), 0.5, True)
+    assert mask.dtype == torch.bool and mask.element_size() == 1 and mask.shape == (2, 3)
+    graph = load_graph(spec)
+    stats = analyze_graph(graph, None, 2)
+    on_cuda = training_memory(graph, stats, optimizer="momentum", allocator="cuda").categories["activations"]
+    assert on_cuda == ON_THE_H200[spec]
+
+
 @pytest.mark.parametrize("kind, input_chw, size", [("crop3d", [2, 4, 6, 8], [2, 3, 4]), ("crop2d", [3, 16, 16], [12, 10]),
                                                    ("crop2d", [3, 16, 16], [16, 10]), ("crop1d", [3, 16], 10)])
 @pytest.mark.parametrize("head", [True, False], ids=["as the head", "before a layer scale"])

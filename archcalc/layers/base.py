@@ -150,6 +150,9 @@ class Backward(NamedTuple):
     kept_without_gradient: bool = False
     """In training its forward makes `kept` whether or not a gradient is wanted (dropout's mask):
     without one, it is let go as the layer returns."""
+    kept_on_cuda: int | None = None
+    """Bytes its forward keeps on CUDA where they differ from `kept` (dropout: torch's fused CUDA
+    kernel keeps a mask of one byte per element, where its CPU path keeps one of the input's dtype)."""
     later: tuple[int, ...] = ()
     """Temporaries of a later moment of its backward, beyond the input's gradient, when the
     incoming gradient and every kept tensor but the first (`kept_tensors[1:]`) are let go (local
@@ -159,8 +162,10 @@ class Backward(NamedTuple):
     gradient is let go before the busiest moment, the last operation's (a crop along several axes:
     `transient` is the gradient the last one reads)."""
 
-    def kept_bytes(self, rounded: Callable[[int], int]) -> int:
-        """What the forward keeps, each tensor's bytes `rounded`."""
+    def kept_bytes(self, rounded: Callable[[int], int], cuda: bool = False) -> int:
+        """What the forward keeps (on CUDA where `cuda`), each tensor's bytes `rounded`."""
+        if cuda and self.kept_on_cuda is not None:
+            return rounded(self.kept_on_cuda)
         return sum(map(rounded, self.kept_tensors)) if self.kept_tensors else rounded(self.kept)
 
     def temporaries(self, rounded: Callable[[int], int]) -> int:

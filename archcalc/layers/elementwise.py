@@ -47,14 +47,15 @@ class Elementwise(LayerKind):
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """Its gradient read off its output (KEEP_OUTPUT) or its input; dropout on the CPU multiplies
         by a mask of the input's size and dtype, kept (of p = 1, by a zero of one element: torch's
-        `input * zeros({})`); identity runs nothing. In place, one that
+        `input * zeros({})`), and on CUDA, for 0 < p < 1, torch's fused kernel keeps a mask of one
+        byte per element (`native_dropout`, bool); identity runs nothing. In place, one that
         reads its input keeps a copy of it: torch's autograd clones the input before the operation
         overwrites it (`original_self`) and keeps the clone for the backward."""
         if self.key == "identity" or (self.key == "dropout" and a.p == 0):
             return Backward(keeps_inputs=False, grad=SAME)
         if self.key == "dropout":
             return Backward(keeps_inputs=False, kept=(1 if a.p == 1 else numel(out)) * itemsize, output=NEW,
-                            kept_without_gradient=True)
+                            kept_without_gradient=True, kept_on_cuda=None if a.p == 1 else numel(out))
         on_output = self.key in KEEP_OUTPUT or (a.get("inplace") and self.key in KEEP_OUTPUT_IN_PLACE)
         if a.get("inplace") and not on_output:
             return Backward(keeps_inputs=False, kept=numel(out) * itemsize)
