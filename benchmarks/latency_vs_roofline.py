@@ -78,7 +78,8 @@ def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int =
     ranked = heaviest({layer.name: layer.figures.macs for layer in stats.layers})
     predicted = [roof[name].time * 1e3 for name in ranked]
     total = sum(layer.time for layer in roof.values()) * 1e3
-    row = {"model": entry.name, "macs": stats.totals.macs, "predicted_ms": total, "ranked": len(ranked)}
+    row = {"model": entry.name, "macs": stats.totals.macs, "predicted_ms": total, "ranked": len(ranked),
+           "achieved": [roof[name].time * 1e3 / times[0] for name, times in measured["layers"].items() if times[0] > 0]}
     for which, model_ms, column in (("median", measured["ms"], 0), ("fastest", measured.get("min_ms"), 1)):
         row[which] = (model_ms, model_ms / total if model_ms is not None else None,
                       spearman(predicted, [measured["layers"][name][column] for name in ranked]))
@@ -148,6 +149,11 @@ def main() -> None:
             print("  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(line, widths))))
     print("\n× = measured / predicted; ρ = Spearman's rank correlation of predicted and measured layer times over the "
           "layers that hold 90% of the MACs (`layers` of them)")
+    achieved = sorted(fraction for row in rows for fraction in row["achieved"])
+    if achieved:
+        decile = [achieved[round(q * (len(achieved) - 1))] for q in (0.1, 0.5, 0.9)]
+        print(f"per layer (median runs): the roofline's fraction reached (predicted ÷ measured) is {decile[1]:.2f} at the "
+              f"median, {decile[0]:.2f}–{decile[2]:.2f} from the 10th to the 90th percentile, over {len(achieved)} layers")
     for which in ("median", "fastest"):
         within = sum(r[which][1] is not None and 0.5 <= r[which][1] <= 2 for r in rows)
         ranked = sum(r[which][2] is not None and r[which][2] >= 0.8 for r in rows)
