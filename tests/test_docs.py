@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -314,3 +315,37 @@ def test_every_command_sample_is_checked_or_says_why_not():
             if shows_output:
                 assert text.startswith("$ archcalc ") or tag.startswith(
                     ("<!-- output of: archcalc ", "<!-- stderr of: archcalc ", "<!-- illustrative: ")), where
+
+
+H200 = ROOT / "benchmarks" / "results" / "h200-2026-12-04"
+GPU_ROW = re.compile(r"^\| (\d+) \| (float32|bfloat16) \| (`h200` \(datasheet\)|measured) \| (\d+) of (\d+) \| "
+                     r"(\d+) of \d+ \| (\d+) of \d+ \| ([\d.]+) \(([\d.]+)–([\d.]+)\) \|$", re.MULTILINE)
+
+
+def test_the_gpu_latency_table_is_what_the_kept_h200_times_give():
+    """docs/gpu-validation.md's table of per-layer latency against the roofline, made again from the
+    times measured on the H200 (benchmarks/results/h200-2026-12-04, CUDA events) by the benchmark's
+    own comparison: every count and fraction as printed there."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("latency_vs_roofline", ROOT / "benchmarks" / "latency_vs_roofline.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    from archcalc.devices import load_profile
+
+    rows = GPU_ROW.findall((ROOT / "docs" / "gpu-validation.md").read_text(encoding="utf-8"))
+    assert len(rows) == 8
+    entries = {entry.name: entry for entry in bundled()}
+    for batch, dtype, which, within, models, fastest, ranked, median, low, high in rows:
+        cache = json.loads((H200 / f"latency-cuda-{'batch32-' if batch == '32' else ''}{dtype}.json").read_text())
+        profile = load_profile("h200" if which.startswith("`h200`") else H200 / f"profile-cuda-{dtype}.yaml")
+        compared = [benchmark.compare(entries[name], measured, profile, dtype, int(batch))
+                    for name, measured in cache.items()]
+        achieved = sorted(fraction for row in compared for fraction in row["achieved"])
+        deciles = [f"{achieved[round(q * (len(achieved) - 1))]:.2f}" for q in (0.1, 0.5, 0.9)]
+        assert len(compared) == int(models)
+        assert sum(0.5 <= row["median"][1] <= 2 for row in compared) == int(within)
+        assert sum(0.5 <= row["fastest"][1] <= 2 for row in compared) == int(fastest)
+        assert sum(row["median"][2] is not None and row["median"][2] >= 0.8 for row in compared) == int(ranked)
+        assert deciles == [low, median, high]
