@@ -31,7 +31,9 @@ ALLOCATORS = {"exact": 1, "cuda": 512}
 """How each tensor's bytes are rounded, by the block an allocation is a multiple of: exactly (the
 CPU, fake tensors, MemTracker there), or as torch's CUDA caching allocator rounds a request
 (c10/cuda/CUDACachingAllocator.cpp, round_size: a multiple of kMinBlockSize, 512 bytes, and at
-least one; an empty tensor allocates nothing), which MemTracker also applies on CUDA."""
+least one; an empty tensor allocates nothing), which MemTracker also applies on CUDA. A training
+step under "cuda" also keeps what CUDA's kernels keep where the CPU's differ (dropout's mask:
+`archcalc.layers.base.Backward.kept_on_cuda`)."""
 
 
 class LiveTimeline:
