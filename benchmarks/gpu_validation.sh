@@ -3,12 +3,16 @@
 # in OUT as it comes:
 #   1. the machine: nvidia-smi, torch, CUDA, cuDNN and TF32 settings (env.txt);
 #   2. `archcalc device-profile --device cuda`, efficiencies in float32 and in bfloat16;
-#   3. per-layer latency of every bundled model in float32 and in bfloat16
-#      (benchmarks/latency_vs_roofline.py --device cuda, raw times; compared later, anywhere);
+#   3. per-layer latency of every bundled model in float32 and in bfloat16 at batch 1, and of
+#      BATCH32 (20 common models) at batch 32 (benchmarks/latency_vs_roofline.py --device cuda,
+#      raw times; compared later, anywhere);
 #   4. `archcalc validate` of every bundled model on cuda and on cpu, each model in its own process
 #      (--runs 0 --no-memory: the figures the device changes; the memory checks run on fake
-#      tensors whatever the device), with the tests that need CUDA beside them.
+#      tensors whatever the device);
+#   5. the tests that need CUDA, and what max_memory_allocated holds beyond the tensors
+#      (benchmarks/gpu_memory_overhead.py, with cuBLAS's and cuDNN's workspaces capped and not).
 # Compare afterwards with benchmarks/same_figures.py OUT/validate-cpu OUT/validate-cuda.
+# On the H200 of docs/gpu-validation.md the stages took about 10, 33, 104 + 34, 200, 41 and 30 s.
 #
 # Usage (repository root, python3 with torch on CUDA, fvcore, typer, rich, pyyaml, sympy, pytest):
 #   PYTHONPATH=. bash benchmarks/gpu_validation.sh OUT [MODEL …]
@@ -38,7 +42,8 @@ EOF
     $py -m pip list 2>/dev/null | grep -i -E "^(torch|fvcore|typer|rich|sympy|pyyaml|torchinfo) "
 } > "$out/env.txt" 2>&1
 models=("$@")
-if [ ${#models[@]} -eq 0 ]; then
+given=${#models[@]}
+if [ "$given" -eq 0 ]; then
     mapfile -t models < <($py -c "from archcalc.spec import bundled; print('\n'.join(e.name for e in bundled()))")
 fi
 log "${#models[@]} models on $device"
@@ -56,18 +61,38 @@ for dtype in float32 bfloat16; do
         --cache "$out/latency-$device-$dtype.json" "${models[@]}" 2>>"$out/latency.log"
     log "done: rc $?"
 done
+batch32=(alexnet resnet18 resnet50 resnet152 resnext50_32x4d wide_resnet50_2 mobilenet_v2 mobilenet_v3_large
+         efficientnet_b0 efficientnet_b4 mnasnet1_0 convnext_tiny regnet_y_8gf vgg16 densenet121 googlenet inception_v3
+         shufflenet_v2_x1_0 squeezenet1_1 deeplabv3_mobilenet_v3_large)
+[ "$given" -eq 0 ] || batch32=("${models[@]}")
+for dtype in float32 bfloat16; do
+    log "per-layer latency in $dtype at batch 32"
+    timeout 60 $py benchmarks/latency_vs_roofline.py --device "$device" --dtype "$dtype" --batch 32 --runs 5 \
+        --warmup 2 --cache "$out/latency-$device-batch32-$dtype.json" "${batch32[@]}" 2>>"$out/latency.log"
+    log "done: rc $?"
+done
 
-log "validate on $device and on cpu, and the tests that need CUDA, side by side"
-validate() {  # validate PLACE: every model, six processes at a time
-    printf '%s\n' "${models[@]}" | OMP_NUM_THREADS=1 timeout 170 xargs -P 6 -I{} \
+log "validate on $device and on cpu, side by side"
+validate() {  # validate PLACE: every model, seven processes at a time
+    printf '%s\n' "${models[@]}" | OMP_NUM_THREADS=1 timeout 240 xargs -P 7 -I{} \
         $py -m archcalc validate {} --device "$1" --runs 0 --no-memory --format json -o "$out/validate-$1/{}.json" \
         2>>"$out/validate-$1.log"
     log "validate on $1 done: rc $?"
 }
 validate "$device" &
 [ "$device" = cpu ] || validate cpu &
-timeout 170 $py -m pytest tests/test_validate.py tests/test_memory.py tests/test_roofline.py -k "cuda" -n 4 \
-    -p no:cacheprovider -p no:randomly -rA -q >"$out/pytest-cuda.log" 2>&1
-log "tests that need CUDA done: rc $?"
+wait
+
+log "the tests that need CUDA, and the memory beyond the tensors"
+timeout 120 $py -m pytest tests/test_validate.py tests/test_memory.py tests/test_roofline.py -k "cuda" -n 8 \
+    -p no:cacheprovider -p no:randomly -rA -q >"$out/pytest-cuda.log" 2>&1 &
+overhead=(m5 squeezenet1_1 resnet18 resnet50 resnet50_dilated mobilenet_v2 efficientnet_b0 vgg16 convnext_tiny
+          shufflenet_v2_x1_0 context_large s3d)
+[ "$given" -eq 0 ] || overhead=("${models[@]}")
+[ "$device" = cpu ] || timeout 90 $py benchmarks/gpu_memory_overhead.py "${overhead[@]}" \
+    >"$out/memory-overhead.jsonl" 2>>"$out/memory-overhead.log" &
+[ "$device" = cpu ] || CUDNN_CONV_WSCAP_DBG=0 CUBLAS_WORKSPACE_CONFIG=:0:0 CUBLASLT_WORKSPACE_SIZE=0 timeout 90 \
+    $py benchmarks/gpu_memory_overhead.py "${overhead[@]}" >"$out/memory-overhead-capped.jsonl" \
+    2>>"$out/memory-overhead.log" &
 wait
 log "all done"
