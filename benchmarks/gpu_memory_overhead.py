@@ -32,7 +32,7 @@ def rounded(size: int) -> int:
     return 0 if size == 0 else 512 * max(1, -(-size // 512))
 
 
-def inference(torch, graph, transient_of_layers: bool = True) -> dict:
+def inference(torch, graph) -> dict:
     from torch.distributed._tools.mem_tracker import MemTracker
 
     from archcalc.analysis import analyze_graph
@@ -55,8 +55,7 @@ def inference(torch, graph, transient_of_layers: bool = True) -> dict:
     predicted = inference_memory(graph, analyze_graph(graph, None, 1), allocator="cuda")
     row = {"measured": passes[0], "measured_second": passes[1], "tensors": _total(tracker.get_tracker_snapshot("peak")),
            "archcalc": predicted.peak + rounded(x.numel() * x.element_size())}
-    if transient_of_layers:
-        row["transient"] = _transients(torch, model, x)
+    row["transient"] = _transients(torch, model, x)
     return row
 
 
@@ -128,11 +127,12 @@ def main() -> None:
 
     from archcalc.spec import bundled, load_graph
 
+    workspace = None  # what torch says the workspaces are after setting them, where it can
     if args.cublas_workspace is not None and hasattr(torch.backends.cuda, "cublas_workspace_size"):
-        torch.backends.cuda.cublas_workspace_size(args.cublas_workspace)
-        torch.backends.cuda.cublaslt_workspace_size(args.cublas_workspace)
+        workspace = [torch.backends.cuda.cublas_workspace_size(args.cublas_workspace),
+                     torch.backends.cuda.cublaslt_workspace_size(args.cublas_workspace)]
     entries = {e.name: e for e in bundled()}
-    setting = {"cublas_workspace": args.cublas_workspace,
+    setting = {"cublas_workspace": workspace,
                **{name: os.environ.get(name) for name in ("CUDNN_CONV_WSCAP_DBG", "CUBLAS_WORKSPACE_CONFIG",
                                                            "CUBLASLT_WORKSPACE_SIZE")}}
     for name in args.models:

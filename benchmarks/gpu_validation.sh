@@ -14,7 +14,8 @@
 # Compare afterwards with benchmarks/same_figures.py OUT/validate-cpu OUT/validate-cuda.
 # On the H200 of docs/gpu-validation.md the stages took about 10, 33, 104 + 34, 200, 41 and 30 s.
 #
-# Usage (repository root, python3 with torch on CUDA, fvcore, typer, rich, pyyaml, sympy, pytest):
+# Usage (repository root; python3 with torch on CUDA, fvcore, typer, rich, pyyaml, sympy, pytest and
+# pytest-xdist):
 #   PYTHONPATH=. bash benchmarks/gpu_validation.sh OUT [MODEL …]
 # DEVICE=cpu runs the same stages on the CPU (to try the script where there is no GPU).
 set -u

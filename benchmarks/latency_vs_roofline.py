@@ -50,10 +50,21 @@ def measure(name: str, variant, path, runs: int, warmup: int, device: str = "cpu
     latency = measure_latency(load_graph(path, variant), batch=batch, device=device, runs=runs, warmup=warmup,
                               latency="per-layer", threads=1 if device == "cpu" else None, dtype=dtype)
     where = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine()
-    return {"model": name, "device": where, "torch": torch.__version__, "dtype": dtype, "batch": batch, "runs": runs,
-            "warmup": warmup,
+    return {"model": name, "place": device, "device": where, "torch": torch.__version__, "dtype": dtype, "batch": batch,
+            "runs": runs, "warmup": warmup,
             "ms": latency.model.ms, "min_ms": latency.model.min_ms,
             "layers": {t.name: [t.ms, t.min_ms, t.max_ms] for t in latency.layers}}
+
+
+def _check_same_kind(cache: dict, args) -> None:
+    """Refuse to add measurements to a kept file of another device, dtype or batch (kept files
+    before these fields were kept: float32, batch 1)."""
+    for name, kept in cache.items():
+        theirs = (kept.get("place", args.device), kept.get("dtype", "float32"), kept.get("batch", 1))
+        if theirs != (args.device, args.dtype, args.batch):
+            sys.exit(f"error: {args.cache} holds {name} on {theirs[0]} in {theirs[1]} at batch {theirs[2]}; this run "
+                     f"would add {args.device}, {args.dtype}, batch {args.batch}: give another --cache, or the same "
+                     f"--device, --dtype and --batch")
 
 
 def measure_here(entry, runs: int, warmup: int, device: str, dtype: str, batch: int = 1) -> dict:
@@ -79,7 +90,8 @@ def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int =
     predicted = [roof[name].time * 1e3 for name in ranked]
     total = sum(layer.time for layer in roof.values()) * 1e3
     row = {"model": entry.name, "macs": stats.totals.macs, "predicted_ms": total, "ranked": len(ranked),
-           "achieved": [roof[name].time * 1e3 / times[0] for name, times in measured["layers"].items() if times[0] > 0]}
+           "achieved": [roof[name].time * 1e3 / times[0] for name, times in measured["layers"].items()
+                        if times[0] > 0 and roof[name].time > 0]}  # views, predicted to run nothing, left out
     for which, model_ms, column in (("median", measured["ms"], 0), ("fastest", measured.get("min_ms"), 1)):
         row[which] = (model_ms, model_ms / total if model_ms is not None else None,
                       spearman(predicted, [measured["layers"][name][column] for name in ranked]))
@@ -111,8 +123,11 @@ def main() -> None:
         print(json.dumps(measure(entry.name, entry.variant, entry.path, args.runs, args.warmup, "cpu", args.dtype,
                                  args.batch)))
         return
-    entries = [e for e in bundled() if not args.models or e.name in args.models]
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+    asked = args.models or (list(cache) if cache else None)  # a kept file without MODEL: its own models
+    entries = [e for e in bundled() if not asked or e.name in asked]
+    if any(entry.name not in cache for entry in entries):
+        _check_same_kind(cache, args)
     for entry in entries:
         if entry.name not in cache:
             start = time.perf_counter()
@@ -131,9 +146,11 @@ def main() -> None:
         profile = replace(profile, efficiency={})
     first = cache[entries[0].name]
     dtype, batch = first.get("dtype", "float32"), first.get("batch", 1)
-    rows = [compare(entry, cache[entry.name], profile, dtype, batch) for entry in entries]
+    rows = [compare(entry, cache[entry.name], profile, cache[entry.name].get("dtype", "float32"),
+                    cache[entry.name].get("batch", 1)) for entry in entries]
     where = f"{first.get('device') or platform.processor() or platform.machine()} · torch {first.get('torch') or torch.__version__}"
-    print(f"# {where} · {'one thread · ' if args.device == 'cpu' else ''}{dtype} · batch {batch} · "
+    on_cpu = first.get("place", args.device) == "cpu"
+    print(f"# {where} · {'one thread · ' if on_cpu else ''}{dtype} · batch {batch} · "
           f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}) · "
           f"{first['runs']} runs after {first['warmup']} warm-up")
     head = ["model", "GMACs", "predicted ms", "median ms", "×", "ρ", "fastest ms", "×", "ρ", "layers"]
@@ -153,7 +170,8 @@ def main() -> None:
     if achieved:
         decile = [achieved[round(q * (len(achieved) - 1))] for q in (0.1, 0.5, 0.9)]
         print(f"per layer (median runs): the roofline's fraction reached (predicted ÷ measured) is {decile[1]:.2f} at the "
-              f"median, {decile[0]:.2f}–{decile[2]:.2f} from the 10th to the 90th percentile, over {len(achieved)} layers")
+              f"median, {decile[0]:.2f}–{decile[2]:.2f} from the 10th to the 90th percentile, over the {len(achieved)} "
+              "layers that run a kernel")
     for which in ("median", "fastest"):
         within = sum(r[which][1] is not None and 0.5 <= r[which][1] <= 2 for r in rows)
         ranked = sum(r[which][2] is not None and r[which][2] >= 0.8 for r in rows)

@@ -27,7 +27,7 @@ def figures(path: Path) -> tuple[dict, dict[tuple[str, str], dict]]:
 def main() -> int:
     first, second = (Path(arg) for arg in sys.argv[1:3])
     names = sorted({p.stem for p in first.glob("*.json")} | {p.stem for p in second.glob("*.json")})
-    problems, compared, layers = [], 0, 0
+    problems, compared, layers, devices = [], 0, 0, ""
     for name in names:
         paths = (first / f"{name}.json", second / f"{name}.json")
         missing = [str(p) for p in paths if not p.exists()]
@@ -44,9 +44,9 @@ def main() -> int:
                     problems.append(f"{name} {key[0]} {key[1]}: {checks_a.get(key)} against {checks_b.get(key)}")
         compared += len(checks_a)
         layers += len(model_a["layers"])
-        devices = f"{model_a['device']} and {model_b['device']}"
+        devices = devices or f"{model_a['device']} and {model_b['device']}"
     print(f"{len(names)} models, {layers} layers, {compared} checks (archcalc's figure and the measured one each)"
-          f" compared between {first} and {second}" + (f" ({devices})" if names else ""))
+          f" compared between {first} and {second}" + (f" ({devices})" if devices else ""))
     print("\n".join(problems) if problems else "every figure is the same, and every one agrees with archcalc")
     return 1 if problems or not names else 0
 

@@ -405,8 +405,8 @@ def test_the_roofline_prediction_stands_beside_each_time():
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not CUDA, reason="needs CUDA"))])
 def test_a_model_is_timed_in_the_dtype_asked_and_predicted_in_it(device, monkeypatch):
-    """--dtype bfloat16: every weight and the input are bfloat16 while the hooks read the clock (torch's own
-    dtypes, seen by a hook), the latency says so, and the roofline beside it is bfloat16's (half float32's bytes)."""
+    """--dtype bfloat16: every weight and the input are bfloat16 when the timing starts (torch's own dtypes,
+    read by a wrapper around the timing), the latency says so, and the roofline beside it is bfloat16's (half float32's bytes)."""
     from archcalc.roofline import roofline
     from archcalc.validation import latency as timing
 
@@ -428,11 +428,40 @@ def test_a_model_is_timed_in_the_dtype_asked_and_predicted_in_it(device, monkeyp
     assert result.latency.model.predicted_ms != roofline(stats, "h200", "float32").total * 1e3
 
 
-def test_a_dtype_latency_is_not_measured_in_is_refused(cli):
-    result = cli("validate", "lenet5", "--dtype", "int8")
-    assert result.exit_code == 2 and "'int8' is not one of 'float32', 'float16', 'bfloat16', 'float64'" in result.stderr
+@pytest.mark.parametrize(("args", "message"), [
+    (["--dtype", "int8"], "'int8' is not one of 'float32', 'float16', 'bfloat16', 'float64'"),
+    (["--dtype", "bfloat16", "--runs", "0"], ("error: --dtype bfloat16 is the element type of the timed passes, "
+                                              "and nothing is timed (--runs 0)")),
+    (["--dtype", "float16", "--device", "meta"], "and nothing is timed (on meta)"),
+    (["--dtype", "bfloat16", "--device-profile", "t4", "--runs", "1"],
+     "error: the device profile 't4' (archcalc/devices.yaml) gives no peak for bfloat16"),
+])
+def test_a_dtype_that_cannot_be_timed_or_predicted_is_refused_before_any_build(cli, args, message, monkeypatch):
+    monkeypatch.setattr("archcalc.validation._built", lambda *a, **k: pytest.fail("built before refusing"))
+    result = cli("validate", "lenet5", *args)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
     with pytest.raises(archcalc.SpecError, match="latency is measured in float32, float16, bfloat16, float64"):
         validate("lenet5", runs=1, dtype="int8")
+
+
+def test_a_dtype_torch_cannot_run_here_keeps_the_checks_and_says_why_it_was_not_timed(monkeypatch):
+    """A kernel torch lacks in a dtype on a device (torch 2.13's CPU avg_pool3d in float16, which
+    alexnet_paper's local response norm runs) stops the timing, not the comparison of the counts."""
+    from archcalc.validation import latency as timing
+
+    def refusing(*args, **kwargs):
+        raise NotImplementedError('"avg_pool3d_out_frame" not implemented for \'Half\'')
+
+    monkeypatch.setattr(timing, "time_forward", refusing)
+    result = validate("lenet5", device="cpu", runs=1, memory=False, dtype="float16")
+    assert result.ok and result.layers and result.latency is None
+    assert result.notes[-1] == ("torch could not run the model in float16 on cpu: \"avg_pool3d_out_frame\" not "
+                                "implemented for 'Half': not timed (time it in float32, or on another device)")
+    from archcalc.errors import DeviceError
+    from archcalc.validation import measure_latency
+
+    with pytest.raises(DeviceError, match="torch could not run the model in float16 on cpu"):
+        measure_latency(load_graph("lenet5"), device="cpu", runs=1, dtype="float16")
 
 
 def test_csv_carries_the_checks_and_the_layer_times(cli):

@@ -23,8 +23,8 @@ def memory(
     fit: int | None = Option(None, "The largest batch whose peak fits in this much memory: 24GiB, 16GB, 512MiB, "
                              "or bytes.", type=str, parse=sizes.parse_bytes),
     allocator: str = Option("exact", "How each tensor's bytes are counted: exact (the CPU, MemTracker) or cuda (rounded "
-                            "up to a multiple of 512, as torch's CUDA caching allocator does, and dropout's mask "
-                            "of one byte per element, as CUDA's kernel keeps it).",
+                            "up to a multiple of 512, as torch's CUDA caching allocator does; with --train, dropout's "
+                            "mask of one byte per element, as CUDA's kernel keeps it).",
                             choices=tuple(ALLOCATORS)),
     train: bool = Option(False, "A training step (forward, backward, the optimizer's step) instead of inference.",
                          ("--train",)),

@@ -130,7 +130,8 @@ def latency_title(latency: Latency) -> str:
     model = latency.model
     threads = f", {latency.threads} thread{'s' if latency.threads != 1 else ''}" if latency.threads else ""
     threads += ", freed memory kept" if latency.memory_kept else ""
-    title = (f"latency on {latency.device} in {latency.dtype} ({latency.clock}{threads}, median of {latency.runs} runs after "
+    title = (f"latency on {latency.device} in {latency.dtype} ({latency.clock}{threads}, "
+             f"median of {latency.runs} runs after "
              f"{latency.warmup} warm-up): {model.ms:.3f} ms · {human(model.macs)} MACs → "
              f"{human(model.macs_per_second)} MAC/s")
     if model.predicted_ms is not None:

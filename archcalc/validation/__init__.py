@@ -36,8 +36,8 @@ COUNTERS = {"both": ("fvcore", "flop_counter"), "fvcore": ("fvcore",), "torch": 
 BACKWARD = "flop_counter_backward"
 """The counter of `train`: FlopCounterMode over a training step's backward pass."""
 
-__all__ = ["COUNTERS", "DEVICES", "FIGURES", "LATENCY_DTYPES", "LATENCY_MODES", "MEMORY_FIGURES", "Check", "LayerCheck", "Validation",
-           "measure_latency", "validate", "validate_graph"]
+__all__ = ["COUNTERS", "DEVICES", "FIGURES", "LATENCY_DTYPES", "LATENCY_MODES", "MEMORY_FIGURES", "Check", "LayerCheck",
+           "Validation", "measure_latency", "validate", "validate_graph"]
 
 
 def validate(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
@@ -73,8 +73,9 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     phase("importing torch")
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
-    _check_latency(latency, threads, dtype)
+    _check_latency(latency, threads)
     profile = _profile(device_profile)
+    _check_dtype(dtype, place, runs, profile)
     counters = _counters(counter, place) + ((BACKWARD,) if train else ())
     if train and "flop_counter" not in counters:
         raise SpecError("--train compares the backward pass with FlopCounterMode's count, which --counter fvcore "
@@ -145,12 +146,21 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
         phase("counting the backward pass with FlopCounterMode")
         measured, total, backward = _backward(graph, predicted, measured, total)
     layers = [_layer_check(layer, measured[layer.name], result.counters, backward) for layer in predicted.layers]
-    timed = None
+    timed, notes = None, result.notes
     if timing:
         phase(f"timing {runs} forward passes")
-        timed = _timed(model, x, predicted, runs, warmup, latency, threads, profile, dtype)
-    return replace(result, layers=layers, latency=timed,
+        try:
+            timed = _timed(model, x, predicted, runs, warmup, latency, threads, profile, dtype)
+        except RuntimeError as error:  # the counts stand; the timing has no kernel for this dtype here
+            notes = (*notes, _untimed(error, dtype, result.device) + ": not timed (time it in float32, or on another "
+                     "device)")
+    return replace(result, layers=layers, latency=timed, notes=notes,
                    total=_total_check(predicted, total, result.counters, backward))
+
+
+def _untimed(error: RuntimeError, dtype: str, device: str) -> str:
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"torch could not run the model in {dtype} on {device}: {first_line}"
 
 
 def _backward(graph: Graph, predicted: ModelStats, measured: dict, total):
@@ -177,15 +187,20 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
     """The latency `validate` measures, without building anything else or comparing any figure."""
     torch = require("torch", "measuring latency")
     place = _device(torch, device)
-    _check_latency(latency, threads, dtype)
+    _check_latency(latency, threads)
     profile = _profile(device_profile)
     if place == "meta" or runs < 1:
         raise SpecError("latency is measured on cpu or cuda, over one run or more",
                         hint="give --device cpu or cuda and --runs 1 or more")
+    _check_dtype(dtype, place, runs, profile)
     predicted = analyze_graph(graph, input_shape, parse_batch(batch, symbols=False))
     _check_memory(torch, predicted, place)
     model, x = _built(graph, predicted, place, timing=True)
-    return _timed(model, x, predicted, runs, warmup, latency, threads, profile, dtype)
+    try:
+        return _timed(model, x, predicted, runs, warmup, latency, threads, profile, dtype)
+    except RuntimeError as error:  # a kernel torch has not for this dtype on this device
+        raise DeviceError(_untimed(error, dtype, place), hint="time it in float32 (--dtype float32), or on "
+                          "another device (--device)") from None
 
 
 def _built(graph: Graph, predicted: ModelStats, device: str, timing: bool):
@@ -246,15 +261,26 @@ def _with_roofline(latency: Latency, predicted: ModelStats, profile) -> Latency:
                    layers=layers, profile=profile.name, rank_correlation=rho, ranked=len(ranked))
 
 
-def _check_latency(latency: str, threads: int | None, dtype: str = "float32") -> None:
+def _check_latency(latency: str, threads: int | None) -> None:
     if latency not in LATENCY_MODES:
         raise SpecError(f"unknown latency mode '{latency}'{did_you_mean(latency, LATENCY_MODES)}",
                         hint=f"choose one of {', '.join(LATENCY_MODES)}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise SpecError(f"threads must be a whole number from 1, got {threads!r}", hint="give --threads 1 or more")
+
+
+def _check_dtype(dtype: str, place: str, runs: int, profile) -> None:
+    """Refuse, before any build, a dtype latency is not measured in, one given where nothing is
+    timed, and one the device profile has no peak for."""
     if dtype not in LATENCY_DTYPES:
         raise SpecError(f"latency is measured in {', '.join(LATENCY_DTYPES)}, got '{dtype}'"
-                        f"{did_you_mean(str(dtype), LATENCY_DTYPES)}", hint="give --dtype float32 or bfloat16")
+                        f"{did_you_mean(str(dtype), LATENCY_DTYPES)}", hint=f"give --dtype {' or '.join(LATENCY_DTYPES)}")
+    if dtype != "float32" and (runs < 1 or place == "meta"):
+        raise SpecError(f"--dtype {dtype} is the element type of the timed passes, and nothing is timed "
+                        f"({'on meta' if place == 'meta' else '--runs 0'})",
+                        hint="leave out --dtype, or time the model on cpu or cuda with --runs 1 or more")
+    if profile is not None:
+        profile.peak(dtype)
 
 
 def _memory_check(graph: Graph, predicted: ModelStats) -> LayerCheck:
