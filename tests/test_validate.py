@@ -473,6 +473,7 @@ def test_csv_carries_the_checks_and_the_layer_times(cli):
     fc1 = rows[7]
     assert (fc1["params_archcalc"], fc1["params_measured"], fc1["fvcore_measured"], fc1["ok"]) == \
         ("48120", "48120", "48000", "True")
+    assert all(row["dtype"] == "float32" for row in rows)
     assert all(float(row["min_ms"]) <= float(row["ms"]) <= float(row["max_ms"]) and float(row["predicted_ms"]) >= 0
                for row in rows)
 

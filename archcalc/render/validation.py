@@ -272,9 +272,10 @@ CSV_TIMES = ("ms", "min_ms", "max_ms", "predicted_ms", "achieved")
 
 def to_csv(validations: list[Validation]) -> str:
     """A line per layer of each model: each figure as archcalc and torch give it, then its time
-    (per layer), with the roofline's prediction where a device profile was given."""
+    (per layer) and the dtype it was timed in, with the roofline's prediction where a device
+    profile was given."""
     table = Table([Column(name) for name in ("model", "layer", "kind", "ok", *(
-        f"{figure}_{side}" for figure in FIGURES for side in ("archcalc", "measured")), *CSV_TIMES)])
+        f"{figure}_{side}" for figure in FIGURES for side in ("archcalc", "measured")), *CSV_TIMES, "dtype")])
     for v in validations:
         times = {t.name: t for t in v.latency.layers} if v.latency else {}
         for row in v.layers:
@@ -282,7 +283,8 @@ def to_csv(validations: list[Validation]) -> str:
                       for f in FIGURES for side in ("predicted", "measured")]
             t = times.get(row.name)
             table.rows.append(Line([v.model, row.name, row.kind, row.ok, *checks,
-                                    *((getattr(t, name) for name in CSV_TIMES) if t else [None] * len(CSV_TIMES))]))
+                                    *((getattr(t, name) for name in CSV_TIMES) if t else [None] * len(CSV_TIMES)),
+                                    v.latency.dtype if t else None]))
     return as_csv(table)
 
 
