@@ -11,10 +11,12 @@ the schema; a file that breaks it is refused with the file, the key and how to f
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from archcalc.errors import UserError, did_you_mean
 from archcalc.layers.base import WORK
@@ -26,9 +28,43 @@ PEAK_DTYPES = ("float32", "tf32", "float16", "bfloat16", "float64", "int8")
 FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory bandwidth in GB/s (10⁹ bytes/s)",
            "launch_us": "fixed cost of one kernel launch in µs",
            "fixed_us": "fixed cost in µs of one layer of each kind of work (launch_us where not given)",
-           "efficiency": "fraction of its roofline each kind of work reaches"}
+           "efficiency": "fraction of its roofline each kind of work reaches",
+           "efficiency_by_size": "fraction of its roofline each kind of work reaches by width and positions"}
 """The figures of a profile, each of which needs a source (fixed_us and efficiency only where given)."""
 KEYS = ("name", *FIGURES, "sources")
+
+
+class SizeTable(NamedTuple):
+    """The fraction of its roofline a kind of work reaches, measured on a grid of sizes: `reached[i][j]`
+    at `widths[i]` channels a group and `positions[j]` output positions (`LayerKind.work_size`).
+    Between the grid's points it is interpolated in the logarithms of both sizes and of the
+    fraction; beyond its edges it is the edge's."""
+
+    widths: tuple[float, ...]
+    positions: tuple[float, ...]
+    reached: tuple[tuple[float, ...], ...]
+
+    def at(self, width: float, positions: float) -> float:
+        (i, next_i, toward_i), (j, next_j, toward_j) = _place(self.widths, width), _place(self.positions, positions)
+        log = [[math.log(self.reached[row][column]) for column in (j, j + next_j)] for row in (i, i + next_i)]
+        narrow = log[0][0] + toward_j * (log[0][1] - log[0][0])
+        wide = log[1][0] + toward_j * (log[1][1] - log[1][0])
+        return math.exp(narrow + toward_i * (wide - narrow))
+
+    def as_dict(self) -> dict[str, list]:
+        return {"widths": list(self.widths), "positions": list(self.positions), "reached": [list(row) for row in self.reached]}
+
+
+def _place(points: tuple[float, ...], value: float) -> tuple[int, int, float]:
+    """Where `value` lies among increasing `points`: the index at or below it, 1 where there is a
+    point above it to interpolate towards (0 at or past an edge), and how far towards it, in logarithms."""
+    if value <= points[0]:
+        return 0, 0, 0.0
+    if value >= points[-1]:
+        return len(points) - 1, 0, 0.0
+    index = bisect_right(points, value) - 1
+    low, high = points[index], points[index + 1]
+    return index, 1, math.log(value / low) / math.log(high / low)
 
 
 @dataclass(frozen=True)
@@ -45,6 +81,7 @@ class DeviceProfile:
     efficiency: Mapping[str, float] = field(default_factory=dict)
     file: str = ""
     fixed_us: Mapping[str, float] = field(default_factory=dict)
+    efficiency_by_size: Mapping[str, SizeTable] = field(default_factory=dict)
 
     def peak(self, dtype: str) -> float:
         """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none."""
@@ -69,8 +106,13 @@ class DeviceProfile:
         measured for it, else the launch cost."""
         return self.fixed_us.get(work, self.launch_us) / 1e6
 
-    def reached(self, work: str) -> float:
-        """The fraction of its roofline `work` reaches here: 1 where the profile does not say."""
+    def reached(self, work: str, size: tuple[float, int] | None = None) -> float:
+        """The fraction of its roofline `work` reaches here, at `size` (width, positions) where
+        the profile gives it by size and the layer says its size; else for the kind of work; 1
+        where the profile does not say."""
+        table = self.efficiency_by_size.get(work) if size is not None else None
+        if table is not None:
+            return table.at(*size)
         return self.efficiency.get(work, 1.0)
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,6 +123,8 @@ class DeviceProfile:
             out["fixed_us"] = dict(self.fixed_us)
         if self.efficiency:
             out["efficiency"] = dict(self.efficiency)
+        if self.efficiency_by_size:
+            out["efficiency_by_size"] = {work: table.as_dict() for work, table in self.efficiency_by_size.items()}
         out["sources"] = dict(self.sources)
         return out
 
@@ -166,6 +210,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
     peaks = _numbers(entry["peak_tflops"], f"{at}.peak_tflops", PEAK_DTYPES, fail, "a dtype")
     fixed = _numbers(entry.get("fixed_us", {}), f"{at}.fixed_us", WORK, fail, "a kind of work", zero=True)
     efficiency = _numbers(entry.get("efficiency", {}), f"{at}.efficiency", WORK, fail, "a kind of work")
+    by_size = _size_tables(entry.get("efficiency_by_size", {}), f"{at}.efficiency_by_size", fail)
     if not peaks:
         raise fail(f"{at}.peak_tflops", "gives no dtype", "give at least 'float32: TFLOPS'")
     sources = entry["sources"]
@@ -182,7 +227,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
                        "name the datasheet (with its URL) or the measurement that gave it")
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], f"{at}.memory_gbps", fail),
                          _positive(entry["launch_us"], f"{at}.launch_us", fail, zero=True), dict(sources),
-                         efficiency, shown, fixed)
+                         efficiency, shown, fixed, by_size)
 
 
 def _numbers(value: Any, at: str, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:
@@ -194,6 +239,39 @@ def _numbers(value: Any, at: str, names: tuple[str, ...], fail, what: str, zero:
             raise fail(f"{at}.{name}", f"is not {what}{did_you_mean(str(name), names)}", f"use one of {', '.join(names)}")
         out[name] = _positive(number, f"{at}.{name}", fail, zero)
     return out
+
+
+def _size_tables(value: Any, at: str, fail) -> dict[str, SizeTable]:
+    if not isinstance(value, dict):
+        raise fail(at, f"must map a kind of work to a table, got {_kind(value)}",
+                   "write e.g. 'conv: {widths: [8, 64], positions: [1, 3136], reached: [[0.1, 0.5], [0.2, 0.9]]}'")
+    tables = {}
+    for work, table in value.items():
+        where = f"{at}.{work}"
+        if work not in WORK:
+            raise fail(where, f"is not a kind of work{did_you_mean(str(work), WORK)}", f"use one of {', '.join(WORK)}")
+        if not isinstance(table, dict) or set(table) != {"widths", "positions", "reached"}:
+            raise fail(where, f"must be a mapping of widths, positions and reached, got {_kind(table)}",
+                       "give 'widths: [...]', 'positions: [...]' and 'reached:' with a row of fractions per width")
+        widths, positions = (_axis(table[name], f"{where}.{name}", fail) for name in ("widths", "positions"))
+        rows = table["reached"]
+        if not isinstance(rows, list) or len(rows) != len(widths) or \
+                not all(isinstance(row, list) and len(row) == len(positions) for row in rows):
+            raise fail(f"{where}.reached", f"must be {len(widths)} rows (one per width) of {len(positions)} numbers "
+                       "(one per positions)", "give a fraction for every width and positions of the grid")
+        reached = tuple(tuple(_positive(number, f"{where}.reached[{i}][{j}]", fail) for j, number in enumerate(row))
+                        for i, row in enumerate(rows))
+        tables[work] = SizeTable(widths, positions, reached)
+    return tables
+
+
+def _axis(value: Any, at: str, fail) -> tuple[float, ...]:
+    if not isinstance(value, list) or not value:
+        raise fail(at, f"must be a list of sizes, got {_kind(value)}", "write e.g. '[1, 4, 16]'")
+    points = tuple(_positive(number, f"{at}[{index}]", fail) for index, number in enumerate(value))
+    if any(later <= earlier for earlier, later in pairwise(points)):
+        raise fail(at, "must increase from each size to the next", "list the sizes from the smallest up, once each")
+    return points
 
 
 FIGURE_RANGE = (1e-6, 1e9)
@@ -221,4 +299,4 @@ def profile_document(profile: DeviceProfile) -> str:
     import yaml
 
     return yaml.safe_dump({"schema": SCHEMA, "devices": {profile.key: profile.as_dict()}}, sort_keys=False,
-                          allow_unicode=True, width=100)
+                          allow_unicode=True, width=100, default_flow_style=None)  # a table's row on a line

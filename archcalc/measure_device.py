@@ -13,7 +13,10 @@
   SYNTHETIC layers built here, never the bundled models that the profile is then used to
   predict: the median of repeated runs of each layer, its kind's fixed cost taken off, each run
   on an input just written and with the output of the run before still held, as a layer of a
-  model runs (`_Clock.as_in_a_model`).
+  model runs (`_Clock.as_in_a_model`);
+- efficiencies by size: the same, for the kinds of work whose speed moves most with their shape
+  (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), each
+  point briefly; the roofline interpolates between them at a layer's width and positions.
 
 torch is imported only here, when the command runs.
 """
@@ -25,7 +28,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from archcalc.devices import DeviceProfile
+from archcalc.devices import DeviceProfile, SizeTable
 from archcalc.errors import DeviceError, Location
 from archcalc.graph import Graph, Node
 from archcalc.layers import LAYER_KINDS
@@ -51,6 +54,27 @@ SYNTHETIC: dict[str, list[tuple[str, dict, tuple[int, ...]]]] = {
 """For each kind of work (`archcalc.layers.base.WORK`), the layers it is measured on: kind,
 fields and input C×H×W (before the batch). Sizes of the kind ResNet, MobileNet and ConvNeXt run;
 a kind of work with several layers gets the median of their fixed costs and of their efficiencies."""
+SIZED: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {
+    "depthwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 3, "padding": 1, "groups": width,
+                                                      "bias": False}, (width, side, side)),
+    "pointwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 1, "bias": False}, (width, side, side)),
+    "conv": lambda width, side: ("conv2d", {"out": width, "kernel": 3, "padding": 1, "bias": False}, (width, side, side)),
+    "linear": lambda width, side: ("linear", {"out": width}, (side, side, width)),
+}
+"""The kinds of work whose efficiency is also measured by size (`efficiency_by_size`): the
+synthetic layer of `width` channels in and out (a depthwise convolution's groups) on a square map
+of `side` (a linear layer's positions), for every width of WIDTHS and side of SIDES. A grid of
+powers of two and of the map sizes a stride of 2 makes from 224, never the bundled models' layers."""
+WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
+GRID_MACS = {"cpu": 2**30, "cuda": 2**36}
+"""The most MACs a point of the grid is measured at, by device type (the CPU does 2³⁰ in about 20 ms)."""
+GRID_SHARE = 1 / 6
+"""How long each point of the grid repeats for, as a share of BUDGET_S."""
+DETERMINED = 2
+"""A point is measured where its time is at least this many times its kind's fixed cost: at less,
+the fixed cost (measured apart, and not quite the same from run to run) is most of what is taken off,
+and the point takes the efficiency of a determined one (`_filled`)."""
 SMALLEST_CHANNELS = 8
 """The channels (features) of a synthetic layer at its smallest (`smallest`): enough for a grouped
 convolution to stay grouped."""
@@ -99,6 +123,10 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     for work, layers in SYNTHETIC.items():
         phase(f"{work.replace('_', ' ')} layers in {dtype}")
         efficiency[work] = statistics.median(_efficiency(torch, clock, device, base, dtype, *layer) for layer in layers)
+    by_size = {}
+    for work, layer in SIZED.items():
+        phase(f"{work.replace('_', ' ')} layers by size in {dtype}")
+        by_size[work] = _size_table(torch, clock, device, base, dtype, layer)
     size = GEMM_SIZE[device]
     sources = {
         "peak_tflops": f"{how}: the best of repeated {size}×{size} GEMMs (torch.mm) in each dtype",
@@ -108,9 +136,13 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                     f"{SMALLEST_CHANNELS} channels and one pixel (archcalc.measure_device.smallest), many in a row",
         "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
                       "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost taken off",
+        "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
+                              f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}); a point over "
+                              f"{GRID_MACS[device]:,} MACs, or under {DETERMINED} times its fixed cost, takes a "
+                              "measured point's (archcalc.measure_device._filled)",
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
-                         "(measured)", fixed_us)
+                         "(measured)", fixed_us, by_size)
 
 
 class _Clock:
@@ -139,7 +171,7 @@ class _Clock:
             spent += took
         return out
 
-    def as_in_a_model(self, layer: Callable[[object], object], x) -> list[float]:
+    def as_in_a_model(self, layer: Callable[[object], object], x, budget: float | None = None) -> list[float]:
         """The seconds of each of at least MIN_RUNS calls of `layer`, repeated for BUDGET_S, each
         on a copy of `x` made just before it (an input just written, as the layer before leaves
         it in a model) while the output of the call before is still held (as the next layer holds
@@ -148,7 +180,8 @@ class _Clock:
         for _ in range(2):  # warm-up
             held = layer(x.clone())
         out: list[float] = []
-        while len(out) < MIN_RUNS or sum(out) < BUDGET_S:
+        budget = BUDGET_S if budget is None else budget
+        while len(out) < MIN_RUNS or sum(out) < budget:
             fresh = x.clone()
             self.sync()
             start = time.perf_counter()
@@ -240,8 +273,10 @@ def synthetic_graph(kind: str, fields: dict, shape: tuple[int, ...]) -> Graph:
 
 
 def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, kind: str, fields: dict,
-                shape: tuple[int, ...]) -> float:
-    """The fraction of its roofline (its kind's fixed cost apart) one synthetic layer reaches."""
+                shape: tuple[int, ...], budget: float | None = None, determined: float = 0,
+                statistic: Callable[[list[float]], float] = statistics.median) -> float | None:
+    """The fraction of its roofline (its kind's fixed cost apart) one synthetic layer reaches, at
+    the `statistic` of its times; None where that is under `determined` times the fixed cost."""
     from archcalc.analysis import analyze_graph
     from archcalc.roofline import roofline
 
@@ -250,6 +285,58 @@ def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     layer = roofline(stats, base, dtype).layers[0]
     module, x = _built(torch, device, dtype, graph, stats.input_shape)
     with torch.no_grad():
-        took = statistics.median(clock.as_in_a_model(module, x))
-    own = took - base.fixed(layer.work)
+        took = statistic(clock.as_in_a_model(module, x, budget))
+    fixed = base.fixed(layer.work)
+    if took < determined * fixed:
+        return None
+    own = took - fixed
     return max(layer.compute_time, layer.memory_time) / (own if own > 0 else took)
+
+
+def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,
+                layer: Callable[[int, int], tuple[str, dict, tuple[int, ...]]]) -> SizeTable:
+    """The efficiency of one kind of work at every point of the grid WIDTHS × SIDES, measured where
+    it is within GRID_MACS and determined, else filled in (`_filled`). Each point is briefly run, at
+    the fastest of its runs: the least disturbed, and far more alike from one profile to the next
+    than the median of so few (docs/latency.md)."""
+    from archcalc.analysis import analyze_graph
+
+    batch = BATCH[device]
+    grid: list[list[float | str]] = []
+    for width in WIDTHS:
+        row: list[float | str] = []
+        for side in SIDES:
+            kind, fields, shape = layer(width, side)
+            macs = analyze_graph(synthetic_graph(kind, fields, shape), batch=batch).totals.macs
+            reached = OVER if macs > GRID_MACS[device] else _efficiency(
+                torch, clock, device, base, dtype, kind, fields, shape, BUDGET_S * GRID_SHARE, DETERMINED, min)
+            row.append(UNDER if reached is None else reached)
+        grid.append(row)
+    return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), _filled(grid))
+
+
+OVER, UNDER = "over", "under"
+"""A point of the grid not measured: over GRID_MACS, or under DETERMINED times its fixed cost."""
+
+
+def _filled(grid: list[list[float | str]]) -> tuple[tuple[float, ...], ...]:
+    """The grid (a row per width, a column per positions) with each point not measured given a
+    measured one's efficiency, to 4 significant digits: a point OVER the MACs, the widest measured
+    point of its positions below it (a kernel nears its best as it widens); a point UNDER its fixed
+    cost, the measured point of its width at the fewest positions beyond it (where its own time
+    begins to show). Else the nearest measured point (in steps of the grid; of two as near, the
+    one of more work, then the wider); a grid with none measured: 1."""
+    measured = {(i, j) for i, row in enumerate(grid) for j, value in enumerate(row) if not isinstance(value, str)}
+
+    def taken(i: int, j: int) -> float:
+        value = grid[i][j]
+        if not isinstance(value, str):
+            return value
+        along = [(k, j) for k in range(i - 1, -1, -1)] if value == OVER else [(i, k) for k in range(j + 1, len(grid[i]))]
+        found = next((point for point in along if point in measured), None) or min(
+            measured, key=lambda point: (abs(point[0] - i) + abs(point[1] - j), -point[0] - point[1], -point[0]))
+        return grid[found[0]][found[1]]
+
+    if not measured:
+        return tuple(tuple(1.0 for _ in row) for row in grid)
+    return tuple(tuple(max(float(f"{taken(i, j):.4g}"), 1e-6) for j in range(len(row))) for i, row in enumerate(grid))

@@ -6,12 +6,14 @@ and its weights and buffers, and writes its output, each element of `dtype`; it 
 FlopCounterMode counts them (the `torch` convention: 2 per MAC of a convolution or matrix product,
 nothing for elementwise work, which the bytes bound anyway). Its time is
 
-    max(FLOPs / peak FLOP/s of dtype, bytes / bandwidth) / efficiency of its kind of work + fixed cost
+    max(FLOPs / peak FLOP/s of dtype, bytes / bandwidth) / efficiency + fixed cost
 
-where the fixed cost is what the profile measured for a layer of its kind of work at its smallest
-(`archcalc device-profile`), else the launch cost; it is compute-bound where the first term is
-the larger. A view or an identity runs no kernel
-and costs nothing. The model's predicted latency is the sum over its layers, one after another.
+where the efficiency is what the profile measured for the layer's kind of work at the layer's
+width and positions (`LayerKind.work_size`, `archcalc.devices.SizeTable`) where it gives one by
+size, else for its kind of work, else 1; the fixed cost is what the profile measured for a layer
+of its kind of work at its smallest (`archcalc device-profile`), else the launch cost; it is
+compute-bound where the first term is the larger. A view or an identity runs no kernel and costs
+nothing. The model's predicted latency is the sum over its layers, one after another.
 No torch here: the roofline is worked out from the spec's figures alone.
 """
 
@@ -181,7 +183,7 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
     moved = (sum(map(numel, read)) + numel(out)) * itemsize + kind.weights_read(a, in_shapes, itemsize)
     compute, memory = flops / peak, moved / bandwidth
-    time = max(compute, memory) / profile.reached(work) + profile.fixed(work)
+    time = max(compute, memory) / profile.reached(work, kind.work_size(a, in_shapes, out)) + profile.fixed(work)
     return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory)
 
 

@@ -12,11 +12,12 @@ when there, so the profile can change without measuring again, on another machin
 measured latency, measured / predicted, and Spearman's rank correlation of predicted and measured
 per-layer times over the layers that hold 90% of the MACs, of the median runs and of the fastest
 (the least disturbed where other work shares the cores); with --no-efficiency, against the bare
-roofline of the profile's peak and bandwidth. Nothing is fitted to the models.
+roofline of the profile's peak and bandwidth; with --no-sizes, against its efficiencies by kind of
+work alone (without those it measured by size). Nothing is fitted to the models.
 
 Usage: archcalc device-profile --device cpu -o cpu.yaml
        OMP_NUM_THREADS=1 python benchmarks/latency_vs_roofline.py --profile cpu.yaml [--runs 3]
-       [--warmup 1] [--cache latency.json] [--no-efficiency] [--markdown] [MODEL …]
+       [--warmup 1] [--cache latency.json] [--no-efficiency | --no-sizes] [--markdown] [MODEL …]
        python benchmarks/latency_vs_roofline.py --device cuda --dtype bfloat16 [--batch 32] --profile h200
        --cache latency-bf16.json
 """
@@ -111,6 +112,8 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     parser.add_argument("--no-efficiency", action="store_true",
                         help="drop the profile's efficiencies per kind of work: the bare roofline of its peak and bandwidth")
+    parser.add_argument("--no-sizes", action="store_true",
+                        help="drop the profile's efficiencies by size: each kind of work's one efficiency")
     parser.add_argument("--measure-one", help=argparse.SUPPRESS)  # the fresh process of one model: its JSON
     args = parser.parse_args()
 
@@ -143,7 +146,9 @@ def main() -> None:
 
     profile = load_profile(args.profile)
     if args.no_efficiency:
-        profile = replace(profile, efficiency={})
+        profile = replace(profile, efficiency={}, efficiency_by_size={})
+    elif args.no_sizes:
+        profile = replace(profile, efficiency_by_size={})
     first = cache[entries[0].name]
     dtype, batch = first.get("dtype", "float32"), first.get("batch", 1)
     rows = [compare(entry, cache[entry.name], profile, cache[entry.name].get("dtype", "float32"),
@@ -151,7 +156,8 @@ def main() -> None:
     where = f"{first.get('device') or platform.processor() or platform.machine()} · torch {first.get('torch') or torch.__version__}"
     on_cpu = first.get("place", args.device) == "cpu"
     print(f"# {where} · {'one thread · ' if on_cpu else ''}{dtype} · batch {batch} · "
-          f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}) · "
+          f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}"
+          f"{', efficiencies by size dropped' if args.no_sizes and not args.no_efficiency else ''}) · "
           f"{first['runs']} runs after {first['warmup']} warm-up")
     head = ["model", "GMACs", "predicted ms", "median ms", "×", "ρ", "fastest ms", "×", "ρ", "layers"]
     lines = [head] + [[r["model"], f"{r['macs'] / 1e9:.2f}", f"{r['predicted_ms']:.1f}",

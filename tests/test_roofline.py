@@ -195,6 +195,63 @@ def test_efficiencies_divide_the_roofline_and_blocks_sum_their_layers(tmp_path):
     assert sum(block.time for block in blocks.values()) == pytest.approx(slow.total, rel=1e-12)  # summed in another order
 
 
+SIZES = """
+    name: sizes
+    input: [16, 8, 8]
+    layers:
+      - grid: {kind: conv2d, out: 16, kernel: 3, padding: 1}      # width 16, 64 positions: a point of the table
+      - between: {kind: conv2d, out: 64, kernel: 3, padding: 1}   # width √(16·64) = 32, halfway to 64 in logs
+      - grouped: {kind: conv2d, out: 64, kernel: 3, padding: 1, groups: 4}  # width 64 / 4 = 16
+      - strided: {kind: conv2d, out: 64, kernel: 3, stride: 2, padding: 1, groups: 4}  # 16 positions: under the edge
+      - wide: {kind: conv2d, out: 4096, kernel: 1}                # width 512: past the edge
+      - act: relu                                                 # memory: no table, its kind's efficiency
+      - depthwise: {kind: conv2d, out: 4096, kernel: 3, padding: 1, groups: 4096}  # a depthwise: no table here
+"""
+
+
+def test_efficiencies_by_size_are_interpolated_at_each_layers_width_and_positions(write_spec, tmp_path):
+    """By hand: a table of conv at widths 16 and 64 and positions 64 and 256; between two points
+    the fraction is interpolated in logarithms (the geometric mean halfway), beyond an edge it is
+    the edge's, and a kind of work without a table keeps its own efficiency."""
+    profile = tmp_path / "sized.yaml"
+    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"sized": {
+        "name": "a device whose convolutions are faster when wide and long",
+        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
+        "efficiency": {"memory": 0.5, "conv": 0.9},
+        "efficiency_by_size": {"conv": {"widths": [16, 64], "positions": [64, 256],
+                                        "reached": [[0.5, 0.8], [0.2, 0.4]]},
+                               "pointwise_conv": {"widths": [8], "positions": [1, 1000], "reached": [[0.25, 0.25]]}},
+        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
+                    "efficiency": "made up", "efficiency_by_size": "made up"}}}}), encoding="utf-8")
+    stats = analyze(write_spec(SIZES))
+    plain = roofline(stats, replace(load_profile(str(profile)), efficiency={}, efficiency_by_size={})).by_name()
+    sized = roofline(stats, str(profile)).by_name()
+    reached = {"grid": 0.5, "between": (0.5 * 0.2) ** 0.5, "grouped": 0.5, "strided": 0.5, "wide": 0.25, "act": 0.5,
+               "depthwise": 1.0}
+    for name, fraction in reached.items():
+        assert sized[name].time == pytest.approx(plain[name].time / fraction, rel=1e-12), name
+
+
+@pytest.mark.parametrize("layer, input, size", [
+    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64)),
+    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81)),
+    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25)),
+    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48)),
+    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36)),
+    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100)),
+    ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784)),
+    ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4)),
+    ("relu", "[4, 5, 5]", None),
+])
+def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(write_spec, layer, input, size):
+    """The channels a group works across (the geometric mean of in and out, a depthwise
+    convolution's channels) and the positions of its output, batch included, by hand."""
+    stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=2)
+    node, = stats.graph.nodes
+    found = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
+    assert found == (None if size is None else (pytest.approx(size[0], rel=1e-12), 2 * size[1]))
+
+
 @pytest.mark.parametrize("model, work, kinds", [
     ("resnet18", "pooling", {"maxpool2d"}), ("alexnet_paper", "pooling", {"maxpool2d", "lrn"}),
     ("efficientnet_b0", "transcendental", {"silu", "sigmoid"}), ("convnext_tiny", "transcendental", {"gelu"})])
@@ -296,6 +353,13 @@ devices:
 """
 
 
+def _sized(tables: str, sourced: bool = True) -> str:
+    """GOOD with `efficiency_by_size: TABLES`, and its source where `sourced`."""
+    source = ", efficiency_by_size: a measurement" if sourced else ""
+    return GOOD.replace("    launch_us: 4\n", f"    launch_us: 4\n    efficiency_by_size: {tables}\n").replace(
+        "launch_us: a measurement}", f"launch_us: a measurement{source}}}")
+
+
 @pytest.mark.parametrize(("broken", "says"), [
     (GOOD.replace("schema: archcalc.devices/1", "schema: 2"), "schema: must be 'archcalc.devices/1', got 2"),
     (GOOD.replace("memory_gbps: 500", "memory_gbps: 5e2"), "devices.mine.memory_gbps: must be a number from 1e-06 to 1e+09, got '5e2'"),
@@ -316,6 +380,17 @@ devices:
     (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    fixed_us: {conv: 9}\n"),
      "devices.mine.sources.fixed_us: is missing or empty"),
     (GOOD + GOOD.split("devices:\n")[1].replace("mine", "other"), "holds 2 profiles (mine, other)"),
+    (_sized("{dw: {}}"), "devices.mine.efficiency_by_size.dw: is not a kind of work"),
+    (_sized("{conv: {widths: [1]}}"),
+     "devices.mine.efficiency_by_size.conv: must be a mapping of widths, positions and reached"),
+    (_sized("{conv: {widths: [4, 4], positions: [1], reached: [[1], [1]]}}"),
+     "devices.mine.efficiency_by_size.conv.widths: must increase from each size to the next"),
+    (_sized("{conv: {widths: [4, 8], positions: [1, 2], reached: [[1, 1], [1]]}}"),
+     "devices.mine.efficiency_by_size.conv.reached: must be 2 rows (one per width) of 2 numbers"),
+    (_sized("{conv: {widths: [4], positions: [1, 2], reached: [[1, 0]]}}"),
+     "devices.mine.efficiency_by_size.conv.reached[0][1]: must be a number from 1e-06 to 1e+09, got 0"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
+     "devices.mine.sources.efficiency_by_size: is missing or empty"),
     (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
     ("- a list\n", "(top): must be a mapping"),
 ])
@@ -419,10 +494,12 @@ def _quick(monkeypatch):
     monkeypatch.setattr(measure, "MIN_RUNS", 1)
     monkeypatch.setattr(measure, "GEMM_SIZE", {"cpu": 64, "cuda": 256})
     monkeypatch.setattr(measure, "COPY_BYTES", {"cpu": 4 * 2**20, "cuda": 64 * 2**20})
+    monkeypatch.setattr(measure, "GRID_MACS", {"cpu": 2**16, "cuda": 2**20})
 
 
 def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypatch):
     pytest.importorskip("torch")
+    import archcalc.measure_device as measure
     from archcalc import progress
 
     _quick(monkeypatch)
@@ -434,18 +511,44 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-16:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-20:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
-                          *(f"{work} layers in float32" for work in works)]
+                          *(f"{work} layers in float32" for work in works),
+                          *(f"{work} layers by size in float32" for work in works[:4])]
     profile = load_profile(str(out))
     assert profile.key == "local-cpu" and profile.name.endswith(", 1 thread")
     assert {"float32", "bfloat16"} <= set(profile.peak_tflops)
     assert set(profile.efficiency) == set(profile.fixed_us) == {"depthwise_conv", "pointwise_conv", "conv", "linear",
                                                                 "memory", "pooling", "transcendental"}
-    assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency"}
+    assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
+                                    "efficiency_by_size"}
+    assert set(profile.efficiency_by_size) == {"depthwise_conv", "pointwise_conv", "conv", "linear"}
+    for table in profile.efficiency_by_size.values():  # every point given, measured or the nearest one measured
+        assert table.widths == tuple(map(float, measure.WIDTHS))
+        assert table.positions == tuple(float(side * side) for side in measure.SIDES)
+        assert len(table.reached) == len(table.widths) and {len(row) for row in table.reached} == {len(table.positions)}
     assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
     table = cli("table", "resnet18", "--device-profile", out)
     assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout
+
+
+def test_points_of_the_grid_not_measured_take_a_measured_ones_efficiency():
+    """By hand (rows are widths, columns positions): a point over the grid's MACs takes the widest
+    measured point of its positions below it, a point under twice its fixed cost the measured point
+    of its width at the fewest positions beyond it; where there is none, the nearest measured point
+    in steps of the grid (of two as near, the one of more work, then the wider)."""
+    from archcalc.measure_device import OVER, UNDER, _filled
+
+    grid = [[UNDER, UNDER, 0.2, 0.3],
+            [UNDER, 0.5, 0.6, OVER],
+            [0.4, UNDER, OVER, OVER],
+            [OVER, UNDER, UNDER, OVER]]
+    assert _filled(grid) == ((0.2, 0.2, 0.2, 0.3),   # (0, 0) and (0, 1): 0.2 beyond them in their row
+                             (0.5, 0.5, 0.6, 0.3),   # (1, 3): 0.3, the widest below it of its positions
+                             (0.4, 0.4, 0.6, 0.3),   # (2, 1): none beyond it; (1, 1) or (2, 0), as much work: the wider
+                             (0.4, 0.4, 0.6, 0.3))   # (3, 0) OVER: 0.4 below; (3, 1): (2, 0); (3, 2): (1, 2)
+    assert _filled([[UNDER, OVER]]) == ((1.0, 1.0),)
+    assert _filled([[0.123456789, 1e-9]]) == ((0.1235, 1e-6),)  # 4 digits, never below a profile's least figure
 
 
 def test_device_profile_on_cuda(cli, tmp_path, monkeypatch):

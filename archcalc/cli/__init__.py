@@ -85,7 +85,8 @@ COMMANDS: dict[str, Command] = {
     "device-profile": Command("archcalc.commands.device_profile:device_profile",
                               "Measure this machine's device (CPU, or a CUDA GPU) for the roofline: GEMM FLOP/s per "
                               "dtype, copy bandwidth, launch cost, and the efficiency of each kind of work on "
-                              "synthetic layers; a profile file for 'table --device-profile FILE'.",
+                              "synthetic layers (of convolutions and linear layers, by size); a profile file for "
+                              "'table --device-profile FILE'.",
                               ("archcalc device-profile -o cpu.yaml", "archcalc device-profile --device cuda --dtype bfloat16 -o gpu.yaml")),
     "check": Command("archcalc.commands.check:check",
                      "Hold each model's parameters, MACs, FLOPs and activation memory to the baseline, its "

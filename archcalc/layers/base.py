@@ -289,6 +289,14 @@ class LayerKind:
         copies) unless the kind says otherwise."""
         return "memory"
 
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int] | None:
+        """How wide and how long its kernel's work is, for a profile's efficiencies by size
+        (`archcalc.devices.SizeTable`): the channels (features) a group works across, as the
+        geometric mean of its inputs' and outputs', and the positions it computes them at (its
+        output's elements over its output channels, the batch included). None for a kind whose
+        efficiency a profile gives for its kind of work alone."""
+        return None
+
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """What the kind keeps for the backward pass and allocates in it (`Backward`): by
         default its inputs kept, a new gradient for each, no temporaries."""

@@ -81,6 +81,10 @@ class _Conv(LayerKind):
             return "depthwise_conv"
         return "pointwise_conv" if all(k == 1 for k in a.kernel) else "conv"
 
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int]:
+        """A depthwise convolution works across one channel a group: its width is its channels."""
+        return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv")
+
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
         # 'same': torch pads d·(k − 1) in all, the smaller half on the left
         pads = ([d * (k - 1) // 2 for k, d in zip(a.kernel, a.dilation)] if a.padding == "same"
@@ -174,6 +178,9 @@ class _ConvTranspose(LayerKind):
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         return "conv"
 
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int]:
+        return conv_work_size(a, shapes, out, depthwise=False)
+
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
         """Output unit o gets input unit i through tap t where i·s − p + t·d = o: a pattern that
         repeats every s output units, one input unit on."""
@@ -202,3 +209,12 @@ class ConvTranspose2d(_ConvTranspose):
 
 class ConvTranspose3d(_ConvTranspose):
     key, axes = "conv_transpose3d", 3
+
+
+def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool) -> tuple[float, int]:
+    """Channels a group (a depthwise convolution's: all of them) and output positions (`LayerKind.work_size`)."""
+    channels_in, channels_out = shapes[0][1], out[1]
+    positions = prod(out) // channels_out
+    if depthwise:
+        return float(channels_out), positions
+    return (channels_in * channels_out) ** 0.5 / a.groups, positions

@@ -78,6 +78,7 @@ def roofline_dict(roof: Roofline) -> dict:
             "peak_flops": profile.peak(roof.dtype), "memory_bandwidth": profile.bandwidth,
             "launch_s": profile.launch, "fixed_s": {work: profile.fixed(work) for work in profile.fixed_us},
             "efficiency": dict(profile.efficiency),
+            "efficiency_by_size": {work: table.as_dict() for work, table in profile.efficiency_by_size.items()},
             "flops_convention": FLOPS_CONVENTION, "flops": roof.flops, "bytes": roof.bytes,
             "kernels": roof.kernels, "time_s": roof.total}
 
