@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from archcalc.errors import UserError, did_you_mean
-from archcalc.layers.base import WORK
+from archcalc.layers.base import SIZED_WORK, WORK
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
@@ -241,6 +241,11 @@ def _numbers(value: Any, at: str, names: tuple[str, ...], fail, what: str, zero:
     return out
 
 
+TABLE_KEYS = ("widths", "positions", "reached")
+MAX_POINTS = 64
+"""The most sizes an axis of a table by size may list (archcalc device-profile measures 12 and 9)."""
+
+
 def _size_tables(value: Any, at: str, fail) -> dict[str, SizeTable]:
     if not isinstance(value, dict):
         raise fail(at, f"must map a kind of work to a table, got {_kind(value)}",
@@ -248,30 +253,45 @@ def _size_tables(value: Any, at: str, fail) -> dict[str, SizeTable]:
     tables = {}
     for work, table in value.items():
         where = f"{at}.{work}"
-        if work not in WORK:
-            raise fail(where, f"is not a kind of work{did_you_mean(str(work), WORK)}", f"use one of {', '.join(WORK)}")
-        if not isinstance(table, dict) or set(table) != {"widths", "positions", "reached"}:
-            raise fail(where, f"must be a mapping of widths, positions and reached, got {_kind(table)}",
+        if work not in SIZED_WORK:
+            raise fail(where, f"is not a kind of work measured by size{did_you_mean(str(work), SIZED_WORK)}",
+                       f"use one of {', '.join(SIZED_WORK)} (the others take one fraction, under 'efficiency')")
+        if not isinstance(table, dict):
+            raise fail(where, f"must be a mapping of {', '.join(TABLE_KEYS)}, got {_kind(table)}",
                        "give 'widths: [...]', 'positions: [...]' and 'reached:' with a row of fractions per width")
+        for key in table:
+            if key not in TABLE_KEYS:
+                raise fail(f"{where}.{key}", f"is not a key of a table{did_you_mean(str(key), TABLE_KEYS)}",
+                           f"a table has {', '.join(TABLE_KEYS)}")
+        for key in TABLE_KEYS:
+            if key not in table:
+                raise fail(where, f"has no '{key}'", "a table has widths, positions, and reached: a row of fractions "
+                           "per width, a fraction per positions")
         widths, positions = (_axis(table[name], f"{where}.{name}", fail) for name in ("widths", "positions"))
-        rows = table["reached"]
-        if not isinstance(rows, list) or len(rows) != len(widths) or \
-                not all(isinstance(row, list) and len(row) == len(positions) for row in rows):
-            raise fail(f"{where}.reached", f"must be {len(widths)} rows (one per width) of {len(positions)} numbers "
-                       "(one per positions)", "give a fraction for every width and positions of the grid")
-        reached = tuple(tuple(_positive(number, f"{where}.reached[{i}][{j}]", fail) for j, number in enumerate(row))
-                        for i, row in enumerate(rows))
-        tables[work] = SizeTable(widths, positions, reached)
+        tables[work] = SizeTable(widths, positions, _rows(table["reached"], f"{where}.reached", widths, positions, fail))
     return tables
 
 
 def _axis(value: Any, at: str, fail) -> tuple[float, ...]:
-    if not isinstance(value, list) or not value:
-        raise fail(at, f"must be a list of sizes, got {_kind(value)}", "write e.g. '[1, 4, 16]'")
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_POINTS:
+        raise fail(at, f"must be a list of 1 to {MAX_POINTS} sizes, got {_kind(value)}", "write e.g. '[1, 4, 16]'")
     points = tuple(_positive(number, f"{at}[{index}]", fail) for index, number in enumerate(value))
     if any(later <= earlier for earlier, later in pairwise(points)):
         raise fail(at, "must increase from each size to the next", "list the sizes from the smallest up, once each")
     return points
+
+
+def _rows(value: Any, at: str, widths: tuple, positions: tuple, fail) -> tuple[tuple[float, ...], ...]:
+    """A row of fractions per width, a fraction per positions."""
+    shape = f"a row per width ({len(widths)}), each a fraction per positions ({len(positions)})"
+    if not isinstance(value, list) or len(value) != len(widths):
+        raise fail(at, f"must be {shape}, got {_kind(value)}", "give a fraction for every width and positions of the grid")
+    for index, row in enumerate(value):
+        if not isinstance(row, list) or len(row) != len(positions):
+            raise fail(f"{at}[{index}]", f"must be a row of {len(positions)} fractions (one per positions), got "
+                       f"{_kind(row)}", "give a fraction for every width and positions of the grid")
+    return tuple(tuple(_positive(number, f"{at}[{i}][{j}]", fail) for j, number in enumerate(row))
+                 for i, row in enumerate(value))
 
 
 FIGURE_RANGE = (1e-6, 1e9)
@@ -298,5 +318,18 @@ def profile_document(profile: DeviceProfile) -> str:
     """A profile file holding `profile` alone, as YAML text."""
     import yaml
 
-    return yaml.safe_dump({"schema": SCHEMA, "devices": {profile.key: profile.as_dict()}}, sort_keys=False,
-                          allow_unicode=True, width=100, default_flow_style=None)  # a table's row on a line
+    return yaml.dump({"schema": SCHEMA, "devices": {profile.key: profile.as_dict()}}, Dumper=_dumper(), sort_keys=False,
+                     allow_unicode=True, width=100)
+
+
+def _dumper():
+    """A YAML dumper that writes a list of numbers on a line (a table's axes and rows), a list of
+    lists and a mapping an entry a line."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(list, lambda dumper, items: dumper.represent_sequence(
+        "tag:yaml.org,2002:seq", items, flow_style=not any(isinstance(item, list) for item in items)))
+    return Dumper

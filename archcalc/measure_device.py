@@ -49,6 +49,7 @@ SYNTHETIC: dict[str, list[tuple[str, dict, tuple[int, ...]]]] = {
     "memory": [("relu", {}, (64, 112, 112)), ("batchnorm2d", {}, (64, 112, 112))],
     "pooling": [("maxpool2d", {"kernel": 3, "stride": 2, "padding": 1}, (64, 112, 112)),
                 ("avgpool2d", {"kernel": 3, "stride": 2, "padding": 1}, (64, 112, 112))],
+    "resampling": [("upsample2d", {"scale": 2, "mode": "bilinear"}, (64, 56, 56))],
     "transcendental": [("silu", {}, (64, 112, 112)), ("gelu", {}, (64, 112, 112)), ("sigmoid", {}, (64, 112, 112))],
 }
 """For each kind of work (`archcalc.layers.base.WORK`), the layers it is measured on: kind,
@@ -325,7 +326,8 @@ def _filled(grid: list[list[float | str]]) -> tuple[tuple[float, ...], ...]:
     point of its positions below it (a kernel nears its best as it widens); a point UNDER its fixed
     cost, the measured point of its width at the fewest positions beyond it (where its own time
     begins to show). Else the nearest measured point (in steps of the grid; of two as near, the
-    one of more work, then the wider); a grid with none measured: 1."""
+    one further along the grid, its steps of width and of positions added, then the wider); a
+    grid with none measured: 1."""
     measured = {(i, j) for i, row in enumerate(grid) for j, value in enumerate(row) if not isinstance(value, str)}
 
     def taken(i: int, j: int) -> float:

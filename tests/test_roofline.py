@@ -254,12 +254,14 @@ def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(wri
 
 @pytest.mark.parametrize("model, work, kinds", [
     ("resnet18", "pooling", {"maxpool2d"}), ("alexnet_paper", "pooling", {"maxpool2d", "lrn"}),
-    ("efficientnet_b0", "transcendental", {"silu", "sigmoid"}), ("convnext_tiny", "transcendental", {"gelu"})])
-def test_pooling_and_transcendental_functions_are_kinds_of_work_of_their_own(tmp_path, model, work, kinds):
-    """Max and average pooling move a byte 30–70 times slower than a ReLU on a CPU, a SiLU 3–4 times
-    (both measured by `archcalc device-profile` on this project's machine): an efficiency
-    given for pooling or for transcendental functions divides the time of exactly those layers;
-    ReLUs, hard-swishes, batch norms and global average poolings stay 'memory'."""
+    ("efficientnet_b0", "transcendental", {"silu", "sigmoid"}), ("convnext_tiny", "transcendental", {"gelu"}),
+    ("lraspp_mobilenet_v3_large", "resampling", {"upsample2d"}), ("deeplabv3_resnet50", "resampling", {"upsample2d"})])
+def test_pooling_resampling_and_transcendental_functions_are_kinds_of_work_of_their_own(tmp_path, model, work, kinds):
+    """Max and average pooling move a byte 30–70 times slower than a ReLU on a CPU, a bilinear
+    upsampling about 20 times, a SiLU 3–4 times (all measured by `archcalc device-profile`
+    on this project's machine): an efficiency given for pooling, resampling or transcendental
+    functions divides the time of exactly those layers; ReLUs, hard-swishes, batch norms and
+    global average poolings stay 'memory'."""
     profile = tmp_path / "slow.yaml"
     profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"slow": {
         "name": f"a device at a tenth of its memory roofline on {work}",
@@ -277,6 +279,23 @@ def test_pooling_and_transcendental_functions_are_kinds_of_work_of_their_own(tmp
     assert slowed == kinds
     memory = {layer.kind for layer in slow.layers if layer.work == "memory"}
     assert memory & {"relu", "hardswish", "batchnorm2d", "adaptive_avgpool2d", "add"}, memory
+
+
+def test_the_kinds_of_work_measured_by_size_are_those_whose_layers_say_their_size():
+    from archcalc.layers import LAYER_KINDS
+    from archcalc.layers.base import SIZED_WORK, LayerKind
+    from archcalc.measure_device import SIZED
+
+    assert tuple(SIZED) == SIZED_WORK
+    sized = {key for key, kind in LAYER_KINDS.items() if type(kind).work_size is not LayerKind.work_size}
+    assert sized == {"linear", *(f"conv{n}d" for n in (1, 2, 3)), *(f"conv_transpose{n}d" for n in (1, 2, 3))}
+
+
+@pytest.mark.parametrize("mode, work", [("nearest", "memory"), ("bilinear", "resampling")])
+def test_a_nearest_upsampling_is_memory_work_and_an_interpolating_one_resampling(write_spec, mode, work):
+    stats = analyze(write_spec(f"name: up\ninput: [4, 5, 5]\nlayers:\n  - up: {{kind: upsample2d, scale: 2, mode: {mode}}}\n"))
+    node, = stats.graph.nodes
+    assert node.kind.work(node.attrs, [stats.input_shape]) == work
 
 
 def test_a_kinds_fixed_cost_replaces_the_launch_cost_of_its_layers(cli, tmp_path):
@@ -380,13 +399,18 @@ def _sized(tables: str, sourced: bool = True) -> str:
     (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    fixed_us: {conv: 9}\n"),
      "devices.mine.sources.fixed_us: is missing or empty"),
     (GOOD + GOOD.split("devices:\n")[1].replace("mine", "other"), "holds 2 profiles (mine, other)"),
-    (_sized("{dw: {}}"), "devices.mine.efficiency_by_size.dw: is not a kind of work"),
-    (_sized("{conv: {widths: [1]}}"),
-     "devices.mine.efficiency_by_size.conv: must be a mapping of widths, positions and reached"),
+    (_sized("{dw: {}}"), "devices.mine.efficiency_by_size.dw: is not a kind of work measured by size"),
+    (_sized("{memory: {}}"), "devices.mine.efficiency_by_size.memory: is not a kind of work measured by size"),
+    (_sized("{conv: [1]}"), "devices.mine.efficiency_by_size.conv: must be a mapping of widths, positions, reached"),
+    (_sized("{conv: {widths: [1]}}"), "devices.mine.efficiency_by_size.conv: has no 'positions'"),
+    (_sized("{conv: {width: [1], positions: [1], reached: [[1]]}}"),
+     "devices.mine.efficiency_by_size.conv.width: is not a key of a table (did you mean 'widths'?)"),
+    (_sized("{conv: {widths: [" + ", ".join(map(str, range(1, 66))) + "], positions: [1], reached: [[1]]}}"),
+     "devices.mine.efficiency_by_size.conv.widths: must be a list of 1 to 64 sizes"),
     (_sized("{conv: {widths: [4, 4], positions: [1], reached: [[1], [1]]}}"),
      "devices.mine.efficiency_by_size.conv.widths: must increase from each size to the next"),
     (_sized("{conv: {widths: [4, 8], positions: [1, 2], reached: [[1, 1], [1]]}}"),
-     "devices.mine.efficiency_by_size.conv.reached: must be 2 rows (one per width) of 2 numbers"),
+     "devices.mine.efficiency_by_size.conv.reached[1]: must be a row of 2 fractions (one per positions), got list [1]"),
     (_sized("{conv: {widths: [4], positions: [1, 2], reached: [[1, 0]]}}"),
      "devices.mine.efficiency_by_size.conv.reached[0][1]: must be a number from 1e-06 to 1e+09, got 0"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
@@ -509,9 +533,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     result = cli("device-profile", "--device", "cpu", "-o", out)
     assert result.exit_code == 0, result.stderr
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
-    works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "transcendental"]
+    works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-20:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-22:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
                           *(f"{work} layers in float32" for work in works),
                           *(f"{work} layers by size in float32" for work in works[:4])]
@@ -519,7 +543,8 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert profile.key == "local-cpu" and profile.name.endswith(", 1 thread")
     assert {"float32", "bfloat16"} <= set(profile.peak_tflops)
     assert set(profile.efficiency) == set(profile.fixed_us) == {"depthwise_conv", "pointwise_conv", "conv", "linear",
-                                                                "memory", "pooling", "transcendental"}
+                                                                "memory", "pooling", "resampling",
+                                                                "transcendental"}
     assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
                                     "efficiency_by_size"}
     assert set(profile.efficiency_by_size) == {"depthwise_conv", "pointwise_conv", "conv", "linear"}
@@ -536,7 +561,7 @@ def test_points_of_the_grid_not_measured_take_a_measured_ones_efficiency():
     """By hand (rows are widths, columns positions): a point over the grid's MACs takes the widest
     measured point of its positions below it, a point under twice its fixed cost the measured point
     of its width at the fewest positions beyond it; where there is none, the nearest measured point
-    in steps of the grid (of two as near, the one of more work, then the wider)."""
+    in steps of the grid (of two as near, the one further along it, then the wider)."""
     from archcalc.measure_device import OVER, UNDER, _filled
 
     grid = [[UNDER, UNDER, 0.2, 0.3],
@@ -545,7 +570,7 @@ def test_points_of_the_grid_not_measured_take_a_measured_ones_efficiency():
             [OVER, UNDER, UNDER, OVER]]
     assert _filled(grid) == ((0.2, 0.2, 0.2, 0.3),   # (0, 0) and (0, 1): 0.2 beyond them in their row
                              (0.5, 0.5, 0.6, 0.3),   # (1, 3): 0.3, the widest below it of its positions
-                             (0.4, 0.4, 0.6, 0.3),   # (2, 1): none beyond it; (1, 1) or (2, 0), as much work: the wider
+                             (0.4, 0.4, 0.6, 0.3),   # (2, 1): none beyond it; (1, 1) or (2, 0), as far along: the wider
                              (0.4, 0.4, 0.6, 0.3))   # (3, 0) OVER: 0.4 below; (3, 1): (2, 0); (3, 2): (1, 2)
     assert _filled([[UNDER, OVER]]) == ((1.0, 1.0),)
     assert _filled([[0.123456789, 1e-9]]) == ((0.1235, 1e-6),)  # 4 digits, never below a profile's least figure

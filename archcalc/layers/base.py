@@ -82,13 +82,18 @@ class Params(NamedTuple):
 NEW, VIEW, SAME = "new", "view", "same"
 """What a layer's output is in torch: a tensor of its own, a view of its first input's storage, or
 its first input itself (no operation runs)."""
-WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear", "memory", "pooling", "transcendental")
+WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental")
 """The kinds of work a layer's kernel does, as the roofline tells them apart (`LayerKind.work`):
 a depthwise convolution, a 1×1 convolution, any other convolution, a matrix product, work that
 moves data more than it computes (elementwise, normalisation, copies), a window reduction (max and
-average pooling, local response normalisation), and an elementwise function that computes an
-exponential or the like per element (sigmoid, tanh, GELU, SiLU, softmax). On a CPU the last two
-move a byte tens of times slower than a ReLU does (`archcalc device-profile` measures each)."""
+average pooling, local response normalisation), an interpolating resampling (linear, bilinear and
+trilinear upsampling: each output from the inputs around it, weighted), and an elementwise
+function that computes an exponential or the like per element (sigmoid, tanh, GELU, SiLU,
+softmax). On a CPU the last three move a byte several to tens of times slower than a ReLU does
+(`archcalc device-profile` measures each)."""
+SIZED_WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear")
+"""The kinds of work whose layers say their size (`LayerKind.work_size`), and a profile may give
+efficiencies by size for (`archcalc.devices.SizeTable`)."""
 INDEX_BYTES = 8
 """The bytes of one int64 index (the positions max pooling finds), whatever the model's dtype."""
 

@@ -88,6 +88,11 @@ class _Upsample(_Resized):
 
     lists_reads = True
 
+    def work(self, a: Attrs, shapes: list[Shape]) -> str:
+        """Nearest is a gather of the input (memory work); the interpolating modes weigh the inputs
+        around each output."""
+        return "memory" if a.mode == "nearest" else "resampling"
+
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows | None:
         """Along each axis, the input units each output unit reads, as aten's upsampling kernels
         compute them on the CPU; none while a size is a symbol, or where no pattern of at most
