@@ -349,3 +349,52 @@ def test_the_gpu_latency_table_is_what_the_kept_h200_times_give():
         assert sum(0.5 <= row["fastest"][1] <= 2 for row in compared) == int(fastest)
         assert sum(row["median"][2] is not None and row["median"][2] >= 0.8 for row in compared) == int(ranked)
         assert deciles == [low, median, high]
+
+
+CPU_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-04"
+
+
+def _latency_benchmark():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("latency_vs_roofline", ROOT / "benchmarks" / "latency_vs_roofline.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    return benchmark
+
+
+def test_the_cpu_latency_table_is_what_the_kept_times_and_profiles_give():
+    """docs/latency.md's table of every bundled model on this project's CPU, and its counts for the
+    two profiles with and without their tables by size, made again from the kept times and profiles
+    (benchmarks/results/cpu-2026-12-04) by the benchmark's own comparison."""
+    import json
+    from dataclasses import replace
+
+    from archcalc.devices import load_profile
+
+    benchmark = _latency_benchmark()
+    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    cache = json.loads((CPU_RUN / "latency-cpu-float32.json").read_text())
+    entries = {entry.name: entry for entry in bundled()}
+    assert set(cache) == set(entries)
+
+    def compared(profile) -> list[dict]:
+        return [benchmark.compare(entries[name], measured, profile) for name, measured in cache.items()]
+
+    def counts(rows: list[dict], which: str) -> tuple[int, int]:
+        return (sum(0.5 <= row[which][1] <= 2 for row in rows),
+                sum(row[which][2] is not None and row[which][2] >= 0.8 for row in rows))
+
+    first, second = (load_profile(CPU_RUN / f"profile-cpu-{which}.yaml") for which in "ab")
+    rows = compared(first)
+    for row in rows:
+        cells = [row["model"], f"{row['macs'] / 1e9:.2f}", f"{row['predicted_ms']:.1f}",
+                 *(cell for which in ("median", "fastest") for cell in benchmark._cells(row[which])), str(row["ranked"])]
+        assert "\n| " + " | ".join(cells) + " |\n" in text, cells
+    (within, ranked), (fastest_within, fastest_ranked) = counts(rows, "median"), counts(rows, "fastest")
+    assert f"**They are not met for every\nmodel**: {within} of 98 models are within a factor of 2 and {ranked} of 98 reach " \
+           f"ρ ≥ 0.8 (median runs; {fastest_within}\nand {fastest_ranked} of the fastest)" in text
+    assert "(`--no-sizes`: one\nefficiency per kind of work) give {} and {}.".format(
+        *counts(compared(replace(first, efficiency_by_size={})), "median")) in text
+    assert "the second gives {} of 98 within a factor of 2 and {} at\n  ρ ≥ 0.8, and {} and {} without its tables".format(
+        *counts(compared(second), "median"), *counts(compared(replace(second, efficiency_by_size={})), "median")) in text
