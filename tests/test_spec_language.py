@@ -740,6 +740,34 @@ def test_an_instance_that_would_fail_fails_where_expanding_fails(layers, limit, 
     assert copied == (["b"] if limit and limit[0] == "MAX_EXPANDED" else [])
 
 
+def test_a_copy_is_refused_where_a_parameter_around_it_names_one_of_its_kinds(write_spec):
+    """`inner`, expanded first where no parameter is named `relu`, is met again inside `outer`,
+    whose parameter `relu` (a text) names its layer kind too: refused there, copying or not (a copy
+    was taken whole, and the model passed)."""
+    path = write_spec("""
+        name: kinds
+        input: [4, 8, 8]
+        blocks:
+          inner:
+            layers:
+              - r: relu
+          outer:
+            params: {relu: "'x'"}
+            layers:
+              - i: inner
+        layers:
+          - a: inner
+          - b: outer
+    """)
+    errors = []
+    for copying in (True, False):
+        with pytest.raises(SpecError) as raised:
+            _expanded(path, copying=copying)
+        errors.append((raised.value.message, raised.value.location, raised.value.layer))
+    assert errors[0] == errors[1]
+    assert errors[0][2] == "b.i.r" and "names both the parameter 'relu' (= 'x') and the layer kind" in errors[0][0]
+
+
 def test_an_instance_met_again_is_expanded_again_where_what_it_reads_differs(write_spec):
     """A block instance is kept by the values of the names it reads: the same block under another
     value, one of another type (true is not 1), or where the name is not known, is expanded afresh."""

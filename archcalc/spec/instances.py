@@ -21,8 +21,10 @@ MAX_COPIED = 10_000
 
 def free_names(block: YMap, blocks: dict[str, YMap]) -> tuple[str, ...] | None:
     """The names an instance of `block` may read from its surroundings, found once per block;
-    None for a block that includes a model or (through other blocks) itself: never copied. A
-    kind redirected by a parameter's value is found as the instance is expanded (see
+    None for a block that includes a model or (through other blocks) itself: never copied. The
+    kinds its items name are among them (a parameter of that name with a text value, visible
+    there, redirects the kind or is refused as naming a layer kind or block too); a kind
+    redirected by a parameter's value is found as the instance is expanded (see
     archcalc.spec.expand._Builder.redirects)."""
     try:
         return block.free_names
@@ -38,6 +40,7 @@ def _free_names(block: YMap, blocks: dict[str, YMap]) -> tuple[str, ...] | None:
     _walk_items(block.get("layers"), names, kinds)
     if "model" in kinds:
         return None
+    names |= kinds  # a kind is looked up among the names first: one a parameter there names is refused
     for kind in kinds & blocks.keys():
         inner = free_names(blocks[kind], blocks)
         if inner is None:
