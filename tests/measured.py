@@ -3,9 +3,10 @@ autograd), kept in tests/reference/measured/ so that a run compares archcalc's f
 bundled model with them without measuring each anew (about 15 of the suite's CPU-minutes).
 
 A kept measurement is read only while its key holds: the sha256 of the torch model the tool
-runs, what the measurement was asked (input, batches, optimizers, dtype), the sources of
+runs, what the measurement was asked (input, batches, optimizers, dtype), the code of
 archcalc/torchmodel (which builds the model, and the modules' forward code), of the measuring
-function and of the archcalc modules it calls, and the versions of torch and fvcore. The model is
+function and of the archcalc modules it calls (their syntax trees: a docstring or a comment
+reworded keeps the key), and the versions of torch and fvcore. The model is
 either the built one (every module's class and attributes, every parameter's and buffer's name,
 shape, dtype and gradient flag, the order the model calls its layers in and drops their outputs:
 `fingerprint`) or, where it is built only for the key, how archcalc/torchmodel builds it
@@ -23,6 +24,7 @@ tool's own. The fast tier alone reads theirs as it reads every other model's.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import enum
 import hashlib
@@ -31,6 +33,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -187,10 +190,27 @@ def _key(model, asked: Any, sources: list[str | Callable], measuring: str) -> st
     digest.update(json.dumps([versions, asked, measuring, models], sort_keys=True).encode())
     for path in sorted({*(ROOT / "archcalc" / "torchmodel").glob("*.py"),
                         *(ROOT / source for source in sources if isinstance(source, str))}):
-        digest.update(path.read_bytes())
+        digest.update(_code(path.read_text(encoding="utf-8")))
     for function in (source for source in sources if callable(source)):
-        digest.update(inspect.getsource(function).encode())
+        digest.update(_code(textwrap.dedent(inspect.getsource(function))))
     return digest.hexdigest()
+
+
+def _code(source: str) -> bytes:
+    """What Python runs of `source`: its syntax tree without docstrings (nor comments, nor line
+    numbers), so that a change of wording keeps the measurements; the text itself where it is not
+    whole statements (the lines of a lambda inside a call)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source.encode()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body and \
+                isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and \
+                isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
 
 
 def _version(package: str) -> str | None:

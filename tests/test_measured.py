@@ -122,6 +122,14 @@ def test_the_key_changes_with_the_measuring_code(records):
     assert kept("tier", SLOW, lenet(), {}, ["archcalc/validation/latency.py"], measure) == 3  # another file
 
 
+def test_the_key_keeps_through_a_reworded_docstring_or_comment():
+    code = 'def f(x):\n    """Twice x."""\n    return 2 * x  # doubled\n'
+    assert measured._code(code) == measured._code('def f(x):\n    """Two times x."""\n\n    return 2 * x\n')
+    assert measured._code(code) != measured._code('def f(x):\n    """Twice x."""\n    return 3 * x\n')
+    assert measured._code(code) != measured._code('def f(x):\n    return "Twice x."\n')  # a string returned is code
+    assert measured._code("    lambda: (1,") == b"    lambda: (1,"  # lines that are no whole statement: as written
+
+
 @pytest.mark.parametrize("change", [
     "a stride", "a padding", "an in-place flag", "a weight's shape", "a weight's dtype", "a frozen weight",
     "another module class", "the order outputs are dropped", "another input read", "train mode"])
