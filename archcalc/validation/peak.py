@@ -1,5 +1,6 @@
-"""The inference peak as torch's own MemTracker measures it, on fake tensors: the model is built
-and run without allocating, so any model size works on any machine."""
+"""The peaks of inference and of a training step as torch's own MemTracker measures them, on fake
+tensors (the model is built and run without allocating, so any model size works on any machine),
+or, for a training step where asked (`fake=False`), on real CPU tensors."""
 
 from __future__ import annotations
 
