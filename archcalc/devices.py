@@ -45,26 +45,30 @@ class SizeTable(NamedTuple):
     reached: tuple[tuple[float, ...], ...]
 
     def at(self, width: float, positions: float) -> float:
-        (i, next_i, toward_i), (j, next_j, toward_j) = _place(self.widths, width), _place(self.positions, positions)
-        log = [[math.log(self.reached[row][column]) for column in (j, j + next_j)] for row in (i, i + next_i)]
-        narrow = log[0][0] + toward_j * (log[0][1] - log[0][0])
-        wide = log[1][0] + toward_j * (log[1][1] - log[1][0])
-        return math.exp(narrow + toward_i * (wide - narrow))
+        (i, wider, across), (j, longer, along) = _place(self.widths, width), _place(self.positions, positions)
+
+        def log(row: int, column: int) -> float:
+            return math.log(self.reached[row][column])
+
+        narrow = log(i, j) + along * (log(i, longer) - log(i, j))
+        wide = log(wider, j) + along * (log(wider, longer) - log(wider, j))
+        return math.exp(narrow + across * (wide - narrow))
 
     def as_dict(self) -> dict[str, list]:
         return {"widths": list(self.widths), "positions": list(self.positions), "reached": [list(row) for row in self.reached]}
 
 
 def _place(points: tuple[float, ...], value: float) -> tuple[int, int, float]:
-    """Where `value` lies among increasing `points`: the index at or below it, 1 where there is a
-    point above it to interpolate towards (0 at or past an edge), and how far towards it, in logarithms."""
+    """Where `value` lies among increasing `points`: the index of the point at or below it, of the
+    point above it (the same at or past an edge), and how far from the one towards the other, in
+    logarithms."""
     if value <= points[0]:
         return 0, 0, 0.0
     if value >= points[-1]:
-        return len(points) - 1, 0, 0.0
+        return len(points) - 1, len(points) - 1, 0.0
     index = bisect_right(points, value) - 1
     low, high = points[index], points[index + 1]
-    return index, 1, math.log(value / low) / math.log(high / low)
+    return index, index + 1, math.log(value / low) / math.log(high / low)
 
 
 @dataclass(frozen=True)
