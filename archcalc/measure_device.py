@@ -33,6 +33,7 @@ from archcalc.errors import DeviceError, Location
 from archcalc.graph import Graph, Node
 from archcalc.layers import LAYER_KINDS
 from archcalc.progress import phase
+from archcalc.stats import ModelStats
 
 GEMM_SIZE = {"cpu": 512, "cuda": 8192}
 """The side of the square matrices of the GEMM, by device type."""
@@ -70,6 +71,9 @@ WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GRID_MACS = {"cpu": 2**30, "cuda": 2**36}
 """The most MACs a point of the grid is measured at, by device type (the CPU does 2³⁰ in about 20 ms)."""
+GRID_BYTES = 2**30
+"""The largest input or output a point of the grid is measured with (with the copy of its input
+and the output before, a point holds about four such tensors)."""
 GRID_SHARE = 1 / 6
 """How long each point of the grid repeats for, as a share of BUDGET_S."""
 DETERMINED = 2
@@ -139,8 +143,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                       "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost taken off",
         "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
                               f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}); a point over "
-                              f"{GRID_MACS[device]:,} MACs, or under {DETERMINED} times its fixed cost, takes a "
-                              "measured point's (archcalc.measure_device._filled)",
+                              f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
+                              "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
                          "(measured)", fixed_us, by_size)
@@ -308,12 +312,24 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
         row: list[float | str] = []
         for side in SIDES:
             kind, fields, shape = layer(width, side)
-            macs = analyze_graph(synthetic_graph(kind, fields, shape), batch=batch).totals.macs
-            reached = OVER if macs > GRID_MACS[device] else _efficiency(
+            stats = analyze_graph(synthetic_graph(kind, fields, shape), batch=batch, dtype=dtype)
+            reached = OVER if _over_the_grid(stats, device) else _efficiency(
                 torch, clock, device, base, dtype, kind, fields, shape, BUDGET_S * GRID_SHARE, DETERMINED, min)
             row.append(UNDER if reached is None else reached)
         grid.append(row)
     return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), _filled(grid))
+
+
+def _over_the_grid(stats: ModelStats, device: str) -> bool:
+    """Whether a synthetic layer is beyond what a point of the grid runs: more MACs than GRID_MACS,
+    or an input or output of more than GRID_BYTES (a depthwise convolution of 4096 channels on
+    224×224 at a GPU's batch of 32 holds 26 GB a tensor, beyond many a GPU's memory)."""
+    from archcalc.layers.base import numel
+    from archcalc.stats import DTYPE_BYTES
+
+    largest = max(numel(stats.input_shape) * DTYPE_BYTES[stats.dtype],
+                  *(layer.figures.activation_bytes for layer in stats.layers))
+    return stats.totals.macs > GRID_MACS[device] or largest > GRID_BYTES
 
 
 OVER, UNDER = "over", "under"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archcalc.analysis import analyze
+from archcalc.analysis import analyze, analyze_graph
 from archcalc.devices import BUNDLED, bundled_profiles, load_profile
 from archcalc.roofline import roofline
 
@@ -574,6 +574,20 @@ def test_points_of_the_grid_not_measured_take_a_measured_ones_efficiency():
                              (0.4, 0.4, 0.6, 0.3))   # (3, 0) OVER: 0.4 below; (3, 1): (2, 0); (3, 2): (1, 2)
     assert _filled([[UNDER, OVER]]) == ((1.0, 1.0),)
     assert _filled([[0.123456789, 1e-9]]) == ((0.1235, 1e-6),)  # 4 digits, never below a profile's least figure
+
+
+@pytest.mark.parametrize("work, width, side, batch, device, over", [
+    ("depthwise_conv", 4096, 224, 32, "cuda", True),   # 5.9·10¹⁰ MACs, within 2³⁶, but 26 GB a tensor
+    ("depthwise_conv", 256, 56, 32, "cuda", False),     # 103 MB a tensor
+    ("conv", 64, 56, 1, "cpu", False),                   # 115,605,504 MACs
+    ("conv", 512, 56, 1, "cpu", True),                   # 7.4·10⁹ MACs, over 2³⁰
+])
+def test_a_point_of_the_grid_too_large_for_the_device_is_not_run(work, width, side, batch, device, over):
+    """By hand: a point of the grid runs within GRID_MACS and with no tensor over GRID_BYTES."""
+    from archcalc.measure_device import SIZED, _over_the_grid, synthetic_graph
+
+    stats = analyze_graph(synthetic_graph(*SIZED[work](width, side)), batch=batch)
+    assert _over_the_grid(stats, device) is over
 
 
 def test_device_profile_on_cuda(cli, tmp_path, monkeypatch):
