@@ -603,6 +603,17 @@ def _expanded(path, variant=None, copying=True):
     return graph.nodes, graph.scopes, graph.outputs
 
 
+def _refusals_copying_and_not(path) -> list[tuple]:
+    """The error (message, location, layer) that expanding `path` raises with copies of block
+    instances, and the one it raises without."""
+    errors = []
+    for copying in (True, False):
+        with pytest.raises(SpecError) as raised:
+            _expanded(path, copying=copying)
+        errors.append((raised.value.message, raised.value.location, raised.value.layer))
+    return errors
+
+
 class _Forgetful(dict):
     """A memo that keeps nothing: every instance is expanded."""
 
@@ -730,11 +741,7 @@ def test_an_instance_that_would_fail_fails_where_expanding_fails(layers, limit, 
         monkeypatch.setattr(importlib.import_module("archcalc.spec.expand"), *limit)
     copied = _copies(monkeypatch)
     path = write_spec(textwrap.dedent(text) + textwrap.indent(layers, "  ") + "\n")
-    errors = []
-    for copying in (True, False):
-        with pytest.raises(SpecError) as raised:
-            _expanded(path, copying=copying)
-        errors.append((raised.value.message, raised.value.location, raised.value.layer))
+    errors = _refusals_copying_and_not(path)
     assert errors[0] == errors[1]
     assert message in errors[0][0]
     assert copied == (["b"] if limit and limit[0] == "MAX_EXPANDED" else [])
@@ -759,11 +766,7 @@ def test_a_copy_is_refused_where_a_parameter_around_it_names_one_of_its_kinds(wr
           - a: inner
           - b: outer
     """)
-    errors = []
-    for copying in (True, False):
-        with pytest.raises(SpecError) as raised:
-            _expanded(path, copying=copying)
-        errors.append((raised.value.message, raised.value.location, raised.value.layer))
+    errors = _refusals_copying_and_not(path)
     assert errors[0] == errors[1]
     assert errors[0][2] == "b.i.r" and "names both the parameter 'relu' (= 'x') and the layer kind" in errors[0][0]
 
