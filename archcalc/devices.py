@@ -11,6 +11,7 @@ the schema; a file that breaks it is refused with the file, the key and how to f
 from __future__ import annotations
 
 import math
+import reprlib
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -186,7 +187,7 @@ def parse_profiles(document: Any, shown: str) -> dict[str, DeviceProfile]:
         raise fail("(top)", f"must be a mapping with 'schema: {SCHEMA}' and 'devices', got {_kind(document)}",
                    "see docs/latency.md for the schema, or write one with 'archcalc device-profile -o FILE'")
     if document.get("schema") != SCHEMA:
-        raise fail("schema", f"must be '{SCHEMA}', got {document.get('schema')!r}", f"write 'schema: {SCHEMA}'")
+        raise fail("schema", f"must be '{SCHEMA}', got {_shown(document.get('schema'))}", f"write 'schema: {SCHEMA}'")
     unknown = set(document) - {"schema", "devices"}
     if unknown:
         key = min(unknown)
@@ -210,7 +211,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
         if name not in entry:
             raise fail(at, f"has no '{name}'", f"add '{name}:' ({FIGURES.get(name, 'its public source for each figure' if name == 'sources' else 'the device in words')})")
     if not isinstance(entry["name"], str) or not entry["name"].strip():
-        raise fail(f"{at}.name", f"must be the device in words, got {entry['name']!r}", "write its name, e.g. 'NVIDIA H200 SXM'")
+        raise fail(f"{at}.name", f"must be the device in words, got {_shown(entry['name'])}", "write its name, e.g. 'NVIDIA H200 SXM'")
     peaks = _numbers(entry["peak_tflops"], f"{at}.peak_tflops", PEAK_DTYPES, fail, "a dtype")
     fixed = _numbers(entry.get("fixed_us", {}), f"{at}.fixed_us", WORK, fail, "a kind of work", zero=True)
     efficiency = _numbers(entry.get("efficiency", {}), f"{at}.efficiency", WORK, fail, "a kind of work")
@@ -309,13 +310,23 @@ def _positive(value: Any, at: str, fail, zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or not (low <= value <= high or (zero and value == 0)):
         bound = f"0 or from {low:g} to {high:g}" if zero else f"from {low:g} to {high:g}"
-        raise fail(at, f"must be a number {bound}, got {value!r}",
+        raise fail(at, f"must be a number {bound}, got {_shown(value)}",
                    "write a plain decimal number (YAML reads 1e3 as text: write 1000 or 1.0e+3)")
     return float(value)
 
 
 def _kind(value: Any) -> str:
-    return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
+    return "nothing" if value is None else f"{type(value).__name__} {_shown(value)}"[:80]
+
+
+def _shown(value: Any) -> str:
+    """`value` written for a message, a few levels and items of it at most: YAML's aliases make a
+    list of a hundred million numbers out of a few lines, whose whole repr took seconds."""
+    return _REPR.repr(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 60, 60
 
 
 def profile_document(profile: DeviceProfile) -> str:

@@ -426,6 +426,18 @@ def test_a_broken_profile_file_is_one_clear_error(cli, tmp_path, broken, says):
     assert "Traceback" not in result.stderr
 
 
+def test_a_figure_that_aliases_make_huge_is_refused_in_one_short_line(cli, tmp_path):
+    """Seven levels of YAML aliases, ten lists each, make 10⁸ numbers in a few hundred bytes: the
+    error shows a few of them (the whole repr was megabytes and took seconds)."""
+    nested = "&l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"
+    for level in range(1, 8):
+        nested = f"&l{level} [{nested}, " + ", ".join([f"*l{level - 1}"] * 9) + "]"
+    path = _profile_file(tmp_path, GOOD.replace("memory_gbps: 500", f"memory_gbps: {nested}"))
+    result = cli("table", "resnet18", "--device-profile", path)
+    assert result.exit_code == 2 and "devices.mine.memory_gbps: must be a number" in result.stderr
+    assert len(result.stderr) < 600 and "Traceback" not in result.stderr
+
+
 def test_unknown_names_and_dtypes_the_profile_lacks(cli):
     result = cli("table", "resnet18", "--device-profile", "h20")
     assert result.exit_code == 2 and "unknown device profile 'h20' (did you mean 'h200'?)" in result.stderr
