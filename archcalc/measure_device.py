@@ -32,8 +32,9 @@ from archcalc.devices import DeviceProfile, SizeTable
 from archcalc.errors import DeviceError, Location
 from archcalc.graph import Graph, Node
 from archcalc.layers import LAYER_KINDS
+from archcalc.layers.base import numel
 from archcalc.progress import phase
-from archcalc.stats import ModelStats
+from archcalc.stats import DTYPE_BYTES, ModelStats
 
 GEMM_SIZE = {"cpu": 512, "cuda": 8192}
 """The side of the square matrices of the GEMM, by device type."""
@@ -324,9 +325,6 @@ def _over_the_grid(stats: ModelStats, device: str) -> bool:
     """Whether a synthetic layer is beyond what a point of the grid runs: more MACs than GRID_MACS,
     or an input or output of more than GRID_BYTES (a depthwise convolution of 4096 channels on
     224×224 at a GPU's batch of 32 holds 26 GB a tensor, beyond many a GPU's memory)."""
-    from archcalc.layers.base import numel
-    from archcalc.stats import DTYPE_BYTES
-
     largest = max(numel(stats.input_shape) * DTYPE_BYTES[stats.dtype],
                   *(layer.figures.activation_bytes for layer in stats.layers))
     return stats.totals.macs > GRID_MACS[device] or largest > GRID_BYTES
