@@ -747,6 +747,56 @@ def test_an_instance_that_would_fail_fails_where_expanding_fails(layers, limit, 
     assert copied == (["b"] if limit and limit[0] == "MAX_EXPANDED" else [])
 
 
+RATES = """
+    name: rates
+    input: [4, 8, 8]
+    params: {rate: 0.4}
+    blocks:
+      unit:                      # RegNet's and EfficientNet's shape: parameters worked out per block
+        params: {i: ~, width: "4 if i < 2 else 8", p: "rate * i / 4"}
+        layers:
+          - conv: {kind: conv2d, out: width, kernel: 3, padding: 1}
+          - drop: {kind: dropout, p: p}
+          - add: {kind: add, from: [drop, conv]}
+    layers:
+      - units: {kind: unit, repeat: 4, i: index}
+"""
+
+
+def test_an_instance_whose_layers_are_placed_as_anothers_is_a_copy_with_its_own_fields(write_spec, monkeypatch):
+    """Each `unit` is given its own `i`, which its parameters read and then only its layers' fields:
+    every unit after the first is a copy of it, its layers' fields resolved again in its own scope
+    (by hand: widths 4, 4, 8, 8; rates 0.4 · i / 4). Where `i` also decides whether a layer is there
+    (`when`), it is part of what a copy must share: each unit is expanded."""
+    path = write_spec(RATES)
+    copied = _copies(monkeypatch)
+    nodes, scopes, outputs = _expanded(path)
+    assert copied == ["units.1", "units.2", "units.3"]
+    assert [node.attrs["out"] for node in nodes if node.name.endswith(".conv")] == [4, 4, 8, 8]
+    assert [node.attrs["p"] for node in nodes if node.name.endswith(".drop")] == [0.0, 0.1, 0.2, 0.30000000000000004]
+    assert (nodes, scopes, outputs) == _expanded(path, copying=False)
+    placed = write_spec(RATES.replace("p: p}", "p: p, when: i != 2}"))
+    copied.clear()
+    nodes, scopes, outputs = _expanded(placed)
+    assert copied == []
+    assert [node.name for node in nodes if node.name.endswith(".drop")] == ["units.0.drop", "units.1.drop", "units.3.drop"]
+    assert (nodes, scopes, outputs) == _expanded(placed, copying=False)
+
+
+def test_a_copys_own_field_that_fails_fails_where_expanding_fails(write_spec, monkeypatch):
+    """At a rate of 1.6 the fourth unit's dropout would drop with 1.6 · 3 / 4 = 1.2: refused at that
+    layer, as expanding it refuses it, though the unit is a copy; at 1.2 (0, 0.3, 0.6, 0.9) the model
+    passes."""
+    path = write_spec(RATES.replace("rate: 0.4", "rate: 1.2"))
+    assert _expanded(path) == _expanded(path, copying=False)
+    path = write_spec(RATES.replace("rate: 0.4", "rate: 1.6"))
+    copied = _copies(monkeypatch)
+    errors = _refusals_copying_and_not(path)
+    assert copied == ["units.1", "units.2", "units.3"]
+    assert errors[0] == errors[1]
+    assert errors[0][2] == "units.3.drop" and "1.2" in errors[0][0]
+
+
 def test_a_copy_is_refused_where_a_parameter_around_it_names_one_of_its_kinds(write_spec):
     """`inner`, expanded first where no parameter is named `relu`, is met again inside `outer`,
     whose parameter `relu` (a text) names its layer kind too: refused there, copying or not (a copy

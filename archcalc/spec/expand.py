@@ -17,7 +17,18 @@ from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import REPEAT_NAMES, evaluate, names_in
-from archcalc.spec.instances import MAX_COPIED, Added, Expanded, free_names, frozen, instance_key, last
+from archcalc.spec.instances import (
+    MAX_COPIED,
+    Added,
+    Body,
+    Expanded,
+    body_key,
+    body_of,
+    free_names,
+    frozen,
+    instance_key,
+    last,
+)
 from archcalc.spec.source import YList, YMap, _shortened, node_location
 
 PADDING_NAMES = ("same", "valid")
@@ -592,7 +603,7 @@ class _Builder:
             source = self._one(inputs, f"block '{kind}'")
             if type(known) is Added:
                 known = _INSTANCES[key] = known.moved()
-            return self._copy(known, full, kind, location, source, depth)
+            return self._scoped(full, kind, location, self._copy(known, full, source, depth))
         scope = dict(env)
         scope.update(given)
         for name, default in declared.items():
@@ -612,29 +623,74 @@ class _Builder:
                                     location=declared.where(name), hint=f"declare '{later[0]}' before '{name}'") from None
                 raise error.at(declared.where(name)) from None
         source = self._one(inputs, f"block '{kind}'")
-        mark = (len(self.nodes), len(self.outputs), len(self.scopes), self.items, len(self.reached), self.deepest,
-                self.redirects)
+        body = None if key is None else body_of(block, self.blocks)
+        after = None if body is None else body_key(block, body, scope)
+        known = _INSTANCES.get(after) if after is not None else None
+        if known is not None and known.block is block and self._may_copy(known, depth):
+            # another instance expanded from the same values: its layers, with fields only this one's resolved again
+            if type(known) is Added:
+                known = _INSTANCES[after] = known.moved()
+            if not body.refreshed:
+                _INSTANCES[key] = known  # met again with these parameters: copied before its defaults
+                return self._scoped(full, kind, location, self._copy(known, full, source, depth))
+            mark = self._mark()
+            self.deepest = depth
+            output = self._copy(known, full, source, depth)
+            self._refresh(mark[0], full + ".", body, scope)
+            self._remember((key,), block, full, source, output, depth, mark)  # its own fields: kept as itself
+            self.deepest = max(self.deepest, mark[5])
+            return self._scoped(full, kind, location, output)
+        mark = self._mark()
         self.deepest = depth
         self.expanding.append(kind)
         output = self.sequence(block["layers"], full + ".", source, scope, depth + 1)
         self.expanding.pop()
         if key is not None:
-            self._remember(key, block, full, source, output, depth, mark)
+            self._remember((key, after), block, full, source, output, depth, mark)
         self.deepest = max(self.deepest, mark[5])
+        return self._scoped(full, kind, location, output)
+
+    def _scoped(self, full: str, kind: str, location: Location, output: str) -> str:
+        """`output`, the instance `full` of block `kind` just added, its scope added after it."""
         self.scopes[full] = Scope(full, kind, location, output)
         return output
 
-    def _remember(self, key: tuple, block: YMap, full: str, source: str, output: str, depth: int, mark: tuple) -> None:
-        """Keep an instance just expanded (`mark`: what the builder held before it) for copying,
-        unless it reads a layer outside itself, includes a model or is large."""
+    def _mark(self) -> tuple:
+        """What the builder holds, before an instance is added: see _remember."""
+        return (len(self.nodes), len(self.outputs), len(self.scopes), self.items, len(self.reached), self.deepest,
+                self.redirects)
+
+    def _remember(self, keys: tuple, block: YMap, full: str, source: str, output: str, depth: int, mark: tuple) -> None:
+        """Keep an instance just expanded (`mark`: what the builder held before it) for copying, by
+        its instance key and its body key (None: none), unless it reads a layer outside itself,
+        includes a model or is large."""
         nodes, outputs, scopes, items, reached, _, redirects = mark
         prefix = full + "."
         if self.redirects != redirects or self.items - items > MAX_COPIED or \
                 not all(name.startswith(prefix) for name in islice(self.reached, reached, None)):
             return
-        _INSTANCES[key] = Added(block, prefix, source, output, self.nodes[nodes:],
-                                last(self.outputs, len(self.outputs) - outputs), last(self.scopes, len(self.scopes) - scopes),
-                                self.items - items, self.deepest - depth)
+        added = Added(block, prefix, source, output, self.nodes[nodes:],
+                      last(self.outputs, len(self.outputs) - outputs), last(self.scopes, len(self.scopes) - scopes),
+                      self.items - items, self.deepest - depth)
+        for key in keys:
+            if key is not None:
+                _INSTANCES[key] = added
+
+    def _refresh(self, first: int, prefix: str, body: Body, scope: dict) -> None:
+        """The fields of a copy's own layers that read names its body key leaves out (nodes from
+        `first`, the copy at `prefix`), resolved in its scope as expanding it would."""
+        if not body.refreshed:
+            return
+        items = {prefix + name: (item, location) for name, item, location in body.refreshed}
+        nodes = self.nodes
+        for index in range(first, len(nodes)):
+            node = nodes[index]
+            if node.name in items:
+                item, location = items[node.name]
+                try:
+                    nodes[index] = node._replace(attrs=self._attrs(node.kind, item, scope, location))
+                except SpecError as error:
+                    raise error.at(location, node.name) from None
 
     def _may_copy(self, known: Added | Expanded, depth: int) -> bool:
         """Copying passes no bound (else the instance is expanded, to be refused at the same place).
@@ -642,8 +698,8 @@ class _Builder:
         (archcalc.spec.instances.free_names)."""
         return self.items + known.items <= MAX_EXPANDED and depth + known.depth <= MAX_NESTING
 
-    def _copy(self, known: Expanded, full: str, kind: str, location: Location, source: str, depth: int) -> str:
-        """The instance `known` again, as `full` reading `source`."""
+    def _copy(self, known: Expanded, full: str, source: str, depth: int) -> str:
+        """The instance `known` again, as `full` reading `source` (its own scope added by the caller)."""
         prefix = full + "."
         self.items += known.items
         self.deepest = max(self.deepest, depth + known.depth)
@@ -656,9 +712,7 @@ class _Builder:
                              for name, value in known.outputs])
         self.scopes.update([(prefix + name, Scope(prefix + name, label, where, source if out is None else prefix + out))
                             for name, label, where, out in known.scopes])
-        output = source if known.output is None else prefix + known.output
-        self.scopes[full] = Scope(full, kind, location, output)
-        return output
+        return source if known.output is None else prefix + known.output
 
     def _count_item(self) -> None:
         self.items += 1

@@ -9,7 +9,9 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any, NamedTuple
 
+from archcalc.errors import Location
 from archcalc.graph import INPUT
+from archcalc.layers import LAYER_KINDS
 from archcalc.spec.expr import names_in
 from archcalc.spec.source import YMap
 
@@ -35,17 +37,9 @@ def free_names(block: YMap, blocks: dict[str, YMap]) -> tuple[str, ...] | None:
 
 
 def _free_names(block: YMap, blocks: dict[str, YMap]) -> tuple[str, ...] | None:
-    names: set[str] = set()
-    kinds: set[str] = set()
-    _walk_items(block.get("layers"), names, kinds)
-    if "model" in kinds:
+    names = _read_by_layers(block, blocks)
+    if names is None:
         return None
-    names |= kinds  # a kind is looked up among the names first: one a parameter there names is refused
-    for kind in kinds & blocks.keys():
-        inner = free_names(blocks[kind], blocks)
-        if inner is None:
-            return None
-        names.update(inner)
     params = _params(block)
     names.difference_update(params)
     for position, default in enumerate(params.values()):
@@ -55,13 +49,91 @@ def _free_names(block: YMap, blocks: dict[str, YMap]) -> tuple[str, ...] | None:
     return tuple(sorted(names))
 
 
+def _read_by_layers(block: YMap, blocks: dict[str, YMap], fields_left_out: tuple = ()) -> set[str] | None:
+    """The names the layers of `block` read (its parameters among them), less those read only by
+    the fields of the items `fields_left_out`; None where it includes a model or itself."""
+    names: set[str] = set()
+    kinds: set[str] = set()
+    _walk_items(block.get("layers"), names, kinds, {id(body) for _, body, _ in fields_left_out})
+    if "model" in kinds:
+        return None
+    names |= kinds  # a kind is looked up among the names first: one a parameter there names is refused
+    for kind in kinds & blocks.keys():
+        inner = free_names(blocks[kind], blocks)
+        if inner is None:
+            return None
+        names.update(inner)
+    return names
+
+
+class Body(NamedTuple):
+    """What the layers of an instance of a block expand from once its parameters are worked out."""
+
+    names: tuple[str, ...]
+    """The names whose values shape them: an instance with the same values is a copy of another."""
+    refreshed: tuple[tuple[str, YMap, Location], ...]
+    """Its own layers (name, body, place) whose fields read names besides: a copy resolves their
+    fields again in its own scope (EfficientNet's and ConvNeXt's drop-path rate, one per block)."""
+
+
+def body_of(block: YMap, blocks: dict[str, YMap]) -> Body | None:
+    """What an instance of `block` expands from once its parameters are worked out, found once
+    per block; None for a block never copied (see free_names)."""
+    try:
+        return block.body
+    except AttributeError:
+        pass
+    block.body = found = None if free_names(block, blocks) is None else _body(block, blocks)
+    return found
+
+
+def _body(block: YMap, blocks: dict[str, YMap]) -> Body:
+    plain = _plain_layers(block.get("layers"), blocks)
+    names = _read_by_layers(block, blocks, plain)
+    names.discard(INPUT)
+    refreshed = tuple(item for item in plain if not _strings_read(_fields(item[1])) <= names)
+    return Body(tuple(sorted(names)), refreshed)
+
+
+def _plain_layers(items: Any, blocks: dict[str, YMap]) -> tuple[tuple[str, YMap, Location], ...]:
+    """The items of a block's list that are one layer of a kind named as it is: each makes one
+    node (or none, switched off by `when`) whose fields are all its fields give."""
+    found = []
+    for entry in items if isinstance(items, list) else ():
+        if isinstance(entry, YMap) and len(entry) == 1:
+            [(name, body)] = entry.items()
+            kind = body.get("kind") if isinstance(body, YMap) else None
+            if kind in LAYER_KINDS and kind not in blocks and not body.keys() & _MAKING_SEVERAL:
+                found.append((name, body, entry.key_locations[name]))
+    return tuple(found)
+
+
+_MAKING_SEVERAL = {"layers", "repeat", "for_each", "first", "as"}
+_PLACING = ("kind", "from", "when")
+"""The keys of a plain layer item that are not its fields: what it is, what it reads, whether it is there."""
+
+
+def _fields(body: dict) -> list:
+    return [value for key, value in body.items() if key not in _PLACING]
+
+
+def body_key(block: YMap, body: Body, scope: dict) -> tuple:
+    """What an instance of `block` expands from, its parameters worked out (in `scope`)."""
+    return (_AFTER_PARAMETERS, id(block), *values_of(body.names, scope))
+
+
+_AFTER_PARAMETERS = object()
+"""The first item of a body_key (an instance_key's is the block's id: the two never meet)."""
+
+
 def _params(block: YMap) -> dict:
     params = block.get("params")
     return params if isinstance(params, dict) else {}
 
 
-def _walk_items(items: Any, names: set[str], kinds: set[str]) -> None:
-    """Collect the names that the items of a layer list read, and their kinds."""
+def _walk_items(items: Any, names: set[str], kinds: set[str], fields_left_out: set[int] = frozenset()) -> None:
+    """Collect the names that the items of a layer list read, and their kinds (of the items whose
+    ids are in `fields_left_out`, what places them only)."""
     if not isinstance(items, list):
         return
     for entry in items:
@@ -70,6 +142,8 @@ def _walk_items(items: Any, names: set[str], kinds: set[str]) -> None:
                 if isinstance(body, str):
                     kinds.add(body)
                 elif isinstance(body, dict):
+                    if id(body) in fields_left_out:
+                        body = {key: value for key, value in body.items() if key in _PLACING}
                     _walk_body(body, names, kinds)
 
 

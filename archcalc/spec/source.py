@@ -74,7 +74,7 @@ _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
 class YMap(dict):
     """A mapping that remembers where it, each key and each value stand."""
 
-    __slots__ = ("allowed_keys", "free_names", "key_locations", "location", "names_checked", "names_read",
+    __slots__ = ("allowed_keys", "body", "free_names", "key_locations", "location", "names_checked", "names_read",
                  "value_locations")
 
     location: Location
