@@ -105,6 +105,26 @@ def test_python_api_matches_the_command_line(cli):
     assert [row["name"] for row in document["rows"]] == [layer.name for layer in stats.layers]
 
 
+def test_the_installed_command_ends_with_its_output_whole_its_exit_code_and_its_exit_handlers():
+    """`archcalc` and `python -m archcalc` (archcalc.cli.console) end the process as soon as the
+    output is flushed, where nothing is registered to run at exit: the output is whole (a JSON
+    document larger than a pipe holds, the same as where Python ends the process as usual) and the
+    exit code the command's (0 and 2 here; 1 in test_check.py's
+    test_github_format_end_to_end_in_a_fresh_process). A handler registered to run at exit still runs."""
+    probe = ("import atexit, sys\nfrom archcalc.cli import console\n{}"
+             "sys.argv = ['archcalc', *sys.argv[1:]]\nconsole()\n")
+    arguments = ["table", "densenet201", "--format", "json"]
+    quick = subprocess.run([sys.executable, "-c", probe.format(""), *arguments], capture_output=True, text=True,
+                           timeout=120, check=False)
+    usual = subprocess.run([sys.executable, "-c", probe.format("atexit.register(print, 'at exit', file=sys.stderr)\n"),
+                            *arguments], capture_output=True, text=True, timeout=120, check=False)
+    assert (quick.returncode, usual.returncode) == (0, 0)
+    assert len(quick.stdout) > 2 ** 16 and json.loads(quick.stdout) == json.loads(usual.stdout)
+    assert (quick.stderr, usual.stderr) == ("", "at exit\n")
+    refused = run_process("table", "no_such_model")
+    assert refused.returncode == 2 and "no_such_model" in refused.stderr
+
+
 def test_python_dash_m_runs_and_table_path_never_imports_torch():
     assert run_process("table", "vgg11", "--depth", "1").returncode == 0
     probe = ("import sys\nfrom archcalc.cli import main\nsys.argv = ['archcalc', 'table', 'resnet152']\n"
