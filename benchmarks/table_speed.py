@@ -14,7 +14,9 @@ source trees, and the median of the per-round ratios (this tree / DIR) is printe
 runs just the commands whose names contain one of WORDS (and the floors). --instructions also
 counts the instructions each command executes (valgrind's callgrind, which the machine's load
 does not move: the median over the hash seeds 0, 1 and 2, as dict and set layouts vary with it),
-after the timed rounds.
+after the timed rounds. Each tree's bytecode is written first, as an install writes it: where
+PYTHONDONTWRITEBYTECODE is set, stale bytecode would otherwise be compiled again on every run
+(60 ms of `check`).
 
 Usage: python benchmarks/table_speed.py [--runs N] [--against DIR] [--only WORD ...] [--instructions]
 """
@@ -22,6 +24,7 @@ Usage: python benchmarks/table_speed.py [--runs N] [--against DIR] [--only WORD 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import re
 import resource
@@ -109,6 +112,8 @@ def main() -> None:
         commands[name] = ([*archcalc, *arguments], ROOT if args.against else None)
         if args.against:
             commands[f"{name} [against]"] = ([*archcalc, *arguments], args.against.resolve())
+    for tree in {ROOT, *([args.against.resolve()] if args.against else [])}:
+        compileall.compile_dir(tree / "archcalc", quiet=1)
     for command, tree in commands.values():  # warm the file cache for each
         seconds(command, tree)
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
