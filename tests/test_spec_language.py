@@ -418,6 +418,7 @@ def test_round_int_pow_and_log(expression, value, write_spec):
     ("2 ** 3", r"operator not allowed"),
     ("1e15 / 1e-300", r"gives inf, beyond the limit"),
     ("pow(" * 40 + "2" + ", 1)" * 40, r"nests more than 32 operations"),
+    ("-" * 32 + "8", r"nests more than 32 operations"),  # the shortest text that nests too deep: 33 characters
 ])
 def test_functions_refuse_what_they_cannot_compute_at_the_field(expression, message, write_spec):
     path = write_spec(f"""
@@ -429,6 +430,15 @@ def test_functions_refuse_what_they_cannot_compute_at_the_field(expression, mess
     with pytest.raises(SpecError, match=message) as caught:
         archcalc.analyze(path)
     assert caught.value.layer == "conv" and caught.value.location.line == 4  # at the field
+
+
+def test_an_expression_nested_to_the_bound_is_evaluated():
+    """32 levels, the most allowed, in 32 characters: 31 minus signs before a number (the text too
+    short to nest deeper, which parse then does not walk for its depth)."""
+    from archcalc.spec.expr import evaluate
+
+    assert evaluate("-" * 31 + "8", {}) == -8
+    assert evaluate("-" * 30 + "8", {}) == 8
 
 
 def test_a_repeat_gives_each_copy_its_index_and_count(write_spec):

@@ -25,9 +25,9 @@ from archcalc.spec.instances import (
     body_key,
     body_of,
     free_names,
-    frozen,
     instance_key,
     last,
+    told_apart,
 )
 from archcalc.spec.source import YList, YMap, _shortened, node_location
 
@@ -516,7 +516,7 @@ class _Builder:
                                     f"parameter{did_you_mean(value, choices)}", location=body.where(name),
                                     hint=f"write one of {', '.join(choices)}")
                 values[name] = value if literal else self._field_value(body, name, env)
-        key = (layer.key, *[(name, frozen(value)) for name, value in values.items()]) if values else layer.key
+        key = (layer.key, *values, *told_apart([*values.values()])) if values else layer.key
         attrs = self.resolved.get(key)
         if attrs is None:
             try:

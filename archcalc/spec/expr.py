@@ -124,7 +124,9 @@ def parse(text: str) -> ast.expr:
                                 f"got {len(node.args)} in {_quoted(text)}", hint=_HINT)
         if not isinstance(node, _ALLOWED):
             raise SpecError(f"'{ast.unparse(node)}' is not allowed in an expression", hint=_HINT)
-    if _depth(tree) > MAX_EXPRESSION_DEPTH:
+    # each node of a tree spans more of the text than any node below it: a text no longer than
+    # the bound cannot nest deeper than it
+    if len(text) > MAX_EXPRESSION_DEPTH and _depth(tree) > MAX_EXPRESSION_DEPTH:
         raise SpecError(f"{_quoted(text)} nests more than {MAX_EXPRESSION_DEPTH} operations",
                         hint="split it into parameters")
     return tree

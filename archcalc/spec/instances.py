@@ -119,7 +119,7 @@ def _fields(body: dict) -> list:
 
 def body_key(block: YMap, body: Body, scope: dict) -> tuple:
     """What an instance of `block` expands from, its parameters worked out (in `scope`)."""
-    return (_AFTER_PARAMETERS, id(block), *values_of(body.names, scope))
+    return (_AFTER_PARAMETERS, id(block), *told_apart([scope.get(name, MISSING) for name in body.names]))
 
 
 _AFTER_PARAMETERS = object()
@@ -180,27 +180,40 @@ def _strings_read(value: Any) -> set[str]:
 def instance_key(block: YMap, free: tuple[str, ...], given: dict, env: dict) -> tuple:
     """What an instance of `block` expands from: the values of its parameters given, and of the
     names it may read in `env`."""
-    return (id(block), *[(name, (type(value), value) if type(value) in _SCALARS else frozen(value))
-                         for name, value in given.items()], *values_of(free, env))
+    return (id(block), *given, *told_apart([*given.values(), *[env.get(name, MISSING) for name in free]]))
 
 
-def values_of(names: tuple[str, ...] | frozenset[str], env: dict) -> list:
-    """The values of `names` in `env` (MISSING where it has none), each as `frozen` gives it."""
-    return [(type(value), value) if type(value) in _SCALARS else frozen(value)
-            for value in [env.get(name, MISSING) for name in names]]
+def told_apart(values: list) -> tuple:
+    """`values` in a key: each, then the type of each (1, 1.0 and True are equal, and not the same
+    value here); a list or mapping as `frozen` gives it."""
+    types = tuple(map(type, values))
+    if not _STANDING_FOR_THEMSELVES.issuperset(types):
+        values = [value if kind in _STANDING_FOR_THEMSELVES else frozen(value) for value, kind in zip(values, types)]
+    return (*values, *types)
 
 
-_SCALARS = {int, float, bool, str}
-"""The values that stand for themselves in a key, with their type (what `frozen` gives them, made in line)."""
+_STANDING_FOR_THEMSELVES = {int, float, bool, str, type(None), type(MISSING)}
+"""The values that stand for themselves in a key, beside their type."""
 
 
 def frozen(value: Any) -> Any:
-    """A hashable stand-in for field values that tells 1, 1.0 and True apart."""
+    """A hashable stand-in for field values that tells 1, 1.0 and True apart; a list's is made
+    once while the list is kept (a table of EfficientNet's stages, read by every stage's key)."""
     if isinstance(value, dict):
         return tuple([(key, frozen(item)) for key, item in value.items()])
     if isinstance(value, list):
-        return tuple([frozen(item) for item in value])
+        kept = _FROZEN_LISTS.get(id(value))
+        if kept is None:
+            if len(_FROZEN_LISTS) > MAX_COPIED:
+                _FROZEN_LISTS.clear()
+            kept = _FROZEN_LISTS[id(value)] = value, tuple([frozen(item) for item in value])
+        return kept[1]
     return type(value), value
+
+
+_FROZEN_LISTS: dict[int, tuple[list, tuple]] = {}
+"""frozen's answer for each list by its id, with the list (held, so that its id stays its own).
+The lists of a spec are never changed once read."""
 
 
 class Expanded(NamedTuple):
