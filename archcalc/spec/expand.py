@@ -321,6 +321,8 @@ class _Builder:
         """Model items, and kinds named by a parameter's value, met so far: an instance with one
         is not copied (what it reads depends on that value)."""
         self.resolved = _RESOLVED
+        self.last_given: tuple = (None, None, None, None, None)
+        """The body, names, surroundings, parameters and key of the last block instance met (see _given)."""
         self.last: tuple = (None, None, None)
         """The body, names and fields of the last layer resolved (held, so that they stay theirs)."""
 
@@ -584,19 +586,7 @@ class _Builder:
                             hint="a block cannot contain itself, directly or through other blocks")
         block = self.blocks[kind]
         declared = block.get("params") or _empty_map(block.location)
-        allowed = getattr(block, "allowed_keys", None)
-        if allowed is None:
-            allowed = block.allowed_keys = ITEM_KEYS | set(declared)
-        self._check_item_keys(body, allowed, f"a parameter of block '{kind}'")
-        given = {name: self._field_value(body, name, names) for name in declared if name in body}
-        missing = next((name for name, value in given.items() if value is None and declared[name] is None), None) \
-            if None in given.values() else None  # '~' given where the block has no default: as if left out
-        if missing is not None:
-            name = missing
-            raise SpecError(f"block '{kind}' needs the parameter '{name}', and '~' (null) gives it no value",
-                            location=body.where(name), hint=f"give '{name}' a value")
-        free = free_names(block, self.blocks)
-        key = None if free is None else instance_key(block, free, given, env)
+        given, key = self._given(block, kind, declared, body, env, names)
         known = _INSTANCES.get(key) if key is not None else None
         if known is not None and known.block is block and self._may_copy(known, depth):
             # its parameters' defaults were worked out from these values before: only its input is left to check
@@ -654,6 +644,28 @@ class _Builder:
         """`output`, the instance `full` of block `kind` just added, its scope added after it."""
         self.scopes[full] = Scope(full, kind, location, output)
         return output
+
+    def _given(self, block: YMap, kind: str, declared: YMap, body: YMap, env: dict, names: dict) -> tuple[dict, tuple | None]:
+        """The parameters `body` gives an instance of `block` (its fields seen with `names`), and
+        its instance key (None: never copied); the answer before again for the same body in the
+        same surroundings (the next copy of a repeat)."""
+        last = self.last_given
+        if last[0] is body and last[1] is names and last[2] is env:
+            return last[3], last[4]
+        allowed = getattr(block, "allowed_keys", None)
+        if allowed is None:
+            allowed = block.allowed_keys = ITEM_KEYS | set(declared)
+        self._check_item_keys(body, allowed, f"a parameter of block '{kind}'")
+        given = {name: self._field_value(body, name, names) for name in declared if name in body}
+        missing = next((name for name, value in given.items() if value is None and declared[name] is None), None) \
+            if None in given.values() else None  # '~' given where the block has no default: as if left out
+        if missing is not None:
+            raise SpecError(f"block '{kind}' needs the parameter '{missing}', and '~' (null) gives it no value",
+                            location=body.where(missing), hint=f"give '{missing}' a value")
+        free = free_names(block, self.blocks)
+        key = None if free is None else instance_key(block, free, given, env)
+        self.last_given = (body, names, env, given, key)  # held: their ids stay theirs
+        return given, key
 
     def _mark(self) -> tuple:
         """What the builder holds, before an instance is added: see _remember."""
