@@ -613,20 +613,20 @@ class _Builder:
                                     location=declared.where(name), hint=f"declare '{later[0]}' before '{name}'") from None
                 raise error.at(declared.where(name)) from None
         source = self._one(inputs, f"block '{kind}'")
-        body = None if key is None else body_of(block, self.blocks)
-        after = None if body is None else body_key(block, body, scope)
+        inside = None if key is None else body_of(block, self.blocks)
+        after = None if inside is None else body_key(block, inside, scope)
         known = _INSTANCES.get(after) if after is not None else None
         if known is not None and known.block is block and self._may_copy(known, depth):
             # another instance expanded from the same values: its layers, with fields only this one's resolved again
             if type(known) is Added:
                 known = _INSTANCES[after] = known.moved()
-            if not body.refreshed:
+            if not inside.refreshed:
                 _INSTANCES[key] = known  # met again with these parameters: copied before its defaults
                 return self._scoped(full, kind, location, self._copy(known, full, source, depth))
             mark = self._mark()
             self.deepest = depth
             output = self._copy(known, full, source, depth)
-            self._refresh(mark[0], full + ".", body, scope)
+            self._refresh(mark[0], full + ".", inside, scope)
             self._remember((key,), block, full, source, output, depth, mark)  # its own fields: kept as itself
             self.deepest = max(self.deepest, mark[5])
             return self._scoped(full, kind, location, output)
