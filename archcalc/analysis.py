@@ -44,18 +44,14 @@ MAX_REMEMBERED = 20_000
 
 
 def forget_kept_results() -> None:
-    """Empty what is kept across analyses (_APPLIED, the resolved fields and block instances of
-    archcalc.spec.expand, the frozen lists of archcalc.spec.instances): for code that changes a
-    layer kind's rules, or a document, within the process, as tests do."""
+    """Empty what is kept across analyses (_APPLIED, and the resolved fields and block instances of
+    archcalc.spec.expand): for code that changes a layer kind's rules within the process, as tests do."""
     from importlib import import_module
-
-    from archcalc.spec import instances
 
     _APPLIED.clear()
     expand = import_module("archcalc.spec.expand")  # the module (the package exports a function of its name)
     expand._RESOLVED.clear()
     expand._INSTANCES.clear()
-    instances._FROZEN_LISTS.clear()
 
 
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:

@@ -807,6 +807,56 @@ def test_a_copys_own_field_that_fails_fails_where_expanding_fails(write_spec, mo
     assert errors[0][2] == "units.3.drop" and "1.2" in errors[0][0]
 
 
+def test_an_empty_list_and_an_empty_mapping_in_a_value_are_not_the_same_instance(write_spec, monkeypatch):
+    """`x` works out to [[]] in `a` and to [{}] in `b`, which are not equal: only `a` has its relu,
+    copying or not (both once made the same key; found by a review of the copies)."""
+    path = write_spec("""
+        name: empties
+        input: [4, 8, 8]
+        params: {e1: [[]], e2: [{}]}
+        blocks:
+          blk:
+            params: {sel: 0, x: "e1 if sel == 0 else e2"}
+            layers:
+              - r: {kind: relu, when: "x == [[]]"}
+        layers:
+          - a: {kind: blk, sel: 0}
+          - b: {kind: blk, sel: 1}
+    """)
+    copied = _copies(monkeypatch)
+    nodes, scopes, outputs = _expanded(path)
+    assert [node.name for node in nodes] == ["a.r"] and copied == []
+    assert (nodes, scopes, outputs) == _expanded(path, copying=False)
+
+
+def test_a_list_given_to_expand_and_changed_after_is_read_anew():
+    """A caller's list of parameter values, changed between two expansions: the second reads its
+    new value (a conv of 8 and the relu that 8 switches on), as without copying."""
+    import importlib
+
+    from archcalc.spec.source import parse_yaml
+
+    expand = importlib.import_module("archcalc.spec.expand")
+    doc = parse_yaml(textwrap.dedent("""
+        name: changed
+        input: [4, 8, 8]
+        params: {ws: [4]}
+        blocks:
+          unit:
+            layers:
+              - c: {kind: conv2d, out: "ws[0]", kernel: 1}
+              - r: {kind: relu, when: "ws[0] == 8"}
+        layers:
+          - a: unit
+    """), "changed.yaml")
+    widths = [4]
+    first = expand.expand(doc, "changed.yaml", settings={"ws": widths})
+    widths[0] = 8
+    second = expand.expand(doc, "changed.yaml", settings={"ws": widths})
+    assert [(node.name, node.attrs["out"]) for node in first.nodes] == [("a.c", 4)]
+    assert [node.name for node in second.nodes] == ["a.c", "a.r"] and second.nodes[0].attrs["out"] == 8
+
+
 def test_a_copy_is_refused_where_a_parameter_around_it_names_one_of_its_kinds(write_spec):
     """`inner`, expanded first where no parameter is named `relu`, is met again inside `outer`,
     whose parameter `relu` (a text) names its layer kind too: refused there, copying or not (a copy

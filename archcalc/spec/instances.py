@@ -197,23 +197,13 @@ _STANDING_FOR_THEMSELVES = {int, float, bool, str, type(None), type(MISSING)}
 
 
 def frozen(value: Any) -> Any:
-    """A hashable stand-in for field values that tells 1, 1.0 and True apart; a list's is made
-    once while the list is kept (a table of EfficientNet's stages, read by every stage's key)."""
+    """A hashable stand-in for field values that tells 1, 1.0 and True apart, and a list from a
+    mapping (an empty one of each too)."""
     if isinstance(value, dict):
-        return tuple([(key, frozen(item)) for key, item in value.items()])
+        return dict, tuple([(key, frozen(item)) for key, item in value.items()])
     if isinstance(value, list):
-        kept = _FROZEN_LISTS.get(id(value))
-        if kept is None:
-            if len(_FROZEN_LISTS) > MAX_COPIED:
-                _FROZEN_LISTS.clear()
-            kept = _FROZEN_LISTS[id(value)] = value, tuple([frozen(item) for item in value])
-        return kept[1]
+        return list, tuple([frozen(item) for item in value])
     return type(value), value
-
-
-_FROZEN_LISTS: dict[int, tuple[list, tuple]] = {}
-"""frozen's answer for each list by its id, with the list (held, so that its id stays its own).
-The lists of a spec are never changed once read."""
 
 
 class Expanded(NamedTuple):
