@@ -110,7 +110,8 @@ def test_the_installed_command_ends_with_its_output_whole_its_exit_code_and_its_
     output is flushed, where nothing is registered to run at exit: the output is whole (a JSON
     document larger than a pipe holds, the same as where Python ends the process as usual) and the
     exit code the command's (0 and 2 here; 1 in test_check.py's
-    test_github_format_end_to_end_in_a_fresh_process). A handler registered to run at exit still runs."""
+    test_github_format_end_to_end_in_a_fresh_process). A handler registered to run at exit still
+    runs, and a thread still running is waited for."""
     probe = ("import atexit, sys\nfrom archcalc.cli import console\n{}"
              "sys.argv = ['archcalc', *sys.argv[1:]]\nconsole()\n")
     arguments = ["table", "densenet201", "--format", "json"]
@@ -118,9 +119,12 @@ def test_the_installed_command_ends_with_its_output_whole_its_exit_code_and_its_
                            timeout=120, check=False)
     usual = subprocess.run([sys.executable, "-c", probe.format("atexit.register(print, 'at exit', file=sys.stderr)\n"),
                             *arguments], capture_output=True, text=True, timeout=120, check=False)
-    assert (quick.returncode, usual.returncode) == (0, 0)
-    assert len(quick.stdout) > 2 ** 16 and json.loads(quick.stdout) == json.loads(usual.stdout)
-    assert (quick.stderr, usual.stderr) == ("", "at exit\n")
+    waited = subprocess.run([sys.executable, "-c", probe.format(
+        "import threading, time\nthreading.Thread(target=lambda: (time.sleep(1), print('thread done', file=sys.stderr))).start()\n"),
+        *arguments], capture_output=True, text=True, timeout=120, check=False)
+    assert (quick.returncode, usual.returncode, waited.returncode) == (0, 0, 0)
+    assert len(quick.stdout) > 2 ** 16 and json.loads(quick.stdout) == json.loads(usual.stdout) == json.loads(waited.stdout)
+    assert (quick.stderr, usual.stderr, waited.stderr) == ("", "at exit\n", "thread done\n")
     refused = run_process("table", "no_such_model")
     assert refused.returncode == 2 and "no_such_model" in refused.stderr
 

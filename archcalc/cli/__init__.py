@@ -144,16 +144,17 @@ def main() -> None:
 
 
 def console() -> None:
-    """The installed `archcalc` and `python -m archcalc`: main, and where nothing is registered to
-    run at exit, the process ends as soon as its output is flushed, without tearing down its
-    modules and all they hold (every model `check` expanded: 3% of its run). Else, and for code
-    that calls main itself, Python ends it as usual."""
+    """The installed `archcalc` and `python -m archcalc`: main, and where nothing is left to run at
+    exit (no handler registered, no other thread), the process ends as soon as its output is
+    flushed, without tearing down its modules and all they hold (every model `check` expanded).
+    Else, and for code that calls main itself, Python ends it as usual."""
     try:
         main()
     except SystemExit as end:
         if type(end.code) is int or end.code is None:
             _flushed()
-            if getattr(atexit, "_ncallbacks", lambda: 1)() == 0:
+            threading = sys.modules.get("threading")
+            if getattr(atexit, "_ncallbacks", lambda: 1)() == 0 and (threading is None or threading.active_count() == 1):
                 os._exit(end.code or 0)
         raise
 
