@@ -398,3 +398,29 @@ def test_the_cpu_latency_table_is_what_the_kept_times_and_profiles_give():
         *counts(compared(replace(first, efficiency_by_size={})), "median")) in text
     assert "the second gives {} of 98 within a factor of 2 and {} at\n  ρ ≥ 0.8, and {} and {} without its tables".format(
         *counts(compared(second), "median"), *counts(compared(replace(second, efficiency_by_size={})), "median")) in text
+
+
+def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's counts of the second pass on this project's CPU, made again from its kept
+    times and profiles (benchmarks/results/cpu-2026-12-04-evening) by the benchmark's comparison."""
+    import json
+    from dataclasses import replace
+
+    from archcalc.devices import load_profile
+
+    benchmark = _latency_benchmark()
+    run = ROOT / "benchmarks" / "results" / "cpu-2026-12-04-evening"
+    text = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    cache = json.loads((run / "latency-cpu-float32.json").read_text())
+    entries = {entry.name: entry for entry in bundled()}
+    assert set(cache) == set(entries)
+
+    def counts(profile) -> tuple[int, int]:
+        rows = [benchmark.compare(entries[name], measured, profile)["median"] for name, measured in cache.items()]
+        return sum(0.5 <= row[1] <= 2 for row in rows), sum(row[2] is not None and row[2] >= 0.8 for row in rows)
+
+    first, second = (load_profile(run / f"profile-cpu-{which}.yaml") for which in "ab")
+    found = [*counts(first), *counts(second), *counts(replace(first, efficiency_by_size={})),
+             *counts(replace(second, efficiency_by_size={}))]
+    assert ("with its first profile {} of 98 models within a factor of 2 and {} at ρ ≥ 0.8 (median runs), with its "
+            "second {} and {}, and {} and {}, {} and {} without their tables").format(*found) in text
