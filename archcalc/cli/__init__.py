@@ -154,7 +154,8 @@ def console() -> None:
         if type(end.code) is int or end.code is None:
             _flushed()
             threading = sys.modules.get("threading")
-            if getattr(atexit, "_ncallbacks", lambda: 1)() == 0 and (threading is None or threading.active_count() == 1):
+            alone = threading is None or threading.active_count() == 1
+            if alone and getattr(atexit, "_ncallbacks", lambda: 1)() == 0:
                 os._exit(end.code or 0)
         raise
 

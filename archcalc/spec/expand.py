@@ -645,7 +645,8 @@ class _Builder:
         self.scopes[full] = Scope(full, kind, location, output)
         return output
 
-    def _given(self, block: YMap, kind: str, declared: YMap, body: YMap, env: dict, names: dict) -> tuple[dict, tuple | None]:
+    def _given(self, block: YMap, kind: str, declared: YMap, body: YMap, env: dict,
+               names: dict) -> tuple[dict, tuple | None]:
         """The parameters `body` gives an instance of `block` (its fields seen with `names`), and
         its instance key (None: never copied); the answer before again for the same body in the
         same surroundings (the next copy of a repeat)."""

@@ -103,7 +103,8 @@ def _plain_layers(items: Any, blocks: dict[str, YMap]) -> tuple[tuple[str, YMap,
         if isinstance(entry, YMap) and len(entry) == 1:
             [(name, body)] = entry.items()
             kind = body.get("kind") if isinstance(body, YMap) else None
-            if isinstance(kind, str) and kind in LAYER_KINDS and kind not in blocks and not body.keys() & _MAKING_SEVERAL:
+            if isinstance(kind, str) and kind in LAYER_KINDS and kind not in blocks \
+                    and not body.keys() & _MAKING_SEVERAL:
                 found.append((name, body, entry.key_locations[name]))
     return tuple(found)
 
