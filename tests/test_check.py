@@ -478,3 +478,14 @@ def test_an_error_in_one_variant_of_a_family_names_the_variant(project, cli):
                                       "layers:\n  - c: {kind: conv2d, out: 4, kernel: k}\n")
     result = cli("check", "fam.yaml", "--update")
     assert result.exit_code == 2 and "the output would be empty (in the variant 'd')" in result.stderr
+
+
+@pytest.mark.parametrize("empty", ["models:\n", "models: {}\n"])
+def test_a_baseline_with_no_models_yet_is_empty_not_wrong(project, cli, empty):
+    """`models:` with nothing under it, or an empty mapping, holds no model (it was refused as
+    not a mapping): each model is new, and --update records them."""
+    (project / "archcalc.lock.yaml").write_text(empty)
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 1 and result.stdout.count("not in the baseline") == 2, result.output
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    assert cli("check", "small.yaml").exit_code == 0

@@ -129,11 +129,11 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
         if key != "models":
             raise SpecError(f"unknown key '{key}' in the baseline", location=document.key_where(key),
                             hint="a baseline holds one key, 'models:'")
-    models = document.get("models") or {}
-    if not isinstance(models, YMap):
+    models = document.get("models")
+    if models is not None and not isinstance(models, YMap):  # None: 'models:' with nothing under it
         raise SpecError("'models' must be a mapping of model name → figures", location=document.where("models"))
     entries, broken = {}, {}
-    for name, body in models.items():
+    for name, body in (models or {}).items():
         if isinstance(body, YMap):  # keys, budgets and tolerances: --update keeps them, so they must be right
             held_from(body, "baseline", figures=False)
         try:
