@@ -7,6 +7,8 @@ job on the machine disturbs less) and whether the targets (docs/performance.md) 
   archcalc table resnet152          ≤ 0.06 × python -c "import torch", ≤ 3 × python -c "import yaml"
   a written-out 10,000-layer spec   ≤ 0.6 s, and a 30,000-layer one ≤ 3.1 × that (linear growth)
   archcalc check of every bundled model against the committed baseline   ≤ 0.25 s
+    (the command as a user runs it: its models shared by one process per core; `check -j 1`,
+    one process, is timed beside it)
 
 With --against DIR (the source tree of another commit, e.g. a `git worktree`), each archcalc
 command also runs from DIR, in turn with this tree's, both as `python -P -m archcalc` from their
@@ -37,6 +39,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from archcalc.parallel import MAX_JOBS, cores  # archcalc from this tree
 
 
 def archcalc_command() -> list[str]:
@@ -99,6 +103,8 @@ def main() -> None:
         "archcalc table (10,000 layers)": lambda: ["table", str(plain_stack(folder, 10_000))],
         "archcalc table (30,000 layers)": lambda: ["table", str(plain_stack(folder, 30_000))],
         "archcalc check specs/*.yaml": lambda: ["check", *map(str, sorted((ROOT / "specs").glob("*.yaml")))],
+        "archcalc check -j 1 specs/*.yaml": lambda: ["check", "-j", "1",
+                                                     *map(str, sorted((ROOT / "specs").glob("*.yaml")))],
     }
     work = {name: made() for name, made in work.items() if not args.only or any(word in name for word in args.only)}
     commands: dict[str, tuple[list[str], Path | None]] = {
@@ -180,7 +186,9 @@ def _targets(median: dict[str, float], work: dict) -> list[tuple[str, bool, str]
             targets.append((f"30,000 / 10,000 layers = {linear:.2f}", linear <= 3.1, "≤ 3.1"))
     if "archcalc check specs/*.yaml" in work:
         check = median["archcalc check specs/*.yaml"]
-        targets.append((f"check of every bundled model = {check:.3f} s", check <= 0.25, "≤ 0.25 s"))
+        alone = median.get("archcalc check -j 1 specs/*.yaml")
+        shared = f"{min(cores(), MAX_JOBS)} processes" + (f"; one process: {alone:.3f} s" if alone else "")
+        targets.append((f"check of every bundled model = {check:.3f} s ({shared})", check <= 0.25, "≤ 0.25 s"))
     return targets
 
 

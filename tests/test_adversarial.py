@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,47 @@ def test_a_signal_in_the_middle_of_a_run_leaves_files_whole(tmp_path, count_adve
     assert text in ("old\n", "models:\n") or text.endswith("\n") and ("slow" in text or "c.0" in text), text[:200]
     assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")]
 
+
+@pytest.mark.slow  # fresh processes
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_signal_to_check_leaves_no_process_of_it_running(tmp_path, count_adversarial_case, name):
+    """`check` of two slow families measures them in two processes (archcalc.parallel): a signal
+    to the one started ends it, and the copy it made ends with it (killed, or by the kernel when
+    its parent ends), holding none of the caller's pipes open: it does not go on through its
+    family's models (three of a second or two each) in the background."""
+    count_adversarial_case()
+    for family in ("a", "b"):
+        variants = "variants: {" + ", ".join(f"{family}{index}: {{}}" for index in range(3)) + "}\n"
+        (tmp_path / f"{family}.yaml").write_text(SLOWER.replace("slow", family).replace("layers:", variants + "layers:"))
+    process = subprocess.Popen([sys.executable, "-m", "archcalc", "check", "-j", "2", "a.yaml", "b.yaml"], cwd=tmp_path,
+                               env={**os.environ, **CLI_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    with pytest.raises(subprocess.TimeoutExpired):  # both measuring
+        process.wait(timeout=0.8)
+    process.send_signal(getattr(signal, name))
+    sent = time.monotonic()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0, "the run went on after the signal"
+    assert "Traceback" not in stderr or name == "SIGINT" and stderr.rstrip().endswith("KeyboardInterrupt"), stderr
+    while _running_in_group(process.pid):  # its own session's processes: none left
+        time.sleep(0.02)
+        assert time.monotonic() < sent + 60
+    assert time.monotonic() - sent < 0.5, "a copy of check went on after its parent ended"
+
+
+def _running_in_group(group: int) -> bool:
+    """Whether a process of `group` runs (one that ended, and waits to be reaped, does not)."""
+    if not Path("/proc/self/stat").exists():  # no /proc: any process of the group, ended or not
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # ended meanwhile
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":  # the state, then the parent, then the group
+            return True
+    return False

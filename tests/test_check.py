@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import run_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -479,6 +481,51 @@ def test_an_error_in_one_variant_of_a_family_names_the_variant(project, cli):
     result = cli("check", "fam.yaml", "--update")
     assert result.exit_code == 2 and "the output would be empty (in the variant 'd')" in result.stderr
 
+
+def small_spec(name: str, kernel: int = 3) -> str:
+    """A one-convolution model on an 8×8 input: a kernel over 8 leaves no output (an error found
+    when the model is measured, not when its file is read)."""
+    return f"name: {name}\ninput: [3, 8, 8]\nlayers:\n  - conv: {{kind: conv2d, out: 4, kernel: {kernel}}}\n"
+
+
+PROCESS_CASES = {
+    # the files, in the order given; the file the error names (None: no error)
+    "all hold": ([small_spec("m1"), FAMILY, small_spec("m3")], None),
+    "the first of two models that fail": ([small_spec("m1"), small_spec("m2", 9), small_spec("m3"),
+                                           small_spec("m4", 9)], "f1.yaml"),
+    "a file that cannot be read before a model that fails": ([small_spec("m1"), small_spec("m2", 9), small_spec("m3"),
+                                                              "name: [m4\n"], "f3.yaml"),
+    "a model in two files": ([small_spec("m1"), small_spec("same"), small_spec("m3"), small_spec("same")], "f1.yaml"),
+}
+
+
+@pytest.mark.parametrize("case", PROCESS_CASES)
+def test_several_processes_give_what_one_gives(tmp_path, case):
+    """Models measured by copies of the process (archcalc.parallel) come back as one process
+    measures them: the same findings in the same order, the same first error (the one process
+    raises: every file is read before any model is measured) and exit code. Fresh processes: a
+    copy is made only where no other thread runs."""
+    texts, named = PROCESS_CASES[case]
+    files = [f"f{index}.yaml" for index in range(len(texts))]
+    for file, text in zip(files, texts):
+        (tmp_path / file).write_text(text)
+    one = run_process("check", "-j", "1", *files, "--format", "json", cwd=tmp_path)
+    assert one.returncode == (1 if named is None else 2), one.stderr  # no baseline: "not in the baseline"
+    if named is not None:
+        assert named in one.stderr.splitlines()[0] or f"defined in {named}" in one.stderr, one.stderr
+    for jobs in ("2", "4"):
+        several = run_process("check", "-j", jobs, *files, "--format", "json", cwd=tmp_path)
+        assert (several.returncode, several.stdout, several.stderr) == (one.returncode, one.stdout, one.stderr)
+
+
+@pytest.mark.slow  # fresh processes, every bundled model three times
+def test_every_bundled_model_is_measured_alike_by_one_process_and_by_several():
+    specs = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "specs").glob("*.yaml"))
+    one = run_process("check", "-j", "1", *specs, "--format", "json", cwd=ROOT)
+    several = run_process("check", "-j", "3", *specs, "--format", "json", cwd=ROOT)
+    assert one.returncode == 0 and (several.returncode, several.stdout) == (one.returncode, one.stdout)
+    recorded = yaml.safe_load((ROOT / "archcalc.lock.yaml").read_text())["models"]
+    assert {finding["model"] for finding in json.loads(several.stdout)["findings"]} == set(recorded)
 
 @pytest.mark.parametrize("empty", ["models:\n", "models: {}\n"])
 def test_a_baseline_with_no_models_yet_is_empty_not_wrong(project, cli, empty):

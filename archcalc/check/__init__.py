@@ -3,6 +3,8 @@ spec's `expect:` block; report drift, broken budgets, new models and models whos
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -88,7 +90,8 @@ class CheckResult(NamedTuple):
     """Every finding of one run, the models measured (for --update) and the baseline used."""
 
     findings: list[Finding]
-    measured: dict[str, ModelStats]
+    measured: dict[str, dict | None]
+    """Each model's baseline record (None unless check was asked to keep them)."""
     spec_files: dict[str, Path]
     baseline: Baseline
 
@@ -135,11 +138,15 @@ ON_DEMAND = {"peak_bytes": inference_peak, "train_peak_bytes": training_peak}
 bring it down, with {limit} for the budget)."""
 
 
-def check(specs: list[str], baseline: Baseline) -> CheckResult:
+def check(specs: list[str], baseline: Baseline, jobs: int = 0, records: bool = False) -> CheckResult:
     """Measure the models of `specs` (every variant of each file; all of the baseline's models
-    when none is given) and hold each to its baseline entry and its spec's `expect:` block."""
-    from archcalc.spec.catalog import display_name
-    from archcalc.spec.expand import expand
+    when none is given) and hold each to its baseline entry and its spec's `expect:` block; with
+    `records`, keep each model's baseline record (for --update).
+
+    Every spec is read first (an error there is raised before any model is measured); then up
+    to `jobs` processes (0: one per core) share the models, the largest files' first, and their
+    results, and the first error in order, are what one process gives (archcalc.parallel)."""
+    from archcalc.parallel import in_order
 
     documents = _Documents()
     targets = _targets(specs, baseline, documents)
@@ -148,32 +155,81 @@ def check(specs: list[str], baseline: Baseline) -> CheckResult:
                         + ("lists no models" if baseline.exists else "does not exist"),
                         hint="give spec files or bundled names, or record a baseline with "
                              "'archcalc check SPEC… --update'")
-    findings: list[Finding] = []
-    measured: dict[str, ModelStats] = {}
-    spec_files: dict[str, Path] = {}
-    for path, variant in targets:
-        document, name = documents[path]
-        try:
-            graph = expand(document, name, variant, Path(path))
-            entry = baseline.entries.get(graph.model)
-            stats = _analyze(graph, entry)
-        except SpecError as error:  # a family's variants share their layers' lines: say which variant
-            if variant is not None:
-                error.message += f" (in the variant '{variant}')"
-            raise
-        if graph.model in spec_files and spec_files[graph.model] != Path(path):
-            raise SpecError(f"the model '{graph.model}' is also defined in {display_name(spec_files[graph.model])}: "
-                            "the baseline holds one entry per model name", location=graph.location,
-                            hint="rename one of them, or check the files one at a time with their own --baseline")
-        measured[graph.model] = stats
-        spec_files[graph.model] = Path(path)
-        findings += _hold(graph, stats, entry, baseline)
+    measure = _Measure(documents, baseline, records)
+    models = in_order(measure, targets, jobs, weight=lambda target: _size(target[0]), together=lambda target: target[0])
+    findings, measured, spec_files = _gathered(targets, models)
     checked = {path for path, _ in targets}
     if not specs:  # a bare check looks at every file the baseline names, even with no model left in it
         checked |= {str(entry.spec_path) for entry in baseline.entries.values()}
         checked |= {str(path) for path, _ in baseline.broken.values() if path is not None}
     findings += _gone(baseline, set(measured), checked)
     return CheckResult(findings, measured, spec_files, baseline)
+
+
+def _gathered(targets: list[Target],
+              models: Iterator[Measured]) -> tuple[list[Finding], dict[str, dict | None], dict[str, Path]]:
+    """Each model's findings and record, and its spec file, in order; a model's name met again in
+    another file is an error, at that model."""
+    from archcalc.spec.catalog import display_name
+
+    findings: list[Finding] = []
+    measured: dict[str, dict | None] = {}
+    spec_files: dict[str, Path] = {}
+    for (file, _), model in zip(targets, models):
+        path = Path(file)
+        if model.name in spec_files and spec_files[model.name] != path:
+            raise SpecError(f"the model '{model.name}' is also defined in {display_name(spec_files[model.name])}: "
+                            "the baseline holds one entry per model name", location=model.location,
+                            hint="rename one of them, or check the files one at a time with their own --baseline")
+        measured[model.name] = model.record
+        spec_files[model.name] = path
+        findings += model.findings
+    return findings, measured, spec_files
+
+
+Target = tuple[str, str | None]
+"""A model to measure: its spec file, and its variant (None: the file's one model)."""
+
+
+class Measured(NamedTuple):
+    """What `check` keeps of one model: small, so that a process measuring it can send it back."""
+
+    name: str
+    location: Location | None
+    findings: list[Finding]
+    record: dict | None
+    """Its baseline record, but the spec (where asked for)."""
+
+
+class _Measure(NamedTuple):
+    """One model measured and held: expanded, analysed at its baseline entry's conditions, and
+    held to the entry and its `expect:` block."""
+
+    documents: _Documents
+    baseline: Baseline
+    records: bool
+
+    def __call__(self, target: Target) -> Measured:
+        from archcalc.spec.expand import expand
+
+        path, variant = target
+        document, name = self.documents[path]
+        try:
+            graph = expand(document, name, variant, Path(path))
+            entry = self.baseline.entries.get(graph.model)
+            stats = _analyze(graph, entry)
+        except SpecError as error:  # a family's variants share their layers' lines: say which variant
+            if variant is not None:
+                error.message += f" (in the variant '{variant}')"
+            raise
+        return Measured(graph.model, graph.location, _hold(graph, stats, entry, self.baseline),
+                        record_of(stats) if self.records else None)
+
+
+def record_of(stats: ModelStats) -> dict:
+    """A model's baseline record, but the spec: the conditions measured under, then its figures."""
+    return {"input": "x".join(map(str, stats.input_shape[1:])), "batch": stats.input_shape[0],
+            "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats), BLOCKS: blocks_of(stats)}
 
 
 class _Documents(dict):
@@ -194,15 +250,15 @@ def update_baseline(result: CheckResult) -> set[str]:
     that a model another run recorded meanwhile is kept."""
     from archcalc.output import serialised, write_atomically
 
+    if None in result.measured.values():
+        raise ValueError("the result holds no baseline records: measure with check(..., records=True)")
     with serialised(result.baseline.path):
         base = load_baseline(result.baseline.path, repairable=True)
         measured = {}
-        for model, stats in result.measured.items():
+        for model, record in result.measured.items():
             entry = base.entries.get(model)
             measured[model] = {"spec": entry.spec if entry else relative_spec(result.spec_files[model], base.path),
-                               "input": "x".join(map(str, stats.input_shape[1:])), "batch": stats.input_shape[0],
-                               "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats),
-                               BLOCKS: blocks_of(stats)}
+                               **record}
         gone = {f.model for f in result.findings if f.problem == "spec gone"} & _models_of(base)
         write_atomically(base.path, updated_text(base, measured, gone), list(result.spec_files.values()))
     return gone
@@ -238,7 +294,7 @@ def block_places(graph: Graph) -> dict[str, Location]:
             if "." not in name}
 
 
-def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> list[tuple[str, str | None]]:
+def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> list[Target]:
     from archcalc.spec.catalog import locate
     from archcalc.spec.expand import variant_names
 
@@ -252,6 +308,14 @@ def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> lis
     return list(dict.fromkeys(targets))
 
 
+def _size(path: str) -> int:
+    """A spec file's size, a guess at the work of each of its models (0 where it cannot be told)."""
+    try:
+        return os.stat(path).st_size
+    except (OSError, ValueError):  # gone since it was read; or a name the system refuses
+        return 0
+
+
 def _is_file(path: Path) -> bool:
     """Whether a spec the baseline names is there: False for a name the system refuses (too long)."""
     try:
@@ -260,7 +324,7 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[tuple[str, str | None]]:
+def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[Target]:
     """What a bare `check` measures: every model of each of the user's spec files the baseline
     names (so that a model added or renamed there shows), and the recorded models of the bundled
     families (a new release adding a bundled variant does not fail anyone's check)."""

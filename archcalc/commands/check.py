@@ -18,6 +18,8 @@ def check(
     format: str = format_option("check", help="table, github (annotations) or json."),
     wide: bool = WIDE,
     output: Path | None = OUTPUT,
+    jobs: int = Option(0, "Processes measuring the models at once (0: one per core, at most 8; 1: this one only).",
+                       ("--jobs", "-j"), min=0, max=64),
 ) -> bool | None:
     from archcalc.check import check as check_models
     from archcalc.check import load_baseline, update_baseline
@@ -26,7 +28,7 @@ def check(
     if update and (output is not None or format != "table"):
         raise UsageError("--update rewrites the baseline and prints no result: -o and --format do not apply",
                          option="--update", hint="run check --update alone, then check with -o or --format")
-    result = check_models(specs or [], load_baseline(baseline, repairable=update))
+    result = check_models(specs or [], load_baseline(baseline, repairable=update), jobs, records=update)
     if update:
         gone = update_baseline(result)
         removed = f", removed {', '.join(sorted(gone))}" if gone else ""

@@ -1,0 +1,179 @@
+"""archcalc.parallel: work shared with forked copies, its results and its first error given back
+as one process gives them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from archcalc import parallel
+from archcalc.parallel import in_order
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="copies are made by fork")
+
+
+def in_a_fresh_process(scenario) -> None:
+    """Run `scenario`, a function of this module, in a fresh interpreter: copies are made only
+    where no other thread runs, and a test process may hold one that another test left (tqdm's
+    monitor)."""
+    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_parallel; " \
+           f"test_parallel.{scenario.__name__}()"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def slow_square(item: int) -> tuple[int, int]:
+    """The item squared, and the process that worked it out (a millisecond's work, so that every
+    process gets some)."""
+    time.sleep(0.002)
+    return item * item, os.getpid()
+
+
+def _results_come_back_in_order_from_every_process():
+    results = list(in_order(slow_square, range(60), jobs=3))
+    assert [value for value, _ in results] == [item * item for item in range(60)]
+    assert len({pid for _, pid in results}) == 3 and os.getpid() in {pid for _, pid in results}
+
+
+def _one_job_and_one_item_stay_in_this_process():
+    assert {pid for _, pid in in_order(slow_square, range(10), jobs=1)} == {os.getpid()}
+    assert [pid for _, pid in in_order(slow_square, [5], jobs=4)] == [os.getpid()]
+    assert list(in_order(slow_square, [], jobs=4)) == []
+
+
+def _the_first_error_in_order_is_raised_by_this_process_after_the_results_before_it():
+    parent = os.getpid()
+
+    def work(item: int) -> int:
+        time.sleep(0.002)
+        if item in (17, 40):
+            raise ValueError(item, os.getpid())
+        return item
+
+    results = in_order(work, range(60), jobs=3)
+    taken = [next(results) for _ in range(17)]
+    with pytest.raises(ValueError) as raised:
+        next(results)
+    assert raised.value.args == (17, parent)
+    assert taken == list(range(17))
+
+
+def _a_copy_that_dies_leaves_its_items_to_this_process():
+    parent = os.getpid()
+
+    def work(item: int) -> tuple[int, int]:
+        if os.getpid() != parent and item > 20:
+            os._exit(3)  # a copy killed part of the way
+        return slow_square(item)
+
+    results = list(in_order(work, range(60), jobs=3))
+    assert [value for value, _ in results] == [item * item for item in range(60)]
+    assert {pid for item, (_, pid) in enumerate(results) if item > 20} == {parent}
+
+
+def _results_that_cannot_be_sent_are_worked_out_here():
+    results = list(in_order(lambda item: (lambda: item, os.getpid()), range(20), jobs=3))
+    assert [value() for value, _ in results] == list(range(20))
+    assert {pid for _, pid in results} == {os.getpid()}
+
+
+def _no_copy_while_another_thread_runs():
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert {pid for _, pid in in_order(slow_square, range(10), jobs=3)} == {os.getpid()}
+    finally:
+        stop.set()
+        other.join()
+
+
+def _no_copy_is_left_running_after_an_interrupt():
+    parent, taken, copies, fork = os.getpid(), [], [], os.fork
+
+    def recorded_fork() -> int:
+        pid = fork()
+        copies.append(pid)
+        return pid
+
+    os.fork = recorded_fork  # a fresh process of its own
+
+    def work(item: int) -> int:
+        time.sleep(0.002)
+        if os.getpid() == parent:
+            taken.append(item)
+            if len(taken) == 3:  # Ctrl-C, on this process's third item
+                raise KeyboardInterrupt
+        return item
+
+    with pytest.raises(KeyboardInterrupt):
+        list(in_order(work, range(60), jobs=3))
+    assert len(copies) == 2
+    for pid in copies:
+        with pytest.raises(ChildProcessError):  # stopped and reaped
+            os.waitpid(pid, os.WNOHANG)
+
+
+def _the_heaviest_items_are_handed_out_first():
+    def work(item: int) -> tuple[float, int]:
+        started = time.monotonic()
+        time.sleep(0.002)
+        return started, item
+
+    started = sorted(in_order(work, range(20), jobs=2, weight=lambda item: item))
+    assert {item for _, item in started[:2]} == {19, 18}
+
+
+def _items_kept_together_go_to_one_process():
+    results = list(in_order(slow_square, range(30), jobs=3, together=lambda item: item // 10))
+    assert [value for value, _ in results] == [item * item for item in range(30)]
+    assert all(len({pid for _, pid in results[start:start + 10]}) == 1 for start in (0, 10, 20))
+
+
+def _a_failure_stops_every_process_after_the_item_it_is_on():
+    import tempfile
+
+    made, log = tempfile.mkstemp()
+    os.close(made)
+
+    def work(item: int) -> int:
+        descriptor = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        os.write(descriptor, b"x")
+        os.close(descriptor)
+        time.sleep(0.02)
+        if item == 3:
+            raise ValueError(item)
+        return item
+
+    with pytest.raises(ValueError):
+        list(in_order(work, range(40), jobs=3))
+    assert os.path.getsize(log) < 12  # items 0 to 3, the two the other processes were on, those redone
+    os.unlink(log)
+
+
+def _more_items_than_the_queue_holds_are_handed_out_in_runs():
+    groups = parallel._groups(10_000)
+    assert len(groups) <= parallel.MAX_GROUPS
+    assert [index for group in groups for index in group] == list(range(10_000))
+    assert [len(group) for group in parallel._groups(5)] == [1] * 5
+    assert [len(group) for group in parallel._groups(5, ["a", "a", "b", "a", "a"])] == [2, 1, 2]
+    assert list(in_order(int, [str(item) for item in range(5_000)], jobs=2)) == list(range(5_000))
+
+
+
+@pytest.mark.parametrize("scenario", [
+    _results_come_back_in_order_from_every_process, _one_job_and_one_item_stay_in_this_process,
+    _the_first_error_in_order_is_raised_by_this_process_after_the_results_before_it,
+    _a_copy_that_dies_leaves_its_items_to_this_process, _results_that_cannot_be_sent_are_worked_out_here,
+    _no_copy_while_another_thread_runs, _no_copy_is_left_running_after_an_interrupt,
+    _the_heaviest_items_are_handed_out_first, _items_kept_together_go_to_one_process,
+    _a_failure_stops_every_process_after_the_item_it_is_on, _more_items_than_the_queue_holds_are_handed_out_in_runs,
+], ids=lambda scenario: scenario.__name__.strip("_"))
+def test_in_a_fresh_process(scenario):
+    in_a_fresh_process(scenario)
