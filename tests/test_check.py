@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_process
+from conftest import CLI_ENV, run_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -516,6 +519,37 @@ def test_several_processes_give_what_one_gives(tmp_path, case):
     for jobs in ("2", "4"):
         several = run_process("check", "-j", jobs, *files, "--format", "json", cwd=tmp_path)
         assert (several.returncode, several.stdout, several.stderr) == (one.returncode, one.stdout, one.stderr)
+
+
+FORKS = """
+import os, sys
+from archcalc.cli import main
+forks, fork = [], os.fork
+def counted():
+    pid = fork()
+    forks.extend([pid] if pid else [])
+    return pid
+os.fork = counted
+sys.argv = ["archcalc", *sys.argv[1:]]
+try:
+    main()
+finally:
+    sys.stderr.write(f"forks: {len(forks)}")
+"""
+
+
+@pytest.mark.parametrize(("jobs", "case", "copies"), [("2", "all hold", 1), ("4", "all hold", 2), ("1", "all hold", 0),
+                                                      ("4", "a model in two files", 0)])
+def test_the_models_are_measured_by_copies_where_several_processes_are_asked_for(tmp_path, jobs, case, copies):
+    """What the test above compares is made by copies indeed (one per file at most); a run that
+    will stop at a model named twice is left to one process, which gets there soonest."""
+    texts, _ = PROCESS_CASES[case]
+    files = [f"f{index}.yaml" for index in range(len(texts))]
+    for file, text in zip(files, texts):
+        (tmp_path / file).write_text(text)
+    done = subprocess.run([sys.executable, "-c", FORKS, "check", "-j", jobs, *files], cwd=tmp_path, check=False,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **CLI_ENV})
+    assert done.stderr.endswith(f"forks: {copies}"), done.stderr
 
 
 @pytest.mark.slow  # fresh processes, every bundled model three times

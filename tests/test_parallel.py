@@ -28,6 +28,17 @@ def in_a_fresh_process(scenario) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def logged(log: str, item: int) -> None:
+    """`item` and the process working it out, appended to the file `log` (shared by the processes)."""
+    descriptor = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.write(descriptor, f"{os.getpid()} {item}\n".encode())
+    os.close(descriptor)
+
+
+def log_of(log: str) -> list[tuple[int, int]]:
+    return [tuple(map(int, line.split())) for line in Path(log).read_text().splitlines()]
+
+
 def slow_square(item: int) -> tuple[int, int]:
     """The item squared, and the process that worked it out (a millisecond's work, so that every
     process gets some)."""
@@ -63,20 +74,33 @@ def _one_job_and_one_item_stay_in_this_process():
 
 
 def _the_first_error_in_order_is_raised_by_this_process_after_the_results_before_it():
+    import tempfile
+
     parent = os.getpid()
+    for copy_first in (True, False):  # item 17 claimed by a copy first, or by this process in its order
+        made, log = tempfile.mkstemp()
+        os.close(made)
 
-    def work(item: int) -> int:
-        time.sleep(0.002)
-        if item in (17, 40):
-            raise ValueError(item, os.getpid())
-        return item
+        def work(item: int, copy_first: bool = copy_first, log: str = log) -> int:
+            logged(log, item)
+            slow = (os.getpid() == parent and item < 17) if copy_first else os.getpid() != parent
+            time.sleep(0.03 if slow else 0.002)
+            if item in (17, 40):
+                raise ValueError(item, os.getpid())
+            return item
 
-    results = in_order(work, range(60), jobs=3)
-    taken = [next(results) for _ in range(17)]
-    with pytest.raises(ValueError) as raised:
-        next(results)
-    assert raised.value.args == (17, parent)
-    assert taken == list(range(17))
+        weight = (lambda item: 100 if item == 17 else -item) if copy_first else (lambda item: item)
+        results = in_order(work, range(60), jobs=3, weight=weight)
+        taken = [next(results) for _ in range(17)]
+        with pytest.raises(ValueError) as raised:
+            next(results)
+        assert raised.value.args == (17, parent) and taken == list(range(17))
+        workers = [pid for pid, item in log_of(log) if item == 17]
+        if copy_first:  # the copy's failure, worked out again here to be raised here
+            assert len(workers) == 2 and workers[0] != parent and workers[1] == parent
+        else:
+            assert workers == [parent]
+        os.unlink(log)
 
 
 def _a_copy_that_dies_leaves_its_items_to_this_process():
@@ -135,18 +159,30 @@ def _no_copy_is_left_running_after_an_interrupt():
             os.waitpid(pid, os.WNOHANG)
 
 
-def _the_heaviest_items_are_handed_out_first():
-    parent, order = os.getpid(), []
+def _the_copies_take_the_heaviest_items_first_and_this_process_the_first_ones():
+    import tempfile
+
+    parent, made, log = os.getpid(), *tempfile.mkstemp()
+    os.close(made)
 
     def work(item: int) -> int:
-        if os.getpid() != parent:
-            os._exit(3)  # the copy ends on the first item it takes: this process takes the rest in turn
-        order.append(item)
+        logged(log, item)
+        time.sleep(0.02 if os.getpid() == parent else 0.002)
         return item
 
-    assert list(in_order(work, range(20), jobs=2, weight=lambda item: item)) == list(range(20))
-    taken = order[:19]  # then the copy's item, if it took one, worked out again here
-    assert len(order) == 20 and taken == sorted(taken, reverse=True)
+    assert list(in_order(work, range(40), jobs=2, weight=lambda item: item)) == list(range(40))
+    ours = [item for pid, item in log_of(log) if pid == parent]
+    theirs = [item for pid, item in log_of(log) if pid != parent]
+    assert ours == sorted(ours) and ours[0] == 0
+    assert theirs == sorted(theirs, reverse=True) and theirs[0] == 39
+    assert sorted(ours + theirs) == list(range(40))  # each item once
+    os.unlink(log)
+
+
+def _closed_standard_streams_leave_the_copies_their_pipes():
+    os.close(0)
+    os.close(1)  # a pipe now takes numbers 0 and 1, which a copy points at /dev/null
+    _results_come_back_in_order_from_every_process()
 
 
 def _items_kept_together_go_to_one_process():
@@ -176,14 +212,10 @@ def _a_failure_stops_every_process_after_the_item_it_is_on():
     os.unlink(log)
 
 
-def _more_items_than_the_queue_holds_are_handed_out_in_runs():
-    groups = parallel._groups(10_000)
-    assert len(groups) <= parallel.MAX_GROUPS
-    assert [index for group in groups for index in group] == list(range(10_000))
-    assert [len(group) for group in parallel._groups(5)] == [1] * 5
-    assert [len(group) for group in parallel._groups(5, ["a", "a", "b", "a", "a"])] == [2, 1, 2]
+def _groups_are_runs_of_neighbours_with_one_key():
+    assert [len(group) for group in parallel._groups(range(5), None)] == [1] * 5
+    assert [len(group) for group in parallel._groups("aabaa", lambda item: item)] == [2, 1, 2]
     assert list(in_order(int, [str(item) for item in range(5_000)], jobs=2)) == list(range(5_000))
-
 
 
 @pytest.mark.parametrize("scenario", [
@@ -191,8 +223,9 @@ def _more_items_than_the_queue_holds_are_handed_out_in_runs():
     _the_first_error_in_order_is_raised_by_this_process_after_the_results_before_it,
     _a_copy_that_dies_leaves_its_items_to_this_process, _results_that_cannot_be_sent_are_worked_out_here,
     _no_copy_while_another_thread_runs, _no_copy_is_left_running_after_an_interrupt,
-    _the_heaviest_items_are_handed_out_first, _items_kept_together_go_to_one_process,
-    _a_failure_stops_every_process_after_the_item_it_is_on, _more_items_than_the_queue_holds_are_handed_out_in_runs,
+    _the_copies_take_the_heaviest_items_first_and_this_process_the_first_ones, _items_kept_together_go_to_one_process,
+    _a_failure_stops_every_process_after_the_item_it_is_on, _closed_standard_streams_leave_the_copies_their_pipes,
+    _groups_are_runs_of_neighbours_with_one_key,
 ], ids=lambda scenario: scenario.__name__.strip("_"))
 def test_in_a_fresh_process(scenario):
     in_a_fresh_process(scenario)

@@ -144,8 +144,9 @@ def check(specs: list[str], baseline: Baseline, jobs: int = 0, records: bool = F
     `records`, keep each model's baseline record (for --update).
 
     Every spec is read first (an error there is raised before any model is measured); then up
-    to `jobs` processes (0: one per core) share the models, the largest files' first, and their
-    results, and the first error in order, are what one process gives (archcalc.parallel)."""
+    to `jobs` processes (0: one per core, at most 8) share the files, and their results, and
+    the first error in order, are what one process gives (archcalc.parallel). A run that will
+    stop at a model named twice is left to one process, which gets there soonest."""
     from archcalc.parallel import in_order
 
     documents = _Documents()
@@ -156,6 +157,7 @@ def check(specs: list[str], baseline: Baseline, jobs: int = 0, records: bool = F
                         hint="give spec files or bundled names, or record a baseline with "
                              "'archcalc check SPEC… --update'")
     measure = _Measure(documents, baseline, records)
+    jobs = 1 if _named_twice(targets, documents) else jobs  # check stops there: one process gets there first
     models = in_order(measure, targets, jobs, weight=lambda target: _size(target[0]), together=lambda target: target[0])
     findings, measured, spec_files = _gathered(targets, models)
     checked = {path for path, _ in targets}
@@ -192,7 +194,7 @@ Target = tuple[str, str | None]
 
 
 class Measured(NamedTuple):
-    """What `check` keeps of one model: small, so that a process measuring it can send it back."""
+    """What `check` keeps of one model, as plain data (a process measuring it sends it back)."""
 
     name: str
     location: Location | None
@@ -306,6 +308,16 @@ def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> lis
         names = [variant] if variant else (variant_names(documents[str(path)][0]) or [None])
         targets += [(str(path), name) for name in names]
     return list(dict.fromkeys(targets))
+
+
+def _named_twice(targets: list[Target], documents: _Documents) -> bool:
+    """Whether two files seem to define a model of the same name (its variant's, or its spec's)."""
+    files: dict = {}
+    for path, variant in targets:
+        name = variant if variant is not None else documents[path][0].get("name")
+        if files.setdefault(name if isinstance(name, str) else None, path) != path:
+            return True
+    return False
 
 
 def _size(path: str) -> int:
