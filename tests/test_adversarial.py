@@ -319,7 +319,8 @@ def test_a_signal_to_check_leaves_no_process_of_it_running(tmp_path, count_adver
     count_adversarial_case()
     for family in ("a", "b"):
         variants = "variants: {" + ", ".join(f"{family}{index}: {{}}" for index in range(3)) + "}\n"
-        (tmp_path / f"{family}.yaml").write_text(SLOWER.replace("slow", family).replace("layers:", variants + "layers:"))
+        spec = SLOWER.replace("slow", family).replace("layers:", variants + "layers:")
+        (tmp_path / f"{family}.yaml").write_text(spec)
     process = subprocess.Popen([sys.executable, "-m", "archcalc", "check", "-j", "2", "a.yaml", "b.yaml"], cwd=tmp_path,
                                env={**os.environ, **CLI_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)

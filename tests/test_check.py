@@ -286,7 +286,6 @@ def test_nothing_to_check_is_an_error_not_a_pass(tmp_path, cli, monkeypatch):
     assert result.stderr.startswith("error: nothing to check: no spec was given and 'archcalc.lock.yaml' does not exist")
 
 
-
 def test_layers_met_again_in_another_model_of_the_process_keep_their_own_figures(write_spec, monkeypatch):
     """Resolved fields and the results of a layer's rules are kept across the models a process
     analyses (archcalc.spec.expand._RESOLVED, archcalc.analysis._APPLIED): the same layer at

@@ -192,7 +192,8 @@ finally:
 """
 
 
-@pytest.mark.parametrize(("arguments", "shown"), [(("table", "resnet18"), False), (("check", "-j", "1", "specs/resnet.yaml"), False),
+@pytest.mark.parametrize(("arguments", "shown"), [(("table", "resnet18"), False),
+                                                  (("check", "-j", "1", "specs/resnet.yaml"), False),
                                                   (("table", "resnet18", "--rf"), True),
                                                   (("table", "resnet18", "--format", "json"), True)])
 def test_a_command_works_with_the_collector_off_and_works_out_receptive_fields_only_to_show_them(arguments, shown):
