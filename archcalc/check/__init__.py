@@ -144,7 +144,7 @@ def check(specs: list[str], baseline: Baseline, jobs: int = 0, records: bool = F
     `records`, keep each model's baseline record (for --update).
 
     Every spec is read first (an error there is raised before any model is measured); then up
-    to `jobs` processes (0: one per core, at most 8) share the files, and their results, and
+    to `jobs` processes (0: one per core, at most parallel.MAX_JOBS) share the files, and their results, and
     the first error in order, are what one process gives (archcalc.parallel). A run that will
     stop at a model named twice is left to one process, which gets there soonest."""
     from archcalc.parallel import in_order
@@ -315,7 +315,7 @@ def _named_twice(targets: list[Target], documents: _Documents) -> bool:
     files: dict = {}
     for path, variant in targets:
         name = variant if variant is not None else documents[path][0].get("name")
-        if files.setdefault(name if isinstance(name, str) else None, path) != path:
+        if files.setdefault(name if isinstance(name, str) else None, Path(path)) != Path(path):
             return True
     return False
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from archcalc.commands import OUTPUT, WIDE, Argument, Option, emit, format_option
 from archcalc.errors import OutputError, UsageError
+from archcalc.parallel import MAX_JOBS
 
 
 def check(
@@ -18,8 +19,8 @@ def check(
     format: str = format_option("check", help="table, github (annotations) or json."),
     wide: bool = WIDE,
     output: Path | None = OUTPUT,
-    jobs: int = Option(0, "Processes measuring the models at once (0: one per core, at most 8; 1: this one only).",
-                       ("--jobs", "-j"), min=0, max=64),
+    jobs: int = Option(0, f"Processes measuring the models at once (0: one per core, at most {MAX_JOBS}; 1: this one "
+                          "only).", ("--jobs", "-j"), min=0, max=8 * MAX_JOBS),
 ) -> bool | None:
     from archcalc.check import check as check_models
     from archcalc.check import load_baseline, update_baseline
