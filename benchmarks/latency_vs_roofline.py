@@ -11,7 +11,8 @@ measurements, with the device's name and torch's version, are saved to --cache (
 when there, so the profile can change without measuring again, on another machine too). For each model it prints the predicted and
 measured latency, measured / predicted, and Spearman's rank correlation of predicted and measured
 per-layer times over the layers that hold 90% of the MACs, of the median runs and of the fastest
-(the least disturbed where other work shares the cores); with --no-efficiency, against the bare
+(the least disturbed where other work shares the cores), beside the highest rank correlation any
+prediction that gives alike layers one time could reach against those times (η); with --no-efficiency, against the bare
 roofline of the profile's peak and bandwidth; with --no-sizes, against its efficiencies by kind of
 work alone (without those it measured by size). Nothing is fitted to the models.
 
@@ -79,23 +80,29 @@ def measure_here(entry, runs: int, warmup: int, device: str, dtype: str, batch: 
 
 
 def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int = 1) -> dict:
-    """Predicted against measured for one model: the latency ratio and Spearman's ρ over the layers
-    that hold 90% of the MACs, of the median runs and of the fastest."""
-    import archcalc
+    """Predicted against measured for one model: the latency ratio, Spearman's ρ over the layers
+    that hold 90% of the MACs and the highest ρ any prediction that times alike the layers alike
+    could reach (η), of the median runs and of the fastest."""
+    from archcalc.analysis import analyze_graph
     from archcalc.roofline import roofline
-    from archcalc.validation.results import heaviest, spearman
+    from archcalc.spec import load_graph
+    from archcalc.validation.results import alike, heaviest, rank_ceiling, spearman
 
-    stats = archcalc.analyze(entry.path, variant=entry.variant, batch=batch)
+    graph = load_graph(entry.path, entry.variant)
+    stats = analyze_graph(graph, batch=batch)
     roof = roofline(stats, profile, dtype).by_name()
     ranked = heaviest({layer.name: layer.figures.macs for layer in stats.layers})
+    description = alike(graph, stats)
+    described = [description[name] for name in ranked]
     predicted = [roof[name].time * 1e3 for name in ranked]
     total = sum(layer.time for layer in roof.values()) * 1e3
     row = {"model": entry.name, "macs": stats.totals.macs, "predicted_ms": total, "ranked": len(ranked),
            "achieved": [roof[name].time * 1e3 / times[0] for name, times in measured["layers"].items()
                         if times[0] > 0 and roof[name].time > 0]}  # views, predicted to run nothing, left out
     for which, model_ms, column in (("median", measured["ms"], 0), ("fastest", measured.get("min_ms"), 1)):
-        row[which] = (model_ms, model_ms / total if model_ms is not None else None,
-                      spearman(predicted, [measured["layers"][name][column] for name in ranked]))
+        times = [measured["layers"][name][column] for name in ranked]
+        row[which] = (model_ms, model_ms / total if model_ms is not None else None, spearman(predicted, times),
+                      rank_ceiling(times, described))
     return row
 
 
@@ -159,7 +166,7 @@ def main() -> None:
           f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}"
           f"{', efficiencies by size dropped' if args.no_sizes and not args.no_efficiency else ''}) · "
           f"{first['runs']} runs after {first['warmup']} warm-up")
-    head = ["model", "GMACs", "predicted ms", "median ms", "×", "ρ", "fastest ms", "×", "ρ", "layers"]
+    head = ["model", "GMACs", "predicted ms", "median ms", "×", "ρ", "η", "fastest ms", "×", "ρ", "η", "layers"]
     lines = [head] + [[r["model"], f"{r['macs'] / 1e9:.2f}", f"{r['predicted_ms']:.1f}",
                        *(cell for which in ("median", "fastest") for cell in _cells(r[which])), str(r["ranked"])]
                       for r in rows]
@@ -171,7 +178,8 @@ def main() -> None:
         for line in lines:
             print("  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(line, widths))))
     print("\n× = measured / predicted; ρ = Spearman's rank correlation of predicted and measured layer times over the "
-          "layers that hold 90% of the MACs (`layers` of them)")
+          "layers that hold 90% of the MACs (`layers` of them); η = the highest ρ any prediction that times alike the "
+          "layers alike (kind, fields, shapes) could reach against these times")
     achieved = sorted(fraction for row in rows for fraction in row["achieved"])
     if achieved:
         decile = [achieved[round(q * (len(achieved) - 1))] for q in (0.1, 0.5, 0.9)]
@@ -181,15 +189,17 @@ def main() -> None:
     for which in ("median", "fastest"):
         within = sum(r[which][1] is not None and 0.5 <= r[which][1] <= 2 for r in rows)
         ranked = sum(r[which][2] is not None and r[which][2] >= 0.8 for r in rows)
+        reachable = [r["model"] for r in rows if r[which][3] is not None and r[which][3] < 0.8]
         print(f"{which} runs: predicted within a factor of 2 of measured for {within} of {len(rows)} models; "
-              f"ρ ≥ 0.8 for {ranked} of {len(rows)}")
+              f"ρ ≥ 0.8 for {ranked} of {len(rows)}; η < 0.8 (out of any such prediction's reach) for "
+              f"{len(reachable)}{': ' + ', '.join(reachable) if reachable else ''}")
 
 
 def _cells(figures) -> list[str]:
-    ms, ratio, rho = figures
+    ms, ratio, rho, ceiling = figures
     if ms is None:
-        return ["–", "–", "–"]
-    return [f"{ms:.1f}", f"{ratio:.2f}", "–" if rho is None else f"{rho:.2f}"]
+        return ["–", "–", "–", "–"]
+    return [f"{ms:.1f}", f"{ratio:.2f}", "–" if rho is None else f"{rho:.2f}", "–" if ceiling is None else f"{ceiling:.2f}"]
 
 
 if __name__ == "__main__":

@@ -400,6 +400,34 @@ def test_the_cpu_latency_table_is_what_the_kept_times_and_profiles_give():
         *counts(compared(second), "median"), *counts(compared(replace(second, efficiency_by_size={})), "median")) in text
 
 
+def test_the_ceilings_of_the_cpu_rank_correlations_are_what_the_kept_times_give():
+    """docs/latency.md's η, the highest ρ any prediction that times alike layers alike could reach,
+    of both kept CPU passes' median runs: the models under 0.8 in the first, none in the second,
+    and the least in the second, made again from the kept times by the benchmark's comparison."""
+    import json
+
+    from archcalc.devices import load_profile
+
+    benchmark = _latency_benchmark()
+    text = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    entries = {entry.name: entry for entry in bundled()}
+    ceilings = []
+    for run in (CPU_RUN, ROOT / "benchmarks" / "results" / "cpu-2026-12-04-evening"):
+        cache = json.loads((run / "latency-cpu-float32.json").read_text())
+        profile = load_profile(run / "profile-cpu-a.yaml")  # η does not depend on it
+        ceilings.append({name: benchmark.compare(entries[name], measured, profile)["median"][3]
+                         for name, measured in cache.items()})
+    first, second = ceilings
+    under = sorted((round(eta, 2), name) for name, eta in first.items() if eta < 0.8)
+    assert under == [(0.77, "resnet34"), (0.78, "resnext101_64x4d")]
+    assert (f"is at least 0.8 for {sum(eta >= 0.8 for eta in first.values())} of the 98 models (ResNet-34 "
+            f"{under[0][0]:.2f} and ResNeXt-101 64×4d {under[1][0]:.2f} the two under), and for all 98 in the second "
+            "pass.") in text
+    assert min(second.values()) >= 0.8 and len(second) == 98
+    assert (f"In the second pass they are {second['resnet34']:.2f} and {second['resnext101_64x4d']:.2f}, and every "
+            f"model's η is at least {min(second.values()):.2f}.") in text
+
+
 def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():
     """docs/latency.md's counts of the second pass on this project's CPU, made again from its kept
     times and profiles (benchmarks/results/cpu-2026-12-04-evening) by the benchmark's comparison."""

@@ -403,6 +403,41 @@ def test_the_roofline_prediction_stands_beside_each_time():
     assert -1 <= latency.rank_correlation <= 1 and latency.profile == roof.profile.name
 
 
+def test_the_rank_correlation_comes_with_the_most_a_prediction_of_alike_layers_could_reach():
+    """ResNet-18's heaviest layers include its stages' alike 3×3 convolutions, which the roofline times
+    alike: its ρ is within the ceiling worked out from the measured times, which the text shows."""
+    from dataclasses import replace
+
+    from archcalc.render.validation import rank_line
+    from archcalc.validation.results import alike, heaviest, rank_ceiling
+
+    latency = validate("resnet18", device="cpu", runs=1, warmup=0, memory=False, counter="torch",
+                       latency="per-layer", device_profile="h200").latency
+    graph = load_graph("resnet18")
+    stats = archcalc.analyze("resnet18")
+    ranked = heaviest({layer.name: layer.figures.macs for layer in stats.layers})
+    measured = {t.name: t.ms for t in latency.layers}
+    described = alike(graph, stats)
+    assert len({described[name] for name in ranked}) < len(ranked)
+    assert latency.rank_ceiling == rank_ceiling([measured[name] for name in ranked], [described[name] for name in ranked])
+    assert latency.rank_correlation <= latency.rank_ceiling + 1e-12
+    assert "at most 0.50 for any prediction that times alike" in rank_line(replace(latency, rank_ceiling=0.5))
+    assert "at most" not in rank_line(replace(latency, rank_ceiling=1.0))
+
+
+def test_layers_are_alike_where_their_kind_fields_and_shapes_are():
+    from archcalc.validation.results import alike
+
+    graph = load_graph("resnet34")
+    described = alike(graph, archcalc.analyze("resnet34"))
+    assert described["layer1.0.conv1"] == described["layer1.2.conv2"] == described["layer1.1.conv1"]
+    assert described["layer2.0.conv1"] != described["layer2.0.conv2"]  # stride 2, from 64 channels on 56×56
+    assert described["layer2.0.conv2"] == described["layer2.3.conv1"] != described["layer3.1.conv1"]
+    context = alike(load_graph("context_basic"), archcalc.analyze("context_basic"))
+    convs = [name for name in context if name.endswith(".conv")]
+    assert len(convs) == 7 and context[convs[2]][:1] == context[convs[3]][:1] and context[convs[2]] != context[convs[3]]
+
+
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not CUDA, reason="needs CUDA"))])
 def test_a_model_is_timed_in_the_dtype_asked_and_predicted_in_it(device, monkeypatch):
     """--dtype bfloat16: every weight and the input are bfloat16 when the timing starts (torch's own dtypes,
@@ -533,6 +568,33 @@ def test_spearman_against_published_examples():
     # SciPy's documentation of scipy.stats.spearmanr (a tie in the second list): 0.8207826816681233
     assert math.isclose(spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]), 0.8207826816681233, rel_tol=1e-15)
     assert spearman([1, 2], [3, 3]) is None and spearman([1], [2]) is None
+
+
+def test_the_rank_ceiling_worked_by_hand_and_never_passed():
+    """η of the ranks by group, worked by hand: times 1, 2, 3, 4 in groups a, a, b, b rank 1–4 about
+    2.5 (variance 5 in all), the groups' mean ranks 1.5 and 3.5 (4 between them): √(4/5); interleaved
+    (1, 3, 2, 4) their means are 2 and 3 (1 between): √(1/5). A prediction of one time a group
+    reaches it with two groups, and with three no such prediction (every one of 3³ assignments of
+    0, 1, 2 to the groups) passes it over every order of seven times."""
+    import itertools
+
+    from archcalc.validation.results import rank_ceiling, spearman
+
+    assert math.isclose(rank_ceiling([1, 2, 3, 4], "aabb"), math.sqrt(4 / 5), rel_tol=1e-15)
+    assert math.isclose(spearman([0, 0, 1, 1], [1, 2, 3, 4]), math.sqrt(4 / 5), rel_tol=1e-15)
+    assert math.isclose(rank_ceiling([1, 3, 2, 4], "aabb"), math.sqrt(1 / 5), rel_tol=1e-15)
+    assert math.isclose(spearman([0, 0, 1, 1], [1, 3, 2, 4]), math.sqrt(1 / 5), rel_tol=1e-15)
+    assert rank_ceiling([4, 1, 3], "abc") == 1.0
+    assert rank_ceiling([1, 1], "ab") is None and rank_ceiling([1], "a") is None
+    groups = "aabbbcc"
+    reached = 0
+    for times in itertools.islice(itertools.permutations(range(7)), 0, None, 7):
+        ceiling = rank_ceiling(list(times), groups)
+        best = max((spearman([values["abc".index(g)] for g in groups], list(times)) or -1)
+                   for values in itertools.product(range(3), repeat=3))
+        assert best <= ceiling + 1e-12
+        reached += math.isclose(best, ceiling, rel_tol=1e-12)
+    assert reached > 0
 
 
 def test_the_heaviest_layers_hold_90_percent_of_the_macs_and_no_fewer_would():

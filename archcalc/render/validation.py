@@ -140,8 +140,12 @@ def latency_title(latency: Latency) -> str:
 
 
 def rank_line(latency: Latency) -> str:
-    return (f"Spearman rank correlation of predicted and measured times over the {latency.ranked} layers that hold "
+    line = (f"Spearman rank correlation of predicted and measured times over the {latency.ranked} layers that hold "
             f"90% of the MACs: {latency.rank_correlation:.2f}")
+    if latency.rank_ceiling is not None and latency.rank_ceiling < 0.995:
+        line += (f" (at most {latency.rank_ceiling:.2f} for any prediction that times alike the layers that are alike:"
+                 " their measured times differ)")
+    return line
 
 
 def percent(fraction: float | None) -> str:
@@ -263,6 +267,7 @@ def _latency_dict(latency: Latency) -> dict:
             "memory_kept": latency.memory_kept, "runs": latency.runs,
             "warmup": latency.warmup, "mode": latency.mode, "profile": latency.profile,
             "rank_correlation": latency.rank_correlation, "ranked": latency.ranked,
+            "rank_ceiling": latency.rank_ceiling,
             "model": _timing_dict(latency.model), "blocks": [_timing_dict(t) for t in latency.blocks],
             "layers": [_timing_dict(t) for t in latency.layers]}
 

@@ -150,7 +150,7 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
     if timing:
         phase(f"timing {runs} forward passes")
         try:
-            timed = _timed(model, x, predicted, runs, warmup, latency, threads, profile, dtype)
+            timed = _timed(model, x, graph, predicted, runs, warmup, latency, threads, profile, dtype)
         except RuntimeError as error:  # the counts stand; the timing has no kernel for this dtype here
             notes = (*notes, _untimed(error, dtype, result.device) + ": not timed (time it in float32, or on another "
                      "device)")
@@ -197,7 +197,7 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
     _check_memory(torch, predicted, place)
     model, x = _built(graph, predicted, place, timing=True)
     try:
-        return _timed(model, x, predicted, runs, warmup, latency, threads, profile, dtype)
+        return _timed(model, x, graph, predicted, runs, warmup, latency, threads, profile, dtype)
     except RuntimeError as error:  # a kernel torch has not for this dtype on this device
         raise DeviceError(_untimed(error, dtype, place), hint="time it in float32 (--dtype float32), or on "
                           "another device (--device)") from None
@@ -217,7 +217,7 @@ def _built(graph: Graph, predicted: ModelStats, device: str, timing: bool):
     return model, x
 
 
-def _timed(model, x, predicted: ModelStats, runs: int, warmup: int, latency: str, threads: int | None,
+def _timed(model, x, graph: Graph, predicted: ModelStats, runs: int, warmup: int, latency: str, threads: int | None,
            profile=None, dtype: str = "float32") -> Latency:
     """The latency of the model and its top-level blocks, and per layer every layer's, with the
     model and its input in `dtype`; with a device profile, the roofline's predictions beside them."""
@@ -232,7 +232,7 @@ def _timed(model, x, predicted: ModelStats, runs: int, warmup: int, latency: str
     layers = {layer.name: (layer.kind, layer.figures.macs) for layer in predicted.layers} \
         if latency == "per-layer" else None
     timed = time_forward(model, x, *_top_level_blocks(predicted), runs, warmup, layers, threads)
-    return _with_roofline(timed, predicted, profile) if profile is not None else timed
+    return _with_roofline(timed, graph, predicted, profile) if profile is not None else timed
 
 
 def _profile(device_profile):
@@ -244,11 +244,12 @@ def _profile(device_profile):
     return device_profile if isinstance(device_profile, DeviceProfile) else load_profile(device_profile)
 
 
-def _with_roofline(latency: Latency, predicted: ModelStats, profile) -> Latency:
+def _with_roofline(latency: Latency, graph: Graph, predicted: ModelStats, profile) -> Latency:
     """Each time with the roofline's prediction (in the dtype the model ran in), and per layer
-    the rank correlation over the layers that hold 90% of the MACs."""
+    the rank correlation over the layers that hold 90% of the MACs, with the highest any
+    prediction that times alike the layers alike could reach."""
     from archcalc.roofline import roofline
-    from archcalc.validation.results import heaviest, spearman
+    from archcalc.validation.results import alike, heaviest, rank_ceiling, spearman
 
     roof = roofline(predicted, profile, latency.dtype)
     ms = {layer.name: layer.time * 1e3 for layer in roof.layers}
@@ -257,8 +258,11 @@ def _with_roofline(latency: Latency, predicted: ModelStats, profile) -> Latency:
     ranked = heaviest({layer.name: layer.figures.macs for layer in predicted.layers}) if layers else []
     measured = {t.name: t.ms for t in layers}
     rho = spearman([ms[name] for name in ranked], [measured[name] for name in ranked]) if ranked else None
+    described = alike(graph, predicted)
+    ceiling = rank_ceiling([measured[name] for name in ranked], [described[name] for name in ranked]) \
+        if rho is not None else None
     return replace(latency, model=replace(latency.model, predicted_ms=roof.total * 1e3), blocks=blocks,
-                   layers=layers, profile=profile.name, rank_correlation=rho, ranked=len(ranked))
+                   layers=layers, profile=profile.name, rank_correlation=rho, ranked=len(ranked), rank_ceiling=ceiling)
 
 
 def _check_latency(latency: str, threads: int | None) -> None:

@@ -92,6 +92,9 @@ class Latency:
     """Spearman's, of predicted and measured layer times over the layers that hold 90% of the MACs
     (`ranked` of them); None without a profile or per-layer times."""
     ranked: int = 0
+    rank_ceiling: float | None = None
+    """The highest rank correlation any prediction that gives layers alike (`alike`) one time
+    could reach against these measured times (`rank_ceiling`); None where rank_correlation is."""
     memory_kept: bool = False
     """glibc's malloc kept freed memory for the next pass while timing (archcalc.validation.latency.
     keep_freed_memory); False on CUDA, or where the C library is not glibc."""
@@ -191,6 +194,36 @@ def spearman(xs: list[float], ys: list[float]) -> float | None:
     cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
     vx, vy = sum((a - mx) ** 2 for a in rx), sum((b - my) ** 2 for b in ry)
     return cov / (vx * vy) ** 0.5 if vx and vy else None
+
+
+def rank_ceiling(times: list[float], groups: list[object]) -> float | None:
+    """The highest Spearman's ρ against `times` of any prediction that gives one time to every
+    member of a group: √(share of the ranks' variance between the groups), the correlation ratio η
+    of the ranks. Such a prediction's ranks are one value a group, so their covariance with the
+    measured ranks is the covariance with each group's mean rank, which Cauchy–Schwarz bounds;
+    the prediction ordered as the groups' mean ranks reaches it where the groups are contiguous in
+    rank. None where `spearman` of `times` would be (one rank, or under two times)."""
+    if len(times) != len(groups) or len(times) < 2:
+        return None
+    ranks = _ranks(times)
+    mean = sum(ranks) / len(ranks)
+    total = sum((rank - mean) ** 2 for rank in ranks)
+    members: dict[object, list[float]] = {}
+    for group, rank in zip(groups, ranks):
+        members.setdefault(group, []).append(rank)
+    between = sum(len(held) * (sum(held) / len(held) - mean) ** 2 for held in members.values())
+    return min(1.0, (between / total) ** 0.5) if total else None
+
+
+def alike(graph, stats) -> dict[str, tuple]:
+    """Each layer's description: its kind, its fields and its inputs' and output's shapes, all a
+    prediction of its time from the spec can know. Layers of one description do the same work,
+    and any such prediction times them alike (`rank_ceiling`)."""
+    nodes = {node.name: node for node in graph.nodes}
+    shapes = {layer.name: layer.shape for layer in stats.layers}
+    return {layer.name: (layer.kind, repr(sorted(nodes[layer.name].attrs.items())),
+                         tuple(shapes.get(source, stats.input_shape) for source in layer.inputs), layer.shape)
+            for layer in stats.layers}
 
 
 def _ranks(values: list[float]) -> list[float]:
