@@ -560,12 +560,16 @@ def test_every_bundled_model_is_measured_alike_by_one_process_and_by_several():
     recorded = yaml.safe_load((ROOT / "archcalc.lock.yaml").read_text())["models"]
     assert {finding["model"] for finding in json.loads(several.stdout)["findings"]} == set(recorded)
 
-@pytest.mark.parametrize("empty", ["models:\n", "models: {}\n"])
+
+@pytest.mark.parametrize("empty", ["models:\n", "models: {}\n", "", "# the figures we hold to\n\n  # kept by hand\n"])
 def test_a_baseline_with_no_models_yet_is_empty_not_wrong(project, cli, empty):
-    """`models:` with nothing under it, or an empty mapping, holds no model (it was refused as
-    not a mapping): each model is new, and --update records them."""
+    """`models:` with nothing under it, an empty mapping, an empty file or comments alone hold no
+    model (the first two were refused as not a mapping, the last two as holding no YAML document):
+    each model is new, and --update records them, below the comments."""
     (project / "archcalc.lock.yaml").write_text(empty)
     result = cli("check", "small.yaml")
     assert result.exit_code == 1 and result.stdout.count("not in the baseline") == 2, result.output
     assert cli("check", "small.yaml", "--update").exit_code == 0
     assert cli("check", "small.yaml").exit_code == 0
+    written = (project / "archcalc.lock.yaml").read_text()
+    assert written.startswith(empty if empty.startswith("#") else "") and "models:" in written

@@ -124,6 +124,8 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     if not path.exists():
         return Baseline(path, False, {})
     text = read_spec_text(path, str(path))
+    if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+        return Baseline(path, True, {}, YMap(), text)  # empty, or comments alone: no model yet
     document = _parsed(text, str(path))
     for key in document:
         if key != "models":
@@ -382,11 +384,13 @@ def _edited(baseline: Baseline, meant: dict[str, dict], measured: dict[str, dict
     if text and not text.endswith("\n"):
         text += "\n"
     root = yaml.compose(text, Loader=_COMPOSER)
+    new = [line for name, values in measured.items() for line in _entry_lines(name, values)]
+    if root is None and text.strip():  # comments alone: kept above the models
+        return text + "models:\n" + "".join(new)
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
         return None
     models = next((value for key, value in root.value if key.value == "models"), None)
-    new = [line for name, values in measured.items() for line in _entry_lines(name, values)]
-    if models is None:  # comments only, or 'models' left out
+    if models is None:  # 'models' left out
         return text + "models:\n" + "".join(new)
     if _is_null(models):  # 'models:' and nothing under it (the last key: it is the only one)
         return text + "".join(new)
