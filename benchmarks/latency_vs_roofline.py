@@ -11,8 +11,8 @@ measurements, with the device's name and torch's version, are saved to --cache (
 when there, so the profile can change without measuring again, on another machine too). For each model it prints the predicted and
 measured latency, measured / predicted, and Spearman's rank correlation of predicted and measured
 per-layer times over the layers that hold 90% of the MACs, of the median runs and of the fastest
-(the least disturbed where other work shares the cores), beside the highest rank correlation any
-prediction that gives alike layers one time could reach against those times (η); with --no-efficiency, against the bare
+(the least disturbed where other work shares the cores), beside the rank correlation no
+prediction that gives alike layers one time can pass against those times (η); with --no-efficiency, against the bare
 roofline of the profile's peak and bandwidth; with --no-sizes, against its efficiencies by kind of
 work alone (without those it measured by size). Nothing is fitted to the models.
 
@@ -81,8 +81,8 @@ def measure_here(entry, runs: int, warmup: int, device: str, dtype: str, batch: 
 
 def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int = 1) -> dict:
     """Predicted against measured for one model: the latency ratio, Spearman's ρ over the layers
-    that hold 90% of the MACs and the highest ρ any prediction that times alike the layers alike
-    could reach (η), of the median runs and of the fastest."""
+    that hold 90% of the MACs and the ρ no prediction that times alike the layers alike can pass
+    (η), of the median runs and of the fastest."""
     from archcalc.analysis import analyze_graph
     from archcalc.roofline import roofline
     from archcalc.spec import load_graph
@@ -178,8 +178,8 @@ def main() -> None:
         for line in lines:
             print("  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(line, widths))))
     print("\n× = measured / predicted; ρ = Spearman's rank correlation of predicted and measured layer times over the "
-          "layers that hold 90% of the MACs (`layers` of them); η = the highest ρ any prediction that times alike the "
-          "layers alike (kind, fields, shapes) could reach against these times")
+          "layers that hold 90% of the MACs (`layers` of them); η = the ρ no prediction that times alike the layers "
+          "alike (kind, fields, shapes) can pass against these times")
     achieved = sorted(fraction for row in rows for fraction in row["achieved"])
     if achieved:
         decile = [achieved[round(q * (len(achieved) - 1))] for q in (0.1, 0.5, 0.9)]

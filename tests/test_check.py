@@ -561,15 +561,34 @@ def test_every_bundled_model_is_measured_alike_by_one_process_and_by_several():
     assert {finding["model"] for finding in json.loads(several.stdout)["findings"]} == set(recorded)
 
 
-@pytest.mark.parametrize("empty", ["models:\n", "models: {}\n", "", "# the figures we hold to\n\n  # kept by hand\n"])
+@pytest.mark.parametrize("empty", ["models:\n", "models: {}\n", "", "# the figures we hold to\n\n  # kept by hand\n",
+                                   "\ufeff# saved with a byte order mark\r\n", "---\n", "%YAML 1.1\n---\n# none yet\n"])
 def test_a_baseline_with_no_models_yet_is_empty_not_wrong(project, cli, empty):
-    """`models:` with nothing under it, an empty mapping, an empty file or comments alone hold no
-    model (the first two were refused as not a mapping, the last two as holding no YAML document):
-    each model is new, and --update records them, below the comments."""
-    (project / "archcalc.lock.yaml").write_text(empty)
+    """`models:` with nothing under it, an empty mapping, an empty file, comments alone or an empty
+    document hold no model (the first two were refused as not a mapping, the others as holding no
+    YAML document or a single value): each model is new, and --update records them, below what
+    the file held."""
+    from archcalc.check.baseline import load_baseline
+
+    path = project / "archcalc.lock.yaml"
+    path.write_text(empty, newline="")
     result = cli("check", "small.yaml")
     assert result.exit_code == 1 and result.stdout.count("not in the baseline") == 2, result.output
     assert cli("check", "small.yaml", "--update").exit_code == 0
     assert cli("check", "small.yaml").exit_code == 0
-    written = (project / "archcalc.lock.yaml").read_text()
-    assert written.startswith(empty if empty.startswith("#") else "") and "models:" in written
+    assert len(load_baseline(path).entries) == 2
+    if "#" in empty or "-" in empty:
+        assert path.read_bytes().decode("utf-8").startswith(empty)
+
+
+@pytest.mark.parametrize("text", ["\t\n", "# kept\n \t\n", "\u00a0# not a comment to YAML\n"])
+def test_a_baseline_that_only_looks_empty_is_yamls_error_and_update_leaves_it(project, cli, text):
+    """A tab, or a line YAML reads as text, is not an empty baseline: one error, and --update
+    leaves the file as it was (no traceback)."""
+    path = project / "archcalc.lock.yaml"
+    path.write_text(text, newline="")
+    for command in (("check", "small.yaml"), ("check", "small.yaml", "--update")):
+        result = cli(*command)
+        assert result.exit_code == 2 and result.output.count("error:") == 1, result.output
+        assert "Traceback" not in result.output
+    assert path.read_bytes().decode("utf-8") == text

@@ -401,7 +401,7 @@ def test_the_cpu_latency_table_is_what_the_kept_times_and_profiles_give():
 
 
 def test_the_ceilings_of_the_cpu_rank_correlations_are_what_the_kept_times_give():
-    """docs/latency.md's η, the highest ρ any prediction that times alike layers alike could reach,
+    """docs/latency.md's η, the ρ no prediction that times alike layers alike can pass,
     of both kept CPU passes' median runs: the models under 0.8 in the first, none in the second,
     and the least in the second, made again from the kept times by the benchmark's comparison."""
     import json

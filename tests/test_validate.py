@@ -575,7 +575,7 @@ def test_the_rank_ceiling_worked_by_hand_and_never_passed():
     2.5 (variance 5 in all), the groups' mean ranks 1.5 and 3.5 (4 between them): √(4/5); interleaved
     (1, 3, 2, 4) their means are 2 and 3 (1 between): √(1/5). A prediction of one time a group
     reaches it with two groups, and with three no such prediction (every one of 3³ assignments of
-    0, 1, 2 to the groups) passes it over every order of seven times."""
+    0, 1, 2 to the groups) passes it over every seventh order of seven times."""
     import itertools
 
     from archcalc.validation.results import rank_ceiling, spearman
@@ -586,6 +586,7 @@ def test_the_rank_ceiling_worked_by_hand_and_never_passed():
     assert math.isclose(spearman([0, 0, 1, 1], [1, 3, 2, 4]), math.sqrt(1 / 5), rel_tol=1e-15)
     assert rank_ceiling([4, 1, 3], "abc") == 1.0
     assert rank_ceiling([1, 1], "ab") is None and rank_ceiling([1], "a") is None
+    assert rank_ceiling([1, 2, 3], "aaa") is None  # one group: no such prediction has a ρ
     groups = "aabbbcc"
     reached = 0
     for times in itertools.islice(itertools.permutations(range(7)), 0, None, 7):

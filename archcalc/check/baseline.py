@@ -124,8 +124,8 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     if not path.exists():
         return Baseline(path, False, {})
     text = read_spec_text(path, str(path))
-    if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
-        return Baseline(path, True, {}, YMap(), text)  # empty, or comments alone: no model yet
+    if _holds_nothing(text):  # empty, comments alone or '---' alone: no model yet
+        return Baseline(path, True, {}, YMap(), text)
     document = _parsed(text, str(path))
     for key in document:
         if key != "models":
@@ -146,6 +146,24 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
             spec = body.get("spec") if isinstance(body, dict) else None
             broken[name] = (path.parent / spec if isinstance(spec, str) and spec else None, error)
     return Baseline(path, True, entries, document, text, broken)
+
+
+def _holds_nothing(text: str) -> bool:
+    """The text holds no YAML document, or an empty one: nothing but comments, blank lines, '---'
+    and directives, as YAML reads them (a tab or a stray character is YAML's error, not nothing).
+    Only a text of such lines is given to YAML here: a baseline of records is read once, by _parsed."""
+    if not all(not line.strip(" \r") or line.lstrip(" ").startswith(("#", "---", "%"))
+               for line in text.removeprefix("\ufeff").split("\n")):
+        return False
+    try:
+        return _empty_document(yaml.compose(text, Loader=_COMPOSER))
+    except yaml.YAMLError:
+        return False
+
+
+def _empty_document(root: yaml.Node | None) -> bool:
+    """No document at all, or one of nothing ('---' alone)."""
+    return root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null") and root.value == "")
 
 
 _RECORD = re.compile(r"^( +[\w.-]+: )(\{" + ", ".join(fr"{figure}: (0|[1-9][0-9]*)" for figure in FIGURE_KEYS) + r"\})$",
@@ -383,9 +401,12 @@ def _edited(baseline: Baseline, meant: dict[str, dict], measured: dict[str, dict
     text = baseline.text
     if text and not text.endswith("\n"):
         text += "\n"
-    root = yaml.compose(text, Loader=_COMPOSER)
+    try:
+        root = yaml.compose(text, Loader=_COMPOSER)
+    except yaml.YAMLError:
+        return None
     new = [line for name, values in measured.items() for line in _entry_lines(name, values)]
-    if root is None and text.strip():  # comments alone: kept above the models
+    if _empty_document(root) and text.strip():  # comments or '---' alone: kept above the models
         return text + "models:\n" + "".join(new)
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
         return None

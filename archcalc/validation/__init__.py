@@ -246,8 +246,8 @@ def _profile(device_profile):
 
 def _with_roofline(latency: Latency, graph: Graph, predicted: ModelStats, profile) -> Latency:
     """Each time with the roofline's prediction (in the dtype the model ran in), and per layer
-    the rank correlation over the layers that hold 90% of the MACs, with the highest any
-    prediction that times alike the layers alike could reach."""
+    the rank correlation over the layers that hold 90% of the MACs, with the one no prediction
+    that times alike the layers alike can pass."""
     from archcalc.roofline import roofline
     from archcalc.validation.results import alike, heaviest, rank_ceiling, spearman
 

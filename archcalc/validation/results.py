@@ -93,8 +93,8 @@ class Latency:
     (`ranked` of them); None without a profile or per-layer times."""
     ranked: int = 0
     rank_ceiling: float | None = None
-    """The highest rank correlation any prediction that gives layers alike (`alike`) one time
-    could reach against these measured times (`rank_ceiling`); None where rank_correlation is."""
+    """The rank correlation no prediction that gives layers alike (`alike`) one time can pass
+    against these measured times (`rank_ceiling`); None where rank_correlation is."""
     memory_kept: bool = False
     """glibc's malloc kept freed memory for the next pass while timing (archcalc.validation.latency.
     keep_freed_memory); False on CUDA, or where the C library is not glibc."""
@@ -200,10 +200,10 @@ def rank_ceiling(times: list[float], groups: list[object]) -> float | None:
     """The highest Spearman's ρ against `times` of any prediction that gives one time to every
     member of a group: √(share of the ranks' variance between the groups), the correlation ratio η
     of the ranks. Such a prediction's ranks are one value a group, so their covariance with the
-    measured ranks is the covariance with each group's mean rank, which Cauchy–Schwarz bounds;
-    the prediction ordered as the groups' mean ranks reaches it where the groups are contiguous in
-    rank. None where `spearman` of `times` would be (one rank, or under two times)."""
-    if len(times) != len(groups) or len(times) < 2:
+    measured ranks is the covariance with each group's mean rank, which Cauchy–Schwarz bounds. The
+    bound is reached where the groups follow one another in rank, with no tie across two; else it
+    is only a bound. None where no such prediction has a ρ: one group, one rank, or under two times."""
+    if len(times) != len(groups) or len(times) < 2 or len(set(groups)) < 2:
         return None
     ranks = _ranks(times)
     mean = sum(ranks) / len(ranks)
@@ -216,13 +216,16 @@ def rank_ceiling(times: list[float], groups: list[object]) -> float | None:
 
 
 def alike(graph, stats) -> dict[str, tuple]:
-    """Each layer's description: its kind, its fields and its inputs' and output's shapes, all a
-    prediction of its time from the spec can know. Layers of one description do the same work,
-    and any such prediction times them alike (`rank_ceiling`)."""
+    """Each layer's own description: its kind, its fields (as written: 0 and 0.0 apart) and its
+    inputs' and output's shapes. Layers of one description do the same work, and a prediction
+    from a layer's description alone, as the roofline's is, times them alike (`rank_ceiling`)."""
+    from archcalc.graph import INPUT
+
     nodes = {node.name: node for node in graph.nodes}
     shapes = {layer.name: layer.shape for layer in stats.layers}
+    shapes[INPUT] = stats.input_shape
     return {layer.name: (layer.kind, repr(sorted(nodes[layer.name].attrs.items())),
-                         tuple(shapes.get(source, stats.input_shape) for source in layer.inputs), layer.shape)
+                         tuple(shapes[source] for source in layer.inputs), layer.shape)
             for layer in stats.layers}
 
 
