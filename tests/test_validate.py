@@ -283,6 +283,29 @@ def test_torchinfo_sees_the_blocks_of_a_built_resnet50():
         torchinfo.summary(model, input_size=(1, 3, 224, 224), depth=2, device="meta", verbose=0))
 
 
+def test_torchscan_sees_the_blocks_of_a_built_resnet50(capsys):
+    """torch-scan's crawl of a built ResNet-50 (it dropped layer1–layer4 at depth 1 and raised at
+    depth 2 while blocks only grouped layers): each stage at depth 1, each bottleneck at depth 2,
+    as Blocks with their output shapes (He et al. 2016, table 1: conv2_x–conv5_x at 56, 28, 14
+    and 7 with 256–2048 channels), and their layers at depth 3; its summary prints to depth 2."""
+    torchscan = pytest.importorskip("torchscan")
+    model = build_torch("resnet50", device="meta")
+    rows = {row["path"]: row for row in torchscan.crawl_module(model, (3, 224, 224))["layers"]}
+    stages = {"layer1": (256, 56, 3), "layer2": (512, 28, 4), "layer3": (1024, 14, 6), "layer4": (2048, 7, 3)}
+    for stage, (channels, size, count) in stages.items():
+        for path, depth in [(stage, 1), *((f"{stage}.{i}", 2) for i in range(count))]:
+            row = rows[path]
+            assert (row["type"], row["depth"], row["output"]["shape"]) == ("Block", depth, [1, channels, size, size])
+        first, shortcut = rows[f"{stage}.0.conv1"], rows[f"{stage}.0.downsample"]
+        assert (first["depth"], first["type"]) == (3, "Conv2d")
+        assert (shortcut["type"], shortcut["depth"], shortcut["output"]["shape"]) == ("Block", 3, [1, channels, size, size])
+    assert sum(row["type"] == "Block" for row in rows.values()) == 2 * len(stages) + sum(c for _, _, c in stages.values())
+    torchscan.summary(model, (3, 224, 224), max_depth=2)
+    printed = capsys.readouterr().out
+    assert re.search(r"├─layer4 +Block +\(1, 2048, 7, 7\)", printed)
+    assert re.search(r"\|    └─2 +Block +\(1, 2048, 7, 7\)", printed), printed
+
+
 def _probe(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
 
