@@ -274,6 +274,9 @@ def test_a_pixel_shuffle_between_convolutions_keeps_nothing_for_its_backward(fac
 
 SAME_PADDING_ODD = {  # 'same' padding whose total d·(k − 1) is odd on some axis
     "first layer": ([4, 9, 9], [{"c1": {"kind": "conv2d", "out": 8, "kernel": 4, "padding": "same"}}]),
+    # no gradient of the input, so none of the padded copy: the peak is in the backward, where one was counted
+    "first layer, few outputs": ([4, 5, 5], [{"c1": {"kind": "conv2d", "out": 3, "kernel": 4, "padding": "same"}}]),
+    "first layer, one channel": ([1, 5, 5], [{"c1": {"kind": "conv2d", "out": 1, "kernel": 4, "padding": "same"}}]),
     "mid network": ([4, 9, 9], [{"c0": {"kind": "conv2d", "out": 6, "kernel": 3, "padding": 1}}, {"r": {"kind": "relu"}},
                                 {"c1": {"kind": "conv2d", "out": 8, "kernel": [4, 3], "padding": "same"}},
                                 {"c2": {"kind": "conv2d", "out": 2, "kernel": 1}}]),

@@ -103,11 +103,13 @@ class _Conv(LayerKind):
         """Its input kept; for 'same' padding of an odd total the padded copy instead (torch's pad
         keeps nothing, its convolution keeps what it reads), and the padded copy's gradient, of
         which the input's gradient is a part: a new gradient of the input's size and the rest as
-        temporaries (rounded as two tensors under the CUDA allocator, docs/memory.md)."""
+        temporaries (rounded as two tensors under the CUDA allocator, docs/memory.md), made only
+        where the input needs a gradient."""
         padded = self.padded_copy(a, shapes)
         if not padded:
             return Backward()
-        return Backward(keeps_inputs=False, kept=padded * itemsize, transient=(padded - prod(shapes[0])) * itemsize)
+        return Backward(keeps_inputs=False, kept=padded * itemsize, transient=(padded - prod(shapes[0])) * itemsize,
+                        transient_for=(0,))
 
     @staticmethod
     def padded_copy(a: Attrs, shapes: list[Shape]) -> int:
