@@ -592,3 +592,33 @@ def test_a_baseline_that_only_looks_empty_is_yamls_error_and_update_leaves_it(pr
         assert result.exit_code == 2 and result.output.count("error:") == 1, result.output
         assert "Traceback" not in result.output
     assert path.read_bytes().decode("utf-8") == text
+
+
+@pytest.mark.parametrize("named", ["../outside.yaml", "ABSOLUTE"])
+def test_a_baseline_cannot_make_check_read_a_file_outside_its_folder_and_the_current_one(tmp_path, monkeypatch, cli,
+                                                                                         named):
+    """As a spec's `kind: model` cannot: a baseline from a pull request naming ../outside.yaml (or
+    /etc/passwd) would have check read it and quote its lines in an error. One error at the entry's
+    `spec:`, before anything is read, for check and --update alike."""
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("name: x\ninput: [1, 4, 4]\nlayers:\n  - a: {kind: conv2d, out: 1, kernel: 9}  # SECRET\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.chdir(repo)
+    spec = str(outside) if named == "ABSOLUTE" else named
+    Path("archcalc.lock.yaml").write_text(f"models:\n  x:\n    spec: {spec}\n    input: 1x4x4\n    params: 1\n"
+                                          "    macs: 1\n    flops: 1\n    activation_bytes: 1\n")
+    for args in ((), ("--update",)):
+        result = cli("check", *args)
+        assert result.exit_code == 2 and result.output.count("error:") == 1, result.output
+        assert "archcalc.lock.yaml:3:11: the spec" in result.stderr and "lies outside the baseline's folder" in result.stderr
+        assert "SECRET" not in result.output
+
+
+def test_a_baseline_in_a_subfolder_names_specs_of_the_current_folder(project, cli):
+    """ci/archcalc.lock.yaml, run from the project's folder, records ../small.yaml and checks it."""
+    Path("ci").mkdir()
+    assert cli("check", "small.yaml", "--baseline", "ci/archcalc.lock.yaml", "--update").exit_code == 0
+    assert "    spec: ../small.yaml\n" in Path("ci/archcalc.lock.yaml").read_text()
+    result = cli("check", "--baseline", "ci/archcalc.lock.yaml")
+    assert result.exit_code == 0, result.output

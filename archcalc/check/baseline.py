@@ -135,9 +135,11 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     if models is not None and not isinstance(models, YMap):  # None: 'models:' with nothing under it
         raise SpecError("'models' must be a mapping of model name → figures", location=document.where("models"))
     entries, broken = {}, {}
+    roots = _spec_roots(path)
     for name, body in (models or {}).items():
         if isinstance(body, YMap):  # keys, budgets and tolerances: --update keeps them, so they must be right
             held_from(body, "baseline", figures=False)
+            _within(body, path, roots)
         try:
             entries[name] = _entry(name, body, models.key_where(name), path.parent)
         except SpecError as error:  # conditions and figures: --update measures and writes them
@@ -146,6 +148,35 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
             spec = body.get("spec") if isinstance(body, dict) else None
             broken[name] = (path.parent / spec if isinstance(spec, str) and spec else None, error)
     return Baseline(path, True, entries, document, text, broken)
+
+
+def _spec_roots(path: Path) -> tuple[Path, ...]:
+    """The folders whose files a baseline may name: its own, the current one, the bundled specs'."""
+    from archcalc.spec.catalog import specs_dir
+
+    roots = [path.parent.resolve(), specs_dir().resolve()]
+    try:
+        roots.append(Path.cwd().resolve())
+    except OSError:  # the current folder is gone
+        pass
+    return tuple(roots)
+
+
+def _within(body: YMap, path: Path, roots: tuple[Path, ...]) -> None:
+    """A SpecError at the entry's `spec:` where it names a file outside `roots` and below them: a
+    baseline nobody has read cannot make archcalc read, and quote in an error, a file elsewhere."""
+    spec = body.get("spec")
+    if not isinstance(spec, str) or not spec:
+        return  # the entry's own check says what is wrong
+    try:
+        inside = any((path.parent / spec).resolve().is_relative_to(root) for root in roots)
+    except (OSError, RuntimeError, ValueError):  # a name too long, a loop of links, a NUL
+        inside = False
+    if not inside:
+        raise SpecError(f"the spec {spec!r} lies outside the baseline's folder and the current one",
+                        location=body.where("spec"),
+                        hint="a baseline names spec files in its own folder or the current one, or below them; "
+                             "check a spec elsewhere by naming it: archcalc check PATH")
 
 
 def _holds_nothing(text: str) -> bool:
