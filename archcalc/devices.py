@@ -147,7 +147,7 @@ def load_profile(which: str | Path) -> DeviceProfile:
         if which in profiles:
             return profiles[which]
         if not Path(which).is_file():
-            raise UserError(f"unknown device profile '{which}'{did_you_mean(which, profiles)}",
+            raise UserError(f"unknown device profile {which!r}{did_you_mean(which, profiles)}",
                             hint=f"give a bundled one ({', '.join(profiles)}) or the path of a profile file "
                                  "('archcalc device-profile -o FILE' measures this machine)")
     path = Path(which)
@@ -196,6 +196,10 @@ def parse_profiles(document: Any, shown: str) -> dict[str, DeviceProfile]:
     if not isinstance(devices, dict) or not devices:
         raise fail("devices", f"must map profile names to profiles, got {_kind(devices)}",
                    "write 'devices:' and under it 'NAME:' with the figures of docs/latency.md")
+    for key in devices:
+        if not str(key).isprintable() or not str(key).strip():
+            raise fail("devices", f"names a profile {str(key)!r}: not printable text on one line",
+                       "name each profile in letters, digits and punctuation, e.g. 'my-gpu'")
     return {str(key): _profile(str(key), value, shown, fail) for key, value in devices.items()}
 
 
@@ -210,8 +214,9 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
     for name in ("name", "peak_tflops", "memory_gbps", "launch_us", "sources"):
         if name not in entry:
             raise fail(at, f"has no '{name}'", f"add '{name}:' ({FIGURES.get(name, 'its public source for each figure' if name == 'sources' else 'the device in words')})")
-    if not isinstance(entry["name"], str) or not entry["name"].strip():
-        raise fail(f"{at}.name", f"must be the device in words, got {_shown(entry['name'])}", "write its name, e.g. 'NVIDIA H200 SXM'")
+    if not isinstance(entry["name"], str) or not entry["name"].strip() or not entry["name"].isprintable():
+        raise fail(f"{at}.name", f"must be the device in words on one line, got {_shown(entry['name'])}",
+                   "write its name, e.g. 'NVIDIA H200 SXM'")
     peaks = _numbers(entry["peak_tflops"], f"{at}.peak_tflops", PEAK_DTYPES, fail, "a dtype")
     fixed = _numbers(entry.get("fixed_us", {}), f"{at}.fixed_us", WORK, fail, "a kind of work", zero=True)
     efficiency = _numbers(entry.get("efficiency", {}), f"{at}.efficiency", WORK, fail, "a kind of work")
@@ -227,8 +232,8 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
         if name not in FIGURES:
             raise fail(f"{at}.sources.{name}", "names no figure", f"sources are given for {', '.join(needed)}")
     for name in needed:
-        if not isinstance(sources.get(name), str) or not sources[name].strip():
-            raise fail(f"{at}.sources.{name}", "is missing or empty: every figure needs its public source",
+        if not isinstance(sources.get(name), str) or not sources[name].strip() or not sources[name].isprintable():
+            raise fail(f"{at}.sources.{name}", "is missing, empty or not one line: every figure needs its public source",
                        "name the datasheet (with its URL) or the measurement that gave it")
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], f"{at}.memory_gbps", fail),
                          _positive(entry["launch_us"], f"{at}.launch_us", fail, zero=True), dict(sources),

@@ -388,7 +388,7 @@ def _sized(tables: str, sourced: bool = True) -> str:
     (GOOD.replace("float32: 10", "float32: 1.0e+300"),
      "devices.mine.peak_tflops.float32: must be a number from 1e-06 to 1e+09, got 1e+300"),
     (GOOD.replace("float32: 10", "float23: 10"), "devices.mine.peak_tflops.float23: is not a dtype (did you mean 'float32'?)"),
-    (GOOD.replace("memory_gbps: a datasheet, ", ""), "devices.mine.sources.memory_gbps: is missing or empty"),
+    (GOOD.replace("memory_gbps: a datasheet, ", ""), "devices.mine.sources.memory_gbps: is missing, empty or not one line"),
     (GOOD.replace("    launch_us: 4\n", ""), "devices.mine: has no 'launch_us'"),
     (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    efficiency: {dw: 0.5}\n"),
      "devices.mine.efficiency.dw: is not a kind of work"),
@@ -397,7 +397,7 @@ def _sized(tables: str, sourced: bool = True) -> str:
     (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    fixed_us: {conv: -9}\n"),
      "devices.mine.fixed_us.conv: must be a number 0 or from 1e-06 to 1e+09, got -9"),
     (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    fixed_us: {conv: 9}\n"),
-     "devices.mine.sources.fixed_us: is missing or empty"),
+     "devices.mine.sources.fixed_us: is missing, empty or not one line"),
     (GOOD + GOOD.split("devices:\n")[1].replace("mine", "other"), "holds 2 profiles (mine, other)"),
     (_sized("{dw: {}}"), "devices.mine.efficiency_by_size.dw: is not a kind of work measured by size"),
     (_sized("{memory: {}}"), "devices.mine.efficiency_by_size.memory: is not a kind of work measured by size"),
@@ -414,8 +414,13 @@ def _sized(tables: str, sourced: bool = True) -> str:
     (_sized("{conv: {widths: [4], positions: [1, 2], reached: [[1, 0]]}}"),
      "devices.mine.efficiency_by_size.conv.reached[0][1]: must be a number from 1e-06 to 1e+09, got 0"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
-     "devices.mine.sources.efficiency_by_size: is missing or empty"),
+     "devices.mine.sources.efficiency_by_size: is missing, empty or not one line"),
     (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
+    # control characters: a name on two lines split the table's line of the prediction, a NUL went to stdout
+    (GOOD.replace("name: My GPU", 'name: "My\\nGPU"'), "devices.mine.name: must be the device in words on one line, got 'My\\nGPU'"),
+    (GOOD.replace("  mine:", '  "mi\\0ne":'), "devices: names a profile 'mi\\x00ne': not printable text on one line"),
+    (GOOD.replace("memory_gbps: a datasheet", 'memory_gbps: "a\\rdatasheet"'),
+     "devices.mine.sources.memory_gbps: is missing, empty or not one line"),
     ("- a list\n", "(top): must be a mapping"),
 ])
 def test_a_broken_profile_file_is_one_clear_error(cli, tmp_path, broken, says):
