@@ -170,7 +170,14 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
 
 @pytest.mark.parametrize("expression, message", [
     ("__import__('os')", "only min, max, ceil, floor, round, int, pow and log may be called"),
-    ("width.real", "is not allowed in an expression"),
+    ("width.real", "'width.real' is not allowed in 'width.real'"),
+    # an operator alone unparses to '': the message named nothing (found by a fuzzer)
+    ("3 if width is 4 else 5", "'is' is not allowed in '3 if width is 4 else 5'"),
+    ("3 if width not in [4] else 5", "'not in' is not allowed in '3 if width not in \\[4\\] else 5'"),
+    # the spec's list is the language's list, not the loader's YList
+    ("1 if widths < 3 else 2", "cannot evaluate '1 if widths < 3 else 2': '<' not supported between instances of "
+                               "'list' and 'int'"),
+    ("3 +\\n 4", r"cannot read the expression '3 \+\\n 4'\n"),
     ("2 ** 64", "operator not allowed"),
     ("width / 0", "division by zero"),
     ("10 ** 3", "operator not allowed"),
@@ -179,7 +186,7 @@ def test_expressions_are_a_small_safe_language(expression, message, write_spec):
     path = write_spec(f"""
         name: evil
         input: [3, 8, 8]
-        params: {{width: 4}}
+        params: {{width: 4, widths: [1, 2]}}
         layers:
           - conv: {{kind: conv2d, out: "{expression}", kernel: 1}}
     """)

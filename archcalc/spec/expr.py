@@ -123,7 +123,8 @@ def parse(text: str) -> ast.expr:
                 raise SpecError(f"{node.func.id} takes {wanted} argument{'s' if high > 1 else ''}, "
                                 f"got {len(node.args)} in {_quoted(text)}", hint=_HINT)
         if not isinstance(node, _ALLOWED):
-            raise SpecError(f"'{ast.unparse(node)}' is not allowed in an expression", hint=_HINT)
+            shown = ast.unparse(node) or _OPERATORS.get(type(node), type(node).__name__)
+            raise SpecError(f"{_quoted(shown)} is not allowed in {_quoted(text)}", hint=_HINT)
     # each node of a tree spans more of the text than any node below it: a text no longer than
     # the bound cannot nest deeper than it
     if len(text) > MAX_EXPRESSION_DEPTH and _depth(tree) > MAX_EXPRESSION_DEPTH:
@@ -141,7 +142,8 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
     except _Refused as exc:
         raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}", hint=exc.hint) from None
     except (TypeError, IndexError, ValueError, OverflowError) as exc:
-        raise SpecError(f"cannot evaluate {_quoted(text)}: {exc}", hint=_KINDS_HINT) from None
+        said = str(exc).replace("'YList'", "'list'").replace("'YMap'", "'mapping'")  # the spec's types as YAML names them
+        raise SpecError(f"cannot evaluate {_quoted(text)}: {said}", hint=_KINDS_HINT) from None
 
 
 _KINDS_HINT = ("arithmetic and comparisons take numbers; min and max two numbers or more, or one list of them; "
@@ -179,11 +181,18 @@ def _depth(tree: ast.expr) -> int:
 
 
 def _quoted(text: str, limit: int = 60) -> str:
-    """'text' for a message, shortened in the middle when long."""
+    """'text' for a message on one line: shortened in the middle when long, a character that is
+    not printable (a line break, a NUL) written as its escape (\\n, \\x00)."""
     text = text.strip()
     if len(text) > limit:
         text = f"{text[:limit // 2]}…{text[-limit // 2:]}"
-    return f"'{text}'"
+    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) + "'"
+
+
+_OPERATORS = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in", ast.MatMult: "@",
+              ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>",
+              ast.Invert: "~", ast.Pow: "**"}
+"""How an operator the language has not is written, for its error (ast.unparse gives '' for one alone)."""
 
 
 class _Compiler:
