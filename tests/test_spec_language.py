@@ -178,6 +178,11 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
     ("1 if widths < 3 else 2", "cannot evaluate '1 if widths < 3 else 2': '<' not supported between instances of "
                                "'list' and 'int'"),
     ("3 +\\n 4", r"cannot read the expression '3 \+\\n 4'\n"),
+    # the functions take numbers, not true/false (ceil and max took them: found by a fuzzer)
+    ("ceil(true)", "ceil takes numbers, got True"),
+    ("max(true, 2)", "max takes numbers, got True"),
+    ("min([1, false])", "min takes numbers, got False"),
+    ("floor()", "floor takes 1 argument, got 0"),
     ("2 ** 64", "operator not allowed"),
     ("width / 0", "division by zero"),
     ("10 ** 3", "operator not allowed"),

@@ -80,10 +80,33 @@ def _log(value: Any, base: Any = None) -> float:
     return math.log(value) / math.log(base)
 
 
-FUNCTIONS = {"min": min, "max": max, "ceil": math.ceil, "floor": math.floor,
+def _extreme(function: str, chooses: Callable) -> Callable:
+    """min or max of two numbers or more, or of one list of them; each a finite number."""
+    def extreme(*values: Any) -> Any:
+        items = values[0] if len(values) == 1 and isinstance(values[0], (list, tuple)) else values
+        if len(values) == 1 and items is values or not items:
+            raise _Refused(f"{function} takes two numbers or more, or one list of them, got {_listed(values)}",
+                           f"give {function}(a, b) or {function}(a_list)")
+        return chooses([_number(function, item) for item in items])
+    return extreme
+
+
+def _listed(values: tuple) -> str:
+    return ", ".join(repr(value) for value in values) or "nothing"
+
+
+def _ceil(value: Any) -> int:
+    return math.ceil(_number("ceil", value))
+
+
+def _floor(value: Any) -> int:
+    return math.floor(_number("floor", value))
+
+
+FUNCTIONS = {"min": _extreme("min", min), "max": _extreme("max", max), "ceil": _ceil, "floor": _floor,
              "round": _round, "int": _int, "pow": _pow, "log": _log}
-ARGUMENTS = {"round": (1, 1), "int": (1, 1), "pow": (2, 2), "log": (1, 2)}
-"""How many arguments the functions added to min/max/ceil/floor take (those say it themselves)."""
+ARGUMENTS = {"ceil": (1, 1), "floor": (1, 1), "round": (1, 1), "int": (1, 1), "pow": (2, 2), "log": (1, 2)}
+"""How many arguments the functions take (min and max: two or more, or one list, which they say themselves)."""
 _CALLABLE = ", ".join([*FUNCTIONS][:-1]) + " and " + [*FUNCTIONS][-1]
 
 _BINARY = {
