@@ -323,6 +323,28 @@ def test_an_operator_a_kind_cannot_keep_exact_says_why(files):
                                     "Clip to [0.0, 4.0] (archcalc's relu6 clips to [0, 6])\n")
 
 
+def test_a_convolution_whose_weight_the_graph_makes_cannot_be_written_exactly(files):
+    """Conv(x, x): a weight that is no initializer (onnx.checker passes it) was an IndexError's traceback."""
+    square = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3, 3])
+    save(files / "self.onnx", [helper.make_node("Conv", ["x", "x"], ["y"], name="/conv/Conv")], [square], out=(1, 1, 1, 1))
+    result = run_import(files, "self.onnx")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: node '/conv/Conv' (Conv) of 'self.onnx' cannot be written exactly: a weight "
+                                    "made in the graph")
+
+
+def test_an_initializer_two_layers_read_is_refused_not_counted_twice(files):
+    """Two convolutions of one 4×3×3×3 weight hold 108 parameters, not 216: the spec, whose layers
+    own their weights, would count them twice (it did, exit 0), so it is refused as torch's import is."""
+    nodes = [conv("c1"), helper.make_node("Conv", ["x", "conv.weight"], ["c2"], name="/other/Conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c1", "c2"], ["y"], name="/add/Add")]
+    save(files / "tied.onnx", nodes, [INPUT], [WEIGHT])
+    result = run_import(files, "tied.onnx")
+    assert result.returncode == 2 and result.stderr.count("error:") == 1
+    assert ("(Conv) of 'tied.onnx' reads the initializer 'conv.weight', which 'conv' reads too: shared weights have no "
+            "spec form") in result.stderr
+
+
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.99])
 def test_a_truncated_file_is_one_message(files, fraction):
     data = (files / "good.onnx").read_bytes()

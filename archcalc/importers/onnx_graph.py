@@ -187,6 +187,8 @@ class _Reader:
         self.producer: dict[str, str] = {}  # a tensor → the name of the layer that makes it
         self.ops: list[Op] = []
         self.params: dict[str, int] = {}
+        self.owner: dict[str, tuple[int, str]] = {}
+        """Each initializer read as a parameter → the item (its id) and the layer that read it first."""
         self.shapes: dict[str, Shape] = {}
         self.sized_by: dict[str, set[str]] = {}  # a computed constant → the tensors whose Shape it reads
 
@@ -376,10 +378,21 @@ class _Reader:
                 raise self._unsupported(item, str(reason) or None) from None
             out = self._shape(item, item.output)
             kind, fields = "opaque", self._opaque(item, out)
+        self._own(item, name)
         self.ops.append(Op(name, kind, fields, inputs, out))
         self.producer[item.output] = name
         skipped = BUFFERS.get(item.op_type, ())
         self.params[name] = sum(math.prod(self.shapes[p]) for i, p in enumerate(item.params) if i + 1 not in skipped)
+
+    def _own(self, item: Joined, name: str) -> None:
+        """Take the initializers `item` reads for the layer `name`; a UserError where another layer
+        read one already: a spec's layers own their parameters (two would count them twice)."""
+        for param in dict.fromkeys(item.params):
+            reader, first = self.owner.setdefault(param, (id(item), name))
+            if reader != id(item):
+                raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads the initializer "
+                                f"'{param}', which '{first}' reads too: shared weights have no spec form",
+                                hint="give each node its own initializer (export the model with untied weights)")
 
     def _opaque(self, item: Joined, out: Shape) -> dict:
         """An opaque layer's fields: the operator, the inferred shapes of its output and first input
@@ -764,6 +777,9 @@ class _Namer:
         self.reader, self.joined = reader, joined
         self.taken: set[str] = set()
         self.result: dict[int, str] = {}
+        self.numbered: dict[str, int] = {}
+        """Per base name, a number below which every `base_N` is taken: where `_free` starts (a
+        chain of 10,000 ReLUs counted up from 1 for each, 7 s)."""
 
     def names(self) -> dict[int, str]:
         owners = {id(item): _owner(item.params) for item in self.joined}
@@ -826,19 +842,24 @@ class _Namer:
                     continue
                 outer = group.rpartition(".")[0]
                 self.taken.discard(name)
+                self.numbered.clear()  # a name let go: numbers below may be free again
                 placed[index][1] = self._free(f"{outer}.{base}" if outer else base)
                 self.taken.add(placed[index][1])
                 changed = True
                 break
 
     def _free(self, name: str, fallback: str | None = None) -> str:
+        """`name` where no layer or group has it, else the first free `base_N` (base: `fallback`
+        or `name`); the caller takes it."""
         if name not in self.taken and name not in self.groups:
             return name
-        base, number = fallback or name, 0
-        candidate = base
+        base = fallback or name
+        number = self.numbered.get(base, 0)
+        candidate = f"{base}_{number}" if number else base
         while candidate in self.taken or candidate in self.groups:
             number += 1
             candidate = f"{base}_{number}"
+        self.numbered[base] = number + 1  # this one is about to be taken
         return candidate
 
 

@@ -74,6 +74,8 @@ class Inconsistent(Exception):
 
 def _conv(node: Node) -> dict:
     _auto_pad(node)
+    if not node.params:
+        raise Unsupported("a weight made in the graph (archcalc's convolution's weight is a parameter: an initializer)")
     weight = node.params[0][1]
     kernel = node.attr("kernel_shape") or list(weight[2:])
     groups = node.attr("group", 1)
