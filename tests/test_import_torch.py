@@ -498,6 +498,38 @@ def not_a_module():
 
 
 NUMBER = 3
+
+
+class Unchanged(nn.Module):
+    def forward(self, x):
+        return x
+
+
+class AndItsInput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return x, self.relu(x)
+
+
+class Exits(nn.Module):
+    def __init__(self):
+        import sys
+
+        sys.exit(3)
+
+
+class Talks(nn.Module):
+    def __init__(self):
+        super().__init__()
+        print("built")
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        print("ran")
+        return self.conv(x)
 '''
 
 
@@ -553,6 +585,26 @@ def test_a_model_fx_cannot_trace_gets_fx_message_where_and_the_fix(models):
 def test_what_a_spec_cannot_hold_exactly_is_refused(models, target, message):
     result = run_import(models, f"plain_models:{target}", "--input", "3x8x8")
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
+
+
+@pytest.mark.parametrize("target, message", [
+    # a forward that returns its input was an IndexError's traceback; with another output, archcalc's mistake
+    ("Unchanged", "'unchanged' returns its input: no layer makes it"),
+    ("AndItsInput", "'and_its_input' returns its input as an output: no layer makes it"),
+    # the model's sys.exit(3) ended the import with exit 3 and nothing said
+    ("Exits", "the code of 'plain_models:Exits' called sys.exit(3) while being imported"),
+])
+def test_a_model_whose_output_is_its_input_or_that_exits_is_one_error(models, target, message):
+    result = run_import(models, f"plain_models:{target}", "--input", "3x8x8")
+    assert (result.returncode, result.stdout) == (2, "") and result.stderr.startswith(f"error: {message}\n  hint: ")
+    assert result.stderr.count("error:") == 1 and "Traceback" not in result.stderr
+
+
+def test_what_the_model_prints_goes_to_stderr_and_the_spec_alone_to_stdout(models):
+    """A print in the model's code went first into the spec written to stdout, which was then no YAML."""
+    result = run_import(models, "plain_models:Talks", "--input", "3x8x8")
+    assert result.returncode == 0 and result.stdout.startswith("name: talks\n"), result.stdout
+    assert "built\n" in result.stderr and "ran\n" in result.stderr
 
 
 def test_shared_weights_are_refused(models):

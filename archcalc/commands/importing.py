@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 from archcalc.commands import OUTPUT, Argument, Option, emit, whole_number_input
@@ -51,17 +53,27 @@ def import_model(
 
     if output is not None:
         writable_target(output)
-    with working("import torch"):
+    with working("import torch"), _their_code(target):
         module, made_by = make_module(target, _arguments(args))
         text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
                             allow_opaque=allow_opaque)
     emit(text, output, _source_file(target))
 
 
+@contextmanager
+def _their_code(target: str):
+    """While the model's own code runs: what it prints goes to stderr (stdout is the spec's), and
+    its sys.exit is one error, exit 2 (it ended the import with its own code and no message)."""
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    except SystemExit as stop:
+        raise UserError(f"the code of '{target}' called sys.exit({stop.code!r}) while being imported",
+                        hint="import a module whose code does not exit when it is imported, built or run") from None
+
+
 def _source_file(target: str) -> list[Path]:
     """The file of MODULE in MODULE:CALLABLE, imported by now: never a target of -o."""
-    import sys
-
     file = getattr(sys.modules.get(target.partition(":")[0]), "__file__", None)
     return [Path(file)] if file else []
 

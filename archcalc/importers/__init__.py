@@ -50,10 +50,22 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
         traced = trace(module, (1, *shape), f"'{name}'", allow_opaque)
     finally:
         module.train(training)
+    _made_by_layers(traced, f"'{name}'")
     text = spec_text_of(traced, {"name": name, "source": source or f"imported from torch: {type(module).__qualname__}",
                                  "input": list(shape)})
     _check(text, module, traced, shape, name)
     return text
+
+
+def _made_by_layers(traced: Any, what: str) -> None:
+    """A UserError where an output of the model is its input, which no layer of a spec makes
+    (a forward that returns its input was an IndexError's traceback)."""
+    from archcalc.graph import INPUT
+
+    if not traced.ops or INPUT in traced.heads:
+        raise UserError(f"{what} returns its input{' as an output' if traced.ops else ''}: no layer makes it",
+                        hint="an archcalc model's outputs are made by its layers: import a module whose forward "
+                             "computes each of them")
 
 
 def _input_shape(input: str | tuple[int, ...]) -> tuple[int, ...]:
