@@ -345,6 +345,29 @@ def test_an_initializer_two_layers_read_is_refused_not_counted_twice(files):
             "spec form") in result.stderr
 
 
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+def test_a_resize_whose_scales_are_an_initializer_imports(files, mode):
+    """Resize(x, '', scales) with the scales a float initializer (not a Constant node): they were
+    counted as 4 parameters and the spec refused as archcalc's mistake."""
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")
+    resize = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="/up/Resize", mode=mode)
+    save(files / "up.onnx", [resize], [INPUT], [scales], out=(1, 3, 16, 16))
+    text = import_onnx(files / "up.onnx")
+    assert "  - up: {kind: upsample2d, size: 16" in text
+    stats = analyze_graph(read_back(text, files))
+    assert stats.totals.params == 0 and stats.layers[0].shape == (1, 3, 16, 16)
+
+
+def test_a_resize_of_the_channels_cannot_be_written_exactly(files):
+    scales = numpy_helper.from_array(np.array([1, 2, 2, 2], np.float32), "scales")
+    resize = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="/up/Resize")
+    save(files / "deep.onnx", [resize], [INPUT], [scales], out=(1, 6, 16, 16))
+    result = run_import(files, "deep.onnx")
+    assert result.returncode == 2 and "this is archcalc's mistake" not in result.stderr
+    assert result.stderr.startswith("error: node '/up/Resize' (Resize) of 'deep.onnx' cannot be written exactly: a resize "
+                                    "of the batch or the channels ([1, 3] to [1, 6]")
+
+
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.99])
 def test_a_truncated_file_is_one_message(files, fraction):
     data = (files / "good.onnx").read_bytes()

@@ -37,6 +37,10 @@ RESHAPES = ("Unsqueeze", "Squeeze", "Reshape")
 """Operators that reshape a parameter without computing: their output is that parameter."""
 BUFFERS = {"BatchNormalization": (3, 4)}
 """Parameter inputs that are buffers (running mean and variance), by position."""
+SETTINGS = {"Resize": (1, 2, 3), "Pad": (1, 2, 3), "Clip": (1, 2), "Slice": (1, 2, 3, 4), "Reshape": (1,),
+            "Split": (1,)}
+"""Inputs, by position, that say how an operator works (a Resize's scales, a Pad's pads): an
+initializer there is a value the operator reads, not a parameter, whatever its element type."""
 
 INFERENCE_ROUNDS = 64
 """The most times shape inference runs, each after folding the sizes the last one gave."""
@@ -258,11 +262,14 @@ class _Reader:
                     self.shapes[value.name] = tuple(d.dim_value for d in dims)
             if not self._fold_before_inference(self.shapes):
                 break
+        settings = {node.input[i] for node in self.graph.node for i in SETTINGS.get(node.op_type, ())
+                    if i < len(node.input)}
         for name, tensor in self.initialisers.items():
             self.shapes[name] = tuple(tensor.dims)
-            small = tensor.data_type in INTEGER_TYPES and math.prod(tensor.dims) <= FOLDED_SIZE
-            if _has_values(tensor) and (small or not tensor.dims):
-                self.constants[name] = numpy_helper.to_array(tensor)  # shape arithmetic, or a scalar
+            small = math.prod(tensor.dims) <= FOLDED_SIZE
+            if _has_values(tensor) and (small and (tensor.data_type in INTEGER_TYPES or name in settings)
+                                        or not tensor.dims):
+                self.constants[name] = numpy_helper.to_array(tensor)  # shape arithmetic, a setting, or a scalar
                 self.param_of.pop(name, None)
 
     def _constant(self, node: onnx.NodeProto) -> bool:

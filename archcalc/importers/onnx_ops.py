@@ -206,6 +206,9 @@ def _resize(node: Node) -> dict:
     transform = node.attr("coordinate_transformation_mode", "half_pixel")
     if mode is None or (mode == "bilinear" and transform not in ("align_corners", "pytorch_half_pixel", "half_pixel")):
         raise Unsupported(f"mode {node.attr('mode')} with {transform} (archcalc upsamples as torch: nearest or bilinear)")
+    if tuple(node.out[:2]) != tuple(node.shapes[0][:2]):
+        raise Unsupported(f"a resize of the batch or the channels ({list(node.shapes[0][:2])} to {list(node.out[:2])}; "
+                          "archcalc's upsampling resizes the spatial axes)")
     return {"size": pair(list(node.out[2:])), "mode": mode, "align_corners": transform == "align_corners"}
 
 
