@@ -88,9 +88,22 @@ def _check(text: str, module: nn.Module, traced: Imported, shape: tuple[int, ...
     buffers = sum(b.numel() for b in module.buffers())
     totals = stats.totals
     if (totals.params, totals.buffers) != (params, buffers):
+        _refuse_unread(module, traced, name)
         raise not_exact(name, f"the spec has {totals.params:,} parameters and {totals.buffers:,} buffer values, the "
                         f"module {params:,} and {buffers:,}")
     _check_state_dict(graph, stats.shapes, module, shape, name)
+
+
+def _refuse_unread(module: nn.Module, traced: Imported, name: str) -> None:
+    """A UserError where the module holds a parameter or buffer of a module that runs no layer
+    (registered, never read): the spec, whose layers own their tensors, cannot hold it."""
+    layers = {op.name for op in traced.ops}
+    for what, named in (("parameter", module.named_parameters()), ("buffer", module.named_buffers())):
+        for key, tensor in named:
+            if key.rpartition(".")[0] not in layers:
+                raise UserError(f"'{name}' holds the {what} '{key}' ({tensor.numel():,} values), which no layer it "
+                                "runs reads: a spec's layers own their parameters and buffers",
+                                hint="import a module without it, or one whose forward reads it in a layer")
 
 
 def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[int, ...], name: str) -> None:

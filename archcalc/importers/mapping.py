@@ -19,6 +19,7 @@ from torch import nn
 
 from archcalc.importers.common import Unsupported
 from archcalc.importers.common import pair as _pair
+from archcalc.layers.resize import INTERPOLATION
 from archcalc.torchmodel import modules as own
 
 Shape = tuple[int, ...]
@@ -114,6 +115,9 @@ def _upsample(call: Call) -> dict:
 
 def _resize(call: Call, size: Any, scale: Any, mode: str, align_corners: bool | None) -> dict:
     """Upsampling to the output's size, or by whole-number factors where a scale was given."""
+    modes = INTERPOLATION.get(call.axes, ())
+    if mode not in modes:
+        raise Unsupported(f"mode '{mode}' (archcalc upsamples {call.axes}-axis maps by {' or '.join(modes) or 'none'})")
     fields: dict = {"mode": mode, "align_corners": bool(align_corners)}
     if size is None and scale is not None:
         factors = [scale] * call.axes if not isinstance(scale, (tuple, list)) else list(scale)
