@@ -368,6 +368,20 @@ def test_a_resize_of_the_channels_cannot_be_written_exactly(files):
                                     "of the batch or the channels ([1, 3] to [1, 6]")
 
 
+def test_a_spec_archcalc_refuses_says_why_at_its_line_not_in_a_file_gone(files):
+    """A 9×9 kernel on an 8×8 input: the message pointed into the temporary file read back, gone by
+    then, and blamed archcalc beside the reason's own hint."""
+    weight = numpy_helper.from_array(np.ones((4, 3, 9, 9), np.float32), "conv.weight")
+    save(files / "wide.onnx", [helper.make_node("Conv", ["x", "conv.weight"], ["y"], name="/conv/Conv")], [INPUT],
+         [weight], out=(1, 4, 0, 0))
+    result = run_import(files, "wide.onnx")
+    assert result.returncode == 2 and "/tmp" not in result.stderr and "archcalc's mistake" not in result.stderr
+    assert result.stderr == ("error: the spec of 'wide' is one archcalc refuses: layer 'conv': the window (kernel 9) "
+                             "does not fit the padded input (8 + 2·0 = 8): the output would be empty (line 5 of the "
+                             "spec: - conv: {kind: conv2d, out: 4, kernel: 9, bias: false})\n"
+                             "  hint: use a smaller kernel or dilation, more padding, or a larger input\n")
+
+
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.99])
 def test_a_truncated_file_is_one_message(files, fraction):
     data = (files / "good.onnx").read_bytes()

@@ -62,13 +62,24 @@ def read_back(text: str, imported: Imported, shape: Shape, name: str, batch: int
             graph = load_graph(path)
             stats = analyze_graph(graph, shape, batch)
         except SpecError as error:
-            raise not_exact(name, f"the spec written does not read back: {error}") from None
+            raise _refused(text, name, error) from None
     got = [(layer.name, layer.inputs, layer.shape) for layer in stats.layers]
     wanted = [(op.name, op.inputs, op.shape) for op in imported.ops]
     if got != wanted:
         first = next((g, w) for g, w in zip(got + [None] * len(wanted), wanted + [None] * len(got)) if g != w)
         raise not_exact(name, f"the spec's layers differ from the imported ones: {first[0]} where the model has {first[1]}")
     return graph, stats
+
+
+def _refused(text: str, name: str, error: Any) -> UserError:
+    """The spec written is one archcalc refuses (a convolution's window past its input, an input
+    of 5 sizes): the reason, and the spec's line it is at, not the temporary file read back."""
+    line = error.location.line if error.location is not None else 0
+    lines = text.splitlines()
+    at = f" (line {line} of the spec: {lines[line - 1].strip()})" if 0 < line <= len(lines) else ""
+    layer = f"layer '{error.layer}': " if error.layer else ""
+    return UserError(f"the spec of '{name}' is one archcalc refuses: {layer}{error.message}{at}",
+                     hint=error.hint or "this is archcalc's mistake, not the model's: please report it with the model")
 
 
 class Unsupported(Exception):
