@@ -382,6 +382,21 @@ def test_a_spec_archcalc_refuses_says_why_at_its_line_not_in_a_file_gone(files):
                              "  hint: use a smaller kernel or dilation, more padding, or a larger input\n")
 
 
+def test_a_product_by_a_parameter_on_the_left_and_a_flatten_of_the_batch_cannot_be_written_exactly(files):
+    """MatMul(W, x) was blamed on archcalc (its layer's shape differed); Flatten(axis=0) was imported
+    as a flatten that keeps the batch: the same shapes at batch 1, not at 2."""
+    weight = numpy_helper.from_array(np.ones((5, 8), np.float32), "fc.weight")
+    save(files / "left.onnx", [helper.make_node("MatMul", ["fc.weight", "x"], ["y"], name="/fc/MatMul")], [INPUT],
+         [weight], out=(1, 3, 5, 8))
+    save(files / "all.onnx", [helper.make_node("Flatten", ["x"], ["y"], name="/f/Flatten", axis=0)], [INPUT], out=(1, 192))
+    left, joined = run_import(files, "left.onnx"), run_import(files, "all.onnx")
+    assert left.returncode == joined.returncode == 2
+    assert left.stderr.startswith("error: node '/fc/MatMul' (MatMul) of 'left.onnx' cannot be written exactly: a "
+                                  "parameter on the left of the product")
+    assert joined.stderr.startswith("error: node '/f/Flatten' (Flatten) of 'all.onnx' cannot be written exactly: "
+                                    "axis 0 (the batch joined with the rest")
+
+
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.99])
 def test_a_truncated_file_is_one_message(files, fraction):
     data = (files / "good.onnx").read_bytes()

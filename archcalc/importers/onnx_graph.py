@@ -434,7 +434,8 @@ class _Reader:
 
     def _unsupported(self, item: Joined, reason: str | None) -> UserError:
         node = item.node
-        what = f"{_named(node)} ({item.op_type if item.op_type != node.op_type else node.op_type}) of {self.what}"
+        shown = node.op_type if item.op_type in (node.op_type, "MatMulByLeft") else item.op_type  # a joined one's own name
+        what = f"{_named(node)} ({shown}) of {self.what}"
         kinds = kinds_hint()
         if reason is None:
             return UserError(f"{what} has no layer kind in archcalc", hint=kinds)
@@ -718,6 +719,8 @@ class _Joiner:
         """MatMul(x, W) or MatMul(x, Transpose(W)) with W a parameter, and the Add of a bias after it."""
         reader = self.reader
         nodes = [node]
+        if node.input and node.input[0] in reader.param_of:
+            return Joined(node, "MatMulByLeft", tensors, params, {}, nodes)
         if len(tensors) == 2 and not params:
             transpose = self._made_by(tensors[1], "Transpose")
             if transpose is not None and transpose.input[0] in reader.param_of and self._only_reader(tensors[1]) is node:

@@ -102,6 +102,11 @@ def _batchnorm(node: Node) -> dict:
     return {"eps": f32(node.attr("epsilon", 1e-5)), "momentum": momentum}
 
 
+def _left(node: Node) -> dict:
+    raise Unsupported("a parameter on the left of the product (archcalc's linear multiplies its input by a weight "
+                      "on the right)")
+
+
 def _linear(node: Node) -> dict:
     if not node.params:
         raise Unsupported("a product of two tensors (archcalc's linear multiplies by a parameter)")
@@ -164,6 +169,8 @@ def _mean(node: Node) -> dict:
 def _flatten(node: Node) -> dict:
     """Flatten and Reshape that join the dimensions from one on: flatten(start_dim)."""
     source, out = node.shapes[0], node.out
+    if node.op_type == "Flatten" and node.attr("axis", 1) % max(len(source), 1) == 0:
+        raise Unsupported("axis 0 (the batch joined with the rest: archcalc's flatten keeps the batch)")
     for start in range(1, len(source)):
         if source[:start] + (math.prod(source[start:]),) == out:
             return {"start_dim": start}
@@ -341,6 +348,7 @@ RULES: dict[str, Rule] = {
     "Conv": Rule("conv{axes}d", _conv),
     "ConvTranspose": Rule("conv_transpose{axes}d", _conv),
     "Gemm": Rule("linear", _linear), "MatMul": Rule("linear", _linear),
+    "MatMulByLeft": Rule("linear", _left),  # MatMul(W, x), W a parameter
     "BatchNormalization": Rule("batchnorm{axes}d", _batchnorm),
     "LayerNormalization": Rule("layer_norm", _layer_norm),
     "ChannelLayerNorm": Rule("channel_layer_norm", _layer_norm),  # joined: Transpose, LayerNormalization, Transpose
