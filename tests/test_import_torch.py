@@ -613,8 +613,8 @@ def test_what_a_spec_cannot_hold_exactly_is_refused(models, target, message):
     # the model's sys.exit(3) ended the import with exit 3 and nothing said
     ("Exits", "the code of 'plain_models:Exits' called sys.exit(3) while being imported"),
     # both were blamed on archcalc ("this is archcalc's mistake")
-    ("Bicubic", "node 'up' (module 'up', torch.nn.modules.upsampling.Upsample) cannot be written exactly: mode "
-                "'bicubic' (archcalc upsamples 2-axis maps by nearest or bilinear)"),
+    ("Bicubic", ("node 'up' (module 'up', torch.nn.modules.upsampling.Upsample) cannot be written exactly: mode "
+                 "'bicubic' (archcalc upsamples 2-axis maps by nearest or bilinear)")),
     ("Unread", "'unread' holds the buffer 'table' (3 values), which no layer it runs reads"),
 ])
 def test_a_model_whose_output_is_its_input_or_that_exits_is_one_error(models, target, message):

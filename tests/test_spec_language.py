@@ -175,8 +175,8 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
     ("3 if width is 4 else 5", "'is' is not allowed in '3 if width is 4 else 5'"),
     ("3 if width not in [4] else 5", "'not in' is not allowed in '3 if width not in \\[4\\] else 5'"),
     # the spec's list is the language's list, not the loader's YList
-    ("1 if widths < 3 else 2", "cannot evaluate '1 if widths < 3 else 2': '<' not supported between instances of "
-                               "'list' and 'int'"),
+    ("1 if widths < 3 else 2", ("cannot evaluate '1 if widths < 3 else 2': '<' not supported between instances of "
+                                "'list' and 'int'")),
     ("3 +\\n 4", r"cannot read the expression '3 \+\\n 4'\n"),
     # the functions take numbers, not true/false (ceil and max took them: found by a fuzzer)
     ("ceil(true)", "ceil takes numbers, got True"),
