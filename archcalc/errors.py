@@ -39,8 +39,8 @@ def source_lines(location: Location) -> str:
     text = SOURCES.get(location.file)
     if text is None or location.line < 1 or location.column < 1 or location[1:] == (1, 1):
         return ""
-    lines = text.split("\n")
-    line = lines[location.line - 1].rstrip("\r") if location.line <= len(lines) else ""
+    lines = yaml_lines(text)
+    line = lines[location.line - 1] if location.line <= len(lines) else ""
     if not line.strip():
         return ""
     column = min(location.column - 1, len(line))
@@ -56,7 +56,7 @@ def source_lines(location: Location) -> str:
 def _moved(location: Location, offset: int, text: str) -> Location:
     """`location` moved `offset` characters into its value (past an opening quote), where `text`
     stands there; else `location` as it is."""
-    lines = SOURCES.get(location.file, "").split("\n")
+    lines = yaml_lines(SOURCES.get(location.file, ""))
     line = lines[location.line - 1] if 0 < location.line <= len(lines) else ""
     start = location.column - 1 + (line[location.column - 1:location.column] in ("'", '"'))
     if line[start + offset:start + offset + len(text)] == text:
@@ -85,7 +85,7 @@ class UserError(Exception):
 
     def report(self) -> str:
         """The text the command line prints: 'error: …' and its hint, ending with a newline."""
-        return f"error: {self}\n"
+        return f"error: {shown_safely(str(self))}\n"
 
 
 class UsageError(UserError):
@@ -151,8 +151,27 @@ class SpecError(UserError):
     def report(self) -> str:
         """'error: FILE:LINE:COL: …', the source line with a caret under the spot, and the hint."""
         shown = source_lines(self.location) if self.location is not None else ""
-        return (f"error: {self.head()}\n" + (shown + "\n" if shown else "")
-                + (f"  hint: {self.hint}\n" if self.hint else ""))
+        return (f"error: {shown_safely(self.head())}\n" + (shown + "\n" if shown else "")
+                + (f"  hint: {shown_safely(self.hint)}\n" if self.hint else ""))
+
+
+YAML_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+"""What YAML counts as the end of a line, and so the lines its marks number (a NEL or a U+2028 in
+a comment ended a line for YAML, not for the source line an error showed)."""
+
+
+def yaml_lines(text: str) -> list[str]:
+    """The lines of `text` as YAML numbers them."""
+    return YAML_LINE_BREAK.split(text)
+
+
+def shown_safely(text: str) -> str:
+    """`text` for a terminal: every character that is not printable but a line break written as
+    its escape (\\x1b, \\r, \\u202e), so that text quoted from a spec cannot move the cursor,
+    recolour or hide the message, or reorder it."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

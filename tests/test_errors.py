@@ -218,3 +218,39 @@ def test_block_that_includes_itself(cli, write_spec):
     assert result.exit_code == 2
     assert f"{path}:9:9: layer 'a.inner.back': block 'outer' includes itself (outer → middle → outer)" \
         in result.stderr
+
+
+@pytest.mark.parametrize("body, said", [
+    # a kind, a field, a source and an output the spec writes, quoted in the message (found by a fuzzer)
+    ('  - c: {kind: "\\r\\e[2K\\e[32mOK", out: 2, kernel: 3}\n', r"unknown layer kind '\r\x1b[2K\x1b[32mOK'"),
+    ('  - c: {kind: relu, "x\\e[8m": 1}\n', r"'x\x1b[8m'"),
+    ('  - c: {kind: relu, from: "a\\u202eb"}\n', r"'a\u202eb'"),
+])
+def test_spec_text_quoted_in_an_error_reaches_the_terminal_escaped(body, said, cli, write_spec):
+    """A carriage return and an erase-line could overwrite the error with a green 'OK'; a hide
+    code (ESC [8m) hid what followed; a bidirectional override reordered it."""
+    result = cli("table", write_spec(HEADER + body))
+    assert result.exit_code == 2 and said in result.stderr, result.stderr
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr and "\u202e" not in result.stderr
+
+
+def test_an_opaque_operation_is_printable_text_and_markdown_escapes_it(cli, write_spec):
+    """An opaque layer's operation is printed in the table's header: a control sequence there reached
+    the terminal (the window's title set, the screen cleared), and markdown rendered an image in it."""
+    opaque = "  - op: {{kind: opaque, operation: {text}, shape: [3, 32, 32], reads: [3, 32, 32]}}\n"
+    result = cli("table", write_spec(HEADER + opaque.format(text='"\'elu\\e]0;pwned\\a\'"')))
+    assert result.exit_code == 2 and "field 'operation' must be printable text on one line" in result.stderr
+    assert "\x1b" not in result.stderr
+    shown = cli("table", write_spec(HEADER + opaque.format(text="\"'elu <img src=x.png> **b**'\"")), "--format", "markdown")
+    assert shown.exit_code == 0 and r"opaque elu \<img src=x.png\> \*\*b\*\*" in shown.stdout
+
+
+@pytest.mark.parametrize("line_break", ["\u2028", "\x85", "\r"])
+def test_the_line_an_error_shows_is_the_line_yaml_numbers(line_break, cli, write_spec):
+    """YAML ends a line at a NEL, a U+2028 or a lone carriage return as at a line feed, and numbers
+    its marks so; the source line shown counted line feeds alone, and showed another line or none."""
+    path = write_spec(f"# a comment{line_break}# more of it\nname: broken\ninput: [3, 8, 8]\nlayers:\n"
+                      "  - ok: relu\n  - big: {kind: conv2d, out: 2, kernel: 30}\n")
+    result = cli("table", path)
+    assert result.exit_code == 2
+    assert "big: {kind: conv2d, out: 2, kernel: 30}" in result.stderr.splitlines()[1], result.stderr

@@ -24,7 +24,8 @@ from markdown_it import MarkdownIt
 PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 """The rule docs/spec.md states for layer and block names (and 'input' is reserved)."""
 HINT = "  hint: use letters, digits and _, starting with a letter; 'input' is reserved\n"
-ONE_LINE_HINT = "  hint: a name holds no line breaks, tabs or other control characters\n"
+ONE_LINE_HINT = ("  hint: a name holds no line breaks, tabs, other control characters or invisible format characters "
+                 "(such as U+202E, which reverses the text after it)\n")
 
 LAYERS = """\
 name: names
@@ -107,6 +108,9 @@ def test_a_block_name_outside_the_pattern_is_refused_at_its_key(name, shown, cli
     ("a\u2028b", "v", "1:7", r"the model name 'a\u2028b' is not one line of text"),
     ("net", "x\ry", "5:3", r"the variant name 'x\ry' is not one line of text"),
     ("net", "x\x1b[31m", "5:3", r"the variant name 'x\x1b[31m' is not one line of text"),
+    # invisible format characters: a name shown otherwise than it reads (found by a fuzzer)
+    ("resnet50\u202e\u2066evil", "v", "1:7", r"the model name 'resnet50\u202e\u2066evil' is not one line of text"),
+    ("net", "v\u200bw", "5:3", r"the variant name 'v\u200bw' is not one line of text"),
 ])
 def test_a_model_or_variant_name_on_more_than_one_line_is_refused(model, variant, where, message, cli, write_spec):
     path = write_spec(f"name: {quoted(model)}\ninput: [3, 8, 8]\nvariants:\n  plain: {{}}\n  {quoted(variant)}: {{}}\n"

@@ -457,6 +457,9 @@ def _boolean(value: Any, name: str) -> bool:
 def _text(value: Any, name: str) -> str:
     if not isinstance(value, str):
         raise SpecError(f"field '{name}' must be text, got {value!r}", field=name)
+    if not value.isprintable():  # shown in every output: a control character would reach the terminal
+        raise SpecError(f"field '{name}' must be printable text on one line, got {value!r}", field=name,
+                        hint="remove the control, format or line-break characters")
     return value
 
 

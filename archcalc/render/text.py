@@ -32,12 +32,13 @@ if TYPE_CHECKING:
 def header_lines(stats: ModelStats, escape: Callable[[str], str] = str) -> list[str]:
     """Model, input, convention and dtype: the context every figure needs; and what the
     convention's tool skips in this model, where it skips anything. `escape` writes the model
-    and file names (`markdown_text` for markdown)."""
+    and file names and what is skipped (an opaque layer's operation, as imported) (`markdown_text`
+    for markdown)."""
     skipped = stats.uncounted()
     return [f"{escape(stats.model)} ({escape(stats.file)})",
             f"input {shape_text(stats.input_shape)} · dtype {stats.dtype} · convention {stats.convention}: "
             f"{CONVENTIONS[stats.convention].summary}"
-            + (f" · not counted by {stats.convention}: {', '.join(skipped)}" if skipped else "")]
+            + (f" · not counted by {stats.convention}: {escape(', '.join(skipped))}" if skipped else "")]
 
 
 PER_MAC = {"macs": 1, "flops": 2}

@@ -228,10 +228,13 @@ def _check_name(name: str, location: Location, what: str) -> None:
 
 
 def _check_one_line(name: str, location: Location, what: str) -> None:
-    """Refuse a model or variant name with a line break, tab or other control character."""
-    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
+    """Refuse a model or variant name with a line break, tab or other control character, or an
+    invisible format character (a bidirectional override, a zero-width space: a name shown
+    otherwise than it reads)."""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
         raise SpecError(f"{what} {name!r} is not one line of text", location=location,
-                        hint="a name holds no line breaks, tabs or other control characters")
+                        hint="a name holds no line breaks, tabs, other control characters or invisible format "
+                             "characters (such as U+202E, which reverses the text after it)")
 
 
 def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, YMap]:
