@@ -15,7 +15,7 @@ from pathlib import Path
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
-from archcalc.layers.base import NEW, SAME, numel
+from archcalc.layers.base import NEW, SAME, VIEW, numel
 from archcalc.memory import LiveTimeline, _rounding, element_bytes
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
@@ -190,6 +190,8 @@ class _Step:
         self.parameter_tensors: list[int] = []
         self.grad_bytes: dict[str, int] = {}
         self.layouts = {}
+        self.kinds = {node.name: node.kind.key for node in graph.nodes}
+        self.sources = {node.name: node.inputs[0] for node in graph.nodes if node.inputs}
         trained = graph.valued()
         for node, layer in zip(graph.nodes, stats.layers):
             in_shapes = [stats.shapes[name] for name in node.inputs]
@@ -219,8 +221,12 @@ class _Step:
             requires = self.grad_bytes[node.name] > 0 or any(self.requires[name] for name in node.inputs)
             self.requires[node.name] = requires
             first = self.storage[node.inputs[0]]
-            if requires and footprint.output == SAME and footprint.touches_input and first in keeper:
-                raise _overwrites(node, keeper[first])
+            if requires and footprint.output == SAME and footprint.touches_input:
+                if first in keeper:
+                    raise _overwrites(node, keeper[first])
+                split = self._split_behind(node.inputs[0])
+                if split is not None:
+                    raise _modifies_a_split(node, split)
             if footprint.touches_input:
                 live.count(first)
             output = backward.output or footprint.output
@@ -246,6 +252,18 @@ class _Step:
                 if last_reader[source] == node.name and source not in heads and source != INPUT:
                     live.release(self.storage[source])
             self.points.append(Point("forward", node.name, layer.kind, busiest, sum(live.totals)))
+
+    def _split_behind(self, name: str) -> str | None:
+        """The split whose slice `name` is, through the views after it (None if none): torch's
+        chunk returns several views of one tensor, which autograd lets no operation change in place."""
+        while name in self.layouts:
+            kind = self.kinds[name]
+            if kind == "split":
+                return name
+            if self.layouts[name][1].output != VIEW:
+                return None
+            name = self.sources[name]
+        return None
 
     def _temporaries(self, node, backward) -> int:
         """The backward's temporaries at its busiest moment: none where they are for the gradient
@@ -388,6 +406,13 @@ def _copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int) -> 
             if per_group > 1 and a.kernel[0] * a.kernel[1] > 1:
                 copied[node.name] = a.out * per_group * a.kernel[0] * a.kernel[1] * itemsize
     return copied
+
+
+def _modifies_a_split(node, split: str) -> SpecError:
+    """The error of an in-place layer changing a slice of a split (a view among several)."""
+    return SpecError(f"in training, it changes in place a slice of '{split}', one of several views of one tensor "
+                     "(torch.chunk): torch refuses to (such functions do not allow the output views to be modified "
+                     "inplace)", hint="set inplace: false on this layer", location=node.location, layer=node.name)
 
 
 def _overwrites(node, keeper: str) -> SpecError:

@@ -355,6 +355,27 @@ def test_an_in_place_layer_overwriting_a_kept_tensor_is_refused_as_torch_refuses
     assert cli("memory", str(path)).exit_code == 0  # at inference nothing is kept
 
 
+@pytest.mark.parametrize("between", [[], [{"f": "flatten"}]])
+def test_an_in_place_layer_changing_a_slice_of_a_split_is_refused_as_torch_refuses(between, tmp_path, cli):
+    """torch.chunk returns several views of one tensor, which autograd lets nothing change in place
+    (directly, or through a view of one): torch refuses the training forward; archcalc gave a peak
+    (616 B) and validate failed at fvcore's trace, which ran with autograd on (found by a fuzzer)."""
+    from archcalc.validation import validate
+
+    layers = [{"c": {"kind": "conv2d", "out": 4, "kernel": 1}}, {"s": {"kind": "split", "parts": 2, "take": 0}},
+              *between, {"r": {"kind": "relu", "inplace": True}}]
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [2, 4, 4], "layers": layers}))
+    with pytest.raises(RuntimeError, match="is a view and is being modified inplace"):
+        tracked(load_graph(path), [2])
+    result = cli("memory", str(path), "--train")
+    assert result.exit_code == 2
+    assert "layer 'r': in training, it changes in place a slice of 's', one of several views" in result.stderr
+    checked = validate(str(path), device="cpu", runs=0)
+    assert checked.ok and checked.error is None, checked.error
+    assert any("the training peak is not compared" in note and "a slice of 's'" in note for note in checked.notes)
+
+
 def test_every_kind_is_measured_in_a_training_row():
     """Every kind has a row but crop2d and pad2d, whose rows take their size from a reference of
     another batch (their 1-D and 3-D kinds run the same torch code; the bundled U-Net crops and

@@ -78,8 +78,8 @@ def _fvcore_counts(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, int], i
     from fvcore.nn import FlopCountAnalysis
 
     analysis = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on Python values in the graph
+    with warnings.catch_warnings(), torch.no_grad():  # as the counters run it: an in-place change of a
+        warnings.simplefilter("ignore")  # chunk's view is refused with autograd on; the tracer's notes
         return dict(analysis.by_module()), analysis.total()
 
 
