@@ -168,10 +168,11 @@ def yaml_lines(text: str) -> list[str]:
 def shown_safely(text: str) -> str:
     """`text` for a terminal: every character that is not printable but a line break written as
     its escape (\\x1b, \\r, \\u202e), so that text quoted from a spec cannot move the cursor,
-    recolour or hide the message, or reorder it."""
+    recolour or hide the message, or reorder it. A byte of a file's name that is no UTF-8 (held as
+    a surrogate) stays, to be written as that byte."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+    return "".join(c if c.isprintable() or c == "\n" or "\udc80" <= c <= "\udcff" else repr(c)[1:-1] for c in text)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

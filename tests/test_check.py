@@ -622,3 +622,15 @@ def test_a_baseline_in_a_subfolder_names_specs_of_the_current_folder(project, cl
     assert "    spec: ../small.yaml\n" in Path("ci/archcalc.lock.yaml").read_text()
     result = cli("check", "--baseline", "ci/archcalc.lock.yaml")
     assert result.exit_code == 0, result.output
+
+
+def test_a_file_name_with_an_escape_reaches_the_output_encoded(project, cli):
+    """A spec file named with an ESC (a pull request may add one) went raw into the table's header
+    and into the `::error file=` of the annotations (found by a fuzzer)."""
+    name = "s\x1b[31mall.yaml"
+    (project / name).write_text(FAMILY)
+    table = cli("table", name, "--variant", "small_a")
+    assert table.exit_code == 0 and "\x1b" not in table.stdout and "(s\\x1b[31mall.yaml)" in table.stdout
+    checked = cli("check", name, "--format", "github")
+    assert checked.exit_code == 1 and "\x1b" not in checked.stdout
+    assert "::error file=s%1B[31mall.yaml," in checked.stdout, checked.stdout

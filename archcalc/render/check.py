@@ -253,8 +253,15 @@ def _command(kind: str, where: Location | None, title: str, message: str) -> str
 
 
 def _message(text: str) -> str:
-    """Escaping for a workflow command's message (GitHub Actions toolkit rules)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escaping for a workflow command's message (GitHub Actions toolkit rules); any other
+    character that is not printable (an ESC in a file's name) percent-encoded alike."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text if text.isprintable() else "".join(c if c.isprintable() else _encoded(c) for c in text)
+
+
+def _encoded(character: str) -> str:
+    """A character percent-encoded, byte by byte of its UTF-8."""
+    return "".join(f"%{byte:02X}" for byte in character.encode("utf-8"))
 
 
 def _property(text: str) -> str:

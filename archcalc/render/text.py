@@ -7,6 +7,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from archcalc.conventions import CONVENTIONS
+from archcalc.errors import shown_safely
 from archcalc.render import terminal
 from archcalc.render.markup import Latex, Markdown, latex_text, markdown_text, one_line
 from archcalc.render.numbers import (
@@ -29,11 +30,11 @@ if TYPE_CHECKING:
     from archcalc.roofline import Roofline
 
 
-def header_lines(stats: ModelStats, escape: Callable[[str], str] = str) -> list[str]:
+def header_lines(stats: ModelStats, escape: Callable[[str], str] = shown_safely) -> list[str]:
     """Model, input, convention and dtype: the context every figure needs; and what the
     convention's tool skips in this model, where it skips anything. `escape` writes the model
-    and file names and what is skipped (an opaque layer's operation, as imported) (`markdown_text`
-    for markdown)."""
+    and file names and what is skipped (an opaque layer's operation, as imported): by default with
+    what is not printable escaped (a file's name may hold an ESC); `markdown_text` for markdown."""
     skipped = stats.uncounted()
     return [f"{escape(stats.model)} ({escape(stats.file)})",
             f"input {shape_text(stats.input_shape)} · dtype {stats.dtype} · convention {stats.convention}: "
