@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from archcalc.errors import UserError, did_you_mean
+from archcalc.errors import UserError, did_you_mean, hidden
 from archcalc.layers.base import SIZED_WORK, WORK
 
 SCHEMA = "archcalc.devices/1"
@@ -197,7 +197,7 @@ def parse_profiles(document: Any, shown: str) -> dict[str, DeviceProfile]:
         raise fail("devices", f"must map profile names to profiles, got {_kind(devices)}",
                    "write 'devices:' and under it 'NAME:' with the figures of docs/latency.md")
     for key in devices:
-        if not str(key).isprintable() or not str(key).strip():
+        if any(map(hidden, str(key))) or not str(key).strip():
             raise fail("devices", f"names a profile {str(key)!r}: not printable text on one line",
                        "name each profile in letters, digits and punctuation, e.g. 'my-gpu'")
     return {str(key): _profile(str(key), value, shown, fail) for key, value in devices.items()}
@@ -214,7 +214,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
     for name in ("name", "peak_tflops", "memory_gbps", "launch_us", "sources"):
         if name not in entry:
             raise fail(at, f"has no '{name}'", f"add '{name}:' ({FIGURES.get(name, 'its public source for each figure' if name == 'sources' else 'the device in words')})")
-    if not isinstance(entry["name"], str) or not entry["name"].strip() or not entry["name"].isprintable():
+    if not isinstance(entry["name"], str) or not entry["name"].strip() or any(map(hidden, entry["name"])):
         raise fail(f"{at}.name", f"must be the device in words on one line, got {_shown(entry['name'])}",
                    "write its name, e.g. 'NVIDIA H200 SXM'")
     peaks = _numbers(entry["peak_tflops"], f"{at}.peak_tflops", PEAK_DTYPES, fail, "a dtype")
@@ -232,7 +232,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
         if name not in FIGURES:
             raise fail(f"{at}.sources.{name}", "names no figure", f"sources are given for {', '.join(needed)}")
     for name in needed:
-        if not isinstance(sources.get(name), str) or not sources[name].strip() or not sources[name].isprintable():
+        if not isinstance(sources.get(name), str) or not sources[name].strip() or any(map(hidden, sources[name])):
             raise fail(f"{at}.sources.{name}", "is missing, empty or not one line: every figure needs its public source",
                        "name the datasheet (with its URL) or the measurement that gave it")
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], f"{at}.memory_gbps", fail),

@@ -165,14 +165,27 @@ def yaml_lines(text: str) -> list[str]:
     return YAML_LINE_BREAK.split(text)
 
 
+HIDDEN = frozenset(("Cc", "Cf", "Zl", "Zp"))
+"""The Unicode categories of characters a terminal does not show as themselves: controls (ESC, a
+carriage return), format characters (a bidirectional override, a zero-width space) and line and
+paragraph separators."""
+
+
+def hidden(character: str) -> bool:
+    """Whether a terminal would act on `character` rather than show it (HIDDEN)."""
+    import unicodedata
+
+    return unicodedata.category(character) in HIDDEN
+
+
 def shown_safely(text: str) -> str:
-    """`text` for a terminal: every character that is not printable but a line break written as
-    its escape (\\x1b, \\r, \\u202e), so that text quoted from a spec cannot move the cursor,
-    recolour or hide the message, or reorder it. A byte of a file's name that is no UTF-8 (held as
-    a surrogate) stays, to be written as that byte."""
+    """`text` for a terminal: every hidden character but a line feed written as its escape
+    (\\x1b, \\r, \\u202e), so that text quoted from a spec cannot move the cursor, recolour or
+    hide the message, or reorder it. A byte of a file's name that is no UTF-8 (held as a
+    surrogate) stays, to be written as that byte; a no-break space stays a space."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() or c == "\n" or "\udc80" <= c <= "\udcff" else repr(c)[1:-1] for c in text)
+    return "".join(repr(c)[1:-1] if c != "\n" and hidden(c) else c for c in text)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

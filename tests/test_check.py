@@ -615,6 +615,21 @@ def test_a_baseline_cannot_make_check_read_a_file_outside_its_folder_and_the_cur
         assert "SECRET" not in result.output
 
 
+def test_update_refuses_to_record_a_spec_check_would_then_refuse(tmp_path, monkeypatch, cli):
+    """A spec named by its path outside the baseline's folder and the current one: --update wrote
+    an entry that the next check refused, as a whole baseline (found by a reviewer)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "small.yaml").write_text(FAMILY)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.chdir(repo)
+    result = cli("check", str(elsewhere / "small.yaml"), "--update")
+    assert result.exit_code == 2 and result.output.count("error:") == 1
+    assert "cannot record 'small_a' in archcalc.lock.yaml: its spec" in result.stderr
+    assert not Path("archcalc.lock.yaml").exists()
+
+
 def test_a_baseline_in_a_subfolder_names_specs_of_the_current_folder(project, cli):
     """ci/archcalc.lock.yaml, run from the project's folder, records ../small.yaml and checks it."""
     Path("ci").mkdir()
@@ -634,3 +649,15 @@ def test_a_file_name_with_an_escape_reaches_the_output_encoded(project, cli):
     checked = cli("check", name, "--format", "github")
     assert checked.exit_code == 1 and "\x1b" not in checked.stdout
     assert "::error file=s%1B[31mall.yaml," in checked.stdout, checked.stdout
+
+
+def test_a_file_name_that_is_no_utf_8_is_annotated_as_its_bytes(project):
+    """Its byte is held as a surrogate, which the percent-encoding of hidden characters could not
+    encode: the annotations failed as an encoding error of standard output (found by a reviewer)."""
+    import os
+
+    name = os.fsdecode(b"b\xff.yaml")
+    (project / name).write_text(FAMILY)
+    done = run_process("check", name, "--format", "github", "-o", "out.txt", cwd=project)
+    assert done.returncode == 1, done.stderr
+    assert b"::error file=b\xff.yaml," in (project / "out.txt").read_bytes()

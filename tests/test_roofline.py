@@ -617,3 +617,12 @@ def test_device_profile_on_cuda(cli, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
     profile = load_profile(str(tmp_path / "gpu.yaml"))
     assert profile.name == torch.cuda.get_device_name() and "bfloat16" in profile.peak_tflops
+
+
+def test_a_profile_name_pasted_with_a_no_break_space_is_accepted(tmp_path):
+    """A datasheet's 'NVIDIA H200' may hold a no-break space: printable, unlike a control character
+    (the first check of printable text refused it; found by a reviewer)."""
+    from archcalc.devices import load_profile
+
+    path = _profile_file(tmp_path, GOOD.replace("name: My GPU", 'name: "My\\u00a0GPU"'))
+    assert load_profile(path).name == "My\u00a0GPU"

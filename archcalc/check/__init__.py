@@ -13,12 +13,15 @@ from archcalc.check.baseline import (
     BLOCKS,
     BUDGETS,
     FIGURES,
+    OUTSIDE_HINT,
     Baseline,
     Entry,
     Held,
     load_baseline,
     relative_spec,
+    spec_roots,
     updated_text,
+    within_roots,
 )
 from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
@@ -257,8 +260,13 @@ def update_baseline(result: CheckResult) -> set[str]:
     with serialised(result.baseline.path):
         base = load_baseline(result.baseline.path, repairable=True)
         measured = {}
+        roots = spec_roots(base.path)
         for model, record in result.measured.items():
             entry = base.entries.get(model)
+            if entry is None and not within_roots(result.spec_files[model], roots):
+                raise UserError(f"cannot record '{model}' in {base.path}: its spec {result.spec_files[model]} lies "
+                                "outside the baseline's folder and the current one, where check would not read it",
+                                hint=OUTSIDE_HINT)
             measured[model] = {"spec": entry.spec if entry else relative_spec(result.spec_files[model], base.path),
                                **record}
         gone = {f.model for f in result.findings if f.problem == "spec gone"} & _models_of(base)

@@ -135,7 +135,7 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     if models is not None and not isinstance(models, YMap):  # None: 'models:' with nothing under it
         raise SpecError("'models' must be a mapping of model name → figures", location=document.where("models"))
     entries, broken = {}, {}
-    roots = _spec_roots(path)
+    roots = spec_roots(path)
     for name, body in (models or {}).items():
         if isinstance(body, YMap):  # keys, budgets and tolerances: --update keeps them, so they must be right
             held_from(body, "baseline", figures=False)
@@ -150,7 +150,7 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     return Baseline(path, True, entries, document, text, broken)
 
 
-def _spec_roots(path: Path) -> tuple[Path, ...]:
+def spec_roots(path: Path) -> tuple[Path, ...]:
     """The folders whose files a baseline may name: its own, the current one, the bundled specs'."""
     from archcalc.spec.catalog import specs_dir
 
@@ -162,21 +162,27 @@ def _spec_roots(path: Path) -> tuple[Path, ...]:
     return tuple(roots)
 
 
+OUTSIDE_HINT = ("a baseline names spec files in its own folder or the current one, or below them: run check from a "
+                "folder that holds the spec, or check a spec elsewhere by naming it (archcalc check PATH)")
+
+
+def within_roots(spec: Path, roots: tuple[Path, ...]) -> bool:
+    """Whether the file `spec` lies in one of `roots` or below it."""
+    try:
+        return any(spec.resolve().is_relative_to(root) for root in roots)
+    except (OSError, RuntimeError, ValueError):  # a name too long, a loop of links, a NUL
+        return False
+
+
 def _within(body: YMap, path: Path, roots: tuple[Path, ...]) -> None:
     """A SpecError at the entry's `spec:` where it names a file outside `roots` and below them: a
     baseline nobody has read cannot make archcalc read, and quote in an error, a file elsewhere."""
     spec = body.get("spec")
     if not isinstance(spec, str) or not spec:
         return  # the entry's own check says what is wrong
-    try:
-        inside = any((path.parent / spec).resolve().is_relative_to(root) for root in roots)
-    except (OSError, RuntimeError, ValueError):  # a name too long, a loop of links, a NUL
-        inside = False
-    if not inside:
+    if not within_roots(path.parent / spec, roots):
         raise SpecError(f"the spec {spec!r} lies outside the baseline's folder and the current one",
-                        location=body.where("spec"),
-                        hint="a baseline names spec files in its own folder or the current one, or below them; "
-                             "check a spec elsewhere by naming it: archcalc check PATH")
+                        location=body.where("spec"), hint=OUTSIDE_HINT)
 
 
 def _holds_nothing(text: str) -> bool:

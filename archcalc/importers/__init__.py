@@ -100,7 +100,8 @@ def _refuse_unread(module: nn.Module, traced: Imported, name: str) -> None:
     layers = {op.name for op in traced.ops}
     for what, named in (("parameter", module.named_parameters()), ("buffer", module.named_buffers())):
         for key, tensor in named:
-            if key.rpartition(".")[0] not in layers:
+            owner = key.rpartition(".")[0]
+            if not any(owner == layer or owner.startswith(layer + ".") for layer in layers):
                 raise UserError(f"'{name}' holds the {what} '{key}' ({tensor.numel():,} values), which no layer it "
                                 "runs reads: a spec's layers own their parameters and buffers",
                                 hint="import a module without it, or one whose forward reads it in a layer")

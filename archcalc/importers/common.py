@@ -74,8 +74,10 @@ def read_back(text: str, imported: Imported, shape: Shape, name: str, batch: int
 def _refused(text: str, name: str, error: Any) -> UserError:
     """The spec written is one archcalc refuses (a convolution's window past its input, an input
     of 5 sizes): the reason, and the spec's line it is at, not the temporary file read back."""
+    from archcalc.errors import yaml_lines
+
     line = error.location.line if error.location is not None else 0
-    lines = text.splitlines()
+    lines = yaml_lines(text)
     at = f" (line {line} of the spec: {lines[line - 1].strip()})" if 0 < line <= len(lines) else ""
     layer = f"layer '{error.layer}': " if error.layer else ""
     return UserError(f"the spec of '{name}' is one archcalc refuses: {layer}{error.message}{at}",

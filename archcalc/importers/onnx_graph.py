@@ -399,7 +399,8 @@ class _Reader:
             if reader != id(item):
                 raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads the initializer "
                                 f"'{param}', which '{first}' reads too: shared weights have no spec form",
-                                hint="give each node its own initializer (export the model with untied weights)")
+                                hint="give each node its own initializer: export the model with untied weights, and "
+                                     "without an optimizer that merges initializers of equal values")
 
     def _opaque(self, item: Joined, out: Shape) -> dict:
         """An opaque layer's fields: the operator, the inferred shapes of its output and first input

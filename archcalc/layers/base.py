@@ -18,7 +18,7 @@ from functools import cached_property
 from math import prod
 from typing import Any, ClassVar, NamedTuple, Protocol
 
-from archcalc.errors import SpecError
+from archcalc.errors import SpecError, hidden
 from archcalc.limits import MAX_DIMENSION
 from archcalc.sizes import format_shape
 
@@ -457,7 +457,7 @@ def _boolean(value: Any, name: str) -> bool:
 def _text(value: Any, name: str) -> str:
     if not isinstance(value, str):
         raise SpecError(f"field '{name}' must be text, got {value!r}", field=name)
-    if not value.isprintable():  # shown in every output: a control character would reach the terminal
+    if any(map(hidden, value)):  # shown in every output: a control character would reach the terminal
         raise SpecError(f"field '{name}' must be printable text on one line, got {value!r}", field=name,
                         hint="remove the control, format or line-break characters")
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from archcalc.check import BUDGETS, FIGURES, BlockChange, CheckResult, Finding
-from archcalc.errors import Location
+from archcalc.errors import Location, hidden
 from archcalc.render.numbers import grouped, human
 from archcalc.render.styles import FAILED, FAILED_VERDICT, HOLDS_VERDICT
 from archcalc.render.table import Column, StyledLines, Table, as_markdown, as_text
@@ -253,10 +253,11 @@ def _command(kind: str, where: Location | None, title: str, message: str) -> str
 
 
 def _message(text: str) -> str:
-    """Escaping for a workflow command's message (GitHub Actions toolkit rules); any other
-    character that is not printable (an ESC in a file's name) percent-encoded alike."""
+    """Escaping for a workflow command's message (GitHub Actions toolkit rules); any other hidden
+    character (an ESC in a file's name) percent-encoded alike (a byte of a name that is no UTF-8
+    stays, written as that byte)."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text if text.isprintable() else "".join(c if c.isprintable() else _encoded(c) for c in text)
+    return text if text.isprintable() else "".join(_encoded(c) if hidden(c) else c for c in text)
 
 
 def _encoded(character: str) -> str:
