@@ -8,6 +8,7 @@ the spot, for a `UsageError` with the command's usage.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Iterable, NamedTuple
 
 
@@ -173,8 +174,6 @@ paragraph separators."""
 
 def hidden(character: str) -> bool:
     """Whether a terminal would act on `character` rather than show it (HIDDEN)."""
-    import unicodedata
-
     return unicodedata.category(character) in HIDDEN
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import cache, partial
 from itertools import islice
@@ -11,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from archcalc.errors import Location, SpecError, did_you_mean
+from archcalc.errors import Location, SpecError, did_you_mean, hidden
 from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
@@ -231,7 +230,7 @@ def _check_one_line(name: str, location: Location, what: str) -> None:
     """Refuse a model or variant name with a line break, tab or other control character, or an
     invisible format character (a bidirectional override, a zero-width space: a name shown
     otherwise than it reads)."""
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+    if any(map(hidden, name)):
         raise SpecError(f"{what} {name!r} is not one line of text", location=location,
                         hint="a name holds no line breaks, tabs, other control characters or invisible format "
                              "characters (such as U+202E, which reverses the text after it)")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from archcalc.errors import SpecError, did_you_mean
+from archcalc.errors import SpecError, did_you_mean, hidden
 from archcalc.limits import MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_MAGNITUDE
 
 REPEAT_NAMES = ("index", "count")
@@ -204,12 +204,12 @@ def _depth(tree: ast.expr) -> int:
 
 
 def _quoted(text: str, limit: int = 60) -> str:
-    """'text' for a message on one line: shortened in the middle when long, a character that is
-    not printable (a line break, a NUL) written as its escape (\\n, \\x00)."""
+    """'text' for a message on one line: shortened in the middle when long, a hidden character
+    (archcalc.errors.hidden: a line break, a NUL) written as its escape (\\n, \\x00)."""
     text = text.strip()
     if len(text) > limit:
         text = f"{text[:limit // 2]}…{text[-limit // 2:]}"
-    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) + "'"
+    return "'" + "".join(repr(c)[1:-1] if hidden(c) else c for c in text) + "'"
 
 
 _OPERATORS = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in", ast.MatMult: "@",
