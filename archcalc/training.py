@@ -65,6 +65,8 @@ class Training(LiveTimeline):
     points: list[Point]
     allocator: str = "exact"
     """How each tensor's bytes were rounded (archcalc.memory.ALLOCATORS)."""
+    in_place_on_views: tuple[str, ...] = ()
+    """The in-place layers on a view, whose backward torch's autograd runs on the base (CopySlices)."""
 
     @property
     def categories(self) -> dict[str, int]:
@@ -123,7 +125,8 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
         if states == 2 else 0
     step.points.append(Point("optimizer", "step", optimizer, step.live.with_added(OPTIMIZER, scratch),
                              sum(step.live.totals)))
-    return Training(graph.model, graph.file, stats.input_shape, dtype, optimizer, step.points, allocator)
+    return Training(graph.model, graph.file, stats.input_shape, dtype, optimizer, step.points, allocator,
+                    tuple(step.on_a_view))
 
 
 class _Live:
@@ -176,6 +179,45 @@ class _Live:
         return tuple(totals)
 
 
+DIRECT, WHOLE, CHANGED = "direct", "whole", "changed"
+"""How a tensor's gradient reaches the layer that last wrote it (`_Tensors.holders`): as its own;
+as the base's, through an in-place layer on a view of it; or not counted (another view of a tensor
+changed in place)."""
+
+
+class _Tensors:
+    """The tensors of a training forward, each by the name of the layer that made it: the base each
+    is a view of (itself where it is none), and the layer whose backward gets its gradient."""
+
+    def __init__(self) -> None:
+        self.of = {INPUT: INPUT}
+        self.base = {INPUT: INPUT}
+        self.views: dict[str, list[str]] = {}
+        """Each base that has views: itself and its views."""
+        self.holders: dict[str, tuple[str, str]] = {INPUT: (INPUT, DIRECT)}
+
+    def made(self, name: str, source: str, output: str) -> str:
+        """The tensor of layer `name`'s output (NEW, a VIEW of `source`'s, or the SAME as it)."""
+        if output == SAME:
+            tensor = self.of[name] = self.of[source]
+            return tensor
+        self.of[name] = name
+        self.holders[name] = (name, DIRECT)
+        if output == VIEW:
+            base = self.base[name] = self.base[self.of[source]]
+            self.views.setdefault(base, [base]).append(name)
+        else:
+            self.base[name] = name
+        return name
+
+    def written(self, layer: str, tensor: str) -> None:
+        """An in-place `layer` wrote `tensor`: its gradient, and the base's where it is a view, go to
+        that layer's backward; other views of the base are read no more as they were."""
+        base = self.base[tensor]
+        for view in self.views.get(base, (base,)):
+            self.holders[view] = (layer, DIRECT if view == tensor else WHOLE if view == base else CHANGED)
+
+
 class _Step:
     """One training step walked layer by layer: forward, loss, backward."""
 
@@ -210,6 +252,12 @@ class _Step:
                 raise error.at(node.location, node.name) from None
             self.layouts[node.name] = (in_shapes, footprint, backward)
         self.copied = _copied_weight_gradients(graph, stats, itemsize)
+        self.on_a_view: dict[str, tuple[str, int]] = {}
+        """Each in-place layer on a view: the layer whose backward gets the base's gradient, and the base's bytes."""
+        self.target: dict[tuple[str, str], str] = {}
+        """(layer, input) → the layer whose backward gets that input's gradient, where it is not the input's maker."""
+        self.targeted: set[str] = set()
+        self.tensors = _Tensors()
 
     def forward(self) -> None:
         live = self.live
@@ -227,6 +275,8 @@ class _Step:
                 split = self._split_behind(node.inputs[0])
                 if split is not None:
                     raise _modifies_a_split(node, split)
+            self._follow(node, backward.output or footprint.output,
+                         requires and footprint.output == SAME and footprint.touches_input)
             if footprint.touches_input:
                 live.count(first)
             output = backward.output or footprint.output
@@ -264,6 +314,58 @@ class _Step:
                 return None
             name = self.sources[name]
         return None
+
+    def _follow(self, node, output: str, in_place: bool) -> None:
+        """Which layer's backward gets the gradient of each input of `node` (`target`), and what its
+        output is: torch's autograd sends a tensor's gradient to the last operation that wrote it,
+        an in-place layer after its maker. An in-place layer on a view changes the view's base,
+        whose gradient its backward then computes (`on_a_view`). Refused in training: reading,
+        after such a layer, the base or another view of it, whose gradients archcalc does not
+        count; and an in-place layer on a view whose base the in-place layer on a view before it
+        hands on to another layer too."""
+        tensors, read = self.tensors, {}
+        holders, of = tensors.holders, tensors.of
+        for source in node.inputs:
+            holder, how = holders[of[source]]
+            if holder != source or how != DIRECT:
+                if how != DIRECT:
+                    raise _reads_a_changed_view(node, source, holder)
+                read[source] = holder
+        tensor = tensors.made(node.name, node.inputs[0], output)
+        if in_place:
+            base = tensors.base[tensor]
+            if tensor != base:
+                holder, how = tensors.holders[base]
+                if how == WHOLE and holder in self.targeted:
+                    raise _reads_a_changed_view(node, base, holder)
+                self.on_a_view[node.name] = (holder, numel(self.stats.shapes[base]) * self.itemsize)
+            tensors.written(node.name, tensor)
+        for source, holder in read.items():
+            self.target[node.name, source] = holder
+            self.targeted.add(holder)
+
+    def _backward_on_a_view(self, node, backward, incoming: int) -> tuple[int, ...]:
+        """The backward of an in-place layer on a view, as torch's autograd runs it: the view's
+        gradient laid in zeros of the base's size (AsStridedBackward; not where the gradient is the
+        base's already, from a later in-place layer on a view of it), a copy of that (CopySlices'
+        result: the base's gradient), the slice of it cloned, and the layer's own gradient of the
+        slice's size, which is copied into the result. The bytes alive at the busiest moment."""
+        live, (target, whole) = self.live, self.on_a_view[node.name]
+        part = numel(self.stats.shapes[node.inputs[0]]) * self.itemsize
+        if incoming in self.whole:
+            zeros = incoming
+        else:
+            zeros = live.hold(live.make(whole, TEMPORARIES))
+            live.release(incoming)
+        result = live.hold(live.make(whole, TEMPORARIES))
+        clone = live.hold(live.make(part, TEMPORARIES))
+        own = live.hold(live.make(part, TEMPORARIES))
+        busiest = live.with_added(TEMPORARIES, self._temporaries(node, backward))
+        for storage in [clone, own, zeros, *self.saved.pop(node.name)]:
+            live.release(storage)
+        self.whole.add(result)
+        summed = self._accumulate(target, result)
+        return summed if sum(summed) > sum(busiest) else busiest
 
     def _temporaries(self, node, backward) -> int:
         """The backward's temporaries at its busiest moment: none where they are for the gradient
@@ -311,6 +413,7 @@ class _Step:
     def backward(self) -> None:
         live, shapes = self.live, self.stats.shapes
         waiting = self._waiting()
+        self.whole: set[int] = set()  # the gradients of a base made by an in-place layer on a view of it
         for node, layer in zip(reversed(self.graph.nodes), reversed(self.stats.layers)):
             backward = self.layouts[node.name][2]
             incoming = self.grads.pop(node.name, None)
@@ -322,6 +425,10 @@ class _Step:
                 if len(captured) == needed:
                     for storage in captured:
                         live.release(storage)
+            if node.name in self.on_a_view:
+                busiest = self._backward_on_a_view(node, backward, incoming)
+                self.points.append(Point("backward", node.name, layer.kind, busiest, sum(live.totals)))
+                continue
             made = []
             for name in node.inputs[:node.kind.value_inputs]:  # an input giving only its shape gets no gradient
                 if not self.requires[name]:
@@ -340,7 +447,7 @@ class _Step:
             for storage in [*self.saved.pop(node.name), *([] if backward.releases_incoming else [incoming])]:
                 live.release(storage)
             for name, storage in made:
-                summed = self._accumulate(name, storage)
+                summed = self._accumulate(self.target.get((node.name, name), name), storage)
                 if sum(summed) > sum(busiest):
                     busiest = summed
             if node.name in self.copied:  # AccumulateGrad copies the weight's gradient to its layout
@@ -363,7 +470,7 @@ class _Step:
             if len(inputs) > 1:
                 hook: tuple[list[int], int] = ([], len(inputs))
                 for name in inputs:
-                    waiting.setdefault(name, []).append(hook)
+                    waiting.setdefault(self.target.get((node.name, name), name), []).append(hook)
         return waiting
 
     def _accumulate(self, name: str, storage: int) -> tuple[int, ...]:
@@ -413,6 +520,13 @@ def _modifies_a_split(node, split: str) -> SpecError:
     return SpecError(f"in training, it changes in place a slice of '{split}', one of several views of one tensor "
                      "(torch.chunk): torch refuses to (such functions do not allow the output views to be modified "
                      "inplace)", hint="set inplace: false on this layer", location=node.location, layer=node.name)
+
+
+def _reads_a_changed_view(node, name: str, writer: str) -> SpecError:
+    """The error of a layer reading, in training, a tensor that an in-place layer changed through a view of it."""
+    return SpecError(f"in training, it reads '{name}' after '{writer}' changed the same tensor in place through a "
+                     "view of it: archcalc does not count the memory of that gradient's path in torch",
+                     hint=f"set inplace: false on '{writer}'", location=node.location, layer=node.name)
 
 
 def _overwrites(node, keeper: str) -> SpecError:

@@ -301,8 +301,8 @@ def _memory_check(graph: Graph, predicted: ModelStats) -> LayerCheck:
 
 def _training_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | None, str | None]:
     """archcalc's peak of a training step (float32, SGD with momentum) against MemTracker's,
-    category by category, on fake tensors; on real CPU tensors where a batch norm is trained
-    whose input needs no gradient (`_fake_differs`). With a note where it says more, or why
+    category by category, on fake tensors; on real CPU tensors where fake ones would count
+    otherwise (`_fake_differs`). With a note where it says more, or why
     nothing is compared."""
     from archcalc.training import training_memory
     from archcalc.validation.memory import available_memory
@@ -313,32 +313,38 @@ def _training_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | N
     except SpecError as refused:  # a training step torch refuses too (batch norm over one value)
         return None, f"the training peak is not compared: {str(refused).splitlines()[0]}"
     figures = (*step.peak_point.bytes, step.peak)
-    norm, note = _fake_differs(predicted), None
-    if norm is not None:
+    differs, note = _fake_differs(predicted, step.in_place_on_views), None
+    if differs is not None:
         available = available_memory()
         if available is not None and step.peak > available:
-            return None, (f"the training peak is not compared: batch norm '{norm}' is trained on an input that needs no "
-                          f"gradient, which only real tensors measure as torch runs it, and the step needs "
-                          f"{human_bytes(step.peak)} ({human_bytes(available)} is available)")
-        note = (f"the training peak is measured on real CPU tensors: on fake tensors torch's batch norm '{norm}' makes "
-                "its input's gradient, which its CPU and CUDA kernels skip where the input needs none (docs/memory.md)")
-    measured = tracked_training_peaks(graph, predicted.input_shape[1:], [predicted.input_shape[0]], fake=norm is None)[0]
-    where = "fake tensors" if norm is None else "real CPU tensors"
+            return None, (f"the training peak is not compared: only real tensors measure it as torch runs it (on fake "
+                          f"tensors {differs}), and the step needs {human_bytes(step.peak)} ({human_bytes(available)} "
+                          "is available)")
+        note = f"the training peak is measured on real CPU tensors: on fake tensors {differs} (docs/memory.md)"
+    measured = tracked_training_peaks(graph, predicted.input_shape[1:], [predicted.input_shape[0]],
+                                      fake=differs is None)[0]
+    where = "fake tensors" if differs is None else "real CPU tensors"
     return LayerCheck("training peak", f"MemTracker on {where}",
                       tuple(Check(figure, *pair) for figure, pair in zip(TRAINING_FIGURES, zip(figures, measured)))), note
 
 
-def _fake_differs(stats: ModelStats) -> str | None:
-    """The first batch norm with parameters whose input needs no gradient (the model's input, or
-    what only layers without parameters made of it). On fake tensors torch's batch-norm backward
-    makes the input's gradient all the same (FakeTensorMode does not heed which gradients are asked
-    for), a tensor of the input's size that its CPU and CUDA kernels never allocate: MemTracker on
-    fake tensors counts bytes torch does not use, on real ones it agrees with archcalc."""
+def _fake_differs(stats: ModelStats, in_place_on_views: tuple[str, ...]) -> str | None:
+    """Why MemTracker on fake tensors would count otherwise than torch runs the step, or None.
+    A batch norm with parameters whose input needs no gradient (the model's input, or what only
+    layers without parameters made of it): on fake tensors torch's batch-norm backward makes the
+    input's gradient all the same (FakeTensorMode does not heed which gradients are asked for), a
+    tensor its CPU and CUDA kernels never allocate. An in-place layer on a view: on fake tensors
+    autograd replays the view's operations for its gradient, where on real ones it lays the
+    gradient in zeros of the base's size (as_strided). On real tensors MemTracker agrees with archcalc."""
     from archcalc.backward import needs_input_gradient
 
     for layer, needs in zip(stats.layers, needs_input_gradient(stats)):
         if layer.kind.startswith("batchnorm") and layer.figures.params and not needs:
-            return layer.name
+            return (f"torch's batch norm '{layer.name}' makes its input's gradient, which its CPU and CUDA kernels "
+                    "skip where the input needs none")
+    if in_place_on_views:
+        return (f"torch's autograd replays the view under the in-place layer '{in_place_on_views[0]}' for its "
+                "gradient, where real tensors lay that gradient in zeros of the view's base (as_strided)")
     return None
 
 
