@@ -365,3 +365,26 @@ def test_a_spec_file_name_that_is_not_utf_8_is_written_to_a_file_as_its_bytes(tm
     assert written.returncode == 0, written.stderr
     assert b"(\xff.yaml)" in (tmp_path / "out.txt").read_bytes().splitlines()[0]
     assert (tmp_path / "out.txt").read_bytes() == printed.stdout
+
+
+def test_csv_text_a_spreadsheet_would_run_as_a_formula_is_written_as_text(cli, tmp_path):
+    """OWASP's "CSV Injection": a field that begins with =, +, -, @, a tab or a carriage return is
+    run by a spreadsheet as a formula (=HYPERLINK sends data away). A spec's model and variant
+    names are free text, so `validate --format csv` wrote a variant '=1+1' as a formula; every CSV
+    now writes such text with a ' before it, and numbers as they are."""
+    import csv
+    import io
+
+    from archcalc.render.table import Column, Line, Table, as_csv
+
+    table = Table([Column("a")], [Line([cell]) for cell in ("=cmd", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", -3)])
+    assert [row[0] for row in csv.reader(io.StringIO(as_csv(table), newline=""))][1:] == \
+        ["'=cmd", "'+1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "ok", "-3"]
+    pytest.importorskip("fvcore")
+    spec = tmp_path / "named.yaml"
+    spec.write_text('name: "=HYPERLINK(\\"http://example.com\\")"\ninput: [3, 8, 8]\n'
+                    'variants:\n  "=1+1": {}\n  "@SUM(A1)": {}\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n')
+    result = cli("validate", str(spec), "--variant", "=1+1", "--format", "csv", "--runs", "0", "--no-memory")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["model"] for row in rows] == ["'=1+1"]

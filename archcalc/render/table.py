@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import NamedTuple
@@ -135,10 +134,26 @@ def as_latex(table: Table) -> list[str]:
             *([r"\midrule", line(table.footer.cells)] if table.footer else []), r"\bottomrule", r"\end{tabular}"]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""How a field begins that a spreadsheet reads as a formula to run (OWASP, "CSV Injection")."""
+QUOTED = re.compile('[,"\r\n]')
+"""A field holding any of these is quoted (RFC 4180): a carriage return too, which the csv module
+leaves bare where lines end in a line feed alone."""
+
+
 def as_csv(table: Table) -> str:
-    """CSV with a heading line: numbers as Python writes them, None as an empty field."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([column.heading for column in table.columns])
-    writer.writerows(row.cells for row in table.lines)
-    return buffer.getvalue()
+    """CSV with a heading line: numbers as Python writes them, None as an empty field, and text a
+    spreadsheet would run as a formula (a model named '=HYPERLINK(…)') with a ' before it."""
+    lines = [",".join(map(_field, (column.heading for column in table.columns)))]
+    lines += [",".join(map(_field, row.cells)) for row in table.lines]
+    return "\n".join(lines) + "\n"
+
+
+def _field(cell) -> str:
+    if cell is None:
+        return ""
+    if not isinstance(cell, str):
+        return str(cell)
+    if cell.startswith(FORMULA_STARTS):
+        cell = "'" + cell
+    return '"' + cell.replace('"', '""') + '"' if QUOTED.search(cell) else cell
