@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from archcalc.errors import UserError, did_you_mean, hidden
+from archcalc.errors import SOURCES, Location, SpecError, UserError, did_you_mean, hidden
 from archcalc.layers.base import SIZED_WORK, WORK
 
 SCHEMA = "archcalc.devices/1"
@@ -175,79 +175,126 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         raise UserError(f"{shown}{where}: not valid YAML ({getattr(error, 'problem', None) or error})",
                         hint="fix the YAML syntax there") from None
-    return parse_profiles(document, shown)
+    try:
+        return parse_profiles(document, shown)
+    except _Broken as broken:
+        SOURCES[shown] = text
+        raise SpecError(f"{_dotted(broken.named)}: {broken.message}", location=_located(text, shown, broken),
+                        hint=broken.hint) from None
+
+
+class _Broken(UserError):
+    """A profile that breaks the schema at `path` (its keys and indices from the top; at the key
+    itself where `key`, else at its value)."""
+
+    def __init__(self, path: tuple, message: str, hint: str, key: bool = False, named: tuple | None = None) -> None:
+        self.named = path if named is None else named
+        """The path the message names (a profile's name is named by 'devices', where it is)."""
+        super().__init__(f"{_dotted(self.named)}: {message}", hint=hint)
+        self.path, self.message, self.key = path, message, key
+
+
+def _dotted(path: tuple) -> str:
+    """('devices', 'mine', 'reached', 0, 1) → 'devices.mine.reached[0][1]'; () → '(top)'."""
+    text = "".join(f"[{step}]" if isinstance(step, int) and not isinstance(step, bool) else f".{step}" for step in path)
+    return text[1:] if text.startswith(".") else text or "(top)"
+
+
+def _located(text: str, shown: str, broken: _Broken) -> Location:
+    """Where in the file `broken.path` is: the value there (the key, where `broken.key`), or as
+    far along the path as the file goes."""
+    import yaml
+
+    node, mark = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), None
+    for depth, step in enumerate(broken.path):
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((key, value) for key, value in node.value if key.value == str(step)), None)
+            if pair is None:
+                break
+            last = broken.key and depth == len(broken.path) - 1
+            node, mark = pair[1], (pair[0] if last else pair[1]).start_mark
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            node = node.value[step]
+            mark = node.start_mark
+        else:
+            break
+    if mark is None:
+        mark = node.start_mark if node is not None else None
+    return Location(shown, mark.line + 1, mark.column + 1) if mark is not None else Location(shown, 1, 1)
 
 
 def parse_profiles(document: Any, shown: str) -> dict[str, DeviceProfile]:
     """The profiles of a loaded profile document; a UserError at the first key that breaks the schema."""
-    def fail(key: str, what: str, fix: str) -> UserError:
-        return UserError(f"{shown}: {key}: {what}", hint=fix)
+    def fail(path: tuple, what: str, fix: str, key: bool = False, named: tuple | None = None) -> UserError:
+        return _Broken(path, what, fix, key, named)
 
     if not isinstance(document, dict):
-        raise fail("(top)", f"must be a mapping with 'schema: {SCHEMA}' and 'devices', got {_kind(document)}",
+        raise fail((), f"must be a mapping with 'schema: {SCHEMA}' and 'devices', got {_kind(document)}",
                    "see docs/latency.md for the schema, or write one with 'archcalc device-profile -o FILE'")
     if document.get("schema") != SCHEMA:
-        raise fail("schema", f"must be '{SCHEMA}', got {_shown(document.get('schema'))}", f"write 'schema: {SCHEMA}'")
+        raise fail(("schema",), f"must be '{SCHEMA}', got {_shown(document.get('schema'))}", f"write 'schema: {SCHEMA}'")
     unknown = set(document) - {"schema", "devices"}
     if unknown:
         key = min(unknown)
-        raise fail(key, "is not a key of a profile file", "the file holds only 'schema' and 'devices'")
+        raise fail((key,), "is not a key of a profile file", "the file holds only 'schema' and 'devices'", key=True)
     devices = document.get("devices")
     if not isinstance(devices, dict) or not devices:
-        raise fail("devices", f"must map profile names to profiles, got {_kind(devices)}",
+        raise fail(("devices",), f"must map profile names to profiles, got {_kind(devices)}",
                    "write 'devices:' and under it 'NAME:' with the figures of docs/latency.md")
     for key in devices:
         if any(map(hidden, str(key))) or not str(key).strip():
-            raise fail("devices", f"names a profile {str(key)!r}: not printable text on one line",
-                       "name each profile in letters, digits and punctuation, e.g. 'my-gpu'")
+            raise fail(("devices", key), f"names a profile {str(key)!r}: not printable text on one line",
+                       "name each profile in letters, digits and punctuation, e.g. 'my-gpu'", key=True, named=("devices",))
     return {str(key): _profile(str(key), value, shown, fail) for key, value in devices.items()}
 
 
 def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
-    at = f"devices.{key}"
+    at = ("devices", key)
     if not isinstance(entry, dict):
         raise fail(at, f"must be a mapping of figures, got {_kind(entry)}", f"give {', '.join(KEYS)}")
     for name in entry:
         if name not in KEYS:
-            raise fail(f"{at}.{name}", f"is not a figure of a profile{did_you_mean(str(name), KEYS)}",
-                       f"a profile has {', '.join(KEYS)}")
+            raise fail((*at, name), f"is not a figure of a profile{did_you_mean(str(name), KEYS)}",
+                       f"a profile has {', '.join(KEYS)}", key=True)
     for name in ("name", "peak_tflops", "memory_gbps", "launch_us", "sources"):
         if name not in entry:
             raise fail(at, f"has no '{name}'", f"add '{name}:' ({FIGURES.get(name, 'its public source for each figure' if name == 'sources' else 'the device in words')})")
     if not isinstance(entry["name"], str) or not entry["name"].strip() or any(map(hidden, entry["name"])):
-        raise fail(f"{at}.name", f"must be the device in words on one line, got {_shown(entry['name'])}",
+        raise fail((*at, "name"), f"must be the device in words on one line, got {_shown(entry['name'])}",
                    "write its name, e.g. 'NVIDIA H200 SXM'")
-    peaks = _numbers(entry["peak_tflops"], f"{at}.peak_tflops", PEAK_DTYPES, fail, "a dtype")
-    fixed = _numbers(entry.get("fixed_us", {}), f"{at}.fixed_us", WORK, fail, "a kind of work", zero=True)
-    efficiency = _numbers(entry.get("efficiency", {}), f"{at}.efficiency", WORK, fail, "a kind of work")
-    by_size = _size_tables(entry.get("efficiency_by_size", {}), f"{at}.efficiency_by_size", fail)
+    peaks = _numbers(entry["peak_tflops"], (*at, "peak_tflops"), PEAK_DTYPES, fail, "a dtype")
+    fixed = _numbers(entry.get("fixed_us", {}), (*at, "fixed_us"), WORK, fail, "a kind of work", zero=True)
+    efficiency = _numbers(entry.get("efficiency", {}), (*at, "efficiency"), WORK, fail, "a kind of work")
+    by_size = _size_tables(entry.get("efficiency_by_size", {}), (*at, "efficiency_by_size"), fail)
     if not peaks:
-        raise fail(f"{at}.peak_tflops", "gives no dtype", "give at least 'float32: TFLOPS'")
+        raise fail((*at, "peak_tflops"), "gives no dtype", "give at least 'float32: TFLOPS'")
     sources = entry["sources"]
     if not isinstance(sources, dict):
-        raise fail(f"{at}.sources", f"must map each figure to its source, got {_kind(sources)}",
+        raise fail((*at, "sources"), f"must map each figure to its source, got {_kind(sources)}",
                    "write 'sources:' with 'peak_tflops: …', 'memory_gbps: …', 'launch_us: …'")
     needed = [name for name in FIGURES if name in entry]
     for name in sources:
         if name not in FIGURES:
-            raise fail(f"{at}.sources.{name}", "names no figure", f"sources are given for {', '.join(needed)}")
+            raise fail((*at, "sources", name), "names no figure", f"sources are given for {', '.join(needed)}",
+                       key=True)
     for name in needed:
         if not isinstance(sources.get(name), str) or not sources[name].strip() or any(map(hidden, sources[name])):
-            raise fail(f"{at}.sources.{name}", "is missing, empty or not one line: every figure needs its public source",
+            raise fail((*at, "sources", name), "is missing, empty or not one line: every figure needs its public source",
                        "name the datasheet (with its URL) or the measurement that gave it")
-    return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], f"{at}.memory_gbps", fail),
-                         _positive(entry["launch_us"], f"{at}.launch_us", fail, zero=True), dict(sources),
+    return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], (*at, "memory_gbps"), fail),
+                         _positive(entry["launch_us"], (*at, "launch_us"), fail, zero=True), dict(sources),
                          efficiency, shown, fixed, by_size)
 
 
-def _numbers(value: Any, at: str, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:
+def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:
     if not isinstance(value, dict):
         raise fail(at, f"must map {what} to a number, got {_kind(value)}", f"write e.g. '{names[0]}: 1.0'")
     out = {}
     for name, number in value.items():
         if name not in names:
-            raise fail(f"{at}.{name}", f"is not {what}{did_you_mean(str(name), names)}", f"use one of {', '.join(names)}")
-        out[name] = _positive(number, f"{at}.{name}", fail, zero)
+            raise fail((*at, name), f"is not {what}{did_you_mean(str(name), names)}", f"use one of {', '.join(names)}",
+                       key=True)
+        out[name] = _positive(number, (*at, name), fail, zero)
     return out
 
 
@@ -256,51 +303,51 @@ MAX_POINTS = 64
 """The most sizes an axis of a table by size may list (archcalc device-profile measures 12 and 9)."""
 
 
-def _size_tables(value: Any, at: str, fail) -> dict[str, SizeTable]:
+def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
     if not isinstance(value, dict):
         raise fail(at, f"must map a kind of work to a table, got {_kind(value)}",
                    "write e.g. 'conv: {widths: [8, 64], positions: [1, 3136], reached: [[0.1, 0.5], [0.2, 0.9]]}'")
     tables = {}
     for work, table in value.items():
-        where = f"{at}.{work}"
+        where = (*at, work)
         if work not in SIZED_WORK:
             raise fail(where, f"is not a kind of work measured by size{did_you_mean(str(work), SIZED_WORK)}",
-                       f"use one of {', '.join(SIZED_WORK)} (the others take one fraction, under 'efficiency')")
+                       f"use one of {', '.join(SIZED_WORK)} (the others take one fraction, under 'efficiency')", key=True)
         if not isinstance(table, dict):
             raise fail(where, f"must be a mapping of {', '.join(TABLE_KEYS)}, got {_kind(table)}",
                        "give 'widths: [...]', 'positions: [...]' and 'reached:' with a row of fractions per width")
         for key in table:
             if key not in TABLE_KEYS:
-                raise fail(f"{where}.{key}", f"is not a key of a table{did_you_mean(str(key), TABLE_KEYS)}",
-                           f"a table has {', '.join(TABLE_KEYS)}")
+                raise fail((*where, key), f"is not a key of a table{did_you_mean(str(key), TABLE_KEYS)}",
+                           f"a table has {', '.join(TABLE_KEYS)}", key=True)
         for key in TABLE_KEYS:
             if key not in table:
                 raise fail(where, f"has no '{key}'", "a table has widths, positions, and reached: a row of fractions "
                            "per width, a fraction per positions")
-        widths, positions = (_axis(table[name], f"{where}.{name}", fail) for name in ("widths", "positions"))
-        tables[work] = SizeTable(widths, positions, _rows(table["reached"], f"{where}.reached", widths, positions, fail))
+        widths, positions = (_axis(table[name], (*where, name), fail) for name in ("widths", "positions"))
+        tables[work] = SizeTable(widths, positions, _rows(table["reached"], (*where, "reached"), widths, positions, fail))
     return tables
 
 
-def _axis(value: Any, at: str, fail) -> tuple[float, ...]:
+def _axis(value: Any, at: tuple, fail) -> tuple[float, ...]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_POINTS:
         raise fail(at, f"must be a list of 1 to {MAX_POINTS} sizes, got {_kind(value)}", "write e.g. '[1, 4, 16]'")
-    points = tuple(_positive(number, f"{at}[{index}]", fail) for index, number in enumerate(value))
+    points = tuple(_positive(number, (*at, index), fail) for index, number in enumerate(value))
     if any(later <= earlier for earlier, later in pairwise(points)):
         raise fail(at, "must increase from each size to the next", "list the sizes from the smallest up, once each")
     return points
 
 
-def _rows(value: Any, at: str, widths: tuple, positions: tuple, fail) -> tuple[tuple[float, ...], ...]:
+def _rows(value: Any, at: tuple, widths: tuple, positions: tuple, fail) -> tuple[tuple[float, ...], ...]:
     """A row of fractions per width, a fraction per positions."""
     shape = f"a row per width ({len(widths)}), each a fraction per positions ({len(positions)})"
     if not isinstance(value, list) or len(value) != len(widths):
         raise fail(at, f"must be {shape}, got {_kind(value)}", "give a fraction for every width and positions of the grid")
     for index, row in enumerate(value):
         if not isinstance(row, list) or len(row) != len(positions):
-            raise fail(f"{at}[{index}]", f"must be a row of {len(positions)} fractions (one per positions), got "
+            raise fail((*at, index), f"must be a row of {len(positions)} fractions (one per positions), got "
                        f"{_kind(row)}", "give a fraction for every width and positions of the grid")
-    return tuple(tuple(_positive(number, f"{at}[{i}][{j}]", fail) for j, number in enumerate(row))
+    return tuple(tuple(_positive(number, (*at, i, j), fail) for j, number in enumerate(row))
                  for i, row in enumerate(value))
 
 
@@ -310,7 +357,7 @@ times and shares worked out from them stay finite (a bandwidth of 1e-320 GB/s ma
 infinite and the JSON invalid)."""
 
 
-def _positive(value: Any, at: str, fail, zero: bool = False) -> float:
+def _positive(value: Any, at: tuple, fail, zero: bool = False) -> float:
     low, high = FIGURE_RANGE
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or not (low <= value <= high or (zero and value == 0)):

@@ -431,6 +431,27 @@ def test_a_broken_profile_file_is_one_clear_error(cli, tmp_path, broken, says):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("broken", "where", "shown"), [
+    (GOOD.replace("memory_gbps: 500", "memory_gbps: 5e2"), "6:18", "memory_gbps: 5e2"),
+    (GOOD.replace("float32: 10", "float23: 10"), "5:19", "peak_tflops: {float23: 10}"),
+    (GOOD.replace("    launch_us: 4\n", ""), "4:5", "name: My GPU"),
+    (GOOD.replace("schema: archcalc.devices/1", "schema: 2"), "1:9", "schema: 2"),
+    (_sized("{conv: {widths: [4], positions: [1, 2], reached: [[1, 0]]}}"), "8:79", "efficiency_by_size:"),
+    (GOOD.replace("  mine:", '  "mi\\0ne":'), "3:3", '"mi\\0ne":'),
+])
+def test_a_broken_profile_file_names_the_line_and_column(cli, tmp_path, broken, where, shown):
+    """The error's place is the offending value (the key, where the key is wrong; the profile's
+    mapping, where a figure is missing), with its line shown and a caret under it, as a spec's
+    errors are (they named the key path alone)."""
+    path = _profile_file(tmp_path, broken)
+    result = cli("table", "resnet18", "--device-profile", path)
+    line, column = map(int, where.split(":"))
+    assert result.exit_code == 2 and f"{path}:{where}: " in result.stderr, result.stderr
+    source, caret = result.stderr.splitlines()[1:3]
+    assert source.startswith(f"  {line} | ") and shown in source
+    assert caret.index("^") - caret.index("|") == column + 1
+
+
 def test_a_figure_that_aliases_make_huge_is_refused_in_one_short_line(cli, tmp_path):
     """Seven levels of YAML aliases, ten lists each, make 10⁸ numbers in a few hundred bytes: the
     error shows a few of them (the whole repr was megabytes and took seconds)."""
