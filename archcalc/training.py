@@ -179,10 +179,15 @@ class _Live:
         return tuple(totals)
 
 
-DIRECT, WHOLE, CHANGED = "direct", "whole", "changed"
+DIRECT, WHOLE, CHANGED, STALE = "direct", "whole", "changed", "stale"
 """How a tensor's gradient reaches the layer that last wrote it (`_Tensors.holders`): as its own;
-as the base's, through an in-place layer on a view of it; or not counted (another view of a tensor
-changed in place)."""
+or, not counted by archcalc: as the base's after a change through a view of it (WHOLE), as
+another view's after a change through a view of the same base (CHANGED), or as a view's after a
+change of its base itself (STALE): autograd then makes each such gradient anew from the base's."""
+READ = {WHOLE: "after '{writer}' changed it in place through a view of it",
+        CHANGED: "after '{writer}' changed in place another view of the same tensor",
+        STALE: "after '{writer}' changed in place the tensor it is a view of"}
+"""What a reading of a tensor that is not DIRECT comes after, for its error."""
 
 
 class _Tensors:
@@ -195,6 +200,9 @@ class _Tensors:
         self.views: dict[str, list[str]] = {}
         """Each base that has views: itself and its views."""
         self.holders: dict[str, tuple[str, str]] = {INPUT: (INPUT, DIRECT)}
+
+    def holder(self, name: str) -> tuple[str, str]:
+        return self.holders[self.of[name]]
 
     def made(self, name: str, source: str, output: str) -> str:
         """The tensor of layer `name`'s output (NEW, a VIEW of `source`'s, or the SAME as it)."""
@@ -215,7 +223,8 @@ class _Tensors:
         that layer's backward; other views of the base are read no more as they were."""
         base = self.base[tensor]
         for view in self.views.get(base, (base,)):
-            self.holders[view] = (layer, DIRECT if view == tensor else WHOLE if view == base else CHANGED)
+            self.holders[view] = (layer, DIRECT if view == tensor else WHOLE if view == base
+                                  else STALE if tensor == base else CHANGED)
 
 
 class _Step:
@@ -233,6 +242,7 @@ class _Step:
         self.grad_bytes: dict[str, int] = {}
         self.layouts = {}
         self.kinds = {node.name: node.kind.key for node in graph.nodes}
+        self.nodes = {node.name: node for node in graph.nodes}
         self.sources = {node.name: node.inputs[0] for node in graph.nodes if node.inputs}
         trained = graph.valued()
         for node, layer in zip(graph.nodes, stats.layers):
@@ -256,7 +266,8 @@ class _Step:
         """Each in-place layer on a view: the layer whose backward gets the base's gradient, and the base's bytes."""
         self.target: dict[tuple[str, str], str] = {}
         """(layer, input) → the layer whose backward gets that input's gradient, where it is not the input's maker."""
-        self.targeted: set[str] = set()
+        self.read_since: dict[str, str | None] = {}
+        """Each base changed in place: the first layer but a view that read it since, or None."""
         self.tensors = _Tensors()
 
     def forward(self) -> None:
@@ -319,30 +330,34 @@ class _Step:
         """Which layer's backward gets the gradient of each input of `node` (`target`), and what its
         output is: torch's autograd sends a tensor's gradient to the last operation that wrote it,
         an in-place layer after its maker. An in-place layer on a view changes the view's base,
-        whose gradient its backward then computes (`on_a_view`). Refused in training: reading,
-        after such a layer, the base or another view of it, whose gradients archcalc does not
-        count; and an in-place layer on a view whose base the in-place layer on a view before it
-        hands on to another layer too."""
+        whose gradient its backward then computes (`on_a_view`). Refused in training: a reading
+        that is not DIRECT (`READ`), and a change through a view of a base after a layer read what
+        an earlier change through a view of it made, whose gradients archcalc does not count."""
         tensors, read = self.tensors, {}
         holders, of = tensors.holders, tensors.of
         for source in node.inputs:
             holder, how = holders[of[source]]
             if holder != source or how != DIRECT:
                 if how != DIRECT:
-                    raise _reads_a_changed_view(node, source, holder)
+                    raise _reads_a_changed_tensor(node, source, holder, how)
                 read[source] = holder
         tensor = tensors.made(node.name, node.inputs[0], output)
         if in_place:
             base = tensors.base[tensor]
             if tensor != base:
                 holder, how = tensors.holders[base]
-                if how == WHOLE and holder in self.targeted:
-                    raise _reads_a_changed_view(node, base, holder)
+                if how == WHOLE and self.read_since.get(base):
+                    raise _changes_what_was_read(node, base, holder, self.read_since[base])
                 self.on_a_view[node.name] = (holder, numel(self.stats.shapes[base]) * self.itemsize)
+            self.read_since[base] = None
             tensors.written(node.name, tensor)
+        elif output == NEW:
+            for source in node.inputs:
+                read_base = tensors.base[of[source]]
+                if read_base in self.read_since and self.read_since[read_base] is None:
+                    self.read_since[read_base] = node.name
         for source, holder in read.items():
             self.target[node.name, source] = holder
-            self.targeted.add(holder)
 
     def _backward_on_a_view(self, node, backward, incoming: int) -> tuple[int, ...]:
         """The backward of an in-place layer on a view, as torch's autograd runs it: the view's
@@ -407,7 +422,14 @@ class _Step:
             live.release(storage)
         ones = live.hold(live.make(self.itemsize, ACTIVATIONS))
         self.loss_storages = [loss, ones]
-        self.grads = {head: live.hold(ones) for head in heads}
+        self.grads = {}
+        for head in heads:  # each output's gradient goes to the layer that last wrote it
+            holder, how = self.tensors.holder(head)
+            if how != DIRECT:
+                raise _reads_a_changed_tensor(self.nodes[head], head, holder, how, reader="the loss")
+            summed = self._accumulate(holder, live.hold(ones))
+            if sum(summed) > sum(busiest):
+                busiest = summed
         self.points.append(Point("loss", "loss", "sum", busiest, sum(live.totals)))
 
     def backward(self) -> None:
@@ -522,11 +544,21 @@ def _modifies_a_split(node, split: str) -> SpecError:
                      "inplace)", hint="set inplace: false on this layer", location=node.location, layer=node.name)
 
 
-def _reads_a_changed_view(node, name: str, writer: str) -> SpecError:
-    """The error of a layer reading, in training, a tensor that an in-place layer changed through a view of it."""
-    return SpecError(f"in training, it reads '{name}' after '{writer}' changed the same tensor in place through a "
-                     "view of it: archcalc does not count the memory of that gradient's path in torch",
-                     hint=f"set inplace: false on '{writer}'", location=node.location, layer=node.name)
+def _reads_a_changed_tensor(node, name: str, writer: str, how: str, reader: str = "it") -> SpecError:
+    """The error of a layer (or the loss) reading in training a tensor whose gradient autograd
+    makes anew after an in-place change (`READ`)."""
+    return SpecError(f"in training, {reader} reads '{name}' {READ[how].format(writer=writer)}: archcalc does not "
+                     "count the memory of the gradient torch's autograd then makes", hint=f"set inplace: false on '{writer}'",
+                     location=node.location, layer=node.name)
+
+
+def _changes_what_was_read(node, base: str, writer: str, reader: str) -> SpecError:
+    """The error of an in-place layer changing a view of `base` after `reader` read what `writer`'s
+    change of another view of it made."""
+    return SpecError(f"in training, it changes in place a view of '{base}' after '{reader}' read what '{writer}' changed "
+                     "in place in another view of it: archcalc does not count the memory of the gradients torch's "
+                     "autograd then sums", hint=f"set inplace: false on '{writer}' or on this layer",
+                     location=node.location, layer=node.name)
 
 
 def _overwrites(node, keeper: str) -> SpecError:

@@ -690,24 +690,62 @@ def test_an_in_place_layer_on_a_view_trains_as_torch_runs_it(case, tmp_path):
     assert predicted(graph, 2) == tracked(graph, [2], fake=False)[0]
 
 
-@pytest.mark.parametrize("view", [{"p": "flatten"}, {"p": {"kind": "crop2d", "size": [3, 3]}}])
-def test_reading_a_tensor_changed_in_place_through_a_view_is_refused_in_training(view, tmp_path, cli):
-    """A layer that reads the base of a view after an in-place layer changed the view sends its
-    gradient to that layer's CopySlices, which archcalc does not count (it gave 3,784 B where
-    torch takes 3,272 on the crop): `memory --train` refuses the spec, naming both layers, and
-    counts it at inference and with inplace: false."""
-    layers = [CONV, view, _in_place("r"), {"e": {"kind": "conv2d", "out": 4, "kernel": 1, "from": "c"}}]
+def _crop(name: str, size: int, source: str | None = None) -> dict:
+    return {name: {"kind": "crop2d", "size": [size, size], **({"from": source} if source else {})}}
+
+
+CHANGED_THEN_READ = {
+    "the base, after a change through a view": (
+        [CONV, {"p": "flatten"}, _in_place("r"), {"e": {"kind": "conv2d", "out": 4, "kernel": 1, "from": "c"}}],
+        ["r", "e"], "layer 'e': in training, it reads 'c' after 'r' changed it in place through a view of it"),
+    "a view, after a change of its base": (
+        [CONV, _crop("p", 3), {"r": {"kind": "relu", "inplace": True, "from": "c"}},
+         {"s": {"kind": "relu", "from": "p"}}],
+        ["r", "s"], "layer 's': in training, it reads 'p' after 'r' changed in place the tensor it is a view of"),
+    "another view, by the loss": (
+        [CONV, _crop("p", 3), _in_place("r1", "hardswish"), _crop("q", 2, "r1"), _in_place("r2", "relu6")],
+        ["r1", "r2"], "layer 'r1': in training, the loss reads 'r1' after 'r2' changed in place another view"),
+    "the base, by the loss": (
+        [CONV, {"p": "flatten"}, _in_place("r")],
+        ["c", "r"], "layer 'c': in training, the loss reads 'c' after 'r' changed it in place through a view of it"),
+    "a change after a reading of an earlier one": (
+        [CONV, _crop("p", 3), _in_place("r1", "hardswish"), {"d": {"kind": "relu", "from": "r1"}}, _crop("q", 2, "r1"),
+         _in_place("r2", "relu6")],
+        ["d", "r2"], "layer 'r2': in training, it changes in place a view of 'c' after 'd' read what 'r1' changed"),
+    "the same, read by another name": (
+        [CONV, _crop("p", 3), _in_place("r1", "hardswish"), {"d": {"kind": "relu", "from": "p"}}, _crop("q", 2, "r1"),
+         _in_place("r2", "relu6")],
+        ["d", "r2"], "layer 'r2': in training, it changes in place a view of 'c' after 'd' read what 'r1' changed"),
+}
+
+
+@pytest.mark.parametrize("case", CHANGED_THEN_READ)
+def test_reading_what_autograd_makes_anew_after_an_in_place_change_is_refused_in_training(case, tmp_path, cli):
+    """After an in-place change through a view (or of a tensor a view is of), torch's autograd
+    makes the gradient of the base, of the other views and of the views read later anew
+    (as_strided), and sums what an earlier change's readers send with a later change's: archcalc
+    does not count those. It gave a peak where torch took another (the crop of 'a view, after a
+    change of its base': 2,168 B against 2,392; 'another view, by the loss': 1,992 against 2,056),
+    or refused by the name a tensor was read by. `memory --train` refuses each, naming both
+    layers, and counts it at inference."""
+    layers, outputs, says = CHANGED_THEN_READ[case]
     path = tmp_path / "net.yaml"
-    path.write_text(yaml.safe_dump({"name": "net", "input": [2, 4, 4], "layers": layers, "outputs": ["r", "e"]}))
+    path.write_text(yaml.safe_dump({"name": "net", "input": [2, 4, 4], "layers": layers, "outputs": outputs}))
     result = cli("memory", str(path), "--train")
-    assert result.exit_code == 2
-    assert "layer 'e': in training, it reads 'c' after 'r' changed the same tensor in place through a view of it" \
-        in " ".join(result.stderr.split())
-    assert "hint: set inplace: false on 'r'" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert says in " ".join(result.stderr.split())
+    assert "hint: set inplace: false on" in result.stderr
     assert cli("memory", str(path)).exit_code == 0
-    layers[2] = {"r": "relu"}
-    path.write_text(yaml.safe_dump({"name": "net", "input": [2, 4, 4], "layers": layers, "outputs": ["r", "e"]}))
-    assert cli("memory", str(path), "--train").exit_code == 0
+
+
+def test_an_output_changed_in_place_through_a_view_sends_its_gradient_to_that_layer(tmp_path):
+    """The loss reads the view 'p' after the in-place 'r' changed it: its gradient goes to 'r',
+    as torch's autograd sends it (the view and 'r' are one tensor)."""
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [2, 4, 4], "outputs": ["p", "r"],
+                                    "layers": [CONV, _permute("p"), _in_place("r", "hardswish")]}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2], fake=False)[0]
 
 
 def test_validate_measures_an_in_place_layer_on_a_view_on_real_tensors(cli, tmp_path):
