@@ -194,10 +194,21 @@ class _Broken(UserError):
         self.path, self.message, self.key = path, message, key
 
 
+class _Index(int):
+    """A step of a path into a list (a mapping's key may be a number too)."""
+
+
 def _dotted(path: tuple) -> str:
-    """('devices', 'mine', 'reached', 0, 1) → 'devices.mine.reached[0][1]'; () → '(top)'."""
-    text = "".join(f"[{step}]" if isinstance(step, int) and not isinstance(step, bool) else f".{step}" for step in path)
+    """('devices', 'mine', 'reached', _Index(0), _Index(1)) → 'devices.mine.reached[0][1]'; () → '(top)'."""
+    text = "".join(f"[{step}]" if isinstance(step, _Index) else f".{step}" for step in path)
     return text[1:] if text.startswith(".") else text or "(top)"
+
+
+def _key(reader, node) -> Any:
+    """A mapping key's node as YAML's loader `reader` reads it (None for a key that is no scalar)."""
+    import yaml
+
+    return reader.construct_object(node) if isinstance(node, yaml.ScalarNode) else None
 
 
 def _located(text: str, shown: str, broken: _Broken) -> Location:
@@ -205,15 +216,17 @@ def _located(text: str, shown: str, broken: _Broken) -> Location:
     far along the path as the file goes."""
     import yaml
 
-    node, mark = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    node, mark, reader = yaml.compose(text, Loader=loader), None, loader("")
     for depth, step in enumerate(broken.path):
-        if isinstance(node, yaml.MappingNode):
-            pair = next(((key, value) for key, value in node.value if key.value == str(step)), None)
+        if isinstance(node, yaml.MappingNode) and not isinstance(step, _Index):
+            # the last of equal keys, as YAML's loader keeps it; a key as YAML reads it (0x10 is 16)
+            pair = next(((key, value) for key, value in reversed(node.value) if _key(reader, key) == step), None)
             if pair is None:
                 break
             last = broken.key and depth == len(broken.path) - 1
             node, mark = pair[1], (pair[0] if last else pair[1]).start_mark
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, _Index) and step < len(node.value):
             node = node.value[step]
             mark = node.start_mark
         else:
@@ -235,7 +248,7 @@ def parse_profiles(document: Any, shown: str) -> dict[str, DeviceProfile]:
         raise fail(("schema",), f"must be '{SCHEMA}', got {_shown(document.get('schema'))}", f"write 'schema: {SCHEMA}'")
     unknown = set(document) - {"schema", "devices"}
     if unknown:
-        key = min(unknown)
+        key = min(unknown, key=str)
         raise fail((key,), "is not a key of a profile file", "the file holds only 'schema' and 'devices'", key=True)
     devices = document.get("devices")
     if not isinstance(devices, dict) or not devices:
@@ -332,7 +345,7 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
 def _axis(value: Any, at: tuple, fail) -> tuple[float, ...]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_POINTS:
         raise fail(at, f"must be a list of 1 to {MAX_POINTS} sizes, got {_kind(value)}", "write e.g. '[1, 4, 16]'")
-    points = tuple(_positive(number, (*at, index), fail) for index, number in enumerate(value))
+    points = tuple(_positive(number, (*at, _Index(index)), fail) for index, number in enumerate(value))
     if any(later <= earlier for earlier, later in pairwise(points)):
         raise fail(at, "must increase from each size to the next", "list the sizes from the smallest up, once each")
     return points
@@ -345,9 +358,9 @@ def _rows(value: Any, at: tuple, widths: tuple, positions: tuple, fail) -> tuple
         raise fail(at, f"must be {shape}, got {_kind(value)}", "give a fraction for every width and positions of the grid")
     for index, row in enumerate(value):
         if not isinstance(row, list) or len(row) != len(positions):
-            raise fail((*at, index), f"must be a row of {len(positions)} fractions (one per positions), got "
+            raise fail((*at, _Index(index)), f"must be a row of {len(positions)} fractions (one per positions), got "
                        f"{_kind(row)}", "give a fraction for every width and positions of the grid")
-    return tuple(tuple(_positive(number, (*at, i, j), fail) for j, number in enumerate(row))
+    return tuple(tuple(_positive(number, (*at, _Index(i), _Index(j)), fail) for j, number in enumerate(row))
                  for i, row in enumerate(value))
 
 

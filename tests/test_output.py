@@ -377,9 +377,10 @@ def test_csv_text_a_spreadsheet_would_run_as_a_formula_is_written_as_text(cli, t
 
     from archcalc.render.table import Column, Line, Table, as_csv
 
-    table = Table([Column("a")], [Line([cell]) for cell in ("=cmd", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", -3)])
-    assert [row[0] for row in csv.reader(io.StringIO(as_csv(table), newline=""))][1:] == \
-        ["'=cmd", "'+1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "ok", "-3"]
+    table = Table([Column("a")], [Line([cell]) for cell in ("=cmd", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", -3,
+                                                            (1, 2), None, "")])
+    assert list(csv.reader(io.StringIO(as_csv(table), newline=""))) == [["a"], *(
+        [cell] for cell in ["'=cmd", "'+1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "ok", "-3", "(1, 2)", "", ""])]
     pytest.importorskip("fvcore")
     spec = tmp_path / "named.yaml"
     spec.write_text('name: "=HYPERLINK(\\"http://example.com\\")"\ninput: [3, 8, 8]\n'
@@ -388,3 +389,19 @@ def test_csv_text_a_spreadsheet_would_run_as_a_formula_is_written_as_text(cli, t
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [row["model"] for row in rows] == ["'=1+1"]
+
+
+def test_a_negative_setting_of_a_sweep_is_a_number_in_csv(cli, write_spec):
+    """A parameter's value is a number in CSV, as the counts are: -0.5, never the text '-0.5 a
+    spreadsheet guard would make of it."""
+    spec = write_spec("""
+        name: neg
+        input: [3, 8, 8]
+        params: {slope: 0.1}
+        layers:
+          - c: {kind: conv2d, out: 4, kernel: 3}
+          - r: {kind: leaky_relu, negative_slope: slope}
+    """)
+    result = cli("sweep", spec, "--set", "slope=-0.5,0.5", "--size", "8", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[0] for line in result.stdout.splitlines()] == ["set.slope", "-0.5", "0.5"]

@@ -438,6 +438,10 @@ def test_a_broken_profile_file_is_one_clear_error(cli, tmp_path, broken, says):
     (GOOD.replace("schema: archcalc.devices/1", "schema: 2"), "1:9", "schema: 2"),
     (_sized("{conv: {widths: [4], positions: [1, 2], reached: [[1, 0]]}}"), "8:79", "efficiency_by_size:"),
     (GOOD.replace("  mine:", '  "mi\\0ne":'), "3:3", '"mi\\0ne":'),
+    # YAML keeps the last of equal keys, and reads 0x10 as 16: the place is the key it read
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    memory_gbps: -1\n"), "8:18", "memory_gbps: -1"),
+    (GOOD.replace("float32: 10", "float32: 10, 0x10: 3"), "5:32", "peak_tflops: {float32: 10, 0x10: 3}"),
+    ("schema: archcalc.devices/1\n1: 2\nzz: 3\n", "2:1", "1: 2"),  # keys of two types: a TypeError before
 ])
 def test_a_broken_profile_file_names_the_line_and_column(cli, tmp_path, broken, where, shown):
     """The error's place is the offending value (the key, where the key is wrong; the profile's

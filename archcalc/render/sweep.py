@@ -34,6 +34,11 @@ def value_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _csv_setting(value: Any):
+    """A parameter's value in CSV: a number as a number (-0.5, never text to guard), else `value_text`."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else value_text(value)
+
+
 def sweep_table(result: Sweep) -> StyledLines:
     stats = result.about
     title, attr = count_column(stats)
@@ -123,7 +128,7 @@ def to_csv(result: Sweep) -> str:
     table = Table([Column(name) for name in columns])
     for point in result.points:
         record = point_dict(point, result.axes)
-        record.update(zip(set_columns, map(value_text, point.setting)))
+        record.update(zip(set_columns, map(_csv_setting, point.setting)))
         if "unmet" in record:
             record["unmet"] = f"{record['unmet']['needs']} (layer '{record['unmet']['layer']}')"
         if point.error is not None:

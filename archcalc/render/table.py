@@ -144,16 +144,22 @@ leaves bare where lines end in a line feed alone."""
 def as_csv(table: Table) -> str:
     """CSV with a heading line: numbers as Python writes them, None as an empty field, and text a
     spreadsheet would run as a formula (a model named '=HYPERLINK(…)') with a ' before it."""
-    lines = [",".join(map(_field, (column.heading for column in table.columns)))]
-    lines += [",".join(map(_field, row.cells)) for row in table.lines]
+    lines = [_line([column.heading for column in table.columns])]
+    lines += [_line(row.cells) for row in table.lines]
     return "\n".join(lines) + "\n"
+
+
+def _line(cells: Sequence) -> str:
+    """One line of fields; a line of one empty field is '""', which a reader tells from no line."""
+    line = ",".join(map(_field, cells))
+    return '""' if not line and len(cells) == 1 else line
 
 
 def _field(cell) -> str:
     if cell is None:
         return ""
-    if not isinstance(cell, str):
-        return str(cell)
-    if cell.startswith(FORMULA_STARTS):
-        cell = "'" + cell
-    return '"' + cell.replace('"', '""') + '"' if QUOTED.search(cell) else cell
+    if isinstance(cell, str):
+        text = "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    else:
+        text = str(cell)
+    return '"' + text.replace('"', '""') + '"' if QUOTED.search(text) else text
