@@ -266,6 +266,14 @@ class _Step:
         """Each in-place layer on a view: the layer whose backward gets the base's gradient, and the base's bytes."""
         self.target: dict[tuple[str, str], str] = {}
         """(layer, input) → the layer whose backward gets that input's gradient, where it is not the input's maker."""
+        self.writers: set[str] = set()
+        self.maybe_last: set[str] = set()
+        """The tensors that may be channels-last: a channel layer norm's, and those of the kinds that
+        keep their input's layout made of a view or of such a tensor."""
+        self.laid_out: dict[str, str] = {}
+        """Each view made by a flatten (or after one) of a tensor that may not be contiguous: the
+        flatten, which torch makes a view or a copy by its input's strides."""
+        """The in-place layers that need a gradient: each the holder of what it wrote."""
         self.read_since: dict[str, str | None] = {}
         """Each base changed in place: the first layer but a view that read it since, or None."""
         self.tensors = _Tensors()
@@ -280,10 +288,10 @@ class _Step:
             requires = self.grad_bytes[node.name] > 0 or any(self.requires[name] for name in node.inputs)
             self.requires[node.name] = requires
             first = self.storage[node.inputs[0]]
-            if requires and footprint.output == SAME and footprint.touches_input:
-                if first in keeper:
+            if footprint.output == SAME and footprint.touches_input:
+                if first in keeper:  # whether or not it needs a gradient: torch checks what was kept
                     raise _overwrites(node, keeper[first])
-                split = self._split_behind(node.inputs[0])
+                split = self._split_behind(node.inputs[0]) if requires else None
                 if split is not None:
                     raise _modifies_a_split(node, split)
             self._follow(node, backward.output or footprint.output,
@@ -315,13 +323,14 @@ class _Step:
             self.points.append(Point("forward", node.name, layer.kind, busiest, sum(live.totals)))
 
     def _split_behind(self, name: str) -> str | None:
-        """The split whose slice `name` is, through the views after it (None if none): torch's
-        chunk returns several views of one tensor, which autograd lets no operation change in place."""
+        """The split whose slice `name` is, through the views after it and the layers that hand it on
+        (None if none): torch's chunk returns several views of one tensor, which autograd lets no
+        operation change in place."""
         while name in self.layouts:
             kind = self.kinds[name]
             if kind == "split":
                 return name
-            if self.layouts[name][1].output != VIEW:
+            if self.layouts[name][1].output == NEW:
                 return None
             name = self.sources[name]
         return None
@@ -340,16 +349,27 @@ class _Step:
             if holder != source or how != DIRECT:
                 if how != DIRECT:
                     raise _reads_a_changed_tensor(node, source, holder, how)
-                read[source] = holder
+                if holder in self.writers:  # not a layer that hands its input on (identity): it has no backward
+                    read[source] = holder
         tensor = tensors.made(node.name, node.inputs[0], output)
+        first = of[node.inputs[0]]
+        if node.kind.key in KEEPS_LAYOUT and (tensors.base[first] != first or first in self.maybe_last) \
+                or node.kind.key == "channel_layer_norm":
+            self.maybe_last.add(tensor)
+        if output == VIEW and (first in self.laid_out or node.kind.key == "flatten" and (
+                tensors.base[first] != first or first in self.maybe_last)):
+            self.laid_out[tensor] = self.laid_out.get(first, node.name)
         if in_place:
             base = tensors.base[tensor]
+            if tensor in self.laid_out:
+                raise _changes_a_flatten(node, self.laid_out[tensor])
             if tensor != base:
                 holder, how = tensors.holders[base]
                 if how == WHOLE and self.read_since.get(base):
                     raise _changes_what_was_read(node, base, holder, self.read_since[base])
                 self.on_a_view[node.name] = (holder, numel(self.stats.shapes[base]) * self.itemsize)
             self.read_since[base] = None
+            self.writers.add(node.name)
             tensors.written(node.name, tensor)
         elif output == NEW:
             for source in node.inputs:
@@ -427,7 +447,7 @@ class _Step:
             holder, how = self.tensors.holder(head)
             if how != DIRECT:
                 raise _reads_a_changed_tensor(self.nodes[head], head, holder, how, reader="the loss")
-            summed = self._accumulate(holder, live.hold(ones))
+            summed = self._accumulate(holder if holder in self.writers else head, live.hold(ones))
             if sum(summed) > sum(busiest):
                 busiest = summed
         self.points.append(Point("loss", "loss", "sum", busiest, sum(live.totals)))
@@ -552,6 +572,14 @@ def _reads_a_changed_tensor(node, name: str, writer: str, how: str, reader: str 
                      location=node.location, layer=node.name)
 
 
+def _changes_a_flatten(node, flatten: str) -> SpecError:
+    """The error of an in-place layer changing what a flatten of a tensor not known to be contiguous made."""
+    return SpecError(f"in training, it changes in place what '{flatten}' flattened from a tensor that may not be "
+                     "contiguous (a permute's, a crop's or a split's, or a channels-last map): torch makes that a "
+                     "view or a copy by its strides, which archcalc does not follow", hint="set inplace: false on "
+                     "this layer", location=node.location, layer=node.name)
+
+
 def _changes_what_was_read(node, base: str, writer: str, reader: str) -> SpecError:
     """The error of an in-place layer changing a view of `base` after `reader` read what `writer`'s
     change of another view of it made."""
@@ -564,7 +592,8 @@ def _changes_what_was_read(node, base: str, writer: str, reader: str) -> SpecErr
 def _overwrites(node, keeper: str) -> SpecError:
     """The error of an in-place layer overwriting a tensor that `keeper` keeps for its backward."""
     source = node.inputs[0]
-    return SpecError(f"in training, it overwrites in place the output of '{source}', which "
+    what = "the model's input" if source == INPUT else f"the output of '{source}'"
+    return SpecError(f"in training, it overwrites in place {what}, which "
                      f"'{keeper}'{' itself' * (keeper == source)} keeps for its backward pass: torch refuses to "
                      "run the backward (an inplace operation modified a variable needed for gradient computation)",
                      hint="set inplace: false on this layer", location=node.location, layer=node.name)
