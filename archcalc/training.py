@@ -267,13 +267,13 @@ class _Step:
         self.target: dict[tuple[str, str], str] = {}
         """(layer, input) → the layer whose backward gets that input's gradient, where it is not the input's maker."""
         self.writers: set[str] = set()
+        """The in-place layers that need a gradient: each the holder of what it wrote."""
         self.maybe_last: set[str] = set()
         """The tensors that may be channels-last: a channel layer norm's, and those of the kinds that
         keep their input's layout made of a view or of such a tensor."""
         self.laid_out: dict[str, str] = {}
         """Each view made by a flatten (or after one) of a tensor that may not be contiguous: the
         flatten, which torch makes a view or a copy by its input's strides."""
-        """The in-place layers that need a gradient: each the holder of what it wrote."""
         self.read_since: dict[str, str | None] = {}
         """Each base changed in place: the first layer but a view that read it since, or None."""
         self.tensors = _Tensors()
@@ -351,14 +351,9 @@ class _Step:
                     raise _reads_a_changed_tensor(node, source, holder, how)
                 if holder in self.writers:  # not a layer that hands its input on (identity): it has no backward
                     read[source] = holder
-        tensor = tensors.made(node.name, node.inputs[0], output)
         first = of[node.inputs[0]]
-        if node.kind.key in KEEPS_LAYOUT and (tensors.base[first] != first or first in self.maybe_last) \
-                or node.kind.key == "channel_layer_norm":
-            self.maybe_last.add(tensor)
-        if output == VIEW and (first in self.laid_out or node.kind.key == "flatten" and (
-                tensors.base[first] != first or first in self.maybe_last)):
-            self.laid_out[tensor] = self.laid_out.get(first, node.name)
+        tensor = tensors.made(node.name, node.inputs[0], output)
+        self._lay_out(node, first, tensor, output)
         if in_place:
             base = tensors.base[tensor]
             if tensor in self.laid_out:
@@ -378,6 +373,15 @@ class _Step:
                     self.read_since[read_base] = node.name
         for source, holder in read.items():
             self.target[node.name, source] = holder
+
+    def _lay_out(self, node, first: str, tensor: str, output: str) -> None:
+        """Note whether `node`'s output `tensor` (of its first input's tensor `first`) may be
+        channels-last (`maybe_last`), or is a flatten's that torch may have copied (`laid_out`)."""
+        kind, viewed = node.kind.key, self.tensors.base[first] != first
+        if kind == "channel_layer_norm" or kind in KEEPS_LAYOUT and (viewed or first in self.maybe_last):
+            self.maybe_last.add(tensor)
+        if output == VIEW and (first in self.laid_out or kind == "flatten" and (viewed or first in self.maybe_last)):
+            self.laid_out[tensor] = self.laid_out.get(first, node.name)
 
     def _backward_on_a_view(self, node, backward, incoming: int) -> tuple[int, ...]:
         """The backward of an in-place layer on a view, as torch's autograd runs it: the view's
