@@ -266,11 +266,10 @@ class _Step:
         """Each in-place layer on a view: the layer whose backward gets the base's gradient, and the base's bytes."""
         self.target: dict[tuple[str, str], str] = {}
         """(layer, input) → the layer whose backward gets that input's gradient, where it is not the input's maker."""
-        self.writers: set[str] = set()
-        """The in-place layers that need a gradient: each the holder of what it wrote."""
         self.maybe_last: set[str] = set()
-        """The tensors that may be channels-last: a channel layer norm's, and those of the kinds that
-        keep their input's layout made of a view or of such a tensor."""
+        """The tensors that may not be laid out contiguously: a channel layer norm's, and those made
+        of a view or of such a tensor (torch's elementwise kernels keep a permuted input's strides,
+        a convolution of one runs channels-last)."""
         self.laid_out: dict[str, str] = {}
         """Each view made by a flatten (or after one) of a tensor that may not be contiguous: the
         flatten, which torch makes a view or a copy by its input's strides."""
@@ -289,11 +288,14 @@ class _Step:
             self.requires[node.name] = requires
             first = self.storage[node.inputs[0]]
             if footprint.output == SAME and footprint.touches_input:
-                if first in keeper:  # whether or not it needs a gradient: torch checks what was kept
-                    raise _overwrites(node, keeper[first])
                 split = self._split_behind(node.inputs[0]) if requires else None
                 if split is not None:
                     raise _modifies_a_split(node, split)
+                laid_out = self.laid_out.get(self.tensors.of[node.inputs[0]])
+                if laid_out is not None and (requires or first in keeper):  # a copy, or a view of what is kept
+                    raise _changes_a_flatten(node, laid_out)
+                if first in keeper and laid_out is None:  # needed or not: torch checks what was kept
+                    raise _overwrites(node, keeper[first])
             self._follow(node, backward.output or footprint.output,
                          requires and footprint.output == SAME and footprint.touches_input)
             if footprint.touches_input:
@@ -330,7 +332,8 @@ class _Step:
             kind = self.kinds[name]
             if kind == "split":
                 return name
-            if self.layouts[name][1].output == NEW:
+            _, footprint, backward = self.layouts[name]
+            if (backward.output or footprint.output) == NEW:  # a dropout's, in training
                 return None
             name = self.sources[name]
         return None
@@ -349,22 +352,18 @@ class _Step:
             if holder != source or how != DIRECT:
                 if how != DIRECT:
                     raise _reads_a_changed_tensor(node, source, holder, how)
-                if holder in self.writers:  # not a layer that hands its input on (identity): it has no backward
-                    read[source] = holder
+                read[source] = holder  # the last writer, or the maker of what an identity hands on
         first = of[node.inputs[0]]
         tensor = tensors.made(node.name, node.inputs[0], output)
         self._lay_out(node, first, tensor, output)
         if in_place:
             base = tensors.base[tensor]
-            if tensor in self.laid_out:
-                raise _changes_a_flatten(node, self.laid_out[tensor])
             if tensor != base:
                 holder, how = tensors.holders[base]
                 if how == WHOLE and self.read_since.get(base):
                     raise _changes_what_was_read(node, base, holder, self.read_since[base])
                 self.on_a_view[node.name] = (holder, numel(self.stats.shapes[base]) * self.itemsize)
             self.read_since[base] = None
-            self.writers.add(node.name)
             tensors.written(node.name, tensor)
         elif output == NEW:
             for source in node.inputs:
@@ -375,10 +374,10 @@ class _Step:
             self.target[node.name, source] = holder
 
     def _lay_out(self, node, first: str, tensor: str, output: str) -> None:
-        """Note whether `node`'s output `tensor` (of its first input's tensor `first`) may be
-        channels-last (`maybe_last`), or is a flatten's that torch may have copied (`laid_out`)."""
+        """Note whether `node`'s output `tensor` (of its first input's tensor `first`) may not be
+        contiguous (`maybe_last`), or is a flatten's that torch may have copied (`laid_out`)."""
         kind, viewed = node.kind.key, self.tensors.base[first] != first
-        if kind == "channel_layer_norm" or kind in KEEPS_LAYOUT and (viewed or first in self.maybe_last):
+        if kind == "channel_layer_norm" or output == NEW and (viewed or first in self.maybe_last):
             self.maybe_last.add(tensor)
         if output == VIEW and (first in self.laid_out or kind == "flatten" and (viewed or first in self.maybe_last)):
             self.laid_out[tensor] = self.laid_out.get(first, node.name)
@@ -451,7 +450,7 @@ class _Step:
             holder, how = self.tensors.holder(head)
             if how != DIRECT:
                 raise _reads_a_changed_tensor(self.nodes[head], head, holder, how, reader="the loss")
-            summed = self._accumulate(holder if holder in self.writers else head, live.hold(ones))
+            summed = self._accumulate(holder, live.hold(ones))
             if sum(summed) > sum(busiest):
                 busiest = summed
         self.points.append(Point("loss", "loss", "sum", busiest, sum(live.totals)))
@@ -492,6 +491,8 @@ class _Step:
                     busiest = later
             for storage in [*self.saved.pop(node.name), *([] if backward.releases_incoming else [incoming])]:
                 live.release(storage)
+            if backward.weights_first:
+                live.move(weights, GRADIENTS)
             for name, storage in made:
                 summed = self._accumulate(self.target.get((node.name, name), name), storage)
                 if sum(summed) > sum(busiest):

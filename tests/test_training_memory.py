@@ -669,6 +669,8 @@ IN_PLACE_ON_VIEWS = {
                          _in_place("r2", "relu6"), {"d": {"kind": "conv2d", "out": 4, "kernel": 1}}],
     "on the base, then on a view": [CONV, _in_place("r0", "hardswish"), {"p": "flatten"}, _in_place("r1", "silu"),
                                     {"l": {"kind": "linear", "out": 3}}],
+    "after a dropout of a split's slice": [CONV, {"s": {"kind": "split", "parts": 2, "take": 1}},
+                                            {"d": {"kind": "dropout", "p": 0.5}}, _in_place("r")],
     "on the base, which another reads after": [CONV, _in_place("r0"), {"d": {"kind": "conv2d", "out": 4, "kernel": 1}},
                                                {"e": {"kind": "conv2d", "out": 4, "kernel": 1, "from": "c"}},
                                                {"s": {"kind": "add", "from": ["d", "e"]}}],
@@ -733,22 +735,25 @@ def test_an_in_place_layer_on_the_models_input_a_layer_keeps_is_refused_as_torch
         in " ".join(result.stderr.split())
 
 
-HANDED_ON = {
-    "an identity read by an add and an output": (
-        [CONV, {"i": "identity"}, {"a": {"kind": "add", "from": ["i", "c"]}}, {"d": {"kind": "conv2d", "out": 4,
-                                                                                   "kernel": 1}}], ["i", "d"], [2, 4, 4]),
-    "an identity read by a multiply, and three outputs": (
-        [CONV, {"i": "identity"}, _crop("p", 1), {"m": {"kind": "multiply", "from": ["c", "i"]}}], ["i", "m", "p"],
-        [1, 1, 2]),
+LINEAR_ON_MAPS = {
+    "reading what an in-place layer wrote": (
+        [CONV, _in_place("r"), {"l": {"kind": "linear", "out": 3, "from": "c"}}], ["r", "l"], [1, 1, 2]),
+    "beside a convolution": (
+        [CONV, _in_place("r"), {"l": {"kind": "linear", "out": 3}}, {"d": {"kind": "conv2d", "out": 4, "kernel": 1,
+                                                                        "from": "r"}}], ["l", "d"], [1, 1, 1]),
+    "beside another": (
+        [CONV, _in_place("r"), {"l": {"kind": "linear", "out": 3}}, {"k": {"kind": "linear", "out": 3, "from": "r"}}],
+        ["l", "k"], [1, 1, 2]),
 }
 
 
-@pytest.mark.parametrize("case", HANDED_ON)
-def test_a_layer_that_hands_its_input_on_is_read_as_before(case, tmp_path):
-    """An identity has no backward of its own in torch, and archcalc's walk hands its gradient on:
-    reading it is not reading after an in-place change (routed past it, these gave 1,804 B against
-    1,880 and 264 against 328; found by a fuzzer)."""
-    layers, outputs, shape = HANDED_ON[case]
+@pytest.mark.parametrize("case", LINEAR_ON_MAPS)
+def test_a_linear_layer_on_a_map_hands_on_its_inputs_gradient_after_its_weights(case, tmp_path):
+    """torch runs a linear layer on more than 2 dimensions as a view, a matrix product and a view
+    back, and accumulates its weight's gradient before the input's is handed on: at the moment
+    that gradient is summed with another, the weight's is a gradient already (archcalc counted it
+    a temporary: the same total, 36 B in the other category; found by a fuzzer)."""
+    layers, outputs, shape = LINEAR_ON_MAPS[case]
     path = tmp_path / "net.yaml"
     path.write_text(yaml.safe_dump({"name": "net", "input": shape, "layers": layers, "outputs": outputs}))
     graph = load_graph(path)

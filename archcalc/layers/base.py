@@ -162,6 +162,10 @@ class Backward(NamedTuple):
     """Temporaries of a later moment of its backward, beyond the input's gradient, when the
     incoming gradient and every kept tensor but the first (`kept_tensors[1:]`) are let go (local
     response norm: the pooling's backward, after the division's and the power's)."""
+    weights_first: bool = False
+    """Its weights' gradients become `.grad` before its inputs' gradients are handed on: torch runs
+    it as several operations, the weights' last (a linear layer on more than 2 dimensions: a view,
+    a matrix product and a view back), and accumulates a weight's gradient first."""
     releases_incoming: bool = False
     """Its backward is a chain of operations, the first of which reads the incoming gradient: that
     gradient is let go before the busiest moment, the last operation's (a crop along several axes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import prod
 
-from archcalc.layers.base import Attrs, Field, Footprint, LayerKind, Params, Shape
+from archcalc.layers.base import Attrs, Backward, Field, Footprint, LayerKind, Params, Shape
 
 
 class Linear(LayerKind):
@@ -38,6 +38,11 @@ class Linear(LayerKind):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         """A new output; on an input of more than 2 dimensions torch views it as (·, features) first."""
         return Footprint(touches_input=len(shapes[0]) > 2)
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        """Its input kept; on more than 2 dimensions torch's weight gradient is accumulated before
+        the input's gradient is handed on (`Backward.weights_first`)."""
+        return Backward(weights_first=len(shapes[0]) > 2)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(in_features=shapes[0][-1], out_features=a.out, bias=a.bias)
