@@ -267,9 +267,9 @@ class _Step:
         self.target: dict[tuple[str, str], str] = {}
         """(layer, input) → the layer whose backward gets that input's gradient, where it is not the input's maker."""
         self.maybe_last: set[str] = set()
-        """The tensors that may not be laid out contiguously: a channel layer norm's, and those made
-        of a view or of such a tensor (torch's elementwise kernels keep a permuted input's strides,
-        a convolution of one runs channels-last)."""
+        """The tensors that may be laid out as permuted: a permute's, a channel layer norm's, and
+        those made of such a tensor by any layer but a linear one (torch's elementwise kernels keep a
+        permuted input's strides, a convolution of one runs channels-last)."""
         self.laid_out: dict[str, str] = {}
         """Each view made by a flatten (or after one) of a tensor that may not be contiguous: the
         flatten, which torch makes a view or a copy by its input's strides."""
@@ -377,7 +377,7 @@ class _Step:
         """Note whether `node`'s output `tensor` (of its first input's tensor `first`) may not be
         contiguous (`maybe_last`), or is a flatten's that torch may have copied (`laid_out`)."""
         kind, viewed = node.kind.key, self.tensors.base[first] != first
-        if kind == "channel_layer_norm" or output == NEW and (viewed or first in self.maybe_last):
+        if kind in ("permute", "channel_layer_norm") or kind != "linear" and first in self.maybe_last:
             self.maybe_last.add(tensor)
         if output == VIEW and (first in self.laid_out or kind == "flatten" and (viewed or first in self.maybe_last)):
             self.laid_out[tensor] = self.laid_out.get(first, node.name)
