@@ -435,12 +435,14 @@ class _Step:
         return [name for index, name in enumerate(node.inputs) if any(wanted[:index] + wanted[index + 1:])]
 
     def loss(self) -> None:
-        """The loss, the sum of the output (of several, the sum of their sums: one scalar each and
-        one for their total), then the gradient of one at it: every output's gradient a view of it."""
+        """The loss, the sum of the output (of several, the sum of their sums, added one by one: one
+        scalar each, one for their total, and for three or more the running total while the next
+        is added), then the gradient of one at it: every output's gradient a view of it."""
         live, heads = self.live, self.graph.heads
         sums = [live.hold(live.make(self.itemsize, ACTIVATIONS)) for _ in heads]
         loss = live.hold(live.make(self.itemsize, ACTIVATIONS)) if len(heads) > 1 else sums[0]
-        busiest = tuple(live.totals)
+        # of three or more, the running total is alive while the next sum is added to it
+        busiest = live.with_added(ACTIVATIONS, self.rounded(self.itemsize) if len(heads) > 2 else 0)
         for storage in [self.storage[head] for head in heads] + (sums if len(heads) > 1 else []):
             live.release(storage)
         ones = live.hold(live.make(self.itemsize, ACTIVATIONS))

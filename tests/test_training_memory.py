@@ -752,6 +752,19 @@ LINEAR_ON_MAPS = {
 }
 
 
+@pytest.mark.parametrize("outputs", [2, 3, 4, 5])
+def test_the_loss_of_several_outputs_is_summed_as_torch_sums_it(outputs, tmp_path):
+    """The loss adds the outputs' sums one by one: from three outputs on, the running total is
+    alive while the next is added, one scalar more at that moment (archcalc's peak was 4 B short
+    where that moment is the step's busiest, from four outputs here; found by a fuzzer)."""
+    layers = [CONV, *({f"d{index}": {"kind": "conv2d", "out": 4, "kernel": 1, "from": "c"}} for index in range(outputs))]
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [4, 4, 4], "layers": layers,
+                                    "outputs": [f"d{index}" for index in range(outputs)]}))
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2], fake=False)[0]
+
+
 @pytest.mark.parametrize("case", LINEAR_ON_MAPS)
 def test_a_linear_layer_on_a_map_hands_on_its_inputs_gradient_after_its_weights(case, tmp_path):
     """torch runs a linear layer on more than 2 dimensions as a view, a matrix product and a view
