@@ -190,6 +190,11 @@ READ = {WHOLE: "after '{writer}' changed it in place through a view of it",
 """What a reading of a tensor that is not DIRECT comes after, for its error."""
 
 
+RESULT = " result"
+"""After a layer's name, the tensor its output is a view of (`Backward.viewed_result`): no layer's
+name holds a space."""
+
+
 class _Tensors:
     """The tensors of a training forward, each by the name of the layer that made it: the base each
     is a view of (itself where it is none), and the layer whose backward gets its gradient."""
@@ -204,19 +209,28 @@ class _Tensors:
     def holder(self, name: str) -> tuple[str, str]:
         return self.holders[self.of[name]]
 
-    def made(self, name: str, source: str, output: str) -> str:
-        """The tensor of layer `name`'s output (NEW, a VIEW of `source`'s, or the SAME as it)."""
+    def made(self, name: str, source: str, output: str, viewed_result: bool = False) -> str:
+        """The tensor of layer `name`'s output (NEW, a VIEW of `source`'s, or the SAME as it); a NEW
+        one a view of a tensor of its size the layer made first, where `viewed_result`."""
         if output == SAME:
             tensor = self.of[name] = self.of[source]
             return tensor
         self.of[name] = name
         self.holders[name] = (name, DIRECT)
-        if output == VIEW:
-            base = self.base[name] = self.base[self.of[source]]
+        if output == VIEW or viewed_result:
+            base = self.base[self.of[source]] if output == VIEW else name + RESULT
+            if viewed_result:
+                self.base[base], self.holders[base] = base, (name, DIRECT)
+            self.base[name] = base
             self.views.setdefault(base, [base]).append(name)
         else:
             self.base[name] = name
         return name
+
+    @staticmethod
+    def made_by(tensor: str) -> str:
+        """The layer whose output `tensor` is, or whose output is a view of it."""
+        return tensor.removesuffix(RESULT)
 
     def written(self, layer: str, tensor: str) -> None:
         """An in-place `layer` wrote `tensor`: its gradient, and the base's where it is a view, go to
@@ -354,7 +368,7 @@ class _Step:
                     raise _reads_a_changed_tensor(node, source, holder, how)
                 read[source] = holder  # the last writer, or the maker of what an identity hands on
         first = of[node.inputs[0]]
-        tensor = tensors.made(node.name, node.inputs[0], output)
+        tensor = tensors.made(node.name, node.inputs[0], output, self.layouts[node.name][2].viewed_result)
         self._lay_out(node, first, tensor, output)
         if in_place:
             base = tensors.base[tensor]
@@ -362,7 +376,7 @@ class _Step:
                 holder, how = tensors.holders[base]
                 if how == WHOLE and self.read_since.get(base):
                     raise _changes_what_was_read(node, base, holder, self.read_since[base])
-                self.on_a_view[node.name] = (holder, numel(self.stats.shapes[base]) * self.itemsize)
+                self.on_a_view[node.name] = (holder, numel(self.stats.shapes[tensors.made_by(base)]) * self.itemsize)
             self.read_since[base] = None
             tensors.written(node.name, tensor)
         elif output == NEW:
@@ -376,7 +390,7 @@ class _Step:
     def _lay_out(self, node, first: str, tensor: str, output: str) -> None:
         """Note whether `node`'s output `tensor` (of its first input's tensor `first`) may not be
         contiguous (`maybe_last`), or is a flatten's that torch may have copied (`laid_out`)."""
-        kind, viewed = node.kind.key, self.tensors.base[first] != first
+        kind, viewed = node.kind.key, self.tensors.base[first] not in (first, first + RESULT)  # a result's view is laid out as it
         if kind in ("permute", "channel_layer_norm") or kind != "linear" and first in self.maybe_last:
             self.maybe_last.add(tensor)
         if output == VIEW and (first in self.laid_out or kind == "flatten" and (viewed or first in self.maybe_last)):

@@ -674,6 +674,10 @@ IN_PLACE_ON_VIEWS = {
                                                    _in_place("r")],
     "after a flatten of a linear layer of a permute": [CONV, _permute("p"), {"l": {"kind": "linear", "out": 3}},
                                                        {"f": "flatten"}, _in_place("r")],
+    "after a linear layer on a map (a view of its matrix product)": [{"l": {"kind": "linear", "out": 3}},
+                                                                     _in_place("r")],
+    "after a flatten of a linear layer on a map": [{"l": {"kind": "linear", "out": 3}}, {"f": "flatten"},
+                                                   _in_place("r")],
     "after a dropout of a split's slice": [CONV, {"s": {"kind": "split", "parts": 2, "take": 1}},
                                             {"d": {"kind": "dropout", "p": 0.5}}, _in_place("r")],
     "on the base, which another reads after": [CONV, _in_place("r0"), {"d": {"kind": "conv2d", "out": 4, "kernel": 1}},
@@ -689,7 +693,8 @@ def test_an_in_place_layer_on_a_view_trains_as_torch_runs_it(case, tmp_path):
     base's gradient (CopySlices), four tensors at once; a layer reading a tensor after an in-place
     layer wrote it sends its gradient to that layer. archcalc counted the view's backward instead
     (the peak 1,128 B against 2,664 on the first case) and sent the last case's gradient of 'c'
-    past 'r0' (its gradients and temporaries 160 and 1,536 B against 80 and 1,616). Against
+    past 'r0' (its gradients and temporaries 160 and 1,536 B against 80 and 1,616). A linear layer
+    on a map returns a view of its 2-D matrix product, so an in-place layer after it changes a view. Against
     MemTracker on real CPU tensors: on fake ones autograd replays the views instead."""
     path = tmp_path / "net.yaml"
     path.write_text(yaml.safe_dump({"name": "net", "input": [2, 4, 4], "layers": IN_PLACE_ON_VIEWS[case]}))

@@ -162,6 +162,10 @@ class Backward(NamedTuple):
     """Temporaries of a later moment of its backward, beyond the input's gradient, when the
     incoming gradient and every kept tensor but the first (`kept_tensors[1:]`) are let go (local
     response norm: the pooling's backward, after the division's and the power's)."""
+    viewed_result: bool = False
+    """Its output is a view of the new tensor its last operation made (a linear layer on more than
+    2 dimensions: torch views the matrix product's 2-D result back): an in-place layer after it
+    changes a view, as autograd counts it."""
     weights_first: bool = False
     """Its weights' gradients become `.grad` before its inputs' gradients are handed on: torch runs
     it as several operations, the weights' last (a linear layer on more than 2 dimensions: a view,

@@ -40,9 +40,11 @@ class Linear(LayerKind):
         return Footprint(touches_input=len(shapes[0]) > 2)
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
-        """Its input kept; on more than 2 dimensions torch's weight gradient is accumulated before
-        the input's gradient is handed on (`Backward.weights_first`)."""
-        return Backward(weights_first=len(shapes[0]) > 2)
+        """Its input kept; on more than 2 dimensions its output is a view of the matrix product's
+        result (`Backward.viewed_result`), and torch's weight gradient is accumulated before the
+        input's gradient is handed on (`Backward.weights_first`)."""
+        mapped = len(shapes[0]) > 2
+        return Backward(viewed_result=mapped, weights_first=mapped)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(in_features=shapes[0][-1], out_features=a.out, bias=a.bias)
