@@ -284,8 +284,10 @@ class _Step:
         """The tensors that may be laid out as permuted: a permute's, a channel layer norm's, and
         those made of such a tensor by any layer but a linear one (torch's elementwise kernels keep a
         permuted input's strides, a convolution of one runs channels-last)."""
+        self.flat_views: set[str] = set()
+        """The flatten's views of a contiguous tensor: contiguous."""
         self.laid_out: dict[str, str] = {}
-        """Each view made by a flatten (or after one) of a tensor that may not be contiguous: the
+        """Each view a flatten made of a tensor that may not be contiguous (or a view of one): the
         flatten, which torch makes a view or a copy by its input's strides."""
         self.read_since: dict[str, str | None] = {}
         """Each base changed in place: the first layer but a view that read it since, or None."""
@@ -368,14 +370,16 @@ class _Step:
                     raise _reads_a_changed_tensor(node, source, holder, how)
                 read[source] = holder  # the last writer, or the maker of what an identity hands on
         first = of[node.inputs[0]]
-        tensor = tensors.made(node.name, node.inputs[0], output, self.layouts[node.name][2].viewed_result)
-        self._lay_out(node, first, tensor, output)
+        odd = self._maybe_odd(first)
+        result = self.layouts[node.name][2].viewed_result and not odd  # torch views only a contiguous input
+        tensor = tensors.made(node.name, node.inputs[0], output, result)
+        self._lay_out(node, first, tensor, output, odd)
         if in_place:
             base = tensors.base[tensor]
             if tensor != base:
                 holder, how = tensors.holders[base]
                 if how == WHOLE and self.read_since.get(base):
-                    raise _changes_what_was_read(node, base, holder, self.read_since[base])
+                    raise _changes_what_was_read(node, tensors.made_by(base), holder, self.read_since[base])
                 self.on_a_view[node.name] = (holder, numel(self.stats.shapes[tensors.made_by(base)]) * self.itemsize)
             self.read_since[base] = None
             tensors.written(node.name, tensor)
@@ -387,14 +391,27 @@ class _Step:
         for source, holder in read.items():
             self.target[node.name, source] = holder
 
-    def _lay_out(self, node, first: str, tensor: str, output: str) -> None:
-        """Note whether `node`'s output `tensor` (of its first input's tensor `first`) may not be
-        contiguous (`maybe_last`), or is a flatten's that torch may have copied (`laid_out`)."""
-        kind, viewed = node.kind.key, self.tensors.base[first] not in (first, first + RESULT)  # a result's view is laid out as it
+    def _maybe_odd(self, tensor: str) -> bool:
+        """Whether `tensor` may not be laid out contiguously: a view (but of a layer's own result,
+        laid out as it, or a flatten's of a contiguous tensor, `flat_views`), one that may be laid
+        out as permuted (`maybe_last`), or one torch may have made a view or a copy (`laid_out`)."""
+        return (self.tensors.base[tensor] not in (tensor, tensor + RESULT) and tensor not in self.flat_views
+                or tensor in self.maybe_last or tensor in self.laid_out)
+
+    def _lay_out(self, node, first: str, tensor: str, output: str, odd: bool) -> None:
+        """Note whether `node`'s output `tensor` (of its first input's tensor `first`, `odd` where
+        that may not be contiguous) may be laid out as permuted (`maybe_last`), is a flatten's view
+        of a contiguous tensor (`flat_views`), or is a flatten's that torch makes a view or a copy
+        by its input's strides (`laid_out`)."""
+        kind = node.kind.key
         if kind in ("permute", "channel_layer_norm") or kind != "linear" and first in self.maybe_last:
             self.maybe_last.add(tensor)
-        if output == VIEW and (first in self.laid_out or kind == "flatten" and (viewed or first in self.maybe_last)):
-            self.laid_out[tensor] = self.laid_out.get(first, node.name)
+        if output == VIEW and kind == "flatten" and not odd:
+            self.flat_views.add(tensor)
+        if output == VIEW and first in self.laid_out:
+            self.laid_out[tensor] = self.laid_out[first]
+        elif odd and output == VIEW and kind == "flatten":
+            self.laid_out[tensor] = node.name
 
     def _backward_on_a_view(self, node, backward, incoming: int) -> tuple[int, ...]:
         """The backward of an in-place layer on a view, as torch's autograd runs it: the view's
@@ -595,7 +612,7 @@ def _reads_a_changed_tensor(node, name: str, writer: str, how: str, reader: str 
 
 def _changes_a_flatten(node, flatten: str) -> SpecError:
     """The error of an in-place layer changing what a flatten of a tensor not known to be contiguous made."""
-    return SpecError(f"in training, it changes in place what '{flatten}' flattened from a tensor that may not be "
+    return SpecError(f"in training, it changes in place what '{flatten}' made of a tensor that may not be "
                      "contiguous (a permute's, a crop's or a split's, or a channels-last map): torch makes that a "
                      "view or a copy by its strides, which archcalc does not follow", hint="set inplace: false on "
                      "this layer", location=node.location, layer=node.name)

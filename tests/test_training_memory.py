@@ -657,6 +657,10 @@ def _permute(name: str, dims=(0, 2, 3, 1)) -> dict:
     return {name: {"kind": "permute", "dims": list(dims)}}
 
 
+def _crop(name: str, size: int, source: str | None = None) -> dict:
+    return {name: {"kind": "crop2d", "size": [size, size], **({"from": source} if source else {})}}
+
+
 IN_PLACE_ON_VIEWS = {
     "after a flatten": [CONV, {"p": "flatten"}, _in_place("r")],
     "after a flatten, read on": [CONV, {"p": "flatten"}, _in_place("r", "leaky_relu"),
@@ -676,6 +680,8 @@ IN_PLACE_ON_VIEWS = {
                                                        {"f": "flatten"}, _in_place("r")],
     "after a linear layer on a map (a view of its matrix product)": [{"l": {"kind": "linear", "out": 3}},
                                                                      _in_place("r")],
+    "after a linear layer without a bias on a map (no view)": [{"l": {"kind": "linear", "out": 3, "bias": False}},
+                                                                _in_place("r")],
     "after a flatten of a linear layer on a map": [{"l": {"kind": "linear", "out": 3}}, {"f": "flatten"},
                                                    _in_place("r")],
     "after a dropout of a split's slice": [CONV, {"s": {"kind": "split", "parts": 2, "take": 1}},
@@ -700,10 +706,6 @@ def test_an_in_place_layer_on_a_view_trains_as_torch_runs_it(case, tmp_path):
     path.write_text(yaml.safe_dump({"name": "net", "input": [2, 4, 4], "layers": IN_PLACE_ON_VIEWS[case]}))
     graph = load_graph(path)
     assert predicted(graph, 2) == tracked(graph, [2], fake=False)[0]
-
-
-def _crop(name: str, size: int, source: str | None = None) -> dict:
-    return {name: {"kind": "crop2d", "size": [size, size], **({"from": source} if source else {})}}
 
 
 CHANGED_THEN_READ = {
@@ -795,7 +797,7 @@ def test_an_in_place_layer_on_a_flatten_of_what_may_not_be_contiguous_is_refused
         *before, {"f": "flatten"}, _in_place("r")]}))
     result = cli("memory", str(path), "--train")
     assert result.exit_code == 2
-    assert "layer 'r': in training, it changes in place what 'f' flattened from a tensor that may not be contiguous" \
+    assert "layer 'r': in training, it changes in place what 'f' made of a tensor that may not be contiguous" \
         in " ".join(result.stderr.split())
     assert cli("memory", str(path)).exit_code == 0
 

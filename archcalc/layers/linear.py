@@ -40,11 +40,13 @@ class Linear(LayerKind):
         return Footprint(touches_input=len(shapes[0]) > 2)
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
-        """Its input kept; on more than 2 dimensions its output is a view of the matrix product's
-        result (`Backward.viewed_result`), and torch's weight gradient is accumulated before the
-        input's gradient is handed on (`Backward.weights_first`)."""
+        """Its input kept; on more than 2 dimensions, with a bias, its output is a view of the matrix
+        product's result where its input is contiguous (`Backward.viewed_result`: torch's addmm on
+        the input viewed as 2-D; else, or without a bias, a matrix product it does not view), and
+        torch's weight gradient is accumulated before the input's gradient is handed on
+        (`Backward.weights_first`)."""
         mapped = len(shapes[0]) > 2
-        return Backward(viewed_result=mapped, weights_first=mapped)
+        return Backward(viewed_result=mapped and a.bias, weights_first=mapped)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(in_features=shapes[0][-1], out_features=a.out, bias=a.bias)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from archcalc.errors import SpecError
 from archcalc.layers.base import NEW, SAME, Attrs, Backward, Field, Footprint, LayerKind, Params, Shape, numel
 
 
@@ -25,6 +26,9 @@ class LayerScale(LayerKind):
         return shape[-1] if a.over == "last" else shape[1]
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
+        if a.over == "channels" and len(shapes[0]) < 2:
+            raise SpecError(f"a scale per channel needs an (N, C, …) input, got a {len(shapes[0])}-D one", field="over",
+                            hint="scale the last axis with over: last, or keep the batch apart (a flatten from axis 1)")
         return shapes[0]
 
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
