@@ -285,7 +285,7 @@ class _Step:
         those made of such a tensor by any layer but a linear one (torch's elementwise kernels keep a
         permuted input's strides, a convolution of one runs channels-last)."""
         self.flat_views: set[str] = set()
-        """The flatten's views of a contiguous tensor: contiguous."""
+        """The views of a contiguous tensor that are contiguous (`LayerKind.keeps_contiguous`)."""
         self.laid_out: dict[str, str] = {}
         """Each view a flatten made of a tensor that may not be contiguous (or a view of one): the
         flatten, which torch makes a view or a copy by its input's strides."""
@@ -393,21 +393,22 @@ class _Step:
 
     def _maybe_odd(self, tensor: str) -> bool:
         """Whether `tensor` may not be laid out contiguously: a view (but of a layer's own result,
-        laid out as it, or a flatten's of a contiguous tensor, `flat_views`), one that may be laid
+        laid out as it, or one that stays contiguous, `flat_views`), one that may be laid
         out as permuted (`maybe_last`), or one torch may have made a view or a copy (`laid_out`)."""
         return (self.tensors.base[tensor] not in (tensor, tensor + RESULT) and tensor not in self.flat_views
                 or tensor in self.maybe_last or tensor in self.laid_out)
 
     def _lay_out(self, node, first: str, tensor: str, output: str, odd: bool) -> None:
         """Note whether `node`'s output `tensor` (of its first input's tensor `first`, `odd` where
-        that may not be contiguous) may be laid out as permuted (`maybe_last`), is a flatten's view
+        that may not be contiguous) may be laid out as permuted (`maybe_last`), is a contiguous view
         of a contiguous tensor (`flat_views`), or is a flatten's that torch makes a view or a copy
         by its input's strides (`laid_out`)."""
         kind = node.kind.key
-        if kind in ("permute", "channel_layer_norm") or kind != "linear" and first in self.maybe_last:
-            self.maybe_last.add(tensor)
-        if output == VIEW and kind == "flatten" and not odd:
+        if output == VIEW and not odd and node.kind.keeps_contiguous(node.attrs, self.layouts[node.name][0]):
             self.flat_views.add(tensor)
+        if kind == "channel_layer_norm" or kind == "permute" and tensor not in self.flat_views \
+                or kind != "linear" and first in self.maybe_last:
+            self.maybe_last.add(tensor)
         if output == VIEW and first in self.laid_out:
             self.laid_out[tensor] = self.laid_out[first]
         elif odd and output == VIEW and kind == "flatten":

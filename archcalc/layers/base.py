@@ -302,6 +302,11 @@ class LayerKind:
         copies) unless the kind says otherwise."""
         return "memory"
 
+    def keeps_contiguous(self, a: Attrs, shapes: list[Shape]) -> bool:
+        """Whether its view of a contiguous input is contiguous too (a flatten's; a permute's that
+        moves only axes of size 1), as torch's `is_contiguous` tells: None of the others'."""
+        return False
+
     def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int] | None:
         """How wide and how long its kernel's work is, for a profile's efficiencies by size
         (`archcalc.devices.SizeTable`): the channels (features) a group works across, as the

@@ -33,6 +33,9 @@ class Flatten(LayerKind):
         rank = len(shapes[0])
         return Footprint(SAME) if a.start_dim % rank == a.end_dim % rank else Footprint(VIEW, touches_input=True)
 
+    def keeps_contiguous(self, a: Attrs, shapes: list[Shape]) -> bool:
+        return True
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(start_dim=a.start_dim, end_dim=a.end_dim)
 
@@ -69,6 +72,12 @@ class Permute(LayerKind):
 
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         return Footprint(VIEW, touches_input=True)
+
+    def keeps_contiguous(self, a: Attrs, shapes: list[Shape]) -> bool:
+        """The axes longer than 1 stay in their order (torch's strides of axes of size 1 do not count)."""
+        rank = len(shapes[0])
+        moved = [d % rank for d in a.dims if shapes[0][d % rank] != 1]
+        return moved == sorted(moved)
 
     def channels_after(self, a: Attrs, channels: int, rank: int) -> int | None:
         """Where the channels go, when the batch stays first and the spatial axes keep their order."""

@@ -339,7 +339,7 @@ class _Crop(_Resized):
         sizes = list(shapes[0])
         cropped = [axis for axis in range(2, len(sizes)) if out[axis] != sizes[axis]]
         if not cropped:  # torch's indexing returns the input itself: no operation
-            return Backward(keeps_inputs=False, grad=SAME)
+            return Backward(keeps_inputs=False, grad=SAME, output=SAME)
         if len(cropped) == 1:
             return Backward(keeps_inputs=False)
         sizes[cropped[0]] = out[cropped[0]]
