@@ -35,27 +35,75 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def measure_apart(name: str, runs: int, warmup: int, dtype: str, batch: int = 1) -> dict:
+def measure_apart(name: str, runs: int, warmup: int, dtype: str, batch: int = 1, alone: bool = False) -> dict:
     """`measure` on the CPU in a fresh process."""
     done = subprocess.run([sys.executable, __file__, "--measure-one", name, "--runs", str(runs), "--warmup", str(warmup),
-                           "--dtype", dtype, "--batch", str(batch)], check=True, capture_output=True, text=True)
+                           "--dtype", dtype, "--batch", str(batch), *(["--alone"] if alone else [])],
+                          check=True, capture_output=True, text=True)
     return json.loads(done.stdout)
 
 
 def measure(name: str, variant, path, runs: int, warmup: int, device: str = "cpu", dtype: str = "float32",
-            batch: int = 1) -> dict:
+            batch: int = 1, alone: bool = False) -> dict:
     import torch
 
     from archcalc.spec import load_graph
     from archcalc.validation import measure_latency
 
-    latency = measure_latency(load_graph(path, variant), batch=batch, device=device, runs=runs, warmup=warmup,
+    graph = load_graph(path, variant)
+    latency = measure_latency(graph, batch=batch, device=device, runs=runs, warmup=warmup,
                               latency="per-layer", threads=1 if device == "cpu" else None, dtype=dtype)
     where = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine()
-    return {"model": name, "place": device, "device": where, "torch": torch.__version__, "dtype": dtype, "batch": batch,
-            "runs": runs, "warmup": warmup,
-            "ms": latency.model.ms, "min_ms": latency.model.min_ms,
-            "layers": {t.name: [t.ms, t.min_ms, t.max_ms] for t in latency.layers}}
+    measured = {"model": name, "place": device, "device": where, "torch": torch.__version__, "dtype": dtype,
+                "batch": batch, "runs": runs, "warmup": warmup,
+                "ms": latency.model.ms, "min_ms": latency.model.min_ms,
+                "layers": {t.name: [t.ms, t.min_ms, t.max_ms] for t in latency.layers}}
+    if alone:
+        measured["alone_ms"] = timed_alone(graph, device, dtype, batch)
+    return measured
+
+
+def timed_alone(graph, device: str, dtype: str, batch: int) -> dict[str, float]:
+    """Each of the layers that hold 90% of the MACs timed on its own, at its own fields and input
+    shapes, as `archcalc device-profile` times a synthetic layer (`_Clock.as_in_a_model`: an input
+    just copied, the output before still held, the fastest of its runs), in ms: what a prediction
+    from measuring each very layer alone, not a grid of synthetic ones, would give."""
+    import torch
+
+    from archcalc.analysis import analyze_graph
+    from archcalc.measure_device import _Clock
+    from archcalc.torchmodel import build_layer
+    from archcalc.validation.results import heaviest
+
+    torch.set_num_threads(1) if device == "cpu" else None
+    stats = analyze_graph(graph, batch=batch)
+    nodes = {node.name: node for node in graph.nodes}
+    shapes = stats.shapes
+    clock, kind, seen, times = _Clock(device), getattr(torch, dtype), {}, {}
+    for name in heaviest({layer.name: layer.figures.macs for layer in stats.layers}):
+        node = nodes[name]
+        inputs = [shapes[source] for source in node.inputs]
+        key = (node.kind.key, repr(sorted(node.attrs.items())), tuple(inputs))
+        if key not in seen:
+            module = build_layer(node.kind, node.attrs, inputs, device).to(kind).eval()
+            tensors = _Inputs(torch.randn(shape, device=device).to(kind) for shape in inputs)
+            with torch.no_grad():
+                seen[key] = min(clock.as_in_a_model(module.__call__ if len(inputs) == 1 else _spread(module),
+                                                    tensors[0] if len(inputs) == 1 else tensors)) * 1e3
+        times[name] = seen[key]
+    return times
+
+
+class _Inputs(tuple):
+    """A layer's inputs, copied together as `_Clock.as_in_a_model` copies one."""
+
+    def clone(self) -> _Inputs:
+        return _Inputs(tensor.clone() for tensor in self)
+
+
+def _spread(module):
+    """The module called on a layer's several inputs (`_Inputs`)."""
+    return lambda inputs: module(*inputs)
 
 
 def _check_same_kind(cache: dict, args) -> None:
@@ -69,12 +117,12 @@ def _check_same_kind(cache: dict, args) -> None:
                      f"--device, --dtype and --batch")
 
 
-def measure_here(entry, runs: int, warmup: int, device: str, dtype: str, batch: int = 1) -> dict:
+def measure_here(entry, runs: int, warmup: int, device: str, dtype: str, batch: int = 1, alone: bool = False) -> dict:
     """`measure` on CUDA in this process, its memory handed back after."""
     import torch
 
     try:
-        return measure(entry.name, entry.variant, entry.path, runs, warmup, device, dtype, batch)
+        return measure(entry.name, entry.variant, entry.path, runs, warmup, device, dtype, batch, alone)
     finally:
         torch.cuda.empty_cache()
 
@@ -99,10 +147,12 @@ def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int =
     row = {"model": entry.name, "macs": stats.totals.macs, "predicted_ms": total, "ranked": len(ranked),
            "achieved": [roof[name].time * 1e3 / times[0] for name, times in measured["layers"].items()
                         if times[0] > 0 and roof[name].time > 0]}  # views, predicted to run nothing, left out
+    alone = measured.get("alone_ms")
     for which, model_ms, column in (("median", measured["ms"], 0), ("fastest", measured.get("min_ms"), 1)):
         times = [measured["layers"][name][column] for name in ranked]
         row[which] = (model_ms, model_ms / total if model_ms is not None else None, spearman(predicted, times),
                       rank_ceiling(times, described))
+        row[which + " alone"] = spearman([alone[name] for name in ranked], times) if alone else None
     return row
 
 
@@ -121,6 +171,9 @@ def main() -> None:
                         help="drop the profile's efficiencies per kind of work: the bare roofline of its peak and bandwidth")
     parser.add_argument("--no-sizes", action="store_true",
                         help="drop the profile's efficiencies by size: each kind of work's one efficiency")
+    parser.add_argument("--alone", action="store_true",
+                        help="also time each of the layers that hold 90%% of the MACs on its own, as device-profile "
+                             "times a synthetic layer, and give ρ of those times (ι)")
     parser.add_argument("--measure-one", help=argparse.SUPPRESS)  # the fresh process of one model: its JSON
     args = parser.parse_args()
 
@@ -131,7 +184,7 @@ def main() -> None:
     if args.measure_one:
         [entry] = [e for e in bundled() if e.name == args.measure_one]
         print(json.dumps(measure(entry.name, entry.variant, entry.path, args.runs, args.warmup, "cpu", args.dtype,
-                                 args.batch)))
+                                 args.batch, args.alone)))
         return
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     asked = args.models or (list(cache) if cache else None)  # a kept file without MODEL: its own models
@@ -141,9 +194,9 @@ def main() -> None:
     for entry in entries:
         if entry.name not in cache:
             start = time.perf_counter()
-            cache[entry.name] = (measure_apart(entry.name, args.runs, args.warmup, args.dtype, args.batch)
-                                 if args.device == "cpu"
-                                 else measure_here(entry, args.runs, args.warmup, args.device, args.dtype, args.batch))
+            cache[entry.name] = (measure_apart(entry.name, args.runs, args.warmup, args.dtype, args.batch, args.alone)
+                                 if args.device == "cpu" else
+                                 measure_here(entry, args.runs, args.warmup, args.device, args.dtype, args.batch, args.alone))
             print(f"measured {entry.name}: {cache[entry.name]['ms']:.1f} ms "
                   f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
             args.cache.write_text(json.dumps(cache, indent=1))
@@ -166,10 +219,13 @@ def main() -> None:
           f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}"
           f"{', efficiencies by size dropped' if args.no_sizes and not args.no_efficiency else ''}) · "
           f"{first['runs']} runs after {first['warmup']} warm-up")
-    head = ["model", "GMACs", "predicted ms", "median ms", "×", "ρ", "η", "fastest ms", "×", "ρ", "η", "layers"]
+    alone = any(r["median alone"] is not None for r in rows)
+    each = ["×", "ρ", "η", *(["ι"] if alone else [])]
+    head = ["model", "GMACs", "predicted ms", "median ms", *each, "fastest ms", *each, "layers"]
     lines = [head] + [[r["model"], f"{r['macs'] / 1e9:.2f}", f"{r['predicted_ms']:.1f}",
-                       *(cell for which in ("median", "fastest") for cell in _cells(r[which])), str(r["ranked"])]
-                      for r in rows]
+                       *(cell for which in ("median", "fastest")
+                         for cell in _cells(r[which]) + ([_rho(r[which + " alone"])] if alone else [])),
+                       str(r["ranked"])] for r in rows]
     if args.markdown:
         print("| " + " | ".join(head) + " |\n|:--|" + "--:|" * (len(head) - 1))
         print("\n".join("| " + " | ".join(line) + " |" for line in lines[1:]))
@@ -179,7 +235,8 @@ def main() -> None:
             print("  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(line, widths))))
     print("\n× = measured / predicted; ρ = Spearman's rank correlation of predicted and measured layer times over the "
           "layers that hold 90% of the MACs (`layers` of them); η = the ρ no prediction that times alike the layers "
-          "alike (kind, fields, shapes) can pass against these times")
+          "alike (kind, fields, shapes) can pass against these times"
+          + ("; ι = ρ of those layers each timed on its own (--alone) against these times" if alone else ""))
     achieved = sorted(fraction for row in rows for fraction in row["achieved"])
     if achieved:
         decile = [achieved[round(q * (len(achieved) - 1))] for q in (0.1, 0.5, 0.9)]
@@ -193,13 +250,20 @@ def main() -> None:
         print(f"{which} runs: predicted within a factor of 2 of measured for {within} of {len(rows)} models; "
               f"ρ ≥ 0.8 for {ranked} of {len(rows)}; η < 0.8 (out of any such prediction's reach) for "
               f"{len(reachable)}{': ' + ', '.join(reachable) if reachable else ''}")
+        if alone:
+            apart = sum(r[which + " alone"] is not None and r[which + " alone"] >= 0.8 for r in rows)
+            print(f"{which} runs: the layers each timed on its own rank as in the model (ι ≥ 0.8) for {apart} of {len(rows)}")
 
 
 def _cells(figures) -> list[str]:
     ms, ratio, rho, ceiling = figures
     if ms is None:
         return ["–", "–", "–", "–"]
-    return [f"{ms:.1f}", f"{ratio:.2f}", "–" if rho is None else f"{rho:.2f}", "–" if ceiling is None else f"{ceiling:.2f}"]
+    return [f"{ms:.1f}", f"{ratio:.2f}", _rho(rho), _rho(ceiling)]
+
+
+def _rho(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":
