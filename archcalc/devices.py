@@ -37,26 +37,43 @@ KEYS = ("name", *FIGURES, "sources")
 
 class SizeTable(NamedTuple):
     """The fraction of its roofline a kind of work reaches, measured on a grid of sizes: `reached[i][j]`
-    at `widths[i]` channels a group and `positions[j]` output positions (`LayerKind.work_size`).
-    Between the grid's points it is interpolated in the logarithms of both sizes and of the
-    fraction; beyond its edges it is the edge's."""
+    at `widths[i]` channels a group and `positions[j]` output positions (`LayerKind.work_size`);
+    for a grouped convolution (`groups` of them, not depthwise), `grouped[k][i][j]` at `groups[k]`
+    groups where the table gives them. Between the grid's points it is interpolated in the
+    logarithms of the sizes and of the fraction; beyond its edges it is the edge's."""
 
     widths: tuple[float, ...]
     positions: tuple[float, ...]
     reached: tuple[tuple[float, ...], ...]
+    groups: tuple[float, ...] = ()
+    grouped: tuple[tuple[tuple[float, ...], ...], ...] = ()
 
-    def at(self, width: float, positions: float) -> float:
-        (i, wider, across), (j, longer, along) = _place(self.widths, width), _place(self.positions, positions)
-
-        def log(row: int, column: int) -> float:
-            return math.log(self.reached[row][column])
-
-        narrow = log(i, j) + along * (log(i, longer) - log(i, j))
-        wide = log(wider, j) + along * (log(wider, longer) - log(wider, j))
-        return math.exp(narrow + across * (wide - narrow))
+    def at(self, width: float, positions: float, groups: float = 1) -> float:
+        if groups > 1 and self.groups:
+            k, more, between = _place(self.groups, groups)
+            fewer = _log_at(self.grouped[k], self.widths, self.positions, width, positions)
+            return math.exp(fewer + between * (_log_at(self.grouped[more], self.widths, self.positions, width,
+                                                       positions) - fewer))
+        return math.exp(_log_at(self.reached, self.widths, self.positions, width, positions))
 
     def as_dict(self) -> dict[str, list]:
-        return {"widths": list(self.widths), "positions": list(self.positions), "reached": [list(row) for row in self.reached]}
+        out = {"widths": list(self.widths), "positions": list(self.positions), "reached": [list(row) for row in self.reached]}
+        if self.groups:
+            out |= {"groups": list(self.groups), "grouped": [[list(row) for row in grid] for grid in self.grouped]}
+        return out
+
+
+def _log_at(grid: tuple[tuple[float, ...], ...], widths: tuple[float, ...], positions: tuple[float, ...],
+            width: float, count: float) -> float:
+    """The logarithm of a grid's fraction at `width` and `count` positions, interpolated."""
+    (i, wider, across), (j, longer, along) = _place(widths, width), _place(positions, count)
+
+    def log(row: int, column: int) -> float:
+        return math.log(grid[row][column])
+
+    narrow = log(i, j) + along * (log(i, longer) - log(i, j))
+    wide = log(wider, j) + along * (log(wider, longer) - log(wider, j))
+    return narrow + across * (wide - narrow)
 
 
 def _place(points: tuple[float, ...], value: float) -> tuple[int, int, float]:
@@ -111,10 +128,10 @@ class DeviceProfile:
         measured for it, else the launch cost."""
         return self.fixed_us.get(work, self.launch_us) / 1e6
 
-    def reached(self, work: str, size: tuple[float, int] | None = None) -> float:
-        """The fraction of its roofline `work` reaches here, at `size` (width, positions) where
-        the profile gives it by size and the layer says its size; else for the kind of work; 1
-        where the profile does not say."""
+    def reached(self, work: str, size: tuple[float, ...] | None = None) -> float:
+        """The fraction of its roofline `work` reaches here, at `size` (width, positions, and a
+        grouped convolution's groups) where the profile gives it by size and the layer says its
+        size; else for the kind of work; 1 where the profile does not say."""
         table = self.efficiency_by_size.get(work) if size is not None else None
         if table is not None:
             return table.at(*size)
@@ -311,7 +328,9 @@ def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zer
     return out
 
 
-TABLE_KEYS = ("widths", "positions", "reached")
+TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped")
+GROUPED_KEYS = ("groups", "grouped")
+"""The keys a table may add, together: the fractions of grouped convolutions by their groups."""
 MAX_POINTS = 64
 """The most sizes an axis of a table by size may list (archcalc device-profile measures 12 and 9)."""
 
@@ -333,13 +352,31 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
             if key not in TABLE_KEYS:
                 raise fail((*where, key), f"is not a key of a table{did_you_mean(str(key), TABLE_KEYS)}",
                            f"a table has {', '.join(TABLE_KEYS)}", key=True)
-        for key in TABLE_KEYS:
+        for key in TABLE_KEYS[:3]:
             if key not in table:
                 raise fail(where, f"has no '{key}'", "a table has widths, positions, and reached: a row of fractions "
                            "per width, a fraction per positions")
+        if (GROUPED_KEYS[0] in table) != (GROUPED_KEYS[1] in table):
+            given, missing = sorted(GROUPED_KEYS, key=lambda key: key not in table)
+            raise fail((*where, given), f"is given without '{missing}'",
+                       "give both 'groups: [...]' and 'grouped:' with a grid of rows per groups, or neither")
         widths, positions = (_axis(table[name], (*where, name), fail) for name in ("widths", "positions"))
-        tables[work] = SizeTable(widths, positions, _rows(table["reached"], (*where, "reached"), widths, positions, fail))
+        tables[work] = SizeTable(widths, positions, _rows(table["reached"], (*where, "reached"), widths, positions, fail),
+                                 *_grouped(table, where, widths, positions, fail))
     return tables
+
+
+def _grouped(table: dict, where: tuple, widths: tuple, positions: tuple, fail) -> tuple[tuple, tuple]:
+    """A table's groups and a grid per groups (both empty where it gives none)."""
+    if "groups" not in table:
+        return (), ()
+    groups = _axis(table["groups"], (*where, "groups"), fail)
+    grids = table["grouped"]
+    if not isinstance(grids, list) or len(grids) != len(groups):
+        raise fail((*where, "grouped"), f"must be a grid per groups ({len(groups)}), got {_kind(grids)}",
+                   "give a grid of rows (a row per width, a fraction per positions) for every groups")
+    return groups, tuple(_rows(grid, (*where, "grouped", _Index(k)), widths, positions, fail)
+                         for k, grid in enumerate(grids))
 
 
 def _axis(value: Any, at: tuple, fail) -> tuple[float, ...]:

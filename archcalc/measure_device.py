@@ -68,8 +68,18 @@ SIZED: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {
 synthetic layer of `width` channels in and out (a depthwise convolution's groups) on a square map
 of `side` (a linear layer's positions), for every width of WIDTHS and side of SIDES. A grid of
 powers of two and of the map sizes a stride of 2 makes from 224, never the bundled models' layers."""
+GROUPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
+    "conv": lambda width, side, groups: ("conv2d", {"out": width * groups, "kernel": 3, "padding": 1, "groups": groups,
+                                                    "bias": False}, (width * groups, side, side)),
+}
+"""The kinds of work also measured grouped (the table's `grouped`): the synthetic layer of `groups`
+groups of `width` channels in and out each, for every groups of GROUPS and width and side of the
+grid, up to the widest of WIDTHS in all. How fast a grouped convolution runs depends on its
+groups as well as on their width (on this project's CPU, 10 groups of 16 channels ran faster
+than one convolution of 16 channels, 8 groups of 168 slower than one of 168)."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
+GROUPS = (2, 4, 8, 16, 32, 64)
 GRID_MACS = {"cpu": 2**30, "cuda": 2**36}
 """The most MACs a point of the grid is measured at, by device type (the CPU does 2³⁰ in about 20 ms)."""
 GRID_BYTES = 2**30
@@ -130,9 +140,9 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         phase(f"{work.replace('_', ' ')} layers in {dtype}")
         efficiency[work] = statistics.median(_efficiency(torch, clock, device, base, dtype, *layer) for layer in layers)
     by_size = {}
-    for work, layer in SIZED.items():
+    for work in SIZED:
         phase(f"{work.replace('_', ' ')} layers by size in {dtype}")
-        by_size[work] = _size_table(torch, clock, device, base, dtype, layer)
+        by_size[work] = _size_table(torch, clock, device, base, dtype, work)
     size = GEMM_SIZE[device]
     sources = {
         "peak_tflops": f"{how}: the best of repeated {size}×{size} GEMMs (torch.mm) in each dtype",
@@ -299,26 +309,45 @@ def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     return max(layer.compute_time, layer.memory_time) / (own if own > 0 else took)
 
 
-def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,
-                layer: Callable[[int, int], tuple[str, dict, tuple[int, ...]]]) -> SizeTable:
-    """The efficiency of one kind of work at every point of the grid WIDTHS × SIDES, measured where
-    it is within GRID_MACS and determined, else filled in (`_filled`). Each point is briefly run, at
-    the fastest of its runs: the least disturbed, and far more alike from one profile to the next
-    than the median of so few (docs/latency.md)."""
-    from archcalc.analysis import analyze_graph
+def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, work: str) -> SizeTable:
+    """The efficiency of one kind of work at every point of the grid WIDTHS × SIDES (`_grid`), and
+    where it is measured grouped (GROUPED) at every groups of GROUPS too."""
+    def grid(groups: int) -> tuple[tuple[float, ...], ...]:
+        return _grid(torch, clock, device, base, dtype,
+                     lambda width, side: GROUPED[work](width, side, groups) if width * groups <= WIDTHS[-1] else None)
 
     batch = BATCH[device]
-    grid: list[list[float | str]] = []
-    for width in WIDTHS:
-        row: list[float | str] = []
-        for side in SIDES:
-            kind, fields, shape = layer(width, side)
-            stats = analyze_graph(synthetic_graph(kind, fields, shape), batch=batch, dtype=dtype)
-            reached = OVER if _over_the_grid(stats, device) else _efficiency(
-                torch, clock, device, base, dtype, kind, fields, shape, BUDGET_S * GRID_SHARE, DETERMINED, min)
-            row.append(UNDER if reached is None else reached)
-        grid.append(row)
-    return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), _filled(grid))
+    dense = _grid(torch, clock, device, base, dtype, SIZED[work])
+    grouped = tuple(map(grid, GROUPS)) if work in GROUPED else ()
+    return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), dense,
+                     tuple(map(float, GROUPS)) if grouped else (), grouped)
+
+
+def _grid(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,
+          layer: Callable[[int, int], tuple[str, dict, tuple[int, ...]] | None]) -> tuple[tuple[float, ...], ...]:
+    """The efficiency of a synthetic layer at every width of WIDTHS and side of SIDES, measured
+    where it is within GRID_MACS and determined, else filled in (`_filled`); None from `layer`: a
+    point beyond the grid's widest channels. Each point is briefly run, at the fastest of its runs:
+    the least disturbed, and far more alike from one profile to the next than the median of so few
+    (docs/latency.md)."""
+    batch = BATCH[device]
+    return _filled([[_point(torch, clock, device, base, dtype, batch, layer(width, side)) for side in SIDES]
+                    for width in WIDTHS])
+
+
+def _point(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, batch: int,
+           layer: tuple[str, dict, tuple[int, ...]] | None) -> float | str:
+    """One point of a grid: its efficiency, or OVER or UNDER (`_filled`)."""
+    from archcalc.analysis import analyze_graph
+
+    if layer is None:
+        return OVER
+    kind, fields, shape = layer
+    stats = analyze_graph(synthetic_graph(kind, fields, shape), batch=batch, dtype=dtype)
+    if _over_the_grid(stats, device):
+        return OVER
+    reached = _efficiency(torch, clock, device, base, dtype, kind, fields, shape, BUDGET_S * GRID_SHARE, DETERMINED, min)
+    return UNDER if reached is None else reached
 
 
 def _over_the_grid(stats: ModelStats, device: str) -> bool:

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from archcalc.analysis import analyze, analyze_graph
-from archcalc.devices import BUNDLED, bundled_profiles, load_profile
+from archcalc.devices import BUNDLED, SizeTable, bundled_profiles, load_profile
 from archcalc.roofline import roofline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,24 +232,68 @@ def test_efficiencies_by_size_are_interpolated_at_each_layers_width_and_position
         assert sized[name].time == pytest.approx(plain[name].time / fraction, rel=1e-12), name
 
 
+def test_a_grouped_convolution_reads_the_grid_of_its_groups(write_spec, tmp_path):
+    """By hand: a table of conv with grids for 2 and 8 groups. A convolution of 4 groups takes
+    the geometric mean of the two (halfway in the logarithm of its groups), one of 16 the grid of 8
+    (the edge's), a dense one the dense grid, a depthwise one its own kind's efficiency; a profile
+    whose table gives no groups reads them all on its dense grid (as profiles measured before)."""
+    table = {"widths": [16, 64], "positions": [64, 256], "reached": [[0.5, 0.5], [0.5, 0.5]],
+             "groups": [2, 8], "grouped": [[[0.2, 0.2], [0.2, 0.2]], [[0.8, 0.8], [0.8, 0.8]]]}
+    profile = tmp_path / "grouped.yaml"
+    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"grouped": {
+        "name": "a device whose grouped convolutions run faster with more groups",
+        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0, "efficiency": {"depthwise_conv": 0.3},
+        "efficiency_by_size": {"conv": table},
+        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
+                    "efficiency": "made up", "efficiency_by_size": "made up"}}}}), encoding="utf-8")
+    stats = analyze(write_spec("""
+name: grouped
+input: [64, 8, 8]
+layers:
+  - dense: {kind: conv2d, out: 64, kernel: 3, padding: 1}
+  - four: {kind: conv2d, out: 64, kernel: 3, padding: 1, groups: 4}
+  - sixteen: {kind: conv2d, out: 64, kernel: 3, padding: 1, groups: 16}
+  - depthwise: {kind: conv2d, out: 64, kernel: 3, padding: 1, groups: 64}
+"""))
+    loaded = load_profile(str(profile))
+    plain = roofline(stats, replace(loaded, efficiency={}, efficiency_by_size={})).by_name()
+    for sized, reached in ((roofline(stats, loaded).by_name(), {"dense": 0.5, "four": 0.4, "sixteen": 0.8, "depthwise": 0.3}),
+                           (roofline(stats, replace(loaded, efficiency_by_size={"conv": SizeTable(
+                               *(tuple(map(float, axis)) for axis in (table["widths"], table["positions"])),
+                               tuple(map(tuple, table["reached"])))})).by_name(),
+                            {"dense": 0.5, "four": 0.5, "sixteen": 0.5, "depthwise": 0.3})):
+        for name, fraction in reached.items():
+            assert sized[name].time == pytest.approx(plain[name].time / fraction, rel=1e-12), name
+    assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
+
+
+def _written(tmp_path, profile) -> str:
+    from archcalc.devices import profile_document
+
+    path = tmp_path / "written.yaml"
+    path.write_text(profile_document(profile), encoding="utf-8")
+    return str(path)
+
+
 @pytest.mark.parametrize("layer, input, size", [
-    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64)),
-    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81)),
-    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25)),
-    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48)),
-    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36)),
-    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100)),
+    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4)),
+    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1)),
+    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1)),
+    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1)),
+    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1)),
+    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1)),
     ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784)),
     ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4)),
     ("relu", "[4, 5, 5]", None),
 ])
 def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(write_spec, layer, input, size):
     """The channels a group works across (the geometric mean of in and out, a depthwise
-    convolution's channels) and the positions of its output, batch included, by hand."""
+    convolution's channels), the positions of its output, batch included, and a convolution's
+    groups (a depthwise one's 1: its table is its own), by hand."""
     stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=2)
     node, = stats.graph.nodes
     found = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
-    assert found == (None if size is None else (pytest.approx(size[0], rel=1e-12), 2 * size[1]))
+    assert found == (None if size is None else (pytest.approx(size[0], rel=1e-12), 2 * size[1], *size[2:]))
 
 
 @pytest.mark.parametrize("model, work, kinds", [
@@ -413,6 +457,16 @@ def _sized(tables: str, sourced: bool = True) -> str:
      "devices.mine.efficiency_by_size.conv.reached[1]: must be a row of 2 fractions (one per positions), got list [1]"),
     (_sized("{conv: {widths: [4], positions: [1, 2], reached: [[1, 0]]}}"),
      "devices.mine.efficiency_by_size.conv.reached[0][1]: must be a number from 1e-06 to 1e+09, got 0"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], groups: [2]}}"),
+     "devices.mine.efficiency_by_size.conv.groups: is given without 'grouped'"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], grouped: [[[1]]]}}"),
+     "devices.mine.efficiency_by_size.conv.grouped: is given without 'groups'"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], groups: [2, 8], grouped: [[[1]]]}}"),
+     "devices.mine.efficiency_by_size.conv.grouped: must be a grid per groups (2), got list [[[...]]]"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], groups: [2], grouped: [[[1, 1]]]}}"),
+     "devices.mine.efficiency_by_size.conv.grouped[0][0]: must be a row of 1 fractions (one per positions)"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], groups: [8, 2], grouped: [[[1]], [[1]]]}}"),
+     "devices.mine.efficiency_by_size.conv.groups: must increase from each size to the next"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
      "devices.mine.sources.efficiency_by_size: is missing, empty or not one line"),
     (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
@@ -594,6 +648,11 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
         assert table.widths == tuple(map(float, measure.WIDTHS))
         assert table.positions == tuple(float(side * side) for side in measure.SIDES)
         assert len(table.reached) == len(table.widths) and {len(row) for row in table.reached} == {len(table.positions)}
+    conv = profile.efficiency_by_size["conv"]  # and a grid per groups of grouped convolutions
+    assert conv.groups == tuple(map(float, measure.GROUPS)) and len(conv.grouped) == len(conv.groups)
+    assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
+               for grid in conv.grouped)
+    assert not any(table.groups for work, table in profile.efficiency_by_size.items() if work != "conv")
     assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
     table = cli("table", "resnet18", "--device-profile", out)
     assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout

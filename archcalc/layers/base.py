@@ -307,12 +307,12 @@ class LayerKind:
         a flatten's, and a permute's that moves only axes of size 1; no other kind's."""
         return False
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int] | None:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, ...] | None:
         """How wide and how long its kernel's work is, for a profile's efficiencies by size
         (`archcalc.devices.SizeTable`): the channels (features) a group works across, as the
-        geometric mean of its inputs' and outputs', and the positions it computes them at (its
-        output's elements over its output channels, the batch included). None for a kind whose
-        efficiency a profile gives for its kind of work alone."""
+        geometric mean of its inputs' and outputs', the positions it computes them at (its
+        output's elements over its output channels, the batch included), and for a convolution its
+        groups. None for a kind whose efficiency a profile gives for its kind of work alone."""
         return None
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:

@@ -81,7 +81,7 @@ class _Conv(LayerKind):
             return "depthwise_conv"
         return "pointwise_conv" if all(k == 1 for k in a.kernel) else "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int]:
         """A depthwise convolution works across one channel a group: its width is its channels."""
         return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv")
 
@@ -180,7 +180,7 @@ class _ConvTranspose(LayerKind):
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         return "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int]:
         return conv_work_size(a, shapes, out, depthwise=False)
 
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
@@ -213,10 +213,11 @@ class ConvTranspose3d(_ConvTranspose):
     key, axes = "conv_transpose3d", 3
 
 
-def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool) -> tuple[float, int]:
-    """Channels a group (a depthwise convolution's: all of them) and output positions (`LayerKind.work_size`)."""
+def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool) -> tuple[float, int, int]:
+    """Channels a group (a depthwise convolution's: all of them), output positions and groups
+    (a depthwise convolution's: 1, its table being its own) (`LayerKind.work_size`)."""
     channels_in, channels_out = shapes[0][1], out[1]
     positions = prod(out) // channels_out
     if depthwise:
-        return float(channels_out), positions
-    return (channels_in * channels_out) ** 0.5 / a.groups, positions
+        return float(channels_out), positions, 1
+    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups
