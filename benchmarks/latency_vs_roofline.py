@@ -148,12 +148,27 @@ def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int =
            "achieved": [roof[name].time * 1e3 / times[0] for name, times in measured["layers"].items()
                         if times[0] > 0 and roof[name].time > 0]}  # views, predicted to run nothing, left out
     alone = measured.get("alone_ms")
+    if alone:  # each distinct layer once: its shape, and the roofline's time over its own time alone
+        shapes = {description[name]: (_shape_of(graph, stats, name), roof[name].time * 1e3 / alone[name])
+                  for name in ranked}
+        row["alone"] = list(shapes.values())
     for which, model_ms, column in (("median", measured["ms"], 0), ("fastest", measured.get("min_ms"), 1)):
         times = [measured["layers"][name][column] for name in ranked]
         row[which] = (model_ms, model_ms / total if model_ms is not None else None, spearman(predicted, times),
                       rank_ceiling(times, described))
         row[which + " alone"] = spearman([alone[name] for name in ranked], times) if alone else None
     return row
+
+
+def _shape_of(graph, stats, name: str) -> str:
+    """What sets a layer's work apart beyond its width and positions: its kind of work, and for a
+    convolution its kernel, its stride and whether it is grouped (not depthwise)."""
+    [node] = [node for node in graph.nodes if node.name == name]
+    a, work = node.attrs, node.kind.work(node.attrs, [stats.shapes[source] for source in node.inputs])
+    if "kernel" not in a:
+        return work
+    grouped = " grouped" if a.get("groups", 1) > 1 and work != "depthwise_conv" else ""
+    return f"{work} {'×'.join(map(str, a['kernel']))} stride {max(a['stride'])}{grouped}"
 
 
 def main() -> None:
@@ -243,6 +258,8 @@ def main() -> None:
         print(f"per layer (median runs): the roofline's fraction reached (predicted ÷ measured) is {decile[1]:.2f} at the "
               f"median, {decile[0]:.2f}–{decile[2]:.2f} from the 10th to the 90th percentile, over the {len(achieved)} "
               "layers that run a kernel")
+    if alone:
+        _print_against_alone(rows)
     for which in ("median", "fastest"):
         within = sum(r[which][1] is not None and 0.5 <= r[which][1] <= 2 for r in rows)
         ranked = sum(r[which][2] is not None and r[which][2] >= 0.8 for r in rows)
@@ -253,6 +270,27 @@ def main() -> None:
         if alone:
             apart = sum(r[which + " alone"] is not None and r[which + " alone"] >= 0.8 for r in rows)
             print(f"{which} runs: the layers each timed on its own rank as in the model (ι ≥ 0.8) for {apart} of {len(rows)}")
+
+
+def _print_against_alone(rows: list[dict]) -> None:
+    """The roofline's time over each distinct layer's own time alone, by the shape of its work
+    (`_shape_of`), for the shapes of at least 10 such layers: where its description errs."""
+    ratios: dict[str, list[float]] = {}
+    for row in rows:
+        for shape, ratio in row.get("alone", []):
+            ratios.setdefault(shape, []).append(ratio)
+    every = sorted(ratio for found in ratios.values() for ratio in found)
+    print(f"per layer: the roofline's time ÷ the layer's own time alone is {_spread(every)} over the {len(every)} "
+          "distinct layers among those that hold 90% of the MACs; by the shape of their work:")
+    for shape, found in sorted(ratios.items(), key=lambda item: -len(item[1])):
+        if len(found) >= 10:
+            print(f"  {shape}: {_spread(sorted(found))} over {len(found)}")
+
+
+def _spread(ordered: list[float]) -> str:
+    """The median, and the 10th to the 90th percentile, of ordered figures."""
+    low, middle, high = (ordered[round(q * (len(ordered) - 1))] for q in (0.1, 0.5, 0.9))
+    return f"{middle:.2f} at the median, {low:.2f}–{high:.2f} from the 10th to the 90th percentile"
 
 
 def _cells(figures) -> list[str]:
