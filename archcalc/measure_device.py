@@ -15,8 +15,9 @@
   on an input just written and with the output of the run before still held, as a layer of a
   model runs (`_Clock.as_in_a_model`);
 - efficiencies by size: the same, for the kinds of work whose speed moves most with their shape
-  (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), each
-  point briefly; the roofline interpolates between them at a layer's width and positions.
+  (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), and
+  for grouped convolutions on such a grid for each of their groups (`GROUPED`), each point
+  briefly; the roofline interpolates between them at a layer's width, positions and groups.
 
 torch is imported only here, when the command runs.
 """
@@ -153,7 +154,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
                       "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost taken off",
         "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
-                              f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}); a point over "
+                              f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}), and for "
+                              "grouped convolutions by their groups too (GROUPED); a point over "
                               f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }

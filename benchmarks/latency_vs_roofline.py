@@ -64,10 +64,11 @@ def measure(name: str, variant, path, runs: int, warmup: int, device: str = "cpu
 
 
 def timed_alone(graph, device: str, dtype: str, batch: int) -> dict[str, float]:
-    """Each of the layers that hold 90% of the MACs timed on its own, at its own fields and input
-    shapes, as `archcalc device-profile` times a synthetic layer (`_Clock.as_in_a_model`: an input
-    just copied, the output before still held, the fastest of its runs), in ms: what a prediction
-    from measuring each very layer alone, not a grid of synthetic ones, would give."""
+    """Each of the layers that hold 90% of the MACs (convolutions and linear layers, of one input)
+    timed on its own, at its own fields and input shape, as `archcalc device-profile` times a
+    synthetic layer (`_Clock.as_in_a_model`: an input just copied, the output before still held,
+    the fastest of its runs), in ms: what a prediction from measuring each very layer alone, not a
+    grid of synthetic ones, would give."""
     import torch
 
     from archcalc.analysis import analyze_graph
@@ -75,35 +76,21 @@ def timed_alone(graph, device: str, dtype: str, batch: int) -> dict[str, float]:
     from archcalc.torchmodel import build_layer
     from archcalc.validation.results import heaviest
 
-    torch.set_num_threads(1) if device == "cpu" else None
+    if device == "cpu":
+        torch.set_num_threads(1)
     stats = analyze_graph(graph, batch=batch)
     nodes = {node.name: node for node in graph.nodes}
-    shapes = stats.shapes
     clock, kind, seen, times = _Clock(device), getattr(torch, dtype), {}, {}
     for name in heaviest({layer.name: layer.figures.macs for layer in stats.layers}):
         node = nodes[name]
-        inputs = [shapes[source] for source in node.inputs]
-        key = (node.kind.key, repr(sorted(node.attrs.items())), tuple(inputs))
+        [shape] = [stats.shapes[source] for source in node.inputs]
+        key = (node.kind.key, repr(sorted(node.attrs.items())), shape)
         if key not in seen:
-            module = build_layer(node.kind, node.attrs, inputs, device).to(kind).eval()
-            tensors = _Inputs(torch.randn(shape, device=device).to(kind) for shape in inputs)
+            module = build_layer(node.kind, node.attrs, [shape], device).to(kind).eval()
             with torch.no_grad():
-                seen[key] = min(clock.as_in_a_model(module.__call__ if len(inputs) == 1 else _spread(module),
-                                                    tensors[0] if len(inputs) == 1 else tensors)) * 1e3
+                seen[key] = min(clock.as_in_a_model(module, torch.randn(shape, device=device).to(kind))) * 1e3
         times[name] = seen[key]
     return times
-
-
-class _Inputs(tuple):
-    """A layer's inputs, copied together as `_Clock.as_in_a_model` copies one."""
-
-    def clone(self) -> _Inputs:
-        return _Inputs(tensor.clone() for tensor in self)
-
-
-def _spread(module):
-    """The module called on a layer's several inputs (`_Inputs`)."""
-    return lambda inputs: module(*inputs)
 
 
 def _check_same_kind(cache: dict, args) -> None:
@@ -272,19 +259,26 @@ def main() -> None:
             print(f"{which} runs: the layers each timed on its own rank as in the model (ι ≥ 0.8) for {apart} of {len(rows)}")
 
 
-def _print_against_alone(rows: list[dict]) -> None:
-    """The roofline's time over each distinct layer's own time alone, by the shape of its work
-    (`_shape_of`), for the shapes of at least 10 such layers: where its description errs."""
+def against_alone(rows: list[dict]) -> dict[str, list[float]]:
+    """The roofline's time over each distinct layer's own time alone, sorted, by the shape of its
+    work (`_shape_of`), and over all of them under 'all'."""
     ratios: dict[str, list[float]] = {}
     for row in rows:
         for shape, ratio in row.get("alone", []):
             ratios.setdefault(shape, []).append(ratio)
-    every = sorted(ratio for found in ratios.values() for ratio in found)
+    every = [ratio for found in ratios.values() for ratio in found]
+    return {"all": sorted(every), **{shape: sorted(found) for shape, found in ratios.items()}}
+
+
+def _print_against_alone(rows: list[dict]) -> None:
+    """`against_alone`, for the shapes of at least 10 such layers: where a layer's description errs."""
+    ratios = against_alone(rows)
+    every = ratios.pop("all")
     print(f"per layer: the roofline's time ÷ the layer's own time alone is {_spread(every)} over the {len(every)} "
           "distinct layers among those that hold 90% of the MACs; by the shape of their work:")
     for shape, found in sorted(ratios.items(), key=lambda item: -len(item[1])):
         if len(found) >= 10:
-            print(f"  {shape}: {_spread(sorted(found))} over {len(found)}")
+            print(f"  {shape}: {_spread(found)} over {len(found)}")
 
 
 def _spread(ordered: list[float]) -> str:
