@@ -58,11 +58,18 @@ SYNTHETIC: dict[str, list[tuple[str, dict, tuple[int, ...]]]] = {
 """For each kind of work (`archcalc.layers.base.WORK`), the layers it is measured on: kind,
 fields and input C×H×W (before the batch). Sizes of the kind ResNet, MobileNet and ConvNeXt run;
 a kind of work with several layers gets the median of their fixed costs and of their efficiencies."""
+def _grouped_conv(width: int, side: int, groups: int) -> tuple[str, dict, tuple[int, ...]]:
+    """The synthetic 3×3 convolution of `groups` groups of `width` channels in and out each (one
+    group: a dense convolution) on a square map of `side`."""
+    return "conv2d", {"out": width * groups, "kernel": 3, "padding": 1, "groups": groups, "bias": False}, \
+        (width * groups, side, side)
+
+
 SIZED: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {
     "depthwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 3, "padding": 1, "groups": width,
                                                       "bias": False}, (width, side, side)),
     "pointwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 1, "bias": False}, (width, side, side)),
-    "conv": lambda width, side: ("conv2d", {"out": width, "kernel": 3, "padding": 1, "bias": False}, (width, side, side)),
+    "conv": lambda width, side: _grouped_conv(width, side, 1),
     "linear": lambda width, side: ("linear", {"out": width}, (side, side, width)),
 }
 """The kinds of work whose efficiency is also measured by size (`efficiency_by_size`): the
@@ -70,8 +77,7 @@ synthetic layer of `width` channels in and out (a depthwise convolution's groups
 of `side` (a linear layer's positions), for every width of WIDTHS and side of SIDES. A grid of
 powers of two and of the map sizes a stride of 2 makes from 224, never the bundled models' layers."""
 GROUPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
-    "conv": lambda width, side, groups: ("conv2d", {"out": width * groups, "kernel": 3, "padding": 1, "groups": groups,
-                                                    "bias": False}, (width * groups, side, side)),
+    "conv": lambda width, side, groups: _grouped_conv(width, side, groups),
 }
 """The kinds of work also measured grouped (the table's `grouped`): the synthetic layer of `groups`
 groups of `width` channels in and out each, for every groups of GROUPS and width and side of the

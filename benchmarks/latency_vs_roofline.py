@@ -74,17 +74,16 @@ def timed_alone(graph, device: str, dtype: str, batch: int) -> dict[str, float]:
     from archcalc.analysis import analyze_graph
     from archcalc.measure_device import _Clock
     from archcalc.torchmodel import build_layer
-    from archcalc.validation.results import heaviest
+    from archcalc.validation.results import alike, heaviest
 
     if device == "cpu":
         torch.set_num_threads(1)
     stats = analyze_graph(graph, batch=batch)
-    nodes = {node.name: node for node in graph.nodes}
+    nodes, description = {node.name: node for node in graph.nodes}, alike(graph, stats)
     clock, kind, seen, times = _Clock(device), getattr(torch, dtype), {}, {}
     for name in heaviest({layer.name: layer.figures.macs for layer in stats.layers}):
-        node = nodes[name]
+        node, key = nodes[name], description[name]
         [shape] = [stats.shapes[source] for source in node.inputs]
-        key = (node.kind.key, repr(sorted(node.attrs.items())), shape)
         if key not in seen:
             module = build_layer(node.kind, node.attrs, [shape], device).to(kind).eval()
             with torch.no_grad():
@@ -136,7 +135,8 @@ def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int =
                         if times[0] > 0 and roof[name].time > 0]}  # views, predicted to run nothing, left out
     alone = measured.get("alone_ms")
     if alone:  # each distinct layer once: its shape, and the roofline's time over its own time alone
-        shapes = {description[name]: (_shape_of(graph, stats, name), roof[name].time * 1e3 / alone[name])
+        nodes = {node.name: node for node in graph.nodes}
+        shapes = {description[name]: (_shape_of(nodes[name], stats), roof[name].time * 1e3 / alone[name])
                   for name in ranked}
         row["alone"] = list(shapes.values())
     for which, model_ms, column in (("median", measured["ms"], 0), ("fastest", measured.get("min_ms"), 1)):
@@ -147,10 +147,9 @@ def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int =
     return row
 
 
-def _shape_of(graph, stats, name: str) -> str:
+def _shape_of(node, stats) -> str:
     """What sets a layer's work apart beyond its width and positions: its kind of work, and for a
     convolution its kernel, its stride and whether it is grouped (not depthwise)."""
-    [node] = [node for node in graph.nodes if node.name == name]
     a, work = node.attrs, node.kind.work(node.attrs, [stats.shapes[source] for source in node.inputs])
     if "kernel" not in a:
         return work
@@ -241,10 +240,8 @@ def main() -> None:
           + ("; ι = ρ of those layers each timed on its own (--alone) against these times" if alone else ""))
     achieved = sorted(fraction for row in rows for fraction in row["achieved"])
     if achieved:
-        decile = [achieved[round(q * (len(achieved) - 1))] for q in (0.1, 0.5, 0.9)]
-        print(f"per layer (median runs): the roofline's fraction reached (predicted ÷ measured) is {decile[1]:.2f} at the "
-              f"median, {decile[0]:.2f}–{decile[2]:.2f} from the 10th to the 90th percentile, over the {len(achieved)} "
-              "layers that run a kernel")
+        print(f"per layer (median runs): the roofline's fraction reached (predicted ÷ measured) is {_spread(achieved)}, "
+              f"over the {len(achieved)} layers that run a kernel")
     if alone:
         _print_against_alone(rows)
     for which in ("median", "fastest"):
@@ -281,9 +278,13 @@ def _print_against_alone(rows: list[dict]) -> None:
             print(f"  {shape}: {_spread(found)} over {len(found)}")
 
 
+def percentiles(ordered: list[float]) -> tuple[float, float, float]:
+    """The 10th percentile, the median and the 90th percentile of ordered figures."""
+    return tuple(ordered[round(q * (len(ordered) - 1))] for q in (0.1, 0.5, 0.9))
+
+
 def _spread(ordered: list[float]) -> str:
-    """The median, and the 10th to the 90th percentile, of ordered figures."""
-    low, middle, high = (ordered[round(q * (len(ordered) - 1))] for q in (0.1, 0.5, 0.9))
+    low, middle, high = percentiles(ordered)
     return f"{middle:.2f} at the median, {low:.2f}–{high:.2f} from the 10th to the 90th percentile"
 
 

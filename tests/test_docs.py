@@ -531,8 +531,7 @@ def test_the_third_cpu_pass_is_what_its_kept_times_and_profiles_give():
 
 def read_spread(spreads: dict[str, list[float]], shape: str) -> str:
     """The 10th to the 90th percentile of a shape's ratios, as the benchmark prints them."""
-    found = spreads[shape]
-    low, high = (found[round(q * (len(found) - 1))] for q in (0.1, 0.9))
+    low, _, high = _latency_benchmark().percentiles(spreads[shape])
     return f"{low:.2f}–{high:.2f}"
 
 
