@@ -30,7 +30,8 @@ FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory
            "launch_us": "fixed cost of one kernel launch in µs",
            "fixed_us": "fixed cost in µs of one layer of each kind of work (launch_us where not given)",
            "efficiency": "fraction of its roofline each kind of work reaches",
-           "efficiency_by_size": "fraction of its roofline each kind of work reaches by width and positions"}
+           "efficiency_by_size": "fraction of its roofline each kind of work reaches by width and positions",
+           "channel_blocks": "output channels each kind of work computes together: a layer's are rounded up to a whole block"}
 """The figures of a profile, each of which needs a source (fixed_us and efficiency only where given)."""
 KEYS = ("name", *FIGURES, "sources")
 
@@ -104,6 +105,7 @@ class DeviceProfile:
     file: str = ""
     fixed_us: Mapping[str, float] = field(default_factory=dict)
     efficiency_by_size: Mapping[str, SizeTable] = field(default_factory=dict)
+    channel_blocks: Mapping[str, int] = field(default_factory=dict)
 
     def peak(self, dtype: str) -> float:
         """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none."""
@@ -137,6 +139,17 @@ class DeviceProfile:
             return table.at(*size)
         return self.efficiency.get(work, 1.0)
 
+    def rounded_up(self, work: str, channels: int | None) -> float:
+        """How much more than its FLOPs a layer of `work` with `channels` output channels computes
+        here: its channels rounded up to a whole number of the block the profile measured for
+        its kind of work, over its channels (on this project's CPU a 3×3 convolution of 17 output
+        channels took as long as one of 32); 1 where the profile measured none or the layer's kind
+        computes no channels in blocks (`LayerKind.channels_out`)."""
+        block = self.channel_blocks.get(work, 1)
+        if channels is None or block == 1:
+            return 1.0
+        return -(-channels // block) * block / channels
+
     def as_dict(self) -> dict[str, Any]:
         """The profile as its file holds it (under its key)."""
         out: dict[str, Any] = {"name": self.name, "peak_tflops": dict(self.peak_tflops),
@@ -147,6 +160,8 @@ class DeviceProfile:
             out["efficiency"] = dict(self.efficiency)
         if self.efficiency_by_size:
             out["efficiency_by_size"] = {work: table.as_dict() for work, table in self.efficiency_by_size.items()}
+        if self.channel_blocks:
+            out["channel_blocks"] = dict(self.channel_blocks)
         out["sources"] = dict(self.sources)
         return out
 
@@ -296,6 +311,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
     fixed = _numbers(entry.get("fixed_us", {}), (*at, "fixed_us"), WORK, fail, "a kind of work", zero=True)
     efficiency = _numbers(entry.get("efficiency", {}), (*at, "efficiency"), WORK, fail, "a kind of work")
     by_size = _size_tables(entry.get("efficiency_by_size", {}), (*at, "efficiency_by_size"), fail)
+    blocks = _blocks(entry.get("channel_blocks", {}), (*at, "channel_blocks"), fail)
     if not peaks:
         raise fail((*at, "peak_tflops"), "gives no dtype", "give at least 'float32: TFLOPS'")
     sources = entry["sources"]
@@ -313,7 +329,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
                        "name the datasheet (with its URL) or the measurement that gave it")
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], (*at, "memory_gbps"), fail),
                          _positive(entry["launch_us"], (*at, "launch_us"), fail, zero=True), dict(sources),
-                         efficiency, shown, fixed, by_size)
+                         efficiency, shown, fixed, by_size, blocks)
 
 
 def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:
@@ -326,6 +342,25 @@ def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zer
                        key=True)
         out[name] = _positive(number, (*at, name), fail, zero)
     return out
+
+
+MAX_BLOCK = 4096
+"""The most output channels a profile's block may be (archcalc device-profile finds at most 64)."""
+
+
+def _blocks(value: Any, at: tuple, fail) -> dict[str, int]:
+    """A block of output channels (a whole number) for each kind of work measured by size."""
+    if not isinstance(value, dict):
+        raise fail(at, f"must map a kind of work to its block of output channels, got {_kind(value)}",
+                   "write e.g. 'conv: 16'")
+    for work, block in value.items():
+        if work not in SIZED_WORK:
+            raise fail((*at, work), f"is not a kind of work that computes channels{did_you_mean(str(work), SIZED_WORK)}",
+                       f"use one of {', '.join(SIZED_WORK)}", key=True)
+        if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= MAX_BLOCK:
+            raise fail((*at, work), f"must be a whole number of channels from 1 to {MAX_BLOCK}, got {_shown(block)}",
+                       "write the block of output channels its kernel computes together, e.g. 16 (1: none)")
+    return dict(value)
 
 
 TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped")

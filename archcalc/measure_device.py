@@ -9,6 +9,9 @@
 - fixed costs: for each kind of work, the median time of its SYNTHETIC layers at their smallest
   (`smallest`: 8 channels, one pixel), run many times in a row: what a layer of that kind costs
   whatever its size (on the CPU a grouped convolution's is tens of times the launch cost);
+- blocks of output channels: for each kind of work measured by size, the number of output
+  channels its kernel computes together (`block_of`): a layer's work is its channels rounded up
+  to a whole number of them (`DeviceProfile.rounded_up`), in the efficiencies below too;
 - efficiencies: the fraction of its roofline (on the figures above) each kind of work reaches on
   SYNTHETIC layers built here, never the bundled models that the profile is then used to
   predict: the median of repeated runs of each layer, its kind's fixed cost taken off, each run
@@ -84,6 +87,20 @@ groups of `width` channels in and out each, for every groups of GROUPS and width
 grid, up to the widest of WIDTHS in all. How fast a grouped convolution runs depends on its
 groups as well as on their width (on this project's CPU, 10 groups of 16 channels ran faster
 than one convolution of 16 channels, 8 groups of 168 slower than one of 168)."""
+BLOCKED: dict[str, Callable[[int], tuple[str, dict, tuple[int, ...]]]] = {
+    "depthwise_conv": lambda out: ("conv2d", {"out": out, "kernel": 3, "padding": 1, "groups": out, "bias": False},
+                                   (out, 56, 56)),
+    "pointwise_conv": lambda out: ("conv2d", {"out": out, "kernel": 1, "bias": False}, (BLOCK_BASE, 56, 56)),
+    "conv": lambda out: ("conv2d", {"out": out, "kernel": 3, "padding": 1, "bias": False}, (BLOCK_BASE, 32, 32)),
+    "linear": lambda out: ("linear", {"out": out}, (56, 56, BLOCK_BASE)),
+}
+"""The synthetic layer of `out` output channels whose times show the block of output channels
+each kind of work computes together (`_channel_block`)."""
+BLOCK_BASE = 64
+BLOCKS = (8, 16, 32, 64)
+"""The blocks of output channels looked for: a layer of BLOCK_BASE + 1 output channels is timed
+against layers of BLOCK_BASE + each block; the kernel's block is the largest one they take as long
+as (`block_of`)."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
@@ -140,8 +157,12 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name}" \
           + (", freed memory kept)" if kept else ")")
+    blocks = {}
+    for work in BLOCKED:
+        phase(f"the block of output channels of {work.replace('_', ' ')} layers in {dtype}")
+        blocks[work] = _channel_block(torch, clock, device, dtype, work)
     base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)",
-                         fixed_us=fixed_us)
+                         fixed_us=fixed_us, channel_blocks=blocks)
     efficiency = {}
     for work, layers in SYNTHETIC.items():
         phase(f"{work.replace('_', ' ')} layers in {dtype}")
@@ -157,6 +178,9 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         "launch_us": f"{how}: the median time of an in-place add on one element, many in a row",
         "fixed_us": f"{how}: in {dtype}, the median time of each kind of work's synthetic layers at "
                     f"{SMALLEST_CHANNELS} channels and one pixel (archcalc.measure_device.smallest), many in a row",
+        "channel_blocks": f"{how}: in {dtype}, the largest of {', '.join(map(str, BLOCKS))} output channels that a "
+                          f"synthetic layer of {BLOCK_BASE} + 1 took as long as {BLOCK_BASE} + it "
+                          "(archcalc.measure_device.BLOCKED, block_of); else 1",
         "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
                       "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost taken off",
         "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
@@ -166,7 +190,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
-                         "(measured)", fixed_us, by_size)
+                         "(measured)", fixed_us, by_size, blocks)
 
 
 class _Clock:
@@ -294,6 +318,34 @@ def synthetic_graph(kind: str, fields: dict, shape: tuple[int, ...]) -> Graph:
     where = Location("archcalc.measure_device", 0, 0)
     node = Node("layer", layer_kind, layer_kind.resolve(fields), ("input",), where)
     return Graph(f"synthetic {kind}", "synthetic", "archcalc.measure_device", None, shape, [node], {}, where)
+
+
+def _channel_block(torch, clock: _Clock, device: str, dtype: str, work: str) -> int:
+    """The block of output channels `work`'s kernel computes together here (`block_of`), from its
+    BLOCKED synthetic layer at BLOCK_BASE + 1 and BLOCK_BASE + each of BLOCKS output channels,
+    each at the fastest of its runs."""
+    times = {}
+    for out in (BLOCK_BASE + 1, *(BLOCK_BASE + block for block in BLOCKS)):
+        kind, fields, shape = BLOCKED[work](out)
+        module, x = _built(torch, device, dtype, synthetic_graph(kind, fields, shape), (BATCH[device], *shape))
+        with torch.no_grad():
+            times[out] = min(clock.as_in_a_model(module, x, BUDGET_S * GRID_SHARE))
+    return block_of(times)
+
+
+def block_of(times: dict[int, float]) -> int:
+    """The block of output channels a kernel computes together, from its times at BLOCK_BASE + 1
+    and BLOCK_BASE + each of BLOCKS output channels: the largest block up to which each of them
+    takes no longer than BLOCK_BASE + 1 did, within half of what the half-as-large block would add
+    (with a block of 16, 65 channels take as long as 80: the time of 80 is measured; with one of 8,
+    80 would take 80/72 of 72's). 1 where even the smallest adds more."""
+    found, once = 1, times[BLOCK_BASE + 1]
+    for block in BLOCKS:
+        within = 1 + ((BLOCK_BASE + block) / (BLOCK_BASE + block / 2) - 1) / 2
+        if times[BLOCK_BASE + block] > within * once:
+            break
+        found = block
+    return found
 
 
 def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, kind: str, fields: dict,

@@ -8,9 +8,12 @@ nothing for elementwise work, which the bytes bound anyway). Its time is
 
     max(FLOPs / peak FLOP/s of dtype, bytes / bandwidth) / efficiency + fixed cost
 
-where the efficiency is what the profile measured for the layer's kind of work at the layer's
-width and positions (`LayerKind.work_size`, `archcalc.devices.SizeTable`) where it gives one by
-size, else for its kind of work, else 1; the fixed cost is what the profile measured for a layer
+where the FLOPs are those of its output channels rounded up to a whole number of the block the
+profile measured for its kind of work, where it measured one (on this project's CPU a convolution
+computes 16 channels at a time: 17 cost as much as 32; `DeviceProfile.rounded_up`); the
+efficiency is what the profile measured for the layer's kind of work at the layer's width and
+positions (`LayerKind.work_size`, `archcalc.devices.SizeTable`) where it gives one by size, else
+for its kind of work, else 1; the fixed cost is what the profile measured for a layer
 of its kind of work at its smallest (`archcalc device-profile`), else the launch cost; it is
 compute-bound where the first term is the larger. A view or an identity runs no kernel and costs
 nothing. The model's predicted latency is the sum over its layers, one after another.
@@ -51,7 +54,7 @@ class LayerRoofline(NamedTuple):
     bytes: int
     """Inputs read, weights and buffers read, output written."""
     compute_time: float
-    """FLOPs / peak."""
+    """FLOPs / peak, at its output channels rounded up to the profile's block (`DeviceProfile.rounded_up`)."""
     memory_time: float
     """Bytes / bandwidth."""
     time: float
@@ -182,7 +185,8 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     flops = 2 * counted(layer.counts[FLOPS_CONVENTION])
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
     moved = (sum(map(numel, read)) + numel(out)) * itemsize + kind.weights_read(a, in_shapes, itemsize)
-    compute, memory = flops / peak, moved / bandwidth
+    compute = flops * profile.rounded_up(work, kind.channels_out(a, in_shapes, out)) / peak
+    memory = moved / bandwidth
     time = max(compute, memory) / profile.reached(work, kind.work_size(a, in_shapes, out)) + profile.fixed(work)
     return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory)
 

@@ -267,6 +267,61 @@ layers:
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
 
+def test_output_channels_are_computed_in_whole_blocks_where_the_profile_measured_them(write_spec, tmp_path):
+    """By hand, on a profile of 1 TFLOP/s, a bandwidth no layer here is bound by, no launch cost
+    and blocks of 16 channels for conv and of 8 for linear: a convolution of 21 output channels
+    computes 32 (its FLOPs ×32/21), of 32 just 32; a 1×1 convolution (no block given) and a grouped
+    one (its table of groups holds its blocks) their own; a linear layer of 20 features 24;
+    without the blocks, every layer its own FLOPs. Written and read back, the blocks are the same."""
+    profile = tmp_path / "blocked.yaml"
+    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"blocked": {
+        "name": "a device that computes output channels in blocks",
+        "peak_tflops": {"float32": 1}, "memory_gbps": 1e6, "launch_us": 0,
+        "channel_blocks": {"conv": 16, "linear": 8},
+        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
+                    "channel_blocks": "made up"}}}}), encoding="utf-8")
+    stats = analyze(write_spec("""
+name: blocked
+input: [21, 8, 8]
+layers:
+  - odd: {kind: conv2d, out: 21, kernel: 3, padding: 1}
+  - even: {kind: conv2d, out: 32, kernel: 3, padding: 1}
+  - grouped: {kind: conv2d, out: 20, kernel: 3, padding: 1, groups: 4}
+  - pointwise: {kind: conv2d, out: 21, kernel: 1}
+  - flat: flatten
+  - fc: {kind: linear, out: 20}
+"""))
+    loaded = load_profile(str(profile))
+    flops = {"odd": 2 * 21 * 21 * 9 * 64, "even": 2 * 21 * 32 * 9 * 64, "grouped": 2 * 8 * 20 * 9 * 64,
+             "pointwise": 2 * 20 * 21 * 64, "fc": 2 * 21 * 64 * 20}
+    computed = {**flops, "odd": flops["odd"] * 32 / 21, "fc": flops["fc"] * 24 / 20}
+    for blocks, expected in ((loaded, computed), (replace(loaded, channel_blocks={}), flops)):
+        layers = roofline(stats, blocks).by_name()
+        for name, done in expected.items():
+            assert layers[name].flops == flops[name], name
+            assert layers[name].compute_time == pytest.approx(done / 1e12, rel=1e-12), name
+            assert layers[name].time == pytest.approx(done / 1e12, rel=1e-12), name
+    assert load_profile(_written(tmp_path, loaded)).channel_blocks == {"conv": 16, "linear": 8}
+
+
+@pytest.mark.parametrize("times, block", [
+    ({65: 1.0, 72: 1.0, 80: 0.98, 96: 1.2, 128: 1.6}, 16),   # 65 takes 80's time: a block of 16
+    ({65: 1.0, 72: 1.1, 80: 1.23, 96: 1.48, 128: 1.97}, 1),  # time as the channels: no block
+    ({65: 1.0, 72: 1.02, 80: 1.11, 96: 1.33, 128: 1.78}, 8),  # 65 takes 72's time: 80 would take 80/72 of it
+    ({65: 1.0, 72: 1.0, 80: 1.0, 96: 1.0, 128: 1.34}, 32),
+    ({65: 1.0, 72: 1.0, 80: 1.0, 96: 1.0, 128: 1.0}, 64),
+    ({65: 1.0, 72: 1.1, 80: 1.0, 96: 1.0, 128: 1.0}, 1),     # from the smallest up: 72 adds more than half of 8
+    ({65: 1.0, 72: 0.6, 80: 0.6, 96: 0.7, 128: 0.8}, 64),   # unaligned channels slower than all aligned: no longer
+])
+def test_the_block_of_output_channels_is_the_largest_their_times_show(times, block):
+    """By hand: the largest block up to which the layers of 64 + block channels take no longer than
+    the one of 65, within half of what the block half its size would add (1 + (64 + b)/(64 + b/2) − 1)/2:
+    1.029 for 8, 1.056 for 16, 1.1 for 32, 1.167 for 64)."""
+    from archcalc.measure_device import block_of
+
+    assert block_of(times) == block
+
+
 def _written(tmp_path, profile) -> str:
     from archcalc.devices import profile_document
 
@@ -423,6 +478,13 @@ def _sized(tables: str, sourced: bool = True) -> str:
         "launch_us: a measurement}", f"launch_us: a measurement{source}}}")
 
 
+def _blocked(blocks: str, sourced: bool = True) -> str:
+    """GOOD with `channel_blocks: BLOCKS`, and its source where `sourced`."""
+    source = ", channel_blocks: a measurement" if sourced else ""
+    return GOOD.replace("    launch_us: 4\n", f"    launch_us: 4\n    channel_blocks: {blocks}\n").replace(
+        "launch_us: a measurement}", f"launch_us: a measurement{source}}}")
+
+
 @pytest.mark.parametrize(("broken", "says"), [
     (GOOD.replace("schema: archcalc.devices/1", "schema: 2"), "schema: must be 'archcalc.devices/1', got 2"),
     (GOOD.replace("memory_gbps: 500", "memory_gbps: 5e2"), "devices.mine.memory_gbps: must be a number from 1e-06 to 1e+09, got '5e2'"),
@@ -467,6 +529,12 @@ def _sized(tables: str, sourced: bool = True) -> str:
      "devices.mine.efficiency_by_size.conv.grouped[0][0]: must be a row of 1 fractions (one per positions)"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], groups: [8, 2], grouped: [[[1]], [[1]]]}}"),
      "devices.mine.efficiency_by_size.conv.groups: must increase from each size to the next"),
+    (_blocked("16"), "devices.mine.channel_blocks: must map a kind of work to its block of output channels, got int 16"),
+    (_blocked("{pooling: 16}"), "devices.mine.channel_blocks.pooling: is not a kind of work that computes channels"),
+    (_blocked("{conv: 0}"), "devices.mine.channel_blocks.conv: must be a whole number of channels from 1 to 4096, got 0"),
+    (_blocked("{conv: 16.0}"), "devices.mine.channel_blocks.conv: must be a whole number of channels from 1 to 4096, got 16.0"),
+    (_blocked("{linear: true}"), "devices.mine.channel_blocks.linear: must be a whole number of channels"),
+    (_blocked("{conv: 16}", sourced=False), "devices.mine.sources.channel_blocks: is missing, empty or not one line"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
      "devices.mine.sources.efficiency_by_size: is missing, empty or not one line"),
     (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
@@ -631,8 +699,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-22:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-26:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
+                          *(f"the block of output channels of {work} layers in float32" for work in works[:4]),
                           *(f"{work} layers in float32" for work in works),
                           *(f"{work} layers by size in float32" for work in works[:4])]
     profile = load_profile(str(out))
@@ -642,7 +711,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
                                                                 "memory", "pooling", "resampling",
                                                                 "transcendental"}
     assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
-                                    "efficiency_by_size"}
+                                    "efficiency_by_size", "channel_blocks"}
+    assert set(profile.channel_blocks) == {"depthwise_conv", "pointwise_conv", "conv", "linear"}
+    assert set(profile.channel_blocks.values()) <= {1, *measure.BLOCKS}
     assert set(profile.efficiency_by_size) == {"depthwise_conv", "pointwise_conv", "conv", "linear"}
     for table in profile.efficiency_by_size.values():  # every point given, measured or the nearest one measured
         assert table.widths == tuple(map(float, measure.WIDTHS))

@@ -315,6 +315,12 @@ class LayerKind:
         groups. None for a kind whose efficiency a profile gives for its kind of work alone."""
         return None
 
+    def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
+        """The output channels (features) its kernel computes in blocks, where a device profile
+        measured a block for its kind of work (`DeviceProfile.rounded_up`). None for a kind that
+        computes none, or whose blocks a profile's table of groups already holds."""
+        return None
+
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """What the kind keeps for the backward pass and allocates in it (`Backward`): by
         default its inputs kept, a new gradient for each, no temporaries."""

@@ -85,6 +85,10 @@ class _Conv(LayerKind):
         """A depthwise convolution works across one channel a group: its width is its channels."""
         return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv")
 
+    def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
+        """A dense or depthwise convolution's output channels (a grouped one's table of groups holds its blocks)."""
+        return out[1] if a.groups == 1 or self.work(a, shapes) == "depthwise_conv" else None
+
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
         # 'same': torch pads d·(k − 1) in all, the smaller half on the left
         pads = ([d * (k - 1) // 2 for k, d in zip(a.kernel, a.dilation)] if a.padding == "same"
@@ -182,6 +186,9 @@ class _ConvTranspose(LayerKind):
 
     def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int]:
         return conv_work_size(a, shapes, out, depthwise=False)
+
+    def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
+        return out[1] if a.groups == 1 else None
 
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
         """Output unit o gets input unit i through tap t where i·s − p + t·d = o: a pattern that

@@ -32,6 +32,9 @@ class Linear(LayerKind):
     def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int]:
         return (shapes[0][-1] * a.out) ** 0.5, prod(out) // a.out
 
+    def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        return a.out
+
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return (rank - 1,)
 
