@@ -40,27 +40,38 @@ class SizeTable(NamedTuple):
     """The fraction of its roofline a kind of work reaches, measured on a grid of sizes: `reached[i][j]`
     at `widths[i]` channels a group and `positions[j]` output positions (`LayerKind.work_size`);
     for a grouped convolution (`groups` of them, not depthwise), `grouped[k][i][j]` at `groups[k]`
-    groups where the table gives them. Between the grid's points it is interpolated in the
-    logarithms of the sizes and of the fraction; beyond its edges it is the edge's."""
+    groups where the table gives them; for a dense convolution of other kernels, `tapped[k - 1][i][j]`
+    at `taps[k]` taps of its kernel where the table gives them (`taps[0]`: those of `reached`).
+    Between the grid's points it is interpolated in the logarithms of the sizes and of the
+    fraction; beyond its edges it is the edge's."""
 
     widths: tuple[float, ...]
     positions: tuple[float, ...]
     reached: tuple[tuple[float, ...], ...]
     groups: tuple[float, ...] = ()
     grouped: tuple[tuple[tuple[float, ...], ...], ...] = ()
+    taps: tuple[float, ...] = ()
+    tapped: tuple[tuple[tuple[float, ...], ...], ...] = ()
 
-    def at(self, width: float, positions: float, groups: float = 1) -> float:
+    def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None) -> float:
         if groups > 1 and self.groups:
-            k, more, between = _place(self.groups, groups)
-            fewer = _log_at(self.grouped[k], self.widths, self.positions, width, positions)
-            return math.exp(fewer + between * (_log_at(self.grouped[more], self.widths, self.positions, width,
-                                                       positions) - fewer))
+            return self._between(self.grouped, self.groups, groups, width, positions)
+        if taps is not None and self.taps:
+            return self._between((self.reached, *self.tapped), self.taps, taps, width, positions)
         return math.exp(_log_at(self.reached, self.widths, self.positions, width, positions))
+
+    def _between(self, grids: tuple, axis: tuple[float, ...], value: float, width: float, positions: float) -> float:
+        """The fraction at `value` along a third axis of grids, interpolated in its logarithm."""
+        k, more, between = _place(axis, value)
+        fewer = _log_at(grids[k], self.widths, self.positions, width, positions)
+        return math.exp(fewer + between * (_log_at(grids[more], self.widths, self.positions, width, positions) - fewer))
 
     def as_dict(self) -> dict[str, list]:
         out = {"widths": list(self.widths), "positions": list(self.positions), "reached": [list(row) for row in self.reached]}
         if self.groups:
             out |= {"groups": list(self.groups), "grouped": [[list(row) for row in grid] for grid in self.grouped]}
+        if self.taps:
+            out |= {"taps": list(self.taps), "tapped": [[list(row) for row in grid] for grid in self.tapped]}
         return out
 
 
@@ -132,7 +143,7 @@ class DeviceProfile:
 
     def reached(self, work: str, size: tuple[float, ...] | None = None) -> float:
         """The fraction of its roofline `work` reaches here, at `size` (width, positions, and a
-        grouped convolution's groups) where the profile gives it by size and the layer says its
+        convolution's groups and the taps of its kernel) where the profile gives it by size and the layer says its
         size; else for the kind of work; 1 where the profile does not say."""
         table = self.efficiency_by_size.get(work) if size is not None else None
         if table is not None:
@@ -363,9 +374,11 @@ def _blocks(value: Any, at: tuple, fail) -> dict[str, int]:
     return dict(value)
 
 
-TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped")
+TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped", "taps", "tapped")
 GROUPED_KEYS = ("groups", "grouped")
-"""The keys a table may add, together: the fractions of grouped convolutions by their groups."""
+TAPPED_KEYS = ("taps", "tapped")
+"""The pairs of keys a table may add, each together: the fractions of grouped convolutions by
+their groups, and of dense ones by the taps of their kernel."""
 MAX_POINTS = 64
 """The most sizes an axis of a table by size may list (archcalc device-profile measures 12 and 9)."""
 
@@ -391,13 +404,16 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
             if key not in table:
                 raise fail(where, f"has no '{key}'", "a table has widths, positions, and reached: a row of fractions "
                            "per width, a fraction per positions")
-        if (GROUPED_KEYS[0] in table) != (GROUPED_KEYS[1] in table):
-            given, missing = sorted(GROUPED_KEYS, key=lambda key: key not in table)
-            raise fail((*where, given), f"is given without '{missing}'",
-                       "give both 'groups: [...]' and 'grouped:' with a grid of rows per groups, or neither")
+        for pair, what in ((GROUPED_KEYS, "a grid of rows per groups"),
+                           (TAPPED_KEYS, "a grid of rows for each taps after the first (those of reached)")):
+            if (pair[0] in table) != (pair[1] in table):
+                given, missing = sorted(pair, key=lambda key: key not in table)
+                raise fail((*where, given), f"is given without '{missing}'",
+                           f"give both '{pair[0]}: [...]' and '{pair[1]}:' with {what}, or neither")
         widths, positions = (_axis(table[name], (*where, name), fail) for name in ("widths", "positions"))
         tables[work] = SizeTable(widths, positions, _rows(table["reached"], (*where, "reached"), widths, positions, fail),
-                                 *_grouped(table, where, widths, positions, fail))
+                                 *_grouped(table, where, widths, positions, fail),
+                                 *_tapped(table, where, widths, positions, fail))
     return tables
 
 
@@ -412,6 +428,20 @@ def _grouped(table: dict, where: tuple, widths: tuple, positions: tuple, fail) -
                    "give a grid of rows (a row per width, a fraction per positions) for every groups")
     return groups, tuple(_rows(grid, (*where, "grouped", _Index(k)), widths, positions, fail)
                          for k, grid in enumerate(grids))
+
+
+def _tapped(table: dict, where: tuple, widths: tuple, positions: tuple, fail) -> tuple[tuple, tuple]:
+    """A table's taps (those of reached first) and a grid for each taps after the first (both
+    empty where it gives none)."""
+    if "taps" not in table:
+        return (), ()
+    taps = _axis(table["taps"], (*where, "taps"), fail)
+    grids = table["tapped"]
+    if len(taps) < 2 or not isinstance(grids, list) or len(grids) != len(taps) - 1:
+        raise fail((*where, "tapped"), f"must be a grid for each taps after the first ({max(len(taps) - 1, 1)}), "
+                   f"got {_kind(grids)}", "list the taps of reached first, then of each grid of tapped, in order")
+    return taps, tuple(_rows(grid, (*where, "tapped", _Index(k)), widths, positions, fail)
+                       for k, grid in enumerate(grids))
 
 
 def _axis(value: Any, at: tuple, fail) -> tuple[float, ...]:

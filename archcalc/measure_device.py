@@ -19,8 +19,9 @@
   model runs (`_Clock.as_in_a_model`);
 - efficiencies by size: the same, for the kinds of work whose speed moves most with their shape
   (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), and
-  for grouped convolutions on such a grid for each of their groups (`GROUPED`), each point
-  briefly; the roofline interpolates between them at a layer's width, positions and groups.
+  for grouped convolutions on such a grid for each of their groups (`GROUPED`), for dense ones
+  for each of several kernels (`TAPPED`), each point briefly; the roofline interpolates between
+  them at a layer's width, positions, groups and taps.
 
 torch is imported only here, when the command runs.
 """
@@ -101,6 +102,17 @@ BLOCKS = (8, 16, 32, 64)
 """The blocks of output channels looked for: a layer of BLOCK_BASE + 1 output channels is timed
 against layers of BLOCK_BASE + each block; the kernel's block is the largest one they take as long
 as (`block_of`)."""
+TAPPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
+    "conv": lambda width, side, kernel: ("conv2d", {"out": width, "kernel": kernel, "padding": kernel // 2,
+                                                    "bias": False}, (width, side, side)),
+}
+"""The kinds of work also measured by the taps of their kernel (the table's `taps`): the synthetic
+layer of SIZED with a square `kernel` of KERNELS, for every width and side of the grid. A kernel
+of more taps runs nearer its peak at the same width (on this project's CPU a 7×7 convolution of 14
+channels on 112×112 reached about 51 GMAC/s, a 3×3 one of 16 channels on 112×112 48, on 224×224 38)."""
+KERNELS = (5, 7, 11)
+SIZED_KERNEL = 3
+"""The side of the kernel of SIZED's convolution (its grid's taps are this squared)."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
@@ -185,7 +197,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                       "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost taken off",
         "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
                               f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}), and for "
-                              "grouped convolutions by their groups too (GROUPED); a point over "
+                              "grouped convolutions by their groups too (GROUPED), dense ones by their kernel "
+                              "(TAPPED, KERNELS); a point over "
                               f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
@@ -371,16 +384,22 @@ def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
 
 def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, work: str) -> SizeTable:
     """The efficiency of one kind of work at every point of the grid WIDTHS × SIDES (`_grid`), and
-    where it is measured grouped (GROUPED) at every groups of GROUPS too."""
+    where it is measured grouped (GROUPED) at every groups of GROUPS too, and where it is measured
+    by its kernel (TAPPED) at every kernel of KERNELS."""
     def grid(groups: int) -> tuple[tuple[float, ...], ...]:
         return _grid(torch, clock, device, base, dtype,
                      lambda width, side: GROUPED[work](width, side, groups) if width * groups <= WIDTHS[-1] else None)
 
+    def tapped_grid(kernel: int) -> tuple[tuple[float, ...], ...]:
+        return _grid(torch, clock, device, base, dtype, lambda width, side: TAPPED[work](width, side, kernel))
+
     batch = BATCH[device]
     dense = _grid(torch, clock, device, base, dtype, SIZED[work])
     grouped = tuple(map(grid, GROUPS)) if work in GROUPED else ()
+    tapped = tuple(map(tapped_grid, KERNELS)) if work in TAPPED else ()
     return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), dense,
-                     tuple(map(float, GROUPS)) if grouped else (), grouped)
+                     tuple(map(float, GROUPS)) if grouped else (), grouped,
+                     tuple(float(kernel * kernel) for kernel in (SIZED_KERNEL, *KERNELS)) if tapped else (), tapped)
 
 
 def _grid(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import subprocess
 import sys
@@ -322,6 +323,54 @@ def test_the_block_of_output_channels_is_the_largest_their_times_show(times, blo
     assert block_of(times) == block
 
 
+def test_a_dense_convolution_reads_the_grid_of_its_kernels_taps(write_spec, tmp_path):
+    """By hand: a table of conv whose reached (3×3: 9 taps) reaches 0.5 and whose grid of 49 taps
+    (7×7) 0.8. A 7×7 convolution takes 0.8, an 11×11 one too (the edge's), a 5×5 one
+    0.5·(0.8/0.5)^(ln(25/9)/ln(49/9)) (interpolated in the logarithm of its taps), a 3-D one of
+    3×3×3 likewise at 27 taps, a 3×3 one and a 1×7 one (7 taps, below the first) 0.5; a grouped 7×7
+    one its grid of groups (0.2); a table without taps reads them all on reached."""
+    table = {"widths": [16, 64], "positions": [16, 1024], "reached": [[0.5, 0.5], [0.5, 0.5]],
+             "groups": [2], "grouped": [[[0.2, 0.2], [0.2, 0.2]]],
+             "taps": [9, 49], "tapped": [[[0.8, 0.8], [0.8, 0.8]]]}
+    profile = tmp_path / "tapped.yaml"
+    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"tapped": {
+        "name": "a device whose larger kernels run nearer their peak",
+        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
+        "efficiency_by_size": {"conv": table},
+        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
+                    "efficiency_by_size": "made up"}}}}), encoding="utf-8")
+    stats = analyze(write_spec("""
+name: tapped
+input: [32, 16, 16]
+layers:
+  - seven: {kind: conv2d, out: 32, kernel: 7, padding: 3}
+  - eleven: {kind: conv2d, out: 32, kernel: 11, padding: 5}
+  - five: {kind: conv2d, out: 32, kernel: 5, padding: 2}
+  - three: {kind: conv2d, out: 32, kernel: 3, padding: 1}
+  - row: {kind: conv2d, out: 32, kernel: [1, 7], padding: [0, 3]}
+  - grouped: {kind: conv2d, out: 32, kernel: 7, padding: 3, groups: 2}
+"""))
+    cube = analyze(write_spec("name: cube\ninput: [32, 4, 8, 8]\nlayers:\n"
+                              "  - cube: {kind: conv3d, out: 32, kernel: 3, padding: 1}\n"))
+    loaded = load_profile(str(profile))
+    untapped = replace(loaded, efficiency_by_size={"conv": loaded.efficiency_by_size["conv"]._replace(taps=(), tapped=())})
+
+    def times(profile) -> dict:
+        return {**roofline(stats, profile).by_name(), **roofline(cube, profile).by_name()}
+
+    def between(taps: int) -> float:
+        return 0.5 * (0.8 / 0.5) ** (math.log(taps / 9) / math.log(49 / 9))
+
+    reached = {"seven": 0.8, "eleven": 0.8, "five": between(25), "three": 0.5, "row": 0.5, "grouped": 0.2,
+               "cube": between(27)}
+    plain, sized, untapped = times(replace(loaded, efficiency_by_size={})), times(loaded), times(untapped)
+    for name, fraction in reached.items():
+        assert sized[name].time == pytest.approx(plain[name].time / fraction, rel=1e-12), name
+        assert untapped[name].time == pytest.approx(plain[name].time / (0.2 if name == "grouped" else 0.5),
+                                                    rel=1e-12), name
+    assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
+
+
 def _written(tmp_path, profile) -> str:
     from archcalc.devices import profile_document
 
@@ -331,12 +380,13 @@ def _written(tmp_path, profile) -> str:
 
 
 @pytest.mark.parametrize("layer, input, size", [
-    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4)),
-    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1)),
-    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1)),
-    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1)),
-    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1)),
-    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1)),
+    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9)),
+    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25)),
+    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1)),
+    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3)),
+    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3)),
+    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147)),
+    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4)),
     ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784)),
     ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4)),
     ("relu", "[4, 5, 5]", None),
@@ -344,7 +394,7 @@ def _written(tmp_path, profile) -> str:
 def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(write_spec, layer, input, size):
     """The channels a group works across (the geometric mean of in and out, a depthwise
     convolution's channels), the positions of its output, batch included, and a convolution's
-    groups (a depthwise one's 1: its table is its own), by hand."""
+    groups (a depthwise one's 1: its table is its own) and its kernel's taps, by hand."""
     stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=2)
     node, = stats.graph.nodes
     found = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
@@ -535,6 +585,14 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
     (_blocked("{conv: 16.0}"), "devices.mine.channel_blocks.conv: must be a whole number of channels from 1 to 4096, got 16.0"),
     (_blocked("{linear: true}"), "devices.mine.channel_blocks.linear: must be a whole number of channels"),
     (_blocked("{conv: 16}", sourced=False), "devices.mine.sources.channel_blocks: is missing, empty or not one line"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], taps: [9, 49]}}"),
+     "devices.mine.efficiency_by_size.conv.taps: is given without 'tapped'"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], taps: [9], tapped: []}}"),
+     "devices.mine.efficiency_by_size.conv.tapped: must be a grid for each taps after the first (1), got list []"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], taps: [9, 49, 25], tapped: [[[1]], [[1]]]}}"),
+     "devices.mine.efficiency_by_size.conv.taps: must increase from each size to the next"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], taps: [9, 49], tapped: [[[1, 2]]]}}"),
+     "devices.mine.efficiency_by_size.conv.tapped[0][0]: must be a row of 1 fractions (one per positions)"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
      "devices.mine.sources.efficiency_by_size: is missing, empty or not one line"),
     (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
@@ -723,7 +781,10 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert conv.groups == tuple(map(float, measure.GROUPS)) and len(conv.grouped) == len(conv.groups)
     assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
                for grid in conv.grouped)
-    assert not any(table.groups for work, table in profile.efficiency_by_size.items() if work != "conv")
+    assert conv.taps == tuple(float(side * side) for side in (3, *measure.KERNELS)) and len(conv.tapped) == 3
+    assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
+               for grid in conv.tapped)
+    assert not any(table.groups or table.taps for work, table in profile.efficiency_by_size.items() if work != "conv")
     assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
     table = cli("table", "resnet18", "--device-profile", out)
     assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout

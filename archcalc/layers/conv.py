@@ -81,7 +81,7 @@ class _Conv(LayerKind):
             return "depthwise_conv"
         return "pointwise_conv" if all(k == 1 for k in a.kernel) else "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int]:
         """A depthwise convolution works across one channel a group: its width is its channels."""
         return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv")
 
@@ -184,7 +184,7 @@ class _ConvTranspose(LayerKind):
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         return "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int]:
         return conv_work_size(a, shapes, out, depthwise=False)
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
@@ -220,11 +220,11 @@ class ConvTranspose3d(_ConvTranspose):
     key, axes = "conv_transpose3d", 3
 
 
-def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool) -> tuple[float, int, int]:
-    """Channels a group (a depthwise convolution's: all of them), output positions and groups
-    (a depthwise convolution's: 1, its table being its own) (`LayerKind.work_size`)."""
+def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool) -> tuple[float, int, int, int]:
+    """Channels a group (a depthwise convolution's: all of them), output positions, groups (a
+    depthwise convolution's: 1, its table being its own) and the taps of its kernel (`LayerKind.work_size`)."""
     channels_in, channels_out = shapes[0][1], out[1]
-    positions = prod(out) // channels_out
+    positions, taps = prod(out) // channels_out, prod(a.kernel)
     if depthwise:
-        return float(channels_out), positions, 1
-    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups
+        return float(channels_out), positions, 1, taps
+    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps
