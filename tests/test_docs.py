@@ -529,6 +529,112 @@ def test_the_third_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"{reached(48, 3136)}") in flat
 
 
+FOURTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-kernels"
+
+
+def test_the_fourth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass with blocks of output channels and grids of kernels and
+    its counts: with its profiles by the code with them and by the code before, with the former
+    read without their blocks or without their grids of kernels, and on the three passes before;
+    the models they move; the roofline's time over each layer's time alone; the blocks found. All
+    made again from the kept files (benchmarks/results/cpu-2026-12-05-kernels and the passes
+    before) by the benchmark's own functions."""
+    import json
+    from dataclasses import replace
+
+    from archcalc.devices import load_profile
+
+    benchmark = _latency_benchmark()
+    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    flat = " ".join(text.split())
+    entries = {entry.name: entry for entry in bundled()}
+
+    def compared(run, profile) -> dict[str, dict]:
+        cache = json.loads((run / "latency-cpu-float32.json").read_text())
+        assert set(cache) == set(entries)
+        return {name: benchmark.compare(entries[name], measured, profile) for name, measured in cache.items()}
+
+    def counts(rows: dict[str, dict], which: str) -> tuple[int, int]:
+        return (sum(0.5 <= row[which][1] <= 2 for row in rows.values()),
+                sum(row[which][2] is not None and row[which][2] >= 0.8 for row in rows.values()))
+
+    profiles = {name: load_profile(FOURTH_RUN / f"profile-cpu-{name}.yaml") for name in ("a", "b", "before-a", "before-b")}
+    rows = {name: compared(FOURTH_RUN, profile) for name, profile in profiles.items()}
+    for row in rows["a"].values():
+        cells = [row["model"], f"{row['macs'] / 1e9:.2f}", f"{row['predicted_ms']:.1f}",
+                 *(cell for which in ("median", "fastest")
+                   for cell in [*benchmark._cells(row[which]), benchmark._rho(row[which + " alone"])]), str(row["ranked"])]
+        assert "\n| " + " | ".join(cells) + " |\n" in text, cells
+    (within_a, ranked_a), (within_b, ranked_b) = counts(rows["a"], "median"), counts(rows["b"], "median")
+    (fast_within_a, fast_a), (fast_within_b, fast_b) = counts(rows["a"], "fastest"), counts(rows["b"], "fastest")
+    assert (f"{within_a} of 98 models are within a factor of 2 and {ranked_a} of 98 reach ρ ≥ 0.8 (median runs; "
+            f"{fast_within_a} and {fast_a} of the fastest); with the second profile, measured just after, {within_b} "
+            f"and {ranked_b} ({fast_within_b} and {fast_b})") in flat
+    missed = sorted({row["model"] for name in ("a", "b") for row in rows[name].values() if row["median"][1] > 2})
+    assert missed == ["lenet5"] and "The factor of 2 is missed by LeNet-5 alone (× {:.2f} and {:.2f})".format(
+        rows["a"]["lenet5"]["median"][1], rows["b"]["lenet5"]["median"][1]) in flat
+    assert min(row[which][3] for row in rows["a"].values() for which in ("median", "fastest")) >= 0.81
+    apart = [sum(row[which + " alone"] >= 0.8 for row in rows["a"].values()) for which in ("median", "fastest")]
+    assert "is at least 0.8 for {} of the 98 ({} of the fastest runs). For all but those {}".format(
+        *apart, {6: "six"}[98 - apart[0]]) in flat
+    before = [counts(rows[name], which) for name in ("before-a", "before-b") for which in ("median", "fastest")]
+    (_, ranked_before_a), (_, fast_before_a), (_, ranked_before_b), (_, fast_before_b) = before
+    assert (f"give 96 and 96 models within a factor of 2 (96 and 96 of the fastest runs) and {ranked_before_a} and "
+            f"{ranked_before_b} at ρ ≥ 0.8 ({fast_before_a} and {fast_before_b}), against {within_a} and {within_b} "
+            f"({fast_within_a} and {fast_within_b}) and {ranked_a} and {ranked_b} ({fast_a} and {fast_b}) by the code "
+            "of this page") in flat
+    assert [within for within, _ in before] == [96] * 4
+    plain = [counts(compared(FOURTH_RUN, replace(profiles[name], channel_blocks={})), which)[0]
+             for name in ("a", "b") for which in ("median", "fastest")]
+    untapped = [counts(compared(FOURTH_RUN, replace(profiles[name], efficiency_by_size={
+        work: table._replace(taps=(), tapped=()) for work, table in profiles[name].efficiency_by_size.items()})), which)[1]
+        for name in ("a", "b") for which in ("median", "fastest")]
+    assert (f"without their blocks, this page's profiles give {plain[0]} and {plain[2]} models within a factor of 2 "
+            f"({plain[1]} and {plain[3]}), and without their grids of kernels {untapped[0]} and {untapped[2]} at "
+            f"ρ ≥ 0.8 ({untapped[1]} and {untapped[3]})") in flat
+    earlier = [ROOT / "benchmarks" / "results" / run for run in ("cpu-2026-12-05", "cpu-2026-12-04-evening", "cpu-2026-12-04")]
+    found = {name: [counts(compared(run, profiles[name]), "median") for run in earlier] for name in profiles}
+
+    def listed(name: str, column: int) -> str:
+        return ", ".join(str(figures[column]) for figures in found[name])
+
+    assert ("give {} and {} models within a factor of 2 (median runs, the latest pass first) against {} and {}, and "
+            "{} and {} at ρ ≥ 0.8 against {} and {}").format(
+        *(listed(name, 0) for name in profiles), *(listed(name, 1) for name in profiles)) in flat
+    assert all(after[0] > before_[0] for new, old in (("a", "before-a"), ("b", "before-b"))
+               for after, before_ in zip(found[new], found[old]))
+
+    def rho(name: str, model: str) -> str:
+        return f"{rows[name][model]['median'][2]:.2f}"
+
+    assert (f"from ρ {rho('before-a', 'alexnet')} (both profiles of the code before) to {rho('a', 'alexnet')}; its "
+            f"lecture variant from {rho('before-a', 'alexnet_lecture')} and {rho('before-b', 'alexnet_lecture')} to "
+            f"{rho('a', 'alexnet_lecture')}; MC3-18, its 3×7×7 stem likewise, from {rho('before-a', 'mc3_18')} and "
+            f"{rho('before-b', 'mc3_18')} to {rho('a', 'mc3_18')}; context_basic (21 channels: 32 computed) from × "
+            "{:.2f} and {:.2f} to {:.2f}; LeNet-5 (6 output channels: 16 computed) from {:.2f} and {:.2f} to {:.2f} "
+            "and {:.2f}").format(*(rows[name][model]["median"][1] for model, names in (
+                ("context_basic", ("before-a", "before-b", "a")), ("lenet5", ("before-a", "before-b", "a", "b")))
+                for name in names)) in flat
+    assert rho("before-b", "alexnet") == rho("before-a", "alexnet") and rho("b", "mc3_18") == rho("a", "mc3_18")
+    assert [rho(name, "vgg19") for name in profiles] == ["0.69", "0.69", "0.69", "0.94"]
+    alone = {name: benchmark.against_alone(list(rows[name].values())) for name in ("a", "before-a")}
+    every = alone["a"]["all"]
+    assert "is {:.2f} at the median and {} from the 10th to the 90th percentile over the {:,} of them".format(
+        benchmark.percentiles(every)[1], read_spread(alone["a"], "all"), len(every)) in flat
+    stems, strided, temporal = "conv 7×7 stride 2", "conv 3×3 stride 2", "conv 3×1×1 stride 1"
+    assert (f"The 7×7 stems of stride 2 are predicted {read_spread(alone['a'], stems)} times their time alone "
+            f"({len(alone['a'][stems])}), against {read_spread(alone['before-a'], stems)} on the first profile of the "
+            f"code before, read on the 3×3 grid; 3×3 convolutions of stride 2 {read_spread(alone['a'], strided)} "
+            f"({len(alone['a'][strided])}; {read_spread(alone['before-a'], strided)} before); R(2+1)D's 3×1×1 temporal "
+            f"convolutions {read_spread(alone['a'], temporal)} ({len(alone['a'][temporal])})") in flat
+    assert (f"the 7×7 stems of stride 2 among the bundled models' heaviest layers were predicted at "
+            f"{read_spread(alone['before-a'], stems)} of their own time alone (10th to 90th percentile); on the grids "
+            f"of their taps at {read_spread(alone['a'], stems)}") in flat
+    blocks = {"depthwise_conv": 1, "pointwise_conv": 1, "conv": 16, "linear": 16}
+    assert profiles["a"].channel_blocks == profiles["b"].channel_blocks == blocks
+    assert "finds 16 for 3×3 convolutions and linear layers and 1 for 1×1 and depthwise convolutions" in flat
+
+
 def read_spread(spreads: dict[str, list[float]], shape: str) -> str:
     """The 10th to the 90th percentile of a shape's ratios, as the benchmark prints them."""
     low, _, high = _latency_benchmark().percentiles(spreads[shape])

@@ -177,14 +177,21 @@ def test_a_small_model_summed_by_hand(write_spec):
     assert roof.grouped()["flat"].bound == "none"
 
 
+def _made_up(tmp_path: Path, key: str, figures: dict) -> Path:
+    """A profile file of one profile, `key`, of `figures` (its name and figures), each figure's
+    source 'made up'."""
+    path = tmp_path / f"{key}.yaml"
+    sources = dict.fromkeys((figure for figure in figures if figure != "name"), "made up")
+    path.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {key: {**figures, "sources": sources}}}),
+                    encoding="utf-8")
+    return path
+
+
 def test_efficiencies_divide_the_roofline_and_blocks_sum_their_layers(tmp_path):
-    profile = tmp_path / "slow.yaml"
-    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"slow": {
+    profile = _made_up(tmp_path, "slow", {
         "name": "a device at a tenth of its memory roofline on depthwise convolutions",
         "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
-        "efficiency": {"depthwise_conv": 0.1},
-        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
-                    "efficiency": "made up"}}}}), encoding="utf-8")
+        "efficiency": {"depthwise_conv": 0.1}})
     stats = analyze("mobilenet_v2")
     plain = roofline(stats, replace(load_profile(str(profile)), efficiency={}))
     slow = roofline(stats, str(profile))
@@ -214,16 +221,13 @@ def test_efficiencies_by_size_are_interpolated_at_each_layers_width_and_position
     """By hand: a table of conv at widths 16 and 64 and positions 64 and 256; between two points
     the fraction is interpolated in logarithms (the geometric mean halfway), beyond an edge it is
     the edge's, and a kind of work without a table keeps its own efficiency."""
-    profile = tmp_path / "sized.yaml"
-    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"sized": {
+    profile = _made_up(tmp_path, "sized", {
         "name": "a device whose convolutions are faster when wide and long",
         "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
         "efficiency": {"memory": 0.5, "conv": 0.9},
         "efficiency_by_size": {"conv": {"widths": [16, 64], "positions": [64, 256],
                                         "reached": [[0.5, 0.8], [0.2, 0.4]]},
-                               "pointwise_conv": {"widths": [8], "positions": [1, 1000], "reached": [[0.25, 0.25]]}},
-        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
-                    "efficiency": "made up", "efficiency_by_size": "made up"}}}}), encoding="utf-8")
+                               "pointwise_conv": {"widths": [8], "positions": [1, 1000], "reached": [[0.25, 0.25]]}}})
     stats = analyze(write_spec(SIZES))
     plain = roofline(stats, replace(load_profile(str(profile)), efficiency={}, efficiency_by_size={})).by_name()
     sized = roofline(stats, str(profile)).by_name()
@@ -240,13 +244,10 @@ def test_a_grouped_convolution_reads_the_grid_of_its_groups(write_spec, tmp_path
     whose table gives no groups reads them all on its dense grid (as profiles measured before)."""
     table = {"widths": [16, 64], "positions": [64, 256], "reached": [[0.5, 0.5], [0.5, 0.5]],
              "groups": [2, 8], "grouped": [[[0.2, 0.2], [0.2, 0.2]], [[0.8, 0.8], [0.8, 0.8]]]}
-    profile = tmp_path / "grouped.yaml"
-    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"grouped": {
+    profile = _made_up(tmp_path, "grouped", {
         "name": "a device whose grouped convolutions run faster with more groups",
         "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0, "efficiency": {"depthwise_conv": 0.3},
-        "efficiency_by_size": {"conv": table},
-        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
-                    "efficiency": "made up", "efficiency_by_size": "made up"}}}}), encoding="utf-8")
+        "efficiency_by_size": {"conv": table}})
     stats = analyze(write_spec("""
 name: grouped
 input: [64, 8, 8]
@@ -274,13 +275,10 @@ def test_output_channels_are_computed_in_whole_blocks_where_the_profile_measured
     computes 32 (its FLOPs ×32/21), of 32 just 32; a 1×1 convolution (no block given) and a grouped
     one (its table of groups holds its blocks) their own; a linear layer of 20 features 24;
     without the blocks, every layer its own FLOPs. Written and read back, the blocks are the same."""
-    profile = tmp_path / "blocked.yaml"
-    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"blocked": {
+    profile = _made_up(tmp_path, "blocked", {
         "name": "a device that computes output channels in blocks",
         "peak_tflops": {"float32": 1}, "memory_gbps": 1e6, "launch_us": 0,
-        "channel_blocks": {"conv": 16, "linear": 8},
-        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
-                    "channel_blocks": "made up"}}}}), encoding="utf-8")
+        "channel_blocks": {"conv": 16, "linear": 8}})
     stats = analyze(write_spec("""
 name: blocked
 input: [21, 8, 8]
@@ -332,13 +330,10 @@ def test_a_dense_convolution_reads_the_grid_of_its_kernels_taps(write_spec, tmp_
     table = {"widths": [16, 64], "positions": [16, 1024], "reached": [[0.5, 0.5], [0.5, 0.5]],
              "groups": [2], "grouped": [[[0.2, 0.2], [0.2, 0.2]]],
              "taps": [9, 49], "tapped": [[[0.8, 0.8], [0.8, 0.8]]]}
-    profile = tmp_path / "tapped.yaml"
-    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"tapped": {
+    profile = _made_up(tmp_path, "tapped", {
         "name": "a device whose larger kernels run nearer their peak",
         "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
-        "efficiency_by_size": {"conv": table},
-        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
-                    "efficiency_by_size": "made up"}}}}), encoding="utf-8")
+        "efficiency_by_size": {"conv": table}})
     stats = analyze(write_spec("""
 name: tapped
 input: [32, 16, 16]
@@ -411,12 +406,9 @@ def test_pooling_resampling_and_transcendental_functions_are_kinds_of_work_of_th
     on this project's machine): an efficiency given for pooling, resampling or transcendental
     functions divides the time of exactly those layers; ReLUs, hard-swishes, batch norms and
     global average poolings stay 'memory'."""
-    profile = tmp_path / "slow.yaml"
-    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"slow": {
+    profile = _made_up(tmp_path, "slow", {
         "name": f"a device at a tenth of its memory roofline on {work}",
-        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0, "efficiency": {work: 0.1},
-        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
-                    "efficiency": "made up"}}}}), encoding="utf-8")
+        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0, "efficiency": {work: 0.1}})
     stats = analyze(model)
     plain = roofline(stats, replace(load_profile(str(profile)), efficiency={}))
     slow = roofline(stats, str(profile))
@@ -450,12 +442,9 @@ def test_a_nearest_upsampling_is_memory_work_and_an_interpolating_one_resampling
 def test_a_kinds_fixed_cost_replaces_the_launch_cost_of_its_layers(cli, tmp_path):
     """By hand on ResNet-18: each layer's time is its roofline plus the fixed cost the profile gives
     its kind of work, or the launch cost for a kind it does not give."""
-    profile = tmp_path / "fixed.yaml"
-    profile.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"fixed": {
+    profile = _made_up(tmp_path, "fixed", {
         "name": "a device whose convolutions cost 40 µs and linear layers 7 µs however small",
-        "peak_tflops": {"float32": 1}, "memory_gbps": 10, "launch_us": 3, "fixed_us": {"conv": 40, "linear": 7},
-        "sources": {"peak_tflops": "made up", "memory_gbps": "made up", "launch_us": "made up",
-                    "fixed_us": "made up"}}}}), encoding="utf-8")
+        "peak_tflops": {"float32": 1}, "memory_gbps": 10, "launch_us": 3, "fixed_us": {"conv": 40, "linear": 7}})
     roof = roofline(analyze("resnet18"), str(profile))
     extra = {"conv": 40e-6, "linear": 7e-6}
     for layer in roof.layers:
