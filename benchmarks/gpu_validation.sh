@@ -12,7 +12,9 @@
 #   5. the tests that need CUDA, and what max_memory_allocated holds beyond the tensors
 #      (benchmarks/gpu_memory_overhead.py, with cuBLAS's and cuDNN's workspaces capped and not).
 # Compare afterwards with benchmarks/same_figures.py OUT/validate-cpu OUT/validate-cuda.
-# On the H200 of docs/gpu-validation.md the stages took about 10, 33, 104 + 34, 200, 41 and 30 s.
+# On the H200 of docs/gpu-validation.md the stages took about 10, 33, 104 + 34, 200, 41 and 30 s; the
+# device-profile stage then measured no grids of groups or of kernels, which hold about three times the
+# points of the grids it had (on the CPU: 65 s before them, 137 s with them), so it has 150 s a dtype.
 #
 # Usage (repository root; python3 with torch on CUDA, fvcore, typer, rich, pyyaml, sympy, pytest and
 # pytest-xdist):
@@ -51,7 +53,7 @@ log "${#models[@]} models on $device"
 
 for dtype in float32 bfloat16; do
     log "device-profile, efficiencies in $dtype"
-    timeout 60 $py -m archcalc device-profile --device "$device" --dtype "$dtype" \
+    timeout 150 $py -m archcalc device-profile --device "$device" --dtype "$dtype" \
         -o "$out/profile-$device-$dtype.yaml" 2>>"$out/profile.log"
     log "done: rc $?"
 done
