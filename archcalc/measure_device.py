@@ -62,18 +62,22 @@ SYNTHETIC: dict[str, list[tuple[str, dict, tuple[int, ...]]]] = {
 """For each kind of work (`archcalc.layers.base.WORK`), the layers it is measured on: kind,
 fields and input C×H×W (before the batch). Sizes of the kind ResNet, MobileNet and ConvNeXt run;
 a kind of work with several layers gets the median of their fixed costs and of their efficiencies."""
-def _grouped_conv(width: int, side: int, groups: int) -> tuple[str, dict, tuple[int, ...]]:
-    """The synthetic 3×3 convolution of `groups` groups of `width` channels in and out each (one
-    group: a dense convolution) on a square map of `side`."""
-    return "conv2d", {"out": width * groups, "kernel": 3, "padding": 1, "groups": groups, "bias": False}, \
-        (width * groups, side, side)
+SIZED_KERNEL = 3
+"""The side of the kernel of the synthetic convolutions by size (the taps of their grid are this squared)."""
+
+
+def _convolution(width: int, side: int, groups: int = 1, kernel: int = SIZED_KERNEL) -> tuple[str, dict, tuple[int, ...]]:
+    """The synthetic convolution with a square `kernel`, of `groups` groups of `width` channels in
+    and out each (one group: a dense convolution), on a square map of `side`, padded to keep it."""
+    return "conv2d", {"out": width * groups, "kernel": kernel, "padding": kernel // 2, "groups": groups,
+                      "bias": False}, (width * groups, side, side)
 
 
 SIZED: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {
     "depthwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 3, "padding": 1, "groups": width,
                                                       "bias": False}, (width, side, side)),
     "pointwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 1, "bias": False}, (width, side, side)),
-    "conv": lambda width, side: _grouped_conv(width, side, 1),
+    "conv": lambda width, side: _convolution(width, side),
     "linear": lambda width, side: ("linear", {"out": width}, (side, side, width)),
 }
 """The kinds of work whose efficiency is also measured by size (`efficiency_by_size`): the
@@ -81,13 +85,18 @@ synthetic layer of `width` channels in and out (a depthwise convolution's groups
 of `side` (a linear layer's positions), for every width of WIDTHS and side of SIDES. A grid of
 powers of two and of the map sizes a stride of 2 makes from 224, never the bundled models' layers."""
 GROUPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
-    "conv": lambda width, side, groups: _grouped_conv(width, side, groups),
+    "conv": lambda width, side, groups: _convolution(width, side, groups),
 }
 """The kinds of work also measured grouped (the table's `grouped`): the synthetic layer of `groups`
 groups of `width` channels in and out each, for every groups of GROUPS and width and side of the
 grid, up to the widest of WIDTHS in all. How fast a grouped convolution runs depends on its
 groups as well as on their width (on this project's CPU, 10 groups of 16 channels ran faster
 than one convolution of 16 channels, 8 groups of 168 slower than one of 168)."""
+BLOCK_BASE = 64
+BLOCKS = (8, 16, 32, 64)
+"""The blocks of output channels looked for: a layer of BLOCK_BASE + 1 output channels is timed
+against layers of BLOCK_BASE + each block; the kernel's block is the largest one they take as long
+as (`block_of`)."""
 BLOCKED: dict[str, Callable[[int], tuple[str, dict, tuple[int, ...]]]] = {
     "depthwise_conv": lambda out: ("conv2d", {"out": out, "kernel": 3, "padding": 1, "groups": out, "bias": False},
                                    (out, 56, 56)),
@@ -97,22 +106,14 @@ BLOCKED: dict[str, Callable[[int], tuple[str, dict, tuple[int, ...]]]] = {
 }
 """The synthetic layer of `out` output channels whose times show the block of output channels
 each kind of work computes together (`_channel_block`)."""
-BLOCK_BASE = 64
-BLOCKS = (8, 16, 32, 64)
-"""The blocks of output channels looked for: a layer of BLOCK_BASE + 1 output channels is timed
-against layers of BLOCK_BASE + each block; the kernel's block is the largest one they take as long
-as (`block_of`)."""
 TAPPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
-    "conv": lambda width, side, kernel: ("conv2d", {"out": width, "kernel": kernel, "padding": kernel // 2,
-                                                    "bias": False}, (width, side, side)),
+    "conv": lambda width, side, kernel: _convolution(width, side, kernel=kernel),
 }
 """The kinds of work also measured by the taps of their kernel (the table's `taps`): the synthetic
 layer of SIZED with a square `kernel` of KERNELS, for every width and side of the grid. A kernel
 of more taps runs nearer its peak at the same width (on this project's CPU a 7×7 convolution of 14
 channels on 112×112 reached about 51 GMAC/s, a 3×3 one of 16 channels on 112×112 48, on 224×224 38)."""
 KERNELS = (5, 7, 11)
-SIZED_KERNEL = 3
-"""The side of the kernel of SIZED's convolution (its grid's taps are this squared)."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
