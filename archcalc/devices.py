@@ -41,7 +41,9 @@ class SizeTable(NamedTuple):
     at `widths[i]` channels a group and `positions[j]` output positions (`LayerKind.work_size`);
     for a grouped convolution (`groups` of them, not depthwise), `grouped[k][i][j]` at `groups[k]`
     groups where the table gives them; for a dense convolution of other kernels, `tapped[k - 1][i][j]`
-    at `taps[k]` taps of its kernel where the table gives them (`taps[0]`: those of `reached`).
+    at `taps[k]` taps of its kernel where the table gives them (`taps[0]`: those of `reached`); for
+    a temporal one (a 3-D kernel of k×1×1: it runs another kernel on the CPU), `temporal[i][j]`
+    where the table gives it.
     Between the grid's points it is interpolated in the logarithms of the sizes and of the
     fraction; beyond its edges it is the edge's."""
 
@@ -52,10 +54,14 @@ class SizeTable(NamedTuple):
     grouped: tuple[tuple[tuple[float, ...], ...], ...] = ()
     taps: tuple[float, ...] = ()
     tapped: tuple[tuple[tuple[float, ...], ...], ...] = ()
+    temporal: tuple[tuple[float, ...], ...] = ()
 
-    def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None) -> float:
+    def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None,
+           temporal: bool = False) -> float:
         if groups > 1 and self.groups:
             return self._between(self.grouped, self.groups, groups, width, positions)
+        if temporal and self.temporal:
+            return math.exp(_log_at(self.temporal, self.widths, self.positions, width, positions))
         if taps is not None and self.taps:
             return self._between((self.reached, *self.tapped), self.taps, taps, width, positions)
         return math.exp(_log_at(self.reached, self.widths, self.positions, width, positions))
@@ -72,6 +78,8 @@ class SizeTable(NamedTuple):
             out |= {"groups": list(self.groups), "grouped": [[list(row) for row in grid] for grid in self.grouped]}
         if self.taps:
             out |= {"taps": list(self.taps), "tapped": [[list(row) for row in grid] for grid in self.tapped]}
+        if self.temporal:
+            out["temporal"] = [list(row) for row in self.temporal]
         return out
 
 
@@ -374,7 +382,7 @@ def _blocks(value: Any, at: tuple, fail) -> dict[str, int]:
     return dict(value)
 
 
-TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped", "taps", "tapped")
+TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped", "taps", "tapped", "temporal")
 GROUPED_KEYS = ("groups", "grouped")
 TAPPED_KEYS = ("taps", "tapped")
 """The pairs of keys a table may add, each together: the fractions of grouped convolutions by
@@ -413,7 +421,9 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
         widths, positions = (_axis(table[name], (*where, name), fail) for name in ("widths", "positions"))
         tables[work] = SizeTable(widths, positions, _rows(table["reached"], (*where, "reached"), widths, positions, fail),
                                  *_grouped(table, where, widths, positions, fail),
-                                 *_tapped(table, where, widths, positions, fail))
+                                 *_tapped(table, where, widths, positions, fail),
+                                 _rows(table["temporal"], (*where, "temporal"), widths, positions, fail)
+                                 if "temporal" in table else ())
     return tables
 
 

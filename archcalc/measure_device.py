@@ -7,8 +7,10 @@
 - launch cost: the median time of a tiny operation (an in-place add on one element), run many
   times in a row;
 - fixed costs: for each kind of work, the median time of its SYNTHETIC layers at their smallest
-  (`smallest`: 8 channels, one pixel), run many times in a row: what a layer of that kind costs
-  whatever its size (on the CPU a grouped convolution's is tens of times the launch cost);
+  (`smallest`: 8 channels, one pixel): what a layer of that kind costs whatever its size (on the
+  CPU a grouped convolution's is tens of times the launch cost). Each is run many times in a row,
+  which the efficiencies below take off; on the CPU the profile keeps what each costs run in
+  turn among the others, round after round, as the layers of a model run (`among_others`);
 - blocks of output channels: for each kind of work measured by size, the number of output
   channels its kernel computes together (`block_of`): a layer's work is its channels rounded up
   to a whole number of them (`DeviceProfile.rounded_up`), in the efficiencies below too;
@@ -20,8 +22,8 @@
 - efficiencies by size: the same, for the kinds of work whose speed moves most with their shape
   (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), and
   for grouped convolutions on such a grid for each of their groups (`GROUPED`), for dense ones
-  for each of several kernels (`TAPPED`), each point briefly; the roofline interpolates between
-  them at a layer's width, positions, groups and taps.
+  for each of several kernels (`TAPPED`) and as a temporal convolution (`TEMPORAL`), each point
+  briefly; the roofline interpolates between them at a layer's width, positions, groups and taps.
 
 torch is imported only here, when the command runs.
 """
@@ -114,6 +116,26 @@ layer of SIZED with a square `kernel` of KERNELS, for every width and side of th
 of more taps runs nearer its peak at the same width (on this project's CPU a 7×7 convolution of 14
 channels on 112×112 reached about 51 GMAC/s, a 3×3 one of 16 channels on 112×112 48, on 224×224 38)."""
 KERNELS = (5, 7, 11)
+TEMPORAL_KERNEL = 3
+FRAMES = 4
+
+
+def _temporal(width: int, side: int) -> tuple[str, dict, tuple[int, ...]]:
+    """The synthetic temporal convolution: a 3-D kernel of TEMPORAL_KERNEL×1×1, `width` channels in
+    and out, on FRAMES frames of a square map of half of `side` (one frame of `side` where it is
+    odd): the positions of a 2-D map of `side`. How it splits them does not matter (on this
+    project's CPU, 64 channels on 4×112×112, 16×56×56 and 1024×7×7 all took 44–47 ms)."""
+    frames, plane = (FRAMES, side // 2) if side % 2 == 0 else (1, side)
+    return "conv3d", {"out": width, "kernel": [TEMPORAL_KERNEL, 1, 1], "padding": [TEMPORAL_KERNEL // 2, 0, 0],
+                      "bias": False}, (width, frames, plane, plane)
+
+
+TEMPORAL: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {"conv": _temporal}
+"""The kinds of work also measured as a temporal convolution (the table's `temporal`): a 3-D kernel
+along its first axis only (k×1×1), for every width and side of the grid. On this project's CPU it
+runs another kernel than the rest (torch's slow_conv3d, an unfold then a GEMM, at one thread and
+batch 1): a 3×1×1 convolution of 144 channels to 64 on 16×56×56 took 98 ms, the same work as a
+3×1 2-D convolution 28."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
@@ -164,8 +186,10 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     fixed_us = {}
     for work, layers in SYNTHETIC.items():
         phase(f"{work.replace('_', ' ')} layers at their smallest in {dtype}")
-        fixed_us[work] = round(statistics.median(_fixed_us(torch, clock, device, dtype, *smallest(*layer))
-                                                 for layer in layers), 3)
+        fixed_us[work] = round(statistics.median(_fixed_us(torch, clock, device, dtype, layer) for layer in layers), 3)
+    if device == "cpu":
+        phase(f"layers at their smallest among others in {dtype}")
+        among = among_others(torch, dtype)
     name = _device_name(torch, device, threads)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name}" \
@@ -190,21 +214,24 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         "memory_gbps": f"{how}: the best of repeated copies of {COPY_BYTES[device] // 2**20} MiB, bytes read and written",
         "launch_us": f"{how}: the median time of an in-place add on one element, many in a row",
         "fixed_us": f"{how}: in {dtype}, the median time of each kind of work's synthetic layers at "
-                    f"{SMALLEST_CHANNELS} channels and one pixel (archcalc.measure_device.smallest), many in a row",
+                    f"{SMALLEST_CHANNELS} channels and one pixel (archcalc.measure_device.smallest), "
+                    + ("each run in turn among the others, round after round (among_others)" if device == "cpu"
+                       else "many in a row"),
         "channel_blocks": f"{how}: in {dtype}, the largest of {', '.join(map(str, BLOCKS))} output channels that a "
                           f"synthetic layer of {BLOCK_BASE} + 1 took as long as {BLOCK_BASE} + it "
                           "(archcalc.measure_device.BLOCKED, block_of); else 1",
         "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
-                      "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost taken off",
+                      "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost (many in a "
+                      "row) taken off",
         "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
                               f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}), and for "
                               "grouped convolutions by their groups too (GROUPED), dense ones by their kernel "
-                              "(TAPPED, KERNELS); a point over "
+                              "(TAPPED, KERNELS) and as temporal ones (TEMPORAL); a point over "
                               f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
-                         "(measured)", fixed_us, by_size, blocks)
+                         "(measured)", among if device == "cpu" else fixed_us, by_size, blocks)
 
 
 class _Clock:
@@ -293,11 +320,44 @@ def smallest(kind: str, fields: dict, shape: tuple[int, ...]) -> tuple[str, dict
     return kind, small, (*ones, SMALLEST_CHANNELS) if kind == "linear" else (SMALLEST_CHANNELS, *ones)
 
 
-def _fixed_us(torch, clock: _Clock, device: str, dtype: str, kind: str, fields: dict, shape: tuple[int, ...]) -> float:
+def _fixed_us(torch, clock: _Clock, device: str, dtype: str, layer: tuple[str, dict, tuple[int, ...]]) -> float:
     """The median time in µs of one synthetic layer at its smallest (batch 1), many in a row."""
-    module, x = _built(torch, device, dtype, synthetic_graph(kind, fields, shape), (1, *shape))
+    module, x = _at_smallest(torch, device, dtype, layer)
     with torch.no_grad():
         return statistics.median(clock.times(lambda: module(x), warmup=20, each=20)) * 1e6
+
+
+def _at_smallest(torch, device: str, dtype: str, layer: tuple[str, dict, tuple[int, ...]]) -> tuple:
+    """The torch module of a synthetic layer at its smallest (`smallest`), and an input of batch 1."""
+    kind, fields, shape = smallest(*layer)
+    return _built(torch, device, dtype, synthetic_graph(kind, fields, shape), (1, *shape))
+
+
+ROUNDS = 500
+"""How many rounds of every synthetic layer at its smallest, each in turn, `among_others` times."""
+
+
+def among_others(torch, dtype: str) -> dict[str, float]:
+    """The fixed cost in µs of each kind of work on the CPU as a layer of a model pays it: the
+    median time of its SYNTHETIC layers at their smallest, each run in turn among those of every
+    kind, for ROUNDS rounds (the median of a kind's layers). On this project's CPU a 3×3
+    convolution at its smallest took 7.4 µs many in a row and 14 µs among others, a ReLU 2.6
+    and 6.3, a linear layer 6.1 and 15: what the one before leaves in the caches is not its own."""
+    layers = [(work, *_at_smallest(torch, "cpu", dtype, layer)) for work, kinds in SYNTHETIC.items() for layer in kinds]
+    times: list[list[float]] = [[] for _ in layers]
+    with torch.no_grad():
+        for _ in range(20):  # warm-up
+            for _, module, x in layers:
+                module(x)
+        for _ in range(ROUNDS):
+            for taken, (_, module, x) in zip(times, layers):
+                start = time.perf_counter()
+                module(x)
+                taken.append(time.perf_counter() - start)
+    by_work: dict[str, list[float]] = {}
+    for (work, _, _), taken in zip(layers, times):
+        by_work.setdefault(work, []).append(statistics.median(taken) * 1e6)
+    return {work: round(statistics.median(costs), 3) for work, costs in by_work.items()}
 
 
 def _built(torch, device: str, dtype: str, graph: Graph, input_shape: tuple[int, ...]) -> tuple:
@@ -385,8 +445,9 @@ def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
 
 def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, work: str) -> SizeTable:
     """The efficiency of one kind of work at every point of the grid WIDTHS × SIDES (`_grid`), and
-    where it is measured grouped (GROUPED) at every groups of GROUPS too, and where it is measured
-    by its kernel (TAPPED) at every kernel of KERNELS."""
+    where it is measured grouped (GROUPED) at every groups of GROUPS too, where it is measured
+    by its kernel (TAPPED) at every kernel of KERNELS, and where it is measured as a temporal
+    convolution (TEMPORAL), as one."""
     def grid(groups: int) -> tuple[tuple[float, ...], ...]:
         return _grid(torch, clock, device, base, dtype,
                      lambda width, side: GROUPED[work](width, side, groups) if width * groups <= WIDTHS[-1] else None)
@@ -398,9 +459,11 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     dense = _grid(torch, clock, device, base, dtype, SIZED[work])
     grouped = tuple(map(grid, GROUPS)) if work in GROUPED else ()
     tapped = tuple(map(tapped_grid, KERNELS)) if work in TAPPED else ()
+    temporal = _grid(torch, clock, device, base, dtype, TEMPORAL[work]) if work in TEMPORAL else ()
     return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), dense,
                      tuple(map(float, GROUPS)) if grouped else (), grouped,
-                     tuple(float(kernel * kernel) for kernel in (SIZED_KERNEL, *KERNELS)) if tapped else (), tapped)
+                     tuple(float(kernel * kernel) for kernel in (SIZED_KERNEL, *KERNELS)) if tapped else (), tapped,
+                     temporal)
 
 
 def _grid(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,

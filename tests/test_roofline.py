@@ -366,6 +366,51 @@ layers:
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
 
+def test_a_temporal_convolution_reads_the_grid_of_temporal_ones(write_spec, tmp_path):
+    """By hand: a table of conv whose reached reaches 0.5, whose grid of 49 taps 0.8 and whose
+    temporal grid 0.25 at 16 channels and 0.3 at 64 (on 16 positions), 0.35 and 0.4 (on 1024). A 3-D
+    convolution of 3×1×1 or of 5×1×1 (strided too) reads the temporal grid, interpolated in the
+    logarithms of its width (32: half-way between 16 and 64) and positions (3×1×1 on 2×8×8: 128,
+    half-way between 16 and 1024; 5×1×1 of stride 2: 64, a third of the way); one of 1×3×3, 1×1×3, 3×3×3, a 2-D 3×1 one and a transposed 3×1×1 one do not,
+    nor a grouped 3×1×1 one (its grid of groups, 0.2); a table without a temporal grid reads them
+    on reached or tapped."""
+    table = {"widths": [16, 64], "positions": [16, 1024], "reached": [[0.5, 0.5], [0.5, 0.5]],
+             "groups": [2], "grouped": [[[0.2, 0.2], [0.2, 0.2]]],
+             "taps": [9, 49], "tapped": [[[0.8, 0.8], [0.8, 0.8]]], "temporal": [[0.25, 0.35], [0.3, 0.4]]}
+    profile = _made_up(tmp_path, "temporal", {
+        "name": "a device whose temporal convolutions run their own kernel",
+        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
+        "efficiency_by_size": {"conv": table}})
+    stats = analyze(write_spec("""
+name: temporal
+input: [32, 2, 8, 8]
+layers:
+  - three: {kind: conv3d, out: 32, kernel: [3, 1, 1], padding: [1, 0, 0]}
+  - five: {kind: conv3d, out: 32, kernel: [5, 1, 1], padding: [2, 0, 0], stride: [2, 1, 1]}
+  - spatial: {kind: conv3d, out: 32, kernel: [1, 3, 3], padding: [0, 1, 1]}
+  - row: {kind: conv3d, out: 32, kernel: [1, 1, 3], padding: [0, 0, 1]}
+  - cube: {kind: conv3d, out: 32, kernel: 3, padding: 1}
+  - grouped: {kind: conv3d, out: 32, kernel: [3, 1, 1], padding: [1, 0, 0], groups: 2}
+  - transposed: {kind: conv_transpose3d, out: 32, kernel: [3, 1, 1], padding: [1, 0, 0]}
+  - flat: {kind: flatten, start_dim: 1, end_dim: 2}
+  - column: {kind: conv2d, out: 32, kernel: [3, 1], padding: [1, 0]}
+"""))
+    loaded = load_profile(str(profile))
+    untimed = replace(loaded, efficiency_by_size={"conv": loaded.efficiency_by_size["conv"]._replace(temporal=())})
+    plain, sized, without = (roofline(stats, p).by_name() for p in (replace(loaded, efficiency_by_size={}), loaded, untimed))
+
+    def between(taps: int) -> float:
+        return 0.5 * (0.8 / 0.5) ** (math.log(taps / 9) / math.log(49 / 9))
+
+    fewest, most = (0.25 * 0.3) ** 0.5, (0.35 * 0.4) ** 0.5  # at 32 channels, on 16 and on 1024 positions
+    reached = {"three": (fewest * most) ** 0.5, "five": fewest * (most / fewest) ** (1 / 3), "spatial": 0.5, "row": 0.5, "cube": between(27), "grouped": 0.2,
+               "transposed": 0.5, "column": 0.5}
+    for name, fraction in reached.items():
+        assert sized[name].time == pytest.approx(plain[name].time / fraction, rel=1e-12), name
+    assert without["three"].time == pytest.approx(plain["three"].time / 0.5, rel=1e-12)
+    assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
+
+
 def _written(tmp_path, profile) -> str:
     from archcalc.devices import profile_document
 
@@ -375,13 +420,17 @@ def _written(tmp_path, profile) -> str:
 
 
 @pytest.mark.parametrize("layer, input, size", [
-    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9)),
-    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25)),
-    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1)),
-    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3)),
-    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3)),
-    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147)),
-    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4)),
+    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9, False)),
+    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25, False)),
+    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1, False)),
+    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3, False)),
+    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3, True)),
+    ("{kind: conv3d, out: 18, kernel: [5, 1, 1], stride: [2, 1, 1]}", "[2, 5, 6, 6]", (6, 36, 1, 5, True)),
+    ("{kind: conv3d, out: 8, kernel: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 16, 1, 9, False)),
+    ("{kind: conv3d, out: 8, kernel: [1, 1, 3]}", "[2, 4, 6, 6]", (4, 4 * 24, 1, 3, False)),
+    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False)),
+    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False)),
+    ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False)),
     ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784)),
     ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4)),
     ("relu", "[4, 5, 5]", None),
@@ -389,7 +438,8 @@ def _written(tmp_path, profile) -> str:
 def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(write_spec, layer, input, size):
     """The channels a group works across (the geometric mean of in and out, a depthwise
     convolution's channels), the positions of its output, batch included, and a convolution's
-    groups (a depthwise one's 1: its table is its own) and its kernel's taps, by hand."""
+    groups (a depthwise one's 1: its table is its own), its kernel's taps and whether it is
+    temporal (a 3-D kernel of k×1×1; not a transposed one), by hand."""
     stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=2)
     node, = stats.graph.nodes
     found = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
@@ -582,6 +632,12 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
      "devices.mine.efficiency_by_size.conv.taps: must increase from each size to the next"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], taps: [9, 49], tapped: [[[1, 2]]]}}"),
      "devices.mine.efficiency_by_size.conv.tapped[0][0]: must be a row of 1 fractions (one per positions)"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], temporal: [[1], [1]]}}"),
+     "devices.mine.efficiency_by_size.conv.temporal: must be a row per width (1), each a fraction per positions (1)"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], temporal: [[0]]}}"),
+     "devices.mine.efficiency_by_size.conv.temporal[0][0]: must be"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], temporals: [[1]]}}"),
+     "devices.mine.efficiency_by_size.conv.temporals: is not a key of a table (did you mean 'temporal'?)"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
      "devices.mine.sources.efficiency_by_size: is missing, empty or not one line"),
     (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
@@ -730,6 +786,7 @@ def _quick(monkeypatch):
     monkeypatch.setattr(measure, "GEMM_SIZE", {"cpu": 64, "cuda": 256})
     monkeypatch.setattr(measure, "COPY_BYTES", {"cpu": 4 * 2**20, "cuda": 64 * 2**20})
     monkeypatch.setattr(measure, "GRID_MACS", {"cpu": 2**16, "cuda": 2**20})
+    monkeypatch.setattr(measure, "ROUNDS", 5)
 
 
 def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypatch):
@@ -740,14 +797,20 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     _quick(monkeypatch)
     told: list[str] = []
     monkeypatch.setattr(progress, "WATCHER", told.append)  # a pipe's: what a terminal's spinner would show
+    among, taken_off = [], []  # the fixed costs among others, and those the efficiencies take off
+    costs_among, efficiency = measure.among_others, measure._efficiency
+    monkeypatch.setattr(measure, "among_others", lambda *args: among.append(costs_among(*args)) or among[0])
+    monkeypatch.setattr(measure, "_efficiency", lambda torch, clock, device, base, *rest: taken_off.append(base.fixed_us)
+                        or efficiency(torch, clock, device, base, *rest))
     out = tmp_path / "cpu.yaml"
     result = cli("device-profile", "--device", "cpu", "-o", out)
     assert result.exit_code == 0, result.stderr
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-26:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-27:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
+                          "layers at their smallest among others in float32",
                           *(f"the block of output channels of {work} layers in float32" for work in works[:4]),
                           *(f"{work} layers in float32" for work in works),
                           *(f"{work} layers by size in float32" for work in works[:4])]
@@ -757,6 +820,8 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert set(profile.efficiency) == set(profile.fixed_us) == {"depthwise_conv", "pointwise_conv", "conv", "linear",
                                                                 "memory", "pooling", "resampling",
                                                                 "transcendental"}
+    assert dict(profile.fixed_us) == among[0] and all(cost > 0 for cost in among[0].values())  # kept: among others
+    assert taken_off and all(dict(costs) != among[0] and set(costs) == set(among[0]) for costs in taken_off)  # in a row
     assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
                                     "efficiency_by_size", "channel_blocks"}
     assert set(profile.channel_blocks) == {"depthwise_conv", "pointwise_conv", "conv", "linear"}
@@ -773,7 +838,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert conv.taps == tuple(float(side * side) for side in (3, *measure.KERNELS)) and len(conv.tapped) == 3
     assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
                for grid in conv.tapped)
-    assert not any(table.groups or table.taps for work, table in profile.efficiency_by_size.items() if work != "conv")
+    assert len(conv.temporal) == len(conv.widths) and {len(row) for row in conv.temporal} == {len(conv.positions)}
+    assert not any(table.groups or table.taps or table.temporal
+                   for work, table in profile.efficiency_by_size.items() if work != "conv")
     assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
     table = cli("table", "resnet18", "--device-profile", out)
     assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout

@@ -81,9 +81,10 @@ class _Conv(LayerKind):
             return "depthwise_conv"
         return "pointwise_conv" if all(k == 1 for k in a.kernel) else "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int, bool]:
         """A depthwise convolution works across one channel a group: its width is its channels."""
-        return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv")
+        return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv",
+                              temporal=len(a.kernel) == 3 and a.kernel[0] > 1 and a.kernel[1:] == (1, 1))
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
         """A dense or depthwise convolution's output channels (a grouped one's table of groups holds its blocks)."""
@@ -184,7 +185,7 @@ class _ConvTranspose(LayerKind):
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         return "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int, bool]:
         return conv_work_size(a, shapes, out, depthwise=False)
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
@@ -220,11 +221,13 @@ class ConvTranspose3d(_ConvTranspose):
     key, axes = "conv_transpose3d", 3
 
 
-def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool) -> tuple[float, int, int, int]:
+def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool,
+                   temporal: bool = False) -> tuple[float, int, int, int, bool]:
     """Channels a group (a depthwise convolution's: all of them), output positions, groups (a
-    depthwise convolution's: 1, its table being its own) and the taps of its kernel (`LayerKind.work_size`)."""
+    depthwise convolution's: 1, its table being its own), the taps of its kernel and whether it is
+    `temporal`: a 3-D kernel along its first axis only, k×1×1 (`LayerKind.work_size`)."""
     channels_in, channels_out = shapes[0][1], out[1]
     positions, taps = prod(out) // channels_out, prod(a.kernel)
     if depthwise:
-        return float(channels_out), positions, 1, taps
-    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps
+        return float(channels_out), positions, 1, taps, temporal
+    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal
