@@ -582,14 +582,14 @@ def test_the_fourth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert (f"give 96 and 96 models within a factor of 2 (96 and 96 of the fastest runs) and {ranked_before_a} and "
             f"{ranked_before_b} at ρ ≥ 0.8 ({fast_before_a} and {fast_before_b}), against {within_a} and {within_b} "
             f"({fast_within_a} and {fast_within_b}) and {ranked_a} and {ranked_b} ({fast_a} and {fast_b}) by the code "
-            "of this page") in flat
+            "with them") in flat
     assert [within for within, _ in before] == [96] * 4
     plain = [counts(compared(FOURTH_RUN, replace(profiles[name], channel_blocks={})), which)[0]
              for name in ("a", "b") for which in ("median", "fastest")]
     untapped = [counts(compared(FOURTH_RUN, replace(profiles[name], efficiency_by_size={
         work: table._replace(taps=(), tapped=()) for work, table in profiles[name].efficiency_by_size.items()})), which)[1]
         for name in ("a", "b") for which in ("median", "fastest")]
-    assert (f"without their blocks, this page's profiles give {plain[0]} and {plain[2]} models within a factor of 2 "
+    assert (f"without their blocks, the pass's profiles give {plain[0]} and {plain[2]} models within a factor of 2 "
             f"({plain[1]} and {plain[3]}), and without their grids of kernels {untapped[0]} and {untapped[2]} at "
             f"ρ ≥ 0.8 ({untapped[1]} and {untapped[3]})") in flat
     earlier = [ROOT / "benchmarks" / "results" / run for run in ("cpu-2026-12-05", "cpu-2026-12-04-evening", "cpu-2026-12-04")]
@@ -639,6 +639,113 @@ def read_spread(spreads: dict[str, list[float]], shape: str) -> str:
     """The 10th to the 90th percentile of a shape's ratios, as the benchmark prints them."""
     low, _, high = _latency_benchmark().percentiles(spreads[shape])
     return f"{low:.2f}–{high:.2f}"
+
+
+FIFTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-temporal"
+
+
+def test_the_fifth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass with the grid of temporal convolutions and the fixed
+    costs among others, and its counts: with its profiles by the code with them and by the code
+    before, with the former read without their temporal grid or with the fixed costs in a row of
+    the code before, and on the four passes before; the models they move; the roofline's time over
+    the temporal convolutions' time alone. All made again from the kept files
+    (benchmarks/results/cpu-2026-12-05-temporal and the passes before) by the benchmark's own
+    functions."""
+    import json
+    from dataclasses import replace
+
+    from archcalc.devices import load_profile
+
+    benchmark = _latency_benchmark()
+    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    flat = " ".join(text.split())
+    entries = {entry.name: entry for entry in bundled()}
+
+    def compared(run, profile) -> dict[str, dict]:
+        cache = json.loads((run / "latency-cpu-float32.json").read_text())
+        assert set(cache) == set(entries)
+        return {name: benchmark.compare(entries[name], measured, profile) for name, measured in cache.items()}
+
+    def counts(rows: dict[str, dict], which: str = "median") -> tuple[int, int]:
+        return (sum(0.5 <= row[which][1] <= 2 for row in rows.values()),
+                sum(row[which][2] is not None and row[which][2] >= 0.8 for row in rows.values()))
+
+    profiles = {name: load_profile(FIFTH_RUN / f"profile-cpu-{name}.yaml") for name in ("a", "b", "before-a", "before-b")}
+    rows = {name: compared(FIFTH_RUN, profile) for name, profile in profiles.items()}
+    for row in rows["a"].values():
+        cells = [row["model"], f"{row['macs'] / 1e9:.2f}", f"{row['predicted_ms']:.1f}",
+                 *(cell for which in ("median", "fastest")
+                   for cell in [*benchmark._cells(row[which]), benchmark._rho(row[which + " alone"])]), str(row["ranked"])]
+        assert "\n| " + " | ".join(cells) + " |\n" in text, cells
+    found = {name: (*counts(rows[name]), *counts(rows[name], "fastest")) for name in profiles}
+    assert ("{} of 98 models are within a factor of 2 and {} of 98 reach ρ ≥ 0.8 (median runs; {} and {} of the "
+            "fastest); with the second profile, measured just after, {} and {} ({} and {}). The factor of 2 is met "
+            "by every model").format(*found["a"], *found["b"]) in flat
+    assert all(0.5 <= row[which][1] <= 2 for name in ("a", "b") for row in rows[name].values()
+               for which in ("median", "fastest"))
+    assert min(row[which][3] for row in rows["a"].values() for which in ("median", "fastest")) >= 0.81
+    apart = [sum(row[which + " alone"] >= 0.8 for row in rows["a"].values()) for which in ("median", "fastest")]
+    assert "ι, the ρ of the same layers each timed on its own, is at least 0.8 for {} of the 98 ({} of the fastest " \
+           "runs)".format(*apart) in flat
+    assert ("The two profiles of the code before give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 "
+            "(median runs), against {} and {} and {} and {}").format(
+        found["before-a"][0], found["before-b"][0], found["before-a"][1], found["before-b"][1],
+        found["a"][0], found["b"][0], found["a"][1], found["b"][1]) in flat
+
+    def without_temporal(profile):
+        return replace(profile, efficiency_by_size={work: table._replace(temporal=())
+                                                    for work, table in profile.efficiency_by_size.items()})
+
+    untimed = [counts(compared(FIFTH_RUN, without_temporal(profiles[name])))[1] for name in ("a", "b")]
+    in_a_row = [counts(compared(FIFTH_RUN, replace(profiles[name], fixed_us=profiles["before-" + name].fixed_us)))[0]
+                for name in ("a", "b")]
+    assert (f"without their temporal grid, this page's profiles give {untimed[0]} and {untimed[1]} models at ρ ≥ 0.8; "
+            f"with the fixed costs in a row of the code before's profile measured beside each, {in_a_row[0]} and "
+            f"{in_a_row[1]} within a factor of 2") in flat
+    earlier = [ROOT / "benchmarks" / "results" / run
+               for run in ("cpu-2026-12-05-kernels", "cpu-2026-12-05", "cpu-2026-12-04-evening", "cpu-2026-12-04")]
+    passes = {name: [counts(compared(run, profiles[name])) for run in earlier] for name in profiles}
+
+    def listed(name: str, column: int) -> str:
+        return ", ".join(str(figures[column]) for figures in passes[name])
+
+    assert ("give {} and {} models within a factor of 2 (median runs, the latest pass first) against {} and {}, and "
+            "{} and {} at ρ ≥ 0.8 against {} and {}").format(
+        *(listed(name, 0) for name in profiles), *(listed(name, 1) for name in profiles)) in flat
+
+    def rho(name: str, model: str) -> str:
+        return f"{rows[name][model]['median'][2]:.2f}"
+
+    def ratio(name: str, model: str) -> str:
+        return f"{rows[name][model]['median'][1]:.2f}"
+
+    assert (f"R(2+1)D from ρ {rho('before-a', 'r2plus1d_18')} and {rho('before-b', 'r2plus1d_18')} to "
+            f"{rho('a', 'r2plus1d_18')} and {rho('b', 'r2plus1d_18')}, and from × {ratio('before-a', 'r2plus1d_18')} "
+            f"to {ratio('a', 'r2plus1d_18')}; S3D from × {ratio('before-a', 's3d')} to {ratio('a', 's3d')}; LeNet-5 "
+            f"from × {ratio('before-a', 'lenet5')} and {ratio('before-b', 'lenet5')} to {ratio('a', 'lenet5')} and "
+            f"{ratio('b', 'lenet5')}") in flat
+    near = [sum(0.8 <= row["median"][1] <= 1.25 for row in rows[name].values()) for name in ("a", "before-a")]
+    assert f"within 25% for {near[0]} models (median runs), against {near[1]}" in flat
+    alone = {name: benchmark.against_alone(list(rows[name].values())) for name in ("a", "before-a")}
+    temporal = "conv 3×1×1 stride 1"
+    assert (f"R(2+1)D's and S3D's 3×1×1 temporal convolutions are predicted {read_spread(alone['a'], temporal)} times "
+            f"their time alone ({len(alone['a'][temporal])}), against {read_spread(alone['before-a'], temporal)} on the "
+            "first profile of the code before") in flat
+    assert all(after[column] >= before_[column] for new, old in (("a", "before-a"), ("b", "before-b"))
+               for after, before_ in zip(passes[new], passes[old]) for column in (0, 1))
+    costs = [profiles[name].fixed_us[work] for work in ("conv", "linear", "memory", "depthwise_conv")
+             for name in ("a", "before-a")]
+    assert ("a 3×3 convolution costs {:.1f} µs among others on the first profile and {:.1f} in a row on the first of "
+            "the code before, a linear layer {:.1f} and {:.1f}, a ReLU or batch norm {:.1f} and {:.1f}, a depthwise "
+            "convolution {:.1f} and {:.1f}").format(*costs) in flat
+    missed = ", ".join(f"{name} ({benchmark._rho(row['median'][2])})" for name, row in rows["a"].items()
+                       if row["median"][2] is None or row["median"][2] < 0.8)
+    assert f"**What is left** (ρ < 0.8 on the first profile): {missed}." in flat
+    assert all(0.77 < rows["a"][name]["median"][2] < 0.8 for name in ("squeezenet1_1", "efficientnet_b4"))
+    assert all(table.temporal == () for name in ("before-a", "before-b")
+               for table in profiles[name].efficiency_by_size.values())
+    assert all(len(profiles[name].efficiency_by_size["conv"].temporal) == 12 for name in ("a", "b"))
 
 
 def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():
