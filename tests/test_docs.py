@@ -529,6 +529,50 @@ def test_the_third_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"{reached(48, 3136)}") in flat
 
 
+def _pass_compared(benchmark):
+    """The benchmark's comparison of every bundled model in a kept pass's times with a profile."""
+    import json
+
+    entries = {entry.name: entry for entry in bundled()}
+
+    def compared(run: Path, profile) -> dict[str, dict]:
+        cache = json.loads((run / "latency-cpu-float32.json").read_text())
+        assert set(cache) == set(entries)
+        return {name: benchmark.compare(entries[name], measured, profile) for name, measured in cache.items()}
+
+    return compared
+
+
+def _counted(rows: dict[str, dict], which: str = "median") -> tuple[int, int]:
+    """How many models are within a factor of 2, and how many reach ρ ≥ 0.8, in `which` runs."""
+    return (sum(0.5 <= row[which][1] <= 2 for row in rows.values()),
+            sum(row[which][2] is not None and row[which][2] >= 0.8 for row in rows.values()))
+
+
+def _kept_pass(run: Path, compared, text: str, benchmark) -> tuple[dict, dict]:
+    """A kept pass's four profiles and each one's rows, the table of the first checked in the text."""
+    from archcalc.devices import load_profile
+
+    profiles = {name: load_profile(run / f"profile-cpu-{name}.yaml") for name in ("a", "b", "before-a", "before-b")}
+    rows = {name: compared(run, profile) for name, profile in profiles.items()}
+    for row in rows["a"].values():
+        cells = [row["model"], f"{row['macs'] / 1e9:.2f}", f"{row['predicted_ms']:.1f}",
+                 *(cell for which in ("median", "fastest")
+                   for cell in [*benchmark._cells(row[which]), benchmark._rho(row[which + " alone"])]), str(row["ranked"])]
+        assert "\n| " + " | ".join(cells) + " |\n" in text, cells
+    return profiles, rows
+
+
+def _over_the_passes(found: dict[str, list[tuple[int, int]]]) -> str:
+    """The sentence of a pass's four profiles' counts (`_counted`) on the passes before it."""
+    def listed(name: str, column: int) -> str:
+        return ", ".join(str(figures[column]) for figures in found[name])
+
+    return ("give {} and {} models within a factor of 2 (median runs, the latest pass first) against {} and {}, and "
+            "{} and {} at ρ ≥ 0.8 against {} and {}").format(*(listed(name, 0) for name in found),
+                                                             *(listed(name, 1) for name in found))
+
+
 FOURTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-kernels"
 
 
@@ -539,34 +583,15 @@ def test_the_fourth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     the models they move; the roofline's time over each layer's time alone; the blocks found. All
     made again from the kept files (benchmarks/results/cpu-2026-12-05-kernels and the passes
     before) by the benchmark's own functions."""
-    import json
     from dataclasses import replace
-
-    from archcalc.devices import load_profile
 
     benchmark = _latency_benchmark()
     text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
     flat = " ".join(text.split())
-    entries = {entry.name: entry for entry in bundled()}
-
-    def compared(run, profile) -> dict[str, dict]:
-        cache = json.loads((run / "latency-cpu-float32.json").read_text())
-        assert set(cache) == set(entries)
-        return {name: benchmark.compare(entries[name], measured, profile) for name, measured in cache.items()}
-
-    def counts(rows: dict[str, dict], which: str) -> tuple[int, int]:
-        return (sum(0.5 <= row[which][1] <= 2 for row in rows.values()),
-                sum(row[which][2] is not None and row[which][2] >= 0.8 for row in rows.values()))
-
-    profiles = {name: load_profile(FOURTH_RUN / f"profile-cpu-{name}.yaml") for name in ("a", "b", "before-a", "before-b")}
-    rows = {name: compared(FOURTH_RUN, profile) for name, profile in profiles.items()}
-    for row in rows["a"].values():
-        cells = [row["model"], f"{row['macs'] / 1e9:.2f}", f"{row['predicted_ms']:.1f}",
-                 *(cell for which in ("median", "fastest")
-                   for cell in [*benchmark._cells(row[which]), benchmark._rho(row[which + " alone"])]), str(row["ranked"])]
-        assert "\n| " + " | ".join(cells) + " |\n" in text, cells
-    (within_a, ranked_a), (within_b, ranked_b) = counts(rows["a"], "median"), counts(rows["b"], "median")
-    (fast_within_a, fast_a), (fast_within_b, fast_b) = counts(rows["a"], "fastest"), counts(rows["b"], "fastest")
+    compared = _pass_compared(benchmark)
+    profiles, rows = _kept_pass(FOURTH_RUN, compared, text, benchmark)
+    (within_a, ranked_a), (within_b, ranked_b) = _counted(rows["a"], "median"), _counted(rows["b"], "median")
+    (fast_within_a, fast_a), (fast_within_b, fast_b) = _counted(rows["a"], "fastest"), _counted(rows["b"], "fastest")
     assert (f"{within_a} of 98 models are within a factor of 2 and {ranked_a} of 98 reach ρ ≥ 0.8 (median runs; "
             f"{fast_within_a} and {fast_a} of the fastest); with the second profile, measured just after, {within_b} "
             f"and {ranked_b} ({fast_within_b} and {fast_b})") in flat
@@ -577,30 +602,25 @@ def test_the_fourth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     apart = [sum(row[which + " alone"] >= 0.8 for row in rows["a"].values()) for which in ("median", "fastest")]
     assert "is at least 0.8 for {} of the 98 ({} of the fastest runs). For all but those {}".format(
         *apart, {6: "six"}[98 - apart[0]]) in flat
-    before = [counts(rows[name], which) for name in ("before-a", "before-b") for which in ("median", "fastest")]
+    before = [_counted(rows[name], which) for name in ("before-a", "before-b") for which in ("median", "fastest")]
     (_, ranked_before_a), (_, fast_before_a), (_, ranked_before_b), (_, fast_before_b) = before
     assert (f"give 96 and 96 models within a factor of 2 (96 and 96 of the fastest runs) and {ranked_before_a} and "
             f"{ranked_before_b} at ρ ≥ 0.8 ({fast_before_a} and {fast_before_b}), against {within_a} and {within_b} "
             f"({fast_within_a} and {fast_within_b}) and {ranked_a} and {ranked_b} ({fast_a} and {fast_b}) by the code "
             "with them") in flat
     assert [within for within, _ in before] == [96] * 4
-    plain = [counts(compared(FOURTH_RUN, replace(profiles[name], channel_blocks={})), which)[0]
+    plain = [_counted(compared(FOURTH_RUN, replace(profiles[name], channel_blocks={})), which)[0]
              for name in ("a", "b") for which in ("median", "fastest")]
-    untapped = [counts(compared(FOURTH_RUN, replace(profiles[name], efficiency_by_size={
+    untapped = [_counted(compared(FOURTH_RUN, replace(profiles[name], efficiency_by_size={
         work: table._replace(taps=(), tapped=()) for work, table in profiles[name].efficiency_by_size.items()})), which)[1]
         for name in ("a", "b") for which in ("median", "fastest")]
     assert (f"without their blocks, the pass's profiles give {plain[0]} and {plain[2]} models within a factor of 2 "
             f"({plain[1]} and {plain[3]}), and without their grids of kernels {untapped[0]} and {untapped[2]} at "
             f"ρ ≥ 0.8 ({untapped[1]} and {untapped[3]})") in flat
     earlier = [ROOT / "benchmarks" / "results" / run for run in ("cpu-2026-12-05", "cpu-2026-12-04-evening", "cpu-2026-12-04")]
-    found = {name: [counts(compared(run, profiles[name]), "median") for run in earlier] for name in profiles}
+    found = {name: [_counted(compared(run, profiles[name]), "median") for run in earlier] for name in profiles}
 
-    def listed(name: str, column: int) -> str:
-        return ", ".join(str(figures[column]) for figures in found[name])
-
-    assert ("give {} and {} models within a factor of 2 (median runs, the latest pass first) against {} and {}, and "
-            "{} and {} at ρ ≥ 0.8 against {} and {}").format(
-        *(listed(name, 0) for name in profiles), *(listed(name, 1) for name in profiles)) in flat
+    assert _over_the_passes(found) in flat
     assert all(after[0] > before_[0] for new, old in (("a", "before-a"), ("b", "before-b"))
                for after, before_ in zip(found[new], found[old]))
 
@@ -652,33 +672,14 @@ def test_the_fifth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     the temporal convolutions' time alone. All made again from the kept files
     (benchmarks/results/cpu-2026-12-05-temporal and the passes before) by the benchmark's own
     functions."""
-    import json
     from dataclasses import replace
-
-    from archcalc.devices import load_profile
 
     benchmark = _latency_benchmark()
     text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
     flat = " ".join(text.split())
-    entries = {entry.name: entry for entry in bundled()}
-
-    def compared(run, profile) -> dict[str, dict]:
-        cache = json.loads((run / "latency-cpu-float32.json").read_text())
-        assert set(cache) == set(entries)
-        return {name: benchmark.compare(entries[name], measured, profile) for name, measured in cache.items()}
-
-    def counts(rows: dict[str, dict], which: str = "median") -> tuple[int, int]:
-        return (sum(0.5 <= row[which][1] <= 2 for row in rows.values()),
-                sum(row[which][2] is not None and row[which][2] >= 0.8 for row in rows.values()))
-
-    profiles = {name: load_profile(FIFTH_RUN / f"profile-cpu-{name}.yaml") for name in ("a", "b", "before-a", "before-b")}
-    rows = {name: compared(FIFTH_RUN, profile) for name, profile in profiles.items()}
-    for row in rows["a"].values():
-        cells = [row["model"], f"{row['macs'] / 1e9:.2f}", f"{row['predicted_ms']:.1f}",
-                 *(cell for which in ("median", "fastest")
-                   for cell in [*benchmark._cells(row[which]), benchmark._rho(row[which + " alone"])]), str(row["ranked"])]
-        assert "\n| " + " | ".join(cells) + " |\n" in text, cells
-    found = {name: (*counts(rows[name]), *counts(rows[name], "fastest")) for name in profiles}
+    compared = _pass_compared(benchmark)
+    profiles, rows = _kept_pass(FIFTH_RUN, compared, text, benchmark)
+    found = {name: (*_counted(rows[name]), *_counted(rows[name], "fastest")) for name in profiles}
     assert ("{} of 98 models are within a factor of 2 and {} of 98 reach ρ ≥ 0.8 (median runs; {} and {} of the "
             "fastest); with the second profile, measured just after, {} and {} ({} and {}). The factor of 2 is met "
             "by every model").format(*found["a"], *found["b"]) in flat
@@ -697,22 +698,17 @@ def test_the_fifth_cpu_pass_is_what_its_kept_times_and_profiles_give():
         return replace(profile, efficiency_by_size={work: table._replace(temporal=())
                                                     for work, table in profile.efficiency_by_size.items()})
 
-    untimed = [counts(compared(FIFTH_RUN, without_temporal(profiles[name])))[1] for name in ("a", "b")]
-    in_a_row = [counts(compared(FIFTH_RUN, replace(profiles[name], fixed_us=profiles["before-" + name].fixed_us)))[0]
+    untimed = [_counted(compared(FIFTH_RUN, without_temporal(profiles[name])))[1] for name in ("a", "b")]
+    in_a_row = [_counted(compared(FIFTH_RUN, replace(profiles[name], fixed_us=profiles["before-" + name].fixed_us)))[0]
                 for name in ("a", "b")]
     assert (f"without their temporal grid, this page's profiles give {untimed[0]} and {untimed[1]} models at ρ ≥ 0.8; "
             f"with the fixed costs in a row of the code before's profile measured beside each, {in_a_row[0]} and "
             f"{in_a_row[1]} within a factor of 2") in flat
     earlier = [ROOT / "benchmarks" / "results" / run
                for run in ("cpu-2026-12-05-kernels", "cpu-2026-12-05", "cpu-2026-12-04-evening", "cpu-2026-12-04")]
-    passes = {name: [counts(compared(run, profiles[name])) for run in earlier] for name in profiles}
+    passes = {name: [_counted(compared(run, profiles[name])) for run in earlier] for name in profiles}
 
-    def listed(name: str, column: int) -> str:
-        return ", ".join(str(figures[column]) for figures in passes[name])
-
-    assert ("give {} and {} models within a factor of 2 (median runs, the latest pass first) against {} and {}, and "
-            "{} and {} at ρ ≥ 0.8 against {} and {}").format(
-        *(listed(name, 0) for name in profiles), *(listed(name, 1) for name in profiles)) in flat
+    assert _over_the_passes(passes) in flat
 
     def rho(name: str, model: str) -> str:
         return f"{rows[name][model]['median'][2]:.2f}"
