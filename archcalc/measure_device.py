@@ -340,9 +340,9 @@ ROUNDS = 500
 def among_others(torch, dtype: str) -> dict[str, float]:
     """The fixed cost in µs of each kind of work on the CPU as a layer of a model pays it: the
     median time of its SYNTHETIC layers at their smallest, each run in turn among those of every
-    kind, for ROUNDS rounds (the median of a kind's layers). On this project's CPU a 3×3
-    convolution at its smallest took 7.4 µs many in a row and 14 µs among others, a ReLU 2.6
-    and 6.3, a linear layer 6.1 and 15: what the one before leaves in the caches is not its own."""
+    kind, for ROUNDS rounds (the median of a kind's layers). On this project's CPU a linear layer
+    at its smallest took 5.8 µs many in a row and 14.2 among others, a ReLU or batch norm 5.5 and
+    10.3 (docs/latency.md): what the layer before leaves in the caches is not its own."""
     layers = [(work, *_at_smallest(torch, "cpu", dtype, layer)) for work, kinds in SYNTHETIC.items() for layer in kinds]
     times: list[list[float]] = [[] for _ in layers]
     with torch.no_grad():

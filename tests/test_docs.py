@@ -735,6 +735,8 @@ def test_the_fifth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert ("a 3×3 convolution costs {:.1f} µs among others on the first profile and {:.1f} in a row on the first of "
             "the code before, a linear layer {:.1f} and {:.1f}, a ReLU or batch norm {:.1f} and {:.1f}, a depthwise "
             "convolution {:.1f} and {:.1f}").format(*costs) in flat
+    assert ("a linear layer at its smallest took {2:.1f} µs many in a row and {1:.1f} among others, a ReLU or batch "
+            "norm {4:.1f} and {3:.1f}").format(*costs[1:]) in flat  # in "Measuring a device"
     missed = ", ".join(f"{name} ({benchmark._rho(row['median'][2])})" for name, row in rows["a"].items()
                        if row["median"][2] is None or row["median"][2] < 0.8)
     assert f"**What is left** (ρ < 0.8 on the first profile): {missed}." in flat
