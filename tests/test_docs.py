@@ -741,6 +741,10 @@ def test_the_fifth_cpu_pass_is_what_its_kept_times_and_profiles_give():
                        if row["median"][2] is None or row["median"][2] < 0.8)
     assert f"**What is left** (ρ < 0.8 on the first profile): {missed}." in flat
     assert all(0.77 < rows["a"][name]["median"][2] < 0.8 for name in ("squeezenet1_1", "efficientnet_b4"))
+    strided = [f"{alone[name][shape][0]:.2f}" for name in ("a", "before-a")
+               for shape in ("conv 3×1×1 stride 2", "conv 7×1×1 stride 2")]
+    assert ("R(2+1)D's 3×1×1 of stride 2 is predicted at {} of its time alone, S3D's 7×1×1 stem at {} ({} and {} "
+            "before)").format(*strided) in flat
     assert all(table.temporal == () for name in ("before-a", "before-b")
                for table in profiles[name].efficiency_by_size.values())
     assert all(len(profiles[name].efficiency_by_size["conv"].temporal) == 12 for name in ("a", "b"))
