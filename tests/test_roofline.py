@@ -187,6 +187,26 @@ def _made_up(tmp_path: Path, key: str, figures: dict) -> Path:
     return path
 
 
+def _with_conv_table(tmp_path: Path, key: str, name: str, table: dict, **figures):
+    """A made-up profile, loaded, of 10 TFLOP/s, 100 GB/s and no launch cost, whose table of conv
+    by size is `table` (and whose other figures are `figures`)."""
+    return load_profile(str(_made_up(tmp_path, key, {
+        "name": name, "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0, **figures,
+        "efficiency_by_size": {"conv": table}})))
+
+
+def _between_taps(taps: int) -> float:
+    """By hand: the fraction at `taps` between a reached of 0.5 at 9 taps and a grid of 0.8 at 49,
+    interpolated in the logarithm of the taps."""
+    return 0.5 * (0.8 / 0.5) ** (math.log(taps / 9) / math.log(49 / 9))
+
+
+def _assert_divided(sized: dict, plain: dict, reached: dict[str, float]) -> None:
+    """Each named layer's time is its time at the bare roofline over its fraction reached."""
+    for name, fraction in reached.items():
+        assert sized[name].time == pytest.approx(plain[name].time / fraction, rel=1e-12), name
+
+
 def test_efficiencies_divide_the_roofline_and_blocks_sum_their_layers(tmp_path):
     profile = _made_up(tmp_path, "slow", {
         "name": "a device at a tenth of its memory roofline on depthwise convolutions",
@@ -244,10 +264,8 @@ def test_a_grouped_convolution_reads_the_grid_of_its_groups(write_spec, tmp_path
     whose table gives no groups reads them all on its dense grid (as profiles measured before)."""
     table = {"widths": [16, 64], "positions": [64, 256], "reached": [[0.5, 0.5], [0.5, 0.5]],
              "groups": [2, 8], "grouped": [[[0.2, 0.2], [0.2, 0.2]], [[0.8, 0.8], [0.8, 0.8]]]}
-    profile = _made_up(tmp_path, "grouped", {
-        "name": "a device whose grouped convolutions run faster with more groups",
-        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0, "efficiency": {"depthwise_conv": 0.3},
-        "efficiency_by_size": {"conv": table}})
+    loaded = _with_conv_table(tmp_path, "grouped", "a device whose grouped convolutions run faster with more groups",
+                              table, efficiency={"depthwise_conv": 0.3})
     stats = analyze(write_spec("""
 name: grouped
 input: [64, 8, 8]
@@ -257,15 +275,13 @@ layers:
   - sixteen: {kind: conv2d, out: 64, kernel: 3, padding: 1, groups: 16}
   - depthwise: {kind: conv2d, out: 64, kernel: 3, padding: 1, groups: 64}
 """))
-    loaded = load_profile(str(profile))
     plain = roofline(stats, replace(loaded, efficiency={}, efficiency_by_size={})).by_name()
     for sized, reached in ((roofline(stats, loaded).by_name(), {"dense": 0.5, "four": 0.4, "sixteen": 0.8, "depthwise": 0.3}),
                            (roofline(stats, replace(loaded, efficiency_by_size={"conv": SizeTable(
                                *(tuple(map(float, axis)) for axis in (table["widths"], table["positions"])),
                                tuple(map(tuple, table["reached"])))})).by_name(),
                             {"dense": 0.5, "four": 0.5, "sixteen": 0.5, "depthwise": 0.3})):
-        for name, fraction in reached.items():
-            assert sized[name].time == pytest.approx(plain[name].time / fraction, rel=1e-12), name
+        _assert_divided(sized, plain, reached)
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
 
@@ -330,10 +346,7 @@ def test_a_dense_convolution_reads_the_grid_of_its_kernels_taps(write_spec, tmp_
     table = {"widths": [16, 64], "positions": [16, 1024], "reached": [[0.5, 0.5], [0.5, 0.5]],
              "groups": [2], "grouped": [[[0.2, 0.2], [0.2, 0.2]]],
              "taps": [9, 49], "tapped": [[[0.8, 0.8], [0.8, 0.8]]]}
-    profile = _made_up(tmp_path, "tapped", {
-        "name": "a device whose larger kernels run nearer their peak",
-        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
-        "efficiency_by_size": {"conv": table}})
+    loaded = _with_conv_table(tmp_path, "tapped", "a device whose larger kernels run nearer their peak", table)
     stats = analyze(write_spec("""
 name: tapped
 input: [32, 16, 16]
@@ -347,20 +360,16 @@ layers:
 """))
     cube = analyze(write_spec("name: cube\ninput: [32, 4, 8, 8]\nlayers:\n"
                               "  - cube: {kind: conv3d, out: 32, kernel: 3, padding: 1}\n"))
-    loaded = load_profile(str(profile))
     untapped = replace(loaded, efficiency_by_size={"conv": loaded.efficiency_by_size["conv"]._replace(taps=(), tapped=())})
 
     def times(profile) -> dict:
         return {**roofline(stats, profile).by_name(), **roofline(cube, profile).by_name()}
 
-    def between(taps: int) -> float:
-        return 0.5 * (0.8 / 0.5) ** (math.log(taps / 9) / math.log(49 / 9))
-
-    reached = {"seven": 0.8, "eleven": 0.8, "five": between(25), "three": 0.5, "row": 0.5, "grouped": 0.2,
-               "cube": between(27)}
+    reached = {"seven": 0.8, "eleven": 0.8, "five": _between_taps(25), "three": 0.5, "row": 0.5, "grouped": 0.2,
+               "cube": _between_taps(27)}
     plain, sized, untapped = times(replace(loaded, efficiency_by_size={})), times(loaded), times(untapped)
-    for name, fraction in reached.items():
-        assert sized[name].time == pytest.approx(plain[name].time / fraction, rel=1e-12), name
+    _assert_divided(sized, plain, reached)
+    for name in reached:
         assert untapped[name].time == pytest.approx(plain[name].time / (0.2 if name == "grouped" else 0.5),
                                                     rel=1e-12), name
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
@@ -377,10 +386,7 @@ def test_a_temporal_convolution_reads_the_grid_of_temporal_ones(write_spec, tmp_
     table = {"widths": [16, 64], "positions": [16, 1024], "reached": [[0.5, 0.5], [0.5, 0.5]],
              "groups": [2], "grouped": [[[0.2, 0.2], [0.2, 0.2]]],
              "taps": [9, 49], "tapped": [[[0.8, 0.8], [0.8, 0.8]]], "temporal": [[0.25, 0.35], [0.3, 0.4]]}
-    profile = _made_up(tmp_path, "temporal", {
-        "name": "a device whose temporal convolutions run their own kernel",
-        "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
-        "efficiency_by_size": {"conv": table}})
+    loaded = _with_conv_table(tmp_path, "temporal", "a device whose temporal convolutions run their own kernel", table)
     stats = analyze(write_spec("""
 name: temporal
 input: [32, 2, 8, 8]
@@ -395,18 +401,13 @@ layers:
   - flat: {kind: flatten, start_dim: 1, end_dim: 2}
   - column: {kind: conv2d, out: 32, kernel: [3, 1], padding: [1, 0]}
 """))
-    loaded = load_profile(str(profile))
     untimed = replace(loaded, efficiency_by_size={"conv": loaded.efficiency_by_size["conv"]._replace(temporal=())})
     plain, sized, without = (roofline(stats, p).by_name() for p in (replace(loaded, efficiency_by_size={}), loaded, untimed))
 
-    def between(taps: int) -> float:
-        return 0.5 * (0.8 / 0.5) ** (math.log(taps / 9) / math.log(49 / 9))
-
     fewest, most = (0.25 * 0.3) ** 0.5, (0.35 * 0.4) ** 0.5  # at 32 channels, on 16 and on 1024 positions
-    reached = {"three": (fewest * most) ** 0.5, "five": fewest * (most / fewest) ** (1 / 3), "spatial": 0.5, "row": 0.5, "cube": between(27), "grouped": 0.2,
-               "transposed": 0.5, "column": 0.5}
-    for name, fraction in reached.items():
-        assert sized[name].time == pytest.approx(plain[name].time / fraction, rel=1e-12), name
+    _assert_divided(sized, plain, {"three": (fewest * most) ** 0.5, "five": fewest * (most / fewest) ** (1 / 3),
+                                   "spatial": 0.5, "row": 0.5, "cube": _between_taps(27), "grouped": 0.2,
+                                   "transposed": 0.5, "column": 0.5})
     assert without["three"].time == pytest.approx(plain["three"].time / 0.5, rel=1e-12)
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
