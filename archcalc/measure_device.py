@@ -281,6 +281,28 @@ class _Clock:
         return out
 
 
+    def in_turn(self, layers: list[tuple[Callable[[object], object], object]], budget: float) -> list[list[float]]:
+        """The seconds of each call of each of `layers` (a layer and its input), called in turn,
+        round after round, for at least MIN_RUNS rounds and until `budget` is spent, each call as
+        in `as_in_a_model`: a moment the shared machine is slower (another process, the caches it
+        takes) falls on all of them alike rather than on the one it ran."""
+        for layer, x in layers:  # warm-up
+            held = layer(x.clone())
+        out: list[list[float]] = [[] for _ in layers]
+        spent = 0.0
+        while len(out[0]) < MIN_RUNS or spent < budget:
+            for taken, (layer, x) in zip(out, layers):
+                fresh = x.clone()
+                self.sync()
+                start = time.perf_counter()
+                result = layer(fresh)
+                self.sync()
+                taken.append(time.perf_counter() - start)
+                spent += taken[-1]
+                held = result  # noqa: F841 - the last output, alive until the next call's is made
+        return out
+
+
 def _dtypes(torch, device: str) -> list[str]:
     return ["float32", "float16", "bfloat16", "float64"]
 
@@ -373,17 +395,23 @@ def _built(torch, device: str, dtype: str, graph: Graph, input_shape: tuple[int,
 
 
 def _device_name(torch, device: str, threads: int) -> str:
+    """A GPU's name; a CPU's model name, with its family and model numbers where Linux gives them
+    and the instructions torch's kernels use on it (a VM's "AMD EPYC" was an AVX2 machine one day,
+    an AVX-512 one another, its 3×3 convolutions twice as fast), and the threads."""
     if device == "cuda":
         return torch.cuda.get_device_name()
     import platform
 
-    model = platform.processor() or platform.machine()
+    first: dict[str, str] = {}  # the first processor's
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
-            model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
+            for key, _, value in (line.partition(":") for line in info):
+                first.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return f"{model}, {threads} thread{'s' if threads != 1 else ''}"
+    model = first.get("model name") or platform.processor() or platform.machine()
+    numbers = f"family {first['cpu family']} model {first['model']}, " if "cpu family" in first and "model" in first else ""
+    return f"{model} ({numbers}{torch.backends.cpu.get_cpu_capability()}), {threads} thread{'s' if threads != 1 else ''}"
 
 
 def synthetic_graph(kind: str, fields: dict, shape: tuple[int, ...]) -> Graph:
@@ -397,14 +425,17 @@ def synthetic_graph(kind: str, fields: dict, shape: tuple[int, ...]) -> Graph:
 def _channel_block(torch, clock: _Clock, device: str, dtype: str, work: str) -> int:
     """The block of output channels `work`'s kernel computes together here (`block_of`), from its
     BLOCKED synthetic layer at BLOCK_BASE + 1 and BLOCK_BASE + each of BLOCKS output channels,
-    each at the fastest of its runs."""
-    times = {}
-    for out in (BLOCK_BASE + 1, *(BLOCK_BASE + block for block in BLOCKS)):
+    run in turn (`_Clock.in_turn`), each at the fastest of its runs. Each run apart, one after the
+    other, a moment the machine was slower while 65 channels ran once found a block of 64 for 3×3
+    convolutions, where 65 and 80 channels take as long and 96 longer (docs/latency.md)."""
+    outs = (BLOCK_BASE + 1, *(BLOCK_BASE + block for block in BLOCKS))
+    layers = []
+    for out in outs:
         kind, fields, shape = BLOCKED[work](out)
-        module, x = _built(torch, device, dtype, synthetic_graph(kind, fields, shape), (BATCH[device], *shape))
-        with torch.no_grad():
-            times[out] = min(clock.as_in_a_model(module, x, BUDGET_S * GRID_SHARE))
-    return block_of(times)
+        layers.append(_built(torch, device, dtype, synthetic_graph(kind, fields, shape), (BATCH[device], *shape)))
+    with torch.no_grad():
+        times = clock.in_turn(layers, BUDGET_S * GRID_SHARE * len(outs))
+    return block_of({out: min(taken) for out, taken in zip(outs, times)})
 
 
 def block_of(times: dict[int, float]) -> int:

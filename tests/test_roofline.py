@@ -14,6 +14,7 @@ import sys
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -335,6 +336,41 @@ def test_the_block_of_output_channels_is_the_largest_their_times_show(times, blo
     from archcalc.measure_device import block_of
 
     assert block_of(times) == block
+
+
+def test_layers_timed_in_turn_share_a_slower_moment(monkeypatch):
+    """By hand, on a made-up clock: `_Clock.in_turn` calls its layers in turn, round after round,
+    each on a fresh copy of its input. A slower moment as long as five calls (each ten times
+    slower) then falls on some calls of each layer, and each one's fastest is its own; timed one
+    layer after the other (`as_in_a_model`), it falls on every timed call of the first."""
+    import archcalc.measure_device as measure
+
+    now, calls = [0.0], []
+
+    class Input:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def clone(self):
+            return Input(self.name + "'")
+
+    def layer(name: str, seconds: float):
+        def run(x):
+            calls.append((name, x.name))
+            now[0] += seconds * (10 if 2 <= len(calls) - 1 <= 6 else 1)  # the 3rd to 7th calls: slower
+        return run
+
+    monkeypatch.setattr(measure, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(measure, "MIN_RUNS", 5)
+    clock = measure._Clock("cpu")
+    times = clock.in_turn([(layer("a", 1.0), Input("x")), (layer("b", 2.0), Input("y"))], budget=0)
+    assert calls == [("a", "x'"), ("b", "y'")] * 6  # a round of warm-up, then 5 rounds
+    assert times == [[10.0, 10.0, 10.0, 1.0, 1.0], [20.0, 20.0, 2.0, 2.0, 2.0]]
+    assert [min(taken) for taken in times] == [1.0, 2.0]
+    calls.clear()
+    apart = [clock.as_in_a_model(layer(name, seconds), Input(x), budget=0)
+             for name, seconds, x in (("a", 1.0, "x"), ("b", 2.0, "y"))]
+    assert [min(taken) for taken in apart] == [10.0, 2.0]  # 2 calls of warm-up, then 5 slower ones of a
 
 
 def test_a_dense_convolution_reads_the_grid_of_its_kernels_taps(write_spec, tmp_path):
@@ -791,7 +827,7 @@ def _quick(monkeypatch):
 
 
 def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypatch):
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     import archcalc.measure_device as measure
     from archcalc import progress
 
@@ -816,7 +852,7 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
                           *(f"{work} layers in float32" for work in works),
                           *(f"{work} layers by size in float32" for work in works[:4])]
     profile = load_profile(str(out))
-    assert profile.key == "local-cpu" and profile.name.endswith(", 1 thread")
+    assert profile.key == "local-cpu" and profile.name.endswith(f"{torch.backends.cpu.get_cpu_capability()}), 1 thread")
     assert {"float32", "bfloat16"} <= set(profile.peak_tflops)
     assert set(profile.efficiency) == set(profile.fixed_us) == {"depthwise_conv", "pointwise_conv", "conv", "linear",
                                                                 "memory", "pooling", "resampling",
