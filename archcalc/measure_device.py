@@ -266,28 +266,17 @@ class _Clock:
         it in a model) while the output of the call before is still held (as the next layer holds
         it): not the same input and output, hot in the caches, again and again, which on a CPU
         ran a ReLU twice as fast as a model's ReLUs."""
-        for _ in range(2):  # warm-up
-            held = layer(x.clone())
-        out: list[float] = []
-        budget = BUDGET_S if budget is None else budget
-        while len(out) < MIN_RUNS or sum(out) < budget:
-            fresh = x.clone()
-            self.sync()
-            start = time.perf_counter()
-            result = layer(fresh)
-            self.sync()
-            out.append(time.perf_counter() - start)
-            held = result  # noqa: F841 - the last output, alive until the next call's is made
-        return out
-
+        return self.in_turn([(layer, x)], BUDGET_S if budget is None else budget)[0]
 
     def in_turn(self, layers: list[tuple[Callable[[object], object], object]], budget: float) -> list[list[float]]:
         """The seconds of each call of each of `layers` (a layer and its input), called in turn,
-        round after round, for at least MIN_RUNS rounds and until `budget` is spent, each call as
-        in `as_in_a_model`: a moment the shared machine is slower (another process, the caches it
-        takes) falls on all of them alike rather than on the one it ran."""
-        for layer, x in layers:  # warm-up
-            held = layer(x.clone())
+        round after round, after two rounds of warm-up, for at least MIN_RUNS rounds and until
+        `budget` is spent, each call as in `as_in_a_model`: a moment the shared machine is slower
+        (another process, the caches it takes) falls on all of them alike rather than on the one
+        it ran."""
+        for _ in range(2):
+            for layer, x in layers:
+                held = layer(x.clone())
         out: list[list[float]] = [[] for _ in layers]
         spent = 0.0
         while len(out[0]) < MIN_RUNS or spent < budget:

@@ -563,6 +563,18 @@ def _kept_pass(run: Path, compared, text: str, benchmark) -> tuple[dict, dict]:
     return profiles, rows
 
 
+def _read_pass(run: Path) -> tuple:
+    """The benchmark, docs/latency.md flattened, the comparison, and a kept pass's profiles, rows
+    (its first profile's table checked in the text, `_kept_pass`) and counts (`_counted`, median
+    then fastest runs) by profile."""
+    benchmark = _latency_benchmark()
+    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    compared = _pass_compared(benchmark)
+    profiles, rows = _kept_pass(run, compared, text, benchmark)
+    found = {name: (*_counted(rows[name]), *_counted(rows[name], "fastest")) for name in profiles}
+    return benchmark, " ".join(text.split()), compared, profiles, rows, found
+
+
 def _over_the_passes(found: dict[str, list[tuple[int, int]]]) -> str:
     """The sentence of a pass's four profiles' counts (`_counted`) on the passes before it."""
     def listed(name: str, column: int) -> str:
@@ -674,12 +686,7 @@ def test_the_fifth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     functions."""
     from dataclasses import replace
 
-    benchmark = _latency_benchmark()
-    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
-    flat = " ".join(text.split())
-    compared = _pass_compared(benchmark)
-    profiles, rows = _kept_pass(FIFTH_RUN, compared, text, benchmark)
-    found = {name: (*_counted(rows[name]), *_counted(rows[name], "fastest")) for name in profiles}
+    benchmark, flat, compared, profiles, rows, found = _read_pass(FIFTH_RUN)
     assert ("{} of 98 models are within a factor of 2 and {} of 98 reach ρ ≥ 0.8 (median runs; {} and {} of the "
             "fastest); with the second profile, measured just after, {} and {} ({} and {}). The factor of 2 is met "
             "by every model").format(*found["a"], *found["b"]) in flat
@@ -748,6 +755,94 @@ def test_the_fifth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert all(table.temporal == () for name in ("before-a", "before-b")
                for table in profiles[name].efficiency_by_size.values())
     assert all(len(profiles[name].efficiency_by_size["conv"].temporal) == 12 for name in ("a", "b"))
+
+
+SIXTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-avx512"
+
+
+def test_the_sixth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass on the AVX-512 machine and its counts: with its profiles
+    by the code that times the blocks in turn and by the code before, with the first machine's last
+    profile on these times and this machine's on that pass's; the machines' figures, the blocks and
+    the profiles' agreement; the roofline's time over each layer's time alone by the shape of its
+    work, on both machines. All made again from the kept files (benchmarks/results/cpu-2026-12-05-avx512
+    and cpu-2026-12-05-temporal) by the benchmark's own functions."""
+    import importlib.util
+    import json
+
+    from archcalc.devices import load_profile
+
+    benchmark, flat, compared, profiles, rows, found = _read_pass(SIXTH_RUN)
+    spec = importlib.util.spec_from_file_location("grid_agreement", ROOT / "benchmarks" / "grid_agreement.py")
+    agreement = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(agreement)
+    assert ("With the first profile {} of 98 models are within a factor of 2 and {} of 98 reach ρ ≥ 0.8 (median runs; "
+            "{} and {} of the fastest); with the second, {} and {} ({} and {}); with the two of the code before, {} and "
+            "{} within a factor of 2 and {} and {} at ρ ≥ 0.8").format(
+        *found["a"], *found["b"], found["before-a"][0], found["before-b"][0], found["before-a"][1],
+        found["before-b"][1]) in flat
+    apart = sum(row["median alone"] >= 0.8 for row in rows["a"].values())
+    assert (f"98 of 98 models are within a factor of 2 and {found['a'][1]} and {found['b'][1]} reach ρ ≥ 0.8 (median "
+            f"runs), where ι, the ρ of each model's heavy layers each timed on its own, is at least 0.8 for {apart}") in flat
+    assert found["a"][0] == found["b"][0] == 98 and f"and ι is at least 0.8 for {apart} of the 98" in flat
+    assert [name for name, row in rows["a"].items() if row["median"][3] < 0.8] == [
+        "convnext_small", "convnext_base", "convnext_large"]  # "η is under 0.8 for ConvNeXt-S, -B and -L"
+    assert all(profiles[name].name == "AMD EPYC (family 26 model 2, AVX512), 1 thread" for name in ("a", "b"))
+    assert all(profiles[name].name == "AMD EPYC, 1 thread" for name in ("before-a", "before-b"))
+    first = load_profile(FIFTH_RUN / "profile-cpu-a.yaml")
+    peaks = sorted(profile.peak_tflops["float32"] for profile in profiles.values())
+    copies = sorted(profile.memory_gbps for profile in profiles.values())
+    assert (f"runs a float32 GEMM of 512 at {peaks[0]:.2f}–{peaks[-1]:.2f} TFLOP/s and copies at {copies[0]:.0f}–"
+            f"{copies[-1]:.0f} GB/s (the first machine: {first.peak_tflops['float32']:.3f} and {first.memory_gbps}") in flat
+    conv, pointwise = (profiles["a"].efficiency_by_size[work] for work in ("conv", "pointwise_conv"))
+    theirs = [first.efficiency_by_size[work] for work in ("conv", "pointwise_conv")]
+    assert (f"the 3×3 grid reaches {conv.at(64, 3136):.2f} of its roofline at 64 channels on 56×56, the first "
+            f"machine's {theirs[0].at(64, 3136):.2f}; its 1×1 grid {pointwise.at(256, 784):.2f} at 256 channels on "
+            f"28×28 ({theirs[1].at(256, 784):.2f} there too)") in flat
+    across = [_counted(compared(SIXTH_RUN, first)), _counted(compared(FIFTH_RUN, profiles["a"]))]
+    assert ("the first machine's last profile puts {} of this pass's models within a factor of 2 ({} at ρ ≥ 0.8), this "
+            "machine's first profile {} of that pass's ({})").format(*across[0], *across[1]) in flat
+    assert {name: profile.channel_blocks["depthwise_conv"] for name, profile in profiles.items()} == {
+        "a": 64, "b": 1, "before-a": 1, "before-b": 64}  # "Two of the four profiles found a block of 64 ..."
+    disagree = [agreement.total({work + grid: figures for work, grids in agreement.counts(
+        SIXTH_RUN / f"profile-cpu-{x}.yaml", SIXTH_RUN / f"profile-cpu-{y}.yaml").items()
+        for grid, figures in grids.items()}) for x, y in (("a", "b"), ("before-a", "before-b"))]
+    assert (f"differ by more than 15% at {disagree[0][0]} of their {disagree[0][1]:,} points by size (the code of this "
+            f"page) and {disagree[1][0]} (the code before)") in flat and disagree[0][1] == disagree[1][1]
+    here = benchmark.against_alone(list(rows["a"].values()))
+    there = benchmark.against_alone(list(compared(FIFTH_RUN, first).values()))
+
+    def median(spreads: dict[str, list[float]], name: str) -> str:
+        return f"{benchmark.percentiles(spreads[name])[1]:.2f}"
+
+    def detail(name: str) -> str:
+        return f"({read_spread(here, name)}, {len(here[name])}; {median(there, name)})"
+
+    pointwise_1, dense_1, grouped_1, grouped_2 = ("pointwise_conv 1×1 stride 1", "conv 3×3 stride 1",
+                                                  "conv 3×3 stride 1 grouped", "conv 3×3 stride 2 grouped")
+    assert (f"1×1 convolutions of stride 1 are predicted {median(here, pointwise_1)} times their time alone at the "
+            f"median ({read_spread(here, pointwise_1)} from the 10th to the 90th percentile, {len(here[pointwise_1])} "
+            f"layers) and 3×3 ones {median(here, dense_1)} ({read_spread(here, dense_1)}, {len(here[dense_1])}), as on "
+            f"the first machine ({median(there, pointwise_1)} and {median(there, dense_1)})") in flat
+    assert (f"grouped 3×3 convolutions are predicted {median(here, grouped_1)} times their time alone "
+            f"{detail(grouped_1).removesuffix(')')} on the first machine), {median(here, grouped_2)} with a stride of 2 "
+            f"{detail(grouped_2)}; 1×1 convolutions of stride 2 {median(here, 'pointwise_conv 1×1 stride 2')} "
+            f"{detail('pointwise_conv 1×1 stride 2')}; R(2+1)D's 1×3×3 ones {median(here, 'conv 1×3×3 stride 1')} "
+            f"{detail('conv 1×3×3 stride 1')}; 5×5 depthwise ones {median(here, 'depthwise_conv 5×5 stride 1')} "
+            f"{detail('depthwise_conv 5×5 stride 1')}") in flat
+    alone = json.loads((SIXTH_RUN / "latency-cpu-float32.json").read_text())
+    resnet, dilated = alone["resnet50"]["alone_ms"], alone["fcn_resnet101"]["alone_ms"]
+    assert (f"ResNet-50's downsampling 1×1 of 256 channels to 512 took {resnet['layer2.0.downsample.conv']:.2f} ms "
+            f"alone, its unstrided 1×1 of 512 to 256, the same MACs, {resnet['layer3.0.conv1']:.2f}") in flat
+    blocks = {name.split(".")[2] for name in alone["fcn_resnet101"]["layers"] if name.startswith("backbone.layer3.")}
+    ups, downs = ({round(ms, 1) for name, ms in dilated.items()
+                   if name.startswith("backbone.layer3.") and name.endswith(conv)} for conv in (".conv3", ".conv1"))
+    assert len(blocks) == 23 and len(ups) == len(downs) == 1  # each distinct layer is timed alone once
+    assert (f"holds 23 alike bottlenecks whose 1×1 convolutions of 256 channels to 1024 took {ups.pop()} ms alone and "
+            f"those of 1024 to 256 {downs.pop()}, the same MACs, predicted alike") in flat
+    missed = ", ".join(f"{name} ({benchmark._rho(row['median'][2])})" for name, row in rows["a"].items()
+                       if row["median"][2] is None or row["median"][2] < 0.8)
+    assert f"**What is left** (ρ < 0.8 on the first profile): {missed}." in flat
 
 
 def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():

@@ -345,7 +345,7 @@ def test_layers_timed_in_turn_share_a_slower_moment(monkeypatch):
     layer after the other (`as_in_a_model`), it falls on every timed call of the first."""
     import archcalc.measure_device as measure
 
-    now, calls = [0.0], []
+    now, calls, slower = [0.0], [], [range(4, 9)]  # the five calls after two rounds of warm-up of two layers
 
     class Input:
         def __init__(self, name: str) -> None:
@@ -357,20 +357,21 @@ def test_layers_timed_in_turn_share_a_slower_moment(monkeypatch):
     def layer(name: str, seconds: float):
         def run(x):
             calls.append((name, x.name))
-            now[0] += seconds * (10 if 2 <= len(calls) - 1 <= 6 else 1)  # the 3rd to 7th calls: slower
+            now[0] += seconds * (10 if len(calls) - 1 in slower[0] else 1)
         return run
 
     monkeypatch.setattr(measure, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     monkeypatch.setattr(measure, "MIN_RUNS", 5)
     clock = measure._Clock("cpu")
     times = clock.in_turn([(layer("a", 1.0), Input("x")), (layer("b", 2.0), Input("y"))], budget=0)
-    assert calls == [("a", "x'"), ("b", "y'")] * 6  # a round of warm-up, then 5 rounds
+    assert calls == [("a", "x'"), ("b", "y'")] * 7  # two rounds of warm-up, then 5 rounds
     assert times == [[10.0, 10.0, 10.0, 1.0, 1.0], [20.0, 20.0, 2.0, 2.0, 2.0]]
     assert [min(taken) for taken in times] == [1.0, 2.0]
     calls.clear()
+    slower[0] = range(2, 7)  # the five calls after two of warm-up of one layer
     apart = [clock.as_in_a_model(layer(name, seconds), Input(x), budget=0)
              for name, seconds, x in (("a", 1.0, "x"), ("b", 2.0, "y"))]
-    assert [min(taken) for taken in apart] == [10.0, 2.0]  # 2 calls of warm-up, then 5 slower ones of a
+    assert [min(taken) for taken in apart] == [10.0, 2.0]
 
 
 def test_a_dense_convolution_reads_the_grid_of_its_kernels_taps(write_spec, tmp_path):
