@@ -43,7 +43,8 @@ class SizeTable(NamedTuple):
     groups where the table gives them; for a dense convolution of other kernels, `tapped[k - 1][i][j]`
     at `taps[k]` taps of its kernel where the table gives them (`taps[0]`: those of `reached`); for
     a temporal one (a 3-D kernel of k×1×1: it runs another kernel on the CPU), `temporal[i][j]`
-    where the table gives it.
+    where the table gives it; for a strided one (of 1×1 convolutions: one of stride 2 ran at twice
+    the rate of one of stride 1 on an AVX-512 CPU), `strided[i][j]` where the table gives it.
     Between the grid's points it is interpolated in the logarithms of the sizes and of the
     fraction; beyond its edges it is the edge's."""
 
@@ -55,13 +56,16 @@ class SizeTable(NamedTuple):
     taps: tuple[float, ...] = ()
     tapped: tuple[tuple[tuple[float, ...], ...], ...] = ()
     temporal: tuple[tuple[float, ...], ...] = ()
+    strided: tuple[tuple[float, ...], ...] = ()
 
     def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None,
-           temporal: bool = False) -> float:
+           temporal: bool = False, strided: bool = False) -> float:
         if groups > 1 and self.groups:
             return self._between(self.grouped, self.groups, groups, width, positions)
         if temporal and self.temporal:
             return math.exp(_log_at(self.temporal, self.widths, self.positions, width, positions))
+        if strided and self.strided:
+            return math.exp(_log_at(self.strided, self.widths, self.positions, width, positions))
         if taps is not None and self.taps:
             return self._between((self.reached, *self.tapped), self.taps, taps, width, positions)
         return math.exp(_log_at(self.reached, self.widths, self.positions, width, positions))
@@ -80,6 +84,8 @@ class SizeTable(NamedTuple):
             out |= {"taps": list(self.taps), "tapped": [[list(row) for row in grid] for grid in self.tapped]}
         if self.temporal:
             out["temporal"] = [list(row) for row in self.temporal]
+        if self.strided:
+            out["strided"] = [list(row) for row in self.strided]
         return out
 
 
@@ -151,7 +157,8 @@ class DeviceProfile:
 
     def reached(self, work: str, size: tuple[float, ...] | None = None) -> float:
         """The fraction of its roofline `work` reaches here, at `size` (width, positions, and a
-        convolution's groups, the taps of its kernel and whether it is temporal) where the profile
+        convolution's groups, the taps of its kernel, whether it is temporal and whether it is
+        strided) where the profile
         gives it by size and the layer says its size; else for the kind of work; 1 where the
         profile does not say."""
         table = self.efficiency_by_size.get(work) if size is not None else None
@@ -383,7 +390,7 @@ def _blocks(value: Any, at: tuple, fail) -> dict[str, int]:
     return dict(value)
 
 
-TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped", "taps", "tapped", "temporal")
+TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped", "taps", "tapped", "temporal", "strided")
 GROUPED_KEYS = ("groups", "grouped")
 TAPPED_KEYS = ("taps", "tapped")
 """The pairs of keys a table may add, each together: the fractions of grouped convolutions by
@@ -423,8 +430,8 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
         tables[work] = SizeTable(widths, positions, _rows(table["reached"], (*where, "reached"), widths, positions, fail),
                                  *_grouped(table, where, widths, positions, fail),
                                  *_tapped(table, where, widths, positions, fail),
-                                 _rows(table["temporal"], (*where, "temporal"), widths, positions, fail)
-                                 if "temporal" in table else ())
+                                 *(_rows(table[name], (*where, name), widths, positions, fail) if name in table else ()
+                                   for name in ("temporal", "strided")))
     return tables
 
 

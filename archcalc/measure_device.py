@@ -22,8 +22,9 @@
 - efficiencies by size: the same, for the kinds of work whose speed moves most with their shape
   (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), and
   for grouped convolutions on such a grid for each of their groups (`GROUPED`), for dense ones
-  for each of several kernels (`TAPPED`) and as a temporal convolution (`TEMPORAL`), each point
-  briefly; the roofline interpolates between them at a layer's width, positions, groups and taps.
+  for each of several kernels (`TAPPED`), as a temporal convolution (`TEMPORAL`) and for 1×1
+  convolutions with a stride of 2 (`STRIDED`), each point briefly; the roofline interpolates
+  between them at a layer's width, positions, groups and taps.
 
 torch is imported only here, when the command runs.
 """
@@ -136,6 +137,15 @@ along its first axis only (k×1×1), for every width and side of the grid. On th
 runs another kernel than the rest (torch's slow_conv3d, an unfold then a GEMM, at one thread and
 batch 1): a 3×1×1 convolution of 144 channels to 64 on 16×56×56 took 98 ms, the same work as a
 3×1 2-D convolution 28."""
+STRIDED: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {
+    "pointwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 1, "stride": 2, "bias": False},
+                                           (width, 2 * side, 2 * side)),
+}
+"""The kinds of work also measured with a stride of 2 (the table's `strided`): the synthetic layer
+of SIZED on a map of twice the side, which gives the same output positions, for every width and
+side of the grid. On an AVX-512 CPU torch ran a 1×1 convolution of stride 2 at about the rate of a
+3×3 one, twice that of one of stride 1: ResNet-50's downsampling 1×1 of 256 channels to 512 took
+0.97 ms alone, a 1×1 of stride 1 of the same MACs 1.78 (docs/latency.md)."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
@@ -226,7 +236,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
                               f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}), and for "
                               "grouped convolutions by their groups too (GROUPED), dense ones by their kernel "
-                              "(TAPPED, KERNELS) and as temporal ones (TEMPORAL); a point over "
+                              "(TAPPED, KERNELS), as temporal ones (TEMPORAL) and 1×1 ones with a stride of 2 "
+                              "(STRIDED); a point over "
                               f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
@@ -466,8 +477,8 @@ def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
 def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, work: str) -> SizeTable:
     """The efficiency of one kind of work at every point of the grid WIDTHS × SIDES (`_grid`), and
     where it is measured grouped (GROUPED) at every groups of GROUPS too, where it is measured
-    by its kernel (TAPPED) at every kernel of KERNELS, and where it is measured as a temporal
-    convolution (TEMPORAL), as one."""
+    by its kernel (TAPPED) at every kernel of KERNELS, where it is measured as a temporal
+    convolution (TEMPORAL), as one, and where it is measured strided (STRIDED), so."""
     def grid(groups: int) -> tuple[tuple[float, ...], ...]:
         return _grid(torch, clock, device, base, dtype,
                      lambda width, side: GROUPED[work](width, side, groups) if width * groups <= WIDTHS[-1] else None)
@@ -479,11 +490,12 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     dense = _grid(torch, clock, device, base, dtype, SIZED[work])
     grouped = tuple(map(grid, GROUPS)) if work in GROUPED else ()
     tapped = tuple(map(tapped_grid, KERNELS)) if work in TAPPED else ()
-    temporal = _grid(torch, clock, device, base, dtype, TEMPORAL[work]) if work in TEMPORAL else ()
+    temporal, strided = (_grid(torch, clock, device, base, dtype, grids[work]) if work in grids else ()
+                         for grids in (TEMPORAL, STRIDED))
     return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), dense,
                      tuple(map(float, GROUPS)) if grouped else (), grouped,
                      tuple(float(kernel * kernel) for kernel in (SIZED_KERNEL, *KERNELS)) if tapped else (), tapped,
-                     temporal)
+                     temporal, strided)
 
 
 def _grid(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,

@@ -449,6 +449,41 @@ layers:
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
 
+def test_a_strided_convolution_reads_the_grid_of_strided_ones(write_spec, tmp_path):
+    """By hand: tables of 1×1 and 3×3 convolutions whose reached reaches 0.5, and the 1×1's
+    strided grid 0.8 at 16 channels and 1.0 at 64 (on 16 positions), 0.9 and 1.2 (on 1024). A 1×1
+    convolution of stride 2, or of stride 2 along one axis, reads the strided grid, interpolated in
+    the logarithms of its width (32: half-way between 16 and 64) and positions (16×16 to 8×8: 64, a
+    third of the way from 16 to 1024; to 16×8: 128, half-way); a 1×1 one of stride 1 does not, nor a
+    strided 3×3 one (its table has no strided grid); a table without one reads them on reached."""
+    table = {"widths": [16, 64], "positions": [16, 1024], "reached": [[0.5, 0.5], [0.5, 0.5]]}
+    loaded = load_profile(str(_made_up(tmp_path, "strided", {
+        "name": "a device whose strided 1×1 convolutions run their own kernel", "peak_tflops": {"float32": 10},
+        "memory_gbps": 100, "launch_us": 0,
+        "efficiency_by_size": {"conv": table, "pointwise_conv": {**table, "strided": [[0.8, 0.9], [1.0, 1.2]]}}})))
+    stats = analyze(write_spec("""
+name: strided
+input: [32, 16, 16]
+layers:
+  - strided: {kind: conv2d, out: 32, kernel: 1, stride: 2}
+  - back: {kind: upsample2d, scale: 2}
+  - across: {kind: conv2d, out: 32, kernel: 1, stride: [1, 2]}
+  - back_across: {kind: upsample2d, scale: [1, 2]}
+  - plain: {kind: conv2d, out: 32, kernel: 1}
+  - three: {kind: conv2d, out: 32, kernel: 3, padding: 1, stride: 2}
+"""))
+    pointwise = loaded.efficiency_by_size["pointwise_conv"]
+    unstrided = replace(loaded, efficiency_by_size={**loaded.efficiency_by_size,
+                                                    "pointwise_conv": pointwise._replace(strided=())})
+    plain, sized, without = (roofline(stats, p).by_name() for p in (replace(loaded, efficiency_by_size={}), loaded,
+                                                                     unstrided))
+    fewest, most = (0.8 * 1.0) ** 0.5, (0.9 * 1.2) ** 0.5  # at 32 channels, on 16 and on 1024 positions
+    _assert_divided(sized, plain, {"strided": fewest * (most / fewest) ** (1 / 3), "across": (fewest * most) ** 0.5,
+                                   "plain": 0.5, "three": 0.5})
+    _assert_divided(without, plain, {"strided": 0.5, "across": 0.5})
+    assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
+
+
 def _written(tmp_path, profile) -> str:
     from archcalc.devices import profile_document
 
@@ -458,17 +493,19 @@ def _written(tmp_path, profile) -> str:
 
 
 @pytest.mark.parametrize("layer, input, size", [
-    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9, False)),
-    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25, False)),
-    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1, False)),
-    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3, False)),
-    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3, True)),
-    ("{kind: conv3d, out: 18, kernel: [5, 1, 1], stride: [2, 1, 1]}", "[2, 5, 6, 6]", (6, 36, 1, 5, True)),
-    ("{kind: conv3d, out: 8, kernel: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 16, 1, 9, False)),
-    ("{kind: conv3d, out: 8, kernel: [1, 1, 3]}", "[2, 4, 6, 6]", (4, 4 * 24, 1, 3, False)),
-    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False)),
-    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False)),
-    ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False)),
+    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9, False, False)),
+    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25, False, False)),
+    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1, False, False)),
+    ("{kind: conv2d, out: 8, kernel: 1, stride: 2}", "[2, 5, 5]", (4, 9, 1, 1, False, True)),
+    ("{kind: conv2d, out: 8, kernel: 3, stride: [1, 2]}", "[2, 5, 5]", (4, 6, 1, 9, False, True)),
+    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3, False, False)),
+    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3, True, False)),
+    ("{kind: conv3d, out: 18, kernel: [5, 1, 1], stride: [2, 1, 1]}", "[2, 5, 6, 6]", (6, 36, 1, 5, True, True)),
+    ("{kind: conv3d, out: 8, kernel: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 16, 1, 9, False, False)),
+    ("{kind: conv3d, out: 8, kernel: [1, 1, 3]}", "[2, 4, 6, 6]", (4, 4 * 24, 1, 3, False, False)),
+    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False, False)),
+    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False, False)),  # spreads
+    ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False, False)),
     ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784)),
     ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4)),
     ("relu", "[4, 5, 5]", None),
@@ -476,8 +513,9 @@ def _written(tmp_path, profile) -> str:
 def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(write_spec, layer, input, size):
     """The channels a group works across (the geometric mean of in and out, a depthwise
     convolution's channels), the positions of its output, batch included, and a convolution's
-    groups (a depthwise one's 1: its table is its own), its kernel's taps and whether it is
-    temporal (a 3-D kernel of k×1×1; not a transposed one), by hand."""
+    groups (a depthwise one's 1: its table is its own), its kernel's taps, whether it is temporal
+    (a 3-D kernel of k×1×1; not a transposed one) and whether it is strided (a stride over 1 along
+    some axis; not a transposed one, whose stride spreads its output), by hand."""
     stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=2)
     node, = stats.graph.nodes
     found = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
@@ -676,6 +714,10 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
      "devices.mine.efficiency_by_size.conv.temporal[0][0]: must be"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], temporals: [[1]]}}"),
      "devices.mine.efficiency_by_size.conv.temporals: is not a key of a table (did you mean 'temporal'?)"),
+    (_sized("{pointwise_conv: {widths: [4], positions: [1], reached: [[1]], strided: [[1], [1]]}}"),
+     "devices.mine.efficiency_by_size.pointwise_conv.strided: must be a row per width (1), each a fraction per positions (1)"),
+    (_sized("{pointwise_conv: {widths: [4], positions: [1], reached: [[1]], strided: [[-1]]}}"),
+     "devices.mine.efficiency_by_size.pointwise_conv.strided[0][0]: must be"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
      "devices.mine.sources.efficiency_by_size: is missing, empty or not one line"),
     (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
@@ -879,6 +921,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert len(conv.temporal) == len(conv.widths) and {len(row) for row in conv.temporal} == {len(conv.positions)}
     assert not any(table.groups or table.taps or table.temporal
                    for work, table in profile.efficiency_by_size.items() if work != "conv")
+    strided = profile.efficiency_by_size["pointwise_conv"].strided  # and a strided grid of 1×1 convolutions
+    assert len(strided) == len(measure.WIDTHS) and {len(row) for row in strided} == {len(measure.SIDES)}
+    assert not any(table.strided for work, table in profile.efficiency_by_size.items() if work != "pointwise_conv")
     assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
     table = cli("table", "resnet18", "--device-profile", out)
     assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout

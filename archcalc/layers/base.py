@@ -312,7 +312,8 @@ class LayerKind:
         (`archcalc.devices.SizeTable`): the channels (features) a group works across, as the
         geometric mean of its inputs' and outputs', the positions it computes them at (its
         output's elements over its output channels, the batch included), and for a convolution its
-        groups, the taps of its kernel and whether it is temporal (a 3-D kernel of k×1×1). None for
+        groups, the taps of its kernel, whether it is temporal (a 3-D kernel of k×1×1) and whether
+        it is strided (a stride over 1 along some axis). None for
         a kind whose efficiency a profile gives for its kind of work alone."""
         return None
 

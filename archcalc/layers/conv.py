@@ -81,10 +81,11 @@ class _Conv(LayerKind):
             return "depthwise_conv"
         return "pointwise_conv" if all(k == 1 for k in a.kernel) else "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int, bool]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int, bool, bool]:
         """A depthwise convolution works across one channel a group: its width is its channels."""
         return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv",
-                              temporal=len(a.kernel) == 3 and a.kernel[0] > 1 and a.kernel[1:] == (1, 1))
+                              temporal=len(a.kernel) == 3 and a.kernel[0] > 1 and a.kernel[1:] == (1, 1),
+                              strided=any(step > 1 for step in a.stride))
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
         """A dense or depthwise convolution's output channels (a grouped one's table of groups holds its blocks)."""
@@ -185,7 +186,8 @@ class _ConvTranspose(LayerKind):
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         return "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int, bool]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int, bool, bool]:
+        """Neither temporal nor strided: its stride spreads its output, it skips no input."""
         return conv_work_size(a, shapes, out, depthwise=False)
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
@@ -221,13 +223,14 @@ class ConvTranspose3d(_ConvTranspose):
     key, axes = "conv_transpose3d", 3
 
 
-def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool,
-                   temporal: bool = False) -> tuple[float, int, int, int, bool]:
+def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, temporal: bool = False,
+                   strided: bool = False) -> tuple[float, int, int, int, bool, bool]:
     """Channels a group (a depthwise convolution's: all of them), output positions, groups (a
-    depthwise convolution's: 1, its table being its own), the taps of its kernel and whether it is
-    `temporal`: a 3-D kernel along its first axis only, k×1×1 (`LayerKind.work_size`)."""
+    depthwise convolution's: 1, its table being its own), the taps of its kernel, whether it is
+    `temporal` (a 3-D kernel along its first axis only, k×1×1) and whether it is `strided` (a
+    stride over 1 along some axis) (`LayerKind.work_size`)."""
     channels_in, channels_out = shapes[0][1], out[1]
     positions, taps = prod(out) // channels_out, prod(a.kernel)
     if depthwise:
-        return float(channels_out), positions, 1, taps, temporal
-    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal
+        return float(channels_out), positions, 1, taps, temporal, strided
+    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided
