@@ -843,6 +843,56 @@ def test_the_sixth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     missed = ", ".join(f"{name} ({benchmark._rho(row['median'][2])})" for name, row in rows["a"].items()
                        if row["median"][2] is None or row["median"][2] < 0.8)
     assert f"**What is left** (ρ < 0.8 on the first profile): {missed}." in flat
+    _check_the_strided_grid(benchmark, flat, compared, found, here)
+
+
+def _check_the_strided_grid(benchmark, flat: str, compared, found: dict, here: dict) -> None:
+    """The sixth pass's later profiles (c, d) by the code with the grid of strided 1×1
+    convolutions: their counts, with and without that grid, the models it moves, and the strided
+    1×1 convolutions' time predicted over their time alone, against the first profile's (`here`)."""
+    from dataclasses import replace
+
+    from archcalc.devices import load_profile
+
+    later = {name: load_profile(SIXTH_RUN / f"profile-cpu-{name}.yaml") for name in ("c", "d")}
+    assert all(profile.efficiency_by_size["pointwise_conv"].strided for profile in later.values())
+    assert not any(table.strided for name in ("a", "b") for table in load_profile(
+        SIXTH_RUN / f"profile-cpu-{name}.yaml").efficiency_by_size.values())
+    late = {name: compared(SIXTH_RUN, profile) for name, profile in later.items()}
+    bare = {name: compared(SIXTH_RUN, replace(profile, efficiency_by_size={
+        work: table._replace(strided=()) for work, table in profile.efficiency_by_size.items()}))
+        for name, profile in later.items()}
+    counts = {name: (*_counted(late[name]), *_counted(late[name], "fastest")) for name in late}
+    without = {name: _counted(bare[name])[1] for name in bare}
+    assert ("They give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 (median runs; {} and {}, {} and "
+            "{} of the fastest); read without their strided grid, {} and {}").format(
+        counts["c"][0], counts["d"][0], counts["c"][1], counts["d"][1], counts["c"][2], counts["d"][2],
+        counts["c"][3], counts["d"][3], without["c"], without["d"]) in flat
+    assert f"98 and {counts['c'][1]} and {counts['d'][1]}. On the first machine's last pass" in flat
+    assert counts["c"][0] == counts["d"][0] == 98
+    def reaches(row: dict) -> bool:
+        return row["median"][2] is not None and row["median"][2] >= 0.8
+
+    moved = [sorted(name for name in late[which] if reaches(late[which][name]) != reaches(bare[which][name]))
+             for which in ("c", "d")]
+    assert moved == [["regnet_y_128gf", "resnext50_32x4d"]] * 2
+
+    def rho(table: dict, model: str) -> str:
+        return f"{table[model]['median'][2]:.2f}"
+
+    words = {4: "four", 7: "seven"}
+    assert (f"the grid brings ResNeXt-50 (ρ {rho(bare['c'], 'resnext50_32x4d')} to {rho(late['c'], 'resnext50_32x4d')}) "
+            f"and RegNetY-128GF ({rho(bare['c'], 'regnet_y_128gf')} to {rho(late['c'], 'regnet_y_128gf')} and "
+            f"{rho(late['d'], 'regnet_y_128gf')}). The other {words[without['c'] - found['a'][1]]} and "
+            f"{words[without['d'] - found['b'][1]]} models over the first two profiles") in flat
+    assert [rho(bare[which], model) for which in ("c", "d") for model in ("resnext50_32x4d", "regnet_y_128gf")] == \
+           [rho(bare["c"], "resnext50_32x4d"), rho(bare["c"], "regnet_y_128gf")] * 2
+    assert rho(late["d"], "resnext50_32x4d") == rho(late["c"], "resnext50_32x4d")
+    strided = "pointwise_conv 1×1 stride 2"
+    theirs = benchmark.against_alone(list(late["c"].values()))
+    assert (f"predicted {benchmark.percentiles(theirs[strided])[1]:.2f} times their time alone "
+            f"({read_spread(theirs, strided)}, {len(theirs[strided])}), against "
+            f"{benchmark.percentiles(here[strided])[1]:.2f} on the first profile") in flat
 
 
 def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():
