@@ -158,9 +158,8 @@ class DeviceProfile:
     def reached(self, work: str, size: tuple[float, ...] | None = None) -> float:
         """The fraction of its roofline `work` reaches here, at `size` (width, positions, and a
         convolution's groups, the taps of its kernel, whether it is temporal and whether it is
-        strided) where the profile
-        gives it by size and the layer says its size; else for the kind of work; 1 where the
-        profile does not say."""
+        strided) where the profile gives it by size and the layer says its size; else for the
+        kind of work; 1 where the profile does not say."""
         table = self.efficiency_by_size.get(work) if size is not None else None
         if table is not None:
             return table.at(*size)

@@ -396,8 +396,8 @@ def _built(torch, device: str, dtype: str, graph: Graph, input_shape: tuple[int,
 
 def _device_name(torch, device: str, threads: int) -> str:
     """A GPU's name; a CPU's model name, with its family and model numbers where Linux gives them
-    and the instructions torch's kernels use on it (a VM's "AMD EPYC" was an AVX2 machine one day,
-    an AVX-512 one another, its 3×3 convolutions twice as fast), and the threads."""
+    and the instructions torch's kernels use on it, and the threads: two VMs of this project, both
+    "AMD EPYC", ran 3×3 convolutions at rates twice apart (docs/latency.md)."""
     if device == "cuda":
         return torch.cuda.get_device_name()
     import platform
