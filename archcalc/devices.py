@@ -43,8 +43,9 @@ class SizeTable(NamedTuple):
     groups where the table gives them; for a dense convolution of other kernels, `tapped[k - 1][i][j]`
     at `taps[k]` taps of its kernel where the table gives them (`taps[0]`: those of `reached`); for
     a temporal one (a 3-D kernel of k×1×1: it runs another kernel on the CPU), `temporal[i][j]`
-    where the table gives it; for a strided one (of 1×1 convolutions: one of stride 2 ran at twice
-    the rate of one of stride 1 on an AVX-512 CPU), `strided[i][j]` where the table gives it.
+    where the table gives it; for a strided one (a 1×1 convolution of stride 2 ran at twice the
+    rate of one of stride 1 on an AVX-512 CPU) of the kernel of `reached` (of `taps[0]` taps where
+    the table gives taps), `strided[i][j]` where the table gives it.
     Between the grid's points it is interpolated in the logarithms of the sizes and of the
     fraction; beyond its edges it is the edge's."""
 
@@ -64,7 +65,7 @@ class SizeTable(NamedTuple):
             return self._between(self.grouped, self.groups, groups, width, positions)
         if temporal and self.temporal:
             return math.exp(_log_at(self.temporal, self.widths, self.positions, width, positions))
-        if strided and self.strided:
+        if strided and self.strided and (taps is None or not self.taps or taps == self.taps[0]):
             return math.exp(_log_at(self.strided, self.widths, self.positions, width, positions))
         if taps is not None and self.taps:
             return self._between((self.reached, *self.tapped), self.taps, taps, width, positions)

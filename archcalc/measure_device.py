@@ -22,8 +22,8 @@
 - efficiencies by size: the same, for the kinds of work whose speed moves most with their shape
   (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), and
   for grouped convolutions on such a grid for each of their groups (`GROUPED`), for dense ones
-  for each of several kernels (`TAPPED`), as a temporal convolution (`TEMPORAL`) and for 1×1
-  convolutions with a stride of 2 (`STRIDED`), each point briefly; the roofline interpolates
+  for each of several kernels (`TAPPED`), as a temporal convolution (`TEMPORAL`) and for 1×1 and
+  3×3 convolutions with a stride of 2 (`STRIDED`), each point briefly; the roofline interpolates
   between them at a layer's width, positions, groups and taps.
 
 torch is imported only here, when the command runs.
@@ -140,12 +140,15 @@ batch 1): a 3×1×1 convolution of 144 channels to 64 on 16×56×56 took 98 ms, 
 STRIDED: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {
     "pointwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 1, "stride": 2, "bias": False},
                                            (width, 2 * side, 2 * side)),
+    "conv": lambda width, side: ("conv2d", {"out": width, "kernel": SIZED_KERNEL, "stride": 2,
+                                            "padding": SIZED_KERNEL // 2, "bias": False}, (width, 2 * side, 2 * side)),
 }
 """The kinds of work also measured with a stride of 2 (the table's `strided`): the synthetic layer
-of SIZED on a map of twice the side, which gives the same output positions, for every width and
-side of the grid. On an AVX-512 CPU torch ran a 1×1 convolution of stride 2 at about the rate of a
-3×3 one, twice that of one of stride 1: ResNet-50's downsampling 1×1 of 256 channels to 512 took
-0.97 ms alone, a 1×1 of stride 1 of the same MACs 1.78 (docs/latency.md)."""
+of SIZED with a stride of 2 on a map of twice the side, which gives the same output positions, for
+every width and side of the grid. On an AVX-512 CPU torch ran a 1×1 convolution of stride 2 at
+about the rate of a 3×3 one, twice that of one of stride 1: ResNet-50's downsampling 1×1 of 256
+channels to 512 took 0.97 ms alone, a 1×1 of stride 1 of the same MACs 1.78; 3×3 convolutions of
+stride 2 were predicted at 0.79–0.88 of their time alone on the grid of stride 1 (docs/latency.md)."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
@@ -236,7 +239,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
                               f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}), and for "
                               "grouped convolutions by their groups too (GROUPED), dense ones by their kernel "
-                              "(TAPPED, KERNELS), as temporal ones (TEMPORAL) and 1×1 ones with a stride of 2 "
+                              "(TAPPED, KERNELS), as temporal ones (TEMPORAL) and 1×1 and 3×3 ones with a stride of 2 "
                               "(STRIDED); a point over "
                               f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",

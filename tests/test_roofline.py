@@ -450,17 +450,21 @@ layers:
 
 
 def test_a_strided_convolution_reads_the_grid_of_strided_ones(write_spec, tmp_path):
-    """By hand: tables of 1×1 and 3×3 convolutions whose reached reaches 0.5, and the 1×1's
-    strided grid 0.8 at 16 channels and 1.0 at 64 (on 16 positions), 0.9 and 1.2 (on 1024). A 1×1
-    convolution of stride 2, or of stride 2 along one axis, reads the strided grid, interpolated in
-    the logarithms of its width (32: half-way between 16 and 64) and positions (16×16 to 8×8: 64, a
-    third of the way from 16 to 1024; to 16×8: 128, half-way); a 1×1 one of stride 1 does not, nor a
-    strided 3×3 one (its table has no strided grid); a table without one reads them on reached."""
+    """By hand: tables of 1×1 and 3×3 convolutions whose reached reaches 0.5; the 1×1's strided grid
+    0.8 at 16 channels and 1.0 at 64 (on 16 positions), 0.9 and 1.2 (on 1024); the 3×3's 0.6 and
+    0.65, 0.7 and 0.75, and its grid of 49 taps 0.8. A 1×1 convolution of stride 2, or of stride 2
+    along one axis, reads the strided grid, interpolated in the logarithms of its width (32:
+    half-way between 16 and 64) and positions (16×16 to 8×8: 64, a third of the way from 16 to
+    1024; to 16×8: 128, half-way); so does a 3×3 one of stride 2; a 7×7 one of stride 2 reads its
+    taps' grid (the strided grid is of reached's kernel), a 1×1 one of stride 1 reached; a table
+    without a strided grid reads them on reached."""
     table = {"widths": [16, 64], "positions": [16, 1024], "reached": [[0.5, 0.5], [0.5, 0.5]]}
     loaded = load_profile(str(_made_up(tmp_path, "strided", {
-        "name": "a device whose strided 1×1 convolutions run their own kernel", "peak_tflops": {"float32": 10},
+        "name": "a device whose strided convolutions run their own kernels", "peak_tflops": {"float32": 10},
         "memory_gbps": 100, "launch_us": 0,
-        "efficiency_by_size": {"conv": table, "pointwise_conv": {**table, "strided": [[0.8, 0.9], [1.0, 1.2]]}}})))
+        "efficiency_by_size": {"conv": {**table, "taps": [9, 49], "tapped": [[[0.8, 0.8], [0.8, 0.8]]],
+                                        "strided": [[0.6, 0.7], [0.65, 0.75]]},
+                               "pointwise_conv": {**table, "strided": [[0.8, 0.9], [1.0, 1.2]]}}})))
     stats = analyze(write_spec("""
 name: strided
 input: [32, 16, 16]
@@ -471,16 +475,23 @@ layers:
   - back_across: {kind: upsample2d, scale: [1, 2]}
   - plain: {kind: conv2d, out: 32, kernel: 1}
   - three: {kind: conv2d, out: 32, kernel: 3, padding: 1, stride: 2}
+  - back_again: {kind: upsample2d, scale: 2}
+  - seven: {kind: conv2d, out: 32, kernel: 7, padding: 3, stride: 2}
 """))
-    pointwise = loaded.efficiency_by_size["pointwise_conv"]
-    unstrided = replace(loaded, efficiency_by_size={**loaded.efficiency_by_size,
-                                                    "pointwise_conv": pointwise._replace(strided=())})
+    unstrided = replace(loaded, efficiency_by_size={work: table._replace(strided=())
+                                                    for work, table in loaded.efficiency_by_size.items()})
     plain, sized, without = (roofline(stats, p).by_name() for p in (replace(loaded, efficiency_by_size={}), loaded,
                                                                      unstrided))
-    fewest, most = (0.8 * 1.0) ** 0.5, (0.9 * 1.2) ** 0.5  # at 32 channels, on 16 and on 1024 positions
-    _assert_divided(sized, plain, {"strided": fewest * (most / fewest) ** (1 / 3), "across": (fewest * most) ** 0.5,
-                                   "plain": 0.5, "three": 0.5})
-    _assert_divided(without, plain, {"strided": 0.5, "across": 0.5})
+
+    def between(low: tuple[float, float], high: tuple[float, float], third: float) -> float:
+        """At 32 channels (the geometric mean of a column), a `third` of the way from 16 positions to 1024."""
+        fewest, most = (low[0] * low[1]) ** 0.5, (high[0] * high[1]) ** 0.5
+        return fewest * (most / fewest) ** third
+
+    _assert_divided(sized, plain, {"strided": between((0.8, 1.0), (0.9, 1.2), 1 / 3),
+                                   "across": between((0.8, 1.0), (0.9, 1.2), 1 / 2), "plain": 0.5,
+                                   "three": between((0.6, 0.65), (0.7, 0.75), 1 / 3), "seven": 0.8})
+    _assert_divided(without, plain, {"strided": 0.5, "across": 0.5, "three": 0.5, "seven": 0.8})
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
 
@@ -921,9 +932,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert len(conv.temporal) == len(conv.widths) and {len(row) for row in conv.temporal} == {len(conv.positions)}
     assert not any(table.groups or table.taps or table.temporal
                    for work, table in profile.efficiency_by_size.items() if work != "conv")
-    strided = profile.efficiency_by_size["pointwise_conv"].strided  # and a strided grid of 1×1 convolutions
-    assert len(strided) == len(measure.WIDTHS) and {len(row) for row in strided} == {len(measure.SIDES)}
-    assert not any(table.strided for work, table in profile.efficiency_by_size.items() if work != "pointwise_conv")
+    for work, table in profile.efficiency_by_size.items():  # and a strided grid of 1×1 and 3×3 convolutions
+        assert (len(table.strided), {len(row) for row in table.strided}) == (
+            (len(measure.WIDTHS), {len(measure.SIDES)}) if work in ("pointwise_conv", "conv") else (0, set())), work
     assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
     table = cli("table", "resnet18", "--device-profile", out)
     assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout
