@@ -893,6 +893,36 @@ def _check_the_strided_grid(benchmark, flat: str, compared, found: dict, here: d
     assert (f"predicted {benchmark.percentiles(theirs[strided])[1]:.2f} times their time alone "
             f"({read_spread(theirs, strided)}, {len(theirs[strided])}), against "
             f"{benchmark.percentiles(here[strided])[1]:.2f} on the first profile") in flat
+    _check_the_strided_3x3_grid(benchmark, flat, compared)
+
+
+def _check_the_strided_3x3_grid(benchmark, flat: str, compared) -> None:
+    """The sixth pass's latest profiles (e, f) by the code with the grid of strided 3×3
+    convolutions too: the strided 3×3 convolutions' time predicted over their time alone with and
+    without it, and the counts at ρ ≥ 0.8 with both strided grids, without the 3×3 one and without either."""
+    from dataclasses import replace
+
+    from archcalc.devices import load_profile
+
+    latest = {name: load_profile(SIXTH_RUN / f"profile-cpu-{name}.yaml") for name in ("e", "f")}
+
+    def without(profile, works: tuple[str, ...]):
+        return replace(profile, efficiency_by_size={work: table._replace(strided=()) if work in works else table
+                                                    for work, table in profile.efficiency_by_size.items()})
+
+    assert all(profile.efficiency_by_size[work].strided for profile in latest.values() for work in ("conv", "pointwise_conv"))
+    rows = {(name, kept): compared(SIXTH_RUN, without(profile, dropped))
+            for name, profile in latest.items()
+            for kept, dropped in (("both", ()), ("1×1", ("conv",)), ("none", ("conv", "pointwise_conv")))}
+    ranked = {key: _counted(found)[1] for key, found in rows.items()}
+    shape = "conv 3×3 stride 2"
+    first, bare = (benchmark.against_alone(list(rows["e", kept].values())) for kept in ("both", "1×1"))
+    assert (f"those are predicted {benchmark.percentiles(first[shape])[1]:.2f} times their time alone "
+            f"({read_spread(first, shape)}, {len(first[shape])}), against {benchmark.percentiles(bare[shape])[1]:.2f} "
+            f"({read_spread(bare, shape)}) read without it, and it moves no model: {ranked['e', 'both']} and "
+            f"{ranked['f', 'both']} at ρ ≥ 0.8 with it and without it ({ranked['e', 'none']} and {ranked['f', 'none']} "
+            "without either strided grid)") in flat
+    assert ranked["e", "1×1"] == ranked["e", "both"] and ranked["f", "1×1"] == ranked["f", "both"]
 
 
 def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():
