@@ -13,9 +13,10 @@
 #      (benchmarks/gpu_memory_overhead.py, with cuBLAS's and cuDNN's workspaces capped and not).
 # Compare afterwards with benchmarks/same_figures.py OUT/validate-cpu OUT/validate-cuda.
 # On the H200 of docs/gpu-validation.md the stages took about 10, 33, 104 + 34, 200, 41 and 30 s; the
-# device-profile stage then measured no grids of groups, of kernels or of temporal convolutions, which
-# hold about two and a half times the points of the four grids it had (14 grids now; on the CPU: 65 s
-# before them, 146 s with them), so it has 150 s a dtype.
+# device-profile stage then measured no grids of groups, of kernels, of temporal or of strided
+# convolutions: 16 grids now, four times the points of the four it had (on the CPU: 65 s before
+# them, 146 s with 14 of them, 143 s with the 16 on another machine). It has 150 s a dtype: its 34 s
+# with four grids, all of it scaled by the points, is at most about 136 s (unmeasured).
 #
 # Usage (repository root; python3 with torch on CUDA, fvcore, typer, rich, pyyaml, sympy, pytest and
 # pytest-xdist):
