@@ -807,8 +807,8 @@ def test_the_sixth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     disagree = [agreement.total({work + grid: figures for work, grids in agreement.counts(
         SIXTH_RUN / f"profile-cpu-{x}.yaml", SIXTH_RUN / f"profile-cpu-{y}.yaml").items()
         for grid, figures in grids.items()}) for x, y in (("a", "b"), ("before-a", "before-b"))]
-    assert (f"differ by more than 15% at {disagree[0][0]} of their {disagree[0][1]:,} points by size (the code of this "
-            f"page) and {disagree[1][0]} (the code before)") in flat and disagree[0][1] == disagree[1][1]
+    assert (f"differ by more than 15% at {disagree[0][0]} of their {disagree[0][1]:,} points by size (profiles a and "
+            f"b) and {disagree[1][0]} (the code before)") in flat and disagree[0][1] == disagree[1][1]
     here = benchmark.against_alone(list(rows["a"].values()))
     there = benchmark.against_alone(list(compared(FIFTH_RUN, first).values()))
 
