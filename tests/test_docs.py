@@ -575,6 +575,21 @@ def _read_pass(run: Path) -> tuple:
     return benchmark, " ".join(text.split()), compared, profiles, rows, found
 
 
+RATIO, RHO = 1, 2
+"""The columns of a row's runs (`compare`) read by the tests: measured ÷ predicted, and ρ."""
+
+
+def _medians(rows: dict[str, dict], model: str, names: tuple[str, ...], column: int = RHO) -> list[str]:
+    """A model's figure of its median runs in the rows of each profile of `names`, as the docs print it."""
+    return [f"{rows[name][model]['median'][column]:.2f}" for name in names]
+
+
+def _on_the_passes(compared, profiles: dict, runs: tuple[str, ...]) -> dict[str, list[tuple[int, int]]]:
+    """`_counted` (median runs) of each profile on the times of each kept pass of `runs`."""
+    return {name: [_counted(compared(ROOT / "benchmarks" / "results" / run, profile)) for run in runs]
+            for name, profile in profiles.items()}
+
+
 def _over_the_passes(found: dict[str, list[tuple[int, int]]]) -> str:
     """The sentence of a pass's four profiles' counts (`_counted`) on the passes before it."""
     def listed(name: str, column: int) -> str:
@@ -629,26 +644,21 @@ def test_the_fourth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert (f"without their blocks, the pass's profiles give {plain[0]} and {plain[2]} models within a factor of 2 "
             f"({plain[1]} and {plain[3]}), and without their grids of kernels {untapped[0]} and {untapped[2]} at "
             f"ρ ≥ 0.8 ({untapped[1]} and {untapped[3]})") in flat
-    earlier = [ROOT / "benchmarks" / "results" / run for run in ("cpu-2026-12-05", "cpu-2026-12-04-evening", "cpu-2026-12-04")]
-    found = {name: [_counted(compared(run, profiles[name]), "median") for run in earlier] for name in profiles}
+    found = _on_the_passes(compared, profiles, ("cpu-2026-12-05", "cpu-2026-12-04-evening", "cpu-2026-12-04"))
 
     assert _over_the_passes(found) in flat
     assert all(after[0] > before_[0] for new, old in (("a", "before-a"), ("b", "before-b"))
                for after, before_ in zip(found[new], found[old]))
 
-    def rho(name: str, model: str) -> str:
-        return f"{rows[name][model]['median'][2]:.2f}"
-
-    assert (f"from ρ {rho('before-a', 'alexnet')} (both profiles of the code before) to {rho('a', 'alexnet')}; its "
-            f"lecture variant from {rho('before-a', 'alexnet_lecture')} and {rho('before-b', 'alexnet_lecture')} to "
-            f"{rho('a', 'alexnet_lecture')}; MC3-18, its 3×7×7 stem likewise, from {rho('before-a', 'mc3_18')} and "
-            f"{rho('before-b', 'mc3_18')} to {rho('a', 'mc3_18')}; context_basic (21 channels: 32 computed) from × "
-            "{:.2f} and {:.2f} to {:.2f}; LeNet-5 (6 output channels: 16 computed) from {:.2f} and {:.2f} to {:.2f} "
-            "and {:.2f}").format(*(rows[name][model]["median"][1] for model, names in (
-                ("context_basic", ("before-a", "before-b", "a")), ("lenet5", ("before-a", "before-b", "a", "b")))
-                for name in names)) in flat
-    assert rho("before-b", "alexnet") == rho("before-a", "alexnet") and rho("b", "mc3_18") == rho("a", "mc3_18")
-    assert [rho(name, "vgg19") for name in profiles] == ["0.69", "0.69", "0.69", "0.94"]
+    before, all_three = ("before-a", "before-b"), ("before-a", "before-b", "a")
+    assert ("from ρ {} (both profiles of the code before) to {}; its lecture variant from {} and {} to {}; MC3-18, "
+            "its 3×7×7 stem likewise, from {} and {} to {}; context_basic (21 channels: 32 computed) from × {} and {} "
+            "to {}; LeNet-5 (6 output channels: 16 computed) from {} and {} to {} and {}").format(
+        *_medians(rows, "alexnet", ("before-a", "a")), *_medians(rows, "alexnet_lecture", all_three),
+        *_medians(rows, "mc3_18", all_three), *_medians(rows, "context_basic", all_three, RATIO),
+        *_medians(rows, "lenet5", (*all_three, "b"), RATIO)) in flat
+    assert len(set(_medians(rows, "alexnet", before))) == len(set(_medians(rows, "mc3_18", ("a", "b")))) == 1
+    assert _medians(rows, "vgg19", tuple(profiles)) == ["0.69", "0.69", "0.69", "0.94"]
     alone = {name: benchmark.against_alone(list(rows[name].values())) for name in ("a", "before-a")}
     every = alone["a"]["all"]
     assert "is {:.2f} at the median and {} from the 10th to the 90th percentile over the {:,} of them".format(
@@ -711,23 +721,16 @@ def test_the_fifth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert (f"without their temporal grid, this page's profiles give {untimed[0]} and {untimed[1]} models at ρ ≥ 0.8; "
             f"with the fixed costs in a row of the code before's profile measured beside each, {in_a_row[0]} and "
             f"{in_a_row[1]} within a factor of 2") in flat
-    earlier = [ROOT / "benchmarks" / "results" / run
-               for run in ("cpu-2026-12-05-kernels", "cpu-2026-12-05", "cpu-2026-12-04-evening", "cpu-2026-12-04")]
-    passes = {name: [_counted(compared(run, profiles[name])) for run in earlier] for name in profiles}
+    passes = _on_the_passes(compared, profiles, ("cpu-2026-12-05-kernels", "cpu-2026-12-05", "cpu-2026-12-04-evening",
+                                                 "cpu-2026-12-04"))
 
     assert _over_the_passes(passes) in flat
 
-    def rho(name: str, model: str) -> str:
-        return f"{rows[name][model]['median'][2]:.2f}"
-
-    def ratio(name: str, model: str) -> str:
-        return f"{rows[name][model]['median'][1]:.2f}"
-
-    assert (f"R(2+1)D from ρ {rho('before-a', 'r2plus1d_18')} and {rho('before-b', 'r2plus1d_18')} to "
-            f"{rho('a', 'r2plus1d_18')} and {rho('b', 'r2plus1d_18')}, and from × {ratio('before-a', 'r2plus1d_18')} "
-            f"to {ratio('a', 'r2plus1d_18')}; S3D from × {ratio('before-a', 's3d')} to {ratio('a', 's3d')}; LeNet-5 "
-            f"from × {ratio('before-a', 'lenet5')} and {ratio('before-b', 'lenet5')} to {ratio('a', 'lenet5')} and "
-            f"{ratio('b', 'lenet5')}") in flat
+    assert ("R(2+1)D from ρ {} and {} to {} and {}, and from × {} to {}; S3D from × {} to {}; LeNet-5 from × {} and "
+            "{} to {} and {}").format(
+        *_medians(rows, "r2plus1d_18", ("before-a", "before-b", "a", "b")),
+        *_medians(rows, "r2plus1d_18", ("before-a", "a"), RATIO), *_medians(rows, "s3d", ("before-a", "a"), RATIO),
+        *_medians(rows, "lenet5", ("before-a", "before-b", "a", "b"), RATIO)) in flat
     near = [sum(0.8 <= row["median"][1] <= 1.25 for row in rows[name].values()) for name in ("a", "before-a")]
     assert f"within 25% for {near[0]} models (median runs), against {near[1]}" in flat
     alone = {name: benchmark.against_alone(list(rows[name].values())) for name in ("a", "before-a")}
@@ -877,17 +880,14 @@ def _check_the_strided_grid(benchmark, flat: str, compared, found: dict, here: d
              for which in ("c", "d")]
     assert moved == [["regnet_y_128gf", "resnext50_32x4d"]] * 2
 
-    def rho(table: dict, model: str) -> str:
-        return f"{table[model]['median'][2]:.2f}"
-
     words = {4: "four", 7: "seven"}
-    assert (f"the grid brings ResNeXt-50 (ρ {rho(bare['c'], 'resnext50_32x4d')} to {rho(late['c'], 'resnext50_32x4d')}) "
-            f"and RegNetY-128GF ({rho(bare['c'], 'regnet_y_128gf')} to {rho(late['c'], 'regnet_y_128gf')} and "
-            f"{rho(late['d'], 'regnet_y_128gf')}). The other {words[without['c'] - found['a'][1]]} and "
-            f"{words[without['d'] - found['b'][1]]} models over the first two profiles") in flat
-    assert [rho(bare[which], model) for which in ("c", "d") for model in ("resnext50_32x4d", "regnet_y_128gf")] == \
-           [rho(bare["c"], "resnext50_32x4d"), rho(bare["c"], "regnet_y_128gf")] * 2
-    assert rho(late["d"], "resnext50_32x4d") == rho(late["c"], "resnext50_32x4d")
+    assert ("the grid brings ResNeXt-50 (ρ {} to {}) and RegNetY-128GF ({} to {} and {}). The other {} and {} models "
+            "over the first two profiles").format(
+        *_medians(bare, "resnext50_32x4d", ("c",)), *_medians(late, "resnext50_32x4d", ("c",)),
+        *_medians(bare, "regnet_y_128gf", ("c",)), *_medians(late, "regnet_y_128gf", ("c", "d")),
+        words[without["c"] - found["a"][1]], words[without["d"] - found["b"][1]]) in flat
+    assert all(len(set(_medians(bare, model, ("c", "d")))) == 1 for model in ("resnext50_32x4d", "regnet_y_128gf"))
+    assert len(set(_medians(late, "resnext50_32x4d", ("c", "d")))) == 1
     strided = "pointwise_conv 1×1 stride 2"
     theirs = benchmark.against_alone(list(late["c"].values()))
     assert (f"predicted {benchmark.percentiles(theirs[strided])[1]:.2f} times their time alone "
