@@ -23,11 +23,11 @@ FACTOR = 1.15
 
 def grids(table: SizeTable) -> dict[str, tuple[tuple[float, ...], ...]]:
     """Each grid of a table by a name: `reached` as `dense`, the grouped ones by their groups,
-    the tapped ones by their taps, and `temporal`."""
+    the tapped ones by their taps, and `temporal` and `strided` where the table gives them."""
     out = {"dense": table.reached}
     out |= {f"{groups:g} groups": grid for groups, grid in zip(table.groups, table.grouped)}
     out |= {f"{taps:g} taps": grid for taps, grid in zip(table.taps[1:], table.tapped)}
-    return out | ({"temporal": table.temporal} if table.temporal else {})
+    return out | {name: grid for name in ("temporal", "strided") if (grid := getattr(table, name))}
 
 
 def apart(first: SizeTable, second: SizeTable, factor: float = FACTOR) -> dict[str, tuple[int, int]]:

@@ -812,6 +812,10 @@ def test_the_sixth_cpu_pass_is_what_its_kept_times_and_profiles_give():
         for grid, figures in grids.items()}) for x, y in (("a", "b"), ("before-a", "before-b"))]
     assert (f"differ by more than 15% at {disagree[0][0]} of their {disagree[0][1]:,} points by size (profiles a and "
             f"b) and {disagree[1][0]} (the code before)") in flat and disagree[0][1] == disagree[1][1]
+    latest = load_profile(SIXTH_RUN / "profile-cpu-e.yaml").efficiency_by_size  # every grid of the latest tables counted
+    assert list(agreement.grids(latest["conv"])) == ["dense", *(f"{groups} groups" for groups in (2, 4, 8, 16, 32, 64)),
+                                                     "25 taps", "49 taps", "121 taps", "temporal", "strided"]
+    assert list(agreement.grids(latest["pointwise_conv"])) == ["dense", "strided"]
     here = benchmark.against_alone(list(rows["a"].values()))
     there = benchmark.against_alone(list(compared(FIFTH_RUN, first).values()))
 
