@@ -83,11 +83,7 @@ class SizeTable(NamedTuple):
             out |= {"groups": list(self.groups), "grouped": [[list(row) for row in grid] for grid in self.grouped]}
         if self.taps:
             out |= {"taps": list(self.taps), "tapped": [[list(row) for row in grid] for grid in self.tapped]}
-        if self.temporal:
-            out["temporal"] = [list(row) for row in self.temporal]
-        if self.strided:
-            out["strided"] = [list(row) for row in self.strided]
-        return out
+        return out | {name: [list(row) for row in getattr(self, name)] for name in SINGLE_GRIDS if getattr(self, name)}
 
 
 def _log_at(grid: tuple[tuple[float, ...], ...], widths: tuple[float, ...], positions: tuple[float, ...],
@@ -390,7 +386,9 @@ def _blocks(value: Any, at: tuple, fail) -> dict[str, int]:
     return dict(value)
 
 
-TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped", "taps", "tapped", "temporal", "strided")
+SINGLE_GRIDS = ("temporal", "strided")
+"""The grids a table may add alone, each of a kind of convolution read on it (`SizeTable.at`)."""
+TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped", "taps", "tapped", *SINGLE_GRIDS)
 GROUPED_KEYS = ("groups", "grouped")
 TAPPED_KEYS = ("taps", "tapped")
 """The pairs of keys a table may add, each together: the fractions of grouped convolutions by
@@ -431,7 +429,7 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
                                  *_grouped(table, where, widths, positions, fail),
                                  *_tapped(table, where, widths, positions, fail),
                                  *(_rows(table[name], (*where, name), widths, positions, fail) if name in table else ()
-                                   for name in ("temporal", "strided")))
+                                   for name in SINGLE_GRIDS))
     return tables
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archcalc.devices import SizeTable, load_profile
+from archcalc.devices import SINGLE_GRIDS, SizeTable, load_profile
 
 FACTOR = 1.15
 
@@ -27,7 +27,7 @@ def grids(table: SizeTable) -> dict[str, tuple[tuple[float, ...], ...]]:
     out = {"dense": table.reached}
     out |= {f"{groups:g} groups": grid for groups, grid in zip(table.groups, table.grouped)}
     out |= {f"{taps:g} taps": grid for taps, grid in zip(table.taps[1:], table.tapped)}
-    return out | {name: grid for name in ("temporal", "strided") if (grid := getattr(table, name))}
+    return out | {name: grid for name in SINGLE_GRIDS if (grid := getattr(table, name))}
 
 
 def apart(first: SizeTable, second: SizeTable, factor: float = FACTOR) -> dict[str, tuple[int, int]]:
