@@ -45,7 +45,14 @@ class SizeTable(NamedTuple):
     a temporal one (a 3-D kernel of k×1×1: it runs another kernel on the CPU), `temporal[i][j]`
     where the table gives it; for a strided one (a 1×1 convolution of stride 2 ran at twice the
     rate of one of stride 1 on an AVX-512 CPU) of the kernel of `reached` (of `taps[0]` taps where
-    the table gives taps), `strided[i][j]` where the table gives it.
+    the table gives taps), `strided[i][j]` where the table gives it. Where the table gives
+    `alignments` (increasing powers of two) and the share of its rate a grouped or depthwise
+    layer keeps at each (`aligned`, the last 1: as aligned as the grid needs), a layer whose
+    channels a group are a multiple of `alignments[k]` and of no larger one of them runs at
+    `aligned[k]` of the rate the grid gives an aligned one (on an AVX-512 CPU a grouped 3×3
+    convolution of 120 channels a group ran at half the rate of one of 112 or 128: its kernel
+    fell back from 16 channels at a time to 8); the grid's own widths, powers of two, ran at
+    their own alignment's share (`_aligned_share`).
     Between the grid's points it is interpolated in the logarithms of the sizes and of the
     fraction; beyond its edges it is the edge's."""
 
@@ -58,9 +65,29 @@ class SizeTable(NamedTuple):
     tapped: tuple[tuple[tuple[float, ...], ...], ...] = ()
     temporal: tuple[tuple[float, ...], ...] = ()
     strided: tuple[tuple[float, ...], ...] = ()
+    alignments: tuple[float, ...] = ()
+    aligned: tuple[float, ...] = ()
 
     def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None,
-           temporal: bool = False, strided: bool = False) -> float:
+           temporal: bool = False, strided: bool = False, alignment: int | None = None) -> float:
+        gridded = self._on_the_grid(width, positions, groups, taps, temporal, strided)
+        if alignment is None or not self.alignments:
+            return gridded
+        return gridded * self._aligned_share(width, alignment)
+
+    def _aligned_share(self, width: float, alignment: int) -> float:
+        """The share of an aligned layer's rate a layer of `width` channels a group, a multiple of
+        `alignment`, keeps, over the share the grid's widths about it keep (interpolated as the
+        grid is): the grid measures powers of two, each at its own alignment."""
+        def log_share(at: float) -> float:
+            return math.log(share_at(self.alignments, self.aligned, at))
+
+        i, wider, across = _place(self.widths, width)
+        below, above = (power_of_two_in(self.widths[k]) for k in (i, wider))
+        return math.exp(log_share(alignment) - (1 - across) * log_share(below) - across * log_share(above))
+
+    def _on_the_grid(self, width: float, positions: float, groups: float, taps: float | None, temporal: bool,
+                     strided: bool) -> float:
         if groups > 1 and self.groups:
             return self._between(self.grouped, self.groups, groups, width, positions)
         if temporal and self.temporal:
@@ -83,7 +110,19 @@ class SizeTable(NamedTuple):
             out |= {"groups": list(self.groups), "grouped": [[list(row) for row in grid] for grid in self.grouped]}
         if self.taps:
             out |= {"taps": list(self.taps), "tapped": [[list(row) for row in grid] for grid in self.tapped]}
-        return out | {name: [list(row) for row in getattr(self, name)] for name in SINGLE_GRIDS if getattr(self, name)}
+        out |= {name: [list(row) for row in getattr(self, name)] for name in SINGLE_GRIDS if getattr(self, name)}
+        return out | ({"alignments": list(self.alignments), "aligned": list(self.aligned)} if self.alignments else {})
+
+
+def power_of_two_in(width: float) -> float:
+    """The largest power of two a whole `width` is a multiple of (24: 8); 1 for one not whole."""
+    return float(int(width) & -int(width)) if width == int(width) else 1.0
+
+
+def share_at(alignments: tuple[float, ...], aligned: tuple[float, ...], alignment: float) -> float:
+    """The share of `aligned` at the largest of `alignments` that `alignment` reaches (the first
+    where it is below them all)."""
+    return aligned[max(bisect_right(alignments, alignment) - 1, 0)]
 
 
 def _log_at(grid: tuple[tuple[float, ...], ...], widths: tuple[float, ...], positions: tuple[float, ...],
@@ -388,11 +427,13 @@ def _blocks(value: Any, at: tuple, fail) -> dict[str, int]:
 
 SINGLE_GRIDS = ("temporal", "strided")
 """The grids a table may add alone, each of a kind of convolution read on it (`SizeTable.at`)."""
-TABLE_KEYS = ("widths", "positions", "reached", "groups", "grouped", "taps", "tapped", *SINGLE_GRIDS)
 GROUPED_KEYS = ("groups", "grouped")
 TAPPED_KEYS = ("taps", "tapped")
+ALIGNED_KEYS = ("alignments", "aligned")
 """The pairs of keys a table may add, each together: the fractions of grouped convolutions by
-their groups, and of dense ones by the taps of their kernel."""
+their groups, of dense ones by the taps of their kernel, and the shares of grouped and depthwise
+ones by the alignment of their channels a group."""
+TABLE_KEYS = ("widths", "positions", "reached", *GROUPED_KEYS, *TAPPED_KEYS, *SINGLE_GRIDS, *ALIGNED_KEYS)
 MAX_POINTS = 64
 """The most sizes an axis of a table by size may list (archcalc device-profile measures 12 and 9)."""
 
@@ -419,7 +460,8 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
                 raise fail(where, f"has no '{key}'", "a table has widths, positions, and reached: a row of fractions "
                            "per width, a fraction per positions")
         for pair, what in ((GROUPED_KEYS, "a grid of rows per groups"),
-                           (TAPPED_KEYS, "a grid of rows for each taps after the first (those of reached)")):
+                           (TAPPED_KEYS, "a grid of rows for each taps after the first (those of reached)"),
+                           (ALIGNED_KEYS, "a share per alignment")):
             if (pair[0] in table) != (pair[1] in table):
                 given, missing = sorted(pair, key=lambda key: key not in table)
                 raise fail((*where, given), f"is given without '{missing}'",
@@ -429,8 +471,26 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
                                  *_grouped(table, where, widths, positions, fail),
                                  *_tapped(table, where, widths, positions, fail),
                                  *(_rows(table[name], (*where, name), widths, positions, fail) if name in table else ()
-                                   for name in SINGLE_GRIDS))
+                                   for name in SINGLE_GRIDS),
+                                 *_aligned(table, where, fail))
     return tables
+
+
+def _aligned(table: dict, where: tuple, fail) -> tuple[tuple, tuple]:
+    """A table's alignments (increasing powers of two) and the share of its rate a layer keeps at
+    each (both empty where it gives none)."""
+    if "alignments" not in table:
+        return (), ()
+    alignments = _axis(table["alignments"], (*where, "alignments"), fail)
+    for index, value in enumerate(alignments):
+        if value != int(value) or int(value) & (int(value) - 1):
+            raise fail((*where, "alignments", _Index(index)), f"must be a power of two, got {_shown(value)}",
+                       "list the alignments of channels a group as powers of two, e.g. [1, 8, 16]")
+    shares = table["aligned"]
+    if not isinstance(shares, list) or len(shares) != len(alignments):
+        raise fail((*where, "aligned"), f"must be a share per alignment ({len(alignments)}), got {_kind(shares)}",
+                   "give the share of its rate a layer keeps at each alignment, the last 1")
+    return alignments, tuple(_positive(share, (*where, "aligned", _Index(k)), fail) for k, share in enumerate(shares))
 
 
 def _grouped(table: dict, where: tuple, widths: tuple, positions: tuple, fail) -> tuple[tuple, tuple]:

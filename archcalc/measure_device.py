@@ -11,9 +11,14 @@
   CPU a grouped convolution's is tens of times the launch cost). Each is run many times in a row,
   which the efficiencies below take off; on the CPU the profile keeps what each costs run in
   turn among the others, round after round, as the layers of a model run (`among_others`);
+- alignments: for grouped and depthwise convolutions (`ALIGNED`), the share of its rate a layer
+  keeps whose channels a group are a multiple of each power of two and of no larger one, against
+  one of a multiple of ALIGN_BASE (`_alignment`): on an AVX-512 CPU a kernel that cannot take 16
+  channels at a time takes 8 at half the rate;
 - blocks of output channels: for each kind of work measured by size, the number of output
   channels its kernel computes together (`block_of`): a layer's work is its channels rounded up
-  to a whole number of them (`DeviceProfile.rounded_up`), in the efficiencies below too;
+  to a whole number of them (`DeviceProfile.rounded_up`), in the efficiencies below too; a
+  grouped layer's times taken at the rate of an aligned one (its alignment's share taken off);
 - efficiencies: the fraction of its roofline (on the figures above) each kind of work reaches on
   SYNTHETIC layers built here, never the bundled models that the profile is then used to
   predict: the median of repeated runs of each layer, its kind's fixed cost taken off, each run
@@ -36,7 +41,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from archcalc.devices import DeviceProfile, SizeTable
+from archcalc.devices import DeviceProfile, SizeTable, power_of_two_in, share_at
 from archcalc.errors import DeviceError, Location
 from archcalc.graph import Graph, Node
 from archcalc.layers import LAYER_KINDS
@@ -95,6 +100,20 @@ groups of `width` channels in and out each, for every groups of GROUPS and width
 grid, up to the widest of WIDTHS in all. How fast a grouped convolution runs depends on its
 groups as well as on their width (on this project's CPU, 10 groups of 16 channels ran faster
 than one convolution of 16 channels, 8 groups of 168 slower than one of 168)."""
+ALIGN_BASE = 128
+ALIGNMENTS = (1, 2, 4, 8, 16, 32, 64)
+ALIGNED: dict[str, Callable[[int], tuple[str, dict, tuple[int, ...]]]] = {
+    "depthwise_conv": lambda width: SIZED["depthwise_conv"](width, 56),
+    "conv": lambda width: GROUPED["conv"](width, 28, 2),
+}
+"""The kinds of work whose layers are grouped, with the synthetic layer of `width` channels a group
+whose rate at ALIGN_BASE + each of ALIGNMENTS (a multiple of it and of no larger power of two),
+against ALIGN_BASE, gives the share of its rate a layer of that alignment keeps (the table's
+`alignments` and `aligned`). On this project's AVX-512 CPU a depthwise 3×3 convolution on 56×56
+took 2.5–3.1 µs a channel at 65, 66, 68, 72, 120, 136 or 232 channels, 1.0–1.6 at 64, 80, 96, 128
+or 240; a grouped one of 2 groups of 120 channels on 28×28 reached 131 GFLOP/s, of 112 or 128 250:
+their kernels take 16 channels at a time only where the channels a group are a multiple of 16
+(oneDNN's blocked layouts), else 8."""
 BLOCK_BASE = 64
 BLOCKS = (8, 16, 32, 64)
 """The blocks of output channels looked for: a layer of BLOCK_BASE + 1 output channels is timed
@@ -207,10 +226,16 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name}" \
           + (", freed memory kept)" if kept else ")")
+    unblocked = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)",
+                              fixed_us=fixed_us)
+    alignments = {}
+    for work in ALIGNED:
+        phase(f"the alignment of {work.replace('_', ' ')} layers in {dtype}")
+        alignments[work] = _alignment(torch, clock, device, unblocked, dtype, work)
     blocks = {}
     for work in BLOCKED:
         phase(f"the block of output channels of {work.replace('_', ' ')} layers in {dtype}")
-        blocks[work] = _channel_block(torch, clock, device, dtype, work)
+        blocks[work] = _channel_block(torch, clock, device, dtype, work, alignments.get(work))
     base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)",
                          fixed_us=fixed_us, channel_blocks=blocks)
     efficiency = {}
@@ -220,7 +245,9 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     by_size = {}
     for work in SIZED:
         phase(f"{work.replace('_', ' ')} layers by size in {dtype}")
-        by_size[work] = _size_table(torch, clock, device, base, dtype, work)
+        table = _size_table(torch, clock, device, base, dtype, work)
+        by_size[work] = table._replace(alignments=alignments[work][0], aligned=alignments[work][1]) \
+            if work in alignments else table
     size = GEMM_SIZE[device]
     sources = {
         "peak_tflops": f"{how}: the best of repeated {size}×{size} GEMMs (torch.mm) in each dtype",
@@ -232,7 +259,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                        else "many in a row"),
         "channel_blocks": f"{how}: in {dtype}, the largest of {', '.join(map(str, BLOCKS))} output channels that a "
                           f"synthetic layer of {BLOCK_BASE} + 1 took as long as {BLOCK_BASE} + it "
-                          "(archcalc.measure_device.BLOCKED, block_of); else 1",
+                          "(archcalc.measure_device.BLOCKED, block_of), a grouped one's times at an aligned one's "
+                          "rate (its alignment's share taken off); else 1",
         "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
                       "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost (many in a "
                       "row) taken off",
@@ -240,7 +268,9 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                               f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}), and for "
                               "grouped convolutions by their groups too (GROUPED), dense ones by their kernel "
                               "(TAPPED, KERNELS), as temporal ones (TEMPORAL) and 1×1 and 3×3 ones with a stride of 2 "
-                              "(STRIDED); a point over "
+                              "(STRIDED), and for grouped and depthwise ones the share of an aligned one's rate kept at "
+                              f"{ALIGN_BASE} + each alignment of their channels a group, against {ALIGN_BASE} "
+                              "(ALIGNED, ALIGNMENTS); a point over "
                               f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
@@ -425,20 +455,51 @@ def synthetic_graph(kind: str, fields: dict, shape: tuple[int, ...]) -> Graph:
     return Graph(f"synthetic {kind}", "synthetic", "archcalc.measure_device", None, shape, [node], {}, where)
 
 
-def _channel_block(torch, clock: _Clock, device: str, dtype: str, work: str) -> int:
+def _alignment(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,
+               work: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The alignments of ALIGNMENTS and ALIGN_BASE, and the share of its rate `work`'s ALIGNED
+    synthetic layer keeps at ALIGN_BASE + each, against ALIGN_BASE (1): run in turn
+    (`_Clock.in_turn`), each at the fastest of its runs, its rate its roofline on `base` over its
+    time, its kind's fixed cost taken off. `base` computes no blocks of channels: a depthwise
+    layer of 129 channels that computes 136 keeps about 5% less than its alignment alone would."""
+    from archcalc.analysis import analyze_graph
+    from archcalc.roofline import roofline
+
+    widths = (*(ALIGN_BASE + step for step in ALIGNMENTS), ALIGN_BASE)
+    layers, roofs = [], []
+    for width in widths:
+        graph = synthetic_graph(*ALIGNED[work](width))
+        stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
+        layer = roofline(stats, base, dtype).layers[0]
+        roofs.append(max(layer.compute_time, layer.memory_time))
+        layers.append(_built(torch, device, dtype, graph, stats.input_shape))
+    with torch.no_grad():
+        times = clock.in_turn(layers, BUDGET_S * GRID_SHARE * len(layers))
+    fixed = base.fixed(work)
+    owns = [min(taken) - fixed for taken in times]
+    rates = [roof / (own if own > 0 else min(taken)) for roof, own, taken in zip(roofs, owns, times)]
+    return tuple(map(float, (*ALIGNMENTS, ALIGN_BASE))), tuple(round(rate / rates[-1], 4) for rate in rates)
+
+
+def _channel_block(torch, clock: _Clock, device: str, dtype: str, work: str,
+                   alignment: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> int:
     """The block of output channels `work`'s kernel computes together here (`block_of`), from its
     BLOCKED synthetic layer at BLOCK_BASE + 1 and BLOCK_BASE + each of BLOCKS output channels,
-    run in turn (`_Clock.in_turn`), each at the fastest of its runs. Each run apart, one after the
+    run in turn (`_Clock.in_turn`), each at the fastest of its runs; a grouped one's times at the
+    rate of an aligned one, by `alignment` (`_alignment`): 72 depthwise channels take twice as
+    long as 80 by their alignment, not by a block of 64. Each run apart, one after the
     other, a moment the machine was slower while 65 channels ran once found a block of 64 for 3×3
     convolutions, where 65 and 80 channels take as long and 96 longer (docs/latency.md)."""
     outs = (BLOCK_BASE + 1, *(BLOCK_BASE + block for block in BLOCKS))
-    layers = []
+    layers, shares = [], []
     for out in outs:
         kind, fields, shape = BLOCKED[work](out)
         layers.append(_built(torch, device, dtype, synthetic_graph(kind, fields, shape), (BATCH[device], *shape)))
+        grouped = fields.get("groups", 1) > 1 and alignment is not None
+        shares.append(share_at(*alignment, power_of_two_in(out)) if grouped else 1.0)
     with torch.no_grad():
         times = clock.in_turn(layers, BUDGET_S * GRID_SHARE * len(outs))
-    return block_of({out: min(taken) for out, taken in zip(outs, times)})
+    return block_of({out: min(taken) * share for out, taken, share in zip(outs, times, shares)})
 
 
 def block_of(times: dict[int, float]) -> int:

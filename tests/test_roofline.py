@@ -4,6 +4,7 @@ profile files and their errors, and the columns `table --device-profile` adds.""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -286,6 +287,42 @@ layers:
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
 
+def test_a_grouped_or_depthwise_convolution_keeps_the_share_of_its_alignment(write_spec, tmp_path):
+    """By hand: a table of conv whose grid of 2 groups reaches 0.8 and whose layers of channels a
+    group a multiple of 8 and of no larger power of two keep 0.5 of it (of 4 or fewer: 0.5 too, the
+    first share), of 16 all of it; a table of depthwise_conv reaching 0.5, whose layers keep 0.25
+    at an alignment of 1, 0.5 at 8, all at 16. 2 groups of 24 or 40 channels take 0.8·0.5; of 16,
+    0.8; of 12 (below the grid's 16, the edge's) 0.8·0.5; a dense convolution of 24 channels its
+    grid's 0.5, whatever its alignment. Depthwise: 64 or 80 channels 0.5, 72 0.5·0.5, 65 0.5·0.25;
+    on a grid of 8 and 64 channels, whose own widths keep 0.5 and 1, 8 channels take the grid's
+    0.5 (its row is measured at its alignment), 24 0.5·0.5 over the share the grid's rows about it
+    keep in the logarithm of the width (0.5 at 8, 1 at 64: 0.5^(1 − ln 3/ln 8)). Written and read
+    back, the table is the same."""
+    conv = {"widths": [16, 64], "positions": [1, 10000], "reached": [[0.5, 0.5], [0.5, 0.5]], "groups": [2],
+            "grouped": [[[0.8, 0.8], [0.8, 0.8]]], "alignments": [8, 16], "aligned": [0.5, 1]}
+    depthwise = {"widths": [64, 128], "positions": [1, 10000], "reached": [[0.5, 0.5], [0.5, 0.5]],
+                 "alignments": [1, 8, 16], "aligned": [0.25, 0.5, 1]}
+    loaded = _with_conv_table(tmp_path, "aligned", "a device that runs unaligned groups at half their rate", conv)
+    loaded = replace(loaded, efficiency_by_size={**loaded.efficiency_by_size, "depthwise_conv": SizeTable(
+        *(tuple(map(float, depthwise[key])) for key in ("widths", "positions")),
+        tuple(map(tuple, depthwise["reached"])), alignments=(1.0, 8.0, 16.0), aligned=(0.25, 0.5, 1.0))})
+    tested = (("of24", 48, 2), ("of40", 80, 2), ("of16", 32, 2), ("of12", 24, 2), ("dense", 24, 1), ("dw64", 64, 64),
+              ("dw80", 80, 80), ("dw72", 72, 72), ("dw65", 65, 65))
+    layers = "".join(f"  - to{name}: {{kind: conv2d, out: {out}, kernel: 1}}\n"  # its input channels
+                     f"  - {name}: {{kind: conv2d, out: {out}, kernel: 3, padding: 1, groups: {groups}}}\n"
+                     for name, out, groups in tested)
+    stats = analyze(write_spec(f"name: aligned\ninput: [8, 8, 8]\nlayers:\n{layers}"))
+    plain = roofline(stats, replace(loaded, efficiency={}, efficiency_by_size={})).by_name()
+    _assert_divided(roofline(stats, loaded).by_name(), plain, {
+        "of24": 0.4, "of40": 0.4, "of16": 0.8, "of12": 0.4, "dense": 0.5,
+        "dw64": 0.5, "dw80": 0.5, "dw72": 0.25, "dw65": 0.125})
+    assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size
+    edges = SizeTable((8.0, 64.0), (1.0,), ((0.5,), (0.5,)), alignments=(8.0, 64.0), aligned=(0.5, 1.0))
+    assert edges.at(8, 1, alignment=8) == pytest.approx(0.5, rel=1e-12)
+    assert edges.at(24, 1, alignment=8) == pytest.approx(0.5 * 0.5 / 0.5 ** (1 - math.log(3) / math.log(8)), rel=1e-12)
+    assert edges.at(24, 1) == pytest.approx(0.5, rel=1e-12)  # a layer that gives no alignment: the grid's
+
+
 def test_output_channels_are_computed_in_whole_blocks_where_the_profile_measured_them(write_spec, tmp_path):
     """By hand, on a profile of 1 TFLOP/s, a bandwidth no layer here is bound by, no launch cost
     and blocks of 16 channels for conv and of 8 for linear: a convolution of 21 output channels
@@ -336,6 +373,60 @@ def test_the_block_of_output_channels_is_the_largest_their_times_show(times, blo
     from archcalc.measure_device import block_of
 
     assert block_of(times) == block
+
+
+def _made_up_turns(monkeypatch, seconds):
+    """`archcalc.measure_device` building each synthetic layer as its graph's one node and timing
+    it in turn at `seconds(node)`, once: made-up times for a test."""
+    import archcalc.measure_device as measure
+
+    monkeypatch.setattr(measure, "_built", lambda torch, device, dtype, graph, shape: (graph.nodes[0], shape))
+    return SimpleNamespace(in_turn=lambda layers, budget: [[seconds(node)] for node, _ in layers])
+
+
+NO_GRAD = SimpleNamespace(no_grad=contextlib.nullcontext)
+"""A stand-in for torch where nothing but `torch.no_grad()` is called."""
+
+
+@pytest.mark.parametrize("work, block", [("depthwise_conv", 8), ("conv", 64)])
+def test_a_grouped_layers_block_of_channels_is_found_at_an_aligned_layers_rate(monkeypatch, work, block):
+    """By hand, on made-up times: 65 and 72 output channels take 2.0 and 2.02, 80 1.05, 96 1.19 and
+    128 1.47, where a layer whose channels are a multiple of 16 or more keeps all of its rate and
+    of less 0.45. A depthwise layer (grouped) is taken at an aligned one's rate: 0.9, 0.909, 1.05,
+    …: a block of 8 (72 within 1.029 of 65, 80 beyond 1.056 of it). A dense convolution's layers
+    are taken as they run: all within 65's time, 64."""
+    from archcalc.measure_device import _channel_block
+
+    times = {65: 2.0, 72: 2.02, 80: 1.05, 96: 1.19, 128: 1.47}
+    clock = _made_up_turns(monkeypatch, lambda node: times[node.attrs.out])
+    alignment = ((1.0, 8.0, 16.0, 128.0), (0.45, 0.45, 1.0, 1.0))
+    assert _channel_block(NO_GRAD, clock, "cpu", "float32", work, alignment) == block
+
+
+@pytest.mark.parametrize("work", ["depthwise_conv", "conv"])
+def test_the_share_an_alignment_keeps_is_its_rate_over_an_aligned_layers(monkeypatch, tmp_path, work):
+    """By hand, on a made-up device of 1 TFLOP/s (bandwidth bounds nothing) with a fixed cost of
+    10 µs a layer, and made-up times: each ALIGNED layer of ALIGN_BASE + an alignment takes its
+    FLOPs at 1 TFLOP/s over a share of 0.4 (alignments of 1 to 8), 1 (16, 32) or 0.9 (64), plus
+    the fixed cost; that of ALIGN_BASE its FLOPs at 0.8 of it: the shares are 0.5, 1.25 and 1.125."""
+    from archcalc.measure_device import ALIGN_BASE, ALIGNED, ALIGNMENTS, _alignment
+
+    base = load_profile(str(_made_up(tmp_path, "turns", {
+        "name": "a made-up CPU", "peak_tflops": {"float32": 1}, "memory_gbps": 1e9, "launch_us": 0,
+        "fixed_us": {work: 10}})))
+    reached = {1: 0.4, 2: 0.4, 4: 0.4, 8: 0.4, 16: 1.0, 32: 1.0, 64: 0.9, 128: 0.8}
+
+    def seconds(node) -> float:
+        out, groups = node.attrs.out, node.attrs.groups
+        width = out // groups if work == "conv" else out  # channels a group; a depthwise layer's: its channels
+        flops = 2 * out * (out // groups) * 9 * (28 * 28 if work == "conv" else 56 * 56)
+        return flops / 1e12 / reached[width & -width if width != ALIGN_BASE else ALIGN_BASE] + 10e-6
+
+    assert [ALIGNED[work](ALIGN_BASE + step)[1]["out"] for step in (1, 64)] == (
+        [2 * 129, 2 * 192] if work == "conv" else [129, 192])
+    alignments, shares = _alignment(NO_GRAD, _made_up_turns(monkeypatch, seconds), "cpu", base, "float32", work)
+    assert alignments == tuple(map(float, (*ALIGNMENTS, ALIGN_BASE)))
+    assert shares == pytest.approx((0.5, 0.5, 0.5, 0.5, 1.25, 1.25, 1.125, 1.0), abs=1e-4)
 
 
 def test_layers_timed_in_turn_share_a_slower_moment(monkeypatch):
@@ -504,19 +595,22 @@ def _written(tmp_path, profile) -> str:
 
 
 @pytest.mark.parametrize("layer, input, size", [
-    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9, False, False)),
-    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25, False, False)),
-    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1, False, False)),
-    ("{kind: conv2d, out: 8, kernel: 1, stride: 2}", "[2, 5, 5]", (4, 9, 1, 1, False, True)),
-    ("{kind: conv2d, out: 8, kernel: 3, stride: [1, 2]}", "[2, 5, 5]", (4, 6, 1, 9, False, True)),
-    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3, False, False)),
-    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3, True, False)),
-    ("{kind: conv3d, out: 18, kernel: [5, 1, 1], stride: [2, 1, 1]}", "[2, 5, 6, 6]", (6, 36, 1, 5, True, True)),
-    ("{kind: conv3d, out: 8, kernel: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 16, 1, 9, False, False)),
-    ("{kind: conv3d, out: 8, kernel: [1, 1, 3]}", "[2, 4, 6, 6]", (4, 4 * 24, 1, 3, False, False)),
-    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False, False)),
-    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False, False)),  # spreads
-    ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False, False)),
+    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9, False, False, 4)),
+    ("{kind: conv2d, out: 240, kernel: 3, groups: 2}", "[240, 10, 10]", (120, 64, 2, 9, False, False, 8)),
+    ("{kind: conv2d, out: 96, kernel: 3, groups: 2}", "[64, 10, 10]", (96 ** 0.5 * 8 / 2, 64, 2, 9, False, False, 16)),
+    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25, False, False, 32)),
+    ("{kind: conv2d, out: 144, kernel: 3, groups: 72}", "[72, 9, 9]", (144, 49, 1, 9, False, False, 8)),
+    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1, False, False, None)),
+    ("{kind: conv2d, out: 8, kernel: 1, stride: 2}", "[2, 5, 5]", (4, 9, 1, 1, False, True, None)),
+    ("{kind: conv2d, out: 8, kernel: 3, stride: [1, 2]}", "[2, 5, 5]", (4, 6, 1, 9, False, True, None)),
+    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3, False, False, None)),
+    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3, True, False, None)),
+    ("{kind: conv3d, out: 18, kernel: [5, 1, 1], stride: [2, 1, 1]}", "[2, 5, 6, 6]", (6, 36, 1, 5, True, True, None)),
+    ("{kind: conv3d, out: 8, kernel: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 16, 1, 9, False, False, None)),
+    ("{kind: conv3d, out: 8, kernel: [1, 1, 3]}", "[2, 4, 6, 6]", (4, 4 * 24, 1, 3, False, False, None)),
+    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False, False, None)),
+    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False, False, None)),  # spreads
+    ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False, False, None)),
     ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784)),
     ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4)),
     ("relu", "[4, 5, 5]", None),
@@ -525,8 +619,10 @@ def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(wri
     """The channels a group works across (the geometric mean of in and out, a depthwise
     convolution's channels), the positions of its output, batch included, and a convolution's
     groups (a depthwise one's 1: its table is its own), its kernel's taps, whether it is temporal
-    (a 3-D kernel of k×1×1; not a transposed one) and whether it is strided (a stride over 1 along
-    some axis; not a transposed one, whose stride spreads its output), by hand."""
+    (a 3-D kernel of k×1×1; not a transposed one), whether it is strided (a stride over 1 along
+    some axis; not a transposed one, whose stride spreads its output) and, grouped or depthwise,
+    the largest power of two its channels a group in and out are multiples of (4 and 16: 4;
+    120: 8; 32 and 48: 16; a depthwise one of 72 channels to 144: 8), by hand."""
     stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=2)
     node, = stats.graph.nodes
     found = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
@@ -729,6 +825,16 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
      "devices.mine.efficiency_by_size.pointwise_conv.strided: must be a row per width (1), each a fraction per positions (1)"),
     (_sized("{pointwise_conv: {widths: [4], positions: [1], reached: [[1]], strided: [[-1]]}}"),
      "devices.mine.efficiency_by_size.pointwise_conv.strided[0][0]: must be"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], alignments: [8, 16]}}"),
+     "devices.mine.efficiency_by_size.conv.alignments: is given without 'aligned'"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], alignments: [8, 12], aligned: [0.5, 1]}}"),
+     "devices.mine.efficiency_by_size.conv.alignments[1]: must be a power of two, got 12.0"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], alignments: [16, 8], aligned: [0.5, 1]}}"),
+     "devices.mine.efficiency_by_size.conv.alignments: must increase from each size to the next"),
+    (_sized("{depthwise_conv: {widths: [4], positions: [1], reached: [[1]], alignments: [8, 16], aligned: [0.5]}}"),
+     "devices.mine.efficiency_by_size.depthwise_conv.aligned: must be a share per alignment (2), got list [0.5]"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], alignments: [8, 16], aligned: [0, 1]}}"),
+     "devices.mine.efficiency_by_size.conv.aligned[0]: must be a number"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
      "devices.mine.sources.efficiency_by_size: is missing, empty or not one line"),
     (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
@@ -899,9 +1005,10 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-27:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-29:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
                           "layers at their smallest among others in float32",
+                          *(f"the alignment of {work} layers in float32" for work in ("depthwise conv", "conv")),
                           *(f"the block of output channels of {work} layers in float32" for work in works[:4]),
                           *(f"{work} layers in float32" for work in works),
                           *(f"{work} layers by size in float32" for work in works[:4])]
@@ -932,6 +1039,10 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert len(conv.temporal) == len(conv.widths) and {len(row) for row in conv.temporal} == {len(conv.positions)}
     assert not any(table.groups or table.taps or table.temporal
                    for work, table in profile.efficiency_by_size.items() if work != "conv")
+    for work, table in profile.efficiency_by_size.items():  # the shares of grouped ones by their alignment
+        aligned = work in ("depthwise_conv", "conv")
+        assert table.alignments == (tuple(map(float, (*measure.ALIGNMENTS, measure.ALIGN_BASE))) if aligned else ())
+        assert len(table.aligned) == len(table.alignments) and table.aligned[-1:] == ((1.0,) if aligned else ())
     for work, table in profile.efficiency_by_size.items():  # and a strided grid of 1×1 and 3×3 convolutions
         assert (len(table.strided), {len(row) for row in table.strided}) == (
             (len(measure.WIDTHS), {len(measure.SIDES)}) if work in ("pointwise_conv", "conv") else (0, set())), work

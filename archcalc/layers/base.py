@@ -312,9 +312,10 @@ class LayerKind:
         (`archcalc.devices.SizeTable`): the channels (features) a group works across, as the
         geometric mean of its inputs' and outputs', the positions it computes them at (its
         output's elements over its output channels, the batch included), and for a convolution its
-        groups, the taps of its kernel, whether it is temporal (a 3-D kernel of k×1×1) and whether
-        it is strided (a stride over 1 along some axis). None for a kind whose efficiency a
-        profile gives for its kind of work alone."""
+        groups, the taps of its kernel, whether it is temporal (a 3-D kernel of k×1×1), whether
+        it is strided (a stride over 1 along some axis) and, grouped or depthwise, the alignment of
+        its channels a group. None for a kind whose efficiency a profile gives for its kind of
+        work alone."""
         return None
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:

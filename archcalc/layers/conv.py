@@ -3,7 +3,7 @@ number of axes."""
 
 from __future__ import annotations
 
-from math import prod
+from math import gcd, prod
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
@@ -22,6 +22,9 @@ from archcalc.layers.base import (
 )
 from archcalc.layers.window import transposed_output, window_output
 from archcalc.sizes import size_text
+
+WorkSize = tuple[float, int, int, int, bool, bool, int | None]
+"""A convolution's size of work (`conv_work_size`)."""
 
 _SHARED_FIELDS = {
     "dilation": Field("size", 1, "spacing between kernel taps"),
@@ -81,7 +84,7 @@ class _Conv(LayerKind):
             return "depthwise_conv"
         return "pointwise_conv" if all(k == 1 for k in a.kernel) else "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int, bool, bool]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> WorkSize:
         """A depthwise convolution works across one channel a group: its width is its channels."""
         return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv",
                               temporal=len(a.kernel) == 3 and a.kernel[0] > 1 and a.kernel[1:] == (1, 1),
@@ -186,7 +189,7 @@ class _ConvTranspose(LayerKind):
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         return "conv"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int, int, int, bool, bool]:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> WorkSize:
         """Neither temporal nor strided: its stride spreads its output, it skips no input."""
         return conv_work_size(a, shapes, out, depthwise=False)
 
@@ -224,13 +227,21 @@ class ConvTranspose3d(_ConvTranspose):
 
 
 def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, temporal: bool = False,
-                   strided: bool = False) -> tuple[float, int, int, int, bool, bool]:
+                   strided: bool = False) -> WorkSize:
     """Channels a group (a depthwise convolution's: all of them), output positions, groups (a
     depthwise convolution's: 1, its table being its own), the taps of its kernel, whether it is
-    `temporal` (a 3-D kernel along its first axis only, k×1×1) and whether it is `strided` (a
-    stride over 1 along some axis) (`LayerKind.work_size`)."""
+    `temporal` (a 3-D kernel along its first axis only, k×1×1), whether it is `strided` (a
+    stride over 1 along some axis) and, for a grouped or depthwise one, the alignment of its
+    channels a group (a depthwise one's: of its channels): the largest power of two they all are
+    a multiple of (`LayerKind.work_size`)."""
     channels_in, channels_out = shapes[0][1], out[1]
     positions, taps = prod(out) // channels_out, prod(a.kernel)
     if depthwise:
-        return float(channels_out), positions, 1, taps, temporal, strided
-    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided
+        return float(channels_out), positions, 1, taps, temporal, strided, alignment(gcd(channels_in, channels_out))
+    aligned = alignment(gcd(channels_in, channels_out) // a.groups) if a.groups > 1 else None
+    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided, aligned
+
+
+def alignment(channels: int) -> int:
+    """The largest power of two `channels` is a multiple of (24: 8; 128: 128)."""
+    return channels & -channels
