@@ -549,13 +549,17 @@ def _counted(rows: dict[str, dict], which: str = "median") -> tuple[int, int]:
             sum(row[which][2] is not None and row[which][2] >= 0.8 for row in rows.values()))
 
 
-def _kept_pass(run: Path, compared, text: str, benchmark) -> tuple[dict, dict]:
-    """A kept pass's four profiles and each one's rows, the table of the first checked in the text."""
+KEPT_PROFILES = ("a", "b", "before-a", "before-b")
+"""The profiles of a kept pass, the first that of its table (the seventh pass's are g and h)."""
+
+
+def _kept_pass(run: Path, compared, text: str, benchmark, names: tuple[str, ...] = KEPT_PROFILES) -> tuple[dict, dict]:
+    """A kept pass's profiles and each one's rows, the table of the first checked in the text."""
     from archcalc.devices import load_profile
 
-    profiles = {name: load_profile(run / f"profile-cpu-{name}.yaml") for name in ("a", "b", "before-a", "before-b")}
+    profiles = {name: load_profile(run / f"profile-cpu-{name}.yaml") for name in names}
     rows = {name: compared(run, profile) for name, profile in profiles.items()}
-    for row in rows["a"].values():
+    for row in rows[names[0]].values():
         cells = [row["model"], f"{row['macs'] / 1e9:.2f}", f"{row['predicted_ms']:.1f}",
                  *(cell for which in ("median", "fastest")
                    for cell in [*benchmark._cells(row[which]), benchmark._rho(row[which + " alone"])]), str(row["ranked"])]
@@ -563,14 +567,14 @@ def _kept_pass(run: Path, compared, text: str, benchmark) -> tuple[dict, dict]:
     return profiles, rows
 
 
-def _read_pass(run: Path) -> tuple:
+def _read_pass(run: Path, names: tuple[str, ...] = KEPT_PROFILES) -> tuple:
     """The benchmark, docs/latency.md flattened, the comparison, and a kept pass's profiles, rows
     (its first profile's table checked in the text, `_kept_pass`) and counts (`_counted`, median
     then fastest runs) by profile."""
     benchmark = _latency_benchmark()
     text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
     compared = _pass_compared(benchmark)
-    profiles, rows = _kept_pass(run, compared, text, benchmark)
+    profiles, rows = _kept_pass(run, compared, text, benchmark, names)
     found = {name: (*_counted(rows[name]), *_counted(rows[name], "fastest")) for name in profiles}
     return benchmark, " ".join(text.split()), compared, profiles, rows, found
 
@@ -927,6 +931,155 @@ def _check_the_strided_3x3_grid(benchmark, flat: str, compared) -> None:
             f"{ranked['f', 'both']} at ρ ≥ 0.8 with it and without it ({ranked['e', 'none']} and {ranked['f', 'none']} "
             "without either strided grid)") in flat
     assert ranked["e", "1×1"] == ranked["e", "both"] and ranked["f", "1×1"] == ranked["f", "both"]
+
+
+SEVENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-aligned"
+
+
+def test_the_seventh_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass with the alignments of channels a group and its counts:
+    with its two profiles, read without their alignments, the pass before's latest profiles on
+    these times and these on that pass's; the shares measured, the models the alignments move, the
+    grouped convolutions' time predicted over their time alone, what the machine moved, what is
+    left. All made again from the kept files (benchmarks/results/cpu-2026-12-05-aligned and
+    cpu-2026-12-05-avx512) by the benchmark's own functions."""
+    from dataclasses import replace
+
+    from archcalc.devices import load_profile
+
+    benchmark, flat, compared, profiles, rows, found = _read_pass(SEVENTH_RUN, ("g", "h"))
+    bare = {name: compared(SEVENTH_RUN, replace(profile, efficiency_by_size={
+        work: table._replace(alignments=(), aligned=()) for work, table in profile.efficiency_by_size.items()}))
+        for name, profile in profiles.items()}
+    without = {name: _counted(found_rows) for name, found_rows in bare.items()}
+    apart = sum(row["median alone"] >= 0.8 for row in rows["g"].values())
+    assert (f"98 of 98 models are within a factor of 2 and {found['g'][1]} and {found['h'][1]} reach ρ ≥ 0.8 (median "
+            f"runs; {without['g'][1]} and {without['h'][1]} read without the alignments), where ι is at least 0.8 for "
+            f"{apart}") in flat and found["g"][0] == found["h"][0] == 98
+    assert ("Profiles g and h give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 (median runs; {} and "
+            "{}, {} and {} of the fastest); read without their alignments, {} and {} within a factor of 2 and {} and {} "
+            "at ρ ≥ 0.8").format(found["g"][0], found["h"][0], found["g"][1], found["h"][1], found["g"][2],
+                                 found["h"][2], found["g"][3], found["h"][3], without["g"][0], without["h"][0],
+                                 without["g"][1], without["h"][1]) in flat
+    _check_the_shares(profiles, flat)
+
+    def reaches(row: dict) -> bool:
+        return row["median"][2] is not None and row["median"][2] >= 0.8
+
+    moved = {name: sorted(model for model in rows[name] if reaches(rows[name][model]) != reaches(bare[name][model]))
+             for name in rows}
+    assert moved["g"] == moved["h"] == ["regnet_x_32gf", "regnet_x_8gf", "regnet_y_1_6gf", "regnet_y_32gf",
+                                        "regnet_y_8gf"]
+    brought = [f"{shown} ({'ρ ' if shown == 'RegNetX-8GF' else ''}{_medians(bare, model, ('g',))[0]} to "
+               f"{_medians(rows, model, ('g',))[0]}{' on g' if shown == 'RegNetX-8GF' else ''})"
+               for model, shown in (("regnet_x_8gf", "RegNetX-8GF"), ("regnet_x_32gf", "RegNetX-32GF"),
+                                    ("regnet_y_8gf", "RegNetY-8GF"), ("regnet_y_32gf", "RegNetY-32GF"))]
+    assert (f"The alignments bring {', '.join(brought[:3])} and {brought[3]}, and lose RegNetY-1.6GF "
+            f"({_medians(bare, 'regnet_y_1_6gf', ('g',))[0]} to {_medians(rows, 'regnet_y_1_6gf', ('g',))[0]})") in flat
+    assert not reaches(rows["g"]["regnet_y_1_6gf"]) and reaches(bare["g"]["regnet_y_1_6gf"])
+    here, there = (benchmark.against_alone(list(found_rows["g"].values())) for found_rows in (rows, bare))
+    grouped_1, grouped_2 = "conv 3×3 stride 1 grouped", "conv 3×3 stride 2 grouped"
+
+    def median(spreads: dict[str, list[float]], shape: str) -> str:
+        return f"{benchmark.percentiles(spreads[shape])[1]:.2f}"
+
+    assert (f"Grouped 3×3 convolutions are predicted {median(here, grouped_1)} times their time alone at the median "
+            f"({read_spread(here, grouped_1)} from the 10th to the 90th percentile, {len(here[grouped_1])} layers), "
+            f"against {median(there, grouped_1)} ({read_spread(there, grouped_1)}) read without the alignments; with a "
+            f"stride of 2, {median(here, grouped_2)} ({read_spread(here, grouped_2)}, {len(here[grouped_2])}) against "
+            f"{median(there, grouped_2)} ({read_spread(there, grouped_2)})") in flat
+    small = [benchmark.against_alone([found_rows["g"]["regnet_y_1_6gf"]]) for found_rows in (rows, bare)]
+    assert (f"are now predicted {median(small[0], grouped_1)} times their time alone at the median "
+            f"({median(small[1], grouped_1)} read without)") in flat
+    unaligned = {name: _unaligned_groups(name) for name in rows["g"] if name.startswith("regnet")}
+    unaligned = {name: widths for name, widths in unaligned.items() if widths}
+    ratios = [sorted(found_rows["g"][name]["median"][RATIO] for name in unaligned) for found_rows in (rows, bare)]
+    widths = sorted(width for found_widths in unaligned.values() for width in found_widths)
+    assert (f"measured ÷ predicted {ratios[0][0]:.2f}–{ratios[0][-1]:.2f} on g for the eight whose groups of "
+            f"{widths[0]} to {widths[-1]} channels are not multiples of 16, against {ratios[1][0]:.2f}–"
+            f"{ratios[1][-1]:.2f} read without") in flat
+    assert len(unaligned) == 8
+    before = {name: load_profile(SIXTH_RUN / f"profile-cpu-{name}.yaml") for name in ("e", "f")}
+    on_these = {name: _counted(compared(SEVENTH_RUN, profile)) for name, profile in before.items()}
+    on_those = {name: _counted(compared(SIXTH_RUN, profile)) for name, profile in {**profiles, **before}.items()}
+    assert ("The profiles of the pass before (e, f) give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 "
+            "on these times; g and h give {} and {} and {} and {} on that pass's (e and f there: {} and {})").format(
+        on_these["e"][0], on_these["f"][0], on_these["e"][1], on_these["f"][1], on_those["g"][0], on_those["h"][0],
+        on_those["g"][1], on_those["h"][1], on_those["e"][1], on_those["f"][1]) in flat
+    _check_the_machine_moved(rows, flat)
+    missed = ", ".join(f"{name} ({benchmark._rho(row['median'][2])})" for name, row in rows["g"].items()
+                       if not reaches(row))
+    assert f"**What is left** (ρ < 0.8 on profile g): {missed}." in flat
+    assert [name for name, row in rows["g"].items() if row["median"][3] < 0.8] == ["convnext_base", "convnext_large"]
+    dilated = _context_module_by_dilation(SEVENTH_RUN)
+    assert f"they took {dilated[1]:.2f} ms at a dilation of 1 and {dilated[16]:.2f} at 16" in flat
+    assert rows["g"]["context_basic"]["median"][2] is None  # its seven layers predicted alike
+
+
+def _check_the_shares(profiles: dict, flat: str) -> None:
+    """The seventh pass's profiles' shares by alignment, as docs/latency.md gives them."""
+    def spread(shares: tuple[float, ...]) -> str:
+        return f"{min(shares):.2f}–{max(shares):.2f}"
+
+    conv, depthwise = ({name: profile.efficiency_by_size[work].aligned for name, profile in profiles.items()}
+                       for work in ("conv", "depthwise_conv"))
+    assert all(profile.efficiency_by_size[work].alignments == (1, 2, 4, 8, 16, 32, 64, 128)
+               for profile in profiles.values() for work in ("conv", "depthwise_conv"))
+    g, h = conv["g"], conv["h"]
+    assert f"{g[0]:.2f}" == f"{g[1]:.2f}" and f"{h[0]:.2f}" == f"{h[1]:.2f}"
+    assert (f"Profile g: grouped layers of 2 groups of 129 or 130 channels keep {g[0]:.2f} of the rate of 2 groups of "
+            f"128 (alignments of 1 and 2), of 132 (4) {g[2]:.2f}, of 136 (8) {g[3]:.2f}, of 144, 160 and 192 (16, 32 "
+            f"and 64) {spread(g[4:7])}; depthwise layers of 129–136 channels {spread(depthwise['g'][:4])} of 128's, of "
+            f"144–192 {spread(depthwise['g'][4:7])}. Profile h: grouped layers {h[0]:.2f}, {h[1]:.2f}, {h[2]:.2f}, "
+            f"{h[3]:.2f} and {spread(h[4:7])}; depthwise ones {spread(depthwise['h'][:4])} and "
+            f"{spread(depthwise['h'][4:7])}.") in flat
+
+
+def _unaligned_groups(model: str) -> set[int]:
+    """The channels a group of a bundled model's grouped convolutions (not depthwise) that are
+    neither a multiple of 16 nor a power of two (the grids' widths) (`LayerKind.work_size`)."""
+    from archcalc import analyze
+
+    stats = analyze(model)
+    sizes = (node.kind.work_size(node.attrs, [stats.shapes[name] for name in node.inputs], stats.shapes[node.name])
+             for node in stats.graph.nodes)
+    return {round(size[0]) for size in sizes
+            if size is not None and len(size) == 7 and size[2] > 1 and size[6] < min(16, size[0])}
+
+
+def _check_the_machine_moved(rows: dict, flat: str) -> None:
+    """MobileNet V3 Small's times in the seventh pass and the sixth, and its measured ÷ predicted,
+    the largest of every model's on both profiles."""
+    import json
+
+    now, then = (json.loads((run / "latency-cpu-float32.json").read_text()) for run in (SEVENTH_RUN, SIXTH_RUN))
+    small, large, resnet = "mobilenet_v3_small", "mobilenet_v3_large", "resnet50"
+    assert (f"MobileNet V3 Small took {now[small]['ms']:.2f} ms (median of 5 runs), against {then[small]['ms']:.2f} in "
+            f"the pass before, an hour and a half earlier, its first layers and its classifier most (its stem "
+            f"{then[small]['layers']['stem.conv'][0]:.2f} ms then, {now[small]['layers']['stem.conv'][0]:.2f} now); "
+            f"MobileNet V3 Large {then[large]['ms']:.1f} and {now[large]['ms']:.1f}, ResNet-50 {then[resnet]['ms']:.1f} "
+            f"and {now[resnet]['ms']:.1f}") in flat
+    ratios = [rows[name][small]["median"][RATIO] for name in ("g", "h")]
+    assert (f"MobileNet V3 Small's measured ÷ predicted is {ratios[0]:.2f} and {ratios[1]:.2f} on g and h, the nearest "
+            "to the factor of 2 of any model") in flat
+    assert all(max(rows[name].values(), key=lambda row: row["median"][RATIO])["model"] == small for name in ("g", "h"))
+
+
+def _context_module_by_dilation(run: Path) -> dict[int, float]:
+    """The dilated context module's median times (ms) of its 3×3 convolutions by their dilation, the
+    median of those of a dilation where several are."""
+    import json
+    import statistics
+
+    from archcalc import analyze
+
+    graph = analyze("context_basic").graph
+    times = json.loads((run / "latency-cpu-float32.json").read_text())["context_basic"]["layers"]
+    found: dict[int, list[float]] = {}
+    for node in graph.nodes:
+        if node.kind.key == "conv2d" and tuple(node.attrs.kernel) == (3, 3):
+            found.setdefault(node.attrs.dilation[0], []).append(times[node.name][0])
+    return {dilation: statistics.median(taken) for dilation, taken in found.items()}
 
 
 def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():
