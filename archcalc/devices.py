@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from archcalc.errors import SOURCES, Location, SpecError, UserError, did_you_mean, hidden
-from archcalc.layers.base import SIZED_WORK, WORK, WorkSize
+from archcalc.layers.base import SIZED_WORK, WORK
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
@@ -45,10 +45,7 @@ class SizeTable(NamedTuple):
     a temporal one (a 3-D kernel of k×1×1: it runs another kernel on the CPU), `temporal[i][j]`
     where the table gives it; for a strided one (a 1×1 convolution of stride 2 ran at twice the
     rate of one of stride 1 on an AVX-512 CPU) of the kernel of `reached` (of `taps[0]` taps where
-    the table gives taps), `strided[i][j]` where the table gives it; for a volumetric one (a 3-D
-    kernel over more than its first axis: on an AVX-512 CPU a 3×3×3 or a 1×3×3 convolution of 256
-    channels on 4×14×14 ran at 50 GMAC/s, a 3×3 one on 4 maps of 14×14 at 122), `volumetric[i][j]`
-    where the table gives it. Where the table gives
+    the table gives taps), `strided[i][j]` where the table gives it. Where the table gives
     `alignments` (increasing powers of two) and the share of its rate a grouped or depthwise
     layer keeps at each (`aligned`, the last 1: as aligned as the grid needs), a layer whose
     channels a group are a multiple of `alignments[k]` and of no larger one of them runs at
@@ -68,15 +65,12 @@ class SizeTable(NamedTuple):
     tapped: tuple[tuple[tuple[float, ...], ...], ...] = ()
     temporal: tuple[tuple[float, ...], ...] = ()
     strided: tuple[tuple[float, ...], ...] = ()
-    volumetric: tuple[tuple[float, ...], ...] = ()
     alignments: tuple[float, ...] = ()
     aligned: tuple[float, ...] = ()
 
     def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None,
-           temporal: bool = False, strided: bool = False, alignment: int | None = None,
-           volumetric: bool = False) -> float:
-        """The fraction at a layer's `WorkSize` (`archcalc.layers.base`)."""
-        gridded = self._on_the_grid(width, positions, groups, taps, temporal, strided, volumetric)
+           temporal: bool = False, strided: bool = False, alignment: int | None = None) -> float:
+        gridded = self._on_the_grid(width, positions, groups, taps, temporal, strided)
         if alignment is None or not self.alignments:
             return gridded
         return gridded * self._aligned_share(width, alignment)
@@ -93,13 +87,11 @@ class SizeTable(NamedTuple):
         return math.exp(log_share(alignment) - (1 - across) * log_share(below) - across * log_share(above))
 
     def _on_the_grid(self, width: float, positions: float, groups: float, taps: float | None, temporal: bool,
-                     strided: bool, volumetric: bool) -> float:
+                     strided: bool) -> float:
         if groups > 1 and self.groups:
             return self._between(self.grouped, self.groups, groups, width, positions)
         if temporal and self.temporal:
             return math.exp(_log_at(self.temporal, self.widths, self.positions, width, positions))
-        if volumetric and self.volumetric:
-            return math.exp(_log_at(self.volumetric, self.widths, self.positions, width, positions))
         if strided and self.strided and (taps is None or not self.taps or taps == self.taps[0]):
             return math.exp(_log_at(self.strided, self.widths, self.positions, width, positions))
         if taps is not None and self.taps:
@@ -199,10 +191,11 @@ class DeviceProfile:
         measured for it, else the launch cost."""
         return self.fixed_us.get(work, self.launch_us) / 1e6
 
-    def reached(self, work: str, size: WorkSize | None = None) -> float:
-        """The fraction of its roofline `work` reaches here, at `size` (`WorkSize`) where the
-        profile gives it by size and the layer says its size; else for the kind of work; 1 where
-        the profile does not say."""
+    def reached(self, work: str, size: tuple[float, ...] | None = None) -> float:
+        """The fraction of its roofline `work` reaches here, at `size` (width, positions, and a
+        convolution's groups, the taps of its kernel, whether it is temporal and whether it is
+        strided) where the profile gives it by size and the layer says its size; else for the
+        kind of work; 1 where the profile does not say."""
         table = self.efficiency_by_size.get(work) if size is not None else None
         if table is not None:
             return table.at(*size)
@@ -432,7 +425,7 @@ def _blocks(value: Any, at: tuple, fail) -> dict[str, int]:
     return dict(value)
 
 
-SINGLE_GRIDS = ("temporal", "strided", "volumetric")
+SINGLE_GRIDS = ("temporal", "strided")
 """The grids a table may add alone, each of a kind of convolution read on it (`SizeTable.at`)."""
 GROUPED_KEYS = ("groups", "grouped")
 TAPPED_KEYS = ("taps", "tapped")

@@ -27,9 +27,9 @@
 - efficiencies by size: the same, for the kinds of work whose speed moves most with their shape
   (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), and
   for grouped convolutions on such a grid for each of their groups (`GROUPED`), for dense ones
-  for each of several kernels (`TAPPED`), as a temporal convolution (`TEMPORAL`), for 1×1 and 3×3
-  convolutions with a stride of 2 (`STRIDED`) and as a volumetric one (`VOLUMETRIC`), each point
-  briefly; the roofline interpolates between them at a layer's width, positions, groups and taps.
+  for each of several kernels (`TAPPED`), as a temporal convolution (`TEMPORAL`) and for 1×1 and
+  3×3 convolutions with a stride of 2 (`STRIDED`), each point briefly; the roofline interpolates
+  between them at a layer's width, positions, groups and taps.
 
 torch is imported only here, when the command runs.
 """
@@ -142,26 +142,12 @@ FRAMES = 4
 
 def _temporal(width: int, side: int) -> tuple[str, dict, tuple[int, ...]]:
     """The synthetic temporal convolution: a 3-D kernel of TEMPORAL_KERNEL×1×1, `width` channels in
-    and out, on FRAMES frames of a square map of half of `side` (`_frames`). How it splits them
-    does not matter (on this project's CPU, 64 channels on 4×112×112, 16×56×56 and 1024×7×7 all
-    took 44–47 ms)."""
-    return "conv3d", {"out": width, "kernel": [TEMPORAL_KERNEL, 1, 1], "padding": [TEMPORAL_KERNEL // 2, 0, 0],
-                      "bias": False}, (width, *_frames(side))
-
-
-def _volumetric(width: int, side: int) -> tuple[str, dict, tuple[int, ...]]:
-    """The synthetic volumetric convolution: a 3-D kernel of SIZED_KERNEL on every axis, `width`
-    channels in and out, on FRAMES frames of a square map of half of `side` (`_frames`), padded
-    to keep them."""
-    return "conv3d", {"out": width, "kernel": SIZED_KERNEL, "padding": SIZED_KERNEL // 2, "bias": False}, (
-        width, *_frames(side))
-
-
-def _frames(side: int) -> tuple[int, int, int]:
-    """FRAMES frames of a square map of half of `side` (one frame of `side` where it is odd): the
-    positions of a 2-D map of `side`."""
+    and out, on FRAMES frames of a square map of half of `side` (one frame of `side` where it is
+    odd): the positions of a 2-D map of `side`. How it splits them does not matter (on this
+    project's CPU, 64 channels on 4×112×112, 16×56×56 and 1024×7×7 all took 44–47 ms)."""
     frames, plane = (FRAMES, side // 2) if side % 2 == 0 else (1, side)
-    return frames, plane, plane
+    return "conv3d", {"out": width, "kernel": [TEMPORAL_KERNEL, 1, 1], "padding": [TEMPORAL_KERNEL // 2, 0, 0],
+                      "bias": False}, (width, frames, plane, plane)
 
 
 TEMPORAL: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {"conv": _temporal}
@@ -170,11 +156,6 @@ along its first axis only (k×1×1), for every width and side of the grid. On th
 runs another kernel than the rest (torch's slow_conv3d, an unfold then a GEMM, at one thread and
 batch 1): a 3×1×1 convolution of 144 channels to 64 on 16×56×56 took 98 ms, the same work as a
 3×1 2-D convolution 28."""
-VOLUMETRIC: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {"conv": _volumetric}
-"""The kinds of work also measured as a volumetric convolution (the table's `volumetric`): a 3-D
-kernel over more than its first axis (3×3×3), for every width and side of the grid; a 1×3×3 one
-reads it too. On the AVX-512 machine a 3×3×3 or 1×3×3 convolution of 256 channels on 4×14×14 ran
-at 50 GMAC/s, a 3×3 one on 4 maps of 14×14 at 122; on 8×28×28, 128 channels, 127–142 all."""
 STRIDED: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {
     "pointwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 1, "stride": 2, "bias": False},
                                            (width, 2 * side, 2 * side)),
@@ -286,8 +267,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
                               f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}), and for "
                               "grouped convolutions by their groups too (GROUPED), dense ones by their kernel "
-                              "(TAPPED, KERNELS), as temporal ones (TEMPORAL), 1×1 and 3×3 ones with a stride of 2 "
-                              "(STRIDED) and volumetric ones (VOLUMETRIC), and for grouped and depthwise ones the share of an aligned one's rate kept at "
+                              "(TAPPED, KERNELS), as temporal ones (TEMPORAL) and 1×1 and 3×3 ones with a stride of 2 "
+                              "(STRIDED), and for grouped and depthwise ones the share of an aligned one's rate kept at "
                               f"{ALIGN_BASE} + each alignment of their channels a group, against {ALIGN_BASE} "
                               "(ALIGNED, ALIGNMENTS); a point over "
                               f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
@@ -561,8 +542,7 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     """The efficiency of one kind of work at every point of the grid WIDTHS × SIDES (`_grid`), and
     where it is measured grouped (GROUPED) at every groups of GROUPS too, where it is measured
     by its kernel (TAPPED) at every kernel of KERNELS, where it is measured as a temporal
-    convolution (TEMPORAL), as one, where it is measured strided (STRIDED), so, and where it is
-    measured as a volumetric convolution (VOLUMETRIC), as one."""
+    convolution (TEMPORAL), as one, and where it is measured strided (STRIDED), so."""
     def grid(groups: int) -> tuple[tuple[float, ...], ...]:
         return _grid(torch, clock, device, base, dtype,
                      lambda width, side: GROUPED[work](width, side, groups) if width * groups <= WIDTHS[-1] else None)
@@ -574,12 +554,12 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     dense = _grid(torch, clock, device, base, dtype, SIZED[work])
     grouped = tuple(map(grid, GROUPS)) if work in GROUPED else ()
     tapped = tuple(map(tapped_grid, KERNELS)) if work in TAPPED else ()
-    temporal, strided, volumetric = (_grid(torch, clock, device, base, dtype, grids[work]) if work in grids else ()
-                                     for grids in (TEMPORAL, STRIDED, VOLUMETRIC))
+    temporal, strided = (_grid(torch, clock, device, base, dtype, grids[work]) if work in grids else ()
+                         for grids in (TEMPORAL, STRIDED))
     return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), dense,
                      tuple(map(float, GROUPS)) if grouped else (), grouped,
                      tuple(float(kernel * kernel) for kernel in (SIZED_KERNEL, *KERNELS)) if tapped else (), tapped,
-                     temporal, strided, volumetric)
+                     temporal, strided)
 
 
 def _grid(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,

@@ -540,42 +540,6 @@ layers:
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
 
-def test_a_volumetric_convolution_reads_the_grid_of_volumetric_ones(write_spec, tmp_path):
-    """By hand: a table of conv whose reached reaches 0.5, whose grid of 49 taps 0.8, whose temporal
-    grid 0.3, whose strided grid 0.6 and whose volumetric grid 0.1 at 16 channels and 0.2 at 64 (on
-    every positions). A 3-D convolution of 3×3×3 (strided too), 1×3×3 or 1×1×3 reads the volumetric
-    grid, interpolated in the logarithm of its width (32: half-way); one of 3×1×1 the temporal
-    grid, a grouped one its grid of groups (0.2), a transposed one and a 2-D one the others; a
-    table without a volumetric grid reads them as before (a 3×3×3 one on tapped at 27 taps)."""
-    table = {"widths": [16, 64], "positions": [16, 1024], "reached": [[0.5, 0.5], [0.5, 0.5]],
-             "groups": [2], "grouped": [[[0.2, 0.2], [0.2, 0.2]]], "taps": [9, 49], "tapped": [[[0.8, 0.8], [0.8, 0.8]]],
-             "temporal": [[0.3, 0.3], [0.3, 0.3]], "strided": [[0.6, 0.6], [0.6, 0.6]],
-             "volumetric": [[0.1, 0.1], [0.2, 0.2]]}
-    loaded = _with_conv_table(tmp_path, "volumetric", "a device whose 3-D convolutions run their own kernel", table)
-    stats = analyze(write_spec("""
-name: volumetric
-input: [32, 4, 8, 8]
-layers:
-  - cube: {kind: conv3d, out: 32, kernel: 3, padding: 1}
-  - strided: {kind: conv3d, out: 32, kernel: 3, padding: 1, stride: [1, 2, 2]}
-  - spatial: {kind: conv3d, out: 32, kernel: [1, 3, 3], padding: [0, 1, 1]}
-  - row: {kind: conv3d, out: 32, kernel: [1, 1, 3], padding: [0, 0, 1]}
-  - temporal: {kind: conv3d, out: 32, kernel: [3, 1, 1], padding: [1, 0, 0]}
-  - grouped: {kind: conv3d, out: 32, kernel: 3, padding: 1, groups: 2}
-  - transposed: {kind: conv_transpose3d, out: 32, kernel: [1, 3, 3], padding: [0, 1, 1]}
-  - flat: {kind: flatten, start_dim: 1, end_dim: 2}
-  - square: {kind: conv2d, out: 32, kernel: 3, padding: 1}
-"""))
-    flat = replace(loaded, efficiency_by_size={"conv": loaded.efficiency_by_size["conv"]._replace(volumetric=())})
-    plain, sized, without = (roofline(stats, p).by_name() for p in (replace(loaded, efficiency_by_size={}), loaded, flat))
-    half = (0.1 * 0.2) ** 0.5  # at 32 channels
-    _assert_divided(sized, plain, {"cube": half, "strided": half, "spatial": half, "row": half, "temporal": 0.3,
-                                   "grouped": 0.2, "transposed": 0.5, "square": 0.5})
-    _assert_divided(without, plain, {"cube": _between_taps(27), "strided": _between_taps(27), "spatial": 0.5,
-                                     "row": 0.5, "temporal": 0.3})
-    assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
-
-
 def test_a_strided_convolution_reads_the_grid_of_strided_ones(write_spec, tmp_path):
     """By hand: tables of 1×1 and 3×3 convolutions whose reached reaches 0.5; the 1×1's strided grid
     0.8 at 16 channels and 1.0 at 64 (on 16 positions), 0.9 and 1.2 (on 1024); the 3×3's 0.6 and
@@ -631,24 +595,24 @@ def _written(tmp_path, profile) -> str:
 
 
 @pytest.mark.parametrize("layer, input, size", [
-    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9, False, False, 4, False)),
-    ("{kind: conv2d, out: 240, kernel: 3, groups: 2}", "[240, 10, 10]", (120, 64, 2, 9, False, False, 8, False)),
-    ("{kind: conv2d, out: 96, kernel: 3, groups: 2}", "[64, 10, 10]", (96 ** 0.5 * 8 / 2, 64, 2, 9, False, False, 16, False)),
-    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25, False, False, 32, False)),
-    ("{kind: conv2d, out: 144, kernel: 3, groups: 72}", "[72, 9, 9]", (144, 49, 1, 9, False, False, 8, False)),
-    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1, False, False, None, False)),
-    ("{kind: conv2d, out: 8, kernel: 1, stride: 2}", "[2, 5, 5]", (4, 9, 1, 1, False, True, None, False)),
-    ("{kind: conv2d, out: 8, kernel: 3, stride: [1, 2]}", "[2, 5, 5]", (4, 6, 1, 9, False, True, None, False)),
-    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3, False, False, None, False)),
-    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3, True, False, None, False)),
-    ("{kind: conv3d, out: 18, kernel: [5, 1, 1], stride: [2, 1, 1]}", "[2, 5, 6, 6]", (6, 36, 1, 5, True, True, None, False)),
-    ("{kind: conv3d, out: 8, kernel: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 16, 1, 9, False, False, None, True)),
-    ("{kind: conv3d, out: 8, kernel: [1, 1, 3]}", "[2, 4, 6, 6]", (4, 4 * 24, 1, 3, False, False, None, True)),
-    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False, False, None, True)),
-    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False, False, None, False)),  # spreads
-    ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False, False, None, False)),
-    ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784, 1, None, False, False, None, False)),
-    ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4, 1, None, False, False, None, False)),
+    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9, False, False, 4)),
+    ("{kind: conv2d, out: 240, kernel: 3, groups: 2}", "[240, 10, 10]", (120, 64, 2, 9, False, False, 8)),
+    ("{kind: conv2d, out: 96, kernel: 3, groups: 2}", "[64, 10, 10]", (96 ** 0.5 * 8 / 2, 64, 2, 9, False, False, 16)),
+    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25, False, False, 32)),
+    ("{kind: conv2d, out: 144, kernel: 3, groups: 72}", "[72, 9, 9]", (144, 49, 1, 9, False, False, 8)),
+    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1, False, False, None)),
+    ("{kind: conv2d, out: 8, kernel: 1, stride: 2}", "[2, 5, 5]", (4, 9, 1, 1, False, True, None)),
+    ("{kind: conv2d, out: 8, kernel: 3, stride: [1, 2]}", "[2, 5, 5]", (4, 6, 1, 9, False, True, None)),
+    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3, False, False, None)),
+    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3, True, False, None)),
+    ("{kind: conv3d, out: 18, kernel: [5, 1, 1], stride: [2, 1, 1]}", "[2, 5, 6, 6]", (6, 36, 1, 5, True, True, None)),
+    ("{kind: conv3d, out: 8, kernel: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 16, 1, 9, False, False, None)),
+    ("{kind: conv3d, out: 8, kernel: [1, 1, 3]}", "[2, 4, 6, 6]", (4, 4 * 24, 1, 3, False, False, None)),
+    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False, False, None)),
+    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False, False, None)),  # spreads
+    ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False, False, None)),
+    ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784)),
+    ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4)),
     ("relu", "[4, 5, 5]", None),
 ])
 def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(write_spec, layer, input, size):
@@ -656,10 +620,9 @@ def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(wri
     convolution's channels), the positions of its output, batch included, and a convolution's
     groups (a depthwise one's 1: its table is its own), its kernel's taps, whether it is temporal
     (a 3-D kernel of k×1×1; not a transposed one), whether it is strided (a stride over 1 along
-    some axis; not a transposed one, whose stride spreads its output), grouped or depthwise, the
-    largest power of two its channels a group in and out are multiples of (4 and 16: 4; 120: 8;
-    32 and 48: 16; a depthwise one of 72 channels to 144: 8), and whether it is volumetric (a 3-D
-    kernel over more than its first axis; not a transposed one), by hand."""
+    some axis; not a transposed one, whose stride spreads its output) and, grouped or depthwise,
+    the largest power of two its channels a group in and out are multiples of (4 and 16: 4;
+    120: 8; 32 and 48: 16; a depthwise one of 72 channels to 144: 8), by hand."""
     stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=2)
     node, = stats.graph.nodes
     found = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
@@ -1073,9 +1036,8 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert conv.taps == tuple(float(side * side) for side in (3, *measure.KERNELS)) and len(conv.tapped) == 3
     assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
                for grid in conv.tapped)
-    for grid in (conv.temporal, conv.volumetric):
-        assert len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
-    assert not any(table.groups or table.taps or table.temporal or table.volumetric
+    assert len(conv.temporal) == len(conv.widths) and {len(row) for row in conv.temporal} == {len(conv.positions)}
+    assert not any(table.groups or table.taps or table.temporal
                    for work, table in profile.efficiency_by_size.items() if work != "conv")
     for work, table in profile.efficiency_by_size.items():  # the shares of grouped ones by their alignment
         aligned = work in ("depthwise_conv", "conv")

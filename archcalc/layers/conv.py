@@ -16,7 +16,6 @@ from archcalc.layers.base import (
     Resampling,
     Shape,
     Windows,
-    WorkSize,
     axes_text,
     same,
     spatial,
@@ -24,6 +23,8 @@ from archcalc.layers.base import (
 from archcalc.layers.window import transposed_output, window_output
 from archcalc.sizes import size_text
 
+WorkSize = tuple[float, int, int, int, bool, bool, int | None]
+"""A convolution's size of work (`conv_work_size`)."""
 
 _SHARED_FIELDS = {
     "dilation": Field("size", 1, "spacing between kernel taps"),
@@ -85,10 +86,9 @@ class _Conv(LayerKind):
 
     def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> WorkSize:
         """A depthwise convolution works across one channel a group: its width is its channels."""
-        temporal = len(a.kernel) == 3 and a.kernel[0] > 1 and a.kernel[1:] == (1, 1)
-        return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv", temporal=temporal,
-                              strided=any(step > 1 for step in a.stride),
-                              volumetric=len(a.kernel) == 3 and a.kernel[1:] != (1, 1))
+        return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv",
+                              temporal=len(a.kernel) == 3 and a.kernel[0] > 1 and a.kernel[1:] == (1, 1),
+                              strided=any(step > 1 for step in a.stride))
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
         """A dense or depthwise convolution's output channels (a grouped one's table of groups holds its blocks)."""
@@ -190,7 +190,7 @@ class _ConvTranspose(LayerKind):
         return "conv"
 
     def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> WorkSize:
-        """Neither temporal, strided nor volumetric: its stride spreads its output, it skips no input."""
+        """Neither temporal nor strided: its stride spreads its output, it skips no input."""
         return conv_work_size(a, shapes, out, depthwise=False)
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
@@ -227,18 +227,19 @@ class ConvTranspose3d(_ConvTranspose):
 
 
 def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, temporal: bool = False,
-                   strided: bool = False, volumetric: bool = False) -> WorkSize:
-    """A convolution's `WorkSize`: for a depthwise one its channels, groups of 1 (its table being
-    its own) and the alignment of its channels; for a grouped one the alignment of its channels a
-    group in and out; for a dense one none."""
+                   strided: bool = False) -> WorkSize:
+    """Channels a group (a depthwise convolution's: all of them), output positions, groups (a
+    depthwise convolution's: 1, its table being its own), the taps of its kernel, whether it is
+    `temporal` (a 3-D kernel along its first axis only, k×1×1), whether it is `strided` (a
+    stride over 1 along some axis) and, for a grouped or depthwise one, the alignment of its
+    channels a group (a depthwise one's: of its channels): the largest power of two they all are
+    a multiple of (`LayerKind.work_size`)."""
     channels_in, channels_out = shapes[0][1], out[1]
     positions, taps = prod(out) // channels_out, prod(a.kernel)
     if depthwise:
-        return WorkSize(float(channels_out), positions, 1, taps, temporal, strided,
-                        alignment(gcd(channels_in, channels_out)), volumetric)
+        return float(channels_out), positions, 1, taps, temporal, strided, alignment(gcd(channels_in, channels_out))
     aligned = alignment(gcd(channels_in, channels_out) // a.groups) if a.groups > 1 else None
-    return WorkSize((channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided,
-                    aligned, volumetric)
+    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided, aligned
 
 
 def alignment(channels: int) -> int:
