@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from archcalc.errors import SOURCES, Location, SpecError, UserError, did_you_mean, hidden
-from archcalc.layers.base import SIZED_WORK, WORK
+from archcalc.layers.base import SIZED_WORK, WORK, WorkSize
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
@@ -70,6 +70,7 @@ class SizeTable(NamedTuple):
 
     def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None,
            temporal: bool = False, strided: bool = False, alignment: int | None = None) -> float:
+        """The fraction at a layer's `WorkSize` (`archcalc.layers.base`)."""
         gridded = self._on_the_grid(width, positions, groups, taps, temporal, strided)
         if alignment is None or not self.alignments:
             return gridded
@@ -191,11 +192,10 @@ class DeviceProfile:
         measured for it, else the launch cost."""
         return self.fixed_us.get(work, self.launch_us) / 1e6
 
-    def reached(self, work: str, size: tuple[float, ...] | None = None) -> float:
-        """The fraction of its roofline `work` reaches here, at `size` (width, positions, and a
-        convolution's groups, the taps of its kernel, whether it is temporal and whether it is
-        strided) where the profile gives it by size and the layer says its size; else for the
-        kind of work; 1 where the profile does not say."""
+    def reached(self, work: str, size: WorkSize | None = None) -> float:
+        """The fraction of its roofline `work` reaches here, at `size` (`WorkSize`) where the
+        profile gives it by size and the layer says its size; else for the kind of work; 1 where
+        the profile does not say."""
         table = self.efficiency_by_size.get(work) if size is not None else None
         if table is not None:
             return table.at(*size)

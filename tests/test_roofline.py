@@ -611,8 +611,8 @@ def _written(tmp_path, profile) -> str:
     ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False, False, None)),
     ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False, False, None)),  # spreads
     ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False, False, None)),
-    ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784)),
-    ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4)),
+    ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784, 1, None, False, False, None)),
+    ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4, 1, None, False, False, None)),
     ("relu", "[4, 5, 5]", None),
 ])
 def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(write_spec, layer, input, size):

@@ -94,6 +94,29 @@ softmax). On a CPU the last three move a byte several to tens of times slower th
 SIZED_WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear")
 """The kinds of work whose layers say their size (`LayerKind.work_size`), and a profile may give
 efficiencies by size for (`archcalc.devices.SizeTable`)."""
+
+
+class WorkSize(NamedTuple):
+    """How wide and how long a layer's kernel's work is, for a profile's efficiencies by size
+    (`LayerKind.work_size`, read by `archcalc.devices.SizeTable.at`)."""
+
+    width: float
+    """The channels (features) a group works across: the geometric mean of its inputs' and
+    outputs' (a depthwise convolution's: its channels)."""
+    positions: int
+    """Its output's elements over its output channels, the batch included."""
+    groups: int = 1
+    """A convolution's groups (a depthwise one's 1: its table is its own)."""
+    taps: int | None = None
+    """The taps of a convolution's kernel."""
+    temporal: bool = False
+    """A 3-D kernel along its first axis only (k×1×1)."""
+    strided: bool = False
+    """A stride over 1 along some axis."""
+    alignment: int | None = None
+    """Grouped or depthwise: the largest power of two its channels a group are all a multiple of."""
+
+
 INDEX_BYTES = 8
 """The bytes of one int64 index (the positions max pooling finds), whatever the model's dtype."""
 
@@ -307,15 +330,10 @@ class LayerKind:
         a flatten's, and a permute's that moves only axes of size 1; no other kind's."""
         return False
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, ...] | None:
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> WorkSize | None:
         """How wide and how long its kernel's work is, for a profile's efficiencies by size
-        (`archcalc.devices.SizeTable`): the channels (features) a group works across, as the
-        geometric mean of its inputs' and outputs', the positions it computes them at (its
-        output's elements over its output channels, the batch included), and for a convolution its
-        groups, the taps of its kernel, whether it is temporal (a 3-D kernel of k×1×1), whether
-        it is strided (a stride over 1 along some axis) and, grouped or depthwise, the alignment of
-        its channels a group. None for a kind whose efficiency a profile gives for its kind of
-        work alone."""
+        (`WorkSize`, `archcalc.devices.SizeTable`). None for a kind whose efficiency a profile
+        gives for its kind of work alone."""
         return None
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:

@@ -16,15 +16,13 @@ from archcalc.layers.base import (
     Resampling,
     Shape,
     Windows,
+    WorkSize,
     axes_text,
     same,
     spatial,
 )
 from archcalc.layers.window import transposed_output, window_output
 from archcalc.sizes import size_text
-
-WorkSize = tuple[float, int, int, int, bool, bool, int | None]
-"""A convolution's size of work (`conv_work_size`)."""
 
 _SHARED_FIELDS = {
     "dilation": Field("size", 1, "spacing between kernel taps"),
@@ -228,18 +226,17 @@ class ConvTranspose3d(_ConvTranspose):
 
 def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, temporal: bool = False,
                    strided: bool = False) -> WorkSize:
-    """Channels a group (a depthwise convolution's: all of them), output positions, groups (a
-    depthwise convolution's: 1, its table being its own), the taps of its kernel, whether it is
-    `temporal` (a 3-D kernel along its first axis only, k×1×1), whether it is `strided` (a
-    stride over 1 along some axis) and, for a grouped or depthwise one, the alignment of its
-    channels a group (a depthwise one's: of its channels): the largest power of two they all are
-    a multiple of (`LayerKind.work_size`)."""
+    """A convolution's `WorkSize`: for a depthwise one its channels, groups of 1 (its table being
+    its own) and the alignment of its channels; for a grouped one the alignment of its channels a
+    group in and out; for a dense one none."""
     channels_in, channels_out = shapes[0][1], out[1]
     positions, taps = prod(out) // channels_out, prod(a.kernel)
     if depthwise:
-        return float(channels_out), positions, 1, taps, temporal, strided, alignment(gcd(channels_in, channels_out))
+        return WorkSize(float(channels_out), positions, 1, taps, temporal, strided,
+                        alignment(gcd(channels_in, channels_out)))
     aligned = alignment(gcd(channels_in, channels_out) // a.groups) if a.groups > 1 else None
-    return (channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided, aligned
+    return WorkSize((channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided,
+                    aligned)
 
 
 def alignment(channels: int) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import prod
 
-from archcalc.layers.base import Attrs, Backward, Field, Footprint, LayerKind, Params, Shape
+from archcalc.layers.base import Attrs, Backward, Field, Footprint, LayerKind, Params, Shape, WorkSize
 
 
 class Linear(LayerKind):
@@ -29,8 +29,8 @@ class Linear(LayerKind):
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         return "linear"
 
-    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> tuple[float, int]:
-        return (shapes[0][-1] * a.out) ** 0.5, prod(out) // a.out
+    def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> WorkSize:
+        return WorkSize((shapes[0][-1] * a.out) ** 0.5, prod(out) // a.out)
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
         return a.out
