@@ -111,9 +111,10 @@ whose rate at ALIGN_BASE + each of ALIGNMENTS (a multiple of it and of no larger
 against ALIGN_BASE, gives the share of its rate a layer of that alignment keeps (the table's
 `alignments` and `aligned`). On this project's AVX-512 CPU a depthwise 3×3 convolution on 56×56
 took 2.5–3.1 µs a channel at 65, 66, 68, 72, 120, 136 or 232 channels, 1.0–1.6 at 64, 80, 96, 128
-or 240; a grouped one of 2 groups of 120 channels on 28×28 reached 131 GFLOP/s, of 112 or 128 250:
-their kernels take 16 channels at a time only where the channels a group are a multiple of 16
-(oneDNN's blocked layouts), else 8."""
+or 240; a grouped one of 2 groups of 120 channels on 28×28 reached 131 GFLOP/s, of 112 or 128 250.
+oneDNN's grouped kernel takes 16 channels at a time where the channels a group are a multiple of
+16, else 8 (its layouts aBcd16b and aBcd8b); its depthwise one pads the channels to a multiple of
+16 where they are not, and runs slower on them."""
 BLOCK_BASE = 64
 BLOCKS = (8, 16, 32, 64)
 """The blocks of output channels looked for: a layer of BLOCK_BASE + 1 output channels is timed
