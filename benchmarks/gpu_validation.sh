@@ -15,8 +15,9 @@
 # On the H200 of docs/gpu-validation.md the stages took about 10, 33, 104 + 34, 200, 41 and 30 s; the
 # device-profile stage then measured no grids of groups, of kernels, of temporal or of strided
 # convolutions: 16 grids now, four times the points of the four it had (on the CPU: 65 s before
-# them, 146 s with 14 of them, 143 s with the 16 on another machine). It has 150 s a dtype: its 34 s
-# with four grids, all of it scaled by the points, is at most about 136 s (unmeasured).
+# them, 146 s with 14 of them, 143 s with the 16 on another machine, 138–144 s with the alignments
+# of grouped and depthwise layers too: 16 layers in turn). It has 150 s a dtype: its 34 s with four
+# grids, all of it scaled by the points, is at most about 136 s (unmeasured).
 #
 # Usage (repository root; python3 with torch on CUDA, fvcore, typer, rich, pyyaml, sympy, pytest and
 # pytest-xdist):
