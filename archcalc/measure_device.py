@@ -19,6 +19,9 @@
   channels its kernel computes together (`block_of`): a layer's work is its channels rounded up
   to a whole number of them (`DeviceProfile.rounded_up`), in the efficiencies below too; a
   grouped layer's times taken at the rate of an aligned one (its alignment's share taken off);
+- the cold start: how much longer than as in a model a synthetic layer runs where no cache holds
+  its tensors, after writing a buffer beyond them (`_cold_start`), in times its bytes at the
+  bandwidth: what the model's first kernel pays;
 - efficiencies: the fraction of its roofline (on the figures above) each kind of work reaches on
   SYNTHETIC layers built here, never the bundled models that the profile is then used to
   predict: the median of repeated runs of each layer, its kind's fixed cost taken off, each run
@@ -239,6 +242,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         blocks[work] = _channel_block(torch, clock, device, dtype, work, alignments.get(work))
     base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)",
                          fixed_us=fixed_us, channel_blocks=blocks)
+    phase(f"a layer's cold start in {dtype}")
+    cold = _cold_start(torch, clock, device, base, dtype)
     efficiency = {}
     for work, layers in SYNTHETIC.items():
         phase(f"{work.replace('_', ' ')} layers in {dtype}")
@@ -262,6 +267,9 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                           f"synthetic layer of {BLOCK_BASE} + 1 took as long as {BLOCK_BASE} + it "
                           "(archcalc.measure_device.BLOCKED, block_of), a grouped one's times at an aligned one's "
                           "rate (its alignment's share taken off); else 1",
+        "cold_start": f"{how}: in {dtype}, the fastest of {COLD_RUNS} runs of the synthetic {COLD_LAYER[0]} of "
+                      f"archcalc.measure_device.COLD_LAYER, each after writing {COPY_BYTES[device] // 2**20} MiB, less "
+                      "its fastest as in a model, over its bytes at the bandwidth above (_cold_start)",
         "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
                       "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost (many in a "
                       "row) taken off",
@@ -276,7 +284,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
-                         "(measured)", among if device == "cpu" else fixed_us, by_size, blocks)
+                         "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold)
 
 
 class _Clock:
@@ -303,6 +311,19 @@ class _Clock:
             took = time.perf_counter() - start
             out.append(took / each)
             spent += took
+        return out
+
+    def after(self, run: Callable[[], object], before: Callable[[], object], runs: int) -> list[float]:
+        """The seconds of `runs` calls of `run`, each after `before` (untimed), after two of warm-up."""
+        out: list[float] = []
+        for index in range(runs + 2):
+            before()
+            self.sync()
+            start = time.perf_counter()
+            run()
+            self.sync()
+            if index >= 2:
+                out.append(time.perf_counter() - start)
         return out
 
     def as_in_a_model(self, layer: Callable[[object], object], x, budget: float | None = None) -> list[float]:
@@ -454,6 +475,31 @@ def synthetic_graph(kind: str, fields: dict, shape: tuple[int, ...]) -> Graph:
     where = Location("archcalc.measure_device", 0, 0)
     node = Node("layer", layer_kind, layer_kind.resolve(fields), ("input",), where)
     return Graph(f"synthetic {kind}", "synthetic", "archcalc.measure_device", None, shape, [node], {}, where)
+
+
+COLD_LAYER = SYNTHETIC["conv"][0]
+COLD_RUNS = 20
+"""The synthetic layer whose cold start is measured, and how many times (each after writing a
+buffer beyond the caches)."""
+
+
+def _cold_start(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str) -> float:
+    """How much longer than as in a model (`_Clock.as_in_a_model`) COLD_LAYER runs where no cache
+    holds its tensors, in times its bytes at `base`'s bandwidth (0 where it runs no longer): the
+    fastest of COLD_RUNS runs, each after writing COPY_BYTES, on an input written before them and
+    into the memory its output before was freed from, as the model's first layer runs."""
+    from archcalc.analysis import analyze_graph
+    from archcalc.roofline import roofline
+
+    graph = synthetic_graph(*COLD_LAYER)
+    stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
+    layer = roofline(stats, base, dtype).layers[0]
+    module, x = _built(torch, device, dtype, graph, stats.input_shape)
+    sweep = torch.empty(COPY_BYTES[device] // 4, device=device)
+    with torch.no_grad():
+        hot = min(clock.as_in_a_model(module, x))
+        cold = min(clock.after(lambda: module(x), lambda: sweep.fill_(1.0), COLD_RUNS))
+    return round(max(cold - hot, 0.0) / (layer.bytes / base.bandwidth), 4)
 
 
 def _alignment(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,

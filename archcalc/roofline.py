@@ -8,6 +8,10 @@ nothing for elementwise work, which the bytes bound anyway). Its time is
 
     max(FLOPs / peak FLOP/s of dtype, bytes / bandwidth) / efficiency + fixed cost
 
+and for the model's first layer that runs a kernel, + cold start × bytes / bandwidth where the
+profile measured a cold start (its input was written a pass before, and its output goes where the
+pass before's tensors were: no cache holds them);
+
 where the FLOPs are those of its output channels rounded up to a whole number of the block the
 profile measured for its kind of work, where it measured one (on this project's CPU a convolution
 computes 16 channels at a time: 17 cost as much as 32; `DeviceProfile.rounded_up`); the
@@ -58,7 +62,8 @@ class LayerRoofline(NamedTuple):
     memory_time: float
     """Bytes / bandwidth."""
     time: float
-    """The prediction: max(compute, memory) / efficiency + fixed cost; 0 without a kernel."""
+    """The prediction: max(compute, memory) / efficiency + fixed cost (+ the cold start of the
+    model's first kernel); 0 without a kernel."""
     intensity: float | None
     """FLOPs per byte moved; None for a layer that moves nothing."""
     bound: str
@@ -173,7 +178,16 @@ def roofline(stats: ModelStats, profile: DeviceProfile | str | Path, dtype: str 
         if found is None:
             found = known[key] = _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile)
         layers.append(_new(LayerRoofline, (layer.name, layer.kind, *found)))
-    return Roofline(profile, dtype, layers)
+    return Roofline(profile, dtype, _cold_started(layers, profile))
+
+
+def _cold_started(layers: list[LayerRoofline], profile: DeviceProfile) -> list[LayerRoofline]:
+    """The layers, the first that runs a kernel taking the profile's cold start on its bytes."""
+    first = next((index for index, layer in enumerate(layers) if layer.launches), None)
+    if first is not None and profile.cold_start:
+        cold = layers[first]
+        layers[first] = cold._replace(time=cold.time + profile.cold_start * cold.bytes / profile.bandwidth)
+    return layers
 
 
 def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:

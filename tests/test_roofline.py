@@ -323,6 +323,51 @@ def test_a_grouped_or_depthwise_convolution_keeps_the_share_of_its_alignment(wri
     assert edges.at(24, 1) == pytest.approx(0.5, rel=1e-12)  # a layer that gives no alignment: the grid's
 
 
+def test_the_models_first_kernel_takes_the_cold_start(write_spec, tmp_path):
+    """By hand, on a profile of 10 TFLOP/s, 100 GB/s, no launch cost and a cold start of 2: the
+    model's first layer that runs a kernel (after a flatten, a view) takes 2 × its bytes / 100 GB/s
+    more; the layers after it, the second of two alike ones included, their roofline; without a
+    cold start, every layer its roofline. Written and read back, the cold start is the same."""
+    profile = load_profile(str(_made_up(tmp_path, "cold", {
+        "name": "a device whose first layer finds nothing in its caches", "peak_tflops": {"float32": 10},
+        "memory_gbps": 100, "launch_us": 0, "cold_start": 2})))
+    stats = analyze(write_spec("""
+name: cold
+input: [8, 4, 4]
+layers:
+  - flat: flatten
+  - first: {kind: linear, out: 128}
+  - act: relu
+  - second: {kind: linear, out: 128}
+  - third: {kind: linear, out: 128}
+"""))
+    warm, cold = (roofline(stats, p).by_name() for p in (replace(profile, cold_start=0.0), profile))
+    assert cold["first"].time == pytest.approx(warm["first"].time + 2 * warm["first"].bytes / 100e9, rel=1e-12)
+    assert all(cold[name] == warm[name] for name in ("flat", "act", "second", "third"))
+    assert warm["second"].time == warm["third"].time and warm["first"].time == warm["first"].memory_time
+    assert load_profile(_written(tmp_path, profile)).cold_start == 2.0
+
+
+def test_the_cold_start_is_a_layers_time_after_the_caches_are_written_over(monkeypatch, tmp_path):
+    """By hand, on made-up times: the synthetic layer takes 1.0 ms as in a model, 1.5 after a
+    buffer beyond the caches is written (the fastest of its runs each way), and its bytes take
+    0.25 ms at the profile's bandwidth: a cold start of 2; where it runs no longer cold, 0."""
+    import archcalc.measure_device as measure
+    from archcalc.measure_device import COLD_LAYER, _cold_start
+
+    base = load_profile(str(_made_up(tmp_path, "turns", {
+        "name": "a made-up CPU", "peak_tflops": {"float32": 1}, "memory_gbps": 1, "launch_us": 0})))
+    stats = analyze_graph(measure.synthetic_graph(*COLD_LAYER), batch=1)
+    bandwidth = roofline(stats, base).layers[0].bytes / 0.25e-3
+    base = replace(base, memory_gbps=bandwidth / 1e9)
+    monkeypatch.setattr(measure, "_built", lambda torch, device, dtype, graph, shape: (graph.nodes[0], shape))
+    fake = SimpleNamespace(empty=lambda *args, **kwargs: SimpleNamespace(fill_=lambda value: None), **vars(NO_GRAD))
+    for cold_ms, found in ((1.5, 2.0), (0.9, 0.0)):
+        clock = SimpleNamespace(as_in_a_model=lambda layer, x: [1.2e-3, 1.0e-3],
+                                after=lambda run, before, runs, ms=cold_ms: [ms * 1e-3, 2 * ms * 1e-3])
+        assert _cold_start(fake, clock, "cpu", base, "float32") == pytest.approx(found, abs=1e-4)
+
+
 def test_output_channels_are_computed_in_whole_blocks_where_the_profile_measured_them(write_spec, tmp_path):
     """By hand, on a profile of 1 TFLOP/s, a bandwidth no layer here is bound by, no launch cost
     and blocks of 16 channels for conv and of 8 for linear: a convolution of 21 output channels
@@ -801,6 +846,10 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
      "devices.mine.efficiency_by_size.conv.grouped[0][0]: must be a row of 1 fractions (one per positions)"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], groups: [8, 2], grouped: [[[1]], [[1]]]}}"),
      "devices.mine.efficiency_by_size.conv.groups: must increase from each size to the next"),
+    (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cold_start: -1\n").replace(
+        "launch_us: a measurement}", "launch_us: a measurement, cold_start: a measurement}"),
+     "devices.mine.cold_start: must be a number 0 or from 1e-06 to 1e+09, got -1"),
+    (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cold_start: 2\n"), "devices.mine.sources.cold_start: is missing"),
     (_blocked("16"), "devices.mine.channel_blocks: must map a kind of work to its block of output channels, got int 16"),
     (_blocked("{pooling: 16}"), "devices.mine.channel_blocks.pooling: is not a kind of work that computes channels"),
     (_blocked("{conv: 0}"), "devices.mine.channel_blocks.conv: must be a whole number of channels from 1 to 4096, got 0"),
@@ -1005,11 +1054,12 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-29:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-30:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
                           "layers at their smallest among others in float32",
                           *(f"the alignment of {work} layers in float32" for work in ("depthwise conv", "conv")),
                           *(f"the block of output channels of {work} layers in float32" for work in works[:4]),
+                          "a layer's cold start in float32",
                           *(f"{work} layers in float32" for work in works),
                           *(f"{work} layers by size in float32" for work in works[:4])]
     profile = load_profile(str(out))
@@ -1021,7 +1071,8 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert dict(profile.fixed_us) == among[0] and all(cost > 0 for cost in among[0].values())  # kept: among others
     assert taken_off and all(dict(costs) != among[0] and set(costs) == set(among[0]) for costs in taken_off)  # in a row
     assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
-                                    "efficiency_by_size", "channel_blocks"}
+                                    "efficiency_by_size", "channel_blocks", "cold_start"}
+    assert profile.cold_start >= 0
     assert set(profile.channel_blocks) == {"depthwise_conv", "pointwise_conv", "conv", "linear"}
     assert set(profile.channel_blocks.values()) <= {1, *measure.BLOCKS}
     assert set(profile.efficiency_by_size) == {"depthwise_conv", "pointwise_conv", "conv", "linear"}

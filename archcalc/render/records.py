@@ -79,7 +79,7 @@ def roofline_dict(roof: Roofline) -> dict:
             "launch_s": profile.launch, "fixed_s": {work: profile.fixed(work) for work in profile.fixed_us},
             "efficiency": dict(profile.efficiency),
             "efficiency_by_size": {work: table.as_dict() for work, table in profile.efficiency_by_size.items()},
-            "channel_blocks": dict(profile.channel_blocks),
+            "channel_blocks": dict(profile.channel_blocks), "cold_start": profile.cold_start,
             "flops_convention": FLOPS_CONVENTION, "flops": roof.flops, "bytes": roof.bytes,
             "kernels": roof.kernels, "time_s": roof.total}
 
