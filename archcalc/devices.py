@@ -173,7 +173,7 @@ class DeviceProfile:
     """How much longer than its roofline time a layer runs whose tensors no cache holds, in times
     its bytes at the memory bandwidth: the model's first kernel reads an input written a pass
     before and writes where the pass before's tensors were (on the AVX-512 CPU EfficientNet-B1's
-    stem took 0.34 ms in the model, 0.17 alone)."""
+    stem took 0.36 ms in the model, 0.17 alone)."""
 
     def peak(self, dtype: str) -> float:
         """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none."""
