@@ -1082,6 +1082,88 @@ def _context_module_by_dilation(run: Path) -> dict[int, float]:
     return {dilation: statistics.median(taken) for dilation, taken in found.items()}
 
 
+EIGHTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-cold"
+
+
+def test_the_eighth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass with the cold start of the model's first kernel and its
+    counts: with its two profiles, read without their cold start, on the seventh pass's times and
+    the seventh's profiles on these; the first layers' time in the model over their time alone and
+    their prediction over their time, with and without the cold start; the models it moves; what
+    is left. All made again from the kept files (benchmarks/results/cpu-2026-12-05-cold and
+    cpu-2026-12-05-aligned) by the benchmark's own functions."""
+    import json
+    from dataclasses import replace
+
+    from archcalc import analyze
+    from archcalc.roofline import roofline
+
+    benchmark, flat, compared, profiles, rows, found = _read_pass(EIGHTH_RUN, ("k", "l"))
+    warm = {name: compared(EIGHTH_RUN, replace(profile, cold_start=0.0)) for name, profile in profiles.items()}
+    without = {name: _counted(found_rows) for name, found_rows in warm.items()}
+    apart = sum(row["median alone"] >= 0.8 for row in rows["k"].values())
+    assert (f"98 and 97 of 98 models are within a factor of 2 and {found['k'][1]} and {found['l'][1]} reach ρ ≥ 0.8 "
+            f"with its two profiles ({without['k'][1]} and {without['l'][1]} read without the cold start), where ι is "
+            f"at least 0.8 for {apart}") in flat and (found["k"][0], found["l"][0]) == (98, 97)
+    assert ("Profiles k and l give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 (median runs; {} and "
+            "{}, {} and {} of the fastest); read without their cold start, {} and {} within a factor of 2 and {} and {} "
+            "at ρ ≥ 0.8").format(found["k"][0], found["l"][0], found["k"][1], found["l"][1], found["k"][2],
+                                 found["l"][2], found["k"][3], found["l"][3], without["k"][0], without["l"][0],
+                                 without["k"][1], without["l"][1]) in flat
+    assert (f"The cold start (`cold_start`, [above](#measuring-a-device-archcalc-device-profile)): "
+            f"{profiles['k'].cold_start:.2f} on profile k, {profiles['l'].cold_start:.2f} on profile l") in flat
+
+    def reaches(row: dict) -> bool:
+        return row["median"][2] is not None and row["median"][2] >= 0.8
+
+    moved = {name: sorted(model for model in rows[name] if reaches(rows[name][model]) != reaches(warm[name][model]))
+             for name in rows}
+    assert moved == {"k": ["regnet_y_400mf", "resnet18", "zfnet"], "l": ["regnet_y_400mf", "zfnet"]}
+    assert ("The cold start brings ZFNet (ρ {} to {} on k), RegNetY-400MF ({} to {}) and ResNet-18 ({} to {})").format(
+        *(figure for model in ("zfnet", "regnet_y_400mf", "resnet18")
+          for figure in (*_medians(warm, model, ("k",)), *_medians(rows, model, ("k",))))) in flat
+    outside = [name for name, row in rows["l"].items() if not 0.5 <= row["median"][RATIO] <= 2]
+    assert outside == ["m5_paper"] and all(0.5 <= row["median"][RATIO] <= 2 for row in warm["l"].values())
+    assert (f"measured ÷ predicted {rows['l']['m5_paper']['median'][RATIO]:.2f}, "
+            f"{warm['l']['m5_paper']['median'][RATIO]:.2f} without the cold start") in flat
+    times = json.loads((EIGHTH_RUN / "latency-cpu-float32.json").read_text())
+    first, rest, predicted = [], [], {"cold": [], "warm": []}
+    for name in rows["k"]:
+        stats = analyze(name)
+        layers = {which: next(layer for layer in roofline(stats, profile).layers if layer.launches)
+                  for which, profile in (("cold", profiles["k"]), ("warm", replace(profiles["k"], cold_start=0.0)))}
+        measured = times[name]["layers"]
+        for which, layer in layers.items():
+            predicted[which].append(layer.time * 1e3 / measured[layer.name][0])
+        for layer, alone in times[name]["alone_ms"].items():
+            (first if layer == layers["cold"].name else rest).append(measured[layer][0] / alone)
+
+    def spread(ratios: list[float]) -> tuple[str, str]:
+        low, middle, high = benchmark.percentiles(sorted(ratios))
+        return f"{middle:.2f}", f"{low:.2f}–{high:.2f}"
+
+    assert ("The model's first layer that runs a kernel took {} times its own time alone at the median in this pass ({} "
+            "from the 10th to the 90th percentile, over the {} models whose first layer is among their heaviest), the "
+            "heavy layers after it {} ({}, {:,} layers)").format(*spread(first), len(first), *spread(rest), len(rest)) in flat
+    assert ("The models' first layers are predicted {} times their time in the model at the median on k ({}), against {} "
+            "({}) read without the cold start").format(*spread(predicted["cold"]), *spread(predicted["warm"])) in flat
+    across = [_counted(compared(SEVENTH_RUN, profiles[name]))[1] for name in ("k", "l")]
+    back = [_counted(compared(EIGHTH_RUN, load_seventh))[1] for load_seventh in _profiles_of(SEVENTH_RUN, ("g", "h"))]
+    assert (f"Profiles k and l give {across[0]} and {across[1]} on the seventh pass's times; g and h, the seventh's, "
+            f"{back[0]} and {back[1]} on these") in flat
+    missed = ", ".join(f"{name} ({benchmark._rho(row['median'][2])})" for name, row in rows["k"].items()
+                       if not reaches(row))
+    assert f"**What is left** (ρ < 0.8 on profile k): {missed}." in flat
+    assert [name for name, row in rows["k"].items() if row["median"][3] < 0.8] == ["convnext_small", "convnext_base"]
+
+
+def _profiles_of(run: Path, names: tuple[str, ...]) -> list:
+    """A kept pass's profiles of `names`, loaded."""
+    from archcalc.devices import load_profile
+
+    return [load_profile(run / f"profile-cpu-{name}.yaml") for name in names]
+
+
 def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():
     """docs/latency.md's counts of the second pass on this project's CPU, made again from its kept
     times and profiles (benchmarks/results/cpu-2026-12-04-evening) by the benchmark's comparison."""
