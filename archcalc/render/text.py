@@ -114,9 +114,10 @@ ROOF_COLUMNS = [Column("FLOP/B", ">"), Column("bound", "<"), Column("time", ">")
 ROOF_NOTE = ("FLOP/B: FLOPs (as FlopCounterMode counts them) per byte of inputs, weights and output moved · "
              "bound: what bounds the layer on the device, compute or memory ('none': it runs no kernel) · "
              "time: max(FLOPs / peak (its output channels rounded up to the profile's block, where it measured one), "
-             "bytes / bandwidth), over the efficiency of its kind of work (at its size, where "
-             "the profile measured it by size), plus the "
-             "fixed cost of a layer of that kind (the launch cost where the profile gives none; docs/latency.md)")
+             "bytes / bandwidth), over the efficiency of its kind of work (at its size and the alignment of its "
+             "channels a group, where the profile measured it by size), plus the fixed cost of a layer of that kind "
+             "(the launch cost where the profile gives none), and for the model's first kernel its cold start "
+             "(where the profile measured one; docs/latency.md)")
 
 
 def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
