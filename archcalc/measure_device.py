@@ -22,6 +22,9 @@
 - the cold start: how much longer than as in a model a synthetic layer runs where no cache holds
   its tensors, after writing a buffer beyond them (`_cold_start`), in times its bytes at the
   bandwidth: what the model's first kernel pays;
+- padded taps: the share of a tap's time a convolution's kernel saves where the tap falls in the
+  padding, from a dilated synthetic layer against an undilated one, and the widest padding at
+  which it skips them (`_padded_taps`): oneDNN's direct kernel skips them up to a padding of 28;
 - efficiencies: the fraction of its roofline (on the figures above) each kind of work reaches on
   SYNTHETIC layers built here, never the bundled models that the profile is then used to
   predict: the median of repeated runs of each layer, its kind's fixed cost taken off, each run
@@ -44,7 +47,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from archcalc.devices import DeviceProfile, SizeTable, power_of_two_in, share_at
+from archcalc.devices import DeviceProfile, PaddedTaps, SizeTable, power_of_two_in, share_at
 from archcalc.errors import DeviceError, Location
 from archcalc.graph import Graph, Node
 from archcalc.layers import LAYER_KINDS
@@ -244,6 +247,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                          fixed_us=fixed_us, channel_blocks=blocks)
     phase(f"a layer's cold start in {dtype}")
     cold = _cold_start(torch, clock, device, base, dtype)
+    phase(f"the taps a convolution skips in its padding in {dtype}")
+    padded = _padded_taps(torch, clock, device, base, dtype)
     efficiency = {}
     for work, layers in SYNTHETIC.items():
         phase(f"{work.replace('_', ' ')} layers in {dtype}")
@@ -270,6 +275,10 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         "cold_start": f"{how}: in {dtype}, the fastest of {COLD_RUNS} runs of the synthetic {COLD_LAYER[0]} of "
                       f"archcalc.measure_device.COLD_LAYER, each after writing {COPY_BYTES[device] // 2**20} MiB, less "
                       "its fastest as in a model, over its bytes at the bandwidth above (_cold_start)",
+        "padded_taps": f"{how}: in {dtype}, one less the time of a synthetic 3×3 convolution of 64 channels on "
+                       f"{PADDED_SIDE}×{PADDED_SIDE} dilated and padded {PADDED_DILATION} over its time undilated, over "
+                       "one less the share of its taps that read the map; and the widest padding at which such a "
+                       "layer saves at least half that, found by halving (archcalc.measure_device._padded_taps)",
         "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
                       "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost (many in a "
                       "row) taken off",
@@ -284,7 +293,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
-                         "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold)
+                         "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded)
 
 
 class _Clock:
@@ -500,6 +509,55 @@ def _cold_start(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
         hot = min(clock.as_in_a_model(module, x))
         cold = min(clock.after(lambda: module(x), lambda: sweep.fill_(1.0), COLD_RUNS))
     return round(max(cold - hot, 0.0) / (layer.bytes / base.bandwidth), 4)
+
+
+PADDED_SIDE = 64
+PADDED_DILATION = 16
+MIN_SAVED = 0.1
+
+
+def _padded(dilation: int) -> tuple[str, dict, tuple[int, ...]]:
+    """The synthetic 3×3 convolution of 64 channels on PADDED_SIDE² padded and dilated `dilation`."""
+    return "conv2d", {"out": 64, "kernel": 3, "padding": dilation, "dilation": dilation, "bias": False}, \
+        (64, PADDED_SIDE, PADDED_SIDE)
+
+
+def _padded_taps(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str) -> PaddedTaps:
+    """The share of a padded tap's time a convolution's kernel saves, and the widest padding it
+    skips taps at (`PaddedTaps`): the synthetic `_padded` layer at PADDED_DILATION and undilated,
+    run in turn, each at the fastest of its runs less its kind's fixed cost; saved is one less the
+    first's time over the second's, over one less its taps read (`TapsRead.share`). Where it saves
+    at least MIN_SAVED, the widest padding is found by halving the paddings from PADDED_DILATION to
+    PADDED_SIDE: a padding is skipped where its layer saves at least half what saved foretells."""
+    from archcalc.analysis import analyze_graph
+
+    def against_undilated(dilation: int) -> tuple[float, float]:
+        """Its time over the undilated layer's, and the share of its taps that read the map."""
+        layers = []
+        for padding in (1, dilation):
+            graph = synthetic_graph(*_padded(padding))
+            stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
+            layers.append(_built(torch, device, dtype, graph, stats.input_shape))
+        node = graph.nodes[0]
+        share = node.kind.taps_read(node.attrs, [stats.input_shape], stats.layers[0].shape).share
+        with torch.no_grad():
+            times = clock.in_turn(layers, BUDGET_S * GRID_SHARE * len(layers))
+        undilated, dilated = (min(taken) - base.fixed("conv") for taken in times)
+        return dilated / undilated, share
+
+    ratio, share = against_undilated(PADDED_DILATION)
+    saved = min(max((1 - ratio) / (1 - share), 0.0), 1.0)
+    if saved < MIN_SAVED:
+        return PaddedTaps(round(saved, 4), 0)
+    skipped, unknown = PADDED_DILATION, PADDED_SIDE
+    while unknown - skipped > 1:
+        middle = (skipped + unknown) // 2
+        ratio, share = against_undilated(middle)
+        if ratio <= 1 - saved * (1 - share) / 2:
+            skipped = middle
+        else:
+            unknown = middle
+    return PaddedTaps(round(saved, 4), skipped)
 
 
 def _alignment(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,

@@ -14,7 +14,9 @@ pass before's tensors were: no cache holds them);
 
 where the FLOPs are those of its output channels rounded up to a whole number of the block the
 profile measured for its kind of work, where it measured one (on this project's CPU a convolution
-computes 16 channels at a time: 17 cost as much as 32; `DeviceProfile.rounded_up`); the
+computes 16 channels at a time: 17 cost as much as 32; `DeviceProfile.rounded_up`), and less the
+share the profile measured saved of the taps that fall in the padding, where the layer's do more or
+less than on the grid (a dilated convolution: `LayerKind.taps_read`, `DeviceProfile.padded`); the
 efficiency is what the profile measured for the layer's kind of work at the layer's width and
 positions (`LayerKind.work_size`, `archcalc.devices.SizeTable`) where it gives one by size, else
 for its kind of work, else 1; the fixed cost is what the profile measured for a layer
@@ -58,7 +60,8 @@ class LayerRoofline(NamedTuple):
     bytes: int
     """Inputs read, weights and buffers read, output written."""
     compute_time: float
-    """FLOPs / peak, at its output channels rounded up to the profile's block (`DeviceProfile.rounded_up`)."""
+    """FLOPs / peak, at its output channels rounded up to the profile's block (`DeviceProfile.rounded_up`),
+    less what its kernel saves of its taps in the padding (`DeviceProfile.padded`)."""
     memory_time: float
     """Bytes / bandwidth."""
     time: float
@@ -199,7 +202,8 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     flops = 2 * counted(layer.counts[FLOPS_CONVENTION])
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
     moved = (sum(map(numel, read)) + numel(out)) * itemsize + kind.weights_read(a, in_shapes, itemsize)
-    compute = flops * profile.rounded_up(work, kind.channels_out(a, in_shapes, out)) / peak
+    compute = flops * profile.rounded_up(work, kind.channels_out(a, in_shapes, out)) \
+        * profile.padded(kind.taps_read(a, in_shapes, out)) / peak
     memory = moved / bandwidth
     time = max(compute, memory) / profile.reached(work, kind.work_size(a, in_shapes, out)) + profile.fixed(work)
     return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory)

@@ -22,6 +22,7 @@ import yaml
 
 from archcalc.analysis import analyze, analyze_graph
 from archcalc.devices import BUNDLED, SizeTable, bundled_profiles, load_profile
+from archcalc.layers import LAYER_KINDS
 from archcalc.roofline import roofline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -366,6 +367,95 @@ def test_the_cold_start_is_a_layers_time_after_the_caches_are_written_over(monke
         clock = SimpleNamespace(as_in_a_model=lambda layer, x: [1.2e-3, 1.0e-3],
                                 after=lambda run, before, runs, ms=cold_ms: [ms * 1e-3, 2 * ms * 1e-3])
         assert _cold_start(fake, clock, "cpu", base, "float32") == pytest.approx(found, abs=1e-4)
+
+
+@pytest.mark.parametrize("size, outputs, kernel, stride, padding, dilation, reading", [
+    (4, 4, 3, 1, 1, 1, 10 / 12),   # o - 1 + t: tap 0 reads for o = 1..3, tap 1 for all four, tap 2 for o = 0..2
+    (4, 4, 3, 1, 2, 2, 8 / 12),    # o - 2 + 2t: taps 0 and 2 read for two outputs each, tap 1 for four
+    (64, 64, 3, 1, 16, 16, 160 / 192),  # the context module's dilation of 16: 48 + 64 + 48 of 3 × 64
+    (6, 4, 3, 1, 0, 1, 1.0),       # unpadded: every tap reads
+    (8, 4, 3, 2, 1, 1, 11 / 12),   # 2o - 1 + t: only tap 0 of o = 0 falls in the padding
+    (28, 28, 3, 1, 36, 36, 28 / 84),  # DeepLab's widest rate on 28 units: only the middle tap reads
+])
+def test_the_taps_that_read_the_input_are_counted_by_hand(size, outputs, kernel, stride, padding, dilation, reading):
+    from archcalc.layers.conv import taps_reading
+
+    assert taps_reading(size, outputs, kernel, stride, padding, dilation) == pytest.approx(reading, rel=1e-12)
+
+
+@pytest.mark.parametrize("fields, shape, share, padding", [
+    ({"kernel": 3, "padding": 1}, (4, 4), 1.0, 1),                        # as the grid: the same
+    ({"kernel": 3, "padding": 2, "dilation": 2}, (4, 4), (8 / 10) ** 2, 2),  # 8 of 12 taps a side, against 10
+    ({"kernel": 3, "padding": 16, "dilation": 16}, (64, 64), (160 / 190) ** 2, 16),  # 190: 63 + 64 + 63
+    ({"kernel": 3}, (6, 6), (18 / 16) ** 2, 0),                            # unpadded: more than the grid's 16 of 18
+    ({"kernel": [1, 3], "padding": [0, 2], "dilation": [1, 2]}, (4, 4), 8 / 10, 2),  # one axis
+    ({"kernel": 4, "padding": "same"}, (6, 6), ((20 / 24) / (22 / 28)) ** 2, 2),  # 1 on the left, 2 on the right:
+    # taps reading 5 + 6 + 5 + 4 of 4 × 6, against 5 + 6 + 6 + 5 of 4 × 7 padded 2 a side
+])
+def test_a_convolutions_taps_read_are_against_the_same_kernel_padded_undilated(fields, shape, share, padding):
+    """By hand: the share of the taps that read the input over that of the same kernel padded
+    k // 2 a side, undilated (as the profile's grid runs it), and the widest padding on a side."""
+    kind = LAYER_KINDS["conv2d"]
+    attrs = kind.resolve({"out": 8, **fields})
+    shapes = [(1, 8, *shape)]
+    read = kind.taps_read(attrs, shapes, kind.output_shape(attrs, shapes))
+    assert read.share == pytest.approx(share, rel=1e-12) and read.padding == padding
+
+
+def test_a_convolution_saves_the_profiles_share_of_its_taps_in_the_padding(write_spec, tmp_path):
+    """By hand, on a profile of 1 TFLOP/s, a bandwidth no layer here is bound by and no launch
+    cost, whose convolutions save half of a tap's time where it falls in the padding, up to a
+    padding of 16: a 3×3 convolution dilated 16 on 64×64 (its taps read (160/190)² of the grid's)
+    does 1 − ½(1 − (160/190)²) of its FLOPs' time, a depthwise one alike; padded as the grid, or
+    padded 20 (beyond what the kernel skips at), or transposed, or without the figure, its FLOPs'
+    time. Written and read back, the figure is the same."""
+    from archcalc.devices import PaddedTaps
+
+    profile = load_profile(str(_made_up(tmp_path, "padded", {
+        "name": "a device that skips the taps in the padding", "peak_tflops": {"float32": 1},
+        "memory_gbps": 1e6, "launch_us": 0, "padded_taps": {"saved": 0.5, "up_to": 16}})))
+    assert profile.padded_taps == PaddedTaps(0.5, 16)
+    stats = analyze(write_spec("""
+name: padded
+input: [8, 64, 64]
+layers:
+  - dilated: {kind: conv2d, out: 8, kernel: 3, padding: 16, dilation: 16}
+  - depthwise: {kind: conv2d, out: 8, kernel: 3, padding: 16, dilation: 16, groups: 8}
+  - plain: {kind: conv2d, out: 8, kernel: 3, padding: 1}
+  - beyond: {kind: conv2d, out: 8, kernel: 3, padding: 20, dilation: 20}
+  - up: {kind: conv_transpose2d, out: 8, kernel: 3, padding: 1, dilation: 2}
+"""))
+    skipping, plain = (roofline(stats, p).by_name() for p in (profile, replace(profile, padded_taps=None)))
+    kept = 1 - 0.5 * (1 - (160 / 190) ** 2)
+    for name in ("dilated", "depthwise"):
+        assert skipping[name].compute_time == pytest.approx(plain[name].compute_time * kept, rel=1e-12), name
+        assert skipping[name].time == pytest.approx(plain[name].flops / 1e12 * kept, rel=1e-12), name
+    assert all(skipping[name] == plain[name] for name in ("plain", "beyond", "up"))
+    assert plain["dilated"].time == pytest.approx(plain["dilated"].flops / 1e12, rel=1e-12)
+    assert load_profile(_written(tmp_path, profile)).padded_taps == PaddedTaps(0.5, 16)
+
+
+@pytest.mark.parametrize("saved, widest, found", [(0.8, 28, (0.8, 28)), (0.5, 40, (0.5, 40)), (0.0, 63, (0.0, 0))])
+def test_the_taps_a_convolution_skips_are_found_from_its_times_dilated(monkeypatch, tmp_path, saved, widest, found):
+    """By hand, on made-up times: the synthetic layer takes 1 ms undilated plus 10 µs of fixed
+    cost; padded and dilated as far as `widest` it saves `saved` of its taps' time in the padding,
+    beyond that it takes 1.1 ms: the share saved is found at PADDED_DILATION and the widest padding
+    by halving; a device that saves nothing skips none."""
+    from archcalc.measure_device import _padded_taps
+
+    base = load_profile(str(_made_up(tmp_path, "turns", {
+        "name": "a made-up CPU", "peak_tflops": {"float32": 1}, "memory_gbps": 1, "launch_us": 0,
+        "fixed_us": {"conv": 10}})))
+
+    def seconds(node) -> float:
+        a = node.attrs
+        shapes = [(1, 64, 64, 64)]
+        share = LAYER_KINDS["conv2d"].taps_read(a, shapes, LAYER_KINDS["conv2d"].output_shape(a, shapes)).share
+        own = 1e-3 * (1 - saved * (1 - share)) if a.padding[0] <= widest else 1.1e-3
+        return own + 10e-6
+
+    padded = _padded_taps(NO_GRAD, _made_up_turns(monkeypatch, seconds), "cpu", base, "float32")
+    assert padded.saved == pytest.approx(found[0], abs=1e-4) and padded.up_to == found[1]
 
 
 def test_output_channels_are_computed_in_whole_blocks_where_the_profile_measured_them(write_spec, tmp_path):
@@ -850,6 +940,16 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
         "launch_us: a measurement}", "launch_us: a measurement, cold_start: a measurement}"),
      "devices.mine.cold_start: must be a number 0 or from 1e-06 to 1e+09, got -1"),
     (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cold_start: 2\n"), "devices.mine.sources.cold_start: is missing"),
+    *((GOOD.replace("launch_us: 4\n", f"launch_us: 4\n    padded_taps: {taps}\n").replace(
+        "launch_us: a measurement}", "launch_us: a measurement, padded_taps: a measurement}"), error) for taps, error in (
+        ("28", "devices.mine.padded_taps: must map 'saved' and 'up_to' to numbers, got int 28"),
+        ("{saved: 0.8}", "devices.mine.padded_taps: must map 'saved' and 'up_to' to numbers"),
+        ("{saved: 1.5, up_to: 28}", "devices.mine.padded_taps.saved: must be a number from 0 to 1, got 1.5"),
+        ("{saved: .nan, up_to: 28}", "devices.mine.padded_taps.saved: must be a number from 0 to 1, got nan"),
+        ("{saved: 0.8, up_to: 28.5}", "devices.mine.padded_taps.up_to: must be a whole number from 0 to 4096, got 28.5"),
+        ("{saved: 0.8, up_to: true}", "devices.mine.padded_taps.up_to: must be a whole number from 0 to 4096"))),
+    (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    padded_taps: {saved: 0.8, up_to: 28}\n"),
+     "devices.mine.sources.padded_taps: is missing"),
     (_blocked("16"), "devices.mine.channel_blocks: must map a kind of work to its block of output channels, got int 16"),
     (_blocked("{pooling: 16}"), "devices.mine.channel_blocks.pooling: is not a kind of work that computes channels"),
     (_blocked("{conv: 0}"), "devices.mine.channel_blocks.conv: must be a whole number of channels from 1 to 4096, got 0"),
@@ -1054,12 +1154,13 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-30:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-31:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
                           "layers at their smallest among others in float32",
                           *(f"the alignment of {work} layers in float32" for work in ("depthwise conv", "conv")),
                           *(f"the block of output channels of {work} layers in float32" for work in works[:4]),
                           "a layer's cold start in float32",
+                          "the taps a convolution skips in its padding in float32",
                           *(f"{work} layers in float32" for work in works),
                           *(f"{work} layers by size in float32" for work in works[:4])]
     profile = load_profile(str(out))
@@ -1071,8 +1172,11 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert dict(profile.fixed_us) == among[0] and all(cost > 0 for cost in among[0].values())  # kept: among others
     assert taken_off and all(dict(costs) != among[0] and set(costs) == set(among[0]) for costs in taken_off)  # in a row
     assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
-                                    "efficiency_by_size", "channel_blocks", "cold_start"}
+                                    "efficiency_by_size", "channel_blocks", "cold_start", "padded_taps"}
     assert profile.cold_start >= 0
+    assert 0 <= profile.padded_taps.saved <= 1 and (
+        profile.padded_taps.up_to in range(measure.PADDED_DILATION, measure.PADDED_SIDE)
+        if profile.padded_taps.saved >= measure.MIN_SAVED else profile.padded_taps.up_to == 0)
     assert set(profile.channel_blocks) == {"depthwise_conv", "pointwise_conv", "conv", "linear"}
     assert set(profile.channel_blocks.values()) <= {1, *measure.BLOCKS}
     assert set(profile.efficiency_by_size) == {"depthwise_conv", "pointwise_conv", "conv", "linear"}

@@ -117,6 +117,18 @@ class WorkSize(NamedTuple):
     """Grouped or depthwise: the largest power of two its channels a group are all a multiple of."""
 
 
+class TapsRead(NamedTuple):
+    """How many of a convolution's taps read its input rather than its zero padding, which a
+    direct kernel skips (`LayerKind.taps_read`, read by `archcalc.devices.DeviceProfile.padded`)."""
+
+    share: float
+    """The share of its taps, over its output positions, that read its input, over that share for
+    the same kernel and stride on the same input padded k // 2 a side and undilated, as a profile's
+    grid measures it: 1 for most layers, under 1 for a dilated one, over 1 for one padded less."""
+    padding: int
+    """Its widest padding on any side."""
+
+
 INDEX_BYTES = 8
 """The bytes of one int64 index (the positions max pooling finds), whatever the model's dtype."""
 
@@ -334,6 +346,11 @@ class LayerKind:
         """How wide and how long its kernel's work is, for a profile's efficiencies by size
         (`WorkSize`, `archcalc.devices.SizeTable`). None for a kind whose efficiency a profile
         gives for its kind of work alone."""
+        return None
+
+    def taps_read(self, a: Attrs, shapes: list[Shape], out: Shape) -> TapsRead | None:
+        """How many of its kernel's taps read its input rather than its padding (`TapsRead`);
+        None for a kind whose kernel has no taps to skip."""
         return None
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:

@@ -15,6 +15,7 @@ from archcalc.layers.base import (
     Params,
     Resampling,
     Shape,
+    TapsRead,
     Windows,
     WorkSize,
     axes_text,
@@ -87,6 +88,17 @@ class _Conv(LayerKind):
         return conv_work_size(a, shapes, out, depthwise=self.work(a, shapes) == "depthwise_conv",
                               temporal=len(a.kernel) == 3 and a.kernel[0] > 1 and a.kernel[1:] == (1, 1),
                               strided=any(step > 1 for step in a.stride))
+
+    def taps_read(self, a: Attrs, shapes: list[Shape], out: Shape) -> TapsRead:
+        """Its taps that read its input, counted axis by axis (`taps_reading`), against the same
+        kernel's padded k // 2 a side undilated on the same input. 'Same' padding of an odd total
+        is counted as padding, though torch pads a copy of the input on its right first."""
+        share, widest = 1.0, 0
+        for size, outputs, (k, s, p, d) in zip(shapes[0][2:], out[2:], self.window(a, shapes, out)):
+            undilated = taps_reading(size, (size + 2 * (k // 2) - k) // s + 1, k, s, k // 2, 1)
+            share *= taps_reading(size, outputs, k, s, p, d) / undilated
+            widest = max(widest, p, (outputs - 1) * s + d * (k - 1) - p - size + 1)
+        return TapsRead(share, widest)
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
         """A dense or depthwise convolution's output channels (a grouped one's table of groups holds its blocks)."""
@@ -237,6 +249,17 @@ def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, t
     aligned = alignment(gcd(channels_in, channels_out) // a.groups) if a.groups > 1 else None
     return WorkSize((channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided,
                     aligned)
+
+
+def taps_reading(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> float:
+    """The share of the taps of `outputs` output units along one axis that read one of the `size`
+    input units rather than the padding: tap t of output o reads unit o·s − p + t·d."""
+    reading = 0
+    for tap in range(kernel):
+        first = max(0, -(-(padding - tap * dilation) // stride))
+        last = min(outputs - 1, (size - 1 + padding - tap * dilation) // stride)
+        reading += max(0, last - first + 1)
+    return reading / (kernel * outputs)
 
 
 def alignment(channels: int) -> int:

@@ -113,7 +113,8 @@ RF_NOTE = ("RF: receptive field in input pixels (padding included; 'all': every 
 ROOF_COLUMNS = [Column("FLOP/B", ">"), Column("bound", "<"), Column("time", ">")]
 ROOF_NOTE = ("FLOP/B: FLOPs (as FlopCounterMode counts them) per byte of inputs, weights and output moved · "
              "bound: what bounds the layer on the device, compute or memory ('none': it runs no kernel) · "
-             "time: max(FLOPs / peak (its output channels rounded up to the profile's block, where it measured one), "
+             "time: max(FLOPs / peak (its output channels rounded up to the profile's block, where it measured one, "
+             "less what its kernel saves of taps in the padding, where it measured that), "
              "bytes / bandwidth), over the efficiency of its kind of work (at its size and the alignment of its "
              "channels a group, where the profile measured it by size), plus the fixed cost of a layer of that kind "
              "(the launch cost where the profile gives none), and for the model's first kernel its cold start "
