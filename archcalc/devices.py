@@ -55,7 +55,11 @@ class SizeTable(NamedTuple):
     `aligned[k]` of the rate the grid gives an aligned one (on an AVX-512 CPU a grouped 3×3
     convolution of 120 channels a group ran at half the rate of one of 112 or 128: its kernel
     fell back from 16 channels at a time to 8); the grid's own widths, powers of two, ran at
-    their own alignment's share (`_aligned_share`).
+    their own alignment's share (`_aligned_share`). Where the table gives `native` and
+    `native_up_to`, a dense convolution whose `WorkSize.dispatch` is at most `native_up_to` runs
+    on torch's own kernel (an unfolding and a GEMM), at `native[i][j]`: on the CPU, at batch 1,
+    torch chooses it by its input's first four sizes, which for a 3-D one leave out its width (R3D-18's
+    3×3×3 convolutions of 256 channels on 4×14×14 ran it at a third of oneDNN's rate).
     Between the grid's points it is interpolated in the logarithms of the sizes and of the
     fraction; beyond its edges it is the edge's."""
 
@@ -70,10 +74,15 @@ class SizeTable(NamedTuple):
     strided: tuple[tuple[float, ...], ...] = ()
     alignments: tuple[float, ...] = ()
     aligned: tuple[float, ...] = ()
+    native_up_to: float = 0.0
+    native: tuple[tuple[float, ...], ...] = ()
 
     def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None,
-           temporal: bool = False, strided: bool = False, alignment: int | None = None) -> float:
+           temporal: bool = False, strided: bool = False, alignment: int | None = None,
+           dispatch: int | None = None) -> float:
         """The fraction at a layer's `WorkSize` (`archcalc.layers.base`)."""
+        if dispatch is not None and self.native and not temporal and dispatch <= self.native_up_to:
+            return math.exp(_log_at(self.native, self.widths, self.positions, width, positions))
         gridded = self._on_the_grid(width, positions, groups, taps, temporal, strided)
         if alignment is None or not self.alignments:
             return gridded
@@ -115,7 +124,11 @@ class SizeTable(NamedTuple):
         if self.taps:
             out |= {"taps": list(self.taps), "tapped": [[list(row) for row in grid] for grid in self.tapped]}
         out |= {name: [list(row) for row in getattr(self, name)] for name in SINGLE_GRIDS if getattr(self, name)}
-        return out | ({"alignments": list(self.alignments), "aligned": list(self.aligned)} if self.alignments else {})
+        if self.alignments:
+            out |= {"alignments": list(self.alignments), "aligned": list(self.aligned)}
+        if self.native:
+            out |= {"native_up_to": self.native_up_to, "native": [list(row) for row in self.native]}
+        return out
 
 
 def power_of_two_in(width: float) -> float:
@@ -479,10 +492,13 @@ SINGLE_GRIDS = ("temporal", "strided")
 GROUPED_KEYS = ("groups", "grouped")
 TAPPED_KEYS = ("taps", "tapped")
 ALIGNED_KEYS = ("alignments", "aligned")
+NATIVE_KEYS = ("native_up_to", "native")
 """The pairs of keys a table may add, each together: the fractions of grouped convolutions by
-their groups, of dense ones by the taps of their kernel, and the shares of grouped and depthwise
-ones by the alignment of their channels a group."""
-TABLE_KEYS = ("widths", "positions", "reached", *GROUPED_KEYS, *TAPPED_KEYS, *SINGLE_GRIDS, *ALIGNED_KEYS)
+their groups, of dense ones by the taps of their kernel, the shares of grouped and depthwise
+ones by the alignment of their channels a group, and the fractions of dense ones on torch's own
+kernel, with the largest dispatch size it runs them at."""
+TABLE_KEYS = ("widths", "positions", "reached", *GROUPED_KEYS, *TAPPED_KEYS, *SINGLE_GRIDS, *ALIGNED_KEYS,
+              *NATIVE_KEYS)
 MAX_POINTS = 64
 """The most sizes an axis of a table by size may list (archcalc device-profile measures 12 and 9)."""
 
@@ -510,7 +526,8 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
                            "per width, a fraction per positions")
         for pair, what in ((GROUPED_KEYS, "a grid of rows per groups"),
                            (TAPPED_KEYS, "a grid of rows for each taps after the first (those of reached)"),
-                           (ALIGNED_KEYS, "a share per alignment")):
+                           (ALIGNED_KEYS, "a share per alignment"),
+                           (NATIVE_KEYS, "a grid as reached, on torch's own kernel")):
             if (pair[0] in table) != (pair[1] in table):
                 given, missing = sorted(pair, key=lambda key: key not in table)
                 raise fail((*where, given), f"is given without '{missing}'",
@@ -521,8 +538,16 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
                                  *_tapped(table, where, widths, positions, fail),
                                  *(_rows(table[name], (*where, name), widths, positions, fail) if name in table else ()
                                    for name in SINGLE_GRIDS),
-                                 *_aligned(table, where, fail))
+                                 *_aligned(table, where, fail), *_native(table, where, widths, positions, fail))
     return tables
+
+
+def _native(table: dict, where: tuple, widths: tuple, positions: tuple, fail) -> tuple[float, tuple]:
+    """A table's largest dispatch size on torch's own kernel and its grid there (0 and none where it gives none)."""
+    if "native" not in table:
+        return 0.0, ()
+    return (_positive(table["native_up_to"], (*where, "native_up_to"), fail),
+            _rows(table["native"], (*where, "native"), widths, positions, fail))
 
 
 def _aligned(table: dict, where: tuple, fail) -> tuple[tuple, tuple]:

@@ -647,7 +647,8 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     """The efficiency of one kind of work at every point of the grid WIDTHS × SIDES (`_grid`), and
     where it is measured grouped (GROUPED) at every groups of GROUPS too, where it is measured
     by its kernel (TAPPED) at every kernel of KERNELS, where it is measured as a temporal
-    convolution (TEMPORAL), as one, and where it is measured strided (STRIDED), so."""
+    convolution (TEMPORAL), as one, where it is measured strided (STRIDED), so, and on the CPU
+    for dense convolutions (NATIVE) on torch's own kernel, with the largest input it runs there."""
     def grid(groups: int) -> tuple[tuple[float, ...], ...]:
         return _grid(torch, clock, device, base, dtype,
                      lambda width, side: GROUPED[work](width, side, groups) if width * groups <= WIDTHS[-1] else None)
@@ -657,6 +658,8 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
 
     batch = BATCH[device]
     dense = _grid(torch, clock, device, base, dtype, SIZED[work])
+    native_up_to = _native_up_to(torch) if device == "cpu" and work == NATIVE else None
+    native = _natively(torch, lambda: _grid(torch, clock, device, base, dtype, SIZED[work])) if native_up_to else ()
     grouped = tuple(map(grid, GROUPS)) if work in GROUPED else ()
     tapped = tuple(map(tapped_grid, KERNELS)) if work in TAPPED else ()
     temporal, strided = (_grid(torch, clock, device, base, dtype, grids[work]) if work in grids else ()
@@ -664,7 +667,48 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), dense,
                      tuple(map(float, GROUPS)) if grouped else (), grouped,
                      tuple(float(kernel * kernel) for kernel in (SIZED_KERNEL, *KERNELS)) if tapped else (), tapped,
-                     temporal, strided)
+                     temporal, strided, native_up_to=float(native_up_to or 0), native=native)
+
+
+NATIVE = "conv"
+NATIVE_SEARCHED = 2**20
+"""The kind of work whose table has a grid on torch's own kernel (`native`), on the CPU, and the
+largest input (N·C·H·W) searched for the largest one torch runs on it (`_native_up_to`)."""
+
+
+def _native_up_to(torch) -> int | None:
+    """The largest N·C·H·W of a 3×3 convolution's input, at batch 1, that torch runs on its own
+    kernel on the CPU rather than oneDNN's, asked of torch (`torch._C._select_conv_backend`) by
+    halving from 1 to NATIVE_SEARCHED: 20,480 in torch 2.13 (aten's use_mkldnn); None where torch
+    does not say, or where it runs them all on one kernel."""
+    select = getattr(torch._C, "_select_conv_backend", None)
+    if select is None:
+        return None
+    weight = torch.empty(1, 1, 3, 3)
+
+    def native(size: int) -> bool:
+        return "mkldnn" not in str(select(torch.empty(1, 1, size, 1), weight, None, [1, 1], [1, 1], [1, 1],
+                                          False, [0, 0], 1, None)).lower()
+    try:
+        if not native(1) or native(NATIVE_SEARCHED):
+            return None
+    except (RuntimeError, TypeError):
+        return None
+    native_at, beyond = 1, NATIVE_SEARCHED
+    while beyond - native_at > 1:
+        middle = (native_at + beyond) // 2
+        native_at, beyond = (middle, beyond) if native(middle) else (native_at, middle)
+    return native_at
+
+
+def _natively(torch, measure: Callable[[], tuple]) -> tuple:
+    """What `measure` gives with torch's oneDNN kernels turned off: on its own kernels."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that oneDNN's TF32 is for Intel GPUs when its flags are set
+        with torch.backends.mkldnn.flags(enabled=False):
+            return measure()
 
 
 def _grid(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str,

@@ -1043,8 +1043,8 @@ def _unaligned_groups(model: str) -> set[int]:
     stats = analyze(model)
     sizes = (node.kind.work_size(node.attrs, [stats.shapes[name] for name in node.inputs], stats.shapes[node.name])
              for node in stats.graph.nodes)
-    return {round(size[0]) for size in sizes
-            if size is not None and len(size) == 7 and size[2] > 1 and size[6] < min(16, size[0])}
+    return {round(size.width) for size in sizes
+            if size is not None and size.groups > 1 and size.alignment is not None and size.alignment < min(16, size.width)}
 
 
 def _check_the_machine_moved(rows: dict, flat: str) -> None:

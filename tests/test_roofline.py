@@ -757,11 +757,81 @@ def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(wri
     (a 3-D kernel of k×1×1; not a transposed one), whether it is strided (a stride over 1 along
     some axis; not a transposed one, whose stride spreads its output) and, grouped or depthwise,
     the largest power of two its channels a group in and out are multiples of (4 and 16: 4;
-    120: 8; 32 and 48: 16; a depthwise one of 72 channels to 144: 8), by hand."""
+    120: 8; 32 and 48: 16; a depthwise one of 72 channels to 144: 8), by hand; at batch 2 no
+    dispatch size (torch runs oneDNN's kernel)."""
     stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=2)
     node, = stats.graph.nodes
     found = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
-    assert found == (None if size is None else (pytest.approx(size[0], rel=1e-12), 2 * size[1], *size[2:]))
+    assert found == (None if size is None else (pytest.approx(size[0], rel=1e-12), 2 * size[1], *size[2:], None))
+
+
+@pytest.mark.parametrize("layer, input, dispatch", [
+    ("{kind: conv2d, out: 8, kernel: 3, padding: 1}", "[256, 7, 7]", 256 * 7 * 7),  # N·C·H·W
+    ("{kind: conv3d, out: 8, kernel: 3, padding: 1}", "[256, 4, 14, 14]", 256 * 4 * 14),  # N·C·D·H: not W
+    ("{kind: conv3d, out: 8, kernel: [1, 3, 3], padding: [0, 1, 1]}", "[128, 8, 28, 28]", 128 * 8 * 28),
+    ("{kind: conv3d, out: 8, kernel: [3, 1, 1]}", "[64, 16, 56, 56]", 64 * 16 * 56),
+    ("{kind: conv1d, out: 8, kernel: 3}", "[64, 100]", 64 * 100),  # as 2-D: 1 × its length
+    ("{kind: conv2d, out: 8, kernel: [7, 1], padding: [3, 0]}", "[64, 7, 7]", 64 * 7 * 7),  # not both over 3
+    ("{kind: conv2d, out: 8, kernel: 1}", "[64, 7, 7]", 64 * 7 * 7),
+    ("{kind: conv2d, out: 8, kernel: 4}", "[64, 7, 7]", None),  # both over 3: always oneDNN's
+    ("{kind: conv2d, out: 8, kernel: 3, groups: 2}", "[64, 7, 7]", None),  # grouped: always oneDNN's
+    ("{kind: conv2d, out: 64, kernel: 3, groups: 64}", "[64, 7, 7]", None),  # depthwise
+    ("{kind: conv_transpose2d, out: 8, kernel: 3}", "[64, 7, 7]", None),
+])
+def test_a_dense_convolutions_dispatch_size_is_what_torch_chooses_its_kernel_by(write_spec, layer, input, dispatch):
+    """By hand, at batch 1, as aten's use_mkldnn (torch 2.13, aten/src/ATen/native/Convolution.cpp)
+    reads it: the input's first four sizes multiplied, a 1-D input seen as 2-D, for a dense
+    convolution whose kernel's last two sizes are not both over 3; else None. torch's own answer
+    (`torch._C._select_conv_backend`) for the first two: its own kernel (Slow2d, Slow3d) at
+    256×7×7 and 256×4×14×14, oneDNN's at 512×7×7 and 128×8×28×28 (`test_device_profile_writes_…`
+    finds the largest size from torch)."""
+    stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=1)
+    node, = stats.graph.nodes
+    size = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
+    assert size.dispatch == dispatch
+
+
+def test_a_dense_convolution_torch_runs_on_its_own_kernel_reads_the_native_grid(write_spec, tmp_path):
+    """By hand: a table of conv reaching 0.5, 0.25 on torch's own kernel up to a dispatch size of
+    20,480 and 0.4 as a temporal convolution: a 3-D convolution of 256 channels on 4×14×14
+    (14,336) and a 2-D one of 64 on 7×7 (3,136) take 0.25; one of 128 on 8×28×28 (28,672), a 5×5
+    one on 7×7 (oneDNN's at any size), a grouped one (its grid of groups, none here: reached's)
+    and one at batch 2 0.5; a temporal one its own grid's 0.4; without the native grid, 0.5.
+    Written and read back, the table is the same."""
+    table = {"widths": [8, 1024], "positions": [1, 100000], "reached": [[0.5, 0.5], [0.5, 0.5]],
+             "temporal": [[0.4, 0.4], [0.4, 0.4]], "native_up_to": 20480, "native": [[0.25, 0.25], [0.25, 0.25]]}
+    loaded = _with_conv_table(tmp_path, "native", "a CPU whose framework runs small convolutions on its own kernel",
+                              table)
+    cases = {"small3d": ("[256, 4, 14, 14]", "conv3d", "3, padding: 1"), "small2d": ("[64, 7, 7]", "conv2d", "3, padding: 1"),
+             "large3d": ("[128, 8, 28, 28]", "conv3d", "3, padding: 1"), "five": ("[64, 7, 7]", "conv2d", "5, padding: 2"),
+             "grouped": ("[64, 7, 7]", "conv2d", "3, padding: 1, groups: 2"),
+             "temporal": ("[64, 4, 7, 7]", "conv3d", "[3, 1, 1], padding: [1, 0, 0]")}
+    for batch, expected in ((1, {"small3d": 0.25, "small2d": 0.25, "large3d": 0.5, "five": 0.5, "grouped": 0.5,
+                                 "temporal": 0.4}), (2, dict.fromkeys(cases, 0.5) | {"temporal": 0.4})):
+        for name, (shape, kind, kernel) in cases.items():
+            stats = analyze(write_spec(f"name: {name}\ninput: {shape}\nlayers:\n"
+                                       f"  - {name}: {{kind: {kind}, out: 64, kernel: {kernel}}}\n"), batch=batch)
+            plain = roofline(stats, replace(loaded, efficiency_by_size={})).by_name()
+            _assert_divided(roofline(stats, loaded).by_name(), plain, {name: expected[name]})
+            without = replace(loaded, efficiency_by_size={"conv": loaded.efficiency_by_size["conv"]._replace(native=())})
+            _assert_divided(roofline(stats, without).by_name(), plain, {name: 0.4 if name == "temporal" else 0.5})
+    assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size
+
+
+@pytest.mark.parametrize("largest, found", [(20480, 20480), (1000, 1000), (None, None), (0, None)])
+def test_the_largest_input_torch_runs_on_its_own_kernel_is_asked_of_torch(largest, found):
+    """On a made-up torch whose choice of kernel for a 3×3 convolution of batch 1 is its own up to
+    `largest` elements of input and oneDNN's beyond (None: its own at every size; 0: oneDNN's at
+    every size), the largest is found by halving; a torch that does not say gives None."""
+    from archcalc.measure_device import _native_up_to
+
+    def select(x, *rest):
+        return "_ConvBackend.Slow2d" if largest is None or x.numel() <= largest else "_ConvBackend.Mkldnn"
+
+    made_up = SimpleNamespace(_C=SimpleNamespace(_select_conv_backend=select),
+                              empty=lambda *sizes: SimpleNamespace(numel=lambda: math.prod(sizes)))
+    assert _native_up_to(made_up) == found
+    assert _native_up_to(SimpleNamespace(_C=SimpleNamespace(), empty=made_up.empty)) is None
 
 
 @pytest.mark.parametrize("model, work, kinds", [
@@ -948,6 +1018,12 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
         ("{saved: .nan, up_to: 28}", "devices.mine.padded_taps.saved: must be a number from 0 to 1, got nan"),
         ("{saved: 0.8, up_to: 28.5}", "devices.mine.padded_taps.up_to: must be a whole number from 0 to 4096, got 28.5"),
         ("{saved: 0.8, up_to: true}", "devices.mine.padded_taps.up_to: must be a whole number from 0 to 4096"))),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], native: [[1]]}}"),
+     "devices.mine.efficiency_by_size.conv.native: is given without 'native_up_to'"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], native_up_to: 0, native: [[1]]}}"),
+     "devices.mine.efficiency_by_size.conv.native_up_to: must be a number from 1e-06 to 1e+09, got 0"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], native_up_to: 20480, native: [[1, 1]]}}"),
+     "devices.mine.efficiency_by_size.conv.native[0]: must be a row of 1 fractions (one per positions)"),
     (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    padded_taps: {saved: 0.8, up_to: 28}\n"),
      "devices.mine.sources.padded_taps: is missing"),
     (_blocked("16"), "devices.mine.channel_blocks: must map a kind of work to its block of output channels, got int 16"),
@@ -1184,7 +1260,11 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
         assert table.widths == tuple(map(float, measure.WIDTHS))
         assert table.positions == tuple(float(side * side) for side in measure.SIDES)
         assert len(table.reached) == len(table.widths) and {len(row) for row in table.reached} == {len(table.positions)}
-    conv = profile.efficiency_by_size["conv"]  # and a grid per groups of grouped convolutions
+    conv = profile.efficiency_by_size["conv"]
+    assert conv.native_up_to == 20480 and len(conv.native) == len(conv.widths)  # aten's use_mkldnn, torch 2.13
+    assert {len(row) for row in conv.native} == {len(conv.positions)}
+    assert not any(table.native for work, table in profile.efficiency_by_size.items() if work != "conv")
+    # and a grid per groups of grouped convolutions
     assert conv.groups == tuple(map(float, measure.GROUPS)) and len(conv.grouped) == len(conv.groups)
     assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
                for grid in conv.grouped)

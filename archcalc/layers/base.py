@@ -115,6 +115,11 @@ class WorkSize(NamedTuple):
     """A stride over 1 along some axis."""
     alignment: int | None = None
     """Grouped or depthwise: the largest power of two its channels a group are all a multiple of."""
+    dispatch: int | None = None
+    """A dense convolution of batch 1 whose kernel's last two sizes are not both over 3: its
+    input's channels times its first two spatial sizes (a 1-D input's: its length), by which torch
+    chooses on the CPU its own kernel (an unfolding and a GEMM) or oneDNN's (aten's use_mkldnn
+    reads the input's first four sizes); else None."""
 
 
 class TapsRead(NamedTuple):

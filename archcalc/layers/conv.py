@@ -200,8 +200,10 @@ class _ConvTranspose(LayerKind):
         return "conv"
 
     def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> WorkSize:
-        """Neither temporal nor strided: its stride spreads its output, it skips no input."""
-        return conv_work_size(a, shapes, out, depthwise=False)
+        """Neither temporal nor strided: its stride spreads its output, it skips no input. No
+        dispatch size: torch's own transposed kernel (SlowTranspose2d) is not the one a profile's
+        native grid measures."""
+        return conv_work_size(a, shapes, out, depthwise=False)._replace(dispatch=None)
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
         return out[1] if a.groups == 1 else None
@@ -248,7 +250,19 @@ def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, t
                         alignment(gcd(channels_in, channels_out)))
     aligned = alignment(gcd(channels_in, channels_out) // a.groups) if a.groups > 1 else None
     return WorkSize((channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided,
-                    aligned)
+                    aligned, dispatch_size(a, shapes[0]) if a.groups == 1 else None)
+
+
+def dispatch_size(a: Attrs, shape: Shape) -> int | None:
+    """A dense convolution's `WorkSize.dispatch`: N·C of its input times its first two spatial
+    sizes, as 2-D (a 1-D input is 1 × its length), where torch may run its own kernel (batch 1,
+    the kernel's last two sizes, as 2-D, not both over 3); else None."""
+    n, c, *sizes = shape
+    kernel = (1, *a.kernel)[-2:]
+    if n != 1 or min(kernel) > 3:
+        return None
+    first, second = (1, *sizes) if len(sizes) == 1 else sizes[:2]
+    return n * c * first * second
 
 
 def taps_reading(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> float:
