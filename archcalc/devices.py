@@ -81,12 +81,17 @@ class SizeTable(NamedTuple):
            temporal: bool = False, strided: bool = False, alignment: int | None = None,
            dispatch: int | None = None) -> float:
         """The fraction at a layer's `WorkSize` (`archcalc.layers.base`)."""
-        if dispatch is not None and self.native and not temporal and dispatch <= self.native_up_to:
+        if self.natively(dispatch, temporal):
             return math.exp(_log_at(self.native, self.widths, self.positions, width, positions))
         gridded = self._on_the_grid(width, positions, groups, taps, temporal, strided)
         if alignment is None or not self.alignments:
             return gridded
         return gridded * self._aligned_share(width, alignment)
+
+    def natively(self, dispatch: int | None, temporal: bool = False) -> bool:
+        """Whether a layer of this `dispatch` size (`WorkSize.dispatch`) runs on torch's own kernel,
+        read on `native`: not a temporal one, whose own grid ran that kernel."""
+        return dispatch is not None and bool(self.native) and not temporal and dispatch <= self.native_up_to
 
     def _aligned_share(self, width: float, alignment: int) -> float:
         """The share of an aligned layer's rate a layer of `width` channels a group, a multiple of
@@ -246,11 +251,15 @@ class DeviceProfile:
             return 1.0
         return -(-channels // block) * block / channels
 
-    def padded(self, taps: TapsRead | None) -> float:
+    def padded(self, taps: TapsRead | None, work: str = "conv", size: WorkSize | None = None) -> float:
         """How much of its work, as the grid measured it, a layer whose taps read its input as
         `taps` tells does here: 1 − saved × (1 − share) where the profile measured padded taps
-        and the layer's padding is within what its kernel skips taps at; else 1."""
+        and the layer's padding is within what its kernel skips taps at; else 1, and 1 where it
+        runs on torch's own kernel (`SizeTable.natively`), which computes every tap."""
         if taps is None or self.padded_taps is None or taps.padding > self.padded_taps.up_to:
+            return 1.0
+        table = self.efficiency_by_size.get(work)
+        if size is not None and table is not None and table.natively(size.dispatch, size.temporal):
             return 1.0
         return 1 - self.padded_taps.saved * (1 - taps.share)
 

@@ -202,10 +202,11 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     flops = 2 * counted(layer.counts[FLOPS_CONVENTION])
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
     moved = (sum(map(numel, read)) + numel(out)) * itemsize + kind.weights_read(a, in_shapes, itemsize)
+    size = kind.work_size(a, in_shapes, out)
     compute = flops * profile.rounded_up(work, kind.channels_out(a, in_shapes, out)) \
-        * profile.padded(kind.taps_read(a, in_shapes, out)) / peak
+        * profile.padded(kind.taps_read(a, in_shapes, out), work, size) / peak
     memory = moved / bandwidth
-    time = max(compute, memory) / profile.reached(work, kind.work_size(a, in_shapes, out)) + profile.fixed(work)
+    time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work)
     return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory)
 
 

@@ -1082,6 +1082,131 @@ def _context_module_by_dilation(run: Path) -> dict[int, float]:
     return {dilation: statistics.median(taken) for dilation, taken in found.items()}
 
 
+NINTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-native"
+
+
+def _without_padded_taps(profile):
+    from dataclasses import replace
+
+    return replace(profile, padded_taps=None)
+
+
+def _without_native(profile):
+    from dataclasses import replace
+
+    return replace(profile, efficiency_by_size={work: table._replace(native=(), native_up_to=0.0)
+                                                for work, table in profile.efficiency_by_size.items()})
+
+
+def test_the_ninth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass with the taps in the padding and torch's own kernel, and
+    its counts: with its two profiles, read without either figure and without both, on the eighth
+    pass's times and the eighth's profiles on these; what each profile measured; the models each
+    figure moves; the dilated and the 1×3×3 convolutions' predictions over their time alone; the
+    context module's times; profile n's grouped layer; what is left. All made again from the kept
+    files (benchmarks/results/cpu-2026-12-05-native and cpu-2026-12-05-cold) by the benchmark's own
+    functions and the roofline."""
+    import json
+
+    from archcalc import analyze
+    from archcalc.roofline import roofline
+
+    benchmark, flat, compared, profiles, rows, found = _read_pass(NINTH_RUN, ("m", "n"))
+    bare = {name: {"padded": compared(NINTH_RUN, _without_padded_taps(profile)),
+                   "native": compared(NINTH_RUN, _without_native(profile)),
+                   "both": compared(NINTH_RUN, _without_native(_without_padded_taps(profile)))}
+            for name, profile in profiles.items()}
+    counts = {name: {which: _counted(found_rows)[1] for which, found_rows in by.items()} for name, by in bare.items()}
+    apart = sum(row["median alone"] >= 0.8 for row in rows["m"].values())
+    assert (f"{found['m'][0]} and {found['n'][0]} of 98 models are within a factor of 2 and {found['m'][1]} and "
+            f"{found['n'][1]} reach ρ ≥ 0.8 with its two profiles ({counts['m']['both']} and {counts['n']['both']} read "
+            f"without either), where ι is at least 0.8 for {apart}") in flat
+    assert ("Profiles m and n give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 (median runs; {} and "
+            "{}, {} and {} of the fastest); read without the taps in the padding, {} and {} at ρ ≥ 0.8; without the grid "
+            "of torch's own kernel, {} and {}; without either, {} and {}").format(
+        found["m"][0], found["n"][0], found["m"][1], found["n"][1], found["m"][2], found["n"][2], found["m"][3],
+        found["n"][3], *(counts[name][which] for which in ("padded", "native", "both") for name in ("m", "n"))) in flat
+    m, n = profiles["m"], profiles["n"]
+    conv = m.efficiency_by_size["conv"]
+    width, wide, narrow = conv.widths.index(256.0), conv.positions.index(784.0), conv.positions.index(49.0)
+    assert (f"a share saved of {m.padded_taps.saved:.2f} on profile m and {n.padded_taps.saved:.2f} on profile n, up "
+            f"to a padding of {m.padded_taps.up_to} and {n.padded_taps.up_to}; torch's own kernel up to "
+            f"{int(conv.native_up_to):,} on both; on it the grid reached {conv.native[width][wide]:.2f} at 256 channels on "
+            f"28×28 (oneDNN's: {conv.reached[width][wide]:.2f}) and {conv.native[width][narrow]:.2f} on 7×7 "
+            f"({conv.reached[width][narrow]:.2f}: torch's own kernel either way)") in flat
+    assert n.efficiency_by_size["conv"].native_up_to == conv.native_up_to
+
+    def rho(found_rows: dict, model: str) -> str:
+        return f"{found_rows[model]['median'][RHO]:.2f}"
+
+    def reaches(row: dict) -> bool:
+        return row["median"][2] is not None and row["median"][2] >= 0.8
+
+    moved = {(name, which): sorted(model for model in rows[name] if reaches(rows[name][model]) != reaches(by[model]))
+             for name in rows for which, by in bare[name].items() if which != "both"}
+    assert moved == {("m", "padded"): ["context_basic"], ("m", "native"): ["r3d_18", "s3d"],
+                     ("n", "padded"): ["context_basic", "resnet101_dilated", "resnet50_dilated"],
+                     ("n", "native"): ["r3d_18"]}
+    assert ("The taps in the padding bring the context module (ρ {} to {} on m) and lose on n the dilated ResNet-50 and "
+            "ResNet-101 ({} to {}, {} to {}), whose heavy layers each timed alone rank apart from their times in the "
+            "model (ι {:.2f} and {:.2f})").format(
+        rho(bare["m"]["padded"], "context_basic"), rho(rows["m"], "context_basic"),
+        rho(bare["n"]["padded"], "resnet50_dilated"), rho(rows["n"], "resnet50_dilated"),
+        rho(bare["n"]["padded"], "resnet101_dilated"), rho(rows["n"], "resnet101_dilated"),
+        rows["n"]["resnet50_dilated"]["median alone"], rows["n"]["resnet101_dilated"]["median alone"]) in flat
+    assert ("torch's own kernel brings R3D-18 ({} to {} on m) and S3D ({} to {}), and R(2+1)D-18 from {} to {}").format(
+        *(figure for model in ("r3d_18", "s3d", "r2plus1d_18")
+          for figure in (rho(bare["m"]["native"], model), rho(rows["m"], model)))) in flat
+
+    def spread(ratios: list[float]) -> str:
+        low, middle, high = benchmark.percentiles(sorted(ratios))
+        return f"{middle:.2f} at the median ({low:.2f}–{high:.2f}"
+
+    separable = "conv 1×3×3 stride 1"
+    with_grid, without_grid = (benchmark.against_alone(list(by.values()))[separable] for by in (rows["m"],
+                                                                                             bare["m"]["native"]))
+    assert (f"its 1×3×3 convolutions of stride 1 are predicted {spread(with_grid).replace(' at', ' times their time alone at')}"
+            f", {len(with_grid)} layers), against {spread(without_grid).replace(' at the median', '')}) read without") in flat
+    times = json.loads((NINTH_RUN / "latency-cpu-float32.json").read_text())
+    dilated: dict[str, list[float]] = {"with": [], "without": []}
+    for name in rows["m"]:
+        stats = analyze(name)
+        nodes = {node.name: node for node in stats.graph.nodes}
+        predicted = {which: roofline(stats, profile).by_name()
+                     for which, profile in (("with", m), ("without", _without_padded_taps(m)))}
+        for layer, alone in times[name]["alone_ms"].items():
+            if nodes[layer].kind.key == "conv2d" and max(nodes[layer].attrs.dilation) > 1:
+                for which, ratios in dilated.items():
+                    ratios.append(predicted[which][layer].time * 1e3 / alone)
+    assert (f"the 3×3 convolutions of the bundled models that are dilated take {spread(dilated['with'])} from the 10th "
+            f"to the 90th percentile, {len(dilated['with'])} layers) against "
+            f"{spread(dilated['without']).replace(' at the median', '')}) read without") in flat
+    context = [f"{times['context_basic']['layers'][f'layer{k}.conv'][0]:.2f}" for k in range(1, 8)]
+    assert f"took {', '.join(context[:6])} and {context[6]} ms at dilations of 1, 1, 2, 4, 8, 16 and 1" in flat
+    assert (f"on m (measured ÷ predicted {rows['m']['m5_paper']['median'][RATIO]:.2f}, as on l in the pass before)" in flat
+            and [name for name, row in rows["m"].items() if not 0.5 <= row["median"][RATIO] <= 2] == ["m5_paper"])
+    across = [_counted(compared(EIGHTH_RUN, profiles[name]))[1] for name in ("m", "n")]
+    back = [_counted(compared(NINTH_RUN, eighth))[1] for eighth in _profiles_of(EIGHTH_RUN, ("k", "l"))]
+    assert (f"Profiles m and n give {across[0]} and {across[1]} on the eighth pass's times; k and l, the eighth's, "
+            f"{back[0]} and {back[1]} on these") in flat
+    regnets = ("regnet_x_8gf", "regnet_x_32gf", "regnet_y_32gf")
+    assert [model for model in regnets if reaches(rows["m"][model]) and not reaches(rows["n"][model])] == list(regnets)
+    grouped = {name: benchmark.percentiles(sorted(benchmark.against_alone(
+        [rows[name][model] for model in regnets])["conv 3×3 stride 1 grouped"]))[1] for name in rows}
+    point = {name: profiles[name].efficiency_by_size["conv"] for name in rows}
+    assert ("whose grouped convolutions its grids put at {:.2f} of their time alone at the median against {:.2f} on m: "
+            "profile n measured the grouped 3×3 convolution of 2 groups of 128 channels on 28×28 at {:.2f} of its "
+            "roofline where m measured {:.2f}, both on its grid of 2 groups and as the base of its alignments, whose "
+            "shares all doubled ({:.2f} at an alignment of 16 against {:.2f})").format(
+        grouped["n"], grouped["m"], *(point[name].grouped[0][point[name].widths.index(128.0)][wide] for name in "nm"),
+        *(point[name].aligned[point[name].alignments.index(16.0)] for name in "nm")) in flat
+    missed = ", ".join(f"{name} ({benchmark._rho(row['median'][2])})" for name, row in rows["m"].items()
+                       if not reaches(row))
+    assert f"**What is left** (ρ < 0.8 on profile m): {missed}." in flat
+    assert [name for name, row in rows["m"].items() if row["median"][3] < 0.8] == [
+        "convnext_small", "convnext_base", "convnext_large"]
+
+
 EIGHTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-cold"
 
 

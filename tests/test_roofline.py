@@ -408,7 +408,8 @@ def test_a_convolution_saves_the_profiles_share_of_its_taps_in_the_padding(write
     padding of 16: a 3×3 convolution dilated 16 on 64×64 (its taps read (160/190)² of the grid's)
     does 1 − ½(1 − (160/190)²) of its FLOPs' time, a depthwise one alike; padded as the grid, or
     padded 20 (beyond what the kernel skips at), or transposed, or without the figure, its FLOPs'
-    time. Written and read back, the figure is the same."""
+    time; on a table whose native grid takes the dilated one (torch's own kernel computes every
+    tap), its FLOPs' time too. Written and read back, the figure is the same."""
     from archcalc.devices import PaddedTaps
 
     profile = load_profile(str(_made_up(tmp_path, "padded", {
@@ -433,6 +434,10 @@ layers:
     assert all(skipping[name] == plain[name] for name in ("plain", "beyond", "up"))
     assert plain["dilated"].time == pytest.approx(plain["dilated"].flops / 1e12, rel=1e-12)
     assert load_profile(_written(tmp_path, profile)).padded_taps == PaddedTaps(0.5, 16)
+    native = SizeTable((8.0,), (1.0,), ((1.0,),), native_up_to=8 * 64 * 64, native=((1.0,),))
+    on_its_own = roofline(stats, replace(profile, efficiency_by_size={"conv": native})).by_name()
+    assert on_its_own["dilated"].compute_time == plain["dilated"].compute_time  # 8·64·64: torch's own kernel
+    assert on_its_own["depthwise"] == skipping["depthwise"]  # grouped: oneDNN's
 
 
 @pytest.mark.parametrize("saved, widest, found", [(0.8, 28, (0.8, 28)), (0.5, 40, (0.5, 40)), (0.0, 63, (0.0, 0))])
