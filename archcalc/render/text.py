@@ -116,7 +116,8 @@ ROOF_NOTE = ("FLOP/B: FLOPs (as FlopCounterMode counts them) per byte of inputs,
              "time: max(FLOPs / peak (its output channels rounded up to the profile's block, where it measured one, "
              "less what its kernel saves of taps in the padding, where it measured that), "
              "bytes / bandwidth), over the efficiency of its kind of work (at its size and the alignment of its "
-             "channels a group, where the profile measured it by size), plus the fixed cost of a layer of that kind "
+             "channels a group, where the profile measured it by size, and on torch's own kernel where it measured "
+             "that and torch runs the layer there), plus the fixed cost of a layer of that kind "
              "(the launch cost where the profile gives none), and for the model's first kernel its cold start "
              "(where the profile measured one; docs/latency.md)")
 
