@@ -827,7 +827,8 @@ def test_a_dense_convolution_torch_runs_on_its_own_kernel_reads_the_native_grid(
 def test_the_largest_input_torch_runs_on_its_own_kernel_is_asked_of_torch(largest, found):
     """On a made-up torch whose choice of kernel for a 3×3 convolution of batch 1 is its own up to
     `largest` elements of input and oneDNN's beyond (None: its own at every size; 0: oneDNN's at
-    every size), the largest is found by halving; a torch that does not say gives None."""
+    every size), the largest is found by halving; a torch that does not say, or whose function
+    answers otherwise (another signature), gives None."""
     from archcalc.measure_device import _native_up_to
 
     def select(x, *rest):
@@ -837,6 +838,11 @@ def test_the_largest_input_torch_runs_on_its_own_kernel_is_asked_of_torch(larges
                               empty=lambda *sizes: SimpleNamespace(numel=lambda: math.prod(sizes)))
     assert _native_up_to(made_up) == found
     assert _native_up_to(SimpleNamespace(_C=SimpleNamespace(), empty=made_up.empty)) is None
+
+    def refuses(*arguments):
+        raise ValueError("another signature")
+
+    assert _native_up_to(SimpleNamespace(_C=SimpleNamespace(_select_conv_backend=refuses), empty=made_up.empty)) is None
 
 
 @pytest.mark.parametrize("model, work, kinds", [
