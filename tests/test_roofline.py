@@ -796,6 +796,49 @@ def test_a_dense_convolutions_dispatch_size_is_what_torch_chooses_its_kernel_by(
     assert size.dispatch == dispatch
 
 
+@pytest.mark.parametrize("layer, input, batch", [
+    (layer, shape, batch) for batch in (1, 2) for layer, shape in (
+        ("{kind: conv2d, out: 8, kernel: 3, padding: 1}", "[256, 7, 7]"),
+        ("{kind: conv2d, out: 8, kernel: 3, padding: 1}", "[512, 7, 7]"),
+        ("{kind: conv2d, out: 8, kernel: 3, padding: 1}", "[5, 64, 64]"),   # 20,480: its own
+        ("{kind: conv2d, out: 8, kernel: 3, padding: 1}", "[5, 64, 65]"),   # 20,800: oneDNN's
+        ("{kind: conv2d, out: 8, kernel: 3, padding: 1, stride: 2}", "[64, 14, 14]"),
+        ("{kind: conv2d, out: 8, kernel: [1, 7], padding: [0, 3]}", "[64, 17, 17]"),
+        ("{kind: conv2d, out: 8, kernel: [7, 1], padding: [3, 0]}", "[128, 17, 17]"),
+        ("{kind: conv2d, out: 8, kernel: 5, padding: 2}", "[8, 7, 7]"),
+        ("{kind: conv2d, out: 8, kernel: 3, padding: 2, dilation: 2}", "[64, 14, 14]"),
+        ("{kind: conv2d, out: 8, kernel: 3, padding: 1, groups: 2}", "[64, 7, 7]"),
+        ("{kind: conv3d, out: 8, kernel: 3, padding: 1}", "[256, 4, 14, 14]"),
+        ("{kind: conv3d, out: 8, kernel: 3, padding: 1}", "[128, 8, 28, 28]"),
+        ("{kind: conv3d, out: 8, kernel: [1, 3, 3], padding: [0, 1, 1]}", "[512, 2, 7, 7]"),
+        ("{kind: conv3d, out: 8, kernel: [1, 3, 3], padding: [0, 1, 1]}", "[64, 16, 28, 28]"),
+        ("{kind: conv1d, out: 8, kernel: 3, padding: 1}", "[64, 100]"),
+        ("{kind: conv1d, out: 8, kernel: 3, padding: 1}", "[640, 100]"),
+    )])
+def test_the_dispatch_size_tells_which_kernel_torch_chooses(write_spec, layer, input, batch):
+    """Against torch itself (`torch._C._select_conv_backend`, on the CPU in float32, one thread): a
+    dense convolution whose kernel's last two sizes are not both 1 runs torch's own kernel exactly
+    where its dispatch size is within the largest input torch runs there (`_native_up_to`)."""
+    torch = pytest.importorskip("torch")
+    from archcalc.measure_device import _native_up_to
+    from archcalc.torchmodel import build_layer
+
+    stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=batch)
+    node, = stats.graph.nodes
+    size = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
+    module = build_layer(node.kind, node.attrs, [stats.input_shape])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        chosen = str(torch._C._select_conv_backend(
+            torch.empty(stats.input_shape), module.weight, None, list(module.stride), list(module.padding),
+            list(module.dilation), False, [0] * len(module.stride), module.groups, None))
+        largest = _native_up_to(torch)
+    finally:
+        torch.set_num_threads(threads)
+    assert (size.dispatch is not None and size.dispatch <= largest) == ("Mkldnn" not in chosen), chosen
+
+
 def test_a_dense_convolution_torch_runs_on_its_own_kernel_reads_the_native_grid(write_spec, tmp_path):
     """By hand: a table of conv reaching 0.5, 0.25 on torch's own kernel up to a dispatch size of
     20,480 and 0.4 as a temporal convolution: a 3-D convolution of 256 channels on 4×14×14
