@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from archcalc.errors import SOURCES, Location, SpecError, UserError, did_you_mean, hidden
-from archcalc.layers.base import SIZED_WORK, WORK, TapsRead, WorkSize
+from archcalc.layers.base import MAX_COUNTED_PADDING, SIZED_WORK, WORK, TapsRead, WorkSize
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
@@ -256,7 +256,7 @@ class DeviceProfile:
         `taps` tells does here: 1 − saved × (1 − share) where the profile measured padded taps
         and the layer's padding is within what its kernel skips taps at; else 1, and 1 where it
         runs on torch's own kernel (`SizeTable.natively`), which computes every tap."""
-        if taps is None or self.padded_taps is None or taps.padding > self.padded_taps.up_to:
+        if taps is None or taps.share is None or self.padded_taps is None or taps.padding > self.padded_taps.up_to:
             return 1.0
         table = self.efficiency_by_size.get(work)
         if size is not None and table is not None and table.natively(size.dispatch, size.temporal):
@@ -490,8 +490,8 @@ def _padded_taps(value: Any, at: tuple, fail) -> PaddedTaps:
     if isinstance(saved, bool) or not isinstance(saved, (int, float)) or not 0 <= saved <= 1:
         raise fail((*at, "saved"), f"must be a number from 0 to 1, got {_shown(saved)}",
                    "write the share of a padded tap's time the kernel saves, e.g. 0.8")
-    if isinstance(up_to, bool) or not isinstance(up_to, int) or not 0 <= up_to <= MAX_BLOCK:
-        raise fail((*at, "up_to"), f"must be a whole number from 0 to {MAX_BLOCK}, got {_shown(up_to)}",
+    if isinstance(up_to, bool) or not isinstance(up_to, int) or not 0 <= up_to <= MAX_COUNTED_PADDING:
+        raise fail((*at, "up_to"), f"must be a whole number from 0 to {MAX_COUNTED_PADDING}, got {_shown(up_to)}",
                    "write the widest padding on a side at which the kernel skips taps, e.g. 28 (0: none)")
     return PaddedTaps(float(saved), up_to)
 

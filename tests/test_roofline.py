@@ -383,6 +383,50 @@ def test_the_taps_that_read_the_input_are_counted_by_hand(size, outputs, kernel,
     assert taps_reading(size, outputs, kernel, stride, padding, dilation) == pytest.approx(reading, rel=1e-12)
 
 
+def test_the_taps_in_the_padding_are_counted_as_one_by_one():
+    """Against counting every tap of every output one by one, over sizes, kernels, strides,
+    paddings and dilations small enough to count, with the outputs torch gives (and one fewer: an
+    unequal padding on the right): the sums at once agree."""
+    import random
+
+    from archcalc.layers.conv import taps_outside
+
+    rng = random.Random(21)
+    for _ in range(3000):
+        size, kernel, stride = rng.randint(1, 40), rng.randint(1, 9), rng.randint(1, 4)
+        dilation, padding = rng.randint(1, 12), rng.randint(0, 40)
+        span = size + 2 * padding - dilation * (kernel - 1)
+        for outputs in {(span - 1) // stride + 1, (span - 1) // stride} - {0} if span >= 1 else ():
+            counted = sum(not 0 <= o * stride - padding + t * dilation < size
+                          for o in range(outputs) for t in range(kernel))
+            assert taps_outside(size, outputs, kernel, stride, padding, dilation) == counted
+
+
+def test_a_huge_kernel_or_dilation_is_counted_at_once(write_spec, tmp_path):
+    """A kernel of 999,999,999 taps, and a dilation of 10⁸ padded 4,000 and 10⁸, on 10⁹ positions:
+    the roofline is worked out at once (a tap or an output at a time would not end). By hand, the
+    long kernel reads every tap, where padded k // 2 = p = 499,999,999 a side it would miss
+    p(p + 1)/2 a side of k × 10⁹; the widest padding is not counted (share None: no profile skips
+    taps beyond MAX_COUNTED_PADDING)."""
+    from archcalc.layers.conv import MAX_COUNTED_PADDING
+
+    profile = load_profile(str(_made_up(tmp_path, "padded", {
+        "name": "a device that skips the taps in the padding", "peak_tflops": {"float32": 1},
+        "memory_gbps": 1e6, "launch_us": 0, "padded_taps": {"saved": 0.5, "up_to": 4096}})))
+    read = {}
+    for name, layer in (("long", "kernel: 999999999"), ("spread", "kernel: 3, dilation: 100000000, padding: 4000"),
+                        ("wide", "kernel: 3, dilation: 100000000, padding: 100000000")):
+        stats = analyze(write_spec(f"name: {name}\ninput: [1, 1000000000]\nlayers:\n"
+                                   f"  - {name}: {{kind: conv1d, out: 1, {layer}}}\n"))
+        node, = stats.graph.nodes
+        read[name] = node.kind.taps_read(node.attrs, [stats.input_shape], stats.layers[0].shape)
+        assert roofline(stats, profile).total > 0
+    half = 499_999_999
+    assert read["long"].share == pytest.approx(1 / (1 - half * (half + 1) / (999_999_999 * 10**9)), rel=1e-12)
+    assert read["spread"].padding == 4000 and 0 < read["spread"].share < 1
+    assert read["wide"] == (None, 100_000_000) and 100_000_000 > MAX_COUNTED_PADDING
+
+
 @pytest.mark.parametrize("fields, shape, share, padding", [
     ({"kernel": 3, "padding": 1}, (4, 4), 1.0, 1),                        # as the grid: the same
     ({"kernel": 3, "padding": 2, "dilation": 2}, (4, 4), (8 / 10) ** 2, 2),  # 8 of 12 taps a side, against 10

@@ -122,14 +122,20 @@ class WorkSize(NamedTuple):
     reads the input's first four sizes); else None."""
 
 
+MAX_COUNTED_PADDING = 4096
+"""The widest padding at which a dilated convolution's taps in the padding are counted: no profile
+skips them at a wider one (`archcalc.devices.PaddedTaps.up_to`)."""
+
+
 class TapsRead(NamedTuple):
     """How many of a convolution's taps read its input rather than its zero padding, which a
     direct kernel skips (`LayerKind.taps_read`, read by `archcalc.devices.DeviceProfile.padded`)."""
 
-    share: float
+    share: float | None
     """The share of its taps, over its output positions, that read its input, over that share for
     the same kernel and stride on the same input padded k // 2 a side and undilated, as a profile's
-    grid measures it: 1 for most layers, under 1 for a dilated one, over 1 for one padded less."""
+    grid measures it: 1 for most layers, under 1 for a dilated one, over 1 for one padded less;
+    None where it is not counted (a padding wider than any profile skips taps at)."""
     padding: int
     """Its widest padding on any side."""
 

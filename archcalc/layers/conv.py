@@ -7,6 +7,7 @@ from math import gcd, prod
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
+    MAX_COUNTED_PADDING,
     Attrs,
     Backward,
     Field,
@@ -91,13 +92,18 @@ class _Conv(LayerKind):
 
     def taps_read(self, a: Attrs, shapes: list[Shape], out: Shape) -> TapsRead:
         """Its taps that read its input, counted axis by axis (`taps_reading`), against the same
-        kernel's padded k // 2 a side undilated on the same input. 'Same' padding of an odd total
-        is counted as padding, though torch pads a copy of the input on its right first."""
-        share, widest = 1.0, 0
-        for size, outputs, (k, s, p, d) in zip(shapes[0][2:], out[2:], self.window(a, shapes, out)):
+        kernel's padded k // 2 a side undilated on the same input; not counted (None) for a
+        dilated one padded wider than MAX_COUNTED_PADDING. 'Same' padding of an odd total is
+        counted as padding, though torch pads a copy of the input on its right first."""
+        axes = list(zip(shapes[0][2:], out[2:], self.window(a, shapes, out)))
+        widest = max((max(p, (outputs - 1) * s + d * (k - 1) - p - size + 1) for size, outputs, (k, s, p, d) in axes),
+                     default=0)
+        if widest > MAX_COUNTED_PADDING and any(d > 1 for *_, (_, _, _, d) in axes):
+            return TapsRead(None, widest)
+        share = 1.0
+        for size, outputs, (k, s, p, d) in axes:
             undilated = taps_reading(size, (size + 2 * (k // 2) - k) // s + 1, k, s, k // 2, 1)
             share *= taps_reading(size, outputs, k, s, p, d) / undilated
-            widest = max(widest, p, (outputs - 1) * s + d * (k - 1) - p - size + 1)
         return TapsRead(share, widest)
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
@@ -268,12 +274,28 @@ def dispatch_size(a: Attrs, shape: Shape) -> int | None:
 def taps_reading(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> float:
     """The share of the taps of `outputs` output units along one axis that read one of the `size`
     input units rather than the padding: tap t of output o reads unit o·s − p + t·d."""
-    reading = 0
-    for tap in range(kernel):
-        first = max(0, -(-(padding - tap * dilation) // stride))
-        last = min(outputs - 1, (size - 1 + padding - tap * dilation) // stride)
-        reading += max(0, last - first + 1)
-    return reading / (kernel * outputs)
+    return 1 - taps_outside(size, outputs, kernel, stride, padding, dilation) / (kernel * outputs)
+
+
+def taps_outside(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """The taps that fall in the padding (`taps_reading`): undilated, summed at once; dilated, over
+    the outputs whose window reaches beyond an edge, those within the padding of either edge
+    (at most a padding's worth over the stride each side), each output's at once."""
+    if dilation == 1:
+        last = (outputs - 1) * stride + kernel - size - padding  # how far beyond the right edge the last reaches
+        return _clamped_sum(padding, stride, kernel, outputs) + _clamped_sum(last, stride, kernel, outputs)
+    before = min(outputs, -(-padding // stride))
+    after = max(before, (size - 1 + padding - (kernel - 1) * dilation) // stride + 1)
+    return sum(min(kernel, max(0, -(-(padding - o * stride) // dilation)))
+               + kernel - min(kernel, max(0, (size - 1 + padding - o * stride) // dilation + 1))
+               for o in (*range(before), *range(after, outputs)))
+
+
+def _clamped_sum(start: int, step: int, most: int, count: int) -> int:
+    """The sum of start − i·step, each held between 0 and `most`, for i from 0 to count − 1."""
+    full = 0 if start < most else min(count, (start - most) // step + 1)
+    positive = 0 if start <= 0 else min(count, (start - 1) // step + 1)
+    return full * most + (positive - full) * start - step * (full + positive - 1) * (positive - full) // 2
 
 
 def alignment(channels: int) -> int:
