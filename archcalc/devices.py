@@ -43,7 +43,9 @@ class SizeTable(NamedTuple):
     """The fraction of its roofline a kind of work reaches, measured on a grid of sizes: `reached[i][j]`
     at `widths[i]` channels a group and `positions[j]` output positions (`LayerKind.work_size`);
     for a grouped convolution (`groups` of them, not depthwise), `grouped[k][i][j]` at `groups[k]`
-    groups where the table gives them; for a dense convolution of other kernels, `tapped[k - 1][i][j]`
+    groups where the table gives them (a strided one `strided_grouped[k][i][j]` where it gives
+    that: RegNet's grouped 3×3 convolutions of stride 2 were predicted at 0.86 of their time alone
+    on the grids of stride 1); for a dense convolution of other kernels, `tapped[k - 1][i][j]`
     at `taps[k]` taps of its kernel where the table gives them (`taps[0]`: those of `reached`); for
     a temporal one (a 3-D kernel of k×1×1: it runs another kernel on the CPU), `temporal[i][j]`
     where the table gives it; for a strided one (a 1×1 convolution of stride 2 ran at twice the
@@ -76,6 +78,7 @@ class SizeTable(NamedTuple):
     aligned: tuple[float, ...] = ()
     native_up_to: float = 0.0
     native: tuple[tuple[float, ...], ...] = ()
+    strided_grouped: tuple[tuple[tuple[float, ...], ...], ...] = ()
 
     def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None,
            temporal: bool = False, strided: bool = False, alignment: int | None = None,
@@ -107,7 +110,8 @@ class SizeTable(NamedTuple):
     def _on_the_grid(self, width: float, positions: float, groups: float, taps: float | None, temporal: bool,
                      strided: bool) -> float:
         if groups > 1 and self.groups:
-            return self._between(self.grouped, self.groups, groups, width, positions)
+            grids = self.strided_grouped if strided and self.strided_grouped else self.grouped
+            return self._between(grids, self.groups, groups, width, positions)
         if temporal and self.temporal:
             return math.exp(_log_at(self.temporal, self.widths, self.positions, width, positions))
         if strided and self.strided and (taps is None or not self.taps or taps == self.taps[0]):
@@ -126,6 +130,8 @@ class SizeTable(NamedTuple):
         out = {"widths": list(self.widths), "positions": list(self.positions), "reached": [list(row) for row in self.reached]}
         if self.groups:
             out |= {"groups": list(self.groups), "grouped": [[list(row) for row in grid] for grid in self.grouped]}
+        if self.strided_grouped:
+            out["strided_grouped"] = [[list(row) for row in grid] for grid in self.strided_grouped]
         if self.taps:
             out |= {"taps": list(self.taps), "tapped": [[list(row) for row in grid] for grid in self.tapped]}
         out |= {name: [list(row) for row in getattr(self, name)] for name in SINGLE_GRIDS if getattr(self, name)}
@@ -506,8 +512,8 @@ NATIVE_KEYS = ("native_up_to", "native")
 their groups, of dense ones by the taps of their kernel, the shares of grouped and depthwise
 ones by the alignment of their channels a group, and the fractions of dense ones on torch's own
 kernel, with the largest dispatch size it runs them at."""
-TABLE_KEYS = ("widths", "positions", "reached", *GROUPED_KEYS, *TAPPED_KEYS, *SINGLE_GRIDS, *ALIGNED_KEYS,
-              *NATIVE_KEYS)
+TABLE_KEYS = ("widths", "positions", "reached", *GROUPED_KEYS, "strided_grouped", *TAPPED_KEYS, *SINGLE_GRIDS,
+              *ALIGNED_KEYS, *NATIVE_KEYS)
 MAX_POINTS = 64
 """The most sizes an axis of a table by size may list (archcalc device-profile measures 12 and 9)."""
 
@@ -547,8 +553,24 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
                                  *_tapped(table, where, widths, positions, fail),
                                  *(_rows(table[name], (*where, name), widths, positions, fail) if name in table else ()
                                    for name in SINGLE_GRIDS),
-                                 *_aligned(table, where, fail), *_native(table, where, widths, positions, fail))
+                                 *_aligned(table, where, fail), *_native(table, where, widths, positions, fail),
+                                 _strided_grouped(table, where, widths, positions, fail))
     return tables
+
+
+def _strided_grouped(table: dict, where: tuple, widths: tuple, positions: tuple, fail) -> tuple:
+    """A table's grid per groups of strided grouped convolutions (none where it gives none)."""
+    if "strided_grouped" not in table:
+        return ()
+    if "groups" not in table:
+        raise fail((*where, "strided_grouped"), "is given without 'groups'",
+                   "give 'groups: [...]' and 'grouped:' too, the grids of stride 1")
+    groups, grids = table["groups"], table["strided_grouped"]
+    if not isinstance(grids, list) or len(grids) != len(groups):
+        raise fail((*where, "strided_grouped"), f"must be a grid per groups ({len(groups)}), got {_kind(grids)}",
+                   "give a grid of rows (a row per width, a fraction per positions) for every groups")
+    return tuple(_rows(grid, (*where, "strided_grouped", _Index(k)), widths, positions, fail)
+                 for k, grid in enumerate(grids))
 
 
 def _native(table: dict, where: tuple, widths: tuple, positions: tuple, fail) -> tuple[float, tuple]:

@@ -34,7 +34,8 @@
   (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), and
   for grouped convolutions on such a grid for each of their groups (`GROUPED`), for dense ones
   for each of several kernels (`TAPPED`), as a temporal convolution (`TEMPORAL`) and for 1×1 and
-  3×3 convolutions with a stride of 2 (`STRIDED`), each point briefly; the roofline interpolates
+  3×3 convolutions with a stride of 2 (`STRIDED`; grouped ones by their groups, `STRIDED_GROUPED`),
+  each point briefly; the roofline interpolates
   between them at a layer's width, positions, groups and taps.
 
 torch is imported only here, when the command runs.
@@ -175,6 +176,16 @@ every width and side of the grid. On an AVX-512 CPU torch ran a 1×1 convolution
 about the rate of a 3×3 one, twice that of one of stride 1: ResNet-50's downsampling 1×1 of 256
 channels to 512 took 0.97 ms alone, a 1×1 of stride 1 of the same MACs 1.78; 3×3 convolutions of
 stride 2 were predicted at 0.79–0.88 of their time alone on the grid of stride 1 (docs/latency.md)."""
+STRIDED_GROUPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
+    "conv": lambda width, side, groups: ("conv2d", {"out": width * groups, "kernel": SIZED_KERNEL, "stride": 2,
+                                                    "padding": SIZED_KERNEL // 2, "groups": groups, "bias": False},
+                                         (width * groups, 2 * side, 2 * side)),
+}
+"""The kinds of work also measured grouped with a stride of 2 (the table's `strided_grouped`): the
+synthetic layer of GROUPED with a stride of 2 on a map of twice the side, for every groups of
+GROUPS, width and side of the grid. On the AVX-512 CPU RegNet's grouped 3×3 convolutions of stride
+2 were predicted at 0.86 of their time alone (0.73–0.99 from the 10th to the 90th percentile) on
+the grids of stride 1 (the ninth pass, docs/latency.md)."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
@@ -286,9 +297,11 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                               f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}), and for "
                               "grouped convolutions by their groups too (GROUPED), dense ones by their kernel "
                               "(TAPPED, KERNELS), as temporal ones (TEMPORAL) and 1×1 and 3×3 ones with a stride of 2 "
-                              "(STRIDED), and for grouped and depthwise ones the share of an aligned one's rate kept at "
+                              "(STRIDED; grouped ones by their groups too, STRIDED_GROUPED), and for grouped and "
+                              "depthwise ones the share of an aligned one's rate kept at "
                               f"{ALIGN_BASE} + each alignment of their channels a group, against {ALIGN_BASE} "
-                              "(ALIGNED, ALIGNMENTS); a point over "
+                              "(ALIGNED, ALIGNMENTS), and on the CPU dense ones on torch's own kernel, oneDNN's turned "
+                              "off (NATIVE; native_up_to asked of torch._C._select_conv_backend); a point over "
                               f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
@@ -647,11 +660,11 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     """The efficiency of one kind of work at every point of the grid WIDTHS × SIDES (`_grid`), and
     where it is measured grouped (GROUPED) at every groups of GROUPS too, where it is measured
     by its kernel (TAPPED) at every kernel of KERNELS, where it is measured as a temporal
-    convolution (TEMPORAL), as one, where it is measured strided (STRIDED), so, and on the CPU
+    convolution (TEMPORAL), as one, where it is measured strided (STRIDED, STRIDED_GROUPED), so, and on the CPU
     for dense convolutions (NATIVE) on torch's own kernel, with the largest input it runs there."""
-    def grid(groups: int) -> tuple[tuple[float, ...], ...]:
+    def grid(groups: int, layers: dict = GROUPED) -> tuple[tuple[float, ...], ...]:
         return _grid(torch, clock, device, base, dtype,
-                     lambda width, side: GROUPED[work](width, side, groups) if width * groups <= WIDTHS[-1] else None)
+                     lambda width, side: layers[work](width, side, groups) if width * groups <= WIDTHS[-1] else None)
 
     def tapped_grid(kernel: int) -> tuple[tuple[float, ...], ...]:
         return _grid(torch, clock, device, base, dtype, lambda width, side: TAPPED[work](width, side, kernel))
@@ -661,13 +674,15 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     native_up_to = _native_up_to(torch) if device == "cpu" and work == NATIVE else None
     native = _natively(torch, lambda: _grid(torch, clock, device, base, dtype, SIZED[work])) if native_up_to else ()
     grouped = tuple(map(grid, GROUPS)) if work in GROUPED else ()
+    strided_grouped = tuple(grid(groups, STRIDED_GROUPED) for groups in GROUPS) if work in STRIDED_GROUPED else ()
     tapped = tuple(map(tapped_grid, KERNELS)) if work in TAPPED else ()
     temporal, strided = (_grid(torch, clock, device, base, dtype, grids[work]) if work in grids else ()
                          for grids in (TEMPORAL, STRIDED))
     return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), dense,
                      tuple(map(float, GROUPS)) if grouped else (), grouped,
                      tuple(float(kernel * kernel) for kernel in (SIZED_KERNEL, *KERNELS)) if tapped else (), tapped,
-                     temporal, strided, native_up_to=float(native_up_to or 0), native=native)
+                     temporal, strided, native_up_to=float(native_up_to or 0), native=native,
+                     strided_grouped=strided_grouped)
 
 
 NATIVE = "conv"

@@ -724,6 +724,30 @@ layers:
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
 
+def test_a_strided_grouped_convolution_reads_the_grids_of_strided_grouped_ones(write_spec, tmp_path):
+    """By hand: a table of conv reaching 0.5, 0.6 strided, 0.8 at 2 groups and 0.4 at 2 groups
+    strided: a grouped convolution of stride 2 takes 0.4, of stride 1 0.8; a dense one of stride 2
+    0.6; without the strided grouped grids, a grouped one of stride 2 takes the grouped grid's 0.8.
+    Written and read back, the table is the same."""
+    table = {"widths": [8, 1024], "positions": [1, 100000], "reached": [[0.5, 0.5], [0.5, 0.5]],
+             "strided": [[0.6, 0.6], [0.6, 0.6]], "groups": [2], "grouped": [[[0.8, 0.8], [0.8, 0.8]]],
+             "strided_grouped": [[[0.4, 0.4], [0.4, 0.4]]]}
+    loaded = _with_conv_table(tmp_path, "strided", "a device that runs strided grouped convolutions slower", table)
+    stats = analyze(write_spec("""
+name: strided
+input: [64, 28, 28]
+layers:
+  - down: {kind: conv2d, out: 64, kernel: 3, padding: 1, stride: 2, groups: 2}
+  - same: {kind: conv2d, out: 64, kernel: 3, padding: 1, groups: 2}
+  - dense: {kind: conv2d, out: 64, kernel: 3, padding: 1, stride: 2}
+"""))
+    plain = roofline(stats, replace(loaded, efficiency_by_size={})).by_name()
+    _assert_divided(roofline(stats, loaded).by_name(), plain, {"down": 0.4, "same": 0.8, "dense": 0.6})
+    without = replace(loaded, efficiency_by_size={"conv": loaded.efficiency_by_size["conv"]._replace(strided_grouped=())})
+    _assert_divided(roofline(stats, without).by_name(), plain, {"down": 0.8, "same": 0.8, "dense": 0.6})
+    assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size
+
+
 def test_a_strided_convolution_reads_the_grid_of_strided_ones(write_spec, tmp_path):
     """By hand: tables of 1×1 and 3×3 convolutions whose reached reaches 0.5; the 1×1's strided grid
     0.8 at 16 channels and 1.0 at 64 (on 16 positions), 0.9 and 1.2 (on 1024); the 3×3's 0.6 and
@@ -1116,6 +1140,14 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
         ("{saved: .nan, up_to: 28}", "devices.mine.padded_taps.saved: must be a number from 0 to 1, got nan"),
         ("{saved: 0.8, up_to: 28.5}", "devices.mine.padded_taps.up_to: must be a whole number from 0 to 4096, got 28.5"),
         ("{saved: 0.8, up_to: true}", "devices.mine.padded_taps.up_to: must be a whole number from 0 to 4096"))),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], strided_grouped: [[[1]]]}}"),
+     "devices.mine.efficiency_by_size.conv.strided_grouped: is given without 'groups'"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], groups: [2], grouped: [[[1]]], "
+            "strided_grouped: [[[1]], [[1]]]}}"),
+     "devices.mine.efficiency_by_size.conv.strided_grouped: must be a grid per groups (1), got list [[[...]]"),
+    (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], groups: [2], grouped: [[[1]]], "
+            "strided_grouped: [[[0]]]}}"),
+     "devices.mine.efficiency_by_size.conv.strided_grouped[0][0][0]: must be a number from 1e-06 to 1e+09, got 0"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], native: [[1]]}}"),
      "devices.mine.efficiency_by_size.conv.native: is given without 'native_up_to'"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], native_up_to: 0, native: [[1]]}}"),
@@ -1366,6 +1398,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert conv.groups == tuple(map(float, measure.GROUPS)) and len(conv.grouped) == len(conv.groups)
     assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
                for grid in conv.grouped)
+    assert len(conv.strided_grouped) == len(conv.groups)
+    assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
+               for grid in conv.strided_grouped)
     assert conv.taps == tuple(float(side * side) for side in (3, *measure.KERNELS)) and len(conv.tapped) == 3
     assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
                for grid in conv.tapped)
