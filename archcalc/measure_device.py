@@ -138,12 +138,17 @@ BLOCKED: dict[str, Callable[[int], tuple[str, dict, tuple[int, ...]]]] = {
 each kind of work computes together (`_channel_block`)."""
 TAPPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
     "conv": lambda width, side, kernel: _convolution(width, side, kernel=kernel),
+    "depthwise_conv": lambda width, side, kernel: ("conv2d", {"out": width, "kernel": kernel, "padding": kernel // 2,
+                                                              "groups": width, "bias": False}, (width, side, side)),
 }
 """The kinds of work also measured by the taps of their kernel (the table's `taps`): the synthetic
 layer of SIZED with a square `kernel` of KERNELS, for every width and side of the grid. A kernel
 of more taps runs nearer its peak at the same width (on this project's CPU a 7×7 convolution of 14
-channels on 112×112 reached about 51 GMAC/s, a 3×3 one of 16 channels on 112×112 48, on 224×224 38)."""
-KERNELS = (5, 7, 11)
+channels on 112×112 reached about 51 GMAC/s, a 3×3 one of 16 channels on 112×112 48, on 224×224 38;
+on the AVX-512 CPU the depthwise 5×5 convolutions of the bundled models were predicted at 1.35 of
+their time alone on the grid of 3×3 ones, the ninth pass)."""
+KERNELS = {"conv": (5, 7, 11), "depthwise_conv": (5, 7)}
+"""The kernels (their side) each kind of work of TAPPED is measured at, after SIZED's 3×3."""
 TEMPORAL_KERNEL = 3
 FRAMES = 4
 
@@ -295,7 +300,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                       "row) taken off",
         "efficiency_by_size": f"{how}: in {dtype}, as efficiency but at the fastest of its runs, on a grid of synthetic "
                               f"layers by width and positions (archcalc.measure_device.SIZED, batch {BATCH[device]}), and for "
-                              "grouped convolutions by their groups too (GROUPED), dense ones by their kernel "
+                              "grouped convolutions by their groups too (GROUPED), dense and depthwise ones by their kernel "
                               "(TAPPED, KERNELS), as temporal ones (TEMPORAL) and 1×1 and 3×3 ones with a stride of 2 "
                               "(STRIDED; grouped ones by their groups too, STRIDED_GROUPED), and for grouped and "
                               "depthwise ones the share of an aligned one's rate kept at "
@@ -675,12 +680,12 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     native = _natively(torch, lambda: _grid(torch, clock, device, base, dtype, SIZED[work])) if native_up_to else ()
     grouped = tuple(map(grid, GROUPS)) if work in GROUPED else ()
     strided_grouped = tuple(grid(groups, STRIDED_GROUPED) for groups in GROUPS) if work in STRIDED_GROUPED else ()
-    tapped = tuple(map(tapped_grid, KERNELS)) if work in TAPPED else ()
+    tapped = tuple(map(tapped_grid, KERNELS[work])) if work in TAPPED else ()
     temporal, strided = (_grid(torch, clock, device, base, dtype, grids[work]) if work in grids else ()
                          for grids in (TEMPORAL, STRIDED))
     return SizeTable(tuple(map(float, WIDTHS)), tuple(float(batch * side * side) for side in SIDES), dense,
                      tuple(map(float, GROUPS)) if grouped else (), grouped,
-                     tuple(float(kernel * kernel) for kernel in (SIZED_KERNEL, *KERNELS)) if tapped else (), tapped,
+                     tuple(float(kernel * kernel) for kernel in (SIZED_KERNEL, *KERNELS[work])) if tapped else (), tapped,
                      temporal, strided, native_up_to=float(native_up_to or 0), native=native,
                      strided_grouped=strided_grouped)
 

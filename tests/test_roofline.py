@@ -724,6 +724,30 @@ layers:
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size  # as written, as read
 
 
+def test_a_depthwise_convolution_reads_the_grid_of_its_kernels_taps(write_spec, tmp_path):
+    """By hand: a table of depthwise_conv reaching 0.5 at 9 taps and 0.8 at 49: a depthwise 3×3
+    convolution takes 0.5, a 7×7 one 0.8, a 5×5 one between them in the logarithm of the taps
+    (`_between_taps`); without the grids of taps, 0.5 each. Written and read back, the same."""
+    table = SizeTable((8.0, 1024.0), (1.0, 100000.0), ((0.5, 0.5), (0.5, 0.5)), taps=(9.0, 49.0),
+                      tapped=(((0.8, 0.8), (0.8, 0.8)),))
+    loaded = replace(_with_conv_table(tmp_path, "tapped", "a device whose depthwise kernels like more taps",
+                                      {"widths": [8], "positions": [1], "reached": [[1]]}),
+                     efficiency_by_size={"depthwise_conv": table})
+    stats = analyze(write_spec("""
+name: depthwise
+input: [64, 28, 28]
+layers:
+  - three: {kind: conv2d, out: 64, kernel: 3, padding: 1, groups: 64}
+  - five: {kind: conv2d, out: 64, kernel: 5, padding: 2, groups: 64}
+  - seven: {kind: conv2d, out: 64, kernel: 7, padding: 3, groups: 64}
+"""))
+    plain = roofline(stats, replace(loaded, efficiency_by_size={})).by_name()
+    _assert_divided(roofline(stats, loaded).by_name(), plain, {"three": 0.5, "five": _between_taps(25), "seven": 0.8})
+    untapped = replace(loaded, efficiency_by_size={"depthwise_conv": table._replace(taps=(), tapped=())})
+    _assert_divided(roofline(stats, untapped).by_name(), plain, {"three": 0.5, "five": 0.5, "seven": 0.5})
+    assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size
+
+
 def test_a_strided_grouped_convolution_reads_the_grids_of_strided_grouped_ones(write_spec, tmp_path):
     """By hand: a table of conv reaching 0.5, 0.6 strided, 0.8 at 2 groups and 0.4 at 2 groups
     strided: a grouped convolution of stride 2 takes 0.4, of stride 1 0.8; a dense one of stride 2
@@ -1401,12 +1425,16 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert len(conv.strided_grouped) == len(conv.groups)
     assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
                for grid in conv.strided_grouped)
-    assert conv.taps == tuple(float(side * side) for side in (3, *measure.KERNELS)) and len(conv.tapped) == 3
+    assert conv.taps == tuple(float(side * side) for side in (3, *measure.KERNELS["conv"])) and len(conv.tapped) == 3
+    depthwise = profile.efficiency_by_size["depthwise_conv"]  # and grids of depthwise ones by their kernel
+    assert depthwise.taps == (9.0, 25.0, 49.0) and len(depthwise.tapped) == 2
+    assert all(len(grid) == len(depthwise.widths) and {len(row) for row in grid} == {len(depthwise.positions)}
+               for grid in depthwise.tapped)
     assert all(len(grid) == len(conv.widths) and {len(row) for row in grid} == {len(conv.positions)}
                for grid in conv.tapped)
     assert len(conv.temporal) == len(conv.widths) and {len(row) for row in conv.temporal} == {len(conv.positions)}
-    assert not any(table.groups or table.taps or table.temporal
-                   for work, table in profile.efficiency_by_size.items() if work != "conv")
+    assert not any(table.groups or table.temporal for work, table in profile.efficiency_by_size.items() if work != "conv")
+    assert not any(table.taps for work, table in profile.efficiency_by_size.items() if work not in measure.TAPPED)
     for work, table in profile.efficiency_by_size.items():  # the shares of grouped ones by their alignment
         aligned = work in ("depthwise_conv", "conv")
         assert table.alignments == (tuple(map(float, (*measure.ALIGNMENTS, measure.ALIGN_BASE))) if aligned else ())
