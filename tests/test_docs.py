@@ -1240,6 +1240,39 @@ def test_the_profile_with_strided_grouped_grids_is_what_it_gives_on_the_ninth_pa
     assert f"{moved[0]}, {moved[1]}" in flat
 
 
+def test_the_profile_with_depthwise_grids_of_kernels_is_what_it_gives_on_the_ninth_pass():
+    """docs/latency.md's figures of profile p (benchmarks/results/cpu-2026-12-05-native) on the
+    ninth pass's times: its counts with and without its depthwise grids of kernels, the depthwise
+    5×5 convolutions predicted over their time alone, two models' measured ÷ predicted, and the
+    counts of the pass's four profiles."""
+    from dataclasses import replace
+
+    from archcalc.devices import load_profile
+
+    benchmark = _latency_benchmark()
+    flat = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    compared = _pass_compared(benchmark)
+    profile = load_profile(NINTH_RUN / "profile-cpu-p.yaml")
+    assert profile.efficiency_by_size["depthwise_conv"].taps == (9.0, 25.0, 49.0)
+    bare = replace(profile, efficiency_by_size={**profile.efficiency_by_size, "depthwise_conv": profile.efficiency_by_size[
+        "depthwise_conv"]._replace(taps=(), tapped=())})
+    rows, without = compared(NINTH_RUN, profile), compared(NINTH_RUN, bare)
+    assert (f"gives {_counted(rows)[0]} models within a factor of 2 and {_counted(rows)[1]} at ρ ≥ 0.8 on these times "
+            f"(median runs), {_counted(without)[0]} and {_counted(without)[1]} read without its depthwise grids") in flat
+    shape = "depthwise_conv 5×5 stride 1"
+    (low, middle, high), (low_, middle_, high_) = (
+        benchmark.percentiles(sorted(benchmark.against_alone(list(found.values()))[shape])) for found in (rows, without))
+    count = len(benchmark.against_alone(list(rows.values()))[shape])
+    assert (f"predicted {middle:.2f} times their time alone at the median ({low:.2f}–{high:.2f}, {count} layers), "
+            f"against {middle_:.2f} ({low_:.2f}–{high_:.2f}) read without") in flat
+    ratio = {model: f"{without[model]['median'][RATIO]:.2f} to {rows[model]['median'][RATIO]:.2f}"
+             for model in ("efficientnet_b0", "mnasnet1_0")}
+    assert (f"EfficientNet-B0's measured ÷ predicted goes from {ratio['efficientnet_b0']}, MnasNet 1.0's from "
+            f"{ratio['mnasnet1_0']}") in flat
+    counts = [_counted(compared(NINTH_RUN, load_profile(NINTH_RUN / f"profile-cpu-{name}.yaml")))[1] for name in "mnop"]
+    assert f"Profiles m, n, o and p give {counts[0]}, {counts[1]}, {counts[2]} and {counts[3]} on these times" in flat
+
+
 EIGHTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-cold"
 
 
