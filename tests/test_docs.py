@@ -1207,10 +1207,11 @@ def test_the_ninth_cpu_pass_is_what_its_kept_times_and_profiles_give():
         "convnext_small", "convnext_base", "convnext_large"]
 
 
-def test_the_profile_with_strided_grouped_grids_is_what_it_gives_on_the_ninth_pass():
-    """docs/latency.md's figures of profile o (benchmarks/results/cpu-2026-12-05-native) on the
-    ninth pass's times: its counts with and without its strided grouped grids, the grouped 3×3
-    convolutions of stride 2 predicted over their time alone, the RegNets it moves."""
+def _a_grid_on_the_ninth_pass(name: str, stripped, what: str, shape: str) -> tuple:
+    """A profile kept after the ninth pass, on its times with and without one of its grids
+    (`stripped` takes it off a table): its rows each way, with the sentences of its counts and of
+    the layers of `shape` predicted over their time alone checked in docs/latency.md; the
+    benchmark, the comparison and the medians and spreads of `shape` each way for more."""
     from dataclasses import replace
 
     from archcalc.devices import load_profile
@@ -1218,26 +1219,34 @@ def test_the_profile_with_strided_grouped_grids_is_what_it_gives_on_the_ninth_pa
     benchmark = _latency_benchmark()
     flat = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
     compared = _pass_compared(benchmark)
-    profile = load_profile(NINTH_RUN / "profile-cpu-o.yaml")
-    assert all(len(table.strided_grouped) == len(table.groups) for table in profile.efficiency_by_size.values())
-    bare = replace(profile, efficiency_by_size={work: table._replace(strided_grouped=())
-                                                for work, table in profile.efficiency_by_size.items()})
+    profile = load_profile(NINTH_RUN / f"profile-cpu-{name}.yaml")
+    bare = replace(profile, efficiency_by_size={work: stripped(work, table) for work, table in
+                                                profile.efficiency_by_size.items()})
     rows, without = compared(NINTH_RUN, profile), compared(NINTH_RUN, bare)
     assert (f"gives {_counted(rows)[0]} models within a factor of 2 and {_counted(rows)[1]} at ρ ≥ 0.8 on these times "
-            f"(median runs), {_counted(without)[0]} and {_counted(without)[1]} read without its strided grouped grids") in flat
-    shape = "conv 3×3 stride 2 grouped"
-    (low, middle, high), (low_, middle_, high_) = (
-        benchmark.percentiles(sorted(benchmark.against_alone(list(found.values()))[shape])) for found in (rows, without))
+            f"(median runs), {_counted(without)[0]} and {_counted(without)[1]} read without its {what}") in flat
+    spreads = [benchmark.percentiles(sorted(benchmark.against_alone(list(found.values()))[shape]))
+               for found in (rows, without)]
+    (low, middle, high), (low_, middle_, high_) = spreads
     count = len(benchmark.against_alone(list(rows.values()))[shape])
     assert (f"predicted {middle:.2f} times their time alone at the median ({low:.2f}–{high:.2f}, {count} layers), "
             f"against {middle_:.2f} ({low_:.2f}–{high_:.2f}) read without") in flat
+    return profile, rows, without, flat, compared, spreads
+
+
+def test_the_profile_with_strided_grouped_grids_is_what_it_gives_on_the_ninth_pass():
+    """docs/latency.md's figures of profile o (benchmarks/results/cpu-2026-12-05-native) on the
+    ninth pass's times: its counts with and without its strided grouped grids, the grouped 3×3
+    convolutions of stride 2 predicted over their time alone, the RegNets it moves."""
+    profile, rows, without, flat, _, spreads = _a_grid_on_the_ninth_pass(
+        "o", lambda work, table: table._replace(strided_grouped=()), "strided grouped grids", "conv 3×3 stride 2 grouped")
+    assert all(len(table.strided_grouped) == len(table.groups) for table in profile.efficiency_by_size.values())
+    (low, middle, high), (low_, middle_, high_) = spreads
     assert (f"were predicted at {middle_:.2f} of their time alone at the median ({low_:.2f}–{high_:.2f} from the 10th to "
             f"the 90th percentile), on these at {middle:.2f} ({low:.2f}–{high:.2f}; profile o") in flat
-    moved = [f"{name} goes from ρ {without[model]['median'][RHO]:.2f} to {rows[model]['median'][RHO]:.2f}"
-             if name == "RegNetY-400MF" else
-             f"{name} from {without[model]['median'][RHO]:.2f} to {rows[model]['median'][RHO]:.2f}"
-             for model, name in (("regnet_y_400mf", "RegNetY-400MF"), ("regnet_y_128gf", "RegNetY-128GF"))]
-    assert f"{moved[0]}, {moved[1]}" in flat
+    moved = [f"{name} from {without[model]['median'][RHO]:.2f} to {rows[model]['median'][RHO]:.2f}"
+             for model, name in (("regnet_y_400mf", "RegNetY-400MF goes"), ("regnet_y_128gf", "RegNetY-128GF"))]
+    assert f"{moved[0]}, {moved[1]}".replace("goes from", "goes from ρ") in flat
 
 
 def test_the_profile_with_depthwise_grids_of_kernels_is_what_it_gives_on_the_ninth_pass():
@@ -1245,26 +1254,12 @@ def test_the_profile_with_depthwise_grids_of_kernels_is_what_it_gives_on_the_nin
     ninth pass's times: its counts with and without its depthwise grids of kernels, the depthwise
     5×5 convolutions predicted over their time alone, two models' measured ÷ predicted, and the
     counts of the pass's four profiles."""
-    from dataclasses import replace
-
     from archcalc.devices import load_profile
 
-    benchmark = _latency_benchmark()
-    flat = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
-    compared = _pass_compared(benchmark)
-    profile = load_profile(NINTH_RUN / "profile-cpu-p.yaml")
+    profile, rows, without, flat, compared, _ = _a_grid_on_the_ninth_pass(
+        "p", lambda work, table: table._replace(taps=(), tapped=()) if work == "depthwise_conv" else table,
+        "depthwise grids", "depthwise_conv 5×5 stride 1")
     assert profile.efficiency_by_size["depthwise_conv"].taps == (9.0, 25.0, 49.0)
-    bare = replace(profile, efficiency_by_size={**profile.efficiency_by_size, "depthwise_conv": profile.efficiency_by_size[
-        "depthwise_conv"]._replace(taps=(), tapped=())})
-    rows, without = compared(NINTH_RUN, profile), compared(NINTH_RUN, bare)
-    assert (f"gives {_counted(rows)[0]} models within a factor of 2 and {_counted(rows)[1]} at ρ ≥ 0.8 on these times "
-            f"(median runs), {_counted(without)[0]} and {_counted(without)[1]} read without its depthwise grids") in flat
-    shape = "depthwise_conv 5×5 stride 1"
-    (low, middle, high), (low_, middle_, high_) = (
-        benchmark.percentiles(sorted(benchmark.against_alone(list(found.values()))[shape])) for found in (rows, without))
-    count = len(benchmark.against_alone(list(rows.values()))[shape])
-    assert (f"predicted {middle:.2f} times their time alone at the median ({low:.2f}–{high:.2f}, {count} layers), "
-            f"against {middle_:.2f} ({low_:.2f}–{high_:.2f}) read without") in flat
     ratio = {model: f"{without[model]['median'][RATIO]:.2f} to {rows[model]['median'][RATIO]:.2f}"
              for model in ("efficientnet_b0", "mnasnet1_0")}
     assert (f"EfficientNet-B0's measured ÷ predicted goes from {ratio['efficientnet_b0']}, MnasNet 1.0's from "
