@@ -2,7 +2,8 @@
 # The GPU run of docs/gpu-validation.md, in one go, each stage bounded in time, every result kept
 # in OUT as it comes:
 #   1. the machine: nvidia-smi, torch, CUDA, cuDNN and TF32 settings (env.txt);
-#   2. `archcalc device-profile --device cuda`, efficiencies in float32 and in bfloat16;
+#   2. `archcalc device-profile --device cuda`, efficiencies in float32 (and in bfloat16 with
+#      BF16_PROFILE=1: the stage grew to about 200 s a dtype, beyond what the GPU time leaves for two);
 #   3. per-layer latency of every bundled model in float32 and in bfloat16 at batch 1, and of
 #      BATCH32 (20 common models) at batch 32 (benchmarks/latency_vs_roofline.py --device cuda,
 #      raw times; compared later, anywhere);
@@ -16,8 +17,10 @@
 # device-profile stage then measured no grids of groups, of kernels, of temporal or of strided
 # convolutions: 16 grids now, four times the points of the four it had (on the CPU: 65 s before
 # them, 146 s with 14 of them, 143 s with the 16 on another machine, 138–144 s with the alignments
-# of grouped and depthwise layers too: 16 layers in turn). It has 150 s a dtype: its 34 s with four
-# grids, all of it scaled by the points, is at most about 136 s (unmeasured).
+# of grouped and depthwise layers too: 16 layers in turn). Since 5 December, night, it measures 24
+# grids (the grids of groups again with a stride of 2, and depthwise ones of kernels 5 and 7): its
+# 34 s with four grids, all of it scaled by the points, is at most about 204 s (unmeasured; 196–214 s
+# on the CPU). It has 240 s a dtype, and runs the bfloat16 one only with BF16_PROFILE=1.
 #
 # Usage (repository root; python3 with torch on CUDA, fvcore, typer, rich, pyyaml, sympy, pytest and
 # pytest-xdist):
@@ -54,9 +57,11 @@ if [ "$given" -eq 0 ]; then
 fi
 log "${#models[@]} models on $device"
 
-for dtype in float32 bfloat16; do
+profiled=(float32)
+[ "${BF16_PROFILE:-0}" = 1 ] && profiled+=(bfloat16)
+for dtype in "${profiled[@]}"; do
     log "device-profile, efficiencies in $dtype"
-    timeout 150 $py -m archcalc device-profile --device "$device" --dtype "$dtype" \
+    timeout 240 $py -m archcalc device-profile --device "$device" --dtype "$dtype" \
         -o "$out/profile-$device-$dtype.yaml" 2>>"$out/profile.log"
     log "done: rc $?"
 done
