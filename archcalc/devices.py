@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from archcalc.errors import SOURCES, Location, SpecError, UserError, did_you_mean, hidden
-from archcalc.layers.base import MAX_COUNTED_PADDING, SIZED_WORK, WORK, WORK_BEFORE, TapsRead, WorkSize
+from archcalc.layers.base import MAX_COUNTED_PADDING, SIZED_WORK, WORK, TapsRead, WorkSize
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
@@ -234,18 +234,17 @@ class DeviceProfile:
 
     def fixed(self, work: str) -> float:
         """Fixed cost in seconds of one layer of `work`, whatever its size: what the profile
-        measured for it, else for the kind it was measured among before (`WORK_BEFORE`), else
-        the launch cost."""
-        return self.fixed_us.get(work, self.fixed_us.get(WORK_BEFORE.get(work, work), self.launch_us)) / 1e6
+        measured for it, else the launch cost."""
+        return self.fixed_us.get(work, self.launch_us) / 1e6
 
     def reached(self, work: str, size: WorkSize | None = None) -> float:
         """The fraction of its roofline `work` reaches here, at `size` (`WorkSize`) where the
-        profile gives it by size and the layer says its size; else for the kind of work (or the
-        kind it was measured among before, `WORK_BEFORE`); 1 where the profile does not say."""
+        profile gives it by size and the layer says its size; else for the kind of work; 1 where
+        the profile does not say."""
         table = self.efficiency_by_size.get(work) if size is not None else None
         if table is not None:
             return table.at(*size)
-        return self.efficiency.get(work, self.efficiency.get(WORK_BEFORE.get(work, work), 1.0))
+        return self.efficiency.get(work, 1.0)
 
     def rounded_up(self, work: str, channels: int | None) -> float:
         """How much more than its FLOPs a layer of `work` with `channels` output channels computes

@@ -1023,22 +1023,6 @@ def test_a_nearest_upsampling_is_memory_work_and_an_interpolating_one_resampling
     assert node.kind.work(node.attrs, [stats.input_shape]) == work
 
 
-def test_batch_norm_is_a_kind_of_work_read_as_memory_where_a_profile_has_none(write_spec, tmp_path):
-    """By hand: a batch norm is `batch_norm` work; on a profile that gives memory a fixed cost of
-    5 µs and an efficiency of 2 and batch_norm none (measured before it had its own), it takes
-    memory's; on one that gives batch_norm 12 µs and 0.5, its own, where a ReLU keeps memory's."""
-    stats = analyze(write_spec("name: norm\ninput: [64, 56, 56]\nlayers:\n  - bn: batchnorm2d\n  - act: relu\n"))
-    before = load_profile(str(_made_up(tmp_path, "before", {
-        "name": "a device measured before batch norm had its own kind", "peak_tflops": {"float32": 1},
-        "memory_gbps": 100, "launch_us": 3, "fixed_us": {"memory": 5}, "efficiency": {"memory": 2}})))
-    apart = replace(before, fixed_us={"memory": 5, "batch_norm": 12}, efficiency={"memory": 2, "batch_norm": 0.5})
-    for profile, (fixed, efficiency) in ((before, (5e-6, 2)), (apart, (12e-6, 0.5))):
-        layers = roofline(stats, profile).by_name()
-        assert layers["bn"].work == "batch_norm" and layers["act"].work == "memory"
-        assert layers["bn"].time == pytest.approx(layers["bn"].memory_time / efficiency + fixed, rel=1e-12)
-        assert layers["act"].time == pytest.approx(layers["act"].memory_time / 2 + 5e-6, rel=1e-12)
-
-
 def test_a_kinds_fixed_cost_replaces_the_launch_cost_of_its_layers(cli, tmp_path):
     """By hand on ResNet-18: each layer's time is its roofline plus the fixed cost the profile gives
     its kind of work, or the launch cost for a kind it does not give."""
@@ -1398,10 +1382,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     result = cli("device-profile", "--device", "cpu", "-o", out)
     assert result.exit_code == 0, result.stderr
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
-    works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "batch norm", "pooling", "resampling",
-             "transcendental"]
+    works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-33:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-31:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
                           "layers at their smallest among others in float32",
                           *(f"the alignment of {work} layers in float32" for work in ("depthwise conv", "conv")),
@@ -1414,7 +1397,7 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert profile.key == "local-cpu" and profile.name.endswith(f"{torch.backends.cpu.get_cpu_capability()}), 1 thread")
     assert {"float32", "bfloat16"} <= set(profile.peak_tflops)
     assert set(profile.efficiency) == set(profile.fixed_us) == {"depthwise_conv", "pointwise_conv", "conv", "linear",
-                                                                "memory", "batch_norm", "pooling", "resampling",
+                                                                "memory", "pooling", "resampling",
                                                                 "transcendental"}
     assert dict(profile.fixed_us) == among[0] and all(cost > 0 for cost in among[0].values())  # kept: among others
     assert taken_off and all(dict(costs) != among[0] and set(costs) == set(among[0]) for costs in taken_off)  # in a row

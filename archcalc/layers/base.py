@@ -82,21 +82,15 @@ class Params(NamedTuple):
 NEW, VIEW, SAME = "new", "view", "same"
 """What a layer's output is in torch: a tensor of its own, a view of its first input's storage, or
 its first input itself (no operation runs)."""
-WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear", "memory", "batch_norm", "pooling", "resampling",
-        "transcendental")
+WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental")
 """The kinds of work a layer's kernel does, as the roofline tells them apart (`LayerKind.work`):
 a depthwise convolution, a 1×1 convolution, any other convolution, a matrix product, work that
-moves data more than it computes (elementwise, normalisation, copies), a batch norm at inference
-(a scale and shift per channel, whose call costs about four times a ReLU's on this project's
-CPU: 6.4 µs against 1.7 at their smallest), a window reduction (max and
+moves data more than it computes (elementwise, normalisation, copies), a window reduction (max and
 average pooling, local response normalisation), an interpolating resampling (linear, bilinear and
 trilinear upsampling: each output from the inputs around it, weighted), and an elementwise
 function that computes an exponential or the like per element (sigmoid, tanh, GELU, SiLU,
 softmax). On a CPU the last three move a byte several to tens of times slower than a ReLU does
 (`archcalc device-profile` measures each)."""
-WORK_BEFORE = {"batch_norm": "memory"}
-"""The kind of work a profile without figures for a kind measured it among: profiles measured
-before batch norm had its own (5 December, night) read it as `memory`."""
 SIZED_WORK = ("depthwise_conv", "pointwise_conv", "conv", "linear")
 """The kinds of work whose layers say their size (`LayerKind.work_size`), and a profile may give
 efficiencies by size for (`archcalc.devices.SizeTable`)."""

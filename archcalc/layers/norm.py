@@ -53,10 +53,6 @@ class _BatchNorm(LayerKind):
     def checked(self, shape: Shape) -> Shape:
         return spatial(shape, self.key, self.axes)
 
-    def work(self, a: Attrs, shapes: list[Shape]) -> str:
-        """A batch norm: its own kind of work (`archcalc.layers.base.WORK`)."""
-        return "batch_norm"
-
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         c = shapes[0][1]
         affine = c if a.affine else 0
