@@ -257,7 +257,7 @@ class DeviceProfile:
             return 1.0
         return -(-channels // block) * block / channels
 
-    def padded(self, taps: TapsRead | None, work: str = "conv", size: WorkSize | None = None) -> float:
+    def padded(self, taps: TapsRead | None, work: str, size: WorkSize | None) -> float:
         """How much of its work, as the grid measured it, a layer whose taps read its input as
         `taps` tells does here: 1 − saved × (1 − share) where the profile measured padded taps
         and the layer's padding is within what its kernel skips taps at; else 1, and 1 where it

@@ -81,16 +81,24 @@ SIZED_KERNEL = 3
 """The side of the kernel of the synthetic convolutions by size (the taps of their grid are this squared)."""
 
 
-def _convolution(width: int, side: int, groups: int = 1, kernel: int = SIZED_KERNEL) -> tuple[str, dict, tuple[int, ...]]:
+def _convolution(width: int, side: int, groups: int = 1, kernel: int = SIZED_KERNEL,
+                 stride: int = 1) -> tuple[str, dict, tuple[int, ...]]:
     """The synthetic convolution with a square `kernel`, of `groups` groups of `width` channels in
-    and out each (one group: a dense convolution), on a square map of `side`, padded to keep it."""
-    return "conv2d", {"out": width * groups, "kernel": kernel, "padding": kernel // 2, "groups": groups,
-                      "bias": False}, (width * groups, side, side)
+    and out each (one group: a dense convolution), padded to give a square output of `side`: with
+    a `stride`, on a map `stride` times its side."""
+    fields = {"out": width * groups, "kernel": kernel, "padding": kernel // 2, "groups": groups, "bias": False}
+    return "conv2d", fields | ({"stride": stride} if stride > 1 else {}), (width * groups, stride * side, stride * side)
+
+
+def _depthwise(width: int, side: int, kernel: int = SIZED_KERNEL) -> tuple[str, dict, tuple[int, ...]]:
+    """The synthetic depthwise convolution: `width` channels, each its own group, with a square
+    `kernel`, on a square map of `side`, padded to keep it."""
+    return "conv2d", {"out": width, "kernel": kernel, "padding": kernel // 2, "groups": width, "bias": False}, \
+        (width, side, side)
 
 
 SIZED: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {
-    "depthwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 3, "padding": 1, "groups": width,
-                                                      "bias": False}, (width, side, side)),
+    "depthwise_conv": _depthwise,
     "pointwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 1, "bias": False}, (width, side, side)),
     "conv": lambda width, side: _convolution(width, side),
     "linear": lambda width, side: ("linear", {"out": width}, (side, side, width)),
@@ -138,8 +146,7 @@ BLOCKED: dict[str, Callable[[int], tuple[str, dict, tuple[int, ...]]]] = {
 each kind of work computes together (`_channel_block`)."""
 TAPPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
     "conv": lambda width, side, kernel: _convolution(width, side, kernel=kernel),
-    "depthwise_conv": lambda width, side, kernel: ("conv2d", {"out": width, "kernel": kernel, "padding": kernel // 2,
-                                                              "groups": width, "bias": False}, (width, side, side)),
+    "depthwise_conv": _depthwise,
 }
 """The kinds of work also measured by the taps of their kernel (the table's `taps`): the synthetic
 layer of SIZED with a square `kernel` of KERNELS, for every width and side of the grid. A kernel
@@ -172,8 +179,7 @@ batch 1): a 3×1×1 convolution of 144 channels to 64 on 16×56×56 took 98 ms, 
 STRIDED: dict[str, Callable[[int, int], tuple[str, dict, tuple[int, ...]]]] = {
     "pointwise_conv": lambda width, side: ("conv2d", {"out": width, "kernel": 1, "stride": 2, "bias": False},
                                            (width, 2 * side, 2 * side)),
-    "conv": lambda width, side: ("conv2d", {"out": width, "kernel": SIZED_KERNEL, "stride": 2,
-                                            "padding": SIZED_KERNEL // 2, "bias": False}, (width, 2 * side, 2 * side)),
+    "conv": lambda width, side: _convolution(width, side, stride=2),
 }
 """The kinds of work also measured with a stride of 2 (the table's `strided`): the synthetic layer
 of SIZED with a stride of 2 on a map of twice the side, which gives the same output positions, for
@@ -182,9 +188,7 @@ about the rate of a 3×3 one, twice that of one of stride 1: ResNet-50's downsam
 channels to 512 took 0.97 ms alone, a 1×1 of stride 1 of the same MACs 1.78; 3×3 convolutions of
 stride 2 were predicted at 0.79–0.88 of their time alone on the grid of stride 1 (docs/latency.md)."""
 STRIDED_GROUPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
-    "conv": lambda width, side, groups: ("conv2d", {"out": width * groups, "kernel": SIZED_KERNEL, "stride": 2,
-                                                    "padding": SIZED_KERNEL // 2, "groups": groups, "bias": False},
-                                         (width * groups, 2 * side, 2 * side)),
+    "conv": lambda width, side, groups: _convolution(width, side, groups, stride=2),
 }
 """The kinds of work also measured grouped with a stride of 2 (the table's `strided_grouped`): the
 synthetic layer of GROUPED with a stride of 2 on a map of twice the side, for every groups of
