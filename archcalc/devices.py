@@ -260,10 +260,12 @@ class DeviceProfile:
     def padded(self, taps: TapsRead | None, work: str, size: WorkSize | None) -> float:
         """How much of its work, as the grid measured it, a layer whose taps read its input as
         `taps` tells does here: 1 − saved × (1 − share) where the profile measured padded taps
-        and the layer's padding is within what its kernel skips taps at; else 1, and 1 where it
+        and the layer's padding is within what its kernel skips taps at (none where it skips at
+        no padding, `up_to` 0); else 1, and 1 where it
         runs on torch's own kernel (`SizeTable.natively`), which computes every tap."""
-        if taps is None or taps.share is None or self.padded_taps is None or taps.padding > self.padded_taps.up_to:
-            return 1.0
+        skipped = self.padded_taps
+        if taps is None or taps.share is None or skipped is None or not skipped.up_to or taps.padding > skipped.up_to:
+            return 1.0  # up_to 0: the kernel skips no tap, nor did the grid's
         table = self.efficiency_by_size.get(work)
         if size is not None and table is not None and table.natively(size.dispatch, size.temporal):
             return 1.0

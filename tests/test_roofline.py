@@ -478,6 +478,11 @@ layers:
     assert all(skipping[name] == plain[name] for name in ("plain", "beyond", "up"))
     assert plain["dilated"].time == pytest.approx(plain["dilated"].flops / 1e12, rel=1e-12)
     assert load_profile(_written(tmp_path, profile)).padded_taps == PaddedTaps(0.5, 16)
+    unpadded = analyze(write_spec("name: unpadded\ninput: [8, 64, 64]\nlayers:\n  - valid: {kind: conv2d, out: 8, kernel: 3}\n"))
+    for skips, kept in ((16, 1 - 0.5 * (1 - (192 / 190) ** 2)), (0, 1.0)):  # every tap read, against 190 of 192 a side
+        found = roofline(unpadded, replace(profile, padded_taps=PaddedTaps(0.5, skips))).by_name()["valid"]
+        bare = roofline(unpadded, replace(profile, padded_taps=None)).by_name()["valid"]
+        assert found.compute_time == pytest.approx(bare.compute_time * kept, rel=1e-12), skips  # up_to 0: skips none
     native = SizeTable((8.0,), (1.0,), ((1.0,),), native_up_to=8 * 64 * 64, native=((1.0,),))
     on_its_own = roofline(stats, replace(profile, efficiency_by_size={"conv": native})).by_name()
     assert on_its_own["dilated"].compute_time == plain["dilated"].compute_time  # 8·64·64: torch's own kernel
