@@ -45,20 +45,20 @@ class CudaClock:
         return start.elapsed_time(end)
 
 
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
 """glibc's mallopt parameters (malloc.h)."""
-LARGEST_HEAP_BLOCK = 32 * 2**20
-"""The largest block glibc lets malloc take from its heap rather than map on its own (its cap on
-M_MMAP_THRESHOLD on 64-bit systems)."""
 
 
 def keep_freed_memory() -> bool:
     """Have glibc's malloc keep what a pass frees for the next pass, as a steady inference loop
-    (or jemalloc, tcmalloc) does: blocks up to LARGEST_HEAP_BLOCK from its heap, and the heap never
-    handed back to the system. Else a pass's large outputs may each be fresh pages, faulted in a
-    page at a time, which on a CPU can take longer than the layer's work (a 3×3 depthwise
-    convolution on 128×56×56: 0.37 ms kept, 0.36–4.1 ms not, by what the process did before).
-    For the rest of the process; True where it was set (glibc, on Linux)."""
+    (or jemalloc, tcmalloc) does: every block from its heap, none mapped on its own, and the heap
+    never handed back to the system. Else a pass's large outputs may each be fresh pages, faulted
+    in a page at a time, which on a CPU can take longer than the layer's work (a 3×3 depthwise
+    convolution on 128×56×56: 0.37 ms kept, 0.36–4.1 ms not, by what the process did before; a
+    3×3 convolution of 64 channels on 572×572, whose 80 MiB output and oneDNN's reordered copies
+    of its input and output were each mapped afresh: 106 ms kept, 192 ms with blocks over 32 MiB,
+    glibc's cap on M_MMAP_THRESHOLD, still mapped). For the rest of the process; True where it
+    was set (glibc, on Linux)."""
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -66,7 +66,7 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, LARGEST_HEAP_BLOCK)) and bool(mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def time_forward(model: nn.Module, x: torch.Tensor, blocks: dict[str, list[str]], macs: dict[str, int],
