@@ -1082,6 +1082,94 @@ def _context_module_by_dilation(run: Path) -> dict[int, float]:
     return {dilation: statistics.median(taken) for dilation, taken in found.items()}
 
 
+TENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-heap"
+MAPPED_ABOVE = 32 * 2**20
+"""The block size over which glibc mapped a block on its own until the tenth pass (its cap on
+M_MMAP_THRESHOLD)."""
+
+
+def _over_the_cap_faster() -> dict[str, list[float]]:
+    """Each layer's median time in the ninth pass over its time in the tenth, by whether the
+    largest of its input and output tensors at batch 1 in float32 is over MAPPED_ABOVE ('over',
+    and 'over ' + its kind of work) or not ('under'); sorted."""
+    import json
+    from math import prod
+
+    from archcalc import analyze
+
+    ninth, tenth = (json.loads((run / "latency-cpu-float32.json").read_text()) for run in (NINTH_RUN, TENTH_RUN))
+    ratios: dict[str, list[float]] = {}
+    for model in tenth:
+        stats = analyze(model)
+        for node in stats.graph.nodes:
+            before, after = ninth[model]["layers"].get(node.name), tenth[model]["layers"].get(node.name)
+            if not before or not after or after[0] <= 0:  # views, timed at nothing
+                continue
+            inputs = [stats.shapes[source] for source in node.inputs]
+            over = max(prod(shape) for shape in [stats.shapes[node.name], *inputs]) * 4 > MAPPED_ABOVE
+            keys = ("over", "over " + node.kind.work(node.attrs, inputs)) if over else ("under",)
+            for key in keys:
+                ratios.setdefault(key, []).append(before[0] / after[0])
+    return {key: sorted(values) for key, values in ratios.items()}
+
+
+def test_the_tenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass with every freed block kept and its counts, with its two
+    profiles and the ninth pass's on these times; the layers over 32 MiB against the ninth pass's
+    times; the models it moves with the same profile; what is left. All made again from the kept
+    files (benchmarks/results/cpu-2026-12-05-heap and cpu-2026-12-05-native) by the benchmark's own
+    functions."""
+    import math
+
+    benchmark, flat, compared, profiles, rows, found = _read_pass(TENTH_RUN, ("q", "r"))
+    ratios = _over_the_cap_faster()
+
+    def spread(values: list[float]) -> str:
+        low, middle, high = benchmark.percentiles(values)
+        return f"{middle:.2f} at the median ({low:.2f}–{high:.2f}, {len(values)} layers)"
+
+    assert (f"the ninth pass's time over this one's is {spread(ratios['over'])}; over the others, "
+            f"{spread(ratios['under'])}: this pass ran a little faster all through") in flat
+    assert (f"Batch norms and activations over 32 MiB ran {benchmark.percentiles(ratios['over memory'])[1]:.1f} times "
+            f"faster at the median ({len(ratios['over memory'])} layers)") in flat
+    convolutions = [benchmark.percentiles(ratios["over " + work])[1] for work in ("pointwise_conv", "conv")]
+    assert f"the convolutions over it, whose work is most of their time, {min(convolutions):.2f}–{max(convolutions):.2f}" in flat
+    same = {run: compared(run, profiles["r"]) for run in (NINTH_RUN, TENTH_RUN)}
+    moved = ", ".join(f"{model} {same[NINTH_RUN][model]['median'][RATIO]:.2f} → {same[TENTH_RUN][model]['median'][RATIO]:.2f}"
+                      for model in ("unet", "unet_padded", "s3d", "efficientnet_b6", "efficientnet_b7", "regnet_y_128gf"))
+    assert f"Read with the same profile (r), measured ÷ predicted goes {moved}." in flat
+
+    def ratios_of(run: Path) -> list[float]:
+        return [row["median"][RATIO] for row in same[run].values()]
+
+    geo = [math.exp(sum(map(math.log, ratios_of(run))) / 98) for run in (NINTH_RUN, TENTH_RUN)]
+    outside = [sum(not 0.8 <= ratio <= 1.25 for ratio in ratios_of(run)) for run in (NINTH_RUN, TENTH_RUN)]
+    assert (f"the geometric mean of measured ÷ predicted goes from {geo[0]:.2f} to {geo[1]:.2f} with profile r, and "
+            f"the models outside 0.8–1.25 from {outside[0]} to {outside[1]}") in flat
+    assert [model for model, row in same[TENTH_RUN].items() if not 0.8 <= row["median"][RATIO] <= 1.25] == [
+        "context_basic", "lenet5", "lenet5_pytorch", "m5_paper", "mobilenet_v2", "mobilenet_v3_large",
+        "mobilenet_v3_large_dilated", "deeplabv3_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large_aux",
+        "lraspp_mobilenet_v3_large"]  # "MobileNet V2 and V3 and the models built on V3, LeNet-5, ..."
+    older = [_counted(compared(TENTH_RUN, profile))[1] for profile in _profiles_of(NINTH_RUN, ("m", "n", "o", "p"))]
+    back = [_counted(compared(NINTH_RUN, profile))[1] for profile in _profiles_of(NINTH_RUN, ("m", "n", "o", "p"))]
+    assert (f"Profiles q and r give {found['q'][0]} and {found['r'][0]} models within a factor of 2 and {found['q'][1]} "
+            f"and {found['r'][1]} at ρ ≥ 0.8 (median runs; {found['q'][3]} and {found['r'][3]} of the fastest); the "
+            f"ninth pass's profiles m, n, o and p give {', '.join(map(str, older[:3]))} and {older[3]} on these times, "
+            f"against {', '.join(map(str, back[:3]))} and {back[3]} on the ninth's") in flat
+    missed = ", ".join(f"{name} ({benchmark._rho(row['median'][2])})" for name, row in rows["q"].items()
+                       if row["median"][2] is None or row["median"][2] < 0.8)
+    assert f"**What is left** (ρ < 0.8 on profile q): {missed}." in flat
+    apart = sum(row["median alone"] >= 0.8 for row in rows["q"].values())
+    unet = [f"{same[run]['unet']['median'][RATIO]:.2f}" for run in (NINTH_RUN, TENTH_RUN)]
+    assert (f"UNet was measured {unet[0]} times its prediction, and is now {unet[1]}), {found['q'][0]} and "
+            f"{found['r'][0]} of 98 models are within a factor of 2 and {found['q'][1]} and {found['r'][1]} reach ρ ≥ 0.8 "
+            f"with its two profiles, where ι is at least 0.8 for {apart}") in flat
+    assert [name for name in ("vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnext101_32x8d", "resnext101_64x4d", "mc3_18")
+            if not rows["r"][name]["median"][2] >= 0.8] == []  # "which r puts above 0.8"
+    assert [name for name, row in rows["q"].items() if row["median"][3] < 0.8] == [
+        "convnext_small", "convnext_base", "convnext_large"]  # "η is under 0.8 for ConvNeXt-S, -B and -L"
+
+
 NINTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-native"
 
 
