@@ -20,6 +20,14 @@ from archcalc.cli import app
 
 CLI_ENV = {"NO_COLOR": "1", "COLUMNS": "120", "TERM": "dumb"}
 
+DEFAULT_SIGNALS = (sys.executable, "-c", ("import os, signal, sys\n"
+                                          "for number in (signal.SIGINT, signal.SIGHUP): signal.signal(number, signal.SIG_DFL)\n"
+                                          "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"))
+"""Python, for the arguments after it, with SIGINT and SIGHUP as a terminal gives them, in the
+same process: a test run under nohup, or started with `&` by a script, hands its children these
+signals ignored, and archcalc leaves an ignored signal ignored, so the tests that send them start
+from the default."""
+
 FAST_MODELS = {"lenet5", "lenet5_pytorch", "context_basic", "alexnet_paper", "squeezenet1_1", "resnet50",
                "mobilenet_v2"}
 """The bundled models that per-model tests run in the fast tier (`-m "not slow"`): every kind of

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CLI_ENV
+from conftest import CLI_ENV, DEFAULT_SIGNALS
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD_SPECS = sorted((ROOT / "tests" / "bad_specs").glob("*.yaml"))
@@ -263,7 +263,7 @@ one layer as it is would be copied, in a tenth of the time)."""
 
 
 def _process(*args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "archcalc", *args], cwd=cwd, env={**os.environ, **CLI_ENV},
+    return subprocess.Popen([*DEFAULT_SIGNALS, "-m", "archcalc", *args], cwd=cwd, env={**os.environ, **CLI_ENV},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -321,7 +321,7 @@ def test_a_signal_to_check_leaves_no_process_of_it_running(tmp_path, count_adver
         variants = "variants: {" + ", ".join(f"{family}{index}: {{}}" for index in range(3)) + "}\n"
         spec = SLOWER.replace("slow", family).replace("layers:", variants + "layers:")
         (tmp_path / f"{family}.yaml").write_text(spec)
-    process = subprocess.Popen([sys.executable, "-m", "archcalc", "check", "-j", "2", "a.yaml", "b.yaml"], cwd=tmp_path,
+    process = subprocess.Popen([*DEFAULT_SIGNALS, "-m", "archcalc", "check", "-j", "2", "a.yaml", "b.yaml"], cwd=tmp_path,
                                env={**os.environ, **CLI_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     deadline = time.monotonic() + 60

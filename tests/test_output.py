@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CLI_ENV
+from conftest import CLI_ENV, DEFAULT_SIGNALS
 
 from archcalc.output import write_atomically
 
@@ -144,7 +144,7 @@ def test_a_signal_during_a_write_leaves_the_old_file_and_no_temporary(tmp_path, 
 
     target = tmp_path / "table.txt"
     target.write_text("old\n")
-    result = subprocess.run([sys.executable, "-c", WRITE_THEN_SIGNAL, str(target), name], check=False,
+    result = subprocess.run([*DEFAULT_SIGNALS, "-c", WRITE_THEN_SIGNAL, str(target), name], check=False,
                             capture_output=True, text=True, timeout=60)
     number = getattr(signal, name)
     expected = -number if name == "SIGINT" else 128 + number  # Python ends an uncaught Ctrl-C by the signal
