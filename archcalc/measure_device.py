@@ -19,9 +19,13 @@
   channels its kernel computes together (`block_of`): a layer's work is its channels rounded up
   to a whole number of them (`DeviceProfile.rounded_up`), in the efficiencies below too; a
   grouped layer's times taken at the rate of an aligned one (its alignment's share taken off);
+- cold weights: how much longer than as in a model a synthetic layer that reads little but its
+  weights runs in a chain of copies with weights of their own, more of them than the caches
+  hold, called in turn as a model's layers are (`_cold_weights`), in times its weights' bytes at
+  the bandwidth: what every layer of a model pays, whose weights are read once a pass;
 - the cold start: how much longer than as in a model a synthetic layer runs where no cache holds
-  its tensors, after writing a buffer beyond them (`_cold_start`), in times its bytes at the
-  bandwidth: what the model's first kernel pays;
+  its tensors, after writing a buffer beyond them, beyond its weights read cold (`_cold_start`),
+  in times its bytes at the bandwidth: what the model's first kernel pays;
 - padded taps: the share of a tap's time a convolution's kernel saves where the tap falls in the
   padding, from a dilated synthetic layer against an undilated one, and the widest padding at
   which it skips them (`_padded_taps`): oneDNN's direct kernel skips them up to a padding of 28;
@@ -46,6 +50,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from archcalc.devices import DeviceProfile, PaddedTaps, SizeTable, power_of_two_in, share_at
@@ -265,6 +270,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         blocks[work] = _channel_block(torch, clock, device, dtype, work, alignments.get(work))
     base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)",
                          fixed_us=fixed_us, channel_blocks=blocks)
+    phase(f"a layer's weights read cold in {dtype}")
+    base = replace(base, cold_weights=_cold_weights(torch, clock, device, base, dtype))
     phase(f"a layer's cold start in {dtype}")
     cold = _cold_start(torch, clock, device, base, dtype)
     phase(f"the taps a convolution skips in its padding in {dtype}")
@@ -294,7 +301,12 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                           "rate (its alignment's share taken off); else 1",
         "cold_start": f"{how}: in {dtype}, the fastest of {COLD_RUNS} runs of the synthetic {COLD_LAYER[0]} of "
                       f"archcalc.measure_device.COLD_LAYER, each after writing {COPY_BYTES[device] // 2**20} MiB, less "
-                      "its fastest as in a model, over its bytes at the bandwidth above (_cold_start)",
+                      "its fastest as in a model and its weights read cold, over its bytes at the bandwidth above "
+                      "(_cold_start)",
+        "cold_weights": f"{how}: in {dtype}, the synthetic {WEIGHTS_LAYER[0]} of archcalc.measure_device.WEIGHTS_LAYER "
+                        f"in a chain of copies with weights of their own, {COPY_BYTES[device] // 2**20} MiB of them, "
+                        "called in turn, less its fastest as in a model, over its weights' bytes at the bandwidth "
+                        "above (_cold_weights)",
         "padded_taps": f"{how}: in {dtype}, one less the time of a synthetic 3×3 convolution of 64 channels on "
                        f"{PADDED_SIDE}×{PADDED_SIDE} dilated and padded {PADDED_DILATION} over its time undilated, over "
                        "one less the share of its taps that read the map; and the widest padding at which such a "
@@ -315,7 +327,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
-                         "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded)
+                         "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded,
+                         base.cold_weights)
 
 
 class _Clock:
@@ -516,21 +529,54 @@ buffer beyond the caches)."""
 
 def _cold_start(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str) -> float:
     """How much longer than as in a model (`_Clock.as_in_a_model`) COLD_LAYER runs where no cache
-    holds its tensors, in times its bytes at `base`'s bandwidth (0 where it runs no longer): the
-    fastest of COLD_RUNS runs, each after writing COPY_BYTES, on an input written before them and
-    into the memory its output before was freed from, as the model's first layer runs."""
+    holds its tensors, beyond its weights read cold (`base.cold_weights`), in times its bytes at
+    `base`'s bandwidth (0 where it runs no longer): the fastest of COLD_RUNS runs, each after
+    writing COPY_BYTES, on an input written before them and into the memory its output before was
+    freed from, as the model's first layer runs."""
     from archcalc.analysis import analyze_graph
     from archcalc.roofline import roofline
 
     graph = synthetic_graph(*COLD_LAYER)
     stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
     layer = roofline(stats, base, dtype).layers[0]
+    weights_cold = base.cold_weights * _weight_bytes(graph, stats, dtype) / base.bandwidth
     module, x = _built(torch, device, dtype, graph, stats.input_shape)
     sweep = torch.empty(COPY_BYTES[device] // 4, device=device)
     with torch.no_grad():
         hot = min(clock.as_in_a_model(module, x))
         cold = min(clock.after(lambda: module(x), lambda: sweep.fill_(1.0), COLD_RUNS))
-    return round(max(cold - hot, 0.0) / (layer.bytes / base.bandwidth), 4)
+    return round(max(cold - hot - weights_cold, 0.0) / (layer.bytes / base.bandwidth), 4)
+
+
+WEIGHTS_LAYER = ("linear", {"out": 256}, (1024,))
+"""The synthetic layer whose weights are read cold: one that reads little but its weights (1 MiB
+in float32), as a classifier at batch 1 does."""
+
+
+def _cold_weights(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str) -> float:
+    """How much longer than as in a model (`_Clock.as_in_a_model`) WEIGHTS_LAYER runs where no
+    cache holds its weights, in times their bytes at `base`'s bandwidth (0 where it runs no
+    longer): copies of it with weights of their own, COPY_BYTES of weights in all, called in
+    turn round after round as a model's layers are (`_Clock.in_turn`), at the median over the
+    copies of the fastest of each one's runs."""
+    from archcalc.analysis import analyze_graph
+
+    graph = synthetic_graph(*WEIGHTS_LAYER)
+    stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
+    weights = _weight_bytes(graph, stats, dtype)
+    module, x = _built(torch, device, dtype, graph, stats.input_shape)
+    chain = [(_built(torch, device, dtype, graph, stats.input_shape)[0], x)
+             for _ in range(max(2, COPY_BYTES[device] // weights))]
+    with torch.no_grad():
+        hot = min(clock.as_in_a_model(module, x))
+        cold = statistics.median(min(times) for times in clock.in_turn(chain, BUDGET_S))
+    return round(max(cold - hot, 0.0) / (weights / base.bandwidth), 4)
+
+
+def _weight_bytes(graph: Graph, stats: ModelStats, dtype: str) -> int:
+    """The bytes of weights and buffers a one-layer graph's layer reads, as the roofline counts them."""
+    node = graph.nodes[0]
+    return node.kind.weights_read(node.attrs, [stats.input_shape], DTYPE_BYTES[dtype])
 
 
 PADDED_SIDE = 64

@@ -7,10 +7,13 @@ FlopCounterMode counts them (the `torch` convention: 2 per MAC of a convolution 
 nothing for elementwise work, which the bytes bound anyway). Its time is
 
     max(FLOPs / peak FLOP/s of dtype, bytes / bandwidth) / efficiency + fixed cost
+        + cold weights × weights' bytes / bandwidth
 
-and for the model's first layer that runs a kernel, + cold start × bytes / bandwidth where the
-profile measured a cold start (its input was written a pass before, and its output goes where the
-pass before's tensors were: no cache holds them);
+where the profile measured its cold weights (a model reads each layer's weights once a pass, the
+rest of the pass going through the caches in between, where the synthetic layers that measured
+its efficiency read theirs again and again); and for the model's first layer that runs a kernel,
++ cold start × bytes / bandwidth where the profile measured a cold start (its input was written a
+pass before, and its output goes where the pass before's tensors were: no cache holds them);
 
 where the FLOPs are those of its output channels rounded up to a whole number of the block the
 profile measured for its kind of work, where it measured one (on this project's CPU a convolution
@@ -65,8 +68,8 @@ class LayerRoofline(NamedTuple):
     memory_time: float
     """Bytes / bandwidth."""
     time: float
-    """The prediction: max(compute, memory) / efficiency + fixed cost (+ the cold start of the
-    model's first kernel); 0 without a kernel."""
+    """The prediction: max(compute, memory) / efficiency + fixed cost + its weights read cold (+ the
+    cold start of the model's first kernel); 0 without a kernel."""
     intensity: float | None
     """FLOPs per byte moved; None for a layer that moves nothing."""
     bound: str
@@ -201,12 +204,14 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
         return work, False, 0, 0, 0.0, 0.0, 0.0, None, NONE
     flops = 2 * counted(layer.counts[FLOPS_CONVENTION])
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
-    moved = (sum(map(numel, read)) + numel(out)) * itemsize + kind.weights_read(a, in_shapes, itemsize)
+    weights = kind.weights_read(a, in_shapes, itemsize)
+    moved = (sum(map(numel, read)) + numel(out)) * itemsize + weights
     size = kind.work_size(a, in_shapes, out)
     compute = flops * profile.rounded_up(work, kind.channels_out(a, in_shapes, out)) \
         * profile.padded(kind.taps_read(a, in_shapes, out), work, size) / peak
     memory = moved / bandwidth
-    time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work)
+    time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work) \
+        + profile.cold_weights * weights / bandwidth
     return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory)
 
 

@@ -369,6 +369,69 @@ def test_the_cold_start_is_a_layers_time_after_the_caches_are_written_over(monke
         assert _cold_start(fake, clock, "cpu", base, "float32") == pytest.approx(found, abs=1e-4)
 
 
+def test_every_layer_reads_its_weights_cold(write_spec, tmp_path):
+    """By hand, on a profile of 10 TFLOP/s, 100 GB/s, no launch cost and cold weights of 2: each
+    layer that runs a kernel takes 2 × its weights' and buffers' bytes / 100 GB/s more, the first
+    one too (its cold start, none here, measured beyond them): a linear layer of 128 to 64
+    features with its bias (128 × 64 + 64 floats), a batch norm of 64 features (its scale, shift,
+    running mean and variance: 4 × 64 floats); a ReLU and a flatten read none. Without cold
+    weights, every layer its roofline. Written and read back, the cold weights are the same."""
+    from archcalc.render.records import roofline_dict
+
+    profile = load_profile(str(_made_up(tmp_path, "weights", {
+        "name": "a device whose caches hold no layer's weights", "peak_tflops": {"float32": 10},
+        "memory_gbps": 100, "launch_us": 0, "cold_weights": 2})))
+    stats = analyze(write_spec("""
+name: weights
+input: [8, 4, 4]
+layers:
+  - flat: flatten
+  - first: {kind: linear, out: 64}
+  - norm: batchnorm1d
+  - act: relu
+"""))
+    warm, cold = (roofline(stats, p).by_name() for p in (replace(profile, cold_weights=0.0), profile))
+    for name, floats in (("first", 128 * 64 + 64), ("norm", 4 * 64), ("act", 0), ("flat", 0)):
+        assert cold[name].time == pytest.approx(warm[name].time + 2 * floats * 4 / 100e9, rel=1e-12, abs=0), name
+        assert cold[name]._replace(time=0) == warm[name]._replace(time=0)  # its bytes and bound as they were
+    assert load_profile(_written(tmp_path, profile)).cold_weights == 2.0
+    assert roofline_dict(roofline(stats, profile))["cold_weights"] == 2.0  # the JSON's
+
+
+def test_cold_weights_are_a_chain_of_copies_against_one_layer(monkeypatch, tmp_path):
+    """By hand, on made-up times: the synthetic layer takes 1.0 ms as in a model (its fastest run);
+    its copies, COPY_BYTES of weights in all, take 1.35, 1.5 or 1.65 ms at their fastest in turn
+    (1.5 the median of the copies), and its weights take 0.25 ms at the profile's bandwidth: cold weights of
+    2; where the copies run no longer, 0. The cold start is then measured beyond them."""
+    import archcalc.measure_device as measure
+    from archcalc.measure_device import COLD_LAYER, COPY_BYTES, WEIGHTS_LAYER, _cold_start, _cold_weights
+
+    graph = measure.synthetic_graph(*WEIGHTS_LAYER)
+    weights = (1024 * 256 + 256) * 4  # a linear layer of 1,024 to 256 features and its bias, in float32
+    base = load_profile(str(_made_up(tmp_path, "chain", {
+        "name": "a made-up CPU", "peak_tflops": {"float32": 1}, "memory_gbps": weights / 0.25e-3 / 1e9,
+        "launch_us": 0})))
+    monkeypatch.setattr(measure, "_built", lambda torch, device, dtype, graph, shape: (graph.nodes[0], shape))
+    chains = []
+    for chain_ms, found in ((1.5, 2.0), (0.9, 0.0)):
+        clock = SimpleNamespace(as_in_a_model=lambda layer, x: [1.2e-3, 1.0e-3],
+                                in_turn=lambda layers, budget, ms=chain_ms: chains.append(layers) or [
+                                    [5e-3, ms * 1e-3 * (1 + (index % 3 - 1) / 10)] for index in range(len(layers))])
+        assert _cold_weights(NO_GRAD, clock, "cpu", base, "float32") == pytest.approx(found, abs=1e-4)
+    assert {len(layers) for layers in chains} == {COPY_BYTES["cpu"] // weights}
+    assert graph.nodes[0].kind.weights_read(graph.nodes[0].attrs, [(1, 1024)], 4) == weights
+    # the cold start of COLD_LAYER (1.5 ms after the caches are written over, 1.0 as in a model,
+    # its bytes 0.25 ms at the bandwidth): 2 less its weights read cold
+    stats = analyze_graph(measure.synthetic_graph(*COLD_LAYER), batch=1)
+    layer_bytes = roofline(stats, base).layers[0].bytes
+    cold_base = replace(base, memory_gbps=layer_bytes / 0.25e-3 / 1e9, cold_weights=3.0)
+    fake = SimpleNamespace(empty=lambda *args, **kwargs: SimpleNamespace(fill_=lambda value: None), **vars(NO_GRAD))
+    clock = SimpleNamespace(as_in_a_model=lambda layer, x: [1.0e-3], after=lambda run, before, runs: [1.5e-3])
+    cold_weights = 3.0 * 64 * 64 * 9 * 4 / (layer_bytes / 0.25e-3)  # its 64 × 64 × 3 × 3 weights, no bias
+    assert _cold_start(fake, clock, "cpu", cold_base, "float32") == pytest.approx(
+        (0.5e-3 - cold_weights) / 0.25e-3, abs=1e-4)
+
+
 @pytest.mark.parametrize("size, outputs, kernel, stride, padding, dilation, reading", [
     (4, 4, 3, 1, 1, 1, 10 / 12),   # o - 1 + t: tap 0 reads for o = 1..3, tap 1 for all four, tap 2 for o = 0..2
     (4, 4, 3, 1, 2, 2, 8 / 12),    # o - 2 + 2t: taps 0 and 2 read for two outputs each, tap 1 for four
@@ -1161,6 +1224,10 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
         "launch_us: a measurement}", "launch_us: a measurement, cold_start: a measurement}"),
      "devices.mine.cold_start: must be a number 0 or from 1e-06 to 1e+09, got -1"),
     (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cold_start: 2\n"), "devices.mine.sources.cold_start: is missing"),
+    (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cold_weights: -2\n").replace(
+        "launch_us: a measurement}", "launch_us: a measurement, cold_weights: a measurement}"),
+     "devices.mine.cold_weights: must be a number 0 or from 1e-06 to 1e+09, got -2"),
+    (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cold_weights: 2\n"), "devices.mine.sources.cold_weights: is missing"),
     *((GOOD.replace("launch_us: 4\n", f"launch_us: 4\n    padded_taps: {taps}\n").replace(
         "launch_us: a measurement}", "launch_us: a measurement, padded_taps: a measurement}"), error) for taps, error in (
         ("28", "devices.mine.padded_taps: must map 'saved' and 'up_to' to numbers, got int 28"),
@@ -1389,12 +1456,12 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-31:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-32:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
                           "layers at their smallest among others in float32",
                           *(f"the alignment of {work} layers in float32" for work in ("depthwise conv", "conv")),
                           *(f"the block of output channels of {work} layers in float32" for work in works[:4]),
-                          "a layer's cold start in float32",
+                          "a layer's weights read cold in float32", "a layer's cold start in float32",
                           "the taps a convolution skips in its padding in float32",
                           *(f"{work} layers in float32" for work in works),
                           *(f"{work} layers by size in float32" for work in works[:4])]
@@ -1407,8 +1474,8 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert dict(profile.fixed_us) == among[0] and all(cost > 0 for cost in among[0].values())  # kept: among others
     assert taken_off and all(dict(costs) != among[0] and set(costs) == set(among[0]) for costs in taken_off)  # in a row
     assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
-                                    "efficiency_by_size", "channel_blocks", "cold_start", "padded_taps"}
-    assert profile.cold_start >= 0
+                                    "efficiency_by_size", "channel_blocks", "cold_start", "padded_taps", "cold_weights"}
+    assert profile.cold_start >= 0 and profile.cold_weights >= 0
     assert 0 <= profile.padded_taps.saved <= 1 and (
         profile.padded_taps.up_to in range(measure.PADDED_DILATION, measure.PADDED_SIDE)
         if profile.padded_taps.saved >= measure.MIN_SAVED else profile.padded_taps.up_to == 0)
