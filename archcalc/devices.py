@@ -34,6 +34,7 @@ FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory
            "channel_blocks": "output channels each kind of work computes together: a layer's are rounded up to a whole block",
            "cold_start": "how much longer the model's first kernel runs than its roofline, in times its bytes at the bandwidth",
            "cold_weights": "how much longer a layer runs whose weights no cache holds, in times their bytes at the bandwidth",
+           "cache_mib": "the size of the device's largest cache in MiB (2^20 bytes)",
            "padded_taps": "the share of a tap's time a convolution saves where the tap falls in the padding, and the "
                           "widest padding it skips taps at"}
 """The figures of a profile, each of which needs a source (fixed_us and efficiency only where given)."""
@@ -220,6 +221,10 @@ class DeviceProfile:
     rest of the pass goes through the caches in between (on the AVX-512 CPU a linear layer of
     1,024 to 256 features at batch 1 took 16 µs with its weights hot, 60 µs in a chain of 255 such
     layers, each with weights of its own)."""
+    cache_mib: float = 0.0
+    """The size of the device's largest cache in MiB; 0 where not known. A layer whose weights are
+    more than it reads them from memory even run again and again, as its efficiency was measured:
+    it takes no cold weights (`weights_cold`)."""
 
     def peak(self, dtype: str) -> float:
         """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none."""
@@ -278,6 +283,14 @@ class DeviceProfile:
             return 1.0
         return 1 - self.padded_taps.saved * (1 - taps.share)
 
+    def weights_cold(self, weights: int) -> float:
+        """Seconds a layer with `weights` bytes of weights and buffers takes beyond its efficiency's
+        time in a model, which reads them once a pass: the cold weights where the profile measured
+        them and they fit the largest cache (or its size is not known), else 0."""
+        if not self.cold_weights or self.cache_mib and weights > self.cache_mib * 2**20:
+            return 0.0
+        return self.cold_weights * weights / self.bandwidth
+
     def as_dict(self) -> dict[str, Any]:
         """The profile as its file holds it (under its key)."""
         out: dict[str, Any] = {"name": self.name, "peak_tflops": dict(self.peak_tflops),
@@ -296,6 +309,8 @@ class DeviceProfile:
             out["padded_taps"] = self.padded_taps._asdict()
         if self.cold_weights:
             out["cold_weights"] = self.cold_weights
+        if self.cache_mib:
+            out["cache_mib"] = self.cache_mib
         out["sources"] = dict(self.sources)
         return out
 
@@ -463,10 +478,11 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
                        "name the datasheet (with its URL) or the measurement that gave it")
     cold = _positive(entry["cold_start"], (*at, "cold_start"), fail, zero=True) if "cold_start" in entry else 0.0
     padded = _padded_taps(entry["padded_taps"], (*at, "padded_taps"), fail) if "padded_taps" in entry else None
-    weights = _positive(entry["cold_weights"], (*at, "cold_weights"), fail, zero=True) if "cold_weights" in entry else 0.0
+    weights, cache = (_positive(entry[name], (*at, name), fail, zero=True) if name in entry else 0.0
+                      for name in ("cold_weights", "cache_mib"))
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], (*at, "memory_gbps"), fail),
                          _positive(entry["launch_us"], (*at, "launch_us"), fail, zero=True), dict(sources),
-                         efficiency, shown, fixed, by_size, blocks, cold, padded, weights)
+                         efficiency, shown, fixed, by_size, blocks, cold, padded, weights, cache)
 
 
 def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:

@@ -22,7 +22,9 @@
 - cold weights: how much longer than as in a model a synthetic layer that reads little but its
   weights runs in a chain of copies with weights of their own, more of them than the caches
   hold, called in turn as a model's layers are (`_cold_weights`), in times its weights' bytes at
-  the bandwidth: what every layer of a model pays, whose weights are read once a pass;
+  the bandwidth: what every layer of a model pays, whose weights are read once a pass, where
+  they fit the largest cache (whose size the profile keeps: `_cache_mib`; larger ones came from
+  memory on the grids too);
 - the cold start: how much longer than as in a model a synthetic layer runs where no cache holds
   its tensors, after writing a buffer beyond them, beyond its weights read cold (`_cold_start`),
   in times its bytes at the bandwidth: what the model's first kernel pays;
@@ -52,6 +54,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 from archcalc.devices import DeviceProfile, PaddedTaps, SizeTable, power_of_two_in, share_at
 from archcalc.errors import DeviceError, Location
@@ -271,7 +274,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)",
                          fixed_us=fixed_us, channel_blocks=blocks)
     phase(f"a layer's weights read cold in {dtype}")
-    base = replace(base, cold_weights=_cold_weights(torch, clock, device, base, dtype))
+    base = replace(base, cold_weights=_cold_weights(torch, clock, device, base, dtype),
+                   cache_mib=_cache_mib(torch, device))
     phase(f"a layer's cold start in {dtype}")
     cold = _cold_start(torch, clock, device, base, dtype)
     phase(f"the taps a convolution skips in its padding in {dtype}")
@@ -307,6 +311,9 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                         f"in a chain of copies with weights of their own, {COPY_BYTES[device] // 2**20} MiB of them, "
                         "called in turn, less its fastest as in a model, over its weights' bytes at the bandwidth "
                         "above (_cold_weights)",
+        "cache_mib": f"{how}: " + ("the L2 cache's size as torch gives it (torch.cuda.get_device_properties)"
+                                   if device == "cuda" else f"the largest data or unified cache of the first core, as "
+                                   f"Linux gives it ({CPU_CACHES})") + " (_cache_mib)",
         "padded_taps": f"{how}: in {dtype}, one less the time of a synthetic 3×3 convolution of 64 channels on "
                        f"{PADDED_SIDE}×{PADDED_SIDE} dilated and padded {PADDED_DILATION} over its time undilated, over "
                        "one less the share of its taps that read the map; and the widest padding at which such a "
@@ -328,7 +335,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
                          "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded,
-                         base.cold_weights)
+                         base.cold_weights, base.cache_mib)
 
 
 class _Clock:
@@ -539,7 +546,7 @@ def _cold_start(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     graph = synthetic_graph(*COLD_LAYER)
     stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
     layer = roofline(stats, base, dtype).layers[0]
-    weights_cold = base.cold_weights * _weight_bytes(graph, stats, dtype) / base.bandwidth
+    weights_cold = base.weights_cold(_weight_bytes(graph, stats, dtype))
     module, x = _built(torch, device, dtype, graph, stats.input_shape)
     sweep = torch.empty(COPY_BYTES[device] // 4, device=device)
     with torch.no_grad():
@@ -548,6 +555,8 @@ def _cold_start(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     return round(max(cold - hot - weights_cold, 0.0) / (layer.bytes / base.bandwidth), 4)
 
 
+CPU_CACHES = Path("/sys/devices/system/cpu/cpu0/cache")
+"""Where Linux describes the caches of the first core, one folder of them each."""
 WEIGHTS_LAYER = ("linear", {"out": 256}, (1024,))
 """The synthetic layer whose weights are read cold: one that reads little but its weights (1 MiB
 in float32), as a classifier at batch 1 does."""
@@ -571,6 +580,24 @@ def _cold_weights(torch, clock: _Clock, device: str, base: DeviceProfile, dtype:
         hot = min(clock.as_in_a_model(module, x))
         cold = statistics.median(min(times) for times in clock.in_turn(chain, BUDGET_S))
     return round(max(cold - hot, 0.0) / (weights / base.bandwidth), 4)
+
+
+def _cache_mib(torch, device: str, caches: Path = CPU_CACHES) -> float:
+    """The size of the device's largest cache in MiB: a GPU's L2 as torch gives it; a CPU's
+    largest data or unified cache of its first core as Linux gives it (`caches`: its sysfs folder
+    of them, each with a `type` and a `size` such as 32768K); 0 where neither says."""
+    if device == "cuda":
+        return round(getattr(torch.cuda.get_device_properties(0), "L2_cache_size", 0) / 2**20, 3)
+    sizes = []
+    for cache in caches.glob("index*"):
+        try:
+            kind, size = ((cache / name).read_text().strip() for name in ("type", "size"))
+        except OSError:
+            continue
+        units = {"K": 2**10, "M": 2**20, "G": 2**30}
+        if kind != "Instruction" and size[:-1].isdigit() and size[-1] in units:
+            sizes.append(int(size[:-1]) * units[size[-1]])
+    return round(max(sizes, default=0) / 2**20, 3)
 
 
 def _weight_bytes(graph: Graph, stats: ModelStats, dtype: str) -> int:

@@ -11,9 +11,11 @@ nothing for elementwise work, which the bytes bound anyway). Its time is
 
 where the profile measured its cold weights (a model reads each layer's weights once a pass, the
 rest of the pass going through the caches in between, where the synthetic layers that measured
-its efficiency read theirs again and again); and for the model's first layer that runs a kernel,
-+ cold start × bytes / bandwidth where the profile measured a cold start (its input was written a
-pass before, and its output goes where the pass before's tensors were: no cache holds them);
+its efficiency read theirs again and again) and the weights fit its largest cache (larger ones
+came from memory on the grid too: `DeviceProfile.weights_cold`); and for the model's first layer
+that runs a kernel, + cold start × bytes / bandwidth where the profile measured a cold start (its
+input was written a pass before, and its output goes where the pass before's tensors were: no
+cache holds them);
 
 where the FLOPs are those of its output channels rounded up to a whole number of the block the
 profile measured for its kind of work, where it measured one (on this project's CPU a convolution
@@ -210,8 +212,7 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     compute = flops * profile.rounded_up(work, kind.channels_out(a, in_shapes, out)) \
         * profile.padded(kind.taps_read(a, in_shapes, out), work, size) / peak
     memory = moved / bandwidth
-    time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work) \
-        + profile.cold_weights * weights / bandwidth
+    time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work) + profile.weights_cold(weights)
     return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory)
 
 

@@ -396,6 +396,33 @@ layers:
         assert cold[name]._replace(time=0) == warm[name]._replace(time=0)  # its bytes and bound as they were
     assert load_profile(_written(tmp_path, profile)).cold_weights == 2.0
     assert roofline_dict(roofline(stats, profile))["cold_weights"] == 2.0  # the JSON's
+    # with the largest cache 0.01 MiB (10,485 bytes), the linear layer's 33,024 bytes of weights
+    # came from memory on the grid too: it takes none; the batch norm's 1,024 still take theirs
+    small = replace(profile, cache_mib=0.01, sources={**profile.sources, "cache_mib": "made up"})
+    cached = roofline(stats, small).by_name()
+    assert cached["first"] == warm["first"] and cached["norm"] == cold["norm"]
+    assert load_profile(_written(tmp_path, small)).cache_mib == 0.01
+    assert roofline_dict(roofline(stats, small))["cache_mib"] == 0.01
+
+
+def test_the_largest_cache_is_what_the_system_says(tmp_path):
+    """A CPU's largest data or unified cache of its first core, from Linux's folder of them (the
+    AVX-512 machine's: 48 KiB of data and 32 KiB of instructions, 1 MiB and 32 MiB unified); a
+    cache whose files cannot be read is left out; none said: 0. A GPU's L2 as torch gives it."""
+    from archcalc.measure_device import _cache_mib
+
+    for index, (kind, size) in enumerate((("Data", "48K"), ("Instruction", "32K"), ("Unified", "1024K"),
+                                          ("Unified", "32768K"), ("Unified", "7M"))):
+        folder = tmp_path / "caches" / f"index{index}"
+        folder.mkdir(parents=True)
+        (folder / "type").write_text(kind + "\n")
+        if index < 4:  # the fifth has no size to read
+            (folder / "size").write_text(size + "\n")
+    assert _cache_mib(None, "cpu", tmp_path / "caches") == 32.0
+    (tmp_path / "none").mkdir()
+    assert _cache_mib(None, "cpu", tmp_path / "none") == 0.0
+    gpu = SimpleNamespace(cuda=SimpleNamespace(get_device_properties=lambda index: SimpleNamespace(L2_cache_size=50 * 2**20)))
+    assert _cache_mib(gpu, "cuda") == 50.0
 
 
 def test_cold_weights_are_a_chain_of_copies_against_one_layer(monkeypatch, tmp_path):
@@ -1228,6 +1255,9 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
         "launch_us: a measurement}", "launch_us: a measurement, cold_weights: a measurement}"),
      "devices.mine.cold_weights: must be a number 0 or from 1e-06 to 1e+09, got -2"),
     (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cold_weights: 2\n"), "devices.mine.sources.cold_weights: is missing"),
+    (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cache_mib: 32M\n").replace(
+        "launch_us: a measurement}", "launch_us: a measurement, cache_mib: the datasheet}"),
+     "devices.mine.cache_mib: must be a number 0 or from 1e-06 to 1e+09, got '32M'"),
     *((GOOD.replace("launch_us: 4\n", f"launch_us: 4\n    padded_taps: {taps}\n").replace(
         "launch_us: a measurement}", "launch_us: a measurement, padded_taps: a measurement}"), error) for taps, error in (
         ("28", "devices.mine.padded_taps: must map 'saved' and 'up_to' to numbers, got int 28"),
@@ -1474,8 +1504,11 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert dict(profile.fixed_us) == among[0] and all(cost > 0 for cost in among[0].values())  # kept: among others
     assert taken_off and all(dict(costs) != among[0] and set(costs) == set(among[0]) for costs in taken_off)  # in a row
     assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
-                                    "efficiency_by_size", "channel_blocks", "cold_start", "padded_taps", "cold_weights"}
+                                    "efficiency_by_size", "channel_blocks", "cold_start", "padded_taps", "cold_weights",
+                                    "cache_mib"}
     assert profile.cold_start >= 0 and profile.cold_weights >= 0
+    assert profile.cache_mib == measure._cache_mib(torch, "cpu") and (profile.cache_mib > 0) == (
+        measure.CPU_CACHES.is_dir())  # Linux's largest cache
     assert 0 <= profile.padded_taps.saved <= 1 and (
         profile.padded_taps.up_to in range(measure.PADDED_DILATION, measure.PADDED_SIDE)
         if profile.padded_taps.saved >= measure.MIN_SAVED else profile.padded_taps.up_to == 0)

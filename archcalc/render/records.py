@@ -81,7 +81,7 @@ def roofline_dict(roof: Roofline) -> dict:
             "efficiency_by_size": {work: table.as_dict() for work, table in profile.efficiency_by_size.items()},
             "channel_blocks": dict(profile.channel_blocks), "cold_start": profile.cold_start,
             "padded_taps": profile.padded_taps._asdict() if profile.padded_taps else None,
-            "cold_weights": profile.cold_weights,
+            "cold_weights": profile.cold_weights, "cache_mib": profile.cache_mib,
             "flops_convention": FLOPS_CONVENTION, "flops": roof.flops, "bytes": roof.bytes,
             "kernels": roof.kernels, "time_s": roof.total}
 
