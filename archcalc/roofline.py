@@ -11,11 +11,11 @@ nothing for elementwise work, which the bytes bound anyway). Its time is
 
 where the profile measured its cold weights (a model reads each layer's weights once a pass, the
 rest of the pass going through the caches in between, where the synthetic layers that measured
-its efficiency read theirs again and again) and the weights fit its largest cache (larger ones
-came from memory on the grid too: `DeviceProfile.weights_cold`); and for the model's first layer
-that runs a kernel, + cold start × bytes / bandwidth where the profile measured a cold start (its
-input was written a pass before, and its output goes where the pass before's tensors were: no
-cache holds them);
+its efficiency read theirs again and again), the weights fit its largest cache (larger ones
+came from memory on the grid too: `DeviceProfile.weights_cold`) and the model's pass does not (a
+pass within it leaves them there); and for the model's first layer that runs a kernel, + cold
+start × bytes / bandwidth where the profile measured a cold start (its input was written a pass
+before, and its output goes where the pass before's tensors were: no cache holds them);
 
 where the FLOPs are those of its output channels rounded up to a whole number of the block the
 profile measured for its kind of work, where it measured one (on this project's CPU a convolution
@@ -76,6 +76,8 @@ class LayerRoofline(NamedTuple):
     """FLOPs per byte moved; None for a layer that moves nothing."""
     bound: str
     """COMPUTE, MEMORY, or NONE for a layer that runs no kernel."""
+    weights: int = 0
+    """The bytes of weights and buffers among its bytes."""
 
 
 def intensity(flops: int, moved: int) -> float | None:
@@ -186,7 +188,17 @@ def roofline(stats: ModelStats, profile: DeviceProfile | str | Path, dtype: str 
         if found is None:
             found = known[key] = _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile)
         layers.append(_new(LayerRoofline, (layer.name, layer.kind, *found)))
-    return Roofline(profile, dtype, _cold_started(layers, profile))
+    return Roofline(profile, dtype, _cold_started(_weights_read_cold(layers, profile), profile))
+
+
+def _weights_read_cold(layers: list[LayerRoofline], profile: DeviceProfile) -> list[LayerRoofline]:
+    """The layers, each that runs a kernel taking its weights read cold (`DeviceProfile.weights_cold`)
+    where the model's pass moves more bytes than the device's largest cache, or its size is not
+    known (else the pass leaves them in it: LeNet-5's moves 0.35 MiB)."""
+    if not profile.cold_weights or profile.cache_mib and sum(map(attrgetter("bytes"), layers)) <= profile.cache_mib * 2**20:
+        return layers
+    return [layer._replace(time=layer.time + profile.weights_cold(layer.weights)) if layer.weights else layer
+            for layer in layers]
 
 
 def _cold_started(layers: list[LayerRoofline], profile: DeviceProfile) -> list[LayerRoofline]:
@@ -203,7 +215,7 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     kind, a, out = node.kind, node.attrs, layer.shape
     work = kind.work(a, in_shapes)
     if not kind.launches(a, in_shapes, out):
-        return work, False, 0, 0, 0.0, 0.0, 0.0, None, NONE
+        return work, False, 0, 0, 0.0, 0.0, 0.0, None, NONE, 0
     flops = 2 * counted(layer.counts[FLOPS_CONVENTION])
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
     weights = kind.weights_read(a, in_shapes, itemsize)
@@ -212,8 +224,8 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     compute = flops * profile.rounded_up(work, kind.channels_out(a, in_shapes, out)) \
         * profile.padded(kind.taps_read(a, in_shapes, out), work, size) / peak
     memory = moved / bandwidth
-    time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work) + profile.weights_cold(weights)
-    return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory)
+    time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work)
+    return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory), weights
 
 
 __all__ = ["COMPUTE", "MEMORY", "NONE", "LayerRoofline", "Roofline", "roofline"]

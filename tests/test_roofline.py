@@ -375,7 +375,9 @@ def test_every_layer_reads_its_weights_cold(write_spec, tmp_path):
     one too (its cold start, none here, measured beyond them): a linear layer of 128 to 64
     features with its bias (128 × 64 + 64 floats), a batch norm of 64 features (its scale, shift,
     running mean and variance: 4 × 64 floats); a ReLU and a flatten read none. Without cold
-    weights, every layer its roofline. Written and read back, the cold weights are the same."""
+    weights, every layer its roofline. Written and read back, the cold weights are the same. A
+    layer whose weights are more than the largest cache takes none; nor does any layer of a model
+    whose whole pass fits it."""
     from archcalc.render.records import roofline_dict
 
     profile = load_profile(str(_made_up(tmp_path, "weights", {
@@ -403,6 +405,9 @@ layers:
     assert cached["first"] == warm["first"] and cached["norm"] == cold["norm"]
     assert load_profile(_written(tmp_path, small)).cache_mib == 0.01
     assert roofline_dict(roofline(stats, small))["cache_mib"] == 0.01
+    # with 1 MiB, the model's whole pass (about 36 KB) stays in it: no layer takes cold weights
+    whole = roofline(stats, replace(small, cache_mib=1.0))
+    assert whole.by_name() == warm and whole.bytes < 2**20
 
 
 def test_the_largest_cache_is_what_the_system_says(tmp_path):
