@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import statistics
 from pathlib import Path
 
 import pytest
@@ -1080,6 +1081,93 @@ def _context_module_by_dilation(run: Path) -> dict[int, float]:
         if node.kind.key == "conv2d" and tuple(node.attrs.kernel) == (3, 3):
             found.setdefault(node.attrs.dilation[0], []).append(times[node.name][0])
     return {dilation: statistics.median(taken) for dilation, taken in found.items()}
+
+
+ELEVENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-weights"
+
+
+def _eleventh_pass_figures() -> dict[str, str]:
+    """The figures docs/latency.md gives of the pass with every layer's weights read cold, made
+    from the kept files (benchmarks/results/cpu-2026-12-05-weights and cpu-2026-12-05-heap) by the
+    benchmark's own functions and the roofline, as the text prints them."""
+    import json
+    import math
+    from dataclasses import replace
+
+    from archcalc import analyze
+    from archcalc.roofline import roofline
+
+    benchmark, flat, compared, profiles, rows, found = _read_pass(ELEVENTH_RUN, ("s", "t"))
+    hot = {name: compared(ELEVENTH_RUN, replace(profile, cold_weights=0.0)) for name, profile in profiles.items()}
+
+    def reaches(row: dict) -> bool:
+        return row["median"][RHO] is not None and row["median"][RHO] >= 0.8
+
+    def geometric(found_rows: dict) -> str:
+        return f"{math.exp(sum(math.log(row['median'][RATIO]) for row in found_rows.values()) / len(found_rows)):.2f}"
+
+    figures = {"flat": flat, "apart": str(sum(row["median alone"] >= 0.8 for row in rows["s"].values())),
+               "left": ", ".join(f"{name} ({benchmark._rho(row['median'][RHO])})" for name, row in rows["s"].items()
+                                 if not reaches(row))}
+    for name, profile in profiles.items():
+        figures |= {f"within_{name}": str(found[name][0]), f"ranked_{name}": str(found[name][1]),
+                    f"fastest_{name}": str(found[name][3]), f"without_{name}": str(_counted(hot[name])[1]),
+                    f"cw_{name}": f"{profile.cold_weights:.2f}", f"cache_{name}": f"{profile.cache_mib:g}",
+                    f"geo_{name}": geometric(rows[name]), f"hot_{name}": geometric(hot[name]),
+                    f"across_{name}": str(_counted(compared(TENTH_RUN, profile))[1])}
+        moved = {which: sorted(model for model in rows[name] if reaches(rows[name][model]) == gained
+                               and reaches(hot[name][model]) != gained) for which, gained in (("brought", True), ("lost", False))}
+        figures |= {f"{which}_{name}": ", ".join(models) or "none" for which, models in moved.items()}
+    figures["m5_s"] = f"{rows['s']['m5_paper']['median'][RATIO]:.2f}"
+    assert [model for model, row in rows["s"].items() if not 0.5 <= row["median"][RATIO] <= 2] == ["m5_paper"]
+    for name, profile in zip(("q", "r"), _profiles_of(TENTH_RUN, ("q", "r"))):
+        figures[f"back_{name}"] = str(_counted(compared(ELEVENTH_RUN, profile))[1])
+    times = json.loads((ELEVENTH_RUN / "latency-cpu-float32.json").read_text())["fcn_resnet101"]["layers"]
+    stats = analyze("fcn_resnet101")
+    layer3 = {"pw": [f"backbone.layer3.{block}.conv3" for block in range(23)],  # 256 to 1,024, 1×1
+              "dil": [f"backbone.layer3.{block}.conv2" for block in range(1, 23)]}  # 3×3, dilation 2
+    for name, profile in profiles.items():
+        predicted = roofline(stats, profile).by_name()
+        for which, names in layer3.items():
+            figures[f"{which}_{name}"] = f"{statistics.median(predicted[layer].time * 1e3 for layer in names):.2f}"
+    for which, names in layer3.items():
+        figures[f"{which}_m"] = f"{statistics.median(times[layer][0] for layer in names):.2f}"
+    linear = _profiles_of(TENTH_RUN, ("r",))[0].efficiency_by_size["linear"]
+    figures |= {f"linear_{width}": f"{linear.reached[linear.widths.index(width)][0]:.2f}" for width in (2048.0, 4096.0)}
+    return figures
+
+
+def test_the_eleventh_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass with every layer's weights read cold (the first
+    profile's, checked by `_read_pass`) and its figures (`_eleventh_pass_figures`): with its two
+    profiles and read without their cold weights, on the tenth pass's times and the tenth's profiles
+    on these; what the profiles measured; the models the cold weights move; the geometric mean of
+    measured ÷ predicted; the layers profile s ranks apart from the model's; what is left; the
+    summary above the passes."""
+    f = _eleventh_pass_figures()
+    flat = f["flat"]
+    assert (f"cold weights of {f['cw_s']} on profile s and {f['cw_t']} on profile t, and a largest cache of "
+            f"{f['cache_s']} MiB on both") in flat and f["cache_s"] == f["cache_t"]
+    assert (f"Profiles s and t give {f['within_s']} and {f['within_t']} models within a factor of 2 and {f['ranked_s']} "
+            f"and {f['ranked_t']} at ρ ≥ 0.8 (median runs; {f['fastest_s']} and {f['fastest_t']} of the fastest); read "
+            f"without their cold weights, {f['without_s']} and {f['without_t']} at ρ ≥ 0.8. On profile s they bring "
+            f"{f['brought_s']} to ρ ≥ 0.8 and lose {f['lost_s']}; on profile t they bring {f['brought_t']} to ρ ≥ 0.8 "
+            f"and lose {f['lost_t']}. The geometric mean of measured ÷ predicted over the 98 models is {f['geo_s']} and "
+            f"{f['geo_t']}, against {f['hot_s']} and {f['hot_t']} read without. Profiles s and t give {f['across_s']} "
+            f"and {f['across_t']} on the tenth pass's times; q and r, the tenth's, {f['back_q']} and {f['back_r']} on "
+            "these.") in flat
+    assert f"**What is left** (ρ < 0.8 on profile s): {f['left']}." in flat
+    assert f"M5 (the paper's) is out of the factor of 2 on s (measured ÷ predicted {f['m5_s']})" in flat
+    assert (f"at {f['pw_s']} ms and its 3×3 ones of dilation 2 (22) at {f['dil_s']} ms, where the model ran them in "
+            f"{f['pw_m']} and {f['dil_m']} ms (the medians of their layers); profile t predicts {f['pw_t']} and "
+            f"{f['dil_t']} ms") in flat
+    assert (float(f["pw_s"]) < float(f["dil_s"])) != (float(f["pw_m"]) < float(f["dil_m"]))  # s: the other order
+    assert (float(f["pw_t"]) < float(f["dil_t"])) == (float(f["pw_m"]) < float(f["dil_m"]))  # t: the model's
+    assert (f"a linear layer of 4,096 features at batch 1, with 64 MiB of weights, reaching {f['linear_4096.0']} of its "
+            f"roofline where one of 2,048 reached {f['linear_2048.0']} (profile r of the tenth pass)") in flat
+    assert (f"{f['within_s']} and {f['within_t']} of 98 models are within a factor of 2 and {f['ranked_s']} and "
+            f"{f['ranked_t']} reach ρ ≥ 0.8 with its two profiles ({f['without_s']} and {f['without_t']} read without "
+            f"their cold weights), where ι is at least 0.8 for {f['apart']}") in flat
 
 
 TENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-heap"

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from archcalc.analysis import analyze, analyze_graph
-from archcalc.devices import BUNDLED, SizeTable, bundled_profiles, load_profile
+from archcalc.devices import BUNDLED, DeviceProfile, SizeTable, bundled_profiles, load_profile
 from archcalc.layers import LAYER_KINDS
 from archcalc.roofline import roofline
 
@@ -324,27 +324,36 @@ def test_a_grouped_or_depthwise_convolution_keeps_the_share_of_its_alignment(wri
     assert edges.at(24, 1) == pytest.approx(0.5, rel=1e-12)  # a layer that gives no alignment: the grid's
 
 
+FLAT_THEN_LINEAR = """
+name: small
+input: [8, 4, 4]
+layers:
+  - flat: flatten
+  - first: {kind: linear, out: 64}
+  - norm: batchnorm1d
+  - act: relu
+  - second: {kind: linear, out: 64}
+  - third: {kind: linear, out: 64}
+"""
+"""A model of a view, then a linear layer of 128 features to 64, and more."""
+
+
+def _ten_teraflops(tmp_path: Path, name: str, **figures: float) -> DeviceProfile:
+    """A made-up profile `name` of 10 TFLOP/s in float32, 100 GB/s, no launch cost and `figures`."""
+    return load_profile(str(_made_up(tmp_path, "made-up", {
+        "name": name, "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0, **figures})))
+
+
 def test_the_models_first_kernel_takes_the_cold_start(write_spec, tmp_path):
     """By hand, on a profile of 10 TFLOP/s, 100 GB/s, no launch cost and a cold start of 2: the
     model's first layer that runs a kernel (after a flatten, a view) takes 2 × its bytes / 100 GB/s
     more; the layers after it, the second of two alike ones included, their roofline; without a
     cold start, every layer its roofline. Written and read back, the cold start is the same."""
-    profile = load_profile(str(_made_up(tmp_path, "cold", {
-        "name": "a device whose first layer finds nothing in its caches", "peak_tflops": {"float32": 10},
-        "memory_gbps": 100, "launch_us": 0, "cold_start": 2})))
-    stats = analyze(write_spec("""
-name: cold
-input: [8, 4, 4]
-layers:
-  - flat: flatten
-  - first: {kind: linear, out: 128}
-  - act: relu
-  - second: {kind: linear, out: 128}
-  - third: {kind: linear, out: 128}
-"""))
+    profile = _ten_teraflops(tmp_path, "a device whose first layer finds nothing in its caches", cold_start=2)
+    stats = analyze(write_spec(FLAT_THEN_LINEAR))
     warm, cold = (roofline(stats, p).by_name() for p in (replace(profile, cold_start=0.0), profile))
     assert cold["first"].time == pytest.approx(warm["first"].time + 2 * warm["first"].bytes / 100e9, rel=1e-12)
-    assert all(cold[name] == warm[name] for name in ("flat", "act", "second", "third"))
+    assert all(cold[name] == warm[name] for name in ("flat", "norm", "act", "second", "third"))
     assert warm["second"].time == warm["third"].time and warm["first"].time == warm["first"].memory_time
     assert load_profile(_written(tmp_path, profile)).cold_start == 2.0
 
@@ -373,27 +382,17 @@ def test_every_layer_reads_its_weights_cold(write_spec, tmp_path):
     """By hand, on a profile of 10 TFLOP/s, 100 GB/s, no launch cost and cold weights of 2: each
     layer that runs a kernel takes 2 × its weights' and buffers' bytes / 100 GB/s more, the first
     one too (its cold start, none here, measured beyond them): a linear layer of 128 to 64
-    features with its bias (128 × 64 + 64 floats), a batch norm of 64 features (its scale, shift,
+    features with its bias (128 × 64 + 64 floats), one of 64 to 64 (64 × 64 + 64), a batch norm of 64 features (its scale, shift,
     running mean and variance: 4 × 64 floats); a ReLU and a flatten read none. Without cold
     weights, every layer its roofline. Written and read back, the cold weights are the same. A
     layer whose weights are more than the largest cache takes none; nor does any layer of a model
     whose whole pass fits it."""
     from archcalc.render.records import roofline_dict
 
-    profile = load_profile(str(_made_up(tmp_path, "weights", {
-        "name": "a device whose caches hold no layer's weights", "peak_tflops": {"float32": 10},
-        "memory_gbps": 100, "launch_us": 0, "cold_weights": 2})))
-    stats = analyze(write_spec("""
-name: weights
-input: [8, 4, 4]
-layers:
-  - flat: flatten
-  - first: {kind: linear, out: 64}
-  - norm: batchnorm1d
-  - act: relu
-"""))
+    profile = _ten_teraflops(tmp_path, "a device whose caches hold no layer's weights", cold_weights=2)
+    stats = analyze(write_spec(FLAT_THEN_LINEAR))
     warm, cold = (roofline(stats, p).by_name() for p in (replace(profile, cold_weights=0.0), profile))
-    for name, floats in (("first", 128 * 64 + 64), ("norm", 4 * 64), ("act", 0), ("flat", 0)):
+    for name, floats in (("first", 128 * 64 + 64), ("norm", 4 * 64), ("act", 0), ("flat", 0), ("second", 64 * 64 + 64)):
         assert cold[name].time == pytest.approx(warm[name].time + 2 * floats * 4 / 100e9, rel=1e-12, abs=0), name
         assert cold[name]._replace(time=0) == warm[name]._replace(time=0)  # its bytes and bound as they were
     assert load_profile(_written(tmp_path, profile)).cold_weights == 2.0
@@ -405,7 +404,7 @@ layers:
     assert cached["first"] == warm["first"] and cached["norm"] == cold["norm"]
     assert load_profile(_written(tmp_path, small)).cache_mib == 0.01
     assert roofline_dict(roofline(stats, small))["cache_mib"] == 0.01
-    # with 1 MiB, the model's whole pass (about 36 KB) stays in it: no layer takes cold weights
+    # with 1 MiB, the model's whole pass (about 70 KB) stays in it: no layer takes cold weights
     whole = roofline(stats, replace(small, cache_mib=1.0))
     assert whole.by_name() == warm and whole.bytes < 2**20
 
