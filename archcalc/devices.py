@@ -223,8 +223,8 @@ class DeviceProfile:
     layers, each with weights of its own)."""
     cache_mib: float = 0.0
     """The size of the device's largest cache in MiB; 0 where not known. A layer whose weights are
-    more than it reads them from memory even run again and again, as its efficiency was measured:
-    it takes no cold weights (`weights_cold`)."""
+    larger reads them from memory even when run again and again, as its efficiency was measured,
+    so it takes no cold weights (`weights_cold`); nor does a model whose whole pass fits it."""
 
     def peak(self, dtype: str) -> float:
         """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none."""

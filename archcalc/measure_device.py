@@ -588,13 +588,12 @@ def _cache_mib(torch, device: str, caches: Path = CPU_CACHES) -> float:
     of them, each with a `type` and a `size` such as 32768K); 0 where neither says."""
     if device == "cuda":
         return round(getattr(torch.cuda.get_device_properties(0), "L2_cache_size", 0) / 2**20, 3)
-    sizes = []
+    sizes, units = [], {"K": 2**10, "M": 2**20, "G": 2**30}
     for cache in caches.glob("index*"):
         try:
             kind, size = ((cache / name).read_text().strip() for name in ("type", "size"))
         except OSError:
             continue
-        units = {"K": 2**10, "M": 2**20, "G": 2**30}
         if kind != "Instruction" and size[:-1].isdigit() and size[-1] in units:
             sizes.append(int(size[:-1]) * units[size[-1]])
     return round(max(sizes, default=0) / 2**20, 3)

@@ -195,7 +195,8 @@ def _weights_read_cold(layers: list[LayerRoofline], profile: DeviceProfile) -> l
     """The layers, each that runs a kernel taking its weights read cold (`DeviceProfile.weights_cold`)
     where the model's pass moves more bytes than the device's largest cache, or its size is not
     known (else the pass leaves them in it: LeNet-5's moves 0.35 MiB)."""
-    if not profile.cold_weights or profile.cache_mib and sum(map(attrgetter("bytes"), layers)) <= profile.cache_mib * 2**20:
+    within = profile.cache_mib and sum(map(attrgetter("bytes"), layers)) <= profile.cache_mib * 2**20
+    if not profile.cold_weights or within:
         return layers
     return [layer._replace(time=layer.time + profile.weights_cold(layer.weights)) if layer.weights else layer
             for layer in layers]
