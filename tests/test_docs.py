@@ -1119,6 +1119,8 @@ def _eleventh_pass_figures() -> dict[str, str]:
                                and reaches(hot[name][model]) != gained) for which, gained in (("brought", True), ("lost", False))}
         figures |= {f"{which}_{name}": ", ".join(models) or "none" for which, models in moved.items()}
     figures["m5_s"] = f"{rows['s']['m5_paper']['median'][RATIO]:.2f}"
+    assert [model for model, row in rows["s"].items() if row["median"][3] < 0.8] == [
+        "convnext_small", "convnext_base", "convnext_large"]  # "η is under 0.8 for ConvNeXt-S, -B and -L"
     assert [model for model, row in rows["s"].items() if not 0.5 <= row["median"][RATIO] <= 2] == ["m5_paper"]
     for name, profile in zip(("q", "r"), _profiles_of(TENTH_RUN, ("q", "r"))):
         figures[f"back_{name}"] = str(_counted(compared(ELEVENTH_RUN, profile))[1])
