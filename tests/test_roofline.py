@@ -10,6 +10,7 @@ import io
 import json
 import math
 import re
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -427,6 +428,21 @@ def test_the_largest_cache_is_what_the_system_says(tmp_path):
     assert _cache_mib(None, "cpu", tmp_path / "none") == 0.0
     gpu = SimpleNamespace(cuda=SimpleNamespace(get_device_properties=lambda index: SimpleNamespace(L2_cache_size=50 * 2**20)))
     assert _cache_mib(gpu, "cuda") == 50.0
+
+
+@pytest.mark.skipif(shutil.which("lscpu") is None or not Path("/sys/devices/system/cpu/cpu0/cache").is_dir(),
+                    reason="needs Linux's folder of caches and util-linux's lscpu")
+def test_the_largest_cache_of_this_machine_is_lscpus():
+    """This machine's largest data or unified cache, as util-linux's lscpu gives each cache's size
+    (32 MiB of L3 on the AVX-512 machine)."""
+    from archcalc.measure_device import _cache_mib
+
+    listed = subprocess.run(["lscpu", "--caches=TYPE,ONE-SIZE", "--bytes"], capture_output=True, text=True,
+                            timeout=30, check=False)
+    rows = [line.split() for line in listed.stdout.splitlines()[1:] if line.strip()]
+    if listed.returncode or not rows:
+        pytest.skip("lscpu lists no caches here")
+    assert _cache_mib(None, "cpu") == round(max(int(size) for kind, size in rows if kind != "Instruction") / 2**20, 3)
 
 
 def test_cold_weights_are_a_chain_of_copies_against_one_layer(monkeypatch, tmp_path):
