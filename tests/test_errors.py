@@ -220,6 +220,24 @@ def test_block_that_includes_itself(cli, write_spec):
         in result.stderr
 
 
+def test_a_users_own_specs_folder_is_not_named_as_the_bundled_one(cli, tmp_path, monkeypatch):
+    """A user's specs/lenet.yaml that takes the bundled lenet's layers: an error in it names
+    ./specs/lenet.yaml and shows its own line, not the bundled file's line of that number."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "specs").mkdir()
+    lines = ["name: my_lenet", "input: [1, 32, 32]", "layers:",
+             "  - base: {kind: model, spec: lenet, until: pool2}", "  - fc: {kind: linear, out: -10}"]
+    (tmp_path / "specs" / "lenet.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli("table", "specs/lenet.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ./specs/lenet.yaml:5:29: layer 'fc': field 'out' must be at least 1"), \
+        result.stderr
+    assert f"  5 | {lines[4]}\n" in result.stderr, result.stderr
+    lines[4] = "  - fc: {kind: linear, out: 10}"
+    (tmp_path / "specs" / "lenet.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli("table", "specs/lenet.yaml").exit_code == 0  # taking the bundled spec of its name is no self-inclusion
+
+
 @pytest.mark.parametrize("body, said", [
     # a kind, a field, a source and an output the spec writes, quoted in the message (found by a fuzzer)
     ('  - c: {kind: "\\r\\e[2K\\e[32mOK", out: 2, kernel: 3}\n', r"unknown layer kind '\r\x1b[2K\x1b[32mOK'"),

@@ -107,10 +107,18 @@ def _files_mentioning(name: str) -> list[Path]:
             if key.search(path.read_text(encoding="utf-8", errors="replace"))]
 
 
+BUNDLED_SHOWN = "specs/"
+"""How the name of a bundled spec starts in messages."""
+
+
 def display_name(path: Path) -> str:
-    """How a spec file is named in messages: bundled specs as specs/NAME.yaml wherever they are
-    installed, other files as given."""
+    """How a spec file is named in messages, and which text an error's source line is taken from
+    (`archcalc.errors.SOURCES`): bundled specs as specs/NAME.yaml wherever they are installed,
+    other files as given, but ./specs/NAME.yaml for a user's own specs/NAME.yaml where a bundled
+    spec has that name."""
     try:
-        return f"specs/{path.resolve().relative_to(specs_dir())}"
+        return f"{BUNDLED_SHOWN}{path.resolve().relative_to(specs_dir())}"
     except (ValueError, OSError, RuntimeError):  # not bundled; or a loop of links, which reading reports
-        return str(path)
+        shown = str(path)
+        bundled = shown.startswith(BUNDLED_SHOWN) and (specs_dir() / shown.removeprefix(BUNDLED_SHOWN)).is_file()
+        return f"./{shown}" if bundled else shown
