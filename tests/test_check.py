@@ -199,6 +199,26 @@ def test_github_format_writes_annotations_and_a_step_summary(project, cli, monke
     assert sum(t.type == "tr_open" for t in tokens) == 1 + 4
 
 
+@pytest.mark.parametrize("folder, spec, workspace, named", [
+    ("models", "small.yaml", ".", "models/small.yaml"),  # a step run in a folder below the checkout
+    (".", "specs/lenet.yaml", None, "specs/lenet.yaml"),  # shown ./specs/lenet.yaml, apart from the bundled one
+    (".", "small.yaml", "elsewhere", "small.yaml"),  # a spec outside the checkout: as given
+])
+def test_an_annotation_names_the_spec_from_the_checkouts_root(project, cli, monkeypatch, folder, spec, workspace, named):
+    """GitHub shows an annotation only on a file's path from the root of the checkout, with no ./
+    before it (crate-ci/typos pull request 1496, adrienverge/yamllint issue 764)."""
+    (project / folder / spec).parent.mkdir(parents=True, exist_ok=True)
+    (project / folder / spec).write_text(FAMILY)
+    monkeypatch.chdir(project / folder)
+    assert cli("check", spec, "--update").exit_code == 0
+    (project / folder / spec).write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    if workspace is not None:
+        monkeypatch.setenv("GITHUB_WORKSPACE", str(project / workspace))
+    result = cli("check", spec, "--format", "github")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"::error file={named},line=8,col=5,"), result.stdout
+
+
 def test_a_step_summary_is_made_only_when_its_markdown_is_written(project, cli, monkeypatch):
     """$GITHUB_STEP_SUMMARY names a file that does not exist yet: a check whose output cannot be
     written (-o into a folder that does not exist) fails with one error and leaves no empty summary;

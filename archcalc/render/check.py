@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import NamedTuple
 
 from archcalc.check import BUDGETS, FIGURES, BlockChange, CheckResult, Finding
@@ -248,8 +250,23 @@ def _no_blocks(result: CheckResult, model: str) -> str:
 def _command(kind: str, where: Location | None, title: str, message: str) -> str:
     """A workflow command: `::error file=F,line=L,col=C,title=T::MESSAGE` (GitHub's 'Workflow
     commands for GitHub Actions', docs.github.com), its values escaped as actions/toolkit does."""
-    place = f"file={_property(where.file)},line={where.line},col={where.column}," if where else ""
+    place = f"file={_property(_in_checkout(where.file))},line={where.line},col={where.column}," if where else ""
     return f"::{kind} {place}title={_property(title)}::{_message(message)}\n"
+
+
+def _in_checkout(file: str) -> str:
+    """A spec's path as GitHub matches an annotation to a file of the repository: relative to the
+    checkout ($GITHUB_WORKSPACE) where it lies in it (a step may run in a folder below it), and
+    never from ./ (GitHub shows no annotation on ./specs/a.yaml, nor on an absolute path)."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        try:
+            return Path(file).resolve().relative_to(Path(workspace).resolve()).as_posix()
+        except (ValueError, OSError, RuntimeError):  # outside the checkout; or a loop of links
+            pass
+    while file.startswith("./"):
+        file = file[2:]
+    return file
 
 
 def _message(text: str) -> str:
