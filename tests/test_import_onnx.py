@@ -619,3 +619,16 @@ def test_a_model_file_archcalc_cannot_hold_is_the_files_error_not_archcalcs(file
     result = run_import(files, "bad.onnx")
     assert result.returncode == 2 and result.stderr.startswith(f"error: {says}"), result.stderr
     assert "archcalc's mistake" not in result.stderr and "hint: " in result.stderr
+
+
+def test_a_resize_whose_scales_come_through_an_identity_imports(files):
+    """Resize(x, '', Identity(scales)), as an exporter that passes a shared initializer on by an
+    Identity writes it: the scales are what the Resize reads, not 4 parameters."""
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")
+    nodes = [helper.make_node("Identity", ["scales"], ["passed"], name="/up/Identity"),
+             helper.make_node("Resize", ["x", "", "passed"], ["y"], name="/up/Resize", mode="nearest")]
+    save(files / "up.onnx", nodes, [INPUT], [scales], out=(1, 3, 16, 16))
+    text = import_onnx(files / "up.onnx")
+    assert "  - up: {kind: upsample2d, size: 16" in text
+    stats = analyze_graph(read_back(text, files))
+    assert stats.totals.params == 0 and stats.layers[0].shape == (1, 3, 16, 16)

@@ -49,6 +49,19 @@ FOLDED_SIZE = 4096
 """The most values a constant computed here may hold (shape arithmetic needs a few)."""
 
 
+def _settings(nodes) -> set[str]:
+    """The tensors operators read as settings (SETTINGS), and those passed on to them by Identity
+    nodes (an exporter passes a shared initializer on so)."""
+    passed = {node.output[0]: node.input[0] for node in nodes if node.op_type == "Identity" and node.input}
+    found: set[str] = set()
+    for node in nodes:
+        for name in (node.input[i] for i in SETTINGS.get(node.op_type, ()) if i < len(node.input)):
+            while name and name not in found:
+                found.add(name)
+                name = passed.get(name, "")
+    return found
+
+
 # --- the file ------------------------------------------------------------------------------------
 
 def load(path: Path) -> onnx.ModelProto:
@@ -262,8 +275,7 @@ class _Reader:
                     self.shapes[value.name] = tuple(d.dim_value for d in dims)
             if not self._fold_before_inference(self.shapes):
                 break
-        settings = {node.input[i] for node in self.graph.node for i in SETTINGS.get(node.op_type, ())
-                    if i < len(node.input)}
+        settings = _settings(self.graph.node)
         for name, tensor in self.initialisers.items():
             self.shapes[name] = tuple(tensor.dims)
             small = math.prod(tensor.dims) <= FOLDED_SIZE
