@@ -16,7 +16,6 @@ from archcalc.check.baseline import (
     OUTSIDE_HINT,
     Baseline,
     Entry,
-    Held,
     load_baseline,
     relative_spec,
     spec_roots,
@@ -25,6 +24,7 @@ from archcalc.check.baseline import (
 )
 from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
+from archcalc.spec.held import Held, held_from
 from archcalc.spec.source import YMap
 from archcalc.stats import ModelStats
 
@@ -429,8 +429,6 @@ def _budget_finding(model: str, figure: str, value: int, held: Held, where: Loca
 
 
 def _expect(graph: Graph) -> Held | None:
-    from archcalc.check.baseline import held_from
-
     return None if graph.expect is None else held_from(graph.expect, "expect")
 
 

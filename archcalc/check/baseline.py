@@ -36,17 +36,15 @@ from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import Location, OutputError, SpecError, did_you_mean
 from archcalc.limits import MAX_YAML_NODES
 from archcalc.sizes import parse_input
+from archcalc.spec.held import FIGURE_KEYS, PEAKS, Held, count, held_from, where
 from archcalc.spec.source import YMap, parse_yaml, read_spec_text
 from archcalc.stats import DTYPE_BYTES
 from archcalc.stats import FIGURES as ALL_FIGURES
 
-FIGURES = {name: ALL_FIGURES[name] for name in ("params", "macs", "flops", "activation_bytes")}
+FIGURES = {name: ALL_FIGURES[name] for name in FIGURE_KEYS}
 """The figures a model is held to, with their names in tables."""
-FIGURE_KEYS = tuple(FIGURES)
-BUDGETS = {**FIGURES, "peak_bytes": "inference peak", "train_peak_bytes": "training peak"}
-"""The figures a budget (max_…) can bound, with their names in tables: the recorded figures, and
-figures measured only for a budget (archcalc.check.ON_DEMAND says how)."""
-BUDGET_KEYS = tuple(f"max_{figure}" for figure in BUDGETS)
+BUDGETS = {**FIGURES, **PEAKS}
+"""The figures a budget (max_…) can bound, with their names in tables."""
 CONDITION_KEYS = ("spec", "input", "batch", "convention", "dtype")
 BLOCKS = "blocks"
 """The key of an entry's per-block record: each top-level block's figures (`--update` writes it)."""
@@ -57,34 +55,6 @@ _ONE_LINE = 10**9
 HEADER = ("# archcalc baseline: the figures `archcalc check` holds each model to.\n"
           "# `archcalc check --update` rewrites the figures; budgets (max_…), tolerances and comments stay.\n"
           "models:\n")
-
-
-class Tolerance(NamedTuple):
-    """How far a figure may move: an absolute amount, or a share of the baseline ('1%')."""
-
-    amount: float
-    relative: bool
-
-    def allows(self, expected: int, now: int) -> bool:
-        """Exactly, in whole numbers (a figure of any size: a float product would overflow)."""
-        if not self.relative:
-            return abs(now - expected) <= self.amount  # int against float: exact in Python
-        numerator, denominator = self.amount.as_integer_ratio()
-        return abs(now - expected) * 100 * denominator <= numerator * abs(expected)
-
-    def __str__(self) -> str:
-        return f"{self.amount:g}%" if self.relative else f"{self.amount:g}"
-
-
-class Held(NamedTuple):
-    """What a model is held to by one source (the baseline, or the spec's `expect:`)."""
-
-    figures: dict[str, int]
-    budgets: dict[str, int]
-    tolerances: dict[str, Tolerance]
-    source: str
-    where: Mapping[str, Location] = {}  # shared, never changed
-    """Where each budget is written, by figure."""
 
 
 class Entry(NamedTuple):
@@ -138,7 +108,7 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     roots = spec_roots(path)
     for name, body in (models or {}).items():
         if isinstance(body, YMap):  # keys, budgets and tolerances: --update keeps them, so they must be right
-            held_from(body, "baseline", figures=False)
+            held_from(body, "baseline", figures=False, other_keys=(*CONDITION_KEYS, BLOCKS))
             _within(body, path, roots)
         try:
             entries[name] = _entry(name, body, models.key_where(name), path.parent)
@@ -270,20 +240,6 @@ def _nodes(value: Any) -> int:
     return 1
 
 
-def held_from(mapping: Mapping, source: str, figures: bool = True) -> Held:
-    """The figures, budgets and tolerances written in a baseline entry or an `expect:` block
-    (without `figures`, only the budgets and tolerances are read)."""
-    allowed = (*FIGURE_KEYS, *BUDGET_KEYS, "tolerance")
-    for key in mapping:
-        if key not in allowed and key not in CONDITION_KEYS and not (source == "baseline" and key == BLOCKS):
-            raise SpecError(f"unknown key '{key}' in {source}{did_you_mean(key, allowed)}",
-                            location=_where(mapping, key, as_key=True), hint=f"allowed: {', '.join(allowed)}")
-    figures = {key: _count(mapping, key) for key in FIGURE_KEYS if key in mapping} if figures else {}
-    budgets = {key[4:]: _count(mapping, key) for key in BUDGET_KEYS if key in mapping}
-    where = {key[4:]: location for key in BUDGET_KEYS if key in mapping and (location := _where(mapping, key))}
-    return Held(figures, budgets, _tolerances(mapping), source, where)
-
-
 def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
     """One entry, validated: its conditions (text, sizes and names archcalc knows) and every figure."""
     if not isinstance(body, YMap):
@@ -299,10 +255,10 @@ def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
     except SpecError as error:
         raise SpecError(f"'input' of the baseline entry '{name}': {error.message}", location=body.where("input"),
                         hint="sizes are whole numbers, like 3x224x224") from None
-    batch = _count(body, "batch", 1, minimum=1)
+    batch = count(body, "batch", 1, minimum=1)
     convention = _choice(body, "convention", DEFAULT_CONVENTION, CONVENTIONS)
     dtype = _choice(body, "dtype", "float32", DTYPE_BYTES)
-    held = held_from(body, "baseline")
+    held = held_from(body, "baseline", other_keys=(*CONDITION_KEYS, BLOCKS))
     for figure in FIGURE_KEYS:
         if figure not in body:
             raise SpecError(f"the baseline entry '{name}' has no '{figure}'", location=body.location,
@@ -325,56 +281,16 @@ def _blocks(name: str, body: YMap) -> dict[str, dict[str, int]] | None:
             raise SpecError(f"block '{block}' of the baseline entry '{name}' must give {', '.join(FIGURE_KEYS)}",
                             location=blocks.where(block), hint=fix)
         for figure in FIGURE_KEYS:
-            _count(figures, figure)
+            count(figures, figure)
     return {str(block): dict(figures) for block, figures in blocks.items()}
-
-
-def _count(mapping: Mapping, key: str, default: int | None = None, minimum: int = 0) -> int:
-    value = mapping.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SpecError(f"'{key}' must be a whole number ≥ {minimum}, got {value!r}", location=_where(mapping, key))
-    return value
 
 
 def _choice(mapping: Mapping, key: str, default: str, choices: Mapping) -> str:
     value = mapping.get(key, default)
     if value not in choices:
         raise SpecError(f"unknown {key} {value!r}{did_you_mean(str(value), choices)}",
-                        location=_where(mapping, key), hint=f"choose one of {', '.join(choices)}")
+                        location=where(mapping, key), hint=f"choose one of {', '.join(choices)}")
     return value
-
-
-def _tolerances(mapping: Mapping) -> dict[str, Tolerance]:
-    given = mapping.get("tolerance") or {}
-    if not isinstance(given, Mapping):
-        raise SpecError("'tolerance' must map figures to an amount or a percentage, like {macs: 1%}",
-                        location=_where(mapping, "tolerance"))
-    tolerances = {}
-    for figure, value in given.items():
-        if figure not in FIGURE_KEYS:
-            raise SpecError(f"unknown figure '{figure}' in 'tolerance'{did_you_mean(str(figure), FIGURE_KEYS)}",
-                            location=_where(given, figure, as_key=True), hint=f"figures: {', '.join(FIGURE_KEYS)}")
-        tolerances[figure] = _tolerance(value, _where(given, figure))
-    return tolerances
-
-
-def _tolerance(value: Any, location: Location | None) -> Tolerance:
-    text = str(value).strip()
-    relative = text.endswith("%")
-    try:
-        amount = float(text.rstrip("%"))
-    except ValueError:
-        amount = -1.0
-    if isinstance(value, bool) or not amount >= 0:
-        raise SpecError(f"a tolerance is an amount ≥ 0 or a percentage, like 1000 or 1%, got {value!r}",
-                        location=location)
-    return Tolerance(amount, relative)
-
-
-def _where(mapping: Mapping, name: str, as_key: bool = False) -> Location | None:
-    if isinstance(mapping, YMap):
-        return mapping.key_where(name) if as_key else mapping.where(name)
-    return None
 
 
 # --- rewriting -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import REPEAT_NAMES, evaluate, names_in
+from archcalc.spec.held import held_from
 from archcalc.spec.instances import (
     MAX_COPIED,
     Added,
@@ -121,6 +122,8 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
         raise SpecError("'expect' holds one model's figures: in a file with variants, give each variant its own",
                         location=doc.key_where("expect"), hint="move it under the variant it is for")
     expect = _per_model(doc, overrides, "expect", "a mapping of figures, budgets and tolerances")
+    if expect is not None:
+        held_from(expect, "expect")  # wrong here for every command, not only for check
     published = _per_model(doc, overrides, "published", "a mapping of params, gflops and source")
     if published is not None:
         _check_published(published)
