@@ -433,6 +433,22 @@ class Shared(nn.Module):
         return self.conv(self.conv(x))
 
 
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Conv2d(3, 3, 3, padding=1)
+        self.second = nn.Conv2d(3, 3, 3, padding=1)
+        self.second.weight = self.first.weight
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
+class TiedFunctional(Tied):
+    def forward(self, x):
+        return self.second(F.conv2d(x, self.first.weight, self.first.bias, padding=1))
+
+
 class Flat(nn.Module):
     def __init__(self):
         super().__init__()
@@ -635,6 +651,18 @@ def test_shared_weights_are_refused(models):
     assert result.returncode == 2
     assert result.stderr == ("error: module 'conv' of 'shared' is called more than once and has parameters: shared "
                              "weights have no spec form\n  hint: give each use its own module\n")
+
+
+@pytest.mark.parametrize("target", ["Tied", "TiedFunctional"])
+def test_a_weight_two_modules_hold_is_refused_not_blamed_on_archcalc(models, target):
+    """Two convolutions of one tied weight hold 3 × 3 × 3 × 3 + 2 × 3 = 87 parameters, not 168:
+    the spec, whose layers own their weights, would count it twice. The import refused it as
+    "archcalc's mistake" (168 parameters in the spec, 87 in the module)."""
+    result = run_import(models, f"plain_models:{target}", "--input", "3x8x8")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"error: module 'second' of '{'tied' if target == 'Tied' else 'tied_functional'}' holds "
+                             "'second.weight', which is 'first.weight' of another module: shared weights have no spec "
+                             "form\n  hint: import the model with each module's weights its own (untie them)\n")
 
 
 @pytest.mark.parametrize("target, message", [

@@ -213,6 +213,7 @@ class _Reader:
         self.taken = {name for name, _ in module.named_modules() if name}
         self.ops: list[Op] = []
         self.called: set[str] = set()
+        self.owners: dict[int, str] = {}  # a parameter's or buffer's id → the name of its layer's tensor
 
     def read(self, graph: torch.fx.Graph) -> Imported:
         heads: tuple[str, ...] = ()
@@ -321,6 +322,7 @@ class _Reader:
             raise self._unsupported(node, "its weight and bias are not the 'weight' and 'bias' of one module "
                                           "that holds them for this call alone")
         self.called.add(owner)
+        self._own(owner)
         fields = weighted_fields(node.target, call, tuple(self.values[weight].shape), bias is not None)
         return WEIGHTED[node.target][0], fields, owner
 
@@ -331,6 +333,7 @@ class _Reader:
             if base in self.called and any(True for _ in self.root.get_submodule(base).parameters()):
                 raise UserError(f"module '{base}' of {self.what} is called more than once and has parameters: "
                                 "shared weights have no spec form", hint="give each use its own module")
+            self._own(base)
         else:
             stack = node.meta.get("nn_module_stack") or {}
             scope = next(reversed(stack)) if stack else ""
@@ -344,6 +347,19 @@ class _Reader:
         self.called.add(name)
         self._check_name(name, node)
         return name
+
+    def _own(self, path: str) -> None:
+        """Take the parameters and buffers of the module at `path` for its layer; a UserError where
+        another layer's module holds one of them too (tied weights): a spec's layers own theirs, and
+        two would count them twice."""
+        module = self.root.get_submodule(path)
+        for name, tensor in (*module.named_parameters(), *module.named_buffers()):
+            held = f"{path}.{name}"
+            first = self.owners.setdefault(id(tensor), held)
+            if not first.startswith(f"{path}."):
+                raise UserError(f"module '{path}' of {self.what} holds '{held}', which is '{first}' of another module: "
+                                "shared weights have no spec form",
+                                hint="import the model with each module's weights its own (untie them)")
 
     def _check_name(self, name: str, node: torch.fx.Node) -> None:
         for part in name.split("."):
