@@ -209,8 +209,16 @@ def test_a_bad_entry_is_an_error_at_its_place_and_update_repairs_it(project, cli
 @pytest.mark.parametrize("text, line, column, message", [
     (ENTRY + "    parms: 5\n", 5, 5, "unknown key 'parms' in baseline (did you mean 'params'?)"),
     (ENTRY + "    max_macs: lots\n", 5, 15, "'max_macs' must be a whole number ≥ 0, got 'lots'"),
-    (ENTRY + "    tolerance: {macs: many}\n", 5, 23, "a tolerance is an amount ≥ 0 or a percentage"),
-], ids=["an unknown key", "a bad budget", "a bad tolerance"])
+    (ENTRY + "    tolerance: {macs: many}\n", 5, 23, "a tolerance is a finite amount ≥ 0 or a percentage"),
+    # an infinite one turned the check off (+4833180.00% ✓), and with % crashed (OverflowError)
+    (ENTRY + "    tolerance: {macs: .inf}\n", 5, 23, "a tolerance is a finite amount ≥ 0 or a percentage"),
+    (ENTRY + "    tolerance: {macs: 1e400%}\n", 5, 23, "a tolerance is a finite amount ≥ 0 or a percentage"),
+    (ENTRY + "    tolerance: {macs: inf%}\n", 5, 23, "a tolerance is a finite amount ≥ 0 or a percentage"),
+    # read as no tolerance at all
+    (ENTRY + "    tolerance: 0\n", 5, 16, "'tolerance' must map figures to an amount or a percentage"),
+    (ENTRY + "    tolerance: []\n", 5, 16, "'tolerance' must map figures to an amount or a percentage"),
+], ids=["an unknown key", "a bad budget", "a bad tolerance", "an infinite tolerance", "an overflowing percentage",
+        "an infinite percentage", "a tolerance of 0", "an empty list of tolerances"])
 def test_what_update_keeps_must_be_right_before_it_writes(project, cli, text, line, column, message):
     """Budgets, tolerances and unknown keys are the user's: --update keeps them, so it refuses to
     write while they are wrong, at their place."""

@@ -4,6 +4,7 @@ spec is read, so that `table` refuses the `expect:` that `check` would."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -70,7 +71,8 @@ def count(mapping: Mapping, key: str, default: int | None = None, minimum: int =
 
 
 def _tolerances(mapping: Mapping) -> dict[str, Tolerance]:
-    given = mapping.get("tolerance") or {}
+    given = mapping.get("tolerance")
+    given = {} if given is None else given  # 'tolerance:' with nothing under it
     if not isinstance(given, Mapping):
         raise SpecError("'tolerance' must map figures to an amount or a percentage, like {macs: 1%}",
                         location=where(mapping, "tolerance"))
@@ -90,8 +92,8 @@ def _tolerance(value: Any, location: Location | None) -> Tolerance:
         amount = float(text.rstrip("%"))
     except ValueError:
         amount = -1.0
-    if isinstance(value, bool) or not amount >= 0:
-        raise SpecError(f"a tolerance is an amount ≥ 0 or a percentage, like 1000 or 1%, got {value!r}",
+    if isinstance(value, bool) or not (amount >= 0 and math.isfinite(amount)):  # nan, inf and 1e400 too
+        raise SpecError(f"a tolerance is a finite amount ≥ 0 or a percentage, like 1000 or 1%, got {value!r}",
                         location=location)
     return Tolerance(amount, relative)
 
