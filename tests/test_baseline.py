@@ -231,6 +231,65 @@ def test_what_update_keeps_must_be_right_before_it_writes(project, cli, text, li
     assert Path(BASELINE).read_text() == text
 
 
+FIGURES_OF_ONE = ("    input: 3x32x32\n    batch: 1\n    convention: paper\n    dtype: float32\n"
+                  "    params: 1\n    macs: 1\n    flops: 1\n    activation_bytes: 1\n")
+
+
+@pytest.mark.parametrize("text", [
+    "models:\n  ? small_a\n  :\n    spec: a.yaml\n" + FIGURES_OF_ONE,  # an explicit key: its value on lines after it
+    "models:\n  small_a: &entry\n    spec: a.yaml\n" + FIGURES_OF_ONE + "  small_b: *entry\n",  # an entry an alias of another
+], ids=["an explicit key", "an aliased entry"])
+def test_an_entry_whose_text_is_not_below_its_key_is_updated(project, cli, text):
+    """--update edited such entries in place by line numbers their text does not have: an
+    IndexError (a traceback), and for the alias a line of another entry. It writes the file anew."""
+    Path("a.yaml").write_text(family("small_a"))
+    Path("b.yaml").write_text(family("small_b"))
+    Path(BASELINE).write_text(text)
+    result = cli("check", "a.yaml", "b.yaml", "--update")
+    assert result.exit_code == 0, result.output
+    params, macs = conv_fc(8)
+    models = models_in()
+    assert {name: (models[name]["spec"], models[name]["params"], models[name]["macs"]) for name in models} == \
+        {"small_a": ("a.yaml", params, macs), "small_b": ("b.yaml", params, macs)}
+    assert cli("check").exit_code == 0
+
+
+def test_update_records_the_file_a_model_moved_to(project, cli):
+    """small_b moved from a.yaml to b.yaml: --update kept 'spec: a.yaml', and the next bare check
+    said it was gone from a.yaml."""
+    Path("a.yaml").write_text(family("small_a", "small_b"))
+    assert cli("check", "a.yaml", "--update").exit_code == 0
+    Path("a.yaml").write_text(family("small_a"))
+    Path("b.yaml").write_text(family("small_b"))
+    assert cli("check", "a.yaml", "b.yaml", "--update").exit_code == 0
+    assert {name: entry["spec"] for name, entry in models_in().items()} == {"small_a": "a.yaml", "small_b": "b.yaml"}
+    assert cli("check").exit_code == 0
+
+
+def test_a_bundled_model_is_recorded_by_its_specs_name_and_holds_anywhere(project, cli, monkeypatch):
+    """A bundled model's spec was recorded as its path from the baseline's folder to where archcalc
+    is installed (../../…/specs/lenet.yaml), which no longer led there once the project was
+    checked out at another depth: the next check refused the entry."""
+    assert cli("check", "lenet5", "--update").exit_code == 0
+    assert models_in()["lenet5"]["spec"] == "lenet"
+    deeper = project / "checked" / "out" / "again"
+    deeper.mkdir(parents=True)
+    Path(BASELINE).rename(deeper / BASELINE)
+    monkeypatch.chdir(deeper)
+    result = cli("check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("all 4 checks on 1 models hold")
+
+
+def test_a_file_of_a_bundled_specs_name_is_recorded_as_a_path(project, cli):
+    """A spec of yours named 'lenet' (no .yaml) beside the baseline is recorded ./lenet: 'lenet'
+    names the bundled spec."""
+    Path("lenet").write_text(family("small_a"))
+    assert cli("check", "lenet", "--update").exit_code == 0
+    assert models_in()["small_a"]["spec"] == "./lenet"
+    assert cli("check").exit_code == 0
+
+
 # --- renamed, new and gone models -------------------------------------------------------------
 
 CHANGES = {
@@ -299,7 +358,7 @@ def test_a_bundled_model_is_held_alone_and_its_renaming_never_passes_silently(pr
     Path(BASELINE).write_text(Path(BASELINE).read_text().replace("  resnet50:\n", "  resnet50_old:\n"))
     result = cli("check")
     assert result.exit_code == 1
-    assert re.search(r"^resnet50_old .*✗ spec gone \(.*resnet\.yaml no longer defines it \(renamed\?\)",
+    assert re.search(r"^resnet50_old .*✗ spec gone \(the bundled spec 'resnet' no longer defines it \(renamed\?\)",
                      result.stdout, re.MULTILINE), result.stdout
     assert cli("check", "--update").exit_code == 0
     assert not models_in()

@@ -16,8 +16,9 @@ from archcalc.check.baseline import (
     OUTSIDE_HINT,
     Baseline,
     Entry,
+    bundled_name,
     load_baseline,
-    relative_spec,
+    recorded_spec,
     spec_roots,
     updated_text,
     within_roots,
@@ -263,15 +264,25 @@ def update_baseline(result: CheckResult) -> set[str]:
         roots = spec_roots(base.path)
         for model, record in result.measured.items():
             entry = base.entries.get(model)
-            if entry is None and not within_roots(result.spec_files[model], roots):
+            if not within_roots(result.spec_files[model], roots):
                 raise UserError(f"cannot record '{model}' in {base.path}: its spec {result.spec_files[model]} lies "
                                 "outside the baseline's folder and the current one, where check would not read it",
                                 hint=OUTSIDE_HINT)
-            measured[model] = {"spec": entry.spec if entry else relative_spec(result.spec_files[model], base.path),
-                               **record}
+            measured[model] = {"spec": _spec_recorded(entry, result.spec_files[model], base.path), **record}
         gone = {f.model for f in result.findings if f.problem == "spec gone"} & _models_of(base)
         write_atomically(base.path, updated_text(base, measured, gone), list(result.spec_files.values()))
     return gone
+
+
+def _spec_recorded(entry: Entry | None, measured_from: Path, baseline_path: Path) -> str:
+    """The `spec:` an updated entry records: the entry's own, as written, where it names the file
+    the model was measured from; else that file (the model moved to another spec file)."""
+    try:
+        if entry is not None and entry.spec_path.resolve() == Path(measured_from).resolve():
+            return entry.spec
+    except (OSError, RuntimeError):  # a loop of links
+        pass
+    return recorded_spec(measured_from, baseline_path)
 
 
 def _models_of(baseline: Baseline) -> set[str]:
@@ -432,9 +443,14 @@ def _expect(graph: Graph) -> Held | None:
     return None if graph.expect is None else held_from(graph.expect, "expect")
 
 
+def _shown(spec: str) -> str:
+    """An entry's `spec:` in a message: a bundled spec's name said to be one."""
+    return f"the bundled spec {spec!r}" if bundled_name(spec) else spec
+
+
 def _gone(baseline: Baseline, measured: set[str], checked: set[str]) -> list[Finding]:
     """Baseline models whose spec file is gone, or whose file (among those checked) lost them."""
-    entries = [(entry.model, entry.spec_path, entry.spec, entry.location) for entry in baseline.entries.values()]
+    entries = [(entry.model, entry.spec_path, _shown(entry.spec), entry.location) for entry in baseline.entries.values()]
     entries += [(model, path, str(path), error.location) for model, (path, error) in baseline.broken.items()]
     entries = [entry for entry in entries if entry[0] not in measured]
     if not entries:

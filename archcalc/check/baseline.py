@@ -116,7 +116,7 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
             if not repairable:
                 raise
             spec = body.get("spec") if isinstance(body, dict) else None
-            broken[name] = (path.parent / spec if isinstance(spec, str) and spec else None, error)
+            broken[name] = (spec_file(path.parent, spec) if isinstance(spec, str) and spec else None, error)
     return Baseline(path, True, entries, document, text, broken)
 
 
@@ -150,7 +150,7 @@ def _within(body: YMap, path: Path, roots: tuple[Path, ...]) -> None:
     spec = body.get("spec")
     if not isinstance(spec, str) or not spec:
         return  # the entry's own check says what is wrong
-    if not within_roots(path.parent / spec, roots):
+    if not within_roots(spec_file(path.parent, spec), roots):
         raise SpecError(f"the spec {spec!r} lies outside the baseline's folder and the current one",
                         location=body.where("spec"), hint=OUTSIDE_HINT)
 
@@ -263,7 +263,7 @@ def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
         if figure not in body:
             raise SpecError(f"the baseline entry '{name}' has no '{figure}'", location=body.location,
                             hint="run 'archcalc check --update' to record its figures")
-    return Entry(name, body["spec"], folder / body["spec"], body["input"], batch, convention, dtype, held, location,
+    return Entry(name, body["spec"], spec_file(folder, body["spec"]), body["input"], batch, convention, dtype, held, location,
                  _blocks(name, body))
 
 
@@ -371,6 +371,8 @@ def _edited(baseline: Baseline, meant: dict[str, dict], measured: dict[str, dict
     if not isinstance(models, yaml.MappingNode) or models.flow_style:
         return None
     lines = text.splitlines(keepends=True)
+    if not all(map(partial(_laid_out, lines), models.value)):
+        return None
     starts = [key.start_mark.line for key, _ in models.value]
     edits: list[tuple[int, int, list[str]]] = []  # (first line, end line, new lines), 0-based
     for index, (key, body) in enumerate(models.value):
@@ -391,6 +393,14 @@ def _edited(baseline: Baseline, meant: dict[str, dict], measured: dict[str, dict
     for first, end, replacement in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
         lines[first:end] = replacement
     return "".join(lines)
+
+
+def _laid_out(lines: list[str], entry: tuple[yaml.Node, yaml.Node]) -> bool:
+    """Whether an entry's text is its key's line and the lines after it: not a key written
+    '? name' with its value after a ':' line, nor a value that is an alias of another entry's
+    (whose text is that entry's)."""
+    key, body = entry
+    return not lines[key.start_mark.line].lstrip().startswith("?") and body.start_mark.line >= key.start_mark.line
 
 
 def _edited_entry(block: list[str], first: int, body: yaml.Node, values: dict[str, Any]) -> list[str] | None:
@@ -494,6 +504,27 @@ def _block_end(lines: list[str], first: int) -> int:
     return end
 
 
-def relative_spec(spec_file: str, baseline_path: Path) -> str:
-    """The spec's path as the baseline records it: relative to the baseline's folder."""
-    return os.path.relpath(Path(spec_file).resolve(), baseline_path.resolve().parent)
+def spec_file(folder: Path, spec: str) -> Path:
+    """The file an entry's `spec:` names: a bundled spec by its file's name ('resnet', wherever
+    archcalc is installed), else a path relative to the baseline's `folder`."""
+    from archcalc.spec.catalog import specs_dir
+
+    return specs_dir() / f"{spec}.yaml" if bundled_name(spec) else folder / spec
+
+
+def recorded_spec(path: str | Path, baseline_path: Path) -> str:
+    """A spec file as a baseline records it (`spec_file` reads it back): a bundled spec by its
+    file's name, so that the baseline holds wherever archcalc and the project are; else its path
+    relative to the baseline's folder (./NAME where NAME alone would read as a bundled name)."""
+    from archcalc.spec.catalog import specs_dir
+
+    resolved = Path(path).resolve()
+    if resolved.parent == specs_dir().resolve() and resolved.suffix == ".yaml":
+        return resolved.stem
+    relative = os.path.relpath(resolved, baseline_path.resolve().parent)
+    return f"./{relative}" if bundled_name(relative) else relative
+
+
+def bundled_name(spec: str) -> bool:
+    """Whether `spec:` names a bundled spec, as a model item's `spec:` does: no folder, no .yaml."""
+    return "/" not in spec and not spec.endswith((".yaml", ".yml"))
