@@ -392,13 +392,13 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
     now = figures_of(stats)
     where = graph.location
     helds = [held for held in (entry.held if entry else None, _expect(graph)) if held is not None]
-    if entry is None and baseline.exists:
-        return [Finding(graph.model, "", None, None, "not in the baseline", where,
-                        "run 'archcalc check --update' to record it")]
-    if not helds:
+    findings = []
+    if entry is None and baseline.exists:  # its expect: is still held
+        findings.append(Finding(graph.model, "", None, None, "not in the baseline", where,
+                                "run 'archcalc check --update' to record it"))
+    elif not helds:
         return [Finding(graph.model, "", None, None, "nothing to check against", where,
                         "record a baseline with 'archcalc check --update', or give the spec an 'expect:' block")]
-    findings = []
     recorded = entry.blocks if entry else None
     blocks: list = []  # each block's figures and place, worked out for the first figure that moved
     for figure in FIGURES:
