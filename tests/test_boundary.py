@@ -126,6 +126,38 @@ def test_a_missing_dependency_exits_3():
     assert result.stderr == "error: archcalc validate needs torch, which is not installed: pip install 'archcalc[torch]'\n"
 
 
+def test_a_step_summary_that_is_the_file_o_writes_is_refused(cli, tmp_path, monkeypatch):
+    """$GITHUB_STEP_SUMMARY and -o naming one file: -o replaced it with the annotations and the
+    summary went to the replaced file; what the summary held before was lost, exit 0."""
+    monkeypatch.chdir(tmp_path)
+    assert cli("check", "lenet5", "--update").exit_code == 0
+    (tmp_path / "summary.md").write_text("an earlier step's summary\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "summary.md")
+    result = cli("check", "lenet5", "--format", "github", "-o", "./summary.md")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: refusing to append to $GITHUB_STEP_SUMMARY (summary.md): -o writes")
+    assert (tmp_path / "summary.md").read_text() == "an earlier step's summary\n"
+
+
+@pytest.mark.parametrize("given, message", [
+    ("newdir/", "error: invalid value for '--baseline': 'newdir/' names a folder, not a file"),
+    ("", "error: invalid value for '--baseline': --baseline needs a file name"),
+    ("folder", ("error: folder:1:1: this is a directory, not a baseline file\n  hint: name the baseline's file with "
+                "--baseline")),
+    ("/dev/null", ("error: /dev/null:1:1: this is a device, not a baseline file\n  hint: name the baseline's file with "
+                   "--baseline")),
+])
+def test_a_baseline_that_is_no_file_is_one_error(cli, tmp_path, monkeypatch, given, message):
+    """--update --baseline newdir/ wrote a file named newdir (the '/' dropped), as -o newdir/ does
+    not; a folder or a device was called 'not a spec file', with a hint to name a bundled model."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    for update in ((), ("--update",)):
+        result = cli("check", "lenet5", "--baseline", given, *update)
+        assert result.exit_code == 2 and result.stderr.startswith(message), result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["folder"]
+
+
 @pytest.mark.parametrize("target, expected", [
     ("folder", "it is not a regular file"), ("fifo", "it is not a regular file"),
     ("archcalc.lock.yaml", "check reads it"), ("missing/summary.md", "No such file or directory")])

@@ -93,7 +93,7 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     path = Path(path)
     if not path.exists():
         return Baseline(path, False, {})
-    text = read_spec_text(path, str(path))
+    text = read_spec_text(path, str(path), "baseline")
     if _holds_nothing(text):  # empty, comments alone or '---' alone: no model yet
         return Baseline(path, True, {}, YMap(), text)
     document = _parsed(text, str(path))

@@ -85,18 +85,23 @@ def format_option(kind: str, help: str = "Output format.") -> Option:
 INPUT = Option(None, "Input C×H×W, e.g. 3x224x224.", ("--input",), parse=whole_number_input)
 SYMBOLIC_INPUT = Option(None, "Input C×H×W, e.g. 3x224x224; a size may be a symbol: 3xHxW.", ("--input",),
                         parse=lambda text: sizes.parse_input(text, symbols=True))
-def output_path(text: str) -> Path:
-    """-o's file. A name ending in '/' is a folder's: refused, where a Path would drop the '/' and
-    write (or replace) a file of the folder's name."""
-    if text.endswith("/") or (os.altsep and text.endswith(os.altsep)):
-        raise UsageError(f"'{text}' names a folder, not a file", hint="give --output a file name", option="--output")
-    if not text:
-        raise UsageError("--output needs a file name", option="--output")
-    return Path(text)
+def file_named(option: str) -> Callable[[str], Path]:
+    """The parser of an option naming a file archcalc writes (-o's, check's --baseline). A name
+    ending in '/' is a folder's: refused, where a Path would drop the '/' and write (or replace) a
+    file of the folder's name."""
+
+    def parse(text: str) -> Path:
+        if text.endswith("/") or (os.altsep and text.endswith(os.altsep)):
+            raise UsageError(f"'{text}' names a folder, not a file", hint=f"give {option} a file name", option=option)
+        if not text:
+            raise UsageError(f"{option} needs a file name", option=option)
+        return Path(text)
+
+    return parse
 
 
 OUTPUT = Option(None, "Write to this file (replaced in one step) instead of printing.", ("--output", "-o"),
-                parse=output_path)
+                parse=file_named("--output"))
 WIDE = Option(False, "On a terminal, print tables in full, as to a pipe, rather than fitted to the window.",
               ("--wide",))
 """Read where the command is called (archcalc.cli.call), which sets archcalc.render.terminal."""

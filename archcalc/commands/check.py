@@ -6,15 +6,19 @@ import os
 import sys
 from pathlib import Path
 
-from archcalc.commands import OUTPUT, WIDE, Argument, Option, emit, format_option
+from archcalc.commands import OUTPUT, WIDE, Argument, Option, emit, file_named, format_option
 from archcalc.errors import OutputError, UsageError
 from archcalc.parallel import MAX_JOBS
+
+
+BASELINE = Option("archcalc.lock.yaml", "The committed figures to hold the models to.", ("--baseline",),
+                  parse=file_named("--baseline"))
 
 
 def check(
     specs: list[str] | None = Argument("[SPEC]...", "Spec files or bundled names (default: the baseline's models).",
                                           required=False, many=True),
-    baseline: Path = Option(Path("archcalc.lock.yaml"), "The committed figures to hold the models to.", ("--baseline",)),
+    baseline: Path = BASELINE,
     update: bool = Option(False, "Rewrite the baseline with the figures now.", ("--update",)),
     format: str = format_option("check", help="table, github (annotations) or json."),
     wide: bool = WIDE,
@@ -36,7 +40,7 @@ def check(
         sys.stderr.write(f"wrote {baseline}: {len(result.measured)} models{removed}\n")
         return None
     read = [*result.spec_files.values(), baseline]
-    summary = _step_summary(read) if format == "github" else None
+    summary = _step_summary(read, output) if format == "github" else None
     try:
         emit(render("check", format, result=result), output, read)
         if summary is not None:
@@ -47,11 +51,11 @@ def check(
     return result.ok
 
 
-def _step_summary(read: list) -> tuple[str, int | None] | None:
+def _step_summary(read: list, output: Path | None) -> tuple[str, int | None] | None:
     """The GitHub job summary's file, where the workflow gives one ($GITHUB_STEP_SUMMARY): a
     regular file, opened to append, or a new file in a folder that exists (made only when the
     summary is written, after the result: a command that fails before leaves no empty file), and
-    none of the files `check` read. Refused before anything is printed."""
+    none of the files `check` read, nor the one -o writes. Refused before anything is printed."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if not summary:
         return None
@@ -63,6 +67,9 @@ def _step_summary(read: list) -> tuple[str, int | None] | None:
     try:
         if spec_paths_match(summary, read):
             raise OutputError(f"refusing to append to $GITHUB_STEP_SUMMARY ({summary}): check reads it", hint=_HINT)
+        if output is not None and spec_paths_match(summary, [output]):
+            raise OutputError(f"refusing to append to $GITHUB_STEP_SUMMARY ({summary}): -o writes the annotations "
+                              "there, in place of what the summary held", hint="give -o another file name")
         if not os.path.exists(summary):
             if os.path.islink(summary):
                 raise OutputError(f"refusing to append to $GITHUB_STEP_SUMMARY ({summary}): it is a link to "

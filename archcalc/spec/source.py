@@ -196,11 +196,19 @@ def _too_deep(location: Location) -> SpecError:
                      location=location, hint="a spec needs a few levels; use blocks to structure a model")
 
 
-def read_spec_text(path: Path, name: str) -> str:
-    """A spec (or baseline) file's text, or a SpecError saying why it cannot be read. Only a
-    regular file is read: what it is comes from the opened file itself (opened without waiting,
+NOT_A_FILE_HINTS = {
+    "spec": ("name a .yaml file, or a bundled model (see 'archcalc list')",
+             "give a regular .yaml file (save what the pipe or device gives to one first)"),
+    "baseline": ("name the baseline's file with --baseline (archcalc check --update writes archcalc.lock.yaml)",) * 2,
+}
+"""What to do where a spec, or a baseline, named is a folder, and where it is a device or a pipe."""
+
+
+def read_spec_text(path: Path, name: str, what: str = "spec") -> str:
+    """A spec (or baseline: `what`) file's text, or a SpecError saying why it cannot be read. Only
+    a regular file is read: what it is comes from the opened file itself (opened without waiting,
     so a named pipe is refused, not waited on)."""
-    start = Location(name, 1, 1)
+    start, (folder_hint, special_hint) = Location(name, 1, 1), NOT_A_FILE_HINTS[what]
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -209,17 +217,14 @@ def read_spec_text(path: Path, name: str) -> str:
     except OSError as exc:
         kind = _special_at(path) if exc.errno == errno.ENXIO else None  # a socket, a device with no driver
         if kind:
-            raise SpecError(f"this is {kind}, not a spec file", location=start,
-                            hint="give a regular .yaml file (save what the pipe or device gives to one first)") from None
+            raise SpecError(f"this is {kind}, not a {what} file", location=start, hint=special_hint) from None
         raise SpecError(f"cannot read the file: {exc.strerror}", location=start) from None
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
         os.close(descriptor)
         if stat.S_ISDIR(mode):
-            raise SpecError("this is a directory, not a spec file", location=start,
-                            hint="name a .yaml file, or a bundled model (see 'archcalc list')")
-        raise SpecError(f"this is {_special(mode)}, not a spec file", location=start,
-                        hint="give a regular .yaml file (save what the pipe or device gives to one first)")
+            raise SpecError(f"this is a directory, not a {what} file", location=start, hint=folder_hint)
+        raise SpecError(f"this is {_special(mode)}, not a {what} file", location=start, hint=special_hint)
     with os.fdopen(descriptor, "rb") as file:
         try:
             raw = file.read(MAX_FILE_BYTES + 1)
