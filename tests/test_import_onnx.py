@@ -333,6 +333,38 @@ def test_a_convolution_whose_weight_the_graph_makes_cannot_be_written_exactly(fi
                                     "made in the graph")
 
 
+BIASES_MADE_IN_THE_GRAPH = {
+    "a Conv's bias from a Constant node": (
+        [helper.make_node("Constant", [], ["b"], value=numpy_helper.from_array(np.ones(4, np.float32))),
+         helper.make_node("Conv", ["x", "conv.weight", "b"], ["y"], name="/conv/Conv", pads=[1, 1, 1, 1])],
+        [WEIGHT], (1, 4, 8, 8), "/conv/Conv' (Conv)", "convolution"),
+    "a Conv's bias computed": (
+        [helper.make_node("Constant", [], ["b"], value=numpy_helper.from_array(np.ones(4, np.float32))),
+         helper.make_node("Relu", ["b"], ["m"], name="/m/Relu"),
+         helper.make_node("Conv", ["x", "conv.weight", "m"], ["y"], name="/conv/Conv", pads=[1, 1, 1, 1])],
+        [WEIGHT], (1, 4, 8, 8), "/conv/Conv' (Conv)", "convolution"),
+    "a Gemm's bias from a Constant node": (
+        [helper.make_node("Flatten", ["x"], ["f"], name="/flat/Flatten"),
+         helper.make_node("Constant", [], ["b"], value=numpy_helper.from_array(np.ones(2, np.float32))),
+         helper.make_node("Gemm", ["f", "fc.weight", "b"], ["y"], name="/fc/Gemm", transB=1)],
+        [numpy_helper.from_array(np.ones((2, 192), np.float32), "fc.weight")], (1, 2), "/fc/Gemm' (Gemm)",
+        "linear layer"),
+}
+
+
+@pytest.mark.parametrize("case", BIASES_MADE_IN_THE_GRAPH)
+def test_a_bias_made_in_the_graph_is_refused_not_left_out(files, case):
+    """A bias that is no initializer (a Constant node, as some converters write every weight) was
+    left out without a word: 'bias: false', 12 parameters where the model holds 16."""
+    nodes, initialisers, out, node, layer = BIASES_MADE_IN_THE_GRAPH[case]
+    save(files / "made.onnx", nodes, [INPUT], initialisers, out=out)
+    onnx.checker.check_model(onnx.load(str(files / "made.onnx")), full_check=True)
+    result = run_import(files, "made.onnx")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"error: node '{node} of 'made.onnx' cannot be written exactly: a bias made in "
+                                    f"the graph (archcalc's {layer}'s bias is a parameter: an initializer)"), result.stderr
+
+
 def test_an_initializer_two_layers_read_is_refused_not_counted_twice(files):
     """Two convolutions of one 4×3×3×3 weight hold 108 parameters, not 216: the spec, whose layers
     own their weights, would count them twice (it did, exit 0), so it is refused as torch's import is."""

@@ -72,10 +72,18 @@ class Inconsistent(Exception):
     the file's mistake, which neither exporter nor checker caught."""
 
 
+def _made_bias(node: Node, layer: str) -> None:
+    """Unsupported where a Conv's or a Gemm's bias (its third input) is a constant or a tensor made
+    in the graph: it was left out without a word, and with it its parameters."""
+    if 2 in node.constants or len(node.shapes) > 1:
+        raise Unsupported(f"a bias made in the graph (archcalc's {layer}'s bias is a parameter: an initializer)")
+
+
 def _conv(node: Node) -> dict:
     _auto_pad(node)
     if not node.params:
         raise Unsupported("a weight made in the graph (archcalc's convolution's weight is a parameter: an initializer)")
+    _made_bias(node, "convolution")
     weight = node.params[0][1]
     kernel = node.attr("kernel_shape") or list(weight[2:])
     groups = node.attr("group", 1)
@@ -113,6 +121,8 @@ def _linear(node: Node) -> dict:
     gemm = (node.attr("transA", 0), f32(node.attr("alpha", 1.0)), f32(node.attr("beta", 1.0)))
     if node.op_type == "Gemm" and gemm != (0, 1, 1):
         raise Unsupported("transA, alpha or beta (archcalc's linear is x·Wᵀ + b)")
+    if node.op_type == "Gemm":
+        _made_bias(node, "linear layer")
     return {"out": node.out[-1], "bias": len(node.params) > 1}
 
 
