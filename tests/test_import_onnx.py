@@ -365,6 +365,40 @@ def test_a_bias_made_in_the_graph_is_refused_not_left_out(files, case):
                                     f"the graph (archcalc's {layer}'s bias is a parameter: an initializer)"), result.stderr
 
 
+def _initializer(name: str, shape: tuple[int, ...]):
+    return numpy_helper.from_array(np.ones(shape, np.float32), name)
+
+
+PRODUCTS_NO_LAYER_HOLDS = {  # each was "this is archcalc's mistake": the spec held other parameters than the graph
+    "a Mul by one value (a learnable scalar)": (
+        [helper.make_node("Mul", ["x", "gamma"], ["y"], name="/ls/Mul")], [_initializer("gamma", (1,))], (1, 3, 8, 8),
+        "/ls/Mul' (Mul)", "a product by a parameter of shape [1] on a map of shape [1, 3, 8, 8]"),
+    "a Mul by a value a position": (
+        [helper.make_node("Mul", ["x", "gamma"], ["y"], name="/ls/Mul")], [_initializer("gamma", (1, 3, 8, 8))],
+        (1, 3, 8, 8), "/ls/Mul' (Mul)", "a product by a parameter of shape [1, 3, 8, 8] on a map of shape [1, 3, 8, 8]"),
+    "a Gemm's bias broadcast from one value": (
+        [helper.make_node("Flatten", ["x"], ["f"], name="/flat/Flatten"),
+         helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], name="/fc/Gemm", transB=1)],
+        [_initializer("fc.weight", (10, 192)), _initializer("fc.bias", (1,))], (1, 10), "/fc/Gemm' (Gemm)",
+        "a bias of shape [1] for 10 features"),
+    "a MatMul by a batch of matrices": (
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="/fc/MatMul")], [_initializer("w", (3, 8, 5))],
+        (1, 3, 8, 5), "/fc/MatMul' (MatMul)", "a product by a parameter of shape [3, 8, 5]"),
+}
+
+
+@pytest.mark.parametrize("case", PRODUCTS_NO_LAYER_HOLDS)
+def test_a_product_by_a_parameter_no_layer_holds_is_refused_as_the_models(files, case):
+    nodes, initialisers, out, node, reason = PRODUCTS_NO_LAYER_HOLDS[case]
+    save(files / "product.onnx", nodes, [INPUT], initialisers, out=out)
+    onnx.checker.check_model(onnx.load(str(files / "product.onnx")), full_check=True)
+    result = run_import(files, "product.onnx")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"error: node '{node} of 'product.onnx' cannot be written exactly: {reason}"), \
+        result.stderr
+    assert "archcalc's mistake" not in result.stderr
+
+
 def test_an_initializer_two_layers_read_is_refused_not_counted_twice(files):
     """Two convolutions of one 4×3×3×3 weight hold 108 parameters, not 216: the spec, whose layers
     own their weights, would count them twice (it did, exit 0), so it is refused as torch's import is."""

@@ -42,6 +42,10 @@ SETTINGS = {"Resize": (1, 2, 3), "Pad": (1, 2, 3), "Clip": (1, 2), "Slice": (1, 
 """Inputs, by position, that say how an operator works (a Resize's scales, a Pad's pads): an
 initializer there is a value the operator reads, not a parameter, whatever its element type."""
 
+RENAMED = ("MatMulByLeft", "LayerScale")
+"""The names the joiner gives one node by what it reads (a MatMul by a parameter on its left, a Mul by a
+parameter), not joined with others: messages name the node's own operator."""
+
 INFERENCE_ROUNDS = 64
 """The most times shape inference runs, each after folding the sizes the last one gave."""
 
@@ -447,7 +451,7 @@ class _Reader:
 
     def _unsupported(self, item: Joined, reason: str | None) -> UserError:
         node = item.node
-        shown = node.op_type if item.op_type in (node.op_type, "MatMulByLeft") else item.op_type  # a joined one's own name
+        shown = node.op_type if item.op_type in (node.op_type, *RENAMED) else item.op_type  # a joined one's own name
         what = f"{_named(node)} ({shown}) of {self.what}"
         kinds = kinds_hint()
         if reason is None:

@@ -123,7 +123,14 @@ def _linear(node: Node) -> dict:
         raise Unsupported("transA, alpha or beta (archcalc's linear is x·Wᵀ + b)")
     if node.op_type == "Gemm":
         _made_bias(node, "linear layer")
-    return {"out": node.out[-1], "bias": len(node.params) > 1}
+    weight, out = node.params[0][1], node.out[-1]
+    if len(weight) != 2:
+        raise Unsupported(f"a product by a parameter of shape {list(weight)} (archcalc's linear multiplies by one "
+                          "matrix)")
+    if len(node.params) > 1 and math.prod(node.params[1][1]) != out:
+        raise Unsupported(f"a bias of shape {list(node.params[1][1])} for {out} features (archcalc's linear adds one "
+                          "value a feature)")
+    return {"out": out, "bias": len(node.params) > 1}
 
 
 def _pool(node: Node) -> dict:
@@ -351,7 +358,17 @@ def _dropout(node: Node) -> dict:
 
 
 def _layer_scale(node: Node) -> dict:
-    return {"over": "channels" if len(node.params[0][1]) > 1 else "last"}
+    """A Mul by a parameter: one value a channel (C×1×1) or one a feature of the last axis (C);
+    any other scale (one value, or a value a position) is Unsupported, not counted as C."""
+    scale, source = node.params[0][1], node.shapes[0]
+    over = "channels" if len(scale) > 1 else "last"
+    broadcast = (1,) * (len(source) - len(scale)) + tuple(scale)
+    held = [1] * len(source)
+    held[1 if over == "channels" else -1] = source[1 if over == "channels" else -1]
+    if len(scale) > len(source) or broadcast != tuple(held):
+        raise Unsupported(f"a product by a parameter of shape {list(scale)} on a map of shape {list(source)} "
+                          "(archcalc's layer_scale holds one value a channel, C×1×1, or a feature of the last axis)")
+    return {"over": over}
 
 
 RULES: dict[str, Rule] = {
