@@ -230,9 +230,11 @@ def _check_name(name: str, location: Location, what: str) -> None:
 
 
 def _check_one_line(name: str, location: Location, what: str) -> None:
-    """Refuse a model or variant name with a line break, tab or other control character, or an
-    invisible format character (a bidirectional override, a zero-width space: a name shown
-    otherwise than it reads)."""
+    """Refuse a model or variant name that is blank (a baseline would record it as ''), or with a
+    line break, tab or other control character, or an invisible format character (a bidirectional
+    override, a zero-width space: a name shown otherwise than it reads)."""
+    if not name.strip():
+        raise SpecError(f"{what} {name!r} is blank", location=location, hint="give the model a name you can read")
     if any(map(hidden, name)):
         raise SpecError(f"{what} {name!r} is not one line of text", location=location,
                         hint="a name holds no line breaks, tabs, other control characters or invisible format "
