@@ -332,6 +332,23 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
     None along every axis where the unit reads padding only (a 1×1 window on a padded border).
     Behind a permute that moves the channels, `unit` and the positions are along the spatial axes
     in their order, wherever they are (`Moved`)."""
+    seen = _walked_back(graph, shapes, layer, unit)[INPUT]
+    return tuple((min(units), max(units)) for units in seen) if all(seen) else (None,) * len(unit)
+
+
+def meets_a_border(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, unit: tuple[int, ...]) -> bool:
+    """Whether output unit `unit` of `layer` reads, at some layer on its way back to the input, a
+    position that layer's input does not have by its window (padding, or a unit past the end of a
+    map: a transposed convolution's padding leaves out units whose fields lie inside the input).
+    Where it meets none, its field (`receptive_fields`) is exactly what `unit_region` gives."""
+    return _walked_back(graph, shapes, layer, unit, stop_at_a_border=True) is None
+
+
+def _walked_back(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, unit: tuple[int, ...],
+                 stop_at_a_border: bool = False) -> dict[str, list[set[int]]] | None:
+    """The positions of every map (a set per spatial axis) that unit `unit` of `layer` depends on,
+    by name (the input's under INPUT); with `stop_at_a_border`, None as soon as a layer's window
+    reads past its input's border."""
     wanted: dict[str, list[set[int]]] = {layer: [{index} for index in unit]}
     channels = _channel_dimensions(graph, shapes)
     for node in reversed(graph.nodes):
@@ -339,12 +356,31 @@ def unit_region(graph: Graph, shapes: dict[str, tuple[int, ...]], layer: str, un
             continue
         out, units = shapes[node.name], wanted.pop(node.name)
         for source in node.inputs[:node.kind.value_inputs]:  # an input that gives only its shape is not read
+            if stop_at_a_border and _past_a_border(node, shapes[source], out, units, channels.get(source, 1)):
+                return None
             need = _needed(node, shapes[source], out, units, channels.get(source, 1))
             have = wanted.setdefault(source, [set() for _ in unit])
             for axis in range(len(unit)):
                 have[axis] |= need[axis]
-    seen = wanted[INPUT]
-    return tuple((min(units), max(units)) for units in seen) if all(seen) else (None,) * len(unit)
+    return wanted
+
+
+def _past_a_border(node, source: tuple[int, ...], out: tuple[int, ...], units: list[set[int]], channels: int) -> bool:
+    """Whether the output positions `units` read, by the layer's window along some axis, a position
+    of `source` past its border (a layer without a window, which mixes every position or keeps
+    each, reads none)."""
+    if channels != 1 or node.kind.moves_channels or len(source) != len(units) + 2 or len(out) != len(source):
+        return False
+    windows = node.kind.window(node.attrs, [source], out)
+    for window, wanted, size in zip(windows or (), units, source[2:]):
+        if isinstance(window, Resampling):
+            taps = [tap for position in wanted for tap in window.read(position)]
+        else:
+            kernel, stride, padding, dilation = window
+            taps = [position * stride - padding + t * dilation for position in wanted for t in (0, kernel - 1)]
+        if any(not 0 <= tap < size for tap in taps):
+            return True
+    return False
 
 
 def _channel_dimensions(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[str, int]:
