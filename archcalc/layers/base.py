@@ -350,7 +350,8 @@ class LayerKind:
 
     def keeps_contiguous(self, a: Attrs, shapes: list[Shape]) -> bool:
         """Whether its view of a contiguous input is contiguous too, as torch's `is_contiguous` tells:
-        a flatten's, and a permute's that moves only axes of size 1; no other kind's."""
+        a flatten's, a permute's that moves only axes of size 1, and a crop's that cuts nothing; no
+        other kind's."""
         return False
 
     def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> WorkSize | None:

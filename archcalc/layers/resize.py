@@ -327,6 +327,10 @@ class _Crop(_Resized):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         return Footprint(VIEW, touches_input=True)  # slices are views
 
+    def keeps_contiguous(self, a: Attrs, shapes: list[Shape]) -> bool:
+        """A crop that cuts nothing: torch's indexing returns an alias of its input."""
+        return self.output_shape(a, shapes) == tuple(shapes[0])
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"size": a.size}
 
@@ -338,8 +342,8 @@ class _Crop(_Resized):
         axis, the incoming one let go."""
         sizes = list(shapes[0])
         cropped = [axis for axis in range(2, len(sizes)) if out[axis] != sizes[axis]]
-        if not cropped:  # torch's indexing returns the input itself: no operation
-            return Backward(keeps_inputs=False, grad=SAME, output=SAME)
+        if not cropped:  # torch's indexing returns an alias of the input (a view), whose backward hands it on
+            return Backward(keeps_inputs=False, grad=SAME)
         if len(cropped) == 1:
             return Backward(keeps_inputs=False)
         sizes[cropped[0]] = out[cropped[0]]
