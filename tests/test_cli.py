@@ -256,10 +256,18 @@ def test_conv_and_pool_take_the_input_channels_once(cli):
 
 
 def test_pool_shows_why_it_has_no_figures(cli):
+    """A padded window holds fewer values (a corner's 4 of 9 for max pooling, whose padding is −∞),
+    and one past the padding in ceil mode too: torch's average pooling of ones on 7×6 with a 3×3
+    window, stride 2, padding 1 and ceil mode gives 1/3 and 1/2 in its last column, divided by 6."""
     printed = cli("pool", "--input", "64x112x112", "--kernel", "3", "--stride", "2", "--padding", "1").stdout
     assert printed.endswith("output: 64×56×56 (C×H×W)\n\nparameters: 0 (a pooling window has no weights)\n"
-                            "MACs: 0 (no multiply-adds: each of the 200,704 outputs is the largest of the 9 values "
+                            "MACs: 0 (no multiply-adds: each of the 200,704 outputs is the largest of at most 9 values "
                             "in its 3×3 window)\n")
+    printed = cli("pool", "--input", "3x7x6", "--kernel", "3", "--stride", "2", "--padding", "1", "--ceil-mode",
+                  "--average").stdout
+    assert printed.endswith("each of the 48 outputs is the average of at most 9 values in its 3×3 window)\n")
+    printed = cli("pool", "--input", "3x8x8", "--kernel", "2", "--stride", "2").stdout
+    assert printed.endswith("each of the 48 outputs is the largest of the 4 values in its 2×2 window)\n")
     refused = cli("pool", "--input", "32", "--kernel", "3", "--average", "--dilation", "2")
     assert refused.exit_code == 2 and "average pooling has no dilation" in refused.stderr
 

@@ -308,8 +308,11 @@ def conv_figures(result) -> list[str]:
 
 def pool_figures(result) -> list[str]:
     """A pooling layer has no parameters and makes no multiply-adds: what each output is instead."""
-    kernel = result.attrs["kernel"]
+    a = result.attrs
+    kernel = a["kernel"]
     what = "the average" if result.kind == "avgpool2d" else "the largest"
+    partial = any(a.get("padding", (0,))) or a.get("ceil_mode")  # a window over the padding, or past it
+    values = f"at most {_many(prod(kernel), 'value')}" if partial else f"the {_many(prod(kernel), 'value')}"
     return ["parameters: 0 (a pooling window has no weights)",
             (f"MACs: 0 (no multiply-adds: each of the {grouped(prod(result.output_shape[1:]))} outputs is {what} "
-             f"of the {_many(prod(kernel), 'value')} in its {'×'.join(map(str, kernel))} window)")]
+             f"of {values} in its {'×'.join(map(str, kernel))} window)")]
