@@ -69,6 +69,17 @@ def test_usage_error_in_a_fresh_process():
                              "  usage: archcalc conv [OPTIONS]\n  help:  archcalc conv --help\n")
 
 
+@pytest.mark.parametrize("args, option", [(["report", "lenet5", "--batch", "N"], "'--batch'"),
+                                          (["table", "lenet5", "--depth", "x"], "'--depth'"),
+                                          (["check", "-j", "two"], "'--jobs' / '-j'")])
+def test_a_whole_number_option_given_a_word_says_so(args, option, cli):
+    """click's own words were "'N' is not a valid int range"."""
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: invalid value for {option}: '{args[-1]}' is not a whole number\n"), \
+        result.stderr
+
+
 OPTIONS = ["--input", "--batch", "--depth", "--convention", "--format", "--dtype", "--variant", "--kernel",
            "--stride", "--padding", "--dilation", "--groups", "--out-channels", "--ceil-mode", "--average",
            "--bias", "--no-bias", "--help", "-o"]

@@ -96,7 +96,8 @@ class LazyGroup(TyperGroup):
 
 def usage_error_text(error) -> str:
     """A usage error as a spec error is written: 'error: …', then the usage and where the help is."""
-    message = error.format_message().removesuffix(".").replace("(Possible options", "(possible options")
+    message = error.format_message().removesuffix(".").replace("(Possible options", "(possible options") \
+        .replace("is not a valid int range", "is not a whole number").replace("is not a valid integer", "is not a whole number")
     text = f"error: {message[:1].lower()}{message[1:]}\n"
     ctx = getattr(error, "ctx", None)
     if ctx is not None:
