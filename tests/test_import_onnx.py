@@ -278,6 +278,14 @@ def test_a_graph_written_node_by_node_imports(files):
                              "  - conv: {kind: conv2d, out: 4, kernel: 3, padding: 1, bias: false}\n  - relu: relu\n")
 
 
+@pytest.mark.parametrize("name", ["", "  "])
+def test_a_blank_name_is_a_usage_error_not_the_default(files, name):
+    """--name "" wrote the file's name without a word."""
+    result = run_import(files, "good.onnx", "--name", name)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("error: invalid value for '--name': --name needs a name"), result.stderr
+
+
 def test_the_file_imported_is_never_the_output(files):
     """`-o` naming the ONNX file read is refused before the work, and the file is left as it was."""
     before = (files / "good.onnx").read_bytes()

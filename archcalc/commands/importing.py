@@ -13,6 +13,13 @@ from archcalc.errors import UsageError, UserError
 FRAMEWORKS = ("torch", "onnx")
 
 
+def _named(text: str) -> str:
+    """--name's text; a UsageError where it is blank (the default name was taken without a word)."""
+    if not text.strip():
+        raise UsageError("--name needs a name: leave it out for the callable's or the file's", option="--name")
+    return text
+
+
 def import_model(
     framework: str = Argument("FRAMEWORK", "Where the model comes from: torch or onnx."),
     target: str = Argument("MODEL", "For torch, MODULE:CALLABLE: a module and, after ':', a function or class "
@@ -24,7 +31,7 @@ def import_model(
                                        "onnx, the sizes of an input exported with symbols.", ("--input",),
                                  parse=whole_number_input),
     name: str | None = Option(None, "The spec's name (default: the callable's or the file's, snake_cased).",
-                              ("--name",)),
+                              ("--name",), parse=_named),
     allow_opaque: bool = Option(False, "Keep an operation without a layer kind as an 'opaque' layer: its measured "
                                        "output shape, counted by no convention (named as not counted), not buildable "
                                        "in torch; without it, such an operation is an error.", ("--allow-opaque",)),
