@@ -220,7 +220,8 @@ def test_a_spec_held_by_expect_alone_is_not_told_of_a_per_block_record(tmp_path,
     Path("small.yaml").write_text(FAMILY.replace("  small_a: {}\n", f"  small_a: {{expect: {{params: {params - 1}}}}}\n"))
     lines = cli("check", "small.yaml", "--format", "github").stdout.splitlines()
     drift = next(line for line in lines if "small_a drift" in line)
-    assert drift.startswith("::error file=small.yaml,line=5,col=3,") and f"parameters {params - 1} → {params}" in drift
+    # at the figure to change, in '  small_a: {expect: {params: 313}}' (it was the variant's name, column 3)
+    assert drift.startswith("::error file=small.yaml,line=5,col=30,") and f"parameters {params - 1} → {params}" in drift
     assert "per-block" not in drift and drift.endswith("If the change is intended, write the new figure in the "
                                                       "spec's 'expect:' ('archcalc check --update' records the "
                                                       "baseline, not 'expect:').")

@@ -67,7 +67,7 @@ class Finding(NamedTuple):
     """The top-level blocks whose figure moved from the baseline's record, in model order (the
     first is where the change starts); None where the baseline records no blocks."""
     where: Location | None = None
-    """Where what it is held to is written: a budget's line (else the model's)."""
+    """Where what it is held to is written: a budget's line, a figure's in `expect:` (else the model's)."""
     budget: str = ""
     """The budget's key (`max_macs`) where the figure is held to one."""
 
@@ -423,7 +423,8 @@ def _figure_findings(model: str, figure: str, value: int, held: Held, where: Loc
         tolerance = held.tolerances.get(figure)
         holds = value == expected if tolerance is None else tolerance.allows(expected, value)
         detail = f"{held.source}" + (f", tolerance {tolerance}" if tolerance else "")
-        findings.append(Finding(model, figure, expected, value, "" if holds else "drift", where, detail))
+        written = held.written.get(figure) if held.source == "expect" else None  # the line to change
+        findings.append(Finding(model, figure, expected, value, "" if holds else "drift", where, detail, where=written))
     if figure in held.budgets:
         findings.append(_budget_finding(model, figure, value, held, where))
     return findings

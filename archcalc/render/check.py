@@ -173,13 +173,14 @@ def _without_twice_macs(findings: list[Finding]) -> list[Finding]:
 
 
 def _problem_place(problem: Problem) -> Location | None:
-    """Where its annotation points: the budget's line; the first block where a drift starts."""
+    """Where its annotation points: the budget's line; the first block where a drift starts, else
+    the line of the figure in `expect:` that moved."""
     first = problem.findings[0]
     if problem.kind == "over budget":
         return first.where or first.location
     blocks = _block_changes(problem.findings)
     start = blocks[0][0][0] if blocks else None
-    return start.location if start and start.location else first.location
+    return start.location if start and start.location else first.where or first.location
 
 
 def _block_changes(findings: list[Finding]) -> list[list[tuple[BlockChange, str]]]:

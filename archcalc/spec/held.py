@@ -45,6 +45,8 @@ class Held(NamedTuple):
     source: str
     where: Mapping[str, Location] = {}  # shared, never changed
     """Where each budget is written, by figure."""
+    written: Mapping[str, Location] = {}  # shared, never changed
+    """Where each figure is written, by figure."""
 
 
 def held_from(mapping: Mapping, source: str, figures: bool = True, other_keys: tuple[str, ...] = ()) -> Held:
@@ -58,8 +60,9 @@ def held_from(mapping: Mapping, source: str, figures: bool = True, other_keys: t
                             location=where(mapping, key, as_key=True), hint=f"allowed: {', '.join(allowed)}")
     figures = {key: count(mapping, key) for key in FIGURE_KEYS if key in mapping} if figures else {}
     budgets = {key[4:]: count(mapping, key) for key in BUDGET_KEYS if key in mapping}
-    written = {key[4:]: location for key in BUDGET_KEYS if key in mapping and (location := where(mapping, key))}
-    return Held(figures, budgets, _tolerances(mapping), source, written)
+    limits = {key[4:]: location for key in BUDGET_KEYS if key in mapping and (location := where(mapping, key))}
+    written = {key: location for key in figures if (location := where(mapping, key))}
+    return Held(figures, budgets, _tolerances(mapping), source, limits, written)
 
 
 def count(mapping: Mapping, key: str, default: int | None = None, minimum: int = 0) -> int:
