@@ -186,6 +186,20 @@ BAD_ENTRIES = {  # baseline text → (line, column, message)
 }
 
 
+@pytest.mark.parametrize("spec", ['""', "123"])
+def test_an_entry_that_names_no_spec_says_so_to_update_too(project, cli, spec):
+    """check said to run --update, which then said 'nothing to check: … lists no models'."""
+    text = f"models:\n  m:\n    spec: {spec}\n    input: 3x8x8\n"
+    Path(BASELINE).write_text(text)
+    for command in (["check"], ["check", "--update"]):
+        result = cli(*command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"error: {BASELINE}:3:11: the baseline entry 'm' needs 'spec:' as text"), \
+            result.stderr
+        assert "hint: write the path of its spec file, or a bundled spec's name, under 'spec:'" in result.stderr
+    assert Path(BASELINE).read_text() == text
+
+
 @pytest.mark.parametrize("case", BAD_ENTRIES)
 def test_a_bad_entry_is_an_error_at_its_place_and_update_repairs_it(project, cli, case):
     text, line, column, message = BAD_ENTRIES[case]

@@ -156,6 +156,8 @@ def check(specs: list[str], baseline: Baseline, jobs: int = 0, records: bool = F
     documents = _Documents()
     targets = _targets(specs, baseline, documents)
     if not targets and not baseline.entries:
+        if baseline.broken:  # entries that name no spec to measure them by: what is wrong with the first
+            raise next(iter(baseline.broken.values()))[1]
         raise UserError(f"nothing to check: no spec was given and '{baseline.path}' "
                         + ("lists no models" if baseline.exists else "does not exist"),
                         hint="give spec files or bundled names, or record a baseline with "

@@ -240,16 +240,19 @@ def _nodes(value: Any) -> int:
     return 1
 
 
+NO_SPEC_HINT = "write the path of its spec file, or a bundled spec's name, under 'spec:'; or remove the entry"
+"""What to do about an entry that names no spec: --update cannot measure it."""
+
+
 def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
     """One entry, validated: its conditions (text, sizes and names archcalc knows) and every figure."""
     if not isinstance(body, YMap):
         raise SpecError(f"the baseline entry '{name}' must be a mapping", location=location,
                         hint="run 'archcalc check --update' to rewrite the entry")
-    for key in ("spec", "input"):
+    for key, fix in (("spec", NO_SPEC_HINT), ("input", "run 'archcalc check --update' to rewrite the entry")):
         if not isinstance(body.get(key), str) or not body[key]:
             raise SpecError(f"the baseline entry '{name}' needs '{key}:' as text",
-                            location=body.where(key) if key in body else body.location,
-                            hint="run 'archcalc check --update' to rewrite the entry")
+                            location=body.where(key) if key in body else body.location, hint=fix)
     try:
         parse_input(body["input"])
     except SpecError as error:
