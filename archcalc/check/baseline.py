@@ -508,11 +508,17 @@ def _block_end(lines: list[str], first: int) -> int:
 
 
 def spec_file(folder: Path, spec: str) -> Path:
-    """The file an entry's `spec:` names: a bundled spec by its file's name ('resnet', wherever
-    archcalc is installed), else a path relative to the baseline's `folder`."""
+    """The file an entry's `spec:` names: a path relative to the baseline's `folder` where that
+    file exists, else a bundled spec by its file's name ('resnet', wherever archcalc is installed;
+    a baseline recorded before, naming a file of its folder that has no .yaml, reads as it did)."""
     from archcalc.spec.catalog import specs_dir
 
-    return specs_dir() / f"{spec}.yaml" if bundled_name(spec) else folder / spec
+    local = folder / spec
+    try:
+        here = local.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL: not a file of its folder
+        here = False
+    return specs_dir() / f"{spec}.yaml" if bundled_name(spec) and not here else local
 
 
 def recorded_spec(path: str | Path, baseline_path: Path) -> str:
