@@ -80,6 +80,17 @@ def test_a_whole_number_option_given_a_word_says_so(args, option, cli):
         result.stderr
 
 
+@pytest.mark.parametrize("words", ["'x' is not a valid int range.", "'x' is not a valid integer range.",
+                                   "'x' is not a valid integer."])
+def test_clicks_words_for_a_whole_number_are_said_alike(words):
+    """typer's own click says 'int range', click itself (typer before 0.28) 'integer range'."""
+    from typer import BadParameter
+
+    from archcalc.cli.usage import usage_error_text
+
+    assert usage_error_text(BadParameter(words)) == "error: invalid value: 'x' is not a whole number\n"
+
+
 OPTIONS = ["--input", "--batch", "--depth", "--convention", "--format", "--dtype", "--variant", "--kernel",
            "--stride", "--padding", "--dilation", "--groups", "--out-channels", "--ceil-mode", "--average",
            "--bias", "--no-bias", "--help", "-o"]

@@ -9,6 +9,7 @@ Argument and Option data, and hands the command plain values (a choice's text, n
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from enum import Enum
 from functools import cache
@@ -94,10 +95,14 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
 
+NOT_WHOLE = re.compile(r"is not a valid int(eger)?( range)?")
+"""click's words for a word given to a whole-number option ('int range' in typer's own click, 'integer range' in click's)."""
+
+
 def usage_error_text(error) -> str:
     """A usage error as a spec error is written: 'error: …', then the usage and where the help is."""
-    message = error.format_message().removesuffix(".").replace("(Possible options", "(possible options") \
-        .replace("is not a valid int range", "is not a whole number").replace("is not a valid integer", "is not a whole number")
+    message = NOT_WHOLE.sub("is not a whole number",
+                            error.format_message().removesuffix(".").replace("(Possible options", "(possible options"))
     text = f"error: {message[:1].lower()}{message[1:]}\n"
     ctx = getattr(error, "ctx", None)
     if ctx is not None:
