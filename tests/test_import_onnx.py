@@ -377,6 +377,28 @@ def _initializer(name: str, shape: tuple[int, ...]):
     return numpy_helper.from_array(np.ones(shape, np.float32), name)
 
 
+WEIGHTS_MADE_IN_THE_GRAPH = {  # beside an initializer bias: the Conv's was an IndexError's traceback
+    "a Conv's": ([helper.make_node("Constant", [], ["w"], value=numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32))),
+                  helper.make_node("Conv", ["x", "w", "conv.bias"], ["y"], name="/conv/Conv", pads=[1, 1, 1, 1])],
+                 [_initializer("conv.bias", (4,))], (1, 4, 8, 8), "/conv/Conv' (Conv)", "convolution"),
+    "a Gemm's": ([helper.make_node("Flatten", ["x"], ["f"], name="/flat/Flatten"),
+                  helper.make_node("Constant", [], ["w"], value=numpy_helper.from_array(np.ones((2, 192), np.float32))),
+                  helper.make_node("Gemm", ["f", "w", "fc.bias"], ["y"], name="/fc/Gemm", transB=1)],
+                 [_initializer("fc.bias", (2,))], (1, 2), "/fc/Gemm' (Gemm)", "linear layer"),
+}
+
+
+@pytest.mark.parametrize("case", WEIGHTS_MADE_IN_THE_GRAPH)
+def test_a_weight_made_in_the_graph_beside_a_bias_is_refused(files, case):
+    nodes, initialisers, out, node, layer = WEIGHTS_MADE_IN_THE_GRAPH[case]
+    save(files / "made.onnx", nodes, [INPUT], initialisers, out=out)
+    onnx.checker.check_model(onnx.load(str(files / "made.onnx")), full_check=True)
+    result = run_import(files, "made.onnx")
+    assert (result.returncode, result.stdout) == (2, "") and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: node '{node} of 'made.onnx' cannot be written exactly: a weight made in "
+                                    f"the graph (archcalc's {layer}'s weight is a parameter: an initializer)"), result.stderr
+
+
 PRODUCTS_NO_LAYER_HOLDS = {  # each was "this is archcalc's mistake": the spec held other parameters than the graph
     "a Mul by one value (a learnable scalar)": (
         [helper.make_node("Mul", ["x", "gamma"], ["y"], name="/ls/Mul")], [_initializer("gamma", (1,))], (1, 3, 8, 8),

@@ -72,18 +72,19 @@ class Inconsistent(Exception):
     the file's mistake, which neither exporter nor checker caught."""
 
 
-def _made_bias(node: Node, layer: str) -> None:
-    """Unsupported where a Conv's or a Gemm's bias (its third input) is a constant or a tensor made
-    in the graph: it was left out without a word, and with it its parameters."""
+def _made_in_the_graph(node: Node, layer: str, weight_axes: int) -> None:
+    """Unsupported where a Conv's, a Gemm's or a MatMul's weight (its second input, of at least
+    `weight_axes` axes) or bias (its third) is a constant or a tensor made in the graph: a weight
+    so made was an IndexError, a bias left out without a word, and with it its parameters."""
+    if 1 in node.constants or not node.params or len(node.params[0][1]) < weight_axes:
+        raise Unsupported(f"a weight made in the graph (archcalc's {layer}'s weight is a parameter: an initializer)")
     if 2 in node.constants or len(node.shapes) > 1:
         raise Unsupported(f"a bias made in the graph (archcalc's {layer}'s bias is a parameter: an initializer)")
 
 
 def _conv(node: Node) -> dict:
     _auto_pad(node)
-    if not node.params:
-        raise Unsupported("a weight made in the graph (archcalc's convolution's weight is a parameter: an initializer)")
-    _made_bias(node, "convolution")
+    _made_in_the_graph(node, "convolution", 3)
     weight = node.params[0][1]
     kernel = node.attr("kernel_shape") or list(weight[2:])
     groups = node.attr("group", 1)
@@ -116,13 +117,12 @@ def _left(node: Node) -> dict:
 
 
 def _linear(node: Node) -> dict:
-    if not node.params:
+    if not node.params and 1 not in node.constants:
         raise Unsupported("a product of two tensors (archcalc's linear multiplies by a parameter)")
     gemm = (node.attr("transA", 0), f32(node.attr("alpha", 1.0)), f32(node.attr("beta", 1.0)))
     if node.op_type == "Gemm" and gemm != (0, 1, 1):
         raise Unsupported("transA, alpha or beta (archcalc's linear is x·Wᵀ + b)")
-    if node.op_type == "Gemm":
-        _made_bias(node, "linear layer")
+    _made_in_the_graph(node, "linear layer", 2)
     weight, out = node.params[0][1], node.out[-1]
     if len(weight) != 2:
         raise Unsupported(f"a product by a parameter of shape {list(weight)} (archcalc's linear multiplies by one "
