@@ -899,7 +899,7 @@ def _merged(body: YMap, first: YMap) -> YMap:
     merged.key_locations = {**body.key_locations, **first.key_locations}
     merged.value_locations = {**body.value_locations, **first.value_locations}
     for key, value in first.items():
-        if key in ("kind", "repeat", "for_each", "as", "first", "from", "when"):
+        if key in ("repeat", "for_each", "as", "first", "from", "when"):
             raise SpecError(f"'{key}' cannot be changed in 'first'", location=first.key_where(key),
                             hint="'first' sets fields or parameters of the repeated item: write another first "
                                  "item before the repeat instead")
