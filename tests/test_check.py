@@ -236,6 +236,26 @@ def test_an_annotation_names_the_spec_from_the_checkouts_root(project, cli, monk
     assert result.stdout.startswith(f"::error file={named},line=8,col=5,"), result.stdout
 
 
+def test_an_annotation_names_a_linked_spec_by_the_link_and_a_bundled_one_by_its_name(project, cli, monkeypatch):
+    """A spec named through a link inside the checkout was annotated at the link's target; a
+    bundled spec's name (specs/lenet.yaml), no file of the checkout, was read from the folder the
+    step ran in (sub/specs/lenet.yaml)."""
+    (project / "real").mkdir()
+    (project / "real" / "small.yaml").write_text(FAMILY)
+    (project / "linked.yaml").symlink_to("real/small.yaml")
+    assert cli("check", "linked.yaml", "--update").exit_code == 0
+    (project / "real" / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(project))
+    result = cli("check", "linked.yaml", "--format", "github")
+    assert result.stdout.startswith("::error file=linked.yaml,line=8,col=5,"), result.stdout
+    from archcalc.render.check import _in_checkout
+
+    (project / "sub").mkdir()
+    monkeypatch.chdir(project / "sub")
+    assert _in_checkout("specs/lenet.yaml") == "specs/lenet.yaml"
+    assert _in_checkout("mine.yaml") == "sub/mine.yaml"
+
+
 def test_a_step_summary_is_made_only_when_its_markdown_is_written(project, cli, monkeypatch):
     """$GITHUB_STEP_SUMMARY names a file that does not exist yet: a check whose output cannot be
     written (-o into a folder that does not exist) fails with one error and leaves no empty summary;

@@ -10,7 +10,6 @@ from archcalc.commands import OUTPUT, WIDE, Argument, Option, emit, file_named, 
 from archcalc.errors import OutputError, UsageError
 from archcalc.parallel import MAX_JOBS
 
-
 BASELINE = Option("archcalc.lock.yaml", "The committed figures to hold the models to.", ("--baseline",),
                   parse=file_named("--baseline"))
 

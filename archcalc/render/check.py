@@ -257,13 +257,19 @@ def _command(kind: str, where: Location | None, title: str, message: str) -> str
 
 def _in_checkout(file: str) -> str:
     """A spec's path as GitHub matches an annotation to a file of the repository: relative to the
-    checkout ($GITHUB_WORKSPACE) where it lies in it (a step may run in a folder below it), and
-    never from ./ (GitHub shows no annotation on ./specs/a.yaml, nor on an absolute path)."""
+    checkout ($GITHUB_WORKSPACE) where it lies in it (a step may run in a folder below it), as
+    named (a link is not followed to its target), and never from ./ (GitHub shows no annotation on
+    ./specs/a.yaml, nor on an absolute path). A bundled spec's name (specs/resnet.yaml) is left as
+    it is: it is no file of the checkout."""
+    from archcalc.spec.catalog import BUNDLED_SHOWN, specs_dir
+
+    if file.startswith(BUNDLED_SHOWN) and (specs_dir() / file.removeprefix(BUNDLED_SHOWN)).is_file():
+        return file
     workspace = os.environ.get("GITHUB_WORKSPACE")
     if workspace:
         try:
-            return Path(file).resolve().relative_to(Path(workspace).resolve()).as_posix()
-        except (ValueError, OSError, RuntimeError):  # outside the checkout; or a loop of links
+            return Path(os.path.abspath(file)).relative_to(os.path.abspath(workspace)).as_posix()
+        except ValueError:  # outside the checkout
             pass
     while file.startswith("./"):
         file = file[2:]
