@@ -196,7 +196,7 @@ def test_an_entry_that_names_no_spec_says_so_to_update_too(project, cli, spec):
         assert result.exit_code == 2, result.output
         assert result.stderr.startswith(f"error: {BASELINE}:3:11: the baseline entry 'm' needs 'spec:' as text"), \
             result.stderr
-        assert "hint: write the path of its spec file, or a bundled spec's name, under 'spec:'" in result.stderr
+        assert "hint: run 'archcalc check SPEC --update' with the spec file that defines the model" in result.stderr
     assert Path(BASELINE).read_text() == text
 
 
@@ -252,7 +252,9 @@ FIGURES_OF_ONE = ("    input: 3x32x32\n    batch: 1\n    convention: paper\n    
 @pytest.mark.parametrize("text", [
     "models:\n  ? small_a\n  :\n    spec: a.yaml\n" + FIGURES_OF_ONE,  # an explicit key: its value on lines after it
     "models:\n  small_a: &entry\n    spec: a.yaml\n" + FIGURES_OF_ONE + "  small_b: *entry\n",  # an entry an alias of another
-], ids=["an explicit key", "an aliased entry"])
+    "models:\n  small_a:\n    spec: a.yaml\n" + FIGURES_OF_ONE + "  ?\n    small_b\n  :\n    spec: b.yaml\n"
+    + FIGURES_OF_ONE,  # the '?' on a line of its own, the key's name on the next
+], ids=["an explicit key", "an aliased entry", "an explicit key after a lone '?'"])
 def test_an_entry_whose_text_is_not_below_its_key_is_updated(project, cli, text):
     """--update edited such entries in place by line numbers their text does not have: an
     IndexError (a traceback), and for the alias a line of another entry. It writes the file anew."""
@@ -295,17 +297,40 @@ def test_a_bundled_model_is_recorded_by_its_specs_name_and_holds_anywhere(projec
     assert result.stdout.rstrip().endswith("all 4 checks on 1 models hold")
 
 
-def test_a_file_of_a_bundled_specs_name_is_recorded_as_a_path(project, cli):
-    """A spec of yours named 'lenet' (no .yaml) beside the baseline is recorded ./lenet: 'lenet'
-    names the bundled spec."""
-    Path("lenet").write_text(family("small_a"))
-    assert cli("check", "lenet", "--update").exit_code == 0
-    assert models_in()["small_a"]["spec"] == "./lenet"
+def test_a_file_of_no_yaml_name_is_recorded_as_a_path(project, cli):
+    """A spec of yours named 'mynet' (no .yaml) beside the baseline is recorded ./mynet: a bare
+    name is a bundled spec's where there is one. A baseline recorded before, with 'mynet', reads
+    the file as it did."""
+    Path("mynet").write_text(family("small_a"))
+    assert cli("check", "mynet", "--update").exit_code == 0
+    assert models_in()["small_a"]["spec"] == "./mynet"
     assert cli("check").exit_code == 0
-    # as a baseline recorded before bundled names recorded it: the file of its folder, where there is one
-    Path(BASELINE).write_text(Path(BASELINE).read_text().replace("spec: ./lenet", "spec: lenet"))
+    Path(BASELINE).write_text(Path(BASELINE).read_text().replace("spec: ./mynet", "spec: mynet"))
     result = cli("check")
     assert result.exit_code == 0 and result.stdout.rstrip().endswith("all 4 checks on 1 models hold"), result.output
+
+
+def test_a_file_named_as_a_bundled_spec_does_not_take_its_entry(project, cli):
+    """A file 'lenet' of the baseline's folder (a script, say) is not the bundled spec the entry
+    'spec: lenet' names."""
+    assert cli("check", "lenet5", "--update").exit_code == 0
+    Path("lenet").write_text("#!/bin/sh\necho lenet\n")
+    result = cli("check")
+    assert result.exit_code == 0 and result.stdout.rstrip().endswith("all 4 checks on 1 models hold"), result.output
+
+
+def test_an_entry_naming_a_bundled_spec_by_the_install_path_is_recorded_by_its_name(project, cli):
+    """A baseline recorded before bundled names kept the path from its folder to where archcalc is
+    installed; --update keeps an entry's spec: as written, but not that."""
+    from archcalc.spec.catalog import specs_dir
+
+    assert cli("check", "lenet5", "--update").exit_code == 0
+    installed = os.path.relpath(specs_dir() / "lenet.yaml", project)
+    assert installed.startswith("..")
+    Path(BASELINE).write_text(Path(BASELINE).read_text().replace("spec: lenet", f"spec: {installed}"))
+    assert cli("check").exit_code == 0
+    assert cli("check", "--update").exit_code == 0
+    assert models_in()["lenet5"]["spec"] == "lenet"
 
 
 # --- renamed, new and gone models -------------------------------------------------------------

@@ -16,7 +16,7 @@ from archcalc.check.baseline import (
     OUTSIDE_HINT,
     Baseline,
     Entry,
-    bundled_name,
+    bundled_spec,
     load_baseline,
     recorded_spec,
     spec_roots,
@@ -25,6 +25,7 @@ from archcalc.check.baseline import (
 )
 from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
+from archcalc.spec.catalog import bundled_name
 from archcalc.spec.held import Held, held_from
 from archcalc.spec.source import YMap
 from archcalc.stats import ModelStats
@@ -278,12 +279,16 @@ def update_baseline(result: CheckResult) -> set[str]:
 
 def _spec_recorded(entry: Entry | None, measured_from: Path, baseline_path: Path) -> str:
     """The `spec:` an updated entry records: the entry's own, as written, where it names the file
-    the model was measured from; else that file (the model moved to another spec file)."""
+    the model was measured from, but a bundled spec's name where it named that bundled spec by a
+    path out of the baseline's folder (to where archcalc was installed, which moves); else that
+    file (the model moved to another spec file)."""
     try:
-        if entry is not None and entry.spec_path.resolve() == Path(measured_from).resolve():
-            return entry.spec
+        same = entry is not None and entry.spec_path.resolve() == Path(measured_from).resolve()
     except (OSError, RuntimeError):  # a loop of links
-        pass
+        same = False
+    out_of_the_folder = Path(entry.spec).is_absolute() or ".." in Path(entry.spec).parts if same else False
+    if same and not (bundled_spec(measured_from) is not None and out_of_the_folder):
+        return entry.spec
     return recorded_spec(measured_from, baseline_path)
 
 
@@ -446,14 +451,14 @@ def _expect(graph: Graph) -> Held | None:
     return None if graph.expect is None else held_from(graph.expect, "expect")
 
 
-def _shown(spec: str) -> str:
+def _shown(entry: Entry) -> str:
     """An entry's `spec:` in a message: a bundled spec's name said to be one."""
-    return f"the bundled spec {spec!r}" if bundled_name(spec) else spec
+    return f"the bundled spec {entry.spec!r}" if bundled_name(entry.spec) and bundled_spec(entry.spec_path) else entry.spec
 
 
 def _gone(baseline: Baseline, measured: set[str], checked: set[str]) -> list[Finding]:
     """Baseline models whose spec file is gone, or whose file (among those checked) lost them."""
-    entries = [(entry.model, entry.spec_path, _shown(entry.spec), entry.location) for entry in baseline.entries.values()]
+    entries = [(entry.model, entry.spec_path, _shown(entry), entry.location) for entry in baseline.entries.values()]
     entries += [(model, path, str(path), error.location) for model, (path, error) in baseline.broken.items()]
     entries = [entry for entry in entries if entry[0] not in measured]
     if not entries:

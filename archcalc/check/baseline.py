@@ -240,15 +240,15 @@ def _nodes(value: Any) -> int:
     return 1
 
 
-NO_SPEC_HINT = "write the path of its spec file, or a bundled spec's name, under 'spec:'; or remove the entry"
-"""What to do about an entry that names no spec: --update cannot measure it."""
+NO_SPEC_HINT = ("run 'archcalc check SPEC --update' with the spec file that defines the model, or write that file's "
+                "path (or a bundled spec's name) under 'spec:', or remove the entry")
+"""What to do about an entry that names no spec: a bare --update cannot measure it."""
 
 
 def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
     """One entry, validated: its conditions (text, sizes and names archcalc knows) and every figure."""
     if not isinstance(body, YMap):
-        raise SpecError(f"the baseline entry '{name}' must be a mapping", location=location,
-                        hint="run 'archcalc check --update' to rewrite the entry")
+        raise SpecError(f"the baseline entry '{name}' must be a mapping", location=location, hint=NO_SPEC_HINT)
     for key, fix in (("spec", NO_SPEC_HINT), ("input", "run 'archcalc check --update' to rewrite the entry")):
         if not isinstance(body.get(key), str) or not body[key]:
             raise SpecError(f"the baseline entry '{name}' needs '{key}:' as text",
@@ -399,11 +399,13 @@ def _edited(baseline: Baseline, meant: dict[str, dict], measured: dict[str, dict
 
 
 def _laid_out(lines: list[str], entry: tuple[yaml.Node, yaml.Node]) -> bool:
-    """Whether an entry's text is its key's line and the lines after it: not a key written
-    '? name' with its value after a ':' line, nor a value that is an alias of another entry's
-    (whose text is that entry's)."""
+    """Whether an entry's text is its key's line and the lines after it: a key of one line with
+    its ':' after it on that line (not one written after a '?', whose ':' may come lines later),
+    and a value that is not an alias of another entry's (whose text is that entry's)."""
     key, body = entry
-    return not lines[key.start_mark.line].lstrip().startswith("?") and body.start_mark.line >= key.start_mark.line
+    line = lines[key.start_mark.line]
+    return key.start_mark.line == key.end_mark.line and not line.lstrip().startswith("?") \
+        and line[key.end_mark.column:].lstrip(" ").startswith(":") and body.start_mark.line >= key.start_mark.line
 
 
 def _edited_entry(block: list[str], first: int, body: yaml.Node, values: dict[str, Any]) -> list[str] | None:
@@ -508,32 +510,31 @@ def _block_end(lines: list[str], first: int) -> int:
 
 
 def spec_file(folder: Path, spec: str) -> Path:
-    """The file an entry's `spec:` names: a path relative to the baseline's `folder` where that
-    file exists, else a bundled spec by its file's name ('resnet', wherever archcalc is installed;
-    a baseline recorded before, naming a file of its folder that has no .yaml, reads as it did)."""
-    from archcalc.spec.catalog import specs_dir
+    """The file an entry's `spec:` names: a bundled spec by its file's name ('resnet', wherever
+    archcalc is installed) where there is one, else a path relative to the baseline's `folder` (a
+    baseline recorded before, naming a file of its folder that has no .yaml, reads as it did)."""
+    from archcalc.spec.catalog import bundled_name, specs_dir
 
-    local = folder / spec
-    try:
-        here = local.is_file()
-    except (OSError, ValueError):  # a name too long, a NUL: not a file of its folder
-        here = False
-    return specs_dir() / f"{spec}.yaml" if bundled_name(spec) and not here else local
+    bundled = specs_dir() / f"{spec}.yaml"
+    return bundled if bundled_name(spec) and bundled.is_file() else folder / spec
 
 
 def recorded_spec(path: str | Path, baseline_path: Path) -> str:
     """A spec file as a baseline records it (`spec_file` reads it back): a bundled spec by its
     file's name, so that the baseline holds wherever archcalc and the project are; else its path
     relative to the baseline's folder (./NAME where NAME alone would read as a bundled name)."""
-    from archcalc.spec.catalog import specs_dir
+    from archcalc.spec.catalog import bundled_name
 
-    resolved = Path(path).resolve()
-    if resolved.parent == specs_dir().resolve() and resolved.suffix == ".yaml":
-        return resolved.stem
-    relative = os.path.relpath(resolved, baseline_path.resolve().parent)
+    bundled = bundled_spec(path)
+    if bundled is not None:
+        return bundled
+    relative = os.path.relpath(Path(path).resolve(), baseline_path.resolve().parent)
     return f"./{relative}" if bundled_name(relative) else relative
 
 
-def bundled_name(spec: str) -> bool:
-    """Whether `spec:` names a bundled spec, as a model item's `spec:` does: no folder, no .yaml."""
-    return "/" not in spec and not spec.endswith((".yaml", ".yml"))
+def bundled_spec(path: str | Path) -> str | None:
+    """The name of the bundled spec at `path` ('resnet'); None where it is no bundled spec."""
+    from archcalc.spec.catalog import specs_dir
+
+    resolved = Path(path).resolve()
+    return resolved.stem if resolved.parent == specs_dir().resolve() and resolved.suffix == ".yaml" else None

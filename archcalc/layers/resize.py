@@ -335,8 +335,8 @@ class _Crop(_Resized):
         return {"size": a.size}
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
-        """torch slices one cropped axis after another (an axis kept whole is no operation, and so
-        is a crop that cuts nothing); the backward of each slice makes a new gradient of the tensor
+        """torch slices one cropped axis after another (an axis kept whole is no operation; a crop
+        that cuts nothing is an alias of its input); the backward of each slice makes a new gradient of the tensor
         it sliced, from the last slice back. Cropped along several axes, the busiest moment is the
         last: the gradient of the input with that of the input cropped along its first cropped
         axis, the incoming one let go."""

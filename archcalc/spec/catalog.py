@@ -56,11 +56,16 @@ def load_document(path: Path) -> YMap:
     return load_yaml(path, display_name(path), refuse_many_variants)
 
 
+def bundled_name(spec: str) -> bool:
+    """Whether a `spec:` (of a model item, of a baseline entry) names a bundled spec: no folder, no .yaml."""
+    return "/" not in spec and not spec.endswith((".yaml", ".yml"))
+
+
 def include(spec: str, origin: Path | None, where: Location) -> tuple[YMap, Path, str]:
     """The document a model item's `spec:` names (a bundled spec by name, or a path, relative to
     the including file's folder, to a .yaml file in that folder or below it), its path and its
     name in messages; SpecError at `where` for anything else."""
-    if "/" not in spec and not spec.endswith((".yaml", ".yml")):
+    if bundled_name(spec):
         names = sorted(path.stem for path in specs_dir().glob("*.yaml"))
         if spec not in names:
             raise SpecError(f"{_shortened(spec)} is not a bundled spec{did_you_mean(spec, names)}", location=where,

@@ -196,10 +196,12 @@ def _too_deep(location: Location) -> SpecError:
                      location=location, hint="a spec needs a few levels; use blocks to structure a model")
 
 
+BASELINE_FILE_HINT = ("a baseline is a regular file: archcalc.lock.yaml, or the file --baseline names, as "
+                      "'archcalc check --update' writes it")
 NOT_A_FILE_HINTS = {
     "spec": ("name a .yaml file, or a bundled model (see 'archcalc list')",
              "give a regular .yaml file (save what the pipe or device gives to one first)"),
-    "baseline": ("name the baseline's file with --baseline (archcalc check --update writes archcalc.lock.yaml)",) * 2,
+    "baseline": (BASELINE_FILE_HINT,) * 2,
 }
 """What to do where a spec, or a baseline, named is a folder, and where it is a device or a pipe."""
 
