@@ -341,6 +341,16 @@ def test_a_convolution_whose_weight_the_graph_makes_cannot_be_written_exactly(fi
                                     "made in the graph")
 
 
+def _refused(files, nodes, initialisers, out) -> str:
+    """What `archcalc import onnx` prints of a model of these nodes that onnx.checker passes: one
+    error, exit 2, no spec and no traceback."""
+    save(files / "model.onnx", nodes, [INPUT], initialisers, out=out)
+    onnx.checker.check_model(onnx.load(str(files / "model.onnx")), full_check=True)
+    result = run_import(files, "model.onnx")
+    assert (result.returncode, result.stdout) == (2, "") and "Traceback" not in result.stderr
+    return result.stderr
+
+
 BIASES_MADE_IN_THE_GRAPH = {
     "a Conv's bias from a Constant node": (
         [helper.make_node("Constant", [], ["b"], value=numpy_helper.from_array(np.ones(4, np.float32))),
@@ -365,12 +375,9 @@ def test_a_bias_made_in_the_graph_is_refused_not_left_out(files, case):
     """A bias that is no initializer (a Constant node, as some converters write every weight) was
     left out without a word: 'bias: false', 12 parameters where the model holds 16."""
     nodes, initialisers, out, node, layer = BIASES_MADE_IN_THE_GRAPH[case]
-    save(files / "made.onnx", nodes, [INPUT], initialisers, out=out)
-    onnx.checker.check_model(onnx.load(str(files / "made.onnx")), full_check=True)
-    result = run_import(files, "made.onnx")
-    assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr.startswith(f"error: node '{node} of 'made.onnx' cannot be written exactly: a bias made in "
-                                    f"the graph (archcalc's {layer}'s bias is a parameter: an initializer)"), result.stderr
+    stderr = _refused(files, nodes, initialisers, out)
+    assert stderr.startswith(f"error: node '{node} of 'model.onnx' cannot be written exactly: a bias made in the graph "
+                             f"(archcalc's {layer}'s bias is a parameter: an initializer)"), stderr
 
 
 def _initializer(name: str, shape: tuple[int, ...]):
@@ -391,12 +398,9 @@ WEIGHTS_MADE_IN_THE_GRAPH = {  # beside an initializer bias: the Conv's was an I
 @pytest.mark.parametrize("case", WEIGHTS_MADE_IN_THE_GRAPH)
 def test_a_weight_made_in_the_graph_beside_a_bias_is_refused(files, case):
     nodes, initialisers, out, node, layer = WEIGHTS_MADE_IN_THE_GRAPH[case]
-    save(files / "made.onnx", nodes, [INPUT], initialisers, out=out)
-    onnx.checker.check_model(onnx.load(str(files / "made.onnx")), full_check=True)
-    result = run_import(files, "made.onnx")
-    assert (result.returncode, result.stdout) == (2, "") and "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"error: node '{node} of 'made.onnx' cannot be written exactly: a weight made in "
-                                    f"the graph (archcalc's {layer}'s weight is a parameter: an initializer)"), result.stderr
+    stderr = _refused(files, nodes, initialisers, out)
+    assert stderr.startswith(f"error: node '{node} of 'model.onnx' cannot be written exactly: a weight made in the "
+                             f"graph (archcalc's {layer}'s weight is a parameter: an initializer)"), stderr
 
 
 PRODUCTS_NO_LAYER_HOLDS = {  # each was "this is archcalc's mistake": the spec held other parameters than the graph
@@ -420,13 +424,9 @@ PRODUCTS_NO_LAYER_HOLDS = {  # each was "this is archcalc's mistake": the spec h
 @pytest.mark.parametrize("case", PRODUCTS_NO_LAYER_HOLDS)
 def test_a_product_by_a_parameter_no_layer_holds_is_refused_as_the_models(files, case):
     nodes, initialisers, out, node, reason = PRODUCTS_NO_LAYER_HOLDS[case]
-    save(files / "product.onnx", nodes, [INPUT], initialisers, out=out)
-    onnx.checker.check_model(onnx.load(str(files / "product.onnx")), full_check=True)
-    result = run_import(files, "product.onnx")
-    assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr.startswith(f"error: node '{node} of 'product.onnx' cannot be written exactly: {reason}"), \
-        result.stderr
-    assert "archcalc's mistake" not in result.stderr
+    stderr = _refused(files, nodes, initialisers, out)
+    assert stderr.startswith(f"error: node '{node} of 'model.onnx' cannot be written exactly: {reason}"), stderr
+    assert "archcalc's mistake" not in stderr
 
 
 def test_an_initializer_two_layers_read_is_refused_not_counted_twice(files):
