@@ -522,6 +522,40 @@ def test_an_outer_index_reaches_an_inner_repeat_as_a_block_parameter(write_spec)
     assert widths == [10, 11, 20, 21]
 
 
+def test_a_copys_names_reach_no_blocks_layers_through_a_group(write_spec):
+    """docs/spec.md: the names do not reach inside a block. A block inside a repeated inline group
+    whose items read 'index' saw it too (out = 1, 12, 23); the same block in a group whose items
+    read none of it was refused. Both are refused now, at the block's layer."""
+    path = write_spec("""
+        name: leaking
+        input: [3, 8, 8]
+        blocks:
+          leaf:
+            params: {w: 4}
+            layers:
+              - conv: {kind: conv2d, out: "w + index * 10", kernel: 1}
+        layers:
+          - g: {repeat: 3, layers: [{l: {kind: leaf, w: "1 + index"}}]}
+    """)
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert "layer 'g.0.l.conv': unknown name 'index'" in str(error.value), str(error.value)
+
+
+def test_an_inner_repeats_index_hides_a_groups_copys(write_spec):
+    """docs/spec.md: an inner repeat's index hides an outer one. Inside a repeated inline group it
+    was refused, the outer copy's index taken for a parameter of that name."""
+    path = write_spec("""
+        name: nested
+        input: [4, 8, 8]
+        layers:
+          - g: {repeat: 2, layers: [{b: {kind: conv2d, out: "10 + index", kernel: 1, repeat: 2}}]}
+          - h: {for_each: [[1], [2]], as: row, layers: [{c: {kind: conv2d, out: "row[0]", kernel: 1, for_each: [[5]],
+                                                            as: row}}]}
+    """)
+    assert [layer.shape[1] for layer in archcalc.analyze(path).layers] == [10, 11, 10, 11, 5, 5]
+
+
 def test_the_expansion_bound_stays_exact_when_copies_differ(write_spec, cli):
     """A copy that reads its index may expand to more or fewer items than the one before: the
     two-copy projection is not used, so a spec within the bound passes and one past it is refused."""

@@ -388,7 +388,8 @@ class _Builder:
             instance = _merged(body, first) if index == 0 and first else body
             names = None
             if used:  # this copy's own index, count and row: the copies' fields differ
-                names = {**env, "index": index, "count": count, row_name: row}
+                names = _CopyNames({**env, "index": index, "count": count, row_name: row})
+                names.copied = getattr(env, "copied", frozenset()) | {*REPEAT_NAMES, row_name}
             before = self.items
             output = self.single(f"{full}.{index}", instance, location, inputs, env, depth, names)
             self.outputs[f"{full}.{index}"] = output
@@ -440,7 +441,7 @@ class _Builder:
         if not (isinstance(name, str) and name.isascii() and name.isidentifier()) or name in REPEAT_NAMES:
             raise SpecError(f"'as' must be a name other than {' and '.join(REPEAT_NAMES)}, got {name!r}",
                             location=body.where("as"), hint="letters, digits and _, for example 'as: row'")
-        if name in env:
+        if name in env and name not in getattr(env, "copied", ()):  # an outer copy's row it may hide
             raise SpecError(f"'as: {name}' hides the parameter '{name}'", location=body.where("as"),
                             hint="give the row another name")
         return rows, name
@@ -450,7 +451,7 @@ class _Builder:
         """Which of the names that differ from copy to copy (index, count, the row) the item's
         fields read; refused where one is also a parameter visible here."""
         used = _names_read(body) & {*REPEAT_NAMES, row_name}
-        for name in used & env.keys():
+        for name in used & env.keys() - getattr(env, "copied", frozenset()):  # an outer copy's own it hides
             meaning = "the number of each copy" if name == "index" else "how many copies there are"
             raise SpecError(f"'{name}' in a repeated item is {meaning}, and a parameter '{name}' is visible "
                             "here too", location=body.location, hint=f"rename the parameter '{name}'")
@@ -601,7 +602,8 @@ class _Builder:
             if type(known) is Added:
                 known = _INSTANCES[key] = known.moved()
             return self._scoped(full, kind, location, self._copy(known, full, source, depth))
-        scope = dict(env)
+        copied = getattr(env, "copied", ())  # a copy's index, count and row reach no block's layers
+        scope = {name: value for name, value in env.items() if name not in copied} if copied else dict(env)
         scope.update(given)
         for name, default in declared.items():
             if name in body:
@@ -888,6 +890,14 @@ def _names_read(body: YMap) -> frozenset[str]:
                 pending.extend(value)
         found = body.names_read = frozenset(found)
     return found
+
+
+class _CopyNames(dict):
+    """The names the fields of one copy of a repeat see: the parameters, and the copy's own
+    (`copied`: index, count and its row, and those of the copies around it), which reach the items
+    of an inline group but not the layers of a block (docs/spec.md)."""
+
+    copied: frozenset = frozenset()
 
 
 _OUTSIDE_COPIES = ("kind", "from", "repeat", "for_each", "as", "when")
