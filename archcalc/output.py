@@ -140,13 +140,27 @@ def _cannot_write(target: Path, error: OSError) -> OutputError:
                        hint="the file was left as it was")
 
 
+READ: set[Path] = set()
+"""Every spec file this process has read (after links, `was_read`): no output is written
+over one, whether it was named on the command line or reached otherwise (a spec another includes
+with `kind: model`)."""
+
+
+def was_read(path: str | Path) -> None:
+    """Note that the file at `path` was read: nothing this process writes may replace it."""
+    try:
+        READ.add(Path(path).resolve())
+    except (OSError, RuntimeError, ValueError):  # a loop of links, a NUL: never a target either
+        pass
+
+
 def spec_paths_match(path: str | Path, inputs: Iterable[str | Path]) -> bool:
     """Whether `path` is one of the files `inputs` (after links)."""
     return any(Path(path).resolve() == Path(spec).resolve() for spec in inputs)
 
 
 def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
-    if spec_paths_match(target, inputs):
+    if spec_paths_match(target, inputs) or target.resolve() in READ:
         raise OutputError(f"refusing to write over the spec '{target}' that is being read",
                           hint="give --output another file name")
     if target.is_dir():

@@ -108,6 +108,19 @@ def test_the_spec_being_read_is_never_a_target(cli, write_spec):
     assert spec.read_bytes() == before
 
 
+@pytest.mark.parametrize("command", [["table"], ["report"], ["memory"], ["validate", "--runs", "0", "--no-memory"]])
+def test_a_spec_another_includes_is_never_a_target(cli, write_spec, command):
+    """docs/spec.md: no file a command reads is a target. A spec read through a model item
+    ('kind: model, spec: inner.yaml') was replaced by the output, exit 0."""
+    inner = write_spec("name: inner\ninput: [3, 8, 8]\nlayers:\n  - r: relu\n", name="inner.yaml")
+    outer = write_spec("name: outer\ninput: [3, 8, 8]\nlayers:\n  - m: {kind: model, spec: inner.yaml}\n")
+    before = inner.read_bytes()
+    result = cli(command[0], outer, *command[1:], "-o", inner)
+    assert result.exit_code == 2, result.output
+    assert f"error: refusing to write over the spec '{inner}' that is being read" in result.stderr  # once read
+    assert inner.read_bytes() == before
+
+
 def test_a_bundled_spec_is_never_a_target(cli, monkeypatch):
     monkeypatch.chdir(ROOT)
     before = (ROOT / "specs" / "lenet.yaml").read_bytes()

@@ -15,6 +15,7 @@ import yaml
 
 from archcalc.errors import NOT_AS_WRITTEN, SOURCES, Location, SpecError, not_as_written
 from archcalc.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
+from archcalc.output import was_read
 
 try:  # libyaml's composer is several times faster; the pure one gives the same nodes
     from yaml import CSafeLoader as _SafeLoader
@@ -227,6 +228,8 @@ def read_spec_text(path: Path, name: str, what: str = "spec") -> str:
         if stat.S_ISDIR(mode):
             raise SpecError(f"this is a directory, not a {what} file", location=start, hint=folder_hint)
         raise SpecError(f"this is {_special(mode)}, not a {what} file", location=start, hint=special_hint)
+    if what == "spec":  # a baseline is read to be written again (check --update)
+        was_read(path)
     with os.fdopen(descriptor, "rb") as file:
         try:
             raw = file.read(MAX_FILE_BYTES + 1)
