@@ -213,8 +213,9 @@ class ModelStats:
 
     @property
     def depth(self) -> int:
-        """Conv and linear layers: the depth papers quote (ResNet-50, VGG-16)."""
-        return sum(layer.kind in ("conv2d", "linear") for layer in self.layers)
+        """Convolutions (of 1, 2 or 3 axes, transposed too) and linear layers: the depth papers
+        quote (VGG-16's 16; U-Net's 23 convolutional layers, its 4 up-convolutions among them)."""
+        return sum(layer.kind.startswith("conv") or layer.kind == "linear" for layer in self.layers)
 
     def costliest(self, count: int) -> list[LayerStats]:
         """The `count` layers with the most MACs, in that order (earlier first on ties)."""

@@ -45,6 +45,16 @@ def charts(text: str, start: str) -> list[str]:
     return [block for block in mermaid_blocks(text) if re.sub(r"^%%\{.*\}%%\n", "", block).startswith(start)]
 
 
+def test_depth_counts_every_convolution_and_linear_layer(cli):
+    """It counted conv2d and linear only: M5 1, S3D 0. Published: M5 has 5 weight layers (Dai et
+    al. 2017, "Very deep CNNs for raw waveforms", Table 1: 4 convolutions and the fully connected
+    one), VGG-16 16 (Simonyan and Zisserman 2015), U-Net 23 convolutional layers (Ronneberger et
+    al. 2015, section 2, its 4 up-convolutions among them)."""
+    text = cli("report", "m5", "vgg16", "unet").stdout
+    row = next(line for line in text.splitlines() if line.startswith("| depth (conv and linear layers)"))
+    assert [cell.strip() for cell in row.strip("|").split("|")][1:4] == ["5", "16", "23"], row
+
+
 def test_a_single_model_report_has_the_library_figures(cli):
     text = cli("report", "resnet18").stdout
     stats = analyze("resnet18")
@@ -56,7 +66,7 @@ def test_a_single_model_report_has_the_library_figures(cli):
     assert figures["parameters"] == grouped(stats.totals.params) == "11,689,512"  # torchvision resnet18
     assert figures["MACs"].startswith(grouped(stats.totals.macs))
     assert figures["FLOPs"].startswith(grouped(stats.totals.flops))
-    assert figures["depth (conv and linear layers)"] == str(sum(l.kind in ("conv2d", "linear") for l in stats.layers))
+    assert figures["depth (conv and linear layers)"] == "21"  # 17 + 3 projection convolutions, and the fc
     assert figures["activation memory"] == human_bytes(stats.totals.activation_bytes)
     costliest = sorted(stats.layers, key=lambda layer: -layer.figures.macs)[:3]
     assert figures["largest layers"] == ", ".join(
