@@ -611,15 +611,15 @@ class _Builder:
             if default is None:
                 raise SpecError(f"block '{kind}' needs the parameter '{name}'", location=location,
                                 hint=f"add '{name}: …' to this layer")
+            later = [other for other in list(declared)[list(declared).index(name) + 1:]
+                     if other not in given and isinstance(default, str) and other in names_in(default)]
+            if later:  # refused even where a parameter outside has that name, which it would read instead
+                raise SpecError(f"the default of '{name}' reads '{later[0]}', a parameter of block '{kind}' "
+                                "declared after it: a default reads the parameters before it",
+                                location=declared.where(name), hint=f"declare '{later[0]}' before '{name}'")
             try:
                 scope[name] = _resolve_value(default, scope)
             except SpecError as error:
-                later = [other for other in list(declared)[list(declared).index(name) + 1:]
-                         if other not in scope and isinstance(default, str) and other in names_in(default)]
-                if later:
-                    raise SpecError(f"the default of '{name}' reads '{later[0]}', a parameter of block '{kind}' "
-                                    "declared after it: a default reads the parameters before it",
-                                    location=declared.where(name), hint=f"declare '{later[0]}' before '{name}'") from None
                 raise error.at(declared.where(name)) from None
         source = self._one(inputs, f"block '{kind}'")
         inside = None if key is None else body_of(block, self.blocks)
