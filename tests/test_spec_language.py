@@ -303,6 +303,42 @@ def test_a_wrong_model_item_is_refused_with_where(write_spec, item, message, whe
     assert message in str(error.value) and where in str(error.value), str(error.value)
 
 
+def test_a_spec_that_includes_itself_is_refused_at_once_with_its_cycle(write_spec):
+    """The spec given was not among the including ones: one that included itself once (a 'when'
+    ending the loop) was taken, and a → b → a was refused at a → b → a → b, its message two
+    parentheses deep, saying 'includes itself, or … more than 4 deep'."""
+    looped = write_spec("""
+        name: looped
+        input: [3, 8, 8]
+        params: {again: true}
+        layers:
+          - c: {kind: conv2d, out: 4, kernel: 1}
+          - m: {kind: model, spec: looped.yaml, again: false, when: again}
+    """, name="looped.yaml")
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(looped)
+    assert "layer 'm': the model of 'looped.yaml' includes itself" in str(error.value), str(error.value)
+    write_spec("name: b\ninput: [3, 8, 8]\nlayers:\n  - m: {kind: model, spec: a.yaml}\n", name="b.yaml")
+    first = write_spec("name: a\ninput: [3, 8, 8]\nlayers:\n  - m: {kind: model, spec: b.yaml}\n", name="a.yaml")
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(first)
+    assert "layer 'm.m': the model of 'a.yaml' includes itself (" in str(error.value), str(error.value)
+    assert str(error.value).count("in the model taken from") == 1
+
+
+def test_specs_include_each_other_four_deep_and_no_deeper(write_spec):
+    for depth in range(1, 6):
+        write_spec(f"name: s{depth}\ninput: [3, 8, 8]\nlayers:\n  - m: {{kind: model, spec: s{depth + 1}.yaml}}\n",
+                   name=f"s{depth}.yaml")
+    write_spec("name: s6\ninput: [3, 8, 8]\nlayers:\n  - r: relu\n", name="s6.yaml")
+    path = write_spec("name: top\ninput: [3, 8, 8]\nlayers:\n  - m: {kind: model, spec: s3.yaml}\n")
+    assert [layer.name for layer in archcalc.analyze(path).layers] == ["m.m.m.m.r"]  # s3 → s4 → s5 → s6
+    path.write_text(path.read_text().replace("s3.yaml", "s2.yaml"))
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert "specs are included more than 4 deep" in str(error.value)
+
+
 def test_an_error_in_an_included_model_is_shown_at_the_item_that_takes_it(write_spec):
     """Its layers run on what the including spec feeds them, and its expressions on the values that
     spec sets: the error is at the model item, naming the layer, and the line inside for the latter."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from functools import cache, partial
 from itertools import islice
@@ -109,6 +110,7 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
     input_shape = parse_input(input_holder["input"], location=input_holder.where("input"))
     blocks = _blocks(doc)
     builder = _Builder(blocks, origin)
+    builder.including.append((file, _identity(origin)))
     layers = doc["layers"]
     if not isinstance(layers, YList) or not layers:
         raise SpecError("'layers' must be a non-empty list", location=doc.where("layers"))
@@ -308,8 +310,9 @@ class _Builder:
     def __init__(self, blocks: dict[str, YMap], origin: Path | None = None) -> None:
         self.blocks = blocks
         self.origin = origin
-        self.including: list[str] = []
-        """The specs whose models are being expanded inside this one (a `kind: model` item)."""
+        self.including: list[tuple[str, Path | None]] = []
+        """The spec expanded, then those whose models are being expanded inside it (a `kind: model`
+        item): each one's name in messages and its file (after links; None where not known)."""
         self.nodes: list[Node] = []
         self.scopes: dict[str, Scope] = {}
         self.outputs: dict[str, str] = {}
@@ -554,9 +557,13 @@ class _Builder:
             if key not in doc:
                 raise SpecError(f"the spec {_shortened(spec)} included here has no '{key}'",
                                 location=body.where("spec"), hint=f"add a top-level '{key}:' to it (see docs/spec.md)")
-        if shown in self.including or len(self.including) >= MAX_INCLUDED:
-            raise SpecError(f"the model of {_shortened(spec)} includes itself, or specs are included more than "
-                            f"{MAX_INCLUDED} deep", location=body.where("spec"))
+        files = [file for _, file in self.including]
+        if _identity(path) in files:
+            names = [name for name, _ in self.including[files.index(_identity(path)):]]
+            raise SpecError(f"the model of {_shortened(spec)} includes itself ({' → '.join([*names, names[0]])})",
+                            location=body.where("spec"), hint="a spec cannot include itself, directly or through another")
+        if len(self.including) > MAX_INCLUDED:
+            raise SpecError(f"specs are included more than {MAX_INCLUDED} deep", location=body.where("spec"))
         variant = _named(body.get("variant"), env)
         if variant is not None:
             _check_one_line(str(variant), body.where("variant"), "the variant name")
@@ -572,7 +579,7 @@ class _Builder:
                  **{name: self._field_value(body, name, env) for name in params if name in body}}
         layers = _until(doc["layers"], until, body.where("until") if "until" in body else location)
         outer, self.blocks, self.origin = (self.blocks, self.origin), _blocks(doc), path
-        self.including.append(shown)
+        self.including.append((_shown_from_here(path), _identity(path)))
         first = len(self.nodes)
         try:
             output = self.sequence(layers, full + ".", source, scope, depth + 1)
@@ -890,6 +897,26 @@ def _names_read(body: YMap) -> frozenset[str]:
                 pending.extend(value)
         found = body.names_read = frozenset(found)
     return found
+
+
+def _identity(path: Path | None) -> Path | None:
+    """A spec file as inclusion tells it from another: its path after links (None where unknown)."""
+    try:
+        return None if path is None else path.resolve()
+    except (OSError, RuntimeError):  # a loop of links: reading it says so
+        return path
+
+
+def _shown_from_here(path: Path) -> str:
+    """An included spec's name in a cycle's message: from the current folder where it lies below
+    it, else as given (a bundled spec's specs/NAME.yaml)."""
+    from archcalc.spec.catalog import display_name
+
+    shown = display_name(path)
+    if os.path.isabs(shown):
+        relative = os.path.relpath(shown)
+        return relative if not relative.startswith("..") else shown
+    return shown
 
 
 class _CopyNames(dict):
