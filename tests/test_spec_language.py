@@ -303,6 +303,29 @@ def test_a_wrong_model_item_is_refused_with_where(write_spec, item, message, whe
     assert message in str(error.value) and where in str(error.value), str(error.value)
 
 
+@pytest.mark.parametrize("keys, message", [
+    ("repeat: 0, first: {strid: 2}", "unknown key 'strid' (did you mean 'stride'?)"),
+    ("repeat: 0, first: {kind: bogus}", "unknown layer kind 'bogus'"),
+    ("repeat: 0, first: {repeat: 3}", "'repeat' cannot be changed in 'first'"),
+    ("when: false, first: {stride: 2}", "'first' sets fields of the first of a 'repeat' or 'for_each'"),
+    ("when: false, as: row", "'as' names the row of 'for_each', and this item has none"),
+    ("when: false, repeat: 2, for_each: [[1]], as: row", "an item has either 'repeat' or 'for_each', not both"),
+])
+def test_an_item_left_out_still_has_its_keys_checked(write_spec, keys, message):
+    """docs/spec.md: an item left out (by 'when', or a repeat of 0) still has its kind and keys
+    checked. Its 'first', and the keys that go with a repeat, were not: each of these was taken."""
+    path = write_spec(f"""
+        name: left_out
+        input: [3, 8, 8]
+        layers:
+          - a: {{kind: conv2d, out: 4, kernel: 3}}
+          - b: {{kind: conv2d, out: 4, kernel: 3, {keys}}}
+    """)
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert f"layer 'b': {message}" in str(error.value), str(error.value)
+
+
 def test_a_spec_that_includes_itself_is_refused_at_once_with_its_cycle(write_spec):
     """The spec given was not among the including ones: one that included itself once (a 'when'
     ending the loop) was taken, and a → b → a was refused at a → b → a → b, its message two

@@ -362,16 +362,11 @@ class _Builder:
             raise SpecError("the layer has no 'kind'", location=location,
                             hint="add 'kind: conv2d' (or another kind or block), or 'layers:' for a group")
         inputs = self._inputs(body, full, block_input, env) if "from" in body else (previous,)
+        _check_repeat_keys(body)  # in every variant, the item switched off too
         if "when" in body and not self._value(body, "when", env, bool):
             self._count_item()  # an item switched off counts once
             self._check_left_out(body, env)
             return inputs[0]  # a merge switched off passes its first input: an absent residual add
-        if "as" in body and "for_each" not in body:
-            raise SpecError("'as' names the row of 'for_each', and this item has none",
-                            location=body.key_where("as"), hint="add 'for_each: LIST', or leave 'as' out")
-        if "first" in body and "repeat" not in body and "for_each" not in body:
-            raise SpecError("'first' sets fields of the first of a 'repeat' or 'for_each', and this item has neither",
-                            location=body.key_where("first"), hint="write those fields on the item itself, or add 'repeat'")
         if "repeat" not in body and "for_each" not in body:
             return self.single(full, body, location, inputs, env, depth)  # which counts it
         self._count_item()  # the repeat itself; each copy counts in `single`
@@ -407,8 +402,16 @@ class _Builder:
 
     def _check_left_out(self, body: YMap, env: dict) -> None:
         """What can be known of an item that `when` or a repeat of 0 leaves out, without evaluating
-        its fields (they may hold only where it is in): its kind, and that its keys are that kind's.
-        A misspelt field is then an error in every variant, not only in those that keep the item."""
+        its fields (they may hold only where it is in): its kind, and that its keys, and those of
+        its `first`, are that kind's. A misspelt field is then an error in every variant, not only
+        in those that keep the item."""
+        first = body.get("first")
+        copies = (body, _merged(body, first)) if isinstance(first, YMap) else (body,)  # the first copy's too
+        for copy in copies:
+            self._check_kind_keys(copy, env)
+
+    def _check_kind_keys(self, body: YMap, env: dict) -> None:
+        """That `body`'s keys are those of an item of its kind (a block or a layer kind)."""
         kind = body.get("kind")
         if "layers" in body or not isinstance(kind, str) or isinstance(env.get(kind), str) or kind == "model":
             return  # a group's items, a kind named by a parameter or another spec's: found as they are expanded
@@ -431,8 +434,6 @@ class _Builder:
                 raise SpecError(f"repeat must be 0 or more, got {count:,}", location=body.where("repeat"))
             self._check_room(count, body.where("repeat"))  # before a range too long for len()
             return range(count), None
-        if "repeat" in body:
-            raise SpecError("an item has either 'repeat' or 'for_each', not both", location=body.key_where("for_each"))
         rows = self._field_value(body, "for_each", env)
         if not isinstance(rows, list):
             raise SpecError(f"'for_each' must be a list, got {rows!r}", location=body.where("for_each"),
@@ -917,6 +918,19 @@ def _shown_from_here(path: Path) -> str:
         relative = os.path.relpath(shown)
         return relative if not relative.startswith("..") else shown
     return shown
+
+
+def _check_repeat_keys(body: YMap) -> None:
+    """That an item's `as` and `first` go with a `for_each` or a `repeat`, and that it has not both:
+    known without evaluating anything, so in every variant."""
+    if "repeat" in body and "for_each" in body:
+        raise SpecError("an item has either 'repeat' or 'for_each', not both", location=body.key_where("for_each"))
+    if "as" in body and "for_each" not in body:
+        raise SpecError("'as' names the row of 'for_each', and this item has none",
+                        location=body.key_where("as"), hint="add 'for_each: LIST', or leave 'as' out")
+    if "first" in body and "repeat" not in body and "for_each" not in body:
+        raise SpecError("'first' sets fields of the first of a 'repeat' or 'for_each', and this item has neither",
+                        location=body.key_where("first"), hint="write those fields on the item itself, or add 'repeat'")
 
 
 class _CopyNames(dict):
