@@ -326,6 +326,29 @@ def test_an_item_left_out_still_has_its_keys_checked(write_spec, keys, message):
     assert f"layer 'b': {message}" in str(error.value), str(error.value)
 
 
+@pytest.mark.parametrize("params, item, said", [
+    ("{resnet18: resnet50}", "spec: resnet, variant: resnet18",
+     "'variant: resnet18' names both the parameter 'resnet18' (= 'resnet50') and a variant of 'resnet'"),
+    ("{layer4: layer1}", "spec: resnet, variant: resnet18, until: layer4",
+     "'until: layer4' names both the parameter 'layer4' (= 'layer1') and a top-level layer of 'resnet'"),
+    ("{resnet: vgg}", "spec: resnet, variant: resnet18",
+     "'spec: resnet' names both the parameter 'resnet' (= 'vgg') and the spec 'resnet'"),
+])
+def test_a_model_items_name_that_is_also_a_parameter_is_ambiguous(write_spec, params, item, said):
+    """As 'kind:' refuses a parameter of a kind's name. The parameter was taken without a word:
+    ResNet-50 cut after layer1 where ResNet-18 up to layer4 was written."""
+    path = write_spec(f"""
+        name: taken
+        input: [3, 64, 64]
+        params: {params}
+        layers:
+          - bb: {{kind: model, {item}}}
+    """)
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert f"layer 'bb': {said}" in str(error.value), str(error.value)
+
+
 def test_a_spec_that_includes_itself_is_refused_at_once_with_its_cycle(write_spec):
     """The spec given was not among the including ones: one that included itself once (a 'when'
     ending the loop) was taken, and a → b → a was refused at a → b → a → b, its message two

@@ -186,11 +186,39 @@ def _named(value: Any, env: dict) -> Any:
     return env[value] if isinstance(value, str) and isinstance(env.get(value), str) else value
 
 
+def _ambiguous(body: YMap, key: str, env: dict, what: str) -> None:
+    """Refuse a model item's `key` that names both a parameter and `what` (a spec, a variant, a layer)."""
+    written = body[key]
+    raise SpecError(f"'{key}: {written}' names both the parameter '{written}' (= '{env[written]}') and {what}",
+                    location=body.where(key), hint=f"rename the parameter '{written}'")
+
+
+def _a_spec(written: Any, origin: Path | None) -> bool:
+    """Whether a model item's `spec:` as written names a spec there is: a bundled one, or a file."""
+    from archcalc.spec.catalog import bundled_name, specs_dir
+
+    if not isinstance(written, str):
+        return False
+    if bundled_name(written):
+        return (specs_dir() / f"{written}.yaml").is_file()
+    try:
+        return ((origin.parent if origin is not None else Path()) / written).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _top_level_names(layers: Any) -> list[str | None]:
+    """The names of a spec's top-level items (None for one that is not a one-key mapping)."""
+    if not isinstance(layers, YList):
+        return []
+    return [next(iter(item)) if isinstance(item, YMap) and len(item) == 1 else None for item in layers]
+
+
 def _until(layers: Any, last: Any, where: Location) -> Any:
     """The items of a spec's `layers` up to and including the one named `last` (all without one)."""
     if last is None or not isinstance(layers, YList):
         return layers
-    names = [next(iter(item)) if isinstance(item, YMap) and len(item) == 1 else None for item in layers]
+    names = _top_level_names(layers)
     if last not in names:
         raise SpecError(f"'until' names '{last}', which is not a top-level layer of that spec"
                         f"{did_you_mean(str(last), [name for name in names if name])}", location=where)
@@ -549,6 +577,9 @@ class _Builder:
 
         self.redirects += 1
         spec, until = (_named(body.get(key), env) for key in ("spec", "until"))
+        written = body.get("spec")
+        if spec != written and _a_spec(written, self.origin):
+            _ambiguous(body, "spec", env, f"the spec '{written}'")
         if not isinstance(spec, str):
             raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
                             location=body.where("spec") if "spec" in body else location)
@@ -566,6 +597,11 @@ class _Builder:
         if len(self.including) > MAX_INCLUDED:
             raise SpecError(f"specs are included more than {MAX_INCLUDED} deep", location=body.where("spec"))
         variant = _named(body.get("variant"), env)
+        if variant != body.get("variant") and isinstance(body.get("variant"), str) \
+                and body["variant"] in (_mapping(doc, "variants") or {}):
+            _ambiguous(body, "variant", env, f"a variant of {_shortened(spec)}")
+        if until != body.get("until") and body.get("until") in _top_level_names(doc["layers"]):
+            _ambiguous(body, "until", env, f"a top-level layer of {_shortened(spec)}")
         if variant is not None:
             _check_one_line(str(variant), body.where("variant"), "the variant name")
         try:
