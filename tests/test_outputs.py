@@ -41,6 +41,16 @@ def test_a_single_output_adds_nothing(write_spec, cli):
     assert "outputs:" not in cli("table", str(path)).stdout
 
 
+@pytest.mark.parametrize("left_out", ["repeat: 0", "when: aux", "layers: [{g: {kind: relu, when: aux}}]"])
+def test_a_head_left_out_by_a_repeat_of_0_is_dropped_as_one_by_when(write_spec, left_out):
+    """An item a repeat of 0 (or an empty group) leaves out passes its input on: named in 'outputs',
+    it made the model return that input ('outputs: out … · conv1 …'), or was refused as named twice."""
+    head = "{kind: conv2d, out: 2, kernel: 1, " + left_out + "}" if "layers" not in left_out else "{" + left_out + "}"
+    path = write_spec(TWO_HEADS.replace("params: {aux: true}", "params: {aux: false}").replace(
+        "{kind: conv2d, out: 2, kernel: 1, when: aux}", head).replace("outputs: [out, aux]", "outputs: [out, aux, conv1]"))
+    assert archcalc.analyze(path).outputs == ("out", "conv1")
+
+
 def test_the_built_model_returns_every_head_in_order(write_spec):
     torch = pytest.importorskip("torch")
     model = archcalc.build_torch(write_spec(TWO_HEADS)).eval()

@@ -137,8 +137,9 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
 
 
 def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
-    """The layers the model returns: those `outputs` names (an item left out by `when` is
-    dropped), or the last layer; every layer must lead to one of them."""
+    """The layers the model returns: those `outputs` names (an item left out, by `when` or a
+    repeat of 0, or a block or group left empty, is dropped: it holds no layer of its own), or the
+    last layer; every layer must lead to one of them."""
     if "outputs" not in holder:
         outputs = (builder.nodes[-1].name,)
     else:
@@ -152,7 +153,7 @@ def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
                 raise SpecError(f"'outputs' names '{name}', which is not a layer{did_you_mean(name, builder.outputs)}",
                                 location=names.where(index), hint="name a layer or block of the model by its dotted name")
             node = builder.outputs[name]
-            if node == name or name in builder.scopes:  # not an item left out by `when`
+            if node == name or node.startswith(name + "."):  # a layer, or an item that holds its own
                 if node in found:
                     raise SpecError(f"'outputs' names '{name}' twice", location=names.where(index))
                 found.append(node)
