@@ -259,7 +259,8 @@ class _Compiler:
             what = f"{_quoted(name, 40)} is neither a number nor a known name" if text.strip() == name else \
                 f"unknown name {_quoted(name, 40)} in {_quoted(text)}"
             raise SpecError(what + did_you_mean(name, names), spot=(node.col_offset, name), hint=(
-                f"'{name}' is known in the fields of an item with 'repeat' or 'for_each' only; "
+                f"'{name}' is known in the fields of each copy of an item with 'repeat' or 'for_each' only, not in "
+                "its 'when', 'repeat' or 'for_each' (worked out once, outside the copies) nor in a block's layers: "
                 "pass it to a block as a parameter" if name in REPEAT_NAMES else _known_names(names)))
         return lookup
 
