@@ -153,7 +153,8 @@ def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
                 raise SpecError(f"'outputs' names '{name}', which is not a layer{did_you_mean(name, builder.outputs)}",
                                 location=names.where(index), hint="name a layer or block of the model by its dotted name")
             node = builder.outputs[name]
-            if node == name or node.startswith(name + "."):  # a layer, or an item that holds its own
+            inside = name + "."
+            if node == name or node.startswith(inside) or any(n.name.startswith(inside) for n in builder.nodes):
                 if node in found:
                     raise SpecError(f"'outputs' names '{name}' twice", location=names.where(index))
                 found.append(node)
@@ -185,6 +186,18 @@ def _named(value: Any, env: dict) -> Any:
     """The value of the parameter `value` names where it names one with a text value (as `kind:`
     may); else `value` as written."""
     return env[value] if isinstance(value, str) and isinstance(env.get(value), str) else value
+
+
+def _later_read(block: YMap, declared: YMap) -> dict[str, list[str]]:
+    """For each parameter of `block`, the parameters declared after it that its default reads
+    (worked out once a block)."""
+    found = getattr(block, "later_read", None)
+    if found is None:
+        order = list(declared)
+        found = block.later_read = {
+            name: [other for other in order[index + 1:] if isinstance(default, str) and other in names_in(default)]
+            for index, (name, default) in enumerate(declared.items())}
+    return found
 
 
 def _ambiguous(body: YMap, key: str, env: dict, what: str) -> None:
@@ -416,7 +429,7 @@ class _Builder:
             names = None
             if used:  # this copy's own index, count and row: the copies' fields differ
                 names = _CopyNames({**env, "index": index, "count": count, row_name: row})
-                names.copied = getattr(env, "copied", frozenset()) | {*REPEAT_NAMES, row_name}
+                names.base = getattr(env, "base", env)
             before = self.items
             output = self.single(f"{full}.{index}", instance, location, inputs, env, depth, names)
             self.outputs[f"{full}.{index}"] = output
@@ -474,7 +487,7 @@ class _Builder:
         if not (isinstance(name, str) and name.isascii() and name.isidentifier()) or name in REPEAT_NAMES:
             raise SpecError(f"'as' must be a name other than {' and '.join(REPEAT_NAMES)}, got {name!r}",
                             location=body.where("as"), hint="letters, digits and _, for example 'as: row'")
-        if name in env and name not in getattr(env, "copied", ()):  # an outer copy's row it may hide
+        if name in getattr(env, "base", env):  # a parameter; an outer copy's row it may hide
             raise SpecError(f"'as: {name}' hides the parameter '{name}'", location=body.where("as"),
                             hint="give the row another name")
         return rows, name
@@ -484,7 +497,7 @@ class _Builder:
         """Which of the names that differ from copy to copy (index, count, the row) the item's
         fields read; refused where one is also a parameter visible here."""
         used = _names_read(body) & {*REPEAT_NAMES, row_name}
-        for name in used & env.keys() - getattr(env, "copied", frozenset()):  # an outer copy's own it hides
+        for name in used & getattr(env, "base", env).keys():  # a parameter; an outer copy's own it hides
             meaning = "the number of each copy" if name == "index" else "how many copies there are"
             raise SpecError(f"'{name}' in a repeated item is {meaning}, and a parameter '{name}' is visible "
                             "here too", location=body.location, hint=f"rename the parameter '{name}'")
@@ -601,8 +614,6 @@ class _Builder:
         if variant != body.get("variant") and isinstance(body.get("variant"), str) \
                 and body["variant"] in (_mapping(doc, "variants") or {}):
             _ambiguous(body, "variant", env, f"a variant of {_shortened(spec)}")
-        if until != body.get("until") and body.get("until") in _top_level_names(doc["layers"]):
-            _ambiguous(body, "until", env, f"a top-level layer of {_shortened(spec)}")
         if variant is not None:
             _check_one_line(str(variant), body.where("variant"), "the variant name")
         try:
@@ -639,7 +650,8 @@ class _Builder:
                             hint="a block cannot contain itself, directly or through other blocks")
         block = self.blocks[kind]
         declared = block.get("params") or _empty_map(block.location)
-        given, key = self._given(block, kind, declared, body, env, names)
+        outer = getattr(env, "base", env)  # a copy's index, count and row reach no block's layers
+        given, key = self._given(block, kind, declared, body, outer, names)
         known = _INSTANCES.get(key) if key is not None else None
         if known is not None and known.block is block and self._may_copy(known, depth):
             # its parameters' defaults were worked out from these values before: only its input is left to check
@@ -647,8 +659,7 @@ class _Builder:
             if type(known) is Added:
                 known = _INSTANCES[key] = known.moved()
             return self._scoped(full, kind, location, self._copy(known, full, source, depth))
-        copied = getattr(env, "copied", ())  # a copy's index, count and row reach no block's layers
-        scope = {name: value for name, value in env.items() if name not in copied} if copied else dict(env)
+        scope = dict(outer)
         scope.update(given)
         for name, default in declared.items():
             if name in body:
@@ -656,8 +667,7 @@ class _Builder:
             if default is None:
                 raise SpecError(f"block '{kind}' needs the parameter '{name}'", location=location,
                                 hint=f"add '{name}: …' to this layer")
-            later = [other for other in list(declared)[list(declared).index(name) + 1:]
-                     if other not in given and isinstance(default, str) and other in names_in(default)]
+            later = [other for other in _later_read(block, declared)[name] if other not in given]
             if later:  # refused even where a parameter outside has that name, which it would read instead
                 raise SpecError(f"the default of '{name}' reads '{later[0]}', a parameter of block '{kind}' "
                                 "declared after it: a default reads the parameters before it",
@@ -972,10 +982,11 @@ def _check_repeat_keys(body: YMap) -> None:
 
 class _CopyNames(dict):
     """The names the fields of one copy of a repeat see: the parameters, and the copy's own
-    (`copied`: index, count and its row, and those of the copies around it), which reach the items
+    (index, count and its row, and those of the copies around it), which reach the items
     of an inline group but not the layers of a block (docs/spec.md)."""
 
-    copied: frozenset = frozenset()
+    base: dict
+    """The names without any copy's: what a block's layers and its instance key see."""
 
 
 _OUTSIDE_COPIES = ("kind", "from", "repeat", "for_each", "as", "when")

@@ -75,8 +75,8 @@ _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
 class YMap(dict):
     """A mapping that remembers where it, each key and each value stand."""
 
-    __slots__ = ("allowed_keys", "body", "free_names", "key_locations", "location", "names_checked", "names_read",
-                 "value_locations")
+    __slots__ = ("allowed_keys", "body", "free_names", "key_locations", "later_read", "location", "names_checked",
+                 "names_read", "value_locations")
 
     location: Location
     key_locations: dict[str, Location]
