@@ -141,9 +141,9 @@ def _cannot_write(target: Path, error: OSError) -> OutputError:
 
 
 READ: set[Path] = set()
-"""Every spec file this process has read (after links, `was_read`): no output is written
-over one, whether it was named on the command line or reached otherwise (a spec another includes
-with `kind: model`)."""
+"""Every spec file the command running has read (after links, `was_read`; emptied as each command
+starts, archcalc.cli.call): no output is written over one, whether it was named on the command
+line or reached otherwise (a spec another includes with `kind: model`)."""
 
 
 def was_read(path: str | Path) -> None:

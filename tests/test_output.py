@@ -121,6 +121,17 @@ def test_a_spec_another_includes_is_never_a_target(cli, write_spec, command):
     assert inner.read_bytes() == before
 
 
+def test_a_file_read_as_a_spec_by_an_earlier_command_is_a_target_again(cli, write_spec):
+    """The specs read are those of the command running: in one process (a notebook, the tests), a
+    file an earlier command read as a spec was refused as 'being read' to every later -o."""
+    spec = write_spec("name: x\ninput: [3, 8, 8]\nlayers:\n  - r: relu\n")
+    out = spec.parent / "out.json"
+    assert cli("table", spec, "--format", "json", "-o", out).exit_code == 0
+    assert cli("table", out).exit_code == 2  # read as a spec, and no spec
+    again = cli("table", spec, "--format", "json", "-o", out)
+    assert again.exit_code == 0, again.stderr
+
+
 def test_a_bundled_spec_is_never_a_target(cli, monkeypatch):
     monkeypatch.chdir(ROOT)
     before = (ROOT / "specs" / "lenet.yaml").read_bytes()

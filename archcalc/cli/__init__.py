@@ -228,8 +228,10 @@ def run(function: Callable, values: dict[str, Any]) -> int:
 def call(function: Callable, values: dict[str, Any]) -> Any:
     """Call a command's function with its values; on a terminal (no --output, no --wide) its
     tables are fitted to the window (archcalc.render.terminal)."""
+    from archcalc.output import READ
     from archcalc.render import terminal
 
+    READ.clear()  # the specs this command reads, which it may not write over: none yet
     terminal.choose(values.get("output"), values.get("wide", False))
     return function(**values)
 
