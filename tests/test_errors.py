@@ -51,7 +51,7 @@ CASES = {
     "reference to a layer that does not exist": (
         "  - conv1: {kind: conv2d, out: 3, kernel: 1}\n"
         "  - sum: {kind: add, from: [input, conv2]}\n",
-        "[input, conv2]", "sum", ["'from' names 'conv2', which is not a layer defined before this one",
+        "conv2]", "sum", ["'from' names 'conv2', which is not a layer defined before this one",  # at the name itself
                         "did you mean 'conv1'?"],
     ),
     "wrong type": (

@@ -810,7 +810,9 @@ class _Builder:
         if not names or not all(isinstance(r, str) for r in names):
             raise SpecError("'from' must be a layer name or a list of layer names",
                             location=body.where("from"))
-        return tuple(self._resolve(ref, full, block_input, body.where("from"), env) for ref in names)
+        places = [refs.where(index) for index in range(len(refs))] if isinstance(refs, YList) \
+            else [body.where("from")]  # each name of a list at its own place
+        return tuple(self._resolve(ref, full, block_input, place, env) for ref, place in zip(names, places))
 
     def _resolve(self, ref: str, full: str, block_input: str, location: Location, env: dict) -> str:
         """A name seen from `full`: its own list first, then each enclosing list outwards; where
