@@ -261,9 +261,9 @@ def _in_checkout(file: str) -> str:
     named (a link is not followed to its target), and never from ./ (GitHub shows no annotation on
     ./specs/a.yaml, nor on an absolute path). A bundled spec's name (specs/resnet.yaml) is left as
     it is: it is no file of the checkout."""
-    from archcalc.spec.catalog import BUNDLED_SHOWN, specs_dir
+    from archcalc.spec.catalog import shown_as_bundled
 
-    if file.startswith(BUNDLED_SHOWN) and (specs_dir() / file.removeprefix(BUNDLED_SHOWN)).is_file():
+    if shown_as_bundled(file):
         return file
     workspace = os.environ.get("GITHUB_WORKSPACE")
     if workspace:

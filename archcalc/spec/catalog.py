@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import Graph
@@ -59,6 +59,19 @@ def load_document(path: Path) -> YMap:
 def bundled_name(spec: str) -> bool:
     """Whether a `spec:` (of a model item, of a baseline entry) names a bundled spec: no folder, no .yaml."""
     return "/" not in spec and not spec.endswith((".yaml", ".yml"))
+
+
+def names_a_spec(spec: Any, origin: Path | None) -> bool:
+    """Whether a model item's `spec:` names a spec there is, as `include` reads it: a bundled one
+    by its name, or a file from the including spec's folder."""
+    if not isinstance(spec, str):
+        return False
+    if bundled_name(spec):
+        return (specs_dir() / f"{spec}.yaml").is_file()
+    try:
+        return ((origin.parent if origin is not None else Path()) / spec).is_file()
+    except (OSError, ValueError):  # a name too long, a NUL
+        return False
 
 
 def include(spec: str, origin: Path | None, where: Location) -> tuple[YMap, Path, str]:
@@ -125,5 +138,10 @@ def display_name(path: Path) -> str:
         return f"{BUNDLED_SHOWN}{path.resolve().relative_to(specs_dir())}"
     except (ValueError, OSError, RuntimeError):  # not bundled; or a loop of links, which reading reports
         shown = str(path)
-        bundled = shown.startswith(BUNDLED_SHOWN) and (specs_dir() / shown.removeprefix(BUNDLED_SHOWN)).is_file()
-        return f"./{shown}" if bundled else shown
+        return f"./{shown}" if shown_as_bundled(shown) else shown
+
+
+def shown_as_bundled(shown: str) -> bool:
+    """Whether a spec's name in messages (`display_name`) is a bundled spec's: specs/NAME.yaml
+    where a bundled spec has that name."""
+    return shown.startswith(BUNDLED_SHOWN) and (specs_dir() / shown.removeprefix(BUNDLED_SHOWN)).is_file()

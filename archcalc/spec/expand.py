@@ -207,20 +207,6 @@ def _ambiguous(body: YMap, key: str, env: dict, what: str) -> None:
                     location=body.where(key), hint=f"rename the parameter '{written}'")
 
 
-def _a_spec(written: Any, origin: Path | None) -> bool:
-    """Whether a model item's `spec:` as written names a spec there is: a bundled one, or a file."""
-    from archcalc.spec.catalog import bundled_name, specs_dir
-
-    if not isinstance(written, str):
-        return False
-    if bundled_name(written):
-        return (specs_dir() / f"{written}.yaml").is_file()
-    try:
-        return ((origin.parent if origin is not None else Path()) / written).is_file()
-    except (OSError, ValueError):
-        return False
-
-
 def _top_level_names(layers: Any) -> list[str | None]:
     """The names of a spec's top-level items (None for one that is not a one-key mapping)."""
     if not isinstance(layers, YList):
@@ -587,12 +573,12 @@ class _Builder:
         """A model of another spec, by name or path (`spec`, `variant`), up to and including its
         top-level layer `until`, expanded here as a group that reads `source`; the item's other
         keys set that spec's parameters."""
-        from archcalc.spec.catalog import include
+        from archcalc.spec.catalog import include, names_a_spec
 
         self.redirects += 1
         spec, until = (_named(body.get(key), env) for key in ("spec", "until"))
         written = body.get("spec")
-        if spec != written and _a_spec(written, self.origin):
+        if spec != written and names_a_spec(written, self.origin):
             _ambiguous(body, "spec", env, f"the spec '{written}'")
         if not isinstance(spec, str):
             raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
