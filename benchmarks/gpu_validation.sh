@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # The GPU run of docs/gpu-validation.md, in one go, each stage bounded in time, every result kept
-# in OUT as it comes:
+# in OUT as it comes, the stages that a cut-short run most needs first:
 #   1. the machine: nvidia-smi, torch, CUDA, cuDNN and TF32 settings (env.txt);
-#   2. `archcalc device-profile --device cuda`, efficiencies in float32 (and in bfloat16 with
-#      BF16_PROFILE=1: the stage grew to about 200 s a dtype, beyond what the GPU time leaves for two);
-#   3. per-layer latency of every bundled model in float32 and in bfloat16 at batch 1, and of
-#      BATCH32 (20 common models) at batch 32 (benchmarks/latency_vs_roofline.py --device cuda,
-#      raw times; compared later, anywhere);
-#   4. `archcalc validate` of every bundled model on cuda and on cpu, each model in its own process
+#   2. `archcalc validate` of every bundled model on cuda and on cpu, each model in its own process
 #      (--runs 0 --no-memory: the figures the device changes; the memory checks run on fake
-#      tensors whatever the device);
-#   5. the tests that need CUDA, and what max_memory_allocated holds beyond the tensors
-#      (benchmarks/gpu_memory_overhead.py, with cuBLAS's and cuDNN's workspaces capped and not).
-# Compare afterwards with benchmarks/same_figures.py OUT/validate-cpu OUT/validate-cuda.
-# On the H200 of docs/gpu-validation.md the stages took about 10, 33, 104 + 34, 200, 41 and 30 s; the
+#      tensors whatever the device), compared by benchmarks/same_figures.py (same-figures.txt);
+#   3. the tests that need CUDA (pytest-cuda.log);
+#   4. per-layer latency of every bundled model in float32 and in bfloat16 at batch 1
+#      (benchmarks/latency_vs_roofline.py --device cuda, raw times; compared later, anywhere), on a
+#      machine the stages before have left idle;
+#   5. `archcalc device-profile --device cuda`, efficiencies in float32 (and in bfloat16 with
+#      BF16_PROFILE=1: the stage grew to about 200 s a dtype, beyond what the GPU time leaves for two);
+#   6. per-layer latency of BATCH32 (20 common models) at batch 32;
+#   7. what max_memory_allocated holds beyond the tensors (benchmarks/gpu_memory_overhead.py, with
+#      cuBLAS's and cuDNN's workspaces capped and not).
+# On the H200 of docs/gpu-validation.md the stages, in the order they then ran (the machine, the
+# device profile, latency at batch 1 and 32, validate, the tests, the memory), took about 10, 33,
+# 104 + 34, 200, 41 and 30 s; the
 # device-profile stage then measured no grids of groups, of kernels, of temporal or of strided
 # convolutions: 16 grids now, four times the points of the four it had (on the CPU: 65 s before
 # them, 146 s with 14 of them, 143 s with the 16 on another machine, 138–144 s with the alignments
@@ -57,6 +60,29 @@ if [ "$given" -eq 0 ]; then
 fi
 log "${#models[@]} models on $device"
 
+log "validate on $device and on cpu, side by side"
+validate() {  # validate PLACE: every model, seven processes at a time
+    printf '%s\n' "${models[@]}" | OMP_NUM_THREADS=1 timeout 240 xargs -P 7 -I{} \
+        $py -m archcalc validate {} --device "$1" --runs 0 --no-memory --format json -o "$out/validate-$1/{}.json" \
+        2>>"$out/validate-$1.log"
+    log "validate on $1 done: rc $?"
+}
+validate "$device" &
+[ "$device" = cpu ] || validate cpu &
+wait
+[ "$device" = cpu ] || $py benchmarks/same_figures.py "$out/validate-cpu" "$out/validate-$device" >"$out/same-figures.txt" 2>&1
+
+log "the tests that need CUDA"
+timeout 120 $py -m pytest tests/test_validate.py tests/test_memory.py tests/test_roofline.py -k "cuda" -n 8 \
+    -p no:cacheprovider -p no:randomly -rA -q >"$out/pytest-cuda.log" 2>&1
+log "done: rc $?"
+
+for dtype in float32 bfloat16; do
+    log "per-layer latency in $dtype"
+    timeout 120 $py benchmarks/latency_vs_roofline.py --device "$device" --dtype "$dtype" --runs 5 --warmup 2 \
+        --cache "$out/latency-$device-$dtype.json" "${models[@]}" 2>>"$out/latency.log"
+    log "done: rc $?"
+done
 profiled=(float32)
 [ "${BF16_PROFILE:-0}" = 1 ] && profiled+=(bfloat16)
 for dtype in "${profiled[@]}"; do
@@ -66,12 +92,6 @@ for dtype in "${profiled[@]}"; do
     log "done: rc $?"
 done
 
-for dtype in float32 bfloat16; do
-    log "per-layer latency in $dtype"
-    timeout 120 $py benchmarks/latency_vs_roofline.py --device "$device" --dtype "$dtype" --runs 5 --warmup 2 \
-        --cache "$out/latency-$device-$dtype.json" "${models[@]}" 2>>"$out/latency.log"
-    log "done: rc $?"
-done
 batch32=(alexnet resnet18 resnet50 resnet152 resnext50_32x4d wide_resnet50_2 mobilenet_v2 mobilenet_v3_large
          efficientnet_b0 efficientnet_b4 mnasnet1_0 convnext_tiny regnet_y_8gf vgg16 densenet121 googlenet inception_v3
          shufflenet_v2_x1_0 squeezenet1_1 deeplabv3_mobilenet_v3_large)
@@ -83,20 +103,7 @@ for dtype in float32 bfloat16; do
     log "done: rc $?"
 done
 
-log "validate on $device and on cpu, side by side"
-validate() {  # validate PLACE: every model, seven processes at a time
-    printf '%s\n' "${models[@]}" | OMP_NUM_THREADS=1 timeout 240 xargs -P 7 -I{} \
-        $py -m archcalc validate {} --device "$1" --runs 0 --no-memory --format json -o "$out/validate-$1/{}.json" \
-        2>>"$out/validate-$1.log"
-    log "validate on $1 done: rc $?"
-}
-validate "$device" &
-[ "$device" = cpu ] || validate cpu &
-wait
-
-log "the tests that need CUDA, and the memory beyond the tensors"
-timeout 120 $py -m pytest tests/test_validate.py tests/test_memory.py tests/test_roofline.py -k "cuda" -n 8 \
-    -p no:cacheprovider -p no:randomly -rA -q >"$out/pytest-cuda.log" 2>&1 &
+log "the memory beyond the tensors"
 overhead=(m5 squeezenet1_1 resnet18 resnet50 resnet50_dilated mobilenet_v2 efficientnet_b0 vgg16 convnext_tiny
           shufflenet_v2_x1_0 context_large s3d)
 [ "$given" -eq 0 ] || overhead=("${models[@]}")
