@@ -54,6 +54,19 @@ def _kept_results_forgotten_around_patches(request):
         forget_kept_results()
 
 
+@pytest.fixture(autouse=True)
+def _cuda_cache_given_back():
+    """After a test that used the GPU, the memory torch's caching allocator keeps for this process
+    goes back to the device: the workers of `pytest -n 8` share one GPU, and on an 80 GB H100 (5
+    December 2026) seven workers' kept blocks (6.5–14.3 GiB each) left the eighth too little for
+    unet_padded's training step, which passed alone (docs/gpu-validation.md)."""
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        gc.collect()
+        torch.cuda.empty_cache()
+
+
 YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
