@@ -10,20 +10,14 @@
 #      (benchmarks/latency_vs_roofline.py --device cuda, raw times; compared later, anywhere), on a
 #      machine the stages before have left idle;
 #   5. `archcalc device-profile --device cuda`, efficiencies in float32 (and in bfloat16 with
-#      BF16_PROFILE=1: the stage grew to about 200 s a dtype, beyond what the GPU time leaves for two);
+#      BF16_PROFILE=1);
 #   6. per-layer latency of BATCH32 (20 common models) at batch 32;
 #   7. what max_memory_allocated holds beyond the tensors (benchmarks/gpu_memory_overhead.py, with
 #      cuBLAS's and cuDNN's workspaces capped and not).
-# On the H200 of docs/gpu-validation.md the stages, in the order they then ran (the machine, the
-# device profile, latency at batch 1 and 32, validate, the tests, the memory), took about 10, 33,
-# 104 + 34, 200, 41 and 30 s; the
-# device-profile stage then measured no grids of groups, of kernels, of temporal or of strided
-# convolutions: 16 grids now, four times the points of the four it had (on the CPU: 65 s before
-# them, 146 s with 14 of them, 143 s with the 16 on another machine, 138–144 s with the alignments
-# of grouped and depthwise layers too: 16 layers in turn). Since 5 December, night, it measures 24
-# grids (the grids of groups again with a stride of 2, and depthwise ones of kernels 5 and 7): its
-# 34 s with four grids, all of it scaled by the points, is at most about 204 s (unmeasured; 196–214 s
-# on the CPU). It has 240 s a dtype, and runs the bfloat16 one only with BF16_PROFILE=1.
+# On the H100 of docs/gpu-validation.md (5 December 2026) the stages took 6, 205 (validate: 145 s
+# on cuda, 205 on cpu), 33, 39 + 53, 155 (158 in bfloat16) s, when a bound of 495 s stopped it;
+# stages 6 and 7 took about 30 and 25 s in later calls: about 11 minutes in all with the bfloat16
+# profile, 8.5 without. Each stage's bound leaves room for a slower machine.
 #
 # Usage (repository root; python3 with torch on CUDA, fvcore, typer, rich, pyyaml, sympy, pytest and
 # pytest-xdist):

@@ -318,29 +318,33 @@ def test_every_command_sample_is_checked_or_says_why_not():
                     ("<!-- output of: archcalc ", "<!-- stderr of: archcalc ", "<!-- illustrative: ")), where
 
 
-H200 = ROOT / "benchmarks" / "results" / "h200-2026-12-04"
-GPU_ROW = re.compile(r"^\| (\d+) \| (float32|bfloat16) \| (`h200` \(datasheet\)|measured) \| (\d+) of (\d+) \| "
+GPU_RUNS = {"h100-sxm": ROOT / "benchmarks" / "results" / "h100-2026-12-05",
+            "h200": ROOT / "benchmarks" / "results" / "h200-2026-12-04"}
+"""Each GPU's kept times, by the datasheet profile of its part."""
+GPU_ROW = re.compile(r"^\| (\d+) \| (float32|bfloat16) \| (?:`(h100-sxm|h200)` \(datasheet\)|measured) \| (\d+) of (\d+) \| "
                      r"(\d+) of \d+ \| (\d+) of \d+ \| ([\d.]+) \(([\d.]+)–([\d.]+)\) \|$", re.MULTILINE)
 
 
-def test_the_gpu_latency_table_is_what_the_kept_h200_times_give():
-    """docs/gpu-validation.md's table of per-layer latency against the roofline, made again from the
-    times measured on the H200 (benchmarks/results/h200-2026-12-04, CUDA events) by the benchmark's
-    own comparison: every count and fraction as printed there."""
-    import importlib.util
+@pytest.mark.parametrize("datasheet", list(GPU_RUNS))
+def test_the_gpu_latency_table_is_what_the_kept_times_give(datasheet):
+    """docs/gpu-validation.md's table of per-layer latency against the roofline on each GPU, made again
+    from the times measured there (benchmarks/results/…, CUDA events) by the benchmark's own
+    comparison: every count and fraction as printed there."""
     import json
 
-    spec = importlib.util.spec_from_file_location("latency_vs_roofline", ROOT / "benchmarks" / "latency_vs_roofline.py")
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
     from archcalc.devices import load_profile
 
-    rows = GPU_ROW.findall((ROOT / "docs" / "gpu-validation.md").read_text(encoding="utf-8"))
-    assert len(rows) == 8
+    benchmark = _latency_benchmark()
+    text = (ROOT / "docs" / "gpu-validation.md").read_text(encoding="utf-8")
+    sections = re.split(r"^## ", text, flags=re.MULTILINE)
+    section = next(part for part in sections if f"`{datasheet}` (datasheet)" in part)
+    rows = GPU_ROW.findall(section)
+    assert len(rows) == 8 and {row[2] for row in rows} == {datasheet, ""}
+    run = GPU_RUNS[datasheet]
     entries = {entry.name: entry for entry in bundled()}
     for batch, dtype, which, within, models, fastest, ranked, median, low, high in rows:
-        cache = json.loads((H200 / f"latency-cuda-{'batch32-' if batch == '32' else ''}{dtype}.json").read_text())
-        profile = load_profile("h200" if which.startswith("`h200`") else H200 / f"profile-cuda-{dtype}.yaml")
+        cache = json.loads((run / f"latency-cuda-{'batch32-' if batch == '32' else ''}{dtype}.json").read_text())
+        profile = load_profile(which or run / f"profile-cuda-{dtype}.yaml")
         compared = [benchmark.compare(entries[name], measured, profile, dtype, int(batch))
                     for name, measured in cache.items()]
         achieved = sorted(fraction for row in compared for fraction in row["achieved"])
@@ -352,8 +356,94 @@ def test_the_gpu_latency_table_is_what_the_kept_h200_times_give():
         assert deciles == [low, median, high]
 
 
-CPU_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-04"
+PROFILE_ROW = re.compile(r"^\| (float32|float16|bfloat16|float64) GEMM, TFLOP/s \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| "
+                         r"([\d.]+)–([\d.]+) \|$|^\| memory bandwidth, GB/s \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| "
+                         r"([\d.]+) \|$|^\| launch cost, µs \| 5 \(assumed\) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)–([\d.]+) \|$",
+                         re.MULTILINE)
 
+
+def test_the_h100s_device_profile_table_is_the_kept_profiles_and_the_datasheets():
+    """docs/gpu-validation.md's H100 table of the measured device profiles against the `h100-sxm`
+    datasheet profile: every figure as the kept profiles (benchmarks/results/h100-2026-12-05) and
+    the bundled datasheet profile give it, rounded as printed."""
+    from archcalc.devices import load_profile
+
+    section = re.split(r"^## ", (ROOT / "docs" / "gpu-validation.md").read_text(encoding="utf-8"),
+                       flags=re.MULTILINE)[1]
+    assert section.startswith("An H100")
+    sheet = load_profile("h100-sxm")
+    runs = [load_profile(GPU_RUNS["h100-sxm"] / f"profile-cuda-{dtype}.yaml") for dtype in ("float32", "bfloat16")]
+    rows = PROFILE_ROW.findall(section)
+    assert len(rows) == 6
+    for row in rows:
+        if row[0]:
+            dtype, datasheet, *measured, low, high = row[:6]
+            shown = [run.peak_tflops[dtype] for run in runs]
+            assert float(datasheet) == sheet.peak_tflops[dtype] and measured == [f"{x:.1f}" for x in shown]
+            ratios = sorted(x / sheet.peak_tflops[dtype] for x in shown)
+            assert [low, high] == [f"{x:.2f}" for x in ratios]
+        elif row[6]:
+            datasheet, *measured, ratio = row[6:10]
+            assert int(datasheet.replace(",", "")) == sheet.memory_gbps
+            assert measured == [f"{run.memory_gbps:,.0f}" for run in runs]
+            assert {f"{run.memory_gbps / sheet.memory_gbps:.2f}" for run in runs} == {ratio}
+        else:
+            *measured, low, high = row[10:]
+            assert sheet.launch_us == 5 and measured == [f"{run.launch_us:.1f}" for run in runs]
+            assert [low, high] == [f"{run.launch_us / sheet.launch_us:.1f}" for run in runs]
+
+MODEL_ROW = re.compile(r"^\| (\w+) \| (1|32) \| (float32|bfloat16) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| (−?[\d.]+) \|$",
+                       re.MULTILINE)
+
+
+def test_the_h100s_models_are_what_the_kept_times_give():
+    """docs/gpu-validation.md's H100 rows of single models (predicted and measured ms, their ratio,
+    ρ) against the measured profile of their dtype, made again from the kept times."""
+    import json
+
+    from archcalc.devices import load_profile
+
+    benchmark = _latency_benchmark()
+    section = re.split(r"^## ", (ROOT / "docs" / "gpu-validation.md").read_text(encoding="utf-8"),
+                       flags=re.MULTILINE)[1]
+    run, entries = GPU_RUNS["h100-sxm"], {entry.name: entry for entry in bundled()}
+    rows = MODEL_ROW.findall(section)
+    assert len(rows) == 9
+    for name, batch, dtype, predicted, measured, ratio, rho in rows:
+        cache = json.loads((run / f"latency-cuda-{'batch32-' if batch == '32' else ''}{dtype}.json").read_text())
+        row = benchmark.compare(entries[name], cache[name], load_profile(run / f"profile-cuda-{dtype}.yaml"), dtype,
+                                int(batch))
+        model_ms, times, ranked = row["median"][:3]
+        assert [f"{row['predicted_ms']:.1f}", f"{model_ms:.1f}", f"{times:.2f}", f"{ranked:.2f}"] == \
+            [predicted, measured, ratio, rho.replace("−", "-")]
+
+def test_the_h100s_memory_ratios_and_layer_times_are_the_kept_logs():
+    """docs/gpu-validation.md's H100 table of max_memory_allocated ÷ archcalc's peak (from the ratios
+    the CUDA tests printed, pytest-cuda.log), its layer times at batch 1 (10th, 50th and 90th
+    percentiles) and its counts of models slower in bfloat16, made again from the kept files."""
+    import json
+    import statistics
+
+    run = GPU_RUNS["h100-sxm"]
+    section = re.split(r"^## ", (ROOT / "docs" / "gpu-validation.md").read_text(encoding="utf-8"),
+                       flags=re.MULTILINE)[1]
+    log = (run / "pytest-cuda.log").read_text(encoding="utf-8")
+    for label, step in (("inference, batch 1", ""), ("training step, batch 2", "training step ")):
+        ratios = sorted(float(x) for x in re.findall(rf": NVIDIA[^:\n]*: {step}max_memory_allocated [\d,]+ B, "
+                                                      rf"archcalc [\d,]+ B, ratio ([\d.]+)", log))
+        row = (f"| {label} | {ratios[0]:.3f}–{ratios[-1]:.2f} | {statistics.median(ratios):.3f} | "
+               f"{sum(r <= 1.03 for r in ratios)} of {len(ratios)}")
+        assert row in section
+    times = {dtype: json.loads((run / f"latency-cuda-{dtype}.json").read_text()) for dtype in ("float32", "bfloat16")}
+    medians = []
+    for dtype, cache in times.items():
+        layers = sorted(t[0] * 1e3 for model in cache.values() for t in model["layers"].values() if t[0] > 0)
+        low, median, high = (round(layers[int(q * (len(layers) - 1))]) for q in (0.1, 0.5, 0.9))
+        assert f"{low}–{high} µs in {dtype}" in section.replace("\n  ", " ")
+        medians.append(median)
+    assert "medians {} and {} µs".format(*medians) in section
+    slower = sum(times["bfloat16"][m]["ms"] > times["float32"][m]["ms"] for m in times["float32"])
+    assert f"slower than float32 for {slower} of\n  the {len(times['float32'])} models" in section
 
 def _latency_benchmark():
     import importlib.util
@@ -362,6 +452,9 @@ def _latency_benchmark():
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
     return benchmark
+
+
+CPU_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-04"
 
 
 def test_the_cpu_latency_table_is_what_the_kept_times_and_profiles_give():
