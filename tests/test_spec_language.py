@@ -524,6 +524,27 @@ def test_functions_refuse_what_they_cannot_compute_at_the_field(expression, mess
     assert caught.value.layer == "conv" and caught.value.location.line == 4  # at the field
 
 
+
+@pytest.mark.parametrize("field, expression", [
+    ("out", "4 if w == w else 8"),   # nan == nan is false: 8 filters, silently
+    ("when", "w > 1"),               # false: the layer left out, silently
+    ("when", "not ws[0] > 1"),       # through a list's item
+    ("out", "max(4, ws[1]) if ws[0] <= 1 else 4"),
+])
+def test_a_nan_parameter_is_refused_where_an_expression_reads_it(field, expression, write_spec):
+    """.nan makes every comparison false, so it is refused where it is read, as .inf is (found by an
+    attacking review: '4 if w == w else 8' gave 8 filters and 'w > 1' dropped a layer, exit 0)."""
+    path = write_spec(f"""
+        name: nan
+        input: [3, 8, 8]
+        params: {{w: .nan, ws: [.nan, 2]}}
+        layers:
+          - conv: {{kind: conv2d, kernel: 1, {'' if field == 'out' else 'out: 4, '}{field}: "{expression}"}}
+    """)
+    with pytest.raises(SpecError, match=r"is nan, not a number") as caught:
+        archcalc.analyze(path)
+    assert caught.value.layer == "conv" and caught.value.location.line == 5
+
 def test_an_expression_nested_to_the_bound_is_evaluated():
     """32 levels, the most allowed, in 32 characters: 31 minus signs before a number (the text too
     short to nest deeper, which parse then does not walk for its depth)."""

@@ -251,7 +251,7 @@ class _Compiler:
         def lookup(names: Mapping[str, Any]) -> Any:
             if name in names:
                 value = names[name]
-                if type(value) in _NUMBERS and not abs(value) > MAX_MAGNITUDE or isinstance(value, (str, list)):
+                if type(value) in _NUMBERS and abs(value) <= MAX_MAGNITUDE or isinstance(value, (str, list)):
                     return value
                 return _bounded(value, text)
             if fallback is not None:
@@ -273,7 +273,7 @@ class _Compiler:
                 raise SpecError(f"arithmetic on something that is not a number in {_quoted(text)}",
                                 hint="+ - * / // % work on numbers only")
             value = apply(a, b)
-            if abs(value) > MAX_MAGNITUDE:
+            if not abs(value) <= MAX_MAGNITUDE:
                 raise _beyond(text, value)
             return value
         return binary
@@ -357,13 +357,17 @@ def _beyond_bound(value: Any) -> bool:
 
 
 def _bounded(value: Any, text: str) -> Any:
-    """`value`, refused when it is a number past MAX_MAGNITUDE."""
-    if (type(value) in _NUMBERS or _is_number(value)) and abs(value) > MAX_MAGNITUDE:
+    """`value`, refused when it is a number past MAX_MAGNITUDE, or nan (which would make every
+    comparison false, silently)."""
+    if (type(value) in _NUMBERS or _is_number(value)) and not abs(value) <= MAX_MAGNITUDE:
         raise _beyond(text, value)
     return value
 
 
 def _beyond(text: str, value: float) -> SpecError:
+    if value != value:
+        return SpecError(f"a value in {_quoted(text)} is nan, not a number",
+                         hint="give the parameter a number: .nan makes every comparison false")
     shown = f"a whole number of {len(str(abs(value))):,} digits" if isinstance(value, int) and value.bit_length() > 1000 \
         else f"{value:.3g}"  # a float's .3g of a whole number past 1.8e308 is an OverflowError
     return SpecError(f"{_quoted(text)} gives {shown}, beyond the limit of {MAX_MAGNITUDE:.0e}")
