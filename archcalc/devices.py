@@ -327,7 +327,9 @@ def load_profile(which: str | Path) -> DeviceProfile:
         profiles = bundled_profiles()
         if which in profiles:
             return profiles[which]
-        if not Path(which).is_file():
+        from archcalc.reading import nothing_at
+
+        if nothing_at(Path(which)):
             raise UserError(f"unknown device profile {which!r}{did_you_mean(which, profiles)}",
                             hint=f"give a bundled one ({', '.join(profiles)}) or the path of a profile file "
                                  "('archcalc device-profile -o FILE' measures this machine)")
@@ -344,11 +346,9 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
     """Every profile of a profile file, checked."""
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"cannot read the device profile {shown}: {getattr(error, 'strerror', None) or error}",
-                        hint="give the path of a profile file written by 'archcalc device-profile'") from None
+    from archcalc.reading import read_text_file
+
+    text = read_text_file(path, shown, "device profile")
     try:
         document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:

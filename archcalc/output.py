@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import tempfile
@@ -22,9 +23,10 @@ def serialised(path: str | Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not a POSIX system: no lock
         yield
         return
-    folder = Path(path).resolve().parent
     try:
-        descriptor = os.open(folder, os.O_RDONLY)
+        descriptor = os.open(Path(path).resolve().parent, os.O_RDONLY)
+    except RuntimeError:  # Python 3.11 resolves a loop of links with this
+        raise _cannot_write(Path(path), OSError(errno.ELOOP, os.strerror(errno.ELOOP))) from None
     except OSError as error:
         raise _cannot_write(Path(path), error) from None
     try:
@@ -81,8 +83,7 @@ def writable_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path
             target = target.resolve()
         _check_target(target, inputs)
     except RuntimeError:  # Python 3.11 resolves a loop of links with this
-        raise OutputError(f"cannot write '{path}': Too many levels of symbolic links",
-                          hint="the file was left as it was") from None
+        raise _cannot_write(Path(path), OSError(errno.ELOOP, os.strerror(errno.ELOOP))) from None
     except OSError as error:  # a name too long, a loop of links, a folder that cannot be searched
         raise _cannot_write(Path(path), error) from None
     return target
@@ -141,7 +142,7 @@ def _cannot_write(target: Path, error: OSError) -> OutputError:
 
 
 READ: set[Path] = set()
-"""Every spec file the command running has read (after links, `was_read`; emptied as each command
+"""Every spec file (and device profile) the command running has read (after links, `was_read`; emptied as each command
 starts, archcalc.cli.call): no output is written over one, whether it was named on the command
 line or reached otherwise (a spec another includes with `kind: model`)."""
 
@@ -161,7 +162,7 @@ def spec_paths_match(path: str | Path, inputs: Iterable[str | Path]) -> bool:
 
 def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
     if spec_paths_match(target, inputs) or target.resolve() in READ:
-        raise OutputError(f"refusing to write over the spec '{target}' that is being read",
+        raise OutputError(f"refusing to write over '{target}': this command reads it",
                           hint="give --output another file name")
     if target.is_dir():
         raise OutputError(f"cannot write '{target}': it is a directory", hint="give --output a file name")

@@ -166,8 +166,8 @@ def test_a_spec_that_is_no_spec_file_is_refused(holds, tmp_path, setup, command)
 
 
 OUTPUT_SETUPS = {  # target → (set-up, exit codes, what stderr says)
-    "a link to the spec": (lambda d: (d / "out.txt").symlink_to("spec.yaml"), (2,), "refusing to write over the spec"),
-    "the spec by another path": (lambda d: (d / "sub").mkdir(), (2,), "refusing to write over the spec"),
+    "a link to the spec": (lambda d: (d / "out.txt").symlink_to("spec.yaml"), (2,), "this command reads it"),
+    "the spec by another path": (lambda d: (d / "sub").mkdir(), (2,), "this command reads it"),
     "/dev/null": (lambda d: None, (2,), "not a regular file"),
     "/dev/full": (lambda d: None, (2,), "not a regular file"),
     "a named pipe": (lambda d: os.mkfifo(d / "out.txt"), (2,), "not a regular file"),
@@ -351,3 +351,68 @@ def _in_group(group: int, children_of: int | None = None) -> bool:
         if int(its_group) == group and state != "Z" and children_of in (None, int(parent)):
             return True
     return False
+
+
+# --- found by an attacking review (5 December, evening) -------------------------------------------
+
+LONG = "a" * 256
+"""A path component longer than the 255 bytes a file system takes: looking it up is ENAMETOOLONG,
+which pathlib's exists() raises (it swallows only 'no such file' and a loop of links)."""
+
+
+@pytest.mark.parametrize("arguments", [
+    ["table", LONG], ["table", LONG + ".yaml"], ["memory", LONG], ["check", "good.yaml", "--baseline", LONG],
+    ["check", "good.yaml", "--baseline", LONG, "--update"], ["table", "good.yaml", "--device-profile", LONG],
+    ["table", "good.yaml", "--device-profile", LONG + ".yaml"],
+], ids=["table", "table .yaml", "memory", "check --baseline", "check --update", "--device-profile",
+        "--device-profile .yaml"])
+def test_a_name_too_long_is_one_clear_error(holds, tmp_path, arguments):
+    """It was a traceback and exit 1 (check's code for a figure that drifted)."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    result = holds(*arguments)
+    assert "File name too long" in result.stderr or "neither a file nor a bundled model" in result.stderr
+
+
+@pytest.mark.parametrize("setup", ["fifo", "device", "folder"])
+@pytest.mark.parametrize("command", ["table", "report"])
+def test_a_device_profile_that_is_no_regular_file_is_refused_at_once(holds, tmp_path, setup, command):
+    """A named pipe hung table and report for ever; /dev/zero ate memory to a MemoryError."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    profile = {"fifo": tmp_path / "profile.yaml", "device": Path("/dev/zero"), "folder": tmp_path / "profile.yaml"}[setup]
+    if setup == "fifo":
+        os.mkfifo(profile)
+    elif setup == "folder":
+        profile.mkdir()
+    says = {"fifo": "this is a named pipe (FIFO), not a device profile file", "device": "this is a device, not a "
+            "device profile file", "folder": "this is a directory, not a device profile file"}[setup]
+    holds(command, "good.yaml", "--device-profile", str(profile), says=says)
+
+
+@pytest.mark.parametrize("command", [["table"], ["report"], ["validate", "--runs", "1", "--no-memory"]])
+def test_no_output_is_written_over_the_device_profile_read(holds, tmp_path, command):
+    """`--device-profile prof.yaml -o prof.yaml` replaced a measured profile with the table, exit 0."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "prof.yaml").write_text(_one_profile())
+    holds(*command, "good.yaml", "--device-profile", "prof.yaml", "-o", "prof.yaml",
+          says="refusing to write over 'prof.yaml': this command reads it")
+
+
+def _one_profile() -> str:
+    """A profile file of one device: the bundled h200's."""
+    import yaml
+
+    from archcalc.devices import BUNDLED
+
+    devices = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))["devices"]
+    return yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"h200": devices["h200"]}})
+
+
+@pytest.mark.parametrize("update", [[], ["--update"]], ids=["check", "check --update"])
+@pytest.mark.parametrize("baseline", ["loop1", "loop1/archcalc.lock.yaml"])
+def test_a_baseline_through_a_loop_of_links_is_one_clear_error(holds, tmp_path, update, baseline):
+    """--update crashed (RuntimeError: Symlink loop); without it the unreadable baseline was taken
+    for a missing one, and every model reported 'not in the baseline'."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    holds("check", "good.yaml", "--baseline", baseline, *update, says="Too many levels of symbolic links")

@@ -388,8 +388,8 @@ def test_check_reads_a_file_of_many_variants_once(write_spec, cli, tmp_path, mon
 
     path = write_spec(variants(50))
     reads = []
-    original = source.read_spec_text
-    monkeypatch.setattr(source, "read_spec_text", lambda *args: reads.append(args) or original(*args))
+    original = source.read_text_file
+    monkeypatch.setattr(source, "read_text_file", lambda *args: reads.append(args) or original(*args))
     result = cli("check", path, "--baseline", tmp_path / "none.yaml")
     assert result.exit_code == 1
     assert len([args for args in reads if Path(args[0]) == path]) <= 2  # the variants' names, then the models

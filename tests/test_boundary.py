@@ -207,7 +207,7 @@ def test_check_writes_its_output_file(cli, tmp_path, monkeypatch):
     assert result.exit_code == 0 and result.stdout == ""
     assert target.read_text() == printed.stdout and json.loads(printed.stdout)["ok"] is True
     refused = cli("check", "-o", "archcalc.lock.yaml")
-    assert refused.exit_code == 2 and "refusing to write over the spec 'archcalc.lock.yaml'" in refused.stderr
+    assert refused.exit_code == 2 and "refusing to write over 'archcalc.lock.yaml'" in refused.stderr
 
 
 def test_list_formats(cli, tmp_path):

@@ -290,7 +290,7 @@ def test_the_file_imported_is_never_the_output(files):
     """`-o` naming the ONNX file read is refused before the work, and the file is left as it was."""
     before = (files / "good.onnx").read_bytes()
     result = run_import(files, "good.onnx", "-o", "good.onnx")
-    assert result.returncode == 2 and "refusing to write over the spec 'good.onnx' that is being read" in result.stderr
+    assert result.returncode == 2 and "refusing to write over 'good.onnx': this command reads it" in result.stderr
     assert (files / "good.onnx").read_bytes() == before
 
 

@@ -12,7 +12,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "archcalc"
 
 LEVELS = [
-    {"errors", "limits", "sizes", "settings", "dependencies", "output", "version", "progress", "parallel"},
+    {"errors", "limits", "sizes", "settings", "dependencies", "output", "reading", "version", "progress", "parallel"},
     {"layers"},
     {"graph", "conventions", "receptive", "devices"},
     {"spec"},

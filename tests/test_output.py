@@ -104,7 +104,7 @@ def test_the_spec_being_read_is_never_a_target(cli, write_spec):
     before = spec.read_bytes()
     result = cli("table", spec, "--output", spec)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: refusing to write over the spec '{spec}' that is being read")
+    assert result.stderr.startswith(f"error: refusing to write over '{spec}': this command reads it")
     assert spec.read_bytes() == before
 
 
@@ -117,7 +117,7 @@ def test_a_spec_another_includes_is_never_a_target(cli, write_spec, command):
     before = inner.read_bytes()
     result = cli(command[0], outer, *command[1:], "-o", inner)
     assert result.exit_code == 2, result.output
-    assert f"error: refusing to write over the spec '{inner}' that is being read" in result.stderr  # once read
+    assert f"error: refusing to write over '{inner}': this command reads it" in result.stderr  # once read
     assert inner.read_bytes() == before
 
 
@@ -147,7 +147,7 @@ def test_zoo_and_list_never_write_over_a_bundled_spec_they_read(cli, monkeypatch
     before = (ROOT / bundled).read_bytes()
     result = cli(*command, "-o", bundled)
     assert result.exit_code == 2
-    assert result.stderr == (f"error: refusing to write over the spec '{bundled}' that is being read\n"
+    assert result.stderr == (f"error: refusing to write over '{bundled}': this command reads it\n"
                              "  hint: give --output another file name\n")
     assert (ROOT / bundled).read_bytes() == before
 
@@ -231,7 +231,7 @@ def test_a_link_is_followed_and_kept(cli, tmp_path):
     linked_spec.symlink_to(ROOT / "specs" / "lenet.yaml")
     before = (ROOT / "specs" / "lenet.yaml").read_bytes()
     refused = cli("table", "lenet5", "-o", linked_spec)
-    assert refused.exit_code == 2 and "refusing to write over the spec" in refused.stderr
+    assert refused.exit_code == 2 and "this command reads it" in refused.stderr
     assert (ROOT / "specs" / "lenet.yaml").read_bytes() == before and linked_spec.is_symlink()
 
 

@@ -37,7 +37,8 @@ from archcalc.errors import Location, OutputError, SpecError, did_you_mean
 from archcalc.limits import MAX_YAML_NODES
 from archcalc.sizes import parse_input
 from archcalc.spec.held import FIGURE_KEYS, PEAKS, Held, count, held_from, where
-from archcalc.spec.source import YMap, parse_yaml, read_spec_text
+from archcalc.reading import nothing_at, read_text_file
+from archcalc.spec.source import YMap, parse_yaml
 from archcalc.stats import DTYPE_BYTES
 from archcalc.stats import FIGURES as ALL_FIGURES
 
@@ -91,9 +92,9 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     not validate is a SpecError at its place; with `repairable` (for `--update`) it is kept
     aside in `broken` instead."""
     path = Path(path)
-    if not path.exists():
+    if nothing_at(path):  # a name that cannot be looked up (a loop of links) is not absent: reading says why
         return Baseline(path, False, {})
-    text = read_spec_text(path, str(path), "baseline")
+    text = read_text_file(path, str(path), "baseline")
     if _holds_nothing(text):  # empty, comments alone or '---' alone: no model yet
         return Baseline(path, True, {}, YMap(), text)
     document = _parsed(text, str(path))

@@ -54,6 +54,11 @@ def validate(
         specs = [(str(entry.path), entry.variant) for entry in bundled()]
     else:
         specs = [(spec, variant)]
+    profile = None
+    if device_profile is not None:  # read first: a wrong file is refused before the work, and is no target
+        from archcalc.devices import load_profile
+
+        profile = load_profile(device_profile)
     if output is not None:  # before torch's seconds of work, as at the end
         from archcalc.output import writable_target
 
@@ -62,7 +67,7 @@ def validate(
 
     results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: validate_spec(
         specs[index][0], variant=specs[index][1], input=input, batch=batch, device=device, counter=counter, runs=runs,
-        warmup=warmup, memory=memory, latency=latency, threads=threads, device_profile=device_profile, train=train,
+        warmup=warmup, memory=memory, latency=latency, threads=threads, device_profile=profile, train=train,
         dtype=dtype))
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])

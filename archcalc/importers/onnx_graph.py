@@ -70,9 +70,16 @@ def _settings(nodes) -> set[str]:
 
 def load(path: Path) -> onnx.ModelProto:
     """The model in an ONNX file, checked; UserError for anything that is not one."""
-    if not path.is_file():
+    try:
+        regular, size = path.is_file(), path.stat().st_size
+    except FileNotFoundError:
+        regular = False
+    except OSError as error:  # a name too long, a loop of links
+        raise UserError(f"cannot read '{path}': {error.strerror}",
+                        hint="give the path of an .onnx file (torch.onnx.export writes one)") from None
+    if not regular:
         raise UserError(f"'{path}' is not a file", hint="give the path of an .onnx file (torch.onnx.export writes one)")
-    if path.stat().st_size > MAX_ONNX_BYTES:
+    if size > MAX_ONNX_BYTES:
         raise UserError(f"'{path}' is larger than {MAX_ONNX_BYTES:,} bytes, the most an ONNX file holds "
                         "(archcalc reads it whole)")
     with path.open("rb") as file:

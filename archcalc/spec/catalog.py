@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.spec.expand import expand, refuse_many_variants, variant_names
+from archcalc.reading import file_there, nothing_at
 from archcalc.spec.source import YMap, _shortened, load_yaml
 
 
@@ -105,10 +106,10 @@ def include(spec: str, origin: Path | None, where: Location) -> tuple[YMap, Path
 def locate(spec: str | Path) -> tuple[Path, str | None]:
     """A path that exists, else a bundled file stem, else a bundled variant name."""
     path = Path(spec)
-    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in str(spec):
+    if not nothing_at(path) or path.suffix in (".yaml", ".yml") or "/" in str(spec):
         return path, None
     stem = specs_dir() / f"{spec}.yaml"
-    if stem.is_file():
+    if file_there(stem):
         return stem, None
     for candidate in _files_mentioning(str(spec)):
         if spec in variant_names(load_document(candidate)):
@@ -144,4 +145,4 @@ def display_name(path: Path) -> str:
 def shown_as_bundled(shown: str) -> bool:
     """Whether a spec's name in messages (`display_name`) is a bundled spec's: specs/NAME.yaml
     where a bundled spec has that name."""
-    return shown.startswith(BUNDLED_SHOWN) and (specs_dir() / shown.removeprefix(BUNDLED_SHOWN)).is_file()
+    return shown.startswith(BUNDLED_SHOWN) and file_there(specs_dir() / shown.removeprefix(BUNDLED_SHOWN))

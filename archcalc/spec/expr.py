@@ -367,7 +367,7 @@ def _bounded(value: Any, text: str) -> Any:
 def _beyond(text: str, value: float) -> SpecError:
     if value != value:
         return SpecError(f"a value in {_quoted(text)} is nan, not a number",
-                         hint="give the parameter a number: .nan makes every comparison false")
+                         hint="give the parameter a number: .nan is none, and every comparison with it is false")
     shown = f"a whole number of {len(str(abs(value))):,} digits" if isinstance(value, int) and value.bit_length() > 1000 \
         else f"{value:.3g}"  # a float's .3g of a whole number past 1.8e308 is an OverflowError
     return SpecError(f"{_quoted(text)} gives {shown}, beyond the limit of {MAX_MAGNITUDE:.0e}")

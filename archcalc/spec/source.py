@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import errno
-import os
 import re
-import stat
 import sys
 from collections.abc import Callable
 from functools import cache, lru_cache
@@ -13,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from archcalc.errors import NOT_AS_WRITTEN, SOURCES, Location, SpecError, not_as_written
-from archcalc.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
-from archcalc.output import was_read
+from archcalc.errors import NOT_AS_WRITTEN, Location, SpecError, not_as_written
+from archcalc.limits import MAX_YAML_DEPTH, MAX_YAML_NODES
+from archcalc.reading import read_text_file
 
 try:  # libyaml's composer is several times faster; the pure one gives the same nodes
     from yaml import CSafeLoader as _SafeLoader
@@ -112,7 +109,7 @@ document whose size is plain from them."""
 def load_yaml(path: Path, display_name: str | None = None, inspect: Inspect | None = None) -> YMap:
     """Read a spec file into YMap/YList/scalars, or raise a SpecError saying why not."""
     name = display_name or str(path)
-    return parse_yaml(read_spec_text(path, name), name, inspect)
+    return parse_yaml(read_text_file(path, name), name, inspect)
 
 
 @lru_cache(maxsize=64)
@@ -197,76 +194,9 @@ def _too_deep(location: Location) -> SpecError:
                      location=location, hint="a spec needs a few levels; use blocks to structure a model")
 
 
-BASELINE_FILE_HINT = ("a baseline is a regular file: archcalc.lock.yaml, or the file --baseline names, as "
-                      "'archcalc check --update' writes it")
-NOT_A_FILE_HINTS = {
-    "spec": ("name a .yaml file, or a bundled model (see 'archcalc list')",
-             "give a regular .yaml file (save what the pipe or device gives to one first)"),
-    "baseline": (BASELINE_FILE_HINT,) * 2,
-}
-"""What to do where a spec, or a baseline, named is a folder, and where it is a device or a pipe."""
-
-
-def read_spec_text(path: Path, name: str, what: str = "spec") -> str:
-    """A spec (or baseline: `what`) file's text, or a SpecError saying why it cannot be read. Only
-    a regular file is read: what it is comes from the opened file itself (opened without waiting,
-    so a named pipe is refused, not waited on)."""
-    start, (folder_hint, special_hint) = Location(name, 1, 1), NOT_A_FILE_HINTS[what]
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise SpecError("no such file", location=start,
-                        hint="check the path, or name a bundled model (see 'archcalc list')") from None
-    except OSError as exc:
-        kind = _special_at(path) if exc.errno == errno.ENXIO else None  # a socket, a device with no driver
-        if kind:
-            raise SpecError(f"this is {kind}, not a {what} file", location=start, hint=special_hint) from None
-        raise SpecError(f"cannot read the file: {exc.strerror}", location=start) from None
-    mode = os.fstat(descriptor).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(descriptor)
-        if stat.S_ISDIR(mode):
-            raise SpecError(f"this is a directory, not a {what} file", location=start, hint=folder_hint)
-        raise SpecError(f"this is {_special(mode)}, not a {what} file", location=start, hint=special_hint)
-    if what == "spec":  # a baseline is read to be written again (check --update)
-        was_read(path)
-    with os.fdopen(descriptor, "rb") as file:
-        try:
-            raw = file.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise SpecError(f"cannot read the file: {exc.strerror}", location=start) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", location=start,
-                        hint="is this a spec? Write repeated layers with 'repeat' or blocks")
-    try:
-        SOURCES[name] = text = raw.decode("utf-8")
-        return text
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SpecError(f"the file is not UTF-8 text (byte {exc.start})",
-                        location=Location(name, line, 1),
-                        hint="save the spec as UTF-8") from None
-
-
 def _shortened(text: str, limit: int = 40) -> str:
     """'text' for a message, shortened in the middle when long."""
     return repr(text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}")
-
-
-def _special_at(path: Path) -> str | None:
-    """What the special file at `path` is; None if it cannot be told (it is gone already)."""
-    try:
-        return _special(os.stat(path).st_mode)
-    except OSError:
-        return None
-
-
-def _special(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a device"
 
 
 def node_location(name: str, node: yaml.Node) -> Location:
