@@ -35,9 +35,9 @@ import yaml
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import Location, OutputError, SpecError, did_you_mean
 from archcalc.limits import MAX_YAML_NODES
+from archcalc.reading import nothing_at, read_text_file
 from archcalc.sizes import parse_input
 from archcalc.spec.held import FIGURE_KEYS, PEAKS, Held, count, held_from, where
-from archcalc.reading import nothing_at, read_text_file
 from archcalc.spec.source import YMap, parse_yaml
 from archcalc.stats import DTYPE_BYTES
 from archcalc.stats import FIGURES as ALL_FIGURES

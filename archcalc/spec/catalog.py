@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 
 from archcalc.errors import Location, SpecError, did_you_mean
 from archcalc.graph import Graph
-from archcalc.spec.expand import expand, refuse_many_variants, variant_names
 from archcalc.reading import file_there, nothing_at
+from archcalc.spec.expand import expand, refuse_many_variants, variant_names
 from archcalc.spec.source import YMap, _shortened, load_yaml
 
 

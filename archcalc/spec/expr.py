@@ -365,7 +365,7 @@ def _bounded(value: Any, text: str) -> Any:
 
 
 def _beyond(text: str, value: float) -> SpecError:
-    if value != value:
+    if isinstance(value, float) and math.isnan(value):
         return SpecError(f"a value in {_quoted(text)} is nan, not a number",
                          hint="give the parameter a number: .nan is none, and every comparison with it is false")
     shown = f"a whole number of {len(str(abs(value))):,} digits" if isinstance(value, int) and value.bit_length() > 1000 \
