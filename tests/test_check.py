@@ -156,6 +156,19 @@ def test_expect_in_a_spec_works_without_a_baseline(tmp_path, cli, monkeypatch):
 
 
 
+@pytest.mark.parametrize("expect", ["{}", "{tolerance: {macs: 1%}}"])
+@pytest.mark.parametrize("format", ["table", "github", "json"])
+def test_an_expect_that_holds_no_figure_holds_nothing(tmp_path, cli, monkeypatch, expect, format):
+    """An attacking review found "all 0 checks on 0 models hold", exit 0, for a spec whose expect:
+    held nothing (or a tolerance alone) and no baseline: a pull request emptying expect: went green."""
+    monkeypatch.chdir(tmp_path)
+    Path("tiny.yaml").write_text(f"name: tiny\ninput: [3, 32, 32]\nexpect: {expect}\nlayers:\n"
+                                 "  - conv: {kind: conv2d, out: 8, kernel: 3}\n")
+    result = cli("check", "tiny.yaml", "--format", format)
+    assert result.exit_code == 1 and "nothing to check against" in result.stdout
+    assert "write figures or budgets under the spec's 'expect:'" in result.stdout
+
+
 def test_expect_is_held_by_a_model_a_baseline_does_not_hold_yet(project, cli):
     """docs/ci.md: a spec's expect: is checked with or without a baseline. With a baseline that
     holds other models only, the new model was reported 'not in the baseline' and its expect:

@@ -398,14 +398,17 @@ def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
 def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline) -> list[Finding]:
     now = figures_of(stats)
     where = graph.location
-    helds = [held for held in (entry.held if entry else None, _expect(graph)) if held is not None]
+    expect = _expect(graph)
+    helds = [held for held in (entry.held if entry else None, expect) if held and (held.figures or held.budgets)]
     findings = []
     if entry is None and baseline.exists:  # its expect: is still held
         findings.append(Finding(graph.model, "", None, None, "not in the baseline", where,
                                 "run 'archcalc check --update' to record it"))
-    elif not helds:
+    elif not helds:  # an expect: of a tolerance alone, or of nothing, holds nothing either
         return [Finding(graph.model, "", None, None, "nothing to check against", where,
-                        "record a baseline with 'archcalc check --update', or give the spec an 'expect:' block")]
+                        "record a baseline with 'archcalc check --update', or " + (
+                            "write figures or budgets under the spec's 'expect:'" if expect else
+                            "give the spec an 'expect:' block"))]
     recorded = entry.blocks if entry else None
     blocks: list = []  # each block's figures and place, worked out for the first figure that moved
     for figure in FIGURES:
