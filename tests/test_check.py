@@ -169,6 +169,18 @@ def test_an_expect_that_holds_no_figure_holds_nothing(tmp_path, cli, monkeypatch
     assert "write figures or budgets under the spec's 'expect:'" in result.stdout
 
 
+@pytest.mark.parametrize("second", ["current.yaml", "{folder}/m1.yaml", "../{name}/m1.yaml"])
+def test_one_spec_file_named_by_two_paths_is_checked_once(tmp_path, cli, monkeypatch, second):
+    """A link beside the spec (`check *.yaml`), an absolute path or ../ named the same file again,
+    and check refused it as "the model 'm1' is also defined in current.yaml" (an attacking review)."""
+    monkeypatch.chdir(tmp_path)
+    Path("m1.yaml").write_text("name: m1\ninput: [3, 64, 64]\nexpect: {max_macs: 1000000000}\nlayers:\n"
+                               "  - conv: {kind: conv2d, out: 8, kernel: 3}\n")
+    Path("current.yaml").symlink_to("m1.yaml")
+    result = cli("check", "m1.yaml", second.format(folder=tmp_path, name=tmp_path.name))
+    assert result.exit_code == 0 and "all 1 checks on 1 models hold" in result.stdout
+
+
 def test_expect_is_held_by_a_model_a_baseline_does_not_hold_yet(project, cli):
     """docs/ci.md: a spec's expect: is checked with or without a baseline. With a baseline that
     holds other models only, the new model was reported 'not in the baseline' and its expect:

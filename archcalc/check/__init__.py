@@ -333,7 +333,23 @@ def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> lis
         path, variant = locate(spec)
         names = [variant] if variant else (variant_names(documents[str(path)][0]) or [None])
         targets += [(str(path), name) for name in names]
-    return list(dict.fromkeys(targets))
+    return _once_each(targets)
+
+
+def _once_each(targets: list[Target]) -> list[Target]:
+    """`targets` in order, each model once: one file reached by two paths (a link beside it, ../,
+    an absolute path) is one file."""
+    seen, kept = set(), []
+    for path, name in targets:
+        try:
+            found = os.stat(path)
+            file = (found.st_dev, found.st_ino)
+        except (OSError, ValueError):  # read already, so gone since: its path stands for it
+            file = path
+        if (file, name) not in seen:
+            seen.add((file, name))
+            kept.append((path, name))
+    return kept
 
 
 def _named_twice(targets: list[Target], documents: _Documents) -> bool:
