@@ -342,6 +342,22 @@ def test_validate_markdown_escapes_the_model_and_file(specs, cli):
     assert inline_texts(evil.stdout)[0].startswith(f"{NAME} ({FILE}) · validated on cpu")
 
 
+
+def test_validate_markdown_keeps_its_table_below_a_note_and_escapes_the_note(specs, cli):
+    """A note ('> note: …') written straight above the layer table made every row a lazy continuation
+    of the quote: no table on GitHub or markdown-it. Its text, which names the spec's file, was not
+    escaped (an attacking review, 5 December)."""
+    pytest.importorskip("torch")
+    Path(FILE).write_text("name: nop\ninput: [3, 8, 8]\nlayers:\n  - act: relu\n  - pool: {kind: maxpool2d, kernel: 2}\n")
+    Path("plain.yaml").write_text(Path(FILE).read_text())
+    evil = cli("validate", FILE, "--format", "markdown", "--device", "meta", "--runs", "0")
+    plain = cli("validate", "plain.yaml", "--format", "markdown", "--device", "meta", "--runs", "0")
+    notes = [line for line in evil.stdout.splitlines() if line.startswith("> note: ")]
+    assert evil.exit_code == 0 and len(notes) == 2, evil.output  # fvcore on meta; a model of no parameters
+    assert f"{FILE_ESCAPED}:1:1" in evil.stdout
+    counts = structure(evil.stdout)
+    assert counts["table_open"] == 1 and counts["blockquote_open"] == 2 and counts == structure(plain.stdout)
+
 FAMILY = """\
 name: family
 input: [3, 8, 8]

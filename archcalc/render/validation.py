@@ -210,7 +210,7 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
                    for row, c in v.differences)]
         if folded:
             out += [*found, *([""] if v.differences else [])]
-        out += [f"**{top}**", "", legend, "", *(f"> note: {n}" for n in v.notes)]
+        out += [f"**{top}**", "", legend, "", *(line for n in v.notes for line in (f"> note: {markdown_text(n)}", ""))]
         if v.layers and len(validations) == 1:
             table = as_markdown(layers_table(v, narrow=folded))
             out += ["<details>", f"<summary>Each of the {len(v.layers)} layers</summary>", "", *table, "", "</details>", ""] \
