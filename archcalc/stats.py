@@ -233,7 +233,8 @@ class ModelStats:
         return list(edges)
 
     def share(self, figures: Figures) -> float:
-        """The part of the total MACs (or, for a model without any, of the parameters)."""
+        """The part of the total MACs (or, for a model without any, of the parameters; for one with
+        neither, 0: the total's too, the sum of its rows')."""
         if self.totals.macs:
             return figures.macs / self.totals.macs
         return figures.params / self.totals.params if self.totals.params else 0.0

@@ -45,6 +45,19 @@ def test_json_rows_add_up_to_the_totals(depth, cli):
     assert abs(sum(row["share"] for row in document["rows"]) - 1) < 1e-9
 
 
+@pytest.mark.parametrize("layers, total", [("  - act: relu\n  - pool: {kind: maxpool2d, kernel: 2}\n", "0.0"),
+                                           ("  - conv: {kind: conv2d, out: 4, kernel: 3}\n", "1.0")])
+def test_the_total_share_is_the_sum_of_the_rows(layers, total, cli, write_spec):
+    """A model of no MACs and no parameters has rows of share 0; its total said 1.0 (100.0%), in
+    CSV, markdown, LaTeX and the terminal alike (an attacking review)."""
+    path = write_spec("name: m\ninput: [3, 8, 8]\nlayers:\n" + layers)
+    csv = cli("table", path, "--format", "csv").stdout.splitlines()
+    assert csv[-1].split(",")[1] == "total" and csv[-1].endswith("," + total)
+    markdown = cli("table", path, "--format", "markdown").stdout.splitlines()
+    assert [line for line in markdown if "**total**" in line][0].endswith(f"| {float(total) * 100:.1f}% |")
+    terminal = [line.split() for line in cli("table", path).stdout.splitlines() if line.split()[:1] == ["total"]]
+    assert terminal[0][-1] == f"{float(total) * 100:.1f}%"
+
 @pytest.mark.parametrize("model, depth", [("mobilenet_v3_small", None), ("vgg16", None), ("resnet50", 2)])
 def test_json_is_byte_for_byte_what_json_dumps_writes(model, depth):
     """The rows of a numeric analysis take a faster route (records.numeric_rows_json) to the

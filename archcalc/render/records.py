@@ -281,7 +281,7 @@ def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, dep
                    *(share_dict(shares[row.name]).values() if roof else ())])
     totals = figures_dict(stats.totals)
     table.footer = Line(["", "total", "total", len(stats.layers), "", *totals.values(),
-                         1.0 if not stats.formulas else "", *([""] * len(fields)),
+                         stats.share(stats.totals) if not stats.formulas else "", *([""] * len(fields)),
                          *(step_dict(train.total).values() if train else []),
                          *([roof.flops, roof.bytes, roof.flops / roof.bytes if roof.bytes else None, "", roof.total]
                            if roof else [])])

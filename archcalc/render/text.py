@@ -145,7 +145,7 @@ def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
     totals = stats.totals
     if not stats.formulas:  # a total formula is printed in full below the table, not squeezed in
         ahead = ["", bold("total"), "", "", bold(grouped(totals.params)),
-                 bold(grouped(getattr(totals, attr))), "100.0%",
+                 bold(grouped(getattr(totals, attr))), f"{100 * stats.share(totals):.1f}%",
                  *([bold(text) for text in step_texts(train.total, attr)] if train else []),
                  *(["", "", ""] if rf else [])]
         if roof:
