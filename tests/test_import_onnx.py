@@ -331,6 +331,26 @@ def test_an_operator_a_kind_cannot_keep_exact_says_why(files):
                                     "Clip to [0.0, 4.0] (archcalc's relu6 clips to [0, 6])\n")
 
 
+
+@pytest.mark.parametrize("opset, axis, written", [
+    (11, None, None), (11, 1, None), (11, 2, None), (11, 3, -1), (11, -1, -1), (13, None, -1), (13, 1, 1), (17, 2, 2)])
+def test_a_softmax_is_imported_as_its_opset_defines_it(files, opset, axis, written):
+    """Before opset 13 ONNX's Softmax takes the input as 2-D at `axis` (1 by default) and normalises
+    every axis from it on together (onnx.defs.get_schema('Softmax', 11)): torch's softmax over one
+    axis is that only where the axis is the last. It was imported as opset 13's, dim -1 (an
+    attacking review: the outputs summed to 24 instead of 1)."""
+    node = helper.make_node("Softmax", ["c"], ["y"], name="/sm/Softmax", **({} if axis is None else {"axis": axis}))
+    save(files / "sm.onnx", [conv(), node], [INPUT], [WEIGHT], opset=opset)
+    result = run_import(files, "sm.onnx")
+    if written is None:
+        shown = 1 if axis is None else axis
+        assert result.returncode == 2 and result.stderr.startswith(
+            f"error: node '/sm/Softmax' (Softmax) of 'sm.onnx' cannot be written exactly: axis {shown} of opset {opset}: "
+            f"one softmax over axes {shown} to 3 together"), result.stderr
+    else:
+        line = "  - sm: softmax\n" if written == 1 else f"  - sm: {{kind: softmax, dim: {written}}}\n"  # 1: the kind's default
+        assert result.returncode == 0 and result.stdout.endswith(line), result
+
 def test_a_convolution_whose_weight_the_graph_makes_cannot_be_written_exactly(files):
     """Conv(x, x): a weight that is no initializer (onnx.checker passes it) was an IndexError's traceback."""
     square = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3, 3])

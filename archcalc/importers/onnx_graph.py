@@ -208,6 +208,7 @@ class _Reader:
     def __init__(self, model: onnx.ModelProto, what: str, allow_opaque: bool = False) -> None:
         self.model, self.what, self.allow_opaque = model, what, allow_opaque
         self.graph = model.graph
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
         self.initialisers = {t.name: t for t in self.graph.initializer}
         self.param_of: dict[str, str] = {name: name for name in self.initialisers}  # a name → its parameter
         self.constants: dict[str, np.ndarray] = {}
@@ -395,7 +396,7 @@ class _Reader:
                 raise Unsupported()
             out = self._shape(item, item.output)
             view = Node(item.op_type, node_attributes(node), [self.shapes[t] for t in item.tensors], out,
-                        item.constants, [(p, self.shapes[p]) for p in item.params])
+                        item.constants, [(p, self.shapes[p]) for p in item.params], self.opset)
             kind, fields = kind_of(rule, view), rule.fields(view)
             if kind not in LAYER_KINDS:
                 raise Unsupported(f"a {len(view.shapes[0]) - 2}-axis map")

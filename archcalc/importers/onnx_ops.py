@@ -28,6 +28,7 @@ class Node(NamedTuple):
     out: Shape
     constants: dict[int, Any]    # input position → value (numpy), for constant inputs
     params: list[tuple[str, Shape]]  # its parameters (state-dict name, shape), weight first
+    opset: int = 0                   # of the default domain: what an operator's defaults are
 
     def attr(self, name: str, default: Any = None) -> Any:
         return self.attributes.get(name, default)
@@ -320,7 +321,15 @@ def _concat(node: Node) -> dict:
 
 
 def _softmax(node: Node) -> dict:
-    return {"dim": node.attr("axis", -1)}
+    """Over one axis. Before opset 13 the input is taken as 2-D at `axis` (1 by default): one
+    softmax over every axis from it on, which is torch's over one axis only where it is the last."""
+    if node.opset >= 13:
+        return {"dim": node.attr("axis", -1)}
+    rank, axis = len(node.shapes[0]), node.attr("axis", 1)
+    if axis % rank != rank - 1:
+        raise Unsupported(f"axis {axis} of opset {node.opset}: one softmax over axes {axis % rank} to {rank - 1} together "
+                          "(opset 13 and later, and torch, take one axis)")
+    return {"dim": -1}
 
 
 def _permute(node: Node) -> dict:
