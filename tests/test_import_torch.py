@@ -565,6 +565,36 @@ class Talks(nn.Module):
     def forward(self, x):
         print("ran")
         return self.conv(x)
+
+
+class AntiAliased(nn.Module):
+    def forward(self, x):
+        return F.interpolate(x, size=(4, 4), mode="bilinear", antialias=True)
+
+
+class SoftmaxIn64(nn.Module):
+    def forward(self, x):
+        return F.softmax(x, dim=1, dtype=torch.float64)
+
+
+class TorchSoftmaxIn16(nn.Module):
+    def forward(self, x):
+        return torch.softmax(x, 1, torch.float16)
+
+
+class MeanIn64(nn.Module):
+    def forward(self, x):
+        return x.mean((2, 3), dtype=torch.float64)
+
+
+class MonteCarlo(nn.Module):
+    def forward(self, x):
+        return F.dropout(x, 0.5, training=True)
+
+
+class MonteCarloByDefault(nn.Module):
+    def forward(self, x):
+        return F.dropout2d(x, 0.5)
 '''
 
 
@@ -638,6 +668,28 @@ def test_a_model_whose_output_is_its_input_or_that_exits_is_one_error(models, ta
     assert (result.returncode, result.stdout) == (2, "") and result.stderr.startswith(f"error: {message}"), result.stderr
     assert result.stderr.count("error:") == 1 and "Traceback" not in result.stderr
 
+
+
+@pytest.mark.parametrize("target, node, reason", [
+    ("AntiAliased", "interpolate' (the top-level forward, torch.nn.functional.interpolate)",
+     "antialias (a resize that filters before it samples: another operator)"),
+    ("SoftmaxIn64", "softmax' (the top-level forward, torch.nn.functional.softmax)",
+     "dtype float64 (a layer's output keeps its input's dtype)"),
+    ("TorchSoftmaxIn16", "softmax' (the top-level forward, torch.softmax)",
+     "dtype float16 (a layer's output keeps its input's dtype)"),
+    ("MeanIn64", "mean' (the top-level forward, Tensor.mean)", "dtype float64 (a layer's output keeps its input's dtype)"),
+    ("MonteCarlo", "dropout' (the top-level forward, torch.nn.functional.dropout)",
+     "training=True (a dropout at inference too; archcalc's drops in training only)"),
+    ("MonteCarloByDefault", "dropout2d' (the top-level forward, torch.nn.functional.dropout2d)",
+     "training=True (a dropout at inference too; archcalc's drops in training only)"),
+])
+def test_an_argument_that_changes_the_result_is_not_dropped(models, target, node, reason):
+    """An attacking review found these imported as the plain kind, exit 0: the spec's model then gave
+    other values (antialiased bilinear: by up to 0.59; Monte-Carlo dropout: 2.3) or another dtype
+    (softmax in float64: the table's bytes a half of the module's)."""
+    result = run_import(models, f"plain_models:{target}", "--input", "3x8x8")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"error: node '{node} cannot be written exactly: {reason}\n"), result.stderr
 
 def test_what_the_model_prints_goes_to_stderr_and_the_spec_alone_to_stdout(models):
     """A print in the model's code went first into the spec written to stdout, which was then no YAML."""

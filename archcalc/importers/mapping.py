@@ -261,7 +261,16 @@ def _permute(call: Call) -> dict:
     return {"dims": list(dims)}
 
 
+def _in_its_dtype(call: Call) -> None:
+    """A softmax or mean computed in another dtype (`dtype=torch.float64`) gives a tensor of that
+    dtype, which no layer kind writes."""
+    dtype = call.kwargs.get("dtype") or next((a for a in call.args if isinstance(a, torch.dtype)), None)
+    if dtype is not None:
+        raise Unsupported(f"dtype {str(dtype).removeprefix('torch.')} (a layer's output keeps its input's dtype)")
+
+
 def _mean(call: Call) -> dict:
+    _in_its_dtype(call)
     dims = call.arg(1, "dim")
     dims = [dims] if isinstance(dims, int) else list(dims or [])
     rank = len(call.shapes[0])
@@ -271,6 +280,10 @@ def _mean(call: Call) -> dict:
 
 
 def _dropout(call: Call) -> dict:
+    """F.dropout's `training` is True unless given (the module is traced in eval mode, so
+    `training=self.training` is False): a dropout at inference, which archcalc's is not."""
+    if call.arg(2, "training", True):
+        raise Unsupported("training=True (a dropout at inference too; archcalc's drops in training only)")
     return {"p": call.arg(1, "p", 0.5)}
 
 
@@ -279,6 +292,7 @@ def _leaky(call: Call) -> dict:
 
 
 def _softmax(call: Call) -> dict:
+    _in_its_dtype(call)
     dim = call.arg(1, "dim")
     if dim is None:
         raise Unsupported("dim None")
@@ -309,6 +323,8 @@ def _adaptive_function(call: Call) -> dict:
 
 
 def _interpolate(call: Call) -> dict:
+    if call.arg(6, "antialias", False):
+        raise Unsupported("antialias (a resize that filters before it samples: another operator)")
     return _resize(call, call.arg(1, "size"), call.arg(2, "scale_factor"), call.arg(3, "mode", "nearest"),
                    call.arg(4, "align_corners"))
 
