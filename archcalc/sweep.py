@@ -161,16 +161,15 @@ def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batch
                      input: tuple[int, ...] | None = None) -> Sweep:
     """`sweep` over every combination of the settings' values: the file read and parsed once,
     expanded once per combination, each combination analysed once (see the module's note)."""
-    from archcalc.spec.catalog import display_name, load_document, locate
+    from archcalc.spec.catalog import display_name, load_document, locate_variant
     from archcalc.spec.expand import expand
 
     combinations = 1
     for setting in settings:
         combinations *= len(setting.values)
     _check_points(combinations, len(sizes), len(batches))
-    path, chosen = locate(spec)
+    path, chosen = locate_variant(spec, variant)
     document, name = load_document(path), display_name(path)
-    chosen = variant if variant is not None else chosen
     base = expand(document, name, chosen, path)  # the spec as it is: its errors refuse the whole sweep
     check_settings(document, base.family, settings)
     shape = input or base.input_shape

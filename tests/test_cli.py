@@ -325,3 +325,14 @@ def test_help_in_an_encoding_without_its_characters_is_one_error():
                             env={**os.environ, "PYTHONIOENCODING": "ascii"}, timeout=60, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: standard output's encoding (ascii) cannot write ")
+
+
+@pytest.mark.parametrize("command", [["table"], ["memory"], ["report"], ["sweep", "--size", "64:65"],
+                                     ["validate", "--runs", "0"]])
+def test_a_variant_named_and_another_asked_for_is_refused(command, cli):
+    """`table resnet50 --variant resnet18` quietly analysed resnet18 (an attacking review)."""
+    result = cli(command[0], "resnet50", *command[1:], "--variant", "resnet18")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: invalid value for --variant: 'resnet50' is the variant resnet50 of "
+                                    "specs/resnet.yaml; --variant resnet18 names another\n"), result.stderr
+    assert cli("table", "resnet50", "--variant", "resnet50").exit_code == 0

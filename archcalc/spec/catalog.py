@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from archcalc.errors import Location, SpecError, did_you_mean
+from archcalc.errors import Location, SpecError, UsageError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.reading import file_there, nothing_at
 from archcalc.spec.expand import expand, refuse_many_variants, variant_names
@@ -46,10 +46,18 @@ def bundled() -> tuple[Entry, ...]:
 
 def load_graph(spec: str | Path, variant: str | None = None) -> Graph:
     """The graph of a spec file or bundled model name (with `variant` when given)."""
-    path, chosen = locate(spec)
-    if variant is not None:
-        chosen = variant
+    path, chosen = locate_variant(spec, variant)
     return expand(load_document(path), display_name(path), chosen, path)
+
+
+def locate_variant(spec: str | Path, variant: str | None) -> tuple[Path, str | None]:
+    """`locate`, with the variant asked for: a bundled variant's name (resnet50) and another
+    --variant (resnet18) name two models, which is refused rather than one silently taken."""
+    path, chosen = locate(spec)
+    if variant is not None and chosen is not None and variant != chosen:
+        raise UsageError(f"'{spec}' is the variant {chosen} of {display_name(path)}; --variant {variant} names another",
+                         option="--variant", hint=f"name the model alone ('{variant}'), or the file with --variant")
+    return path, variant if variant is not None else chosen
 
 
 def load_document(path: Path) -> YMap:
