@@ -880,3 +880,19 @@ def test_the_examples_in_docs_import_md_are_what_the_import_writes():
     plain = import_torch(SmallResNet().eval(), (3, 32, 32), name="small_resnet",
                          source="tests/test_import_torch.py:SmallResNet")
     assert f"```yaml\n{plain}```" in page
+
+
+@pytest.mark.parametrize("output", ["pkg/mod.py", "pkg/__init__.py", "pkg/parts.py"])
+def test_no_file_the_import_read_is_written_over(tmp_path, output):
+    """The module's own file was refused as -o, but not its package's __init__.py nor a module it
+    imports, which importing read as well (an attacking review: the __init__.py was replaced)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("from torch import nn\n")
+    (tmp_path / "pkg" / "parts.py").write_text("from torch import nn\n\n\ndef conv():\n    return nn.Conv2d(3, 4, 3)\n")
+    (tmp_path / "pkg" / "mod.py").write_text("from torch import nn\n\nfrom pkg.parts import conv\n\n\n"
+                                             "class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                                             "        self.c = conv()\n\n    def forward(self, x):\n        return self.c(x)\n")
+    before = {path: path.read_bytes() for path in (tmp_path / "pkg").glob("*.py")}
+    result = run_import(tmp_path, "pkg.mod:M", "--input", "3x8x8", "-o", output)
+    assert result.returncode == 2 and f"refusing to write over '{output}': this command reads it" in result.stderr
+    assert {path: path.read_bytes() for path in (tmp_path / "pkg").glob("*.py")} == before

@@ -60,11 +60,12 @@ def import_model(
 
     if output is not None:
         writable_target(output)
+    known = set(sys.modules)
     with working("import torch"), _their_code(target):
         module, made_by = make_module(target, _arguments(args))
         text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
                             allow_opaque=allow_opaque)
-    emit(text, output, _source_file(target))
+    emit(text, output, _source_files(target, known))
 
 
 @contextmanager
@@ -79,10 +80,12 @@ def _their_code(target: str):
                         hint="import a module whose code does not exit when it is imported, built or run") from None
 
 
-def _source_file(target: str) -> list[Path]:
-    """The file of MODULE in MODULE:CALLABLE, imported by now: never a target of -o."""
-    file = getattr(sys.modules.get(target.partition(":")[0]), "__file__", None)
-    return [Path(file)] if file else []
+def _source_files(target: str, known: set[str]) -> list[Path]:
+    """The file of MODULE in MODULE:CALLABLE, and of every module importing it imported (its
+    package's __init__.py, the modules it imports): never a target of -o."""
+    names = {target.partition(":")[0], *(set(sys.modules) - known)}
+    files = (getattr(sys.modules.get(name), "__file__", None) for name in names)
+    return [Path(file) for file in files if isinstance(file, str)]
 
 
 def _arguments(text: str | None) -> tuple[list, dict]:
