@@ -54,7 +54,7 @@ def test_the_total_share_is_the_sum_of_the_rows(layers, total, cli, write_spec):
     csv = cli("table", path, "--format", "csv").stdout.splitlines()
     assert csv[-1].split(",")[1] == "total" and csv[-1].endswith("," + total)
     markdown = cli("table", path, "--format", "markdown").stdout.splitlines()
-    assert [line for line in markdown if "**total**" in line][0].endswith(f"| {float(total) * 100:.1f}% |")
+    assert next(line for line in markdown if "**total**" in line).endswith(f"| {float(total) * 100:.1f}% |")
     terminal = [line.split() for line in cli("table", path).stdout.splitlines() if line.split()[:1] == ["total"]]
     assert terminal[0][-1] == f"{float(total) * 100:.1f}%"
 

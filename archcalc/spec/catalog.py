@@ -54,7 +54,7 @@ def locate_variant(spec: str | Path, variant: str | None) -> tuple[Path, str | N
     """`locate`, with the variant asked for: a bundled variant's name (resnet50) and another
     --variant (resnet18) name two models, which is refused rather than one silently taken."""
     path, chosen = locate(spec)
-    if variant is not None and chosen is not None and variant != chosen:
+    if variant not in (None, chosen) and chosen is not None and variant in variant_names(load_document(path)):
         raise UsageError(f"'{spec}' is the variant {chosen} of {display_name(path)}; --variant {variant} names another",
                          option="--variant", hint=f"name the model alone ('{variant}'), or the file with --variant")
     return path, variant if variant is not None else chosen
