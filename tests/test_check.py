@@ -743,3 +743,16 @@ def test_a_file_name_that_is_no_utf_8_is_annotated_as_its_bytes(project):
     done = run_process("check", name, "--format", "github", "-o", "out.txt", cwd=project)
     assert done.returncode == 1, done.stderr
     assert b"::error file=b\xff.yaml," in (project / "out.txt").read_bytes()
+
+
+@pytest.mark.parametrize("made, says", [(os.mkfifo, "this is a named pipe (FIFO), not a spec file"),
+                                        (os.mkdir, "this is a directory, not a spec file")])
+def test_a_spec_the_baseline_names_that_is_no_file_is_said_so_not_gone(tmp_path, cli, monkeypatch, made, says):
+    """A named pipe or a folder where the baseline's spec was reported 'spec gone (… does not exist)'."""
+    monkeypatch.chdir(tmp_path)
+    Path("t.yaml").write_text("name: tiny\ninput: [3, 32, 32]\nlayers:\n  - conv: {kind: conv2d, out: 8, kernel: 3}\n")
+    assert cli("check", "t.yaml", "--update").exit_code == 0
+    Path("t.yaml").unlink()
+    made("t.yaml")
+    result = cli("check")
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: t.yaml:1:1: {says}\n"), result.output

@@ -25,6 +25,7 @@ from archcalc.check.baseline import (
 )
 from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
+from archcalc.reading import nothing_at
 from archcalc.spec.catalog import bundled_name
 from archcalc.spec.held import Held, held_from
 from archcalc.spec.source import YMap
@@ -390,7 +391,7 @@ def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[Target]
     bundled = specs_dir()
     targets = []
     for path in dict.fromkeys(files):
-        if not _is_file(path):
+        if nothing_at(path):  # gone: told as such; a pipe, a folder or a name too long is read, and refused
             continue
         document = documents[str(path)][0]
         variants = variant_names(document)
