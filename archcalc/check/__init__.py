@@ -25,7 +25,6 @@ from archcalc.check.baseline import (
 )
 from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
-from archcalc.reading import nothing_at
 from archcalc.spec.catalog import bundled_name
 from archcalc.spec.held import Held, held_from
 from archcalc.spec.source import YMap
@@ -371,6 +370,15 @@ def _size(path: str) -> int:
         return 0
 
 
+def _anything_at(path: Path) -> bool:
+    """Whether something is at `path`: not where nothing is, nor for a name no file can have (too long)."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _is_file(path: Path) -> bool:
     """Whether a spec the baseline names is there: False for a name the system refuses (too long)."""
     try:
@@ -391,7 +399,7 @@ def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[Target]
     bundled = specs_dir()
     targets = []
     for path in dict.fromkeys(files):
-        if nothing_at(path):  # gone: told as such; a pipe, a folder or a name too long is read, and refused
+        if not _anything_at(path):  # told as gone; a pipe or a folder there is read, and refused as what it is
             continue
         document = documents[str(path)][0]
         variants = variant_names(document)
