@@ -33,8 +33,8 @@ def read_text_file(path: Path, name: str, what: str = "spec") -> str:
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise SpecError("no such file", location=start,
-                        hint="check the path, or name a bundled model (see 'archcalc list')") from None
+        raise SpecError("no such file", location=start, hint="check the path, or name a bundled model (see 'archcalc "
+                        "list')" if what == "spec" else folder_hint) from None
     except OSError as exc:
         kind = _special_at(path) if exc.errno == errno.ENXIO else None  # a socket, a device with no driver
         if kind:

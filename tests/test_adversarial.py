@@ -416,3 +416,11 @@ def test_a_baseline_through_a_loop_of_links_is_one_clear_error(holds, tmp_path, 
     (tmp_path / "loop1").symlink_to("loop2")
     (tmp_path / "loop2").symlink_to("loop1")
     holds("check", "good.yaml", "--baseline", baseline, *update, says="Too many levels of symbolic links")
+
+
+def test_a_device_profile_that_is_not_there_gets_a_profiles_hint(holds, tmp_path):
+    """It was told to name a bundled model (a spec's hint) once profiles were read as specs are."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    result = holds("table", "good.yaml", "--device-profile", "nowhere/prof.yaml", says="no such file")
+    assert result.stderr.endswith("  hint: give the path of a profile file written by 'archcalc device-profile', or a "
+                                  "bundled profile's name\n")

@@ -181,6 +181,22 @@ def test_one_spec_file_named_by_two_paths_is_checked_once(tmp_path, cli, monkeyp
     assert result.exit_code == 0 and "all 1 checks on 1 models hold" in result.stdout
 
 
+def test_a_link_in_another_folder_may_be_another_model(tmp_path, cli, monkeypatch):
+    """The specs a file includes are found from the folder it is named in: through a link in
+    another folder the same file can define another model, so the two are not taken for one (the
+    review of the test above found which of them was checked depending on the order)."""
+    monkeypatch.chdir(tmp_path)
+    Path("sub").mkdir()
+    Path("m1.yaml").write_text("name: m1\ninput: [3, 16, 16]\nexpect: {max_macs: 1000000000}\nlayers:\n"
+                               "  - body: {kind: model, spec: parts.yaml}\n")
+    Path("parts.yaml").write_text("name: parts\ninput: [3, 16, 16]\nlayers:\n  - conv: {kind: conv2d, out: 4, kernel: 3}\n")
+    Path("sub/parts.yaml").write_text("name: parts\ninput: [3, 16, 16]\nlayers:\n  - conv: {kind: conv2d, out: 64, kernel: 3}\n")
+    Path("sub/link.yaml").symlink_to("../m1.yaml")
+    for order in (["m1.yaml", "sub/link.yaml"], ["sub/link.yaml", "m1.yaml"]):
+        result = cli("check", *order)
+        assert result.exit_code == 2 and "the model 'm1' is also defined in" in result.stderr, result.output
+
+
 def test_expect_is_held_by_a_model_a_baseline_does_not_hold_yet(project, cli):
     """docs/ci.md: a spec's expect: is checked with or without a baseline. With a baseline that
     holds other models only, the new model was reported 'not in the baseline' and its expect:

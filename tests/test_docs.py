@@ -442,6 +442,12 @@ def test_the_h100s_memory_ratios_and_layer_times_are_the_kept_logs():
         assert f"{low}–{high} µs in {dtype}" in section.replace("\n  ", " ")
         medians.append(median)
     assert "medians {} and {} µs".format(*medians) in section
+    assert "12 models of `memory-overhead*.jsonl` that the H200 measured reached the H200's allocator\n  peaks to the byte" \
+        in section
+    for kept in ("memory-overhead.jsonl", "memory-overhead-capped.jsonl"):
+        here, there = ({(d := json.loads(line))["model"]: (d["inference"]["measured"], d["training"]["measured"])
+                        for line in (folder / kept).read_text().splitlines()} for folder in (run, GPU_RUNS["h200"]))
+        assert len(there) == 12 and all(here[model] == there[model] for model in there)
     slower = sum(times["bfloat16"][m]["ms"] > times["float32"][m]["ms"] for m in times["float32"])
     assert f"slower than float32 for {slower} of\n  the {len(times['float32'])} models" in section
 

@@ -587,6 +587,11 @@ class MeanIn64(nn.Module):
         return x.mean((2, 3), dtype=torch.float64)
 
 
+class SoftmaxIn32(nn.Module):
+    def forward(self, x):
+        return F.softmax(x, dim=1, dtype=torch.float32).mean((2, 3), dtype=torch.float32)
+
+
 class MonteCarlo(nn.Module):
     def forward(self, x):
         return F.dropout(x, 0.5, training=True)
@@ -690,6 +695,12 @@ def test_an_argument_that_changes_the_result_is_not_dropped(models, target, node
     result = run_import(models, f"plain_models:{target}", "--input", "3x8x8")
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.startswith(f"error: node '{node} cannot be written exactly: {reason}\n"), result.stderr
+
+
+def test_a_softmax_or_mean_in_its_inputs_own_dtype_is_imported(models):
+    """dtype=torch.float32 on a float32 input changes nothing: imported (the review of the refusal above)."""
+    result = run_import(models, "plain_models:SoftmaxIn32", "--input", "3x8x8")
+    assert result.returncode == 0 and result.stdout.endswith("  - softmax: softmax\n  - mean: mean\n"), result
 
 def test_what_the_model_prints_goes_to_stderr_and_the_spec_alone_to_stdout(models):
     """A print in the model's code went first into the spec written to stdout, which was then no YAML."""

@@ -337,14 +337,15 @@ def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> lis
 
 
 def _once_each(targets: list[Target]) -> list[Target]:
-    """`targets` in order, each model once: one file reached by two paths (a link beside it, ../,
-    an absolute path) is one file."""
+    """`targets` in order, each model once: one file reached by two paths from one folder (a link
+    beside it, ../, an absolute path) is one model. A link in another folder is not: the specs it
+    includes are found from the folder it is named in."""
     seen, kept = set(), []
     for path, name in targets:
         try:
             found = os.stat(path)
-            file = (found.st_dev, found.st_ino)
-        except (OSError, ValueError):  # read already, so gone since: its path stands for it
+            file = (found.st_dev, found.st_ino, Path(path).parent.resolve())
+        except (OSError, RuntimeError, ValueError):  # read already, so gone since: its path stands for it
             file = path
         if (file, name) not in seen:
             seen.add((file, name))

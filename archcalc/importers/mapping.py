@@ -262,10 +262,11 @@ def _permute(call: Call) -> dict:
 
 
 def _in_its_dtype(call: Call) -> None:
-    """A softmax or mean computed in another dtype (`dtype=torch.float64`) gives a tensor of that
-    dtype, which no layer kind writes."""
+    """A softmax or mean computed in another dtype than its input's (`dtype=torch.float64`) gives
+    a tensor of that dtype, which no layer kind writes."""
     dtype = call.kwargs.get("dtype") or next((a for a in call.args if isinstance(a, torch.dtype)), None)
-    if dtype is not None:
+    source = call.args[0] if call.args and isinstance(call.args[0], torch.Tensor) else None
+    if dtype is not None and (source is None or dtype != source.dtype):  # its input's own dtype changes nothing
         raise Unsupported(f"dtype {str(dtype).removeprefix('torch.')} (a layer's output keeps its input's dtype)")
 
 

@@ -326,6 +326,8 @@ def _softmax(node: Node) -> dict:
     if node.opset >= 13:
         return {"dim": node.attr("axis", -1)}
     rank, axis = len(node.shapes[0]), node.attr("axis", 1)
+    if not -rank <= axis < rank:  # checked by shape inference from opset 11 only
+        raise Inconsistent(f"a softmax over the axis {axis} of a {rank}-D input")
     if axis % rank != rank - 1:
         raise Unsupported(f"axis {axis} of opset {node.opset}: one softmax over axes {axis % rank} to {rank - 1} together "
                           "(opset 13 and later, and torch, take one axis)")
