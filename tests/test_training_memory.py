@@ -201,6 +201,22 @@ def test_train_mode_dropout_makes_its_mask_with_or_without_a_gradient(p, trained
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+@pytest.mark.parametrize("mode", ["row", "batch"])
+@pytest.mark.parametrize("before", ["pad2d", "relu"])
+@pytest.mark.parametrize("batch", [2, 3])
+def test_train_mode_stochastic_depth_makes_its_noise_with_or_without_a_gradient(mode, before, batch, tmp_path):
+    """As dropout's mask: the noise (a value per sample, or one) is drawn in a training forward where
+    no gradient is wanted too, alive beside the input and the product (an attacking fuzzer found
+    pad → stochastic_depth → conv 4·(N − 1) bytes short)."""
+    layers = [{"first": {"kind": "pad2d", "padding": 2} if before == "pad2d" else "relu"},
+              {"drop": {"kind": "stochastic_depth", "p": 0.2, "mode": mode}},
+              {"conv": {"kind": "conv2d", "out": 1, "kernel": 1}}]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": "noise", "input": [1, 1, 1], "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, batch) == tracked(graph, [batch])[0]
+
+
 ON_THE_H200 = {"squeezenet1_1": 39_066_624, "deeplabv3_mobilenet_v3_large": 692_603_392,
                "deeplabv3_mobilenet_v3_large_aux": 739_658_752}
 """MemTracker's Activation category of a training step on the GPU's own tensors (each rounded as the

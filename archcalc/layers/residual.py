@@ -78,4 +78,5 @@ class StochasticDepth(LayerKind):
         with p = 0 the input itself."""
         if a.p == 0:
             return Backward(keeps_inputs=False, grad=SAME)
-        return Backward(keeps_inputs=False, kept=(shapes[0][0] if a.mode == "row" else 1) * itemsize, output=NEW)
+        return Backward(keeps_inputs=False, kept=(shapes[0][0] if a.mode == "row" else 1) * itemsize, output=NEW,
+                        kept_without_gradient=True)
