@@ -217,6 +217,20 @@ def test_train_mode_stochastic_depth_makes_its_noise_with_or_without_a_gradient(
     assert predicted(graph, batch) == tracked(graph, [batch])[0]
 
 
+@pytest.mark.parametrize("running", [True, False])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_a_batch_norm_without_gradient_makes_its_batch_statistics_where_it_keeps_running_ones(running, batch, tmp_path):
+    """A training-mode batch norm with running statistics makes each channel's mean and inverse
+    deviation whether or not a gradient is wanted (then let go as it returns); an attacking
+    review found relu → batch norm (affine: false) → conv 32 B short of MemTracker's peak."""
+    layers = [{"relu": "relu"}, {"bn": {"kind": "batchnorm2d", "affine": False, "track_running_stats": running}},
+              {"conv": {"kind": "conv2d", "out": 4, "kernel": 3, "bias": False}}]
+    path = tmp_path / "row.yaml"
+    path.write_text(yaml.safe_dump({"name": "statistics", "input": [4, 6, 6], "layers": layers}))
+    graph = load_graph(path)
+    assert predicted(graph, batch) == tracked(graph, [batch])[0]
+
+
 ON_THE_H200 = {"squeezenet1_1": 39_066_624, "deeplabv3_mobilenet_v3_large": 692_603_392,
                "deeplabv3_mobilenet_v3_large_aux": 739_658_752}
 """MemTracker's Activation category of a training step on the GPU's own tensors (each rounded as the

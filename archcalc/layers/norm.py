@@ -79,7 +79,8 @@ class _BatchNorm(LayerKind):
             values = "·".join(["N", *AXIS_LETTERS[len(sizes)].split(", ")] if sizes else ["N"])
             raise SpecError(f"in training, batch norm normalises each channel over {values} = 1 value, "
                             "which torch refuses", hint="train with a batch above 1")
-        return Backward(kept=2 * c * itemsize, kept_tensors=(c * itemsize, c * itemsize))
+        return Backward(kept=2 * c * itemsize, kept_tensors=(c * itemsize, c * itemsize),
+                        kept_without_gradient=a.track_running_stats)
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The running mean and variance in the model's dtype; the counter of batches an int64."""
