@@ -497,6 +497,8 @@ class _Step:
             backward = self.layouts[node.name][2]
             incoming = self.grads.pop(node.name, None)
             if not self.requires[node.name] or incoming is None:
+                if incoming is not None:  # the loss's gradient at an output that needs none: let go
+                    live.release(incoming)
                 self.points.append(Point("backward", node.name, layer.kind, tuple(live.totals), sum(live.totals)))
                 continue
             for captured, needed in waiting.get(node.name, ()):

@@ -231,6 +231,18 @@ def test_a_batch_norm_without_gradient_makes_its_batch_statistics_where_it_keeps
     assert predicted(graph, batch) == tracked(graph, [batch])[0]
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_the_loss_gradient_at_an_output_that_needs_none_is_let_go(optimizer, tmp_path):
+    """An output made of the input alone (a relu of it, beside a convolution's) needs no gradient:
+    the loss's gradient there was held through the optimizer's step, one element above MemTracker's
+    peak where that step is the busiest (an attacking review)."""
+    path = tmp_path / "row.yaml"
+    path.write_text("name: free\ninput: [4, 4]\noutputs: [conv, relu]\nlayers:\n"
+                    "  - conv: {kind: conv1d, out: 4, kernel: 1}\n  - relu: {kind: relu, from: input}\n")
+    graph = load_graph(path)
+    assert predicted(graph, 1, optimizer) == tracked(graph, [1], optimizer)[0]
+
+
 ON_THE_H200 = {"squeezenet1_1": 39_066_624, "deeplabv3_mobilenet_v3_large": 692_603_392,
                "deeplabv3_mobilenet_v3_large_aux": 739_658_752}
 """MemTracker's Activation category of a training step on the GPU's own tensors (each rounded as the
