@@ -121,7 +121,7 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     if settings:
         return sweep_parameters(spec, sizes, batches, settings, variant, convention, dtype, input)
     from archcalc.spec import load_graph
-    from archcalc.symbolic.model import analyze_symbolic
+    from archcalc.symbolic.model import BOUND, analyze_symbolic
 
     check_sweep_points(len(sizes), len(batches))
     graph = load_graph(spec, variant)
@@ -131,7 +131,15 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     varying = [_varying(graph.model, shape, size) for size in sizes]  # a pair refused before the analysis
     at = [(dict(zip(symbols, v)), (*fixed, *v)) for v in varying]  # each size's symbols' values, and its input
     batch = "N" if len(batches) > 1 else batches[0]
-    stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
+    try:
+        stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
+    except SpecError as error:
+        if not error.message.startswith(BOUND):
+            raise
+        points = _numeric_points(graph, [point_input for _, point_input in at], batches, convention, dtype)
+        skipped = tuple(points.pop())  # past a bound of the formulas: each size analysed as a number
+        return Sweep(None, points, Head(graph.model, graph.family, graph.file, (batch, *fixed, *symbols), convention,
+                                        dtype, skipped))
     points = []
     for n in batches:
         for sized, point_input in at:

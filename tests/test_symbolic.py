@@ -746,3 +746,22 @@ def test_the_convnext_and_efficientnet_kinds_on_symbolic_sizes(spec):
                 continue
             assert under.formulas.unmet(values) is None, sizes
             assert_same_analysis(evaluate(under, values), numeric)
+
+
+@pytest.mark.parametrize("layers, shape, sizes", [
+    ("  - c: {kind: conv2d, out: 1, kernel: 3, repeat: 29}\n", [1, 100, 100], [60, 61, 62]),
+    ("  - c: {kind: conv1d, out: 1, kernel: 1, stride: 2, repeat: 17}\n", [1, 262144], [200000, 262144]),
+], ids=["more than 56 formulas", "a divisor past 65,536"])
+def test_a_sweep_past_a_bound_of_the_formulas_analyses_each_size_as_a_number(layers, shape, sizes, write_spec, cli):
+    """sweep refused these (an attacking review), though table answers each size, and the refusal's
+    hint said to use sweep: each point is now table's figures at that size."""
+    path = write_spec(f"name: past\ninput: {shape}\nlayers:\n{layers}")
+    result = cli("sweep", path, "--size", ",".join(map(str, sizes)), "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert "formulas" not in document
+    for point, size in zip(document["points"], sizes):
+        at = "x".join(map(str, [shape[0], *([size] * (len(shape) - 1))]))
+        totals = json.loads(cli("table", path, "--input", at, "--format", "json").stdout)["totals"]
+        assert {key: point[key] for key in ("params", "macs", "activation_bytes")} == \
+            {key: totals[key] for key in ("params", "macs", "activation_bytes")}

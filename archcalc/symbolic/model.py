@@ -50,6 +50,9 @@ def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) ->
 
 _NUMBERS_HINT = "give the sizes as numbers (--input 3x224x224), or sweep over the sizes you need (archcalc sweep)"
 
+BOUND = "symbolic sizes: "
+"""How the error of a bound on a symbolic analysis starts: `sweep` then analyses each size as a number."""
+
 
 class _Work:
     """What a symbolic analysis costs, counted as it goes (docs/symbolic.md, "Limits"): the
@@ -63,7 +66,7 @@ class _Work:
         """`shape`, the output of one more layer whose rules ran."""
         self.computed += 1
         if self.computed > MAX_SYMBOLIC_COMPUTED:
-            raise SpecError(f"symbolic sizes: this model has more than {MAX_SYMBOLIC_COMPUTED:,} layers that "
+            raise SpecError(f"{BOUND}this model has more than {MAX_SYMBOLIC_COMPUTED:,} layers that "
                             "repeat no earlier one on the same input shapes", hint=_NUMBERS_HINT)
         for size in shape:
             if isinstance(size, sp.Expr) and size not in self.sizes:
@@ -73,11 +76,11 @@ class _Work:
 
     def _check(self, size: sp.Expr) -> None:
         if len(self.sizes) > MAX_SYMBOLIC_SIZES:
-            raise SpecError(f"symbolic sizes: this model makes more than {MAX_SYMBOLIC_SIZES:,} distinct "
+            raise SpecError(f"{BOUND}this model makes more than {MAX_SYMBOLIC_SIZES:,} distinct "
                             "formulas for its sizes", hint=_NUMBERS_HINT)
         divisor = max((split(f)[1] for f in size.atoms(sp.floor)), default=1)
         if divisor > MAX_SYMBOLIC_DIVISOR:
-            raise SpecError(f"symbolic sizes: the size {readable(size)} divides by {divisor:,}, more than "
+            raise SpecError(f"{BOUND}the size {readable(size)} divides by {divisor:,}, more than "
                             f"{MAX_SYMBOLIC_DIVISOR:,} (the strides along one axis multiply to more)",
                             hint=_NUMBERS_HINT)
 
