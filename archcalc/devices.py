@@ -26,6 +26,8 @@ SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
 PEAK_DTYPES = ("float32", "tf32", "float16", "bfloat16", "float64", "int8")
 """The dtypes a profile may give a peak for (tf32: float32 on Tensor Cores, for the reader)."""
+MEASURED_DTYPES = ("float32", "float16", "bfloat16", "float64")
+"""The dtypes `archcalc device-profile --dtype` measures in."""
 FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory bandwidth in GB/s (10⁹ bytes/s)",
            "launch_us": "fixed cost of one kernel launch in µs",
            "fixed_us": "fixed cost in µs of one layer of each kind of work (launch_us where not given)",
@@ -38,7 +40,7 @@ FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory
            "padded_taps": "the share of a tap's time a convolution saves where the tap falls in the padding, and the "
                           "widest padding it skips taps at"}
 """The figures of a profile, each of which needs a source (fixed_us and efficiency only where given)."""
-KEYS = ("name", *FIGURES, "sources")
+KEYS = ("name", "measured_in", *FIGURES, "sources")
 
 
 class SizeTable(NamedTuple):
@@ -225,9 +227,19 @@ class DeviceProfile:
     """The size of the device's largest cache in MiB; 0 where not known. A layer whose weights are
     larger reads them from memory even when run again and again, as its efficiency was measured,
     so it takes no cold weights (`weights_cold`); nor does a model whose whole pass fits it."""
+    measured_in: str = ""
+    """The dtype `archcalc device-profile` measured the fixed costs, efficiencies and the rest of
+    the profile in (its peaks are of every dtype); "" for a profile that does not say (a datasheet's,
+    or one measured before 5 December 2026): taken in any dtype."""
 
     def peak(self, dtype: str) -> float:
-        """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none."""
+        """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none, or where it was
+        measured in another dtype (its efficiencies are that dtype's)."""
+        if self.measured_in and dtype != self.measured_in:
+            raise UserError(f"the device profile '{self.key}' ({self.file}) was measured in {self.measured_in}: its fixed "
+                            f"costs and efficiencies are {self.measured_in}'s, not {dtype}'s",
+                            hint=f"give --dtype {self.measured_in}, or measure a profile in {dtype} "
+                                 f"('archcalc device-profile --dtype {dtype} -o FILE')")
         if dtype not in self.peak_tflops:
             raise UserError(f"the device profile '{self.key}' ({self.file}) gives no peak for {dtype}",
                             hint=f"it gives {', '.join(self.peak_tflops)}: choose one with --dtype, or add "
@@ -293,8 +305,9 @@ class DeviceProfile:
 
     def as_dict(self) -> dict[str, Any]:
         """The profile as its file holds it (under its key)."""
-        out: dict[str, Any] = {"name": self.name, "peak_tflops": dict(self.peak_tflops),
-                               "memory_gbps": self.memory_gbps, "launch_us": self.launch_us}
+        out: dict[str, Any] = {"name": self.name, **({"measured_in": self.measured_in} if self.measured_in else {}),
+                               "peak_tflops": dict(self.peak_tflops), "memory_gbps": self.memory_gbps,
+                               "launch_us": self.launch_us}
         if self.fixed_us:
             out["fixed_us"] = dict(self.fixed_us)
         if self.efficiency:
@@ -480,9 +493,13 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
     padded = _padded_taps(entry["padded_taps"], (*at, "padded_taps"), fail) if "padded_taps" in entry else None
     weights, cache = (_positive(entry[name], (*at, name), fail, zero=True) if name in entry else 0.0
                       for name in ("cold_weights", "cache_mib"))
+    measured_in = entry.get("measured_in", "")
+    if "measured_in" in entry and measured_in not in MEASURED_DTYPES:
+        raise fail((*at, "measured_in"), f"must be the dtype the profile was measured in, got {_shown(measured_in)}",
+                   f"one of {', '.join(MEASURED_DTYPES)}, as 'archcalc device-profile --dtype' writes it")
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], (*at, "memory_gbps"), fail),
                          _positive(entry["launch_us"], (*at, "launch_us"), fail, zero=True), dict(sources),
-                         efficiency, shown, fixed, by_size, blocks, cold, padded, weights, cache)
+                         efficiency, shown, fixed, by_size, blocks, cold, padded, weights, cache, measured_in)
 
 
 def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:

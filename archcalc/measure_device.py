@@ -335,7 +335,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
                          "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded,
-                         base.cold_weights, base.cache_mib)
+                         base.cold_weights, base.cache_mib, dtype)
 
 
 class _Clock:

@@ -1570,6 +1570,26 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert all("measured by archcalc device-profile" in source for source in profile.sources.values())
     table = cli("table", "resnet18", "--device-profile", out)
     assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout
+    assert profile.measured_in == "float32" and "measured_in: float32\n" in out.read_text()
+    assert cli("table", "resnet18", "--device-profile", out, "--dtype", "bfloat16").exit_code == 2
+
+
+@pytest.mark.parametrize("dtype, refused", [("float32", False), ("bfloat16", True), ("float64", True)])
+def test_a_profile_measured_in_one_dtype_is_refused_in_another(dtype, refused, cli, tmp_path):
+    """A profile's efficiencies and fixed costs are of the dtype it was measured in (on the H100 a 3×3
+    convolution reached 1.47 of its roofline in float32, 0.15 in bfloat16): another --dtype applied
+    them silently (ResNet-50 at batch 32 predicted 4.70 ms in bfloat16 on the float32 profile, 8.70
+    on the bfloat16 one; an attacking review). A profile that does not say is taken in any dtype."""
+    kept = ROOT / "benchmarks" / "results" / "h100-2026-12-05" / "profile-cuda-float32.yaml"
+    text = kept.read_text(encoding="utf-8")
+    said = tmp_path / "said.yaml"
+    said.write_text(text.replace("    name: NVIDIA H100 80GB HBM3\n", "    name: NVIDIA H100 80GB HBM3\n    measured_in: float32\n"))
+    result = cli("table", "resnet50", "--device-profile", said, "--dtype", dtype)
+    assert result.exit_code == (2 if refused else 0), result.output
+    if refused:
+        assert result.stderr.startswith(f"error: the device profile 'local-cuda' ({said}) was measured in float32: its "
+                                        f"fixed costs and efficiencies are float32's, not {dtype}'s\n")
+    assert cli("table", "resnet50", "--device-profile", kept, "--dtype", dtype).exit_code == 0
 
 
 def test_points_of_the_grid_not_measured_take_a_measured_ones_efficiency():
