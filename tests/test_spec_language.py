@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -262,6 +263,32 @@ def test_a_model_item_takes_another_specs_layers_up_to_until(write_spec):
            [("features." + layer.name, layer.shape, layer.figures) for layer in taken]
     assert stats.blocks["features"][0] == "lenet5 (specs/lenet.yaml)"
 
+
+@pytest.mark.parametrize("until, message, hint", [
+    ("1", "'until' names the int 1: a layer's name is text", 'quote a name made of digits: until: "1"'),
+    ('"1"', None, None),
+])
+def test_until_of_a_layer_named_by_digits_is_quoted(until, message, hint, write_spec):
+    """`until: 1` said "'until' names '1', which is not a top-level layer (did you mean '1'?)": YAML
+    reads 1 as a number (an attacking review)."""
+    write_spec("name: digits\ninput: [3, 8, 8]\nlayers:\n  - '0': {kind: conv2d, out: 4, kernel: 3}\n"
+               "  - '1': relu\n  - '2': {kind: conv2d, out: 2, kernel: 3}\n", name="digits.yaml")
+    path = write_spec(f"name: cut\ninput: [3, 8, 8]\nlayers:\n  - m: {{kind: model, spec: digits.yaml, until: {until}}}\n")
+    if message is None:
+        assert [layer.name for layer in archcalc.analyze(path).layers] == ["m.0", "m.1"]
+        return
+    with pytest.raises(SpecError, match=re.escape(message)) as caught:
+        archcalc.analyze(path)
+    assert caught.value.hint == hint
+
+
+def test_a_model_items_unknown_variant_is_not_told_to_leave_out_an_option(write_spec):
+    """The hint said 'leave out --variant', an option nobody gave (an attacking review)."""
+    write_spec("name: plain\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n", name="plain.yaml")
+    path = write_spec("name: outer\ninput: [3, 8, 8]\nlayers:\n  - m: {kind: model, spec: plain.yaml, variant: big}\n")
+    with pytest.raises(SpecError, match="unknown variant 'big': this spec defines only 'plain'") as caught:
+        archcalc.analyze(path)
+    assert caught.value.hint == "leave out the variant asked for (--variant, or a model item's variant:)"
 
 def test_a_model_item_sets_that_specs_parameters_and_reads_relative_paths(write_spec):
     write_spec("""

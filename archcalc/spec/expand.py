@@ -220,6 +220,9 @@ def _until(layers: Any, last: Any, where: Location) -> Any:
         return layers
     names = _top_level_names(layers)
     if last not in names:
+        if not isinstance(last, str):  # a layer named 1 is the text "1", as `from:` reads it
+            raise SpecError(f"'until' names the {type(last).__name__} {last!r}: a layer's name is text", location=where,
+                            hint=f'quote a name made of digits: until: "{last}"')
         raise SpecError(f"'until' names '{last}', which is not a top-level layer of that spec"
                         f"{did_you_mean(str(last), [name for name in names if name])}", location=where)
     kept = YList(layers[:names.index(last) + 1])
@@ -283,7 +286,8 @@ def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, Y
                             location=doc.key_where("default"), hint="leave out 'default', or add 'variants:'")
         if variant not in (None, family):
             raise SpecError(f"unknown variant '{variant}': this spec defines only '{family}'",
-                            location=doc.location, hint="leave out --variant")
+                            location=doc.location, hint="leave out the variant asked for (--variant, or a model "
+                                                         "item's variant:)")
         return family, _empty_map(doc.location)
     if variant is None:
         if "default" in doc and not isinstance(doc["default"], str):
@@ -319,6 +323,11 @@ def _blocks(doc: YMap) -> dict[str, YMap]:
         if block.get("params") is not None and not isinstance(block["params"], YMap):
             raise SpecError(f"the params of block '{name}' must be a mapping of name: default",
                             location=block.where("params"), hint="write ~ for a parameter with no default")
+        for param in block.get("params") or ():
+            if param in ITEM_KEYS:  # an item of the block would give the value to both: 'repeat: 3' ran 3×3 copies
+                raise SpecError(f"block '{name}' has a parameter named '{param}', a key every item has",
+                                location=block["params"].key_where(param),
+                                hint=f"rename the parameter: an item's '{param}:' is its own, not the block's")
     return blocks
 
 
