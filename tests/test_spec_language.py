@@ -282,6 +282,20 @@ def test_until_of_a_layer_named_by_digits_is_quoted(until, message, hint, write_
     assert caught.value.hint == hint
 
 
+@pytest.mark.parametrize("spec, layer", [
+    ("name: t\ninput: [4, 8, 8]\nlayers:\n  - r: {kind: conv2d, repeat: 3, out: '8 - 4 * index', kernel: 1}\n", "r.2"),
+    ("name: t\ninput: [4, 8, 8]\nblocks:\n  b:\n    params: {k: ~}\n    layers:\n      - c: {kind: conv2d, out: 4, kernel: k}\n"
+     "layers:\n  - st: {kind: b, repeat: 3, k: '8 // (2 - index)'}\n", "st.2"),
+    ("name: t\ninput: [4, 8, 8]\nlayers:\n  - r: {kind: conv2d, repeat: 3, out: 0, kernel: 1}\n", "r"),  # alike: the item
+])
+def test_an_error_in_a_copy_that_differs_names_the_copy(spec, layer, write_spec):
+    """A repeat's third copy got out = 8 - 4·2 = 0, and the error named the item 'r' (an attacking
+    review): the copy's name says which index failed. Where the copies are alike, the item."""
+    path = write_spec(spec)
+    with pytest.raises(SpecError) as caught:
+        archcalc.analyze(path)
+    assert caught.value.layer == layer
+
 def test_a_model_items_unknown_variant_is_not_told_to_leave_out_an_option(write_spec):
     """The hint said 'leave out --variant', an option nobody gave (an attacking review)."""
     write_spec("name: plain\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n", name="plain.yaml")

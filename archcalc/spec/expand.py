@@ -426,7 +426,10 @@ class _Builder:
                 names = _CopyNames({**env, "index": index, "count": count, row_name: row})
                 names.base = getattr(env, "base", env)
             before = self.items
-            output = self.single(f"{full}.{index}", instance, location, inputs, env, depth, names)
+            try:
+                output = self.single(f"{full}.{index}", instance, location, inputs, env, depth, names)
+            except SpecError as error:  # copies that differ: the one whose index, count or row fails
+                raise error.at(location, f"{full}.{index}" if used else full) from None
             self.outputs[f"{full}.{index}"] = output
             inputs = (output,)
             if index == 1 and not used:  # every later repetition expands exactly like this one
