@@ -239,7 +239,8 @@ class DeviceProfile:
             raise UserError(f"the device profile '{self.key}' ({self.file}) was measured in {self.measured_in}: its fixed "
                             f"costs and efficiencies are {self.measured_in}'s, not {dtype}'s",
                             hint=f"give --dtype {self.measured_in}, or measure a profile in {dtype} "
-                                 f"('archcalc device-profile --dtype {dtype} -o FILE')")
+                                 f"('archcalc device-profile --dtype {dtype} -o FILE')" if dtype in MEASURED_DTYPES else
+                            f"give --dtype {self.measured_in}, or a datasheet profile with a peak for {dtype}")
         if dtype not in self.peak_tflops:
             raise UserError(f"the device profile '{self.key}' ({self.file}) gives no peak for {dtype}",
                             hint=f"it gives {', '.join(self.peak_tflops)}: choose one with --dtype, or add "

@@ -254,12 +254,17 @@ def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int],
     one refuses its size, the point has the error)."""
     if not symbolic:
         return _numeric_points(graph, at, batches, convention, dtype)
-    from archcalc.symbolic.model import analyze_symbolic
+    from archcalc.symbolic.model import BOUND, analyze_symbolic
 
     symbols = _SYMBOLS[len(at[0]) - 1]
     fixed = at[0][:-len(symbols)]
     batch = "N" if len(batches) > 1 else batches[0]
-    stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
+    try:
+        stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
+    except SpecError as error:
+        if not error.message.startswith(BOUND):
+            raise
+        return _numeric_points(graph, at, batches, convention, dtype)  # past a bound of the formulas
     points = []
     for n in batches:
         for point_input in at:

@@ -484,6 +484,8 @@ class _Step:
             holder, how = self.tensors.holder(head)
             if how != DIRECT:
                 raise _reads_a_changed_tensor(self.nodes[head], head, holder, how, reader="the loss")
+            if holder == INPUT:  # an output that is the model's input passed on: it needs no gradient
+                continue
             summed = self._accumulate(holder, live.hold(ones))
             if sum(summed) > sum(busiest):
                 busiest = summed

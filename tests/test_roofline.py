@@ -1644,3 +1644,17 @@ def test_a_profile_name_pasted_with_a_no_break_space_is_accepted(tmp_path):
 
     path = _profile_file(tmp_path, GOOD.replace("name: My GPU", 'name: "My\\u00a0GPU"'))
     assert load_profile(path).name == "My\u00a0GPU"
+
+
+def test_a_profiles_dtype_is_not_asked_for_where_nothing_is_timed_nor_to_be_measured_in_int8(cli, tmp_path):
+    """The review of the refusal above: `validate --runs 0 --device-profile` of a bfloat16 profile
+    was told to give --dtype bfloat16, which validate then refuses where nothing is timed; int8 was
+    told to measure a profile in int8, which device-profile does not."""
+    kept = ROOT / "benchmarks" / "results" / "h100-2026-12-05" / "profile-cuda-bfloat16.yaml"
+    said = tmp_path / "said.yaml"
+    said.write_text(kept.read_text(encoding="utf-8").replace("    name: NVIDIA H100 80GB HBM3\n",
+                                                             "    name: NVIDIA H100 80GB HBM3\n    measured_in: bfloat16\n"))
+    assert cli("validate", "lenet5", "--runs", "0", "--no-memory", "--device-profile", said).exit_code == 0
+    result = cli("table", "lenet5", "--dtype", "int8", "--device-profile", said)
+    assert result.exit_code == 2 and result.stderr.endswith(
+        "  hint: give --dtype bfloat16, or a datasheet profile with a peak for int8\n"), result.stderr

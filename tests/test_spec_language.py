@@ -265,7 +265,8 @@ def test_a_model_item_takes_another_specs_layers_up_to_until(write_spec):
 
 
 @pytest.mark.parametrize("until, message, hint", [
-    ("1", "'until' names the int 1: a layer's name is text", 'quote a name made of digits: until: "1"'),
+    ("1", "'until' names the int 1: a layer's name is text",
+     "quote the layer's name as it is written in that spec (YAML reads a bare 1, yes or null as no text)"),
     ('"1"', None, None),
 ])
 def test_until_of_a_layer_named_by_digits_is_quoted(until, message, hint, write_spec):
@@ -284,8 +285,8 @@ def test_until_of_a_layer_named_by_digits_is_quoted(until, message, hint, write_
 
 @pytest.mark.parametrize("spec, layer", [
     ("name: t\ninput: [4, 8, 8]\nlayers:\n  - r: {kind: conv2d, repeat: 3, out: '8 - 4 * index', kernel: 1}\n", "r.2"),
-    ("name: t\ninput: [4, 8, 8]\nblocks:\n  b:\n    params: {k: ~}\n    layers:\n      - c: {kind: conv2d, out: 4, kernel: k}\n"
-     "layers:\n  - st: {kind: b, repeat: 3, k: '8 // (2 - index)'}\n", "st.2"),
+    (("name: t\ninput: [4, 8, 8]\nblocks:\n  b:\n    params: {k: ~}\n    layers:\n      - c: {kind: conv2d, out: 4, kernel: k}\n"
+      "layers:\n  - st: {kind: b, repeat: 3, k: '8 // (2 - index)'}\n"), "st.2"),
     ("name: t\ninput: [4, 8, 8]\nlayers:\n  - r: {kind: conv2d, repeat: 3, out: 0, kernel: 1}\n", "r"),  # alike: the item
 ])
 def test_an_error_in_a_copy_that_differs_names_the_copy(spec, layer, write_spec):

@@ -765,3 +765,22 @@ def test_a_sweep_past_a_bound_of_the_formulas_analyses_each_size_as_a_number(lay
         totals = json.loads(cli("table", path, "--input", at, "--format", "json").stdout)["totals"]
         assert {key: point[key] for key in ("params", "macs", "activation_bytes")} == \
             {key: totals[key] for key in ("params", "macs", "activation_bytes")}
+
+
+def test_a_report_or_a_sweep_over_parameters_past_a_bound_answers_each_size(write_spec, cli):
+    """The review of the sweep above: `report --sweep` then crashed (AttributeError on the formulas
+    the fallback has not), and a sweep over parameters large enough to go symbolic marked every point
+    not valid with the bound's error."""
+    import csv
+    import io
+
+    path = write_spec("name: past\nparams: {w: 1}\ninput: [1, 100, 100]\nlayers:\n"
+                      "  - c: {kind: conv2d, out: w, kernel: 3, repeat: 29}\n")
+    for form in ("markdown", "html"):
+        report = cli("report", path, "--sweep", "60,61,62", "--format", form)
+        assert report.exit_code == 0 and "each size analysed as a number" in report.stdout, report.output
+    assert "| 60×60 | 307,980 |" in cli("report", path, "--sweep", "60,61,62").stdout
+    rows = list(csv.DictReader(io.StringIO(cli("sweep", path, "--set", "w=1,2", "--size", "60:460:1", "--format",
+                                               "csv").stdout)))
+    assert len(rows) == 2 * 401 and all(row["valid"] == "True" for row in rows)  # 60 to 460, both in
+    assert rows[0]["macs"] == "307980"

@@ -231,14 +231,16 @@ def test_a_batch_norm_without_gradient_makes_its_batch_statistics_where_it_keeps
     assert predicted(graph, batch) == tracked(graph, [batch])[0]
 
 
+@pytest.mark.parametrize("head", ["relu", "identity", "dropout_0"])
 @pytest.mark.parametrize("optimizer", ["adam", "adamw"])
-def test_the_loss_gradient_at_an_output_that_needs_none_is_let_go(optimizer, tmp_path):
+def test_the_loss_gradient_at_an_output_that_needs_none_is_let_go(optimizer, head, tmp_path):
     """An output made of the input alone (a relu of it, beside a convolution's) needs no gradient:
     the loss's gradient there was held through the optimizer's step, one element above MemTracker's
     peak where that step is the busiest (an attacking review)."""
     path = tmp_path / "row.yaml"
-    path.write_text("name: free\ninput: [4, 4]\noutputs: [conv, relu]\nlayers:\n"
-                    "  - conv: {kind: conv1d, out: 4, kernel: 1}\n  - relu: {kind: relu, from: input}\n")
+    kind = {"relu": "relu", "identity": "identity", "dropout_0": "dropout, p: 0"}[head]  # the last two: the input itself
+    path.write_text("name: free\ninput: [4, 4]\noutputs: [conv, h]\nlayers:\n"
+                    f"  - conv: {{kind: conv1d, out: 4, kernel: 1}}\n  - h: {{kind: {kind}, from: input}}\n")
     graph = load_graph(path)
     assert predicted(graph, 1, optimizer) == tracked(graph, [1], optimizer)[0]
 

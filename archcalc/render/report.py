@@ -333,15 +333,17 @@ def _largest(stats: ModelStats) -> Markdown:
 def _resolution(sweeps: list) -> list[str]:
     """A mermaid line chart of the cost against the input size (sizes where every model is
     valid), the exact figures in a table, and each model's formula."""
-    title, attr = count_column(sweeps[0].formulas)
+    title, attr = count_column(sweeps[0].about)
     points = list(zip(*(s.points for s in sweeps)))
     valid = [row for row in points if all(p.totals is not None for p in row)]
     out = ["## Cost against resolution", ""]
-    out += [f"- {markdown_text(s.formulas.model)}: {title} = {grouped(getattr(s.formulas.totals, attr))}, valid for "
-            f"{'; '.join(s.formulas.formulas.constraint_lines()) or 'every size'}" for s in sweeps]
+    out += [f"- {markdown_text(s.about.model)}: " + (
+        f"{title} = {grouped(getattr(s.formulas.totals, attr))}, valid for "
+        f"{'; '.join(s.formulas.formulas.constraint_lines()) or 'every size'}" if s.formulas is not None else
+        "past a bound of the symbolic analysis (docs/symbolic.md): each size analysed as a number") for s in sweeps]
     if valid:
         out += ["", Lines(f"G{title} against input size",
-                          tuple(Series(s.formulas.model, tuple(getattr(row[i].totals, attr) / 1e9 for row in valid))
+                          tuple(Series(s.about.model, tuple(getattr(row[i].totals, attr) / 1e9 for row in valid))
                                 for i, s in enumerate(sweeps)),
                           tuple((i, _size_label(row[0]).strip('"')) for i, row in enumerate(valid)), "input size",
                           f"G{title}", filled=False)]
@@ -353,8 +355,8 @@ def _resolution(sweeps: list) -> list[str]:
             values = ", ".join(chart_number(getattr(row[index].totals, attr) / 1e9) for row in valid)
             out.append(f"    line [{values}]")
         out.append("```")
-        out += ["", f"{colour_legend([markdown_text(s.formulas.model) for s in sweeps])}."]
-    table = Table([Column("input", "<"), *(Column(f"{s.formulas.model} {title}", ">") for s in sweeps)])
+        out += ["", f"{colour_legend([markdown_text(s.about.model) for s in sweeps])}."]
+    table = Table([Column("input", "<"), *(Column(f"{s.about.model} {title}", ">") for s in sweeps)])
     for row in points:
         table.add([", ".join(dict.fromkeys(shape_text(p.spatial) for p in row)),
                    *(grouped(getattr(p.totals, attr)) if p.totals else "not valid" for p in row)])

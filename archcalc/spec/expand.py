@@ -222,7 +222,8 @@ def _until(layers: Any, last: Any, where: Location) -> Any:
     if last not in names:
         if not isinstance(last, str):  # a layer named 1 is the text "1", as `from:` reads it
             raise SpecError(f"'until' names the {type(last).__name__} {last!r}: a layer's name is text", location=where,
-                            hint=f'quote a name made of digits: until: "{last}"')
+                            hint="quote the layer's name as it is written in that spec (YAML reads a bare 1, yes or "
+                                 "null as no text)")
         raise SpecError(f"'until' names '{last}', which is not a top-level layer of that spec"
                         f"{did_you_mean(str(last), [name for name in names if name])}", location=where)
     kept = YList(layers[:names.index(last) + 1])

@@ -283,7 +283,7 @@ def _check_dtype(dtype: str, place: str, runs: int, profile) -> None:
         raise SpecError(f"--dtype {dtype} is the element type of the timed passes, and nothing is timed "
                         f"({'on meta' if place == 'meta' else '--runs 0'})",
                         hint="leave out --dtype, or time the model on cpu or cuda with --runs 1 or more")
-    if profile is not None:
+    if profile is not None and runs >= 1 and place != "meta":  # nothing timed: the profile predicts nothing
         profile.peak(dtype)
 
 
