@@ -142,6 +142,8 @@ def _pool(node: Node) -> dict:
     if node.op_type == "MaxPool":
         fields["dilation"] = pair(node.attr("dilations") or [1])
     else:
+        if any(d != 1 for d in node.attr("dilations") or [1]):
+            raise Unsupported(f"dilations {node.attr('dilations')} (archcalc's average pooling is not dilated)")
         fields["count_include_pad"] = bool(node.attr("count_include_pad", 0))
     return fields
 
@@ -227,13 +229,32 @@ def _layer_norm(node: Node) -> dict:
 
 
 def _resize(node: Node) -> dict:
+    """torch's nearest (as torch exports it: asymmetric coordinates, rounded down) or bilinear (half
+    pixel, or align corners) to the output's size, at the scale that size gives."""
     mode = {"nearest": "nearest", "linear": "bilinear"}.get(node.attr("mode", "nearest"))
     transform = node.attr("coordinate_transformation_mode", "half_pixel")
-    if mode is None or (mode == "bilinear" and transform not in ("align_corners", "pytorch_half_pixel", "half_pixel")):
-        raise Unsupported(f"mode {node.attr('mode')} with {transform} (archcalc upsamples as torch: nearest or bilinear)")
     if tuple(node.out[:2]) != tuple(node.shapes[0][:2]):
         raise Unsupported(f"a resize of the batch or the channels ({list(node.shapes[0][:2])} to {list(node.out[:2])}; "
                           "archcalc's upsampling resizes the spatial axes)")
+    if node.opset < 11:
+        raise Unsupported(f"a Resize of opset {node.opset} (its coordinates are asymmetric, torch's are not)")
+    rounding = node.attr("nearest_mode", "round_prefer_floor")
+    whole = all(m % n == 0 for n, m in zip(node.shapes[0][2:], node.out[2:]))  # by whole factors, or none
+    if mode == "nearest" and (transform, rounding) != ("asymmetric", "floor") and not (
+            whole and transform in ("half_pixel", "pytorch_half_pixel") and rounding.startswith("round_prefer")):
+        raise Unsupported(f"nearest with {transform} and {rounding} (torch's nearest takes asymmetric coordinates "
+                          "rounded down, which half pixels rounded to the nearest give only by whole factors)")
+    if mode is None or (mode == "bilinear" and transform not in ("align_corners", "pytorch_half_pixel", "half_pixel")):
+        raise Unsupported(f"mode {node.attr('mode')} with {transform} (archcalc upsamples as torch: nearest or bilinear)")
+    if transform == "pytorch_half_pixel" and 1 in node.out[2:]:
+        raise Unsupported("pytorch_half_pixel to a size of 1 (it samples the first pixel, torch the middle)")
+    if node.attr("antialias", 0) or node.attr("keep_aspect_ratio_policy", "stretch") != "stretch":
+        raise Unsupported("antialias or keep_aspect_ratio_policy (archcalc's upsampling samples, to the size given)")
+    scales = node.constants.get(2)
+    if scales is not None and scales.size and any(abs(scale * n - m) > 1e-6 * m for scale, n, m in
+                                                   zip(scales.tolist()[2:], node.shapes[0][2:], node.out[2:])):
+        raise Unsupported(f"scales {scales.tolist()} other than the output's size over the input's (archcalc "
+                          "resizes by those)")
     return {"size": pair(list(node.out[2:])), "mode": mode, "align_corners": transform == "align_corners"}
 
 
@@ -248,6 +269,10 @@ def _pad(node: Node) -> dict:
     if before != after:
         raise Unsupported(f"pads {pads} (archcalc pads both sides of an axis alike)")
     value = node.constant(2, "value")
+    if isinstance(value, list):  # a constant of shape [1], as some exporters write it
+        if len(value) != 1:
+            raise Unsupported(f"a padding value of {len(value)} values")
+        value = value[0]
     return {"padding": pair(before), "value": float(value or 0.0)}
 
 
@@ -339,6 +364,9 @@ def _permute(node: Node) -> dict:
 
 
 def _lrn(node: Node) -> dict:
+    if node.attr("size") % 2 == 0:  # ONNX's window of an even size leans after the channel, torch's before
+        raise Unsupported(f"size {node.attr('size')}: of an even size ONNX's window is channels c − {node.attr('size') // 2 - 1} "
+                          f"to c + {node.attr('size') // 2}, torch's c − {node.attr('size') // 2} to c + {node.attr('size') // 2 - 1}")
     return {"size": node.attr("size"), "alpha": f32(node.attr("alpha", 1e-4)), "beta": f32(node.attr("beta", 0.75)),
             "k": f32(node.attr("bias", 1.0))}
 
@@ -364,6 +392,8 @@ def _leaky(node: Node) -> dict:
 
 
 def _dropout(node: Node) -> dict:
+    if node.constants.get(2) is not None and bool(node.constants[2]):
+        raise Unsupported("training_mode true (a dropout at inference too; archcalc's drops in training only)")
     ratio = node.constant(1, "ratio")
     return {"p": f32(0.5 if ratio is None else ratio)}
 
