@@ -517,6 +517,10 @@ SILENT = {  # an attacking review (5 December): each imported with exit 0 and co
                                 "pytorch_half_pixel to a size of 1"),
     "a scale not the sizes' ratio": (lambda: _resize((1, 3, 12, 12), [1, 1, 1.6, 1.6], mode="linear"), 13,
                                      "scales [1.0, 1.0, 1.600000023841858, 1.600000023841858] other than"),
+    "scales of the axes listed (opset 18)": (lambda: _resize((1, 3, 12, 12), [1.6, 1.6], mode="linear", axes=[2, 3]), 18,
+                                             "scales [1.600000023841858, 1.600000023841858] other than"),
+    "a dropout of opset 6 without is_test": (lambda: ([helper.make_node("Dropout", ["x"], ["y"], name="/n")], [],
+                                                      (1, 3, 8, 8)), 6, "a Dropout of opset 6 without is_test"),
     "a dilated average pool": (lambda: ([helper.make_node("AveragePool", ["x"], ["y"], name="/n", kernel_shape=[2, 2],
                                                           dilations=[2, 2], ceil_mode=1)], [], (1, 3, 6, 6)), 19,
                                "dilations [2, 2]"),
@@ -825,3 +829,20 @@ def test_a_pad_value_of_one_element_is_read(files):
     save(files / "pad.onnx", [helper.make_node("Pad", ["x", "pads", "value"], ["y"], name="/pad/Pad")], [INPUT],
          [pads, value], out=(1, 3, 10, 10), opset=13)
     assert import_onnx(files / "pad.onnx").endswith("  - pad: {kind: pad2d, padding: 1, value: 0.5}\n")
+
+
+
+@pytest.mark.parametrize("mode, shape", [("linear", (3, 8)), ("trilinear", (2, 4, 4, 4))])
+def test_torchs_linear_and_trilinear_upsampling_imports_and_computes_the_modules_output(tmp_path, mode, shape):
+    """torch's exporter writes them as a linear Resize, which was read as bilinear whatever the axes:
+    an upsample1d or 3d refused as archcalc's mistake (the review of the Resize rules)."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    module = torch.nn.Upsample(scale_factor=2, mode=mode).eval()
+    export(module, shape, tmp_path / "up.onnx")
+    text = import_onnx(tmp_path / "up.onnx")
+    assert f"mode: {mode}" in text
+    x = torch.rand(1, *shape)
+    with torch.no_grad():
+        assert torch.allclose(build_graph(read_back(text, tmp_path)).eval()(x), module(x), atol=1e-6)

@@ -231,7 +231,8 @@ def _layer_norm(node: Node) -> dict:
 def _resize(node: Node) -> dict:
     """torch's nearest (as torch exports it: asymmetric coordinates, rounded down) or bilinear (half
     pixel, or align corners) to the output's size, at the scale that size gives."""
-    mode = {"nearest": "nearest", "linear": "bilinear"}.get(node.attr("mode", "nearest"))
+    linear = {1: "linear", 2: "bilinear", 3: "trilinear"}.get(node.axes)  # torch's name by the number of axes
+    mode = {"nearest": "nearest", "linear": linear}.get(node.attr("mode", "nearest"))
     transform = node.attr("coordinate_transformation_mode", "half_pixel")
     if tuple(node.out[:2]) != tuple(node.shapes[0][:2]):
         raise Unsupported(f"a resize of the batch or the channels ({list(node.shapes[0][:2])} to {list(node.out[:2])}; "
@@ -244,15 +245,16 @@ def _resize(node: Node) -> dict:
             whole and transform in ("half_pixel", "pytorch_half_pixel") and rounding.startswith("round_prefer")):
         raise Unsupported(f"nearest with {transform} and {rounding} (torch's nearest takes asymmetric coordinates "
                           "rounded down, which half pixels rounded to the nearest give only by whole factors)")
-    if mode is None or (mode == "bilinear" and transform not in ("align_corners", "pytorch_half_pixel", "half_pixel")):
+    if mode is None or (mode == linear and transform not in ("align_corners", "pytorch_half_pixel", "half_pixel")):
         raise Unsupported(f"mode {node.attr('mode')} with {transform} (archcalc upsamples as torch: nearest or bilinear)")
     if transform == "pytorch_half_pixel" and 1 in node.out[2:]:
         raise Unsupported("pytorch_half_pixel to a size of 1 (it samples the first pixel, torch the middle)")
     if node.attr("antialias", 0) or node.attr("keep_aspect_ratio_policy", "stretch") != "stretch":
         raise Unsupported("antialias or keep_aspect_ratio_policy (archcalc's upsampling samples, to the size given)")
-    scales = node.constants.get(2)
-    if scales is not None and scales.size and any(abs(scale * n - m) > 1e-6 * m for scale, n, m in
-                                                   zip(scales.tolist()[2:], node.shapes[0][2:], node.out[2:])):
+    scales, rank = node.constants.get(2), len(node.shapes[0])
+    axes = [a % rank for a in node.attr("axes") or range(rank)]  # opset 18 on: a scale per axis listed
+    if scales is not None and scales.size and any(abs(scale * node.shapes[0][a] - node.out[a]) > 1e-6 * node.out[a]
+                                                   for scale, a in zip(scales.tolist(), axes) if a >= 2):
         raise Unsupported(f"scales {scales.tolist()} other than the output's size over the input's (archcalc "
                           "resizes by those)")
     return {"size": pair(list(node.out[2:])), "mode": mode, "align_corners": transform == "align_corners"}
@@ -392,6 +394,8 @@ def _leaky(node: Node) -> dict:
 
 
 def _dropout(node: Node) -> dict:
+    if node.opset < 7 and not node.attr("is_test", 0):  # Dropout-1 and -6 run in training mode unless is_test
+        raise Unsupported(f"a Dropout of opset {node.opset} without is_test (it drops at inference too)")
     if node.constants.get(2) is not None and bool(node.constants[2]):
         raise Unsupported("training_mode true (a dropout at inference too; archcalc's drops in training only)")
     ratio = node.constant(1, "ratio")
