@@ -79,6 +79,15 @@ def nothing_at(path: Path) -> bool:
     return False
 
 
+def something_at(path: Path) -> bool:
+    """Whether anything is at `path`: False where nothing is, and for a name no file can have."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def file_there(path: Path) -> bool:
     """Whether a regular file is at `path`; False also for a name the system cannot look up."""
     try:

@@ -121,7 +121,7 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     if settings:
         return sweep_parameters(spec, sizes, batches, settings, variant, convention, dtype, input)
     from archcalc.spec import load_graph
-    from archcalc.symbolic.model import BOUND, analyze_symbolic
+    from archcalc.symbolic.model import PastABound, analyze_symbolic
 
     check_sweep_points(len(sizes), len(batches))
     graph = load_graph(spec, variant)
@@ -133,9 +133,7 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     batch = "N" if len(batches) > 1 else batches[0]
     try:
         stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
-    except SpecError as error:
-        if not error.message.startswith(BOUND):
-            raise
+    except PastABound:
         points = _numeric_points(graph, [point_input for _, point_input in at], batches, convention, dtype)
         skipped = tuple(points.pop())  # past a bound of the formulas: each size analysed as a number
         return Sweep(None, points, Head(graph.model, graph.family, graph.file, (batch, *fixed, *symbols), convention,
@@ -254,16 +252,14 @@ def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int],
     one refuses its size, the point has the error)."""
     if not symbolic:
         return _numeric_points(graph, at, batches, convention, dtype)
-    from archcalc.symbolic.model import BOUND, analyze_symbolic
+    from archcalc.symbolic.model import PastABound, analyze_symbolic
 
     symbols = _SYMBOLS[len(at[0]) - 1]
     fixed = at[0][:-len(symbols)]
     batch = "N" if len(batches) > 1 else batches[0]
     try:
         stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
-    except SpecError as error:
-        if not error.message.startswith(BOUND):
-            raise
+    except PastABound:
         return _numeric_points(graph, at, batches, convention, dtype)  # past a bound of the formulas
     points = []
     for n in batches:

@@ -25,6 +25,7 @@ from archcalc.check.baseline import (
 )
 from archcalc.errors import Location, SpecError, UserError
 from archcalc.graph import Graph
+from archcalc.reading import file_there, something_at
 from archcalc.spec.catalog import bundled_name
 from archcalc.spec.held import Held, held_from
 from archcalc.spec.source import YMap
@@ -371,23 +372,6 @@ def _size(path: str) -> int:
         return 0
 
 
-def _anything_at(path: Path) -> bool:
-    """Whether something is at `path`: not where nothing is, nor for a name no file can have (too long)."""
-    try:
-        os.stat(path)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def _is_file(path: Path) -> bool:
-    """Whether a spec the baseline names is there: False for a name the system refuses (too long)."""
-    try:
-        return path.is_file()
-    except OSError:
-        return False
-
-
 def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[Target]:
     """What a bare `check` measures: every model of each of the user's spec files the baseline
     names (so that a model added or renamed there shows), and the recorded models of the bundled
@@ -400,7 +384,7 @@ def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[Target]
     bundled = specs_dir()
     targets = []
     for path in dict.fromkeys(files):
-        if not _anything_at(path):  # told as gone; a pipe or a folder there is read, and refused as what it is
+        if not something_at(path):  # told as gone; a pipe or a folder there is read, and refused as what it is
             continue
         document = documents[str(path)][0]
         variants = variant_names(document)
@@ -492,10 +476,10 @@ def _gone(baseline: Baseline, measured: set[str], checked: set[str]) -> list[Fin
     entries = [entry for entry in entries if entry[0] not in measured]
     if not entries:
         return []
-    checked_files = {Path(path).resolve() for path in checked if _is_file(Path(path))}
+    checked_files = {Path(path).resolve() for path in checked if file_there(Path(path))}
     findings = []
     for model, path, spec, location in entries:
-        if path is None or not _is_file(path):
+        if path is None or not file_there(path):
             findings.append(Finding(model, "", None, None, "spec gone", location,
                                     f"{spec} does not exist; remove the entry or run --update"))
         elif path.resolve() in checked_files:

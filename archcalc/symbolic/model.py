@@ -51,7 +51,11 @@ def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) ->
 _NUMBERS_HINT = "give the sizes as numbers (--input 3x224x224), or sweep over the sizes you need (archcalc sweep)"
 
 BOUND = "symbolic sizes: "
-"""How the error of a bound on a symbolic analysis starts: `sweep` then analyses each size as a number."""
+"""How the error of a bound on a symbolic analysis starts."""
+
+
+class PastABound(SpecError):
+    """A model past a bound of the symbolic analysis: `sweep` then analyses each size as a number."""
 
 
 class _Work:
@@ -66,7 +70,7 @@ class _Work:
         """`shape`, the output of one more layer whose rules ran."""
         self.computed += 1
         if self.computed > MAX_SYMBOLIC_COMPUTED:
-            raise SpecError(f"{BOUND}this model has more than {MAX_SYMBOLIC_COMPUTED:,} layers that "
+            raise PastABound(f"{BOUND}this model has more than {MAX_SYMBOLIC_COMPUTED:,} layers that "
                             "repeat no earlier one on the same input shapes", hint=_NUMBERS_HINT)
         for size in shape:
             if isinstance(size, sp.Expr) and size not in self.sizes:
@@ -76,11 +80,11 @@ class _Work:
 
     def _check(self, size: sp.Expr) -> None:
         if len(self.sizes) > MAX_SYMBOLIC_SIZES:
-            raise SpecError(f"{BOUND}this model makes more than {MAX_SYMBOLIC_SIZES:,} distinct "
+            raise PastABound(f"{BOUND}this model makes more than {MAX_SYMBOLIC_SIZES:,} distinct "
                             "formulas for its sizes", hint=_NUMBERS_HINT)
         divisor = max((split(f)[1] for f in size.atoms(sp.floor)), default=1)
         if divisor > MAX_SYMBOLIC_DIVISOR:
-            raise SpecError(f"{BOUND}the size {readable(size)} divides by {divisor:,}, more than "
+            raise PastABound(f"{BOUND}the size {readable(size)} divides by {divisor:,}, more than "
                             f"{MAX_SYMBOLIC_DIVISOR:,} (the strides along one axis multiply to more)",
                             hint=_NUMBERS_HINT)
 
