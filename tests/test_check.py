@@ -141,6 +141,27 @@ def test_update_keeps_comments_budgets_and_order_and_then_passes(project, cli):
     assert cli("check", "small.yaml").exit_code == 0
 
 
+def test_update_of_a_baseline_written_with_windows_line_endings_keeps_them(project, cli):
+    """A baseline saved on Windows (CRLF) and updated: every line, edited, kept or added, ends as
+    the file's first line does, not a mix (which before was LF for the lines update wrote)."""
+    baseline = record(cli)
+    baseline.write_bytes(baseline.read_bytes().replace(b"\n", b"\r\n"))
+    (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}")
+                                        .replace("  small_a: {}\n", "  small_a: {}\n  small_c: {width: 4}\n"))
+    result = cli("check", "small.yaml", "--update")
+    assert result.exit_code == 0 and "wrote archcalc.lock.yaml: 3 models" in result.stderr
+    after = baseline.read_bytes()
+    assert after.count(b"\n") == after.count(b"\r\n") > 0
+    assert f"    params: {conv_fc(24)[0]}\r\n".encode() in after.split(b"  small_b:\r\n", 1)[1]
+    assert cli("check", "small.yaml").exit_code == 0
+
+
+def test_update_of_one_model_says_model(project, cli):
+    (project / "small.yaml").write_text(FAMILY.replace("  small_b: {width: 16}\n", ""))
+    result = cli("check", "small.yaml", "--update")
+    assert result.exit_code == 0 and "wrote archcalc.lock.yaml: 1 model\n" in result.stderr
+
+
 def test_expect_in_a_spec_works_without_a_baseline(tmp_path, cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     params, macs = conv_fc(8)

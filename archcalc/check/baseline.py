@@ -309,13 +309,26 @@ def updated_text(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: 
     `models:` is not a block mapping is written anew as a whole. Every value is written by the YAML
     emitter, and the text is read back and compared with what was meant before it is returned."""
     meant = _meant(baseline, measured, gone)
+    ending = _line_ending(baseline.text) if baseline.exists else "\n"
     text = _edited(baseline, meant, measured, gone) if baseline.exists else None
+    text = text if text is None else _ended(text, ending)
     if text is None or _read_back(text, baseline.path) != meant:
-        text = _written_anew(meant)
+        text = _ended(_written_anew(meant), ending)
         if _read_back(text, baseline.path) != meant:  # pragma: no cover - the emitter's own output
             raise OutputError(f"the new baseline for {baseline.path} does not read back as written; "
                               "nothing was written")
     return text
+
+
+def _line_ending(text: str) -> str:
+    """The line ending of a text's first line: '\\r\\n' (a file written on Windows) or '\\n'."""
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+
+
+def _ended(text: str, ending: str) -> str:
+    """`text` with every line ended by `ending`, so that lines edited or added match the file's."""
+    return text.replace("\r\n", "\n").replace("\n", ending) if ending != "\n" else text
 
 
 def yaml_scalar(value: Any) -> str:

@@ -36,7 +36,7 @@ def check(
     if update:
         gone = update_baseline(result)
         removed = f", removed {', '.join(sorted(gone))}" if gone else ""
-        sys.stderr.write(f"wrote {baseline}: {len(result.measured)} models{removed}\n")
+        sys.stderr.write(f"wrote {baseline}: {len(result.measured)} model{'s' if len(result.measured) != 1 else ''}{removed}\n")
         return None
     read = [*result.spec_files.values(), baseline]
     summary = _step_summary(read, output) if format == "github" else None
