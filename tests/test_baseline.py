@@ -294,7 +294,7 @@ def test_a_bundled_model_is_recorded_by_its_specs_name_and_holds_anywhere(projec
     monkeypatch.chdir(deeper)
     result = cli("check")
     assert result.exit_code == 0, result.output
-    assert result.stdout.rstrip().endswith("all 4 checks on 1 models hold")
+    assert result.stdout.rstrip().endswith("all 4 checks on 1 model hold")
 
 
 def test_a_file_of_no_yaml_name_is_recorded_as_a_path(project, cli):
@@ -307,7 +307,7 @@ def test_a_file_of_no_yaml_name_is_recorded_as_a_path(project, cli):
     assert cli("check").exit_code == 0
     Path(BASELINE).write_text(Path(BASELINE).read_text().replace("spec: ./mynet", "spec: mynet"))
     result = cli("check")
-    assert result.exit_code == 0 and result.stdout.rstrip().endswith("all 4 checks on 1 models hold"), result.output
+    assert result.exit_code == 0 and result.stdout.rstrip().endswith("all 4 checks on 1 model hold"), result.output
 
 
 def test_a_file_named_as_a_bundled_spec_does_not_take_its_entry(project, cli):
@@ -316,7 +316,7 @@ def test_a_file_named_as_a_bundled_spec_does_not_take_its_entry(project, cli):
     assert cli("check", "lenet5", "--update").exit_code == 0
     Path("lenet").write_text("#!/bin/sh\necho lenet\n")
     result = cli("check")
-    assert result.exit_code == 0 and result.stdout.rstrip().endswith("all 4 checks on 1 models hold"), result.output
+    assert result.exit_code == 0 and result.stdout.rstrip().endswith("all 4 checks on 1 model hold"), result.output
 
 
 def test_an_entry_naming_a_bundled_spec_by_the_install_path_is_recorded_by_its_name(project, cli):
@@ -397,7 +397,7 @@ def test_a_bundled_model_is_held_alone_and_its_renaming_never_passes_silently(pr
     is reported as gone, never 'all 0 checks hold'."""
     assert cli("check", "resnet50", "--update").exit_code == 0
     result = cli("check")
-    assert result.exit_code == 0 and result.stdout.rstrip().endswith("all 4 checks on 1 models hold")
+    assert result.exit_code == 0 and result.stdout.rstrip().endswith("all 4 checks on 1 model hold")
     Path(BASELINE).write_text(Path(BASELINE).read_text().replace("  resnet50:\n", "  resnet50_old:\n"))
     result = cli("check")
     assert result.exit_code == 1

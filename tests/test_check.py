@@ -199,7 +199,7 @@ def test_one_spec_file_named_by_two_paths_is_checked_once(tmp_path, cli, monkeyp
                                "  - conv: {kind: conv2d, out: 8, kernel: 3}\n")
     Path("current.yaml").symlink_to("m1.yaml")
     result = cli("check", "m1.yaml", second.format(folder=tmp_path, name=tmp_path.name))
-    assert result.exit_code == 0 and "all 1 checks on 1 models hold" in result.stdout
+    assert result.exit_code == 0 and "the 1 check on 1 model holds" in result.stdout
 
 
 def test_a_link_in_another_folder_may_be_another_model(tmp_path, cli, monkeypatch):

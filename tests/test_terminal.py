@@ -128,7 +128,7 @@ def test_the_narrow_forms_drop_and_shorten_in_the_stated_order(failing_check):
     assert "118M" in shown and "118,013,952" not in shown.split("\n\n")[1]  # conv1's MACs, written short
     folder, check = failing_check
     _, shown, _ = on_terminal(check, 80, folder)
-    assert "✗ drift (baseline)" in shown and "1 of 20 checks on 5 models fail" in shown
+    assert "✗ drift (baseline)" in shown and "1 of 20 checks on 5 models fails" in shown
 
 
 def test_nested_layers_show_as_a_tree():

@@ -54,9 +54,14 @@ def cells(finding: Finding) -> list[str]:
 def verdict(result: CheckResult) -> str:
     problems = [f for f in result.findings if not f.ok]
     models = len({f.model for f in result.findings})
+    checks = f"{_counted(len(result.findings), 'check')} on {_counted(models, 'model')}"
     if not problems:
-        return f"all {len(result.findings)} checks on {models} models hold"
-    return f"{len(problems)} of {len(result.findings)} checks on {models} models fail"
+        return f"all {checks} hold" if len(result.findings) != 1 else f"the {checks} holds"
+    return f"{len(problems)} of {checks} {'fails' if len(problems) == 1 else 'fail'}"
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def findings_table(findings: list[Finding], columns: list[Column] = COLUMNS) -> Table:
