@@ -27,7 +27,9 @@ positions (`LayerKind.work_size`, `archcalc.devices.SizeTable`) where it gives o
 for its kind of work, else 1; the fixed cost is what the profile measured for a layer
 of its kind of work at its smallest (`archcalc device-profile`), else the launch cost; it is
 compute-bound where the first term is the larger. A view or an identity runs no kernel and costs
-nothing. The model's predicted latency is the sum over its layers, one after another.
+nothing. A layer whose FLOPs FlopCounterMode does not count (an opaque layer, `archcalc import
+--allow-opaque`) is timed by its bytes alone: a lower bound, its bound unknown. The model's
+predicted latency is the sum over its layers, one after another.
 No torch here: the roofline is worked out from the spec's figures alone.
 """
 
@@ -39,7 +41,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
-from archcalc.conventions import counted
+from archcalc.conventions import Uncounted, counted
 from archcalc.devices import DeviceProfile, load_profile
 from archcalc.errors import UserError
 from archcalc.layers.base import numel
@@ -47,8 +49,9 @@ from archcalc.stats import DTYPE_BYTES, ModelStats
 
 _new = tuple.__new__
 """Makes a named tuple without its own __new__ (a Python function): one is made for every layer."""
-COMPUTE, MEMORY, NONE = "compute", "memory", "none"
-"""What bounds a layer's time: its FLOPs, its bytes, or nothing (it runs no kernel)."""
+COMPUTE, MEMORY, NONE, UNKNOWN = "compute", "memory", "none", "unknown"
+"""What bounds a layer's time: its FLOPs, its bytes, nothing (it runs no kernel), or what is not
+known (its FLOPs are not counted: an opaque layer)."""
 FLOPS_CONVENTION = "torch"
 """The convention whose FLOPs the roofline takes, whatever the table shows."""
 
@@ -78,15 +81,19 @@ class LayerRoofline(NamedTuple):
     """COMPUTE, MEMORY, or NONE for a layer that runs no kernel."""
     weights: int = 0
     """The bytes of weights and buffers among its bytes."""
+    uncounted: bool = False
+    """Its FLOPs are not counted (an opaque layer): its time, of its bytes alone, is a lower bound."""
 
 
-def intensity(flops: int, moved: int) -> float | None:
-    return flops / moved if moved else None
+def intensity(flops: int, moved: int, uncounted: bool = False) -> float | None:
+    return flops / moved if moved and not uncounted else None
 
 
-def bound(launches: bool, compute_time: float, memory_time: float) -> str:
+def bound(launches: bool, compute_time: float, memory_time: float, uncounted: bool = False) -> str:
     if not launches:
         return NONE
+    if uncounted:
+        return UNKNOWN
     return COMPUTE if compute_time > memory_time else MEMORY
 
 
@@ -100,14 +107,16 @@ class Share(NamedTuple):
     memory_time: float
     time: float
     launches: bool
+    uncounted: bool = False
+    """Some of its layers' FLOPs are not counted: its time is a lower bound."""
 
     @property
     def intensity(self) -> float | None:
-        return intensity(self.flops, self.bytes)
+        return intensity(self.flops, self.bytes, self.uncounted)
 
     @property
     def bound(self) -> str:
-        return bound(self.launches, self.compute_time, self.memory_time)
+        return bound(self.launches, self.compute_time, self.memory_time, self.uncounted)
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,11 @@ class Roofline:
         return sum(map(attrgetter("bytes"), self.layers))
 
     @cached_property
+    def intensity(self) -> float | None:
+        """The model's FLOPs per byte moved; None where it moves nothing or some FLOPs are not counted."""
+        return intensity(self.flops, self.bytes, bool(self.uncounted))
+
+    @cached_property
     def kernels(self) -> int:
         """How many layers run a kernel."""
         return sum(map(attrgetter("launches"), self.layers))
@@ -140,6 +154,11 @@ class Roofline:
     def fixed(self) -> float:
         """The part of the total that is the layers' fixed costs, in seconds."""
         return sum(self.profile.fixed(layer.work) for layer in self.layers if layer.launches)
+
+    @cached_property
+    def uncounted(self) -> list[str]:
+        """The layers whose FLOPs are not counted: where there are any, the total is a lower bound."""
+        return [layer.name for layer in self.layers if layer.uncounted]
 
     def by_name(self) -> dict[str, LayerRoofline]:
         return {layer.name: layer for layer in self.layers}
@@ -152,8 +171,9 @@ class Roofline:
         groups: dict[str, list[LayerRoofline]] = {}
         for layer in self.layers:
             groups.setdefault(".".join(layer.name.split(".")[:depth]), []).append(layer)
-        return {name: Share(*(sum(getattr(layer, figure) for layer in members) for figure in Share._fields[:-1]),
-                            any(layer.launches for layer in members)) for name, members in groups.items()}
+        return {name: Share(*(sum(getattr(layer, figure) for layer in members) for figure in Share._fields[:-2]),
+                            any(layer.launches for layer in members), any(layer.uncounted for layer in members))
+                for name, members in groups.items()}
 
     def time_of(self, prefix: str) -> float:
         """The predicted time of a layer or of a block (its dotted name): the sum over its layers."""
@@ -216,8 +236,9 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     kind, a, out = node.kind, node.attrs, layer.shape
     work = kind.work(a, in_shapes)
     if not kind.launches(a, in_shapes, out):
-        return work, False, 0, 0, 0.0, 0.0, 0.0, None, NONE, 0
-    flops = 2 * counted(layer.counts[FLOPS_CONVENTION])
+        return work, False, 0, 0, 0.0, 0.0, 0.0, None, NONE, 0, False
+    count = layer.counts[FLOPS_CONVENTION]
+    flops, uncounted = 2 * counted(count), isinstance(count, Uncounted)
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
     weights = kind.weights_read(a, in_shapes, itemsize)
     moved = (sum(map(numel, read)) + numel(out)) * itemsize + weights
@@ -226,7 +247,8 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
         * profile.padded(kind.taps_read(a, in_shapes, out), work, size) / peak
     memory = moved / bandwidth
     time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work)
-    return work, True, flops, moved, compute, memory, time, intensity(flops, moved), bound(True, compute, memory), weights
+    return (work, True, flops, moved, compute, memory, time, intensity(flops, moved, uncounted),
+            bound(True, compute, memory, uncounted), weights, uncounted)
 
 
-__all__ = ["COMPUTE", "MEMORY", "NONE", "LayerRoofline", "Roofline", "roofline"]
+__all__ = ["COMPUTE", "MEMORY", "NONE", "UNKNOWN", "LayerRoofline", "Roofline", "roofline"]

@@ -182,3 +182,33 @@ def test_onnx_import_keeps_what_has_no_kind_as_opaque_with_the_graphs_shapes_and
 def test_the_report_names_it_as_not_counted(cli):
     text = cli("report", Path(__file__).parent / "specs" / "odd_opaque.yaml").stdout
     assert "| not counted by paper | opaque torch.nn.functional.elu, opaque torch.nn.modules.activation.PReLU |\n" in text
+
+
+def test_the_roofline_times_it_by_its_bytes_as_a_lower_bound_of_unknown_bound(cli, write_spec):
+    """An attacking review found an opaque layer given 0 FLOPs, intensity 0, a memory bound and a
+    time, as if known. Its FLOPs are not known: its time is its bytes at the H200's 4.8 TB/s plus
+    the 5 µs launch (the bundled profile's datasheet figures), a lower bound, marked so."""
+    path = write_spec(SPEC)
+    data = json.loads(cli("table", path, "--device-profile", "h200", "--format", "json").stdout)
+    act = next(row["roofline"] for row in data["rows"] if row["name"] == "act")
+    moved = (4 * 8 * 8 + 4 * 8 * 8 + 5 + 2) * 4  # input read, output written, parameters and buffers, float32
+    assert act == {"flops": None, "bytes": moved, "intensity": None, "bound": "unknown",
+                   "time_s": pytest.approx(moved / 4.8e12 + 5e-6, rel=1e-12)}
+    conv = next(row["roofline"] for row in data["rows"] if row["name"] == "conv")
+    assert conv["flops"] == 2 * 4 * 3 * 3 * 3 * 8 * 8 and conv["bound"] in ("compute", "memory")
+    assert data["roofline"]["uncounted"] == ["act"] and data["roofline"]["flops"] is None
+    text = cli("table", path, "--device-profile", "h200").stdout
+    assert re.search(r"^2 +act .* unknown +≥ 5\.\d\d µs$", text, re.M), text
+    assert re.search(r"^ +total .* ≥ \d", text, re.M), text
+    assert ": ≥ " in text and "1 unknown (a lower bound: the FLOPs of act are not counted, only the bytes they move)" in text
+    csv_total = cli("table", path, "--device-profile", "h200", "--format", "csv").stdout.splitlines()[-1].split(",")
+    assert csv_total[-5:-1] == ["", str(data["roofline"]["bytes"]), "", ""]
+    report = cli("report", path, "--device-profile", "h200").stdout
+    assert "| predicted latency | ≥ " in report and "(a lower bound: the FLOPs of act are not counted" in report
+
+
+def test_a_model_of_counted_layers_has_no_unknown_on_the_roofline(cli):
+    data = json.loads(cli("table", "resnet18", "--device-profile", "h200", "--format", "json").stdout)
+    assert data["roofline"]["uncounted"] == [] and data["roofline"]["flops"] == sum(
+        row["roofline"]["flops"] for row in data["rows"])
+    assert "unknown" not in cli("table", "resnet18", "--device-profile", "h200").stdout.replace("'unknown'", "")

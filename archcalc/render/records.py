@@ -64,8 +64,9 @@ def formulas_dict(stats: ModelStats) -> dict:
 
 
 def share_dict(share: Share) -> dict:
-    """A row's roofline: FLOPs (torch convention), bytes moved, FLOPs per byte, bound, predicted seconds."""
-    return {"flops": share.flops, "bytes": share.bytes, "intensity": share.intensity, "bound": share.bound,
+    """A row's roofline: FLOPs (torch convention), bytes moved, FLOPs per byte, bound, predicted seconds
+    (FLOPs null and the bound 'unknown' where some are not counted: the time is then a lower bound)."""
+    return {"flops": None if share.uncounted else share.flops, "bytes": share.bytes, "intensity": share.intensity, "bound": share.bound,
             "time_s": share.time}
 
 
@@ -82,8 +83,8 @@ def roofline_dict(roof: Roofline) -> dict:
             "channel_blocks": dict(profile.channel_blocks), "cold_start": profile.cold_start,
             "padded_taps": profile.padded_taps._asdict() if profile.padded_taps else None,
             "cold_weights": profile.cold_weights, "cache_mib": profile.cache_mib,
-            "flops_convention": FLOPS_CONVENTION, "flops": roof.flops, "bytes": roof.bytes,
-            "kernels": roof.kernels, "time_s": roof.total}
+            "flops_convention": FLOPS_CONVENTION, "flops": None if roof.uncounted else roof.flops, "bytes": roof.bytes,
+            "kernels": roof.kernels, "time_s": roof.total, "uncounted": roof.uncounted}
 
 
 def to_json(stats: ModelStats, rows: list[Row], depth: int | None, roof: Roofline | None = None,
@@ -194,7 +195,8 @@ def with_roofline(texts: list[str], rows: list[Row], fields: dict, shares: dict)
 
 def _share_values(share: Share) -> tuple:
     intensity = share.intensity
-    return share.flops, share.bytes, _NULL if intensity is None else repr(intensity), share.bound, repr(share.time)
+    return (_NULL if share.uncounted else share.flops, share.bytes, _NULL if intensity is None else repr(intensity),
+            share.bound, repr(share.time))
 
 
 _FIGURES_OF = attrgetter(*FIGURES)
@@ -283,7 +285,7 @@ def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, dep
     table.footer = Line(["", "total", "total", len(stats.layers), "", *totals.values(),
                          stats.share(stats.totals) if not stats.formulas else "", *([""] * len(fields)),
                          *(step_dict(train.total).values() if train else []),
-                         *([roof.flops, roof.bytes, roof.flops / roof.bytes if roof.bytes else None, "", roof.total]
+                         *([None if roof.uncounted else roof.flops, roof.bytes, roof.intensity, "", roof.total]
                            if roof else [])])
     return as_csv(table)
 

@@ -14,7 +14,7 @@ from archcalc.render.charts import Bars, Lines, Series, colour_legend, mermaid_c
 from archcalc.render.markup import Markdown, code_span, heading_text, html_text, markdown_text, mermaid_text
 from archcalc.render.numbers import DECIMAL_UNITS, grouped, human, intensity_text, percent, seconds_text, shape_text
 from archcalc.render.table import Column, Table, as_markdown
-from archcalc.render.text import count_column, layer_columns
+from archcalc.render.text import count_column, layer_columns, lower_bound_mark, lower_bound_reason
 from archcalc.sizes import BINARY_UNITS, human_bytes
 from archcalc.stats import ModelStats, Row
 from archcalc.version import __version__
@@ -102,14 +102,16 @@ def _summary(models: list[ModelStats], roofs: list | None = None) -> list[str]:
                ("depth (conv and linear layers)", lambda m: m.depth, str)]
     if attr == "macs":
         figures.insert(2, ("FLOPs", lambda m: m.totals.flops, lambda n: f"{grouped(n)} ({human(n)})"))
+    texts = {label: lambda m, value=value, shown=shown: shown(value(m)) for label, value, shown in figures}
     if roofs:
-        latency = {id(m): roof.total for m, roof in zip(models, roofs)}
-        figures.append(("predicted latency", lambda m: latency[id(m)], seconds_text))
+        roof_of = {id(m): roof for m, roof in zip(models, roofs)}
+        figures.append(("predicted latency", lambda m: roof_of[id(m)].total, seconds_text))
+        texts["predicted latency"] = lambda m: lower_bound_mark(roof_of[id(m)]) + seconds_text(roof_of[id(m)].total)
     names = [m.model for m in models]
     table = Table([Column("figure", "<"), *(Column(n, ">") for n in names),
                    *(Column(f"{n} / {names[0]}", ">") for n in names[1:])])
-    for label, value, shown in figures:
-        table.add([label, *(shown(value(m)) for m in models),
+    for label, value, _ in figures:
+        table.add([label, *(texts[label](m) for m in models),
                    *(_ratio(value(m), value(first)) for m in models[1:])])
     table.add(["largest layers", *(_largest(m) for m in models), *([""] * (len(models) - 1))])
     return as_markdown(table)
@@ -195,7 +197,7 @@ def _stages_table(stages: list[Row], title: str, attr: str, roof=None) -> Table:
         extra = []
         if roof:
             share = shares[row.name]
-            extra = [intensity_text(share.intensity), share.bound, seconds_text(share.time),
+            extra = [intensity_text(share.intensity), share.bound, ("≥ " if share.uncounted else "") + seconds_text(share.time),
                      percent(share.time / roof.total if roof.total else 0.0)]
         table.add([_label(row), row.kind, shape_text(row.shape), grouped(row.figures.params),
                    grouped(getattr(row.figures, attr)), percent(row.share), *extra])
@@ -217,7 +219,8 @@ def _time_chart(stats: ModelStats, stages: list[Row], title: str, attr: str, roo
                  Series(title, tuple(getattr(row.figures, attr) / total_cost if total_cost else 0.0 for row in stages),
                         tuple(human(getattr(row.figures, attr)) for row in stages))), "share of the model")
     return [f"## Predicted time beside {title}{suffix}", "", bars, "",
-            (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {seconds_text(roof.total)} in all. "
+            (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {lower_bound_mark(roof)}{seconds_text(roof.total)} in "
+             f"all{markdown_text(f' ({lower_bound_reason(roof)})' if roof.uncounted else '')}. "
              f"Blue bars: each stage's share of the predicted time; amber line: its share of the {title} (percent)."), "",
             "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: predicted time and {title} by stage"',

@@ -112,7 +112,8 @@ RF_NOTE = ("RF: receptive field in input pixels (padding included; 'all': every 
 
 ROOF_COLUMNS = [Column("FLOP/B", ">"), Column("bound", "<"), Column("time", ">")]
 ROOF_NOTE = ("FLOP/B: FLOPs (as FlopCounterMode counts them) per byte of inputs, weights and output moved · "
-             "bound: what bounds the layer on the device, compute or memory ('none': it runs no kernel) · "
+             "bound: what bounds the layer on the device, compute or memory ('none': it runs no kernel; "
+             "'unknown': its FLOPs are not counted, and its time, of its bytes alone, is a lower bound, marked ≥) · "
              "time: max(FLOPs / peak (its output channels rounded up to the profile's block, where it measured one, "
              "less what its kernel saves of taps in the padding, where it measured that), "
              "bytes / bandwidth), over the efficiency of its kind of work (at its size and the alignment of its "
@@ -149,7 +150,7 @@ def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
                  *([bold(text) for text in step_texts(train.total, attr)] if train else []),
                  *(["", "", ""] if rf else [])]
         if roof:
-            ahead += [intensity_text(roof.flops / roof.bytes if roof.bytes else None), "", bold(seconds_text(roof.total))]
+            ahead += [intensity_text(roof.intensity), "", bold(lower_bound_mark(roof) + seconds_text(roof.total))]
         table.footer = Line(ahead, "bold")
     return table
 
@@ -164,17 +165,34 @@ def roof_columns(rows: list[Row], shares: dict) -> list[Iterable[str]]:
     """The roofline's cells of each row, a column at a time: intensity, bound, predicted time."""
     found = [shares[row.name] for row in rows]
     return [each_once(intensity_text, [share.intensity for share in found]), [share.bound for share in found],
-            each_once(seconds_text, [share.time for share in found])]
+            [("≥ " if share.uncounted else "") + seconds_text(share.time) for share in found]]
 
 
 def roof_line(roof: Roofline) -> str:
     """The model's predicted latency on the profile, and what it is made of."""
     profile = roof.profile
     bound = [layer.bound for layer in roof.layers]
-    return (f"predicted on {profile.name} ({profile.key}) in {roof.dtype}: {seconds_text(roof.total)} · "
-            f"{roof.kernels} kernels {_fixed_text(roof)} · {human(roof.flops)} FLOPs, "
+    return (f"predicted on {profile.name} ({profile.key}) in {roof.dtype}: {lower_bound_mark(roof)}"
+            f"{seconds_text(roof.total)} · {roof.kernels} kernels {_fixed_text(roof)} · {human(roof.flops)} FLOPs, "
             f"{human_bytes(roof.bytes)} moved · {bound.count('compute')} compute-bound, "
-            f"{bound.count('memory')} memory-bound")
+            f"{bound.count('memory')} memory-bound{uncounted_text(roof)}")
+
+
+def lower_bound_mark(roof: Roofline) -> str:
+    """'≥ ' before a total that leaves out the FLOPs of some layers (`Roofline.uncounted`)."""
+    return "≥ " if roof.uncounted else ""
+
+
+def uncounted_text(roof: Roofline) -> str:
+    """', N unknown (why the total is a lower bound)' where some layers' FLOPs are not counted."""
+    return f", {len(roof.uncounted)} unknown ({lower_bound_reason(roof)})" if roof.uncounted else ""
+
+
+def lower_bound_reason(roof: Roofline) -> str:
+    """Why the total is a lower bound: the layers whose FLOPs are not counted (the first three)."""
+    more = len(roof.uncounted) - 3
+    names = ", ".join(map(shown_safely, roof.uncounted[:3])) + (f" and {more} more" if more > 0 else "")
+    return f"a lower bound: the FLOPs of {names} are not counted, only the bytes they move"
 
 
 def _fixed_text(roof: Roofline) -> str:
