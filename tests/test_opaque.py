@@ -198,8 +198,8 @@ def test_the_roofline_times_it_by_its_bytes_as_a_lower_bound_of_unknown_bound(cl
     assert conv["flops"] == 2 * 4 * 3 * 3 * 3 * 8 * 8 and conv["bound"] in ("compute", "memory")
     assert data["roofline"]["uncounted"] == ["act"] and data["roofline"]["flops"] is None
     text = cli("table", path, "--device-profile", "h200").stdout
-    assert re.search(r"^2 +act .* unknown +≥ 5\.\d\d µs$", text, re.M), text
-    assert re.search(r"^ +total .* ≥ \d", text, re.M), text
+    assert re.search(r"^2 +act .* unknown +≥ 5\.\d\d µs$", text, re.MULTILINE), text
+    assert re.search(r"^ +total .* ≥ \d", text, re.MULTILINE), text
     assert ": ≥ " in text and "1 unknown (a lower bound: the FLOPs of act are not counted, only the bytes they move)" in text
     csv_total = cli("table", path, "--device-profile", "h200", "--format", "csv").stdout.splitlines()[-1].split(",")
     assert csv_total[-5:-1] == ["", str(data["roofline"]["bytes"]), "", ""]
