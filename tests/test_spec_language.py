@@ -475,6 +475,92 @@ def test_a_block_parameter_can_name_the_layer_it_reads(write_spec):
     assert inputs["m2.add"] == ("m2.conv", "m1.add")  # 'input' in a block: the block's input
 
 
+LEVEL = """
+    name: t
+    input: [4, 8, 8]
+    blocks:
+      level:
+        params: {skip: ~}
+        layers:
+          - conv: {kind: conv2d, out: 4, kernel: 1}
+          - cat: {kind: concat, from: [conv, skip]}
+    layers:
+      - conv: {kind: conv2d, out: 6, kernel: 1}
+      - up: {kind: level, skip: "'conv'"}
+"""
+
+
+def test_a_layer_a_parameter_names_both_where_it_is_given_and_in_the_block_is_refused(write_spec):
+    """An attacking review found the caller's `skip: 'conv'` read as the block's own `conv`, silently;
+    with the block's layer renamed, the caller's. The name is looked up both where it is given and
+    in the block: two different layers are refused, one is taken wherever it is."""
+    from archcalc.spec import load_graph
+
+    with pytest.raises(SpecError) as error:
+        load_graph(write_spec(LEVEL))
+    assert "layer 'up.cat': the parameter 'skip' names 'conv', which is both the layer 'conv' where 'skip' is " \
+        "given and 'up.conv' in the block" in str(error.value) and "rename one of the two layers" in str(error.value)
+    renamed = load_graph(write_spec(LEVEL.replace("- conv: {kind: conv2d, out: 4", "- c: {kind: conv2d, out: 4")
+                                    .replace("from: [conv, skip]", "from: [c, skip]")))
+    assert {node.name: node.inputs for node in renamed.nodes}["up.cat"] == ("up.c", "conv")  # the caller's
+    alone = load_graph(write_spec(LEVEL.replace("- conv: {kind: conv2d, out: 6, kernel: 1}",
+                                                "- first: {kind: conv2d, out: 6, kernel: 1}")))
+    assert {node.name: node.inputs for node in alone.nodes}["up.cat"] == ("up.conv", "up.conv")  # the block's
+
+
+def test_a_layer_name_passed_on_by_a_block_is_looked_up_where_it_was_first_given(write_spec):
+    """`skip: skip` passes the caller's name on: the top-level `conv` it was given as is not the
+    outer block's `conv`, which a lookup from the inner call alone would find (and take)."""
+    from archcalc.spec import load_graph
+
+    path = write_spec("""
+        name: t
+        input: [4, 8, 8]
+        blocks:
+          inner:
+            params: {skip: ~}
+            layers:
+              - cat: {kind: concat, from: [input, skip]}
+          outer:
+            params: {skip: ~}
+            layers:
+              - conv: {kind: conv2d, out: 3, kernel: 1}
+              - in: {kind: inner, skip: skip}
+        layers:
+          - conv: {kind: conv2d, out: 6, kernel: 1}
+          - o: {kind: outer, skip: "'conv'"}
+    """)
+    with pytest.raises(SpecError, match=r"the parameter 'skip' names 'conv', which is both the layer 'conv' where "
+                                        r"'skip' is given and 'o\.conv' in the block"):
+        load_graph(path)
+
+
+def test_every_copy_of_a_repeat_reads_a_digit_named_layer_as_the_first_does(write_spec):
+    """An attacking review found copy 1 of a repeat reading `from: "0"` as copy 0 (`st.0`), where
+    copy 0 read the top-level layer "0" (as nn.Sequential names its children): a repeat's copies
+    are no list the spec wrote. Each concat is the 4 input channels and the 5 of "0": 9."""
+    path = write_spec("""
+        name: t
+        input: [4, 8, 8]
+        blocks:
+          u:
+            layers:
+              - c: {kind: concat, from: [input, "0"]}
+              - r: {kind: conv2d, out: 4, kernel: 1}
+        layers:
+          - "0": {kind: conv2d, out: 5, kernel: 1}
+          - st: {kind: u, repeat: 3, from: input}
+    """)
+    from archcalc.spec import load_graph
+
+    graph = load_graph(path)
+    inputs = {node.name: node.inputs for node in graph.nodes}
+    assert [inputs[f"st.{index}.c"] for index in range(3)] == [("input", "0"), ("st.0.r", "0"), ("st.1.r", "0")]
+    stats = archcalc.analyze(path)
+    assert {layer.name: layer.shape for layer in stats.layers if layer.name.endswith(".c")} == {
+        f"st.{index}.c": (1, 9, 8, 8) for index in range(3)}
+
+
 @pytest.mark.parametrize("spec", ["/etc/passwd", "../outside.yaml", "/etc/../tmp/x.yaml", "sub/../../up.yaml",
                                   "notes.txt/"])
 def test_a_model_item_reads_only_yaml_files_beside_or_below_its_spec(write_spec, spec):

@@ -373,6 +373,8 @@ class _Builder:
         """The body, names, surroundings, parameters and key of the last block instance met (see _given)."""
         self.last: tuple = (None, None, None)
         """The body, names and fields of the last layer resolved (held, so that they stay theirs)."""
+        self.repeating: set[str] = set()
+        """The repeats being expanded: their copies are no list the spec wrote, where a name is looked up."""
 
     def sequence(self, items: Any, prefix: str, block_input: str, env: dict, depth: int) -> str:
         if depth > MAX_NESTING:
@@ -420,6 +422,7 @@ class _Builder:
                             location=body.where("first"))
         used = self._copy_names_used(body, env, row_name)
         output = inputs[0] if len(inputs) == 1 else None
+        self.repeating.add(full)
         for index, row in enumerate(rows):
             instance = _merged(body, first) if index == 0 and first else body
             names = None
@@ -430,11 +433,13 @@ class _Builder:
             try:
                 output = self.single(f"{full}.{index}", instance, location, inputs, env, depth, names)
             except SpecError as error:  # copies that differ: the one whose index, count or row fails
+                self.repeating.discard(full)
                 raise error.at(location, f"{full}.{index}" if used else full) from None
             self.outputs[f"{full}.{index}"] = output
             inputs = (output,)
             if index == 1 and not used:  # every later repetition expands exactly like this one
                 self._check_room((count - 2) * (self.items - before), body.where(key))
+        self.repeating.discard(full)
         if output is None:
             raise SpecError(f"{key} 0 of a layer that reads several inputs leaves nothing to pass on",
                             location=body.where(key))
@@ -658,8 +663,12 @@ class _Builder:
             if type(known) is Added:
                 known = _INSTANCES[key] = known.moved()
             return self._scoped(full, kind, location, self._copy(known, full, source, depth))
-        scope = dict(outer)
+        scope = _BlockNames(outer)
         scope.update(given)
+        scope.sites = {**getattr(outer, "sites", {}), **_sites(body, given, outer, full)}
+        for name in declared:
+            if name not in given:  # a default, written inside the block: seen from there
+                scope.sites.pop(name, None)
         for name, default in declared.items():
             if name in body:
                 continue
@@ -814,24 +823,45 @@ class _Builder:
         return tuple(self._resolve(ref, full, block_input, place, env) for ref, place in zip(names, places))
 
     def _resolve(self, ref: str, full: str, block_input: str, location: Location, env: dict) -> str:
-        """A name seen from `full`: its own list first, then each enclosing list outwards; where
-        no layer has it, a parameter whose value is a layer's name (`from: skip` in a block with
-        the parameter `skip: down4`)."""
+        """A name seen from `full` (`_lookup`); where no layer has it, a parameter whose value is
+        a layer's name (`from: skip` in a block with the parameter `skip: down4`), seen both from
+        where that value was given (`_BlockNames.sites`) and from `full`: where the two find
+        different layers (the caller's `conv` and the block's own), refused as ambiguous."""
         if ref == INPUT:
             return block_input
-        parts = full.split(".")[:-1]
-        for depth in range(len(parts), -1, -1):
-            candidate = ".".join([*parts[:depth], ref])
-            if candidate in self.outputs:
-                self.reached.append(candidate)
-                return self.outputs[candidate]
-        named = env.get(ref)
+        found = self._lookup(ref, full)
+        named = env.get(ref) if found is None else None
         if isinstance(named, str) and named != ref:
-            return self._resolve(named, full, block_input, location, {})
+            site = getattr(getattr(env, "base", env), "sites", {}).get(ref)
+            given = None if site is None else self._lookup(named, site)
+            found = self._lookup(named, full)
+            if given is not None and found is not None and self.outputs[given] != self.outputs[found]:
+                raise SpecError(f"the parameter '{ref}' names '{named}', which is both the layer '{given}' where "
+                                f"'{ref}' is given and '{found}' in the block", location=location,
+                                hint="rename one of the two layers")
+            found = given or found
+            if found is None:
+                return self._resolve(named, full, block_input, location, {})
+        if found is not None:
+            self.reached.append(found)
+            return self.outputs[found]
         visible = [name.rsplit(".", 1)[-1] for name in self.outputs]
         raise SpecError(f"'from' names '{ref}', which is not a layer defined before this one"
                         f"{did_you_mean(ref, visible)}", location=location,
                         hint="name an earlier layer of this list or an enclosing one, or 'input'")
+
+    def _lookup(self, ref: str, full: str) -> str | None:
+        """The dotted name `ref` seen from `full` is found at: its own list first, then each
+        enclosing list outwards (a repeat's copies are none: every copy reads what the first
+        does); None where none has it."""
+        parts = full.split(".")[:-1]
+        for depth in range(len(parts), -1, -1):
+            if depth and ".".join(parts[:depth]) in self.repeating:
+                continue
+            candidate = ".".join([*parts[:depth], ref])
+            if candidate in self.outputs:
+                return candidate
+        return None
 
     def _field_value(self, body: YMap, key: str, env: dict) -> Any:
         try:
@@ -988,6 +1018,23 @@ class _CopyNames(dict):
 
     base: dict
     """The names without any copy's: what a block's layers and its instance key see."""
+
+
+class _BlockNames(dict):
+    """The names a block instance's layers see: those around it, its parameters over them."""
+
+    sites: dict[str, str]
+    """Where each parameter given a value was given: the instance (its layer names are looked up
+    from the list it is in), or for a value that passes on a parameter of its own (`skip: skip`),
+    where that one was given. A name a parameter's value holds is looked up from there, not from
+    inside the block, whose own layers' names are its own (the caller's 'conv' is not the block's)."""
+
+
+def _sites(body: YMap, given: dict, outer: dict, full: str) -> dict[str, str]:
+    """`_BlockNames.sites` of the parameters an instance `full` is given in `body`."""
+    around = getattr(outer, "sites", {})
+    return {name: around.get(written, full) if isinstance(written := body.get(name), str) else full
+            for name in given}
 
 
 _OUTSIDE_COPIES = ("kind", "from", "repeat", "for_each", "as", "when")
