@@ -259,13 +259,14 @@ def size_text(size: Any) -> str:
     return f"({text})" if getattr(size, "is_Add", False) else text
 
 
-BINARY_UNITS = ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
+BINARY_UNITS = ((2**60, "EiB"), (2**50, "PiB"), (2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
 """The binary prefixes bytes are written with, largest first."""
 
 
 def human_bytes(n: int) -> str:
-    """Bytes with binary prefixes: 44040192 → '42.0 MiB'."""
+    """Bytes with binary prefixes, to one decimal, rounded before the prefix is chosen:
+    44040192 → '42.0 MiB', 1048572 → '1.0 MiB' (not '1024.0 KiB'); under 1 KiB exact: '1023 B'."""
     for size, unit in BINARY_UNITS:
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
+        if n >= size or (size > 2**10 and round(n / size, 1) >= 1):
+            return f"{n / size:,.1f} {unit}"
     return f"{n} B"

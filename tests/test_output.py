@@ -429,3 +429,35 @@ def test_a_negative_setting_of_a_sweep_is_a_number_in_csv(cli, write_spec):
     result = cli("sweep", spec, "--set", "slope=-0.5,0.5", "--size", "8", "--format", "csv")
     assert result.exit_code == 0, result.output
     assert [line.split(",")[0] for line in result.stdout.splitlines()] == ["set.slope", "-0.5", "0.5"]
+
+
+@pytest.mark.parametrize("n, text", [
+    (4_089_184_256, "4.09 G"), (999_999, "1 M"), (999_499, "999 K"), (999_500, "1 M"), (999, "999"),
+    (999_999_999_999, "1 T"), (3_900_000_000_000_000_000, "3.9 E"), (1.67e23, "167,000 E"), (0, "0")])
+def test_short_figures_are_rounded_before_their_prefix_is_chosen(n, text):
+    """An attacking review found 999,999 written '1e+03 K' (and '1e+03K' in a fitted table):
+    the prefix was chosen before rounding to three significant figures. Hand arithmetic:
+    999,999 = 0.999999 M, 1.00 M at three figures."""
+    from archcalc.render.fitting import narrow
+    from archcalc.render.numbers import human
+
+    assert human(n) == text
+    if isinstance(n, int) and n >= 1000:
+        assert narrow(f"{n:,}") == text.replace(" ", "")
+
+
+@pytest.mark.parametrize("n, text", [
+    (44_040_192, "42.0 MiB"), (1_048_572, "1.0 MiB"), (1_023, "1023 B"), (1_024, "1.0 KiB"),
+    (3_292_000_000_000, "3.0 TiB"), (2**60 * 3, "3.0 EiB")])
+def test_bytes_are_rounded_before_their_prefix_is_chosen(n, text):
+    """1,048,572 B is 0.99999 MiB (hand arithmetic): '1.0 MiB', not '1024.0 KiB'; past GiB, TiB."""
+    from archcalc.sizes import human_bytes
+
+    assert human_bytes(n) == text
+
+
+def test_a_small_ratio_of_two_models_is_written_in_digits(cli):
+    """LeNet-5's MACs over ResNet-152's, 416,520 / 11,513,626,624 = 0.0000362 (three figures): an
+    attacking review found '3.62e-05×' in the report's side-by-side table."""
+    text = cli("report", "resnet152", "lenet5").stdout
+    assert "| MACs | 11,513,626,624 (11.5 G) | 416,520 (417 K) | 0.0000362× |" in text

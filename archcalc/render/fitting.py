@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from archcalc.render.numbers import DECIMAL_UNITS
+from archcalc.render.numbers import human
 from archcalc.render.terminal import FIT_ORDER, GAP, NARROW, WRAP_FIRST
 
 _GROUPED = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+)( ✓)?")
@@ -17,9 +17,7 @@ def narrow(cell: str) -> str:
     if not match:
         return cell
     sign, digits, mark = match.groups()
-    n = int(digits.replace(",", ""))
-    size, unit = next((size, unit) for size, unit in DECIMAL_UNITS if n >= size)
-    return f"{sign}{n / size:.3g}{unit}{mark or ''}"
+    return f"{sign}{human(int(digits.replace(',', '')), '')}{mark or ''}"
 
 
 _BREAKS = re.compile(r"(?<=[ ·_×])|(?<=\.)(?=[A-Za-z])")

@@ -3,12 +3,13 @@ formula (a sympy expression); it is written as a person reads it (archcalc.symbo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from archcalc.sizes import format_shape
 
-DECIMAL_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+DECIMAL_UNITS = ((10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 """The decimal prefixes counts are written with, largest first."""
 
 
@@ -21,12 +22,24 @@ def grouped(n) -> str:
     return readable(n)
 
 
-def human(n: float) -> str:
-    """4089184256 → '4.09 G' (decimal prefixes, three significant figures)."""
+def human(n: float, space: str = " ") -> str:
+    """4089184256 → '4.09 G' (decimal prefixes, three significant figures, rounded before the
+    prefix is chosen: 999,999 → '1 M'); `space` between the number and the prefix."""
+    rounded = float(f"{n:.3g}")
     for size, unit in DECIMAL_UNITS:
-        if abs(n) >= size:
-            return f"{n / size:.3g} {unit}"
-    return f"{n:g}"
+        if abs(rounded) >= size:
+            return f"{three_figures(rounded / size)}{space}{unit}"
+    return f"{rounded:g}"
+
+
+def three_figures(x: float) -> str:
+    """x to three significant figures, never in exponent form: 4.09, 0.0000362, 1,230 (past the
+    largest prefix)."""
+    if x == 0 or 1e-4 <= abs(x) < 1000:
+        return f"{x:.3g}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{2 - math.floor(math.log10(abs(x)))}f}"
 
 
 def shape_text(shape: tuple, sep: str = "×") -> str:

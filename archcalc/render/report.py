@@ -12,7 +12,16 @@ from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
 from archcalc.render.charts import Bars, Lines, Series, colour_legend, mermaid_colours
 from archcalc.render.markup import Markdown, code_span, heading_text, html_text, markdown_text, mermaid_text
-from archcalc.render.numbers import DECIMAL_UNITS, grouped, human, intensity_text, percent, seconds_text, shape_text
+from archcalc.render.numbers import (
+    DECIMAL_UNITS,
+    grouped,
+    human,
+    intensity_text,
+    percent,
+    seconds_text,
+    shape_text,
+    three_figures,
+)
 from archcalc.render.table import Column, Table, as_markdown
 from archcalc.render.text import count_column, layer_columns, lower_bound_mark, lower_bound_reason
 from archcalc.sizes import BINARY_UNITS, human_bytes
@@ -417,11 +426,12 @@ def _size_label(point) -> str:
 
 
 def _ratio(value: float, base: float) -> str:
-    """value / base: whole above 100 (990×), one decimal above 10 (73.8×), else 3 digits (0.00101×)."""
+    """value / base: whole above 100 (990×), one decimal above 10 (73.8×), else 3 digits (0.00101×,
+    0.0000362×)."""
     if not base:
         return "—"
     ratio = value / base
-    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.1f}×" if ratio >= 10 else f"{ratio:.3g}×"
+    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.1f}×" if ratio >= 10 else f"{three_figures(ratio)}×"
 
 
 def _same(models: list[ModelStats], text) -> str:
