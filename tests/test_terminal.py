@@ -6,6 +6,7 @@ same command with its output on a pipe gives the full form to compare with."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import select
@@ -294,3 +295,25 @@ def test_progress_on_a_pipe_is_a_line_per_model_as_it_finishes(capsys):
     each("validate", ["first"], work)
     assert re.fullmatch(r"validate 1/1: ✓ first agrees \(\d+\.\d s\)\n", capsys.readouterr().err)  # one model too
     assert progress.WATCHER is progress.nobody
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("name", ["x [/] y", "[bold red]RED[/] [link=http://evil.example]CLICK[/link]"])
+def test_a_models_name_on_the_progress_bar_is_text_not_markup(monkeypatch, name):
+    """An attacking review found `validate` on a terminal reading a model's name as rich markup:
+    '[bold red]…' recoloured the verdict, a link became a hyperlink, and 'x [/] y' raised
+    MarkupError (a traceback, exit 1, no output written). The name is shown as written."""
+    from types import SimpleNamespace
+
+    from archcalc.render.progress import each
+
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    results = each("validate", [name], lambda index: SimpleNamespace(model=name, ok=True))
+    assert [result.model for result in results] == [name]
+    shown = screen.getvalue()
+    assert f"✓ {name} agrees" in shown and "\x1b]8;" not in shown  # no OSC 8 hyperlink

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from archcalc import progress
+from archcalc.errors import shown_safely
 from archcalc.render.styles import FAILED, HOLDS_VERDICT
 
 
@@ -49,8 +50,8 @@ def working(what: str) -> Iterator[None]:
 
     spinner = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                        console=Console(stderr=True), transient=True)
-    task = spinner.add_task(what, total=None)
-    progress.WATCHER = lambda text: spinner.update(task, description=f"{what}: {text}")
+    task = spinner.add_task(_plain(what), total=None)
+    progress.WATCHER = lambda text: spinner.update(task, description=_plain(f"{what}: {text}"))
     spinner.start()
     try:
         yield
@@ -70,19 +71,28 @@ class Watch:
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-            self.task = self.bar.add_task(what, total=total)
+            self.task = self.bar.add_task(_plain(what), total=total)
             self.bar.start()
 
     def show(self, text: str) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, description=f"{self.what} {text}")
+            self.bar.update(self.task, description=_plain(f"{self.what} {text}"))
 
     def finished(self, name: str, ok: bool, seconds: float) -> None:
         self.done += 1
         line = f"{'✓' if ok else '✗'} {name} {'agrees' if ok else 'differs'} ({seconds:.1f} s)"
         if self.bar is not None:
             self.bar.update(self.task, completed=self.done)
-            self.bar.console.print(line, style=HOLDS_VERDICT if ok else FAILED, highlight=False)
+            self.bar.console.print(shown_safely(line), style=HOLDS_VERDICT if ok else FAILED, highlight=False,
+                                   markup=False)
         else:
             sys.stderr.write(f"{self.what} {self.done}/{self.total}: {line}\n")
             sys.stderr.flush()
+
+
+def _plain(text: str) -> str:
+    """`text` (a model's name, a spec's path) as rich's columns show it: its brackets not read as
+    markup (a name '[bold red]x[/]' recoloured the bar, 'x [/] y' raised), its hidden characters escaped."""
+    from rich.markup import escape
+
+    return escape(shown_safely(text))
