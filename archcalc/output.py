@@ -97,14 +97,21 @@ file is written."""
 def _names_a_descriptor(path: Path) -> bool:
     """Whether `path` is, or links through, one of DESCRIPTORS (a link to an open descriptor is
     followed by the rename to the file behind it: the shell's redirect target, replaced)."""
-    current = os.path.abspath(path)
+    current = _in_real_folder(path)
     for _ in range(41):  # the kernel's bound on links followed
         if current.startswith(DESCRIPTORS) or current in DESCRIPTORS:
             return True
         if not os.path.islink(current):
             return False
-        current = os.path.abspath(os.path.join(os.path.dirname(current), os.readlink(current)))
+        current = _in_real_folder(os.path.join(os.path.dirname(current), os.readlink(current)))
     return False
+
+
+def _in_real_folder(path: str | Path) -> str:
+    """`path` absolute, its folder's links followed and its slashes made single: '//proc/self/fd/1'
+    (two leading slashes, which POSIX keeps) and a link to /proc on the way read as /proc/…/fd/1."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(folder), name)
 
 
 @contextmanager

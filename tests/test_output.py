@@ -310,11 +310,15 @@ def test_closed_standard_error_keeps_the_exit_codes():
     assert refused.returncode == 2 and refused.stdout == b""
 
 
-@pytest.mark.parametrize("target", ["/dev/stdout", "/dev/fd/1", "link"])
+@pytest.mark.parametrize("target", ["/dev/stdout", "/dev/fd/1", "link", "//proc/self/fd/1", "//dev/fd/1",
+                                    "proc/self/fd/1"])
 def test_an_open_descriptor_is_never_replaced(tmp_path, target):
     """`-o /dev/stdout >> log` would rename a new file over log (the shell's redirect target): what
-    log held, and what the shell writes after, lost. Refused, directly or through a link."""
+    log held, and what the shell writes after, lost. Refused, directly or through a link (an
+    attacking review found two leading slashes, which POSIX keeps, and a folder that links to
+    /proc getting past the refusal)."""
     (tmp_path / "link").symlink_to("/dev/stdout")
+    (tmp_path / "proc").symlink_to("/proc")
     log = tmp_path / "log.txt"
     log.write_text("before\n")
     with open(log, "a") as appended:
