@@ -21,7 +21,13 @@ class Location(NamedTuple):
     column: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        return f"{on_one_line(self.file)}:{self.line}:{self.column}"
+
+
+def on_one_line(name: str) -> str:
+    """A file's name with its line feeds written '\\n': a name may hold one, and must not add lines
+    (a forged table row or verdict) to what quotes it."""
+    return name.replace("\n", "\\n")
 
 
 SOURCES: dict[str, str] = {}

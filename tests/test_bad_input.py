@@ -304,8 +304,8 @@ def test_validate_refuses_a_model_too_big_for_the_machine_before_allocating(writ
     """)
     result = cli("validate", spec, "--device", "cpu", "--runs", "0")
     assert result.exit_code == 2, result.output
-    # 4 bytes × (2·10¹² weights + 1,000 input values + 2·10⁹ outputs) = 7458.0 GiB
-    assert result.stderr.startswith("error: the model needs at least 7458.0 GiB on cpu")
+    # 4 bytes × (2·10¹² weights + 1,000 input values + 2·10⁹ outputs) = 8,008,000,004,000 B = 7.28 TiB
+    assert result.stderr.startswith("error: the model needs at least 7.3 TiB on cpu")
     assert "hint: use --device meta" in result.stderr
     on_meta = cli("validate", spec, "--device", "meta", "--runs", "0")
     assert on_meta.exit_code == 0, on_meta.output

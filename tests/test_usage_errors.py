@@ -113,3 +113,36 @@ def test_random_command_lines_give_a_result_or_a_usage_error(examples, cli):
             assert result.stderr.startswith("error: ") and result.stdout == "", result.output
 
     run()
+
+
+CONTROLS = "\x1b[31mZ\r"
+
+
+@pytest.mark.parametrize("args", [["sweep", "lenet5", "--size", CONTROLS], ["report", "lenet5", "--sweep", CONTROLS],
+                                  ["sweep", "lenet5", "--size", "32", "--max-macs", CONTROLS],
+                                  ["memory", "lenet5", "--fit", CONTROLS], ["conv", "--kernel", "3", "--input", CONTROLS],
+                                  ["table", "lenet5", "-o", CONTROLS + "/"]])
+def test_an_options_value_is_quoted_with_its_controls_escaped(args, cli):
+    """An attacking review found these options' errors writing an ESC and a carriage return raw
+    (recolouring the terminal, overwriting the message), where the others escape them."""
+    result = cli(*args)
+    assert result.exit_code == 2 and "\x1b" not in result.stderr and "\r" not in result.stderr
+    assert "\\x1b[31mZ" in result.stderr
+
+
+def test_a_file_names_line_feed_adds_no_line_to_a_heading_or_an_error(tmp_path, cli):
+    """A line feed in a spec's name was written raw: a file name could add a forged table row or
+    verdict to a table's, memory's or check's output, or to an error. It is written '\\n'."""
+    folder = tmp_path / "a\nall 4 checks on 1 model hold"
+    folder.mkdir()
+    spec = folder / "m.yaml"
+    spec.write_text("name: m\ninput: [1, 8, 8]\nlayers:\n  - fc: {kind: conv2d, out: 2, kernel: 1}\n")
+    for command in (["table"], ["memory"], ["sweep", "--size", "8"]):
+        lines = cli(command[0], spec, *command[1:]).stdout.splitlines()
+        assert lines[0].endswith("a\\nall 4 checks on 1 model hold/m.yaml)") and "all 4 checks" not in lines[1]
+    spec.write_text("name: [\n")
+    error = cli("table", spec).stderr
+    assert error.startswith("error: ") and error.splitlines()[0].endswith(":2:1: YAML syntax error: did not find "
+                                                                         "expected node content")
+    heading = cli("check", "lenet5", "--baseline", str(folder / "b.yaml"), "-j", "1").stdout.splitlines()[0]
+    assert heading == f"archcalc check against {tmp_path}/a\\nall 4 checks on 1 model hold/b.yaml"

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - depends on typer's version
 
 from archcalc.cli import COMMANDS, call, command_function, run
 from archcalc.commands import REQUIRED, Argument, Option, parameters
-from archcalc.errors import UsageError, UserError
+from archcalc.errors import UsageError, UserError, shown_safely
 
 ClickException = _click_errors.ClickException
 NoArgsIsHelpError = getattr(_click_errors, "NoArgsIsHelpError", ())
@@ -103,7 +103,7 @@ def usage_error_text(error) -> str:
     """A usage error as a spec error is written: 'error: …', then the usage and where the help is."""
     message = NOT_WHOLE.sub("is not a whole number",
                             error.format_message().removesuffix(".").replace("(Possible options", "(possible options"))
-    text = f"error: {message[:1].lower()}{message[1:]}\n"
+    text = f"error: {shown_safely(message[:1].lower() + message[1:])}\n"
     ctx = getattr(error, "ctx", None)
     if ctx is not None:
         usage = ctx.get_usage().removeprefix("Usage: ")

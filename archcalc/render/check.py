@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from archcalc.check import BUDGETS, FIGURES, BlockChange, CheckResult, Finding
-from archcalc.errors import Location, hidden
+from archcalc.errors import Location, hidden, on_one_line, shown_safely
 from archcalc.render.numbers import grouped, human
 from archcalc.render.styles import FAILED, FAILED_VERDICT, HOLDS_VERDICT
 from archcalc.render.table import Column, StyledLines, Table, as_markdown, as_text
@@ -73,7 +73,7 @@ def findings_table(findings: list[Finding], columns: list[Column] = COLUMNS) -> 
 
 
 def check_table(result: CheckResult) -> StyledLines:
-    return [(f"archcalc check against {result.baseline.path}", "bold"), ("", ""),
+    return [(f"archcalc check against {shown_safely(on_one_line(str(result.baseline.path)))}", "bold"), ("", ""),
             *as_text(findings_table(result.findings)),
             *((_no_blocks(result, model), "") for model in _unrecorded(result)),
             (verdict(result), HOLDS_VERDICT if result.ok else FAILED_VERDICT)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from archcalc.errors import on_one_line, shown_safely
 from archcalc.limits import MAX_DIMENSION
 from archcalc.memory import Memory, MemoryFormula
 from archcalc.peak import Fit, Piece
@@ -28,7 +29,7 @@ def header(m: Memory | MemoryFormula | Training) -> list[str]:
     optimizer = getattr(m, "optimizer", None)
     what = (f"a training step with {OPTIMIZERS[optimizer][0]} in steady state" if optimizer
             else "inference (eval mode, no gradients)")
-    return [f"{m.model} ({m.file})",
+    return [f"{shown_safely(m.model)} ({shown_safely(on_one_line(m.file))})",
             (f"input {shape_text(m.input_shape)} · dtype {m.dtype} · {what}, "
              f"as torch's MemTracker counts it{rounded} (docs/memory.md)")]
 

@@ -7,7 +7,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from archcalc.conventions import CONVENTIONS
-from archcalc.errors import shown_safely
+from archcalc.errors import on_one_line, shown_safely
 from archcalc.render import terminal
 from archcalc.render.markup import Latex, Markdown, latex_text, markdown_text, one_line
 from archcalc.render.numbers import (
@@ -36,7 +36,7 @@ def header_lines(stats: ModelStats, escape: Callable[[str], str] = shown_safely)
     and file names and what is skipped (an opaque layer's operation, as imported): by default with
     what is not printable escaped (a file's name may hold an ESC); `markdown_text` for markdown."""
     skipped = stats.uncounted()
-    return [f"{escape(stats.model)} ({escape(stats.file)})",
+    return [f"{escape(stats.model)} ({escape(on_one_line(stats.file))})",
             f"input {shape_text(stats.input_shape)} · dtype {stats.dtype} · convention {stats.convention}: "
             f"{CONVENTIONS[stats.convention].summary}"
             + (f" · not counted by {stats.convention}: {escape(', '.join(skipped))}" if skipped else "")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from archcalc.errors import on_one_line
 from archcalc.render.markup import code_span, markdown_text
 from archcalc.render.numbers import grouped, human, shape_text
 from archcalc.render.styles import FAILED, FAILED_VERDICT, HOLDS_VERDICT, NOTE
@@ -43,7 +44,7 @@ def figures_of(v: Validation) -> list[str]:
 def header(v: Validation, escape: Callable[[str], str] = str) -> list[str]:
     """The model, file, device and versions, then the input and legend; `escape` writes the names."""
     versions = " · ".join(f"{name} {version}" for name, version in v.versions.items())
-    return [f"{escape(v.model)} ({escape(v.file)}) · validated on {v.device} · {versions}",
+    return [f"{escape(v.model)} ({escape(on_one_line(v.file))}) · validated on {v.device} · {versions}",
             f"input {shape_text(v.input_shape)} · model in eval mode · {LEGEND}"]
 
 
