@@ -300,6 +300,8 @@ def _union(paths: list[Axis | Periodic], whole: bool, reads: Reads) -> Axis | Pe
         if whole and len({axis.jump for axis in paths}) > 1:  # all seen: the largest jump, as below
             return max(paths, key=lambda axis: axis.jump)._replace(whole=True)
         return _periodic_union(paths, whole, reads)
+    if not whole and len({axis.jump for axis in paths}) > 1:
+        return None  # no one pattern: unit by unit the paths' fields move apart (docs/receptive.md)
     low = min(axis.low for axis in paths)
     high = max(axis.low + axis.size - 1 for axis in paths)
     return Axis(high - low + 1, max(axis.jump for axis in paths), low, whole)

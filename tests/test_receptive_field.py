@@ -802,6 +802,28 @@ def test_a_pattern_longer_than_the_limit_gives_no_field(write_spec):
     assert fields["up"] is None and fields["after"] is None
 
 
+def test_paths_of_different_jumps_merged_give_no_field(write_spec):
+    """An attacking review found a concat of a stride-3 path and a stride-2 one given the larger
+    jump, 3, with RF 7, where torch's input gradients give jump 2 (and the conv after it RF 10, start
+    4.5 against 9 and 4): unit by unit such fields move apart, and no one pattern holds in general
+    (docs/receptive.md). No field (—) for the merge and after it; the paths keep theirs, which the
+    gradient of the built model confirms."""
+    path = write_spec("""
+        name: jumps
+        input: [1, 18]
+        layers:
+          - a: {kind: conv1d, out: 1, kernel: 1, stride: 3, bias: false}
+          - b: {kind: conv1d, from: input, out: 1, kernel: 7, stride: 2, bias: false}
+          - m: {kind: concat, from: [a, b]}
+          - c: {kind: conv1d, out: 1, kernel: 2, bias: false}
+    """)
+    fields = archcalc.analyze(path).receptive_fields
+    assert fields["m"] is None and fields["c"] is None
+    assert (fields["a"].width.size, fields["a"].width.jump, fields["b"].width.size, fields["b"].width.jump) == \
+        (1, 3, 7, 2)
+    assert check_fields(path, layers=["a", "b"]) == 2
+
+
 def test_the_reads_spent_on_patterns_are_bounded(write_spec):
     """1,000 units upsampled to 3,999 repeat their reads only every 3,999 units; each 3×3
     convolution behind works out 3,999 regions from three reads each. Past MAX_FIELD_READS
