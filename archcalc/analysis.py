@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from archcalc.conventions import DEFAULT_CONVENTION
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, within_symbolic_limits
+from archcalc.layers.base import IN_TRAINING
 from archcalc.limits import MAX_DIMENSION
 from archcalc.sizes import format_shape, parse_batch, parse_input
 from archcalc.stats import ModelStats, run_rules
@@ -18,26 +19,32 @@ if TYPE_CHECKING:
 
 
 def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | str = 1,
-                  convention: str = DEFAULT_CONVENTION, dtype: str = "float32") -> ModelStats:
+                  convention: str = DEFAULT_CONVENTION, dtype: str = "float32", training: bool = False) -> ModelStats:
     """Infer every shape and count every figure of `graph`; SpecError at the first bad layer.
 
     `batch` is a whole number from 1 to 2³¹ − 1 or a symbol (`archcalc.sizes.parse_batch`); a
-    size given as a symbol (`archcalc.symbolic`) makes every figure a formula of it.
+    size given as a symbol (`archcalc.symbolic`) makes every figure a formula of it. With
+    `training`, for a training step: what torch's training forward refuses is refused too (batch
+    norm over one value a channel), and with symbols it bounds the sizes (`IN_TRAINING`).
     """
     shape = (parse_batch(batch), *(input_shape or graph.input_shape))
-    if not all(isinstance(size, int) for size in shape):
-        within_symbolic_limits(graph)
-        from archcalc.symbolic.model import analyze_symbolic
+    token = IN_TRAINING.set(training)
+    try:
+        if not all(isinstance(size, int) for size in shape):
+            within_symbolic_limits(graph)
+            from archcalc.symbolic.model import analyze_symbolic
 
-        return analyze_symbolic(graph, shape, convention, dtype)
-    if sum(map(len, _APPLIED.values())) > MAX_REMEMBERED:
-        _APPLIED.clear()
-    known = _APPLIED.setdefault((convention, dtype), {})
-    return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True, known=known)
+            return analyze_symbolic(graph, shape, convention, dtype)
+        if sum(map(len, _APPLIED.values())) > MAX_REMEMBERED:
+            _APPLIED.clear()
+        known = _APPLIED.setdefault((convention, dtype, training), {})
+        return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True, known=known)
+    finally:
+        IN_TRAINING.reset(token)
 
 
-_APPLIED: dict[tuple[str, str], dict[tuple, tuple]] = {}
-"""The results of layers' rules at numeric sizes by convention and dtype, kept across the models
+_APPLIED: dict[tuple[str, str, bool], dict[tuple, tuple]] = {}
+"""The results of layers' rules at numeric sizes by convention, dtype and training, kept across the models
 a process analyses (`archcalc check` of every bundled model meets the same layers in many of them)."""
 MAX_REMEMBERED = 20_000
 """How many results _APPLIED keeps at most before it starts again."""
@@ -63,13 +70,14 @@ def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[in
 
 def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int | str = 1,
             variant: str | None = None, convention: str = DEFAULT_CONVENTION,
-            dtype: str = "float32") -> ModelStats:
+            dtype: str = "float32", training: bool = False) -> ModelStats:
     """Analyse a spec file or bundled model: `analyze("resnet50", input="3x160x160")`. `batch` is
-    a whole number ≥ 1 (an int or its digits) or a symbol such as N; SpecError for anything else."""
+    a whole number ≥ 1 (an int or its digits) or a symbol such as N; SpecError for anything else.
+    `training`: for a training step (`analyze_graph`)."""
     from archcalc.spec import load_graph
 
     graph = load_graph(spec, variant)
-    return analyze_graph(graph, input_shape(input), batch, convention, dtype)
+    return analyze_graph(graph, input_shape(input), batch, convention, dtype, training)
 
 
 def input_shape(input: str | tuple | None) -> tuple | None:

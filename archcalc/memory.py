@@ -157,11 +157,12 @@ def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None,
 
     element_bytes(dtype)
     graph = load_graph(spec, variant)
+    training = optimizer is not None
     try:
-        first, stats = 1, _numeric(graph, input, 1)
-    except SpecError as error:  # batch norm without running statistics over one value: from batch 2
+        first, stats = 1, _numeric(graph, input, 1, training)
+    except SpecError as error:  # batch norm over one value a channel (in training, or without running statistics): from batch 2
         try:
-            first, stats = 2, _numeric(graph, input, 2)
+            first, stats = 2, _numeric(graph, input, 2, training)
         except SpecError:
             raise error from None
     memory = inference_memory(graph, stats, dtype)
@@ -186,9 +187,10 @@ def inference_timeline(graph: Graph, input: str | tuple[int, ...] | None = None,
     return timeline
 
 
-def _numeric(graph: Graph, input: str | tuple[int, ...] | None, batch: int) -> ModelStats:
-    """The graph's shapes at `input` and `batch`; SpecError for an input with symbols."""
-    stats = analyze_graph(graph, input_shape(input), batch)
+def _numeric(graph: Graph, input: str | tuple[int, ...] | None, batch: int, training: bool = False) -> ModelStats:
+    """The graph's shapes at `input` and `batch` (for a training step with `training`); SpecError
+    for an input with symbols."""
+    stats = analyze_graph(graph, input_shape(input), batch, training=training)
     if stats.formulas:
         raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
                         hint="give the input as numbers, like 3x224x224")

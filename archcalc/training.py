@@ -93,7 +93,7 @@ def analyze_training(spec: str | Path, input: str | tuple[int, ...] | None = Non
     optimizer_state(optimizer)
     _rounding(allocator)
     graph = load_graph(spec, variant)
-    stats = analyze_graph(graph, input_shape(input), parse_batch(batch, symbols=False))
+    stats = analyze_graph(graph, input_shape(input), parse_batch(batch, symbols=False), training=True)
     if stats.formulas:
         raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
                         hint="give the input as numbers, like 3x224x224")
@@ -645,7 +645,7 @@ def _overwrites(node, keeper: str) -> SpecError:
 def training_timeline(graph: Graph, input: str | tuple[int, ...] | None, dtype: str, optimizer: str):
     """batch → the total bytes alive at each point of a training step (archcalc.peak's timeline)."""
     def timeline(batch: int) -> list[tuple[str, int]]:
-        stats = analyze_graph(graph, input_shape(input), batch)
+        stats = analyze_graph(graph, input_shape(input), batch, training=True)
         if stats.formulas:
             raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
                             hint="give the input as numbers, like 3x224x224")

@@ -45,7 +45,8 @@ def table(
         from archcalc.backward import counting_backward
 
         counting_backward(convention)
-    stats = analyze(spec, input=input, batch=batch, variant=variant, convention=convention, dtype=dtype)
+    stats = analyze(spec, input=input, batch=batch, variant=variant, convention=convention, dtype=dtype,
+                    training=train)
     if rf and stats.receptive_fields is None:  # a symbolic batch or channel count leaves them known
         raise UsageError("receptive fields need whole-number sizes: give the height and width as numbers "
                          "(--input 3x224x224 or Cx224x224), or leave out --rf", option="'--rf'")

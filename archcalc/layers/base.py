@@ -444,6 +444,11 @@ class SizeRules(Protocol):
     def assume_equal(self, a: Any, b: Any) -> bool: ...
 
 
+IN_TRAINING: ContextVar[bool] = ContextVar("archcalc_in_training", default=False)
+"""Whether the layers' rules run for a training step (`archcalc.analysis.analyze_graph(training=True)`):
+batch norm then normalises by the batch's statistics, whatever its running ones, and refuses what
+torch's training forward refuses."""
+
 SIZE_RULES: ContextVar[SizeRules | None] = ContextVar("archcalc_size_rules", default=None)
 """The engine deciding conditions on formula sizes while the rules run on them; None otherwise."""
 

@@ -11,6 +11,7 @@ from archcalc.layers.base import (
     INDEX_BYTES,
     Attrs,
     Backward,
+    IN_TRAINING,
     Field,
     Footprint,
     LayerKind,
@@ -43,8 +44,15 @@ class _BatchNorm(LayerKind):
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         shape = self.checked(shapes[0])
         n, _, *sizes = shape
-        if not a.track_running_stats and not holds(n * prod(sizes) >= 2):
+        training = IN_TRAINING.get()
+        if training and a.eps <= 0:
+            raise SpecError(f"in training, batch norm needs eps above 0 (torch refuses {a.eps:g}: the variance "
+                            "of a constant channel would divide by zero)", field="eps", hint="give eps: 1.0e-5")
+        if (training or not a.track_running_stats) and not holds(n * prod(sizes) >= 2):
             values = "·".join(["N", *AXIS_LETTERS[len(sizes)].split(", ")] if sizes else ["N"])
+            if training:
+                raise SpecError(f"in training, batch norm normalises each channel over {values} = 1 value, "
+                                "which torch refuses", hint="train with a batch above 1")
             raise SpecError("without running statistics, batch norm normalises each channel over "
                             f"{values} = 1 value, which torch refuses",
                             hint="use a batch above 1, a larger input, or track_running_stats: true")
