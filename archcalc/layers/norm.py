@@ -8,10 +8,10 @@ from typing import ClassVar
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
     AXIS_LETTERS,
+    IN_TRAINING,
     INDEX_BYTES,
     Attrs,
     Backward,
-    IN_TRAINING,
     Field,
     Footprint,
     LayerKind,
