@@ -241,6 +241,25 @@ def test_a_report_over_the_specs_parameters_charts_each_setting(cli):
     assert chart.count("bar [") == 1 and "x-axis \"setting\"" in chart
 
 
+def test_a_settings_value_and_its_error_show_as_written(cli, write_spec):
+    """An attacking review found the `--set` table escaped twice: the report showed
+    "my_w\\*2 // d" and "bad\\|x", with backslashes neither the spec nor the option had. Rendered
+    by markdown-it (the HTML report's own renderer), each cell is the text as written."""
+    path = write_spec("""
+        name: rs
+        input: [1, 8, 8]
+        params: {d: 1, my_w: 2, act: relu}
+        layers:
+          - conv1: {kind: conv2d, out: "my_w*2 // d", kernel: 3}
+          - a: act
+    """)
+    text = cli("report", path, "--set", "d=1,0", "--set", "act=relu,bad|x").stdout
+    section = text.split("## Cost against the parameters", 1)[1].split("\n## ", 1)[0]
+    html = MarkdownIt("commonmark").enable("table").render(section)
+    assert "division by zero in 'my_w*2 // d'" in html and "\\" not in html
+    assert ">bad|x</td>" in html and "unknown layer kind 'bad|x'" in html
+
+
 def test_a_report_over_parameters_and_sizes_draws_a_line_per_setting(cli):
     text = cli("report", "resnet18", "--set", "base_width=32,64", "--sweep", "160,224").stdout
     (chart,) = mermaid_blocks(text.split("## Cost against the parameters", 1)[1].split("\n## ", 1)[0])

@@ -407,11 +407,11 @@ def _parameters(sweeps: list) -> list[str]:
                       for line in lines), "```", ""]
             if len(sizes) > 1:
                 out += [f"{colour_legend([markdown_text(names[settings.index(setting)]) for setting in settings])}.", ""]
-        table = Table([*(Column(markdown_text(name), ">") for name in sweep.parameters), Column("input", "<"),
+        table = Table([*(Column(name, ">") for name in sweep.parameters), Column("input", "<"),
                        Column("params", ">"), Column(title, ">"), Column("", "<")])
-        for point in sweep.points:
-            lead = [markdown_text(value_text(value)) for value in point.setting]
-            figures = (["", "", markdown_text(f"not valid: {error_text(point.error)}" if point.error else "not valid")]
+        for point in sweep.points:  # as_markdown escapes each cell
+            lead = [value_text(value) for value in point.setting]
+            figures = (["", "", f"not valid: {error_text(point.error)}" if point.error else "not valid"]
                        if point.totals is None else
                        [grouped(point.totals.params), grouped(getattr(point.totals, attr)), ""])
             table.add([*lead, shape_text(point.spatial), *figures])
