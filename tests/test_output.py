@@ -465,3 +465,25 @@ def test_a_small_ratio_of_two_models_is_written_in_digits(cli):
     attacking review found '3.62e-05×' in the report's side-by-side table."""
     text = cli("report", "resnet152", "lenet5").stdout
     assert "| MACs | 11,513,626,624 (11.5 G) | 416,520 (417 K) | 0.0000362× |" in text
+
+
+@pytest.mark.parametrize("format", ["json", "markdown", "csv", "latex", "table"])
+def test_a_file_name_that_is_no_utf8_leaves_the_output_utf8(tmp_path, format):
+    """An attacking review found a spec named with the byte 0xFF written raw into JSON, markdown,
+    HTML and LaTeX: no UTF-8, so no JSON (RFC 8259 §8.1). The byte is escaped: in JSON as its own
+    escape, which reads back as the name Python holds, elsewhere as \\xff."""
+    spec = tmp_path / os.fsdecode(b"net-\xff.yaml")
+    spec.write_text("name: net\ninput: [1, 4, 4]\nlayers:\n  - conv: {kind: conv2d, out: 2, kernel: 1}\n")
+    out = tmp_path / f"out.{format}"
+    done = subprocess.run([sys.executable, "-m", "archcalc", "table", str(spec), "--format", format, "-o", str(out)],
+                          env={**os.environ, **CLI_ENV}, capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    text = out.read_bytes().decode("utf-8")  # raises on a byte that is no UTF-8
+    if format == "json":
+        assert json.loads(text)["file"] == str(spec)
+    elif format != "csv":  # the CSV names no file
+        assert "net-\\xff.yaml" in text
+    html = tmp_path / "report.html"
+    subprocess.run([sys.executable, "-m", "archcalc", "report", str(spec), "--format", "html", "-o", str(html)],
+                   env={**os.environ, **CLI_ENV}, capture_output=True, timeout=60, check=True)
+    html.read_bytes().decode("utf-8")

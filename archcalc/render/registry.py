@@ -8,6 +8,7 @@ so a new format is one line here and one function in archcalc.render.
 
 from __future__ import annotations
 
+import re
 from importlib import import_module
 from typing import Any, Callable
 
@@ -90,6 +91,27 @@ def renderer(kind: str, format: str) -> Callable:
 
 def render(kind: str, format: str, **context: Any):
     """Render a result: text, or styled lines (text, style) for a terminal. `context` holds
-    every argument a format of `kind` may take; each renderer gets the ones it names."""
+    every argument a format of `kind` may take; each renderer gets the ones it names. The result
+    is UTF-8 whatever the names in it (`utf8`)."""
     _, arguments = RENDERERS[kind][format]
-    return renderer(kind, format)(*(context[name] for name in arguments))
+    made = renderer(kind, format)(*(context[name] for name in arguments))
+    if isinstance(made, str):
+        return utf8(made, format)
+    return [(utf8(text, format), style) for text, style in made]
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+"""A byte of a file's name that is no UTF-8, as Python holds it (a lone surrogate)."""
+
+
+def utf8(text: str, format: str) -> str:
+    """`text` with each byte of a file's name that is no UTF-8 written as an escape: in JSON its
+    own (`\\udcff`, which reads back as the name Python had), elsewhere `\\xff`. Written as the
+    byte, it made the output no UTF-8: JSON no JSON, an HTML page that says it is UTF-8 not so."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        if format == "json":
+            return _UNDECODED.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
+        return _UNDECODED.sub(lambda found: f"\\x{ord(found[0]) - 0xDC00:02x}", text)
