@@ -770,16 +770,18 @@ def test_a_file_name_with_an_escape_reaches_the_output_encoded(project, cli):
     assert "::error file=s%1B[31mall.yaml," in checked.stdout, checked.stdout
 
 
-def test_a_file_name_that_is_no_utf_8_is_annotated_as_its_bytes(project):
+def test_a_file_name_that_is_no_utf_8_is_annotated_with_its_byte_escaped(project):
     """Its byte is held as a surrogate, which the percent-encoding of hidden characters could not
-    encode: the annotations failed as an encoding error of standard output (found by a reviewer)."""
+    encode: the annotations failed as an encoding error of standard output (found by a reviewer);
+    then they held the raw byte, no UTF-8, which GitHub reads as text; now its escape."""
     import os
 
     name = os.fsdecode(b"b\xff.yaml")
     (project / name).write_text(FAMILY)
     done = run_process("check", name, "--format", "github", "-o", "out.txt", cwd=project)
     assert done.returncode == 1, done.stderr
-    assert b"::error file=b\xff.yaml," in (project / "out.txt").read_bytes()
+    assert b"::error file=b\\xff.yaml," in (project / "out.txt").read_bytes()
+    (project / "out.txt").read_bytes().decode("utf-8")
 
 
 @pytest.mark.parametrize("made, says", [(os.mkfifo, "this is a named pipe (FIFO), not a spec file"),

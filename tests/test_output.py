@@ -379,10 +379,10 @@ def test_an_output_name_ending_in_a_slash_is_a_folder_never_a_file(cli, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"] and (tmp_path / "existing").read_text() == "kept\n"
 
 
-def test_a_spec_file_name_that_is_not_utf_8_is_written_to_a_file_as_its_bytes(tmp_path):
+def test_a_spec_file_name_that_is_not_utf_8_is_written_to_a_file_escaped(tmp_path):
     """A name of bytes that are no UTF-8 (Python holds them as surrogates) in the table's header:
-    -o wrote nothing and blamed standard output's encoding; now the file holds the name's own
-    bytes, as standard output does."""
+    -o wrote nothing and blamed standard output's encoding; then the file held the name's own
+    bytes (no UTF-8); now it holds the byte's escape, as standard output does."""
     name = b"\xff.yaml"
     (tmp_path / os.fsdecode(name)).write_bytes((ROOT / "specs" / "lenet.yaml").read_bytes())
     env = {**os.environ, **CLI_ENV}
@@ -391,7 +391,7 @@ def test_a_spec_file_name_that_is_not_utf_8_is_written_to_a_file_as_its_bytes(tm
     printed = subprocess.run([sys.executable, "-m", "archcalc", "table", os.fsdecode(name)], cwd=tmp_path, env=env,
                              capture_output=True, timeout=60, check=False)
     assert written.returncode == 0, written.stderr
-    assert b"(\xff.yaml)" in (tmp_path / "out.txt").read_bytes().splitlines()[0]
+    assert b"(\\xff.yaml)" in (tmp_path / "out.txt").read_bytes().splitlines()[0]
     assert (tmp_path / "out.txt").read_bytes() == printed.stdout
 
 
