@@ -317,3 +317,24 @@ def test_a_models_name_on_the_progress_bar_is_text_not_markup(monkeypatch, name)
     assert [result.model for result in results] == [name]
     shown = screen.getvalue()
     assert f"✓ {name} agrees" in shown and "\x1b]8;" not in shown  # no OSC 8 hyperlink
+
+
+def test_wide_characters_are_padded_by_the_cells_they_take(monkeypatch):
+    """An attacking review found a name of full-width digits, CJK and an emoji ("１２ 漢字 😀 long":
+    12 code points, 17 terminal cells) padded by its code points: its rows 5 cells right of the
+    others, and a fitted table wider than the terminal. Measured by rich's `cell_len` (UAX #11)."""
+    from rich.cells import cell_len
+
+    from archcalc.render import terminal
+    from archcalc.render.table import Column, Table, as_text
+
+    table = Table([Column("model", "<"), Column("figure", "<"), Column("now", ">"), Column("", "<")])
+    for name in ("plain_ascii", "１２ 漢字 😀 long", "café"):
+        table.add([name, "parameters", "1,234,567", "✓"])
+    monkeypatch.setattr(terminal, "WIDTH", None)
+    lines = [text for text, _ in as_text(table)]
+    assert len({cell_len(text) for text in lines[2:]}) == 1  # every row as wide
+    assert len({cell_len(text.split("parameters")[0]) for text in lines[2:]}) == 1  # its columns aligned
+    monkeypatch.setattr(terminal, "WIDTH", 30)
+    fitted = [text for text, _ in as_text(table)]
+    assert max(map(cell_len, fitted)) <= 30

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from archcalc.render.numbers import human
+from archcalc.render.table import cell_width, padded_to
 from archcalc.render.terminal import FIT_ORDER, GAP, NARROW, WRAP_FIRST
 
 _GROUPED = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+)( ✓)?")
@@ -37,11 +38,11 @@ def pieces(text: str) -> list[str]:
 
 def wrap(text: str, width: int) -> list[str]:
     """`text` in lines of at most `width` (wider only where one piece is), broken at `_BREAKS`."""
-    if len(text) <= width:
+    if cell_width(text) <= width:
         return [text]
     lines, line = [], ""
     for piece in pieces(text):
-        if line and len((line + piece).rstrip()) > width:
+        if line and cell_width((line + piece).rstrip()) > width:
             lines.append(line.rstrip())
             line = piece
         else:
@@ -111,13 +112,14 @@ def _without(cells: list, index: int) -> list:
 
 
 def _widths(lines: list[list[str]]) -> list[int]:
-    return [max(map(len, texts)) for texts in zip(*lines)]
+    return [max(map(cell_width, texts)) for texts in zip(*lines)]
 
 
 def _shrunk(lines: list[list[str]], widths: list[int], width: int) -> list[int]:
     """The widths narrowed, the widest wrappable column first, until the table fits `width` or
     no column can wrap further (each column is at least as wide as its longest piece)."""
-    least = [max(len(piece.rstrip()) for text in texts for piece in pieces(text) or [""]) for texts in zip(*lines)]
+    least = [max(cell_width(piece.rstrip()) for text in texts for piece in pieces(text) or [""])
+             for texts in zip(*lines)]
     widths = list(widths)
     excess = sum(widths) + GAP * (len(widths) - 1) - width
     while excess > 0:
@@ -127,7 +129,8 @@ def _shrunk(lines: list[list[str]], widths: list[int], width: int) -> list[int]:
         _, index = max(slack)
         widths[index] -= 1
         excess -= 1
-    return [max(map(len, [line for text in texts for line in wrap(text, w)])) for texts, w in zip(zip(*lines), widths)]
+    return [max(map(cell_width, [line for text in texts for line in wrap(text, w)]))
+            for texts, w in zip(zip(*lines), widths)]
 
 
 def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str) -> list[tuple[str, str]]:
@@ -137,6 +140,6 @@ def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str) -
     out = []
     for number in range(height):
         texts = [(lines[number] if number < len(lines) else "") for lines in wrapped]
-        text = (" " * GAP).join(t.rjust(w) if a == ">" else t.ljust(w) for t, a, w in zip(texts, aligns, widths))
+        text = (" " * GAP).join(padded_to(t, w, a) for t, a, w in zip(texts, aligns, widths))
         out.append((text.rstrip(), style))
     return out

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
-from itertools import repeat
+from functools import cache
 from typing import NamedTuple
 
 from archcalc.render import terminal
@@ -77,8 +78,8 @@ def as_text(table: Table) -> StyledLines:
         return _fitted(table, terminal.WIDTH)
     lines = table.lines
     columns = list(zip([column.heading for column in table.columns], *(line.cells for line in lines)))
-    widths = [max(map(len, texts)) for texts in columns]
-    padded = [map(str.rjust if column.align == ">" else str.ljust, texts, repeat(width))  # a column at a time
+    widths = [max(map(cell_width, texts)) for texts in columns]
+    padded = [[padded_to(text, width, column.align) for text in texts]  # a column at a time
               for column, texts, width in zip(table.columns, columns, widths)]
     heading, *texts = map(str.rstrip, map("  ".join, zip(*padded)))
     rule = ("─" * (sum(widths) + 2 * (len(widths) - 1)), "dim")
@@ -86,6 +87,25 @@ def as_text(table: Table) -> StyledLines:
     if table.footer:
         out += [rule, (texts[-1], table.footer.style)]
     return out
+
+
+def cell_width(text: str) -> int:
+    """The terminal cells `text` takes: two for a wide or full-width character (CJK, most emoji:
+    Unicode's East Asian Width, UAX #11), none for a combining one, else one."""
+    return len(text) if text.isascii() else sum(map(_character_width, text))
+
+
+@cache
+def _character_width(character: str) -> int:
+    if unicodedata.combining(character) or unicodedata.category(character) in ("Mn", "Me"):
+        return 0
+    return 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
+
+
+def padded_to(text: str, width: int, align: str) -> str:
+    """`text` padded with spaces to `width` terminal cells: on the left where `align` is '>'."""
+    room = " " * (width - cell_width(text))
+    return room + text if align == ">" else text + room
 
 
 def _fitted(table: Table, width: int) -> StyledLines:
