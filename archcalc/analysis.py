@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archcalc.conventions import DEFAULT_CONVENTION
-from archcalc.errors import SpecError
 from archcalc.graph import Graph, within_symbolic_limits
 from archcalc.layers.base import IN_TRAINING
-from archcalc.limits import MAX_DIMENSION
-from archcalc.sizes import format_shape, parse_batch, parse_input
+from archcalc.sizes import parse_batch, parse_input, within_size_limit
 from archcalc.stats import ModelStats, run_rules
 
 if TYPE_CHECKING:
@@ -62,10 +60,7 @@ def forget_kept_results() -> None:
 
 
 def _within_limits(shape: tuple[int, ...], node: Node | None = None) -> tuple[int, ...]:
-    if max(shape) > MAX_DIMENSION:
-        raise SpecError(f"the output {format_shape(shape)} has a size above {MAX_DIMENSION:,}",
-                        hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits); check the field values")
-    return shape
+    return within_size_limit(shape)
 
 
 def analyze(spec: str | Path, input: str | tuple[int, ...] | None = None, batch: int | str = 1,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from archcalc.layers import LAYER_KINDS, Params
 from archcalc.layers.window import window_working
-from archcalc.sizes import parse_dims, parse_pair
+from archcalc.sizes import parse_dims, parse_pair, within_size_limit
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def calculate(kind: str, size: str | tuple[int, ...], fields: dict, channels: in
     layer = LAYER_KINDS[kind]
     attrs = layer.resolve(fields)
     shape = (1, channels, height, width)
-    out = layer.output_shape(attrs, [shape])
+    out = within_size_limit(layer.output_shape(attrs, [shape]))
     stride = attrs.stride or attrs.kernel
     padding = attrs.padding if attrs.padding != "same" else None
     working = {}

@@ -252,6 +252,14 @@ def format_shape(shape, sep: str = "×") -> str:
     return sep.join([size_text(size) for size in shape])
 
 
+def within_size_limit(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """`shape`, an output whose every size is at most 2³¹ − 1; SpecError otherwise."""
+    if max(shape) > MAX_DIMENSION:
+        raise SpecError(f"the output {format_shape(shape)} has a size above {MAX_DIMENSION:,}",
+                        hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits); check the field values")
+    return shape
+
+
 def size_text(size: Any) -> str:
     if isinstance(size, (int, str)):
         return str(size)

@@ -336,3 +336,15 @@ def test_a_variant_named_and_another_asked_for_is_refused(command, cli):
     assert result.stderr.startswith("error: invalid value for --variant: 'resnet50' is the variant resnet50 of "
                                     "specs/resnet.yaml; --variant resnet18 names another\n"), result.stderr
     assert cli("table", "resnet50", "--variant", "resnet50").exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["conv", "--input", "5", "--kernel", "3", "--padding", "2147483647"],
+                                  ["conv", "--input", "2147483647", "--kernel", "1", "--padding", "1"],
+                                  ["pool", "--input", "2147483647", "--kernel", "1", "--padding", "1",
+                                   "--stride", "1"]])
+def test_conv_and_pool_refuse_an_output_past_the_size_limit_as_table_does(cli, args):
+    """An attacking review found `conv` printing an output of 4,294,967,297×4,294,967,297 (5 + 2 ·
+    (2³¹ − 1) − 3 + 1), which `table` refuses for the same layer (docs/spec.md, Limits) and torch
+    too ("Storage size calculation overflowed")."""
+    result = cli(*args)
+    assert result.exit_code == 2 and "has a size above 2,147,483,647" in result.stderr
