@@ -340,7 +340,7 @@ def test_a_variant_named_and_another_asked_for_is_refused(command, cli):
 
 @pytest.mark.parametrize("args", [["conv", "--input", "5", "--kernel", "3", "--padding", "2147483647"],
                                   ["conv", "--input", "2147483647", "--kernel", "1", "--padding", "1"],
-                                  ["pool", "--input", "2147483647", "--kernel", "1", "--padding", "1",
+                                  ["pool", "--input", "2147483647", "--kernel", "2", "--padding", "1",
                                    "--stride", "1"]])
 def test_conv_and_pool_refuse_an_output_past_the_size_limit_as_table_does(cli, args):
     """An attacking review found `conv` printing an output of 4,294,967,297×4,294,967,297 (5 + 2 ·
