@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -912,3 +913,22 @@ def test_kinds_that_scale_or_normalise_each_position_keep_the_grid(key, fields):
 
     kind = LAYER_KINDS[key]
     assert kind.window(kind.resolve(fields), [(1, 4, 6, 6)], (1, 4, 6, 6)) == PIXEL[2]
+
+
+def test_a_first_unit_that_sees_no_pixel_has_no_start_and_says_so(write_spec, cli):
+    """A 1×1 transposed convolution of stride 2 padded by 1: its first output unit reads a zero the
+    stride put between pixels (torch: that unit's gradient over the input is all zero). The table
+    printed Python's `None` for its start; it prints '—', which its legend explains."""
+    path = write_spec("""
+        name: none_start
+        input: [1, 8, 8]
+        layers:
+          - up: {kind: conv_transpose2d, out: 1, kernel: 1, stride: 2, padding: 1}
+    """)
+    x = torch.ones(1, 1, 8, 8, requires_grad=True)
+    torch.nn.functional.conv_transpose2d(x, torch.ones(1, 1, 1, 1), stride=2, padding=1)[0, 0, 0, 0].backward()
+    assert not x.grad.any()
+    assert archcalc.analyze(path).receptive_fields["up"].width.start is None
+    text = cli("table", path, "--rf").stdout
+    assert re.search(r"^1 +up .* 1/2 +—$", text, re.MULTILINE) and "None" not in text
+    assert "'—': it sees no pixel" in text

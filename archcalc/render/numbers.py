@@ -55,7 +55,8 @@ def field_texts(field) -> list[str]:
     if field.count(field[0]) == len(field):  # the same along every axis (a square's height and width): written once
         field = field[:1]
     return [_each(["all" if axis.whole else str(axis.size) for axis in field]),
-            _each([str(axis.jump) for axis in field]), _each([str(axis.start) for axis in field])]
+            _each([str(axis.jump) for axis in field]),
+            _each(["—" if axis.start is None else str(axis.start) for axis in field])]
 
 
 def _each(texts: list[str]) -> str:

@@ -107,7 +107,8 @@ TRAIN_NOTE = ("input grad, weight grad: the backward pass's {title} for the grad
               "the optimizer's update not counted")
 RF_NOTE = ("RF: receptive field in input pixels (padding included; 'all': every unit sees the whole "
            "input through a broadcast path) · jump: input pixels between neighbouring units · "
-           "start: centre of the first unit's field")
+           "start: centre of the first unit's field ('—': it sees no pixel, only padding or the zeros a "
+           "transposed convolution's stride puts between them)")
 
 
 ROOF_COLUMNS = [Column("FLOP/B", ">"), Column("bound", "<"), Column("time", ">")]
