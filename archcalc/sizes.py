@@ -153,8 +153,9 @@ def parse_sweep_sizes(text: str) -> list[int | tuple[int, int]]:
 
 def parse_batch_list(text: str) -> list[int]:
     """'1', '1,8,32' or '1:64:8' → batch sizes (at most MAX_SWEEP_POINTS, counted first)."""
-    if re.search("[x×]", text.lower()):
-        raise SpecError(f"batch sizes are like 1, 1,8,32 or 1:64:8, got '{text}'")
+    if not all(_NUMBER.fullmatch(part.strip()) or _RANGE.fullmatch(part.strip()) for part in text.split(",")):
+        raise SpecError(f"batch sizes are whole numbers like 1, 1,8,32 or 1:64:8 (a symbolic batch, --batch N, is "
+                        f"table's and memory's), got '{text}'")
     return [n for entry in _size_entries(text, "batch sizes") for n, _ in _pairs(entry)]
 
 

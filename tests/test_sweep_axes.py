@@ -231,3 +231,13 @@ def test_report_sweeps_at_the_channels_of_its_input(cli):
     result = cli("report", "lenet5", "--input", "3x32x32", "--sweep", "32")
     assert result.exit_code == 0, result.output
     assert _resolution(result.stdout)[1] == [["32×32", f"{numeric('lenet5', (3, 32, 32))['macs']:,}"]]
+
+
+@pytest.mark.parametrize("batch", ["N", "-1", "a", "1.5", "2x3", "1,,8"])
+def test_a_malformed_sweep_batch_gets_the_batch_message(cli, batch):
+    """An attacking review found `--batch N`, `-1`, `a` and `1.5` answered with the --size message,
+    which offers pairs (224x320) that --batch refuses; every malformed batch list gets the batch's."""
+    result = cli("sweep", "resnet18", "--size", "64", "--batch", batch)
+    assert result.exit_code == 2
+    assert f"batch sizes are whole numbers like 1, 1,8,32 or 1:64:8 (a symbolic batch, --batch N, is table's and " \
+        f"memory's), got '{batch}'" in result.stderr and "224x320" not in result.stderr
