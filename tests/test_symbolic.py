@@ -784,3 +784,29 @@ def test_a_report_or_a_sweep_over_parameters_past_a_bound_answers_each_size(writ
                                                "csv").stdout)))
     assert len(rows) == 2 * 401 and all(row["valid"] == "True" for row in rows)  # 60 to 460, both in
     assert rows[0]["macs"] == "307980"
+
+
+def test_one_condition_met_on_two_axes_is_said_once(write_spec, cli):
+    """A permute that swaps H and W added to its input: the add meets W = H on one axis and H = W
+    on the other, and "valid for" said both (found by an attacking review). Said once; it holds
+    where torch adds the two, at H = W only."""
+    path = write_spec("""
+        name: perm
+        input: [2, 8, 8]
+        layers:
+          - p: {kind: permute, dims: [0, 1, 3, 2]}
+          - s: {kind: add, from: [input, p]}
+    """)
+    formulas = analyze_graph(load_graph(path), (2, "H", "W")).formulas
+    assert len(formulas.conditions) == 1 and len(formulas.constraint_lines()) == 1
+    torch = pytest.importorskip("torch")
+    for height, width in ((4, 4), (4, 5)):
+        x = torch.zeros(1, 2, height, width)
+        adds = height == width
+        try:
+            x + x.permute(0, 1, 3, 2)
+        except RuntimeError:
+            assert not adds
+        else:
+            assert adds
+        assert (formulas.unmet({"H": height, "W": width}) is None) == adds

@@ -43,11 +43,12 @@ class Assumptions:
 
     def settle(self, layer: str) -> None:
         """Attach the conditions met since the last layer to `layer`."""
-        known = {c.relation for c in self.conditions}
+        known = {_same_whichever_side(c.relation) for c in self.conditions}
         for relation in self._pending:
-            if relation not in known:
+            key = _same_whichever_side(relation)
+            if key not in known:
                 self.conditions.append(Condition(relation, layer))
-                known.add(relation)
+                known.add(key)
         self._pending.clear()
 
     def assume(self, condition: sp.Basic) -> bool:
@@ -59,6 +60,15 @@ class Assumptions:
 
     def assume_equal(self, a: sp.Expr, b: sp.Expr) -> bool:
         return sp.expand(a - b) == 0 or self.assume(sp.Eq(a, b))
+
+
+def _same_whichever_side(relation: sp.Basic) -> sp.Basic:
+    """A relation as one whichever way round it is written: an equality by its difference up to
+    sign (W = H is H = W, which a merge of two axes met once each)."""
+    if not isinstance(relation, sp.Eq):
+        return relation
+    difference = sp.expand(relation.lhs - relation.rhs)
+    return min(difference, -difference, key=sp.default_sort_key)
 
 
 @lru_cache(maxsize=1 << 12)
