@@ -932,3 +932,23 @@ def test_a_first_unit_that_sees_no_pixel_has_no_start_and_says_so(write_spec, cl
     text = cli("table", path, "--rf").stdout
     assert re.search(r"^1 +up .* 1/2 +—$", text, re.MULTILINE) and "None" not in text
     assert "'—': it sees no pixel" in text
+
+
+def test_at_the_end_of_a_linear_upsampling_the_field_keeps_the_pattern_and_unit_region_is_torchs(write_spec):
+    """10 → 25 units, linear: torch clamps unit 0's position (0.5 · 10/25 − 0.5 = −0.3) to pixel 0
+    and reads it alone (its input gradient). The field keeps the pattern of the units inside, as
+    padding would (pixels −1 and 0, start −0.5: docs/receptive.md), and `unit_region`, with
+    `meets_a_border`, gives what torch reads."""
+    path = write_spec("""
+        name: lin
+        input: [1, 10]
+        layers:
+          - u: {kind: upsample1d, size: 25, mode: linear}
+    """)
+    x = torch.ones(1, 1, 10, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.interpolate(x, size=25, mode="linear", align_corners=False)[0, 0, 0].backward()
+    assert x.grad[0, 0].nonzero().flatten().tolist() == [0]
+    graph = load_graph(path)
+    stats = analyze_graph(graph)
+    assert stats.receptive_fields["u"].width.start == -0.5
+    assert unit_region(graph, stats.shapes, "u", (0,)) == ((0, 0),) and meets_a_border(graph, stats.shapes, "u", (0,))
