@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from conftest import tier
@@ -171,28 +172,18 @@ def test_table_is_as_it_was_without_train(cli):
     assert "grad" not in cli("table", "lenet5", "--format", "csv").stdout + cli("table", "lenet5").stdout
 
 
-BN_HEAD = """
-    name: head_bn1d
-    input: [3, 32, 32]
-    layers:
-      - conv: {kind: conv2d, out: 8, kernel: 3, padding: 1}
-      - pool: {kind: adaptive_avgpool2d, output_size: 1}
-      - flat: flatten
-      - fc1: {kind: linear, out: 16}
-      - bn: batchnorm1d
-      - fc2: {kind: linear, out: 10}
-"""
+BN_HEAD = Path(__file__).parent / "specs" / "head_bn1d.yaml"
 
 
-def test_a_training_step_torch_refuses_at_batch_1_is_refused_and_bounds_the_batch(write_spec, cli):
+def test_a_training_step_torch_refuses_at_batch_1_is_refused_and_bounds_the_batch(cli):
     """An attacking review found `table --train` counting a training step at batch 1 of a batch norm
     over one value a channel, and saying "valid for every N ≥ 1", where torch's training forward
     refuses it (checked here) and `memory --train` refused it too."""
-    model = build_graph(load_graph(write_spec(BN_HEAD)), (3, 32, 32)).train()
+    model = build_graph(load_graph(BN_HEAD), (3, 32, 32)).train()
     with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
         model(torch.randn(1, 3, 32, 32))
     model(torch.randn(2, 3, 32, 32)).sum().backward()  # batch 2 trains
-    path = write_spec(BN_HEAD)
+    path = BN_HEAD
     refused = cli("table", path, "--train", "--convention", "torch")
     assert refused.exit_code == 2 and "layer 'bn': in training, batch norm normalises each channel over N = 1 " \
         "value, which torch refuses" in refused.stderr

@@ -14,6 +14,7 @@ import functools
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -942,24 +943,15 @@ def test_memory_train_takes_a_symbolic_batch_and_a_fit(cli):
     assert refused.exit_code == 2 and "not a line in the batch" in refused.stderr
 
 
-def test_a_training_formula_starts_at_batch_2_where_torch_refuses_batch_1(write_spec, cli):
+def test_a_training_formula_starts_at_batch_2_where_torch_refuses_batch_1(cli):
     """An attacking review found `memory --train --batch N` refusing outright a model whose batch
     norm trains from batch 2 (torch refuses one value a channel): the inference analysis at batch 1
     held, the training step did not. The formula starts at 2 and is MemTracker's peak there, at 3,
     and across its change of piece."""
     from archcalc.memory import memory_formula
 
-    path = write_spec("""
-        name: head_bn1d
-        input: [3, 32, 32]
-        layers:
-          - conv: {kind: conv2d, out: 8, kernel: 3, padding: 1}
-          - pool: {kind: adaptive_avgpool2d, output_size: 1}
-          - flat: flatten
-          - fc1: {kind: linear, out: 16}
-          - bn: batchnorm1d
-          - fc2: {kind: linear, out: 10}
-    """)
+    path = Path(__file__).parent / "specs" / "head_bn1d.yaml"
+
     formula = memory_formula(path, optimizer="momentum").formula
     batches = [2, 3, 27, 28, 29]
     assert [formula.at(batch) for batch in batches] == [peak[-1] for peak in tracked(load_graph(path), batches)]
