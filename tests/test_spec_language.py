@@ -1364,3 +1364,78 @@ def test_a_block_default_reading_a_later_parameter_says_so(cli, write_spec):
                                      "    layers:\n      - c: {kind: conv2d, out: x, kernel: 1}\nlayers:\n  - b: {kind: blk}\n"))
     assert result.exit_code == 2 and "the default of 'x' reads 'y', a parameter of block 'blk' declared after it" in result.stderr
     assert "hint: declare 'y' before 'x'" in result.stderr
+
+
+def test_an_instance_reading_a_layer_by_its_full_dotted_name_is_not_copied_onto_another(write_spec):
+    """A fuzzer found `from: [relu, a.conv]` in block u, with `a: {kind: u}` then `b: {kind: u}`:
+    expanded, b reads a.conv (the lookup reaches the top level); copied from a, b read b.conv.
+    A name found in a list outside the instance, even one naming a layer inside it, is a read
+    from outside: such an instance is not copied."""
+    path = write_spec("""
+        name: selfref
+        input: [4, 8, 8]
+        blocks:
+          u:
+            layers:
+              - conv: {kind: conv2d, out: 4, kernel: 1}
+              - relu: relu
+              - add: {kind: add, from: [relu, a.conv]}
+        layers:
+          - a: {kind: u}
+          - b: {kind: u}
+    """)
+    copied = _expanded(path)
+    assert copied == _expanded(path, copying=False)
+    assert {node.name: node.inputs for node in copied[0]}["b.add"] == ("b.relu", "a.conv")
+
+
+def test_an_instance_whose_parameter_names_a_layer_is_not_copied_where_the_name_means_another(write_spec):
+    """A fuzzer found `a: {kind: u, skip: "'conv'"}` (no top-level conv yet: the block's own),
+    then a top-level conv, then `b: {kind: u, skip: "'conv'"}` copied from a, reading b.conv,
+    where expanding b refuses it as ambiguous (docs/spec.md, References). What such a name reads
+    depends on where it is given: the instance is not copied."""
+    path = write_spec("""
+        name: late
+        input: [4, 8, 8]
+        blocks:
+          u:
+            params: {skip: ~}
+            layers:
+              - conv: {kind: conv2d, out: 4, kernel: 1}
+              - add: {kind: add, from: [conv, skip]}
+        layers:
+          - a: {kind: u, skip: "'conv'"}
+          - conv: {kind: conv2d, out: 4, kernel: 1}
+          - b: {kind: u, skip: "'conv'"}
+    """)
+    (copied, _, _), (expanded, _, _) = _refusals_copying_and_not(path)
+    assert copied == expanded and "the parameter 'skip' names 'conv', which is both the layer 'conv'" in copied
+
+
+def test_an_included_specs_block_of_the_same_name_is_another_block(write_spec):
+    """A fuzzer found this spec's block `unit` holding a model of another spec whose own block is
+    also `unit` refused as "block 'unit' includes itself (unit → unit)": the two are different
+    blocks of different files."""
+    write_spec("""
+        name: sub
+        input: [4, 8, 8]
+        blocks:
+          unit:
+            layers:
+              - conv: {kind: conv2d, out: 4, kernel: 1}
+        layers:
+          - u: {kind: unit}
+    """, "sub.yaml")
+    path = write_spec("""
+        name: main
+        input: [4, 8, 8]
+        blocks:
+          unit:
+            layers:
+              - back: {kind: model, spec: sub.yaml}
+        layers:
+          - a: {kind: unit}
+    """)
+    nodes, _, _ = _expanded(path)
+    assert [(node.name, node.kind.key) for node in nodes] == [("a.back.u.conv", "conv2d")]
+    assert (nodes, *_expanded(path)[1:]) == _expanded(path, copying=False)

@@ -354,7 +354,9 @@ class _Builder:
         self.nodes: list[Node] = []
         self.scopes: dict[str, Scope] = {}
         self.outputs: dict[str, str] = {}
-        self.expanding: list[str] = []
+        self.expanding: list[tuple[str, YMap]] = []
+        """The blocks being expanded, outermost first: each one's name and its mapping (a block of
+        an included spec may have the name of one of this spec's)."""
         self.items = 0
         """Items expanded so far (layers, instances, repeats, switched-off items): see MAX_EXPANDED."""
         if len(_RESOLVED) > MAX_REMEMBERED:
@@ -362,7 +364,9 @@ class _Builder:
         if len(_INSTANCES) > MAX_REMEMBERED:
             _INSTANCES.clear()
         self.reached: list[str] = []
-        """Every dotted name a `from` was found at, in order (an instance that reads outside itself is not copied)."""
+        """The list (its dotted name; '' the top level) every name a `from` reads was found in, in
+        order, and the list around where a parameter naming a layer was given: an instance that
+        reads outside itself, or by where it was given, is not copied."""
         self.deepest = 0
         """The deepest list met so far (see MAX_NESTING)."""
         self.redirects = 0
@@ -648,11 +652,12 @@ class _Builder:
 
     def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
               env: dict, depth: int, names: dict) -> str:
-        if kind in self.expanding:
-            cycle = " → ".join([*self.expanding[self.expanding.index(kind):], kind])
+        block = self.blocks[kind]
+        inside = [index for index, (_, expanding) in enumerate(self.expanding) if expanding is block]
+        if inside:  # this very block (an included spec's block of the same name is another)
+            cycle = " → ".join([*(name for name, _ in self.expanding[inside[0]:]), kind])
             raise SpecError(f"block '{kind}' includes itself ({cycle})", location=location,
                             hint="a block cannot contain itself, directly or through other blocks")
-        block = self.blocks[kind]
         declared = block.get("params") or _empty_map(block.location)
         outer = getattr(env, "base", env)  # a copy's index, count and row reach no block's layers
         given, key = self._given(block, kind, declared, body, outer, names)
@@ -704,7 +709,7 @@ class _Builder:
             return self._scoped(full, kind, location, output)
         mark = self._mark()
         self.deepest = depth
-        self.expanding.append(kind)
+        self.expanding.append((kind, block))
         output = self.sequence(block["layers"], full + ".", source, scope, depth + 1)
         self.expanding.pop()
         if key is not None:
@@ -752,7 +757,7 @@ class _Builder:
         nodes, outputs, scopes, items, reached, _, redirects = mark
         prefix = full + "."
         if self.redirects != redirects or self.items - items > MAX_COPIED or \
-                not all(name.startswith(prefix) for name in islice(self.reached, reached, None)):
+                not all(where == full or where.startswith(prefix) for where in islice(self.reached, reached, None)):
             return
         added = Added(block, prefix, source, output, self.nodes[nodes:],
                       last(self.outputs, len(self.outputs) - outputs), last(self.scopes, len(self.scopes) - scopes),
@@ -839,11 +844,13 @@ class _Builder:
                 raise SpecError(f"the parameter '{ref}' names '{named}', which is both the layer '{given}' where "
                                 f"'{ref}' is given and '{found}' in the block", location=location,
                                 hint="rename one of the two layers")
-            found = given or found
+            if site is not None:  # what it reads depends on what is there: never copied elsewhere
+                self.reached.append(site.rpartition(".")[0])
+            found, ref = given or found, named
             if found is None:
                 return self._resolve(named, full, block_input, location, {})
         if found is not None:
-            self.reached.append(found)
+            self.reached.append(found[:len(found) - len(ref) - 1] if found != ref else "")
             return self.outputs[found]
         visible = [name.rsplit(".", 1)[-1] for name in self.outputs]
         raise SpecError(f"'from' names '{ref}', which is not a layer defined before this one"
