@@ -11,6 +11,7 @@ the schema; a file that breaks it is refused with the file, the key and how to f
 from __future__ import annotations
 
 import math
+import re
 import reprlib
 from bisect import bisect_right
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from archcalc.errors import SOURCES, Location, SpecError, UserError, did_you_mean, hidden
+from archcalc.errors import NOT_AS_WRITTEN, SOURCES, Location, SpecError, UserError, did_you_mean, hidden, not_as_written
 from archcalc.layers.base import MAX_COUNTED_PADDING, SIZED_WORK, WORK, TapsRead, WorkSize
 
 SCHEMA = "archcalc.devices/1"
@@ -363,8 +364,10 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
     from archcalc.reading import read_text_file
 
     text = read_text_file(path, shown, "device profile")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        document = yaml.load(text, Loader=loader)
+        _check_as_written(yaml.compose(text, Loader=loader), shown, text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -376,6 +379,44 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
         SOURCES[shown] = text
         raise SpecError(f"{_dotted(broken.named)}: {broken.message}", location=_located(text, shown, broken),
                         hint=broken.hint) from None
+
+
+_OTHER_BASES = re.compile(r"[-+]?0[xXbB][0-9a-fA-F_]+")
+"""Whole numbers YAML 1.1 reads in base 16 or 2 (0x10 is 16)."""
+
+
+def _check_as_written(root: Any, shown: str, text: str) -> None:
+    """Refuse what YAML would read otherwise than it is written, as the spec reader does: a key
+    given twice (YAML keeps the last: a `memory_gbps` written twice took the second), a number
+    with a leading zero or a colon (017 is 15, 1:30 is 90) or in base 16 or 2."""
+    import yaml
+
+    reader, seen, pending = yaml.SafeLoader(""), set(), [root]
+    while pending:
+        node = pending.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))  # an alias is its anchor's node: each is walked once
+        where = Location(shown, node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            if not node.style and node.tag.endswith((":int", ":float")) and \
+                    (NOT_AS_WRITTEN.fullmatch(node.value) or _OTHER_BASES.fullmatch(node.value)):
+                SOURCES[shown] = text
+                raise not_as_written(node.value, reader.construct_object(node), where)
+            continue
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[Any, int] = {}
+            for key, value in node.value:
+                name = _key(reader, key)
+                if name is not None and name in lines:
+                    SOURCES[shown] = text
+                    raise SpecError(f"duplicate key '{name}' (first at line {lines[name]})",
+                                    location=Location(shown, key.start_mark.line + 1, key.start_mark.column + 1),
+                                    hint="remove or rename one of them; YAML would silently keep the last")
+                lines[name] = key.start_mark.line + 1
+                pending += [key, value]
+        else:
+            pending += node.value
 
 
 class _Broken(UserError):

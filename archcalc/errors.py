@@ -208,6 +208,7 @@ and colons make base 60 (1:30 is 90)."""
 
 def not_as_written(text: str, value: object, location: Location | None = None) -> SpecError:
     """The error of a number YAML would read as another (NOT_AS_WRITTEN), in a spec, a baseline or --set."""
-    how = "in base 60" if ":" in text else "as octal"
+    digits = text.lstrip("+-")[:2].lower()
+    how = "in base 60" if ":" in text else "in base 16" if digits == "0x" else "in base 2" if digits == "0b" else "as octal"
     return SpecError(f"YAML reads {text} {how}, as {value}, not as written", location=location,
                      hint="write the number without leading zeros (or quote it if it is text)")

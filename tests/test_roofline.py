@@ -1361,8 +1361,8 @@ def test_a_broken_profile_file_is_one_clear_error(cli, tmp_path, broken, says):
     (GOOD.replace("schema: archcalc.devices/1", "schema: 2"), "1:9", "schema: 2"),
     (_sized("{conv: {widths: [4], positions: [1, 2], reached: [[1, 0]]}}"), "8:79", "efficiency_by_size:"),
     (GOOD.replace("  mine:", '  "mi\\0ne":'), "3:3", '"mi\\0ne":'),
-    # YAML keeps the last of equal keys, and reads 0x10 as 16: the place is the key it read
-    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    memory_gbps: -1\n"), "8:18", "memory_gbps: -1"),
+    # a key given twice (YAML would keep the last), and 0x10 (YAML reads 16): refused where written
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    memory_gbps: -1\n"), "8:5", "memory_gbps: -1"),
     (GOOD.replace("float32: 10", "float32: 10, 0x10: 3"), "5:32", "peak_tflops: {float32: 10, 0x10: 3}"),
     ("schema: archcalc.devices/1\n1: 2\nzz: 3\n", "2:1", "1: 2"),  # keys of two types: a TypeError before
 ])
@@ -1377,6 +1377,22 @@ def test_a_broken_profile_file_names_the_line_and_column(cli, tmp_path, broken, 
     source, caret = result.stderr.splitlines()[1:3]
     assert source.startswith(f"  {line} | ") and shown in source
     assert caret.index("^") - caret.index("|") == column + 1
+
+
+@pytest.mark.parametrize(("written", "says"), [
+    ("memory_gbps: 500\n    memory_gbps: 0.001", "duplicate key 'memory_gbps' (first at line 6)"),
+    ("memory_gbps: 0500", "YAML reads 0500 as octal, as 320, not as written"),
+    ("memory_gbps: 0x1f4", "YAML reads 0x1f4 in base 16, as 500, not as written"),
+    ("memory_gbps: 8:20", "YAML reads 8:20 in base 60, as 500, not as written"),
+])
+def test_a_profile_figure_yaml_reads_otherwise_than_written_is_refused(cli, tmp_path, written, says):
+    """An attacking review found a `memory_gbps` written twice taking the second (368 ms predicted
+    for LeNet-5 where the first gave 83.5 µs), and 017, 0x10 and 1:30 read as 15, 16 and 90, all
+    without a word, where the spec reader refuses each. Hand arithmetic: 0500 octal is 320, 0x1f4 is
+    500, 8:20 in base 60 is 8·60 + 20 = 500."""
+    path = _profile_file(tmp_path, GOOD.replace("memory_gbps: 500", written))
+    result = cli("table", "resnet18", "--device-profile", path)
+    assert result.exit_code == 2 and says in result.stderr and f"{path}:" in result.stderr, result.stderr
 
 
 def test_a_figure_that_aliases_make_huge_is_refused_in_one_short_line(cli, tmp_path):
