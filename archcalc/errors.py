@@ -21,7 +21,7 @@ class Location(NamedTuple):
     column: int
 
     def __str__(self) -> str:
-        return f"{on_one_line(self.file)}:{self.line}:{self.column}"
+        return f"{self.file}:{self.line}:{self.column}"
 
 
 def on_one_line(name: str) -> str:
@@ -149,7 +149,7 @@ class SpecError(UserError):
 
     def head(self) -> str:
         """'FILE:LINE:COL: layer 'NAME': MESSAGE' (what is known of the place)."""
-        where = f"{self.location}: " if self.location is not None else ""
+        where = f"{on_one_line(str(self.location))}: " if self.location is not None else ""
         return where + (f"layer '{self.layer}': " if self.layer else "") + self.message
 
     def __str__(self) -> str:

@@ -290,18 +290,19 @@ def _merge(incoming: list[ReceptiveField], in_shapes: list[tuple[int, ...]], out
         along = [(field.axes[index], shape[2 + index]) for field, shape in zip(incoming, in_shapes)]
         broadcast = any(size == 1 and out[2 + index] > 1 for _, size in along)
         paths = [axis for axis, size in along if size == out[2 + index]] or [a for a, _ in along]
-        axes.append(_union(paths, broadcast, reads))
+        axes.append(_union(paths, broadcast, reads, out[2 + index]))
     return None if None in axes else ReceptiveField(axes)
 
 
-def _union(paths: list[Axis | Periodic], whole: bool, reads: Reads) -> Axis | Periodic | None:
+def _union(paths: list[Axis | Periodic], whole: bool, reads: Reads, units: int = 2) -> Axis | Periodic | None:
+    """The field of a merge along one axis of `units` units: the union of the paths' fields."""
     whole = whole or any(axis.whole for axis in paths)
     if any(type(axis) is Periodic for axis in paths):
         if whole and len({axis.jump for axis in paths}) > 1:  # all seen: the largest jump, as below
             return max(paths, key=lambda axis: axis.jump)._replace(whole=True)
         return _periodic_union(paths, whole, reads)
-    if not whole and len({axis.jump for axis in paths}) > 1:
-        return None  # no one pattern: unit by unit the paths' fields move apart (docs/receptive.md)
+    if not whole and units > 1 and len({axis.jump for axis in paths}) > 1:
+        return None  # no one pattern: unit by unit the paths' fields move apart (one unit has one field)
     low = min(axis.low for axis in paths)
     high = max(axis.low + axis.size - 1 for axis in paths)
     return Axis(high - low + 1, max(axis.jump for axis in paths), low, whole)

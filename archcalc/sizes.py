@@ -159,26 +159,27 @@ def parse_batch_list(text: str) -> list[int]:
     return [n for entry in _size_entries(text, "batch sizes") for n, _ in _pairs(entry)]
 
 
-_COUNT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(K|M|G|T|KiB|MiB|GiB|TiB)?")
-_UNIT = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_COUNT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(K|M|G|T|P|E|KiB|MiB|GiB|TiB|PiB|EiB)?")
+_UNIT = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+         "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50, "EiB": 2**60}
 
 
 def parse_count(text: str) -> int:
     """A count as people write it, whole after its unit: '25000000', '25M', '4.1G' (decimal
-    K, M, G, T as tables print them) or '512MiB' (binary KiB, MiB, GiB, TiB) → an int."""
+    K, M, G, T, P, E as tables print them) or '512MiB' (binary KiB … EiB) → an int."""
     from decimal import Decimal
 
     matched = _COUNT.fullmatch(text.strip())
     value = Decimal(matched[1]) * _UNIT.get(matched[2], 1) if matched and len(matched[1]) <= 30 else None
     if value is None or value != value.to_integral_value():
-        raise SpecError(f"a count is a whole number, optionally with K, M, G, T (10³ …) or KiB, MiB, GiB, TiB "
+        raise SpecError(f"a count is a whole number, optionally with K, M, G, T, P, E (10³ …) or KiB … EiB "
                         f"(2¹⁰ …), like 25M, 4.1G or 512MiB; got '{text}'")
     return int(value)
 
 
 _BYTES = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)")
-BYTE_UNITS = {"": 1, "B": 1, "bytes": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-              "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+BYTE_UNITS = {"": 1, "B": 1, "bytes": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
+              "EB": 10**18, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50, "EiB": 2**60}
 
 
 def parse_bytes(text: str) -> int:
@@ -190,8 +191,8 @@ def parse_bytes(text: str) -> int:
     unit = BYTE_UNITS.get(matched[2]) if matched and len(matched[1]) <= 30 else None
     value = Decimal(matched[1]) * unit if unit is not None else None
     if value is None or value != value.to_integral_value() or value < 1:
-        raise SpecError(f"a memory size is a whole number of bytes ≥ 1, optionally with a unit: B, KB, MB, GB, TB "
-                        f"(10³ …) or KiB, MiB, GiB, TiB (2¹⁰ …), like 24GiB, 16GB or 1.5GiB; got '{text}'")
+        raise SpecError(f"a memory size is a whole number of bytes ≥ 1, optionally with a unit: B, KB … EB "
+                        f"(10³ …) or KiB … EiB (2¹⁰ …), like 24GiB, 16GB or 1.5GiB; got '{text}'")
     return int(value)
 
 

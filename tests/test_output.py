@@ -487,3 +487,13 @@ def test_a_file_name_that_is_no_utf8_leaves_the_output_utf8(tmp_path, format):
     subprocess.run([sys.executable, "-m", "archcalc", "report", str(spec), "--format", "html", "-o", str(html)],
                    env={**os.environ, **CLI_ENV}, capture_output=True, timeout=60, check=True)
     html.read_bytes().decode("utf-8")
+
+
+@pytest.mark.parametrize("x, text", [(9.9996e-05, "0.0001"), (999.99, "1,000"), (3.62e-05, "0.0000362"),
+                                     (0.00101, "0.00101"), (4.0857, "4.09"), (0, "0")])
+def test_three_figures_are_rounded_before_they_are_written(x, text):
+    """A review found 9.9996e-05 written '0.0001000' (rounding carried into the next power of ten
+    after the decimals were chosen) and 999.99 '1e+03'."""
+    from archcalc.render.numbers import three_figures
+
+    assert three_figures(x) == text

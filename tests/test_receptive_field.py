@@ -952,3 +952,22 @@ def test_at_the_end_of_a_linear_upsampling_the_field_keeps_the_pattern_and_unit_
     stats = analyze_graph(graph)
     assert stats.receptive_fields["u"].width.start == -0.5
     assert unit_region(graph, stats.shapes, "u", (0,)) == ((0, 0),) and meets_a_border(graph, stats.shapes, "u", (0,))
+
+
+def test_paths_of_different_jumps_merged_into_one_unit_keep_its_field(write_spec):
+    """A review found the rule above taking the field of a merge of one unit too, where no unit
+    can drift from another: 0..7 at jump 4 and 0..8 at jump 3 merged see 0..8 (RF 9, start 4), as
+    the built model's gradient confirms."""
+    path = write_spec("""
+        name: oneunit
+        input: [1, 10]
+        layers:
+          - a1: {kind: conv1d, out: 1, kernel: 4, stride: 4, bias: false}
+          - a2: {kind: conv1d, out: 1, kernel: 2, bias: false}
+          - b1: {kind: conv1d, from: input, out: 1, kernel: 3, stride: 3, bias: false}
+          - b2: {kind: conv1d, out: 1, kernel: 3, bias: false}
+          - m: {kind: concat, from: [a2, b2]}
+    """)
+    field = archcalc.analyze(path).receptive_fields["m"].width
+    assert (field.size, field.start) == (9, 4)
+    assert check_fields(path, layers=["m"]) == 1

@@ -3,6 +3,8 @@ error is ('error: …'), the usage and the help command beneath."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import run_process
 from hypothesis import HealthCheck, given, settings
@@ -146,3 +148,6 @@ def test_a_file_names_line_feed_adds_no_line_to_a_heading_or_an_error(tmp_path, 
                                                                          "expected node content")
     heading = cli("check", "lenet5", "--baseline", str(folder / "b.yaml"), "-j", "1").stdout.splitlines()[0]
     assert heading == f"archcalc check against {tmp_path}/a\\nall 4 checks on 1 model hold/b.yaml"
+    spec.write_text("name: m\ninput: [1, 8, 8]\nlayers:\n  - fc: {kind: conv2d, out: 2, kernel: 1}\n")
+    document = json.loads(cli("check", spec, "--baseline", str(tmp_path / "b.yaml"), "--format", "json").stdout)
+    assert document["findings"][0]["location"] == f"{spec}:1:1"  # JSON holds the name as it is: it escapes itself

@@ -35,6 +35,7 @@ def human(n: float, space: str = " ") -> str:
 def three_figures(x: float) -> str:
     """x to three significant figures, never in exponent form: 4.09, 0.0000362, 1,230 (past the
     largest prefix)."""
+    x = float(f"{x:.3g}")  # rounded first: 9.9996e-05 is 0.0001, not 0.0001000
     if x == 0 or 1e-4 <= abs(x) < 1000:
         return f"{x:.3g}"
     if abs(x) >= 1000:
