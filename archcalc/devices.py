@@ -491,10 +491,18 @@ def parse_profiles(document: Any, shown: str) -> dict[str, DeviceProfile]:
         raise fail(("devices",), f"must map profile names to profiles, got {_kind(devices)}",
                    "write 'devices:' and under it 'NAME:' with the figures of docs/latency.md")
     for key in devices:
-        if any(map(hidden, str(key))) or not str(key).strip():
+        if not profile_key_readable(str(key)):
             raise fail(("devices", key), f"names a profile {str(key)!r}: not printable text on one line",
-                       "name each profile in letters, digits and punctuation, e.g. 'my-gpu'", key=True, named=("devices",))
+                       PROFILE_KEY_HINT, key=True, named=("devices",))
     return {str(key): _profile(str(key), value, shown, fail) for key, value in devices.items()}
+
+
+PROFILE_KEY_HINT = "name each profile in letters, digits and punctuation, e.g. 'my-gpu'"
+
+
+def profile_key_readable(key: str) -> bool:
+    """Whether a profile's name is printable text on one line, as a profile file must name it."""
+    return bool(key.strip()) and not any(map(hidden, key))
 
 
 def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:

@@ -1674,3 +1674,16 @@ def test_a_profiles_dtype_is_not_asked_for_where_nothing_is_timed_nor_to_be_meas
     result = cli("table", "lenet5", "--dtype", "int8", "--device-profile", said)
     assert result.exit_code == 2 and result.stderr.endswith(
         "  hint: give --dtype bfloat16, or a datasheet profile with a peak for int8\n"), result.stderr
+
+
+@pytest.mark.parametrize("name", ["my\ncpu", "", " ", "a\u202eb"])
+def test_device_profile_refuses_a_name_no_profile_file_can_hold_before_measuring(cli, tmp_path, monkeypatch, name):
+    """An attacking review found `--name 'my<LF>cpu'` measured for 172 s, written, and then every
+    command refused the file ("not printable text on one line"); an empty name became local-cpu
+    without a word. Refused at once: nothing is measured."""
+    import archcalc.measure_device as measure
+
+    monkeypatch.setattr(measure, "measure_profile", lambda *args: pytest.fail("measured"))
+    result = cli("device-profile", "--device", "cpu", "--name", name, "-o", tmp_path / "p.yaml")
+    assert result.exit_code == 2 and "is not printable text on one line" in result.stderr
+    assert not (tmp_path / "p.yaml").exists()

@@ -20,6 +20,12 @@ def device_profile(
     from archcalc.progress import phase
     from archcalc.render.progress import working
 
+    from archcalc.devices import PROFILE_KEY_HINT, profile_key_readable
+    from archcalc.errors import UsageError
+
+    if name is not None and not profile_key_readable(name):  # refused before minutes of measuring, not after
+        raise UsageError(f"--name {name!r} is not printable text on one line: a profile file cannot name it so",
+                         hint=PROFILE_KEY_HINT, option="'--name'")
     if output is not None:  # before the measurement's seconds, as at the end
         from archcalc.output import writable_target
 
