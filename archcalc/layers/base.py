@@ -431,7 +431,8 @@ def spatial(shape: Shape, kind: str, axes: int = 2) -> Shape:
         raise SpecError(
             f"{kind} needs a {axes + 2}-D input (N, C, {AXIS_LETTERS[axes]}), got {format_shape(shape)}",
             hint=f"this input has {given} spatial {'axis' if given == 1 else 'axes'}: use {other}" if other
-            else "spatial layers must come before 'flatten'",
+            else "spatial layers must come before 'flatten'" if given < 1
+            else f"{kind} takes {axes} spatial {'axis' if axes == 1 else 'axes'} only, and this input has {given}",
         )
     return shape
 
