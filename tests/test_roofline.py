@@ -1670,7 +1670,8 @@ def test_a_profiles_dtype_is_not_asked_for_where_nothing_is_timed_nor_to_be_meas
     said = tmp_path / "said.yaml"
     said.write_text(kept.read_text(encoding="utf-8").replace("    name: NVIDIA H100 80GB HBM3\n",
                                                              "    name: NVIDIA H100 80GB HBM3\n    measured_in: bfloat16\n"))
-    assert cli("validate", "lenet5", "--runs", "0", "--no-memory", "--device-profile", said).exit_code == 0
+    untimed = cli("validate", "lenet5", "--runs", "0", "--no-memory", "--device-profile", said)
+    assert untimed.exit_code == 2 and "--dtype" not in untimed.stderr  # refused as predicting nothing (below)
     result = cli("table", "lenet5", "--dtype", "int8", "--device-profile", said)
     assert result.exit_code == 2 and result.stderr.endswith(
         "  hint: give --dtype bfloat16, or a datasheet profile with a peak for int8\n"), result.stderr
@@ -1687,3 +1688,16 @@ def test_device_profile_refuses_a_name_no_profile_file_can_hold_before_measuring
     result = cli("device-profile", "--device", "cpu", "--name", name, "-o", tmp_path / "p.yaml")
     assert result.exit_code == 2 and "is not printable text on one line" in result.stderr
     assert not (tmp_path / "p.yaml").exists()
+
+
+@pytest.mark.parametrize("options, named", [
+    (["--runs", "0", "--device-profile", "h200"], "--device-profile shapes"),
+    (["--device", "meta", "--latency", "per-layer"], "--latency per-layer shapes"),
+    (["--runs", "0", "--threads", "3", "--device-profile", "h200"], "--device-profile and --threads shape"),
+])
+def test_timing_options_where_nothing_is_timed_are_refused(cli, options, named):
+    """An attacking review found --device-profile, --latency per-layer and --threads taking no
+    effect, without a word, where nothing is timed (--runs 0, meta), where --dtype is refused."""
+    result = cli("validate", "lenet5", "--no-memory", *options)
+    assert result.exit_code == 2 and f"{named} the timed passes, and nothing is timed" in result.stderr
+    assert "hint: leave out" in result.stderr

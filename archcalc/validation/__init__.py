@@ -76,6 +76,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     _check_latency(latency, threads)
     profile = _profile(device_profile)
     _check_dtype(dtype, place, runs, profile)
+    _check_untimed(place, runs, profile, latency, threads)
     counters = _counters(counter, place) + ((BACKWARD,) if train else ())
     if train and "flop_counter" not in counters:
         raise SpecError("--train compares the backward pass with FlopCounterMode's count, which --counter fvcore "
@@ -285,6 +286,21 @@ def _check_dtype(dtype: str, place: str, runs: int, profile) -> None:
                         hint="leave out --dtype, or time the model on cpu or cuda with --runs 1 or more")
     if profile is not None and runs >= 1 and place != "meta":  # nothing timed: the profile predicts nothing
         profile.peak(dtype)
+
+
+def _check_untimed(place: str, runs: int, profile, latency: str, threads: int | None) -> None:
+    """Refuse, where nothing is timed (`--runs 0`, meta), the options that only shape the timing:
+    they did nothing, and nothing said so (as --dtype is refused there)."""
+    if runs >= 1 and place != "meta":
+        return
+    given = [option for option, asked in (("--device-profile", profile is not None),
+                                          ("--latency per-layer", latency == "per-layer"),
+                                          ("--threads", threads is not None)) if asked]
+    if given:
+        raise SpecError(f"{' and '.join(given)} {'shape' if len(given) > 1 else 'shapes'} the timed passes, and nothing "
+                        f"is timed ({'on meta' if place == 'meta' else '--runs 0'})",
+                        hint=f"leave out {' and '.join(option.split()[0] for option in given)}, or time the model on "
+                             "cpu or cuda with --runs 1 or more")
 
 
 def _memory_check(graph: Graph, predicted: ModelStats) -> LayerCheck:
