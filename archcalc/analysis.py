@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archcalc.conventions import DEFAULT_CONVENTION
+from archcalc.errors import SpecError
 from archcalc.graph import Graph, within_symbolic_limits
 from archcalc.layers.base import IN_TRAINING
-from archcalc.sizes import parse_batch, parse_input, within_size_limit
+from archcalc.sizes import format_shape, parse_batch, parse_input, within_size_limit
 from archcalc.stats import ModelStats, run_rules
 
 if TYPE_CHECKING:
@@ -25,6 +26,12 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
     `training`, for a training step: what torch's training forward refuses is refused too (batch
     norm over one value a channel), and with symbols it bounds the sizes (`IN_TRAINING`).
     """
+    if input_shape is not None and len(input_shape) != len(graph.input_shape):
+        given, own = len(input_shape) - 1, len(graph.input_shape) - 1
+        raise SpecError(f"the input {format_shape(input_shape)} has {given} spatial {'axis' if given == 1 else 'axes'}, "
+                        f"and {graph.model}'s spec takes {own} (its input is {format_shape(graph.input_shape)})",
+                        hint=f"give --input as channels and {own} size{'s' if own != 1 else ''}, like "
+                             f"{format_shape(graph.input_shape).replace('×', 'x')}")
     shape = (parse_batch(batch), *(input_shape or graph.input_shape))
     token = IN_TRAINING.set(training)
     try:

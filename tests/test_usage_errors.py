@@ -151,3 +151,13 @@ def test_a_file_names_line_feed_adds_no_line_to_a_heading_or_an_error(tmp_path, 
     spec.write_text("name: m\ninput: [1, 8, 8]\nlayers:\n  - fc: {kind: conv2d, out: 2, kernel: 1}\n")
     document = json.loads(cli("check", spec, "--baseline", str(tmp_path / "b.yaml"), "--format", "json").stdout)
     assert document["findings"][0]["location"] == f"{spec}:1:1"  # JSON holds the name as it is: it escapes itself
+
+
+@pytest.mark.parametrize("command", [["table"], ["validate", "--runs", "0", "--no-memory"]])
+def test_an_input_of_another_rank_than_the_specs_names_the_input(cli, command):
+    """An attacking review found `--input 1x32` for LeNet-5 blamed on the bundled spec's line 18
+    ("use conv1d"), without a word of the option that caused it."""
+    result = cli(command[0], "lenet5", "--input", "1x32", *command[1:])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: the input 1×32 has 1 spatial axis, and lenet5's spec takes 2 (its input "
+                                    "is 1×32×32)\n  hint: give --input as channels and 2 sizes, like 1x32x32")
