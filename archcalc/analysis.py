@@ -26,12 +26,6 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
     `training`, for a training step: what torch's training forward refuses is refused too (batch
     norm over one value a channel), and with symbols it bounds the sizes (`IN_TRAINING`).
     """
-    if input_shape is not None and len(input_shape) != len(graph.input_shape):
-        given, own = len(input_shape) - 1, len(graph.input_shape) - 1
-        raise SpecError(f"the input {format_shape(input_shape)} has {given} spatial {'axis' if given == 1 else 'axes'}, "
-                        f"and {graph.model}'s spec takes {own} (its input is {format_shape(graph.input_shape)})",
-                        hint=f"give --input as channels and {own} size{'s' if own != 1 else ''}, like "
-                             f"{format_shape(graph.input_shape).replace('×', 'x')}")
     shape = (parse_batch(batch), *(input_shape or graph.input_shape))
     token = IN_TRAINING.set(training)
     try:
@@ -44,8 +38,20 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
             _APPLIED.clear()
         known = _APPLIED.setdefault((convention, dtype, training), {})
         return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True, known=known)
+    except SpecError as error:
+        if input_shape is not None and len(input_shape) != len(graph.input_shape):
+            error.hint = _other_rank(graph, input_shape)
+        raise
     finally:
         IN_TRAINING.reset(token)
+
+
+def _other_rank(graph: Graph, input_shape: tuple) -> str:
+    """The hint of an error met at an input of another rank than the spec's (a flattening model
+    takes one: `--input 1x784` of an MLP on 1×28×28): likely that rank."""
+    given, own = len(input_shape) - 1, len(graph.input_shape) - 1
+    return (f"the input given, {format_shape(input_shape)}, has {given} spatial {'axis' if given == 1 else 'axes'}, "
+            f"and {graph.model}'s spec input, {format_shape(graph.input_shape)}, has {own}: give one of {own}")
 
 
 _APPLIED: dict[tuple[str, str, bool], dict[tuple, tuple]] = {}

@@ -20,7 +20,16 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from archcalc.errors import NOT_AS_WRITTEN, SOURCES, Location, SpecError, UserError, did_you_mean, hidden, not_as_written
+from archcalc.errors import (
+    NOT_AS_WRITTEN,
+    SOURCES,
+    Location,
+    SpecError,
+    UserError,
+    did_you_mean,
+    hidden,
+    not_as_written,
+)
 from archcalc.layers.base import MAX_COUNTED_PADDING, SIZED_WORK, WORK, TapsRead, WorkSize
 
 SCHEMA = "archcalc.devices/1"
@@ -407,7 +416,7 @@ def _check_as_written(root: Any, shown: str, text: str) -> None:
         if isinstance(node, yaml.MappingNode):
             lines: dict[Any, int] = {}
             for key, value in node.value:
-                name = _key(reader, key)
+                name = None if key.tag.endswith(":merge") else _key(reader, key)  # '<<: *grid' merges a mapping
                 if name is not None and name in lines:
                     SOURCES[shown] = text
                     raise SpecError(f"duplicate key '{name}' (first at line {lines[name]})",

@@ -1701,3 +1701,21 @@ def test_timing_options_where_nothing_is_timed_are_refused(cli, options, named):
     result = cli("validate", "lenet5", "--no-memory", *options)
     assert result.exit_code == 2 and f"{named} the timed passes, and nothing is timed" in result.stderr
     assert "hint: leave out" in result.stderr
+
+
+def test_a_profile_that_merges_a_mapping_with_a_yaml_merge_key_is_read(cli, tmp_path):
+    """A review found the check of keys given twice refusing '<<: *grid' (a YAML merge key, which
+    YAML reads as the anchored mapping's keys under those written beside it) as 'not valid YAML'."""
+    text = (GOOD + """    efficiency_by_size:
+      conv: &grid
+        widths: [8, 64]
+        positions: [49, 3136]
+        reached: [[0.1, 0.3], [0.6, 0.9]]
+      pointwise_conv:
+        <<: *grid
+        reached: [[0.2, 0.4], [0.7, 0.95]]
+""").replace("    sources: {", "    sources: {efficiency_by_size: a measurement, ")
+    path = _profile_file(tmp_path, text)
+    profile = load_profile(path)
+    table = profile.efficiency_by_size["pointwise_conv"]
+    assert table.widths == (8.0, 64.0) and table.reached == ((0.2, 0.4), (0.7, 0.95))

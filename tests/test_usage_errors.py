@@ -154,10 +154,37 @@ def test_a_file_names_line_feed_adds_no_line_to_a_heading_or_an_error(tmp_path, 
 
 
 @pytest.mark.parametrize("command", [["table"], ["validate", "--runs", "0", "--no-memory"]])
-def test_an_input_of_another_rank_than_the_specs_names_the_input(cli, command):
-    """An attacking review found `--input 1x32` for LeNet-5 blamed on the bundled spec's line 18
-    ("use conv1d"), without a word of the option that caused it."""
+def test_an_input_of_another_rank_than_the_specs_says_so_where_it_fails(cli, command):
+    """An attacking review found `--input 1x32` for LeNet-5 refused with the hint "use conv1d", not a
+    word of the input that caused it. The error stays at the layer that fails (an MLP that flattens
+    first takes another rank: below), its hint names the ranks."""
     result = cli(command[0], "lenet5", "--input", "1x32", *command[1:])
-    assert result.exit_code == 2
-    assert result.stderr.startswith("error: the input 1×32 has 1 spatial axis, and lenet5's spec takes 2 (its input "
-                                    "is 1×32×32)\n  hint: give --input as channels and 2 sizes, like 1x32x32")
+    assert result.exit_code == 2 and "layer 'conv1': conv2d needs a 4-D input" in result.stderr
+    assert "hint: the input given, 1×32, has 1 spatial axis, and lenet5's spec input, 1×32×32, has 2: give one of 2" \
+        in result.stderr
+
+
+def test_a_model_that_flattens_first_takes_an_input_of_another_rank(cli, write_spec):
+    """A review found the rank check above, made a refusal, refusing an MLP on 1×28×28 given
+    `--input 1x784`, which torch runs: the linear layer's weights are 784 × 128 either way."""
+    path = write_spec("""
+        name: mlp
+        input: [1, 28, 28]
+        layers:
+          - flat: flatten
+          - fc1: {kind: linear, out: 128}
+    """)
+    result = cli("table", path, "--input", "1x784", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["totals"]["params"] == 784 * 128 + 128
+
+
+def test_an_included_files_line_feed_adds_no_line_to_an_error(cli, tmp_path):
+    """A review found the error of a spec included by a model item, quoted in the includer's
+    error with its place, breaking onto a forged line 'error: …' at the line feed of its name."""
+    (tmp_path / "sub\nerror: forged.yaml").write_text(
+        "name: sub\ninput: [1, 8, 8]\nlayers:\n  - c: {kind: convv2d, out: 2, kernel: 1}\n")
+    (tmp_path / "main.yaml").write_text('name: main\ninput: [1, 8, 8]\nlayers:\n'
+                                        '  - back: {kind: model, spec: "sub\\nerror: forged.yaml"}\n')
+    result = cli("table", tmp_path / "main.yaml")
+    assert result.exit_code == 2 and "unknown layer kind 'convv2d'" in result.stderr.splitlines()[0]
+    assert not any(line.startswith("error: forged") for line in result.stderr.splitlines())

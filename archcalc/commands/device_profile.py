@@ -17,11 +17,10 @@ def device_profile(
     output: Path | None = OUTPUT,
 ) -> None:
     from archcalc.dependencies import require
-    from archcalc.progress import phase
-    from archcalc.render.progress import working
-
     from archcalc.devices import PROFILE_KEY_HINT, profile_key_readable
     from archcalc.errors import UsageError
+    from archcalc.progress import phase
+    from archcalc.render.progress import working
 
     if name is not None and not profile_key_readable(name):  # refused before minutes of measuring, not after
         raise UsageError(f"--name {name!r} is not printable text on one line: a profile file cannot name it so",

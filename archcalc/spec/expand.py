@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from archcalc.errors import Location, SpecError, did_you_mean, hidden
+from archcalc.errors import Location, SpecError, did_you_mean, hidden, on_one_line
 from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
@@ -641,7 +641,8 @@ class _Builder:
         try:
             output = self.sequence(layers, full + ".", source, scope, depth + 1)
         except SpecError as error:  # named at this item, where the spec the user gave goes wrong
-            raise SpecError(f"{error.message} ({error.location or shown}, in the model taken from {_shortened(spec)})",
+            raise SpecError(f"{error.message} ({on_one_line(str(error.location or shown))}, in the model taken from "
+                            f"{_shortened(spec)})",
                             location=location, layer=error.layer, hint=error.hint) from None
         finally:
             (self.blocks, self.origin), _ = outer, self.including.pop()
