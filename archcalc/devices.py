@@ -375,8 +375,8 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
     text = read_text_file(path, shown, "device profile")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        document = yaml.load(text, Loader=loader)
         _check_as_written(yaml.compose(text, Loader=loader), shown, text)
+        document = yaml.load(text, Loader=loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -408,10 +408,19 @@ def _check_as_written(root: Any, shown: str, text: str) -> None:
         seen.add(id(node))  # an alias is its anchor's node: each is walked once
         where = Location(shown, node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
+            if node.tag.endswith(":str"):
+                continue
+            try:
+                value = reader.construct_object(node)
+            except (ValueError, KeyError, TypeError, OverflowError):  # '!!bool maybe', 5,000 digits: a traceback
+                SOURCES[shown] = text
+                raise SpecError(f"YAML cannot read {reprlib.repr(node.value)} as {node.tag.rpartition(':')[2]}",
+                                location=where,
+                                hint="write a plain decimal number (or text, where text goes)") from None
             if not node.style and node.tag.endswith((":int", ":float")) and \
                     (NOT_AS_WRITTEN.fullmatch(node.value) or _OTHER_BASES.fullmatch(node.value)):
                 SOURCES[shown] = text
-                raise not_as_written(node.value, reader.construct_object(node), where)
+                raise not_as_written(node.value, value, where)
             continue
         if isinstance(node, yaml.MappingNode):
             lines: dict[Any, int] = {}

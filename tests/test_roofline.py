@@ -1719,3 +1719,14 @@ def test_a_profile_that_merges_a_mapping_with_a_yaml_merge_key_is_read(cli, tmp_
     profile = load_profile(path)
     table = profile.efficiency_by_size["pointwise_conv"]
     assert table.widths == (8.0, 64.0) and table.reached == ((0.2, 0.4), (0.7, 0.95))
+
+
+@pytest.mark.parametrize("value, says", [("!!bool maybe", "YAML cannot read 'maybe' as bool"),
+                                         ("!!float abc", "YAML cannot read 'abc' as float"),
+                                         ("!!int 0x", "YAML cannot read '0x' as int"),
+                                         ("1" * 5000, "YAML cannot read")])
+def test_a_profile_value_yaml_cannot_read_is_one_error_at_its_place(cli, tmp_path, value, says):
+    """A review found these ending in a traceback (KeyError, ValueError) from YAML's loader."""
+    path = _profile_file(tmp_path, GOOD.replace("memory_gbps: 500", f"memory_gbps: {value}"))
+    result = cli("table", "lenet5", "--device-profile", path)
+    assert result.exit_code == 2 and f"{path}:6:18: {says}" in result.stderr and "Traceback" not in result.output
