@@ -408,7 +408,7 @@ def _check_as_written(root: Any, shown: str, text: str) -> None:
         seen.add(id(node))  # an alias is its anchor's node: each is walked once
         where = Location(shown, node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
-            if node.tag.endswith(":str"):
+            if node.tag.endswith((":str", ":merge")):  # text; '<<', which merges a mapping
                 continue
             try:
                 value = reader.construct_object(node)
