@@ -657,3 +657,25 @@ def test_a_timed_model_is_zeros_and_a_counted_one_is_left_unwritten(monkeypatch)
     assert validate("lenet5", device="cpu", runs=0, memory=False).ok and zeroed == []
     assert validate("lenet5", device="cpu", runs=1, warmup=0, memory=False).ok
     assert zeroed == [tensor.shape for tensor in tensors]
+
+
+def test_a_channel_shuffle_is_validated_on_real_cpu_tensors_where_fake_ones_count_a_view(cli, write_spec):
+    """On fake tensors torch's channel_shuffle returns a view of its input, so MemTracker there
+    counts one tensor more than on real CPU tensors (shuffle → ReLU → ReLU on 2×3×3: 216 B
+    against 144 B), and validate reported a difference on a correct spec (docs/memory.md). Its
+    inference peak is now measured on real CPU tensors, where MemTracker gives archcalc's 144 B:
+    the shuffle's output and one ReLU's, 2·3·3 float32 each (the input made before tracking)."""
+    pytest.importorskip("fvcore")
+    path = write_spec("""
+        name: cs
+        input: [2, 3, 3]
+        layers:
+          - s: {kind: channel_shuffle, groups: 2}
+          - r1: relu
+          - r2: relu
+    """)
+    result = cli("validate", path, "--runs", "0")
+    assert result.exit_code == 0, result.output
+    assert "against torch's MemTracker on real CPU tensors (docs/memory.md): parameters 0 ✓ · buffers 0 ✓ · " \
+        "activations 144 ✓ · total 144 ✓" in result.stdout
+    assert "on fake tensors torch's channel shuffle 's' returns a view of its input" in " ".join(result.stdout.split())

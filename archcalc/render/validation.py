@@ -106,7 +106,8 @@ def validation_table(v: Validation) -> StyledLines:
 def memory_line(row: LayerCheck) -> str:
     """The inference peak by category, each cell as in the table."""
     cells = " · ".join(f"{MEMORY_CELLS[c.figure]} {check_cell(c)}" for c in row.checks)
-    return f"inference peak in bytes, against torch's MemTracker on fake tensors (docs/memory.md): {cells}"
+    tensors = "real CPU tensors" if row.kind.endswith("real CPU tensors") else "fake tensors"
+    return f"inference peak in bytes, against torch's MemTracker on {tensors} (docs/memory.md): {cells}"
 
 
 def training_line(row: LayerCheck) -> str:

@@ -101,7 +101,10 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
         if note:
             result = replace(result, notes=(*result.notes, note))
         phase("the inference peak against MemTracker")
-        return replace(result, memory=_memory_check(graph, predicted), training=training)
+        inference, note = _memory_check(graph, predicted)
+        if note:
+            result = replace(result, notes=(*result.notes, note))
+        return replace(result, memory=inference, training=training)
     except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return replace(result, error=f"torch could not run the model: {first_line}")
@@ -303,16 +306,31 @@ def _check_untimed(place: str, runs: int, profile, latency: str, threads: int | 
                              "cpu or cuda with --runs 1 or more")
 
 
-def _memory_check(graph: Graph, predicted: ModelStats) -> LayerCheck:
-    """archcalc's inference peak (float32) against MemTracker's, category by category."""
+def _memory_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | None, str | None]:
+    """archcalc's inference peak (float32) against MemTracker's, category by category, on fake
+    tensors; on real CPU tensors where fake ones would count otherwise (a channel shuffle: on fake
+    tensors torch returns a view of its input, on real ones a new tensor). With a note where it
+    says more, or why nothing is compared."""
     from archcalc.memory import inference_memory
+    from archcalc.validation.memory import available_memory
     from archcalc.validation.peak import tracked_peak
 
     peak = inference_memory(graph, predicted)
     figures = (peak.parameters, peak.buffers, peak.activations, peak.peak)
-    measured = tracked_peak(graph, predicted.input_shape)
-    return LayerCheck("inference peak", "MemTracker",
-                      tuple(Check(figure, *pair) for figure, pair in zip(MEMORY_FIGURES, zip(figures, measured))))
+    shuffled = next((layer.name for layer in predicted.layers if layer.kind == "channel_shuffle"), None)
+    note = None
+    if shuffled is not None:
+        available = available_memory()
+        if available is not None and peak.peak > available:
+            return None, (f"the inference peak is not compared: only real tensors measure it as torch runs it (on fake "
+                          f"tensors torch's channel shuffle '{shuffled}' returns a view), and it needs "
+                          f"{human_bytes(peak.peak)} ({human_bytes(available)} is available)")
+        note = (f"the inference peak is measured on real CPU tensors: on fake tensors torch's channel shuffle "
+                f"'{shuffled}' returns a view of its input, a new tensor on real ones (docs/memory.md)")
+    measured = tracked_peak(graph, predicted.input_shape, fake=shuffled is None)
+    where = "MemTracker" if shuffled is None else "MemTracker on real CPU tensors"
+    return LayerCheck("inference peak", where,
+                      tuple(Check(figure, *pair) for figure, pair in zip(MEMORY_FIGURES, zip(figures, measured)))), note
 
 
 def _training_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | None, str | None]:

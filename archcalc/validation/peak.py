@@ -40,23 +40,26 @@ class OverallPeakTracker(MemTracker):
 
 
 def tracked_peak(graph: Graph, shape: tuple[int, ...], dtype: str = "float32",
-                 tracker: type[MemTracker] = OverallPeakTracker) -> TrackedPeak:
-    """Build `graph` on fake tensors in `dtype`, make an input of `shape` (batch first) before the
-    tracker starts, and run one forward pass in eval mode without gradients under MemTracker
-    (or `tracker`)."""
-    return tracked_peaks(graph, shape[1:], [shape[0]], dtype, tracker)[0]
+                 tracker: type[MemTracker] = OverallPeakTracker, fake: bool = True) -> TrackedPeak:
+    """Build `graph` on fake tensors (real CPU ones where `fake` is false) in `dtype`, make an
+    input of `shape` (batch first) before the tracker starts, and run one forward pass in eval mode
+    without gradients under MemTracker (or `tracker`)."""
+    return tracked_peaks(graph, shape[1:], [shape[0]], dtype, tracker, fake)[0]
 
 
 def tracked_peaks(graph: Graph, input_shape: tuple[int, ...], batches: list[int], dtype: str = "float32",
-                  tracker: type[MemTracker] = OverallPeakTracker) -> list[TrackedPeak]:
+                  tracker: type[MemTracker] = OverallPeakTracker, fake: bool = True) -> list[TrackedPeak]:
     """`tracked_peak` at each of `batches`, the model built once (as at the smallest batch, which
     is where torch may refuse one) and a tracker for each batch."""
+    import contextlib
+
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     model = _built(graph, input_shape, min(batches), TORCH_DTYPES[dtype])
-    with FakeTensorMode():
-        model = _on_fake_tensors(model)
-        return [_measured(model, torch.empty(batch, *input_shape, dtype=TORCH_DTYPES[dtype]), tracker)
+    made = torch.empty if fake else _drawn
+    with FakeTensorMode() if fake else contextlib.nullcontext():
+        model = _on_tensors(model, made)
+        return [_measured(model, made(batch, *input_shape, dtype=TORCH_DTYPES[dtype]), tracker)
                 for batch in batches]
 
 
