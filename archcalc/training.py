@@ -484,7 +484,7 @@ class _Step:
             holder, how = self.tensors.holder(head)
             if how != DIRECT:
                 raise _reads_a_changed_tensor(self.nodes[head], head, holder, how, reader="the loss")
-            if holder == INPUT:  # an output that is the model's input passed on: it needs no gradient
+            if holder == INPUT or not self.requires[holder]:  # it needs no gradient: autograd gives it none
                 continue
             summed = self._accumulate(holder, live.hold(ones))
             if sum(summed) > sum(busiest):

@@ -957,3 +957,21 @@ def test_a_training_formula_starts_at_batch_2_where_torch_refuses_batch_1(cli):
     assert [formula.at(batch) for batch in batches] == [peak[-1] for peak in tracked(load_graph(path), batches)]
     shown = cli("memory", path, "--train", "--batch", "N")
     assert shown.exit_code == 0 and "2 ≤ N ≤ 27" in shown.stdout
+
+
+def test_an_output_and_the_in_place_layer_that_changed_it_both_returned_need_no_gradient(write_spec):
+    """A fuzzer's network returns a sigmoid's output `a`, a ReLU `b` in place on it, and a
+    convolution of `b`: nothing before the convolution has parameters, so autograd gives `a` and
+    `b` no gradient. archcalc summed the loss's gradient for them at `b` (temporaries of 280 B at
+    batch 2 where MemTracker has none). Its peak is MemTracker's, category by category."""
+    path = write_spec("""
+        name: inplace_output_returned_twice
+        input: [4, 1, 5]
+        outputs: [a, b, c]
+        layers:
+          - a: sigmoid
+          - b: {kind: relu, inplace: true}
+          - c: {kind: conv2d, out: 6, kernel: 1}
+    """)
+    graph = load_graph(path)
+    assert predicted(graph, 2) == tracked(graph, [2])[0]
