@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archcalc.conventions import DEFAULT_CONVENTION
-from archcalc.errors import SpecError
+from archcalc.errors import RankError
 from archcalc.graph import Graph, within_symbolic_limits
 from archcalc.layers.base import IN_TRAINING
 from archcalc.sizes import format_shape, parse_batch, parse_input, within_size_limit
@@ -38,7 +38,7 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
             _APPLIED.clear()
         known = _APPLIED.setdefault((convention, dtype, training), {})
         return run_rules(graph, shape, convention, dtype, settle=_within_limits, reuse=True, known=known)
-    except SpecError as error:
+    except RankError as error:  # a layer given a map of another rank: likely the input's
         if input_shape is not None and len(input_shape) != len(graph.input_shape):
             error.hint = _other_rank(graph, input_shape)
         raise

@@ -397,7 +397,8 @@ _OTHER_BASES = re.compile(r"[-+]?0[xXbB][0-9a-fA-F_]+")
 def _check_as_written(root: Any, shown: str, text: str) -> None:
     """Refuse what YAML would read otherwise than it is written, as the spec reader does: a key
     given twice (YAML keeps the last: a `memory_gbps` written twice took the second), a number
-    with a leading zero or a colon (017 is 15, 1:30 is 90) or in base 16 or 2."""
+    with a leading zero or a colon (017 is 15, 1:30 is 90) or in base 16 or 2; and a key or value
+    YAML cannot read at all ('!!bool maybe', 5,000 digits: a traceback from its loader)."""
     import yaml
 
     reader, seen, pending = yaml.SafeLoader(""), set(), [root]
@@ -406,35 +407,43 @@ def _check_as_written(root: Any, shown: str, text: str) -> None:
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))  # an alias is its anchor's node: each is walked once
-        where = Location(shown, node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
-            if node.tag.endswith((":str", ":merge")):  # text; '<<', which merges a mapping
-                continue
-            try:
-                value = reader.construct_object(node)
-            except (ValueError, KeyError, TypeError, OverflowError):  # '!!bool maybe', 5,000 digits: a traceback
-                SOURCES[shown] = text
-                raise SpecError(f"YAML cannot read {reprlib.repr(node.value)} as {node.tag.rpartition(':')[2]}",
-                                location=where,
-                                hint="write a plain decimal number (or text, where text goes)") from None
-            if not node.style and node.tag.endswith((":int", ":float")) and \
-                    (NOT_AS_WRITTEN.fullmatch(node.value) or _OTHER_BASES.fullmatch(node.value)):
-                SOURCES[shown] = text
-                raise not_as_written(node.value, value, where)
-            continue
-        if isinstance(node, yaml.MappingNode):
+            if not node.tag.endswith((":str", ":merge")):  # text; '<<', which merges a mapping
+                _read_as_written(reader, node, shown, text)
+        elif isinstance(node, yaml.MappingNode):
             lines: dict[Any, int] = {}
             for key, value in node.value:
-                name = None if key.tag.endswith(":merge") else _key(reader, key)  # '<<: *grid' merges a mapping
+                name = _read_as_written(reader, key, shown, text) if isinstance(key, yaml.ScalarNode) and \
+                    not key.tag.endswith(":merge") else None
                 if name is not None and name in lines:
                     SOURCES[shown] = text
-                    raise SpecError(f"duplicate key '{name}' (first at line {lines[name]})",
-                                    location=Location(shown, key.start_mark.line + 1, key.start_mark.column + 1),
+                    raise SpecError(f"duplicate key '{name}' (first at line {lines[name]})", location=_at(key, shown),
                                     hint="remove or rename one of them; YAML would silently keep the last")
                 lines[name] = key.start_mark.line + 1
                 pending += [key, value]
         else:
             pending += node.value
+
+
+def _read_as_written(reader, node, shown: str, text: str) -> Any:
+    """A scalar node's value as YAML reads it; SpecError where it cannot, or where it reads a
+    number otherwise than it is written."""
+    try:
+        value = reader.construct_object(node)
+    except (ValueError, KeyError, TypeError, OverflowError, AttributeError, IndexError, RecursionError):
+        # YAML's constructors failing: '!!bool maybe', '!!timestamp abc', "!!float ''", 5,000 digits
+        SOURCES[shown] = text
+        raise SpecError(f"YAML cannot read {reprlib.repr(node.value)} as {node.tag.rpartition(':')[2]}",
+                        location=_at(node, shown), hint="write a plain decimal number (or text, where text goes)") from None
+    if not node.style and node.tag.endswith((":int", ":float")) and \
+            (NOT_AS_WRITTEN.fullmatch(node.value) or _OTHER_BASES.fullmatch(node.value)):
+        SOURCES[shown] = text
+        raise not_as_written(node.value, value, _at(node, shown))
+    return value
+
+
+def _at(node, shown: str) -> Location:
+    return Location(shown, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 class _Broken(UserError):

@@ -212,3 +212,8 @@ def not_as_written(text: str, value: object, location: Location | None = None) -
     how = "in base 60" if ":" in text else "in base 16" if digits == "0x" else "in base 2" if digits == "0b" else "as octal"
     return SpecError(f"YAML reads {text} {how}, as {value}, not as written", location=location,
                      hint="write the number without leading zeros (or quote it if it is text)")
+
+
+class RankError(SpecError):
+    """A layer given a map of another rank than it takes (`archcalc.layers.base.spatial`): where the
+    input given has another rank than the spec's, the likely cause (`archcalc.analysis`)."""

@@ -1723,6 +1723,8 @@ def test_a_profile_that_merges_a_mapping_with_a_yaml_merge_key_is_read(cli, tmp_
 
 @pytest.mark.parametrize("value, says", [("!!bool maybe", "YAML cannot read 'maybe' as bool"),
                                          ("!!float abc", "YAML cannot read 'abc' as float"),
+                                         ("!!timestamp abc", "YAML cannot read 'abc' as timestamp"),
+                                         ("!!float ''", "YAML cannot read '' as float"),
                                          ("!!int 0x", "YAML cannot read '0x' as int"),
                                          ("1" * 5000, "YAML cannot read")])
 def test_a_profile_value_yaml_cannot_read_is_one_error_at_its_place(cli, tmp_path, value, says):
@@ -1730,3 +1732,10 @@ def test_a_profile_value_yaml_cannot_read_is_one_error_at_its_place(cli, tmp_pat
     path = _profile_file(tmp_path, GOOD.replace("memory_gbps: 500", f"memory_gbps: {value}"))
     result = cli("table", "lenet5", "--device-profile", path)
     assert result.exit_code == 2 and f"{path}:6:18: {says}" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_profile_key_yaml_cannot_read_is_one_error_at_its_place(cli, tmp_path):
+    """A review found a key YAML cannot read ('!!bool maybe: 1') a traceback still."""
+    path = _profile_file(tmp_path, GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    !!bool maybe: 1\n"))
+    result = cli("table", "lenet5", "--device-profile", path)
+    assert result.exit_code == 2 and f"{path}:8:5: YAML cannot read 'maybe' as bool" in result.stderr

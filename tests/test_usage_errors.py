@@ -188,3 +188,21 @@ def test_an_included_files_line_feed_adds_no_line_to_an_error(cli, tmp_path):
     result = cli("table", tmp_path / "main.yaml")
     assert result.exit_code == 2 and "unknown layer kind 'convv2d'" in result.stderr.splitlines()[0]
     assert not any(line.startswith("error: forged") for line in result.stderr.splitlines())
+
+
+def test_an_input_of_another_rank_keeps_the_hint_of_an_error_the_rank_did_not_cause(cli, write_spec):
+    """A review found the rank hint above replacing every error's hint at an input of another
+    rank: an MLP given 1x784 whose batch norm without running statistics sees one value at batch 1
+    lost "use a batch above 1"; 1x28x28 fails alike, 1x784 at batch 2 runs."""
+    path = write_spec("""
+        name: mlp_bn
+        input: [1, 28, 28]
+        layers:
+          - flat: flatten
+          - fc: {kind: linear, out: 16}
+          - bn: {kind: batchnorm1d, track_running_stats: false}
+    """)
+    result = cli("table", path, "--input", "1x784")
+    assert result.exit_code == 2 and "hint: use a batch above 1, a larger input, or track_running_stats: true" \
+        in result.stderr
+    assert cli("table", path, "--input", "1x784", "--batch", "2").exit_code == 0

@@ -33,7 +33,7 @@ def validate(
                                         "bundled one (h200, …) or a file ('archcalc device-profile -o FILE').",
                                         ("--device-profile",)),
     memory: bool = Option(True, "Compare the peaks of inference and of a training step with torch's MemTracker "
-                                "(on fake tensors)."),
+                                "(on fake tensors; on real CPU tensors where fake ones count otherwise)."),
     train: bool = Option(False, "Also compare each layer's backward FLOPs in a training step with "
                                 "FlopCounterMode's (run on the meta device).", ("--train",)),
     wide: bool = WIDE,

@@ -18,7 +18,7 @@ from functools import cached_property
 from math import prod
 from typing import Any, ClassVar, NamedTuple, Protocol
 
-from archcalc.errors import SpecError, hidden
+from archcalc.errors import RankError, SpecError, hidden
 from archcalc.limits import MAX_DIMENSION
 from archcalc.sizes import format_shape
 
@@ -428,7 +428,7 @@ def spatial(shape: Shape, kind: str, axes: int = 2) -> Shape:
     if len(shape) != axes + 2:
         given = len(shape) - 2
         other = f"{kind[:-2]}{given}d" if given in AXIS_NAMES and kind[-2:] in ("1d", "2d", "3d") else None
-        raise SpecError(
+        raise RankError(
             f"{kind} needs a {axes + 2}-D input (N, C, {AXIS_LETTERS[axes]}), got {format_shape(shape)}",
             hint=f"this input has {given} spatial {'axis' if given == 1 else 'axes'}: use {other}" if other
             else "spatial layers must come before 'flatten'" if given < 1

@@ -66,8 +66,9 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     `latency="per-layer"` of every layer too, on `threads` CPU threads (default one on the CPU);
     0 runs skips timing; the model is timed in `dtype` (counted in float32, whose counts any dtype
     shares). With a `device_profile` (`archcalc.roofline`), each time has the roofline's
-    prediction beside it. With `memory`, the inference peak is compared with torch's MemTracker on
-    fake tensors, whatever the device. With `train`, each layer's backward FLOPs in a training
+    prediction beside it. With `memory`, the inference peak and a training step's are compared
+    with torch's MemTracker on fake tensors, whatever the device (on real CPU tensors where fake
+    ones count otherwise: `_memory_check`, `_training_check`). With `train`, each layer's backward FLOPs in a training
     step (run on the meta device, whatever the device) are compared with FlopCounterMode's.
     """
     phase("importing torch")
@@ -326,7 +327,7 @@ def _memory_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | Non
                           f"tensors torch's channel shuffle '{shuffled}' returns a view), and it needs "
                           f"{human_bytes(peak.peak)} ({human_bytes(available)} is available)")
         note = (f"the inference peak is measured on real CPU tensors: on fake tensors torch's channel shuffle "
-                f"'{shuffled}' returns a view of its input, a new tensor on real ones (docs/memory.md)")
+                f"'{shuffled}' returns a view of its input, a new tensor on real ones (docs/validation.md)")
     measured = tracked_peak(graph, predicted.input_shape, fake=shuffled is None)
     where = "MemTracker" if shuffled is None else "MemTracker on real CPU tensors"
     return LayerCheck("inference peak", where,
