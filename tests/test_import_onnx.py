@@ -9,6 +9,7 @@ expected messages are written by hand.
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -846,3 +847,15 @@ def test_torchs_linear_and_trilinear_upsampling_imports_and_computes_the_modules
     x = torch.rand(1, *shape)
     with torch.no_grad():
         assert torch.allclose(build_graph(read_back(text, tmp_path)).eval()(x), module(x), atol=1e-6)
+
+
+def test_a_file_name_that_is_no_utf8_is_written_escaped_in_the_spec(tmp_path, cli):
+    """A review found an ONNX file named with the byte 0xFF refused ("YAML syntax error: found
+    invalid Unicode character escape code"): the spec's `source` held the surrogate Python reads
+    the byte as, which YAML can neither write nor read. It is written \\xff, the spec UTF-8."""
+    path = tmp_path / os.fsdecode(b"net\xff.onnx")
+    save(path, [conv()], [INPUT], [WEIGHT])
+    result = cli("import", "onnx", str(path), "-o", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "out.yaml").read_bytes().decode("utf-8")
+    assert "source: 'imported from ONNX: net\\xff.onnx'" in text

@@ -42,6 +42,7 @@ def import_model(
                          option="FRAMEWORK")
     from archcalc.output import writable_target
     from archcalc.render.progress import working
+    from archcalc.render.registry import utf8
 
     if framework == "onnx":
         if args is not None:
@@ -52,7 +53,7 @@ def import_model(
             writable_target(output, [Path(target)])
         with working("import onnx"):
             text = import_onnx(target, input, name=name, allow_opaque=allow_opaque)
-        emit(text, output, [Path(target)])
+        emit(utf8(text, "yaml"), output, [Path(target)])
         return
     if input is None:
         raise UsageError("import torch needs --input: C×H×W, without the batch (e.g. 3x224x224)", option="--input")
@@ -65,7 +66,7 @@ def import_model(
         module, made_by = make_module(target, _arguments(args))
         text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
                             allow_opaque=allow_opaque)
-    emit(text, output, _source_files(target, known))
+    emit(utf8(text, "yaml"), output, _source_files(target, known))
 
 
 @contextmanager
