@@ -143,11 +143,11 @@ def kept_in_validation(monkeypatch, entry) -> None:
             return counting.Measured(**{**figures, "shape": tuple(figures["shape"])})
         return {name: read(value["layers"][name]) for name in layers}, read(value["total"])
 
-    def tracked(graph, shape, dtype="float32", tracker=peaks.OverallPeakTracker):
+    def tracked(graph, shape, dtype="float32", tracker=peaks.OverallPeakTracker, fake=True):
         model = Recipe(graph, shape[1:], shape[0])  # as peak._built builds it, in `dtype`
-        asked = {"input": shape, "dtype": dtype, "tracker": _qualified(tracker)}
+        asked = {"input": shape, "dtype": dtype, "tracker": _qualified(tracker), **({} if fake else {"fake": False})}
         return peaks.TrackedPeak(*kept("validation_peaks", entry, model, asked, ["archcalc/validation/peak.py"],
-                                       lambda: peak(graph, shape, dtype, tracker)))
+                                       lambda: peak(graph, shape, dtype, tracker, fake)))
 
     def tracked_training(graph, input_shape, batches, dtype="float32", optimizer="momentum",
                          tracker=peaks.OverallPeakTracker, fake=True):
