@@ -508,9 +508,11 @@ def test_a_layer_a_parameter_names_both_where_it_is_given_and_in_the_block_is_re
     assert {node.name: node.inputs for node in alone.nodes}["up.cat"] == ("up.conv", "up.conv")  # the block's
 
 
-def test_a_layer_name_passed_on_by_a_block_is_looked_up_where_it_was_first_given(write_spec):
+@pytest.mark.parametrize("passed", ["skip", '"(skip)"'])
+def test_a_layer_name_passed_on_by_a_block_is_looked_up_where_it_was_first_given(write_spec, passed):
     """`skip: skip` passes the caller's name on: the top-level `conv` it was given as is not the
-    outer block's `conv`, which a lookup from the inner call alone would find (and take)."""
+    outer block's `conv`, which a lookup from the inner call alone would find (and take). An
+    expression reading that parameter alone passes it on too (a review found `(skip)` did not)."""
     from archcalc.spec import load_graph
 
     path = write_spec("""
@@ -525,11 +527,11 @@ def test_a_layer_name_passed_on_by_a_block_is_looked_up_where_it_was_first_given
             params: {skip: ~}
             layers:
               - conv: {kind: conv2d, out: 3, kernel: 1}
-              - in: {kind: inner, skip: skip}
+              - in: {kind: inner, skip: PASSED}
         layers:
           - conv: {kind: conv2d, out: 6, kernel: 1}
           - o: {kind: outer, skip: "'conv'"}
-    """)
+    """.replace("PASSED", passed))
     with pytest.raises(SpecError, match=r"the parameter 'skip' names 'conv', which is both the layer 'conv' where "
                                         r"'skip' is given and 'o\.conv' in the block"):
         load_graph(path)

@@ -1039,10 +1039,16 @@ class _BlockNames(dict):
 
 
 def _sites(body: YMap, given: dict, outer: dict, full: str) -> dict[str, str]:
-    """`_BlockNames.sites` of the parameters an instance `full` is given in `body`."""
+    """`_BlockNames.sites` of the parameters an instance `full` is given in `body`: where the
+    expression given reads one parameter of the instance around alone (`skip: skip`, `skip:
+    "(skip)"`), where that one was given."""
     around = getattr(outer, "sites", {})
-    return {name: around.get(written, full) if isinstance(written := body.get(name), str) else full
-            for name in given}
+    sites = {}
+    for name in given:
+        written = body.get(name)
+        read = names_in(written) if isinstance(written, str) else frozenset()
+        sites[name] = around.get(next(iter(read)), full) if len(read) == 1 else full
+    return sites
 
 
 _OUTSIDE_COPIES = ("kind", "from", "repeat", "for_each", "as", "when")
