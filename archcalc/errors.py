@@ -193,6 +193,16 @@ def shown_safely(text: str) -> str:
     return "".join(repr(c)[1:-1] if c != "\n" and hidden(c) else c for c in text)
 
 
+UNDECODED = re.compile("[\udc80-\udcff]")
+"""A byte of a file's name that is no UTF-8, as Python holds it (a lone surrogate)."""
+
+
+def bytes_escaped(text: str) -> str:
+    """`text` with each byte of a file's name that is no UTF-8 written as its escape, \\xff: such a
+    byte, written as itself, makes a file no UTF-8, and YAML can neither write nor read it."""
+    return UNDECODED.sub(lambda found: f"\\x{ord(found[0]) - 0xDC00:02x}", text)
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' when a close match exists, else ''."""
     import difflib  # only when a name is wrong: it is slow to import

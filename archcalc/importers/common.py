@@ -7,12 +7,11 @@ the rest (groups, blocks, repeats, the YAML, the read-back) is the same for all.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from archcalc.errors import UserError
+from archcalc.errors import UserError, bytes_escaped
 
 Shape = tuple[int, ...]
 
@@ -34,12 +33,6 @@ class Imported(NamedTuple):
     """The name of each group's block, by its dotted path (its module's class, for torch)."""
 
 
-def on_utf8(text: str) -> str:
-    """`text` with each byte of a file's name that is no UTF-8 (held as a surrogate) written \\xff:
-    YAML can write and read back no such character."""
-    return re.sub("[\udc80-\udcff]", lambda found: f"\\x{ord(found[0]) - 0xDC00:02x}", text)
-
-
 def spec_text_of(imported: Imported, head: dict[str, Any]) -> str:
     """The spec's YAML: `head` (name, source, input), then the blocks and layers of the ops."""
     from archcalc.importers.structure import tree
@@ -48,7 +41,7 @@ def spec_text_of(imported: Imported, head: dict[str, Any]) -> str:
     root = tree(imported.ops, imported.labels)
     writer = Writer(root)
     layers = writer.layers(root)
-    head = {key: on_utf8(value) if isinstance(value, str) else value for key, value in head.items()}
+    head = {key: bytes_escaped(value) if isinstance(value, str) else value for key, value in head.items()}
     if imported.heads != (imported.ops[-1].name,):
         head["outputs"] = list(imported.heads)
     return spec_text(head, writer.blocks, layers)

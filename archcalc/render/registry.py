@@ -8,9 +8,10 @@ so a new format is one line here and one function in archcalc.render.
 
 from __future__ import annotations
 
-import re
 from importlib import import_module
 from typing import Any, Callable
+
+from archcalc.errors import UNDECODED, bytes_escaped
 
 Renderer = tuple[str, tuple[str, ...]]
 
@@ -100,10 +101,6 @@ def render(kind: str, format: str, **context: Any):
     return [(utf8(text, format), style) for text, style in made]
 
 
-_UNDECODED = re.compile("[\udc80-\udcff]")
-"""A byte of a file's name that is no UTF-8, as Python holds it (a lone surrogate)."""
-
-
 def utf8(text: str, format: str) -> str:
     """`text` with each byte of a file's name that is no UTF-8 written as an escape: in JSON its
     own (`\\udcff`, which reads back as the name Python had), elsewhere `\\xff`. Written as the
@@ -113,5 +110,5 @@ def utf8(text: str, format: str) -> str:
         return text
     except UnicodeEncodeError:
         if format == "json":
-            return _UNDECODED.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
-        return _UNDECODED.sub(lambda found: f"\\x{ord(found[0]) - 0xDC00:02x}", text)
+            return UNDECODED.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
+        return bytes_escaped(text)

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
-from functools import cache
 from typing import NamedTuple
 
 from archcalc.render import terminal
@@ -90,16 +88,20 @@ def as_text(table: Table) -> StyledLines:
 
 
 def cell_width(text: str) -> int:
-    """The terminal cells `text` takes: two for a wide or full-width character (CJK, most emoji:
-    Unicode's East Asian Width, UAX #11), none for a combining one, else one."""
-    return len(text) if text.isascii() else sum(map(_character_width, text))
+    """The terminal cells `text` takes, as rich (which prints the tables) measures them: two for a
+    wide or full-width character (CJK, most emoji), none for a combining one. Text of ASCII and
+    the narrow signs the tables write (×, ·, —, ✓, box lines) is measured without importing rich."""
+    if text.isascii() or _NARROW.fullmatch(text):
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
-@cache
-def _character_width(character: str) -> int:
-    if unicodedata.combining(character) or unicodedata.category(character) in ("Mn", "Me"):
-        return 0
-    return 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
+_NARROW = re.compile("[ -~\u00a0-\u02ff\u2013\u2014\u2026\u2212\u2264\u2265\u2308-\u230b\u2500-\u257f"
+                     "\u2713\u2717]*")
+"""Characters one terminal cell wide each: Latin letters and signs, dashes, ≤ ≥, floors and
+ceilings, box lines, ✓ ✗."""
 
 
 def padded_to(text: str, width: int, align: str) -> str:
