@@ -3,8 +3,9 @@
 The model's layers run in graph order, as `archcalc.torchmodel`'s GraphModule runs them: each
 layer's output stays alive until its last reader has run (the model's outputs to the end), and a
 storage lives while any tensor on it does (a view keeps its input's storage, an identity is its
-input). What each layer's forward allocates is its kind's `footprint`. MemTracker sees the
-model's input only if an operation views it; the parameters and buffers are alive throughout.
+input). What each layer's forward allocates is its kind's `footprint` for its inputs' layouts in
+memory (`archcalc.layout`). MemTracker sees the model's input only if an operation views it; the
+parameters and buffers are alive throughout.
 docs/memory.md says how each figure was measured.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from archcalc import layout
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
@@ -203,13 +205,15 @@ def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", al
     itemsize = element_bytes(dtype)
     rounded = _rounding(allocator)
     shapes = stats.shapes
+    layouts = graph_layouts(graph, shapes, stats.input_shape)
     walk = _Walk(rounded(numel(stats.input_shape) * itemsize))
     last_reader = {source: node.name for node in graph.nodes for source in node.inputs}
     heads = set(graph.heads)
     layers, parameters, buffers = [], 0, 0
     for node, layer in zip(graph.nodes, stats.layers):
         in_shapes = [shapes[name] for name in node.inputs]
-        footprint = node.kind.footprint(node.attrs, in_shapes, layer.shape, itemsize)
+        footprint = node.kind.footprint_on(node.attrs, in_shapes, [layouts[name] for name in node.inputs],
+                                           layer.shape, itemsize)
         if allocator == "exact":
             parameters += layer.figures.params * itemsize
             buffers += node.kind.buffer_bytes(node.attrs, in_shapes, itemsize)
@@ -232,6 +236,24 @@ def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", al
         walk.ran |= footprint.output != SAME or footprint.transient > 0 or footprint.touches_input
     return Memory(graph.model, graph.file, stats.input_shape, dtype, parameters, buffers, layers,
                   walk.ran, allocator)
+
+
+def graph_layouts(graph: Graph, shapes: dict[str, tuple[int, ...]], input_shape: tuple[int, ...],
+                  training: bool = False) -> dict[str, layout.Layout]:
+    """Each layer's output strides at inference (in a training step with `training`), the model's
+    input contiguous (numeric shapes). A layer whose training forward makes a new tensor where its
+    inference hands on its input (dropout, stochastic depth: the input times a mask) lays it out as
+    TensorIterator does."""
+    layouts = {INPUT: layout.contiguous(input_shape)}
+    for node in graph.nodes:
+        in_shapes = [shapes[name] for name in node.inputs]
+        in_layouts = [layouts[name] for name in node.inputs]
+        out = shapes[node.name]
+        if training and node.kind.backward(node.attrs, in_shapes, out, 1).output == NEW:
+            layouts[node.name] = layout.iterated(out, in_shapes[:1], in_layouts[:1])
+        else:
+            layouts[node.name] = node.kind.laid_out(node.attrs, in_shapes, in_layouts, out)
+    return layouts
 
 
 def _rounding(allocator: str) -> Callable[[int], int]:

@@ -16,7 +16,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, VIEW, numel
-from archcalc.memory import LiveTimeline, _rounding, element_bytes
+from archcalc.memory import LiveTimeline, _rounding, element_bytes, graph_layouts
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
 
@@ -254,11 +254,14 @@ class _Step:
         self.saved: dict[str, list[int]] = {}
         self.parameter_tensors: list[int] = []
         self.grad_bytes: dict[str, int] = {}
+        self.bias_bytes: dict[str, int] = {}
+        """Each layer's bias's gradient, where it has a weight and a bias that train."""
         self.layouts = {}
         self.kinds = {node.name: node.kind.key for node in graph.nodes}
         self.nodes = {node.name: node for node in graph.nodes}
         self.sources = {node.name: node.inputs[0] for node in graph.nodes if node.inputs}
         trained = graph.valued()
+        layouts = graph_layouts(graph, stats.shapes, stats.input_shape, training=True)
         for node, layer in zip(graph.nodes, stats.layers):
             in_shapes = [stats.shapes[name] for name in node.inputs]
             params = node.kind.params(node.attrs, in_shapes)
@@ -268,10 +271,12 @@ class _Step:
                 tensors = []
             self.parameter_tensors += tensors
             self.grad_bytes[node.name] = sum(tensors)
+            self.bias_bytes[node.name] = tensors[1] if len(tensors) == 2 else 0
             self.live.add(BUFFERS, sum(map(rounded, node.kind.buffer_tensors(node.attrs, in_shapes, itemsize))))
-            footprint = node.kind.footprint(node.attrs, in_shapes, layer.shape, itemsize)
+            in_layouts = [layouts[name] for name in node.inputs]
+            footprint = node.kind.footprint_on(node.attrs, in_shapes, in_layouts, layer.shape, itemsize)
             try:
-                backward = node.kind.backward(node.attrs, in_shapes, layer.shape, itemsize)
+                backward = node.kind.backward_on(node.attrs, in_shapes, in_layouts, layer.shape, itemsize)
             except SpecError as error:  # a layer torch will not train at this size
                 raise error.at(node.location, node.name) from None
             self.layouts[node.name] = (in_shapes, footprint, backward)
@@ -280,15 +285,6 @@ class _Step:
         """Each in-place layer on a view: the layer whose backward gets the base's gradient, and the base's bytes."""
         self.target: dict[tuple[str, str], str] = {}
         """(layer, input) → the layer whose backward gets that input's gradient, where it is not the input's maker."""
-        self.maybe_last: set[str] = set()
-        """The tensors that may be laid out as permuted: a permute's, a channel layer norm's, and
-        those made of such a tensor by any layer but a linear one (torch's elementwise kernels keep a
-        permuted input's strides, a convolution of one runs channels-last)."""
-        self.flat_views: set[str] = set()
-        """The views of a contiguous tensor that are contiguous (`LayerKind.keeps_contiguous`)."""
-        self.laid_out: dict[str, str] = {}
-        """Each view a flatten made of a tensor that may not be contiguous (or a view of one): the
-        flatten, which torch makes a view or a copy by its input's strides."""
         self.read_since: dict[str, str | None] = {}
         """Each base changed in place: the first layer but a view that read it since, or None."""
         self.tensors = _Tensors()
@@ -307,10 +303,7 @@ class _Step:
                 split = self._split_behind(node.inputs[0]) if requires else None
                 if split is not None:
                     raise _modifies_a_split(node, split)
-                laid_out = self.laid_out.get(self.tensors.of[node.inputs[0]])
-                if laid_out is not None and (requires or first in keeper):  # a copy, or a view of what is kept
-                    raise _changes_a_flatten(node, laid_out)
-                if first in keeper and laid_out is None:  # needed or not: torch checks what was kept
+                if first in keeper:  # needed or not: torch checks what was kept
                     raise _overwrites(node, keeper[first])
             self._follow(node, backward.output or footprint.output,
                          requires and footprint.output == SAME and footprint.touches_input)
@@ -322,7 +315,9 @@ class _Step:
             kept = live.make(keeps, ACTIVATIONS)
             made = live.make(numel(layer.shape) * self.itemsize, ACTIVATIONS) if output == NEW else first
             transient = footprint.temporaries(self.rounded)
-            busiest = live.with_added(ACTIVATIONS, max(0, transient - keeps))
+            extra = max(0, transient - keeps) if backward.forward_transient is None \
+                else self.rounded(backward.forward_transient) if backward.forward_transient else 0
+            busiest = live.with_added(ACTIVATIONS, extra)
             self.storage[node.name] = live.hold(made)
             saved = [kept]
             if requires and backward.keeps_inputs:
@@ -369,11 +364,8 @@ class _Step:
                 if how != DIRECT:
                     raise _reads_a_changed_tensor(node, source, holder, how)
                 read[source] = holder  # the last writer, or the maker of what an identity hands on
-        first = of[node.inputs[0]]
-        odd = self._maybe_odd(first)
-        result = self.layouts[node.name][2].viewed_result and not odd  # torch views only a contiguous input
+        result = self.layouts[node.name][2].viewed_result  # of a contiguous input alone (`LayerKind.backward_on`)
         tensor = tensors.made(node.name, node.inputs[0], output, result)
-        self._lay_out(node, first, tensor, output, odd)
         if in_place:
             base = tensors.base[tensor]
             if tensor != base:
@@ -390,29 +382,6 @@ class _Step:
                     self.read_since[read_base] = node.name
         for source, holder in read.items():
             self.target[node.name, source] = holder
-
-    def _maybe_odd(self, tensor: str) -> bool:
-        """Whether `tensor` may not be laid out contiguously: a view (but of a layer's own result,
-        laid out as it, or one that stays contiguous, `flat_views`), one that may be laid
-        out as permuted (`maybe_last`), or one torch may have made a view or a copy (`laid_out`)."""
-        return (self.tensors.base[tensor] not in (tensor, tensor + RESULT) and tensor not in self.flat_views
-                or tensor in self.maybe_last or tensor in self.laid_out)
-
-    def _lay_out(self, node, first: str, tensor: str, output: str, odd: bool) -> None:
-        """Note whether `node`'s output `tensor` (of its first input's tensor `first`, `odd` where
-        that may not be contiguous) may be laid out as permuted (`maybe_last`), is a contiguous view
-        of a contiguous tensor (`flat_views`), or is a flatten's that torch makes a view or a copy
-        by its input's strides (`laid_out`)."""
-        kind = node.kind.key
-        if output == VIEW and not odd and node.kind.keeps_contiguous(node.attrs, self.layouts[node.name][0]):
-            self.flat_views.add(tensor)
-        if kind == "channel_layer_norm" or kind == "permute" and tensor not in self.flat_views \
-                or kind != "linear" and first in self.maybe_last:
-            self.maybe_last.add(tensor)
-        if output == VIEW and first in self.laid_out:
-            self.laid_out[tensor] = self.laid_out[first]
-        elif odd and output == VIEW and kind == "flatten":
-            self.laid_out[tensor] = node.name
 
     def _backward_on_a_view(self, node, backward, incoming: int) -> tuple[int, ...]:
         """The backward of an in-place layer on a view, as torch's autograd runs it: the view's
@@ -519,7 +488,10 @@ class _Step:
                 grad = live.make(numel(shapes[name]) * self.itemsize, TEMPORARIES) if backward.grad == NEW \
                     else incoming  # a view of the incoming gradient, or it itself
                 made.append((name, live.hold(grad)))
-            weights = live.hold(live.make(self.grad_bytes[node.name], TEMPORARIES))
+            bias = self.bias_bytes[node.name] if backward.bias_first else 0
+            if bias:  # its .grad before the rest of the backward runs, held by the parameter
+                live.hold(live.make(bias, GRADIENTS))
+            weights = live.hold(live.make(self.grad_bytes[node.name] - bias, TEMPORARIES))
             if backward.releases_incoming:
                 live.release(incoming)
             busiest = live.with_added(TEMPORARIES, self._temporaries(node, backward))
@@ -614,13 +586,6 @@ def _reads_a_changed_tensor(node, name: str, writer: str, how: str, reader: str 
                      "count the memory of the gradient torch's autograd then makes", hint=f"set inplace: false on '{writer}'",
                      location=node.location, layer=node.name)
 
-
-def _changes_a_flatten(node, flatten: str) -> SpecError:
-    """The error of an in-place layer changing what a flatten of a tensor not known to be contiguous made."""
-    return SpecError(f"in training, it changes in place what '{flatten}' made of a tensor that may not be "
-                     "contiguous (a permute's, a crop's or a split's, or a channels-last map): torch makes that a "
-                     "view or a copy by its strides, which archcalc does not follow", hint="set inplace: false on "
-                     "this layer", location=node.location, layer=node.name)
 
 
 def _changes_what_was_read(node, base: str, writer: str, reader: str) -> SpecError:

@@ -12,7 +12,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "archcalc"
 
 LEVELS = [
-    {"errors", "limits", "sizes", "settings", "dependencies", "output", "reading", "version", "progress", "parallel"},
+    {"errors", "limits", "sizes", "settings", "dependencies", "output", "reading", "version", "progress", "parallel",
+     "layout"},
     {"layers"},
     {"graph", "conventions", "receptive", "devices"},
     {"spec"},

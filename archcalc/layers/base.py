@@ -18,7 +18,9 @@ from functools import cached_property
 from math import prod
 from typing import Any, ClassVar, NamedTuple, Protocol
 
+from archcalc import layout
 from archcalc.errors import RankError, SpecError, hidden
+from archcalc.layout import Layout
 from archcalc.limits import MAX_DIMENSION
 from archcalc.sizes import format_shape
 
@@ -221,6 +223,13 @@ class Backward(NamedTuple):
     """Its weights' gradients become `.grad` before its inputs' gradients are handed on: torch runs
     it as several operations, the weights' last (a linear layer on more than 2 dimensions: a view,
     a matrix product and a view back), and accumulates a weight's gradient first."""
+    forward_transient: int | None = None
+    """Bytes of its training forward's temporaries beyond what it keeps, where they are not
+    `footprint`'s less `kept` (a linear layer that copies its input: the copy kept, the matrix
+    product alive with the sum of the bias)."""
+    bias_first: bool = False
+    """Its bias's gradient becomes `.grad` before the rest of its backward runs: its forward adds
+    the bias last, in an operation of its own (a linear layer that folds its input)."""
     releases_incoming: bool = False
     """Its backward is a chain of operations, the first of which reads the incoming gradient: that
     gradient is let go before the busiest moment, the last operation's (a crop along several axes:
@@ -335,6 +344,26 @@ class LayerKind:
         by default a new output tensor and nothing else (kinds that differ say so)."""
         return Footprint()
 
+    def footprint_on(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                     itemsize: int) -> Footprint:
+        """`footprint` for inputs laid out in memory with the strides `layouts` (`archcalc.layout`):
+        the same whatever their layout, but for a kind whose torch forward copies an input it cannot
+        view as it needs (flatten, linear)."""
+        return self.footprint(a, shapes, out, itemsize)
+
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        """The strides torch gives its output at inference, from its inputs' (`archcalc.layout`):
+        its first input's where it hands that on, else a new tensor in the memory format torch
+        suggests for its first input (convolutions, pooling, batch norm, resampling, padding: a
+        channels-last map stays channels-last). Kinds that differ say so."""
+        if self.footprint(a, shapes, out, 1).output == SAME:
+            return layouts[0]
+        return layout.contiguous(out) if self.allocates_contiguous else layout.suggested(out, shapes[0], layouts[0])
+
+    allocates_contiguous: ClassVar[bool] = False
+    """Whether its new output is contiguous whatever its input's layout (a matrix product, softmax,
+    layer norm over the last axis, a mean over the spatial axes)."""
+
     def weights_read(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The bytes of parameters and buffers its forward reads at inference (`archcalc.roofline`):
         by default all of them."""
@@ -352,12 +381,6 @@ class LayerKind:
         efficiencies are given for (`archcalc.roofline`). 'memory' (elementwise, normalisation,
         copies) unless the kind says otherwise."""
         return "memory"
-
-    def keeps_contiguous(self, a: Attrs, shapes: list[Shape]) -> bool:
-        """Whether its view of a contiguous input is contiguous too, as torch's `is_contiguous` tells:
-        a flatten's, a permute's that moves only axes of size 1, and a crop's that cuts nothing; no
-        other kind's."""
-        return False
 
     def work_size(self, a: Attrs, shapes: list[Shape], out: Shape) -> WorkSize | None:
         """How wide and how long its kernel's work is, for a profile's efficiencies by size
@@ -380,6 +403,13 @@ class LayerKind:
         """What the kind keeps for the backward pass and allocates in it (`Backward`): by
         default its inputs kept, a new gradient for each, no temporaries."""
         return Backward()
+
+    def backward_on(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                    itemsize: int) -> Backward:
+        """`backward` for inputs laid out with the strides `layouts` (`archcalc.layout`): the same
+        whatever their layout, but for a kind whose torch forward copies an input it cannot view
+        as it needs (linear)."""
+        return self.backward(a, shapes, out, itemsize)
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The bytes of the layer's buffers: by default every buffer value of the model's dtype."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.errors import SpecError
-from archcalc.layers.base import VIEW, Attrs, Backward, Field, Footprint, LayerKind, Shape, numel, same, spatial
+from archcalc.layers.base import VIEW, Attrs, Backward, Field, Footprint, LayerKind, Layout, Shape, numel, same, spatial
 
 
 def _divides(parts: int, c, what: str, field: str) -> None:
@@ -52,6 +52,9 @@ class Split(LayerKind):
 
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         return Footprint(VIEW, touches_input=True)  # torch.chunk's slices are views
+
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        return layouts[0]  # a slice keeps its input's strides
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """Only sizes kept; the gradient the slices' gradients joined, zeros for the slices not

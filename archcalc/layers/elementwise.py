@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from archcalc import layout
 from archcalc.errors import SpecError
 from archcalc.layers.base import NEW, SAME, Attrs, Backward, Field, Footprint, LayerKind, Shape, numel
+from archcalc.layout import Layout
 
 
 class Elementwise(LayerKind):
@@ -41,6 +43,13 @@ class Elementwise(LayerKind):
             return Footprint(SAME)
         return Footprint(SAME, touches_input=True) if a.get("inplace") else Footprint()
 
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        """Its input's layout where it hands on its input or works in place, else as TensorIterator
+        lays out an elementwise result."""
+        if self.footprint(a, shapes, out, 1).output == SAME:
+            return layouts[0]
+        return layout.iterated(out, shapes[:1], layouts[:1])
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(a)
 
@@ -67,6 +76,7 @@ class Softmax(LayerKind):
     keeps_grid = True
     torch_module = "torch.nn.Softmax"
     doc = "Softmax along one dimension (torch.nn.Softmax)."
+    allocates_contiguous = True
     fields = {"dim": Field("index", 1, "dimension that sums to one")}
 
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from math import prod
 
-from archcalc.layers.base import Attrs, Backward, Field, Footprint, LayerKind, Params, Shape, WorkSize
+from archcalc import layout
+from archcalc.layers.base import Attrs, Backward, Field, Footprint, LayerKind, Params, Shape, WorkSize, numel
+from archcalc.layout import Layout
 
 
 class Linear(LayerKind):
     key = "linear"
     torch_module = "torch.nn.Linear"
+    allocates_contiguous = True
     doc = ("Fully connected layer (torch.nn.Linear) on the last axis: the features of a flat (N, features) "
            "input, or of each position of any other, as torch's acts on the last axis of any input.")
     fields = {
@@ -41,6 +44,34 @@ class Linear(LayerKind):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         """A new output; on an input of more than 2 dimensions torch views it as (·, features) first."""
         return Footprint(touches_input=len(shapes[0]) > 2)
+
+    def footprint_on(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                     itemsize: int) -> Footprint:
+        """On more than 2 dimensions torch's linear takes a contiguous input as a matrix (a view);
+        another it folds to (·, features) first, a view where its strides allow one, else a copy
+        alive while the matrix product is made, and then adds the bias out of place, the product
+        alive with the sum."""
+        shape, strides = shapes[0], layouts[0]
+        if len(shape) <= 2 or layout.is_contiguous(shape, strides):
+            return self.footprint(a, shapes, out, itemsize)
+        viewable = layout.viewed(shape, strides, (prod(shape[:-1]), shape[-1])) is not None
+        copy, product = 0 if viewable else numel(shape) * itemsize, numel(out) * itemsize if a.bias else 0
+        moments = tuple((size,) for size in (copy, product) if size)
+        return Footprint(transient=max(copy, product), touches_input=viewable, moments=moments)
+
+    def backward_on(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                    itemsize: int) -> Backward:
+        """A copy of its input (`footprint_on`) is what the matrix product keeps, in place of the
+        input; the product of an input it folds is no view of its result, and its bias, added
+        after it, has its gradient first."""
+        shape, strides = shapes[0], layouts[0]
+        if len(shape) <= 2 or layout.is_contiguous(shape, strides):
+            return self.backward(a, shapes, out, itemsize)
+        product = numel(out) * itemsize if a.bias else 0
+        if layout.viewed(shape, strides, (prod(shape[:-1]), shape[-1])) is not None:
+            return Backward(weights_first=True, bias_first=a.bias)
+        copy = numel(shape) * itemsize
+        return Backward(keeps_inputs=False, kept=copy, forward_transient=product, weights_first=True, bias_first=a.bias)
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """Its input kept; on more than 2 dimensions, with a bias, its output is a view of the matrix

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archcalc import layout
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
     SAME,
@@ -16,6 +17,7 @@ from archcalc.layers.base import (
     same,
     same_shape,
 )
+from archcalc.layout import Layout
 from archcalc.sizes import format_shape, size_text
 
 
@@ -44,6 +46,14 @@ class Add(LayerKind):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         """One sum after another: from the second on, the running sum and the new one are both alive."""
         return Footprint(transient=numel(out) * itemsize if len(shapes) > 2 else 0)
+
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        """Each sum laid out as TensorIterator lays out an elementwise result, from the running sum
+        and the next input."""
+        strides = layouts[0]
+        for shape, other in zip(shapes[1:], layouts[1:]):
+            strides = layout.iterated(out, [out, shape], [strides, other])
+        return strides
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         return Backward(keeps_inputs=False, grad=SAME)  # each input's gradient is the sum's
@@ -79,6 +89,12 @@ class Concat(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(dim=a.dim)
 
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        """In the memory format torch suggests for every input where they all suggest one, else
+        contiguous (torch's cat)."""
+        formats = {layout.suggested(out, shape, strides) for shape, strides in zip(shapes, layouts) if 0 not in shape}
+        return formats.pop() if len(formats) == 1 else layout.contiguous(out)
+
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         return Backward(keeps_inputs=False, grad=VIEW)  # each input's gradient a slice of the concat's
 
@@ -110,6 +126,9 @@ class Multiply(LayerKind):
         broadcast = tuple(index for index, shape in enumerate(shapes) if numel(shape) < numel(out))
         return Backward(transient=numel(out) * itemsize if broadcast else 0, transient_for=broadcast,
                         keeps_for_the_others=True)
+
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        return layout.iterated(out, shapes, layouts)
 
 
 def _broadcast(x, y, first: Shape, second: Shape):

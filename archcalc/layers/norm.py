@@ -5,6 +5,7 @@ from __future__ import annotations
 from math import prod
 from typing import ClassVar
 
+from archcalc import layout
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
     AXIS_LETTERS,
@@ -21,6 +22,7 @@ from archcalc.layers.base import (
     numel,
     spatial,
 )
+from archcalc.layout import Layout
 from archcalc.sizes import format_shape
 
 
@@ -164,6 +166,10 @@ class LocalResponseNorm(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
 
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        """Its last step divides the input by the normalisers: laid out as TensorIterator follows the input."""
+        return layout.iterated(out, shapes[:1], layouts[:1])
+
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         """An average pooling over a window of channels, at its heart (torch runs avg_pool3d)."""
         return "pooling"
@@ -213,6 +219,7 @@ class _LayerNorm(LayerKind):
 class LayerNorm(_LayerNorm):
     key = "layer_norm"
     torch_module = "torch.nn.LayerNorm"
+    allocates_contiguous = True
     doc = ("Layer normalisation over the last axis (torch.nn.LayerNorm with normalized_shape the last "
            "size): the features of an (N, F) input, or the channels of a channels-last (N, H, W, C) map.")
 
@@ -234,6 +241,12 @@ class ChannelLayerNorm(_LayerNorm):
 
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return (1,)
+
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        """Channels-last, whatever the input's layout: a contiguous (N, …, C) result permuted back."""
+        rank = len(out)
+        last = layout.contiguous((out[0], *out[2:], out[1]))
+        return (last[0], last[rank - 1], *last[1:rank - 1])
 
     def normalised(self, shape: Shape) -> int:
         if len(shape) < 3:

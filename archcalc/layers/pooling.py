@@ -201,6 +201,7 @@ class AdaptiveMaxPool3d(_AdaptivePool):
 class SpatialMean(LayerKind):
     key = "mean"
     torch_module = "archcalc.torchmodel.modules.SpatialMean"
+    allocates_contiguous = True
     doc = ("Mean over the spatial axes (torch's x.mean([2, 3]) of a 2-D map), the global average pooling "
            "ShuffleNet V2 and MNASNet write this way: (N, C, H, W) → (N, C); also of 1-D and 3-D maps, "
            "as S3D's x.mean((2, 3, 4)).")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from math import prod
 from typing import ClassVar
 
+from archcalc import layout
 from archcalc.errors import SpecError
-from archcalc.layers.base import SAME, VIEW, Attrs, Backward, Field, Footprint, LayerKind, Shape
+from archcalc.layers.base import NEW, SAME, VIEW, Attrs, Backward, Field, Footprint, LayerKind, Shape
+from archcalc.layout import Layout
 
 
 class Flatten(LayerKind):
@@ -33,12 +35,21 @@ class Flatten(LayerKind):
         rank = len(shapes[0])
         return Footprint(SAME) if a.start_dim % rank == a.end_dim % rank else Footprint(VIEW, touches_input=True)
 
-    def keeps_contiguous(self, a: Attrs, shapes: list[Shape]) -> bool:
-        return True
+    def footprint_on(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                     itemsize: int) -> Footprint:
+        """A view where the input's strides allow one, else a contiguous copy (torch's reshape)."""
+        footprint = self.footprint(a, shapes, out, itemsize)
+        if footprint.output == VIEW and layout.viewed(shapes[0], layouts[0], out) is None:
+            return Footprint(NEW)
+        return footprint
+
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        if self.footprint(a, shapes, out, 1).output == SAME:
+            return layouts[0]
+        return layout.viewed(shapes[0], layouts[0], out) or layout.contiguous(out)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(start_dim=a.start_dim, end_dim=a.end_dim)
-
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         return Backward(keeps_inputs=False, grad=self.footprint(a, shapes, out, itemsize).output)  # a view back
@@ -73,11 +84,9 @@ class Permute(LayerKind):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         return Footprint(VIEW, touches_input=True)
 
-    def keeps_contiguous(self, a: Attrs, shapes: list[Shape]) -> bool:
-        """The axes longer than 1 stay in their order (torch's strides of axes of size 1 do not count)."""
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
         rank = len(shapes[0])
-        moved = [d % rank for d in a.dims if shapes[0][d % rank] != 1]
-        return moved == sorted(moved)
+        return tuple(layouts[0][d % rank] for d in a.dims)
 
     def channels_after(self, a: Attrs, channels: int, rank: int) -> int | None:
         """Where the channels go, when the batch stays first and the spatial axes keep their order."""

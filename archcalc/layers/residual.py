@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from archcalc import layout
 from archcalc.errors import SpecError
 from archcalc.layers.base import NEW, SAME, Attrs, Backward, Field, Footprint, LayerKind, Params, Shape, numel
+from archcalc.layout import Layout
 
 
 class LayerScale(LayerKind):
@@ -43,9 +45,17 @@ class LayerScale(LayerKind):
         return Backward(transient=numel(out) * itemsize)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
-        c = self.scaled(a, shapes[0])
-        shape = (c,) if a.over == "last" else (c, *[1] * (len(shapes[0]) - 2))
-        return {"shape": shape, "init": a.init}
+        return {"shape": self.weight_shape(a, shapes[0]), "init": a.init}
+
+    def weight_shape(self, a: Attrs, shape: Shape) -> Shape:
+        """(C,) for the last axis, (C, 1, 1) for the channels of an (N, C, H, W) map."""
+        c = self.scaled(a, shape)
+        return (c,) if a.over == "last" else (c, *[1] * (len(shape) - 2))
+
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        """As TensorIterator lays out the weight times the input."""
+        weight = self.weight_shape(a, shapes[0])
+        return layout.iterated(out, [weight, shapes[0]], [layout.contiguous(weight), layouts[0]])
 
 
 class StochasticDepth(LayerKind):

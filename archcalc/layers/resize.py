@@ -17,6 +17,7 @@ from archcalc.layers.base import (
     Field,
     Footprint,
     LayerKind,
+    Layout,
     Resampling,
     Shape,
     Windows,
@@ -327,9 +328,8 @@ class _Crop(_Resized):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         return Footprint(VIEW, touches_input=True)  # slices are views
 
-    def keeps_contiguous(self, a: Attrs, shapes: list[Shape]) -> bool:
-        """A crop that cuts nothing: torch's indexing returns an alias of its input."""
-        return self.output_shape(a, shapes) == tuple(shapes[0])
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        return layouts[0]  # a slice keeps its input's strides
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"size": a.size}
