@@ -63,7 +63,7 @@ def _is_channels_last_contiguous(shape: tuple[int, ...], strides: Layout) -> boo
     return True
 
 
-def _strides_like_channels_last(shape: tuple[int, ...], strides: Layout) -> bool:
+def strides_like_channels_last(shape: tuple[int, ...], strides: Layout) -> bool:
     """torch's is_channels_last_strides_2d / _3d: strides that read as channels-last, ambiguous
     ones as contiguous."""
     if len(shape) not in _CHANNELS_LAST_ORDER or strides[1] == 0:
@@ -79,7 +79,7 @@ def _strides_like_channels_last(shape: tuple[int, ...], strides: Layout) -> bool
 def suggested(out: tuple[int, ...], shape: tuple[int, ...], strides: Layout) -> Layout:
     """A new tensor of shape `out` in the memory format torch suggests for an input of `shape` and
     `strides` (`suggest_memory_format`): channels-last where the input's strides read so."""
-    if len(out) == len(shape) and _strides_like_channels_last(shape, strides):
+    if len(out) == len(shape) and strides_like_channels_last(shape, strides):
         return channels_last(out)
     return contiguous(out)
 

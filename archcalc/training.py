@@ -16,6 +16,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, VIEW, numel
+from archcalc.layout import Layout, strides_like_channels_last
 from archcalc.memory import LiveTimeline, _rounding, element_bytes, graph_layouts
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
@@ -116,6 +117,12 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
     tensors = step.parameter_tensors
     step.live.add(OPTIMIZER, states * sum(tensors) + (len(tensors) * rounded(STEP_BYTES) if states == 2 else 0))
     step.forward()
+    if not any(step.requires[head] for head in graph.heads):
+        raise SpecError("a training step needs a loss that depends on a parameter, and no output of this model "
+                        "does: its parameters reach the outputs only through the size of a layer's second "
+                        "input (an upsampling, a pad or a crop to the size of another), and torch's backward "
+                        "pass refuses a loss that needs no gradient", location=graph.location,
+                        hint="leave out --train, or read a layer with parameters on the way to an output")
     step.loss()
     step.backward()
     # Adam divides the root of each second moment by its bias correction out of place, one parameter
@@ -280,7 +287,7 @@ class _Step:
             except SpecError as error:  # a layer torch will not train at this size
                 raise error.at(node.location, node.name) from None
             self.layouts[node.name] = (in_shapes, footprint, backward)
-        self.copied = _copied_weight_gradients(graph, stats, itemsize)
+        self.copied = _copied_weight_gradients(graph, stats, itemsize, layouts)
         self.on_a_view: dict[str, tuple[str, int]] = {}
         """Each in-place layer on a view: the layer whose backward gets the base's gradient, and the base's bytes."""
         self.target: dict[tuple[str, str], str] = {}
@@ -296,7 +303,8 @@ class _Step:
         keeper: dict[int, str] = {}  # a storage kept for the backward pass → the first layer keeping it
         for node, layer in zip(self.graph.nodes, self.stats.layers):
             _, footprint, backward = self.layouts[node.name]
-            requires = self.grad_bytes[node.name] > 0 or any(self.requires[name] for name in node.inputs)
+            requires = self.grad_bytes[node.name] > 0 or any(self.requires[name]  # an input giving only its shape: none
+                                                             for name in node.inputs[:node.kind.value_inputs])
             self.requires[node.name] = requires
             first = self.storage[node.inputs[0]]
             if footprint.output == SAME and footprint.touches_input:
@@ -546,25 +554,19 @@ class _Step:
         return moment
 
 
-KEEPS_LAYOUT = {"conv2d", "batchnorm2d", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu",
-                "hardswish", "hardsigmoid"}
-"""The kinds whose output on the CPU is channels-last where their input is."""
-
-
-def _copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int) -> dict[str, int]:
-    """The 2-D convolutions that run channels-last (their input a channel layer norm's output, or a
-    layer's that keeps its input's layout) with a weight whose strides differ between layouts (more
-    than one input channel per group, a kernel larger than 1×1): their backward hands the weight's
-    gradient channels-last, and torch's AccumulateGrad copies it to the parameter's layout. Each,
-    with the bytes of the copy. Only a map whose layout is unambiguous (C > 1, H·W > 1) counts."""
-    last, copied = set(), {}
+def _copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int,
+                             layouts: dict[str, Layout]) -> dict[str, int]:
+    """The 2-D convolutions that run channels-last (their input's strides read as channels-last,
+    `archcalc.layout`) with a weight whose strides differ between layouts (more than one input
+    channel per group, a kernel larger than 1×1): their backward hands the weight's gradient
+    channels-last, and torch's AccumulateGrad copies it to the parameter's layout. Each, with the
+    bytes of the copy. Only an input whose layout is unambiguous (C > 1, H·W > 1) counts."""
+    copied = {}
     for node in graph.nodes:
-        shape = stats.shapes[node.name]
-        unambiguous = len(shape) == 4 and shape[1] > 1 and shape[2] * shape[3] > 1
         source = node.inputs[0]
-        if unambiguous and (node.kind.key == "channel_layer_norm" or (node.kind.key in KEEPS_LAYOUT and source in last)):
-            last.add(node.name)
-        if node.kind.key == "conv2d" and source in last:
+        shape = stats.shapes[source]
+        unambiguous = len(shape) == 4 and shape[1] > 1 and shape[2] * shape[3] > 1
+        if node.kind.key == "conv2d" and unambiguous and strides_like_channels_last(shape, layouts[source]):
             a = node.attrs
             per_group = stats.shapes[source][1] // a.groups
             if per_group > 1 and a.kernel[0] * a.kernel[1] > 1:

@@ -62,6 +62,13 @@ def _with_indices(a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> F
     return Footprint(transient=numel(out) * INDEX_BYTES, touches_input=len(out) == 3)
 
 
+def _pooled_as_2d(kind: LayerKind) -> bool:
+    """Whether torch pools the kind's map as a 2-D one (a 1-D map: an axis added, then taken away),
+    its output a view of the 2-D pooling's (`Backward.viewed_result`): an in-place layer after it
+    changes a view, as autograd counts it."""
+    return kind.axes == 1
+
+
 class _MaxPool(_WindowPool):
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -76,7 +83,8 @@ class _MaxPool(_WindowPool):
     footprint = staticmethod(_with_indices)
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
-        return Backward(kept=numel(out) * INDEX_BYTES)  # the input and the indices of the maxima
+        """The input and the indices of the maxima kept; a 1-D map's output is a view (`_pooled_as_2d`)."""
+        return Backward(kept=numel(out) * INDEX_BYTES, viewed_result=_pooled_as_2d(self))
 
 
 class _AvgPool(_WindowPool):
@@ -93,6 +101,9 @@ class _AvgPool(_WindowPool):
 
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         return Footprint(touches_input=self.axes == 1)  # a 1-D map pooled as a 2-D one: a view with an axis added
+
+    def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
+        return Backward(viewed_result=_pooled_as_2d(self))
 
 
 class _AdaptivePool(LayerKind):
@@ -135,8 +146,8 @@ class _AdaptivePool(LayerKind):
         """Max: the input and the indices kept. Average to one value per channel: torch takes the
         mean, which keeps nothing (its gradient is spread evenly)."""
         if self.operation == "max":
-            return Backward(kept=numel(out) * INDEX_BYTES)
-        return Backward(keeps_inputs=any(size != 1 for size in out[2:]))
+            return Backward(kept=numel(out) * INDEX_BYTES, viewed_result=_pooled_as_2d(self))
+        return Backward(keeps_inputs=any(size != 1 for size in out[2:]), viewed_result=_pooled_as_2d(self))
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(output_size=a.output_size)
