@@ -511,10 +511,13 @@ class _Step:
                 live.release(storage)
             if backward.weights_first:
                 live.move(weights, GRADIENTS)
+            summed_in: list[int] = []  # alive until every gradient the backward made is handed on
             for name, storage in made:
-                summed = self._accumulate(self.target.get((node.name, name), name), storage)
+                summed = self._accumulate(self.target.get((node.name, name), name), storage, summed_in)
                 if sum(summed) > sum(busiest):
                     busiest = summed
+            for storage in summed_in:
+                live.release(storage)
             if node.name in self.copied:  # AccumulateGrad copies the weight's gradient to its layout
                 copying = live.with_added(GRADIENTS, self.copied[node.name])
                 if sum(copying) > sum(busiest):
@@ -538,10 +541,12 @@ class _Step:
                     waiting.setdefault(self.target.get((node.name, name), name), []).append(hook)
         return waiting
 
-    def _accumulate(self, name: str, storage: int) -> tuple[int, ...]:
+    def _accumulate(self, name: str, storage: int, summed_in: list[int] | None = None) -> tuple[int, ...]:
         """A gradient reaching `name`, once the layer that made it has let go of its incoming
         gradient and what it kept: the first is kept, a later one summed with it out of place.
-        The bytes alive at that moment."""
+        The bytes alive at that moment. A gradient summed in is let go at once, or where
+        `summed_in` is given, put there: torch's autograd holds every gradient a backward made
+        until it has handed on all of them (the list of its outputs)."""
         earlier = self.grads.get(name)
         if earlier is None:
             self.grads[name] = storage
@@ -550,7 +555,10 @@ class _Step:
         moment = tuple(self.live.totals)
         self.grads[name] = self.live.hold(total)
         self.live.release(earlier)
-        self.live.release(storage)
+        if summed_in is None:
+            self.live.release(storage)
+        else:
+            summed_in.append(storage)
         return moment
 
 

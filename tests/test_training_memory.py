@@ -1033,3 +1033,32 @@ def test_an_in_place_layer_after_a_1d_pooling_changes_a_view(pool, tmp_path):
     graph = load_graph(path)
     for batch in (1, 2):
         assert predicted(graph, batch) == tracked(graph, [batch], fake=False)[0]
+
+
+GRADIENTS_SUMMED_AFTER_A_PRODUCT = {
+    "y times y, y an output too": ([2, 3, 2], [{"y": {"kind": "conv2d", "out": 2, "kernel": 1}},
+                                              {"m": {"kind": "multiply", "from": ["y", "y"]}}], ["m", "y"]),
+    "a product of two scaled maps, both outputs": (
+        [6, 2, 2], [{"l0": {"kind": "layer_scale", "from": "input"}}, {"l4": {"kind": "layer_scale", "from": "l0"}},
+                    {"l5": {"kind": "multiply", "from": ["l4", "l0"]}},
+                    {"l6": {"kind": "pixel_shuffle", "factor": 1, "from": "l0"}}], ["l6", "l5", "l4"]),
+    "a factor of two products, one after an in-place layer": (
+        [6, 6, 5], [{"l0": {"kind": "layer_scale", "from": "input"}}, {"l2": {"kind": "multiply", "from": ["input", "l0"]}},
+                    {"l3": {"kind": "leaky_relu", "inplace": True, "from": "l2"}},
+                    {"l4": {"kind": "multiply", "from": ["l2", "l0"]}}], ["l3", "l4", "l0"]),
+}
+
+
+@pytest.mark.parametrize("case", GRADIENTS_SUMMED_AFTER_A_PRODUCT)
+def test_every_gradient_a_backward_makes_lives_until_it_has_handed_on_all(case, tmp_path):
+    """torch's autograd adds each gradient a backward made to what its input has gathered, and lets
+    go of them together, after the last: where a product's backward hands both factors' gradients
+    on, the first is alive while the second is summed. archcalc let each go once summed (184 B
+    against MemTracker's 232 B at batch 1 for y·y with y an output too; 608 B against 680 B for
+    the fuzzer's product of two scaled maps)."""
+    shape, layers, outputs = GRADIENTS_SUMMED_AFTER_A_PRODUCT[case]
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": shape, "layers": layers, "outputs": outputs}))
+    graph = load_graph(path)
+    for batch in (1, 2):
+        assert predicted(graph, batch) == tracked(graph, [batch], fake=False)[0]
