@@ -207,9 +207,11 @@ class _LayerNorm(LayerKind):
     """Whether the forward first permutes the normalised axis to the end (a view of the input)."""
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
-        """In training the means and inverse deviations are kept with the input."""
+        """In training the means and inverse deviations are kept with the input. Where the axis was
+        moved last (a channel layer norm), the output is the result permuted back, a view: an
+        in-place layer after it changes a view (`Backward.viewed_result`)."""
         statistics = self.footprint(a, shapes, out, itemsize)
-        return Backward(kept=statistics.transient, kept_tensors=statistics.moments[0])
+        return Backward(kept=statistics.transient, kept_tensors=statistics.moments[0], viewed_result=self.moves_to_last)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"normalized_shape": self.normalised(shapes[0]), "eps": a.eps,
