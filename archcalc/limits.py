@@ -80,6 +80,10 @@ anything of base 2 or more is past MAX_MAGNITUDE long before it."""
 MAX_DIMENSION = 2**31 - 1
 """Largest batch, channel count, height, width or feature count of any tensor."""
 
+MAX_TENSOR_BYTES = 2**63 - 1
+"""The most bytes one tensor torch makes may take: its storage's size is an int64 (past it torch
+refuses: "Storage size calculation overflowed")."""
+
 MAX_SWEEP_POINTS = 10_000
 """Points of one `archcalc sweep`: settings of the spec's parameters (`--set`) × input sizes ×
 batch sizes, counted before any work."""

@@ -20,6 +20,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, numel
+from archcalc.limits import MAX_TENSOR_BYTES
 from archcalc.peak import PeakFormula, Timeline, peak_formula
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
@@ -204,6 +205,7 @@ def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", al
     bytes rounded as `allocator` rounds them (ALLOCATORS)."""
     itemsize = element_bytes(dtype)
     rounded = _rounding(allocator)
+    check_makeable(graph, stats, itemsize)
     shapes = stats.shapes
     layouts = graph_layouts(graph, shapes, stats.input_shape)
     walk = _Walk(rounded(numel(stats.input_shape) * itemsize))
@@ -254,6 +256,21 @@ def graph_layouts(graph: Graph, shapes: dict[str, tuple[int, ...]], input_shape:
         else:
             layouts[node.name] = node.kind.laid_out(node.attrs, in_shapes, in_layouts, out)
     return layouts
+
+
+def check_makeable(graph: Graph, stats: ModelStats, itemsize: int) -> None:
+    """SpecError at the input or the first layer whose output torch cannot make: more than
+    MAX_TENSOR_BYTES bytes of elements of `itemsize`."""
+    named = [(graph.location, None, stats.input_shape)]
+    for node, layer in zip(graph.nodes, stats.layers):
+        named.append((node.location, node.name, layer.shape))
+    for location, name, shape in named:
+        size = numel(shape) * itemsize
+        if size > MAX_TENSOR_BYTES:
+            raise SpecError(f"{'its output' if name else 'the input'} {format_shape(shape)} takes {size:,} bytes, "
+                            f"more than one tensor in torch can ({MAX_TENSOR_BYTES:,}: torch refuses to make it)",
+                            location=location, layer=name, hint="check the sizes: an output size or a scale "
+                            "far larger than meant")
 
 
 def _rounding(allocator: str) -> Callable[[int], int]:

@@ -17,7 +17,7 @@ from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, VIEW, numel
 from archcalc.layout import Layout, strides_like_channels_last
-from archcalc.memory import LiveTimeline, _rounding, element_bytes, graph_layouts
+from archcalc.memory import LiveTimeline, _rounding, check_makeable, element_bytes, graph_layouts
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
 
@@ -112,6 +112,7 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
                         hint="leave out --train: the memory of a forward pass is the model's whole footprint")
     itemsize = element_bytes(dtype)
     rounded = _rounding(allocator)
+    check_makeable(graph, stats, itemsize)
     step = _Step(graph, stats, itemsize, rounded, cuda=allocator == "cuda")
     states = optimizer_state(optimizer)
     tensors = step.parameter_tensors

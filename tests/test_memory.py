@@ -16,6 +16,7 @@ import sys
 import types
 
 import pytest
+import yaml
 from conftest import FAST_MODELS, tier, yaml_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -807,3 +808,21 @@ def test_the_allocator_option_reaches_the_result_and_is_refused_with_a_formula(c
     for args in (["--batch", "N"], ["--fit", "1GiB"]):
         refused = cli("memory", "resnet18", "--allocator", "cuda", *args)
         assert refused.exit_code == 2 and "not a line in the batch" in refused.stderr
+
+
+@pytest.mark.parametrize("train", [[], ["--train"]], ids=["inference", "training"])
+def test_a_tensor_torch_cannot_make_is_refused_where_it_is_made(train, tmp_path, cli):
+    """torch's storage size is an int64: a 10×2,147,483,647×2,147,483,647 map of float32 takes more
+    (torch: "Storage size calculation overflowed"). `memory` gave 2.2·10²¹ B for it (found by a
+    fuzzer); it names the layer that makes it, and exits 2."""
+    import torch
+
+    with pytest.raises(RuntimeError, match="overflow"):
+        torch.empty((1, 10, 2**31 - 1, 2**31 - 1), device="meta")
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [10, 22, 7], "layers": [
+        {"big": {"kind": "adaptive_maxpool2d", "output_size": 2**31 - 1}}, {"s": {"kind": "layer_scale"}}]}))
+    result = cli("memory", str(path), *train)
+    assert result.exit_code == 2
+    assert "layer 'big': its output 1×10×2147483647×2147483647 takes 184,467,440,565,296,824,360 bytes, more " \
+           "than one tensor in torch can" in " ".join(result.stderr.split())
