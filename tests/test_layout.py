@@ -75,21 +75,20 @@ LAYERS = {
 }
 
 
-def _network(before: str, layer: str, tmp_path):
+def _network(before: str, layer: str, tmp_path, shape=(4, 6, 5), befores=BEFORE, layers=LAYERS):
     """The input laid out as `before` says (as 'x'), a contiguous map of its shape ('o', a softmax
     of it), a scale per channel ('s'), and the layer under test ('t')."""
-    layers = [*BEFORE[before], {"x": {"kind": "identity", "from": _last(before)}},
-              {"o": {"kind": "softmax", "from": "x"}},
-              {"s": {"kind": "adaptive_avgpool2d", "output_size": 1, "from": "x"}},
-              {"t": {"from": "x", **LAYERS[layer]}}]
+    pooled = {"kind": f"adaptive_avgpool{len(shape) - 1}d", "output_size": 1, "from": "x"}
+    chain = [*befores[before], {"x": {"kind": "identity", "from": _last(before, befores)}},
+             {"o": {"kind": "softmax", "from": "x"}}, {"s": pooled}, {"t": {"from": "x", **layers[layer]}}]
     path = tmp_path / "net.yaml"
-    path.write_text(yaml.safe_dump({"name": "net", "input": [4, 6, 5], "layers": layers, "outputs": ["t", "o", "s"]}))
+    path.write_text(yaml.safe_dump({"name": "net", "input": list(shape), "layers": chain, "outputs": ["t", "o", "s"]}))
     return load_graph(path)
 
 
-def _last(before: str) -> str:
+def _last(before: str, befores=BEFORE) -> str:
     """The layer that lays the input out as `before` says, or the input."""
-    return next(iter(BEFORE[before][-1])) if BEFORE[before] else "input"
+    return next(iter(befores[before][-1])) if befores[before] else "input"
 
 
 def _strides_torch_gives(graph, batch: int) -> dict[str, tuple[int, ...]]:
@@ -106,17 +105,100 @@ def _strides_torch_gives(graph, batch: int) -> dict[str, tuple[int, ...]]:
     return seen
 
 
+def _laid_out_as_torch(graph, batches=(1, 2)) -> None:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 3-D convolution's kernel, and so its layout, depends on it (runs_on_onednn)
+    try:
+        for batch in batches:
+            stats = analyze_graph(graph, None, batch)
+            layouts = graph_layouts(graph, stats.shapes, stats.input_shape)
+            given = _strides_torch_gives(graph, batch)
+            assert {name: layouts[name] for name in given} == given, f"batch {batch}"
+    finally:
+        torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("before", BEFORE)
 def test_every_layers_output_is_laid_out_as_torch_lays_it_out(before, layer, tmp_path):
     """For each way its input is laid out (a permute's, a channels-last map, a crop's, a split's),
     the strides archcalc gives each layer's output are those of torch's tensor, at batch 1 and 2."""
-    graph = _network(before, layer, tmp_path)
-    for batch in (1, 2):
-        stats = analyze_graph(graph, None, batch)
-        layouts = graph_layouts(graph, stats.shapes, stats.input_shape)
-        given = _strides_torch_gives(graph, batch)
-        assert {name: layouts[name] for name in given} == given
+    _laid_out_as_torch(_network(before, layer, tmp_path))
+
+
+BEFORE_3D = {
+    "contiguous": [],
+    "channels-last": [{"v": {"kind": "channel_layer_norm"}}],
+    "permuted": [{"v": {"kind": "permute", "dims": [0, 1, 2, 4, 3]}}],
+    "cropped": [{"v": {"kind": "crop3d", "size": [3, 4, 6]}}],
+}
+LAYERS_3D = {
+    "1×1×1 conv3d": {"kind": "conv3d", "out": 6, "kernel": 1},
+    "3×3×3 conv3d": {"kind": "conv3d", "out": 6, "kernel": 3, "padding": 1},
+    "strided conv3d": {"kind": "conv3d", "out": 6, "kernel": 3, "stride": 2, "padding": 1},
+    "depthwise conv3d": {"kind": "conv3d", "out": 4, "kernel": 3, "padding": 1, "groups": 4},
+    "(2+1)-D temporal conv3d": {"kind": "conv3d", "out": 4, "kernel": [3, 1, 1], "padding": [1, 0, 0]},
+    "conv_transpose3d": {"kind": "conv_transpose3d", "out": 6, "kernel": 2, "stride": 2},
+    "1×1×1 conv_transpose3d": {"kind": "conv_transpose3d", "out": 6, "kernel": 1},
+    "avgpool3d": {"kind": "avgpool3d", "kernel": 1},
+    "maxpool3d": {"kind": "maxpool3d", "kernel": 1},
+    "adaptive_avgpool3d": {"kind": "adaptive_avgpool3d", "output_size": [2, 3, 3]},
+    "adaptive_maxpool3d": {"kind": "adaptive_maxpool3d", "output_size": [2, 3, 3]},
+    "batchnorm3d": {"kind": "batchnorm3d"},
+    "upsample3d": {"kind": "upsample3d", "scale": 2},
+    "trilinear upsample3d": {"kind": "upsample3d", "scale": 2, "mode": "trilinear"},
+    "pad3d": {"kind": "pad3d", "padding": 1},
+    "channel_layer_norm": {"kind": "channel_layer_norm"},
+    "relu": {"kind": "relu"},
+    "flatten": {"kind": "flatten"},
+    "linear": {"kind": "linear", "out": 3},
+}
+
+
+@pytest.mark.parametrize("layer", LAYERS_3D)
+@pytest.mark.parametrize("before", BEFORE_3D)
+def test_every_3d_layers_output_is_laid_out_as_torch_lays_it_out(before, layer, tmp_path):
+    """The same for maps of three spatial axes, at batch 1, 2 and 16 (a 3-D convolution of a
+    channels-last map is channels-last only where oneDNN runs it; a 3-D average or adaptive pooling
+    allocates contiguously: found by a review, archcalc gave them channels-last outputs)."""
+    _laid_out_as_torch(_network(before, layer, tmp_path, (4, 3, 5, 6), BEFORE_3D, LAYERS_3D), (1, 2, 16))
+
+
+BEFORE_1D = {
+    "contiguous": [],
+    "transposed": [{"v": {"kind": "permute", "dims": [0, 2, 1]}}],
+    "channels-last": [{"v": {"kind": "channel_layer_norm"}}],
+    "cropped": [{"v": {"kind": "crop1d", "size": 4}}],
+}
+LAYERS_1D = {
+    "conv1d": {"kind": "conv1d", "out": 3, "kernel": 3, "padding": 1},
+    "1×1 conv1d": {"kind": "conv1d", "out": 3, "kernel": 1},
+    "conv_transpose1d": {"kind": "conv_transpose1d", "out": 3, "kernel": 2, "stride": 2},
+    "avgpool1d": {"kind": "avgpool1d", "kernel": 1},
+    "maxpool1d": {"kind": "maxpool1d", "kernel": 2},
+    "adaptive_avgpool1d": {"kind": "adaptive_avgpool1d", "output_size": 2},
+    "adaptive_maxpool1d": {"kind": "adaptive_maxpool1d", "output_size": 2},
+    "batchnorm1d": {"kind": "batchnorm1d"},
+    "upsample1d": {"kind": "upsample1d", "scale": 2},
+    "pad1d": {"kind": "pad1d", "padding": 1},
+    "relu": {"kind": "relu"},
+    "flatten": {"kind": "flatten"},
+    "linear": {"kind": "linear", "out": 3},
+}
+
+
+MAPS_1D = {"4×5": (4, 5), "one channel": (1, 5), "one position": (4, 1)}
+
+
+@pytest.mark.parametrize(("before", "layer", "shape"), [
+    (before, layer, shape) for before, layer, shape in itertools.product(BEFORE_1D, LAYERS_1D, MAPS_1D)
+    if (before != "cropped" or MAPS_1D[shape][1] >= 4)  # a crop to 4 needs a length of 4, a window of 2 one of 2
+    and (layer != "maxpool1d" or MAPS_1D[shape][0 if before == "transposed" else 1] >= 2)])
+def test_every_1d_layers_output_is_laid_out_as_torch_lays_it_out(before, layer, shape, tmp_path):
+    """The same for maps of one spatial axis, which torch convolves and pools as 2-D ones of height
+    1 (a transposed map stays transposed through an average pooling; a convolution's input is made
+    contiguous first, but for one that is only by its axes of size 1: found by a review)."""
+    _laid_out_as_torch(_network(before, layer, tmp_path, MAPS_1D[shape], BEFORE_1D, LAYERS_1D))
 
 
 def _tensors(count: int, seed: int):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from math import gcd, prod
 
+from archcalc import layout
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
     MAX_COUNTED_PADDING,
@@ -13,6 +14,7 @@ from archcalc.layers.base import (
     Field,
     Footprint,
     LayerKind,
+    Layout,
     Params,
     Resampling,
     Shape,
@@ -68,6 +70,9 @@ class _Conv(LayerKind):
         sizes = [window_output(size, k, s, p, d)
                  for size, k, s, p, d in zip(sizes, a.kernel, a.stride, a.padding, a.dilation)]
         return (n, a.out, *sizes)
+
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        return convolution_layout(a, shapes[0], layouts[0], out)
 
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         c = shapes[0][1]
@@ -193,6 +198,9 @@ class _ConvTranspose(LayerKind):
                for size, k, s, p, e, d in zip(sizes, a.kernel, a.stride, a.padding, a.output_padding, a.dilation)]
         return (n, a.out, *out)
 
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        return convolution_layout(a, shapes[0], layouts[0], out)
+
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         weight = shapes[0][1] * (a.out // a.groups) * prod(a.kernel)
         return Params(weight=weight, bias=a.out if a.bias else 0)
@@ -257,6 +265,32 @@ def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, t
     aligned = alignment(gcd(channels_in, channels_out) // a.groups) if a.groups > 1 else None
     return WorkSize((channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided,
                     aligned, dispatch_size(a, shapes[0]) if a.groups == 1 else None)
+
+
+def convolution_layout(a: Attrs, shape: Shape, strides: Layout, out: Shape) -> Layout:
+    """The strides of a convolution's output on the CPU (torch 2.13; `tests/test_layout.py`): a
+    1-D map made contiguous, then seen as a 2-D one of height 1; a 3-D map in the memory format
+    torch suggests only where oneDNN's kernel runs it (`runs_on_onednn`), torch's own allocating
+    contiguously; a 2-D map in the memory format torch suggests."""
+    if len(shape) == 3:
+        contiguous = strides if layout.is_contiguous(shape, strides) else layout.contiguous(shape)
+        return layout.suggested_as_2d(out, shape, contiguous)
+    if len(shape) == 5 and not runs_on_onednn(a, shape):
+        return layout.contiguous(out)
+    return layout.suggested(out, shape, strides)
+
+
+def runs_on_onednn(a: Attrs, shape: Shape) -> bool:
+    """Whether torch runs a float32 convolution of an input of `shape` through oneDNN on the CPU
+    with one thread (aten's use_mkldnn): strided, dilated, a batch of 16 or more, or a kernel whose
+    last two sizes are not both 1; and grouped, a kernel's last two sizes both over 3, a batch over
+    1, or N·C times the first two spatial sizes over 20,480. With more threads the first condition
+    always holds."""
+    n, c, first, second = shape[:4]
+    kernel = a.kernel[-2:]
+    reason = any(s > 1 for s in a.stride) or any(d > 1 for d in a.dilation) or n >= 16 or kernel != (1, 1)
+    worth = a.groups > 1 or min(kernel) > 3 or n > 1 or n * c * first * second > 20480
+    return reason and worth
 
 
 def dispatch_size(a: Attrs, shape: Shape) -> int | None:
