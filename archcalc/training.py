@@ -565,22 +565,29 @@ class _Step:
 
 def _copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int,
                              layouts: dict[str, Layout]) -> dict[str, int]:
-    """The 2-D convolutions that run channels-last (their input's strides read as channels-last,
-    `archcalc.layout`) with a weight whose strides differ between layouts (more than one input
-    channel per group, a kernel larger than 1×1): their backward hands the weight's gradient
-    channels-last, and torch's AccumulateGrad copies it to the parameter's layout. Each, with the
-    bytes of the copy. Only an input whose layout is unambiguous (C > 1, H·W > 1) counts."""
+    """The 2-D convolutions and transposed convolutions that run channels-last (their input's
+    strides read as channels-last, `archcalc.layout`) with a weight whose strides differ between
+    layouts (a second dimension over 1: the input channels per group of a convolution, the output
+    channels per group of a transposed one; a kernel larger than 1×1): their backward hands the
+    weight's gradient channels-last, and torch's AccumulateGrad copies it to the parameter's
+    layout. Each, with the bytes of the copy. Only an input whose layout is unambiguous (C > 1,
+    H·W > 1) counts."""
     copied = {}
     for node in graph.nodes:
         source = node.inputs[0]
         shape = stats.shapes[source]
         unambiguous = len(shape) == 4 and shape[1] > 1 and shape[2] * shape[3] > 1
-        if node.kind.key == "conv2d" and unambiguous and strides_like_channels_last(shape, layouts[source]):
+        if node.kind.key in WEIGHTS_SECOND_DIMENSION and unambiguous and strides_like_channels_last(shape, layouts[source]):
             a = node.attrs
-            per_group = stats.shapes[source][1] // a.groups
-            if per_group > 1 and a.kernel[0] * a.kernel[1] > 1:
-                copied[node.name] = a.out * per_group * a.kernel[0] * a.kernel[1] * itemsize
+            second = WEIGHTS_SECOND_DIMENSION[node.kind.key](a, shape[1]) // a.groups
+            if second > 1 and a.kernel[0] * a.kernel[1] > 1:
+                copied[node.name] = node.kind.params(a, [shape]).weight * itemsize
     return copied
+
+
+WEIGHTS_SECOND_DIMENSION = {"conv2d": lambda a, channels: channels, "conv_transpose2d": lambda a, channels: a.out}
+"""The 2-D convolution kinds, each with the second dimension of its weight, before dividing by the
+groups: a convolution's (out, in / groups, kh, kw), a transposed one's (in, out / groups, kh, kw)."""
 
 
 def _modifies_a_split(node, split: str) -> SpecError:
