@@ -84,12 +84,18 @@ def suggested(out: tuple[int, ...], shape: tuple[int, ...], strides: Layout) -> 
     return contiguous(out)
 
 
-def suggested_as_2d(out: tuple[int, ...], shape: tuple[int, ...], strides: Layout) -> Layout:
-    """`suggested` for a 1-D map (N, C, L), which torch views as a 2-D one of height 1 (an axis of
-    stride L times the length's inserted) and squeezes back: a transposed map reads as
-    channels-last there, and its output keeps that order."""
+def as_2d(shape: tuple[int, ...], strides: Layout) -> tuple[tuple[int, ...], Layout]:
+    """A 1-D map (N, C, L) as torch views it to convolve or pool it as a 2-D one: of height 1, the
+    inserted axis of stride L times the length's (`unsqueeze(2)`)."""
     n, c, length = shape
-    if strides_like_channels_last((n, c, 1, length), (strides[0], strides[1], length * strides[2], strides[2])):
+    return (n, c, 1, length), (strides[0], strides[1], length * strides[2], strides[2])
+
+
+def suggested_as_2d(out: tuple[int, ...], shape: tuple[int, ...], strides: Layout) -> Layout:
+    """`suggested` for a 1-D map (N, C, L), which torch views as a 2-D one of height 1 (`as_2d`)
+    and squeezes back: a transposed map reads as channels-last there, and its output keeps that
+    order."""
+    if strides_like_channels_last(*as_2d(shape, strides)):
         last = channels_last((out[0], out[1], 1, out[2]))
         return (last[0], last[1], last[3])
     return contiguous(out)

@@ -10,13 +10,15 @@ forward allocates besides is its `footprint`. docs/memory.md says how each figur
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 from pathlib import Path
 
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, VIEW, numel
-from archcalc.layout import Layout, strides_like_channels_last
+from archcalc.layers.conv import runs_on_onednn
+from archcalc.layout import Layout, as_2d, contiguous, is_contiguous, strides_like_channels_last
 from archcalc.memory import LiveTimeline, _rounding, check_makeable, element_bytes, graph_layouts
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
@@ -68,6 +70,10 @@ class Training(LiveTimeline):
     """How each tensor's bytes were rounded (archcalc.memory.ALLOCATORS)."""
     in_place_on_views: tuple[str, ...] = ()
     """The in-place layers on a view, whose backward torch's autograd runs on the base (CopySlices)."""
+    copied_on_one_position: tuple[str, ...] = ()
+    """The convolutions of a channels-last map of one position whose weight's gradient is copied
+    (`copied_weight_gradients`): on fake tensors a channel layer norm lays such a map out as a
+    contiguous one, and the copy is not made."""
 
     @property
     def categories(self) -> dict[str, int]:
@@ -133,8 +139,9 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
         if states == 2 else 0
     step.points.append(Point("optimizer", "step", optimizer, step.live.with_added(OPTIMIZER, scratch),
                              sum(step.live.totals)))
+    one_position = tuple(name for name in step.copied if prod(stats.shapes[step.sources[name]][2:]) == 1)
     return Training(graph.model, graph.file, stats.input_shape, dtype, optimizer, step.points, allocator,
-                    tuple(step.on_a_view))
+                    tuple(step.on_a_view), one_position)
 
 
 class _Live:
@@ -288,7 +295,7 @@ class _Step:
             except SpecError as error:  # a layer torch will not train at this size
                 raise error.at(node.location, node.name) from None
             self.layouts[node.name] = (in_shapes, footprint, backward)
-        self.copied = _copied_weight_gradients(graph, stats, itemsize, layouts)
+        self.copied = copied_weight_gradients(graph, stats, itemsize, layouts)
         self.on_a_view: dict[str, tuple[str, int]] = {}
         """Each in-place layer on a view: the layer whose backward gets the base's gradient, and the base's bytes."""
         self.target: dict[tuple[str, str], str] = {}
@@ -563,31 +570,41 @@ class _Step:
         return moment
 
 
-def _copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int,
+def copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int,
                              layouts: dict[str, Layout]) -> dict[str, int]:
-    """The 2-D convolutions and transposed convolutions that run channels-last (their input's
-    strides read as channels-last, `archcalc.layout`) with a weight whose strides differ between
+    """The convolutions and transposed convolutions that run channels-last (their input's strides
+    read as channels-last, `archcalc.layout`: of a 1-D map, as the 2-D one torch convolves; of a
+    3-D one, where oneDNN runs it, `runs_on_onednn`) with a weight whose strides differ between
     layouts (a second dimension over 1: the input channels per group of a convolution, the output
-    channels per group of a transposed one; a kernel larger than 1×1): their backward hands the
-    weight's gradient channels-last, and torch's AccumulateGrad copies it to the parameter's
-    layout. Each, with the bytes of the copy. Only an input whose layout is unambiguous (C > 1,
-    H·W > 1) counts."""
+    channels per group of a transposed one; a kernel of more than one tap): their backward hands
+    the weight's gradient channels-last, and torch's AccumulateGrad copies it to the parameter's
+    layout. Each, with the bytes of the copy (also of a map of one position, whose strides a
+    channel layer norm makes channels-last, as torch's CPU kernels copy)."""
     copied = {}
     for node in graph.nodes:
         source = node.inputs[0]
-        shape = stats.shapes[source]
-        unambiguous = len(shape) == 4 and shape[1] > 1 and shape[2] * shape[3] > 1
-        if node.kind.key in WEIGHTS_SECOND_DIMENSION and unambiguous and strides_like_channels_last(shape, layouts[source]):
-            a = node.attrs
+        shape, strides = stats.shapes[source], layouts[source]
+        if node.kind.key not in WEIGHTS_SECOND_DIMENSION:
+            continue
+        a = node.attrs
+        if len(shape) == 3:  # torch convolves a 1-D map, made contiguous where it is not, as a 2-D one
+            shape, strides = as_2d(shape, strides if is_contiguous(shape, strides) else contiguous(shape))
+        if strides_like_channels_last(shape, strides) and (len(shape) == 4 or runs_on_onednn(a, shape)):
             second = WEIGHTS_SECOND_DIMENSION[node.kind.key](a, shape[1]) // a.groups
-            if second > 1 and a.kernel[0] * a.kernel[1] > 1:
-                copied[node.name] = node.kind.params(a, [shape]).weight * itemsize
+            if second > 1 and prod(a.kernel) > 1:
+                copied[node.name] = node.kind.params(a, [stats.shapes[source]]).weight * itemsize
     return copied
 
 
-WEIGHTS_SECOND_DIMENSION = {"conv2d": lambda a, channels: channels, "conv_transpose2d": lambda a, channels: a.out}
-"""The 2-D convolution kinds, each with the second dimension of its weight, before dividing by the
-groups: a convolution's (out, in / groups, kh, kw), a transposed one's (in, out / groups, kh, kw)."""
+WEIGHTS_SECOND_DIMENSION = {
+    "conv1d": lambda a, channels: channels, "conv2d": lambda a, channels: channels,
+    "conv3d": lambda a, channels: channels,
+    "conv_transpose1d": lambda a, channels: a.out, "conv_transpose2d": lambda a, channels: a.out,
+}
+"""The convolution kinds whose weight's gradient torch copies when they run channels-last (a 3-D
+transposed one's it does not, on torch 2.13's CPU), each with the second dimension of its
+weight, before dividing by the groups: a convolution's (out, in / groups, k…), a transposed
+one's (in, out / groups, k…)."""
 
 
 def _modifies_a_split(node, split: str) -> SpecError:

@@ -365,3 +365,65 @@ def test_a_transposed_convolution_of_a_channels_last_map_copies_its_weights_grad
     graph = load_graph(path)
     for batch in (1, 2):
         assert predicted_training(graph, batch) == tracked_training(graph, [batch], fake=False)[0]
+
+
+ONE_POSITION = {
+    "a channel layer norm's": [{"n": {"kind": "channel_layer_norm"}}],
+    "after a 1×1 convolution": [{"s": {"kind": "conv2d", "out": 4, "kernel": 1}}, {"n": {"kind": "channel_layer_norm"}}],
+    "of a crop": [{"k": {"kind": "crop2d", "size": [1, 1]}}, {"n": {"kind": "channel_layer_norm"}}],
+}
+
+
+@pytest.mark.parametrize("before", ONE_POSITION)
+def test_a_convolution_of_a_channels_last_map_of_one_position_copies_its_weights_gradient(before, tmp_path, cli):
+    """A channel layer norm's output of one position has channels-last strides, and torch's CPU
+    kernels run a 3×3 convolution of it channels-last and copy its weight's gradient: archcalc took
+    such a map as contiguous (2,464 B against MemTracker's 2,624 B at batch 1 after the 1×1
+    convolution; found by a fuzzer). On fake tensors a channel layer norm lays that map out as a
+    contiguous one, so `validate` measures such a step on real CPU tensors, and says so."""
+    from test_training_memory import predicted as predicted_training
+    from test_training_memory import tracked as tracked_training
+
+    path = tmp_path / "net.yaml"
+    shape = [4, 1, 2] if before == "of a crop" else [4, 1, 1]
+    path.write_text(yaml.safe_dump({"name": "net", "input": shape, "layers": [
+        *ONE_POSITION[before], {"c": {"kind": "conv2d", "out": 4, "kernel": 3, "padding": 1}}]}))
+    graph = load_graph(path)
+    for batch in (1, 2):
+        assert predicted_training(graph, batch) == tracked_training(graph, [batch], fake=False)[0]
+    result = cli("validate", str(path), "--train")
+    assert result.exit_code == 0, result.output
+    assert "the training peak is measured on real CPU tensors: on fake tensors 'c' reads a channels-last map of " \
+           "one position" in " ".join(result.stdout.split())
+
+
+CONVOLUTIONS_OF_1D_AND_3D_CHANNELS_LAST_MAPS = {
+    "conv1d of one position": ([4, 1], {"kind": "conv1d", "out": 4, "kernel": 3, "padding": 1}),
+    "conv1d of a length of 6 (made contiguous: no copy)": ([4, 6], {"kind": "conv1d", "out": 5, "kernel": 3, "padding": 1}),
+    "conv3d, 3×3×3 (oneDNN's from batch 2)": ([4, 3, 3, 3], {"kind": "conv3d", "out": 4, "kernel": 3, "padding": 1}),
+    "conv_transpose3d (no copy)": ([4, 3, 3, 3], {"kind": "conv_transpose3d", "out": 4, "kernel": 2, "stride": 2}),
+}
+
+
+@pytest.mark.parametrize("case", CONVOLUTIONS_OF_1D_AND_3D_CHANNELS_LAST_MAPS)
+def test_a_1d_or_3d_convolution_of_a_channels_last_map_copies_its_weights_gradient_as_torch_does(case, tmp_path):
+    """After a channel layer norm: a 1-D convolution runs as a 2-D one, channels-last where its
+    input (left as it is where torch's is_contiguous holds) reads so; a 3-D one runs channels-last
+    where oneDNN runs it (`runs_on_onednn`, one thread). Where it does, its weight's gradient is
+    copied (archcalc counted none: 8,328 B against MemTracker's 9,192 B for the conv3d at batch 2;
+    768 B against 928 B for the conv1d of one position at batch 1)."""
+    from test_training_memory import predicted as predicted_training
+    from test_training_memory import tracked as tracked_training
+
+    shape, layer = CONVOLUTIONS_OF_1D_AND_3D_CHANNELS_LAST_MAPS[case]
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": shape, "layers": [
+        {"n": {"kind": "channel_layer_norm"}}, {"c": layer}]}))
+    graph = load_graph(path)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 3-D convolution's kernel depends on it
+    try:
+        for batch in (1, 2):
+            assert predicted_training(graph, batch) == tracked_training(graph, [batch], fake=False)[0]
+    finally:
+        torch.set_num_threads(threads)

@@ -348,7 +348,7 @@ def _training_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | N
     except SpecError as refused:  # a training step torch refuses too (batch norm over one value)
         return None, f"the training peak is not compared: {str(refused).splitlines()[0]}"
     figures = (*step.peak_point.bytes, step.peak)
-    differs, note = _fake_differs(predicted, step.in_place_on_views), None
+    differs, note = _fake_differs(predicted, step), None
     if differs is not None:
         available = available_memory()
         if available is not None and step.peak > available:
@@ -363,23 +363,29 @@ def _training_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | N
                       tuple(Check(figure, *pair) for figure, pair in zip(TRAINING_FIGURES, zip(figures, measured)))), note
 
 
-def _fake_differs(stats: ModelStats, in_place_on_views: tuple[str, ...]) -> str | None:
+def _fake_differs(stats: ModelStats, step) -> str | None:
     """Why MemTracker on fake tensors would count otherwise than torch runs the step, or None.
     A batch norm with parameters whose input needs no gradient (the model's input, or what only
     layers without parameters made of it): on fake tensors torch's batch-norm backward makes the
     input's gradient all the same (FakeTensorMode does not heed which gradients are asked for), a
     tensor its CPU and CUDA kernels never allocate. An in-place layer on a view: on fake tensors
     autograd replays the view's operations for its gradient, where on real ones it lays the
-    gradient in zeros of the base's size (as_strided). On real tensors MemTracker agrees with archcalc."""
+    gradient in zeros of the base's size (as_strided). A convolution of a channels-last map of one
+    position (`Training.copied_on_one_position`): on fake tensors a channel layer norm lays that map
+    out as a contiguous one. On real tensors MemTracker agrees with archcalc."""
     from archcalc.backward import needs_input_gradient
 
     for layer, needs in zip(stats.layers, needs_input_gradient(stats)):
         if layer.kind.startswith("batchnorm") and layer.figures.params and not needs:
             return (f"torch's batch norm '{layer.name}' makes its input's gradient, which its CPU and CUDA kernels "
                     "skip where the input needs none")
-    if in_place_on_views:
-        return (f"torch's autograd replays the view under the in-place layer '{in_place_on_views[0]}' for its "
+    if step.in_place_on_views:
+        return (f"torch's autograd replays the view under the in-place layer '{step.in_place_on_views[0]}' for its "
                 "gradient, where real tensors lay that gradient in zeros of the view's base (as_strided)")
+    if step.copied_on_one_position:
+        return (f"'{step.copied_on_one_position[0]}' reads a channels-last map of one position laid out as a "
+                "contiguous one, and its weight's gradient is not copied to the weight's layout as torch's CPU "
+                "kernels copy it")
     return None
 
 
