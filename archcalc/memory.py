@@ -251,7 +251,11 @@ def graph_layouts(graph: Graph, shapes: dict[str, tuple[int, ...]], input_shape:
         in_shapes = [shapes[name] for name in node.inputs]
         in_layouts = [layouts[name] for name in node.inputs]
         out = shapes[node.name]
-        if training and node.kind.backward(node.attrs, in_shapes, out, 1).output == NEW:
+        try:
+            remade = training and node.kind.backward(node.attrs, in_shapes, out, 1).output == NEW
+        except SpecError as error:  # a layer torch will not train at this size
+            raise error.at(node.location, node.name) from None
+        if remade:
             layouts[node.name] = layout.iterated(out, in_shapes[:1], in_layouts[:1])
         else:
             layouts[node.name] = node.kind.laid_out(node.attrs, in_shapes, in_layouts, out)

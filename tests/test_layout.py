@@ -126,6 +126,27 @@ def test_every_layers_output_is_laid_out_as_torch_lays_it_out(before, layer, tmp
     _laid_out_as_torch(_network(before, layer, tmp_path))
 
 
+SMALL_MAPS = {"one channel": (1, 6, 5), "one position": (4, 1, 1)}
+"""Maps whose channels-last strides are contiguous too, by torch's is_contiguous."""
+ON_SMALL_MAPS = ["conv2d", "1×1 conv2d", "conv_transpose2d", "batchnorm2d", "global average", "layer_norm",
+                 "channel_layer_norm", "softmax", "mean", "upsample2d", "bilinear upsample2d", "pad2d", "lrn",
+                 "layer_scale", "relu", "relu in place", "gelu", "flatten", "flatten from 2", "linear", "permute",
+                 "add of itself", "add of a contiguous map", "multiply by a scale per channel",
+                 "concat with a contiguous map"]
+
+
+@pytest.mark.parametrize("shape", SMALL_MAPS)
+@pytest.mark.parametrize("layer", ON_SMALL_MAPS)
+@pytest.mark.parametrize("before", ["contiguous", "permuted", "channels-last"])
+def test_every_layers_output_of_one_channel_or_one_position_is_laid_out_as_torch_lays_it_out(
+        before, layer, shape, tmp_path):
+    """The same for maps of one channel or one position, whose layout torch's rules read two ways
+    (a batch norm of a channels-last map of one position allocates contiguously: archcalc gave it
+    channels-last strides, and counted a weight-gradient copy after it that torch never makes;
+    found by a review)."""
+    _laid_out_as_torch(_network(before, layer, tmp_path, SMALL_MAPS[shape]))
+
+
 BEFORE_3D = {
     "contiguous": [],
     "channels-last": [{"v": {"kind": "channel_layer_norm"}}],

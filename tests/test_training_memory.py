@@ -1078,3 +1078,16 @@ def test_an_in_place_layer_after_a_channel_layer_norm_changes_a_view(input_shape
     graph = load_graph(path)
     for batch in (1, 2):
         assert predicted(graph, batch) == tracked(graph, [batch], fake=False)[0]
+
+
+def test_a_layer_torch_will_not_train_is_named_with_its_line_whatever_the_analysis_before(tmp_path):
+    """`check` and `validate` analyse a model for inference, then count its training step: a batch
+    norm over one value a channel is refused there with its layer and line, as `memory --train`
+    refuses it (the strides of a training step, worked out first, lost both; found by a review)."""
+    path = tmp_path / "net.yaml"
+    path.write_text("name: net\ninput: [4, 1, 1]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 1}\n"
+                    "  - b: {kind: batchnorm2d}\n")
+    graph = load_graph(path)
+    with pytest.raises(SpecError) as refused:
+        training_memory(graph, analyze_graph(graph, None, 1))
+    assert str(refused.value).startswith(f"{path}:5:5: layer 'b': in training, batch norm normalises each channel")

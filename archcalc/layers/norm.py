@@ -105,6 +105,13 @@ class _BatchNorm(LayerKind):
         stats = 2 * shapes[0][1] if a.track_running_stats else 0
         return (self.params(a, shapes).trainable + stats) * itemsize
 
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+        """Contiguous where torch's is_contiguous holds for its input (a channels-last map of one
+        channel or one position too), else in the memory format torch suggests."""
+        if layout.is_contiguous(shapes[0], layouts[0]):
+            return layout.contiguous(out)
+        return layout.suggested(out, shapes[0], layouts[0])
+
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(num_features=shapes[0][1], eps=a.eps, momentum=a.momentum, affine=a.affine,
                     track_running_stats=a.track_running_stats)
