@@ -177,7 +177,14 @@ def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None,
     else:
         timeline = inference_timeline(graph, input, dtype)
     return MemoryFormula(graph.model, graph.file, (symbol, *memory.input_shape[1:]), dtype, memory.parameters,
-                         memory.buffers, peak_formula(timeline, first), symbol, optimizer)
+                         memory.buffers, peak_formula(timeline, first, batch_breaks(graph)), symbol, optimizer)
+
+
+def batch_breaks(graph: Graph) -> tuple[int, ...]:
+    """The batches from which the layouts torch gives the model's tensors may change, and with them
+    what it copies: 2 (a batch of one is an axis of size 1, which a view merges where a larger
+    batch's cannot), and those its layers' kinds name (`LayerKind.batch_breaks`)."""
+    return tuple(sorted({2, *(batch for node in graph.nodes for batch in node.kind.batch_breaks)}))
 
 
 def inference_timeline(graph: Graph, input: str | tuple[int, ...] | None = None, dtype: str = "float32") -> Timeline:

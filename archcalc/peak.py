@@ -7,6 +7,12 @@ evaluations of the timeline give each line exactly; a third checks that it is on
 that are the maximum somewhere from the first batch the model takes to MAX_DIMENSION are kept, each with the range of N where
 it is (the first point in the timeline wins a tie, as the numeric peak does); the others are
 dropped. Any timeline plugs in: `peak_formula(lambda batch: [(name, bytes), …])`.
+
+Where what torch runs changes with the batch (a batch of one is an axis of size 1, which a view
+merges where a larger batch's cannot; oneDNN runs a 3-D convolution from a batch of 16), the
+batches from which it may change are `breaks`: the lines are worked out between them, each range
+on its own (a range of one batch is its peak there), and pieces that continue one another are
+joined.
 """
 
 from __future__ import annotations
@@ -70,16 +76,21 @@ class PeakFormula:
         return Fit(budget, batch, self.at(batch) if batch else None, bound, bound.at(following) if bound else None)
 
     def largest(self, budget: int) -> int:
-        """The largest batch whose peak is at most `budget` (0 when not even the first batch fits; at
-        most MAX_DIMENSION), worked out from the lines: the peak is the most of them at every N."""
-        largest = MAX_DIMENSION
+        """The largest batch whose peak, and every smaller batch's, is at most `budget` (0 when not
+        even the first batch fits; at most MAX_DIMENSION), worked out piece by piece."""
+        if not self.pieces:  # no operation, no peak: every batch fits
+            return MAX_DIMENSION
+        fits = self.first - 1
         for piece in self.pieces:
+            last = MAX_DIMENSION if piece.last is None else piece.last
             room = budget - piece.constant
-            if piece.per_sample:
-                largest = min(largest, room // piece.per_sample)
-            elif room < 0:
-                return 0
-        return largest if largest >= self.first else 0
+            within = last if not piece.per_sample else min(last, room // piece.per_sample)
+            if room < 0 or within < piece.first:
+                break
+            fits = within
+            if within < last:
+                break
+        return fits if fits >= self.first else 0
 
 
 @dataclass(frozen=True)
@@ -95,14 +106,31 @@ class Fit:
     over: int | None
 
 
-def peak_formula(timeline: Timeline, first: int = 1) -> PeakFormula:
-    """The peak of `timeline` from batch `first` on, as an exact formula in the batch (see the
-    module's docstring)."""
-    batches = [first + offset for offset in SAMPLES]
+def peak_formula(timeline: Timeline, first: int = 1, breaks: tuple[int, ...] = ()) -> PeakFormula:
+    """The peak of `timeline` from batch `first` on, as an exact formula in the batch, worked out
+    on its own between the `breaks` where the lines change there (see the module's docstring)."""
+    starts = [first, *sorted(b for b in set(breaks) if b > first)]
+    ends = [*(b - 1 for b in starts[1:]), MAX_DIMENSION]
+    ranges: list[tuple[int, int, list[tuple[str, int, int]]]] = []
+    for start, end in reversed(list(zip(starts, ends))):  # from the last range: a range joins the next where on its lines
+        lines = _lines(timeline, start, end)
+        if ranges and _on(lines, ranges[0][2], start, end):
+            lines = ranges.pop(0)[2]
+            end = ranges[0][0] - 1 if ranges else MAX_DIMENSION
+        ranges.insert(0, (start, end, lines))
+    return PeakFormula([piece for start, end, lines in ranges for piece in _envelope(lines, start, end)], first)
+
+
+def _lines(timeline: Timeline, first: int, last: int) -> list[tuple[str, int, int]]:
+    """The line of each point of `timeline` from batch `first` to `last`, worked out from three
+    batches of the range (of one batch, each point's bytes there)."""
+    batches = sorted({min(first + offset, last) for offset in SAMPLES})
     samples = [timeline(batch) for batch in batches]
     names = [name for name, _ in samples[0]]
     if any([name for name, _ in sample] != names for sample in samples[1:]):
         raise NotLinear("internal error: the timeline's points differ from batch to batch")
+    if len(batches) == 1:
+        return [(name, value, 0) for name, value in samples[0]]
     lines = []
     for name, *values in zip(names, *([value for _, value in sample] for sample in samples)):
         per_sample = (values[1] - values[0]) // (batches[1] - batches[0])
@@ -111,15 +139,25 @@ def peak_formula(timeline: Timeline, first: int = 1) -> PeakFormula:
             raise NotLinear(f"internal error: the live bytes while {name} runs are not a growing line in the "
                             f"batch ({', '.join(f'{v:,} at {b}' for b, v in zip(batches, values))})")
         lines.append((name, constant, per_sample))
-    return PeakFormula(_envelope(lines, first), first)
+    return lines
 
 
-def _envelope(lines: list[tuple[str, int, int]], batch: int) -> list[Piece]:
-    """The lines that are the maximum somewhere in batch ≤ N ≤ MAX_DIMENSION, each with its range;
-    the first line wins a tie. From N = batch, the line that is the maximum there holds until the
+def _on(lines: list[tuple[str, int, int]], following: list[tuple[str, int, int]], first: int, last: int) -> bool:
+    """Whether the points of a range's `lines` are those of the `following` range's, as far as the
+    range's batches tell (a range of one batch: its bytes on the following lines)."""
+    if [name for name, *_ in lines] != [name for name, *_ in following]:
+        return False
+    if first == last:
+        return all(constant == c + s * first for (_, constant, _), (_, c, s) in zip(lines, following))
+    return lines == following
+
+
+def _envelope(lines: list[tuple[str, int, int]], batch: int, last: int = MAX_DIMENSION) -> list[Piece]:
+    """The lines that are the maximum somewhere in batch ≤ N ≤ last, each with its range; the
+    first line wins a tie. From N = batch, the line that is the maximum there holds until the
     first N where a steeper one beats it."""
     pieces: list[Piece] = []
-    while lines and batch <= MAX_DIMENSION:
+    while lines and batch <= last:
         values = [constant + per_sample * batch for _, constant, per_sample in lines]
         best = values.index(max(values))
         name, constant, per_sample = lines[best]
@@ -129,6 +167,7 @@ def _envelope(lines: list[tuple[str, int, int]], batch: int) -> list[Piece]:
                 gap, steeper = constant - other_constant, other_slope - per_sample
                 beats = gap // steeper + 1 if index > best else -(-gap // steeper)  # > after it, ≥ before it
                 following = min(following, max(beats, batch + 1))
-        pieces.append(Piece(name, constant, per_sample, batch, following - 1 if following <= MAX_DIMENSION else None))
+        end = min(following - 1, last)
+        pieces.append(Piece(name, constant, per_sample, batch, end if end < MAX_DIMENSION else None))
         batch = following
     return pieces

@@ -448,3 +448,55 @@ def test_a_1d_or_3d_convolution_of_a_channels_last_map_copies_its_weights_gradie
             assert predicted_training(graph, batch) == tracked_training(graph, [batch], fake=False)[0]
     finally:
         torch.set_num_threads(threads)
+
+
+CHANGING_WITH_THE_BATCH = {
+    "a linear layer after a permute": ([4, 4, 4], [{"p": {"kind": "permute", "dims": [0, 2, 3, 1]}},
+                                                   {"fc": {"kind": "linear", "out": 8}}], (1, 2, 3, 8)),
+    "a flatten after a permute of the batch": ([4, 4, 4], [{"p": {"kind": "permute", "dims": [1, 0, 2, 3]}},
+                                                           {"f": {"kind": "flatten", "start_dim": 0, "end_dim": 1}},
+                                                           {"s": {"kind": "layer_scale", "over": "last"}}], (1, 2, 3, 8)),
+    "a 3-D convolution of a channels-last map": ([4, 3, 4, 4], [
+        {"n": {"kind": "channel_layer_norm"}}, {"conv": {"kind": "conv3d", "out": 8, "kernel": [3, 1, 1], "padding": [1, 0, 0]}},
+        {"f": "flatten"}, {"fc": {"kind": "linear", "out": 4}}], (1, 2, 15, 16, 17)),
+}
+
+
+@pytest.mark.parametrize("case", CHANGING_WITH_THE_BATCH)
+def test_the_formula_in_the_batch_follows_layouts_that_change_with_it(case, tmp_path):
+    """A batch of one is an axis of size 1, which a view merges where a larger batch's cannot (a
+    linear layer after a permute folds its input without a copy at batch 1, with one from 2), and
+    oneDNN runs a 3-D convolution from a batch of 16: `memory --batch N` takes those batches on
+    their own. It raised an internal error (not a line in the batch) for the first two, and gave a
+    line that is wrong from 16 on for the third (426,856 B where torch takes 623,464 at batch 16);
+    found by a review. Each piece is MemTracker's peak, at inference and in training (one thread)."""
+    from test_training_memory import tracked as tracked_training
+
+    from archcalc.memory import memory_formula
+    from archcalc.validation.peak import tracked_peaks
+
+    shape, layers, batches = CHANGING_WITH_THE_BATCH[case]
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": shape, "layers": layers}))
+    graph = load_graph(path)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        inference = memory_formula(path).formula
+        assert [inference.at(b) for b in batches] == [p.total for p in tracked_peaks(graph, shape, list(batches), fake=False)]
+        training = memory_formula(path, optimizer="momentum").formula
+        assert [training.at(b) for b in batches] == [p[-1] for p in tracked_training(graph, list(batches), fake=False)]
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("spec", ["convnext_tiny", "convnext_small"])
+def test_a_convnexts_training_formula_is_its_peak_at_every_batch(spec):
+    """`memory convnext_tiny --train --fit 8GiB` raised an internal error (not a line in the batch:
+    its step at batch 1 differs); the formula is the numeric training peak at each batch."""
+    from archcalc.memory import memory_formula
+    from archcalc.training import analyze_training
+
+    formula = memory_formula(spec, optimizer="momentum").formula
+    for batch in (1, 2, 3, 11, 12):
+        assert formula.at(batch) == analyze_training(spec, batch=batch).peak

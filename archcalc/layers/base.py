@@ -360,6 +360,10 @@ class LayerKind:
             return layouts[0]
         return layout.contiguous(out) if self.allocates_contiguous else layout.suggested(out, shapes[0], layouts[0])
 
+    batch_breaks: ClassVar[tuple[int, ...]] = ()
+    """The batches from which its output's layout may change with the same input layout (a 3-D
+    convolution: oneDNN runs it from a batch of 16, `archcalc.layers.conv.runs_on_onednn`)."""
+
     allocates_contiguous: ClassVar[bool] = False
     """Whether its new output is contiguous whatever its input's layout (a matrix product, softmax,
     layer norm over the last axis, a mean over the spatial axes)."""

@@ -165,6 +165,7 @@ class Conv2d(_Conv):
 
 
 class Conv3d(_Conv):
+    batch_breaks = (16,)
     key, axes = "conv3d", 3
 
 
@@ -249,6 +250,7 @@ class ConvTranspose2d(_ConvTranspose):
 
 
 class ConvTranspose3d(_ConvTranspose):
+    batch_breaks = (16,)
     key, axes = "conv_transpose3d", 3
 
 
