@@ -20,7 +20,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, numel
-from archcalc.limits import MAX_TENSOR_BYTES
+from archcalc.limits import MAX_DIMENSION, MAX_TENSOR_BYTES
 from archcalc.peak import PeakFormula, Timeline, peak_formula
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
@@ -176,8 +176,9 @@ def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None,
         timeline = training_timeline(graph, input, dtype, optimizer)
     else:
         timeline = inference_timeline(graph, input, dtype)
+    last = min(MAX_DIMENSION, largest_makeable_batch(graph, stats, element_bytes(dtype)))
     return MemoryFormula(graph.model, graph.file, (symbol, *memory.input_shape[1:]), dtype, memory.parameters,
-                         memory.buffers, peak_formula(timeline, first, batch_breaks(graph)), symbol, optimizer)
+                         memory.buffers, peak_formula(timeline, first, batch_breaks(graph), last), symbol, optimizer)
 
 
 def batch_breaks(graph: Graph) -> tuple[int, ...]:
@@ -270,18 +271,34 @@ def graph_layouts(graph: Graph, shapes: dict[str, tuple[int, ...]], input_shape:
 
 
 def check_makeable(graph: Graph, stats: ModelStats, itemsize: int) -> None:
-    """SpecError at the input or the first layer whose output torch cannot make: more than
-    MAX_TENSOR_BYTES bytes of elements of `itemsize`."""
-    named = [(graph.location, None, stats.input_shape)]
-    for node, layer in zip(graph.nodes, stats.layers):
-        named.append((node.location, node.name, layer.shape))
-    for location, name, shape in named:
-        size = numel(shape) * itemsize
+    """SpecError at the input or the first layer that makes a tensor torch cannot make: more than
+    MAX_TENSOR_BYTES bytes (of elements of `itemsize`; max pooling's indices of 8 bytes)."""
+    for location, name, what, size in _largest_tensors(graph, stats, itemsize):
         if size > MAX_TENSOR_BYTES:
-            raise SpecError(f"{'its output' if name else 'the input'} {format_shape(shape)} takes {size:,} bytes, "
-                            f"more than one tensor in torch can ({MAX_TENSOR_BYTES:,}: torch refuses to make it)",
-                            location=location, layer=name, hint="check the sizes: an output size or a scale "
-                            "far larger than meant")
+            raise SpecError(f"{what} takes {size:,} bytes, more than one tensor in torch can "
+                            f"({MAX_TENSOR_BYTES:,}: torch refuses to make it)", location=location, layer=name,
+                            hint="check the sizes: an output size or a scale far larger than meant")
+
+
+def largest_makeable_batch(graph: Graph, stats: ModelStats, itemsize: int) -> int:
+    """The largest batch at which every tensor the model makes is one torch can make (each
+    tensor's bytes are its bytes at the batch `stats` holds, times the batch over it)."""
+    batch = stats.input_shape[0]
+    largest = max(size for *_, size in _largest_tensors(graph, stats, itemsize))
+    return MAX_TENSOR_BYTES // -(-largest // batch) if largest else MAX_DIMENSION
+
+
+def _largest_tensors(graph: Graph, stats: ModelStats, itemsize: int):
+    """(location, layer name or None, what it is, bytes) of the input and of the largest tensor
+    each layer's forward makes: its output, or a temporary (max pooling's indices)."""
+    yield graph.location, None, f"the input {format_shape(stats.input_shape)}", numel(stats.input_shape) * itemsize
+    for node, layer in zip(graph.nodes, stats.layers):
+        footprint = node.kind.footprint(node.attrs, [stats.shapes[name] for name in node.inputs], layer.shape, itemsize)
+        temporary = max((max(moment) for moment in footprint.moments if moment), default=footprint.transient)
+        output = numel(layer.shape) * itemsize
+        what = f"its output {format_shape(layer.shape)}" if output >= temporary else \
+            f"a temporary of its forward (beside its output {format_shape(layer.shape)})"
+        yield node.location, node.name, what, max(output, temporary)
 
 
 def _rounding(allocator: str) -> Callable[[int], int]:

@@ -58,6 +58,9 @@ class PeakFormula:
     first: int = 1
     """The smallest batch the model takes (2 where batch norm without running statistics would
     otherwise normalise over one value)."""
+    last: int = MAX_DIMENSION
+    """The largest batch it covers: MAX_DIMENSION, or the last at which every tensor is one torch
+    can make (`archcalc.memory.largest_makeable_batch`)."""
 
     def piece_at(self, batch: int) -> Piece | None:
         """The line that is the peak at `batch` (None without lines)."""
@@ -72,14 +75,14 @@ class PeakFormula:
         """The largest batch within `budget`, its peak, and the line that bounds it."""
         batch = self.largest(budget)
         following = max(batch + 1, self.first)
-        bound = self.piece_at(following) if following <= MAX_DIMENSION else None
+        bound = self.piece_at(following) if following <= self.last else None
         return Fit(budget, batch, self.at(batch) if batch else None, bound, bound.at(following) if bound else None)
 
     def largest(self, budget: int) -> int:
         """The largest batch whose peak, and every smaller batch's, is at most `budget` (0 when not
         even the first batch fits; at most MAX_DIMENSION), worked out piece by piece."""
         if not self.pieces:  # no operation, no peak: every batch fits
-            return MAX_DIMENSION
+            return self.last
         fits = self.first - 1
         for piece in self.pieces:
             last = MAX_DIMENSION if piece.last is None else piece.last
@@ -106,19 +109,21 @@ class Fit:
     over: int | None
 
 
-def peak_formula(timeline: Timeline, first: int = 1, breaks: tuple[int, ...] = ()) -> PeakFormula:
-    """The peak of `timeline` from batch `first` on, as an exact formula in the batch, worked out
-    on its own between the `breaks` where the lines change there (see the module's docstring)."""
-    starts = [first, *sorted(b for b in set(breaks) if b > first)]
-    ends = [*(b - 1 for b in starts[1:]), MAX_DIMENSION]
+def peak_formula(timeline: Timeline, first: int = 1, breaks: tuple[int, ...] = (),
+                 last: int = MAX_DIMENSION) -> PeakFormula:
+    """The peak of `timeline` from batch `first` to `last`, as an exact formula in the batch,
+    worked out on its own between the `breaks` where the lines change there (see the module's
+    docstring)."""
+    starts = [first, *sorted(b for b in set(breaks) if first < b <= last)]
+    ends = [*(b - 1 for b in starts[1:]), last]
     ranges: list[tuple[int, int, list[tuple[str, int, int]]]] = []
     for start, end in reversed(list(zip(starts, ends))):  # from the last range: a range joins the next where on its lines
         lines = _lines(timeline, start, end)
         if ranges and _on(lines, ranges[0][2], start, end):
             lines = ranges.pop(0)[2]
-            end = ranges[0][0] - 1 if ranges else MAX_DIMENSION
+            end = ranges[0][0] - 1 if ranges else last
         ranges.insert(0, (start, end, lines))
-    return PeakFormula([piece for start, end, lines in ranges for piece in _envelope(lines, start, end)], first)
+    return PeakFormula([piece for start, end, lines in ranges for piece in _envelope(lines, start, end)], first, last)
 
 
 def _lines(timeline: Timeline, first: int, last: int) -> list[tuple[str, int, int]]:

@@ -271,7 +271,8 @@ class _Step:
         self.grad_bytes: dict[str, int] = {}
         self.bias_bytes: dict[str, int] = {}
         """Each layer's bias's gradient, where it has a weight and a bias that train."""
-        self.layouts = {}
+        self.rules = {}
+        """Each layer's input shapes, `footprint_on` and `backward_on`, for its inputs' strides."""
         self.kinds = {node.name: node.kind.key for node in graph.nodes}
         self.nodes = {node.name: node for node in graph.nodes}
         self.sources = {node.name: node.inputs[0] for node in graph.nodes if node.inputs}
@@ -294,7 +295,7 @@ class _Step:
                 backward = node.kind.backward_on(node.attrs, in_shapes, in_layouts, layer.shape, itemsize)
             except SpecError as error:  # a layer torch will not train at this size
                 raise error.at(node.location, node.name) from None
-            self.layouts[node.name] = (in_shapes, footprint, backward)
+            self.rules[node.name] = (in_shapes, footprint, backward)
         self.copied = copied_weight_gradients(graph, stats, itemsize, layouts)
         self.on_a_view: dict[str, tuple[str, int]] = {}
         """Each in-place layer on a view: the layer whose backward gets the base's gradient, and the base's bytes."""
@@ -310,7 +311,7 @@ class _Step:
         heads = set(self.graph.heads)
         keeper: dict[int, str] = {}  # a storage kept for the backward pass → the first layer keeping it
         for node, layer in zip(self.graph.nodes, self.stats.layers):
-            _, footprint, backward = self.layouts[node.name]
+            _, footprint, backward = self.rules[node.name]
             requires = self.grad_bytes[node.name] > 0 or any(self.requires[name]  # an input giving only its shape: none
                                                              for name in node.inputs[:node.kind.value_inputs])
             self.requires[node.name] = requires
@@ -331,8 +332,10 @@ class _Step:
             kept = live.make(keeps, ACTIVATIONS)
             made = live.make(numel(layer.shape) * self.itemsize, ACTIVATIONS) if output == NEW else first
             transient = footprint.temporaries(self.rounded)
-            extra = max(0, transient - keeps) if backward.forward_transient is None \
-                else self.rounded(backward.forward_transient) if backward.forward_transient else 0
+            if backward.forward_transient is None:  # what it keeps was among its temporaries
+                extra = max(0, transient - keeps)
+            else:
+                extra = self.rounded(backward.forward_transient) if backward.forward_transient else 0
             busiest = live.with_added(ACTIVATIONS, extra)
             self.storage[node.name] = live.hold(made)
             saved = [kept]
@@ -355,11 +358,11 @@ class _Step:
         """The split whose slice `name` is, through the views after it and the layers that hand it on
         (None if none): torch's chunk returns several views of one tensor, which autograd lets no
         operation change in place."""
-        while name in self.layouts:
+        while name in self.rules:
             kind = self.kinds[name]
             if kind == "split":
                 return name
-            _, footprint, backward = self.layouts[name]
+            _, footprint, backward = self.rules[name]
             if (backward.output or footprint.output) == NEW:  # a dropout's, in training
                 return None
             name = self.sources[name]
@@ -380,7 +383,7 @@ class _Step:
                 if how != DIRECT:
                     raise _reads_a_changed_tensor(node, source, holder, how)
                 read[source] = holder  # the last writer, or the maker of what an identity hands on
-        result = self.layouts[node.name][2].viewed_result  # of a contiguous input alone (`LayerKind.backward_on`)
+        result = self.rules[node.name][2].viewed_result  # of a contiguous input alone (`LayerKind.backward_on`)
         tensor = tensors.made(node.name, node.inputs[0], output, result)
         if in_place:
             base = tensors.base[tensor]
@@ -481,7 +484,7 @@ class _Step:
         waiting = self._waiting()
         self.whole: set[int] = set()  # the gradients of a base made by an in-place layer on a view of it
         for node, layer in zip(reversed(self.graph.nodes), reversed(self.stats.layers)):
-            backward = self.layouts[node.name][2]
+            backward = self.rules[node.name][2]
             incoming = self.grads.pop(node.name, None)
             if not self.requires[node.name] or incoming is None:
                 if incoming is not None:  # the loss's gradient at an output that needs none: let go
@@ -620,7 +623,6 @@ def _reads_a_changed_tensor(node, name: str, writer: str, how: str, reader: str 
     return SpecError(f"in training, {reader} reads '{name}' {READ[how].format(writer=writer)}: archcalc does not "
                      "count the memory of the gradient torch's autograd then makes", hint=f"set inplace: false on '{writer}'",
                      location=node.location, layer=node.name)
-
 
 
 def _changes_what_was_read(node, base: str, writer: str, reader: str) -> SpecError:

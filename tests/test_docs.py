@@ -106,7 +106,7 @@ def test_limits_table_states_the_limits_in_the_code():
         "batch, channels, height, width or features of any tensor": f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
         "a whole-number field (`out`, `kernel`, `stride`, `padding`, `dilation`, `groups`, `dim`, …)":
             f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
-        "bytes of one tensor, for `memory` (torch's storage size is an int64)":
+        "bytes of one tensor, for a memory figure (`memory`, `check`, `report`, `validate`; torch's storage size is an int64)":
             "2⁶³ − 1" if limits.MAX_TENSOR_BYTES == 2**63 - 1 else "?",
         "points of one `archcalc sweep` (settings of `--set` × sizes × batch sizes)": f"{limits.MAX_SWEEP_POINTS:,}",
         "units after which the regions of a receptive field behind upsampling repeat "

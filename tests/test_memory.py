@@ -814,15 +814,41 @@ def test_the_allocator_option_reaches_the_result_and_is_refused_with_a_formula(c
 def test_a_tensor_torch_cannot_make_is_refused_where_it_is_made(train, tmp_path, cli):
     """torch's storage size is an int64: a 10×2,147,483,647×2,147,483,647 map of float32 takes more
     (torch: "Storage size calculation overflowed"). `memory` gave 2.2·10²¹ B for it (found by a
-    fuzzer); it names the layer that makes it, and exits 2."""
+    fuzzer); it names the layer that makes it, and exits 2. So for max pooling's int64 indices of
+    an output of float16 that torch can make (40 EiB printed; found by a review)."""
     import torch
 
     with pytest.raises(RuntimeError, match="overflow"):
         torch.empty((1, 10, 2**31 - 1, 2**31 - 1), device="meta")
+    with pytest.raises(RuntimeError, match="overflow"):
+        torch.empty((1, 1, 2**31 - 1, 2**31 - 1), dtype=torch.int64, device="meta")
     path = tmp_path / "net.yaml"
     path.write_text(yaml.safe_dump({"name": "net", "input": [10, 22, 7], "layers": [
-        {"big": {"kind": "adaptive_maxpool2d", "output_size": 2**31 - 1}}, {"s": {"kind": "layer_scale"}}]}))
+        {"big": {"kind": "adaptive_avgpool2d", "output_size": 2**31 - 1}}, {"s": {"kind": "layer_scale"}}]}))
     result = cli("memory", str(path), *train)
     assert result.exit_code == 2
     assert "layer 'big': its output 1×10×2147483647×2147483647 takes 184,467,440,565,296,824,360 bytes, more " \
            "than one tensor in torch can" in " ".join(result.stderr.split())
+    path.write_text(yaml.safe_dump({"name": "net", "input": [1, 22, 7], "layers": [
+        {"big": {"kind": "adaptive_maxpool2d", "output_size": 2**31 - 1}}, {"s": {"kind": "layer_scale"}}]}))
+    result = cli("memory", str(path), "--dtype", "float16", *train)
+    assert result.exit_code == 2
+    assert "layer 'big': a temporary of its forward (beside its output 1×1×2147483647×2147483647) takes " \
+           "36,893,488,113,059,364,872 bytes" in " ".join(result.stderr.split())
+
+
+def test_the_formula_in_the_batch_ends_where_a_tensor_passes_what_torch_can_make(tmp_path, cli):
+    """A map of 4×65,536×65,536 float32 takes 2³⁶ bytes a sample: from a batch of 2²⁷ a tensor
+    passes 2⁶³ − 1 bytes, which torch cannot make. `--batch N --fit` answered N = 1,677,721,600
+    for 100 EiB (found by a review); the formula ends at 2²⁷ − 1 and says why."""
+    import torch
+
+    with pytest.raises(RuntimeError, match="overflow"):
+        torch.empty((2**27, 4, 65536, 65536), device="meta")
+    torch.empty((2**27 - 1, 4, 65536, 65536), device="meta")
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [4, 65536, 65536], "layers": [{"r": "relu"}]}))
+    formula = memory_formula(path).formula
+    assert formula.last == 2**27 - 1 and formula.fit(100 * 2**60).batch == 2**27 - 1
+    shown = " ".join(cli("memory", str(path), "--batch", "N", "--fit", "100EiB").stdout.split())
+    assert "every batch up to N = 134,217,727 fits in 100.0 EiB" in shown

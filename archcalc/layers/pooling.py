@@ -71,14 +71,13 @@ def _pooled_as_2d(kind: LayerKind) -> bool:
     return kind.axes == 1
 
 
-def _pooled_layout(kind: LayerKind, shape: Shape, strides: Layout, out: Shape) -> Layout:
+def _pooled_layout(kind: LayerKind, shape: Shape, strides: Layout, out: Shape, mean: bool = False) -> Layout:
     """The strides of an average or adaptive pooling's output on the CPU (torch 2.13;
     `tests/test_layout.py`): of a 1-D map, as of the 2-D one of height 1 torch pools; of a 3-D map,
-    contiguous whatever the input's layout, but an average to one value a channel (torch takes
-    the mean); of a 2-D map, in the memory format torch suggests."""
+    contiguous whatever the input's layout, but where torch takes the `mean`; of a 2-D map, in the
+    memory format torch suggests."""
     if kind.axes == 1:
         return layout.suggested_as_2d(out, shape, strides)
-    mean = getattr(kind, "operation", None) == "average" and all(size == 1 for size in out[2:])
     return layout.contiguous(out) if kind.axes == 3 and not mean else layout.suggested(out, shape, strides)
 
 
@@ -159,7 +158,9 @@ class _AdaptivePool(LayerKind):
         return Footprint(touches_input=self.axes == 1)
 
     def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
-        return _pooled_layout(self, shapes[0], layouts[0], out)
+        """An average to one value a channel is torch's mean."""
+        mean = self.operation == "average" and all(size == 1 for size in out[2:])
+        return _pooled_layout(self, shapes[0], layouts[0], out, mean)
 
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """Max: the input and the indices kept. Average to one value per channel: torch takes the

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from archcalc.errors import on_one_line, shown_safely
-from archcalc.limits import MAX_DIMENSION
+from archcalc.limits import MAX_DIMENSION, MAX_TENSOR_BYTES
 from archcalc.memory import Memory, MemoryFormula
 from archcalc.peak import Fit, Piece
 from archcalc.render.numbers import grouped, shape_text
@@ -104,12 +104,15 @@ def range_text(piece: Piece, symbol: str) -> str:
         f"{grouped(piece.first)} ≤ {symbol} ≤ {grouped(piece.last)}"
 
 
-def fit_line(fit: Fit, symbol: str, first: int = 1) -> str:
+def fit_line(fit: Fit, symbol: str, first: int = 1, last: int = MAX_DIMENSION) -> str:
     """The largest batch within the budget, and what bounds it."""
     budget = f"{human_bytes(fit.budget)} ({grouped(fit.budget)} B)"
     if not fit.batch:
         return (f"not even {symbol} = {first} fits in {budget}: its peak is {grouped(fit.over)} B while "
                 f"{fit.bound.point} runs")
+    if fit.bound is None and last < MAX_DIMENSION:
+        return (f"every batch up to {symbol} = {grouped(last)} fits in {budget}; from {symbol} = {grouped(last + 1)} a "
+                f"tensor takes more bytes than one tensor in torch can ({grouped(MAX_TENSOR_BYTES)})")
     if fit.bound is None:
         return f"every batch up to {symbol} = {grouped(MAX_DIMENSION)}, the largest archcalc takes, fits in {budget}"
     return (f"the largest batch that fits in {budget}: {symbol} = {grouped(fit.batch)} (peak {grouped(fit.peak)} B); "
@@ -134,7 +137,7 @@ def formula_table(result: MemoryFormula, fit: Fit | None = None) -> StyledLines:
                    f"and {kept}")
         lines += [(summary, ""), ("", ""), *as_text(table)]
     if fit is not None:
-        lines += [("", ""), (fit_line(fit, symbol, result.formula.first), "bold")]
+        lines += [("", ""), (fit_line(fit, symbol, result.formula.first, result.formula.last), "bold")]
     return lines
 
 
@@ -142,6 +145,7 @@ def formula_json(result: MemoryFormula, fit: Fit | None = None) -> str:
     document = {"schema": FORMULA_SCHEMA, "model": result.model, "file": result.file,
                 "input": list(result.input_shape), "dtype": result.dtype, "symbol": result.symbol,
                 **({"optimizer": result.optimizer} if result.optimizer else {}), "first": result.formula.first,
+                "last": result.formula.last,
                 "parameters": result.parameters, "buffers": result.buffers,
                 "pieces": [dict(zip(PIECE_COLUMNS, _piece_row(piece))) for piece in result.formula.pieces],
                 "fit": None if fit is None else {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.conventions import counted
@@ -17,6 +18,9 @@ from archcalc.layers.base import numel
 from archcalc.progress import phase
 from archcalc.sizes import format_shape, human_bytes, parse_batch
 from archcalc.stats import LayerStats, ModelStats
+
+if TYPE_CHECKING:
+    from archcalc.training import Training
 from archcalc.validation.results import (
     COUNTED,
     FIGURES,
@@ -363,7 +367,7 @@ def _training_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | N
                       tuple(Check(figure, *pair) for figure, pair in zip(TRAINING_FIGURES, zip(figures, measured)))), note
 
 
-def _fake_differs(stats: ModelStats, step) -> str | None:
+def _fake_differs(stats: ModelStats, step: Training) -> str | None:
     """Why MemTracker on fake tensors would count otherwise than torch runs the step, or None.
     A batch norm with parameters whose input needs no gradient (the model's input, or what only
     layers without parameters made of it): on fake tensors torch's batch-norm backward makes the
