@@ -49,6 +49,10 @@ class Point:
     after: int
     """All bytes alive once its work is done (a layer's forward: its dead inputs freed; its backward:
     what it kept freed, its weights' gradient held; the step: its scratch freed, before zero_grad)."""
+    moments: tuple[int, ...] = ()
+    """Where it has several moments that may be the busiest (a backward's temporaries, a gradient
+    summed, a weight's gradient copied), all bytes alive at each: each grows as a line in the
+    batch, their most does not (`training_timeline` hands each on)."""
 
     @property
     def during(self) -> int:
@@ -402,12 +406,13 @@ class _Step:
         for source, holder in read.items():
             self.target[node.name, source] = holder
 
-    def _backward_on_a_view(self, node, backward, incoming: int) -> tuple[int, ...]:
+    def _backward_on_a_view(self, node, backward, incoming: int) -> list[tuple[int, ...]]:
         """The backward of an in-place layer on a view, as torch's autograd runs it: the view's
         gradient laid in zeros of the base's size (AsStridedBackward; not where the gradient is the
         base's already, from a later in-place layer on a view of it), a copy of that (CopySlices'
         result: the base's gradient), the slice of it cloned, and the layer's own gradient of the
-        slice's size, which is copied into the result. The bytes alive at the busiest moment."""
+        slice's size, which is copied into the result. The bytes alive at each moment that may be
+        the busiest."""
         live, (target, whole) = self.live, self.on_a_view[node.name]
         part = numel(self.stats.shapes[node.inputs[0]]) * self.itemsize
         if incoming in self.whole:
@@ -422,8 +427,7 @@ class _Step:
         for storage in [clone, own, zeros, *self.saved.pop(node.name)]:
             live.release(storage)
         self.whole.add(result)
-        summed = self._accumulate(target, result)
-        return summed if sum(summed) > sum(busiest) else busiest
+        return [busiest, self._accumulate(target, result)]
 
     def _temporaries(self, node, backward) -> int:
         """The backward's temporaries at its busiest moment: none where they are for the gradient
@@ -462,7 +466,7 @@ class _Step:
         sums = [live.hold(live.make(self.itemsize, ACTIVATIONS)) for _ in heads]
         loss = live.hold(live.make(self.itemsize, ACTIVATIONS)) if len(heads) > 1 else sums[0]
         # of three or more, the running total is alive while the next sum is added to it
-        busiest = live.with_added(ACTIVATIONS, self.rounded(self.itemsize) if len(heads) > 2 else 0)
+        moments = [live.with_added(ACTIVATIONS, self.rounded(self.itemsize) if len(heads) > 2 else 0)]
         for storage in [self.storage[head] for head in heads] + (sums if len(heads) > 1 else []):
             live.release(storage)
         ones = live.hold(live.make(self.itemsize, ACTIVATIONS))
@@ -474,10 +478,8 @@ class _Step:
                 raise _reads_a_changed_tensor(self.nodes[head], head, holder, how, reader="the loss")
             if holder == INPUT or not self.requires[holder]:  # it needs no gradient: autograd gives it none
                 continue
-            summed = self._accumulate(holder, live.hold(ones))
-            if sum(summed) > sum(busiest):
-                busiest = summed
-        self.points.append(Point("loss", "loss", "sum", busiest, sum(live.totals)))
+            moments.append(self._accumulate(holder, live.hold(ones)))
+        self._point("loss", "loss", "sum", moments)
 
     def backward(self) -> None:
         live, shapes = self.live, self.stats.shapes
@@ -497,8 +499,7 @@ class _Step:
                     for storage in captured:
                         live.release(storage)
             if node.name in self.on_a_view:
-                busiest = self._backward_on_a_view(node, backward, incoming)
-                self.points.append(Point("backward", node.name, layer.kind, busiest, sum(live.totals)))
+                self._point("backward", node.name, layer.kind, self._backward_on_a_view(node, backward, incoming))
                 continue
             made = []
             for name in node.inputs[:node.kind.value_inputs]:  # an input giving only its shape gets no gradient
@@ -513,30 +514,30 @@ class _Step:
             weights = live.hold(live.make(self.grad_bytes[node.name] - bias, TEMPORARIES))
             if backward.releases_incoming:
                 live.release(incoming)
-            busiest = live.with_added(TEMPORARIES, self._temporaries(node, backward))
+            moments = [live.with_added(TEMPORARIES, self._temporaries(node, backward))]
             if backward.later:
-                later = self._later_moment(node, backward, incoming)
-                if sum(later) > sum(busiest):
-                    busiest = later
+                moments.append(self._later_moment(node, backward, incoming))
             for storage in [*self.saved.pop(node.name), *([] if backward.releases_incoming else [incoming])]:
                 live.release(storage)
             if backward.weights_first:
                 live.move(weights, GRADIENTS)
             summed_in: list[int] = []  # alive until every gradient the backward made is handed on
             for name, storage in made:
-                summed = self._accumulate(self.target.get((node.name, name), name), storage, summed_in)
-                if sum(summed) > sum(busiest):
-                    busiest = summed
+                moments.append(self._accumulate(self.target.get((node.name, name), name), storage, summed_in))
             for storage in summed_in:
                 live.release(storage)
             if node.name in self.copied:  # AccumulateGrad copies the weight's gradient to its layout
-                copying = live.with_added(GRADIENTS, self.copied[node.name])
-                if sum(copying) > sum(busiest):
-                    busiest = copying
+                moments.append(live.with_added(GRADIENTS, self.copied[node.name]))
             live.move(weights, GRADIENTS)  # held by the parameters to zero_grad
-            self.points.append(Point("backward", node.name, layer.kind, busiest, sum(live.totals)))
+            self._point("backward", node.name, layer.kind, moments)
         for storage in self.loss_storages:
             live.release(storage)
+
+    def _point(self, phase: str, name: str, kind: str, moments: list[tuple[int, ...]]) -> None:
+        """A point at the busiest of its `moments` (the first of the busiest), with all of them."""
+        busiest = max(moments, key=sum)
+        self.points.append(Point(phase, name, kind, busiest, sum(self.live.totals),
+                                 tuple(map(sum, moments)) if len(moments) > 1 else ()))
 
     def _waiting(self) -> dict[str, list[tuple[list[int], int]]]:
         """MemTracker's module tracker hooks the inputs of each layer that need a gradient and is
@@ -645,14 +646,16 @@ def _overwrites(node, keeper: str) -> SpecError:
 
 
 def training_timeline(graph: Graph, input: str | tuple[int, ...] | None, dtype: str, optimizer: str):
-    """batch → the total bytes alive at each point of a training step (archcalc.peak's timeline)."""
+    """batch → the total bytes alive at each point of a training step (archcalc.peak's timeline),
+    at each of a point's moments where it has several (`Point.moments`): each a line in the batch."""
     def timeline(batch: int) -> list[tuple[str, int]]:
         stats = analyze_graph(graph, input_shape(input), batch, training=True)
         if stats.formulas:
             raise SpecError(f"memory is worked out at one size, got the input {format_shape(stats.input_shape)}",
                             hint="give the input as numbers, like 3x224x224")
         step = training_memory(graph, stats, dtype, optimizer)
-        return list(zip(map(point_label, step.points), step.totals))
+        return [(point_label(point), moment) for point, total in zip(step.points, step.totals)
+                for moment in point.moments or (total,)]
 
     return timeline
 

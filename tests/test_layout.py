@@ -490,13 +490,42 @@ def test_the_formula_in_the_batch_follows_layouts_that_change_with_it(case, tmp_
         torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("spec", ["convnext_tiny", "convnext_small"])
+@pytest.mark.parametrize("spec", ["convnext_tiny", "convnext_small", "convnext_large"])
 def test_a_convnexts_training_formula_is_its_peak_at_every_batch(spec):
     """`memory convnext_tiny --train --fit 8GiB` raised an internal error (not a line in the batch:
-    its step at batch 1 differs); the formula is the numeric training peak at each batch."""
+    its step at batch 1 differs), and so did ConvNeXt-L's (a backward's busiest moment, the
+    weight-gradient copy at small batches, another later); the formula is the numeric training
+    peak at each batch."""
     from archcalc.memory import memory_formula
     from archcalc.training import analyze_training
 
     formula = memory_formula(spec, optimizer="momentum").formula
-    for batch in (1, 2, 3, 11, 12):
+    for batch in (1, 2, 3, 11, 12, 16, 21, 22):
         assert formula.at(batch) == analyze_training(spec, batch=batch).peak
+
+
+def test_a_backwards_busiest_moment_changing_with_the_batch_is_each_a_line(tmp_path):
+    """A backward's busiest moment is the most of several (its temporaries, a gradient summed, the
+    weight-gradient copy), each a line in the batch: their most bends where another leads. The
+    formula took the most as one line and was short from batch 9 on here (1,668,872 B against
+    MemTracker's 1,705,736 at 9), and --fit named a batch over its budget (found by a review);
+    each moment is now a line of its own, and the formula MemTracker's peak (one thread)."""
+    from test_training_memory import tracked as tracked_training
+
+    from archcalc.memory import memory_formula
+
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [96, 8, 8], "layers": [
+        {"dw": {"kind": "conv2d", "out": 96, "kernel": 7, "padding": 3, "groups": 96}},
+        {"n": {"kind": "channel_layer_norm"}}, {"down": {"kind": "conv2d", "out": 192, "kernel": 2, "stride": 2}},
+        {"g": {"kind": "gelu"}}]}))
+    formula = memory_formula(path, optimizer="momentum").formula
+    batches = [1, 2, 8, 9, 12, 20]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert [formula.at(b) for b in batches] == [p[-1] for p in tracked_training(load_graph(path), batches, fake=False)]
+    finally:
+        torch.set_num_threads(threads)
+    budget = formula.at(12)
+    assert formula.fit(budget).batch == 12 and formula.at(13) > budget
