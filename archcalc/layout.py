@@ -95,10 +95,13 @@ def suggested_as_2d(out: tuple[int, ...], shape: tuple[int, ...], strides: Layou
     """`suggested` for a 1-D map (N, C, L), which torch views as a 2-D one of height 1 (`as_2d`)
     and squeezes back: a transposed map reads as channels-last there, and its output keeps that
     order."""
-    if strides_like_channels_last(*as_2d(shape, strides)):
-        last = channels_last((out[0], out[1], 1, out[2]))
-        return (last[0], last[1], last[3])
-    return contiguous(out)
+    return channels_last_as_2d(out) if strides_like_channels_last(*as_2d(shape, strides)) else contiguous(out)
+
+
+def channels_last_as_2d(out: tuple[int, ...]) -> Layout:
+    """The strides of a 1-D map (N, C, L) made channels-last as a 2-D one of height 1, squeezed back."""
+    last = channels_last((out[0], out[1], 1, out[2]))
+    return (last[0], last[1], last[3])
 
 
 def _dense(shape: tuple[int, ...], strides: Layout) -> bool:

@@ -17,8 +17,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.errors import SpecError, did_you_mean
 from archcalc.graph import INPUT, Graph
 from archcalc.layers.base import NEW, SAME, VIEW, numel
-from archcalc.layers.conv import runs_on_onednn
-from archcalc.layout import Layout, as_2d, contiguous, is_contiguous, strides_like_channels_last
+from archcalc.layout import Layout
 from archcalc.memory import LiveTimeline, _rounding, check_makeable, element_bytes, graph_layouts
 from archcalc.sizes import format_shape, parse_batch
 from archcalc.stats import ModelStats
@@ -576,39 +575,16 @@ class _Step:
 
 def copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int,
                              layouts: dict[str, Layout]) -> dict[str, int]:
-    """The convolutions and transposed convolutions that run channels-last (their input's strides
-    read as channels-last, `archcalc.layout`: of a 1-D map, as the 2-D one torch convolves; of a
-    3-D one, where oneDNN runs it, `runs_on_onednn`) with a weight whose strides differ between
-    layouts (a second dimension over 1: the input channels per group of a convolution, the output
-    channels per group of a transposed one; a kernel of more than one tap): their backward hands
-    the weight's gradient channels-last, and torch's AccumulateGrad copies it to the parameter's
-    layout. Each, with the bytes of the copy (also of a map of one position, whose strides a
-    channel layer norm makes channels-last, as torch's CPU kernels copy)."""
+    """Each layer whose weight's gradient torch's AccumulateGrad copies to the weight's layout (a
+    convolution running channels-last: `LayerKind.weight_gradient_copied`), with the bytes of the
+    copy."""
     copied = {}
     for node in graph.nodes:
-        source = node.inputs[0]
-        shape, strides = stats.shapes[source], layouts[source]
-        if node.kind.key not in WEIGHTS_SECOND_DIMENSION:
-            continue
-        a = node.attrs
-        if len(shape) == 3:  # torch convolves a 1-D map, made contiguous where it is not, as a 2-D one
-            shape, strides = as_2d(shape, strides if is_contiguous(shape, strides) else contiguous(shape))
-        if strides_like_channels_last(shape, strides) and (len(shape) == 4 or runs_on_onednn(a, shape)):
-            second = WEIGHTS_SECOND_DIMENSION[node.kind.key](a, shape[1]) // a.groups
-            if second > 1 and prod(a.kernel) > 1:
-                copied[node.name] = node.kind.params(a, [stats.shapes[source]]).weight * itemsize
+        size = node.kind.weight_gradient_copied(node.attrs, [stats.shapes[name] for name in node.inputs],
+                                                [layouts[name] for name in node.inputs], itemsize)
+        if size:
+            copied[node.name] = size
     return copied
-
-
-WEIGHTS_SECOND_DIMENSION = {
-    "conv1d": lambda a, channels: channels, "conv2d": lambda a, channels: channels,
-    "conv3d": lambda a, channels: channels,
-    "conv_transpose1d": lambda a, channels: a.out, "conv_transpose2d": lambda a, channels: a.out,
-}
-"""The convolution kinds whose weight's gradient torch copies when they run channels-last (a 3-D
-transposed one's it does not, on torch 2.13's CPU), each with the second dimension of its
-weight, before dividing by the groups: a convolution's (out, in / groups, k…), a transposed
-one's (in, out / groups, k…)."""
 
 
 def _modifies_a_split(node, split: str) -> SpecError:

@@ -415,6 +415,12 @@ class LayerKind:
         as it needs (linear)."""
         return self.backward(a, shapes, out, itemsize)
 
+    def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int) -> int:
+        """The bytes of its weight's gradient that torch's AccumulateGrad copies to the weight's own
+        layout in a training step, for inputs laid out as `layouts` (a convolution running
+        channels-last hands the gradient so): by default none."""
+        return 0
+
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:
         """The bytes of the layer's buffers: by default every buffer value of the model's dtype."""
         return self.params(a, shapes).buffers * itemsize

@@ -74,6 +74,10 @@ class _Conv(LayerKind):
     def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
         return convolution_layout(a, shapes[0], layouts[0], out)
 
+    def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int) -> int:
+        """Its weight (out, in / groups, k…) copied where it runs channels-last."""
+        return copied_weight_gradient(self, a, shapes, layouts, itemsize, shapes[0][1] // a.groups)
+
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         c = shapes[0][1]
         weight = a.out * (c // a.groups) * prod(a.kernel)
@@ -202,6 +206,11 @@ class _ConvTranspose(LayerKind):
     def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
         return convolution_layout(a, shapes[0], layouts[0], out)
 
+    def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int) -> int:
+        """Its weight (in, out / groups, k…) copied where it runs channels-last; a 3-D one's not (torch
+        2.13's CPU)."""
+        return copied_weight_gradient(self, a, shapes, layouts, itemsize, a.out // a.groups) if self.axes < 3 else 0
+
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         weight = shapes[0][1] * (a.out // a.groups) * prod(a.kernel)
         return Params(weight=weight, bias=a.out if a.bias else 0)
@@ -270,16 +279,32 @@ def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, t
 
 
 def convolution_layout(a: Attrs, shape: Shape, strides: Layout, out: Shape) -> Layout:
-    """The strides of a convolution's output on the CPU (torch 2.13; `tests/test_layout.py`): a
-    1-D map made contiguous, then seen as a 2-D one of height 1; a 3-D map in the memory format
-    torch suggests only where oneDNN's kernel runs it (`runs_on_onednn`), torch's own allocating
-    contiguously; a 2-D map in the memory format torch suggests."""
-    if len(shape) == 3:
-        contiguous = strides if layout.is_contiguous(shape, strides) else layout.contiguous(shape)
-        return layout.suggested_as_2d(out, shape, contiguous)
-    if len(shape) == 5 and not runs_on_onednn(a, shape):
+    """The strides of a convolution's output on the CPU (torch 2.13; `tests/test_layout.py`):
+    channels-last where it runs so (`runs_channels_last`), else contiguous."""
+    if not runs_channels_last(a, shape, strides):
         return layout.contiguous(out)
-    return layout.suggested(out, shape, strides)
+    return layout.channels_last_as_2d(out) if len(out) == 3 else layout.channels_last(out)
+
+
+def runs_channels_last(a: Attrs, shape: Shape, strides: Layout) -> bool:
+    """Whether torch runs a convolution of an input of `shape` and `strides` channels-last on the
+    CPU: a 1-D map made contiguous (where torch's is_contiguous does not hold), then seen as a 2-D
+    one of height 1; a 2-D map whose strides read as channels-last; a 3-D one too, where oneDNN's
+    kernel runs it (`runs_on_onednn`), torch's own running contiguously."""
+    if len(shape) == 3:
+        made = strides if layout.is_contiguous(shape, strides) else layout.contiguous(shape)
+        shape, strides = layout.as_2d(shape, made)
+    return layout.strides_like_channels_last(shape, strides) and (len(shape) == 4 or runs_on_onednn(a, shape))
+
+
+def copied_weight_gradient(kind: LayerKind, a: Attrs, shapes: list[Shape], layouts: list[Layout],
+                           itemsize: int, second: int) -> int:
+    """The bytes of a convolution's weight gradient that torch's AccumulateGrad copies to the
+    weight's layout: where it runs channels-last and its weight's strides differ between layouts
+    (its `second` dimension over 1, a kernel of more than one tap); else 0."""
+    if second > 1 and prod(a.kernel) > 1 and runs_channels_last(a, shapes[0], layouts[0]):
+        return kind.params(a, shapes).weight * itemsize
+    return 0
 
 
 def runs_on_onednn(a: Attrs, shape: Shape) -> bool:
