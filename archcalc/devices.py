@@ -30,7 +30,7 @@ from archcalc.errors import (
     hidden,
     not_as_written,
 )
-from archcalc.layers.base import MAX_COUNTED_PADDING, SIZED_WORK, WORK, TapsRead, WorkSize
+from archcalc.layers.base import MAX_COUNTED_PADDING, POOLINGS, SIZED_WORK, WORK, Pooled, TapsRead, WorkSize
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
@@ -48,7 +48,8 @@ FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory
            "cold_weights": "how much longer a layer runs whose weights no cache holds, in times their bytes at the bandwidth",
            "cache_mib": "the size of the device's largest cache in MiB (2^20 bytes)",
            "padded_taps": "the share of a tap's time a convolution saves where the tap falls in the padding, and the "
-                          "widest padding it skips taps at"}
+                          "widest padding it skips taps at",
+           "pooling_ns": "ns each window pooling takes per output and per tap of its window"}
 """The figures of a profile, each of which needs a source (fixed_us and efficiency only where given)."""
 KEYS = ("name", "measured_in", *FIGURES, "sources")
 
@@ -205,6 +206,14 @@ class PaddedTaps(NamedTuple):
     """The widest padding on a side at which the kernel skips them (0: none)."""
 
 
+class PoolingRate(NamedTuple):
+    """How long one window pooling (`archcalc.layers.base.POOLINGS`) takes here, in ns: for each
+    output, and for each tap of its window beyond (`DeviceProfile.pooled`)."""
+
+    output: float
+    tap: float
+
+
 @dataclass(frozen=True)
 class DeviceProfile:
     """One device: its peaks, bandwidth, launch cost, fixed costs and efficiencies per kind of work,
@@ -237,6 +246,9 @@ class DeviceProfile:
     """The size of the device's largest cache in MiB; 0 where not known. A layer whose weights are
     larger reads them from memory even when run again and again, as its efficiency was measured,
     so it takes no cold weights (`weights_cold`); nor does a model whose whole pass fits it."""
+    pooling_ns: Mapping[str, PoolingRate] = field(default_factory=dict)
+    """The rate of each window pooling measured here, by torch's operation (`PoolingRate`): a
+    pooling's time follows its outputs and taps, not its bytes (`Pooled`)."""
     measured_in: str = ""
     """The dtype `archcalc device-profile` measured the fixed costs, efficiencies and the rest of
     the profile in (its peaks are of every dtype); "" for a profile that does not say (a datasheet's,
@@ -306,6 +318,15 @@ class DeviceProfile:
             return 1.0
         return 1 - self.padded_taps.saved * (1 - taps.share)
 
+    def pooled(self, pooling: Pooled | None) -> float | None:
+        """Seconds a layer that runs `pooling` takes here beyond its fixed cost: its outputs ×
+        (ns an output + ns a tap × its window's taps), where the profile measured that pooling;
+        else None (timed by its bytes)."""
+        rate = self.pooling_ns.get(pooling.operation) if pooling is not None else None
+        if rate is None:
+            return None
+        return pooling.outputs * (rate.output + rate.tap * pooling.taps) / 1e9
+
     def weights_cold(self, weights: int) -> float:
         """Seconds a layer with `weights` bytes of weights and buffers takes beyond its efficiency's
         time in a model, which reads them once a pass: the cold weights where the profile measured
@@ -335,6 +356,8 @@ class DeviceProfile:
             out["cold_weights"] = self.cold_weights
         if self.cache_mib:
             out["cache_mib"] = self.cache_mib
+        if self.pooling_ns:
+            out["pooling_ns"] = {operation: rate._asdict() for operation, rate in self.pooling_ns.items()}
         out["sources"] = dict(self.sources)
         return out
 
@@ -570,13 +593,14 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
     padded = _padded_taps(entry["padded_taps"], (*at, "padded_taps"), fail) if "padded_taps" in entry else None
     weights, cache = (_positive(entry[name], (*at, name), fail, zero=True) if name in entry else 0.0
                       for name in ("cold_weights", "cache_mib"))
+    pooling = _pooling_rates(entry.get("pooling_ns", {}), (*at, "pooling_ns"), fail)
     measured_in = entry.get("measured_in", "")
     if "measured_in" in entry and measured_in not in MEASURED_DTYPES:
         raise fail((*at, "measured_in"), f"must be the dtype the profile was measured in, got {_shown(measured_in)}",
                    f"one of {', '.join(MEASURED_DTYPES)}, as 'archcalc device-profile --dtype' writes it")
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], (*at, "memory_gbps"), fail),
                          _positive(entry["launch_us"], (*at, "launch_us"), fail, zero=True), dict(sources),
-                         efficiency, shown, fixed, by_size, blocks, cold, padded, weights, cache, measured_in)
+                         efficiency, shown, fixed, by_size, blocks, cold, padded, weights, cache, pooling, measured_in)
 
 
 def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:
@@ -622,6 +646,25 @@ def _padded_taps(value: Any, at: tuple, fail) -> PaddedTaps:
         raise fail((*at, "up_to"), f"must be a whole number from 0 to {MAX_COUNTED_PADDING}, got {_shown(up_to)}",
                    "write the widest padding on a side at which the kernel skips taps, e.g. 28 (0: none)")
     return PaddedTaps(float(saved), up_to)
+
+
+def _pooling_rates(value: Any, at: tuple, fail) -> dict[str, PoolingRate]:
+    """For each window pooling, its ns an output and ns a tap (each 0 or more)."""
+    if not isinstance(value, dict):
+        raise fail(at, f"must map a pooling to its rates, got {_kind(value)}",
+                   "write e.g. 'max_pool2d: {output: 10.5, tap: 1.4}'")
+    rates = {}
+    for operation, rate in value.items():
+        where = (*at, operation)
+        if operation not in POOLINGS:
+            raise fail(where, f"is not a pooling{did_you_mean(str(operation), POOLINGS)}",
+                       f"use one of {', '.join(POOLINGS)}", key=True)
+        if not isinstance(rate, dict) or set(rate) != set(PoolingRate._fields):
+            raise fail(where, f"must map 'output' and 'tap' to ns, got {_shown(rate)}",
+                       "write e.g. '{output: 10.5, tap: 1.4}'")
+        rates[operation] = PoolingRate(*(_positive(rate[name], (*where, name), fail, zero=True)
+                                         for name in PoolingRate._fields))
+    return rates
 
 
 SINGLE_GRIDS = ("temporal", "strided")

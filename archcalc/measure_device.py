@@ -36,6 +36,9 @@
   predict: the median of repeated runs of each layer, its kind's fixed cost taken off, each run
   on an input just written and with the output of the run before still held, as a layer of a
   model runs (`_Clock.as_in_a_model`);
+- window poolings: for each (max and average, over 1, 2 or 3 axes), the ns an output and the ns a
+  tap of its window it takes as in a model, from two windows (`_pooling_rate`): its time follows
+  its window's taps, not its bytes;
 - efficiencies by size: the same, for the kinds of work whose speed moves most with their shape
   (convolutions and linear layers), on a grid of SYNTHETIC widths and map sizes (`SIZED`), and
   for grouped convolutions on such a grid for each of their groups (`GROUPED`), for dense ones
@@ -56,11 +59,11 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from archcalc.devices import DeviceProfile, PaddedTaps, SizeTable, power_of_two_in, share_at
+from archcalc.devices import DeviceProfile, PaddedTaps, PoolingRate, SizeTable, power_of_two_in, share_at
 from archcalc.errors import DeviceError, Location
 from archcalc.graph import Graph, Node
 from archcalc.layers import LAYER_KINDS
-from archcalc.layers.base import numel
+from archcalc.layers.base import POOLINGS, numel
 from archcalc.progress import phase
 from archcalc.stats import DTYPE_BYTES, ModelStats
 
@@ -85,6 +88,13 @@ SYNTHETIC: dict[str, list[tuple[str, dict, tuple[int, ...]]]] = {
 """For each kind of work (`archcalc.layers.base.WORK`), the layers it is measured on: kind,
 fields and input C×H×W (before the batch). Sizes of the kind ResNet, MobileNet and ConvNeXt run;
 a kind of work with several layers gets the median of their fixed costs and of their efficiencies."""
+POOLING_MAPS = {1: (128, 8000), 2: (64, 112, 112), 3: (64, 8, 56, 56)}
+"""The input (C and sizes, before the batch) each window pooling (POOLINGS) is measured on, by its axes."""
+POOLING_WINDOWS = ({"kernel": 2, "stride": 2}, {"kernel": 3, "stride": 2, "padding": 1})
+"""The two windows each window pooling is measured with (`_pooling_rate`): 2 and 3 a side, of stride 2.
+On this project's CPU a pooling's time a output grew with its window's taps, not with its bytes:
+a 2-D max pooling took 16 ns an output at 2×2, 23 at 3×3 and 61 at 7×7 of stride 1; an average
+one 5.5, 6.8 and 17; a 1-D max pooling (torch's own kernel) about 1 whatever its window."""
 SIZED_KERNEL = 3
 """The side of the kernel of the synthetic convolutions by size (the taps of their grid are this squared)."""
 
@@ -290,6 +300,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         table = _size_table(torch, clock, device, base, dtype, work)
         by_size[work] = table._replace(alignments=alignments[work][0], aligned=alignments[work][1]) \
             if work in alignments else table
+    phase(f"window poolings in {dtype}")
+    pooling = {operation: _pooling_rate(torch, clock, device, base, dtype, operation) for operation in POOLINGS}
     size = GEMM_SIZE[device]
     sources = {
         "peak_tflops": f"{how}: the best of repeated {size}×{size} GEMMs (torch.mm) in each dtype",
@@ -318,6 +330,10 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                        f"{PADDED_SIDE}×{PADDED_SIDE} dilated and padded {PADDED_DILATION} over its time undilated, over "
                        "one less the share of its taps that read the map; and the widest padding at which such a "
                        "layer saves at least half that, found by halving (archcalc.measure_device._padded_taps)",
+        "pooling_ns": f"{how}: in {dtype}, the median of repeated runs of each window pooling as in a model, its "
+                      "fixed cost taken off, over its outputs, at windows of 2 and 3 a side of stride 2 (archcalc."
+                      "measure_device.POOLING_WINDOWS, on POOLING_MAPS); the line through the two in its window's "
+                      "taps, never falling (_pooling_rate)",
         "efficiency": f"{how}: in {dtype}, the median of repeated runs of synthetic layers (archcalc.measure_device."
                       "SYNTHETIC), as a fraction of their roofline on the figures above, their fixed cost (many in a "
                       "row) taken off",
@@ -335,7 +351,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
                          "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded,
-                         base.cold_weights, base.cache_mib, dtype)
+                         base.cold_weights, base.cache_mib, pooling, dtype)
 
 
 class _Clock:
@@ -735,6 +751,29 @@ def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
         return None
     own = took - fixed
     return max(layer.compute_time, layer.memory_time) / (own if own > 0 else took)
+
+
+def _pooling_rate(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, operation: str) -> PoolingRate:
+    """The ns an output and a tap of one window pooling (one of POOLINGS): its median time as in a
+    model (`_Clock.as_in_a_model`), the pooling's fixed cost taken off, over its outputs, at each
+    of POOLING_WINDOWS; the line through the two in the taps of the window, never falling (where
+    the window of more taps took less an output, none a tap and their mean an output)."""
+    from archcalc.analysis import analyze_graph
+
+    kind, axes = operation.replace("_", ""), int(operation[-2])
+    points = []
+    for window in POOLING_WINDOWS:
+        graph = synthetic_graph(kind, window, POOLING_MAPS[axes])
+        stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
+        node, out = graph.nodes[0], stats.layers[0].shape
+        pooled = node.kind.pooled(node.attrs, [stats.input_shape], out)
+        module, x = _built(torch, device, dtype, graph, stats.input_shape)
+        with torch.no_grad():
+            took = statistics.median(clock.as_in_a_model(module, x))
+        points.append((pooled.taps, max(took - base.fixed("pooling"), 0.0) * 1e9 / pooled.outputs))
+    (fewer, first), (more, second) = points
+    tap = max((second - first) / (more - fewer), 0.0)
+    return PoolingRate(round(max(statistics.mean(ns - tap * taps for taps, ns in points), 0.0), 4), round(tap, 4))
 
 
 def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, work: str) -> SizeTable:

@@ -17,6 +17,10 @@ pass within it leaves them there); and for the model's first layer that runs a k
 start × bytes / bandwidth where the profile measured a cold start (its input was written a pass
 before, and its output goes where the pass before's tensors were: no cache holds them);
 
+except that a window pooling the profile measured the rate of (`DeviceProfile.pooled`) takes
+max(outputs × (ns an output + ns a tap × its window's taps), bytes / bandwidth) + fixed cost: its
+time follows its window, not its bytes;
+
 where the FLOPs are those of its output channels rounded up to a whole number of the block the
 profile measured for its kind of work, where it measured one (on this project's CPU a convolution
 computes 16 channels at a time: 17 cost as much as 32; `DeviceProfile.rounded_up`), and less the
@@ -73,8 +77,9 @@ class LayerRoofline(NamedTuple):
     memory_time: float
     """Bytes / bandwidth."""
     time: float
-    """The prediction: max(compute, memory) / efficiency + fixed cost + its weights read cold (+ the
-    cold start of the model's first kernel); 0 without a kernel."""
+    """The prediction: max(compute, memory) / efficiency (a window pooling's: max(its outputs and
+    taps at the profile's rate, memory)) + fixed cost + its weights read cold (+ the cold start of
+    the model's first kernel); 0 without a kernel."""
     intensity: float | None
     """FLOPs per byte moved; None for a layer that moves nothing."""
     bound: str
@@ -246,7 +251,9 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     compute = flops * profile.rounded_up(work, kind.channels_out(a, in_shapes, out)) \
         * profile.padded(kind.taps_read(a, in_shapes, out), work, size) / peak
     memory = moved / bandwidth
-    time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work)
+    pooled = profile.pooled(kind.pooled(a, in_shapes, out))
+    time = (max(compute, memory) / profile.reached(work, size) if pooled is None else max(pooled, memory)) \
+        + profile.fixed(work)
     return (work, True, flops, moved, compute, memory, time, intensity(flops, moved, uncounted),
             bound(True, compute, memory, uncounted), weights, uncounted)
 

@@ -24,6 +24,7 @@ import yaml
 from archcalc.analysis import analyze, analyze_graph
 from archcalc.devices import BUNDLED, DeviceProfile, SizeTable, bundled_profiles, load_profile
 from archcalc.layers import LAYER_KINDS
+from archcalc.layers.base import POOLINGS
 from archcalc.roofline import roofline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1121,6 +1122,80 @@ def test_pooling_resampling_and_transcendental_functions_are_kinds_of_work_of_th
     assert memory & {"relu", "hardswish", "batchnorm2d", "adaptive_avgpool2d", "add"}, memory
 
 
+POOLED_LAYERS = [("maxpool1d", {"kernel": 4}, (1, 8, 64)), ("maxpool2d", {"kernel": 3, "stride": 2, "padding": 1}, (1, 8, 16, 16)),
+                 ("maxpool3d", {"kernel": [1, 3, 3], "stride": [1, 2, 2]}, (2, 4, 4, 8, 8)),
+                 ("avgpool1d", {"kernel": 3}, (1, 8, 64)), ("avgpool2d", {"kernel": 2, "ceil_mode": True}, (1, 8, 15, 15)),
+                 ("avgpool3d", {"kernel": 2}, (1, 4, 4, 8, 8)), ("lrn", {"size": 5}, (2, 8, 6, 6))]
+
+
+@pytest.mark.parametrize("key, fields, shape", POOLED_LAYERS)
+def test_a_pooling_layer_says_the_window_pooling_torch_runs_for_it(key, fields, shape):
+    """The pooling torch's module runs, as aten dispatches it (torch 2.13): of max or average, the
+    outputs it makes and the taps of its window (its kernel's sizes multiplied); a 1-D pooling is
+    run as a 2-D one of height 1 (its own max_pool1d kernel is not seen under a dispatch mode), and
+    a local response normalisation as an avg_pool3d of a window of `size` channels."""
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from archcalc.torchmodel import build_layer
+
+    seen = []
+
+    class Pools(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if "pool" in func.overloadpacket.__name__:
+                seen.append((func.overloadpacket.__name__, math.prod(args[1]), (out[0] if isinstance(out, tuple) else out).numel()))
+            return out
+
+    kind = LAYER_KINDS[key]
+    a = kind.resolve(fields)
+    pooled = kind.pooled(a, [shape], kind.output_shape(a, [shape]))
+    with torch.no_grad(), Pools():
+        build_layer(kind, a, [shape]).eval()(torch.randn(shape))
+    [(operation, taps, outputs)] = seen
+    family, axes = pooled.operation.split("_pool")
+    assert operation.startswith(f"{family}_pool{max(axes, '2d')}") and (taps, outputs) == (pooled.taps, pooled.outputs)
+    assert (pooled.operation == "avg_pool3d") if key == "lrn" else axes == f"{kind.axes}d"
+
+
+def test_a_pooling_is_timed_by_its_outputs_and_taps_where_the_profile_measured_its_rate(tmp_path):
+    """By hand: ResNet-18's max pooling (3×3, stride 2, of 64×112×112) makes 64 × 56 × 56 = 200,704
+    outputs of 9 taps: at 10 ns an output and 1.5 a tap, 200,704 × 23.5 ns = 4.716544 ms, + 3 µs
+    fixed; its bytes (3,211,264 in, 802,816 out, at 100 GB/s: 40.1408 µs) only where they take
+    longer (at 0.5 GB/s, 8.028160 ms). A pooling the profile has no rate for, and every other
+    layer, is timed as before (its bytes over the bandwidth, the efficiency dividing them)."""
+    figures = {"name": "rated", "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
+               "fixed_us": {"pooling": 3}, "efficiency": {"pooling": 0.25},
+               "pooling_ns": {"max_pool2d": {"output": 10, "tap": 1.5}}}
+    stats = analyze("resnet18")
+    rated = roofline(stats, str(_made_up(tmp_path, "rated", figures)))
+    pool = rated.by_name()["maxpool"]
+    assert (pool.bytes, pool.bound) == (4_014_080, "memory") and pool.time == pytest.approx(4.716544e-3 + 3e-6, rel=1e-12)
+    slow = roofline(stats, str(_made_up(tmp_path, "slow", {**figures, "memory_gbps": 0.5}))).by_name()["maxpool"]
+    assert slow.time == pytest.approx(8.02816e-3 + 3e-6, rel=1e-12)
+    unrated = roofline(stats, str(_made_up(tmp_path, "unrated", {**figures, "pooling_ns": {"avg_pool2d": {"output": 1, "tap": 1}}})))
+    assert unrated.by_name()["maxpool"].time == pytest.approx(40.1408e-6 / 0.25 + 3e-6, rel=1e-12)
+    assert [layer.time for layer in rated.layers if layer.name != "maxpool"] == \
+        [layer.time for layer in unrated.layers if layer.name != "maxpool"]
+
+
+@pytest.mark.parametrize("per_output, per_tap, rate", [
+    (lambda taps: 3 + 2 * taps, None, (3.0, 2.0)),      # the line through both windows
+    ({4: 16.0, 9: 13.0}, None, (14.5, 0.0))])          # fewer a output at more taps: none a tap, their mean
+def test_a_pooling_rate_is_the_line_through_its_two_windows(monkeypatch, per_output, per_tap, rate):
+    """By hand, on made-up times (fixed cost 2 µs taken off, over the outputs of each window: 2×2 and
+    3×3 of stride 2 on 64×112×112, 200,704 outputs each): ns an output and a tap."""
+    import archcalc.measure_device as measure
+
+    ns = per_output if callable(per_output) else per_output.__getitem__
+    monkeypatch.setattr(measure, "_built", lambda torch, device, dtype, graph, shape: (graph.nodes[0], shape))
+    clock = SimpleNamespace(as_in_a_model=lambda node, x, budget=None: [
+        2e-6 + 200_704 * ns(math.prod(node.attrs.kernel)) / 1e9] * 3)
+    base = DeviceProfile("b", "base", {"float32": 1}, 1, 0, {}, fixed_us={"pooling": 2})
+    assert measure._pooling_rate(NO_GRAD, clock, "cpu", base, "float32", "max_pool2d") == pytest.approx(rate)
+
+
 def test_the_kinds_of_work_measured_by_size_are_those_whose_layers_say_their_size():
     from archcalc.layers import LAYER_KINDS
     from archcalc.layers.base import SIZED_WORK, LayerKind
@@ -1209,18 +1284,19 @@ devices:
 """
 
 
-def _sized(tables: str, sourced: bool = True) -> str:
-    """GOOD with `efficiency_by_size: TABLES`, and its source where `sourced`."""
-    source = ", efficiency_by_size: a measurement" if sourced else ""
-    return GOOD.replace("    launch_us: 4\n", f"    launch_us: 4\n    efficiency_by_size: {tables}\n").replace(
+def _given(figure: str, value: str, sourced: bool = True) -> str:
+    """GOOD with `FIGURE: VALUE`, and its source where `sourced`."""
+    source = f", {figure}: a measurement" if sourced else ""
+    return GOOD.replace("    launch_us: 4\n", f"    launch_us: 4\n    {figure}: {value}\n").replace(
         "launch_us: a measurement}", f"launch_us: a measurement{source}}}")
+
+
+def _sized(tables: str, sourced: bool = True) -> str:
+    return _given("efficiency_by_size", tables, sourced)
 
 
 def _blocked(blocks: str, sourced: bool = True) -> str:
-    """GOOD with `channel_blocks: BLOCKS`, and its source where `sourced`."""
-    source = ", channel_blocks: a measurement" if sourced else ""
-    return GOOD.replace("    launch_us: 4\n", f"    launch_us: 4\n    channel_blocks: {blocks}\n").replace(
-        "launch_us: a measurement}", f"launch_us: a measurement{source}}}")
+    return _given("channel_blocks", blocks, sourced)
 
 
 @pytest.mark.parametrize(("broken", "says"), [
@@ -1308,6 +1384,14 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
     (_blocked("{conv: 16.0}"), "devices.mine.channel_blocks.conv: must be a whole number of channels from 1 to 4096, got 16.0"),
     (_blocked("{linear: true}"), "devices.mine.channel_blocks.linear: must be a whole number of channels"),
     (_blocked("{conv: 16}", sourced=False), "devices.mine.sources.channel_blocks: is missing, empty or not one line"),
+    (_given("pooling_ns", "[1, 2]"), "devices.mine.pooling_ns: must map a pooling to its rates, got list [1, 2]"),
+    (_given("pooling_ns", "{max_pool: {output: 1, tap: 1}}"),
+     "devices.mine.pooling_ns.max_pool: is not a pooling (did you mean 'max_pool"),
+    (_given("pooling_ns", "{max_pool2d: {output: 1}}"), "devices.mine.pooling_ns.max_pool2d: must map 'output' and 'tap' to ns"),
+    (_given("pooling_ns", "{avg_pool3d: {output: 1, tap: -0.5}}"),
+     "devices.mine.pooling_ns.avg_pool3d.tap: must be a number 0 or from 1e-06 to 1e+09, got -0.5"),
+    (_given("pooling_ns", "{avg_pool3d: {output: 1, tap: 0}}", sourced=False),
+     "devices.mine.sources.pooling_ns: is missing, empty or not one line"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], taps: [9, 49]}}"),
      "devices.mine.efficiency_by_size.conv.taps: is given without 'tapped'"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]], taps: [9], tapped: []}}"),
@@ -1501,6 +1585,7 @@ def _quick(monkeypatch):
     monkeypatch.setattr(measure, "COPY_BYTES", {"cpu": 4 * 2**20, "cuda": 64 * 2**20})
     monkeypatch.setattr(measure, "GRID_MACS", {"cpu": 2**16, "cuda": 2**20})
     monkeypatch.setattr(measure, "ROUNDS", 5)
+    monkeypatch.setattr(measure, "POOLING_MAPS", {1: (8, 64), 2: (8, 16, 16), 3: (8, 4, 8, 8)})
 
 
 def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypatch):
@@ -1522,7 +1607,7 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-32:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-33:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
                           "layers at their smallest among others in float32",
                           *(f"the alignment of {work} layers in float32" for work in ("depthwise conv", "conv")),
@@ -1530,7 +1615,8 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
                           "a layer's weights read cold in float32", "a layer's cold start in float32",
                           "the taps a convolution skips in its padding in float32",
                           *(f"{work} layers in float32" for work in works),
-                          *(f"{work} layers by size in float32" for work in works[:4])]
+                          *(f"{work} layers by size in float32" for work in works[:4]),
+                          "window poolings in float32"]
     profile = load_profile(str(out))
     assert profile.key == "local-cpu" and profile.name.endswith(f"{torch.backends.cpu.get_cpu_capability()}), 1 thread")
     assert {"float32", "bfloat16"} <= set(profile.peak_tflops)
@@ -1541,7 +1627,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert taken_off and all(dict(costs) != among[0] and set(costs) == set(among[0]) for costs in taken_off)  # in a row
     assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
                                     "efficiency_by_size", "channel_blocks", "cold_start", "padded_taps", "cold_weights",
-                                    "cache_mib"}
+                                    "cache_mib", "pooling_ns"}
+    assert tuple(profile.pooling_ns) == POOLINGS and all(rate.output >= 0 and rate.tap >= 0
+                                                         for rate in profile.pooling_ns.values())
     assert profile.cold_start >= 0 and profile.cold_weights >= 0
     assert profile.cache_mib == measure._cache_mib(torch, "cpu") and (profile.cache_mib > 0) == (
         measure.CPU_CACHES.is_dir())  # Linux's largest cache

@@ -147,6 +147,25 @@ class TapsRead(NamedTuple):
     """Its widest padding on any side."""
 
 
+POOLINGS = ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d")
+"""The window poolings torch runs, by its operations' names: what a device profile's rates of
+pooling are given for (`archcalc.devices.PoolingRate`)."""
+
+
+class Pooled(NamedTuple):
+    """The window pooling a layer's kernel runs (`LayerKind.pooled`): on this project's CPU its
+    time follows its outputs and the taps of its window, not its bytes (a 2-D max pooling of 3×3
+    and stride 1 moved a byte 3 times slower than one of 2×2 and stride 2; a 1-D one, on torch's
+    own kernel, 10 times faster than either)."""
+
+    operation: str
+    """One of POOLINGS."""
+    outputs: int
+    """The elements it computes, the batch included."""
+    taps: int
+    """The taps of its window: the inputs each output reads, padding included."""
+
+
 INDEX_BYTES = 8
 """The bytes of one int64 index (the positions max pooling finds), whatever the model's dtype."""
 
@@ -395,6 +414,12 @@ class LayerKind:
     def taps_read(self, a: Attrs, shapes: list[Shape], out: Shape) -> TapsRead | None:
         """How many of its kernel's taps read its input rather than its padding (`TapsRead`);
         None for a kind whose kernel has no taps to skip."""
+        return None
+
+    def pooled(self, a: Attrs, shapes: list[Shape], out: Shape) -> Pooled | None:
+        """The window pooling its kernel runs (`Pooled`), timed by its outputs and taps where a
+        device profile measured that pooling's rate (`DeviceProfile.pooled`); None for a kind
+        that runs none."""
         return None
 
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:

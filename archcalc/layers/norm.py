@@ -17,6 +17,7 @@ from archcalc.layers.base import (
     Footprint,
     LayerKind,
     Params,
+    Pooled,
     Shape,
     holds,
     numel,
@@ -180,6 +181,11 @@ class LocalResponseNorm(LayerKind):
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         """An average pooling over a window of channels, at its heart (torch runs avg_pool3d)."""
         return "pooling"
+
+    def pooled(self, a: Attrs, shapes: list[Shape], out: Shape) -> Pooled:
+        """torch's avg_pool3d of a window of `size` channels (×1×1) over the squares of its 4-D input,
+        padded: an output each."""
+        return Pooled("avg_pool3d", numel(out), a.size)
 
 
 class _LayerNorm(LayerKind):

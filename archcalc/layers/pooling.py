@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from math import prod
+from typing import ClassVar
+
 from archcalc import layout
 from archcalc.errors import SpecError
 from archcalc.layers.base import (
@@ -13,6 +16,7 @@ from archcalc.layers.base import (
     Footprint,
     LayerKind,
     Layout,
+    Pooled,
     Shape,
     Windows,
     axes_text,
@@ -36,6 +40,9 @@ def _window_fields(axes: int) -> dict[str, Field]:
 class _WindowPool(LayerKind):
     """Shared shape rule of max and average pooling (torch's pooling_output_shape)."""
 
+    operation: ClassVar[str] = ""
+    """'max' or 'avg': torch's operation is `{operation}_pool{axes}d`."""
+
     def output_shape(self, a: Attrs, shapes: list[Shape]) -> Shape:
         n, c, *sizes = spatial(shapes[0], self.key, self.axes)
         stride = self.strides(a)
@@ -56,6 +63,9 @@ class _WindowPool(LayerKind):
 
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         return "pooling"
+
+    def pooled(self, a: Attrs, shapes: list[Shape], out: Shape) -> Pooled:
+        return Pooled(f"{self.operation}_pool{self.axes}d", numel(out), prod(a.kernel))
 
 
 def _with_indices(a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
@@ -82,6 +92,8 @@ def _pooled_layout(kind: LayerKind, shape: Shape, strides: Layout, out: Shape, m
 
 
 class _MaxPool(_WindowPool):
+    operation = "max"
+
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         cls.torch_module = f"torch.nn.MaxPool{cls.axes}d"
@@ -100,6 +112,8 @@ class _MaxPool(_WindowPool):
 
 
 class _AvgPool(_WindowPool):
+    operation = "avg"
+
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         cls.torch_module = f"torch.nn.AvgPool{cls.axes}d"
