@@ -1273,6 +1273,100 @@ def test_the_eleventh_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"their cold weights), where ι is at least 0.8 for {f['apart']}") in flat
 
 
+def test_the_twelfth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass with window poolings timed by their taps, on torch's
+    own weights (the first profile's, checked by `_read_pass`) and its figures
+    (`_twelfth_pass_figures`): the max poolings against the eleventh pass's, on zero weights; the
+    poolings read by their bytes and at the profile's rates; the rates; the counts with its two
+    profiles, and read by bytes; M5; the geometric means; across the eleventh pass; what is left;
+    the summary above the passes."""
+    f = _twelfth_pass_figures()
+    flat = f["flat"]
+    assert (f"The {f['max_layers']} max poolings of the bundled models took {f['max_slower']} times as long here as in "
+            f"the pass before at the median, the other layers {f['rest_slower']},") in flat
+    assert f"(ResNet-50's max pooling {f['maxpool_rn50']} ms)" in flat
+    assert (f"the models' {f['pooled']} poolings took {f['bytes_spread']} times their prediction on profile u, M5's 1-D "
+            f"max poolings (windows of 4) the least, S3D's 3×3×3 ones of stride 1 the most; by their outputs and taps at "
+            f"its rates {f['rates_spread']} (") in flat
+    assert f"| u | {f['rates_u']} | | v | {f['rates_v']} |" in flat
+    assert (f"Profiles u and v give {f['within_u']} and {f['within_v']} models within a factor of 2 and {f['ranked_u']} "
+            f"and {f['ranked_v']} at ρ ≥ 0.8 (median runs; {f['fastest_u']} and {f['fastest_v']} of the fastest), where "
+            f"ι is at least 0.8 for {f['apart']}; their poolings read by their bytes, {f['bytes_u']} and {f['bytes_v']} "
+            f"within a factor of 2: M5 (the paper's) is measured {f['m5_u']} and {f['m5_v']} times its prediction, "
+            f"{f['m5_bytes_u']} and {f['m5_bytes_v']} read by bytes. The geometric mean of measured ÷ predicted over the "
+            f"98 models is {f['geo_u']} and {f['geo_v']}, against {f['geo_bytes_u']} and {f['geo_bytes_v']} read by "
+            f"bytes.") in flat
+    assert (f"Profiles u and v give {f['across_u']} and {f['across_v']} at ρ ≥ 0.8 on the eleventh pass's times; s "
+            f"and t, the eleventh's, {f['back_s']} and {f['back_t']} on these.") in flat
+    assert f"**What is left** (ρ < 0.8 on profile u): {f['left']}." in flat
+    assert (f"{f['within_u']} and {f['within_v']} of 98 models are within a factor of 2 and {f['ranked_u']} and "
+            f"{f['ranked_v']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}; M5 (the "
+            f"paper's), out of the factor of 2 on the passes before it, is measured {f['m5_u']} and {f['m5_v']} times "
+            "its prediction") in flat
+
+
+TWELFTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-pooling"
+
+
+def _twelfth_pass_figures() -> dict[str, str]:
+    """The figures docs/latency.md gives of the pass with window poolings timed by their taps and
+    models timed on torch's own weights, made from the kept files (benchmarks/results/
+    cpu-2026-12-06-pooling and cpu-2026-12-05-weights) by the benchmark's own functions and the
+    roofline, as the text prints them."""
+    import json
+    import math
+    import statistics
+    from dataclasses import replace
+
+    from archcalc import analyze
+    from archcalc.layers.base import POOLINGS
+    from archcalc.roofline import roofline
+
+    _, flat, compared, profiles, rows, found = _read_pass(TWELFTH_RUN, ("u", "v"))
+    by_bytes = {name: compared(TWELFTH_RUN, replace(profile, pooling_ns={})) for name, profile in profiles.items()}
+
+    def geometric(found_rows: dict) -> str:
+        return f"{math.exp(sum(math.log(row['median'][RATIO]) for row in found_rows.values()) / len(found_rows)):.2f}"
+
+    figures = {"flat": flat, "apart": str(sum(row["median alone"] >= 0.8 for row in rows["u"].values())),
+               "left": ", ".join(f"{name} ({row['median'][RHO]:.3f})" for name, row in rows["u"].items()
+                                 if row["median"][RHO] < 0.8)}
+    for name, profile in profiles.items():
+        rate = profile.pooling_ns
+        figures |= {f"within_{name}": str(found[name][0]), f"ranked_{name}": str(found[name][1]),
+                    f"fastest_{name}": str(found[name][3]), f"bytes_{name}": str(_counted(by_bytes[name])[0]),
+                    f"geo_{name}": geometric(rows[name]), f"geo_bytes_{name}": geometric(by_bytes[name]),
+                    f"m5_{name}": f"{rows[name]['m5_paper']['median'][RATIO]:.2f}",
+                    f"m5_bytes_{name}": f"{by_bytes[name]['m5_paper']['median'][RATIO]:.3f}",
+                    f"rates_{name}": " | ".join(f"{rate[pooling].output:.2f}, {rate[pooling].tap:.2f}"
+                                                for pooling in POOLINGS),
+                    f"across_{name}": str(_counted(compared(ELEVENTH_RUN, profile))[1])}
+    figures |= {f"back_{name}": str(_counted(rows_before)[1]) for name, rows_before in
+                (("s", compared(TWELFTH_RUN, _profiles_of(ELEVENTH_RUN, ("s",))[0])),
+                 ("t", compared(TWELFTH_RUN, _profiles_of(ELEVENTH_RUN, ("t",))[0])))}
+    times = json.loads((TWELFTH_RUN / "latency-cpu-float32.json").read_text())
+    zeros = json.loads((ELEVENTH_RUN / "latency-cpu-float32.json").read_text())
+    pooled: dict[str, list[float]] = {"rates": [], "bytes": []}
+    slower: dict[str, list[float]] = {"max": [], "rest": []}
+    profile = profiles["u"]
+    for model, measured in times.items():
+        stats = analyze(model)
+        rated, read = (roofline(stats, each).by_name() for each in (profile, replace(profile, pooling_ns={})))
+        for node in stats.graph.nodes:
+            now, before, layer = measured["layers"][node.name][0], zeros[model]["layers"][node.name][0], rated[node.name]
+            if not layer.launches or before <= 0:
+                continue
+            slower["max" if node.kind.key.startswith("maxpool") else "rest"].append(now / before)
+            if layer.work == "pooling":
+                pooled["rates"].append(now / (layer.time * 1e3))
+                pooled["bytes"].append(now / (read[node.name].time * 1e3))
+    figures |= {f"{key}_spread": f"{min(ratios):.2f}–{max(ratios):.2f}" for key, ratios in pooled.items()}
+    figures |= {f"{key}_slower": f"{statistics.median(ratios):.2f}" for key, ratios in slower.items()}
+    figures["pooled"], figures["max_layers"] = str(len(pooled["rates"])), str(len(slower["max"]))
+    figures["maxpool_rn50"] = f"{times['resnet50']['layers']['maxpool'][0]:.2f} ms against {zeros['resnet50']['layers']['maxpool'][0]:.2f}"
+    return figures
+
+
 TENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-heap"
 MAPPED_ABOVE = 32 * 2**20
 """The block size over which glibc mapped a block on its own until the tenth pass (its cap on
