@@ -1299,6 +1299,8 @@ def test_the_twelfth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert (f"Profiles u and v give {f['across_u']} and {f['across_v']} at ρ ≥ 0.8 on the eleventh pass's times; s "
             f"and t, the eleventh's, {f['back_s']} and {f['back_t']} on these.") in flat
     assert f"**What is left** (ρ < 0.8 on profile u): {f['left']}." in flat
+    assert (f"(layer2.0.conv1) took {f['stride2_now']} alone, where the pass before measured {f['stride2_before']} "
+            "and it took") in flat
     assert (f"{f['within_u']} and {f['within_v']} of 98 models are within a factor of 2 and {f['ranked_u']} and "
             f"{f['ranked_v']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}; M5 (the "
             f"paper's), out of the factor of 2 on the passes before it, is measured {f['m5_u']} and {f['m5_v']} times "
@@ -1363,6 +1365,9 @@ def _twelfth_pass_figures() -> dict[str, str]:
     figures |= {f"{key}_spread": f"{min(ratios):.2f}–{max(ratios):.2f}" for key, ratios in pooled.items()}
     figures |= {f"{key}_slower": f"{statistics.median(ratios):.2f}" for key, ratios in slower.items()}
     figures["pooled"], figures["max_layers"] = str(len(pooled["rates"])), str(len(slower["max"]))
+    figures |= {f"stride2_{key}": f"{run['resnet18']['layers']['layer2.0.conv1'][0]:.2f}{unit} and "
+                                  f"{run['resnet18']['alone_ms']['layer2.0.conv1']:.2f}"
+                for key, run, unit in (("now", times, " ms in the model"), ("before", zeros, ""))}
     figures["maxpool_rn50"] = f"{times['resnet50']['layers']['maxpool'][0]:.2f} ms against {zeros['resnet50']['layers']['maxpool'][0]:.2f}"
     return figures
 
