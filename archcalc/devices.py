@@ -820,8 +820,8 @@ infinite and the JSON invalid)."""
 
 def _positive(value: Any, at: tuple, fail, zero: bool = False) -> float:
     low, high = FIGURE_RANGE
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not (low <= value <= high or (zero and value == 0)):
+    # compared, not converted: an int of 400 digits is too large for a float (NaN compares false)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high or (zero and value == 0)):
         bound = f"0 or from {low:g} to {high:g}" if zero else f"from {low:g} to {high:g}"
         raise fail(at, f"must be a number {bound}, got {_shown(value)}",
                    "write a plain decimal number (YAML reads 1e3 as text: write 1000 or 1.0e+3)")

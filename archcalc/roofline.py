@@ -18,8 +18,9 @@ start × bytes / bandwidth where the profile measured a cold start (its input wa
 before, and its output goes where the pass before's tensors were: no cache holds them);
 
 except that a window pooling the profile measured the rate of (`DeviceProfile.pooled`) takes
-max(outputs × (ns an output + ns a tap × its window's taps), bytes / bandwidth) + fixed cost: its
-time follows its window, not its bytes;
+max(outputs × (ns an output + ns a tap × its window's taps), bytes / bandwidth) + fixed cost, the
+first term its compute time (its comparisons or additions, which are not FLOPs): its time follows
+its window, not its bytes;
 
 where the FLOPs are those of its output channels rounded up to a whole number of the block the
 profile measured for its kind of work, where it measured one (on this project's CPU a convolution
@@ -73,7 +74,8 @@ class LayerRoofline(NamedTuple):
     """Inputs read, weights and buffers read, output written."""
     compute_time: float
     """FLOPs / peak, at its output channels rounded up to the profile's block (`DeviceProfile.rounded_up`),
-    less what its kernel saves of its taps in the padding (`DeviceProfile.padded`)."""
+    less what its kernel saves of its taps in the padding (`DeviceProfile.padded`); a window pooling's
+    where the profile rates it: its outputs and taps at that rate (`DeviceProfile.pooled`)."""
     memory_time: float
     """Bytes / bandwidth."""
     time: float
@@ -252,8 +254,11 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
         * profile.padded(kind.taps_read(a, in_shapes, out), work, size) / peak
     memory = moved / bandwidth
     pooled = profile.pooled(kind.pooled(a, in_shapes, out))
-    time = (max(compute, memory) / profile.reached(work, size) if pooled is None else max(pooled, memory)) \
-        + profile.fixed(work)
+    if pooled is None:
+        time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work)
+    else:  # its comparisons or additions, which FlopCounterMode does not count, at the profile's rate
+        compute = pooled
+        time = max(compute, memory) + profile.fixed(work)
     return (work, True, flops, moved, compute, memory, time, intensity(flops, moved, uncounted),
             bound(True, compute, memory, uncounted), weights, uncounted)
 

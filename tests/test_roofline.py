@@ -1123,6 +1123,7 @@ def test_pooling_resampling_and_transcendental_functions_are_kinds_of_work_of_th
 
 
 POOLED_LAYERS = [("maxpool1d", {"kernel": 4}, (1, 8, 64)), ("maxpool2d", {"kernel": 3, "stride": 2, "padding": 1}, (1, 8, 16, 16)),
+                 ("maxpool2d", {"kernel": [3, 2], "dilation": 2, "ceil_mode": True}, (3, 8, 17, 16)),
                  ("maxpool3d", {"kernel": [1, 3, 3], "stride": [1, 2, 2]}, (2, 4, 4, 8, 8)),
                  ("avgpool1d", {"kernel": 3}, (1, 8, 64)), ("avgpool2d", {"kernel": 2, "ceil_mode": True}, (1, 8, 15, 15)),
                  ("avgpool3d", {"kernel": 2}, (1, 4, 4, 8, 8)), ("lrn", {"size": 5}, (2, 8, 6, 6))]
@@ -1163,35 +1164,39 @@ def test_a_pooling_is_timed_by_its_outputs_and_taps_where_the_profile_measured_i
     """By hand: ResNet-18's max pooling (3×3, stride 2, of 64×112×112) makes 64 × 56 × 56 = 200,704
     outputs of 9 taps: at 10 ns an output and 1.5 a tap, 200,704 × 23.5 ns = 4.716544 ms, + 3 µs
     fixed; its bytes (3,211,264 in, 802,816 out, at 100 GB/s: 40.1408 µs) only where they take
-    longer (at 0.5 GB/s, 8.028160 ms). A pooling the profile has no rate for, and every other
-    layer, is timed as before (its bytes over the bandwidth, the efficiency dividing them)."""
+    longer (at 0.5 GB/s, 8.028160 ms): it is compute-bound where its rate's time is the larger. A
+    pooling the profile has no rate for, and every other layer, is timed as before (its bytes over
+    the bandwidth, the efficiency dividing them)."""
     figures = {"name": "rated", "peak_tflops": {"float32": 10}, "memory_gbps": 100, "launch_us": 0,
                "fixed_us": {"pooling": 3}, "efficiency": {"pooling": 0.25},
                "pooling_ns": {"max_pool2d": {"output": 10, "tap": 1.5}}}
     stats = analyze("resnet18")
     rated = roofline(stats, str(_made_up(tmp_path, "rated", figures)))
     pool = rated.by_name()["maxpool"]
-    assert (pool.bytes, pool.bound) == (4_014_080, "memory") and pool.time == pytest.approx(4.716544e-3 + 3e-6, rel=1e-12)
+    assert (pool.bytes, pool.bound) == (4_014_080, "compute") and pool.time == pytest.approx(4.716544e-3 + 3e-6, rel=1e-12)
+    assert pool.compute_time == pytest.approx(4.716544e-3, rel=1e-12)  # its comparisons at the rate, not FLOPs
     slow = roofline(stats, str(_made_up(tmp_path, "slow", {**figures, "memory_gbps": 0.5}))).by_name()["maxpool"]
-    assert slow.time == pytest.approx(8.02816e-3 + 3e-6, rel=1e-12)
+    assert slow.time == pytest.approx(8.02816e-3 + 3e-6, rel=1e-12) and slow.bound == "memory"
+    from archcalc.render.records import roofline_dict
+
+    assert roofline_dict(rated)["pooling_ns"] == {"max_pool2d": {"output": 10.0, "tap": 1.5}}  # the JSON's figures as used
     unrated = roofline(stats, str(_made_up(tmp_path, "unrated", {**figures, "pooling_ns": {"avg_pool2d": {"output": 1, "tap": 1}}})))
     assert unrated.by_name()["maxpool"].time == pytest.approx(40.1408e-6 / 0.25 + 3e-6, rel=1e-12)
     assert [layer.time for layer in rated.layers if layer.name != "maxpool"] == \
         [layer.time for layer in unrated.layers if layer.name != "maxpool"]
 
 
-@pytest.mark.parametrize("per_output, per_tap, rate", [
-    (lambda taps: 3 + 2 * taps, None, (3.0, 2.0)),      # the line through both windows
-    ({4: 16.0, 9: 13.0}, None, (14.5, 0.0))])          # fewer a output at more taps: none a tap, their mean
-def test_a_pooling_rate_is_the_line_through_its_two_windows(monkeypatch, per_output, per_tap, rate):
+@pytest.mark.parametrize("per_output, rate", [
+    ({4: 11.0, 9: 21.0}, (3.0, 2.0)),      # the line through both windows
+    ({4: 16.0, 9: 13.0}, (14.5, 0.0))])    # less an output at more taps: none a tap, their mean
+def test_a_pooling_rate_is_the_line_through_its_two_windows(monkeypatch, per_output, rate):
     """By hand, on made-up times (fixed cost 2 µs taken off, over the outputs of each window: 2×2 and
     3×3 of stride 2 on 64×112×112, 200,704 outputs each): ns an output and a tap."""
     import archcalc.measure_device as measure
 
-    ns = per_output if callable(per_output) else per_output.__getitem__
     monkeypatch.setattr(measure, "_built", lambda torch, device, dtype, graph, shape: (graph.nodes[0], shape))
     clock = SimpleNamespace(as_in_a_model=lambda node, x, budget=None: [
-        2e-6 + 200_704 * ns(math.prod(node.attrs.kernel)) / 1e9] * 3)
+        2e-6 + 200_704 * per_output[math.prod(node.attrs.kernel)] / 1e9] * 3)
     base = DeviceProfile("b", "base", {"float32": 1}, 1, 0, {}, fixed_us={"pooling": 2})
     assert measure._pooling_rate(NO_GRAD, clock, "cpu", base, "float32", "max_pool2d") == pytest.approx(rate)
 
@@ -1384,6 +1389,10 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
     (_blocked("{conv: 16.0}"), "devices.mine.channel_blocks.conv: must be a whole number of channels from 1 to 4096, got 16.0"),
     (_blocked("{linear: true}"), "devices.mine.channel_blocks.linear: must be a whole number of channels"),
     (_blocked("{conv: 16}", sourced=False), "devices.mine.sources.channel_blocks: is missing, empty or not one line"),
+    (GOOD.replace("memory_gbps: 500", "memory_gbps: " + "1" * 400),  # too large for a float: OverflowError before
+     "devices.mine.memory_gbps: must be a number from 1e-06 to 1e+09, got 111111111111111111...1111111111111111111"),
+    (_given("pooling_ns", "{max_pool2d: {output: " + "9" * 400 + ", tap: 1}}"),
+     "devices.mine.pooling_ns.max_pool2d.output: must be a number 0 or from 1e-06 to 1e+09, got 999999"),
     (_given("pooling_ns", "[1, 2]"), "devices.mine.pooling_ns: must map a pooling to its rates, got list [1, 2]"),
     (_given("pooling_ns", "{max_pool: {output: 1, tap: 1}}"),
      "devices.mine.pooling_ns.max_pool: is not a pooling (did you mean 'max_pool"),

@@ -83,6 +83,7 @@ def roofline_dict(roof: Roofline) -> dict:
             "channel_blocks": dict(profile.channel_blocks), "cold_start": profile.cold_start,
             "padded_taps": profile.padded_taps._asdict() if profile.padded_taps else None,
             "cold_weights": profile.cold_weights, "cache_mib": profile.cache_mib,
+            "pooling_ns": {operation: rate._asdict() for operation, rate in profile.pooling_ns.items()},
             "flops_convention": FLOPS_CONVENTION, "flops": None if roof.uncounted else roof.flops, "bytes": roof.bytes,
             "kernels": roof.kernels, "time_s": roof.total, "uncounted": roof.uncounted}
 

@@ -121,7 +121,8 @@ ROOF_NOTE = ("FLOP/B: FLOPs (as FlopCounterMode counts them) per byte of inputs,
              "channels a group, where the profile measured it by size, and on torch's own kernel where it measured "
              "that and torch runs the layer there), plus the fixed cost of a layer of that kind "
              "(the launch cost where the profile gives none), and for the model's first kernel its cold start "
-             "(where the profile measured one; docs/latency.md)")
+             "(where the profile measured one); a max or average pooling the profile measured the rate of: its "
+             "outputs and its window's taps at that rate for its compute, no efficiency (docs/latency.md)")
 
 
 def build_layer_table(stats: ModelStats, rows: list[Row], rf: bool = False,
