@@ -123,6 +123,8 @@ class Periodic(NamedTuple):
     def through(self, window: Window | Resampling, reads: Reads) -> Axis | Periodic | None:
         if type(window) is not Resampling:
             kernel, stride, padding, dilation = window
+            if kernel > reads.left:  # its taps would not fit what is left to read: listed, they took minutes
+                return None
             window = Resampling(1, stride, (tuple(t * dilation - padding for t in range(kernel)),))
         return _pattern(self.bounds, len(self.lows), self.shift, self.whole, window, reads)
 

@@ -424,3 +424,48 @@ def test_a_device_profile_that_is_not_there_gets_a_profiles_hint(holds, tmp_path
     result = holds("table", "good.yaml", "--device-profile", "nowhere/prof.yaml", says="no such file")
     assert result.stderr.endswith("  hint: give the path of a profile file written by 'archcalc device-profile', or a "
                                   "bundled profile's name\n")
+
+
+@pytest.mark.parametrize("spec", [
+    "input: [1, 1, 1]\nlayers:\n  - up: {kind: conv_transpose2d, out: 1, kernel: 1, stride: 2147483647}\n",
+    "input: [1, 1]\nlayers:\n  - up: {kind: conv_transpose1d, out: 1, kernel: 2147483647, padding: 1073741823}\n",
+    ("input: [1, 3]\nlayers:\n  - up: {kind: upsample1d, size: 5}\n"
+     "  - c: {kind: conv1d, out: 1, kernel: 2147483647, padding: 1073741823}\n")],
+    ids=["transposed, huge stride", "transposed, huge kernel", "huge kernel behind an upsampling"])
+def test_a_receptive_field_too_long_to_list_is_none_at_once(holds, tmp_path, spec):
+    """A transposed convolution lists its taps for each unit of its stride, and a convolution
+    behind an upsampling each tap of its kernel: with a stride or kernel of 2³¹ − 1, `table --rf`
+    and the JSON (which holds the fields) ran for minutes (found by a fuzzer on 6 December). Such
+    a field is more than a field may read (MAX_FIELD_READS taps): it is none, as behind an
+    upsampling whose pattern is too long."""
+    import json
+
+    (tmp_path / "wide.yaml").write_text("name: wide\n" + spec)
+    assert holds("table", "wide.yaml", "--rf", exits=(0,)).exit_code == 0
+    rows = json.loads(holds("table", "wide.yaml", "--format", "json", exits=(0,)).stdout)["rows"]
+    assert rows[-1]["receptive_field"] is None
+
+
+@pytest.mark.parametrize("update", [[], ["--update"]], ids=["check", "check --update"])
+def test_a_baseline_model_name_that_would_drive_the_terminal_is_refused(holds, tmp_path, update):
+    """A baseline (from a pull request) named a model "\\x1b[2J…\\nFAKE  all checks pass ✓": the
+    table printed the escapes raw, clearing the screen and forging a line, and --update wrote it
+    back (found by a fuzzer on 6 December). A model name in a baseline is one line of printable
+    text, as in a spec."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    name = "\\x1b[2Jlenet\\nFAKE  all checks pass ✓"
+    (tmp_path / "archcalc.lock.yaml").write_text(f'models:\n  "{name}":\n    spec: good.yaml\n    input: 1x4x4\n')
+    holds("check", "good.yaml", *update, says="the baseline's model name '\\x1b[2Jlenet\\nFAKE  all checks pass ✓' "
+                                             "is not one line of text")
+
+
+@pytest.mark.parametrize("tolerance", ["'١%'", "'1_0%'", "'1 0'"])
+def test_a_tolerance_in_other_digits_is_refused(holds, tmp_path, tolerance):
+    """Python's float() reads '١' (an Arabic-Indic digit) as 1 and '1_0' as 10: a baseline's
+    tolerance of '١%' let a drift pass where `--input ١` is refused (found by a fuzzer on 6
+    December). A tolerance is ASCII digits, a point and an exponent."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    assert holds("check", "good.yaml", "--update", exits=(0,), writes="archcalc.lock.yaml").exit_code == 0
+    lock = tmp_path / "archcalc.lock.yaml"
+    lock.write_text(lock.read_text().replace("    spec: good.yaml\n", f"    spec: good.yaml\n    tolerance: {{macs: {tolerance}}}\n"))
+    holds("check", "good.yaml", says="a tolerance is a finite amount ≥ 0 or a percentage")

@@ -37,6 +37,7 @@ from archcalc.errors import Location, OutputError, SpecError, did_you_mean
 from archcalc.limits import MAX_YAML_NODES
 from archcalc.reading import nothing_at, read_text_file
 from archcalc.sizes import parse_input
+from archcalc.spec.expand import check_one_line
 from archcalc.spec.held import FIGURE_KEYS, PEAKS, Held, count, held_from, where
 from archcalc.spec.source import YMap, parse_yaml
 from archcalc.stats import DTYPE_BYTES
@@ -108,6 +109,8 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     entries, broken = {}, {}
     roots = spec_roots(path)
     for name, body in (models or {}).items():
+        # printed in the table and rewritten by --update: a name with an ESC would drive the terminal
+        check_one_line(str(name), models.key_where(name), "the baseline's model name")
         if isinstance(body, YMap):  # keys, budgets and tolerances: --update keeps them, so they must be right
             held_from(body, "baseline", figures=False, other_keys=(*CONDITION_KEYS, BLOCKS))
             _within(body, path, roots)

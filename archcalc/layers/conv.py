@@ -26,6 +26,7 @@ from archcalc.layers.base import (
     spatial,
 )
 from archcalc.layers.window import transposed_output, window_output
+from archcalc.limits import MAX_FIELD_READS
 from archcalc.sizes import size_text
 
 _SHARED_FIELDS = {
@@ -232,9 +233,13 @@ class _ConvTranspose(LayerKind):
     def channels_out(self, a: Attrs, shapes: list[Shape], out: Shape) -> int | None:
         return out[1] if a.groups == 1 else None
 
-    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows:
+    def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows | None:
         """Output unit o gets input unit i through tap t where i·s − p + t·d = o: a pattern that
-        repeats every s output units, one input unit on."""
+        repeats every s output units, one input unit on. None (no receptive field) where listing it
+        would take more than MAX_FIELD_READS taps (a stride or kernel in the millions: it took
+        minutes)."""
+        if any(k * s > MAX_FIELD_READS for k, s in zip(a.kernel, a.stride)):
+            return None
         return tuple(Resampling(s, 1, tuple(_transposed_taps(o, k, s, p, d) for o in range(s)))
                      for k, s, p, d in zip(a.kernel, a.stride, a.padding, a.dilation))
 

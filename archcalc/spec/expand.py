@@ -89,7 +89,7 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
             raise SpecError(f"the spec has no '{key}'", location=doc.location,
                             hint=f"add a top-level '{key}:' (see docs/spec.md)")
     family = _text(doc, "name")
-    _check_one_line(family, doc.where("name"), "the model name")
+    check_one_line(family, doc.where("name"), "the model name")
     params = _mapping(doc, "params")
     model, overrides = _select_variant(doc, variant, family)
     env = dict(params)
@@ -263,7 +263,7 @@ def _check_name(name: str, location: Location, what: str) -> None:
         raise SpecError(f"{name!r} cannot name {what}", location=location, hint=NAME_RULE)
 
 
-def _check_one_line(name: str, location: Location, what: str) -> None:
+def check_one_line(name: str, location: Location, what: str) -> None:
     """Refuse a model or variant name that is blank (a baseline would record it as ''), or with a
     line break, tab or other control character, or an invisible format character (a bidirectional
     override, a zero-width space: a name shown otherwise than it reads)."""
@@ -279,7 +279,7 @@ def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, Y
     variants = _counted(_mapping(doc, "variants"))
     if not getattr(variants, "names_checked", False):  # once per file, not once per variant expanded
         for name in variants:
-            _check_one_line(name, variants.key_where(name), "the variant name")
+            check_one_line(name, variants.key_where(name), "the variant name")
         variants.names_checked = True
     if not variants:
         if "default" in doc:
@@ -623,7 +623,7 @@ class _Builder:
                 and body["variant"] in (_mapping(doc, "variants") or {}):
             _ambiguous(body, "variant", env, f"a variant of {_shortened(spec)}")
         if variant is not None:
-            _check_one_line(str(variant), body.where("variant"), "the variant name")
+            check_one_line(str(variant), body.where("variant"), "the variant name")
         try:
             chosen, overrides = _select_variant(doc, None if variant is None else str(variant), _text(doc, "name"))
         except SpecError as error:  # a variant that spec does not have: wrong here

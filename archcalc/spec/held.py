@@ -5,6 +5,7 @@ spec is read, so that `table` refuses the `expect:` that `check` would."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -88,13 +89,17 @@ def _tolerances(mapping: Mapping) -> dict[str, Tolerance]:
     return tolerances
 
 
+DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A tolerance's amount as text: ASCII digits, a point and an exponent (Python's float() also
+takes '١' for 1 and '1_0' for 10)."""
+
+
 def _tolerance(value: Any, location: Location | None) -> Tolerance:
     text = str(value).strip()
     relative = text.endswith("%")
-    try:
-        amount = float(text.rstrip("%"))
-    except ValueError:
-        amount = -1.0
+    number = text.removesuffix("%").strip()
+    plain = isinstance(value, (int, float)) and not isinstance(value, bool)  # a number as YAML read it
+    amount = float(number) if plain or DECIMAL.fullmatch(number) else -1.0
     if isinstance(value, bool) or not (amount >= 0 and math.isfinite(amount)):  # nan, inf and 1e400 too
         raise SpecError(f"a tolerance is a finite amount ≥ 0 or a percentage, like 1000 or 1%, got {value!r}",
                         location=location)
