@@ -261,7 +261,8 @@ def receptive_fields(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> dict[s
         key = (id(node.attrs), node.kind.key, out, *in_shapes)
         windows = known.get(key, _UNKNOWN)
         if windows is _UNKNOWN:
-            affordable = not node.kind.lists_reads or reads.spend(sum(out[2:]))
+            listed = node.kind.listed_reads(node.attrs, in_shapes, out)
+            affordable = not listed or reads.spend(listed)
             windows = known[key] = node.kind.window(node.attrs, in_shapes, out) if affordable else None
         if windows is None:
             fields[node.name] = None

@@ -433,11 +433,12 @@ def test_a_device_profile_that_is_not_there_gets_a_profiles_hint(holds, tmp_path
      "  - c: {kind: conv1d, out: 1, kernel: 2147483647, padding: 1073741823}\n")],
     ids=["transposed, huge stride", "transposed, huge kernel", "huge kernel behind an upsampling"])
 def test_a_receptive_field_too_long_to_list_is_none_at_once(holds, tmp_path, spec):
-    """A transposed convolution lists its taps for each unit of its stride, and a convolution
+    """A transposed convolution listed its taps for each unit of its stride, and a convolution
     behind an upsampling each tap of its kernel: with a stride or kernel of 2³¹ − 1, `table --rf`
-    and the JSON (which holds the fields) ran for minutes (found by a fuzzer on 6 December). Such
-    a field is more than a field may read (MAX_FIELD_READS taps): it is none, as behind an
-    upsampling whose pattern is too long."""
+    and the JSON (which holds the fields) ran for minutes (found by a fuzzer on 6 December). Their
+    listing spends from the model's MAX_FIELD_READS (a transposed convolution's: each tap and
+    each unit of its stride, once; a stride over MAX_FIELD_PERIOD gives no field at once): past
+    it, the field is none, as behind an upsampling whose pattern is too long."""
     import json
 
     (tmp_path / "wide.yaml").write_text("name: wide\n" + spec)
@@ -469,3 +470,24 @@ def test_a_tolerance_in_other_digits_is_refused(holds, tmp_path, tolerance):
     lock = tmp_path / "archcalc.lock.yaml"
     lock.write_text(lock.read_text().replace("    spec: good.yaml\n", f"    spec: good.yaml\n    tolerance: {{macs: {tolerance}}}\n"))
     holds("check", "good.yaml", says="a tolerance is a finite amount ≥ 0 or a percentage")
+
+
+def test_many_transposed_convolutions_share_one_budget_of_reads(holds, tmp_path):
+    """200 transposed convolutions of 1-D maps from the input, each of a kernel of 4,999 and a
+    stride of 4,000 (a pattern of 4,000 units: within MAX_FIELD_PERIOD, its window listed): each
+    listed its taps at the cost of its kernel times its stride, outside the budget of reads, and
+    a few hundred such layers took minutes (a review, 6 December). Their listing now spends from
+    the model's one budget of reads (4,999 + 4,000 a layer; their patterns read as many again):
+    the answer comes at once, the fields past it none."""
+    import json
+
+    layers = "".join(f"  - t{i}: {{kind: conv_transpose1d, out: 1, kernel: 4999, stride: 4000, from: input}}\n"
+                     for i in range(200))
+    outputs = ", ".join(f"t{i}" for i in range(200))
+    (tmp_path / "fan.yaml").write_text(f"name: fan\ninput: [1, 3]\nlayers:\n{layers}outputs: [{outputs}]\n")
+    rows = json.loads(holds("table", "fan.yaml", "--format", "json", exits=(0,)).stdout)["rows"]
+    fields = [row["receptive_field"] for row in rows]
+    # by hand: output unit o reads input i through tap o − 4000·i in 0…4998: unit 0 reads inputs
+    # −1 (tap 4000) and 0 (tap 0), a field of 2 centred at −0.5, one input on every 4,000 units
+    assert fields[0] == {"length": {"size": 2, "jump": 0.00025, "start": -0.5}}
+    assert fields[-1] is None

@@ -335,9 +335,11 @@ class LayerKind:
         mixes = self.mixes(a, rank)
         return channels if mixes is not None and set(mixes) <= {channels} else None
 
-    lists_reads: ClassVar[bool] = False
-    """Whether `window` lists the reads of every output unit along each axis (upsampling): they
-    count towards MAX_FIELD_READS."""
+    def listed_reads(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        """How many reads `window` lists (an upsampling's, of every output unit along each axis; a
+        transposed convolution's, of each tap and unit of its stride): spent from the model's
+        MAX_FIELD_READS before it lists them (`archcalc.receptive`). 0 for a window of a few numbers."""
+        return 0
 
     def reads(self, a: Attrs, source: Shape, out: Shape, axis: int, units: set[int]) -> set[int]:
         """Which positions along spatial `axis` (0: the first after the channels) of an input of

@@ -26,7 +26,7 @@ from archcalc.layers.base import (
     spatial,
 )
 from archcalc.layers.window import transposed_output, window_output
-from archcalc.limits import MAX_FIELD_READS
+from archcalc.limits import MAX_FIELD_PERIOD
 from archcalc.sizes import size_text
 
 _SHARED_FIELDS = {
@@ -235,13 +235,16 @@ class _ConvTranspose(LayerKind):
 
     def window(self, a: Attrs, shapes: list[Shape], out: Shape) -> Windows | None:
         """Output unit o gets input unit i through tap t where i·s − p + t·d = o: a pattern that
-        repeats every s output units, one input unit on. None (no receptive field) where listing it
-        would take more than MAX_FIELD_READS taps (a stride or kernel in the millions: it took
-        minutes)."""
-        if any(k * s > MAX_FIELD_READS for k, s in zip(a.kernel, a.stride)):
+        repeats every s output units, one input unit on. None (no receptive field) where it would
+        repeat after more than MAX_FIELD_PERIOD units (a stride of millions took minutes)."""
+        if max(a.stride) > MAX_FIELD_PERIOD:
             return None
-        return tuple(Resampling(s, 1, tuple(_transposed_taps(o, k, s, p, d) for o in range(s)))
+        return tuple(Resampling(s, 1, _transposed_taps(k, s, p, d))
                      for k, s, p, d in zip(a.kernel, a.stride, a.padding, a.dilation))
+
+    def listed_reads(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        """Each tap, and each unit of the stride, along each axis."""
+        return sum(a.kernel) + sum(a.stride)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"in_channels": shapes[0][1], "out_channels": a.out, "kernel_size": a.kernel, "stride": a.stride,
@@ -249,10 +252,15 @@ class _ConvTranspose(LayerKind):
                     "dilation": a.dilation}
 
 
-def _transposed_taps(o: int, kernel: int, stride: int, padding: int, dilation: int) -> tuple[int, ...]:
-    """The input units that output unit o of a transposed convolution gets, first to last."""
-    return tuple(sorted((o + padding - t * dilation) // stride for t in range(kernel)
-                        if (o + padding - t * dilation) % stride == 0))
+def _transposed_taps(kernel: int, stride: int, padding: int, dilation: int) -> tuple[tuple[int, ...], ...]:
+    """The input units each of the first `stride` output units of a transposed convolution gets,
+    first to last: tap t reaches the output units o ≡ t·d − p (mod s), from input unit
+    (o + p − t·d) / s (each tap once: the kernel and the stride, not their product)."""
+    taps: list[list[int]] = [[] for _ in range(stride)]
+    for t in range(kernel):
+        o = (t * dilation - padding) % stride
+        taps[o].append((o + padding - t * dilation) // stride)
+    return tuple(tuple(sorted(units)) for units in taps)
 
 
 class ConvTranspose1d(_ConvTranspose):

@@ -87,7 +87,8 @@ class _Upsample(_Resized):
             return (n, c, *target)
         return (n, c, *(size * scale for size, scale in zip(sizes, a.scale)))
 
-    lists_reads = True
+    def listed_reads(self, a: Attrs, shapes: list[Shape], out: Shape) -> int:
+        return sum(out[2:])
 
     def work(self, a: Attrs, shapes: list[Shape]) -> str:
         """Nearest is a gather of the input (memory work); the interpolating modes weigh the inputs
