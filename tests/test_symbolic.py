@@ -514,6 +514,31 @@ def test_a_stride_dividing_exactly_is_a_residue_set_at_any_divisor(stride, inner
     assert described(sizes.text(), upto) in (None, meets)
 
 
+@pytest.mark.slow
+def test_a_symbols_size_in_thousands_of_constraints_is_worded_without_recursing():
+    """Each set met wrapped the tests before it in one more function: a symbol in over a thousand
+    constraints that size sets could only scan (a fuzzer's concatenations of strided paths gave
+    729) recursed past Python's limit of 1,000 frames, a traceback where a line of words belongs
+    (6 December). 1,100 conditions ⌊(H + k)/3⌋ ≠ ⌊(H + k)/2⌋ − c, met one after another: the sizes
+    they leave, against the conditions tested one by one at every H up to the scan's end."""
+    from functools import reduce
+    from operator import and_
+
+    import sympy as sp
+
+    from archcalc.symbolic.model import symbol
+    from archcalc.symbolic.sizes import ScannedSet, size_set
+
+    h = symbol("H")
+    pairs = [(k % 50, 40 + k // 50) for k in range(1100)]
+    sets = [size_set(sp.Ne(sp.floor((h + k) / 3), sp.floor((h + k) / 2) - c)) for k, c in pairs]
+    joined = reduce(and_, [each if isinstance(each, ScannedSet) else each.scanned() for each in sets])
+    upto = joined.start + joined.period
+    meets = [all((x + k) // 3 != (x + k) // 2 - c for k, c in pairs) for x in range(1, upto)]
+    assert joined.scanned == [x for x, met in zip(range(1, upto), meets) if met]
+    assert joined.text() is None or described(joined.text(), upto - 1) == meets  # None: not in few words
+
+
 # --- audio: one axis divided by thousands ----------------------------------------------------
 
 @pytest.mark.parametrize("variant", ["m5", "m5_paper"])

@@ -95,6 +95,19 @@ class SizeSet:
         return x + min((r - x) % self.period for r in self.residues)
 
 
+class AllOf(tuple):
+    """Tests that all hold: the sets met one after another test in one flat list, where a chain
+    of `lambda x: a(x) and b(x)` recursed once a set (Python's limit of 1,000 frames: a
+    symbol's size in over a thousand constraints raised RecursionError)."""
+
+    def __call__(self, x: int) -> bool:
+        return all(test(x) for test in self)
+
+    @staticmethod
+    def of(test: Callable[[int], bool]) -> tuple:
+        return tuple(test) if isinstance(test, AllOf) else (test,)
+
+
 @dataclass(frozen=True)
 class ScannedSet:
     """The X ≥ 1 where `test(X)` holds; periodic with `period` from `start` on."""
@@ -107,7 +120,7 @@ class ScannedSet:
     def __and__(self, other: SizeSet | ScannedSet) -> ScannedSet:
         if isinstance(other, SizeSet):
             other = other.scanned()
-        return ScannedSet(self.symbol, lambda x: self.test(x) and other.test(x),
+        return ScannedSet(self.symbol, AllOf((*AllOf.of(self.test), *AllOf.of(other.test))),
                           max(self.start, other.start), lcm(self.period, other.period))
 
     @property
