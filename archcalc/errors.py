@@ -220,6 +220,9 @@ def not_as_written(text: str, value: object, location: Location | None = None) -
     """The error of a number YAML would read as another (NOT_AS_WRITTEN), in a spec, a baseline or --set."""
     digits = text.lstrip("+-")[:2].lower()
     how = "in base 60" if ":" in text else "in base 16" if digits == "0x" else "in base 2" if digits == "0b" else "as octal"
+    if type(value) is int and value.bit_length() > 1000:  # past 4,300 digits Python writes none
+        value = f"a whole number of {value.bit_length():,} bits"
+        text = text if len(text) <= 60 else text[:60] + "…"
     return SpecError(f"YAML reads {text} {how}, as {value}, not as written", location=location,
                      hint="write the number without leading zeros (or quote it if it is text)")
 

@@ -70,6 +70,10 @@ MAX_EXPRESSION_CHARS = 1_000
 MAX_EXPRESSION_DEPTH = 32
 """Operators and brackets nested inside one expression."""
 
+MAX_INT_BITS = 14_000
+"""The most bits of a whole number a spec's YAML may hold: Python writes at most 4,300 decimal digits
+(about 14,284 bits), and one read from 0x or 0b digits (which it reads whatever their number) failed
+wherever it was printed."""
 MAX_MAGNITUDE = 10**15
 """Largest absolute number an expression may produce."""
 

@@ -14,12 +14,11 @@ MAX_SWEEP_POINTS values are refused.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcalc.errors import NOT_AS_WRITTEN, SpecError, not_as_written
-from archcalc.limits import MAX_SWEEP_POINTS
+from archcalc.limits import MAX_MAGNITUDE, MAX_SWEEP_POINTS
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -106,6 +105,9 @@ def _range(part: str, start_text: str, stop_text: str, step_text: str | None) ->
     if count > MAX_SWEEP_POINTS:
         raise SpecError(f"the range '{part.strip()}' has more than {MAX_SWEEP_POINTS:,} values; "
                         "a sweep takes at most that many points (use a larger step)")
+    if not (-MAX_MAGNITUDE <= start and stop <= MAX_MAGNITUDE and step <= MAX_MAGNITUDE):  # compared: abs() of
+        # 1e999999999 overflows decimal's context; 1e400 made inf
+        raise SpecError(f"the range '{_shown(part)}' goes beyond {MAX_MAGNITUDE:.0e}, the largest value a spec takes")
     whole = all(number == number.to_integral_value() and not set(".eE") & set(text)
                 for number, text in ((start, start_text), (step, step_text or "1")))
     return _Range(start, step, count, whole)
@@ -128,17 +130,23 @@ def _value(text: str) -> Any:
     try:
         value = float(text) if _EXPONENT.fullmatch(text) else yaml.safe_load(text)
         plain = _plain(value)
-    except (yaml.YAMLError, RecursionError):  # RecursionError: lists nested too deeply, or holding themselves
-        plain = False
+    except (yaml.YAMLError, RecursionError, ValueError):  # lists nested too deeply or holding themselves;
+        plain = False  # ValueError: a whole number of more digits than Python reads
     if not plain:
-        shown = text.strip() if len(text.strip()) <= 60 else text.strip()[:60] + "…"
-        raise SpecError(f"--set values are numbers, true/false, names or lists like [3, 4, 6, 3]; got '{shown}'")
+        raise SpecError(f"--set values are numbers up to {MAX_MAGNITUDE:.0e}, true/false, names or lists like "
+                        f"[3, 4, 6, 3]; got '{_shown(text)}'")
     return value
 
 
+def _shown(text: str) -> str:
+    """`text` stripped, and cut after 60 characters."""
+    text = text.strip()
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
 def _plain(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return abs(value) <= MAX_MAGNITUDE  # nan and inf too
     if isinstance(value, list):
         return all(_plain(item) for item in value)
-    return isinstance(value, (int, str)) and value != ""
+    return isinstance(value, (bool, str)) and value != ""

@@ -491,3 +491,42 @@ def test_many_transposed_convolutions_share_one_budget_of_reads(holds, tmp_path)
     # −1 (tap 4000) and 0 (tap 0), a field of 2 centred at −0.5, one input on every 4,000 units
     assert fields[0] == {"length": {"size": 2, "jump": 0.00025, "start": -0.5}}
     assert fields[-1] is None
+
+
+HUGE_HEX = "0x" + "F" * 4000  # 16,000 bits: YAML reads it, Python writes no more than 4,300 digits
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize("value, says", [
+    ("1e999999999:1e999999999", "the range '1e999999999:1e999999999' goes beyond 1e+15"),  # decimal.Overflow
+    ("-1e999999999:1", "has more than 10,000 values"),  # counted first
+    ("1e400:1e400", "the range '1e400:1e400' goes beyond 1e+15"),  # inf in the sweep's JSON
+    (HUGE, "--set values are numbers up to 1e+15"),  # ValueError: more digits than Python reads
+    (f"{HUGE}:{HUGE}", "goes beyond 1e+15"),  # ValueError writing the value
+    (HUGE_HEX, "--set values are numbers up to 1e+15"),
+    ("1e16", "--set values are numbers up to 1e+15")])
+def test_a_set_value_past_any_spec_value_is_one_clear_error(holds, value, says):
+    """`sweep --set` took numbers of any size: 1e999999999 as a range overflowed decimal's context,
+    5,000 digits raised ValueError where Python reads or writes them, and 1e400:1e400 printed
+    Infinity in the JSON (found by a fuzzer on 6 December). A value or a range's end past
+    MAX_MAGNITUDE (10¹⁵, the largest a spec's expression takes) is refused."""
+    holds("sweep", "resnet18", "--set", f"width={value}", "--size", "224", says=says)
+
+
+@pytest.mark.parametrize("field", ["out", "input"])
+def test_a_whole_number_in_hex_past_what_python_writes_is_one_clear_error(holds, tmp_path, field):
+    """YAML reads 0x and 0b digits whatever their number; Python writes at most 4,300 digits, and a
+    spec's `out: 0xFFF…` (4,000 hex digits) raised ValueError wherever it was printed or checked
+    (found by a fuzzer on 6 December). Such a number (over MAX_INT_BITS) is refused where it is read."""
+    out, shape = (HUGE_HEX, "[3, 8, 8]") if field == "out" else ("4", f"[3, 8, {HUGE_HEX}]")
+    (tmp_path / "hex.yaml").write_text(f"name: hex\ninput: {shape}\nlayers:\n  - conv: {{kind: conv2d, out: {out}, kernel: 3}}\n")
+    holds("table", "hex.yaml", says="a whole number of 16,000 bits, more than can be written in decimal")
+
+
+def test_a_device_profile_figure_in_hex_past_what_python_writes_is_one_clear_error(holds, tmp_path):
+    """The profile's reader refuses 0x digits as not as written, quoting the value: one of 4,000 hex
+    digits raised ValueError writing it (found by a fuzzer on 6 December)."""
+    (tmp_path / "hex.yaml").write_text(
+        "schema: archcalc.devices/1\ndevices:\n  mine:\n    name: Mine\n    peak_tflops: {float32: 10}\n"
+        f"    memory_gbps: {HUGE_HEX}\n    launch_us: 4\n    sources: {{peak_tflops: a, memory_gbps: a, launch_us: a}}\n")
+    holds("table", "lenet5", "--device-profile", "hex.yaml", says="in base 16, as a whole number of 16,000 bits")

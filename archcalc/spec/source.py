@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from archcalc.errors import NOT_AS_WRITTEN, Location, SpecError, not_as_written
-from archcalc.limits import MAX_YAML_DEPTH, MAX_YAML_NODES
+from archcalc.limits import MAX_INT_BITS, MAX_YAML_DEPTH, MAX_YAML_NODES
 from archcalc.reading import read_text_file
 
 try:  # libyaml's composer is several times faster; the pure one gives the same nodes
@@ -265,7 +265,7 @@ class _Converter:
         """A number, true/false or null, as YAML reads it; a SpecError where its text is not one
         (`!!int abc`, `!!bool maybe`, a whole number of more digits than Python reads)."""
         try:
-            return self.construct(node)
+            value = self.construct(node)
         except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError) as exc:
             if "Exceeds the limit" in str(exc):
                 raise SpecError(f"a whole number of {sum(c.isdigit() for c in node.value):,} digits, more "
@@ -274,6 +274,11 @@ class _Converter:
             kind = node.tag.replace("tag:yaml.org,2002:", "")
             raise SpecError(f"{_shortened(node.value)} is not a valid {kind}", location=node_location(self.name, node),
                             hint="write a plain number, true or false, or quote text") from None
+        if type(value) is int and value.bit_length() > MAX_INT_BITS:  # 0x or 0b digits: read, but never printable
+            raise SpecError(f"a whole number of {value.bit_length():,} bits, more than can be written in decimal "
+                            f"({sys.get_int_max_str_digits():,} digits at most)",
+                            location=node_location(self.name, node), hint="no size or count needs that many")
+        return value
 
     def _sequence(self, node: yaml.SequenceNode, depth: int, alias: Location | None) -> YList:
         name, convert, plain = self.name, self.convert, not self.anchored
