@@ -102,6 +102,9 @@ def test_limits_table_states_the_limits_in_the_code():
         "characters in one expression": f"{limits.MAX_EXPRESSION_CHARS:,}",
         "operations nested in one expression": f"{limits.MAX_EXPRESSION_DEPTH}",
         "a number an expression produces": "10¹⁵" if limits.MAX_MAGNITUDE == 10**15 else "?",
+        "a value of `--set`, and each end and step of its range": "10¹⁵" if limits.MAX_MAGNITUDE == 10**15 else "?",
+        "bits of a whole number in a spec or a baseline (YAML reads any number of 0x or 0b digits; Python writes at "
+        "most 4,300 decimal digits)": f"{limits.MAX_INT_BITS:,}",
         "the exponent of `pow` in an expression": f"{limits.MAX_EXPONENT}",
         "batch, channels, height, width or features of any tensor": f"2³¹ − 1 = {limits.MAX_DIMENSION:,}",
         "a whole-number field (`out`, `kernel`, `stride`, `padding`, `dilation`, `groups`, `dim`, …)":
