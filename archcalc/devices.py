@@ -41,6 +41,8 @@ MEASURED_DTYPES = ("float32", "float16", "bfloat16", "float64")
 FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory bandwidth in GB/s (10⁹ bytes/s)",
            "launch_us": "fixed cost of one kernel launch in µs",
            "fixed_us": "fixed cost in µs of one layer of each kind of work (launch_us where not given)",
+           "onednn_fixed_us": "fixed cost in µs of a dense or grouped convolution torch runs through oneDNN on the CPU "
+                              "(its kind of work's where not given)",
            "efficiency": "fraction of its roofline each kind of work reaches",
            "efficiency_by_size": "fraction of its roofline each kind of work reaches by width and positions",
            "channel_blocks": "output channels each kind of work computes together: a layer's are rounded up to a whole block",
@@ -95,16 +97,14 @@ class SizeTable(NamedTuple):
     native: tuple[tuple[float, ...], ...] = ()
     strided_grouped: tuple[tuple[tuple[float, ...], ...], ...] = ()
 
-    def at(self, width: float, positions: float, groups: float = 1, taps: float | None = None,
-           temporal: bool = False, strided: bool = False, alignment: int | None = None,
-           dispatch: int | None = None) -> float:
+    def at(self, size: WorkSize) -> float:
         """The fraction at a layer's `WorkSize` (`archcalc.layers.base`)."""
-        if self.natively(dispatch, temporal):
-            return math.exp(_log_at(self.native, self.widths, self.positions, width, positions))
-        gridded = self._on_the_grid(width, positions, groups, taps, temporal, strided)
-        if alignment is None or not self.alignments:
+        if self.natively(size.dispatch, size.temporal):
+            return math.exp(_log_at(self.native, self.widths, self.positions, size.width, size.positions))
+        gridded = self._on_the_grid(size.width, size.positions, size.groups, size.taps, size.temporal, size.strided)
+        if size.alignment is None or not self.alignments:
             return gridded
-        return gridded * self._aligned_share(width, alignment)
+        return gridded * self._aligned_share(size.width, size.alignment)
 
     def natively(self, dispatch: int | None, temporal: bool = False) -> bool:
         """Whether a layer of this `dispatch` size (`WorkSize.dispatch`) runs on torch's own kernel,
@@ -249,6 +249,10 @@ class DeviceProfile:
     pooling_ns: Mapping[str, PoolingRate] = field(default_factory=dict)
     """The rate of each window pooling measured here, by torch's operation (`PoolingRate`): a
     pooling's time follows its outputs and taps, not its bytes (`Pooled`)."""
+    onednn_fixed_us: float = 0.0
+    """The fixed cost in µs of a dense or grouped convolution torch runs through oneDNN on the CPU
+    (`WorkSize.onednn`); 0 where not measured: its kind of work's. On the AVX-512 CPU a 5×5 one of
+    8 channels on one pixel took 24 µs (oneDNN's at any size), a 3×3 one 2.9 (torch's own kernel)."""
     measured_in: str = ""
     """The dtype `archcalc device-profile` measured the fixed costs, efficiencies and the rest of
     the profile in (its peaks are of every dtype); "" for a profile that does not say (a datasheet's,
@@ -279,9 +283,12 @@ class DeviceProfile:
         """Fixed cost of one kernel launch in seconds."""
         return self.launch_us / 1e6
 
-    def fixed(self, work: str) -> float:
-        """Fixed cost in seconds of one layer of `work`, whatever its size: what the profile
-        measured for it, else the launch cost."""
+    def fixed(self, work: str, size: WorkSize | None = None) -> float:
+        """Fixed cost in seconds of one layer of `work`, whatever its size: oneDNN's where the layer
+        runs on it (`WorkSize.onednn`) and the profile measured it, else what the profile measured
+        for its kind of work, else the launch cost."""
+        if size is not None and size.onednn and self.onednn_fixed_us:
+            return self.onednn_fixed_us / 1e6
         return self.fixed_us.get(work, self.launch_us) / 1e6
 
     def reached(self, work: str, size: WorkSize | None = None) -> float:
@@ -290,7 +297,7 @@ class DeviceProfile:
         the profile does not say."""
         table = self.efficiency_by_size.get(work) if size is not None else None
         if table is not None:
-            return table.at(*size)
+            return table.at(size)
         return self.efficiency.get(work, 1.0)
 
     def rounded_up(self, work: str, channels: int | None) -> float:
@@ -342,6 +349,8 @@ class DeviceProfile:
                                "launch_us": self.launch_us}
         if self.fixed_us:
             out["fixed_us"] = dict(self.fixed_us)
+        if self.onednn_fixed_us:
+            out["onednn_fixed_us"] = self.onednn_fixed_us
         if self.efficiency:
             out["efficiency"] = dict(self.efficiency)
         if self.efficiency_by_size:
@@ -591,8 +600,8 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
                        "name the datasheet (with its URL) or the measurement that gave it")
     cold = _positive(entry["cold_start"], (*at, "cold_start"), fail, zero=True) if "cold_start" in entry else 0.0
     padded = _padded_taps(entry["padded_taps"], (*at, "padded_taps"), fail) if "padded_taps" in entry else None
-    weights, cache = (_positive(entry[name], (*at, name), fail, zero=True) if name in entry else 0.0
-                      for name in ("cold_weights", "cache_mib"))
+    weights, cache, onednn = (_positive(entry[name], (*at, name), fail, zero=True) if name in entry else 0.0
+                              for name in ("cold_weights", "cache_mib", "onednn_fixed_us"))
     pooling = _pooling_rates(entry.get("pooling_ns", {}), (*at, "pooling_ns"), fail)
     measured_in = entry.get("measured_in", "")
     if "measured_in" in entry and measured_in not in MEASURED_DTYPES:
@@ -600,7 +609,8 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
                    f"one of {', '.join(MEASURED_DTYPES)}, as 'archcalc device-profile --dtype' writes it")
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], (*at, "memory_gbps"), fail),
                          _positive(entry["launch_us"], (*at, "launch_us"), fail, zero=True), dict(sources),
-                         efficiency, shown, fixed, by_size, blocks, cold, padded, weights, cache, pooling, measured_in)
+                         efficiency, shown, fixed, by_size, blocks, cold, padded, weights, cache, pooling, onednn,
+                         measured_in)
 
 
 def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:

@@ -11,6 +11,10 @@
   CPU a grouped convolution's is tens of times the launch cost). Each is run many times in a row,
   which the efficiencies below take off; on the CPU the profile keeps what each costs run in
   turn among the others, round after round, as the layers of a model run (`among_others`);
+- oneDNN's fixed cost, on the CPU: as the fixed costs, of a 5×5 convolution (`ONEDNN_SMALLEST`),
+  which torch runs through oneDNN at any size (24 µs on this project's CPU at its smallest, a 3×3
+  one on torch's own kernel 2.9): a dense or grouped convolution that runs there pays it
+  (`WorkSize.onednn`), in the efficiencies below too;
 - alignments: for grouped and depthwise convolutions (`ALIGNED`), the share of its rate a layer
   keeps whose channels a group are a multiple of each power of two and of no larger one, against
   one of a multiple of ALIGN_BASE (`_alignment`): on an AVX-512 CPU a kernel that cannot take 16
@@ -88,6 +92,12 @@ SYNTHETIC: dict[str, list[tuple[str, dict, tuple[int, ...]]]] = {
 """For each kind of work (`archcalc.layers.base.WORK`), the layers it is measured on: kind,
 fields and input C×H×W (before the batch). Sizes of the kind ResNet, MobileNet and ConvNeXt run;
 a kind of work with several layers gets the median of their fixed costs and of their efficiencies."""
+ONEDNN = "onednn"
+ONEDNN_SMALLEST = ("conv2d", {"out": 64, "kernel": 5, "padding": 2, "bias": False}, (64, 56, 56))
+"""The synthetic layer oneDNN's fixed cost is measured on, at its smallest (`smallest`): a dense
+convolution whose kernel's sides are over 3, which torch runs through oneDNN on the CPU at any
+size (`archcalc.layers.conv.runs_on_onednn`); SYNTHETIC's conv at its smallest runs on torch's own
+kernel. On this project's CPU it took 24 µs, a 3×3 one 2.9."""
 POOLING_MAPS = {1: (128, 8000), 2: (64, 112, 112), 3: (64, 8, 56, 56)}
 """The input (C and sizes, before the batch) each window pooling (POOLINGS) is measured on, by its axes."""
 POOLING_WINDOWS = ({"kernel": 2, "stride": 2}, {"kernel": 3, "stride": 2, "padding": 1})
@@ -265,15 +275,18 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     for work, layers in SYNTHETIC.items():
         phase(f"{work.replace('_', ' ')} layers at their smallest in {dtype}")
         fixed_us[work] = round(statistics.median(_fixed_us(torch, clock, device, dtype, layer) for layer in layers), 3)
+    onednn_us = 0.0
     if device == "cpu":
+        phase(f"a convolution on oneDNN at its smallest in {dtype}")
+        onednn_us = round(_fixed_us(torch, clock, device, dtype, ONEDNN_SMALLEST), 3)
         phase(f"layers at their smallest among others in {dtype}")
-        among = among_others(torch, dtype)
+        among = among_others(torch, dtype, SYNTHETIC | {ONEDNN: [ONEDNN_SMALLEST]})
     name = _device_name(torch, device, threads)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name}" \
           + (", freed memory kept)" if kept else ")")
     unblocked = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)",
-                              fixed_us=fixed_us)
+                              fixed_us=fixed_us, onednn_fixed_us=onednn_us)
     alignments = {}
     for work in ALIGNED:
         phase(f"the alignment of {work.replace('_', ' ')} layers in {dtype}")
@@ -283,7 +296,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         phase(f"the block of output channels of {work.replace('_', ' ')} layers in {dtype}")
         blocks[work] = _channel_block(torch, clock, device, dtype, work, alignments.get(work))
     base = DeviceProfile(key or f"local-{device}", name, peaks, gbps, launch_us, sources={}, file="(measured)",
-                         fixed_us=fixed_us, channel_blocks=blocks)
+                         fixed_us=fixed_us, channel_blocks=blocks, onednn_fixed_us=onednn_us)
     phase(f"a layer's weights read cold in {dtype}")
     base = replace(base, cold_weights=_cold_weights(torch, clock, device, base, dtype),
                    cache_mib=_cache_mib(torch, device))
@@ -312,6 +325,9 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                     f"{SMALLEST_CHANNELS} channels and one pixel (archcalc.measure_device.smallest), "
                     + ("each run in turn among the others, round after round (among_others)" if device == "cpu"
                        else "many in a row"),
+        **({"onednn_fixed_us": f"{how}: in {dtype}, as fixed_us, of the synthetic 5×5 convolution of "
+                               "archcalc.measure_device.ONEDNN_SMALLEST, which torch runs through oneDNN"}
+           if device == "cpu" else {}),
         "channel_blocks": f"{how}: in {dtype}, the largest of {', '.join(map(str, BLOCKS))} output channels that a "
                           f"synthetic layer of {BLOCK_BASE} + 1 took as long as {BLOCK_BASE} + it "
                           "(archcalc.measure_device.BLOCKED, block_of), a grouped one's times at an aligned one's "
@@ -352,7 +368,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
                          "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded,
-                         base.cold_weights, base.cache_mib, pooling, dtype)
+                         base.cold_weights, base.cache_mib, pooling,
+                         onednn_fixed_us=among.pop(ONEDNN) if device == "cpu" else 0.0, measured_in=dtype)
 
 
 class _Clock:
@@ -482,13 +499,13 @@ ROUNDS = 500
 """How many rounds of every synthetic layer at its smallest, each in turn, `among_others` times."""
 
 
-def among_others(torch, dtype: str) -> dict[str, float]:
+def among_others(torch, dtype: str, synthetic: dict = SYNTHETIC) -> dict[str, float]:
     """The fixed cost in µs of each kind of work on the CPU as a layer of a model pays it: the
-    median time of its SYNTHETIC layers at their smallest, each run in turn among those of every
+    median time of its `synthetic` layers at their smallest, each run in turn among those of every
     kind, for ROUNDS rounds (the median of a kind's layers). On this project's CPU a linear layer
     at its smallest took 5.8 µs many in a row and 14.2 among others, a ReLU or batch norm 5.5 and
     10.3 (docs/latency.md): what the layer before leaves in the caches is not its own."""
-    layers = [(work, *_at_smallest(torch, "cpu", dtype, layer)) for work, kinds in SYNTHETIC.items() for layer in kinds]
+    layers = [(work, *_at_smallest(torch, "cpu", dtype, layer)) for work, kinds in synthetic.items() for layer in kinds]
     times: list[list[float]] = [[] for _ in layers]
     with torch.no_grad():
         for _ in range(20):  # warm-up
@@ -641,19 +658,21 @@ def _padded_taps(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: 
     at least MIN_SAVED, the widest padding is found by halving the paddings from PADDED_DILATION to
     PADDED_SIDE: a padding is skipped where its layer saves at least half what saved foretells."""
     from archcalc.analysis import analyze_graph
+    from archcalc.roofline import roofline
 
     def against_undilated(dilation: int) -> tuple[float, float]:
         """Its time over the undilated layer's, and the share of its taps that read the map."""
-        layers = []
+        layers, fixed = [], []
         for padding in (1, dilation):
             graph = synthetic_graph(*_padded(padding))
             stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
             layers.append(_built(torch, device, dtype, graph, stats.input_shape))
+            fixed.append(roofline(stats, base, dtype).layers[0].fixed)
         node = graph.nodes[0]
         share = node.kind.taps_read(node.attrs, [stats.input_shape], stats.layers[0].shape).share
         with torch.no_grad():
             times = clock.in_turn(layers, BUDGET_S * GRID_SHARE * len(layers))
-        undilated, dilated = (min(taken) - base.fixed("conv") for taken in times)
+        undilated, dilated = (min(taken) - its_fixed for taken, its_fixed in zip(times, fixed))
         return dilated / undilated, share
 
     ratio, share = against_undilated(PADDED_DILATION)
@@ -682,17 +701,17 @@ def _alignment(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: st
     from archcalc.roofline import roofline
 
     widths = (*(ALIGN_BASE + step for step in ALIGNMENTS), ALIGN_BASE)
-    layers, roofs = [], []
+    layers, roofs, fixed = [], [], []
     for width in widths:
         graph = synthetic_graph(*ALIGNED[work](width))
         stats = analyze_graph(graph, batch=BATCH[device], dtype=dtype)
         layer = roofline(stats, base, dtype).layers[0]
         roofs.append(max(layer.compute_time, layer.memory_time))
+        fixed.append(layer.fixed)
         layers.append(_built(torch, device, dtype, graph, stats.input_shape))
     with torch.no_grad():
         times = clock.in_turn(layers, BUDGET_S * GRID_SHARE * len(layers))
-    fixed = base.fixed(work)
-    owns = [min(taken) - fixed for taken in times]
+    owns = [min(taken) - its_fixed for taken, its_fixed in zip(times, fixed)]
     rates = [roof / (own if own > 0 else min(taken)) for roof, own, taken in zip(roofs, owns, times)]
     return tuple(map(float, (*ALIGNMENTS, ALIGN_BASE))), tuple(round(rate / rates[-1], 4) for rate in rates)
 
@@ -747,7 +766,7 @@ def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     module, x = _built(torch, device, dtype, graph, stats.input_shape)
     with torch.no_grad():
         took = statistic(clock.as_in_a_model(module, x, budget))
-    fixed = base.fixed(layer.work)
+    fixed = layer.fixed
     if took < determined * fixed:
         return None
     own = took - fixed
@@ -793,7 +812,8 @@ def _size_table(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
     batch = BATCH[device]
     dense = _grid(torch, clock, device, base, dtype, SIZED[work])
     native_up_to = _native_up_to(torch) if device == "cpu" and work == NATIVE else None
-    native = _natively(torch, lambda: _grid(torch, clock, device, base, dtype, SIZED[work])) if native_up_to else ()
+    native = _natively(torch, lambda: _grid(torch, clock, device, replace(base, onednn_fixed_us=0.0), dtype,
+                                            SIZED[work])) if native_up_to else ()
     grouped = tuple(map(grid, GROUPS)) if work in GROUPED else ()
     strided_grouped = tuple(grid(groups, STRIDED_GROUPED) for groups in GROUPS) if work in STRIDED_GROUPED else ()
     tapped = tuple(map(tapped_grid, KERNELS[work])) if work in TAPPED else ()

@@ -30,7 +30,9 @@ less than on the grid (a dilated convolution: `LayerKind.taps_read`, `DeviceProf
 efficiency is what the profile measured for the layer's kind of work at the layer's width and
 positions (`LayerKind.work_size`, `archcalc.devices.SizeTable`) where it gives one by size, else
 for its kind of work, else 1; the fixed cost is what the profile measured for a layer
-of its kind of work at its smallest (`archcalc device-profile`), else the launch cost; it is
+of its kind of work at its smallest (`archcalc device-profile`), else the launch cost, and for a
+convolution torch runs through oneDNN on the CPU oneDNN's where the profile measured it (a 5×5
+one at its smallest took 24 µs there, a 3×3 one on torch's own kernel 2.9: `WorkSize.onednn`); it is
 compute-bound where the first term is the larger. A view or an identity runs no kernel and costs
 nothing. A layer whose FLOPs FlopCounterMode does not count (an opaque layer, `archcalc import
 --allow-opaque`) is timed by its bytes alone: a lower bound, its bound unknown. The model's
@@ -90,6 +92,8 @@ class LayerRoofline(NamedTuple):
     """The bytes of weights and buffers among its bytes."""
     uncounted: bool = False
     """Its FLOPs are not counted (an opaque layer): its time, of its bytes alone, is a lower bound."""
+    fixed: float = 0.0
+    """Its fixed cost, among its time (`DeviceProfile.fixed`); 0 without a kernel."""
 
 
 def intensity(flops: int, moved: int, uncounted: bool = False) -> float | None:
@@ -160,7 +164,7 @@ class Roofline:
     @cached_property
     def fixed(self) -> float:
         """The part of the total that is the layers' fixed costs, in seconds."""
-        return sum(self.profile.fixed(layer.work) for layer in self.layers if layer.launches)
+        return sum(layer.fixed for layer in self.layers)
 
     @cached_property
     def uncounted(self) -> list[str]:
@@ -243,24 +247,25 @@ def _layer(node, in_shapes, layer, itemsize, peak, bandwidth, profile) -> tuple:
     kind, a, out = node.kind, node.attrs, layer.shape
     work = kind.work(a, in_shapes)
     if not kind.launches(a, in_shapes, out):
-        return work, False, 0, 0, 0.0, 0.0, 0.0, None, NONE, 0, False
+        return work, False, 0, 0, 0.0, 0.0, 0.0, None, NONE, 0, False, 0.0
     count = layer.counts[FLOPS_CONVENTION]
     flops, uncounted = 2 * counted(count), isinstance(count, Uncounted)
     read = in_shapes if kind.value_inputs is None else in_shapes[:kind.value_inputs]
     weights = kind.weights_read(a, in_shapes, itemsize)
     moved = (sum(map(numel, read)) + numel(out)) * itemsize + weights
     size = kind.work_size(a, in_shapes, out)
+    fixed = profile.fixed(work, size)
     compute = flops * profile.rounded_up(work, kind.channels_out(a, in_shapes, out)) \
         * profile.padded(kind.taps_read(a, in_shapes, out), work, size) / peak
     memory = moved / bandwidth
     pooled = profile.pooled(kind.pooled(a, in_shapes, out))
     if pooled is None:
-        time = max(compute, memory) / profile.reached(work, size) + profile.fixed(work)
+        time = max(compute, memory) / profile.reached(work, size) + fixed
     else:  # its comparisons or additions, which FlopCounterMode does not count, at the profile's rate
         compute = pooled
-        time = max(compute, memory) + profile.fixed(work)
+        time = max(compute, memory) + fixed
     return (work, True, flops, moved, compute, memory, time, intensity(flops, moved, uncounted),
-            bound(True, compute, memory, uncounted), weights, uncounted)
+            bound(True, compute, memory, uncounted), weights, uncounted, fixed)
 
 
 __all__ = ["COMPUTE", "MEMORY", "NONE", "UNKNOWN", "LayerRoofline", "Roofline", "roofline"]

@@ -10,6 +10,7 @@ import pytest
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.layers import LAYER_KINDS
+from archcalc.layers.base import WorkSize
 from archcalc.spec import bundled
 from archcalc.spec.expand import ITEM_KEYS, TOP_KEYS
 
@@ -625,7 +626,7 @@ def test_the_third_cpu_pass_is_what_its_kept_times_and_profiles_give():
     tables = [profile.efficiency_by_size["conv"] for profile in (grouped_a, grouped_b)]
 
     def reached(*size) -> str:
-        low, high = sorted(f"{table.at(*size):.2f}" for table in tables)
+        low, high = sorted(f"{table.at(WorkSize(*size)):.2f}" for table in tables)
         return f"{low}–{high}"
 
     assert (f"a 3×3 convolution of 10 groups of 16 channels on 14×14 reaches {reached(16, 196, 10)} of its roofline "
@@ -908,9 +909,9 @@ def test_the_sixth_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"{copies[-1]:.0f} GB/s (the first machine: {first.peak_tflops['float32']:.3f} and {first.memory_gbps}") in flat
     conv, pointwise = (profiles["a"].efficiency_by_size[work] for work in ("conv", "pointwise_conv"))
     theirs = [first.efficiency_by_size[work] for work in ("conv", "pointwise_conv")]
-    assert (f"the 3×3 grid reaches {conv.at(64, 3136):.2f} of its roofline at 64 channels on 56×56, the first "
-            f"machine's {theirs[0].at(64, 3136):.2f}; its 1×1 grid {pointwise.at(256, 784):.2f} at 256 channels on "
-            f"28×28 ({theirs[1].at(256, 784):.2f} there too)") in flat
+    assert (f"the 3×3 grid reaches {conv.at(WorkSize(64, 3136)):.2f} of its roofline at 64 channels on 56×56, the first "
+            f"machine's {theirs[0].at(WorkSize(64, 3136)):.2f}; its 1×1 grid {pointwise.at(WorkSize(256, 784)):.2f} at 256 channels on "
+            f"28×28 ({theirs[1].at(WorkSize(256, 784)):.2f} there too)") in flat
     across = [_counted(compared(SIXTH_RUN, first)), _counted(compared(FIFTH_RUN, profiles["a"]))]
     assert ("the first machine's last profile puts {} of this pass's models within a factor of 2 ({} at ρ ≥ 0.8), this "
             "machine's first profile {} of that pass's ({})").format(*across[0], *across[1]) in flat

@@ -24,7 +24,7 @@ import yaml
 from archcalc.analysis import analyze, analyze_graph
 from archcalc.devices import BUNDLED, DeviceProfile, SizeTable, bundled_profiles, load_profile
 from archcalc.layers import LAYER_KINDS
-from archcalc.layers.base import POOLINGS
+from archcalc.layers.base import POOLINGS, WorkSize
 from archcalc.roofline import roofline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -321,9 +321,10 @@ def test_a_grouped_or_depthwise_convolution_keeps_the_share_of_its_alignment(wri
         "dw64": 0.5, "dw80": 0.5, "dw72": 0.25, "dw65": 0.125})
     assert load_profile(_written(tmp_path, loaded)).efficiency_by_size == loaded.efficiency_by_size
     edges = SizeTable((8.0, 64.0), (1.0,), ((0.5,), (0.5,)), alignments=(8.0, 64.0), aligned=(0.5, 1.0))
-    assert edges.at(8, 1, alignment=8) == pytest.approx(0.5, rel=1e-12)
-    assert edges.at(24, 1, alignment=8) == pytest.approx(0.5 * 0.5 / 0.5 ** (1 - math.log(3) / math.log(8)), rel=1e-12)
-    assert edges.at(24, 1) == pytest.approx(0.5, rel=1e-12)  # a layer that gives no alignment: the grid's
+    assert edges.at(WorkSize(8, 1, alignment=8)) == pytest.approx(0.5, rel=1e-12)
+    assert edges.at(WorkSize(24, 1, alignment=8)) == pytest.approx(0.5 * 0.5 / 0.5 ** (1 - math.log(3) / math.log(8)),
+                                                                   rel=1e-12)
+    assert edges.at(WorkSize(24, 1)) == pytest.approx(0.5, rel=1e-12)  # a layer that gives no alignment: the grid's
 
 
 FLAT_THEN_LINEAR = """
@@ -943,24 +944,24 @@ def _written(tmp_path, profile) -> str:
 
 
 @pytest.mark.parametrize("layer, input, size", [
-    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9, False, False, 4)),
-    ("{kind: conv2d, out: 240, kernel: 3, groups: 2}", "[240, 10, 10]", (120, 64, 2, 9, False, False, 8)),
-    ("{kind: conv2d, out: 96, kernel: 3, groups: 2}", "[64, 10, 10]", (96 ** 0.5 * 8 / 2, 64, 2, 9, False, False, 16)),
-    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25, False, False, 32)),
-    ("{kind: conv2d, out: 144, kernel: 3, groups: 72}", "[72, 9, 9]", (144, 49, 1, 9, False, False, 8)),
-    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1, False, False, None)),
-    ("{kind: conv2d, out: 8, kernel: 1, stride: 2}", "[2, 5, 5]", (4, 9, 1, 1, False, True, None)),
-    ("{kind: conv2d, out: 8, kernel: 3, stride: [1, 2]}", "[2, 5, 5]", (4, 6, 1, 9, False, True, None)),
-    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3, False, False, None)),
-    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3, True, False, None)),
-    ("{kind: conv3d, out: 18, kernel: [5, 1, 1], stride: [2, 1, 1]}", "[2, 5, 6, 6]", (6, 36, 1, 5, True, True, None)),
-    ("{kind: conv3d, out: 8, kernel: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 16, 1, 9, False, False, None)),
-    ("{kind: conv3d, out: 8, kernel: [1, 1, 3]}", "[2, 4, 6, 6]", (4, 4 * 24, 1, 3, False, False, None)),
-    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False, False, None)),
-    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False, False, None)),  # spreads
-    ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False, False, None)),
-    ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784, 1, None, False, False, None)),
-    ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4, 1, None, False, False, None)),
+    ("{kind: conv2d, out: 64, kernel: 3, groups: 4}", "[16, 10, 10]", (32 / 4, 64, 4, 9, False, False, 4, True)),
+    ("{kind: conv2d, out: 240, kernel: 3, groups: 2}", "[240, 10, 10]", (120, 64, 2, 9, False, False, 8, True)),
+    ("{kind: conv2d, out: 96, kernel: 3, groups: 2}", "[64, 10, 10]", (96 ** 0.5 * 8 / 2, 64, 2, 9, False, False, 16, True)),
+    ("{kind: conv2d, out: 32, kernel: 5, groups: 32, padding: 2}", "[32, 9, 9]", (32, 81, 1, 25, False, False, 32, False)),
+    ("{kind: conv2d, out: 144, kernel: 3, groups: 72}", "[72, 9, 9]", (144, 49, 1, 9, False, False, 8, False)),
+    ("{kind: conv2d, out: 8, kernel: 1}", "[2, 5, 5]", (4, 25, 1, 1, False, False, None, False)),
+    ("{kind: conv2d, out: 8, kernel: 1, stride: 2}", "[2, 5, 5]", (4, 9, 1, 1, False, True, None, True)),
+    ("{kind: conv2d, out: 8, kernel: 3, stride: [1, 2]}", "[2, 5, 5]", (4, 6, 1, 9, False, True, None, True)),
+    ("{kind: conv1d, out: 32, kernel: 3}", "[8, 50]", (16, 48, 1, 3, False, False, None, True)),
+    ("{kind: conv3d, out: 18, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (6, 2 * 36, 1, 3, True, False, None, False)),
+    ("{kind: conv3d, out: 18, kernel: [5, 1, 1], stride: [2, 1, 1]}", "[2, 5, 6, 6]", (6, 36, 1, 5, True, True, None, True)),
+    ("{kind: conv3d, out: 8, kernel: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 16, 1, 9, False, False, None, True)),
+    ("{kind: conv3d, out: 8, kernel: [1, 1, 3]}", "[2, 4, 6, 6]", (4, 4 * 24, 1, 3, False, False, None, True)),
+    ("{kind: conv3d, out: 8, kernel: [3, 7, 7], padding: [1, 3, 3]}", "[2, 4, 6, 6]", (4, 4 * 36, 1, 147, False, False, None, True)),
+    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[2, 5, 5]", (4, 100, 1, 4, False, False, None, True)),  # spreads
+    ("{kind: conv_transpose3d, out: 8, kernel: [3, 1, 1]}", "[2, 4, 6, 6]", (4, 6 * 36, 1, 3, False, False, None, False)),
+    ("{kind: linear, out: 768}", "[28, 28, 192]", (384, 784, 1, None, False, False, None, False)),
+    ("{kind: linear, out: 10}", "[4, 1, 250]", (50, 4, 1, None, False, False, None, False)),
     ("relu", "[4, 5, 5]", None),
 ])
 def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(write_spec, layer, input, size):
@@ -971,11 +972,14 @@ def test_a_layers_work_size_is_its_channels_a_group_and_its_output_positions(wri
     some axis; not a transposed one, whose stride spreads its output) and, grouped or depthwise,
     the largest power of two its channels a group in and out are multiples of (4 and 16: 4;
     120: 8; 32 and 48: 16; a depthwise one of 72 channels to 144: 8), by hand; at batch 2 no
-    dispatch size (torch runs oneDNN's kernel)."""
+    dispatch size (torch runs oneDNN's kernel), and whether oneDNN runs it: at batch 2, a dense or
+    grouped convolution whose kernel's last two sizes are not both 1 or which is strided; not a
+    depthwise one (its kind is measured on oneDNN)."""
     stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=2)
     node, = stats.graph.nodes
     found = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
-    assert found == (None if size is None else (pytest.approx(size[0], rel=1e-12), 2 * size[1], *size[2:], None))
+    assert found == (None if size is None else (pytest.approx(size[0], rel=1e-12), 2 * size[1], *size[2:7], None,
+                                                size[7]))
 
 
 @pytest.mark.parametrize("layer, input, dispatch", [
@@ -1045,6 +1049,118 @@ def test_the_dispatch_size_tells_which_kernel_torch_chooses(write_spec, layer, i
     finally:
         torch.set_num_threads(threads)
     assert (size.dispatch is not None and size.dispatch <= largest) == ("Mkldnn" not in chosen), chosen
+
+
+ONEDNN_CASES = [(layer, shape, batch) for batch in (1, 2, 16) for layer, shape in (
+    ("{kind: conv2d, out: 8, kernel: 3, padding: 1}", "[8, 7, 7]"),
+    ("{kind: conv2d, out: 8, kernel: 3, padding: 1}", "[512, 7, 7]"),
+    ("{kind: conv2d, out: 8, kernel: 5, padding: 2}", "[8, 7, 7]"),
+    ("{kind: conv2d, out: 8, kernel: 1}", "[1024, 28, 28]"),
+    ("{kind: conv2d, out: 8, kernel: 1, stride: 2}", "[1024, 28, 28]"),
+    ("{kind: conv2d, out: 8, kernel: 1, stride: 2}", "[8, 28, 28]"),
+    ("{kind: conv2d, out: 8, kernel: 1, groups: 2}", "[64, 7, 7]"),
+    ("{kind: conv2d, out: 8, kernel: 3, padding: 1, groups: 2}", "[64, 7, 7]"),
+    ("{kind: conv2d, out: 8, kernel: 3, padding: 2, dilation: 2}", "[8, 7, 7]"),
+    ("{kind: conv1d, out: 8, kernel: 5, padding: 2}", "[8, 100]"),
+    ("{kind: conv1d, out: 8, kernel: 5, padding: 2}", "[640, 100]"),
+    ("{kind: conv1d, out: 8, kernel: 80, stride: 16}", "[1, 8000]"),
+    ("{kind: conv3d, out: 8, kernel: 3, padding: 1}", "[8, 4, 7, 7]"),
+    ("{kind: conv3d, out: 8, kernel: 3, padding: 1}", "[128, 8, 28, 28]"),
+    ("{kind: conv3d, out: 8, kernel: [3, 1, 1], padding: [1, 0, 0]}", "[512, 8, 7, 7]"),
+    ("{kind: conv_transpose2d, out: 8, kernel: 3, padding: 1}", "[8, 7, 7]"),
+    ("{kind: conv_transpose2d, out: 8, kernel: 3, padding: 1}", "[512, 7, 7]"),
+    ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[8, 7, 7]"),
+    ("{kind: conv_transpose2d, out: 8, kernel: 5, padding: 2}", "[8, 7, 7]"),
+)]
+
+
+def _runs_on_onednn(torch, module, input_shape: tuple[int, ...]) -> bool:
+    """torch's own answer (`torch._C._select_conv_backend`, one thread): whether it runs the
+    convolution `module` on an input of `input_shape` through oneDNN rather than its own kernels
+    (Slow2d, SlowDilated3d, SlowTranspose2d, …; its binding names MkldnnTranspose '???')."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        chosen = torch._C._select_conv_backend(
+            torch.empty(input_shape), module.weight, None, list(module.stride), list(module.padding),
+            list(module.dilation), module.transposed, list(module.output_padding), module.groups, None)
+    finally:
+        torch.set_num_threads(threads)
+    return not str(chosen).split(".")[-1].startswith("Slow")
+
+
+@pytest.mark.parametrize("layer, input, batch", ONEDNN_CASES)
+def test_a_convolution_says_it_runs_on_onednn_where_torch_chooses_onednn(write_spec, layer, input, batch):
+    """Against torch itself: `WorkSize.onednn` (which pays oneDNN's fixed cost) holds exactly where
+    torch runs a dense, grouped or transposed convolution through oneDNN on the CPU at one thread
+    (1-D ones seen as 2-D: M5's first, a kernel of 80 of stride 16 on 8,000 samples, runs on torch's
+    own)."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_layer
+
+    stats = analyze(write_spec(f"name: one\ninput: {input}\nlayers:\n  - l: {layer}\n"), batch=batch)
+    node, = stats.graph.nodes
+    size = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
+    assert size.onednn == _runs_on_onednn(torch, build_layer(node.kind, node.attrs, [stats.input_shape]),
+                                          stats.input_shape)
+
+
+def test_onednns_fixed_cost_is_measured_on_a_layer_torch_runs_there_and_each_kinds_on_its_own_kernel():
+    """Against torch itself: the synthetic layer oneDNN's fixed cost is measured on runs there at its
+    smallest, as does a depthwise convolution's (whose layers keep their kind's fixed cost: `onednn`
+    False), and a dense or 1×1 convolution's runs on torch's own kernel, as the layers do that take
+    their kind's fixed cost."""
+    torch = pytest.importorskip("torch")
+    from archcalc.measure_device import ONEDNN_SMALLEST, SYNTHETIC, smallest, synthetic_graph
+    from archcalc.torchmodel import build_layer
+
+    def on_onednn(layer) -> tuple[bool, bool]:
+        graph = synthetic_graph(*smallest(*layer))
+        stats = analyze_graph(graph, batch=1)
+        node, = graph.nodes
+        size = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
+        return size.onednn, _runs_on_onednn(torch, build_layer(node.kind, node.attrs, [stats.input_shape]),
+                                            stats.input_shape)
+
+    assert on_onednn(ONEDNN_SMALLEST) == (True, True)
+    assert on_onednn(SYNTHETIC["depthwise_conv"][0]) == (False, True)
+    assert on_onednn(SYNTHETIC["conv"][0]) == on_onednn(SYNTHETIC["pointwise_conv"][0]) == (False, False)
+
+
+def test_a_convolution_on_onednn_pays_its_fixed_cost_where_the_profile_measured_it(write_spec, tmp_path):
+    """By hand, on a made-up profile whose conv, 1×1 and depthwise layers cost 3, 1 and 40 µs and
+    a convolution on oneDNN 24: a strided 1×1 one on 1,024×28×28 and a 5×5 one (oneDNN's at any
+    size) take 24; a dilated or strided 3×3 one on 8×28×28 (6,272 elements: torch's own kernel)
+    3, as a 3×3 one of stride 1, a 1×1 one of stride 1 1, a depthwise one 40; without oneDNN's,
+    each its kind's. The model's fixed costs are their sum."""
+    figures = {"name": "a CPU whose oneDNN kernels cost 24 µs", "peak_tflops": {"float32": 10}, "memory_gbps": 100,
+               "launch_us": 0, "fixed_us": {"conv": 3, "pointwise_conv": 1, "depthwise_conv": 40},
+               "onednn_fixed_us": 24, "sources": {name: "made up" for name in ("peak_tflops", "memory_gbps",
+                                                                                  "launch_us", "fixed_us",
+                                                                                  "onednn_fixed_us")}}
+    path = tmp_path / "onednn.yaml"
+    path.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"onednn": figures}}), encoding="utf-8")
+    profile = load_profile(str(path))
+    assert profile.onednn_fixed_us == 24 and load_profile(_written(tmp_path, profile)) == replace(
+        profile, file=_written(tmp_path, profile))
+    spec = write_spec("name: paths\ninput: [1024, 28, 28]\nlayers:\n"
+                      "  - strided: {kind: conv2d, out: 8, kernel: 1, stride: 2}\n"
+                      "  - five: {kind: conv2d, out: 8, kernel: 5, padding: 2}\n"
+                      "  - dilated: {kind: conv2d, out: 8, kernel: 3, padding: 2, dilation: 2}\n"
+                      "  - small: {kind: conv2d, out: 8, kernel: 3, padding: 1, stride: 2}\n"
+                      "  - three: {kind: conv2d, out: 8, kernel: 3, padding: 1}\n"
+                      "  - one: {kind: conv2d, out: 8, kernel: 1}\n"
+                      "  - depthwise: {kind: conv2d, out: 8, kernel: 3, padding: 1, groups: 8}\n")
+    stats = analyze(spec, batch=1)
+    roof = roofline(stats, profile)
+    fixed = {"strided": 24, "five": 24, "dilated": 3, "small": 3, "three": 3, "one": 1, "depthwise": 40}
+    assert {layer.name: round(layer.fixed * 1e6, 9) for layer in roof.layers} == fixed
+    assert roof.fixed == pytest.approx(sum(fixed.values()) / 1e6, rel=1e-12)
+    for layer in roof.layers:
+        assert layer.time == pytest.approx(max(layer.compute_time, layer.memory_time) + layer.fixed, rel=1e-12)
+    without = roofline(stats, replace(profile, onednn_fixed_us=0.0))
+    assert {layer.name: round(layer.fixed * 1e6, 9) for layer in without.layers} == fixed | {
+        "strided": 1, "five": 3}
 
 
 def test_a_dense_convolution_torch_runs_on_its_own_kernel_reads_the_native_grid(write_spec, tmp_path):
@@ -1356,6 +1472,11 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
         "launch_us: a measurement}", "launch_us: a measurement, cold_weights: a measurement}"),
      "devices.mine.cold_weights: must be a number 0 or from 1e-06 to 1e+09, got -2"),
     (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cold_weights: 2\n"), "devices.mine.sources.cold_weights: is missing"),
+    (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    onednn_fixed_us: fast\n").replace(
+        "launch_us: a measurement}", "launch_us: a measurement, onednn_fixed_us: a measurement}"),
+     "devices.mine.onednn_fixed_us: must be a number 0 or from 1e-06 to 1e+09, got 'fast'"),
+    (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    onednn_fixed_us: 24\n"),
+     "devices.mine.sources.onednn_fixed_us: is missing"),
     (GOOD.replace("launch_us: 4\n", "launch_us: 4\n    cache_mib: 32M\n").replace(
         "launch_us: a measurement}", "launch_us: a measurement, cache_mib: the datasheet}"),
      "devices.mine.cache_mib: must be a number 0 or from 1e-06 to 1e+09, got '32M'"),
@@ -1607,7 +1728,7 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     monkeypatch.setattr(progress, "WATCHER", told.append)  # a pipe's: what a terminal's spinner would show
     among, taken_off = [], []  # the fixed costs among others, and those the efficiencies take off
     costs_among, efficiency = measure.among_others, measure._efficiency
-    monkeypatch.setattr(measure, "among_others", lambda *args: among.append(costs_among(*args)) or among[0])
+    monkeypatch.setattr(measure, "among_others", lambda *args: among.append(costs_among(*args)) or dict(among[0]))
     monkeypatch.setattr(measure, "_efficiency", lambda torch, clock, device, base, *rest: taken_off.append(base.fixed_us)
                         or efficiency(torch, clock, device, base, *rest))
     out = tmp_path / "cpu.yaml"
@@ -1616,8 +1737,9 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert re.fullmatch(r"device-profile: done \(\d+\.\d s\)\n", result.stderr)
     works = ["depthwise conv", "pointwise conv", "conv", "linear", "memory", "pooling", "resampling", "transcendental"]
     assert told[0] == "importing torch" and told[1] == "GEMMs in float32 on cpu"
-    assert told[-33:] == ["copies on cpu", "the launch cost on cpu",
+    assert told[-34:] == ["copies on cpu", "the launch cost on cpu",
                           *(f"{work} layers at their smallest in float32" for work in works),
+                          "a convolution on oneDNN at its smallest in float32",
                           "layers at their smallest among others in float32",
                           *(f"the alignment of {work} layers in float32" for work in ("depthwise conv", "conv")),
                           *(f"the block of output channels of {work} layers in float32" for work in works[:4]),
@@ -1632,9 +1754,11 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     assert set(profile.efficiency) == set(profile.fixed_us) == {"depthwise_conv", "pointwise_conv", "conv", "linear",
                                                                 "memory", "pooling", "resampling",
                                                                 "transcendental"}
+    onednn = among[0].pop("onednn")  # oneDNN's, measured among the others too
     assert dict(profile.fixed_us) == among[0] and all(cost > 0 for cost in among[0].values())  # kept: among others
+    assert profile.onednn_fixed_us == onednn > 0
     assert taken_off and all(dict(costs) != among[0] and set(costs) == set(among[0]) for costs in taken_off)  # in a row
-    assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "efficiency",
+    assert set(profile.sources) == {"peak_tflops", "memory_gbps", "launch_us", "fixed_us", "onednn_fixed_us", "efficiency",
                                     "efficiency_by_size", "channel_blocks", "cold_start", "padded_taps", "cold_weights",
                                     "cache_mib", "pooling_ns"}
     assert tuple(profile.pooling_ns) == POOLINGS and all(rate.output >= 0 and rate.tap >= 0

@@ -127,6 +127,10 @@ class WorkSize(NamedTuple):
     input's channels times its first two spatial sizes (a 1-D input's: its length), by which torch
     chooses on the CPU its own kernel (an unfolding and a GEMM) or oneDNN's (aten's use_mkldnn
     reads the input's first four sizes); else None."""
+    onednn: bool = False
+    """A dense or grouped (not depthwise) convolution torch runs through oneDNN on the CPU at one
+    thread (`archcalc.layers.conv.runs_on_onednn`), which pays oneDNN's fixed cost
+    (`archcalc.devices.DeviceProfile.fixed`). A depthwise one's kind is measured on oneDNN."""
 
 
 MAX_COUNTED_PADDING = 4096

@@ -288,7 +288,7 @@ def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, t
                         alignment(gcd(channels_in, channels_out)))
     aligned = alignment(gcd(channels_in, channels_out) // a.groups) if a.groups > 1 else None
     return WorkSize((channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided,
-                    aligned, dispatch_size(a, shapes[0]) if a.groups == 1 else None)
+                    aligned, dispatch_size(a, shapes[0]) if a.groups == 1 else None, runs_on_onednn(a, shapes[0]))
 
 
 def convolution_layout(a: Attrs, shape: Shape, strides: Layout, out: Shape) -> Layout:
@@ -324,10 +324,10 @@ def runs_on_onednn(a: Attrs, shape: Shape) -> bool:
     """Whether torch runs a float32 convolution of an input of `shape` through oneDNN on the CPU
     with one thread (aten's use_mkldnn): strided, dilated, a batch of 16 or more, or a kernel whose
     last two sizes are not both 1; and grouped, a kernel's last two sizes both over 3, a batch over
-    1, or N·C times the first two spatial sizes over 20,480. With more threads the first condition
-    always holds."""
-    n, c, first, second = shape[:4]
-    kernel = a.kernel[-2:]
+    1, or N·C times the first two spatial sizes over 20,480 (a 1-D one seen as 2-D, as aten sees
+    it: a map of height 1, a kernel of 1×k). With more threads the first condition always holds."""
+    n, c, first, second = shape[:4] if len(shape) > 3 else (*shape[:2], 1, shape[2])
+    kernel = (1, *a.kernel)[-2:]
     reason = any(s > 1 for s in a.stride) or any(d > 1 for d in a.dilation) or n >= 16 or kernel != (1, 1)
     worth = a.groups > 1 or min(kernel) > 3 or n > 1 or n * c * first * second > 20480
     return reason and worth

@@ -78,6 +78,7 @@ def roofline_dict(roof: Roofline) -> dict:
     return {"profile": profile.key, "device": profile.name, "profile_file": profile.file, "dtype": roof.dtype,
             "peak_flops": profile.peak(roof.dtype), "memory_bandwidth": profile.bandwidth,
             "launch_s": profile.launch, "fixed_s": {work: profile.fixed(work) for work in profile.fixed_us},
+            "onednn_fixed_s": profile.onednn_fixed_us / 1e6,
             "efficiency": dict(profile.efficiency),
             "efficiency_by_size": {work: table.as_dict() for work, table in profile.efficiency_by_size.items()},
             "channel_blocks": dict(profile.channel_blocks), "cold_start": profile.cold_start,

@@ -90,7 +90,9 @@ def _header(models: list[ModelStats], stamp: str | None, roofs: list | None = No
     if roofs:
         profile = roofs[0].profile
         fixed = (f"{seconds_text(profile.launch)} launch each" if not profile.fixed_us else "fixed costs per layer "
-                 + ", ".join(f"{work.replace('_', ' ')} {seconds_text(profile.fixed(work))}" for work in profile.fixed_us))
+                 + ", ".join(f"{work.replace('_', ' ')} {seconds_text(profile.fixed(work))}" for work in profile.fixed_us)
+                 + (f", a convolution on oneDNN {seconds_text(profile.onednn_fixed_us / 1e6)}"
+                    if profile.onednn_fixed_us else ""))
         about = f"{profile.name} ({profile.key}), {fixed} (docs/latency.md)"
         rows.insert(-1, ("device profile", about))
     if stamp:
