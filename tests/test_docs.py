@@ -1376,6 +1376,102 @@ def _twelfth_pass_figures() -> dict[str, str]:
     return figures
 
 
+def test_the_thirteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass with oneDNN's fixed cost (the first profile's, checked by
+    `_read_pass`) and its figures (`_thirteenth_pass_figures`): the counts with its two profiles,
+    and read without oneDNN's fixed cost; on the twelfth pass's times, its profiles' and the
+    twelfth's; LeNet-5's convolutions; oneDNN's fixed cost measured; what is left; the summary."""
+    f = _thirteenth_pass_figures()
+    flat = f["flat"]
+    assert (f"Profiles y and z give {f['within_y']} and {f['within_z']} models within a factor of 2 and "
+            f"{f['ranked_y']} and {f['ranked_z']} at ρ ≥ 0.8 (median runs; {f['fastest_y']} and {f['fastest_z']} of "
+            f"the fastest), where ι is at least 0.8 for {f['apart']}; read without oneDNN's fixed cost, "
+            f"{f['without_within_y']} and {f['without_within_z']} within a factor of 2 and {f['without_ranked_y']} and "
+            f"{f['without_ranked_z']} at ρ ≥ 0.8.") in flat
+    assert (f"On the twelfth pass's times profiles y and z give {f['across_y']} and {f['across_z']} at ρ ≥ 0.8, and "
+            f"w and x, measured by this code just before y, {f['across_w']} and {f['across_x']}; u and v, the "
+            f"twelfth's, {f['back_u']} and {f['back_v']} there and {f['here_u']} and {f['here_v']} on these.") in flat
+    assert f"The profiles measured oneDNN's fixed cost {f['onednn']} µs among the others (w, x, y, z)" in flat
+    assert (f"LeNet-5 is measured {f['lenet5_y']} and {f['lenet5_z']} times its prediction on profiles y and z "
+            f"({f['lenet5_without_y']} and {f['lenet5_without_z']} read without it), LeNet-5 as PyTorch's tutorial "
+            f"writes it {f['lenet5_pytorch_y']} and {f['lenet5_pytorch_z']} ({f['lenet5_pytorch_without_y']} and "
+            f"{f['lenet5_pytorch_without_z']})") in flat
+    assert f["lenet"] in flat
+    assert (f"LeNet-5's two 5×5 convolutions were predicted at {f['lenet_u']} µs on profile u and measured at "
+            f"{f['lenet_twelfth']} in the model, {f['lenet_alone']} alone.") in flat
+    assert (f"ResNet-101 dilated's is {f['dilated_y']} on profile y and {f['dilated_without_y']} read without "
+            f"oneDNN's fixed cost; on the twelfth pass's times the FCN and DeepLabV3 ResNet-101s' are {f['fcn_u']} on "
+            f"profile u and {f['fcn_vwx']} on v, w and x.") in flat
+    assert f"**What is left** (ρ < 0.8 on profile y): {f['left']}." in flat
+    assert (f"{f['within_y']} and {f['within_z']} of 98 models are within a factor of 2 and {f['ranked_y']} and "
+            f"{f['ranked_z']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}") in flat
+
+
+THIRTEENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-onednn"
+
+
+def _thirteenth_pass_figures() -> dict[str, str]:
+    """The figures docs/latency.md gives of the pass with oneDNN's fixed cost, made from the kept
+    files (benchmarks/results/cpu-2026-12-06-onednn and cpu-2026-12-06-pooling) by the benchmark's
+    own functions and the roofline, as the text prints them."""
+    import json
+    from dataclasses import replace
+
+    from archcalc import analyze
+    from archcalc.roofline import roofline
+
+    _, flat, compared, profiles, rows, found = _read_pass(THIRTEENTH_RUN, ("y", "z"))
+    before = dict(zip("wx", _profiles_of(THIRTEENTH_RUN, ("w", "x")))) | dict(
+        zip("uv", _profiles_of(TWELFTH_RUN, ("u", "v"))))
+    figures = {"flat": flat, "apart": str(sum(row["median alone"] >= 0.8 for row in rows["y"].values())),
+               "left": ", ".join(f"{name} ({row['median'][RHO]:.3f})" for name, row in rows["y"].items()
+                                 if row["median"][RHO] < 0.8),
+               "onednn": "{:.1f}, {:.1f}, {:.1f} and {:.1f}".format(*(profile.onednn_fixed_us for profile in (
+                   *_profiles_of(THIRTEENTH_RUN, ("w", "x")), *profiles.values())))}
+    for name, profile in profiles.items():
+        rows_without = compared(THIRTEENTH_RUN, replace(profile, onednn_fixed_us=0.0))
+        without = _counted(rows_without)
+        for model in ("lenet5", "lenet5_pytorch"):
+            figures |= {f"{model}_{name}": f"{rows[name][model]['median'][RATIO]:.2f}",
+                        f"{model}_without_{name}": f"{rows_without[model]['median'][RATIO]:.2f}"}
+        figures |= {f"within_{name}": str(found[name][0]), f"ranked_{name}": str(found[name][1]),
+                    f"fastest_{name}": str(found[name][3]), f"without_within_{name}": str(without[0]),
+                    f"without_ranked_{name}": str(without[1]),
+                    f"across_{name}": str(_counted(compared(TWELFTH_RUN, profile))[1])}
+    figures |= {f"across_{name}": str(_counted(compared(TWELFTH_RUN, profile))[1]) for name, profile in before.items()
+                if name in "wx"}
+    figures |= {f"back_{name}": str(_counted(compared(TWELFTH_RUN, before[name]))[1]) for name in "uv"}
+    figures |= {f"here_{name}": str(_counted(compared(THIRTEENTH_RUN, before[name]))[1]) for name in "uv"}
+    figures |= {"dilated_y": f"{rows['y']['resnet101_dilated']['median'][RHO]:.2f}",
+                "dilated_without_y": f"{compared(THIRTEENTH_RUN, replace(profiles['y'], onednn_fixed_us=0.0))['resnet101_dilated']['median'][RHO]:.2f}"}
+    segmenting = ("fcn_resnet101", "fcn_resnet101_aux", "deeplabv3_resnet101", "deeplabv3_resnet101_aux")
+
+    def spread(names: str) -> str:
+        rhos = [rows_twelfth[model]["median"][RHO] for name in names
+                for rows_twelfth in [compared(TWELFTH_RUN, before[name])] for model in segmenting]
+        return f"{min(rhos):.2f}–{max(rhos):.2f}"
+
+    figures |= {"fcn_u": spread("u"), "fcn_vwx": spread("vwx")}
+    stats = analyze("lenet5")
+    twelfth = json.loads((TWELFTH_RUN / "latency-cpu-float32.json").read_text())["lenet5"]
+    on_u = roofline(stats, before["u"]).by_name()
+    figures |= {"lenet_u": "{:.0f} and {:.0f}".format(*(on_u[name].time * 1e6 for name in ("conv1", "conv2"))),
+                "lenet_twelfth": "{:.0f} and {:.0f}".format(*(twelfth["layers"][name][0] * 1e3
+                                                              for name in ("conv1", "conv2"))),
+                "lenet_alone": "{:.0f}–{:.0f}".format(*sorted(twelfth["alone_ms"][name] * 1e3
+                                                               for name in ("conv1", "conv2")))}
+    measured = json.loads((THIRTEENTH_RUN / "latency-cpu-float32.json").read_text())["lenet5"]["layers"]
+    with_it, without_it = (roofline(stats, each).by_name() for each in (profiles["y"],
+                                                                      replace(profiles["y"], onednn_fixed_us=0.0)))
+    figures["lenet"] = (
+        "LeNet-5's two 5×5 convolutions, predicted at {:.0f} and {:.0f} µs without it on profile y (its grids measured "
+        "with oneDNN's taken off), are predicted at "
+        "{:.0f} and {:.0f} with it and measured at {:.0f} and {:.0f} in the model".format(
+            *(roof[name].time * 1e6 for roof in (without_it, with_it) for name in ("conv1", "conv2")),
+            *(measured[name][0] * 1e3 for name in ("conv1", "conv2"))))
+    return figures
+
+
 TENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-05-heap"
 MAPPED_ABOVE = 32 * 2**20
 """The block size over which glibc mapped a block on its own until the tenth pass (its cap on
