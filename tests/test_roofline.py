@@ -1127,12 +1127,13 @@ def test_onednns_fixed_cost_is_measured_on_a_layer_torch_runs_there_and_each_kin
     assert on_onednn(SYNTHETIC["conv"][0]) == on_onednn(SYNTHETIC["pointwise_conv"][0]) == (False, False)
 
 
-def test_a_convolution_on_onednn_pays_its_fixed_cost_where_the_profile_measured_it(write_spec, tmp_path):
+def test_a_convolution_on_onednn_pays_its_fixed_cost_where_the_profile_measured_it(cli, write_spec, tmp_path):
     """By hand, on a made-up profile whose conv, 1×1 and depthwise layers cost 3, 1 and 40 µs and
     a convolution on oneDNN 24: a strided 1×1 one on 1,024×28×28 and a 5×5 one (oneDNN's at any
     size) take 24; a dilated or strided 3×3 one on 8×28×28 (6,272 elements: torch's own kernel)
     3, as a 3×3 one of stride 1, a 1×1 one of stride 1 1, a depthwise one 40; without oneDNN's,
-    each its kind's. The model's fixed costs are their sum."""
+    each its kind's. The model's fixed costs are their sum, as the table, its JSON and the report
+    say; a profile that gives oneDNN's alone gives the others the launch cost."""
     figures = {"name": "a CPU whose oneDNN kernels cost 24 µs", "peak_tflops": {"float32": 10}, "memory_gbps": 100,
                "launch_us": 0, "fixed_us": {"conv": 3, "pointwise_conv": 1, "depthwise_conv": 40},
                "onednn_fixed_us": 24, "sources": {name: "made up" for name in ("peak_tflops", "memory_gbps",
@@ -1161,6 +1162,18 @@ def test_a_convolution_on_onednn_pays_its_fixed_cost_where_the_profile_measured_
     without = roofline(stats, replace(profile, onednn_fixed_us=0.0))
     assert {layer.name: round(layer.fixed * 1e6, 9) for layer in without.layers} == fixed | {
         "strided": 1, "five": 3}
+    document = json.loads(cli("table", spec, "--device-profile", path, "--format", "json").stdout)
+    assert document["roofline"]["onednn_fixed_s"] == 24e-6 and document["roofline"]["time_s"] == roof.total
+    assert f"7 kernels ({sum(fixed.values()):.1f} µs of it their fixed costs)" in cli(
+        "table", spec, "--device-profile", path).stdout
+    assert ("fixed costs per layer conv 3.00 µs, depthwise conv 40.0 µs, pointwise conv 1.00 µs, a convolution on "
+            "oneDNN 24.0 µs (docs/latency.md) |") in cli("report", spec, "--device-profile", path).stdout
+    del figures["fixed_us"], figures["sources"]["fixed_us"]
+    path.write_text(yaml.safe_dump({"schema": "archcalc.devices/1", "devices": {"onednn": figures}}), encoding="utf-8")
+    alone = roofline(stats, load_profile(str(path)))
+    assert {layer.name: round(layer.fixed * 1e6, 9) for layer in alone.layers} == {
+        "strided": 24, "five": 24, "dilated": 0, "small": 0, "three": 0, "one": 0, "depthwise": 0}  # launch_us: 0
+    assert "7 kernels (48.0 µs of it their fixed costs)" in cli("table", spec, "--device-profile", path).stdout
 
 
 def test_a_dense_convolution_torch_runs_on_its_own_kernel_reads_the_native_grid(write_spec, tmp_path):

@@ -89,10 +89,10 @@ def _header(models: list[ModelStats], stamp: str | None, roofs: list | None = No
         rows.insert(-1, (f"not counted by {first.convention}", ", ".join(skipped)))
     if roofs:
         profile = roofs[0].profile
-        fixed = (f"{seconds_text(profile.launch)} launch each" if not profile.fixed_us else "fixed costs per layer "
-                 + ", ".join(f"{work.replace('_', ' ')} {seconds_text(profile.fixed(work))}" for work in profile.fixed_us)
-                 + (f", a convolution on oneDNN {seconds_text(profile.onednn_fixed_us / 1e6)}"
-                    if profile.onednn_fixed_us else ""))
+        costs = [f"{work.replace('_', ' ')} {seconds_text(profile.fixed(work))}" for work in profile.fixed_us]
+        if profile.onednn_fixed_us:
+            costs.append(f"a convolution on oneDNN {seconds_text(profile.onednn_fixed_us / 1e6)}")
+        fixed = "fixed costs per layer " + ", ".join(costs) if costs else f"{seconds_text(profile.launch)} launch each"
         about = f"{profile.name} ({profile.key}), {fixed} (docs/latency.md)"
         rows.insert(-1, ("device profile", about))
     if stamp:

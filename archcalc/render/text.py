@@ -120,7 +120,8 @@ ROOF_NOTE = ("FLOP/B: FLOPs (as FlopCounterMode counts them) per byte of inputs,
              "bytes / bandwidth), over the efficiency of its kind of work (at its size and the alignment of its "
              "channels a group, where the profile measured it by size, and on torch's own kernel where it measured "
              "that and torch runs the layer there), plus the fixed cost of a layer of that kind "
-             "(the launch cost where the profile gives none), and for the model's first kernel its cold start "
+             "(oneDNN's for a convolution torch runs through oneDNN, where the profile measured that; the launch "
+             "cost where the profile gives none), and for the model's first kernel its cold start "
              "(where the profile measured one); a max or average pooling the profile measured the rate of: its "
              "outputs and its window's taps at that rate for its compute, no efficiency (docs/latency.md)")
 
@@ -199,7 +200,7 @@ def lower_bound_reason(roof: Roofline) -> str:
 
 def _fixed_text(roof: Roofline) -> str:
     """What the kernels' fixed costs come to: the launch cost each, or the profile's per kind of work."""
-    if not roof.profile.fixed_us:
+    if not roof.profile.fixed_us and not roof.profile.onednn_fixed_us:
         return f"at {seconds_text(roof.profile.launch)} launch each"
     return f"({seconds_text(roof.fixed)} of it their fixed costs)"
 
