@@ -41,7 +41,7 @@ MEASURED_DTYPES = ("float32", "float16", "bfloat16", "float64")
 FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory bandwidth in GB/s (10⁹ bytes/s)",
            "launch_us": "fixed cost of one kernel launch in µs",
            "fixed_us": "fixed cost in µs of one layer of each kind of work (launch_us where not given)",
-           "onednn_fixed_us": "fixed cost in µs of a dense or grouped convolution torch runs through oneDNN on the CPU "
+           "onednn_fixed_us": "fixed cost in µs of a dense, grouped or transposed convolution torch runs through oneDNN on the CPU "
                               "(its kind of work's where not given)",
            "efficiency": "fraction of its roofline each kind of work reaches",
            "efficiency_by_size": "fraction of its roofline each kind of work reaches by width and positions",
@@ -250,9 +250,10 @@ class DeviceProfile:
     """The rate of each window pooling measured here, by torch's operation (`PoolingRate`): a
     pooling's time follows its outputs and taps, not its bytes (`Pooled`)."""
     onednn_fixed_us: float = 0.0
-    """The fixed cost in µs of a dense or grouped convolution torch runs through oneDNN on the CPU
-    (`WorkSize.onednn`); 0 where not measured: its kind of work's. On the AVX-512 CPU a 5×5 one of
-    8 channels on one pixel took 24 µs (oneDNN's at any size), a 3×3 one 2.9 (torch's own kernel)."""
+    """The fixed cost in µs of a dense, grouped or transposed convolution torch runs through oneDNN
+    on the CPU (`WorkSize.onednn`); 0 where not measured: its kind of work's. On the AVX-512 CPU a
+    5×5 one of 8 channels on one pixel took 24 µs (oneDNN's at any size), a 3×3 one 2.9 (torch's
+    own kernel)."""
     measured_in: str = ""
     """The dtype `archcalc device-profile` measured the fixed costs, efficiencies and the rest of
     the profile in (its peaks are of every dtype); "" for a profile that does not say (a datasheet's,

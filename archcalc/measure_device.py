@@ -11,9 +11,10 @@
   CPU a grouped convolution's is tens of times the launch cost). Each is run many times in a row,
   which the efficiencies below take off; on the CPU the profile keeps what each costs run in
   turn among the others, round after round, as the layers of a model run (`among_others`);
-- oneDNN's fixed cost, on the CPU: as the fixed costs, of a 5×5 convolution (`ONEDNN_SMALLEST`),
+- oneDNN's fixed cost, on the CPU in float32 at one thread (where `runs_on_onednn` is torch's rule):
+  as the fixed costs, of a 5×5 convolution (`ONEDNN_SMALLEST`),
   which torch runs through oneDNN at any size (24 µs on this project's CPU at its smallest, a 3×3
-  one on torch's own kernel 2.9): a dense or grouped convolution that runs there pays it
+  one on torch's own kernel 2.9): a dense, grouped or transposed convolution that runs there pays it
   (`WorkSize.onednn`), in the efficiencies below too;
 - alignments: for grouped and depthwise convolutions (`ALIGNED`), the share of its rate a layer
   keeps whose channels a group are a multiple of each power of two and of no larger one, against
@@ -37,7 +38,8 @@
   which it skips them (`_padded_taps`): oneDNN's direct kernel skips them up to a padding of 28;
 - efficiencies: the fraction of its roofline (on the figures above) each kind of work reaches on
   SYNTHETIC layers built here, never the bundled models that the profile is then used to
-  predict: the median of repeated runs of each layer, its kind's fixed cost taken off, each run
+  predict: the median of repeated runs of each layer, its own fixed cost taken off (its kind's, or
+  oneDNN's where it runs there: `DeviceProfile.fixed`), each run
   on an input just written and with the output of the run before still held, as a layer of a
   model runs (`_Clock.as_in_a_model`);
 - window poolings: for each (max and average, over 1, 2 or 3 axes), the ns an output and the ns a
@@ -98,6 +100,10 @@ ONEDNN_SMALLEST = ("conv2d", {"out": 64, "kernel": 5, "padding": 2, "bias": Fals
 convolution whose kernel's sides are over 3, which torch runs through oneDNN on the CPU at any
 size (`archcalc.layers.conv.runs_on_onednn`); SYNTHETIC's conv at its smallest runs on torch's own
 kernel. On this project's CPU it took 24 µs, a 3×3 one 2.9."""
+ONEDNN_DTYPE = "float32"
+"""The dtype oneDNN's fixed cost is measured in, on the CPU at one thread: where torch chooses
+oneDNN as `archcalc.layers.conv.runs_on_onednn` says (in bfloat16 it runs every convolution there,
+its kind's fixed cost measured on it; in float64 none)."""
 POOLING_MAPS = {1: (128, 8000), 2: (64, 112, 112), 3: (64, 8, 56, 56)}
 """The input (C and sizes, before the batch) each window pooling (POOLINGS) is measured on, by its axes."""
 POOLING_WINDOWS = ({"kernel": 2, "stride": 2}, {"kernel": 3, "stride": 2, "padding": 1})
@@ -235,7 +241,7 @@ and the output before, a point holds about four such tensors)."""
 GRID_SHARE = 1 / 6
 """How long each point of the grid repeats for, as a share of BUDGET_S."""
 DETERMINED = 2
-"""A point is measured where its time is at least this many times its kind's fixed cost: at less,
+"""A point is measured where its time is at least this many times its own fixed cost: at less,
 the fixed cost (measured apart, and not quite the same from run to run) is most of what is taken off,
 and the point takes the efficiency of a determined one (`_filled`)."""
 SMALLEST_CHANNELS = 8
@@ -275,12 +281,13 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     for work, layers in SYNTHETIC.items():
         phase(f"{work.replace('_', ' ')} layers at their smallest in {dtype}")
         fixed_us[work] = round(statistics.median(_fixed_us(torch, clock, device, dtype, layer) for layer in layers), 3)
-    onednn_us = 0.0
-    if device == "cpu":
+    onednn, onednn_us = device == "cpu" and dtype == ONEDNN_DTYPE and threads == 1, 0.0
+    if onednn:
         phase(f"a convolution on oneDNN at its smallest in {dtype}")
         onednn_us = round(_fixed_us(torch, clock, device, dtype, ONEDNN_SMALLEST), 3)
+    if device == "cpu":
         phase(f"layers at their smallest among others in {dtype}")
-        among = among_others(torch, dtype, SYNTHETIC | {ONEDNN: [ONEDNN_SMALLEST]})
+        among = among_others(torch, dtype, SYNTHETIC | ({ONEDNN: [ONEDNN_SMALLEST]} if onednn else {}))
     name = _device_name(torch, device, threads)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name}" \
@@ -327,7 +334,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                        else "many in a row"),
         **({"onednn_fixed_us": f"{how}: in {dtype}, as fixed_us, of the synthetic 5×5 convolution of "
                                "archcalc.measure_device.ONEDNN_SMALLEST, which torch runs through oneDNN"}
-           if device == "cpu" else {}),
+           if onednn else {}),
         "channel_blocks": f"{how}: in {dtype}, the largest of {', '.join(map(str, BLOCKS))} output channels that a "
                           f"synthetic layer of {BLOCK_BASE} + 1 took as long as {BLOCK_BASE} + it "
                           "(archcalc.measure_device.BLOCKED, block_of), a grouped one's times at an aligned one's "
@@ -366,10 +373,10 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                               f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
-    return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: round(v, 4) for k, v in efficiency.items()},
+    return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: float(f"{v:.4g}") for k, v in efficiency.items()},
                          "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded,
                          base.cold_weights, base.cache_mib, pooling,
-                         onednn_fixed_us=among.pop(ONEDNN) if device == "cpu" else 0.0, measured_in=dtype)
+                         onednn_fixed_us=among.pop(ONEDNN) if onednn else 0.0, measured_in=dtype)
 
 
 class _Clock:
@@ -458,7 +465,7 @@ def _gemm_tflops(torch, clock: _Clock, device: str, dtype: str) -> float | None:
     except RuntimeError:
         return None
     best = min(clock.times(lambda: torch.mm(a, b)))
-    return round(2 * size**3 / best / 1e12, 4)
+    return float(f"{2 * size**3 / best / 1e12:.4g}")  # significant digits: a slow one is not 0
 
 
 def _copy_gbps(torch, clock: _Clock, device: str) -> float:
@@ -466,7 +473,7 @@ def _copy_gbps(torch, clock: _Clock, device: str) -> float:
     source = torch.ones(count, device=device)
     target = torch.empty_like(source)
     best = min(clock.times(lambda: target.copy_(source)))
-    return round(2 * count * 4 / best / 1e9, 2)
+    return float(f"{2 * count * 4 / best / 1e9:.4g}")
 
 
 def _launch_us(torch, clock: _Clock, device: str) -> float:
@@ -653,7 +660,7 @@ def _padded(dilation: int) -> tuple[str, dict, tuple[int, ...]]:
 def _padded_taps(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str) -> PaddedTaps:
     """The share of a padded tap's time a convolution's kernel saves, and the widest padding it
     skips taps at (`PaddedTaps`): the synthetic `_padded` layer at PADDED_DILATION and undilated,
-    run in turn, each at the fastest of its runs less its kind's fixed cost; saved is one less the
+    run in turn, each at the fastest of its runs less its own fixed cost; saved is one less the
     first's time over the second's, over one less its taps read (`TapsRead.share`). Where it saves
     at least MIN_SAVED, the widest padding is found by halving the paddings from PADDED_DILATION to
     PADDED_SIDE: a padding is skipped where its layer saves at least half what saved foretells."""
@@ -695,7 +702,7 @@ def _alignment(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: st
     """The alignments of ALIGNMENTS and ALIGN_BASE, and the share of its rate `work`'s ALIGNED
     synthetic layer keeps at ALIGN_BASE + each, against ALIGN_BASE (1): run in turn
     (`_Clock.in_turn`), each at the fastest of its runs, its rate its roofline on `base` over its
-    time, its kind's fixed cost taken off. `base` computes no blocks of channels: a depthwise
+    time, its own fixed cost taken off. `base` computes no blocks of channels: a depthwise
     layer of 129 channels that computes 136 keeps about 5% less than its alignment alone would."""
     from archcalc.analysis import analyze_graph
     from archcalc.roofline import roofline
@@ -755,7 +762,7 @@ def block_of(times: dict[int, float]) -> int:
 def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, kind: str, fields: dict,
                 shape: tuple[int, ...], budget: float | None = None, determined: float = 0,
                 statistic: Callable[[list[float]], float] = statistics.median) -> float | None:
-    """The fraction of its roofline (its kind's fixed cost apart) one synthetic layer reaches, at
+    """The fraction of its roofline (its own fixed cost apart) one synthetic layer reaches, at
     the `statistic` of its times; None where that is under `determined` times the fixed cost."""
     from archcalc.analysis import analyze_graph
     from archcalc.roofline import roofline

@@ -1071,6 +1071,9 @@ ONEDNN_CASES = [(layer, shape, batch) for batch in (1, 2, 16) for layer, shape i
     ("{kind: conv_transpose2d, out: 8, kernel: 3, padding: 1}", "[512, 7, 7]"),
     ("{kind: conv_transpose2d, out: 8, kernel: 2, stride: 2}", "[8, 7, 7]"),
     ("{kind: conv_transpose2d, out: 8, kernel: 5, padding: 2}", "[8, 7, 7]"),
+    ("{kind: conv_transpose2d, out: 8, kernel: 3, dilation: 2, output_padding: 1}", "[8, 7, 7]"),  # not below
+    ("{kind: conv_transpose1d, out: 8, kernel: 3, dilation: 2, output_padding: 1}", "[8, 100]"),   # its stride
+    ("{kind: conv_transpose2d, out: 8, kernel: 5, stride: 2, dilation: 3, output_padding: 2}", "[8, 7, 7]"),
 )]
 
 
@@ -1103,6 +1106,32 @@ def test_a_convolution_says_it_runs_on_onednn_where_torch_chooses_onednn(write_s
     size = node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape)
     assert size.onednn == _runs_on_onednn(torch, build_layer(node.kind, node.attrs, [stats.input_shape]),
                                           stats.input_shape)
+
+
+@pytest.mark.parametrize("input, onednn", [("[20, 31, 32]", True), ("[20, 30, 30]", False), ("[20, 32, 32]", True)])
+def test_a_same_padded_convolution_of_an_odd_total_is_chosen_by_the_copy_torch_pads(write_spec, input, onednn):
+    """torch pads a copy of the input by one where 'same' padding's total is odd (a kernel of 2),
+    and chooses its kernel by that copy: 20×31×32 (19,840 elements, its copy 20×32×33: 21,120)
+    runs on oneDNN, 20×30×30 (its copy 19,220) on its own, as torch's profiler names the kernel it
+    runs (one thread)."""
+    torch = pytest.importorskip("torch")
+    from torch.profiler import profile
+
+    from archcalc.torchmodel import build_layer
+
+    stats = analyze(write_spec(f"name: same\ninput: {input}\nlayers:\n  - l: {{kind: conv2d, out: 8, kernel: 2, "
+                               "padding: same}\n"), batch=1)
+    node, = stats.graph.nodes
+    assert node.kind.work_size(node.attrs, [stats.input_shape], stats.layers[0].shape).onednn is onednn
+    module, threads = build_layer(node.kind, node.attrs, [stats.input_shape]), torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad(), profile() as run:
+            module(torch.randn(stats.input_shape))
+    finally:
+        torch.set_num_threads(threads)
+    ran = {event.name for event in run.events()}
+    assert ("aten::mkldnn_convolution" in ran) is onednn and ("aten::_slow_conv2d_forward" in ran) is not onednn
 
 
 def test_onednns_fixed_cost_is_measured_on_a_layer_torch_runs_there_and_each_kinds_on_its_own_kernel():
@@ -1174,6 +1203,8 @@ def test_a_convolution_on_onednn_pays_its_fixed_cost_where_the_profile_measured_
     assert {layer.name: round(layer.fixed * 1e6, 9) for layer in alone.layers} == {
         "strided": 24, "five": 24, "dilated": 0, "small": 0, "three": 0, "one": 0, "depthwise": 0}  # launch_us: 0
     assert "7 kernels (48.0 µs of it their fixed costs)" in cli("table", spec, "--device-profile", path).stdout
+    assert "fixed costs per layer the launch 0, a convolution on oneDNN 24.0 µs (docs/latency.md) |" in cli(
+        "report", spec, "--device-profile", path).stdout
 
 
 def test_a_dense_convolution_torch_runs_on_its_own_kernel_reads_the_native_grid(write_spec, tmp_path):
@@ -1873,6 +1904,36 @@ def test_a_point_of_the_grid_too_large_for_the_device_is_not_run(work, width, si
 
     stats = analyze_graph(synthetic_graph(*SIZED[work](width, side)), batch=batch)
     assert _over_the_grid(stats, device) is over
+
+
+@pytest.mark.parametrize("options", [["--dtype", "float64"], ["--threads", "2"]])
+def test_device_profile_measures_onednns_fixed_cost_only_in_float32_at_one_thread(cli, tmp_path, monkeypatch, options):
+    """Against torch itself: in float64 the 5×5 convolution oneDNN's fixed cost is measured on runs
+    on torch's own kernel, and with two threads torch sends 1×1 convolutions of a batch of 2 to
+    oneDNN too (`runs_on_onednn` is torch's float32 rule at one thread): a profile measured so
+    gives no oneDNN fixed cost, nor its source, and does not measure it."""
+    torch = pytest.importorskip("torch")
+    from archcalc import progress
+
+    weight = torch.empty(8, 8, 5, 5, dtype=torch.float64)  # ONEDNN_SMALLEST at its smallest, in float64
+    assert "Slow" in str(torch._C._select_conv_backend(torch.empty(1, 8, 1, 1, dtype=torch.float64), weight, None,
+                                                        [1, 1], [2, 2], [1, 1], False, [0, 0], 1, None))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert "Mkldnn" in str(torch._C._select_conv_backend(torch.empty(2, 64, 7, 7), torch.empty(8, 64, 1, 1), None,
+                                                              [1, 1], [0, 0], [1, 1], False, [0, 0], 1, None))
+    finally:
+        torch.set_num_threads(threads)
+    _quick(monkeypatch)
+    told: list[str] = []
+    monkeypatch.setattr(progress, "WATCHER", told.append)
+    out = tmp_path / "other.yaml"
+    result = cli("device-profile", "--device", "cpu", *options, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    profile = load_profile(str(out))
+    assert profile.onednn_fixed_us == 0 and "onednn_fixed_us" not in profile.sources
+    assert not any("oneDNN" in phase for phase in told)
 
 
 def test_device_profile_on_cuda(cli, tmp_path, monkeypatch):

@@ -128,9 +128,9 @@ class WorkSize(NamedTuple):
     chooses on the CPU its own kernel (an unfolding and a GEMM) or oneDNN's (aten's use_mkldnn
     reads the input's first four sizes); else None."""
     onednn: bool = False
-    """A dense or grouped (not depthwise) convolution torch runs through oneDNN on the CPU at one
-    thread (`archcalc.layers.conv.runs_on_onednn`), which pays oneDNN's fixed cost
-    (`archcalc.devices.DeviceProfile.fixed`). A depthwise one's kind is measured on oneDNN."""
+    """A dense, grouped or transposed (not depthwise) convolution torch runs through oneDNN on the
+    CPU in float32 at one thread (`archcalc.layers.conv.runs_on_onednn`), which pays oneDNN's fixed
+    cost (`archcalc.devices.DeviceProfile.fixed`). A depthwise one's kind is measured on oneDNN."""
 
 
 MAX_COUNTED_PADDING = 4096

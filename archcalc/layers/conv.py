@@ -149,12 +149,9 @@ class _Conv(LayerKind):
     @staticmethod
     def padded_copy(a: Attrs, shapes: list[Shape]) -> int:
         """Elements of the copy torch pads the input into for 'same' padding where some axis's
-        total d·(k − 1) is odd (it pads the odd one on the right first, then convolves with the
-        even rest); 0 otherwise."""
-        if a.padding != "same" or all(d * (k - 1) % 2 == 0 for k, d in zip(a.kernel, a.dilation)):
-            return 0
-        n, c, *sizes = shapes[0]
-        return n * c * prod(size + d * (k - 1) % 2 for size, k, d in zip(sizes, a.kernel, a.dilation))
+        total d·(k − 1) is odd (`convolved_input`); 0 otherwise."""
+        convolved = convolved_input(a, shapes[0])
+        return prod(convolved) if convolved != tuple(shapes[0]) else 0
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"in_channels": shapes[0][1], "out_channels": a.out, "kernel_size": a.kernel, "stride": a.stride,
@@ -276,19 +273,31 @@ class ConvTranspose3d(_ConvTranspose):
     key, axes = "conv_transpose3d", 3
 
 
+def convolved_input(a: Attrs, shape: Shape) -> tuple:
+    """The input torch convolves, and chooses its kernel by: for 'same' padding where some axis's
+    total d·(k − 1) is odd, the copy it pads the input into (the odd one on the right first, then
+    it convolves with the even rest); else the input."""
+    if a.padding != "same" or all(d * (k - 1) % 2 == 0 for k, d in zip(a.kernel, a.dilation)):
+        return tuple(shape)
+    n, c, *sizes = shape
+    return (n, c, *(size + d * (k - 1) % 2 for size, k, d in zip(sizes, a.kernel, a.dilation)))
+
+
 def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, temporal: bool = False,
                    strided: bool = False) -> WorkSize:
     """A convolution's `WorkSize`: for a depthwise one its channels, groups of 1 (its table being
     its own) and the alignment of its channels; for a grouped one the alignment of its channels a
-    group in and out; for a dense one none."""
+    group in and out; for a dense one none. Its dispatch size and whether oneDNN runs it are of
+    the input torch convolves (`convolved_input`)."""
     channels_in, channels_out = shapes[0][1], out[1]
     positions, taps = prod(out) // channels_out, prod(a.kernel)
     if depthwise:
         return WorkSize(float(channels_out), positions, 1, taps, temporal, strided,
                         alignment(gcd(channels_in, channels_out)))
     aligned = alignment(gcd(channels_in, channels_out) // a.groups) if a.groups > 1 else None
+    convolved = convolved_input(a, shapes[0])
     return WorkSize((channels_in * channels_out) ** 0.5 / a.groups, positions, a.groups, taps, temporal, strided,
-                    aligned, dispatch_size(a, shapes[0]) if a.groups == 1 else None, runs_on_onednn(a, shapes[0]))
+                    aligned, dispatch_size(a, convolved) if a.groups == 1 else None, runs_on_onednn(a, convolved))
 
 
 def convolution_layout(a: Attrs, shape: Shape, strides: Layout, out: Shape) -> Layout:
@@ -325,7 +334,12 @@ def runs_on_onednn(a: Attrs, shape: Shape) -> bool:
     with one thread (aten's use_mkldnn): strided, dilated, a batch of 16 or more, or a kernel whose
     last two sizes are not both 1; and grouped, a kernel's last two sizes both over 3, a batch over
     1, or N·C times the first two spatial sizes over 20,480 (a 1-D one seen as 2-D, as aten sees
-    it: a map of height 1, a kernel of 1×k). With more threads the first condition always holds."""
+    it: a map of height 1, a kernel of 1×k); never a transposed one whose output padding is not
+    below its stride along some axis (aten's is_output_padding_big). With more threads the first
+    condition always holds; in bfloat16 oneDNN runs them all, in float64 none (torch 2.13, an
+    AVX-512 CPU)."""
+    if any(extra >= s for extra, s in zip(a.get("output_padding", ()), a.stride)):
+        return False
     n, c, first, second = shape[:4] if len(shape) > 3 else (*shape[:2], 1, shape[2])
     kernel = (1, *a.kernel)[-2:]
     reason = any(s > 1 for s in a.stride) or any(d > 1 for d in a.dilation) or n >= 16 or kernel != (1, 1)

@@ -90,8 +90,9 @@ def _header(models: list[ModelStats], stamp: str | None, roofs: list | None = No
     if roofs:
         profile = roofs[0].profile
         costs = [f"{work.replace('_', ' ')} {seconds_text(profile.fixed(work))}" for work in profile.fixed_us]
-        if profile.onednn_fixed_us:
-            costs.append(f"a convolution on oneDNN {seconds_text(profile.onednn_fixed_us / 1e6)}")
+        if profile.onednn_fixed_us:  # the other layers the launch cost, where the profile gives no kind's
+            costs = (costs or [f"the launch {seconds_text(profile.launch)}"]) + [
+                f"a convolution on oneDNN {seconds_text(profile.onednn_fixed_us / 1e6)}"]
         fixed = "fixed costs per layer " + ", ".join(costs) if costs else f"{seconds_text(profile.launch)} launch each"
         about = f"{profile.name} ({profile.key}), {fixed} (docs/latency.md)"
         rows.insert(-1, ("device profile", about))
