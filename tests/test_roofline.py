@@ -1936,6 +1936,21 @@ def test_device_profile_measures_onednns_fixed_cost_only_in_float32_at_one_threa
     assert not any("oneDNN" in phase for phase in told)
 
 
+def test_a_slow_gemm_or_copy_keeps_its_significant_digits(monkeypatch):
+    """A GEMM of 64² at 10 MFLOP/s (two threads of this project's CPU under load came near) is
+    1e-05 TFLOP/s, not 0 (rounded to 4 decimals it was 0, and the next step divided by it); a copy
+    of 4 MiB in 1 s 0.008389 GB/s."""
+    torch = pytest.importorskip("torch")
+    import archcalc.measure_device as measure
+
+    monkeypatch.setattr(measure, "GEMM_SIZE", {"cpu": 64, "cuda": 64})
+    monkeypatch.setattr(measure, "COPY_BYTES", {"cpu": 4 * 2**20, "cuda": 4 * 2**20})
+    clock = SimpleNamespace(times=lambda run, **_: [2 * 64**3 / 1e7])
+    assert measure._gemm_tflops(torch, clock, "cpu", "float32") == 1e-05
+    clock = SimpleNamespace(times=lambda run, **_: [1.0])
+    assert measure._copy_gbps(torch, clock, "cpu") == 0.008389
+
+
 def test_device_profile_on_cuda(cli, tmp_path, monkeypatch):
     torch = pytest.importorskip("torch")
     _quick(monkeypatch)
