@@ -281,13 +281,15 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     for work, layers in SYNTHETIC.items():
         phase(f"{work.replace('_', ' ')} layers at their smallest in {dtype}")
         fixed_us[work] = round(statistics.median(_fixed_us(torch, clock, device, dtype, layer) for layer in layers), 3)
-    onednn, onednn_us = device == "cpu" and dtype == ONEDNN_DTYPE and threads == 1, 0.0
+    onednn = device == "cpu" and dtype == ONEDNN_DTYPE and threads == 1
+    onednn_us = onednn_among = 0.0  # many in a row, which the efficiencies take off; among the others, kept
     if onednn:
         phase(f"a convolution on oneDNN at its smallest in {dtype}")
         onednn_us = round(_fixed_us(torch, clock, device, dtype, ONEDNN_SMALLEST), 3)
     if device == "cpu":
         phase(f"layers at their smallest among others in {dtype}")
         among = among_others(torch, dtype, SYNTHETIC | ({ONEDNN: [ONEDNN_SMALLEST]} if onednn else {}))
+        onednn_among = among.pop(ONEDNN, 0.0)
     name = _device_name(torch, device, threads)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     how = f"measured by archcalc device-profile on {when} (torch {torch.__version__}, {name}" \
@@ -376,7 +378,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: float(f"{v:.4g}") for k, v in efficiency.items()},
                          "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded,
                          base.cold_weights, base.cache_mib, pooling,
-                         onednn_fixed_us=among.pop(ONEDNN) if onednn else 0.0, measured_in=dtype)
+                         onednn_fixed_us=onednn_among, measured_in=dtype)
 
 
 class _Clock:
