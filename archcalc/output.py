@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from archcalc.errors import OutputError
+from archcalc.errors import OutputError, on_one_line
 
 
 @contextmanager
@@ -76,7 +76,7 @@ def writable_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path
     target = Path(path)
     try:
         if _names_a_descriptor(target):
-            raise OutputError(f"refusing to write '{path}': it names a file some process has open (a descriptor "
+            raise OutputError(f"refusing to write '{on_one_line(str(path))}': it names a file some process has open (a descriptor "
                               "such as standard output), which writing in one step would replace",
                               hint="leave out -o to print to standard output, and redirect that (> or >>)")
         if target.is_symlink():
@@ -144,7 +144,7 @@ def _shortened(name: str, limit: int = 200) -> str:
 
 
 def _cannot_write(target: Path, error: OSError) -> OutputError:
-    return OutputError(f"cannot write '{target}': {error.strerror or error}",
+    return OutputError(f"cannot write '{on_one_line(str(target))}': {error.strerror or error}",
                        hint="the file was left as it was")
 
 
@@ -169,18 +169,18 @@ def spec_paths_match(path: str | Path, inputs: Iterable[str | Path]) -> bool:
 
 def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
     if spec_paths_match(target, inputs) or target.resolve() in READ:
-        raise OutputError(f"refusing to write over '{target}': this command reads it",
+        raise OutputError(f"refusing to write over '{on_one_line(str(target))}': this command reads it",
                           hint="give --output another file name")
     if target.is_dir():
-        raise OutputError(f"cannot write '{target}': it is a directory", hint="give --output a file name")
+        raise OutputError(f"cannot write '{on_one_line(str(target))}': it is a directory", hint="give --output a file name")
     if target.exists() and not target.is_file():
-        raise OutputError(f"refusing to replace '{target}': it is not a regular file (a device or a pipe)",
+        raise OutputError(f"refusing to replace '{on_one_line(str(target))}': it is not a regular file (a device or a pipe)",
                           hint="give --output a file name, or leave out -o and redirect the output")
     if not target.parent.is_dir():
-        raise OutputError(f"cannot write '{target}': the folder '{target.parent}' does not exist",
+        raise OutputError(f"cannot write '{on_one_line(str(target))}': the folder '{on_one_line(str(target.parent))}' does not exist",
                           hint="create the folder first, or write elsewhere")
     if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write '{target}': the folder '{target.parent}' is not writable")
+        raise OutputError(f"cannot write '{on_one_line(str(target))}': the folder '{on_one_line(str(target.parent))}' is not writable")
 
 
 def _mode_for(target: Path) -> int:

@@ -9,8 +9,9 @@ result, so `work` must be a function of its item alone. A copy sends its results
 at its end). Once an item fails, every process stops after the item it is on; whatever a copy did
 not send, this process works out itself, in order, so an error is raised by this process, at the
 item where one process would have raised it, with the traceback and messages it would have had.
-A copy reads and writes nothing of the user's (its standard streams are /dev/null) and ends with
-its parent."""
+A copy writes nothing of the user's (its standard streams are /dev/null) and ends with its parent;
+the files it read (`archcalc.output.READ`: a spec another includes) it sends with its results, and
+no output of this process replaces them either."""
 
 from __future__ import annotations
 
@@ -142,9 +143,11 @@ def _fork(shared: _Shared, flags: Any, order: list[int]) -> tuple[int, int]:
         try:
             import pickle
 
+            from archcalc.output import READ
+
             os.close(read)
             write = _quiet(write, parent)
-            data = pickle.dumps(shared.take(flags, order, parent)[0], pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps((shared.take(flags, order, parent)[0], READ), pickle.HIGHEST_PROTOCOL)
             view = memoryview(data)
             while view:
                 view = view[os.write(write, view):]
@@ -179,9 +182,12 @@ def _quiet(pipe: int, parent: int) -> int:
 
 
 def _collect(copies: list[tuple[int, int]]) -> dict:
-    """The last copy's results, and that copy taken off the list once reaped; none where it
-    ended otherwise than sending them all (a cut pickle does not load)."""
+    """The last copy's results, and that copy taken off the list once reaped, the files it read
+    added to this process's (`archcalc.output.READ`); none where it ended otherwise than sending
+    them all (a cut pickle does not load)."""
     import pickle
+
+    from archcalc.output import READ
 
     pid, pipe = copies[-1]
     chunks = []
@@ -194,9 +200,11 @@ def _collect(copies: list[tuple[int, int]]) -> dict:
     copies.pop()
     os.close(pipe)
     try:
-        return pickle.loads(b"".join(chunks)) if status == 0 else {}
+        results, read = pickle.loads(b"".join(chunks)) if status == 0 else ({}, set())
     except Exception:  # noqa: BLE001 - cut short, whatever the failure: taken as none
         return {}
+    READ.update(read)
+    return results
 
 
 def _end(pid: int, pipe: int) -> None:

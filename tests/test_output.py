@@ -369,14 +369,27 @@ def test_the_version_on_a_standard_output_that_cannot_take_it_is_one_error():
     assert result.stderr.startswith("error: cannot write to standard output: No space left on device\n")
 
 
-@pytest.mark.parametrize("name", ["new_folder/", "existing/"])
+@pytest.mark.parametrize("name", ["new_folder/", "existing/", "new_folder/.", "existing/.", "new_folder//.",
+                                  "existing/..", ".", ".."])
 def test_an_output_name_ending_in_a_slash_is_a_folder_never_a_file(cli, tmp_path, monkeypatch, name):
-    """`-o existing/` replaced the file `existing` (a path drops the '/'), `-o new_folder/` wrote a file of that name."""
+    """`-o existing/` replaced the file `existing` (a path drops the '/'), `-o new_folder/` wrote a
+    file of that name; so did `-o new_folder/.` and `-o existing/.` (a fuzzer's), a path dropping
+    the '/.'."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "existing").write_text("kept\n")
     result = cli("table", "lenet5", "-o", name)
     assert result.exit_code == 2 and "names a folder, not a file" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"] and (tmp_path / "existing").read_text() == "kept\n"
+
+
+def test_an_output_name_with_a_line_feed_stays_on_the_errors_one_line(cli, tmp_path, monkeypatch):
+    """A fuzzer's: `-o $'new\\nfake line/x'` printed the line feed, so the one error went over two
+    lines (a forged line after it); a spec's name had it written '\\n' already."""
+    monkeypatch.chdir(tmp_path)
+    result = cli("table", "lenet5", "-o", "new\nerror: fake/x")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: cannot write 'new\\nerror: fake/x': the folder 'new\\nerror: fake' does not exist")
 
 
 def test_a_spec_file_name_that_is_not_utf_8_is_written_to_a_file_escaped(tmp_path):

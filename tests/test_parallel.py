@@ -218,6 +218,30 @@ def _groups_are_runs_of_neighbours_with_one_key():
     assert list(in_order(int, [str(item) for item in range(5_000)], jobs=2)) == list(range(5_000))
 
 
+def _the_files_a_copy_read_are_this_processs_too():
+    """A fuzzer's: `check a.yaml b.yaml -o inc.yaml`, where b.yaml includes inc.yaml and a copy
+    checked b.yaml, replaced inc.yaml (this process had not read it). The copy takes item 1 (the
+    heaviest) while this process is on item 0; what it read comes back with its results."""
+    import tempfile
+
+    from archcalc import output
+
+    parent, included = os.getpid(), Path(tempfile.mkdtemp()) / "included.yaml"
+    included.write_text("name: x\n")
+    output.READ.clear()
+
+    def work(item: int) -> int:
+        if item == 0:
+            time.sleep(0.5)
+        else:
+            output.was_read(included)
+        return os.getpid()
+
+    pids = list(in_order(work, [0, 1], jobs=2, weight=lambda item: item))
+    assert pids[0] == parent and pids[1] != parent  # item 1 was the copy's
+    assert output.READ == {included.resolve()}
+
+
 @pytest.mark.parametrize("scenario", [
     _results_come_back_in_order_from_every_process, _one_job_and_one_item_stay_in_this_process,
     _the_first_error_in_order_is_raised_by_this_process_after_the_results_before_it,
@@ -225,7 +249,7 @@ def _groups_are_runs_of_neighbours_with_one_key():
     _no_copy_while_another_thread_runs, _no_copy_is_left_running_after_an_interrupt,
     _the_copies_take_the_heaviest_items_first_and_this_process_the_first_ones, _items_kept_together_go_to_one_process,
     _a_failure_stops_every_process_after_the_item_it_is_on, _closed_standard_streams_leave_the_copies_their_pipes,
-    _groups_are_runs_of_neighbours_with_one_key,
+    _groups_are_runs_of_neighbours_with_one_key, _the_files_a_copy_read_are_this_processs_too,
 ], ids=lambda scenario: scenario.__name__.strip("_"))
 def test_in_a_fresh_process(scenario):
     in_a_fresh_process(scenario)

@@ -87,11 +87,12 @@ SYMBOLIC_INPUT = Option(None, "Input C×H×W, e.g. 3x224x224; a size may be a sy
                         parse=lambda text: sizes.parse_input(text, symbols=True))
 def file_named(option: str) -> Callable[[str], Path]:
     """The parser of an option naming a file archcalc writes (-o's, check's --baseline). A name
-    ending in '/' is a folder's: refused, where a Path would drop the '/' and write (or replace) a
-    file of the folder's name."""
+    ending in '/', '/.' or '/..' (or that is '.' or '..') is a folder's: refused, where a Path would
+    drop the ending and write (or replace) a file of the folder's name."""
 
     def parse(text: str) -> Path:
-        if text.endswith("/") or (os.altsep and text.endswith(os.altsep)):
+        last = text.replace(os.altsep or os.sep, os.sep).rsplit(os.sep, 1)[-1]
+        if text and last in ("", ".", ".."):
             raise UsageError(f"'{text}' names a folder, not a file", hint=f"give {option} a file name", option=option)
         if not text:
             raise UsageError(f"{option} needs a file name", option=option)
