@@ -179,6 +179,24 @@ def test_a_step_summary_that_must_not_be_appended_to_is_an_output_error(cli, tmp
     assert (tmp_path / "archcalc.lock.yaml").read_bytes() == baseline
 
 
+@pytest.mark.parametrize("target", ["base.yaml", "hard_link.md"])
+def test_a_step_summary_is_never_appended_to_an_included_spec_or_a_hard_link_of_one_read(cli, tmp_path, monkeypatch,
+                                                                                        target):
+    """A fuzzer's: $GITHUB_STEP_SUMMARY naming a spec that a checked spec includes (`kind: model`),
+    or a hard link of the baseline, was appended to (exit 0), and the next run could not read it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.yaml").write_text("name: base\ninput: [1, 32, 32]\nlayers:\n  - c: {kind: conv2d, out: 6, kernel: 5}\n")
+    (tmp_path / "top.yaml").write_text("name: top\ninput: [1, 32, 32]\nlayers:\n  - bb: {kind: model, spec: base.yaml}\n")
+    assert cli("check", "top.yaml", "--update").exit_code == 0
+    os.link(tmp_path / "archcalc.lock.yaml", tmp_path / "hard_link.md")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", target)
+    result = cli("check", "top.yaml", "--format", "github", "-j", "1")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: refusing to append to $GITHUB_STEP_SUMMARY ({target}): check reads it")
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+
+
 # --- the renderer registry: --format and -o everywhere -------------------------------------------
 
 def test_every_registered_renderer_exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from archcalc.commands import OUTPUT, WIDE, Argument, Option, emit, file_named, format_option
@@ -54,7 +55,7 @@ def _step_summary(read: list, output: Path | None) -> tuple[str, int | None] | N
     """The GitHub job summary's file, where the workflow gives one ($GITHUB_STEP_SUMMARY): a
     regular file, opened to append, or a new file in a folder that exists (made only when the
     summary is written, after the result: a command that fails before leaves no empty file), and
-    none of the files `check` read, nor the one -o writes. Refused before anything is printed."""
+    none of the files `check` read (`_reads`), nor the one -o writes. Refused before anything is printed."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if not summary:
         return None
@@ -64,7 +65,7 @@ def _step_summary(read: list, output: Path | None) -> tuple[str, int | None] | N
     from archcalc.output import spec_paths_match
 
     try:
-        if spec_paths_match(summary, read):
+        if _reads(summary, read):
             raise OutputError(f"refusing to append to $GITHUB_STEP_SUMMARY ({summary}): check reads it", hint=_HINT)
         if output is not None and spec_paths_match(summary, [output]):
             raise OutputError(f"refusing to append to $GITHUB_STEP_SUMMARY ({summary}): -o writes the annotations "
@@ -82,6 +83,30 @@ def _step_summary(read: list, output: Path | None) -> tuple[str, int | None] | N
         return summary, os.open(summary, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
     except (OSError, RuntimeError) as error:  # RuntimeError: a loop of links, as Python 3.11 resolves it
         raise _cannot_append(summary, error) from None
+
+
+def _reads(summary: str, read: list) -> bool:
+    """Whether the summary's file is one `check` read: a spec or baseline named (`read`) or a spec
+    one includes (`archcalc.output.READ`, whichever process read it), by its path after links or
+    as the same file under another name (a hard link: appending would write into it)."""
+    from archcalc.output import READ, spec_paths_match
+
+    if spec_paths_match(summary, read) or Path(summary).resolve() in READ:
+        return True
+    try:
+        itself = os.stat(summary)
+    except OSError:  # not there yet: no file read is it
+        return False
+    return any(os.path.samestat(itself, other) for other in _stats((*read, *READ)))
+
+
+def _stats(paths) -> Iterator[os.stat_result]:
+    """The status of each of `paths` that can be read."""
+    for path in paths:
+        try:
+            yield os.stat(path)
+        except OSError:
+            continue
 
 
 def _append(summary: tuple[str, int | None], result) -> None:
