@@ -8,6 +8,10 @@ memory or the Python stack.
 MAX_FILE_BYTES = 4 * 1024 * 1024
 """Size of a spec file. A written-out 10,000-layer stack is about 0.4 MiB."""
 
+MAX_PATH_CHARS = 4096
+"""Characters of a path a spec (`kind: model`'s `spec:`) or a baseline (`spec:`) names: Linux's
+PATH_MAX, beyond which no file opens. Resolving a path of a million 'a/' took over a minute."""
+
 MAX_ONNX_BYTES = 2 * 1024**3
 """Size of an ONNX file (`archcalc import onnx`): protobuf's own limit on one message, which an
 ONNX file without external data is. It is read whole (weights too): memory is about twice this."""

@@ -60,6 +60,7 @@ def write_atomically(path: str | Path, text: str, inputs: Iterable[str | Path] =
                 file.write(text)
                 file.flush()
                 os.fsync(file.fileno())
+            _owned_as(temporary, target)
             os.chmod(temporary, _mode_for(target))
             os.replace(temporary, target)
         except BaseException as error:
@@ -181,6 +182,21 @@ def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
                           hint="create the folder first, or write elsewhere")
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write '{on_one_line(str(target))}': the folder '{on_one_line(str(target.parent))}' is not writable")
+
+
+def _owned_as(temporary: str, target: Path) -> None:
+    """The temporary file given the existing file's owner and group, where they differ and this
+    process may (as root, which CI runs as): a replaced file keeps its owner, who may read it."""
+    try:
+        owner = target.stat()
+    except FileNotFoundError:
+        return
+    made = os.stat(temporary)
+    if (made.st_uid, made.st_gid) != (owner.st_uid, owner.st_gid):
+        try:
+            os.chown(temporary, owner.st_uid, owner.st_gid)
+        except PermissionError:  # not root: the file becomes the writer's, as an editor's save does
+            pass
 
 
 def _mode_for(target: Path) -> int:

@@ -530,3 +530,22 @@ def test_a_device_profile_figure_in_hex_past_what_python_writes_is_one_clear_err
         "schema: archcalc.devices/1\ndevices:\n  mine:\n    name: Mine\n    peak_tflops: {float32: 10}\n"
         f"    memory_gbps: {HUGE_HEX}\n    launch_us: 4\n    sources: {{peak_tflops: a, memory_gbps: a, launch_us: a}}\n")
     holds("table", "lenet5", "--device-profile", "hex.yaml", says="in base 16, as a whole number of 16,000 bits")
+
+
+LONG_PATH = "a/" * 1_000_000 + "lenet.yaml"
+
+
+def test_a_spec_including_a_path_of_a_million_folders_is_refused_before_it_is_resolved(holds, tmp_path):
+    """A `kind: model` spec of a million 'a/' (2 MB) took 73 s to be resolved and refused; a path
+    over MAX_PATH_CHARS (Linux's PATH_MAX) names no file, and is refused as read (a fuzzer's)."""
+    (tmp_path / "long.yaml").write_text(
+        f"name: long\ninput: [1, 32, 32]\nlayers:\n  - bb: {{kind: model, spec: {LONG_PATH}}}\n")
+    holds("table", "long.yaml", says="the path has 2,000,010 characters, more than 4,096")
+
+
+def test_a_baseline_naming_a_path_of_a_million_folders_is_refused_before_it_is_resolved(holds, tmp_path):
+    """A baseline entry's `spec:` of a million 'a/' took over a minute to resolve (a fuzzer's)."""
+    assert holds("check", "lenet5", "--update", exits=(0,), writes="archcalc.lock.yaml").exit_code == 0
+    baseline = tmp_path / "archcalc.lock.yaml"
+    baseline.write_text(baseline.read_text().replace("spec: lenet\n", f"spec: {LONG_PATH}\n", 1))
+    holds("check", "lenet5", says="archcalc.lock.yaml:5:11: the spec's path has 2,000,010 characters, more than 4,096")

@@ -86,6 +86,8 @@ def test_limits_table_states_the_limits_in_the_code():
     rows = {row.split(" | ")[0].lstrip("| "): row.split(" | ")[1] for row in table.splitlines()[2:]}
     stated = {
         "size of a spec file": f"{limits.MAX_FILE_BYTES // 2**20} MiB",
+        "characters of a path a spec includes (`kind: model`) or a baseline names (`spec:`)":
+            f"{limits.MAX_PATH_CHARS:,}",
         "lists and mappings nested in each other (also through aliases)": f"{limits.MAX_YAML_DEPTH}",
         "YAML nodes written in the file": f"{limits.MAX_YAML_NODES:,}",
         'YAML nodes after alias expansion ("billion laughs")': f"{limits.MAX_YAML_NODES:,}",

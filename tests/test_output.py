@@ -99,6 +99,20 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path):
     assert target.stat().st_mode & 0o777 == 0o640
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root may give a file to another")
+def test_a_file_replaced_as_root_keeps_its_owner(cli, tmp_path):
+    """A fuzzer's: CI runs archcalc as root, and `check --update` (or any -o) gave the checkout
+    owner's baseline of mode 640 to root, which its owner could then not read."""
+    target = tmp_path / "table.txt"
+    target.write_text("old\n")
+    os.chown(target, 1234, 1234)
+    target.chmod(0o640)
+    assert cli("table", "lenet5", "-o", target).exit_code == 0
+    assert target.read_text().startswith("lenet5")
+    status = target.stat()
+    assert (status.st_uid, status.st_gid, status.st_mode & 0o777) == (1234, 1234, 0o640)
+
+
 def test_the_spec_being_read_is_never_a_target(cli, write_spec):
     spec = write_spec("name: x\ninput: [3, 8, 8]\nlayers:\n  - r: relu\n")
     before = spec.read_bytes()

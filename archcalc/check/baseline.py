@@ -34,7 +34,7 @@ import yaml
 
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import Location, OutputError, SpecError, did_you_mean
-from archcalc.limits import MAX_YAML_NODES
+from archcalc.limits import MAX_PATH_CHARS, MAX_YAML_NODES
 from archcalc.reading import nothing_at, read_text_file
 from archcalc.sizes import parse_input
 from archcalc.spec.expand import check_one_line
@@ -154,6 +154,9 @@ def _within(body: YMap, path: Path, roots: tuple[Path, ...]) -> None:
     spec = body.get("spec")
     if not isinstance(spec, str) or not spec:
         return  # the entry's own check says what is wrong
+    if len(spec) > MAX_PATH_CHARS:
+        raise SpecError(f"the spec's path has {len(spec):,} characters, more than {MAX_PATH_CHARS:,}",
+                        location=body.where("spec"), hint="name the spec file by its path from the baseline's folder")
     if not within_roots(spec_file(path.parent, spec), roots):
         raise SpecError(f"the spec {spec!r} lies outside the baseline's folder and the current one",
                         location=body.where("spec"), hint=OUTSIDE_HINT)

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from archcalc.errors import Location, SpecError, UsageError, did_you_mean
 from archcalc.graph import Graph
+from archcalc.limits import MAX_PATH_CHARS
 from archcalc.reading import file_there, nothing_at
 from archcalc.spec.expand import expand, refuse_many_variants, variant_names
 from archcalc.spec.source import YMap, _shortened, load_yaml
@@ -94,6 +95,9 @@ def include(spec: str, origin: Path | None, where: Location) -> tuple[YMap, Path
                             hint="name a bundled spec file (resnet, mobilenet_v3, …) or give a path to a .yaml file")
         path = specs_dir() / f"{spec}.yaml"
         return load_document(path), path, display_name(path)
+    if len(spec) > MAX_PATH_CHARS:
+        raise SpecError(f"cannot include {_shortened(spec)}: the path has {len(spec):,} characters, more than "
+                        f"{MAX_PATH_CHARS:,}", location=where, hint="name a bundled spec, or a .yaml file beside this one")
     try:
         folder = (origin.parent if origin is not None else Path()).resolve()
         path = (folder / spec).resolve()
