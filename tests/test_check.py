@@ -587,6 +587,18 @@ def test_a_figure_of_any_size_with_a_percentage_tolerance_is_a_drift_not_a_crash
     assert drifted and drifted[0]["expected"] == int("9" * 400)
 
 
+@pytest.mark.parametrize("tolerance, expected, now, holds", [
+    ("23.412%", 50_000, 61_706, True), ("23.412%", 50_000, 61_707, False),  # 23.412% of 50,000: 11,706
+    ("38.294%", 100_000, 61_706, True),  # of 100,000: 38,294, below
+    (11706.5, 50_000, 61_706, True), ("11705.999", 50_000, 61_706, False)])
+def test_a_decimal_tolerance_is_held_exactly_as_written(tolerance, expected, now, holds):
+    """A fuzzer's: 23.412% was read as the float 23.41199…, so a drift of exactly 23.412% failed.
+    A tolerance is held as the decimal written (by hand: 50,000 × 23.412% = 11,706)."""
+    from archcalc.spec.held import _tolerance
+
+    assert _tolerance(tolerance, None).allows(expected, now) is holds
+
+
 def test_a_spec_name_too_long_for_the_system_is_a_spec_gone(project, cli):
     record(cli)
     baseline = project / "archcalc.lock.yaml"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 from archcalc.errors import Location, SpecError, did_you_mean
@@ -23,18 +24,18 @@ BUDGET_KEYS = tuple(f"max_{figure}" for figure in (*FIGURE_KEYS, *PEAKS))
 class Tolerance(NamedTuple):
     """How far a figure may move: an absolute amount, or a share of the baseline ('1%')."""
 
-    amount: float
+    amount: Fraction
+    """The amount as written, exactly: '23.412%' allows 23.412% (a float holds 23.41199…)."""
     relative: bool
 
     def allows(self, expected: int, now: int) -> bool:
-        """Exactly, in whole numbers (a figure of any size: a float product would overflow)."""
+        """Exactly, in whole numbers and fractions (a figure of any size: a float product would overflow)."""
         if not self.relative:
-            return abs(now - expected) <= self.amount  # int against float: exact in Python
-        numerator, denominator = self.amount.as_integer_ratio()
-        return abs(now - expected) * 100 * denominator <= numerator * abs(expected)
+            return abs(now - expected) <= self.amount
+        return abs(now - expected) * 100 <= self.amount * abs(expected)
 
     def __str__(self) -> str:
-        return f"{self.amount:g}%" if self.relative else f"{self.amount:g}"
+        return f"{float(self.amount):g}%" if self.relative else f"{float(self.amount):g}"
 
 
 class Held(NamedTuple):
@@ -103,7 +104,7 @@ def _tolerance(value: Any, location: Location | None) -> Tolerance:
     if isinstance(value, bool) or not (amount >= 0 and math.isfinite(amount)):  # nan, inf and 1e400 too
         raise SpecError(f"a tolerance is a finite amount ≥ 0 or a percentage, like 1000 or 1%, got {value!r}",
                         location=location)
-    return Tolerance(amount, relative)
+    return Tolerance(Fraction(repr(value) if isinstance(value, float) else number), relative)
 
 
 def where(mapping: Mapping, name: str, as_key: bool = False) -> Location | None:
