@@ -312,6 +312,22 @@ def test_an_unsupported_operator_is_named_with_the_kinds(files):
                              f"  hint: the kinds are: {KINDS}\n")
 
 
+@pytest.mark.parametrize("axis, out", [(2, (3, 64)), (-1, (24, 8))])
+def test_a_flatten_that_moves_the_batch_is_refused_even_as_an_opaque_layer(files, axis, out):
+    """A fuzzer's: ONNX's Flatten of 1×3×8×8 at axis 2 makes 3×64, whose first size is not the
+    batch. With --allow-opaque it was kept as an opaque layer of 1×64, and the import's own check
+    called the difference archcalc's mistake; an opaque layer keeps the batch first, so it is
+    refused as the operator is, saying why."""
+    save(files / "flat.onnx", [helper.make_node("Flatten", ["x"], ["y"], name="/f/Flatten", axis=axis)], [INPUT],
+         out=out)
+    result = run_import(files, "flat.onnx", "--allow-opaque")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(
+        f"error: node '/f/Flatten' (Flatten) of 'flat.onnx' cannot be written exactly: a reshape from [1, 3, 8, 8] to "
+        f"{list(out)} that is not a flatten; nor kept opaque: an opaque layer keeps the batch (1) first, and this one "
+        f"reads [1, 3, 8, 8] and makes {list(out)}\n"), result.stderr
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

@@ -322,6 +322,7 @@ class _Reader:
     # --- nodes ----------------------------------------------------------------------------------
 
     def read(self, input_name: str, batch: int, shape: Shape) -> Read:
+        self.batch = batch
         self._infer()
         self.producer[input_name] = INPUT
         self.consumers: dict[str, list[onnx.NodeProto]] = {}
@@ -408,6 +409,10 @@ class _Reader:
             if not self.allow_opaque or len([o for o in node.output if o]) != 1 or not inputs:
                 raise self._unsupported(item, str(reason) or None) from None
             out = self._shape(item, item.output)
+            if out[:1] != (self.batch,) or self._shape(item, item.tensors[0])[:1] != (self.batch,):
+                raise self._unsupported(item, (f"{reason}; " if str(reason) else "") + "nor kept opaque: an opaque "
+                                        f"layer keeps the batch ({self.batch}) first, and this one reads "
+                                        f"{list(self._shape(item, item.tensors[0]))} and makes {list(out)}") from None
             kind, fields = "opaque", self._opaque(item, out)
         self._own(item, name)
         self.ops.append(Op(name, kind, fields, inputs, out))
