@@ -328,6 +328,24 @@ def test_a_flatten_that_moves_the_batch_is_refused_even_as_an_opaque_layer(files
         f"reads [1, 3, 8, 8] and makes {list(out)}\n"), result.stderr
 
 
+def test_a_broadcast_sum_and_a_concatenation_of_one_are_operators_archcalc_cannot_write(files):
+    """A fuzzer's: an Add of 1×3×8×8 and 1×3×1×1 (broadcast) and a Concat of one tensor were refused,
+    --allow-opaque or not, as a spec's mistakes with a spec author's hints ('both inputs need the
+    same shape', 'list them with from: [a, b]'). They are operators without an exact layer: refused
+    saying so, and kept opaque with --allow-opaque."""
+    mean = helper.make_node("ReduceMean", ["x"], ["m"], name="/m/ReduceMean", axes=[2, 3], keepdims=1)
+    save(files / "add.onnx", [mean, helper.make_node("Add", ["x", "m"], ["y"], name="/add/Add")], [INPUT],
+         out=(1, 3, 8, 8), opset=13)
+    save(files / "cat.onnx", [helper.make_node("Concat", ["x"], ["y"], name="/cat/Concat", axis=1)], [INPUT],
+         out=(1, 3, 8, 8))
+    for name, says in (("add", "a sum of [1, 3, 8, 8] and [1, 3, 1, 1] broadcast (archcalc's add takes tensors of "
+                                "one shape)"),
+                       ("cat", "a concatenation of one tensor (archcalc's concat joins two or more)")):
+        result = run_import(files, f"{name}.onnx")
+        assert result.returncode == 2 and f"cannot be written exactly: {says}\n" in result.stderr, result.stderr
+        assert "kind: opaque" in import_onnx(files / f"{name}.onnx", allow_opaque=True)
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

@@ -219,6 +219,9 @@ def _gelu(node: Node) -> dict:
 def _merge(node: Node) -> dict:
     if len(node.shapes) != 2:
         raise Unsupported("an arithmetic with a constant (archcalc's add and multiply take tensors only)")
+    if node.op_type == "Add" and node.shapes[0] != node.shapes[1]:
+        raise Unsupported(f"a sum of {list(node.shapes[0])} and {list(node.shapes[1])} broadcast "
+                          "(archcalc's add takes tensors of one shape)")
     return {}
 
 
@@ -344,6 +347,8 @@ def _pixel_shuffle(node: Node) -> dict:
 
 
 def _concat(node: Node) -> dict:
+    if len(node.shapes) < 2:
+        raise Unsupported("a concatenation of one tensor (archcalc's concat joins two or more)")
     return {"dim": node.attr("axis")}
 
 
