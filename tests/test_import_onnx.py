@@ -346,6 +346,18 @@ def test_a_broadcast_sum_and_a_concatenation_of_one_are_operators_archcalc_canno
         assert "kind: opaque" in import_onnx(files / f"{name}.onnx", allow_opaque=True)
 
 
+def test_a_node_reading_one_initializer_twice_is_refused_as_shared_weights(files):
+    """A fuzzer's: a BatchNormalization reading one initializer of 3 values as its scale, bias, mean
+    and variance was imported as a batch norm of 6 parameters and 7 buffer values (two Convs
+    reading one weight were refused as shared weights)."""
+    norm = helper.make_node("BatchNormalization", ["x", "s", "s", "s", "s"], ["y"], name="/bn/BatchNormalization")
+    save(files / "bn.onnx", [norm], [INPUT], [numpy_helper.from_array(np.ones(3, np.float32), "s")], out=(1, 3, 8, 8))
+    result = run_import(files, "bn.onnx")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: node '/bn/BatchNormalization' (BatchNormalization) of 'bn.onnx' reads the "
+                                    "initializer 's', more than once: shared weights have no spec form\n")
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

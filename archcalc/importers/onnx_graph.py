@@ -422,12 +422,14 @@ class _Reader:
 
     def _own(self, item: Joined, name: str) -> None:
         """Take the initializers `item` reads for the layer `name`; a UserError where another layer
-        read one already: a spec's layers own their parameters (two would count them twice)."""
-        for param in dict.fromkeys(item.params):
+        read one already, or it reads one twice (a batch norm of one tensor as its scale, bias, mean
+        and variance): a spec's layers own their parameters (two would count them twice)."""
+        for param in item.params:
             reader, first = self.owner.setdefault(param, (id(item), name))
-            if reader != id(item):
+            if reader != id(item) or item.params.count(param) > 1:
+                also = f"which '{first}' reads too" if reader != id(item) else "more than once"
                 raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads the initializer "
-                                f"'{param}', which '{first}' reads too: shared weights have no spec form",
+                                f"'{param}', {also}: shared weights have no spec form",
                                 hint="give each node its own initializer: export the model with untied weights, and "
                                      "without an optimizer that merges initializers of equal values")
 
