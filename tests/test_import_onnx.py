@@ -358,6 +358,26 @@ def test_a_node_reading_one_initializer_twice_is_refused_as_shared_weights(files
                                     "initializer 's', more than once: shared weights have no spec form\n")
 
 
+def test_a_module_that_is_a_layer_and_holds_layers_and_two_layers_of_one_module_get_names_of_their_own(files):
+    """A fuzzer's: a Conv reading 'blk.weight' beside '/blk/act/Relu' was named 'blk', as the group
+    of 'blk.act', and two Convs reading 'm.weight' and 'm.bias' were both named 'm': each spec was
+    refused for a name used twice. The first is named inside its module by its kind, the second
+    numbered."""
+    relu = helper.make_node("Relu", ["c"], ["y"], name="/blk/act/Relu")
+    save(files / "own.onnx", [helper.make_node("Conv", ["x", "blk.weight"], ["c"], name="/blk/Conv", pads=[1, 1, 1, 1]),
+                              relu], [INPUT], [numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "blk.weight")])
+    assert import_onnx(files / "own.onnx").endswith(
+        "layers:\n  - blk:\n      layers:\n        - conv2d: {kind: conv2d, out: 4, kernel: 3, padding: 1, bias: false}\n"
+        "        - act: relu\n")
+    second = helper.make_node("Conv", ["c", "m.bias"], ["y"], name="/m/Conv_1")
+    save(files / "two.onnx", [helper.make_node("Conv", ["x", "m.weight"], ["c"], name="/m/Conv"), second], [INPUT],
+         [numpy_helper.from_array(np.ones((4, 3, 1, 1), np.float32), "m.weight"),
+          numpy_helper.from_array(np.ones((4, 4, 1, 1), np.float32), "m.bias")])
+    assert import_onnx(files / "two.onnx").endswith(
+        "layers:\n  - m: {kind: conv2d, out: 4, kernel: 1, bias: false}\n  - m_1: {kind: conv2d, out: 4, kernel: 1, "
+        "bias: false}\n")
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

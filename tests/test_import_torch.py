@@ -621,6 +621,32 @@ def test_a_call_without_a_layer_kind_names_the_node_its_module_and_the_operation
                              f"in archcalc\n  hint: the kinds are: {KINDS}\n")
 
 
+def test_a_module_that_is_a_layer_and_holds_layers_is_refused_saying_how_to_write_it():
+    """A fuzzer's: a module calling F.conv2d on a weight of its own beside a child module (its
+    ReLU) was refused as a spec with a layer and a group of one name ('give each layer a distinct
+    name', which the importing user cannot do). Its weight would be 'blk.conv2d.weight' in a spec,
+    not the module's 'blk.weight': the refusal says so, and how to write the module."""
+    import torch.nn.functional as F  # noqa: N812 - torch's own name
+
+    from archcalc.errors import UserError
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight, self.act = nn.Parameter(torch.ones(4, 3, 3, 3)), nn.ReLU()
+
+        def forward(self, x):
+            return self.act(F.conv2d(x, self.weight, padding=1))
+
+    net = nn.Sequential()
+    net.add_module("blk", Block())
+    with pytest.raises(UserError) as raised:
+        import_torch(net, "3x8x8")
+    assert str(raised.value).startswith("module 'blk' of ") and "is a layer (conv2d, on a weight of its own) and " \
+        "holds other layers too ('blk.act')" in str(raised.value)
+    assert raised.value.hint.startswith("give the weight of 'blk' to a child module")
+
+
 def test_an_arithmetic_with_a_constant_is_refused_not_dropped(models):
     result = run_import(models, "plain_models:Constant", "--input", "3x8x8")
     assert result.returncode == 2

@@ -117,3 +117,42 @@ def check_used(ops: list[Op], heads: tuple[str, ...], what: str) -> None:
         if op.name not in read:
             raise UserError(f"the result of '{op.name}' ({op.kind}) in {what} is never used",
                             hint="archcalc counts the layers that lead to an output: remove it, or return it")
+
+
+
+def _modules(ops: list[Op]) -> set[str]:
+    """The dotted names the ops' names lie under ('blk' of 'blk.act')."""
+    return {".".join(parts[:end]) for parts in (op.name.split(".") for op in ops) for end in range(1, len(parts))}
+
+
+def names_apart(ops: list[Op], heads: tuple[str, ...]) -> tuple[list[Op], tuple[str, ...]]:
+    """The ops and heads, each op named as a group of other ops ('/blk/Conv' and '/blk/act/Relu'
+    of an ONNX file: 'blk' and 'blk.act') named inside it by its kind ('blk.conv2d'): a spec's list
+    cannot hold a layer and a group of one name."""
+    modules = _modules(ops)
+    taken, renamed = {op.name for op in ops} | modules, {}
+    for op in ops:
+        if op.name in modules:
+            new, count = f"{op.name}.{op.kind}", 1
+            while new in taken:
+                new, count = f"{op.name}.{op.kind}_{count}", count + 1
+            taken.add(new)
+            renamed[op.name] = new
+    if not renamed:
+        return ops, heads
+    return ([op._replace(name=renamed.get(op.name, op.name), inputs=tuple(renamed.get(i, i) for i in op.inputs))
+             for op in ops], tuple(renamed.get(head, head) for head in heads))
+
+
+def check_modules_apart(ops: list[Op], what: str) -> None:
+    """A UserError where a module is a layer of its own and holds others too (one that calls
+    F.conv2d on a weight of its own beside a child): the spec would name that layer's weight
+    inside a group of the module's name, not the module's own ('blk.conv2d.weight', 'blk.weight')."""
+    modules = _modules(ops)
+    for op in ops:
+        if op.name in modules:
+            inside = next(other.name for other in ops if other.name.startswith(op.name + "."))
+            raise UserError(f"module '{op.name}' of {what} is a layer ({op.kind}, on a weight of its own) and holds "
+                            f"other layers too ('{inside}'): a spec names a layer's weights after its place, and the "
+                            "module's own would move", hint=f"give the weight of '{op.name}' to a child module (an "
+                            "nn.Conv2d, nn.Linear, …) rather than calling torch.nn.functional on it beside its children")

@@ -26,7 +26,7 @@ from onnx import numpy_helper
 
 from archcalc.errors import UserError
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op, Unsupported, check_used, kinds_hint
+from archcalc.importers.common import Imported, Op, Unsupported, check_used, kinds_hint, names_apart
 from archcalc.importers.onnx_ops import RULES, Inconsistent, Node, kind_of
 from archcalc.layers import LAYER_KINDS
 from archcalc.limits import MAX_DIMENSION, MAX_ONNX_BYTES, MAX_ONNX_NODES
@@ -345,8 +345,10 @@ class _Reader:
             self._add(item, names[id(item)])
         heads = tuple(self._head(output.name) for output in self.graph.output)
         check_used(self.ops, heads, self.what)
-        labels = _labels([op.name for op in self.ops])
-        return Read(Imported(self.ops, heads, labels), shape, batch, self.params)
+        ops, heads = names_apart(self.ops, heads)
+        params = {op.name: self.params[before.name] for op, before in zip(ops, self.ops)}
+        labels = _labels([op.name for op in ops])
+        return Read(Imported(ops, heads, labels), shape, batch, params)
 
     def _live(self, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
         """The nodes whose results lead to an output: one that nothing reads (torch's exporter
@@ -840,11 +842,13 @@ class _Namer:
         group_input: dict[str, str] = {}  # a group → what its first layer reads
         previous = ""
         placed: list[list] = []       # [item, name, whether it was placed by what it reads]
+        owned: set[str] = set()       # the owners named so far: two layers reading one module's initializers
         for item in self.joined:
             owner, scope = owners[id(item)], scopes[id(item)]
             guessed = False
             if owner:
-                name = owner
+                name = self._free(owner) if owner in owned else owner
+                owned.add(owner)
             elif flat and scope:
                 group = _group(previous, [made.get(t, INPUT) for t in item.tensors], group_input)
                 name = self._free(f"{group}.{_strip_number(scope[-1])}" if group else _strip_number(scope[-1]),

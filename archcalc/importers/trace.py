@@ -21,7 +21,7 @@ from torch import nn
 
 from archcalc.errors import UserError
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op, check_used, kinds_hint
+from archcalc.importers.common import Imported, Op, check_modules_apart, check_used, kinds_hint
 from archcalc.importers.mapping import (
     PASS_THROUGH,
     WEIGHTED,
@@ -225,6 +225,7 @@ class _Reader:
             elif node.op != "get_attr":
                 self._call(node)
         check_used(self.ops, heads, self.what)
+        check_modules_apart(self.ops, self.what)
         labels = {name: _label(m) for name, m in self.root.named_modules() if name}
         return Imported(self.ops, heads, labels)
 
