@@ -338,8 +338,8 @@ def test_a_broadcast_sum_and_a_concatenation_of_one_are_operators_archcalc_canno
          out=(1, 3, 8, 8), opset=13)
     save(files / "cat.onnx", [helper.make_node("Concat", ["x"], ["y"], name="/cat/Concat", axis=1)], [INPUT],
          out=(1, 3, 8, 8))
-    for name, says in (("add", "a sum of [1, 3, 8, 8] and [1, 3, 1, 1] broadcast (archcalc's add takes tensors of "
-                                "one shape)"),
+    for name, says in (("add", ("a sum of [1, 3, 8, 8] and [1, 3, 1, 1] broadcast (archcalc's add takes tensors of "
+                                 "one shape)")),
                        ("cat", "a concatenation of one tensor (archcalc's concat joins two or more)")):
         result = run_import(files, f"{name}.onnx")
         assert result.returncode == 2 and f"cannot be written exactly: {says}\n" in result.stderr, result.stderr

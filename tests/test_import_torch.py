@@ -626,7 +626,7 @@ def test_a_module_that_is_a_layer_and_holds_layers_is_refused_saying_how_to_writ
     ReLU) was refused as a spec with a layer and a group of one name ('give each layer a distinct
     name', which the importing user cannot do). Its weight would be 'blk.conv2d.weight' in a spec,
     not the module's 'blk.weight': the refusal says so, and how to write the module."""
-    import torch.nn.functional as F  # noqa: N812 - torch's own name
+    import torch.nn.functional as F
 
     from archcalc.errors import UserError
 
