@@ -378,6 +378,24 @@ def test_a_module_that_is_a_layer_and_holds_layers_and_two_layers_of_one_module_
         "bias: false}\n")
 
 
+def test_a_ceil_mode_pooling_whose_last_window_starts_in_the_padding_is_said_to_differ_from_torch(files):
+    """A fuzzer's: a MaxPool of 2, stride 2, pads 1 and ceil_mode on 5×5 is 4×4 in ONNX (its last
+    window starts in the right padding) and 3×3 in torch; the import's own check called that
+    archcalc's mistake. The node is refused saying so (opaque with --allow-opaque); by hand,
+    torch: ⌈(5 + 1)/2⌉ = 3 windows start inside the input or its left padding."""
+    pool = helper.make_node("MaxPool", ["x"], ["y"], name="/mp/MaxPool", kernel_shape=[2, 2], strides=[2, 2],
+                            pads=[1, 1, 1, 1], ceil_mode=1)
+    save(files / "mp.onnx", [pool], [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 5, 5])],
+         out=(1, 3, 4, 4))
+    result = run_import(files, "mp.onnx")
+    assert result.returncode == 2 and result.stderr.startswith(
+        "error: node '/mp/MaxPool' (MaxPool) of 'mp.onnx' cannot be written exactly: ceil_mode where the file's output "
+        "is [4, 4] and torch's [3, 3]"), result.stderr
+    torch = pytest.importorskip("torch")
+    assert tuple(torch.nn.MaxPool2d(2, 2, 1, ceil_mode=True)(torch.zeros(1, 3, 5, 5)).shape[2:]) == (3, 3)
+    assert "shape: [3, 4, 4]" in import_onnx(files / "mp.onnx", allow_opaque=True)
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

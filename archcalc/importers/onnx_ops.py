@@ -145,7 +145,23 @@ def _pool(node: Node) -> dict:
         if any(d != 1 for d in node.attr("dilations") or [1]):
             raise Unsupported(f"dilations {node.attr('dilations')} (archcalc's average pooling is not dilated)")
         fields["count_include_pad"] = bool(node.attr("count_include_pad", 0))
+    if fields["ceil_mode"]:
+        _ceiled_as_torch(node)
     return fields
+
+
+def _ceiled_as_torch(node: Node) -> None:
+    """Unsupported where a pooling of ceil_mode has another output size in the file than torch's
+    rule gives: ONNX keeps a last window that starts in the right padding, torch drops it."""
+    from archcalc.layers.window import window_output
+
+    axes = node.axes
+    sizes = zip(node.shapes[0][-axes:], node.attr("kernel_shape"), node.attr("strides") or [1] * axes,
+                (node.attr("pads") or [0] * 2 * axes)[:axes], node.attr("dilations") or [1] * axes)
+    torch = [window_output(n, k, s, p, d, ceil_mode=True) for n, k, s, p, d in sizes]
+    if torch != list(node.out[-axes:]):
+        raise Unsupported(f"ceil_mode where the file's output is {list(node.out[-axes:])} and torch's {torch} (ONNX keeps "
+                          "a last window that starts in the padding; torch, as archcalc, drops it)")
 
 
 def _global(node: Node) -> dict:
