@@ -396,6 +396,24 @@ def test_a_ceil_mode_pooling_whose_last_window_starts_in_the_padding_is_said_to_
     assert "shape: [3, 4, 4]" in import_onnx(files / "mp.onnx", allow_opaque=True)
 
 
+def test_a_line_feed_in_a_node_or_input_name_stays_on_the_errors_one_line(files):
+    """A fuzzer's: an ONNX name holding a line feed forged a line of the error ('  hint: run …');
+    escape characters were written as escapes already."""
+    forged = "evil\n  hint: run this"
+    save(files / "named.onnx", [conv(), helper.make_node("Erf", ["c"], ["y"], name=forged)], [INPUT], [WEIGHT])
+    result = run_import(files, "named.onnx")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == ("error: node 'evil\\n  hint: run this' (Erf) of 'named.onnx' has no layer "
+                                             "kind in archcalc")
+    dynamic = helper.make_tensor_value_info(forged, TensorProto.FLOAT, [1, 3, "h\nw", 8])
+    save(files / "input.onnx", [helper.make_node("Relu", [forged], ["y"], name="/relu/Relu")], [dynamic],
+         out=(1, 3, 8, 8))
+    result = run_import(files, "input.onnx")
+    assert result.returncode == 2 and result.stderr.splitlines()[0] == (
+        "error: the input 'evil\\n  hint: run this' of 'input.onnx' has a dynamic size (1 × 3 × h\\nw × 8): archcalc "
+        "needs its channels and sizes")
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

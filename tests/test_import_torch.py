@@ -647,6 +647,70 @@ def test_a_module_that_is_a_layer_and_holds_layers_is_refused_saying_how_to_writ
     assert raised.value.hint.startswith("give the weight of 'blk' to a child module")
 
 
+FD_WRITER = """
+import os
+import torch.nn as nn
+
+os.write(1, b"written to descriptor 1 at import\\n")
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        os.write(1, b"written to descriptor 1 in forward\\n")
+        return self.conv(x)
+
+
+class Stop(BaseException):
+    pass
+
+
+def stops():
+    raise Stop("past Exception")
+"""
+
+
+def test_what_model_code_writes_to_descriptor_1_goes_to_stderr_and_stdout_holds_the_spec(tmp_path):
+    """A fuzzer's: docs/import.md says stdout holds the spec alone, but a write to file descriptor 1
+    (a C extension's, a subprocess's) went to stdout before the spec. In a fresh process."""
+    (tmp_path / "fd_writer.py").write_text(FD_WRITER, encoding="utf-8")
+    result = run_process("import", "torch", "fd_writer:Net", "--input", "3x8x8", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("name: net\n") and "descriptor 1" not in result.stdout
+    assert "written to descriptor 1 at import\n" in result.stderr and "in forward" in result.stderr
+
+
+def test_model_code_raising_past_exception_is_one_error(tmp_path):
+    """A fuzzer's: a BaseException subclass raised by the model's code was a traceback, exit 1."""
+    (tmp_path / "fd_writer.py").write_text(FD_WRITER, encoding="utf-8")
+    result = run_import(tmp_path, "fd_writer:stops", "--input", "3x8x8")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("error: the code of 'fd_writer:stops' raised Stop: past Exception\n  hint: ")
+
+
+def test_a_transposed_convolution_given_its_output_size_at_the_call_is_refused_not_mis_written():
+    """A fuzzer's: ConvTranspose2d(3, 4, 3, stride=2, padding=1)(x, output_size=[16, 16]) on 8×8 is
+    16×16 in torch (an output padding of 1 taken from the call), and was written with the
+    module's output padding of 0 (15×15); the import's own check then blamed archcalc."""
+    from archcalc.errors import UserError
+
+    class Up(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            return self.up(x, output_size=[16, 16])
+
+    assert tuple(Up()(torch.zeros(1, 3, 8, 8)).shape) == (1, 4, 16, 16)
+    with pytest.raises(UserError, match="cannot be written exactly: output_size given at the call"):
+        import_torch(Up(), "3x8x8")
+    assert "kind: opaque" in import_torch(Up(), "3x8x8", allow_opaque=True)
+
+
 def test_an_arithmetic_with_a_constant_is_refused_not_dropped(models):
     result = run_import(models, "plain_models:Constant", "--input", "3x8x8")
     assert result.returncode == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -71,14 +72,45 @@ def import_model(
 
 @contextmanager
 def _their_code(target: str):
-    """While the model's own code runs: what it prints goes to stderr (stdout is the spec's), and
-    its sys.exit is one error, exit 2 (it ended the import with its own code and no message)."""
+    """While the model's own code runs: what it prints goes to stderr (stdout is the spec's), by
+    Python's print and by its file descriptor 1 alike (a C extension's, a subprocess's), and its
+    sys.exit, or another exception that is no Exception, is one error, exit 2 (it ended the import
+    with its own code and no message, or with a traceback)."""
     try:
-        with redirect_stdout(sys.stderr):
+        with _descriptor_to_stderr(), redirect_stdout(sys.stderr):
             yield
     except SystemExit as stop:
         raise UserError(f"the code of '{target}' called sys.exit({stop.code!r}) while being imported",
                         hint="import a module whose code does not exit when it is imported, built or run") from None
+    except (Exception, KeyboardInterrupt):
+        raise
+    except BaseException as error:  # noqa: BLE001 - the model's own, raised past Exception
+        raise UserError(f"the code of '{target}' raised {type(error).__name__}: {error}",
+                        hint="import a module whose code raises no exception when it is imported, built or run") \
+            from None
+
+
+@contextmanager
+def _descriptor_to_stderr():
+    """File descriptor 1 pointing at descriptor 2's file while the block runs, and back after;
+    as it was where either is closed."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # descriptor 1 closed: nothing to keep apart
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+    except OSError:  # descriptor 2 closed
+        os.close(saved)
+        yield
+        return
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _source_files(target: str, known: set[str]) -> list[Path]:

@@ -62,6 +62,9 @@ def _conv(call: Call) -> dict:
               "padding": m.padding if isinstance(m.padding, str) else _pair(m.padding),
               "dilation": _pair(m.dilation), "groups": m.groups, "bias": m.bias is not None}
     if isinstance(m, nn.modules.conv._ConvTransposeNd):
+        if call.arg(1, "output_size") is not None:
+            raise Unsupported("output_size given at the call (archcalc's transposed convolution takes the "
+                              "module's output_padding)")
         fields["output_padding"] = _pair(m.output_padding)
     return fields
 

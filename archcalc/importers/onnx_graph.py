@@ -24,7 +24,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from archcalc.errors import UserError
+from archcalc.errors import UserError, on_one_line
 from archcalc.graph import INPUT
 from archcalc.importers.common import Imported, Op, Unsupported, check_used, kinds_hint, names_apart
 from archcalc.importers.onnx_ops import RULES, Inconsistent, Node, kind_of
@@ -178,24 +178,25 @@ def read(model: onnx.ModelProto, input: Shape | None, what: str, allow_opaque: b
 
 def _input_shape(value: onnx.ValueInfoProto, given: Shape | None, what: str) -> tuple[int, Shape]:
     """The batch and the C×H×W of the input, fixing its symbols (a symbolic batch is 1)."""
-    dims = value.type.tensor_type.shape.dim
+    dims, name = value.type.tensor_type.shape.dim, on_one_line(value.name)
     if not value.type.tensor_type.HasField("shape") or len(dims) < 3:
-        raise UserError(f"the input '{value.name}' of {what} has no shape of batch, channels and sizes",
+        raise UserError(f"the input '{name}' of {what} has no shape of batch, channels and sizes",
                         hint="export with an input of a fixed shape (N×C×H×W)")
-    written = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or "?") for d in dims]
+    written = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else on_one_line(d.dim_param or "?")
+               for d in dims]
     if given is not None:
         if len(given) != len(dims) - 1 or any(isinstance(w, int) and w != g for w, g in zip(written[1:], given)):
-            raise UserError(f"--input {'x'.join(map(str, given))} does not fit the input '{value.name}' of {what}, "
+            raise UserError(f"--input {'x'.join(map(str, given))} does not fit the input '{name}' of {what}, "
                             f"of shape {' × '.join(map(str, written))}")
         sizes = list(given)
     elif any(not isinstance(w, int) for w in written[1:]):
-        raise UserError(f"the input '{value.name}' of {what} has a dynamic size ({' × '.join(map(str, written))}): "
+        raise UserError(f"the input '{name}' of {what} has a dynamic size ({' × '.join(map(str, written))}): "
                         "archcalc needs its channels and sizes", hint="give them with --input, e.g. --input 3x224x224")
     else:
         sizes = written[1:]
     batch = written[0] if isinstance(written[0], int) else 1
     if max(batch, *sizes) > MAX_DIMENSION:
-        raise UserError(f"the input '{value.name}' of {what} has a size above {MAX_DIMENSION:,} "
+        raise UserError(f"the input '{name}' of {what} has a size above {MAX_DIMENSION:,} "
                         f"({' × '.join(map(str, [batch, *sizes]))})", hint="sizes are limited to 2³¹ − 1 "
                         "(docs/spec.md, Limits): export with an input of a smaller shape")
     for dim, size in zip(dims, [batch, *sizes]):
@@ -429,9 +430,9 @@ class _Reader:
         for param in item.params:
             reader, first = self.owner.setdefault(param, (id(item), name))
             if reader != id(item) or item.params.count(param) > 1:
-                also = f"which '{first}' reads too" if reader != id(item) else "more than once"
+                also = f"which '{on_one_line(first)}' reads too" if reader != id(item) else "more than once"
                 raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads the initializer "
-                                f"'{param}', {also}: shared weights have no spec form",
+                                f"'{on_one_line(param)}', {also}: shared weights have no spec form",
                                 hint="give each node its own initializer: export the model with untied weights, and "
                                      "without an optimizer that merges initializers of equal values")
 
@@ -446,8 +447,8 @@ class _Reader:
 
     def _source(self, item: Joined, tensor: str) -> str:
         if tensor not in self.producer:
-            raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads '{tensor}', which no "
-                            "node before it makes", hint="the nodes of an ONNX graph are in the order they run")
+            raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads '{on_one_line(tensor)}', "
+                            "which no node before it makes", hint="the nodes of an ONNX graph are in the order they run")
         return self.producer[tensor]
 
     def _shape(self, item: Joined, tensor: str) -> Shape:
@@ -456,14 +457,15 @@ class _Reader:
             if source is not None and len(pads) == 2 * len(source):  # pads computed here, not by inference
                 self.shapes[tensor] = tuple(s + a + b for s, a, b in zip(source, pads, pads[len(source):]))
         if tensor not in self.shapes:
-            raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what}: the shape of '{tensor}' "
-                            "is not known", hint="ONNX's shape inference could not give it a fixed shape")
+            raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what}: the shape of "
+                            f"'{on_one_line(tensor)}' is not known",
+                            hint="ONNX's shape inference could not give it a fixed shape")
         return self.shapes[tensor]
 
     def _head(self, output: str) -> str:
         tensor = self._tensor(output)
         if tensor not in self.producer or self.producer[tensor] == INPUT:
-            raise UserError(f"the output '{output}' of {self.what} is not made by a layer")
+            raise UserError(f"the output '{on_one_line(output)}' of {self.what} is not made by a layer")
         return self.producer[tensor]
 
     def _unsupported(self, item: Joined, reason: str | None) -> UserError:
@@ -968,9 +970,9 @@ def _named(node) -> str:
     """A node as a message names it: by its name, or, where it has none (ONNX names are optional),
     by the first tensor it writes, which every node that matters has."""
     if node.name:
-        return f"node '{node.name}'"
+        return f"node '{on_one_line(node.name)}'"
     written = next((output for output in node.output if output), None)
-    return f"the node that writes '{written}'" if written else "a node without a name or an output"
+    return f"the node that writes '{on_one_line(written)}'" if written else "a node without a name or an output"
 
 
 def _labels(names: list[str]) -> dict[str, str]:
