@@ -2,7 +2,8 @@
 
 VALUES is entries joined by `,` (a comma inside brackets belongs to a list), each
 
-- a range `from:to:step` of numbers, both ends included (step 1 if left out), worked out as
+- a range `from:to:step` of numbers, both ends included (the end where a step lands on it; step 1
+  if left out), worked out as
   from + i·step in exact decimal arithmetic: `0.5:2:0.25` is 0.5, 0.75, …, 2.0 exactly; whole
   numbers at whole-number start and step written without `.` or an exponent, else floats;
 - or one value: a number (`1e3` is the float 1000.0, as in an expression), else as YAML reads

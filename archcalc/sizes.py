@@ -139,8 +139,8 @@ def _integer(value: Any) -> int | None:
 
 
 def parse_size_list(text: str) -> list[tuple[int, int]]:
-    """'32:512:32' (from:to:step, both ends included; step 1 if left out), '224,256', '224x320'
-    or a mix → [(h, w)]. Counted before it is built: more than MAX_SWEEP_POINTS is refused."""
+    """'32:512:32' (from:to:step, both ends included, the end where a step lands on it: 32:100:32 is
+    32, 64, 96; step 1 if left out), '224,256', '224x320' or a mix → [(h, w)]. Counted before it is built: more than MAX_SWEEP_POINTS is refused."""
     return [pair for entry in _size_entries(text, "sizes") for pair in _pairs(entry)]
 
 

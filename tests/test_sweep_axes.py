@@ -197,6 +197,13 @@ def test_the_size_list_keeps_pairs_apart_from_sizes():
     assert parse_sweep_sizes("8,16:32:16, 24x32 ,40×40,7") == [8, 16, 32, (24, 32), (40, 40), 7]
 
 
+def test_a_range_ends_where_its_last_step_lands_as_docs_symbolic_says():
+    """docs/symbolic.md: '32:100:32 is 32, 64 and 96' (a fuzzer asked: the end is included where a
+    step lands on it)."""
+    assert parse_sweep_sizes("32:100:32") == [32, 64, 96]
+    assert parse_sweep_sizes("32:96:32") == [32, 64, 96]
+
+
 # --- report --sweep ----------------------------------------------------------------------------
 
 def _resolution(report: str) -> tuple[list[str], list[list[str]]]:
