@@ -799,11 +799,13 @@ def test_a_file_name_that_is_no_utf_8_is_annotated_with_its_byte_escaped(project
 @pytest.mark.parametrize("made, says", [(os.mkfifo, "this is a named pipe (FIFO), not a spec file"),
                                         (os.mkdir, "this is a directory, not a spec file")])
 def test_a_spec_the_baseline_names_that_is_no_file_is_said_so_not_gone(tmp_path, cli, monkeypatch, made, says):
-    """A named pipe or a folder where the baseline's spec was reported 'spec gone (… does not exist)'."""
+    """A named pipe or a folder where the baseline's spec was reported 'spec gone (… does not exist)';
+    then refused at the file alone ('t.yaml:1:1'), the baseline's entry untold (a fuzzer's)."""
     monkeypatch.chdir(tmp_path)
     Path("t.yaml").write_text("name: tiny\ninput: [3, 32, 32]\nlayers:\n  - conv: {kind: conv2d, out: 8, kernel: 3}\n")
     assert cli("check", "t.yaml", "--update").exit_code == 0
     Path("t.yaml").unlink()
     made("t.yaml")
     result = cli("check")
-    assert result.exit_code == 2 and result.stderr.startswith(f"error: t.yaml:1:1: {says}\n"), result.output
+    assert result.exit_code == 2 and result.stderr.startswith(
+        f"error: archcalc.lock.yaml:4:3: model 'tiny': its spec 't.yaml': {says}\n"), result.output

@@ -253,6 +253,19 @@ class _Documents(dict):
         return spec
 
 
+def _named_document(documents: _Documents, path: Path, baseline: Baseline) -> YMap:
+    """The spec file a baseline entry names, parsed; where it is no spec file at all (a folder, a
+    pipe), the error at the entry that names it, as well as at the file."""
+    try:
+        return documents[str(path)][0]
+    except SpecError as error:
+        entry = next((entry for entry in baseline.entries.values() if entry.spec_path == path), None)
+        if entry is None or error.location is None or error.location[1:] != (1, 1):
+            raise
+        raise SpecError(f"model '{entry.model}': its spec '{entry.spec}': {error.message}",
+                        location=entry.location, hint=error.hint) from None
+
+
 def update_baseline(result: CheckResult) -> set[str]:
     """Rewrite the baseline with the measured models (atomically); returns the models dropped.
 
@@ -386,7 +399,7 @@ def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[Target]
     for path in dict.fromkeys(files):
         if not something_at(path):  # told as gone; a pipe or a folder there is read, and refused as what it is
             continue
-        document = documents[str(path)][0]
+        document = _named_document(documents, path, baseline)
         variants = variant_names(document)
         if path.resolve().parent == bundled:  # a recorded model no longer defined shows as gone
             defined = variants or [document.get("name")]
