@@ -873,6 +873,24 @@ def test_bad_args_are_one_message(models):
     wrong = run_import(models, "plain_models:make", "--args", '{"depth": 5}', "--input", "3x8x8")
     assert wrong.stderr == ("error: 'plain_models:make' failed with these arguments: TypeError: make() got an "
                             "unexpected keyword argument 'depth'\n  hint: check --args against its parameters\n")
+    bare = run_import(models, "plain_models:make", "--input", "3x8x8")  # no --args: the hint says to give them
+    assert bare.stderr == ("error: 'plain_models:make' failed, called without arguments: TypeError: make() missing 1 "
+                           "required positional argument: 'width'\n  hint: give it the arguments it needs with --args, "
+                           "or import one whose call does not fail\n")
+
+
+def test_a_chunk_of_another_axis_than_the_channels_says_which_axis():
+    """A fuzzer's: x.chunk(2, dim=2) was refused as 'not equal slices of the channels', though its
+    slices were equal ones of the height."""
+    from archcalc.errors import UserError
+
+    class Halves(nn.Module):
+        def forward(self, x):
+            top, bottom = x.chunk(2, dim=2)
+            return top + bottom
+
+    with pytest.raises(UserError, match="it splits the axis 2, not the channels"):
+        import_torch(Halves(), "3x8x8")
 
 
 def test_the_frameworks_are_torch_and_onnx(models):

@@ -203,8 +203,12 @@ def make_module(target: str, arguments: tuple[list, dict]) -> tuple[nn.Module, s
     try:
         module = found(*positional, **keywords)
     except Exception as error:  # noqa: BLE001 - the user's constructor, whatever it raises
-        raise UserError(f"'{target}' failed with these arguments: {type(error).__name__}: {error}",
-                        hint="check --args against its parameters") from None
+        if positional or keywords:
+            raise UserError(f"'{target}' failed with these arguments: {type(error).__name__}: {error}",
+                            hint="check --args against its parameters") from None
+        raise UserError(f"'{target}' failed, called without arguments: {type(error).__name__}: {error}",
+                        hint="give it the arguments it needs with --args, or import one whose call does not fail") \
+            from None
     if not isinstance(module, nn.Module):
         raise UserError(f"'{target}' returned a {type(module).__name__}, not a torch.nn.Module")
     return module, name

@@ -383,8 +383,10 @@ class _Reader:
         shapes = {tuple(v.shape) for v in self.values[node]}
         dim = node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)
         expected = self.values[source].shape[1] // parts if parts else 0
-        if dim not in (1, -len(self.values[source].shape) + 1) or len(shapes) != 1 \
-                or next(iter(shapes))[1] != expected:
+        if dim not in (1, -len(self.values[source].shape) + 1):
+            raise self._unsupported(node, f"it splits the axis {dim}, not the channels (archcalc's split takes equal "
+                                          "slices of the channels)")
+        if len(shapes) != 1 or next(iter(shapes))[1] != expected:
             raise self._unsupported(node, "it makes several tensors that are not equal slices of the channels")
         self.chunks[node] = (source, parts)
 
