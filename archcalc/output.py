@@ -195,7 +195,7 @@ def _owned_as(temporary: str, target: Path) -> None:
     if (made.st_uid, made.st_gid) != (owner.st_uid, owner.st_gid):
         try:
             os.chown(temporary, owner.st_uid, owner.st_gid)
-        except PermissionError:  # not root: the file becomes the writer's, as an editor's save does
+        except OSError:  # not root, or a file system without owners: the writer's, as an editor's save makes it
             pass
 
 
