@@ -233,8 +233,12 @@ the grids of stride 1 (the ninth pass, docs/latency.md)."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
-GRID_MACS = {"cpu": 2**30, "cuda": 2**36}
-"""The most MACs a point of the grid is measured at, by device type (the CPU does 2³⁰ in about 20 ms)."""
+GRID_MACS = {"cpu": 2**34, "cuda": 2**36}
+"""The most MACs a point of the grid is measured at, by device type (the CPU does 2³⁴ in about
+0.2 s). Filled in from narrower points, the CPU's points between 2³⁰ and 2³⁴ were 0.67–1.89 times
+their measured efficiency on the AVX-512 machine (a 7×7 convolution of 256 channels on 56×56,
+filled at 2.34, reaches 1.24; 4 groups of 256 channels strided to 112×112, filled at 1.00, 1.50:
+docs/latency.md)."""
 GRID_BYTES = 2**30
 """The largest input or output a point of the grid is measured with (with the copy of its input
 and the output before, a point holds about four such tensors)."""
@@ -250,6 +254,8 @@ convolution to stay grouped."""
 BUDGET_S = 0.3
 """How long each measurement repeats for (after its warm-up), at least MIN_RUNS times."""
 MIN_RUNS = 5
+LONG_RUNS = 2
+"""The fewest runs of a layer whose runs have already taken BUDGET_S (a grid's largest points)."""
 
 
 def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32",
@@ -430,8 +436,8 @@ class _Clock:
 
     def in_turn(self, layers: list[tuple[Callable[[object], object], object]], budget: float) -> list[list[float]]:
         """The seconds of each call of each of `layers` (a layer and its input), called in turn,
-        round after round, after two rounds of warm-up, for at least MIN_RUNS rounds and until
-        `budget` is spent, each call as in `as_in_a_model`: a moment the shared machine is slower
+        round after round, after two rounds of warm-up, for at least MIN_RUNS rounds (LONG_RUNS
+        where those before took BUDGET_S) and until `budget` is spent, each call as in `as_in_a_model`: a moment the shared machine is slower
         (another process, the caches it takes) falls on all of them alike rather than on the one
         it ran."""
         for _ in range(2):
@@ -439,7 +445,7 @@ class _Clock:
                 held = layer(x.clone())
         out: list[list[float]] = [[] for _ in layers]
         spent = 0.0
-        while len(out[0]) < MIN_RUNS or spent < budget:
+        while len(out[0]) < (MIN_RUNS if spent < BUDGET_S else LONG_RUNS) or spent < budget:
             for taken, (layer, x) in zip(out, layers):
                 fresh = x.clone()
                 self.sync()

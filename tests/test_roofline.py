@@ -754,6 +754,7 @@ def test_layers_timed_in_turn_share_a_slower_moment(monkeypatch):
 
     monkeypatch.setattr(measure, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     monkeypatch.setattr(measure, "MIN_RUNS", 5)
+    monkeypatch.setattr(measure, "BUDGET_S", 1e3)  # the rounds never take it: MIN_RUNS of them
     clock = measure._Clock("cpu")
     times = clock.in_turn([(layer("a", 1.0), Input("x")), (layer("b", 2.0), Input("y"))], budget=0)
     assert calls == [("a", "x'"), ("b", "y'")] * 7  # two rounds of warm-up, then 5 rounds
@@ -764,6 +765,27 @@ def test_layers_timed_in_turn_share_a_slower_moment(monkeypatch):
     apart = [clock.as_in_a_model(layer(name, seconds), Input(x), budget=0)
              for name, seconds, x in (("a", 1.0, "x"), ("b", 2.0, "y"))]
     assert [min(taken) for taken in apart] == [10.0, 2.0]
+
+
+@pytest.mark.parametrize("seconds, rounds", [(0.01, 5), (0.1, 3), (0.2, 2), (1.0, 2)])
+def test_a_layer_whose_runs_took_the_budget_runs_fewer_times(monkeypatch, seconds, rounds):
+    """By hand, on a made-up clock: a grid's point (a sixth of BUDGET_S, 0.3 s) runs at least
+    MIN_RUNS (5) times, but once its runs have taken BUDGET_S, LONG_RUNS (2) are enough: a call of
+    0.01 s runs 5 times, of 0.1 s 3 (0.3 s by then), of 0.2 s or 1 s twice."""
+    import archcalc.measure_device as measure
+
+    now = [0.0]
+
+    class Input:
+        def clone(self):
+            return self
+
+    def layer(x):
+        now[0] += seconds
+
+    monkeypatch.setattr(measure, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    times = measure._Clock("cpu").in_turn([(layer, Input())], budget=measure.BUDGET_S * measure.GRID_SHARE)
+    assert len(times[0]) == rounds
 
 
 def test_a_dense_convolution_reads_the_grid_of_its_kernels_taps(write_spec, tmp_path):
@@ -1896,7 +1918,8 @@ def test_points_of_the_grid_not_measured_take_a_measured_ones_efficiency():
     ("depthwise_conv", 4096, 224, 32, "cuda", True),   # 5.9·10¹⁰ MACs, within 2³⁶, but 26 GB a tensor
     ("depthwise_conv", 256, 56, 32, "cuda", False),     # 103 MB a tensor
     ("conv", 64, 56, 1, "cpu", False),                   # 115,605,504 MACs
-    ("conv", 512, 56, 1, "cpu", True),                   # 7.4·10⁹ MACs, over 2³⁰
+    ("conv", 512, 56, 1, "cpu", False),                  # 7.4·10⁹ MACs, within 2³⁴
+    ("conv", 1024, 56, 1, "cpu", True),                  # 3.0·10¹⁰ MACs, over 2³⁴
 ])
 def test_a_point_of_the_grid_too_large_for_the_device_is_not_run(work, width, side, batch, device, over):
     """By hand: a point of the grid runs within GRID_MACS and with no tensor over GRID_BYTES."""
