@@ -24,6 +24,8 @@ from archcalc.sizes import check_sweep_points
 from archcalc.stats import Figures, ModelStats
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from archcalc.graph import Graph
     from archcalc.symbolic.context import Condition
 
@@ -168,7 +170,7 @@ def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batch
     """`sweep` over every combination of the settings' values: the file read and parsed once,
     expanded once per combination, each combination analysed once (see the module's note)."""
     from archcalc.spec.catalog import display_name, load_document, locate_variant
-    from archcalc.spec.expand import expand
+    from archcalc.spec.expand import expand, parameters_of
 
     combinations = 1
     for setting in settings:
@@ -184,16 +186,28 @@ def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batch
     at = [(*fixed, *_varying(base.model, shape, size)) for size in sizes]
     names = tuple(setting.name for setting in settings)
     symbolic = symbolic_is_faster(combinations, len(at) * len(batches))
-    points, skipped = [], {}
+    points, skipped, digests = [], {}, {}
     for values in product(*(setting.values for setting in settings)):
         try:
             graph = expand(document, name, chosen, path, settings=dict(zip(names, values)))
+            digests[repr(values)] = model_digest(graph)
             found = _setting_points(graph, at, batches, convention, dtype, symbolic)
         except SpecError as error:
+            digests.setdefault(repr(values), f"refused at {values}")
             found = [SweepPoint(n, point_input, None, error=error) for n in batches for point_input in at]
         else:
             skipped.update(dict.fromkeys(found.pop()))
         points += [replace(point, setting=values) for point in found]
+
+    def expanded(values: tuple) -> str:
+        key = repr(values)  # a value may be a list
+        if key not in digests:
+            try:
+                digests[key] = model_digest(expand(document, name, chosen, path, settings=dict(zip(names, values))))
+            except SpecError:
+                digests[key] = f"refused at {values}"
+        return digests[key]
+    check_settings_change(settings, parameters_of(document, chosen), base.model, expanded)
     batch = "N" if len(batches) > 1 else batches[0]
     head = Head(base.model, base.family, base.file, (batch, *fixed, *symbols), convention, dtype, tuple(skipped))
     return Sweep(None, points, head, names)
@@ -228,6 +242,36 @@ def check_settings(document: Any, family: str, settings: list[Setting] | tuple[S
             if default is not None and kind_of(value) != kind:
                 raise UsageError(f"'{setting.name}' is {kind} in the spec ({_shown(default)}), not {_shown(value)}",
                                  option="'--set'")
+
+
+def check_settings_change(settings: list[Setting] | tuple[Setting, ...], own: dict[str, Any], model: str,
+                          expanded: Callable[[tuple], str]) -> None:
+    """Refuse (a usage error) a setting that changes nothing: where each combination of the
+    values set gives the model it gives with this setting at the variant's own value (`own`), as
+    with a parameter its layers never read (resnet18's groups: its blocks are basic).
+    `expanded(values)`: the model expanded at a combination, as `model_digest` gives it."""
+    for index, setting in enumerate(settings):
+        mine = own[setting.name]
+        others = [values for values in product(*(s.values for s in settings)) if not _same(values[index], mine)]
+        if others and all(expanded(values) == expanded((*values[:index], mine, *values[index + 1:]))
+                          for values in others):
+            shown = ", ".join(dict.fromkeys(_shown(values[index]) for values in others))
+            raise UsageError(f"'{setting.name}' changes nothing in {model}: at {shown} it is the model of its own "
+                             f"value ({_shown(mine)}), whose layers do not depend on it", option="'--set'",
+                             hint=f"leave '{setting.name}' out, or sweep a variant whose layers read it")
+
+
+def model_digest(graph: Graph) -> str:
+    """What tells two expanded models apart: their input, their layers' names, kinds, fields and
+    inputs, and their outputs (a digest: a sweep keeps one for each of up to MAX_SWEEP_POINTS)."""
+    import hashlib
+
+    layers = [(node.name, node.kind.key, sorted(node.attrs.items()), node.inputs) for node in graph.nodes]
+    return hashlib.blake2b(repr((graph.input_shape, layers, graph.outputs)).encode(), digest_size=16).hexdigest()
+
+
+def _same(value: Any, other: Any) -> bool:
+    return kind_of(value) == kind_of(other) and value == other
 
 
 def _shown(value: Any) -> str:

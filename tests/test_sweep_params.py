@@ -285,3 +285,47 @@ def test_a_size_past_the_limit_behind_upsampling_is_the_same_error_either_way(wr
         assert points[0].totals is not None and points[0].spatial == (8,)
         assert points[1].totals is None and points[1].error is not None
         assert "layer 'up'" in str(points[1].error) and "above 2,147,483,647" in str(points[1].error)
+
+
+@pytest.mark.parametrize("setting", ["groups=32", "groups=1,2", "base_width=128", "groups=0"])
+def test_a_setting_that_changes_nothing_is_one_usage_error(cli, setting):
+    """resnet18's blocks are torchvision's BasicBlock, which never reads groups nor base_width
+    (torchvision's resnet.py: "BasicBlock only supports groups=1 and base_width=64"): a sweep of
+    either would give resnet18 as it is at every value, so it is refused saying so. Its own value
+    alone is taken."""
+    name = setting.split("=")[0]
+    result = cli("sweep", "resnet18", "--set", setting, "--size", "224")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    flat = " ".join(result.output.replace("│", " ").split())
+    assert f"'{name}' changes nothing in resnet18" in flat, flat
+    assert "leave" in flat and "sweep a variant whose layers read it" in flat
+    own = cli("sweep", "resnet18", "--set", "groups=1", "--size", "224")
+    assert own.exit_code == 0, own.output
+
+
+GATED = """
+    name: gated
+    input: [3, 32, 32]
+    params: {se: false, ratio: 0.25}
+    layers:
+      - conv: {kind: conv2d, out: 64, kernel: 3, padding: 1}
+      - gate: {kind: conv2d, out: "max(1, floor(64 * ratio))", kernel: 1, when: se}
+"""
+
+
+@pytest.mark.parametrize(("settings", "refused"), [
+    (["ratio=0.5"], True),                             # the gate is not there: ratio is never read
+    (["se=true", "ratio=0.25,0.5"], False),            # read by the gate
+    (["se=false,true", "ratio=0.5"], False),           # read where se is true
+    (["se=false", "ratio=0.125,0.5"], True),
+])
+def test_a_setting_read_only_with_another_is_taken_with_it(cli, write_spec, settings, refused):
+    """By hand: GATED's ratio sizes a layer that is there only where se is true. Set with se
+    true at some point of the sweep, it changes the model there and is taken; otherwise it is
+    refused as changing nothing."""
+    spec = write_spec(GATED, "gated.yaml")
+    result = cli("sweep", spec, *[arg for setting in settings for arg in ("--set", setting)], "--size", "32")
+    flat = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == (2 if refused else 0), result.output
+    assert ("'ratio' changes nothing in gated" in flat) is refused, flat

@@ -136,6 +136,14 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
                  location=location, expect=expect, published=published, outputs=outputs)
 
 
+def parameters_of(doc: YMap, variant: str | None = None) -> dict[str, Any]:
+    """The values of the spec's parameters in `variant` (its default where None): the variant's
+    own over the spec's defaults."""
+    params = _mapping(doc, "params")
+    _, overrides = _select_variant(doc, variant, _text(doc, "name"))
+    return {key: overrides.get(key, value) for key, value in params.items()}
+
+
 def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
     """The layers the model returns: those `outputs` names (an item left out, by `when` or a
     repeat of 0, or a block or group left empty, is dropped: it holds no layer of its own), or the
