@@ -961,3 +961,102 @@ def test_a_file_name_that_is_no_utf8_is_written_escaped_in_the_spec(tmp_path, cl
     assert result.exit_code == 0, result.output
     text = (tmp_path / "out.yaml").read_bytes().decode("utf-8")
     assert "source: 'imported from ONNX: net\\xff.onnx'" in text
+
+
+NORMS_MADE_IN_THE_GRAPH = {
+    "BatchNormalization": (["scale", "bias", "mean", "var"], (1, 3, 8, 8),
+                           ("a scale, bias, mean or variance made in the graph (archcalc's batch norm holds them: "
+                            "initializers)")),
+    "LayerNormalization": (["scale", "bias"], (1, 3, 8, 8),
+                           "a scale or bias made in the graph (archcalc's layer norm holds them: initializers)"),
+}
+
+
+@pytest.mark.parametrize("op", NORMS_MADE_IN_THE_GRAPH)
+def test_a_norm_whose_tensors_are_constant_nodes_is_refused_as_a_weight_made_in_the_graph(files, op):
+    """A fuzzer's: a BatchNormalization reading its scale, bias, mean and variance from Constant
+    nodes ended in the import's own check, "6 parameters in the spec, 0 in the graph", blaming
+    archcalc. It is refused as a Conv's weight made in the graph is."""
+    names, out, says = NORMS_MADE_IN_THE_GRAPH[op]
+    size = 3 if op == "BatchNormalization" else 8
+    constants = [helper.make_node("Constant", [], [n], value=numpy_helper.from_array(np.ones(size, np.float32), n))
+                 for n in names]
+    norm = helper.make_node(op, ["x", *names], ["y"], name="/norm/Norm")
+    stderr = _refused(files, [*constants, norm], [], out)
+    assert stderr.startswith(f"error: node '/norm/Norm' ({op}) of 'model.onnx' cannot be written exactly: {says}"), \
+        stderr
+    assert "archcalc's mistake" not in stderr
+
+
+@pytest.mark.parametrize(("weight", "kernel_shape", "says"), [
+    ((4, 3, 3, 3), [5, 5], "its kernel_shape [5, 5] is not its weight's kernel [3, 3]"),
+    ((0, 3, 3, 3), None, "its weight of shape [0, 3, 3, 3] makes no output channel"),
+])
+def test_a_convolution_at_odds_with_its_weight_is_the_files_mistake(files, weight, kernel_shape, says):
+    """A fuzzer's: a Conv whose kernel_shape is not its weight's, or whose weight makes no
+    channel, was blamed on archcalc ("this is archcalc's mistake"); onnx.checker takes both."""
+    attributes = {"kernel_shape": kernel_shape} if kernel_shape else {}
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="/conv/Conv", **attributes)
+    path = files / "odd.onnx"
+    side = 8 - (kernel_shape or weight[2:])[0] + 1
+    save(path, [node], [INPUT], [numpy_helper.from_array(np.ones(weight, np.float32), "w")], out=(1, weight[0], side, side))
+    onnx.checker.check_model(onnx.load(str(path)))
+    result = run_import(files, "odd.onnx")
+    assert result.returncode == 2 and "archcalc's mistake" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"error: node '/conv/Conv' (Conv) of 'odd.onnx' does not go together: {says}\n"), \
+        result.stderr
+
+
+def test_a_layer_norm_of_one_scale_for_every_feature_cannot_be_written_exactly(files):
+    """A fuzzer's: a LayerNormalization whose scale and bias are one value broadcast over its 8
+    features (2 values in the file) ended in the import's own check, "16 parameters in the spec,
+    2 in the graph". torch's LayerNorm holds a value a feature: it cannot be written exactly."""
+    tensors = [numpy_helper.from_array(np.ones(1, np.float32), name) for name in ("g", "b")]
+    norm = helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], name="/ln/LayerNormalization")
+    save(files / "ln.onnx", [norm], [INPUT], tensors, out=(1, 3, 8, 8))
+    result = run_import(files, "ln.onnx")
+    assert result.returncode == 2 and "archcalc's mistake" not in result.stderr, result.stderr
+    assert ("cannot be written exactly: a scale of shape [1] for 8 features (archcalc's layer_norm has one value a "
+            "feature)") in result.stderr
+
+
+@pytest.mark.parametrize("case", ["resize", "slice"])
+def test_a_node_that_makes_an_empty_tensor_is_said_to(files, case):
+    """A fuzzer's: a Slice of no element was refused as a spec's "field 'size' must be at least 1,
+    got 0", and a Resize to a scale of 0.1 on an 8×8 map, kept opaque, as "opaque needs a shape of
+    whole numbers from 1". Each is now the node's, with its shape."""
+    if case == "resize":
+        scales = numpy_helper.from_array(np.array([1, 1, 0.1, 0.1], np.float32), "scales")
+        node, tensors, shape = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="/up/Resize"), [scales], \
+            [1, 3, 0, 0]
+        argument_sets = [("--allow-opaque",)]  # without: a resize by other scales than its sizes, not written
+    else:
+        tensors = [numpy_helper.from_array(np.array([v], np.int64), n) for n, v in (("s", 4), ("e", 4), ("a", 2))]
+        node, shape = helper.make_node("Slice", ["x", "s", "e", "a"], ["y"], name="/cut/Slice"), [1, 3, 0, 8]
+        argument_sets = [(), ("--allow-opaque",)]
+    save(files / "empty.onnx", [node], [INPUT], tensors, out=shape)
+    for args in argument_sets:
+        result = run_import(files, "empty.onnx", *args)
+        assert result.returncode == 2 and result.stdout == "", result.stderr
+        assert result.stderr.startswith(f"error: node '{node.name}' ({node.op_type}) of 'empty.onnx' makes an empty "
+                                        f"tensor, of shape {shape}: archcalc's layers make tensors of sizes from 1\n"), \
+            result.stderr
+
+
+def test_a_graph_of_no_node_and_an_input_of_size_0_are_said_so(files):
+    """A fuzzer's: a graph whose output is its input was "not an ONNX model: it holds no graph";
+    an input of 1×3×0×8 was reported as of a dynamic size (1 × 3 × ? × 8), and --input 3x5x8
+    taken over the file's 0."""
+    output = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    graph = helper.make_graph([], "net", [INPUT], [output])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(files / "none.onnx"))
+    result = run_import(files, "none.onnx")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the graph of 'none.onnx' has no node: it computes nothing\n"), result.stderr
+    empty = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 0, 8])
+    save(files / "zero.onnx", [helper.make_node("Relu", ["x"], ["y"])], [empty], out=(1, 3, 0, 8))
+    for args in ((), ("--input", "3x5x8")):
+        result = run_import(files, "zero.onnx", *args)
+        assert result.returncode == 2 and result.stdout == "", result.stderr
+        assert result.stderr.startswith("error: the input 'x' of 'zero.onnx' has a size of 0 (1 × 3 × 0 × 8)\n"), \
+            result.stderr

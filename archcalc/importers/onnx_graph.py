@@ -90,8 +90,11 @@ def load(path: Path) -> onnx.ModelProto:
         raise UserError(f"'{path}' is not an ONNX model: {_line(error) or 'it does not parse'}",
                         hint="is the file complete? an ONNX file is a protobuf ModelProto (.onnx)") from None
     del data
-    if not model.graph.node or not model.opset_import:
+    if not model.HasField("graph") or not model.opset_import:
         raise UserError(f"'{path}' is not an ONNX model: it holds no graph", hint="an ONNX file is a protobuf ModelProto (.onnx)")
+    if not model.graph.node:
+        raise UserError(f"the graph of '{path}' has no node: it computes nothing",
+                        hint="an archcalc model has a layer at least: export the model that computes one")
     external = _external_as_inputs(model)
     try:
         onnx.checker.check_model(model)
@@ -184,6 +187,10 @@ def _input_shape(value: onnx.ValueInfoProto, given: Shape | None, what: str) -> 
                         hint="export with an input of a fixed shape (N×C×H×W)")
     written = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else on_one_line(d.dim_param or "?")
                for d in dims]
+    if any(d.HasField("dim_value") and d.dim_value == 0 for d in dims[1:]):
+        sizes = " × ".join(str(d.dim_value) if d.HasField("dim_value") else str(w) for d, w in zip(dims, written))
+        raise UserError(f"the input '{name}' of {what} has a size of 0 ({sizes})",
+                        hint="export with an input of sizes from 1")
     if given is not None:
         if len(given) != len(dims) - 1 or any(isinstance(w, int) and w != g for w, g in zip(written[1:], given)):
             raise UserError(f"--input {'x'.join(map(str, given))} does not fit the input '{name}' of {what}, "
@@ -404,6 +411,8 @@ class _Reader:
             kind, fields = kind_of(rule, view), rule.fields(view)
             if kind not in LAYER_KINDS:
                 raise Unsupported(f"a {len(view.shapes[0]) - 2}-axis map")
+            if min(out, default=1) < 1 and "kernel" not in fields:  # a window's spec says why it is empty
+                raise self._empty(node, out)
         except Inconsistent as reason:
             raise UserError(f"{_named(node)} ({node.op_type}) of {self.what} does not go together: {reason}",
                             hint="the file's mistake: export the model again (onnx.shape_inference.infer_shapes with "
@@ -416,6 +425,8 @@ class _Reader:
                 raise self._unsupported(item, (f"{reason}; " if str(reason) else "") + "nor kept opaque: an opaque "
                                         f"layer keeps the batch ({self.batch}) first, and this one reads "
                                         f"{list(self._shape(item, item.tensors[0]))} and makes {list(out)}") from None
+            if min(out, default=1) < 1:
+                raise self._empty(node, out) from None
             kind, fields = "opaque", self._opaque(item, out)
         self._own(item, name)
         self.ops.append(Op(name, kind, fields, inputs, out))
@@ -450,6 +461,12 @@ class _Reader:
             raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads '{on_one_line(tensor)}', "
                             "which no node before it makes", hint="the nodes of an ONNX graph are in the order they run")
         return self.producer[tensor]
+
+    def _empty(self, node: onnx.NodeProto, out: Shape) -> UserError:
+        return UserError(f"{_named(node)} ({node.op_type}) of {self.what} makes an empty tensor, of shape {list(out)}: "
+                         "archcalc's layers make tensors of sizes from 1",
+                         hint="check the node's sizes, scales or ends (a Resize to a scale under 1/size, a Slice of "
+                              "no element)")
 
     def _shape(self, item: Joined, tensor: str) -> Shape:
         if tensor not in self.shapes and item.op_type == "Pad" and 1 in item.constants and item.tensors:

@@ -94,6 +94,10 @@ def _conv(node: Node) -> dict:
     if takes != channels or not isinstance(groups, int) or groups < 1:
         raise Inconsistent(f"its weight of shape {list(weight)} ({groups} groups) takes {takes} input channels, "
                            f"its input has {channels}")
+    if list(kernel) != list(weight[2:]):
+        raise Inconsistent(f"its kernel_shape {list(kernel)} is not its weight's kernel {list(weight[2:])}")
+    if 0 in weight:
+        raise Inconsistent(f"its weight of shape {list(weight)} makes no output channel")
     fields = {"out": weight[0], "kernel": pair(kernel), "stride": pair(node.attr("strides") or [1]),
               "padding": _symmetric(node), "dilation": pair(node.attr("dilations") or [1]), "groups": groups,
               "bias": len(node.params) > 1}
@@ -105,9 +109,17 @@ def _conv(node: Node) -> dict:
     return fields
 
 
+def _held(node: Node, layer: str, tensors: str) -> None:
+    """Unsupported where a normalisation's tensors after its input are not all initializers (a
+    Constant node's, or computed): archcalc's layer holds them as parameters and buffers."""
+    if node.constants or len(node.shapes) > 1:
+        raise Unsupported(f"{tensors} made in the graph (archcalc's {layer} holds them: initializers)")
+
+
 def _batchnorm(node: Node) -> dict:
     if node.attr("training_mode", 0):
         raise Unsupported("training_mode 1 (export the model in eval mode)")
+    _held(node, "batch norm", "a scale, bias, mean or variance")
     momentum = float(Decimal(1) - Decimal(str(f32(node.attr("momentum", 0.9)))))
     return {"eps": f32(node.attr("epsilon", 1e-5)), "momentum": momentum}
 
@@ -244,6 +256,12 @@ def _merge(node: Node) -> dict:
 def _layer_norm(node: Node) -> dict:
     if node.attr("axis", -1) not in (-1, len(node.shapes[0]) - 1):
         raise Unsupported(f"axis {node.attr('axis')}: archcalc's layer_norm normalises the last axis")
+    _held(node, "layer norm", "a scale or bias")
+    features = node.shapes[0][1 if node.op_type == "ChannelLayerNorm" else -1]
+    for (_, shape), what in zip(node.params, ("scale", "bias")):
+        if math.prod(shape) != features:
+            raise Unsupported(f"a {what} of shape {list(shape)} for {features} features (archcalc's layer_norm has "
+                              "one value a feature)")
     return {"eps": f32(node.attr("epsilon", 1e-5)), "bias": len(node.params) > 1}
 
 
