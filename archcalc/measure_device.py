@@ -235,10 +235,10 @@ SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
 GRID_MACS = {"cpu": 2**34, "cuda": 2**36}
 """The most MACs a point of the grid is measured at, by device type (the CPU does 2³⁴ in about
-0.2 s). Filled in from narrower points, the CPU's points between 2³⁰ and 2³⁴ were 0.67–1.89 times
-their measured efficiency on the AVX-512 machine (a 7×7 convolution of 256 channels on 56×56,
-filled at 2.34, reaches 1.24; 4 groups of 256 channels strided to 112×112, filled at 1.00, 1.50:
-docs/latency.md)."""
+0.2 s). Filled in from narrower points (`_filled`), the AVX-512 machine's points between 2³⁰ and
+2³⁴ were 0.20–2.11 times what two profiles then measured there, 0.95 at the median (4 groups of
+256 channels strided to 112×112 filled at 1.00 of the roofline, measured at 1.67; a 7×7
+convolution of 4096 channels on 4×4 filled at 0.45, measured at 0.22: docs/latency.md)."""
 GRID_BYTES = 2**30
 """The largest input or output a point of the grid is measured with (with the copy of its input
 and the output before, a point holds about four such tensors)."""

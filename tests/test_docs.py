@@ -1409,6 +1409,136 @@ def test_the_thirteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"{f['ranked_z']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}") in flat
 
 
+def test_the_fourteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass whose grids measure their points up to 2³⁴ MACs (the
+    first profile's, checked by `_read_pass`) and its figures (`_fourteenth_pass_figures`): the
+    grid's points between 2³⁰ and 2³⁴ as the thirteenth pass's profiles filled them against these
+    profiles' measurements; RegNet-Y-128GF's grouped strided convolutions; the counts, on these
+    times and the thirteenth's; what is left."""
+    f = _fourteenth_pass_figures()
+    flat = f["flat"]
+    assert (f"At the {f['points']} points between 2³⁰ and 2³⁴, the thirteenth pass's profiles y and z, filled there, "
+            f"give {f['fill_median']} times what p and q measure at the median ({f['fill_spread']} from the 10th to "
+            f"the 90th percentile, {f['fill_extremes']} at the extremes), more than 1.15 apart at {f['fill_apart']} of "
+            f"{f['fill_pairs']}; p and q are {f['pq_median']} apart there at the median ({f['pq_p90']} at the 90th "
+            f"percentile), more than 1.15 at {f['pq_apart']}. The fill held for the linear layers and depthwise "
+            f"convolutions ({f['held']} pairs more than 1.15 apart), not for the other convolutions "
+            f"({f['not_held']}): a narrower layer's rate falls as its map grows past the caches, a wider one's hardly: "
+            f"4 groups of 256 channels strided to 112×112 were filled at {f['strided_y']} of the roofline on profile y "
+            f"and are measured at {f['strided_p']} and {f['strided_q']} on p and q.") in flat
+    assert (f"are measured at {f['regnet_y']} of their prediction on profile y and {f['regnet_p']} on profile p, on "
+            f"this pass's times; its ρ is {f['rho_regnet_p']} and {f['rho_regnet_q']} on p and q") in flat
+    assert (f"Profiles p and q give {f['within_p']} and {f['within_q']} models within a factor of 2 and "
+            f"{f['ranked_p']} and {f['ranked_q']} at ρ ≥ 0.8 (median runs; {f['fastest_p']} and {f['fastest_q']} of the "
+            f"fastest), where ι is at least 0.8 for {f['apart']}; on the thirteenth pass's times p and q give "
+            f"{f['back_p']} and {f['back_q']} at ρ ≥ 0.8, and y and z, that pass's profiles, {f['here_y']} and "
+            f"{f['here_z']} on these.") in flat
+    assert f"**What is left** (ρ < 0.8 on profile p): {f['left']}. η is under 0.8 for ConvNeXt-S, -B and -L ({f['eta']})" in flat
+    assert f"which profile p predicts at {f['convnext']} of their time in ConvNeXt-B (each of its 68)" in flat
+    assert (f"{f['within_p']} and {f['within_q']} of 98 models are within a factor of 2 and {f['ranked_p']} and "
+            f"{f['ranked_q']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}") in flat
+
+
+FOURTEENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-grid"
+THIRTEENTH_GRID_MACS = 2**30
+"""The most MACs a point of the CPU's grids was measured at by the thirteenth pass's code (98dd3eb)."""
+
+
+def _fourteenth_pass_figures() -> dict[str, str]:
+    """The figures docs/latency.md gives of the pass whose grids measure their points up to 2³⁴
+    MACs, made from the kept files (benchmarks/results/cpu-2026-12-06-grid and
+    cpu-2026-12-06-onednn) by the benchmark's own functions and the roofline, as the text prints them."""
+    import json
+    import statistics
+
+    from archcalc import analyze
+    from archcalc.roofline import roofline
+    from archcalc.validation.results import heaviest
+
+    _, flat, compared, profiles, rows, found = _read_pass(FOURTEENTH_RUN, ("p", "q"))
+    before = dict(zip("yz", _profiles_of(THIRTEENTH_RUN, ("y", "z"))))
+    figures = {"flat": flat, "apart": str(sum(row["median alone"] >= 0.8 for row in rows["p"].values())),
+               "left": ", ".join(f"{name} ({row['median'][RHO]:.3f})" for name, row in rows["p"].items()
+                                 if row["median"][RHO] < 0.8),
+               "eta": ", ".join(f"{rows['p'][name]['median'][3]:.3f}" for name in
+                                ("convnext_small", "convnext_base")) + f" and {rows['p']['convnext_large']['median'][3]:.3f}"}
+    for name in profiles:
+        figures |= {f"within_{name}": str(found[name][0]), f"ranked_{name}": str(found[name][1]),
+                    f"fastest_{name}": str(found[name][3]),
+                    f"back_{name}": str(_counted(compared(THIRTEENTH_RUN, profiles[name]))[1]),
+                    f"rho_regnet_{name}": f"{rows[name]['regnet_y_128gf']['median'][RHO]:.2f}"}
+    figures |= {f"here_{name}": str(_counted(compared(FOURTEENTH_RUN, profile))[1]) for name, profile in before.items()}
+    for name, profile in (*profiles.items(), ("y", before["y"])):  # 4 groups (GROUPS[1]), 256 a group, side 112
+        figures[f"strided_{name}"] = f"{profile.efficiency_by_size['conv'].strided_grouped[1][7][7]:.2f}"
+    times = json.loads((FOURTEENTH_RUN / "latency-cpu-float32.json").read_text())
+    regnet = analyze("regnet_y_128gf")
+    for name, profile in (("y", before["y"]), ("p", profiles["p"])):
+        roof = roofline(regnet, profile, "float32").by_name()
+        ratios = [times["regnet_y_128gf"]["layers"][layer][0] / (roof[layer].time * 1e3)
+                  for layer in ("blocks.0.b.conv", "blocks.2.b.conv", "blocks.9.b.conv")]
+        figures[f"regnet_{name}"] = "{:.2f}, {:.2f} and {:.2f}".format(*ratios)
+    convnext = analyze("convnext_base")
+    roof = roofline(convnext, profiles["p"], "float32").by_name()
+    heavy = heaviest({layer.name: layer.figures.macs for layer in convnext.layers})
+    predicted = [roof[name].time * 1e3 / times["convnext_base"]["layers"][name][0] for name in heavy]
+    assert len(predicted) == 68
+    figures["convnext"] = f"{min(predicted):.2f}–{max(predicted):.2f}"
+    pairs, pq = _grid_points_beyond(THIRTEENTH_GRID_MACS, list(before.values()), list(profiles.values()))
+    filled, ordered = [ratio for _, ratio in pairs], sorted(ratio for _, ratio in pairs)
+    for name, held in (("held", True), ("not_held", False)):
+        kept = [ratio for work, ratio in pairs if (work in ("linear", "depthwise_conv")) is held]
+        figures[name] = f"{sum(max(r, 1 / r) > 1.15 for r in kept)} of {len(kept)}"
+    figures |= {"points": str(len(pq)), "fill_median": f"{statistics.median(filled):.2f}",
+                "fill_spread": f"{ordered[len(ordered) // 10]:.2f}–{ordered[len(ordered) * 9 // 10]:.2f}",
+                "fill_extremes": f"{ordered[0]:.2f}–{ordered[-1]:.2f}",
+                "fill_apart": str(sum(max(r, 1 / r) > 1.15 for r in filled)), "fill_pairs": str(len(filled)),
+                "pq_median": f"{statistics.median(pq):.2f}", "pq_p90": f"{sorted(pq)[len(pq) * 9 // 10]:.2f}",
+                "pq_apart": str(sum(r > 1.15 for r in pq))}
+    return figures
+
+
+def _grid_points_beyond(old_most: int, old: list, new: list) -> tuple[list[tuple[str, float]], list[float]]:
+    """At every point of every grid of the CPU's tables over `old_most` MACs and within GRID_MACS
+    (the points the code before filled in and this code measures): each old profile's efficiency
+    over the new profile's beside it, with the kind of work, and the new profiles' larger over
+    their smaller."""
+    from archcalc import measure_device as grid
+    from archcalc.analysis import analyze_graph
+
+    def grouped(made, groups: int):  # as `_size_table` makes a grid of groups: within the widest of WIDTHS in all
+        return lambda width, side: made(width, side, groups) if width * groups <= grid.WIDTHS[-1] else None
+
+    def tapped(made, kernel: int):
+        return lambda width, side: made(width, side, kernel)
+
+    layers = {("reached", work): made for work, made in grid.SIZED.items()}
+    for which, made_by in (("grouped", grid.GROUPED), ("strided_grouped", grid.STRIDED_GROUPED)):
+        for work, made in made_by.items():
+            layers |= {(which, work, k): grouped(made, groups) for k, groups in enumerate(grid.GROUPS)}
+    for work, made in grid.TAPPED.items():
+        layers |= {("tapped", work, k): tapped(made, kernel) for k, kernel in enumerate(grid.KERNELS[work])}
+    for which, made_by in (("temporal", grid.TEMPORAL), ("strided", grid.STRIDED)):
+        layers |= {(which, work): made for work, made in made_by.items()}
+    filled, apart = [], []
+    for key, made in layers.items():
+        for i, width in enumerate(grid.WIDTHS):
+            for j, side in enumerate(grid.SIDES):
+                layer = made(width, side)
+                stats = None if layer is None else analyze_graph(grid.synthetic_graph(*layer), batch=1)
+                if stats is None or stats.totals.macs <= old_most or grid._over_the_grid(stats, "cpu"):
+                    continue
+                olds, news = ([_grid_of(p, key)[i][j] for p in profiles] for profiles in (old, new))
+                filled += [(key[1], a / b) for a, b in zip(olds, news)]
+                apart.append(max(news) / min(news))
+    return filled, apart
+
+
+def _grid_of(profile, key: tuple) -> tuple[tuple[float, ...], ...]:
+    """The grid of a profile's table that `key` names: (field, work) or (field, work, index)."""
+    grids = getattr(profile.efficiency_by_size[key[1]], key[0])
+    return grids[key[2]] if len(key) == 3 else grids
+
+
 THIRTEENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-onednn"
 
 
