@@ -1015,3 +1015,58 @@ def test_no_file_the_import_read_is_written_over(tmp_path, output):
     result = run_import(tmp_path, "pkg.mod:M", "--input", "3x8x8", "-o", output)
     assert result.returncode == 2 and f"refusing to write over '{output}': this command reads it" in result.stderr
     assert {path: path.read_bytes() for path in (tmp_path / "pkg").glob("*.py")} == before
+
+
+LOOPS = """
+import torch.nn as nn
+
+
+def forever():
+    while True:
+        pass
+
+
+def stubborn():
+    while True:
+        try:
+            while True:
+                pass
+        except BaseException:
+            pass
+
+
+def net():
+    return nn.Sequential(nn.Conv2d(3, 4, 3))
+"""
+
+
+@pytest.mark.parametrize("target", ["forever", "stubborn"])
+def test_model_code_that_never_returns_stops_at_its_timeout(tmp_path, target):
+    """A fuzzer's: model code that never returns hung `import torch` (no limit). It now stops at
+    --timeout with one error, exit 2, also where the code catches every exception and runs on
+    (then the alarm a second later ends the process)."""
+    (tmp_path / "loops.py").write_text(LOOPS, encoding="utf-8")
+    result = run_process("import", "torch", f"loops:{target}", "--input", "3x8x8", "--timeout", "2", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert result.stderr == (f"error: the code of 'loops:{target}' ran past 2 s while being imported, built or traced\n"
+                             "  hint: give it longer with --timeout SECONDS (0: no limit), or import a model whose "
+                             "code returns\n")
+
+
+def test_a_timeout_leaves_no_alarm_behind_and_takes_seconds_from_0(tmp_path):
+    """After an import within its --timeout the alarm is off and its handler the one before (this
+    process runs on: a test runner, a notebook); --timeout takes seconds from 0, and is refused
+    for an ONNX file, which runs no code of the model's."""
+    import signal
+
+    (tmp_path / "loops.py").write_text(LOOPS, encoding="utf-8")
+    before = signal.getsignal(signal.SIGALRM)
+    result = run_import(tmp_path, "loops:net", "--input", "3x8x8", "--timeout", "30")
+    assert result.returncode == 0 and result.stdout.startswith("name: net\n"), result.stderr
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is before
+    assert run_import(tmp_path, "loops:net", "--input", "3x8x8", "--timeout", "0").returncode == 0
+    for value in ("-1", "nan", "inf", "soon"):
+        result = run_import(tmp_path, "loops:net", "--input", "3x8x8", "--timeout", value)
+        assert result.returncode == 2 and f"--timeout takes seconds from 0 (0: no limit), got '{value}'" in result.stderr
+    result = run_in(tmp_path, "import", "onnx", "net.onnx", "--timeout", "5")
+    assert result.returncode == 2 and "--timeout is for torch: an ONNX file runs no code of the model's" in result.stderr

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
@@ -12,6 +14,20 @@ from archcalc.commands import OUTPUT, Argument, Option, emit, whole_number_input
 from archcalc.errors import UsageError, UserError
 
 FRAMEWORKS = ("torch", "onnx")
+TIMEOUT_S = 600.0
+"""How long the model's own code may run by default (`--timeout`): importing RegNet-Y-128GF as archcalc
+builds it, the largest bundled model, took 3.0 s here (6 December, one thread)."""
+
+
+def _seconds(text: str) -> float:
+    """--timeout's seconds: a number from 0 (no limit)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise UsageError(f"--timeout takes seconds from 0 (0: no limit), got '{text}'", option="--timeout")
+    return seconds
 
 
 def _named(text: str) -> str:
@@ -36,6 +52,9 @@ def import_model(
     allow_opaque: bool = Option(False, "Keep an operation without a layer kind as an 'opaque' layer: its measured "
                                        "output shape, counted by no convention (named as not counted), not buildable "
                                        "in torch; without it, such an operation is an error.", ("--allow-opaque",)),
+    timeout: float | None = Option(None, f"Seconds the model's own code may run (torch: importing, building and "
+                                         f"tracing it) before the import stops with an error (default {TIMEOUT_S:g}; "
+                                         "0: no limit).", ("--timeout",), parse=_seconds),
     output: Path | None = OUTPUT,
 ) -> None:
     if framework not in FRAMEWORKS:
@@ -48,6 +67,8 @@ def import_model(
     if framework == "onnx":
         if args is not None:
             raise UsageError("--args is for torch: an ONNX file takes none", option="--args")
+        if timeout is not None:
+            raise UsageError("--timeout is for torch: an ONNX file runs no code of the model's", option="--timeout")
         from archcalc.importers import import_onnx
 
         if output is not None:  # before the work: never over the file imported
@@ -63,7 +84,7 @@ def import_model(
     if output is not None:
         writable_target(output)
     known = set(sys.modules)
-    with working("import torch"), _their_code(target):
+    with working("import torch"), _their_code(target), _limited(TIMEOUT_S if timeout is None else timeout, target):
         module, made_by = make_module(target, _arguments(args))
         text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
                             allow_opaque=allow_opaque)
@@ -88,6 +109,42 @@ def _their_code(target: str):
         raise UserError(f"the code of '{target}' raised {type(error).__name__}: {error}",
                         hint="import a module whose code raises no exception when it is imported, built or run") \
             from None
+
+
+class _RanOut(BaseException):
+    """Raised in the model's code when its time is up: past its `except Exception`."""
+
+
+@contextmanager
+def _limited(seconds: float, target: str):
+    """The block stopped with one error once it has run `seconds` (none where 0): an alarm raises
+    in whatever Python code runs then. Where the model's code catches that too and runs on, the
+    next alarm, a second later, says the same error and ends the process (exit 2): nothing is
+    written by then. Code inside one call into C (a single long torch operation) stops when it
+    returns. Where this is not the main thread, or there is no alarm, without a limit."""
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    error = UserError(f"the code of '{target}' ran past {seconds:g} s while being imported, built or traced",
+                      hint="give it longer with --timeout SECONDS (0: no limit), or import a model whose code returns")
+    alarms = []
+
+    def ran_out(signum, frame):
+        if alarms:  # the first was caught by the model's code: nothing else stops it
+            os.write(2, error.report().encode("utf-8", "replace"))
+            os._exit(error.exit_code)
+        alarms.append(signum)
+        raise _RanOut
+
+    previous = signal.signal(signal.SIGALRM, ran_out)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    except _RanOut:
+        raise error from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager
