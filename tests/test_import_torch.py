@@ -1070,3 +1070,39 @@ def test_a_timeout_leaves_no_alarm_behind_and_takes_seconds_from_0(tmp_path):
         assert result.returncode == 2 and f"--timeout takes seconds from 0 (0: no limit), got '{value}'" in result.stderr
     result = run_in(tmp_path, "import", "onnx", "net.onnx", "--timeout", "5")
     assert result.returncode == 2 and "--timeout is for torch: an ONNX file runs no code of the model's" in result.stderr
+
+
+EXITS = """
+import multiprocessing
+import os
+
+import torch.nn as nn
+
+
+def quits():
+    os._exit(0)
+
+
+def forks():
+    process = multiprocessing.get_context("fork").Process(target=os.getpid)
+    process.start()
+    process.join()
+    assert process.exitcode == 0, process.exitcode
+    return nn.Sequential(nn.Conv2d(3, 4, 3))
+"""
+
+
+def test_model_code_calling_os_exit_is_one_error_and_a_process_it_forks_exits_as_asked(tmp_path):
+    """A fuzzer's: model code calling os._exit(0) ended `import torch` with exit 0 and no spec,
+    nothing said. It is now one error, exit 2; a process the model's code forks (multiprocessing's
+    children end with os._exit) still exits as it asks, and os._exit is itself again after."""
+    import os
+
+    (tmp_path / "exits.py").write_text(EXITS, encoding="utf-8")
+    result = run_process("import", "torch", "exits:quits", "--input", "3x8x8", cwd=tmp_path)  # in this one, a
+    assert (result.returncode, result.stdout) == (2, "")  # regression would end the tests with exit 0
+    assert result.stderr.startswith("error: the code of 'exits:quits' called os._exit(0) while being imported\n")
+    exit_ = os._exit
+    result = run_import(tmp_path, "exits:forks", "--input", "3x8x8")
+    assert os._exit is exit_
+    assert result.returncode == 0 and result.stdout.startswith("name: forks\n"), result.stderr

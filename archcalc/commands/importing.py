@@ -91,17 +91,25 @@ def import_model(
     emit(utf8(text, "yaml"), output, _source_files(target, known))
 
 
+class _Exited(BaseException):
+    """The model's code called os._exit: raised in its place."""
+
+
 @contextmanager
 def _their_code(target: str):
     """While the model's own code runs: what it prints goes to stderr (stdout is the spec's), by
     Python's print and by its file descriptor 1 alike (a C extension's, a subprocess's), and its
-    sys.exit, or another exception that is no Exception, is one error, exit 2 (it ended the import
-    with its own code and no message, or with a traceback)."""
+    sys.exit or os._exit (in this process: a process it forks exits as it asks), or another
+    exception that is no Exception, is one error, exit 2 (it ended the import with its own code
+    and no message, exit 0 for os._exit(0), or with a traceback)."""
     try:
-        with _descriptor_to_stderr(), redirect_stdout(sys.stderr):
+        with _descriptor_to_stderr(), redirect_stdout(sys.stderr), _no_exit():
             yield
     except SystemExit as stop:
         raise UserError(f"the code of '{target}' called sys.exit({stop.code!r}) while being imported",
+                        hint="import a module whose code does not exit when it is imported, built or run") from None
+    except _Exited as stop:
+        raise UserError(f"the code of '{target}' called os._exit({stop.args[0]!r}) while being imported",
                         hint="import a module whose code does not exit when it is imported, built or run") from None
     except (Exception, KeyboardInterrupt):
         raise
@@ -109,6 +117,28 @@ def _their_code(target: str):
         raise UserError(f"the code of '{target}' raised {type(error).__name__}: {error}",
                         hint="import a module whose code raises no exception when it is imported, built or run") \
             from None
+
+
+_EXIT = os._exit
+"""os._exit itself, whatever `_no_exit` puts in its place meanwhile."""
+
+
+@contextmanager
+def _no_exit():
+    """os._exit raising _Exited in this process while the block runs (in a process forked from
+    it, exiting as asked: multiprocessing's children end so), and os._exit again after."""
+    here = os.getpid()
+
+    def exits(code: int) -> None:
+        if os.getpid() != here:
+            _EXIT(code)
+        raise _Exited(code)
+
+    os._exit = exits
+    try:
+        yield
+    finally:
+        os._exit = _EXIT
 
 
 class _RanOut(BaseException):
@@ -132,7 +162,7 @@ def _limited(seconds: float, target: str):
     def ran_out(signum, frame):
         if alarms:  # the first was caught by the model's code: nothing else stops it
             os.write(2, error.report().encode("utf-8", "replace"))
-            os._exit(error.exit_code)
+            _EXIT(error.exit_code)
         alarms.append(signum)
         raise _RanOut
 
