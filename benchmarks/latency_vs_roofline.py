@@ -18,7 +18,7 @@ work alone (without those it measured by size). Nothing is fitted to the models.
 
 Usage: archcalc device-profile --device cpu -o cpu.yaml
        OMP_NUM_THREADS=1 python benchmarks/latency_vs_roofline.py --profile cpu.yaml [--runs 3]
-       [--warmup 1] [--cache latency.json] [--no-efficiency | --no-sizes] [--markdown] [MODEL …]
+       [--warmup 1] [--seconds 2] [--cache latency.json] [--no-efficiency | --no-sizes] [--markdown] [MODEL …]
        python benchmarks/latency_vs_roofline.py --device cuda --dtype bfloat16 [--batch 32] --profile h200
        --cache latency-bf16.json
 """
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import subprocess
 import sys
@@ -35,22 +36,40 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def measure_apart(name: str, runs: int, warmup: int, dtype: str, batch: int = 1, alone: bool = False) -> dict:
+def measure_apart(name: str, runs: int, warmup: int, dtype: str, batch: int = 1, alone: bool = False,
+                  seconds: float = 0.0) -> dict:
     """`measure` on the CPU in a fresh process."""
     done = subprocess.run([sys.executable, __file__, "--measure-one", name, "--runs", str(runs), "--warmup", str(warmup),
-                           "--dtype", dtype, "--batch", str(batch), *(["--alone"] if alone else [])],
+                           "--dtype", dtype, "--batch", str(batch), "--seconds", str(seconds),
+                           *(["--alone"] if alone else [])],
                           check=True, capture_output=True, text=True)
     return json.loads(done.stdout)
 
 
+MAX_RUNS = 1000
+"""The most runs `--seconds` gives a model (LeNet-5 runs in 0.14 ms)."""
+
+
+def runs_for(runs: int, seconds: float, ms: float) -> int:
+    """At least `runs`, and as many (up to MAX_RUNS) as take `seconds` at `ms` a run."""
+    return min(MAX_RUNS, max(runs, math.ceil(seconds * 1e3 / ms))) if seconds and ms > 0 else runs
+
+
 def measure(name: str, variant, path, runs: int, warmup: int, device: str = "cpu", dtype: str = "float32",
-            batch: int = 1, alone: bool = False) -> dict:
+            batch: int = 1, alone: bool = False, seconds: float = 0.0) -> dict:
+    """A model's per-layer times: the median, fastest and slowest of `runs` after `warmup`, or with
+    `seconds`, of as many runs as take that long (`runs_for`), by one run after one warm-up first:
+    a model of a few milliseconds timed 5 times ranks its layers by the noise of the moment."""
     import torch
 
     from archcalc.spec import load_graph
     from archcalc.validation import measure_latency
 
     graph = load_graph(path, variant)
+    if seconds:
+        once = measure_latency(graph, batch=batch, device=device, runs=1, warmup=1, latency="per-layer",
+                               threads=1 if device == "cpu" else None, dtype=dtype)
+        runs = runs_for(runs, seconds, once.model.ms)
     latency = measure_latency(graph, batch=batch, device=device, runs=runs, warmup=warmup,
                               latency="per-layer", threads=1 if device == "cpu" else None, dtype=dtype)
     where = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine()
@@ -103,12 +122,13 @@ def _check_same_kind(cache: dict, args) -> None:
                      f"--device, --dtype and --batch")
 
 
-def measure_here(entry, runs: int, warmup: int, device: str, dtype: str, batch: int = 1, alone: bool = False) -> dict:
+def measure_here(entry, runs: int, warmup: int, device: str, dtype: str, batch: int = 1, alone: bool = False,
+                 seconds: float = 0.0) -> dict:
     """`measure` on CUDA in this process, its memory handed back after."""
     import torch
 
     try:
-        return measure(entry.name, entry.variant, entry.path, runs, warmup, device, dtype, batch, alone)
+        return measure(entry.name, entry.variant, entry.path, runs, warmup, device, dtype, batch, alone, seconds)
     finally:
         torch.cuda.empty_cache()
 
@@ -147,6 +167,11 @@ def compare(entry, measured: dict, profile, dtype: str = "float32", batch: int =
     return row
 
 
+def _runs(counts: list[int]) -> str:
+    """How many runs the models had: one count, or the fewest to the most."""
+    return f"{min(counts)} runs" if min(counts) == max(counts) else f"{min(counts)}–{max(counts)} runs"
+
+
 def _shape_of(node, stats) -> str:
     """What sets a layer's work apart beyond its width and positions: its kind of work, and for a
     convolution its kernel, its stride and whether it is grouped (not depthwise)."""
@@ -166,6 +191,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=0.0,
+                        help="time each model for at least this long: as many runs as take it, at least --runs and "
+                             f"at most {MAX_RUNS}")
     parser.add_argument("--cache", type=Path, default=Path("latency_measured.json"))
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     parser.add_argument("--no-efficiency", action="store_true",
@@ -185,7 +213,7 @@ def main() -> None:
     if args.measure_one:
         [entry] = [e for e in bundled() if e.name == args.measure_one]
         print(json.dumps(measure(entry.name, entry.variant, entry.path, args.runs, args.warmup, "cpu", args.dtype,
-                                 args.batch, args.alone)))
+                                 args.batch, args.alone, args.seconds)))
         return
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     asked = args.models or (list(cache) if cache else None)  # a kept file without MODEL: its own models
@@ -195,9 +223,11 @@ def main() -> None:
     for entry in entries:
         if entry.name not in cache:
             start = time.perf_counter()
-            cache[entry.name] = (measure_apart(entry.name, args.runs, args.warmup, args.dtype, args.batch, args.alone)
+            cache[entry.name] = (measure_apart(entry.name, args.runs, args.warmup, args.dtype, args.batch, args.alone,
+                                               args.seconds)
                                  if args.device == "cpu" else
-                                 measure_here(entry, args.runs, args.warmup, args.device, args.dtype, args.batch, args.alone))
+                                 measure_here(entry, args.runs, args.warmup, args.device, args.dtype, args.batch, args.alone,
+                                              args.seconds))
             print(f"measured {entry.name}: {cache[entry.name]['ms']:.1f} ms "
                   f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
             args.cache.write_text(json.dumps(cache, indent=1))
@@ -219,7 +249,7 @@ def main() -> None:
     print(f"# {where} · {'one thread · ' if on_cpu else ''}{dtype} · batch {batch} · "
           f"profile {profile.name} ({args.profile}{', efficiencies dropped' if args.no_efficiency else ''}"
           f"{', efficiencies by size dropped' if args.no_sizes and not args.no_efficiency else ''}) · "
-          f"{first['runs']} runs after {first['warmup']} warm-up")
+          f"{_runs([cache[entry.name]['runs'] for entry in entries])} after {first['warmup']} warm-up")
     alone = any(r["median alone"] is not None for r in rows)
     each = ["×", "ρ", "η", *(["ι"] if alone else [])]
     head = ["model", "GMACs", "predicted ms", "median ms", *each, "fastest ms", *each, "layers"]
