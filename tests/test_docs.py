@@ -661,11 +661,13 @@ KEPT_PROFILES = ("a", "b", "before-a", "before-b")
 """The profiles of a kept pass, the first that of its table (the seventh pass's are g and h)."""
 
 
-def _kept_pass(run: Path, compared, text: str, benchmark, names: tuple[str, ...] = KEPT_PROFILES) -> tuple[dict, dict]:
-    """A kept pass's profiles and each one's rows, the table of the first checked in the text."""
+def _kept_pass(run: Path, compared, text: str, benchmark, names: tuple[str, ...] = KEPT_PROFILES,
+               profiles_in: Path | None = None) -> tuple[dict, dict]:
+    """A kept pass's profiles (kept beside its times, or in `profiles_in`) and each one's rows,
+    the table of the first checked in the text."""
     from archcalc.devices import load_profile
 
-    profiles = {name: load_profile(run / f"profile-cpu-{name}.yaml") for name in names}
+    profiles = {name: load_profile((profiles_in or run) / f"profile-cpu-{name}.yaml") for name in names}
     rows = {name: compared(run, profile) for name, profile in profiles.items()}
     for row in rows[names[0]].values():
         cells = [row["model"], f"{row['macs'] / 1e9:.2f}", f"{row['predicted_ms']:.1f}",
@@ -675,14 +677,14 @@ def _kept_pass(run: Path, compared, text: str, benchmark, names: tuple[str, ...]
     return profiles, rows
 
 
-def _read_pass(run: Path, names: tuple[str, ...] = KEPT_PROFILES) -> tuple:
-    """The benchmark, docs/latency.md flattened, the comparison, and a kept pass's profiles, rows
-    (its first profile's table checked in the text, `_kept_pass`) and counts (`_counted`, median
-    then fastest runs) by profile."""
+def _read_pass(run: Path, names: tuple[str, ...] = KEPT_PROFILES, profiles_in: Path | None = None) -> tuple:
+    """The benchmark, docs/latency.md flattened, the comparison, and a kept pass's profiles (kept
+    beside its times, or in `profiles_in`), rows (its first profile's table checked in the text,
+    `_kept_pass`) and counts (`_counted`, median then fastest runs) by profile."""
     benchmark = _latency_benchmark()
     text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
     compared = _pass_compared(benchmark)
-    profiles, rows = _kept_pass(run, compared, text, benchmark, names)
+    profiles, rows = _kept_pass(run, compared, text, benchmark, names, profiles_in)
     found = {name: (*_counted(rows[name]), *_counted(rows[name], "fastest")) for name in profiles}
     return benchmark, " ".join(text.split()), compared, profiles, rows, found
 
@@ -1407,6 +1409,58 @@ def test_the_thirteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert f"**What is left** (ρ < 0.8 on profile y): {f['left']}." in flat
     assert (f"{f['within_y']} and {f['within_z']} of 98 models are within a factor of 2 and {f['ranked_y']} and "
             f"{f['ranked_z']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}") in flat
+
+
+def test_the_fifteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
+    """docs/latency.md's table of the pass that timed each model for 2 seconds (on the fourteenth
+    pass's profile p, checked by `_read_pass`) and its figures: the runs; the counts with p and
+    q; the models whose ρ moved from the fourteenth pass's times; LeNet-5's; what is left."""
+    import json
+
+    _, flat, compared, profiles, rows, found = _read_pass(FIFTEENTH_RUN, ("p", "q"), FOURTEENTH_RUN)
+    times = json.loads((FIFTEENTH_RUN / "latency-cpu-float32.json").read_text())
+    runs = sorted(kept["runs"] for kept in times.values())
+    before = {name: compared(FOURTEENTH_RUN, profile) for name, profile in profiles.items()}
+    moved = [f"{model} ({before['q'][model]['median'][RHO]:.2f} to {row['median'][RHO]:.2f})"
+             for model, row in rows["q"].items()
+             if (before["q"][model]["median"][RHO] >= 0.8) != (row["median"][RHO] >= 0.8)]
+    apart = sum(row["median alone"] >= 0.8 for row in rows["p"].values())
+    assert (f"The models took {runs[0]} to {runs[-1]} runs, {runs[len(runs) // 2]} at the median ({sum(r > 5 for r in runs)} "
+            f"of 98 more than the 5 of the passes before).") in flat
+    assert (f"Profiles p and q give {found['p'][0]} and {found['q'][0]} models within a factor of 2 and {found['p'][1]} "
+            f"and {found['q'][1]} at ρ ≥ 0.8 (median runs; {found['p'][3]} and {found['q'][3]} of the fastest), where ι "
+            f"is at least 0.8 for {apart}.") in flat
+    assert f"On profile q, against the fourteenth pass's times: {', '.join(moved)}." in flat
+    lenet = [f"{rows[name]['lenet5']['median'][RHO]:.2f}" for name in ("p", "q")]
+    assert f"LeNet-5's ρ is {lenet[0]} and {lenet[1]} on p and q" in flat
+    left = ", ".join(f"{name} ({row['median'][RHO]:.3f}, η {row['median'][3]:.3f})" for name, row in rows["q"].items()
+                     if row["median"][RHO] < 0.8)
+    assert f"**What is left** (ρ < 0.8 on profile q): {left}." in flat
+    measured = {model: _measured_over_predicted(times[model], model, profiles["q"]) for model in ("convnext_tiny", "zfnet")}
+    assert "ConvNeXt-T's 35 heaviest layers, all linear layers of the same MACs, are each measured at {:.2f}–{:.2f} of " \
+           "its prediction on q".format(min(measured["convnext_tiny"].values()), max(measured["convnext_tiny"].values())) in flat
+    zfnet = measured["zfnet"]
+    assert ("ZFNet's five convolutions are measured at {:.2f}–{:.2f} of their prediction (conv1, a 7×7 on 3 channels, at "
+            "{:.2f}; conv3 and conv5, of the same MACs, at {:.2f} and {:.2f})").format(
+        min(zfnet.values()), max(zfnet.values()), zfnet["conv1"], zfnet["conv3"], zfnet["conv5"]) in flat
+    assert (f"{found['p'][0]} and {found['q'][0]} of 98 models are within a factor of 2 and {found['p'][1]} and "
+            f"{found['q'][1]} reach ρ ≥ 0.8 with the fourteenth pass's two profiles") in flat
+
+
+FIFTEENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-seconds"
+
+
+def _measured_over_predicted(kept: dict, model: str, profile) -> dict[str, float]:
+    """Each of a model's layers that hold 90% of the MACs: its median time kept over the roofline's
+    prediction on `profile`."""
+    from archcalc import analyze
+    from archcalc.roofline import roofline
+    from archcalc.validation.results import heaviest
+
+    stats = analyze(model)
+    roof = roofline(stats, profile, "float32").by_name()
+    return {name: kept["layers"][name][0] / (roof[name].time * 1e3)
+            for name in heaviest({layer.name: layer.figures.macs for layer in stats.layers})}
 
 
 def test_the_fourteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
