@@ -963,29 +963,44 @@ def test_a_file_name_that_is_no_utf8_is_written_escaped_in_the_spec(tmp_path, cl
     assert "source: 'imported from ONNX: net\\xff.onnx'" in text
 
 
-NORMS_MADE_IN_THE_GRAPH = {
-    "BatchNormalization": (["scale", "bias", "mean", "var"], (1, 3, 8, 8),
-                           ("a scale, bias, mean or variance made in the graph (archcalc's batch norm holds them: "
-                            "initializers)")),
-    "LayerNormalization": (["scale", "bias"], (1, 3, 8, 8),
-                           "a scale or bias made in the graph (archcalc's layer norm holds them: initializers)"),
+NORMS_HELD_BY_CONSTANTS = {
+    "BatchNormalization": ((1.0, 0.0, 0.0, 1.0), 3, ("a running mean or variance held by a Constant (archcalc's batch "
+                                                    "norm holds them as buffers: initializers)")),
+    "LayerNormalization": ((2.0, 0.0), 8, ("a scale held by a Constant of other values than ones (archcalc's layer "
+                                           "norm learns its scale and bias as parameters: initializers, or has none)")),
 }
 
 
-@pytest.mark.parametrize("op", NORMS_MADE_IN_THE_GRAPH)
-def test_a_norm_whose_tensors_are_constant_nodes_is_refused_as_a_weight_made_in_the_graph(files, op):
+@pytest.mark.parametrize("op", NORMS_HELD_BY_CONSTANTS)
+def test_a_norm_whose_constants_change_values_is_refused_not_blamed_on_archcalc(files, op):
     """A fuzzer's: a BatchNormalization reading its scale, bias, mean and variance from Constant
     nodes ended in the import's own check, "6 parameters in the spec, 0 in the graph", blaming
-    archcalc. It is refused as a Conv's weight made in the graph is."""
-    names, out, says = NORMS_MADE_IN_THE_GRAPH[op]
-    size = 3 if op == "BatchNormalization" else 8
-    constants = [helper.make_node("Constant", [], [n], value=numpy_helper.from_array(np.ones(size, np.float32), n))
-                 for n in names]
+    archcalc. Its running statistics, and a layer norm's scale of 2, are no layer's parameters:
+    refused, saying which."""
+    values, size, says = NORMS_HELD_BY_CONSTANTS[op]
+    names = [f"t{i}" for i in range(len(values))]
+    constants = [helper.make_node("Constant", [], [n], value=numpy_helper.from_array(np.full(size, v, np.float32), n))
+                 for n, v in zip(names, values)]
     norm = helper.make_node(op, ["x", *names], ["y"], name="/norm/Norm")
-    stderr = _refused(files, [*constants, norm], [], out)
+    stderr = _refused(files, [*constants, norm], [], (1, 3, 8, 8))
     assert stderr.startswith(f"error: node '/norm/Norm' ({op}) of 'model.onnx' cannot be written exactly: {says}"), \
         stderr
     assert "archcalc's mistake" not in stderr
+
+
+@pytest.mark.parametrize("made", ["LayerNorm(16, bias=False)", "LayerNorm(16, elementwise_affine=False)",
+                                  "BatchNorm2d(8, affine=False)", "BatchNorm2d(8)", "LayerNorm(16)"])
+def test_torchs_norms_without_a_bias_or_affine_parameters_import_as_written(tmp_path, made):
+    """A review's: torch's exporter writes a LayerNorm without a bias, or a norm without affine
+    parameters, with Constant nodes of zeros and ones; the check of norms held by Constants
+    refused them. Each imports with torch's own parameters and buffers."""
+    torch = pytest.importorskip("torch")
+    norm = eval(f"torch.nn.{made}")  # the test's own literal
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), norm)
+    export(module, (3, 16, 16), tmp_path / "norm.onnx")
+    stats = analyze_graph(read_back(import_onnx(tmp_path / "norm.onnx"), tmp_path))
+    assert stats.totals.params == sum(p.numel() for p in module.parameters())
+    assert stats.totals.buffers == sum(b.numel() for b in module.buffers())
 
 
 @pytest.mark.parametrize(("weight", "kernel_shape", "says"), [

@@ -35,8 +35,9 @@ Shape = tuple[int, ...]
 
 RESHAPES = ("Unsqueeze", "Squeeze", "Reshape")
 """Operators that reshape a parameter without computing: their output is that parameter."""
-BUFFERS = {"BatchNormalization": (3, 4)}
-"""Parameter inputs that are buffers (running mean and variance), by position."""
+BUFFERS = {"BatchNormalization": 2}
+"""How many of an operator's last parameters are buffers: a batch norm's running mean and variance
+(its inputs 3 and 4, always given; its scale and bias may be Constants: affine=False)."""
 SETTINGS = {"Resize": (1, 2, 3), "Pad": (1, 2, 3), "Clip": (1, 2), "Slice": (1, 2, 3, 4), "Reshape": (1,),
             "Split": (1,)}
 """Inputs, by position, that say how an operator works (a Resize's scales, a Pad's pads): an
@@ -431,8 +432,8 @@ class _Reader:
         self._own(item, name)
         self.ops.append(Op(name, kind, fields, inputs, out))
         self.producer[item.output] = name
-        skipped = BUFFERS.get(item.op_type, ())
-        self.params[name] = sum(math.prod(self.shapes[p]) for i, p in enumerate(item.params) if i + 1 not in skipped)
+        learned = len(item.params) - BUFFERS.get(item.op_type, 0)
+        self.params[name] = sum(math.prod(self.shapes[p]) for p in item.params[:learned])
 
     def _own(self, item: Joined, name: str) -> None:
         """Take the initializers `item` reads for the layer `name`; a UserError where another layer
@@ -450,8 +451,8 @@ class _Reader:
     def _opaque(self, item: Joined, out: Shape) -> dict:
         """An opaque layer's fields: the operator, the inferred shapes of its output and first input
         after the batch, its parameters and buffer values (the initialisers it reads)."""
-        skipped = BUFFERS.get(item.op_type, ())
-        sizes = [(i + 1 in skipped, math.prod(self.shapes[p])) for i, p in enumerate(item.params)]
+        learned = len(item.params) - BUFFERS.get(item.op_type, 0)
+        sizes = [(i >= learned, math.prod(self.shapes[p])) for i, p in enumerate(item.params)]
         return {"operation": item.op_type, "shape": list(out[1:]), "reads": list(self._shape(item, item.tensors[0])[1:]),
                 "params": sum(n for b, n in sizes if not b),
                 "buffers": sum(n for b, n in sizes if b)}
@@ -670,9 +671,13 @@ class _Joiner:
         if rank < 3 or node_attributes(first)["perm"] != [0, *range(2, rank), 1] or \
                 node_attributes(last).get("perm") != [0, rank - 1, *range(1, rank - 1)]:
             return None
+        reader = self.reader
+        if any(name and name not in reader.param_of and name not in reader.constants for name in norm.input[1:]):
+            return None  # a scale or bias made in the graph: the LayerNormalization's own rule says so
         self.absorbed.update({id(first), id(norm)})
-        params = [self.reader.param_of[name] for name in norm.input if name in self.reader.param_of]
-        joined = Joined(last, "ChannelLayerNorm", [self.reader._tensor(first.input[0])], params, {}, [first, norm, last])
+        params = [reader.param_of[name] for name in norm.input if name in reader.param_of]
+        constants = {i: reader.constants[name] for i, name in enumerate(norm.input) if i and name in reader.constants}
+        joined = Joined(last, "ChannelLayerNorm", [reader._tensor(first.input[0])], params, constants, [first, norm, last])
         joined.node = _with_attributes(last, norm)
         return joined
 

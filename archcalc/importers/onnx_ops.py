@@ -109,19 +109,44 @@ def _conv(node: Node) -> dict:
     return fields
 
 
-def _held(node: Node, layer: str, tensors: str) -> None:
-    """Unsupported where a normalisation's tensors after its input are not all initializers (a
-    Constant node's, or computed): archcalc's layer holds them as parameters and buffers."""
-    if node.constants or len(node.shapes) > 1:
-        raise Unsupported(f"{tensors} made in the graph (archcalc's {layer} holds them: initializers)")
+UNCHANGING = {1: 1.0, 2: 0.0}
+"""A normalisation's scale (input 1) of ones and bias (input 2) of zeros: what one without them
+computes (torch's exporter writes a LayerNorm without a bias, or a norm without affine
+parameters, with such Constant nodes)."""
+
+
+def _learned(node: Node, inputs: int, layer: str) -> list[bool]:
+    """Whether each of a normalisation's `inputs` after its first (a scale, a bias, …) is a
+    parameter (an initializer); False where it is left out or a Constant that changes nothing
+    (UNCHANGING). Unsupported where one is made in the graph, or a Constant that changes values."""
+    if len(node.shapes) > 1:
+        raise Unsupported(f"a scale, bias or statistic made in the graph (archcalc's {layer} holds them: initializers)")
+    given, learned = len(node.params), []
+    for position in range(1, inputs + 1):
+        if position in node.constants:
+            if position not in UNCHANGING:
+                raise Unsupported(f"a running mean or variance held by a Constant (archcalc's {layer} holds them as "
+                                  "buffers: initializers)")
+            if not bool((node.constants[position] == UNCHANGING[position]).all()):
+                raise Unsupported(f"a {('scale', 'bias')[position - 1]} held by a Constant of other values than "
+                                  f"{('ones', 'zeros')[position - 1]} (archcalc's {layer} learns its scale and bias as "
+                                  "parameters: initializers, or has none)")
+            learned.append(False)
+        else:
+            learned.append(given > 0)
+            given -= 1
+    return learned
 
 
 def _batchnorm(node: Node) -> dict:
     if node.attr("training_mode", 0):
         raise Unsupported("training_mode 1 (export the model in eval mode)")
-    _held(node, "batch norm", "a scale, bias, mean or variance")
+    scale, bias, mean, variance = _learned(node, 4, "batch norm")
+    if not (mean and variance) or scale != bias:
+        raise Unsupported("a batch norm without running statistics, or with a scale but no bias (archcalc's holds "
+                          "both statistics, and a scale and a bias or neither)")
     momentum = float(Decimal(1) - Decimal(str(f32(node.attr("momentum", 0.9)))))
-    return {"eps": f32(node.attr("epsilon", 1e-5)), "momentum": momentum}
+    return {"eps": f32(node.attr("epsilon", 1e-5)), "momentum": momentum} | ({} if scale else {"affine": False})
 
 
 def _left(node: Node) -> dict:
@@ -256,13 +281,15 @@ def _merge(node: Node) -> dict:
 def _layer_norm(node: Node) -> dict:
     if node.attr("axis", -1) not in (-1, len(node.shapes[0]) - 1):
         raise Unsupported(f"axis {node.attr('axis')}: archcalc's layer_norm normalises the last axis")
-    _held(node, "layer norm", "a scale or bias")
+    scale, bias = _learned(node, 2, "layer norm")
+    if bias and not scale:
+        raise Unsupported("a bias without a scale (archcalc's layer_norm learns a bias only beside its scale)")
     features = node.shapes[0][1 if node.op_type == "ChannelLayerNorm" else -1]
     for (_, shape), what in zip(node.params, ("scale", "bias")):
         if math.prod(shape) != features:
             raise Unsupported(f"a {what} of shape {list(shape)} for {features} features (archcalc's layer_norm has "
                               "one value a feature)")
-    return {"eps": f32(node.attr("epsilon", 1e-5)), "bias": len(node.params) > 1}
+    return {"eps": f32(node.attr("epsilon", 1e-5)), "bias": bias} | ({} if scale else {"elementwise_affine": False})
 
 
 def _resize(node: Node) -> dict:
