@@ -1064,10 +1064,22 @@ def test_a_timeout_leaves_no_alarm_behind_and_takes_seconds_from_0(tmp_path):
     result = run_import(tmp_path, "loops:net", "--input", "3x8x8", "--timeout", "30")
     assert result.returncode == 0 and result.stdout.startswith("name: net\n"), result.stderr
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is before
+    outer = signal.signal(signal.SIGALRM, lambda signum, frame: None)  # a timer of this process's own (a review's:
+    signal.setitimer(signal.ITIMER_REAL, 100.0)                       # it was cancelled)
+    try:
+        assert run_import(tmp_path, "loops:net", "--input", "3x8x8", "--timeout", "30").returncode == 0
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] < 100.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer)
     assert run_import(tmp_path, "loops:net", "--input", "3x8x8", "--timeout", "0").returncode == 0
-    for value in ("-1", "nan", "inf", "soon"):
+    result = run_import(tmp_path, "loops:net", "--input", "3x8x8", "--timeout", "1e-9")  # a review's: "raised _RanOut"
+    assert result.stderr.startswith("error: the code of 'loops:net' ran past 1e-09 s while being imported"), \
+        result.stderr
+    for value in ("-1", "nan", "inf", "soon", "1e12"):  # 1e12: an OverflowError's traceback (a review's)
         result = run_import(tmp_path, "loops:net", "--input", "3x8x8", "--timeout", value)
-        assert result.returncode == 2 and f"--timeout takes seconds from 0 (0: no limit), got '{value}'" in result.stderr
+        assert result.returncode == 2, result.stderr
+        assert f"--timeout takes seconds from 0 to 100,000,000 (0: no limit), got '{value}'" in result.stderr
     result = run_in(tmp_path, "import", "onnx", "net.onnx", "--timeout", "5")
     assert result.returncode == 2 and "--timeout is for torch: an ONNX file runs no code of the model's" in result.stderr
 
@@ -1081,6 +1093,15 @@ import torch.nn as nn
 
 def quits():
     os._exit(0)
+
+
+def in_a_thread():
+    import threading
+
+    thread = threading.Thread(target=os._exit, args=(3,))
+    thread.start()
+    thread.join()
+    return nn.Sequential(nn.Conv2d(3, 4, 3))
 
 
 def forks():
@@ -1102,6 +1123,9 @@ def test_model_code_calling_os_exit_is_one_error_and_a_process_it_forks_exits_as
     result = run_process("import", "torch", "exits:quits", "--input", "3x8x8", cwd=tmp_path)  # in this one, a
     assert (result.returncode, result.stdout) == (2, "")  # regression would end the tests with exit 0
     assert result.stderr.startswith("error: the code of 'exits:quits' called os._exit(0) while being imported\n")
+    result = run_process("import", "torch", "exits:in_a_thread", "--input", "3x8x8", cwd=tmp_path)  # a review's: a
+    assert (result.returncode, result.stdout) == (2, "")  # traceback of _Exited, then the spec and exit 0
+    assert result.stderr.startswith("error: the code of 'exits:in_a_thread' called os._exit(3) while being imported\n")
     exit_ = os._exit
     result = run_import(tmp_path, "exits:forks", "--input", "3x8x8")
     assert os._exit is exit_

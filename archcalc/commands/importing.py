@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
@@ -19,14 +20,19 @@ TIMEOUT_S = 600.0
 builds it, the largest bundled model, took 3.0 s here (6 December, one thread)."""
 
 
+MAX_TIMEOUT_S = 10**8
+"""The longest --timeout (about three years; the system's timer takes up to about 9.2·10⁹ s)."""
+
+
 def _seconds(text: str) -> float:
-    """--timeout's seconds: a number from 0 (no limit)."""
+    """--timeout's seconds: a number from 0 (no limit) to MAX_TIMEOUT_S."""
     try:
         seconds = float(text)
     except ValueError:
         seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise UsageError(f"--timeout takes seconds from 0 (0: no limit), got '{text}'", option="--timeout")
+    if not 0 <= seconds <= MAX_TIMEOUT_S:
+        raise UsageError(f"--timeout takes seconds from 0 to {MAX_TIMEOUT_S:,} (0: no limit), got '{text}'",
+                         option="--timeout")
     return seconds
 
 
@@ -91,26 +97,21 @@ def import_model(
     emit(utf8(text, "yaml"), output, _source_files(target, known))
 
 
-class _Exited(BaseException):
-    """The model's code called os._exit: raised in its place."""
-
-
 @contextmanager
 def _their_code(target: str):
     """While the model's own code runs: what it prints goes to stderr (stdout is the spec's), by
     Python's print and by its file descriptor 1 alike (a C extension's, a subprocess's), and its
-    sys.exit or os._exit (in this process: a process it forks exits as it asks), or another
-    exception that is no Exception, is one error, exit 2 (it ended the import with its own code
-    and no message, exit 0 for os._exit(0), or with a traceback)."""
+    sys.exit or os._exit (`_no_exit`), or another exception that is no Exception, is one error,
+    exit 2 (it ended the import with its own code and no message, exit 0 for os._exit(0), or with
+    a traceback)."""
     try:
-        with _descriptor_to_stderr(), redirect_stdout(sys.stderr), _no_exit():
+        with _descriptor_to_stderr(), redirect_stdout(sys.stderr), _no_exit(target):
             yield
+    except _Stopped as stop:
+        raise stop.error from None
     except SystemExit as stop:
         raise UserError(f"the code of '{target}' called sys.exit({stop.code!r}) while being imported",
-                        hint="import a module whose code does not exit when it is imported, built or run") from None
-    except _Exited as stop:
-        raise UserError(f"the code of '{target}' called os._exit({stop.args[0]!r}) while being imported",
-                        hint="import a module whose code does not exit when it is imported, built or run") from None
+                        hint=_EXITS_HINT) from None
     except (Exception, KeyboardInterrupt):
         raise
     except BaseException as error:  # noqa: BLE001 - the model's own, raised past Exception
@@ -119,39 +120,64 @@ def _their_code(target: str):
             from None
 
 
+_EXITS_HINT = "import a module whose code does not exit when it is imported, built or run"
+
+
+class _Stopped(BaseException):
+    """Raised in the model's code to stop it (past its `except Exception`), with the error to say."""
+
+    def __init__(self, error: UserError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 _EXIT = os._exit
 """os._exit itself, whatever `_no_exit` puts in its place meanwhile."""
 
 
+def _ended(error: UserError) -> None:
+    """Say `error` and end the process now, exit 2: the model's code cannot be stopped otherwise
+    (it caught the alarm, or exits from a thread). A terminal's progress line is cleared and its
+    cursor shown again first."""
+    if os.isatty(2):
+        os.write(2, b"\r\x1b[2K\x1b[?25h")
+    os.write(2, error.report().encode("utf-8", "replace"))
+    _EXIT(error.exit_code)
+
+
 @contextmanager
-def _no_exit():
-    """os._exit raising _Exited in this process while the block runs (in a process forked from
-    it, exiting as asked: multiprocessing's children end so), and os._exit again after."""
-    here = os.getpid()
+def _no_exit(target: str):
+    """os._exit stopping the model's code with one error while the block runs: raised in this
+    process's main thread, said and ended with exit 2 from another (`_ended`). A process forked
+    from it (multiprocessing's children end with os._exit), or a call after the block (a
+    reference the model's code kept), exits as asked."""
+    here, running = os.getpid(), [True]
 
     def exits(code: int) -> None:
-        if os.getpid() != here:
+        if not running[0] or os.getpid() != here:
             _EXIT(code)
-        raise _Exited(code)
+        error = UserError(f"the code of '{target}' called os._exit({code!r}) while being imported", hint=_EXITS_HINT)
+        if threading.current_thread() is not threading.main_thread():
+            _ended(error)
+        raise _Stopped(error)
 
     os._exit = exits
     try:
         yield
     finally:
+        running[0] = False
         os._exit = _EXIT
-
-
-class _RanOut(BaseException):
-    """Raised in the model's code when its time is up: past its `except Exception`."""
 
 
 @contextmanager
 def _limited(seconds: float, target: str):
     """The block stopped with one error once it has run `seconds` (none where 0): an alarm raises
     in whatever Python code runs then. Where the model's code catches that too and runs on, the
-    next alarm, a second later, says the same error and ends the process (exit 2): nothing is
+    next alarm, a second later, says the same error and ends the process (`_ended`): nothing is
     written by then. Code inside one call into C (a single long torch operation) stops when it
-    returns. Where this is not the main thread, or there is no alarm, without a limit."""
+    returns; code that sets its own alarm (signal.alarm) takes the limit's place. A timer set
+    before (a test runner's) is set again after, less the time the block took. Where this is not
+    the main thread, or there is no alarm, without a limit."""
     if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -161,20 +187,19 @@ def _limited(seconds: float, target: str):
 
     def ran_out(signum, frame):
         if alarms:  # the first was caught by the model's code: nothing else stops it
-            os.write(2, error.report().encode("utf-8", "replace"))
-            _EXIT(error.exit_code)
+            _ended(error)
         alarms.append(signum)
-        raise _RanOut
+        raise _Stopped(error)
 
-    previous = signal.signal(signal.SIGALRM, ran_out)
-    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    previous, before, started = signal.signal(signal.SIGALRM, ran_out), (0.0, 0.0), time.monotonic()
     try:
+        before = signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
         yield
-    except _RanOut:
-        raise error from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if before[0]:
+            signal.setitimer(signal.ITIMER_REAL, max(before[0] - (time.monotonic() - started), 1e-3), before[1])
 
 
 @contextmanager
