@@ -193,7 +193,7 @@ def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batch
             digests[repr(values)] = model_digest(graph)
             found = _setting_points(graph, at, batches, convention, dtype, symbolic)
         except SpecError as error:
-            digests.setdefault(repr(values), f"refused at {values}")
+            digests.setdefault(repr(values), f"refused: {error}")  # alike where the setting changes nothing
             found = [SweepPoint(n, point_input, None, error=error) for n in batches for point_input in at]
         else:
             skipped.update(dict.fromkeys(found.pop()))
@@ -204,8 +204,8 @@ def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batch
         if key not in digests:
             try:
                 digests[key] = model_digest(expand(document, name, chosen, path, settings=dict(zip(names, values))))
-            except SpecError:
-                digests[key] = f"refused at {values}"
+            except SpecError as error:
+                digests[key] = f"refused: {error}"
         return digests[key]
     check_settings_change(settings, parameters_of(document, chosen), base.model, expanded)
     batch = "N" if len(batches) > 1 else batches[0]
@@ -255,7 +255,8 @@ def check_settings_change(settings: list[Setting] | tuple[Setting, ...], own: di
         others = [values for values in product(*(s.values for s in settings)) if not _same(values[index], mine)]
         if others and all(expanded(values) == expanded((*values[:index], mine, *values[index + 1:]))
                           for values in others):
-            shown = ", ".join(dict.fromkeys(_shown(values[index]) for values in others))
+            values = list(dict.fromkeys(_shown(values[index]) for values in others))
+            shown = ", ".join(values[:5]) + (f", … ({len(values):,} values)" if len(values) > 5 else "")
             raise UsageError(f"'{setting.name}' changes nothing in {model}: at {shown} it is the model of its own "
                              f"value ({_shown(mine)}), whose layers do not depend on it", option="'--set'",
                              hint=f"leave '{setting.name}' out, or sweep a variant whose layers read it")

@@ -329,3 +329,27 @@ def test_a_setting_read_only_with_another_is_taken_with_it(cli, write_spec, sett
     flat = " ".join(result.output.replace("│", " ").split())
     assert result.exit_code == (2 if refused else 0), result.output
     assert ("'ratio' changes nothing in gated" in flat) is refused, flat
+
+
+REFUSED_AT_ONE = """
+    name: refused_at_one
+    input: [3, 8, 8]
+    params: {c: 8, unused: 1}
+    layers:
+      - conv: {kind: conv2d, out: "c * 8 // (c - 6)", kernel: 3}
+"""
+
+
+def test_a_setting_that_changes_nothing_is_refused_where_another_makes_the_spec_refuse_a_point(cli, write_spec):
+    """A review's: by hand, c = 6 divides by zero, whatever 'unused' is; a refused point's digest
+    held the values set, so 'unused' there seemed to change the model and was taken. Refused
+    alike now, it is refused as with c = 8 alone; c itself is taken (c = 6 is refused, 8 not).
+    A setting of many values that changes nothing names five of them and their count."""
+    spec = write_spec(REFUSED_AT_ONE, "refused_at_one.yaml")
+    result = cli("sweep", spec, "--set", "c=8,6", "--set", "unused=2", "--size", "8")
+    assert result.exit_code == 2 and "'unused' changes nothing in refused_at_one: at 2 it is" in result.output, \
+        result.output
+    assert cli("sweep", spec, "--set", "c=8,6", "--size", "8").exit_code == 0
+    result = cli("sweep", "resnet18", "--set", "groups=2:30", "--size", "224")
+    flat = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and "at 2, 3, 4, 5, 6, … (29 values) it is the model of its own value (1)" in flat, flat
