@@ -255,7 +255,8 @@ BUDGET_S = 0.3
 """How long each measurement repeats for (after its warm-up), at least MIN_RUNS times."""
 MIN_RUNS = 5
 LONG_RUNS = 2
-"""The fewest runs of a layer whose runs have already taken BUDGET_S (a grid's largest points)."""
+"""The fewest runs of layers each of whose runs have already taken BUDGET_S in all (a grid's
+largest points)."""
 
 
 def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32",
@@ -427,7 +428,7 @@ class _Clock:
         return out
 
     def as_in_a_model(self, layer: Callable[[object], object], x, budget: float | None = None) -> list[float]:
-        """The seconds of each of at least MIN_RUNS calls of `layer`, repeated for BUDGET_S, each
+        """The seconds of each of at least MIN_RUNS calls of `layer` (`in_turn`), repeated for BUDGET_S, each
         on a copy of `x` made just before it (an input just written, as the layer before leaves
         it in a model) while the output of the call before is still held (as the next layer holds
         it): not the same input and output, hot in the caches, again and again, which on a CPU
@@ -437,7 +438,7 @@ class _Clock:
     def in_turn(self, layers: list[tuple[Callable[[object], object], object]], budget: float) -> list[list[float]]:
         """The seconds of each call of each of `layers` (a layer and its input), called in turn,
         round after round, after two rounds of warm-up, for at least MIN_RUNS rounds (LONG_RUNS
-        where those before took BUDGET_S) and until `budget` is spent, each call as in `as_in_a_model`: a moment the shared machine is slower
+        where each layer's own runs took BUDGET_S) and until `budget` is spent, each call as in `as_in_a_model`: a moment the shared machine is slower
         (another process, the caches it takes) falls on all of them alike rather than on the one
         it ran."""
         for _ in range(2):
@@ -445,7 +446,7 @@ class _Clock:
                 held = layer(x.clone())
         out: list[list[float]] = [[] for _ in layers]
         spent = 0.0
-        while len(out[0]) < (MIN_RUNS if spent < BUDGET_S else LONG_RUNS) or spent < budget:
+        while len(out[0]) < (MIN_RUNS if min(map(sum, out)) < BUDGET_S else LONG_RUNS) or spent < budget:
             for taken, (layer, x) in zip(out, layers):
                 fresh = x.clone()
                 self.sync()
