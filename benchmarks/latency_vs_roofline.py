@@ -51,8 +51,16 @@ MAX_RUNS = 1000
 
 
 def runs_for(runs: int, seconds: float, ms: float) -> int:
-    """At least `runs`, and as many (up to MAX_RUNS) as take `seconds` at `ms` a run."""
-    return min(MAX_RUNS, max(runs, math.ceil(seconds * 1e3 / ms))) if seconds and ms > 0 else runs
+    """At least `runs`, and as many (up to MAX_RUNS, unless `runs` is more) as take `seconds` at `ms` a run."""
+    return max(runs, min(MAX_RUNS, math.ceil(seconds * 1e3 / ms))) if seconds and ms > 0 else runs
+
+
+def _seconds(text: str) -> float:
+    """--seconds: a number from 0 (off)."""
+    seconds = float(text)
+    if not 0 <= seconds < math.inf:
+        raise argparse.ArgumentTypeError(f"--seconds takes a number from 0, got {text}")
+    return seconds
 
 
 def measure(name: str, variant, path, runs: int, warmup: int, device: str = "cpu", dtype: str = "float32",
@@ -191,7 +199,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--seconds", type=float, default=0.0,
+    parser.add_argument("--seconds", type=_seconds, default=0.0,
                         help="time each model for at least this long: as many runs as take it, at least --runs and "
                              f"at most {MAX_RUNS}")
     parser.add_argument("--cache", type=Path, default=Path("latency_measured.json"))
