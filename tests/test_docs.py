@@ -1431,6 +1431,10 @@ def test_the_fifteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"and {found['q'][1]} at ρ ≥ 0.8 (median runs; {found['p'][3]} and {found['q'][3]} of the fastest), where ι "
             f"is at least 0.8 for {apart}.") in flat
     assert f"On profile q, against the fourteenth pass's times: {', '.join(moved)}." in flat
+    from archcalc.devices import load_profile
+
+    later = _counted(compared(FIFTEENTH_RUN, load_profile(FIFTEENTH_RUN / "profile-cpu-r.yaml")))
+    assert f"gives {later[0]} within a factor of 2 and {later[1]} at ρ ≥ 0.8 on them." in flat
     lenet = [f"{rows[name]['lenet5']['median'][RHO]:.2f}" for name in ("p", "q")]
     assert f"LeNet-5's ρ is {lenet[0]} and {lenet[1]} on p and q" in flat
     left = ", ".join(f"{name} ({row['median'][RHO]:.3f}, η {row['median'][3]:.3f})" for name, row in rows["q"].items()
