@@ -1035,16 +1035,27 @@ def stubborn():
             pass
 
 
+def swallows():
+    import time
+
+    try:
+        time.sleep(5)
+    except BaseException:
+        pass
+    return nn.Sequential(nn.Conv2d(3, 4, 3))
+
+
 def net():
     return nn.Sequential(nn.Conv2d(3, 4, 3))
 """
 
 
-@pytest.mark.parametrize("target", ["forever", "stubborn"])
+@pytest.mark.parametrize("target", ["forever", "stubborn", "swallows"])
 def test_model_code_that_never_returns_stops_at_its_timeout(tmp_path, target):
     """A fuzzer's: model code that never returns hung `import torch` (no limit). It now stops at
     --timeout with one error, exit 2, also where the code catches every exception and runs on
-    (then the alarm a second later ends the process)."""
+    (then the alarm a second later ends the process), or catches it and returns (a review's: exit 0
+    and a spec)."""
     (tmp_path / "loops.py").write_text(LOOPS, encoding="utf-8")
     result = run_process("import", "torch", f"loops:{target}", "--input", "3x8x8", "--timeout", "2", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
@@ -1104,6 +1115,24 @@ def in_a_thread():
     return nn.Sequential(nn.Conv2d(3, 4, 3))
 
 
+def caught():
+    try:
+        os._exit(3)
+    except BaseException:
+        pass
+    return nn.Sequential(nn.Conv2d(3, 4, 3))
+
+
+class Exits:
+    def __del__(self):
+        os._exit(7)
+
+
+def in_a_finaliser():
+    Exits()
+    return nn.Sequential(nn.Conv2d(3, 4, 3))
+
+
 def forks():
     process = multiprocessing.get_context("fork").Process(target=os.getpid)
     process.start()
@@ -1126,6 +1155,11 @@ def test_model_code_calling_os_exit_is_one_error_and_a_process_it_forks_exits_as
     result = run_process("import", "torch", "exits:in_a_thread", "--input", "3x8x8", cwd=tmp_path)  # a review's: a
     assert (result.returncode, result.stdout) == (2, "")  # traceback of _Exited, then the spec and exit 0
     assert result.stderr.startswith("error: the code of 'exits:in_a_thread' called os._exit(3) while being imported\n")
+    for target, code in (("caught", 3), ("in_a_finaliser", 7)):  # a review's: exit 0 and a spec (and a traceback)
+        result = run_process("import", "torch", f"exits:{target}", "--input", "3x8x8", cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr == (f"error: the code of 'exits:{target}' called os._exit({code}) while being imported\n"
+                                 "  hint: import a module whose code does not exit when it is imported, built or run\n")
     exit_ = os._exit
     result = run_import(tmp_path, "exits:forks", "--input", "3x8x8")
     assert os._exit is exit_

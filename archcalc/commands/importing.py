@@ -105,7 +105,7 @@ def _their_code(target: str):
     exit 2 (it ended the import with its own code and no message, exit 0 for os._exit(0), or with
     a traceback)."""
     try:
-        with _descriptor_to_stderr(), redirect_stdout(sys.stderr), _no_exit(target):
+        with _descriptor_to_stderr(), redirect_stdout(sys.stderr), _stops_unsaid(), _no_exit(target):
             yield
     except _Stopped as stop:
         raise stop.error from None
@@ -135,6 +135,23 @@ _EXIT = os._exit
 """os._exit itself, whatever `_no_exit` puts in its place meanwhile."""
 
 
+@contextmanager
+def _stops_unsaid():
+    """A stop raised where Python cannot raise it on (in a __del__) not printed as a traceback
+    while the block runs: the block's end says its error (`_no_exit`, `_limited`)."""
+    said = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, _Stopped):
+            said(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = said
+
+
 def _ended(error: UserError) -> None:
     """Say `error` and end the process now, exit 2: the model's code cannot be stopped otherwise
     (it caught the alarm, or exits from a thread). A terminal's progress line is cleared and its
@@ -148,10 +165,11 @@ def _ended(error: UserError) -> None:
 @contextmanager
 def _no_exit(target: str):
     """os._exit stopping the model's code with one error while the block runs: raised in this
-    process's main thread, said and ended with exit 2 from another (`_ended`). A process forked
+    process's main thread (and again when the block ends, where the model's code caught it), said
+    and ended with exit 2 from another (`_ended`). A process forked
     from it (multiprocessing's children end with os._exit), or a call after the block (a
     reference the model's code kept), exits as asked."""
-    here, running = os.getpid(), [True]
+    here, running, stopped = os.getpid(), [True], []
 
     def exits(code: int) -> None:
         if not running[0] or os.getpid() != here:
@@ -159,11 +177,14 @@ def _no_exit(target: str):
         error = UserError(f"the code of '{target}' called os._exit({code!r}) while being imported", hint=_EXITS_HINT)
         if threading.current_thread() is not threading.main_thread():
             _ended(error)
+        stopped.append(error)
         raise _Stopped(error)
 
     os._exit = exits
     try:
         yield
+        if stopped:  # caught by the model's code (an except BaseException, a __del__): said all the same
+            raise stopped[0]
     finally:
         running[0] = False
         os._exit = _EXIT
@@ -174,7 +195,7 @@ def _limited(seconds: float, target: str):
     """The block stopped with one error once it has run `seconds` (none where 0): an alarm raises
     in whatever Python code runs then. Where the model's code catches that too and runs on, the
     next alarm, a second later, says the same error and ends the process (`_ended`): nothing is
-    written by then. Code inside one call into C (a single long torch operation) stops when it
+    written by then; where it catches it and returns, the error is raised then. Code inside one call into C (a single long torch operation) stops when it
     returns; code that sets its own alarm (signal.alarm) takes the limit's place. A timer set
     before (a test runner's) is set again after, less the time the block took. Where this is not
     the main thread, or there is no alarm, without a limit."""
@@ -195,6 +216,8 @@ def _limited(seconds: float, target: str):
     try:
         before = signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
         yield
+        if alarms:  # caught by the model's code, which returned within the second after: said all the same
+            raise error
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
