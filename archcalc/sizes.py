@@ -17,6 +17,7 @@ the formula printer for symbolic sizes is registered by `archcalc.symbolic` (FOR
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any, Callable, Iterable
 
 from archcalc.errors import Location, SpecError
@@ -32,6 +33,22 @@ _RANGE = re.compile(r"([0-9]+):([0-9]+)(?::([0-9]+))?")
 
 FORMULA_TEXT: Callable[[Any], str] | None = None
 """How a size that is a formula is written for people (⌊H/2⌋); set by `archcalc.symbolic`."""
+
+
+def whole_number(text: str) -> int | None:
+    """The number `text` writes in ASCII digits alone, the one way archcalc reads a whole number
+    from text (Python's int() also reads '1_0', '+3', ' 3' and other scripts' digits, '٣'); None
+    for any other text, and for more digits than Python converts (`too_long`)."""
+    if not _NUMBER.fullmatch(text) or too_long(text):
+        return None
+    return int(text.lstrip("0") or "0")
+
+
+def too_long(digits: str) -> bool:
+    """More digits, leading zeros aside, than Python converts (sys.get_int_max_str_digits(): 4,300;
+    no limit before Python 3.10.7)."""
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    return 0 < limit < len(digits.lstrip("0"))
 
 
 def is_symbol(text: Any) -> bool:

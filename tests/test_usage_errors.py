@@ -82,6 +82,32 @@ def test_a_whole_number_option_given_a_word_says_so(args, option, cli):
         result.stderr
 
 
+@pytest.mark.parametrize("option", ["--runs", "--warmup", "--batch", "--threads"])
+@pytest.mark.parametrize("text", ["1_0", "\u0663", "\uff13", "+3", " 3", "3 "])
+def test_a_whole_number_option_takes_ascii_digits_alone(option, text, cli):
+    """A fuzzer found validate's whole-number options taking whatever Python's int() reads: `--runs 1_0`
+    was 10, `--batch ٣` (an Arabic-Indic three) 3, `--runs ３` (a fullwidth three) 3; `table --batch 1_0`
+    is refused. Every one is refused as `table --batch` refuses it."""
+    result = cli("validate", "lenet5", option, text, "--runs" if option != "--runs" else "--warmup", "1")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: invalid value for '{option}': {text!r} is not a whole number\n"), \
+        result.stderr
+    assert cli("table", "lenet5", "--batch", "1_0").exit_code == 2
+
+
+def test_a_whole_number_of_more_digits_than_python_reads_is_one_error(cli):
+    """A number of 5,000 digits ended in Python's own ValueError (it converts 4,300 at most), a traceback
+    from the command line's reader and from the typer app alike."""
+    from archcalc.cli import read_command_line
+
+    digits = "9" * 5000
+    assert read_command_line(["validate", "lenet5", "--runs", digits]) is None  # left to the typer app
+    result = cli("validate", "lenet5", "--runs", digits)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: invalid value for '--runs': '999999999999'… has 5,000 digits"), \
+        result.stderr
+
+
 @pytest.mark.parametrize("words", ["'x' is not a valid int range.", "'x' is not a valid integer range.",
                                    "'x' is not a valid integer."])
 def test_clicks_words_for_a_whole_number_are_said_alike(words):

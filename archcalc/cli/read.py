@@ -15,6 +15,7 @@ from typing import Any
 
 from archcalc.commands import REQUIRED, Argument, Option
 from archcalc.errors import UserError
+from archcalc.sizes import whole_number
 
 
 def read_values(parameters: list[tuple[str, Any]], words: list[str]) -> dict[str, Any] | None:
@@ -115,9 +116,9 @@ def _option_value(option: Any, given: Any) -> Any:
 
 def _whole_number(text: Any, option: Any) -> Any:
     if isinstance(text, str):
-        if not (text.isascii() and text.isdigit()):
+        text = whole_number(text)
+        if text is None:
             return _REFUSED
-        text = int(text)
     if (option.min is not None and text < option.min) or (option.max is not None and text > option.max):
         return _REFUSED
     return text

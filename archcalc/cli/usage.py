@@ -21,12 +21,15 @@ from typer.core import TyperCommand, TyperGroup
 
 try:  # typer vendors click from 0.2x on; before, it used click itself
     from typer._click import exceptions as _click_errors
+    from typer._click.types import IntRange
 except ImportError:  # pragma: no cover - depends on typer's version
     from click import exceptions as _click_errors
+    from click.types import IntRange
 
 from archcalc.cli import COMMANDS, call, command_function, run
 from archcalc.commands import REQUIRED, Argument, Option, parameters
 from archcalc.errors import UsageError, UserError, shown_safely
+from archcalc.sizes import too_long, whole_number
 
 ClickException = _click_errors.ClickException
 NoArgsIsHelpError = getattr(_click_errors, "NoArgsIsHelpError", ())
@@ -188,13 +191,29 @@ def _option(name: str, option: Option) -> tuple[Any, Any]:
     settings: dict[str, Any] = {"help": option.help}
     if option.parse is not None:
         settings["callback"] = parsed(option.parse)
-    if option.min is not None:
-        settings["min"] = option.min
-    if option.max is not None:
-        settings["max"] = option.max
+    if option.kind is int and not option.choices:
+        settings["click_type"] = WholeNumber(min=option.min, max=option.max)
     if option.kind is Path:
         settings["dir_okay"] = False
     return typer.Option(default, *option.flags, **settings), Optional[annotation] if default is None else annotation
+
+
+class WholeNumber(IntRange):
+    """A whole-number option's type: its text read as archcalc reads one (`archcalc.sizes.whole_number`:
+    ASCII digits alone; click's int() also took '1_0', '+3', ' 3' and '٣'), within the option's range.
+    A '-' before the digits is read, for the range to refuse the number it gives."""
+
+    def convert(self, value: Any, param, ctx) -> Any:
+        if isinstance(value, str):
+            digits = value.removeprefix("-")
+            if too_long(digits):
+                self.fail(f"{value[:12]!r}… has {len(digits.lstrip('0')):,} digits, more than a whole number here "
+                          "may have", param, ctx)
+            number = whole_number(digits)
+            if number is None:
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+            value = -number if digits != value else number
+        return super().convert(value, param, ctx)
 
 
 def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
