@@ -96,6 +96,13 @@ MAX_SWEEP_POINTS = 10_000
 """Points of one `archcalc sweep`: settings of the spec's parameters (`--set`) × input sizes ×
 batch sizes, counted before any work."""
 
+MAX_RUNS = 1_000
+"""Timed passes of `validate --runs`, and warm-up passes of `--warmup`, each. A pass of ResNet-50
+took 81 ms on one thread of this project's CPU (docs/validation.md), so 1,000 take under two
+minutes; unbounded, a slip of `--runs 1000000000` ran for days (LeNet-5, 0.14 ms a pass) and
+printed nothing on a pipe, each run holding a time per block and layer. benchmarks/
+latency_vs_roofline.py gives a model at most as many runs."""
+
 MAX_FIELD_PERIOD = 4_096
 """Units after which the regions of a receptive field behind upsampling must repeat; a longer
 pattern (an upsampling by 4,099/4,097) gives the layers behind it no field."""

@@ -115,6 +115,7 @@ def test_limits_table_states_the_limits_in_the_code():
         "bytes of one tensor, for a memory figure (`memory`, `check`, `report`, `validate`; torch's storage size is an int64)":
             "2⁶³ − 1" if limits.MAX_TENSOR_BYTES == 2**63 - 1 else "?",
         "points of one `archcalc sweep` (settings of `--set` × sizes × batch sizes)": f"{limits.MAX_SWEEP_POINTS:,}",
+        "timed passes of `archcalc validate` (`--runs`), and warm-up passes (`--warmup`), each": f"{limits.MAX_RUNS:,}",
         "units after which the regions of a receptive field behind upsampling repeat "
         "([receptive.md](receptive.md#behind-upsampling-a-jump-of-a-fraction-of-a-pixel))":
             f"{limits.MAX_FIELD_PERIOD:,}",

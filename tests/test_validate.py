@@ -406,6 +406,33 @@ def test_timing_on_the_cpu_keeps_freed_memory_for_the_next_pass():
     assert result.stdout.split() == ["1", "1", "True", "0", "0"]
 
 
+@pytest.mark.parametrize("option", ["--runs", "--warmup"])
+def test_runs_and_warm_up_passes_past_a_thousand_are_refused_before_any_build(cli, option, monkeypatch):
+    """A fuzzer's `--runs 1000000000` (and `--runs 1 --warmup 1000000000`) ran for days on LeNet-5, and
+    on a pipe said nothing; each is at most 1,000 (docs/spec.md, Limits)."""
+    monkeypatch.setattr("archcalc.validation._built", lambda *a, **k: pytest.fail("built before refusing"))
+    for value in ("1001", "1000000000"):
+        result = cli("validate", "lenet5", option, value)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr.startswith(f"error: invalid value for '{option}': {value} is not in the range "
+                                        "0<=x<=1000\n"), result.stderr
+
+
+@pytest.mark.parametrize(("latency", "runs", "warmup", "said"), [
+    ("blocks", 1, 3, "timing 1 forward pass after 3 warm-up passes"),
+    ("blocks", 2, 0, "timing 2 forward passes"),
+    ("per-layer", 1, 1, "timing 2 forward passes after 2 warm-up passes"),  # 2 × (warm-up + runs) passes
+])
+def test_the_timing_phase_counts_the_passes_that_run(latency, runs, warmup, said, monkeypatch):
+    """A fuzzer found the progress saying `timing 1 forward passes` while a billion warm-up passes ran."""
+    import archcalc.progress
+
+    phases = []
+    monkeypatch.setattr(archcalc.progress, "WATCHER", phases.append)
+    validate("lenet5", device="cpu", runs=runs, warmup=warmup, memory=False, counter="torch", latency=latency)
+    assert [text for text in phases if text.startswith("timing")] == [said]
+
+
 def test_the_default_latency_times_the_blocks_alone():
     latency = validate("lenet5", device="cpu", runs=1, warmup=0, memory=False).latency
     assert latency.mode == "blocks" and latency.layers == [] and latency.threads == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option, spec_paths
 from archcalc.errors import UsageError
-from archcalc.limits import MAX_DIMENSION
+from archcalc.limits import MAX_DIMENSION, MAX_RUNS
 from archcalc.validation import COUNTERS, DEVICES, LATENCY_DTYPES, LATENCY_MODES
 
 
@@ -21,8 +21,9 @@ def validate(
                          "meta allocates no weights and counts with FlopCounterMode only.", choices=DEVICES),
     counter: str = Option("both", "fvcore, torch (FlopCounterMode) or both.", choices=tuple(COUNTERS)),
     format: str = format_option("validation"),
-    runs: int = Option(10, "Timed forward passes for the latency (0: no timing).", min=0),
-    warmup: int = Option(2, "Untimed forward passes before them.", min=0),
+    runs: int = Option(10, f"Timed forward passes for the latency (0: no timing; at most {MAX_RUNS:,}).", min=0,
+                       max=MAX_RUNS),
+    warmup: int = Option(2, f"Untimed forward passes before them (at most {MAX_RUNS:,}).", min=0, max=MAX_RUNS),
     latency: str = Option("blocks", "Time the model and its top-level blocks, or also every layer (per-layer).",
                           choices=LATENCY_MODES),
     threads: int | None = Option(None, "torch's CPU threads while timing (default 1 on the CPU).", type=int, min=1,

@@ -157,7 +157,7 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
     layers = [_layer_check(layer, measured[layer.name], result.counters, backward) for layer in predicted.layers]
     timed, notes = None, result.notes
     if timing:
-        phase(f"timing {runs} forward passes")
+        phase(_timing_phase(runs, warmup, latency))
         try:
             timed = _timed(model, x, graph, predicted, runs, warmup, latency, threads, profile, dtype)
         except RuntimeError as error:  # the counts stand; the timing has no kernel for this dtype here
@@ -165,6 +165,18 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
                      "device)")
     return replace(result, layers=layers, latency=timed, notes=notes,
                    total=_total_check(predicted, total, result.counters, backward))
+
+
+def _timing_phase(runs: int, warmup: int, latency: str) -> str:
+    """'timing 10 forward passes after 2 warm-up passes': the passes that run, warm-up first; per
+    layer each run is two (the model's own pass, then one with the layers' hooks)."""
+    each = 2 if latency == "per-layer" else 1
+    text = f"timing {_passes(each * runs)}"
+    return text + f" after {_passes(each * warmup, 'warm-up pass')}" if warmup else text
+
+
+def _passes(count: int, what: str = "forward pass") -> str:
+    return f"{count:,} {what}{'es' if count != 1 else ''}"
 
 
 def _untimed(error: RuntimeError, dtype: str, device: str) -> str:
