@@ -674,6 +674,42 @@ def test_the_library_refuses_a_latency_it_cannot_measure(options, message):
         measure_latency(load_graph("lenet5"), **options)
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"runs": 3, "warmup": -3}, "warmup must be a whole number from 0 to 1,000, got -3"),
+    ({"runs": 2.5}, "runs must be a whole number from 0 to 1,000, got 2.5"),
+    ({"runs": True}, "runs must be a whole number from 0 to 1,000, got True"),
+    ({"runs": -5}, "runs must be a whole number from 0 to 1,000, got -5"),
+    ({"runs": 1, "warmup": 1001}, "warmup must be a whole number from 0 to 1,000, got 1001"),
+])
+def test_the_library_checks_runs_and_warm_up_as_the_command_line_does(options, message, monkeypatch):
+    """A fuzzer found `validate(runs=3, warmup=-3)` failing with 'no median for empty data' and every
+    layer's comparison lost, `runs=10, warmup=-3` timing 7 passes and saying 10, `runs=2.5` a raw
+    TypeError, `runs=True` a latency of `true` runs and `runs=-5` no timing."""
+    from archcalc.validation import measure_latency
+
+    monkeypatch.setattr("archcalc.validation._built", lambda *a, **k: pytest.fail("built before refusing"))
+    with pytest.raises(archcalc.SpecError, match=re.escape(message)):
+        validate("lenet5", device="cpu", memory=False, **options)
+    with pytest.raises(archcalc.SpecError, match=re.escape(message)):
+        measure_latency(load_graph("lenet5"), **options)
+
+
+def test_what_stops_the_timing_leaves_the_comparison_standing(monkeypatch):
+    """A ValueError of the timing (statistics' 'no median for empty data', as a negative warm-up
+    gave) turned the whole result into "torch could not run the model", every layer's checks lost."""
+    import statistics
+
+    from archcalc.validation import latency as timing
+
+    def failing(*args, **kwargs):
+        raise statistics.StatisticsError("no median for empty data")
+
+    monkeypatch.setattr(timing, "time_forward", failing)
+    result = validate("lenet5", device="cpu", runs=1, memory=False)
+    assert result.ok and result.error is None and len(result.layers) == 12 and result.latency is None
+    assert result.notes[-1].startswith("torch could not run the model in float32 on cpu: no median for empty data")
+
+
 def test_a_timed_model_has_torchs_own_weights_and_a_counted_one_is_left_unwritten(monkeypatch):
     """Timing needs the values a model runs on: every activation of a model of zero weights is
     zero, and a max pooling of zeros ran 3 times as fast as of torch's random values on this

@@ -15,6 +15,7 @@ from archcalc.dependencies import require
 from archcalc.errors import DeviceError, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.layers.base import numel
+from archcalc.limits import MAX_RUNS
 from archcalc.progress import phase
 from archcalc.sizes import format_shape, human_bytes, parse_batch
 from archcalc.stats import LayerStats, ModelStats
@@ -79,6 +80,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
     _check_latency(latency, threads)
+    _check_runs(runs, warmup)
     profile = _profile(device_profile)
     _check_dtype(dtype, place, runs, profile)
     _check_untimed(place, runs, profile, latency, threads)
@@ -160,7 +162,7 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
         phase(_timing_phase(runs, warmup, latency))
         try:
             timed = _timed(model, x, graph, predicted, runs, warmup, latency, threads, profile, dtype)
-        except RuntimeError as error:  # the counts stand; the timing has no kernel for this dtype here
+        except (RuntimeError, ValueError) as error:  # the counts stand, whatever stopped the timing
             notes = (*notes, _untimed(error, dtype, result.device) + ": not timed (time it in float32, or on another "
                      "device)")
     return replace(result, layers=layers, latency=timed, notes=notes,
@@ -209,6 +211,7 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
     torch = require("torch", "measuring latency")
     place = _device(torch, device)
     _check_latency(latency, threads)
+    _check_runs(runs, warmup)
     profile = _profile(device_profile)
     if place == "meta" or runs < 1:
         raise SpecError("latency is measured on cpu or cuda, over one run or more",
@@ -219,7 +222,7 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
     model, x = _built(graph, predicted, place, timing=True)
     try:
         return _timed(model, x, graph, predicted, runs, warmup, latency, threads, profile, dtype)
-    except RuntimeError as error:  # a kernel torch has not for this dtype on this device
+    except (RuntimeError, ValueError) as error:  # a kernel torch has not for this dtype on this device
         raise DeviceError(_untimed(error, dtype, place), hint="time it in float32 (--dtype float32), or on "
                           "another device (--device)") from None
 
@@ -294,6 +297,16 @@ def _check_latency(latency: str, threads: int | None) -> None:
                         hint=f"choose one of {', '.join(LATENCY_MODES)}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise SpecError(f"threads must be a whole number from 1, got {threads!r}", hint="give --threads 1 or more")
+
+
+def _check_runs(runs: int, warmup: int) -> None:
+    """Refuse timed and warm-up passes that are no whole number from 0 to MAX_RUNS, as the command
+    line does: range() took a negative warm-up (fewer passes timed than said), and a float or a
+    bool went as far as the timing."""
+    for name, count in (("runs", runs), ("warmup", warmup)):
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_RUNS:
+            raise SpecError(f"{name} must be a whole number from 0 to {MAX_RUNS:,}, got {count!r}",
+                            hint=f"give --{name} from 0 to {MAX_RUNS:,}")
 
 
 def _check_dtype(dtype: str, place: str, runs: int, profile) -> None:
