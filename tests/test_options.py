@@ -373,6 +373,20 @@ def test_validate_refuses_what_the_cgroup_cannot_hold(machine, cli):
                              "  hint: use --device meta, which allocates nothing, or a smaller input or batch\n")
 
 
+def test_validate_counts_the_bytes_of_the_dtype_it_times_in(machine, cli):
+    """A fuzzer found float64 timing running out of memory where the check, at 4 bytes an element
+    whatever the dtype, said the model fits: timed in float64, an element takes 8."""
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    machine.write("cgroup/memory.max", f"{400 * 1024}\n")
+    machine.write("cgroup/memory.current", "0\n")
+    result = cli("validate", "lenet5", "--device", "cpu", "--runs", "1", "--dtype", "float64")
+    assert result.exit_code == 2, result.output
+    # 8 bytes × (61,706 weights + 1,024 input values + conv1's 6×28×28 = 4,704 outputs) = 526.8 KiB
+    assert result.stderr.startswith("error: the model needs at least 526.8 KiB on cpu (weights, buffers, input and "
+                                    "its largest output, in float64), and 400.0 KiB is available\n"), result.stderr
+
+
 @pytest.mark.slow  # a fresh interpreter that imports torch
 def test_validate_refuses_a_model_beyond_a_real_address_space_limit():
     pytest.importorskip("torch")

@@ -551,6 +551,38 @@ def test_a_dtype_torch_cannot_run_here_keeps_the_checks_and_says_why_it_was_not_
         measure_latency(load_graph("lenet5"), device="cpu", runs=1, dtype="float16")
 
 
+OUT_OF_MEMORY = ("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you tried "
+                 "to allocate 536870912 bytes. Error code 12 (Cannot allocate memory)")
+"""torch's error where a tensor cannot be allocated on the CPU, as a fuzzer met it timing a model in float32."""
+
+
+@pytest.mark.parametrize(("error", "dtype", "advice"), [
+    (RuntimeError(OUT_OF_MEMORY), "float32", "time it on a smaller input or batch, or compare the figures alone with "
+                                             "--runs 0"),
+    (MemoryError(), "float64", "time it on a smaller input or batch, or compare the figures alone with --runs 0"),
+    (RuntimeError("a kernel failed"), "float32", "time it on another device"),
+])
+def test_memory_running_out_while_timing_is_said_so_and_float32_is_not_advised_in_float32(error, dtype, advice,
+                                                                                         monkeypatch):
+    """A fuzzer found an allocation that failed while timing in float32 reported as a kernel missing
+    for the dtype, with the advice to time it in float32."""
+    from archcalc.errors import DeviceError
+    from archcalc.validation import latency as timing
+    from archcalc.validation import measure_latency
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(timing, "time_forward", failing)
+    result = validate("lenet5", device="cpu", runs=1, memory=False, counter="torch", dtype=dtype)
+    assert result.ok and result.layers and result.latency is None
+    assert result.notes[-1].startswith(f"torch could not run the model in {dtype} on cpu: ")
+    assert result.notes[-1].endswith(f": not timed ({advice})") and "float32" not in advice
+    with pytest.raises(DeviceError) as raised:
+        measure_latency(load_graph("lenet5"), device="cpu", runs=1, dtype=dtype)
+    assert raised.value.hint == advice
+
+
 def test_csv_carries_the_checks_and_the_layer_times(cli):
     result = cli("validate", "lenet5", "--runs", "1", "--warmup", "0", "--latency", "per-layer",
                  "--device-profile", "h200", "--format", "csv")

@@ -94,7 +94,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     if predicted.formulas:
         raise SpecError(f"validation builds the model at one size, got the input {format_shape(predicted.input_shape)}",
                         hint="give the input as numbers, like 3x224x224")
-    _check_memory(torch, predicted, place)
+    _check_memory(torch, predicted, place, dtype)
     notes = ("fvcore cannot trace meta tensors: FlopCounterMode counts alone",) \
         if place == "meta" and counter == "both" else ()
     result = Validation(graph.model, graph.file, place, predicted.input_shape, counters,
@@ -117,17 +117,22 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
         return replace(result, error=f"torch could not run the model: {first_line}")
 
 
-def _check_memory(torch, stats: ModelStats, place: str) -> None:
-    """Refuse, before allocating, a model that cannot fit even at its smallest: float32 weights,
-    buffers, the input and the largest layer output all at once."""
+def _check_memory(torch, stats: ModelStats, place: str, dtype: str = "float32") -> None:
+    """Refuse, before allocating, a model that cannot fit even at its smallest: its weights, buffers,
+    input and largest layer output all at once, in float32 (built and counted) or in the dtype it is
+    timed in where that is wider (float64: 8 bytes an element, twice what the count needs)."""
     if place == "meta":
         return
+    from archcalc.stats import DTYPE_BYTES
+
     largest = max(numel(layer.shape) for layer in stats.layers)
-    at_least = 4 * (stats.totals.params + stats.totals.buffers + numel(stats.input_shape) + largest)
+    width = max(DTYPE_BYTES["float32"], DTYPE_BYTES[dtype])
+    at_least = width * (stats.totals.params + stats.totals.buffers + numel(stats.input_shape) + largest)
     available = _available_memory(torch, place)
     if available is not None and at_least > available:
         raise DeviceError(f"the model needs at least {human_bytes(at_least)} on {place} (weights, buffers, "
-                        f"input and its largest output), and {human_bytes(available)} is available",
+                        f"input and its largest output{f', in {dtype}' if width > 4 else ''}), and "
+                        f"{human_bytes(available)} is available",
                         hint="use --device meta, which allocates nothing, or a smaller input or batch")
 
 
@@ -162,9 +167,8 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
         phase(_timing_phase(runs, warmup, latency))
         try:
             timed = _timed(model, x, graph, predicted, runs, warmup, latency, threads, profile, dtype)
-        except (RuntimeError, ValueError) as error:  # the counts stand, whatever stopped the timing
-            notes = (*notes, _untimed(error, dtype, result.device) + ": not timed (time it in float32, or on another "
-                     "device)")
+        except (RuntimeError, ValueError, MemoryError) as error:  # the counts stand, whatever stopped the timing
+            notes = (*notes, "{}: not timed ({})".format(*_untimed(error, dtype, result.device)))
     return replace(result, layers=layers, latency=timed, notes=notes,
                    total=_total_check(predicted, total, result.counters, backward))
 
@@ -181,9 +185,24 @@ def _passes(count: int, what: str = "forward pass") -> str:
     return f"{count:,} {what}{'es' if count != 1 else ''}"
 
 
-def _untimed(error: RuntimeError, dtype: str, device: str) -> str:
+def _untimed(error: Exception, dtype: str, device: str) -> tuple[str, str]:
+    """What stopped the timing, and what to try: memory ran out (`_out_of_memory`), or torch has no
+    kernel for the dtype on the device (on the CPU, torch 2.13 runs no float16 avg_pool3d)."""
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return f"torch could not run the model in {dtype} on {device}: {first_line}"
+    what = f"torch could not run the model in {dtype} on {device}: {first_line}"
+    if _out_of_memory(error):
+        return what, "time it on a smaller input or batch, or compare the figures alone with --runs 0"
+    return what, "time it in float32, or on another device" if dtype != "float32" else "time it on another device"
+
+
+def _out_of_memory(error: Exception) -> bool:
+    """Whether memory ran out: CUDA's OutOfMemoryError, the CPU allocator's "can't allocate memory"
+    (a RuntimeError: "DefaultCPUAllocator: can't allocate memory: you tried to allocate …"), Python's
+    MemoryError. The timing can need more than the count: freed memory is kept for the next pass
+    (`keep_freed_memory`), so a pass's large blocks all come from one heap."""
+    import torch
+
+    return isinstance(error, (MemoryError, torch.cuda.OutOfMemoryError)) or "can't allocate memory" in str(error)
 
 
 def _backward(graph: Graph, predicted: ModelStats, measured: dict, total):
@@ -218,13 +237,13 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
                         hint="give --device cpu or cuda and --runs 1 or more")
     _check_dtype(dtype, place, runs, profile)
     predicted = analyze_graph(graph, input_shape, parse_batch(batch, symbols=False))
-    _check_memory(torch, predicted, place)
+    _check_memory(torch, predicted, place, dtype)
     model, x = _built(graph, predicted, place, timing=True)
     try:
         return _timed(model, x, graph, predicted, runs, warmup, latency, threads, profile, dtype)
-    except (RuntimeError, ValueError) as error:  # a kernel torch has not for this dtype on this device
-        raise DeviceError(_untimed(error, dtype, place), hint="time it in float32 (--dtype float32), or on "
-                          "another device (--device)") from None
+    except (RuntimeError, ValueError, MemoryError) as error:  # memory, or a kernel torch has not in this dtype here
+        what, advice = _untimed(error, dtype, place)
+        raise DeviceError(what, hint=advice) from None
 
 
 def _built(graph: Graph, predicted: ModelStats, device: str, timing: bool):
