@@ -450,9 +450,26 @@ def test_the_roofline_prediction_stands_beside_each_time():
     assert [t.predicted_ms for t in latency.layers] == [layer.time * 1e3 for layer in roof.layers]
     assert [t.predicted_ms for t in latency.blocks] == [roof.time_of(t.name) * 1e3 for t in latency.blocks]
     assert latency.model.predicted_ms == roof.total * 1e3
-    assert all(t.achieved == t.predicted_ms / t.ms for t in latency.layers)
+    assert all(t.achieved == (t.predicted_ms / t.ms if t.predicted_ms else None) for t in latency.layers)
+    assert latency.layers[-2].name == "flatten" and latency.layers[-2].achieved is None  # nothing to reach
     assert latency.ranked == len(heaviest({layer.name: layer.figures.macs for layer in stats.layers})) > 0
     assert -1 <= latency.rank_correlation <= 1 and latency.profile == roof.profile.name
+
+
+def test_nothing_is_reached_where_the_roofline_predicts_no_time_and_no_macs_make_no_rate(cli, write_spec):
+    """A fuzzer found an identity, which launches nothing and which the roofline predicts 0 ms for,
+    shown as "0%" of the roofline reached, and the model of 0 MACs as "0 MAC/s" (JSON 0.0) where the
+    table shows –: there is no roofline to reach, no rate of no MACs."""
+    path = write_spec("name: ident\ninput: [3, 4, 4]\nlayers:\n  - i: identity\n")
+    args = ["validate", path, "--runs", "1", "--warmup", "0", "--no-memory", "--latency", "per-layer",
+            "--device-profile", "h200"]
+    latency = json.loads(cli(*args, "--format", "json").stdout)["models"][0]["latency"]
+    for timing in (latency["model"], *latency["blocks"], *latency["layers"]):
+        assert timing["predicted_ms"] == 0 and timing["achieved"] is None and timing["macs_per_second"] is None
+    text = cli(*args).stdout
+    title = next(line for line in text.splitlines() if line.startswith("latency on cpu"))
+    assert title.endswith("· 0 MACs · roofline on NVIDIA H200 SXM (141 GB HBM3e): 0.000 ms"), title
+    assert re.search(r"^1  i +identity .* 0 +– +0\.000 +–$", text, re.MULTILINE), text
 
 
 def test_the_rank_correlation_comes_with_the_most_a_prediction_of_alike_layers_could_reach():

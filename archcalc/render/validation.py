@@ -134,10 +134,12 @@ def latency_title(latency: Latency) -> str:
     threads += ", freed memory kept" if latency.memory_kept else ""
     title = (f"latency on {latency.device} in {latency.dtype} ({latency.clock}{threads}, "
              f"median of {latency.runs} runs after "
-             f"{latency.warmup} warm-up): {model.ms:.3f} ms · {human(model.macs)} MACs → "
-             f"{human(model.macs_per_second)} MAC/s")
+             f"{latency.warmup} warm-up): {model.ms:.3f} ms · {human(model.macs)} MACs")
+    if model.macs_per_second is not None:
+        title += f" → {human(model.macs_per_second)} MAC/s"
     if model.predicted_ms is not None:
-        title += f" · roofline on {latency.profile}: {model.predicted_ms:.3f} ms, {percent(model.achieved)} of it reached"
+        title += f" · roofline on {latency.profile}: {model.predicted_ms:.3f} ms"
+        title += f", {percent(model.achieved)} of it reached" if model.achieved is not None else ""
     return title
 
 
@@ -166,7 +168,7 @@ def timing_table(what: str, timings: list[Timing], predicted: bool) -> Table:
                    *([Column("roofline ms", ">"), Column("reached", ">")] if predicted else [])])
     for index, t in enumerate(timings, start=1):
         cells = [*([str(index)] if layers else []), t.name, *([t.kind] if layers else []), f"{t.ms:.3f}",
-                 f"{t.min_ms:.3f}–{t.max_ms:.3f}", grouped(t.macs), human(t.macs_per_second) if t.macs else "–"]
+                 f"{t.min_ms:.3f}–{t.max_ms:.3f}", grouped(t.macs), "–" if t.macs_per_second is None else human(t.macs_per_second)]
         if predicted:
             cells += [f"{t.predicted_ms:.3f}", percent(t.achieved)]
         table.add(cells)

@@ -62,13 +62,16 @@ class Timing:
     """The roofline's prediction on the device profile given; None without one."""
 
     @property
-    def macs_per_second(self) -> float:
-        return self.macs / (self.ms / 1000) if self.ms > 0 else 0.0
+    def macs_per_second(self) -> float | None:
+        """None where there are no MACs (a view, a merge) or no time to divide by."""
+        return self.macs / (self.ms / 1000) if self.macs and self.ms > 0 else None
 
     @property
     def achieved(self) -> float | None:
-        """The fraction of the roofline's speed reached: predicted / measured time."""
-        return self.predicted_ms / self.ms if self.predicted_ms is not None and self.ms > 0 else None
+        """The fraction of the roofline's speed reached: predicted / measured time. None without a
+        prediction, and where the roofline predicts no time (a layer that launches nothing, as an
+        identity or a flatten): there is nothing to reach, and 0% would read as a device at rest."""
+        return self.predicted_ms / self.ms if self.predicted_ms and self.ms > 0 else None
 
 
 @dataclass(frozen=True)
