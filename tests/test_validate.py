@@ -494,6 +494,37 @@ def test_the_rank_correlation_comes_with_the_most_a_prediction_of_alike_layers_c
     assert "at most" not in rank_line(replace(latency, rank_ceiling=1.0))
 
 
+MERGES = """
+name: merges
+input: [8, 16, 16]
+layers:
+  - a: {kind: conv2d, out: 8, kernel: 3, padding: 1}
+  - b: {kind: conv2d, from: input, out: 8, kernel: 1}
+  - sum: {kind: add, from: [a, b]}
+  - c: {kind: conv2d, out: 4, kernel: 1}
+  - cat: {kind: concat, from: [c, sum]}
+  - up: {kind: upsample2d, scale: 2}
+  - ln: {kind: channel_layer_norm}
+  - pool: {kind: adaptive_avgpool2d, output_size: 1}
+"""
+"""A fuzzer's model: its 3×3 and 1×1 convolutions a and b hold 147,456 + 16,384 of its 172,032 MACs
+(95%), 90% of them in 2 layers."""
+
+
+def test_no_rank_correlation_is_given_over_two_layers(cli, write_spec):
+    """A fuzzer found "Spearman rank correlation … over the 2 layers that hold 90% of the MACs: 1.00",
+    which over 2 layers is ±1 whatever the times; it is given over 3 layers or more, and the line says why not."""
+    path = write_spec(MERGES)
+    args = ["validate", path, "--latency", "per-layer", "--runs", "1", "--warmup", "0", "--no-memory",
+            "--device-profile", "h200"]
+    latency = json.loads(cli(*args, "--format", "json").stdout)["models"][0]["latency"]
+    assert latency["ranked"] == 2 and latency["rank_correlation"] is None and latency["rank_ceiling"] is None
+    text = cli(*args).stdout
+    assert "Spearman rank correlation" not in text
+    assert ("no rank correlation of predicted and measured times: 2 layers hold 90% of the MACs, and over fewer "
+            "than 3 Spearman's ρ says nothing of their order (over 2 it is ±1 whatever the times)") in text
+
+
 def test_layers_are_alike_where_their_kind_fields_and_shapes_are():
     from archcalc.validation.results import alike
 

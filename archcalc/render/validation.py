@@ -12,7 +12,15 @@ from archcalc.render.numbers import grouped, human, shape_text
 from archcalc.render.styles import FAILED, FAILED_VERDICT, HOLDS_VERDICT, NOTE
 from archcalc.render.table import Column, Line, StyledLines, Table, as_csv, as_markdown, as_text
 from archcalc.validation import FIGURES, Check, LayerCheck, Validation
-from archcalc.validation.results import COUNTED, MEMORY_FIGURES, TRAINING_FIGURES, Latency, Timing, figure_name
+from archcalc.validation.results import (
+    COUNTED,
+    MEMORY_FIGURES,
+    MIN_RANKED,
+    TRAINING_FIGURES,
+    Latency,
+    Timing,
+    figure_name,
+)
 
 SCHEMA = "archcalc.validation/1"
 COLUMN_TITLES = {"shape": "output", "params": "params", "buffers": "buffers",
@@ -120,7 +128,7 @@ def latency_lines(latency: Latency) -> StyledLines:
     """The model's time in a line, a line per top-level block and, per layer, a table of the layers;
     with a device profile, the roofline's prediction and the fraction of it achieved beside each."""
     lines: StyledLines = [(latency_title(latency), "bold")]
-    if latency.rank_correlation is not None:
+    if rank_line(latency):
         lines.append((rank_line(latency), ""))
     lines += as_text(timing_table("block", latency.blocks, latency.profile is not None))
     if latency.layers:
@@ -143,7 +151,15 @@ def latency_title(latency: Latency) -> str:
     return title
 
 
-def rank_line(latency: Latency) -> str:
+def rank_line(latency: Latency) -> str | None:
+    """Spearman's ρ over the layers that hold 90% of the MACs, or why there is none over fewer than
+    MIN_RANKED of them; None where no ρ was asked for (no profile, no per-layer times)."""
+    if latency.rank_correlation is None:
+        if latency.profile is None or not latency.layers or not 0 < latency.ranked < MIN_RANKED:
+            return None
+        held = f"{latency.ranked} layers hold" if latency.ranked > 1 else "1 layer holds"
+        return (f"no rank correlation of predicted and measured times: {held} 90% of the MACs, and over fewer "
+                f"than {MIN_RANKED} Spearman's ρ says nothing of their order (over 2 it is ±1 whatever the times)")
     line = (f"Spearman rank correlation of predicted and measured times over the {latency.ranked} layers that hold "
             f"90% of the MACs: {latency.rank_correlation:.2f}")
     if latency.rank_ceiling is not None and latency.rank_ceiling < 0.995:
@@ -227,7 +243,7 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
             out += found
         if v.latency:
             out += [latency_title(v.latency), ""]
-            if v.latency.rank_correlation is not None:
+            if rank_line(v.latency):
                 out += [rank_line(v.latency), ""]
             if v.latency.layers and len(validations) == 1:
                 out += [*as_markdown(timing_table("layer", v.latency.layers, v.latency.profile is not None)), ""]

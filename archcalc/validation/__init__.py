@@ -291,10 +291,10 @@ def _profile(device_profile):
 
 def _with_roofline(latency: Latency, graph: Graph, predicted: ModelStats, profile) -> Latency:
     """Each time with the roofline's prediction (in the dtype the model ran in), and per layer
-    the rank correlation over the layers that hold 90% of the MACs, with the one no prediction
-    that times alike the layers alike can pass."""
+    the rank correlation over the layers that hold 90% of the MACs (MIN_RANKED of them at least),
+    with the one no prediction that times alike the layers alike can pass."""
     from archcalc.roofline import roofline
-    from archcalc.validation.results import alike, heaviest, rank_ceiling, spearman
+    from archcalc.validation.results import MIN_RANKED, alike, heaviest, rank_ceiling, spearman
 
     roof = roofline(predicted, profile, latency.dtype)
     ms = {layer.name: layer.time * 1e3 for layer in roof.layers}
@@ -302,7 +302,8 @@ def _with_roofline(latency: Latency, graph: Graph, predicted: ModelStats, profil
     blocks = [replace(t, predicted_ms=roof.time_of(t.name) * 1e3) for t in latency.blocks]
     ranked = heaviest({layer.name: layer.figures.macs for layer in predicted.layers}) if layers else []
     measured = {t.name: t.ms for t in layers}
-    rho = spearman([ms[name] for name in ranked], [measured[name] for name in ranked]) if ranked else None
+    rho = spearman([ms[name] for name in ranked], [measured[name] for name in ranked]) \
+        if len(ranked) >= MIN_RANKED else None
     described = alike(graph, predicted)
     ceiling = rank_ceiling([measured[name] for name in ranked], [described[name] for name in ranked]) \
         if rho is not None else None

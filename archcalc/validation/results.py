@@ -93,7 +93,7 @@ class Latency:
     """The device profile the predictions are on (its name); None without one."""
     rank_correlation: float | None = None
     """Spearman's, of predicted and measured layer times over the layers that hold 90% of the MACs
-    (`ranked` of them); None without a profile or per-layer times."""
+    (`ranked` of them); None without a profile or per-layer times, or over fewer than MIN_RANKED."""
     ranked: int = 0
     rank_ceiling: float | None = None
     """The rank correlation no prediction that gives layers alike (`alike`) one time can pass
@@ -172,6 +172,11 @@ class Validation:
         rows = [*self.layers, *([self.total] if self.total else []),
                 *(row for row in (self.memory, self.training) if row)]
         return [(row, check) for row in rows for check in row.checks if not check.ok]
+
+
+MIN_RANKED = 3
+"""The fewest layers a rank correlation is given over: over 2 Spearman's ρ is ±1 whatever the
+times (or none, on a tie), and says nothing of whether the roofline orders layers as the device does."""
 
 
 def heaviest(macs: dict[str, int], share: float = 0.9) -> list[str]:
