@@ -159,6 +159,25 @@ def test_json_and_markdown(cli):
     assert "✓ lenet5: all 12 layers and the totals agree" in text
 
 
+def test_markdown_writes_the_device_profiles_name_escaped(cli, tmp_path):
+    """A fuzzer found validate's markdown writing a profile's name as it is, a tag, emphasis, a link
+    and a cell break included, where `table --format markdown` escapes it (docs/report.md, "Names in
+    the report"): it shows as written."""
+    from markdown_it import MarkdownIt
+
+    profile = tmp_path / "evil.yaml"
+    profile.write_text('schema: archcalc.devices/1\ndevices:\n  evil:\n'
+                       '    name: "**bold** <img src=x onerror=alert(1)> [link](http://e.x) | cell"\n'
+                       '    peak_tflops: {float32: 67}\n    memory_gbps: 4800\n    launch_us: 5\n'
+                       '    sources: {peak_tflops: "x", memory_gbps: "x", launch_us: "x"}\n')
+    text = cli("validate", "lenet5", "--runs", "1", "--warmup", "0", "--no-memory", "--device-profile", profile,
+               "--format", "markdown").stdout
+    line = next(line for line in text.splitlines() if line.startswith("latency on cpu"))
+    assert r"roofline on \*\*bold\*\* \<img src=x onerror=alert(1)\> \[link\](http://e.x) \| cell: " in line
+    tokens = [t for block in MarkdownIt("commonmark").enable("table").parse(line) for t in block.children or ()]
+    assert [t.type for t in tokens] == ["text"] and "**bold** <img src=x onerror=alert(1)>" in tokens[0].content
+
+
 def test_all_gives_one_line_per_model_and_one_verdict(cli, monkeypatch):
     import archcalc.spec
 

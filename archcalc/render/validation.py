@@ -242,9 +242,9 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
         if not folded:
             out += found
         if v.latency:
-            out += [latency_title(v.latency), ""]
+            out += [markdown_text(latency_title(v.latency)), ""]  # the profile's name is user text
             if rank_line(v.latency):
-                out += [rank_line(v.latency), ""]
+                out += [markdown_text(rank_line(v.latency)), ""]
             if v.latency.layers and len(validations) == 1:
                 out += [*as_markdown(timing_table("layer", v.latency.layers, v.latency.profile is not None)), ""]
     return "\n".join(out).rstrip("\n") + "\n"
