@@ -34,6 +34,8 @@ from archcalc.layers.base import MAX_COUNTED_PADDING, POOLINGS, SIZED_WORK, WORK
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
+BUNDLED_DEVICE = "cuda"
+"""The kind of device, as torch names it, of every bundled profile: each is an NVIDIA GPU's datasheet."""
 PEAK_DTYPES = ("float32", "tf32", "float16", "bfloat16", "float64", "int8")
 """The dtypes a profile may give a peak for (tf32: float32 on Tensor Cores, for the reader)."""
 MEASURED_DTYPES = ("float32", "float16", "bfloat16", "float64")
@@ -375,6 +377,12 @@ class DeviceProfile:
 def bundled_profiles() -> dict[str, DeviceProfile]:
     """The profiles that come with archcalc, by name."""
     return read_profiles(BUNDLED, "archcalc/devices.yaml")
+
+
+def device_kind(profile: DeviceProfile) -> str | None:
+    """The kind of device (torch's name: 'cuda') a profile is known to be of: a bundled one's
+    (BUNDLED_DEVICE); None for a profile file, which does not say."""
+    return BUNDLED_DEVICE if bundled_profiles().get(profile.key) == profile else None
 
 
 def load_profile(which: str | Path) -> DeviceProfile:

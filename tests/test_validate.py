@@ -491,6 +491,23 @@ def test_nothing_is_reached_where_the_roofline_predicts_no_time_and_no_macs_make
     assert re.search(r"^1  i +identity .* 0 +– +0\.000 +–$", text, re.MULTILINE), text
 
 
+@pytest.mark.skipif(CUDA, reason="this machine times on CUDA by default")
+def test_a_gpus_profile_beside_cpu_times_is_noted(tmp_path):
+    """A fuzzer found the H200's roofline beside times on this machine's CPU without a word ("163% of
+    it reached"). A bundled profile is a GPU's datasheet (archcalc/devices.yaml): beside CPU times a note
+    says so. A profile file does not say which device it is of: nothing is noted for one."""
+    result = validate("lenet5", device="cpu", runs=1, warmup=0, memory=False, counter="torch", device_profile="h200")
+    assert result.latency.profile == "NVIDIA H200 SXM (141 GB HBM3e)"
+    assert result.notes == ("the device profile 'h200' is a GPU's (NVIDIA H200 SXM (141 GB HBM3e)), and the model was "
+                            "timed on cpu: each share of its roofline reached compares two devices",)
+    profile = tmp_path / "mine.yaml"
+    profile.write_text('schema: archcalc.devices/1\ndevices:\n  mine:\n    name: "this machine"\n'
+                       '    peak_tflops: {float32: 0.1}\n    memory_gbps: 20\n    launch_us: 2\n'
+                       '    sources: {peak_tflops: "x", memory_gbps: "x", launch_us: "x"}\n')
+    result = validate("lenet5", device="cpu", runs=1, warmup=0, memory=False, counter="torch", device_profile=profile)
+    assert result.latency.profile == "this machine" and result.notes == ()
+
+
 def test_the_rank_correlation_comes_with_the_most_a_prediction_of_alike_layers_could_reach():
     """ResNet-18's heaviest layers include its stages' alike 3×3 convolutions, which the roofline times
     alike: its ρ is within the ceiling worked out from the measured times, which the text shows."""

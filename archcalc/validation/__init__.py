@@ -169,8 +169,23 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
             timed = _timed(model, x, graph, predicted, runs, warmup, latency, threads, profile, dtype)
         except (RuntimeError, ValueError, MemoryError) as error:  # the counts stand, whatever stopped the timing
             notes = (*notes, "{}: not timed ({})".format(*_untimed(error, dtype, result.device)))
+    if timed is not None and profile is not None and (note := _another_device(profile, result.device)):
+        notes = (*notes, note)
     return replace(result, layers=layers, latency=timed, notes=notes,
                    total=_total_check(predicted, total, result.counters, backward))
+
+
+def _another_device(profile, device: str) -> str | None:
+    """A note where the profile is known to be of another kind of device than the one timed (a
+    bundled profile, a GPU's, beside CPU times): its roofline is not this device's. A profile file
+    does not say which kind of device it is of: nothing is noted."""
+    from archcalc.devices import device_kind
+
+    kind = device_kind(profile)
+    if kind is None or kind == device.split(":")[0]:
+        return None
+    return (f"the device profile '{profile.key}' is a GPU's ({profile.name}), and the model was timed on {device}: "
+            "each share of its roofline reached compares two devices")
 
 
 def _timing_phase(runs: int, warmup: int, latency: str) -> str:
