@@ -388,6 +388,9 @@ def device_kind(profile: DeviceProfile) -> str | None:
 def load_profile(which: str | Path) -> DeviceProfile:
     """A bundled profile by name (`h200`), or the one profile of a file (`archcalc device-profile`'s
     output); a UserError (exit 2) naming the file, the key and the fix for anything else."""
+    if which == "":  # Path("") is '.', which was refused as a directory
+        raise UserError(f"--device-profile needs a bundled profile's name or a profile file, got {which!r}",
+                        hint=f"give a bundled one ({', '.join(bundled_profiles())}) or the path of a profile file")
     if isinstance(which, str) and not which.endswith((".yaml", ".yml")) and "/" not in which:
         profiles = bundled_profiles()
         if which in profiles:

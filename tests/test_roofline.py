@@ -1691,6 +1691,16 @@ def test_a_figure_that_aliases_make_huge_is_refused_in_one_short_line(cli, tmp_p
     assert len(result.stderr) < 600 and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [["validate", "lenet5"], ["table", "lenet5"]])
+def test_an_empty_device_profile_is_said_to_be_empty(cli, command):
+    """A fuzzer found `--device-profile ""` refused as ".:1:1: this is a directory": the empty name was
+    read as the path '.'."""
+    result = cli(*command, "--device-profile", "")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: --device-profile needs a bundled profile's name or a profile file, "
+                                    "got ''\n"), result.stderr
+
+
 def test_unknown_names_and_dtypes_the_profile_lacks(cli):
     result = cli("table", "resnet18", "--device-profile", "h20")
     assert result.exit_code == 2 and "unknown device profile 'h20' (did you mean 'h200'?)" in result.stderr
