@@ -141,7 +141,7 @@ def latency_title(latency: Latency) -> str:
     threads = f", {latency.threads} thread{'s' if latency.threads != 1 else ''}" if latency.threads else ""
     threads += ", freed memory kept" if latency.memory_kept else ""
     title = (f"latency on {latency.device} in {latency.dtype} ({latency.clock}{threads}, "
-             f"median of {latency.runs} runs after "
+             f"median of {latency.runs} run{'s' if latency.runs != 1 else ''} after "
              f"{latency.warmup} warm-up): {model.ms:.3f} ms · {human(model.macs)} MACs")
     if model.macs_per_second is not None:
         title += f" → {human(model.macs_per_second)} MAC/s"
