@@ -392,6 +392,19 @@ def test_the_table_states_the_threads_and_lists_the_layers(cli):
     assert [line.split()[1] for line in table[2:]] == [node.name for node in load_graph("lenet5").nodes]
 
 
+def test_more_threads_than_cpus_are_noted():
+    """A fuzzer's `--threads 1024` on this project's 2 CPUs timed LeNet-5 at 102 ms (0.14 ms on one),
+    without a word of the contention the docs warn of."""
+    import os
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    result = validate("lenet5", device="cpu", runs=1, warmup=0, memory=False, counter="torch", threads=cpus + 1)
+    assert result.latency.threads == cpus + 1
+    assert result.notes == (f"timed on {cpus + 1} threads, more than the {cpus} CPU{'s' if cpus != 1 else ''} this "
+                            "process may run on: the times are mostly their contention",)
+    assert validate("lenet5", device="cpu", runs=1, warmup=0, memory=False, counter="torch", threads=cpus).notes == ()
+
+
 MAPPED_BLOCKS = """
 import ctypes, torch
 from archcalc.validation.latency import keep_freed_memory
