@@ -400,8 +400,8 @@ def test_more_threads_than_cpus_are_noted():
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     result = validate("lenet5", device="cpu", runs=1, warmup=0, memory=False, counter="torch", threads=cpus + 1)
     assert result.latency.threads == cpus + 1
-    assert result.notes == (f"timed on {cpus + 1} threads, more than the {cpus} CPU{'s' if cpus != 1 else ''} this "
-                            "process may run on: the times are mostly their contention",)
+    assert result.notes == ((f"timed on {cpus + 1} threads, more than the {cpus} CPU{'s' if cpus != 1 else ''} this "
+                             "process may run on: the times are mostly their contention"),)
     assert validate("lenet5", device="cpu", runs=1, warmup=0, memory=False, counter="torch", threads=cpus).notes == ()
 
 
@@ -512,8 +512,8 @@ def test_a_gpus_profile_beside_cpu_times_is_noted(tmp_path):
     says so. A profile file does not say which device it is of: nothing is noted for one."""
     result = validate("lenet5", device="cpu", runs=1, warmup=0, memory=False, counter="torch", device_profile="h200")
     assert result.latency.profile == "NVIDIA H200 SXM (141 GB HBM3e)"
-    assert result.notes == ("the device profile 'h200' is a GPU's (NVIDIA H200 SXM (141 GB HBM3e)), and the model was "
-                            "timed on cpu: each share of its roofline reached compares two devices",)
+    assert result.notes == (("the device profile 'h200' is a GPU's (NVIDIA H200 SXM (141 GB HBM3e)), and the model was "
+                             "timed on cpu: each share of its roofline reached compares two devices"),)
     profile = tmp_path / "mine.yaml"
     profile.write_text('schema: archcalc.devices/1\ndevices:\n  mine:\n    name: "this machine"\n'
                        '    peak_tflops: {float32: 0.1}\n    memory_gbps: 20\n    launch_us: 2\n'
@@ -654,10 +654,13 @@ OUT_OF_MEMORY = ("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAlloca
 """torch's error where a tensor cannot be allocated on the CPU, as a fuzzer met it timing a model in float32."""
 
 
+LESS_MEMORY = "time it on a smaller input or batch, or compare the figures alone with --runs 0"
+"""The advice where memory ran out while timing."""
+
+
 @pytest.mark.parametrize(("error", "dtype", "advice"), [
-    (RuntimeError(OUT_OF_MEMORY), "float32", "time it on a smaller input or batch, or compare the figures alone with "
-                                             "--runs 0"),
-    (MemoryError(), "float64", "time it on a smaller input or batch, or compare the figures alone with --runs 0"),
+    (RuntimeError(OUT_OF_MEMORY), "float32", LESS_MEMORY),
+    (MemoryError(), "float64", LESS_MEMORY),
     (RuntimeError("a kernel failed"), "float32", "time it on another device"),
 ])
 def test_memory_running_out_while_timing_is_said_so_and_float32_is_not_advised_in_float32(error, dtype, advice,
