@@ -29,6 +29,7 @@ from archcalc.errors import (
     did_you_mean,
     hidden,
     not_as_written,
+    on_one_line,
 )
 from archcalc.layers.base import MAX_COUNTED_PADDING, POOLINGS, SIZED_WORK, WORK, Pooled, TapsRead, WorkSize
 
@@ -265,13 +266,13 @@ class DeviceProfile:
         """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none, or where it was
         measured in another dtype (its efficiencies are that dtype's)."""
         if self.measured_in and dtype != self.measured_in:
-            raise UserError(f"the device profile '{self.key}' ({self.file}) was measured in {self.measured_in}: its fixed "
+            raise UserError(f"the device profile '{self.key}' ({on_one_line(self.file)}) was measured in {self.measured_in}: its fixed "
                             f"costs and efficiencies are {self.measured_in}'s, not {dtype}'s",
                             hint=f"give --dtype {self.measured_in}, or measure a profile in {dtype} "
                                  f"('archcalc device-profile --dtype {dtype} -o FILE')" if dtype in MEASURED_DTYPES else
                             f"give --dtype {self.measured_in}, or a datasheet profile with a peak for {dtype}")
         if dtype not in self.peak_tflops:
-            raise UserError(f"the device profile '{self.key}' ({self.file}) gives no peak for {dtype}",
+            raise UserError(f"the device profile '{self.key}' ({on_one_line(self.file)}) gives no peak for {dtype}",
                             hint=f"it gives {', '.join(self.peak_tflops)}: choose one with --dtype, or add "
                                  f"'{dtype}: TFLOPS' under peak_tflops with its source")
         return self.peak_tflops[dtype] * 1e12
@@ -387,16 +388,20 @@ def device_kind(profile: DeviceProfile) -> str | None:
 
 def load_profile(which: str | Path) -> DeviceProfile:
     """A bundled profile by name (`h200`), or the one profile of a file (`archcalc device-profile`'s
-    output); a UserError (exit 2) naming the file, the key and the fix for anything else."""
-    if which == "":  # Path("") is '.', which was refused as a directory
+    output); a UserError (exit 2) naming the file, the key and the fix for anything else, and for
+    a name that is both a bundled profile's and a file's here (which one was meant?)."""
+    if isinstance(which, str) and not which.strip():  # Path("") is '.', which was refused as a directory
         raise UserError(f"--device-profile needs a bundled profile's name or a profile file, got {which!r}",
                         hint=f"give a bundled one ({', '.join(bundled_profiles())}) or the path of a profile file")
     if isinstance(which, str) and not which.endswith((".yaml", ".yml")) and "/" not in which:
-        profiles = bundled_profiles()
-        if which in profiles:
-            return profiles[which]
         from archcalc.reading import nothing_at
 
+        profiles = bundled_profiles()
+        if which in profiles and not nothing_at(Path(which)):
+            raise UserError(f"--device-profile {which!r} names a bundled profile and a file here",
+                            hint=f"write ./{which} for the file, or rename the file for the bundled one")
+        if which in profiles:
+            return profiles[which]
         if nothing_at(Path(which)):
             raise UserError(f"unknown device profile {which!r}{did_you_mean(which, profiles)}",
                             hint=f"give a bundled one ({', '.join(profiles)}) or the path of a profile file "
@@ -404,33 +409,35 @@ def load_profile(which: str | Path) -> DeviceProfile:
     path = Path(which)
     profiles = read_profiles(path, str(path))
     if len(profiles) != 1:
-        raise UserError(f"{path}: 'devices' holds {len(profiles)} profiles ({', '.join(profiles)}); "
+        raise UserError(f"{on_one_line(str(path))}: 'devices' holds {len(profiles)} profiles ({', '.join(profiles)}); "
                         "--device-profile takes a file of one",
                         hint="keep one profile in the file, or name a bundled one")
     return next(iter(profiles.values()))
 
 
 def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
-    """Every profile of a profile file, checked."""
+    """Every profile of a profile file, checked: its YAML composed once (`compose_yaml`, as a
+    spec's, within its bounds), checked as written, then read from those nodes."""
     import yaml
 
     from archcalc.reading import read_text_file
+    from archcalc.spec.source import compose_yaml
 
     text = read_text_file(path, shown, "device profile")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    SOURCES[shown] = text
+    root = compose_yaml(text, shown, "device profile")
+    _check_as_written(root, shown)
     try:
-        _check_as_written(yaml.compose(text, Loader=loader), shown, text)
-        document = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise UserError(f"{shown}{where}: not valid YAML ({getattr(error, 'problem', None) or error})",
-                        hint="fix the YAML syntax there") from None
+        document = yaml.SafeLoader("").construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as error:  # a merge key's value that is no mapping ('<<: 5')
+        mark = error.problem_mark or error.context_mark
+        raise SpecError(f"YAML cannot read this: {error.problem or error.context}",
+                        location=Location(shown, mark.line + 1, mark.column + 1) if mark else Location(shown, 1, 1),
+                        hint="a merge key ('<<') takes a mapping or a list of mappings") from None
     try:
         return parse_profiles(document, shown)
     except _Broken as broken:
-        SOURCES[shown] = text
-        raise SpecError(f"{_dotted(broken.named)}: {broken.message}", location=_located(text, shown, broken),
+        raise SpecError(f"{_dotted(broken.named)}: {broken.message}", location=_located(root, shown, broken),
                         hint=broken.hint) from None
 
 
@@ -438,11 +445,13 @@ _OTHER_BASES = re.compile(r"[-+]?0[xXbB][0-9a-fA-F_]+")
 """Whole numbers YAML 1.1 reads in base 16 or 2 (0x10 is 16)."""
 
 
-def _check_as_written(root: Any, shown: str, text: str) -> None:
+def _check_as_written(root: Any, shown: str) -> None:
     """Refuse what YAML would read otherwise than it is written, as the spec reader does: a key
     given twice (YAML keeps the last: a `memory_gbps` written twice took the second), a number
-    with a leading zero or a colon (017 is 15, 1:30 is 90) or in base 16 or 2; and a key or value
-    YAML cannot read at all ('!!bool maybe', 5,000 digits: a traceback from its loader)."""
+    with a leading zero or a colon (017 is 15, 1:30 is 90) or in base 16 or 2; a key or value
+    YAML cannot read at all ('!!bool maybe', 5,000 digits: a traceback from its loader); and a
+    key that merge keys ('<<') bring in twice (of two merged `memory_gbps`, 500 and 5, PyYAML
+    took 5 where YAML's rule keeps the first)."""
     import yaml
 
     reader, seen, pending = yaml.SafeLoader(""), set(), [root]
@@ -453,35 +462,51 @@ def _check_as_written(root: Any, shown: str, text: str) -> None:
         seen.add(id(node))  # an alias is its anchor's node: each is walked once
         if isinstance(node, yaml.ScalarNode):
             if not node.tag.endswith((":str", ":merge")):  # text; '<<', which merges a mapping
-                _read_as_written(reader, node, shown, text)
+                _read_as_written(reader, node, shown)
         elif isinstance(node, yaml.MappingNode):
             lines: dict[Any, int] = {}
             for key, value in node.value:
-                name = _read_as_written(reader, key, shown, text) if isinstance(key, yaml.ScalarNode) and \
-                    not key.tag.endswith(":merge") else None
+                merge = key.tag.endswith(":merge")
+                name = "<<" if merge else _read_as_written(reader, key, shown) if isinstance(key, yaml.ScalarNode) else None
                 if name is not None and name in lines:
-                    SOURCES[shown] = text
                     raise SpecError(f"duplicate key '{name}' (first at line {lines[name]})", location=_at(key, shown),
                                     hint="remove or rename one of them; YAML would silently keep the last")
                 lines[name] = key.start_mark.line + 1
+                if merge:
+                    _check_merged(reader, value, shown)
                 pending += [key, value]
         else:
             pending += node.value
 
 
-def _read_as_written(reader, node, shown: str, text: str) -> Any:
+def _check_merged(reader, merged: Any, shown: str) -> None:
+    """Refuse a key that a merge key's mappings (one, or a list of them) give more than once."""
+    import yaml
+
+    given: dict[Any, int] = {}
+    for mapping in merged.value if isinstance(merged, yaml.SequenceNode) else [merged]:
+        for key, _ in mapping.value if isinstance(mapping, yaml.MappingNode) else ():
+            name = _read_as_written(reader, key, shown) if isinstance(key, yaml.ScalarNode) and \
+                not key.tag.endswith(":merge") else None
+            if name is not None and name in given:
+                raise SpecError(f"'{name}' is merged in twice (first from line {given[name]})", location=_at(key, shown),
+                                hint="keep it in one of the merged mappings, or write it out beside '<<'")
+            given[name] = key.start_mark.line + 1
+
+
+def _read_as_written(reader, node, shown: str) -> Any:
     """A scalar node's value as YAML reads it; SpecError where it cannot, or where it reads a
     number otherwise than it is written."""
+    import yaml
+
     try:
         value = reader.construct_object(node)
-    except (ValueError, KeyError, TypeError, OverflowError, AttributeError, IndexError, RecursionError):
-        # YAML's constructors failing: '!!bool maybe', '!!timestamp abc', "!!float ''", 5,000 digits
-        SOURCES[shown] = text
+    except (ValueError, KeyError, TypeError, OverflowError, AttributeError, IndexError, RecursionError, yaml.YAMLError):
+        # YAML's constructors failing: '!!bool maybe', '!!timestamp abc', "!!float ''", 5,000 digits, '=' (a !!value)
         raise SpecError(f"YAML cannot read {reprlib.repr(node.value)} as {node.tag.rpartition(':')[2]}",
                         location=_at(node, shown), hint="write a plain decimal number (or text, where text goes)") from None
     if not node.style and node.tag.endswith((":int", ":float")) and \
             (NOT_AS_WRITTEN.fullmatch(node.value) or _OTHER_BASES.fullmatch(node.value)):
-        SOURCES[shown] = text
         raise not_as_written(node.value, value, _at(node, shown))
     return value
 
@@ -512,19 +537,20 @@ def _dotted(path: tuple) -> str:
 
 
 def _key(reader, node) -> Any:
-    """A mapping key's node as YAML's loader `reader` reads it (None for a key that is no scalar)."""
+    """A mapping key's node as YAML's loader `reader` reads it (None for a key that is no scalar,
+    or a merge key, '<<')."""
     import yaml
 
-    return reader.construct_object(node) if isinstance(node, yaml.ScalarNode) else None
+    return reader.construct_object(node) if isinstance(node, yaml.ScalarNode) and not node.tag.endswith(":merge") \
+        else None
 
 
-def _located(text: str, shown: str, broken: _Broken) -> Location:
-    """Where in the file `broken.path` is: the value there (the key, where `broken.key`), or as
-    far along the path as the file goes."""
+def _located(root: Any, shown: str, broken: _Broken) -> Location:
+    """Where in the file of nodes `root` `broken.path` is: the value there (the key, where
+    `broken.key`), or as far along the path as the file goes."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    node, mark, reader = yaml.compose(text, Loader=loader), None, loader("")
+    node, mark, reader = root, None, yaml.SafeLoader("")
     for depth, step in enumerate(broken.path):
         if isinstance(node, yaml.MappingNode) and not isinstance(step, _Index):
             # the last of equal keys, as YAML's loader keeps it; a key as YAML reads it (0x10 is 16)
@@ -562,10 +588,13 @@ def parse_profiles(document: Any, shown: str) -> dict[str, DeviceProfile]:
         raise fail(("devices",), f"must map profile names to profiles, got {_kind(devices)}",
                    "write 'devices:' and under it 'NAME:' with the figures of docs/latency.md")
     for key in devices:
-        if not profile_key_readable(str(key)):
-            raise fail(("devices", key), f"names a profile {str(key)!r}: not printable text on one line",
+        if not isinstance(key, str):
+            raise fail(("devices", key), f"names a profile with {_kind(key)}: a profile's name is text",
+                       f"quote it: '{key}'", key=True, named=("devices",))
+        if not profile_key_readable(key):
+            raise fail(("devices", key), f"names a profile {key!r}: not printable text on one line",
                        PROFILE_KEY_HINT, key=True, named=("devices",))
-    return {str(key): _profile(str(key), value, shown, fail) for key, value in devices.items()}
+    return {key: _profile(key, value, shown, fail) for key, value in devices.items()}
 
 
 PROFILE_KEY_HINT = "name each profile in letters, digits and punctuation, e.g. 'my-gpu'"
@@ -619,6 +648,9 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
     if "measured_in" in entry and measured_in not in MEASURED_DTYPES:
         raise fail((*at, "measured_in"), f"must be the dtype the profile was measured in, got {_shown(measured_in)}",
                    f"one of {', '.join(MEASURED_DTYPES)}, as 'archcalc device-profile --dtype' writes it")
+    if "measured_in" in entry and measured_in not in peaks:
+        raise fail((*at, "measured_in"), f"is {measured_in}, for which peak_tflops gives no peak: the profile could "
+                   "be read in no dtype", f"add '{measured_in}: TFLOPS' under peak_tflops, as measured")
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], (*at, "memory_gbps"), fail),
                          _positive(entry["launch_us"], (*at, "launch_us"), fail, zero=True), dict(sources),
                          efficiency, shown, fixed, by_size, blocks, cold, padded, weights, cache, pooling, onednn,
@@ -703,6 +735,19 @@ TABLE_KEYS = ("widths", "positions", "reached", *GROUPED_KEYS, "strided_grouped"
               *ALIGNED_KEYS, *NATIVE_KEYS)
 MAX_POINTS = 64
 """The most sizes an axis of a table by size may list (archcalc device-profile measures 12 and 9)."""
+MAX_CELLS = 2**16
+"""The most numbers a table by size may hold (its axes and fractions), its aliases written out: a
+measured table of dense convolutions holds about 2,100 (19 grids of 12 × 9). Nine lines of
+aliases made 61 MB of JSON."""
+
+
+def _cells(table: dict) -> int:
+    """The numbers in a table's lists of lists (of lists), its aliases counted each time."""
+    def count(value: Any, depth: int) -> int:
+        if not isinstance(value, list):
+            return 1
+        return len(value) if depth == 0 else sum(count(item, depth - 1) for item in value)
+    return sum(count(value, 2) for value in table.values() if isinstance(value, list))
 
 
 def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
@@ -726,14 +771,19 @@ def _size_tables(value: Any, at: tuple, fail) -> dict[str, SizeTable]:
             if key not in table:
                 raise fail(where, f"has no '{key}'", "a table has widths, positions, and reached: a row of fractions "
                            "per width, a fraction per positions")
-        for pair, what in ((GROUPED_KEYS, "a grid of rows per groups"),
-                           (TAPPED_KEYS, "a grid of rows for each taps after the first (those of reached)"),
-                           (ALIGNED_KEYS, "a share per alignment"),
-                           (NATIVE_KEYS, "a grid as reached, on torch's own kernel")):
+        for pair, first, what in ((GROUPED_KEYS, "[...]", "a grid of rows per groups"),
+                                  (TAPPED_KEYS, "[...]", "a grid of rows for each taps after the first (those of reached)"),
+                                  (ALIGNED_KEYS, "[...]", "a share per alignment"),
+                                  (NATIVE_KEYS, "N", "a grid as reached, on torch's own kernel")):
             if (pair[0] in table) != (pair[1] in table):
                 given, missing = sorted(pair, key=lambda key: key not in table)
                 raise fail((*where, given), f"is given without '{missing}'",
-                           f"give both '{pair[0]}: [...]' and '{pair[1]}:' with {what}, or neither")
+                           f"give both '{pair[0]}: {first}' and '{pair[1]}:' with {what}, or neither")
+        cells = _cells(table)
+        if cells > MAX_CELLS:
+            raise fail(where, f"holds {cells:,} numbers (its aliases written out), over {MAX_CELLS:,}",
+                       "a measured table holds a few thousand: give each grid once, over at most "
+                       f"{MAX_POINTS} widths and positions")
         widths, positions = (_axis(table[name], (*where, name), fail) for name in ("widths", "positions"))
         tables[work] = SizeTable(widths, positions, _rows(table["reached"], (*where, "reached"), widths, positions, fail),
                                  *_grouped(table, where, widths, positions, fail),
@@ -847,7 +897,7 @@ def _positive(value: Any, at: tuple, fail, zero: bool = False) -> float:
         bound = f"0 or from {low:g} to {high:g}" if zero else f"from {low:g} to {high:g}"
         raise fail(at, f"must be a number {bound}, got {_shown(value)}",
                    "write a plain decimal number (YAML reads 1e3 as text: write 1000 or 1.0e+3)")
-    return float(value)
+    return float(value) + 0.0  # -0.0 as 0.0
 
 
 def _kind(value: Any) -> str:

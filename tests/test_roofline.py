@@ -1622,7 +1622,7 @@ def _blocked(blocks: str, sourced: bool = True) -> str:
      "devices.mine.efficiency_by_size.conv.aligned[0]: must be a number"),
     (_sized("{conv: {widths: [4], positions: [1], reached: [[1]]}}", sourced=False),
      "devices.mine.sources.efficiency_by_size: is missing, empty or not one line"),
-    (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:5:16: not valid YAML"),
+    (GOOD.replace("name: My GPU", "name: [My GPU"), "profile.yaml:4:11: this '[' is not closed"),
     # control characters: a name on two lines split the table's line of the prediction, a NUL went to stdout
     (GOOD.replace("name: My GPU", 'name: "My\\nGPU"'), "devices.mine.name: must be the device in words on one line, got 'My\\nGPU'"),
     (GOOD.replace("  mine:", '  "mi\\0ne":'), "devices: names a profile 'mi\\x00ne': not printable text on one line"),
@@ -2079,6 +2079,98 @@ def test_a_profile_value_yaml_cannot_read_is_one_error_at_its_place(cli, tmp_pat
     path = _profile_file(tmp_path, GOOD.replace("memory_gbps: 500", f"memory_gbps: {value}"))
     result = cli("table", "lenet5", "--device-profile", path)
     assert result.exit_code == 2 and f"{path}:6:18: {says}" in result.stderr and "Traceback" not in result.output
+
+
+_MERGED = GOOD.replace("    memory_gbps: 500\n", "    <<: [{memory_gbps: 500}, {memory_gbps: 5}]\n")
+_SIZES, _ROWS = ", ".join(map(str, range(1, 65))), ", ".join(["&r [" + ", ".join(["0.5"] * 64) + "]"] + ["*r"] * 63)
+_ALIASED_GRID = (f"{{widths: &a [{_SIZES}], positions: *a, reached: &g [{_ROWS}], "
+                 f"groups: [{', '.join(map(str, range(2, 19)))}], grouped: [{', '.join(['*g'] * 17)}]}}")
+
+
+@pytest.mark.parametrize(("broken", "says"), [
+    # YAML's rule keeps the first of two merged values (500); PyYAML took 5: either silently
+    (_MERGED, "profile.yaml:6:31: 'memory_gbps' is merged in twice (first from line 6)"),
+    (GOOD.replace("    memory_gbps: 500\n", "    <<: {memory_gbps: 500}\n    <<: {memory_gbps: 5}\n"),
+     "profile.yaml:7:5: duplicate key '<<' (first at line 6)"),
+    (GOOD.replace("    memory_gbps: 500\n", "    <<: 5\n"), "profile.yaml:6:9: YAML cannot read this"),
+    # a traceback (exit 1): the error's place was looked up through the merge key, which YAML could not read
+    ("schema: archcalc.devices/1\n<<: {devices: 5}\n", "devices: must map profile names to profiles, got int 5"),
+    (GOOD.replace("    memory_gbps: 500\n", "    memory_gbps: -5\n    <<: {name: A}\n"),
+     "profile.yaml:6:18: devices.mine.memory_gbps: must be a number"),
+    # two profiles, 1 and '1', were one (the last) without a word; null and yes named profiles 'None' and 'True'
+    (GOOD.replace("  mine:", "  1:"), "profile.yaml:3:3: devices: names a profile with int 1: a profile's name is text"),
+    (GOOD.replace("  mine:", "  ~:"), "devices: names a profile with nothing: a profile's name is text"),
+    (GOOD.replace("  mine:", "  yes:"), "devices: names a profile with bool True"),
+    # every --dtype refused, each error's hint pointing at the other
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    measured_in: float16\n"),
+     "profile.yaml:8:18: devices.mine.measured_in: is float16, for which peak_tflops gives no peak"),
+    # nine lines of aliases made 61 MB of JSON: 64 × 64 × 18 fractions and axes of 64, 64 and 17 sizes
+    (_sized(f"{{conv: {_ALIASED_GRID}}}"),
+     "devices.mine.efficiency_by_size.conv: holds 73,873 numbers (its aliases written out), over 65,536"),
+    # YAML's own words, without a line shown: "position 36" of "<unicode string>"; the line after the mistake
+    (GOOD.replace("name: My GPU", "name: My\x01GPU"), "profile.yaml:4:13: the character #x0001 is not allowed in YAML text"),
+    (GOOD.replace("{float32: 10}", "{float32: 10"), "profile.yaml:5:18: this '{' is not closed"),
+    (GOOD.replace("memory_gbps: 500", "memory_gbps: ="), "profile.yaml:6:18: YAML cannot read '=' as value"),
+])
+def test_what_yaml_reads_otherwise_or_not_at_all_in_a_profile_is_one_error(cli, tmp_path, broken, says):
+    """An attacking review's cases: merge keys ('<<') that bring a figure twice, profiles named by
+    numbers, a dtype measured in without its peak, a table that aliases make huge, and YAML's
+    syntax errors, each one error at its place (the spec reader's words for the syntax)."""
+    path = _profile_file(tmp_path, broken)
+    result = cli("table", "lenet5", "--device-profile", path)
+    assert result.exit_code == 2 and says in result.stderr and "hint:" in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_profile_file_as_large_as_a_file_may_be_is_refused_quickly(cli, tmp_path):
+    """An attacking review found a 4 MiB profile of one flow list taking 14 s and 1.4 GB before its
+    error: it was parsed three times, and every number constructed twice. Its nodes are bounded
+    as a spec's are (MAX_YAML_NODES)."""
+    import time
+
+    count = (4 * 2**20 - len(GOOD) - 100) // 2
+    path = _profile_file(tmp_path, GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    efficiency: ["
+                                                + "1," * (count - 1) + "1]\n"))
+    started = time.perf_counter()
+    result = cli("table", "lenet5", "--device-profile", path)
+    assert result.exit_code == 2 and "the document has more than 250,000 YAML nodes" in result.stderr
+    assert time.perf_counter() - started < 5
+
+
+def test_a_profile_file_named_with_a_line_feed_adds_no_line(cli, tmp_path):
+    """A line feed in the file's name forged an 'error:' line in three messages."""
+    path = tmp_path / "x\nerror: forged.yaml"
+    path.write_text(GOOD.replace("  other:", "") + GOOD.split("devices:\n")[1].replace("  mine:", "  other:"),
+                    encoding="utf-8")
+    result = cli("table", "lenet5", "--device-profile", str(path))
+    assert result.exit_code == 2 and "'devices' holds 2 profiles" in result.stderr
+    assert not any(line.startswith("error: forged") for line in result.stderr.splitlines()), result.stderr
+    measured = _profile_file(tmp_path, GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    measured_in: float32\n"))
+    renamed = measured.rename(tmp_path / "y\nerror: forged.yaml")
+    result = cli("table", "lenet5", "--device-profile", str(renamed), "--dtype", "float16")
+    assert result.exit_code == 2 and "was measured in float32" in result.stderr
+    assert not any(line.startswith("error: forged") for line in result.stderr.splitlines()), result.stderr
+
+
+def test_a_name_of_a_bundled_profile_and_of_a_file_here_is_refused(cli, tmp_path, monkeypatch):
+    """A file named h200 in the current folder was passed over for the bundled h200, without a word."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "h200").write_text(GOOD, encoding="utf-8")
+    result = cli("table", "lenet5", "--device-profile", "h200")
+    assert result.exit_code == 2 and "--device-profile 'h200' names a bundled profile and a file here" in result.stderr
+    assert "./h200" in result.stderr
+    assert "predicted on My GPU" in cli("table", "lenet5", "--device-profile", "./h200").stdout
+
+
+def test_a_negative_zero_in_a_profile_is_zero(cli, tmp_path):
+    """-0.0 passed as the zero allowed, and was written to JSON as -0.0."""
+    import json
+
+    path = _profile_file(tmp_path, GOOD.replace("launch_us: 4", "launch_us: -0.0"))
+    result = cli("table", "lenet5", "--device-profile", path, "--format", "json")
+    assert result.exit_code == 0
+    launch = json.loads(result.stdout)["roofline"]["launch_s"]
+    assert launch == 0 and math.copysign(1, launch) == 1
 
 
 def test_a_profile_key_yaml_cannot_read_is_one_error_at_its_place(cli, tmp_path):

@@ -118,38 +118,7 @@ def parse_yaml(text: str, name: str, inspect: Inspect | None = None) -> YMap:
     if not text.strip():
         raise SpecError("the file is empty", location=Location(name, 1, 1),
                         hint="a spec needs at least 'name', 'input' and 'layers'")
-    try:
-        if not _PARSER_BOUNDS_NESTING:
-            _check_depth(text, name)
-        node = yaml.compose(text, Loader=_Loader)
-    except _TooManyNodes as exc:
-        raise SpecError(f"the document has more than {MAX_YAML_NODES:,} YAML nodes",
-                        location=node_location(name, exc.node) if exc.node is not None else Location(name, 1, 1),
-                        hint="a spec needs far fewer: write repeated layers with 'repeat' or blocks") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        location = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
-        if exc.problem == "exceeded maximum nesting depth":  # libyaml's own bound, past ours
-            raise _too_deep(location) from None
-        if mark and text[mark.index:mark.index + 1] == "\t":
-            raise SpecError("a tab character: YAML indents with spaces", location=location,
-                            hint="replace the tab with spaces") from None
-        if exc.problem == "but found another document":
-            raise SpecError("the file holds more than one YAML document ('---')", location=location,
-                            hint="keep one spec per file") from None
-        unclosed = _unclosed(exc, name)
-        if unclosed is not None:
-            raise unclosed from None
-        raise SpecError(f"YAML syntax error: {exc.problem or exc}", location=location,
-                        hint="check indentation, colons and quotes near this position") from None
-    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at its place
-        index = exc.position
-        location = Location(name, text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index))
-        raise SpecError(f"the character #x{exc.character:04x} is not allowed in YAML text" if isinstance(
-                            exc.character, int) else f"YAML error: {exc.reason}", location=location,
-                        hint="remove it: a spec holds printable text, tabs and line breaks") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"YAML error: {exc}", location=Location(name, 1, 1)) from None
+    node = compose_yaml(text, name)
     if node is None:
         raise SpecError("the file holds no YAML document", location=Location(name, 1, 1))
     if inspect is not None:
@@ -160,6 +129,48 @@ def parse_yaml(text: str, name: str, inspect: Inspect | None = None) -> YMap:
                         location=node_location(name, node),
                         hint="a spec is a mapping with keys such as 'name', 'input' and 'layers'")
     return document
+
+
+_FAR_FEWER = {"spec": "a spec needs far fewer: write repeated layers with 'repeat' or blocks"}
+_FEW_LEVELS = {"spec": "a spec needs a few levels; use blocks to structure a model"}
+
+
+def compose_yaml(text: str, name: str, what: str = "spec") -> yaml.Node | None:
+    """The YAML nodes of the text of a `what` (a spec, a device profile), within MAX_YAML_NODES
+    and MAX_YAML_DEPTH; a SpecError at the mistake, saying what it is and how to fix it, for text
+    that is not YAML (an unclosed '[' at where it opens, a tab, a character YAML refuses)."""
+    try:
+        if not _PARSER_BOUNDS_NESTING:
+            _check_depth(text, name, what)
+        return yaml.compose(text, Loader=_Loader)
+    except _TooManyNodes as exc:
+        raise SpecError(f"the document has more than {MAX_YAML_NODES:,} YAML nodes",
+                        location=node_location(name, exc.node) if exc.node is not None else Location(name, 1, 1),
+                        hint=_FAR_FEWER.get(what, f"a {what} needs far fewer")) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        location = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
+        if exc.problem == "exceeded maximum nesting depth":  # libyaml's own bound, past ours
+            raise _too_deep(location, what) from None
+        if mark and text[mark.index:mark.index + 1] == "\t":
+            raise SpecError("a tab character: YAML indents with spaces", location=location,
+                            hint="replace the tab with spaces") from None
+        if exc.problem == "but found another document":
+            raise SpecError("the file holds more than one YAML document ('---')", location=location,
+                            hint=f"keep one {what} per file") from None
+        unclosed = _unclosed(exc, name)
+        if unclosed is not None:
+            raise unclosed from None
+        raise SpecError(f"YAML syntax error: {exc.problem or exc}", location=location,
+                        hint="check indentation, colons and quotes near this position") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at its place
+        index = exc.position
+        location = Location(name, text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index))
+        raise SpecError(f"the character #x{exc.character:04x} is not allowed in YAML text" if isinstance(
+                            exc.character, int) else f"YAML error: {exc.reason}", location=location,
+                        hint=f"remove it: a {what} holds printable text, tabs and line breaks") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML error: {exc}", location=Location(name, 1, 1)) from None
 
 
 _OPENED = {"while parsing a flow sequence": ("[", "]"), "while parsing a flow mapping": ("{", "}"),
@@ -177,21 +188,21 @@ def _unclosed(exc: yaml.MarkedYAMLError, name: str) -> SpecError | None:
                      location=Location(name, mark.line + 1, mark.column + 1), hint=f"close it with {close}")
 
 
-def _check_depth(text: str, name: str) -> None:
+def _check_depth(text: str, name: str, what: str = "spec") -> None:
     """Refuse deep nesting from the event stream, before the (recursive, C) composer sees it."""
     depth = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_YAML_DEPTH:
-                raise _too_deep(Location(name, event.start_mark.line + 1, event.start_mark.column + 1))
+                raise _too_deep(Location(name, event.start_mark.line + 1, event.start_mark.column + 1), what)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 
 
-def _too_deep(location: Location) -> SpecError:
+def _too_deep(location: Location, what: str = "spec") -> SpecError:
     return SpecError(f"lists and mappings are nested more than {MAX_YAML_DEPTH} deep",
-                     location=location, hint="a spec needs a few levels; use blocks to structure a model")
+                     location=location, hint=_FEW_LEVELS.get(what, f"a {what} needs a few levels"))
 
 
 def _shortened(text: str, limit: int = 40) -> str:
