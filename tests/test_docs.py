@@ -1412,6 +1412,54 @@ def test_the_thirteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"{f['ranked_z']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}") in flat
 
 
+MINUTE_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-minute"
+
+
+def _fc_medians(kept: dict, stage: int) -> tuple[float, float]:
+    """The median times of a ConvNeXt stage's fc1 and of its fc2, over its blocks."""
+    import statistics
+
+    return tuple(statistics.median(times[0] for name, times in kept["layers"].items()
+                                   if name.startswith(f"stages.{stage}.") and name.endswith(fc)) for fc in ("fc1", "fc2"))
+
+
+def test_convnext_timed_for_a_minute_is_what_its_kept_times_give():
+    """docs/latency.md's figures of the ConvNeXts timed for a minute a model, made again from the
+    two kept runs (benchmarks/results/cpu-2026-12-06-minute) and the fifteenth pass's profile r by
+    the benchmark's own comparison: each model's runs, ρ and η (median and fastest runs) beside
+    the 2-second pass's η; ConvNeXt-S's third stage's fc1 and fc2; the stages whose fc2 is the slower."""
+    import json
+
+    from archcalc.devices import load_profile
+
+    benchmark, flat = _latency_benchmark(), " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    profile = load_profile(FIFTEENTH_RUN / "profile-cpu-r.yaml")
+    entries = {entry.name: entry for entry in bundled()}
+    seconds = json.loads((FIFTEENTH_RUN / "latency-cpu-float32.json").read_text())
+    runs = {which: json.loads((MINUTE_RUN / f"latency-cpu-float32{suffix}.json").read_text())
+            for which, suffix in (("first", "-first"), ("second", ""))}
+    for which, kept in runs.items():
+        for model, times in kept.items():
+            row = benchmark.compare(entries[model], times, profile)
+            before = benchmark.compare(entries[model], seconds[model], profile)
+            cells = [which, model, str(times["runs"]), *(f"{value:.2f}" for value in (
+                row["median"][2], row["median"][3], row["fastest"][3], before["median"][3]))]
+            assert "| " + " | ".join(cells) + " |" in flat, cells
+    small = [runs[which]["convnext_small"] for which in ("first", "second")]
+    eta = [benchmark.compare(entries["convnext_small"], kept, profile)["median"][3] for kept in small]
+    assert max(eta) < 0.8
+    assert f"Its η is {eta[0]:.2f} and {eta[1]:.2f} on the median runs of a minute" in flat
+    (first_fc1, first_fc2), (second_fc1, second_fc2) = (_fc_medians(kept, 2) for kept in small)
+    assert (f"measured at {first_fc1:.4f} and {first_fc2:.4f} ms (the medians of the 27 of each), the second at "
+            f"{second_fc1:.4f} and {second_fc2:.4f}.") in flat
+    slower = {which: [fc2 / fc1 - 1 for fc1, fc2 in (_fc_medians(kept[model], stage) for model in kept for stage in range(4))]
+              for which, kept in runs.items()}
+    first, second = ((sum(share > 0 for share in slower[which]), len(slower[which])) for which in ("first", "second"))
+    apart = [share * 100 for shares in slower.values() for share in shares if share > 0]
+    assert (f"fc2 is the slower of the two in {first[0]} of the first run's {first[1]} stages and {second[0]} of the "
+            f"second's {second[1]} (by the medians of each stage's blocks), by {min(apart):.2f}–{max(apart):.0f}%.") in flat
+
+
 def test_the_fifteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     """docs/latency.md's table of the pass that timed each model for 2 seconds (on the fourteenth
     pass's profile p, checked by `_read_pass`) and its figures: the runs; the counts with p and
