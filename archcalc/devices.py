@@ -421,7 +421,7 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
     import yaml
 
     from archcalc.reading import read_text_file
-    from archcalc.spec.source import compose_yaml
+    from archcalc.yaml_text import compose_yaml
 
     text = read_text_file(path, shown, "device profile")
     SOURCES[shown] = text

@@ -69,9 +69,10 @@ NESTED = {
 def test_deep_nesting_gets_the_same_error_with_or_without_the_event_pass(text, event_pass, monkeypatch):
     """With libyaml >= 0.2.6 the text goes straight to the composer (libyaml refuses 1,000 levels
     itself); otherwise a pass over the events refuses it first. Either way: one error, ours."""
+    from archcalc import yaml_text
     from archcalc.spec import source
 
-    monkeypatch.setattr(source, "_PARSER_BOUNDS_NESTING", not event_pass)
+    monkeypatch.setattr(yaml_text, "_PARSER_BOUNDS_NESTING", not event_pass)
     source.parse_yaml.cache_clear()
     with pytest.raises(SpecError) as caught:
         source.parse_yaml(text, "deep.yaml")
@@ -80,11 +81,12 @@ def test_deep_nesting_gets_the_same_error_with_or_without_the_event_pass(text, e
 
 
 def test_nesting_up_to_the_limit_passes_either_way(monkeypatch):
+    from archcalc import yaml_text
     from archcalc.spec import source
 
     text = "x: " + "[" * 255 + "1" + "]" * 255  # the mapping and 255 lists: 256 levels
     for event_pass in (False, True):
-        monkeypatch.setattr(source, "_PARSER_BOUNDS_NESTING", not event_pass)
+        monkeypatch.setattr(yaml_text, "_PARSER_BOUNDS_NESTING", not event_pass)
         source.parse_yaml.cache_clear()
         value = source.parse_yaml(text, "deep.yaml")["x"]
         for _ in range(254):

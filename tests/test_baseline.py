@@ -478,12 +478,13 @@ def test_a_baseline_yaml_refuses_is_refused_with_the_same_error(text):
 
 def test_records_that_pass_the_node_bound_only_as_their_yaml_nodes_are_refused(monkeypatch):
     """Each record is 9 YAML nodes where its placeholder is one: the bound counts the nine."""
+    from archcalc import yaml_text
     from archcalc.check import baseline
     from archcalc.errors import SpecError
     from archcalc.spec import source
 
     text = "models:\n" + entry(1) + entry(2) + entry(3)  # 43 nodes, 67 written out
-    monkeypatch.setattr(source, "MAX_YAML_NODES", 60)
-    monkeypatch.setattr(baseline, "MAX_YAML_NODES", 60)
+    for bounded in (yaml_text, source, baseline):  # the composer's, the converter's, the records'
+        monkeypatch.setattr(bounded, "MAX_YAML_NODES", 60)
     with pytest.raises(SpecError, match="more than 60 YAML nodes"):
         baseline._parsed(text, "baseline.yaml")

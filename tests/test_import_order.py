@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "archcalc"
 
 LEVELS = [
     {"errors", "limits", "sizes", "settings", "dependencies", "output", "reading", "version", "progress", "parallel",
-     "layout"},
+     "layout", "yaml_text"},
     {"layers"},
     {"graph", "conventions", "receptive", "devices"},
     {"spec"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -13,51 +13,7 @@ import yaml
 from archcalc.errors import NOT_AS_WRITTEN, Location, SpecError, not_as_written
 from archcalc.limits import MAX_INT_BITS, MAX_YAML_DEPTH, MAX_YAML_NODES
 from archcalc.reading import read_text_file
-
-try:  # libyaml's composer is several times faster; the pure one gives the same nodes
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _SafeLoader
-
-
-class _Loader(_SafeLoader):
-    """The safe loader, resolving each distinct scalar once (a spec repeats its values: kinds,
-    sizes, true/false). Safe loading has no path resolvers, so the composer's calls to descend
-    and ascend them are skipped."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.resolve = cache(_RESOLVER.resolve)  # looked up in C: no Python call for a known scalar
-        self.nodes = 0
-
-    def descend_resolver(self, current_node, current_index) -> None:
-        """Called before each node is composed (not for an alias): counts the nodes written, and
-        stops composing past MAX_YAML_NODES, inside the collection being filled."""
-        self.nodes += 1
-        if self.nodes > MAX_YAML_NODES:
-            raise _TooManyNodes(current_node)
-
-    def ascend_resolver(self) -> None:
-        pass
-
-
-_RESOLVER = yaml.resolver.Resolver()
-"""The safe loader's resolver, apart from any loader (so that a loader's cache of it does not
-refer back to the loader)."""
-
-
-class _TooManyNodes(Exception):
-    """Raised by the composer past MAX_YAML_NODES; `node` is the collection it was filling."""
-
-    def __init__(self, node: yaml.Node | None) -> None:
-        super().__init__()
-        self.node = node
-
-
-_PARSER_BOUNDS_NESTING = _SafeLoader is getattr(yaml, "CSafeLoader", None) and yaml._yaml.get_version() >= (0, 2, 6)
-"""libyaml 0.2.6 refuses more than 1,000 nested levels while parsing, so its recursive composer
-is safe on any text, and the converter refuses what is deeper than ours; with an older libyaml or
-the pure-Python composer, a pass over the events refuses deep text first."""
+from archcalc.yaml_text import compose_yaml, node_location, too_deep
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "seq", "map")}
 _STR = "tag:yaml.org,2002:str"
@@ -131,78 +87,6 @@ def parse_yaml(text: str, name: str, inspect: Inspect | None = None) -> YMap:
     return document
 
 
-_FAR_FEWER = {"spec": "a spec needs far fewer: write repeated layers with 'repeat' or blocks"}
-_FEW_LEVELS = {"spec": "a spec needs a few levels; use blocks to structure a model"}
-
-
-def compose_yaml(text: str, name: str, what: str = "spec") -> yaml.Node | None:
-    """The YAML nodes of the text of a `what` (a spec, a device profile), within MAX_YAML_NODES
-    and MAX_YAML_DEPTH; a SpecError at the mistake, saying what it is and how to fix it, for text
-    that is not YAML (an unclosed '[' at where it opens, a tab, a character YAML refuses)."""
-    try:
-        if not _PARSER_BOUNDS_NESTING:
-            _check_depth(text, name, what)
-        return yaml.compose(text, Loader=_Loader)
-    except _TooManyNodes as exc:
-        raise SpecError(f"the document has more than {MAX_YAML_NODES:,} YAML nodes",
-                        location=node_location(name, exc.node) if exc.node is not None else Location(name, 1, 1),
-                        hint=_FAR_FEWER.get(what, f"a {what} needs far fewer")) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        location = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
-        if exc.problem == "exceeded maximum nesting depth":  # libyaml's own bound, past ours
-            raise _too_deep(location, what) from None
-        if mark and text[mark.index:mark.index + 1] == "\t":
-            raise SpecError("a tab character: YAML indents with spaces", location=location,
-                            hint="replace the tab with spaces") from None
-        if exc.problem == "but found another document":
-            raise SpecError("the file holds more than one YAML document ('---')", location=location,
-                            hint=f"keep one {what} per file") from None
-        unclosed = _unclosed(exc, name)
-        if unclosed is not None:
-            raise unclosed from None
-        raise SpecError(f"YAML syntax error: {exc.problem or exc}", location=location,
-                        hint="check indentation, colons and quotes near this position") from None
-    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at its place
-        index = exc.position
-        location = Location(name, text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index))
-        raise SpecError(f"the character #x{exc.character:04x} is not allowed in YAML text" if isinstance(
-                            exc.character, int) else f"YAML error: {exc.reason}", location=location,
-                        hint=f"remove it: a {what} holds printable text, tabs and line breaks") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"YAML error: {exc}", location=Location(name, 1, 1)) from None
-
-
-_OPENED = {"while parsing a flow sequence": ("[", "]"), "while parsing a flow mapping": ("{", "}"),
-           "while scanning a quoted scalar": ("quote", "quote")}
-
-
-def _unclosed(exc: yaml.MarkedYAMLError, name: str) -> SpecError | None:
-    """An unclosed '[', '{' or quote, at where it opens: the parser gives up on a later line."""
-    opened = _OPENED.get(exc.context or "")
-    mark, found = exc.context_mark, exc.problem_mark
-    if opened is None or mark is None or found is None or found.line == mark.line:
-        return None  # on the line it opens: a mistake there (a missing ','), at the parser's place
-    what, close = ("this quote", "the same quote") if opened[0] == "quote" else (f"this '{opened[0]}'", f"'{opened[1]}'")
-    return SpecError(f"{what} is not closed (the YAML parser gave up at line {found.line + 1}, column {found.column + 1})",
-                     location=Location(name, mark.line + 1, mark.column + 1), hint=f"close it with {close}")
-
-
-def _check_depth(text: str, name: str, what: str = "spec") -> None:
-    """Refuse deep nesting from the event stream, before the (recursive, C) composer sees it."""
-    depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_YAML_DEPTH:
-                raise _too_deep(Location(name, event.start_mark.line + 1, event.start_mark.column + 1), what)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-
-
-def _too_deep(location: Location, what: str = "spec") -> SpecError:
-    return SpecError(f"lists and mappings are nested more than {MAX_YAML_DEPTH} deep",
-                     location=location, hint=_FEW_LEVELS.get(what, f"a {what} needs a few levels"))
 
 
 def _shortened(text: str, limit: int = 40) -> str:
@@ -210,9 +94,6 @@ def _shortened(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}")
 
 
-def node_location(name: str, node: yaml.Node) -> Location:
-    mark = node.start_mark
-    return tuple.__new__(Location, (name, mark.line + 1, mark.column + 1))  # Location(…) without its Python __new__
 
 
 def _yaml_type(node: yaml.Node) -> str:
@@ -255,7 +136,7 @@ class _Converter:
                 raise not_as_written(node.value, self.scalar(node), node_location(self.name, node))
             return self.scalar(node)
         if depth >= MAX_YAML_DEPTH:  # the root is at depth 0
-            raise _too_deep(node_location(self.name, node))
+            raise too_deep(node_location(self.name, node))
         if type(node) is yaml.MappingNode:
             return self._mapping(node, depth + 1, alias)
         return self._sequence(node, depth + 1, alias)
