@@ -397,7 +397,7 @@ def load_profile(which: str | Path) -> DeviceProfile:
         from archcalc.reading import nothing_at
 
         profiles = bundled_profiles()
-        if which in profiles and not nothing_at(Path(which)):
+        if which in profiles and Path(which).is_file():
             raise UserError(f"--device-profile {which!r} names a bundled profile and a file here",
                             hint=f"write ./{which} for the file, or rename the file for the bundled one")
         if which in profiles:
@@ -429,11 +429,13 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
     _check_as_written(root, shown)
     try:
         document = yaml.SafeLoader("").construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as error:  # a merge key's value that is no mapping ('<<: 5')
+    except yaml.MarkedYAMLError as error:  # '<<: 5', '? [a]: 1', an unknown tag: what YAML's loader refuses
         mark = error.problem_mark or error.context_mark
-        raise SpecError(f"YAML cannot read this: {error.problem or error.context}",
+        problem = error.problem or error.context or ""
+        raise SpecError(f"YAML cannot read this: {problem}",
                         location=Location(shown, mark.line + 1, mark.column + 1) if mark else Location(shown, 1, 1),
-                        hint="a merge key ('<<') takes a mapping or a list of mappings") from None
+                        hint=_CONSTRUCTION_HINTS.get(next((word for word in _CONSTRUCTION_HINTS if word in problem), ""),
+                                                     "write plain YAML: names, numbers, lists and mappings")) from None
     try:
         return parse_profiles(document, shown)
     except _Broken as broken:
@@ -441,6 +443,11 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
                         hint=broken.hint) from None
 
 
+_CONSTRUCTION_HINTS = {"merging": "a merge key ('<<') takes a mapping or a list of mappings",
+                       "unhashable": "a key is a name or a number, not a list or a mapping",
+                       "2002:merge'": "'<<' is a merge key: write it in quotes for the text '<<'",
+                       "constructor": "leave out the tag ('!!…', '!…'): a profile holds names, numbers, lists and mappings"}
+"""The hint for what YAML's loader refuses to construct, by a word of its problem."""
 _OTHER_BASES = re.compile(r"[-+]?0[xXbB][0-9a-fA-F_]+")
 """Whole numbers YAML 1.1 reads in base 16 or 2 (0x10 is 16)."""
 
@@ -450,8 +457,7 @@ def _check_as_written(root: Any, shown: str) -> None:
     given twice (YAML keeps the last: a `memory_gbps` written twice took the second), a number
     with a leading zero or a colon (017 is 15, 1:30 is 90) or in base 16 or 2; a key or value
     YAML cannot read at all ('!!bool maybe', 5,000 digits: a traceback from its loader); and a
-    key that merge keys ('<<') bring in twice (of two merged `memory_gbps`, 500 and 5, PyYAML
-    took 5 where YAML's rule keeps the first)."""
+    key that merge keys ('<<') bring in twice or through a merge of their own (`_check_merged`)."""
     import yaml
 
     reader, seen, pending = yaml.SafeLoader(""), set(), [root]
@@ -466,31 +472,49 @@ def _check_as_written(root: Any, shown: str) -> None:
         elif isinstance(node, yaml.MappingNode):
             lines: dict[Any, int] = {}
             for key, value in node.value:
-                merge = key.tag.endswith(":merge")
-                name = "<<" if merge else _read_as_written(reader, key, shown) if isinstance(key, yaml.ScalarNode) else None
+                name = _key_name(reader, key, shown)
                 if name is not None and name in lines:
                     raise SpecError(f"duplicate key '{name}' (first at line {lines[name]})", location=_at(key, shown),
                                     hint="remove or rename one of them; YAML would silently keep the last")
                 lines[name] = key.start_mark.line + 1
-                if merge:
-                    _check_merged(reader, value, shown)
                 pending += [key, value]
+            for key, value in node.value:
+                if _is_merge(key):
+                    _check_merged(reader, value, shown, written=lines)
         else:
             pending += node.value
 
 
-def _check_merged(reader, merged: Any, shown: str) -> None:
-    """Refuse a key that a merge key's mappings (one, or a list of them) give more than once."""
+def _is_merge(key: Any) -> bool:
+    return key.tag.endswith(":merge")
+
+
+def _key_name(reader, key: Any, shown: str) -> Any:
+    """A mapping key as YAML reads it: '<<' for a merge key, None for a key that is no scalar."""
+    import yaml
+
+    if _is_merge(key):
+        return "<<"
+    return _read_as_written(reader, key, shown) if isinstance(key, yaml.ScalarNode) else None
+
+
+def _check_merged(reader, merged: Any, shown: str, written: dict) -> None:
+    """Refuse a key that a merge key's mappings (one, or a list of them) give more than once and
+    the mapping does not write itself (of two merged `memory_gbps`, 500 and 5, PyYAML took 5 where
+    YAML's rule keeps the first), and a merge key within a merged mapping (PyYAML's pick among
+    their keys followed the length of the keys' names)."""
     import yaml
 
     given: dict[Any, int] = {}
     for mapping in merged.value if isinstance(merged, yaml.SequenceNode) else [merged]:
         for key, _ in mapping.value if isinstance(mapping, yaml.MappingNode) else ():
-            name = _read_as_written(reader, key, shown) if isinstance(key, yaml.ScalarNode) and \
-                not key.tag.endswith(":merge") else None
-            if name is not None and name in given:
+            if _is_merge(key):
+                raise SpecError("a merge key ('<<') within a mapping that is merged", location=_at(key, shown),
+                                hint="write that mapping's figures out in it, or merge its mappings beside the others")
+            name = _key_name(reader, key, shown)
+            if name is not None and name in given and name not in written:
                 raise SpecError(f"'{name}' is merged in twice (first from line {given[name]})", location=_at(key, shown),
-                                hint="keep it in one of the merged mappings, or write it out beside '<<'")
+                                hint="keep it in one of the merged mappings (or write it out beside '<<', which wins)")
             given[name] = key.start_mark.line + 1
 
 
@@ -590,7 +614,7 @@ def parse_profiles(document: Any, shown: str) -> dict[str, DeviceProfile]:
     for key in devices:
         if not isinstance(key, str):
             raise fail(("devices", key), f"names a profile with {_kind(key)}: a profile's name is text",
-                       f"quote it: '{key}'", key=True, named=("devices",))
+                       "write the name in quotes, as text", key=True, named=("devices",))
         if not profile_key_readable(key):
             raise fail(("devices", key), f"names a profile {key!r}: not printable text on one line",
                        PROFILE_KEY_HINT, key=True, named=("devices",))
@@ -699,7 +723,7 @@ def _padded_taps(value: Any, at: tuple, fail) -> PaddedTaps:
     if isinstance(up_to, bool) or not isinstance(up_to, int) or not 0 <= up_to <= MAX_COUNTED_PADDING:
         raise fail((*at, "up_to"), f"must be a whole number from 0 to {MAX_COUNTED_PADDING}, got {_shown(up_to)}",
                    "write the widest padding on a side at which the kernel skips taps, e.g. 28 (0: none)")
-    return PaddedTaps(float(saved), up_to)
+    return PaddedTaps(float(saved) + 0.0, up_to)  # -0.0 as 0.0
 
 
 def _pooling_rates(value: Any, at: tuple, fail) -> dict[str, PoolingRate]:
@@ -742,11 +766,18 @@ aliases made 61 MB of JSON."""
 
 
 def _cells(table: dict) -> int:
-    """The numbers in a table's lists of lists (of lists), its aliases counted each time."""
+    """The numbers in a table's lists of lists (of lists), its aliases counted each time, each
+    list counted once (a list of N aliases of a list of N aliases took N² steps)."""
+    counted: dict[tuple[int, int], int] = {}
+
     def count(value: Any, depth: int) -> int:
         if not isinstance(value, list):
             return 1
-        return len(value) if depth == 0 else sum(count(item, depth - 1) for item in value)
+        if depth == 0:
+            return len(value)
+        if (id(value), depth) not in counted:
+            counted[id(value), depth] = sum(count(item, depth - 1) for item in value)
+        return counted[id(value), depth]
     return sum(count(value, 2) for value in table.values() if isinstance(value, list))
 
 

@@ -101,7 +101,7 @@ MAX_RUNS = 1_000
 took 81 ms on one thread of this project's CPU (docs/validation.md), so 1,000 take under two
 minutes; unbounded, a slip of `--runs 1000000000` ran for days (LeNet-5, 0.14 ms a pass) and
 printed nothing on a pipe, each run holding a time per block and layer. benchmarks/
-latency_vs_roofline.py gives a model at most as many runs."""
+latency_vs_roofline.py gives a model at most as many runs, and takes at most as many with --runs."""
 
 MAX_FIELD_PERIOD = 4_096
 """Units after which the regions of a receptive field behind upsampling must repeat; a longer

@@ -17,7 +17,6 @@ the formula printer for symbolic sizes is registered by `archcalc.symbolic` (FOR
 from __future__ import annotations
 
 import re
-import sys
 from typing import Any, Callable, Iterable
 
 from archcalc.errors import Location, SpecError
@@ -38,17 +37,9 @@ FORMULA_TEXT: Callable[[Any], str] | None = None
 def whole_number(text: str) -> int | None:
     """The number `text` writes in ASCII digits alone, the one way archcalc reads a whole number
     from text (Python's int() also reads '1_0', '+3', ' 3' and other scripts' digits, '٣'); None
-    for any other text, and for more digits than Python converts (`too_long`)."""
-    if not _NUMBER.fullmatch(text) or too_long(text):
-        return None
-    return int(text.lstrip("0") or "0")
-
-
-def too_long(digits: str) -> bool:
-    """More digits, leading zeros aside, than Python converts (sys.get_int_max_str_digits(): 4,300;
-    no limit before Python 3.10.7)."""
-    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
-    return 0 < limit < len(digits.lstrip("0"))
+    for any other text. More digits than any bound of archcalc's allows are read as MAX_DIMENSION
+    + 1 (`_number`): Python refuses to convert more than 4,300."""
+    return _number(text) if _NUMBER.fullmatch(text) else None
 
 
 def is_symbol(text: Any) -> bool:
@@ -75,7 +66,7 @@ def _sizes(value: Any, symbols: bool) -> list | None:
         if isinstance(part, int) and not isinstance(part, bool):
             sizes.append(part)
         elif isinstance(part, str) and _NUMBER.fullmatch(part.strip()):
-            sizes.append(int(part))
+            sizes.append(_number(part.strip()))
         elif symbols and is_symbol(part):
             sizes.append(part)
         else:
@@ -125,7 +116,7 @@ def parse_pair(text: str, what: str) -> int | list[int]:
     parts = split(text)
     if not 1 <= len(parts) <= 2 or not all(re.fullmatch(r"-?[0-9]+", part) for part in parts):
         raise SpecError(f"{what} takes a whole number or HxW, got '{text}'")
-    numbers = [int(part) for part in parts]
+    numbers = [-_number(part[1:]) if part.startswith("-") else _number(part) for part in parts]
     return numbers[0] if len(numbers) == 1 else numbers
 
 
@@ -136,7 +127,7 @@ def parse_batch(value: Any, *, symbols: bool = True) -> int | str:
     if symbols and text is not None and is_symbol(text):
         return text
     if text is None:
-        number = _integer(value)
+        number = integer(value)
     else:
         number = _number(text) if _NUMBER.fullmatch(text) else None
     if number is None or not 1 <= number <= MAX_DIMENSION:
@@ -145,7 +136,7 @@ def parse_batch(value: Any, *, symbols: bool = True) -> int | str:
     return number
 
 
-def _integer(value: Any) -> int | None:
+def integer(value: Any) -> int | None:
     """An integer of any integer type (int, numpy's, sympy's) but bool; None for anything else."""
     if isinstance(value, bool):
         return None

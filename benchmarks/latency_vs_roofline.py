@@ -46,13 +46,22 @@ def measure_apart(name: str, runs: int, warmup: int, dtype: str, batch: int = 1,
     return json.loads(done.stdout)
 
 
-MAX_RUNS = 1000
-"""The most runs `--seconds` gives a model (LeNet-5 runs in 0.14 ms)."""
-
-
 def runs_for(runs: int, seconds: float, ms: float) -> int:
-    """At least `runs`, and as many (up to MAX_RUNS, unless `runs` is more) as take `seconds` at `ms` a run."""
+    """At least `runs`, and as many (up to MAX_RUNS, archcalc's bound on `validate --runs`: LeNet-5
+    runs in 0.14 ms) as take `seconds` at `ms` a run."""
+    from archcalc.limits import MAX_RUNS
+
     return max(runs, min(MAX_RUNS, math.ceil(seconds * 1e3 / ms))) if seconds and ms > 0 else runs
+
+
+def _passes(text: str) -> int:
+    """--runs and --warmup: a whole number from 0 to MAX_RUNS, which the timing takes at most."""
+    from archcalc.limits import MAX_RUNS
+
+    passes = int(text)
+    if not 0 <= passes <= MAX_RUNS:
+        raise argparse.ArgumentTypeError(f"takes a whole number from 0 to {MAX_RUNS}, got {text}")
+    return passes
 
 
 def _seconds(text: str) -> float:
@@ -197,11 +206,11 @@ def main() -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32")
     parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--runs", type=_passes, default=3)
+    parser.add_argument("--warmup", type=_passes, default=1)
     parser.add_argument("--seconds", type=_seconds, default=0.0,
                         help="time each model for at least this long: as many runs as take it, at least --runs and "
-                             f"at most {MAX_RUNS}")
+                             "at most 1,000 (archcalc.limits.MAX_RUNS)")
     parser.add_argument("--cache", type=Path, default=Path("latency_measured.json"))
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     parser.add_argument("--no-efficiency", action="store_true",

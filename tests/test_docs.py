@@ -1412,6 +1412,22 @@ def test_the_thirteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"{f['ranked_z']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}") in flat
 
 
+def test_the_latency_benchmark_takes_at_most_the_runs_validate_takes():
+    """A review found `--runs 2000` given to the benchmark going as far as the library, which
+    refuses more than archcalc.limits.MAX_RUNS: refused by the benchmark first, and --seconds gives
+    no model more (LeNet-5, 0.14 ms a run, for 2 seconds: 14,286 runs, 1,000 taken)."""
+    import argparse
+
+    from archcalc.limits import MAX_RUNS
+
+    benchmark = _latency_benchmark()
+    assert benchmark.runs_for(5, 2.0, 0.14) == MAX_RUNS == 1000 and benchmark.runs_for(5, 2.0, 400.0) == 5
+    assert benchmark._passes("1000") == 1000
+    for text in ("1001", "-1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="from 0 to 1000"):
+            benchmark._passes(text)
+
+
 MINUTE_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-minute"
 
 

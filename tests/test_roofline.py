@@ -2111,6 +2111,13 @@ _ALIASED_GRID = (f"{{widths: &a [{_SIZES}], positions: *a, reached: &g [{_ROWS}]
     (GOOD.replace("name: My GPU", "name: My\x01GPU"), "profile.yaml:4:13: the character #x0001 is not allowed in YAML text"),
     (GOOD.replace("{float32: 10}", "{float32: 10"), "profile.yaml:5:18: this '{' is not closed"),
     (GOOD.replace("memory_gbps: 500", "memory_gbps: ="), "profile.yaml:6:18: YAML cannot read '=' as value"),
+    # a review's: PyYAML's pick among nested merges followed the length of the keys' names (memory_gbps: 5, m: 500)
+    (GOOD.replace("    memory_gbps: 500\n", "    <<: [{<<: {memory_gbps: 500}}, {memory_gbps: 5}]\n"),
+     "profile.yaml:6:11: a merge key ('<<') within a mapping that is merged"),
+    # a key, a tag, a value '<<' that YAML's loader cannot construct, each with its own hint (all had the merge key's)
+    (GOOD.replace("{float32: 10}", "{float32: 10, ? [a]: 5}"), "a key is a name or a number, not a list or a mapping"),
+    (GOOD.replace("memory_gbps: 500", "memory_gbps: !!python/object:os.system {}"), "leave out the tag"),
+    (GOOD.replace("memory_gbps: 500", "memory_gbps: <<"), "'<<' is a merge key: write it in quotes for the text '<<'"),
 ])
 def test_what_yaml_reads_otherwise_or_not_at_all_in_a_profile_is_one_error(cli, tmp_path, broken, says):
     """An attacking review's cases: merge keys ('<<') that bring a figure twice, profiles named by
@@ -2120,6 +2127,42 @@ def test_what_yaml_reads_otherwise_or_not_at_all_in_a_profile_is_one_error(cli, 
     result = cli("table", "lenet5", "--device-profile", path)
     assert result.exit_code == 2 and says in result.stderr and "hint:" in result.stderr, result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_key_merged_twice_and_written_beside_the_merge_key_is_the_one_written(tmp_path):
+    """YAML's rule: a key written in the mapping wins over the merged ones, however many give it."""
+    path = _profile_file(tmp_path, GOOD.replace("    memory_gbps: 500\n",
+                                                "    <<: [{memory_gbps: 1}, {memory_gbps: 2}]\n    memory_gbps: 100\n"))
+    assert load_profile(path).memory_gbps == 100
+
+
+def test_a_table_of_aliases_of_aliases_is_refused_quickly(cli, tmp_path):
+    """A review found the bound on a table's numbers counting each alias anew: a list of 16,000
+    aliases of a list of 16,000 aliases (128 KB) took 17.6 s to count 256,032,003 numbers."""
+    import time
+
+    count = 16_000
+    aliases = ", ".join(["*s"] * count)
+    table = f"{{conv: {{widths: &s [1], groups: &r [{aliases}], reached: [{', '.join(['*r'] * count)}], positions: [1], " \
+            "grouped: [1]}}"
+    path = _profile_file(tmp_path, _sized(table))
+    started = time.perf_counter()
+    result = cli("table", "lenet5", "--device-profile", path)
+    assert result.exit_code == 2 and f"holds {count * count + count + 3:,} numbers" in result.stderr, result.stderr
+    assert time.perf_counter() - started < 5
+
+
+def test_a_folder_named_as_a_bundled_profile_leaves_the_bundled_one(cli, tmp_path, monkeypatch):
+    """A review found a folder h200/ here refusing --device-profile h200 (with the check of a file
+    so named): a folder is no profile, and the bundled one is taken."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "h200").mkdir()
+    assert "predicted on NVIDIA H200" in cli("table", "lenet5", "--device-profile", "h200").stdout
+
+
+def test_a_negative_zero_share_of_padded_taps_is_zero(tmp_path):
+    path = _profile_file(tmp_path, _given("padded_taps", "{saved: -0.0, up_to: 0}"))
+    assert math.copysign(1, load_profile(path).padded_taps.saved) == 1
 
 
 def test_a_profile_file_as_large_as_a_file_may_be_is_refused_quickly(cli, tmp_path):

@@ -92,20 +92,51 @@ def test_a_whole_number_option_takes_ascii_digits_alone(option, text, cli):
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"error: invalid value for '{option}': {text!r} is not a whole number\n"), \
         result.stderr
-    assert cli("table", "lenet5", "--batch", "1_0").exit_code == 2
+
+
+def test_tables_batch_refuses_what_validates_refuses():
+    from typer.testing import CliRunner
+
+    from archcalc.cli import app
+
+    assert CliRunner().invoke(app, ["table", "lenet5", "--batch", "1_0"]).exit_code == 2
 
 
 def test_a_whole_number_of_more_digits_than_python_reads_is_one_error(cli):
     """A number of 5,000 digits ended in Python's own ValueError (it converts 4,300 at most), a traceback
-    from the command line's reader and from the typer app alike."""
+    from the command line's reader and from the typer app alike; a word of 5,000 letters was said to
+    have 5,000 digits."""
     from archcalc.cli import read_command_line
 
     digits = "9" * 5000
     assert read_command_line(["validate", "lenet5", "--runs", digits]) is None  # left to the typer app
     result = cli("validate", "lenet5", "--runs", digits)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: invalid value for '--runs': '999999999999'… has 5,000 digits"), \
-        result.stderr
+    assert result.stderr.startswith(f"error: invalid value for '--runs': '{digits[:20]}'… (5,000 characters) is larger "
+                                    "than any whole number archcalc takes (2,147,483,647 at most)"), result.stderr
+    result = cli("validate", "lenet5", "--runs", "a" * 5000)
+    assert result.stderr.startswith(f"error: invalid value for '--runs': '{'a' * 20}'… (5,000 characters) is not a "
+                                    "whole number"), result.stderr
+
+
+@pytest.mark.parametrize("args", [["table", "lenet5", "--input", "1x32x" + "9" * 5000],
+                                  ["report", "lenet5", "--input", "1x32x" + "9" * 5000],
+                                  ["conv", "--input", "32", "--kernel", "9" * 5000],
+                                  ["conv", "--input", "32", "--kernel", "-" + "9" * 5000],
+                                  ["conv", "--input", "9" * 5000, "--kernel", "3"]])
+def test_a_size_of_more_digits_than_python_reads_is_one_error(args, cli):
+    """A review found sizes of 5,000 digits still ending in Python's ValueError traceback: they are
+    above 2³¹ − 1, and refused so."""
+    result = cli(*args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "2,147,483,647" in result.stderr or "must be at least 1" in result.stderr, result.stderr
+
+
+def test_a_specs_input_of_more_digits_than_python_reads_is_one_error(cli, tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text(f"name: t\ninput: 1x8x{'9' * 5000}\nlayers:\n  - {{kind: flatten}}\n", encoding="utf-8")
+    result = cli("table", str(path))
+    assert result.exit_code == 2 and f"{path}:2:8: input 1×8×" in result.stderr and "above 2,147,483,647" in result.stderr
 
 
 @pytest.mark.parametrize("words", ["'x' is not a valid int range.", "'x' is not a valid integer range.",

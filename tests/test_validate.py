@@ -512,8 +512,8 @@ def test_a_gpus_profile_beside_cpu_times_is_noted(tmp_path):
     says so. A profile file does not say which device it is of: nothing is noted for one."""
     result = validate("lenet5", device="cpu", runs=1, warmup=0, memory=False, counter="torch", device_profile="h200")
     assert result.latency.profile == "NVIDIA H200 SXM (141 GB HBM3e)"
-    assert result.notes == (("the device profile 'h200' is a GPU's (NVIDIA H200 SXM (141 GB HBM3e)), and the model was "
-                             "timed on cpu: each share of its roofline reached compares two devices"),)
+    assert result.notes == (("the device profile 'h200' is of a cuda device (NVIDIA H200 SXM (141 GB HBM3e)), and the "
+                             "model was timed on cpu: each share of its roofline reached compares two devices"),)
     profile = tmp_path / "mine.yaml"
     profile.write_text('schema: archcalc.devices/1\ndevices:\n  mine:\n    name: "this machine"\n'
                        '    peak_tflops: {float32: 0.1}\n    memory_gbps: 20\n    launch_us: 2\n'
@@ -827,6 +827,13 @@ def test_the_library_checks_runs_and_warm_up_as_the_command_line_does(options, m
         measure_latency(load_graph("lenet5"), **options)
 
 
+def test_the_library_takes_runs_of_any_integer_type():
+    """A review found `runs=numpy.int64(2)` refused as 'not a whole number' where `batch` takes it."""
+    numpy = pytest.importorskip("numpy")
+    result = validate("lenet5", device="cpu", memory=False, counter="torch", runs=numpy.int64(2), warmup=numpy.int32(0))
+    assert result.latency.runs == 2 and type(result.latency.runs) is int and result.latency.warmup == 0
+
+
 def test_what_stops_the_timing_leaves_the_comparison_standing(monkeypatch):
     """A ValueError of the timing (statistics' 'no median for empty data', as a negative warm-up
     gave) turned the whole result into "torch could not run the model", every layer's checks lost."""
@@ -840,7 +847,8 @@ def test_what_stops_the_timing_leaves_the_comparison_standing(monkeypatch):
     monkeypatch.setattr(timing, "time_forward", failing)
     result = validate("lenet5", device="cpu", runs=1, memory=False)
     assert result.ok and result.error is None and len(result.layers) == 12 and result.latency is None
-    assert result.notes[-1].startswith("torch could not run the model in float32 on cpu: no median for empty data")
+    assert result.notes[-1] == ("the timing failed: StatisticsError: no median for empty data: not timed "
+                                "(archcalc's own error: please report it)")  # not torch's, not the device's
 
 
 def test_a_timed_model_has_torchs_own_weights_and_a_counted_one_is_left_unwritten(monkeypatch):

@@ -29,7 +29,8 @@ except ImportError:  # pragma: no cover - depends on typer's version
 from archcalc.cli import COMMANDS, call, command_function, run
 from archcalc.commands import REQUIRED, Argument, Option, parameters
 from archcalc.errors import UsageError, UserError, shown_safely
-from archcalc.sizes import too_long, whole_number
+from archcalc.limits import MAX_DIMENSION
+from archcalc.sizes import whole_number
 
 ClickException = _click_errors.ClickException
 NoArgsIsHelpError = getattr(_click_errors, "NoArgsIsHelpError", ())
@@ -198,6 +199,11 @@ def _option(name: str, option: Option) -> tuple[Any, Any]:
     return typer.Option(default, *option.flags, **settings), Optional[annotation] if default is None else annotation
 
 
+SHOWN_CHARACTERS = 20
+"""The characters of a refused whole number's text an error shows (a number of 4,300 digits was
+echoed whole, a 4.3 KB line)."""
+
+
 class WholeNumber(IntRange):
     """A whole-number option's type: its text read as archcalc reads one (`archcalc.sizes.whole_number`:
     ASCII digits alone; click's int() also took '1_0', '+3', ' 3' and '٣'), within the option's range.
@@ -206,12 +212,14 @@ class WholeNumber(IntRange):
     def convert(self, value: Any, param, ctx) -> Any:
         if isinstance(value, str):
             digits = value.removeprefix("-")
-            if too_long(digits):
-                self.fail(f"{value[:12]!r}… has {len(digits.lstrip('0')):,} digits, more than a whole number here "
-                          "may have", param, ctx)
             number = whole_number(digits)
+            shown = repr(value) if len(value) <= SHOWN_CHARACTERS else \
+                f"{value[:SHOWN_CHARACTERS]!r}… ({len(value):,} characters)"
             if number is None:
-                self.fail(f"{value!r} is not a whole number", param, ctx)
+                self.fail(f"{shown} is not a whole number", param, ctx)
+            if len(digits.lstrip("0")) > len(str(MAX_DIMENSION)):
+                self.fail(f"{shown} is larger than any whole number archcalc takes ({MAX_DIMENSION:,} at most)",
+                          param, ctx)
             value = -number if digits != value else number
         return super().convert(value, param, ctx)
 

@@ -128,8 +128,8 @@ def latency_lines(latency: Latency) -> StyledLines:
     """The model's time in a line, a line per top-level block and, per layer, a table of the layers;
     with a device profile, the roofline's prediction and the fraction of it achieved beside each."""
     lines: StyledLines = [(latency_title(latency), "bold")]
-    if rank_line(latency):
-        lines.append((rank_line(latency), ""))
+    if (ranked := rank_line(latency)) is not None:
+        lines.append((ranked, ""))
     lines += as_text(timing_table("block", latency.blocks, latency.profile is not None))
     if latency.layers:
         lines += [("", ""), *as_text(timing_table("layer", latency.layers, latency.profile is not None))]
@@ -243,8 +243,8 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
             out += found
         if v.latency:
             out += [markdown_text(latency_title(v.latency)), ""]  # the profile's name is user text
-            if rank_line(v.latency):
-                out += [markdown_text(rank_line(v.latency)), ""]
+            if (ranked := rank_line(v.latency)) is not None:
+                out += [markdown_text(ranked), ""]
             if v.latency.layers and len(validations) == 1:
                 out += [*as_markdown(timing_table("layer", v.latency.layers, v.latency.profile is not None)), ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -87,13 +87,9 @@ def parse_yaml(text: str, name: str, inspect: Inspect | None = None) -> YMap:
     return document
 
 
-
-
 def _shortened(text: str, limit: int = 40) -> str:
     """'text' for a message, shortened in the middle when long."""
     return repr(text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}")
-
-
 
 
 def _yaml_type(node: yaml.Node) -> str:

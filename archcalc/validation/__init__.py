@@ -17,7 +17,7 @@ from archcalc.graph import Graph
 from archcalc.layers.base import numel
 from archcalc.limits import MAX_RUNS
 from archcalc.progress import phase
-from archcalc.sizes import format_shape, human_bytes, parse_batch
+from archcalc.sizes import format_shape, human_bytes, integer, parse_batch
 from archcalc.stats import LayerStats, ModelStats
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
     _check_latency(latency, threads)
-    _check_runs(runs, warmup)
+    runs, warmup = _check_runs(runs, warmup)
     profile = _profile(device_profile)
     _check_dtype(dtype, place, runs, profile)
     _check_untimed(place, runs, profile, latency, threads)
@@ -133,7 +133,9 @@ def _check_memory(torch, stats: ModelStats, place: str, dtype: str = "float32") 
         raise DeviceError(f"the model needs at least {human_bytes(at_least)} on {place} (weights, buffers, "
                         f"input and its largest output{f', in {dtype}' if width > 4 else ''}), and "
                         f"{human_bytes(available)} is available",
-                        hint="use --device meta, which allocates nothing, or a smaller input or batch")
+                        hint="use --device meta, which allocates nothing, or a smaller input or batch"
+                             + (" (or time it in float32, leaving out --dtype, or not at all: --runs 0)"
+                                if width > DTYPE_BYTES["float32"] else ""))
 
 
 def _available_memory(torch, place: str) -> int | None:
@@ -192,15 +194,15 @@ def _contended(threads: int | None) -> str | None:
 
 def _another_device(profile, device: str) -> str | None:
     """A note where the profile is known to be of another kind of device than the one timed (a
-    bundled profile, a GPU's, beside CPU times): its roofline is not this device's. A profile file
+    bundled profile, of a GPU, beside CPU times): its roofline is not this device's. A profile file
     does not say which kind of device it is of: nothing is noted."""
     from archcalc.devices import device_kind
 
     kind = device_kind(profile)
     if kind is None or kind == device.split(":")[0]:
         return None
-    return (f"the device profile '{profile.key}' is a GPU's ({profile.name}), and the model was timed on {device}: "
-            "each share of its roofline reached compares two devices")
+    return (f"the device profile '{profile.key}' is of a {kind} device ({profile.name}), and the model was timed on "
+            f"{device}: each share of its roofline reached compares two devices")
 
 
 def _timing_phase(runs: int, warmup: int, latency: str) -> str:
@@ -219,6 +221,8 @@ def _untimed(error: Exception, dtype: str, device: str) -> tuple[str, str]:
     """What stopped the timing, and what to try: memory ran out (`_out_of_memory`), or torch has no
     kernel for the dtype on the device (on the CPU, torch 2.13 runs no float16 avg_pool3d)."""
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if not isinstance(error, (RuntimeError, MemoryError)):  # archcalc's own (statistics' 'no median for empty data')
+        return f"the timing failed: {type(error).__name__}: {first_line}", "archcalc's own error: please report it"
     what = f"torch could not run the model in {dtype} on {device}: {first_line}"
     if _out_of_memory(error):
         return what, "time it on a smaller input or batch, or compare the figures alone with --runs 0"
@@ -260,7 +264,7 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
     torch = require("torch", "measuring latency")
     place = _device(torch, device)
     _check_latency(latency, threads)
-    _check_runs(runs, warmup)
+    runs, warmup = _check_runs(runs, warmup)
     profile = _profile(device_profile)
     if place == "meta" or runs < 1:
         raise SpecError("latency is measured on cpu or cuda, over one run or more",
@@ -349,14 +353,18 @@ def _check_latency(latency: str, threads: int | None) -> None:
         raise SpecError(f"threads must be a whole number from 1, got {threads!r}", hint="give --threads 1 or more")
 
 
-def _check_runs(runs: int, warmup: int) -> None:
-    """Refuse timed and warm-up passes that are no whole number from 0 to MAX_RUNS, as the command
-    line does: range() took a negative warm-up (fewer passes timed than said), and a float or a
-    bool went as far as the timing."""
+def _check_runs(runs: int, warmup: int) -> tuple[int, int]:
+    """Timed and warm-up passes as ints, refused where they are no whole number from 0 to MAX_RUNS
+    (an integer of any type, numpy's too, but bool), as the command line does: range() took a
+    negative warm-up (fewer passes timed than said), and a float or a bool went as far as the timing."""
+    counts = []
     for name, count in (("runs", runs), ("warmup", warmup)):
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_RUNS:
+        whole = integer(count)
+        if whole is None or not 0 <= whole <= MAX_RUNS:
             raise SpecError(f"{name} must be a whole number from 0 to {MAX_RUNS:,}, got {count!r}",
-                            hint=f"give --{name} from 0 to {MAX_RUNS:,}")
+                            hint=f"give {name}= (--{name}) from 0 to {MAX_RUNS:,}")
+        counts.append(whole)
+    return counts[0], counts[1]
 
 
 def _check_dtype(dtype: str, place: str, runs: int, profile) -> None:
