@@ -2037,6 +2037,18 @@ def test_device_profile_refuses_a_name_no_profile_file_can_hold_before_measuring
     assert not (tmp_path / "p.yaml").exists()
 
 
+@pytest.mark.parametrize("options, where", [(["--runs", "0", "--warmup", "3"], "--runs 0"),
+                                            (["--device", "meta", "--warmup", "0"], "on meta")])
+def test_a_warm_up_where_nothing_is_timed_is_refused(cli, options, where):
+    """A fuzzer found --warmup taking no effect, without a word, where nothing is timed (as
+    --device-profile, --threads and --dtype are refused there); its default (2) is no value given."""
+    result = cli("validate", "lenet5", "--no-memory", *options)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: invalid value for --warmup: it shapes the timed passes, and nothing is "
+                                    f"timed ({where}): leave it out\n"), result.stderr
+    assert cli("validate", "lenet5", "--no-memory", "--runs", "0").exit_code == 0
+
+
 @pytest.mark.parametrize("options, named", [
     (["--runs", "0", "--device-profile", "h200"], "--device-profile shapes"),
     (["--device", "meta", "--latency", "per-layer"], "--latency per-layer shapes"),

@@ -8,7 +8,7 @@ from pathlib import Path
 from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option, spec_paths
 from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION, MAX_RUNS
-from archcalc.validation import COUNTERS, DEVICES, LATENCY_DTYPES, LATENCY_MODES
+from archcalc.validation import COUNTERS, DEVICES, LATENCY_DTYPES, LATENCY_MODES, WARMUP
 
 
 def validate(
@@ -23,7 +23,8 @@ def validate(
     format: str = format_option("validation"),
     runs: int = Option(10, f"Timed forward passes for the latency (0: no timing; at most {MAX_RUNS:,}).", min=0,
                        max=MAX_RUNS),
-    warmup: int = Option(2, f"Untimed forward passes before them (at most {MAX_RUNS:,}).", min=0, max=MAX_RUNS),
+    warmup: int | None = Option(None, f"Untimed forward passes before them (default {WARMUP}; at most {MAX_RUNS:,}).",
+                                type=int, min=0, max=MAX_RUNS),
     latency: str = Option("blocks", "Time the model and its top-level blocks, or also every layer (per-layer).",
                           choices=LATENCY_MODES),
     threads: int | None = Option(None, "torch's CPU threads while timing (default 1 on the CPU).", type=int, min=1,
@@ -49,6 +50,9 @@ def validate(
         raise UsageError("give one SPEC, or --all for every bundled model", option="SPEC")
     if all_models and variant:
         raise UsageError("--variant picks one model; it cannot go with --all", option="--variant")
+    if warmup is not None and (runs == 0 or device == "meta"):  # it shaped nothing, and nothing said so
+        raise UsageError("it shapes the timed passes, and nothing is timed "
+                         f"({'on meta' if device == 'meta' else '--runs 0'}): leave it out", option="--warmup")
     if all_models:
         from archcalc.spec import bundled
 
@@ -68,7 +72,7 @@ def validate(
 
     results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: validate_spec(
         specs[index][0], variant=specs[index][1], input=input, batch=batch, device=device, counter=counter, runs=runs,
-        warmup=warmup, memory=memory, latency=latency, threads=threads, device_profile=profile, train=train,
+        warmup=WARMUP if warmup is None else warmup, memory=memory, latency=latency, threads=threads, device_profile=profile, train=train,
         dtype=dtype))
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])

@@ -45,9 +45,12 @@ __all__ = ["COUNTERS", "DEVICES", "FIGURES", "LATENCY_DTYPES", "LATENCY_MODES", 
            "Validation", "measure_latency", "validate", "validate_graph"]
 
 
+WARMUP = 2
+"""The untimed passes before the timed ones unless told otherwise (`--warmup`)."""
+
 def validate(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
              batch: int = 1, device: str = "auto", counter: str = "both", runs: int = 10,
-             warmup: int = 2, memory: bool = True, latency: str = "blocks",
+             warmup: int = WARMUP, memory: bool = True, latency: str = "blocks",
              threads: int | None = None, device_profile: str | Path | None = None, train: bool = False,
              dtype: str = "float32") -> Validation:
     """Validate a spec file or bundled model: `validate("resnet50", device="cpu").ok`."""
@@ -60,7 +63,7 @@ def validate(spec: str | Path, variant: str | None = None, input: str | tuple[in
 
 def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
                    device: str = "auto", counter: str = "both", runs: int = 10,
-                   warmup: int = 2, memory: bool = True, latency: str = "blocks",
+                   warmup: int = WARMUP, memory: bool = True, latency: str = "blocks",
                    threads: int | None = None, device_profile: str | Path | None = None,
                    train: bool = False, dtype: str = "float32") -> Validation:
     """Build `graph` in torch on `device`, measure it, and compare with the predicted figures.
@@ -257,7 +260,7 @@ def _backward(graph: Graph, predicted: ModelStats, measured: dict, total):
 
 
 def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1, device: str = "cpu",
-                    runs: int = 10, warmup: int = 2, latency: str = "per-layer",
+                    runs: int = 10, warmup: int = WARMUP, latency: str = "per-layer",
                     threads: int | None = None, device_profile: str | Path | None = None,
                     dtype: str = "float32") -> Latency:
     """The latency `validate` measures, without building anything else or comparing any figure."""
