@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import reprlib
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -397,7 +398,7 @@ def load_profile(which: str | Path) -> DeviceProfile:
         from archcalc.reading import nothing_at
 
         profiles = bundled_profiles()
-        if which in profiles and Path(which).is_file():
+        if which in profiles and _is_file(Path(which)):
             raise UserError(f"--device-profile {which!r} names a bundled profile and a file here",
                             hint=f"write ./{which} for the file, or rename the file for the bundled one")
         if which in profiles:
@@ -413,6 +414,14 @@ def load_profile(which: str | Path) -> DeviceProfile:
                         "--device-profile takes a file of one",
                         hint="keep one profile in the file, or name a bundled one")
     return next(iter(profiles.values()))
+
+
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a regular file here (False where it cannot be looked at: a folder not searchable)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
@@ -434,8 +443,8 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
         problem = error.problem or error.context or ""
         raise SpecError(f"YAML cannot read this: {problem}",
                         location=Location(shown, mark.line + 1, mark.column + 1) if mark else Location(shown, 1, 1),
-                        hint=_CONSTRUCTION_HINTS.get(next((word for word in _CONSTRUCTION_HINTS if word in problem), ""),
-                                                     "write plain YAML: names, numbers, lists and mappings")) from None
+                        hint=next((hint for start, hint in _CONSTRUCTION_HINTS if problem.startswith(start)),
+                                  "write plain YAML: names, numbers, lists and mappings")) from None
     try:
         return parse_profiles(document, shown)
     except _Broken as broken:
@@ -443,11 +452,18 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
                         hint=broken.hint) from None
 
 
-_CONSTRUCTION_HINTS = {"merging": "a merge key ('<<') takes a mapping or a list of mappings",
-                       "unhashable": "a key is a name or a number, not a list or a mapping",
-                       "2002:merge'": "'<<' is a merge key: write it in quotes for the text '<<'",
-                       "constructor": "leave out the tag ('!!…', '!…'): a profile holds names, numbers, lists and mappings"}
-"""The hint for what YAML's loader refuses to construct, by a word of its problem."""
+_TAG_HINT = "leave out the tag ('!!…', '!…'): a profile holds names, numbers, lists and mappings"
+_CONSTRUCTION_HINTS = (("expected a mapping or list of mappings for merging",
+                        "a merge key ('<<') takes a mapping or a list of mappings"),
+                       ("found unhashable key", "a key is a name or a number, not a list or a mapping"),
+                       ("could not determine a constructor for the tag 'tag:yaml.org,2002:merge'",
+                        "'<<' is a merge key: write it in quotes for the text '<<'"),
+                       ("could not determine a constructor", _TAG_HINT))
+"""The hint for what YAML's loader refuses to construct, by the start of its problem (PyYAML's own
+words: a tag the user named, '!merging', follows them)."""
+_PLAIN_TAGS = tuple(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "timestamp",
+                                                             "value", "merge"))
+"""The tags of scalars YAML gives itself; another on a value is the user's ('!!python/name:os.system 5')."""
 _OTHER_BASES = re.compile(r"[-+]?0[xXbB][0-9a-fA-F_]+")
 """Whole numbers YAML 1.1 reads in base 16 or 2 (0x10 is 16)."""
 
@@ -527,6 +543,9 @@ def _read_as_written(reader, node, shown: str) -> Any:
         value = reader.construct_object(node)
     except (ValueError, KeyError, TypeError, OverflowError, AttributeError, IndexError, RecursionError, yaml.YAMLError):
         # YAML's constructors failing: '!!bool maybe', '!!timestamp abc', "!!float ''", 5,000 digits, '=' (a !!value)
+        if node.tag not in _PLAIN_TAGS:
+            raise SpecError(f"the YAML tag '{node.tag}' is not supported", location=_at(node, shown),
+                            hint=_TAG_HINT) from None
         raise SpecError(f"YAML cannot read {reprlib.repr(node.value)} as {node.tag.rpartition(':')[2]}",
                         location=_at(node, shown), hint="write a plain decimal number (or text, where text goes)") from None
     if not node.style and node.tag.endswith((":int", ":float")) and \
@@ -625,8 +644,11 @@ PROFILE_KEY_HINT = "name each profile in letters, digits and punctuation, e.g. '
 
 
 def profile_key_readable(key: str) -> bool:
-    """Whether a profile's name is printable text on one line, as a profile file must name it."""
-    return bool(key.strip()) and not any(map(hidden, key))
+    """Whether a profile's name is printable text on one line, as a profile file must name it, and
+    text YAML writes and reads back: no byte that is no UTF-8 (from the command line, a lone
+    surrogate, which YAML wrote as '\\uDCFF' and then refused to read, after minutes of measuring)."""
+    return bool(key.strip()) and not any(map(hidden, key)) and \
+        not any(unicodedata.category(character) == "Cs" for character in key)
 
 
 def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:

@@ -96,6 +96,10 @@ MAX_SWEEP_POINTS = 10_000
 """Points of one `archcalc sweep`: settings of the spec's parameters (`--set`) × input sizes ×
 batch sizes, counted before any work."""
 
+MAX_THREADS = 1_024
+"""torch's CPU threads while timing (`validate --threads`, `device-profile --threads`): 100,000
+crashed Python in torch's thread pool (a segmentation fault), 10²⁰ overflowed in torch."""
+
 MAX_RUNS = 1_000
 """Timed passes of `validate --runs`, and warm-up passes of `--warmup`, each. A pass of ResNet-50
 took 81 ms on one thread of this project's CPU (docs/validation.md), so 1,000 take under two

@@ -331,7 +331,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
         by_size[work] = table._replace(alignments=alignments[work][0], aligned=alignments[work][1]) \
             if work in alignments else table
     phase(f"window poolings in {dtype}")
-    pooling = {operation: _pooling_rate(torch, clock, device, base, dtype, operation) for operation in POOLINGS}
+    pooling = {operation: rate for operation in POOLINGS if (rate := _run_here(
+        lambda operation=operation: _pooling_rate(torch, clock, device, base, dtype, operation))) is not None}
     size = GEMM_SIZE[device]
     sources = {
         "peak_tflops": f"{how}: the best of repeated {size}×{size} GEMMs (torch.mm) in each dtype",
@@ -363,7 +364,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                        f"{PADDED_SIDE}×{PADDED_SIDE} dilated and padded {PADDED_DILATION} over its time undilated, over "
                        "one less the share of its taps that read the map; and the widest padding at which such a "
                        "layer saves at least half that, found by halving (archcalc.measure_device._padded_taps)",
-        "pooling_ns": f"{how}: in {dtype}, the median of repeated runs of each window pooling as in a model, its "
+        "pooling_ns": f"{how}: in {dtype}, the median of repeated runs of each window pooling torch runs here, as in a model, its "
                       "fixed cost taken off, over its outputs, at windows of 2 and 3 a side of stride 2 (archcalc."
                       "measure_device.POOLING_WINDOWS, on POOLING_MAPS); the line through the two in its window's "
                       "taps, never falling (_pooling_rate)",
@@ -787,6 +788,16 @@ def _efficiency(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: s
         return None
     own = took - fixed
     return max(layer.compute_time, layer.memory_time) / (own if own > 0 else took)
+
+
+def _run_here(measure: Callable[[], object]) -> object | None:
+    """What `measure` gives, or None where torch has no kernel for it here (on the CPU, torch 2.13
+    runs no float16 or bfloat16 avg_pool3d: a profile in those dtypes ended in a traceback at its
+    last step, its minutes of measuring lost)."""
+    try:
+        return measure()
+    except (NotImplementedError, RuntimeError):
+        return None
 
 
 def _pooling_rate(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, operation: str) -> PoolingRate:

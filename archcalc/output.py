@@ -168,10 +168,21 @@ def spec_paths_match(path: str | Path, inputs: Iterable[str | Path]) -> bool:
     return any(Path(path).resolve() == Path(spec).resolve() for spec in inputs)
 
 
+def _own_files() -> tuple[Path, ...]:
+    """The folders of archcalc's own files: the package (its code, its bundled device profiles) and
+    its bundled specs (inside the package where installed, the repository's specs/ in a checkout)."""
+    package = Path(__file__).resolve().parent
+    return (package, package / "specs" if (package / "specs").is_dir() else package.parent / "specs")
+
+
 def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
     if spec_paths_match(target, inputs) or target.resolve() in READ:
         raise OutputError(f"refusing to write over '{on_one_line(str(target))}': this command reads it",
                           hint="give --output another file name")
+    if any(target.resolve().is_relative_to(folder) for folder in _own_files()):
+        # `-o archcalc/devices.yaml` replaced the bundled device profiles, `-o specs/lenet.yaml` a bundled model
+        raise OutputError(f"refusing to write '{on_one_line(str(target))}': it is among archcalc's own files",
+                          hint="give --output a file outside archcalc's package and its bundled specs")
     if target.is_dir():
         raise OutputError(f"cannot write '{on_one_line(str(target))}': it is a directory", hint="give --output a file name")
     if target.exists() and not target.is_file():

@@ -96,7 +96,9 @@ def parse_input(value: Any, *, symbols: bool = False, location: Location | None 
         raise SpecError(f"input must be channels and 1 to 3 sizes ({INPUT_FORMS}), like 3x224x224, got {value!r}",
                         location=location, hint="write it as [3, 224, 224] or 3x224x224")
     if max(sizes) > MAX_DIMENSION:
-        raise SpecError(f"input {format_shape(sizes)} has a size above {MAX_DIMENSION:,}", location=location,
+        beyond = isinstance(value, str) and any(len(part.strip().lstrip("0")) > _DIGITS_READ for part in split(value))
+        raise SpecError(f"input {_written(value) if beyond else format_shape(sizes)} has a size above "
+                        f"{MAX_DIMENSION:,}", location=location,
                         hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits)")
     return tuple(sizes)
 
@@ -106,7 +108,7 @@ def parse_dims(text: str | tuple, what: str = "--input") -> tuple[int, ...]:
     sizes = _sizes(text, symbols=False) or []
     if not sizes or len(sizes) > 3 or None in sizes or min(sizes) < 1 or max(sizes) > MAX_DIMENSION:
         raise SpecError(f"{what} must be N, HxW or CxHxW with whole numbers from 1 to {MAX_DIMENSION:,}, "
-                        f"got '{text}'")
+                        f"got {_written(str(text), quoted=True)}")
     return tuple(sizes)
 
 
@@ -115,8 +117,10 @@ def parse_pair(text: str, what: str) -> int | list[int]:
     numbers as it checks a spec's fields)."""
     parts = split(text)
     if not 1 <= len(parts) <= 2 or not all(re.fullmatch(r"-?[0-9]+", part) for part in parts):
-        raise SpecError(f"{what} takes a whole number or HxW, got '{text}'")
-    numbers = [-_number(part[1:]) if part.startswith("-") else _number(part) for part in parts]
+        raise SpecError(f"{what} takes a whole number or HxW, got {_written(text, quoted=True)}")
+    if any(len(part.lstrip("-").lstrip("0")) > len(str(MAX_DIMENSION)) for part in parts):
+        raise SpecError(f"{what} takes whole numbers up to {MAX_DIMENSION:,}, got {_written(text, quoted=True)}")
+    numbers = [int(part) for part in parts]
     return numbers[0] if len(numbers) == 1 else numbers
 
 
@@ -249,11 +253,27 @@ def _check_sizes(*sizes: int) -> None:
         raise SpecError(f"each size must be from 1 to {MAX_DIMENSION:,}")
 
 
+SHOWN_CHARACTERS = 40
+"""The characters of a refused text an error shows (a size of 5,000 digits was echoed whole)."""
+
+
+def _written(text: str, quoted: bool = False) -> str:
+    """A refused text as an error shows it: its first SHOWN_CHARACTERS where it is longer."""
+    if len(text) <= SHOWN_CHARACTERS:
+        return repr(text) if quoted else text
+    start = repr(text[:SHOWN_CHARACTERS]) if quoted else text[:SHOWN_CHARACTERS]
+    return f"{start}… ({len(text):,} characters)"
+
+
+_DIGITS_READ = 19
+"""The most digits (leading zeros aside) of a number read as it is written; more are read as MAX_DIMENSION + 1."""
+
+
 def _number(digits: str) -> int:
     """Digits as an int; more digits than any size has as MAX_DIMENSION + 1 (too large), not
     converted: Python refuses to convert more than 4,300 digits."""
     digits = digits.lstrip("0") or "0"
-    return int(digits) if len(digits) <= 19 else MAX_DIMENSION + 1
+    return int(digits) if len(digits) <= _DIGITS_READ else MAX_DIMENSION + 1
 
 
 def format_shape(shape, sep: str = "×") -> str:

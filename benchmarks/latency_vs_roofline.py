@@ -32,6 +32,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,13 +55,17 @@ def runs_for(runs: int, seconds: float, ms: float) -> int:
     return max(runs, min(MAX_RUNS, math.ceil(seconds * 1e3 / ms))) if seconds and ms > 0 else runs
 
 
-def _passes(text: str) -> int:
-    """--runs and --warmup: a whole number from 0 to MAX_RUNS, which the timing takes at most."""
+def _passes(fewest: int) -> Callable[[str], int]:
+    """--runs (from 1) and --warmup (from 0): a whole number in ASCII digits, as archcalc reads one
+    (`archcalc.sizes.whole_number`), up to MAX_RUNS, which the timing takes at most."""
     from archcalc.limits import MAX_RUNS
+    from archcalc.sizes import whole_number
 
-    passes = int(text)
-    if not 0 <= passes <= MAX_RUNS:
-        raise argparse.ArgumentTypeError(f"takes a whole number from 0 to {MAX_RUNS}, got {text}")
+    def passes(text: str) -> int:
+        number = whole_number(text)
+        if number is None or not fewest <= number <= MAX_RUNS:
+            raise argparse.ArgumentTypeError(f"takes a whole number from {fewest} to {MAX_RUNS:,}, got {text[:20]!r}")
+        return number
     return passes
 
 
@@ -200,17 +205,19 @@ def _shape_of(node, stats) -> str:
 
 
 def main() -> None:
+    from archcalc.limits import MAX_RUNS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*")
     parser.add_argument("--profile", help="a device profile file of this CPU ('archcalc device-profile -o FILE')")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32")
     parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--runs", type=_passes, default=3)
-    parser.add_argument("--warmup", type=_passes, default=1)
+    parser.add_argument("--runs", type=_passes(1), default=3)
+    parser.add_argument("--warmup", type=_passes(0), default=1)
     parser.add_argument("--seconds", type=_seconds, default=0.0,
                         help="time each model for at least this long: as many runs as take it, at least --runs and "
-                             "at most 1,000 (archcalc.limits.MAX_RUNS)")
+                             f"at most {MAX_RUNS:,} (archcalc.limits.MAX_RUNS)")
     parser.add_argument("--cache", type=Path, default=Path("latency_measured.json"))
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     parser.add_argument("--no-efficiency", action="store_true",

@@ -115,6 +115,8 @@ def test_limits_table_states_the_limits_in_the_code():
         "bytes of one tensor, for a memory figure (`memory`, `check`, `report`, `validate`; torch's storage size is an int64)":
             "2⁶³ − 1" if limits.MAX_TENSOR_BYTES == 2**63 - 1 else "?",
         "points of one `archcalc sweep` (settings of `--set` × sizes × batch sizes)": f"{limits.MAX_SWEEP_POINTS:,}",
+        "torch's CPU threads while timing (`validate --threads`, `device-profile --threads`; `threads=` from Python)":
+            f"{limits.MAX_THREADS:,}",
         "timed passes of `archcalc validate` (`--runs`), and warm-up passes (`--warmup`), each": f"{limits.MAX_RUNS:,}",
         "units after which the regions of a receptive field behind upsampling repeat "
         "([receptive.md](receptive.md#behind-upsampling-a-jump-of-a-fraction-of-a-pixel))":
@@ -1422,10 +1424,12 @@ def test_the_latency_benchmark_takes_at_most_the_runs_validate_takes():
 
     benchmark = _latency_benchmark()
     assert benchmark.runs_for(5, 2.0, 0.14) == MAX_RUNS == 1000 and benchmark.runs_for(5, 2.0, 400.0) == 5
-    assert benchmark._passes("1000") == 1000
-    for text in ("1001", "-1"):
-        with pytest.raises(argparse.ArgumentTypeError, match="from 0 to 1000"):
-            benchmark._passes(text)
+    runs, warmup = benchmark._passes(1), benchmark._passes(0)
+    assert runs("1000") == 1000 and warmup("0") == 0
+    # a review's: --runs 0 died in the measuring subprocess (the library times one run or more), 1_0 was 10
+    for text in ("1001", "-1", "0", "1_0", "9" * 5000):
+        with pytest.raises(argparse.ArgumentTypeError, match="from 1 to 1,000"):
+            runs(text)
 
 
 MINUTE_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-minute"

@@ -524,3 +524,22 @@ def test_three_figures_are_rounded_before_they_are_written(x, text):
     from archcalc.render.numbers import three_figures
 
     assert three_figures(x) == text
+
+
+def test_archcalcs_own_files_are_no_output(cli, tmp_path, monkeypatch):
+    """A fuzzer found `-o archcalc/devices.yaml` replacing the bundled device profiles (every later
+    --device-profile h200 'unknown'), and `-o specs/lenet.yaml` a bundled model the command had not
+    read. The package's folder and the bundled specs' are refused as targets; checked here on a
+    stand-in folder, so that a regression cannot write over the real ones."""
+    from archcalc import output
+    from archcalc.spec.catalog import specs_dir
+
+    package = Path(output.__file__).resolve().parent
+    assert package in output._own_files() and specs_dir() in output._own_files()
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "devices.yaml").write_text("kept\n", encoding="utf-8")
+    monkeypatch.setattr(output, "_own_files", lambda: (own,))
+    result = cli("table", "lenet5", "-o", own / "devices.yaml")
+    assert result.exit_code == 2 and "it is among archcalc's own files" in result.stderr
+    assert (own / "devices.yaml").read_text(encoding="utf-8") == "kept\n"

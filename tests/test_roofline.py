@@ -767,6 +767,23 @@ def test_layers_timed_in_turn_share_a_slower_moment(monkeypatch):
     assert [min(taken) for taken in apart] == [10.0, 2.0]
 
 
+
+def test_a_pooling_torch_does_not_run_in_the_dtype_here_has_no_rate():
+    """A fuzzer found `device-profile --dtype float16` ending in NotImplementedError at its last step
+    (torch 2.13 runs no float16 avg_pool3d on the CPU), minutes of measuring lost: that pooling gets no
+    rate (it is timed by its bytes), the others theirs."""
+    torch = pytest.importorskip("torch")
+    from archcalc import measure_device
+
+    profile = load_profile(ROOT / "benchmarks" / "results" / "cpu-2026-12-06-seconds" / "profile-cpu-r.yaml")
+    with pytest.raises(NotImplementedError):  # torch's own refusal, which the profile must survive
+        torch.nn.functional.avg_pool3d(torch.ones(1, 1, 2, 2, 2, dtype=torch.float16), 2)
+    clock = measure_device._Clock("cpu")
+    assert measure_device._run_here(lambda: measure_device._pooling_rate(
+        torch, clock, "cpu", profile, "float16", "avg_pool3d")) is None
+    assert measure_device._run_here(lambda: measure_device._pooling_rate(
+        torch, clock, "cpu", profile, "float16", "max_pool1d")) is not None
+
 @pytest.mark.parametrize("seconds, rounds", [(0.01, 5), (0.11, 3), (0.2, 2), (1.0, 2)])
 def test_a_layer_whose_runs_took_the_budget_runs_fewer_times(monkeypatch, seconds, rounds):
     """By hand, on a made-up clock: a grid's point (a sixth of BUDGET_S, 0.3 s) runs at least
@@ -2024,11 +2041,12 @@ def test_a_profiles_dtype_is_not_asked_for_where_nothing_is_timed_nor_to_be_meas
         "  hint: give --dtype bfloat16, or a datasheet profile with a peak for int8\n"), result.stderr
 
 
-@pytest.mark.parametrize("name", ["my\ncpu", "", " ", "a\u202eb"])
+@pytest.mark.parametrize("name", ["my\ncpu", "", " ", "a\u202eb", "gpu\udcff", "a\ud800"])
 def test_device_profile_refuses_a_name_no_profile_file_can_hold_before_measuring(cli, tmp_path, monkeypatch, name):
     """An attacking review found `--name 'my<LF>cpu'` measured for 172 s, written, and then every
     command refused the file ("not printable text on one line"); an empty name became local-cpu
-    without a word. Refused at once: nothing is measured."""
+    without a word; a fuzzer, a byte that is no UTF-8 ($'gpu\\xff', a lone surrogate to Python)
+    written as '\\uDCFF', which YAML then refused to read. Refused at once: nothing is measured."""
     import archcalc.measure_device as measure
 
     monkeypatch.setattr(measure, "measure_profile", lambda *args: pytest.fail("measured"))
@@ -2130,6 +2148,10 @@ _ALIASED_GRID = (f"{{widths: &a [{_SIZES}], positions: *a, reached: &g [{_ROWS}]
     (GOOD.replace("{float32: 10}", "{float32: 10, ? [a]: 5}"), "a key is a name or a number, not a list or a mapping"),
     (GOOD.replace("memory_gbps: 500", "memory_gbps: !!python/object:os.system {}"), "leave out the tag"),
     (GOOD.replace("memory_gbps: 500", "memory_gbps: <<"), "'<<' is a merge key: write it in quotes for the text '<<'"),
+    # a review's: a tag named like a word of PyYAML's problems took that problem's hint; a tag on a value the number's
+    (GOOD.replace("{float32: 10}", "!merging {float32: 10}"), "hint: leave out the tag"),
+    (GOOD.replace("memory_gbps: 500", "memory_gbps: !!python/name:os.system 500"),
+     "profile.yaml:6:18: the YAML tag 'tag:yaml.org,2002:python/name:os.system' is not supported\n"),
 ])
 def test_what_yaml_reads_otherwise_or_not_at_all_in_a_profile_is_one_error(cli, tmp_path, broken, says):
     """An attacking review's cases: merge keys ('<<') that bring a figure twice, profiles named by

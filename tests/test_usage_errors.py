@@ -94,12 +94,24 @@ def test_a_whole_number_option_takes_ascii_digits_alone(option, text, cli):
         result.stderr
 
 
-def test_tables_batch_refuses_what_validates_refuses():
-    from typer.testing import CliRunner
+def test_tables_batch_refuses_what_validates_refuses(cli):
+    assert cli("table", "lenet5", "--batch", "1_0").exit_code == 2
 
-    from archcalc.cli import app
 
-    assert CliRunner().invoke(app, ["table", "lenet5", "--batch", "1_0"]).exit_code == 2
+@pytest.mark.parametrize("digits", [10, 11, 25])
+@pytest.mark.parametrize("first", [True, False], ids=["the fast reader", "typer's"])
+def test_both_readers_of_the_command_line_refuse_a_depth_beyond_its_range(digits, first, cli):
+    """A review found `table lenet5 --depth 99999999999` printing the table where `table --depth
+    99999999999 -- lenet5` (the line that typer reads) refused it, and 10 digits taken by both: a
+    depth is at most 2³¹ − 1 (MAX_DIMENSION), refused alike, its text shown (not the 2³¹ that 20
+    digits or more are read as)."""
+    number = "9" * digits
+    args = ["table", "lenet5", "--depth", number] if first else ["table", "--depth", number, "--", "lenet5"]
+    result = cli(*args)
+    shown = number if digits <= 20 else f"{number[:20]}… ({digits} characters)"
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: invalid value for '--depth': {shown} is not in the range "
+                                    "1<=x<=2147483647"), result.stderr
 
 
 def test_a_whole_number_of_more_digits_than_python_reads_is_one_error(cli):
@@ -112,8 +124,8 @@ def test_a_whole_number_of_more_digits_than_python_reads_is_one_error(cli):
     assert read_command_line(["validate", "lenet5", "--runs", digits]) is None  # left to the typer app
     result = cli("validate", "lenet5", "--runs", digits)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"error: invalid value for '--runs': '{digits[:20]}'… (5,000 characters) is larger "
-                                    "than any whole number archcalc takes (2,147,483,647 at most)"), result.stderr
+    assert result.stderr.startswith(f"error: invalid value for '--runs': {digits[:20]}… (5,000 characters) is not in "
+                                    "the range 0<=x<=1000"), result.stderr
     result = cli("validate", "lenet5", "--runs", "a" * 5000)
     assert result.stderr.startswith(f"error: invalid value for '--runs': '{'a' * 20}'… (5,000 characters) is not a "
                                     "whole number"), result.stderr
@@ -125,18 +137,21 @@ def test_a_whole_number_of_more_digits_than_python_reads_is_one_error(cli):
                                   ["conv", "--input", "32", "--kernel", "-" + "9" * 5000],
                                   ["conv", "--input", "9" * 5000, "--kernel", "3"]])
 def test_a_size_of_more_digits_than_python_reads_is_one_error(args, cli):
-    """A review found sizes of 5,000 digits still ending in Python's ValueError traceback: they are
-    above 2³¹ − 1, and refused so."""
+    """A review found sizes of 5,000 digits still ending in Python's ValueError traceback, and then
+    refused as 2,147,483,648 (the number they were read as), all 5,000 digits echoed: they are above
+    2³¹ − 1, refused so, their text shortened."""
     result = cli(*args)
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "2,147,483,647" in result.stderr or "must be at least 1" in result.stderr, result.stderr
+    assert "2,147,483,647" in result.stderr and "(5,0" in result.stderr and "characters)" in result.stderr, result.stderr
+    assert "2,147,483,648" not in result.stderr and "2147483648" not in result.stderr and len(result.stderr) < 400
 
 
 def test_a_specs_input_of_more_digits_than_python_reads_is_one_error(cli, tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text(f"name: t\ninput: 1x8x{'9' * 5000}\nlayers:\n  - {{kind: flatten}}\n", encoding="utf-8")
     result = cli("table", str(path))
-    assert result.exit_code == 2 and f"{path}:2:8: input 1×8×" in result.stderr and "above 2,147,483,647" in result.stderr
+    assert result.exit_code == 2 and f"{path}:2:8: input 1x8x9999" in result.stderr and "above 2,147,483,647" in result.stderr
+    assert "(5,004 characters)" in result.stderr and "2147483648" not in result.stderr
 
 
 @pytest.mark.parametrize("words", ["'x' is not a valid int range.", "'x' is not a valid integer range.",

@@ -795,8 +795,11 @@ def test_the_heaviest_layers_hold_90_percent_of_the_macs_and_no_fewer_would():
 
 @pytest.mark.parametrize("options, message", [
     ({"latency": "layers"}, "unknown latency mode 'layers'"),
-    ({"threads": 0}, "threads must be a whole number from 1, got 0"),
-    ({"threads": True}, "threads must be a whole number from 1, got True"),
+    ({"threads": 0}, "threads must be a whole number from 1 to 1,024, got 0"),
+    ({"threads": True}, "threads must be a whole number from 1 to 1,024, got True"),
+    # a review's: 100,000 crashed Python in torch's thread pool (a segmentation fault), 10²⁰ overflowed in torch
+    ({"threads": 100_000}, "threads must be a whole number from 1 to 1,024, got 100000"),
+    ({"threads": 10**20}, "threads must be a whole number from 1 to 1,024, got 100000000000000000000"),
     ({"device": "meta"}, "latency is measured on cpu or cuda, over one run or more"),
     ({"runs": 0}, "latency is measured on cpu or cuda, over one run or more"),
 ])

@@ -29,7 +29,6 @@ except ImportError:  # pragma: no cover - depends on typer's version
 from archcalc.cli import COMMANDS, call, command_function, run
 from archcalc.commands import REQUIRED, Argument, Option, parameters
 from archcalc.errors import UsageError, UserError, shown_safely
-from archcalc.limits import MAX_DIMENSION
 from archcalc.sizes import whole_number
 
 ClickException = _click_errors.ClickException
@@ -213,15 +212,22 @@ class WholeNumber(IntRange):
         if isinstance(value, str):
             digits = value.removeprefix("-")
             number = whole_number(digits)
-            shown = repr(value) if len(value) <= SHOWN_CHARACTERS else \
-                f"{value[:SHOWN_CHARACTERS]!r}… ({len(value):,} characters)"
             if number is None:
-                self.fail(f"{shown} is not a whole number", param, ctx)
-            if len(digits.lstrip("0")) > len(str(MAX_DIMENSION)):
-                self.fail(f"{shown} is larger than any whole number archcalc takes ({MAX_DIMENSION:,} at most)",
-                          param, ctx)
-            value = -number if digits != value else number
+                self.fail(f"{_shortened(value, quoted=True)} is not a whole number", param, ctx)
+            number = number if digits == value else -number
+            if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
+                # the text given, not the number it is read as (20 digits or more: 2³¹, above every bound)
+                self.fail(f"{_shortened(value)} is not in the range {self._describe_range()}", param, ctx)
+            value = number
         return super().convert(value, param, ctx)
+
+
+def _shortened(text: str, quoted: bool = False) -> str:
+    """A refused option's text for its error: its first SHOWN_CHARACTERS where it is longer."""
+    if len(text) <= SHOWN_CHARACTERS:
+        return repr(text) if quoted else text
+    start = repr(text[:SHOWN_CHARACTERS]) if quoted else text[:SHOWN_CHARACTERS]
+    return f"{start}… ({len(text):,} characters)"
 
 
 def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from archcalc.commands import OUTPUT, Option, emit
+from archcalc.limits import MAX_THREADS
 
 
 def device_profile(
     device: str = Option("auto", "cpu, cuda, or auto: cuda where torch has it, else cpu.", choices=("auto", "cpu", "cuda")),
     threads: int = Option(1, "Threads torch uses on the CPU (one by default: the figures of one core).", min=1,
-                          max=1024),
+                          max=MAX_THREADS),
     dtype: str = Option("float32", "Element type the efficiencies per kind of work are measured in.",
                         choices=("float32", "float16", "bfloat16", "float64")),
     name: str | None = Option(None, "The profile's name in the file (default: local-cpu or local-cuda).", ("--name",)),

@@ -18,6 +18,7 @@ from archcalc.commands import (
     format_option,
 )
 from archcalc.errors import UsageError
+from archcalc.limits import MAX_DIMENSION
 
 
 def table(
@@ -25,7 +26,8 @@ def table(
     variant: str | None = VARIANT,
     input: tuple | None = SYMBOLIC_INPUT,
     batch: int | str = Option("1", "Batch size: a number, or a symbol such as N.", parse=sizes.parse_batch),
-    depth: int | None = Option(None, "Sum blocks deeper than this many name parts.", type=int, min=1),
+    depth: int | None = Option(None, "Sum blocks deeper than this many name parts.", type=int, min=1,
+                               max=MAX_DIMENSION),
     convention: str = CONVENTION,
     format: str = format_option("table"),
     dtype: str = DTYPE,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option, spec_paths
 from archcalc.errors import UsageError
-from archcalc.limits import MAX_DIMENSION, MAX_RUNS
+from archcalc.limits import MAX_DIMENSION, MAX_RUNS, MAX_THREADS
 from archcalc.validation import COUNTERS, DEVICES, LATENCY_DTYPES, LATENCY_MODES, WARMUP
 
 
@@ -28,7 +28,7 @@ def validate(
     latency: str = Option("blocks", "Time the model and its top-level blocks, or also every layer (per-layer).",
                           choices=LATENCY_MODES),
     threads: int | None = Option(None, "torch's CPU threads while timing (default 1 on the CPU).", type=int, min=1,
-                                 max=1024),
+                                 max=MAX_THREADS),
     dtype: str = Option("float32", "Element type the model is timed in (the counts are the same in any).",
                         choices=LATENCY_DTYPES),
     device_profile: str | None = Option(None, "Beside each time, the roofline's prediction on this device profile: a "

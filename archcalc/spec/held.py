@@ -104,7 +104,15 @@ def _tolerance(value: Any, location: Location | None) -> Tolerance:
     if isinstance(value, bool) or not (amount >= 0 and math.isfinite(amount)):  # nan, inf and 1e400 too
         raise SpecError(f"a tolerance is a finite amount ≥ 0 or a percentage, like 1000 or 1%, got {value!r}",
                         location=location)
+    if len(number) > MAX_TOLERANCE_CHARACTERS:  # Fraction's int() of 4,301 digits: Python's ValueError
+        raise SpecError(f"a tolerance is written in at most {MAX_TOLERANCE_CHARACTERS} characters, got "
+                        f"{len(number):,}", location=location, hint="write it shorter, e.g. 1e-12 or 0.5%")
     return Tolerance(Fraction(repr(value) if isinstance(value, float) else number), relative)
+
+
+MAX_TOLERANCE_CHARACTERS = 100
+"""The characters of a tolerance's amount written as text: '0.' and 5,000 zeros and a 1, quoted,
+ended in Python's ValueError traceback (it converts at most 4,300 digits)."""
 
 
 def where(mapping: Mapping, name: str, as_key: bool = False) -> Location | None:

@@ -15,7 +15,7 @@ from archcalc.dependencies import require
 from archcalc.errors import DeviceError, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.layers.base import numel
-from archcalc.limits import MAX_RUNS
+from archcalc.limits import MAX_RUNS, MAX_THREADS
 from archcalc.progress import phase
 from archcalc.sizes import format_shape, human_bytes, integer, parse_batch
 from archcalc.stats import LayerStats, ModelStats
@@ -82,7 +82,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     phase("importing torch")
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
-    _check_latency(latency, threads)
+    threads = _check_latency(latency, threads)
     runs, warmup = _check_runs(runs, warmup)
     profile = _profile(device_profile)
     _check_dtype(dtype, place, runs, profile)
@@ -137,7 +137,7 @@ def _check_memory(torch, stats: ModelStats, place: str, dtype: str = "float32") 
                         f"input and its largest output{f', in {dtype}' if width > 4 else ''}), and "
                         f"{human_bytes(available)} is available",
                         hint="use --device meta, which allocates nothing, or a smaller input or batch"
-                             + (" (or time it in float32, leaving out --dtype, or not at all: --runs 0)"
+                             + (" (or leave out --dtype: the model is built, counted and timed in float32)"
                                 if width > DTYPE_BYTES["float32"] else ""))
 
 
@@ -224,7 +224,7 @@ def _untimed(error: Exception, dtype: str, device: str) -> tuple[str, str]:
     """What stopped the timing, and what to try: memory ran out (`_out_of_memory`), or torch has no
     kernel for the dtype on the device (on the CPU, torch 2.13 runs no float16 avg_pool3d)."""
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if not isinstance(error, (RuntimeError, MemoryError)):  # archcalc's own (statistics' 'no median for empty data')
+    if not isinstance(error, (RuntimeError, MemoryError)) or isinstance(error, RecursionError):  # archcalc's own
         return f"the timing failed: {type(error).__name__}: {first_line}", "archcalc's own error: please report it"
     what = f"torch could not run the model in {dtype} on {device}: {first_line}"
     if _out_of_memory(error):
@@ -266,7 +266,7 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
     """The latency `validate` measures, without building anything else or comparing any figure."""
     torch = require("torch", "measuring latency")
     place = _device(torch, device)
-    _check_latency(latency, threads)
+    threads = _check_latency(latency, threads)
     runs, warmup = _check_runs(runs, warmup)
     profile = _profile(device_profile)
     if place == "meta" or runs < 1:
@@ -348,12 +348,17 @@ def _with_roofline(latency: Latency, graph: Graph, predicted: ModelStats, profil
                    layers=layers, profile=profile.name, rank_correlation=rho, ranked=len(ranked), rank_ceiling=ceiling)
 
 
-def _check_latency(latency: str, threads: int | None) -> None:
+def _check_latency(latency: str, threads: int | None) -> int | None:
+    """The threads as an int (None: the default), the latency mode and the threads checked: a whole
+    number (of any integer type but bool) from 1 to MAX_THREADS."""
     if latency not in LATENCY_MODES:
         raise SpecError(f"unknown latency mode '{latency}'{did_you_mean(latency, LATENCY_MODES)}",
                         hint=f"choose one of {', '.join(LATENCY_MODES)}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise SpecError(f"threads must be a whole number from 1, got {threads!r}", hint="give --threads 1 or more")
+    whole = None if threads is None else integer(threads)
+    if threads is not None and (whole is None or not 1 <= whole <= MAX_THREADS):
+        raise SpecError(f"threads must be a whole number from 1 to {MAX_THREADS:,}, got {threads!r}",
+                        hint=f"give threads= (--threads) from 1 to {MAX_THREADS:,}")
+    return whole
 
 
 def _check_runs(runs: int, warmup: int) -> tuple[int, int]:
