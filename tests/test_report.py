@@ -275,3 +275,50 @@ def test_a_model_without_cost_or_parameters_has_no_empty_chart(cli, write_spec):
     text = cli("report", spec).stdout
     assert "## Where the cost goes\n\nNo stage has a cost or a parameter.\n\n## " in text
     assert not [chart for chart in charts(text, "xychart-beta") if " by stage (" in chart]
+
+
+OPAQUE = """name: opq
+input: [3, 8, 8]
+layers:
+  - conv: {kind: conv2d, out: 4, kernel: 3, padding: 1}
+  - act: {kind: opaque, operation: "'mystery'", shape: [4, 8, 8], reads: [4, 8, 8]}
+  - f: flatten
+  - fc: {kind: linear, out: 2}
+"""
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_the_ratio_of_a_predicted_latency_that_is_a_lower_bound_is_a_bound(cli, tmp_path, first):
+    """A fuzzer found `report opq.yaml lenet5 --device-profile P` printing '≥ 20.0 µs' for the model
+    whose opaque layer's FLOPs are unknown and then an exact-looking ratio beside it: lenet5 over a
+    lower bound is at most the ratio, a lower bound over lenet5 at least."""
+    spec = tmp_path / "opq.yaml"
+    spec.write_text(OPAQUE, encoding="utf-8")
+    models = [str(spec), "lenet5"] if first else ["lenet5", str(spec)]
+    result = cli("report", *models, "--device-profile", "h200")
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("| predicted latency |")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    bound = 1 if first else 2
+    assert cells[bound].startswith("≥ ") and not cells[3 - bound].startswith("≥")
+    assert cells[3].startswith("≤ " if first else "≥ "), row
+
+
+def test_the_chart_of_predicted_time_merges_stages_beyond_its_bars(cli, tmp_path):
+    """A fuzzer found the chart of predicted time beside MACs drawing a bar for each of 97 stages,
+    where the other stage charts merge consecutive ones beyond BARS (docs/report.md)."""
+    from archcalc.render.report import BARS
+
+    layers = "".join(f"  - c{index}: {{kind: conv2d, out: 4, kernel: 3, padding: 1}}\n" for index in range(97))
+    spec = tmp_path / "flat.yaml"
+    spec.write_text(f"name: flat\ninput: [4, 8, 8]\nlayers:\n{layers}", encoding="utf-8")
+    result = cli("report", str(spec), "--device-profile", "h200")
+    assert result.exit_code == 0, result.output
+    chart = result.stdout.split("## Predicted time beside MACs")[1].split("```mermaid")[1].split("```")[0]
+    axis = next(line for line in chart.splitlines() if "x-axis" in line)
+    bars = next(line for line in chart.splitlines() if line.strip().startswith("bar ["))
+    line = next(line for line in chart.splitlines() if line.strip().startswith("line ["))
+    labels = axis.count('"') // 2
+    assert labels <= BARS and labels == bars.count(",") + 1 == line.count(",") + 1, axis
+    assert '"c0-c2"' in axis  # 97 stages in runs of 3
+    assert sum(map(float, bars.split("[")[1].rstrip("]").split(","))) == pytest.approx(100, abs=0.1 * labels)

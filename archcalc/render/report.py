@@ -115,16 +115,17 @@ def _summary(models: list[ModelStats], roofs: list | None = None) -> list[str]:
     if attr == "macs":
         figures.insert(2, ("FLOPs", lambda m: m.totals.flops, lambda n: f"{grouped(n)} ({human(n)})"))
     texts = {label: lambda m, value=value, shown=shown: shown(value(m)) for label, value, shown in figures}
+    ratios = {label: lambda m, value=value: _ratio(value(m), value(first)) for label, value, _ in figures}
     if roofs:
         roof_of = {id(m): roof for m, roof in zip(models, roofs)}
         figures.append(("predicted latency", lambda m: roof_of[id(m)].total, seconds_text))
         texts["predicted latency"] = lambda m: lower_bound_mark(roof_of[id(m)]) + seconds_text(roof_of[id(m)].total)
+        ratios["predicted latency"] = lambda m: _bounded_ratio(roof_of[id(m)], roof_of[id(first)])
     names = [m.model for m in models]
     table = Table([Column("figure", "<"), *(Column(n, ">") for n in names),
                    *(Column(f"{n} / {names[0]}", ">") for n in names[1:])])
-    for label, value, _ in figures:
-        table.add([label, *(texts[label](m) for m in models),
-                   *(_ratio(value(m), value(first)) for m in models[1:])])
+    for label, _, _ in figures:
+        table.add([label, *(texts[label](m) for m in models), *(ratios[label](m) for m in models[1:])])
     table.add(["largest layers", *(_largest(m) for m in models), *([""] * (len(models) - 1))])
     return as_markdown(table)
 
@@ -218,26 +219,32 @@ def _stages_table(stages: list[Row], title: str, attr: str, roof=None) -> Table:
 
 def _time_chart(stats: ModelStats, stages: list[Row], title: str, attr: str, roof, suffix: str) -> list[str]:
     """A mermaid chart of each stage's share of the predicted time (bars) beside its share of the
-    cost (line): where they part, the stage is bound by memory or by launches, not by arithmetic."""
+    cost (line): where they part, the stage is bound by memory or by launches, not by arithmetic.
+    Beyond BARS stages, consecutive ones share a bar, named `first-last`, as in `_stage_charts`."""
     shares = roof.grouped(1)
     total_cost = getattr(stats.totals, attr)
-    labels = ", ".join(f'"{mermaid_text(row.name)}"' for row in stages)
-    time = ", ".join(f"{100 * shares[row.name].time / roof.total:.1f}" if roof.total else "0" for row in stages)
-    cost = ", ".join(f"{100 * getattr(row.figures, attr) / total_cost:.1f}" if total_cost else "0" for row in stages)
-    bars = Bars(f"{stats.model}: predicted time and {title} by stage", tuple(_label(row) for row in stages),
-                (Series("predicted time", tuple(shares[row.name].time / roof.total if roof.total else 0.0
-                                                for row in stages),
-                        tuple(seconds_text(shares[row.name].time) for row in stages)),
-                 Series(title, tuple(getattr(row.figures, attr) / total_cost if total_cost else 0.0 for row in stages),
-                        tuple(human(getattr(row.figures, attr)) for row in stages))), "share of the model")
+    runs = _runs([row.name for row in stages])
+    if len(runs) == len(stages):
+        labels = tuple(_label(row) for row in stages)
+    else:
+        labels = tuple(runs)
+    times = [sum(shares[stages[index].name].time for index in run) for run in runs.values()]
+    costs = [sum(getattr(stages[index].figures, attr) for index in run) for run in runs.values()]
+    time_shares = [time / roof.total if roof.total else 0.0 for time in times]
+    cost_shares = [cost / total_cost if total_cost else 0.0 for cost in costs]
+    bars = Bars(f"{stats.model}: predicted time and {title} by stage", labels,
+                (Series("predicted time", tuple(time_shares), tuple(map(seconds_text, times))),
+                 Series(title, tuple(cost_shares), tuple(map(human, costs)))), "share of the model")
+    names = ", ".join(f'"{mermaid_text(name)}"' for name in runs)
     return [f"## Predicted time beside {title}{suffix}", "", bars, "",
             (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {lower_bound_mark(roof)}{seconds_text(roof.total)} in "
              f"all{markdown_text(f' ({lower_bound_reason(roof)})' if roof.uncounted else '')}. "
              f"Blue bars: each stage's share of the predicted time; amber line: its share of the {title} (percent)."), "",
             "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: predicted time and {title} by stage"',
-            f"    x-axis [{labels}]", '    y-axis "% of the model"', f"    bar [{time}]", f"    line [{cost}]",
-            "```", ""]
+            f"    x-axis [{names}]", '    y-axis "% of the model"',
+            f"    bar [{', '.join(f'{100 * share:.1f}' for share in time_shares)}]",
+            f"    line [{', '.join(f'{100 * share:.1f}' for share in cost_shares)}]", "```", ""]
 
 
 def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
@@ -426,6 +433,14 @@ def _size_label(point) -> str:
     """The sizes that vary, once where they are equal: "8000" (L), "224" (H = W), "224×320"."""
     varying = point.spatial[-2:]
     return f'"{varying[0]}"' if len(set(varying)) == 1 else f'"{shape_text(varying)}"'
+
+
+def _bounded_ratio(roof, base) -> str:
+    """One predicted latency over another, marked where either is a lower bound (`Roofline.uncounted`):
+    at least the ratio where the first is one, at most where the second is; none where both are."""
+    if roof.uncounted and base.uncounted:
+        return "—"
+    return ("≥ " if roof.uncounted else "≤ " if base.uncounted else "") + _ratio(roof.total, base.total)
 
 
 def _ratio(value: float, base: float) -> str:
