@@ -408,7 +408,7 @@ def load_profile(which: str | Path) -> DeviceProfile:
                             hint=f"give a bundled one ({', '.join(profiles)}) or the path of a profile file "
                                  "('archcalc device-profile -o FILE' measures this machine)")
     path = Path(which)
-    profiles = read_profiles(path, str(path))
+    profiles = read_profiles(path, str(which))  # as given: './h200', not 'h200'
     if len(profiles) != 1:
         raise UserError(f"{on_one_line(str(path))}: 'devices' holds {len(profiles)} profiles ({', '.join(profiles)}); "
                         "--device-profile takes a file of one",

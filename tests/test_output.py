@@ -543,3 +543,18 @@ def test_archcalcs_own_files_are_no_output(cli, tmp_path, monkeypatch):
     result = cli("table", "lenet5", "-o", own / "devices.yaml")
     assert result.exit_code == 2 and "it is among archcalc's own files" in result.stderr
     assert (own / "devices.yaml").read_text(encoding="utf-8") == "kept\n"
+
+
+def test_a_lower_bound_in_latex_is_written_as_latex_reads_it(cli, tmp_path):
+    """A fuzzer found `table --format latex --device-profile P` writing '≥' (a lower bound's mark)
+    in a tabular cell, which pdfLaTeX's default UTF-8 input does not map: $\\geq$."""
+    from archcalc.render.markup import latex_text
+
+    assert latex_text("≥ 20 µs ≤") == r"$\geq$ 20 µs $\leq$"
+    spec = tmp_path / "opq.yaml"
+    spec.write_text("name: opq\ninput: [3, 8, 8]\nlayers:\n  - conv: {kind: conv2d, out: 4, kernel: 3}\n"
+                    "  - act: {kind: opaque, operation: \"'mystery'\", shape: [4, 6, 6], reads: [4, 6, 6]}\n",
+                    encoding="utf-8")
+    result = cli("table", str(spec), "--device-profile", "h200", "--format", "latex")
+    body = "\n".join(line for line in result.stdout.splitlines() if not line.startswith("%"))  # comments: not read
+    assert result.exit_code == 0 and "≥" not in body and r"$\geq$" in body, result.stdout

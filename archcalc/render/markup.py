@@ -76,10 +76,13 @@ class Latex(str):
 
 
 _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-          "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+          "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
+          "≥": r"$\geq$", "≤": r"$\leq$"}
+"""The characters LaTeX reads otherwise, and the marks of a bound (≥ of a lower bound), which
+pdfLaTeX's default UTF-8 input does not map."""
 _LATEX_SPECIAL = re.compile("|".join(map(re.escape, _LATEX)))
 
 
 def latex_text(text: str) -> str:
-    """Text in a LaTeX document: each of `\\ & % $ # _ { } ~ ^ < >` written so that it prints as itself."""
+    """Text in a LaTeX document: each of `\\ & % $ # _ { } ~ ^ < > ≥ ≤` written so that it prints as itself."""
     return _LATEX_SPECIAL.sub(lambda match: _LATEX[match.group()], one_line(text))
