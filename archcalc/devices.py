@@ -410,7 +410,7 @@ def load_profile(which: str | Path) -> DeviceProfile:
     path = Path(which)
     profiles = read_profiles(path, str(which))  # as given: './h200', not 'h200'
     if len(profiles) != 1:
-        raise UserError(f"{on_one_line(str(path))}: 'devices' holds {len(profiles)} profiles ({', '.join(profiles)}); "
+        raise UserError(f"{on_one_line(str(which))}: 'devices' holds {len(profiles)} profiles ({', '.join(profiles)}); "
                         "--device-profile takes a file of one",
                         hint="keep one profile in the file, or name a bundled one")
     return next(iter(profiles.values()))
@@ -455,6 +455,7 @@ def read_profiles(path: Path, shown: str) -> dict[str, DeviceProfile]:
 _TAG_HINT = "leave out the tag ('!!…', '!…'): a profile holds names, numbers, lists and mappings"
 _CONSTRUCTION_HINTS = (("expected a mapping or list of mappings for merging",
                         "a merge key ('<<') takes a mapping or a list of mappings"),
+                       ("expected a mapping for merging", "a merge key ('<<') takes a mapping or a list of mappings"),
                        ("found unhashable key", "a key is a name or a number, not a list or a mapping"),
                        ("could not determine a constructor for the tag 'tag:yaml.org,2002:merge'",
                         "'<<' is a merge key: write it in quotes for the text '<<'"),

@@ -119,8 +119,9 @@ def parse_pair(text: str, what: str) -> int | list[int]:
     if not 1 <= len(parts) <= 2 or not all(re.fullmatch(r"-?[0-9]+", part) for part in parts):
         raise SpecError(f"{what} takes a whole number or HxW, got {_written(text, quoted=True)}")
     if any(len(part.lstrip("-").lstrip("0")) > len(str(MAX_DIMENSION)) for part in parts):
-        raise SpecError(f"{what} takes whole numbers up to {MAX_DIMENSION:,}, got {_written(text, quoted=True)}")
-    numbers = [int(part) for part in parts]
+        raise SpecError(f"{what} takes whole numbers of at most {len(str(MAX_DIMENSION))} digits (up to "
+                        f"{MAX_DIMENSION:,}), got {_written(text, quoted=True)}")
+    numbers = [-_number(part[1:]) if part.startswith("-") else _number(part) for part in parts]  # 5,000 zeros and a 3
     return numbers[0] if len(numbers) == 1 else numbers
 
 

@@ -271,7 +271,7 @@ def test_resnet_1001_validates_against_its_built_model(monkeypatch):
 
     kept_in_validation(monkeypatch, types.SimpleNamespace(name="resnet1001 (tests/specs)"))
     result = validate_graph(load_graph(ROOT / "tests" / "specs" / "resnet1001.yaml"),
-                            device="cpu", counter="both", runs=0, warmup=0)
+                            device="cpu", counter="both", runs=0)
     assert result.ok
 
 

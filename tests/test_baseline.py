@@ -233,8 +233,11 @@ def test_a_bad_entry_is_an_error_at_its_place_and_update_repairs_it(project, cli
     (ENTRY + "    tolerance: []\n", 5, 16, "'tolerance' must map figures to an amount or a percentage"),
     # a review's: Python's ValueError traceback (Fraction converts 4,300 digits at most)
     (ENTRY + "    tolerance: {macs: '0." + "0" * 5000 + "1'}\n", 5, 23, "a tolerance is written in at most 100 characters"),
+    # a review's: read as 0.0, then held as an exact Fraction of 10 to the -99,999,999th, for minutes
+    (ENTRY + "    tolerance: {macs: '1e-99999999'}\n", 5, 23, "a tolerance's exponent is at most 400 either way"),
 ], ids=["an unknown key", "a bad budget", "a bad tolerance", "an infinite tolerance", "an overflowing percentage",
-        "an infinite percentage", "a tolerance of 0", "an empty list of tolerances", "a tolerance of 5,003 characters"])
+        "an infinite percentage", "a tolerance of 0", "an empty list of tolerances", "a tolerance of 5,003 characters",
+        "a tolerance of a huge exponent"])
 def test_what_update_keeps_must_be_right_before_it_writes(project, cli, text, line, column, message):
     """Budgets, tolerances and unknown keys are the user's: --update keeps them, so it refuses to
     write while they are wrong, at their place."""

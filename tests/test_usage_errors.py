@@ -278,3 +278,11 @@ def test_an_input_of_another_rank_keeps_the_hint_of_an_error_the_rank_did_not_ca
     assert result.exit_code == 2 and "hint: use a batch above 1, a larger input, or track_running_stats: true" \
         in result.stderr
     assert cli("table", path, "--input", "1x784", "--batch", "2").exit_code == 0
+
+
+def test_a_field_of_many_leading_zeros_is_its_number(cli):
+    """A review found `conv --kernel` of 5,000 zeros and a 3 a traceback after the bound on digits
+    (Python's int() counts the zeros): it is 3, as a spec's 03 would be read by the layer."""
+    result = cli("conv", "--input", "3x8x8", "--kernel", "0" * 5000 + "3")
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert "6×6" in result.stdout or "6x6" in result.stdout, result.stdout

@@ -71,7 +71,7 @@ def report(
         from archcalc.validation import validate as validate_spec
 
         validations = each("validate", [stats.model for stats in models], lambda index: validate_spec(
-            specs[index], variant=variant, input=input, batch=batch, device="auto", counter="both", runs=0, warmup=0))
+            specs[index], variant=variant, input=input, batch=batch, device="auto", counter="both", runs=0))
     stamp = None
     if timestamp:
         from datetime import datetime, timezone

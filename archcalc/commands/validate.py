@@ -50,9 +50,6 @@ def validate(
         raise UsageError("give one SPEC, or --all for every bundled model", option="SPEC")
     if all_models and variant:
         raise UsageError("--variant picks one model; it cannot go with --all", option="--variant")
-    if warmup is not None and (runs == 0 or device == "meta"):  # it shaped nothing, and nothing said so
-        raise UsageError("it shapes the timed passes, and nothing is timed "
-                         f"({'on meta' if device == 'meta' else '--runs 0'}): leave it out", option="--warmup")
     if all_models:
         from archcalc.spec import bundled
 
@@ -72,7 +69,7 @@ def validate(
 
     results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: validate_spec(
         specs[index][0], variant=specs[index][1], input=input, batch=batch, device=device, counter=counter, runs=runs,
-        warmup=WARMUP if warmup is None else warmup, memory=memory, latency=latency, threads=threads, device_profile=profile, train=train,
+        warmup=warmup, memory=memory, latency=latency, threads=threads, device_profile=profile, train=train,
         dtype=dtype))
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])

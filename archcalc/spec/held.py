@@ -107,12 +107,19 @@ def _tolerance(value: Any, location: Location | None) -> Tolerance:
     if len(number) > MAX_TOLERANCE_CHARACTERS:  # Fraction's int() of 4,301 digits: Python's ValueError
         raise SpecError(f"a tolerance is written in at most {MAX_TOLERANCE_CHARACTERS} characters, got "
                         f"{len(number):,}", location=location, hint="write it shorter, e.g. 1e-12 or 0.5%")
+    exponent = re.search(r"[eE]([+-]?[0-9]+)$", number)
+    if exponent and abs(int(exponent[1])) > MAX_TOLERANCE_EXPONENT:  # Fraction made 10 to the 99,999,999th
+        raise SpecError(f"a tolerance's exponent is at most {MAX_TOLERANCE_EXPONENT} either way, got {value!r}",
+                        location=location, hint="write it as a plain amount, e.g. 1e-12 or 0 (none)")
     return Tolerance(Fraction(repr(value) if isinstance(value, float) else number), relative)
 
 
 MAX_TOLERANCE_CHARACTERS = 100
 """The characters of a tolerance's amount written as text: '0.' and 5,000 zeros and a 1, quoted,
 ended in Python's ValueError traceback (it converts at most 4,300 digits)."""
+MAX_TOLERANCE_EXPONENT = 400
+"""The largest exponent of a tolerance written as text, either way (a float reaches 1e308 and
+5e-324): '1e-99999999', read as 0.0, then held as an exact Fraction, ran for minutes."""
 
 
 def where(mapping: Mapping, name: str, as_key: bool = False) -> Location | None:

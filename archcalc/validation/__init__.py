@@ -50,7 +50,7 @@ WARMUP = 2
 
 def validate(spec: str | Path, variant: str | None = None, input: str | tuple[int, ...] | None = None,
              batch: int = 1, device: str = "auto", counter: str = "both", runs: int = 10,
-             warmup: int = WARMUP, memory: bool = True, latency: str = "blocks",
+             warmup: int | None = None, memory: bool = True, latency: str = "blocks",
              threads: int | None = None, device_profile: str | Path | None = None, train: bool = False,
              dtype: str = "float32") -> Validation:
     """Validate a spec file or bundled model: `validate("resnet50", device="cpu").ok`."""
@@ -63,7 +63,7 @@ def validate(spec: str | Path, variant: str | None = None, input: str | tuple[in
 
 def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
                    device: str = "auto", counter: str = "both", runs: int = 10,
-                   warmup: int = WARMUP, memory: bool = True, latency: str = "blocks",
+                   warmup: int | None = None, memory: bool = True, latency: str = "blocks",
                    threads: int | None = None, device_profile: str | Path | None = None,
                    train: bool = False, dtype: str = "float32") -> Validation:
     """Build `graph` in torch on `device`, measure it, and compare with the predicted figures.
@@ -83,10 +83,12 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
     threads = _check_latency(latency, threads)
-    runs, warmup = _check_runs(runs, warmup)
+    untimed_options = {"--device-profile": device_profile is not None, "--latency per-layer": latency == "per-layer",
+                       "--threads": threads is not None, "--warmup": warmup is not None}
+    runs, warmup = _check_runs(runs, WARMUP if warmup is None else warmup)
     profile = _profile(device_profile)
     _check_dtype(dtype, place, runs, profile)
-    _check_untimed(place, runs, profile, latency, threads)
+    _check_untimed(place, runs, untimed_options)
     counters = _counters(counter, place) + ((BACKWARD,) if train else ())
     if train and "flop_counter" not in counters:
         raise SpecError("--train compares the backward pass with FlopCounterMode's count, which --counter fvcore "
@@ -260,14 +262,14 @@ def _backward(graph: Graph, predicted: ModelStats, measured: dict, total):
 
 
 def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1, device: str = "cpu",
-                    runs: int = 10, warmup: int = WARMUP, latency: str = "per-layer",
+                    runs: int = 10, warmup: int | None = None, latency: str = "per-layer",
                     threads: int | None = None, device_profile: str | Path | None = None,
                     dtype: str = "float32") -> Latency:
     """The latency `validate` measures, without building anything else or comparing any figure."""
     torch = require("torch", "measuring latency")
     place = _device(torch, device)
     threads = _check_latency(latency, threads)
-    runs, warmup = _check_runs(runs, warmup)
+    runs, warmup = _check_runs(runs, WARMUP if warmup is None else warmup)
     profile = _profile(device_profile)
     if place == "meta" or runs < 1:
         raise SpecError("latency is measured on cpu or cuda, over one run or more",
@@ -389,18 +391,17 @@ def _check_dtype(dtype: str, place: str, runs: int, profile) -> None:
         profile.peak(dtype)
 
 
-def _check_untimed(place: str, runs: int, profile, latency: str, threads: int | None) -> None:
-    """Refuse, where nothing is timed (`--runs 0`, meta), the options that only shape the timing:
-    they did nothing, and nothing said so (as --dtype is refused there)."""
+def _check_untimed(place: str, runs: int, given: dict[str, bool]) -> None:
+    """Refuse, where nothing is timed (`--runs 0`, meta), the options that only shape the timing
+    (`given`: each, whether it was given): they did nothing, and nothing said so (as --dtype is
+    refused there)."""
     if runs >= 1 and place != "meta":
         return
-    given = [option for option, asked in (("--device-profile", profile is not None),
-                                          ("--latency per-layer", latency == "per-layer"),
-                                          ("--threads", threads is not None)) if asked]
-    if given:
-        raise SpecError(f"{' and '.join(given)} {'shape' if len(given) > 1 else 'shapes'} the timed passes, and nothing "
+    named = [option for option, asked in given.items() if asked]
+    if named:
+        raise SpecError(f"{' and '.join(named)} {'shape' if len(named) > 1 else 'shapes'} the timed passes, and nothing "
                         f"is timed ({'on meta' if place == 'meta' else '--runs 0'})",
-                        hint=f"leave out {' and '.join(option.split()[0] for option in given)}, or time the model on "
+                        hint=f"leave out {' and '.join(option.split()[0] for option in named)}, or time the model on "
                              "cpu or cuda with --runs 1 or more")
 
 
