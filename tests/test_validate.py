@@ -282,6 +282,47 @@ def test_a_block_whose_layers_interleave_with_others_only_groups_them():
         model.a(x)
 
 
+def test_a_module_put_in_a_layers_or_a_blocks_place_runs_there():
+    """A fuzzer found `model.fc = nn.Linear(512, 10)` (re-heading a model to fine-tune it, as one does
+    torchvision's) leaving the old 1000-way head in the forward pass while `parameters()` held the
+    new one, and `model.layer4 = ...` ignored: the model runs the modules it holds when it runs.
+    Expected values from torch itself: the new head on the features the old one read, and the
+    modules after layer3 called in turn by hand on layer3's output."""
+    model = build_torch("resnet18").eval()
+    x = torch.randn(1, 3, 64, 64)
+    seen = {}
+    model.layer3.register_forward_hook(lambda module, args, out: seen.update(layer3=out))
+    model.flatten.register_forward_hook(lambda module, args, out: seen.update(features=out))
+    head, stage = torch.nn.Linear(512, 10), torch.nn.Conv2d(256, 512, 1)
+    with torch.no_grad():
+        model.fc = head
+        assert torch.equal(model(x), head(seen["features"]))
+        model.layer4 = stage
+        out = model(x)
+        assert torch.equal(out, head(torch.flatten(model.avgpool(stage(seen["layer3"])), 1)))
+    assert stage.weight in set(model.parameters()) and head.weight in set(model.parameters())
+
+
+def test_a_blocks_hooks_act_as_a_modules_do_in_the_model():
+    """A fuzzer found a forward hook's returned value dropped for a block inside the model (it
+    replaces a module's output in torch: activation patching), and a block's full backward hook never
+    firing in the model's backward pass. Both act as on a leaf layer (torch's own contract)."""
+    model = build_torch("resnet18").eval()
+    x = torch.randn(1, 3, 64, 64)
+    seen = {}
+    model.flatten.register_forward_hook(lambda module, args, out: seen.update(features=out))
+    with torch.no_grad():
+        handle = model.layer4.register_forward_hook(lambda module, args, out: torch.zeros_like(out))
+        patched = model(x)
+        handle.remove()
+    assert torch.equal(seen["features"], torch.zeros_like(seen["features"]))
+    assert torch.equal(patched, model.fc(torch.zeros(1, 512)))
+    fired = []
+    model.layer1.register_full_backward_hook(lambda module, grad_in, grad_out: fired.append(grad_out[0].shape))
+    model(torch.randn(1, 3, 64, 64, requires_grad=True)).sum().backward()
+    assert fired == [torch.Size([1, 64, 16, 16])]
+
+
 def test_torchinfo_sees_the_blocks_of_a_built_resnet50():
     """torchinfo's summary rows of layer1–layer4 and of their bottlenecks: real output shapes (He et al. 2016,
     table 1: conv2_x–conv5_x at 56, 28, 14 and 7 with 256–2048 channels) and parameter counts (torch's own sums

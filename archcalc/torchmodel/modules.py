@@ -308,13 +308,19 @@ Step = tuple[str, tuple[str, ...], nn.Module]
 @dataclass(frozen=True)
 class Call:
     """One call of a program: a layer (`name`: called with what it `reads`, its result kept
-    under its name) or a block (`name` None: called with the scope); then the values whose last
-    reader it is are dropped (`done`)."""
+    under its name) or a block (`name` None, its `block` program: called with the scope, what it
+    returns kept under the names it gives); then the values whose last reader it is are dropped
+    (`done`). The module called is the one its `owner` holds under `key` when it runs: a module
+    put in a layer's or a block's place (`model.fc = nn.Linear(512, 10)`) runs in its place, a
+    block's on the values the block reads."""
 
     module: nn.Module
     name: str | None
     reads: tuple[str, ...]
     done: tuple[str, ...]
+    owner: nn.Module
+    key: str
+    block: Program | None = None
 
 
 @dataclass(frozen=True)
@@ -327,15 +333,27 @@ class Program:
 
     def run(self, scope: Scope) -> torch.Tensor | tuple[torch.Tensor, ...]:
         for call in self.calls:
-            if call.name is None:
-                call.module(scope)
+            module = call.owner._modules[call.key]
+            if call.block is not None:  # a forward hook's return replaces what the block gives
+                _keep(scope, call.block.gives,
+                      module(scope) if module is call.module else module(*(scope[s] for s in call.block.reads)))
                 continue
-            scope[call.name] = call.module(*(scope[source] for source in call.reads))
+            scope[call.name] = module(*(scope[source] for source in call.reads))
             for source in call.done:
                 del scope[source]
         if len(self.gives) == 1:
             return scope[self.gives[0]]
         return tuple(scope[name] for name in self.gives)
+
+
+def _keep(scope: Scope, gives: tuple[str, ...], given) -> None:
+    """What a block (or a module in its place) returned, under the names the block gives: one
+    tensor, or a tuple of them in that order."""
+    values = (given,) if len(gives) == 1 else given
+    if not isinstance(values, tuple) or len(values) != len(gives):
+        raise TypeError(f"a block here gives {len(gives)} value(s) ({', '.join(gives)}): the module in its place "
+                        f"returned {type(given).__name__}")
+    scope.update(zip(gives, values))
 
 
 def compile_program(holder: LayerHolder, steps: list[Step], gives: tuple[str, ...], done: dict[str, tuple[str, ...]],
@@ -359,13 +377,15 @@ def compile_program(holder: LayerHolder, steps: list[Step], gives: tuple[str, ..
     for index, (child, run) in enumerate(runs):
         if child is None:
             name, inputs, module = run[0]
-            calls.append(Call(module, name, inputs, done[name]))
+            parts = name.split(".")
+            owner = holder.get_submodule(".".join(parts[depth:-1]))
+            calls.append(Call(module, name, inputs, done[name], owner, parts[-1]))
             continue
         read_later = {s for _, later in runs[index + 1:] for _, inputs, _ in later for s in inputs}
         block_gives = tuple(name for name, _, _ in run if name in read_later or name in gives)
         block = holder._modules[child]
         block._program = compile_program(block, run, block_gives, done, depth + 1)
-        calls.append(Call(block, None, (), ()))
+        calls.append(Call(block, None, (), (), holder, child, block._program))
     return Program(_reads(steps), gives, tuple(calls))
 
 
