@@ -97,7 +97,7 @@ def parse_input(value: Any, *, symbols: bool = False, location: Location | None 
                         location=location, hint="write it as [3, 224, 224] or 3x224x224")
     if max(sizes) > MAX_DIMENSION:
         beyond = isinstance(value, str) and any(len(part.strip().lstrip("0")) > _DIGITS_READ for part in split(value))
-        raise SpecError(f"input {_written(value) if beyond else format_shape(sizes)} has a size above "
+        raise SpecError(f"input {shortened(value) if beyond else format_shape(sizes)} has a size above "
                         f"{MAX_DIMENSION:,}", location=location,
                         hint="sizes are limited to 2³¹ − 1 (docs/spec.md, Limits)")
     return tuple(sizes)
@@ -108,7 +108,7 @@ def parse_dims(text: str | tuple, what: str = "--input") -> tuple[int, ...]:
     sizes = _sizes(text, symbols=False) or []
     if not sizes or len(sizes) > 3 or None in sizes or min(sizes) < 1 or max(sizes) > MAX_DIMENSION:
         raise SpecError(f"{what} must be N, HxW or CxHxW with whole numbers from 1 to {MAX_DIMENSION:,}, "
-                        f"got {_written(str(text), quoted=True)}")
+                        f"got {shortened(str(text), quoted=True)}")
     return tuple(sizes)
 
 
@@ -117,10 +117,10 @@ def parse_pair(text: str, what: str) -> int | list[int]:
     numbers as it checks a spec's fields)."""
     parts = split(text)
     if not 1 <= len(parts) <= 2 or not all(re.fullmatch(r"-?[0-9]+", part) for part in parts):
-        raise SpecError(f"{what} takes a whole number or HxW, got {_written(text, quoted=True)}")
+        raise SpecError(f"{what} takes a whole number or HxW, got {shortened(text, quoted=True)}")
     if any(len(part.lstrip("-").lstrip("0")) > len(str(MAX_DIMENSION)) for part in parts):
         raise SpecError(f"{what} takes whole numbers of at most {len(str(MAX_DIMENSION))} digits (up to "
-                        f"{MAX_DIMENSION:,}), got {_written(text, quoted=True)}")
+                        f"{MAX_DIMENSION:,}), got {shortened(text, quoted=True)}")
     numbers = [-_number(part[1:]) if part.startswith("-") else _number(part) for part in parts]  # 5,000 zeros and a 3
     return numbers[0] if len(numbers) == 1 else numbers
 
@@ -254,11 +254,12 @@ def _check_sizes(*sizes: int) -> None:
         raise SpecError(f"each size must be from 1 to {MAX_DIMENSION:,}")
 
 
-SHOWN_CHARACTERS = 40
-"""The characters of a refused text an error shows (a size of 5,000 digits was echoed whole)."""
+SHOWN_CHARACTERS = 20
+"""The characters of a refused text an error shows (a size or an option of 5,000 digits was
+echoed whole, a 5 KB line)."""
 
 
-def _written(text: str, quoted: bool = False) -> str:
+def shortened(text: str, quoted: bool = False) -> str:
     """A refused text as an error shows it: its first SHOWN_CHARACTERS where it is longer."""
     if len(text) <= SHOWN_CHARACTERS:
         return repr(text) if quoted else text

@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - depends on typer's version
 from archcalc.cli import COMMANDS, call, command_function, run
 from archcalc.commands import REQUIRED, Argument, Option, parameters
 from archcalc.errors import UsageError, UserError, shown_safely
-from archcalc.sizes import whole_number
+from archcalc.sizes import shortened, whole_number
 
 ClickException = _click_errors.ClickException
 NoArgsIsHelpError = getattr(_click_errors, "NoArgsIsHelpError", ())
@@ -198,11 +198,6 @@ def _option(name: str, option: Option) -> tuple[Any, Any]:
     return typer.Option(default, *option.flags, **settings), Optional[annotation] if default is None else annotation
 
 
-SHOWN_CHARACTERS = 20
-"""The characters of a refused whole number's text an error shows (a number of 4,300 digits was
-echoed whole, a 4.3 KB line)."""
-
-
 class WholeNumber(IntRange):
     """A whole-number option's type: its text read as archcalc reads one (`archcalc.sizes.whole_number`:
     ASCII digits alone; click's int() also took '1_0', '+3', ' 3' and '٣'), within the option's range.
@@ -213,21 +208,13 @@ class WholeNumber(IntRange):
             digits = value.removeprefix("-")
             number = whole_number(digits)
             if number is None:
-                self.fail(f"{_shortened(value, quoted=True)} is not a whole number", param, ctx)
+                self.fail(f"{shortened(value, quoted=True)} is not a whole number", param, ctx)
             number = number if digits == value else -number
             if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
                 # the text given, not the number it is read as (20 digits or more: 2³¹, above every bound)
-                self.fail(f"{_shortened(value)} is not in the range {self._describe_range()}", param, ctx)
+                self.fail(f"{shortened(value)} is not in the range {self._describe_range()}", param, ctx)
             value = number
         return super().convert(value, param, ctx)
-
-
-def _shortened(text: str, quoted: bool = False) -> str:
-    """A refused option's text for its error: its first SHOWN_CHARACTERS where it is longer."""
-    if len(text) <= SHOWN_CHARACTERS:
-        return repr(text) if quoted else text
-    start = repr(text[:SHOWN_CHARACTERS]) if quoted else text[:SHOWN_CHARACTERS]
-    return f"{start}… ({len(text):,} characters)"
 
 
 def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
