@@ -168,6 +168,7 @@ def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None,
             first, stats = 2, _numeric(graph, input, 2, training)
         except SpecError:
             raise error from None
+    _batch_first(graph, stats, _numeric(graph, input, first + 1, training))
     memory = inference_memory(graph, stats, dtype)
     if optimizer is not None:
         from archcalc.training import optimizer_state, training_timeline
@@ -179,6 +180,27 @@ def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None,
     last = min(MAX_DIMENSION, largest_makeable_batch(graph, stats, element_bytes(dtype)))
     return MemoryFormula(graph.model, graph.file, (symbol, *memory.input_shape[1:]), dtype, memory.parameters,
                          memory.buffers, peak_formula(timeline, first, batch_breaks(graph), last), symbol, optimizer)
+
+
+def _batch_first(graph: Graph, stats: ModelStats, following: ModelStats) -> None:
+    """SpecError at the first layer that breaks what the formula in the batch stands on: every
+    output has the batch as its first size and the same other sizes at every batch, and the
+    parameters and buffers do not change with it (`stats` and `following`, at two batches in a
+    row). A permute that moves the batch axis breaks it: a pooling over it would make the peak
+    no line (a line through the batches sampled, and wrong at the others)."""
+    batch = stats.input_shape[0]
+    for node, layer, later in zip(graph.nodes, stats.layers, following.layers):
+        fixed = [(figures.weight, figures.bias, figures.buffers) for figures in (layer.figures, later.figures)]
+        if layer.shape[:1] == (batch,) and later.shape == (batch + 1, *layer.shape[1:]) and fixed[0] == fixed[1]:
+            continue
+        if fixed[0] != fixed[1]:
+            what = f"parameters and buffers are {sum(fixed[0]):,} at batch {batch} and {sum(fixed[1]):,} at {batch + 1}"
+        else:
+            what = f"output is {format_shape(layer.shape)} at batch {batch} and {format_shape(later.shape)} at {batch + 1}"
+        raise SpecError("the peak as a formula in the batch needs the batch as the first size of every output, "
+                        f"and parameters that do not depend on it: this layer's {what}",
+                        location=node.location, layer=node.name,
+                        hint="give --batch as a number (the peak at that batch), or keep the batch axis first")
 
 
 def batch_breaks(graph: Graph) -> tuple[int, ...]:

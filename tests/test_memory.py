@@ -24,6 +24,7 @@ from measured import Recipe, kept
 from test_layer_kinds import CASES, NO_TORCH_MODULE
 
 from archcalc.analysis import analyze_graph
+from archcalc.errors import SpecError
 from archcalc.layers import LAYER_KINDS
 from archcalc.layers.base import NEW, SAME, VIEW
 from archcalc.memory import DTYPES, analyze_memory, inference_memory, memory_formula
@@ -401,6 +402,33 @@ def test_a_timeline_that_is_not_a_line_in_the_batch_is_an_internal_error():
         peak_formula(lambda n: [("square", n * n)])
     with pytest.raises(NotLinear, match="differ"):
         peak_formula(lambda n: [(f"p{n}", n)])
+
+
+BATCH_MOVED = """
+name: moved
+input: [1, 1, 1]
+layers:
+  - moved: {kind: permute, dims: [PERMUTED]}
+  - LAST
+"""
+
+
+@pytest.mark.parametrize("permuted, last", [
+    ("2, 1, 0, 3", "pool: {kind: maxpool2d, kernel: [32, 1], padding: [16, 0]}"),  # ⌊N/32⌋ + 1: a line through 1 to 31
+    ("1, 0, 2, 3", "square: {kind: multiply, from: [input, moved]}"),  # N×N×1×1
+    ("1, 0, 2, 3", "conv: {kind: conv2d, out: 4, kernel: 1}"),  # N input channels: 4·N + 4 parameters
+], ids=["pooled", "squared", "weights"])
+def test_a_batch_moved_off_the_first_axis_has_no_formula_in_the_batch(permuted, last, write_spec, cli):
+    """The formula stands on the batch being every output's first size: a permute that moves it
+    is refused at that layer (it was a line through the batches sampled, wrong from batch 32 on;
+    an internal error; a line under parameters said to be the same at every batch)."""
+    path = write_spec(BATCH_MOVED.replace("PERMUTED", permuted).replace("LAST", last))
+    with pytest.raises(SpecError, match="the batch as the first size of every output") as error:
+        memory_formula(path)
+    assert error.value.layer == "moved"
+    result = cli("memory", path, "--batch", "N")
+    assert result.exit_code == 2 and "layer 'moved'" in result.stderr and "Traceback" not in result.output
+    assert analyze_memory(path, batch=32).peak > 0  # a batch given as a number is answered
 
 
 def test_the_largest_batch_that_fits_is_worked_out_from_the_lines():
