@@ -129,6 +129,9 @@ def _value(text: str) -> Any:
     if NOT_AS_WRITTEN.fullmatch(text.strip()):
         raise not_as_written(text.strip(), yaml.safe_load(text))
     try:
+        if not _EXPONENT.fullmatch(text) and any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text)):
+            raise SpecError(f"--set values take no YAML alias ('*name'); got '{_shown(text)}'",
+                            hint="write the list out: depths=[3,4,6,3]")  # a list of aliases of aliases is checked for ever
         value = float(text) if _EXPONENT.fullmatch(text) else yaml.safe_load(text)
         plain = _plain(value)
     except (yaml.YAMLError, RecursionError, ValueError):  # lists nested too deeply or holding themselves;
