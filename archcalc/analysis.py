@@ -26,7 +26,7 @@ def analyze_graph(graph: Graph, input_shape: tuple | None = None, batch: int | s
     `training`, for a training step: what torch's training forward refuses is refused too (batch
     norm over one value a channel), and with symbols it bounds the sizes (`IN_TRAINING`).
     """
-    shape = (parse_batch(batch), *(input_shape or graph.input_shape))
+    shape = (parse_batch(batch), *(parse_input(input_shape, symbols=True) if input_shape else graph.input_shape))
     token = IN_TRAINING.set(training)
     try:
         if not all(isinstance(size, int) for size in shape):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from archcalc.errors import SpecError, UsageError, did_you_mean
 from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
 from archcalc.settings import Setting, kind_of
-from archcalc.sizes import check_sweep_points
+from archcalc.sizes import check_sweep_points, integer, parse_batch, parse_input
 from archcalc.stats import Figures, ModelStats
 
 if TYPE_CHECKING:
@@ -126,8 +126,9 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     from archcalc.symbolic.model import PastABound, analyze_symbolic
 
     check_sweep_points(len(sizes), len(batches))
+    batches = _batches(batches)
     graph = load_graph(spec, variant)
-    shape = input or graph.input_shape
+    shape = graph.input_shape if input is None else parse_input(input)
     symbols = _SYMBOLS[len(shape) - 1]
     fixed = shape[:-len(symbols)]  # the channels, and a 3-D input's depth
     varying = [_varying(graph.model, shape, size) for size in sizes]  # a pair refused before the analysis
@@ -176,11 +177,12 @@ def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batch
     for setting in settings:
         combinations *= len(setting.values)
     _check_points(combinations, len(sizes), len(batches))
+    batches = _batches(batches)
     path, chosen = locate_variant(spec, variant)
     document, name = load_document(path), display_name(path)
     base = expand(document, name, chosen, path)  # the spec as it is: its errors refuse the whole sweep
     check_settings(document, base.family, settings)
-    shape = input or base.input_shape
+    shape = base.input_shape if input is None else parse_input(input)
     symbols = _SYMBOLS[len(shape) - 1]
     fixed = shape[:-len(symbols)]
     at = [(*fixed, *_varying(base.model, shape, size)) for size in sizes]
@@ -332,13 +334,26 @@ def _numeric_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int],
 
 
 def _varying(model: str, shape: tuple[int, ...], size: int | tuple[int, int]) -> tuple[int, ...]:
-    """The sizes one entry of the size list sets: (L,) of a 1-D input, else (H, W)."""
+    """The sizes one entry of the size list sets: (L,) of a 1-D input, else (H, W); SpecError for
+    an entry that is not a size, or a pair of them (whole numbers from 1 to MAX_DIMENSION)."""
+    sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+    if not 1 <= len(sizes) <= 2 or not all(integer(n) is not None and 1 <= n <= MAX_DIMENSION for n in sizes):
+        raise SpecError(f"a size is a whole number from 1 to {MAX_DIMENSION:,}, or a (height, width) pair of them; "
+                        f"got {size!r}")
+    sizes = tuple(map(int, sizes))
     if len(shape) > 2:
-        return (size, size) if isinstance(size, int) else tuple(size)
-    if not isinstance(size, int):
-        raise SpecError(f"1-D inputs have one size, the length L: got the pair {size[0]}x{size[1]} for {model} "
+        return sizes * (3 - len(sizes))
+    if len(sizes) > 1:
+        raise SpecError(f"1-D inputs have one size, the length L: got the pair {sizes[0]}x{sizes[1]} for {model} "
                         f"(input {shape[0]}×L)", hint="give lengths, like 8000,16000 or 8000:16000:4000")
-    return (size,)
+    return sizes
+
+
+def _batches(batches: list[int]) -> list[int]:
+    """The batch sizes, each a whole number from 1 to MAX_DIMENSION; SpecError for any other, or for none."""
+    if not batches:
+        raise SpecError("a sweep needs a batch size")
+    return [parse_batch(batch, symbols=False) for batch in batches]
 
 
 def select(result: Sweep, max_params: int | None = None, max_macs: int | None = None,

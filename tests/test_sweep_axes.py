@@ -12,6 +12,7 @@ import pytest
 
 import archcalc
 from archcalc.errors import SpecError
+from archcalc.settings import parse_setting
 from archcalc.sizes import parse_sweep_sizes
 from archcalc.sweep import sweep
 
@@ -177,6 +178,25 @@ def test_a_pair_is_refused_for_a_1d_input(cli, write_spec, args, pair):
 def test_the_python_api_refuses_a_pair_for_a_1d_input(write_spec):
     with pytest.raises(SpecError, match="^1-D inputs have one size, the length L: got the pair 8x8 for tiny1d"):
         sweep(write_spec(AUDIO), [8, (8, 8)], [1])
+
+
+@pytest.mark.parametrize("sizes, batches, given, says", [
+    ([0], [1], None, "a size is a whole number from 1"),
+    ([(8, -3)], [1], None, "a size is a whole number from 1"),
+    ([2.5], [1], None, "a size is a whole number from 1"),
+    ([8], [0], None, "the batch size must be a whole number from 1"),
+    ([8], [-1], None, "the batch size must be a whole number from 1"),
+    ([8], [], None, "a sweep needs a batch size"),
+    ([8], [1], (0, 4, 16, 16), "input must be channels and 1 to 3 sizes"),
+])
+def test_the_python_api_refuses_what_is_not_a_size(sizes, batches, given, says, write_spec):
+    """The numeric analysis takes sizes, batches and channels from 1 up only; the formulas
+    evaluated at 0 or below gave figures (a batch of -1: minus the MACs of a batch of 1)."""
+    video = write_spec(VIDEO.replace("out: 4,", "out: width,").replace("    layers:", "    params: {width: 4}\n    layers:"))
+    with pytest.raises(SpecError, match=says):
+        sweep(video, sizes, batches, input=given)
+    with pytest.raises(SpecError, match=says):
+        sweep(video, sizes, batches, input=given, settings=[parse_setting("width=4,8")])
 
 
 def test_m5_is_swept_or_clearly_refused(cli):

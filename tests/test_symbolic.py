@@ -265,6 +265,20 @@ def test_table_rows_show_shape_formulas(cli):
     assert "- valid for H ≥ 16 (layer 'pool2'); W ≥ 16 (layer 'pool2')" in result.stdout
 
 
+@pytest.mark.parametrize("values", [{"H": 0, "W": 0}, {"H": 224, "W": -7}, {"H": 2.5, "W": 224},
+                                    {"H": True, "W": 224}, {"H": 2**31, "W": 224}])
+def test_evaluate_refuses_what_is_not_a_size(values):
+    """ResNet-18 is valid at every H, W ≥ 1: its formulas at H = W = 0 gave figures (512,000
+    MACs), and at W = −7 a shape of −3, where the numeric analysis takes no such input."""
+    from archcalc.symbolic.model import evaluate
+
+    _, formulas = symbolic("resnet18", None)
+    with pytest.raises(SpecError, match="is not a size"):
+        evaluate(formulas, values)
+    with pytest.raises(SpecError):
+        analyze_graph(load_graph("resnet18"), (3, values["H"], values["W"]))
+
+
 def test_a_stride_that_never_divides_exactly_is_said_so():
     """AlexNet's 11×11 stride-4 conv with padding 2: ⌊(n − 7)/4⌋ + 1 = n/4 has no solution."""
     _, formulas = symbolic("alexnet", None)

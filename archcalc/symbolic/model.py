@@ -3,17 +3,18 @@ and the figures at any given size."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
 from operator import and_
-from typing import Callable
 
 import sympy as sp
 
 from archcalc.conventions import CONVENTIONS, Uncounted, counted
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node, within_symbolic_limits
-from archcalc.limits import MAX_SYMBOLIC_COMPUTED, MAX_SYMBOLIC_DIVISOR, MAX_SYMBOLIC_SIZES
+from archcalc.limits import MAX_DIMENSION, MAX_SYMBOLIC_COMPUTED, MAX_SYMBOLIC_DIVISOR, MAX_SYMBOLIC_SIZES
+from archcalc.sizes import integer
 from archcalc.stats import Figures, ModelStats, run_rules, sum_column
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size, split
@@ -128,6 +129,7 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
     missing = [name for name in formulas.symbols if name not in values]
     if missing:
         raise SpecError(f"no value for {', '.join(missing)}")
+    _sizes_given(formulas.symbols, values)
     unmet = formulas.unmet(values)
     if unmet is not None:
         given = ", ".join(f"{name} = {values[name]}" for name in formulas.symbols)
@@ -154,6 +156,15 @@ def evaluate(stats: ModelStats, values: dict[str, int]) -> ModelStats:
     blocks = {name: (label, shape(dims)) for name, (label, dims) in stats.blocks.items()}
     return stats.replace(input_shape=input_shape, layers=layers, totals=Figures.total(layer.figures for layer in layers),
                          blocks=blocks, formulas=None)
+
+
+def _sizes_given(symbols: tuple[str, ...], values: dict[str, int]) -> None:
+    """SpecError for a value that is not a size: a whole number from 1 to MAX_DIMENSION (the
+    formulas hold there only: at H = 0 they gave figures that no analysis has)."""
+    for name in symbols:
+        value = values[name]
+        if integer(value) is None or not 1 <= value <= MAX_DIMENSION:
+            raise SpecError(f"{name} = {value!r} is not a size: sizes are whole numbers from 1 to {MAX_DIMENSION:,}")
 
 
 def totals_at(stats: ModelStats, values: dict[str, int]) -> Figures:
