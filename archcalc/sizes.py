@@ -17,7 +17,8 @@ the formula printer for symbolic sizes is registered by `archcalc.symbolic` (FOR
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from archcalc.errors import Location, SpecError
 from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
@@ -180,10 +181,8 @@ _UNIT = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**
 def parse_count(text: str) -> int:
     """A count as people write it, whole after its unit: '25000000', '25M', '4.1G' (decimal
     K, M, G, T, P, E as tables print them) or '512MiB' (binary KiB … EiB) → an int."""
-    from decimal import Decimal
-
     matched = _COUNT.fullmatch(text.strip())
-    value = Decimal(matched[1]) * _UNIT.get(matched[2], 1) if matched and len(matched[1]) <= 30 else None
+    value = _exactly(matched[1], _UNIT.get(matched[2], 1)) if matched and len(matched[1]) <= 30 else None
     if value is None or value != value.to_integral_value():
         raise SpecError(f"a count is a whole number, optionally with K, M, G, T, P, E (10³ …) or KiB … EiB "
                         f"(2¹⁰ …), like 25M, 4.1G or 512MiB; got '{text}'")
@@ -198,15 +197,22 @@ BYTE_UNITS = {"": 1, "B": 1, "bytes": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, 
 def parse_bytes(text: str) -> int:
     """An amount of memory as people write it, whole in bytes: '24GiB', '24 GB', '1.5GiB',
     '512MiB', '1000000' or '1000000B' → an int (GB, MB are 10⁹, 10⁶; GiB, MiB 2³⁰, 2²⁰)."""
-    from decimal import Decimal
-
     matched = _BYTES.fullmatch(text.strip())
     unit = BYTE_UNITS.get(matched[2]) if matched and len(matched[1]) <= 30 else None
-    value = Decimal(matched[1]) * unit if unit is not None else None
+    value = _exactly(matched[1], unit) if unit is not None else None
     if value is None or value != value.to_integral_value() or value < 1:
         raise SpecError(f"a memory size is a whole number of bytes ≥ 1, optionally with a unit: B, KB … EB "
                         f"(10³ …) or KiB … EiB (2¹⁰ …), like 24GiB, 16GB or 1.5GiB; got '{text}'")
     return int(value)
+
+
+def _exactly(number: str, unit: int):
+    """`number` (at most 30 characters) times `unit` (at most 2⁶⁰) as an exact Decimal: decimal's
+    default precision of 28 digits rounded 99999999999999999999999999EiB to …998,800,000,000,… bytes."""
+    from decimal import Decimal, localcontext
+
+    with localcontext(prec=64):
+        return Decimal(number) * unit
 
 
 def check_sweep_points(sizes: int, batches: int) -> None:

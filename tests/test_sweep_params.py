@@ -151,6 +151,9 @@ def test_a_setting_of_aliases_of_aliases_is_refused_at_once():
 def test_counts_take_decimal_and_binary_units():
     assert [parse_count(t) for t in ("25000000", "25M", "4.1G", "2.5 K", "1T", "512MiB", "1KiB")] == \
            [25_000_000, 25_000_000, 4_100_000_000, 2_500, 10**12, 512 * 2**20, 1024]
+    # past decimal's 28 digits, exactly
+    assert parse_count("1234567890123456789012345678.9K") == 12345678901234567890123456789 * 100
+    assert parse_count("123456789012345678901234567891KiB") == 123456789012345678901234567891 * 1024
     for text in ("1.5", "x", "-1", "1e9", "1.0001K", "", "25 m"):
         with pytest.raises(SpecError):
             parse_count(text)
