@@ -553,6 +553,29 @@ def test_a_symbols_size_in_thousands_of_constraints_is_worded_without_recursing(
     assert joined.text() is None or described(joined.text(), upto - 1) == meets  # None: not in few words
 
 
+def test_a_sparse_set_of_a_long_period_is_worded_at_once(write_spec):
+    """Sums of maps pooled and upsampled by 16, 9, 5, 7 and 11 meet where H mod p is the same for
+    every p: H mod 55,440 ∈ {0, …, 4}. Finding the least period tested y and y + d afresh for each
+    of its 120 divisors d, most of a period each (9 s here; 20 s at 65,520 on both axes); the
+    words, against the size rule (the five pools each need H ≥ p too) at every H up to 2 periods."""
+    import time
+    from itertools import pairwise
+
+    periods = [16, 9, 5, 7, 11]
+    layers = [item for p in periods for item in (
+        f"  - p{p}: {{kind: maxpool2d, kernel: [{p}, 1], from: input}}", f"  - u{p}: {{kind: upsample2d, scale: [{p}, 1]}}")]
+    layers += [f"  - add{a}_{b}: {{kind: add, from: [u{a}, u{b}]}}" for a, b in pairwise(periods)]
+    layers.append("  - out: {kind: concat, from: [" + ", ".join(f"add{a}_{b}" for a, b in pairwise(periods)) + "]}")
+    path = write_spec("name: periods\ninput: [1, 8, 8]\nlayers:\n" + "\n".join(layers) + "\n")
+    started = time.perf_counter()
+    lines = analyze_graph(load_graph(path), (1, "H", "W")).formulas.constraint_lines()
+    assert time.perf_counter() - started < 3
+    text = lines[0].split(" (")[0]
+    assert text == "H ≥ 55440 and H mod 55440 ∈ {0, 1, 2, 3, 4}"
+    upto = 2 * 55440 + 10
+    assert described(text, upto) == [x >= 16 and len({x % p for p in periods}) == 1 for x in range(1, upto + 1)]
+
+
 # --- audio: one axis divided by thousands ----------------------------------------------------
 
 @pytest.mark.parametrize("variant", ["m5", "m5_paper"])
