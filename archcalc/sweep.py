@@ -123,7 +123,6 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     if settings:
         return sweep_parameters(spec, sizes, batches, settings, variant, convention, dtype, input)
     from archcalc.spec import load_graph
-    from archcalc.symbolic.model import PastABound, analyze_symbolic
 
     check_sweep_points(len(sizes), len(batches))
     batches = _batches(batches)
@@ -135,10 +134,18 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     at = [(dict(zip(symbols, v)), (*fixed, *v)) for v in varying]  # each size's symbols' values, and its input
     batch = "N" if len(batches) > 1 else batches[0]
     try:
-        stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
-    except PastABound:
+        stats = _symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
+    except SpecError as error:
+        if not _broadcasts(graph, error.layer):
+            raise
+        refused, stats = error, None
+    else:
+        refused = None
+    if stats is None:
         points = _numeric_points(graph, [point_input for _, point_input in at], batches, convention, dtype)
-        skipped = tuple(points.pop())  # past a bound of the formulas: each size analysed as a number
+        skipped = tuple(points.pop())  # past a bound of the formulas, or refused by them: each size as a number
+        if refused and not any(point.totals for point in points):
+            raise refused
         return Sweep(None, points, Head(graph.model, graph.family, graph.file, (batch, *fixed, *symbols), convention,
                                         dtype, skipped))
     points = []
@@ -152,14 +159,15 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
 def _symbolic_point(stats: ModelStats, graph: Graph, batch: int, point_input: tuple[int, ...],
                     values: dict[str, int]) -> SweepPoint:
     """The point at these values of the symbols: the totals from the formulas, or the constraint
-    the sizes do not meet, or — where a size of some layer passes MAX_DIMENSION there (behind
-    upsampling), which no constraint states — the numeric analysis's error for that layer."""
+    the sizes do not meet, or the numeric analysis there — where a size of some layer passes
+    MAX_DIMENSION (behind upsampling), which no constraint states, or where the constraint is a
+    broadcast's that the formulas assumed away (`_broadcasts`)."""
     from archcalc.symbolic.model import largest_size, totals_at
 
     unmet = stats.formulas.unmet(values)
-    if unmet is not None:
+    if unmet is not None and not _broadcasts(graph, unmet.layer):
         return SweepPoint(batch, point_input, None, unmet)
-    if largest_size(stats, values) > MAX_DIMENSION:
+    if unmet is not None or largest_size(stats, values) > MAX_DIMENSION:
         return _numeric_points(graph, [point_input], [batch], stats.convention, stats.dtype)[0]
     return SweepPoint(batch, point_input, totals_at(stats, values))
 
@@ -299,21 +307,41 @@ def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int],
     one refuses its size, the point has the error)."""
     if not symbolic:
         return _numeric_points(graph, at, batches, convention, dtype)
-    from archcalc.symbolic.model import PastABound, analyze_symbolic
-
     symbols = _SYMBOLS[len(at[0]) - 1]
     fixed = at[0][:-len(symbols)]
     batch = "N" if len(batches) > 1 else batches[0]
     try:
-        stats = analyze_symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
-    except PastABound:
-        return _numeric_points(graph, at, batches, convention, dtype)  # past a bound of the formulas
+        stats = _symbolic(graph, (batch, *fixed, *symbols), convention, dtype)
+    except SpecError as error:
+        if not _broadcasts(graph, error.layer):
+            raise
+        stats = None
+    if stats is None:
+        return _numeric_points(graph, at, batches, convention, dtype)
     points = []
     for n in batches:
         for point_input in at:
             values = dict(zip(symbols, point_input[len(fixed):]), N=n)
             points.append(_symbolic_point(stats, graph, n, point_input, values))
     return [*points, stats.uncounted()]
+
+
+def _symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) -> ModelStats | None:
+    """The symbolic analysis of `graph`, or None past a bound of the formulas (then each size is
+    analysed as a number)."""
+    from archcalc.symbolic.model import PastABound, analyze_symbolic
+
+    try:
+        return analyze_symbolic(graph, shape, convention, dtype)
+    except PastABound:
+        return None
+
+
+def _broadcasts(graph: Graph, layer: str | None) -> bool:
+    """Whether `layer` is a `multiply`, whose formulas leave out the sizes where a size of 1
+    broadcasts (they assume the two sizes equal, or refuse two that never are: docs/symbolic.md),
+    which the numbers answer."""
+    return any(node.name == layer and node.kind.key == "multiply" for node in graph.nodes)
 
 
 def _numeric_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int], convention: str,

@@ -672,6 +672,54 @@ def test_sweep_equals_the_numeric_analysis_at_every_size(cli):
             numeric.totals.activation_bytes]
 
 
+BROADCASTS = {
+    "never": """
+        name: never
+        input: [2, 8, 12]
+        params: {pad: 1}
+        layers:
+          - wide: {kind: pad2d, padding: [0, pad]}
+          - scaled: {kind: multiply, from: [input, wide]}       # W against W + 2·pad: W = 1 broadcasts
+    """,
+    "assumed": """
+        name: assumed
+        input: [2, 8, 12]
+        params: {pad: 2}
+        layers:
+          - row: {kind: adaptive_avgpool2d, output_size: [1, 3]}
+          - quarter: {kind: maxpool2d, kernel: [1, 4], padding: [0, pad], from: input}
+          - scaled: {kind: multiply, from: [quarter, row]}      # ⌊W/4⌋ + 1 against 3: assumed equal; 1 broadcasts
+    """,
+}
+
+
+@pytest.mark.parametrize("settings", [(), ("pad=1,2",)], ids=["sizes", "settings"])
+@pytest.mark.parametrize("sizes", [[(8, 1), (8, 2), (8, 9)], [(8, 1), (8, 2), (8, 9), *range(1, 400)]],
+                         ids=["few", "many"])
+@pytest.mark.parametrize("spec", list(BROADCASTS))
+def test_a_sweep_answers_the_sizes_a_multiply_broadcasts(write_spec, spec, settings, sizes):
+    """Where a multiply's formulas leave out a size of 1 that broadcasts (two sizes refused as
+    never equal, or assumed equal), the sweep's point is the numeric analysis there, as `table`
+    gives it: the formulas refused the whole sweep (one error), or said 'needs ⌊W/4⌋ + 1 = 3' at
+    W = 1 to 3; over parameters the answer at a size depended on how many other sizes were swept."""
+    import re
+
+    from archcalc.settings import parse_setting
+    from archcalc.sweep import sweep
+
+    text = BROADCASTS[spec]
+    result = sweep(write_spec(text), sizes, [1], settings=[parse_setting(each) for each in settings])
+    assert {p.setting for p in result.points if p.totals} == {p.setting for p in result.points}  # W = 1 or 2
+    for point in result.points:
+        own = text if not point.setting else re.sub(r"\{pad: \d+\}", f"{{pad: {point.setting[0]}}}", text)
+        try:
+            numeric = analyze_graph(load_graph(write_spec(own, "set.yaml")), point.input)
+        except SpecError:
+            assert point.totals is None, point
+            continue
+        assert point.totals == numeric.totals, point
+
+
 def test_sweep_table_and_csv(cli):
     table = cli("sweep", "resnet50", "--size", "224,225")
     assert table.exit_code == 0
