@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archcalc.errors import SpecError
 from archcalc.layers import LAYER_KINDS, Params
 from archcalc.layers.window import window_working
-from archcalc.sizes import parse_dims, parse_pair, within_size_limit
+from archcalc.limits import MAX_DIMENSION
+from archcalc.sizes import integer, parse_dims, parse_pair, within_size_limit
+
+CALCULATED = ("conv2d", "maxpool2d", "avgpool2d")
+"""The kinds `calculate` shows the working of (its arithmetic is the sliding window's)."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +38,15 @@ def parse_pair_fields(fields: dict) -> dict:
 def calculate(kind: str, size: str | tuple[int, ...], fields: dict, channels: int = 1) -> Calculation:
     """Apply one layer kind (conv2d, maxpool2d or avgpool2d) to an input of `size`: N, (H, W)
     or (C, H, W), or its text ('227', '227x227', '3x227x227')."""
+    if kind not in CALCULATED:
+        raise SpecError(f"calculate works out {', '.join(CALCULATED)}, got {kind!r}",
+                        hint="for any other kind, write a spec of one layer and use archcalc.analyze")
     dims = parse_dims(size, "--input")
     if len(dims) == 3:
         channels, dims = dims[0], dims[1:]
     height, width = dims if len(dims) == 2 else (dims[0], dims[0])
+    if integer(channels) is None or not 1 <= channels <= MAX_DIMENSION:
+        raise SpecError(f"the input channels must be a whole number from 1 to {MAX_DIMENSION:,}, got {channels!r}")
     layer = LAYER_KINDS[kind]
     attrs = layer.resolve(fields)
     shape = (1, channels, height, width)

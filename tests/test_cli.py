@@ -110,6 +110,23 @@ def test_pool_calculator_ceil_mode(cli):
     assert "output: 1×57×57" in result.stdout  # ⌈(112 + 2 − 2 − 1) / 2⌉ + 1 = 57
 
 
+@pytest.mark.parametrize("kind, fields, channels", [
+    ("conv_transpose2d", {"out": 2, "kernel": 3}, 1),  # the window's working under a shape of 10: (8 − 1) + 3
+    ("relu", {}, 1),                                    # AttributeError
+    ("conv7d", {}, 1),                                  # KeyError
+    ("conv2d", {"out": 2, "kernel": 3}, 0),             # 2 parameters, 0 MACs
+    ("conv2d", {"out": 2, "kernel": 3}, -3),            # −54 weights
+    ("conv2d", {"out": 2, "kernel": 3}, 2.5),           # RuntimeError
+])
+def test_the_calculator_refuses_what_it_does_not_work_out(kind, fields, channels):
+    """`archcalc.calculator.calculate` shows a sliding window's working for conv2d and the 2-D
+    pools, on channels from 1 up (the commands give nothing else): one SpecError for the rest."""
+    from archcalc.calculator import calculate
+
+    with pytest.raises(archcalc.SpecError):
+        calculate(kind, "8", fields, channels=channels)
+
+
 def test_python_api_matches_the_command_line(cli):
     stats = archcalc.analyze("resnet18", input=(3, 160, 160), convention="torch")
     document = json.loads(cli("table", "resnet18", "--input", "3x160x160", "--convention", "torch",
