@@ -896,6 +896,16 @@ def test_a_report_or_a_sweep_over_parameters_past_a_bound_answers_each_size(writ
     assert rows[0]["macs"] == "307980"
 
 
+def test_a_layer_that_needs_a_size_twice_is_named_once():
+    """S3D's avgpool (a 2×7×7 window after a stride of 8 in D) needs D + 3 ≥ 16 to be no larger
+    than its input and ⌊(D − 5)/8⌋ ≥ 1 to fit: both are D ≥ 13, and 'valid for' named it twice."""
+    _, formulas = symbolic("s3d", None)
+    line = formulas.formulas.constraint_lines()[0]
+    assert line.startswith("D ≥ 13 (layers ")
+    names = line.partition(" (layers ")[2].rstrip(")").split(", ")
+    assert len(names) == len(set(names)) and "'avgpool'" in names, line
+
+
 def test_one_condition_met_on_two_axes_is_said_once(write_spec, cli):
     """A permute that swaps H and W added to its input: the add meets W = H on one axis and H = W
     on the other, and "valid for" said both (found by an attacking review). Said once; it holds

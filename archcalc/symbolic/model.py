@@ -251,6 +251,7 @@ def _in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> li
         if text is None:
             continue
         binding = [c.layer for c, s in zip(own, sets) if s.text() == text] or [c.layer for c in own]
+        binding = list(dict.fromkeys(binding))  # a layer may need it twice: S3D's avgpool, D + 3 ≥ 16 and ⌊(D − 5)/8⌋ ≥ 1
         lines.append(f"{text} ({_layers_text(binding)})")
         rest = [c for c in rest if c not in own]
     lines += [f"{condition_text(c)} ({_layers_text([c.layer])})" for c in rest]
