@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcalc.errors import SpecError, UsageError, did_you_mean
-from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
+from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS, MAX_SYMBOLIC_LAYERS
 from archcalc.settings import Setting, kind_of
 from archcalc.sizes import check_sweep_points, integer, parse_batch, parse_input
 from archcalc.stats import Figures, ModelStats
@@ -328,7 +328,9 @@ def _setting_points(graph: Graph, at: list[tuple[int, ...]], batches: list[int],
 
 def _symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) -> ModelStats | None:
     """The symbolic analysis of `graph`, or None past a bound of the formulas (then each size is
-    analysed as a number)."""
+    analysed as a number): its layers (checked first, as analyze_symbolic refuses them) or its work."""
+    if len(graph.nodes) > MAX_SYMBOLIC_LAYERS:
+        return None
     from archcalc.symbolic.model import PastABound, analyze_symbolic
 
     try:

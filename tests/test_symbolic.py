@@ -861,7 +861,8 @@ def test_the_convnext_and_efficientnet_kinds_on_symbolic_sizes(spec):
 @pytest.mark.parametrize("layers, shape, sizes", [
     ("  - c: {kind: conv2d, out: 1, kernel: 3, repeat: 29}\n", [1, 100, 100], [60, 61, 62]),
     ("  - c: {kind: conv1d, out: 1, kernel: 1, stride: 2, repeat: 17}\n", [1, 262144], [200000, 262144]),
-], ids=["more than 56 formulas", "a divisor past 65,536"])
+    ("  - c: {kind: conv2d, out: 2, kernel: 3}\n  - r: {kind: relu, repeat: 4000}\n", [1, 8, 8], [8, 9]),
+], ids=["more than 56 formulas", "a divisor past 65,536", "more than 4,000 layers"])
 def test_a_sweep_past_a_bound_of_the_formulas_analyses_each_size_as_a_number(layers, shape, sizes, write_spec, cli):
     """sweep refused these (an attacking review), though table answers each size, and the refusal's
     hint said to use sweep: each point is now table's figures at that size."""
@@ -894,6 +895,11 @@ def test_a_report_or_a_sweep_over_parameters_past_a_bound_answers_each_size(writ
                                                "csv").stdout)))
     assert len(rows) == 2 * 401 and all(row["valid"] == "True" for row in rows)  # 60 to 460, both in
     assert rows[0]["macs"] == "307980"
+    deep = write_spec("name: deep\nparams: {w: 1}\ninput: [1, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: w, kernel: 3}\n"
+                      "  - r: {kind: relu, repeat: 4000}\n", "deep.yaml")  # past the bound on layers, 4,000
+    rows = list(csv.DictReader(io.StringIO(cli("sweep", deep, "--set", "w=1,2", "--size", "8:408:1", "--format",
+                                               "csv").stdout)))
+    assert len(rows) == 2 * 401 and all(row["valid"] == "True" for row in rows)
 
 
 def test_a_layer_that_needs_a_size_twice_is_named_once():
