@@ -362,7 +362,8 @@ def _resolution(sweeps: list) -> list[str]:
     out += [f"- {markdown_text(s.about.model)}: " + (
         f"{title} = {grouped(getattr(s.formulas.totals, attr))}, valid for "
         f"{'; '.join(s.formulas.formulas.constraint_lines()) or 'every size'}" if s.formulas is not None else
-        "past a bound of the symbolic analysis (docs/symbolic.md): each size analysed as a number") for s in sweeps]
+        "no formulas, past a bound of the symbolic analysis or refused by a multiply's broadcast (docs/symbolic.md): "
+        "each size analysed as a number") for s in sweeps]
     if valid:
         out += ["", Lines(f"G{title} against input size",
                           tuple(Series(s.about.model, tuple(getattr(row[i].totals, attr) / 1e9 for row in valid))
