@@ -17,8 +17,7 @@ the formula printer for symbolic sizes is registered by `archcalc.symbolic` (FOR
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from archcalc.errors import Location, SpecError
 from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
