@@ -168,7 +168,7 @@ def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None,
             first, stats = 2, _numeric(graph, input, 2, training)
         except SpecError:
             raise error from None
-    _batch_first(graph, stats, _numeric(graph, input, first + 1, training))
+    _lines_in_batch(graph, input, training, stats, _numeric(graph, input, first + 1, training))
     memory = inference_memory(graph, stats, dtype)
     if optimizer is not None:
         from archcalc.training import optimizer_state, training_timeline
@@ -182,25 +182,44 @@ def memory_formula(spec: str | Path, input: str | tuple[int, ...] | None = None,
                          memory.buffers, peak_formula(timeline, first, batch_breaks(graph), last), symbol, optimizer)
 
 
-def _batch_first(graph: Graph, stats: ModelStats, following: ModelStats) -> None:
+def _lines_in_batch(graph: Graph, input: str | tuple[int, ...] | None, training: bool, stats: ModelStats,
+                    following: ModelStats) -> None:
     """SpecError at the first layer that breaks what the formula in the batch stands on: every
-    output has the batch as its first size and the same other sizes at every batch, and the
-    parameters and buffers do not change with it (`stats` and `following`, at two batches in a
-    row). A permute that moves the batch axis breaks it: a pooling over it would make the peak
-    no line (a line through the batches sampled, and wrong at the others)."""
+    tensor a line in the batch, and parameters and buffers the same at every batch. Where each
+    output keeps the batch first and its other sizes (`stats` and `following`, at two batches in a
+    row) it holds; where a permute moves the batch, the shapes are worked out as formulas of the
+    batch N to tell: a window over the batch's axis floors it (a line through the batches
+    sampled, wrong at others), a multiply of it by itself makes N², and the batch made the
+    channels gives parameters that grow with it."""
     batch = stats.input_shape[0]
-    for node, layer, later in zip(graph.nodes, stats.layers, following.layers):
-        fixed = [(figures.weight, figures.bias, figures.buffers) for figures in (layer.figures, later.figures)]
-        if layer.shape[:1] == (batch,) and later.shape == (batch + 1, *layer.shape[1:]) and fixed[0] == fixed[1]:
-            continue
-        if fixed[0] != fixed[1]:
-            what = f"parameters and buffers are {sum(fixed[0]):,} at batch {batch} and {sum(fixed[1]):,} at {batch + 1}"
+    moved = next((node for node, layer, later in zip(graph.nodes, stats.layers, following.layers)
+                  if layer.shape[:1] != (batch,) or later.shape != (batch + 1, *layer.shape[1:])), None)
+    if moved is None:
+        return
+    import sympy as sp
+
+    from archcalc.symbolic.model import symbol
+    from archcalc.symbolic.printing import readable
+
+    hint = "give --batch as a number: the peak at that batch"
+    try:
+        formulas = analyze_graph(graph, input_shape(input), "N", training=training)
+    except SpecError:
+        raise SpecError("the peak as a formula in the batch needs every tensor to be a line in the batch: this layer "
+                        "moves the batch off the first axis, and the sizes after it are not known as formulas of it",
+                        location=moved.location, layer=moved.name, hint=hint) from None
+    n = symbol("N")
+    for node, layer in zip(graph.nodes, formulas.layers):
+        size = sp.expand(sp.Mul(*layer.shape))
+        fixed = sp.sympify(layer.figures.weight + layer.figures.bias + layer.figures.buffers)
+        if fixed.has(n):
+            what = f"parameters and buffers that do not depend on it: this layer's are {readable(fixed)}"
+        elif size.has(sp.floor) or sp.degree(size, n) > 1:
+            what = f"every tensor to be a line in it: this layer's output is {format_shape(layer.shape)}"
         else:
-            what = f"output is {format_shape(layer.shape)} at batch {batch} and {format_shape(later.shape)} at {batch + 1}"
-        raise SpecError("the peak as a formula in the batch needs the batch as the first size of every output, "
-                        f"and parameters that do not depend on it: this layer's {what}",
-                        location=node.location, layer=node.name,
-                        hint="give --batch as a number (the peak at that batch), or keep the batch axis first")
+            continue
+        raise SpecError(f"the peak as a formula in the batch N needs {what}", location=node.location, layer=node.name,
+                        hint=hint)
 
 
 def batch_breaks(graph: Graph) -> tuple[int, ...]:

@@ -413,22 +413,31 @@ layers:
 """
 
 
-@pytest.mark.parametrize("permuted, last", [
-    ("2, 1, 0, 3", "pool: {kind: maxpool2d, kernel: [32, 1], padding: [16, 0]}"),  # ⌊N/32⌋ + 1: a line through 1 to 31
-    ("1, 0, 2, 3", "square: {kind: multiply, from: [input, moved]}"),  # N×N×1×1
-    ("1, 0, 2, 3", "conv: {kind: conv2d, out: 4, kernel: 1}"),  # N input channels: 4·N + 4 parameters
+@pytest.mark.parametrize("permuted, last, says", [
+    ("2, 1, 0, 3", "pool: {kind: maxpool2d, kernel: [32, 1], padding: [16, 0]}",  # a line through 1 to 31
+     "line in it: this layer's output is 1×1×(⌊N/32⌋ + 1)×1"),
+    ("1, 0, 2, 3", "square: {kind: multiply, from: [input, moved]}", "line in it: this layer's output is N×N×1×1"),
+    ("1, 0, 2, 3", "conv: {kind: conv2d, out: 4, kernel: 1}", "do not depend on it: this layer's are 4·N + 4"),
 ], ids=["pooled", "squared", "weights"])
-def test_a_batch_moved_off_the_first_axis_has_no_formula_in_the_batch(permuted, last, write_spec, cli):
-    """The formula stands on the batch being every output's first size: a permute that moves it
-    is refused at that layer (it was a line through the batches sampled, wrong from batch 32 on;
-    an internal error; a line under parameters said to be the same at every batch)."""
+def test_a_batch_moved_into_a_window_a_square_or_the_weights_has_no_formula_in_the_batch(permuted, last, says,
+                                                                                        write_spec, cli):
+    """The formula stands on every tensor being a line in the batch, with parameters that do not
+    depend on it. A permute that moves the batch under a window made a line through the batches
+    sampled, wrong from batch 32 on; under a multiply by itself an internal error; into the channels
+    a line under parameters said to be the same at every batch. Each is refused at that layer; a
+    batch moved and flattened back into lines keeps its formula (tests/test_layout.py)."""
     path = write_spec(BATCH_MOVED.replace("PERMUTED", permuted).replace("LAST", last))
-    with pytest.raises(SpecError, match="the batch as the first size of every output") as error:
+    layer = last.partition(":")[0]
+    with pytest.raises(SpecError, match="the peak as a formula in the batch N needs") as error:
         memory_formula(path)
-    assert error.value.layer == "moved"
+    assert error.value.layer == layer and says in error.value.message, error.value.message
     result = cli("memory", path, "--batch", "N")
-    assert result.exit_code == 2 and "layer 'moved'" in result.stderr and "Traceback" not in result.output
+    assert result.exit_code == 2 and f"layer '{layer}'" in result.stderr and "Traceback" not in result.output
     assert analyze_memory(path, batch=32).peak > 0  # a batch given as a number is answered
+    lines = write_spec(BATCH_MOVED.replace("PERMUTED", "1, 0, 2, 3").replace(
+        "LAST", "flat: {kind: flatten, start_dim: 0, end_dim: 1}"), "lines.yaml")
+    formula = memory_formula(lines).formula
+    assert [formula.at(n) for n in (1, 2, 33)] == [analyze_memory(lines, batch=n).peak for n in (1, 2, 33)]
 
 
 def test_the_largest_batch_that_fits_is_worked_out_from_the_lines():
