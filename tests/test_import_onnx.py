@@ -414,6 +414,18 @@ def test_a_line_feed_in_a_node_or_input_name_stays_on_the_errors_one_line(files)
         "needs its channels and sizes")
 
 
+def test_a_module_path_yaml_reads_as_another_value_is_a_quoted_name(files):
+    """torch's exporter names a module `on` or `null` so (`/null/Conv`, `null.weight`): the name was
+    written unquoted, which YAML reads as true or null, and the import refused its own spec."""
+    weight = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "null.weight")
+    save(files / "null.onnx", [helper.make_node("Conv", ["x", "null.weight"], ["c"], name="/null/Conv", pads=[1, 1, 1, 1]),
+                               helper.make_node("Relu", ["c"], ["y"], name="/on/Relu")], [INPUT], [weight])
+    result = run_import(files, "null.onnx")
+    assert done_quietly(result, "import onnx"), result.stderr
+    assert result.stdout.endswith("layers:\n  - 'null': {kind: conv2d, out: 4, kernel: 3, padding: 1, bias: false}\n"
+                                  "  - 'on': relu\n"), result.stdout
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

@@ -395,6 +395,32 @@ def test_activations_in_place_in_the_module_are_written_in_place(tmp_path):
     assert [rebuilt.get_submodule(n).inplace for n in ("act", "act2", "hs")] == [True, False, True]
 
 
+def test_names_yaml_reads_as_other_values_are_quoted_and_read_back_as_names(tmp_path):
+    """A module attribute `on`, `off`, `yes`, `no` or `null`, and a block of a class `On`, were
+    written unquoted, which YAML reads as true, false or null: the import refused its own spec."""
+    class On(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.on, self.off, self.null = nn.Conv2d(3, 4, 3), nn.ReLU(), On()
+            self.yes, self.no = On(), nn.Sequential(nn.ReLU())
+
+        def forward(self, x):
+            return self.no(self.yes(self.null(self.off(self.on(x)))))
+
+    text = import_torch(Net(), (3, 8, 8))
+    assert "blocks:\n  'on':\n" in text and "  - 'null': 'on'\n  - 'yes': 'on'\n" in text, text
+    graph = read_back(text, tmp_path)
+    assert [node.name for node in graph.nodes] == ["on", "off", "null.conv", "yes.conv", "no.0"]
+
+
 # --- errors: one message, exit 2, no traceback ------------------------------------------------
 
 MODELS = '''\

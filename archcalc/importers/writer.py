@@ -297,7 +297,7 @@ def spec_text(head: dict, blocks: dict[str, dict], layers: list[dict]) -> str:
     if blocks:
         lines.append("blocks:")
         for name, definition in blocks.items():
-            lines.append(f"  {name}:")
+            lines.append(f"  {flow(name)}:")
             if "params" in definition:
                 lines.append(f"    params: {flow(definition['params'])}")
             lines.append("    layers:")
@@ -312,9 +312,9 @@ def _item_lines(entries: list[dict], indent: int) -> list[str]:
     lines = []
     for entry in entries:
         [(name, body)] = entry.items()
-        key = f"'{name}'" if name.isdigit() else name
+        key = flow(name)  # quoted where YAML reads it otherwise: '0', 'on', 'null'
         if "layers" not in body:
-            lines.append(f"{pad}- {key}: {flow(body) if set(body) != {'kind'} else body['kind']}")
+            lines.append(f"{pad}- {key}: {flow(body) if set(body) != {'kind'} else flow(body['kind'])}")
             continue
         lines.append(f"{pad}- {key}:")
         lines += [f"{pad}    {k}: {flow(v)}" for k, v in body.items() if k != "layers"]
