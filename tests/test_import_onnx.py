@@ -734,6 +734,24 @@ def test_a_dynamic_input_needs_its_sizes(files):
                             "N × 3 × H × W\n")
 
 
+def test_a_graph_of_no_output_or_of_one_tensor_output_twice_is_one_message(files):
+    """A graph without outputs was an IndexError's traceback; one whose outputs name one tensor twice
+    (torch's exporter writes `return y, y` so) was blamed on archcalc ('outputs' names 'relu' twice)."""
+    relu = helper.make_node("Relu", ["x"], ["y"], name="/relu/Relu")
+    output = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])
+    for name, outputs in (("none.onnx", []), ("twice.onnx", [output, output])):
+        graph = helper.make_graph([relu], "net", [INPUT], outputs)
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(files / name))
+    result = run_import(files, "none.onnx")
+    assert (result.returncode, result.stderr) == (2, (
+        "error: the graph of 'none.onnx' has no output: it gives nothing\n"
+        "  hint: an archcalc model gives a tensor at least: export the model with its outputs\n"))
+    result = run_import(files, "twice.onnx")
+    assert (result.returncode, result.stderr) == (2, (
+        "error: 'twice.onnx' returns the result of 'relu' twice (outputs 1 and 2): a spec's outputs name each layer "
+        "once\n  hint: return each tensor once, and repeat it where the result is used\n"))
+
+
 def test_several_inputs_are_refused(files):
     mask = helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 3, 8, 8])
     save(files / "two.onnx", [helper.make_node("Add", ["x", "mask"], ["y"], name="/Add")], [INPUT, mask],

@@ -556,6 +556,21 @@ class AndItsInput(nn.Module):
         return x, self.relu(x)
 
 
+class Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        y = self.relu(x)
+        return y, y
+
+
+class ReturnsNothing(nn.Module):
+    def forward(self, x):
+        return ()
+
+
 class Exits(nn.Module):
     def __init__(self):
         import sys
@@ -777,6 +792,9 @@ def test_what_a_spec_cannot_hold_exactly_is_refused(models, target, message):
     # a forward that returns its input was an IndexError's traceback; with another output, archcalc's mistake
     ("Unchanged", "'unchanged' returns its input: no layer makes it"),
     ("AndItsInput", "'and_its_input' returns its input as an output: no layer makes it"),
+    # one tensor returned twice was archcalc's mistake ('outputs' names 'relu' twice); none, "returns its input"
+    ("Twice", "'twice' returns the result of 'relu' twice (outputs 1 and 2): a spec's outputs name each layer once"),
+    ("ReturnsNothing", "'returns_nothing' returns no tensor\n"),
     # the model's sys.exit(3) ended the import with exit 3 and nothing said
     ("Exits", "the code of 'plain_models:Exits' called sys.exit(3) while being imported"),
     # both were blamed on archcalc ("this is archcalc's mistake")

@@ -58,10 +58,13 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
 
 
 def _made_by_layers(traced: Any, what: str) -> None:
-    """A UserError where an output of the model is its input, which no layer of a spec makes
-    (a forward that returns its input was an IndexError's traceback)."""
+    """A UserError where the model returns no tensor, or an output of the model is its input, which
+    no layer of a spec makes (a forward that returns its input was an IndexError's traceback)."""
     from archcalc.graph import INPUT
 
+    if not traced.heads:
+        raise UserError(f"{what} returns no tensor", hint="an archcalc model gives a tensor at least: import a "
+                        "module whose forward returns one")
     if not traced.ops or INPUT in traced.heads:
         raise UserError(f"{what} returns its input{' as an output' if traced.ops else ''}: no layer makes it",
                         hint="an archcalc model's outputs are made by its layers: import a module whose forward "

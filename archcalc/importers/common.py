@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from archcalc.errors import UserError, bytes_escaped
+from archcalc.graph import INPUT
 
 Shape = tuple[int, ...]
 
@@ -111,7 +112,13 @@ def not_exact(name: str, what: str) -> UserError:
 
 def check_used(ops: list[Op], heads: tuple[str, ...], what: str) -> None:
     """Every layer leads to an output: a result nobody reads would be counted by torch, but is no
-    layer. UserError naming the first one that does not, in `what` (the model)."""
+    layer. UserError naming the first one that does not, in `what` (the model), or a layer that is
+    two of its outputs (`return y, y`), which a spec's `outputs` cannot name twice."""
+    for at, head in enumerate(heads):
+        if head != INPUT and head in heads[:at]:
+            raise UserError(f"{what} returns the result of '{head}' twice (outputs {heads.index(head) + 1} and "
+                            f"{at + 1}): a spec's outputs name each layer once",
+                            hint="return each tensor once, and repeat it where the result is used")
     read = {source for op in ops for source in op.inputs} | set(heads)
     for op in ops:
         if op.name not in read:

@@ -176,6 +176,9 @@ def read(model: onnx.ModelProto, input: Shape | None, what: str, allow_opaque: b
         names = ", ".join(f"'{i.name}'" for i in inputs) or "none"
         raise UserError(f"{what} takes {len(inputs)} inputs ({names}); an archcalc model takes one tensor",
                         hint="export a model whose forward takes one tensor")
+    if not graph.output:
+        raise UserError(f"the graph of {what} has no output: it gives nothing",
+                        hint="an archcalc model gives a tensor at least: export the model with its outputs")
     batch, shape = _input_shape(inputs[0], input, what)
     return _Reader(model, what, allow_opaque).read(inputs[0].name, batch, shape)
 
