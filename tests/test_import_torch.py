@@ -1061,6 +1061,38 @@ def test_no_file_the_import_read_is_written_over(tmp_path, output):
     assert {path: path.read_bytes() for path in (tmp_path / "pkg").glob("*.py")} == before
 
 
+MOVES = """
+import os
+
+from torch import nn
+
+os.chdir("sub") if "{where}" == "import" else None
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        os.chdir("sub") if "{where}" == "build" else None
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+
+
+@pytest.mark.parametrize("where", ["import", "build"])
+def test_model_code_that_changes_the_folder_leaves_the_spec_where_o_says(tmp_path, where):
+    """Model code calling os.chdir when imported was a traceback (ValueError: list.remove(x): the
+    folder put on sys.path was looked for as the folder then); called when built, -o net.yaml was
+    written in the folder it moved to."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / f"moves_{where}.py").write_text(MOVES.replace("{where}", where), encoding="utf-8")
+    result = run_import(tmp_path, f"moves_{where}:Net", "--input", "3x8x8", "-o", "net.yaml")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "net.yaml").read_text(encoding="utf-8").startswith("name: net\n")
+    assert not (tmp_path / "sub" / "net.yaml").exists()
+
+
 LOOPS = """
 import torch.nn as nn
 

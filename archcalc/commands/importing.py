@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
 
 from archcalc.commands import OUTPUT, Argument, Option, emit, whole_number_input
@@ -103,9 +103,9 @@ def _their_code(target: str):
     Python's print and by its file descriptor 1 alike (a C extension's, a subprocess's), and its
     sys.exit or os._exit (`_no_exit`), or another exception that is no Exception, is one error,
     exit 2 (it ended the import with its own code and no message, exit 0 for os._exit(0), or with
-    a traceback)."""
+    a traceback); the current folder is set back after (`_folder_kept`)."""
     try:
-        with _descriptor_to_stderr(), redirect_stdout(sys.stderr), _stops_unsaid(), _no_exit(target):
+        with _folder_kept(), _descriptor_to_stderr(), redirect_stdout(sys.stderr), _stops_unsaid(), _no_exit(target):
             yield
     except _Stopped as stop:
         raise stop.error from None
@@ -118,6 +118,22 @@ def _their_code(target: str):
         raise UserError(f"the code of '{target}' raised {type(error).__name__}: {error}",
                         hint="import a module whose code raises no exception when it is imported, built or run") \
             from None
+
+
+@contextmanager
+def _folder_kept():
+    """The current folder set back after the block: the model's code may change it (os.chdir), and
+    `-o net.yaml` is in the folder the command ran in (it was written in the model's)."""
+    try:
+        folder = os.getcwd()
+    except OSError:  # the folder was removed: nothing to set back
+        yield
+        return
+    try:
+        yield
+    finally:
+        with suppress(OSError):  # removed meanwhile: -o says so, where it is relative
+            os.chdir(folder)
 
 
 _EXITS_HINT = "import a module whose code does not exit when it is imported, built or run"

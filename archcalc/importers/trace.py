@@ -453,14 +453,16 @@ def load_callable(target: str) -> Any:
         raise UserError(f"'{target}' is not MODULE:CALLABLE", hint="for example 'torchvision.models:resnet50' or 'mynet:Net'")
     from importlib import import_module
 
-    sys.path.insert(0, str(Path.cwd()))
+    folder = str(Path.cwd())  # the folder now: the module's code may change it (os.chdir)
+    sys.path.insert(0, folder)
     try:
         found: Any = import_module(module_name)
     except Exception as error:  # noqa: BLE001 - any failure of the user's module is one message
         raise UserError(f"cannot import '{module_name}': {type(error).__name__}: {error}",
                         hint="run from the folder that holds it, or install its package") from None
     finally:
-        sys.path.remove(str(Path.cwd()))
+        if folder in sys.path:  # the module's code may have taken it out
+            sys.path.remove(folder)
     for part in attribute.split("."):
         if not hasattr(found, part):
             raise UserError(f"'{module_name}' has no '{attribute}'")
