@@ -475,6 +475,16 @@ class TiedFunctional(Tied):
         return self.second(F.conv2d(x, self.first.weight, self.first.bias, padding=1))
 
 
+class Aliased(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+        self.features = nn.Sequential(self.conv, nn.ReLU())
+
+    def forward(self, x):
+        return self.features(x)
+
+
 class Flat(nn.Module):
     def __init__(self):
         super().__init__()
@@ -860,6 +870,18 @@ def test_a_weight_two_modules_hold_is_refused_not_blamed_on_archcalc(models, tar
     assert result.stderr == (f"error: module 'second' of '{'tied' if target == 'Tied' else 'tied_functional'}' holds "
                              "'second.weight', which is 'first.weight' of another module: shared weights have no spec "
                              "form\n  hint: import the model with each module's weights its own (untie them)\n")
+
+
+def test_a_module_registered_under_two_names_is_refused_not_blamed_on_archcalc(models):
+    """A child held under a second name too (`self.features = nn.Sequential(self.conv, …)`) is
+    traced under its first: the module's state dict has 'features.0.weight' beside 'conv.weight',
+    the spec's the one. That was "archcalc's mistake" (the state dicts differ)."""
+    result = run_import(models, "plain_models:Aliased", "--input", "3x8x8")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == ("error: 'aliased' holds 'conv.bias' under a second name too, 'features.0.bias' (a module "
+                             "or tensor registered twice): a spec's layers hold each tensor once, under one name\n"
+                             "  hint: import a module that registers it once (delete the second name, or make it a "
+                             "property)\n")
 
 
 @pytest.mark.parametrize("target, message", [

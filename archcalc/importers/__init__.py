@@ -123,11 +123,28 @@ def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[
     ours = {key: tuple(value.shape) for key, value in built.items()}
     theirs = {key: tuple(value.shape) for key, value in original.items() if not (opaque and key.startswith(opaque))}
     if ours != theirs:
+        _refuse_aliases(module, ours, name)
         missing = sorted(theirs.keys() - ours.keys())[:3]
         extra = sorted(ours.keys() - theirs.keys())[:3]
         other = sorted(k for k in ours.keys() & theirs.keys() if ours[k] != theirs[k])[:3]
         raise not_exact(name, "the spec's state dict differs from the module's: "
                         f"missing {missing}, extra {extra}, other shapes {other}")
+
+
+def _refuse_aliases(module: nn.Module, ours: dict, name: str) -> None:
+    """A UserError where a key of the module's state dict that the spec's lacks holds a tensor the
+    spec has under another key (a child registered twice, `self.head = self.fc`): a spec's layers
+    hold each tensor once, under one name."""
+    held = module.state_dict(keep_vars=True)
+    keys: dict[int, list[str]] = {}
+    for key, tensor in held.items():
+        keys.setdefault(id(tensor), []).append(key)
+    for key in sorted(held.keys() - ours.keys()):
+        other = next((k for k in keys[id(held[key])] if k in ours), None)
+        if other is not None:
+            raise UserError(f"'{name}' holds '{other}' under a second name too, '{key}' (a module or tensor registered "
+                            "twice): a spec's layers hold each tensor once, under one name",
+                            hint="import a module that registers it once (delete the second name, or make it a property)")
 
 
 def _layer_state_dicts(graph: Any, shapes: dict) -> dict:
