@@ -798,6 +798,31 @@ def test_what_a_spec_cannot_hold_exactly_is_refused(models, target, message):
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
 
 
+@pytest.mark.parametrize("allow_opaque", [False, True])
+def test_a_reshape_that_writes_its_batch_as_a_number_is_refused_even_as_an_opaque_layer(allow_opaque):
+    """`x.reshape(1, -1)` traced at a batch of 1 was imported as a flatten: at a batch of 2 torch
+    joins the batch too, (1, 384), where the spec's flatten gives (2, 192). -1 or x.size(0) follow
+    the batch and stay a flatten."""
+    from archcalc.errors import UserError
+
+    class Net(nn.Module):
+        def __init__(self, sizes):
+            super().__init__()
+            self.sizes = sizes
+
+        def forward(self, x):
+            return x.reshape(*[x.size(0) if s is None else s for s in self.sizes])
+
+    assert tuple(Net((1, -1))(torch.zeros(2, 3, 8, 8)).shape) == (1, 384)  # torch's, at another batch
+    with pytest.raises(UserError) as error:
+        import_torch(Net((1, -1)), (3, 8, 8), allow_opaque=allow_opaque)
+    assert error.value.message == ("node 'reshape' (the top-level forward, Tensor.reshape) cannot be written exactly: its "
+                                "batch is written as the number 1 (a flatten at that batch alone: at another, the batch "
+                                "is joined with the sizes); write x.flatten(1) or x.view(x.size(0), -1)")
+    for sizes in ((-1, 192), (None, -1)):
+        assert import_torch(Net(sizes), (3, 8, 8)).endswith("layers:\n  - reshape: flatten\n")
+
+
 @pytest.mark.parametrize("target, message", [
     # a forward that returns its input was an IndexError's traceback; with another output, archcalc's mistake
     ("Unchanged", "'unchanged' returns its input: no layer makes it"),

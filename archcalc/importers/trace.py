@@ -287,6 +287,9 @@ class _Reader:
             return self._weighted(node, call)
         rule = module_rule(call.module) if call.module is not None else function_rule(
             node.target if node.op == "call_function" else str(node.target))
+        written = _batch_written(node)
+        if written is not None:  # not even opaque: an opaque layer keeps the batch first
+            raise self._unsupported(node, written)
         try:
             if rule is None:
                 raise Unsupported()
@@ -414,6 +417,22 @@ class _Reader:
                              hint=kinds_hint())
         return UserError(f"node '{node.name}' ({where}, {operation}) cannot be written exactly: {reason}",
                          hint=kinds_hint())
+
+
+def _batch_written(node: torch.fx.Node) -> str | None:
+    """Why a view or reshape that writes its batch as a number (`x.reshape(1, -1)`) is no layer:
+    traced at a batch of 1 it joins the sizes after the batch, at another batch it joins the batch
+    with them, which no flatten does (-1, or `x.size(0)`, follows the batch). None for another node."""
+    reshape = (node.op == "call_method" and node.target in ("view", "reshape")) or node.target is torch.reshape
+    if not reshape:
+        return None
+    sizes = node.args[1:] or (node.kwargs.get("shape", node.kwargs.get("size")),)
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, torch.Size)):
+        sizes = tuple(sizes[0])
+    if sizes and isinstance(sizes[0], int) and sizes[0] != -1:
+        return (f"its batch is written as the number {sizes[0]} (a flatten at that batch alone: at another, the "
+                "batch is joined with the sizes); write x.flatten(1) or x.view(x.size(0), -1)")
+    return None
 
 
 def _argument(node: torch.fx.Node, index: int, name: str) -> Any:
