@@ -984,6 +984,34 @@ def test_a_chunk_of_another_axis_than_the_channels_says_which_axis():
         import_torch(Halves(), "3x8x8")
 
 
+@pytest.mark.parametrize("read, message", [
+    (lambda x: torch.cat(x.chunk(4, dim=1)[1:3], 1),
+     ("node 'getitem' (the top-level forward, _operator.getitem) cannot be written exactly: it takes the chunks [1:3] "
+      "together; index each of them (chunks[1], chunks[2]) to make it a split layer")),
+    (lambda x: torch.cat(x.chunk(2, dim=1)[::-1], 1),
+     ("node 'getitem' (the top-level forward, _operator.getitem) cannot be written exactly: it takes the chunks [::-1] "
+      "together; index each of them (chunks[1], chunks[2]) to make it a split layer")),
+    (lambda x: torch.cat(x.chunk(2, dim=1), 1),
+     ("node 'cat' (the top-level forward, torch.cat) cannot be written exactly: it reads the chunks of 'chunk' together; "
+      "index each of them (chunks[0], chunks[1]) to make it a split layer")),
+    (lambda x: x.chunk(2, dim=1), ("'chunks' returns the chunks of 'chunk' as one tuple; archcalc models return a tensor "
+                                   "or a tuple of tensors")),
+])
+def test_chunks_read_together_are_one_message(read, message):
+    """A slice of a chunk's tensors (chunks[1:3]) was an AttributeError's traceback ('tuple' object
+    has no attribute 'shape'); torch.cat of the chunks themselves "archcalc's mistake" (a concat
+    from []); the chunks returned as they are "returns a Node"."""
+    from archcalc.errors import UserError
+
+    class Chunks(nn.Module):
+        def forward(self, x):
+            return read(x)
+
+    with pytest.raises(UserError) as error:
+        import_torch(Chunks(), "4x8x8")
+    assert error.value.message == message
+
+
 def test_the_frameworks_are_torch_and_onnx(models):
     result = run_process("import", "keras", "model.keras", "--input", "3x8x8", cwd=models)
     assert result.returncode == 2

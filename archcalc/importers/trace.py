@@ -237,7 +237,9 @@ class _Reader:
         result = node.args[0]
         nodes = list(result) if isinstance(result, (tuple, list)) else [result]
         if not all(isinstance(n, torch.fx.Node) and n in self.names for n in nodes):
-            returned = "a dict" if isinstance(result, dict) else f"a {type(result).__name__}"
+            chunks = next((n for n in nodes if n in self.chunks), None)
+            returned = ("a dict" if isinstance(result, dict) else f"the chunks of '{chunks.name}' as one tuple"
+                        if chunks is not None else f"a {type(result).__name__}")
             raise UserError(f"{self.what} returns {returned}; archcalc models return a tensor or a "
                             "tuple of tensors", hint="import a wrapper module that returns a tuple")
         return tuple(self.names[self._current(n)] for n in nodes)
@@ -274,6 +276,9 @@ class _Reader:
         torch.fx.node.map_arg((node.args, node.kwargs), found.append)
         tensors = []
         for n in found:
+            if n in self.chunks:  # torch.cat(x.chunk(2, 1), 1): no layer reads a tuple
+                raise self._unsupported(node, f"it reads the chunks of '{n.name}' together; index each of them "
+                                              "(chunks[0], chunks[1]) to make it a split layer")
             if n.op == "get_attr" and not (node.op == "call_function" and node.target in WEIGHTED):
                 raise self._unsupported(node, f"it reads the parameter or buffer '{n.target}' directly")
             if n.op != "get_attr" and isinstance(self.values.get(n), torch.Tensor):
@@ -396,6 +401,9 @@ class _Reader:
     def _split(self, node: torch.fx.Node) -> None:
         source, parts = self.chunks[node.args[0]]
         take = node.args[1]
+        if not isinstance(take, int):  # chunks[1:3], chunks[::-1]: several tensors, each no layer yet
+            raise self._unsupported(node, f"it takes the chunks [{_slice_text(take)}] together; index each of them "
+                                          "(chunks[1], chunks[2]) to make it a split layer")
         value = self.values[node]
         name = self._name_split(node)
         self._add(node, Op(name, "split", {"parts": parts, "take": take}, (self.names[source],), tuple(value.shape)))
@@ -433,6 +441,14 @@ def _batch_written(node: torch.fx.Node) -> str | None:
         return (f"its batch is written as the number {sizes[0]} (a flatten at that batch alone: at another, the "
                 "batch is joined with the sizes); write x.flatten(1) or x.view(x.size(0), -1)")
     return None
+
+
+def _slice_text(index: Any) -> str:
+    """An index as Python writes it in brackets (1:3, ::-1)."""
+    if not isinstance(index, slice):
+        return repr(index)
+    text = ":".join("" if part is None else str(part) for part in (index.start, index.stop, index.step))
+    return text.removesuffix(":")
 
 
 def _argument(node: torch.fx.Node, index: int, name: str) -> Any:
