@@ -984,6 +984,31 @@ def test_a_chunk_of_another_axis_than_the_channels_says_which_axis():
         import_torch(Halves(), "3x8x8")
 
 
+@pytest.mark.parametrize("make, call, input", [
+    (lambda: nn.Conv2d(3, 4, 3), F.conv2d, "3x8x8"),
+    (lambda: nn.Linear(8, 8), F.linear, "3x8"),
+])
+def test_a_functional_call_that_leaves_out_its_modules_bias_is_refused_not_blamed_on_archcalc(make, call, input):
+    """F.conv2d(x, self.layer.weight) of an nn.Conv2d that has a bias: the layer (the module's) was
+    written without one, the module holds it, and the import said "archcalc's mistake" (the spec has
+    64 parameters and 0 buffer values, the module 72 and 0). It names the call and the bias it leaves out."""
+    from archcalc.errors import UserError
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = make()
+
+        def forward(self, x):
+            return call(x, self.layer.weight)
+
+    with pytest.raises(UserError) as error:
+        import_torch(Net(), input)
+    assert error.value.message.endswith("cannot be written exactly: it leaves out the bias that module 'layer' holds (a "
+                                        "layer holds its module's weight and bias: the spec would count a bias the call "
+                                        "does not add)"), error.value.message
+
+
 @pytest.mark.parametrize("read, message", [
     (lambda x: torch.cat(x.chunk(4, dim=1)[1:3], 1),
      ("node 'getitem' (the top-level forward, _operator.getitem) cannot be written exactly: it takes the chunks [1:3] "
