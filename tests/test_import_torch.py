@@ -984,6 +984,19 @@ def test_a_chunk_of_another_axis_than_the_channels_says_which_axis():
         import_torch(Halves(), "3x8x8")
 
 
+def test_a_large_input_is_traced_without_allocating_it():
+    """The input was made as a real tensor before being made fake: 3×1,000,000×1,000,000 asked for
+    12 TB ('DefaultCPUAllocator: can't allocate memory', a traceback), though nothing reads its
+    values; one of more bytes than torch counts was a traceback too."""
+    from archcalc.errors import UserError
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3))
+    assert import_torch(net, (3, 10**6, 10**6)).endswith("layers:\n  - '0': {kind: conv2d, out: 4, kernel: 3}\n")
+    with pytest.raises(UserError) as error:
+        import_torch(net, (3, 2**31 - 1, 2**31 - 1))
+    assert error.value.message.startswith("torch cannot make an input of 1×3×2147483647×2147483647 for 'sequential': ")
+
+
 @pytest.mark.parametrize("make, call, input", [
     (lambda: nn.Conv2d(3, 4, 3), F.conv2d, "3x8x8"),
     (lambda: nn.Linear(8, 8), F.linear, "3x8"),

@@ -129,7 +129,12 @@ def _run(module: nn.Module, graph: torch.fx.Graph, shape: Shape, what: str) -> d
             return super().call_function(target, args, kwargs)
 
     device = first.device if first is not None else "cpu"  # the input on the module's device
-    x = torch.empty(shape, device=device) if on_meta else mode.from_tensor(torch.empty(shape, device=device))
+    try:
+        with mode:  # made fake: a large input is never allocated (3×100000×100000 was 120 GB)
+            x = torch.empty(shape, device=device)
+    except RuntimeError as error:  # more bytes than torch counts (2⁶³)
+        raise UserError(f"torch cannot make an input of {format_shape(shape)} for {what}: {str(error).strip()}",
+                        hint="check --input (C×H×W, without the batch): import at a smaller size") from None
     log = logging.getLogger("torch._subclasses.fake_tensor")  # which logs a model's failure with a traceback
     level = log.level
     log.setLevel(logging.CRITICAL)
