@@ -1115,12 +1115,39 @@ def test_a_module_whose_call_does_more_than_its_class_runs_as_it_is(device, chan
         handle = nn.modules.module.register_module_forward_hook(
             lambda module, args, out: out[:, :2] if isinstance(module, nn.ReLU) else out)
     model = nn.Sequential(nn.Conv2d(3, 4, 1), relu, nn.Flatten()).to(device)
+    says = {"hook": "'_1' .* a forward hook runs after it", "forward": "'_1' .* a forward of its own replaces its class's",
+            "subclass": "'getitem_1' .* no layer kind", "global hook": "'_0' .* a global forward hook runs after it"}[change]
     try:
-        with pytest.raises(UserError, match=r"^cannot write an exact spec of 'sequential'|no layer kind"):
+        with pytest.raises(UserError, match=f"^node {says}"):
             import_torch(model, (3, 8, 8))
     finally:
         if change == "global hook":
             handle.remove()
+
+
+@pytest.mark.parametrize("wrap", ["spectral_norm", "weight_norm", "doubled"])
+def test_a_layer_module_with_a_hook_is_refused_not_written_as_its_class(wrap):
+    """torch.nn.utils.spectral_norm and weight_norm compute the weight in a forward pre-hook (from
+    'weight_orig', or 'weight_g' and 'weight_v'): the import said "archcalc's mistake" (the spec has
+    112 parameters and 0 buffer values, the module 112 and 31). A forward hook that keeps the shape
+    (out * 2) was written as the plain convolution, exit 0: the spec's model gave half the values."""
+    import warnings
+
+    from archcalc.errors import UserError
+
+    conv = nn.Conv2d(3, 4, 3)
+    if wrap == "doubled":
+        conv.register_forward_hook(lambda module, args, out: out * 2)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # weight_norm's deprecation
+            conv = getattr(nn.utils, wrap)(conv)
+    with pytest.raises(UserError) as error:
+        import_torch(nn.Sequential(conv), (3, 8, 8))
+    assert error.value.message == ("node '_0' (module '0', torch.nn.modules.conv.Conv2d) cannot be written exactly: "
+                                   + ("a forward hook runs after it" if wrap == "doubled" else "a forward pre-hook runs "
+                                      "before it (torch.nn.utils.spectral_norm's and weight_norm's do)")
+                                   + ", and its layer kind computes its class's forward alone")
 
 
 class SigmoidOfWholeNumbers(nn.Module):

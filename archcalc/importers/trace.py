@@ -191,6 +191,19 @@ def _hooked(module: nn.Module) -> bool:
                 or getattr(hooks, "_global_forward_hooks", None) or getattr(hooks, "_global_forward_pre_hooks", None))
 
 
+def _more_than_its_class(module: nn.Module) -> str | None:
+    """What calling `module` runs besides its class's forward (a hook, a forward of its own), or None."""
+    from torch.nn.modules import module as hooks
+
+    spectral = "a forward pre-hook runs before it (torch.nn.utils.spectral_norm's and weight_norm's do)"
+    found = [(module._forward_pre_hooks, spectral),
+             (module._forward_hooks, "a forward hook runs after it"),
+             ("forward" in vars(module), "a forward of its own replaces its class's"),
+             (getattr(hooks, "_global_forward_pre_hooks", None), "a global forward pre-hook runs before it"),
+             (getattr(hooks, "_global_forward_hooks", None), "a global forward hook runs after it")]
+    return next((what for present, what in found if present), None)
+
+
 def _operation(node: torch.fx.Node, root: nn.Module) -> str:
     """What a node does, as its operation's name: torch.nn.Conv2d, torch.nn.functional.elu, Tensor.view."""
     if node.op == "call_module":
@@ -303,6 +316,9 @@ class _Reader:
         try:
             if rule is None:
                 raise Unsupported()
+            more = _more_than_its_class(call.module) if call.module is not None else None
+            if more is not None:
+                raise Unsupported(f"{more}, and its layer kind computes its class's forward alone")
             kind, fields = kind_of(rule, call), rule.fields(call)
             if kind not in LAYER_KINDS:
                 raise Unsupported(f"a {call.axes}-axis map")
