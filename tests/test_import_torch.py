@@ -997,6 +997,27 @@ def test_a_large_input_is_traced_without_allocating_it():
     assert error.value.message.startswith("torch cannot make an input of 1×3×2147483647×2147483647 for 'sequential': ")
 
 
+def test_a_module_that_cannot_be_put_in_eval_mode_is_one_message():
+    """module.eval() runs the model's code (a train() of its own) and torch's recursion through the
+    modules: a train() that raises, or modules nested past Python's recursion limit, were tracebacks."""
+    import sys
+
+    from archcalc.errors import UserError
+
+    class Frozen(nn.Sequential):
+        def train(self, mode=True):
+            raise RuntimeError("frozen")
+
+    deep = nn.Conv2d(3, 3, 1)
+    for _ in range(sys.getrecursionlimit()):
+        deep = nn.Sequential(deep)
+    for module, name, says in ((Frozen(nn.Conv2d(3, 4, 3)), "frozen", "RuntimeError: frozen"),
+                               (nn.Sequential(deep), "sequential", "RecursionError: maximum recursion depth exceeded")):
+        with pytest.raises(UserError) as error:
+            import_torch(module, (3, 8, 8))
+        assert error.value.message.startswith(f"'{name}' cannot be put in eval mode: {says}"), error.value.message
+
+
 @pytest.mark.parametrize("make, call, input", [
     (lambda: nn.Conv2d(3, 4, 3), F.conv2d, "3x8x8"),
     (lambda: nn.Linear(8, 8), F.linear, "3x8"),

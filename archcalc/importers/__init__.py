@@ -44,17 +44,27 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
     shape = _input_shape(input)
     name = name or snake(type(module).__name__)
     training = module.training
-    module.eval()
+    _set_mode(module, False, f"'{name}'")
     try:
         phase("tracing with torch.fx")
         traced = trace(module, (1, *shape), f"'{name}'", allow_opaque)
     finally:
-        module.train(training)
+        _set_mode(module, training, f"'{name}'")
     _made_by_layers(traced, f"'{name}'")
     text = spec_text_of(traced, {"name": name, "source": source or f"imported from torch: {type(module).__qualname__}",
                                  "input": list(shape)})
     _check(text, module, traced, shape, name)
     return text
+
+
+def _set_mode(module: nn.Module, training: bool, what: str) -> None:
+    """module.train(training); a UserError where it raises (the model's own train(), or torch's
+    recursion through modules nested thousands deep), which was a traceback."""
+    try:
+        module.train(training)
+    except Exception as error:  # noqa: BLE001 - the model's own code, whatever it raises
+        raise UserError(f"{what} cannot be put in {'training' if training else 'eval'} mode: {type(error).__name__}: "
+                        f"{error}", hint="import a module whose train() runs: archcalc traces it in eval mode") from None
 
 
 def _made_by_layers(traced: Any, what: str) -> None:
