@@ -993,6 +993,20 @@ def test_a_file_name_that_is_no_utf8_is_written_escaped_in_the_spec(tmp_path, cl
     assert "source: 'imported from ONNX: net\\xff.onnx'" in text
 
 
+def test_a_batch_norm_of_statistics_for_each_element_is_refused_not_blamed_on_archcalc(files):
+    """BatchNormalization with spatial=0 (opset 7 and before) holds a scale, bias and statistics for
+    each element (3 × 8 × 8 here): the import said "archcalc's mistake" (6 parameters in the spec,
+    384 in the graph)."""
+    names = ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]
+    stats = [numpy_helper.from_array(np.ones((3, 8, 8), np.float32), name) for name in names]
+    norm = helper.make_node("BatchNormalization", ["x", *names], ["y"], name="/bn/BatchNormalization", spatial=0)
+    save(files / "bn.onnx", [norm], [INPUT], stats, out=(1, 3, 8, 8), opset=7)
+    result = run_import(files, "bn.onnx")
+    assert result.returncode == 2 and result.stderr.startswith(
+        "error: node '/bn/BatchNormalization' (BatchNormalization) of 'bn.onnx' cannot be written exactly: a scale, bias "
+        "or statistic of shape [3, 8, 8] (archcalc's batch norm holds one value a channel: [3])\n"), result.stderr
+
+
 NORMS_HELD_BY_CONSTANTS = {
     "BatchNormalization": ((1.0, 0.0, 0.0, 1.0), 3, ("a running mean or variance held by a Constant (archcalc's batch "
                                                     "norm holds them as buffers: initializers)")),

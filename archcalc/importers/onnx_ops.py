@@ -142,6 +142,11 @@ def _batchnorm(node: Node) -> dict:
     if node.attr("training_mode", 0):
         raise Unsupported("training_mode 1 (export the model in eval mode)")
     scale, bias, mean, variance = _learned(node, 4, "batch norm")
+    channels = node.shapes[0][1:2]
+    other = next((shape for _, shape in node.params if tuple(shape) != channels), None)
+    if other is not None:  # spatial=0 (opset 7 and before): statistics for each element
+        raise Unsupported(f"a scale, bias or statistic of shape {list(other)} (archcalc's batch norm holds one value "
+                          f"a channel: {list(channels)})")
     if not (mean and variance) or scale != bias:
         raise Unsupported("a batch norm without running statistics, or with a scale but no bias (archcalc's holds "
                           "both statistics, and a scale and a bias or neither)")
