@@ -941,6 +941,19 @@ def test_a_model_file_archcalc_cannot_hold_is_the_files_error_not_archcalcs(file
     assert "archcalc's mistake" not in result.stderr and "hint: " in result.stderr
 
 
+@pytest.mark.parametrize("alpha", [float("nan"), float("inf")])
+def test_a_field_no_spec_holds_says_how_to_fix_it(files, alpha):
+    """A LeakyRelu of alpha NaN (or a torch F.pad of negative pads) is a field archcalc refuses, and
+    the error had no hint when the field's own error gave none."""
+    save(files / "leaky.onnx", [helper.make_node("LeakyRelu", ["x"], ["y"], name="/act/LeakyRelu", alpha=alpha)],
+         [INPUT], out=(1, 3, 8, 8))
+    result = run_import(files, "leaky.onnx")
+    assert (result.returncode, result.stderr) == (2, (
+        f"error: layer 'act' (leaky_relu) cannot be written: field 'negative_slope' must be a number, got {alpha}\n"
+        "  hint: archcalc's leaky_relu does not take the model's value (docs/spec.md lists each kind's fields): "
+        "import a model without it\n"))
+
+
 def test_a_resize_whose_scales_come_through_an_identity_imports(files):
     """Resize(x, '', Identity(scales)), as an exporter that passes a shared initializer on by an
     Identity writes it: the scales are what the Resize reads, not 4 parameters."""

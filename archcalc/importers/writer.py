@@ -212,7 +212,9 @@ def _named_fields(name: str, kind: str, fields: dict) -> dict:
     try:
         return _layer_fields(kind, fields)
     except SpecError as error:
-        raise UserError(f"layer '{name}' ({kind}) cannot be written: {error.message}", hint=error.hint) from None
+        raise UserError(f"layer '{name}' ({kind}) cannot be written: {error.message}", hint=error.hint or (
+            f"archcalc's {kind} does not take the model's value (docs/spec.md lists each kind's fields): import a "
+            "model without it")) from None
 
 
 def _layer_fields(kind: str, fields: dict) -> dict:
