@@ -426,6 +426,23 @@ def test_a_module_path_yaml_reads_as_another_value_is_a_quoted_name(files):
                                   "  - 'on': relu\n"), result.stdout
 
 
+@pytest.mark.parametrize("depth", [65, 3000])
+def test_a_layer_nested_deeper_than_a_spec_nests_is_one_message(files, depth):
+    """A parameter named 'a.a.….a.weight', 3,000 modules deep, was a RecursionError's traceback
+    (the writer's groups); 65 deep, the spec's own refusal "blocks are nested more than 64 deep",
+    hinting at a block that uses itself. 64 groups are written (the spec's limit)."""
+    for groups in (64, depth):
+        weight = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), ".".join(["a"] * (groups + 1)) + ".weight")
+        node = helper.make_node("Conv", ["x", weight.name], ["y"], name="/Conv", pads=[1, 1, 1, 1])
+        save(files / "deep.onnx", [node], [INPUT], [weight])
+        result = run_import(files, "deep.onnx")
+        if groups == 64:
+            assert result.returncode == 0, result.stderr
+    assert (result.returncode, result.stderr) == (2, (
+        f"error: layer 'a.a.a.a.….a' of 'deep' lies in {depth} modules nested inside each other, more than the 64 "
+        "groups a spec nests (docs/spec.md, Limits)\n  hint: import a model whose modules are nested less deeply\n"))
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

@@ -39,6 +39,7 @@ def spec_text_of(imported: Imported, head: dict[str, Any]) -> str:
     from archcalc.importers.structure import tree
     from archcalc.importers.writer import Writer, spec_text
 
+    _check_nesting(imported.ops, head["name"])
     root = tree(imported.ops, imported.labels)
     writer = Writer(root)
     layers = writer.layers(root)
@@ -46,6 +47,20 @@ def spec_text_of(imported: Imported, head: dict[str, Any]) -> str:
     if imported.heads != (imported.ops[-1].name,):
         head["outputs"] = list(imported.heads)
     return spec_text(head, writer.blocks, layers)
+
+
+def _check_nesting(ops: list[Op], name: str) -> None:
+    """A UserError where a layer lies in more groups than a spec nests (MAX_NESTING): its spec would
+    be refused, and the groups of one thousands deep were a RecursionError's traceback."""
+    from archcalc.limits import MAX_NESTING
+
+    deepest = max(ops, key=lambda op: op.name.count("."), default=None)
+    if deepest is not None and deepest.name.count(".") > MAX_NESTING:
+        parts = deepest.name.split(".")
+        shown = ".".join(parts[:4]) + ".….".join(("", parts[-1]))
+        raise UserError(f"layer '{shown}' of '{name}' lies in {len(parts) - 1} modules nested inside each other, more "
+                        f"than the {MAX_NESTING} groups a spec nests (docs/spec.md, Limits)",
+                        hint="import a model whose modules are nested less deeply")
 
 
 def read_back(text: str, imported: Imported, shape: Shape, name: str, batch: int = 1) -> tuple[Any, Any]:
