@@ -984,6 +984,20 @@ def test_a_chunk_of_another_axis_than_the_channels_says_which_axis():
         import_torch(Halves(), "3x8x8")
 
 
+def test_a_name_with_slashes_is_the_specs_name_and_no_file(tmp_path, monkeypatch):
+    """The spec read back was written to a temporary folder under its name: --name 'a/b' was a
+    FileNotFoundError's traceback, '!!python/object:os.system' one too, and '../outside' wrote the
+    spec outside that folder (here tmp_path/outside.yaml), left there."""
+    import tempfile
+
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    net = nn.Sequential(nn.Conv2d(3, 4, 3))
+    for name in ("a/b", "!!python/object:os.system", "../outside"):
+        assert import_torch(net, (3, 8, 8), name=name).startswith("name: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]
+
+
 def test_a_large_input_is_traced_without_allocating_it():
     """The input was made as a real tensor before being made fake: 3×1,000,000×1,000,000 asked for
     12 TB ('DefaultCPUAllocator: can't allocate memory', a traceback), though nothing reads its

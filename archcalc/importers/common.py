@@ -72,7 +72,7 @@ def read_back(text: str, imported: Imported, shape: Shape, name: str, batch: int
     from archcalc.spec import load_graph
 
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{name}.yaml"
+        path = Path(folder) / "imported.yaml"  # not the spec's name: '--name a/b' named a file elsewhere
         path.write_text(text, encoding="utf-8")
         try:
             graph = load_graph(path)
