@@ -287,6 +287,16 @@ def test_a_blank_name_is_a_usage_error_not_the_default(files, name):
     assert result.stderr.startswith("error: invalid value for '--name': --name needs a name"), result.stderr
 
 
+@pytest.mark.parametrize("name", ["x\ny", "a\u202eb"])
+def test_a_name_of_more_than_one_line_is_one_message_on_one_line(files, name):
+    """--name with a line feed was refused by the spec read back, in a message that quoted it raw:
+    "the spec of 'x", then "y' is one archcalc refuses …" on a line of its own."""
+    result = run_import(files, "good.onnx", "--name", name)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", (
+        f"error: the name {name!r} is not one line of text\n  hint: a name holds no line breaks, tabs, other control "
+        "characters or invisible format characters: give another with --name\n"))
+
+
 def test_the_file_imported_is_never_the_output(files):
     """`-o` naming the ONNX file read is refused before the work, and the file is left as it was."""
     before = (files / "good.onnx").read_bytes()

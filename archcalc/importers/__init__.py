@@ -42,7 +42,7 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
         raise UserError(f"{type(module).__name__} is not a torch.nn.Module", hint="import a module, or a "
                         "function or class that returns one")
     shape = _input_shape(input)
-    name = name or snake(type(module).__name__)
+    name = _one_line(name or snake(type(module).__name__))
     training = module.training
     _set_mode(module, False, f"'{name}'")
     try:
@@ -65,6 +65,17 @@ def _set_mode(module: nn.Module, training: bool, what: str) -> None:
     except Exception as error:  # noqa: BLE001 - the model's own code, whatever it raises
         raise UserError(f"{what} cannot be put in {'training' if training else 'eval'} mode: {type(error).__name__}: "
                         f"{error}", hint="import a module whose train() runs: archcalc traces it in eval mode") from None
+
+
+def _one_line(name: str) -> str:
+    """The spec's name; a UserError where it is not one line of text (the spec refuses it, and its
+    line feed broke the error that quoted it)."""
+    from archcalc.errors import hidden
+
+    if any(map(hidden, name)):
+        raise UserError(f"the name {name!r} is not one line of text", hint="a name holds no line breaks, tabs, other "
+                        "control characters or invisible format characters: give another with --name")
+    return name
 
 
 def _made_by_layers(traced: Any, what: str) -> None:
@@ -183,7 +194,7 @@ def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, na
     from archcalc.importers.onnx_graph import load, read
 
     path = Path(path)
-    name = name or _file_name(path)
+    name = _one_line(name or _file_name(path))
     phase(f"loading {path.name}")
     model = load(path)
     phase("reading the graph")
