@@ -1119,19 +1119,22 @@ def test_a_layer_norm_of_one_scale_for_every_feature_cannot_be_written_exactly(f
             "feature)") in result.stderr
 
 
-@pytest.mark.parametrize("case", ["resize", "slice"])
+@pytest.mark.parametrize("case", ["resize", "slice", "channels"])
 def test_a_node_that_makes_an_empty_tensor_is_said_to(files, case):
     """A fuzzer's: a Slice of no element was refused as a spec's "field 'size' must be at least 1,
     got 0", and a Resize to a scale of 0.1 on an 8×8 map, kept opaque, as "opaque needs a shape of
-    whole numbers from 1". Each is now the node's, with its shape."""
+    whole numbers from 1". Each is now the node's, with its shape. A Slice of no channel was a
+    ZeroDivisionError's traceback (a split into parts of 0 channels)."""
     if case == "resize":
         scales = numpy_helper.from_array(np.array([1, 1, 0.1, 0.1], np.float32), "scales")
         node, tensors, shape = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="/up/Resize"), [scales], \
             [1, 3, 0, 0]
         argument_sets = [("--allow-opaque",)]  # without: a resize by other scales than its sizes, not written
     else:
-        tensors = [numpy_helper.from_array(np.array([v], np.int64), n) for n, v in (("s", 4), ("e", 4), ("a", 2))]
-        node, shape = helper.make_node("Slice", ["x", "s", "e", "a"], ["y"], name="/cut/Slice"), [1, 3, 0, 8]
+        axis = 2 if case == "slice" else 1
+        tensors = [numpy_helper.from_array(np.array([v], np.int64), n) for n, v in (("s", 4), ("e", 4), ("a", axis))]
+        node = helper.make_node("Slice", ["x", "s", "e", "a"], ["y"], name="/cut/Slice")
+        shape = [1, 3, 0, 8] if case == "slice" else [1, 0, 8, 8]
         argument_sets = [(), ("--allow-opaque",)]
     save(files / "empty.onnx", [node], [INPUT], tensors, out=shape)
     for args in argument_sets:

@@ -422,6 +422,8 @@ class _Reader:
                             hint="the file's mistake: export the model again (onnx.shape_inference.infer_shapes with "
                                  "strict_mode=True finds such a node)") from None
         except Unsupported as reason:
+            if item.output in self.shapes and min(self.shapes[item.output], default=1) < 1:
+                raise self._empty(node, self.shapes[item.output]) from None  # the reason it is no layer
             if not self.allow_opaque or len([o for o in node.output if o]) != 1 or not inputs:
                 raise self._unsupported(item, str(reason) or None) from None
             out = self._shape(item, item.output)

@@ -381,7 +381,7 @@ def _channel_slice(node: Node) -> dict:
     channels, size = node.shapes[0][1], node.out[1]
     start, steps = node.constant(1, "starts")[0], node.constant(4, "steps")
     start = max(0, start if start >= 0 else start + channels)
-    if any(step != 1 for step in steps or []) or channels % size or start % size:
+    if size < 1 or any(step != 1 for step in steps or []) or channels % size or start % size:
         raise Unsupported(f"a slice of {size} channels from {start} of {channels} (archcalc's split takes one of "
                           "equal parts)")
     return {"parts": channels // size, "take": start // size}
