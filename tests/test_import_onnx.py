@@ -994,6 +994,20 @@ def test_a_resize_whose_scales_come_through_an_identity_imports(files):
     assert stats.totals.params == 0 and stats.layers[0].shape == (1, 3, 16, 16)
 
 
+def test_shape_arithmetic_that_divides_by_zero_is_not_computed(files):
+    """Shape, Div by [1, 1, 0, 1], Reshape: numpy's floor division by 0 gave 0 with a RuntimeWarning
+    on stderr, and the Reshape to [1, 4, 0, 8] (0 copies the input's size) was imported as a flatten,
+    exit 0, from a graph that divides by zero. The Div is not computed: it is the node refused."""
+    divisor = numpy_helper.from_array(np.array([1, 1, 0, 1], np.int64), "z")
+    nodes = [helper.make_node("Shape", ["x"], ["s"], name="/Shape"), helper.make_node("Div", ["s", "z"], ["d"], name="/Div"),
+             helper.make_node("Reshape", ["x", "d"], ["y"], name="/Reshape")]
+    save(files / "div.onnx", nodes, [INPUT], [divisor], out=("a", "b", "c", "d"))
+    result = run_import(files, "div.onnx")
+    assert (result.returncode, result.stdout) == (2, ""), result.stdout
+    assert result.stderr.startswith("error: node '/Div' (Div) of 'div.onnx' has no layer kind in archcalc\n"), \
+        result.stderr
+
+
 def test_a_pad_value_of_one_element_is_read(files):
     """A Pad whose constant value is a tensor of shape [1] (some exporters write it so) was a
     TypeError's traceback (an attacking review)."""

@@ -254,7 +254,8 @@ class _Reader:
                 self._sized_by(node, known)
             elif node.op_type in FOLDS and node.input and all(not n or n in known for n in node.input):
                 try:
-                    value = np.asarray(FOLDS[node.op_type](node_attributes(node), *[known.get(n) for n in node.input]))
+                    with np.errstate(all="raise"):  # a division by 0, an overflow: not computed, no warning
+                        value = np.asarray(FOLDS[node.op_type](node_attributes(node), *[known.get(n) for n in node.input]))
                 except Exception:  # noqa: BLE001 - left to the reading below
                     value = None
                 self._sized_by(node, known)
@@ -322,7 +323,8 @@ class _Reader:
         if node.op_type not in FOLDS or not inputs or not all(name in self.constants for name in inputs):
             return False
         try:
-            value = FOLDS[node.op_type](node_attributes(node), *[self.constants[name] for name in node.input])
+            with np.errstate(all="raise"):  # a division by 0, an overflow: not computed, no warning
+                value = FOLDS[node.op_type](node_attributes(node), *[self.constants[name] for name in node.input])
         except Exception:  # noqa: BLE001 - a computation that does not fit is a layer, refused below
             return False
         if np.size(value) > FOLDED_SIZE:
