@@ -1008,6 +1008,22 @@ def test_shape_arithmetic_that_divides_by_zero_is_not_computed(files):
         result.stderr
 
 
+def test_an_operator_on_constants_archcalc_does_not_compute_is_named_as_such(files):
+    """torch's export of x.chunk(8, dim=1) on 3 channels computes its sizes with Equal and Where of
+    constants: the Equal was computed, the Where (not computed here) was said to read a tensor "which
+    no node before it makes", as if the file's nodes were out of order."""
+    values = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in (("a", [2]), ("b", [2]), ("c", [1]))]
+    nodes = [helper.make_node("Equal", ["a", "b"], ["e"], name="/Equal"),
+             helper.make_node("Where", ["e", "c", "a"], ["w"], name="/Where"),
+             helper.make_node("Reshape", ["x", "w"], ["y"], name="/Reshape")]
+    save(files / "where.onnx", nodes, [INPUT], values, out=("n",))
+    result = run_import(files, "where.onnx")
+    assert result.returncode == 2 and result.stderr.startswith(
+        "error: node '/Where' (Where) of 'where.onnx' reads 'e', a constant, where a layer reads a tensor it computes: "
+        "archcalc computes no Where of constants\n  hint: the operators computed of constants are Constant, Shape, "), \
+        result.stderr
+
+
 def test_a_pad_value_of_one_element_is_read(files):
     """A Pad whose constant value is a tensor of shape [1] (some exporters write it so) was a
     TypeError's traceback (an attacking review)."""

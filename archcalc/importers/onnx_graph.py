@@ -465,6 +465,11 @@ class _Reader:
                 "buffers": sum(n for b, n in sizes if b)}
 
     def _source(self, item: Joined, tensor: str) -> str:
+        if tensor not in self.producer and any(tensor in known for known in (self.constants, self.initialisers)):
+            raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads '{on_one_line(tensor)}', "
+                            "a constant, where a layer reads a tensor it computes: archcalc computes no "
+                            f"{item.node.op_type} of constants", hint="the operators computed of constants are "
+                            f"Constant, Shape, {', '.join(FOLDS)}: export the model so that its sizes need no other")
         if tensor not in self.producer:
             raise UserError(f"{_named(item.node)} ({item.node.op_type}) of {self.what} reads '{on_one_line(tensor)}', "
                             "which no node before it makes", hint="the nodes of an ONNX graph are in the order they run")
