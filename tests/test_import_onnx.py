@@ -1117,6 +1117,27 @@ def test_torchs_norms_without_a_bias_or_affine_parameters_import_as_written(tmp_
     assert stats.totals.buffers == sum(b.numel() for b in module.buffers())
 
 
+def test_a_batch_norm_of_features_imports_as_torchs_batchnorm1d(tmp_path):
+    """A BatchNorm1d after a Linear (N, C features, no length) exports as a BatchNormalization of a
+    2-D tensor: it was refused as "a 0-axis map". It is torch's batchnorm1d, which takes (N, C): the
+    spec's model loads the module's state dict and computes its output."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 10), torch.nn.BatchNorm1d(10)).eval()
+    with torch.no_grad():
+        module[2].running_mean.uniform_(-1, 1)
+        module[2].running_var.uniform_(0.5, 2)
+    export(module, (3, 4, 4), tmp_path / "head.onnx")
+    text = import_onnx(tmp_path / "head.onnx")
+    assert text.endswith("  - '2': batchnorm1d\n"), text
+    rebuilt = build_graph(read_back(text, tmp_path)).eval()
+    rebuilt.load_state_dict(module.state_dict(), strict=True)
+    x = torch.randn(4, 3, 4, 4)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), module(x), atol=1e-6)
+
+
 @pytest.mark.parametrize(("weight", "kernel_shape", "says"), [
     ((4, 3, 3, 3), [5, 5], "its kernel_shape [5, 5] is not its weight's kernel [3, 3]"),
     ((0, 3, 3, 3), None, "its weight of shape [0, 3, 3, 3] makes no output channel"),

@@ -524,4 +524,8 @@ RULES: dict[str, Rule] = {
 
 
 def kind_of(rule: Rule, node: Node) -> str:
-    return rule.kind.format(axes=node.axes) if "{axes}" in rule.kind else rule.kind
+    """The rule's kind, for the node's spatial axes; a batch norm of (N, C) features is batchnorm1d,
+    as torch's BatchNorm1d takes (N, C) and (N, C, L) alike."""
+    if "{axes}" not in rule.kind:
+        return rule.kind
+    return rule.kind.format(axes=max(node.axes, 1) if rule.kind.startswith("batchnorm") else node.axes)
