@@ -779,6 +779,19 @@ def test_a_graph_of_no_output_or_of_one_tensor_output_twice_is_one_message(files
         "once\n  hint: return each tensor once, and repeat it where the result is used\n"))
 
 
+def test_a_graph_whose_output_is_its_input_says_so_and_how_to_fix_it(files):
+    """torch's export of nn.Sequential(nn.Dropout()) is an Identity of the input: the import said
+    "the output 'y' of 'drop.onnx' is not made by a layer", without a hint (the torch import says the
+    model returns its input, and how to fix it)."""
+    save(files / "drop.onnx", [helper.make_node("Identity", ["x"], ["y"], name="/0/Identity")], [INPUT],
+         out=(1, 3, 8, 8))
+    result = run_import(files, "drop.onnx")
+    assert (result.returncode, result.stderr) == (2, (
+        "error: the output 'y' of 'drop.onnx' is its input: no layer makes it\n  hint: an archcalc model's outputs "
+        "are made by its layers (a model of dropouts and identities alone exports none): export a model that computes "
+        "each of them\n"))
+
+
 def test_several_inputs_are_refused(files):
     mask = helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 3, 8, 8])
     save(files / "two.onnx", [helper.make_node("Add", ["x", "mask"], ["y"], name="/Add")], [INPUT, mask],

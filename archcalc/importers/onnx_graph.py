@@ -495,7 +495,10 @@ class _Reader:
     def _head(self, output: str) -> str:
         tensor = self._tensor(output)
         if tensor not in self.producer or self.producer[tensor] == INPUT:
-            raise UserError(f"the output '{on_one_line(output)}' of {self.what} is not made by a layer")
+            made = "is its input: no layer makes it" if self.producer.get(tensor) == INPUT else "is not made by a layer"
+            raise UserError(f"the output '{on_one_line(output)}' of {self.what} {made}",
+                            hint="an archcalc model's outputs are made by its layers (a model of dropouts and "
+                                 "identities alone exports none): export a model that computes each of them")
         return self.producer[tensor]
 
     def _unsupported(self, item: Joined, reason: str | None) -> UserError:
