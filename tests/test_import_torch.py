@@ -1057,6 +1057,36 @@ def test_a_functional_call_that_leaves_out_its_modules_bias_is_refused_not_blame
                                         "does not add)"), error.value.message
 
 
+@pytest.mark.parametrize("forward, says", [
+    (lambda x: torch.cat([x.relu()], 1), ("node 'cat' (the top-level forward, torch.cat) cannot be written exactly: a "
+                                          "concatenation of one tensor (archcalc's concat joins two or more)")),
+    (lambda x: x + x.mean((2, 3), keepdim=True), ("node 'add' (the top-level forward, _operator.add) cannot be written "
+                                                  "exactly: a sum of [1, 3, 8, 8] and [1, 3, 1, 1] broadcast (archcalc's "
+                                                  "add takes tensors of one shape)")),
+])
+def test_a_concatenation_of_one_or_a_broadcast_sum_is_the_calls_error_not_the_specs(forward, says):
+    """Each was written, then refused by the spec read back with a spec author's hint about a spec
+    the user never sees ("layer 'cat': concat reads at least 2 input(s), got 1 (line 6 of the spec)
+    … list them with 'from: [a, b]'"), where the ONNX import names the node. A product of tensors of
+    two ranks, kept opaque, was refused so too ("cannot multiply shapes 1×3×8×8 and 1×8×8")."""
+    from archcalc.errors import UserError
+
+    class Net(nn.Module):
+        def forward(self, x):
+            return forward(x)
+
+    with pytest.raises(UserError) as error:
+        import_torch(Net(), (3, 8, 8))
+    assert error.value.message == says
+
+    class Product(nn.Module):
+        def forward(self, x):
+            return x * x.mean(1)
+
+    kept = "  - mul: {kind: opaque, from: [input, mean], operation: '''_operator.mul''', shape: [3, 8, 8]"
+    assert kept in import_torch(Product(), (3, 8, 8), allow_opaque=True)
+
+
 @pytest.mark.parametrize("read, message", [
     (lambda x: torch.cat(x.chunk(4, dim=1)[1:3], 1),
      ("node 'getitem' (the top-level forward, _operator.getitem) cannot be written exactly: it takes the chunks [1:3] "

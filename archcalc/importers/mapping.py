@@ -240,7 +240,27 @@ def _merge(call: Call) -> dict:
     return {}
 
 
+def _sum(call: Call) -> dict:
+    """a + b of tensors of one shape (archcalc's add does not broadcast, as its multiply does)."""
+    fields = _merge(call)
+    if len(set(call.shapes)) != 1:
+        raise Unsupported(f"a sum of {' and '.join(str(list(s)) for s in call.shapes)} broadcast (archcalc's add takes "
+                          "tensors of one shape)")
+    return fields
+
+
+def _product(call: Call) -> dict:
+    """a * b of tensors of one rank (archcalc's multiply broadcasts sizes of 1, not missing axes)."""
+    fields = _merge(call)
+    if len({len(s) for s in call.shapes}) != 1:
+        raise Unsupported(f"a product of {' and '.join(str(list(s)) for s in call.shapes)} (archcalc's multiply takes "
+                          "tensors of one rank)")
+    return fields
+
+
 def _cat(call: Call) -> dict:
+    if len(call.shapes) < 2:
+        raise Unsupported("a concatenation of one tensor (archcalc's concat joins two or more)")
     return {"dim": call.arg(1, "dim", 0)}
 
 
@@ -354,10 +374,10 @@ def _same(kind: str, fields: Callable[[Call], dict] = lambda call: {}) -> dict:
 
 
 FUNCTIONS: dict[Any, Rule] = {
-    operator.add: Rule("add", _merge), operator.iadd: Rule("add", _merge), torch.add: Rule("add", _merge),
-    "add": Rule("add", _merge), "add_": Rule("add", _merge),
-    operator.mul: Rule("multiply", _merge), operator.imul: Rule("multiply", _merge),
-    torch.mul: Rule("multiply", _merge), "mul": Rule("multiply", _merge), "mul_": Rule("multiply", _merge),
+    operator.add: Rule("add", _sum), operator.iadd: Rule("add", _sum), torch.add: Rule("add", _sum),
+    "add": Rule("add", _sum), "add_": Rule("add", _sum),
+    operator.mul: Rule("multiply", _product), operator.imul: Rule("multiply", _product),
+    torch.mul: Rule("multiply", _product), "mul": Rule("multiply", _product), "mul_": Rule("multiply", _product),
     torch.cat: Rule("concat", _cat), torch.concat: Rule("concat", _cat),
     torch.flatten: Rule("flatten", _flatten), "flatten": Rule("flatten", _flatten),
     "view": Rule("flatten", _reshape), "reshape": Rule("flatten", _reshape), torch.reshape: Rule("flatten", _reshape),
