@@ -734,6 +734,38 @@ def test_what_model_code_writes_to_descriptor_1_goes_to_stderr_and_stdout_holds_
     assert "written to descriptor 1 at import\n" in result.stderr and "in forward" in result.stderr
 
 
+AT_EXIT = """
+import atexit
+import os
+
+from torch import nn
+
+atexit.register(lambda: print("printed at exit"))
+atexit.register(lambda: os.write(1, b"written to descriptor 1 at exit\\n"))
+
+
+def net():
+    return nn.Sequential(nn.Conv2d(3, 4, 3))
+
+
+def fails():
+    raise ValueError("no model")
+"""
+
+
+def test_what_model_code_prints_at_exit_goes_to_stderr_after_the_spec(tmp_path):
+    """Exit handlers the model's code registers (atexit) ran after the spec was printed and wrote
+    after it on stdout: `archcalc import torch … > net.yaml` held their lines after its layers (and
+    a failed import's stdout held them alone). In a fresh process."""
+    (tmp_path / "at_exit.py").write_text(AT_EXIT, encoding="utf-8")
+    result = run_process("import", "torch", "at_exit:net", "--input", "3x8x8", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("layers:\n  - '0': {kind: conv2d, out: 4, kernel: 3}\n"), result.stdout
+    assert "written to descriptor 1 at exit\n" in result.stderr and "printed at exit\n" in result.stderr
+    result = run_process("import", "torch", "at_exit:fails", "--input", "3x8x8", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+
+
 def test_model_code_raising_past_exception_is_one_error(tmp_path):
     """A fuzzer's: a BaseException subclass raised by the model's code was a traceback, exit 1."""
     (tmp_path / "fd_writer.py").write_text(FD_WRITER, encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -90,11 +91,26 @@ def import_model(
     if output is not None:
         writable_target(output)
     known = set(sys.modules)
-    with working("import torch"), _their_code(target), _limited(TIMEOUT_S if timeout is None else timeout, target):
-        module, made_by = make_module(target, _arguments(args))
-        text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
-                            allow_opaque=allow_opaque)
+    try:
+        with working("import torch"), _their_code(target), _limited(TIMEOUT_S if timeout is None else timeout, target):
+            module, made_by = make_module(target, _arguments(args))
+            text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
+                                allow_opaque=allow_opaque)
+    finally:
+        atexit.register(_their_exit_to_stderr)  # run first at exit: before the handlers their code registered
     emit(utf8(text, "yaml"), output, _source_files(target, known))
+
+
+def _their_exit_to_stderr() -> None:
+    """Descriptor 1 and sys.stdout pointed at stderr as the process exits, before the exit handlers
+    the model's code registered run (atexit runs the last registered first): what they print went
+    after the spec on stdout (`> net.yaml` held 'bye' after its layers)."""
+    try:
+        sys.stdout.flush()
+        os.dup2(2, 1)
+    except (OSError, ValueError, AttributeError):  # a descriptor closed, no stdout: nothing to keep apart
+        return
+    sys.stdout = sys.stderr
 
 
 @contextmanager
