@@ -1030,6 +1030,20 @@ def test_a_name_with_slashes_is_the_specs_name_and_no_file(tmp_path, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float16"])
+def test_a_model_of_another_dtype_is_told_to_import_in_float32(dtype):
+    """A float64 (or float16) model fails on the float32 input archcalc traces it on ("Input type
+    (float) and bias type (double) should be the same"), and the hint said to check --input."""
+    from archcalc.errors import UserError
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3)).to(getattr(torch, dtype))
+    with pytest.raises(UserError) as error:
+        import_torch(net, (3, 8, 8))
+    assert error.value.hint == (f"archcalc traces the model on a float32 input, and its tensors are {dtype}: import it "
+                                "in float32 (module.float()), or check --input (C×H×W, without the batch)")
+    assert import_torch(net.float(), (3, 8, 8)).endswith("  - '0': {kind: conv2d, out: 4, kernel: 3}\n")
+
+
 def test_a_large_input_is_traced_without_allocating_it():
     """The input was made as a real tensor before being made fake: 3×1,000,000×1,000,000 asked for
     12 TB ('DefaultCPUAllocator: can't allocate memory', a traceback), though nothing reads its

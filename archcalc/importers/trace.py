@@ -114,8 +114,7 @@ def _run(module: nn.Module, graph: torch.fx.Graph, shape: Shape, what: str) -> d
             except Exception as error:  # noqa: BLE001 - the model's own failure, shown as one line
                 message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                 raise UserError(f"{what} does not run on an input of {format_shape(shape)}: at node '{node.name}' "
-                                f"({_operation(node, module)}): {message}",
-                                hint="check --input (C×H×W, without the batch) against the model") from None
+                                f"({_operation(node, module)}): {message}", hint=_run_hint(first)) from None
             return values[node]
 
         def call_module(self, target: str, args: tuple, kwargs: dict) -> Any:
@@ -144,6 +143,15 @@ def _run(module: nn.Module, graph: torch.fx.Graph, shape: Shape, what: str) -> d
     finally:
         log.setLevel(level)
     return values
+
+
+def _run_hint(first: torch.Tensor | None) -> str:
+    """The hint of a model that does not run on the traced input: its size, or its dtype where the
+    model's tensors are not float32 (the input is)."""
+    if first is not None and first.is_floating_point() and first.dtype != torch.float32:
+        return (f"archcalc traces the model on a float32 input, and its tensors are {str(first.dtype).removeprefix('torch.')}:"
+                " import it in float32 (module.float()), or check --input (C×H×W, without the batch)")
+    return "check --input (C×H×W, without the batch) against the model"
 
 
 ELEMENT_WISE = frozenset({nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.LeakyReLU,
