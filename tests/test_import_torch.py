@@ -1044,6 +1044,26 @@ def test_a_model_of_another_dtype_is_told_to_import_in_float32(dtype):
     assert import_torch(net.float(), (3, 8, 8)).endswith("  - '0': {kind: conv2d, out: 4, kernel: 3}\n")
 
 
+@pytest.mark.parametrize("wrap, says, hint", [
+    ("compile", "'optimized_module' is torch.compile's wrapper of a module", "import the module it wraps (model._orig_mod)"),
+    ("data_parallel", "'data_parallel' is torch.nn.DataParallel's wrapper of a module",
+     "import the module it wraps (model.module)"),
+    ("script", "'recursive_script_module' is a TorchScript module (torch.jit.script or trace)",
+     "import the Python module it was made from"),
+])
+def test_a_wrapped_or_scripted_module_is_told_to_import_what_it_wraps(wrap, says, hint):
+    """torch.compile's OptimizedModule, DataParallel and TorchScript modules fail in torch.fx ("Module
+    [OptimizedModule] is missing the required forward function", "Proxy object cannot be iterated"),
+    which the import gave with the hint about control flow on a tensor."""
+    from archcalc.errors import UserError
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3))
+    wrapped = {"compile": torch.compile, "data_parallel": nn.DataParallel, "script": torch.jit.script}[wrap](net)
+    with pytest.raises(UserError) as error:
+        import_torch(wrapped, (3, 8, 8))
+    assert (error.value.message, error.value.hint) == (f"{says}, which torch.fx cannot trace", hint)
+
+
 def test_a_large_input_is_traced_without_allocating_it():
     """The input was made as a real tensor before being made fake: 3×1,000,000×1,000,000 asked for
     12 TB ('DefaultCPUAllocator: can't allocate memory', a traceback), though nothing reads its

@@ -43,6 +43,7 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
                         "function or class that returns one")
     shape = _input_shape(input)
     name = _one_line(name or snake(type(module).__name__))
+    _not_a_wrapper(module, name)
     training = module.training
     _set_mode(module, False, f"'{name}'")
     try:
@@ -65,6 +66,26 @@ def _set_mode(module: nn.Module, training: bool, what: str) -> None:
     except Exception as error:  # noqa: BLE001 - the model's own code, whatever it raises
         raise UserError(f"{what} cannot be put in {'training' if training else 'eval'} mode: {type(error).__name__}: "
                         f"{error}", hint="import a module whose train() runs: archcalc traces it in eval mode") from None
+
+
+WRAPPERS = {"OptimizedModule": ("torch.compile's", "_orig_mod"), "DataParallel": ("torch.nn.DataParallel's", "module"),
+            "DistributedDataParallel": ("DistributedDataParallel's", "module")}
+"""Modules that wrap another (the class name → whose wrapper, the attribute holding the module)."""
+
+
+def _not_a_wrapper(module: nn.Module, name: str) -> None:
+    """A UserError where `module` is TorchScript, or a wrapper of another module (torch.compile's,
+    DataParallel's), which torch.fx cannot trace: it said so with the hint about control flow."""
+    import torch
+    from torch import nn
+
+    wrapper = WRAPPERS.get(type(module).__name__)
+    if wrapper is not None and isinstance(getattr(module, wrapper[1], None), nn.Module):
+        raise UserError(f"'{name}' is {wrapper[0]} wrapper of a module, which torch.fx cannot trace",
+                        hint=f"import the module it wraps (model.{wrapper[1]})")
+    if isinstance(module, torch.jit.ScriptModule):
+        raise UserError(f"'{name}' is a TorchScript module (torch.jit.script or trace), which torch.fx cannot trace",
+                        hint="import the Python module it was made from")
 
 
 def _one_line(name: str) -> str:
