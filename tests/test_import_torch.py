@@ -1064,6 +1064,21 @@ def test_a_wrapped_or_scripted_module_is_told_to_import_what_it_wraps(wrap, says
     assert (error.value.message, error.value.hint) == (f"{says}, which torch.fx cannot trace", hint)
 
 
+def test_a_lazy_module_not_made_yet_is_told_to_run_once():
+    """nn.LazyConv2d and nn.LazyBatchNorm2d before their first call: the trace's fake run failed
+    ("Multiple dispatch failed for 'torch.ops.aten.detach'", hint: check --input). Run once, the
+    model imports."""
+    from archcalc.errors import UserError
+
+    net = nn.Sequential(nn.LazyConv2d(4, 3), nn.LazyBatchNorm2d())
+    with pytest.raises(UserError) as error:
+        import_torch(net, (3, 8, 8))
+    assert error.value.message == ("'sequential' holds '0.weight' of a lazy module (nn.LazyConv2d, nn.LazyLinear, …) "
+                                   "not made yet: its shape is not known")
+    net(torch.zeros(2, 3, 8, 8))
+    assert import_torch(net, (3, 8, 8)).endswith("  - '0': {kind: conv2d, out: 4, kernel: 3}\n  - '1': batchnorm2d\n")
+
+
 def test_a_large_input_is_traced_without_allocating_it():
     """The input was made as a real tensor before being made fake: 3×1,000,000×1,000,000 asked for
     12 TB ('DefaultCPUAllocator: can't allocate memory', a traceback), though nothing reads its

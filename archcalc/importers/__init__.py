@@ -43,10 +43,10 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
                         "function or class that returns one")
     shape = _input_shape(input)
     name = _one_line(name or snake(type(module).__name__))
-    _not_a_wrapper(module, name)
     training = module.training
     _set_mode(module, False, f"'{name}'")
     try:
+        _not_a_wrapper(module, name)
         phase("tracing with torch.fx")
         traced = trace(module, (1, *shape), f"'{name}'", allow_opaque)
     finally:
@@ -75,7 +75,8 @@ WRAPPERS = {"OptimizedModule": ("torch.compile's", "_orig_mod"), "DataParallel":
 
 def _not_a_wrapper(module: nn.Module, name: str) -> None:
     """A UserError where `module` is TorchScript, or a wrapper of another module (torch.compile's,
-    DataParallel's), which torch.fx cannot trace: it said so with the hint about control flow."""
+    DataParallel's), which torch.fx cannot trace: it said so with the hint about control flow; or
+    holds a lazy module's parameter not made yet."""
     import torch
     from torch import nn
 
@@ -86,6 +87,10 @@ def _not_a_wrapper(module: nn.Module, name: str) -> None:
     if isinstance(module, torch.jit.ScriptModule):
         raise UserError(f"'{name}' is a TorchScript module (torch.jit.script or trace), which torch.fx cannot trace",
                         hint="import the Python module it was made from")
+    lazy = next((key for key, p in module.named_parameters() if nn.parameter.is_lazy(p)), None)
+    if lazy is not None:  # the trace's fake run would make it of fake values, or fail (LazyBatchNorm2d's)
+        raise UserError(f"'{name}' holds '{lazy}' of a lazy module (nn.LazyConv2d, nn.LazyLinear, …) not made yet: "
+                        "its shape is not known", hint="run the model once on an input of its size before importing it")
 
 
 def _one_line(name: str) -> str:
