@@ -917,6 +917,25 @@ def test_shared_weights_are_refused(models):
                              "weights have no spec form\n  hint: give each use its own module\n")
 
 
+def test_a_module_of_buffers_called_twice_is_refused_as_shared_not_blamed_on_archcalc():
+    """BatchNorm2d(affine=False) called twice holds no parameter, only running statistics: the
+    spec had a batch norm for each call, 14 buffer values to the module's 7, "archcalc's mistake"."""
+    from archcalc.errors import UserError
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm2d(3, affine=False)
+
+        def forward(self, x):
+            return self.bn(self.bn(x))
+
+    with pytest.raises(UserError) as error:
+        import_torch(Twice(), (3, 8, 8))
+    assert str(error.value) == ("module 'bn' of 'twice' is called more than once and has buffers: shared weights have "
+                                "no spec form\n  hint: give each use its own module")
+
+
 @pytest.mark.parametrize("target", ["Tied", "TiedFunctional"])
 def test_a_weight_two_modules_hold_is_refused_not_blamed_on_archcalc(models, target):
     """Two convolutions of one tied weight hold 3 × 3 × 3 × 3 + 2 × 3 = 87 parameters, not 168:

@@ -371,8 +371,11 @@ class _Reader:
         """The module's path, or the scope's path and the operation; `_1`, `_2` … when taken."""
         if node.op == "call_module":
             base = node.target
-            if base in self.called and any(True for _ in self.root.get_submodule(base).parameters()):
-                raise UserError(f"module '{base}' of {self.what} is called more than once and has parameters: "
+            module = self.root.get_submodule(base)
+            held = "parameters" if any(True for _ in module.parameters()) else \
+                "buffers" if any(True for _ in module.buffers()) else None  # a BatchNorm2d(affine=False)'s statistics
+            if base in self.called and held:
+                raise UserError(f"module '{base}' of {self.what} is called more than once and has {held}: "
                                 "shared weights have no spec form", hint="give each use its own module")
             self._own(base)
         else:
