@@ -453,6 +453,26 @@ def test_a_layer_nested_deeper_than_a_spec_nests_is_one_message(files, depth):
         "groups a spec nests (docs/spec.md, Limits)\n  hint: import a model whose modules are nested less deeply\n"))
 
 
+def test_an_operator_of_another_domain_is_not_onnxs_of_that_name(files):
+    """A node 'Relu' of a domain of its own (a local function computing a Sigmoid here), or
+    onnxruntime's com.microsoft.nchwc 'Conv' (a blocked layout), was read by ONNX's rule of that
+    name: a relu, a conv2d, exit 0. Another domain's operator has no layer kind; --allow-opaque keeps
+    it, named with its domain."""
+    sigmoid = helper.make_function("custom", "Relu", ["a"], ["b"], [helper.make_node("Sigmoid", ["a"], ["b"])],
+                                   [helper.make_opsetid("", 17)])
+    node = helper.make_node("Relu", ["x"], ["y"], name="/act/Relu", domain="custom")
+    graph = helper.make_graph([node], "net", [INPUT], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("custom", 1)],
+                              functions=[sigmoid])
+    onnx.save(model, str(files / "custom.onnx"))
+    result = run_import(files, "custom.onnx")
+    assert result.returncode == 2 and result.stderr.startswith(
+        "error: node '/act/Relu' (custom:Relu) of 'custom.onnx' has no layer kind in archcalc\n"), result.stderr
+    kept = run_import(files, "custom.onnx", "--allow-opaque")
+    assert kept.returncode == 0 and kept.stdout.endswith(
+        "  - act: {kind: opaque, operation: '''custom:Relu''', shape: [3, 8, 8], reads: [3, 8, 8]}\n"), kept.stdout
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

@@ -245,7 +245,9 @@ class _Reader:
         folded, kept = [], []
         for node in self.graph.node:
             value = None
-            if node.op_type == "Constant":
+            if node.domain not in STANDARD:
+                pass  # another domain's operator: not the one of that name computed here
+            elif node.op_type == "Constant":
                 value = _constant_value(node)
             elif node.op_type == "Shape" and (node.input[0] in shapes or node.input[0] in known):
                 start, end = node_attributes(node).get("start", 0), node_attributes(node).get("end")
@@ -338,6 +340,9 @@ class _Reader:
     def read(self, input_name: str, batch: int, shape: Shape) -> Read:
         self.batch = batch
         self._infer()
+        for node in self.graph.node:
+            if node.domain not in STANDARD:  # 'custom:Relu' is not ONNX's Relu: no rule, no pattern reads it so
+                node.op_type = f"{node.domain}:{node.op_type}"
         self.producer[input_name] = INPUT
         self.consumers: dict[str, list[onnx.NodeProto]] = {}
         for node in self.graph.node:
@@ -512,6 +517,9 @@ class _Reader:
 
 
 INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+
+STANDARD = ("", "ai.onnx")
+"""The domains of ONNX's own operators, which the rules are written for."""
 
 
 def _branch(node: onnx.NodeProto, condition: bool) -> list[onnx.NodeProto]:
