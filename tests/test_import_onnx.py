@@ -473,6 +473,19 @@ def test_an_operator_of_another_domain_is_not_onnxs_of_that_name(files):
         "  - act: {kind: opaque, operation: '''custom:Relu''', shape: [3, 8, 8], reads: [3, 8, 8]}\n"), kept.stdout
 
 
+def test_a_line_feed_in_the_files_name_stays_on_the_errors_one_line(files):
+    """The file's name was quoted raw: 'no\\n  hint: …' forged a line of the error, as a node's name
+    did before (the messages of the graph's nodes quote it too)."""
+    forged = "no\n  hint: run this.onnx"
+    result = run_import(files, forged)
+    assert result.returncode == 2 and result.stderr.splitlines()[0] == (
+        "error: 'no\\n  hint: run this.onnx' is not a file"), result.stderr
+    save(files / forged, [conv(), helper.make_node("Erf", ["c"], ["y"], name="/act/Erf")], [INPUT], [WEIGHT])
+    result = run_import(files, forged)
+    assert result.returncode == 2 and result.stderr.splitlines()[0] == (
+        "error: node '/act/Erf' (Erf) of 'no\\n  hint: run this.onnx' has no layer kind in archcalc"), result.stderr
+
+
 def test_a_node_without_a_name_is_named_by_the_tensor_it_writes(files):
     """ONNX names are optional (onnx.helper.make_node gives none by default): the message said
     "node '' (Erf)"."""

@@ -1098,6 +1098,15 @@ def test_a_lazy_module_not_made_yet_is_told_to_run_once():
     assert import_torch(net, (3, 8, 8)).endswith("  - '0': {kind: conv2d, out: 4, kernel: 3}\n  - '1': batchnorm2d\n")
 
 
+def test_a_line_feed_in_module_callable_stays_on_the_errors_one_line(tmp_path):
+    """MODULE:CALLABLE was quoted raw: 'my\\n  hint: …' forged a line of the error ("cannot import
+    'my" then "  hint': ModuleNotFoundError …"). No module or callable is named with a line feed."""
+    result = run_import(tmp_path, "my\n  hint: evil\nnet:Net", "--input", "3x8x8")
+    assert (result.returncode, result.stderr) == (2, (
+        "error: 'my\\n  hint: evil\\nnet:Net' is not MODULE:CALLABLE\n"
+        "  hint: for example 'torchvision.models:resnet50' or 'mynet:Net'\n"))
+
+
 def test_a_large_input_is_traced_without_allocating_it():
     """The input was made as a real tensor before being made fake: 3×1,000,000×1,000,000 asked for
     12 TB ('DefaultCPUAllocator: can't allocate memory', a traceback), though nothing reads its

@@ -216,6 +216,7 @@ def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, na
     node without a layer kind is kept as an `opaque` layer (counted by no convention) instead.
     """
     require("onnx", "archcalc import onnx", install="pip install 'archcalc[onnx]'")
+    from archcalc.errors import on_one_line
     from archcalc.importers.common import not_exact, read_back, spec_text_of
     from archcalc.importers.onnx_graph import load, read
 
@@ -224,7 +225,7 @@ def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, na
     phase(f"loading {path.name}")
     model = load(path)
     phase("reading the graph")
-    found = read(model, None if input is None else _input_shape(input), f"'{path.name}'", allow_opaque)
+    found = read(model, None if input is None else _input_shape(input), f"'{on_one_line(path.name)}'", allow_opaque)
     text = spec_text_of(found.imported, {"name": name, "source": source or f"imported from ONNX: {path.name}",
                                          "input": list(found.shape)})
     phase("reading the spec back")

@@ -71,39 +71,40 @@ def _settings(nodes) -> set[str]:
 
 def load(path: Path) -> onnx.ModelProto:
     """The model in an ONNX file, checked; UserError for anything that is not one."""
+    shown = on_one_line(str(path))  # a line feed in the name does not add a line to the error
     try:
         regular, size = path.is_file(), path.stat().st_size
     except FileNotFoundError:
         regular = False
     except OSError as error:  # a name too long, a loop of links
-        raise UserError(f"cannot read '{path}': {error.strerror}",
+        raise UserError(f"cannot read '{shown}': {error.strerror}",
                         hint="give the path of an .onnx file (torch.onnx.export writes one)") from None
     if not regular:
-        raise UserError(f"'{path}' is not a file", hint="give the path of an .onnx file (torch.onnx.export writes one)")
+        raise UserError(f"'{shown}' is not a file", hint="give the path of an .onnx file (torch.onnx.export writes one)")
     if size > MAX_ONNX_BYTES:
-        raise UserError(f"'{path}' is larger than {MAX_ONNX_BYTES:,} bytes, the most an ONNX file holds "
+        raise UserError(f"'{shown}' is larger than {MAX_ONNX_BYTES:,} bytes, the most an ONNX file holds "
                         "(archcalc reads it whole)")
     with path.open("rb") as file:
         data = file.read(MAX_ONNX_BYTES + 1)
     try:
         model = onnx.load_model_from_string(data)
     except Exception as error:  # noqa: BLE001 - protobuf's DecodeError, or whatever a broken file raises
-        raise UserError(f"'{path}' is not an ONNX model: {_line(error) or 'it does not parse'}",
+        raise UserError(f"'{shown}' is not an ONNX model: {_line(error) or 'it does not parse'}",
                         hint="is the file complete? an ONNX file is a protobuf ModelProto (.onnx)") from None
     del data
     if not model.HasField("graph") or not model.opset_import:
-        raise UserError(f"'{path}' is not an ONNX model: it holds no graph", hint="an ONNX file is a protobuf ModelProto (.onnx)")
+        raise UserError(f"'{shown}' is not an ONNX model: it holds no graph", hint="an ONNX file is a protobuf ModelProto (.onnx)")
     if not model.graph.node:
-        raise UserError(f"the graph of '{path}' has no node: it computes nothing",
+        raise UserError(f"the graph of '{shown}' has no node: it computes nothing",
                         hint="an archcalc model has a layer at least: export the model that computes one")
     external = _external_as_inputs(model)
     try:
         onnx.checker.check_model(model)
     except Exception as error:  # noqa: BLE001 - ValidationError, or a C++ failure on a broken graph
-        raise UserError(f"'{path}' is not a valid ONNX model: {_line(error)}",
+        raise UserError(f"'{shown}' is not a valid ONNX model: {_line(error)}",
                         hint="is the file complete? onnx.checker.check_model says what is wrong") from None
     if len(model.graph.node) > MAX_ONNX_NODES:
-        raise UserError(f"'{path}' has {len(model.graph.node):,} nodes, more than {MAX_ONNX_NODES:,}")
+        raise UserError(f"'{shown}' has {len(model.graph.node):,} nodes, more than {MAX_ONNX_NODES:,}")
     _without_weights(model)
     _external_back(model, external)
     return model

@@ -19,7 +19,7 @@ import torch
 import torch.fx
 from torch import nn
 
-from archcalc.errors import UserError
+from archcalc.errors import UserError, on_one_line
 from archcalc.graph import INPUT
 from archcalc.importers.common import Imported, Op, check_modules_apart, check_used, kinds_hint
 from archcalc.importers.mapping import (
@@ -519,8 +519,9 @@ def _label(module: nn.Module) -> str:
 def load_callable(target: str) -> Any:
     """`package.module:Callable` imported (the current folder first on the path)."""
     module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise UserError(f"'{target}' is not MODULE:CALLABLE", hint="for example 'torchvision.models:resnet50' or 'mynet:Net'")
+    if not module_name or not attribute or "\n" in target:  # no module or attribute is named with a line feed
+        raise UserError(f"'{on_one_line(target)}' is not MODULE:CALLABLE",
+                        hint="for example 'torchvision.models:resnet50' or 'mynet:Net'")
     from importlib import import_module
 
     folder = str(Path.cwd())  # the folder now: the module's code may change it (os.chdir)
