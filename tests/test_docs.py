@@ -696,6 +696,14 @@ RATIO, RHO = 1, 2
 """The columns of a row's runs (`compare`) read by the tests: measured ÷ predicted, and ρ."""
 
 
+def _check_pass_row(ordinal: str, within: tuple[int, int], ranked: tuple[int, int], apart: int) -> None:
+    """The row of the `ordinal` pass in docs/latency.md's table of the passes: its two profiles'
+    counts within a factor of 2 and at ρ ≥ 0.8 (median runs), and how many models' ι is at least 0.8."""
+    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    [row] = [line for line in text.splitlines() if line.startswith(f"| {ordinal} | ")]
+    assert row.endswith(f" | {within[0]} and {within[1]} | {ranked[0]} and {ranked[1]} | {apart} |"), row
+
+
 def _medians(rows: dict[str, dict], model: str, names: tuple[str, ...], column: int = RHO) -> list[str]:
     """A model's figure of its median runs in the rows of each profile of `names`, as the docs print it."""
     return [f"{rows[name][model]['median'][column]:.2f}" for name in names]
@@ -814,15 +822,11 @@ def test_the_fifth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     from dataclasses import replace
 
     benchmark, flat, compared, profiles, rows, found = _read_pass(FIFTH_RUN)
-    assert ("{} of 98 models are within a factor of 2 and {} of 98 reach ρ ≥ 0.8 (median runs; {} and {} of the "
-            "fastest); with the second profile, measured just after, {} and {} ({} and {}). The factor of 2 is met "
-            "by every model").format(*found["a"], *found["b"]) in flat
     assert all(0.5 <= row[which][1] <= 2 for name in ("a", "b") for row in rows[name].values()
                for which in ("median", "fastest"))
     assert min(row[which][3] for row in rows["a"].values() for which in ("median", "fastest")) >= 0.81
-    apart = [sum(row[which + " alone"] >= 0.8 for row in rows["a"].values()) for which in ("median", "fastest")]
-    assert "ι, the ρ of the same layers each timed on its own, is at least 0.8 for {} of the 98 ({} of the fastest " \
-           "runs)".format(*apart) in flat
+    _check_pass_row("fifth", (found["a"][0], found["b"][0]), (found["a"][1], found["b"][1]),
+                    sum(row["median alone"] >= 0.8 for row in rows["a"].values()))
     assert ("The two profiles of the code before give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 "
             "(median runs), against {} and {} and {} and {}").format(
         found["before-a"][0], found["before-b"][0], found["before-a"][1], found["before-b"][1],
@@ -902,8 +906,7 @@ def test_the_sixth_cpu_pass_is_what_its_kept_times_and_profiles_give():
         *found["a"], *found["b"], found["before-a"][0], found["before-b"][0], found["before-a"][1],
         found["before-b"][1]) in flat
     apart = sum(row["median alone"] >= 0.8 for row in rows["a"].values())
-    assert (f"98 of 98 models are within a factor of 2 and {found['a'][1]} and {found['b'][1]} reach ρ ≥ 0.8 (median "
-            f"runs), where ι, the ρ of each model's heavy layers each timed on its own, is at least 0.8 for {apart}") in flat
+    _check_pass_row("sixth", (found["a"][0], found["b"][0]), (found["a"][1], found["b"][1]), apart)
     assert found["a"][0] == found["b"][0] == 98 and f"and ι is at least 0.8 for {apart} of the 98" in flat
     assert [name for name, row in rows["a"].items() if row["median"][3] < 0.8] == [
         "convnext_small", "convnext_base", "convnext_large"]  # "η is under 0.8 for ConvNeXt-S, -B and -L"
@@ -992,7 +995,6 @@ def _check_the_strided_grid(benchmark, flat: str, compared, found: dict, here: d
             "{} of the fastest); read without their strided grid, {} and {}").format(
         counts["c"][0], counts["d"][0], counts["c"][1], counts["d"][1], counts["c"][2], counts["d"][2],
         counts["c"][3], counts["d"][3], without["c"], without["d"]) in flat
-    assert f"98 and {counts['c'][1]} and {counts['d'][1]}. On the first machine's last pass" in flat
     assert counts["c"][0] == counts["d"][0] == 98
     def reaches(row: dict) -> bool:
         return row["median"][2] is not None and row["median"][2] >= 0.8
@@ -1066,9 +1068,8 @@ def test_the_seventh_cpu_pass_is_what_its_kept_times_and_profiles_give():
         for name, profile in profiles.items()}
     without = {name: _counted(found_rows) for name, found_rows in bare.items()}
     apart = sum(row["median alone"] >= 0.8 for row in rows["g"].values())
-    assert (f"98 of 98 models are within a factor of 2 and {found['g'][1]} and {found['h'][1]} reach ρ ≥ 0.8 (median "
-            f"runs; {without['g'][1]} and {without['h'][1]} read without the alignments), where ι is at least 0.8 for "
-            f"{apart}") in flat and found["g"][0] == found["h"][0] == 98
+    _check_pass_row("seventh", (found["g"][0], found["h"][0]), (found["g"][1], found["h"][1]), apart)
+    assert found["g"][0] == found["h"][0] == 98
     assert ("Profiles g and h give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 (median runs; {} and "
             "{}, {} and {} of the fastest); read without their alignments, {} and {} within a factor of 2 and {} and {} "
             "at ρ ≥ 0.8").format(found["g"][0], found["h"][0], found["g"][1], found["h"][1], found["g"][2],
@@ -1279,9 +1280,7 @@ def test_the_eleventh_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert (float(f["pw_t"]) < float(f["dil_t"])) == (float(f["pw_m"]) < float(f["dil_m"]))  # t: the model's
     assert (f"a linear layer of 4,096 features at batch 1, with 64 MiB of weights, reaching {f['linear_4096.0']} of its "
             f"roofline where one of 2,048 reached {f['linear_2048.0']} (profile r of the tenth pass)") in flat
-    assert (f"{f['within_s']} and {f['within_t']} of 98 models are within a factor of 2 and {f['ranked_s']} and "
-            f"{f['ranked_t']} reach ρ ≥ 0.8 with its two profiles ({f['without_s']} and {f['without_t']} read without "
-            f"their cold weights), where ι is at least 0.8 for {f['apart']}") in flat
+    _check_pass_row("eleventh", (f["within_s"], f["within_t"]), (f["ranked_s"], f["ranked_t"]), f["apart"])
 
 
 def test_the_twelfth_cpu_pass_is_what_its_kept_times_and_profiles_give():
@@ -1312,10 +1311,7 @@ def test_the_twelfth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert f"**What is left** (ρ < 0.8 on profile u): {f['left']}." in flat
     assert (f"(layer2.0.conv1) took {f['stride2_now']} alone, where the pass before measured {f['stride2_before']} "
             "and it took") in flat
-    assert (f"{f['within_u']} and {f['within_v']} of 98 models are within a factor of 2 and {f['ranked_u']} and "
-            f"{f['ranked_v']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}; M5 (the "
-            f"paper's), out of the factor of 2 on the passes before it, is measured {f['m5_u']} and {f['m5_v']} times "
-            "its prediction") in flat
+    _check_pass_row("twelfth", (f["within_u"], f["within_v"]), (f["ranked_u"], f["ranked_v"]), f["apart"])
 
 
 TWELFTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-pooling"
@@ -1410,8 +1406,7 @@ def test_the_thirteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"oneDNN's fixed cost; on the twelfth pass's times the FCN and DeepLabV3 ResNet-101s' are {f['fcn_u']} on "
             f"profile u and {f['fcn_vwx']} on v, w and x.") in flat
     assert f"**What is left** (ρ < 0.8 on profile y): {f['left']}." in flat
-    assert (f"{f['within_y']} and {f['within_z']} of 98 models are within a factor of 2 and {f['ranked_y']} and "
-            f"{f['ranked_z']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}") in flat
+    _check_pass_row("thirteenth", (f["within_y"], f["within_z"]), (f["ranked_y"], f["ranked_z"]), f["apart"])
 
 
 def test_the_latency_benchmark_takes_at_most_the_runs_validate_takes():
@@ -1516,11 +1511,75 @@ def test_the_fifteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     assert ("ZFNet's five convolutions are measured at {:.2f}–{:.2f} of their prediction (conv1, a 7×7 on 3 channels, at "
             "{:.2f}; conv3 and conv5, of the same MACs, at {:.2f} and {:.2f})").format(
         min(zfnet.values()), max(zfnet.values()), zfnet["conv1"], zfnet["conv3"], zfnet["conv5"]) in flat
-    assert (f"{found['p'][0]} and {found['q'][0]} of 98 models are within a factor of 2 and {found['p'][1]} and "
-            f"{found['q'][1]} reach ρ ≥ 0.8 with the fourteenth pass's two profiles") in flat
+    _check_pass_row("fifteenth", (found["p"][0], found["q"][0]), (found["p"][1], found["q"][1]), apart)
 
 
 FIFTEENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-seconds"
+
+
+def test_where_the_cpu_latency_stands_is_what_the_fifteenth_pass_gives():
+    """docs/latency.md's "Where it stands": the fifteenth pass's counts on profile r; the models
+    under ρ 0.8 with their ρ, η and ι; ConvNeXt's heavy layers (fc2 measured the slower of a
+    block's two; fc1 predicted above fc2 by its bias); RegNet-Y-128GF's two sets of layers. All
+    made again from the kept times and profile (benchmarks/results/cpu-2026-12-06-seconds)."""
+    import json
+
+    from archcalc import analyze
+    from archcalc.devices import load_profile
+    from archcalc.roofline import roofline
+    from archcalc.validation.results import heaviest
+
+    benchmark = _latency_benchmark()
+    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    flat = " ".join(text.split())
+    profile = load_profile(FIFTEENTH_RUN / "profile-cpu-r.yaml")
+    rows = _pass_compared(benchmark)(FIFTEENTH_RUN, profile)
+    within, ranked = _counted(rows)
+    assert (f"read with profile r, measured just after its times, {within} of 98 models are within a factor of 2 and "
+            f"{ranked} of 98 reach ρ ≥ 0.8") in flat
+    times = json.loads((FIFTEENTH_RUN / "latency-cpu-float32.json").read_text())
+    left = [name for name, row in rows.items() if row["median"][RHO] < 0.8]
+    assert len(left) == 98 - ranked
+    above = []
+    for name in left:
+        row, stats = rows[name], analyze(name)
+        cells = f"| {name} | {row['median'][RHO]:.2f} | {row['median'][3]:.2f} | {row['median alone']:.2f} | "
+        [line] = [line for line in text.splitlines() if line.startswith(cells)]
+        heavy = heaviest({layer.name: layer.figures.macs for layer in stats.layers})
+        if name.startswith("convnext"):
+            roof = roofline(stats, profile, "float32").by_name()
+            blocks = sorted({layer.rsplit(".", 1)[0] for layer in heavy})
+            measured = times[name]["layers"]
+            slower = sum(measured[block + ".fc2"][0] > measured[block + ".fc1"][0] for block in blocks)
+            third = sum(layer.startswith("stages.2.") for layer in heavy)
+            assert all(layer.endswith((".fc1", ".fc2")) for layer in heavy)
+            assert (f"| {len(heavy)} fc1 and fc2 layers" in line and f"{third} of them the third stage's;" in line
+                    and f" in {slower} of {len(blocks)} blocks |" in line), line
+            for block in blocks:
+                above.append((name, block, roof[block + ".fc1"].time / roof[block + ".fc2"].time - 1))
+        else:
+            _check_grouped_against_pointwise(line, name, times[name]["layers"], heavy, stats, profile)
+    over = [share for _, _, share in above if share > 0]
+    assert f"puts it above fc2 by {min(over) * 100:.3f}–{max(over) * 100:.3f}% in every block of their heavy layers but one" in flat
+    assert [(name, block, share) for name, block, share in above if share <= 0] == [
+        ("convnext_large", "stages.3.blocks.0", 0.0)]  # "ConvNeXt-L's in its fourth stage ... predicted alike"
+
+
+def _check_grouped_against_pointwise(line: str, name: str, measured: dict, heavy: list[str], stats, profile) -> None:
+    """RegNet-Y-128GF's row: its second stage's grouped 3×3 convolutions of stride 1 and its third
+    stage's 1×1 ones of 2,904 channels in and out, each set predicted alike, measured and predicted (ms)."""
+    from archcalc.roofline import roofline
+
+    roof = roofline(stats, profile, "float32").by_name()
+    def alike(example: str) -> list[str]:
+        return [layer for layer in heavy if roof[layer].time == roof[example].time]
+
+    grouped, pointwise = alike("blocks.3.b.conv"), alike("blocks.10.a.conv")
+    for layers, which in ((grouped, "grouped 3×3"), (pointwise, "1×1")):
+        spread = [measured[layer][0] for layer in layers]
+        [predicted] = {round(roof[layer].time * 1e3, 2) for layer in layers}
+        assert (f"{len(layers)} {which} " in line and f"measured at {min(spread):.2f}–{max(spread):.2f}" in line
+                and f"predicted at {predicted:.2f}" in line), (name, line)
 
 
 def _measured_over_predicted(kept: dict, model: str, profile) -> dict[str, float]:
@@ -1562,8 +1621,7 @@ def test_the_fourteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
             f"{f['here_z']} on these.") in flat
     assert f"**What is left** (ρ < 0.8 on profile p): {f['left']}. η is under 0.8 for ConvNeXt-S, -B and -L ({f['eta']})" in flat
     assert f"which profile p predicts at {f['convnext']} of their time in ConvNeXt-B (each of its 68)" in flat
-    assert (f"{f['within_p']} and {f['within_q']} of 98 models are within a factor of 2 and {f['ranked_p']} and "
-            f"{f['ranked_q']} reach ρ ≥ 0.8 with its two profiles, where ι is at least 0.8 for {f['apart']}") in flat
+    _check_pass_row("fourteenth", (f["within_p"], f["within_q"]), (f["ranked_p"], f["ranked_q"]), f["apart"])
 
 
 FOURTEENTH_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-grid"
@@ -1810,10 +1868,7 @@ def test_the_tenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
                        if row["median"][2] is None or row["median"][2] < 0.8)
     assert f"**What is left** (ρ < 0.8 on profile q): {missed}." in flat
     apart = sum(row["median alone"] >= 0.8 for row in rows["q"].values())
-    unet = [f"{same[run]['unet']['median'][RATIO]:.2f}" for run in (NINTH_RUN, TENTH_RUN)]
-    assert (f"UNet was measured {unet[0]} times its prediction, and is now {unet[1]}), {found['q'][0]} and "
-            f"{found['r'][0]} of 98 models are within a factor of 2 and {found['q'][1]} and {found['r'][1]} reach ρ ≥ 0.8 "
-            f"with its two profiles, where ι is at least 0.8 for {apart}") in flat
+    _check_pass_row("tenth", (found["q"][0], found["r"][0]), (found["q"][1], found["r"][1]), apart)
     assert [name for name in ("vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnext101_32x8d", "resnext101_64x4d", "mc3_18")
             if not rows["r"][name]["median"][2] >= 0.8] == []  # "which r puts above 0.8"
     assert [name for name, row in rows["q"].items() if row["median"][3] < 0.8] == [
@@ -1856,9 +1911,7 @@ def test_the_ninth_cpu_pass_is_what_its_kept_times_and_profiles_give():
             for name, profile in profiles.items()}
     counts = {name: {which: _counted(found_rows)[1] for which, found_rows in by.items()} for name, by in bare.items()}
     apart = sum(row["median alone"] >= 0.8 for row in rows["m"].values())
-    assert (f"{found['m'][0]} and {found['n'][0]} of 98 models are within a factor of 2 and {found['m'][1]} and "
-            f"{found['n'][1]} reach ρ ≥ 0.8 with its two profiles ({counts['m']['both']} and {counts['n']['both']} read "
-            f"without either), where ι is at least 0.8 for {apart}") in flat
+    _check_pass_row("ninth", (found["m"][0], found["n"][0]), (found["m"][1], found["n"][1]), apart)
     assert ("Profiles m and n give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 (median runs; {} and "
             "{}, {} and {} of the fastest); read without the taps in the padding, {} and {} at ρ ≥ 0.8; without the grid "
             "of torch's own kernel, {} and {}; without either, {} and {}").format(
@@ -2026,9 +2079,7 @@ def test_the_eighth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     warm = {name: compared(EIGHTH_RUN, replace(profile, cold_start=0.0)) for name, profile in profiles.items()}
     without = {name: _counted(found_rows) for name, found_rows in warm.items()}
     apart = sum(row["median alone"] >= 0.8 for row in rows["k"].values())
-    assert (f"98 and 97 of 98 models are within a factor of 2 and {found['k'][1]} and {found['l'][1]} reach ρ ≥ 0.8 "
-            f"with its two profiles ({without['k'][1]} and {without['l'][1]} read without the cold start), where ι is "
-            f"at least 0.8 for {apart}") in flat and (found["k"][0], found["l"][0]) == (98, 97)
+    _check_pass_row("eighth", (found["k"][0], found["l"][0]), (found["k"][1], found["l"][1]), apart)
     assert ("Profiles k and l give {} and {} models within a factor of 2 and {} and {} at ρ ≥ 0.8 (median runs; {} and "
             "{}, {} and {} of the fastest); read without their cold start, {} and {} within a factor of 2 and {} and {} "
             "at ρ ≥ 0.8").format(found["k"][0], found["l"][0], found["k"][1], found["l"][1], found["k"][2],
