@@ -607,6 +607,20 @@ def test_a_spec_name_too_long_for_the_system_is_a_spec_gone(project, cli):
     assert result.exit_code == 1 and "spec gone" in result.stdout, result.output
 
 
+def test_a_bundled_variant_named_alone_leaves_its_familys_other_variants_be(tmp_path, cli, monkeypatch):
+    """A reviewer's: `check lenet5` on a baseline that also holds lenet5_pytorch (specs/lenet.yaml's
+    other variant, which the command did not measure) said "spec gone ... no longer defines it"
+    and failed; --update would have dropped it. Naming one variant checks that one; the file's
+    other models are neither gone nor touched."""
+    monkeypatch.chdir(tmp_path)
+    assert cli("check", "lenet5", "lenet5_pytorch", "--update").exit_code == 0
+    recorded = (tmp_path / "archcalc.lock.yaml").read_text()
+    result = cli("check", "lenet5")
+    assert result.exit_code == 0 and "spec gone" not in result.stdout, result.output
+    assert cli("check", "lenet5", "--update").exit_code == 0
+    assert (tmp_path / "archcalc.lock.yaml").read_text() == recorded  # lenet5_pytorch kept, nothing moved
+
+
 def test_an_error_in_one_variant_of_a_family_names_the_variant(project, cli):
     """The variants share their layers' lines: the layer's line alone did not say which one failed."""
     (project / "fam.yaml").write_text("name: fam\ninput: [3, 16, 16]\nparams: {k: 3}\nvariants:\n  a: {}\n  d: {k: 17}\n"

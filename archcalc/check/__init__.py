@@ -156,7 +156,7 @@ def check(specs: list[str], baseline: Baseline, jobs: int = 0, records: bool = F
     from archcalc.parallel import in_order
 
     documents = _Documents()
-    targets = _targets(specs, baseline, documents)
+    targets, whole = _targets(specs, baseline, documents)
     if not targets and not baseline.entries:
         if baseline.broken:  # entries that name no spec to measure them by: what is wrong with the first
             raise next(iter(baseline.broken.values()))[1]
@@ -168,7 +168,7 @@ def check(specs: list[str], baseline: Baseline, jobs: int = 0, records: bool = F
     jobs = 1 if _named_twice(targets, documents) else jobs  # check stops there: one process gets there first
     models = in_order(measure, targets, jobs, weight=lambda target: _size(target[0]), together=lambda target: target[0])
     findings, measured, spec_files = _gathered(targets, models)
-    checked = {path for path, _ in targets}
+    checked = whole  # a file whose every model was measured: those of its baseline models not among them are gone
     if not specs:  # a bare check looks at every file the baseline names, even with no model left in it
         checked |= {str(entry.spec_path) for entry in baseline.entries.values()}
         checked |= {str(path) for path, _ in baseline.broken.values() if path is not None}
@@ -336,18 +336,23 @@ def block_places(graph: Graph) -> dict[str, Location]:
             if "." not in name}
 
 
-def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> list[Target]:
+def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> tuple[list[Target], set[str]]:
+    """The models to measure, and the files measured whole: a spec file's every variant, where a
+    bundled variant's name (lenet5) measures that one alone."""
     from archcalc.spec.catalog import locate
     from archcalc.spec.expand import variant_names
 
     if not specs:
-        return _baseline_targets(baseline, documents)
-    targets = []
+        targets = _baseline_targets(baseline, documents)
+        return targets, {path for path, _ in targets}
+    targets, whole = [], set()
     for spec in specs:
         path, variant = locate(spec)
+        if not variant:
+            whole.add(str(path))
         names = [variant] if variant else (variant_names(documents[str(path)][0]) or [None])
         targets += [(str(path), name) for name in names]
-    return _once_each(targets)
+    return _once_each(targets), whole
 
 
 def _once_each(targets: list[Target]) -> list[Target]:
