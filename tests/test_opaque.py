@@ -86,6 +86,20 @@ def test_validate_and_build_torch_refuse_it_naming_the_layer(cli, write_spec):
     assert "Traceback" not in result.stderr
 
 
+def test_the_commands_validates_refusal_points_to_run_on_it(cli, write_spec):
+    """A reviewer's: the hint named a `receptive` command, which archcalc does not have. Each
+    command it names runs on the model (sweep at two sizes)."""
+    import re
+
+    path = write_spec(SPEC)
+    hint = cli("validate", path).stderr
+    [named] = re.findall(r"commands that need no torch \(([^)]*)\)", hint)
+    for command in named.split(", "):
+        extra = ["--size", "32,64"] if command == "sweep" else []
+        result = cli(*command.split(), path, *extra)
+        assert result.exit_code == 0, (command, result.output)
+
+
 # --- archcalc import --allow-opaque ---------------------------------------------------------------
 
 torch = pytest.importorskip("torch")

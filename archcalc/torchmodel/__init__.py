@@ -71,7 +71,7 @@ def _buildable(graph: Graph) -> None:
             raise SpecError(f"{node.kind.key} ({node.attrs.operation}) has no torch module in archcalc: the "
                             "model cannot be built in torch", location=node.location,
                             layer=node.name, hint="replace it with the layers it computes (docs/spec.md, layer "
-                            "kinds), or use the commands that need no torch (table, memory, receptive)")
+                            "kinds), or use the commands that need no torch (table, table --rf, memory, sweep, report)")
 
 
 def build_layer(kind: LayerKind, a: Attrs, shapes: list[Shape],
