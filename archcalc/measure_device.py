@@ -221,7 +221,7 @@ of SIZED with a stride of 2 on a map of twice the side, which gives the same out
 every width and side of the grid. On an AVX-512 CPU torch ran a 1×1 convolution of stride 2 at
 about the rate of a 3×3 one, twice that of one of stride 1: ResNet-50's downsampling 1×1 of 256
 channels to 512 took 0.97 ms alone, a 1×1 of stride 1 of the same MACs 1.78; 3×3 convolutions of
-stride 2 were predicted at 0.79–0.88 of their time alone on the grid of stride 1 (docs/latency.md)."""
+stride 2 were predicted at 0.79–0.88 of their time alone on the grid of stride 1 (docs/latency-passes.md)."""
 STRIDED_GROUPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int, ...]]]] = {
     "conv": lambda width, side, groups: _convolution(width, side, groups, stride=2),
 }
@@ -229,7 +229,7 @@ STRIDED_GROUPED: dict[str, Callable[[int, int, int], tuple[str, dict, tuple[int,
 synthetic layer of GROUPED with a stride of 2 on a map of twice the side, for every groups of
 GROUPS, width and side of the grid. On the AVX-512 CPU RegNet's grouped 3×3 convolutions of stride
 2 were predicted at 0.86 of their time alone (0.73–0.99 from the 10th to the 90th percentile) on
-the grids of stride 1 (the ninth pass, docs/latency.md)."""
+the grids of stride 1 (the ninth pass, docs/latency-passes.md)."""
 WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
@@ -238,7 +238,7 @@ GRID_MACS = {"cpu": 2**34, "cuda": 2**36}
 0.2 s). Filled in from narrower points (`_filled`), the AVX-512 machine's points between 2³⁰ and
 2³⁴ were 0.20–2.11 times what two profiles then measured there, 0.95 at the median (4 groups of
 256 channels strided to 112×112 filled at 1.00 of the roofline, measured at 1.67; a 7×7
-convolution of 4096 channels on 4×4 filled at 0.45, measured at 0.22: docs/latency.md)."""
+convolution of 4096 channels on 4×4 filled at 0.45, measured at 0.22: docs/latency-passes.md)."""
 GRID_BYTES = 2**30
 """The largest input or output a point of the grid is measured with (with the copy of its input
 and the output before, a point holds about four such tensors)."""
@@ -521,7 +521,7 @@ def among_others(torch, dtype: str, synthetic: dict = SYNTHETIC) -> dict[str, fl
     median time of its `synthetic` layers at their smallest, each run in turn among those of every
     kind, for ROUNDS rounds (the median of a kind's layers). On this project's CPU a linear layer
     at its smallest took 5.8 µs many in a row and 14.2 among others, a ReLU or batch norm 5.5 and
-    10.3 (docs/latency.md): what the layer before leaves in the caches is not its own."""
+    10.3 (docs/latency-passes.md): what the layer before leaves in the caches is not its own."""
     layers = [(work, *_at_smallest(torch, "cpu", dtype, layer)) for work, kinds in synthetic.items() for layer in kinds]
     times: list[list[float]] = [[] for _ in layers]
     with torch.no_grad():
@@ -554,7 +554,7 @@ def _built(torch, device: str, dtype: str, graph: Graph, input_shape: tuple[int,
 def _device_name(torch, device: str, threads: int) -> str:
     """A GPU's name; a CPU's model name, with its family and model numbers where Linux gives them
     and the instructions torch's kernels use on it, and the threads: two VMs of this project, both
-    "AMD EPYC", ran 3×3 convolutions at rates twice apart (docs/latency.md)."""
+    "AMD EPYC", ran 3×3 convolutions at rates twice apart (docs/latency-passes.md)."""
     if device == "cuda":
         return torch.cuda.get_device_name()
     import platform
@@ -741,7 +741,7 @@ def _channel_block(torch, clock: _Clock, device: str, dtype: str, work: str,
     rate of an aligned one, by `alignment` (`_alignment`): 72 depthwise channels take twice as
     long as 80 by their alignment, not by a block of 64. Each run apart, one after the
     other, a moment the machine was slower while 65 channels ran once found a block of 64 for 3×3
-    convolutions, where 65 and 80 channels take as long and 96 longer (docs/latency.md)."""
+    convolutions, where 65 and 80 channels take as long and 96 longer (docs/latency-passes.md)."""
     outs = (BLOCK_BASE + 1, *(BLOCK_BASE + block for block in BLOCKS))
     layers, shares = [], []
     for out in outs:

@@ -474,6 +474,11 @@ def _latency_benchmark():
 CPU_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-04"
 
 
+def _latency_text() -> str:
+    """docs/latency.md, then docs/latency-passes.md (the passes on this project's CPU)."""
+    return "\n".join((ROOT / "docs" / page).read_text(encoding="utf-8") for page in ("latency.md", "latency-passes.md"))
+
+
 def test_the_cpu_latency_table_is_what_the_kept_times_and_profiles_give():
     """docs/latency.md's table of every bundled model on this project's CPU, and its counts for the
     two profiles with and without their tables by size, made again from the kept times and profiles
@@ -484,7 +489,7 @@ def test_the_cpu_latency_table_is_what_the_kept_times_and_profiles_give():
     from archcalc.devices import load_profile
 
     benchmark = _latency_benchmark()
-    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    text = _latency_text()
     cache = json.loads((CPU_RUN / "latency-cpu-float32.json").read_text())
     entries = {entry.name: entry for entry in bundled()}
     assert set(cache) == set(entries)
@@ -521,7 +526,7 @@ def test_the_ceilings_of_the_cpu_rank_correlations_are_what_the_kept_times_give(
     from archcalc.devices import load_profile
 
     benchmark = _latency_benchmark()
-    text = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    text = " ".join(_latency_text().split())
     entries = {entry.name: entry for entry in bundled()}
     ceilings = []
     for run in (CPU_RUN, ROOT / "benchmarks" / "results" / "cpu-2026-12-04-evening"):
@@ -562,7 +567,7 @@ def test_the_third_cpu_pass_is_what_its_kept_times_and_profiles_give():
     from archcalc.devices import load_profile
 
     benchmark = _latency_benchmark()
-    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    text = _latency_text()
     flat = " ".join(text.split())
     entries = {entry.name: entry for entry in bundled()}
 
@@ -685,7 +690,7 @@ def _read_pass(run: Path, names: tuple[str, ...] = KEPT_PROFILES, profiles_in: P
     beside its times, or in `profiles_in`), rows (its first profile's table checked in the text,
     `_kept_pass`) and counts (`_counted`, median then fastest runs) by profile."""
     benchmark = _latency_benchmark()
-    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    text = _latency_text()
     compared = _pass_compared(benchmark)
     profiles, rows = _kept_pass(run, compared, text, benchmark, names, profiles_in)
     found = {name: (*_counted(rows[name]), *_counted(rows[name], "fastest")) for name in profiles}
@@ -738,7 +743,7 @@ def test_the_fourth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     from dataclasses import replace
 
     benchmark = _latency_benchmark()
-    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    text = _latency_text()
     flat = " ".join(text.split())
     compared = _pass_compared(benchmark)
     profiles, rows = _kept_pass(FOURTH_RUN, compared, text, benchmark)
@@ -1447,7 +1452,7 @@ def test_convnext_timed_for_a_minute_is_what_its_kept_times_give():
 
     from archcalc.devices import load_profile
 
-    benchmark, flat = _latency_benchmark(), " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    benchmark, flat = _latency_benchmark(), " ".join(_latency_text().split())
     profile = load_profile(FIFTEENTH_RUN / "profile-cpu-r.yaml")
     entries = {entry.name: entry for entry in bundled()}
     seconds = json.loads((FIFTEENTH_RUN / "latency-cpu-float32.json").read_text())
@@ -2008,7 +2013,7 @@ def _a_grid_on_the_ninth_pass(name: str, stripped, what: str, shape: str) -> tup
     from archcalc.devices import load_profile
 
     benchmark = _latency_benchmark()
-    flat = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    flat = " ".join(_latency_text().split())
     compared = _pass_compared(benchmark)
     profile = load_profile(NINTH_RUN / f"profile-cpu-{name}.yaml")
     bare = replace(profile, efficiency_by_size={work: stripped(work, table) for work, table in
@@ -2085,7 +2090,7 @@ def test_the_eighth_cpu_pass_is_what_its_kept_times_and_profiles_give():
             "at ρ ≥ 0.8").format(found["k"][0], found["l"][0], found["k"][1], found["l"][1], found["k"][2],
                                  found["l"][2], found["k"][3], found["l"][3], without["k"][0], without["l"][0],
                                  without["k"][1], without["l"][1]) in flat
-    assert (f"The cold start (`cold_start`, [above](#measuring-a-device-archcalc-device-profile)): "
+    assert (f"The cold start (`cold_start`, [latency.md](latency.md#measuring-a-device-archcalc-device-profile)): "
             f"{profiles['k'].cold_start:.2f} on profile k, {profiles['l'].cold_start:.2f} on profile l") in flat
 
     def reaches(row: dict) -> bool:
@@ -2149,7 +2154,7 @@ def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():
 
     benchmark = _latency_benchmark()
     run = ROOT / "benchmarks" / "results" / "cpu-2026-12-04-evening"
-    text = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    text = " ".join(_latency_text().split())
     cache = json.loads((run / "latency-cpu-float32.json").read_text())
     entries = {entry.name: entry for entry in bundled()}
     assert set(cache) == set(entries)
@@ -2163,3 +2168,32 @@ def test_the_second_cpu_pass_is_what_its_kept_times_and_profiles_give():
              *counts(replace(second, efficiency_by_size={}))]
     assert ("with its first profile {} of 98 models within a factor of 2 and {} at ρ ≥ 0.8 (median runs), with its "
             "second {} and {}, and {} and {}, {} and {} without their tables").format(*found) in text
+
+
+def _slug(heading: str) -> str:
+    """A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_relative_link_of_the_markdown_reaches_its_file_and_heading():
+    """Each link of a tracked markdown page to another file of the checkout, or to a heading of
+    one (`latency.md#the-roofline`), finds it: the passes moved to docs/latency-passes.md kept
+    their links from the results they describe and from latency.md."""
+    import subprocess
+
+    def outside_code(page: Path) -> str:
+        return re.sub(r"(?s)```.*?```", "", page.read_text(encoding="utf-8"))
+
+    pages = [ROOT / name for name in subprocess.run(["git", "ls-files", "*.md"], cwd=ROOT, capture_output=True,
+                                                      text=True, check=True).stdout.split()]
+    headings = {page.resolve(): {_slug(h) for h in re.findall(r"(?m)^#+ (.*)$", outside_code(page))} for page in pages}
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", outside_code(page)):
+            if re.match(r"[a-z]+:", target):  # https:, mailto:
+                continue
+            path, _, heading = target.partition("#")
+            reached = (page.parent / path).resolve() if path else page.resolve()
+            if not reached.exists() or heading and reached.suffix == ".md" and heading not in headings.get(reached, set()):
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert len(pages) > 30 and broken == []
