@@ -2197,3 +2197,41 @@ def test_every_relative_link_of_the_markdown_reaches_its_file_and_heading():
             if not reached.exists() or heading and reached.suffix == ".md" and heading not in headings.get(reached, set()):
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
     assert len(pages) > 30 and broken == []
+
+
+ALIGNMENT_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-alignment"
+
+
+def test_the_shares_of_8_aligned_channels_are_what_their_kept_runs_give():
+    """docs/latency.md's and the kept runs' README's figures of benchmarks/alignment_shares.py:
+    profile r's one share at 8, RegNet-Y-128GF's point and its neighbours on 48×48 in each run, the
+    spread on 28×28, all read again from the three kept outputs."""
+    from archcalc.devices import load_profile, share_at
+
+    runs = []
+    for index in (1, 2, 3):
+        lines = (ALIGNMENT_RUN / f"shares-{index}.txt").read_text(encoding="utf-8").splitlines()
+        runs.append({(int(cells[0]), int(cells[1]), int(cells[4])): float(cells[5])
+                     for cells in (line.split() for line in lines[2:])})
+    table = load_profile(FIFTEENTH_RUN / "profile-cpu-r.yaml").efficiency_by_size["conv"]
+    profiled = share_at(table.alignments, table.aligned, 8)
+    flat = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    readme = " ".join((ALIGNMENT_RUN / "README.md").read_text(encoding="utf-8").split())
+    assert f"the profile's share at 8: {profiled:.4f}" in (ALIGNMENT_RUN / "shares-1.txt").read_text(encoding="utf-8")
+    assert f"measured at 8 ({profiled:.4f}, at 136 channels a group, 2 groups, 28×28)" in flat
+
+    def series(point: tuple[int, int, int]) -> list[float]:
+        return [run[point] for run in runs]
+
+    own = series((4, 256, 48))
+    assert min(own) > profiled
+    assert f"that share at their own size was above it in each of three runs ({min(own):.3f}–{max(own):.3f})" in flat
+    assert "(4 groups of 136 channels: {:.3f}, {:.3f}, {:.3f}; of 520: {:.3f}, {:.3f}, {:.3f})".format(
+        *series((4, 128, 48)), *series((4, 512, 48))) in flat
+    wide = max(max(series(point)) - min(series(point)) for point in runs[0] if point[2] == 48)
+    assert f"it moved by up to {wide:.2f} from one run to the next" in flat
+    beside = [share for run in runs for point, share in run.items() if point[2] == 28]
+    steady = max(max(series(point)) - min(series(point)) for point in runs[0] if point[2] == 28)
+    assert f"On 28×28 the shares are {min(beside):.2f}–{max(beside):.2f}, each point within {steady:.2f} of itself" in readme
+    assert (f"gave {own[0]:.3f}, {own[1]:.3f} and {own[2]:.3f}: above the profile's {profiled:.4f} in each run, by "
+            f"{(min(own) / profiled - 1) * 100:.0f}–{(max(own) / profiled - 1) * 100:.0f}%") in readme
