@@ -238,6 +238,15 @@ def test_a_long_table_goes_through_the_pager_with_a_hint(tmp_path):
     assert max(map(len, piped_run.stdout.splitlines())) > 80
 
 
+def test_a_long_table_of_top_level_layers_alone_gets_no_depth_hint(write_spec):
+    """--depth 1 of a model without blocks is the same table: 60 rows would be 'try --depth 1
+    (60 rows)', which shortens nothing."""
+    layers = "".join(f"  - relu{index}: relu\n" for index in range(60))
+    path = write_spec(f"name: flat\ninput: [3, 8, 8]\nlayers:\n{layers}")
+    code, shown, hint = on_terminal(["table", str(path)], 80)
+    assert code == 0 and "relu59" in shown and hint == ""
+
+
 @pytest.mark.parametrize("pager, failure", [("false", "1"), ("/nonexistent/pager", "127"), ("exit 3", "3")])
 def test_a_pager_that_fails_leaves_the_output_on_the_terminal(pager, failure):
     """A pager that cannot start or fails: a warning, then the table printed as without a pager

@@ -55,7 +55,7 @@ def paged(lines: int) -> bool:
 
 def suggest_depth(rows: int, shorter: Callable[[], int]) -> None:
     """On a terminal, a table of more `rows` than its lines gets a hint on stderr: --depth 1 and
-    its rows (`shorter()`)."""
-    if WIDTH is not None and rows > HEIGHT:
+    its rows (`shorter()`), where that is fewer (a model of top-level layers alone gets none)."""
+    if WIDTH is not None and rows > HEIGHT and (fewer := shorter()) < rows:
         sys.stderr.write(f"hint: {rows} rows, more than the terminal's {HEIGHT} lines: try --depth 1 "
-                         f"({shorter()} rows)\n")
+                         f"({fewer} rows)\n")
