@@ -250,6 +250,22 @@ def test_what_update_keeps_must_be_right_before_it_writes(project, cli, text, li
     assert Path(BASELINE).read_text() == text
 
 
+@pytest.mark.parametrize("text, hint", [
+    ("models:\n  small_b:\n    <<: {spec: small.yaml}\n", "write the keys out where they are needed"),
+    ("- small_a\n", "a baseline is a mapping with one key, 'models:'"),
+    ("models: {}\n---\nmodels: {}\n", "keep one baseline per file"),
+    ("models: !!set {}\n", "a baseline holds numbers, true/false, text, lists and mappings only"),
+], ids=["a merge key", "a list", "two documents", "a tag"])
+def test_a_baseline_yaml_refuses_gets_a_baselines_hint(project, cli, text, hint):
+    """The YAML a spec and a baseline share refused with a hint for a baseline: a merge key was
+    told to 'use a block with parameters to share layers', a list that 'a spec is a mapping with
+    keys such as 'name', 'input' and 'layers''."""
+    Path("small.yaml").write_text(family("small_a"))
+    Path(BASELINE).write_text(text)
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 2 and result.stderr.endswith(f"  hint: {hint}\n"), result.stderr
+
+
 FIGURES_OF_ONE = ("    input: 3x32x32\n    batch: 1\n    convention: paper\n    dtype: float32\n"
                   "    params: 1\n    macs: 1\n    flops: 1\n    activation_bytes: 1\n")
 
@@ -459,7 +475,7 @@ def test_the_per_block_records_read_by_pattern_are_what_yaml_reads_at_the_same_p
     ours = _parsed(text, "baseline.yaml")
     same_places(ours, parse_yaml.__wrapped__(text, "baseline.yaml"))
     assert ours == yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # PyYAML itself
-    by_pattern = ours is not parse_yaml(text, "baseline.yaml")  # else read whole, by YAML
+    by_pattern = ours is not parse_yaml(text, "baseline.yaml", what="baseline")  # else read whole, by YAML
     assert by_pattern == ("note: |" not in text and "other:" not in text and "conv1: {" not in text[:20]
                           and "&" not in text)
 

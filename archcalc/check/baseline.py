@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -202,11 +203,11 @@ def _parsed(text: str, name: str) -> YMap:
         pieces += [text[end:match.start(2)], "1"]
         end = match.end(2)
     if not records or "&" in text:
-        return parse_yaml(text, name)
+        return parse_yaml(text, name, what="baseline")
     try:
-        document = parse_yaml.__wrapped__("".join(pieces) + text[end:], name)
+        document = parse_yaml.__wrapped__("".join(pieces) + text[end:], name, what="baseline")
     except SpecError:
-        return parse_yaml(text, name)  # which raises the error where the text has it
+        return parse_yaml(text, name, what="baseline")  # which raises the error where the text has it
     models = document.get("models")
     nodes, found = _nodes(document), 0
     for body in models.values() if isinstance(models, YMap) else ():
@@ -220,7 +221,7 @@ def _parsed(text: str, name: str) -> YMap:
                 blocks[block] = _record(match, where)
                 found += 1
     if found != len(records) or nodes + 8 * found > MAX_YAML_NODES:  # a record is 9 nodes, not 1
-        return parse_yaml(text, name)
+        return parse_yaml(text, name, what="baseline")
     return document
 
 
@@ -359,7 +360,7 @@ def _meant(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: set[st
 def _read_back(text: str, path: Path) -> dict | None:
     """The models of `text` as the baseline reader sees them (None if it does not parse)."""
     try:
-        document = parse_yaml(text, str(path))
+        document = parse_yaml(text, str(path), what="baseline")
     except SpecError:
         return None
     models = document.get("models")

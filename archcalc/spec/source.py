@@ -69,22 +69,28 @@ def load_yaml(path: Path, display_name: str | None = None, inspect: Inspect | No
 
 
 @lru_cache(maxsize=64)
-def parse_yaml(text: str, name: str, inspect: Inspect | None = None) -> YMap:
-    """Spec text → YMap (cached by content: callers must not change what it returns)."""
+def parse_yaml(text: str, name: str, inspect: Inspect | None = None, what: str = "spec") -> YMap:
+    """Spec text (or the text of another `what`: a baseline) → YMap (cached by content: callers
+    must not change what it returns)."""
     if not text.strip():
         raise SpecError("the file is empty", location=Location(name, 1, 1),
                         hint="a spec needs at least 'name', 'input' and 'layers'")
-    node = compose_yaml(text, name)
+    node = compose_yaml(text, name, what)
     if node is None:
         raise SpecError("the file holds no YAML document", location=Location(name, 1, 1))
     if inspect is not None:
         inspect(node, name)
-    document = _Converter(name, anchored="&" in text).convert(node, 0)
+    document = _Converter(name, anchored="&" in text, what=what).convert(node, 0)
     if not isinstance(document, YMap):
         raise SpecError(f"the document is a {_yaml_type(node)}, not a mapping",
                         location=node_location(name, node),
-                        hint="a spec is a mapping with keys such as 'name', 'input' and 'layers'")
+                        hint=_MAPPING_HINT.get(what, f"a {what} is a mapping"))
     return document
+
+
+_MAPPING_HINT = {"spec": "a spec is a mapping with keys such as 'name', 'input' and 'layers'",
+                 "baseline": "a baseline is a mapping with one key, 'models:'"}
+_MERGE_HINT = {"spec": "use a block with parameters to share layers"}
 
 
 def _shortened(text: str, limit: int = 40) -> str:
@@ -108,9 +114,10 @@ class _Converter:
     outermost node being repeated was defined. Without anchors the composer has counted every
     node already, and plain text (keys, kinds) is taken as it stands, without a call per node."""
 
-    def __init__(self, name: str, anchored: bool = True) -> None:
+    def __init__(self, name: str, anchored: bool = True, what: str = "spec") -> None:
         self.name = name
         self.anchored = anchored
+        self.what = what
         self.count = 0
         self.seen: set[int] = set()
         self.construct = yaml.SafeLoader("").construct_object
@@ -126,13 +133,13 @@ class _Converter:
         if tag not in _PLAIN_TAGS:
             tag = tag.replace("tag:yaml.org,2002:", "!!")
             raise SpecError(f"the YAML tag '{tag}' is not supported", location=node_location(self.name, node),
-                            hint="a spec holds numbers, true/false, text, lists and mappings only")
+                            hint=f"a {self.what} holds numbers, true/false, text, lists and mappings only")
         if type(node) is yaml.ScalarNode:
             if tag != _STR and NOT_AS_WRITTEN.fullmatch(node.value):
                 raise not_as_written(node.value, self.scalar(node), node_location(self.name, node))
             return self.scalar(node)
         if depth >= MAX_YAML_DEPTH:  # the root is at depth 0
-            raise too_deep(node_location(self.name, node))
+            raise too_deep(node_location(self.name, node), self.what)
         if type(node) is yaml.MappingNode:
             return self._mapping(node, depth + 1, alias)
         return self._sequence(node, depth + 1, alias)
@@ -195,7 +202,7 @@ class _Converter:
             else:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     raise SpecError("YAML merge keys ('<<') are not supported", location=node_location(name, key_node),
-                                    hint="use a block with parameters to share layers")
+                                    hint=_MERGE_HINT.get(self.what, "write the keys out where they are needed"))
                 key = convert(key_node, depth, alias)
             if not isinstance(key, str):
                 raise SpecError(f"keys must be text, not {key!r}", location=node_location(name, key_node),
