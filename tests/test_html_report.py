@@ -95,6 +95,19 @@ def test_several_models_are_drawn_side_by_side(pages):
         assert figure in shown
 
 
+@pytest.mark.parametrize("args", [["lenet5", "--sweep", "32"], ["lenet5", "--sweep", "16,32"]],
+                         ids=["one size", "two sizes"])
+def test_a_line_of_one_point_is_drawn_as_a_dot(cli, args):
+    """A sweep of one size: a polyline of one point draws nothing, and the chart stood empty;
+    each series' one value is a dot where its line would be (more points draw their line)."""
+    result = cli("report", *args, "--format", "html")
+    assert result.exit_code == 0, result.output
+    svg = figures(result.stdout)["chart-1"]
+    points = [point for line in svg.iter(f"{SVG}polyline") for point in line.get("points").split()]
+    dots = [f"{dot.get('cx')},{dot.get('cy')}" for dot in svg.iter(f"{SVG}circle")]
+    assert dots == (points if len(points) == 1 else [])
+
+
 # The browser ------------------------------------------------------------------------------------
 
 def browser() -> str:

@@ -114,6 +114,9 @@ class Lines:
                        f'{bottom}" fill="{PALETTE[0]}" fill-opacity="0.3"/>')
         out += [f'<polyline points="{points}" fill="none" stroke="{PALETTE[index % len(PALETTE)]}" stroke-width="2"/>'
                 for index, points in enumerate(lines)]
+        if count == 1:  # a line of one point draws nothing: each series' value as a dot
+            out += [f'<circle cx="{x(0):.1f}" cy="{y(s.values[0]):.1f}" r="4" fill="{PALETTE[index % len(PALETTE)]}"/>'
+                    for index, s in enumerate(self.series) if s.values]
         out.append(f'<line x1="{left}" y1="{bottom}" x2="{left + plot}" y2="{bottom}" class="axis"/>'
                    f'<text x="14" y="{(top + bottom) / 2}" text-anchor="middle" '
                    f'transform="rotate(-90 14 {(top + bottom) / 2})">{html_text(self.unit)}</text>')
