@@ -111,7 +111,7 @@ def test_the_diagram_shows_merges_between_blocks(cli, write_spec):
           - cat: {kind: concat, from: [left, right]}
     """)
     (diagram,) = charts(cli("report", spec).stdout, "flowchart TD\n")
-    edges = re.findall(r"^    (n_\w+) --> (n_\w+)$", diagram, re.M)
+    edges = re.findall(r"^    (n_\w+) --> (n_\w+)$", diagram, re.MULTILINE)
     assert edges == [("n_input", "n_stem"), ("n_stem", "n_left"), ("n_stem", "n_right"),
                      ("n_left", "n_cat"), ("n_right", "n_cat")]
 
@@ -161,6 +161,17 @@ def test_a_long_flat_model_shares_bars_and_int8_has_no_memory(cli, write_spec):
     assert "## Inference memory\n\nNot modelled in int8" in int8 and "activations alive" not in int8
 
 
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_a_report_links_to_no_file_beside_it(cli, dtype):
+    """A report is pasted into a pull request or written anywhere: the memory section linked
+    '[memory.md](memory.md)', a file beside the report that is not there (in the HTML page too)."""
+    for form in ("markdown", "html"):
+        page = cli("report", "lenet5", "--dtype", dtype, "--format", form).stdout
+        html = MarkdownIt("commonmark").enable("table").render(page) if form == "markdown" else page
+        assert re.findall(r'<a href="([^"]*)"', html) == [], form
+        assert "(docs/memory.md)" in page
+
+
 def test_several_models_side_by_side_with_ratios_to_the_first(cli):
     text = cli("report", "lenet5", "alexnet").stdout
     summary = tables(text)[1]
@@ -202,7 +213,7 @@ def test_two_runs_are_byte_identical_and_written_in_one_step(cli, tmp_path):
     assert cli("report", "resnet50", "vgg11").stdout == first.read_text(encoding="utf-8")
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
     stamped = cli("report", "lenet5", "--timestamp").stdout
-    assert re.search(r"^\| generated \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \|$", stamped, re.M)
+    assert re.search(r"^\| generated \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \|$", stamped, re.MULTILINE)
 
 
 def test_a_spec_is_never_the_report_file(cli, write_spec):

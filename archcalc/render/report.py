@@ -290,9 +290,9 @@ def _memory(stats: ModelStats, memory) -> list[str]:
     alive block by block: the most while each top-level block runs (bars) and after it (line)."""
     if memory is None:
         return [(f"Not modelled in {stats.dtype}: the memory model takes float32, float16, bfloat16 and float64 "
-                 "([memory.md](memory.md)).")]
+                 "(docs/memory.md).")]
     context = (f"One forward pass in eval mode without gradients, at batch {memory.input_shape[0]} in {memory.dtype}, "
-               "as torch's MemTracker counts it ([memory.md](memory.md))")
+               "as torch's MemTracker counts it (docs/memory.md)")
     layer = memory.peak_point
     if layer is None:
         return [f"{context}: no layer runs a torch operation, so MemTracker records no peak (0 B)."]
