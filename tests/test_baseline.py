@@ -179,6 +179,9 @@ BAD_ENTRIES = {  # baseline text → (line, column, message)
     "batch 0": (ENTRY + "    batch: 0\n", 5, 12, "'batch' must be a whole number ≥ 1, got 0"),
     "batch -1": (ENTRY + "    batch: -1\n", 5, 12, "'batch' must be a whole number ≥ 1, got -1"),
     "batch as text": (ENTRY + "    batch: two\n", 5, 12, "'batch' must be a whole number ≥ 1, got 'two'"),
+    # an error of no file and line ('the batch size must be … (in the variant …)'), which --update kept
+    "batch 2^31": (ENTRY + "    batch: 2147483648\n", 5, 12,
+                   "'batch' of the baseline entry 'small_a' must be at most 2,147,483,647, got 2,147,483,648"),
     "an unknown convention": (ENTRY + "    convention: bogus\n", 5, 17, "unknown convention 'bogus'"),
     "an unknown dtype": (ENTRY + "    dtype: float128\n", 5, 12, "unknown dtype 'float128'"),
     "a negative figure": (ENTRY + "    params: -5\n", 5, 13, "'params' must be a whole number ≥ 0, got -5"),

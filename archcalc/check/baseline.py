@@ -35,7 +35,7 @@ import yaml
 
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from archcalc.errors import Location, OutputError, SpecError, did_you_mean
-from archcalc.limits import MAX_PATH_CHARS, MAX_YAML_NODES
+from archcalc.limits import MAX_DIMENSION, MAX_PATH_CHARS, MAX_YAML_NODES
 from archcalc.reading import nothing_at, read_text_file
 from archcalc.sizes import parse_input
 from archcalc.spec.expand import check_one_line
@@ -267,6 +267,9 @@ def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
         raise SpecError(f"'input' of the baseline entry '{name}': {error.message}", location=body.where("input"),
                         hint="sizes are whole numbers, like 3x224x224") from None
     batch = count(body, "batch", 1, minimum=1)
+    if batch > MAX_DIMENSION:
+        raise SpecError(f"'batch' of the baseline entry '{name}' must be at most {MAX_DIMENSION:,}, got {batch:,}",
+                        location=body.where("batch"), hint="run 'archcalc check --update' to rewrite the entry")
     convention = _choice(body, "convention", DEFAULT_CONVENTION, CONVENTIONS)
     dtype = _choice(body, "dtype", "float32", DTYPE_BYTES)
     held = held_from(body, "baseline", other_keys=(*CONDITION_KEYS, BLOCKS))
