@@ -223,6 +223,19 @@ def test_a_bad_entry_is_an_error_at_its_place_and_update_repairs_it(project, cli
     assert cli("check").exit_code == 0
 
 
+def test_an_input_the_model_cannot_take_names_the_baseline_that_records_it(project, cli):
+    """The spec holds at its own 3x32x32; the baseline recorded 3x2x2. The error was at the spec's
+    conv with 'a larger input' as its fix, and the baseline, whose input it is, went unnamed."""
+    Path("tiny.yaml").write_text("name: tiny\ninput: [3, 32, 32]\nlayers:\n  - conv: {kind: conv2d, out: 4, kernel: 5}\n")
+    assert cli("check", "tiny.yaml", "--update").exit_code == 0
+    Path(BASELINE).write_text(Path(BASELINE).read_text().replace("input: 3x32x32", "input: 3x2x2"))
+    result = cli("check")
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: tiny.yaml:4:5: layer 'conv'"), first
+    assert "(at the input 3x2x2, batch 1, that the baseline records at archcalc.lock.yaml:4)" in first, first
+
+
 @pytest.mark.parametrize("text, line, column, message", [
     (ENTRY + "    parms: 5\n", 5, 5, "unknown key 'parms' in baseline (did you mean 'params'?)"),
     (ENTRY + "    max_macs: lots\n", 5, 15, "'max_macs' must be a whole number ≥ 0, got 'lots'"),

@@ -420,7 +420,12 @@ def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
     """At the input, batch, convention and dtype the baseline recorded (else the spec's own)."""
     if entry is None:
         return analyze_graph(graph)
-    return analyze_graph(graph, input_shape(entry.input), entry.batch, entry.convention, entry.dtype)
+    try:
+        return analyze_graph(graph, input_shape(entry.input), entry.batch, entry.convention, entry.dtype)
+    except SpecError as error:  # the spec may hold at its own input: say whose input this is
+        error.message += (f" (at the input {entry.input}, batch {entry.batch}, that the baseline records at "
+                          f"{entry.location.file}:{entry.location.line})")
+        raise
 
 
 def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline) -> list[Finding]:
