@@ -288,6 +288,17 @@ def test_a_model_without_cost_or_parameters_has_no_empty_chart(cli, write_spec):
     assert not [chart for chart in charts(text, "xychart-beta") if " by stage (" in chart]
 
 
+def test_a_model_of_no_kernel_and_no_cost_has_no_empty_time_chart(cli, write_spec):
+    """Bars of 0% and a line of 0% were drawn for a model whose layers run no kernel (views)."""
+    spec = write_spec("name: views\ninput: [3, 8, 8]\nlayers:\n  - a: identity\n  - b: flatten\n")
+    text = cli("report", spec, "--device-profile", "h200").stdout
+    assert "## Predicted time beside MACs\n\nOn NVIDIA H200 SXM (141 GB HBM3e) in float32: no stage runs a kernel " \
+           "or has a cost.\n\n## " in text
+    assert not [chart for chart in charts(text, "xychart-beta") if "predicted time" in chart]
+    page = cli("report", spec, "--device-profile", "h200", "--format", "html").stdout
+    assert "predicted time and MACs by stage" not in page
+
+
 OPAQUE = """name: opq
 input: [3, 8, 8]
 layers:

@@ -223,6 +223,9 @@ def _time_chart(stats: ModelStats, stages: list[Row], title: str, attr: str, roo
     Beyond BARS stages, consecutive ones share a bar, named `first-last`, as in `_stage_charts`."""
     shares = roof.grouped(1)
     total_cost = getattr(stats.totals, attr)
+    if not roof.total and not total_cost:  # bars and a line of zeros: no chart
+        return [f"## Predicted time beside {title}{suffix}", "",
+                f"On {markdown_text(roof.profile.name)} in {roof.dtype}: no stage runs a kernel or has a cost.", ""]
     runs = _runs([row.name for row in stages])
     if len(runs) == len(stages):
         labels = tuple(_label(row) for row in stages)
