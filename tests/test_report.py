@@ -288,6 +288,20 @@ def test_a_model_without_cost_or_parameters_has_no_empty_chart(cli, write_spec):
     assert not [chart for chart in charts(text, "xychart-beta") if " by stage (" in chart]
 
 
+def test_models_side_by_side_chart_no_figure_that_is_0_in_each(cli, write_spec):
+    """Two models of no parameters and no MACs: 'parameters (count)' and 'MACs (count)' were
+    charts of bar [0, 0]; only the inference peak is charted (in the HTML page too, which also drew
+    each model's 'MACs and parameters by stage' bars of nothing, where the markdown says so)."""
+    one = write_spec("name: relus\ninput: [3, 8, 8]\nlayers:\n  - a: relu\n", "one.yaml")
+    two = write_spec("name: views\ninput: [3, 8, 8]\nlayers:\n  - a: identity\n  - b: flatten\n", "two.yaml")
+    text = cli("report", one, two).stdout
+    side = text.split("### The models side by side", 1)[1].split("\n## ", 1)[0]
+    assert [re.search(r'title "(.*)"', chart)[1] for chart in mermaid_blocks(side)] == ["inference peak (B)"]
+    page = cli("report", one, two, "--format", "html").stdout
+    assert ">parameters</text>" not in page and ">MACs</text>" not in page and ">inference peak</text>" in page
+    assert "and parameters by stage" not in page and page.count("No stage has a cost or a parameter.") == 2
+
+
 def test_a_model_of_no_kernel_and_no_cost_has_no_empty_time_chart(cli, write_spec):
     """Bars of 0% and a line of 0% were drawn for a model whose layers run no kernel (views)."""
     spec = write_spec("name: views\ninput: [3, 8, 8]\nlayers:\n  - a: identity\n  - b: flatten\n")

@@ -138,7 +138,7 @@ def _model_sections(stats: ModelStats, several: bool, memory=False, roof=None) -
     stages = stats.rows(depth=1)
     peak = [] if memory is False else [f"## Inference memory{suffix}", "", *_memory(stats, memory), ""]
     return [f"## Stages{suffix}", "", *as_markdown(_stages_table(stages, title, attr, roof)), "",
-            f"## Where the cost goes{suffix}", "", _stage_bars(stats, stages, title, attr), "",
+            f"## Where the cost goes{suffix}", "", *_stage_bars(stats, stages, title, attr),
             *_stage_charts(stats, stages, title, attr),
             *(_time_chart(stats, stages, title, attr, roof, suffix) if roof else []), *peak,
             *_diagram(stats, stages, suffix),
@@ -146,14 +146,17 @@ def _model_sections(stats: ModelStats, several: bool, memory=False, roof=None) -
             *as_markdown(_layers_table(stats, title, attr)), "", "</details>", ""]
 
 
-def _stage_bars(stats: ModelStats, stages: list[Row], title: str, attr: str) -> Bars:
-    """Each stage's share of the model's cost and of its parameters, the figures beside the bars."""
+def _stage_bars(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list:
+    """Each stage's share of the model's cost and of its parameters, the figures beside the bars,
+    then a blank line; nothing for a model of neither (as `_stage_charts`)."""
+    if not getattr(stats.totals, attr) and not stats.totals.params:
+        return []
     series = [Series(name, tuple(getattr(row.figures, key) / total if total else 0.0 for row in stages),
                      tuple(human(getattr(row.figures, key)) for row in stages))
               for name, key, total in ((title, attr, getattr(stats.totals, attr)),
                                        ("parameters", "params", stats.totals.params))]
-    return Bars(f"{stats.model}: {title} and parameters by stage", tuple(_label(row) for row in stages),
-                tuple(series), "share of the model")
+    return [Bars(f"{stats.model}: {title} and parameters by stage", tuple(_label(row) for row in stages),
+                 tuple(series), "share of the model"), ""]
 
 
 def _side_by_side(models: list[ModelStats], memories: list | None) -> Bars:
@@ -179,13 +182,16 @@ def _side_by_side_mermaid(models: list[ModelStats], memories: list | None) -> li
 
 def _compared(models: list[ModelStats], memories: list | None) -> list[tuple[str, list[int], object]]:
     """What the models are compared by: (name, each model's figure, how a figure is written):
-    parameters, cost, and the inference peak (activation memory where memory is not modelled)."""
+    parameters, cost, and the inference peak (activation memory where memory is not modelled);
+    a figure that is 0 in every model left out (its chart would be bars of nothing)."""
     title, attr = count_column(models[0])
     figures = [("parameters", [m.totals.params for m in models], human),
                (title, [getattr(m.totals, attr) for m in models], human)]
     if memories and all(memories):
-        return [*figures, ("inference peak", [memory.peak for memory in memories], human_bytes)]
-    return [*figures, ("activation memory", [m.totals.activation_bytes for m in models], human_bytes)]
+        figures.append(("inference peak", [memory.peak for memory in memories], human_bytes))
+    else:
+        figures.append(("activation memory", [m.totals.activation_bytes for m in models], human_bytes))
+    return [figure for figure in figures if any(figure[1])]
 
 
 def _in_units(figures: list[tuple[str, list[int], object]]) -> list[tuple[str, list[float], str]]:
