@@ -302,6 +302,15 @@ def test_models_side_by_side_chart_no_figure_that_is_0_in_each(cli, write_spec):
     assert "and parameters by stage" not in page and page.count("No stage has a cost or a parameter.") == 2
 
 
+def test_a_sweep_of_no_cost_has_no_chart_of_zeros(cli, write_spec):
+    """A model of no MACs swept over sizes: 'GMACs against input size' was a chart of line [0, 0];
+    the table of exact figures says it."""
+    spec = write_spec("name: relus\ninput: [3, 8, 8]\nlayers:\n  - a: relu\n")
+    for form in ("markdown", "html"):
+        page = cli("report", spec, "--sweep", "8,16", "--format", form).stdout
+        assert "against input size" not in page and "relus MACs" in page, form
+
+
 def test_a_model_of_no_kernel_and_no_cost_has_no_empty_time_chart(cli, write_spec):
     """Bars of 0% and a line of 0% were drawn for a model whose layers run no kernel (views)."""
     spec = write_spec("name: views\ninput: [3, 8, 8]\nlayers:\n  - a: identity\n  - b: flatten\n")

@@ -363,7 +363,7 @@ def _largest(stats: ModelStats) -> Markdown:
 
 def _resolution(sweeps: list) -> list[str]:
     """A mermaid line chart of the cost against the input size (sizes where every model is
-    valid), the exact figures in a table, and each model's formula."""
+    valid, where any costs anything), the exact figures in a table, and each model's formula."""
     title, attr = count_column(sweeps[0].about)
     points = list(zip(*(s.points for s in sweeps)))
     valid = [row for row in points if all(p.totals is not None for p in row)]
@@ -373,7 +373,7 @@ def _resolution(sweeps: list) -> list[str]:
         f"{'; '.join(s.formulas.formulas.constraint_lines()) or 'every size'}" if s.formulas is not None else
         "no formulas, past a bound of the symbolic analysis or refused by a multiply's broadcast (docs/symbolic.md): "
         "each size analysed as a number") for s in sweeps]
-    if valid:
+    if any(getattr(p.totals, attr) for row in valid for p in row):  # lines of 0 are no chart
         out += ["", Lines(f"G{title} against input size",
                           tuple(Series(s.about.model, tuple(getattr(row[i].totals, attr) / 1e9 for row in valid))
                                 for i, s in enumerate(sweeps)),
