@@ -108,6 +108,26 @@ def test_a_line_of_one_point_is_drawn_as_a_dot(cli, args):
     assert dots == (points if len(points) == 1 else [])
 
 
+def test_a_legend_too_long_for_one_row_goes_on_to_the_next(cli):
+    """Four segmentation models' names are wider than the chart: the fourth ran off its right edge
+    (cut at 760 px, 'deeplabv3_resnet10'). Each name ends inside the chart, the rows below one
+    another and above the plot."""
+    from archcalc.render.charts import _CHAR
+
+    names = ["deeplabv3_mobilenet_v3_large_aux", "deeplabv3_mobilenet_v3_large", "fcn_resnet50_aux",
+             "deeplabv3_resnet101_aux"]
+    result = cli("report", *names, "--format", "html")
+    assert result.exit_code == 0, result.output
+    svg = figures(result.stdout)["chart-1"]
+    legend = [t for t in svg.iter(f"{SVG}text") if t.text in names]
+    assert [t.text for t in legend] == names
+    assert all(float(t.get("x")) + _CHAR * len(t.text) <= WIDTH for t in legend)
+    rows = sorted({float(t.get("y")) for t in legend})
+    assert len(rows) == 2
+    plot = min(float(rect.get("y")) for rect in svg.iter(f"{SVG}rect") if rect.find(f"{SVG}title") is not None)
+    assert plot > rows[-1] and float(svg.get("height")) == float(svg.get("viewBox").split()[3])
+
+
 # The browser ------------------------------------------------------------------------------------
 
 def browser() -> str:

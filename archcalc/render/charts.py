@@ -44,7 +44,7 @@ class Bars:
 
     def svg(self) -> str:
         left = min(260, 12 + _CHAR * max(map(len, self.labels), default=0))
-        top, bar, gap = 56, 14, 10
+        top, bar, gap = 56 + _legend_height(self.series), 14, 10
         group = bar * len(self.series) + gap
         plot = WIDTH - left - 80
         height = top + group * len(self.labels) + 36
@@ -85,7 +85,8 @@ class Lines:
     filled: bool = True
 
     def svg(self) -> str:
-        left, top, height = 84, 56, 330
+        extra = _legend_height(self.series)
+        left, top, height = 84, 56 + extra, 330 + extra
         bottom = height - 64
         plot = WIDTH - left - 24
         count = max(len(s.values) for s in self.series)
@@ -129,12 +130,32 @@ def _start(title: str, height: int, series: tuple[Series, ...]) -> list[str]:
             f'viewBox="0 0 {WIDTH} {height}" font-size="{_FONT}" fill="currentColor" role="img">'
             f'<title>{html_text(title)}</title>'
             f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" class="title">{html_text(title)}</text>')]
-    x = 12.0
-    for index, each in enumerate(series):
-        out.append(f'<rect x="{x:.1f}" y="30" width="12" height="12" fill="{PALETTE[index % len(PALETTE)]}"/>'
-                   f'<text x="{x + 16:.1f}" y="40">{html_text(each.name)}</text>')
-        x += 36 + _CHAR * len(each.name)
+    for index, (each, (x, row)) in enumerate(zip(series, _legend(series))):
+        y = 30 + _LEGEND_ROW * row
+        out.append(f'<rect x="{x:.1f}" y="{y}" width="12" height="12" fill="{PALETTE[index % len(PALETTE)]}"/>'
+                   f'<text x="{x + 16:.1f}" y="{y + 10}">{html_text(each.name)}</text>')
     return out
+
+
+_LEGEND_ROW = 18
+"""Pixels from one row of the legend to the next."""
+
+
+def _legend(series: tuple[Series, ...]) -> list[tuple[float, int]]:
+    """Where each series' swatch goes, (x, row): in a row while its name ends inside the chart,
+    else at the start of the next row."""
+    places, x, row = [], 12.0, 0
+    for each in series:
+        if x > 12.0 and x + 16 + _CHAR * len(each.name) > WIDTH - 12:
+            x, row = 12.0, row + 1
+        places.append((x, row))
+        x += 36 + _CHAR * len(each.name)
+    return places
+
+
+def _legend_height(series: tuple[Series, ...]) -> int:
+    """The pixels the legend's rows past the first take."""
+    return _LEGEND_ROW * max((row for _, row in _legend(series)), default=0)
 
 
 def _step(most: float) -> float:
