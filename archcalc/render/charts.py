@@ -60,7 +60,7 @@ class Bars:
         out.append(f'<text x="{left + plot / 2:.1f}" y="{height - 4}" text-anchor="middle">{html_text(self.axis)}</text>')
         for row, label in enumerate(self.labels):
             y = top + row * group
-            out.append(f'<text x="{left - 8}" y="{y + group / 2 - 1:.1f}" text-anchor="end">{html_text(label)}</text>')
+            out.append(f'<text x="{left - 8}" y="{y + group / 2 - 1:.1f}" text-anchor="end">{_fitted(label, left - 12)}</text>')
             for index, series in enumerate(self.series):
                 length = series.values[row] * scale
                 at = y + index * bar
@@ -122,6 +122,17 @@ class Lines:
                    f'<text x="14" y="{(top + bottom) / 2}" text-anchor="middle" '
                    f'transform="rotate(-90 14 {(top + bottom) / 2})">{html_text(self.unit)}</text>')
         return "".join([*out, "</svg>"])
+
+
+def _fitted(label: str, room: float) -> str:
+    """A label as SVG text within `room` pixels: as it is where it fits, else shortened in the
+    middle with '…', the whole label its tooltip (a label wider than the margin was cut at the
+    chart's left edge)."""
+    keep = int(room / _CHAR + 1e-6)  # 12 + 18 × 6.8 pixels hold 18 characters, whatever the float
+    if len(label) <= keep:
+        return html_text(label)
+    short = f"{label[:(keep - 1) // 2]}…{label[len(label) - (keep - 1 - (keep - 1) // 2):]}"
+    return f"<title>{html_text(label)}</title>{html_text(short)}"
 
 
 def _start(title: str, height: int, series: tuple[Series, ...]) -> list[str]:
