@@ -4,6 +4,7 @@ light page and on a dark one."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -130,18 +131,24 @@ def test_a_legend_too_long_for_one_row_goes_on_to_the_next(cli):
 
 def test_a_bar_label_wider_than_the_margin_is_shortened_not_cut(cli, write_spec):
     """The margin of a bar chart's labels stops at 260 px: a 59-character stage name started left
-    of the chart, its first characters cut off. It is shortened in the middle to fit, the whole
-    name its tooltip."""
+    of the chart, its first characters cut off; so did the same name on the axis of the
+    activations. It is shortened in the middle to fit, the whole name its tooltip."""
     from archcalc.render.charts import _CHAR
 
     name = "features_denseblock1_denselayer1_conv_very_long_name_indeed"
-    spec = write_spec(f"name: longn\ninput: [3, 8, 8]\nlayers:\n  - {name}: {{kind: conv2d, out: 4, kernel: 3}}\n")
-    svg = figures(cli("report", spec, "--format", "html").stdout)["chart-1"]
-    (label,) = [t for t in svg.iter(f"{SVG}text") if t.find(f"{SVG}title") is not None]
+    spec = write_spec(f"name: longn\ninput: [3, 8, 8]\nlayers:\n  - {name}: {{kind: conv2d, out: 4, kernel: 3}}\n"
+                      "  - b: relu\n")
+    charts = figures(cli("report", spec, "--format", "html").stdout)
+    (label,) = [t for t in charts["chart-1"].iter(f"{SVG}text") if t.find(f"{SVG}title") is not None]
     shown = "".join(label.itertext())[len(name):]  # after the tooltip's text
     assert label.find(f"{SVG}title").text == name and "…" in shown
     assert shown.startswith(name[:10]) and shown.endswith(name[-10:])
     assert float(label.get("x")) - _CHAR * len(shown) >= 0
+    # the activations' axis names the block at its first layer, the label turned 35° down to the left
+    (tick,) = [t for t in charts["chart-2"].iter(f"{SVG}text") if t.find(f"{SVG}title") is not None]
+    shown = "".join(tick.itertext())[len(name):]
+    assert tick.find(f"{SVG}title").text == name and "…" in shown
+    assert float(tick.get("x")) - _CHAR * len(shown) * math.cos(math.radians(35)) >= 0
 
 
 # The browser ------------------------------------------------------------------------------------

@@ -107,7 +107,8 @@ class Lines:
             shown = x(position)
             out.append(f'<line x1="{x(position):.1f}" y1="{bottom}" x2="{x(position):.1f}" y2="{bottom + 4}" class="axis"/>'
                        f'<text x="{x(position):.1f}" y="{bottom + 8}" class="small" text-anchor="end" '
-                       f'transform="rotate(-35 {x(position):.1f} {bottom + 8})">{html_text(label)}</text>')
+                       f'transform="rotate(-35 {x(position):.1f} {bottom + 8})">'
+                       f'{_fitted(label, (x(position) - 4) / math.cos(math.radians(35)))}</text>')
         out.append(f'<text x="{left + plot / 2:.1f}" y="{height - 4}" text-anchor="middle">{html_text(self.axis)}</text>')
         lines = [" ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.values)) for s in self.series]
         if self.filled:
