@@ -252,6 +252,21 @@ def test_a_report_over_the_specs_parameters_charts_each_setting(cli):
     assert chart.count("bar [") == 1 and "x-axis \"setting\"" in chart
 
 
+@pytest.mark.parametrize("sizes", [[], ["--sweep", "160,224"]], ids=["one size", "two sizes"])
+def test_a_report_over_a_list_parameter_charts_each_setting(cli, sizes):
+    """`--set depths=[3,4,6,3],[2,2,2,2]`, a list per setting as sweep takes it, ended the report in
+    a traceback (TypeError: unhashable type: 'list')."""
+    for form in ("markdown", "html"):
+        result = cli("report", "resnet50", "--set", "depths=[3,4,6,3],[2,2,2,2]", *sizes, "--format", form)
+        assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    text = cli("report", "resnet50", "--set", "depths=[3,4,6,3],[2,2,2,2]", *sizes).stdout
+    smaller = analyze("resnet50", input="3x224x224")  # depths [3, 4, 6, 3]: the spec's own
+    (row,) = [row for row in tables(text.split("## Cost against the parameters", 1)[1])[0]
+              if row[0] == "\\[3, 4, 6, 3\\]" and row[1] == "224×224"]
+    assert row[2:4] == [grouped(smaller.totals.params), grouped(smaller.totals.macs)]
+    assert len(mermaid_blocks(text.split("## Cost against the parameters", 1)[1].split("\n## ", 1)[0])) == 1
+
+
 def test_a_settings_value_and_its_error_show_as_written(cli, write_spec):
     """An attacking review found the `--set` table escaped twice: the report showed
     "my_w\\*2 // d" and "bad\\|x", with backslashes neither the spec nor the option had. Rendered
