@@ -1196,6 +1196,23 @@ def test_a_concatenation_of_one_or_a_broadcast_sum_is_the_calls_error_not_the_sp
     assert kept in import_torch(Product(), (3, 8, 8), allow_opaque=True)
 
 
+def test_a_functional_call_of_a_module_whose_bias_is_a_flag_not_a_tensor_is_imported():
+    """A custom conv holding its weight and a `bias` flag (False), calling F.conv2d(x, self.weight):
+    the refusal of a call that leaves out its module's bias took the flag for a bias held."""
+
+    class FlagConv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.zeros(4, 3, 3, 3))
+            self.bias = False
+
+        def forward(self, x):
+            return F.conv2d(x, self.weight)
+
+    text = import_torch(nn.Sequential(FlagConv()), "3x8x8")
+    assert text.endswith("layers:\n  - '0': {kind: conv2d, out: 4, kernel: 3, bias: false}\n"), text
+
+
 @pytest.mark.parametrize("read, message", [
     (lambda x: torch.cat(x.chunk(4, dim=1)[1:3], 1),
      ("node 'getitem' (the top-level forward, _operator.getitem) cannot be written exactly: it takes the chunks [1:3] "

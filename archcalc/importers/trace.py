@@ -359,7 +359,7 @@ class _Reader:
         if owner is None or (bias is not None and _owner(bias, "bias") != owner) or owner in self.called:
             raise self._unsupported(node, "its weight and bias are not the 'weight' and 'bias' of one module "
                                           "that holds them for this call alone")
-        if bias is None and getattr(self.root.get_submodule(owner), "bias", None) is not None:
+        if bias is None and isinstance(getattr(self.root.get_submodule(owner), "bias", None), torch.Tensor):
             raise self._unsupported(node, f"it leaves out the bias that module '{owner}' holds (a layer holds its "
                                           "module's weight and bias: the spec would count a bias the call does not add)")
         self.called.add(owner)
