@@ -11,6 +11,9 @@ message with exit 2. The expected messages are written by hand.
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -764,6 +767,28 @@ def test_what_model_code_prints_at_exit_goes_to_stderr_after_the_spec(tmp_path):
     assert "written to descriptor 1 at exit\n" in result.stderr and "printed at exit\n" in result.stderr
     result = run_process("import", "torch", "at_exit:fails", "--input", "3x8x8", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
+
+
+HOST = """
+import atexit
+from typer.testing import CliRunner
+from archcalc.cli import app
+
+atexit.register(lambda: print("the host's line at exit"))
+for _ in range(2):
+    assert CliRunner().invoke(app, ["import", "torch", "at_exit:net", "--input", "3x8x8"]).exit_code == 0
+"""
+
+
+def test_a_program_that_imports_in_its_own_process_keeps_its_exit_handlers_stdout(tmp_path):
+    """A program calling the import in-process (CliRunner) had every exit handler's stdout sent to
+    stderr, its own ones too (registered before the import): only the model's code's are."""
+    (tmp_path / "at_exit.py").write_text(AT_EXIT, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-c", HOST], check=False, cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "the host's line at exit\n", result.stdout
+    assert result.stderr.count("printed at exit\n") == 1 and "written to descriptor 1 at exit" in result.stderr
 
 
 def test_model_code_raising_past_exception_is_one_error(tmp_path):

@@ -91,26 +91,47 @@ def import_model(
     if output is not None:
         writable_target(output)
     known = set(sys.modules)
-    try:
-        with working("import torch"), _their_code(target), _limited(TIMEOUT_S if timeout is None else timeout, target):
-            module, made_by = make_module(target, _arguments(args))
-            text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
-                                allow_opaque=allow_opaque)
-    finally:
-        atexit.register(_their_exit_to_stderr)  # run first at exit: before the handlers their code registered
+    with working("import torch"), _their_exit_handlers(), _their_code(target), \
+            _limited(TIMEOUT_S if timeout is None else timeout, target):
+        module, made_by = make_module(target, _arguments(args))
+        text = import_torch(module, input, name=name or made_by, source=f"imported from torch: {target}",
+                            allow_opaque=allow_opaque)
     emit(utf8(text, "yaml"), output, _source_files(target, known))
 
 
-def _their_exit_to_stderr() -> None:
-    """Descriptor 1 and sys.stdout pointed at stderr as the process exits, before the exit handlers
-    the model's code registered run (atexit runs the last registered first): what they print went
-    after the spec on stdout (`> net.yaml` held 'bye' after its layers)."""
+@contextmanager
+def _their_exit_handlers():
+    """The exit handlers the block registers (the model's code) print to stderr: atexit runs the
+    last registered first, so one registered after the block points descriptor 1 and sys.stdout at
+    stderr before theirs run, and one registered before it sets them back after theirs (`> net.yaml`
+    held their 'bye' after its layers; a program calling archcalc in its own process keeps its own
+    handlers' stdout)."""
+    kept: list = []
+
+    def to_stderr() -> None:
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+        except (OSError, ValueError, AttributeError):  # a descriptor closed, no stdout: nothing to keep apart
+            return
+        kept.append((saved, sys.stdout))
+        with suppress(OSError):
+            os.dup2(2, 1)
+        sys.stdout = sys.stderr
+
+    def back() -> None:
+        if kept:
+            saved, sys.stdout = kept.pop()
+            with suppress(OSError, ValueError):
+                sys.stderr.flush()
+                os.dup2(saved, 1)
+            os.close(saved)
+
+    atexit.register(back)
     try:
-        sys.stdout.flush()
-        os.dup2(2, 1)
-    except (OSError, ValueError, AttributeError):  # a descriptor closed, no stdout: nothing to keep apart
-        return
-    sys.stdout = sys.stderr
+        yield
+    finally:
+        atexit.register(to_stderr)
 
 
 @contextmanager
