@@ -1238,6 +1238,29 @@ def test_a_functional_call_of_a_module_whose_bias_is_a_flag_not_a_tensor_is_impo
     assert text.endswith("layers:\n  - '0': {kind: conv2d, out: 4, kernel: 3, bias: false}\n"), text
 
 
+@pytest.mark.parametrize("read", [
+    lambda net, x: F.conv2d(x, net.conv.weight),
+    lambda net, x: net.conv(x).reshape(1, -1),
+    lambda net, x: torch.cat(net.conv(x).chunk(2, 1), 1),
+])
+def test_a_refusal_that_allow_opaque_does_not_lift_does_not_offer_it(read):
+    """These refusals stand with --allow-opaque too, whose hint said it keeps the call as an opaque layer."""
+    from archcalc.errors import UserError
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            return read(self, x)
+
+    with pytest.raises(UserError) as error:
+        import_torch(Net(), "3x8x8", allow_opaque=True)
+    assert error.value.hint.startswith("write this call of the model as a layer kind computes it: --allow-opaque does "
+                                       "not keep it (the kinds are: "), error.value.hint
+
+
 @pytest.mark.parametrize("read, message", [
     (lambda x: torch.cat(x.chunk(4, dim=1)[1:3], 1),
      ("node 'getitem' (the top-level forward, _operator.getitem) cannot be written exactly: it takes the chunks [1:3] "

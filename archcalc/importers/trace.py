@@ -333,7 +333,7 @@ class _Reader:
         except Unsupported as reason:
             if self.allow_opaque and inputs:
                 return "opaque", self._opaque(node, call), self._name(node)
-            raise self._unsupported(node, str(reason) or None) from None
+            raise self._unsupported(node, str(reason) or None, opaque=True) from None
         return kind, fields, self._name(node)
 
     def _opaque(self, node: torch.fx.Node, call: Call) -> dict:
@@ -451,15 +451,19 @@ class _Reader:
         finally:
             node.target = original
 
-    def _unsupported(self, node: torch.fx.Node, reason: str | None) -> UserError:
+    def _unsupported(self, node: torch.fx.Node, reason: str | None, opaque: bool = False) -> UserError:
+        """The error of a call no layer writes; its hint offers --allow-opaque only where it keeps the
+        call (`opaque`): a call of one tensor's result without a layer kind."""
         scope = node.target if node.op == "call_module" else next(reversed(node.meta.get("nn_module_stack") or {"": 0}))
         where = f"module '{scope}'" if scope else "the top-level forward"
         operation = _operation(node, self.root)
+        hint = kinds_hint() if opaque else f"{NO_OPAQUE_HINT} (the kinds are: {', '.join(sorted(LAYER_KINDS))})"
         if reason is None:
-            return UserError(f"node '{node.name}' ({where}, {operation}) has no layer kind in archcalc",
-                             hint=kinds_hint())
-        return UserError(f"node '{node.name}' ({where}, {operation}) cannot be written exactly: {reason}",
-                         hint=kinds_hint())
+            return UserError(f"node '{node.name}' ({where}, {operation}) has no layer kind in archcalc", hint=hint)
+        return UserError(f"node '{node.name}' ({where}, {operation}) cannot be written exactly: {reason}", hint=hint)
+
+
+NO_OPAQUE_HINT = "write this call of the model as a layer kind computes it: --allow-opaque does not keep it"
 
 
 def _batch_written(node: torch.fx.Node) -> str | None:
