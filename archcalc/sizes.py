@@ -17,7 +17,7 @@ the formula printer for symbolic sizes is registered by `archcalc.symbolic` (FOR
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable  # noqa: UP035 - tests/test_boundary.py holds the imports to typing
 
 from archcalc.errors import Location, SpecError
 from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS
@@ -63,8 +63,8 @@ def _sizes(value: Any, symbols: bool) -> list | None:
         return None
     sizes = []
     for part in parts:
-        if isinstance(part, int) and not isinstance(part, bool):
-            sizes.append(part)
+        if integer(part) is not None:  # numpy's too, as a batch and a sweep's sizes take them
+            sizes.append(integer(part))
         elif isinstance(part, str) and _NUMBER.fullmatch(part.strip()):
             sizes.append(_number(part.strip()))
         elif symbols and is_symbol(part):

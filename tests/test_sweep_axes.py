@@ -199,6 +199,21 @@ def test_the_python_api_refuses_what_is_not_a_size(sizes, batches, given, says, 
         sweep(video, sizes, batches, input=given, settings=[parse_setting("width=4,8")])
 
 
+def test_the_python_api_takes_numpy_integers_in_an_input_as_in_its_sizes_and_batches():
+    """sweep() and analyze_graph() took an input of numpy integers (sizes worked out with numpy)
+    until 7eaf012 checked it as parse_input does, which took Python's ints alone, while a sweep's
+    sizes and a batch take any integer type."""
+    np = pytest.importorskip("numpy")
+    from archcalc.analysis import analyze_graph
+    from archcalc.spec import load_graph
+
+    given = tuple(np.int64(n) for n in (3, 64, 64))
+    macs = archcalc.analyze("resnet18", input=(3, 64, 64)).totals.macs
+    assert archcalc.analyze("resnet18", input=given).totals.macs == macs
+    assert analyze_graph(load_graph("resnet18"), given).totals.macs == macs
+    assert sweep("resnet18", [64], [1], input=given).points[0].totals.macs == macs
+
+
 def test_m5_is_swept_or_clearly_refused(cli):
     """M5's strides multiply to 4,096: past the symbolic bound today (one error, exit 2); where
     the bound allows it, the points equal the numeric analysis."""
