@@ -10,7 +10,6 @@ import io
 import itertools
 import json
 import random
-import time
 
 import pytest
 import yaml
@@ -142,10 +141,8 @@ def test_a_setting_of_aliases_of_aliases_is_refused_at_once():
     """Lists of ten aliases of the one before stand for 10⁷ numbers here (10⁹ in 395 characters
     hung the sweep): refused as an alias, not checked number by number."""
     lists = ["&l0 [" + ",".join(["1"] * 10) + "]", *(f"&l{i} [" + ",".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 7))]
-    started = time.perf_counter()
     with pytest.raises(SpecError, match="no YAML alias"):
         parse_setting("depths=[" + ",".join(lists) + "]")
-    assert time.perf_counter() - started < 1
 
 
 def test_counts_take_decimal_and_binary_units():

@@ -558,7 +558,6 @@ def test_a_sparse_set_of_a_long_period_is_worded_at_once(write_spec):
     every p: H mod 55,440 ∈ {0, …, 4}. Finding the least period tested y and y + d afresh for each
     of its 120 divisors d, most of a period each (9 s here; 20 s at 65,520 on both axes); the
     words, against the size rule (the five pools each need H ≥ p too) at every H up to 2 periods."""
-    import time
     from itertools import pairwise
 
     periods = [16, 9, 5, 7, 11]
@@ -567,13 +566,27 @@ def test_a_sparse_set_of_a_long_period_is_worded_at_once(write_spec):
     layers += [f"  - add{a}_{b}: {{kind: add, from: [u{a}, u{b}]}}" for a, b in pairwise(periods)]
     layers.append("  - out: {kind: concat, from: [" + ", ".join(f"add{a}_{b}" for a, b in pairwise(periods)) + "]}")
     path = write_spec("name: periods\ninput: [1, 8, 8]\nlayers:\n" + "\n".join(layers) + "\n")
-    started = time.perf_counter()
     lines = analyze_graph(load_graph(path), (1, "H", "W")).formulas.constraint_lines()
-    assert time.perf_counter() - started < 3
     text = lines[0].split(" (")[0]
     assert text == "H ≥ 55440 and H mod 55440 ∈ {0, 1, 2, 3, 4}"
     upto = 2 * 55440 + 10
     assert described(text, upto) == [x >= 16 and len({x % p for p in periods}) == 1 for x in range(1, upto + 1)]
+
+
+def test_the_least_period_of_a_scanned_set_tests_one_period_once():
+    """Its least period was found by testing y and y + d afresh over a period for each divisor d:
+    where the members are sparse no d fails early (6.5 million tests, 20 s, for a spec of 26
+    layers). Members at H mod 5,040 ∈ {0, …, 4} from 1 on: the least period 5,040, from 5,040 tests."""
+    from archcalc.symbolic.sizes import ScannedSet
+
+    tested = []
+
+    def test(y: int) -> bool:
+        tested.append(y)
+        return y % 5040 < 5
+
+    assert ScannedSet("H", test, 1, 5040 * 4)._least_period() == 5040
+    assert len(tested) == 5040 * 4  # one period, once
 
 
 # --- audio: one axis divided by thousands ----------------------------------------------------
