@@ -321,10 +321,10 @@ class _Reader:
         written = _batch_written(node)
         if written is not None:  # not even opaque: an opaque layer keeps the batch first
             raise self._unsupported(node, written)
+        more = _more_than_its_class(call.module) if call.module is not None and rule is not None else None
         try:
             if rule is None:
                 raise Unsupported()
-            more = _more_than_its_class(call.module) if call.module is not None else None
             if more is not None:
                 raise Unsupported(f"{more}, and its layer kind computes its class's forward alone")
             kind, fields = kind_of(rule, call), rule.fields(call)
@@ -333,7 +333,9 @@ class _Reader:
         except Unsupported as reason:
             if self.allow_opaque and inputs:
                 return "opaque", self._opaque(node, call), self._name(node)
-            raise self._unsupported(node, str(reason) or None, opaque=True) from None
+            error = self._unsupported(node, str(reason) or None, opaque=True)
+            error.hint = HOOKED_HINT if more is not None else error.hint
+            raise error from None
         return kind, fields, self._name(node)
 
     def _opaque(self, node: torch.fx.Node, call: Call) -> dict:
@@ -464,6 +466,9 @@ class _Reader:
 
 
 NO_OPAQUE_HINT = "write this call of the model as a layer kind computes it: --allow-opaque does not keep it"
+HOOKED_HINT = ("import the model with its modules run as their classes run them: remove a hook with the handle its "
+               "register_…_hook call returned, and a forward set on the module itself; --allow-opaque keeps the call "
+               "as an opaque layer, counted by no convention")
 
 
 def _batch_written(node: torch.fx.Node) -> str | None:
