@@ -298,6 +298,9 @@ def test_pool_shows_why_it_has_no_figures(cli):
     assert printed.endswith("each of the 48 outputs is the average of at most 9 values in its 3×3 window)\n")
     printed = cli("pool", "--input", "3x8x8", "--kernel", "2", "--stride", "2").stdout
     assert printed.endswith("each of the 48 outputs is the largest of the 4 values in its 2×2 window)\n")
+    printed = cli("pool", "--input", "7", "--kernel", "7", "--average").stdout  # torch: 1×7×7 pooled by 7 is 1×1×1
+    assert printed.endswith("MACs: 0 (no multiply-adds: its one output is the average of the 49 values in its 7×7 "
+                            "window)\n")  # a reviewer's: "each of the 1 outputs"
     refused = cli("pool", "--input", "32", "--kernel", "3", "--average", "--dilation", "2")
     assert refused.exit_code == 2 and "average pooling has no dilation" in refused.stderr
 

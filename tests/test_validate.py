@@ -84,6 +84,14 @@ def test_validate_prints_the_agreement_and_the_latency(cli):
     assert out.count("≠") == 1  # the legend's; no cell differs
 
 
+def test_a_model_of_one_layer_is_said_to_agree_in_its_one_layer(cli, tmp_path):
+    """A reviewer's: "all 1 layers and the totals agree"."""
+    path = tmp_path / "one.yaml"
+    path.write_text("name: one\ninput: [3, 8, 8]\nlayers:\n  - conv: {kind: conv2d, out: 4, kernel: 3}\n")
+    result = cli("validate", path, "--runs", "0", "--no-memory")
+    assert result.exit_code == 0 and "✓ one: its one layer and the totals agree — " in result.stdout, result.output
+
+
 def test_a_wrong_count_is_shown_where_it_is_and_exits_1(cli, monkeypatch):
     linear = LAYER_KINDS["linear"]
     right = type(linear).macs

@@ -335,5 +335,10 @@ def pool_figures(result) -> list[str]:
     partial = any(a.get("padding", (0,))) or a.get("ceil_mode")  # a window over the padding, or past it
     values = f"at most {_many(prod(kernel), 'value')}" if partial else f"the {_many(prod(kernel), 'value')}"
     return ["parameters: 0 (a pooling window has no weights)",
-            (f"MACs: 0 (no multiply-adds: each of the {grouped(prod(result.output_shape[1:]))} outputs is {what} "
+            (f"MACs: 0 (no multiply-adds: {_each_output(prod(result.output_shape[1:]))} is {what} "
              f"of {values} in its {'×'.join(map(str, kernel))} window)")]
+
+
+def _each_output(outputs: int) -> str:
+    """'each of the 48 outputs', or 'its one output'."""
+    return "its one output" if outputs == 1 else f"each of the {grouped(outputs)} outputs"

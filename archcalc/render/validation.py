@@ -67,7 +67,8 @@ def verdict(v: Validation, escape: Callable[[str], str] = str) -> tuple[str, str
     if v.training:
         names += ", the training peak"
     if v.ok:
-        return f"✓ {escape(v.model)}: all {len(v.layers)} layers and the totals agree — {names}", HOLDS_VERDICT
+        layers = "its one layer" if len(v.layers) == 1 else f"all {len(v.layers)} layers"
+        return f"✓ {escape(v.model)}: {layers} and the totals agree — {names}", HOLDS_VERDICT
     differences = v.differences
     layers = {row.name for row, _ in differences}
     first = ", ".join(f"{escape(row.name)} {figure_name(c.figure)}" for row, c in differences[:3])
