@@ -626,6 +626,9 @@ def test_round_int_pow_and_log(expression, value, write_spec):
     ("pow(9, pow(9, 9))", r"pow takes an exponent from -64 to 64, got 387420489"),
     ("pow(2, 65)", r"pow takes an exponent from -64 to 64, got 65"),
     ("pow(10, 16)", r"'pow\(10, 16\)' gives 1e\+16, beyond the limit of 1e\+15"),
+    # a fuzzer's: just past the limit, its value was shown as the limit ("gives 1e+15, beyond the limit of 1e+15")
+    ("int(1e15) + 0.5", r"'int\(1e15\) \+ 0\.5' gives 1,000,000,000,000,000\.5, beyond the limit of 1e\+15"),
+    ("-pow(10, 15) - 1", r"gives -1,000,000,000,000,001, beyond the limit of 1e\+15"),
     ("pow(1e15, 64)", r"gives inf, beyond the limit"),
     ("pow(0, -1)", r"division by zero in 'pow\(0, -1\)'"),
     ("pow(-8, 1 / 3)", r"a negative number to the power 0.33\d+ is not a real number"),

@@ -368,9 +368,12 @@ def _beyond(text: str, value: float) -> SpecError:
     if isinstance(value, float) and math.isnan(value):
         return SpecError(f"a value in {_quoted(text)} is nan, not a number",
                          hint="give the parameter a number: .nan is none, and every comparison with it is false")
+    limit = f"{MAX_MAGNITUDE:.0e}"
     shown = f"a whole number of {len(str(abs(value))):,} digits" if isinstance(value, int) and value.bit_length() > 1000 \
         else f"{value:.3g}"  # a float's .3g of a whole number past 1.8e308 is an OverflowError
-    return SpecError(f"{_quoted(text)} gives {shown}, beyond the limit of {MAX_MAGNITUDE:.0e}")
+    if shown.lstrip("-") == limit:  # just past it: "gives 1e+15, beyond the limit of 1e+15" said nothing
+        shown = f"{value:,}"
+    return SpecError(f"{_quoted(text)} gives {shown}, beyond the limit of {limit}")
 
 
 def _is_number(value: Any) -> bool:
