@@ -25,6 +25,7 @@ from archcalc.render.numbers import (
 from archcalc.render.table import Column, Table, as_markdown
 from archcalc.render.text import count_column, layer_columns, lower_bound_mark, lower_bound_reason
 from archcalc.sizes import BINARY_UNITS, human_bytes
+from archcalc.spec.instances import frozen
 from archcalc.stats import ModelStats, Row
 from archcalc.version import __version__
 
@@ -404,12 +405,12 @@ def _parameters(sweeps: list) -> list[str]:
     out = ["## Cost against the parameters", ""]
     for sweep in sweeps:
         title, attr = count_column(sweep.about)
-        originals = {_hashable(point.setting): point.setting for point in sweep.points}
+        originals = {frozen(list(point.setting)): point.setting for point in sweep.points}
         settings = list(originals)
         sizes = list(dict.fromkeys(point.spatial for point in sweep.points))
         names = [", ".join(f"{n}={value_text(v)}" for n, v in zip(sweep.parameters, originals[setting]))
                  for setting in settings]
-        at = {(_hashable(point.setting), point.spatial): point for point in sweep.points}
+        at = {(frozen(list(point.setting)), point.spatial): point for point in sweep.points}
         out += [f"### {heading_text(sweep.about.model)}", ""]
         if len(sizes) > 1:
             valid = [size for size in sizes if all(at[setting, size].totals for setting in settings)]
@@ -439,11 +440,6 @@ def _parameters(sweeps: list) -> list[str]:
             table.add([*lead, shape_text(point.spatial), *figures])
         out += [*as_markdown(table), ""]
     return out
-
-
-def _hashable(value):
-    """A setting's values as a dictionary key: a list (`--set depths=[3,4,6,3],…`) as a tuple."""
-    return tuple(map(_hashable, value)) if isinstance(value, (list, tuple)) else value
 
 
 def _size_label(point) -> str:
