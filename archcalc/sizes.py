@@ -63,8 +63,8 @@ def _sizes(value: Any, symbols: bool) -> list | None:
         return None
     sizes = []
     for part in parts:
-        if integer(part) is not None:  # numpy's too, as a batch and a sweep's sizes take them
-            sizes.append(integer(part))
+        if (whole := integer(part)) is not None:  # numpy's too, as a batch and a sweep's sizes take them
+            sizes.append(whole)
         elif isinstance(part, str) and _NUMBER.fullmatch(part.strip()):
             sizes.append(_number(part.strip()))
         elif symbols and is_symbol(part):
