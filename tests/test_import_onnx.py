@@ -1097,6 +1097,31 @@ def test_torchs_linear_and_trilinear_upsampling_imports_and_computes_the_modules
         assert torch.allclose(build_graph(read_back(text, tmp_path)).eval()(x), module(x), atol=1e-6)
 
 
+@pytest.mark.parametrize("opset", [11, 13, 17])
+@pytest.mark.parametrize("scale, mode", [(2, "nearest"), ((2, 3), "bilinear")])
+def test_an_upsampling_by_a_scale_before_another_layer_imports_and_computes_the_modules_output(tmp_path, opset,
+                                                                                               scale, mode):
+    """torch's exporter writes nn.Upsample(scale_factor=…)'s scales as a Concat of two float Constants,
+    which ONNX's shape inference does not compute: a Resize whose output another layer reads was
+    'the shape of '/up/Resize_output_0' is not known' (only a model's last Resize, whose shape the
+    graph's output declares, imported)."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    nn = torch.nn
+    module = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Upsample(scale_factor=scale, mode=mode),
+                           nn.Conv2d(4, 2, 1)).eval()
+    torch.onnx.export(module, (torch.zeros(1, 3, 6, 6),), str(tmp_path / "up.onnx"), dynamo=False, opset_version=opset,
+                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    text = import_onnx(tmp_path / "up.onnx")
+    assert "  - '1': {kind: upsample2d, size: " + ("12" if scale == 2 else "[12, 18], mode: bilinear") + "}\n" in text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    built.load_state_dict(module.state_dict())
+    x = torch.rand(1, 3, 6, 6)
+    with torch.no_grad():
+        assert torch.allclose(built(x), module(x), atol=1e-6)
+
+
 def test_a_file_name_that_is_no_utf8_is_written_escaped_in_the_spec(tmp_path, cli):
     """A review found an ONNX file named with the byte 0xFF refused ("YAML syntax error: found
     invalid Unicode character escape code"): the spec's `source` held the surrogate Python reads

@@ -238,11 +238,13 @@ class _Reader:
 
     def _fold_before_inference(self, shapes: dict[str, Shape]) -> bool:
         """Integer constants computed from constants alone (the starts of torch's Slice: Unsqueeze of
-        Constant) and from the `shapes` known (Shape of a tensor) made initialisers, their nodes
+        Constant) and from the `shapes` known (Shape of a tensor), and settings of any type (the
+        scales of torch's Resize: a Concat of two float Constants) made initialisers, their nodes
         dropped: ONNX's shape inference reads initialisers but not what such nodes compute. Whether
         any was."""
         known = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer
                  if t.data_type in INTEGER_TYPES and _has_values(t) and math.prod(t.dims) <= FOLDED_SIZE}
+        settings = _settings(self.graph.node)
         folded, kept = [], []
         for node in self.graph.node:
             value = None
@@ -262,14 +264,16 @@ class _Reader:
                 except Exception:  # noqa: BLE001 - left to the reading below
                     value = None
                 self._sized_by(node, known)
+            small = value is not None and value.size <= FOLDED_SIZE
             if node.op_type == "If" and node.input[0] in known and known[node.input[0]].size == 1:
                 kept += _branch(node, bool(known[node.input[0]].reshape(-1)[0]))
                 folded.append(None)  # the graph changed
-            elif value is not None and (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_) \
-                    and value.size <= FOLDED_SIZE:
+            elif small and (value.dtype.kind in "iub" or (node.output[0] in settings and value.size)):
                 known[node.output[0]] = value
                 folded.append(numpy_helper.from_array(value, node.output[0]))
             else:
+                if small:  # a float constant, kept as it is: a setting may be computed from it
+                    known[node.output[0]] = value
                 kept.append(node)
         if folded:
             folded = [t for t in folded if t is not None]
