@@ -1166,6 +1166,21 @@ def test_a_module_that_cannot_be_put_in_eval_mode_is_one_message():
         assert error.value.message.startswith(f"'{name}' cannot be put in eval mode: {says}"), error.value.message
 
 
+def test_each_module_is_put_back_in_its_own_mode():
+    """A batch norm frozen in eval mode inside a model in training (fine-tuning with frozen
+    statistics) was put in training by the import, which set the whole model back with train(True)."""
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Sequential(nn.Dropout(), nn.ReLU()))
+    net.train()
+    net[1].eval()
+    net[2][1].eval()
+    import_torch(net, (3, 8, 8))
+    assert [m.training for m in net.modules()] == [True, True, False, True, True, False]
+    net.eval()
+    net[2].train()
+    import_torch(net, (3, 8, 8))
+    assert [m.training for m in net.modules()] == [False, False, False, True, True, True]
+
+
 @pytest.mark.parametrize("make, call, input", [
     (lambda: nn.Conv2d(3, 4, 3), F.conv2d, "3x8x8"),
     (lambda: nn.Linear(8, 8), F.linear, "3x8"),

@@ -44,13 +44,13 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
     shape = _input_shape(input)
     name = _one_line(name or snake(type(module).__name__))
     training = module.training
-    _set_mode(module, False, f"'{name}'")
+    modes = _set_mode(module, False, f"'{name}'")
     try:
         _not_a_wrapper(module, name)
         phase("tracing with torch.fx")
         traced = trace(module, (1, *shape), f"'{name}'", allow_opaque)
     finally:
-        _set_mode(module, training, f"'{name}'")
+        _set_mode(module, training, f"'{name}'", modes)
     _made_by_layers(traced, f"'{name}'")
     text = spec_text_of(traced, {"name": name, "source": source or f"imported from torch: {type(module).__qualname__}",
                                  "input": list(shape)})
@@ -58,14 +58,21 @@ def import_torch(module: nn.Module, input: str | tuple[int, ...], name: str | No
     return text
 
 
-def _set_mode(module: nn.Module, training: bool, what: str) -> None:
-    """module.train(training); a UserError where it raises (the model's own train(), or torch's
+def _set_mode(module: nn.Module, training: bool, what: str,
+              modes: list[tuple[nn.Module, bool]] = ()) -> list[tuple[nn.Module, bool]]:
+    """module.train(training), then each module of `modes` given its own flag again (a batch norm
+    frozen in eval mode inside a model in training, which train(True) put in training); the flag of
+    every module inside before. A UserError where it raises (the model's own train(), or torch's
     recursion through modules nested thousands deep), which was a traceback."""
     try:
+        before = [(inside, inside.training) for inside in module.modules()]
         module.train(training)
     except Exception as error:  # noqa: BLE001 - the model's own code, whatever it raises
         raise UserError(f"{what} cannot be put in {'training' if training else 'eval'} mode: {type(error).__name__}: "
                         f"{error}", hint="import a module whose train() runs: archcalc traces it in eval mode") from None
+    for inside, flag in modes:
+        inside.training = flag
+    return before
 
 
 WRAPPERS = {"OptimizedModule": ("torch.compile's", "_orig_mod"), "DataParallel": ("torch.nn.DataParallel's", "module"),
