@@ -855,6 +855,57 @@ def test_what_a_spec_cannot_hold_exactly_is_refused(models, target, message):
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
 
 
+class SizedBy(nn.Module):
+    """A setting computed from a tensor's size (`how`), which the model computes again at each input."""
+
+    def __init__(self, how: str):
+        super().__init__()
+        self.how, self.conv, self.pool = how, nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d((None, 2))
+        if how in ("shape", "size"):
+            self.down = nn.Conv2d(4, 4, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.how == "twice":
+            return F.interpolate(x, size=(x.shape[2] * 2, x.shape[3] * 2), mode="bilinear")
+        if self.how == "whole map":
+            return F.avg_pool2d(x, x.size()[2:])
+        if self.how == "none":
+            return self.pool(x)
+        return x + F.interpolate(self.down(x), size=x.shape[-2:] if self.how == "shape" else x.size()[2:])
+
+
+@pytest.mark.parametrize("how, node, says", [
+    ("twice", "interpolate", "a setting computed from the sizes of its tensors ('mul', 16 at this input)"),
+    ("whole map", "avg_pool2d", "a setting computed from the sizes of its tensors ('getitem', (8, 8) at this input)"),
+    ("none", "pool", "output size (None, 2) (None keeps the input's size along an axis"),
+])
+def test_a_setting_computed_from_a_size_is_refused_not_written_as_the_traced_number(how, node, says):
+    """Imported at 3×8×8 as `size: 16`, `kernel: 8` and `output_size: [8, 2]`: at 3×12×12 the spec
+    gave 16×16, 2×2 and 8×2, where the model gives 24×24, 1×1 and 12×2 (exit 0). As an opaque layer
+    it is exact: measured at this input, refused at another."""
+    from archcalc.errors import UserError
+
+    with pytest.raises(UserError) as error:
+        import_torch(SizedBy(how), (3, 8, 8))
+    assert f"'{node}' " in error.value.message and says in error.value.message, error.value.message
+    assert f"  - {node}: {{kind: opaque, " in import_torch(SizedBy(how), (3, 8, 8), allow_opaque=True)
+
+
+@pytest.mark.parametrize("how", ["shape", "size"])
+def test_an_upsampling_to_another_maps_size_reads_that_map(how, tmp_path):
+    """`F.interpolate(y, size=x.shape[-2:])` (a feature pyramid's) was written `size: 8`: at 3×12×12
+    the spec's sum refused shapes the model adds. It reads the map it is sized to, at every input."""
+    text = import_torch(SizedBy(how), (3, 8, 8))
+    assert "  - interpolate: {kind: upsample2d, from: [down, conv]}\n" in text
+    net = SizedBy(how).eval()
+    built = build_graph(read_back(text, tmp_path), (3, 12, 12)).eval()
+    built.load_state_dict(net.state_dict())
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.allclose(built(x), net(x), atol=1e-6)
+
+
 @pytest.mark.parametrize("allow_opaque", [False, True])
 def test_a_reshape_that_writes_its_batch_as_a_number_is_refused_even_as_an_opaque_layer(allow_opaque):
     """`x.reshape(1, -1)` traced at a batch of 1 was imported as a flatten: at a batch of 2 torch

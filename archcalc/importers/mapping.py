@@ -108,6 +108,15 @@ def _avg_pool(call: Call) -> dict:
 def _adaptive(call: Call) -> dict:
     if call.module.return_indices if hasattr(call.module, "return_indices") else False:
         raise Unsupported("return_indices")
+    return _adaptive_size(call, call.module.output_size)
+
+
+def _adaptive_size(call: Call, given: Any) -> dict:
+    """An adaptive pooling's output size; Unsupported where an axis's is None (the input's size
+    along it): written as the traced size, the spec kept it at another input, the model did not."""
+    if None in (given if isinstance(given, (tuple, list)) else [given]):
+        raise Unsupported(f"output size {tuple(given)} (None keeps the input's size along an axis; archcalc's adaptive "
+                          "pooling takes a number for each)")
     return {"output_size": _pair(list(call.out[2:]))}
 
 
@@ -343,7 +352,7 @@ def _pool(kind: str) -> Callable[[Call], dict]:
 
 
 def _adaptive_function(call: Call) -> dict:
-    return {"output_size": _pair(list(call.out[2:]))}
+    return _adaptive_size(call, call.arg(1, "output_size"))
 
 
 def _interpolate(call: Call) -> dict:

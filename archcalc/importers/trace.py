@@ -285,6 +285,9 @@ class _Reader:
         if not isinstance(value, torch.Tensor):
             return None  # sizes and their arithmetic (x.size(0)): no layer, no tensor
         inputs = self._tensor_inputs(node)
+        sized_by = _sized_by(node, self.values)
+        if sized_by is not None:  # F.interpolate(x, size=y.shape[2:]): to the second input's size
+            inputs.append(self._current(sized_by))
         if node.op == "call_method" and node.target in PASS_THROUGH:
             self.names[node] = self.names[inputs[0]]
             return None
@@ -327,6 +330,9 @@ class _Reader:
                 raise Unsupported()
             if more is not None:
                 raise Unsupported(f"{more}, and its layer kind computes its class's forward alone")
+            computed = _computed_setting(node, self.values)
+            if computed is not None:
+                raise Unsupported(computed)
             kind, fields = kind_of(rule, call), rule.fields(call)
             if kind not in LAYER_KINDS:
                 raise Unsupported(f"a {call.axes}-axis map")
@@ -485,6 +491,50 @@ def _batch_written(node: torch.fx.Node) -> str | None:
         return (f"its batch is written as the number {sizes[0]} (a flatten at that batch alone: at another, the "
                 "batch is joined with the sizes); write x.flatten(1) or x.view(x.size(0), -1)")
     return None
+
+
+RESHAPES = ("view", "reshape", torch.reshape)
+"""Calls whose sizes may be computed (`x.view(x.size(0), -1)`): read as a flatten by their shapes."""
+
+
+def _computed_setting(node: torch.fx.Node, values: dict) -> str | None:
+    """Why a call with a setting computed from the sizes of the model's tensors is no layer
+    (`F.interpolate(x, size=(x.shape[2] * 2, …))`, `F.avg_pool2d(x, x.size()[2:])`): its field
+    would be the number computed at the traced input, which the model computes again at another
+    (at 3×12×12 the spec upsampled to 16×16, the model to 24×24). None where every setting is a
+    constant of the code, or a reshape's."""
+    if node.op not in ("call_function", "call_method") or node.target in RESHAPES or _sized_by(node, values):
+        return None
+    found: list[torch.fx.Node] = []
+    torch.fx.node.map_arg((node.args, node.kwargs), found.append)
+    computed = next((n for n in found if not isinstance(values.get(n), torch.Tensor) and n.op != "get_attr"), None)
+    if computed is None:
+        return None
+    value = values.get(computed)
+    shown = tuple(value) if isinstance(value, torch.Size) else value
+    return (f"a setting computed from the sizes of its tensors ('{computed.name}', {shown!r} at this input): another "
+            "input gives another, and a spec's field is a number; write it as a constant, an upsampling by "
+            "scale_factor or to size=y.shape[2:] (the map it is sized to), a pooling of the whole map as "
+            "F.adaptive_avg_pool2d(x, 1)")
+
+
+def _sized_by(node: torch.fx.Node, values: dict) -> torch.fx.Node | None:
+    """The map whose spatial size `F.interpolate(x, size=…)` takes (`y.shape[2:]`, `y.shape[-2:]`,
+    `y.size()[2:]`), or None."""
+    if node.op != "call_function" or node.target is not torch.nn.functional.interpolate:
+        return None
+    size = _argument(node, 1, "size")
+    if not (isinstance(size, torch.fx.Node) and size.target is operator.getitem and isinstance(size.args[1], slice)):
+        return None
+    sizes = size.args[0]
+    source = (sizes.args[0] if sizes.op == "call_function" and sizes.target is getattr and sizes.args[1] == "shape"
+              else sizes.args[0] if sizes.op == "call_method" and sizes.target == "size" and len(sizes.args) == 1
+              else None)
+    x = values.get(node.args[0]) if node.args else None
+    y = values.get(source)
+    if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and y.dim() == x.dim()):
+        return None
+    return source if tuple(range(y.dim())[size.args[1]]) == tuple(range(2, y.dim())) else None
 
 
 def _slice_text(index: Any) -> str:
