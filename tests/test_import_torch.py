@@ -855,6 +855,31 @@ def test_what_a_spec_cannot_hold_exactly_is_refused(models, target, message):
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
 
 
+def test_a_call_between_the_children_of_a_module_list_says_where_and_how_to_write_it():
+    """`for block in self.blocks: x = x + block(x)`: the sum, the top-level forward's, runs between
+    'blocks.0' and 'blocks.1', and a spec's group 'blocks' is one stretch of layers. The refusal
+    named neither the call nor a way to write the model."""
+    from archcalc.errors import UserError
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Sequential(nn.Conv1d(4, 4, 3, padding=1), nn.ReLU()) for _ in range(2)])
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = x + block(x)
+            return x
+
+    with pytest.raises(UserError) as error:
+        import_torch(Net(), (4, 16))
+    assert error.value.message == ("the layers of module 'blocks' do not run one after the other ('add', not in it, "
+                                   "runs after 'blocks.0.1' and before 'blocks.1.0'): a spec's group is one stretch of "
+                                   "layers")
+    assert error.value.hint == ("run 'add' inside a module of 'blocks' (a block whose forward is x + body(x)), or "
+                                "outside the stretch of its layers")
+
+
 class SizedBy(nn.Module):
     """A setting computed from a tensor's size (`how`), which the model computes again at each input."""
 

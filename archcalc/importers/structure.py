@@ -53,16 +53,19 @@ class Group:
 def tree(ops: list, labels: dict[str, str]) -> Group:
     """The groups that the layers' dotted names make; a group's layers run one after the other."""
     root = Group("", "", "")
-    stack, closed = [root], set()
-    for op in ops:
+    stack, closed = [root], {}  # a closed group → the layers before and after its end
+    for before, op in zip([None, *ops], ops):
         while stack[-1].full and not op.name.startswith(stack[-1].full + "."):
-            closed.add(stack.pop().full)
+            closed[stack.pop().full] = (before.name, op.name)
         parts = op.name.split(".")
         for depth in range(len(stack[-1].full.split(".")) if stack[-1].full else 0, len(parts) - 1):
             full = ".".join(parts[:depth + 1])
             if full in closed:
-                raise UserError(f"the layers of module '{full}' do not run one after the other ('{op.name}' "
-                                "runs after another module's): a spec's group is one stretch of layers")
+                last, other = closed[full]
+                raise UserError(f"the layers of module '{full}' do not run one after the other ('{other}', not in "
+                                f"it, runs after '{last}' and before '{op.name}'): a spec's group is one stretch of "
+                                "layers", hint=f"run '{other}' inside a module of '{full}' (a block whose forward "
+                                f"is x + body(x)), or outside the stretch of its layers")
             group = Group(parts[depth], full, labels.get(full, "group"))
             stack[-1].items.append(group)
             stack.append(group)
