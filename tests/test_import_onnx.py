@@ -338,6 +338,32 @@ def test_a_flatten_that_moves_the_batch_is_refused_even_as_an_opaque_layer(files
         f"reads [1, 3, 8, 8] and makes {list(out)}\n"), result.stderr
 
 
+@pytest.mark.parametrize("batch, shape, says", [
+    ("N", [1, -1], "its batch is written as the number 1"),
+    ("N", [-1, 256], None),
+    ("N", [0, -1], None),
+    (1, [1, -1], None),
+])
+def test_a_reshape_that_writes_its_batch_as_a_number_in_a_graph_of_any_batch_is_refused(files, batch, shape, says):
+    """torch's `x.reshape(1, -1)` exported with a symbolic batch is a Reshape to the Constant [1, -1]:
+    at a batch of 2 the graph joins the batch too, (1, 512), where the spec's flatten gave (2, 256).
+    It was imported as a flatten, --allow-opaque or not (torch's import refuses it). A graph of one
+    batch, whose exporter writes x.view(x.size(0), -1) so too, keeps it as the flatten it is there."""
+    data = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 4, 8, 8])
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="/relu/Relu"),
+             helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array(shape, np.int64))),
+             helper.make_node("Reshape", ["r", "shape"], ["y"], name="/Reshape")]
+    save(files / "flat.onnx", nodes, [data], out=(1, 256))
+    result = run_import(files, "flat.onnx", "--allow-opaque")
+    if says is None:
+        assert result.returncode == 0 and result.stdout.endswith("  - reshape: flatten\n"), result.stderr
+    else:
+        assert result.returncode == 2 and result.stderr.startswith(
+            f"error: node '/Reshape' (Reshape) of 'flat.onnx' cannot be written exactly: {says} (a flatten at that "
+            "batch alone: at another, the batch is joined with the sizes); export x.flatten(1) or x.view(x.size(0), "
+            "-1)\n"), result.stderr
+
+
 def test_a_broadcast_sum_and_a_concatenation_of_one_are_operators_archcalc_cannot_write(files):
     """A fuzzer's: an Add of 1×3×8×8 and 1×3×1×1 (broadcast) and a Concat of one tensor were refused,
     --allow-opaque or not, as a spec's mistakes with a spec author's hints ('both inputs need the

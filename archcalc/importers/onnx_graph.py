@@ -180,8 +180,12 @@ def read(model: onnx.ModelProto, input: Shape | None, what: str, allow_opaque: b
     if not graph.output:
         raise UserError(f"the graph of {what} has no output: it gives nothing",
                         hint="an archcalc model gives a tensor at least: export the model with its outputs")
+    dims = inputs[0].type.tensor_type.shape.dim
+    any_batch = bool(dims) and not (dims[0].HasField("dim_value") and dims[0].dim_value > 0)  # before they are fixed
     batch, shape = _input_shape(inputs[0], input, what)
-    return _Reader(model, what, allow_opaque).read(inputs[0].name, batch, shape)
+    reader = _Reader(model, what, allow_opaque)
+    reader.any_batch = any_batch
+    return reader.read(inputs[0].name, batch, shape)
 
 
 def _input_shape(value: onnx.ValueInfoProto, given: Shape | None, what: str) -> tuple[int, Shape]:
@@ -233,6 +237,7 @@ class _Reader:
         """Each initializer read as a parameter → the item (its id) and the layer that read it first."""
         self.shapes: dict[str, Shape] = {}
         self.sized_by: dict[str, set[str]] = {}  # a computed constant → the tensors whose Shape it reads
+        self.any_batch = False  # whether the input's batch is symbolic: the graph runs at any batch
 
     # --- shapes and constants -------------------------------------------------------------------
 
@@ -417,6 +422,9 @@ class _Reader:
     def _add(self, item: Joined, name: str) -> None:
         node = item.node
         inputs = tuple(self._source(item, t) for t in item.tensors)
+        written = self._batch_written(item)
+        if written is not None:  # not even opaque: an opaque layer keeps the batch first at any batch
+            raise self._unsupported(item, written)
         try:
             rule = RULES.get(item.op_type)
             if rule is None:
@@ -451,6 +459,24 @@ class _Reader:
         self.producer[item.output] = name
         learned = len(item.params) - BUFFERS.get(item.op_type, 0)
         self.params[name] = sum(math.prod(self.shapes[p]) for p in item.params[:learned])
+
+    def _batch_written(self, item: Joined) -> str | None:
+        """Why a Reshape whose shape writes the batch as a number (torch's `x.reshape(1, -1)`, a
+        Constant [1, -1]) in a graph of any batch (a symbolic one) is no layer: at a batch of 1 it
+        joins the sizes after the batch, at another it joins the batch with them, which no flatten
+        does. None for another node, a graph of one batch (whose exporter writes x.size(0) as that
+        number), or a shape computed from a Shape (`x.view(x.size(0), -1)`) or whose batch is -1 or 0."""
+        shape_input = item.node.input[1] if item.op_type == "Reshape" and len(item.node.input) > 1 else ""
+        if not self.any_batch:
+            return None
+        shape = self.constants.get(shape_input)
+        if shape is None or not np.size(shape) or self.sized_by.get(shape_input):
+            return None
+        first = int(np.reshape(shape, -1)[0])
+        if first in (-1, 0):
+            return None
+        return (f"its batch is written as the number {first} (a flatten at that batch alone: at another, the batch is "
+                "joined with the sizes); export x.flatten(1) or x.view(x.size(0), -1)")
 
     def _own(self, item: Joined, name: str) -> None:
         """Take the initializers `item` reads for the layer `name`; a UserError where another layer
