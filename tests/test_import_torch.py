@@ -880,6 +880,40 @@ def test_a_call_between_the_children_of_a_module_list_says_where_and_how_to_writ
                                 "outside the stretch of its layers")
 
 
+class Contiguous(nn.Module):
+    """An in-place call on `y.contiguous()`: the tensor itself where y is contiguous (what is written
+    into it is in y too), a copy of a permuted y (y keeps its values)."""
+
+    def __init__(self, permuted: bool):
+        super().__init__()
+        self.permuted, self.conv, self.out = permuted, nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 1)
+        if not permuted:
+            self.side = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        if self.permuted:
+            z = y.permute(0, 1, 3, 2).contiguous()
+            z.relu_()
+        else:
+            z = y.contiguous()
+            z.add_(self.side(x))
+        return self.out(y) + z
+
+
+@pytest.mark.parametrize("permuted", [False, True])
+def test_an_in_place_call_on_a_contiguous_tensor_is_read_where_torch_reads_it(permuted, tmp_path):
+    """x.contiguous() was read as x's name alone: `z.add_(…)` on the tensor itself left `self.out(y)`
+    reading the convolution, not the sum; `z.relu_()` on a copy was written `inplace: true` on the
+    permute, a view of the convolution, so the spec's model rectified what `self.out` reads."""
+    net = Contiguous(permuted).eval()
+    built = build_graph(read_back(import_torch(net, (3, 8, 8)), tmp_path)).eval()
+    built.load_state_dict(net.state_dict())
+    x = torch.rand(1, 3, 8, 8) - 0.5
+    with torch.no_grad():
+        assert torch.allclose(built(x), net(x), atol=1e-6)
+
+
 class SizedBy(nn.Module):
     """A setting computed from a tensor's size (`how`), which the model computes again at each input."""
 

@@ -236,6 +236,7 @@ class _Reader:
         self.names: dict[torch.fx.Node, str] = {}
         self.alias: dict[torch.fx.Node, torch.fx.Node] = {}
         self.chunks: dict[torch.fx.Node, tuple[torch.fx.Node, int]] = {}
+        self.copies: set[torch.fx.Node] = set()  # x.contiguous() that copied x: no layer, a tensor of its own
         self.taken = {name for name, _ in module.named_modules() if name}
         self.ops: list[Op] = []
         self.called: set[str] = set()
@@ -290,10 +291,14 @@ class _Reader:
             inputs.append(self._current(sized_by))
         if node.op == "call_method" and node.target in PASS_THROUGH:
             self.names[node] = self.names[inputs[0]]
+            if value is self.values[inputs[0]]:  # the tensor itself: an in-place call on one writes the other
+                self.alias[node] = inputs[0]
+            else:  # a copy (of a permuted map): what is written into it, in place, is not in the map it copies
+                self.copies.add(node)
             return None
         kind, fields, name = self._layer(node, inputs)
         in_place = _in_place(node, self.root) and bool(inputs)
-        if in_place and "inplace" in LAYER_KINDS[kind].fields:
+        if in_place and "inplace" in LAYER_KINDS[kind].fields and inputs[0] not in self.copies:
             fields = {**fields, "inplace": True}  # the memory model counts no new tensor for it
         self._add(node, Op(name, kind, fields, tuple(self.names[n] for n in inputs), tuple(value.shape)))
         if in_place:
