@@ -914,6 +914,37 @@ def test_an_in_place_call_on_a_contiguous_tensor_is_read_where_torch_reads_it(pe
         assert torch.allclose(built(x), net(x), atol=1e-6)
 
 
+class AddsInPlace(nn.Module):
+    """`x += …` and `x *= …` on a tensor a second name holds (a block's input its caller reads again)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.side, self.gate, self.out = (nn.Conv2d(3, 4, 3), nn.Conv2d(3, 4, 3), nn.Conv2d(3, 4, 3),
+                                                     nn.Conv2d(4, 4, 1))
+
+    def forward(self, x):
+        y = self.conv(x)
+        z = y.contiguous()
+        z += self.side(x)
+        z *= torch.sigmoid(self.gate(x))
+        return self.out(y) + z
+
+
+def test_a_sum_in_place_on_a_tensor_another_name_holds_is_read_there_too(tmp_path):
+    """fx's Proxy has no __iadd__: `z += w` was traced as `z = z + w`, and `self.out(y)` read the
+    convolution where torch reads the sum (y is z). The layers keep the names of `+` and `*`."""
+    net = AddsInPlace().eval()
+    text = import_torch(net, (3, 8, 8))
+    assert text.endswith("  - add: {kind: add, from: [conv, side]}\n  - gate: {kind: conv2d, from: input, out: 4, kernel: 3}\n"
+                         "  - sigmoid: sigmoid\n  - mul: {kind: multiply, from: [add, sigmoid]}\n"
+                         "  - out: {kind: conv2d, out: 4, kernel: 1}\n  - add_1: {kind: add, from: [out, mul]}\n"), text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    built.load_state_dict(net.state_dict())
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(built(x), net(x), atol=1e-6)
+
+
 class SizedBy(nn.Module):
     """A setting computed from a tensor's size (`how`), which the model computes again at each input."""
 

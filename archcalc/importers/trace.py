@@ -38,12 +38,31 @@ from archcalc.sizes import format_shape
 Shape = tuple[int, ...]
 
 
+class InPlaceProxy(torch.fx.Proxy):
+    """fx's Proxy, which also records `x += y` and `x *= y` as the in-place calls they are: fx's own
+    has no __iadd__, so Python made them `x = x + y`, and a second reference to x (`z = x.contiguous()`,
+    a caller's) read x's old value where torch reads the sum."""
+
+    def __iadd__(self, other: Any) -> torch.fx.Proxy:
+        return self.tracer.create_proxy("call_function", operator.iadd, (self, other), {})
+
+    def __imul__(self, other: Any) -> torch.fx.Proxy:
+        return self.tracer.create_proxy("call_function", operator.imul, (self, other), {})
+
+
+IN_PLACE_NAMES = {"iadd": "add", "imul": "mul"}
+"""The names of `x += y` and `x *= y` in the layers' names: those they had when fx traced them as `+`."""
+
+
 class Tracer(torch.fx.Tracer):
     """torch.fx's tracer, which also keeps archcalc's own modules (and every module with a layer
-    kind) whole."""
+    kind) whole, and records `x += y` as in place (InPlaceProxy)."""
 
     def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
         return module_rule(module) is not None or super().is_leaf_module(module, qualified_name)
+
+    def proxy(self, node: torch.fx.Node) -> torch.fx.Proxy:
+        return InPlaceProxy(node, self)
 
 
 def trace(module: nn.Module, shape: Shape, what: str, allow_opaque: bool = False) -> Imported:
@@ -395,6 +414,7 @@ class _Reader:
             stack = node.meta.get("nn_module_stack") or {}
             scope = next(reversed(stack)) if stack else ""
             operation = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "op")
+            operation = IN_PLACE_NAMES.get(operation, operation)
             base = (f"{scope}." if scope else "") + operation.strip("_")
         own = node.target if node.op == "call_module" else None
         name, number = base, 0
