@@ -1148,6 +1148,29 @@ def test_an_upsampling_by_a_scale_before_another_layer_imports_and_computes_the_
         assert torch.allclose(built(x), module(x), atol=1e-6)
 
 
+@pytest.mark.parametrize("opset", [9, 11, 13, 17])
+@pytest.mark.parametrize("training", [False, True])
+def test_a_batch_norm_exported_in_training_mode_is_refused_at_every_opset(tmp_path, opset, training):
+    """Before opset 14 ONNX says a batch norm in training mode by its outputs (the batch's mean and
+    variance besides Y; after, by training_mode): torch's export of a model in training
+    (TrainingMode.PRESERVE or TRAINING) at opset 9 to 13, whose Y is normalised by the batch's
+    statistics, was imported as a batch norm of the running ones (opset 15 on was refused)."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    module = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+    module.train(training)
+    torch.onnx.export(module, (torch.zeros(1, 3, 8, 8),), str(tmp_path / "bn.onnx"), dynamo=False, opset_version=opset,
+                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    if not training:
+        assert import_onnx(tmp_path / "bn.onnx").endswith("  - '1': batchnorm2d\n  - '2': relu\n")
+        return
+    with pytest.raises(UserError) as error:
+        import_onnx(tmp_path / "bn.onnx")
+    says = "5 outputs, the batch's statistics of training mode" if opset < 14 else "training_mode 1"
+    assert error.value.message == (f"node '/1/BatchNormalization' (BatchNormalization) of 'bn.onnx' cannot be written "
+                                   f"exactly: {says} (export the model in eval mode)")
+
+
 def test_a_file_name_that_is_no_utf8_is_written_escaped_in_the_spec(tmp_path, cli):
     """A review found an ONNX file named with the byte 0xFF refused ("YAML syntax error: found
     invalid Unicode character escape code"): the spec's `source` held the surrogate Python reads

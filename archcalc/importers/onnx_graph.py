@@ -431,7 +431,8 @@ class _Reader:
                 raise Unsupported()
             out = self._shape(item, item.output)
             view = Node(item.op_type, node_attributes(node), [self.shapes[t] for t in item.tensors], out,
-                        item.constants, [(p, self.shapes[p]) for p in item.params], self.opset)
+                        item.constants, [(p, self.shapes[p]) for p in item.params], self.opset,
+                        len([o for o in node.output if o]))
             kind, fields = kind_of(rule, view), rule.fields(view)
             if kind not in LAYER_KINDS:
                 raise Unsupported(f"a {len(view.shapes[0]) - 2}-axis map")

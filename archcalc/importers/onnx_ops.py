@@ -29,6 +29,7 @@ class Node(NamedTuple):
     constants: dict[int, Any]    # input position → value (numpy), for constant inputs
     params: list[tuple[str, Shape]]  # its parameters (state-dict name, shape), weight first
     opset: int = 0                   # of the default domain: what an operator's defaults are
+    outputs: int = 1                 # how many outputs it names (a batch norm of five computes them in training)
 
     def attr(self, name: str, default: Any = None) -> Any:
         return self.attributes.get(name, default)
@@ -141,6 +142,9 @@ def _learned(node: Node, inputs: int, layer: str) -> list[bool]:
 def _batchnorm(node: Node) -> dict:
     if node.attr("training_mode", 0):
         raise Unsupported("training_mode 1 (export the model in eval mode)")
+    if node.outputs > 1:  # before opset 14, training mode is said so: the batch's mean and variance are outputs
+        raise Unsupported(f"{node.outputs} outputs, the batch's statistics of training mode (export the model in "
+                          "eval mode)")
     scale, bias, mean, variance = _learned(node, 4, "batch norm")
     channels = node.shapes[0][1:2]
     other = next((shape for _, shape in node.params if tuple(shape) != channels), None)
