@@ -982,6 +982,20 @@ def test_a_setting_computed_from_a_size_is_refused_not_written_as_the_traced_num
     assert f"  - {node}: {{kind: opaque, " in import_torch(SizedBy(how), (3, 8, 8), allow_opaque=True)
 
 
+def test_a_setting_computed_from_a_rank_alone_is_the_same_at_every_input_and_imported():
+    """`dim=y.dim() - 3` is computed while tracing too, but of the rank, which no input size changes."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return F.softmax(y, dim=y.dim() - 3)
+
+    assert import_torch(Net(), (3, 8, 8)).endswith("  - conv: {kind: conv2d, out: 4, kernel: 3}\n  - softmax: softmax\n")
+
+
 @pytest.mark.parametrize("how", ["shape", "size"])
 def test_an_upsampling_to_another_maps_size_reads_that_map(how, tmp_path):
     """`F.interpolate(y, size=x.shape[-2:])` (a feature pyramid's) was written `size: 8`: at 3×12×12

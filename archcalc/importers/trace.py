@@ -532,7 +532,7 @@ def _computed_setting(node: torch.fx.Node, values: dict) -> str | None:
         return None
     found: list[torch.fx.Node] = []
     torch.fx.node.map_arg((node.args, node.kwargs), found.append)
-    computed = next((n for n in found if not isinstance(values.get(n), torch.Tensor) and n.op != "get_attr"), None)
+    computed = next((n for n in found if not isinstance(values.get(n), torch.Tensor) and _of_sizes(n, values)), None)
     if computed is None:
         return None
     value = values.get(computed)
@@ -541,6 +541,18 @@ def _computed_setting(node: torch.fx.Node, values: dict) -> str | None:
             "input gives another, and a spec's field is a number; write it as a constant, an upsampling by "
             "scale_factor or to size=y.shape[2:] (the map it is sized to), a pooling of the whole map as "
             "F.adaptive_avg_pool2d(x, 1)")
+
+
+def _of_sizes(node: torch.fx.Node, values: dict) -> bool:
+    """Whether a value the trace computed reads the sizes of a tensor (`x.shape`, `x.size()`), not
+    only its rank (`x.dim() - 1`, the same at every input) or attributes."""
+    if node.op == "call_method" and node.target == "size":
+        return True
+    if node.op == "call_function" and node.target is getattr and node.args[1:] == ("shape",):
+        return True
+    found: list[torch.fx.Node] = []
+    torch.fx.node.map_arg((node.args, node.kwargs), found.append)
+    return any(not isinstance(values.get(n), torch.Tensor) and _of_sizes(n, values) for n in found)
 
 
 def _sized_by(node: torch.fx.Node, values: dict) -> torch.fx.Node | None:
