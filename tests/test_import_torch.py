@@ -1443,6 +1443,8 @@ def test_a_refusal_that_allow_opaque_does_not_lift_does_not_offer_it(read):
       "index each of them (chunks[0], chunks[1]) to make it a split layer")),
     (lambda x: x.chunk(2, dim=1), ("'chunks' returns the chunks of 'chunk' as one tuple; archcalc models return a tensor "
                                    "or a tuple of tensors")),
+    (lambda x: ((x.relu(), x.sigmoid()), x.tanh()), ("'chunks' returns a tuple holding a tuple; archcalc models return a "
+                                                     "tensor or a tuple of tensors")),
 ])
 def test_chunks_read_together_are_one_message(read, message):
     """A slice of a chunk's tensors (chunks[1:3]) was an AttributeError's traceback ('tuple' object

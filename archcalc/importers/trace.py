@@ -284,8 +284,10 @@ class _Reader:
         nodes = list(result) if isinstance(result, (tuple, list)) else [result]
         if not all(isinstance(n, torch.fx.Node) and n in self.names for n in nodes):
             chunks = next((n for n in nodes if n in self.chunks), None)
+            inside = next((n for n in nodes if not isinstance(n, torch.fx.Node)), None) if nodes != [result] else None
             returned = ("a dict" if isinstance(result, dict) else f"the chunks of '{chunks.name}' as one tuple"
-                        if chunks is not None else f"a {type(result).__name__}")
+                        if chunks is not None else f"a {type(result).__name__} holding a {type(inside).__name__}"
+                        if inside is not None else f"a {type(result).__name__}")
             raise UserError(f"{self.what} returns {returned}; archcalc models return a tensor or a "
                             "tuple of tensors", hint="import a wrapper module that returns a tuple")
         return tuple(self.names[self._current(n)] for n in nodes)
