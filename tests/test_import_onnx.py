@@ -1171,6 +1171,35 @@ def test_a_batch_norm_exported_in_training_mode_is_refused_at_every_opset(tmp_pa
                                    f"exactly: {says} (export the model in eval mode)")
 
 
+@pytest.mark.parametrize("opset", [11, 13, 17])
+def test_a_layer_norm_exported_before_opset_17_says_to_export_at_17(tmp_path, opset):
+    """Before opset 17 torch writes nn.LayerNorm as ReduceMean, Sub, Pow, … over the last axis: refused
+    at its first ReduceMean as a mean archcalc has not, which did not say that the export at opset 17
+    writes one LayerNormalization, which imports."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class ChannelsLast(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.norm = nn.Conv2d(3, 4, 1), nn.LayerNorm(4)
+
+        def forward(self, x):
+            return self.norm(self.conv(x).permute(0, 2, 3, 1))
+
+    torch.onnx.export(ChannelsLast().eval(), (torch.zeros(1, 3, 8, 8),), str(tmp_path / "ln.onnx"), dynamo=False,
+                      opset_version=opset, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    if opset >= 17:
+        assert import_onnx(tmp_path / "ln.onnx").endswith("  - norm: layer_norm\n")
+        return
+    with pytest.raises(UserError) as error:
+        import_onnx(tmp_path / "ln.onnx")
+    assert error.value.message == (
+        "node '/norm/ReduceMean' (ReduceMean) of 'ln.onnx' cannot be written exactly: a mean over the axes [-1] "
+        "(archcalc's mean is over every spatial axis); torch writes nn.LayerNorm so before opset 17: export at opset "
+        "17 or later, where it is one LayerNormalization")
+
+
 def test_a_file_name_that_is_no_utf8_is_written_escaped_in_the_spec(tmp_path, cli):
     """A review found an ONNX file named with the byte 0xFF refused ("YAML syntax error: found
     invalid Unicode character escape code"): the spec's `source` held the surrogate Python reads

@@ -244,7 +244,9 @@ def _mean(node: Node) -> dict:
     rank = len(node.shapes[0])
     axes = node.constant(1, "axes")
     if sorted(a % rank for a in axes or []) != list(range(2, rank)):
-        raise Unsupported(f"a mean over the axes {axes} (archcalc's mean is over every spatial axis)")
+        norm = ("; torch writes nn.LayerNorm so before opset 17: export at opset 17 or later, where it is one "
+                "LayerNormalization") if node.opset < 17 and [a % rank for a in axes or []] == [rank - 1] else ""
+        raise Unsupported(f"a mean over the axes {axes} (archcalc's mean is over every spatial axis){norm}")
     return {"keepdim": bool(node.attr("keepdims", 1))}
 
 
