@@ -855,24 +855,45 @@ def test_what_a_spec_cannot_hold_exactly_is_refused(models, target, message):
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
 
 
-def test_a_call_between_the_children_of_a_module_list_says_where_and_how_to_write_it():
-    """`for block in self.blocks: x = x + block(x)`: the sum, the top-level forward's, runs between
-    'blocks.0' and 'blocks.1', and a spec's group 'blocks' is one stretch of layers. The refusal
-    named neither the call nor a way to write the model."""
+class Residuals(nn.Module):
+    """WaveNet's loop, `for block in self.blocks: x = x + block(x)`: the sums run in the model's
+    forward, between the children of a module list; `act` a module called there too."""
+
+    def __init__(self, act: bool = False):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Sequential(nn.Conv1d(4, 4, 3, padding=1), nn.ReLU()) for _ in range(3)])
+        self.act = nn.ReLU() if act else None
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = x + block(x)
+            x = self.act(x) if self.act is not None else x
+        return x
+
+
+def test_a_call_between_the_children_of_a_module_list_is_named_inside_it(tmp_path):
+    """The sums between 'blocks.0' and 'blocks.1', and 'blocks.1' and 'blocks.2', were refused as
+    layers of 'blocks' that do not run one after the other (a spec's group is one stretch of
+    layers). Named inside the list ('blocks.add'), the model imports and computes its output."""
+    net = Residuals().eval()
+    text = import_torch(net, (4, 16))
+    assert "        - add: {kind: add, from: [input, '0.1']}\n        - '1': sequential\n" in text, text
+    assert text.endswith("        - '2': sequential\n  - add_2: {kind: add, from: [blocks.add_1, blocks.2.1]}\n"), text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    built.load_state_dict(net.state_dict())
+    x = torch.rand(1, 4, 16)
+    with torch.no_grad():
+        assert torch.allclose(built(x), net(x), atol=1e-6)
+
+
+def test_a_module_called_between_the_children_of_a_module_list_says_where_and_how_to_write_it():
+    """A module's call keeps its module's name ('act', not a name inside 'blocks'), and the sum before
+    it is then followed by no layer of 'blocks': refused, naming the call and the layers around it
+    (the message named neither, nor a way to write the model)."""
     from archcalc.errors import UserError
 
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.blocks = nn.ModuleList([nn.Sequential(nn.Conv1d(4, 4, 3, padding=1), nn.ReLU()) for _ in range(2)])
-
-        def forward(self, x):
-            for block in self.blocks:
-                x = x + block(x)
-            return x
-
     with pytest.raises(UserError) as error:
-        import_torch(Net(), (4, 16))
+        import_torch(Residuals(act=True), (4, 16))
     assert error.value.message == ("the layers of module 'blocks' do not run one after the other ('add', not in it, "
                                    "runs after 'blocks.0.1' and before 'blocks.1.0'): a spec's group is one stretch of "
                                    "layers")
