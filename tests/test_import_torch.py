@@ -901,6 +901,27 @@ def test_a_module_called_between_the_children_of_a_module_list_says_where_and_ho
                                 "outside the stretch of its layers")
 
 
+def test_a_transpose_is_the_permute_that_swaps_its_axes(tmp_path):
+    """`x.transpose(1, 2)`, an audio model's (N, C, L) to (N, L, C) before a layer norm, had no layer
+    kind: it is the permute that swaps the two axes."""
+    class Tokens(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.norm, self.fc = nn.Conv1d(3, 8, 3, padding=1), nn.LayerNorm(8), nn.Linear(8, 8)
+
+        def forward(self, x):
+            return torch.transpose(self.fc(self.norm(self.conv(x).transpose(1, 2))), -1, -2)
+
+    net = Tokens().eval()
+    text = import_torch(net, (3, 16))
+    assert "  - transpose: {kind: permute, dims: [0, 2, 1]}\n" in text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    built.load_state_dict(net.state_dict())
+    x = torch.rand(1, 3, 16)
+    with torch.no_grad():
+        assert torch.allclose(built(x), net(x), atol=1e-6)
+
+
 class Contiguous(nn.Module):
     """An in-place call on `y.contiguous()`: the tensor itself where y is contiguous (what is written
     into it is in y too), a copy of a permuted y (y keeps its values)."""

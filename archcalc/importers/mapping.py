@@ -293,6 +293,15 @@ def _permute(call: Call) -> dict:
     return {"dims": list(dims)}
 
 
+def _transpose(call: Call) -> dict:
+    """x.transpose(a, b): the permutation that swaps two axes."""
+    rank = len(call.shapes[0])
+    dims = list(range(rank))
+    first, second = call.arg(1, "dim0") % rank, call.arg(2, "dim1") % rank
+    dims[first], dims[second] = dims[second], dims[first]
+    return {"dims": dims}
+
+
 def _in_its_dtype(call: Call) -> None:
     """A softmax or mean computed in another dtype than its input's (`dtype=torch.float64`) gives
     a tensor of that dtype, which no layer kind writes."""
@@ -391,6 +400,7 @@ FUNCTIONS: dict[Any, Rule] = {
     torch.flatten: Rule("flatten", _flatten), "flatten": Rule("flatten", _flatten),
     "view": Rule("flatten", _reshape), "reshape": Rule("flatten", _reshape), torch.reshape: Rule("flatten", _reshape),
     torch.permute: Rule("permute", _permute), "permute": Rule("permute", _permute),
+    torch.transpose: Rule("permute", _transpose), "transpose": Rule("permute", _transpose),
     torch.mean: Rule("mean", _mean), "mean": Rule("mean", _mean),
     **_same("relu"), **_same("sigmoid"), **_same("tanh"), **_same("silu"), **_same("hardswish"),
     **_same("hardsigmoid"), **_same("relu6"), **_same("leaky_relu", _leaky), **_same("softmax", _softmax),
