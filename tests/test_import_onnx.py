@@ -1107,6 +1107,31 @@ def test_a_pad_value_of_one_element_is_read(files):
 
 
 
+@pytest.mark.parametrize("pads, axes, out, written", [
+    ([0, 1, 0, 1], [2, 3], (1, 3, 8, 10), "  - pad: {kind: pad2d, padding: [0, 1]}\n"),
+    ([2, 2], [-2], (1, 3, 12, 8), "  - pad: {kind: pad2d, padding: [2, 0]}\n"),
+    ([0, 0, -1, -1, 0, 0, -1, -1], None, (1, 3, 6, 6),
+     ("error: node '/pad/Pad' (Pad) of 'pad.onnx' cannot be written exactly: pads [0, 0, -1, -1, 0, 0, -1, -1] (a "
+      "negative pad cuts: archcalc pads by 0 or more)")),
+])
+def test_a_pad_of_the_axes_it_lists_or_of_negative_pads_is_read_as_onnx_defines_it(files, pads, axes, out, written):
+    """Opset 18's Pad takes `axes`, its pads a begin and an end for each: read as pads of every axis,
+    pads [0, 1, 0, 1] of the axes [2, 3] were an IndexError's traceback. A negative pad (a cut) was
+    refused by the spec's check of the layer ('field padding must be at least 0'), not as the node."""
+    tensors = [numpy_helper.from_array(np.array(pads, np.int64), "pads")]
+    inputs = ["x", "pads"]
+    if axes is not None:
+        tensors.append(numpy_helper.from_array(np.array(axes, np.int64), "axes"))
+        inputs += ["", "axes"]
+    save(files / "pad.onnx", [helper.make_node("Pad", inputs, ["y"], name="/pad/Pad")], [INPUT], tensors, out=out,
+         opset=18)
+    result = run_import(files, "pad.onnx")
+    if written.startswith("error"):
+        assert result.returncode == 2 and result.stderr.startswith(written + "\n"), result.stderr
+    else:
+        assert result.returncode == 0 and result.stdout.endswith(written), result.stderr
+
+
 @pytest.mark.parametrize("mode, shape", [("linear", (3, 8)), ("trilinear", (2, 4, 4, 4))])
 def test_torchs_linear_and_trilinear_upsampling_imports_and_computes_the_modules_output(tmp_path, mode, shape):
     """torch's exporter writes them as a linear Resize, which was read as bilinear whatever the axes:

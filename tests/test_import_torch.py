@@ -922,6 +922,26 @@ def test_a_transpose_is_the_permute_that_swaps_its_axes(tmp_path):
         assert torch.allclose(built(x), net(x), atol=1e-6)
 
 
+def test_a_negative_pad_is_refused_as_the_call_it_is():
+    """F.pad(x, (-1, -1, -1, -1)) cuts a pixel off each side: it was refused by the spec's check of
+    the layer ("layer 'pad' (pad2d) cannot be written: field 'padding' must be at least 0"), naming
+    neither the call nor its module."""
+    from archcalc.errors import UserError
+
+    class Cut(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            return F.pad(self.conv(x), (-1, -1, -1, -1))
+
+    with pytest.raises(UserError) as error:
+        import_torch(Cut(), (3, 8, 8))
+    assert error.value.message == ("node 'pad' (the top-level forward, torch.nn.functional.pad) cannot be written "
+                                   "exactly: padding [-1, -1, -1, -1] (a negative pad cuts: archcalc pads by 0 or more)")
+
+
 class Contiguous(nn.Module):
     """An in-place call on `y.contiguous()`: the tensor itself where y is contiguous (what is written
     into it is in y too), a copy of a permuted y (y keeps its values)."""

@@ -377,6 +377,8 @@ def _pad(call: Call) -> dict:
         raise Unsupported(f"mode '{call.arg(2, 'mode')}' (archcalc pads with a constant)")
     if len(pad) != 2 * call.axes or any(pad[i] != pad[i + 1] for i in range(0, len(pad), 2)):
         raise Unsupported(f"padding {pad} (archcalc pads every spatial axis, the same on both sides)")
+    if min(pad) < 0:
+        raise Unsupported(f"padding {pad} (a negative pad cuts: archcalc pads by 0 or more)")
     return {"padding": _pair(pad[::2][::-1]), "value": float(call.arg(3, "value", 0.0) or 0.0)}
 
 

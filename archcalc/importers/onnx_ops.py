@@ -335,13 +335,31 @@ def _resize(node: Node) -> dict:
     return {"size": pair(list(node.out[2:])), "mode": mode, "align_corners": transform == "align_corners"}
 
 
+def _full_pads(node: Node) -> list[int] | None:
+    """A Pad's pads for every axis (begins, then ends), those of its `axes` (opset 18) spread over
+    them; Inconsistent where their number is not two for each axis."""
+    pads, axes = node.constant(1, "pads"), node.constant(3, "axes")
+    rank = len(node.shapes[0])
+    if pads is None:
+        return None
+    axes = list(range(rank)) if axes is None else [int(a) % rank for a in axes]
+    if len(pads) != 2 * len(axes) or len(set(axes)) != len(axes):
+        raise Inconsistent(f"its {len(pads)} pads are not a begin and an end for each of its axes {axes}")
+    full = [0] * (2 * rank)
+    for at, axis in enumerate(axes):
+        full[axis], full[rank + axis] = pads[at], pads[len(axes) + at]
+    return full
+
+
 def _pad(node: Node) -> dict:
     if node.attr("mode", "constant") != "constant":
         raise Unsupported(f"mode '{node.attr('mode')}' (archcalc pads with a constant)")
-    pads = node.constant(1, "pads")
+    pads = _full_pads(node)
     rank = len(node.shapes[0])
     if pads is None or any(pads[i] or pads[rank + i] for i in (0, 1)):
         raise Unsupported(f"pads {pads} (archcalc pads the spatial axes only)")
+    if min(pads) < 0:
+        raise Unsupported(f"pads {pads} (a negative pad cuts: archcalc pads by 0 or more)")
     before, after = pads[2:rank], pads[rank + 2:]
     if before != after:
         raise Unsupported(f"pads {pads} (archcalc pads both sides of an axis alike)")
@@ -358,7 +376,7 @@ def _pad_to(node: Node) -> dict:
     pad of two inputs."""
     if node.attr("mode", "constant") != "constant":
         raise Unsupported(f"mode '{node.attr('mode')}' (archcalc pads with a constant)")
-    pads, (source, goal) = node.constant(1, "pads"), node.shapes
+    pads, (source, goal) = _full_pads(node), node.shapes
     extra = [g - n for n, g in zip(source[2:], goal[2:])]
     if pads != [0, 0, *(e // 2 for e in extra), 0, 0, *(e - e // 2 for e in extra)]:
         raise Unsupported(f"pads {pads} (archcalc pads to another map's size by half the difference before, "
