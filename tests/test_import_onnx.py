@@ -1312,18 +1312,24 @@ def test_a_batch_norm_of_features_imports_as_torchs_batchnorm1d(tmp_path):
         assert torch.allclose(rebuilt(x), module(x), atol=1e-6)
 
 
-@pytest.mark.parametrize(("weight", "kernel_shape", "says"), [
-    ((4, 3, 3, 3), [5, 5], "its kernel_shape [5, 5] is not its weight's kernel [3, 3]"),
-    ((0, 3, 3, 3), None, "its weight of shape [0, 3, 3, 3] makes no output channel"),
+@pytest.mark.parametrize(("weight", "kernel_shape", "says", "bias"), [
+    ((4, 3, 3, 3), [5, 5], "its kernel_shape [5, 5] is not its weight's kernel [3, 3]", None),
+    ((0, 3, 3, 3), None, "its weight of shape [0, 3, 3, 3] makes no output channel", None),
+    ((4, 3, 3, 3), None, "its bias of shape [1] is not one value for each of its 4 output channels", 1),
+    ((4, 3, 3, 3), None, "its bias of shape [2] is not one value for each of its 4 output channels", 2),
 ])
-def test_a_convolution_at_odds_with_its_weight_is_the_files_mistake(files, weight, kernel_shape, says):
+def test_a_convolution_at_odds_with_its_weight_is_the_files_mistake(files, weight, kernel_shape, says, bias):
     """A fuzzer's: a Conv whose kernel_shape is not its weight's, or whose weight makes no
-    channel, was blamed on archcalc ("this is archcalc's mistake"); onnx.checker takes both."""
+    channel, was blamed on archcalc ("this is archcalc's mistake"); onnx.checker takes both. So was
+    one whose bias is not one value an output channel ('16 parameters in the spec, 13 in the graph')."""
     attributes = {"kernel_shape": kernel_shape} if kernel_shape else {}
-    node = helper.make_node("Conv", ["x", "w"], ["y"], name="/conv/Conv", **attributes)
+    tensors = [numpy_helper.from_array(np.ones(weight, np.float32), "w")]
+    if bias is not None:
+        tensors.append(numpy_helper.from_array(np.ones(bias, np.float32), "b"))
+    node = helper.make_node("Conv", ["x", "w", *(["b"] if bias else [])], ["y"], name="/conv/Conv", **attributes)
     path = files / "odd.onnx"
     side = 8 - (kernel_shape or weight[2:])[0] + 1
-    save(path, [node], [INPUT], [numpy_helper.from_array(np.ones(weight, np.float32), "w")], out=(1, weight[0], side, side))
+    save(path, [node], [INPUT], tensors, out=(1, weight[0], side, side))
     onnx.checker.check_model(onnx.load(str(path)))
     result = run_import(files, "odd.onnx")
     assert result.returncode == 2 and "archcalc's mistake" not in result.stderr, result.stderr

@@ -99,13 +99,16 @@ def _conv(node: Node) -> dict:
         raise Inconsistent(f"its kernel_shape {list(kernel)} is not its weight's kernel {list(weight[2:])}")
     if 0 in weight:
         raise Inconsistent(f"its weight of shape {list(weight)} makes no output channel")
-    fields = {"out": weight[0], "kernel": pair(kernel), "stride": pair(node.attr("strides") or [1]),
+    out = weight[1] * groups if node.op_type == "ConvTranspose" else weight[0]
+    if len(node.params) > 1 and list(node.params[1][1]) != [out]:
+        raise Inconsistent(f"its bias of shape {list(node.params[1][1])} is not one value for each of its {out} output "
+                           "channels")
+    fields = {"out": out, "kernel": pair(kernel), "stride": pair(node.attr("strides") or [1]),
               "padding": _symmetric(node), "dilation": pair(node.attr("dilations") or [1]), "groups": groups,
               "bias": len(node.params) > 1}
     if node.op_type == "ConvTranspose":
         if node.attr("output_shape"):
             raise Unsupported("output_shape (archcalc's transposed convolution takes output_padding)")
-        fields["out"] = weight[1] * groups
         fields["output_padding"] = pair(node.attr("output_padding") or [0])
     return fields
 
