@@ -1225,6 +1225,27 @@ def test_a_layer_norm_exported_before_opset_17_says_to_export_at_17(tmp_path, op
         "17 or later, where it is one LayerNormalization")
 
 
+def test_a_sum_between_the_children_of_a_module_list_is_named_inside_it_as_through_torch(tmp_path):
+    """WaveNet's loop (`x = x + block(x)` over a ModuleList): the exporter names the sums '/Add' (the
+    model's), between '/blocks.0/…' and '/blocks.1/…', and the import refused the group 'blocks' as
+    not one stretch of layers. Named inside it ('blocks.add'), as through torch, it imports."""
+    torch = pytest.importorskip("torch")
+    from test_import_torch import Residuals
+
+    from archcalc.torchmodel import build_graph
+
+    net = Residuals().eval()
+    export(net, (4, 16), tmp_path / "loop.onnx")
+    text = import_onnx(tmp_path / "loop.onnx")
+    assert "        - add: {kind: add, from: [input, '0.1']}\n" in text, text
+    assert text.endswith("  - add_2: {kind: add, from: [blocks.add_1, blocks.2.1]}\n"), text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    built.load_state_dict(net.state_dict())
+    x = torch.rand(1, 4, 16)
+    with torch.no_grad():
+        assert torch.allclose(built(x), net(x), atol=1e-6)
+
+
 def test_a_file_name_that_is_no_utf8_is_written_escaped_in_the_spec(tmp_path, cli):
     """A review found an ONNX file named with the byte 0xFF refused ("YAML syntax error: found
     invalid Unicode character escape code"): the spec's `source` held the surrogate Python reads

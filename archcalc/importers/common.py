@@ -7,6 +7,7 @@ the rest (groups, blocks, repeats, the YAML, the read-back) is the same for all.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -140,6 +141,48 @@ def check_used(ops: list[Op], heads: tuple[str, ...], what: str) -> None:
             raise UserError(f"the result of '{op.name}' ({op.kind}) in {what} is never used",
                             hint="archcalc counts the layers that lead to an output: remove it, or return it")
 
+
+
+def into_groups(ops: list[Op], heads: tuple[str, ...], free: set[str],
+                taken: set[str]) -> tuple[list[Op], tuple[str, ...]]:
+    """The ops and heads, each of the `free` ops (a call of no module, no parameters: its name is
+    where it runs, not a state dict's) that runs between two layers of one group of which it is not
+    (`for block in self.blocks: x = x + block(x)`, the sum between 'blocks.0' and 'blocks.1') named
+    inside that group ('blocks.add'), clear of the names `taken` and the ops': a spec's group is one
+    stretch of layers."""
+    renamed: dict[str, str] = {}
+    taken = set(taken) | {op.name for op in ops}
+    for at, op in enumerate(ops):
+        if op.name not in free or not at:
+            continue
+        before = renamed.get(ops[at - 1].name, ops[at - 1].name)
+        after = next((o.name for o in ops[at + 1:] if o.name not in free), "")
+        group = _shared_group(before, after)
+        own = op.name.rpartition(".")[0]
+        if not group.startswith(f"{own}." if own else "") or group == own:
+            continue
+        base = f"{group}.{re.sub(r'_[0-9]+$', '', op.name.rpartition('.')[2])}"
+        name, number = base, 0
+        while name in taken:
+            number += 1
+            name = f"{base}_{number}"
+        taken.add(name)
+        renamed[op.name] = name
+    if not renamed:
+        return ops, heads
+    return ([op._replace(name=renamed.get(op.name, op.name), inputs=tuple(renamed.get(i, i) for i in op.inputs))
+             for op in ops], tuple(renamed.get(head, head) for head in heads))
+
+
+def _shared_group(first: str, second: str) -> str:
+    """The deepest group that holds the layers of both dotted names ('blocks' of 'blocks.0.conv' and
+    'blocks.1.conv'), or '' (the model's)."""
+    shared = []
+    for a, b in zip(first.split(".")[:-1], second.split(".")[:-1]):
+        if a != b:
+            break
+        shared.append(a)
+    return ".".join(shared)
 
 
 def _modules(ops: list[Op]) -> set[str]:

@@ -26,7 +26,7 @@ from onnx import numpy_helper
 
 from archcalc.errors import UserError, on_one_line
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op, Unsupported, check_used, kinds_hint, names_apart
+from archcalc.importers.common import Imported, Op, Unsupported, check_used, into_groups, kinds_hint, names_apart
 from archcalc.importers.onnx_ops import RULES, Inconsistent, Node, kind_of
 from archcalc.layers import LAYER_KINDS
 from archcalc.limits import MAX_DIMENSION, MAX_ONNX_BYTES, MAX_ONNX_NODES
@@ -238,6 +238,7 @@ class _Reader:
         self.shapes: dict[str, Shape] = {}
         self.sized_by: dict[str, set[str]] = {}  # a computed constant → the tensors whose Shape it reads
         self.any_batch = False  # whether the input's batch is symbolic: the graph runs at any batch
+        self.free: set[str] = set()  # the layers that read no initializer: named by their node alone
 
     # --- shapes and constants -------------------------------------------------------------------
 
@@ -373,8 +374,9 @@ class _Reader:
         for item in joined:
             self._add(item, names[id(item)])
         heads = tuple(self._head(output.name) for output in self.graph.output)
-        check_used(self.ops, heads, self.what)
-        ops, heads = names_apart(self.ops, heads)
+        ops, heads = into_groups(self.ops, heads, self.free, set())
+        check_used(ops, heads, self.what)
+        ops, heads = names_apart(ops, heads)
         params = {op.name: self.params[before.name] for op, before in zip(ops, self.ops)}
         labels = _labels([op.name for op in ops])
         return Read(Imported(ops, heads, labels), shape, batch, params)
@@ -457,6 +459,8 @@ class _Reader:
             kind, fields = "opaque", self._opaque(item, out)
         self._own(item, name)
         self.ops.append(Op(name, kind, fields, inputs, out))
+        if not item.params:
+            self.free.add(name)
         self.producer[item.output] = name
         learned = len(item.params) - BUFFERS.get(item.op_type, 0)
         self.params[name] = sum(math.prod(self.shapes[p]) for p in item.params[:learned])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import operator
-import re
 import sys
 import traceback
 from contextlib import nullcontext
@@ -22,7 +21,7 @@ from torch import nn
 
 from archcalc.errors import UserError, on_one_line
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op, check_modules_apart, check_used, kinds_hint
+from archcalc.importers.common import Imported, Op, check_modules_apart, check_used, into_groups, kinds_hint
 from archcalc.importers.mapping import (
     PASS_THROUGH,
     WEIGHTED,
@@ -272,39 +271,11 @@ class _Reader:
                 heads = self._heads(node)
             elif node.op != "get_attr":
                 self._call(node)
-        heads = self._into_groups(heads)
+        self.ops, heads = into_groups(self.ops, heads, self.free, self.taken)
         check_used(self.ops, heads, self.what)
         check_modules_apart(self.ops, self.what)
         labels = {name: _label(m) for name, m in self.root.named_modules() if name}
         return Imported(self.ops, heads, labels)
-
-    def _into_groups(self, heads: tuple[str, ...]) -> tuple[str, ...]:
-        """Each call of no module that runs between two layers of one group of which it is not
-        (`for block in self.blocks: x = x + block(x)`, the sum between 'blocks.0' and 'blocks.1')
-        named inside that group ('blocks.add'): a spec's group is one stretch of layers. The heads,
-        with the new names."""
-        renamed: dict[str, str] = {}
-        taken = self.taken | {op.name for op in self.ops}
-        for at, op in enumerate(self.ops):
-            if op.name not in self.free or not at:
-                continue
-            before = renamed.get(self.ops[at - 1].name, self.ops[at - 1].name)
-            after = next((o.name for o in self.ops[at + 1:] if o.name not in self.free), "")
-            group = _shared_group(before, after)
-            own = op.name.rpartition(".")[0]
-            if not group.startswith(f"{own}." if own else "") or group == own:
-                continue
-            base = f"{group}.{re.sub(r'_[0-9]+$', '', op.name.rpartition('.')[2])}"
-            name, number = base, 0
-            while name in taken:
-                number += 1
-                name = f"{base}_{number}"
-            taken.add(name)
-            renamed[op.name] = name
-        if renamed:
-            self.ops = [op._replace(name=renamed.get(op.name, op.name), inputs=tuple(renamed.get(i, i) for i in op.inputs))
-                        for op in self.ops]
-        return tuple(renamed.get(head, head) for head in heads)
 
     def _placeholder(self, node: torch.fx.Node) -> None:
         if not node.args:  # the input; an argument with a default keeps it
@@ -607,17 +578,6 @@ def _sized_by(node: torch.fx.Node, values: dict) -> torch.fx.Node | None:
     if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and y.dim() == x.dim()):
         return None
     return source if tuple(range(y.dim())[size.args[1]]) == tuple(range(2, y.dim())) else None
-
-
-def _shared_group(first: str, second: str) -> str:
-    """The deepest group that holds the layers of both dotted names ('blocks' of 'blocks.0.conv' and
-    'blocks.1.conv'), or '' (the model's)."""
-    shared = []
-    for a, b in zip(first.split(".")[:-1], second.split(".")[:-1]):
-        if a != b:
-            break
-        shared.append(a)
-    return ".".join(shared)
 
 
 def _slice_text(index: Any) -> str:
