@@ -87,8 +87,12 @@ def _fvcore_batchnorm(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape
     return prod(shapes[0]) * per_element
 
 
-def _fvcore_layer_norm(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> int:
-    # fvcore's norm handle on aten::layer_norm: 5 per element with a weight, 4 without
+def _fvcore_layer_norm(kind: LayerKind, a: Attrs, shapes: list[Shape], out: Shape) -> Count:
+    # fvcore's norm handle on aten::layer_norm: 5 per element with a weight, 4 without; it asserts an
+    # input of 2 to 5 dimensions, so of a 1-D one (after a flatten of the batch) fvcore counts nothing
+    rank = len(shapes[0])
+    if not 2 <= rank <= 5:
+        return Uncounted(f"{kind.key} of a {rank}-D input")
     return prod(shapes[0]) * (5 if a.elementwise_affine else 4)
 
 

@@ -7,6 +7,7 @@ separate analysis under each convention gives, and that a skipped operation is s
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,20 @@ def test_the_new_kinds_count_as_fvcore_and_flop_counter_measured(key, fields, sh
     assert FVCORE.count(kind, a, [shape], out) == fvcore
     assert 2 * TORCH.count(kind, a, [shape], out) == flops
     assert PAPER.count(kind, a, [shape], out) == (flops // 2)  # the paper counts the matrix products alone
+
+
+def test_a_layer_norm_of_a_1d_input_is_named_as_fvcore_counts_nothing_of_it(write_spec):
+    """fvcore's handle for aten::layer_norm asserts an input of 2 to 5 dimensions: of a 1-D one (a
+    flatten of the batch too) its FlopCountAnalysis stops, so it has no count for it (measured here)."""
+    torch = pytest.importorskip("torch")
+    fvcore_nn = pytest.importorskip("fvcore.nn")
+    with pytest.raises(AssertionError), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes
+        fvcore_nn.FlopCountAnalysis(torch.nn.LayerNorm(6), torch.zeros(6)).unsupported_ops_warnings(False).total()
+    path = write_spec("name: flat\ninput: [6, 2]\nlayers:\n  - f: {kind: flatten, start_dim: 0}\n  - norm: layer_norm\n")
+    stats = archcalc.analyze(path, convention="fvcore")
+    assert stats.uncounted() == ["layer_norm of a 1-D input"] and stats.totals.macs == 0
+    assert archcalc.analyze(path, batch=2, input="6x2", convention="fvcore").uncounted() == ["layer_norm of a 1-D input"]
 
 
 def test_layer_scale_is_named_as_fvcore_skips_it(cli):

@@ -14,6 +14,7 @@ import platform
 import re
 import subprocess
 import sys
+import warnings
 
 import pytest
 from conftest import tier
@@ -412,6 +413,35 @@ def test_the_convnext_and_efficientnet_kinds_validate_under_both_counters(spec):
     result = validate(path, device="cpu", counter="both", runs=0)
     assert result.error is None and result.differences == [] and result.ok
     assert len(result.layers) == len(load_graph(path).nodes)
+
+
+def test_a_model_fvcore_cannot_count_is_validated_by_the_other_counter_with_a_note(write_spec, cli):
+    """fvcore's FlopCountAnalysis stops with an AssertionError on a layer norm of a 1-D input (its
+    norm handle takes 2 to 5 dimensions), so it gives no count of such a model: validate compares
+    the rest and says why, where it ended in that AssertionError's traceback."""
+    from fvcore.nn import FlopCountAnalysis
+
+    norm = torch.nn.Sequential(torch.nn.Flatten(0), torch.nn.LayerNorm(72))
+    with pytest.raises(AssertionError), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes
+        FlopCountAnalysis(norm, torch.zeros(2, 4, 3, 3)).unsupported_ops_warnings(False).total()
+    path = write_spec("""
+        name: flat
+        input: [4, 3, 3]
+        layers:
+          - f: {kind: flatten, start_dim: 0}
+          - norm: layer_norm
+          - fc: {kind: linear, out: 5}
+        """)
+    result = validate(path, device="cpu", batch=2, runs=0, memory=False)
+    assert result.ok and result.counters == ("flop_counter",)
+    assert result.notes == (("fvcore could not count the model (its norm_flop_jit asserts what it takes: "
+                             "AssertionError: [72]): FlopCounterMode counts alone"),)
+    assert result.total.get("flop_counter").measured == 2 * 72 * 5  # the linear layer's products, by torch
+    shown = cli("validate", path, "--batch", "2", "--runs", "0", "--no-memory", "--counter", "fvcore")
+    assert shown.exit_code == 0 and "Traceback" not in shown.output
+    assert "note: fvcore could not count the model (its norm_flop_jit asserts what it takes: AssertionError: " \
+           "[72]): no counter counts the model" in shown.stdout
 
 
 # --- latency per layer: structure only, never a timing -----------------------------------------

@@ -155,15 +155,19 @@ def _available_memory(torch, place: str) -> int | None:
 
 def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation, runs: int, warmup: int,
                          latency: str, threads: int | None, profile=None, dtype: str = "float32") -> Validation:
-    from archcalc.validation.measure import measure
+    from archcalc.validation.measure import FvcoreFailed, measure
 
     phase(f"building the model in torch on {result.device}")
     timing = runs > 0 and result.device != "meta"
     model, x = _built(graph, predicted, result.device, timing)
     names = [layer.name for layer in predicted.layers]
     phase("counting the forward pass")
-    measured, total = measure(model, x, names, "fvcore" in result.counters,
-                              "flop_counter" in result.counters)
+    try:
+        measured, total = measure(model, x, names, "fvcore" in result.counters,
+                                  "flop_counter" in result.counters)
+    except FvcoreFailed as failure:  # fvcore gives no count of this model: the other figures are compared
+        result = _without_fvcore(result, failure)
+        measured, total = measure(model, x, names, False, "flop_counter" in result.counters)
     backward = None
     if BACKWARD in result.counters:
         phase("counting the backward pass with FlopCounterMode")
@@ -182,6 +186,14 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
         notes = (*notes, note)
     return replace(result, layers=layers, latency=timed, notes=notes,
                    total=_total_check(predicted, total, result.counters, backward))
+
+
+def _without_fvcore(result: Validation, failure: Exception) -> Validation:
+    """The validation without fvcore's counts, where its FlopCountAnalysis stopped on the model
+    (a layer norm of a 1-D input, which the fvcore convention names as not counted), and a note why."""
+    counters = tuple(counter for counter in result.counters if counter != "fvcore")
+    rest = "FlopCounterMode counts alone" if "flop_counter" in counters else "no counter counts the model"
+    return replace(result, counters=counters, notes=(*result.notes, f"fvcore could not count the model ({failure}): {rest}"))
 
 
 def _contended(threads: int | None) -> str | None:

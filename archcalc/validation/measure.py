@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -73,14 +74,24 @@ def _hooked_forward(model: nn.Module, x: torch.Tensor, layers: list[str], flop_c
     return shapes, flops, total(), tuple(first.shape)
 
 
+class FvcoreFailed(Exception):
+    """fvcore's FlopCountAnalysis stopped on the model, so it gives no count of it: one of its
+    handles asserts what it takes (the layer norm's, an input of 2 to 5 dimensions)."""
+
+
 def _fvcore_counts(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, int], int]:
-    """fvcore's FlopCountAnalysis per module name and in total (it traces with torch.jit)."""
+    """fvcore's FlopCountAnalysis per module name and in total (it traces with torch.jit);
+    FvcoreFailed where one of its handles refuses an operation."""
     from fvcore.nn import FlopCountAnalysis
 
     analysis = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    with warnings.catch_warnings(), torch.no_grad():  # as the counters run it: an in-place change of a
-        warnings.simplefilter("ignore")  # chunk's view is refused with autograd on; the tracer's notes
-        return dict(analysis.by_module()), analysis.total()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():  # as the counters run it: an in-place change of a
+            warnings.simplefilter("ignore")  # chunk's view is refused with autograd on; the tracer's notes
+            return dict(analysis.by_module()), analysis.total()
+    except AssertionError as error:
+        handle = traceback.extract_tb(error.__traceback__)[-1].name
+        raise FvcoreFailed(f"its {handle} asserts what it takes: AssertionError: {error}") from error
 
 
 def _numel(tensors) -> int:
