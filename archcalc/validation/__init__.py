@@ -465,12 +465,42 @@ def _training_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | N
             return None, (f"the training peak is not compared: only real tensors measure it as torch runs it (on fake "
                           f"tensors {differs}), and the step needs {human_bytes(step.peak)} ({human_bytes(available)} "
                           "is available)")
+        if (window := _window_of_padding(graph, predicted)) is not None:
+            return None, (f"the training peak is not compared: only real tensors measure it as torch runs it (on fake "
+                          f"tensors {differs}), and {window}")
         note = f"the training peak is measured on real CPU tensors: on fake tensors {differs} (docs/memory.md)"
     measured = tracked_training_peaks(graph, predicted.input_shape[1:], [predicted.input_shape[0]],
                                       fake=differs is None)[0]
     where = "fake tensors" if differs is None else "real CPU tensors"
     return LayerCheck("training peak", f"MemTracker on {where}",
                       tuple(Check(figure, *pair) for figure, pair in zip(TRAINING_FIGURES, zip(figures, measured)))), note
+
+
+def _window_of_padding(graph: Graph, stats: ModelStats) -> str | None:
+    """Where a max pooling has a window whose taps all fall in the padding, what to say of it; else
+    None. torch (2.13) runs such a pooling, gives -inf there with the index of a tap past the input,
+    and its backward writes the gradient at that index, outside the input's gradient (heap
+    corruption on real tensors). Only a window starting in the left padding (j·stride < padding) can
+    miss the input: its first tap at or after 0 is at (j·stride − padding) mod dilation, below the
+    dilation, so an axis of at least `dilation` units has none (and on a shorter one at most a few
+    windows start in the padding: each must fit the padded input)."""
+    from archcalc.layers.base import AXIS_NAMES
+
+    for node, layer in zip(graph.nodes, stats.layers):
+        if not node.kind.key.startswith("maxpool"):
+            continue
+        a, sizes = node.attrs, stats.shapes[node.inputs[0]][2:]
+        for axis, (n, outputs, k, step, pad, d) in enumerate(zip(sizes, layer.shape[2:], a.kernel,
+                                                                node.kind.strides(a), a.padding, a.dilation)):
+            starts = range(min(-(-pad // step), outputs)) if n < d else range(0)
+            for j in starts:
+                first = (j * step - pad) % d
+                if first >= n:
+                    name = AXIS_NAMES[len(sizes)][axis]
+                    return (f"a window of the max pooling '{layer.name}' reads only padding (along its {name} of {n}, "
+                            f"taps from {j * step - pad} every {d}, the first at or after 0 at {first}): torch's "
+                            "backward writes its gradient outside the input there, corrupting the memory")
+    return None
 
 
 def _fake_differs(stats: ModelStats, step: Training) -> str | None:
