@@ -343,7 +343,7 @@ def _targets(specs: list[str], baseline: Baseline, documents: _Documents) -> tup
     from archcalc.spec.expand import variant_names
 
     if not specs:
-        targets = _baseline_targets(baseline, documents)
+        targets = _once_each(_baseline_targets(baseline, documents))
         return targets, {path for path, _ in targets}
     targets, whole = [], set()
     for spec in specs:
