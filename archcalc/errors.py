@@ -224,7 +224,8 @@ def not_as_written(text: str, value: object, location: Location | None = None) -
         value = f"a whole number of {value.bit_length():,} bits"
         text = text if len(text) <= 60 else text[:60] + "…"
     return SpecError(f"YAML reads {text} {how}, as {value}, not as written", location=location,
-                     hint="write the number without leading zeros (or quote it if it is text)")
+                     hint=("write the number without colons" if ":" in text else "write the number without leading zeros")
+                     + " (or quote it if it is text)")
 
 
 class RankError(SpecError):

@@ -1299,14 +1299,16 @@ def test_an_included_spec_without_its_name_or_layers_is_one_error(cli, tmp_path,
     assert result.exit_code == 2 and f"the spec 'inner.yaml' included here has no '{missing}'" in result.stderr
 
 
-@pytest.mark.parametrize("written, read", [("0224", "as octal, as 148"), ("064", "as octal, as 52"),
-                                           ("1:30", "in base 60, as 90")])
-def test_a_number_yaml_reads_otherwise_than_written_is_refused(cli, write_spec, written, read):
+@pytest.mark.parametrize("written, read, fix", [("0224", "as octal, as 148", "without leading zeros"),
+                                                ("064", "as octal, as 52", "without leading zeros"),
+                                                ("1:30", "in base 60, as 90", "without colons")])
+def test_a_number_yaml_reads_otherwise_than_written_is_refused(cli, write_spec, written, read, fix):
     """YAML 1.1 reads a leading zero as octal and colons as base 60: `input: [3, 0224, 0224]` was
-    a 148×148 input, `kernel: 1:30` a kernel of 90, silently."""
+    a 148×148 input, `kernel: 1:30` a kernel of 90, silently. The hint of 1:30 said to write it
+    without leading zeros, which it has none of."""
     result = cli("table", write_spec(f"name: o\ninput: [3, 32, 32]\nlayers:\n  - c: {{kind: conv2d, out: 8, kernel: {written}}}\n"))
     assert result.exit_code == 2 and f"YAML reads {written} {read}, not as written" in result.stderr
-    assert "hint: write the number without leading zeros" in result.stderr
+    assert f"hint: write the number {fix} (or quote it if it is text)" in result.stderr
     quoted = cli("table", write_spec(f"name: o\ninput: [3, 32, 32]\nlayers:\n  - c: {{kind: conv2d, out: 8, kernel: '{written}'}}\n"))
     assert quoted.exit_code == 2 and "not as written" not in quoted.stderr  # text: an expression, read as such
 
