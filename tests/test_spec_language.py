@@ -187,6 +187,10 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
     ("2 ** 64", "operator not allowed"),
     ("width / 0", "division by zero"),
     ("10 ** 3", "operator not allowed"),
+    # a sign takes a number as + - * do: -true was -1 (Python's bool is an int), 'w - -true' 3
+    ("width - -true", "arithmetic on something that is not a number in 'width - -true'"),
+    ("+false + 4", "arithmetic on something that is not a number in '\\+false \\+ 4'"),
+    ("-widths", "arithmetic on something that is not a number in '-widths'"),
 ])
 def test_expressions_are_a_small_safe_language(expression, message, write_spec):
     path = write_spec(f"""

@@ -279,12 +279,18 @@ class _Compiler:
         return binary
 
     def compile_UnaryOp(self, node: ast.UnaryOp) -> Callable:
-        operand = self.compile(node.operand)
+        operand, text = self.compile(node.operand), self.text
         if isinstance(node.op, ast.Not):
             return lambda names: not operand(names)
-        if isinstance(node.op, ast.USub):
-            return lambda names: -operand(names)
-        return lambda names: +operand(names)
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+
+        def signed(names: Mapping[str, Any]) -> Any:
+            value = operand(names)
+            if not _is_number(value):  # -true was -1, as Python's bool is an int
+                raise SpecError(f"arithmetic on something that is not a number in {_quoted(text)}",
+                                hint="+ - * / // % work on numbers only")
+            return sign * value
+        return signed
 
     def compile_BoolOp(self, node: ast.BoolOp) -> Callable:
         values = [self.compile(value) for value in node.values]
