@@ -1248,11 +1248,20 @@ def test_a_model_left_without_layers_is_one_error(cli, write_spec, layers):
 @pytest.mark.parametrize("item, says, wrong", [
     ("{kind: conv2d, out: 8, kernal: 3, OFF}", "unknown key 'kernal' (did you mean 'kernel'?)", "kernal"),
     ("{kind: conv2e, out: 8, kernel: 3, OFF}", "unknown layer kind 'conv2e' (did you mean 'conv2d'?)", "conv2e"),
-    ("{kind: pair, widht: 8, OFF}", "unknown key 'widht' (did you mean 'width'?)", "widht")])
+    ("{kind: pair, widht: 8, OFF}", "unknown key 'widht' (did you mean 'width'?)", "widht"),
+    # a model of another spec: its keys were not checked at all where it was left out
+    ("{kind: model, spec: part.yaml, widht: 8, OFF}", "unknown key 'widht' (did you mean 'width'?)", "widht"),
+    ("{kind: model, spec: prat.yaml, OFF}", "cannot include 'prat.yaml': there is no file", "prat"),
+    ("{kind: model, spec: model.yaml, OFF}", "the model of 'model.yaml' includes itself (",
+     "model.yaml")])
 def test_an_item_left_out_still_has_its_kind_and_keys_checked(write_spec, off, item, says, wrong):
     """A misspelt field of an item that `when` or a repeat of 0 leaves out passed silently in the
     variants that leave it out; it is now the same error in every variant, at its place. Its
-    fields are not evaluated (they may hold only where the item is in)."""
+    fields are not evaluated (they may hold only where the item is in). A model item's spec is
+    read for its parameters, and one that includes itself is refused, as docs/spec.md says,
+    even where a `when` would end the loop."""
+    write_spec("name: part\ninput: [3, 8, 8]\nparams: {width: 4}\nlayers:\n"
+               "  - c: {kind: conv2d, out: width, kernel: 1}\n", name="part.yaml")
     path = write_spec(f"""
         name: switched
         input: [3, 16, 16]
@@ -1268,9 +1277,28 @@ def test_an_item_left_out_still_has_its_kind_and_keys_checked(write_spec, off, i
     """)
     with pytest.raises(SpecError) as raised:
         load_graph(path)
-    assert raised.value.message == says and raised.value.layer == "more"
+    assert raised.value.message.startswith(says) and raised.value.layer == "more", raised.value.message
     line = path.read_text().splitlines()[10]
     assert (raised.value.location.line, raised.value.location.column) == (11, line.index(wrong) + 1), line
+
+
+def test_a_model_item_left_out_may_name_its_spec_by_a_parameter_that_holds_none(write_spec):
+    """A parameter naming the spec may hold a spec only where the item is in: `backbone: none` with
+    `when: "backbone != 'none'"` leaves the item out, and its spec is not looked for."""
+    write_spec("name: part\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 1}\n", name="part.yaml")
+    path = write_spec("""
+        name: switched
+        input: [3, 8, 8]
+        params: {backbone: none}
+        variants:
+          plain: {}
+          with_backbone: {backbone: part.yaml}
+        layers:
+          - r: relu
+          - x: {kind: model, spec: backbone, when: "backbone != 'none'"}
+    """)
+    assert [layer.name for layer in archcalc.analyze(path).layers] == ["r"]
+    assert [layer.name for layer in archcalc.analyze(path, variant="with_backbone").layers] == ["r", "x.c"]
 
 
 def test_an_item_left_out_is_not_evaluated(write_spec):

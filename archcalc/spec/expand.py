@@ -471,8 +471,16 @@ class _Builder:
     def _check_kind_keys(self, body: YMap, env: dict) -> None:
         """That `body`'s keys are those of an item of its kind (a block or a layer kind)."""
         kind = body.get("kind")
-        if "layers" in body or not isinstance(kind, str) or isinstance(env.get(kind), str) or kind == "model":
-            return  # a group's items, a kind named by a parameter or another spec's: found as they are expanded
+        if kind == "model" and "layers" not in body:  # the spec it names, and its parameters
+            written = body.get("spec")
+            if written is None:
+                raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
+                                location=body.location)
+            if isinstance(written, str) and written not in env:  # a parameter may name a spec only where it is in
+                self._check_model_keys(body, self._included(body, written, env)[0], written)
+            return
+        if "layers" in body or not isinstance(kind, str) or isinstance(env.get(kind), str):
+            return  # a group's items, a kind named by a parameter: found as they are expanded
         if kind in self.blocks:
             declared = self.blocks[kind].get("params")
             self._check_item_keys(body, ITEM_KEYS | set(declared or ()), f"a parameter of block '{kind}'")
@@ -603,29 +611,12 @@ class _Builder:
         """A model of another spec, by name or path (`spec`, `variant`), up to and including its
         top-level layer `until`, expanded here as a group that reads `source`; the item's other
         keys set that spec's parameters."""
-        from archcalc.spec.catalog import include, names_a_spec
-
         self.redirects += 1
         spec, until = (_named(body.get(key), env) for key in ("spec", "until"))
-        written = body.get("spec")
-        if spec != written and names_a_spec(written, self.origin):
-            _ambiguous(body, "spec", env, f"the spec '{written}'")
         if not isinstance(spec, str):
             raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
                             location=body.where("spec") if "spec" in body else location)
-        doc, path, shown = include(spec, self.origin, body.where("spec"))
-        _check_keys(doc, TOP_KEYS, "top-level key")
-        for key in ("name", "layers"):
-            if key not in doc:
-                raise SpecError(f"the spec {_shortened(spec)} included here has no '{key}'",
-                                location=body.where("spec"), hint=f"add a top-level '{key}:' to it (see docs/spec.md)")
-        files = [file for _, file in self.including]
-        if _identity(path) in files:
-            names = [name for name, _ in self.including[files.index(_identity(path)):]]
-            raise SpecError(f"the model of {_shortened(spec)} includes itself ({' → '.join([*names, names[0]])})",
-                            location=body.where("spec"), hint="a spec cannot include itself, directly or through another")
-        if len(self.including) > MAX_INCLUDED:
-            raise SpecError(f"specs are included more than {MAX_INCLUDED} deep", location=body.where("spec"))
+        doc, path, shown = self._included(body, spec, env)
         variant = _named(body.get("variant"), env)
         if variant != body.get("variant") and isinstance(body.get("variant"), str) \
                 and body["variant"] in (_mapping(doc, "variants") or {}):
@@ -638,8 +629,7 @@ class _Builder:
             raise SpecError(f"{error.message} in {_shortened(spec)}", location=body.where("variant") if "variant" in body
                             else location, hint=error.hint) from None
         params = _mapping(doc, "params")
-        self._check_item_keys(body, ITEM_KEYS | {"spec", "variant", "until"} | set(params),
-                              f"a parameter of the spec {_shortened(spec)}")
+        self._check_model_keys(body, doc, spec)
         scope = {**params, **{k: v for k, v in overrides.items() if k not in VARIANT_KEYS},
                  **{name: self._field_value(body, name, env) for name in params if name in body}}
         layers = _until(doc["layers"], until, body.where("until") if "until" in body else location)
@@ -658,6 +648,35 @@ class _Builder:
         self.nodes[first:] = [node._replace(location=location, field_locations={}) for node in self.nodes[first:]]
         self.scopes[full] = Scope(full, f"{chosen} ({shown})", location, output)
         return output
+
+    def _included(self, body: YMap, spec: str, env: dict) -> tuple[YMap, Path, str]:
+        """The spec a model item names (`spec`, its parameter resolved), read: its document, path
+        and name in messages; refused where it is no spec, or one being included already (a spec
+        that includes itself), or past the depth of includes."""
+        from archcalc.spec.catalog import include, names_a_spec
+
+        written = body.get("spec")
+        if spec != written and names_a_spec(written, self.origin):
+            _ambiguous(body, "spec", env, f"the spec '{written}'")
+        doc, path, shown = include(spec, self.origin, body.where("spec"))
+        _check_keys(doc, TOP_KEYS, "top-level key")
+        for key in ("name", "layers"):
+            if key not in doc:
+                raise SpecError(f"the spec {_shortened(spec)} included here has no '{key}'",
+                                location=body.where("spec"), hint=f"add a top-level '{key}:' to it (see docs/spec.md)")
+        files = [file for _, file in self.including]
+        if _identity(path) in files:
+            names = [name for name, _ in self.including[files.index(_identity(path)):]]
+            raise SpecError(f"the model of {_shortened(spec)} includes itself ({' → '.join([*names, names[0]])})",
+                            location=body.where("spec"), hint="a spec cannot include itself, directly or through another")
+        if len(self.including) > MAX_INCLUDED:
+            raise SpecError(f"specs are included more than {MAX_INCLUDED} deep", location=body.where("spec"))
+        return doc, path, shown
+
+    def _check_model_keys(self, body: YMap, doc: YMap, spec: str) -> None:
+        """That a model item's keys are an item's, `spec`, `variant`, `until` or a parameter of its spec."""
+        self._check_item_keys(body, ITEM_KEYS | {"spec", "variant", "until"} | set(_mapping(doc, "params")),
+                              f"a parameter of the spec {_shortened(spec)}")
 
     def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
               env: dict, depth: int, names: dict) -> str:
