@@ -286,3 +286,14 @@ def test_a_field_of_many_leading_zeros_is_its_number(cli):
     result = cli("conv", "--input", "3x8x8", "--kernel", "0" * 5000 + "3")
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     assert "6×6" in result.stdout or "6x6" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("args", [["table", ""], ["memory", ""], ["sweep", "", "--size", "8"], ["report", ""],
+                                  ["check", ""], ["check", "lenet5", ""], ["validate", ""]])
+def test_an_empty_spec_name_says_so(args, cli, tmp_path, monkeypatch):
+    """An empty SPEC was the current folder (Path('') is '.'): "error: .:1:1: this is a directory,
+    not a spec file", a place and a directory the command line never named."""
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr.splitlines()[0] == "error: the spec's name is empty", result.stderr

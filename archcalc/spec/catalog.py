@@ -117,6 +117,9 @@ def include(spec: str, origin: Path | None, where: Location) -> tuple[YMap, Path
 
 def locate(spec: str | Path) -> tuple[Path, str | None]:
     """A path that exists, else a bundled file stem, else a bundled variant name."""
+    if spec == "":  # Path('') is the current folder: refused as "this is a directory", at '.:1:1'
+        raise SpecError("the spec's name is empty",
+                        hint="give a path to a .yaml spec, or a bundled model (see 'archcalc list')")
     path = Path(spec)
     if not nothing_at(path) or path.suffix in (".yaml", ".yml") or "/" in str(spec):
         return path, None
