@@ -744,6 +744,29 @@ def test_for_each_makes_one_copy_per_row_chained_like_repeat(write_spec):
     assert layers["widths.1"].shape == (1, 6, 4, 4) and layers["widths.0"].inputs == ("stage.2.conv",)
 
 
+def test_true_and_false_in_an_expression_are_never_a_parameter_or_a_row(write_spec):
+    """A parameter named 'false' (holding true) kept a layer whose `when: "false"` docs/spec.md
+    reads as false, and `as: "true"` made `bias: "true"` the row's 4: a name that collides with
+    true/false was taken for it, silently. true and false are the booleans; `as` cannot take them."""
+    path = write_spec("""
+        name: collide
+        input: [3, 8, 8]
+        params: {"false": true}
+        layers:
+          - kept: {kind: conv2d, out: 4, kernel: 1}
+          - dropped: {kind: conv2d, out: 4, kernel: 1, when: "false"}
+    """)
+    assert [layer.name for layer in archcalc.analyze(path).layers] == ["kept"]
+    path = write_spec("""
+        name: collide
+        input: [3, 8, 8]
+        layers:
+          - c: {kind: conv2d, out: 4, kernel: 1, bias: "true", for_each: [4, 8], as: "true"}
+    """)
+    with pytest.raises(SpecError, match="'as' must be a name other than index, count, true and false, got 'true'"):
+        archcalc.analyze(path)
+
+
 def test_an_outer_index_reaches_an_inner_repeat_as_a_block_parameter(write_spec):
     path = write_spec("""
         name: nested

@@ -16,7 +16,7 @@ from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
-from archcalc.spec.expr import REPEAT_NAMES, evaluate, names_in
+from archcalc.spec.expr import LITERALS, REPEAT_NAMES, evaluate, names_in
 from archcalc.spec.held import held_from
 from archcalc.spec.instances import (
     MAX_COPIED,
@@ -508,8 +508,8 @@ class _Builder:
         if "as" not in body:
             raise SpecError("'for_each' needs 'as: NAME', the name that each row takes in the item's fields",
                             location=body.key_where("for_each"), hint="for example 'for_each: rows, as: row'")
-        if not (isinstance(name, str) and name.isascii() and name.isidentifier()) or name in REPEAT_NAMES:
-            raise SpecError(f"'as' must be a name other than {' and '.join(REPEAT_NAMES)}, got {name!r}",
+        if not (isinstance(name, str) and name.isascii() and name.isidentifier()) or name in (*REPEAT_NAMES, *LITERALS):
+            raise SpecError(f"'as' must be a name other than {', '.join(REPEAT_NAMES)}, true and false, got {name!r}",
                             location=body.where("as"), hint="letters, digits and _, for example 'as: row'")
         if name in getattr(env, "base", env):  # a parameter; an outer copy's row it may hide
             raise SpecError(f"'as: {name}' hides the parameter '{name}'", location=body.where("as"),

@@ -17,6 +17,8 @@ from archcalc.errors import SpecError, did_you_mean, hidden
 from archcalc.limits import MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_MAGNITUDE
 
 REPEAT_NAMES = ("index", "count")
+LITERALS = {"true": True, "True": True, "false": False, "False": False}
+"""The names an expression reads as true and false, whatever a parameter or a row is called."""
 """The names a repeated item's fields see: which copy this is (from 0), and how many there are."""
 
 
@@ -246,7 +248,9 @@ class _Compiler:
 
     def compile_Name(self, node: ast.Name) -> Callable:
         name, text = node.id, self.text
-        fallback = {"true": True, "True": True, "false": False, "False": False}.get(name)
+        if name in LITERALS:  # a parameter or a row named 'true' read as 4 where a spec wrote true
+            literal = LITERALS[name]
+            return lambda names: literal
 
         def lookup(names: Mapping[str, Any]) -> Any:
             if name in names:
@@ -254,8 +258,6 @@ class _Compiler:
                 if type(value) in _NUMBERS and abs(value) <= MAX_MAGNITUDE or isinstance(value, (str, list)):
                     return value
                 return _bounded(value, text)
-            if fallback is not None:
-                return fallback
             what = f"{_quoted(name, 40)} is neither a number nor a known name" if text.strip() == name else \
                 f"unknown name {_quoted(name, 40)} in {_quoted(text)}"
             raise SpecError(what + did_you_mean(name, names), spot=(node.col_offset, name), hint=(
