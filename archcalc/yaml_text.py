@@ -8,7 +8,7 @@ from functools import cache
 
 import yaml
 
-from archcalc.errors import Location, SpecError
+from archcalc.errors import YAML_LINE_BREAK, Location, SpecError
 from archcalc.limits import MAX_YAML_DEPTH, MAX_YAML_NODES
 
 try:  # libyaml's composer is several times faster; the pure one gives the same nodes
@@ -89,13 +89,23 @@ def compose_yaml(text: str, name: str, what: str = "spec") -> yaml.Node | None:
         raise SpecError(f"YAML syntax error: {exc.problem or exc}", location=location,
                         hint="check indentation, colons and quotes near this position") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at its place
-        index = exc.position
-        location = Location(name, text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index))
+        location = _reader_location(text, exc.position, name)
         raise SpecError(f"the character #x{exc.character:04x} is not allowed in YAML text" if isinstance(
                             exc.character, int) else f"YAML error: {exc.reason}", location=location,
                         hint=f"remove it: a {what} holds printable text, tabs and line breaks") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"YAML error: {exc}", location=Location(name, 1, 1)) from None
+
+
+def _reader_location(text: str, position: int, name: str) -> Location:
+    """Where the reader refused a character: libyaml gives its offset in the text's UTF-8 bytes (a
+    character before it in another script was read as two or three, and the place fell lines
+    later), the pure reader in its characters; lines end as YAML ends them (YAML_LINE_BREAK: a
+    lone carriage return or a U+2028 too, where a count of line feeds put the place on line 1)."""
+    if _SafeLoader is getattr(yaml, "CSafeLoader", None):
+        position = len(text.encode("utf-8")[:position].decode("utf-8", "ignore"))
+    breaks = list(YAML_LINE_BREAK.finditer(text, 0, position))
+    return Location(name, len(breaks) + 1, position - (breaks[-1].end() if breaks else 0) + 1)
 
 
 _OPENED = {"while parsing a flow sequence": ("[", "]"), "while parsing a flow mapping": ("{", "}"),

@@ -272,3 +272,18 @@ def test_the_line_an_error_shows_is_the_line_yaml_numbers(line_break, cli, write
     result = cli("table", path)
     assert result.exit_code == 2
     assert "big: {kind: conv2d, out: 2, kernel: 30}" in result.stderr.splitlines()[1], result.stderr
+
+
+@pytest.mark.parametrize("before, line_break", [("", "\u2028"), ("", "\r"), ("", "\x85"), ("  # café, naïve", "\n")],
+                         ids=["U+2028", "CR", "NEL", "UTF-8 before it"])
+def test_a_character_yaml_refuses_is_shown_at_its_place(before, line_break, cli, write_spec):
+    """libyaml gives the place of a character it refuses as an offset in the text's UTF-8 bytes,
+    and the lines were counted at line feeds alone: a control character after 'café' was put
+    lines later (past the end of the file: no source line), one in a file whose lines end at a
+    carriage return or a U+2028 on line 1."""
+    text = f"name: m{before}\ninput: [3, 8, 8]\nlayers:\n  - c: {{kind: conv2d, out: 4, kernel: 1}} # \x01\n"
+    result = cli("table", write_spec(text.replace("\n", line_break)))
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].endswith("model.yaml:4:44: the character #x0001 is not allowed in YAML text"), result.stderr
+    assert lines[1] == "  4 |   - c: {kind: conv2d, out: 4, kernel: 1} # \ufffd", result.stderr
