@@ -460,6 +460,33 @@ def test_a_baseline_model_name_that_would_drive_the_terminal_is_refused(holds, t
                                              "is not one line of text")
 
 
+@pytest.mark.parametrize("update", [[], ["--update"]], ids=["check", "check --update"])
+@pytest.mark.parametrize("spec", ["gone.yaml\\n::error title=forged::all good", "gone.yaml\\x1b[2J", "\\u202egone.yaml"])
+def test_a_baseline_spec_path_that_would_drive_the_terminal_is_refused(holds, tmp_path, update, spec):
+    """The model name was refused so, but not the path beside it: a baseline whose `spec:` was
+    "gone.yaml\\n::error …" or held an ESC printed it raw in the table's "spec gone (…)" row,
+    forging a line or clearing the screen, exit 1. A path in a baseline is one line of printable text."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "archcalc.lock.yaml").write_text(f'models:\n  good:\n    spec: "{spec}"\n    input: 3x16x16\n')
+    holds("check", *update, says=f"archcalc.lock.yaml:3:11: the spec '{spec}' of the baseline entry 'good' is not "
+                                 "one line of text")
+
+
+def test_a_baseline_block_name_that_would_drive_the_terminal_is_refused_and_update_repairs_it(holds, tmp_path):
+    """A recorded block the model no longer has is named in the failing row ("drift in …"): a
+    block "zz\\x1b[2J" of a hand-edited baseline reached the terminal raw. It is an error at its
+    place, and --update, which rewrites the blocks whole, repairs it."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    holds("check", "good.yaml", "--update", exits=(0,), writes="archcalc.lock.yaml")
+    lock = tmp_path / "archcalc.lock.yaml"
+    text = lock.read_text()
+    lock.write_text(text.replace("      conv: {", '      "zz\\e[2J": {params: 1, macs: 1, flops: 1, activation_bytes: 1}\n      conv: {'))
+    line = lock.read_text().splitlines().index('      "zz\\e[2J": {params: 1, macs: 1, flops: 1, activation_bytes: 1}') + 1
+    holds("check", says=f"archcalc.lock.yaml:{line}:7: block 'zz\\x1b[2J' of the baseline entry 'good' is not one line")
+    holds("check", "--update", exits=(0,), writes="archcalc.lock.yaml")
+    assert lock.read_text() == text
+
+
 @pytest.mark.parametrize("tolerance", ["'١%'", "'1_0%'", "'1 0'"])
 def test_a_tolerance_in_other_digits_is_refused(holds, tmp_path, tolerance):
     """Python's float() reads '١' (an Arabic-Indic digit) as 1 and '1_0' as 10: a baseline's

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
-from archcalc.errors import Location, OutputError, SpecError, did_you_mean
+from archcalc.errors import Location, OutputError, SpecError, did_you_mean, hidden
 from archcalc.limits import MAX_DIMENSION, MAX_PATH_CHARS, MAX_YAML_NODES
 from archcalc.reading import nothing_at, read_text_file
 from archcalc.sizes import parse_input
@@ -112,6 +112,11 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
     for name, body in (models or {}).items():
         # printed in the table and rewritten by --update: a name with an ESC would drive the terminal
         check_one_line(str(name), models.key_where(name), "the baseline's model name")
+        spec = body.get("spec") if isinstance(body, YMap) else None
+        if isinstance(spec, str) and any(map(hidden, spec)):  # shown in the table when it is gone, as a name is
+            raise SpecError(f"the spec {spec!r} of the baseline entry '{name}' is not one line of text",
+                            location=body.where("spec"), hint="a path holds no line breaks, tabs, other control "
+                            "characters or invisible format characters (such as U+202E, which reverses the text after it)")
         if isinstance(body, YMap):  # keys, budgets and tolerances: --update keeps them, so they must be right
             held_from(body, "baseline", figures=False, other_keys=(*CONDITION_KEYS, BLOCKS))
             _within(body, path, roots)
@@ -291,6 +296,9 @@ def _blocks(name: str, body: YMap) -> dict[str, dict[str, int]] | None:
         raise SpecError(f"'{BLOCKS}' of the baseline entry '{name}' must map each top-level block to its figures",
                         location=body.where(BLOCKS), hint=fix)
     for block, figures in blocks.items():
+        if any(map(hidden, str(block))):  # a block the model no longer has is named in the table
+            raise SpecError(f"block {str(block)!r} of the baseline entry '{name}' is not one line of text",
+                            location=blocks.key_where(block), hint=fix)
         if not isinstance(figures, YMap) or set(figures) != set(FIGURE_KEYS):
             raise SpecError(f"block '{block}' of the baseline entry '{name}' must give {', '.join(FIGURE_KEYS)}",
                             location=blocks.where(block), hint=fix)
