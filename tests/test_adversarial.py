@@ -472,6 +472,15 @@ def test_a_baseline_spec_path_that_would_drive_the_terminal_is_refused(holds, tm
                                  "one line of text")
 
 
+def test_update_refuses_to_record_a_spec_path_check_would_refuse(holds, tmp_path):
+    """docs/ci.md: --update refuses to record a spec it would then refuse. A spec file whose name
+    holds a line break is checked by naming it, but its path is no baseline's `spec:`."""
+    (tmp_path / "two\nlines.yaml").write_text(GOOD)
+    holds("check", "two\nlines.yaml", "--update",
+          says="cannot record 'good' in archcalc.lock.yaml: its spec's path 'two\\nlines.yaml' is not one line of text")
+    assert not (tmp_path / "archcalc.lock.yaml").exists()
+
+
 def test_a_baseline_block_name_that_would_drive_the_terminal_is_refused_and_update_repairs_it(holds, tmp_path):
     """A recorded block the model no longer has is named in the failing row ("drift in …"): a
     block "zz\\x1b[2J" of a hand-edited baseline reached the terminal raw. It is an error at its

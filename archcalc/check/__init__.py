@@ -23,7 +23,7 @@ from archcalc.check.baseline import (
     updated_text,
     within_roots,
 )
-from archcalc.errors import Location, SpecError, UserError
+from archcalc.errors import Location, SpecError, UserError, hidden
 from archcalc.graph import Graph
 from archcalc.reading import file_there, something_at
 from archcalc.spec.catalog import bundled_name
@@ -285,7 +285,12 @@ def update_baseline(result: CheckResult) -> set[str]:
                 raise UserError(f"cannot record '{model}' in {base.path}: its spec {result.spec_files[model]} lies "
                                 "outside the baseline's folder and the current one, where check would not read it",
                                 hint=OUTSIDE_HINT)
-            measured[model] = {"spec": _spec_recorded(entry, result.spec_files[model], base.path), **record}
+            spec = _spec_recorded(entry, result.spec_files[model], base.path)
+            if any(map(hidden, spec)):  # check would refuse it, as a path that drives the terminal
+                raise UserError(f"cannot record '{model}' in {base.path}: its spec's path {spec!r} is not one line "
+                                "of text", hint="rename the file: a path in a baseline holds no line breaks, tabs, "
+                                                "other control characters or invisible format characters")
+            measured[model] = {"spec": spec, **record}
         gone = {f.model for f in result.findings if f.problem == "spec gone"} & _models_of(base)
         write_atomically(base.path, updated_text(base, measured, gone), list(result.spec_files.values()))
     return gone
