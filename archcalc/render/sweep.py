@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from archcalc.errors import shown_safely
 from archcalc.render.numbers import grouped
 from archcalc.render.styles import FAILED
 from archcalc.render.table import Column, StyledLines, Table, as_csv, as_text
@@ -25,8 +26,10 @@ def _unmet_text(point: SweepPoint) -> str:
 
 
 def error_text(error) -> str:
-    """A spec error on one line: where, which layer, what (its hint left out)."""
-    return str(error).split("\n  hint: ")[0].replace("\n", " ")
+    """A spec error on one line: where, which layer, what (its hint left out), every character a
+    terminal would act on escaped, as the error itself is printed (a kind named by a parameter
+    whose text held an ESC cleared the screen from a row)."""
+    return shown_safely(str(error).split("\n  hint: ")[0].replace("\n", " "))
 
 
 def value_text(value: Any) -> str:
@@ -48,7 +51,7 @@ def sweep_table(result: Sweep) -> StyledLines:
                    Column("memory", ">"), Column("", "<")])
     for point in result.points:
         size = format_shape(point.input)
-        lead = [*map(value_text, point.setting), *([str(point.batch)] if several else [])]
+        lead = [*(shown_safely(value_text(value)) for value in point.setting), *([str(point.batch)] if several else [])]
         t = point.totals
         if t is None:
             table.add([*lead, size, "", "", "", "", _unmet_text(point)], FAILED)
