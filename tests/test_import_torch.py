@@ -1248,6 +1248,15 @@ def test_args_reach_the_callable_and_the_spec_is_written(models):
     assert table.returncode == 0 and " 20 " in table.stdout
 
 
+@pytest.mark.parametrize("args, says", [('{"width": 5, "width": 9}', "error: --args gives 'width' twice\n"),
+                                        ('{"width": NaN}', "error: --args holds NaN, which is not JSON\n")])
+def test_args_json_reads_otherwise_than_written_are_refused(models, args, says):
+    """Python's json keeps the last of a key given twice (a model of width 9 where 5 was written
+    first, exit 0) and reads NaN, which JSON has not; a spec refuses a duplicate key, and so does --args."""
+    result = run_import(models, "plain_models:make", "--args", args, "--input", "3x8x8")
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.startswith(says), result.stderr
+
+
 def test_bad_args_are_one_message(models):
     result = run_import(models, "plain_models:make", "--args", "{width: 5}", "--input", "3x8x8")
     assert result.returncode == 2

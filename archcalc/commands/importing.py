@@ -309,12 +309,26 @@ def _source_files(target: str, known: set[str]) -> list[Path]:
     return [Path(file) for file in files if isinstance(file, str)]
 
 
+def _once_each(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object of --args, refused where it names a key twice (json keeps the last, silently)."""
+    keys = [key for key, _ in pairs]
+    twice = next((key for key in keys if keys.count(key) > 1), None)
+    if twice is not None:
+        raise UserError(f"--args gives '{twice}' twice", hint="give each argument once")
+    return dict(pairs)
+
+
+def _no_number(constant: str) -> float:
+    """NaN, Infinity and -Infinity, which Python's json reads and JSON has not."""
+    raise UserError(f"--args holds {constant}, which is not JSON", hint="give the argument a number")
+
+
 def _arguments(text: str | None) -> tuple[list, dict]:
     """--args as (positional, keywords)."""
     if text is None:
         return [], {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_once_each, parse_constant=_no_number)
     except json.JSONDecodeError as error:
         raise UserError(f"--args is not JSON: {error}", hint='for example --args \'{"num_classes": 10}\'') from None
     except RecursionError:
