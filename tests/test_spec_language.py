@@ -1420,6 +1420,15 @@ def test_default_in_a_spec_without_variants_is_refused(cli, write_spec):
     assert result.exit_code == 2 and "'default' names the variant a family file expands by default" in result.stderr
 
 
+def test_a_default_of_empty_text_is_an_unknown_variant(cli, write_spec):
+    """`default: ''` names no variant (a variant's name is never blank), and the first was taken
+    silently, where any other name that is none is refused."""
+    result = cli("table", write_spec("name: d\ninput: [3, 8, 8]\nparams: {w: 4}\nvariants:\n  a: {}\n  b: {w: 8}\n"
+                                     "default: ''\nlayers:\n  - c: {kind: conv2d, out: w, kernel: 1}\n"))
+    assert result.exit_code == 2 and result.stderr.startswith("error: "), result.output
+    assert "model.yaml:7:10: unknown variant ''" in result.stderr.splitlines()[0], result.stderr
+
+
 def test_a_block_default_reading_a_later_parameter_says_so(cli, write_spec):
     """Its hint said "this spec declares none: add them under 'params'", though the block declares it."""
     result = cli("table", write_spec("name: p\ninput: [3, 16, 16]\nblocks:\n  blk:\n    params: {x: \"y * 2\", y: 3}\n"

@@ -302,7 +302,7 @@ def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, Y
         if "default" in doc and not isinstance(doc["default"], str):
             raise SpecError("'default' must be the name of a variant", location=doc.where("default"),
                             hint=f"this spec defines: {', '.join(map(str, variants))}")
-        variant = doc.get("default") or next(iter(variants))
+        variant = doc["default"] if "default" in doc else next(iter(variants))  # default: '' names none
         location = doc.where("default") if "default" in doc else variants.location
     else:
         location = variants.location
