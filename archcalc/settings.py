@@ -129,9 +129,16 @@ def _value(text: str) -> Any:
     if NOT_AS_WRITTEN.fullmatch(text.strip()):
         raise not_as_written(text.strip(), yaml.safe_load(text))
     try:
-        if not _EXPONENT.fullmatch(text) and any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text)):
+        events = [] if _EXPONENT.fullmatch(text) else list(yaml.parse(text))
+        if any(isinstance(event, yaml.AliasEvent) for event in events):
             raise SpecError(f"--set values take no YAML alias ('*name'); got '{_shown(text)}'",
                             hint="write the list out: depths=[3,4,6,3]")  # a list of aliases of aliases is checked for ever
+        for event in events:  # in a list too ([4, 010] was [4, 8]), and tagged (!!int "010" was 8)
+            if isinstance(event, yaml.ScalarEvent) and NOT_AS_WRITTEN.fullmatch(event.value) \
+                    and (event.tag in _NUMBER_TAGS or event.tag is None and event.style is None):  # not text
+                read = yaml.safe_load(f"!!{event.tag.rsplit(':', 1)[-1]} {event.value}" if event.tag else event.value)
+                if not isinstance(read, str):
+                    raise not_as_written(event.value, read)
         value = float(text) if _EXPONENT.fullmatch(text) else yaml.safe_load(text)
         plain = _plain(value)
     except (yaml.YAMLError, RecursionError, ValueError):  # lists nested too deeply or holding themselves;
@@ -140,6 +147,10 @@ def _value(text: str) -> Any:
         raise SpecError(f"--set values are numbers up to {MAX_MAGNITUDE:.0e}, true/false, names or lists like "
                         f"[3, 4, 6, 3]; got '{_shown(text)}'")
     return value
+
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+"""The tags that make a quoted scalar a number (`!!int "010"`), as YAML reads it."""
 
 
 def _shown(text: str) -> str:

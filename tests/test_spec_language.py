@@ -1375,6 +1375,20 @@ def test_a_setting_yaml_reads_as_octal_is_refused():
         parse_setting("k=010")
 
 
+@pytest.mark.parametrize("setting, read", [("depths=[4,010]", "010 as octal, as 8"), ("depths=[4,1:30]", "1:30 in base 60, as 90"),
+                                           ("depths=[[2],[-017]]", "-017 as octal, as -15"),
+                                           ('width=!!int "010"', "010 as octal, as 8")])
+def test_a_number_yaml_reads_otherwise_inside_a_settings_list_is_refused(setting, read):
+    """docs/spec.md refuses such numbers in a --set value; inside a list they were read as YAML
+    reads them, silently: depths=[4,010] swept [4, 8], [4,1:30] [4, 90], width=!!int "010" 8. A
+    quoted one is text, and so is one tagged !!str."""
+    from archcalc.settings import parse_setting
+
+    with pytest.raises(SpecError, match=f"YAML reads {read}, not as written"):
+        parse_setting(setting)
+    assert parse_setting("depths=[4,'010'],[4,0x8],[4,!!str 010]").values == ([4, "010"], [4, 8], [4, "010"])
+
+
 @pytest.mark.parametrize("blocks, kind", [("blocks:\n  unit:\n    layers:\n      - c: {kind: conv2d, out: 7, kernel: 1}\n",
                                            "the block 'unit'"), ("", "the layer kind 'unit'")])
 def test_a_kind_naming_both_a_parameter_and_a_block_or_kind_is_refused(cli, write_spec, blocks, kind):
