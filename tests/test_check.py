@@ -775,6 +775,21 @@ def test_a_baseline_cannot_make_check_read_a_file_outside_its_folder_and_the_cur
         assert "SECRET" not in result.output
 
 
+def test_a_baseline_spec_in_a_loop_of_links_says_so(project, cli):
+    """A `spec:` naming a link to itself, in the baseline's own folder, was refused as lying
+    "outside the baseline's folder and the current one", with the hint to run check elsewhere."""
+    baseline = record(cli)
+    Path("loop.yaml").symlink_to("loop.yaml")
+    text = baseline.read_text().replace("spec: small.yaml", "spec: loop.yaml")
+    baseline.write_text(text)
+    for args in ((), ("--update",)):
+        result = cli("check", *args)
+        assert result.exit_code == 2 and result.output.count("error:") == 1, result.output
+        assert result.stderr.startswith("error: archcalc.lock.yaml:5:11: the spec 'loop.yaml' cannot be resolved: "
+                                        "a loop of links"), result.stderr
+    assert baseline.read_text() == text
+
+
 def test_update_refuses_to_record_a_spec_check_would_then_refuse(tmp_path, monkeypatch, cli):
     """A spec named by its path outside the baseline's folder and the current one: --update wrote
     an entry that the next check refused, as a whole baseline (found by a reviewer)."""

@@ -163,6 +163,11 @@ def _within(body: YMap, path: Path, roots: tuple[Path, ...]) -> None:
     if len(spec) > MAX_PATH_CHARS:
         raise SpecError(f"the spec's path has {len(spec):,} characters, more than {MAX_PATH_CHARS:,}",
                         location=body.where("spec"), hint="name the spec file by its path from the baseline's folder")
+    try:
+        spec_file(path.parent, spec).resolve()
+    except (OSError, RuntimeError, ValueError):  # told as "outside the baseline's folder", with the hint to move
+        raise SpecError(f"the spec {spec!r} cannot be resolved: a loop of links, a name too long or a NUL",
+                        location=body.where("spec"), hint="name the spec file by its path from the baseline's folder") from None
     if not within_roots(spec_file(path.parent, spec), roots):
         raise SpecError(f"the spec {spec!r} lies outside the baseline's folder and the current one",
                         location=body.where("spec"), hint=OUTSIDE_HINT)
