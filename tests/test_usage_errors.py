@@ -16,7 +16,7 @@ MALFORMED = {
         ["lenet5", "--depth", "0"], ["lenet5", "--convention", "ptflops"], ["lenet5", "--format", "xml"],
         ["lenet5", "--dtype", "int4"], ["lenet5", "--input", "3x"], ["lenet5", "--input", "3x0x32"],
         ["lenet5", "--input", "3x32x99999999999"], ["lenet5", "--batch", "2147483648"], ["lenet5", "extra"],
-        ["lenet5", "--output", "/"],
+        ["lenet5", "--output", "/"], ["lenet5", "-o", "-"],
     ],
     "list": [["--convention", "flops"], ["extra"], ["--bogus"]],
     "conv": [
@@ -32,7 +32,7 @@ MALFORMED = {
         ["--input", "32", "--kernel", "3", "--stride", "0"], ["--input", "0", "--kernel", "1"],
     ],
     "report": [[], ["lenet5", "--batch", "0"], ["lenet5", "--convention", "x"], ["lenet5", "--input", "3x"]],
-    "check": [["--format", "xml"], ["--bogus"], ["--baseline"]],
+    "check": [["--format", "xml"], ["--bogus"], ["--baseline"], ["--baseline", "-"]],
     "import": [[], ["torch"], ["torch", "mynet:Net"], ["torch", "mynet:Net", "--input", "3x"],
                ["torch", "mynet:Net", "--input", "3xHxW"], ["keras", "net.keras", "--input", "3x8x8"],
                ["onnx"], ["onnx", "net.onnx", "--input", "3x"], ["onnx", "net.onnx", "--args", "[]"]],
@@ -297,3 +297,15 @@ def test_an_empty_spec_name_says_so(args, cli, tmp_path, monkeypatch):
     result = cli(*args)
     assert result.exit_code == 2 and result.stdout == "", result.output
     assert result.stderr.splitlines()[0] == "error: the spec's name is empty", result.stderr
+
+
+@pytest.mark.parametrize("args", [["table", "lenet5", "-o", "-"], ["report", "lenet5", "--output=-"],
+                                  ["check", "lenet5", "--baseline", "-"]])
+def test_a_dash_is_no_file_name_for_an_option_that_names_a_file(args, cli, tmp_path, monkeypatch):
+    """`-o -` wrote a file called '-' where standard output was meant, and exit 0, printing nothing
+    (`--baseline -` read and wrote one)."""
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert "'-' would be a file called '-'" in result.stderr.splitlines()[0], result.stderr
+    assert not (tmp_path / "-").exists()

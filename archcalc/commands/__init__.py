@@ -96,6 +96,10 @@ def file_named(option: str) -> Callable[[str], Path]:
             raise UsageError(f"'{text}' names a folder, not a file", hint=f"give {option} a file name", option=option)
         if not text:
             raise UsageError(f"{option} needs a file name", option=option)
+        if text == "-":  # a file named '-' was written (or read) where a standard stream was meant
+            raise UsageError("'-' would be a file called '-': leave out -o to print to standard output, or write ./-"
+                             if option == "--output" else "'-' would be a file called '-', not standard input: "
+                             "write ./- for that file", option=option)
         return Path(text)
 
     return parse
