@@ -191,6 +191,8 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
     ("width - -true", "arithmetic on something that is not a number in 'width - -true'"),
     ("+false + 4", "arithmetic on something that is not a number in '\\+false \\+ 4'"),
     ("-widths", "arithmetic on something that is not a number in '-widths'"),
+    # Python's grammar reads a fullwidth 'ｗ' as 'w' (NFKC): another parameter than the one written
+    ("ｗidth * 2", "the name 'ｗidth' in 'ｗidth \\* 2' is read as 'width'"),
 ])
 def test_expressions_are_a_small_safe_language(expression, message, write_spec):
     path = write_spec(f"""

@@ -134,6 +134,11 @@ def parse(text: str) -> ast.expr:
     except (SyntaxError, RecursionError, MemoryError):
         raise SpecError(f"cannot read the expression {_quoted(text)}", hint=_HINT) from None
     for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not text.isascii():  # Python reads 'ｗ' (fullwidth) as 'w': another name
+            written = ast.get_source_segment(text.strip(), node)
+            if written != node.id:
+                raise SpecError(f"the name {_quoted(written or node.id)} in {_quoted(text)} is read as '{node.id}'",
+                                hint=f"write '{node.id}', or give the parameter a name in ASCII letters, digits and _")
         if isinstance(node, ast.BinOp) and type(node.op) not in _BINARY:
             raise SpecError(f"operator not allowed in {_quoted(text)}",
                             hint="a power is written pow(a, b)" if isinstance(node.op, ast.Pow) else _HINT)
