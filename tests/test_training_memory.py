@@ -842,6 +842,24 @@ def test_a_linear_layer_on_a_map_hands_on_its_inputs_gradient_after_its_weights(
     assert predicted(graph, 2) == tracked(graph, [2], fake=False)[0]
 
 
+def test_a_channel_layer_norm_hands_on_its_inputs_gradient_after_its_weights(tmp_path):
+    """A channel layer norm runs as a permute, torch's layer norm and a permute back: its input's
+    gradient is permuted back after the layer norm's backward, which autograd lets its weights'
+    gradients become `.grad` first. Here that input's gradient is summed with the product's (its
+    input, a relu's output, kept by the relu), the step's busiest moment: the norm's weight and bias
+    (8 channels: 2·8·4 = 64 B) are gradients then. archcalc counted them temporaries (the same
+    total, 64 B in the other category)."""
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [3, 4, 4], "layers": [
+        {"conv": {"kind": "conv2d", "out": 8, "kernel": 1}}, {"act": "relu"},
+        {"norm": {"kind": "channel_layer_norm"}}, {"prod": {"kind": "multiply", "from": ["norm", "act"]}}]}))
+    graph = load_graph(path)
+    for batch in (2, 3):
+        measured = tracked(graph, [batch], fake=False)[0]
+        assert measured[2] == 2 * 8 * 4  # gradients: the norm's weight and bias alone
+        assert predicted(graph, batch) == measured
+
+
 @pytest.mark.parametrize("before", [
     [CONV, _permute("p")], [CONV, _crop("p", 2)], [_permute("p", (0, 1, 3, 2)), CONV],
     [{"p": {"kind": "channel_layer_norm"}}]])

@@ -222,9 +222,12 @@ class _LayerNorm(LayerKind):
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         """In training the means and inverse deviations are kept with the input. Where the axis was
         moved last (a channel layer norm), the output is the result permuted back, a view: an
-        in-place layer after it changes a view (`Backward.viewed_result`)."""
+        in-place layer after it changes a view (`Backward.viewed_result`); and the input's gradient
+        is permuted back after the layer norm's backward, so autograd makes the weights' gradients
+        `.grad` before it hands the input's on (`Backward.weights_first`)."""
         statistics = self.footprint(a, shapes, out, itemsize)
-        return Backward(kept=statistics.transient, kept_tensors=statistics.moments[0], viewed_result=self.moves_to_last)
+        return Backward(kept=statistics.transient, kept_tensors=statistics.moments[0], viewed_result=self.moves_to_last,
+                        weights_first=self.moves_to_last)
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return {"normalized_shape": self.normalised(shapes[0]), "eps": a.eps,
