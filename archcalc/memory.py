@@ -256,7 +256,7 @@ def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", al
     rounded = _rounding(allocator)
     check_makeable(graph, stats, itemsize)
     shapes = stats.shapes
-    layouts = graph_layouts(graph, shapes, stats.input_shape)
+    layouts = graph_layouts(graph, shapes, stats.input_shape, dtype)
     walk = _Walk(rounded(numel(stats.input_shape) * itemsize))
     last_reader = {source: node.name for node in graph.nodes for source in node.inputs}
     heads = set(graph.heads)
@@ -290,11 +290,11 @@ def inference_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", al
 
 
 def graph_layouts(graph: Graph, shapes: dict[str, tuple[int, ...]], input_shape: tuple[int, ...],
-                  training: bool = False) -> dict[str, layout.Layout]:
-    """Each layer's output strides at inference (in a training step with `training`), the model's
-    input contiguous (numeric shapes). A layer whose training forward makes a new tensor where its
-    inference hands on its input (dropout, stochastic depth: the input times a mask) lays it out as
-    TensorIterator does."""
+                  dtype: str = "float32", training: bool = False) -> dict[str, layout.Layout]:
+    """Each layer's output strides at inference (in a training step with `training`), its tensors
+    of `dtype`, the model's input contiguous (numeric shapes). A layer whose training forward makes
+    a new tensor where its inference hands on its input (dropout, stochastic depth: the input times
+    a mask) lays it out as TensorIterator does."""
     layouts = {INPUT: layout.contiguous(input_shape)}
     for node in graph.nodes:
         in_shapes = [shapes[name] for name in node.inputs]
@@ -307,7 +307,7 @@ def graph_layouts(graph: Graph, shapes: dict[str, tuple[int, ...]], input_shape:
         if remade:
             layouts[node.name] = layout.iterated(out, in_shapes[:1], in_layouts[:1])
         else:
-            layouts[node.name] = node.kind.laid_out(node.attrs, in_shapes, in_layouts, out)
+            layouts[node.name] = node.kind.laid_out(node.attrs, in_shapes, in_layouts, out, dtype)
     return layouts
 
 

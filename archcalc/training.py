@@ -122,7 +122,7 @@ def training_memory(graph: Graph, stats: ModelStats, dtype: str = "float32", opt
     itemsize = element_bytes(dtype)
     rounded = _rounding(allocator)
     check_makeable(graph, stats, itemsize)
-    step = _Step(graph, stats, itemsize, rounded, cuda=allocator == "cuda")
+    step = _Step(graph, stats, dtype, rounded, cuda=allocator == "cuda")
     states = optimizer_state(optimizer)
     tensors = step.parameter_tensors
     step.live.add(OPTIMIZER, states * sum(tensors) + (len(tensors) * rounded(STEP_BYTES) if states == 2 else 0))
@@ -262,7 +262,8 @@ class _Tensors:
 class _Step:
     """One training step walked layer by layer: forward, loss, backward."""
 
-    def __init__(self, graph: Graph, stats: ModelStats, itemsize: int, rounded, cuda: bool = False) -> None:
+    def __init__(self, graph: Graph, stats: ModelStats, dtype: str, rounded, cuda: bool = False) -> None:
+        itemsize = element_bytes(dtype)
         self.graph, self.stats, self.itemsize, self.rounded, self.cuda = graph, stats, itemsize, rounded, cuda
         self.live = _Live(rounded)
         self.points: list[Point] = []
@@ -280,7 +281,7 @@ class _Step:
         self.nodes = {node.name: node for node in graph.nodes}
         self.sources = {node.name: node.inputs[0] for node in graph.nodes if node.inputs}
         trained = graph.valued()
-        layouts = graph_layouts(graph, stats.shapes, stats.input_shape, training=True)
+        layouts = graph_layouts(graph, stats.shapes, stats.input_shape, dtype, training=True)
         for node, layer in zip(graph.nodes, stats.layers):
             in_shapes = [stats.shapes[name] for name in node.inputs]
             params = node.kind.params(node.attrs, in_shapes)
@@ -299,7 +300,7 @@ class _Step:
             except SpecError as error:  # a layer torch will not train at this size
                 raise error.at(node.location, node.name) from None
             self.rules[node.name] = (in_shapes, footprint, backward)
-        self.copied = copied_weight_gradients(graph, stats, itemsize, layouts)
+        self.copied = copied_weight_gradients(graph, stats, dtype, layouts)
         self.on_a_view: dict[str, tuple[str, int]] = {}
         """Each in-place layer on a view: the layer whose backward gets the base's gradient, and the base's bytes."""
         self.target: dict[tuple[str, str], str] = {}
@@ -573,15 +574,15 @@ class _Step:
         return moment
 
 
-def copied_weight_gradients(graph: Graph, stats: ModelStats, itemsize: int,
+def copied_weight_gradients(graph: Graph, stats: ModelStats, dtype: str,
                              layouts: dict[str, Layout]) -> dict[str, int]:
     """Each layer whose weight's gradient torch's AccumulateGrad copies to the weight's layout (a
     convolution running channels-last: `LayerKind.weight_gradient_copied`), with the bytes of the
-    copy."""
+    copy, its tensors of `dtype`."""
     copied = {}
     for node in graph.nodes:
         size = node.kind.weight_gradient_copied(node.attrs, [stats.shapes[name] for name in node.inputs],
-                                                [layouts[name] for name in node.inputs], itemsize)
+                                                [layouts[name] for name in node.inputs], element_bytes(dtype), dtype)
         if size:
             copied[node.name] = size
     return copied

@@ -450,6 +450,49 @@ def test_a_1d_or_3d_convolution_of_a_channels_last_map_copies_its_weights_gradie
         torch.set_num_threads(threads)
 
 
+ONEDNN_BY_DTYPE = {"float64": lambda: False, "bfloat16": lambda: torch.ops.mkldnn._is_mkldnn_bf16_supported(),
+                   "float16": lambda: torch.ops.mkldnn._is_mkldnn_fp16_supported()}
+"""Whether torch runs every convolution of a type on oneDNN on this CPU (aten's use_mkldnn): never in
+float64; in the 16-bit types where oneDNN's check of the CPU says so."""
+
+
+@pytest.mark.parametrize("dtype", ONEDNN_BY_DTYPE)
+def test_a_3d_convolution_of_a_channels_last_map_runs_on_onednn_as_its_dtype_decides(dtype, tmp_path):
+    """oneDNN runs a 3-D convolution (its output channels-last after a channels-last map, its
+    weight's gradient copied) by float32's rule only in float32: never in float64, and in every
+    case in bfloat16 on a CPU with AVX-512 (float16 there only with AVX512-FP16). archcalc took
+    float32's rule in every dtype: at batch 2 in float64, 57,344 B at inference against
+    MemTracker's 45,248 B (the flatten after it a copy where torch's is a view) and 115,824 B in
+    training against 89,904 B; in bfloat16 at batch 1, 9,152 B against 10,664 B at inference.
+    archcalc takes a CPU with AVX-512 but not AVX512-FP16 (docs/memory.md); on another, the
+    16-bit type it does not describe is skipped."""
+    from test_training_memory import predicted as predicted_training
+    from test_training_memory import tracked as tracked_training
+
+    from archcalc.memory import inference_memory
+    from archcalc.validation.peak import tracked_peaks
+
+    if ONEDNN_BY_DTYPE[dtype]() != (dtype == "bfloat16"):
+        pytest.skip(f"this CPU runs {dtype} convolutions on oneDNN otherwise than archcalc takes")
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": [4, 3, 3, 3], "layers": [
+        {"n": {"kind": "channel_layer_norm"}}, {"c": {"kind": "conv3d", "out": 32, "kernel": 3, "padding": 1}},
+        {"f": "flatten"}]}))
+    graph = load_graph(path)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 3-D convolution's kernel depends on it
+    try:
+        measured = tracked_peaks(graph, graph.input_shape, [1, 2], dtype, fake=False)
+        for batch, peak in zip((1, 2), measured):
+            memory = inference_memory(graph, analyze_graph(graph, None, batch), dtype)
+            assert (memory.parameters, memory.buffers, memory.activations, memory.peak) == tuple(peak)
+        for batch in (1, 2):
+            assert predicted_training(graph, batch, dtype=dtype) == \
+                tracked_training(graph, [batch], dtype=dtype, fake=False)[0]
+    finally:
+        torch.set_num_threads(threads)
+
+
 CHANGING_WITH_THE_BATCH = {
     "a linear layer after a permute": ([4, 4, 4], [{"p": {"kind": "permute", "dims": [0, 2, 3, 1]}},
                                                    {"fc": {"kind": "linear", "out": 8}}], (1, 2, 3, 8)),

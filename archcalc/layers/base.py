@@ -376,11 +376,13 @@ class LayerKind:
         view as it needs (flatten, linear)."""
         return self.footprint(a, shapes, out, itemsize)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
-        """The strides torch gives its output at inference, from its inputs' (`archcalc.layout`):
-        its first input's where it hands that on, else a new tensor in the memory format torch
-        suggests for its first input (convolutions, pooling, batch norm, resampling, padding: a
-        channels-last map stays channels-last). Kinds that differ say so."""
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
+        """The strides torch gives its output at inference, from its inputs' (`archcalc.layout`),
+        its tensors of `dtype`: its first input's where it hands that on, else a new tensor in the
+        memory format torch suggests for its first input (convolutions, pooling, batch norm,
+        resampling, padding: a channels-last map stays channels-last). Kinds that differ say so (a
+        3-D convolution, by the dtype too)."""
         if self.footprint(a, shapes, out, 1).output == SAME:
             return layouts[0]
         return layout.contiguous(out) if self.allocates_contiguous else layout.suggested(out, shapes[0], layouts[0])
@@ -446,10 +448,11 @@ class LayerKind:
         as it needs (linear)."""
         return self.backward(a, shapes, out, itemsize)
 
-    def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int) -> int:
+    def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int,
+                               dtype: str = "float32") -> int:
         """The bytes of its weight's gradient that torch's AccumulateGrad copies to the weight's own
-        layout in a training step, for inputs laid out as `layouts` (a convolution running
-        channels-last hands the gradient so): by default none."""
+        layout in a training step, for inputs laid out as `layouts` and tensors of `dtype` (a
+        convolution running channels-last hands the gradient so): by default none."""
         return 0
 
     def buffer_bytes(self, a: Attrs, shapes: list[Shape], itemsize: int) -> int:

@@ -72,12 +72,14 @@ class _Conv(LayerKind):
                  for size, k, s, p, d in zip(sizes, a.kernel, a.stride, a.padding, a.dilation)]
         return (n, a.out, *sizes)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
-        return convolution_layout(a, shapes[0], layouts[0], out)
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
+        return convolution_layout(a, shapes[0], layouts[0], out, dtype)
 
-    def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int) -> int:
+    def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int,
+                               dtype: str = "float32") -> int:
         """Its weight (out, in / groups, k…) copied where it runs channels-last."""
-        return copied_weight_gradient(self, a, shapes, layouts, itemsize, shapes[0][1] // a.groups)
+        return copied_weight_gradient(self, a, shapes, layouts, itemsize, shapes[0][1] // a.groups, dtype)
 
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         c = shapes[0][1]
@@ -201,13 +203,17 @@ class _ConvTranspose(LayerKind):
                for size, k, s, p, e, d in zip(sizes, a.kernel, a.stride, a.padding, a.output_padding, a.dilation)]
         return (n, a.out, *out)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
-        return convolution_layout(a, shapes[0], layouts[0], out)
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
+        return convolution_layout(a, shapes[0], layouts[0], out, dtype)
 
-    def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int) -> int:
+    def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int,
+                               dtype: str = "float32") -> int:
         """Its weight (in, out / groups, k…) copied where it runs channels-last; a 3-D one's not (torch
         2.13's CPU)."""
-        return copied_weight_gradient(self, a, shapes, layouts, itemsize, a.out // a.groups) if self.axes < 3 else 0
+        if self.axes == 3:
+            return 0
+        return copied_weight_gradient(self, a, shapes, layouts, itemsize, a.out // a.groups, dtype)
 
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
         weight = shapes[0][1] * (a.out // a.groups) * prod(a.kernel)
@@ -300,46 +306,49 @@ def conv_work_size(a: Attrs, shapes: list[Shape], out: Shape, depthwise: bool, t
                     aligned, dispatch_size(a, convolved) if a.groups == 1 else None, runs_on_onednn(a, convolved))
 
 
-def convolution_layout(a: Attrs, shape: Shape, strides: Layout, out: Shape) -> Layout:
+def convolution_layout(a: Attrs, shape: Shape, strides: Layout, out: Shape, dtype: str = "float32") -> Layout:
     """The strides of a convolution's output on the CPU (torch 2.13; `tests/test_layout.py`):
     channels-last where it runs so (`runs_channels_last`), else contiguous."""
-    if not runs_channels_last(a, shape, strides):
+    if not runs_channels_last(a, shape, strides, dtype):
         return layout.contiguous(out)
     return layout.channels_last_as_2d(out) if len(out) == 3 else layout.channels_last(out)
 
 
-def runs_channels_last(a: Attrs, shape: Shape, strides: Layout) -> bool:
-    """Whether torch runs a convolution of an input of `shape` and `strides` channels-last on the
-    CPU: a 1-D map made contiguous (where torch's is_contiguous does not hold), then seen as a 2-D
-    one of height 1; a 2-D map whose strides read as channels-last; a 3-D one too, where oneDNN's
-    kernel runs it (`runs_on_onednn`), torch's own running contiguously."""
+def runs_channels_last(a: Attrs, shape: Shape, strides: Layout, dtype: str = "float32") -> bool:
+    """Whether torch runs a convolution of an input of `shape` and `strides` (of `dtype`)
+    channels-last on the CPU: a 1-D map made contiguous (where torch's is_contiguous does not
+    hold), then seen as a 2-D one of height 1; a 2-D map whose strides read as channels-last; a
+    3-D one too, where oneDNN's kernel runs it (`runs_on_onednn`), torch's own running contiguously."""
     if len(shape) == 3:
         made = strides if layout.is_contiguous(shape, strides) else layout.contiguous(shape)
         shape, strides = layout.as_2d(shape, made)
-    return layout.strides_like_channels_last(shape, strides) and (len(shape) == 4 or runs_on_onednn(a, shape))
+    return layout.strides_like_channels_last(shape, strides) and (len(shape) == 4 or runs_on_onednn(a, shape, dtype))
 
 
 def copied_weight_gradient(kind: LayerKind, a: Attrs, shapes: list[Shape], layouts: list[Layout],
-                           itemsize: int, second: int) -> int:
+                           itemsize: int, second: int, dtype: str = "float32") -> int:
     """The bytes of a convolution's weight gradient that torch's AccumulateGrad copies to the
     weight's layout: where it runs channels-last and its weight's strides differ between layouts
     (its `second` dimension over 1, a kernel of more than one tap); else 0."""
-    if second > 1 and prod(a.kernel) > 1 and runs_channels_last(a, shapes[0], layouts[0]):
+    if second > 1 and prod(a.kernel) > 1 and runs_channels_last(a, shapes[0], layouts[0], dtype):
         return kind.params(a, shapes).weight * itemsize
     return 0
 
 
-def runs_on_onednn(a: Attrs, shape: Shape) -> bool:
-    """Whether torch runs a float32 convolution of an input of `shape` through oneDNN on the CPU
-    with one thread (aten's use_mkldnn): strided, dilated, a batch of 16 or more, or a kernel whose
-    last two sizes are not both 1; and grouped, a kernel's last two sizes both over 3, a batch over
-    1, or N·C times the first two spatial sizes over 20,480 (a 1-D one seen as 2-D, as aten sees
-    it: a map of height 1, a kernel of 1×k); never a transposed one whose output padding is not
-    below its stride along some axis (aten's is_output_padding_big). With more threads the first
-    condition always holds; in bfloat16 oneDNN runs them all, in float64 none (torch 2.13, an
-    AVX-512 CPU)."""
+def runs_on_onednn(a: Attrs, shape: Shape, dtype: str = "float32") -> bool:
+    """Whether torch runs a convolution of an input of `shape` and `dtype` through oneDNN on the
+    CPU with one thread (aten's use_mkldnn): never a transposed one whose output padding is not
+    below its stride along some axis (aten's is_output_padding_big); in bfloat16 every other one,
+    in float16 and float64 none (torch 2.13 on an x86 CPU with AVX-512 but not its float16
+    instructions, AVX512-FP16: oneDNN's own check of the CPU decides the two 16-bit types); in
+    float32 one strided, dilated, of a batch of 16 or more, or with a kernel whose last two sizes
+    are not both 1, and grouped, with a kernel's last two sizes both over 3, a batch over 1, or N·C
+    times the first two spatial sizes over 20,480 (a 1-D one seen as 2-D, as aten sees it: a map
+    of height 1, a kernel of 1×k). With more threads the first float32 condition always holds."""
     if any(extra >= s for extra, s in zip(a.get("output_padding", ()), a.stride)):
         return False
+    if dtype != "float32":
+        return dtype == "bfloat16"
     n, c, first, second = shape[:4] if len(shape) > 3 else (*shape[:2], 1, shape[2])
     kernel = (1, *a.kernel)[-2:]
     reason = any(s > 1 for s in a.stride) or any(d > 1 for d in a.dilation) or n >= 16 or kernel != (1, 1)

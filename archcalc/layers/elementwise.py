@@ -43,7 +43,8 @@ class Elementwise(LayerKind):
             return Footprint(SAME)
         return Footprint(SAME, touches_input=True) if a.get("inplace") else Footprint()
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         """Its input's layout where it hands on its input or works in place, else as TensorIterator
         lays out an elementwise result."""
         if self.footprint(a, shapes, out, 1).output == SAME:

@@ -47,7 +47,8 @@ class Add(LayerKind):
         """One sum after another: from the second on, the running sum and the new one are both alive."""
         return Footprint(transient=numel(out) * itemsize if len(shapes) > 2 else 0)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         """Each sum laid out as TensorIterator lays out an elementwise result, from the running sum
         and the next input."""
         strides = layouts[0]
@@ -89,7 +90,8 @@ class Concat(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(dim=a.dim)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         """In the memory format torch suggests for every input where they all suggest one, else
         contiguous (torch's cat)."""
         formats = {layout.suggested(out, shape, strides) for shape, strides in zip(shapes, layouts) if 0 not in shape}
@@ -127,7 +129,8 @@ class Multiply(LayerKind):
         return Backward(transient=numel(out) * itemsize if broadcast else 0, transient_for=broadcast,
                         keeps_for_the_others=True)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         return layout.iterated(out, shapes, layouts)
 
 

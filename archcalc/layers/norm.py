@@ -106,7 +106,8 @@ class _BatchNorm(LayerKind):
         stats = 2 * shapes[0][1] if a.track_running_stats else 0
         return (self.params(a, shapes).trainable + stats) * itemsize
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         """Contiguous where torch's is_contiguous holds for its input (a channels-last map of one
         channel or one position too), else in the memory format torch suggests."""
         if layout.is_contiguous(shapes[0], layouts[0]):
@@ -174,7 +175,8 @@ class LocalResponseNorm(LayerKind):
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
         return dict(size=a.size, alpha=a.alpha, beta=a.beta, k=a.k)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         """Its last step divides the input by the normalisers: laid out as TensorIterator follows the input."""
         return layout.iterated(out, shapes[:1], layouts[:1])
 
@@ -260,7 +262,8 @@ class ChannelLayerNorm(_LayerNorm):
     def mixes(self, a: Attrs, rank: int) -> tuple[int, ...]:
         return (1,)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         """Channels-last, whatever the input's layout: a contiguous (N, …, C) result permuted back."""
         rank = len(out)
         last = layout.contiguous((out[0], *out[2:], out[1]))

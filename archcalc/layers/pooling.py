@@ -131,7 +131,8 @@ class _AvgPool(_WindowPool):
     def backward(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Backward:
         return Backward(viewed_result=_pooled_as_2d(self))
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         return _pooled_layout(self, shapes[0], layouts[0], out)
 
 
@@ -171,7 +172,8 @@ class _AdaptivePool(LayerKind):
             return _with_indices(a, shapes, out, itemsize)
         return Footprint(touches_input=self.axes == 1)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         """An average to one value a channel is torch's mean."""
         mean = self.operation == "average" and all(size == 1 for size in out[2:])
         return _pooled_layout(self, shapes[0], layouts[0], out, mean)

@@ -43,7 +43,8 @@ class Flatten(LayerKind):
             return Footprint(NEW)
         return footprint
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         if self.footprint(a, shapes, out, 1).output == SAME:
             return layouts[0]
         return layout.viewed(shapes[0], layouts[0], out) or layout.contiguous(out)
@@ -84,7 +85,8 @@ class Permute(LayerKind):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         return Footprint(VIEW, touches_input=True)
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         rank = len(shapes[0])
         return tuple(layouts[0][d % rank] for d in a.dims)
 

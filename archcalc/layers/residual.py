@@ -52,7 +52,8 @@ class LayerScale(LayerKind):
         c = self.scaled(a, shape)
         return (c,) if a.over == "last" else (c, *[1] * (len(shape) - 2))
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         """As TensorIterator lays out the weight times the input."""
         weight = self.weight_shape(a, shapes[0])
         return layout.iterated(out, [weight, shapes[0]], [layout.contiguous(weight), layouts[0]])

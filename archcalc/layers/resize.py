@@ -329,7 +329,8 @@ class _Crop(_Resized):
     def footprint(self, a: Attrs, shapes: list[Shape], out: Shape, itemsize: int) -> Footprint:
         return Footprint(VIEW, touches_input=True)  # slices are views
 
-    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape) -> Layout:
+    def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
+                 dtype: str = "float32") -> Layout:
         return layouts[0]  # a slice keeps its input's strides
 
     def torch_arguments(self, a: Attrs, shapes: list[Shape]) -> dict:
