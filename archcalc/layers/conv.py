@@ -209,10 +209,7 @@ class _ConvTranspose(LayerKind):
 
     def weight_gradient_copied(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], itemsize: int,
                                dtype: str = "float32") -> int:
-        """Its weight (in, out / groups, k…) copied where it runs channels-last; a 3-D one's not (torch
-        2.13's CPU)."""
-        if self.axes == 3:
-            return 0
+        """Its weight (in, out / groups, k…) copied where it runs channels-last."""
         return copied_weight_gradient(self, a, shapes, layouts, itemsize, a.out // a.groups, dtype)
 
     def params(self, a: Attrs, shapes: list[Shape]) -> Params:
