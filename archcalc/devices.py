@@ -33,6 +33,7 @@ from archcalc.errors import (
     on_one_line,
 )
 from archcalc.layers.base import MAX_COUNTED_PADDING, POOLINGS, SIZED_WORK, WORK, Pooled, TapsRead, WorkSize
+from archcalc.stats import DTYPE_BYTES
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
@@ -273,9 +274,11 @@ class DeviceProfile:
                                  f"('archcalc device-profile --dtype {dtype} -o FILE')" if dtype in MEASURED_DTYPES else
                             f"give --dtype {self.measured_in}, or a datasheet profile with a peak for {dtype}")
         if dtype not in self.peak_tflops:
+            usable = [name for name in self.peak_tflops if name in DTYPE_BYTES]  # not tf32: no --dtype, for the reader
             raise UserError(f"the device profile '{self.key}' ({on_one_line(self.file)}) gives no peak for {dtype}",
-                            hint=f"it gives {', '.join(self.peak_tflops)}: choose one with --dtype, or add "
-                                 f"'{dtype}: TFLOPS' under peak_tflops with its source")
+                            hint=(f"it gives {', '.join(usable)}: choose one with --dtype, or add " if usable else
+                                  f"it gives {', '.join(self.peak_tflops)}, which is no --dtype: add ")
+                                 + f"'{dtype}: TFLOPS' under peak_tflops with its source")
         return self.peak_tflops[dtype] * 1e12
 
     @property

@@ -1727,6 +1727,21 @@ def test_unknown_names_and_dtypes_the_profile_lacks(cli):
     assert result.exit_code == 2 and "the roofline is worked out at one size" in result.stderr
 
 
+def test_the_dtypes_a_profile_lacks_are_hinted_with_those_dtype_takes(cli, tmp_path):
+    """tf32's peak is for the reader: --dtype refuses tf32, so the hint does not offer it (it said
+    'it gives float32, tf32, …: choose one with --dtype', and of a profile of tf32 alone 'it gives
+    tf32: choose one with --dtype')."""
+    result = cli("table", "lenet5", "--device-profile", "h200", "--dtype", "int8")
+    assert result.exit_code == 2 and "hint: it gives float32, float16, bfloat16, float64: choose one with --dtype, " \
+        "or add 'int8: TFLOPS' under peak_tflops with its source\n" in result.stderr, result.stderr
+    path = _profile_file(tmp_path, GOOD.replace("{float32: 10}", "{tf32: 10}"))
+    result = cli("table", "lenet5", "--device-profile", path)
+    assert result.exit_code == 2 and result.stderr.endswith(
+        "gives no peak for float32\n  hint: it gives tf32, which is no --dtype: add 'float32: TFLOPS' under "
+        "peak_tflops with its source\n"), result.stderr
+    assert cli("table", "lenet5", "--dtype", "tf32").exit_code == 2  # as the hint says
+
+
 def test_a_good_profile_file_is_taken(cli, tmp_path):
     path = _profile_file(tmp_path, GOOD)
     document = json.loads(cli("table", "resnet18", "--device-profile", path, "--format", "json").stdout)
