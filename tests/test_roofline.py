@@ -23,6 +23,7 @@ import yaml
 
 from archcalc.analysis import analyze, analyze_graph
 from archcalc.devices import BUNDLED, DeviceProfile, SizeTable, bundled_profiles, load_profile
+from archcalc.errors import UserError
 from archcalc.layers import LAYER_KINDS
 from archcalc.layers.base import POOLINGS, WorkSize
 from archcalc.roofline import roofline
@@ -1497,6 +1498,34 @@ def _given(figure: str, value: str, sourced: bool = True) -> str:
     source = f", {figure}: a measurement" if sourced else ""
     return GOOD.replace("    launch_us: 4\n", f"    launch_us: 4\n    {figure}: {value}\n").replace(
         "launch_us: a measurement}", f"launch_us: a measurement{source}}}")
+
+
+ZERO = {"peak_tflops": "{float32: 0}", "memory_gbps": "0", "launch_us": "0", "fixed_us": "{conv: 0}",
+        "onednn_fixed_us": "0", "efficiency": "{conv: 0}", "cold_start": "0", "cold_weights": "0", "cache_mib": "0",
+        "pooling_ns": "{max_pool2d: {output: 0, tap: 0}}"}
+"""Each plain figure of a profile (and of a mapping of them, one) written as 0."""
+
+
+def test_the_figures_that_may_be_0_are_those_docs_latency_names(tmp_path):
+    """docs/latency.md named launch_us, fixed_us and onednn_fixed_us as the figures that may be
+    0; the reader took cold_start, cold_weights, cache_mib and pooling_ns at 0 too."""
+    text = " ".join((ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    said = text.split("Numbers are plain decimals", 1)[1].split(" may be 0", 1)[0].split("10⁹ (", 1)[1]
+    named = set(re.findall(r"`(\w+)`", said))
+    assert named <= set(ZERO)
+    taken = set()
+    for figure, value in ZERO.items():
+        if figure in ("peak_tflops", "memory_gbps", "launch_us"):
+            written = {"peak_tflops": "{float32: 10}", "memory_gbps": "500", "launch_us": "4"}[figure]
+            text = GOOD.replace(f"{figure}: {written}\n", f"{figure}: {value}\n")
+        else:
+            text = _given(figure, value)
+        try:
+            load_profile(str(_profile_file(tmp_path, text)))
+        except UserError:
+            continue
+        taken.add(figure)
+    assert taken == named
 
 
 def _sized(tables: str, sourced: bool = True) -> str:
