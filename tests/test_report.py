@@ -364,6 +364,17 @@ def test_the_ratio_of_a_predicted_latency_that_is_a_lower_bound_is_a_bound(cli, 
     assert cells[3].startswith("≤ " if first else "≥ "), row
 
 
+def test_a_lower_bound_over_a_model_that_predicts_no_time_has_no_ratio(cli, tmp_path):
+    """A model of views alone predicts 0: the ratio of a lower bound over it was written '≥ —'."""
+    spec, views = tmp_path / "opq.yaml", tmp_path / "views.yaml"
+    spec.write_text(OPAQUE, encoding="utf-8")
+    views.write_text("name: views\ninput: [3, 4, 4]\nlayers:\n  - a: identity\n  - f: flatten\n", encoding="utf-8")
+    result = cli("report", str(views), str(spec), "--device-profile", "h200")
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("| predicted latency |")]
+    assert [cell.strip() for cell in row.strip("|").split("|")][1::2] == ["0", "—"], row
+
+
 def test_the_chart_of_predicted_time_merges_stages_beyond_its_bars(cli, tmp_path):
     """A fuzzer found the chart of predicted time beside MACs drawing a bar for each of 97 stages,
     where the other stage charts merge consecutive ones beyond BARS (docs/report.md)."""

@@ -450,8 +450,9 @@ def _size_label(point) -> str:
 
 def _bounded_ratio(roof, base) -> str:
     """One predicted latency over another, marked where either is a lower bound (`Roofline.uncounted`):
-    at least the ratio where the first is one, at most where the second is; none where both are."""
-    if roof.uncounted and base.uncounted:
+    at least the ratio where the first is one, at most where the second is; none where both are,
+    nor where the second predicts no time (a model of views alone: no ratio to bound)."""
+    if roof.uncounted and base.uncounted or not base.total:
         return "—"
     return ("≥ " if roof.uncounted else "≤ " if base.uncounted else "") + _ratio(roof.total, base.total)
 
