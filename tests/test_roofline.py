@@ -183,6 +183,91 @@ def test_a_small_model_summed_by_hand(write_spec):
     assert roof.grouped()["flat"].bound == "none"
 
 
+SMALL = """
+    name: small
+    input: [3, 8, 8]
+    layers:
+      - conv: {kind: conv2d, out: 4, kernel: 3, padding: 1}
+      - bn: batchnorm2d
+      - relu: relu
+      - pool: {kind: maxpool2d, kernel: 2}
+      - gap: {kind: adaptive_avgpool2d, output_size: 1}
+      - flat: flatten
+      - fc: {kind: linear, out: 5}
+      - sig: sigmoid
+"""
+SMALL_BY_HAND = {  # name: (elements read and written, its input's, weights' and buffers', output's; FLOPs)
+    "conv": (3 * 8 * 8 + (4 * 3 * 3 * 3 + 4) + 4 * 8 * 8, 2 * (4 * 8 * 8) * (3 * 3 * 3)),
+    "bn": (4 * 8 * 8 + (4 + 4) + (4 + 4) + 4 * 8 * 8, 0),  # scale, shift, running mean and variance (no counter)
+    "relu": (4 * 8 * 8 + 4 * 8 * 8, 0),
+    "pool": (4 * 8 * 8 + 4 * 4 * 4, 0),
+    "gap": (4 * 4 * 4 + 4, 0),
+    "flat": (0, 0),  # a view: no kernel
+    "fc": (4 + (5 * 4 + 5) + 5, 2 * 5 * 4),
+    "sig": (5 + 5, 0),
+}
+
+
+@pytest.mark.parametrize(("dtype", "itemsize"), [("float32", 4), ("float16", 2), ("bfloat16", 2), ("float64", 8),
+                                                 ("int8", 1)])
+def test_a_small_model_by_hand_in_every_dtype_and_format(cli, write_spec, tmp_path, dtype, itemsize):
+    """Each layer's bytes (at --dtype), FLOPs, intensity, bound and time worked out here from the
+    spec and a made-up profile (1, 2, 3, 4 and 5 TFLOP/s by dtype, 100 GB/s, 2 µs launch), against
+    the table in JSON, CSV, text and markdown, and archcalc report's stages."""
+    peaks = {"float32": 1, "float16": 2, "bfloat16": 3, "float64": 4, "int8": 5}
+    profile = _made_up(tmp_path, "hand", {"name": "By hand", "peak_tflops": peaks, "memory_gbps": 100, "launch_us": 2})
+    spec = write_spec(SMALL)
+    peak, bandwidth, launch = peaks[dtype] * 1e12, 100e9, 2e-6
+    expected = {}
+    for name, (elements, flops) in SMALL_BY_HAND.items():
+        moved = elements * itemsize
+        if not moved:
+            expected[name] = (flops, moved, None, "none", 0.0)
+            continue
+        bound = "compute" if flops / peak > moved / bandwidth else "memory"
+        expected[name] = (flops, moved, flops / moved, bound, max(flops / peak, moved / bandwidth) + launch)
+    total = sum(time for *_, time in expected.values())
+    common = ("table", spec, "--device-profile", profile, "--dtype", dtype)
+
+    def same(got: tuple, want: tuple) -> bool:
+        """flops, bytes and bound equal; intensity (None where nothing moves) and time to rounding."""
+        return got[0] == want[0] and got[1] == want[1] and got[3] == want[3] and \
+            (got[2] is None) == (want[2] is None) and (want[2] is None or got[2] == pytest.approx(want[2], rel=1e-12)) \
+            and got[4] == pytest.approx(want[4], rel=1e-12)
+
+    document = json.loads(cli(*common, "--format", "json").stdout)
+    assert [row["name"] for row in document["rows"]] == list(expected)
+    for row in document["rows"]:
+        assert list(row["roofline"]) == ["flops", "bytes", "intensity", "bound", "time_s"]
+        assert same(tuple(row["roofline"].values()), expected[row["name"]]), (row, expected[row["name"]])
+    assert document["roofline"]["time_s"] == pytest.approx(total, rel=1e-12)
+    rows = list(csv.DictReader(io.StringIO(cli(*common, "--format", "csv").stdout)))
+    assert [row["name"] for row in rows] == [*expected, "total"]
+    for row in rows[:-1]:
+        got = (int(row["roofline_flops"]), int(row["bytes"]), float(row["intensity"]) if row["intensity"] else None,
+               row["bound"], float(row["time_s"]))
+        assert same(got, expected[row["name"]]), (row, expected[row["name"]])
+    assert float(rows[-1]["time_s"]) == pytest.approx(total, rel=1e-12)
+
+    def row_of(text: str, name: str, column: int, markdown: bool) -> list[str]:
+        """The cells of the row whose `column` is `name`: a markdown table's, or a text table's words."""
+        rows = [[cell.strip() for cell in line.split("|")[1:-1]] if markdown else line.split()
+                for line in text.splitlines() if line.startswith("|") == markdown]
+        [row] = [row for row in rows if len(row) > column and row[column] == name]
+        return row
+
+    text, markdown = cli(*common).stdout, cli(*common, "--format", "markdown").stdout
+    report = cli("report", spec, "--device-profile", profile, "--dtype", dtype).stdout
+    stages = report.split("## Stages", 1)[1].split("\n## ", 1)[0]
+    for name, (_, _, intensity, bound, time) in expected.items():
+        shown = [("—" if intensity is None else "0" if not intensity else f"{intensity:.1f}"), bound,
+                 "0" if not time else f"{time * 1e6:#.3g} µs"]
+        words = " ".join(shown).split()  # a time of '2.00 µs' is two words, of '0' one
+        assert row_of(text, name, 1, False)[-len(words):] == words, name
+        assert row_of(markdown, name, 1, True)[-3:] == shown, name
+        assert row_of(stages, name, 0, True)[-4:-1] == shown, name
+
+
 def _made_up(tmp_path: Path, key: str, figures: dict) -> Path:
     """A profile file of one profile, `key`, of `figures` (its name and figures), each figure's
     source 'made up'."""
