@@ -2134,6 +2134,34 @@ def test_a_slow_gemm_or_copy_keeps_its_significant_digits(monkeypatch):
     assert measure._copy_gbps(torch, clock, "cpu") == 0.008389
 
 
+@pytest.mark.parametrize("error", ["cpu", "cuda"])
+def test_device_profile_out_of_memory_is_one_error_and_writes_nothing(cli, tmp_path, monkeypatch, error):
+    """Memory running out while measuring (the copy of 2 × 2 GiB on a GPU of little free memory; the
+    CPU allocator's words, torch's own) ended in a traceback; it is one error, exit 2, the file
+    left unwritten."""
+    torch = pytest.importorskip("torch")
+    import archcalc.measure_device as measure
+
+    _quick(monkeypatch)  # its copy: 2 × 4 MiB
+    raised = {"cpu": RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+                                  "memory: you tried to allocate 536870912 bytes. Error code 12 (Cannot allocate memory)"),
+              "cuda": torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.\nmore")}[error]
+
+    def out_of_memory(*args):
+        raise raised
+
+    monkeypatch.setattr(measure, "_copy_gbps", out_of_memory)
+    out = tmp_path / "cpu.yaml"
+    result = cli("device-profile", "--device", "cpu", "-o", out)
+    assert result.exit_code == 2 and not out.exists(), result.stderr
+    said = str(raised).splitlines()[0]
+    assert result.stderr.startswith(f"error: memory ran out on cpu while measuring: {said}\n  hint: free memory on cpu "
+                                    "(another process may hold it), or measure on a machine with more: the copy that "
+                                    "measures the bandwidth holds 2 × 4 MiB, the largest synthetic layers tensors "
+                                    "of up to 1,024 MiB each\n"), result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_device_profile_on_cuda(cli, tmp_path, monkeypatch):
     torch = pytest.importorskip("torch")
     _quick(monkeypatch)

@@ -235,18 +235,18 @@ def _passes(count: int, what: str = "forward pass") -> str:
 
 
 def _untimed(error: Exception, dtype: str, device: str) -> tuple[str, str]:
-    """What stopped the timing, and what to try: memory ran out (`_out_of_memory`), or torch has no
+    """What stopped the timing, and what to try: memory ran out (`out_of_memory`), or torch has no
     kernel for the dtype on the device (on the CPU, torch 2.13 runs no float16 avg_pool3d)."""
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if not isinstance(error, (RuntimeError, MemoryError)) or isinstance(error, RecursionError):  # archcalc's own
         return f"the timing failed: {type(error).__name__}: {first_line}", "archcalc's own error: please report it"
     what = f"torch could not run the model in {dtype} on {device}: {first_line}"
-    if _out_of_memory(error):
+    if out_of_memory(error):
         return what, "time it on a smaller input or batch, or compare the figures alone with --runs 0"
     return what, "time it in float32, or on another device" if dtype != "float32" else "time it on another device"
 
 
-def _out_of_memory(error: Exception) -> bool:
+def out_of_memory(error: Exception) -> bool:
     """Whether memory ran out: CUDA's OutOfMemoryError, the CPU allocator's "can't allocate memory"
     (a RuntimeError: "DefaultCPUAllocator: can't allocate memory: you tried to allocate …"), Python's
     MemoryError. The timing can need more than the count: freed memory is kept for the next pass
