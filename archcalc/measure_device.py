@@ -235,7 +235,7 @@ SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
 GRID_MACS = {"cpu": 2**34, "cuda": 2**36}
 """The most MACs a point of the grid is measured at, by device type (the CPU does 2³⁴ in about
-0.2 s). Filled in from narrower points (`_filled`), the AVX-512 machine's points between 2³⁰ and
+0.2 s in float32), over how many times slower a dtype's GEMMs run (`slower`). Filled in from narrower points (`_filled`), the AVX-512 machine's points between 2³⁰ and
 2³⁴ were 0.20–2.11 times what two profiles then measured there, 0.95 at the median (4 groups of
 256 channels strided to 112×112 filled at 1.00 of the roofline, measured at 1.67; a 7×7
 convolution of 4096 channels on 4×4 filled at 0.45, measured at 0.22: docs/latency-passes.md)."""
@@ -380,7 +380,10 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                               f"{ALIGN_BASE} + each alignment of their channels a group, against {ALIGN_BASE} "
                               "(ALIGNED, ALIGNMENTS), and on the CPU dense ones on torch's own kernel, oneDNN's turned "
                               "off (NATIVE; native_up_to asked of torch._C._select_conv_backend); a point over "
-                              f"{GRID_MACS[device]:,} MACs or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
+                              f"{GRID_MACS[device] / slower(base, dtype):,.0f} MACs"
+                              + (f" ({GRID_MACS[device]:,} over {slower(base, dtype):.4g}: its GEMMs ran that many "
+                                 "times slower than float32's, slower)" if slower(base, dtype) > 1 else "")
+                              + f" or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: float(f"{v:.4g}") for k, v in efficiency.items()},
@@ -915,19 +918,29 @@ def _point(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, b
         return OVER
     kind, fields, shape = layer
     stats = analyze_graph(synthetic_graph(kind, fields, shape), batch=batch, dtype=dtype)
-    if _over_the_grid(stats, device):
+    if _over_the_grid(stats, device, slower(base, dtype)):
         return OVER
     reached = _efficiency(torch, clock, device, base, dtype, kind, fields, shape, BUDGET_S * GRID_SHARE, DETERMINED, min)
     return UNDER if reached is None else reached
 
 
-def _over_the_grid(stats: ModelStats, device: str) -> bool:
-    """Whether a synthetic layer is beyond what a point of the grid runs: more MACs than GRID_MACS,
-    or an input or output of more than GRID_BYTES (a depthwise convolution of 4096 channels on
-    224×224 at a GPU's batch of 32 holds 26 GB a tensor, beyond many a GPU's memory)."""
+def _over_the_grid(stats: ModelStats, device: str, slower: float = 1.0) -> bool:
+    """Whether a synthetic layer is beyond what a point of the grid runs: more MACs than GRID_MACS
+    over `slower` (`slower`), or an input or output of more than GRID_BYTES (a depthwise
+    convolution of 4096 channels on 224×224 at a GPU's batch of 32 holds 26 GB a tensor, beyond
+    many a GPU's memory)."""
     largest = max(numel(stats.input_shape) * DTYPE_BYTES[stats.dtype],
                   *(layer.figures.activation_bytes for layer in stats.layers))
-    return stats.totals.macs > GRID_MACS[device] or largest > GRID_BYTES
+    return stats.totals.macs > GRID_MACS[device] / slower or largest > GRID_BYTES
+
+
+def slower(base: DeviceProfile, dtype: str) -> float:
+    """How many times slower than float32's the GEMMs of `dtype` ran on `base`'s device (1 where as
+    fast or faster): GRID_MACS is a time's MACs in float32, and on this project's CPU float16 ran
+    60 times slower than float32 (torch 2.13): a point of 7.4·10⁹ MACs, a 3×3 convolution of 128
+    channels on 224×224, took 114 s to measure, and the grids would have taken hours."""
+    peaks = base.peak_tflops
+    return max(peaks.get("float32", peaks[dtype]) / peaks[dtype], 1.0)
 
 
 OVER, UNDER = "over", "under"

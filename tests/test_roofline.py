@@ -2089,6 +2089,27 @@ def test_a_point_of_the_grid_too_large_for_the_device_is_not_run(work, width, si
     assert _over_the_grid(stats, device) is over
 
 
+@pytest.mark.parametrize(("peaks", "run"), [({"float32": 0.11, "float16": 0.0019}, False),  # 58 times slower
+                                            ({"float32": 0.11, "float16": 0.11}, True),
+                                            ({"float32": 0.11, "float16": 0.44}, True)])  # faster: as float32's
+def test_a_point_of_the_grid_is_bounded_by_its_time_in_a_dtype_slower_than_float32(monkeypatch, peaks, run):
+    """A 3×3 convolution of 128 channels on 224×224 (7.4·10⁹ MACs, within 2³⁴) took 114 s to
+    measure in float16 on this project's CPU, where its GEMMs ran about 60 times slower than in
+    float32 (a float16 profile's grids would have taken hours): in a dtype that slow the grid's
+    bound is 2³⁴ / 58 MACs (3·10⁸), and the point is filled, not run."""
+    torch = pytest.importorskip("torch")
+    import archcalc.measure_device as measure
+
+    ran = []
+    monkeypatch.setattr(measure, "_efficiency", lambda *args, **kwargs: ran.append(args) or 0.5)
+    base = DeviceProfile("x", "x", peaks, 20.0, 2.0, {})
+    layer = measure.SIZED["conv"](128, 224)
+    assert 128 * 128 * 9 * 224 * 224 == 7_398_752_256 < 2**34 and 2**34 * 0.0019 / 0.11 < 7_398_752_256
+    point = measure._point(torch, measure._Clock("cpu"), "cpu", base, "float16", 1, layer)
+    assert (point, bool(ran)) == ((0.5, True) if run else (measure.OVER, False))
+    assert measure._point(torch, measure._Clock("cpu"), "cpu", base, "float32", 1, layer) == 0.5  # float32's bound
+
+
 @pytest.mark.parametrize("options", [["--dtype", "float64"], ["--threads", "2"]])
 def test_device_profile_measures_onednns_fixed_cost_only_in_float32_at_one_thread(cli, tmp_path, monkeypatch, options):
     """Against torch itself: in float64 the 5×5 convolution oneDNN's fixed cost is measured on runs
