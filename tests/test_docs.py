@@ -70,6 +70,18 @@ def test_layer_kind_examples_in_the_reference_are_valid():
         kind.resolve(body)
 
 
+def test_readme_and_latency_md_name_every_option_of_device_profile(cli):
+    """README's line for `archcalc device-profile` left out --dtype and --name."""
+    listed = re.findall(r"^│ (--[a-z][a-z-]*)", cli("device-profile", "--help").stdout, re.MULTILINE)
+    options = set(listed) - {"--help", "--output"}
+    readme = next(line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+                  if line.startswith("| `archcalc device-profile "))
+    usage = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8").split("`archcalc device-profile [", 1)[1]
+    for text in (readme.split("` |", 1)[0], usage.split("`", 1)[0]):
+        assert options == {"--device", "--threads", "--dtype", "--name"} and all(option in text for option in options)
+        assert "-o FILE" in text
+
+
 def test_readme_sample_shows_torchvisions_figures():
     # The sample is checked against the command below (test_every_sample_is_what_the_command_prints),
     # its figures against torchvision in test_published_figures.py.
