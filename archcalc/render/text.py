@@ -176,7 +176,8 @@ def roof_line(roof: Roofline) -> str:
     profile = roof.profile
     bound = [layer.bound for layer in roof.layers]
     return (f"predicted on {profile.name} ({profile.key}) in {roof.dtype}: {lower_bound_mark(roof)}"
-            f"{seconds_text(roof.total)} · {roof.kernels:,} kernels {_fixed_text(roof)} · {human(roof.flops)} FLOPs, "
+            f"{seconds_text(roof.total)} · {roof.kernels:,} kernels {_fixed_text(roof)} · "
+            f"{lower_bound_mark(roof)}{human(roof.flops)} FLOPs, "
             f"{human_bytes(roof.bytes)} moved · {bound.count('compute')} compute-bound, "
             f"{bound.count('memory')} memory-bound{uncounted_text(roof)}")
 
