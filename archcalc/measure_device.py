@@ -235,10 +235,11 @@ SIDES = (1, 2, 4, 7, 14, 28, 56, 112, 224)
 GROUPS = (2, 4, 8, 16, 32, 64)
 GRID_MACS = {"cpu": 2**34, "cuda": 2**36}
 """The most MACs a point of the grid is measured at, by device type (the CPU does 2³⁴ in about
-0.2 s in float32), over how many times slower a dtype's GEMMs run (`slower`). Filled in from narrower points (`_filled`), the AVX-512 machine's points between 2³⁰ and
-2³⁴ were 0.20–2.11 times what two profiles then measured there, 0.95 at the median (4 groups of
-256 channels strided to 112×112 filled at 1.00 of the roofline, measured at 1.67; a 7×7
-convolution of 4096 channels on 4×4 filled at 0.45, measured at 0.22: docs/latency-passes.md)."""
+0.2 s in float32), over how many times slower a dtype's GEMMs run (`slower`). Filled in from
+narrower points (`_filled`), the AVX-512 machine's points between 2³⁰ and 2³⁴ were 0.20–2.11
+times what two profiles then measured there, 0.95 at the median (4 groups of 256 channels
+strided to 112×112 filled at 1.00 of the roofline, measured at 1.67; a 7×7 convolution of 4096
+channels on 4×4 filled at 0.45, measured at 0.22: docs/latency-passes.md)."""
 GRID_BYTES = 2**30
 """The largest input or output a point of the grid is measured with (with the copy of its input
 and the output before, a point holds about four such tensors)."""
@@ -333,7 +334,7 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     phase(f"window poolings in {dtype}")
     pooling = {operation: rate for operation in POOLINGS if (rate := _run_here(
         lambda operation=operation: _pooling_rate(torch, clock, device, base, dtype, operation))) is not None}
-    size = GEMM_SIZE[device]
+    size, slow = GEMM_SIZE[device], slower(base, dtype)
     sources = {
         "peak_tflops": f"{how}: the best of repeated {size}×{size} GEMMs (torch.mm) in each dtype",
         "memory_gbps": f"{how}: the best of repeated copies of {COPY_BYTES[device] // 2**20} MiB, bytes read and written",
@@ -380,9 +381,9 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
                               f"{ALIGN_BASE} + each alignment of their channels a group, against {ALIGN_BASE} "
                               "(ALIGNED, ALIGNMENTS), and on the CPU dense ones on torch's own kernel, oneDNN's turned "
                               "off (NATIVE; native_up_to asked of torch._C._select_conv_backend); a point over "
-                              f"{GRID_MACS[device] / slower(base, dtype):,.0f} MACs"
-                              + (f" ({GRID_MACS[device]:,} over {slower(base, dtype):.4g}: its GEMMs ran that many "
-                                 "times slower than float32's, slower)" if slower(base, dtype) > 1 else "")
+                              f"{GRID_MACS[device] / slow:,.0f} MACs"
+                              + (f" ({GRID_MACS[device]:,} over {slow:.4g}: its GEMMs ran that many times slower "
+                                 "than float32's, slower)" if slow > 1 else "")
                               + f" or {GRID_BYTES:,} bytes a tensor, or under {DETERMINED} times its "
                               "fixed cost, takes a measured point's (archcalc.measure_device._filled)",
     }
@@ -924,14 +925,14 @@ def _point(torch, clock: _Clock, device: str, base: DeviceProfile, dtype: str, b
     return UNDER if reached is None else reached
 
 
-def _over_the_grid(stats: ModelStats, device: str, slower: float = 1.0) -> bool:
+def _over_the_grid(stats: ModelStats, device: str, times_slower: float = 1.0) -> bool:
     """Whether a synthetic layer is beyond what a point of the grid runs: more MACs than GRID_MACS
-    over `slower` (`slower`), or an input or output of more than GRID_BYTES (a depthwise
+    over `times_slower` (the dtype's GEMMs against float32's: `slower`), or an input or output of more than GRID_BYTES (a depthwise
     convolution of 4096 channels on 224×224 at a GPU's batch of 32 holds 26 GB a tensor, beyond
     many a GPU's memory)."""
     largest = max(numel(stats.input_shape) * DTYPE_BYTES[stats.dtype],
                   *(layer.figures.activation_bytes for layer in stats.layers))
-    return stats.totals.macs > GRID_MACS[device] / slower or largest > GRID_BYTES
+    return stats.totals.macs > GRID_MACS[device] / times_slower or largest > GRID_BYTES
 
 
 def slower(base: DeviceProfile, dtype: str) -> float:
