@@ -109,6 +109,18 @@ def test_a_line_of_one_point_is_drawn_as_a_dot(cli, args):
     assert dots == (points if len(points) == 1 else [])
 
 
+def test_the_value_ticks_of_a_tiny_model_are_plain_decimals(cli):
+    """LeNet-5 at 32: 416,520 MACs (117,600 + 240,000 + 48,000 + 10,080 + 840, its five layers),
+    0.0004165 G. The axis was ticked 5e-05, 0.0001, 0.00015…; its ticks are plain decimals."""
+    result = cli("report", "lenet5", "--sweep", "16,32", "--format", "html")
+    assert result.exit_code == 0, result.output
+    svg = figures(result.stdout)["chart-1"]
+    ticks = [t.text for t in svg.iter(f"{SVG}text") if t.get("text-anchor") == "end" and t.text[0].isdigit()]
+    assert ticks[:4] == ["0", "0.00005", "0.0001", "0.00015"]
+    assert not any("e" in tick for tick in ticks)
+    assert float(ticks[-1]) >= 0.0004165
+
+
 def test_a_legend_too_long_for_one_row_goes_on_to_the_next(cli):
     """Four segmentation models' names are wider than the chart: the fourth ran off its right edge
     (cut at 760 px, 'deeplabv3_resnet10'). Each name ends inside the chart, the rows below one

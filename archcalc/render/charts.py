@@ -99,7 +99,7 @@ class Lines:
         for tick in range(round(end / step) + 1):
             at = y(tick * step)
             out.append(f'<line x1="{left}" y1="{at:.1f}" x2="{left + plot}" y2="{at:.1f}" class="grid"/>'
-                       f'<text x="{left - 6}" y="{at + 4:.1f}" text-anchor="end">{tick * step:g}</text>')
+                       f'<text x="{left - 6}" y="{at + 4:.1f}" text-anchor="end">{_tick_text(tick * step, step)}</text>')
         shown = -math.inf
         for position, label in self.ticks:
             if x(position) - shown < 2 * _FONT:  # too close to the label before it: left out
@@ -177,6 +177,12 @@ def _step(most: float) -> float:
         if most / (factor * power) <= 10:
             return factor * power
     return 10 * power
+
+
+def _tick_text(value: float, step: float) -> str:
+    """A tick's value in plain decimals, no more than its step needs: 0.00005, not 5e-05."""
+    text = f"{value:.{max(0, -math.floor(math.log10(step) + 1e-9))}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def mermaid_colours(count: int) -> str:
