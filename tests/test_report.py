@@ -296,6 +296,40 @@ def test_a_report_over_parameters_and_sizes_draws_a_line_per_setting(cli):
     assert lines[1] == f"line [{at[0] / 1e9:.4g}, {at[1] / 1e9:.4g}]"
 
 
+def test_a_sweep_of_one_size_charts_a_bar_per_model(cli):
+    """A mermaid line of one point draws nothing: `--sweep 32` charted two such lines, an empty
+    chart. At one size it is a bar per model: LeNet-5's 416,520 MACs at 32 (117,600 + 240,000 +
+    48,000 + 10,080 + 840) and ResNet-18's, as torch's FlopCounterMode counts it below."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archcalc.torchmodel import build_torch
+
+    model = build_torch("resnet18").eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(1, 3, 32, 32))
+    conv_and_linear = sum(counter.get_flop_counts()["Global"].get(op, 0) for op in
+                          (torch.ops.aten.convolution, torch.ops.aten.addmm, torch.ops.aten.mm)) // 2
+    text = cli("report", "lenet5", "resnet18", "--sweep", "32").stdout
+    (chart,) = [c for c in mermaid_blocks(text.split("## Cost against resolution", 1)[1].split("\n## ", 1)[0])]
+    assert "line [" not in chart and 'x-axis "model" ["lenet5", "resnet18"]' in chart
+    assert 'title "GMACs at input size 32"' in chart
+    assert f"    bar [{416520 / 1e9:.4g}, {conv_and_linear / 1e9:.4g}]" in chart
+
+
+def test_settings_valid_together_at_one_size_of_several_are_a_bar_each(cli):
+    """LeNet-5 at 8 is not valid (conv2's window of 5 does not fit 2 or 4 pixels), at 32 it is:
+    two lines of one point each drew nothing. The settings at 32 are a bar each, the size named:
+    padding 0 gives 416,520 MACs, padding 2 the sum worked out by hand below."""
+    conv1 = 6 * 32 * 32 * 25  # padding 2 keeps 32×32: 6 maps of 32×32, 25 taps each
+    conv2 = 16 * 12 * 12 * 6 * 25  # on 6×16×16 after the pool: 12×12 out, 150 taps
+    fc1 = 120 * 16 * 6 * 6
+    text = cli("report", "lenet5", "--set", "padding=0,2", "--sweep", "8,32").stdout
+    (chart,) = mermaid_blocks(text.split("## Cost against the parameters", 1)[1].split("\n## ", 1)[0])
+    assert "line [" not in chart and 'title "GMACs against the setting at input size 32"' in chart
+    assert f"    bar [{416520 / 1e9:.4g}, {(conv1 + conv2 + fc1 + 120 * 84 + 84 * 10) / 1e9:.4g}]" in chart
+
+
 def test_a_model_without_cost_or_parameters_has_no_empty_chart(cli, write_spec):
     spec = write_spec("name: relus\ninput: [3, 8, 8]\nlayers:\n  - a: relu\n  - b: relu\n")
     text = cli("report", spec).stdout

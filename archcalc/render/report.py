@@ -380,15 +380,7 @@ def _resolution(sweeps: list) -> list[str]:
                                 for i, s in enumerate(sweeps)),
                           tuple((i, _size_label(row[0]).strip('"')) for i, row in enumerate(valid)), "input size",
                           f"G{title}", filled=False)]
-        out += ["", "```mermaid", mermaid_colours(len(sweeps)), "xychart-beta",
-                f'    title "G{title} against input size"',
-                f'    x-axis "input size" [{", ".join(_size_label(row[0]) for row in valid)}]',
-                f'    y-axis "G{title}"']
-        for index, sweep in enumerate(sweeps):
-            values = ", ".join(chart_number(getattr(row[index].totals, attr) / 1e9) for row in valid)
-            out.append(f"    line [{values}]")
-        out.append("```")
-        out += ["", f"{colour_legend([markdown_text(s.about.model) for s in sweeps])}."]
+        out += ["", *_resolution_mermaid(sweeps, valid, title, attr)]
     table = Table([Column("input", "<"), *(Column(f"{s.about.model} {title}", ">") for s in sweeps)])
     for row in points:
         table.add([", ".join(dict.fromkeys(shape_text(p.spatial) for p in row)),
@@ -412,24 +404,11 @@ def _parameters(sweeps: list) -> list[str]:
                  for setting in settings]
         at = {(frozen(list(point.setting)), point.spatial): point for point in sweep.points}
         out += [f"### {heading_text(sweep.about.model)}", ""]
-        if len(sizes) > 1:
-            valid = [size for size in sizes if all(at[setting, size].totals for setting in settings)]
-            lines = [[at[setting, size].totals for size in valid] for setting in settings] if valid else []
-            labels = [_size_label(at[settings[0], size]) for size in valid]
-            axis = "input size"
-        else:
-            valid = [setting for setting in settings if at[setting, sizes[0]].totals]
-            lines = [[at[setting, sizes[0]].totals for setting in valid]] if valid else []
-            labels = [f'"{mermaid_text(names[settings.index(setting)])}"' for setting in valid]
-            axis = "setting"
-        if lines:
-            out += ["```mermaid", mermaid_colours(len(lines)), "xychart-beta",
-                    f'    title "G{title} against the {axis}"',
-                    f'    x-axis "{axis}" [{", ".join(labels)}]', f'    y-axis "G{title}"',
-                    *(f"    {'line' if len(sizes) > 1 else 'bar'} [{', '.join(chart_number(getattr(t, attr) / 1e9) for t in line)}]"
-                      for line in lines), "```", ""]
-            if len(sizes) > 1:
-                out += [f"{colour_legend([markdown_text(names[settings.index(setting)]) for setting in settings])}.", ""]
+        valid_sizes = [size for size in sizes if all(at[setting, size].totals for setting in settings)]
+        if len(valid_sizes) > 1:
+            out += _settings_lines(sweep, settings, names, valid_sizes, at)
+        elif valid_sizes or len(sizes) == 1:  # at one size, where a line would be one point: a bar per setting
+            out += _settings_bars(sweep, settings, names, (valid_sizes or sizes)[0], at, len(sizes) > 1)
         table = Table([*(Column(name, ">") for name in sweep.parameters), Column("input", "<"),
                        Column("params", ">"), Column(title, ">"), Column("", "<")])
         for point in sweep.points:  # as_markdown escapes each cell
@@ -440,6 +419,49 @@ def _parameters(sweeps: list) -> list[str]:
             table.add([*lead, shape_text(point.spatial), *figures])
         out += [*as_markdown(table), ""]
     return out
+
+
+def _resolution_mermaid(sweeps: list, valid: list, title: str, attr: str) -> list[str]:
+    """The mermaid chart of the cost against the input size: a line per model, and its legend in
+    words; at one size (where a line of one point draws nothing), a bar per model."""
+    head = ["```mermaid", mermaid_colours(1 if len(valid) == 1 else len(sweeps)), "xychart-beta"]
+    if len(valid) == 1:
+        (row,) = valid
+        models = ", ".join(f'"{mermaid_text(s.about.model)}"' for s in sweeps)
+        size = _size_label(row[0]).strip('"')
+        return [*head, f'    title "G{title} at input size {size}"',
+                f'    x-axis "model" [{models}]', f'    y-axis "G{title}"',
+                f"    bar [{', '.join(chart_number(getattr(p.totals, attr) / 1e9) for p in row)}]", "```"]
+    sizes = ", ".join(_size_label(row[0]) for row in valid)
+    lines = [f"    line [{', '.join(chart_number(getattr(row[index].totals, attr) / 1e9) for row in valid)}]"
+             for index in range(len(sweeps))]
+    return [*head, f'    title "G{title} against input size"', f'    x-axis "input size" [{sizes}]',
+            f'    y-axis "G{title}"', *lines, "```", "", f"{colour_legend([markdown_text(s.about.model) for s in sweeps])}."]
+
+
+def _settings_lines(sweep, settings: list, names: list[str], sizes: list, at: dict) -> list[str]:
+    """A mermaid line per setting of the parameters against the input size, and its legend in words."""
+    title, attr = count_column(sweep.about)
+    lines = [f"    line [{', '.join(chart_number(getattr(at[setting, size].totals, attr) / 1e9) for size in sizes)}]"
+             for setting in settings]
+    return ["```mermaid", mermaid_colours(len(settings)), "xychart-beta", f'    title "G{title} against the input size"',
+            f'    x-axis "input size" [{", ".join(_size_label(at[settings[0], size]) for size in sizes)}]',
+            f'    y-axis "G{title}"', *lines, "```", "",
+            f"{colour_legend([markdown_text(name) for name in names])}.", ""]
+
+
+def _settings_bars(sweep, settings: list, names: list[str], size, at: dict, named: bool) -> list[str]:
+    """A mermaid bar per setting of the parameters valid at one input size (`named`: said in the title)."""
+    title, attr = count_column(sweep.about)
+    valid = [index for index, setting in enumerate(settings) if at[setting, size].totals]
+    if not valid:
+        return []
+    label = _size_label(at[settings[valid[0]], size]).strip('"')
+    where = f" at input size {label}" if named else ""
+    labels = ", ".join(f'"{mermaid_text(names[index])}"' for index in valid)
+    values = ", ".join(chart_number(getattr(at[settings[index], size].totals, attr) / 1e9) for index in valid)
+    return ["```mermaid", mermaid_colours(1), "xychart-beta", f'    title "G{title} against the setting{where}"',
+            f'    x-axis "setting" [{labels}]', f'    y-axis "G{title}"', f"    bar [{values}]", "```", ""]
 
 
 def _size_label(point) -> str:
