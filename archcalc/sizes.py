@@ -189,20 +189,27 @@ def parse_count(text: str) -> int:
 
 
 _BYTES = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)")
-BYTE_UNITS = {"": 1, "B": 1, "bytes": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
-              "EB": 10**18, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50, "EiB": 2**60}
+BYTE_UNITS = {"": 1, "B": 1, "bytes": 1, **{f"{prefix}B": unit for prefix, unit in _UNIT.items() if "i" not in prefix},
+              **_UNIT}
+"""A memory size's units: B; KB … EB and K … E (as tables print counts), 10³ …; KiB … EiB, 2¹⁰ …"""
 
 
-def parse_bytes(text: str) -> int:
-    """An amount of memory as people write it, whole in bytes: '24GiB', '24 GB', '1.5GiB',
-    '512MiB', '1000000' or '1000000B' → an int (GB, MB are 10⁹, 10⁶; GiB, MiB 2³⁰, 2²⁰)."""
+def parse_bytes(text: str, least: int = 1) -> int:
+    """An amount of memory as people write it, whole in bytes: '24GiB', '24 GB', '24G', '1.5GiB',
+    '512MiB', '1000000' or '1000000B' → an int (GB, G, MB, M are 10⁹, 10⁹, 10⁶, 10⁶; GiB, MiB 2³⁰,
+    2²⁰), at least `least`."""
     matched = _BYTES.fullmatch(text.strip())
     unit = BYTE_UNITS.get(matched[2]) if matched and len(matched[1]) <= 30 else None
     value = _exactly(matched[1], unit) if unit is not None else None
-    if value is None or value != value.to_integral_value() or value < 1:
-        raise SpecError(f"a memory size is a whole number of bytes ≥ 1, optionally with a unit: B, KB … EB "
-                        f"(10³ …) or KiB … EiB (2¹⁰ …), like 24GiB, 16GB or 1.5GiB; got '{text}'")
+    if value is None or value != value.to_integral_value() or value < least:
+        raise SpecError(f"a memory size is a whole number of bytes ≥ {least}, optionally with a unit: B, KB … EB "
+                        f"or K … E (10³ …), or KiB … EiB (2¹⁰ …), like 24GiB, 16GB, 16G or 1.5GiB; got '{text}'")
     return int(value)
+
+
+def parse_byte_limit(text: str) -> int:
+    """A limit on bytes, as parse_bytes takes a memory size, 0 included."""
+    return parse_bytes(text, least=0)
 
 
 def _exactly(number: str, unit: int):

@@ -551,7 +551,7 @@ def test_fit_names_the_largest_batch_and_what_bounds_it(cli):
 
 @pytest.mark.parametrize("size, bytes_", [("24GiB", 24 * 2**30), ("24 GB", 24 * 10**9), ("1.5GiB", 3 * 2**29),
                                           ("512MiB", 2**29), ("2MB", 2 * 10**6), ("100", 100), ("100B", 100),
-                                          ("7 bytes", 7),
+                                          ("7 bytes", 7), ("24G", 24 * 10**9), ("2.5M", 2_500_000),
                                           # past decimal's 28 digits: exact, not …998,800,000,000,… bytes
                                           ("99999999999999999999999999EiB", (10**26 - 1) * 2**60)])
 def test_fit_takes_sizes_as_people_write_them(size, bytes_):

@@ -156,6 +156,18 @@ def test_counts_take_decimal_and_binary_units():
             parse_count(text)
 
 
+def test_a_limit_on_bytes_takes_a_memory_size_as_memory_fit_does(cli):
+    """`--max-activation-bytes 40MB` was refused as 'a count', where `memory --fit` takes 40MB
+    (and refused 40M). Both take both, 40 · 10⁶ bytes, the points kept those at or under it."""
+    every = json.loads(cli("sweep", "resnet18", "--size", "224,320", "--format", "json").stdout)["points"]
+    within = [p for p in every if p["activation_bytes"] <= 40_000_000]
+    assert 0 < len(within) < len(every)
+    for limit in ("40MB", "40M", "40000000", "40000000B"):
+        result = cli("sweep", "resnet18", "--size", "224,320", "--max-activation-bytes", limit, "--format", "json")
+        assert result.exit_code == 0 and json.loads(result.stdout)["points"] == within, (limit, result.output)
+    assert cli("memory", "resnet18", "--fit", "40M").exit_code == 0
+
+
 @pytest.mark.parametrize(("args", "says"), [
     (["--set", "grups=1,2"], ["'grups' is not a parameter of resnet", "did you mean 'groups'",
                               "its parameters: block, depths"]),

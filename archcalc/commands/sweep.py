@@ -22,11 +22,8 @@ from archcalc.errors import SpecError, UsageError
 from archcalc.limits import MAX_SWEEP_POINTS
 
 
-def _limit(figure: str) -> Option:
-    return Option(None, f"Keep only the points with at most this many {figure}: 25000000, 25M, 4.1G, 512MiB.",
-                  parse=sizes.parse_count)
-
-
+def _limit(figure: str, examples: str = "25000000, 25M, 4.1G, 512MiB", parse=sizes.parse_count) -> Option:
+    return Option(None, f"Keep only the points with at most this many {figure}: {examples}.", parse=parse)
 
 
 def sweep(
@@ -39,7 +36,8 @@ def sweep(
     settings: list | None = SETTINGS,
     max_params: int | None = _limit("parameters"),
     max_macs: int | None = _limit("MACs"),
-    max_activation_bytes: int | None = _limit("bytes of activations"),
+    max_activation_bytes: int | None = _limit("bytes of activations", "25000000, 25M, 25MB, 512MiB",
+                                              sizes.parse_byte_limit),
     pareto: str | None = Option(None, "Keep the Pareto front of this cost against the other figure: macs, the most "
                                 "parameters for their MACs; params, the most MACs for their parameters (a point "
                                 "goes when another of the same batch size costs no more and has no less).",
