@@ -193,6 +193,8 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
     ("-widths", "arithmetic on something that is not a number in '-widths'"),
     # Python's grammar reads a fullwidth 'ｗ' as 'w' (NFKC): another parameter than the one written
     ("ｗidth * 2", "the name 'ｗidth' in 'ｗidth \\* 2' is read as 'width'"),
+    # Python leaves a comment out: 'width*2#*4' was 8, the '*4' written and never read
+    ("width*2#*4", "the expression 'width\\*2#\\*4' ends in a comment"),
 ])
 def test_expressions_are_a_small_safe_language(expression, message, write_spec):
     path = write_spec(f"""

@@ -123,6 +123,14 @@ _HINT = "expressions use numbers, names of parameters, + - * / // %, comparisons
         "and/or/not, 'a if cond else b', lists, indexing and " + "/".join(FUNCTIONS)
 
 
+def _comment(text: str) -> bool:
+    """Whether Python reads a comment in `text` (a '#' outside a string), which it leaves out."""
+    import io
+    import tokenize
+
+    return any(token.type == tokenize.COMMENT for token in tokenize.generate_tokens(io.StringIO(text.strip()).readline))
+
+
 @lru_cache(maxsize=4096)
 def parse(text: str) -> ast.expr:
     """Parse once per distinct text; raise SpecError for syntax outside the language."""
@@ -133,6 +141,9 @@ def parse(text: str) -> ast.expr:
         tree = ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, RecursionError, MemoryError):
         raise SpecError(f"cannot read the expression {_quoted(text)}", hint=_HINT) from None
+    if "#" in text and _comment(text):
+        raise SpecError(f"the expression {_quoted(text)} ends in a comment ('#'), which would be left out unread",
+                        hint="a comment goes after the YAML value, unquoted and after a space: out: w * 2  # why")
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not text.isascii():  # Python reads 'ｗ' (fullwidth) as 'w': another name
             written = ast.get_source_segment(text.strip(), node)
