@@ -33,7 +33,6 @@ from archcalc.errors import (
     on_one_line,
 )
 from archcalc.layers.base import MAX_COUNTED_PADDING, POOLINGS, SIZED_WORK, WORK, Pooled, TapsRead, WorkSize
-from archcalc.stats import DTYPE_BYTES
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
@@ -41,6 +40,8 @@ BUNDLED_DEVICE = "cuda"
 """The kind of device, as torch names it, of every bundled profile: each is an NVIDIA GPU's datasheet."""
 PEAK_DTYPES = ("float32", "tf32", "float16", "bfloat16", "float64", "int8")
 """The dtypes a profile may give a peak for (tf32: float32 on Tensor Cores, for the reader)."""
+READ_ONLY_DTYPES = ("tf32",)
+"""The dtypes of PEAK_DTYPES that no --dtype names: a figure for the reader alone."""
 MEASURED_DTYPES = ("float32", "float16", "bfloat16", "float64")
 """The dtypes `archcalc device-profile --dtype` measures in."""
 FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory bandwidth in GB/s (10⁹ bytes/s)",
@@ -274,7 +275,7 @@ class DeviceProfile:
                                  f"('archcalc device-profile --dtype {dtype} -o FILE')" if dtype in MEASURED_DTYPES else
                             f"give --dtype {self.measured_in}, or a datasheet profile with a peak for {dtype}")
         if dtype not in self.peak_tflops:
-            usable = [name for name in self.peak_tflops if name in DTYPE_BYTES]  # not tf32: no --dtype, for the reader
+            usable = [name for name in self.peak_tflops if name not in READ_ONLY_DTYPES]
             raise UserError(f"the device profile '{self.key}' ({on_one_line(self.file)}) gives no peak for {dtype}",
                             hint=(f"it gives {', '.join(usable)}: choose one with --dtype, or add " if usable else
                                   f"it gives {', '.join(self.peak_tflops)}, which is no --dtype: add ")
