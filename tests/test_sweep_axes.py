@@ -242,9 +242,11 @@ def test_a_range_ends_where_its_last_step_lands_as_docs_symbolic_says():
 # --- report --sweep ----------------------------------------------------------------------------
 
 def _resolution(report: str) -> tuple[list[str], list[list[str]]]:
-    """The chart's x labels and the table's rows of a report's cost against resolution."""
+    """The line chart's x labels (none at one size, a bar per model) and the table's rows of a
+    report's cost against resolution."""
     section = report.split("## Cost against resolution", 1)[1].split("\n## ", 1)[0]
-    labels = re.findall(r'"([^"]+)"', section.split('x-axis "input size" [', 1)[1].split("]", 1)[0])
+    axis = section.split('x-axis "input size" [', 1)[1:]
+    labels = re.findall(r'"([^"]+)"', axis[0].split("]", 1)[0]) if axis else []
     rows = [line.strip("| ").split(" | ") for line in section.splitlines() if re.match(r"\| \d", line)]
     return labels, rows
 
