@@ -467,6 +467,33 @@ def test_a_max_pooling_window_of_only_padding_is_not_trained_on_real_tensors(wri
         "memory")
 
 
+CRASHING_CONVOLUTION = """
+import torch
+x = torch.randn(3, 4, 4, 1).contiguous(memory_format=torch.channels_last)
+torch.nn.Conv2d(4, 12, (5, 2), stride=(1, 2), padding=3, dilation=2)({})
+"""
+
+
+def test_a_convolution_torchs_cpu_kernel_crashes_on_is_refused_before_it_runs(write_spec, cli):
+    """A strided, dilated convolution of a channels-last map (a channel layer norm's output) with a
+    window along its width of 1 that reads only padding: torch's CPU kernel ends the process in a
+    segmentation fault (torch 2.13, measured here in a child process; the contiguous map runs), and
+    validate with it. It is refused, at the layer, before torch runs; the same layer after a
+    contiguous map is validated."""
+    crashed = subprocess.run([sys.executable, "-c", CRASHING_CONVOLUTION.format("x")], capture_output=True)
+    ran = subprocess.run([sys.executable, "-c", CRASHING_CONVOLUTION.format("x.contiguous()")], capture_output=True)
+    assert crashed.returncode == -11 and ran.returncode == 0, (crashed, ran)
+    conv = "{kind: conv2d, out: 12, kernel: [5, 2], stride: [1, 2], padding: 3, dilation: 2}"
+    path = write_spec(f"name: cl\ninput: [4, 4, 1]\nlayers:\n  - norm: channel_layer_norm\n  - conv: {conv}\n")
+    result = cli("validate", path, "--batch", "3", "--runs", "0", "--no-memory", "--counter", "torch")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert ":5:5: layer 'conv': torch's CPU convolution crashes (a segmentation fault) on this layer: strided and " \
+           "dilated, of a channels-last map (as the layer before hands it on), with a window along its width that " \
+           "reads only padding" in result.stderr
+    path = write_spec(f"name: plain\ninput: [4, 4, 1]\nlayers:\n  - norm: batchnorm2d\n  - conv: {conv}\n")
+    assert validate(path, batch=3, device="cpu", runs=0, counter="torch").ok
+
+
 # --- latency per layer: structure only, never a timing -----------------------------------------
 
 def test_per_layer_latency_times_every_layer_on_one_thread_by_default(cli):

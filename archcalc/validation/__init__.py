@@ -100,6 +100,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
         raise SpecError(f"validation builds the model at one size, got the input {format_shape(predicted.input_shape)}",
                         hint="give the input as numbers, like 3x224x224")
     _check_memory(torch, predicted, place, dtype)
+    _check_runnable(graph, predicted, place, dtype)
     notes = ("fvcore cannot trace meta tensors: FlopCounterMode counts alone",) \
         if place == "meta" and counter == "both" else ()
     result = Validation(graph.model, graph.file, place, predicted.input_shape, counters,
@@ -141,6 +142,53 @@ def _check_memory(torch, stats: ModelStats, place: str, dtype: str = "float32") 
                         hint="use --device meta, which allocates nothing, or a smaller input or batch"
                              + (" (or leave out --dtype: the model is built, counted and timed in float32)"
                                 if width > DTYPE_BYTES["float32"] else ""))
+
+
+def _check_runnable(graph: Graph, stats: ModelStats, place: str, dtype: str) -> None:
+    """Refuse, before torch runs it, a convolution torch's CPU kernel crashes on (torch 2.13: a
+    segmentation fault, the process gone): strided and dilated, of a channels-last map (after a
+    channel layer norm, say), with a window whose taps all fall in the padding. Of 942 such 2-D
+    convolutions on small maps, the 13 that crashed were all so (the contiguous map and the
+    convolution without such a window ran each)."""
+    if place != "cpu":
+        return
+    from archcalc import layout
+    from archcalc.layers.base import AXIS_NAMES
+    from archcalc.memory import graph_layouts
+
+    layouts = {**graph_layouts(graph, stats.shapes, stats.input_shape),
+               **graph_layouts(graph, stats.shapes, stats.input_shape, dtype)} if dtype != "float32" else \
+        graph_layouts(graph, stats.shapes, stats.input_shape)
+    for node, layer in zip(graph.nodes, stats.layers):
+        if node.kind.key not in ("conv1d", "conv2d", "conv3d"):
+            continue
+        a, (source,) = node.attrs, node.inputs
+        shape, strides = stats.shapes[source], layouts[source]
+        if not layout.strides_like_channels_last(*(layout.as_2d(shape, strides) if len(shape) == 3 else (shape, strides))):
+            continue
+        axes = list(zip(shape[2:], layer.shape[2:], a.kernel, a.stride, a.padding, a.dilation))
+        empty = [axis for axis, (n, outputs, k, s, p, d) in enumerate(axes) if _window_of_padding_only(n, outputs, k, s, p, d)]
+        if empty and any(s > 1 for *_, s, _, _ in axes) and any(d > 1 for *_, d in axes):
+            along = AXIS_NAMES[len(axes)][empty[0]]
+            raise SpecError("torch's CPU convolution crashes (a segmentation fault) on this layer: strided and dilated, "
+                            f"of a channels-last map (as the layer before hands it on), with a window along its {along} "
+                            "that reads only padding", location=node.location, layer=node.name,
+                            hint="pad so that every window reads the input (less padding), or validate on cuda or with "
+                                 "--device meta; the figures of archcalc table do not need torch")
+
+
+def _window_of_padding_only(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> bool:
+    """Whether a window along an axis of `size` has every tap in the padding: tap t of output o
+    reads unit o·stride − padding + t·dilation. Only a window that starts before 0 or ends past the
+    input can, a few at each end."""
+    ends = [*range(min(outputs, -(-padding // stride) + 1)), *range(max(0, outputs - padding // stride - 1), outputs)]
+    for o in ends:
+        start = o * stride - padding
+        first = max(0, -(-(-start) // dilation))  # the first tap at or after 0
+        last = min(kernel - 1, (size - 1 - start) // dilation)  # the last before `size`
+        if first > last:
+            return True
+    return False
 
 
 def _available_memory(torch, place: str) -> int | None:
@@ -289,6 +337,7 @@ def measure_latency(graph: Graph, input_shape: tuple[int, ...] | None = None, ba
     _check_dtype(dtype, place, runs, profile)
     predicted = analyze_graph(graph, input_shape, parse_batch(batch, symbols=False))
     _check_memory(torch, predicted, place, dtype)
+    _check_runnable(graph, predicted, place, dtype)
     model, x = _built(graph, predicted, place, timing=True)
     try:
         return _timed(model, x, graph, predicted, runs, warmup, latency, threads, profile, dtype)
