@@ -184,7 +184,7 @@ def _window_of_padding_only(size: int, outputs: int, kernel: int, stride: int, p
     ends = [*range(min(outputs, -(-padding // stride) + 1)), *range(max(0, outputs - padding // stride - 1), outputs)]
     for o in ends:
         start = o * stride - padding
-        first = max(0, -(-(-start) // dilation))  # the first tap at or after 0
+        first = max(0, -(start // dilation))  # the first tap at or after 0: ⌈−start / dilation⌉
         last = min(kernel - 1, (size - 1 - start) // dilation)  # the last before `size`
         if first > last:
             return True
