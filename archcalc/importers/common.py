@@ -142,7 +142,6 @@ def check_used(ops: list[Op], heads: tuple[str, ...], what: str) -> None:
                             hint="archcalc counts the layers that lead to an output: remove it, or return it")
 
 
-
 def into_groups(ops: list[Op], heads: tuple[str, ...], free: set[str],
                 taken: set[str]) -> tuple[list[Op], tuple[str, ...]]:
     """The ops and heads, each of the `free` ops (a call of no module, no parameters: its name is
@@ -168,6 +167,11 @@ def into_groups(ops: list[Op], heads: tuple[str, ...], free: set[str],
             name = f"{base}_{number}"
         taken.add(name)
         renamed[op.name] = name
+    return _renamed(ops, heads, renamed)
+
+
+def _renamed(ops: list[Op], heads: tuple[str, ...], renamed: dict[str, str]) -> tuple[list[Op], tuple[str, ...]]:
+    """The ops and heads with the names `renamed` gives, wherever each is named."""
     if not renamed:
         return ops, heads
     return ([op._replace(name=renamed.get(op.name, op.name), inputs=tuple(renamed.get(i, i) for i in op.inputs))
@@ -203,10 +207,7 @@ def names_apart(ops: list[Op], heads: tuple[str, ...]) -> tuple[list[Op], tuple[
                 new, count = f"{op.name}.{op.kind}_{count}", count + 1
             taken.add(new)
             renamed[op.name] = new
-    if not renamed:
-        return ops, heads
-    return ([op._replace(name=renamed.get(op.name, op.name), inputs=tuple(renamed.get(i, i) for i in op.inputs))
-             for op in ops], tuple(renamed.get(head, head) for head in heads))
+    return _renamed(ops, heads, renamed)
 
 
 def check_modules_apart(ops: list[Op], what: str) -> None:
