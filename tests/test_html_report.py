@@ -163,6 +163,23 @@ def test_a_bar_label_wider_than_the_margin_is_shortened_not_cut(cli, write_spec)
     assert float(tick.get("x")) - _CHAR * len(shown) * math.cos(math.radians(35)) >= 0
 
 
+def test_the_stage_bars_merge_stages_beyond_bars(cli, write_spec):
+    """The HTML bars of MACs and parameters by stage drew every stage: 4,000 of them made an SVG
+    152,092 pixels tall. Beyond BARS stages consecutive ones share a bar, named `first-last`, as
+    in the mermaid charts (docs/report.md)."""
+    from archcalc.render.report import BARS
+
+    layers = "".join(f"  - c{index}: {{kind: conv2d, out: 4, kernel: 3, padding: 1}}\n" for index in range(97))
+    spec = write_spec(f"name: flat\ninput: [4, 8, 8]\nlayers:\n{layers}")
+    svg = figures(cli("report", spec, "--format", "html").stdout)["chart-1"]
+    labels = [t.text for t in svg.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    assert len(labels) <= BARS and labels[:2] == ["c0-c2", "c3-c5"] and labels[-1] == "c96"  # 97 in runs of 3
+    bars = [rect.find(f"{SVG}title").text for rect in svg.iter(f"{SVG}rect") if rect.find(f"{SVG}title") is not None]
+    # each convolution: 4×4×3×3 = 144 MACs per output position × 8×8 positions = 9,216; 4×4×9 + 4 = 148 parameters
+    assert bars[:2] == ["MACs: 27.6 K", "parameters: 444"] and bars[-2:] == ["MACs: 9.22 K", "parameters: 148"]
+    assert float(svg.get("height")) < 2000
+
+
 # The browser ------------------------------------------------------------------------------------
 
 def browser() -> str:

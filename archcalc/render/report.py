@@ -149,15 +149,18 @@ def _model_sections(stats: ModelStats, several: bool, memory=False, roof=None) -
 
 def _stage_bars(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list:
     """Each stage's share of the model's cost and of its parameters, the figures beside the bars,
-    then a blank line; nothing for a model of neither (as `_stage_charts`)."""
+    then a blank line; nothing for a model of neither (as `_stage_charts`). Beyond BARS stages,
+    consecutive ones share a bar, named `first-last`, as in `_stage_charts`."""
     if not getattr(stats.totals, attr) and not stats.totals.params:
         return []
-    series = [Series(name, tuple(getattr(row.figures, key) / total if total else 0.0 for row in stages),
-                     tuple(human(getattr(row.figures, key)) for row in stages))
-              for name, key, total in ((title, attr, getattr(stats.totals, attr)),
-                                       ("parameters", "params", stats.totals.params))]
-    return [Bars(f"{stats.model}: {title} and parameters by stage", tuple(_label(row) for row in stages),
-                 tuple(series), "share of the model"), ""]
+    runs = _runs([row.name for row in stages])
+    labels = tuple(_label(row) for row in stages) if len(runs) == len(stages) else tuple(runs)
+    series = []
+    for name, key, total in ((title, attr, getattr(stats.totals, attr)), ("parameters", "params", stats.totals.params)):
+        values = [sum(getattr(stages[index].figures, key) for index in run) for run in runs.values()]
+        series.append(Series(name, tuple(value / total if total else 0.0 for value in values),
+                             tuple(map(human, values))))
+    return [Bars(f"{stats.model}: {title} and parameters by stage", labels, tuple(series), "share of the model"), ""]
 
 
 def _side_by_side(models: list[ModelStats], memories: list | None) -> Bars:
