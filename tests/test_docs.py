@@ -156,6 +156,15 @@ def test_the_zoo_page_sets_our_figures_beside_torchvisions():
     assert len(models) == len(bundled())
 
 
+def test_the_zoo_page_writes_no_nonzero_count_as_zero():
+    """LeNet-5's GMACs were written 0.000: a count below a million vanished at three decimals.
+    Its MACs by hand: conv1 6×28×28 × 1×5×5 = 117,600, conv2 16×10×10 × 6×5×5 = 240,000,
+    fc 400×120 + 120×84 + 84×10 = 58,920; 416,520 in all, 0.000417 G (and FLOPs 0.000833 G)."""
+    page = (ROOT / "docs" / "zoo.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| lenet5 |"))
+    assert "| 61,706 | — | 0.000417 | — | 0.000833 |" in row
+
+
 def test_the_model_item_and_outputs_example_runs(tmp_path):
     """docs/spec.md's example of a model taken from another spec, with two outputs, as a spec."""
     import archcalc

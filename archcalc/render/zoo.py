@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archcalc.render.markup import Markdown, code_span, markdown_text
-from archcalc.render.numbers import field_texts, grouped, shape_text
+from archcalc.render.numbers import field_texts, grouped, shape_text, three_figures
 from archcalc.render.table import Column, Table, as_markdown
 from archcalc.sizes import human_bytes
 from archcalc.stats import ModelStats
@@ -48,9 +48,15 @@ def _cells(stats: ModelStats, notes: list[str]) -> list[str]:
         notes.append(f"{stats.model}: {published['note']}")
         marker = f" ({len(notes)})"
     return [stats.model, shape_text(stats.input_shape[1:]), grouped(totals.params),
-            _published_params(published, totals.params) + marker, f"{totals.macs / 1e9:.3f}",
-            _published_gflops(published, totals.macs), f"{totals.flops / 1e9:.3f}",
+            _published_params(published, totals.params) + marker, _billions(totals.macs),
+            _published_gflops(published, totals.macs), _billions(totals.flops),
             human_bytes(totals.activation_bytes), _output_field(stats), Markdown(code_span(stats.file))]
+
+
+def _billions(count: int) -> str:
+    """A count in billions: three decimals, or three significant figures where that is more
+    (LeNet-5's 416,520 MACs are 0.000417, not 0.000)."""
+    return f"{count / 1e9:.3f}" if count >= 10**8 else three_figures(count / 1e9)
 
 
 def _published_params(published, ours: int) -> str:
