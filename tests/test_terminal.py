@@ -279,6 +279,21 @@ def test_columns_go_in_the_order_of_fit_order():
         assert lines[0].split() == ["name", *droppable[dropped:]]
 
 
+def test_a_table_that_wraps_as_far_as_it_goes_closes_its_gaps():
+    """`table resnet50 --device-profile h200 --train --rf` took 83 columns of an 80-column
+    terminal once every column had gone or wrapped as far as it could, and the terminal broke each
+    row in two. Where wrapping is not enough the columns stand one space apart."""
+    table = Table([Column("name", "<"), *(Column(f"c{index}", ">") for index in range(10))])
+    table.add(["abcdefghi", *["yyyyyyyyy"] * 10])  # 9 + 10 × 9 = 99 cells of text, none to wrap: 119 columns with gaps of 2
+    width = 99 + 10 * 2 - 5
+    lines = fitted(table, width)
+    assert max(map(len, lines)) <= width
+    assert lines[2] == " ".join(["abcdefghi", *["yyyyyyyyy"] * 10])
+    assert fitted(table, 99 + 10 * 2)[2] == "  ".join(["abcdefghi", *["yyyyyyyyy"] * 10])  # it fits: gaps of 2
+    code, shown, _ = on_terminal(["table", "resnet50", "--device-profile", "h200", "--train", "--rf"], 80)
+    assert code == 0 and max(map(len, shown.splitlines()[4:])) <= 80
+
+
 def test_a_cell_wraps_at_its_joins_never_inside_a_number():
     assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 18) == ["9,408·⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]
     assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 8) == ["9,408·", "⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]  # floors whole

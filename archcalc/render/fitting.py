@@ -81,7 +81,8 @@ def tree(rows: list[list[str]], styles: list[str], column: int) -> tuple[list[li
 
 def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: list[str],
         footer: list[str] | None, footer_style: str, width: int) -> list[tuple[str, str]]:
-    """A table's lines fitted to `width` columns: FIT_ORDER's steps, then wrapping."""
+    """A table's lines fitted to `width` columns: FIT_ORDER's steps, then wrapping, then, where
+    that is not enough, one space between columns in place of GAP."""
     for step in (None, *FIT_ORDER):
         if step == NARROW:
             rows = [[narrow(cell) for cell in row] for row in rows]
@@ -97,13 +98,19 @@ def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: l
         soft = [min(w, WRAP_FIRST.get(heading, w)) for w, heading in zip(widths, headings)]
         if sum(soft) + GAP * (len(widths) - 1) <= width:
             break
-    widths = _shrunk([headings, *rows, *([footer] if footer else [])], widths, width)
-    rule = ("─" * (sum(widths) + GAP * (len(widths) - 1)), "dim")
-    out = [*_lines(headings, aligns, widths, "bold"), rule]
+    lines = [headings, *rows, *([footer] if footer else [])]
+    gap = GAP
+    shrunk = _shrunk(lines, widths, width, gap)
+    if sum(shrunk) + gap * (len(shrunk) - 1) > width:  # wrapped as far as it goes: one space between columns
+        gap = 1
+        shrunk = _shrunk(lines, widths, width, gap)
+    widths = shrunk
+    rule = ("─" * (sum(widths) + gap * (len(widths) - 1)), "dim")
+    out = [*_lines(headings, aligns, widths, "bold", gap), rule]
     for row, style in zip(rows, styles):
-        out += _lines(row, aligns, widths, style)
+        out += _lines(row, aligns, widths, style, gap)
     if footer:
-        out += [rule, *_lines(footer, aligns, widths, footer_style)]
+        out += [rule, *_lines(footer, aligns, widths, footer_style, gap)]
     return out
 
 
@@ -115,13 +122,14 @@ def _widths(lines: list[list[str]]) -> list[int]:
     return [max(map(cell_width, texts)) for texts in zip(*lines)]
 
 
-def _shrunk(lines: list[list[str]], widths: list[int], width: int) -> list[int]:
-    """The widths narrowed, the widest wrappable column first, until the table fits `width` or
-    no column can wrap further (each column is at least as wide as its longest piece)."""
+def _shrunk(lines: list[list[str]], widths: list[int], width: int, gap: int = GAP) -> list[int]:
+    """The widths narrowed, the widest wrappable column first, until the table fits `width` (with
+    `gap` spaces between columns) or no column can wrap further (each column is at least as wide
+    as its longest piece)."""
     least = [max(cell_width(piece.rstrip()) for text in texts for piece in pieces(text) or [""])
              for texts in zip(*lines)]
     widths = list(widths)
-    excess = sum(widths) + GAP * (len(widths) - 1) - width
+    excess = sum(widths) + gap * (len(widths) - 1) - width
     while excess > 0:
         slack = [(w, i) for i, w in enumerate(widths) if w > least[i]]
         if not slack:
@@ -133,13 +141,13 @@ def _shrunk(lines: list[list[str]], widths: list[int], width: int) -> list[int]:
             for texts, w in zip(zip(*lines), widths)]
 
 
-def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str) -> list[tuple[str, str]]:
-    """One row, on as many lines as its tallest wrapped cell."""
+def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str, gap: int = GAP) -> list[tuple[str, str]]:
+    """One row, on as many lines as its tallest wrapped cell, `gap` spaces between its cells."""
     wrapped = [wrap(cell, w) for cell, w in zip(cells, widths)]
     height = max(map(len, wrapped))
     out = []
     for number in range(height):
         texts = [(lines[number] if number < len(lines) else "") for lines in wrapped]
-        text = (" " * GAP).join(padded_to(t, w, a) for t, a, w in zip(texts, aligns, widths))
+        text = (" " * gap).join(padded_to(t, w, a) for t, a, w in zip(texts, aligns, widths))
         out.append((text.rstrip(), style))
     return out

@@ -5,8 +5,9 @@ Piped output, and output written with -o or asked for with --wide, keeps its ful
 (archcalc.cli sets `WIDTH` with `choose`) a table wider than the window is fitted by the steps of
 FIT_ORDER, in order, until it fits: a heading there drops that column; NARROW writes the exact
 figures short (118,013,952 → 118M). If it is still too wide, its widest columns wrap onto more
-lines, at spaces and at the joins of names, shapes and formulas, never inside a number
-(archcalc.render.fitting, imported only then).
+lines, at spaces and at the joins of names, shapes and formulas, never inside a number, and
+where that is not enough its columns stand one space apart instead of GAP (archcalc.render.fitting,
+imported only then).
 """
 
 from __future__ import annotations
