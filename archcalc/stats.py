@@ -218,8 +218,10 @@ class ModelStats:
         return sum(layer.kind.startswith("conv") or layer.kind == "linear" for layer in self.layers)
 
     def costliest(self, count: int) -> list[LayerStats]:
-        """The `count` layers with the most MACs, in that order (earlier first on ties)."""
-        return sorted(self.layers, key=lambda layer: (-layer.figures.macs, layer.index))[:count]
+        """The `count` layers of the largest `share`, in that order (earlier first on ties): by MACs,
+        or by parameters in a model without MACs; a layer of no share is none of them."""
+        shared = [layer for layer in self.layers if self.share(layer.figures)]
+        return sorted(shared, key=lambda layer: (-self.share(layer.figures), layer.index))[:count]
 
     def block_edges(self) -> list[tuple[str, str]]:
         """Which top-level blocks (and 'input') feed which, in the order the graph first shows it."""

@@ -55,6 +55,22 @@ def test_depth_counts_every_convolution_and_linear_layer(cli):
     assert [cell.strip() for cell in row.strip("|").split("|")][1:4] == ["5", "16", "23"], row
 
 
+def test_the_largest_layers_of_a_model_without_macs_are_those_of_most_parameters(cli, tmp_path):
+    """The summary's shares are of the parameters in a model without MACs, but its layers were
+    picked by MACs, all 0: the first three (`r` 0.0%, `bn` 1.5%, `flat` 0.0%), not batchnorm1d's 98.5%.
+    By hand: batchnorm2d over 3 channels holds 2 × 3 = 6 parameters, batchnorm1d over 3 × 8 × 8 = 192
+    features 384; 390 in all."""
+    spec, empty = tmp_path / "norms.yaml", tmp_path / "empty.yaml"
+    spec.write_text("name: norms\ninput: [3, 8, 8]\nlayers:\n  - r: relu\n  - bn: batchnorm2d\n"
+                    "  - flat: flatten\n  - bn1d: batchnorm1d\n", encoding="utf-8")
+    empty.write_text("name: empty\ninput: [3, 8, 8]\nlayers:\n  - r: relu\n", encoding="utf-8")
+    result = cli("report", str(spec), str(empty))
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("| largest layers |")]
+    assert [cell.strip() for cell in row.strip("|").split("|")][1:3] == [
+        f"`bn1d` {384 / 390:.1%}, `bn` {6 / 390:.1%}", "—"]  # a layer of no share is none of the largest
+
+
 def test_a_single_model_report_has_the_library_figures(cli):
     text = cli("report", "resnet18").stdout
     stats = analyze("resnet18")

@@ -361,8 +361,9 @@ def _diagram(stats: ModelStats, stages: list[Row], suffix: str) -> list[str]:
 
 
 def _largest(stats: ModelStats) -> Markdown:
+    """The LARGEST costliest layers with their share; '—' for a model of neither MACs nor parameters."""
     return Markdown(", ".join(f"{code_span(layer.name)} {percent(stats.share(layer.figures))}"
-                              for layer in stats.costliest(LARGEST)))
+                              for layer in stats.costliest(LARGEST)) or "—")
 
 
 def _resolution(sweeps: list) -> list[str]:
