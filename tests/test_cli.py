@@ -221,6 +221,18 @@ def test_every_command_shows_examples_that_it_reads(cli):
             assert read_command_line(words[1:]) is not None, example  # a well-formed command line
 
 
+def test_the_calculators_examples_run(cli):
+    """`archcalc conv --help` showed `--input 56 --in-channels 64 --kernel 3 --groups 64`, which
+    stops at exit 2: 64 groups do not divide the one output channel it defaults to (torch.nn.Conv2d
+    refuses it too). Every example of conv and pool runs."""
+    from archcalc.cli import COMMANDS
+
+    for name in ("conv", "pool"):
+        for example in COMMANDS[name].examples:
+            result = cli(*example.split()[1:])
+            assert result.exit_code == 0, (example, result.output)
+
+
 def test_help_breaks_lines_only_where_the_terminal_does(cli):
     """At 80 columns each command's description wraps at words: a line ends early only where the
     next word would not fit (hard line breaks in the help once broke lines mid-sentence)."""

@@ -56,7 +56,7 @@ COMMANDS: dict[str, Command] = {
     "conv": Command("archcalc.commands.calculate:conv",
                     "Output size of one convolution, with the working, and its parameters and MACs.",
                     ("archcalc conv --input 3x224x224 --kernel 7 --stride 2 --padding 3",
-                     "archcalc conv --input 56 --in-channels 64 --kernel 3 --groups 64")),
+                     "archcalc conv --input 64x56x56 --kernel 3 --groups 64 --out-channels 64")),
     "pool": Command("archcalc.commands.calculate:pool", "Output size of one pooling layer, with the working.",
                     ("archcalc pool --input 64x112x112 --kernel 3 --stride 2 --padding 1",
                      "archcalc pool --input 7 --kernel 7 --average")),
