@@ -163,6 +163,28 @@ def test_a_bar_label_wider_than_the_margin_is_shortened_not_cut(cli, write_spec)
     assert float(tick.get("x")) - _CHAR * len(shown) * math.cos(math.radians(35)) >= 0
 
 
+def test_a_title_or_legend_name_wider_than_the_chart_is_shortened(cli, write_spec):
+    """A model named with 300 characters beside LeNet-5: its name in the legend ran 2,000 pixels
+    past the 760 of the chart, and the titles that hold it were cut at both ends. Each is
+    shortened in the middle to fit, the whole text its tooltip, as a bar's label is."""
+    from archcalc.render.charts import _CHAR
+
+    name = "a" * 150 + "z" * 150
+    spec = write_spec(f"name: {name}\ninput: [3, 8, 8]\nlayers:\n  - c: {{kind: conv2d, out: 4, kernel: 3}}\n")
+    charts = figures(cli("report", spec, "lenet5", "--format", "html").stdout)
+    legend = [t for t in charts["chart-1"].iter(f"{SVG}text") if t.find(f"{SVG}title") is not None
+              and t.find(f"{SVG}title").text == name]
+    assert legend, "the legend names the model"
+    for text in legend:
+        shown = "".join(text.itertext())[len(name):]  # after the tooltip's text
+        assert shown.startswith("aaa") and "…" in shown and shown.endswith("zzz")
+        assert float(text.get("x")) + _CHAR * len(shown) <= WIDTH
+    title = next(t for t in charts["chart-2"].iter(f"{SVG}text") if t.get("class") == "title")
+    shown = "".join(title.itertext())[len(title.find(f"{SVG}title").text):]
+    assert title.find(f"{SVG}title").text == f"{name}: MACs and parameters by stage"
+    assert shown.endswith("by stage") and _CHAR * 14 / 12 * len(shown) <= WIDTH - 24  # at the title's 14 pixels
+
+
 def test_the_stage_bars_merge_stages_beyond_bars(cli, write_spec):
     """The HTML bars of MACs and parameters by stage drew every stage: 4,000 of them made an SVG
     152,092 pixels tall. Beyond BARS stages consecutive ones share a bar, named `first-last`, as

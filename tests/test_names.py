@@ -308,7 +308,9 @@ def test_report_html_escapes_the_names_in_the_page_and_its_charts(specs, cli):
                                                                               "--format", "html")
     assert evil.exit_code == 0, evil.output
     page, other = Elements(evil.stdout), Elements(plain.stdout)
-    assert page.tags == other.tags and "script" not in page.tags
+    # the same elements but the <title> tooltips of chart texts that NAME's length shortens to fit
+    assert [tag for tag in page.tags if tag != "title"] == [tag for tag in other.tags if tag != "title"]
+    assert "script" not in page.tags
     assert page.titles[0] == f"archcalc report: {NAME}, plain"
     assert f"{NAME}: MACs and parameters by stage" in page.titles
     side_by_side = [title for title in page.titles if title.startswith(f"{NAME}: ") and "s" not in title[len(NAME):]]

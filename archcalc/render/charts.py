@@ -141,12 +141,21 @@ def _start(title: str, height: int, series: tuple[Series, ...]) -> list[str]:
     out = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
             f'viewBox="0 0 {WIDTH} {height}" font-size="{_FONT}" fill="currentColor" role="img">'
             f'<title>{html_text(title)}</title>'
-            f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" class="title">{html_text(title)}</text>')]
+            f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" class="title">'
+            f'{_fitted(title, (WIDTH - 24) * _FONT / _TITLE_FONT)}</text>')]
     for index, (each, (x, row)) in enumerate(zip(series, _legend(series))):
         y = 30 + _LEGEND_ROW * row
         out.append(f'<rect x="{x:.1f}" y="{y}" width="12" height="12" fill="{PALETTE[index % len(PALETTE)]}"/>'
-                   f'<text x="{x + 16:.1f}" y="{y + 10}">{html_text(each.name)}</text>')
+                   f'<text x="{x + 16:.1f}" y="{y + 10}">{_fitted(each.name, _LEGEND_NAME)}</text>')
     return out
+
+
+_TITLE_FONT = 15
+"""A title's font size (14 pixels, archcalc.render.html.STYLE) and a pixel for its weight: a title
+longer than the chart is shortened in the middle, as a label, to fit at this size."""
+_LEGEND_NAME = WIDTH - 40
+"""The most pixels a series' name takes in the legend (a row's width less its margins and
+swatch): a longer name is shortened in the middle, the whole name its tooltip."""
 
 
 _LEGEND_ROW = 18
@@ -158,10 +167,11 @@ def _legend(series: tuple[Series, ...]) -> list[tuple[float, int]]:
     else at the start of the next row."""
     places, x, row = [], 12.0, 0
     for each in series:
-        if x > 12.0 and x + 16 + _CHAR * len(each.name) > WIDTH - 12:
+        name = _CHAR * min(len(each.name), int(_LEGEND_NAME / _CHAR + 1e-6))  # as `_fitted` writes it
+        if x > 12.0 and x + 16 + name > WIDTH - 12:
             x, row = 12.0, row + 1
         places.append((x, row))
-        x += 36 + _CHAR * len(each.name)
+        x += 36 + name
     return places
 
 
