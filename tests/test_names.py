@@ -274,6 +274,17 @@ def test_report_escapes_the_names_in_markdown_html_and_mermaid(specs, cli):
     assert f"Stages: {NAME}" in texts
 
 
+@pytest.mark.parametrize("name", ["# heading", "- item", "+ item", "1. item", "2) item", "    code"])
+def test_a_name_that_begins_a_list_item_starts_nothing_there(name, specs, cli):
+    """`report --sweep` lists each model's formula as `- NAME: MACs = …`: a model named '# heading'
+    made a heading inside the item, '- item' or '1. item' a list in it, four spaces a code block."""
+    Path("marked.yaml").write_text(MODEL.format(name=yaml_text(name)), encoding="utf-8")
+    marked, plain = cli("report", "marked.yaml", "--sweep", "8,16"), cli("report", "plain.yaml", "--sweep", "8,16")
+    assert marked.exit_code == plain.exit_code == 0, marked.output
+    assert structure(marked.stdout) == structure(plain.stdout)
+    assert any(text.startswith(f"{name}: MACs = ") for text in inline_texts(marked.stdout))
+
+
 def test_table_markdown_escapes_the_model_and_file(specs, cli):
     evil, plain = cli("table", FILE, "--format", "markdown"), cli("table", "plain.yaml", "--format", "markdown")
     assert evil.exit_code == 0, evil.output

@@ -42,6 +42,22 @@ def is_plain(text: str) -> bool:
     return not _MAYBE_UNSAFE.search(text) or not _MARKDOWN_UNSAFE.search(text)
 
 
+_BLOCK_MARKER = re.compile(r"#|[-+]|\d{1,9}[.)]")
+"""What starts a heading or a list where a line (or a list item's text) begins."""
+
+
+def item_text(text: str) -> str:
+    """Text that begins a line or a list item (`- NAME: …`): as `markdown_text`, with a '#', '-',
+    '+' or '1.' at its start escaped, which would begin a heading or a list there, and its leading
+    spaces written `&#32;`, four of which would begin a code block."""
+    text = markdown_text(text)
+    body = text.lstrip(" ")
+    marker = _BLOCK_MARKER.match(body)
+    if marker:
+        body = f"{body[:marker.end() - 1]}\\{body[marker.end() - 1:]}"
+    return "&#32;" * (len(text) - len(body)) + body
+
+
 def heading_text(text: str) -> str:
     """Text inside an ATX heading (`## Stages: NAME`), where a '#' could close the heading."""
     return markdown_text(text).replace("#", "\\#")

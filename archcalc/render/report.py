@@ -11,7 +11,7 @@ from __future__ import annotations
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
 from archcalc.render.charts import Bars, Lines, Series, colour_legend, mermaid_colours
-from archcalc.render.markup import Markdown, code_span, heading_text, html_text, markdown_text, mermaid_text
+from archcalc.render.markup import Markdown, code_span, heading_text, html_text, item_text, markdown_text, mermaid_text
 from archcalc.render.numbers import (
     DECIMAL_UNITS,
     grouped,
@@ -373,7 +373,7 @@ def _resolution(sweeps: list) -> list[str]:
     points = list(zip(*(s.points for s in sweeps)))
     valid = [row for row in points if all(p.totals is not None for p in row)]
     out = ["## Cost against resolution", ""]
-    out += [f"- {markdown_text(s.about.model)}: " + (
+    out += [f"- {item_text(s.about.model)}: " + (
         f"{title} = {grouped(getattr(s.formulas.totals, attr))}, valid for "
         f"{'; '.join(s.formulas.formulas.constraint_lines()) or 'every size'}" if s.formulas is not None else
         "no formulas, past a bound of the symbolic analysis or refused by a multiply's broadcast (docs/symbolic.md): "
