@@ -71,6 +71,17 @@ def test_the_largest_layers_of_a_model_without_macs_are_those_of_most_parameters
         f"`bn1d` {384 / 390:.1%}, `bn` {6 / 390:.1%}", "—"]  # a layer of no share is none of the largest
 
 
+def test_the_layers_of_a_model_of_one_layer_are_named_in_the_singular(cli, tmp_path):
+    """The <details> of every layer said "All 1 layers of one"; a thousand layers are written with a comma, as every count."""
+    one, many = tmp_path / "one.yaml", tmp_path / "many.yaml"
+    one.write_text("name: one\ninput: [3, 8, 8]\nlayers:\n  - r: relu\n", encoding="utf-8")
+    many.write_text("name: many\ninput: [3, 8, 8]\nlayers:\n  - r: {kind: relu, repeat: 1000}\n", encoding="utf-8")
+    result = cli("report", str(one), str(many))
+    assert result.exit_code == 0, result.output
+    summaries = [line for line in result.stdout.splitlines() if line.startswith("<summary>")]
+    assert summaries == ["<summary>The one layer of one</summary>", "<summary>All 1,000 layers of many</summary>"]
+
+
 def test_a_single_model_report_has_the_library_figures(cli):
     text = cli("report", "resnet18").stdout
     stats = analyze("resnet18")

@@ -143,8 +143,13 @@ def _model_sections(stats: ModelStats, several: bool, memory=False, roof=None) -
             *_stage_charts(stats, stages, title, attr),
             *(_time_chart(stats, stages, title, attr, roof, suffix) if roof else []), *peak,
             *_diagram(stats, stages, suffix),
-            "<details>", f"<summary>All {len(stats.layers)} layers of {html_text(stats.model)}</summary>", "",
+            "<details>", f"<summary>{_all_layers(len(stats.layers))} of {html_text(stats.model)}</summary>", "",
             *as_markdown(_layers_table(stats, title, attr)), "", "</details>", ""]
+
+
+def _all_layers(count: int) -> str:
+    """'All 53 layers', or 'The one layer'."""
+    return "The one layer" if count == 1 else f"All {count:,} layers"
 
 
 def _stage_bars(stats: ModelStats, stages: list[Row], title: str, attr: str) -> list:
