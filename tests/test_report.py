@@ -250,6 +250,19 @@ def test_a_spec_is_never_the_report_file(cli, write_spec):
     assert result.exit_code == 2 and spec.read_bytes() == before
 
 
+def test_the_checked_layers_of_a_model_of_one_layer_are_named_in_the_singular(cli, tmp_path):
+    """The cross-validation's <details> said "Each of the 1 layers", beside "its one layer" in the verdict."""
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    one = tmp_path / "one.yaml"
+    one.write_text("name: one\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n", encoding="utf-8")
+    result = cli("report", str(one), "--validate")
+    assert result.exit_code == 0, result.output
+    section = result.stdout.split("## Cross-validation\n\n")[1]
+    assert section.startswith("✓ one: its one layer and the totals agree")
+    assert "<details>\n<summary>Its one layer</summary>\n" in section
+
+
 def test_validate_adds_the_cross_validation_and_stays_identical(cli):
     pytest.importorskip("torch")
     pytest.importorskip("fvcore")

@@ -234,7 +234,7 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
         out += [f"**{top}**", "", legend, "", *(line for n in v.notes for line in (f"> note: {markdown_text(n)}", ""))]
         if v.layers and len(validations) == 1:
             table = as_markdown(layers_table(v, narrow=folded))
-            out += ["<details>", f"<summary>Each of the {len(v.layers)} layers</summary>", "", *table, "", "</details>", ""] \
+            out += ["<details>", f"<summary>{'Its one layer' if len(v.layers) == 1 else f'Each of the {len(v.layers):,} layers'}</summary>", "", *table, "", "</details>", ""] \
                 if folded else [*table, ""]
         if v.memory:
             out += [markdown_text(memory_line(v.memory)), ""]
