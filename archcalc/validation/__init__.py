@@ -13,7 +13,7 @@ from archcalc.analysis import analyze_graph, input_shape
 from archcalc.conventions import counted
 from archcalc.dependencies import require
 from archcalc.errors import DeviceError, SpecError, did_you_mean
-from archcalc.graph import Graph
+from archcalc.graph import Graph, Node
 from archcalc.layers.base import numel
 from archcalc.limits import MAX_RUNS, MAX_THREADS
 from archcalc.progress import phase
@@ -145,13 +145,28 @@ def _check_memory(torch, stats: ModelStats, place: str, dtype: str = "float32") 
 
 
 def _check_runnable(graph: Graph, stats: ModelStats, place: str, dtype: str) -> None:
-    """Refuse, before torch runs it, a convolution torch's CPU kernel crashes on (torch 2.13: a
-    segmentation fault, the process gone): strided and dilated, of a channels-last map (after a
-    channel layer norm, say), with a window whose taps all fall in the padding. Of 942 such 2-D
-    convolutions on small maps, the 13 that crashed were all so (the contiguous map and the
-    convolution without such a window ran each)."""
+    """Refuse, before torch runs it on the CPU, a convolution its CPU kernel crashes on
+    (`_crashing_convolution`)."""
     if place != "cpu":
         return
+    crashing = _crashing_convolution(graph, stats, dtype)
+    if crashing is not None:
+        node, along = crashing
+        raise SpecError(f"torch's CPU convolution crashes (a segmentation fault) on this layer: {_CRASHES} along its "
+                        f"{along} that reads only padding", location=node.location, layer=node.name,
+                        hint="pad so that every window reads the input (less padding), or validate on cuda or with "
+                             "--device meta; the figures of archcalc table do not need torch")
+
+
+_CRASHES = "strided and dilated, of a channels-last map (as the layer before hands it on), with a window"
+
+
+def _crashing_convolution(graph: Graph, stats: ModelStats, dtype: str) -> tuple[Node, str] | None:
+    """The first convolution torch's CPU kernel crashes on (torch 2.13: a segmentation fault, the
+    process gone), and the axis of its window, or None: strided and dilated, of a channels-last map
+    (after a channel layer norm, say), with a window whose taps all fall in the padding. Of 942 such
+    2-D convolutions on small maps, the 13 that crashed were all so (the contiguous map and the
+    convolution without such a window ran each)."""
     from archcalc import layout
     from archcalc.layers.base import AXIS_NAMES
     from archcalc.memory import graph_layouts
@@ -169,12 +184,19 @@ def _check_runnable(graph: Graph, stats: ModelStats, place: str, dtype: str) -> 
         axes = list(zip(shape[2:], layer.shape[2:], a.kernel, a.stride, a.padding, a.dilation))
         empty = [axis for axis, (n, outputs, k, s, p, d) in enumerate(axes) if _window_of_padding_only(n, outputs, k, s, p, d)]
         if empty and any(s > 1 for *_, s, _, _ in axes) and any(d > 1 for *_, d in axes):
-            along = AXIS_NAMES[len(axes)][empty[0]]
-            raise SpecError("torch's CPU convolution crashes (a segmentation fault) on this layer: strided and dilated, "
-                            f"of a channels-last map (as the layer before hands it on), with a window along its {along} "
-                            "that reads only padding", location=node.location, layer=node.name,
-                            hint="pad so that every window reads the input (less padding), or validate on cuda or with "
-                                 "--device meta; the figures of archcalc table do not need torch")
+            return node, AXIS_NAMES[len(axes)][empty[0]]
+    return None
+
+
+def _crashes_here(graph: Graph, stats: ModelStats) -> str | None:
+    """What to say of a convolution torch's CPU kernel crashes on in float32, where a peak is
+    measured on real CPU tensors whatever the device validated on; else None."""
+    crashing = _crashing_convolution(graph, stats, "float32")
+    if crashing is None:
+        return None
+    node, along = crashing
+    return (f"torch's CPU convolution crashes (a segmentation fault) on the layer '{node.name}': {_CRASHES} along its "
+            f"{along} that reads only padding")
 
 
 def _window_of_padding_only(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> bool:
@@ -485,6 +507,9 @@ def _memory_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | Non
             return None, (f"the inference peak is not compared: only real tensors measure it as torch runs it (on fake "
                           f"tensors torch's channel shuffle '{shuffled}' returns a view), and it needs "
                           f"{human_bytes(peak.peak)} ({human_bytes(available)} is available)")
+        if (crashing := _crashes_here(graph, predicted)) is not None:
+            return None, (f"the inference peak is not compared: only real tensors measure it as torch runs it (on fake "
+                          f"tensors torch's channel shuffle '{shuffled}' returns a view), and {crashing}")
         note = (f"the inference peak is measured on real CPU tensors: on fake tensors torch's channel shuffle "
                 f"'{shuffled}' returns a view of its input, a new tensor on real ones (docs/validation.md)")
     measured = tracked_peak(graph, predicted.input_shape, fake=shuffled is None)
@@ -514,7 +539,7 @@ def _training_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | N
             return None, (f"the training peak is not compared: only real tensors measure it as torch runs it (on fake "
                           f"tensors {differs}), and the step needs {human_bytes(step.peak)} ({human_bytes(available)} "
                           "is available)")
-        if (window := _window_of_padding(graph, predicted)) is not None:
+        if (window := _window_of_padding(graph, predicted) or _crashes_here(graph, predicted)) is not None:
             return None, (f"the training peak is not compared: only real tensors measure it as torch runs it (on fake "
                           f"tensors {differs}), and {window}")
         note = f"the training peak is measured on real CPU tensors: on fake tensors {differs} (docs/memory.md)"
