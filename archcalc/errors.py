@@ -30,6 +30,13 @@ def on_one_line(name: str) -> str:
     return name.replace("\n", "\\n")
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of what `error` says (torch's, the model's own), or its type's name where it
+    says nothing: one line for an error archcalc quotes."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 SOURCES: dict[str, str] = {}
 """The text of each spec read, by the file name its locations carry (archcalc.spec.source fills
 it): the line an error shows."""

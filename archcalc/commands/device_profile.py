@@ -43,14 +43,13 @@ def device_profile(
         try:
             profile = measure_profile(chosen, threads, dtype, name)
         except (RuntimeError, MemoryError) as error:  # minutes in, a traceback said only torch's words
-            from archcalc.errors import DeviceError
+            from archcalc.errors import DeviceError, first_line
             from archcalc.measure_device import COPY_BYTES, GRID_BYTES
             from archcalc.validation import out_of_memory
 
             if not out_of_memory(error):
                 raise
-            said = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise DeviceError(f"memory ran out on {chosen} while measuring: {said}",
+            raise DeviceError(f"memory ran out on {chosen} while measuring: {first_line(error)}",
                               hint=f"free memory on {chosen} (another process may hold it), or measure on a machine "
                                    f"with more: the copy that measures the bandwidth holds 2 × "
                                    f"{COPY_BYTES[chosen] // 2**20:,} MiB, the largest synthetic layers tensors of up "

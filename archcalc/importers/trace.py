@@ -19,7 +19,7 @@ import torch
 import torch.fx
 from torch import nn
 
-from archcalc.errors import UserError, on_one_line
+from archcalc.errors import UserError, first_line, on_one_line
 from archcalc.graph import INPUT
 from archcalc.importers.common import Imported, Op, check_modules_apart, check_used, into_groups, kinds_hint
 from archcalc.importers.mapping import (
@@ -131,7 +131,7 @@ def _run(module: nn.Module, graph: torch.fx.Graph, shape: Shape, what: str) -> d
                 with mode:
                     values[node] = super().run_node(node)
             except Exception as error:  # noqa: BLE001 - the model's own failure, shown as one line
-                message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                message = first_line(error)
                 raise UserError(f"{what} does not run on an input of {format_shape(shape)}: at node '{node.name}' "
                                 f"({_operation(node, module)}): {message}", hint=_run_hint(first)) from None
             return values[node]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.conventions import counted
 from archcalc.dependencies import require
-from archcalc.errors import DeviceError, SpecError, did_you_mean
+from archcalc.errors import DeviceError, SpecError, did_you_mean, first_line
 from archcalc.graph import Graph, Node
 from archcalc.layers.base import numel
 from archcalc.limits import MAX_RUNS, MAX_THREADS
@@ -119,8 +119,7 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
             result = replace(result, notes=(*result.notes, note))
         return replace(result, memory=inference, training=training)
     except (RuntimeError, ValueError) as error:  # torch refused what archcalc accepted
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return replace(result, error=f"torch could not run the model: {first_line}")
+        return replace(result, error=f"torch could not run the model: {first_line(error)}")
 
 
 def _check_memory(torch, stats: ModelStats, place: str, dtype: str = "float32") -> None:
@@ -307,10 +306,10 @@ def _passes(count: int, what: str = "forward pass") -> str:
 def _untimed(error: Exception, dtype: str, device: str) -> tuple[str, str]:
     """What stopped the timing, and what to try: memory ran out (`out_of_memory`), or torch has no
     kernel for the dtype on the device (on the CPU, torch 2.13 runs no float16 avg_pool3d)."""
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    said = first_line(error)
     if not isinstance(error, (RuntimeError, MemoryError)) or isinstance(error, RecursionError):  # archcalc's own
-        return f"the timing failed: {type(error).__name__}: {first_line}", "archcalc's own error: please report it"
-    what = f"torch could not run the model in {dtype} on {device}: {first_line}"
+        return f"the timing failed: {type(error).__name__}: {said}", "archcalc's own error: please report it"
+    what = f"torch could not run the model in {dtype} on {device}: {said}"
     if out_of_memory(error):
         return what, "time it on a smaller input or batch, or compare the figures alone with --runs 0"
     return what, "time it in float32, or on another device" if dtype != "float32" else "time it on another device"
