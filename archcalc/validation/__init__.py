@@ -181,7 +181,7 @@ def _crashing_convolution(graph: Graph, stats: ModelStats, dtype: str) -> tuple[
         if not layout.strides_like_channels_last(*(layout.as_2d(shape, strides) if len(shape) == 3 else (shape, strides))):
             continue
         axes = list(zip(shape[2:], layer.shape[2:], a.kernel, a.stride, a.padding, a.dilation))
-        empty = [axis for axis, (n, outputs, k, s, p, d) in enumerate(axes) if _window_of_padding_only(n, outputs, k, s, p, d)]
+        empty = [axis for axis, (n, outputs, k, s, p, d) in enumerate(axes) if _padding_window(n, outputs, k, s, p, d) is not None]
         if empty and any(s > 1 for *_, s, _, _ in axes) and any(d > 1 for *_, d in axes):
             return node, AXIS_NAMES[len(axes)][empty[0]]
     return None
@@ -198,18 +198,18 @@ def _crashes_here(graph: Graph, stats: ModelStats) -> str | None:
             f"{along} that reads only padding")
 
 
-def _window_of_padding_only(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> bool:
-    """Whether a window along an axis of `size` has every tap in the padding: tap t of output o
-    reads unit o·stride − padding + t·dilation. Only a window that starts before 0 or ends past the
-    input can, a few at each end."""
+def _padding_window(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> int | None:
+    """The first output along an axis of `size` whose window has every tap in the padding, or None:
+    tap t of output o reads unit o·stride − padding + t·dilation. Only a window that starts before
+    0 or ends past the input can, a few at each end."""
     ends = [*range(min(outputs, -(-padding // stride) + 1)), *range(max(0, outputs - padding // stride - 1), outputs)]
     for o in ends:
         start = o * stride - padding
         first = max(0, -(start // dilation))  # the first tap at or after 0: ⌈−start / dilation⌉
         last = min(kernel - 1, (size - 1 - start) // dilation)  # the last before `size`
         if first > last:
-            return True
-    return False
+            return o
+    return None
 
 
 def _available_memory(torch, place: str) -> int | None:
@@ -553,10 +553,7 @@ def _window_of_padding(graph: Graph, stats: ModelStats) -> str | None:
     """Where a max pooling has a window whose taps all fall in the padding, what to say of it; else
     None. torch (2.13) runs such a pooling, gives -inf there with the index of a tap past the input,
     and its backward writes the gradient at that index, outside the input's gradient (heap
-    corruption on real tensors). Only a window starting in the left padding (j·stride < padding) can
-    miss the input: its first tap at or after 0 is at (j·stride − padding) mod dilation, below the
-    dilation, so an axis of at least `dilation` units has none (and on a shorter one at most a few
-    windows start in the padding: each must fit the padded input)."""
+    corruption on real tensors); `_padding_window` finds such a window."""
     from archcalc.layers.base import AXIS_NAMES
 
     for node, layer in zip(graph.nodes, stats.layers):
@@ -565,14 +562,13 @@ def _window_of_padding(graph: Graph, stats: ModelStats) -> str | None:
         a, sizes = node.attrs, stats.shapes[node.inputs[0]][2:]
         for axis, (n, outputs, k, step, pad, d) in enumerate(zip(sizes, layer.shape[2:], a.kernel,
                                                                 node.kind.strides(a), a.padding, a.dilation)):
-            starts = range(min(-(-pad // step), outputs)) if n < d else range(0)
-            for j in starts:
-                first = (j * step - pad) % d
-                if first >= n:
-                    name = AXIS_NAMES[len(sizes)][axis]
-                    return (f"a window of the max pooling '{layer.name}' reads only padding (along its {name} of {n}, "
-                            f"taps from {j * step - pad} every {d}, the first at or after 0 at {first}): torch's "
-                            "backward writes its gradient outside the input there, corrupting the memory")
+            j = _padding_window(n, outputs, k, step, pad, d)
+            if j is not None:
+                start = j * step - pad
+                first = start % d if start < 0 else start
+                return (f"a window of the max pooling '{layer.name}' reads only padding (along its "
+                        f"{AXIS_NAMES[len(sizes)][axis]} of {n}, taps from {start} every {d}, the first at or after 0 "
+                        f"at {first}): torch's backward writes its gradient outside the input there, corrupting the memory")
     return None
 
 
