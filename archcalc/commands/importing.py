@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import math
 import os
 import signal
 import sys
@@ -13,7 +14,7 @@ from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
 
 from archcalc.commands import OUTPUT, Argument, Option, emit, whole_number_input
-from archcalc.errors import UsageError, UserError
+from archcalc.errors import UsageError, UserError, first_line
 
 FRAMEWORKS = ("torch", "onnx")
 TIMEOUT_S = 600.0
@@ -323,14 +324,29 @@ def _no_number(constant: str) -> float:
     raise UserError(f"--args holds {constant}, which is not JSON", hint="give the argument a number")
 
 
+def _float(text: str) -> float:
+    """A JSON number with a fraction or an exponent, refused where it is beyond a float: Python reads
+    1e999 as inf, the Infinity refused above."""
+    from archcalc.sizes import shortened
+
+    value = float(text)
+    if math.isinf(value):
+        raise UserError(f"--args holds {shortened(text)}, beyond the largest float (it would be read as {value})",
+                        hint="give the argument a number within ±1.8e308")
+    return value
+
+
 def _arguments(text: str | None) -> tuple[list, dict]:
     """--args as (positional, keywords)."""
     if text is None:
         return [], {}
     try:
-        value = json.loads(text, object_pairs_hook=_once_each, parse_constant=_no_number)
+        value = json.loads(text, object_pairs_hook=_once_each, parse_constant=_no_number, parse_float=_float)
     except json.JSONDecodeError as error:
         raise UserError(f"--args is not JSON: {error}", hint='for example --args \'{"num_classes": 10}\'') from None
+    except ValueError as error:  # an integer of more digits than Python reads (4,300), a traceback
+        raise UserError(f"--args holds a number Python does not read: {first_line(error)}",
+                        hint="give the argument a number of fewer digits") from None
     except RecursionError:
         raise UserError("--args is nested too deeply to read", hint='for example --args \'{"num_classes": 10}\'') from None
     if isinstance(value, dict):
