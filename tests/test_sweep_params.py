@@ -219,11 +219,12 @@ def test_a_row_saying_why_escapes_what_would_drive_the_terminal(cli, write_spec)
     """docs/spec.md: an error quotes what the spec wrote with every character that is not
     printable escaped. A spec whose kind is a parameter holding an ESC ('g\\e[2J'), read where a
     --set value turns the layer on, cleared the screen from the sweep's 'not valid' row (and its
-    CSV); so did a --set value in its own column."""
+    CSV); so did a --set value in its own column (of the CSV too, until the table's was escaped)."""
     spec = write_spec('name: p\ninput: [3, 16, 16]\nparams: {w: 4, k: "g\\e[2J"}\nlayers:\n'
                       '  - c: {kind: conv2d, out: w, kernel: 3}\n  - a: {kind: k, when: "w > 4"}\n')
     for args, kind in ((["--set", "w=4,8"], "g"), (["--set", "w=4,8", "--format", "csv"], "g"),
-                       (["--set", "w=8", "--set", 'k=relu,"h\\e[2J"'], "h")):
+                       (["--set", "w=8", "--set", 'k=relu,"h\\e[2J"'], "h"),
+                       (["--set", "w=8", "--set", 'k=relu,"h\\e[2J"', "--format", "csv"], "h")):
         result = cli("sweep", spec, "--size", "16", *args)
         assert result.exit_code == 0, result.output
         assert "\x1b" not in result.stdout, (args, result.stdout)

@@ -38,8 +38,9 @@ def value_text(value: Any) -> str:
 
 
 def _csv_setting(value: Any):
-    """A parameter's value in CSV: a number as a number (-0.5, never text to guard), else `value_text`."""
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else value_text(value)
+    """A parameter's value in CSV: a number as a number (-0.5, never text to guard), else `value_text`
+    with what a terminal would act on escaped, as in the table."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else shown_safely(value_text(value))
 
 
 def sweep_table(result: Sweep) -> StyledLines:
