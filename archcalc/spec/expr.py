@@ -17,9 +17,9 @@ from archcalc.errors import SpecError, did_you_mean, hidden
 from archcalc.limits import MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_MAGNITUDE
 
 REPEAT_NAMES = ("index", "count")
+"""The names a repeated item's fields see: which copy this is (from 0), and how many there are."""
 LITERALS = {"true": True, "True": True, "false": False, "False": False}
 """The names an expression reads as true and false, whatever a parameter or a row is called."""
-"""The names a repeated item's fields see: which copy this is (from 0), and how many there are."""
 
 
 class _Refused(ValueError):
