@@ -805,6 +805,14 @@ def test_a_file_that_is_not_onnx_is_one_message(files):
     assert run_import(files, "missing.onnx").stderr == ("error: 'missing.onnx' is not a file\n  hint: give the path of an .onnx file (torch.onnx.export writes one)\n")
 
 
+def test_an_empty_file_name_is_said_to_be_empty(files):
+    """Path('') is the current folder: `archcalc import onnx ''` said "'.' is not a file", a name
+    the command line never gave (as SPEC '' did before f06f684)."""
+    result = run_import(files, "")
+    assert result.returncode == 2 and result.stderr == ("error: the ONNX file's name is empty\n  hint: give the path "
+                                                        "of an .onnx file (torch.onnx.export writes one)\n")
+
+
 def test_a_dynamic_input_needs_its_sizes(files):
     dynamic = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])
     save(files / "dynamic.onnx", [conv(), helper.make_node("Relu", ["c"], ["y"], name="/relu/Relu")], [dynamic],

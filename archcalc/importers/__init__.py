@@ -227,6 +227,9 @@ def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, na
     from archcalc.importers.common import not_exact, read_back, spec_text_of
     from archcalc.importers.onnx_graph import load, read
 
+    if str(path) == "":  # Path('') is the current folder: refused as "'.' is not a file", a name never given
+        raise UserError("the ONNX file's name is empty", hint="give the path of an .onnx file (torch.onnx.export "
+                                                               "writes one)")
     path = Path(path)
     name = _one_line(name or _file_name(path))
     phase(f"loading {path.name}")
