@@ -1422,3 +1422,48 @@ def test_a_graph_of_no_node_and_an_input_of_size_0_are_said_so(files):
         assert result.returncode == 2 and result.stdout == "", result.stderr
         assert result.stderr.startswith("error: the input 'x' of 'zero.onnx' has a size of 0 (1 × 3 × 0 × 8)\n"), \
             result.stderr
+
+
+@pytest.mark.parametrize("how", ["twice", "skip", "image"])
+def test_a_resize_to_sizes_computed_from_shapes_at_any_size_is_read_as_torch_reads_it(tmp_path, how):
+    """d035bba's case through ONNX: exported with symbolic sizes, F.interpolate(x, size=(x.shape[2] * 2,
+    …)) was imported as `size: 16` (exit 0), so at another input the spec upsampled to 16×16 where
+    the graph and the module upsample to twice the input; it is refused as through torch. To
+    size=y.shape[2:] (a skip, or the image) it was `size: 8` alike; it is the upsampling to its
+    second input's size, and computes the module's output at another size too."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    nn, F = torch.nn, torch.nn.functional
+
+    class Up(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.pool = nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2)
+
+        def forward(self, x):
+            y = self.conv(x)
+            if how == "twice":
+                return F.interpolate(y, size=(y.shape[2] * 2, y.shape[3] * 2))
+            if how == "skip":
+                return F.interpolate(self.pool(y), size=y.shape[2:]) + y
+            return F.interpolate(self.pool(y), size=x.shape[-2:], mode="bilinear")
+
+    module, path = Up().eval(), tmp_path / "up.onnx"
+    torch.onnx.export(module, (torch.zeros(1, 3, 8, 8),), str(path), dynamo=False, input_names=["x"],
+                      output_names=["y"], dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}, "y": {0: "N", 2: "h", 3: "w"}})
+    if how == "twice":
+        with pytest.raises(UserError) as error:
+            import_onnx(path, "3x8x8")
+        assert error.value.message == (
+            "node '/Resize' (Resize) of 'up.onnx' cannot be written exactly: its sizes are computed from the shape of "
+            "'/conv/Conv_output_0' ([16, 16] at this input): another input gives another, and a spec's size is a "
+            "number; export an upsampling by scale_factor, or to size=y.shape[2:] (the map it is sized to)")
+        return
+    text = import_onnx(path, "3x8x8")
+    assert f"kind: upsample2d, from: [pool, {'conv' if how == 'skip' else 'input'}]" in text, text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    built.load_state_dict(module.state_dict())
+    x = torch.rand(1, 3, 12, 12)  # not the size imported at
+    with torch.no_grad():
+        assert torch.allclose(built(x), module(x), atol=1e-6)

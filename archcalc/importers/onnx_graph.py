@@ -181,10 +181,10 @@ def read(model: onnx.ModelProto, input: Shape | None, what: str, allow_opaque: b
         raise UserError(f"the graph of {what} has no output: it gives nothing",
                         hint="an archcalc model gives a tensor at least: export the model with its outputs")
     dims = inputs[0].type.tensor_type.shape.dim
-    any_batch = bool(dims) and not (dims[0].HasField("dim_value") and dims[0].dim_value > 0)  # before they are fixed
+    symbolic = [not (d.HasField("dim_value") and d.dim_value > 0) for d in dims]  # before they are fixed
     batch, shape = _input_shape(inputs[0], input, what)
     reader = _Reader(model, what, allow_opaque)
-    reader.any_batch = any_batch
+    reader.any_batch, reader.any_size = bool(symbolic[:1] and symbolic[0]), any(symbolic[2:])
     return reader.read(inputs[0].name, batch, shape)
 
 
@@ -238,6 +238,7 @@ class _Reader:
         self.shapes: dict[str, Shape] = {}
         self.sized_by: dict[str, set[str]] = {}  # a computed constant → the tensors whose Shape it reads
         self.any_batch = False  # whether the input's batch is symbolic: the graph runs at any batch
+        self.any_size = False  # whether a spatial size of the input is: the graph runs at any size
         self.free: set[str] = set()  # the layers that read no initializer: named by their node alone
 
     # --- shapes and constants -------------------------------------------------------------------
@@ -431,6 +432,9 @@ class _Reader:
             rule = RULES.get(item.op_type)
             if rule is None:
                 raise Unsupported()
+            computed = self._size_computed(item)
+            if computed is not None:
+                raise Unsupported(computed)
             out = self._shape(item, item.output)
             view = Node(item.op_type, node_attributes(node), [self.shapes[t] for t in item.tensors], out,
                         item.constants, [(p, self.shapes[p]) for p in item.params], self.opset,
@@ -482,6 +486,19 @@ class _Reader:
             return None
         return (f"its batch is written as the number {first} (a flatten at that batch alone: at another, the batch is "
                 "joined with the sizes); export x.flatten(1) or x.view(x.size(0), -1)")
+
+    def _size_computed(self, item: Joined) -> str | None:
+        """Why a Resize whose sizes are computed from the shapes of its tensors (torch's
+        `F.interpolate(x, size=(x.shape[2] * 2, …))`) in a graph of any size is no layer: its size
+        would be the number computed at this input, which the graph computes again at another. None
+        for another node, a graph of one size, or a Resize to another map's size (a ResizeTo)."""
+        sizes = item.node.input[3] if item.op_type == "Resize" and len(item.node.input) > 3 else ""
+        if not (self.any_size and self.sized_by.get(sizes)):
+            return None
+        return (f"its sizes are computed from the shape of {', '.join(map(repr, sorted(self.sized_by[sizes])))} "
+                f"({list(self.shapes[item.output][2:])} at this input): another input gives another, and a spec's "
+                "size is a number; export an upsampling by scale_factor, or to size=y.shape[2:] (the map it is "
+                "sized to)")
 
     def _own(self, item: Joined, name: str) -> None:
         """Take the initializers `item` reads for the layer `name`; a UserError where another layer
@@ -703,6 +720,8 @@ class _Joiner:
             return self._crop(node, tensors, constants)
         if node.op_type == "Reshape":
             return self._channel_shuffle(node) or Joined(node, op_type, tensors, params, constants, nodes)
+        if node.op_type == "Resize" and len(tensors) == 1:
+            return self._resize_to(node, tensors) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Pad" and len(tensors) == 1:
             return self._pad_to(node, tensors, constants) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Div" and len(tensors) == 2:
@@ -831,6 +850,22 @@ class _Joiner:
         if not references:
             return None
         return Joined(node, "PadTo", [tensors[0], self.reader._tensor(references[0])], [], constants, [node])
+
+    def _resize_to(self, node: onnx.NodeProto, tensors: list[str]) -> Joined | None:
+        """A Resize whose sizes are computed from the Shape of a map before it of the size it makes
+        (torch's `F.interpolate(x, size=y.shape[2:])`, whose batch and channels it takes from x's),
+        joined with that map: archcalc's upsampling to a second input's size."""
+        sizes, out = node.input[3] if len(node.input) > 3 else "", self.reader.shapes.get(node.output[0])
+        if not sizes or out is None:
+            return None
+        here = self.position[node.output[0]]
+        references = [t for t in sorted(self.reader.sized_by.get(sizes, ())) if t != tensors[0]
+                      and self.position.get(t, -1) < here and len(self.reader.shapes.get(t, ())) == len(out)
+                      and self.reader.shapes[t][2:] == out[2:]]
+        if len(references) != 1:
+            return None
+        constants = {i: self.reader.constants[name] for i, name in enumerate(node.input) if name in self.reader.constants}
+        return Joined(node, "ResizeTo", [tensors[0], self.reader._tensor(references[0])], [], constants, [node])
 
     def _linear(self, node: onnx.NodeProto, tensors: list[str], params: list[str]) -> Joined:
         """MatMul(x, W) or MatMul(x, Transpose(W)) with W a parameter, and the Add of a bias after it."""

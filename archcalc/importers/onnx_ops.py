@@ -338,6 +338,12 @@ def _resize(node: Node) -> dict:
     return {"size": pair(list(node.out[2:])), "mode": mode, "align_corners": transform == "align_corners"}
 
 
+def _resize_to(node: Node) -> dict:
+    """A Resize to the size of a second map (joined): archcalc's upsampling of two inputs, which
+    takes its size from the second."""
+    return {key: value for key, value in _resize(node).items() if key != "size"}
+
+
 def _full_pads(node: Node) -> list[int] | None:
     """A Pad's pads for every axis (begins, then ends), those of its `axes` (opset 18) spread over
     them; Inconsistent where their number is not two for each axis."""
@@ -541,6 +547,7 @@ RULES: dict[str, Rule] = {
     "Concat": Rule("concat", _concat),
     "Resize": Rule("upsample{axes}d", _resize),
     "Pad": Rule("pad{axes}d", _pad),
+    "ResizeTo": Rule("upsample{axes}d", _resize_to),  # a Resize computed from another map's Shape: to its size
     "PadTo": Rule("pad{axes}d", _pad_to),  # a Pad computed from another map's Shape: to its size
     "Slice": Rule("crop{axes}d", _crop),  # torch's Slice per axis joined into one
     "ChannelSlice": Rule("split", _channel_slice),  # a Slice of the channels alone
