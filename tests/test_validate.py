@@ -489,11 +489,24 @@ def test_a_convolution_torchs_cpu_kernel_crashes_on_is_refused_before_it_runs(wr
     result = cli("validate", path, "--batch", "3", "--runs", "0", "--no-memory", "--counter", "torch")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert ":5:5: layer 'conv': torch's CPU convolution crashes (a segmentation fault) on this layer: strided and " \
-           "dilated, of a channels-last map (as the layer before hands it on), with a window along its width that " \
-           "reads only padding" in result.stderr
+           "dilated, of a channels-last map (as the layer before hands it on), with every window along its width " \
+           "reading only padding" in result.stderr
     path = write_spec(f"name: plain\ninput: [4, 4, 1]\nlayers:\n  - norm: batchnorm2d\n  - conv: {conv}\n")
     assert validate(path, batch=3, device="cpu", runs=0, counter="torch").ok
 
+
+def test_a_convolution_with_a_window_of_padding_at_an_end_alone_is_validated(write_spec):
+    """Strided, dilated and of a channels-last map, but with only the first window along each axis
+    reading padding alone (kernel 2, stride 2, padding 4, dilation 3 on 5×5: taps at −4 and −1),
+    the rest reading the map: torch runs it (measured here in a child process, at batches 1, 3 and
+    4), and it was refused as crashing (as were 421 of 423 such convolutions that ran, computing
+    what the contiguous map gives). It is validated."""
+    code = ("import torch\nfor n in (1, 3, 4):\n    x = torch.randn(n, 4, 5, 5).contiguous(memory_format=torch.channels_last)\n"
+            "    torch.nn.Conv2d(4, 4, 2, stride=2, padding=4, dilation=3)(x)\n")
+    assert _probe(code).returncode == 0
+    conv = "{kind: conv2d, out: 4, kernel: 2, stride: 2, padding: 4, dilation: 3}"
+    path = write_spec(f"name: ends\ninput: [4, 5, 5]\nlayers:\n  - norm: channel_layer_norm\n  - conv: {conv}\n")
+    assert validate(path, batch=3, device="cpu", runs=0, counter="torch").ok
 
 @pytest.mark.parametrize(("first", "peak", "why"), [
     ("batchnorm2d", "training", "torch's batch norm 'first' makes its input's gradient"),
@@ -513,7 +526,7 @@ def test_a_convolution_torchs_cpu_kernel_crashes_on_is_not_run_for_a_peak_off_th
     assert (f"note: the {peak} peak is not compared: only real tensors measure it as torch runs it (on fake tensors "
             f"{why}") in result.stdout + result.stderr
     assert ("and torch's CPU convolution crashes (a segmentation fault) on the layer 'conv': strided and dilated, of a "
-            "channels-last map (as the layer before hands it on), with a window along its width that reads only "
+            "channels-last map (as the layer before hands it on), with every window along its width reading only "
             "padding") in result.stdout + result.stderr
 
 

@@ -151,21 +151,27 @@ def _check_runnable(graph: Graph, stats: ModelStats, place: str, dtype: str) -> 
     crashing = _crashing_convolution(graph, stats, dtype)
     if crashing is not None:
         node, along = crashing
-        raise SpecError(f"torch's CPU convolution crashes (a segmentation fault) on this layer: {_CRASHES} along its "
-                        f"{along} that reads only padding", location=node.location, layer=node.name,
+        raise SpecError(f"torch's CPU convolution crashes (a segmentation fault) on this layer: {_crashes(along)}",
+                        location=node.location, layer=node.name,
                         hint="pad so that every window reads the input (less padding), or validate on cuda or with "
                              "--device meta; the figures of archcalc table do not need torch")
 
 
-_CRASHES = "strided and dilated, of a channels-last map (as the layer before hands it on), with a window"
+def _crashes(along: str) -> str:
+    """What makes torch's CPU kernel crash on a convolution (`_crashing_convolution`), `along` an axis."""
+    return (f"strided and dilated, of a channels-last map (as the layer before hands it on), with every window along "
+            f"its {along} reading only padding")
 
 
 def _crashing_convolution(graph: Graph, stats: ModelStats, dtype: str) -> tuple[Node, str] | None:
     """The first convolution torch's CPU kernel crashes on (torch 2.13: a segmentation fault, the
-    process gone), and the axis of its window, or None: strided and dilated, of a channels-last map
-    (after a channel layer norm, say), with a window whose taps all fall in the padding. Of 942 such
-    2-D convolutions on small maps, the 13 that crashed were all so (the contiguous map and the
-    convolution without such a window ran each)."""
+    process gone), and the axis along which it does, or None: strided and dilated, of a
+    channels-last map (after a channel layer norm, say), with every window along an axis reading
+    only padding. Of 942 such 2-D convolutions on small maps, the 13 that crashed were all strided,
+    dilated and had a window of padding alone; of some 8,000 more (1 to 5 units an axis, a batch of 1
+    or 3), the 24 that crashed (all of a batch of 3) had every window of an axis so, and none of the
+    3,000 strided and dilated ones that had not (421 of them with some window of padding alone, each
+    computing what the contiguous map gives): a window of padding alone at an end is no sign."""
     from archcalc import layout
     from archcalc.layers.base import AXIS_NAMES
     from archcalc.memory import graph_layouts
@@ -181,7 +187,7 @@ def _crashing_convolution(graph: Graph, stats: ModelStats, dtype: str) -> tuple[
         if not layout.strides_like_channels_last(*(layout.as_2d(shape, strides) if len(shape) == 3 else (shape, strides))):
             continue
         axes = list(zip(shape[2:], layer.shape[2:], a.kernel, a.stride, a.padding, a.dilation))
-        empty = [axis for axis, (n, outputs, k, s, p, d) in enumerate(axes) if _padding_window(n, outputs, k, s, p, d) is not None]
+        empty = [axis for axis, (n, outputs, k, s, p, d) in enumerate(axes) if _all_padding(n, outputs, k, s, p, d)]
         if empty and any(s > 1 for *_, s, _, _ in axes) and any(d > 1 for *_, d in axes):
             return node, AXIS_NAMES[len(axes)][empty[0]]
     return None
@@ -194,22 +200,30 @@ def _crashes_here(graph: Graph, stats: ModelStats) -> str | None:
     if crashing is None:
         return None
     node, along = crashing
-    return (f"torch's CPU convolution crashes (a segmentation fault) on the layer '{node.name}': {_CRASHES} along its "
-            f"{along} that reads only padding")
+    return f"torch's CPU convolution crashes (a segmentation fault) on the layer '{node.name}': {_crashes(along)}"
 
 
 def _padding_window(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> int | None:
-    """The first output along an axis of `size` whose window has every tap in the padding, or None:
-    tap t of output o reads unit o·stride − padding + t·dilation. Only a window that starts before
-    0 or ends past the input can, a few at each end."""
+    """The first output along an axis of `size` whose window has every tap in the padding
+    (`_reads_padding_only`), or None. Only a window that starts before 0 or ends past the input
+    can, a few at each end."""
     ends = [*range(min(outputs, -(-padding // stride) + 1)), *range(max(0, outputs - padding // stride - 1), outputs)]
-    for o in ends:
-        start = o * stride - padding
-        first = max(0, -(start // dilation))  # the first tap at or after 0: ⌈−start / dilation⌉
-        last = min(kernel - 1, (size - 1 - start) // dilation)  # the last before `size`
-        if first > last:
-            return o
-    return None
+    return next((o for o in ends if _reads_padding_only(o, size, kernel, stride, padding, dilation)), None)
+
+
+def _all_padding(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> bool:
+    """Whether the window of every output along an axis of `size` reads only padding (the output is
+    its bias there). The first window that starts in the input ends the search."""
+    return all(_reads_padding_only(o, size, kernel, stride, padding, dilation) for o in range(outputs))
+
+
+def _reads_padding_only(output: int, size: int, kernel: int, stride: int, padding: int, dilation: int) -> bool:
+    """Whether the window of `output` along an axis of `size` has every tap in the padding: tap t
+    reads unit output·stride − padding + t·dilation."""
+    start = output * stride - padding
+    first = max(0, -(start // dilation))  # the first tap at or after 0: ⌈−start / dilation⌉
+    last = min(kernel - 1, (size - 1 - start) // dilation)  # the last before `size`
+    return first > last
 
 
 def _available_memory(torch, place: str) -> int | None:
