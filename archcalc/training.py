@@ -436,6 +436,16 @@ class _Step:
             return 0
         return backward.temporaries(self.rounded)
 
+    def _summed_down(self, node, backward) -> list[int]:
+        """The moments of a backward whose inputs' gradients are made larger and summed down
+        (`Backward.summed_from`), one for each wanted one, in the inputs' order: the bytes beyond
+        the gradients of the inputs' sizes, the one being summed down and the later ones still at
+        their larger size. [0] where none is."""
+        wanted = [(self.rounded(made), self.rounded(numel(self.stats.shapes[name]) * self.itemsize))
+                  for name, made in zip(node.inputs, backward.summed_from) if made and self.requires[name]]
+        return [made + sum(larger - size for larger, size in wanted[index + 1:])
+                for index, (made, _) in enumerate(wanted)] or [0]
+
     def _later_moment(self, node, backward, incoming: int) -> tuple[int, ...]:
         """The bytes alive at the later moment of the layer's backward (`Backward.later`): the
         incoming gradient (where nothing else holds it, and the layer has not let go of it already)
@@ -514,7 +524,8 @@ class _Step:
             weights = live.hold(live.make(self.grad_bytes[node.name] - bias, TEMPORARIES))
             if backward.releases_incoming:
                 live.release(incoming)
-            moments = [live.with_added(TEMPORARIES, self._temporaries(node, backward))]
+            temporaries = self._temporaries(node, backward)
+            moments = [live.with_added(TEMPORARIES, temporaries + extra) for extra in self._summed_down(node, backward)]
             if backward.later:
                 moments.append(self._later_moment(node, backward, incoming))
             for storage in [*self.saved.pop(node.name), *([] if backward.releases_incoming else [incoming])]:

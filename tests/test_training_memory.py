@@ -150,6 +150,48 @@ def test_a_product_keeps_and_makes_only_what_the_wanted_gradients_need(case, tmp
     assert predicted(graph, 2) == tracked(graph, [2])[0]
 
 
+def _attention(conv: str, pool: str, channel_gradient: bool = True, spatial_first: bool = False,
+               third: list | None = None) -> list[dict]:
+    """A product of a per-channel factor (N, C, 1…) and a per-position one (N, 1, …), both broadcast,
+    as in CBAM: each made by a convolution, or the channel one of the input alone (no gradient)."""
+    channel = ([{"pool": {"kind": pool, "output_size": 1, "from": "c"}}, {"sq": {"kind": conv, "out": 4, "kernel": 1}}]
+               if channel_gradient else [{"pool": {"kind": pool, "output_size": 1, "from": "input"}}])
+    factors = ["gate", "spatial_gate"]
+    return [{"c": {"kind": conv, "out": 4, "kernel": 1}}, *channel, {"gate": {"kind": "sigmoid"}},
+            {"spatial": {"kind": conv, "out": 1, "kernel": 1, "from": "c"}}, {"spatial_gate": {"kind": "sigmoid"}},
+            {"product": {"kind": "multiply", "from": factors[::-1] if spatial_first else factors}}, *(third or [])]
+
+
+BROADCAST_PRODUCTS = {  # (input, layers, dtype)
+    "channel × spatial": ([3, 8, 8], _attention("conv2d", "adaptive_avgpool2d"), "float32"),
+    "spatial × channel": ([3, 8, 8], _attention("conv2d", "adaptive_avgpool2d", spatial_first=True), "float32"),
+    "channel needing no gradient × spatial": (
+        [4, 8, 8], _attention("conv2d", "adaptive_avgpool2d", channel_gradient=False), "float32"),
+    "channel × spatial × the map": ([3, 8, 8], _attention("conv2d", "adaptive_avgpool2d", third=[
+        {"scaled": {"kind": "multiply", "from": ["product", "c"]}}]), "float32"),
+    "channel × (spatial × channel)": ([3, 8, 8], _attention("conv2d", "adaptive_avgpool2d", spatial_first=True, third=[
+        {"again": {"kind": "multiply", "from": ["gate", "product"]}}]), "float32"),
+    "1-D": ([3, 10], _attention("conv1d", "adaptive_avgpool1d"), "float32"),
+    "3-D": ([3, 3, 4, 5], _attention("conv3d", "adaptive_avgpool3d", spatial_first=True), "float32"),
+    "float16": ([3, 8, 8], _attention("conv2d", "adaptive_avgpool2d"), "float16"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROADCAST_PRODUCTS))
+def test_a_product_sums_its_broadcast_factors_gradients_down_one_after_another(case, tmp_path):
+    """torch's multiply backward makes the product of every factor that needs a gradient, each of
+    the output's size, at once; autograd's engine then sums each down to its factor's shape in the
+    factors' order, letting go of each product as it is summed: while the first is summed, both
+    products and that sum are alive. archcalc counted one product (4,276 B against MemTracker's
+    4,480 B at batch 1 for a per-channel gate times a per-position one, found by a fuzzer)."""
+    input_shape, layers, dtype = BROADCAST_PRODUCTS[case]
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"name": "net", "input": input_shape, "layers": layers}))
+    graph = load_graph(path)
+    for batch, measured in zip((1, 2), tracked(graph, [1, 2], dtype=dtype)):
+        assert predicted(graph, batch, dtype=dtype) == measured
+
+
 def test_a_crop_that_cuts_nothing_hands_on_the_incoming_gradient(tmp_path):
     """torch's indexing returns the input itself where every slice is whole: no operation, no
     gradient of its own (a new gradient of the input's size was counted)."""

@@ -257,6 +257,12 @@ class Backward(NamedTuple):
     """Its backward is a chain of operations, the first of which reads the incoming gradient: that
     gradient is let go before the busiest moment, the last operation's (a crop along several axes:
     `transient` is the gradient the last one reads)."""
+    summed_from: tuple[int, ...] = ()
+    """Where its inputs' gradients are made at a larger size and summed down to theirs (a product of
+    broadcast factors): each input's gradient's bytes as made (0 where made at its own size).
+    torch's backward makes every wanted one at once; autograd's engine then sums each down in the
+    inputs' order (`validate_outputs`, `sum_to`), letting go of each as it is summed: while the
+    first is summed down, all of them are alive."""
 
     def kept_bytes(self, rounded: Callable[[int], int], cuda: bool = False) -> int:
         """What the forward keeps (on CUDA where `cuda`), each tensor's bytes `rounded`."""

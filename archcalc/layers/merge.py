@@ -125,9 +125,8 @@ class Multiply(LayerKind):
         """Each input's gradient is the incoming one times the other input, which torch keeps for it
         where it is wanted; a broadcast input's is that product of the output's size, then summed
         down to its own."""
-        broadcast = tuple(index for index, shape in enumerate(shapes) if numel(shape) < numel(out))
-        return Backward(transient=numel(out) * itemsize if broadcast else 0, transient_for=broadcast,
-                        keeps_for_the_others=True)
+        summed = tuple(numel(out) * itemsize if numel(shape) < numel(out) else 0 for shape in shapes)
+        return Backward(summed_from=summed if any(summed) else (), keeps_for_the_others=True)
 
     def laid_out(self, a: Attrs, shapes: list[Shape], layouts: list[Layout], out: Shape,
                  dtype: str = "float32") -> Layout:
