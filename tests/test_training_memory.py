@@ -733,6 +733,31 @@ def test_validate_measures_a_batch_norm_reading_the_models_input_on_real_tensors
                and "batch norm 'norm'" in note and "7.3 KiB" in note for note in model["notes"])
 
 
+def test_validate_measures_a_channel_shuffle_on_real_tensors(cli, write_spec):
+    """On fake tensors torch's channel shuffle returns a contiguous tensor whatever its input's
+    layout; on real CPU tensors a channels-last map (a channel layer norm's output) stays so, the
+    convolution after a pooling of it runs channels-last and its weight's gradient is copied to the
+    weight's layout. archcalc counts what real tensors do; validate measured the step on fake
+    tensors and reported a difference on a correct spec (gradients 288 B against 0, activations
+    456 B against 600 at batch 1, found by a fuzzer). It now measures it on real CPU tensors."""
+    pytest.importorskip("fvcore")
+    spec = write_spec("""
+        name: shuffled
+        input: [4, 2, 2]
+        layers:
+          - ln: {kind: channel_layer_norm}
+          - sh: {kind: channel_shuffle, groups: 1}
+          - p: {kind: adaptive_maxpool2d, output_size: 3}
+          - c: {kind: conv2d, out: 6, kernel: [2, 3], stride: [2, 1], groups: 2, bias: false}
+    """)
+    graph = load_graph(spec)
+    assert predicted(graph, 1) == tracked(graph, [1], fake=False)[0]
+    result = cli("validate", spec, "--runs", "0")
+    assert result.exit_code == 0, result.output
+    assert "training step peak in bytes (SGD with momentum), against MemTracker on real CPU tensors" in result.stdout
+    assert "torch's channel shuffle 'sh' returns a view of its input or a contiguous tensor" in " ".join(result.stdout.split())
+
+
 CONV = {"c": {"kind": "conv2d", "out": 4, "kernel": 1}}
 
 

@@ -512,7 +512,7 @@ def _memory_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | Non
 
     peak = inference_memory(graph, predicted)
     figures = (peak.parameters, peak.buffers, peak.activations, peak.peak)
-    shuffled = next((layer.name for layer in predicted.layers if layer.kind == "channel_shuffle"), None)
+    shuffled = _channel_shuffle(predicted)
     note = None
     if shuffled is not None:
         available = available_memory()
@@ -595,7 +595,10 @@ def _fake_differs(stats: ModelStats, step: Training) -> str | None:
     autograd replays the view's operations for its gradient, where on real ones it lays the
     gradient in zeros of the base's size (as_strided). A convolution of a channels-last map of one
     position (`Training.copied_on_one_position`): on fake tensors a channel layer norm lays that map
-    out as a contiguous one. On real tensors MemTracker agrees with archcalc."""
+    out as a contiguous one. A channel shuffle (`_channel_shuffle`): on fake tensors its output is
+    contiguous whatever its input's layout, where real tensors keep a channels-last map so, and
+    what reads it runs otherwise (a convolution's weight gradient is not copied). On real tensors
+    MemTracker agrees with archcalc."""
     from archcalc.backward import needs_input_gradient
 
     for layer, needs in zip(stats.layers, needs_input_gradient(stats)):
@@ -609,7 +612,17 @@ def _fake_differs(stats: ModelStats, step: Training) -> str | None:
         return (f"'{step.copied_on_one_position[0]}' reads a channels-last map of one position laid out as a "
                 "contiguous one, and its weight's gradient is not copied to the weight's layout as torch's CPU "
                 "kernels copy it")
+    if (shuffled := _channel_shuffle(stats)) is not None:
+        return (f"torch's channel shuffle '{shuffled}' returns a view of its input or a contiguous tensor, where real "
+                "tensors make a new tensor in its input's memory format")
     return None
+
+
+def _channel_shuffle(stats: ModelStats) -> str | None:
+    """The first channel shuffle, or None: on fake tensors torch's channel shuffle returns a view of
+    its input where it can, and a contiguous tensor whatever its input's layout; on real CPU tensors
+    always a new tensor, in its input's memory format (a channels-last map stays channels-last)."""
+    return next((layer.name for layer in stats.layers if layer.kind == "channel_shuffle"), None)
 
 
 def _top_level_blocks(stats: ModelStats) -> tuple[dict[str, list[str]], dict[str, int]]:
