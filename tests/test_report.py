@@ -276,6 +276,30 @@ def test_validate_adds_the_cross_validation_and_stays_identical(cli):
     assert cli("report", "lenet5", "--validate").stdout == first.stdout
 
 
+def test_validate_refuses_a_model_with_an_opaque_layer_before_building_any(cli, write_spec, monkeypatch):
+    """`report lenet5 odd.yaml --validate`, odd.yaml holding an opaque layer, built and checked lenet5
+    against torch and only then exited 2 at odd.yaml: it now refuses first, with validate's error."""
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    import archcalc.validation
+
+    path = write_spec("""
+        name: odd
+        input: [4, 8, 8]
+        layers:
+          - c: {kind: conv2d, out: 4, kernel: 1}
+          - act: {kind: opaque, operation: "'elu'", shape: [4, 8, 8], reads: [4, 8, 8]}
+        """)
+    refusal = cli("validate", path)
+    assert refusal.exit_code == 2 and refusal.stderr.startswith(f"error: {path}:5:5: layer 'act': opaque (elu) has no")
+    validated = []
+    monkeypatch.setattr(archcalc.validation, "validate", lambda spec, **_: validated.append(spec))
+    result = cli("report", "lenet5", path, "--validate")
+    assert result.exit_code == 2
+    assert result.stderr == refusal.stderr
+    assert validated == []
+
+
 def test_a_report_over_the_specs_parameters_charts_each_setting(cli):
     """`--set` on ResNet-50's groups and base width: the setting groups=32, base_width=4 is
     ResNeXt-50 32×4d, whose torchvision 0.29 weights publish 25,028,904 parameters and 4.23 GFLOPS;

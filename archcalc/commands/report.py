@@ -67,6 +67,10 @@ def report(
             from archcalc.output import writable_target
 
             writable_target(output, spec_paths(specs))
+        from archcalc.torchmodel import _buildable
+
+        for graph in graphs:  # every model, before torch builds the first: one with an opaque layer is refused
+            _buildable(graph)
         from archcalc.render.progress import each
         from archcalc.validation import validate as validate_spec
 
