@@ -168,6 +168,22 @@ def test_json_and_markdown(cli):
     assert "✓ lenet5: all 12 layers and the totals agree" in text
 
 
+def test_markdown_has_the_blocks_times_as_the_text_and_json_do():
+    """validate --format markdown gave the model's time and, per layer, the layers' table, but not
+    the table of the top-level blocks' times that the text shows and the JSON holds."""
+    from archcalc.render.validation import markdown, to_json
+
+    result = validate("lenet5", device="cpu", runs=1, warmup=0, memory=False)
+    text = markdown([result])
+    blocks = json.loads(to_json([result]))["models"][0]["latency"]["blocks"]
+    assert [b["name"] for b in blocks] == ["conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatten", "fc1",
+                                           "act3", "fc2", "act4", "fc3"]  # lenet5's top-level layers
+    assert "| block | ms | min–max ms | MACs | MAC/s |" in text
+    for block in blocks:
+        assert (f"| {block['name']} | {block['ms']:.3f} | {block['min_ms']:.3f}–{block['max_ms']:.3f} | "
+                f"{block['macs']:,} |") in text
+
+
 def test_markdown_writes_the_device_profiles_name_escaped(cli, tmp_path):
     """A fuzzer found validate's markdown writing a profile's name as it is, a tag, emphasis, a link
     and a cell break included, where `table --format markdown` escapes it (docs/report.md, "Names in

@@ -246,8 +246,11 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
             out += [markdown_text(latency_title(v.latency)), ""]  # the profile's name is user text
             if (ranked := rank_line(v.latency)) is not None:
                 out += [markdown_text(ranked), ""]
-            if v.latency.layers and len(validations) == 1:
-                out += [*as_markdown(timing_table("layer", v.latency.layers, v.latency.profile is not None)), ""]
+            if len(validations) == 1:  # as the text: the blocks' times, then, per layer, the layers'
+                predicted = v.latency.profile is not None
+                out += [*as_markdown(timing_table("block", v.latency.blocks, predicted)), ""]
+                if v.latency.layers:
+                    out += [*as_markdown(timing_table("layer", v.latency.layers, predicted)), ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
