@@ -67,15 +67,11 @@ def report(
             from archcalc.output import writable_target
 
             writable_target(output, spec_paths(specs))
-        from archcalc.torchmodel import _buildable
-
-        for graph in graphs:  # every model, before torch builds the first: one with an opaque layer is refused
-            _buildable(graph)
         from archcalc.render.progress import each
-        from archcalc.validation import validate as validate_spec
+        from archcalc.validation import checked_validation
 
-        validations = each("validate", [stats.model for stats in models], lambda index: validate_spec(
-            specs[index], variant=variant, input=input, batch=batch, device="auto", counter="both", runs=0))
+        checked = [checked_validation(graph, input_shape(input), batch, runs=0) for graph in graphs]  # every refusal
+        validations = each("validate", [stats.model for stats in models], lambda index: checked[index]())  # first
     stamp = None
     if timestamp:
         from datetime import datetime, timezone

@@ -5,7 +5,9 @@ torch (and fvcore, for its counter) are imported here only when `validate` runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ from archcalc.limits import MAX_RUNS, MAX_THREADS
 from archcalc.progress import phase
 from archcalc.sizes import format_shape, human_bytes, integer, parse_batch
 from archcalc.stats import LayerStats, ModelStats
+from archcalc.torchmodel import _buildable
 
 if TYPE_CHECKING:
     from archcalc.training import Training
@@ -42,7 +45,7 @@ BACKWARD = "flop_counter_backward"
 """The counter of `train`: FlopCounterMode over a training step's backward pass."""
 
 __all__ = ["COUNTERS", "DEVICES", "FIGURES", "LATENCY_DTYPES", "LATENCY_MODES", "MEMORY_FIGURES", "Check", "LayerCheck",
-           "Validation", "measure_latency", "validate", "validate_graph"]
+           "Validation", "checked_validation", "measure_latency", "validate", "validate_graph"]
 
 
 WARMUP = 2
@@ -79,6 +82,18 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     ones count otherwise: `_memory_check`, `_training_check`). With `train`, each layer's backward FLOPs in a training
     step (run on the meta device, whatever the device) are compared with FlopCounterMode's.
     """
+    return checked_validation(graph, input_shape, batch, device, counter, runs, warmup, memory, latency, threads,
+                              device_profile, train, dtype)()
+
+
+def checked_validation(graph: Graph, input_shape: tuple[int, ...] | None = None, batch: int = 1,
+                       device: str = "auto", counter: str = "both", runs: int = 10,
+                       warmup: int | None = None, memory: bool = True, latency: str = "blocks",
+                       threads: int | None = None, device_profile: str | Path | None = None,
+                       train: bool = False, dtype: str = "float32") -> Callable[[], Validation]:
+    """Every refusal of `validate_graph` (its arguments), before torch builds anything; returns what
+    then builds, measures and compares. Several models are each checked first, then each validated,
+    so that a model refused does not come after the seconds of validating those before it."""
     phase("importing torch")
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
@@ -99,12 +114,19 @@ def validate_graph(graph: Graph, input_shape: tuple[int, ...] | None = None, bat
     if predicted.formulas:
         raise SpecError(f"validation builds the model at one size, got the input {format_shape(predicted.input_shape)}",
                         hint="give the input as numbers, like 3x224x224")
+    _buildable(graph)
     _check_memory(torch, predicted, place, dtype)
     _check_runnable(graph, predicted, place, dtype)
     notes = ("fvcore cannot trace meta tensors: FlopCounterMode counts alone",) \
         if place == "meta" and counter == "both" else ()
     result = Validation(graph.model, graph.file, place, predicted.input_shape, counters,
                         _versions(counters, place), notes=notes)
+    return partial(_measured, graph, predicted, result, runs, warmup, memory, latency, threads, profile, dtype)
+
+
+def _measured(graph: Graph, predicted: ModelStats, result: Validation, runs: int, warmup: int, memory: bool,
+              latency: str, threads: int | None, profile, dtype: str) -> Validation:
+    """Build the model, measure it and compare (`validate_graph`), once `checked_validation` let it through."""
     try:
         result = _measure_and_compare(graph, predicted, result, runs, warmup, latency, threads, profile, dtype)
         if not memory:
