@@ -276,6 +276,25 @@ def test_validate_adds_the_cross_validation_and_stays_identical(cli):
     assert cli("report", "lenet5", "--validate").stdout == first.stdout
 
 
+def test_validate_over_several_models_has_each_models_table_of_layers(cli, write_spec):
+    """With two models, the cross-validation gave each verdict, header and legend ("each cell: …")
+    but no table of layers, where docs/report.md promises the table of every layer checked."""
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    one = write_spec("name: one\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n", "one.yaml")
+    two = write_spec("name: two\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 2, kernel: 1}\n"
+                     "  - r: relu\n", "two.yaml")
+    result = cli("report", one, two, "--validate")
+    assert result.exit_code == 0, result.output
+    section = result.stdout.split("## Cross-validation\n\n")[1]
+    first, second = section.split("✓ two: ")
+    assert "<details>\n<summary>Its one layer</summary>\n" in first
+    assert "<details>\n<summary>Each of the 2 layers</summary>\n" in second
+    assert [row[:3] for row in tables(first)[0][1:]] == [["1", "c", "1×4×6×6 ✓"], ["", "total", "1×4×6×6 ✓"]]
+    assert [row[:5] for row in tables(second)[0][1:]] == [  # 2 × 3 weights + 2 biases
+        ["1", "c", "1×2×8×8 ✓", "8 ✓", "0 ✓"], ["2", "r", "1×2×8×8 ✓", "0 ✓", "0 ✓"], ["", "total", "1×2×8×8 ✓", "8 ✓", "0 ✓"]]
+
+
 @pytest.mark.parametrize(("layers", "refused"), [
     (("[4, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 1}\n"
       "  - act: {kind: opaque, operation: \"'elu'\", shape: [4, 8, 8], reads: [4, 8, 8]}\n"),

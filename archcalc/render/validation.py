@@ -232,7 +232,7 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
         if folded:
             out += [*found, *([""] if v.differences else [])]
         out += [f"**{top}**", "", legend, "", *(line for n in v.notes for line in (f"> note: {markdown_text(n)}", ""))]
-        if v.layers and len(validations) == 1:
+        if v.layers and (folded or len(validations) == 1):  # the report: every model's; --all: none
             table = as_markdown(layers_table(v, narrow=folded))
             out += ["<details>", f"<summary>{'Its one layer' if len(v.layers) == 1 else f'Each of the {len(v.layers):,} layers'}</summary>", "", *table, "", "</details>", ""] \
                 if folded else [*table, ""]
