@@ -184,6 +184,22 @@ def test_markdown_has_the_blocks_times_as_the_text_and_json_do():
                 f"{block['macs']:,} |") in text
 
 
+def test_markdown_ends_the_list_of_differences_before_what_follows(cli, monkeypatch):
+    """The markdown's list of differences ran straight into the latency line (and, with --all, into
+    the next model's heading): a line right after a list item is part of it in markdown, so both
+    rendered inside the last difference's item."""
+    from markdown_it import MarkdownIt
+
+    linear = LAYER_KINDS["linear"]
+    right = type(linear).macs
+    monkeypatch.setattr(type(linear), "macs", lambda self, a, shapes, out: right(self, a, shapes, out) + 1)
+    result = cli("validate", "lenet5", "--runs", "1", "--warmup", "0", "--no-memory", "--counter", "torch",
+                 "--format", "markdown")
+    assert result.exit_code == 1
+    html = MarkdownIt("commonmark").enable("table").render(result.stdout)
+    assert "<li><code>total</code>: FlopCounterMode FLOPs 833,046 ≠ 833,040 (-6)</li>\n</ul>\n<p>latency on cpu" in html
+
+
 def test_markdown_writes_the_device_profiles_name_escaped(cli, tmp_path):
     """A fuzzer found validate's markdown writing a profile's name as it is, a tag, emphasis, a link
     and a cell break included, where `table --format markdown` escapes it (docs/report.md, "Names in

@@ -228,9 +228,9 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
         top, legend = header(v, markdown_text)
         found = [verdict(v, markdown_text)[0], "",
                  *(f"- {code_span(row.name, table=False)}: {figure_name(c.figure)} {check_cell(c)}"
-                   for row, c in v.differences)]
+                   for row, c in v.differences), *([""] if v.differences else [])]  # a line after would join the list
         if folded:
-            out += [*found, *([""] if v.differences else [])]
+            out += found
         out += [f"**{top}**", "", legend, "", *(line for n in v.notes for line in (f"> note: {markdown_text(n)}", ""))]
         if v.layers and (folded or len(validations) == 1):  # the report: every model's; --all: none
             table = as_markdown(layers_table(v, narrow=folded))
