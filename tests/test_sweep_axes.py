@@ -120,7 +120,7 @@ def test_the_python_api_takes_numbers_and_pairs(write_spec):
 
 # --- records and the text table, per rank ----------------------------------------------------
 
-FIGURE_COLUMNS = "valid,params,weight,bias,buffers,macs,flops,activations,activation_bytes,unmet"
+FIGURE_COLUMNS = "valid,params,weight,bias,buffers,macs,flops,activations,activation_bytes,unmet,error"
 
 
 @pytest.mark.parametrize("spec, size, axes, first", [
@@ -135,6 +135,17 @@ def test_the_csv_names_each_rank_s_axes(cli, write_spec, spec, size, axes, first
     lines = result.stdout.splitlines()
     assert lines[0] == f"batch,{axes},{FIGURE_COLUMNS}"
     assert next(csv.reader(io.StringIO(lines[1])))[:len(first)] == first
+
+
+def test_the_csv_says_why_the_numbers_refuse_a_point(cli):
+    """LeNet-5 at 2,000,000 × 2,000,000 meets every constraint of its formulas, but its flatten
+    holds 16 · 499,997² values (no padding: 2,000,000 − 4 = 1,999,996, halved, − 4, halved), past
+    2³¹ − 1: the numeric analysis refuses it, and the CSV says so, as the table and the JSON do."""
+    result = cli("sweep", "lenet5", "--size", "2000000", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    point = next(csv.DictReader(io.StringIO(result.stdout)))
+    assert point["valid"] == "False" and point["unmet"] == ""
+    assert f"layer 'flatten': the output 1×{16 * 499_997 ** 2} has a size above 2,147,483,647" in point["error"]
 
 
 @pytest.mark.parametrize("spec, size, keys", [

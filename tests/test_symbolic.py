@@ -741,7 +741,7 @@ def test_sweep_table_and_csv(cli):
     csv_text = cli("sweep", "lenet5", "--size", "8,32", "--format", "csv").stdout.splitlines()
     assert csv_text[0].startswith("batch,height,width,valid,params")
     # the first layer that does not fit: conv2's 5×5 window on ⌊8/2⌋ − 2 = 2 (it needs ⌊H/2⌋ − 6 ≥ 1)
-    assert csv_text[1].startswith("1,8,8,False,") and csv_text[1].endswith("H ≥ 14 (layer 'conv2')")
+    assert csv_text[1].startswith("1,8,8,False,") and csv_text[1].endswith("H ≥ 14 (layer 'conv2'),")
     assert csv_text[2].startswith(f"1,32,32,True,{analyze_graph(load_graph('lenet5')).totals.params},")
 
 

@@ -121,14 +121,15 @@ def _selection_dict(selection: Selection, kept: int) -> dict:
 
 
 FIGURE_COLUMNS = ["valid", "params", "weight", "bias", "buffers", "macs", "flops", "activations",
-                  "activation_bytes", "unmet"]
+                  "activation_bytes", "unmet", "error"]
 """The CSV's columns after batch and the spatial sizes (length; height, width; or depth, height, width);
-a sweep over parameters starts with a column `set.NAME` for each and ends with `error`."""
+a sweep over parameters starts with a column `set.NAME` for each. `error` is the numeric analysis's
+where it refuses a point (a size past 2³¹ − 1 behind upsampling, a setting the spec refuses)."""
 
 
 def to_csv(result: Sweep) -> str:
     set_columns = [f"set.{name}" for name in result.parameters]
-    columns = [*set_columns, "batch", *result.axes, *FIGURE_COLUMNS, *(["error"] if result.parameters else [])]
+    columns = [*set_columns, "batch", *result.axes, *FIGURE_COLUMNS]
     table = Table([Column(name) for name in columns])
     for point in result.points:
         record = point_dict(point, result.axes)
