@@ -271,6 +271,18 @@ def test_report_sweeps_a_1d_input_over_its_length(cli, write_spec):
     assert rows == [["4", "not valid"], *([str(n), f"{numeric(spec, (2, n))['macs']:,}"] for n in (24, 44, 64))]
 
 
+def test_report_says_why_the_numbers_refuse_a_size_the_formulas_allow(cli):
+    """LeNet-5 at 2,000,000 meets 'H ≥ 16', the constraint the report prints above its table, but
+    its flatten holds 16 · 499,997² values, past 2³¹ − 1 (see the CSV's test above): the table said
+    only "not valid", against the line above it; it gives the numeric analysis's error."""
+    result = cli("report", "lenet5", "--sweep", "28,2000000")
+    assert result.exit_code == 0, result.output
+    _, rows = _resolution(result.stdout)
+    assert rows[0] == ["28×28", f"{numeric('lenet5', (1, 28, 28))['macs']:,}"]
+    assert rows[1][0] == "2000000×2000000" and rows[1][1].startswith("not valid: specs/lenet.yaml:")
+    assert f"layer 'flatten': the output 1×{16 * 499_997 ** 2} has a size above 2,147,483,647" in rows[1][1]
+
+
 def test_report_sweeps_a_3d_input_at_the_depth_of_its_input(cli, write_spec):
     spec = write_spec(VIDEO)
     result = cli("report", spec, "--input", "3x2x16x16", "--sweep", "16,12x20")

@@ -390,10 +390,13 @@ def _resolution(sweeps: list) -> list[str]:
                           tuple((i, _size_label(row[0]).strip('"')) for i, row in enumerate(valid)), "input size",
                           f"G{title}", filled=False)]
         out += ["", *_resolution_mermaid(sweeps, valid, title, attr)]
+    from archcalc.render.sweep import error_text
+
     table = Table([Column("input", "<"), *(Column(f"{s.about.model} {title}", ">") for s in sweeps)])
-    for row in points:
+    for row in points:  # a size the formulas allow but the numbers refuse (past 2³¹ − 1) says why
         table.add([", ".join(dict.fromkeys(shape_text(p.spatial) for p in row)),
-                   *(grouped(getattr(p.totals, attr)) if p.totals else "not valid" for p in row)])
+                   *(grouped(getattr(p.totals, attr)) if p.totals else
+                     f"not valid: {error_text(p.error)}" if p.error else "not valid" for p in row)])
     return [*out, "", *as_markdown(table), ""]
 
 
