@@ -1205,32 +1205,60 @@ def test_a_batch_norm_exported_in_training_mode_is_refused_at_every_opset(tmp_pa
 
 
 @pytest.mark.parametrize("opset", [11, 13, 17])
-def test_a_layer_norm_exported_before_opset_17_says_to_export_at_17(tmp_path, opset):
+@pytest.mark.parametrize("layout, shape, first", [("channels_last", (3, 8, 8), "ReduceMean"), ("1d", (3, 8), "Sub")])
+def test_a_layer_norm_exported_before_opset_17_says_to_export_at_17(tmp_path, opset, layout, shape, first):
     """Before opset 17 torch writes nn.LayerNorm as ReduceMean, Sub, Pow, … over the last axis: refused
     at its first ReduceMean as a mean archcalc has not, which did not say that the export at opset 17
-    writes one LayerNormalization, which imports."""
+    writes one LayerNormalization, which imports. Over the last axis of a 1-D map (N, C, L) that
+    ReduceMean is a mean of every spatial axis, which imports: the Sub after it was refused as having
+    no layer kind, without the same word."""
     torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
     nn = torch.nn
 
-    class ChannelsLast(nn.Module):
+    class Norm(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv, self.norm = nn.Conv2d(3, 4, 1), nn.LayerNorm(4)
+            conv = nn.Conv2d(3, 4, 1) if layout == "channels_last" else nn.Conv1d(3, 8, 1)
+            self.conv, self.norm = conv, nn.LayerNorm(4 if layout == "channels_last" else 8)
 
         def forward(self, x):
-            return self.norm(self.conv(x).permute(0, 2, 3, 1))
+            y = self.conv(x)
+            return self.norm(y.permute(0, 2, 3, 1) if layout == "channels_last" else y)
 
-    torch.onnx.export(ChannelsLast().eval(), (torch.zeros(1, 3, 8, 8),), str(tmp_path / "ln.onnx"), dynamo=False,
+    module = Norm().eval()
+    torch.onnx.export(module, (torch.zeros(1, *shape),), str(tmp_path / "ln.onnx"), dynamo=False,
                       opset_version=opset, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
     if opset >= 17:
-        assert import_onnx(tmp_path / "ln.onnx").endswith("  - norm: layer_norm\n")
+        text = import_onnx(tmp_path / "ln.onnx")
+        assert text.endswith("  - norm: layer_norm\n")
+        built = build_graph(read_back(text, tmp_path)).eval()
+        built.load_state_dict(module.state_dict())
+        x = torch.rand(1, *shape)
+        with torch.no_grad():
+            assert torch.allclose(built(x), module(x), atol=1e-6)
         return
     with pytest.raises(UserError) as error:
         import_onnx(tmp_path / "ln.onnx")
+    refused = ("cannot be written exactly: a mean over the axes [-1] (archcalc's mean is over every spatial axis)"
+               if first == "ReduceMean" else "has no layer kind in archcalc")
     assert error.value.message == (
-        "node '/norm/ReduceMean' (ReduceMean) of 'ln.onnx' cannot be written exactly: a mean over the axes [-1] "
-        "(archcalc's mean is over every spatial axis); torch writes nn.LayerNorm so before opset 17: export at opset "
-        "17 or later, where it is one LayerNormalization")
+        f"node '/norm/{first}' ({first}) of 'ln.onnx' {refused}; torch writes nn.LayerNorm so before opset 17: export "
+        "at opset 17 or later, where it is one LayerNormalization")
+
+
+def test_a_difference_of_a_map_and_its_mean_is_not_taken_for_a_layer_norm(files):
+    """The word on nn.LayerNorm is for a Sub of a map and its own mean over the last axis alone: the
+    difference of two maps has no layer kind, and no more."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8])
+    nodes = [helper.make_node("ReduceMean", ["x"], ["m"], axes=[-1], name="/mean/ReduceMean"),
+             helper.make_node("Relu", ["x"], ["r"], name="/relu/Relu"),
+             helper.make_node("Sub", ["r", "m"], ["y"], name="/sub/Sub")]
+    save(files / "sub.onnx", nodes, [x], out=(1, 3, 8), opset=13)
+    with pytest.raises(UserError) as error:
+        import_onnx(files / "sub.onnx")
+    assert error.value.message == "node '/sub/Sub' (Sub) of 'sub.onnx' has no layer kind in archcalc"
 
 
 def test_a_sum_between_the_children_of_a_module_list_is_named_inside_it_as_through_torch(tmp_path):

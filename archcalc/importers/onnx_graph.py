@@ -27,7 +27,7 @@ from onnx import numpy_helper
 from archcalc.errors import UserError, on_one_line
 from archcalc.graph import INPUT
 from archcalc.importers.common import Imported, Op, Unsupported, check_used, into_groups, kinds_hint, names_apart
-from archcalc.importers.onnx_ops import RULES, Inconsistent, Node, kind_of
+from archcalc.importers.onnx_ops import LAYER_NORM_BEFORE_17, RULES, Inconsistent, Node, kind_of
 from archcalc.layers import LAYER_KINDS
 from archcalc.limits import MAX_DIMENSION, MAX_ONNX_BYTES, MAX_ONNX_NODES
 
@@ -357,6 +357,7 @@ class _Reader:
                 node.op_type = f"{node.domain}:{node.op_type}"
         self.producer[input_name] = INPUT
         self.consumers: dict[str, list[onnx.NodeProto]] = {}
+        self.made_by = {output: node for node in self.graph.node for output in node.output}
         for node in self.graph.node:
             for name in node.input:
                 self.consumers.setdefault(name, []).append(node)
@@ -565,8 +566,22 @@ class _Reader:
         what = f"{_named(node)} ({shown}) of {self.what}"
         kinds = kinds_hint()
         if reason is None:
-            return UserError(f"{what} has no layer kind in archcalc", hint=kinds)
+            return UserError(f"{what} has no layer kind in archcalc{self._layer_norm_written_out(node)}", hint=kinds)
         return UserError(f"{what} cannot be written exactly: {reason}", hint=kinds)
+
+    def _layer_norm_written_out(self, node: onnx.NodeProto) -> str:
+        """'; torch writes nn.LayerNorm so before opset 17: …' for the Sub of a map and its ReduceMean
+        over the last axis (x - x.mean(-1, keepdim=True)) before opset 17, '' otherwise: over the last
+        axis of an (N, C, L) map that ReduceMean is a mean of every spatial axis, which imports, so the
+        Sub is the first node of torch's nn.LayerNorm refused."""
+        if node.op_type != "Sub" or self.opset >= 17 or len(node.input) != 2:
+            return ""
+        mean = self.made_by.get(node.input[1])
+        if mean is None or mean.op_type != "ReduceMean" or self._tensor(mean.input[0]) != self._tensor(node.input[0]):
+            return ""
+        rank = len(self.shapes.get(node.input[0], ()))
+        axes = node_attributes(mean).get("axes") or []
+        return f"; {LAYER_NORM_BEFORE_17}" if rank and [a % rank for a in axes] == [rank - 1] else ""
 
 
 INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}

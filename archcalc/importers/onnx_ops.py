@@ -243,12 +243,16 @@ def _adaptive_average(node: Node) -> dict:
     return {"output_size": sizes[0] if len(set(sizes)) == 1 else sizes}
 
 
+LAYER_NORM_BEFORE_17 = ("torch writes nn.LayerNorm so before opset 17: export at opset 17 or later, where it is one "
+                        "LayerNormalization")
+"""Why a ReduceMean over the last axis, or a Sub of a map and such a mean, is no layer before opset 17."""
+
+
 def _mean(node: Node) -> dict:
     rank = len(node.shapes[0])
     axes = node.constant(1, "axes")
     if sorted(a % rank for a in axes or []) != list(range(2, rank)):
-        norm = ("; torch writes nn.LayerNorm so before opset 17: export at opset 17 or later, where it is one "
-                "LayerNormalization") if node.opset < 17 and [a % rank for a in axes or []] == [rank - 1] else ""
+        norm = f"; {LAYER_NORM_BEFORE_17}" if node.opset < 17 and [a % rank for a in axes or []] == [rank - 1] else ""
         raise Unsupported(f"a mean over the axes {axes} (archcalc's mean is over every spatial axis){norm}")
     return {"keepdim": bool(node.attr("keepdims", 1))}
 
