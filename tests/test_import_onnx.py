@@ -1261,6 +1261,35 @@ def test_a_difference_of_a_map_and_its_mean_is_not_taken_for_a_layer_norm(files)
     assert error.value.message == "node '/sub/Sub' (Sub) of 'sub.onnx' has no layer kind in archcalc"
 
 
+@pytest.mark.parametrize("opset, operator", [(9, "Upsample"), (10, "Resize"), (11, None)])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_an_upsampling_exported_before_opset_11_says_to_export_at_11(tmp_path, opset, operator, mode):
+    """torch writes nn.Upsample as an Upsample at opset 9 and a Resize at 10, neither of which says
+    how it maps coordinates: refused, the Upsample as having no layer kind and the Resize as of its
+    opset, without saying that an export at opset 11 imports."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    nn = torch.nn
+    module = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Upsample(scale_factor=2, mode=mode)).eval()
+    torch.onnx.export(module, (torch.zeros(1, 3, 8, 8),), str(tmp_path / "up.onnx"), dynamo=False, opset_version=opset,
+                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    if operator is None:
+        built = build_graph(read_back(import_onnx(tmp_path / "up.onnx"), tmp_path)).eval()
+        built.load_state_dict(module.state_dict())
+        x = torch.rand(1, 3, 8, 8)
+        with torch.no_grad():
+            assert torch.allclose(built(x), module(x), atol=1e-6)
+        return
+    with pytest.raises(UserError) as error:
+        import_onnx(tmp_path / "up.onnx")
+    article = "an" if operator == "Upsample" else "a"
+    assert error.value.message == (
+        f"node '/1/{operator}' ({operator}) of 'up.onnx' cannot be written exactly: {article} {operator} of opset "
+        f"{opset} (ONNX says how a resize maps coordinates from opset 11 on, as torch computes them); export at "
+        "opset 11 or later")
+
+
 def test_a_sum_between_the_children_of_a_module_list_is_named_inside_it_as_through_torch(tmp_path):
     """WaveNet's loop (`x = x + block(x)` over a ModuleList): the exporter names the sums '/Add' (the
     model's), between '/blocks.0/…' and '/blocks.1/…', and the import refused the group 'blocks' as

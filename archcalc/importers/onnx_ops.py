@@ -319,8 +319,10 @@ def _resize(node: Node) -> dict:
     if tuple(node.out[:2]) != tuple(node.shapes[0][:2]):
         raise Unsupported(f"a resize of the batch or the channels ({list(node.shapes[0][:2])} to {list(node.out[:2])}; "
                           "archcalc's upsampling resizes the spatial axes)")
-    if node.opset < 11:
-        raise Unsupported(f"a Resize of opset {node.opset} (its coordinates are asymmetric, torch's are not)")
+    if node.op_type == "Upsample" or node.opset < 11:  # Upsample: Resize before opset 10
+        raise Unsupported(f"a{'n' * (node.op_type == 'Upsample')} {node.op_type} of opset {node.opset} (ONNX says how "
+                          "a resize maps coordinates from opset 11 on, as torch computes them); export at opset 11 or "
+                          "later")
     rounding = node.attr("nearest_mode", "round_prefer_floor")
     whole = all(m % n == 0 for n, m in zip(node.shapes[0][2:], node.out[2:]))  # by whole factors, or none
     if mode == "nearest" and (transform, rounding) != ("asymmetric", "floor") and not (
@@ -549,7 +551,7 @@ RULES: dict[str, Rule] = {
     "Add": Rule("add", _merge), "Mul": Rule("multiply", _merge),
     "LayerScale": Rule("layer_scale", _layer_scale),  # joined: Mul by a parameter
     "Concat": Rule("concat", _concat),
-    "Resize": Rule("upsample{axes}d", _resize),
+    "Resize": Rule("upsample{axes}d", _resize), "Upsample": Rule("upsample{axes}d", _resize),
     "Pad": Rule("pad{axes}d", _pad),
     "ResizeTo": Rule("upsample{axes}d", _resize_to),  # a Resize computed from another map's Shape: to its size
     "PadTo": Rule("pad{axes}d", _pad_to),  # a Pad computed from another map's Shape: to its size
