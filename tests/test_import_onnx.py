@@ -629,6 +629,8 @@ def test_a_weight_made_in_the_graph_beside_a_bias_is_refused(files, case):
                              f"graph (archcalc's {layer}'s weight is a parameter: an initializer)"), stderr
 
 
+ONE_VALUE_OF_10 = "one value broadcast to every feature (archcalc's linear learns one value a feature, a bias of shape [10])"
+
 PRODUCTS_NO_LAYER_HOLDS = {  # each was "this is archcalc's mistake": the spec held other parameters than the graph
     "a Mul by one value (a learnable scalar)": (
         [helper.make_node("Mul", ["x", "gamma"], ["y"], name="/ls/Mul")], [_initializer("gamma", (1,))], (1, 3, 8, 8),
@@ -640,7 +642,15 @@ PRODUCTS_NO_LAYER_HOLDS = {  # each was "this is archcalc's mistake": the spec h
         [helper.make_node("Flatten", ["x"], ["f"], name="/flat/Flatten"),
          helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], name="/fc/Gemm", transB=1)],
         [_initializer("fc.weight", (10, 192)), _initializer("fc.bias", (1,))], (1, 10), "/fc/Gemm' (Gemm)",
-        "a bias of shape [1] for 10 features"),
+        f"a bias of shape [1], {ONE_VALUE_OF_10}"),
+    # a scalar initializer was said to be "a bias made in the graph": it is one value too, which a linear
+    # layer's bias of 10 parameters would not hold (nor would the spec's torch model load it); no spec layer adds
+    # one value to a map (add takes tensors)
+    "a Gemm's bias of a scalar initializer": (
+        [helper.make_node("Flatten", ["x"], ["f"], name="/flat/Flatten"),
+         helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], name="/fc/Gemm", transB=1)],
+        [_initializer("fc.weight", (10, 192)), _initializer("fc.bias", ())], (1, 10), "/fc/Gemm' (Gemm)",
+        f"a bias of shape [], {ONE_VALUE_OF_10}"),
     "a MatMul by a batch of matrices": (
         [helper.make_node("MatMul", ["x", "w"], ["y"], name="/fc/MatMul")], [_initializer("w", (3, 8, 5))],
         (1, 3, 8, 5), "/fc/MatMul' (MatMul)", "a product by a parameter of shape [3, 8, 5]"),

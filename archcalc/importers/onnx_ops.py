@@ -80,8 +80,17 @@ def _made_in_the_graph(node: Node, layer: str, weight_axes: int) -> None:
     so made was an IndexError, a bias left out without a word, and with it its parameters."""
     if 1 in node.constants or not node.params or len(node.params[0][1]) < weight_axes:
         raise Unsupported(f"a weight made in the graph (archcalc's {layer}'s weight is a parameter: an initializer)")
+    if node.op_type == "Gemm" and 2 in node.constants and node.constants[2].size == 1:
+        raise _one_value_bias(list(node.constants[2].shape), node.out[-1])  # a scalar initializer is a constant
     if 2 in node.constants or len(node.shapes) > 1:
         raise Unsupported(f"a bias made in the graph (archcalc's {layer}'s bias is a parameter: an initializer)")
+
+
+def _one_value_bias(shape: list[int], out: int) -> Unsupported:
+    """A Gemm's bias of one value, which it broadcasts to every feature: a linear layer's bias of
+    `out` parameters would count (and a torch model hold) other parameters than the graph's."""
+    return Unsupported(f"a bias of shape {shape}, one value broadcast to every feature (archcalc's linear learns "
+                       f"one value a feature, a bias of shape [{out}])")
 
 
 def _conv(node: Node) -> dict:
@@ -177,6 +186,8 @@ def _linear(node: Node) -> dict:
     if len(weight) != 2:
         raise Unsupported(f"a product by a parameter of shape {list(weight)} (archcalc's linear multiplies by one "
                           "matrix)")
+    if len(node.params) > 1 and math.prod(node.params[1][1]) == 1 != out:
+        raise _one_value_bias(list(node.params[1][1]), out)
     if len(node.params) > 1 and math.prod(node.params[1][1]) != out:
         raise Unsupported(f"a bias of shape {list(node.params[1][1])} for {out} features (archcalc's linear adds one "
                           "value a feature)")
