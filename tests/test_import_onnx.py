@@ -1300,6 +1300,49 @@ def test_an_upsampling_exported_before_opset_11_says_to_export_at_11(tmp_path, o
         "opset 11 or later")
 
 
+def test_a_layer_scale_by_a_parameter_of_its_own_name_is_named_by_it(tmp_path):
+    """A layer scale by a parameter not named `weight` (`x + pw(x) * self.gamma` in a block, ConvNeXt's
+    `self.gamma * x` on a channels-last map) was named by its operator: its key was
+    'block.layer_scale.weight', no trace of 'block.gamma'. No spec keeps the key 'block.gamma' (a
+    layer_scale holds its parameter as `weight`): the layer is named by the parameter, its key that
+    name and '.weight', so the original's state dict loads with that one suffix."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pw, self.gamma = nn.Conv2d(4, 4, 1), nn.Parameter(torch.rand(4, 1, 1))
+
+        def forward(self, x):
+            return x + self.pw(x) * self.gamma
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem, self.block, self.gamma = nn.Conv2d(3, 4, 1), Block(), nn.Parameter(torch.rand(4))
+
+        def forward(self, x):
+            return self.gamma * self.block(self.stem(x)).permute(0, 2, 3, 1)
+
+    module = Net().eval()
+    torch.onnx.export(module, (torch.zeros(1, 3, 8, 8),), str(tmp_path / "ls.onnx"), dynamo=False,
+                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    text = import_onnx(tmp_path / "ls.onnx")
+    assert "        - gamma: layer_scale\n" in text and "  - gamma: {kind: layer_scale, over: last}\n" in text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    original = module.state_dict()
+    renamed = {key + ".weight" if key.endswith("gamma") else key: value for key, value in original.items()}
+    assert sorted(renamed) == ["block.gamma.weight", "block.pw.bias", "block.pw.weight", "gamma.weight", "stem.bias",
+                               "stem.weight"]
+    built.load_state_dict(renamed, strict=True)
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(built(x), module(x), atol=1e-6)
+
+
 def test_a_sum_between_the_children_of_a_module_list_is_named_inside_it_as_through_torch(tmp_path):
     """WaveNet's loop (`x = x + block(x)` over a ModuleList): the exporter names the sums '/Add' (the
     model's), between '/blocks.0/…' and '/blocks.1/…', and the import refused the group 'blocks' as

@@ -959,12 +959,13 @@ class _Namer:
         chain of 10,000 ReLUs counted up from 1 for each, 7 s)."""
 
     def names(self) -> dict[int, str]:
-        owners = {id(item): _owner(item.params) for item in self.joined}
+        owners = {id(item): _owner(item.params, item.op_type) for item in self.joined}
         self.taken = {owner for owner in owners.values() if owner}
         scopes = {id(item): _scope(item.node.name) for item in self.joined}
         self.groups = {".".join(path[:i]) for path in [*(o.split(".") for o in self.taken), *filter(None, scopes.values())]
                        for i in range(1, len(path))}
-        flat = any(owners[key] and "." in owners[key] and scopes[key] is not None and scopes[key] != owners[key].split(".")
+        modules = {id(item): _module(owners[id(item)], item.params) for item in self.joined}
+        flat = any(modules[key] and "." in owners[key] and scopes[key] is not None and scopes[key] != modules[key].split(".")
                    for key in owners)  # module paths lost: layers called from one forward
         per_scope: dict[tuple, int] = {}
         for scope in scopes.values():
@@ -1042,13 +1043,24 @@ class _Namer:
         return candidate
 
 
-def _owner(params: list[str]) -> str | None:
-    """`layer1.0.conv1` of parameters `layer1.0.conv1.weight` and `.bias`, if they name one module."""
+def _owner(params: list[str], op_type: str = "") -> str | None:
+    """`layer1.0.conv1` of parameters `layer1.0.conv1.weight` and `.bias`, if they name one module;
+    a layer scale's parameter of another name than `weight` (`self.gamma` of a block: `block.gamma`)
+    names the layer itself, whose key is then that name and `.weight` (a spec's layer_scale holds
+    its parameter as `weight`: no spec keeps the key `block.gamma`)."""
+    if op_type == "LayerScale" and len(params) == 1 and params[0].rpartition(".")[2] != "weight":
+        return params[0] if all(PART.fullmatch(p) and p != INPUT for p in params[0].split(".")) else None
     owners = {name.rpartition(".")[0] for name in params}
     if len(owners) != 1:
         return None
     owner = owners.pop()
     return owner if owner and all(PART.fullmatch(p) and p != INPUT for p in owner.split(".")) else None
+
+
+def _module(owner: str | None, params: list[str]) -> str | None:
+    """The module whose node reads the parameters of a layer of that owner: the owner, or the one
+    that holds a layer scale's parameter named by itself (`block` of `block.gamma`)."""
+    return owner.rpartition(".")[0] if owner and owner in params else owner
 
 
 def _scope(node_name: str) -> list[str] | None:
