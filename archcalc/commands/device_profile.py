@@ -40,6 +40,7 @@ def device_profile(
         from archcalc.measure_device import measure_profile
 
         chosen = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        _check_threads(threads, chosen)
         try:
             profile = measure_profile(chosen, threads, dtype, name)
         except (RuntimeError, MemoryError) as error:  # minutes in, a traceback said only torch's words
@@ -55,3 +56,15 @@ def device_profile(
                                    f"{COPY_BYTES[chosen] // 2**20:,} MiB, the largest synthetic layers tensors of up "
                                    f"to {GRID_BYTES // 2**20:,} MiB each") from None
     emit(profile_document(profile), output)
+
+
+def _check_threads(threads: int, device: str) -> None:
+    """Refuse, before minutes of measuring, more CPU threads than the CPUs this process may run on:
+    the profile would hold their contention (`validate` notes it of a time; a profile is kept)."""
+    from archcalc.errors import UsageError
+    from archcalc.parallel import cores
+
+    if device == "cpu" and threads > cores():
+        raise UsageError(f"--threads {threads} is more than the {cores()} CPU{'s' if cores() != 1 else ''} this "
+                         "process may run on: the profile would measure the threads' contention, not the device",
+                         hint=f"give --threads {cores()} or fewer", option="'--threads'")

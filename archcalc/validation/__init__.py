@@ -304,10 +304,10 @@ def _contended(threads: int | None) -> str | None:
     """A note where the CPU threads timed are more than the CPUs this process may run on: the times
     are then mostly their contention (LeNet-5 on 1,024 threads of this project's 2 CPUs: 102 ms, on
     one 0.14 ms)."""
-    import os
+    from archcalc.parallel import cores
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if threads is None or cpus is None or threads <= cpus:
+    cpus = cores()
+    if threads is None or threads <= cpus:
         return None
     return (f"timed on {threads} threads, more than the {cpus} CPU{'s' if cpus != 1 else ''} this process may run "
             "on: the times are mostly their contention")
