@@ -154,14 +154,14 @@ def integer(value: Any) -> int | None:
 def parse_size_list(text: str) -> list[tuple[int, int]]:
     """'32:512:32' (from:to:step, both ends included, the end where a step lands on it: 32:100:32 is
     32, 64, 96; step 1 if left out), '224,256', '224x320' or a mix → [(h, w)]. Counted before it is built: more than MAX_SWEEP_POINTS is refused."""
-    return [pair for entry in _size_entries(text, "sizes") for pair in _pairs(entry)]
+    return [pair for entry in _size_entries(text, "size") for pair in _pairs(entry)]
 
 
 def parse_sweep_sizes(text: str) -> list[int | tuple[int, int]]:
     """A size list as written: each size a number, each HxW pair a tuple ('8,16:32:16,24x32' →
     [8, 16, 32, (24, 32)]), so that a sweep of a 1-D input can refuse pairs. Counted first, as
     parse_size_list."""
-    return [size for entry in _size_entries(text, "sizes") for size in entry]
+    return [size for entry in _size_entries(text, "size") for size in entry]
 
 
 def parse_batch_list(text: str) -> list[int]:
@@ -169,7 +169,7 @@ def parse_batch_list(text: str) -> list[int]:
     if not all(_NUMBER.fullmatch(part.strip()) or _RANGE.fullmatch(part.strip()) for part in text.split(",")):
         raise SpecError(f"batch sizes are whole numbers like 1, 1,8,32 or 1:64:8 (a symbolic batch, --batch N, is "
                         f"table's and memory's), got '{text}'")
-    return [n for entry in _size_entries(text, "batch sizes") for n, _ in _pairs(entry)]
+    return [n for entry in _size_entries(text, "batch size") for n, _ in _pairs(entry)]
 
 
 _COUNT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(K|M|G|T|P|E|KiB|MiB|GiB|TiB|PiB|EiB)?")
@@ -230,15 +230,15 @@ def check_sweep_points(sizes: int, batches: int) -> None:
 
 def _size_entries(text: str, what: str) -> list[range | list[int] | list[tuple[int, int]]]:
     """The entries of a size list, a range kept as a range: their sizes are counted, with
-    arithmetic, before any list of them is made."""
-    entries = [_size_entry(part.strip()) for part in text.split(",")]
+    arithmetic, before any list of them is made. `what` names one of them: 'size', 'batch size'."""
+    entries = [_size_entry(part.strip(), what) for part in text.split(",")]
     count = sum(len(entry) for entry in entries)
     if count > MAX_SWEEP_POINTS:
-        raise SpecError(f"{count:,} {what}; a sweep takes at most {MAX_SWEEP_POINTS:,} (use a larger step)")
+        raise SpecError(f"{count:,} {what}s; a sweep takes at most {MAX_SWEEP_POINTS:,} (use a larger step)")
     return entries
 
 
-def _size_entry(part: str) -> range | list[int] | list[tuple[int, int]]:
+def _size_entry(part: str, what: str) -> range | list[int] | list[tuple[int, int]]:
     """One entry of a size list: 'from:to[:step]' as a range, a size as [n], an HxW pair as [(h, w)]."""
     matched = _RANGE.fullmatch(part)
     if matched:
@@ -246,13 +246,13 @@ def _size_entry(part: str) -> range | list[int] | list[tuple[int, int]]:
         if step == 0 or stop < start:
             raise SpecError(f"a range is from:to:step with from ≤ to and step ≥ 1, got '{part}'")
         entry = range(start, stop + 1, step or 1)
-        _check_sizes(entry[0], entry[-1])
+        _check_sizes(what, entry[0], entry[-1])
         return entry
     dims = split(part) if part else [""]
     if not (1 <= len(dims) <= 2 and all(_NUMBER.fullmatch(d) for d in dims)):
         raise SpecError(f"sizes are like 32:512:32, 224,256 or 224x320, got '{part}'")
     height, width = _number(dims[0]), _number(dims[-1])
-    _check_sizes(height, width)
+    _check_sizes(what, height, width)
     return [height] if len(dims) == 1 else [(height, width)]
 
 
@@ -261,9 +261,9 @@ def _pairs(entry: range | list[int] | list[tuple[int, int]]) -> Iterable[tuple[i
     return ((n, n) if isinstance(n, int) else n for n in entry)
 
 
-def _check_sizes(*sizes: int) -> None:
+def _check_sizes(what: str, *sizes: int) -> None:
     if not all(1 <= size <= MAX_DIMENSION for size in sizes):
-        raise SpecError(f"each size must be from 1 to {MAX_DIMENSION:,}")
+        raise SpecError(f"each {what} must be from 1 to {MAX_DIMENSION:,}")
 
 
 SHOWN_CHARACTERS = 20

@@ -121,6 +121,17 @@ def test_ten_thousand_and_one_points_are_a_usage_error(cli, command, args, optio
     assert refused(cli, command, "lenet5", *args) == f"invalid value for {option}: {message}; {TOO_MANY}"
 
 
+@pytest.mark.parametrize("option, value, named", [
+    ("--batch", "0", "batch size"), ("--batch", "0:8:4", "batch size"), ("--batch", "4,2147483648", "batch size"),
+    ("--size", "0", "size"), ("--size", "0:64:32", "size"),
+])
+def test_a_size_out_of_bounds_names_what_it_is(cli, option, value, named):
+    # --batch 0 said "each size must be …", as if --size were wrong
+    args = ["--size", "32", option, value] if option == "--batch" else [option, value]
+    assert refused(cli, "sweep", "lenet5", *args) == (f"invalid value for '{option}': each {named} must be "
+                                                      f"from 1 to 2,147,483,647")
+
+
 def test_size_lists_are_exact_at_the_boundary():
     from archcalc.sizes import parse_batch_list, parse_size_list
     from archcalc.sweep import sweep
