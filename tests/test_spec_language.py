@@ -652,6 +652,8 @@ def test_round_int_pow_and_log(expression, value, write_spec):
     ("1e15 / 1e-300", r"gives inf, beyond the limit"),
     ("pow(" * 40 + "2" + ", 1)" * 40, r"nests more than 32 operations"),
     ("-" * 32 + "8", r"nests more than 32 operations"),  # the shortest text that nests too deep: 33 characters
+    # the constant 1e308 is refused before the product is made: the product (inf) was said to give 1e+308
+    ("1e308 * 10", r": '1e308' in '1e308 \* 10' gives 1e\+308, beyond the limit of 1e\+15$"),
 ])
 def test_functions_refuse_what_they_cannot_compute_at_the_field(expression, message, write_spec):
     path = write_spec(f"""

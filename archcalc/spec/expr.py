@@ -258,7 +258,7 @@ class _Compiler:
             return refused
         if _beyond_bound(value):
             def beyond(names: Mapping[str, Any]) -> Any:
-                raise _beyond(text, value)
+                raise _beyond(text, value, node)
             return beyond
         return lambda names: value
 
@@ -273,7 +273,7 @@ class _Compiler:
                 value = names[name]
                 if type(value) in _NUMBERS and abs(value) <= MAX_MAGNITUDE or isinstance(value, (str, list)):
                     return value
-                return _bounded(value, text)
+                return _bounded(value, text, node)
             what = f"{_quoted(name, 40)} is neither a number nor a known name" if text.strip() == name else \
                 f"unknown name {_quoted(name, 40)} in {_quoted(text)}"
             raise SpecError(what + did_you_mean(name, names), spot=(node.col_offset, name), hint=(
@@ -380,15 +380,18 @@ def _beyond_bound(value: Any) -> bool:
     return _is_number(value) and abs(value) > MAX_MAGNITUDE
 
 
-def _bounded(value: Any, text: str) -> Any:
+def _bounded(value: Any, text: str, part: ast.expr | None = None) -> Any:
     """`value`, refused when it is a number past MAX_MAGNITUDE, or nan (which would make every
-    comparison false, silently)."""
+    comparison false, silently); `part` is the constant or name of `text` that gives it."""
     if (type(value) in _NUMBERS or _is_number(value)) and not abs(value) <= MAX_MAGNITUDE:
-        raise _beyond(text, value)
+        raise _beyond(text, value, part)
     return value
 
 
-def _beyond(text: str, value: float) -> SpecError:
+def _beyond(text: str, value: float, part: ast.expr | None = None) -> SpecError:
+    """The error for `value`, past MAX_MAGNITUDE, given by `text`, or by its `part` (a constant
+    or a name in it): '1e308 * 10' was said to give 1e+308, refused at the constant before the
+    product (inf) was made."""
     if isinstance(value, float) and math.isnan(value):
         return SpecError(f"a value in {_quoted(text)} is nan, not a number",
                          hint="give the parameter a number: .nan is none, and every comparison with it is false")
@@ -397,6 +400,10 @@ def _beyond(text: str, value: float) -> SpecError:
         else f"{value:.3g}"  # a float's .3g of a whole number past 1.8e308 is an OverflowError
     if shown.lstrip("-") == limit:  # just past it: "gives 1e+15, beyond the limit of 1e+15" said nothing
         shown = f"{value:,}"
+    written = ast.get_source_segment(text.strip(), part) if part is not None else None
+    if written and written != text.strip():
+        return SpecError(f"{_quoted(written, 40)} in {_quoted(text)} gives {shown}, beyond the limit of {limit}",
+                         spot=(part.col_offset, written))
     return SpecError(f"{_quoted(text)} gives {shown}, beyond the limit of {limit}")
 
 
