@@ -72,7 +72,8 @@ MAX_EXPRESSION_CHARS = 1_000
 """Length of one expression."""
 
 MAX_EXPRESSION_DEPTH = 32
-"""Operators and brackets nested inside one expression."""
+"""Operations in one expression each working on the result of another: nested in each other or
+chained (a flat sum of 33 terms chains 32)."""
 
 MAX_INT_BITS = 14_000
 """The most bits of a whole number a spec's YAML may hold: Python writes at most 4,300 decimal digits

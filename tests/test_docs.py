@@ -115,7 +115,8 @@ def test_limits_table_states_the_limits_in_the_code():
         "blocks and groups nested in each other": f"{limits.MAX_NESTING}",
         "specs whose models include each other (`kind: model`)": f"{limits.MAX_INCLUDED}",
         "characters in one expression": f"{limits.MAX_EXPRESSION_CHARS:,}",
-        "operations nested in one expression": f"{limits.MAX_EXPRESSION_DEPTH}",
+        "operations in one expression each working on the result of another, nested or chained (a sum of 33 terms "
+        "chains 32 `+`)": f"{limits.MAX_EXPRESSION_DEPTH}",
         "a number an expression produces": "10¹⁵" if limits.MAX_MAGNITUDE == 10**15 else "?",
         "a value of `--set`, and each end and step of its range": "10¹⁵" if limits.MAX_MAGNITUDE == 10**15 else "?",
         "bits of a whole number in a spec or a baseline (YAML reads any number of 0x or 0b digits; Python writes at "

@@ -619,6 +619,7 @@ def test_an_odd_model_item_is_one_error_at_the_item(write_spec, cli, item, messa
     ("pow(2, 10)", 1024), ("pow(4, 0.5) * 4", 8), ("pow(2, -1) * 16", 8), ("pow(-2, 3) + 16", 8),
     ("round(log(pow(2.54, 3)) / log(2.54))", 3), ("round(log(1024, 2))", 10),
     ("pow(2, 3) if log(8, 2) > 2.9 else 0", 8),
+    ("-" * 32 + "8", 8), ("+".join(["1"] * 33), 33),  # 32 operations, each on another's result: the limit
 ])
 def test_round_int_pow_and_log(expression, value, write_spec):
     path = write_spec(f"""
@@ -650,8 +651,11 @@ def test_round_int_pow_and_log(expression, value, write_spec):
     ("log(1, 2, 3)", r"log takes 1 or 2 arguments, got 3"),
     ("2 ** 3", r"operator not allowed"),
     ("1e15 / 1e-300", r"gives inf, beyond the limit"),
-    ("pow(" * 40 + "2" + ", 1)" * 40, r"nests more than 32 operations"),
-    ("-" * 32 + "8", r"nests more than 32 operations"),  # the shortest text that nests too deep: 33 characters
+    ("pow(" * 40 + "2" + ", 1)" * 40, r"chains or nests more than 32 operations"),
+    # 33 minuses, each on the result of the next: the shortest text with too many, 34 characters (32 were refused)
+    ("-" * 33 + "8", r"'-{33}8' chains or nests more than 32 operations, each working on the result of another"),
+    # a flat sum of 34 terms: 33 '+', each adding to the sum before it (it was said to "nest")
+    ("+".join(["1"] * 34), r"chains or nests more than 32 operations, each working on the result of another"),
     # the constant 1e308 is refused before the product is made: the product (inf) was said to give 1e+308
     ("1e308 * 10", r": '1e308' in '1e308 \* 10' gives 1e\+308, beyond the limit of 1e\+15$"),
 ])

@@ -167,10 +167,11 @@ def parse(text: str) -> ast.expr:
             shown = ast.unparse(node) or _OPERATORS.get(type(node), type(node).__name__)
             raise SpecError(f"{_quoted(shown)} is not allowed in {_quoted(text)}", hint=_HINT)
     # each node of a tree spans more of the text than any node below it: a text no longer than
-    # the bound cannot nest deeper than it
-    if len(text) > MAX_EXPRESSION_DEPTH and _depth(tree) > MAX_EXPRESSION_DEPTH:
-        raise SpecError(f"{_quoted(text)} nests more than {MAX_EXPRESSION_DEPTH} operations",
-                        hint="split it into parameters")
+    # the bound cannot chain more operations than it
+    if len(text) > MAX_EXPRESSION_DEPTH and _operations(tree) > MAX_EXPRESSION_DEPTH:
+        raise SpecError(f"{_quoted(text)} chains or nests more than {MAX_EXPRESSION_DEPTH} operations, each "
+                        f"working on the result of another", hint="a + b + c chains 2 (the second + adds c to "
+                        "a + b): split a long sum or product, or a deep nesting, into parameters")
     return tree
 
 
@@ -210,9 +211,10 @@ def compiled(text: str) -> Callable[[Mapping[str, Any]], Any]:
     return _Compiler(text).compile(parse(text))
 
 
-def _depth(tree: ast.expr) -> int:
-    """How deep the expression nests (without recursion: the tree may be deep)."""
-    deepest, pending = 0, [(tree, 1)]
+def _operations(tree: ast.expr) -> int:
+    """The most operations in the expression each working on the result of another: how deep it
+    nests, a flat sum of n terms n - 1 (without recursion: the tree may be deep)."""
+    deepest, pending = 0, [(tree, 0)]
     while pending:
         node, depth = pending.pop()
         deepest = max(deepest, depth)
