@@ -15,7 +15,7 @@ import re
 import reprlib
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -265,9 +265,11 @@ class DeviceProfile:
     the profile in (its peaks are of every dtype); "" for a profile that does not say (a datasheet's,
     or one measured before 5 December 2026): taken in any dtype."""
 
-    def peak(self, dtype: str) -> float:
+    def peak(self, dtype: str, choices: Iterable[str] | None = None) -> float:
         """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none, or where it was
-        measured in another dtype (its efficiencies are that dtype's)."""
+        measured in another dtype (its efficiencies are that dtype's). `choices` are the dtypes the
+        command's --dtype takes, which the hint offers (validate's has no int8); by default every
+        dtype but a figure for the reader alone (READ_ONLY_DTYPES)."""
         if self.measured_in and dtype != self.measured_in:
             raise UserError(f"the device profile '{self.key}' ({on_one_line(self.file)}) was measured in {self.measured_in}: its fixed "
                             f"costs and efficiencies are {self.measured_in}'s, not {dtype}'s",
@@ -275,7 +277,8 @@ class DeviceProfile:
                                  f"('archcalc device-profile --dtype {dtype} -o FILE')" if dtype in MEASURED_DTYPES else
                             f"give --dtype {self.measured_in}, or a datasheet profile with a peak for {dtype}")
         if dtype not in self.peak_tflops:
-            usable = [name for name in self.peak_tflops if name not in READ_ONLY_DTYPES]
+            usable = [name for name in self.peak_tflops if name not in READ_ONLY_DTYPES
+                      and (choices is None or name in choices)]
             raise UserError(f"the device profile '{self.key}' ({on_one_line(self.file)}) gives no peak for {dtype}",
                             hint=(f"it gives {', '.join(usable)}: choose one with --dtype, or add " if usable else
                                   f"it gives {', '.join(self.peak_tflops)}, which is no --dtype: add ")

@@ -826,6 +826,21 @@ def test_a_dtype_that_cannot_be_timed_or_predicted_is_refused_before_any_build(c
         validate("lenet5", runs=1, dtype="int8")
 
 
+def test_the_hint_for_a_dtype_a_profile_lacks_offers_only_what_validate_times_in(cli, tmp_path, monkeypatch):
+    """A profile of float32 and int8 asked for float16: the hint offered int8 to choose with
+    --dtype, which validate's --dtype does not take (table's does, and its hint keeps it)."""
+    monkeypatch.setattr("archcalc.validation._built", lambda *a, **k: pytest.fail("built before refusing"))
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("schema: archcalc.devices/1\ndevices:\n  mine:\n    name: a test device\n"
+                       "    peak_tflops: {float32: 1.0, int8: 4.0}\n    memory_gbps: 10\n    launch_us: 5\n"
+                       "    sources: {peak_tflops: by hand, memory_gbps: by hand, launch_us: by hand}\n")
+    result = cli("validate", "lenet5", "--dtype", "float16", "--device-profile", str(profile), "--runs", "1")
+    assert result.exit_code == 2 and "hint: it gives float32: choose one with --dtype, or add 'float16: TFLOPS'" \
+        in result.stderr, result.stderr
+    result = cli("table", "lenet5", "--dtype", "float16", "--device-profile", str(profile))
+    assert result.exit_code == 2 and "hint: it gives float32, int8: choose one with --dtype" in result.stderr, result.stderr
+
+
 def test_a_dtype_torch_cannot_run_here_keeps_the_checks_and_says_why_it_was_not_timed(monkeypatch):
     """A kernel torch lacks in a dtype on a device (torch 2.13's CPU avg_pool3d in float16, which
     alexnet_paper's local response norm runs) stops the timing, not the comparison of the counts."""

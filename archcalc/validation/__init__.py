@@ -505,7 +505,7 @@ def _check_dtype(dtype: str, place: str, runs: int, profile) -> None:
                         f"({'on meta' if place == 'meta' else '--runs 0'})",
                         hint="leave out --dtype, or time the model on cpu or cuda with --runs 1 or more")
     if profile is not None and runs >= 1 and place != "meta":  # nothing timed: the profile predicts nothing
-        profile.peak(dtype)
+        profile.peak(dtype, LATENCY_DTYPES)
 
 
 def _check_untimed(place: str, runs: int, given: dict[str, bool]) -> None:
