@@ -114,6 +114,18 @@ def test_unknown_variant(cli):
     assert "vgg11, vgg11_bn" in result.stderr  # the hint lists what exists
 
 
+@pytest.mark.parametrize("variant", ["", " "])
+def test_a_blank_variant_is_refused_at_the_option(cli, variant):
+    """--variant '' was 'unknown variant' at specs/resnet.yaml:25:3, the spec's first variant, where
+    the command line named it; no spec's variant is blank (a spec's blank one is refused)."""
+    result = cli("table", "resnet18", "--variant", variant)
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"error: invalid value for --variant: a variant's name is never blank, got {variant!r}"
+    assert lines[1].startswith("  hint: give one of specs/resnet.yaml's: resnet18, resnet34, ")
+    assert lines[2] == "  usage: archcalc table [OPTIONS] {SPEC}"
+
+
 def test_unknown_model_name(cli):
     result = cli("table", "resnet51")
     assert result.exit_code == 2

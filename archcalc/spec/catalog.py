@@ -55,6 +55,11 @@ def locate_variant(spec: str | Path, variant: str | None) -> tuple[Path, str | N
     """`locate`, with the variant asked for: a bundled variant's name (resnet50) and another
     --variant (resnet18) name two models, which is refused rather than one silently taken."""
     path, chosen = locate(spec)
+    if isinstance(variant, str) and not variant.strip():  # no spec names a variant so: at the option, not the spec's
+        names = variant_names(load_document(path))
+        raise UsageError(f"a variant's name is never blank, got {variant!r}", option="--variant",
+                         hint=f"give one of {display_name(path)}'s: {', '.join(names)}" if names else
+                         f"{display_name(path)} has no variants: leave out --variant")
     if variant not in (None, chosen) and chosen is not None and variant in variant_names(load_document(path)):
         raise UsageError(f"'{spec}' is the variant {chosen} of {display_name(path)}; --variant {variant} names another",
                          option="--variant", hint=f"name the model alone ('{variant}'), or the file with --variant")
