@@ -1109,3 +1109,21 @@ def test_a_channel_shuffle_is_validated_on_real_cpu_tensors_where_fake_ones_coun
     assert "against torch's MemTracker on real CPU tensors (docs/memory.md): parameters 0 ✓ · buffers 0 ✓ · " \
         "activations 144 ✓ · total 144 ✓" in result.stdout
     assert "on fake tensors torch's channel shuffle 's' returns a view of its input" in " ".join(result.stdout.split())
+
+
+def test_the_verdict_writes_a_count_of_layers_in_thousands_with_its_comma():
+    """The verdict said 'all 1200 layers' above a table whose details said 'Each of the 1,200
+    layers' (8fbd6e0 wrote the comma there alone), and '2400 difference(s) in 1200 row(s)'.
+    1,200 layers of one figure each, by hand: every one agreeing, then every one off by one
+    (1,200 layer rows differ, and the total: 1,201 differences, 1,198 beyond the first three)."""
+    from archcalc.render.validation import verdict
+    from archcalc.validation.results import Check, LayerCheck, Validation
+
+    def validation(off: int) -> Validation:
+        layers = [LayerCheck(f"l{i}", "relu", (Check("params", 0, off),)) for i in range(1200)]
+        return Validation("wide", "wide.yaml", "cpu", (1, 3, 8, 8), ("torch",), {}, layers,
+                          LayerCheck("total", "", (Check("params", 0, 1200 * off),)))
+
+    assert verdict(validation(0))[0].startswith("✓ wide: all 1,200 layers and the totals agree")
+    assert verdict(validation(1))[0].startswith("✗ wide: 1,201 difference(s) in 1,201 row(s): ")
+    assert verdict(validation(1))[0].endswith(", and 1,198 more")

@@ -67,13 +67,13 @@ def verdict(v: Validation, escape: Callable[[str], str] = str) -> tuple[str, str
     if v.training:
         names += ", the training peak"
     if v.ok:
-        layers = "its one layer" if len(v.layers) == 1 else f"all {len(v.layers)} layers"
+        layers = "its one layer" if len(v.layers) == 1 else f"all {len(v.layers):,} layers"
         return f"✓ {escape(v.model)}: {layers} and the totals agree — {names}", HOLDS_VERDICT
     differences = v.differences
     layers = {row.name for row, _ in differences}
     first = ", ".join(f"{escape(row.name)} {figure_name(c.figure)}" for row, c in differences[:3])
-    more = f", and {len(differences) - 3} more" if len(differences) > 3 else ""
-    return (f"✗ {escape(v.model)}: {len(differences)} difference(s) in {len(layers)} row(s): {first}{more}",
+    more = f", and {len(differences) - 3:,} more" if len(differences) > 3 else ""
+    return (f"✗ {escape(v.model)}: {len(differences):,} difference(s) in {len(layers):,} row(s): {first}{more}",
             FAILED_VERDICT)
 
 
