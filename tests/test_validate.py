@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import platform
@@ -504,6 +505,22 @@ import torch
 x = torch.randn(3, 4, 4, 1).contiguous(memory_format=torch.channels_last)
 torch.nn.Conv2d(4, 12, (5, 2), stride=(1, 2), padding=3, dilation=2)({})
 """
+
+
+def test_windows_of_padding_alone_are_found_as_their_definition_finds_them():
+    """A window of padding alone, by its definition (tap t of output o reads unit o·stride −
+    padding + t·dilation, none of them in 0 … size − 1), tried on every small axis; the search looks
+    at the few windows that can read the input (a padding of 10⁷ made it walk 10⁷ windows)."""
+    from archcalc.validation import _all_padding, _padding_window
+
+    for n, k, s, d, p in itertools.product(range(1, 7), range(1, 4), range(1, 4), range(1, 4), range(0, 9)):
+        span = (k - 1) * d + 1
+        if n + 2 * p < span:
+            continue
+        outputs = (n + 2 * p - span) // s + 1
+        alone = [all(not 0 <= o * s - p + t * d < n for t in range(k)) for o in range(outputs)]
+        assert _all_padding(n, outputs, k, s, p, d) == all(alone), (n, k, s, d, p)
+        assert _padding_window(n, outputs, k, s, p, d) == next((o for o, a in enumerate(alone) if a), None)
 
 
 def test_a_convolution_torchs_cpu_kernel_crashes_on_is_refused_before_it_runs(write_spec, cli):

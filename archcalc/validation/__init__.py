@@ -208,8 +208,10 @@ def _crashing_convolution(graph: Graph, stats: ModelStats, dtype: str) -> tuple[
         if not layout.strides_like_channels_last(*(layout.as_2d(shape, strides) if len(shape) == 3 else (shape, strides))):
             continue
         axes = list(zip(shape[2:], layer.shape[2:], a.kernel, a.stride, a.padding, a.dilation))
+        if not (any(s > 1 for *_, s, _, _ in axes) and any(d > 1 for *_, d in axes)):
+            continue
         empty = [axis for axis, (n, outputs, k, s, p, d) in enumerate(axes) if _all_padding(n, outputs, k, s, p, d)]
-        if empty and any(s > 1 for *_, s, _, _ in axes) and any(d > 1 for *_, d in axes):
+        if empty:
             return node, AXIS_NAMES[len(axes)][empty[0]]
     return None
 
@@ -234,8 +236,11 @@ def _padding_window(size: int, outputs: int, kernel: int, stride: int, padding: 
 
 def _all_padding(size: int, outputs: int, kernel: int, stride: int, padding: int, dilation: int) -> bool:
     """Whether the window of every output along an axis of `size` reads only padding (the output is
-    its bias there). The first window that starts in the input ends the search."""
-    return all(_reads_padding_only(o, size, kernel, stride, padding, dilation) for o in range(outputs))
+    its bias there). Only the windows from the first whose last tap reaches 0 to the last whose
+    first tap is in the input can read it: those alone are looked at."""
+    first = max(0, -(-(padding - (kernel - 1) * dilation) // stride))
+    last = min(outputs - 1, (size - 1 + padding) // stride)
+    return all(_reads_padding_only(o, size, kernel, stride, padding, dilation) for o in range(first, last + 1))
 
 
 def _reads_padding_only(output: int, size: int, kernel: int, stride: int, padding: int, dilation: int) -> bool:
@@ -564,7 +569,7 @@ def _training_check(graph: Graph, predicted: ModelStats) -> tuple[LayerCheck | N
     try:
         step = training_memory(graph, predicted)
     except SpecError as refused:  # a training step torch refuses too (batch norm over one value)
-        return None, f"the training peak is not compared: {str(refused).splitlines()[0]}"
+        return None, f"the training peak is not compared: {first_line(refused)}"
     figures = (*step.peak_point.bytes, step.peak)
     differs, note = _fake_differs(predicted, step), None
     if differs is not None:
