@@ -513,7 +513,7 @@ def test_windows_of_padding_alone_are_found_as_their_definition_finds_them():
     at the few windows that can read the input (a padding of 10⁷ made it walk 10⁷ windows)."""
     from archcalc.validation import _all_padding, _padding_window
 
-    for n, k, s, d, p in itertools.product(range(1, 7), range(1, 4), range(1, 4), range(1, 4), range(0, 9)):
+    for n, k, s, d, p in itertools.product(range(1, 7), range(1, 4), range(1, 4), range(1, 4), range(9)):
         span = (k - 1) * d + 1
         if n + 2 * p < span:
             continue
