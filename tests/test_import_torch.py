@@ -1252,12 +1252,14 @@ def test_args_reach_the_callable_and_the_spec_is_written(models):
                                         ('{"width": NaN}', "error: --args holds NaN, which is not JSON\n"),
                                         ('{"width": -1e999}', ("error: --args holds -1e999, beyond the largest float "
                                                                "(it would be read as -inf)\n")),
+                                        ('{"width": 1e-999}', ("error: --args holds 1e-999, below the smallest float "
+                                                               "(it would be read as 0.0)\n")),
                                         ('{"width": ' + "9" * 4301 + "}", ("error: --args holds a number Python does "
                                                                           "not read: Exceeds the limit (4300 digits)"))])
 def test_args_json_reads_otherwise_than_written_are_refused(models, args, says):
     """Python's json keeps the last of a key given twice (a model of width 9 where 5 was written
     first, exit 0) and reads NaN, which JSON has not; a spec refuses a duplicate key, and so does --args.
-    It reads -1e999 as -inf, the -Infinity refused (exit 0), and an integer of more than Python's
+    It reads -1e999 as -inf, the -Infinity refused (exit 0), 1e-999 as 0.0 (exit 0), and an integer of more than Python's
     4,300 digits was a ValueError's traceback (exit 1)."""
     result = run_import(models, "plain_models:make", "--args", args, "--input", "3x8x8")
     assert result.returncode == 2 and result.stdout == "" and result.stderr.startswith(says), result.stderr

@@ -326,13 +326,16 @@ def _no_number(constant: str) -> float:
 
 def _float(text: str) -> float:
     """A JSON number with a fraction or an exponent, refused where it is beyond a float: Python reads
-    1e999 as inf, the Infinity refused above."""
+    1e999 as inf, the Infinity refused above, and 1e-999 as 0.0, silently."""
     from archcalc.sizes import shortened
 
     value = float(text)
     if math.isinf(value):
         raise UserError(f"--args holds {shortened(text)}, beyond the largest float (it would be read as {value})",
                         hint="give the argument a number within ±1.8e308")
+    if value == 0 and any(digit in "123456789" for digit in text.lower().partition("e")[0]):
+        raise UserError(f"--args holds {shortened(text)}, below the smallest float (it would be read as {value})",
+                        hint="give the argument 0, or a number of at least 5e-324 in size")
     return value
 
 
