@@ -41,6 +41,15 @@ def read_back(text: str, folder: Path, name: str = "imported.yaml"):
     return load_graph(path)
 
 
+def assert_computes_as(net, text: str, folder: Path, x, *input_shape) -> None:
+    """The spec `text` imported of `net`, built (at `input_shape` where given) and given net's
+    weights, computes net's output on `x`."""
+    built = build_graph(read_back(text, folder), *input_shape).eval()
+    built.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(built(x), net(x), atol=1e-6)
+
+
 def layer_figures(graph, convention: str) -> list:
     stats = analyze_graph(graph, convention=convention)
     return [(layer.name, layer.kind, layer.inputs, layer.shape, layer.figures, dict(layer.counts))
@@ -879,11 +888,7 @@ def test_a_call_between_the_children_of_a_module_list_is_named_inside_it(tmp_pat
     text = import_torch(net, (4, 16))
     assert "        - add: {kind: add, from: [input, '0.1']}\n        - '1': sequential\n" in text, text
     assert text.endswith("        - '2': sequential\n  - add_2: {kind: add, from: [blocks.add_1, blocks.2.1]}\n"), text
-    built = build_graph(read_back(text, tmp_path)).eval()
-    built.load_state_dict(net.state_dict())
-    x = torch.rand(1, 4, 16)
-    with torch.no_grad():
-        assert torch.allclose(built(x), net(x), atol=1e-6)
+    assert_computes_as(net, text, tmp_path, torch.rand(1, 4, 16))
 
 
 def test_a_module_called_between_the_children_of_a_module_list_says_where_and_how_to_write_it():
@@ -915,11 +920,7 @@ def test_a_transpose_is_the_permute_that_swaps_its_axes(tmp_path):
     net = Tokens().eval()
     text = import_torch(net, (3, 16))
     assert "  - transpose: {kind: permute, dims: [0, 2, 1]}\n" in text
-    built = build_graph(read_back(text, tmp_path)).eval()
-    built.load_state_dict(net.state_dict())
-    x = torch.rand(1, 3, 16)
-    with torch.no_grad():
-        assert torch.allclose(built(x), net(x), atol=1e-6)
+    assert_computes_as(net, text, tmp_path, torch.rand(1, 3, 16))
 
 
 def test_a_negative_pad_is_refused_as_the_call_it_is():
@@ -969,11 +970,7 @@ def test_an_in_place_call_on_a_contiguous_tensor_is_read_where_torch_reads_it(pe
     reading the convolution, not the sum; `z.relu_()` on a copy was written `inplace: true` on the
     permute, a view of the convolution, so the spec's model rectified what `self.out` reads."""
     net = Contiguous(permuted).eval()
-    built = build_graph(read_back(import_torch(net, (3, 8, 8)), tmp_path)).eval()
-    built.load_state_dict(net.state_dict())
-    x = torch.rand(1, 3, 8, 8) - 0.5
-    with torch.no_grad():
-        assert torch.allclose(built(x), net(x), atol=1e-6)
+    assert_computes_as(net, import_torch(net, (3, 8, 8)), tmp_path, torch.rand(1, 3, 8, 8) - 0.5)
 
 
 class AddsInPlace(nn.Module):
@@ -1000,11 +997,7 @@ def test_a_sum_in_place_on_a_tensor_another_name_holds_is_read_there_too(tmp_pat
     assert text.endswith("  - add: {kind: add, from: [conv, side]}\n  - gate: {kind: conv2d, from: input, out: 4, kernel: 3}\n"
                          "  - sigmoid: sigmoid\n  - mul: {kind: multiply, from: [add, sigmoid]}\n"
                          "  - out: {kind: conv2d, out: 4, kernel: 1}\n  - add_1: {kind: add, from: [out, mul]}\n"), text
-    built = build_graph(read_back(text, tmp_path)).eval()
-    built.load_state_dict(net.state_dict())
-    x = torch.rand(1, 3, 8, 8)
-    with torch.no_grad():
-        assert torch.allclose(built(x), net(x), atol=1e-6)
+    assert_computes_as(net, text, tmp_path, torch.rand(1, 3, 8, 8))
 
 
 class SizedBy(nn.Module):
@@ -1065,11 +1058,7 @@ def test_an_upsampling_to_another_maps_size_reads_that_map(how, tmp_path):
     text = import_torch(SizedBy(how), (3, 8, 8))
     assert "  - interpolate: {kind: upsample2d, from: [down, conv]}\n" in text
     net = SizedBy(how).eval()
-    built = build_graph(read_back(text, tmp_path), (3, 12, 12)).eval()
-    built.load_state_dict(net.state_dict())
-    x = torch.rand(1, 3, 12, 12)
-    with torch.no_grad():
-        assert torch.allclose(built(x), net(x), atol=1e-6)
+    assert_computes_as(net, text, tmp_path, torch.rand(1, 3, 12, 12), (3, 12, 12))
 
 
 @pytest.mark.parametrize("allow_opaque", [False, True])
