@@ -195,6 +195,8 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
     ("ｗidth * 2", "the name 'ｗidth' in 'ｗidth \\* 2' is read as 'width'"),
     # Python leaves a comment out: 'width*2#*4' was 8, the '*4' written and never read
     ("width*2#*4", "the expression 'width\\*2#\\*4' ends in a comment"),
+    # Python reads '4if' with a SyntaxWarning of its own, a line on stderr: refused as unreadable
+    ("4if width else 5", "cannot read the expression '4if width else 5'"),
 ])
 def test_expressions_are_a_small_safe_language(expression, message, write_spec):
     path = write_spec(f"""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -138,7 +139,9 @@ def parse(text: str) -> ast.expr:
         raise SpecError(f"the expression {_quoted(text)} is longer than {MAX_EXPRESSION_CHARS:,} characters",
                         hint="split it into parameters")
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
+        with warnings.catch_warnings():  # Python's warning of '4if …' was a line of its own on stderr: refused
+            warnings.simplefilter("error", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, RecursionError, MemoryError):
         raise SpecError(f"cannot read the expression {_quoted(text)}", hint=_HINT) from None
     if "#" in text and _comment(text):
