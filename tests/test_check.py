@@ -162,6 +162,45 @@ def test_update_of_one_model_says_model(project, cli):
     assert result.exit_code == 0 and "wrote archcalc.lock.yaml: 1 model\n" in result.stderr
 
 
+def test_update_that_records_figures_over_a_budget_writes_them_and_fails(project, cli):
+    """--update recorded the widened small_b, said only 'wrote archcalc.lock.yaml: 2 models' and
+    exited 0, though its max_params was broken by the very figures recorded: the next plain check
+    (in CI) failed. It still writes the figures, then fails as check does, with the table."""
+    baseline = record(cli)
+    params, _ = conv_fc(24)
+    baseline.write_text(baseline.read_text().replace("  small_b:\n", f"  small_b:\n    max_params: {params - 1}\n"))
+    (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    result = cli("check", "small.yaml", "--update")
+    assert result.exit_code == 1, result.output
+    assert "wrote archcalc.lock.yaml: 2 models\n" in result.stderr
+    assert f"    params: {params}\n" in baseline.read_text().split("  small_b:\n", 1)[1]  # recorded all the same
+    row = next(line for line in result.stdout.splitlines() if "over budget" in line)
+    assert re.split(r"\s{2,}", row)[:5] == ["small_b", "parameters", f"{params - 1:,}", f"{params:,}", "+1"]
+    assert result.stdout.rstrip().endswith("1 of 9 checks on 2 models fails")  # what check itself now says
+    assert "not the budgets (max_…) nor a spec's 'expect:'" in result.stderr
+    assert cli("check", "small.yaml").stdout == result.stdout
+
+
+def test_update_of_a_model_that_misses_its_expect_writes_it_and_fails(project, cli):
+    """A spec's expect: is no figure --update records: a model that misses it failed the next
+    check, after an --update that exited 0 and said only what it wrote."""
+    params, _ = conv_fc(8)
+    (project / "small.yaml").write_text(FAMILY.replace("  small_a: {}\n", f"  small_a: {{expect: {{params: {params + 1}}}}}\n"))
+    result = cli("check", "small.yaml", "--update")
+    assert result.exit_code == 1, result.output
+    assert "small_a:" in Path("archcalc.lock.yaml").read_text()
+    row = next(line for line in result.stdout.splitlines() if "drift" in line)
+    assert re.split(r"\s{2,}", row)[:5] == ["small_a", "parameters", f"{params + 1:,}", f"{params:,}", "-1"]
+    assert "✗ drift (expect)" in row
+
+
+def test_update_where_every_check_holds_prints_no_table(project, cli):
+    record(cli)
+    (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    result = cli("check", "small.yaml", "--update")
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == "wrote archcalc.lock.yaml: 2 models\n"
+
+
 def test_expect_in_a_spec_works_without_a_baseline(tmp_path, cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     params, macs = conv_fc(8)
@@ -483,7 +522,7 @@ def test_a_peak_budget_holds_at_memtrackers_peak_and_breaks_a_byte_below(project
                         f"SPEC --fit {peak - 1}' gives the largest batch within the budget)")
     github = cli("check", "small.yaml", "--format", "github").stdout
     assert f"::small_b: inference peak {peak:,} is over the budget of {peak - 1:,} (baseline: max_peak_bytes" in github
-    assert cli("check", "small.yaml", "--update").exit_code == 0
+    assert cli("check", "small.yaml", "--update").exit_code == 1  # records figures: the budget stays broken
     assert f"    max_peak_bytes: {peak - 1}  # the GPU\n" in baseline.read_text()
 
 
@@ -541,7 +580,7 @@ def test_a_training_peak_budget_holds_at_memtrackers_peak_and_breaks_a_byte_belo
     github = cli("check", "small.yaml", "--format", "github").stdout
     assert f"::small_b: training peak {peak:,} is over the budget of {peak - 1:,} (baseline: max_train_peak_bytes" \
         in github
-    assert cli("check", "small.yaml", "--update").exit_code == 0
+    assert cli("check", "small.yaml", "--update").exit_code == 1  # records figures: the budget stays broken
     assert f"    max_train_peak_bytes: {peak - 1}  # the GPU\n" in baseline.read_text()
 
 
@@ -580,7 +619,7 @@ def test_two_files_defining_one_model_are_refused(project, cli):
 
 @pytest.mark.parametrize("options", [["-o", "out.json"], ["--format", "json"]])
 def test_update_with_an_output_or_a_format_is_a_usage_error(project, cli, options):
-    """--update prints no result: -o and --format would be silently dropped."""
+    """--update prints no result (but check's table where a check still fails): -o and --format would be silently dropped."""
     result = cli("check", "small.yaml", "--update", *options)
     assert result.exit_code == 2 and "-o and --format do not apply" in result.stderr
     assert not (project / "archcalc.lock.yaml").exists() and not (project / "out.json").exists()

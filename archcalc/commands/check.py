@@ -27,18 +27,16 @@ def check(
                           "only).", ("--jobs", "-j"), min=0, max=8 * MAX_JOBS),
 ) -> bool | None:
     from archcalc.check import check as check_models
-    from archcalc.check import load_baseline, update_baseline
+    from archcalc.check import load_baseline
     from archcalc.render.registry import render
 
     if update and (output is not None or format != "table"):
-        raise UsageError("--update rewrites the baseline and prints no result: -o and --format do not apply",
-                         option="--update", hint="run check --update alone, then check with -o or --format")
+        raise UsageError("--update rewrites the baseline and prints the table only where a check still fails: -o "
+                         "and --format do not apply", option="--update",
+                         hint="run check --update alone, then check with -o or --format")
     result = check_models(specs or [], load_baseline(baseline, repairable=update), jobs, records=update)
     if update:
-        gone = update_baseline(result)
-        removed = f", removed {', '.join(sorted(gone))}" if gone else ""
-        sys.stderr.write(f"wrote {baseline}: {len(result.measured)} model{'s' if len(result.measured) != 1 else ''}{removed}\n")
-        return None
+        return _updated(result, specs or [], baseline, jobs)
     read = [*result.spec_files.values(), baseline]
     summary = _step_summary(read, output) if format == "github" else None
     try:
@@ -49,6 +47,28 @@ def check(
         if summary is not None and summary[1] is not None:
             os.close(summary[1])
     return result.ok
+
+
+def _updated(result, specs: list[str], baseline: Path, jobs: int) -> bool | None:
+    """Record the figures measured, then hold the models to the baseline written, as the next
+    `check` will: a budget (max_…) the figures break, or a spec's `expect:` they miss, is not
+    settled by recording them, so the table is printed and the exit is 1."""
+    from archcalc.check import check as check_models
+    from archcalc.check import load_baseline, update_baseline
+    from archcalc.render.registry import render
+
+    gone = update_baseline(result)
+    removed = f", removed {', '.join(sorted(gone))}" if gone else ""
+    sys.stderr.write(f"wrote {baseline}: {len(result.measured)} model{'s' if len(result.measured) != 1 else ''}{removed}\n")
+    if not result.measured:  # models removed, none recorded: nothing to hold
+        return None
+    after = check_models(specs, load_baseline(baseline), jobs)
+    if after.ok:
+        return None
+    emit(render("check", "table", result=after), None)
+    sys.stderr.write("--update records the figures, not the budgets (max_…) nor a spec's 'expect:': for each check "
+                     "above that fails, change the model, or raise the budget or write the new figure where it stands\n")
+    return False
 
 
 def _step_summary(read: list, output: Path | None) -> tuple[str, int | None] | None:
