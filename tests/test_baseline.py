@@ -223,17 +223,47 @@ def test_a_bad_entry_is_an_error_at_its_place_and_update_repairs_it(project, cli
     assert cli("check").exit_code == 0
 
 
-def test_an_input_the_model_cannot_take_names_the_baseline_that_records_it(project, cli):
-    """The spec holds at its own 3x32x32; the baseline recorded 3x2x2. The error was at the spec's
-    conv with 'a larger input' as its fix, and the baseline, whose input it is, went unnamed."""
-    Path("tiny.yaml").write_text("name: tiny\ninput: [3, 32, 32]\nlayers:\n  - conv: {kind: conv2d, out: 4, kernel: 5}\n")
+def tiny_macs(size: int) -> int:
+    """A 3×3 convolution of 3 channels into 8, no padding, on a size×size input: (size−2)² · 8 · 3·3·3."""
+    return (size - 2) ** 2 * 8 * 3 * 3 * 3
+
+
+@pytest.mark.parametrize("recorded", ["3x32x32", "3x2x2"])
+def test_an_input_the_spec_no_longer_has_fails_and_update_records_the_specs(project, cli, recorded):
+    """The spec's input went from 3x32x32 to 3x64x64 after the baseline was recorded: check went on
+    measuring at the baseline's 3x32x32 (its figures and budgets held there, exit 0, the MACs 4x as
+    many now), and --update kept 3x32x32, so the new input could never be recorded. A recorded input
+    the model cannot take (3x2x2) was an error at the spec's layer. Now each fails, saying both inputs,
+    with the figures measured at the spec's; --update records the model at it."""
+    spec = "name: tiny\ninput: [3, 32, 32]\nlayers:\n  - conv: {kind: conv2d, out: 8, kernel: 3}\n"
+    Path("tiny.yaml").write_text(spec)
     assert cli("check", "tiny.yaml", "--update").exit_code == 0
-    Path(BASELINE).write_text(Path(BASELINE).read_text().replace("input: 3x32x32", "input: 3x2x2"))
+    Path(BASELINE).write_text(Path(BASELINE).read_text().replace("input: 3x32x32", f"input: {recorded}"))
+    Path("tiny.yaml").write_text(spec.replace("[3, 32, 32]", "[3, 64, 64]"))
     result = cli("check")
-    assert result.exit_code == 2, result.output
-    first = result.stderr.splitlines()[0]
-    assert first.startswith("error: tiny.yaml:4:5: layer 'conv'"), first
-    assert "(at the input 3x2x2, batch 1, that the baseline records at archcalc.lock.yaml:4)" in first, first
+    assert result.exit_code == 1, result.output
+    assert re.search(rf"^tiny +✗ input changed \(the spec's input is now 3x64x64; {BASELINE} records {recorded}: "
+                     r"run 'archcalc check --update' to record the model at 3x64x64\)$", result.stdout, re.MULTILINE), \
+        result.stdout
+    macs = next(line for line in result.stdout.splitlines() if line.startswith("tiny") and "MACs" in line)
+    assert re.split(r"\s{2,}", macs)[:4] == ["tiny", "MACs", f"{tiny_macs(32):,}", f"{tiny_macs(64):,}"]
+    assert cli("check", "--update").exit_code == 0
+    entry = models_in()["tiny"]
+    assert (entry["input"], entry["macs"]) == ("3x64x64", tiny_macs(64))
+    assert cli("check").exit_code == 0
+
+
+def test_a_variants_own_input_changed_fails_too(project, cli):
+    """A family's variant with an input of its own (as lenet5_pytorch's 1x28x28): its change is the
+    spec's input changing for that model alone."""
+    Path("small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 16, input: [3, 16, 16]}"))
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    Path("small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 16, input: [3, 8, 8]}"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 1
+    assert re.search(r"^small_b +✗ input changed \(the spec's input is now 3x8x8; archcalc.lock.yaml records 3x16x16",
+                     result.stdout, re.MULTILINE), result.stdout
+    assert not re.search(r"^small_a .*✗", result.stdout, re.MULTILINE)
 
 
 @pytest.mark.parametrize("text, line, column, message", [

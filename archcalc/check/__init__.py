@@ -212,8 +212,8 @@ class Measured(NamedTuple):
 
 
 class _Measure(NamedTuple):
-    """One model measured and held: expanded, analysed at its baseline entry's conditions, and
-    held to the entry and its `expect:` block."""
+    """One model measured and held: expanded, analysed at its spec's input and its baseline
+    entry's batch, convention and dtype, and held to the entry and its `expect:` block."""
 
     documents: _Documents
     baseline: Baseline
@@ -422,15 +422,24 @@ def _baseline_targets(baseline: Baseline, documents: _Documents) -> list[Target]
 
 
 def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
-    """At the input, batch, convention and dtype the baseline recorded (else the spec's own)."""
+    """At the spec's input, and the batch, convention and dtype the baseline recorded (else the
+    defaults). The entry's input is what its figures were measured at: one the spec no longer
+    has is told (`_input_changed`), never measured in its place."""
     if entry is None:
         return analyze_graph(graph)
-    try:
-        return analyze_graph(graph, input_shape(entry.input), entry.batch, entry.convention, entry.dtype)
-    except SpecError as error:  # the spec may hold at its own input: say whose input this is
-        error.message += (f" (at the input {entry.input}, batch {entry.batch}, that the baseline records at "
-                          f"{entry.location.file}:{entry.location.line})")
-        raise
+    return analyze_graph(graph, None, entry.batch, entry.convention, entry.dtype)
+
+
+def _input_changed(graph: Graph, entry: Entry) -> Finding | None:
+    """A failure where the spec's input (its variant's) is not the one the entry's figures were
+    measured at: the figures compared are of another input, and its budgets were set at that one."""
+    recorded = input_shape(entry.input)
+    if tuple(graph.input_shape) == tuple(recorded):
+        return None
+    now = "x".join(map(str, graph.input_shape))
+    return Finding(graph.model, "", None, None, "input changed", graph.location,
+                   f"the spec's input is now {now}; {entry.location.file} records {'x'.join(map(str, recorded))}: "
+                   f"run 'archcalc check --update' to record the model at {now}")
 
 
 def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline) -> list[Finding]:
@@ -447,6 +456,8 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
                         "record a baseline with 'archcalc check --update', or " + (
                             "write figures or budgets under the spec's 'expect:'" if expect else
                             "give the spec an 'expect:' block"))]
+    changed = _input_changed(graph, entry) if entry else None
+    findings += [changed] if changed else []
     recorded = entry.blocks if entry else None
     blocks: list = []  # each block's figures and place, worked out for the first figure that moved
     for figure in FIGURES:

@@ -17,8 +17,9 @@ COLUMNS = [Column("model", "<"), Column("figure", "<"), Column("baseline", ">"),
 BUDGET_COLUMNS = [Column("model", "<"), Column("budget", "<"), Column("limit", ">"), Column("now", ">"),
                   Column("headroom", ">"), Column("%", ">"), Column("verdict", "<")]
 
-PRIORITY = ("over budget", "drift", "not in the baseline", "spec gone", "nothing to check against")
-"""The order of the annotations: broken budgets first, then figures that moved, then models new or gone."""
+PRIORITY = ("over budget", "input changed", "drift", "not in the baseline", "spec gone", "nothing to check against")
+"""The order of the annotations: broken budgets first, then inputs that changed and figures that
+moved (with them), then models new or gone."""
 ANNOTATIONS_PER_STEP = 10
 """GitHub shows 10 error annotations of a step (10 warnings and 10 notices besides; 50 a job): the
 'Limitations' of actions/toolkit's docs/problem-matchers.md. The rest are counted in a notice."""
