@@ -223,6 +223,22 @@ def test_a_bad_entry_is_an_error_at_its_place_and_update_repairs_it(project, cli
     assert cli("check").exit_code == 0
 
 
+@pytest.mark.parametrize("case", ["only spec and input", "no input", "batch 2^31"])
+def test_a_bad_entry_of_another_baseline_is_repaired_by_the_command_its_hint_gives(project, cli, case):
+    """Beside --baseline ci/lock.yaml the hint said 'run archcalc check --update', which checks and
+    writes archcalc.lock.yaml instead (here: 'nothing to check … does not exist', exit 2)."""
+    text = BAD_ENTRIES[case][0]
+    Path("ci").mkdir()
+    Path("small.yaml").write_text(family("small_a"))
+    Path("ci/lock.yaml").write_text(text.replace("spec: small.yaml", "spec: ../small.yaml"))
+    result = cli("check", "--baseline", "ci/lock.yaml")
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    command = re.search(r"hint: run '(archcalc check [^']*)'", result.stderr)[1].split()
+    assert command[-2:] == ["--baseline", "ci/lock.yaml"]
+    assert cli(*command[1:]).exit_code == 0
+    assert cli("check", "--baseline", "ci/lock.yaml").exit_code == 0 and not Path(BASELINE).exists()
+
+
 def tiny_macs(size: int) -> int:
     """A 3×3 convolution of 3 channels into 8, no padding, on a size×size input: (size−2)² · 8 · 3·3·3."""
     return (size - 2) ** 2 * 8 * 3 * 3 * 3

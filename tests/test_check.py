@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -827,6 +828,33 @@ def test_a_baseline_spec_in_a_loop_of_links_says_so(project, cli):
         assert result.stderr.startswith("error: archcalc.lock.yaml:5:11: the spec 'loop.yaml' cannot be resolved: "
                                         "a loop of links"), result.stderr
     assert baseline.read_text() == text
+
+
+def test_every_hint_to_update_is_a_command_that_records_the_model(project, cli):
+    """The hints said 'archcalc check --update' whatever the baseline and the spec: beside
+    --baseline "ci/the lock.yaml" that command writes archcalc.lock.yaml instead, and a bare --update
+    records no model of a spec file the baseline does not name yet (the check failed again). Each
+    hint's command, run as written, now makes the check it came from pass."""
+    Path("ci").mkdir()
+    baseline = ["--baseline", "ci/the lock.yaml"]
+
+    def follow(pattern: str, *args: str) -> None:
+        result = cli("check", *args, *baseline)
+        assert result.exit_code == 1, result.output
+        command = shlex.split(re.search(pattern, result.stdout)[1])
+        assert command[:2] == ["archcalc", "check"] and "--update" in command, command
+        assert cli(*command[1:]).exit_code == 0
+        assert cli("check", *args, *baseline).exit_code == 0
+
+    follow(r"record a baseline with '(archcalc check [^']*)'", "small.yaml")  # nothing to check against
+    (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    follow(r"run '(archcalc check [^']*)' and commit ci/the lock.yaml", "small.yaml", "--format", "github")  # drift
+    (project / "other file.yaml").write_text(FAMILY.replace("small_a", "other_a").replace("small_b", "other_b"))
+    follow(r"not in the baseline \(run '(archcalc check [^']*)' to record it\)", "other file.yaml")
+    assert not Path("archcalc.lock.yaml").exists()
+    # and the file itself, written anew, says the same (it said 'archcalc check --update' rewrites it)
+    assert Path("ci/the lock.yaml").read_text().splitlines()[1].startswith(
+        "# `archcalc check --update --baseline <this file>` rewrites the figures")
 
 
 def test_update_refuses_to_record_a_spec_check_would_then_refuse(tmp_path, monkeypatch, cli):

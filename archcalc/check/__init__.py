@@ -19,7 +19,9 @@ from archcalc.check.baseline import (
     bundled_spec,
     load_baseline,
     recorded_spec,
+    shell_word,
     spec_roots,
+    update_command,
     updated_text,
     within_roots,
 )
@@ -162,8 +164,8 @@ def check(specs: list[str], baseline: Baseline, jobs: int = 0, records: bool = F
             raise next(iter(baseline.broken.values()))[1]
         raise UserError(f"nothing to check: no spec was given and '{baseline.path}' "
                         + ("lists no models" if baseline.exists else "does not exist"),
-                        hint="give spec files or bundled names, or record a baseline with "
-                             "'archcalc check SPEC… --update'")
+                        hint=f"give spec files or bundled names, or record a baseline with "
+                             f"'{update_command(baseline.path, 'SPEC…')}'")
     measure = _Measure(documents, baseline, records)
     jobs = 1 if _named_twice(targets, documents) else jobs  # check stops there: one process gets there first
     models = in_order(measure, targets, jobs, weight=lambda target: _size(target[0]), together=lambda target: target[0])
@@ -232,8 +234,17 @@ class _Measure(NamedTuple):
             if variant is not None:
                 error.message += f" (in the variant '{variant}')"
             raise
-        return Measured(graph.model, graph.location, _hold(graph, stats, entry, self.baseline),
+        return Measured(graph.model, graph.location, _hold(graph, stats, entry, self.baseline, _argument(path, variant)),
                         record_of(stats) if self.records else None)
+
+
+def _argument(path: str, variant: str | None) -> str:
+    """A model's spec as `check` is given it on a command line: a bundled model by its name, else
+    its file's path, quoted for a shell."""
+    bundled = bundled_spec(path)
+    if bundled is not None:
+        return variant or bundled
+    return shell_word(path)
 
 
 def record_of(stats: ModelStats) -> dict:
@@ -430,7 +441,7 @@ def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
     return analyze_graph(graph, None, entry.batch, entry.convention, entry.dtype)
 
 
-def _input_changed(graph: Graph, entry: Entry) -> Finding | None:
+def _input_changed(graph: Graph, entry: Entry, baseline: Baseline) -> Finding | None:
     """A failure where the spec's input (its variant's) is not the one the entry's figures were
     measured at: the figures compared are of another input, and its budgets were set at that one."""
     recorded = input_shape(entry.input)
@@ -439,10 +450,11 @@ def _input_changed(graph: Graph, entry: Entry) -> Finding | None:
     now = "x".join(map(str, graph.input_shape))
     return Finding(graph.model, "", None, None, "input changed", graph.location,
                    f"the spec's input is now {now}; {entry.location.file} records {'x'.join(map(str, recorded))}: "
-                   f"run 'archcalc check --update' to record the model at {now}")
+                   f"run '{update_command(baseline.path)}' to record the model at {now}")
 
 
-def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline) -> list[Finding]:
+def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline, spec: str) -> list[Finding]:
+    """The findings of one model (`spec`: its spec as `check` is given it, for the command that records it)."""
     now = figures_of(stats)
     where = graph.location
     expect = _expect(graph)
@@ -450,13 +462,13 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
     findings = []
     if entry is None and baseline.exists:  # its expect: is still held
         findings.append(Finding(graph.model, "", None, None, "not in the baseline", where,
-                                "run 'archcalc check --update' to record it"))
+                                f"run '{update_command(baseline.path, spec)}' to record it"))
     elif not helds:  # an expect: of a tolerance alone, or of nothing, holds nothing either
         return [Finding(graph.model, "", None, None, "nothing to check against", where,
-                        "record a baseline with 'archcalc check --update', or " + (
+                        f"record a baseline with '{update_command(baseline.path, spec)}', or " + (
                             "write figures or budgets under the spec's 'expect:'" if expect else
                             "give the spec an 'expect:' block"))]
-    changed = _input_changed(graph, entry) if entry else None
+    changed = _input_changed(graph, entry, baseline) if entry else None
     findings += [changed] if changed else []
     recorded = entry.blocks if entry else None
     blocks: list = []  # each block's figures and place, worked out for the first figure that moved
@@ -520,9 +532,9 @@ def _gone(baseline: Baseline, measured: set[str], checked: set[str]) -> list[Fin
     for model, path, spec, location in entries:
         if path is None or not file_there(path):
             findings.append(Finding(model, "", None, None, "spec gone", location,
-                                    f"{spec} does not exist; remove the entry or run --update"))
+                                    f"{spec} does not exist; remove the entry or run '{update_command(baseline.path)}'"))
         elif path.resolve() in checked_files:
             findings.append(Finding(model, "", None, None, "spec gone", location,
-                                    f"{spec} no longer defines it (renamed?); run --update to bring "
-                                    "the baseline up to date"))
+                                    f"{spec} no longer defines it (renamed?); run '{update_command(baseline.path)}' "
+                                    "to bring the baseline up to date"))
     return findings

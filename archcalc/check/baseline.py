@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Mapping
 from functools import lru_cache, partial
 from pathlib import Path
@@ -34,7 +35,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from archcalc.conventions import CONVENTIONS, DEFAULT_CONVENTION
-from archcalc.errors import Location, OutputError, SpecError, did_you_mean, hidden
+from archcalc.errors import Location, OutputError, SpecError, did_you_mean, hidden, on_one_line, shown_safely
 from archcalc.limits import MAX_DIMENSION, MAX_PATH_CHARS, MAX_YAML_NODES
 from archcalc.reading import nothing_at, read_text_file
 from archcalc.sizes import parse_input
@@ -56,8 +57,9 @@ _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ONE_LINE = 10**9
 """A line width no value reaches: the emitter never folds a value onto a second line."""
 HEADER = ("# archcalc baseline: the figures `archcalc check` holds each model to.\n"
-          "# `archcalc check --update` rewrites the figures; budgets (max_…), tolerances and comments stay.\n"
+          "# `{update}` rewrites the figures; budgets (max_…), tolerances and comments stay.\n"
           "models:\n")
+"""The top of a baseline written anew; {update}: the command that updates it (`_header`)."""
 
 
 class Entry(NamedTuple):
@@ -121,7 +123,7 @@ def load_baseline(path: str | Path, repairable: bool = False) -> Baseline:
             held_from(body, "baseline", figures=False, other_keys=(*CONDITION_KEYS, BLOCKS))
             _within(body, path, roots)
         try:
-            entries[name] = _entry(name, body, models.key_where(name), path.parent)
+            entries[name] = _entry(name, body, models.key_where(name), path)
         except SpecError as error:  # conditions and figures: --update measures and writes them
             if not repairable:
                 raise
@@ -258,16 +260,41 @@ def _nodes(value: Any) -> int:
     return 1
 
 
-NO_SPEC_HINT = ("run 'archcalc check SPEC --update' with the spec file that defines the model, or write that file's "
-                "path (or a bundled spec's name) under 'spec:', or remove the entry")
-"""What to do about an entry that names no spec: a bare --update cannot measure it."""
+DEFAULT_BASELINE = Path("archcalc.lock.yaml")
+"""The baseline `check` reads and writes without --baseline."""
 
 
-def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
-    """One entry, validated: its conditions (text, sizes and names archcalc knows) and every figure."""
+def update_command(baseline: Path, spec: str = "") -> str:
+    """'archcalc check [SPEC] --update', the command that records a model in `baseline`: with
+    '--baseline FILE' where that is not the default file (without it, the command writes another).
+    `spec` is a word of the command line already (`shell_word`)."""
+    named = "" if Path(baseline) == DEFAULT_BASELINE else f" --baseline {shell_word(str(baseline))}"
+    return f"archcalc check {spec + ' ' if spec else ''}--update{named}"
+
+
+def shell_word(text: str) -> str:
+    """A file's name as one word of a command line a message shows: in double quotes where a shell
+    would split it (single quotes where it holds what double quotes expand), and with what a
+    terminal acts on (an ESC, a line feed) written as its escape."""
+    if any(map(hidden, text)):
+        text = shown_safely(on_one_line(text))
+    quoted = shlex.quote(text)
+    return quoted if quoted == text or any(c in text for c in '"$`\\!') else f'"{text}"'
+
+
+def no_spec_hint(baseline: Path) -> str:
+    """What to do about an entry that names no spec: a bare --update cannot measure it."""
+    return (f"run '{update_command(baseline, 'SPEC')}' with the spec file that defines the model, or write that "
+            "file's path (or a bundled spec's name) under 'spec:', or remove the entry")
+
+
+def _entry(name: str, body: Any, location: Location, path: Path) -> Entry:
+    """One entry of the baseline at `path`, validated: its conditions (text, sizes and names
+    archcalc knows) and every figure."""
     if not isinstance(body, YMap):
-        raise SpecError(f"the baseline entry '{name}' must be a mapping", location=location, hint=NO_SPEC_HINT)
-    for key, fix in (("spec", NO_SPEC_HINT), ("input", "run 'archcalc check --update' to rewrite the entry")):
+        raise SpecError(f"the baseline entry '{name}' must be a mapping", location=location, hint=no_spec_hint(path))
+    rewrite = f"run '{update_command(path)}' to rewrite the entry"
+    for key, fix in (("spec", no_spec_hint(path)), ("input", rewrite)):
         if not isinstance(body.get(key), str) or not body[key]:
             raise SpecError(f"the baseline entry '{name}' needs '{key}:' as text",
                             location=body.where(key) if key in body else body.location, hint=fix)
@@ -279,24 +306,24 @@ def _entry(name: str, body: Any, location: Location, folder: Path) -> Entry:
     batch = count(body, "batch", 1, minimum=1)
     if batch > MAX_DIMENSION:
         raise SpecError(f"'batch' of the baseline entry '{name}' must be at most {MAX_DIMENSION:,}, got {batch:,}",
-                        location=body.where("batch"), hint="run 'archcalc check --update' to rewrite the entry")
+                        location=body.where("batch"), hint=rewrite)
     convention = _choice(body, "convention", DEFAULT_CONVENTION, CONVENTIONS)
     dtype = _choice(body, "dtype", "float32", DTYPE_BYTES)
     held = held_from(body, "baseline", other_keys=(*CONDITION_KEYS, BLOCKS))
     for figure in FIGURE_KEYS:
         if figure not in body:
             raise SpecError(f"the baseline entry '{name}' has no '{figure}'", location=body.location,
-                            hint="run 'archcalc check --update' to record its figures")
-    return Entry(name, body["spec"], spec_file(folder, body["spec"]), body["input"], batch, convention, dtype, held, location,
-                 _blocks(name, body))
+                            hint=f"run '{update_command(path)}' to record its figures")
+    return Entry(name, body["spec"], spec_file(path.parent, body["spec"]), body["input"], batch, convention, dtype, held,
+                 location, _blocks(name, body, path))
 
 
-def _blocks(name: str, body: YMap) -> dict[str, dict[str, int]] | None:
+def _blocks(name: str, body: YMap, path: Path) -> dict[str, dict[str, int]] | None:
     """The entry's per-block record, each block's four figures whole numbers ≥ 0 (None if it has none)."""
     blocks = body.get(BLOCKS)
     if BLOCKS not in body:
         return None
-    fix = "run 'archcalc check --update' to record them anew"
+    fix = f"run '{update_command(path)}' to record them anew"
     if not isinstance(blocks, YMap) or not blocks:
         raise SpecError(f"'{BLOCKS}' of the baseline entry '{name}' must map each top-level block to its figures",
                         location=body.where(BLOCKS), hint=fix)
@@ -336,7 +363,7 @@ def updated_text(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: 
     text = _edited(baseline, meant, measured, gone) if baseline.exists else None
     text = text if text is None else _ended(text, ending)
     if text is None or _read_back(text, baseline.path) != meant:
-        text = _ended(_written_anew(meant), ending)
+        text = _ended(_written_anew(meant, baseline.path), ending)
         if _read_back(text, baseline.path) != meant:  # pragma: no cover - the emitter's own output
             raise OutputError(f"the new baseline for {baseline.path} does not read back as written; "
                               "nothing was written")
@@ -383,9 +410,16 @@ def _read_back(text: str, path: Path) -> dict | None:
     return models if isinstance(models, dict) else ({} if models is None else None)
 
 
-def _written_anew(models: dict[str, dict]) -> str:
+def _header(path: Path) -> str:
+    """HEADER for the baseline at `path`: one that is not archcalc.lock.yaml is updated with
+    --baseline naming it (its path from wherever the command runs: not written into the file)."""
+    named = Path(path) == DEFAULT_BASELINE
+    return HEADER.format(update="archcalc check --update" + ("" if named else " --baseline <this file>"))
+
+
+def _written_anew(models: dict[str, dict], path: Path) -> str:
     """The whole baseline written by the YAML emitter, in block style (comments are not kept)."""
-    return HEADER + "".join(line for name, values in models.items() for line in _entry_lines(name, values))
+    return _header(path) + "".join(line for name, values in models.items() for line in _entry_lines(name, values))
 
 
 def _edited(baseline: Baseline, meant: dict[str, dict], measured: dict[str, dict[str, Any]],

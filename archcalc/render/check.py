@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from archcalc.check import BUDGETS, FIGURES, BlockChange, CheckResult, Finding
+from archcalc.check.baseline import update_command
 from archcalc.errors import Location, hidden, on_one_line, shown_safely
 from archcalc.render.numbers import grouped, human
 from archcalc.render.styles import FAILED, FAILED_VERDICT, HOLDS_VERDICT
@@ -26,8 +27,8 @@ ANNOTATIONS_PER_STEP = 10
 ACCEPT = {
     "over budget": "If the growth is intended, raise the budget where it is written ('archcalc check --update' "
                    "records figures, never budgets).",
-    "drift": "If the change is intended, run 'archcalc check --update' and commit {baseline}.",
-    "spec gone": "If that is intended, run 'archcalc check --update' and commit {baseline}.",
+    "drift": "If the change is intended, run '{update}' and commit {baseline}.",
+    "spec gone": "If that is intended, run '{update}' and commit {baseline}.",
     "drift from expect": "If the change is intended, write the new figure in the spec's 'expect:' ('archcalc check "
                          "--update' records the baseline, not 'expect:').",
 }
@@ -35,7 +36,7 @@ ACCEPT = {
 own detail does not say it."""
 BLOCKS_NAMED = 3
 """The blocks a message names with their changes (the first is where the change starts); the rest are counted."""
-NO_BLOCKS = ("{baseline} records no per-block figures for {model}: 'archcalc check --update' adds them, so that a "
+NO_BLOCKS = ("{baseline} records no per-block figures for {model}: '{update}' adds them, so that a "
              "change names the block where it starts")
 
 
@@ -221,7 +222,9 @@ def _problem_message(problem: Problem, result: CheckResult) -> str:
         text += ". " + _no_blocks(result, problem.model)
     kinds = dict.fromkeys(f"{problem.kind} from expect" if f.detail.startswith("expect") and problem.kind == "drift"
                           else problem.kind for f in findings)
-    return f"{text}." + "".join(f" {ACCEPT[kind].format(baseline=baseline)}" for kind in kinds if kind in ACCEPT)
+    update = update_command(result.baseline.path)
+    return f"{text}." + "".join(f" {ACCEPT[kind].format(baseline=baseline, update=update)}" for kind in kinds
+                                if kind in ACCEPT)
 
 
 def _block_text(changes: list[tuple[BlockChange, str]]) -> str:
@@ -251,7 +254,7 @@ def _unrecorded(result: CheckResult, findings: list[Finding] | None = None) -> l
 
 
 def _no_blocks(result: CheckResult, model: str) -> str:
-    return NO_BLOCKS.format(baseline=result.baseline.path, model=model)
+    return NO_BLOCKS.format(baseline=result.baseline.path, model=model, update=update_command(result.baseline.path))
 
 
 def _command(kind: str, where: Location | None, title: str, message: str) -> str:
