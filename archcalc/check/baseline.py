@@ -341,7 +341,7 @@ def _blocks(name: str, body: YMap, path: Path) -> dict[str, dict[str, int]] | No
 
 def _choice(mapping: Mapping, key: str, default: str, choices: Mapping) -> str:
     value = mapping.get(key, default)
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:  # a list or a mapping is no name (nor hashable)
         raise SpecError(f"unknown {key} {value!r}{did_you_mean(str(value), choices)}",
                         location=where(mapping, key), hint=f"choose one of {', '.join(choices)}")
     return value
