@@ -139,8 +139,10 @@ def kept_in_validation(monkeypatch, entry) -> None:
         asked = {"input": x.shape, "layers": layers, "fvcore": fvcore, "flop_counter": flop_counter}
         value = kept("validation_counts", entry, model, asked, ["archcalc/validation/measure.py"], measure)
 
-        def read(figures: dict):
-            return counting.Measured(**{**figures, "shape": tuple(figures["shape"])})
+        def read(figures: dict):  # a shape as a tuple; the model's of several heads, a tuple of them
+            shape = figures["shape"]
+            return counting.Measured(**{**figures, "shape": tuple(tuple(head) if isinstance(head, list) else head
+                                                                  for head in shape)})
         return {name: read(value["layers"][name]) for name in layers}, read(value["total"])
 
     def tracked(graph, shape, dtype="float32", tracker=peaks.OverallPeakTracker, fake=True):

@@ -94,6 +94,46 @@ def test_a_model_of_one_layer_is_said_to_agree_in_its_one_layer(cli, tmp_path):
     assert result.exit_code == 0 and "✓ one: its one layer and the totals agree — " in result.stdout, result.output
 
 
+TWO_HEADS = ("name: two_heads\ninput: [3, 8, 8]\nlayers:\n  - conv: {kind: conv2d, out: 4, kernel: 3}\n"
+             "  - a: {kind: conv2d, out: 2, kernel: 1, from: conv}\n  - b: {kind: conv2d, out: 5, kernel: 3, from: conv}\n"
+             "outputs: [a, b]\n")
+"""Two heads on one convolution: 3×8×8 → conv 3×3 → 4×6×6; head a (1×1) 2×6×6, head b (3×3) 5×4×4."""
+
+
+def test_every_head_of_a_model_is_its_output_shape(tmp_path):
+    """The total's output shape is every head's as the model returns them, not the first head's alone
+    (by hand: 1×2×6×6 and 1×5×4×4; torch's model returns both)."""
+    path = tmp_path / "two_heads.yaml"
+    path.write_text(TWO_HEADS)
+    result = validate(path, device="cpu", counter="torch", runs=0, memory=False)
+    heads = tuple(tuple(out.shape) for out in build_torch(path).eval()(torch.zeros(1, 3, 8, 8)))
+    assert heads == ((1, 2, 6, 6), (1, 5, 4, 4))
+    assert result.ok and result.total.get("shape").predicted == result.total.get("shape").measured == heads
+
+
+def test_a_head_the_model_does_not_return_is_a_difference(tmp_path, monkeypatch):
+    """A built model that returns its first head alone (as if the build dropped the second) differs
+    from the spec's two heads in the total's output shape: it does not pass."""
+    from archcalc import torchmodel
+
+    build = torchmodel.build_graph
+
+    def first_head_only(*args, **kwargs):
+        model = build(*args, **kwargs)
+        returns = model.forward
+        model.forward = lambda x: returns(x)[0]
+        return model
+
+    monkeypatch.setattr(torchmodel, "build_graph", first_head_only)
+    path = tmp_path / "two_heads.yaml"
+    path.write_text(TWO_HEADS)
+    result = validate(path, device="cpu", counter="torch", runs=0, memory=False)
+    assert all(layer.ok for layer in result.layers)  # every layer runs as the spec says
+    assert [(row.name, check.figure, check.measured) for row, check in result.differences] == [
+        ("total", "shape", (1, 2, 6, 6))]
+    assert not result.ok
+
+
 def test_a_wrong_count_is_shown_where_it_is_and_exits_1(cli, monkeypatch):
     linear = LAYER_KINDS["linear"]
     right = type(linear).macs

@@ -33,7 +33,14 @@ LEGEND = "each cell: archcalc's figure and ✓ where torch measured the same, el
 
 
 def value_text(value) -> str:
-    return shape_text(value) if isinstance(value, tuple) else grouped(value)
+    return heads_text(value, "×", ", ") if isinstance(value, tuple) else grouped(value)
+
+
+def heads_text(shape: tuple, sep: str, between: str) -> str:
+    """A shape as `shape_text` writes it; of a model of several heads, each head's, `between` them."""
+    if shape and isinstance(shape[0], tuple):
+        return between.join(shape_text(head, sep) for head in shape)
+    return shape_text(shape, sep)
 
 
 def check_cell(check: Check | None) -> str:
@@ -318,4 +325,4 @@ def to_csv(validations: list[Validation]) -> str:
 
 
 def _csv_value(value):
-    return shape_text(value, "x") if isinstance(value, tuple) else value
+    return heads_text(value, "x", ";") if isinstance(value, tuple) else value

@@ -671,7 +671,8 @@ def _layer_check(layer: LayerStats, measured, counters, training=None) -> LayerC
 
 def _total_check(predicted: ModelStats, measured, counters, training=None) -> LayerCheck:
     totals = predicted.totals
-    values = {"shape": predicted.shapes[predicted.outputs[0]], "params": totals.params, "buffers": totals.buffers,
+    heads = tuple(predicted.shapes[name] for name in predicted.outputs)  # as the model returns them (measure)
+    values = {"shape": heads if len(heads) > 1 else heads[0], "params": totals.params, "buffers": totals.buffers,
               "fvcore": predicted.count("fvcore"), "flop_counter": 2 * predicted.count("torch"),
               "flop_counter_backward": training and 2 * training.total.backward}
     return LayerCheck("total", "", _checks(values, measured, counters))

@@ -15,7 +15,8 @@ from torch import nn
 class Measured:
     """One layer (or the whole model) as torch and the counters see it; None = not counted."""
 
-    shape: tuple[int, ...]
+    shape: tuple
+    """The output's shape; the whole model's of several heads, each head's (`output_shape`)."""
     params: int
     buffers: int
     fvcore: int | None = None
@@ -42,7 +43,7 @@ def measure(model: nn.Module, x: torch.Tensor, layers: list[str], fvcore: bool,
 
 def _hooked_forward(model: nn.Module, x: torch.Tensor, layers: list[str], flop_counter: bool):
     """Output shape of each layer and, under FlopCounterMode, the FLOPs counted while it ran;
-    the whole pass's FLOPs and the model's output shape."""
+    the whole pass's FLOPs and the model's output shape (`output_shape`)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False) if flop_counter else None
@@ -70,8 +71,12 @@ def _hooked_forward(model: nn.Module, x: torch.Tensor, layers: list[str], flop_c
     finally:
         for handle in handles:
             handle.remove()
-    first = output[0] if isinstance(output, tuple) else output  # of several heads, the first
-    return shapes, flops, total(), tuple(first.shape)
+    return shapes, flops, total(), output_shape(output)
+
+
+def output_shape(output) -> tuple:
+    """The model's output shape; of several heads (a tuple), each head's, in the order returned."""
+    return tuple(output_shape(head) for head in output) if isinstance(output, tuple) else tuple(output.shape)
 
 
 class FvcoreFailed(Exception):

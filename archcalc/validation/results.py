@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-Value = Union[int, tuple[int, ...]]
+Value = Union[int, tuple[int, ...], tuple[tuple[int, ...], ...]]
+"""A count, a shape, or the shapes of a model's several heads (the total's, in the order it returns them)."""
 
 FIGURES = {
     "shape": "output shape",
