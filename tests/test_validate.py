@@ -275,6 +275,48 @@ def test_all_gives_one_line_per_model_and_one_verdict(cli, monkeypatch):
                         r"validate 2/2: ✓ lenet5_pytorch agrees \(\d+\.\d s\)\n", result.stderr), result.stderr
 
 
+def never_built(monkeypatch) -> None:
+    """Fail the test where any model is built in torch."""
+    from archcalc import torchmodel
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was built before every model's checks ran")
+
+    monkeypatch.setattr(torchmodel, "build_graph", refuse)
+
+
+def test_all_refuses_a_later_model_before_building_the_first(cli, monkeypatch):
+    """--all checked each model just before validating it: a model refused (AlexNet of the paper at
+    3×64×64, whose conv5 output of 2×2 leaves pool5's 3×3 window nothing to fit) came after the
+    seconds of building and counting those before it. Every refusal comes first now."""
+    import archcalc.spec
+
+    chosen = tuple(e for e in bundled() if e.name in ("alexnet", "alexnet_paper"))
+    monkeypatch.setattr(archcalc.spec, "bundled", lambda: chosen)
+    never_built(monkeypatch)
+    result = cli("validate", "--all", "--input", "3x64x64", "--device", "meta", "--runs", "0", "--no-memory")
+    assert result.exit_code == 2, result.output
+    assert "layer 'pool5': the window (kernel 3) does not fit the padded input (2 + 2·0 = 2)" in result.stderr
+    assert "validate 1/2" not in result.stderr and result.stdout == ""
+
+
+def test_all_names_the_model_a_device_refuses(cli, monkeypatch):
+    """Of several models, the one the device has no room for is named (a single model's error says
+    'the model'), and none is built before it is refused."""
+    import archcalc.spec
+    import archcalc.validation
+
+    chosen = tuple(e for e in bundled() if e.name in ("lenet5", "lenet5_pytorch"))
+    monkeypatch.setattr(archcalc.spec, "bundled", lambda: chosen)
+    available = iter([None, 0])  # room for the first model (not known: not refused), none for the second
+    monkeypatch.setattr(archcalc.validation, "_available_memory", lambda torch, place: next(available))
+    never_built(monkeypatch)
+    result = cli("validate", "--all", "--device", "cpu", "--runs", "0", "--no-memory")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: lenet5_pytorch (specs/lenet.yaml): the model needs at least "), result.stderr
+    assert "validate 1/2" not in result.stderr
+
+
 def test_batch_and_input_reach_the_model():
     result = validate("resnet18", input="3x160x160", batch=2, device="cpu", runs=0)
     assert result.ok and result.input_shape == (2, 3, 160, 160)

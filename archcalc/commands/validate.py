@@ -6,7 +6,7 @@ import gc
 from pathlib import Path
 
 from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option, spec_paths
-from archcalc.errors import UsageError
+from archcalc.errors import UsageError, on_one_line
 from archcalc.limits import MAX_DIMENSION, MAX_RUNS, MAX_THREADS
 from archcalc.validation import COUNTERS, DEVICES, LATENCY_DTYPES, LATENCY_MODES, WARMUP
 
@@ -42,7 +42,7 @@ def validate(
     output: Path | None = OUTPUT,
 ) -> bool:
     from archcalc.render.registry import render
-    from archcalc.validation import validate as validate_spec
+    from archcalc.validation import NoRoom, checked_validation
 
     gc.enable()  # building and running torch models takes seconds: the collector is back on for it
 
@@ -65,12 +65,25 @@ def validate(
         from archcalc.output import writable_target
 
         writable_target(output, spec_paths([path for path, _ in specs]))
+    from archcalc.analysis import input_shape
     from archcalc.render.progress import each
+    from archcalc.spec import load_graph
 
-    results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: validate_spec(
-        specs[index][0], variant=specs[index][1], input=input, batch=batch, device=device, counter=counter, runs=runs,
-        warmup=warmup, memory=memory, latency=latency, threads=threads, device_profile=profile, train=train,
-        dtype=dtype))
+    checked = []
+
+    def check(index: int) -> None:
+        """The model's refusals: every model's come before the first is built (--all: seconds a model)."""
+        graph = load_graph(*specs[index])
+        try:
+            checked.append(checked_validation(graph, input_shape(input), batch, device, counter, runs, warmup, memory,
+                                              latency, threads, profile, train, dtype))
+        except NoRoom as refused:  # it says 'the model': which one, of several
+            if len(specs) == 1:
+                raise
+            raise NoRoom(f"{graph.model} ({on_one_line(graph.file)}): {refused.message}", hint=refused.hint) from None
+
+    results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: checked[index](),
+                   check)
     kind = "validations" if all_models else "validation"
     emit(render(kind, format, result=results[0], results=results), output, [path for path, _ in specs])
     return all(result.ok for result in results)

@@ -17,12 +17,17 @@ from archcalc.errors import shown_safely
 from archcalc.render.styles import FAILED, HOLDS_VERDICT
 
 
-def each(what: str, names: list[str], work: Callable[[int], Any]) -> list:
+def each(what: str, names: list[str], work: Callable[[int], Any], check: Callable[[int], Any] | None = None) -> list:
     """`work(index)` for each of the models `names`, in turn, its progress on stderr; each result's
-    `ok` is its verdict and its `model` its name (a `Validation`)."""
+    `ok` is its verdict and its `model` its name (a `Validation`). With `check`, `check(index)` of
+    every model first (its refusals before any model's work), its phases shown as the work's."""
     watch = Watch(what, len(names))
     results = []
     try:
+        for index, name in enumerate(names if check is not None else []):
+            progress.WATCHER = lambda text, name=name: watch.show(f"{name}: {text}")
+            watch.show(f"{name}: checking")
+            check(index)
         for index, name in enumerate(names):
             started = time.perf_counter()
             progress.WATCHER = lambda text, name=name: watch.show(f"{name}: {text}")

@@ -45,7 +45,7 @@ BACKWARD = "flop_counter_backward"
 """The counter of `train`: FlopCounterMode over a training step's backward pass."""
 
 __all__ = ["COUNTERS", "DEVICES", "FIGURES", "LATENCY_DTYPES", "LATENCY_MODES", "MEMORY_FIGURES", "Check", "LayerCheck",
-           "Validation", "checked_validation", "measure_latency", "validate", "validate_graph"]
+           "NoRoom", "Validation", "checked_validation", "measure_latency", "validate", "validate_graph"]
 
 
 WARMUP = 2
@@ -144,6 +144,11 @@ def _measured(graph: Graph, predicted: ModelStats, result: Validation, runs: int
         return replace(result, error=f"torch could not run the model: {first_line(error)}")
 
 
+class NoRoom(DeviceError):
+    """The device has too little memory for the model (`_check_memory`): of several models
+    (`validate --all`), the command names which one."""
+
+
 def _check_memory(torch, stats: ModelStats, place: str, dtype: str = "float32") -> None:
     """Refuse, before allocating, a model that cannot fit even at its smallest: its weights, buffers,
     input and largest layer output all at once, in float32 (built and counted) or in the dtype it is
@@ -157,7 +162,7 @@ def _check_memory(torch, stats: ModelStats, place: str, dtype: str = "float32") 
     at_least = width * (stats.totals.params + stats.totals.buffers + numel(stats.input_shape) + largest)
     available = _available_memory(torch, place)
     if available is not None and at_least > available:
-        raise DeviceError(f"the model needs at least {human_bytes(at_least)} on {place} (weights, buffers, "
+        raise NoRoom(f"the model needs at least {human_bytes(at_least)} on {place} (weights, buffers, "
                         f"input and its largest output{f', in {dtype}' if width > 4 else ''}), and "
                         f"{human_bytes(available)} is available",
                         hint="use --device meta, which allocates nothing, or a smaller input or batch"
