@@ -443,7 +443,7 @@ def test_csv_text_a_spreadsheet_would_run_as_a_formula_is_written_as_text(cli, t
     result = cli("validate", str(spec), "--variant", "=1+1", "--format", "csv", "--runs", "0", "--no-memory")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [row["model"] for row in rows] == ["'=1+1"]
+    assert [(row["model"], row["layer"]) for row in rows] == [("'=1+1", "c"), ("'=1+1", "total")]
 
 
 def test_a_negative_setting_of_a_sweep_is_a_number_in_csv(cli, write_spec):

@@ -1000,13 +1000,58 @@ def test_csv_carries_the_checks_and_the_layer_times(cli):
                  "--device-profile", "h200", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [row["layer"] for row in rows] == [node.name for node in load_graph("lenet5").nodes]
+    assert [row["layer"] for row in rows] == [node.name for node in load_graph("lenet5").nodes] + [
+        "total", "inference peak", "training peak"]
+    rows = rows[:-3]  # the layers'
     fc1 = rows[7]
     assert (fc1["params_archcalc"], fc1["params_measured"], fc1["fvcore_measured"], fc1["ok"]) == \
         ("48120", "48120", "48000", "True")
     assert all(row["dtype"] == "float32" for row in rows)
     assert all(float(row["min_ms"]) <= float(row["ms"]) <= float(row["max_ms"]) and float(row["predicted_ms"]) >= 0
                for row in rows)
+
+
+def test_csv_has_each_models_totals_and_peaks_after_its_layers(cli, tmp_path):
+    """The CSV had a line per layer and none for the totals (the table's last line, the JSON's
+    `total`) nor the peaks: the model's own time, its heads' shapes and a peak that differed were in
+    no line. Expected values: torch's parameters of the built model (by hand 112 + 10 + 185 = 307,
+    4 bytes each in float32) and the heads' shapes by hand (TWO_HEADS)."""
+    path = tmp_path / "two_heads.yaml"
+    path.write_text(TWO_HEADS)
+    result = cli("validate", path, "--runs", "1", "--warmup", "0", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(row["model"], row["layer"], row["kind"]) for row in rows] == [
+        ("two_heads", "conv", "conv2d"), ("two_heads", "a", "conv2d"), ("two_heads", "b", "conv2d"),
+        ("two_heads", "total", "total"), ("two_heads", "inference peak", "MemTracker"),
+        ("two_heads", "training peak", "MemTracker on fake tensors")]
+    total, inference, training = rows[3:]
+    params = sum(p.numel() for p in build_torch(path).parameters())
+    assert params == 307 and (total["params_archcalc"], total["params_measured"]) == ("307", "307")
+    assert total["shape_archcalc"] == total["shape_measured"] == "1x2x6x6;1x5x4x4"
+    assert total["dtype"] == "float32" and float(total["min_ms"]) <= float(total["ms"]) <= float(total["max_ms"])
+    assert total["ok"] == "True" and total["error"] == ""
+    assert inference["parameter_bytes_measured"] == training["parameter_bytes_measured"] == str(4 * params)
+    assert inference["params_measured"] == inference["ms"] == inference["gradient_bytes_measured"] == ""
+    assert training["optimizer_bytes_measured"] == str(4 * params)  # SGD's momentum: one value per parameter
+
+
+def test_csv_says_which_model_torch_could_not_run(cli, monkeypatch):
+    """A model torch refuses has no layer lines: its totals' line says so, under its name, with
+    --all as for one model (in the CSV it was absent, every line of the file 'True')."""
+    import archcalc.spec
+
+    conv = type(LAYER_KINDS["conv2d"])
+    right = conv.torch_arguments
+    monkeypatch.setattr(conv, "torch_arguments", lambda self, a, shapes: right(self, a, [(1, shapes[0][1] + 1, 1, 1)]))
+    lenets = tuple(e for e in bundled() if e.name.startswith("lenet"))
+    monkeypatch.setattr(archcalc.spec, "bundled", lambda: lenets)
+    result = cli("validate", "--all", "--runs", "0", "--no-memory", "--format", "csv")
+    assert result.exit_code == 1, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(row["model"], row["layer"], row["ok"]) for row in rows] == [
+        ("lenet5", "total", "False"), ("lenet5_pytorch", "total", "False")]
+    assert all(row["error"].startswith("torch could not run the model: ") for row in rows)
 
 
 def test_a_bad_device_profile_is_one_line_and_exit_2(cli):

@@ -304,23 +304,31 @@ def _latency_dict(latency: Latency) -> dict:
 
 
 CSV_TIMES = ("ms", "min_ms", "max_ms", "predicted_ms", "achieved")
+CSV_PEAKS = tuple(dict.fromkeys([*MEMORY_FIGURES, *TRAINING_FIGURES]))
+"""The peaks' figures: their columns follow the times, filled on the lines of the peaks."""
 
 
 def to_csv(validations: list[Validation]) -> str:
-    """A line per layer of each model: each figure as archcalc and torch give it, then its time
-    (per layer) and the dtype it was timed in, with the roofline's prediction where a device
-    profile was given."""
+    """A line per layer of each model, then its totals and its peaks, as the table and JSON have
+    them: each figure as archcalc and torch give it, the time (a layer's per layer, the model's
+    on the totals' line) and the dtype it was timed in, with the roofline's prediction where a
+    device profile was given; on the totals' line, why torch could not run the model (`error`)."""
+    figures = (*FIGURES, *CSV_PEAKS)
     table = Table([Column(name) for name in ("model", "layer", "kind", "ok", *(
-        f"{figure}_{side}" for figure in FIGURES for side in ("archcalc", "measured")), *CSV_TIMES, "dtype")])
+        f"{figure}_{side}" for figure in FIGURES for side in ("archcalc", "measured")), *CSV_TIMES, "dtype", *(
+        f"{figure}_{side}" for figure in CSV_PEAKS for side in ("archcalc", "measured")), "error")])
     for v in validations:
         times = {t.name: t for t in v.latency.layers} if v.latency else {}
-        for row in v.layers:
-            checks = [_csv_value(getattr(row.get(f), side)) if row.get(f) else None
-                      for f in FIGURES for side in ("predicted", "measured")]
-            t = times.get(row.name)
-            table.rows.append(Line([v.model, row.name, row.kind, row.ok, *checks,
-                                    *((getattr(t, name) for name in CSV_TIMES) if t else [None] * len(CSV_TIMES)),
-                                    v.latency.dtype if t else None]))
+        lines = [(row.name, row.kind, row, times.get(row.name)) for row in v.layers]
+        lines.append(("total", "total", v.total, v.latency.model if v.latency else None))
+        lines += [(row.name, row.kind, row, None) for row in (v.memory, v.training) if row]
+        for name, kind, row, t in lines:
+            cells = [_csv_value(getattr(check, side)) if row and (check := row.get(f)) else None
+                     for f in figures for side in ("predicted", "measured")]
+            error = v.error if row is v.total else None
+            table.rows.append(Line([v.model, name, kind, bool(row and row.ok and not error), *cells[:2 * len(FIGURES)],
+                                    *((getattr(t, c) for c in CSV_TIMES) if t else [None] * len(CSV_TIMES)),
+                                    v.latency.dtype if t else None, *cells[2 * len(FIGURES):], error]))
     return as_csv(table)
 
 
