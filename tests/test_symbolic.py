@@ -388,8 +388,11 @@ def _random_network_agrees(tmp_path_factory, document):
     try:
         graph = load_graph(path)
         formulas = analyze_graph(graph, tuple(names), batch="N")
-    except SpecError:
-        return  # a spec error, refused at every size, or past a bound of the symbolic analysis
+    except SpecError as error:  # a spec error, refused at every size, or past a bound of the symbolic analysis
+        if "so the network is valid at none" in error.message:  # constraints that no size meets together
+            with pytest.raises(SpecError):
+                analyze_graph(graph, tuple(document["input"]), batch=2)
+        return
     values = {"N": 2, **dict(zip(names, document["input"]))}
     try:
         numeric = analyze_graph(graph, tuple(document["input"]), batch=2)
@@ -949,3 +952,63 @@ def test_one_condition_met_on_two_axes_is_said_once(write_spec, cli):
         else:
             assert adds
         assert (formulas.unmet({"H": height, "W": width}) is None) == adds
+
+
+ONE_SIZE = ("  - small: {kind: adaptive_avgpool2d, output_size: 20}\n"
+            "  - big: {kind: conv2d, out: 3, kernel: 41, from: input}\n"
+            "  - padded: {kind: pad2d, from: [input, small]}\noutputs: [big, padded]\n")
+TWO_SIZES_MADE_EQUAL = ("  - wide: {kind: adaptive_avgpool2d, output_size: [20, 1000]}\n"
+                        "  - big: {kind: crop2d, size: [1, 41], from: input}\n"
+                        "  - padded: {kind: pad2d, from: [input, wide]}\n"
+                        "  - turned: {kind: permute, dims: [0, 1, 3, 2], from: input}\n"
+                        "  - sum: {kind: add, from: [input, turned]}\noutputs: [big, padded, sum]\n")
+
+
+@pytest.mark.parametrize("layers, message", [
+    (ONE_SIZE, "layer 'padded': needs H ≤ 20, but layer 'big' needs H ≥ 41: no input size meets both"),
+    (TWO_SIZES_MADE_EQUAL, ("layer 'padded': needs H ≤ 20, but layer 'big' needs W ≥ 41 and layer 'sum' needs "
+                            "W = H: no input size meets them all"))], ids=["on one size", "on two sizes made equal"])
+def test_constraints_that_no_size_meets_together_are_one_error(write_spec, cli, layers, message):
+    """Padding the input to a 20×20 (or 20×1000) map needs H ≤ 20, and a 41-wide window (or crop) needs
+    H ≥ 41 (W ≥ 41, with W = H for the add of the input and its transpose): each alone is possible,
+    together no size meets them. The table printed the formulas and exit 0 (found by a review); the
+    numbers refuse every size, so the table and the sweep refuse the model, naming the layers."""
+    path = write_spec("name: nowhere\ninput: [3, 64, 64]\nlayers:\n" + layers)
+    graph = load_graph(path)
+    for height in range(1, 80):  # the numbers: refused at every size, square or not
+        for width in (height, 1, 20, 41, 64):
+            with pytest.raises(SpecError):
+                analyze_graph(graph, (3, height, width))
+    for args in (("table", path, "--input", "3xHxW"), ("sweep", path, "--size", "16:64:8")):
+        result = cli(*args)
+        assert result.exit_code == 2 and message in result.stderr, result.output
+        assert "Traceback" not in result.output
+
+
+def test_constraints_no_size_meets_but_a_broadcast_are_said_so(write_spec, cli):
+    """⌊W/4⌋ = 3, which the formulas assume where a multiply meets a width of 3, and W ≤ 7, padding to
+    a 7-wide map, meet nowhere; but torch multiplies a width of 1 by 3 (W from 4 to 7), which the
+    formulas leave out: the table says so, and the sweep answers those widths as numbers."""
+    path = write_spec("""
+        name: broadcast
+        input: [3, 64, 6]
+        outputs: [prod, padded]
+        layers:
+          - a: {kind: maxpool2d, kernel: 4}
+          - b: {kind: adaptive_avgpool2d, output_size: [1, 3], from: input}
+          - prod: {kind: multiply, from: [a, b]}
+          - target: {kind: adaptive_avgpool2d, output_size: [100, 7], from: input}
+          - padded: {kind: pad2d, from: [input, target]}
+    """)
+    result = cli("table", path, "--input", "3xHxW")
+    assert result.exit_code == 2 and "layer 'prod': needs" in result.stderr
+    assert "leave out the sizes where this multiply broadcasts a size of 1" in result.stderr
+    document = json.loads(cli("sweep", path, "--size", "16x4,16x7,16x8", "--format", "json").stdout)
+    graph = load_graph(path)
+    for point in document["points"]:
+        try:
+            expected = analyze_graph(graph, (3, point["height"], point["width"])).totals.activations
+        except SpecError:
+            expected = None
+        assert point.get("activations") == expected, point
+    assert [point["valid"] for point in document["points"]] == [True, True, False]

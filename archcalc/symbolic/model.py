@@ -19,7 +19,7 @@ from archcalc.stats import Figures, ModelStats, run_rules, sum_column
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size, split
 from archcalc.symbolic.printing import compiled, readable
-from archcalc.symbolic.sizes import size_set
+from archcalc.symbolic.sizes import SCAN_LIMIT, ScannedSet, SizeSet, size_set
 
 AXES = ("N", "C", "H", "W")
 
@@ -45,6 +45,7 @@ def analyze_symbolic(graph: Graph, shape: tuple, convention: str, dtype: str) ->
         stats = run_rules(graph, sizes, convention, dtype, settle, reuse=True)
     layers = [layer._replace(figures=_plain_figures(layer.figures), counts=_plain_counts(layer.counts))
               for layer in stats.layers]
+    _met_somewhere(graph, found.conditions)
     formulas = Formulas(names, tuple(found.conditions), tuple(_exact_strides(graph, stats)))
     return stats.replace(layers=layers, totals=_plain_figures(stats.totals), formulas=formulas)
 
@@ -236,6 +237,95 @@ def _exact_strides(graph: Graph, stats: ModelStats):
             size_in, size_out = source[axis], layer.shape[axis]
             if stride > 1 and isinstance(size_in, sp.Basic):
                 yield Condition(sp.Eq(stride * size_out, size_in, evaluate=False), layer.name)
+
+
+def _met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
+    """SpecError, at the layer whose constraint leaves no size, where the constraints on one
+    size (or on sizes that must be equal: W = H) hold at no size together, each possible alone:
+    H ≥ 41 for one layer's window and H ≤ 20 to pad to another's size. The numbers refuse every
+    size of such a network; its formulas would hold nowhere. Constraints whose sizes are not
+    found exactly (on several sizes, other than W = H) are left out: they can only shrink the
+    sizes found, so a network this passes may still be valid nowhere, never the other way round."""
+    equal = _equal_symbols(conditions)
+    groups: dict[sp.Symbol, list[tuple[Condition, SizeSet | ScannedSet]]] = {}
+    for condition in conditions:
+        relation = condition.relation.xreplace(equal) if equal else condition.relation
+        if relation in (sp.true, sp.false) or len(relation.free_symbols) != 1:
+            continue
+        sizes = size_set(relation)
+        if sizes is not None:
+            groups.setdefault(*relation.free_symbols, []).append((condition, sizes))
+    for found in groups.values():
+        if _none_in(reduce(and_, (sizes for _, sizes in found))):
+            raise _met_nowhere(graph, found, conditions)
+
+
+def _equal_symbols(conditions: list[Condition]) -> dict[sp.Symbol, sp.Symbol]:
+    """Each symbol that a constraint X = Y makes equal to another, and the one that stands for
+    them all (the first by name)."""
+    stands_for: dict[sp.Symbol, sp.Symbol] = {}
+
+    def root(x: sp.Symbol) -> sp.Symbol:
+        while x in stands_for:
+            x = stands_for[x]
+        return x
+
+    for condition in conditions:
+        pair = _equal_pair(condition.relation)
+        if pair is not None:
+            a, b = sorted(map(root, pair), key=str)
+            if a != b:
+                stands_for[b] = a
+    return {x: root(x) for x in stands_for}
+
+
+def _equal_pair(relation: sp.Basic) -> tuple[sp.Symbol, sp.Symbol] | None:
+    """(X, Y) for a constraint X = Y on two symbols; None for any other."""
+    if not isinstance(relation, sp.Eq) or len(relation.free_symbols) != 2:
+        return None
+    x, y = relation.free_symbols
+    return (x, y) if sp.expand(relation.lhs - relation.rhs) in (x - y, y - x) else None
+
+
+def _none_in(sizes: SizeSet | ScannedSet) -> bool:
+    """Whether no size is in `sizes`, found exactly (False where that would take too long a scan)."""
+    if isinstance(sizes, ScannedSet) and sizes.start + sizes.period > SCAN_LIMIT:
+        return False
+    return sizes.is_empty()
+
+
+def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet]],
+                 conditions: list[Condition]) -> SpecError:
+    """The error of constraints that no size meets together: at the first layer whose constraint
+    leaves none, naming it and the fewest earlier ones that leave none with it (and the W = H
+    that made two sizes one)."""
+    so_far = None
+    for last, (_, sizes) in enumerate(found):
+        so_far = sizes if so_far is None else so_far & sizes
+        if _none_in(so_far):
+            break
+    culprit, sizes = found[last]
+    needed = found[:last]
+    for one in list(needed):
+        if _none_in(reduce(and_, (other for c, other in needed if c is not one[0]), sizes)):
+            needed.remove(one)
+    involved = [culprit, *(c for c, _ in needed)]
+    symbols = set().union(*(c.relation.free_symbols for c in involved))
+    involved += [c for c in conditions if _equal_pair(c.relation) and c.relation.free_symbols <= symbols]
+    nodes = {node.name: node for node in graph.nodes}
+    broadcast = next((c for c in involved if nodes[c.layer].kind.key == "multiply"), None)
+    at = broadcast or culprit
+    said = [f"layer '{c.layer}' needs {condition_text(c)}" for c in involved if c is not at]
+    message = f"needs {condition_text(at)}"
+    if said:
+        message += f", but {', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else f", but {said[0]}"
+        message += f": no input size meets {'both' if len(said) == 1 else 'them all'}"
+    else:
+        message += ", which no input size meets"
+    message += (", so the network is valid at none" if broadcast is None else
+                "; the formulas leave out the sizes where this multiply broadcasts a size of 1, which may be valid")
+    return SpecError(message, hint="change one of these layers; sizes given as numbers (--input 3x64x64) show "
+                                   "each size's own error").at(nodes[at.layer].location, at.layer)
 
 
 def _in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> list[str]:
