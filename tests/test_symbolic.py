@@ -531,6 +531,54 @@ def test_a_stride_dividing_exactly_is_a_residue_set_at_any_divisor(stride, inner
     assert described(sizes.text(), upto) in (None, meets)
 
 
+@settings(max_examples=150, deadline=None)
+@given(inner=st.tuples(st.integers(-4, 4).filter(bool), st.integers(-20, 20), st.integers(1, 8)),
+       outer=st.tuples(st.integers(-30, 30), st.integers(1, 8)), extra=st.integers(-2, 2), bound=st.integers(-5, 40),
+       relation=st.sampled_from(sorted(OPERATORS)))
+def test_floors_within_floors_are_decided_and_worded(inner, outer, extra, bound, relation):
+    """⌊(c·⌊(H + a)/m⌋ + b)/n⌋ + e·H ⋈ k (a window after a strided layer and an upsampling: the
+    floors do not merge): the sizes, against the condition at every H up to 3,000, and the words.
+    size_set left them to sympy, which printed even those that always hold ('valid for' noise)."""
+    import sympy as sp
+
+    from archcalc.symbolic.model import symbol
+    from archcalc.symbolic.sizes import size_set
+
+    (c, a, m), (b, n) = inner, outer
+    h = symbol("H")
+    condition = relation_of(relation)(sp.floor((c * sp.floor((h + a) / m) + b) / n) + extra * h, bound)
+    if condition in (sp.true, sp.false):
+        return
+    sizes = size_set(condition)
+    assert sizes is not None
+    meets = [OPERATORS[relation]((c * ((x + a) // m) + b) // n + extra * x, bound) for x in range(1, 3001)]
+    assert [sizes.test(x) for x in range(1, 3001)] == meets
+    assert described(sizes.text(), 3000) in (None, meets)
+
+
+def test_a_nested_floor_that_always_holds_is_no_constraint(write_spec):
+    """After a stride of 2, a ceil-mode pool and an upsampling by 3, a 3×3 conv of stride 5 and
+    padding 1 has ⌊(3·⌊(H + 5)/4⌋ + 4)/5⌋ rows: at least 1 at every H ≥ 1, yet 'valid for' listed
+    it and the next layer's like it (noise: no size fails them). A 9×9 window of stride 5 there
+    needs 3·⌊(H + 5)/4⌋ ≥ 9: ⌊(H + 5)/4⌋ ≥ 3, H ≥ 7, said so, where it said the floors."""
+    layers = ("  - a: {kind: conv2d, out: 4, kernel: 3, stride: 2, padding: 1}\n"
+              "  - p: {kind: maxpool2d, kernel: 3, stride: 2, ceil_mode: true, padding: 1}\n"
+              "  - u: {kind: upsample2d, scale: 3}\n")
+    padded = load_graph(write_spec("name: nested\ninput: [3, 64, 64]\nlayers:\n" + layers
+                                   + "  - c: {kind: conv2d, out: 4, kernel: 3, stride: 5, padding: 1}\n"
+                                     "  - d: {kind: conv2d, out: 4, kernel: 3, stride: 2, padding: 1}\n"))
+    assert analyze_graph(padded, (3, "H", "W")).formulas.constraint_lines() == []
+    for size in range(1, 40):
+        analyze_graph(padded, (3, size, size))  # the numbers take every size
+    unpadded = load_graph(write_spec("name: nested\ninput: [3, 64, 64]\nlayers:\n" + layers
+                                     + "  - c: {kind: conv2d, out: 4, kernel: 9, stride: 5}\n", "unpadded.yaml"))
+    assert analyze_graph(unpadded, (3, "H", "W")).formulas.constraint_lines() == [
+        "H ≥ 7 (layer 'c')", "W ≥ 7 (layer 'c')"]
+    with pytest.raises(SpecError):
+        analyze_graph(unpadded, (3, 6, 64))
+    analyze_graph(unpadded, (3, 7, 7))
+
+
 @pytest.mark.slow
 def test_a_symbols_size_in_thousands_of_constraints_is_worded_without_recursing():
     """Each set met wrapped the tests before it in one more function: a symbol in over a thousand

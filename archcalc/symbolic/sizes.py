@@ -13,6 +13,8 @@ arithmetic, at a cost that does not grow with the divisors:
 Any other is scanned: with M the least common denominator of the a's, g(X + M) = g(X) + σ·M for
 a fixed slope σ, so past a point where g's sign settles in every residue class, whether the
 condition holds depends only on X mod M. Testing [1, start + M) decides it for every X ≥ 1.
+Floors within floors (which `normal_size` could not merge) are decided as these are: by binary
+search where g is monotone, else by the scan (`_nested`).
 """
 
 from __future__ import annotations
@@ -224,13 +226,20 @@ def size_set(condition: sp.Basic) -> SizeSet | ScannedSet | None:
         return None
     (x,) = condition.free_symbols
     g = sp.expand((condition.lhs - condition.rhs).replace(sp.Mod, lambda a, m: a - m * sp.floor(a / m)))
+    relation = _RELATIONS[type(condition)]
     parts = _quasi_linear(g, x)
     if parts is None:
-        return None
+        nested = _nested(g, x)
+        if nested is None:
+            return None
+        slope, direction, period = nested
+        return (_monotone_nested(str(x), g, x, slope, direction, relation)
+                or _scanned(condition, g, x, slope, period))
     terms, constant = parts
-    relation = _RELATIONS[type(condition)]
+    slope = sum(t.coefficient * t.a for t in terms)
+    period = lcm(*(t.a.denominator for t in terms if t.is_floor))
     return (_monotone(str(x), terms, constant, relation) or _periodic(str(x), terms, constant, relation)
-            or _scanned(condition, g, x, terms))
+            or _scanned(condition, g, x, slope, period))
 
 
 def _quasi_linear(g: sp.Expr, x: sp.Symbol) -> tuple[list[_Term], Fraction] | None:
@@ -256,6 +265,50 @@ def _quasi_linear(g: sp.Expr, x: sp.Symbol) -> tuple[list[_Term], Fraction] | No
     return terms, constant
 
 
+def _nested(g: sp.Expr, x: sp.Symbol) -> tuple[Fraction, int | None, int] | None:
+    """For g a sum of rational multiples of X, of whole numbers and of floors of such sums, floors
+    within floors (⌊(3·⌊(H + 5)/4⌋ − 6)/5⌋ − 1: a window after a strided one and an upsampling):
+    its slope σ, its direction (1 where it never falls as X grows, −1 where it never rises, 0 where
+    it is constant, None where it does both) and a period M with g(X + M) = g(X) + σ·M (each floor's
+    argument then moves by a whole σ'·M, and the floor with it). None for other expressions."""
+    if g.is_Rational:
+        return Fraction(0), 0, 1
+    if g == x:
+        return Fraction(1), 1, 1
+    if g.is_Add:
+        parts = [_nested(term, x) for term in g.args]
+        if None in parts:
+            return None
+        directions = {d for _, d, _ in parts} - {0}
+        direction = directions.pop() if len(directions) == 1 else None if directions else 0
+        return sum(s for s, _, _ in parts), direction, lcm(*(m for _, _, m in parts))
+    if isinstance(g, sp.floor):
+        inner = _nested(g.args[0], x)
+        if inner is None:
+            return None
+        slope, direction, period = inner
+        return slope, direction, lcm(period, slope.denominator)
+    coefficient, rest = g.as_coeff_Mul()
+    if rest == g or not coefficient.is_Rational:
+        return None
+    inner = _nested(rest, x)
+    if inner is None:
+        return None
+    slope, direction, period = inner
+    c = Fraction(int(coefficient.p), int(coefficient.q))
+    return c * slope, None if direction is None else direction * (1 if c > 0 else -1), period
+
+
+def _monotone_nested(x: str, g: sp.Expr, symbol: sp.Symbol, slope: Fraction, direction: int | None,
+                     relation: Callable) -> SizeSet | None:
+    """`_monotone` for g with floors within floors (`_nested`), computed in whole numbers."""
+    if direction is None:
+        return None
+    sign = -1 if direction < 0 else 1
+    values = compiled([sp.expand(g * _scale(g))], (str(symbol),))
+    return _range(x, lambda size: sign * values(size)[0], slope != 0, _FLIPPED[relation] if sign < 0 else relation)
+
+
 def _monotone(x: str, terms: list[_Term], constant: Fraction, relation: Callable) -> SizeSet | None:
     """The sizes where `Σ terms + constant ⋈ 0` holds, when every term grows with X (or every
     term shrinks): a range found by binary search. None for other sums, and for ≠ where the
@@ -270,7 +323,13 @@ def _monotone(x: str, terms: list[_Term], constant: Fraction, relation: Callable
         relation = _FLIPPED[relation]
     else:
         return None
-    if sum(slopes) == 0:  # monotone and periodic: constant
+    return _range(x, h, sum(slopes) != 0, relation)
+
+
+def _range(x: str, h: Callable[[int], Fraction], grows: bool, relation: Callable) -> SizeSet | None:
+    """The sizes where `h(X) ⋈ 0`, for h never falling as X grows (and growing without end where
+    `grows`; else constant); None for ≠ where they are not one range."""
+    if not grows:  # monotone and periodic: constant
         return SizeSet(x) if relation(h(1), 0) else SizeSet(x, frozenset())
     # h grows without end: it is ≥ 0 from `nonnegative` on and > 0 from `positive` on
     nonnegative, positive = _first_size(lambda s: h(s) >= 0), _first_size(lambda s: h(s) > 0)
@@ -342,9 +401,7 @@ def _offset(term: _Term) -> int | None:
     return int(offset) if offset.denominator == 1 else None
 
 
-def _scanned(condition: sp.Basic, g: sp.Expr, x: sp.Symbol, terms: list[_Term]) -> ScannedSet | None:
-    period = lcm(*(t.a.denominator for t in terms if t.is_floor))
-    slope = sum(t.coefficient * t.a for t in terms)
+def _scanned(condition: sp.Basic, g: sp.Expr, x: sp.Symbol, slope: Fraction, period: int) -> ScannedSet | None:
     if 1 + period > SCAN_LIMIT:  # the start is 1 at least
         return None
     start = _settling_point(g, x, period, slope)
@@ -357,8 +414,7 @@ def _settling_point(g: sp.Expr, x: sp.Symbol, period: int, slope: Fraction) -> i
     """A start from which g's sign in each residue class no longer changes."""
     if slope == 0:
         return 1
-    # g times a positive whole number, to be computed exactly in whole numbers (signs unchanged)
-    scale = lcm(*(int(sp.Rational(term.as_coeff_Mul()[0]).q) for term in sp.Add.make_args(g)))
+    scale = _scale(g)
     values = compiled([sp.expand(g * scale)], (str(x),))
     step = slope * scale * period
     start = 1
@@ -367,6 +423,12 @@ def _settling_point(g: sp.Expr, x: sp.Symbol, period: int, slope: Fraction) -> i
         k = max(0, floor(-values(x0)[0] / step) + 1)
         start = max(start, x0 + k * period)
     return start
+
+
+def _scale(g: sp.Expr) -> int:
+    """A positive whole number that makes g's terms whole numbers times whole floors, to be
+    computed exactly in whole numbers (signs unchanged)."""
+    return lcm(*(int(sp.Rational(term.as_coeff_Mul()[0]).q) for term in sp.Add.make_args(g)))
 
 
 def _test(condition: sp.Basic, x: sp.Symbol) -> Callable[[int], bool]:
