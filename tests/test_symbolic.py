@@ -464,6 +464,14 @@ def described(text: str | None, upto: int) -> list[bool] | None:
     for part in parts:
         if m := re.fullmatch(r"H ≥ (\d+)", part):
             tests.append(lambda x, t=int(m[1]): x >= t)
+        elif m := re.fullmatch(r"H ≤ (\d+)", part):
+            tests.append(lambda x, t=int(m[1]): x <= t)
+        elif m := re.fullmatch(r"(\d+) ≤ H ≤ (\d+)", part):
+            tests.append(lambda x, low=int(m[1]), high=int(m[2]): low <= x <= high)
+        elif m := re.fullmatch(r"H = (\d+)", part):
+            tests.append(lambda x, t=int(m[1]): x == t)
+        elif m := re.fullmatch(r"H ∈ \{([\d, ]+)\}", part):
+            tests.append(lambda x, members=frozenset(map(int, m[1].split(", "))): x in members)
         elif m := re.fullmatch(r"H a multiple of (\d+)", part):
             tests.append(lambda x, d=int(m[1]): x % d == 0)
         elif part in ("H even", "H odd"):
@@ -529,6 +537,71 @@ def test_a_stride_dividing_exactly_is_a_residue_set_at_any_divisor(stride, inner
     meets = [OPERATORS[relation](stride * ((x + a) // period), (x + b) // inner + shift) for x in range(1, upto + 1)]
     assert [sizes.test(x) for x in range(1, upto + 1)] == meets
     assert described(sizes.text(), upto) in (None, meets)
+
+
+@settings(max_examples=200, deadline=None)
+@given(bounds=st.lists(st.tuples(st.integers(-30, 30), st.integers(1, 12), st.integers(-2, 12),
+                                 st.sampled_from([">=", ">", "<=", "<", "=="])), min_size=1, max_size=4),
+       stride=st.sampled_from([None, 2, 3, 4]))
+def test_sizes_with_an_upper_end_are_worded(bounds, stride):
+    """⌊(H + a)/m⌋ ⋈ b met together (a window that must fit, a map padded to a fixed size: H ≤ 20,
+    ⌊W/4⌋ = 3, two branches equal only at H = 3 or 4), with a stride dividing exactly among them:
+    a set with an upper end was said as its formulas, one a line, each with its layer; now in words
+    ('12 ≤ H ≤ 15', 'H ≤ 20 and H even', 'H = 4'), checked against the conditions at every H to 600."""
+    from functools import reduce
+    from operator import and_
+
+    import sympy as sp
+
+    from archcalc.symbolic.model import symbol
+    from archcalc.symbolic.sizes import size_set
+
+    h = symbol("H")
+    conditions = [relation_of(name)(sp.floor((h + a) / m), b) for a, m, b, name in bounds]
+    tests = [lambda x, a=a, m=m, b=b, name=name: OPERATORS[name]((x + a) // m, b) for a, m, b, name in bounds]
+    if stride:
+        conditions.append(sp.Eq(stride * sp.floor((h + 1) / (2 * stride)), sp.floor((h + 1) / 2)))
+        tests.append(lambda x: stride * ((x + 1) // (2 * stride)) == (x + 1) // 2)
+    if any(c in (sp.true, sp.false) for c in conditions):
+        return  # sympy decided it: no constraint, or the layer's own error
+    sets = [size_set(c) for c in conditions]
+    joined = reduce(and_, sets)
+    meets = [all(test(x) for test in tests) for x in range(1, 601)]
+    assert [joined.test(x) for x in range(1, 601)] == meets
+    text = joined.text()
+    assert text is not None and described(text, 600) == meets, text
+
+
+def test_a_range_of_sizes_is_said_once_with_the_layers_that_bound_it(write_spec, cli):
+    """A crop to 15 columns needs W ≥ 15 and padding to a 20×1000 map W ≤ 1,000 (and H ≤ 20); a
+    concat of a 3×1 conv (H − 2) and a 2×1 pool (⌊H/2⌋) meets only at H = 3 or 4, where the conv's
+    own H ≥ 3 and the padding's H ≤ 20 add nothing. Each was a line of its own (`W ≥ 15 …; W ≤ 1,000 …`, `H - 2 = ⌊H/2⌋`);
+    now one range for each size with the layers that bound it, true exactly where the numbers
+    accept the input."""
+    path = write_spec("""
+        name: ranges
+        input: [3, 16, 16]
+        outputs: [cropped, padded, joined]
+        layers:
+          - wide: {kind: adaptive_avgpool2d, output_size: [20, 1000]}
+          - cropped: {kind: crop2d, size: [1, 15], from: input}
+          - padded: {kind: pad2d, from: [input, wide]}
+          - conv: {kind: conv2d, out: 2, kernel: [3, 1], from: input}
+          - pool: {kind: maxpool2d, kernel: [2, 1], from: input}
+          - joined: {kind: concat, from: [conv, pool]}
+    """)
+    document = json.loads(cli("table", path, "--input", "3xHxW", "--format", "json").stdout)
+    assert document["formulas"]["valid_for"] == [
+        "3 ≤ H ≤ 4 (layer 'joined')", "15 ≤ W ≤ 1000 (layers 'cropped', 'padded')"]
+    graph = load_graph(path)
+    for height in range(1, 8):
+        for width in (1, 14, 15, 16, 999, 1000, 1001):
+            try:
+                analyze_graph(graph, (3, height, width))
+                accepted = True
+            except SpecError:
+                accepted = False
+            assert accepted == (3 <= height <= 4 and 15 <= width <= 1000), (height, width)
 
 
 @settings(max_examples=150, deadline=None)

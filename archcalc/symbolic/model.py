@@ -329,23 +329,38 @@ def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet
 
 
 def _in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> list[str]:
-    """Conditions on one symbol joined into one line each ('H ≥ 32'); the others as formulas."""
+    """The conditions on each symbol whose sizes are found joined into one line ('H ≥ 32', with
+    the fewest layers that need it); the others as formulas."""
     lines, rest = [], list(conditions)
     for name in symbols:
-        own = [c for c in rest if _only(c.relation, name)]
-        sets = [size_set(c.relation) for c in own]
-        if not own or None in sets:
+        own = [(c, size_set(c.relation)) for c in rest if _only(c.relation, name)]
+        own = [(c, sizes) for c, sizes in own if sizes is not None]
+        if not own:
             continue
-        joined = reduce(and_, sets)
-        text = joined.text()
+        text = reduce(and_, (sizes for _, sizes in own)).text()
         if text is None:
             continue
-        binding = [c.layer for c, s in zip(own, sets) if s.text() == text] or [c.layer for c in own]
+        binding = [c.layer for c, sizes in own if sizes.text() == text] or [c.layer for c in _needed(own, text)]
         binding = list(dict.fromkeys(binding))  # a layer may need it twice: S3D's avgpool, D + 3 ≥ 16 and ⌊(D − 5)/8⌋ ≥ 1
         lines.append(f"{text} ({_layers_text(binding)})")
-        rest = [c for c in rest if c not in own]
+        rest = [c for c in rest if all(c is not mine for mine, _ in own)]
     lines += [f"{condition_text(c)} ({_layers_text([c.layer])})" for c in rest]
     return lines
+
+
+def _needed(own: list[tuple[Condition, SizeSet | ScannedSet]], text: str) -> list[Condition]:
+    """The conditions whose sizes, met together, are `text`'s, less each that the others imply
+    (H ≥ 3 beside 12 ≤ H ≤ 15); all of them where a set is one to scan (too costly to meet again
+    and again)."""
+    if any(isinstance(sizes, ScannedSet) for _, sizes in own):
+        return [c for c, _ in own]
+    kept = list(own)
+    for one in own:
+        others = [sizes for pair in kept if pair is not one for sizes in pair[1:]]
+        joined = reduce(and_, others) if others else None
+        if isinstance(joined, SizeSet) and joined.text() == text:
+            kept.remove(one)
+    return [c for c, _ in kept]
 
 
 def condition_text(condition: Condition) -> str:

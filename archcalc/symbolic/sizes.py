@@ -72,20 +72,16 @@ class SizeSet:
     def is_everything(self) -> bool:
         return self.least <= 1 and self.most is None and len(self.residues) == self.period
 
-    def text(self) -> str | None:
-        """'H ≥ 32', 'H a multiple of 32', 'H ≥ 5 and H odd', 'no H', or None when not so simple
-        (a set with an upper end)."""
+    def text(self) -> str:
+        """'H ≥ 32', 'H a multiple of 32', 'H ≥ 5 and H odd', '12 ≤ H ≤ 15', 'H ≤ 20 and H even',
+        'H = 4' or 'no H'."""
         x = self.symbol
         if self.is_empty():
             return f"no {x}"
-        if self.most is not None:
-            return None
         period, residues = _least_period(self.period, self.residues)
         first = self._first_from(max(1, self.least))
-        pattern = _residue_text(x, sorted(residues), period)
-        if first == min(r or period for r in residues) or pattern is None:
-            return pattern or f"{x} ≥ {first}"
-        return f"{x} ≥ {first} and {pattern}"
+        last = None if self.most is None else self.most - min((self.most - r) % self.period for r in self.residues)
+        return _bounded_text(x, first, last, sorted(residues), period)
 
     def scanned(self) -> ScannedSet:
         """The same set, to be tested one size at a time (to meet a set of that kind)."""
@@ -146,15 +142,15 @@ class ScannedSet:
         x, members = self.symbol, self.scanned
         if not members:
             return f"no {x}"
+        first = members[0]
+        if members[-1] < self.start:  # none from the start on: a few sizes
+            if members == list(range(first, members[-1] + 1)):
+                return _bounded_text(x, first, members[-1], [0], 1)
+            return f"{x} ∈ {{{', '.join(map(str, members))}}}" if len(members) <= 6 else None
         period = self._least_period()
         residues = sorted({m % period for m in members if m >= self.start})
-        first = members[0]
-        pattern = _residue_text(x, residues, period)
         if all(self.test(y) == ((y % period) in residues) for y in range(first, self.start + self.period)):
-            least = min(r or period for r in residues)
-            if first == least or pattern is None:
-                return pattern or f"{x} ≥ {first}"
-            return f"{x} ≥ {first} and {pattern}"
+            return _bounded_text(x, first, None, residues, period)
         return None
 
     def _least_period(self) -> int:
@@ -166,6 +162,21 @@ class ScannedSet:
             if marks[d:] + marks[:d] == marks:
                 return d
         return self.period
+
+
+def _bounded_text(x: str, first: int, last: int | None, residues: list[int], period: int) -> str:
+    """The words of the sizes from `first` to `last` (no end where None) whose residues modulo
+    `period` are `residues` (first and last among them): the bounds that the residues do not
+    imply, and the residues."""
+    if first == last:
+        return f"{x} = {first}"
+    pattern = _residue_text(x, residues, period)
+    implied = pattern is not None and first == min(r or period for r in residues)
+    if last is None:
+        bounds = None if implied else f"{x} ≥ {first}"
+    else:
+        bounds = f"{x} ≤ {last}" if implied or first == 1 else f"{first} ≤ {x} ≤ {last}"
+    return " and ".join(part for part in (bounds, pattern) if part) or f"{x} ≥ 1"
 
 
 def _residue_text(x: str, residues: list[int], period: int) -> str | None:
