@@ -1106,6 +1106,33 @@ def test_constraints_that_no_size_meets_together_are_one_error(write_spec, cli, 
         assert "Traceback" not in result.output
 
 
+def test_constraints_of_long_periods_beside_an_upper_end_that_no_size_meets(write_spec, cli):
+    """Sums of maps pooled and upsampled by 16, 9, 5, 7, 11 and 13 meet where H mod p is the same for
+    each pair (H mod 143 ∈ {0, …, 10} for 11 and 13, …): together a period of 720,720, past any scan,
+    so the sizes were not met and the table passed, exit 0. Padding the input to a 20×20 map needs
+    H ≤ 20 as well: the sizes from 13 (the 13-row pool) to 20 are tested one by one, none meets
+    them, and the error names the three constraints that leave none: H ≤ 20, H ≥ 13 and
+    H mod 143 ∈ {0, …, 10} (13 to 20 mod 143 are 13 to 20). The numbers refuse every H."""
+    from itertools import combinations
+
+    periods = [16, 9, 5, 7, 11, 13]
+    layers = [item for p in periods for item in (f"  - p{p}: {{kind: maxpool2d, kernel: [{p}, 1], from: input}}",
+                                                 f"  - u{p}: {{kind: upsample2d, scale: [{p}, 1]}}")]
+    layers += [f"  - add{a}_{b}: {{kind: add, from: [u{a}, u{b}]}}" for a, b in combinations(periods, 2)]
+    layers += ["  - small: {kind: adaptive_avgpool2d, output_size: [20, 20], from: input}",
+               "  - padded: {kind: pad2d, from: [input, small]}",
+               "  - out: {kind: concat, from: [" + ", ".join(f"add{a}_{b}" for a, b in combinations(periods, 2)) + "]}"]
+    path = write_spec("name: periods\ninput: [1, 8, 8]\noutputs: [out, padded]\nlayers:\n" + "\n".join(layers) + "\n")
+    result = cli("table", path, "--input", "1xHxW")
+    assert result.exit_code == 2, result.output
+    assert ("layer 'padded': needs H ≤ 20, but layer 'p13' needs H ≥ 13 and layer 'add11_13' needs "
+            "H mod 143 ∈ {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}: no input size meets them all") in result.stderr
+    graph = load_graph(path)
+    for height in range(1, 150):
+        with pytest.raises(SpecError):
+            analyze_graph(graph, (1, height, 20))
+
+
 def test_constraints_no_size_meets_but_a_broadcast_are_said_so(write_spec, cli):
     """⌊W/4⌋ = 3, which the formulas assume where a multiply meets a width of 3, and W ≤ 7, padding to
     a 7-wide map, meet nowhere; but torch multiplies a width of 1 by 3 (W from 4 to 7), which the

@@ -256,7 +256,7 @@ def _met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
         if sizes is not None:
             groups.setdefault(*relation.free_symbols, []).append((condition, sizes))
     for found in groups.values():
-        if _none_in(reduce(and_, (sizes for _, sizes in found))):
+        if _none_in([sizes for _, sizes in found]):
             raise _met_nowhere(graph, found, conditions)
 
 
@@ -287,11 +287,35 @@ def _equal_pair(relation: sp.Basic) -> tuple[sp.Symbol, sp.Symbol] | None:
     return (x, y) if sp.expand(relation.lhs - relation.rhs) in (x - y, y - x) else None
 
 
-def _none_in(sizes: SizeSet | ScannedSet) -> bool:
-    """Whether no size is in `sizes`, found exactly (False where that would take too long a scan)."""
-    if isinstance(sizes, ScannedSet) and sizes.start + sizes.period > SCAN_LIMIT:
+_TESTS_AT_MOST = 1 << 20
+"""How many tests of single sizes `_none_in` makes, at most, between the ends of a bounded set."""
+
+
+def _none_in(sets: list[SizeSet | ScannedSet]) -> bool:
+    """Whether no size is in every one of `sets`, found exactly: between the ends of the sizes
+    where one set has an upper end (H ≤ 20 beside sets of long periods, whose meeting no scan
+    would reach), else by meeting them; False where either would take too long."""
+    between = _between(sets)
+    if between is not None and len(between) * len(sets) <= _TESTS_AT_MOST:
+        return not any(all(s.test(x) for s in sets) for x in between)
+    joined = reduce(and_, sets)
+    if isinstance(joined, ScannedSet) and joined.start + joined.period > SCAN_LIMIT:
         return False
-    return sizes.is_empty()
+    return joined.is_empty()
+
+
+def _between(sets: list[SizeSet | ScannedSet]) -> range | None:
+    """The sizes between the greatest lower end and the least upper end of `sets`; None where
+    none has an upper end."""
+    ends = [s.most for s in sets if isinstance(s, SizeSet) and s.most is not None]
+    if not ends:
+        return None
+    return range(max([1, *(s.least for s in sets if isinstance(s, SizeSet))]), min(ends) + 1)
+
+
+_FEWEST_FROM = 16
+"""Up to how many earlier constraints the error names only those the last one needs, where the
+sizes have no upper end (more would take as many scans again each)."""
 
 
 def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet]],
@@ -299,16 +323,18 @@ def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet
     """The error of constraints that no size meets together: at the first layer whose constraint
     leaves none, naming it and the fewest earlier ones that leave none with it (and the W = H
     that made two sizes one)."""
-    so_far = None
-    for last, (_, sizes) in enumerate(found):
-        so_far = sizes if so_far is None else so_far & sizes
-        if _none_in(so_far):
-            break
-    culprit, sizes = found[last]
-    needed = found[:last]
-    for one in list(needed):
-        if _none_in(reduce(and_, (other for c, other in needed if c is not one[0]), sizes)):
-            needed.remove(one)
+    sets = [sizes for _, sizes in found]
+    low, high = 1, len(found)  # the fewest first conditions that no size meets: more meet fewer sizes
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if _none_in(sets[:middle]) else (middle + 1, high)
+    culprit, sizes = found[high - 1]
+    needed = found[:high - 1]
+    between = _between(sets[:high])
+    if len(needed) <= _FEWEST_FROM or between is not None and len(between) * high ** 2 <= _TESTS_AT_MOST:
+        for one in list(needed):
+            if _none_in([other for c, other in needed if c is not one[0]] + [sizes]):
+                needed.remove(one)
     involved = [culprit, *(c for c, _ in needed)]
     symbols = set().union(*(c.relation.free_symbols for c in involved))
     involved += [c for c in conditions if _equal_pair(c.relation) and c.relation.free_symbols <= symbols]
