@@ -404,6 +404,56 @@ def _random_network_agrees(tmp_path_factory, document):
         assert_same_analysis(evaluate(formulas, values), numeric)
 
 
+@pytest.mark.parametrize("examples", [pytest.param(60, id="60"),
+                                      pytest.param(400, id="400 more", marks=pytest.mark.slow)])
+def test_random_networks_swept_are_their_numbers_at_each_point(tmp_path_factory, examples):
+    """The random networks above swept over their own size, smaller and larger ones, a pair of
+    unequal sizes (2-D and 3-D) and batch sizes 1 and 3 (N a symbol): each point's totals are the
+    numbers there, and a point is not valid exactly where the numbers refuse it — an unmet
+    constraint, a broadcast the formulas leave out, a size past 2³¹ − 1, a bound of the formulas;
+    a sweep refused as a whole is one the numbers refuse at every point."""
+    from test_fuzz import SEEDS, plausible_networks
+
+    settings(max_examples=examples, deadline=None, database=None)(given(seed=SEEDS)(
+        lambda seed: _random_sweep_agrees(tmp_path_factory, plausible_networks(random.Random(seed)), seed)))()
+
+
+def _random_sweep_agrees(tmp_path_factory, document, seed):
+    from archcalc.sweep import sweep
+
+    path = tmp_path_factory.mktemp("swept") / "net.yaml"
+    path.write_text(yaml_text(document))
+    try:
+        graph = load_graph(path)
+    except SpecError:
+        return
+    rng = random.Random(seed)
+    own = document["input"][-1]
+    sizes = [own, 1, max(1, own // 2), own + rng.randint(1, 9), 2 * own + 1]
+    if len(document["input"]) > 2:
+        sizes.append((own, own + rng.randint(1, 5)))
+    batches = [1, 3]
+    try:
+        points = sweep(path, sizes, batches).points
+    except SpecError as error:
+        for size in sizes:
+            spatial = size if isinstance(size, tuple) else (size,) * (1 if len(document["input"]) == 2 else 2)
+            shape = (*document["input"][:len(document["input"]) - len(spatial)], *spatial)
+            for batch in batches:
+                with pytest.raises(SpecError):
+                    analyze_graph(graph, shape, batch)
+        assert "Traceback" not in str(error)
+        return
+    assert len(points) == len(sizes) * len(batches)
+    for point in points:
+        try:
+            numeric = analyze_graph(graph, point.input, point.batch)
+        except SpecError:
+            assert point.totals is None, (point, document)
+            continue
+        assert point.totals == numeric.totals, (point, document)
+
+
 def _window_chain_agrees(tmp_path_factory, layers, sizes):
     from archcalc.symbolic.model import evaluate
 
@@ -471,7 +521,8 @@ def described(text: str | None, upto: int) -> list[bool] | None:
         elif m := re.fullmatch(r"H = (\d+)", part):
             tests.append(lambda x, t=int(m[1]): x == t)
         elif m := re.fullmatch(r"H ∈ \{([\d, ]+)\}", part):
-            tests.append(lambda x, members=frozenset(map(int, m[1].split(", "))): x in members)
+            members = frozenset(int(member) for member in m[1].split(", "))
+            tests.append(lambda x, members=members: x in members)
         elif m := re.fullmatch(r"H a multiple of (\d+)", part):
             tests.append(lambda x, d=int(m[1]): x % d == 0)
         elif part in ("H even", "H odd"):
