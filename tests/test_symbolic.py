@@ -253,6 +253,22 @@ def test_resnet50_total_mac_formula_as_the_table_prints_it(cli):
     assert "every stride divides its input exactly for H a multiple of 32; W a multiple of 32" in result.stdout
 
 
+@pytest.mark.parametrize("model, says", [("resnet18", "every H ≥ 1, W ≥ 1"),
+                                         ("lenet5", "H ≥ 16 (layer 'pool2'); W ≥ 16 (layer 'pool2')")])
+def test_table_sweep_and_report_say_where_the_formulas_hold_alike(cli, model, says):
+    """The table said 'valid for every H ≥ 1, W ≥ 1' where the sweep and the report of the same
+    model said 'valid for every size': one wording, the table's, in all three. LeNet-5's pools need
+    16 rows (5×5 conv, pool, 5×5 conv, pool: ⌊(⌊(H − 4)/2⌋ − 4)/2⌋ ≥ 1) and ResNet-18 takes a 1×1
+    input (test_the_smallest_valid_size_is_where_torch_starts_to_accept)."""
+    channels = "1" if model == "lenet5" else "3"
+    table = cli("table", model, "--input", f"{channels}xHxW").stdout
+    swept = cli("sweep", model, "--size", "32,64").stdout
+    report = cli("report", model, "--sweep", "32,64").stdout
+    assert f"valid for {says}" in table.splitlines()
+    assert f"valid for {says}" in swept.splitlines()
+    assert report.count(f"valid for {says}") == 1
+
+
 def test_table_rows_show_shape_formulas(cli):
     """LeNet-5 (seeds: 32 → 28 → 14 → 10 → 5): 5×5 convs without padding take 4, 2×2 pools halve."""
     result = cli("table", "lenet5", "--input", "1xHxW", "--format", "markdown")

@@ -63,7 +63,7 @@ def sweep_table(result: Sweep) -> StyledLines:
     lines = [(header[0], "bold"), (header[1], "")]
     if result.formulas is not None:
         lines += [(f"{title} = {grouped(getattr(stats.totals, attr))}", ""),
-                  (f"valid for {'; '.join(stats.formulas.constraint_lines()) or 'every size'}", "")]
+                  (f"valid for {stats.formulas.valid_text()}", "")]
     if result.selection is not None:
         lines.append((selection_text(result.selection, len(result.points)), ""))
     return [*lines, ("", ""), *as_text(table)]

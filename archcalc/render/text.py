@@ -87,8 +87,6 @@ def formula_lines(stats: ModelStats, train: Training | None = None) -> list[str]
     """The totals of a symbolic analysis, and where its formulas hold."""
     t, formulas = stats.totals, stats.formulas
     title, attr = count_column(stats)
-    symbols = ", ".join(f"{name} ≥ 1" for name in formulas.symbols)
-    valid = formulas.constraint_lines() or [f"every {symbols}"]
     exact = formulas.exact_lines()
     unit = PER_MAC[attr]
     step = [] if train is None else [f"backward {title} = {grouped(unit * train.total.backward)}",
@@ -96,7 +94,7 @@ def formula_lines(stats: ModelStats, train: Training | None = None) -> list[str]
     return [f"parameters = {grouped(t.params)}",
             f"{title} = {grouped(getattr(t, attr))}", *step,
             f"activations = {grouped(t.activations)} elements = {grouped(t.activation_bytes)} bytes",
-            f"valid for {'; '.join(valid)}",
+            f"valid for {formulas.valid_text()}",
             *([f"every stride divides its input exactly for {'; '.join(exact)}"] if exact else [])]
 
 

@@ -106,6 +106,11 @@ class Formulas:
         """The constraints in words, one a line, each with the layer that needs it."""
         return _in_words(self.conditions, self.symbols)
 
+    def valid_text(self) -> str:
+        """What 'valid for' says, in the table, the sweep and the report alike: the constraint
+        lines joined by '; ', or 'every H ≥ 1, W ≥ 1' where there is none."""
+        return "; ".join(self.constraint_lines()) or "every " + ", ".join(f"{name} ≥ 1" for name in self.symbols)
+
     def exact_lines(self) -> list[str]:
         """For each spatial symbol: the sizes at which every stride divides exactly."""
         lines = []
