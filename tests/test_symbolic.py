@@ -1173,6 +1173,28 @@ def test_constraints_that_no_size_meets_together_are_one_error(write_spec, cli, 
         assert "Traceback" not in result.output
 
 
+def test_channels_that_no_count_meets_are_one_error_with_the_specs_own_input(write_spec, cli):
+    """Added to a 3-group conv's 9 channels, the input needs C = 9; a 2-group conv needs C even.
+    The hint gives the spec's own input to try as numbers (it gave 3x64x64 whatever the spec)."""
+    path = write_spec("""
+        name: channels
+        input: [9, 16, 16]
+        layers:
+          - g: {kind: conv2d, out: 8, kernel: 3, groups: 2, padding: 1}
+          - h: {kind: conv2d, out: 9, kernel: 3, groups: 3, padding: 1, from: input}
+          - s: {kind: add, from: [input, h]}
+          - c: {kind: concat, from: [s, g]}
+    """)
+    result = cli("table", path, "--input", "CxHxW")
+    assert result.exit_code == 2
+    assert "layer 's': needs C = 9, but layer 'g' needs C even: no input size meets both" in result.stderr
+    assert "(--input 9x16x16)" in result.stderr
+    graph = load_graph(path)
+    for channels in range(1, 40):
+        with pytest.raises(SpecError):
+            analyze_graph(graph, (channels, 16, 16))
+
+
 def test_constraints_of_long_periods_beside_an_upper_end_that_no_size_meets(write_spec, cli):
     """Sums of maps pooled and upsampled by 16, 9, 5, 7, 11 and 13 meet where H mod p is the same for
     each pair (H mod 143 ∈ {0, …, 10} for 11 and 13, …): together a period of 720,720, past any scan,

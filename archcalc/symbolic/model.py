@@ -355,7 +355,8 @@ def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet
         message += ", which no input size meets"
     message += (", so the network is valid at none" if broadcast is None else
                 "; the formulas leave out the sizes where this multiply broadcasts a size of 1, which may be valid")
-    return SpecError(message, hint="change one of these layers; sizes given as numbers (--input 3x64x64) show "
+    given = "x".join(map(str, graph.input_shape))
+    return SpecError(message, hint=f"change one of these layers; sizes given as numbers (--input {given}) show "
                                    "each size's own error").at(nodes[at.layer].location, at.layer)
 
 
