@@ -1173,6 +1173,34 @@ def test_constraints_that_no_size_meets_together_are_one_error(write_spec, cli, 
         assert "Traceback" not in result.output
 
 
+def test_sizes_that_must_be_equal_are_said_in_one_line(write_spec, cli):
+    """The add of the input and its transpose needs W = H; a crop to 15 columns W ≥ 15, and padding
+    to a 20×1000 map H ≤ 20 and W ≤ 1,000. 'valid for' said H ≤ 20, 15 ≤ W ≤ 1000 and W = H, three
+    lines where W's are H's: now 15 ≤ H ≤ 20 and W = H, where the numbers accept the input."""
+    path = write_spec("""
+        name: square
+        input: [3, 16, 16]
+        outputs: [cropped, padded, sum]
+        layers:
+          - wide: {kind: adaptive_avgpool2d, output_size: [20, 1000]}
+          - cropped: {kind: crop2d, size: [1, 15], from: input}
+          - padded: {kind: pad2d, from: [input, wide]}
+          - turned: {kind: permute, dims: [0, 1, 3, 2], from: input}
+          - sum: {kind: add, from: [input, turned]}
+    """)
+    document = json.loads(cli("table", path, "--input", "3xHxW", "--format", "json").stdout)
+    assert document["formulas"]["valid_for"] == ["15 ≤ H ≤ 20 (layers 'cropped', 'padded')", "W = H (layer 'sum')"]
+    graph = load_graph(path)
+    for height in range(1, 24):
+        for width in range(1, 24):
+            try:
+                analyze_graph(graph, (3, height, width))
+                accepted = True
+            except SpecError:
+                accepted = False
+            assert accepted == (height == width and 15 <= height <= 20), (height, width)
+
+
 def test_channels_that_no_count_meets_are_one_error_with_the_specs_own_input(write_spec, cli):
     """Added to a 3-group conv's 9 channels, the input needs C = 9; a 2-group conv needs C even.
     The hint gives the spec's own input to try as numbers (it gave 3x64x64 whatever the spec)."""

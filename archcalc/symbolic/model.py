@@ -362,10 +362,13 @@ def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet
 
 def _in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> list[str]:
     """The conditions on each symbol whose sizes are found joined into one line ('H ≥ 32', with
-    the fewest layers that need it); the others as formulas."""
+    the fewest layers that need it), those on a symbol that must equal another (W = H) with the
+    other's; the others as formulas."""
+    equal = _equal_symbols(list(conditions))
     lines, rest = [], list(conditions)
     for name in symbols:
-        own = [(c, size_set(c.relation)) for c in rest if _only(c.relation, name)]
+        relations = [(c, c.relation.xreplace(equal) if equal else c.relation) for c in rest]
+        own = [(c, size_set(relation)) for c, relation in relations if _only(relation, name)]
         own = [(c, sizes) for c, sizes in own if sizes is not None]
         if not own:
             continue
