@@ -764,6 +764,17 @@ def test_a_sparse_set_of_a_long_period_is_worded_at_once(write_spec):
     assert described(text, upto) == [x >= 16 and len({x % p for p in periods}) == 1 for x in range(1, upto + 1)]
 
 
+def test_a_scanned_set_of_a_few_sizes_is_worded_by_its_members():
+    """A scanned set with no member from its start on is finite: a run of sizes is its ends, any
+    other few sizes are listed, and many scattered ones have no words."""
+    from archcalc.symbolic.sizes import ScannedSet
+
+    assert ScannedSet("H", lambda y: y in (3, 7), 10, 4).text() == "H ∈ {3, 7}"
+    assert ScannedSet("H", lambda y: 4 <= y <= 6, 10, 4).text() == "4 ≤ H ≤ 6"
+    assert ScannedSet("H", lambda y: y == 5, 10, 4).text() == "H = 5"
+    assert ScannedSet("H", lambda y: y in (1, 3, 5, 7, 9, 11, 13), 20, 4).text() is None
+
+
 def test_the_least_period_of_a_scanned_set_tests_one_period_once():
     """Its least period was found by testing y and y + d afresh over a period for each divisor d:
     where the members are sparse no d fails early (6.5 million tests, 20 s, for a spec of 26
