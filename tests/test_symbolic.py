@@ -717,6 +717,14 @@ def test_a_nested_floor_that_always_holds_is_no_constraint(write_spec):
     with pytest.raises(SpecError):
         analyze_graph(unpadded, (3, 6, 64))
     analyze_graph(unpadded, (3, 7, 7))
+    pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    for graph, sizes in ((padded, range(1, 13)), (unpadded, (7, 8))):  # torch takes them: meta tensors' shapes
+        for size in sizes:
+            torch_shapes(build_graph(graph, (3, size, size), device="meta").eval(), graph, size, size)
+    with pytest.raises(RuntimeError):
+        torch_shapes(build_graph(unpadded, (3, 7, 7), device="meta").eval(), unpadded, 6, 6)
 
 
 @pytest.mark.slow
