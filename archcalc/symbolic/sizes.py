@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import sympy as sp
 
+from archcalc.symbolic.normal import normal_size
 from archcalc.symbolic.printing import compiled
 
 SCAN_LIMIT = 1 << 16
@@ -236,7 +237,8 @@ def size_set(condition: sp.Basic) -> SizeSet | ScannedSet | None:
     if not isinstance(condition, sp.core.relational.Relational) or len(condition.free_symbols) != 1:
         return None
     (x,) = condition.free_symbols
-    g = sp.expand((condition.lhs - condition.rhs).replace(sp.Mod, lambda a, m: a - m * sp.floor(a / m)))
+    # a residue's floor merged with the floors inside it (⌊⌊C/15⌋/256⌋ is ⌊C/3840⌋): a sum of single floors
+    g = normal_size(sp.expand((condition.lhs - condition.rhs).replace(sp.Mod, lambda a, m: a - m * sp.floor(a / m))))
     relation = _RELATIONS[type(condition)]
     parts = _quasi_linear(g, x)
     if parts is None:
