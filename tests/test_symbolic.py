@@ -696,6 +696,25 @@ def test_floors_within_floors_are_decided_and_worded(inner, outer, extra, bound,
     assert described(sizes.text(), 3000) in (None, meets)
 
 
+@settings(max_examples=100, deadline=None)
+@given(inner=st.tuples(st.integers(1, 4), st.integers(-20, 20), st.integers(1, 8)), outer=st.integers(1, 6),
+       extra=st.integers(0, 2), sign=st.sampled_from([1, -1]), level=st.integers(-30, 30),
+       relation=st.sampled_from([">=", ">", "<=", "<", "=="]))
+def test_the_sizes_at_a_level_of_a_monotone_size(inner, outer, extra, sign, level, relation):
+    """level_sets(g, H, ⋈)(k): the H where g ⋈ k, g = ±(⌊c·⌊(H + a)/m⌋/n⌋ + e·H) (a condition on
+    two sizes asks it at each value of the other's terms), against g at every H up to 600."""
+    import sympy as sp
+
+    from archcalc.symbolic.model import symbol
+    from archcalc.symbolic.sizes import level_sets
+
+    (c, a, m), h = inner, symbol("H")
+    g = sign * (sp.floor(c * sp.floor((h + a) / m) / outer) + extra * h)
+    sizes = level_sets(g, h, relation_of(relation))(level)
+    assert [sizes.test(x) for x in range(1, 601)] == [
+        OPERATORS[relation](sign * ((c * ((x + a) // m)) // outer + extra * x), level) for x in range(1, 601)]
+
+
 def test_a_residue_of_a_floor_is_decided_by_arithmetic():
     """A pixel shuffle by 16 after a split into 15 needs ⌊C/15⌋ mod 256 = 0: the floor inside the
     residue merges (⌊⌊C/15⌋/256⌋ = ⌊C/3840⌋), so the periodic rule decides it at once; scanned as a
@@ -1256,6 +1275,41 @@ def test_channels_that_no_count_meets_are_one_error_with_the_specs_own_input(wri
     for channels in range(1, 40):
         with pytest.raises(SpecError):
             analyze_graph(graph, (channels, 16, 16))
+
+
+TRANSPOSED_SUM = """
+    name: transposed
+    input: [2, 16, 64]
+    outputs: [s, padded, cropped]
+    layers:
+      - pool: {kind: maxpool2d, kernel: 2, stride: 2}
+      - c: {kind: conv2d, out: 2, kernel: 5}
+      - p: {kind: permute, dims: [0, 1, 3, 2]}
+      - s: {kind: add, from: [c, p]}
+      - small: {kind: adaptive_avgpool2d, output_size: [20, 1000], from: input}
+      - padded: {kind: pad2d, from: [input, small]}
+      - cropped: {kind: crop2d, size: [1, COLUMNS], from: input}
+"""
+
+
+def test_a_condition_on_two_sizes_that_no_size_meets_is_one_error(write_spec, cli):
+    """A pooled and convolved map added to its transpose needs ⌊W/2⌋ − 4 = ⌊H/2⌋ − 4; padding to a
+    20×1000 map needs H ≤ 20, so ⌊W/2⌋ ≤ 10 and W ≤ 21, where a crop to 41 columns needs W ≥ 41.
+    Each size's own constraints can be met; with the sum's, none (the table passed, exit 0). With a
+    crop to 15 columns, H = W from 15 to 20 meet them all, and the table answers."""
+    path = write_spec(TRANSPOSED_SUM.replace("COLUMNS", "41"))
+    result = cli("table", path, "--input", "2xHxW")
+    assert result.exit_code == 2, result.output
+    assert ("layer 's': needs ⌊W/2⌋ - 4 = ⌊H/2⌋ - 4, but layer 'padded' needs H ≤ 20 and layer 'cropped' "
+            "needs W ≥ 41: no input size meets them all") in result.stderr
+    graph = load_graph(path)
+    for height in range(1, 25):
+        for width in (*range(1, 25), 40, 41, 42, 64):
+            with pytest.raises(SpecError):
+                analyze_graph(graph, (2, height, width))
+    fifteen = write_spec(TRANSPOSED_SUM.replace("COLUMNS", "15"), "fifteen.yaml")
+    assert cli("table", fifteen, "--input", "2xHxW").exit_code == 0
+    analyze_graph(load_graph(fifteen), (2, 16, 16))
 
 
 def test_constraints_of_long_periods_beside_an_upper_end_that_no_size_meets(write_spec, cli):

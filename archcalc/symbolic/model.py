@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
+from itertools import permutations
 from operator import and_
 
 import sympy as sp
@@ -19,7 +20,7 @@ from archcalc.stats import Figures, ModelStats, run_rules, sum_column
 from archcalc.symbolic.context import Assumptions, Condition
 from archcalc.symbolic.normal import normal_size, split
 from archcalc.symbolic.printing import compiled, readable
-from archcalc.symbolic.sizes import SCAN_LIMIT, ScannedSet, SizeSet, size_set
+from archcalc.symbolic.sizes import SCAN_LIMIT, ScannedSet, SizeSet, level_sets, size_set
 
 AXES = ("N", "C", "H", "W")
 
@@ -248,9 +249,11 @@ def _met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
     """SpecError, at the layer whose constraint leaves no size, where the constraints on one
     size (or on sizes that must be equal: W = H) hold at no size together, each possible alone:
     H ≥ 41 for one layer's window and H ≤ 20 to pad to another's size. The numbers refuse every
-    size of such a network; its formulas would hold nowhere. Constraints whose sizes are not
-    found exactly (on several sizes, other than W = H) are left out: they can only shrink the
-    sizes found, so a network this passes may still be valid nowhere, never the other way round."""
+    size of such a network; its formulas would hold nowhere. So too where a constraint on two
+    sizes (⌊W/2⌋ − 4 = ⌊H/2⌋ − 4) leaves the other none at each of the few sizes one has (H ≤ 20).
+    Constraints whose sizes are not found exactly (on more sizes, or on two where neither has a
+    few) are left out: they can only shrink the sizes found, so a network this passes may still
+    be valid nowhere, never the other way round."""
     equal = _equal_symbols(conditions)
     groups: dict[sp.Symbol, list[tuple[Condition, SizeSet | ScannedSet]]] = {}
     for condition in conditions:
@@ -263,6 +266,14 @@ def _met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
     for found in groups.values():
         if _none_in([sizes for _, sizes in found]):
             raise _met_nowhere(graph, found, conditions)
+    for condition in conditions:
+        relation = condition.relation.xreplace(equal) if equal else condition.relation
+        if relation not in (sp.true, sp.false) and len(relation.free_symbols) == 2 and not _equal_pair(relation):
+            for x, y in permutations(sorted(relation.free_symbols, key=str)):
+                found = groups.get(x, []) + groups.get(y, [])
+                if _two_nowhere(relation, x, y, found):
+                    needed = _fewest(found, lambda kept, r=relation, x=x, y=y: _two_nowhere(r, x, y, kept))
+                    raise _nowhere_error(graph, condition, [c for c, _ in needed])
 
 
 def _equal_symbols(conditions: list[Condition]) -> dict[sp.Symbol, sp.Symbol]:
@@ -309,6 +320,55 @@ def _none_in(sets: list[SizeSet | ScannedSet]) -> bool:
     return joined.is_empty()
 
 
+_FEW_SIZES = 256
+"""How many sizes of one symbol `_two_nowhere` tries, at most."""
+
+
+def _two_nowhere(relation: sp.Basic, x: sp.Symbol, y: sp.Symbol,
+                 found: list[tuple[Condition, SizeSet | ScannedSet]]) -> bool:
+    """Whether a condition on two sizes, A(x) + B(y) ⋈ 0 with B monotone (⌊W/2⌋ − 4 = ⌊H/2⌋ − 4,
+    an add of a map and its transpose), leaves no y at any of the few x that x's own constraints
+    leave (H ≤ 20), with y's own (W ≥ 41); False where x's constraints leave more than a few sizes,
+    the terms are not apart, or B is not monotone."""
+    own_x = [sizes for _, sizes in found if sizes.symbol == str(x)]
+    own_y = reduce(and_, (sizes for _, sizes in found if sizes.symbol == str(y)), SizeSet(str(y)))
+    between = _between(own_x)
+    apart = _apart(relation, x, y)
+    if between is None or len(between) > _FEW_SIZES or apart is None or isinstance(own_y, ScannedSet):
+        return False  # one y set met with each of a few x's: the sets to scan would cost a scan each
+    of_x, levels = apart
+    for value in {of_x(size)[0] for size in between if all(sizes.test(size) for sizes in own_x)}:
+        sizes = levels(-value)
+        if sizes is None or not _none_in([own_y, sizes]):
+            return False
+    return True
+
+
+@lru_cache(maxsize=1 << 8)
+def _apart(relation: sp.Basic, x: sp.Symbol, y: sp.Symbol) -> tuple[Callable, Callable] | None:
+    """For `relation` A(x) + B(y) ⋈ 0 (written so, whole numbers before the floors: `_whole`): A as
+    a function of x, and k → the y where B(y) ⋈ k (`level_sets`); None where a term has both sizes,
+    or B is not monotone."""
+    terms = sp.Add.make_args(sp.expand(relation.lhs - relation.rhs))
+    of_y = sp.Add(*(term for term in terms if term.free_symbols != {x}))
+    levels = None if of_y.free_symbols - {y} else level_sets(of_y, y, type(relation))
+    if levels is None:
+        return None
+    return compiled([sp.Add(*(term for term in terms if term.free_symbols == {x}))], (str(x),)), levels
+
+
+def _fewest(found: list, nowhere: Callable[[list], bool], cheap: bool = False) -> list:
+    """`found` less each entry without which `nowhere` still holds; all of them past a few unless
+    each try is `cheap` (else each costs as many scans again)."""
+    needed = list(found)
+    if cheap or len(needed) <= _FEWEST_FROM:
+        for one in found:
+            fewer = [other for other in needed if other is not one]
+            if nowhere(fewer):
+                needed = fewer
+    return needed
+
+
 def _between(sets: list[SizeSet | ScannedSet]) -> range | None:
     """The sizes between the greatest lower end and the least upper end of `sets`; None where
     none has an upper end."""
@@ -319,8 +379,7 @@ def _between(sets: list[SizeSet | ScannedSet]) -> range | None:
 
 
 _FEWEST_FROM = 16
-"""Up to how many earlier constraints the error names only those the last one needs, where the
-sizes have no upper end (more would take as many scans again each)."""
+"""Up to how many constraints the error names only those needed, where each try is not cheap."""
 
 
 def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet]],
@@ -334,16 +393,20 @@ def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet
         middle = (low + high) // 2
         low, high = (low, middle) if _none_in(sets[:middle]) else (middle + 1, high)
     culprit, sizes = found[high - 1]
-    needed = found[:high - 1]
     between = _between(sets[:high])
-    if len(needed) <= _FEWEST_FROM or between is not None and len(between) * high ** 2 <= _TESTS_AT_MOST:
-        for one in list(needed):
-            if _none_in([other for c, other in needed if c is not one[0]] + [sizes]):
-                needed.remove(one)
-    involved = [culprit, *(c for c, _ in needed)]
-    symbols = set().union(*(c.relation.free_symbols for c in involved))
+    cheap = between is not None and len(between) * high ** 2 <= _TESTS_AT_MOST  # a few sizes to test each time
+    needed = _fewest(found[:high - 1], lambda kept: _none_in([s for _, s in kept] + [sizes]), cheap)
+    involved = [c for c, _ in needed]
+    symbols = set().union(culprit.relation.free_symbols, *(c.relation.free_symbols for c in involved))
     involved += [c for c in conditions if _equal_pair(c.relation) and c.relation.free_symbols <= symbols]
+    return _nowhere_error(graph, culprit, involved)
+
+
+def _nowhere_error(graph: Graph, culprit: Condition, others: list[Condition]) -> SpecError:
+    """The error of `culprit` and the constraints `others` that no size meets together: at the
+    culprit's layer, or at a multiply's among them (whose broadcasts the formulas leave out)."""
     nodes = {node.name: node for node in graph.nodes}
+    involved = [culprit, *others]
     broadcast = next((c for c in involved if nodes[c.layer].kind.key == "multiply"), None)
     at = broadcast or culprit
     said = [f"layer '{c.layer}' needs {condition_text(c)}" for c in involved if c is not at]

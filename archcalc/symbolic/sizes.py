@@ -322,6 +322,21 @@ def _monotone_nested(x: str, g: sp.Expr, symbol: sp.Symbol, slope: Fraction, dir
     return _range(x, lambda size: sign * values(size)[0], slope != 0, _FLIPPED[relation] if sign < 0 else relation)
 
 
+def level_sets(g: sp.Expr, x: sp.Symbol, relation: type) -> Callable[[int], SizeSet | None] | None:
+    """For g monotone in x (floors within floors too; whole numbers before the floors), a function
+    giving for a whole k the sizes where `relation(g, k)` holds (sp.Eq, sp.Ge, …), each by binary
+    search without sympy; None where g is not monotone. A condition on two sizes asks it at each of
+    the few values the other's terms take."""
+    nested = _nested(sp.expand(g), x)
+    if nested is None or nested[1] is None:
+        return None
+    slope, direction, _ = nested
+    sign = -1 if direction < 0 else 1
+    values = compiled([g], (str(x),))
+    holds = _RELATIONS[relation] if sign > 0 else _FLIPPED[_RELATIONS[relation]]
+    return lambda k: _range(str(x), lambda size: sign * (values(size)[0] - k), slope != 0, holds)
+
+
 def _monotone(x: str, terms: list[_Term], constant: Fraction, relation: Callable) -> SizeSet | None:
     """The sizes where `Σ terms + constant ⋈ 0` holds, when every term grows with X (or every
     term shrinks): a range found by binary search. None for other sums, and for ≠ where the
