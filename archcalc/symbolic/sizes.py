@@ -245,9 +245,9 @@ def size_set(condition: sp.Basic) -> SizeSet | ScannedSet | None:
         nested = _nested(g, x)
         if nested is None:
             return None
-        slope, direction, period = nested
-        return (_monotone_nested(str(x), g, x, slope, direction, relation)
-                or _scanned(condition, g, x, slope, period))
+        levels = level_sets(sp.expand(g * _scale(g)), x, type(condition))  # monotone: by binary search
+        slope, _, period = nested
+        return (levels and levels(0)) or _scanned(condition, g, x, slope, period)
     terms, constant = parts
     slope = sum(t.coefficient * t.a for t in terms)
     period = lcm(*(t.a.denominator for t in terms if t.is_floor))
@@ -310,16 +310,6 @@ def _nested(g: sp.Expr, x: sp.Symbol) -> tuple[Fraction, int | None, int] | None
     slope, direction, period = inner
     c = Fraction(int(coefficient.p), int(coefficient.q))
     return c * slope, None if direction is None else direction * (1 if c > 0 else -1), period
-
-
-def _monotone_nested(x: str, g: sp.Expr, symbol: sp.Symbol, slope: Fraction, direction: int | None,
-                     relation: Callable) -> SizeSet | None:
-    """`_monotone` for g with floors within floors (`_nested`), computed in whole numbers."""
-    if direction is None:
-        return None
-    sign = -1 if direction < 0 else 1
-    values = compiled([sp.expand(g * _scale(g))], (str(symbol),))
-    return _range(x, lambda size: sign * values(size)[0], slope != 0, _FLIPPED[relation] if sign < 0 else relation)
 
 
 def level_sets(g: sp.Expr, x: sp.Symbol, relation: type) -> Callable[[int], SizeSet | None] | None:
