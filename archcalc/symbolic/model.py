@@ -104,7 +104,7 @@ class Formulas:
     """Python functions compiled from the formulas, made when first needed."""
 
     def constraint_lines(self) -> list[str]:
-        """The constraints in words, one a line, each with the layer that needs it."""
+        """The constraints in words, one a line, each with the fewest layers that need it."""
         return _in_words(self.conditions, self.symbols)
 
     def valid_text(self) -> str:
