@@ -12,6 +12,7 @@ import json
 import random
 import subprocess
 import sys
+from itertools import product
 
 import pytest
 from conftest import tier, yaml_text
@@ -1253,6 +1254,33 @@ def test_sizes_that_must_be_equal_are_said_in_one_line(write_spec, cli):
             except SpecError:
                 accepted = False
             assert accepted == (height == width and 15 <= height <= 20), (height, width)
+
+
+def test_the_error_names_every_equality_that_joins_the_sizes(write_spec, cli):
+    """Adds of a video input and its transposes need D = H and H = W; a crop needs D ≥ 41 and padding
+    to a map 20 wide W ≤ 20. The error named the crop and the padding only (D ≥ 41 and W ≤ 20 look
+    met at once); it names the two adds that join D to W as well. The numbers refuse each size."""
+    path = write_spec("""
+        name: chain
+        input: [2, 8, 8, 8]
+        outputs: [s1, s2, cropped, padded]
+        layers:
+          - p1: {kind: permute, dims: [0, 1, 3, 2, 4]}
+          - s1: {kind: add, from: [input, p1]}
+          - p2: {kind: permute, dims: [0, 1, 2, 4, 3], from: input}
+          - s2: {kind: add, from: [input, p2]}
+          - cropped: {kind: crop3d, size: [41, 1, 1], from: input}
+          - target: {kind: adaptive_avgpool3d, output_size: [1000, 1000, 20], from: input}
+          - padded: {kind: pad3d, from: [input, target]}
+    """)
+    result = cli("table", path, "--input", "2xDxHxW")
+    assert result.exit_code == 2
+    assert ("layer 'padded': needs W ≤ 20, but layer 'cropped' needs D ≥ 41, layer 's2' needs W = H and layer 's1' "
+            "needs H = D: no input size meets them all") in result.stderr
+    graph = load_graph(path)
+    for depth, height, width in product((8, 20, 41, 64), repeat=3):
+        with pytest.raises(SpecError):
+            analyze_graph(graph, (2, depth, height, width))
 
 
 def test_channels_that_no_count_meets_are_one_error_with_the_specs_own_input(write_spec, cli):

@@ -398,8 +398,31 @@ def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet
     needed = _fewest(found[:high - 1], lambda kept: _none_in([s for _, s in kept] + [sizes]), cheap)
     involved = [c for c, _ in needed]
     symbols = set().union(culprit.relation.free_symbols, *(c.relation.free_symbols for c in involved))
-    involved += [c for c in conditions if _equal_pair(c.relation) and c.relation.free_symbols <= symbols]
-    return _nowhere_error(graph, culprit, involved)
+    return _nowhere_error(graph, culprit, involved + _links(conditions, symbols))
+
+
+def _links(conditions: list[Condition], symbols: set[sp.Symbol]) -> list[Condition]:
+    """The constraints X = Y on the shortest paths that join each of `symbols` to the first (D ≥ 41
+    and W ≤ 20 meet nowhere through D = H and H = W)."""
+    edges = [(c, set(pair)) for c in conditions if (pair := _equal_pair(c.relation))]
+    first, *others = sorted(symbols, key=str)
+    linked: list[Condition] = []
+    for goal in others:
+        reached, frontier = {first: None}, [first]  # each symbol reached: from where, by which
+        while frontier and goal not in reached:
+            following = []
+            for x in frontier:
+                for c, pair in edges:
+                    for other in pair - {x} if x in pair else ():
+                        if other not in reached:
+                            reached[other] = (x, c)
+                            following.append(other)
+            frontier = following
+        at = goal
+        while reached.get(at):
+            at, condition = reached[at]
+            linked += [condition] if condition not in linked else []
+    return linked
 
 
 def _nowhere_error(graph: Graph, culprit: Condition, others: list[Condition]) -> SpecError:
