@@ -716,6 +716,49 @@ def test_the_sizes_at_a_level_of_a_monotone_size(inner, outer, extra, sign, leve
         OPERATORS[relation](sign * ((c * ((x + a) // m)) // outer + extra * x), level) for x in range(1, 601)]
 
 
+@settings(max_examples=150, deadline=None)
+@given(coefficients=st.lists(st.integers(-40, 40), min_size=3, max_size=4).filter(lambda c: c[0]),
+       relation=st.sampled_from(sorted(OPERATORS)))
+def test_polynomial_conditions_are_decided_and_worded(coefficients, relation):
+    """A polynomial in one size ⋈ 0 (a batch norm without running statistics on an S×S map needs
+    (S − 2)² ≥ 2 after a 3×3 conv): the sizes against the polynomial at every S up to 600 (past
+    Cauchy's bound on the roots, 41 here, the sign is the leading coefficient's), and the words."""
+    import sympy as sp
+
+    from archcalc.symbolic.model import symbol
+    from archcalc.symbolic.sizes import size_set
+
+    s = symbol("S")
+    polynomial = sum(c * s ** k for k, c in enumerate(reversed(coefficients)))
+    condition = relation_of(relation)(polynomial, 0)
+    if condition in (sp.true, sp.false):
+        return
+    sizes = size_set(condition)
+    meets = [OPERATORS[relation](sum(c * x ** k for k, c in enumerate(reversed(coefficients))), 0)
+             for x in range(1, 601)]
+    assert [sizes.test(x) for x in range(1, 601)] == meets
+    assert described(sizes.text().replace("S", "H") if sizes.text() else None, 600) in (None, meets)
+
+
+def test_a_square_inputs_batch_norm_needs_no_line_of_its_own(write_spec):
+    """With --input 3xSxS a batch norm without running statistics after a 3×3 conv needs
+    S² − 4·S + 4 ≥ 2, which 'valid for' printed as that formula beside S ≥ 10 for an 8×8 pool,
+    which implies it. Now S ≥ 10 alone; without the pool, S ≥ 4: where the numbers accept S."""
+    layers = "  - c: {kind: conv2d, out: 4, kernel: 3}\n  - bn: {kind: batchnorm2d, track_running_stats: false}\n"
+    pooled = load_graph(write_spec("name: bn\ninput: [3, 32, 32]\nlayers:\n" + layers
+                                   + "  - p: {kind: maxpool2d, kernel: 8}\n"))
+    alone = load_graph(write_spec("name: bn\ninput: [3, 32, 32]\nlayers:\n" + layers, "alone.yaml"))
+    for graph, line, least in ((pooled, "S ≥ 10 (layer 'p')", 10), (alone, "S ≥ 4 (layer 'bn')", 4)):
+        assert analyze_graph(graph, (3, "S", "S")).formulas.constraint_lines() == [line]
+        for size in range(1, 16):
+            try:
+                analyze_graph(graph, (3, size, size))
+                accepted = True
+            except SpecError:
+                accepted = False
+            assert accepted == (size >= least), size
+
+
 def test_a_residue_of_a_floor_is_decided_by_arithmetic():
     """A pixel shuffle by 16 after a split into 15 needs ⌊C/15⌋ mod 256 = 0: the floor inside the
     residue merges (⌊⌊C/15⌋/256⌋ = ⌊C/3840⌋), so the periodic rule decides it at once; scanned as a

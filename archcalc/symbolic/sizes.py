@@ -244,7 +244,7 @@ def size_set(condition: sp.Basic) -> SizeSet | ScannedSet | None:
     if parts is None:
         nested = _nested(g, x)
         if nested is None:
-            return None
+            return _polynomial(condition, g, x)
         levels = level_sets(sp.expand(g * _scale(g)), x, type(condition))  # monotone: by binary search
         slope, _, period = nested
         return (levels and levels(0)) or _scanned(condition, g, x, slope, period)
@@ -253,6 +253,19 @@ def size_set(condition: sp.Basic) -> SizeSet | ScannedSet | None:
     period = lcm(*(t.a.denominator for t in terms if t.is_floor))
     return (_monotone(str(x), terms, constant, relation) or _periodic(str(x), terms, constant, relation)
             or _scanned(condition, g, x, slope, period))
+
+
+def _polynomial(condition: sp.Basic, g: sp.Expr, x: sp.Symbol) -> ScannedSet | None:
+    """The sizes where a polynomial g (S² − 4·S + 4 ≥ 2: a batch norm without running statistics on
+    an S×S map) ⋈ 0: past Cauchy's bound on its roots, 1 + max |aᵢ/aₙ|, its sign is its leading
+    coefficient's, so the sizes up to the bound, scanned, decide every size. None for others."""
+    if not g.is_polynomial(x):
+        return None
+    coefficients = sp.Poly(g, x).all_coeffs()
+    if len(coefficients) < 2 or not all(c.is_Rational for c in coefficients):
+        return None
+    bound = 1 + floor(max(abs(c / coefficients[0]) for c in coefficients[1:]))
+    return ScannedSet(str(x), _test(condition, x), bound + 1, 1) if bound + 2 <= SCAN_LIMIT else None
 
 
 def _quasi_linear(g: sp.Expr, x: sp.Symbol) -> tuple[list[_Term], Fraction] | None:
