@@ -1631,6 +1631,30 @@ def test_a_layer_module_with_a_hook_is_refused_not_written_as_its_class(wrap):
                                    + ", and its layer kind computes its class's forward alone")
 
 
+@pytest.mark.parametrize("hook", ["forward hook", "forward pre-hook"])
+def test_a_hook_on_the_imported_module_itself_is_refused_not_left_out(hook, tmp_path):
+    """torch.fx traces the module's forward, not its call: a hook on the module imported was left
+    out without a word (a pre-hook that pads the input 8×8 to 10×10: a spec of output 1×64 where
+    the module gives 1×144, exit 0). Imported inside a module that calls it, the hook is traced."""
+    from archcalc.errors import UserError
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 3), nn.Flatten())
+    if hook == "forward hook":
+        model.register_forward_hook(lambda module, args, out: out[:, :40])
+    else:
+        model.register_forward_pre_hook(lambda module, args: (F.pad(args[0], (1, 1, 1, 1)),))
+    x = torch.rand(1, 3, 8, 8)
+    assert model(x).shape[1] == (40 if hook == "forward hook" else 4 * 6 * 6) != model.forward(x).shape[1] == 4 * 4 * 4
+    with pytest.raises(UserError) as error:
+        import_torch(model, (3, 8, 8), name="net")
+    runs = "after" if hook == "forward hook" else "before"
+    assert error.value.message == (f"'net' cannot be traced as it runs: a {hook} runs {runs} 'net', and torch.fx traces its forward alone (its hooks run only where the module "
+                                   "is called)")
+    if hook == "forward pre-hook":  # the hint's way (a slice has no layer kind): the pad is in the spec
+        wrapped = nn.Sequential(model)
+        assert_computes_as(wrapped, import_torch(wrapped, (3, 8, 8)), tmp_path, x)
+
+
 class SigmoidOfWholeNumbers(nn.Module):
     """torch.sigmoid of an int64 tensor is float32: the convolution after it takes it."""
 

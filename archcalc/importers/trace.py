@@ -84,7 +84,14 @@ def trace(module: nn.Module, shape: Shape, what: str, allow_opaque: bool = False
         raise UserError(f"{what} takes {len(inputs)} inputs ({', '.join(inputs)}); an archcalc model takes one tensor",
                         hint="import a wrapper module whose forward takes one tensor")
     values = _run(module, graph, shape, what)
-    return _Reader(module, values, what, allow_opaque).read(graph)
+    imported = _Reader(module, values, what, allow_opaque).read(graph)
+    around = _more_than_its_class(module, own_forward=False)
+    if around is not None:  # fx traces the forward alone: the spec would miss what the hook computes
+        raise UserError(f"{what} cannot be traced as it runs: {around.split(' (')[0].replace(' it', f' {what}', 1)}, "
+                        "and torch.fx traces its forward alone (its hooks run only where the module is called)",
+                        hint="remove the hook with the handle its register_…_hook call returned, or import a module "
+                             "that calls this one (nn.Sequential(model), whose layers' names then start with '0.')")
+    return imported
 
 
 TRACE_HINT = ("torch.fx records the operations without running them, so Python control flow that depends "
@@ -218,14 +225,15 @@ def _hooked(module: nn.Module) -> bool:
                 or getattr(hooks, "_global_forward_hooks", None) or getattr(hooks, "_global_forward_pre_hooks", None))
 
 
-def _more_than_its_class(module: nn.Module) -> str | None:
-    """What calling `module` runs besides its class's forward (a hook, a forward of its own), or None."""
+def _more_than_its_class(module: nn.Module, own_forward: bool = True) -> str | None:
+    """What calling `module` runs besides its class's forward (a hook, a forward of its own), or None;
+    with `own_forward` False, its hooks alone (fx traces a forward set on the module as it is)."""
     from torch.nn.modules import module as hooks
 
     spectral = "a forward pre-hook runs before it (torch.nn.utils.spectral_norm's and weight_norm's do)"
     found = [(module._forward_pre_hooks, spectral),
              (module._forward_hooks, "a forward hook runs after it"),
-             ("forward" in vars(module), "a forward of its own replaces its class's"),
+             (own_forward and "forward" in vars(module), "a forward of its own replaces its class's"),
              (getattr(hooks, "_global_forward_pre_hooks", None), "a global forward pre-hook runs before it"),
              (getattr(hooks, "_global_forward_hooks", None), "a global forward hook runs after it")]
     return next((what for present, what in found if present), None)
