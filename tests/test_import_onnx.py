@@ -744,6 +744,31 @@ SILENT = {  # an attacking review (5 December): each imported with exit 0 and co
 }
 
 
+def test_a_batch_norm_of_opset_6_without_is_test_is_refused_as_the_training_mode_it_is(files):
+    """BatchNormalization-1 and -6 run in training mode, normalising by the batch's statistics, unless
+    is_test (ONNX's operator schema, read here; is_test is gone from BatchNormalization-7 on): it was
+    imported as a batch norm in eval mode, exit 0."""
+    schema = onnx.defs.get_schema("BatchNormalization", 6, "")
+    assert schema.since_version == 6 and schema.attributes["is_test"].default_value.i == 0
+    assert schema.attributes["is_test"].description.startswith("If set to nonzero, run spatial batch normalization in "
+                                                               "test mode")
+    assert "is_test" not in onnx.defs.get_schema("BatchNormalization", 7, "").attributes
+    names = ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]
+    stats = [numpy_helper.from_array(np.full(3, value, np.float32), name) for name, value in zip(names, (1, 0, 0, 1))]
+    for is_test in (0, 1):
+        attributes = {"is_test": 1} if is_test else {}
+        norm = helper.make_node("BatchNormalization", ["x", *names], ["y"], name="/bn/BatchNormalization", **attributes)
+        save(files / "bn.onnx", [norm], [INPUT], stats, out=(1, 3, 8, 8), opset=6)
+        result = run_import(files, "bn.onnx")
+        if is_test:
+            assert result.returncode == 0 and result.stdout.endswith("  - bn: batchnorm2d\n"), result.stderr
+        else:
+            assert result.returncode == 2 and result.stderr.startswith(
+                "error: node '/bn/BatchNormalization' (BatchNormalization) of 'bn.onnx' cannot be written exactly: a "
+                "BatchNormalization of opset 6 without is_test, which normalises by the batch's statistics (export the "
+                "model in eval mode)\n"), result.stderr
+
+
 @pytest.mark.parametrize("case", list(SILENT))
 def test_what_torch_does_not_compute_alike_is_refused_not_imported(files, case):
     make, opset, reason = SILENT[case]

@@ -154,6 +154,9 @@ def _learned(node: Node, inputs: int, layer: str) -> list[bool]:
 def _batchnorm(node: Node) -> dict:
     if node.attr("training_mode", 0):
         raise Unsupported("training_mode 1 (export the model in eval mode)")
+    if node.opset < 7 and not node.attr("is_test", 0):  # BatchNormalization-1 and -6 are in training mode unless is_test
+        raise Unsupported(f"a BatchNormalization of opset {node.opset} without is_test, which normalises by the batch's "
+                          "statistics (export the model in eval mode)")
     if node.outputs > 1:  # before opset 14, training mode is said so: the batch's mean and variance are outputs
         raise Unsupported(f"{node.outputs} outputs, the batch's statistics of training mode (export the model in "
                           "eval mode)")
