@@ -1415,6 +1415,23 @@ def test_a_batch_norm_of_statistics_for_each_element_is_refused_not_blamed_on_ar
         "or statistic of shape [3, 8, 8] (archcalc's batch norm holds one value a channel: [3])\n"), result.stderr
 
 
+def test_a_batch_norm_of_spatial_0_with_a_value_a_channel_does_not_go_together(files):
+    """spatial=0 (opset 7 and before) normalises each element by its own statistics, "the dimensions of
+    scale are (C x D1 x ... x Dn)" (ONNX's schema of BatchNormalization-7, read here); with one value a
+    channel (shape [3]) the checker and shape inference pass it, and it was imported as a batch norm of
+    the channels, exit 0."""
+    schema = onnx.defs.get_schema("BatchNormalization", 7, "")
+    assert "If spatial is false, the dimensions of scale are (C x D1 x ... x Dn)" in schema.inputs[1].description
+    names = ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]
+    stats = [numpy_helper.from_array(np.ones(3, np.float32), name) for name in names]
+    norm = helper.make_node("BatchNormalization", ["x", *names], ["y"], name="/bn/BatchNormalization", spatial=0)
+    save(files / "bn.onnx", [norm], [INPUT], stats, out=(1, 3, 8, 8), opset=7)
+    result = run_import(files, "bn.onnx")
+    assert result.returncode == 2 and result.stderr.startswith(
+        "error: node '/bn/BatchNormalization' (BatchNormalization) of 'bn.onnx' does not go together: spatial 0 takes "
+        "a scale, bias and statistics of shape [3, 8, 8], and they are of shape [3]\n"), result.stderr
+
+
 NORMS_HELD_BY_CONSTANTS = {
     "BatchNormalization": ((1.0, 0.0, 0.0, 1.0), 3, ("a running mean or variance held by a Constant (archcalc's batch "
                                                     "norm holds them as buffers: initializers)")),

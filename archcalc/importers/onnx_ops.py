@@ -166,6 +166,9 @@ def _batchnorm(node: Node) -> dict:
     if other is not None:  # spatial=0 (opset 7 and before): statistics for each element
         raise Unsupported(f"a scale, bias or statistic of shape {list(other)} (archcalc's batch norm holds one value "
                           f"a channel: {list(channels)})")
+    if node.attr("spatial", 1) == 0 and node.axes > 0:  # opset 7 and before: one value an element, (C × D1 × …)
+        raise Inconsistent(f"spatial 0 takes a scale, bias and statistics of shape {list(node.shapes[0][1:])}, and "
+                           f"they are of shape {list(channels)}")
     if not (mean and variance) or scale != bias:
         raise Unsupported("a batch norm without running statistics, or with a scale but no bias (archcalc's holds "
                           "both statistics, and a scale and a bias or neither)")
