@@ -228,3 +228,32 @@ def test_a_model_of_counted_layers_has_no_unknown_on_the_roofline(cli):
     assert data["roofline"]["uncounted"] == [] and data["roofline"]["flops"] == sum(
         row["roofline"]["flops"] for row in data["rows"])
     assert "unknown" not in cli("table", "resnet18", "--device-profile", "h200").stdout.replace("'unknown'", "")
+
+
+def test_an_opaque_onnx_node_is_named_by_its_own_operator(tmp_path):
+    """torch's nn.LayerNorm over two axes before opset 17 is ReduceMean, Sub, …, a Mul by its weight and
+    an Add of its bias; the Mul by a parameter, which the reader calls LayerScale while it tries it as a
+    layer_scale, was kept as `opaque: {operation: 'LayerScale'}`: an operator the file does not hold,
+    under a name that says nothing (docs/import.md: the operation is the ONNX operator)."""
+    onnx = pytest.importorskip("onnx")
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.norm, self.fc = nn.Conv2d(3, 8, 3), nn.LayerNorm([6, 6]), nn.Linear(6, 2)
+
+        def forward(self, x):
+            return self.fc(self.norm(self.conv(x)))
+
+    module = Net().eval()
+    torch.onnx.export(module, (torch.zeros(1, 3, 8, 8),), str(tmp_path / "ln.onnx"), dynamo=False, opset_version=16,
+                      do_constant_folding=False)
+    operators = {node.op_type for node in onnx.load(str(tmp_path / "ln.onnx")).graph.node}
+    result = run_in(tmp_path, "import", "onnx", "ln.onnx", "--allow-opaque", "-o", "ln.yaml")
+    assert done_quietly(result, "import onnx"), result.stderr
+    stats = analyze_graph(load_graph(tmp_path / "ln.yaml"))
+    uncounted = [text.removeprefix("opaque ") for text in stats.uncounted("paper")]
+    assert set(uncounted) <= operators and "Mul" in uncounted, uncounted
+    assert [layer.kind for layer in stats.layers if layer.name == "norm.mul"] == ["opaque"]
+    assert stats.totals.params == sum(p.numel() for p in module.parameters())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -194,17 +195,19 @@ def _modules(ops: list[Op]) -> set[str]:
     return {".".join(parts[:end]) for parts in (op.name.split(".") for op in ops) for end in range(1, len(parts))}
 
 
-def names_apart(ops: list[Op], heads: tuple[str, ...]) -> tuple[list[Op], tuple[str, ...]]:
+def names_apart(ops: list[Op], heads: tuple[str, ...],
+                opaque: Callable[[str], str] = lambda operation: "opaque") -> tuple[list[Op], tuple[str, ...]]:
     """The ops and heads, each op named as a group of other ops ('/blk/Conv' and '/blk/act/Relu'
-    of an ONNX file: 'blk' and 'blk.act') named inside it by its kind ('blk.conv2d'): a spec's list
-    cannot hold a layer and a group of one name."""
+    of an ONNX file: 'blk' and 'blk.act') named inside it by its kind ('blk.conv2d'), an opaque one
+    by `opaque` of its operation ('blk.mul'): a spec's list cannot hold a layer and a group of one name."""
     modules = _modules(ops)
     taken, renamed = {op.name for op in ops} | modules, {}
     for op in ops:
         if op.name in modules:
-            new, count = f"{op.name}.{op.kind}", 1
+            base = opaque(op.fields["operation"]) if op.kind == "opaque" else op.kind
+            new, count = f"{op.name}.{base}", 1
             while new in taken:
-                new, count = f"{op.name}.{op.kind}_{count}", count + 1
+                new, count = f"{op.name}.{base}_{count}", count + 1
             taken.add(new)
             renamed[op.name] = new
     return _renamed(ops, heads, renamed)

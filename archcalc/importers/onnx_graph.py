@@ -378,7 +378,7 @@ class _Reader:
         heads = tuple(self._head(output.name) for output in self.graph.output)
         ops, heads = into_groups(self.ops, heads, self.free, set())
         check_used(ops, heads, self.what)
-        ops, heads = names_apart(ops, heads)
+        ops, heads = names_apart(ops, heads, _operation)
         params = {op.name: self.params[before.name] for op, before in zip(ops, self.ops)}
         labels = _labels([op.name for op in ops])
         return Read(Imported(ops, heads, labels), shape, batch, params)
@@ -519,7 +519,7 @@ class _Reader:
         after the batch, its parameters and buffer values (the initialisers it reads)."""
         learned = len(item.params) - BUFFERS.get(item.op_type, 0)
         sizes = [(i >= learned, math.prod(self.shapes[p])) for i, p in enumerate(item.params)]
-        return {"operation": item.op_type, "shape": list(out[1:]), "reads": list(self._shape(item, item.tensors[0])[1:]),
+        return {"operation": _shown(item), "shape": list(out[1:]), "reads": list(self._shape(item, item.tensors[0])[1:]),
                 "params": sum(n for b, n in sizes if not b),
                 "buffers": sum(n for b, n in sizes if b)}
 
@@ -562,8 +562,7 @@ class _Reader:
 
     def _unsupported(self, item: Joined, reason: str | None) -> UserError:
         node = item.node
-        shown = node.op_type if item.op_type in (node.op_type, *RENAMED) else item.op_type  # a joined one's own name
-        what = f"{_named(node)} ({shown}) of {self.what}"
+        what = f"{_named(node)} ({_shown(item)}) of {self.what}"
         kinds = kinds_hint()
         if reason is None:
             return UserError(f"{what} has no layer kind in archcalc{self._layer_norm_written_out(node)}", hint=kinds)
@@ -582,6 +581,12 @@ class _Reader:
         rank = len(self.shapes.get(node.input[0], ()))
         axes = node_attributes(mean).get("axes") or []
         return f"; {LAYER_NORM_BEFORE_17}" if rank and [a % rank for a in axes] == [rank - 1] else ""
+
+
+def _shown(item: Joined) -> str:
+    """The operator a message or an opaque layer names: the node's own (`Mul`, not `LayerScale`, the
+    name the joiner gives a Mul by a parameter), a joined pattern's name (`SiLU`)."""
+    return item.node.op_type if item.op_type in (item.node.op_type, *RENAMED) else item.op_type
 
 
 INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
