@@ -629,6 +629,30 @@ def test_a_weight_made_in_the_graph_beside_a_bias_is_refused(files, case):
                              f"graph (archcalc's {layer}'s weight is a parameter: an initializer)"), stderr
 
 
+CONSTANTS_READ_AS_WEIGHTS = {"a Conv's weight": WEIGHTS_MADE_IN_THE_GRAPH["a Conv's"],
+                             "a Gemm's weight": WEIGHTS_MADE_IN_THE_GRAPH["a Gemm's"],
+                             "a Conv's bias": BIASES_MADE_IN_THE_GRAPH["a Conv's bias from a Constant node"]}
+
+
+@pytest.mark.parametrize("case", CONSTANTS_READ_AS_WEIGHTS)
+def test_a_weight_or_bias_of_a_constant_node_is_not_kept_opaque_without_its_values(files, case):
+    """With --allow-opaque a Conv or Gemm whose weight or bias is a Constant node (torch exports
+    F.conv2d(x, self.w) of a tensor no module registers so) was kept as an opaque layer counting
+    none of the Constant's values as parameters (params: 0 for a convolution of 108 weights), exit 0;
+    torch's import keeps no such call opaque either."""
+    nodes, initialisers, out, node, layer = CONSTANTS_READ_AS_WEIGHTS[case]
+    held = sum(numpy_helper.to_array(n.attribute[0].t).size for n in nodes if n.op_type == "Constant")
+    assert held in (4, 108, 2 * 192)
+    save(files / "model.onnx", nodes, [INPUT], initialisers, out=out)
+    result = run_import(files, "model.onnx", "--allow-opaque")
+    assert (result.returncode, result.stdout) == (2, ""), result.stdout
+    made = "bias" if "bias" in case else "weight"
+    assert result.stderr.startswith(
+        f"error: node '{node} of 'model.onnx' cannot be written exactly: a {made} made in the graph (archcalc's "
+        f"{layer}'s {made} is a parameter: an initializer); nor kept opaque: an opaque layer's parameters are the "
+        "initializers it reads, and it would count none of the Constant's values\n"), result.stderr
+
+
 ONE_VALUE_OF_10 = "one value broadcast to every feature (archcalc's linear learns one value a feature, a bias of shape [10])"
 
 PRODUCTS_NO_LAYER_HOLDS = {  # each was "this is archcalc's mistake": the spec held other parameters than the graph

@@ -27,7 +27,7 @@ from onnx import numpy_helper
 from archcalc.errors import UserError, on_one_line
 from archcalc.graph import INPUT
 from archcalc.importers.common import Imported, Op, Unsupported, check_used, into_groups, kinds_hint, names_apart
-from archcalc.importers.onnx_ops import LAYER_NORM_BEFORE_17, RULES, Inconsistent, Node, kind_of
+from archcalc.importers.onnx_ops import LAYER_NORM_BEFORE_17, RULES, ConstantWeight, Inconsistent, Node, kind_of
 from archcalc.layers import LAYER_KINDS
 from archcalc.limits import MAX_DIMENSION, MAX_ONNX_BYTES, MAX_ONNX_NODES
 
@@ -454,6 +454,10 @@ class _Reader:
                 raise self._empty(node, self.shapes[item.output]) from None  # the reason it is no layer
             if not self.allow_opaque or len([o for o in node.output if o]) != 1 or not inputs:
                 raise self._unsupported(item, str(reason) or None) from None
+            if isinstance(reason, ConstantWeight):
+                raise self._unsupported(item, f"{reason}; nor kept opaque: an opaque layer's parameters are the "
+                                              "initializers it reads, and it would count none of the Constant's "
+                                              "values") from None
             out = self._shape(item, item.output)
             if out[:1] != (self.batch,) or self._shape(item, item.tensors[0])[:1] != (self.batch,):
                 raise self._unsupported(item, (f"{reason}; " if str(reason) else "") + "nor kept opaque: an opaque "

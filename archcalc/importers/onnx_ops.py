@@ -74,15 +74,25 @@ class Inconsistent(Exception):
     the file's mistake, which neither exporter nor checker caught."""
 
 
+class ConstantWeight(Unsupported):
+    """Unsupported, and not kept opaque either: a Conv's or a Gemm's weight or bias held by a Constant
+    node, whose values an opaque layer would not count (its parameters are the initializers it
+    reads), as torch's import keeps no F.conv2d of a tensor no module holds as its weight."""
+
+
 def _made_in_the_graph(node: Node, layer: str, weight_axes: int) -> None:
     """Unsupported where a Conv's, a Gemm's or a MatMul's weight (its second input, of at least
     `weight_axes` axes) or bias (its third) is a constant or a tensor made in the graph: a weight
     so made was an IndexError, a bias left out without a word, and with it its parameters."""
-    if 1 in node.constants or not node.params or len(node.params[0][1]) < weight_axes:
+    if 1 in node.constants:
+        raise ConstantWeight(f"a weight made in the graph (archcalc's {layer}'s weight is a parameter: an initializer)")
+    if not node.params or len(node.params[0][1]) < weight_axes:
         raise Unsupported(f"a weight made in the graph (archcalc's {layer}'s weight is a parameter: an initializer)")
     if node.op_type == "Gemm" and 2 in node.constants and node.constants[2].size == 1:
         raise _one_value_bias(list(node.constants[2].shape), node.out[-1])  # a scalar initializer is a constant
-    if 2 in node.constants or len(node.shapes) > 1:
+    if 2 in node.constants:
+        raise ConstantWeight(f"a bias made in the graph (archcalc's {layer}'s bias is a parameter: an initializer)")
+    if len(node.shapes) > 1:
         raise Unsupported(f"a bias made in the graph (archcalc's {layer}'s bias is a parameter: an initializer)")
 
 
