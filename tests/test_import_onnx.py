@@ -505,7 +505,7 @@ def test_a_line_feed_in_the_files_name_stays_on_the_errors_one_line(files):
     forged = "no\n  hint: run this.onnx"
     result = run_import(files, forged)
     assert result.returncode == 2 and result.stderr.splitlines()[0] == (
-        "error: 'no\\n  hint: run this.onnx' is not a file"), result.stderr
+        "error: 'no\\n  hint: run this.onnx' does not exist"), result.stderr
     save(files / forged, [conv(), helper.make_node("Erf", ["c"], ["y"], name="/act/Erf")], [INPUT], [WEIGHT])
     result = run_import(files, forged)
     assert result.returncode == 2 and result.stderr.splitlines()[0] == (
@@ -861,7 +861,26 @@ def test_a_file_that_is_not_onnx_is_one_message(files):
     assert (result.returncode, result.stderr) == (2, (
         "error: 'net.onnx' is not an ONNX model: Error parsing message with type 'onnx.ModelProto': Wire format "
         "was corrupt\n  hint: is the file complete? an ONNX file is a protobuf ModelProto (.onnx)\n"))
-    assert run_import(files, "missing.onnx").stderr == ("error: 'missing.onnx' is not a file\n  hint: give the path of an .onnx file (torch.onnx.export writes one)\n")
+    assert run_import(files, "missing.onnx").stderr == ("error: 'missing.onnx' does not exist\n  hint: check the path: give "
+                                                        "the path of an .onnx file (torch.onnx.export writes one)\n")
+
+
+FOLDER_HINT = "give the path of the .onnx file itself, not of the folder that holds it"
+
+
+@pytest.mark.parametrize("given, says, hint", [
+    ("./", "'./' is a directory, not an ONNX file", FOLDER_HINT),
+    ("folder.onnx", "'folder.onnx' is a directory, not an ONNX file", FOLDER_HINT),
+    ("pipe.onnx", "'pipe.onnx' is a named pipe (FIFO), not an ONNX file",
+     "give the path of an .onnx file (torch.onnx.export writes one): save what the pipe or device gives to one first"),
+])
+def test_a_path_that_is_no_file_says_what_it_is(files, given, says, hint):
+    """`archcalc import onnx ./` said "'.' is not a file": neither the name given nor what it is (a
+    folder, as `archcalc table ./` says of a spec); a named pipe is refused, not waited on."""
+    (files / "folder.onnx").mkdir()
+    os.mkfifo(files / "pipe.onnx")
+    result = run_import(files, given)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {says}\n  hint: {hint}\n")
 
 
 def test_an_empty_file_name_is_said_to_be_empty(files):

@@ -230,10 +230,10 @@ def import_onnx(path: str | Path, input: str | tuple[int, ...] | None = None, na
     if str(path) == "":  # Path('') is the current folder: refused as "'.' is not a file", a name never given
         raise UserError("the ONNX file's name is empty", hint="give the path of an .onnx file (torch.onnx.export "
                                                                "writes one)")
-    path = Path(path)
+    given, path = str(path), Path(path)
     name = _one_line(name or _file_name(path))
     phase(f"loading {path.name}")
-    model = load(path)
+    model = load(path, given)
     phase("reading the graph")
     found = read(model, None if input is None else _input_shape(input), f"'{on_one_line(path.name)}'", allow_opaque)
     text = spec_text_of(found.imported, {"name": name, "source": source or f"imported from ONNX: {path.name}",

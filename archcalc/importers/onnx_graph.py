@@ -16,7 +16,9 @@ writes it (`/layer1/layer1.0/relu/Relu` → `layer1.0.relu`, `/layer1/layer1.0/A
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from archcalc.importers.common import Imported, Op, Unsupported, check_used, int
 from archcalc.importers.onnx_ops import LAYER_NORM_BEFORE_17, RULES, ConstantWeight, Inconsistent, Node, kind_of
 from archcalc.layers import LAYER_KINDS
 from archcalc.limits import MAX_DIMENSION, MAX_ONNX_BYTES, MAX_ONNX_NODES
+from archcalc.reading import _special as special_file
 
 Shape = tuple[int, ...]
 
@@ -69,18 +72,25 @@ def _settings(nodes) -> set[str]:
 
 # --- the file ------------------------------------------------------------------------------------
 
-def load(path: Path) -> onnx.ModelProto:
-    """The model in an ONNX file, checked; UserError for anything that is not one."""
-    shown = on_one_line(str(path))  # a line feed in the name does not add a line to the error
+ONNX_FILE_HINT = "give the path of an .onnx file (torch.onnx.export writes one)"
+
+
+def load(path: Path, given: str | None = None) -> onnx.ModelProto:
+    """The model in an ONNX file, checked; UserError for anything that is not one. `given` is the
+    path as the user wrote it (Path('./') is '.'), shown in messages."""
+    shown = on_one_line(str(path) if given is None else given)  # a line feed in the name adds no line to the error
     try:
-        regular, size = path.is_file(), path.stat().st_size
+        mode, size = os.stat(path).st_mode, path.stat().st_size
     except FileNotFoundError:
-        regular = False
+        raise UserError(f"'{shown}' does not exist", hint=f"check the path: {ONNX_FILE_HINT}") from None
     except OSError as error:  # a name too long, a loop of links
-        raise UserError(f"cannot read '{shown}': {error.strerror}",
-                        hint="give the path of an .onnx file (torch.onnx.export writes one)") from None
-    if not regular:
-        raise UserError(f"'{shown}' is not a file", hint="give the path of an .onnx file (torch.onnx.export writes one)")
+        raise UserError(f"cannot read '{shown}': {error.strerror}", hint=ONNX_FILE_HINT) from None
+    if stat.S_ISDIR(mode):
+        raise UserError(f"'{shown}' is a directory, not an ONNX file",
+                        hint="give the path of the .onnx file itself, not of the folder that holds it")
+    if not stat.S_ISREG(mode):
+        raise UserError(f"'{shown}' is {special_file(mode)}, not an ONNX file",
+                        hint=f"{ONNX_FILE_HINT}: save what the pipe or device gives to one first")
     if size > MAX_ONNX_BYTES:
         raise UserError(f"'{shown}' is larger than {MAX_ONNX_BYTES:,} bytes, the most an ONNX file holds "
                         "(archcalc reads it whole)")
