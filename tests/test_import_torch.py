@@ -1201,6 +1201,11 @@ def test_a_module_registered_under_two_names_is_refused_not_blamed_on_archcalc(m
                             "  hint: run from the folder that holds it, or install its package")),
     ("plain_models", ("'plain_models' is not MODULE:CALLABLE\n"
                       "  hint: for example 'torchvision.models:resnet50' or 'mynet:Net'")),
+    # a file's path was "cannot import './plain_models.py': TypeError: the 'package' argument is required to perform
+    # a relative import for './plain_models.py'" (and 'plain_models.py' "No module named 'plain_models.py'; …")
+    *[(f"{path}:Flat", (f"cannot import '{path}': MODULE is the name Python imports the module by, not its file's path\n"
+                        "  hint: write 'plain_models:Flat', run from the folder that holds plain_models.py"))
+      for path in ("./plain_models.py", "plain_models.py", "../models/plain_models.py")],
 ])
 def test_a_target_that_is_no_module_is_one_message(models, target, message):
     result = run_import(models, target, "--input", "3x8x8")

@@ -639,6 +639,12 @@ def load_callable(target: str) -> Any:
     try:
         found: Any = import_module(module_name)
     except Exception as error:  # noqa: BLE001 - any failure of the user's module is one message
+        if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
+            file = Path(module_name)
+            raise UserError(f"cannot import '{on_one_line(module_name)}': MODULE is the name Python imports the module "
+                            "by, not its file's path",
+                            hint=f"write '{on_one_line(file.stem)}:{on_one_line(attribute)}', run from the folder that "
+                                 f"holds {on_one_line(file.name)}") from None
         raise UserError(f"cannot import '{module_name}': {type(error).__name__}: {error}",
                         hint="run from the folder that holds it, or install its package") from None
     finally:
