@@ -1191,6 +1191,35 @@ def test_a_module_registered_under_two_names_is_refused_not_blamed_on_archcalc(m
                              "property)\n")
 
 
+class LayersInAList(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem, self.layers = nn.Conv2d(3, 4, 3), [nn.Conv2d(4, 4, 3), nn.ReLU()]
+
+    def forward(self, x):
+        x = self.stem(x)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def test_layers_held_in_a_plain_list_get_the_fix_of_registering_them():
+    """Layers in a plain list are no submodules (torch counts 112 parameters, the stem's alone): fx's
+    'module is not installed as a submodule' came with the hint on control flow on a tensor, which
+    has nothing to do with it."""
+    from archcalc.errors import UserError
+
+    model = LayersInAList()
+    assert sum(p.numel() for p in model.parameters()) == 4 * 3 * 3 * 3 + 4
+    with pytest.raises(UserError) as error:
+        import_torch(model, (3, 12, 12), name="net")
+    assert error.value.message.startswith("torch.fx cannot trace 'net' (")
+    assert error.value.message.endswith("): module is not installed as a submodule")
+    assert error.value.hint == ("a module held in a plain list, dict or tuple is no submodule (nor are its parameters "
+                                "the model's): hold it in nn.ModuleList, nn.ModuleDict or nn.Sequential, or as an "
+                                "attribute of the module")
+
+
 @pytest.mark.parametrize("target, message", [
     ("plain_models:NUMBER", "'plain_models:NUMBER' is a int, not a torch.nn.Module or something that makes one"),
     ("plain_models:not_a_module", "'plain_models:not_a_module' returned a list, not a torch.nn.Module"),

@@ -107,7 +107,13 @@ def _untraceable(error: Exception, tracer: Tracer, what: str) -> UserError:
     frame = _user_frame(error)
     at = f" ({frame})" if frame else ""
     message = " ".join(str(error).split()) or type(error).__name__  # with the fix fx suggests, if any
-    return UserError(f"torch.fx cannot trace {what}{where}{at}: {message}", hint=TRACE_HINT)
+    hint = UNREGISTERED_HINT if message == "module is not installed as a submodule" else TRACE_HINT
+    return UserError(f"torch.fx cannot trace {what}{where}{at}: {message}", hint=hint)
+
+
+UNREGISTERED_HINT = ("a module held in a plain list, dict or tuple is no submodule (nor are its parameters the "
+                     "model's): hold it in nn.ModuleList, nn.ModuleDict or nn.Sequential, or as an attribute of the "
+                     "module")
 
 
 def _user_frame(error: Exception) -> str | None:
