@@ -1682,11 +1682,36 @@ def test_a_hook_on_the_imported_module_itself_is_refused_not_left_out(hook, tmp_
     with pytest.raises(UserError) as error:
         import_torch(model, (3, 8, 8), name="net")
     runs = "after" if hook == "forward hook" else "before"
-    assert error.value.message == (f"'net' cannot be traced as it runs: a {hook} runs {runs} 'net', and torch.fx traces its forward alone (its hooks run only where the module "
-                                   "is called)")
+    assert error.value.message == (f"'net' cannot be traced as it runs: a {hook} runs {runs} 'net', and torch.fx "
+                                   "traces its forward alone (what its call adds runs only where a module calls it)")
     if hook == "forward pre-hook":  # the hint's way (a slice has no layer kind): the pad is in the spec
         wrapped = nn.Sequential(model)
         assert_computes_as(wrapped, import_torch(wrapped, (3, 8, 8)), tmp_path, x)
+
+
+class PaddedOnCall(nn.Sequential):
+    def __call__(self, x):
+        return super().__call__(F.pad(x, (1, 1, 1, 1)))
+
+
+def test_a_module_whose_class_calls_more_than_its_forward_is_refused_not_traced_without_it(tmp_path):
+    """A class of its own __call__ (padding the input 8×8 to 10×10 here) imported as the model was
+    traced without it (fx traces the forward): a spec of output 1×144, torch's 1×256, exit 0.
+    Called by a module imported, the __call__ is traced."""
+    from archcalc.errors import UserError
+
+    model = PaddedOnCall(nn.Conv2d(3, 4, 3), nn.Flatten())
+    x = torch.rand(1, 3, 8, 8)
+    assert model(x).shape == (1, 4 * 8 * 8) and model.forward(x).shape == (1, 4 * 6 * 6)
+    with pytest.raises(UserError) as error:
+        import_torch(model, (3, 8, 8), name="net")
+    assert error.value.message == ("'net' cannot be traced as it runs: a __call__ of the class PaddedOnCall runs around "
+                                   "'net', and torch.fx traces its forward alone (what its call adds runs only where a "
+                                   "module calls it)")
+    wrapped = nn.Sequential(model)
+    assert_computes_as(wrapped, import_torch(wrapped, (3, 8, 8)), tmp_path, x)
+    traced = torch.fx.symbolic_trace(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten()))  # whose __call__ calls nn.Module's
+    assert_computes_as(traced, import_torch(traced, (3, 8, 8)), tmp_path, x)
 
 
 class SigmoidOfWholeNumbers(nn.Module):

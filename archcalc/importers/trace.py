@@ -85,13 +85,25 @@ def trace(module: nn.Module, shape: Shape, what: str, allow_opaque: bool = False
                         hint="import a wrapper module whose forward takes one tensor")
     values = _run(module, graph, shape, what)
     imported = _Reader(module, values, what, allow_opaque).read(graph)
-    around = _more_than_its_class(module, own_forward=False)
-    if around is not None:  # fx traces the forward alone: the spec would miss what the hook computes
-        raise UserError(f"{what} cannot be traced as it runs: {around.split(' (')[0].replace(' it', f' {what}', 1)}, "
-                        "and torch.fx traces its forward alone (its hooks run only where the module is called)",
-                        hint="remove the hook with the handle its register_…_hook call returned, or import a module "
-                             "that calls this one (nn.Sequential(model), whose layers' names then start with '0.')")
+    _called_as_traced(module, what)
     return imported
+
+
+def _called_as_traced(module: nn.Module, what: str) -> None:
+    """A UserError where calling `module` runs more than its forward, which is what fx traces: a hook
+    on it (its own or a global one), or a __call__ of its class (a GraphModule's only calls nn.Module's,
+    to show an error in its generated code); the spec would miss what that computes."""
+    around = _more_than_its_class(module, own_forward=False)
+    own_call = type(module).__call__ is not nn.Module.__call__ and not isinstance(module, torch.fx.GraphModule)
+    if around is None and own_call:
+        around = f"a __call__ of the class {type(module).__qualname__} runs around it"
+    if around is None:
+        return
+    hook = "" if "__call__" in around else ", or remove the hook with the handle its register_…_hook call returned"
+    raise UserError(f"{what} cannot be traced as it runs: {around.split(' (')[0].replace(' it', f' {what}', 1)}, and "
+                    "torch.fx traces its forward alone (what its call adds runs only where a module calls it)",
+                    hint=f"import a module that calls this one (nn.Sequential(model), whose layers' names then start "
+                         f"with '0.'){hook}")
 
 
 TRACE_HINT = ("torch.fx records the operations without running them, so Python control flow that depends "
