@@ -1241,6 +1241,25 @@ def test_a_target_that_is_no_module_is_one_message(models, target, message):
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
 
 
+def test_torchs_warning_on_a_layer_traced_does_not_reach_stderr(tmp_path):
+    """docs/import.md: on a pipe stderr gets the line saying the import is done and nothing else. A
+    Conv2d of padding='same' and an even kernel made torch warn, while archcalc ran it on fake
+    tensors, "Using padding='same' with even kernel lengths and odd dilation may require a
+    zero-padded copy of the input be created", two lines of torch's on stderr."""
+    (tmp_path / "same_models.py").write_text(textwrap.dedent("""\
+        from torch import nn
+
+
+        def same():
+            return nn.Sequential(nn.Conv2d(3, 4, 4, padding="same"), nn.ReLU())
+        """), encoding="utf-8")
+    with pytest.warns(UserWarning, match="padding='same' with even kernel lengths"):  # torch's, running the module
+        torch.nn.Conv2d(3, 4, 4, padding="same")(torch.zeros(1, 3, 8, 8))
+    result = run_process("import", "torch", "same_models:same", "--input", "3x8x8", cwd=tmp_path)
+    assert done_quietly(result, "import torch"), result.stderr
+    assert result.stdout.endswith("  - '0': {kind: conv2d, out: 4, kernel: 4, padding: same}\n  - '1': relu\n")
+
+
 def test_an_input_the_model_does_not_take_is_one_message(models):
     result = run_process("import", "torch", "plain_models:Flat", "--input", "3x4x4", cwd=models)  # a fresh process: nothing torch logs reaches stderr
     assert result.returncode == 2

@@ -11,6 +11,7 @@ import logging
 import operator
 import sys
 import traceback
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,8 @@ def _run(module: nn.Module, graph: torch.fx.Graph, shape: Shape, what: str) -> d
     level = log.level
     log.setLevel(logging.CRITICAL)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on the layers run (padding='same' of an even kernel's copy)
             Recorder(module, graph=graph).run(x)
     finally:
         log.setLevel(level)
