@@ -634,6 +634,44 @@ CONSTANTS_READ_AS_WEIGHTS = {"a Conv's weight": WEIGHTS_MADE_IN_THE_GRAPH["a Con
                              "a Conv's bias": BIASES_MADE_IN_THE_GRAPH["a Conv's bias from a Constant node"]}
 
 
+@pytest.mark.parametrize("conv, kernel, dilation, shape", [("Conv1d", 6, 2, (3, 9)), ("Conv2d", 4, 3, (3, 9, 9)),
+                                                             ("Conv2d", (3, 4), 1, (3, 7, 8)), ("Conv3d", 3, 1, (3, 4, 5, 6))])
+def test_a_convolution_of_padding_same_imports_as_torch_exports_it(tmp_path, conv, kernel, dilation, shape):
+    """torch exports padding='same' as a Conv of auto_pad SAME_UPPER (d·(k − 1) in all, the smaller
+    half before, as torch pads): it was refused ("auto_pad SAME_UPPER (write the pads)"), though archcalc
+    has padding 'same'. It imports so, computing torch's output."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    nn = torch.nn
+    module = nn.Sequential(getattr(nn, conv)(3, 4, kernel, padding="same", dilation=dilation), nn.ReLU()).eval()
+    torch.onnx.export(module, (torch.zeros(1, *shape),), str(tmp_path / "same.onnx"), dynamo=False,
+                      do_constant_folding=False)
+    assert "SAME_UPPER" in str(onnx.load(str(tmp_path / "same.onnx")).graph.node[0].attribute)
+    text = import_onnx(tmp_path / "same.onnx")
+    assert "padding: same" in text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    built.load_state_dict(module.state_dict())
+    x = torch.rand(1, *shape)
+    with torch.no_grad():
+        assert torch.equal(built(x), module(x))
+
+
+@pytest.mark.parametrize("attributes, says", [
+    ({"auto_pad": "SAME_UPPER", "strides": [2, 2]}, "auto_pad SAME_UPPER with strides [2, 2]"),
+    ({"auto_pad": "SAME_LOWER"}, "auto_pad SAME_LOWER with strides [1, 1]"),  # 3 in all: 2 before, torch's 1
+])
+def test_a_convolution_of_same_padding_torch_does_not_pad_alike_is_refused(files, attributes, says):
+    weight = numpy_helper.from_array(np.ones((4, 3, 4, 4), np.float32), "conv.weight")
+    node = helper.make_node("Conv", ["x", "conv.weight"], ["y"], name="/conv/Conv", **attributes)
+    out = (1, 4, 4, 4) if "strides" in attributes else (1, 4, 8, 8)
+    save(files / "same.onnx", [node], [INPUT], [weight], out=out)
+    result = run_import(files, "same.onnx")
+    assert result.returncode == 2 and result.stderr.startswith(
+        f"error: node '/conv/Conv' (Conv) of 'same.onnx' cannot be written exactly: {says} (archcalc pads 'same' as "
+        "torch: stride 1, the smaller half of an odd total before)\n"), result.stderr
+
+
 @pytest.mark.parametrize("case", CONSTANTS_READ_AS_WEIGHTS)
 def test_a_weight_or_bias_of_a_constant_node_is_not_kept_opaque_without_its_values(files, case):
     """With --allow-opaque a Conv or Gemm whose weight or bias is a Constant node (torch exports

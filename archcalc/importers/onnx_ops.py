@@ -103,8 +103,21 @@ def _one_value_bias(shape: list[int], out: int) -> Unsupported:
                        f"one value a feature, a bias of shape [{out}])")
 
 
+def _same(node: Node, kernel: list[int]) -> str:
+    """'same' for a Conv of auto_pad SAME_UPPER (or SAME_LOWER where each axis pads evenly) and stride
+    1: d·(k − 1) in all, the smaller half before, as torch pads padding='same' (and exports it so)."""
+    strides, dilations = node.attr("strides") or [1] * len(kernel), node.attr("dilations") or [1] * len(kernel)
+    odd = [d * (k - 1) % 2 for k, d in zip(kernel, dilations)]
+    if any(stride != 1 for stride in strides) or (node.attr("auto_pad") == "SAME_LOWER" and any(odd)):
+        raise Unsupported(f"auto_pad {node.attr('auto_pad')} with strides {strides} (archcalc pads 'same' as torch: "
+                          "stride 1, the smaller half of an odd total before)")
+    return "same"
+
+
 def _conv(node: Node) -> dict:
-    _auto_pad(node)
+    same = node.op_type == "Conv" and node.attr("auto_pad") in ("SAME_UPPER", "SAME_LOWER")
+    if not same:
+        _auto_pad(node)
     _made_in_the_graph(node, "convolution", 3)
     weight = node.params[0][1]
     kernel = node.attr("kernel_shape") or list(weight[2:])
@@ -123,7 +136,8 @@ def _conv(node: Node) -> dict:
         raise Inconsistent(f"its bias of shape {list(node.params[1][1])} is not one value for each of its {out} output "
                            "channels")
     fields = {"out": out, "kernel": pair(kernel), "stride": pair(node.attr("strides") or [1]),
-              "padding": _symmetric(node), "dilation": pair(node.attr("dilations") or [1]), "groups": groups,
+              "padding": _same(node, list(kernel)) if same else _symmetric(node),
+              "dilation": pair(node.attr("dilations") or [1]), "groups": groups,
               "bias": len(node.params) > 1}
     if node.op_type == "ConvTranspose":
         if node.attr("output_shape"):
