@@ -1032,6 +1032,38 @@ def test_a_centred_slice_per_axis_is_one_crop(files):
         import_onnx(files / "off.onnx")
 
 
+def test_a_centred_slice_in_a_graph_of_any_size_is_refused_not_kept_at_this_inputs_size(tmp_path):
+    """x[:, :, 1:-1, 1:-1] exported with dynamic sizes: at 8×8 a crop to 6×6, and so it was imported,
+    exit 0; at 12×12 the model gives 10×10 where the spec's crop2d of size 6 said 6×6. Exported at a
+    fixed size, it is the crop it is there."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class Trim(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 1)
+
+        def forward(self, x):
+            return self.conv(x)[:, :, 1:-1, 1:-1]
+
+    module = Trim().eval()
+    assert module(torch.zeros(1, 3, 8, 8)).shape[2:] == (6, 6) and module(torch.zeros(1, 3, 12, 12)).shape[2:] == (10, 10)
+    for dynamic in (True, False):
+        axes = {"dynamic_axes": {"x": {0: "N", 2: "H", 3: "W"}}} if dynamic else {}
+        torch.onnx.export(module, (torch.zeros(1, 3, 8, 8),), str(tmp_path / "trim.onnx"), dynamo=False,
+                          do_constant_folding=False, input_names=["x"], **axes)
+        if not dynamic:
+            assert import_onnx(tmp_path / "trim.onnx").endswith("  - slice: {kind: crop2d, size: 6}\n")
+            continue
+        with pytest.raises(UserError) as error:
+            import_onnx(tmp_path / "trim.onnx", "3x8x8")
+        assert error.value.message == (
+            "node '/Slice_1' (Slice) of 'trim.onnx' cannot be written exactly: a slice of [8, 8] to [6, 6] in a graph "
+            "of any size: its bounds are this input's, and a spec's crop, to this size, would keep it at another "
+            "input, where the graph cuts otherwise; export the model at a fixed size (without dynamic axes)")
+
+
 @pytest.mark.parametrize("nodes, initialisers, out, message", [
     ([helper.make_node("Split", ["c", "sizes"], ["y", "z"], name="/split/Split", axis=1)],
      [numpy_helper.from_array(np.array([1, 3], np.int64), "sizes")], (1, 1, 8, 8),

@@ -507,6 +507,8 @@ class _Reader:
         `F.interpolate(x, size=(x.shape[2] * 2, …))`) in a graph of any size is no layer: its size
         would be the number computed at this input, which the graph computes again at another. None
         for another node, a graph of one size, or a Resize to another map's size (a ResizeTo)."""
+        if self.any_size and item.op_type == "Slice":
+            return self._crop_here(item)
         sizes = item.node.input[3] if item.op_type == "Resize" and len(item.node.input) > 3 else ""
         if not (self.any_size and self.sized_by.get(sizes)):
             return None
@@ -514,6 +516,15 @@ class _Reader:
                 f"({list(self.shapes[item.output][2:])} at this input): another input gives another, and a spec's "
                 "size is a number; export an upsampling by scale_factor, or to size=y.shape[2:] (the map it is "
                 "sized to)")
+
+    def _crop_here(self, item: Joined) -> str:
+        """Why a Slice of the spatial axes (a crop) in a graph of any size is no layer: its bounds,
+        numbers or computed, are those of this input, and a spec's crop keeps this input's output
+        size at every input (a slice 1:-1 of 8 is 6, of 12 is 10, where the spec's crop says 6)."""
+        source, out = self.shapes[item.tensors[0]], self.shapes[item.output]
+        return (f"a slice of {list(source[2:])} to {list(out[2:])} in a graph of any size: its bounds are this "
+                "input's, and a spec's crop, to this size, would keep it at another input, where the graph cuts "
+                "otherwise; export the model at a fixed size (without dynamic axes)")
 
     def _own(self, item: Joined, name: str) -> None:
         """Take the initializers `item` reads for the layer `name`; a UserError where another layer
