@@ -1689,6 +1689,53 @@ def test_a_graph_of_no_node_and_an_input_of_size_0_are_said_so(files):
             result.stderr
 
 
+@pytest.mark.parametrize("how", ["to 16", "to the skip"])
+def test_a_pad_computed_from_shapes_at_any_size_is_read_as_torch_reads_it(tmp_path, how):
+    """Exported with symbolic sizes, F.pad(x, [(16 - x.shape[2]) // 2] * 4) was imported as `padding: 4`
+    (exit 0): at 12×12 the spec said 20×20 where the module pads to 16×16; it is refused, as through
+    torch. U-Net's pad to the skip's size, by as much before as after at this input, was a padding of
+    that number alike, the module padding otherwise at another input; it is the pad to its second
+    input's size, and computes the module's output at other sizes too."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    nn, F = torch.nn, torch.nn.functional
+
+    class Padded(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.inner = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 3)
+
+        def forward(self, x):
+            y = self.conv(x)
+            if how == "to 16":
+                return F.pad(y, [(16 - x.shape[2]) // 2] * 4)
+            z = self.inner(y)
+            dy, dx = y.size(2) - z.size(2), y.size(3) - z.size(3)
+            return torch.cat([y, F.pad(z, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])], 1)
+
+    module, path = Padded().eval(), tmp_path / "pad.onnx"
+    assert module(torch.zeros(1, 3, 12, 12)).shape[2:] == ((16, 16) if how == "to 16" else (12, 12))
+    torch.onnx.export(module, (torch.zeros(1, 3, 8, 8),), str(path), dynamo=False, input_names=["x"],
+                      dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}})
+    if how == "to 16":
+        with pytest.raises(UserError) as error:
+            import_onnx(path, "3x8x8")
+        assert error.value.message == (
+            "node '/Pad' (Pad) of 'pad.onnx' cannot be written exactly: its pads are computed from the shape of 'x' "
+            "([0, 0, 4, 4, 0, 0, 4, 4] at this input): another input gives others, and a spec's padding is a number; "
+            "export a padding of numbers, or one to the size of the map it is concatenated with")
+        return
+    text = import_onnx(path, "3x8x8")
+    assert "kind: pad2d, from: [inner, conv]" in text, text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    built.load_state_dict(module.state_dict())
+    for size in (8, 11, 12):
+        x = torch.rand(1, 3, size, size)
+        with torch.no_grad():
+            assert torch.equal(built(x), module(x))
+
+
 @pytest.mark.parametrize("how", ["twice", "skip", "image"])
 def test_a_resize_to_sizes_computed_from_shapes_at_any_size_is_read_as_torch_reads_it(tmp_path, how):
     """d035bba's case through ONNX: exported with symbolic sizes, F.interpolate(x, size=(x.shape[2] * 2,

@@ -503,12 +503,19 @@ class _Reader:
                 "joined with the sizes); export x.flatten(1) or x.view(x.size(0), -1)")
 
     def _size_computed(self, item: Joined) -> str | None:
-        """Why a Resize whose sizes are computed from the shapes of its tensors (torch's
-        `F.interpolate(x, size=(x.shape[2] * 2, …))`) in a graph of any size is no layer: its size
-        would be the number computed at this input, which the graph computes again at another. None
-        for another node, a graph of one size, or a Resize to another map's size (a ResizeTo)."""
+        """Why a Resize whose sizes, or a Pad whose pads, are computed from the shapes of its tensors
+        (torch's `F.interpolate(x, size=(x.shape[2] * 2, …))`, `F.pad(x, [(16 - x.shape[2]) // 2] * 4)`),
+        or a crop, in a graph of any size is no layer: its size would be the number computed at this
+        input, which the graph computes again at another. None for another node, a graph of one size,
+        or a Resize or Pad to another map's size (a ResizeTo, a PadTo)."""
         if self.any_size and item.op_type == "Slice":
             return self._crop_here(item)
+        pads = item.node.input[1] if item.op_type == "Pad" and len(item.node.input) > 1 else ""
+        if self.any_size and self.sized_by.get(pads):
+            return (f"its pads are computed from the shape of {', '.join(map(repr, sorted(self.sized_by[pads])))} "
+                    f"({np.asarray(item.constants.get(1)).tolist()} at this input): another input gives others, and "
+                    "a spec's padding is a number; export a padding of numbers, or one to the size of the map it is "
+                    "concatenated with")
         sizes = item.node.input[3] if item.op_type == "Resize" and len(item.node.input) > 3 else ""
         if not (self.any_size and self.sized_by.get(sizes)):
             return None
@@ -875,15 +882,17 @@ class _Joiner:
             3: np.array([alpha, k, beta]), 4: np.array(shape or [])}, [*chain[::-1], last])
 
     def _pad_to(self, node: onnx.NodeProto, tensors: list[str], constants: dict[int, np.ndarray]) -> Joined | None:
-        """A Pad whose pads differ before and after: a pad to the size of a map of the padded size made
-        before it (U-Net ports pad the upsampled map to the skip's), the map whose Shape its pads are
-        computed from, else (the exporter wrote the sizes as constants) one a Concat joins it with.
-        The rule checks that the pads are those of a pad to that size."""
+        """A Pad whose pads differ before and after, or in a graph of any size are computed from shapes:
+        a pad to the size of a map of the padded size made before it (U-Net ports pad the upsampled map
+        to the skip's), the map whose Shape its pads are computed from, else (the exporter wrote the
+        sizes as constants) one a Concat joins it with. The rule checks that the pads are those of a
+        pad to that size."""
         source, pads = self.reader.shapes.get(tensors[0]), constants.get(1)
         if source is None or pads is None or len(pads) != 2 * len(source):
             return None
         half = len(source)
-        if list(pads[:half]) == list(pads[half:]):
+        computed = self.reader.any_size and self.reader.sized_by.get(node.input[1])  # at another input, others
+        if list(pads[:half]) == list(pads[half:]) and not computed:
             return None
         out = tuple(int(s + a + b) for s, a, b in zip(source, pads[:half], pads[half:]))
         joined = [self.reader._tensor(t) for reader in self.reader.consumers.get(node.output[0], [])
