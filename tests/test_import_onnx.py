@@ -1064,6 +1064,46 @@ def test_a_centred_slice_in_a_graph_of_any_size_is_refused_not_kept_at_this_inpu
             "input, where the graph cuts otherwise; export the model at a fixed size (without dynamic axes)")
 
 
+@pytest.mark.parametrize("where", ["centred", "top left"])
+def test_a_crop_to_a_maps_size_in_a_graph_of_any_size_is_the_crop_to_its_second_input(tmp_path, where):
+    """U-Net's crop of the skip to the size of the map it is concatenated with, exported with symbolic
+    sizes: its Slices' bounds are computed from both maps' Shapes. It is archcalc's crop to its second
+    input's size, and computes the module's output at other sizes too; a crop to that size from the
+    top left is no centred crop, and is refused."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    nn = torch.nn
+
+    class Level(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.skip, self.inner = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 3)
+
+        def forward(self, x):
+            skip = self.skip(x)
+            y = self.inner(skip)
+            dy, dx = ((skip.size(2) - y.size(2)) // 2, (skip.size(3) - y.size(3)) // 2) if where == "centred" else (0, 0)
+            return torch.cat([skip[:, :, dy:dy + y.size(2), dx:dx + y.size(3)], y], 1)
+
+    module, path = Level().eval(), tmp_path / "level.onnx"
+    torch.onnx.export(module, (torch.zeros(1, 3, 8, 8),), str(path), dynamo=False, input_names=["x"],
+                      dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}})
+    if where == "top left":
+        with pytest.raises(UserError, match=re.escape("(CropTo) of 'level.onnx' cannot be written exactly: a slice from "
+                                                      "0 of 8 to 6 values on axis 3 (archcalc's crop is centred")):
+            import_onnx(path, "3x8x8")
+        return
+    text = import_onnx(path, "3x8x8")
+    assert "kind: crop2d, from: [skip, inner]}" in text, text
+    built = build_graph(read_back(text, tmp_path)).eval()
+    built.load_state_dict(module.state_dict())
+    for shape in ((8, 8), (11, 14), (7, 12)):
+        x = torch.rand(1, 3, *shape)
+        with torch.no_grad():
+            assert torch.equal(built(x), module(x))
+
+
 @pytest.mark.parametrize("nodes, initialisers, out, message", [
     ([helper.make_node("Split", ["c", "sizes"], ["y", "z"], name="/split/Split", axis=1)],
      [numpy_helper.from_array(np.array([1, 3], np.int64), "sizes")], (1, 1, 8, 8),

@@ -962,9 +962,27 @@ class _Joiner:
         if len(nodes) == 1:
             axes = constants.get(3)
             channels = axes is not None and len(tensors) == 1 and [int(a) % len(self.reader.shapes.get(tensors[0], "..")) for a in axes] == [1]
-            return Joined(node, "ChannelSlice" if channels else "Slice", tensors, [], constants, nodes)
+            if channels:
+                return Joined(node, "ChannelSlice", tensors, [], constants, nodes)
+            return self._crop_to(Joined(node, "Slice", tensors, [], constants, nodes))
         joined = {1: np.array(starts), 3: np.array(axes), 4: np.array(steps)}
-        return Joined(node, "Slice", [self.reader._tensor(current.input[0])], [], joined, nodes)
+        return self._crop_to(Joined(node, "Slice", [self.reader._tensor(current.input[0])], [], joined, nodes))
+
+    def _crop_to(self, crop: Joined) -> Joined:
+        """In a graph of any size, a crop whose bounds are computed from the Shape of a map before it of
+        the size it makes (U-Net's crop of the skip to the upsampled map's size): archcalc's crop to a
+        second input's size (a CropTo, whose rule checks that it is centred); else the crop as it is."""
+        reader, out = self.reader, self.reader.shapes.get(crop.output)
+        if not reader.any_size or out is None or not crop.tensors:
+            return crop
+        bounds = {t for n in crop.nodes for name in n.input[1:3] for t in reader.sized_by.get(name, ())}
+        here = self.position[crop.output]
+        references = [t for t in sorted(bounds) if t != crop.tensors[0] and self.position.get(t, -1) < here
+                      and len(reader.shapes.get(t, ())) == len(out) and reader.shapes[t][2:] == out[2:]]
+        if not references:
+            return crop
+        return Joined(crop.node, "CropTo", [crop.tensors[0], reader._tensor(references[0])], [], crop.constants,
+                      crop.nodes)
 
     def _is_linear_bias(self, node: onnx.NodeProto) -> bool:
         return any(self._made_by(name, "MatMul") is not None and self._only_reader(name) is node

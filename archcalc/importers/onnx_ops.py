@@ -456,6 +456,13 @@ def _crop(node: Node) -> dict:
     return {"size": pair(list(node.out[2:]))}
 
 
+def _crop_to(node: Node) -> dict:
+    """A crop (joined) whose bounds are computed from the Shape of its second input, of the size it
+    makes: archcalc's crop to that input's size, where centred."""
+    _crop(node._replace(shapes=node.shapes[:1]))
+    return {}
+
+
 def _channel_slice(node: Node) -> dict:
     """A Slice of the channels, steps 1, that is one of equal parts: archcalc's split."""
     channels, size = node.shapes[0][1], node.out[1]
@@ -597,6 +604,7 @@ RULES: dict[str, Rule] = {
     "ResizeTo": Rule("upsample{axes}d", _resize_to),  # a Resize computed from another map's Shape: to its size
     "PadTo": Rule("pad{axes}d", _pad_to),  # a Pad computed from another map's Shape: to its size
     "Slice": Rule("crop{axes}d", _crop),  # torch's Slice per axis joined into one
+    "CropTo": Rule("crop{axes}d", _crop_to),  # a Slice computed from another map's Shape: to its size
     "ChannelSlice": Rule("split", _channel_slice),  # a Slice of the channels alone
     "Split": Rule("split", _split),  # one node per output
     "ChannelShuffle": Rule("channel_shuffle", _channel_shuffle),  # joined: Reshape, Transpose, Reshape
