@@ -1733,6 +1733,28 @@ def test_a_module_whose_class_calls_more_than_its_forward_is_refused_not_traced_
     assert_computes_as(traced, import_torch(traced, (3, 8, 8)), tmp_path, x)
 
 
+def test_a_state_dict_hook_that_renames_keys_is_said_not_blamed_on_archcalc():
+    """A state-dict hook that renames the keys (as libraries do for older checkpoints) made the
+    spec's state dict differ from the module's, and the import said "this is archcalc's mistake,
+    not the model's: please report it"; it says the hook does it."""
+    from archcalc.errors import UserError
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+
+    def renamed(module, state, prefix, local_metadata):
+        for key in list(state):
+            state[f"old.{key}"] = state.pop(key)
+
+    model._register_state_dict_hook(renamed)
+    assert sorted(model.state_dict()) == ["old.0.bias", "old.0.weight"]  # torch's, with the hook
+    with pytest.raises(UserError) as error:
+        import_torch(model, (3, 8, 8), name="net")
+    assert error.value.message == ("'net' has a state-dict hook that changes the keys of its state dict (['old.0.bias', "
+                                   "'old.0.weight'] where its modules hold ['0.bias', '0.weight']): the spec's model "
+                                   "holds each tensor under its module's name")
+    assert "archcalc's mistake" not in error.value.hint
+
+
 class SigmoidOfWholeNumbers(nn.Module):
     """torch.sigmoid of an int64 tensor is float32: the convolution after it takes it."""
 

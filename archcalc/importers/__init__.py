@@ -181,8 +181,21 @@ def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[
         missing = sorted(theirs.keys() - ours.keys())[:3]
         extra = sorted(ours.keys() - theirs.keys())[:3]
         other = sorted(k for k in ours.keys() & theirs.keys() if ours[k] != theirs[k])[:3]
+        _refuse_state_dict_hooks(module, name, f"{missing} where its modules hold {extra}")
         raise not_exact(name, "the spec's state dict differs from the module's: "
                         f"missing {missing}, extra {extra}, other shapes {other}")
+
+
+def _refuse_state_dict_hooks(module: nn.Module, name: str, keys: str) -> None:
+    """A UserError where a state-dict hook changes the module's state dict (renames its keys): the
+    spec's model holds each tensor under its module's name, which the hook's keys are not."""
+    hooked = next((path for path, child in module.named_modules() if child._state_dict_hooks), None)
+    if hooked is not None:
+        where = f"module '{hooked}' of '{name}'" if hooked else f"'{name}'"
+        raise UserError(f"{where} has a state-dict hook that changes the keys of its state dict ({keys}): the spec's "
+                        "model holds each tensor under its module's name",
+                        hint="import the module without the hook: the spec is written from its modules, and its model "
+                             "loads the state dict the module gives without it")
 
 
 def _refuse_aliases(module: nn.Module, ours: dict, name: str) -> None:
