@@ -759,7 +759,8 @@ def test_for_each_makes_one_copy_per_row_chained_like_repeat(write_spec):
 def test_true_and_false_in_an_expression_are_never_a_parameter_or_a_row(write_spec):
     """A parameter named 'false' (holding true) kept a layer whose `when: "false"` docs/spec.md
     reads as false, and `as: "true"` made `bias: "true"` the row's 4: a name that collides with
-    true/false was taken for it, silently. true and false are the booleans; `as` cannot take them."""
+    true/false was taken for it, silently. true and false are the booleans: a parameter cannot
+    be so named (it could never be read), and `as` cannot take them."""
     path = write_spec("""
         name: collide
         input: [3, 8, 8]
@@ -768,7 +769,9 @@ def test_true_and_false_in_an_expression_are_never_a_parameter_or_a_row(write_sp
           - kept: {kind: conv2d, out: 4, kernel: 1}
           - dropped: {kind: conv2d, out: 4, kernel: 1, when: "false"}
     """)
-    assert [layer.name for layer in archcalc.analyze(path).layers] == ["kept"]
+    with pytest.raises(SpecError, match="'false' cannot name a parameter") as refused:
+        archcalc.analyze(path)
+    assert (refused.value.location.line, refused.value.location.column) == (3, 10)
     path = write_spec("""
         name: collide
         input: [3, 8, 8]
@@ -777,6 +780,47 @@ def test_true_and_false_in_an_expression_are_never_a_parameter_or_a_row(write_sp
     """)
     with pytest.raises(SpecError, match="'as' must be a name other than index, count, true and false, got 'true'"):
         archcalc.analyze(path)
+
+
+@pytest.mark.parametrize("name", ["w-1", "1w", "w 1", "", "_w", "if", "None", "True", "ｗ", "w.x"])
+@pytest.mark.parametrize("whose", ["spec", "block"])
+def test_a_parameter_no_expression_can_read_as_itself_is_refused_at_its_name(write_spec, name, whose):
+    """A parameter 'w-1' beside 'w: 8' was read as w - 1: `out: w-1` gave 7 channels, and the
+    variant's 'w-1: 2' changed nothing, with exit 0. A parameter is named as a layer is (an ASCII
+    letter, then letters, digits and _), and not by a word an expression reads as its own."""
+    params = f'{{w: 8, "{name}": 2}}'
+    path = write_spec(f"""
+        name: named
+        input: [3, 8, 8]
+        {"params: " + params if whose == "spec" else ""}
+        blocks:
+          unit:
+            params: {params if whose == "block" else "{w: 8}"}
+            layers:
+              - conv: {{kind: conv2d, out: w, kernel: 1}}
+        layers:
+          - u: unit
+    """)
+    with pytest.raises(SpecError) as refused:
+        archcalc.analyze(path)
+    assert refused.value.message == f"{name!r} cannot name a parameter"
+    line = 3 if whose == "spec" else 6  # at the name as written: its quote
+    column = path.read_text(encoding="utf-8").splitlines()[line - 1].index(f'"{name}"') + 1
+    assert (refused.value.location.line, refused.value.location.column) == (line, column)
+
+
+def test_a_variant_of_a_parameter_named_otherwise_than_it_reads_was_silent(write_spec):
+    path = write_spec("""
+        name: dashed
+        input: [3, 8, 8]
+        params: {w: 8, w-1: 3}
+        variants:
+          small: {w-1: 2}
+        layers:
+          - conv: {kind: conv2d, out: w-1, kernel: 1}
+    """)
+    with pytest.raises(SpecError, match="'w-1' cannot name a parameter"):
+        archcalc.analyze(path, variant="small")
 
 
 def test_an_outer_index_reaches_an_inner_repeat_as_a_block_parameter(write_spec):

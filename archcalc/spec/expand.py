@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import os
 from collections.abc import Iterator, Mapping
 from functools import cache, partial
@@ -42,6 +43,8 @@ BLOCK_KEYS = {"params", "layers", "description"}
 ITEM_KEYS = {"kind", "layers", "from", "repeat", "for_each", "as", "first", "when"}
 _STR, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map"
 NAME_RULE = "use letters, digits and _, starting with a letter; 'input' is reserved"
+PARAMETER_RULE = ("use letters, digits and _, starting with a letter, and no word an expression reads as its own "
+                  "(true, false, None, if, else, and, or, not, in, …)")
 
 
 def variant_names(doc: YMap) -> list[str]:
@@ -90,7 +93,7 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
                             hint=f"add a top-level '{key}:' (see docs/spec.md)")
     family = _text(doc, "name")
     check_one_line(family, doc.where("name"), "the model name")
-    params = _mapping(doc, "params")
+    params = _parameters(doc)
     model, overrides = _select_variant(doc, variant, family)
     env = dict(params)
     for key in overrides:
@@ -139,7 +142,7 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
 def parameters_of(doc: YMap, variant: str | None = None) -> dict[str, Any]:
     """The values of the spec's parameters in `variant` (its default where None): the variant's
     own over the spec's defaults."""
-    params = _mapping(doc, "params")
+    params = _parameters(doc)
     _, overrides = _select_variant(doc, variant, _text(doc, "name"))
     return {key: overrides.get(key, value) for key, value in params.items()}
 
@@ -271,6 +274,24 @@ def _check_name(name: str, location: Location, what: str) -> None:
         raise SpecError(f"{name!r} cannot name {what}", location=location, hint=NAME_RULE)
 
 
+def _parameters(doc: YMap) -> YMap:
+    """The spec's `params:`, each name one that an expression can read (checked once per document)."""
+    params = _mapping(doc, "params")
+    if params and not getattr(params, "names_checked", False):
+        for name in params:
+            _check_parameter_name(name, params.key_where(name))
+        params.names_checked = True
+    return params
+
+
+def _check_parameter_name(name: str, location: Location) -> None:
+    """Refuse a parameter (of the spec or of a block) that no expression can read as itself:
+    'w-1' is read as w - 1 (a variant's 'w-1: 2' then changed nothing, silently), '1w' and 'if'
+    cannot be read, and 'true', 'None' are read as their own values (docs/spec.md, "Top-level keys")."""
+    if not (name.isascii() and name.isidentifier()) or name[0] == "_" or keyword.iskeyword(name) or name in LITERALS:
+        raise SpecError(f"{name!r} cannot name a parameter", location=location, hint=PARAMETER_RULE)
+
+
 def check_one_line(name: str, location: Location, what: str) -> None:
     """Refuse a model or variant name that is blank (a baseline would record it as ''), or with a
     line break, tab or other control character, or an invisible format character (a bidirectional
@@ -333,6 +354,7 @@ def _blocks(doc: YMap) -> dict[str, YMap]:
             raise SpecError(f"the params of block '{name}' must be a mapping of name: default",
                             location=block.where("params"), hint="write ~ for a parameter with no default")
         for param in block.get("params") or ():
+            _check_parameter_name(param, block["params"].key_where(param))
             if param in ITEM_KEYS:  # an item of the block would give the value to both: 'repeat: 3' ran 3×3 copies
                 raise SpecError(f"block '{name}' has a parameter named '{param}', a key every item has",
                                 location=block["params"].key_where(param),
@@ -628,7 +650,7 @@ class _Builder:
         except SpecError as error:  # a variant that spec does not have: wrong here
             raise SpecError(f"{error.message} in {_shortened(spec)}", location=body.where("variant") if "variant" in body
                             else location, hint=error.hint) from None
-        params = _mapping(doc, "params")
+        params = _parameters(doc)
         self._check_model_keys(body, doc, spec)
         scope = {**params, **{k: v for k, v in overrides.items() if k not in VARIANT_KEYS},
                  **{name: self._field_value(body, name, env) for name in params if name in body}}
