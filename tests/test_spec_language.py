@@ -169,6 +169,33 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
         archcalc.analyze(path)
 
 
+@pytest.mark.parametrize("wrong, message, column", [
+    ("{widht: 8}", "variant 'big' sets 'widht', which is not a parameter (did you mean 'width'?)", 9),
+    ("[8]", "variant 'big' must be a mapping of parameter values", 8),
+    ("{input: 3x}", "input must be channels and 1 to 3 sizes (C×L, C×H×W or C×D×H×W), like 3x224x224, got '3x'", 16),
+    ("{expect: {parms: 8}}", "unknown key 'parms' in expect (did you mean 'params'?)", 18),
+    ("{published: {gflops: abc}}", "published 'gflops' must be a number, got 'abc'", 29),
+])
+def test_every_variant_is_checked_whichever_is_analysed(write_spec, wrong, message, column):
+    """A typo in the variant 'big' was an error only when 'big' was analysed: `archcalc table
+    model.yaml` (the default, 'small') printed its table, exit 0, over a file that is wrong."""
+    path = write_spec(f"""
+        name: family
+        input: [3, 8, 8]
+        params: {{width: 4}}
+        variants:
+          small: {{}}
+          big: {wrong}
+        layers:
+          - conv: {{kind: conv2d, out: width, kernel: 3}}
+    """)
+    for variant in ("small", None):
+        with pytest.raises(SpecError) as refused:
+            archcalc.analyze(path, variant=variant)
+        assert refused.value.message == message
+        assert (refused.value.location.line, refused.value.location.column) == (6, column)
+
+
 @pytest.mark.parametrize("expression, message", [
     ("__import__('os')", "only min, max, ceil, floor, round, int, pow and log may be called"),
     ("width.real", "'width.real' is not allowed in 'width.real'"),

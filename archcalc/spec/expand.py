@@ -95,15 +95,9 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
     check_one_line(family, doc.where("name"), "the model name")
     params = _parameters(doc)
     model, overrides = _select_variant(doc, variant, family)
+    _check_variants(doc, params)
     env = dict(params)
-    for key in overrides:
-        if key in VARIANT_KEYS:
-            continue
-        if key not in params:
-            raise SpecError(f"variant '{model}' sets '{key}', which is not a parameter"
-                            f"{did_you_mean(key, params)}", location=overrides.key_where(key),
-                            hint="declare it under the top-level 'params:' with its default")
-        env[key] = overrides[key]
+    env.update([(key, value) for key, value in overrides.items() if key not in VARIANT_KEYS])
     for key, value in (settings or {}).items():
         if key not in params:
             raise SpecError(f"'{key}' is not a parameter of {family}{did_you_mean(key, params)}",
@@ -337,6 +331,34 @@ def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, Y
         raise SpecError(f"variant '{variant}' must be a mapping of parameter values",
                         location=variants.where(variant))
     return variant, chosen
+
+
+def _check_variants(doc: YMap, params: YMap) -> None:
+    """What can be known of every variant without expanding it, whichever one is analysed (a typo
+    in one was silent while another was): that it is a mapping whose keys are parameters or
+    VARIANT_KEYS, and its input, expect and published as they must be. Once per document."""
+    variants = doc.get("variants")
+    if not isinstance(variants, YMap) or getattr(variants, "variants_checked", False):
+        return
+    for name, overrides in variants.items():
+        if overrides is None:
+            continue
+        if not isinstance(overrides, YMap):
+            raise SpecError(f"variant '{name}' must be a mapping of parameter values", location=variants.where(name))
+        for key in overrides:
+            if key not in VARIANT_KEYS and key not in params:
+                raise SpecError(f"variant '{name}' sets '{key}', which is not a parameter"
+                                f"{did_you_mean(key, params)}", location=overrides.key_where(key),
+                                hint="declare it under the top-level 'params:' with its default")
+        if "input" in overrides:
+            parse_input(overrides["input"], location=overrides.where("input"))
+        expect = _per_model(doc, overrides, "expect", "a mapping of figures, budgets and tolerances")
+        if expect is not None:
+            held_from(expect, "expect")
+        published = _per_model(doc, overrides, "published", "a mapping of params, gflops and source")
+        if published is not None:
+            _check_published(published)
+    variants.variants_checked = True
 
 
 def _blocks(doc: YMap) -> dict[str, YMap]:
