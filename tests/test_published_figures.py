@@ -115,6 +115,23 @@ def test_published_figures_are_checked_where_they_are_written(write_spec):
         archcalc.analyze(path)
 
 
+@pytest.mark.parametrize("written, message", [("{params: 8.5}", "published 'params' must be a whole number, got 8.5"),
+                                              ("{gflops: '4'}", "published 'gflops' must be a number, got '4'"),
+                                              ("{note: 4}", "published 'note' must be text, got 4")])
+def test_a_published_figure_of_the_wrong_type_says_what_it_must_be(write_spec, written, message):
+    """docs/spec.md: `params` is a whole number; 8.5 was refused as 'must be a number, got 8.5'."""
+    path = write_spec(f"""
+        name: tiny
+        input: [1, 8, 8]
+        published: {written}
+        layers:
+          - fc: {{kind: conv2d, out: 1, kernel: 3}}
+    """)
+    with pytest.raises(archcalc.SpecError) as refused:
+        archcalc.analyze(path)
+    assert refused.value.message == message
+
+
 @pytest.mark.parametrize("model", list(TORCHVISION_GFLOPS))
 def test_torchvision_published_gflops(model):
     published = TORCHVISION_GFLOPS[model]

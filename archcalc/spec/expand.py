@@ -253,7 +253,8 @@ def _check_published(published: YMap) -> None:
     for key, value in published.items():
         wanted = PUBLISHED_KEYS[key]
         if isinstance(value, bool) or not isinstance(value, wanted):
-            raise SpecError(f"published '{key}' must be {'text' if wanted is str else 'a number'}, got {value!r}",
+            what = "text" if wanted is str else "a whole number" if wanted is int else "a number"
+            raise SpecError(f"published '{key}' must be {what}, got {value!r}",
                             location=published.where(key))
 
 
