@@ -449,6 +449,41 @@ def test_a_spec_that_includes_itself_is_refused_at_once_with_its_cycle(write_spe
     assert str(error.value).count("in the model taken from") == 1
 
 
+@pytest.mark.parametrize("off", ["when: deep", "repeat: 0"])
+def test_a_loop_through_another_spec_is_refused_where_the_item_that_starts_it_is_left_out(write_spec, off,
+                                                                                         monkeypatch):
+    """docs/spec.md: a spec that includes itself, directly or through others, is refused even where
+    a `when` would end the loop. a → b → a with a's item left out was taken (b was read, its own
+    items not), while analysing b, whose item is left out too, was also taken: a loop in neither."""
+    write_spec(f"name: b\ninput: [4, 8, 8]\nparams: {{deep: false}}\nlayers:\n  - r: relu\n"
+               f"  - back: {{kind: model, spec: a.yaml, {off}}}\n", name="b.yaml")
+    first = write_spec(f"name: a\ninput: [3, 8, 8]\nparams: {{deep: false}}\nlayers:\n"
+                       f"  - c: {{kind: conv2d, out: 4, kernel: 1}}\n  - m: {{kind: model, spec: b.yaml, {off}}}\n",
+                       name="a.yaml")
+    second = first.with_name("b.yaml")
+    monkeypatch.chdir(first.parent)  # the specs named from here
+    for path, route, line in ((first, "a.yaml → b.yaml → a.yaml", 6), (second, "b.yaml → a.yaml → b.yaml", 6)):
+        with pytest.raises(SpecError) as error:
+            archcalc.analyze(path.name)
+        assert error.value.message.endswith(f"leads to a loop of specs that include each other ({route})")
+        assert error.value.location.line == line
+
+
+def test_a_loop_is_found_through_a_parameter_and_a_block_but_not_in_a_block_no_item_uses(write_spec, monkeypatch):
+    write_spec("name: c\ninput: [4, 8, 8]\nlayers:\n  - r: relu\n  - back: {kind: model, spec: b.yaml, repeat: 0}\n",
+               name="c.yaml")
+    unused = "blocks:\n  wrap:\n    layers:\n      - inner: {kind: model, spec: which}\n"
+    write_spec(f"name: b\ninput: [4, 8, 8]\nparams: {{which: c.yaml}}\n{unused}layers:\n  - r: relu\n", name="b.yaml")
+    top = write_spec("name: top\ninput: [3, 8, 8]\nparams: {deep: false}\nlayers:\n"
+                     "  - c: {kind: conv2d, out: 4, kernel: 1}\n  - m: {kind: model, spec: b.yaml, when: deep}\n")
+    monkeypatch.chdir(top.parent)
+    assert [layer.name for layer in archcalc.analyze(top).layers] == ["c"]  # b's block is used by no item
+    write_spec(f"name: b\ninput: [4, 8, 8]\nparams: {{which: c.yaml}}\n{unused}layers:\n  - w: wrap\n", name="b.yaml")
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(top)
+    assert error.value.message.endswith("(b.yaml → c.yaml → b.yaml)"), error.value.message
+
+
 def test_specs_include_each_other_four_deep_and_no_deeper(write_spec):
     for depth in range(1, 6):
         write_spec(f"name: s{depth}\ninput: [3, 8, 8]\nlayers:\n  - m: {{kind: model, spec: s{depth + 1}.yaml}}\n",

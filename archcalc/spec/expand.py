@@ -430,6 +430,9 @@ class _Builder:
         """The body, names, surroundings, parameters and key of the last block instance met (see _given)."""
         self.last: tuple = (None, None, None)
         """The body, names and fields of the last layer resolved (held, so that they stay theirs)."""
+        self.loop_free: set[tuple] = set()
+        """The specs of models left out found to include none being expanded (_check_no_loop): each
+        one's file, and the files being expanded."""
         self.repeating: set[str] = set()
         """The repeats being expanded: their copies are no list the spec wrote, where a name is looked up."""
 
@@ -522,7 +525,9 @@ class _Builder:
                 raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
                                 location=body.location)
             if isinstance(written, str) and written not in env:  # a parameter may name a spec only where it is in
-                self._check_model_keys(body, self._included(body, written, env)[0], written)
+                doc, path, _ = self._included(body, written, env)
+                self._check_model_keys(body, doc, written)
+                self._check_no_loop(doc, path, body)
             return
         if "layers" in body or not isinstance(kind, str) or isinstance(env.get(kind), str):
             return  # a group's items, a kind named by a parameter: found as they are expanded
@@ -717,6 +722,24 @@ class _Builder:
         if len(self.including) > MAX_INCLUDED:
             raise SpecError(f"specs are included more than {MAX_INCLUDED} deep", location=body.where("spec"))
         return doc, path, shown
+
+    def _check_no_loop(self, doc: YMap, path: Path, body: YMap) -> None:
+        """Refuse a model left out (by `when`, a repeat of 0) whose spec includes, directly or through
+        others, itself or a spec being expanded: a spec that includes itself is refused even where a
+        `when` ends the loop (docs/spec.md), and a.yaml → b.yaml → a.yaml, a's item left out, was
+        taken, though b.yaml's own item, left out, was refused. Found from the `spec:` of every model
+        item of those specs, left out or not, without expanding them."""
+        files = tuple(file for _, file in self.including)
+        key = (_identity(path), files)
+        if key in self.loop_free:
+            return
+        route = _include_loop(doc, path, self.including)
+        if route is not None:
+            raise SpecError(f"the model of {_shortened(body['spec'])} leads to a loop of specs that include each other "
+                            f"({' → '.join(route)})", location=body.where("spec"),
+                            hint="a spec cannot include itself, directly or through another, even where a 'when' "
+                                 "leaves the item out")
+        self.loop_free.add(key)
 
     def _check_model_keys(self, body: YMap, doc: YMap, spec: str) -> None:
         """That a model item's keys are an item's, `spec`, `variant`, `until` or a parameter of its spec."""
@@ -1064,6 +1087,63 @@ def _identity(path: Path | None) -> Path | None:
         return None if path is None else path.resolve()
     except (OSError, RuntimeError):  # a loop of links: reading it says so
         return path
+
+
+def _include_loop(doc: YMap, path: Path, including: list[tuple[str, Path | None]]) -> list[str] | None:
+    """The specs from one being expanded (or from `doc`, at `path`) through `doc` back to itself,
+    as a model item of each names the next (`_specs_included`), by their names in messages; None
+    where `doc` leads to no loop."""
+    files = [file for _, file in including]
+    trail = [(iter(_specs_included(doc, path)), _identity(path), _shown_from_here(path))]
+    done: set[Path | None] = set()
+    while trail:
+        included = next(trail[-1][0], None)
+        if included is None:
+            done.add(trail.pop()[1])
+            continue
+        identity = _identity(included[1])
+        names = [name for _, _, name in trail]
+        if identity in files:
+            start = files.index(identity)
+            return [*(name for name, _ in including[start:]), *names, including[start][0]]
+        on_trail = [file for _, file, _ in trail]
+        if identity in on_trail:
+            start = on_trail.index(identity)
+            return [*names[start:], names[start]]
+        if identity not in done:
+            trail.append((iter(_specs_included(*included)), identity, _shown_from_here(included[1])))
+    return None
+
+
+def _specs_included(doc: YMap, origin: Path) -> Iterator[tuple[YMap, Path]]:
+    """The document and path of each spec a model item of `doc` names (in its layers and in the
+    blocks an item names as its kind, left out or not; by a parameter of `doc`, its default), where
+    it names one that can be read."""
+    from archcalc.spec.catalog import include, names_a_spec
+
+    params, blocks = doc.get("params"), doc.get("blocks")
+    params, blocks = (params if isinstance(params, YMap) else {}), (blocks if isinstance(blocks, YMap) else {})
+    pending, met = [doc.get("layers")], set()
+    while pending:
+        value = pending.pop()
+        if isinstance(value, YList):
+            pending.extend(reversed(value))
+        elif isinstance(value, YMap):
+            kind, spec = value.get("kind"), value.get("spec")
+            kinds = [kind, *(value.values() if len(value) == 1 else ())]  # `- name: kind` too
+            for named in [*kinds, *(params.get(kind) for kind in kinds if isinstance(kind, str))]:
+                if isinstance(named, str) and isinstance(blocks.get(named), YMap) and named not in met:
+                    met.add(named)
+                    pending.append(blocks[named].get("layers"))
+            if kind == "model" and isinstance(spec, str):
+                for named in (spec, params.get(spec)):
+                    if names_a_spec(named, origin):
+                        try:
+                            found, path, _ = include(named, origin, value.where("spec"))
+                        except SpecError:  # not this spec's to report: its own expansion does
+                            continue
+                        yield found, path
+            pending.extend(reversed(value.values()))
 
 
 def _shown_from_here(path: Path) -> str:
