@@ -309,3 +309,33 @@ def test_a_dash_is_no_file_name_for_an_option_that_names_a_file(args, cli, tmp_p
     assert result.exit_code == 2 and result.stdout == "", result.output
     assert "'-' would be a file called '-'" in result.stderr.splitlines()[0], result.stderr
     assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("args, option", [
+    (["table", "lenet5", "--batch", "2", "--batch", "4"], "'--batch'"),
+    (["table", "lenet5", "--input", "1x32x32", "--input=1x64x64"], "'--input'"),
+    (["memory", "lenet5", "--dtype", "float16", "--dtype", "float32"], "'--dtype'"),
+    (["report", "lenet5", "-o", "a.md", "--output", "b.md"], "'--output' / '-o'"),
+    (["conv", "--input", "32", "--kernel", "3", "--kernel", "5"], "'--kernel'"),
+    (["validate", "lenet5", "--runs", "0", "--runs", "0"], "'--runs'"),
+    (["sweep", "lenet5", "--size", "32", "--size", "64"], "'--size'"),
+    (["check", "--format", "text", "--format", "github"], "'--format'"),
+    (["list", "--convention", "torch", "--convention", "paper"], "'--convention'"),
+    (["table", "lenet5", "--wide", "--wide"], "'--wide'"),
+])
+def test_an_option_of_one_value_given_twice_is_a_usage_error(args, option, cli, tmp_path, monkeypatch):
+    """`--batch 2 --batch 4` ran with a batch of 4 and `--input A --input B` with B, exit 0: click
+    takes the last word of an option given twice, and the one the user meant is not known."""
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and not list(tmp_path.iterdir())
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"error: {option} is given more than once: give it once (it takes one value)"
+    assert lines[-1] == f"  help:  archcalc {args[0]} --help"
+
+
+def test_an_option_of_many_values_is_still_given_as_often_as_needed(cli):
+    result = cli("sweep", "lenet5", "--set", "padding=0", "--set", "act=relu,tanh", "--size", "32", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[:2] for line in result.stdout.splitlines()[1:]] == [["0", "relu"], ["0", "tanh"]]

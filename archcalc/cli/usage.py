@@ -48,6 +48,21 @@ class ArchcalcCommand(TyperCommand):
                 error.ctx = ctx
             raise
 
+    def make_parser(self, ctx):
+        """click's parser, whose words are refused where they give an option of one value twice
+        (`--batch 2 --batch 4`: click took the last, silently)."""
+        parser = super().make_parser(ctx)
+        parse = parser.parse_args
+
+        def parse_args(args):
+            opts, rest, order = parse(args=args)
+            if not ctx.resilient_parsing:
+                _refuse_repeated(ctx, order)
+            return opts, rest, order
+
+        parser.parse_args = parse_args
+        return parser
+
     def invoke(self, ctx):
         try:
             code = run(super().invoke, {"ctx": ctx})
@@ -55,6 +70,19 @@ class ArchcalcCommand(TyperCommand):
             raise typer.BadParameter(str(error), ctx=ctx, param_hint=error.option) from None
         if code:
             raise typer.Exit(code)
+
+
+def _refuse_repeated(ctx, order: list) -> None:
+    """A usage error for an option of one value (not `many`: `--set`, `--baseline`) given more
+    than once, in the order the parser met the options."""
+    seen = set()
+    for param in order:
+        if getattr(param, "multiple", True) or not param.expose_value:
+            continue
+        if param in seen:
+            raise _click_errors.UsageError(f"{param.get_error_hint(ctx)} is given more than once: give it once "
+                                           "(it takes one value)", ctx=ctx)
+        seen.add(param)
 
 
 class LazyGroup(TyperGroup):
