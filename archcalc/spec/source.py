@@ -120,6 +120,9 @@ class _Converter:
         self.what = what
         self.count = 0
         self.seen: set[int] = set()
+        self.open: set[int] = set()
+        """The lists and mappings being converted (with anchors): one met again inside itself is
+        an alias inside its own anchor, which would repeat it without end."""
         self.construct = yaml.SafeLoader("").construct_object
 
     def convert(self, node: yaml.Node, depth: int, alias: Location | None = None):
@@ -140,9 +143,16 @@ class _Converter:
             return self.scalar(node)
         if depth >= MAX_YAML_DEPTH:  # the root is at depth 0
             raise too_deep(node_location(self.name, node), self.what)
-        if type(node) is yaml.MappingNode:
-            return self._mapping(node, depth + 1, alias)
-        return self._sequence(node, depth + 1, alias)
+        if not self.anchored:
+            return (self._mapping if type(node) is yaml.MappingNode else self._sequence)(node, depth + 1, alias)
+        if id(node) in self.open:  # was refused as nested 256 deep, at a place inside the repeats
+            raise SpecError(f"this {_yaml_type(node)} holds an alias to itself ('*name' inside '&name'): it would "
+                            "repeat without end", location=node_location(self.name, node),
+                            hint="an alias repeats a list or mapping written before it, outside that one")
+        self.open.add(id(node))
+        result = (self._mapping if type(node) is yaml.MappingNode else self._sequence)(node, depth + 1, alias)
+        self.open.discard(id(node))
+        return result
 
     def _met(self, node: yaml.Node, alias: Location | None) -> Location | None:
         """Count `node`, refusing past MAX_YAML_NODES; where a repeat through an alias began."""
