@@ -1561,6 +1561,17 @@ def test_a_default_of_empty_text_is_an_unknown_variant(cli, write_spec):
     assert "model.yaml:7:10: unknown variant ''" in result.stderr.splitlines()[0], result.stderr
 
 
+@pytest.mark.parametrize("default, message", [("nope", "unknown variant 'nope'"),
+                                              ("3", "'default' must be the name of a variant")])
+def test_a_default_that_names_no_variant_is_refused_when_another_is_asked_for(cli, write_spec, default, message):
+    """`default: nope` was refused without --variant and taken silently with one (exit 0)."""
+    path = write_spec(f"name: d\ninput: [3, 8, 8]\nparams: {{w: 4}}\nvariants:\n  a: {{}}\n  b: {{w: 8}}\n"
+                      f"default: {default}\nlayers:\n  - c: {{kind: conv2d, out: w, kernel: 1}}\n")
+    result = cli("table", path, "--variant", "b")
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr.splitlines()[0] == f"error: {path}:7:10: {message}"
+
+
 def test_a_block_default_reading_a_later_parameter_says_so(cli, write_spec):
     """Its hint said "this spec declares none: add them under 'params'", though the block declares it."""
     result = cli("table", write_spec("name: p\ninput: [3, 16, 16]\nblocks:\n  blk:\n    params: {x: \"y * 2\", y: 3}\n"

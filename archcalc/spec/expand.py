@@ -315,16 +315,10 @@ def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, Y
                                                          "item's variant:)")
         return family, _empty_map(doc.location)
     if variant is None:
-        if "default" in doc and not isinstance(doc["default"], str):
-            raise SpecError("'default' must be the name of a variant", location=doc.where("default"),
-                            hint=f"this spec defines: {', '.join(map(str, variants))}")
-        variant = doc["default"] if "default" in doc else next(iter(variants))  # default: '' names none
-        location = doc.where("default") if "default" in doc else variants.location
-    else:
-        location = variants.location
+        variant = _default(doc, variants)
     if variant not in variants:
         raise SpecError(f"unknown variant '{variant}'{did_you_mean(str(variant), variants)}",
-                        location=location, hint=f"this spec defines: {', '.join(variants)}")
+                        location=variants.location, hint=f"this spec defines: {', '.join(variants)}")
     chosen = variants[variant]
     if chosen is None:
         return variant, _empty_map(variants.key_where(variant))
@@ -334,13 +328,30 @@ def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, Y
     return variant, chosen
 
 
+def _default(doc: YMap, variants: YMap) -> str:
+    """The variant `default:` names (without one, the first), refused where it names none."""
+    if "default" not in doc:
+        return next(iter(variants))
+    name = doc["default"]
+    if not isinstance(name, str):
+        raise SpecError("'default' must be the name of a variant", location=doc.where("default"),
+                        hint=f"this spec defines: {', '.join(map(str, variants))}")
+    if name not in variants:  # default: '' names none
+        raise SpecError(f"unknown variant '{name}'{did_you_mean(name, variants)}", location=doc.where("default"),
+                        hint=f"this spec defines: {', '.join(variants)}")
+    return name
+
+
 def _check_variants(doc: YMap, params: YMap) -> None:
     """What can be known of every variant without expanding it, whichever one is analysed (a typo
-    in one was silent while another was): that it is a mapping whose keys are parameters or
-    VARIANT_KEYS, and its input, expect and published as they must be. Once per document."""
+    in one was silent while another was): that `default` names one, that each is a mapping whose
+    keys are parameters or VARIANT_KEYS, and its input, expect and published as they must be.
+    Once per document."""
     variants = doc.get("variants")
     if not isinstance(variants, YMap) or getattr(variants, "variants_checked", False):
         return
+    if variants:
+        _default(doc, variants)  # wrong whichever variant is asked for
     for name, overrides in variants.items():
         if overrides is None:
             continue
