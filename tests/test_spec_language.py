@@ -196,6 +196,21 @@ def test_every_variant_is_checked_whichever_is_analysed(write_spec, wrong, messa
         assert (refused.value.location.line, refused.value.location.column) == (6, column)
 
 
+def test_the_specs_own_input_is_checked_where_every_variant_sets_its_own(write_spec):
+    """`input: garbage` passed, exit 0, where each variant gave its own input: the spec's was never read."""
+    path = write_spec("""
+        name: family
+        input: garbage
+        variants:
+          small: {input: [3, 8, 8]}
+        layers:
+          - r: relu
+    """)
+    with pytest.raises(SpecError, match="got 'garbage'") as refused:
+        archcalc.analyze(path)
+    assert (refused.value.location.line, refused.value.location.column) == (2, 8)
+
+
 @pytest.mark.parametrize("expression, message", [
     ("__import__('os')", "only min, max, ceil, floor, round, int, pow and log may be called"),
     ("width.real", "'width.real' is not allowed in 'width.real'"),

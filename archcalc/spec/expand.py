@@ -103,8 +103,9 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
             raise SpecError(f"'{key}' is not a parameter of {family}{did_you_mean(key, params)}",
                             hint=f"its parameters: {', '.join(params) or 'none'}")
         env[key] = value
-    input_holder = overrides if "input" in overrides else doc
-    input_shape = parse_input(input_holder["input"], location=input_holder.where("input"))
+    input_shape = parse_input(doc["input"], location=doc.where("input"))  # wrong also where every variant sets its own
+    if "input" in overrides:
+        input_shape = parse_input(overrides["input"], location=overrides.where("input"))
     blocks = _blocks(doc)
     builder = _Builder(blocks, origin)
     builder.including.append((file, _identity(origin)))
