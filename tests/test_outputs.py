@@ -80,6 +80,29 @@ def test_wrong_outputs_are_refused_where_they_are_written(write_spec, outputs, m
     assert message in str(error.value) and f"{path.name}:{position}:" in str(error.value)
 
 
+@pytest.mark.parametrize("outputs, message", [
+    ("[b, b.c, r]", "'outputs' names 'b.c' after 'b', whose output it is"),
+    ("[b.c, b, r]", "'outputs' names 'b' after 'b.c', the same output ('b.c')"),
+])
+def test_a_block_and_its_last_layer_named_both_are_not_one_name_twice(write_spec, outputs, message):
+    """'b.c' was said to be named twice, though it was named once: 'b' before it is its block."""
+    path = write_spec(f"""
+        name: heads
+        input: [3, 8, 8]
+        blocks:
+          u:
+            layers:
+              - c: {{kind: conv2d, out: 4, kernel: 1}}
+        layers:
+          - b: u
+          - r: relu
+        outputs: {outputs}
+    """)
+    with pytest.raises(SpecError) as error:
+        archcalc.analyze(path)
+    assert error.value.message == message
+
+
 def test_a_branch_that_reaches_no_output_is_refused_at_its_first_layer(write_spec):
     """`dead1` is read by `dead2`, which nothing reads: both reach no output, and the error is at
     the first of them in model order (not at `dead2`, the one that no layer reads)."""

@@ -153,7 +153,7 @@ def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
         if not isinstance(names, YList) or not names or not all(isinstance(name, str) for name in names):
             raise SpecError("'outputs' must be a list of layer names", location=holder.where("outputs"),
                             hint="for example 'outputs: [out, aux]'")
-        found = []
+        found: dict[str, str] = {}  # each layer returned, by the name that named it
         for index, name in enumerate(names):
             if name not in builder.outputs:
                 raise SpecError(f"'outputs' names '{name}', which is not a layer{did_you_mean(name, builder.outputs)}",
@@ -162,8 +162,11 @@ def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
             inside = name + "."
             if node == name or node.startswith(inside) or any(n.name.startswith(inside) for n in builder.nodes):
                 if node in found:
-                    raise SpecError(f"'outputs' names '{name}' twice", location=names.where(index))
-                found.append(node)
+                    same = "twice" if found[node] == name else f"after '{found[node]}', whose output it is" \
+                        if node == name else f"after '{found[node]}', the same output ('{node}')"
+                    raise SpecError(f"'outputs' names '{name}' {same}", location=names.where(index),
+                                    hint="name each output once")
+                found[node] = name
         outputs = tuple(found) or (builder.nodes[-1].name,)
     _check_reaches_outputs(builder.nodes, outputs)
     return outputs
