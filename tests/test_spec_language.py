@@ -172,6 +172,7 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
 @pytest.mark.parametrize("wrong, message, column", [
     ("{widht: 8}", "variant 'big' sets 'widht', which is not a parameter (did you mean 'width'?)", 9),
     ("[8]", "variant 'big' must be a mapping of parameter values", 8),
+    ("{outputs: conv}", "'outputs' must be a list of layer names", 18),
     ("{input: 3x}", "input must be channels and 1 to 3 sizes (C×L, C×H×W or C×D×H×W), like 3x224x224, got '3x'", 16),
     ("{expect: {parms: 8}}", "unknown key 'parms' in expect (did you mean 'params'?)", 18),
     ("{published: {gflops: abc}}", "published 'gflops' must be a number, got 'abc'", 29),

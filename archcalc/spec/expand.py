@@ -149,10 +149,7 @@ def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
     if "outputs" not in holder:
         outputs = (builder.nodes[-1].name,)
     else:
-        names = holder["outputs"]
-        if not isinstance(names, YList) or not names or not all(isinstance(name, str) for name in names):
-            raise SpecError("'outputs' must be a list of layer names", location=holder.where("outputs"),
-                            hint="for example 'outputs: [out, aux]'")
+        names = _output_names(holder)
         found: dict[str, str] = {}  # each layer returned, by the name that named it
         for index, name in enumerate(names):
             if name not in builder.outputs:
@@ -170,6 +167,15 @@ def _outputs(holder: YMap, builder: _Builder) -> tuple[str, ...]:
         outputs = tuple(found) or (builder.nodes[-1].name,)
     _check_reaches_outputs(builder.nodes, outputs)
     return outputs
+
+
+def _output_names(holder: YMap) -> YList:
+    """The names `outputs` lists, refused where it is no list of text."""
+    names = holder["outputs"]
+    if not isinstance(names, YList) or not names or not all(isinstance(name, str) for name in names):
+        raise SpecError("'outputs' must be a list of layer names", location=holder.where("outputs"),
+                        hint="for example 'outputs: [out, aux]'")
+    return names
 
 
 def _check_reaches_outputs(nodes: list[Node], outputs: tuple[str, ...]) -> None:
@@ -349,7 +355,8 @@ def _default(doc: YMap, variants: YMap) -> str:
 def _check_variants(doc: YMap, params: YMap) -> None:
     """What can be known of every variant without expanding it, whichever one is analysed (a typo
     in one was silent while another was): that `default` names one, that each is a mapping whose
-    keys are parameters or VARIANT_KEYS, and its input, expect and published as they must be.
+    keys are parameters or VARIANT_KEYS, and its input, outputs (a list of names), expect and
+    published as they must be.
     Once per document."""
     variants = doc.get("variants")
     if not isinstance(variants, YMap) or getattr(variants, "variants_checked", False):
@@ -368,6 +375,8 @@ def _check_variants(doc: YMap, params: YMap) -> None:
                                 hint="declare it under the top-level 'params:' with its default")
         if "input" in overrides:
             parse_input(overrides["input"], location=overrides.where("input"))
+        if "outputs" in overrides:
+            _output_names(overrides)  # the layers it names are known where it is expanded
         expect = _per_model(doc, overrides, "expect", "a mapping of figures, budgets and tolerances")
         if expect is not None:
             held_from(expect, "expect")
