@@ -901,6 +901,19 @@ def test_a_variant_of_a_parameter_named_otherwise_than_it_reads_was_silent(write
         archcalc.analyze(path, variant="small")
 
 
+@pytest.mark.parametrize("name", ["if", "None", "_row", "in"])
+def test_a_row_name_no_expression_reads_as_itself_is_refused(write_spec, name):
+    """`as: if` and `as: None` were taken, though no expression can read the row by them."""
+    path = write_spec(f"""
+        name: rows
+        input: [3, 8, 8]
+        layers:
+          - c: {{kind: conv2d, out: 4, kernel: 1, for_each: [1, 2], as: {name}}}
+    """)
+    with pytest.raises(SpecError, match=f"'as' must be a name other than index, count, true and false, got '{name}'"):
+        archcalc.analyze(path)
+
+
 def test_an_outer_index_reaches_an_inner_repeat_as_a_block_parameter(write_spec):
     path = write_spec("""
         name: nested

@@ -293,8 +293,15 @@ def _check_parameter_name(name: str, location: Location) -> None:
     """Refuse a parameter (of the spec or of a block) that no expression can read as itself:
     'w-1' is read as w - 1 (a variant's 'w-1: 2' then changed nothing, silently), '1w' and 'if'
     cannot be read, and 'true', 'None' are read as their own values (docs/spec.md, "Top-level keys")."""
-    if not (name.isascii() and name.isidentifier()) or name[0] == "_" or keyword.iskeyword(name) or name in LITERALS:
+    if not _readable(name):
         raise SpecError(f"{name!r} cannot name a parameter", location=location, hint=PARAMETER_RULE)
+
+
+def _readable(name: str) -> bool:
+    """Whether an expression reads `name` as a name (a parameter's, a row's): letters, digits and _
+    starting with a letter, and no word of the language (PARAMETER_RULE)."""
+    return name.isascii() and name.isidentifier() and name[0] != "_" and not keyword.iskeyword(name) \
+        and name not in LITERALS
 
 
 def check_one_line(name: str, location: Location, what: str) -> None:
@@ -582,9 +589,9 @@ class _Builder:
         if "as" not in body:
             raise SpecError("'for_each' needs 'as: NAME', the name that each row takes in the item's fields",
                             location=body.key_where("for_each"), hint="for example 'for_each: rows, as: row'")
-        if not (isinstance(name, str) and name.isascii() and name.isidentifier()) or name in (*REPEAT_NAMES, *LITERALS):
+        if not (isinstance(name, str) and _readable(name)) or name in REPEAT_NAMES:
             raise SpecError(f"'as' must be a name other than {', '.join(REPEAT_NAMES)}, true and false, got {name!r}",
-                            location=body.where("as"), hint="letters, digits and _, for example 'as: row'")
+                            location=body.where("as"), hint=f"for example 'as: row': {PARAMETER_RULE}")
         if name in getattr(env, "base", env):  # a parameter; an outer copy's row it may hide
             raise SpecError(f"'as: {name}' hides the parameter '{name}'", location=body.where("as"),
                             hint="give the row another name")
