@@ -1471,6 +1471,32 @@ def test_a_model_item_left_out_may_name_its_spec_by_a_parameter_that_holds_none(
     assert [layer.name for layer in archcalc.analyze(path, variant="with_backbone").layers] == ["r", "x.c"]
 
 
+@pytest.mark.parametrize("off", ["when: deep", "repeat: 0"])
+@pytest.mark.parametrize("item, message, column", [
+    ("variant: resnet51", "unknown variant 'resnet51' (did you mean 'resnet50'?) in 'resnet'", 45),
+    ("until: layer5", "'until' names 'layer5', which is not a top-level layer of that spec (did you mean 'layer4'?)", 43),
+])
+def test_a_model_item_left_out_still_has_its_variant_and_until_checked(write_spec, off, item, message, column):
+    """A misspelt variant or until of a model item left out passed, exit 0, though the same spelling
+    in a field is an error in every variant; a name given by a parameter is still read only where
+    the item is in."""
+    path = write_spec(f"""
+        name: switched
+        input: [3, 224, 224]
+        params: {{deep: false, chosen: resnet51}}
+        layers:
+          - c: {{kind: conv2d, out: 3, kernel: 1}}
+          - b: {{kind: model, spec: resnet, {item}, {off}}}
+    """)
+    with pytest.raises(SpecError) as refused:
+        archcalc.analyze(path)
+    assert refused.value.message == message
+    assert (refused.value.location.line, refused.value.location.column) == (6, column)
+    path.write_text(path.read_text().replace("variant: resnet51", "variant: chosen"))
+    if "variant" in item:
+        assert [layer.name for layer in archcalc.analyze(path).layers] == ["c"]
+
+
 def test_an_item_left_out_is_not_evaluated(write_spec):
     """Its fields may divide by what is 0 where it is left out."""
     path = write_spec("""

@@ -246,6 +246,18 @@ def _until(layers: Any, last: Any, where: Location) -> Any:
     return kept
 
 
+def _variant_of(body: YMap, doc: YMap, spec: str, variant: Any, location: Location) -> tuple[str, YMap]:
+    """The variant a model item takes of the spec `spec` (the document `doc`): its name and
+    parameter values; an error at the item's `variant:` where that spec has none so named."""
+    if variant is not None:
+        check_one_line(str(variant), body.where("variant"), "the variant name")
+    try:
+        return _select_variant(doc, None if variant is None else str(variant), _text(doc, "name"))
+    except SpecError as error:  # a variant that spec does not have: wrong here
+        raise SpecError(f"{error.message} in {_shortened(spec)}", location=body.where("variant") if "variant" in body
+                        else location, hint=error.hint) from None
+
+
 def _per_model(doc: YMap, overrides: YMap, key: str, what: str) -> YMap | None:
     """A mapping that belongs to one model: the variant's, or the top level's in a file without variants."""
     if key in doc and _has_variants(doc):
@@ -559,6 +571,11 @@ class _Builder:
                 doc, path, _ = self._included(body, written, env)
                 self._check_model_keys(body, doc, written)
                 self._check_no_loop(doc, path, body)
+                variant, until = body.get("variant"), body.get("until")
+                if not (isinstance(variant, str) and variant in env):  # its name as written: a variant of that spec
+                    _variant_of(body, doc, written, variant, body.location)
+                if "until" in body and not (isinstance(until, str) and until in env):
+                    _until(doc["layers"], until, body.where("until"))
             return
         if "layers" in body or not isinstance(kind, str) or isinstance(env.get(kind), str):
             return  # a group's items, a kind named by a parameter: found as they are expanded
@@ -702,13 +719,7 @@ class _Builder:
         if variant != body.get("variant") and isinstance(body.get("variant"), str) \
                 and body["variant"] in (_mapping(doc, "variants") or {}):
             _ambiguous(body, "variant", env, f"a variant of {_shortened(spec)}")
-        if variant is not None:
-            check_one_line(str(variant), body.where("variant"), "the variant name")
-        try:
-            chosen, overrides = _select_variant(doc, None if variant is None else str(variant), _text(doc, "name"))
-        except SpecError as error:  # a variant that spec does not have: wrong here
-            raise SpecError(f"{error.message} in {_shortened(spec)}", location=body.where("variant") if "variant" in body
-                            else location, hint=error.hint) from None
+        chosen, overrides = _variant_of(body, doc, spec, variant, location)
         params = _parameters(doc)
         self._check_model_keys(body, doc, spec)
         scope = {**params, **{k: v for k, v in overrides.items() if k not in VARIANT_KEYS},
