@@ -1452,6 +1452,40 @@ def test_an_item_left_out_still_has_its_kind_and_keys_checked(write_spec, off, i
     assert (raised.value.location.line, raised.value.location.column) == (11, line.index(wrong) + 1), line
 
 
+@pytest.mark.parametrize("off", ["when: extra", "repeat: 0"])
+@pytest.mark.parametrize("item, says, layer, line, wrong", [
+    ("{layers: [{a: {kind: conv2d, out: 8, kernal: 3}}], OFF}", "unknown key 'kernal' (did you mean 'kernel'?)",
+     "more.a", 12, "kernal"),
+    ("{layers: [{a: relu}, {b: {layers: [{c: conv2e}]}}], OFF}", "unknown layer kind 'conv2e' (did you mean 'conv2d'?)",
+     "more.b.c", 12, "conv2e"),
+    ("{kind: pair, OFF}", "unknown key 'strde' (did you mean 'stride'?)", "more.b", 9, "strde"),
+])
+def test_the_items_of_a_group_or_block_left_out_have_their_kind_and_keys_checked(write_spec, off, item, says,
+                                                                                  layer, line, wrong):
+    """A misspelt field inside an inline group or a block that `when` or a repeat of 0 leaves out
+    passed, exit 0, where the same field on the item itself was an error in every variant. A kind
+    that a block's parameter names is still found per instance (`- a: act`)."""
+    path = write_spec(f"""
+        name: switched
+        input: [3, 16, 16]
+        params: {{extra: false}}
+        blocks:
+          pair:
+            params: {{act: relu}}
+            layers:
+              - a: act
+              - b: {{kind: conv2d, out: 4, kernel: 1, strde: 1}}
+        layers:
+          - conv: {{kind: conv2d, out: 8, kernel: 3}}
+          - more: {item.replace("OFF", off)}
+    """)
+    with pytest.raises(SpecError) as raised:
+        load_graph(path)
+    assert raised.value.message.startswith(says) and raised.value.layer == layer, raised.value
+    text = path.read_text().splitlines()[line - 1]
+    assert (raised.value.location.line, raised.value.location.column) == (line, text.index(wrong) + 1), text
+
+
 def test_a_model_item_left_out_may_name_its_spec_by_a_parameter_that_holds_none(write_spec):
     """A parameter naming the spec may hold a spec only where the item is in: `backbone: none` with
     `when: "backbone != 'none'"` leaves the item out, and its spec is not looked for."""

@@ -473,6 +473,8 @@ class _Builder:
         """The body, names, surroundings, parameters and key of the last block instance met (see _given)."""
         self.last: tuple = (None, None, None)
         """The body, names and fields of the last layer resolved (held, so that they stay theirs)."""
+        self.checked_left_out: set[int] = set()
+        """The blocks whose items were checked as those of an item left out (their ids)."""
         self.loop_free: set[tuple] = set()
         """The specs of models left out found to include none being expanded (_check_no_loop): each
         one's file, and the files being expanded."""
@@ -508,7 +510,7 @@ class _Builder:
         _check_repeat_keys(body)  # in every variant, the item switched off too
         if "when" in body and not self._value(body, "when", env, bool):
             self._count_item()  # an item switched off counts once
-            self._check_left_out(body, env)
+            self._check_left_out(body, env, full)
             return inputs[0]  # a merge switched off passes its first input: an absent residual add
         if "repeat" not in body and "for_each" not in body:
             return self.single(full, body, location, inputs, env, depth)  # which counts it
@@ -517,7 +519,7 @@ class _Builder:
         rows, row_name = self._rows(body, env)
         count = len(rows)
         if not count:
-            self._check_left_out(body, env)
+            self._check_left_out(body, env, full)
         self._check_room(count, body.where(key))
         first = body.get("first")
         if first is not None and not isinstance(first, YMap):
@@ -549,18 +551,32 @@ class _Builder:
         self.scopes[full] = Scope(full, f"{self._kind_label(body, env)} ×{count}", location, output)
         return output
 
-    def _check_left_out(self, body: YMap, env: dict) -> None:
-        """What can be known of an item that `when` or a repeat of 0 leaves out, without evaluating
-        its fields (they may hold only where it is in): its kind, and that its keys, and those of
-        its `first`, are that kind's. A misspelt field is then an error in every variant, not only
-        in those that keep the item."""
+    def _check_left_out(self, body: YMap, env: dict, full: str) -> None:
+        """What can be known of an item `full` that `when` or a repeat of 0 leaves out, without
+        evaluating its fields (they may hold only where it is in): its kind, and that its keys, and
+        those of its `first`, are that kind's, and so for the items of its group or block. A
+        misspelt field is then an error in every variant, not only in those that keep the item."""
         first = body.get("first")
         copies = (body, _merged(body, first)) if isinstance(first, YMap) else (body,)  # the first copy's too
         for copy in copies:
-            self._check_kind_keys(copy, env)
+            self._check_kind_keys(copy, env, full)
 
-    def _check_kind_keys(self, body: YMap, env: dict) -> None:
-        """That `body`'s keys are those of an item of its kind (a block or a layer kind)."""
+    def _check_items_left_out(self, items: Any, env: dict, prefix: str) -> None:
+        """`_check_left_out` for each item of a group or block left out (its items named `prefix`NAME)."""
+        if not isinstance(items, YList):
+            return  # where it is in, expanding it says why
+        for index, entry in enumerate(items):
+            name, body, where = _parts(entry, items, index)
+            try:
+                _check_repeat_keys(body)
+                self._check_left_out(body, env, prefix + name)
+            except SpecError as error:
+                raise error.at(where, prefix + name) from None
+
+    def _check_kind_keys(self, body: YMap, env: dict, full: str) -> None:
+        """That `body`'s keys are those of an item of its kind (a block or a layer kind), and so
+        for the items of its group or block (each block once an expansion: a block inside itself
+        is refused where it is expanded)."""
         kind = body.get("kind")
         if kind == "model" and "layers" not in body:  # the spec it names, and its parameters
             written = body.get("spec")
@@ -577,11 +593,21 @@ class _Builder:
                 if "until" in body and not (isinstance(until, str) and until in env):
                     _until(doc["layers"], until, body.where("until"))
             return
-        if "layers" in body or not isinstance(kind, str) or isinstance(env.get(kind), str):
-            return  # a group's items, a kind named by a parameter: found as they are expanded
+        if "layers" in body:
+            if "kind" not in body:
+                self._check_item_keys(body, ITEM_KEYS, "an inline group")
+                self._check_items_left_out(body["layers"], env, full + ".")
+            return
+        if not isinstance(kind, str) or isinstance(env.get(kind), str):
+            return  # a kind named by a parameter: found as it is expanded
         if kind in self.blocks:
-            declared = self.blocks[kind].get("params")
+            block = self.blocks[kind]
+            declared = block.get("params")
             self._check_item_keys(body, ITEM_KEYS | set(declared or ()), f"a parameter of block '{kind}'")
+            if id(block) not in self.checked_left_out:
+                self.checked_left_out.add(id(block))
+                inside = {**env, **dict.fromkeys(declared or (), "")}  # a kind or spec one names: per instance
+                self._check_items_left_out(block["layers"], inside, full + ".")
         elif kind in LAYER_KINDS:
             self._check_item_keys(body, _keys_of(LAYER_KINDS[kind]), f"a field of {kind}")
         else:
