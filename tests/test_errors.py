@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import run_process
+
+ROOT = Path(__file__).resolve().parents[1]
 
 HEADER = """
 name: broken
@@ -106,12 +110,23 @@ def test_spec_error_message(case, cli, write_spec):
 
 
 def test_unknown_variant(cli):
+    """It was shown at specs/vgg.yaml:13:3, the caret under 'vgg11:', the spec's first variant, a line
+    with nothing wrong; it is at 'variants:', whose variants the hint lists."""
     result = cli("table", "vgg16", "--variant", "vgg17")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: specs/vgg.yaml:")
-    assert "unknown variant 'vgg17'" in result.stderr
-    assert "(did you mean 'vgg1" in result.stderr
+    lines = result.stderr.splitlines()
+    variants_line = (ROOT / "specs" / "vgg.yaml").read_text().splitlines().index("variants:") + 1
+    assert lines[0] == f"error: specs/vgg.yaml:{variants_line}:1: unknown variant 'vgg17' (did you mean 'vgg19'?)"
+    assert lines[1] == f"  {variants_line} | variants:"
     assert "vgg11, vgg11_bn" in result.stderr  # the hint lists what exists
+
+
+def test_an_unknown_variant_of_a_spec_without_variants_is_shown_at_its_name(cli, write_spec):
+    path = write_spec("input: [3, 8, 8]\nname: plain\nlayers:\n  - r: relu\n")
+    result = cli("table", path, "--variant", "big")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[:2] == [f"error: {path}:2:1: unknown variant 'big': this spec defines only 'plain'",
+                                              "  2 | name: plain"]
 
 
 @pytest.mark.parametrize("variant", ["", " "])

@@ -340,14 +340,15 @@ def _select_variant(doc: YMap, variant: str | None, family: str) -> tuple[str, Y
                             location=doc.key_where("default"), hint="leave out 'default', or add 'variants:'")
         if variant not in (None, family):
             raise SpecError(f"unknown variant '{variant}': this spec defines only '{family}'",
-                            location=doc.location, hint="leave out the variant asked for (--variant, or a model "
+                            location=doc.key_where("name"), hint="leave out the variant asked for (--variant, or a model "
                                                          "item's variant:)")
         return family, _empty_map(doc.location)
     if variant is None:
         variant = _default(doc, variants)
     if variant not in variants:
+        # at 'variants:', which lists what there is (it was at the first variant, a line with nothing wrong)
         raise SpecError(f"unknown variant '{variant}'{did_you_mean(str(variant), variants)}",
-                        location=variants.location, hint=f"this spec defines: {', '.join(variants)}")
+                        location=doc.key_where("variants"), hint=f"this spec defines: {', '.join(variants)}")
     chosen = variants[variant]
     if chosen is None:
         return variant, _empty_map(variants.key_where(variant))
