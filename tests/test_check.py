@@ -684,6 +684,19 @@ def test_an_error_in_one_variant_of_a_family_names_the_variant(project, cli):
     assert result.exit_code == 2 and "the output would be empty (in the variant 'd')" in result.stderr
 
 
+@pytest.mark.parametrize("wrong, message", [("  d: {kk: 17}\n", "variant 'd' sets 'kk', which is not a parameter (did you mean 'k'?)"),
+                                            ("default: e\n", "unknown variant 'e'")])
+def test_an_error_of_the_file_is_not_said_of_the_variant_measured(project, cli, wrong, message):
+    """A family's file-wide mistake (the variant 'd' setting no parameter, a default naming none) is
+    found whichever variant is expanded: it was said '(in the variant 'a')', the first measured."""
+    (project / "fam.yaml").write_text("name: fam\ninput: [3, 16, 16]\nparams: {k: 3}\nvariants:\n  a: {}\n"
+                                      f"{wrong}layers:\n  - c: {{kind: conv2d, out: 4, kernel: k}}\n")
+    result = cli("check", "fam.yaml", "--update")
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: fam.yaml:6:") and first.endswith(message), first
+
+
 def small_spec(name: str, kernel: int = 3) -> str:
     """A one-convolution model on an 8×8 input: a kernel over 8 leaves no output (an error found
     when the model is measured, not when its file is read)."""

@@ -222,10 +222,11 @@ class _Measure(NamedTuple):
     records: bool
 
     def __call__(self, target: Target) -> Measured:
-        from archcalc.spec.expand import expand
+        from archcalc.spec.expand import check_document, expand
 
         path, variant = target
         document, name = self.documents[path]
+        check_document(document)  # what is wrong in the file whichever variant: not said of this one
         try:
             graph = expand(document, name, variant, Path(path))
             entry = self.baseline.entries.get(graph.model)

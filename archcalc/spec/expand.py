@@ -86,16 +86,8 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
     """Expand one variant (or the default) of a loaded spec into a Graph. `origin`: the spec's
     file, against which a model item's relative `spec:` path is read; `settings`: values of the
     spec's parameters set over the variant's (`archcalc sweep --set`)."""
-    _check_keys(doc, TOP_KEYS, "top-level key")
-    for key in ("name", "input", "layers"):
-        if key not in doc:
-            raise SpecError(f"the spec has no '{key}'", location=doc.location,
-                            hint=f"add a top-level '{key}:' (see docs/spec.md)")
-    family = _text(doc, "name")
-    check_one_line(family, doc.where("name"), "the model name")
-    params = _parameters(doc)
+    family, params = check_document(doc)
     model, overrides = _select_variant(doc, variant, family)
-    _check_variants(doc, params)
     env = dict(params)
     env.update([(key, value) for key, value in overrides.items() if key not in VARIANT_KEYS])
     for key, value in (settings or {}).items():
@@ -103,9 +95,8 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
             raise SpecError(f"'{key}' is not a parameter of {family}{did_you_mean(key, params)}",
                             hint=f"its parameters: {', '.join(params) or 'none'}")
         env[key] = value
-    input_shape = parse_input(doc["input"], location=doc.where("input"))  # wrong also where every variant sets its own
-    if "input" in overrides:
-        input_shape = parse_input(overrides["input"], location=overrides.where("input"))
+    input_holder = overrides if "input" in overrides else doc
+    input_shape = parse_input(input_holder["input"], location=input_holder.where("input"))
     blocks = _blocks(doc)
     builder = _Builder(blocks, origin)
     builder.including.append((file, _identity(origin)))
@@ -132,6 +123,23 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
     return Graph(model=model, family=family, file=file, source=str(source) if source else None,
                  input_shape=input_shape, nodes=builder.nodes, scopes=builder.scopes,
                  location=location, expect=expect, published=published, outputs=outputs)
+
+
+def check_document(doc: YMap) -> tuple[str, YMap]:
+    """What is wrong in a spec whichever of its models is expanded (its keys, name, parameters,
+    input, default and every variant: `_check_variants`), so that it is said of the file, not of
+    one variant; its family name and parameters."""
+    _check_keys(doc, TOP_KEYS, "top-level key")
+    for key in ("name", "input", "layers"):
+        if key not in doc:
+            raise SpecError(f"the spec has no '{key}'", location=doc.location,
+                            hint=f"add a top-level '{key}:' (see docs/spec.md)")
+    family = _text(doc, "name")
+    check_one_line(family, doc.where("name"), "the model name")
+    params = _parameters(doc)
+    parse_input(doc["input"], location=doc.where("input"))  # wrong also where every variant sets its own
+    _check_variants(doc, params)
+    return family, params
 
 
 def parameters_of(doc: YMap, variant: str | None = None) -> dict[str, Any]:
