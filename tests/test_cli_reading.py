@@ -143,6 +143,15 @@ def test_the_rest_is_left_to_typer(words):
     assert read_command_line(words) is None
 
 
+@pytest.mark.parametrize("words", [["table", "a", "--batch", "2", "--batch", "4"], ["table", "a", "--output=--wide"],
+                                   ["table", "a", "--variant=--wdie"], ["table", "a", "--input", "--batch", "2"]])
+def test_an_option_given_twice_or_an_option_for_a_value_is_refused_by_both_readers(words):
+    """`--output=--wide` was read as the file '--wide' (written, exit 0), where typer refuses
+    `-o --wide`: a value that is, or looks like, an option is refused, as an option given twice is."""
+    assert read_command_line(words) is None
+    assert typer_values(command_function(words[0]), words[1:]) is None
+
+
 def fresh(*arguments: str, probe: str = "") -> subprocess.CompletedProcess:
     code = ("import sys\nfrom archcalc.cli import main\nsys.argv = ['archcalc', *sys.argv[1:]]\ntry:\n    main()\n"
             f"finally:\n    {probe or 'pass'}\n")

@@ -339,3 +339,30 @@ def test_an_option_of_many_values_is_still_given_as_often_as_needed(cli):
     result = cli("sweep", "lenet5", "--set", "padding=0", "--set", "act=relu,tanh", "--size", "32", "--format", "csv")
     assert result.exit_code == 0, result.output
     assert [line.split(",")[:2] for line in result.stdout.splitlines()[1:]] == [["0", "relu"], ["0", "tanh"]]
+
+
+@pytest.mark.parametrize("args, option, word", [
+    (["table", "lenet5", "-o", "--wide"], "'--output' / '-o'", "--wide"),
+    (["report", "lenet5", "--output", "--batch", "2"], "'--output' / '-o'", "--batch"),
+    (["table", "lenet5", "--input", "--batch", "2"], "'--input'", "--batch"),
+    (["sweep", "lenet5", "--set", "--size", "32"], "'--set'", "--size"),
+    (["table", "lenet5", "-o", "--wdie"], "'--output' / '-o'", "--wdie"),
+    (["table", "lenet5", "--output=--wide"], "'--output' / '-o'", "--wide"),
+])
+def test_an_option_followed_by_another_instead_of_its_value_is_a_usage_error(args, option, word, cli, tmp_path,
+                                                                            monkeypatch):
+    """`table lenet5 -o --wide` wrote the table to a file called '--wide', exit 0: click takes the word
+    after an option as its value whatever it is. A value that is one of the command's options is the
+    value left out."""
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    said = "looks like" if word == "--wdie" else "is"
+    assert result.stderr.splitlines()[0] == f"error: option {option} requires an argument: '{word}' after it {said} an option"
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_file_whose_name_starts_with_a_dash_is_still_written_by_its_path(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli("table", "lenet5", "-o", "./-wide").exit_code == 0
+    assert (tmp_path / "-wide").read_text().startswith("lenet5")

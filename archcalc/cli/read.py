@@ -3,8 +3,8 @@
 `read_values` gives a command's values exactly as the typer app would, for a command line that
 is plainly right; for anything else it gives None, and the typer app answers: the help, or the
 error with the command's usage. It refuses rather than guesses: an unknown or repeated option, a
-value that starts with '-', `--`, a number that is not plain digits, a file option naming a
-folder are all the app's to answer.
+value that starts with '-' (after `=`, one that is or looks like an option), `--`, a number that is
+not plain digits, a file option naming a folder are all the app's to answer.
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ def _given(parameters: list[tuple[str, Any]], words: list[str]) -> tuple[dict[st
             text = next(words, None)
             if text is None or text.startswith("-"):
                 return None
+        if text in flags or text.startswith("--") and text[2:3].isalpha():  # `--output=--wide`: the app refuses it
+            return None
         texts[name] = [*texts.get(name, []), text] if option.many else text
     return texts, positional
 

@@ -58,6 +58,7 @@ class ArchcalcCommand(TyperCommand):
             opts, rest, order = parse(args=args)
             if not ctx.resilient_parsing:
                 _refuse_repeated(ctx, order)
+                _refuse_options_as_values(ctx, opts, order)
             return opts, rest, order
 
         parser.parse_args = parse_args
@@ -83,6 +84,20 @@ def _refuse_repeated(ctx, order: list) -> None:
             raise _click_errors.UsageError(f"{param.get_error_hint(ctx)} is given more than once: give it once "
                                            "(it takes one value)", ctx=ctx)
         seen.add(param)
+
+
+def _refuse_options_as_values(ctx, opts: dict, order: list) -> None:
+    """A usage error for an option whose value is one of the command's options, or looks like one
+    (`-o --wide`, `-o --wdie`: the file name left out): click took the next word whatever it was, and
+    wrote a file called '--wide'. (A value may start with '-' otherwise: `./-` names such a file.)"""
+    words = {word for param in ctx.command.params for word in (*param.opts, *param.secondary_opts)}
+    for param in dict.fromkeys(order):
+        value = opts.get(param.name)
+        for text in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(text, str) and (text in words or text.startswith("--") and text[2:3].isalpha()):
+                said = "is an option" if text in words else "looks like an option"
+                raise _click_errors.UsageError(f"option {param.get_error_hint(ctx)} requires an argument: {text!r} "
+                                               f"after it {said}", ctx=ctx)
 
 
 class LazyGroup(TyperGroup):
