@@ -1617,6 +1617,25 @@ def test_a_word_a_choice_field_does_not_take_lists_the_words_it_does(cli, write_
     assert result.exit_code == 2 and says in result.stderr and "hint: write one of " in result.stderr
 
 
+@pytest.mark.parametrize("params, layer, field, value", [
+    ("{last: channels}", "{kind: layer_scale, over: last}", "over", "'channels'"),
+    ("{same: 1}", "{kind: conv2d, out: 4, kernel: 3, padding: same}", "padding", "1"),
+    ("{w: 1}", "{kind: stochastic_depth, p: 0.1, mode: row, for_each: [1, 2], as: row}", "mode", "1"),
+])
+def test_a_word_of_a_choice_field_that_is_also_a_name_known_there_is_ambiguous(cli, write_spec, params, layer,
+                                                                               field, value):
+    """`over: last` beside a parameter 'last' took the word and left the parameter unread, exit 0,
+    as `kind:` naming both a parameter and a kind is refused."""
+    path = write_spec(f"name: m\ninput: [3, 8, 8]\nparams: {params}\nlayers:\n  - c: {layer}\n")
+    result = cli("table", path)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    word = layer.split(f"{field}: ")[1].split(",")[0].rstrip("}")
+    column = path.read_text().splitlines()[4].index(f"{field}: {word}") + len(field) + 3
+    assert result.stderr.splitlines()[0] == (f"error: {path}:5:{column}: layer '{'c.0' if 'as:' in layer else 'c'}': "
+                                             f"'{field}: {word}' is both the word '{word}' and a name known here "
+                                             f"('{word}' = {value})")
+
+
 def test_a_parameter_yaml_read_as_text_says_how_to_write_the_number(cli, write_spec):
     """`eps: 1e-6` under params is text to YAML 1.1 (written in a field, archcalc reads it as an
     expression): the error says how to write the number."""

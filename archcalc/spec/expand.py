@@ -723,11 +723,8 @@ class _Builder:
                 field = layer.fields[name]
                 choices = field.choices or (PADDING_NAMES if field.type == "padding" else ())
                 literal = not isinstance(value, (str, list)) or value in field.choices
-                if value not in choices and choices and isinstance(value, str) and value.isidentifier() \
-                        and value not in env:
-                    raise SpecError(f"'{value}' is none of the names '{name}' takes ({', '.join(choices)}), nor a "
-                                    f"parameter{did_you_mean(value, choices)}", location=body.where(name),
-                                    hint=f"write one of {', '.join(choices)}")
+                if choices and isinstance(value, str) and (value in choices) == (value in env):
+                    self._choice_or_parameter(body, name, value, choices, env)
                 values[name] = value if literal else self._field_value(body, name, env)
         key = (layer.key, *values, *told_apart([*values.values()])) if values else layer.key
         attrs = self.resolved.get(key)
@@ -739,6 +736,20 @@ class _Builder:
                 raise error.at(body.where(error.field) if field_given else location) from None
         self.last = (body, env, attrs)
         return attrs
+
+    @staticmethod
+    def _choice_or_parameter(body: YMap, name: str, value: str, choices: tuple, env: dict) -> None:
+        """Refuse a word written in a field that takes named choices where it is neither one of them
+        nor a parameter (a name), or both: `over: last` beside a parameter 'last' took the word,
+        the parameter silently unread (a `kind:` that names both is refused so too)."""
+        if value in choices:
+            raise SpecError(f"'{name}: {value}' is both the word '{value}' and a name known here ('{value}' = "
+                            f"{env[value]!r})", location=body.where(name),
+                            hint=f"rename the parameter (or the for_each row) '{value}'")
+        if value.isidentifier():
+            raise SpecError(f"'{value}' is none of the names '{name}' takes ({', '.join(choices)}), nor a "
+                            f"parameter{did_you_mean(value, choices)}", location=body.where(name),
+                            hint=f"write one of {', '.join(choices)}")
 
     def model(self, full: str, body: YMap, location: Location, source: str, env: dict, depth: int) -> str:
         """A model of another spec, by name or path (`spec`, `variant`), up to and including its
