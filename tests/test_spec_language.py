@@ -1486,6 +1486,28 @@ def test_the_items_of_a_group_or_block_left_out_have_their_kind_and_keys_checked
     assert (raised.value.location.line, raised.value.location.column) == (line, text.index(wrong) + 1), text
 
 
+def test_a_block_left_out_whose_parameter_names_a_kind_is_taken_as_where_it_is_in(write_spec):
+    """Inside a block left out, a kind its parameter names is known per instance only: `- a: act`
+    (act = 'relu') and `- g: gelu` beside a parameter 'gelu' given a number are no error."""
+    path = write_spec("""
+        name: switched
+        input: [3, 8, 8]
+        params: {deep: false}
+        blocks:
+          unit:
+            params: {act: "'relu'", gelu: 0}
+            layers:
+              - a: act
+              - g: gelu
+        layers:
+          - r: relu
+          - u: {kind: unit, when: deep}
+    """)
+    assert [layer.name for layer in archcalc.analyze(path).layers] == ["r"]
+    path.write_text(path.read_text().replace("deep: false", "deep: true"))
+    assert [layer.kind for layer in archcalc.analyze(path).layers] == ["relu", "relu", "gelu"]
+
+
 def test_a_model_item_left_out_may_name_its_spec_by_a_parameter_that_holds_none(write_spec):
     """A parameter naming the spec may hold a spec only where the item is in: `backbone: none` with
     `when: "backbone != 'none'"` leaves the item out, and its spec is not looked for."""
@@ -1598,11 +1620,13 @@ def test_a_number_yaml_reads_otherwise_inside_a_settings_list_is_refused(setting
 
 @pytest.mark.parametrize("blocks, kind", [("blocks:\n  unit:\n    layers:\n      - c: {kind: conv2d, out: 7, kernel: 1}\n",
                                            "the block 'unit'"), ("", "the layer kind 'unit'")])
-def test_a_kind_naming_both_a_parameter_and_a_block_or_kind_is_refused(cli, write_spec, blocks, kind):
-    """`params: {unit: relu}` and a block `unit`: `kind: unit` silently took the parameter (a relu)."""
+@pytest.mark.parametrize("off", ["", ", when: false", ", repeat: 0"])
+def test_a_kind_naming_both_a_parameter_and_a_block_or_kind_is_refused(cli, write_spec, blocks, kind, off):
+    """`params: {unit: relu}` and a block `unit`: `kind: unit` silently took the parameter (a relu);
+    and an item left out so written passed, exit 0, where its kind is checked in every variant."""
     name = "unit" if blocks else "conv2d"
-    spec = (f"name: b\ninput: [3, 8, 8]\nparams: {{{name}: relu}}\n{blocks}layers:\n"
-            f"  - b: {{kind: {name}{', out: 4, kernel: 1' if not blocks else ''}}}\n")
+    spec = (f"name: b\ninput: [3, 8, 8]\nparams: {{{name}: relu}}\n{blocks}layers:\n  - r: relu\n"
+            f"  - b: {{kind: {name}{', out: 4, kernel: 1' if not blocks else ''}{off}}}\n")
     result = cli("table", write_spec(spec))
     expected = kind.replace("unit", name)
     assert result.exit_code == 2 and f"'kind: {name}' names both the parameter '{name}' (= 'relu') and {expected}" in result.stderr

@@ -437,6 +437,10 @@ def _blocks(doc: YMap) -> dict[str, YMap]:
     return blocks
 
 
+PER_INSTANCE = type("PerInstance", (str,), {})()
+"""The value of a block's parameter where the items of a block left out are checked: text, known
+per instance (a kind or spec that the parameter names is found where the block is expanded)."""
+
 _RESOLVED: dict[tuple, Attrs] = {}
 """Resolved fields by kind and field values, shared by every expansion of a process: equal layers
 share one mapping (so the rules run once for them, see archcalc.stats.run_rules)."""
@@ -607,7 +611,10 @@ class _Builder:
                 self._check_item_keys(body, ITEM_KEYS, "an inline group")
                 self._check_items_left_out(body["layers"], env, full + ".")
             return
-        if not isinstance(kind, str) or isinstance(env.get(kind), str):
+        if not isinstance(kind, str):
+            return
+        if isinstance(env.get(kind), str):
+            self._refuse_ambiguous_kind(body, kind, env)
             return  # a kind named by a parameter: found as it is expanded
         if kind in self.blocks:
             block = self.blocks[kind]
@@ -615,7 +622,7 @@ class _Builder:
             self._check_item_keys(body, ITEM_KEYS | set(declared or ()), f"a parameter of block '{kind}'")
             if id(block) not in self.checked_left_out:
                 self.checked_left_out.add(id(block))
-                inside = {**env, **dict.fromkeys(declared or (), "")}  # a kind or spec one names: per instance
+                inside = {**env, **dict.fromkeys(declared or (), PER_INSTANCE)}  # a kind or spec one names
                 self._check_items_left_out(block["layers"], inside, full + ".")
         elif kind in LAYER_KINDS:
             self._check_item_keys(body, _keys_of(LAYER_KINDS[kind]), f"a field of {kind}")
@@ -681,10 +688,7 @@ class _Builder:
         if not isinstance(kind, str):
             raise SpecError(f"'kind' must be a name, got {kind!r}", location=body.where("kind"))
         if isinstance(env.get(kind), str):
-            if kind in self.blocks or kind in LAYER_KINDS or kind == "model":
-                what = f"the block '{kind}'" if kind in self.blocks else f"the layer kind '{kind}'"
-                raise SpecError(f"'kind: {kind}' names both the parameter '{kind}' (= '{env[kind]}') and {what}",
-                                location=body.where("kind"), hint=f"rename the parameter '{kind}'")
+            self._refuse_ambiguous_kind(body, kind, env)
             kind = env[kind]
             self.redirects += 1
         if kind == "model":
@@ -736,6 +740,13 @@ class _Builder:
                 raise error.at(body.where(error.field) if field_given else location) from None
         self.last = (body, env, attrs)
         return attrs
+
+    def _refuse_ambiguous_kind(self, body: YMap, kind: str, env: dict) -> None:
+        """Refuse a `kind:` that names a parameter holding text and also a block or layer kind."""
+        if env[kind] is not PER_INSTANCE and (kind in self.blocks or kind in LAYER_KINDS or kind == "model"):
+            what = f"the block '{kind}'" if kind in self.blocks else f"the layer kind '{kind}'"
+            raise SpecError(f"'kind: {kind}' names both the parameter '{kind}' (= '{env[kind]}') and {what}",
+                            location=body.where("kind"), hint=f"rename the parameter '{kind}'")
 
     @staticmethod
     def _choice_or_parameter(body: YMap, name: str, value: str, choices: tuple, env: dict) -> None:
