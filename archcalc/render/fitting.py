@@ -7,7 +7,7 @@ import re
 
 from archcalc.render.numbers import human
 from archcalc.render.table import cell_width, padded_to
-from archcalc.render.terminal import FIT_ORDER, GAP, NARROW, WRAP_FIRST
+from archcalc.render.terminal import FIT_ORDER, GAP, LAST_ORDER, NARROW, WRAP_FIRST
 
 _GROUPED = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+)( ✓)?")
 
@@ -21,27 +21,31 @@ def narrow(cell: str) -> str:
     return f"{sign}{human(int(digits.replace(',', '')), '')}{mark or ''}"
 
 
-_BREAKS = re.compile(r"(?<=[ ·_×])|(?<=\.)(?=[A-Za-z])")
+_BREAKS = re.compile(r"(?<=[ ·_×])|(?<=[./])(?=[A-Za-z])")
 """Where a cell may go on to the next line: after a space, a `·` or `×` of a formula or shape, an
-underscore, or a dot between the parts of a name (not inside a number, nor a floor or ceiling)."""
+underscore, or a dot or slash between the parts of a name or path (not inside a number, nor a
+floor or ceiling)."""
 
 
-def pieces(text: str) -> list[str]:
-    """`text` cut at `_BREAKS`, but never inside a floor or a ceiling (⌊(H + 1)/2⌋ stays whole)."""
+def pieces(text: str, whole_floors: bool = True) -> list[str]:
+    """`text` cut at `_BREAKS`, but never inside a floor or a ceiling (⌊(H + 1)/2⌋ stays whole)
+    unless not `whole_floors` (then also at its spaces: '⌊(H + ', '1)/2⌋')."""
     out, depth = [], 0
     for piece in _BREAKS.split(text):
         if piece:
             out[-1:] = [out[-1] + piece] if depth and out else [*out[-1:], piece]
-            depth += piece.count("⌊") + piece.count("⌈") - piece.count("⌋") - piece.count("⌉")
+            if whole_floors:
+                depth += piece.count("⌊") + piece.count("⌈") - piece.count("⌋") - piece.count("⌉")
     return out
 
 
-def wrap(text: str, width: int) -> list[str]:
-    """`text` in lines of at most `width` (wider only where one piece is), broken at `_BREAKS`."""
+def wrap(text: str, width: int, whole_floors: bool = True) -> list[str]:
+    """`text` in lines of at most `width` (wider only where one piece is), broken at `_BREAKS`
+    (and inside floors and ceilings unless `whole_floors`)."""
     if cell_width(text) <= width:
         return [text]
     lines, line = [], ""
-    for piece in pieces(text):
+    for piece in pieces(text, whole_floors):
         if line and cell_width((line + piece).rstrip()) > width:
             lines.append(line.rstrip())
             line = piece
@@ -81,8 +85,9 @@ def tree(rows: list[list[str]], styles: list[str], column: int) -> tuple[list[li
 
 def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: list[str],
         footer: list[str] | None, footer_style: str, width: int) -> list[tuple[str, str]]:
-    """A table's lines fitted to `width` columns: FIT_ORDER's steps, then wrapping, then, where
-    that is not enough, one space between columns in place of GAP."""
+    """A table's lines fitted to `width` columns: FIT_ORDER's steps, then wrapping, with one space
+    between columns in place of GAP where that is not enough; then LAST_ORDER's columns dropped in
+    turn, and last the floors and ceilings of formulas broken at their spaces, until it fits."""
     for step in (None, *FIT_ORDER):
         if step == NARROW:
             rows = [[narrow(cell) for cell in row] for row in rows]
@@ -90,43 +95,62 @@ def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: l
         elif step is not None:
             if step not in headings:
                 continue
-            index = headings.index(step)
-            headings, aligns = _without(headings, index), _without(aligns, index)
-            rows = [_without(row, index) for row in rows]
-            footer = footer and _without(footer, index)
+            headings, aligns, rows, footer = _dropped(step, headings, aligns, rows, footer)
         widths = _widths([headings, *rows, *([footer] if footer else [])])
         soft = [min(w, WRAP_FIRST.get(heading, w)) for w, heading in zip(widths, headings)]
         if sum(soft) + GAP * (len(widths) - 1) <= width:
             break
-    lines = [headings, *rows, *([footer] if footer else [])]
-    gap = GAP
-    shrunk = _shrunk(lines, widths, width, gap)
-    if sum(shrunk) + gap * (len(shrunk) - 1) > width:  # wrapped as far as it goes: one space between columns
-        gap = 1
-        shrunk = _shrunk(lines, widths, width, gap)
-    widths = shrunk
+    last = [heading for heading in LAST_ORDER if heading in headings]
+    whole_floors = True
+    while True:
+        lines = [headings, *rows, *([footer] if footer else [])]
+        widths, gap = _arranged(lines, width, whole_floors)
+        if sum(widths) + gap * (len(widths) - 1) <= width or not (last or whole_floors):
+            break
+        if last:
+            headings, aligns, rows, footer = _dropped(last.pop(0), headings, aligns, rows, footer)
+        else:
+            whole_floors = False
     rule = ("─" * (sum(widths) + gap * (len(widths) - 1)), "dim")
-    out = [*_lines(headings, aligns, widths, "bold", gap), rule]
+    out = [*_lines(headings, aligns, widths, "bold", gap, whole_floors), rule]
     for row, style in zip(rows, styles):
-        out += _lines(row, aligns, widths, style, gap)
+        out += _lines(row, aligns, widths, style, gap, whole_floors)
     if footer:
-        out += [rule, *_lines(footer, aligns, widths, footer_style, gap)]
+        out += [rule, *_lines(footer, aligns, widths, footer_style, gap, whole_floors)]
     return out
 
 
-def _without(cells: list, index: int) -> list:
-    return [*cells[:index], *cells[index + 1:]]
+def _dropped(heading: str, headings: list[str], aligns: list[str], rows: list[list[str]],
+             footer: list[str] | None) -> tuple:
+    """The table without its columns headed `heading` (every one: list's two '≈')."""
+    keep = [index for index, text in enumerate(headings) if text != heading]
+
+    def kept(cells: list) -> list:
+        return [cells[index] for index in keep]
+
+    return kept(headings), kept(aligns), [kept(row) for row in rows], footer and kept(footer)
+
+
+def _arranged(lines: list[list[str]], width: int, whole_floors: bool) -> tuple[list[int], int]:
+    """The columns' widths, wrapped as far as needed, and the gap between them: GAP where that
+    fits `width`, else one space."""
+    for gap in (GAP, 1):
+        widths = _shrunk(lines, _widths(lines), width, gap, whole_floors)
+        if sum(widths) + gap * (len(widths) - 1) <= width:
+            break
+    return widths, gap
 
 
 def _widths(lines: list[list[str]]) -> list[int]:
     return [max(map(cell_width, texts)) for texts in zip(*lines)]
 
 
-def _shrunk(lines: list[list[str]], widths: list[int], width: int, gap: int = GAP) -> list[int]:
+def _shrunk(lines: list[list[str]], widths: list[int], width: int, gap: int = GAP,
+            whole_floors: bool = True) -> list[int]:
     """The widths narrowed, the widest wrappable column first, until the table fits `width` (with
     `gap` spaces between columns) or no column can wrap further (each column is at least as wide
     as its longest piece)."""
-    least = [max(cell_width(piece.rstrip()) for text in texts for piece in pieces(text) or [""])
+    least = [max(cell_width(piece.rstrip()) for text in texts for piece in pieces(text, whole_floors) or [""])
              for texts in zip(*lines)]
     widths = list(widths)
     excess = sum(widths) + gap * (len(widths) - 1) - width
@@ -137,13 +161,14 @@ def _shrunk(lines: list[list[str]], widths: list[int], width: int, gap: int = GA
         _, index = max(slack)
         widths[index] -= 1
         excess -= 1
-    return [max(map(cell_width, [line for text in texts for line in wrap(text, w)]))
+    return [max(map(cell_width, [line for text in texts for line in wrap(text, w, whole_floors)]))
             for texts, w in zip(zip(*lines), widths)]
 
 
-def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str, gap: int = GAP) -> list[tuple[str, str]]:
+def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str, gap: int = GAP,
+           whole_floors: bool = True) -> list[tuple[str, str]]:
     """One row, on as many lines as its tallest wrapped cell, `gap` spaces between its cells."""
-    wrapped = [wrap(cell, w) for cell, w in zip(cells, widths)]
+    wrapped = [wrap(cell, w, whole_floors) for cell, w in zip(cells, widths)]
     height = max(map(len, wrapped))
     out = []
     for number in range(height):

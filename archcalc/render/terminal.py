@@ -5,9 +5,10 @@ Piped output, and output written with -o or asked for with --wide, keeps its ful
 (archcalc.cli sets `WIDTH` with `choose`) a table wider than the window is fitted by the steps of
 FIT_ORDER, in order, until it fits: a heading there drops that column; NARROW writes the exact
 figures short (118,013,952 → 118M). If it is still too wide, its widest columns wrap onto more
-lines, at spaces and at the joins of names, shapes and formulas, never inside a number, and
-where that is not enough its columns stand one space apart instead of GAP (archcalc.render.fitting,
-imported only then).
+lines, at spaces and at the joins of names, paths, shapes and formulas, never inside a number, and
+where that is not enough its columns stand one space apart instead of GAP; then the columns of
+LAST_ORDER go, in turn, and last a formula's floors and ceilings break at their spaces
+(archcalc.render.fitting, imported only then).
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ STYLED = False
 (archcalc.render.styles)."""
 
 NARROW = "(narrow numbers)"
-FIT_ORDER = ("#", "start", "jump", NARROW, "share", "temporaries", "buffers", "%", "kind", "change")
+FIT_ORDER = ("#", "start", "jump", NARROW, "≈", "share", "temporaries", "buffers", "%", "kind", "change")
 """What goes first when a table is wider than the terminal: these columns, by heading, and at
 NARROW the exact figures written short."""
+
+LAST_ORDER = ("FLOP/B", "bound", "input grad", "weight grad", "gradients", "activations", "spec", "RF", "after")
+"""What goes, in turn, from a table that wrapping as far as it goes leaves wider than the terminal
+(a narrow one: 60 columns for `table --rf --train --device-profile`, 46 for `memory --train`)."""
 
 WRAP_FIRST = {"": 24}
 """Columns of prose (check's verdicts) that wrap, down to this width, before any column is dropped."""
