@@ -298,3 +298,33 @@ def test_the_palette_reads_on_light_and_dark_pages():
         for page in PAGES.values():
             light, dark = sorted([luminance(bytes.fromhex(colour[1:])), luminance(page)], reverse=True)
             assert (light + 0.05) / (dark + 0.05) >= 3, (colour, page)
+
+
+def test_more_models_than_colours_are_charts_of_twelve_or_fewer(cli, write_spec):
+    """Thirteen models side by side and against the input size were one chart each, the 13th
+    model's swatch, bars and line blue, as the first's. They are split over charts as even as they
+    go (6 and 7 here), each series of a chart its own colour and named once in its legend; the
+    mermaid line chart of the markdown the same, with its legend in words."""
+    paths = [write_spec(f"name: tiny{index}\ninput: [1, 8, 8]\nlayers:\n  - conv: {{kind: conv2d, out: {index}, "
+                        f"kernel: 3}}\n", f"tiny{index}.yaml") for index in range(1, 14)]
+    names = [f"tiny{index}" for index in range(1, 14)]
+    result = cli("report", *paths, "--sweep", "8,16", "--format", "html")
+    assert result.exit_code == 0, result.output
+    charts = [svg for svg in figures(result.stdout).values()
+              if texts(svg)[0].startswith(("The models side by side", "GMACs against input size"))]
+    assert [texts(svg)[0] for svg in charts] == [
+        "The models side by side (1–6 of 13)", "The models side by side (7–13 of 13)",
+        "GMACs against input size (1–6 of 13)", "GMACs against input size (7–13 of 13)"]
+    for first, second in (charts[:2], charts[2:]):
+        shown = []
+        for svg in (first, second):
+            swatches = [rect.get("fill") for rect in svg.iter(f"{SVG}rect") if rect.get("width") == "12"]
+            assert swatches == list(PALETTE[:len(swatches)])  # a colour each
+            shown += [text for text in texts(svg) if text in names]
+        assert shown == names  # each model once, in the legend of one chart
+    markdown = cli("report", *paths, "--sweep", "8,16").stdout
+    section = markdown.split("## Cost against resolution", 1)[1].split("\n## ", 1)[0]
+    legends = [line for line in section.splitlines() if line.startswith("blue: ")]
+    assert legends == ["blue: tiny1; amber: tiny2; green: tiny3; red: tiny4; violet: tiny5; pink: tiny6.",
+                       ("blue: tiny7; amber: tiny8; green: tiny9; red: tiny10; violet: tiny11; pink: tiny12; "
+                        "cyan: tiny13.")]

@@ -509,3 +509,36 @@ def test_the_chart_of_predicted_time_merges_stages_beyond_its_bars(cli, tmp_path
     assert labels <= BARS and labels == bars.count(",") + 1 == line.count(",") + 1, axis
     assert '"c0-c2"' in axis  # 97 stages in runs of 3
     assert sum(map(float, bars.split("[")[1].rstrip("]").split(","))) == pytest.approx(100, abs=0.1 * labels)
+
+
+COLOURS = ["blue", "amber", "green", "red", "violet", "pink", "cyan", "olive", "rust", "indigo", "magenta", "grey"]
+"""The twelve colours a mermaid chart's legend in words names (docs/report.md)."""
+
+
+def legends(section: str) -> list[list[tuple[str, str]]]:
+    """Each legend in words below a mermaid chart: (colour, series) pairs."""
+    return [[tuple(pair.split(": ", 1)) for pair in line.rstrip(".").split("; ")]
+            for line in section.splitlines() if line.startswith("blue: ")]
+
+
+def test_more_lines_than_colours_are_charts_of_twelve_or_fewer(cli, write_spec):
+    """Thirteen settings against two sizes were one mermaid chart of 13 lines in twelve colours: the
+    13th line blue, as the first, and its legend 'blue: w=1; …; blue: w=13'. The lines are split
+    over charts as even as they go (7 and 6 here), each line of a chart its own colour and named
+    once in its legend."""
+    path = write_spec("""
+        name: tiny
+        input: [1, 8, 8]
+        params: {w: 1}
+        layers:
+          - conv: {kind: conv2d, out: w, kernel: 3}
+    """)
+    text = cli("report", path, "--set", "w=1:13:1", "--sweep", "8,16").stdout
+    section = text.split("## Cost against the parameters", 1)[1].split("\n## ", 1)[0]
+    blocks = mermaid_blocks(section)
+    assert [block.count("    line [") for block in blocks] == [6, 7]
+    assert ['title "GMACs against the input size (1–6 of 13)"' in blocks[0],
+            'title "GMACs against the input size (7–13 of 13)"' in blocks[1]] == [True, True]
+    found = legends(section)
+    assert [[colour for colour, _ in legend] for legend in found] == [COLOURS[:6], COLOURS[:7]]
+    assert [name for legend in found for _, name in legend] == [f"w={w}" for w in range(1, 14)]

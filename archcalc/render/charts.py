@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 from archcalc.render.markup import html_text
 
@@ -193,6 +194,18 @@ def _tick_text(value: float, step: float) -> str:
     """A tick's value in plain decimals, no more than its step needs: 0.00005, not 5e-05."""
     text = f"{value:.{max(0, -math.floor(math.log10(step) + 1e-9))}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def colour_runs(count: int) -> list[tuple[slice, str]]:
+    """A chart of `count` series as the charts that draw it, as few as hold at most len(PALETTE)
+    series each (so that no two in a chart share a colour) and as even: (which series, what the
+    chart's title adds), '' where one chart holds them all, else ' (8–13 of 13)'."""
+    charts = -(-count // len(PALETTE))
+    if charts <= 1:
+        return [(slice(0, count), "")]
+    ends = [count * number // charts for number in range(charts + 1)]
+    return [(slice(start, end), f" ({start + 1}{f'–{end}' if end > start + 1 else ''} of {count})")
+            for start, end in pairwise(ends)]
 
 
 def mermaid_colours(count: int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
-from archcalc.render.charts import Bars, Lines, Series, colour_legend, mermaid_colours
+from archcalc.render.charts import Bars, Lines, Series, colour_legend, colour_runs, mermaid_colours
 from archcalc.render.markup import Markdown, code_span, heading_text, html_text, item_text, markdown_text, mermaid_text
 from archcalc.render.numbers import (
     DECIMAL_UNITS,
@@ -62,7 +62,7 @@ def _parts(models: list[ModelStats], validations: list | None, stamp: str | None
     out = [f"# archcalc report: {', '.join(heading_text(m.model) for m in models)}", "", *_header(models, stamp, roofs),
            "", "## Summary", "", *_summary(models, roofs), ""]
     if len(models) > 1:
-        out += ["### The models side by side", "", _side_by_side(models, memories), "",
+        out += ["### The models side by side", "", *_side_by_side(models, memories),
                 *_side_by_side_mermaid(models, memories)]
     if sweeps:
         out += _parameters(sweeps) if sweeps[0].parameters else _resolution(sweeps)
@@ -168,14 +168,16 @@ def _stage_bars(stats: ModelStats, stages: list[Row], title: str, attr: str) -> 
     return [Bars(f"{stats.model}: {title} and parameters by stage", labels, tuple(series), "share of the model"), ""]
 
 
-def _side_by_side(models: list[ModelStats], memories: list | None) -> Bars:
-    """The models' parameters, cost and activations, each as a share of the largest model's."""
+def _side_by_side(models: list[ModelStats], memories: list | None) -> list:
+    """The models' parameters, cost and activations, each as a share of the largest model's: a
+    chart (each followed by a blank line) per run of models that `colour_runs` keeps apart."""
     figures = _compared(models, memories)
     largest = [max(values) or 1 for _, values, _ in figures]
     series = [Series(stats.model, tuple(values[index] / most for (_, values, _), most in zip(figures, largest)),
                      tuple(shown(values[index]) for _, values, shown in figures)) for index, stats in enumerate(models)]
-    return Bars("The models side by side", tuple(name for name, _, _ in figures), tuple(series),
-                "share of the largest model's")
+    return [part for run, suffix in colour_runs(len(series))
+            for part in (Bars(f"The models side by side{suffix}", tuple(name for name, _, _ in figures),
+                              tuple(series[run]), "share of the largest model's"), "")]
 
 
 def _side_by_side_mermaid(models: list[ModelStats], memories: list | None) -> list[str]:
@@ -384,11 +386,12 @@ def _resolution(sweeps: list) -> list[str]:
         "no formulas, past a bound of the symbolic analysis or refused by a multiply's broadcast (docs/symbolic.md): "
         "each size analysed as a number") for s in sweeps]
     if any(getattr(p.totals, attr) for row in valid for p in row):  # lines of 0 are no chart
-        out += ["", Lines(f"G{title} against input size",
-                          tuple(Series(s.about.model, tuple(getattr(row[i].totals, attr) / 1e9 for row in valid))
-                                for i, s in enumerate(sweeps)),
-                          tuple((i, _size_label(row[0]).strip('"')) for i, row in enumerate(valid)), "input size",
-                          f"G{title}", filled=False)]
+        series = [Series(s.about.model, tuple(getattr(row[i].totals, attr) / 1e9 for row in valid))
+                  for i, s in enumerate(sweeps)]
+        ticks = tuple((i, _size_label(row[0]).strip('"')) for i, row in enumerate(valid))
+        for run, suffix in colour_runs(len(series)):
+            out += ["", Lines(f"G{title} against input size{suffix}", tuple(series[run]), ticks, "input size",
+                              f"G{title}", filled=False)]
         out += ["", *_resolution_mermaid(sweeps, valid, title, attr)]
     from archcalc.render.sweep import error_text
 
@@ -447,8 +450,13 @@ def _resolution_mermaid(sweeps: list, valid: list, title: str, attr: str) -> lis
     sizes = ", ".join(_size_label(row[0]) for row in valid)
     lines = [f"    line [{', '.join(chart_number(getattr(row[index].totals, attr) / 1e9) for row in valid)}]"
              for index in range(len(sweeps))]
-    return [*head, f'    title "G{title} against input size"', f'    x-axis "input size" [{sizes}]',
-            f'    y-axis "G{title}"', *lines, "```", "", f"{colour_legend([markdown_text(s.about.model) for s in sweeps])}."]
+    names = [markdown_text(s.about.model) for s in sweeps]
+    out = []
+    for run, suffix in colour_runs(len(sweeps)):
+        out += ["```mermaid", mermaid_colours(len(lines[run])), "xychart-beta",
+                f'    title "G{title} against input size{suffix}"', f'    x-axis "input size" [{sizes}]',
+                f'    y-axis "G{title}"', *lines[run], "```", "", f"{colour_legend(names[run])}.", ""]
+    return out[:-1]
 
 
 def _settings_lines(sweep, settings: list, names: list[str], sizes: list, at: dict) -> list[str]:
@@ -456,10 +464,14 @@ def _settings_lines(sweep, settings: list, names: list[str], sizes: list, at: di
     title, attr = count_column(sweep.about)
     lines = [f"    line [{', '.join(chart_number(getattr(at[setting, size].totals, attr) / 1e9) for size in sizes)}]"
              for setting in settings]
-    return ["```mermaid", mermaid_colours(len(settings)), "xychart-beta", f'    title "G{title} against the input size"',
-            f'    x-axis "input size" [{", ".join(_size_label(at[settings[0], size]) for size in sizes)}]',
-            f'    y-axis "G{title}"', *lines, "```", "",
-            f"{colour_legend([markdown_text(name) for name in names])}.", ""]
+    names = [markdown_text(name) for name in names]
+    out = []
+    for run, suffix in colour_runs(len(settings)):
+        out += ["```mermaid", mermaid_colours(len(lines[run])), "xychart-beta",
+                f'    title "G{title} against the input size{suffix}"',
+                f'    x-axis "input size" [{", ".join(_size_label(at[settings[0], size]) for size in sizes)}]',
+                f'    y-axis "G{title}"', *lines[run], "```", "", f"{colour_legend(names[run])}.", ""]
+    return out
 
 
 def _settings_bars(sweep, settings: list, names: list[str], size, at: dict, named: bool) -> list[str]:
