@@ -462,6 +462,23 @@ def test_a_negative_setting_of_a_sweep_is_a_number_in_csv(cli, write_spec):
     assert [line.split(",")[0] for line in result.stdout.splitlines()] == ["set.slope", "-0.5", "0.5"]
 
 
+def test_a_symbolic_shape_in_csv_brackets_each_size_that_is_a_sum(cli):
+    """LeNet-5 at N×1×H×W: conv1 (5×5, no padding) gives N×6×(H − 4)×(W − 4), pool1 (2×2) halves
+    it: ⌊(H − 4)/2⌋ = ⌊H/2⌋ − 2. The CSV wrote '1x6xH - 4xW - 4', which reads as arithmetic
+    across the sizes; each size that is a sum is in brackets, as the table and markdown write it,
+    and each part between the x's is the JSON's Python text of that size."""
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(cli("table", "lenet5", "--input", "1xHxW", "--batch", "N",
+                                               "--format", "csv").stdout)))
+    shapes = {row["name"]: row["shape"] for row in rows}
+    assert shapes["conv1"] == "Nx6x(H - 4)x(W - 4)"
+    assert shapes["pool1"] == "Nx6x((H//2) - 2)x((W//2) - 2)"
+    sizes = {"N": 2, "H": 32, "W": 36}
+    assert [eval(size, sizes) for size in shapes["pool1"].split("x")] == [2, 6, 14, 16]  # as the JSON is read
+
+
 @pytest.mark.parametrize("n, text", [
     (4_089_184_256, "4.09 G"), (999_999, "1 M"), (999_499, "999 K"), (999_500, "1 M"), (999, "999"),
     (999_999_999_999, "1 T"), (3_900_000_000_000_000_000, "3.9 E"), (1.67e23, "167,000 E"), (0, "0")])

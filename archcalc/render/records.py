@@ -270,7 +270,7 @@ ROOF_CSV_COLUMNS = ["roofline_flops", "bytes", "intensity", "bound", "time_s"]
 
 def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, depth: int | None = None,
            train: Training | None = None, rf: bool = False) -> str:
-    """One line per row, then a 'total' line; shapes as 1x64x112x112; with `rf` each row's receptive
+    """One line per row, then a 'total' line; shapes as 1x64x112x112 (`shape_field`); with `rf` each row's receptive
     field (`rf_columns`), with `train` (a step per row) the training step's columns, with `roof`
     each row's roofline, last."""
     steps = [list(step_dict(step).values()) for step in train.steps] if train else [[]] * len(rows)
@@ -280,7 +280,7 @@ def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, dep
     shares = roof.grouped(depth) if roof else {}
     for index, (row, step) in enumerate(zip(rows, steps), start=1):
         record = row_dict(index, row)
-        record["shape"] = "x".join(str(size) for size in record["shape"])
+        record["shape"] = shape_field(row.shape)
         table.add([*(record[c] for c in CSV_COLUMNS), *(column[index - 1] for column in fields.values()), *step,
                    *(share_dict(shares[row.name]).values() if roof else ())])
     totals = figures_dict(stats.totals)
@@ -290,6 +290,12 @@ def to_csv(stats: ModelStats, rows: list[Row], roof: Roofline | None = None, dep
                          *([None if roof.uncounted else roof.flops, roof.bytes, roof.intensity, "", roof.total]
                            if roof else [])])
     return as_csv(table)
+
+
+def shape_field(shape: tuple) -> str:
+    """A shape as one CSV field: 1x64x112x112; a size that is a formula as the JSON writes it, in
+    brackets where it is a sum, as every shape the tables show: 1x6x(H - 4)x(W - 4), not 1x6xH - 4xW - 4."""
+    return "x".join(f"({value(size)})" if getattr(size, "is_Add", False) else str(value(size)) for size in shape)
 
 
 def rf_columns(stats: ModelStats, rows: list[Row]) -> dict[str, list]:
