@@ -402,6 +402,41 @@ def test_check_step_summary_escapes_the_model_name(tmp_path, cli, monkeypatch):
     assert inline_texts(summary).count(NAME) == 1
 
 
+LINKED = "www.evil.com @user #12 a@b.com https://x.y/z"
+"""A model's name GitHub would make five links of: a site, a @mention, issue #12, an e-mail address, a URL."""
+GITHUB_LINK = re.compile(r"www\.|(?<!\\)://|(?<!<span>)(?<!<span>\\)[@#](?=\w)")
+"""What GitHub links, in markdown outside code: www. and :// (its autolinks, unless a backslash stops
+them) and an '@' or '#' before a word (found in the rendered text, unless alone in an element)."""
+
+
+def test_names_github_would_link_are_written_so_that_it_does_not(cli, write_spec):
+    """An attacking review found `www.evil.com`, `@user` and `#12` written as they are in every
+    markdown output: on GitHub a link, a mention that notifies the user, a reference in issue 12's
+    timeline. Every text outside code (the model's name, a layer named www.example.com by its
+    blocks, a variant) is written so that GitHub makes no link of it, and reads back as written."""
+    path = write_spec(f"""
+        name: {yaml_text(LINKED)}
+        input: [3, 8, 8]
+        layers:
+          - www:
+              layers:
+                - example:
+                    layers:
+                      - com: {{kind: conv2d, out: 4, kernel: 3, padding: 1}}
+          - head: {{kind: conv2d, out: 4, kernel: 3}}
+    """)
+    other = write_spec(f"name: {yaml_text('@octocat')}\ninput: [3, 8, 8]\nvariants:\n  '#7 v': {{}}\n"
+                       "layers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n", "other.yaml")
+    for args in (["table", path, "--format", "markdown"], ["report", path, other, "--sweep", "8,16"]):
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+        outside_code = re.sub(r"```mermaid\n.*?```|`[^`]*`|<summary>.*?</summary>", "", result.stdout, flags=re.DOTALL)
+        assert not GITHUB_LINK.search(outside_code), GITHUB_LINK.search(outside_code)
+        assert LINKED in inline_texts(result.stdout)[0] and "www.example.com" in "".join(inline_texts(result.stdout))
+    assert "<summary>All 2 layers of www.evil.com <span>@</span>user <span>#</span>12 a<span>@</span>b.com " \
+           "https://x.y/z</summary>" in result.stdout  # in an HTML block GitHub makes no autolinks
+
+
 def test_zoo_and_list_markdown_escape_names_notes_and_sources(specs):
     from archcalc.analysis import analyze
     from archcalc.render.registry import render
@@ -435,6 +470,11 @@ def test_ordinary_names_are_written_as_they_are():
     ("_x", r"\_x"), ("x_", r"x\_"), ("a__b", r"a\_\_b"), ("x_.y", r"x\_.y"), ("a_b", "a_b"), ("é_ü", "é_ü"),
     ("a\nb\r\nc\td", "a b  c d"), ("<b>&lt;</b>", r"\<b\>\&lt;\</b\>"), ("[x](y)", r"\[x\](y)"),
     ("a\\b", r"a\\b"), ("~~x~~ $y$", r"\~\~x\~\~ \$y\$"), ("a|b", r"a\|b"), ("# x #", "# x #"),
+    # what GitHub would link: www. and :// (GFM's autolinks, stopped by a backslash, as cmark-gfm reads
+    # them); an e-mail address, a @mention and a #12 reference, found in the rendered text, where a
+    # backslash is gone: the '@' or '#' alone in an element
+    ("www.x.com", r"www\.x.com"), ("see https://x.y/z", r"see https\://x.y/z"), ("a@b.com", "a<span>@</span>b.com"),
+    ("@user", "<span>@</span>user"), ("#12", "<span>#</span>12"), ("C# x@ 10:30 @_", r"C# x@ 10:30 @\_"),
 ])
 def test_markdown_text_escapes_what_starts_structure(text, escaped):
     from archcalc.render.markup import markdown_text
@@ -465,12 +505,22 @@ def test_any_text_renders_as_itself_in_a_paragraph_and_a_table_cell(text):
     escaped = markdown_text(text)
     paragraph = [t for t in PARSER.parse(f"x {escaped} x") if t.type == "inline"]
     assert len(paragraph) == 1
-    assert [child.type for child in paragraph[0].children] == ["text"]
-    assert paragraph[0].children[0].content == f"x {text} x"
+    assert shown(paragraph[0].children) == f"x {text} x"
     table = PARSER.parse(f"| a |\n|---|\n| x {escaped} x |\n")
     cells = [t for t in table if t.type == "inline"]
-    assert len(cells) == 2 and [child.type for child in cells[1].children] == ["text"]
-    assert cells[1].children[0].content == f"x {text} x"
+    assert len(cells) == 2 and shown(cells[1].children) == f"x {text} x"
+
+
+def shown(children: list) -> str:
+    """The text of an inline run that is text alone, but for an '@' or '#' that markdown_text puts
+    in a <span> of its own (markup._OWN_NODE): no other element, and nothing else in one."""
+    texts = [child.content if child.type == "text" else "" for child in children]
+    for index, child in enumerate(children):
+        if child.type != "text":
+            assert child.type == "html_inline" and child.content in ("<span>", "</span>"), child
+            assert child.content == "</span>" or (children[index + 2].content == "</span>" and
+                                                  children[index + 1].content in ("@", "#")), children
+    return "".join(texts)
 
 
 def test_a_layer_named_by_digits_alone_is_read_as_nn_sequential_names_its_children(cli, write_spec):

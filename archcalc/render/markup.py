@@ -14,10 +14,19 @@ class Markdown(str):
 
 
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~$|]|(?<![^\W_])_|_(?![^\W_])")
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~$|]|(?<![^\W_])_|_(?![^\W_])|(?<=www)\.|:(?=//)|@(?=[^\W_])|#(?=\d)")
+"""What `markdown_text` escapes: what starts structure, and where GitHub would make a link of
+the text: the '.' of `www.` and the ':' of `://` (GitHub-flavoured markdown's autolinks), an '@'
+before a letter or digit (an e-mail address, a @mention) and a '#' before a digit (a #12 issue
+reference)."""
 _MARKDOWN_UNSAFE = re.compile(f"{_BREAKS.pattern}|{_MARKDOWN_SPECIAL.pattern}")
-_MAYBE_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\`*\[\]<>&~$|_]")
-"""Every character that `_MARKDOWN_UNSAFE` matches (a '_' only in some places): a quick first look."""
+_MAYBE_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\`*\[\]<>&~$|_:@#]|www\.")
+"""Every character that `_MARKDOWN_UNSAFE` matches (a '_', ':', '@' or '#' only in some places):
+a quick first look."""
+_OWN_NODE = "@#"
+"""What `markdown_text` writes in an element of its own, `<span>@</span>`: GitHub finds e-mail
+addresses, @mentions and #12 references in the rendered text, where a backslash is gone, one
+run of text at a time."""
 _MERMAID_PLAIN = re.compile(r"[^\W_]|[ _.,()×-]")
 
 
@@ -29,11 +38,17 @@ def one_line(text: str) -> str:
 def markdown_text(text: str) -> str:
     """Text inside a line of markdown, table cells included: a backslash before each character
     that could start structure inline (code, emphasis, a link, an HTML tag, an entity,
-    strikethrough, math, a cell break). A '_' between two letters or digits starts nothing and
-    is left alone; '#' is escaped only in headings (`heading_text`)."""
+    strikethrough, math, a cell break) or make GitHub link the text (`www.`, `://`), and an '@' or
+    '#' that would make GitHub link it in a `<span>` (`_OWN_NODE`). A '_' between two letters or
+    digits starts nothing and is left alone; any other '#' is escaped only in headings (`heading_text`)."""
     if is_plain(text):  # most names and every number: as they are
         return text
-    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", one_line(text))
+    return _MARKDOWN_SPECIAL.sub(_escaped, one_line(text))
+
+
+def _escaped(match: re.Match) -> str:
+    character = match.group()
+    return f"<span>{character}</span>" if character in _OWN_NODE else "\\" + character
 
 
 def is_plain(text: str) -> bool:
@@ -79,6 +94,15 @@ def html_text(text: str) -> str:
     import html  # only reports write HTML: the table's start-up does without html.entities
 
     return html.escape(one_line(text))
+
+
+_GITHUB_LINKED = re.compile(r"@(?=[^\W_])|#(?=\d)")
+
+
+def summary_text(text: str) -> str:
+    """Text inside an HTML element of a markdown page (a `<summary>`): as `html_text`, with each
+    '@' or '#' that GitHub would link (`_OWN_NODE`) in a `<span>`, as `markdown_text` writes it."""
+    return _GITHUB_LINKED.sub(lambda match: f"<span>{match.group()}</span>", html_text(text))
 
 
 def mermaid_text(text: str) -> str:

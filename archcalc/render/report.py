@@ -11,7 +11,15 @@ from __future__ import annotations
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
 from archcalc.render.charts import Bars, Lines, Series, colour_legend, colour_runs, mermaid_colours
-from archcalc.render.markup import Markdown, code_span, heading_text, html_text, item_text, markdown_text, mermaid_text
+from archcalc.render.markup import (
+    Markdown,
+    code_span,
+    heading_text,
+    item_text,
+    markdown_text,
+    mermaid_text,
+    summary_text,
+)
 from archcalc.render.numbers import (
     DECIMAL_UNITS,
     grouped,
@@ -143,7 +151,7 @@ def _model_sections(stats: ModelStats, several: bool, memory=False, roof=None) -
             *_stage_charts(stats, stages, title, attr),
             *(_time_chart(stats, stages, title, attr, roof, suffix) if roof else []), *peak,
             *_diagram(stats, stages, suffix),
-            "<details>", f"<summary>{_all_layers(len(stats.layers))} of {html_text(stats.model)}</summary>", "",
+            "<details>", f"<summary>{_all_layers(len(stats.layers))} of {summary_text(stats.model)}</summary>", "",
             *as_markdown(_layers_table(stats, title, attr)), "", "</details>", ""]
 
 
