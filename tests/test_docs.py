@@ -166,6 +166,17 @@ def test_the_zoo_page_writes_no_nonzero_count_as_zero():
     assert "| 61,706 | — | 0.000417 | — | 0.000833 |" in row
 
 
+def test_the_zoo_page_writes_each_small_figure_to_three_significant_figures():
+    """A figure of at least 0.1 (billions) has three decimals, its zeros kept (1.010); one below,
+    three significant figures: shufflenet_v2_x0_5's GFLOPs were written 0.081, two figures beside
+    0.0405, the trailing zero of 0.0810 left out."""
+    page = (ROOT / "docs" / "zoo.md").read_text(encoding="utf-8")
+    rows = [line.split(" | ") for line in page.splitlines() if line.startswith("| ") and not line.startswith("| model ")]
+    small = [row[column] for row in rows for column in (4, 6) if float(row[column]) < 0.1]
+    assert "0.000417" in small  # LeNet-5's MACs
+    assert all(len(figure.replace(".", "").lstrip("0")) == 3 for figure in small), small
+
+
 def test_the_model_item_and_outputs_example_runs(tmp_path):
     """docs/spec.md's example of a model taken from another spec, with two outputs, as a spec."""
     import archcalc

@@ -534,13 +534,22 @@ def test_a_file_name_that_is_no_utf8_leaves_the_output_utf8(tmp_path, format):
 
 
 @pytest.mark.parametrize("x, text", [(9.9996e-05, "0.0001"), (999.99, "1,000"), (3.62e-05, "0.0000362"),
-                                     (0.00101, "0.00101"), (4.0857, "4.09"), (0, "0")])
+                                     (0.00101, "0.00101"), (4.0857, "4.09"), (0, "0"), (3.6e-05, "0.000036")])
 def test_three_figures_are_rounded_before_they_are_written(x, text):
     """A review found 9.9996e-05 written '0.0001000' (rounding carried into the next power of ten
     after the decimals were chosen) and 999.99 '1e+03'."""
     from archcalc.render.numbers import three_figures
 
     assert three_figures(x) == text
+
+
+@pytest.mark.parametrize("x, text", [(0.081, "0.0810"), (1.2, "1.20"), (1, "1.00"), (3.6e-05, "0.0000360"),
+                                     (9.9996e-05, "0.000100"), (999.99, "1,000"), (4.0857, "4.09"), (0, "0")])
+def test_three_figures_with_zeros_keeps_a_trailing_zero(x, text):
+    """Three significant figures, as a column of them is read (docs/zoo.md): 0.081 is 0.0810."""
+    from archcalc.render.numbers import three_figures
+
+    assert three_figures(x, zeros=True) == text
 
 
 def test_archcalcs_own_files_are_no_output(cli, tmp_path, monkeypatch):

@@ -32,15 +32,20 @@ def human(n: float, space: str = " ") -> str:
     return f"{rounded:g}"
 
 
-def three_figures(x: float) -> str:
+def three_figures(x: float, zeros: bool = False) -> str:
     """x to three significant figures, never in exponent form: 4.09, 0.0000362, 1,230 (past the
-    largest prefix)."""
+    largest prefix); a trailing zero left out (1.2, 0.081), unless `zeros` (1.20, 0.0810: a
+    column of figures alike, docs/zoo.md)."""
     x = float(f"{x:.3g}")  # rounded first: 9.9996e-05 is 0.0001, not 0.0001000
-    if x == 0 or 1e-4 <= abs(x) < 1000:
-        return f"{x:.3g}"
+    if x == 0:
+        return "0"
     if abs(x) >= 1000:
         return f"{x:,.0f}"
-    return f"{x:.{2 - math.floor(math.log10(abs(x)))}f}"
+    if abs(x) >= 1e-4:
+        text = f"{x:#.3g}".rstrip(".")
+    else:
+        text = f"{x:.{2 - math.floor(math.log10(abs(x)))}f}"
+    return text if zeros or "." not in text else text.rstrip("0").rstrip(".")
 
 
 def shape_text(shape: tuple, sep: str = "×") -> str:

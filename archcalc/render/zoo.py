@@ -55,8 +55,9 @@ def _cells(stats: ModelStats, notes: list[str]) -> list[str]:
 
 def _billions(count: int) -> str:
     """A count in billions: three decimals, or three significant figures where that is more
-    (LeNet-5's 416,520 MACs are 0.000417, not 0.000)."""
-    return f"{count / 1e9:.3f}" if count >= 10**8 else three_figures(count / 1e9)
+    (LeNet-5's 416,520 MACs are 0.000417, not 0.000), a trailing zero kept as the decimals keep
+    it (81,000,000: 0.0810, as 1,010,000,000 is 1.010)."""
+    return f"{count / 1e9:.3f}" if count >= 10**8 else three_figures(count / 1e9, zeros=True)
 
 
 def _published_params(published, ours: int) -> str:
