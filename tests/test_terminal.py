@@ -148,6 +148,18 @@ def test_every_table_fits_a_narrow_terminal(name):
     assert_fits(shown, piped(tuple(args)), columns)
 
 
+def test_a_name_longer_than_the_terminal_wraps_between_its_letters(write_spec):
+    """A layer named by 150 letters has no join to wrap at: its column stayed 150 wide and the
+    terminal folded every row. As a last resort a name wraps between any two letters (a number
+    never: each exact figure is still one of the full form's)."""
+    path = write_spec(f"name: long\ninput: [3, 8, 8]\nlayers:\n  - {'a' * 150}: {{kind: conv2d, out: 4, kernel: 3}}\n")
+    for columns in (80, 40):
+        code, shown, _ = on_terminal(["table", str(path)], columns)
+        assert code == 0
+        assert_fits(shown, piped(("table", str(path))), columns)
+        assert "".join(line.split()[0] for line in shown.splitlines() if line.startswith("aaa")) == "a" * 150
+
+
 def test_the_narrow_forms_drop_and_shorten_in_the_stated_order(failing_check):
     _, shown, _ = on_terminal(COMMANDS["table --depth 1 --rf"], 80)
     headings = shown.splitlines()[5].split()
@@ -323,10 +335,11 @@ def test_a_table_that_wraps_as_far_as_it_goes_closes_its_gaps():
 def test_a_cell_wraps_at_its_joins_never_inside_a_number():
     assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 18) == ["9,408·⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]
     assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 8) == ["9,408·", "⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]  # floors whole
-    assert fitting.wrap("9,408·⌊(H + 1)/2⌋", 6, whole_floors=False) == ["9,408·", "⌊(H +", "1)/2⌋"]  # the last resort
+    assert fitting.wrap("9,408·⌊(H + 1)/2⌋", 6, "floors") == ["9,408·", "⌊(H +", "1)/2⌋"]  # the last resort
     assert fitting.wrap("layer1.0.downsample.0", 12) == ["layer1.0.", "downsample.0"]
     assert fitting.wrap("specs/efficientnet.yaml", 14) == ["specs/", "efficientnet.", "yaml"]
     assert fitting.wrap("118,013,952", 5) == ["118,013,952"]
+    assert fitting.wrap("conv_118,013,952", 3, "letters") == ["con", "v_", "118,013,952"]  # the very last resort
     assert [fitting.narrow(text) for text in ("118,013,952", "+1,234", "999", "61,706 ✓", "1,2")] == \
         ["118M", "+1.23K", "999", "61.7K ✓", "1,2"]
 

@@ -27,25 +27,33 @@ underscore, or a dot or slash between the parts of a name or path (not inside a 
 floor or ceiling)."""
 
 
-def pieces(text: str, whole_floors: bool = True) -> list[str]:
+CUTS = ("joins", "floors", "letters")
+"""Where a cell may wrap, each a last resort after the one before: at `_BREAKS` with floors and
+ceilings whole; at their spaces too; and between any two characters but those of a number (a
+name longer than the terminal, such as a layer named by 150 letters)."""
+_NUMBER_OR_CHARACTER = re.compile(r"[+-]?\d[\d,.]*|.", re.DOTALL)
+
+
+def pieces(text: str, cut: str = "joins") -> list[str]:
     """`text` cut at `_BREAKS`, but never inside a floor or a ceiling (⌊(H + 1)/2⌋ stays whole)
-    unless not `whole_floors` (then also at its spaces: '⌊(H + ', '1)/2⌋')."""
+    where `cut` is 'joins'; 'floors' cuts them at their spaces too ('⌊(H + ', '1)/2⌋'), 'letters'
+    also between any two characters outside a number."""
     out, depth = [], 0
     for piece in _BREAKS.split(text):
         if piece:
             out[-1:] = [out[-1] + piece] if depth and out else [*out[-1:], piece]
-            if whole_floors:
+            if cut == "joins":
                 depth += piece.count("⌊") + piece.count("⌈") - piece.count("⌋") - piece.count("⌉")
-    return out
+    return [part for piece in out for part in _NUMBER_OR_CHARACTER.findall(piece)] if cut == "letters" else out
 
 
-def wrap(text: str, width: int, whole_floors: bool = True) -> list[str]:
-    """`text` in lines of at most `width` (wider only where one piece is), broken at `_BREAKS`
-    (and inside floors and ceilings unless `whole_floors`)."""
+def wrap(text: str, width: int, cut: str = "joins") -> list[str]:
+    """`text` in lines of at most `width` (wider only where one piece is), broken where `cut`
+    lets it (`pieces`)."""
     if cell_width(text) <= width:
         return [text]
     lines, line = [], ""
-    for piece in pieces(text, whole_floors):
+    for piece in pieces(text, cut):
         if line and cell_width((line + piece).rstrip()) > width:
             lines.append(line.rstrip())
             line = piece
@@ -87,7 +95,8 @@ def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: l
         footer: list[str] | None, footer_style: str, width: int) -> list[tuple[str, str]]:
     """A table's lines fitted to `width` columns: FIT_ORDER's steps, then wrapping, with one space
     between columns in place of GAP where that is not enough; then LAST_ORDER's columns dropped in
-    turn, and last the floors and ceilings of formulas broken at their spaces, until it fits."""
+    turn, and last the further CUTS (floors at their spaces, then names between any two letters),
+    until it fits."""
     for step in (None, *FIT_ORDER):
         if step == NARROW:
             rows = [[narrow(cell) for cell in row] for row in rows]
@@ -101,22 +110,23 @@ def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: l
         if sum(soft) + GAP * (len(widths) - 1) <= width:
             break
     last = [heading for heading in LAST_ORDER if heading in headings]
-    whole_floors = True
+    cuts = list(CUTS)
     while True:
         lines = [headings, *rows, *([footer] if footer else [])]
-        widths, gap = _arranged(lines, width, whole_floors)
-        if sum(widths) + gap * (len(widths) - 1) <= width or not (last or whole_floors):
+        widths, gap = _arranged(lines, width, cuts[0])
+        if sum(widths) + gap * (len(widths) - 1) <= width or not (last or cuts[1:]):
             break
         if last:
             headings, aligns, rows, footer = _dropped(last.pop(0), headings, aligns, rows, footer)
         else:
-            whole_floors = False
+            cuts.pop(0)
+    cut = cuts[0]
     rule = ("─" * (sum(widths) + gap * (len(widths) - 1)), "dim")
-    out = [*_lines(headings, aligns, widths, "bold", gap, whole_floors), rule]
+    out = [*_lines(headings, aligns, widths, "bold", gap, cut), rule]
     for row, style in zip(rows, styles):
-        out += _lines(row, aligns, widths, style, gap, whole_floors)
+        out += _lines(row, aligns, widths, style, gap, cut)
     if footer:
-        out += [rule, *_lines(footer, aligns, widths, footer_style, gap, whole_floors)]
+        out += [rule, *_lines(footer, aligns, widths, footer_style, gap, cut)]
     return out
 
 
@@ -131,11 +141,11 @@ def _dropped(heading: str, headings: list[str], aligns: list[str], rows: list[li
     return kept(headings), kept(aligns), [kept(row) for row in rows], footer and kept(footer)
 
 
-def _arranged(lines: list[list[str]], width: int, whole_floors: bool) -> tuple[list[int], int]:
+def _arranged(lines: list[list[str]], width: int, cut: str) -> tuple[list[int], int]:
     """The columns' widths, wrapped as far as needed, and the gap between them: GAP where that
     fits `width`, else one space."""
     for gap in (GAP, 1):
-        widths = _shrunk(lines, _widths(lines), width, gap, whole_floors)
+        widths = _shrunk(lines, _widths(lines), width, gap, cut)
         if sum(widths) + gap * (len(widths) - 1) <= width:
             break
     return widths, gap
@@ -146,11 +156,11 @@ def _widths(lines: list[list[str]]) -> list[int]:
 
 
 def _shrunk(lines: list[list[str]], widths: list[int], width: int, gap: int = GAP,
-            whole_floors: bool = True) -> list[int]:
+            cut: str = "joins") -> list[int]:
     """The widths narrowed, the widest wrappable column first, until the table fits `width` (with
     `gap` spaces between columns) or no column can wrap further (each column is at least as wide
     as its longest piece)."""
-    least = [max(cell_width(piece.rstrip()) for text in texts for piece in pieces(text, whole_floors) or [""])
+    least = [max(cell_width(piece.rstrip()) for text in texts for piece in pieces(text, cut) or [""])
              for texts in zip(*lines)]
     widths = list(widths)
     excess = sum(widths) + gap * (len(widths) - 1) - width
@@ -161,14 +171,14 @@ def _shrunk(lines: list[list[str]], widths: list[int], width: int, gap: int = GA
         _, index = max(slack)
         widths[index] -= 1
         excess -= 1
-    return [max(map(cell_width, [line for text in texts for line in wrap(text, w, whole_floors)]))
+    return [max(map(cell_width, [line for text in texts for line in wrap(text, w, cut)]))
             for texts, w in zip(zip(*lines), widths)]
 
 
 def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str, gap: int = GAP,
-           whole_floors: bool = True) -> list[tuple[str, str]]:
+           cut: str = "joins") -> list[tuple[str, str]]:
     """One row, on as many lines as its tallest wrapped cell, `gap` spaces between its cells."""
-    wrapped = [wrap(cell, w, whole_floors) for cell, w in zip(cells, widths)]
+    wrapped = [wrap(cell, w, cut) for cell, w in zip(cells, widths)]
     height = max(map(len, wrapped))
     out = []
     for number in range(height):

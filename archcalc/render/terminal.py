@@ -7,8 +7,8 @@ FIT_ORDER, in order, until it fits: a heading there drops that column; NARROW wr
 figures short (118,013,952 → 118M). If it is still too wide, its widest columns wrap onto more
 lines, at spaces and at the joins of names, paths, shapes and formulas, never inside a number, and
 where that is not enough its columns stand one space apart instead of GAP; then the columns of
-LAST_ORDER go, in turn, and last a formula's floors and ceilings break at their spaces
-(archcalc.render.fitting, imported only then).
+LAST_ORDER go, in turn, and last a formula's floors and ceilings break at their spaces, then a
+name between any two letters (archcalc.render.fitting, imported only then).
 """
 
 from __future__ import annotations
