@@ -437,6 +437,17 @@ def test_names_github_would_link_are_written_so_that_it_does_not(cli, write_spec
            "https://x.y/z</summary>" in result.stdout  # in an HTML block GitHub makes no autolinks
 
 
+def test_a_name_that_starts_with_a_space_is_bold_in_markdown(cli, write_spec):
+    """A model named ' net' (free text, quoted in YAML): `table --format markdown` wrote
+    '** net (model.yaml)**', which no markdown reads as bold (CommonMark: a ** followed by a space
+    opens nothing), the asterisks shown. The space is written &#32; and the line is bold."""
+    path = write_spec("name: ' net'\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n")
+    text = cli("table", path, "--format", "markdown").stdout
+    children = [child for child in PARSER.parse(text)[1].children if child.content or child.type != "text"]
+    assert [child.type for child in children] == ["strong_open", "text", "strong_close"]
+    assert children[1].content == f" net ({path})"
+
+
 def test_zoo_and_list_markdown_escape_names_notes_and_sources(specs):
     from archcalc.analysis import analyze
     from archcalc.render.registry import render

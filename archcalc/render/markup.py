@@ -73,6 +73,16 @@ def item_text(text: str) -> str:
     return "&#32;" * (len(text) - len(body)) + body
 
 
+def in_bold(markdown: str) -> str:
+    """Markdown (user text already escaped) in bold, `**…**`, a space at either end written `&#32;`:
+    one there keeps the `**` from being read as bold (a model named ' net' showed '** net (…)**')."""
+    body = markdown.strip(" ")
+    if not body:
+        return "&#32;" * len(markdown)  # '****' would be a rule
+    before, after = markdown.index(body), len(markdown) - len(markdown.rstrip(" "))
+    return f"**{'&#32;' * before}{body}{'&#32;' * after}**"
+
+
 def heading_text(text: str) -> str:
     """Text inside an ATX heading (`## Stages: NAME`), where a '#' could close the heading."""
     return markdown_text(text).replace("#", "\\#")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from archcalc.conventions import CONVENTIONS
 from archcalc.errors import on_one_line, shown_safely
 from archcalc.render import terminal
-from archcalc.render.markup import Latex, Markdown, latex_text, markdown_text, one_line
+from archcalc.render.markup import Latex, Markdown, in_bold, latex_text, markdown_text, one_line
 from archcalc.render.numbers import (
     each_once,
     field_texts,
@@ -247,7 +247,7 @@ def markdown(stats: ModelStats, rows: list[Row], rf: bool = False, roof: Rooflin
     table = build_layer_table(stats, rows, rf, bold=lambda text: Markdown(f"**{text}**"), roof=roof, depth=depth,
                               train=train)
     header = header_lines(stats, markdown_text)
-    lines = [f"**{header[0]}**", "", header[1], "", *as_markdown(table)]
+    lines = [in_bold(header[0]), "", header[1], "", *as_markdown(table)]
     note = [train_note(stats), ""] if train else []
     if not stats.formulas:
         lines += ["", summary_line(stats, train), "", *([markdown_text(roof_line(roof)), ""] if roof else []),

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 
 from archcalc.errors import on_one_line
-from archcalc.render.markup import code_span, markdown_text
+from archcalc.render.markup import code_span, in_bold, markdown_text
 from archcalc.render.numbers import grouped, human, shape_text
 from archcalc.render.styles import FAILED, FAILED_VERDICT, HOLDS_VERDICT, NOTE
 from archcalc.render.table import Column, Line, StyledLines, Table, as_csv, as_markdown, as_text
@@ -238,7 +238,7 @@ def markdown(validations: list[Validation], folded: bool = False) -> str:
                    for row, c in v.differences), *([""] if v.differences else [])]  # a line after would join the list
         if folded:
             out += found
-        out += [f"**{top}**", "", legend, "", *(line for n in v.notes for line in (f"> note: {markdown_text(n)}", ""))]
+        out += [in_bold(top), "", legend, "", *(line for n in v.notes for line in (f"> note: {markdown_text(n)}", ""))]
         if v.layers and (folded or len(validations) == 1):  # the report: every model's; --all: none
             table = as_markdown(layers_table(v, narrow=folded))
             out += ["<details>", f"<summary>{'Its one layer' if len(v.layers) == 1 else f'Each of the {len(v.layers):,} layers'}</summary>", "", *table, "", "</details>", ""] \
