@@ -437,6 +437,31 @@ def test_names_github_would_link_are_written_so_that_it_does_not(cli, write_spec
            "https://x.y/z</summary>" in result.stdout  # in an HTML block GitHub makes no autolinks
 
 
+def test_layer_names_in_the_lines_below_a_markdown_table_are_escaped_too(cli, write_spec):
+    """The lines below the table named layers as they are: a head 'www.example.com' (a layer `com`
+    in blocks `www` and `example`) in 'outputs: …', and a constraint's layer in 'valid for H ≥ 3
+    (layer 'www.example.com')' of a symbolic table and of the report's cost against resolution."""
+    path = write_spec("""
+        name: heads
+        input: [3, 16, 16]
+        outputs: [www.example.com, aux]
+        layers:
+          - www:
+              layers:
+                - example:
+                    layers:
+                      - com: {kind: conv2d, out: 4, kernel: 3}
+          - aux: {kind: conv2d, from: input, out: 2, kernel: 1}
+    """)
+    for args in (["table", path, "--format", "markdown"], ["table", path, "--input", "3xHxW", "--format", "markdown"],
+                 ["report", path, "--sweep", "8,16"]):
+        text = cli(*args).stdout
+        outside_code = re.sub(r"```mermaid\n.*?```|`[^`]*`|<summary>.*?</summary>", "", text, flags=re.DOTALL)
+        assert not GITHUB_LINK.search(outside_code), (args, GITHUB_LINK.search(outside_code))
+        assert "www.example.com 1×4×14×14" in "".join(inline_texts(text)) or "(layer 'www.example.com')" in \
+            "".join(inline_texts(text))
+
+
 def test_a_name_that_starts_with_a_space_is_bold_in_markdown(cli, write_spec):
     """A model named ' net' (free text, quoted in YAML): `table --format markdown` wrote
     '** net (model.yaml)**', which no markdown reads as bold (CommonMark: a ** followed by a space

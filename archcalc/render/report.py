@@ -390,7 +390,7 @@ def _resolution(sweeps: list) -> list[str]:
     out = ["## Cost against resolution", ""]
     out += [f"- {item_text(s.about.model)}: " + (
         f"{title} = {grouped(getattr(s.formulas.totals, attr))}, valid for "
-        f"{s.formulas.formulas.valid_text()}" if s.formulas is not None else
+        f"{markdown_text(s.formulas.formulas.valid_text())}" if s.formulas is not None else
         "no formulas, past a bound of the symbolic analysis or refused by a multiply's broadcast (docs/symbolic.md): "
         "each size analysed as a number") for s in sweeps]
     if any(getattr(p.totals, attr) for row in valid for p in row):  # lines of 0 are no chart

@@ -250,10 +250,11 @@ def markdown(stats: ModelStats, rows: list[Row], rf: bool = False, roof: Rooflin
     lines = [in_bold(header[0]), "", header[1], "", *as_markdown(table)]
     note = [train_note(stats), ""] if train else []
     if not stats.formulas:
-        lines += ["", summary_line(stats, train), "", *([markdown_text(roof_line(roof)), ""] if roof else []),
+        lines += ["", *map(markdown_text, summary_line(stats, train).split("\n")), "",
+                  *([markdown_text(roof_line(roof)), ""] if roof else []),
                   *note, *([RF_NOTE, ""] if rf else []), *([ROOF_NOTE, ""] if roof else [])]
     else:
-        lines += ["", *(f"- {line}" for line in formula_lines(stats, train)), "", *note]
+        lines += ["", *(f"- {markdown_text(line)}" for line in formula_lines(stats, train)), "", *note]
     return "\n".join(lines)
 
 
