@@ -160,6 +160,23 @@ def test_a_name_longer_than_the_terminal_wraps_between_its_letters(write_spec):
         assert "".join(line.split()[0] for line in shown.splitlines() if line.startswith("aaa")) == "a" * 150
 
 
+def test_a_sweeps_parameter_named_as_a_column_that_goes_stays(write_spec):
+    """A spec's parameters named `kind` and `share`: on a 50-column terminal the sweep's columns of
+    their values went, as FIT_ORDER drops a table's `kind` and `share`, and nothing told one row's
+    setting from another's. A parameter's column stays, whatever its name."""
+    path = write_spec("name: par\ninput: [3, 32, 32]\nparams: {kind: 4, share: 8}\nlayers:\n"
+                      "  - c: {kind: conv2d, out: kind, kernel: 3}\n  - d: {kind: conv2d, out: share, kernel: 3}\n")
+    args = ["sweep", str(path), "--set", "kind=4,8", "--set", "share=8,16", "--size", "32,64"]
+    code, shown, _ = on_terminal(args, 50)
+    assert code == 0
+    assert_fits(shown, piped(tuple(args)), 50)
+    lines = shown.splitlines()
+    heading = lines[next(index for index, line in enumerate(lines) if line.startswith("─")) - 1]
+    assert heading.split()[:2] == ["kind", "share"]
+    assert [line.split()[:2] for line in shown.splitlines() if re.match(r" *\d+ +\d+ +3×", line)] == [
+        ["4", "8"], ["4", "8"], ["4", "16"], ["4", "16"], ["8", "8"], ["8", "8"], ["8", "16"], ["8", "16"]]
+
+
 def test_the_narrow_forms_drop_and_shorten_in_the_stated_order(failing_check):
     _, shown, _ = on_terminal(COMMANDS["table --depth 1 --rf"], 80)
     headings = shown.splitlines()[5].split()

@@ -92,53 +92,66 @@ def tree(rows: list[list[str]], styles: list[str], column: int) -> tuple[list[li
 
 
 def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: list[str],
-        footer: list[str] | None, footer_style: str, width: int) -> list[tuple[str, str]]:
+        footer: list[str] | None, footer_style: str, width: int, fixed: list[bool] | None = None) -> list[tuple[str, str]]:
     """A table's lines fitted to `width` columns: FIT_ORDER's steps, then wrapping, with one space
     between columns in place of GAP where that is not enough; then LAST_ORDER's columns dropped in
     turn, and last the further CUTS (floors at their spaces, then names between any two letters),
-    until it fits."""
+    until it fits. A `fixed` column (a sweep's parameter, named by the user) is never dropped,
+    whatever its heading."""
+    columns = _Columns(headings, aligns, rows, footer, fixed or [False] * len(headings))
     for step in (None, *FIT_ORDER):
         if step == NARROW:
-            rows = [[narrow(cell) for cell in row] for row in rows]
-            footer = footer and [narrow(cell) for cell in footer]
-        elif step is not None:
-            if step not in headings:
-                continue
-            headings, aligns, rows, footer = _dropped(step, headings, aligns, rows, footer)
-        widths = _widths([headings, *rows, *([footer] if footer else [])])
-        soft = [min(w, WRAP_FIRST.get(heading, w)) for w, heading in zip(widths, headings)]
+            columns.rows = [[narrow(cell) for cell in row] for row in columns.rows]
+            columns.footer = columns.footer and [narrow(cell) for cell in columns.footer]
+        elif step is not None and not columns.drop(step):
+            continue
+        widths = _widths(columns.lines)
+        soft = [min(w, WRAP_FIRST.get(heading, w)) for w, heading in zip(widths, columns.headings)]
         if sum(soft) + GAP * (len(widths) - 1) <= width:
             break
-    last = [heading for heading in LAST_ORDER if heading in headings]
-    cuts = list(CUTS)
+    last, cuts = list(LAST_ORDER), list(CUTS)
     while True:
-        lines = [headings, *rows, *([footer] if footer else [])]
-        widths, gap = _arranged(lines, width, cuts[0])
+        widths, gap = _arranged(columns.lines, width, cuts[0])
         if sum(widths) + gap * (len(widths) - 1) <= width or not (last or cuts[1:]):
             break
         if last:
-            headings, aligns, rows, footer = _dropped(last.pop(0), headings, aligns, rows, footer)
+            columns.drop(last.pop(0))
         else:
             cuts.pop(0)
-    cut = cuts[0]
+    headings, aligns, footer, cut = columns.headings, columns.aligns, columns.footer, cuts[0]
     rule = ("─" * (sum(widths) + gap * (len(widths) - 1)), "dim")
     out = [*_lines(headings, aligns, widths, "bold", gap, cut), rule]
-    for row, style in zip(rows, styles):
+    for row, style in zip(columns.rows, styles):
         out += _lines(row, aligns, widths, style, gap, cut)
     if footer:
         out += [rule, *_lines(footer, aligns, widths, footer_style, gap, cut)]
     return out
 
 
-def _dropped(heading: str, headings: list[str], aligns: list[str], rows: list[list[str]],
-             footer: list[str] | None) -> tuple:
-    """The table without its columns headed `heading` (every one: list's two '≈')."""
-    keep = [index for index, text in enumerate(headings) if text != heading]
+class _Columns:
+    """A table's headings, alignments, rows, footer and which columns are fixed, as columns go."""
 
-    def kept(cells: list) -> list:
-        return [cells[index] for index in keep]
+    def __init__(self, headings: list[str], aligns: list[str], rows: list[list[str]], footer: list[str] | None,
+                 fixed: list[bool]) -> None:
+        self.headings, self.aligns, self.rows, self.footer, self.fixed = headings, aligns, rows, footer, fixed
 
-    return kept(headings), kept(aligns), [kept(row) for row in rows], footer and kept(footer)
+    @property
+    def lines(self) -> list[list[str]]:
+        return [self.headings, *self.rows, *([self.footer] if self.footer else [])]
+
+    def drop(self, heading: str) -> bool:
+        """Drop every column headed `heading` that is not fixed (list's two '≈'); whether any went."""
+        keep = [index for index, (text, fixed) in enumerate(zip(self.headings, self.fixed))
+                if text != heading or fixed]
+        if len(keep) == len(self.headings):
+            return False
+
+        def kept(cells: list) -> list:
+            return [cells[index] for index in keep]
+
+        self.headings, self.aligns, self.fixed = kept(self.headings), kept(self.aligns), kept(self.fixed)
+        self.rows, self.footer = [kept(row) for row in self.rows], self.footer and kept(self.footer)
+        return True
 
 
 def _arranged(lines: list[list[str]], width: int, cut: str) -> tuple[list[int], int]:

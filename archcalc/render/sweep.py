@@ -47,7 +47,7 @@ def sweep_table(result: Sweep) -> StyledLines:
     stats = result.about
     title, attr = count_column(stats)
     several = len({p.batch for p in result.points}) > 1
-    table = Table([*(Column(name, ">") for name in result.parameters), *([Column("N", ">")] if several else []),
+    table = Table([*(Column(name, ">", fixed=True) for name in result.parameters), *([Column("N", ">")] if several else []),
                    Column("input", "<"), Column("params", ">"), Column(title, ">"), Column("activations", ">"),
                    Column("memory", ">"), Column("", "<")])
     for point in result.points:

@@ -20,9 +20,12 @@ _new = tuple.__new__
 
 
 class Column(NamedTuple):
-    """A heading and its alignment: '<' left, '>' right, '' unsaid (left in text, `---` in markdown)."""
+    """A heading and its alignment: '<' left, '>' right, '' unsaid (left in text, `---` in markdown);
+    `fixed`: never dropped to fit a terminal, whatever its heading (a sweep's parameter, which the
+    user names: one named `kind` or `share` is not the column archcalc.render.terminal drops)."""
     heading: str
     align: str = ""
+    fixed: bool = False
 
 
 class Line(NamedTuple):
@@ -118,7 +121,8 @@ def _fitted(table: Table, width: int) -> StyledLines:
     if table.tree is not None and rows:
         rows, styles = tree(rows, styles, table.tree)
     return fit([column.heading for column in table.columns], [column.align for column in table.columns], rows, styles,
-               footer and list(map(str, footer.cells)), footer.style if footer else "", width)
+               footer and list(map(str, footer.cells)), footer.style if footer else "", width,
+               [column.fixed for column in table.columns])
 
 
 _RULES = {"<": ":--", ">": "--:", "": "---"}
