@@ -114,9 +114,10 @@ def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: l
         widths, gap = _arranged(columns.lines, width, cuts[0])
         if sum(widths) + gap * (len(widths) - 1) <= width or not (last or cuts[1:]):
             break
-        if last:
-            columns.drop(last.pop(0))
-        else:
+        dropped = False
+        while last and not dropped:  # the next of LAST_ORDER's columns the table has
+            dropped = columns.drop(last.pop(0))
+        if not dropped:
             cuts.pop(0)
     headings, aligns, footer, cut = columns.headings, columns.aligns, columns.footer, cuts[0]
     rule = ("─" * (sum(widths) + gap * (len(widths) - 1)), "dim")
