@@ -349,6 +349,22 @@ def test_a_table_that_wraps_as_far_as_it_goes_closes_its_gaps():
     assert code == 0 and max(map(len, shown.splitlines()[4:])) <= 80
 
 
+def test_validate_alls_table_drops_the_device_and_layers_before_a_name_wraps_between_letters():
+    """`validate --all` (five models) on 60 columns: every column in FIT_ORDER gone and every cell
+    wrapped, the table was still wider, and its names wrapped between letters ('alexne', 't_lect');
+    the device and the layer count go first (LAST_ORDER)."""
+    table = Table([Column("model", "<"), Column("device", "<"), Column("layers", ">"), Column("params", ">"),
+                   Column("fvcore MACs", ">"), Column("FlopCounterMode FLOPs", ">"), Column("inference peak", ">"),
+                   Column("ms", ">"), Column("verdict", "<")])
+    table.add(["alexnet_lecture", "cpu", "21", "50,844,008 ✓", "1,010,000,000 ✓", "2,020,000,000 ✓", "206,000,000 ✓",
+               "–", "✓ agrees"])
+    lines = fitted(table, 60)
+    assert max(map(len, lines)) <= 60
+    assert lines[0].split() == ["model", "params", "fvcore", "FlopCounterMode", "inference", "ms", "verdict"]
+    body = lines[next(index for index, line in enumerate(lines) if line.startswith("─")) + 1:]
+    assert [line.split()[0] for line in body[:2]] == ["alexnet_", "lecture"]  # wrapped at its join
+
+
 def test_a_cell_wraps_at_its_joins_never_inside_a_number():
     assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 18) == ["9,408·⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]
     assert fitting.wrap("9,408·⌊(H + 1)/2⌋·⌊(W + 1)/2⌋", 8) == ["9,408·", "⌊(H + 1)/2⌋·", "⌊(W + 1)/2⌋"]  # floors whole

@@ -29,7 +29,7 @@ FIT_ORDER = ("#", "start", "jump", NARROW, "≈", "share", "temporaries", "buffe
 """What goes first when a table is wider than the terminal: these columns, by heading, and at
 NARROW the exact figures written short."""
 
-LAST_ORDER = ("FLOP/B", "bound", "input grad", "weight grad", "gradients", "activations", "spec", "RF", "after")
+LAST_ORDER = ("device", "layers", "min–max ms", "FLOP/B", "bound", "input grad", "weight grad", "gradients", "activations", "spec", "RF", "after")
 """What goes, in turn, from a table that wrapping as far as it goes leaves wider than the terminal
 (a narrow one: 60 columns for `table --rf --train --device-profile`, 46 for `memory --train`)."""
 
