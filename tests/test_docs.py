@@ -1513,6 +1513,55 @@ def test_convnext_timed_for_a_minute_is_what_its_kept_times_give():
             f"second's {second[1]} (by the medians of each stage's blocks), by {min(apart):.2f}–{max(apart):.0f}%.") in flat
 
 
+ORIENTATION_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-orientation"
+
+
+def test_a_linear_layers_orientation_timed_on_its_own_is_what_its_kept_runs_give():
+    """docs/latency-passes.md's section on fc1 (C → 4C) against fc2 (4C → C) timed on their own, made
+    again from the two kept runs (benchmarks/results/cpu-2026-12-06-orientation) and the fifteenth
+    pass's times and profile r by the benchmark's own functions: each size's range of ratios over
+    the six repeats, warm and cold; each stage's blocks whose fc2 was the slower in the model; each
+    ConvNeXt's ρ with each fc2 scaled by a run's ratio at its stage's size."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("linear_orientation", ROOT / "benchmarks" / "linear_orientation.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    flat = " ".join(_latency_text().split())
+    runs = [(ORIENTATION_RUN / f"orientation-{run}.txt").read_text(encoding="utf-8") for run in (1, 2)]
+    seconds = json.loads((FIFTEENTH_RUN / "latency-cpu-float32.json").read_text())
+    shares = {}
+    for line in "\n".join(runs).splitlines():
+        words = line.split()
+        if len(words) > 3 and words[0].isdigit():
+            shares.setdefault((int(words[0]), int(words[1]), words[2]), []).extend(
+                float(word.rstrip("%")) for word in words[5::3])
+
+    def spread(values: list[float]) -> str:
+        return f"{min(values):+.1f} to {max(values):+.1f}%".replace("-", "−")
+
+    counts = benchmark.in_the_models(seconds)
+    widths = {"convnext_tiny": 96, "convnext_small": 96, "convnext_base": 128, "convnext_large": 192}
+    for model, width in widths.items():
+        for stage, (slower, blocks) in counts[model].items():
+            channels, side = width << stage, 56 >> stage
+            cells = [f"{channels} on {side}²", spread(shares[channels, side, "warm"]), spread(shares[channels, side, "cold"])]
+            assert "| " + " | ".join(cells) + " |" in flat, cells
+            assert f"{slower} of {blocks}" in flat
+    assert "| 3 | 384 on 14² | −0.0 to +0.3% | +1.1 to +2.0% | 9 of 9, 19 of 27 |" in flat
+    assert "| 3 | 768 on 14² | −0.5 to +0.3% | −0.9 to −0.2% | 27 of 27 |" in flat
+    found = [benchmark.with_orientation(seconds, FIFTEENTH_RUN / "profile-cpu-r.yaml", benchmark.read_ratios(run))
+             for run in runs]
+    for model in widths:
+        plain = found[0][model][0]
+        cells = [model, f"{plain:.2f}", *(f"{rho:.2f}" for run in found for rho in run[model][1:])]
+        assert "| " + " | ".join(cells) + " |" in flat, cells
+    reached = [(model, index) for index, run in enumerate(found) for model, rhos in run.items() if max(rhos[1:]) >= 0.8]
+    assert reached == [("convnext_tiny", 1)]
+    assert f"ConvNeXt-L {found[0]['convnext_large'][1]:.3f} on the first's" in flat
+
+
 def test_the_fifteenth_cpu_pass_is_what_its_kept_times_and_profiles_give():
     """docs/latency.md's table of the pass that timed each model for 2 seconds (on the fourteenth
     pass's profile p, checked by `_read_pass`) and its figures: the runs; the counts with p and
