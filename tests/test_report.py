@@ -318,6 +318,20 @@ def test_validate_refuses_a_model_validate_refuses_before_building_any(cli, writ
     assert result.stderr == refusal.stderr
 
 
+def test_validate_names_the_model_of_several_a_device_has_no_room_for(cli, monkeypatch):
+    """`report A B --validate` refused B for want of memory saying 'the model needs at least …', of
+    two models; it names B, as `validate --all` does, and validates neither (no progress line)."""
+    pytest.importorskip("torch")
+    import archcalc.validation
+
+    available = iter([None, 0])  # room for the first model (not known: not refused), none for the second
+    monkeypatch.setattr(archcalc.validation, "_available_memory", lambda torch, place: next(available))
+    result = cli("report", "lenet5", "resnet18", "--validate")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: resnet18 (specs/resnet.yaml): the model needs at least "), result.stderr
+    assert "validate 1/2" not in result.stderr
+
+
 def test_a_report_over_the_specs_parameters_charts_each_setting(cli):
     """`--set` on ResNet-50's groups and base width: the setting groups=32, base_width=4 is
     ResNeXt-50 32×4d, whose torchvision 0.29 weights publish 25,028,904 parameters and 4.23 GFLOPS;

@@ -70,8 +70,10 @@ def report(
         from archcalc.render.progress import each
         from archcalc.validation import checked_validation
 
-        checked = [checked_validation(graph, input_shape(input), batch, runs=0) for graph in graphs]  # every refusal
-        validations = each("validate", [stats.model for stats in models], lambda index: checked[index]())  # first
+        checked = []  # every model's refusals first, their progress shown
+        validations = each("validate", [stats.model for stats in models], lambda index: checked[index](),
+                           lambda index: checked.append(checked_validation(graphs[index], input_shape(input), batch,
+                                                                           runs=0, of_several=len(graphs) > 1)))
     stamp = None
     if timestamp:
         from datetime import datetime, timezone

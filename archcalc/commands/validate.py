@@ -6,7 +6,7 @@ import gc
 from pathlib import Path
 
 from archcalc.commands import INPUT, OUTPUT, VARIANT, WIDE, Argument, Option, emit, format_option, spec_paths
-from archcalc.errors import UsageError, on_one_line
+from archcalc.errors import UsageError
 from archcalc.limits import MAX_DIMENSION, MAX_RUNS, MAX_THREADS
 from archcalc.validation import COUNTERS, DEVICES, LATENCY_DTYPES, LATENCY_MODES, WARMUP
 
@@ -42,7 +42,7 @@ def validate(
     output: Path | None = OUTPUT,
 ) -> bool:
     from archcalc.render.registry import render
-    from archcalc.validation import NoRoom, checked_validation
+    from archcalc.validation import checked_validation
 
     gc.enable()  # building and running torch models takes seconds: the collector is back on for it
 
@@ -73,14 +73,9 @@ def validate(
 
     def check(index: int) -> None:
         """The model's refusals: every model's come before the first is built (--all: seconds a model)."""
-        graph = load_graph(*specs[index])
-        try:
-            checked.append(checked_validation(graph, input_shape(input), batch, device, counter, runs, warmup, memory,
-                                              latency, threads, profile, train, dtype))
-        except NoRoom as refused:  # it says 'the model': which one, of several
-            if len(specs) == 1:
-                raise
-            raise NoRoom(f"{graph.model} ({on_one_line(graph.file)}): {refused.message}", hint=refused.hint) from None
+        checked.append(checked_validation(load_graph(*specs[index]), input_shape(input), batch, device, counter, runs,
+                                          warmup, memory, latency, threads, profile, train, dtype,
+                                          of_several=len(specs) > 1))
 
     results = each("validate", [chosen or Path(path).stem for path, chosen in specs], lambda index: checked[index](),
                    check)

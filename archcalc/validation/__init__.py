@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from archcalc.analysis import analyze_graph, input_shape
 from archcalc.conventions import counted
 from archcalc.dependencies import require
-from archcalc.errors import DeviceError, SpecError, did_you_mean, first_line
+from archcalc.errors import DeviceError, SpecError, did_you_mean, first_line, on_one_line
 from archcalc.graph import Graph, Node
 from archcalc.layers.base import numel
 from archcalc.limits import MAX_RUNS, MAX_THREADS
@@ -90,10 +90,11 @@ def checked_validation(graph: Graph, input_shape: tuple[int, ...] | None = None,
                        device: str = "auto", counter: str = "both", runs: int = 10,
                        warmup: int | None = None, memory: bool = True, latency: str = "blocks",
                        threads: int | None = None, device_profile: str | Path | None = None,
-                       train: bool = False, dtype: str = "float32") -> Callable[[], Validation]:
+                       train: bool = False, dtype: str = "float32", of_several: bool = False) -> Callable[[], Validation]:
     """Every refusal of `validate_graph` (its arguments), before torch builds anything; returns what
     then builds, measures and compares. Several models are each checked first, then each validated,
-    so that a model refused does not come after the seconds of validating those before it."""
+    so that a model refused does not come after the seconds of validating those before it; a
+    refusal for want of memory names the model `of_several`."""
     phase("importing torch")
     torch = require("torch", "archcalc validate")
     place = _device(torch, device)
@@ -115,7 +116,12 @@ def checked_validation(graph: Graph, input_shape: tuple[int, ...] | None = None,
         raise SpecError(f"validation builds the model at one size, got the input {format_shape(predicted.input_shape)}",
                         hint="give the input as numbers, like 3x224x224")
     _buildable(graph)
-    _check_memory(torch, predicted, place, dtype)
+    try:
+        _check_memory(torch, predicted, place, dtype)
+    except NoRoom as refused:  # it says 'the model': which one, of several
+        if not of_several:
+            raise
+        raise NoRoom(f"{graph.model} ({on_one_line(graph.file)}): {refused.message}", hint=refused.hint) from None
     _check_runnable(graph, predicted, place, dtype)
     notes = ("fvcore cannot trace meta tensors: FlopCounterMode counts alone",) \
         if place == "meta" and counter == "both" else ()
