@@ -366,3 +366,15 @@ def test_a_file_whose_name_starts_with_a_dash_is_still_written_by_its_path(cli, 
     monkeypatch.chdir(tmp_path)
     assert cli("table", "lenet5", "-o", "./-wide").exit_code == 0
     assert (tmp_path / "-wide").read_text().startswith("lenet5")
+
+
+def test_a_spec_whose_name_looks_like_an_option_is_still_read_after_a_double_dash(cli, tmp_path, monkeypatch):
+    """`table -- --net.yaml` was refused as "option 'SPEC' requires an argument": `--` ends the
+    options, so the word after it is the spec's file name, not a value given to an option."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "--net.yaml").write_text("name: net\ninput: [3, 8, 8]\nlayers:\n  - conv: {kind: conv2d, out: 4, kernel: 3}\n")
+    result = cli("table", "--format", "csv", "--", "--net.yaml")
+    assert result.exit_code == 0, result.output
+    # conv2d 3→4 channels, 3×3: 4·3·3·3 weights + 4 biases = 112 parameters
+    header, row = result.stdout.splitlines()[:2]
+    assert dict(zip(header.split(","), row.split(",")))["params"] == "112"

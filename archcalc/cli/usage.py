@@ -89,9 +89,12 @@ def _refuse_repeated(ctx, order: list) -> None:
 def _refuse_options_as_values(ctx, opts: dict, order: list) -> None:
     """A usage error for an option whose value is one of the command's options, or looks like one
     (`-o --wide`, `-o --wdie`: the file name left out): click took the next word whatever it was, and
-    wrote a file called '--wide'. (A value may start with '-' otherwise: `./-` names such a file.)"""
+    wrote a file called '--wide'. (A value may start with '-' otherwise: `./-` names such a file; an
+    argument is not an option's value: `table -- --net.yaml` reads the spec '--net.yaml'.)"""
     words = {word for param in ctx.command.params for word in (*param.opts, *param.secondary_opts)}
     for param in dict.fromkeys(order):
+        if param.param_type_name != "option":  # an argument after `--` (`table -- --net.yaml`) is a file's name
+            continue
         value = opts.get(param.name)
         for text in value if isinstance(value, (list, tuple)) else (value,):
             if isinstance(text, str) and (text in words or text.startswith("--") and text[2:3].isalpha()):
