@@ -321,7 +321,6 @@ def test_a_dash_is_no_file_name_for_an_option_that_names_a_file(args, cli, tmp_p
     (["sweep", "lenet5", "--size", "32", "--size", "64"], "'--size'"),
     (["check", "--format", "text", "--format", "github"], "'--format'"),
     (["list", "--convention", "torch", "--convention", "paper"], "'--convention'"),
-    (["table", "lenet5", "--wide", "--wide"], "'--wide'"),
 ])
 def test_an_option_of_one_value_given_twice_is_a_usage_error(args, option, cli, tmp_path, monkeypatch):
     """`--batch 2 --batch 4` ran with a batch of 4 and `--input A --input B` with B, exit 0: click
@@ -378,3 +377,18 @@ def test_a_spec_whose_name_looks_like_an_option_is_still_read_after_a_double_das
     # conv2d 3→4 channels, 3×3: 4·3·3·3 weights + 4 biases = 112 parameters
     header, row = result.stdout.splitlines()[:2]
     assert dict(zip(header.split(","), row.split(",")))["params"] == "112"
+
+
+@pytest.mark.parametrize("args, switch", [
+    (["table", "lenet5", "--wide", "--wide"], "'--wide'"),
+    (["validate", "lenet5", "--runs", "0", "--no-memory", "--memory"], "'--memory' / '--no-memory'"),
+    (["check", "--update", "--update"], "'--update'"),
+])
+def test_a_switch_given_twice_is_a_usage_error_that_names_its_words(args, switch, cli, tmp_path, monkeypatch):
+    """`--no-memory --memory` was refused as "'--memory' is given more than once: … (it takes one
+    value)": given once, and a switch takes no value. Each of the switch's words is named."""
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr.splitlines()[0] == f"error: {switch} is given more than once: give it once (a switch is on or off)"
+    assert not list(tmp_path.iterdir())

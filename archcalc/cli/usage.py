@@ -81,9 +81,17 @@ def _refuse_repeated(ctx, order: list) -> None:
         if getattr(param, "multiple", True) or not param.expose_value:
             continue
         if param in seen:
-            raise _click_errors.UsageError(f"{param.get_error_hint(ctx)} is given more than once: give it once "
-                                           "(it takes one value)", ctx=ctx)
+            raise _click_errors.UsageError(_given_twice(param, ctx), ctx=ctx)
         seen.add(param)
+
+
+def _given_twice(param, ctx) -> str:
+    """What is said of an option given twice: a switch takes no value, and is named by each of
+    its words (`--memory --no-memory` gave '--memory' twice)."""
+    if not getattr(param, "is_flag", False):
+        return f"{param.get_error_hint(ctx)} is given more than once: give it once (it takes one value)"
+    words = " / ".join(repr(word) for word in (*param.opts, *param.secondary_opts))
+    return f"{words} is given more than once: give it once (a switch is on or off)"
 
 
 def _refuse_options_as_values(ctx, opts: dict, order: list) -> None:
