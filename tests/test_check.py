@@ -870,6 +870,20 @@ def test_every_hint_to_update_is_a_command_that_records_the_model(project, cli):
         "# `archcalc check --update --baseline <this file>` rewrites the figures")
 
 
+def test_a_hint_to_update_names_a_file_starting_with_a_dash_by_its_path(project, cli):
+    """The hint for a spec '-small.yaml' (given after '--') was 'archcalc check -small.yaml --update
+    --baseline -the.lock.yaml', which the command line reads as the options '-s…': exit 2, no
+    such option. A file whose name starts with '-' is written './-small.yaml' in the hint."""
+    (project / "-small.yaml").write_text(FAMILY)
+    baseline = ["--baseline", "./-the.lock.yaml"]
+    result = cli("check", *baseline, "--", "-small.yaml")
+    assert result.exit_code == 1, result.output
+    command = shlex.split(re.search(r"record a baseline with '(archcalc check [^']*)'", result.stdout)[1])
+    assert command == ["archcalc", "check", "./-small.yaml", "--update", "--baseline", "./-the.lock.yaml"]
+    assert cli(*command[1:]).exit_code == 0
+    assert cli("check", *baseline, "--", "-small.yaml").exit_code == 0
+
+
 def test_update_refuses_to_record_a_spec_check_would_then_refuse(tmp_path, monkeypatch, cli):
     """A spec named by its path outside the baseline's folder and the current one: --update wrote
     an entry that the next check refused, as a whole baseline (found by a reviewer)."""

@@ -275,9 +275,12 @@ def update_command(baseline: Path, spec: str = "") -> str:
 def shell_word(text: str) -> str:
     """A file's name as one word of a command line a message shows: in double quotes where a shell
     would split it (single quotes where it holds what double quotes expand), and with what a
-    terminal acts on (an ESC, a line feed) written as its escape."""
+    terminal acts on (an ESC, a line feed) written as its escape; one that starts with '-' as a
+    path, './-net.yaml', which no command line reads as an option."""
     if any(map(hidden, text)):
         text = shown_safely(on_one_line(text))
+    if text.startswith("-"):
+        text = "./" + text
     quoted = shlex.quote(text)
     return quoted if quoted == text or any(c in text for c in '"$`\\!') else f'"{text}"'
 
