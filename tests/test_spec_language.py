@@ -1553,6 +1553,25 @@ def test_a_model_item_left_out_still_has_its_variant_and_until_checked(write_spe
         assert [layer.name for layer in archcalc.analyze(path).layers] == ["c"]
 
 
+@pytest.mark.parametrize("off", ["for_each: nets, as: row", "for_each: [resnet18, resnet34], as: row, when: false"])
+@pytest.mark.parametrize("item", ["variant: row", "until: row", "spec: row, variant: resnet18"])
+def test_a_model_item_left_out_may_name_its_spec_variant_and_until_by_its_row(write_spec, off, item):
+    """A for_each over an empty list (a variant that sets 'nets: []'), or switched off, whose model
+    item took its variant or until from the row ('as: row', 'variant: row') was refused as
+    "unknown variant 'row'", though each copy reads the row's value: a row, as a parameter, names
+    them where the copies are made. The model is then the convolution alone."""
+    spec = "resnet" if "spec:" not in item else "row"
+    path = write_spec(f"""
+        name: heads
+        input: [3, 64, 64]
+        params: {{nets: []}}
+        layers:
+          - c: {{kind: conv2d, out: 3, kernel: 1}}
+          - b: {{kind: model, spec: {spec}, {item.replace("spec: row, ", "")}, {off}}}
+    """)
+    assert [layer.name for layer in archcalc.analyze(path).layers] == ["c"]
+
+
 def test_an_item_left_out_is_not_evaluated(write_spec):
     """Its fields may divide by what is 0 where it is left out."""
     path = write_spec("""

@@ -441,6 +441,10 @@ PER_INSTANCE = type("PerInstance", (str,), {})()
 """The value of a block's parameter where the items of a block left out are checked: text, known
 per instance (a kind or spec that the parameter names is found where the block is expanded)."""
 
+PER_COPY = object()
+"""The value of a `for_each` row where an item left out is checked: known per copy (a spec,
+variant or until the row names is found where the copies are made; a row names no kind)."""
+
 _RESOLVED: dict[tuple, Attrs] = {}
 """Resolved fields by kind and field values, shared by every expansion of a process: equal layers
 share one mapping (so the rules run once for them, see archcalc.stats.run_rules)."""
@@ -568,7 +572,11 @@ class _Builder:
         """What can be known of an item `full` that `when` or a repeat of 0 leaves out, without
         evaluating its fields (they may hold only where it is in): its kind, and that its keys, and
         those of its `first`, are that kind's, and so for the items of its group or block. A
-        misspelt field is then an error in every variant, not only in those that keep the item."""
+        misspelt field is then an error in every variant, not only in those that keep the item.
+        Its `for_each` row is known per copy, as a block's parameter is per instance (PER_COPY)."""
+        row = body.get("as") if "for_each" in body else None
+        if isinstance(row, str):
+            env = {**env, row: PER_COPY}
         first = body.get("first")
         copies = (body, _merged(body, first)) if isinstance(first, YMap) else (body,)  # the first copy's too
         for copy in copies:
