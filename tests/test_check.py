@@ -697,6 +697,21 @@ def test_an_error_of_the_file_is_not_said_of_the_variant_measured(project, cli, 
     assert first.startswith("error: fam.yaml:6:") and first.endswith(message), first
 
 
+@pytest.mark.parametrize("wrong, where, message", [
+    (("blocks:\n  unit:\n    params: {w-1: 2}\n    layers:\n      - c: {kind: conv2d, out: 4, kernel: 1}\nlayers:\n"
+      "  - c: {kind: conv2d, out: 4, kernel: k}\n"), "8:14", "'w-1' cannot name a parameter"),
+    ("layers: []\n", "6:9", "'layers' must be a non-empty list"),
+])
+def test_an_error_of_the_files_blocks_or_layers_is_not_said_of_the_variant_measured(project, cli, wrong, where,
+                                                                                       message):
+    """A block's parameter named 'w-1', or an empty list of layers, is wrong whichever variant is
+    expanded, and was said '(in the variant 'a')', as a variant's unknown key was before."""
+    (project / "fam.yaml").write_text(f"name: fam\ninput: [3, 16, 16]\nparams: {{k: 3}}\nvariants:\n  a: {{}}\n{wrong}")
+    result = cli("check", "fam.yaml", "--update")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0] == f"error: fam.yaml:{where}: {message}"
+
+
 def small_spec(name: str, kernel: int = 3) -> str:
     """A one-convolution model on an 8×8 input: a kernel over 8 leaves no output (an error found
     when the model is measured, not when its file is read)."""

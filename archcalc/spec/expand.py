@@ -86,7 +86,7 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
     """Expand one variant (or the default) of a loaded spec into a Graph. `origin`: the spec's
     file, against which a model item's relative `spec:` path is read; `settings`: values of the
     spec's parameters set over the variant's (`archcalc sweep --set`)."""
-    family, params = check_document(doc)
+    family, params, blocks = check_document(doc)
     model, overrides = _select_variant(doc, variant, family)
     env = dict(params)
     env.update([(key, value) for key, value in overrides.items() if key not in VARIANT_KEYS])
@@ -97,21 +97,14 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
         env[key] = value
     input_holder = overrides if "input" in overrides else doc
     input_shape = parse_input(input_holder["input"], location=input_holder.where("input"))
-    blocks = _blocks(doc)
     builder = _Builder(blocks, origin)
     builder.including.append((file, _identity(origin)))
-    layers = doc["layers"]
-    if not isinstance(layers, YList) or not layers:
-        raise SpecError("'layers' must be a non-empty list", location=doc.where("layers"))
-    builder.sequence(layers, "", INPUT, env, depth=0)
+    builder.sequence(doc["layers"], "", INPUT, env, depth=0)
     if not builder.nodes:
         raise SpecError(f"model '{model}' has no layer once its repeats and conditions are applied",
                         location=doc.where("layers"), hint="a 'repeat' of 0, a 'when' that is false, an empty "
                         "'for_each' or group leave nothing: keep at least one layer")
     source = doc.get("source")
-    if "expect" in doc and _has_variants(doc):
-        raise SpecError("'expect' holds one model's figures: in a file with variants, give each variant its own",
-                        location=doc.key_where("expect"), hint="move it under the variant it is for")
     expect = _per_model(doc, overrides, "expect", "a mapping of figures, budgets and tolerances")
     if expect is not None:
         held_from(expect, "expect")  # wrong here for every command, not only for check
@@ -125,10 +118,10 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
                  location=location, expect=expect, published=published, outputs=outputs)
 
 
-def check_document(doc: YMap) -> tuple[str, YMap]:
+def check_document(doc: YMap) -> tuple[str, YMap, dict[str, YMap]]:
     """What is wrong in a spec whichever of its models is expanded (its keys, name, parameters,
-    input, default and every variant: `_check_variants`), so that it is said of the file, not of
-    one variant; its family name and parameters."""
+    input, default and every variant: `_check_variants`, its blocks and its list of layers), so
+    that it is said of the file, not of one variant; its family name, parameters and blocks."""
     _check_keys(doc, TOP_KEYS, "top-level key")
     for key in ("name", "input", "layers"):
         if key not in doc:
@@ -138,8 +131,12 @@ def check_document(doc: YMap) -> tuple[str, YMap]:
     check_one_line(family, doc.where("name"), "the model name")
     params = _parameters(doc)
     parse_input(doc["input"], location=doc.where("input"))  # wrong also where every variant sets its own
-    _check_variants(doc, params)
-    return family, params
+    _check_variants(doc, params)  # and an `expect:` beside variants (`_per_model`)
+    blocks = _blocks(doc)
+    layers = doc["layers"]
+    if not isinstance(layers, YList) or not layers:
+        raise SpecError("'layers' must be a non-empty list", location=doc.where("layers"))
+    return family, params, blocks
 
 
 def parameters_of(doc: YMap, variant: str | None = None) -> dict[str, Any]:
