@@ -472,6 +472,17 @@ def test_a_name_that_starts_with_a_space_is_bold_in_markdown(cli, write_spec):
     assert [child.type for child in children] == ["strong_open", "text", "strong_close"]
     assert children[1].content == f" net ({path})"
 
+@pytest.mark.parametrize("name", ["\u00a0net", "\u2003\u3000net"])
+def test_a_name_that_starts_with_another_space_is_bold_in_markdown(cli, write_spec, name):
+    """A no-break space (U+00A0), an em space (U+2003) or an ideographic space (U+3000) before the
+    name is Unicode whitespace to CommonMark as a space is: '**\u00a0net (…)**' showed its
+    asterisks, as ' net' did before it was written '&#32;net'."""
+    path = write_spec(f"name: \"{name}\"\ninput: [3, 8, 8]\nlayers:\n  - c: {{kind: conv2d, out: 4, kernel: 3}}\n")
+    text = cli("table", path, "--format", "markdown").stdout
+    children = [child for child in PARSER.parse(text)[1].children if child.content or child.type != "text"]
+    assert [child.type for child in children] == ["strong_open", "text", "strong_close"]
+    assert children[1].content == f"{name} ({path})"
+
 
 def test_zoo_and_list_markdown_escape_names_notes_and_sources(specs):
     from archcalc.analysis import analyze

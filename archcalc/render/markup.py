@@ -74,13 +74,19 @@ def item_text(text: str) -> str:
 
 
 def in_bold(markdown: str) -> str:
-    """Markdown (user text already escaped) in bold, `**…**`, a space at either end written `&#32;`:
-    one there keeps the `**` from being read as bold (a model named ' net' showed '** net (…)**')."""
-    body = markdown.strip(" ")
+    """Markdown (user text already escaped) in bold, `**…**`, a space at either end written as its
+    reference (`&#32;`, a no-break space `&#160;`): CommonMark reads no `**` beside Unicode
+    whitespace as bold (a model named ' net' showed '** net (…)**')."""
+    body = markdown.strip()
     if not body:
-        return "&#32;" * len(markdown)  # '****' would be a rule
-    before, after = markdown.index(body), len(markdown) - len(markdown.rstrip(" "))
-    return f"**{'&#32;' * before}{body}{'&#32;' * after}**"
+        return _references(markdown)  # '****' would be a rule
+    before, after = markdown[:len(markdown) - len(markdown.lstrip())], markdown[len(markdown.rstrip()):]
+    return f"**{_references(before)}{body}{_references(after)}**"
+
+
+def _references(text: str) -> str:
+    """Each character of `text` as a numeric character reference ('&#32;' for a space)."""
+    return "".join(f"&#{ord(character)};" for character in text)
 
 
 def heading_text(text: str) -> str:
