@@ -74,7 +74,7 @@ class ArchcalcCommand(TyperCommand):
 
 
 def _refuse_repeated(ctx, order: list) -> None:
-    """A usage error for an option of one value (not `many`: `--set`, `--baseline`) given more
+    """A usage error for an option of one value (not `many`, as `--set` is) given more
     than once, in the order the parser met the options."""
     seen = set()
     for param in order:
