@@ -347,6 +347,7 @@ def test_an_option_of_many_values_is_still_given_as_often_as_needed(cli):
     (["sweep", "lenet5", "--set", "--size", "32"], "'--set'", "--size"),
     (["table", "lenet5", "-o", "--wdie"], "'--output' / '-o'", "--wdie"),
     (["table", "lenet5", "--output=--wide"], "'--output' / '-o'", "--wide"),
+    (["table", "lenet5", "-o", "--help"], "'--output' / '-o'", "--help"),  # was said to look like one
 ])
 def test_an_option_followed_by_another_instead_of_its_value_is_a_usage_error(args, option, word, cli, tmp_path,
                                                                             monkeypatch):

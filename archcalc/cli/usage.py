@@ -99,7 +99,8 @@ def _refuse_options_as_values(ctx, opts: dict, order: list) -> None:
     (`-o --wide`, `-o --wdie`: the file name left out): click took the next word whatever it was, and
     wrote a file called '--wide'. (A value may start with '-' otherwise: `./-` names such a file; an
     argument is not an option's value: `table -- --net.yaml` reads the spec '--net.yaml'.)"""
-    words = {word for param in ctx.command.params for word in (*param.opts, *param.secondary_opts)}
+    params = ctx.command.get_params(ctx)  # --help among them
+    words = {word for param in params for word in (*param.opts, *param.secondary_opts)}
     for param in dict.fromkeys(order):
         if param.param_type_name != "option":  # an argument after `--` (`table -- --net.yaml`) is a file's name
             continue
