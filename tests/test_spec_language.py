@@ -1486,6 +1486,31 @@ def test_the_items_of_a_group_or_block_left_out_have_their_kind_and_keys_checked
     assert (raised.value.location.line, raised.value.location.column) == (line, text.index(wrong) + 1), text
 
 
+@pytest.mark.parametrize("off", ["when: extra", "repeat: 0"])
+@pytest.mark.parametrize("item, layer", [("{layers: {a: relu}, OFF}", "more"), ("{kind: loose, OFF}", "more")])
+def test_a_group_or_block_left_out_whose_layers_are_no_list_is_refused(write_spec, off, item, layer):
+    """An inline group or a block whose 'layers:' is a mapping, not a list, passed, exit 0, where
+    `when` or a repeat of 0 left it out: kept, it is refused as "'layers' must be a list of
+    '- name: …' items"; left out, its items' kinds and keys are checked, and so is that."""
+    path = write_spec(f"""
+        name: switched
+        input: [3, 16, 16]
+        params: {{extra: false}}
+        blocks:
+          loose:
+            layers: {{a: relu}}
+        layers:
+          - conv: {{kind: conv2d, out: 8, kernel: 3}}
+          - more: {item.replace("OFF", off)}
+    """)
+    with pytest.raises(SpecError) as raised:
+        load_graph(path)
+    assert raised.value.message == "'layers' must be a list of '- name: …' items" and raised.value.layer == layer, \
+        raised.value
+    assert raised.value.location.line == 9
+
+
+
 def test_a_block_left_out_whose_parameter_names_a_kind_is_taken_as_where_it_is_in(write_spec):
     """Inside a block left out, a kind its parameter names is known per instance only: `- a: act`
     (act = 'relu') and `- g: gelu` beside a parameter 'gelu' given a number are no error."""

@@ -581,8 +581,8 @@ class _Builder:
 
     def _check_items_left_out(self, items: Any, env: dict, prefix: str) -> None:
         """`_check_left_out` for each item of a group or block left out (its items named `prefix`NAME)."""
-        if not isinstance(items, YList):
-            return  # where it is in, expanding it says why
+        if not isinstance(items, YList):  # refused where it is in (`sequence`): so here too
+            raise SpecError("'layers' must be a list of '- name: …' items")
         for index, entry in enumerate(items):
             name, body, where = _parts(entry, items, index)
             try:
