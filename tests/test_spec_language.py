@@ -1486,6 +1486,36 @@ def test_the_items_of_a_group_or_block_left_out_have_their_kind_and_keys_checked
     assert (raised.value.location.line, raised.value.location.column) == (line, text.index(wrong) + 1), text
 
 
+@pytest.mark.parametrize("item, says", [
+    ("{kind: relu, repeat: 2, first: 5, when: extra}",
+     "'first' must be a mapping of fields that differ in the first repetition"),
+    ("{kind: relu, for_each: [1, 2], when: extra}",
+     "'for_each' needs 'as: NAME', the name that each row takes in the item's fields"),
+    ("{kind: relu, for_each: [1, 2], as: 5, when: extra}",
+     "'as' must be a name other than index, count, true and false, got 5"),
+    ("{layers: [{a: {kind: relu, for_each: [1], as: index}}], when: extra}",
+     "'as' must be a name other than index, count, true and false, got 'index'"),
+])
+def test_an_item_left_out_has_its_first_and_as_checked(write_spec, item, says):
+    """'first: 5', a for_each without 'as' or with 'as: 5' passed, exit 0, where `when` left the
+    item out, though each is refused where it is in, without evaluating a field."""
+    path = write_spec(f"""
+        name: switched
+        input: [3, 16, 16]
+        params: {{extra: false}}
+        layers:
+          - conv: {{kind: conv2d, out: 8, kernel: 3}}
+          - more: {item}
+    """)
+    with pytest.raises(SpecError) as raised:
+        load_graph(path)
+    assert raised.value.message == says, raised.value
+    path.write_text(path.read_text().replace("extra: false", "extra: true"))  # the item kept: the same error
+    with pytest.raises(SpecError) as kept:
+        load_graph(path)
+    assert kept.value.message == says, kept.value
+
+
 @pytest.mark.parametrize("off", ["when: extra", "repeat: 0"])
 @pytest.mark.parametrize("item, layer", [("{layers: {a: relu}, OFF}", "more"), ("{kind: loose, OFF}", "more")])
 def test_a_group_or_block_left_out_whose_layers_are_no_list_is_refused(write_spec, off, item, layer):

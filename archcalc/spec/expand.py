@@ -535,10 +535,7 @@ class _Builder:
         if not count:
             self._check_left_out(body, env, full)
         self._check_room(count, body.where(key))
-        first = body.get("first")
-        if first is not None and not isinstance(first, YMap):
-            raise SpecError("'first' must be a mapping of fields that differ in the first repetition",
-                            location=body.where("first"))
+        first = body.get("first")  # a mapping, or none (_check_repeat_keys)
         used = self._copy_names_used(body, env, row_name)
         output = inputs[0] if len(inputs) == 1 else None
         self.repeating.add(full)
@@ -649,13 +646,7 @@ class _Builder:
         if not isinstance(rows, list):
             raise SpecError(f"'for_each' must be a list, got {rows!r}", location=body.where("for_each"),
                             hint="for example 'for_each: rows, as: row' with the parameter 'rows: [[16, 3], [24, 5]]'")
-        name = body.get("as")
-        if "as" not in body:
-            raise SpecError("'for_each' needs 'as: NAME', the name that each row takes in the item's fields",
-                            location=body.key_where("for_each"), hint="for example 'for_each: rows, as: row'")
-        if not (isinstance(name, str) and _readable(name)) or name in REPEAT_NAMES:
-            raise SpecError(f"'as' must be a name other than {', '.join(REPEAT_NAMES)}, true and false, got {name!r}",
-                            location=body.where("as"), hint=f"for example 'as: row': {PARAMETER_RULE}")
+        name = body["as"]  # a name (_check_repeat_keys)
         if name in getattr(env, "base", env):  # a parameter; an outer copy's row it may hide
             raise SpecError(f"'as: {name}' hides the parameter '{name}'", location=body.where("as"),
                             hint="give the row another name")
@@ -1263,8 +1254,9 @@ def _shown_from_here(path: Path) -> str:
 
 
 def _check_repeat_keys(body: YMap) -> None:
-    """That an item's `as` and `first` go with a `for_each` or a `repeat`, and that it has not both:
-    known without evaluating anything, so in every variant."""
+    """That an item's `as` and `first` go with a `for_each` or a `repeat`, and that it has not both;
+    that `first` is a mapping, and a `for_each` names its row (`as`) as a parameter is named:
+    known without evaluating anything, so in every variant, the item left out too."""
     if "repeat" in body and "for_each" in body:
         raise SpecError("an item has either 'repeat' or 'for_each', not both", location=body.key_where("for_each"))
     if "as" in body and "for_each" not in body:
@@ -1273,6 +1265,19 @@ def _check_repeat_keys(body: YMap) -> None:
     if "first" in body and "repeat" not in body and "for_each" not in body:
         raise SpecError("'first' sets fields of the first of a 'repeat' or 'for_each', and this item has neither",
                         location=body.key_where("first"), hint="write those fields on the item itself, or add 'repeat'")
+    first = body.get("first")
+    if first is not None and not isinstance(first, YMap):
+        raise SpecError("'first' must be a mapping of fields that differ in the first repetition",
+                        location=body.where("first"))
+    if "for_each" not in body:
+        return
+    if "as" not in body:
+        raise SpecError("'for_each' needs 'as: NAME', the name that each row takes in the item's fields",
+                        location=body.key_where("for_each"), hint="for example 'for_each: rows, as: row'")
+    name = body["as"]
+    if not (isinstance(name, str) and _readable(name)) or name in REPEAT_NAMES:
+        raise SpecError(f"'as' must be a name other than {', '.join(REPEAT_NAMES)}, true and false, got {name!r}",
+                        location=body.where("as"), hint=f"for example 'as: row': {PARAMETER_RULE}")
 
 
 class _CopyNames(dict):
