@@ -901,6 +901,27 @@ def test_a_variant_of_a_parameter_named_otherwise_than_it_reads_was_silent(write
         archcalc.analyze(path, variant="small")
 
 
+@pytest.mark.parametrize("name", ["description", "input", "outputs", "expect", "published"])
+def test_a_parameter_named_as_a_variants_own_key_is_refused(write_spec, name):
+    """A parameter 'description' (4 channels) that the variant 'b' sets to 8: the variant's
+    'description: 8' was read as its description, and 'b' had 4 channels, exit 0 (by hand: a 1×1
+    convolution of 3 into 4 channels has 16 parameters, into 8, 32; 16 was reported)."""
+    path = write_spec(f"""
+        name: family
+        input: [3, 8, 8]
+        params: {{{name}: 4}}
+        variants:
+          a: {{}}
+          b: {{{name}: 8}}
+        layers:
+          - c: {{kind: conv2d, out: {name}, kernel: 1}}
+    """)
+    with pytest.raises(SpecError) as refused:
+        archcalc.analyze(path, variant="b")
+    assert refused.value.message == f"{name!r} cannot name a parameter: a variant's '{name}:' is its own {name}"
+    assert (refused.value.location.line, refused.value.location.column) == (3, 10)
+
+
 @pytest.mark.parametrize("name", ["if", "None", "_row", "in"])
 def test_a_row_name_no_expression_reads_as_itself_is_refused(write_spec, name):
     """`as: if` and `as: None` were taken, though no expression can read the row by them."""

@@ -297,11 +297,16 @@ def _check_name(name: str, location: Location, what: str) -> None:
 
 
 def _parameters(doc: YMap) -> YMap:
-    """The spec's `params:`, each name one that an expression can read (checked once per document)."""
+    """The spec's `params:`, each name one that an expression can read and a variant can set: not
+    a key a variant has of its own (VARIANT_KEYS), which the variant's value would go to instead
+    (checked once per document)."""
     params = _mapping(doc, "params")
     if params and not getattr(params, "names_checked", False):
         for name in params:
             _check_parameter_name(name, params.key_where(name))
+            if name in VARIANT_KEYS:  # 'description: 8' in a variant was its description, the parameter unset
+                raise SpecError(f"{name!r} cannot name a parameter: a variant's '{name}:' is its own {name}",
+                                location=params.key_where(name), hint="rename the parameter")
         params.names_checked = True
     return params
 
