@@ -901,6 +901,27 @@ def test_a_variant_of_a_parameter_named_otherwise_than_it_reads_was_silent(write
         archcalc.analyze(path, variant="small")
 
 
+@pytest.mark.parametrize("off", ["", ", when: false"])
+def test_a_model_items_key_that_is_also_a_parameter_of_its_spec_is_refused(write_spec, off):
+    """`repeat: 2` on a model item whose spec has a parameter 'repeat' (its convolution's channels)
+    made 2 copies of a convolution of 2 channels, exit 0: the value went to both, as a block's
+    parameter named 'repeat' once ran 3×3 copies (that one is refused). So is this, kept or left out."""
+    write_spec("name: inner\ninput: [4, 8, 8]\nparams: {repeat: 4}\nlayers:\n"
+               "  - c: {kind: conv2d, out: repeat, kernel: 1}\n", name="inner.yaml")
+    path = write_spec(f"""
+        name: outer
+        input: [3, 8, 8]
+        layers:
+          - s: {{kind: conv2d, out: 4, kernel: 1}}
+          - m: {{kind: model, spec: inner.yaml, repeat: 2{off}}}
+    """)
+    with pytest.raises(SpecError) as refused:
+        archcalc.analyze(path)
+    assert refused.value.message == ("'repeat' is both this item's own key and a parameter of the spec 'inner.yaml': "
+                                     "its value would go to both"), refused.value
+    assert (refused.value.location.line, refused.value.location.column) == (5, 40)
+
+
 @pytest.mark.parametrize("name", ["description", "input", "outputs", "expect", "published"])
 def test_a_parameter_named_as_a_variants_own_key_is_refused(write_spec, name):
     """A parameter 'description' (4 channels) that the variant 'b' sets to 8: the variant's

@@ -842,9 +842,17 @@ class _Builder:
         self.loop_free.add(key)
 
     def _check_model_keys(self, body: YMap, doc: YMap, spec: str) -> None:
-        """That a model item's keys are an item's, `spec`, `variant`, `until` or a parameter of its spec."""
-        self._check_item_keys(body, ITEM_KEYS | {"spec", "variant", "until"} | set(_mapping(doc, "params")),
-                              f"a parameter of the spec {_shortened(spec)}")
+        """That a model item's keys are an item's, `spec`, `variant`, `until` or a parameter of its
+        spec, and not both: `repeat: 2` beside that spec's parameter 'repeat' made 2 copies and set
+        the parameter to 2 (a block's parameter may not be so named, `_blocks`)."""
+        params = _mapping(doc, "params")
+        own = ITEM_KEYS | {"spec", "variant", "until"}
+        for key in body:
+            if key in own and key in params:
+                raise SpecError(f"'{key}' is both this item's own key and a parameter of the spec {_shortened(spec)}: "
+                                "its value would go to both", location=body.key_where(key),
+                                hint=f"rename the parameter '{key}' of that spec")
+        self._check_item_keys(body, own | set(params), f"a parameter of the spec {_shortened(spec)}")
 
     def block(self, full: str, kind: str, body: YMap, location: Location, inputs: tuple[str, ...],
               env: dict, depth: int, names: dict) -> str:
