@@ -885,6 +885,23 @@ def test_every_hint_to_update_is_a_command_that_records_the_model(project, cli):
         "# `archcalc check --update --baseline <this file>` rewrites the figures")
 
 
+def test_the_hint_for_a_model_moved_to_another_file_records_it_from_there(project, cli):
+    """small_b moved from small.yaml to moved.yaml and widened: `check moved.yaml` said to run
+    'archcalc check --update', which measures small.yaml (where small_b is gone), drops its entry,
+    and the next `check moved.yaml` failed 'not in the baseline'. The hint names moved.yaml."""
+    record(cli)
+    (project / "small.yaml").write_text(FAMILY.replace("  small_b: {width: 16}\n", ""))
+    (project / "moved.yaml").write_text(FAMILY.replace("name: small", "name: moved").replace(
+        "  small_a: {}\n", "").replace("small_b: {width: 16}", "small_b: {width: 24}"))
+    result = cli("check", "moved.yaml", "--format", "github")
+    assert result.exit_code == 1, result.output
+    commands = set(re.findall(r"run '(archcalc check [^']*)'", result.stdout))
+    assert commands == {"archcalc check moved.yaml --update"}, result.stdout
+    assert cli("check", "moved.yaml", "--update").exit_code == 0
+    assert cli("check", "moved.yaml").exit_code == 0
+    assert "    spec: moved.yaml\n" in Path("archcalc.lock.yaml").read_text()
+
+
 def test_a_hint_to_update_names_a_file_starting_with_a_dash_by_its_path(project, cli):
     """The hint for a spec '-small.yaml' (given after '--') was 'archcalc check -small.yaml --update
     --baseline -the.lock.yaml', which the command line reads as the options '-s…': exit 2, no

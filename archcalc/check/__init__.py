@@ -74,6 +74,8 @@ class Finding(NamedTuple):
     """Where what it is held to is written: a budget's line, a figure's in `expect:` (else the model's)."""
     budget: str = ""
     """The budget's key (`max_macs`) where the figure is held to one."""
+    update: str = ""
+    """The command that records the model's figures now (`_update_command`)."""
 
     @property
     def ok(self) -> bool:
@@ -235,8 +237,24 @@ class _Measure(NamedTuple):
             if variant is not None:
                 error.message += f" (in the variant '{variant}')"
             raise
-        return Measured(graph.model, graph.location, _hold(graph, stats, entry, self.baseline, _argument(path, variant)),
-                        record_of(stats) if self.records else None)
+        spec = _argument(path, variant)
+        findings = _hold(graph, stats, entry, self.baseline, spec, _update_command(entry, path, self.baseline, spec))
+        return Measured(graph.model, graph.location, findings, record_of(stats) if self.records else None)
+
+
+def _update_command(entry: Entry | None, measured_from: str, baseline: Baseline, spec: str) -> str:
+    """The command that records a model in `baseline` from the file it was measured from: a bare
+    `check --update` measures the file its entry names, so a model moved to another file (and
+    checked there) is named by that file (else --update dropped it as gone from the old one)."""
+    moved = entry is not None and not _same_file(entry.spec_path, measured_from)
+    return update_command(baseline.path, spec if moved else "")
+
+
+def _same_file(path: Path, other: str | Path) -> bool:
+    try:
+        return path.resolve() == Path(other).resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        return False
 
 
 def _argument(path: str, variant: str | None) -> str:
@@ -313,10 +331,7 @@ def _spec_recorded(entry: Entry | None, measured_from: Path, baseline_path: Path
     the model was measured from, but a bundled spec's name where it named that bundled spec by a
     path out of the baseline's folder (to where archcalc was installed, which moves); else that
     file (the model moved to another spec file)."""
-    try:
-        same = entry is not None and entry.spec_path.resolve() == Path(measured_from).resolve()
-    except (OSError, RuntimeError):  # a loop of links
-        same = False
+    same = entry is not None and _same_file(entry.spec_path, measured_from)
     out_of_the_folder = Path(entry.spec).is_absolute() or ".." in Path(entry.spec).parts if same else False
     if same and not (bundled_spec(measured_from) is not None and out_of_the_folder):
         return entry.spec
@@ -442,7 +457,7 @@ def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
     return analyze_graph(graph, None, entry.batch, entry.convention, entry.dtype)
 
 
-def _input_changed(graph: Graph, entry: Entry, baseline: Baseline) -> Finding | None:
+def _input_changed(graph: Graph, entry: Entry, update: str) -> Finding | None:
     """A failure where the spec's input (its variant's) is not the one the entry's figures were
     measured at: the figures compared are of another input, and its budgets were set at that one."""
     recorded = input_shape(entry.input)
@@ -451,11 +466,13 @@ def _input_changed(graph: Graph, entry: Entry, baseline: Baseline) -> Finding | 
     now = "x".join(map(str, graph.input_shape))
     return Finding(graph.model, "", None, None, "input changed", graph.location,
                    f"the spec's input is now {now}; {entry.location.file} records {'x'.join(map(str, recorded))}: "
-                   f"run '{update_command(baseline.path)}' to record the model at {now}")
+                   f"run '{update}' to record the model at {now}")
 
 
-def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline, spec: str) -> list[Finding]:
-    """The findings of one model (`spec`: its spec as `check` is given it, for the command that records it)."""
+def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline, spec: str,
+          update: str) -> list[Finding]:
+    """The findings of one model (`spec`: its spec as `check` is given it, for the command that
+    records it where the baseline does not have it; `update`: the one that records it again)."""
     now = figures_of(stats)
     where = graph.location
     expect = _expect(graph)
@@ -469,7 +486,7 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
                         f"record a baseline with '{update_command(baseline.path, spec)}', or " + (
                             "write figures or budgets under the spec's 'expect:'" if expect else
                             "give the spec an 'expect:' block"))]
-    changed = _input_changed(graph, entry, baseline) if entry else None
+    changed = _input_changed(graph, entry, update) if entry else None
     findings += [changed] if changed else []
     recorded = entry.blocks if entry else None
     blocks: list = []  # each block's figures and place, worked out for the first figure that moved
@@ -485,7 +502,7 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
         if limits:
             value, fix = measure(graph, stats)
             findings += [_budget_finding(graph.model, figure, value, held, where, fix) for held in limits]
-    return findings
+    return [finding._replace(update=update) for finding in findings]
 
 
 def _figure_findings(model: str, figure: str, value: int, held: Held, where: Location | None) -> list[Finding]:

@@ -222,7 +222,7 @@ def _problem_message(problem: Problem, result: CheckResult) -> str:
         text += ". " + _no_blocks(result, problem.model)
     kinds = dict.fromkeys(f"{problem.kind} from expect" if f.detail.startswith("expect") and problem.kind == "drift"
                           else problem.kind for f in findings)
-    update = update_command(result.baseline.path)
+    update = _update_of(result, problem.model)
     return f"{text}." + "".join(f" {ACCEPT[kind].format(baseline=baseline, update=update)}" for kind in kinds
                                 if kind in ACCEPT)
 
@@ -254,7 +254,14 @@ def _unrecorded(result: CheckResult, findings: list[Finding] | None = None) -> l
 
 
 def _no_blocks(result: CheckResult, model: str) -> str:
-    return NO_BLOCKS.format(baseline=result.baseline.path, model=model, update=update_command(result.baseline.path))
+    return NO_BLOCKS.format(baseline=result.baseline.path, model=model, update=_update_of(result, model))
+
+
+def _update_of(result: CheckResult, model: str) -> str:
+    """The command that records `model` again (its findings', which name its spec file where it
+    moved to another; a bare 'archcalc check --update' where none says)."""
+    return next((f.update for f in result.findings if f.model == model and f.update),
+                update_command(result.baseline.path))
 
 
 def _command(kind: str, where: Location | None, title: str, message: str) -> str:
