@@ -1537,10 +1537,13 @@ def test_the_items_of_a_group_or_block_left_out_have_their_kind_and_keys_checked
      "'as' must be a name other than index, count, true and false, got 5"),
     ("{layers: [{a: {kind: relu, for_each: [1], as: index}}], when: extra}",
      "'as' must be a name other than index, count, true and false, got 'index'"),
+    ("{kind: conv2e, layers: [{a: relu}], kernal: 3, when: extra}",
+     "a layer has either 'kind' or 'layers' (an inline group), not both"),
 ])
 def test_an_item_left_out_has_its_first_and_as_checked(write_spec, item, says):
-    """'first: 5', a for_each without 'as' or with 'as: 5' passed, exit 0, where `when` left the
-    item out, though each is refused where it is in, without evaluating a field."""
+    """'first: 5', a for_each without 'as' or with 'as: 5', or both 'kind' and 'layers' (its kind
+    and keys then unchecked) passed, exit 0, where `when` left the item out, though each is
+    refused where it is in, without evaluating a field."""
     path = write_spec(f"""
         name: switched
         input: [3, 16, 16]

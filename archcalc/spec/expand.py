@@ -614,9 +614,9 @@ class _Builder:
                     _until(doc["layers"], until, body.where("until"))
             return
         if "layers" in body:
-            if "kind" not in body:
-                self._check_item_keys(body, ITEM_KEYS, "an inline group")
-                self._check_items_left_out(body["layers"], env, full + ".")
+            _check_kind_or_layers(body)
+            self._check_item_keys(body, ITEM_KEYS, "an inline group")
+            self._check_items_left_out(body["layers"], env, full + ".")
             return
         if not isinstance(kind, str):
             return
@@ -678,9 +678,7 @@ class _Builder:
         if self.items > MAX_EXPANDED:
             self._check_room(0)
         if "layers" in body:
-            if "kind" in body:
-                raise SpecError("a layer has either 'kind' or 'layers' (an inline group), not both",
-                                location=body.key_where("layers"))
+            _check_kind_or_layers(body)
             self._check_item_keys(body, ITEM_KEYS, "an inline group")
             output = self.sequence(body["layers"], full + ".", self._one(inputs, "a group"), names, depth + 1)
             self.scopes[full] = Scope(full, "group", location, output)
@@ -1264,6 +1262,13 @@ def _shown_from_here(path: Path) -> str:
         relative = os.path.relpath(shown)
         return relative if not relative.startswith("..") else shown
     return shown
+
+
+def _check_kind_or_layers(body: YMap) -> None:
+    """Refuse an item with both `kind` and `layers` (kept or left out)."""
+    if "kind" in body and "layers" in body:
+        raise SpecError("a layer has either 'kind' or 'layers' (an inline group), not both",
+                        location=body.key_where("layers"))
 
 
 def _check_repeat_keys(body: YMap) -> None:
