@@ -185,8 +185,8 @@ BAD_ENTRIES = {  # baseline text → (line, column, message)
     "an unknown convention": (ENTRY + "    convention: bogus\n", 5, 17, "unknown convention 'bogus'"),
     "an unknown dtype": (ENTRY + "    dtype: float128\n", 5, 12, "unknown dtype 'float128'"),
     # a list or a mapping where a name goes: a traceback (TypeError: unhashable type)
-    "a convention as a list": (ENTRY + "    convention: [paper]\n", 5, 17, "unknown convention ['paper']"),
-    "a dtype as a mapping": (ENTRY + "    dtype: {float32: 1}\n", 5, 12, "unknown dtype {'float32': 1}"),
+    "a convention as a list": (ENTRY + "    convention: [paper]\n", 5, 17, "the convention must be one name, got a list"),
+    "a dtype as a mapping": (ENTRY + "    dtype: {float32: 1}\n", 5, 12, "the dtype must be one name, got a mapping"),
     "a negative figure": (ENTRY + "    params: -5\n", 5, 13, "'params' must be a whole number ≥ 0, got -5"),
     "a fractional figure": (ENTRY + "    macs: 1.5\n", 5, 11, "'macs' must be a whole number ≥ 0, got 1.5"),
 }

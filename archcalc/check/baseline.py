@@ -344,7 +344,10 @@ def _blocks(name: str, body: YMap, path: Path) -> dict[str, dict[str, int]] | No
 
 def _choice(mapping: Mapping, key: str, default: str, choices: Mapping) -> str:
     value = mapping.get(key, default)
-    if not isinstance(value, str) or value not in choices:  # a list or a mapping is no name (nor hashable)
+    if isinstance(value, (list, dict)):  # no name (nor hashable)
+        raise SpecError(f"the {key} must be one name, got a {'list' if isinstance(value, list) else 'mapping'}",
+                        location=where(mapping, key), hint=f"write one of {', '.join(choices)}, without brackets")
+    if not isinstance(value, str) or value not in choices:
         raise SpecError(f"unknown {key} {value!r}{did_you_mean(str(value), choices)}",
                         location=where(mapping, key), hint=f"choose one of {', '.join(choices)}")
     return value
