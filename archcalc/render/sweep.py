@@ -20,7 +20,7 @@ SCHEMA = "archcalc.sweep/1"
 def _unmet_text(point: SweepPoint) -> str:
     if point.error is not None:
         return f"not valid: {error_text(point.error)}"
-    from archcalc.symbolic.model import condition_text
+    from archcalc.symbolic.constraints import condition_text
 
     return f"not valid: needs {condition_text(point.unmet)} (layer '{point.unmet.layer}')"
 
@@ -92,7 +92,7 @@ def point_dict(point: SweepPoint, axes: tuple[str, ...], parameters: tuple[str, 
         record["error"] = {"message": error.message, "location": str(error.location) if error.location else None,
                            "layer": error.layer}
     else:
-        from archcalc.symbolic.model import condition_text
+        from archcalc.symbolic.constraints import condition_text
 
         record["unmet"] = {"needs": condition_text(point.unmet), "layer": point.unmet.layer}
     return record

@@ -1,0 +1,273 @@
+"""Where the constraints of a symbolic analysis hold: in words, one line a symbol ('15 ≤ H ≤ 20',
+with the fewest layers that need it), and the one error of constraints that no size meets together
+(docs/symbolic.md). The sizes where one condition holds are found by `archcalc.symbolic.sizes`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache, reduce
+from itertools import permutations
+from operator import and_
+
+import sympy as sp
+
+from archcalc.errors import SpecError
+from archcalc.graph import Graph
+from archcalc.symbolic.context import Condition
+from archcalc.symbolic.printing import compiled, readable
+from archcalc.symbolic.sizes import SCAN_LIMIT, ScannedSet, SizeSet, level_sets, size_set
+
+
+def met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
+    """SpecError, at the layer whose constraint leaves no size, where the constraints on one
+    size (or on sizes that must be equal: W = H) hold at no size together, each possible alone:
+    H ≥ 41 for one layer's window and H ≤ 20 to pad to another's size. The numbers refuse every
+    size of such a network; its formulas would hold nowhere. So too where a constraint on two
+    sizes (⌊W/2⌋ − 4 = ⌊H/2⌋ − 4) leaves the other none at each of the few sizes one has (H ≤ 20).
+    Constraints whose sizes are not found exactly (on more sizes, or on two where neither has a
+    few) are left out: they can only shrink the sizes found, so a network this passes may still
+    be valid nowhere, never the other way round."""
+    equal = _equal_symbols(conditions)
+    groups: dict[sp.Symbol, list[tuple[Condition, SizeSet | ScannedSet]]] = {}
+    for condition in conditions:
+        relation = condition.relation.xreplace(equal) if equal else condition.relation
+        if relation in (sp.true, sp.false) or len(relation.free_symbols) != 1:
+            continue
+        sizes = size_set(relation)
+        if sizes is not None:
+            groups.setdefault(*relation.free_symbols, []).append((condition, sizes))
+    for found in groups.values():
+        if _none_in([sizes for _, sizes in found]):
+            raise _met_nowhere(graph, found, conditions)
+    for condition in conditions:
+        relation = condition.relation.xreplace(equal) if equal else condition.relation
+        if relation not in (sp.true, sp.false) and len(relation.free_symbols) == 2 and not _equal_pair(relation):
+            for x, y in permutations(sorted(relation.free_symbols, key=str)):
+                found = groups.get(x, []) + groups.get(y, [])
+                if _two_nowhere(relation, x, y, found):
+                    needed = _fewest(found, lambda kept, r=relation, x=x, y=y: _two_nowhere(r, x, y, kept))
+                    raise _nowhere_error(graph, condition, [c for c, _ in needed])
+
+
+def _equal_symbols(conditions: list[Condition]) -> dict[sp.Symbol, sp.Symbol]:
+    """Each symbol that a constraint X = Y makes equal to another, and the one that stands for
+    them all (the first by name)."""
+    stands_for: dict[sp.Symbol, sp.Symbol] = {}
+
+    def root(x: sp.Symbol) -> sp.Symbol:
+        while x in stands_for:
+            x = stands_for[x]
+        return x
+
+    for condition in conditions:
+        pair = _equal_pair(condition.relation)
+        if pair is not None:
+            a, b = sorted(map(root, pair), key=str)
+            if a != b:
+                stands_for[b] = a
+    return {x: root(x) for x in stands_for}
+
+
+def _equal_pair(relation: sp.Basic) -> tuple[sp.Symbol, sp.Symbol] | None:
+    """(X, Y) for a constraint X = Y on two symbols; None for any other."""
+    if not isinstance(relation, sp.Eq) or len(relation.free_symbols) != 2:
+        return None
+    x, y = relation.free_symbols
+    return (x, y) if sp.expand(relation.lhs - relation.rhs) in (x - y, y - x) else None
+
+
+_TESTS_AT_MOST = 1 << 20
+"""How many tests of single sizes `_none_in` makes, at most, between the ends of a bounded set."""
+
+
+def _none_in(sets: list[SizeSet | ScannedSet]) -> bool:
+    """Whether no size is in every one of `sets`, found exactly: between the ends of the sizes
+    where one set has an upper end (H ≤ 20 beside sets of long periods, whose meeting no scan
+    would reach), else by meeting them; False where either would take too long."""
+    between = _between(sets)
+    if between is not None and len(between) * len(sets) <= _TESTS_AT_MOST:
+        return not any(all(s.test(x) for s in sets) for x in between)
+    joined = reduce(and_, sets)
+    if isinstance(joined, ScannedSet) and joined.start + joined.period > SCAN_LIMIT:
+        return False
+    return joined.is_empty()
+
+
+_FEW_SIZES = 256
+"""How many sizes of one symbol `_two_nowhere` tries, at most."""
+
+
+def _two_nowhere(relation: sp.Basic, x: sp.Symbol, y: sp.Symbol,
+                 found: list[tuple[Condition, SizeSet | ScannedSet]]) -> bool:
+    """Whether a condition on two sizes, A(x) + B(y) ⋈ 0 with B monotone (⌊W/2⌋ − 4 = ⌊H/2⌋ − 4,
+    an add of a map and its transpose), leaves no y at any of the few x that x's own constraints
+    leave (H ≤ 20), with y's own (W ≥ 41); False where x's constraints leave more than a few sizes,
+    the terms are not apart, or B is not monotone."""
+    own_x = [sizes for _, sizes in found if sizes.symbol == str(x)]
+    own_y = reduce(and_, (sizes for _, sizes in found if sizes.symbol == str(y)), SizeSet(str(y)))
+    between = _between(own_x)
+    apart = _apart(relation, x, y)
+    if between is None or len(between) > _FEW_SIZES or apart is None or isinstance(own_y, ScannedSet):
+        return False  # one y set met with each of a few x's: the sets to scan would cost a scan each
+    of_x, levels = apart
+    for value in {of_x(size)[0] for size in between if all(sizes.test(size) for sizes in own_x)}:
+        sizes = levels(-value)
+        if sizes is None or not _none_in([own_y, sizes]):
+            return False
+    return True
+
+
+@lru_cache(maxsize=1 << 8)
+def _apart(relation: sp.Basic, x: sp.Symbol, y: sp.Symbol) -> tuple[Callable, Callable] | None:
+    """For `relation` A(x) + B(y) ⋈ 0 (written so, whole numbers before the floors: `_whole`): A as
+    a function of x, and k → the y where B(y) ⋈ k (`level_sets`); None where a term has both sizes,
+    or B is not monotone."""
+    terms = sp.Add.make_args(sp.expand(relation.lhs - relation.rhs))
+    of_y = sp.Add(*(term for term in terms if term.free_symbols != {x}))
+    levels = None if of_y.free_symbols - {y} else level_sets(of_y, y, type(relation))
+    if levels is None:
+        return None
+    return compiled([sp.Add(*(term for term in terms if term.free_symbols == {x}))], (str(x),)), levels
+
+
+def _fewest(found: list, nowhere: Callable[[list], bool], cheap: bool = False) -> list:
+    """`found` less each entry without which `nowhere` still holds; all of them past a few unless
+    each try is `cheap` (else each costs as many scans again)."""
+    needed = list(found)
+    if cheap or len(needed) <= _FEWEST_FROM:
+        for one in found:
+            fewer = [other for other in needed if other is not one]
+            if nowhere(fewer):
+                needed = fewer
+    return needed
+
+
+def _between(sets: list[SizeSet | ScannedSet]) -> range | None:
+    """The sizes between the greatest lower end and the least upper end of `sets`; None where
+    none has an upper end."""
+    ends = [s.most for s in sets if isinstance(s, SizeSet) and s.most is not None]
+    if not ends:
+        return None
+    return range(max([1, *(s.least for s in sets if isinstance(s, SizeSet))]), min(ends) + 1)
+
+
+_FEWEST_FROM = 16
+"""Up to how many constraints the error names only those needed, where each try is not cheap."""
+
+
+def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet]],
+                 conditions: list[Condition]) -> SpecError:
+    """The error of constraints that no size meets together: at the first layer whose constraint
+    leaves none, naming it and the fewest earlier ones that leave none with it (and the W = H
+    that made two sizes one)."""
+    sets = [sizes for _, sizes in found]
+    low, high = 1, len(found)  # the fewest first conditions that no size meets: more meet fewer sizes
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if _none_in(sets[:middle]) else (middle + 1, high)
+    culprit, sizes = found[high - 1]
+    between = _between(sets[:high])
+    cheap = between is not None and len(between) * high ** 2 <= _TESTS_AT_MOST  # a few sizes to test each time
+    needed = _fewest(found[:high - 1], lambda kept: _none_in([s for _, s in kept] + [sizes]), cheap)
+    involved = [c for c, _ in needed]
+    symbols = set().union(culprit.relation.free_symbols, *(c.relation.free_symbols for c in involved))
+    return _nowhere_error(graph, culprit, involved + _links(conditions, symbols))
+
+
+def _links(conditions: list[Condition], symbols: set[sp.Symbol]) -> list[Condition]:
+    """The constraints X = Y on the shortest paths that join each of `symbols` to the first (D ≥ 41
+    and W ≤ 20 meet nowhere through D = H and H = W)."""
+    edges = [(c, set(pair)) for c in conditions if (pair := _equal_pair(c.relation))]
+    first, *others = sorted(symbols, key=str)
+    linked: list[Condition] = []
+    for goal in others:
+        reached, frontier = {first: None}, [first]  # each symbol reached: from where, by which
+        while frontier and goal not in reached:
+            following = []
+            for x in frontier:
+                for c, pair in edges:
+                    for other in pair - {x} if x in pair else ():
+                        if other not in reached:
+                            reached[other] = (x, c)
+                            following.append(other)
+            frontier = following
+        at = goal
+        while reached.get(at):
+            at, condition = reached[at]
+            linked += [condition] if condition not in linked else []
+    return linked
+
+
+def _nowhere_error(graph: Graph, culprit: Condition, others: list[Condition]) -> SpecError:
+    """The error of `culprit` and the constraints `others` that no size meets together: at the
+    culprit's layer, or at a multiply's among them (whose broadcasts the formulas leave out)."""
+    nodes = {node.name: node for node in graph.nodes}
+    involved = [culprit, *others]
+    broadcast = next((c for c in involved if nodes[c.layer].kind.key == "multiply"), None)
+    at = broadcast or culprit
+    said = [f"layer '{c.layer}' needs {condition_text(c)}" for c in involved if c is not at]
+    message = f"needs {condition_text(at)}"
+    if said:
+        message += f", but {', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else f", but {said[0]}"
+        message += f": no input size meets {'both' if len(said) == 1 else 'them all'}"
+    else:
+        message += ", which no input size meets"
+    message += (", so the network is valid at none" if broadcast is None else
+                "; the formulas leave out the sizes where this multiply broadcasts a size of 1, which may be valid")
+    given = "x".join(map(str, graph.input_shape))
+    return SpecError(message, hint=f"change one of these layers; sizes given as numbers (--input {given}) show "
+                                   "each size's own error").at(nodes[at.layer].location, at.layer)
+
+
+def in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> list[str]:
+    """The conditions on each symbol whose sizes are found joined into one line ('H ≥ 32', with
+    the fewest layers that need it), those on a symbol that must equal another (W = H) with the
+    other's; the others as formulas."""
+    equal = _equal_symbols(list(conditions))
+    lines, rest = [], list(conditions)
+    for name in symbols:
+        relations = [(c, c.relation.xreplace(equal) if equal else c.relation) for c in rest]
+        own = [(c, size_set(relation)) for c, relation in relations if only_on(relation, name)]
+        own = [(c, sizes) for c, sizes in own if sizes is not None]
+        if not own:
+            continue
+        text = reduce(and_, (sizes for _, sizes in own)).text()
+        if text is None:
+            continue
+        binding = [c.layer for c, sizes in own if sizes.text() == text] or [c.layer for c in _needed(own, text)]
+        binding = list(dict.fromkeys(binding))  # a layer may need it twice: S3D's avgpool, D + 3 ≥ 16 and ⌊(D − 5)/8⌋ ≥ 1
+        lines.append(f"{text} ({_layers_text(binding)})")
+        rest = [c for c in rest if all(c is not mine for mine, _ in own)]
+    lines += [f"{condition_text(c)} ({_layers_text([c.layer])})" for c in rest]
+    return lines
+
+
+def _needed(own: list[tuple[Condition, SizeSet | ScannedSet]], text: str) -> list[Condition]:
+    """The conditions whose sizes, met together, are `text`'s, less each that the others imply
+    (H ≥ 3 beside 12 ≤ H ≤ 15); all of them where a set is one to scan (too costly to meet again
+    and again)."""
+    if any(isinstance(sizes, ScannedSet) for _, sizes in own):
+        return [c for c, _ in own]
+    kept = list(own)
+    for one in own:
+        others = [sizes for pair in kept if pair is not one for sizes in pair[1:]]
+        joined = reduce(and_, others) if others else None
+        if isinstance(joined, SizeSet) and joined.text() == text:
+            kept.remove(one)
+    return [c for c, _ in kept]
+
+
+def condition_text(condition: Condition) -> str:
+    """A constraint in words ('H ≥ 32'), or as a formula when it is not that simple."""
+    sizes = size_set(condition.relation)
+    return (sizes.text() if sizes else None) or readable(condition.relation)
+
+
+def _layers_text(layers: list[str]) -> str:
+    shown = ", ".join(f"'{name}'" for name in layers[:3])
+    more = f" and {len(layers) - 3} more" if len(layers) > 3 else ""
+    return f"layer {shown}{more}" if len(layers) == 1 else f"layers {shown}{more}"
+
+
+def only_on(relation: sp.Basic, name: str) -> bool:
+    return {str(s) for s in relation.free_symbols} == {name}
