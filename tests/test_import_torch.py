@@ -1755,6 +1755,44 @@ def test_a_state_dict_hook_that_renames_keys_is_said_not_blamed_on_archcalc():
     assert "archcalc's mistake" not in error.value.hint
 
 
+class TypedCall(nn.Sequential):
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:  # written to type the call: it only passes x on
+        return super().__call__(x)
+
+
+class TypedCallOfAny(nn.Sequential):
+    def __call__(self, *args, **kwargs):
+        """Typed callers' idiom with any arguments."""
+        return super().__call__(*args, **kwargs)
+
+
+class CallOfModule(nn.Sequential):
+    __call__ = nn.Module.__call__
+
+
+class PaddedBelowATypedCall(PaddedOnCall):
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:  # passes x on, to PaddedOnCall's, which pads
+        return super().__call__(x)
+
+
+def test_a_call_that_only_passes_its_arguments_on_is_the_modules_call(tmp_path):
+    """`def __call__(self, x: Tensor) -> Tensor: return super().__call__(x)`, written to type a
+    module's call, runs nn.Module's call alone: it imported before 9e78d7b and was refused since as
+    'a __call__ of the class TypedCall runs around it'. It imports, and the spec computes the
+    module's output; a class below it whose own call passes x on to one that pads is still refused."""
+    from archcalc.errors import UserError
+
+    x = torch.rand(1, 3, 8, 8)
+    for kind in (TypedCall, TypedCallOfAny, CallOfModule):
+        model = kind(nn.Conv2d(3, 4, 3), nn.Flatten())
+        assert model(x).shape == model.forward(x).shape == (1, 4 * 6 * 6)
+        assert_computes_as(model, import_torch(model, (3, 8, 8)), tmp_path, x)
+    padded = PaddedBelowATypedCall(nn.Conv2d(3, 4, 3), nn.Flatten())
+    assert padded(x).shape == (1, 4 * 8 * 8)
+    with pytest.raises(UserError, match="a __call__ of the class PaddedBelowATypedCall runs around 'net'"):
+        import_torch(padded, (3, 8, 8), name="net")
+
+
 class SigmoidOfWholeNumbers(nn.Module):
     """torch.sigmoid of an int64 tensor is float32: the convolution after it takes it."""
 

@@ -95,7 +95,7 @@ def _called_as_traced(module: nn.Module, what: str) -> None:
     on it (its own or a global one), or a __call__ of its class (a GraphModule's only calls nn.Module's,
     to show an error in its generated code); the spec would miss what that computes."""
     around = _more_than_its_class(module, own_forward=False)
-    own_call = type(module).__call__ is not nn.Module.__call__ and not isinstance(module, torch.fx.GraphModule)
+    own_call = not (_calls_as_a_module(type(module)) or isinstance(module, torch.fx.GraphModule))
     if around is None and own_call:
         around = f"a __call__ of the class {type(module).__qualname__} runs around it"
     if around is None:
@@ -105,6 +105,42 @@ def _called_as_traced(module: nn.Module, what: str) -> None:
                     "torch.fx traces its forward alone (what its call adds runs only where a module calls it)",
                     hint=f"import a module that calls this one (nn.Sequential(model), whose layers' names then start "
                          f"with '0.'){hook}")
+
+
+def _calls_as_a_module(cls: type) -> bool:
+    """Whether calling an instance of `cls` runs nn.Module's __call__ alone: no class before nn.Module
+    has a __call__, or each only passes its arguments on (`def __call__(self, x: Tensor) -> Tensor:
+    return super().__call__(x)`, written to type the call), found in its source."""
+    for klass in cls.__mro__:
+        if klass is nn.Module:
+            return True
+        call = vars(klass).get("__call__")
+        if call is not None and call is not nn.Module.__call__ and not _passes_on(call):
+            return False
+    return False
+
+
+def _passes_on(call: Any) -> bool:
+    """Whether the function `call` is a docstring at most and `return super().__call__(…)` of its
+    own arguments as it takes them, undecorated; False where its source cannot be read."""
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        (function,) = ast.parse(textwrap.dedent(inspect.getsource(call))).body
+    except (OSError, TypeError, SyntaxError, ValueError):
+        return False
+    if not isinstance(function, ast.FunctionDef) or function.decorator_list:
+        return False
+    body = function.body[1:] if ast.get_docstring(function) is not None else function.body
+    a = function.args
+    args = [name.arg for name in [*a.posonlyargs, *a.args][1:]]
+    keywords = [f"{name.arg}={name.arg}" for name in a.kwonlyargs]
+    passed = ", ".join([*args, *([f"*{a.vararg.arg}"] if a.vararg else []), *keywords,
+                        *([f"**{a.kwarg.arg}"] if a.kwarg else [])])
+    return (len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None
+            and ast.dump(body[0].value) == ast.dump(ast.parse(f"super().__call__({passed})", mode="eval").body))
 
 
 TRACE_HINT = ("torch.fx records the operations without running them, so Python control flow that depends "
