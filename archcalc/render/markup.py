@@ -14,7 +14,9 @@ class Markdown(str):
 
 
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~$|]|(?<![^\W_])_|_(?![^\W_])|(?<=www)\.|:(?=//)|@(?=[^\W_])|#(?=\d)")
+_GITHUB_LINKED = re.compile(r"@(?=[^\W_])|#(?=\d)")
+"""An '@' or '#' that GitHub would link in rendered text: an e-mail address or @mention, a #12 reference."""
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~$|]|(?<![^\W_])_|_(?![^\W_])|(?<=www)\.|:(?=//)|" + _GITHUB_LINKED.pattern)
 """What `markdown_text` escapes: what starts structure, and where GitHub would make a link of
 the text: the '.' of `www.` and the ':' of `://` (GitHub-flavoured markdown's autolinks), an '@'
 before a letter or digit (an e-mail address, a @mention) and a '#' before a digit (a #12 issue
@@ -110,9 +112,6 @@ def html_text(text: str) -> str:
     import html  # only reports write HTML: the table's start-up does without html.entities
 
     return html.escape(one_line(text))
-
-
-_GITHUB_LINKED = re.compile(r"@(?=[^\W_])|#(?=\d)")
 
 
 def summary_text(text: str) -> str:
