@@ -1271,6 +1271,45 @@ def test_constraints_that_no_size_meets_together_are_one_error(write_spec, cli, 
         assert "Traceback" not in result.output
 
 
+MAPS = {"input": None,
+        "pool4": "{kind: maxpool2d, kernel: 4, stride: 4, from: input}",
+        "pool2": "{kind: maxpool2d, kernel: 2, stride: 2, from: input}",
+        "padded": "{kind: conv2d, out: 3, kernel: 1, padding: 1, from: input}",
+        "tall": "{kind: conv2d, out: 3, kernel: 1, padding: [1, 0], from: input}",
+        "up": "{kind: upsample2d, scale: 2, from: input}"}
+"""Maps of a 3×H×W input, each of its own size: the input itself, ⌊H/4⌋×⌊W/4⌋, ⌊H/2⌋×⌊W/2⌋,
+(H + 2)×(W + 2), (H + 2)×W and 2·H×2·W."""
+
+
+@pytest.mark.parametrize("first, second", list(product(MAPS, MAPS)))
+def test_an_add_of_two_maps_one_turned_is_refused_where_it_is_valid_at_no_size(write_spec, cli, first, second):
+    """The add of one map and another transposed needs two equalities between H and W: the input
+    and its ⌊H/4⌋×⌊W/4⌋ pooling turned needs H = ⌊W/4⌋ and W = ⌊H/4⌋, met at H = W = 0 alone; a
+    padded (H + 2)×(W + 2) map and the input turned needs H + 2 = W and W + 2 = H, met nowhere.
+    The table printed their formulas and exit 0 (found by a review). The numbers, at every size
+    from 1 to 40 each way, say whether some size is valid: the table prints the formulas where one
+    is, and refuses the spec as one error (exit 2) where none is and one equality gives a size as a
+    function of the other (k·H = g(W)); a floor of each size on both sides is still let through."""
+    layers = [f"  - {name}: {MAPS[name]}\n" for name in dict.fromkeys((first, second)) if MAPS[name]]
+    turned = f"  - turned: {{kind: permute, dims: [0, 1, 3, 2], from: {second}}}\n"
+    path = write_spec("name: turned\ninput: [3, 8, 8]\nlayers:\n" + "".join(layers) + turned +
+                      f"  - sum: {{kind: add, from: [{first}, turned]}}\noutputs: [sum]\n")
+    graph = load_graph(path)
+    valid = []
+    for height, width in product(range(1, 41), repeat=2):
+        try:
+            analyze_graph(graph, (3, height, width))
+            valid.append((height, width))
+        except SpecError:
+            pass
+    result = cli("table", path, "--input", "3xHxW")
+    assert "Traceback" not in result.output
+    if valid:
+        assert result.exit_code == 0, (valid[:3], result.output)
+    elif {first, second} != {"pool2", "pool4"}:  # ⌊H/4⌋ = ⌊W/2⌋ and ⌊W/4⌋ = ⌊H/2⌋: floors both sides, not found
+        assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
+
+
 def test_sizes_that_must_be_equal_are_said_in_one_line(write_spec, cli):
     """The add of the input and its transpose needs W = H; a crop to 15 columns W ≥ 15, and padding
     to a 20×1000 map H ≤ 20 and W ≤ 1,000. 'valid for' said H ≤ 20, 15 ≤ W ≤ 1000 and W = H, three

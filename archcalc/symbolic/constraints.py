@@ -23,7 +23,9 @@ def met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
     size (or on sizes that must be equal: W = H) hold at no size together, each possible alone:
     H ≥ 41 for one layer's window and H ≤ 20 to pad to another's size. The numbers refuse every
     size of such a network; its formulas would hold nowhere. So too where a constraint on two
-    sizes (⌊W/2⌋ − 4 = ⌊H/2⌋ − 4) leaves the other none at each of the few sizes one has (H ≤ 20).
+    sizes (⌊W/2⌋ − 4 = ⌊H/2⌋ − 4) leaves the other none at each of the few sizes one has (H ≤ 20),
+    and where one that gives a size as a function of the other (H = ⌊W/4⌋, H = W + 2), put into
+    the rest, leaves that other none (W = ⌊H/4⌋, W = H + 2: `_nowhere_through`).
     Constraints whose sizes are not found exactly (on more sizes, or on two where neither has a
     few) are left out: they can only shrink the sizes found, so a network this passes may still
     be valid nowhere, never the other way round."""
@@ -31,6 +33,8 @@ def met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
     groups: dict[sp.Symbol, list[tuple[Condition, SizeSet | ScannedSet]]] = {}
     for condition in conditions:
         relation = condition.relation.xreplace(equal) if equal else condition.relation
+        if relation == sp.false and condition.relation != sp.false:  # H + 2 = W where W = H
+            raise _nowhere_error(graph, condition, _links(conditions, condition.relation.free_symbols))
         if relation in (sp.true, sp.false) or len(relation.free_symbols) != 1:
             continue
         sizes = size_set(relation)
@@ -47,6 +51,50 @@ def met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
                 if _two_nowhere(relation, x, y, found):
                     needed = _fewest(found, lambda kept, r=relation, x=x, y=y: _two_nowhere(r, x, y, kept))
                     raise _nowhere_error(graph, condition, [c for c, _ in needed])
+    for condition in conditions:
+        _nowhere_through(graph, condition, conditions, equal)
+
+
+def _nowhere_through(graph: Graph, equality: Condition, conditions: list[Condition],
+                     equal: dict[sp.Symbol, sp.Symbol]) -> None:
+    """SpecError where a constraint on two sizes that gives one as a function of the other
+    (H = ⌊W/4⌋, W + 2 = H) leaves that other no size once put into the rest (W = ⌊H/4⌋ makes
+    W = ⌊⌊W/4⌋/4⌋, true at W = 0 alone; H + 2 = W makes W + 4 = W). Putting an equality in is
+    exact: the sizes that meet the constraints are (g(W), W) for the W that meet them put in, and
+    the size it gives must be 1 or more; constraints on other sizes still are left out."""
+    relation = equality.relation.xreplace(equal) if equal else equality.relation
+    solved = _solved(relation)
+    if solved is None:
+        return
+    x, times, k = solved
+    (y,) = times.free_symbols
+    value = times / k  # a whole number where k divides g(Y)
+    found = [(equality, size_set(sp.Ge(times, k)))]
+    if k != 1:
+        found.append((equality, size_set(sp.Eq(sp.Mod(times, k), 0))))
+    for condition in conditions:
+        put_in = (condition.relation.xreplace(equal) if equal else condition.relation).xreplace({x: value})
+        if put_in == sp.false:
+            raise _nowhere_error(graph, condition, [equality])
+        if put_in != sp.true and put_in.free_symbols == {y}:
+            found.append((condition, size_set(put_in)))
+    found = [(condition, sizes) for condition, sizes in found if sizes is not None]
+    if found and _none_in([sizes for _, sizes in found]):
+        raise _met_nowhere(graph, found, conditions, through=equality)
+
+
+def _solved(relation: sp.Basic) -> tuple[sp.Symbol, sp.Expr, int] | None:
+    """(X, g(Y), k) for a constraint k·X = g(Y), k ≥ 1, on two sizes where X is in one term alone
+    (H = ⌊W/4⌋; W + 2 = H: H = W + 2; 2·W = ⌊H/4⌋); None for any other."""
+    if not isinstance(relation, sp.Eq) or len(relation.free_symbols) != 2:
+        return None
+    difference = sp.expand(relation.lhs - relation.rhs)
+    for x in sorted(relation.free_symbols, key=str):
+        coefficient = difference.coeff(x)
+        rest = sp.expand(difference - coefficient * x)
+        if coefficient.is_Integer and coefficient != 0 and x not in rest.free_symbols:
+            return x, sp.expand(-rest if coefficient > 0 else rest), abs(int(coefficient))
+    return None
 
 
 def _equal_symbols(conditions: list[Condition]) -> dict[sp.Symbol, sp.Symbol]:
@@ -156,10 +204,10 @@ _FEWEST_FROM = 16
 
 
 def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet]],
-                 conditions: list[Condition]) -> SpecError:
+                 conditions: list[Condition], through: Condition | None = None) -> SpecError:
     """The error of constraints that no size meets together: at the first layer whose constraint
     leaves none, naming it and the fewest earlier ones that leave none with it (and the W = H
-    that made two sizes one)."""
+    that made two sizes one, or the equality `through` whose size was put in)."""
     sets = [sizes for _, sizes in found]
     low, high = 1, len(found)  # the fewest first conditions that no size meets: more meet fewer sizes
     while low < high:
@@ -170,6 +218,8 @@ def _met_nowhere(graph: Graph, found: list[tuple[Condition, SizeSet | ScannedSet
     cheap = between is not None and len(between) * high ** 2 <= _TESTS_AT_MOST  # a few sizes to test each time
     needed = _fewest(found[:high - 1], lambda kept: _none_in([s for _, s in kept] + [sizes]), cheap)
     involved = [c for c, _ in needed]
+    if through is not None and through is not culprit and through not in involved:
+        involved.append(through)
     symbols = set().union(culprit.relation.free_symbols, *(c.relation.free_symbols for c in involved))
     return _nowhere_error(graph, culprit, involved + _links(conditions, symbols))
 
