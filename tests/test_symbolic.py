@@ -315,19 +315,34 @@ def test_a_channel_symbol_before_grouped_layers():
         assert_same_analysis(evaluate(formulas, {"C": channels}), analyze_graph(graph, (channels, 227, 227)))
 
 
+THREE_C_AND_ONE = ("- one: {kind: conv2d, out: 1, kernel: 1, from: input}\n"
+                   "- joined: {kind: concat, from: [input, input, input, one]}\n")
+"""3·C + 1 channels: three of every count of 3 but one."""
+
+
 @pytest.mark.parametrize("layers, message", [
     ("- half: {kind: split, take: 1}\n- scaled: {kind: multiply, from: [input, half]}",
      "cannot multiply shapes 1×C×H×W and 1×⌊C/2⌋×H×W: sizes C and ⌊C/2⌋ differ and neither is 1"),
     ("- pooled: {kind: maxpool2d, kernel: 2}\n- padded: {kind: pad2d, from: [input, pooled]}",
      "cannot pad H to the smaller ⌊H/2⌋"),
     ("- half: {kind: split, take: 0}\n- grouped: {kind: conv2d, out: 6, kernel: 3, groups: 4}",
-     "groups=4 does not divide the channels (in ⌊C/2⌋, out 6)")])
+     "groups=4 does not divide the channels (in ⌊C/2⌋, out 6)"),
+    ("- half: {kind: split, take: 0}\n- sum: {kind: add, from: [half, input]}",
+     "channel mismatch: cannot add ⌊C/2⌋ channels to C (1×⌊C/2⌋×H×W + 1×C×H×W)"),
+    ("- doubled: {kind: concat, from: [input, input]}\n- sum: {kind: add, from: [doubled, input]}",
+     "channel mismatch: cannot add 2·C channels to C (1×2·C×H×W + 1×C×H×W)"),
+    (f"{THREE_C_AND_ONE}- shuffled: {{kind: channel_shuffle, groups: 3}}",
+     "groups=3 does not divide the (3·C + 1) input channels"),
+    (f"{THREE_C_AND_ONE}- shuffled: {{kind: pixel_shuffle, factor: 3}}",
+     "factor 3: 9 does not divide the (3·C + 1) input channels")])
 def test_a_size_in_a_refusal_is_written_as_in_the_shapes(write_spec, cli, layers, message):
-    """Every size of a message in the table's notation (⌊C/2⌋), not sympy's (floor(C/2))."""
+    """Every size of a message in the table's notation (⌊C/2⌋, 2·C), not sympy's (floor(C/2), 2*C):
+    the add's channel mismatch, the channel shuffle's and the pixel shuffle's channels that no
+    count divides wrote sympy's text (found by a review)."""
     spec = write_spec("name: sizes\ninput: [2, 32, 30]\nlayers:\n" + layers + "\n")
     result = cli("table", spec, "--input", "CxHxW")
     assert result.exit_code == 2 and message in result.stderr, result.stderr
-    assert "floor" not in result.stderr
+    assert "floor" not in result.stderr and "*" not in result.stderr
 
 
 def test_grouped_conv_on_a_symbolic_channel_count(write_spec, cli):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from archcalc.errors import SpecError
 from archcalc.layers.base import VIEW, Attrs, Backward, Field, Footprint, LayerKind, Layout, Shape, numel, same, spatial
+from archcalc.sizes import size_text
 
 
 def _divides(parts: int, c, what: str, field: str) -> None:
     if not same(c % parts, 0):
-        raise SpecError(f"{what}={parts} does not divide the {c} input channels", field=field,
+        raise SpecError(f"{what}={parts} does not divide the {size_text(c)} input channels", field=field,
                         hint=f"choose {what} that divides the channels")
 
 

@@ -35,7 +35,7 @@ class Add(LayerKind):
                 continue
             if len(other) == len(first) == 4 and other[2:] == first[2:]:
                 raise SpecError(
-                    f"channel mismatch: cannot add {first[1]} channels to {other[1]} "
+                    f"channel mismatch: cannot add {size_text(first[1])} channels to {size_text(other[1])} "
                     f"({format_shape(first)} + {format_shape(other)})",
                     hint="give the shortcut a 1×1 projection (conv2d) to the body's channels",
                 )

@@ -227,7 +227,7 @@ class PixelShuffle(LayerKind):
         n, c, h, w = spatial(shapes[0], self.key)
         square = a.factor * a.factor
         if not same(c % square, 0):
-            raise SpecError(f"factor {a.factor}: {square} does not divide the {c} input channels", field="factor",
+            raise SpecError(f"factor {a.factor}: {square} does not divide the {size_text(c)} input channels", field="factor",
                             hint="the channels must be a multiple of factor²")
         return (n, c // square, h * a.factor, w * a.factor)
 
