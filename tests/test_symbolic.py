@@ -1325,6 +1325,42 @@ def test_an_add_of_two_maps_one_turned_is_refused_where_it_is_valid_at_no_size(w
         assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
 
 
+@pytest.mark.parametrize("first, second", [([1, 0, 0], [0, 2, 1]), ([2, 0, 0], [0, 0, 1]),
+                                           ([1, 0, 1], [0, 2, 0]), ([0, 1, 0], [1, 0, 0])])
+def test_linear_equalities_on_three_sizes_that_no_size_meets_are_one_error(write_spec, cli, first, second):
+    """A D×H×W input padded by p and the input turned to H×W×D padded by q, added: D + 2·p₀ = H + 2·q₀,
+    H + 2·p₁ = W + 2·q₁ and W + 2·p₂ = D + 2·q₂, each on two sizes and none W = H. Their sum says
+    p₀ + p₁ + p₂ = q₀ + q₁ + q₂: where it does not hold, no size meets the three, and the table
+    printed them under 'valid for' with exit 0 (found by a review). The numbers, at every size from
+    1 to 9 each way, say whether some size is valid (where the sums agree, D = H + 2·(q₀ − p₀) and
+    W = H + 2·(p₁ − q₁) is one within that): the table refuses exactly where none is."""
+    path = write_spec(f"""
+        name: cycle
+        input: [3, 8, 8, 8]
+        outputs: [sum]
+        layers:
+          - padded: {{kind: conv3d, out: 3, kernel: 1, padding: {first}, from: input}}
+          - turned: {{kind: permute, dims: [0, 1, 3, 4, 2], from: input}}
+          - turned_padded: {{kind: conv3d, out: 3, kernel: 1, padding: {second}, from: turned}}
+          - sum: {{kind: add, from: [padded, turned_padded]}}
+    """)
+    graph = load_graph(path)
+    valid = []
+    for depth, height, width in product(range(1, 10), repeat=3):
+        try:
+            analyze_graph(graph, (3, depth, height, width))
+            valid.append((depth, height, width))
+        except SpecError:
+            pass
+    assert bool(valid) == (sum(first) == sum(second))  # the hand computation above
+    result = cli("table", path, "--input", "3xDxHxW")
+    assert "Traceback" not in result.output
+    if valid:
+        assert result.exit_code == 0, (valid[:3], result.output)
+    else:
+        assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
+
+
 def test_sizes_that_must_be_equal_are_said_in_one_line(write_spec, cli):
     """The add of the input and its transpose needs W = H; a crop to 15 columns W ≥ 15, and padding
     to a 20×1000 map H ≤ 20 and W ≤ 1,000. 'valid for' said H ≤ 20, 15 ≤ W ≤ 1000 and W = H, three

@@ -25,7 +25,8 @@ def met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
     size of such a network; its formulas would hold nowhere. So too where a constraint on two
     sizes (⌊W/2⌋ − 4 = ⌊H/2⌋ − 4) leaves the other none at each of the few sizes one has (H ≤ 20),
     and where one that gives a size as a function of the other (H = ⌊W/4⌋, H = W + 2), put into
-    the rest, leaves that other none (W = ⌊H/4⌋, W = H + 2: `_nowhere_through`).
+    the rest, leaves that other none (W = ⌊H/4⌋, W = H + 2: `_nowhere_through`), and where the
+    equalities without floors leave no whole sizes from 1 (H = D + 2, W + 4 = H, D + 2 = W).
     Constraints whose sizes are not found exactly (on more sizes, or on two where neither has a
     few) are left out: they can only shrink the sizes found, so a network this passes may still
     be valid nowhere, never the other way round."""
@@ -53,6 +54,33 @@ def met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
                     raise _nowhere_error(graph, condition, [c for c, _ in needed])
     for condition in conditions:
         _nowhere_through(graph, condition, conditions, equal)
+    linear = [(c, r) for c in conditions if _linear_equality(r := c.relation.xreplace(equal) if equal else c.relation)]
+    if _linear_nowhere(linear):
+        *others, culprit = _fewest(linear, _linear_nowhere, cheap=True)
+        raise _nowhere_error(graph, culprit[0], [c for c, _ in others])
+
+
+def _linear_equality(relation: sp.Basic) -> bool:
+    """Whether `relation` is an equality of sums of sizes times numbers, without floors (H = D + 2)."""
+    if not isinstance(relation, sp.Eq) or not relation.free_symbols:
+        return False
+    difference = sp.expand(relation.lhs - relation.rhs)
+    symbols = sorted(difference.free_symbols, key=str)
+    return difference.is_polynomial(*symbols) and sp.Poly(difference, *symbols).total_degree() <= 1
+
+
+def _linear_nowhere(linear: list[tuple[Condition, sp.Basic]]) -> bool:
+    """Whether no sizes meet the linear equalities `linear` together: none at all (H = D + 2,
+    W + 4 = H, D + 2 = W), or one size they fix to a number that is not a whole number from 1
+    (H = 2·W and W = 2·H: H = W = 0)."""
+    if not linear:
+        return False
+    symbols = sorted(set().union(*(r.free_symbols for _, r in linear)), key=str)
+    solutions = sp.linsolve([sp.expand(r.lhs - r.rhs) for _, r in linear], symbols)
+    if not solutions:
+        return True
+    (solution,) = solutions
+    return any(value.is_number and not (value.is_integer and value >= 1) for value in solution)
 
 
 def _nowhere_through(graph: Graph, equality: Condition, conditions: list[Condition],
