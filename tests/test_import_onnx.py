@@ -338,6 +338,30 @@ def test_a_flatten_that_moves_the_batch_is_refused_even_as_an_opaque_layer(files
         f"reads [1, 3, 8, 8] and makes {list(out)}\n"), result.stderr
 
 
+NOT_OPAQUE_HINT = ("  hint: export the model with this node written as a layer kind computes it: --allow-opaque does not "
+                   f"keep it (the kinds are: {', '.join(sorted(LAYER_KINDS))})\n")
+
+
+@pytest.mark.parametrize("flag", [(), ("--allow-opaque",)])
+def test_a_refusal_that_allow_opaque_does_not_lift_does_not_offer_it(files, flag):
+    """A Flatten that moves the batch, and a TopK (two outputs), are refused with --allow-opaque
+    too ("nor kept opaque"), and their hint offered --allow-opaque: it keeps them as opaque layers."""
+    save(files / "flat.onnx", [helper.make_node("Flatten", ["x"], ["y"], name="/f/Flatten", axis=2)], [INPUT],
+         out=(3, 64))
+    k = numpy_helper.from_array(np.array([2], np.int64), "k")
+    save(files / "topk.onnx", [helper.make_node("TopK", ["x", "k"], ["v", "i"], name="/t/TopK")], [INPUT], [k],
+         out=(1, 3, 8, 2))
+    nor = "; nor kept opaque: an opaque layer {}" if flag else ""
+    flat, topk = run_import(files, "flat.onnx", *flag), run_import(files, "topk.onnx", *flag)
+    assert (flat.returncode, topk.returncode) == (2, 2)
+    assert flat.stderr == ("error: node '/f/Flatten' (Flatten) of 'flat.onnx' cannot be written exactly: a reshape "
+                           "from [1, 3, 8, 8] to [3, 64] that is not a flatten"
+                           + nor.format("keeps the batch (1) first, and this one reads [1, 3, 8, 8] and makes [3, 64]")
+                           + "\n" + NOT_OPAQUE_HINT), flat.stderr
+    assert topk.stderr == ("error: node '/t/TopK' (TopK) of 'topk.onnx' has no layer kind in archcalc"
+                           + nor.format("makes one tensor, and this node makes 2") + "\n" + NOT_OPAQUE_HINT), topk.stderr
+
+
 @pytest.mark.parametrize("batch, shape, says", [
     ("N", [1, -1], "its batch is written as the number 1"),
     ("N", [-1, 256], None),

@@ -122,6 +122,13 @@ def kinds_hint() -> str:
             "opaque layer of its measured shape, counted by no convention")
 
 
+def no_opaque_hint(change: str) -> str:
+    """The hint of an operation that --allow-opaque does not keep either: `change`, what to do instead."""
+    from archcalc.layers import LAYER_KINDS
+
+    return f"{change}: --allow-opaque does not keep it (the kinds are: {', '.join(sorted(LAYER_KINDS))})"
+
+
 def not_exact(name: str, what: str) -> UserError:
     return UserError(f"cannot write an exact spec of '{name}': {what}",
                      hint="this is archcalc's mistake, not the model's: please report it with the model")

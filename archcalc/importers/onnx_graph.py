@@ -28,7 +28,16 @@ from onnx import numpy_helper
 
 from archcalc.errors import UserError, on_one_line
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op, Unsupported, check_used, into_groups, kinds_hint, names_apart
+from archcalc.importers.common import (
+    Imported,
+    Op,
+    Unsupported,
+    check_used,
+    into_groups,
+    kinds_hint,
+    names_apart,
+    no_opaque_hint,
+)
 from archcalc.importers.onnx_ops import LAYER_NORM_BEFORE_17, RULES, ConstantWeight, Inconsistent, Node, kind_of
 from archcalc.layers import LAYER_KINDS
 from archcalc.limits import MAX_DIMENSION, MAX_ONNX_BYTES, MAX_ONNX_NODES
@@ -462,17 +471,11 @@ class _Reader:
         except Unsupported as reason:
             if item.output in self.shapes and min(self.shapes[item.output], default=1) < 1:
                 raise self._empty(node, self.shapes[item.output]) from None  # the reason it is no layer
-            if not self.allow_opaque or len([o for o in node.output if o]) != 1 or not inputs:
-                raise self._unsupported(item, str(reason) or None) from None
-            if isinstance(reason, ConstantWeight):
-                raise self._unsupported(item, f"{reason}; nor kept opaque: an opaque layer's parameters are the "
-                                              "initializers it reads, and it would count none of the Constant's "
-                                              "values") from None
+            not_opaque = self._not_kept_opaque(item, inputs, reason)
+            if not self.allow_opaque or not_opaque is not None:
+                shown = not_opaque if self.allow_opaque else None  # why the flag asked for does not keep it
+                raise self._unsupported(item, str(reason) or None, not_opaque=shown, opaque=not_opaque is None) from None
             out = self._shape(item, item.output)
-            if out[:1] != (self.batch,) or self._shape(item, item.tensors[0])[:1] != (self.batch,):
-                raise self._unsupported(item, (f"{reason}; " if str(reason) else "") + "nor kept opaque: an opaque "
-                                        f"layer keeps the batch ({self.batch}) first, and this one reads "
-                                        f"{list(self._shape(item, item.tensors[0]))} and makes {list(out)}") from None
             if min(out, default=1) < 1:
                 raise self._empty(node, out) from None
             kind, fields = "opaque", self._opaque(item, out)
@@ -592,13 +595,34 @@ class _Reader:
                                  "identities alone exports none): export a model that computes each of them")
         return self.producer[tensor]
 
-    def _unsupported(self, item: Joined, reason: str | None) -> UserError:
+    def _unsupported(self, item: Joined, reason: str | None, not_opaque: str | None = None,
+                     opaque: bool = False) -> UserError:
+        """The error of a node no layer writes, with why --allow-opaque does not keep it either
+        (`not_opaque`); its hint offers --allow-opaque only where it keeps the node (`opaque`)."""
         node = item.node
         what = f"{_named(node)} ({_shown(item)}) of {self.what}"
-        kinds = kinds_hint()
+        hint = kinds_hint() if opaque else no_opaque_hint("export the model with this node written as a layer kind "
+                                                          "computes it")
+        nor = f"; nor kept opaque: {not_opaque}" if not_opaque else ""
         if reason is None:
-            return UserError(f"{what} has no layer kind in archcalc{self._layer_norm_written_out(node)}", hint=kinds)
-        return UserError(f"{what} cannot be written exactly: {reason}", hint=kinds)
+            return UserError(f"{what} has no layer kind in archcalc{self._layer_norm_written_out(node)}{nor}", hint=hint)
+        return UserError(f"{what} cannot be written exactly: {reason}{nor}", hint=hint)
+
+    def _not_kept_opaque(self, item: Joined, inputs: tuple, reason: Unsupported) -> str | None:
+        """Why an opaque layer would not keep a node either, None where it would."""
+        made = [o for o in item.node.output if o]
+        if len(made) != 1:
+            return f"an opaque layer makes one tensor, and this node makes {len(made)}"
+        if not inputs:
+            return "an opaque layer reads a tensor of the model, and this node reads none"
+        if isinstance(reason, ConstantWeight):
+            return ("an opaque layer's parameters are the initializers it reads, and it would count none of the "
+                    "Constant's values")
+        out, read = self.shapes.get(item.output), self.shapes.get(item.tensors[0])
+        if out is not None and read is not None and (out[:1] != (self.batch,) or read[:1] != (self.batch,)):
+            return (f"an opaque layer keeps the batch ({self.batch}) first, and this one reads {list(read)} and "
+                    f"makes {list(out)}")
+        return None
 
     def _layer_norm_written_out(self, node: onnx.NodeProto) -> str:
         """'; torch writes nn.LayerNorm so before opset 17: …' for the Sub of a map and its ReduceMean

@@ -22,7 +22,15 @@ from torch import nn
 
 from archcalc.errors import UserError, first_line, on_one_line
 from archcalc.graph import INPUT
-from archcalc.importers.common import Imported, Op, check_modules_apart, check_used, into_groups, kinds_hint
+from archcalc.importers.common import (
+    Imported,
+    Op,
+    check_modules_apart,
+    check_used,
+    into_groups,
+    kinds_hint,
+    no_opaque_hint,
+)
 from archcalc.importers.mapping import (
     PASS_THROUGH,
     WEIGHTED,
@@ -560,13 +568,12 @@ class _Reader:
         scope = node.target if node.op == "call_module" else next(reversed(node.meta.get("nn_module_stack") or {"": 0}))
         where = f"module '{scope}'" if scope else "the top-level forward"
         operation = _operation(node, self.root)
-        hint = kinds_hint() if opaque else f"{NO_OPAQUE_HINT} (the kinds are: {', '.join(sorted(LAYER_KINDS))})"
+        hint = kinds_hint() if opaque else no_opaque_hint("write this call of the model as a layer kind computes it")
         if reason is None:
             return UserError(f"node '{node.name}' ({where}, {operation}) has no layer kind in archcalc", hint=hint)
         return UserError(f"node '{node.name}' ({where}, {operation}) cannot be written exactly: {reason}", hint=hint)
 
 
-NO_OPAQUE_HINT = "write this call of the model as a layer kind computes it: --allow-opaque does not keep it"
 HOOKED_HINT = ("import the model with its modules run as their classes run them: remove a hook with the handle its "
                "register_…_hook call returned, and a forward set on the module itself; --allow-opaque keeps the call "
                "as an opaque layer, counted by no convention")
