@@ -682,8 +682,14 @@ def test_a_convolution_of_padding_same_imports_as_torch_exports_it(tmp_path, con
 
 
 @pytest.mark.parametrize("attributes, says", [
-    ({"auto_pad": "SAME_UPPER", "strides": [2, 2]}, "auto_pad SAME_UPPER with strides [2, 2]"),
-    ({"auto_pad": "SAME_LOWER"}, "auto_pad SAME_LOWER with strides [1, 1]"),  # 3 in all: 2 before, torch's 1
+    ({"auto_pad": "SAME_UPPER", "strides": [2, 2]}, ("auto_pad SAME_UPPER with strides [2, 2] (archcalc pads 'same' "
+     "as torch: stride 1, the smaller half of an odd total before)")),
+    # a kernel of 4 pads 3 in all: SAME_LOWER 2 before, torch's padding='same' 1. This was refused as
+    # "auto_pad SAME_LOWER with strides [1, 1]", as if the stride of 1 were the cause
+    ({"auto_pad": "SAME_LOWER"}, ("auto_pad SAME_LOWER pads a total of [3, 3] (dilation × (kernel − 1)) with the "
+     "larger half of an odd total before, which neither archcalc's padding 'same' (torch's: the smaller half before) "
+     "nor a padding of both sides alike writes; export the convolution with padding='same' (auto_pad SAME_UPPER) or "
+     "with pads of both sides alike")),
 ])
 def test_a_convolution_of_same_padding_torch_does_not_pad_alike_is_refused(files, attributes, says):
     weight = numpy_helper.from_array(np.ones((4, 3, 4, 4), np.float32), "conv.weight")
@@ -692,8 +698,7 @@ def test_a_convolution_of_same_padding_torch_does_not_pad_alike_is_refused(files
     save(files / "same.onnx", [node], [INPUT], [weight], out=out)
     result = run_import(files, "same.onnx")
     assert result.returncode == 2 and result.stderr.startswith(
-        f"error: node '/conv/Conv' (Conv) of 'same.onnx' cannot be written exactly: {says} (archcalc pads 'same' as "
-        "torch: stride 1, the smaller half of an odd total before)\n"), result.stderr
+        f"error: node '/conv/Conv' (Conv) of 'same.onnx' cannot be written exactly: {says}\n"), result.stderr
 
 
 @pytest.mark.parametrize("case", CONSTANTS_READ_AS_WEIGHTS)

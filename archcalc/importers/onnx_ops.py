@@ -107,10 +107,15 @@ def _same(node: Node, kernel: list[int]) -> str:
     """'same' for a Conv of auto_pad SAME_UPPER (or SAME_LOWER where each axis pads evenly) and stride
     1: d·(k − 1) in all, the smaller half before, as torch pads padding='same' (and exports it so)."""
     strides, dilations = node.attr("strides") or [1] * len(kernel), node.attr("dilations") or [1] * len(kernel)
-    odd = [d * (k - 1) % 2 for k, d in zip(kernel, dilations)]
-    if any(stride != 1 for stride in strides) or (node.attr("auto_pad") == "SAME_LOWER" and any(odd)):
+    totals = [d * (k - 1) for k, d in zip(kernel, dilations)]
+    if any(stride != 1 for stride in strides):
         raise Unsupported(f"auto_pad {node.attr('auto_pad')} with strides {strides} (archcalc pads 'same' as torch: "
                           "stride 1, the smaller half of an odd total before)")
+    if node.attr("auto_pad") == "SAME_LOWER" and any(total % 2 for total in totals):
+        raise Unsupported(f"auto_pad SAME_LOWER pads a total of {totals} (dilation × (kernel − 1)) with the larger "
+                          "half of an odd total before, which neither archcalc's padding 'same' (torch's: the smaller "
+                          "half before) nor a padding of both sides alike writes; export the convolution with "
+                          "padding='same' (auto_pad SAME_UPPER) or with pads of both sides alike")
     return "same"
 
 
