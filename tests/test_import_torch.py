@@ -1241,6 +1241,44 @@ def test_a_target_that_is_no_module_is_one_message(models, target, message):
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
 
 
+FAILING_MODULES = {  # a module of the folder whose own code fails, at its import or in the callable
+    "lacking_models": "import torch\nimport no_such_package_of_lacking_models\n",
+    "raising_models": "raise ValueError('width 7 is odd\\n  hint: a line of the module')\n",
+    "constructor_models": ("from torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                           "        super().__init__()\n        import no_such_package_of_constructor_models\n"),
+}
+
+
+@pytest.mark.parametrize("target, message", [
+    # each of the first two was "MODULE is the name Python imports the module by, not its file's path /
+    # hint: write 'lacking_models:Net', run from the folder that holds lacking_models.py", which
+    # then fails as well
+    ("lacking_models.py:Net", ("cannot import 'lacking_models.py': its code failed: ModuleNotFoundError: No module "
+                               "named 'no_such_package_of_lacking_models'\n  hint: write 'lacking_models:Net' (MODULE "
+                               "is the name Python imports the module by, not its file's path), and install "
+                               "'no_such_package_of_lacking_models', which it imports")),
+    ("raising_models.py:Net", ("cannot import 'raising_models.py': its code failed: ValueError: width 7 is odd\n"
+                               "  hint: write 'raising_models:Net' (MODULE is the name Python imports the module by, "
+                               "not its file's path), and fix its code where it fails")),
+    # "run from the folder that holds it, or install its package", of a module found in the folder;
+    # and each line of the module's error was a line of the message (a forged "hint:")
+    ("lacking_models:Net", ("cannot import 'lacking_models': its code failed: ModuleNotFoundError: No module named "
+                            "'no_such_package_of_lacking_models'\n  hint: install "
+                            "'no_such_package_of_lacking_models', which it imports")),
+    ("raising_models:Net", ("cannot import 'raising_models': its code failed: ValueError: width 7 is odd\n"
+                            "  hint: fix its code where it fails")),
+    # "give it the arguments it needs with --args", of a class that takes none
+    ("constructor_models:Net", ("'constructor_models:Net' failed: ModuleNotFoundError: No module named "
+                                "'no_such_package_of_constructor_models'\n  hint: install "
+                                "'no_such_package_of_constructor_models', which its code imports")),
+])
+def test_a_module_whose_own_code_fails_is_told_its_error(tmp_path, target, message):
+    for name, code in FAILING_MODULES.items():
+        (tmp_path / f"{name}.py").write_text(code, encoding="utf-8")
+    result = run_import(tmp_path, target, "--input", "3x8x8")
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
+
+
 def test_torchs_warning_on_a_layer_traced_does_not_reach_stderr(tmp_path):
     """docs/import.md: on a pipe stderr gets the line saying the import is done and nothing else. A
     Conv2d of padding='same' and an even kernel made torch warn, while archcalc ran it on fake

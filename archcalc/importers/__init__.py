@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archcalc.dependencies import require
-from archcalc.errors import UserError
+from archcalc.errors import UserError, first_line, on_one_line
 from archcalc.progress import phase
 
 if TYPE_CHECKING:
@@ -294,10 +294,14 @@ def make_module(target: str, arguments: tuple[list, dict]) -> tuple[nn.Module, s
     try:
         module = found(*positional, **keywords)
     except Exception as error:  # noqa: BLE001 - the user's constructor, whatever it raises
+        said = f"{type(error).__name__}: {first_line(error)}"
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            raise UserError(f"'{target}' failed: {said}",
+                            hint=f"install '{on_one_line(error.name)}', which its code imports") from None
         if positional or keywords:
-            raise UserError(f"'{target}' failed with these arguments: {type(error).__name__}: {error}",
+            raise UserError(f"'{target}' failed with these arguments: {said}",
                             hint="check --args against its parameters") from None
-        raise UserError(f"'{target}' failed, called without arguments: {type(error).__name__}: {error}",
+        raise UserError(f"'{target}' failed, called without arguments: {said}",
                         hint="give it the arguments it needs with --args, or import one whose call does not fail") \
             from None
     if not isinstance(module, nn.Module):

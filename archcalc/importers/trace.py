@@ -689,6 +689,36 @@ def _label(module: nn.Module) -> str:
     return type(module).__name__
 
 
+def _not_imported(module_name: str, attribute: str, error: Exception) -> UserError:
+    """The error of `import_module(module_name)` failing: a name no module has (a file's path, which
+    MODULE is not), or the module's own code failing (the first line of its error, and the package
+    it lacks where that is what failed)."""
+    shown, file = on_one_line(module_name), Path(module_name)
+    said = f"{type(error).__name__}: {first_line(error)}"
+    as_name = f"'{on_one_line(file.stem)}:{on_one_line(attribute)}'"
+    path = module_name.endswith(".py") or "/" in module_name or "\\" in module_name
+    if _no_module_named(module_name, error):
+        if path:
+            return UserError(f"cannot import '{shown}': MODULE is the name Python imports the module by, not its "
+                             "file's path",
+                             hint=f"write {as_name}, run from the folder that holds {on_one_line(file.name)}")
+        return UserError(f"cannot import '{shown}': {said}", hint="run from the folder that holds it, or install its package")
+    missing = error.name if isinstance(error, ModuleNotFoundError) and error.name else None
+    fix = f"install '{on_one_line(missing)}', which it imports" if missing else "fix its code where it fails"
+    if path:
+        fix = f"write {as_name} (MODULE is the name Python imports the module by, not its file's path), and {fix}"
+    return UserError(f"cannot import '{shown}': its code failed: {said}", hint=fix)
+
+
+def _no_module_named(module_name: str, error: Exception) -> bool:
+    """Whether importing `module_name` failed for its name (no module has it, or a relative name),
+    not in the code of a module it found."""
+    if module_name.startswith("."):  # a relative name: import_module runs nothing
+        return True
+    return isinstance(error, ModuleNotFoundError) and bool(error.name) and (module_name + ".").startswith(
+        f"{error.name}.")
+
+
 def load_callable(target: str) -> Any:
     """`package.module:Callable` imported (the current folder first on the path)."""
     module_name, _, attribute = target.partition(":")
@@ -702,14 +732,7 @@ def load_callable(target: str) -> Any:
     try:
         found: Any = import_module(module_name)
     except Exception as error:  # noqa: BLE001 - any failure of the user's module is one message
-        if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
-            file = Path(module_name)
-            raise UserError(f"cannot import '{on_one_line(module_name)}': MODULE is the name Python imports the module "
-                            "by, not its file's path",
-                            hint=f"write '{on_one_line(file.stem)}:{on_one_line(attribute)}', run from the folder that "
-                                 f"holds {on_one_line(file.name)}") from None
-        raise UserError(f"cannot import '{module_name}': {type(error).__name__}: {error}",
-                        hint="run from the folder that holds it, or install its package") from None
+        raise _not_imported(module_name, attribute, error) from None
     finally:
         if folder in sys.path:  # the module's code may have taken it out
             sys.path.remove(folder)
