@@ -257,3 +257,5 @@ def test_an_opaque_onnx_node_is_named_by_its_own_operator(tmp_path):
     assert set(uncounted) <= operators and "Mul" in uncounted, uncounted
     assert [layer.kind for layer in stats.layers if layer.name == "norm.mul"] == ["opaque"]
     assert stats.totals.params == sum(p.numel() for p in module.parameters())
+    # the Add of the bias was 'norm_1', beside the group 'norm' that holds the Mul of the weight
+    assert {layer.name.split(".")[0] for layer in stats.layers} == {name for name, _ in module.named_children()}

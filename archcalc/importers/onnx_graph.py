@@ -1058,10 +1058,13 @@ class _Namer:
         previous = ""
         placed: list[list] = []       # [item, name, whether it was placed by what it reads]
         owned: set[str] = set()       # the owners named so far: two layers reading one module's initializers
+        seconds: list[int] = []       # the places of the layers of an owner named already
         for item in self.joined:
             owner, scope = owners[id(item)], scopes[id(item)]
             guessed = False
             if owner:
+                if owner in owned:
+                    seconds.append(len(placed))
                 name = self._free(owner) if owner in owned else owner
                 owned.add(owner)
             elif flat and scope:
@@ -1072,8 +1075,7 @@ class _Namer:
             elif scope is not None and scope and per_scope[tuple(scope)] == 1 and tuple(scope) not in deeper:
                 name = self._free(".".join(scope))  # a module that is one node: its path
             else:
-                base = _operation(item.op_type if item.op_type in RULES else item.node.op_type)
-                name = self._free(".".join([*(scope or []), base]))
+                name = self._free(".".join([*(scope or []), self._base(item)]))
             self.taken.add(name)
             placed.append([item, name, guessed])
             made[item.output] = name
@@ -1083,7 +1085,28 @@ class _Namer:
                 group_input.setdefault(".".join(name.split(".")[:depth]), first)
         if flat:
             self._lift(placed)
+        else:
+            self._inside_their_module(placed, [(at, owners[id(placed[at][0])]) for at in seconds])
         return {id(item): name for item, name, _ in placed}
+
+    def _inside_their_module(self, placed: list[list], seconds: list[tuple[int, str]]) -> None:
+        """A second layer of a module's parameters (`norm_1`, a LayerNorm's bias Add before opset 17)
+        named inside the module where other layers are named inside it (`norm.add_1`): names_apart
+        puts the first there too (`norm.mul`), and a spec's group is one stretch of layers. Where none
+        is (two Convs of 'm.weight' and 'm.bias'), the first keeps the module's name, its key."""
+        modules = {name.rpartition(".")[0] for _, name, _ in placed}
+        for at, owner in seconds:
+            if owner not in modules:
+                continue
+            self.taken.discard(placed[at][1])
+            self.numbered.clear()  # a name let go: numbers below may be free again
+            placed[at][1] = self._free(f"{owner}.{self._base(placed[at][0])}")
+            self.taken.add(placed[at][1])
+
+    @staticmethod
+    def _base(item: Joined) -> str:
+        """The name of a layer by its operator (`relu`, `add`)."""
+        return _operation(item.op_type if item.op_type in RULES else item.node.op_type)
 
     def _lift(self, placed: list[list]) -> None:
         """A guessed layer at the end of its group that no other group as deep holds (a classifier's
