@@ -1572,6 +1572,7 @@ def test_a_functional_call_of_a_module_whose_bias_is_a_flag_not_a_tensor_is_impo
     lambda net, x: F.conv2d(x, net.conv.weight),
     lambda net, x: net.conv(x).reshape(1, -1),
     lambda net, x: torch.cat(net.conv(x).chunk(2, 1), 1),
+    lambda net, x: net.conv(x + torch.arange(x.shape[3])),  # a call of no tensor: an opaque layer reads one
 ])
 def test_a_refusal_that_allow_opaque_does_not_lift_does_not_offer_it(read):
     """These refusals stand with --allow-opaque too, whose hint said it keeps the call as an opaque layer."""

@@ -441,7 +441,8 @@ class _Reader:
         except Unsupported as reason:
             if self.allow_opaque and inputs:
                 return "opaque", self._opaque(node, call), self._name(node)
-            error = self._unsupported(node, str(reason) or None, opaque=True)
+            error = self._unsupported(node, str(reason) or None, opaque=bool(inputs),
+                                      not_opaque=NOT_OPAQUE_WITHOUT_INPUT if self.allow_opaque else None)
             error.hint = HOOKED_HINT if more is not None else error.hint
             raise error from None
         return kind, fields, self._name(node)
@@ -562,18 +563,23 @@ class _Reader:
         finally:
             node.target = original
 
-    def _unsupported(self, node: torch.fx.Node, reason: str | None, opaque: bool = False) -> UserError:
-        """The error of a call no layer writes; its hint offers --allow-opaque only where it keeps the
-        call (`opaque`): a call of one tensor's result without a layer kind."""
+    def _unsupported(self, node: torch.fx.Node, reason: str | None, opaque: bool = False,
+                     not_opaque: str | None = None) -> UserError:
+        """The error of a call no layer writes, with why --allow-opaque does not keep it either
+        (`not_opaque`); its hint offers --allow-opaque only where it keeps the call (`opaque`): a
+        call of a tensor's result without a layer kind."""
         scope = node.target if node.op == "call_module" else next(reversed(node.meta.get("nn_module_stack") or {"": 0}))
         where = f"module '{scope}'" if scope else "the top-level forward"
         operation = _operation(node, self.root)
         hint = kinds_hint() if opaque else no_opaque_hint("write this call of the model as a layer kind computes it")
+        nor = f"; nor kept opaque: {not_opaque}" if not_opaque else ""
         if reason is None:
-            return UserError(f"node '{node.name}' ({where}, {operation}) has no layer kind in archcalc", hint=hint)
-        return UserError(f"node '{node.name}' ({where}, {operation}) cannot be written exactly: {reason}", hint=hint)
+            return UserError(f"node '{node.name}' ({where}, {operation}) has no layer kind in archcalc{nor}", hint=hint)
+        return UserError(f"node '{node.name}' ({where}, {operation}) cannot be written exactly: {reason}{nor}",
+                         hint=hint)
 
 
+NOT_OPAQUE_WITHOUT_INPUT = "an opaque layer reads a tensor of the model, and this call reads none"
 HOOKED_HINT = ("import the model with its modules run as their classes run them: remove a hook with the handle its "
                "register_…_hook call returned, and a forward set on the module itself; --allow-opaque keeps the call "
                "as an opaque layer, counted by no convention")
