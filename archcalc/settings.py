@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcalc.errors import NOT_AS_WRITTEN, SpecError, not_as_written
 from archcalc.limits import MAX_MAGNITUDE, MAX_SWEEP_POINTS
+from archcalc.sizes import given_once
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -49,7 +50,9 @@ def parse_setting(text: str) -> Setting:
     if count > MAX_SWEEP_POINTS:
         raise SpecError(f"{count:,} values of '{name}'; a sweep takes at most {MAX_SWEEP_POINTS:,} points "
                         f"(use a larger step)")
-    return Setting(name, tuple(value for entry in entries for value in _values(entry)))
+    found = tuple(value for entry in entries for value in _values(entry))
+    given_once(found, "value", key=_same_value, shown=shown_value, of=f" of '{name}'")
+    return Setting(name, found)
 
 
 def kind_of(value: Any) -> str:
@@ -59,6 +62,16 @@ def kind_of(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     return "a list" if isinstance(value, list) else "a name" if isinstance(value, str) else "any value"
+
+
+def _same_value(value: Any) -> Any:
+    """What tells two values of a parameter apart: 1 and 1.0 are one value, true and 1 are two."""
+    return ("list", tuple(map(_same_value, value))) if isinstance(value, list) else (kind_of(value), value)
+
+
+def shown_value(value: Any) -> str:
+    """A value as the spec writes it: true, 'basic', [3, 4]."""
+    return str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, str) else str(value)
 
 
 def _split(text: str) -> list[str]:

@@ -161,7 +161,10 @@ def parse_sweep_sizes(text: str) -> list[int | tuple[int, int]]:
     """A size list as written: each size a number, each HxW pair a tuple ('8,16:32:16,24x32' →
     [8, 16, 32, (24, 32)]), so that a sweep of a 1-D input can refuse pairs. Counted first, as
     parse_size_list."""
-    return [size for entry in _size_entries(text, "size") for size in entry]
+    found = [size for entry in _size_entries(text, "size") for size in entry]
+    given_once(found, "size", key=lambda size: (size, size) if isinstance(size, int) else size,
+               shown=lambda size: str(size) if isinstance(size, int) else f"{size[0]}x{size[1]}")
+    return found
 
 
 def parse_batch_list(text: str) -> list[int]:
@@ -169,7 +172,25 @@ def parse_batch_list(text: str) -> list[int]:
     if not all(_NUMBER.fullmatch(part.strip()) or _RANGE.fullmatch(part.strip()) for part in text.split(",")):
         raise SpecError(f"batch sizes are whole numbers like 1, 1,8,32 or 1:64:8 (a symbolic batch, --batch N, is "
                         f"table's and memory's), got '{text}'")
-    return [n for entry in _size_entries(text, "batch size") for n, _ in _pairs(entry)]
+    found = [n for entry in _size_entries(text, "batch size") for n, _ in _pairs(entry)]
+    given_once(found, "batch size")
+    return found
+
+
+def given_once(values: Iterable[Any], what: str, key: Callable[[Any], Any] = lambda value: value,
+               shown: Callable[[Any], str] = str, of: str = "") -> None:
+    """SpecError for a value of a sweep's list given more than once (`key` tells two values
+    apart: 32 is the size 32x32), whose point would be computed, and printed, twice."""
+    first: dict[Any, Any] = {}
+    for value in values:
+        earlier = first.get(key(value), _NONE)
+        if earlier is not _NONE:
+            also = "" if shown(earlier) == shown(value) else f" (as {shown(earlier)} and as {shown(value)})"
+            raise SpecError(f"the {what} {shown(value)}{of} is given more than once{also}: give each {what} once")
+        first[key(value)] = value
+
+
+_NONE = object()
 
 
 _COUNT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(K|M|G|T|P|E|KiB|MiB|GiB|TiB|PiB|EiB)?")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcalc.errors import SpecError, UsageError, did_you_mean
 from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS, MAX_SYMBOLIC_LAYERS
-from archcalc.settings import Setting, kind_of
+from archcalc.settings import Setting, kind_of, shown_value
 from archcalc.sizes import check_sweep_points, integer, parse_batch, parse_input
 from archcalc.stats import Figures, ModelStats
 
@@ -250,7 +250,7 @@ def check_settings(document: Any, family: str, settings: list[Setting] | tuple[S
         kind = kind_of(default)
         for value in setting.values:
             if default is not None and kind_of(value) != kind:
-                raise UsageError(f"'{setting.name}' is {kind} in the spec ({_shown(default)}), not {_shown(value)}",
+                raise UsageError(f"'{setting.name}' is {kind} in the spec ({shown_value(default)}), not {shown_value(value)}",
                                  option="'--set'")
 
 
@@ -265,10 +265,10 @@ def check_settings_change(settings: list[Setting] | tuple[Setting, ...], own: di
         others = [values for values in product(*(s.values for s in settings)) if not _same(values[index], mine)]
         if others and all(expanded(values) == expanded((*values[:index], mine, *values[index + 1:]))
                           for values in others):
-            values = list(dict.fromkeys(_shown(values[index]) for values in others))
+            values = list(dict.fromkeys(shown_value(values[index]) for values in others))
             shown = ", ".join(values[:5]) + (f", … ({len(values):,} values)" if len(values) > 5 else "")
             raise UsageError(f"'{setting.name}' changes nothing in {model}: at {shown} it is the model of its own "
-                             f"value ({_shown(mine)}), whose layers do not depend on it", option="'--set'",
+                             f"value ({shown_value(mine)}), whose layers do not depend on it", option="'--set'",
                              hint=f"leave '{setting.name}' out, or sweep a variant whose layers read it")
 
 
@@ -283,10 +283,6 @@ def model_digest(graph: Graph) -> str:
 
 def _same(value: Any, other: Any) -> bool:
     return kind_of(value) == kind_of(other) and value == other
-
-
-def _shown(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, str) else str(value)
 
 
 NUMERIC_MS, SYMBOLIC_MS, SYMPY_MS = 2, 35, 1300

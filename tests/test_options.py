@@ -132,13 +132,31 @@ def test_a_size_out_of_bounds_names_what_it_is(cli, option, value, named):
                                                       f"from 1 to 2,147,483,647")
 
 
+@pytest.mark.parametrize("command, args, option, given", [
+    ("sweep", ["--size", "32,32"], "--size", "the size 32 is given more than once: give each size once"),
+    ("sweep", ["--size", "16:64:16,32x32"], "--size",
+     "the size 32x32 is given more than once (as 32 and as 32x32): give each size once"),
+    ("sweep", ["--size", "32", "--batch", "1,1:4"], "--batch",
+     "the batch size 1 is given more than once: give each batch size once"),
+    ("sweep", ["--size", "32", "--set", "padding=0:2,1"], "--set",
+     "the value 1 of 'padding' is given more than once: give each value once"),
+    ("sweep", ["--size", "32", "--set", "padding=1,1.0"], "--set",
+     "the value 1.0 of 'padding' is given more than once (as 1 and as 1.0): give each value once"),
+    ("report", ["--sweep", "32,32"], "--sweep", "the size 32 is given more than once: give each size once"),
+])
+def test_a_value_given_twice_in_a_sweep_list_is_refused(cli, command, args, option, given):
+    """`sweep lenet5 --size 32,32` printed the row of 1×32×32 twice, exit 0: a point given twice is
+    a usage error naming it (as `--set` refuses a parameter set twice)."""
+    assert refused(cli, command, "lenet5", *args) == f"invalid value for '{option}': {given}"
+
+
 def test_size_lists_are_exact_at_the_boundary():
     from archcalc.sizes import parse_batch_list, parse_size_list
     from archcalc.sweep import sweep
 
     sizes = parse_size_list("1:9998,224x320,7")
     assert len(sizes) == 10_000 and sizes[9997:] == [(9998, 9998), (224, 320), (7, 7)]
-    assert parse_batch_list("1:9999:1,64") == [*range(1, 10_000), 64]
+    assert parse_batch_list("1:9999:1,10000") == [*range(1, 10_001)]
     with pytest.raises(SpecError) as error:
         parse_size_list("1:9998,224x320,7,8")
     assert error.value.message == f"10,001 sizes; {TOO_MANY}"

@@ -1734,7 +1734,8 @@ def test_a_number_yaml_reads_otherwise_inside_a_settings_list_is_refused(setting
 
     with pytest.raises(SpecError, match=f"YAML reads {read}, not as written"):
         parse_setting(setting)
-    assert parse_setting("depths=[4,'010'],[4,0x8],[4,!!str 010]").values == ([4, "010"], [4, 8], [4, "010"])
+    assert parse_setting("depths=[4,'010'],[4,0x8]").values == ([4, "010"], [4, 8])
+    assert parse_setting("depths=[4,!!str 010]").values == ([4, "010"],)
 
 
 @pytest.mark.parametrize("blocks, kind", [("blocks:\n  unit:\n    layers:\n      - c: {kind: conv2d, out: 7, kernel: 1}\n",
