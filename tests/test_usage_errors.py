@@ -318,7 +318,7 @@ def test_a_dash_is_no_file_name_for_an_option_that_names_a_file(args, cli, tmp_p
     (["report", "lenet5", "-o", "a.md", "--output", "b.md"], "'--output' / '-o'"),
     (["conv", "--input", "32", "--kernel", "3", "--kernel", "5"], "'--kernel'"),
     (["validate", "lenet5", "--runs", "0", "--runs", "0"], "'--runs'"),
-    (["sweep", "lenet5", "--size", "32", "--size", "64"], "'--size'"),
+    (["sweep", "lenet5", "--size", "32", "--format", "csv", "--format", "json"], "'--format'"),
     (["check", "--format", "text", "--format", "github"], "'--format'"),
     (["list", "--convention", "torch", "--convention", "paper"], "'--convention'"),
 ])
@@ -332,6 +332,21 @@ def test_an_option_of_one_value_given_twice_is_a_usage_error(args, option, cli, 
     lines = result.stderr.splitlines()
     assert lines[0] == f"error: {option} is given more than once: give it once (it takes one value)"
     assert lines[-1] == f"  help:  archcalc {args[0]} --help"
+
+
+@pytest.mark.parametrize("args, option, joined", [
+    (["sweep", "lenet5", "--size", "32", "--size", "64"], "'--size'", "--size 32,64"),
+    (["sweep", "lenet5", "--size=32:64:32", "--batch", "1", "--size", "224x320"], "'--size'", "--size 32:64:32,224x320"),
+    (["sweep", "lenet5", "--size", "32", "--batch", "1", "--batch=8"], "'--batch'", "--batch 1,8"),
+    (["report", "lenet5", "--sweep", "32", "--sweep", "64"], "'--sweep'", "--sweep 32,64"),
+])
+def test_an_option_whose_value_is_a_list_given_twice_is_told_to_join_them(args, option, joined, cli):
+    """`sweep --size 32 --size 64` was told "give it once (it takes one value)", as if it took one
+    size: its one value is a list, and the values given go in it, joined by ','."""
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0] == (f"error: {option} is given more than once: give it once, its values "
+                                             f"joined by ',' ({joined})")
 
 
 def test_an_option_of_many_values_is_still_given_as_often_as_needed(cli):

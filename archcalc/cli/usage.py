@@ -55,9 +55,10 @@ class ArchcalcCommand(TyperCommand):
         parse = parser.parse_args
 
         def parse_args(args):
+            words = list(args)  # click's parser takes its words off the list
             opts, rest, order = parse(args=args)
             if not ctx.resilient_parsing:
-                _refuse_repeated(ctx, order)
+                _refuse_repeated(ctx, order, words)
                 _refuse_options_as_values(ctx, opts, order)
             return opts, rest, order
 
@@ -73,25 +74,45 @@ class ArchcalcCommand(TyperCommand):
             raise typer.Exit(code)
 
 
-def _refuse_repeated(ctx, order: list) -> None:
+def _refuse_repeated(ctx, order: list, words: list[str]) -> None:
     """A usage error for an option of one value (not `many`, as `--set` is) given more
-    than once, in the order the parser met the options."""
+    than once, in the order the parser met the options (`words`: the command line's)."""
     seen = set()
     for param in order:
         if getattr(param, "multiple", True) or not param.expose_value:
             continue
         if param in seen:
-            raise _click_errors.UsageError(_given_twice(param, ctx), ctx=ctx)
+            raise _click_errors.UsageError(_given_twice(param, ctx, words), ctx=ctx)
         seen.add(param)
 
 
-def _given_twice(param, ctx) -> str:
+def _given_twice(param, ctx, words: list[str]) -> str:
     """What is said of an option given twice: a switch takes no value, and is named by each of
-    its words (`--memory --no-memory` gave '--memory' twice)."""
+    its words (`--memory --no-memory` gave '--memory' twice); the values of a `joined` option
+    (`--size 32 --size 64`) go in one, joined by ',' (`--size 32,64`)."""
+    hint = param.get_error_hint(ctx)
+    option = getattr(ctx.command.callback, "options", {}).get(param.name)
+    if option is not None and option.joined:
+        joined = shortened(",".join(_values_given(param.opts, words)))
+        return f"{hint} is given more than once: give it once, its values joined by ',' ({param.opts[0]} {joined})"
     if not getattr(param, "is_flag", False):
-        return f"{param.get_error_hint(ctx)} is given more than once: give it once (it takes one value)"
+        return f"{hint} is given more than once: give it once (it takes one value)"
     words = " / ".join(repr(word) for word in (*param.opts, *param.secondary_opts))
     return f"{words} is given more than once: give it once (a switch is on or off)"
+
+
+def _values_given(flags: list[str], words: list[str]) -> list[str]:
+    """The values given to an option of these flags (`--size 32`, `--size=64`), up to `--`."""
+    values = []
+    for index, word in enumerate(words):
+        if word == "--":
+            break
+        flag, equals, value = word.partition("=")
+        if word in flags and index + 1 < len(words):
+            values.append(words[index + 1])
+        elif equals and flag in flags:
+            values.append(value)
+    return values
 
 
 def _refuse_options_as_values(ctx, opts: dict, order: list) -> None:
@@ -225,6 +246,7 @@ def typer_function(function: Callable) -> Callable:
                                for name, value in values.items()})
 
     command.__name__ = function.__name__
+    command.options = {name: parameter for name, parameter in parameters(function) if isinstance(parameter, Option)}
     command.__signature__ = inspect.Signature(signature)
     command.__annotations__ = {parameter.name: parameter.annotation for parameter in signature}
     return command

@@ -41,7 +41,9 @@ class Option(NamedTuple):
     default); `type` is str, int, bool or Path (a file, not a directory), taken from the default
     where one is given; `choices` are the only values it takes; `parse` (text → value) runs on
     the text given or on the default text. A `many` option may be given several times: its
-    value is the list of the values given (None when it is not given)."""
+    value is the list of the values given (None when it is not given). A `joined` option's one
+    value is a list whose entries are joined by ',' (`--size 32,64`): given twice, it is told to
+    join them."""
 
     default: Any
     help: str
@@ -52,6 +54,7 @@ class Option(NamedTuple):
     min: int | None = None
     max: int | None = None
     many: bool = False
+    joined: bool = False
 
     @property
     def kind(self) -> type:

@@ -32,7 +32,7 @@ def report(
     validate: bool = Option(False, "Add the cross-validation against torch (needs torch).", ("--validate",)),
     timestamp: bool = Option(False, "Say when the report was made (then runs differ).", ("--timestamp",)),
     sweep_sizes: list | None = Option(None, "Add the cost against input size: 32:512:32, 224,256, …", ("--sweep",),
-                                      parse=sizes.parse_sweep_sizes),
+                                      parse=sizes.parse_sweep_sizes, joined=True),
     settings: list | None = SETTINGS,
     device_profile: str | None = Option(None, "Add the roofline on this device: each stage's predicted time beside its "
                                         "cost (a bundled profile such as h200, or a profile file); --dtype sets "

@@ -30,9 +30,10 @@ def sweep(
     spec: str = Argument("SPEC", "A spec file, or a bundled model name."),
     size: list = Option(REQUIRED, "Input sizes: 32:512:32 (from:to:step, both ends included), 224,256 or 224x320 "
                         "(HxW). A size is the length L of a 1-D input (C×L), else height and width; a 3-D input "
-                        "(C×D×H×W) keeps the spec's depth D.", ("--size",), parse=sizes.parse_sweep_sizes),
+                        "(C×D×H×W) keeps the spec's depth D.", ("--size",), parse=sizes.parse_sweep_sizes,
+                        joined=True),
     batch: list = Option("1", f"Batch sizes: 1, 1,8,32 or 1:64:8 (at most {MAX_SWEEP_POINTS:,} sizes × batch sizes).",
-                         ("--batch",), parse=sizes.parse_batch_list),
+                         ("--batch",), parse=sizes.parse_batch_list, joined=True),
     settings: list | None = SETTINGS,
     max_params: int | None = _limit("parameters"),
     max_macs: int | None = _limit("MACs"),
