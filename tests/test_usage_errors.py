@@ -334,6 +334,21 @@ def test_an_option_of_one_value_given_twice_is_a_usage_error(args, option, cli, 
     assert lines[-1] == f"  help:  archcalc {args[0]} --help"
 
 
+@pytest.mark.parametrize("args", [
+    ["table", "lenet5", "--batch", "2", "--batch", "3", "--help"],
+    ["sweep", "lenet5", "--help", "--size", "32", "--size", "64"],
+    ["report", "lenet5", "-o", "--wide", "--help"],
+    ["table", "lenet5", "--batch", "0", "--help"],  # click's own refusal: the help came first already
+])
+def test_help_comes_before_an_option_given_twice(args, cli):
+    """`table lenet5 --batch 2 --batch 3 --help` printed the usage error, exit 2, where click prints
+    the help first for every other mistake."""
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert result.stdout.split()[:3] == ["Usage:", "archcalc", args[0]]
+
+
 @pytest.mark.parametrize("args, option, joined", [
     (["sweep", "lenet5", "--size", "32", "--size", "64"], "'--size'", "--size 32,64"),
     (["sweep", "lenet5", "--size=32:64:32", "--batch", "1", "--size", "224x320"], "'--size'", "--size 32:64:32,224x320"),

@@ -50,14 +50,15 @@ class ArchcalcCommand(TyperCommand):
 
     def make_parser(self, ctx):
         """click's parser, whose words are refused where they give an option of one value twice
-        (`--batch 2 --batch 4`: click took the last, silently)."""
+        (`--batch 2 --batch 4`: click took the last, silently), unless --help is among them: as
+        with click's own errors, the help is printed first."""
         parser = super().make_parser(ctx)
         parse = parser.parse_args
 
         def parse_args(args):
             words = list(args)  # click's parser takes its words off the list
             opts, rest, order = parse(args=args)
-            if not ctx.resilient_parsing:
+            if not ctx.resilient_parsing and not any(param.is_eager for param in order):  # --help comes first
                 _refuse_repeated(ctx, order, words)
                 _refuse_options_as_values(ctx, opts, order)
             return opts, rest, order
