@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 
@@ -1905,3 +1906,37 @@ def test_an_included_specs_block_of_the_same_name_is_another_block(write_spec):
     nodes, _, _ = _expanded(path)
     assert [(node.name, node.kind.key) for node in nodes] == [("a.back.u.conv", "conv2d")]
     assert (nodes, *_expanded(path)[1:]) == _expanded(path, copying=False)
+
+
+NULL_SPEC = ("name: n\ninput: [3, 8, 8]\nparams: {w: ~, ks: [~, 3]}\nlayers:\n"
+             "  - c: {kind: conv2d, out: 4, kernel: 1}\n  - d: {kind: conv2d, kernel: 1, FIELDS}\n")
+
+
+@pytest.mark.parametrize("fields, written", [
+    ('out: 4, when: "w == 3"', "'w' is null (~) in 'w == 3'"),  # left 'd' out, exit 0
+    ('out: "4 if w else 8"', "'w' is null (~) in '4 if w else 8'"),  # gave 8, exit 0
+    ('out: "4 if not w else 8"', "'w' is null (~) in '4 if not w else 8'"),
+    ('out: 4, when: "w != 3 and true"', "'w' is null (~) in 'w != 3 and true'"),
+    ('out: "w + 1"', "'w' is null (~) in 'w + 1'"),
+    ('out: "max(w, 4)"', "'w' is null (~) in 'max(w, 4)'"),
+    ('out: "ks[0] * 2"', "'ks[0]' is null (~) in 'ks[0] * 2'"),
+    ('out: "[4, 8][w]"', "'w' is null (~) in '[4, 8][w]'"),
+])
+def test_a_null_parameter_compared_tested_or_computed_with_is_refused(cli, write_spec, fields, written):
+    """`params: {w: ~}` read in `when: "w == 3"` left the layer out, and in `"4 if w else 8"` gave
+    8, exit 0: null is no value to compare or test. One error at the expression, naming it."""
+    result = cli("table", write_spec(NULL_SPEC.replace("FIELDS", fields)))
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.endswith(f"layer 'd': {written}: it has no value to compare, test or compute with"), first
+    assert ":6:" in first
+
+
+def test_a_null_parameter_as_a_whole_field_is_not_given(cli, write_spec):
+    """Null keeps its use as 'not given': max pooling's `stride: s` with s null is its kernel, 2,
+    so 8×8 pools to 4×4 (torch.nn.MaxPool2d(2) of an 8×8 input: 4×4)."""
+    result = cli("table", write_spec("name: p\ninput: [3, 8, 8]\nparams: {s: ~, big: false}\nlayers:\n"
+                                     "  - p: {kind: maxpool2d, kernel: 2, stride: s}\n"
+                                     "  - q: {kind: maxpool2d, kernel: 2, stride: \"3 if big else s\"}\n"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [row["shape"] for row in json.loads(result.stdout)["rows"]] == [[1, 3, 4, 4], [1, 3, 2, 2]]

@@ -255,6 +255,23 @@ class _Compiler:
     def compile(self, node: ast.expr) -> Callable[[Mapping[str, Any]], Any]:
         return getattr(self, "compile_" + type(node).__name__)(node)
 
+    def operand(self, node: ast.expr) -> Callable[[Mapping[str, Any]], Any]:
+        """`node` compiled as what an operation compares, tests, computes with or indexes: a null
+        value (a parameter set to ~, passed on whole as a field's value where it means 'not
+        given') is refused there, where `w == 3` was false and `4 if w else 8` was 8, silently.
+        Only a name, an index or an `if` can give null: other nodes are compiled as they are."""
+        value = self.compile(node)
+        if not isinstance(node, (ast.Name, ast.Subscript, ast.IfExp)):
+            return value
+        text = self.text
+
+        def present(names: Mapping[str, Any]) -> Any:
+            found = value(names)
+            if found is None:
+                raise _null(text, node)
+            return found
+        return present
+
     def compile_Constant(self, node: ast.Constant) -> Callable:
         value, text = node.value, self.text
         if not isinstance(value, (int, float, str, bool)):
@@ -288,7 +305,7 @@ class _Compiler:
         return lookup
 
     def compile_BinOp(self, node: ast.BinOp) -> Callable:
-        left, right, apply, text = self.compile(node.left), self.compile(node.right), _BINARY[type(node.op)], self.text
+        left, right, apply, text = self.operand(node.left), self.operand(node.right), _BINARY[type(node.op)], self.text
 
         def binary(names: Mapping[str, Any]) -> Any:
             a, b = left(names), right(names)
@@ -302,7 +319,7 @@ class _Compiler:
         return binary
 
     def compile_UnaryOp(self, node: ast.UnaryOp) -> Callable:
-        operand, text = self.compile(node.operand), self.text
+        operand, text = self.operand(node.operand), self.text
         if isinstance(node.op, ast.Not):
             return lambda names: not operand(names)
         sign = -1 if isinstance(node.op, ast.USub) else 1
@@ -316,14 +333,14 @@ class _Compiler:
         return signed
 
     def compile_BoolOp(self, node: ast.BoolOp) -> Callable:
-        values = [self.compile(value) for value in node.values]
+        values = [self.operand(value) for value in node.values]
         if isinstance(node.op, ast.And):
             return lambda names: all(value(names) for value in values)
         return lambda names: any(value(names) for value in values)
 
     def compile_Compare(self, node: ast.Compare) -> Callable:
-        first = self.compile(node.left)
-        steps = [(_COMPARE[type(op)], self.compile(comparator)) for op, comparator in zip(node.ops, node.comparators)]
+        first = self.operand(node.left)
+        steps = [(_COMPARE[type(op)], self.operand(comparator)) for op, comparator in zip(node.ops, node.comparators)]
         if len(steps) == 1:
             [(holds, second)] = steps
             return lambda names: holds(first(names), second(names))
@@ -339,11 +356,11 @@ class _Compiler:
         return compare
 
     def compile_IfExp(self, node: ast.IfExp) -> Callable:
-        test, body, orelse = self.compile(node.test), self.compile(node.body), self.compile(node.orelse)
+        test, body, orelse = self.operand(node.test), self.compile(node.body), self.compile(node.orelse)
         return lambda names: body(names) if test(names) else orelse(names)
 
     def compile_Subscript(self, node: ast.Subscript) -> Callable:
-        container, index, text = self.compile(node.value), self.compile(node.slice), self.text
+        container, index, text = self.operand(node.value), self.operand(node.slice), self.text
 
         def subscript(names: Mapping[str, Any]) -> Any:
             items, at = container(names), index(names)
@@ -365,7 +382,7 @@ class _Compiler:
     compile_Tuple = compile_List
 
     def compile_Call(self, node: ast.Call) -> Callable:
-        function, arguments, text = FUNCTIONS[node.func.id], [self.compile(argument) for argument in node.args], self.text
+        function, arguments, text = FUNCTIONS[node.func.id], [self.operand(argument) for argument in node.args], self.text
         return lambda names: _bounded(function(*[argument(names) for argument in arguments]), text)
 
 
@@ -410,6 +427,17 @@ def _beyond(text: str, value: float, part: ast.expr | None = None) -> SpecError:
         return SpecError(f"{_quoted(written, 40)} in {_quoted(text)} gives {shown}, beyond the limit of {limit}",
                          spot=(part.col_offset, written))
     return SpecError(f"{_quoted(text)} gives {shown}, beyond the limit of {limit}")
+
+
+def _null(text: str, part: ast.expr) -> SpecError:
+    """The error for the null value that `part` of `text` gives, where it is compared, tested,
+    computed with or indexed."""
+    written = ast.get_source_segment(text.strip(), part) or ast.unparse(part)
+    where = "" if written == text.strip() else f" in {_quoted(text)}"
+    return SpecError(f"{_quoted(written, 40)} is null (~){where}: it has no value to compare, test or compute with",
+                     spot=(part.col_offset, written),
+                     hint="give the parameter a value (in params, a variant or --set); null passes on only as a "
+                          "field's whole value, where it means not given (stride: s)")
 
 
 def _is_number(value: Any) -> bool:
