@@ -1940,3 +1940,13 @@ def test_a_null_parameter_as_a_whole_field_is_not_given(cli, write_spec):
                                      "  - q: {kind: maxpool2d, kernel: 2, stride: \"3 if big else s\"}\n"), "--format", "json")
     assert result.exit_code == 0, result.output
     assert [row["shape"] for row in json.loads(result.stdout)["rows"]] == [[1, 3, 4, 4], [1, 3, 2, 2]]
+
+
+@pytest.mark.parametrize("field, said", [("when", "'when' must be true or false"),
+                                         ("repeat", "'repeat' must be a whole number")])
+def test_a_null_when_or_repeat_says_null(cli, write_spec, field, said):
+    """`when: w` with w null said "got None", Python's word, where a field says YAML's."""
+    result = cli("table", write_spec("name: n\ninput: [3, 8, 8]\nparams: {w: ~}\nlayers:\n"
+                                     f"  - c: {{kind: conv2d, out: 4, kernel: 1, {field}: w}}\n"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0].endswith(f"layer 'c': {said}, got null (no value)")

@@ -81,7 +81,7 @@ class Params(NamedTuple):
         return self.weight + self.bias
 
 
-def _got(value: Any) -> str:
+def quoted_value(value: Any) -> str:
     """A field's value as a message quotes it: YAML's null (`~`, or nothing after the colon) as such."""
     return "null (no value)" if value is None else repr(value)
 
@@ -487,7 +487,7 @@ class LayerKind:
                 choices = self.fields[name].choices
                 if choices and value not in choices:
                     raise SpecError(f"field '{name}' of {self.key} must be one of {', '.join(map(repr, choices))}, "
-                                    f"got {_got(value)}", field=name)
+                                    f"got {quoted_value(value)}", field=name)
             elif default is REQUIRED:
                 raise SpecError(f"{self.key} needs the field '{name}'", field=name,
                                 hint=f"add '{name}: …' ({self.fields[name].doc})")
@@ -569,7 +569,7 @@ def _whole(value: Any, name: str, minimum: int | None) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise SpecError(f"field '{name}' must be a whole number, got {_got(value)}", field=name)
+            raise SpecError(f"field '{name}' must be a whole number, got {quoted_value(value)}", field=name)
     if minimum is not None and value < minimum:
         raise SpecError(f"field '{name}' must be at least {minimum}, got {value}", field=name)
     if abs(value) > MAX_DIMENSION:
@@ -604,21 +604,21 @@ def _padding(value: Any, name: str, axes: int) -> tuple[int, ...] | str:
 
 def _indices(value: Any, name: str) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple)):
-        raise SpecError(f"field '{name}' must be a list of whole numbers, got {_got(value)}", field=name)
+        raise SpecError(f"field '{name}' must be a list of whole numbers, got {quoted_value(value)}", field=name)
     return tuple(_whole(item, name, None) for item in value)
 
 
 def _boolean(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
-        raise SpecError(f"field '{name}' must be true or false, got {_got(value)}", field=name)
+        raise SpecError(f"field '{name}' must be true or false, got {quoted_value(value)}", field=name)
     return value
 
 
 def _text(value: Any, name: str) -> str:
     if not isinstance(value, str):
-        raise SpecError(f"field '{name}' must be text, got {_got(value)}", field=name)
+        raise SpecError(f"field '{name}' must be text, got {quoted_value(value)}", field=name)
     if any(map(hidden, value)):  # shown in every output: a control character would reach the terminal
-        raise SpecError(f"field '{name}' must be printable text on one line, got {_got(value)}", field=name,
+        raise SpecError(f"field '{name}' must be printable text on one line, got {quoted_value(value)}", field=name,
                         hint="remove the control, format or line-break characters")
     return value
 
@@ -630,7 +630,7 @@ def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         hint = (f"YAML reads {value} as text (an exponent needs a '.' and a sign: 1.0e-6), and a parameter keeps "
                 "it so: write 1.0e-6 or 0.000001" if isinstance(value, str) and _EXPONENT_TEXT.fullmatch(value) else None)
-        raise SpecError(f"field '{name}' must be a number, got {_got(value)}", field=name, hint=hint)
+        raise SpecError(f"field '{name}' must be a number, got {quoted_value(value)}", field=name, hint=hint)
     return float(value)
 
 

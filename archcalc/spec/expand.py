@@ -15,6 +15,7 @@ import yaml
 from archcalc.errors import Location, SpecError, did_you_mean, hidden, on_one_line
 from archcalc.graph import INPUT, Graph, Node, Scope
 from archcalc.layers import LAYER_KINDS, Attrs, LayerKind
+from archcalc.layers.base import quoted_value
 from archcalc.limits import MAX_EXPANDED, MAX_INCLUDED, MAX_NESTING, MAX_VARIANTS
 from archcalc.sizes import parse_input
 from archcalc.spec.expr import LITERALS, REPEAT_NAMES, evaluate, names_in
@@ -1084,7 +1085,7 @@ class _Builder:
             value = int(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             what = "a whole number" if expected is int else "true or false"
-            raise SpecError(f"'{key}' must be {what}, got {value!r}", location=body.where(key))
+            raise SpecError(f"'{key}' must be {what}, got {quoted_value(value)}", location=body.where(key))
         return value
 
     def _check_item_keys(self, body: YMap, allowed: set[str] | frozenset[str], what: str) -> None:
