@@ -1291,8 +1291,8 @@ def test_torchs_warning_on_a_layer_traced_does_not_reach_stderr(tmp_path):
         def same():
             return nn.Sequential(nn.Conv2d(3, 4, 4, padding="same"), nn.ReLU())
         """), encoding="utf-8")
-    running = subprocess.run([sys.executable, "-c", "import torch; torch.nn.Conv2d(3, 4, 4, padding='same')"
-                              "(torch.zeros(1, 3, 8, 8))"], capture_output=True, text=True, check=True)
+    running_it = "import torch; torch.nn.Conv2d(3, 4, 4, padding='same')(torch.zeros(1, 3, 8, 8))"
+    running = subprocess.run([sys.executable, "-c", running_it], capture_output=True, text=True, check=True)
     assert "padding='same' with even kernel lengths" in running.stderr  # torch's, once a process (TORCH_WARN_ONCE)
     result = run_process("import", "torch", "same_models:same", "--input", "3x8x8", cwd=tmp_path)
     assert done_quietly(result, "import torch"), result.stderr
