@@ -354,10 +354,15 @@ def test_help_comes_before_an_option_given_twice(args, cli):
     (["sweep", "lenet5", "--size=32:64:32", "--batch", "1", "--size", "224x320"], "'--size'", "--size 32:64:32,224x320"),
     (["sweep", "lenet5", "--size", "32", "--batch", "1", "--batch=8"], "'--batch'", "--batch 1,8"),
     (["report", "lenet5", "--sweep", "32", "--sweep", "64"], "'--sweep'", "--sweep 32,64"),
+    (["sweep", "lenet5", "--size", "32", "--size", "32,64"], "'--size'", "--size 32,64"),
+    (["sweep", "lenet5", "--size", "32", "--size", "32"], "'--size'", "--size 32"),
+    (["sweep", "lenet5", "--size=32", "--size="], "'--size'", "--size 32"),
 ])
 def test_an_option_whose_value_is_a_list_given_twice_is_told_to_join_them(args, option, joined, cli):
     """`sweep --size 32 --size 64` was told "give it once (it takes one value)", as if it took one
-    size: its one value is a list, and the values given go in it, joined by ','."""
+    size: its one value is a list, and the values given go in it, joined by ','. A value given in
+    both goes in once: `--size 32 --size 32` was told to write `--size 32,32`, which is refused
+    (the size 32 is given more than once)."""
     result = cli(*args)
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines()[0] == (f"error: {option} is given more than once: give it once, its values "

@@ -90,11 +90,13 @@ def _refuse_repeated(ctx, order: list, words: list[str]) -> None:
 def _given_twice(param, ctx, words: list[str]) -> str:
     """What is said of an option given twice: a switch takes no value, and is named by each of
     its words (`--memory --no-memory` gave '--memory' twice); the values of a `joined` option
-    (`--size 32 --size 64`) go in one, joined by ',' (`--size 32,64`)."""
+    (`--size 32 --size 64`) go in one, joined by ',' (`--size 32,64`), each once (a list refuses
+    a value given twice)."""
     hint = param.get_error_hint(ctx)
     option = getattr(ctx.command.callback, "options", {}).get(param.name)
     if option is not None and option.joined:
-        joined = shortened(",".join(_values_given(param.opts, words)))
+        entries = (entry for value in _values_given(param.opts, words) for entry in value.split(",") if entry)
+        joined = shortened(",".join(dict.fromkeys(entries)))  # each once: the list refuses 32,32
         return f"{hint} is given more than once: give it once, its values joined by ',' ({param.opts[0]} {joined})"
     if not getattr(param, "is_flag", False):
         return f"{hint} is given more than once: give it once (it takes one value)"
