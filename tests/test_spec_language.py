@@ -1932,6 +1932,16 @@ def test_a_null_parameter_compared_tested_or_computed_with_is_refused(cli, write
     assert ":6:" in first
 
 
+def test_a_null_parameter_in_a_list_given_to_min_is_called_null(cli, write_spec):
+    """`min([w, 4])` with w null was refused as "min takes numbers, got None", Python's word for
+    it; YAML's, as every other message of a null value, is null."""
+    result = cli("table", write_spec(NULL_SPEC.replace("FIELDS", 'out: "min([w, 4])"')))
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.endswith("layer 'd': cannot evaluate 'min([w, 4])': min takes numbers, got null (no value)"), first
+    assert "None" not in result.stderr
+
+
 def test_a_null_parameter_as_a_whole_field_is_not_given(cli, write_spec):
     """Null keeps its use as 'not given': max pooling's `stride: s` with s null is its kernel, 2,
     so 8×8 pools to 4×4 (torch.nn.MaxPool2d(2) of an 8×8 input: 4×4)."""

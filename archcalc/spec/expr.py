@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from archcalc.errors import SpecError, did_you_mean, hidden
+from archcalc.layers.base import quoted_value
 from archcalc.limits import MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_MAGNITUDE
 
 REPEAT_NAMES = ("index", "count")
@@ -34,8 +35,8 @@ class _Refused(ValueError):
 def _number(function: str, value: Any) -> float:
     """`value`, refused unless it is a finite number (an argument of one of the functions below)."""
     if not _is_number(value) or not math.isfinite(value):
-        raise _Refused(f"{function} takes numbers, got {value!r}", "give it a number: a parameter that "
-                       "is a number, not text, a list, true/false or .nan")
+        raise _Refused(f"{function} takes numbers, got {quoted_value(value)}", "give it a number: a parameter "
+                       "that is a number, not text, a list, true/false, null or .nan")
     return value
 
 
