@@ -1513,6 +1513,50 @@ def test_convnext_timed_for_a_minute_is_what_its_kept_times_give():
             f"second's {second[1]} (by the medians of each stage's blocks), by {min(apart):.2f}–{max(apart):.0f}%.") in flat
 
 
+def test_whether_the_rank_target_is_within_reach_is_what_the_kept_times_give():
+    """docs/latency-passes.md's section on whether ρ ≥ 0.8 could be met for all four ConvNeXts at
+    once, and docs/latency.md's paragraph on it, made again from every kept measurement of the
+    AVX-512 machine (the passes, the minute's runs, benchmarks/results/cpu-2026-12-06-reach) by
+    `benchmarks/rank_reach.py`: each measurement's two ceilings, how many could hold all four at
+    0.8 (none), and how alike the third stage's layers rank from one run to another."""
+    import contextlib
+    import importlib.util
+    import io
+    import json
+
+    spec = importlib.util.spec_from_file_location("rank_reach", ROOT / "benchmarks" / "rank_reach.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    files = [(label, benchmark.RESULTS / path) for label, path in benchmark.KEPT]
+    rows = benchmark.reach(files)
+    kept = [json.loads(path.read_text()) for label, path in files if label.startswith("2 seconds")]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        benchmark.print_reach(rows)
+        benchmark.print_between_runs(kept)
+    text = _latency_text()
+    flat = " ".join(text.split())
+    for line in printed.getvalue().splitlines():
+        if line.startswith("| "):
+            assert line in text, line
+    assert len(rows) == 20 and len(kept) == 8
+    assert not any(benchmark.within(ceilings, which) for _, ceilings in rows for which in (0, 1))
+    complete = sum(len(ceilings) == 4 for _, ceilings in rows)
+    assert f"On none of the {complete} measurements that hold all four could all four reach 0.8, by either ceiling." in flat
+    under = {model: sum(ceilings[model][0] < 0.8 for _, ceilings in rows) for model in ("convnext_small", "convnext_base")}
+    assert (f"ConvNeXt-S's η is under 0.8 on {under['convnext_small']} of the {len(rows)} measurements" in flat
+            and f"ConvNeXt-B's on {under['convnext_base']} of {len(rows)} (" in flat)
+    tiny = [ceilings["convnext_tiny"][1] for _, ceilings in rows if "convnext_tiny" in ceilings]
+    assert f"(ConvNeXt-T's to {min(tiny):.2f}–{max(tiny):.2f})" in flat
+    fourteenth = dict(rows)["fourteenth pass"]
+    assert (f"where ConvNeXt-S and -B reach {fourteenth['convnext_small'][1]:.2f} and {fourteenth['convnext_base'][1]:.2f}, "
+            f"ConvNeXt-L is at {fourteenth['convnext_large'][1]:.2f})") in flat
+    medians = [statistics.median(benchmark.between_runs(kept, model, suffix))
+               for model in ("convnext_small", "convnext_base", "convnext_large") for suffix in (".fc1", ".fc2")]
+    assert f"the medians are {min(medians):.2f} to {max(medians):.2f}".replace("-", "−") in flat
+    assert f"at a median ρ of {min(medians):.2f} to {max(medians):.2f}".replace("-", "−") in flat
+
+
 ORIENTATION_RUN = ROOT / "benchmarks" / "results" / "cpu-2026-12-06-orientation"
 
 
