@@ -979,3 +979,22 @@ def test_a_spec_the_baseline_names_that_is_no_file_is_said_so_not_gone(tmp_path,
     result = cli("check")
     assert result.exit_code == 2 and result.stderr.startswith(
         f"error: archcalc.lock.yaml:4:3: model 'tiny': its spec 't.yaml': {says}\n"), result.output
+
+
+def test_an_error_in_a_variant_is_named_on_a_copy_the_raisers_own_is_left(project, monkeypatch):
+    """check adds '(in the variant …)' to the error it reports; the SpecError it caught is the
+    raiser's, which may raise it again: it keeps its message (it read '… (in the variant 'a')
+    (in the variant 'a')' at its second report)."""
+    from archcalc.check import check, load_baseline
+    from archcalc.errors import Location, SpecError
+
+    raised = SpecError("it broke", location=Location("fam.yaml", 3, 1), hint="fix it")
+    monkeypatch.setattr(sys.modules["archcalc.spec.expand"], "expand", lambda *args, **kwargs: (_ for _ in ()).throw(raised))
+    (project / "fam.yaml").write_text("name: fam\ninput: [3, 16, 16]\nvariants:\n  a: {}\n"
+                                      "layers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n")
+    for _ in range(2):
+        with pytest.raises(SpecError) as caught:
+            check(["fam.yaml"], load_baseline("archcalc.lock.yaml"), jobs=1)
+        assert caught.value.message == "it broke (in the variant 'a')"
+        assert (caught.value.location, caught.value.hint) == (raised.location, raised.hint)
+    assert raised.message == "it broke"

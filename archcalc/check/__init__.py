@@ -3,6 +3,7 @@ spec's `expect:` block; report drift, broken budgets, new models and models whos
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -234,12 +235,20 @@ class _Measure(NamedTuple):
             entry = self.baseline.entries.get(graph.model)
             stats = _analyze(graph, entry)
         except SpecError as error:  # a family's variants share their layers' lines: say which variant
-            if variant is not None:
-                error.message += f" (in the variant '{variant}')"
-            raise
+            if variant is None:
+                raise
+            raise _in_variant(error, variant) from None
         spec = _argument(path, variant)
         findings = _hold(graph, stats, entry, self.baseline, spec, _update_command(entry, path, self.baseline, spec))
         return Measured(graph.model, graph.location, findings, record_of(stats) if self.records else None)
+
+
+def _in_variant(error: SpecError, variant: str) -> SpecError:
+    """A copy of `error` that names the variant measured (the error itself, which its raiser
+    may hold and raise again, is left as it was)."""
+    named = copy.copy(error)
+    named.message = f"{error.message} (in the variant '{variant}')"
+    return named
 
 
 def _update_command(entry: Entry | None, measured_from: str, baseline: Baseline, spec: str) -> str:
