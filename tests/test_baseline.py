@@ -285,6 +285,22 @@ def test_a_variants_own_input_changed_fails_too(project, cli):
     assert not re.search(r"^small_a .*✗", result.stdout, re.MULTILINE)
 
 
+def test_an_input_changed_annotation_points_at_the_input_line(project, cli):
+    """The annotation of an input changed pointed at the model's line (the variant's key, or the
+    spec's name); what changed is the `input:` written: the variant's own, else the spec's."""
+    Path("small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 16, input: [3, 16, 16]}"))
+    assert cli("check", "small.yaml", "--update").exit_code == 0
+    Path("small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 16, input: [3, 8, 8]}")
+                                  .replace("input: [3, 32, 32]", "input: [3, 30, 30]"))
+    result = cli("check", "small.yaml", "--format", "github")
+    assert result.exit_code == 1
+    places = {model: place for place, model in re.findall(
+        r"^::error file=small\.yaml,(line=\d+,col=\d+),title=archcalc check%3A (small_\w) input changed::",
+        result.stdout, re.MULTILINE)}
+    # line 2 'input: [3, 30, 30]': the '[' in column 8; line 6 '  small_b: {width: 16, input: [3, 8, 8]}': in column 31
+    assert places == {"small_a": "line=2,col=8", "small_b": "line=6,col=31"}, result.stdout
+
+
 @pytest.mark.parametrize("text, line, column, message", [
     (ENTRY + "    parms: 5\n", 5, 5, "unknown key 'parms' in baseline (did you mean 'params'?)"),
     (ENTRY + "    max_macs: lots\n", 5, 15, "'max_macs' must be a whole number ≥ 0, got 'lots'"),

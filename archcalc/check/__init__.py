@@ -72,7 +72,8 @@ class Finding(NamedTuple):
     """The top-level blocks whose figure moved from the baseline's record, in model order (the
     first is where the change starts); None where the baseline records no blocks."""
     where: Location | None = None
-    """Where what it is held to is written: a budget's line, a figure's in `expect:` (else the model's)."""
+    """Where what it is held to is written: a budget's line, a figure's in `expect:`; of an input
+    changed, the spec's `input:` line (else the model's)."""
     budget: str = ""
     """The budget's key (`max_macs`) where the figure is held to one."""
     update: str = ""
@@ -239,7 +240,8 @@ class _Measure(NamedTuple):
                 raise
             raise _in_variant(error, variant) from None
         spec = _argument(path, variant)
-        findings = _hold(graph, stats, entry, self.baseline, spec, _update_command(entry, path, self.baseline, spec))
+        update = _update_command(entry, path, self.baseline, spec)
+        findings = _hold(graph, stats, entry, self.baseline, spec, update, _input_place(document, graph.model))
         return Measured(graph.model, graph.location, findings, record_of(stats) if self.records else None)
 
 
@@ -466,22 +468,32 @@ def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
     return analyze_graph(graph, None, entry.batch, entry.convention, entry.dtype)
 
 
-def _input_changed(graph: Graph, entry: Entry, update: str) -> Finding | None:
+def _input_place(document: YMap, model: str) -> Location | None:
+    """Where a model's input is written in its spec: its variant's `input:`, else the spec's."""
+    variants = document.get("variants")
+    variant = variants.get(model) if isinstance(variants, YMap) else None
+    holder = variant if isinstance(variant, YMap) and "input" in variant else document
+    return holder.where("input") if "input" in holder else None
+
+
+def _input_changed(graph: Graph, entry: Entry, update: str, place: Location | None) -> Finding | None:
     """A failure where the spec's input (its variant's) is not the one the entry's figures were
-    measured at: the figures compared are of another input, and its budgets were set at that one."""
+    measured at: the figures compared are of another input, and its budgets were set at that one.
+    It points at the spec's `input:` line (`place`), what changed."""
     recorded = input_shape(entry.input)
     if tuple(graph.input_shape) == tuple(recorded):
         return None
     now = "x".join(map(str, graph.input_shape))
     return Finding(graph.model, "", None, None, "input changed", graph.location,
                    f"the spec's input is now {now}; {entry.location.file} records {'x'.join(map(str, recorded))}: "
-                   f"run '{update}' to record the model at {now}")
+                   f"run '{update}' to record the model at {now}", where=place)
 
 
 def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline, spec: str,
-          update: str) -> list[Finding]:
+          update: str, input_place: Location | None = None) -> list[Finding]:
     """The findings of one model (`spec`: its spec as `check` is given it, for the command that
-    records it where the baseline does not have it; `update`: the one that records it again)."""
+    records it where the baseline does not have it; `update`: the one that records it again;
+    `input_place`: where its input is written)."""
     now = figures_of(stats)
     where = graph.location
     expect = _expect(graph)
@@ -495,7 +507,7 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
                         f"record a baseline with '{update_command(baseline.path, spec)}', or " + (
                             "write figures or budgets under the spec's 'expect:'" if expect else
                             "give the spec an 'expect:' block"))]
-    changed = _input_changed(graph, entry, update) if entry else None
+    changed = _input_changed(graph, entry, update, input_place) if entry else None
     findings += [changed] if changed else []
     recorded = entry.blocks if entry else None
     blocks: list = []  # each block's figures and place, worked out for the first figure that moved
