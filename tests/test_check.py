@@ -217,17 +217,29 @@ def test_expect_in_a_spec_works_without_a_baseline(tmp_path, cli, monkeypatch):
 
 
 
-@pytest.mark.parametrize("expect", ["{}", "{tolerance: {macs: 1%}}"])
+@pytest.mark.parametrize("expect", ["{}", "{tolerance: {macs: 1%}}", "", "null"])
 @pytest.mark.parametrize("format", ["table", "github", "json"])
 def test_an_expect_that_holds_no_figure_holds_nothing(tmp_path, cli, monkeypatch, expect, format):
     """An attacking review found "all 0 checks on 0 models hold", exit 0, for a spec whose expect:
-    held nothing (or a tolerance alone) and no baseline: a pull request emptying expect: went green."""
+    held nothing (or a tolerance alone) and no baseline: a pull request emptying expect: went green.
+    An `expect:` with nothing after it was told to "give the spec an 'expect:' block", which it has."""
     monkeypatch.chdir(tmp_path)
     Path("tiny.yaml").write_text(f"name: tiny\ninput: [3, 32, 32]\nexpect: {expect}\nlayers:\n"
                                  "  - conv: {kind: conv2d, out: 8, kernel: 3}\n")
     result = cli("check", "tiny.yaml", "--format", format)
     assert result.exit_code == 1 and "nothing to check against" in result.stdout
     assert "write figures or budgets under the spec's 'expect:'" in result.stdout
+
+
+def test_the_hint_for_a_variants_empty_expect_says_to_fill_it(project, cli):
+    """The variant's own `expect:` with nothing after it: fill it in; the variant without one: give it one."""
+    Path("small.yaml").write_text(FAMILY.replace("  small_a: {}\n", "  small_a:\n    expect:\n"))
+    result = cli("check", "small.yaml")
+    assert result.exit_code == 1
+    assert re.search(r"^small_a .*nothing to check against .*write figures or budgets under the spec's 'expect:'",
+                     result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^small_b .*nothing to check against .*give the spec an 'expect:' block", result.stdout,
+                     re.MULTILINE), result.stdout
 
 
 @pytest.mark.parametrize("second", ["current.yaml", "{folder}/m1.yaml", "../{name}/m1.yaml"])

@@ -241,7 +241,8 @@ class _Measure(NamedTuple):
             raise _in_variant(error, variant) from None
         spec = _argument(path, variant)
         update = _update_command(entry, path, self.baseline, spec)
-        findings = _hold(graph, stats, entry, self.baseline, spec, update, _input_place(document, graph.model))
+        findings = _hold(graph, stats, entry, self.baseline, spec, update, _input_place(document, graph.model),
+                         _writes(document, graph.model, "expect") is not None)
         return Measured(graph.model, graph.location, findings, record_of(stats) if self.records else None)
 
 
@@ -468,12 +469,18 @@ def _analyze(graph: Graph, entry: Entry | None) -> ModelStats:
     return analyze_graph(graph, None, entry.batch, entry.convention, entry.dtype)
 
 
-def _input_place(document: YMap, model: str) -> Location | None:
-    """Where a model's input is written in its spec: its variant's `input:`, else the spec's."""
+def _writes(document: YMap, model: str, key: str) -> YMap | None:
+    """The mapping of a spec that writes `key` for a model: its variant's, else the spec's top
+    level (None: neither does; a key written with nothing after it is written)."""
     variants = document.get("variants")
     variant = variants.get(model) if isinstance(variants, YMap) else None
-    holder = variant if isinstance(variant, YMap) and "input" in variant else document
-    return holder.where("input") if "input" in holder else None
+    return next((holder for holder in (variant, document) if isinstance(holder, YMap) and key in holder), None)
+
+
+def _input_place(document: YMap, model: str) -> Location | None:
+    """Where a model's input is written in its spec: its variant's `input:`, else the spec's."""
+    holder = _writes(document, model, "input")
+    return holder.where("input") if holder is not None else None
 
 
 def _input_changed(graph: Graph, entry: Entry, update: str, place: Location | None) -> Finding | None:
@@ -490,10 +497,11 @@ def _input_changed(graph: Graph, entry: Entry, update: str, place: Location | No
 
 
 def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline, spec: str,
-          update: str, input_place: Location | None = None) -> list[Finding]:
+          update: str, input_place: Location | None = None, expect_written: bool = False) -> list[Finding]:
     """The findings of one model (`spec`: its spec as `check` is given it, for the command that
     records it where the baseline does not have it; `update`: the one that records it again;
-    `input_place`: where its input is written)."""
+    `input_place`: where its input is written; `expect_written`: whether its spec writes an
+    `expect:`, one of nothing included)."""
     now = figures_of(stats)
     where = graph.location
     expect = _expect(graph)
@@ -505,7 +513,7 @@ def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseli
     elif not helds:  # an expect: of a tolerance alone, or of nothing, holds nothing either
         return [Finding(graph.model, "", None, None, "nothing to check against", where,
                         f"record a baseline with '{update_command(baseline.path, spec)}', or " + (
-                            "write figures or budgets under the spec's 'expect:'" if expect else
+                            "write figures or budgets under the spec's 'expect:'" if expect or expect_written else
                             "give the spec an 'expect:' block"))]
     changed = _input_changed(graph, entry, update, input_place) if entry else None
     findings += [changed] if changed else []
