@@ -142,18 +142,21 @@ def test_update_keeps_comments_budgets_and_order_and_then_passes(project, cli):
     assert cli("check", "small.yaml").exit_code == 0
 
 
-def test_update_of_a_baseline_written_with_windows_line_endings_keeps_them(project, cli):
-    """A baseline saved on Windows (CRLF) and updated: every line, edited, kept or added, ends as
-    the file's first line does, not a mix (which before was LF for the lines update wrote)."""
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r"], ids=["CRLF", "CR"])
+def test_update_of_a_baseline_written_with_windows_line_endings_keeps_them(project, cli, ending):
+    """A baseline saved on Windows (CRLF), or with the old Mac's CR alone, and updated: every line,
+    edited, kept or added, ends as the file's first line does, not a mix (which before was LF for
+    the lines update wrote; and of a CR file, LF beside CR)."""
     baseline = record(cli)
-    baseline.write_bytes(baseline.read_bytes().replace(b"\n", b"\r\n"))
+    baseline.write_bytes(baseline.read_bytes().replace(b"\n", ending))
     (project / "small.yaml").write_text(FAMILY.replace("small_b: {width: 16}", "small_b: {width: 24}")
                                         .replace("  small_a: {}\n", "  small_a: {}\n  small_c: {width: 4}\n"))
     result = cli("check", "small.yaml", "--update")
     assert result.exit_code == 0 and "wrote archcalc.lock.yaml: 3 models" in result.stderr
     after = baseline.read_bytes()
-    assert after.count(b"\n") == after.count(b"\r\n") > 0
-    assert f"    params: {conv_fc(24)[0]}\r\n".encode() in after.split(b"  small_b:\r\n", 1)[1]
+    assert after.replace(b"\r\n", b"").count(b"\n") == 0 and after.count(ending) > 0
+    assert after.replace(ending, b"").count(b"\r") == 0
+    assert f"    params: {conv_fc(24)[0]}".encode() + ending in after.split(b"  small_b:" + ending, 1)[1]
     assert cli("check", "small.yaml").exit_code == 0
 
 

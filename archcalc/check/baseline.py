@@ -377,14 +377,16 @@ def updated_text(baseline: Baseline, measured: dict[str, dict[str, Any]], gone: 
 
 
 def _line_ending(text: str) -> str:
-    """The line ending of a text's first line: '\\r\\n' (a file written on Windows) or '\\n'."""
-    first = text.find("\n")
-    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+    """The line ending of a text's first line: '\\r\\n' (a file written on Windows), '\\r' alone
+    (as the old Mac OS wrote, and YAML reads) or '\\n'."""
+    first = re.search("\r\n?|\n", text)
+    return first[0] if first else "\n"
 
 
 def _ended(text: str, ending: str) -> str:
-    """`text` with every line ended by `ending`, so that lines edited or added match the file's."""
-    return text.replace("\r\n", "\n").replace("\n", ending) if ending != "\n" else text
+    """`text` with every line ended by `ending`, so that lines edited or added match the file's
+    (a file of another ending holds no '\\n' nor '\\r' but as its line breaks, which YAML reads so)."""
+    return re.sub("\r\n?|\n", ending, text) if ending != "\n" else text
 
 
 def yaml_scalar(value: Any) -> str:
@@ -432,7 +434,7 @@ def _edited(baseline: Baseline, meant: dict[str, dict], measured: dict[str, dict
             gone: set[str]) -> str | None:
     """The baseline's text edited in place, or None where its `models:` is not a block mapping."""
     text = baseline.text
-    if text and not text.endswith("\n"):
+    if text and not text.endswith(("\n", "\r")):
         text += "\n"
     try:
         root = yaml.compose(text, Loader=_COMPOSER)
