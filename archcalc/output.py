@@ -27,6 +27,8 @@ def serialised(path: str | Path) -> Iterator[None]:
         descriptor = os.open(Path(path).resolve().parent, os.O_RDONLY)
     except RuntimeError:  # Python 3.11 resolves a loop of links with this
         raise _cannot_write(Path(path), OSError(errno.ELOOP, os.strerror(errno.ELOOP))) from None
+    except FileNotFoundError:  # the folder it is in, or the one its link names
+        raise _no_folder(Path(path), Path(os.path.realpath(path)).parent if os.path.islink(path) else Path(path).parent) from None
     except OSError as error:
         raise _cannot_write(Path(path), error) from None
     try:
@@ -149,6 +151,11 @@ def _cannot_write(target: Path, error: OSError) -> OutputError:
                        hint="the file was left as it was")
 
 
+def _no_folder(target: Path, folder: Path) -> OutputError:
+    return OutputError(f"cannot write '{on_one_line(str(target))}': the folder '{on_one_line(str(folder))}' does not exist",
+                       hint="create the folder first, or write elsewhere")
+
+
 READ: set[Path] = set()
 """Every spec file (and device profile) the command running has read (after links, `was_read`; emptied as each command
 starts, archcalc.cli.call): no output is written over one, whether it was named on the command
@@ -189,8 +196,7 @@ def _check_target(target: Path, inputs: Iterable[str | Path]) -> None:
         raise OutputError(f"refusing to replace '{on_one_line(str(target))}': it is not a regular file (a device or a pipe)",
                           hint="give --output a file name, or leave out -o and redirect the output")
     if not target.parent.is_dir():
-        raise OutputError(f"cannot write '{on_one_line(str(target))}': the folder '{on_one_line(str(target.parent))}' does not exist",
-                          hint="create the folder first, or write elsewhere")
+        raise _no_folder(target, target.parent)
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write '{on_one_line(str(target))}': the folder '{on_one_line(str(target.parent))}' is not writable")
 

@@ -160,6 +160,19 @@ def test_update_of_a_baseline_written_with_windows_line_endings_keeps_them(proje
     assert cli("check", "small.yaml").exit_code == 0
 
 
+@pytest.mark.parametrize("named", ["nodir/x.yaml", "link.yaml"])
+def test_update_into_a_folder_that_does_not_exist_says_so(project, cli, named):
+    """--baseline in a missing folder (or a link to a file in one) said "No such file or directory",
+    hint "the file was left as it was": which file, and what to do? The folder, and to create it."""
+    os.symlink("gone/base.yaml", "link.yaml")
+    folder = "nodir" if named == "nodir/x.yaml" else str(project / "gone")
+    result = cli("check", "small.yaml", "--update", "--baseline", named)
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: cannot write '{named}': the folder '{folder}' does not exist\n"
+                             "  hint: create the folder first, or write elsewhere\n")
+    assert sorted(os.listdir(project)) == ["link.yaml", "small.yaml"]
+
+
 def test_update_of_one_model_says_model(project, cli):
     (project / "small.yaml").write_text(FAMILY.replace("  small_b: {width: 16}\n", ""))
     result = cli("check", "small.yaml", "--update")
