@@ -384,6 +384,26 @@ def test_update_records_the_file_a_model_moved_to(project, cli):
     assert cli("check").exit_code == 0
 
 
+@pytest.mark.parametrize("target", ["elsewhere/base.yaml", "elsewhere/deeper/base.yaml"])
+def test_a_baseline_named_by_a_link_names_its_specs_from_the_links_folder(project, cli, target):
+    """check read a linked baseline's `spec:` paths from the link's folder, --update wrote them from
+    its target's: '../project/small.yaml' read back by luck from one folder down, and from two
+    ('../../project/small.yaml') was refused as outside, by the check --update runs after writing.
+    Both now go by the link's folder, the path the user gave: the spec beside the link is 'small.yaml'."""
+    work = project / "project"
+    (work / Path(target).parent).mkdir(parents=True)
+    (work / "small.yaml").write_text(FAMILY)
+    (work / "elsewhere" / "small.yaml").write_text(FAMILY.replace("small_", "other_"))  # not the one meant
+    os.chdir(work)
+    os.symlink(target, "link.yaml")
+    result = cli("check", "small.yaml", "--update", "--baseline", "link.yaml")
+    assert result.exit_code == 0, result.output
+    assert {entry["spec"] for entry in models_in(work / target).values()} == {"small.yaml"}
+    os.chdir(project)  # from elsewhere, the link's folder still holds the spec
+    result = cli("check", "--baseline", "project/link.yaml")
+    assert result.exit_code == 0 and "all 8 checks on 2 models hold" in result.stdout, result.output
+
+
 def test_a_bundled_model_is_recorded_by_its_specs_name_and_holds_anywhere(project, cli, monkeypatch):
     """A bundled model's spec was recorded as its path from the baseline's folder to where archcalc
     is installed (../../…/specs/lenet.yaml), which no longer led there once the project was

@@ -601,13 +601,14 @@ def spec_file(folder: Path, spec: str) -> Path:
 def recorded_spec(path: str | Path, baseline_path: Path) -> str:
     """A spec file as a baseline records it (`spec_file` reads it back): a bundled spec by its
     file's name, so that the baseline holds wherever archcalc and the project are; else its path
-    relative to the baseline's folder (./NAME where NAME alone would read as a bundled name)."""
+    relative to the baseline's folder (./NAME where NAME alone would read as a bundled name): the
+    folder of the path it is named by, a link's and not its target's, where `check` reads it from."""
     from archcalc.spec.catalog import bundled_name
 
     bundled = bundled_spec(path)
     if bundled is not None:
         return bundled
-    relative = os.path.relpath(Path(path).resolve(), baseline_path.resolve().parent)
+    relative = os.path.relpath(Path(path).resolve(), baseline_path.parent.resolve())
     return f"./{relative}" if bundled_name(relative) else relative
 
 
