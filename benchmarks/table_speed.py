@@ -8,7 +8,8 @@ job on the machine disturbs less) and whether the targets (docs/performance.md) 
   a written-out 10,000-layer spec   ≤ 0.6 s, and a 30,000-layer one ≤ 3.1 × that (linear growth)
   archcalc check of every bundled model against the committed baseline   ≤ 0.25 s
     (the command as a user runs it: its models shared by one process per core; `check -j 1`,
-    one process, is timed beside it)
+    one process, is timed beside it; and `check --update` of them, into a baseline of its own in
+    a temporary folder, which measures each model once as check does: its time / check's is printed)
 
 With --against DIR (the source tree of another commit, e.g. a `git worktree`), each archcalc
 command also runs from DIR, in turn with this tree's, both as `python -P -m archcalc` from their
@@ -98,15 +99,18 @@ def main() -> None:
     # -P: the working directory (this tree) does not come before PYTHONPATH, which names the tree each runs from
     archcalc = [sys.executable, "-P", "-m", "archcalc"] if args.against else archcalc_command()
     folder = Path(tempfile.mkdtemp())
-    work = {
-        "archcalc table resnet152": lambda: ["table", "resnet152"],
-        "archcalc table (10,000 layers)": lambda: ["table", str(plain_stack(folder, 10_000))],
-        "archcalc table (30,000 layers)": lambda: ["table", str(plain_stack(folder, 30_000))],
-        "archcalc check specs/*.yaml": lambda: ["check", *map(str, sorted((ROOT / "specs").glob("*.yaml")))],
-        "archcalc check -j 1 specs/*.yaml": lambda: ["check", "-j", "1",
-                                                     *map(str, sorted((ROOT / "specs").glob("*.yaml")))],
+    specs = [*map(str, sorted((ROOT / "specs").glob("*.yaml")))]
+    work = {  # each command's arguments, for this tree and for the --against one (`side`)
+        "archcalc table resnet152": lambda side: ["table", "resnet152"],
+        "archcalc table (10,000 layers)": lambda side: ["table", str(plain_stack(folder, 10_000))],
+        "archcalc table (30,000 layers)": lambda side: ["table", str(plain_stack(folder, 30_000))],
+        "archcalc check specs/*.yaml": lambda side: ["check", *specs],
+        "archcalc check -j 1 specs/*.yaml": lambda side: ["check", "-j", "1", *specs],
+        # each tree its own baseline (written anew by the warm-up run, then updated with nothing moved)
+        "archcalc check --update specs/*.yaml": lambda side: ["check", "--update", "--baseline",
+                                                              str(folder / f"{side}.lock.yaml"), *specs],
     }
-    work = {name: made() for name, made in work.items() if not args.only or any(word in name for word in args.only)}
+    work = {name: made for name, made in work.items() if not args.only or any(word in name for word in args.only)}
     commands: dict[str, tuple[list[str], Path | None]] = {
         "python -c pass": ([sys.executable, "-c", "pass"], None),
         'python -c "import yaml"': ([sys.executable, "-c", "import yaml"], None),
@@ -114,10 +118,10 @@ def main() -> None:
     }
     if args.only:
         del commands['python -c "import torch"']
-    for name, arguments in work.items():
-        commands[name] = ([*archcalc, *arguments], ROOT if args.against else None)
+    for name, made in work.items():
+        commands[name] = ([*archcalc, *made("this")], ROOT if args.against else None)
         if args.against:
-            commands[f"{name} [against]"] = ([*archcalc, *arguments], args.against.resolve())
+            commands[f"{name} [against]"] = ([*archcalc, *made("against")], args.against.resolve())
     for tree in {ROOT, *([args.against.resolve()] if args.against else [])}:
         compileall.compile_dir(tree / "archcalc", quiet=1)
     for command, tree in commands.values():  # warm the file cache for each
@@ -143,6 +147,10 @@ def main() -> None:
     targets = _targets(median, work)
     for text, met, target in targets:
         print(f"{text}: target {target} {'met' if met else 'MISSED'}")
+    if "archcalc check --update specs/*.yaml" in work and "archcalc check specs/*.yaml" in work:
+        update = median["archcalc check --update specs/*.yaml"]
+        print(f"check --update of every bundled model = {update:.3f} s, "
+              f"{update / median['archcalc check specs/*.yaml']:.2f} × check's time")
     floor = median['python -c "import yaml"']
     shown = [(name, label) for name, label in (("archcalc table (10,000 layers)", "10,000 layers"),
                                                ("archcalc check specs/*.yaml", "check")) if name in median]

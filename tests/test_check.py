@@ -218,6 +218,67 @@ def test_update_where_every_check_holds_prints_no_table(project, cli):
     assert result.exit_code == 0 and result.stdout == "" and result.stderr == "wrote archcalc.lock.yaml: 2 models\n"
 
 
+def broken_b(budget: str) -> str:
+    """small_b's entry made one --update repairs (batch 0), with `budget` beside it, which it keeps."""
+    text = Path("archcalc.lock.yaml").read_text()
+    head, entry = text.split("  small_b:\n", 1)
+    return head + "  small_b:\n" + entry.replace("    batch: 1\n", f"    batch: 0\n    {budget}\n", 1)
+
+
+UPDATE_CASES = {
+    # what is done after recording: (the baseline's new text, or None; the spec's), models measured, exit
+    "every check holds": (lambda: None, FAMILY.replace("width: 16}", "width: 24}"), 2, 0),
+    "a budget broken": (lambda: Path("archcalc.lock.yaml").read_text().replace(
+        "  small_b:\n", f"  small_b:\n    max_params: {conv_fc(24)[0] - 1}\n"), FAMILY.replace("width: 16}", "width: 24}"), 2, 1),
+    "an expect: missed": (lambda: None, FAMILY.replace("  small_a: {}\n", "  small_a: {expect: {params: 1}}\n"), 2, 1),
+    # the entry repaired is held to the budget it keeps, which a plain figure of the measurement answers
+    "a repaired entry's budget broken": (lambda: broken_b(f"max_macs: {conv_fc(16)[1] - 1}"), FAMILY, 2, 1),
+    # a peak was not measured for it (its entry unread): measured again, as the next check does
+    "a repaired entry's peak budget": (lambda: broken_b("max_peak_bytes: 1"), FAMILY, 4, 1),
+}
+
+
+@pytest.mark.parametrize("case", UPDATE_CASES)
+@pytest.mark.parametrize("named", [True, False], ids=["SPEC", "bare"])
+def test_update_measures_each_model_once_and_holds_it_as_the_next_check(project, cli, monkeypatch, case, named):
+    """--update measured every model twice: to record it, then again to hold it to the baseline it
+    wrote (half its time). The models are held from the first measurement, to the entries as
+    written (a repaired one's budgets too), with what the next check prints and its exit code; a
+    model is measured again only where that measurement cannot answer (a peak it was not measured for)."""
+    import archcalc.check
+
+    record(cli)
+    baseline, spec, measured, exit_code = UPDATE_CASES[case]
+    text = baseline()
+    if text is not None:
+        Path("archcalc.lock.yaml").write_text(text)
+    (project / "small.yaml").write_text(spec)
+    analysed, analyze = [], archcalc.check.analyze_graph
+    monkeypatch.setattr(archcalc.check, "analyze_graph", lambda graph, *rest: analysed.append(graph.model) or
+                        analyze(graph, *rest))
+    specs = ["small.yaml"] if named else []
+    result = cli("check", *specs, "--update", "-j", "1")
+    assert (result.exit_code, len(analysed)) == (exit_code, measured), result.output
+    after = cli("check", *specs)
+    assert (result.exit_code, result.stdout) == (after.exit_code, after.stdout if after.exit_code else "")
+
+
+def test_update_holds_a_repaired_entry_in_the_baseline_s_order(project, cli):
+    """A bare check takes the files in the order of the baseline's entries, the broken ones last;
+    once --update repaired m1's entry, the first, its file is first: the table --update prints is
+    the one the next check prints, m1 first."""
+    (project / "one.yaml").write_text(small_spec("m1"))
+    assert cli("check", "one.yaml", "small.yaml", "--update").exit_code == 0
+    baseline = Path("archcalc.lock.yaml")
+    assert baseline.read_text().index("  m1:") < baseline.read_text().index("  small_a:")
+    baseline.write_text(baseline.read_text().replace("    batch: 1\n", "    batch: 0\n    max_params: 1\n", 1))
+    result = cli("check", "--update", "-j", "1")
+    assert result.exit_code == 1
+    rows = [line.split()[0] for line in result.stdout.splitlines() if line.startswith(("m1", "small_"))]
+    assert list(dict.fromkeys(rows)) == ["m1", "small_a", "small_b"], result.stdout
+    assert result.stdout == cli("check").stdout
+
+
 def test_expect_in_a_spec_works_without_a_baseline(tmp_path, cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     params, macs = conv_fc(8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,7 +35,7 @@ from archcalc.spec.source import YMap
 from archcalc.stats import ModelStats
 
 __all__ = ["BUDGETS", "FIGURES", "ON_DEMAND", "Baseline", "BlockChange", "CheckResult", "Entry", "Finding", "Held",
-           "check", "load_baseline", "update_baseline"]
+           "Measurement", "check", "held_again", "load_baseline", "update_baseline"]
 
 
 class BlockChange(NamedTuple):
@@ -106,6 +106,9 @@ class CheckResult(NamedTuple):
     """Each model's baseline record (None unless check was asked to keep them)."""
     spec_files: dict[str, Path]
     baseline: Baseline
+    kept: Mapping[tuple, Measurement] = {}  # shared, never changed
+    """Where check was asked to keep the records: each model's measurement, by its file and
+    variant (`_kept_key`), from which `held_again` holds it to the baseline --update wrote."""
 
     @property
     def ok(self) -> bool:
@@ -173,26 +176,58 @@ def check(specs: list[str], baseline: Baseline, jobs: int = 0, records: bool = F
     measure = _Measure(documents, baseline, records)
     jobs = 1 if _named_twice(targets, documents) else jobs  # check stops there: one process gets there first
     models = in_order(measure, targets, jobs, weight=lambda target: _size(target[0]), together=lambda target: target[0])
-    findings, measured, spec_files = _gathered(targets, models)
+    return _result(specs, baseline, targets, whole, models)
+
+
+def held_again(specs: list[str], baseline: Baseline, result: CheckResult) -> CheckResult | None:
+    """What `check(specs, baseline)` gives where `baseline` is the one --update wrote from
+    `result` (measured with `records`), from the measurements `result` kept rather than by
+    measuring the models again. None where a model must be measured again: one `result` lacks,
+    one whose entry now records conditions (batch, convention, dtype) other than those it was
+    measured at, or one held to a budget (max_…) of a figure measured only for one (ON_DEMAND)
+    that it was not measured for (an entry --update repaired, whose budgets were not read)."""
+    documents = _Documents()
+    targets, whole = _targets(specs, baseline, documents)
+    try:
+        models = [_held_again(result.kept[_kept_key(target)], target, baseline) for target in targets]
+    except (KeyError, _NotMeasured):
+        return None
+    return _result(specs, baseline, targets, whole, iter(models)) if targets else None
+
+
+def _held_again(measurement: Measurement, target: Target, baseline: Baseline) -> Measured:
+    """A model kept by the check before, held to its entry in `baseline`."""
+    entry = baseline.entries.get(measurement.model)
+    if entry is None or (entry.batch, entry.convention, entry.dtype) != measurement.conditions:
+        raise _NotMeasured(measurement.model)
+    findings = _held(measurement, target, entry, baseline)
+    return Measured(measurement.model, measurement.location, findings, None)
+
+
+def _result(specs: list[str], baseline: Baseline, targets: list[Target], whole: set[str],
+            models: Iterator[Measured]) -> CheckResult:
+    """The models' findings in order, then those of the baseline's models whose spec is gone."""
+    findings, measured, spec_files, kept = _gathered(targets, models)
     checked = whole  # a file whose every model was measured: those of its baseline models not among them are gone
     if not specs:  # a bare check looks at every file the baseline names, even with no model left in it
         checked |= {str(entry.spec_path) for entry in baseline.entries.values()}
         checked |= {str(path) for path, _ in baseline.broken.values() if path is not None}
     findings += _gone(baseline, set(measured), checked)
-    return CheckResult(findings, measured, spec_files, baseline)
+    return CheckResult(findings, measured, spec_files, baseline, kept)
 
 
-def _gathered(targets: list[Target],
-              models: Iterator[Measured]) -> tuple[list[Finding], dict[str, dict | None], dict[str, Path]]:
-    """Each model's findings and record, and its spec file, in order; a model's name met again in
-    another file is an error, at that model."""
+def _gathered(targets: list[Target], models: Iterator[Measured]) -> tuple[list[Finding], dict[str, dict | None],
+                                                                         dict[str, Path], dict[tuple, Measurement]]:
+    """Each model's findings and record, its spec file and its measurement where kept, in order;
+    a model's name met again in another file is an error, at that model."""
     from archcalc.spec.catalog import display_name
 
     findings: list[Finding] = []
     measured: dict[str, dict | None] = {}
     spec_files: dict[str, Path] = {}
-    for (file, _), model in zip(targets, models):
-        path = Path(file)
+    kept: dict[tuple, Measurement] = {}
+    for target, model in zip(targets, models):
+        path = Path(target[0])
         if model.name in spec_files and spec_files[model.name] != path:
             raise SpecError(f"the model '{model.name}' is also defined in {display_name(spec_files[model.name])}: "
                             "the baseline holds one entry per model name", location=model.location,
@@ -200,7 +235,15 @@ def _gathered(targets: list[Target],
         measured[model.name] = model.record
         spec_files[model.name] = path
         findings += model.findings
-    return findings, measured, spec_files
+        if model.kept is not None:
+            kept[_kept_key(target)] = model.kept
+    return findings, measured, spec_files, kept
+
+
+def _kept_key(target: Target) -> tuple:
+    """A model measured, as the baseline --update wrote names it again: its file (by `_file_key`,
+    whatever path reaches it) and its variant."""
+    return _file_key(target[0]), target[1]
 
 
 Target = tuple[str, str | None]
@@ -215,6 +258,8 @@ class Measured(NamedTuple):
     findings: list[Finding]
     record: dict | None
     """Its baseline record, but the spec (where asked for)."""
+    kept: Measurement | None = None
+    """Its measurement, as plain data (where the record is asked for: `held_again` holds it again)."""
 
 
 class _Measure(NamedTuple):
@@ -239,11 +284,66 @@ class _Measure(NamedTuple):
             if variant is None:
                 raise
             raise _in_variant(error, variant) from None
-        spec = _argument(path, variant)
-        update = _update_command(entry, path, self.baseline, spec)
-        findings = _hold(graph, stats, entry, self.baseline, spec, update, _input_place(document, graph.model),
-                         _writes(document, graph.model, "expect") is not None)
-        return Measured(graph.model, graph.location, findings, record_of(stats) if self.records else None)
+        measurement = Measurement(graph, stats, document)
+        findings = _held(measurement, target, entry, self.baseline)
+        if not self.records:
+            return Measured(graph.model, graph.location, findings, None)
+        kept = measurement.kept()
+        return Measured(graph.model, graph.location, findings, record_of(stats, kept.blocks()[0]), kept)
+
+
+class _NotMeasured(Exception):
+    """A figure measured only for a budget (ON_DEMAND) asked of a measurement kept without it."""
+
+
+class Measurement:
+    """One model measured, as `_hold` holds it to a baseline entry and its spec's `expect:`: its
+    figures, and (worked out when first asked for) its blocks' figures and places, and each
+    figure measured only for a budget (ON_DEMAND). `kept()` is it as plain data, without the
+    model and its analysis, which --update holds to the baseline it wrote (`held_again`)."""
+
+    def __init__(self, graph: Graph, stats: ModelStats, document: YMap) -> None:
+        self.model, self.location, self.input_shape = graph.model, graph.location, tuple(graph.input_shape)
+        self.input_place = _input_place(document, graph.model)
+        self.expect = _expect(graph)
+        self.expect_written = _writes(document, graph.model, "expect") is not None
+        """Whether its spec writes an `expect:` for it (one of nothing, None above, included)."""
+        self.conditions = (stats.input_shape[0], stats.convention, stats.dtype)
+        """The batch, convention and dtype it was measured at."""
+        self.figures = figures_of(stats)
+        self.peaks: dict[str, tuple[int, str]] = {}
+        """The ON_DEMAND figures measured: each one's value, and how to bring it down."""
+        self._blocks: tuple[dict, dict] | None = None
+        self._analysed: tuple[Graph, ModelStats] | None = (graph, stats)
+
+    def blocks(self) -> tuple[dict[str, dict[str, int]], dict[str, Location]]:
+        """Each top-level block's figures (`blocks_of`) and place in the spec (`block_places`)."""
+        if self._blocks is None:
+            graph, stats = self._analysed
+            self._blocks = blocks_of(stats), block_places(graph)
+        return self._blocks
+
+    def peak(self, figure: str) -> tuple[int, str]:
+        """An ON_DEMAND figure: its value, and how to bring it down (with {limit})."""
+        if figure not in self.peaks:
+            if self._analysed is None:
+                raise _NotMeasured(figure)
+            self.peaks[figure] = ON_DEMAND[figure](*self._analysed)
+        return self.peaks[figure]
+
+    def kept(self) -> Measurement:
+        """This measurement as plain data: its blocks worked out, the model and its analysis left."""
+        self.blocks()
+        kept = copy.copy(self)
+        kept._analysed = None
+        return kept
+
+
+def _held(measurement: Measurement, target: Target, entry: Entry | None, baseline: Baseline) -> list[Finding]:
+    """The findings of a model measured from `target`, held to `entry` of `baseline`."""
+    path, variant = target
+    spec = _argument(path, variant)
+    return _hold(measurement, entry, baseline, spec, _update_command(entry, path, baseline, spec))
 
 
 def _in_variant(error: SpecError, variant: str) -> SpecError:
@@ -278,10 +378,12 @@ def _argument(path: str, variant: str | None) -> str:
     return shell_word(path)
 
 
-def record_of(stats: ModelStats) -> dict:
-    """A model's baseline record, but the spec: the conditions measured under, then its figures."""
+def record_of(stats: ModelStats, blocks: dict[str, dict[str, int]] | None = None) -> dict:
+    """A model's baseline record, but the spec: the conditions measured under, then its figures
+    (`blocks`: its blocks' figures, where worked out already)."""
     return {"input": "x".join(map(str, stats.input_shape[1:])), "batch": stats.input_shape[0],
-            "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats), BLOCKS: blocks_of(stats)}
+            "convention": stats.convention, "dtype": stats.dtype, **figures_of(stats),
+            BLOCKS: blocks_of(stats) if blocks is None else blocks}
 
 
 class _Documents(dict):
@@ -405,15 +507,21 @@ def _once_each(targets: list[Target]) -> list[Target]:
     includes are found from the folder it is named in."""
     seen, kept = set(), []
     for path, name in targets:
-        try:
-            found = os.stat(path)
-            file = (found.st_dev, found.st_ino, Path(path).parent.resolve())
-        except (OSError, RuntimeError, ValueError):  # read already, so gone since: its path stands for it
-            file = path
+        file = _file_key(path)
         if (file, name) not in seen:
             seen.add((file, name))
             kept.append((path, name))
     return kept
+
+
+def _file_key(path: str) -> tuple | str:
+    """A spec file as one model's file: the file itself (reached by whichever path) in the folder
+    it is named in (whose specs it includes); its path where it cannot be read."""
+    try:
+        found = os.stat(path)
+        return found.st_dev, found.st_ino, Path(path).parent.resolve()
+    except (OSError, RuntimeError, ValueError):  # read already, so gone since: its path stands for it
+        return path
 
 
 def _named_twice(targets: list[Target], documents: _Documents) -> bool:
@@ -483,54 +591,48 @@ def _input_place(document: YMap, model: str) -> Location | None:
     return holder.where("input") if holder is not None else None
 
 
-def _input_changed(graph: Graph, entry: Entry, update: str, place: Location | None) -> Finding | None:
+def _input_changed(measurement: Measurement, entry: Entry, update: str) -> Finding | None:
     """A failure where the spec's input (its variant's) is not the one the entry's figures were
     measured at: the figures compared are of another input, and its budgets were set at that one.
-    It points at the spec's `input:` line (`place`), what changed."""
+    It points at the spec's `input:` line, what changed."""
     recorded = input_shape(entry.input)
-    if tuple(graph.input_shape) == tuple(recorded):
+    if measurement.input_shape == tuple(recorded):
         return None
-    now = "x".join(map(str, graph.input_shape))
-    return Finding(graph.model, "", None, None, "input changed", graph.location,
+    now = "x".join(map(str, measurement.input_shape))
+    return Finding(measurement.model, "", None, None, "input changed", measurement.location,
                    f"the spec's input is now {now}; {entry.location.file} records {'x'.join(map(str, recorded))}: "
-                   f"run '{update}' to record the model at {now}", where=place)
+                   f"run '{update}' to record the model at {now}", where=measurement.input_place)
 
 
-def _hold(graph: Graph, stats: ModelStats, entry: Entry | None, baseline: Baseline, spec: str,
-          update: str, input_place: Location | None = None, expect_written: bool = False) -> list[Finding]:
+def _hold(measurement: Measurement, entry: Entry | None, baseline: Baseline, spec: str,
+          update: str) -> list[Finding]:
     """The findings of one model (`spec`: its spec as `check` is given it, for the command that
-    records it where the baseline does not have it; `update`: the one that records it again;
-    `input_place`: where its input is written; `expect_written`: whether its spec writes an
-    `expect:`, one of nothing included)."""
-    now = figures_of(stats)
-    where = graph.location
-    expect = _expect(graph)
+    records it where the baseline does not have it; `update`: the one that records it again)."""
+    model, now, where, expect = measurement.model, measurement.figures, measurement.location, measurement.expect
     helds = [held for held in (entry.held if entry else None, expect) if held and (held.figures or held.budgets)]
     findings = []
     if entry is None and baseline.exists:  # its expect: is still held
-        findings.append(Finding(graph.model, "", None, None, "not in the baseline", where,
+        findings.append(Finding(model, "", None, None, "not in the baseline", where,
                                 f"run '{update_command(baseline.path, spec)}' to record it"))
     elif not helds:  # an expect: of a tolerance alone, or of nothing, holds nothing either
-        return [Finding(graph.model, "", None, None, "nothing to check against", where,
+        return [Finding(model, "", None, None, "nothing to check against", where,
                         f"record a baseline with '{update_command(baseline.path, spec)}', or " + (
-                            "write figures or budgets under the spec's 'expect:'" if expect or expect_written else
-                            "give the spec an 'expect:' block"))]
-    changed = _input_changed(graph, entry, update, input_place) if entry else None
+                            "write figures or budgets under the spec's 'expect:'"
+                            if expect or measurement.expect_written else "give the spec an 'expect:' block"))]
+    changed = _input_changed(measurement, entry, update) if entry else None
     findings += [changed] if changed else []
     recorded = entry.blocks if entry else None
-    blocks: list = []  # each block's figures and place, worked out for the first figure that moved
     for figure in FIGURES:
         for held in helds:
-            for finding in _figure_findings(graph.model, figure, now[figure], held, where):
-                if recorded is not None and not finding.ok:
-                    blocks = blocks or [blocks_of(stats), block_places(graph)]
-                    finding = finding._replace(blocks=block_changes(figure, recorded, *blocks))
+            for finding in _figure_findings(model, figure, now[figure], held, where):
+                if recorded is not None and not finding.ok:  # each block's figures and place, worked out once
+                    finding = finding._replace(blocks=block_changes(figure, recorded, *measurement.blocks()))
                 findings.append(finding)
-    for figure, measure in ON_DEMAND.items():
+    for figure in ON_DEMAND:
         limits = [held for held in helds if figure in held.budgets]
         if limits:
-            value, fix = measure(graph, stats)
-            findings += [_budget_finding(graph.model, figure, value, held, where, fix) for held in limits]
+            value, fix = measurement.peak(figure)
+            findings += [_budget_finding(model, figure, value, held, where, fix) for held in limits]
     return [finding._replace(update=update) for finding in findings]
 
 
