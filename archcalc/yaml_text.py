@@ -144,3 +144,39 @@ def node_location(name: str, node: yaml.Node) -> Location:
     mark = node.start_mark
     return tuple.__new__(Location, (name, mark.line + 1, mark.column + 1))  # Location(…) without its Python __new__
 
+
+
+def items_as_written(text: str, node: yaml.Node) -> list[yaml.Mark] | None:
+    """Where each item of the list or mapping `node` is written in `text` (a key and its value are
+    two items): an alias at its own place, where the composed node stands at its anchor. None
+    where `node` is not found. Parses the text again: for error messages only."""
+    start, depth, marks = (node.start_mark.line, node.start_mark.column), None, []
+    for event in yaml.parse(text, Loader=_Loader):
+        if depth is None:
+            if isinstance(event, yaml.CollectionStartEvent) and (event.start_mark.line, event.start_mark.column) == start:
+                depth = 0
+            continue
+        if depth == 0 and isinstance(event, yaml.NodeEvent):
+            marks.append(event.start_mark)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            if depth == 0:
+                return marks
+            depth -= 1
+    return None
+
+
+def anchor_of(text: str, node: yaml.Node) -> tuple[str, yaml.Mark | None] | None:
+    """The anchor that marks `node` in `text`, and where its first alias is written (None where
+    there is none); None where `node` has no anchor. Parses the text again: for error messages."""
+    start, anchor = (node.start_mark.line, node.start_mark.column), None
+    for event in yaml.parse(text, Loader=_Loader):
+        if anchor is None:
+            if isinstance(event, yaml.NodeEvent) and event.anchor and (event.start_mark.line, event.start_mark.column) == start:
+                anchor = event.anchor
+        elif isinstance(event, yaml.AliasEvent) and event.anchor == anchor:
+            return anchor, event.start_mark
+        elif isinstance(event, yaml.NodeEvent) and event.anchor == anchor:  # defined again: the aliases after are its
+            break
+    return (anchor, None) if anchor else None

@@ -173,6 +173,28 @@ def test_anchors_and_aliases_still_work_for_reuse(write_spec):
     assert stats.totals.params == (3 * 3 * 3 * 8 + 8) + (3 * 3 * 8 * 8 + 8)
 
 
+@pytest.mark.parametrize(("keys", "second", "first"), [
+    ("  net: 1\n  *n : 2\n", (6, 3), 5),  # the alias written second, at line 6
+    ("  *n : 1\n  net: 2\n", (6, 3), 5),  # the alias written first, at line 5
+    ("  {net: 1, *n : 2}\n", (5, 12), 5),  # in a flow mapping, at its column
+])
+def test_a_duplicate_key_made_by_an_alias_is_shown_where_the_alias_is_written(write_spec, keys, second, first):
+    """The composed alias is its anchor's node (line 1): the error points at the key as written."""
+    path = write_spec("name: &n net\ninput: [3, 8, 8]\nlayers: [relu]\nextra:\n" + keys)
+    with pytest.raises(SpecError) as caught:
+        analyze(path)
+    assert caught.value.message == f"duplicate key 'net' (first at line {first})"
+    assert caught.value.location[1:] == second
+
+
+def test_an_alias_inside_its_own_anchor_names_the_anchor_and_where_the_alias_is(write_spec):
+    path = write_spec("name: n\ninput: [3, 8, 8]\nextra: &loop\n  - 1\n  - *loop\nlayers: [relu]\n")
+    with pytest.raises(SpecError) as caught:
+        analyze(path)
+    assert "('*loop' at line 5 inside '&loop')" in caught.value.message
+    assert caught.value.location[1:] == (3, 8)
+
+
 # Limits: chosen so that legitimate networks pass (docs/spec.md, Limits)
 
 def test_a_written_out_10000_layer_plain_stack_passes(tmp_path):

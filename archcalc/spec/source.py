@@ -13,7 +13,7 @@ import yaml
 from archcalc.errors import NOT_AS_WRITTEN, Location, SpecError, not_as_written
 from archcalc.limits import MAX_INT_BITS, MAX_YAML_DEPTH, MAX_YAML_NODES
 from archcalc.reading import read_text_file
-from archcalc.yaml_text import compose_yaml, node_location, too_deep
+from archcalc.yaml_text import anchor_of, compose_yaml, items_as_written, node_location, too_deep
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "seq", "map")}
 _STR = "tag:yaml.org,2002:str"
@@ -80,7 +80,7 @@ def parse_yaml(text: str, name: str, inspect: Inspect | None = None, what: str =
         raise SpecError("the file holds no YAML document", location=Location(name, 1, 1))
     if inspect is not None:
         inspect(node, name)
-    document = _Converter(name, anchored="&" in text, what=what).convert(node, 0)
+    document = _Converter(name, anchored="&" in text, what=what, text=text).convert(node, 0)
     if not isinstance(document, YMap):
         raise SpecError(f"the document is a {_yaml_type(node)}, not a mapping",
                         location=node_location(name, node),
@@ -114,8 +114,9 @@ class _Converter:
     outermost node being repeated was defined. Without anchors the composer has counted every
     node already, and plain text (keys, kinds) is taken as it stands, without a call per node."""
 
-    def __init__(self, name: str, anchored: bool = True, what: str = "spec") -> None:
+    def __init__(self, name: str, anchored: bool = True, what: str = "spec", text: str = "") -> None:
         self.name = name
+        self.text = text
         self.anchored = anchored
         self.what = what
         self.count = 0
@@ -146,13 +147,30 @@ class _Converter:
         if not self.anchored:
             return (self._mapping if type(node) is yaml.MappingNode else self._sequence)(node, depth + 1, alias)
         if id(node) in self.open:  # was refused as nested 256 deep, at a place inside the repeats
-            raise SpecError(f"this {_yaml_type(node)} holds an alias to itself ('*name' inside '&name'): it would "
-                            "repeat without end", location=node_location(self.name, node),
-                            hint="an alias repeats a list or mapping written before it, outside that one")
+            raise self._alias_inside_itself(node)
         self.open.add(id(node))
         result = (self._mapping if type(node) is yaml.MappingNode else self._sequence)(node, depth + 1, alias)
         self.open.discard(id(node))
         return result
+
+    def _alias_inside_itself(self, node: yaml.Node) -> SpecError:
+        """The error for a list or mapping that holds an alias to its own anchor, naming both."""
+        anchor, alias = anchor_of(self.text, node) or ("name", None)
+        at = f" at line {alias.line + 1}" if alias else ""
+        return SpecError(f"this {_yaml_type(node)} holds an alias to itself ('*{anchor}'{at} inside '&{anchor}'): it "
+                         "would repeat without end", location=node_location(self.name, node),
+                         hint="an alias repeats a list or mapping written before it, outside that one")
+
+    def _duplicate_key(self, node: yaml.MappingNode, key: str, result: YMap) -> SpecError:
+        """The error for `key` written twice in `node` (its second time is the next one, the
+        len(result)-th): each at the place it is written, an alias at its own place, not its anchor's."""
+        first, second = result.key_locations[key], node_location(self.name, node.value[len(result)][0])
+        marks = items_as_written(self.text, node) if self.anchored else None
+        if marks and len(marks) > 2 * len(result):
+            written = [Location(self.name, mark.line + 1, mark.column + 1) for mark in marks[::2]]
+            first, second = written[list(result).index(key)], written[len(result)]
+        return SpecError(f"duplicate key '{key}' (first at line {first.line})", location=second,
+                         hint="remove or rename one of them; YAML would silently keep the last")
 
     def _met(self, node: yaml.Node, alias: Location | None) -> Location | None:
         """Count `node`, refusing past MAX_YAML_NODES; where a repeat through an alias began."""
@@ -218,9 +236,7 @@ class _Converter:
                 raise SpecError(f"keys must be text, not {key!r}", location=node_location(name, key_node),
                                 hint="quote the key: YAML reads yes, no, on, off, true, null and numbers as such")
             if key in result:
-                raise SpecError(f"duplicate key '{key}' (first at line {key_locations[key].line})",
-                                location=node_location(name, key_node),
-                                hint="remove or rename one of them; YAML would silently keep the last")
+                raise self._duplicate_key(node, key, result)
             key_locations[key] = node_location(name, key_node)
             if plain and value_node.tag == _STR:
                 result[key] = value_node.value
