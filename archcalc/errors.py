@@ -235,6 +235,15 @@ def not_as_written(text: str, value: object, location: Location | None = None) -
                      + " (or quote it if it is text)")
 
 
+class OptionError(UsageError, SpecError):
+    """A bad argument that a command line gives as an option (`--variant`): a UsageError there,
+    shown with the command's usage; to the Python API, the SpecError its other bad arguments are."""
+
+    def __init__(self, message: str, *, hint: str | None = None, option: str | None = None) -> None:
+        SpecError.__init__(self, message, hint=hint)
+        self.option = option
+
+
 class RankError(SpecError):
     """A layer given a map of another rank than it takes (`archcalc.layers.base.spatial`): where the
     input given has another rank than the spec's, the likely cause (`archcalc.analysis`)."""

@@ -141,6 +141,17 @@ def test_a_blank_variant_is_refused_at_the_option(cli, variant):
     assert lines[2] == "  usage: archcalc table [OPTIONS] {SPEC}"
 
 
+@pytest.mark.parametrize(("spec", "variant"), [("resnet18", ""), ("resnet50", "resnet18")])
+def test_a_bad_variant_given_to_the_python_api_is_a_spec_error(spec, variant):
+    """analyze(variant='') raised UsageError, the command line's, where variant='nope', batch=0
+    and dtype='x' raise SpecError (docs/spec.md: the API raises SpecError for a bad argument)."""
+    from archcalc import analyze
+    from archcalc.errors import SpecError
+
+    with pytest.raises(SpecError, match="never blank" if not variant else "names another"):
+        analyze(spec, variant=variant)
+
+
 def test_unknown_model_name(cli):
     result = cli("table", "resnet51")
     assert result.exit_code == 2

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from archcalc.errors import Location, SpecError, UsageError, did_you_mean
+from archcalc.errors import Location, OptionError, SpecError, did_you_mean
 from archcalc.graph import Graph
 from archcalc.limits import MAX_PATH_CHARS
 from archcalc.reading import file_there, nothing_at
@@ -57,11 +57,11 @@ def locate_variant(spec: str | Path, variant: str | None) -> tuple[Path, str | N
     path, chosen = locate(spec)
     if isinstance(variant, str) and not variant.strip():  # no spec names a variant so: at the option, not the spec's
         names = variant_names(load_document(path))
-        raise UsageError(f"a variant's name is never blank, got {variant!r}", option="--variant",
+        raise OptionError(f"a variant's name is never blank, got {variant!r}", option="--variant",
                          hint=f"give one of {display_name(path)}'s: {', '.join(names)}" if names else
                          f"{display_name(path)} has no variants: leave out --variant")
     if variant not in (None, chosen) and chosen is not None and variant in variant_names(load_document(path)):
-        raise UsageError(f"'{spec}' is the variant {chosen} of {display_name(path)}; --variant {variant} names another",
+        raise OptionError(f"'{spec}' is the variant {chosen} of {display_name(path)}; --variant {variant} names another",
                          option="--variant", hint=f"name the model alone ('{variant}'), or the file with --variant")
     return path, variant if variant is not None else chosen
 
