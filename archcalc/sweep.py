@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from archcalc.errors import SpecError, UsageError, did_you_mean
 from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS, MAX_SYMBOLIC_LAYERS
 from archcalc.settings import Setting, kind_of, shown_value
-from archcalc.sizes import check_sweep_points, integer, parse_batch, parse_input
+from archcalc.sizes import check_sweep_points, given_once, integer, parse_batch, parse_input
 from archcalc.stats import Figures, ModelStats
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def sweep(spec: str | Path, sizes: list[int | tuple[int, int]], batches: list[in
     shape = graph.input_shape if input is None else parse_input(input)
     symbols = _SYMBOLS[len(shape) - 1]
     fixed = shape[:-len(symbols)]  # the channels, and a 3-D input's depth
-    varying = [_varying(graph.model, shape, size) for size in sizes]  # a pair refused before the analysis
+    varying = _all_varying(graph.model, shape, sizes)  # a pair refused before the analysis
     at = [(dict(zip(symbols, v)), (*fixed, *v)) for v in varying]  # each size's symbols' values, and its input
     batch = "N" if len(batches) > 1 else batches[0]
     try:
@@ -193,7 +193,7 @@ def sweep_parameters(spec: str | Path, sizes: list[int | tuple[int, int]], batch
     shape = base.input_shape if input is None else parse_input(input)
     symbols = _SYMBOLS[len(shape) - 1]
     fixed = shape[:-len(symbols)]
-    at = [(*fixed, *_varying(base.model, shape, size)) for size in sizes]
+    at = [(*fixed, *varying) for varying in _all_varying(base.model, shape, sizes)]
     names = tuple(setting.name for setting in settings)
     symbolic = symbolic_is_faster(combinations, len(at) * len(batches))
     points, skipped, digests = [], {}, {}
@@ -375,11 +375,23 @@ def _varying(model: str, shape: tuple[int, ...], size: int | tuple[int, int]) ->
     return sizes
 
 
+def _all_varying(model: str, shape: tuple[int, ...], sizes: list) -> list[tuple[int, ...]]:
+    """`_varying` of each size; SpecError for a size given more than once (32 and (32, 32) are one
+    size of a 2-D input), as --size refuses it: its point would be computed, and shown, twice."""
+    varying = [_varying(model, shape, size) for size in sizes]
+    given_once(zip(sizes, varying), "size", key=lambda pair: pair[1],
+               shown=lambda pair: "x".join(map(str, pair[0])) if isinstance(pair[0], (tuple, list)) else str(pair[0]))
+    return varying
+
+
 def _batches(batches: list[int]) -> list[int]:
-    """The batch sizes, each a whole number from 1 to MAX_DIMENSION; SpecError for any other, or for none."""
+    """The batch sizes, each a whole number from 1 to MAX_DIMENSION, each once; SpecError for any
+    other, a repeated one (as --batch refuses it), or for none."""
     if not batches:
         raise SpecError("a sweep needs a batch size")
-    return [parse_batch(batch, symbols=False) for batch in batches]
+    batches = [parse_batch(batch, symbols=False) for batch in batches]
+    given_once(batches, "batch size")
+    return batches
 
 
 def select(result: Sweep, max_params: int | None = None, max_macs: int | None = None,

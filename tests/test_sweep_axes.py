@@ -243,6 +243,20 @@ def test_the_size_list_keeps_pairs_apart_from_sizes():
     assert parse_sweep_sizes("8,16:32:16, 24x32 ,40×40,7") == [8, 16, 32, (24, 32), (40, 40), 7]
 
 
+@pytest.mark.parametrize(("sizes", "batches", "message"), [
+    ([32, 32], [1], "the size 32 is given more than once: give each size once"),
+    ([32, (32, 32)], [1], "the size 32x32 is given more than once (as 32 and as 32x32): give each size once"),
+    ([32], [1, 1], "the batch size 1 is given more than once: give each batch size once"),
+])
+@pytest.mark.parametrize("settings", [(), (parse_setting("padding=0,1"),)])
+def test_sweep_from_python_refuses_a_repeated_size_as_the_command_line_does(sizes, batches, message, settings):
+    """sweep('lenet5', [32, 32], [1]) gave two points for one size, where `--size 32,32` is refused
+    with this message (parse_sweep_sizes): a point computed, and shown, twice."""
+    with pytest.raises(SpecError) as refused:
+        sweep("lenet5", sizes, batches, settings=settings)
+    assert refused.value.message == message
+
+
 def test_a_range_ends_where_its_last_step_lands_as_docs_symbolic_says():
     """docs/symbolic.md: '32:100:32 is 32, 64 and 96' (a fuzzer asked: the end is included where a
     step lands on it)."""
