@@ -10,6 +10,8 @@ from conftest import run_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from archcalc.sizes import parse_batch_list, parse_sweep_sizes
+
 MALFORMED = {
     "table": [
         [], ["lenet5", "--bogus"], ["lenet5", "--batch", "x"], ["lenet5", "--batch", "0"], ["lenet5", "--batch"],
@@ -357,16 +359,21 @@ def test_help_comes_before_an_option_given_twice(args, cli):
     (["sweep", "lenet5", "--size", "32", "--size", "32,64"], "'--size'", "--size 32,64"),
     (["sweep", "lenet5", "--size", "32", "--size", "32"], "'--size'", "--size 32"),
     (["sweep", "lenet5", "--size=32", "--size="], "'--size'", "--size 32"),
+    (["sweep", "lenet5", "--size", "32", "--size", "32x32"], "'--size'", "--size 32"),  # 32 is 32x32
+    (["sweep", "lenet5", "--size", "64", "--size", "32:96:32"], "'--size'", "--size 64,32,96"),
+    (["sweep", "lenet5", "--size", "32:96:32", "--size", "64"], "'--size'", "--size 32:96:32"),
 ])
 def test_an_option_whose_value_is_a_list_given_twice_is_told_to_join_them(args, option, joined, cli):
     """`sweep --size 32 --size 64` was told "give it once (it takes one value)", as if it took one
     size: its one value is a list, and the values given go in it, joined by ','. A value given in
     both goes in once: `--size 32 --size 32` was told to write `--size 32,32`, which is refused
-    (the size 32 is given more than once)."""
+    (the size 32 is given more than once), and so was `--size 32 --size 32x32` told `--size 32,32x32`."""
     result = cli(*args)
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines()[0] == (f"error: {option} is given more than once: give it once, its values "
                                              f"joined by ',' ({joined})")
+    flag, value = joined.split(" ")
+    (parse_batch_list if flag == "--batch" else parse_sweep_sizes)(value)  # what it is told to write is taken
 
 
 def test_an_option_of_many_values_is_still_given_as_often_as_needed(cli):

@@ -95,13 +95,39 @@ def _given_twice(param, ctx, words: list[str]) -> str:
     hint = param.get_error_hint(ctx)
     option = getattr(ctx.command.callback, "options", {}).get(param.name)
     if option is not None and option.joined:
-        entries = (entry for value in _values_given(param.opts, words) for entry in value.split(",") if entry)
-        joined = shortened(",".join(dict.fromkeys(entries)))  # each once: the list refuses 32,32
+        joined = shortened(_joined(option.parse, _values_given(param.opts, words)))
         return f"{hint} is given more than once: give it once, its values joined by ',' ({param.opts[0]} {joined})"
     if not getattr(param, "is_flag", False):
         return f"{hint} is given more than once: give it once (it takes one value)"
     words = " / ".join(repr(word) for word in (*param.opts, *param.secondary_opts))
     return f"{words} is given more than once: give it once (a switch is on or off)"
+
+
+def _joined(parse: Callable[[str], list], values: list[str]) -> str:
+    """The entries of the values given to a joined option, as one value its `parse` takes: each
+    value once (the list refuses 32,32, and 32,32x32: one size), an entry that repeats only values
+    given before it left out, and a range that repeats some written as the values it adds. An
+    entry that does not parse is kept, for its own error to be told."""
+    kept, given = [], set()
+    for entry in (entry.strip() for value in values for entry in value.split(",") if entry.strip()):
+        try:
+            found = parse(entry)
+        except UserError:
+            kept.append(entry)
+            continue
+        fresh = [value for value in found if _once(value) not in given]
+        kept += [entry] if len(fresh) == len(found) else [_written(value) for value in fresh]
+        given.update(map(_once, found))
+    return ",".join(kept)
+
+
+def _once(value: Any) -> Any:
+    """What tells two values of a list apart: a size 32 is the pair 32x32."""
+    return value if isinstance(value, tuple) else (value, value)
+
+
+def _written(value: Any) -> str:
+    return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def _values_given(flags: list[str], words: list[str]) -> list[str]:
