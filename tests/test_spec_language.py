@@ -242,10 +242,13 @@ def test_the_specs_own_input_is_checked_where_every_variant_sets_its_own(write_s
     ("1 if widths < 3 else 2", ("cannot evaluate '1 if widths < 3 else 2': '<' not supported between instances of "
                                 "'list' and 'int'")),
     ("3 +\\n 4", r"cannot read the expression '3 \+\\n 4'\n"),
-    # the functions take numbers, not true/false (ceil and max took them: found by a fuzzer)
-    ("ceil(true)", "ceil takes numbers, got True"),
-    ("max(true, 2)", "max takes numbers, got True"),
-    ("min([1, false])", "min takes numbers, got False"),
+    # the functions take numbers, not true/false (ceil and max took them: found by a fuzzer); the
+    # value refused is said as the spec writes it, true, false and null (it said Python's True)
+    ("ceil(true)", "ceil takes numbers, got true\n"),
+    ("max(true, 2)", "max takes numbers, got true\n"),
+    ("min([1, false])", "min takes numbers, got false\n"),
+    ("max(true)", "max takes two numbers or more, or one list of them, got true\n"),
+    ("pow(2, [1, true])", r"pow takes numbers, got \[1, true\]\n"),
     ("floor()", "floor takes 1 argument, got 0"),
     ("2 ** 64", "operator not allowed"),
     ("width / 0", "division by zero"),
@@ -1959,6 +1962,13 @@ def test_a_null_parameter_in_a_list_given_to_min_is_called_null(cli, write_spec)
     first = result.stderr.splitlines()[0]
     assert first.endswith("layer 'd': cannot evaluate 'min([w, 4])': min takes numbers, got null (no value)"), first
     assert "None" not in result.stderr
+
+
+def test_a_list_holding_null_given_to_a_function_is_written_as_the_spec_writes_it(cli, write_spec):
+    """`pow(2, ks)` with ks [~, 3] said "got [None, 3]", Python's words; the spec writes [null, 3]."""
+    result = cli("table", write_spec(NULL_SPEC.replace("FIELDS", 'out: "pow(2, ks)"')))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0].endswith("cannot evaluate 'pow(2, ks)': pow takes numbers, got [null, 3]")
 
 
 def test_a_null_parameter_as_a_whole_field_is_not_given(cli, write_spec):

@@ -35,9 +35,23 @@ class _Refused(ValueError):
 def _number(function: str, value: Any) -> float:
     """`value`, refused unless it is a finite number (an argument of one of the functions below)."""
     if not _is_number(value) or not math.isfinite(value):
-        raise _Refused(f"{function} takes numbers, got {quoted_value(value)}", "give it a number: a parameter "
+        raise _Refused(f"{function} takes numbers, got {_as_written(value)}", "give it a number: a parameter "
                        "that is a number, not text, a list, true/false, null or .nan")
     return value
+
+
+def _as_written(value: Any, inside: bool = False) -> str:
+    """A value as a spec writes it, not as Python does: true, false, null, .nan, .inf, 'text',
+    [1, true]; a null alone said to be no value (quoted_value)."""
+    if value is None:
+        return "null" if inside else quoted_value(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_as_written(item, inside=True) for item in value) + "]"
+    return repr(value)
 
 
 def _round(value: Any) -> int:
@@ -96,7 +110,7 @@ def _extreme(function: str, chooses: Callable) -> Callable:
 
 
 def _listed(values: tuple) -> str:
-    return ", ".join(repr(value) for value in values) or "nothing"
+    return ", ".join(_as_written(value, inside=True) for value in values) or "nothing"
 
 
 def _ceil(value: Any) -> int:
