@@ -380,3 +380,20 @@ def test_conv_and_pool_refuse_an_output_past_the_size_limit_as_table_does(cli, a
     too ("Storage size calculation overflowed")."""
     result = cli(*args)
     assert result.exit_code == 2 and "has a size above 2,147,483,647" in result.stderr
+
+
+def test_memory_running_out_is_one_error_with_exit_2_not_a_traceback():
+    """A MemoryError left the command with Python's traceback and exit 1, which `check` and CI read
+    as a figure that differs (README: exit 1 is a difference, 2 an error); the analysis here runs
+    out of memory at once, in a fresh process through the console entry point."""
+    code = ("import sys, archcalc.analysis as analysis\n"
+            "def out_of_memory(*args, **kwargs):\n    raise MemoryError\n"
+            "analysis.analyze = out_of_memory\n"
+            "from archcalc.cli import console\n"
+            "sys.argv = ['archcalc', 'table', 'lenet5']\n"
+            "console()\n")
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == ("error: archcalc ran out of memory\n  hint: give a smaller input or batch, fewer sizes "
+                             "to sweep, or a smaller model\n")

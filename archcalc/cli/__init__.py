@@ -213,13 +213,19 @@ class Forgiving:
 
 def run(function: Callable, values: dict[str, Any]) -> int:
     """Run a command; its exit code. A UserError is one clear message on stderr and its code (a
-    UsageError goes on to the caller, to be shown with the command's usage); a False result
+    UsageError goes on to the caller, to be shown with the command's usage), and so is memory
+    running out (exit 2, not a traceback's 1, which CI reads as a figure that differs); a False result
     (validate, check, report --validate: a figure differs) is EXIT_DIFFERENCE."""
     try:
         result = call(function, values)
     except UsageError:
         raise
     except UserError as error:
+        sys.stderr.write(error.report())
+        return error.exit_code
+    except MemoryError:  # a traceback's exit 1 read as "a figure differs"
+        error = UserError("archcalc ran out of memory", hint="give a smaller input or batch, fewer sizes to "
+                          "sweep, or a smaller model")
         sys.stderr.write(error.report())
         return error.exit_code
     return EXIT_DIFFERENCE if result is False else 0
