@@ -35,6 +35,9 @@ def read_text_file(path: Path, name: str, what: str = "spec") -> str:
     except FileNotFoundError:
         raise SpecError("no such file", location=start, hint="check the path, or name a bundled model (see 'archcalc "
                         "list')" if what == "spec" else folder_hint) from None
+    except ValueError:  # a NUL, which the system's calls end a name at
+        raise SpecError("the path holds a NUL character (\\x00), which no file's name can", location=start,
+                        hint="remove it from the path: a file's name ends at a NUL") from None
     except OSError as exc:
         kind = _special_at(path) if exc.errno == errno.ENXIO else None  # a socket, a device with no driver
         if kind:

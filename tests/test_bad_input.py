@@ -159,6 +159,20 @@ def test_a_device_is_refused_as_a_spec(cli, device):
                              "  hint: give a regular .yaml file (save what the pipe or device gives to one first)\n")
 
 
+@pytest.mark.parametrize("args", [["table", "net\x00.yaml"], ["table", "lenet5", "--device-profile", "h200\x00"],
+                                  ["table", "lenet5", "--device-profile", "my\x00profile.yaml"],
+                                  ["check", "lenet5", "--baseline", "lock\x00.yaml"]])
+def test_a_nul_in_a_path_is_one_error(cli, args):
+    """A NUL in the path of a spec, a device profile or a baseline (given in-process or through the
+    Python API: a command line cannot hold one) was Python's ValueError 'embedded null byte',
+    exit 1 with a traceback: the system's calls take no name with a NUL."""
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    shown = args[-1].replace("\x00", "\\x00")
+    assert result.stderr == (f"error: {shown}:1:1: the path holds a NUL character (\\x00), which no file's name can\n"
+                             "  hint: remove it from the path: a file's name ends at a NUL\n")
+
+
 def test_anchors_and_aliases_still_work_for_reuse(write_spec):
     path = write_spec("""
         name: reuse
