@@ -630,45 +630,54 @@ class _Builder:
         for the items of its group or block (each block once an expansion: a block inside itself
         is refused where it is expanded)."""
         kind = body.get("kind")
-        if kind == "model" and "layers" not in body:  # the spec it names, and its parameters
-            written = body.get("spec")
-            if written is None:
-                raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
-                                location=body.location)
-            if isinstance(written, str) and written not in env:  # a parameter may name a spec only where it is in
-                doc, path, _ = self._included(body, written, env)
-                self._check_model_keys(body, doc, written)
-                self._check_no_loop(doc, path, body)
-                variant, until = body.get("variant"), body.get("until")
-                if not (isinstance(variant, str) and variant in env):  # its name as written: a variant of that spec
-                    _variant_of(body, doc, written, variant, body.location)
-                if "until" in body and not (isinstance(until, str) and until in env):
-                    _until(doc["layers"], until, body.where("until"))
-            return
-        if "layers" in body:
+        if kind == "model" and "layers" not in body:
+            self._check_model_item(body, env)
+        elif "layers" in body:
             _check_kind_or_layers(body)
             self._check_item_keys(body, ITEM_KEYS, "an inline group")
             self._check_items_left_out(body["layers"], env, full + ".")
+        elif not isinstance(kind, str):
             return
-        if not isinstance(kind, str):
-            return
-        if isinstance(env.get(kind), str):
+        elif isinstance(env.get(kind), str):  # a kind named by a parameter: found as it is expanded
             self._refuse_ambiguous_kind(body, kind, env)
-            return  # a kind named by a parameter: found as it is expanded
-        if kind in self.blocks:
-            block = self.blocks[kind]
-            declared = block.get("params")
-            self._check_item_keys(body, ITEM_KEYS | set(declared or ()), f"a parameter of block '{kind}'")
-            if id(block) not in self.checked_left_out:
-                self.checked_left_out.add(id(block))
-                inside = {**env, **dict.fromkeys(declared or (), PER_INSTANCE)}  # a kind or spec one names
-                self._check_items_left_out(block["layers"], inside, full + ".")
+        elif kind in self.blocks:
+            self._check_block_item(body, kind, env, full)
         elif kind in LAYER_KINDS:
             self._check_item_keys(body, _keys_of(LAYER_KINDS[kind]), f"a field of {kind}")
         else:
             raise SpecError(f"unknown layer kind '{kind}'{did_you_mean(kind, [*LAYER_KINDS, *self.blocks])}",
                             location=body.where("kind"),
                             hint="see 'docs/spec.md' for the layer kinds, or define it under 'blocks:'")
+
+    def _check_model_item(self, body: YMap, env: dict) -> None:
+        """A model item's spec, its keys (that spec's parameters), that it does not include itself,
+        and its variant and `until`, where they are written as names (a parameter may name them
+        only where the item is in)."""
+        written = body.get("spec")
+        if written is None:
+            raise SpecError("a model item names its spec: 'spec: resnet' (a bundled spec) or a path",
+                            location=body.location)
+        if not isinstance(written, str) or written in env:
+            return
+        doc, path, _ = self._included(body, written, env)
+        self._check_model_keys(body, doc, written)
+        self._check_no_loop(doc, path, body)
+        variant, until = body.get("variant"), body.get("until")
+        if not (isinstance(variant, str) and variant in env):  # its name as written: a variant of that spec
+            _variant_of(body, doc, written, variant, body.location)
+        if "until" in body and not (isinstance(until, str) and until in env):
+            _until(doc["layers"], until, body.where("until"))
+
+    def _check_block_item(self, body: YMap, kind: str, env: dict, full: str) -> None:
+        """An item of block `kind`: its keys are item keys and the block's parameters; the block's
+        items are checked once an expansion."""
+        block = self.blocks[kind]
+        declared = block.get("params")
+        self._check_item_keys(body, ITEM_KEYS | set(declared or ()), f"a parameter of block '{kind}'")
+        if id(block) not in self.checked_left_out:
+            self.checked_left_out.add(id(block))
+            inside = {**env, **dict.fromkeys(declared or (), PER_INSTANCE)}  # a kind or spec one names
+            self._check_items_left_out(block["layers"], inside, full + ".")
 
     def _rows(self, body: YMap, env: dict) -> tuple[range | list, str | None]:
         """What a repeated item makes a copy for: `range(repeat)`, or the list of `for_each` with
