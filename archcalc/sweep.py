@@ -17,7 +17,7 @@ from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from archcalc.errors import SpecError, UsageError, did_you_mean
+from archcalc.errors import OptionError, SpecError, did_you_mean
 from archcalc.limits import MAX_DIMENSION, MAX_SWEEP_POINTS, MAX_SYMBOLIC_LAYERS
 from archcalc.settings import Setting, kind_of, shown_value
 from archcalc.sizes import check_sweep_points, given_once, integer, parse_batch, parse_input
@@ -227,36 +227,37 @@ def _check_points(combinations: int, sizes: int, batches: int) -> None:
     """Refuse, before any work, a sweep over parameters of more than MAX_SWEEP_POINTS points."""
     total = combinations * sizes * batches
     if total > MAX_SWEEP_POINTS:
-        raise UsageError(f"{combinations:,} settings of the parameters × {sizes:,} sizes × {batches:,} batch sizes "
+        raise OptionError(f"{combinations:,} settings of the parameters × {sizes:,} sizes × {batches:,} batch sizes "
                         f"give {total:,} points; a sweep takes at most {MAX_SWEEP_POINTS:,} (use fewer values "
                         f"or a larger step)", option="'--set' / '--size' / '--batch'")
 
 
 def check_settings(document: Any, family: str, settings: list[Setting] | tuple[Setting, ...]) -> None:
-    """Refuse (a usage error) a setting of a name that is not one of the spec's parameters, a
-    parameter set twice, or a value of another kind than the parameter's (a number for a name, …)."""
+    """Refuse (an OptionError: a usage error of --set, to the Python API a SpecError) a setting of
+    a name that is not one of the spec's parameters, a parameter set twice, or a value of another
+    kind than the parameter's (a number for a name, …)."""
     params = document.get("params") or {}
     seen = set()
     for setting in settings:
         if setting.name not in params:
             listed = ", ".join(params) or "none"
-            raise UsageError(f"'{setting.name}' is not a parameter of {family}"
+            raise OptionError(f"'{setting.name}' is not a parameter of {family}"
                              f"{did_you_mean(setting.name, params)}; its parameters: {listed}", option="'--set'")
         if setting.name in seen:
-            raise UsageError(f"'{setting.name}' is set twice: give its values in one --set, joined by ','",
+            raise OptionError(f"'{setting.name}' is set twice: give its values in one --set, joined by ','",
                              option="'--set'")
         seen.add(setting.name)
         default = params[setting.name]
         kind = kind_of(default)
         for value in setting.values:
             if default is not None and kind_of(value) != kind:
-                raise UsageError(f"'{setting.name}' is {kind} in the spec ({shown_value(default)}), not {shown_value(value)}",
+                raise OptionError(f"'{setting.name}' is {kind} in the spec ({shown_value(default)}), not {shown_value(value)}",
                                  option="'--set'")
 
 
 def check_settings_change(settings: list[Setting] | tuple[Setting, ...], own: dict[str, Any], model: str,
                           expanded: Callable[[tuple], str]) -> None:
-    """Refuse (a usage error) a setting that changes nothing: where each combination of the
+    """Refuse (an OptionError, as check_settings) a setting that changes nothing: where each combination of the
     values set gives the model it gives with this setting at the variant's own value (`own`), as
     with a parameter its layers never read (resnet18's groups: its blocks are basic).
     `expanded(values)`: the model expanded at a combination, as `model_digest` gives it."""
@@ -267,7 +268,7 @@ def check_settings_change(settings: list[Setting] | tuple[Setting, ...], own: di
                           for values in others):
             values = list(dict.fromkeys(shown_value(values[index]) for values in others))
             shown = ", ".join(values[:5]) + (f", … ({len(values):,} values)" if len(values) > 5 else "")
-            raise UsageError(f"'{setting.name}' changes nothing in {model}: at {shown} it is the model of its own "
+            raise OptionError(f"'{setting.name}' changes nothing in {model}: at {shown} it is the model of its own "
                              f"value ({shown_value(mine)}), whose layers do not depend on it", option="'--set'",
                              hint=f"leave '{setting.name}' out, or sweep a variant whose layers read it")
 

@@ -257,6 +257,18 @@ def test_sweep_from_python_refuses_a_repeated_size_as_the_command_line_does(size
     assert refused.value.message == message
 
 
+@pytest.mark.parametrize(("setting", "message"), [
+    ("num_classes=10", "'num_classes' is not a parameter of lenet5"),
+    ("padding=a", "'padding' is a number in the spec (0), not 'a'"),
+])
+def test_sweep_from_python_refuses_a_bad_setting_as_its_docstring_says_with_a_spec_error(setting, message):
+    """sweep()'s docstring: 'SpecError for an unknown parameter, or a value of another kind than
+    the parameter's'; it raised UsageError, the command line's, which `except SpecError` missed."""
+    with pytest.raises(SpecError) as refused:
+        sweep("lenet5", [32], [1], settings=[parse_setting(setting)])
+    assert refused.value.message.startswith(message)
+
+
 def test_a_range_ends_where_its_last_step_lands_as_docs_symbolic_says():
     """docs/symbolic.md: '32:100:32 is 32, 64 and 96' (a fuzzer asked: the end is included where a
     step lands on it)."""
