@@ -675,8 +675,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
                    "write its name, e.g. 'NVIDIA H200 SXM'")
     peaks = _numbers(entry["peak_tflops"], (*at, "peak_tflops"), PEAK_DTYPES, fail, "a dtype")
     fixed = _numbers(entry.get("fixed_us", {}), (*at, "fixed_us"), WORK, fail, "a kind of work", zero=True)
-    efficiency = _numbers(entry.get("efficiency", {}), (*at, "efficiency"), WORK, fail, "a kind of work",
-                          high=MAX_EFFICIENCY)
+    efficiency = _numbers(entry.get("efficiency", {}), (*at, "efficiency"), WORK, fail, "a kind of work")
     by_size = _size_tables(entry.get("efficiency_by_size", {}), (*at, "efficiency_by_size"), fail)
     blocks = _blocks(entry.get("channel_blocks", {}), (*at, "channel_blocks"), fail)
     if not peaks:
@@ -712,8 +711,7 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
                          measured_in)
 
 
-def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zero: bool = False,
-             high: float | None = None) -> dict[str, float]:
+def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:
     if not isinstance(value, dict):
         raise fail(at, f"must map {what} to a number, got {_kind(value)}", f"write e.g. '{names[0]}: 1.0'")
     out = {}
@@ -721,7 +719,7 @@ def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zer
         if name not in names:
             raise fail((*at, name), f"is not {what}{did_you_mean(str(name), names)}", f"use one of {', '.join(names)}",
                        key=True)
-        out[name] = _positive(number, (*at, name), fail, zero, high)
+        out[name] = _positive(number, (*at, name), fail, zero)
     return out
 
 
@@ -943,7 +941,7 @@ def _rows(value: Any, at: tuple, widths: tuple, positions: tuple, fail) -> tuple
         if not isinstance(row, list) or len(row) != len(positions):
             raise fail((*at, _Index(index)), f"must be a row of {len(positions)} fractions (one per positions), got "
                        f"{_kind(row)}", "give a fraction for every width and positions of the grid")
-    return tuple(tuple(_efficiency(number, (*at, _Index(i), _Index(j)), fail) for j, number in enumerate(row))
+    return tuple(tuple(_positive(number, (*at, _Index(i), _Index(j)), fail) for j, number in enumerate(row))
                  for i, row in enumerate(value))
 
 
@@ -953,33 +951,13 @@ times and shares worked out from them stay finite (a bandwidth of 1e-320 GB/s ma
 infinite and the JSON invalid)."""
 
 
-MAX_EFFICIENCY = 100.0
-"""The largest efficiency a profile may give: the fraction of its roofline a kind of work reaches
-exceeds 1 only where the roofline's figures undercount the device (docs/latency.md: TF32 Tensor
-Cores against the FP32 peak, about 8× on an A100; a CPU layer's tensors in its caches against the
-bandwidth of a 256 MiB copy), and the measured ones on record lie from 1.6e-05 to 6.0. Past 100
-times its roofline a layer's time is no measurement but a mistake (an efficiency of 1e9 made it 0)."""
-
-
-EFFICIENCY_HINT = ("an efficiency is the fraction of its roofline a kind of work reaches: 1 at the roofline, over 1 "
-                   "only where the roofline undercounts the device, a few times (docs/latency.md)")
-
-
-def _efficiency(value: Any, at: tuple, fail) -> float:
-    """An efficiency: a fraction of the roofline above 0, at most MAX_EFFICIENCY."""
-    return _positive(value, at, fail, high=MAX_EFFICIENCY)
-
-
-def _positive(value: Any, at: tuple, fail, zero: bool = False, high: float | None = None) -> float:
-    """A figure from FIGURE_RANGE's low to its high, or to `high`, an efficiency's (MAX_EFFICIENCY);
-    0 too with `zero`."""
-    low, most = FIGURE_RANGE[0], high or FIGURE_RANGE[1]
+def _positive(value: Any, at: tuple, fail, zero: bool = False) -> float:
+    low, high = FIGURE_RANGE
     # compared, not converted: an int of 400 digits is too large for a float (NaN compares false)
-    number = not isinstance(value, bool) and isinstance(value, (int, float))
-    if not number or not (low <= value <= most or (zero and value == 0)):
-        bound = f"0 or from {low:g} to {most:g}" if zero else f"from {low:g} to {most:g}"
-        raise fail(at, f"must be a number {bound}, got {_shown(value)}", EFFICIENCY_HINT if high and number and
-                   value > high else "write a plain decimal number (YAML reads 1e3 as text: write 1000 or 1.0e+3)")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high or (zero and value == 0)):
+        bound = f"0 or from {low:g} to {high:g}" if zero else f"from {low:g} to {high:g}"
+        raise fail(at, f"must be a number {bound}, got {_shown(value)}",
+                   "write a plain decimal number (YAML reads 1e3 as text: write 1000 or 1.0e+3)")
     return float(value) + 0.0  # -0.0 as 0.0
 
 
