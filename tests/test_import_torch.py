@@ -1220,6 +1220,71 @@ def test_layers_held_in_a_plain_list_get_the_fix_of_registering_them():
                                 "attribute of the module")
 
 
+class Traced(nn.Module):
+    """A convolution and a forward torch.fx stops in, for one reason or another."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+
+class OnValues(Traced):
+    def forward(self, x):
+        return self.conv(x) if x.sum() > 0 else x  # control flow on a tensor's values
+
+
+class WithLen(Traced):
+    def forward(self, x):
+        return self.conv(x) * len(x)  # a Python builtin given the traced tensor
+
+
+class WithRange(Traced):
+    def forward(self, x):
+        for _ in range(x.size(0)):  # a traced size where Python needs an int
+            x = x + 0
+        return self.conv(x)
+
+
+class WithFlag(Traced):
+    def forward(self, x, flag=None):
+        return x if flag else self.conv(x)  # an argument besides the tensor, None when called with one
+
+
+class WithScale(Traced):
+    def forward(self, x, scale):
+        return self.conv(x) * int(scale)  # an argument besides the tensor, without a default
+
+
+class WithTensorOfShape(Traced):
+    def forward(self, x):
+        return self.conv(x) * torch.tensor(x.shape)[0]  # torch.tensor reads the traced sizes as an array
+
+
+RECORDS = "torch.fx records the operations without running them, so "
+PYTHON_NUMBER = RECORDS + "a traced tensor or size holds no number for a Python or numpy function"
+
+
+@pytest.mark.parametrize("model, starts", [
+    (OnValues, RECORDS + "Python control flow that depends on a tensor"),
+    (WithLen, PYTHON_NUMBER), (WithRange, PYTHON_NUMBER), (WithTensorOfShape, PYTHON_NUMBER),
+    (WithFlag, ("torch.fx traces the arguments of forward besides the tensor (flag=None) as symbols, not as the "
+                "defaults a call with one tensor passes: import nn.Sequential(model)")),
+    (WithScale, "its forward takes 'scale' besides the tensor, and an archcalc model takes one tensor"),
+])
+def test_a_failed_trace_gets_the_fix_of_why_it_failed(model, starts):
+    """Every failure of torch.fx's trace but an unregistered module got the hint on control flow on a
+    tensor, which len(x), range(x.size(0)) or a flag of forward (whose default a call with one
+    tensor passes, which imports as nn.Sequential(model)) have nothing to do with."""
+    from archcalc.errors import UserError
+
+    with pytest.raises(UserError) as error:
+        import_torch(model(), (3, 8, 8), name="net")
+    assert error.value.message.startswith("torch.fx cannot trace 'net' (")
+    assert error.value.hint.startswith(starts)
+    if model is WithFlag:  # the fix the hint gives imports it: torch calls forward with flag=None
+        assert "conv: {kind: conv2d, out: 4, kernel: 3}" in import_torch(nn.Sequential(model()), (3, 8, 8))
+
+
 @pytest.mark.parametrize("target, message", [
     ("plain_models:NUMBER", "'plain_models:NUMBER' is a int, not a torch.nn.Module or something that makes one"),
     ("plain_models:not_a_module", "'plain_models:not_a_module' returned a list, not a torch.nn.Module"),

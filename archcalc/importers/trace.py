@@ -87,7 +87,7 @@ def trace(module: nn.Module, shape: Shape, what: str, allow_opaque: bool = False
     except UserError:
         raise
     except Exception as error:  # noqa: BLE001 - fx's own message, whatever its type
-        raise _untraceable(error, tracer, what) from None
+        raise _untraceable(error, tracer, what, module) from None
     inputs = [node.name for node in graph.nodes if node.op == "placeholder" and not node.args]
     if len(inputs) != 1:
         raise UserError(f"{what} takes {len(inputs)} inputs ({', '.join(inputs)}); an archcalc model takes one tensor",
@@ -154,23 +154,81 @@ def _passes_on(call: Any) -> bool:
 TRACE_HINT = ("torch.fx records the operations without running them, so Python control flow that depends "
               "on a tensor (an if or a loop on its values or sizes) cannot be traced: make it depend on a "
               "constructor argument (--args), or write it with tensor operations (torch.where)")
+UNREGISTERED_HINT = ("a module held in a plain list, dict or tuple is no submodule (nor are its parameters the "
+                     "model's): hold it in nn.ModuleList, nn.ModuleDict or nn.Sequential, or as an attribute of the "
+                     "module")
+PYTHON_HINT = ("torch.fx records the operations without running them, so a traced tensor or size holds no number "
+               "for a Python or numpy function (len, int, float, range, math.*, numpy) to read: write it with "
+               "torch's operations (x.size(0), x.shape[1], torch.sqrt), compute it from a constructor argument "
+               "(--args), or wrap the function with torch.fx.wrap at module scope (its call is then recorded, and "
+               "--allow-opaque keeps one that makes a tensor as an opaque layer)")
+OTHER_HINT = ("torch.fx records the operations without running them, on a stand-in for the tensor: rewrite the "
+              "code where it stopped with torch's operations, or import a module that runs without it")
+CONTROL_FLOW = "symbolically traced variables cannot be used as inputs to control flow"
+PYTHON_ON_A_PROXY = ("is not supported in symbolic tracing", "Proxy", "_array_")
+"""What fx (or Python, or numpy) says when a traced value is given to a function that needs a number."""
 
 
-def _untraceable(error: Exception, tracer: Tracer, what: str) -> UserError:
-    """fx's message, where in the model's code it stopped, and the fix."""
+def _untraceable(error: Exception, tracer: Tracer, what: str, module: nn.Module) -> UserError:
+    """fx's message, where in the model's code it stopped, and the fix that fits why it stopped."""
     stack = getattr(tracer, "module_stack", {}) or {}
     scope = next(reversed(stack), None) if stack else None
     where = f" in module '{scope}'" if scope else ""
     frame = _user_frame(error)
     at = f" ({frame})" if frame else ""
     message = " ".join(str(error).split()) or type(error).__name__  # with the fix fx suggests, if any
-    hint = UNREGISTERED_HINT if message == "module is not installed as a submodule" else TRACE_HINT
-    return UserError(f"torch.fx cannot trace {what}{where}{at}: {message}", hint=hint)
+    return UserError(f"torch.fx cannot trace {what}{where}{at}: {message}",
+                     hint=_trace_hint(message, module, frame))
 
 
-UNREGISTERED_HINT = ("a module held in a plain list, dict or tuple is no submodule (nor are its parameters the "
-                     "model's): hold it in nn.ModuleList, nn.ModuleDict or nn.Sequential, or as an attribute of the "
-                     "module")
+def _trace_hint(message: str, module: nn.Module, frame: str | None) -> str:
+    """The fix of a failed trace, by why it failed: a module no submodule, an argument of forward
+    besides the tensor, control flow on a tensor, a Python function given a traced value, or else."""
+    if message == "module is not installed as a submodule":
+        return UNREGISTERED_HINT
+    argument = _argument_hint(module, frame)
+    if argument is not None:
+        return argument
+    if CONTROL_FLOW in message:
+        return TRACE_HINT
+    if any(said in message for said in PYTHON_ON_A_PROXY):
+        return PYTHON_HINT
+    return OTHER_HINT
+
+
+def _argument_hint(module: nn.Module, frame: str | None) -> str | None:
+    """The fix where the trace stopped on an argument of forward besides the tensor, which fx traces
+    as a symbol: one without a default (an archcalc model takes one tensor), or one with a default
+    where the trace with that default (what a call with one tensor passes) gets past `frame`."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(module.forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return None
+    others = [p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    required = [p.name for p in others if p.default is p.empty]
+    if required:
+        return (f"its forward takes {', '.join(repr(n) for n in required)} besides the tensor, and an archcalc model "
+                "takes one tensor: import a wrapper module whose forward takes the tensor alone and passes the rest as "
+                "constants")
+    defaults = {p.name: p.default for p in others}
+    if not defaults or not _stops_elsewhere(module, defaults, frame):
+        return None
+    shown = ", ".join(f"{name}={value!r}" for name, value in defaults.items())
+    return (f"torch.fx traces the arguments of forward besides the tensor ({shown}) as symbols, not as the defaults a "
+            "call with one tensor passes: import nn.Sequential(model), whose call passes the tensor alone (its layers' "
+            "names then start with '0.'), or make them constructor arguments (--args)")
+
+
+def _stops_elsewhere(module: nn.Module, concrete: dict, frame: str | None) -> bool:
+    """Whether tracing `module` with the arguments `concrete` as given values gets past `frame`."""
+    tracer = Tracer()
+    try:
+        tracer.trace(module, concrete_args=concrete)
+    except Exception as error:  # noqa: BLE001 - the model's own failure, whatever its type
+        return _user_frame(error) != frame
+    return True
 
 
 def _user_frame(error: Exception) -> str | None:
