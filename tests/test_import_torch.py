@@ -1081,9 +1081,45 @@ def test_a_reshape_that_writes_its_batch_as_a_number_is_refused_even_as_an_opaqu
         import_torch(Net((1, -1)), (3, 8, 8), allow_opaque=allow_opaque)
     assert error.value.message == ("node 'reshape' (the top-level forward, Tensor.reshape) cannot be written exactly: its "
                                 "batch is written as the number 1 (a flatten at that batch alone: at another, the batch "
-                                "is joined with the sizes); write x.flatten(1) or x.view(x.size(0), -1)")
-    for sizes in ((-1, 192), (None, -1)):
+                                "is joined with the sizes); write x.flatten(1) or x.view(x.size(0), -1) "
+                                f"(at {__file__}:{Net.forward.__code__.co_firstlineno + 1})")
+    for sizes in ((None, -1),):  # (-1, 192) re-batches at another size: refused (the test after)
         assert import_torch(Net(sizes), (3, 8, 8)).endswith("layers:\n  - reshape: flatten\n")
+
+
+class ViewedAfter(nn.Module):
+    """A convolution, a pooling (`pool`) and `x.view(-1, 256)` into a linear, as older code flattens."""
+
+    def __init__(self, pool):
+        super().__init__()
+        self.conv, self.pool, self.fc = nn.Conv2d(3, 16, 3, padding=1), pool, nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.conv(x)).view(-1, 256))
+
+
+def test_a_view_of_minus_one_beside_numbers_is_refused_where_another_size_rebatches_it(tmp_path):
+    """`x.view(-1, 256)` after a max pooling traced at 3×8×8 (16×4×4 = 256 after the batch) was
+    imported as a flatten: at 3×16×16 torch makes a batch of 4 of 256 (16×8×8 = 1,024 values a
+    sample), where the spec's flatten gave one of 1,024 and its linear 1,024 inputs. After an
+    adaptive pooling to 4×4 the sizes after the batch are 16×4×4 at every input: a flatten."""
+    from archcalc.errors import UserError
+
+    rebatched = ViewedAfter(nn.MaxPool2d(2))
+    assert tuple(rebatched.pool(rebatched.conv(torch.zeros(1, 3, 16, 16))).view(-1, 256).shape) == (4, 256)
+    with pytest.raises(UserError) as error:
+        import_torch(rebatched, (3, 8, 8), allow_opaque=True)
+    assert error.value.message.startswith("node 'view' (the top-level forward, Tensor.view) cannot be written exactly: "
+                                          "its batch is written as -1 beside the numbers 256")
+    line = ViewedAfter.forward.__code__.co_firstlineno + 1
+    assert error.value.message.endswith(f"write x.flatten(1) or x.view(x.size(0), -1) (at {__file__}:{line})")
+    pooled = ViewedAfter(nn.AdaptiveAvgPool2d(4))
+    graph = read_back(import_torch(pooled, (3, 8, 8)), tmp_path)
+    for size in (8, 12, 16, 31):
+        layers = analyze_graph(graph, (3, size, size)).layers
+        assert [layer.shape for layer in layers][-2:] == [(1, 256), tuple(pooled(torch.zeros(1, 3, size, size)).shape)]
+        assert sum(layer.figures.weight + layer.figures.bias for layer in layers) == sum(
+            p.numel() for p in pooled.parameters())
 
 
 @pytest.mark.parametrize("target, message", [
