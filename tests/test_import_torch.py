@@ -366,6 +366,68 @@ def test_a_plain_network_counts_as_fvcore_counts_it(name):
     assert stats.totals.macs == analysis.total()
 
 
+class BiasAdded(nn.Module):
+    """Convolutions without a bias, each with a bias added as a parameter of its own: (C, 1, 1) at
+    the top, (1, C, 1, 1) inside a block, `+=` or `+` either side."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+        self.bias = nn.Parameter(torch.randn(8, 1, 1))
+        self.block = nn.Module()
+        self.block.conv = nn.Conv2d(8, 4, 3, stride=2, bias=False)
+        self.block.shift = nn.Parameter(torch.randn(1, 4, 1, 1))
+
+    def forward(self, x):
+        x = self.conv(x)
+        x += self.bias
+        return torch.relu(self.block.shift + self.block.conv(x))
+
+
+@pytest.mark.parametrize("size", [9, 16, 23])
+def test_a_bias_added_to_a_convolution_without_one_is_its_bias(size, tmp_path):
+    """`self.conv(x) + self.bias` of a convolution without a bias and a parameter of one value an
+    output channel was refused ('it reads the parameter or buffer 'bias' directly'); it is the
+    convolution's bias: torch's parameters, FlopCounterMode's and fvcore's counts of the module, and
+    its output from the spec's model given the module's weights (the bias under the layer's key)."""
+    fvcore = pytest.importorskip("fvcore.nn")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    module = BiasAdded().eval()
+    text = import_torch(module, (3, size, size))
+    assert "  - conv: {kind: conv2d, out: 8, kernel: 3}\n" in text and "relu" in text
+    graph = read_back(text, tmp_path)
+    assert analyze_graph(graph).totals.params == sum(p.numel() for p in module.parameters()) == 8 * 27 + 8 + 4 * 72 + 4
+    x = torch.randn(1, 3, size, size)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        expected = module(x)
+    assert analyze_graph(graph, convention="torch").totals.flops == counter.get_total_flops()
+    analysis = fvcore.FlopCountAnalysis(module, x)
+    analysis.unsupported_ops_warnings(False)
+    assert analyze_graph(graph, convention="fvcore").totals.macs == analysis.total()
+    weights = module.state_dict()
+    weights["conv.bias"] = weights.pop("bias").flatten()
+    weights["block.conv.bias"] = weights.pop("block.shift").flatten()
+    built = build_graph(graph).eval()
+    built.load_state_dict(weights, strict=True)
+    with torch.no_grad():
+        assert torch.allclose(built(x), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 7, 7), (7,), (1,)])
+def test_a_parameter_added_to_a_convolution_that_is_no_bias_is_still_refused(shape):
+    """A parameter added to a convolution's output (8×7×7) that is not one value an output channel
+    (one value a position, a column, or one for all) is no bias: refused as before."""
+    from archcalc.errors import UserError
+
+    module = BiasAdded()
+    module.bias = nn.Parameter(torch.zeros(shape))
+    with pytest.raises(UserError, match="it reads the parameter or buffer 'bias' directly"):
+        import_torch(module, (3, 9, 9))
+
+
 def import_and_analyze(module, shape, convention):
     import tempfile
 

@@ -148,7 +148,7 @@ def _check(text: str, module: nn.Module, traced: Imported, shape: tuple[int, ...
         _refuse_unread(module, traced, name)
         raise not_exact(name, f"the spec has {totals.params:,} parameters and {totals.buffers:,} buffer values, the "
                         f"module {params:,} and {buffers:,}")
-    _check_state_dict(graph, stats.shapes, module, shape, name)
+    _check_state_dict(graph, stats.shapes, module, shape, name, traced.moved)
 
 
 def _refuse_unread(module: nn.Module, traced: Imported, name: str) -> None:
@@ -157,16 +157,18 @@ def _refuse_unread(module: nn.Module, traced: Imported, name: str) -> None:
     layers = {op.name for op in traced.ops}
     for what, named in (("parameter", module.named_parameters()), ("buffer", module.named_buffers())):
         for key, tensor in named:
-            owner = key.rpartition(".")[0]
+            owner = traced.moved.get(key, key).rpartition(".")[0]
             if not any(owner == layer or owner.startswith(layer + ".") for layer in layers):
                 raise UserError(f"'{name}' holds the {what} '{key}' ({tensor.numel():,} values), which no layer it "
                                 "runs reads: a spec's layers own their parameters and buffers",
                                 hint="import a module without it, or one whose forward reads it in a layer")
 
 
-def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[int, ...], name: str) -> None:
+def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[int, ...], name: str,
+                      moved: dict[str, str]) -> None:
     """The spec's torch model has the module's state-dict keys, each of the same shape (those of
-    its opaque layers apart: they have no torch module, their parameters are counted as a whole)."""
+    its opaque layers apart: they have no torch module, their parameters are counted as a whole;
+    a parameter a layer holds under another key, `moved`, under that key, as one value a channel)."""
     from archcalc.importers.common import not_exact
     from archcalc.torchmodel import build_graph
 
@@ -175,7 +177,8 @@ def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[
     built = build_graph(graph, shape, device="meta").state_dict() if not opaque else _layer_state_dicts(graph, shapes)
     original = module.state_dict()
     ours = {key: tuple(value.shape) for key, value in built.items()}
-    theirs = {key: tuple(value.shape) for key, value in original.items() if not (opaque and key.startswith(opaque))}
+    theirs = {moved.get(key, key): (value.numel(),) if key in moved else tuple(value.shape)
+              for key, value in original.items() if not (opaque and key.startswith(opaque))}
     if ours != theirs:
         _refuse_aliases(module, ours, name)
         missing = sorted(theirs.keys() - ours.keys())[:3]

@@ -34,6 +34,9 @@ class Imported(NamedTuple):
     heads: tuple[str, ...]
     labels: dict[str, str]
     """The name of each group's block, by its dotted path (its module's class, for torch)."""
+    moved: dict[str, str] = {}  # noqa: RUF012 - never written: a NamedTuple's default
+    """The model's parameters that a layer holds under another key (a bias added to a convolution
+    without one, `conv(x) + self.bias`: 'bias' → 'conv.bias'), by their key in the model."""
 
 
 def spec_text_of(imported: Imported, head: dict[str, Any]) -> str:

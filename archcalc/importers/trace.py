@@ -392,6 +392,7 @@ class _Reader:
         self.called: set[str] = set()
         self.owners: dict[int, str] = {}  # a parameter's or buffer's id → the name of its layer's tensor
         self.kinds: dict[str, str] = {}  # a layer's name → its kind
+        self.moved: dict[str, str] = {}  # a parameter's key → its key in the spec's model
 
     def read(self, graph: torch.fx.Graph) -> Imported:
         heads: tuple[str, ...] = ()
@@ -406,7 +407,7 @@ class _Reader:
         check_used(self.ops, heads, self.what)
         check_modules_apart(self.ops, self.what)
         labels = {name: _label(m) for name, m in self.root.named_modules() if name}
-        return Imported(self.ops, heads, labels)
+        return Imported(self.ops, heads, labels, self.moved)
 
     def _placeholder(self, node: torch.fx.Node) -> None:
         if not node.args:  # the input; an argument with a default keeps it
@@ -439,6 +440,8 @@ class _Reader:
             return self._chunk(node)
         if not isinstance(value, torch.Tensor):
             return None  # sizes and their arithmetic (x.size(0)): no layer, no tensor
+        if self._bias_added(node):
+            return None
         inputs = self._tensor_inputs(node)
         sized_by = _sized_by(node, self.values)
         if sized_by is not None:  # F.interpolate(x, size=y.shape[2:]): to the second input's size
@@ -460,6 +463,35 @@ class _Reader:
         if in_place:
             self.alias[inputs[0]] = node
         return None
+
+    def _bias_added(self, node: torch.fx.Node) -> bool:
+        """Whether `node` adds a parameter of one value an output channel to a convolution's output
+        without a bias, which it alone reads (`self.conv(x) + self.bias`, of shape (C, 1, 1) or
+        (1, C, 1, 1)): the convolution's layer then has a bias, that parameter (torch counts the
+        same parameters; fvcore and FlopCounterMode count no work for a convolution's bias or an add)."""
+        summed = (node.op == "call_function" and node.target in SUMS + (operator.iadd,)) or (
+            node.op == "call_method" and node.target in ("add", "add_"))
+        if not summed or node.kwargs or len(node.args) != 2:
+            return False
+        held = [n for n in node.args if isinstance(n, torch.fx.Node) and n.op == "get_attr"]
+        conv = next((n for n in node.args if isinstance(n, torch.fx.Node) and n.op != "get_attr"), None)
+        if len(held) != 1 or conv is None or self._current(conv) is not conv or len(conv.users) != 1:
+            return False
+        (bias,) = held
+        layer = next((op for op in reversed(self.ops) if op.name == self.names.get(conv)), None)
+        parameter = dict(self.root.named_parameters()).get(bias.target)
+        if (layer is None or not layer.kind.startswith(("conv1d", "conv2d", "conv3d", "conv_transpose"))
+                or layer.fields.get("bias") is not False or parameter is None or id(parameter) in self.owners
+                or sum(n.op == "get_attr" and n.target == bias.target for n in node.graph.nodes) != 1):
+            return False
+        out = layer.shape
+        channel = (out[1],) + (1,) * (len(out) - 2)
+        if tuple(parameter.shape) not in (channel, (1, *channel)) or parameter.dtype != self.values[conv].dtype:
+            return False
+        self.ops[self.ops.index(layer)] = layer._replace(fields={**layer.fields, "bias": True})
+        self.owners[id(parameter)] = self.moved[bias.target] = f"{layer.name}.bias"
+        self.names[node] = layer.name
+        return True
 
     def _tensor_inputs(self, node: torch.fx.Node) -> list[torch.fx.Node]:
         found: list[torch.fx.Node] = []
