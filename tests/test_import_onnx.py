@@ -1224,6 +1224,38 @@ def test_an_average_pool_and_gathers_of_other_windows_is_refused_with_the_window
                                     "[3, 4] wide)\n"), result.stderr
 
 
+@pytest.mark.parametrize("sizes", [(14, 14), ("H", "W"), ("H", 14)])
+def test_an_average_pool_and_gathers_in_a_graph_of_any_size_is_refused_not_an_adaptive_pooling(files, sizes):
+    """archcalc's AdaptiveAvgPool2d(4) exported at 14×14 with dynamic axes is an AveragePool of
+    kernel 4 and Gathers of the constant starts 0, 3, 7, 10; it was imported as an adaptive pooling
+    to 4, which at 28×28 pools windows 7 wide from 0, 7, 14, 21 where the graph pools them 4 wide
+    from 0, 3, 7, 10 (torch below): refused in a graph of any size; one of fixed sizes is the
+    adaptive pooling it is; a GlobalAveragePool adapts at every size."""
+    torch = pytest.importorskip("torch")
+    x = torch.randn(1, 1, 28, 28, dtype=torch.float64)
+    starts = torch.tensor([0, 3, 7, 10])
+    graph = torch.nn.functional.avg_pool2d(x, 4, stride=1)[:, :, starts][:, :, :, starts]
+    assert not torch.allclose(graph, torch.nn.functional.adaptive_avg_pool2d(x, 4))
+    data = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, *sizes])
+    nodes = [conv(), helper.make_node("AveragePool", ["c"], ["p"], name="/pool/AveragePool", kernel_shape=[4, 4]),
+             helper.make_node("Gather", ["p", "starts"], ["g"], name="/pool/Gather", axis=2),
+             helper.make_node("Gather", ["g", "starts"], ["y"], name="/pool/Gather_1", axis=3)]
+    save(files / "net.onnx", nodes, [data], [WEIGHT, numpy_helper.from_array(starts.numpy(), "starts")], out=(1, 4, 4, 4))
+    result = run_import(files, "net.onnx", "--input", "3x14x14")
+    if sizes == (14, 14):
+        assert done_quietly(result, "import onnx"), result.stderr
+        assert result.stdout.endswith("  - pool: {kind: adaptive_avgpool2d, output_size: 4}\n"), result.stdout
+    else:
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr.startswith("error: node '/pool/Gather_1' (AdaptiveAveragePool) of 'net.onnx' cannot be "
+                                        "written exactly: an AveragePool of kernel [4, 4] and a Gather of the windows' "
+                                        "starts [0, 3, 7, 10] in a graph of any size"), result.stderr
+    nodes = [conv(), helper.make_node("GlobalAveragePool", ["c"], ["y"], name="/pool/GlobalAveragePool")]
+    save(files / "global.onnx", nodes, [data], [WEIGHT], out=(1, 4, 1, 1))
+    result = run_import(files, "global.onnx", "--input", "3x14x14")
+    assert result.stdout.endswith("  - pool: {kind: adaptive_avgpool2d, output_size: 1}\n"), result.stderr
+
+
 @pytest.mark.parametrize("axis, index, out", [
     (1, [0, 2], (1, 2, 5, 5)),      # the channels: no pooling takes them
     (2, 0, (1, 4, 5)),              # one start, no list: the axis is dropped

@@ -513,6 +513,8 @@ class _Reader:
         or a Resize or Pad to another map's size (a ResizeTo, a PadTo)."""
         if self.any_size and item.op_type == "Slice":
             return self._crop_here(item)
+        if self.any_size and item.op_type == "AdaptiveAveragePool":
+            return self._windows_here(item)
         pads = item.node.input[1] if item.op_type == "Pad" and len(item.node.input) > 1 else ""
         if self.any_size and self.sized_by.get(pads):
             return (f"its pads are computed from the shape of {', '.join(map(repr, sorted(self.sized_by[pads])))} "
@@ -535,6 +537,19 @@ class _Reader:
         return (f"a slice of {list(source[2:])} to {list(out[2:])} in a graph of any size: its bounds are this "
                 "input's, and a spec's crop, to this size, would keep it at another input, where the graph cuts "
                 "otherwise; export the model at a fixed size (without dynamic axes)")
+
+    def _windows_here(self, item: Joined) -> str:
+        """Why an AveragePool and a Gather of its windows' starts (an adaptive average pooling, as
+        archcalc's module exports one) in a graph of any size is no layer: its kernel and starts are
+        numbers of this input's, and at another the graph pools windows of that kernel from those
+        starts where a spec's adaptive pooling spreads its windows over the map (at 28 it pools 7 wide
+        from 0, 7, 14 and 21, where the graph exported at 14 pools 4 wide from 0, 3, 7 and 10)."""
+        kernel = node_attributes(item.node).get("kernel_shape")
+        starts = np.asarray(item.constants[2]).tolist()
+        return (f"an AveragePool of kernel {kernel} and a Gather of the windows' starts {starts} in a graph of any size: "
+                "an adaptive pooling at this input's size alone (at another, the graph pools windows of that kernel "
+                "from those starts, and a spec's adaptive pooling spreads its windows over the map); export the model "
+                "at a fixed size (without dynamic axes)")
 
     def _own(self, item: Joined, name: str) -> None:
         """Take the initializers `item` reads for the layer `name`; a UserError where another layer
