@@ -1318,6 +1318,30 @@ def test_layers_held_in_a_plain_list_get_the_fix_of_registering_them():
                                 "attribute of the module")
 
 
+def test_a_tensor_held_as_a_buffer_where_its_layer_holds_a_parameter_is_the_model_s_not_archcalc_s():
+    """A convolution whose weight is a buffer (a frozen weight, register_buffer), or a batch norm
+    whose running mean is a parameter: torch counts 0 parameters and 108 buffer values for the
+    first, the spec 108 parameters; the import blamed itself ('archcalc's mistake, please report')."""
+    from archcalc.errors import UserError
+
+    frozen = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False))
+    del frozen[0].weight
+    frozen[0].register_buffer("weight", torch.randn(4, 3, 3, 3))
+    assert (sum(p.numel() for p in frozen.parameters()), sum(b.numel() for b in frozen.buffers())) == (0, 108)
+    with pytest.raises(UserError) as error:
+        import_torch(frozen, (3, 8, 8), name="net")
+    assert error.value.message == ("'net' holds '0.weight' as a buffer, which its layer (a conv2d) holds as a "
+                                   "parameter: torch counts it among the module's buffers, the spec among its parameters")
+    assert error.value.hint == ("register it as a parameter (nn.Parameter(tensor, requires_grad=False) keeps it frozen), "
+                                "as its layer kind holds it")
+    learned = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).eval()
+    del learned[1].running_mean
+    learned[1].running_mean = nn.Parameter(torch.zeros(4), requires_grad=False)
+    with pytest.raises(UserError, match=r"^'net' holds '1.running_mean' as a parameter, which its layer \(a "
+                                        r"batchnorm2d\) holds as a buffer: "):
+        import_torch(learned, (3, 8, 8), name="net")
+
+
 class Traced(nn.Module):
     """A convolution and a forward torch.fx stops in, for one reason or another."""
 

@@ -146,6 +146,7 @@ def _check(text: str, module: nn.Module, traced: Imported, shape: tuple[int, ...
     totals = stats.totals
     if (totals.params, totals.buffers) != (params, buffers):
         _refuse_unread(module, traced, name)
+        _refuse_held_otherwise(graph, stats.shapes, module, name)
         raise not_exact(name, f"the spec has {totals.params:,} parameters and {totals.buffers:,} buffer values, the "
                         f"module {params:,} and {buffers:,}")
     _check_state_dict(graph, stats.shapes, module, shape, name, traced.moved)
@@ -162,6 +163,30 @@ def _refuse_unread(module: nn.Module, traced: Imported, name: str) -> None:
                 raise UserError(f"'{name}' holds the {what} '{key}' ({tensor.numel():,} values), which no layer it "
                                 "runs reads: a spec's layers own their parameters and buffers",
                                 hint="import a module without it, or one whose forward reads it in a layer")
+
+
+def _refuse_held_otherwise(graph: Any, shapes: dict, module: nn.Module, name: str) -> None:
+    """A UserError where the module holds as a buffer a tensor its layer's kind holds as a parameter
+    (a frozen weight registered with register_buffer, read by a convolution), or the reverse: the
+    spec counts it where its kind does, torch where the module holds it."""
+    from archcalc.torchmodel import build_layer
+
+    held = {**{key: "buffer" for key, _ in module.named_buffers()},
+            **{key: "parameter" for key, _ in module.named_parameters()}}
+    for node in graph.nodes:
+        if node.kind.key == "opaque":
+            continue
+        layer = build_layer(node.kind, node.attrs, [shapes[source] for source in node.inputs], "meta")
+        kept = {**{key: "buffer" for key, _ in layer.named_buffers()},
+                **{key: "parameter" for key, _ in layer.named_parameters()}}
+        for key, what in kept.items():
+            theirs = held.get(f"{node.name}.{key}", what)
+            if theirs != what:
+                fix = ("nn.Parameter(tensor, requires_grad=False) keeps it frozen" if what == "parameter"
+                       else "module.register_buffer(name, tensor)")
+                raise UserError(f"'{name}' holds '{node.name}.{key}' as a {theirs}, which its layer (a {node.kind.key}) "
+                                f"holds as a {what}: torch counts it among the module's {theirs}s, the spec among its "
+                                f"{what}s", hint=f"register it as a {what} ({fix}), as its layer kind holds it")
 
 
 def _check_state_dict(graph: Any, shapes: dict, module: nn.Module, shape: tuple[int, ...], name: str,
