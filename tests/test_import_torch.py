@@ -1422,6 +1422,16 @@ def test_a_failed_trace_gets_the_fix_of_why_it_failed(model, starts):
     *[(f"{path}:Flat", (f"cannot import '{path}': MODULE is the name Python imports the module by, not its file's path\n"
                         "  hint: write 'plain_models:Flat', run from the folder that holds plain_models.py"))
       for path in ("./plain_models.py", "plain_models.py", "../models/plain_models.py")],
+    # a Windows path was split at its drive's colon: "cannot import 'C': ModuleNotFoundError: No module named 'C'"
+    *[(f"{path}:Flat", (f"cannot import '{path}': MODULE is the name Python imports the module by, not its file's path\n"
+                        "  hint: write 'plain_models:Flat', run from the folder that holds plain_models.py"))
+      for path in ("C:\\models\\plain_models.py", "C:/models/plain_models.py", ".\\plain_models.py")],
+    # a relative name was "TypeError: the 'package' argument is required …", hint: run from the folder that holds it
+    *[(f"{name}:Flat", (f"cannot import '{name}': a name starting with '.' is relative to the package it is written "
+                        f"in, and MODULE is imported from none\n  hint: write '{whole}:Flat', run from the folder that "
+                        f"holds {file} (or, for a module of a package, its whole name: 'package.{whole}:Flat')"))
+      for name, whole, file in ((".plain_models", "plain_models", "plain_models.py"),
+                                ("..models.plain_models", "models.plain_models", "models/plain_models.py"))],
 ])
 def test_a_target_that_is_no_module_is_one_message(models, target, message):
     result = run_import(models, target, "--input", "3x8x8")

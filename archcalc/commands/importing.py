@@ -305,7 +305,9 @@ def _descriptor_to_stderr():
 def _source_files(target: str, known: set[str]) -> list[Path]:
     """The file of MODULE in MODULE:CALLABLE, and of every module importing it imported (its
     package's __init__.py, the modules it imports): never a target of -o."""
-    names = {target.partition(":")[0], *(set(sys.modules) - known)}
+    from archcalc.importers.trace import split_target
+
+    names = {split_target(target)[0], *(set(sys.modules) - known)}
     files = (getattr(sys.modules.get(name), "__file__", None) for name in names)
     return [Path(file) for file in files if isinstance(file, str)]
 

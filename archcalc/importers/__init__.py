@@ -306,9 +306,9 @@ def make_module(target: str, arguments: tuple[list, dict]) -> tuple[nn.Module, s
     from torch import nn
 
     from archcalc.importers.structure import snake
-    from archcalc.importers.trace import load_callable
+    from archcalc.importers.trace import load_callable, split_target
 
-    phase(f"importing {target.partition(':')[0]}")
+    phase(f"importing {split_target(target)[0]}")
     found = load_callable(target)
     name = snake(target.rpartition(":")[2].rpartition(".")[2])
     positional, keywords = arguments

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import operator
+import re
 import sys
 import traceback
 import warnings
@@ -711,8 +712,6 @@ def _batch_written(node: torch.fx.Node, sized_alike: bool = False) -> str | None
 def _line_of(root: nn.Module, name: str) -> str:
     """` (at FILE:LINE)`, the line of the model's code that makes the node `name` (traced again,
     recording where each node is made), or '' where it is not found."""
-    import re
-
     tracer = Tracer()
     tracer.record_stack_traces = True
     try:
@@ -821,12 +820,22 @@ def _label(module: nn.Module) -> str:
 
 def _not_imported(module_name: str, attribute: str, error: Exception) -> UserError:
     """The error of `import_module(module_name)` failing: a name no module has (a file's path, which
-    MODULE is not), or the module's own code failing (the first line of its error, and the package
-    it lacks where that is what failed)."""
-    shown, file = on_one_line(module_name), Path(module_name)
+    MODULE is not; a relative name), or the module's own code failing (the first line of its error,
+    and the package it lacks where that is what failed)."""
+    from pathlib import PureWindowsPath
+
+    windows = "\\" in module_name or DRIVE.match(module_name) is not None
+    shown, file = on_one_line(module_name), PureWindowsPath(module_name) if windows else Path(module_name)
     said = f"{type(error).__name__}: {first_line(error)}"
     as_name = f"'{on_one_line(file.stem)}:{on_one_line(attribute)}'"
-    path = module_name.endswith(".py") or "/" in module_name or "\\" in module_name
+    path = module_name.endswith(".py") or "/" in module_name or windows
+    if module_name.startswith(".") and not path:
+        named = on_one_line(module_name.lstrip("."))
+        return UserError(f"cannot import '{shown}': a name starting with '.' is relative to the package it is written "
+                         "in, and MODULE is imported from none",
+                         hint=f"write '{named}:{on_one_line(attribute)}', run from the folder that holds "
+                              f"{named.replace('.', '/')}.py (or, for a module of a package, its whole name: "
+                              f"'package.{named}:{on_one_line(attribute)}')")
     if _no_module_named(module_name, error):
         if path:
             return UserError(f"cannot import '{shown}': MODULE is the name Python imports the module by, not its "
@@ -849,9 +858,21 @@ def _no_module_named(module_name: str, error: Exception) -> bool:
         f"{error.name}.")
 
 
+DRIVE = re.compile(r"[A-Za-z]:[\\/]")
+"""A Windows path's drive (`C:\\`, `C:/`), whose colon is not the one of MODULE:CALLABLE."""
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """MODULE and CALLABLE of `MODULE:CALLABLE`, split at the first colon after a Windows drive's
+    (`C:\\models\\net.py:Net` is the path 'C:\\models\\net.py', which MODULE is not, and 'Net')."""
+    drive = target[:2] if DRIVE.match(target) else ""
+    module_name, _, attribute = target[len(drive):].partition(":")
+    return drive + module_name, attribute
+
+
 def load_callable(target: str) -> Any:
     """`package.module:Callable` imported (the current folder first on the path)."""
-    module_name, _, attribute = target.partition(":")
+    module_name, attribute = split_target(target)
     if not module_name or not attribute or "\n" in target:  # no module or attribute is named with a line feed
         raise UserError(f"'{on_one_line(target)}' is not MODULE:CALLABLE",
                         hint="for example 'torchvision.models:resnet50' or 'mynet:Net'")
