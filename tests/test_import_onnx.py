@@ -388,6 +388,31 @@ def test_a_reshape_that_writes_its_batch_as_a_number_in_a_graph_of_any_batch_is_
             "-1)\n"), result.stderr
 
 
+@pytest.mark.parametrize("batch, pooled, shape, refused", [
+    ("N", False, [-1, 256], True),
+    (1, False, [-1, 256], True),
+    (1, False, [1, -1], False),     # a graph of one batch: x.view(x.size(0), -1) written so, a flatten
+    ("N", True, [-1, 4], False),    # after a GlobalAveragePool: 4 values a sample at every size
+])
+def test_a_reshape_of_minus_one_beside_numbers_in_a_graph_of_any_size_is_refused(files, batch, pooled, shape, refused):
+    """torch's `x.view(-1, 256)` of a 4×8×8 map exported with dynamic sizes is a Reshape to the
+    Constant [-1, 256]: at 16×16 the graph makes a batch of 4 of 256 values (4·16·16 = 1,024 a
+    sample), where the spec's flatten gave one of 1,024; it was imported as a flatten."""
+    data = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 4, "H", "W"])
+    pool = helper.make_node("GlobalAveragePool", ["x"], ["r"], name="/pool/GlobalAveragePool")
+    nodes = [pool if pooled else helper.make_node("Relu", ["x"], ["r"], name="/relu/Relu"),
+             helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array(shape, np.int64))),
+             helper.make_node("Reshape", ["r", "shape"], ["y"], name="/Reshape")]
+    save(files / "flat.onnx", nodes, [data], out=(1, shape[1] if shape[1] > 0 else 256))
+    result = run_import(files, "flat.onnx", "--input", "4x8x8", "--allow-opaque")
+    if refused:
+        assert result.returncode == 2 and result.stderr.startswith(
+            "error: node '/Reshape' (Reshape) of 'flat.onnx' cannot be written exactly: its batch is written as -1 "
+            "beside the numbers 256 in a graph of any size (a flatten at this input's size alone: "), result.stderr
+    else:
+        assert result.returncode == 0 and result.stdout.endswith("  - reshape: flatten\n"), result.stderr
+
+
 def test_a_broadcast_sum_and_a_concatenation_of_one_are_operators_archcalc_cannot_write(files):
     """A fuzzer's: an Add of 1×3×8×8 and 1×3×1×1 (broadcast) and a Concat of one tensor were refused,
     --allow-opaque or not, as a spec's mistakes with a spec author's hints ('both inputs need the

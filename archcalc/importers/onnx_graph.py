@@ -491,19 +491,34 @@ class _Reader:
         """Why a Reshape whose shape writes the batch as a number (torch's `x.reshape(1, -1)`, a
         Constant [1, -1]) in a graph of any batch (a symbolic one) is no layer: at a batch of 1 it
         joins the sizes after the batch, at another it joins the batch with them, which no flatten
-        does. None for another node, a graph of one batch (whose exporter writes x.size(0) as that
-        number), or a shape computed from a Shape (`x.view(x.size(0), -1)`) or whose batch is -1 or 0."""
+        does; nor one that writes it as -1 beside numbers (`x.view(-1, 256)`) in a graph of any
+        size, which at another size makes a batch of another size, unless it reshapes a pooling's
+        output of one size at every input (`_sized_alike`). None for another node, a graph of one
+        batch (whose exporter writes x.size(0) as that number), or a shape computed from a Shape
+        (`x.view(x.size(0), -1)`) or whose batch is 0."""
         shape_input = item.node.input[1] if item.op_type == "Reshape" and len(item.node.input) > 1 else ""
-        if not self.any_batch:
+        if not (self.any_batch or self.any_size):
             return None
         shape = self.constants.get(shape_input)
         if shape is None or not np.size(shape) or self.sized_by.get(shape_input):
             return None
-        first = int(np.reshape(shape, -1)[0])
-        if first in (-1, 0):
+        sizes = [int(n) for n in np.reshape(shape, -1)]
+        if sizes[0] == -1 and len(sizes) > 1 and self.any_size and not self._sized_alike(item):
+            return (f"its batch is written as -1 beside the numbers {', '.join(map(str, sizes[1:]))} in a graph of any "
+                    "size (a flatten at this input's size alone: at another, the sizes after the batch change, the "
+                    "numbers do not, and -1 makes a batch of another size); export x.flatten(1) or "
+                    "x.view(x.size(0), -1)")
+        if sizes[0] in (-1, 0) or not self.any_batch:
             return None
-        return (f"its batch is written as the number {first} (a flatten at that batch alone: at another, the batch is "
-                "joined with the sizes); export x.flatten(1) or x.view(x.size(0), -1)")
+        return (f"its batch is written as the number {sizes[0]} (a flatten at that batch alone: at another, the batch "
+                "is joined with the sizes); export x.flatten(1) or x.view(x.size(0), -1)")
+
+    def _sized_alike(self, item: Joined) -> bool:
+        """Whether the tensor `item` reshapes has the same sizes after the batch at every input size:
+        the output of a global or adaptive pooling, or of a mean over the spatial axes."""
+        layer = self.producer.get(self._tensor(item.tensors[0])) if item.tensors else None
+        kind = next((op.kind for op in reversed(self.ops) if op.name == layer), "")
+        return kind == "mean" or kind.startswith(("adaptive_avgpool", "adaptive_maxpool"))
 
     def _size_computed(self, item: Joined) -> str | None:
         """Why a Resize whose sizes, or a Pad whose pads, are computed from the shapes of its tensors
