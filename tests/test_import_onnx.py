@@ -706,6 +706,44 @@ def test_a_convolution_of_padding_same_imports_as_torch_exports_it(tmp_path, con
         assert torch.equal(built(x), module(x))
 
 
+@pytest.mark.parametrize("shift", [(1, 4, 1, 1), (1, 4, 4, 4)])
+def test_a_bias_added_to_a_convolution_without_one_imports_as_its_bias(tmp_path, shift):
+    """torch's `self.conv(x) + self.bias` (a convolution without a bias, a parameter of one value an
+    output channel) exports as a Conv and an Add of an initialiser: the Add was refused ('an
+    arithmetic with a constant'); it is the convolution's bias, torch's parameters and output. A
+    parameter of one value a position (1×4×4×4) is no bias: its Add is refused as before, the Conv
+    kept."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    nn = torch.nn
+    torch.manual_seed(0)
+    module = nn.Module()
+    module.conv, module.bias = nn.Conv2d(3, 8, 3, bias=False), nn.Parameter(torch.randn(8, 1, 1))
+    module.block = nn.Module()
+    module.block.conv, module.block.shift = nn.Conv2d(8, 4, 3, stride=2, bias=False), nn.Parameter(torch.randn(shift))
+    module.forward = lambda x: torch.relu(module.block.shift + module.block.conv(module.conv(x) + module.bias))
+    torch.onnx.export(module.eval(), (torch.zeros(1, 3, 11, 11),), str(tmp_path / "biased.onnx"), dynamo=False,
+                      do_constant_folding=False)
+    if shift != (1, 4, 1, 1):
+        with pytest.raises(UserError, match=r"^node '/Add_1' \(Add\) of 'biased.onnx' cannot be written exactly: an "
+                                            r"arithmetic with a constant"):
+            import_onnx(tmp_path / "biased.onnx")
+        return
+    text = import_onnx(tmp_path / "biased.onnx")
+    assert "  - conv: {kind: conv2d, out: 8, kernel: 3}\n" in text and "  - block:\n" in text
+    graph = read_back(text, tmp_path)
+    assert analyze_graph(graph).totals.params == sum(p.numel() for p in module.parameters()) == 8 * 27 + 8 + 4 * 72 + 4
+    weights = module.state_dict()
+    weights["conv.bias"] = weights.pop("bias").flatten()
+    weights["block.conv.bias"] = weights.pop("block.shift").flatten()
+    built = build_graph(graph).eval()
+    built.load_state_dict(weights, strict=True)
+    x = torch.randn(1, 3, 11, 11)
+    with torch.no_grad():
+        assert torch.allclose(built(x), module(x), atol=1e-6)
+
+
 @pytest.mark.parametrize("attributes, says", [
     ({"auto_pad": "SAME_UPPER", "strides": [2, 2]}, ("auto_pad SAME_UPPER with strides [2, 2] (archcalc pads 'same' "
      "as torch: stride 1, the smaller half of an odd total before)")),

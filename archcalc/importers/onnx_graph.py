@@ -784,6 +784,7 @@ class _Joiner:
     def __init__(self, reader: _Reader) -> None:
         self.reader = reader
         self.absorbed: set[int] = set()
+        self.biases: set[int] = set()  # the Adds of a bias joined into the Conv before them
 
     def join(self, nodes: list[onnx.NodeProto]) -> list[Joined]:
         by_output = {output: node for node in nodes for output in node.output}
@@ -822,6 +823,8 @@ class _Joiner:
             return self._channel_layer_norm(node) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "MatMul":
             return self._linear(node, tensors, params)
+        if node.op_type == "Conv" and len(params) == 1 and len(tensors) == 1:
+            return self._bias_added(node, tensors, params) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Slice":
             return self._crop(node, tensors, constants)
         if node.op_type == "Reshape":
@@ -834,7 +837,7 @@ class _Joiner:
             return self._lrn(node, tensors) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Gather" and len(tensors) == 1:
             return self._adaptive_average(node) or Joined(node, op_type, tensors, params, constants, nodes)
-        if node.op_type == "Add" and self._is_linear_bias(node):
+        if node.op_type == "Add" and (self._is_linear_bias(node) or id(node) in self.biases):
             return None
         return Joined(node, op_type, tensors, params, constants, nodes)
 
@@ -993,6 +996,29 @@ class _Joiner:
             joined.node = _with_attributes(bias, node)
             return joined
         return Joined(node, "MatMul", tensors, params, {}, nodes)
+
+    def _bias_added(self, node: onnx.NodeProto, tensors: list[str], params: list[str]) -> Joined | None:
+        """A Conv without a bias and the Add of a parameter that only it reads, to
+        its output that only the Add reads (torch's `self.conv(x) + self.bias`): one convolution
+        whose bias is that parameter, of one value an output channel (named and checked as the Conv)."""
+        add = self._only_reader(node.output[0])
+        if add is None or add.op_type != "Add" or len(add.input) != 2:
+            return None
+        other = add.input[1] if add.input[0] == node.output[0] else add.input[0]
+        if other not in self.reader.param_of or len(self.reader.consumers.get(other, [])) != 1:
+            return None
+        out = self.reader.shapes.get(node.output[0])
+        channel = (out[1],) + (1,) * (len(out) - 2) if out is not None and len(out) > 1 else None
+        if channel is None or tuple(self.reader.shapes.get(self.reader.param_of[other], ())) not in (channel, (1, *channel)):
+            return None  # no bias: the Add is refused (or kept opaque) on its own
+        self.biases.add(id(add))
+        joined = Joined(add, "ConvBiasAdded", tensors, [*params, self.reader.param_of[other]], {}, [node, add])
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)  # the Conv's name and attributes, the Add's output
+        del copy.output[:]
+        copy.output.extend(add.output)
+        joined.node = copy
+        return joined
 
     def _crop(self, node: onnx.NodeProto, tensors: list[str], constants: dict[int, np.ndarray]) -> Joined:
         """A Slice, with the Slices before it that only it reads (torch writes one per axis): their
@@ -1181,10 +1207,11 @@ def _owner(params: list[str], op_type: str = "") -> str | None:
     """`layer1.0.conv1` of parameters `layer1.0.conv1.weight` and `.bias`, if they name one module;
     a layer scale's parameter of another name than `weight` (`self.gamma` of a block: `block.gamma`)
     names the layer itself, whose key is then that name and `.weight` (a spec's layer_scale holds
-    its parameter as `weight`: no spec keeps the key `block.gamma`)."""
+    its parameter as `weight`: no spec keeps the key `block.gamma`); a convolution whose bias was
+    added after it is named by its weight."""
     if op_type == "LayerScale" and len(params) == 1 and params[0].rpartition(".")[2] != "weight":
         return params[0] if all(PART.fullmatch(p) and p != INPUT for p in params[0].split(".")) else None
-    owners = {name.rpartition(".")[0] for name in params}
+    owners = {name.rpartition(".")[0] for name in (params[:1] if op_type == "ConvBiasAdded" else params)}
     if len(owners) != 1:
         return None
     owner = owners.pop()

@@ -151,6 +151,13 @@ def _conv(node: Node) -> dict:
     return fields
 
 
+def _conv_bias_added(node: Node) -> dict:
+    """A Conv without a bias and the Add of a parameter of one value an output channel after it,
+    (C, 1, …) or (1, C, 1, …) (joined): the convolution with that bias."""
+    (weight, kernel), (bias, _) = node.params
+    return _conv(node._replace(op_type="Conv", params=[(weight, kernel), (bias, (node.out[1],))]))
+
+
 UNCHANGING = {1: 1.0, 2: 0.0}
 """A normalisation's scale (input 1) of ones and bias (input 2) of zeros: what one without them
 computes (torch's exporter writes a LayerNorm without a bias, or a norm without affine
@@ -582,6 +589,7 @@ def _layer_scale(node: Node) -> dict:
 RULES: dict[str, Rule] = {
     "Conv": Rule("conv{axes}d", _conv),
     "ConvTranspose": Rule("conv_transpose{axes}d", _conv),
+    "ConvBiasAdded": Rule("conv{axes}d", _conv_bias_added),  # joined: Conv without a bias, Add of a parameter
     "Gemm": Rule("linear", _linear), "MatMul": Rule("linear", _linear),
     "MatMulByLeft": Rule("linear", _left),  # MatMul(W, x), W a parameter
     "BatchNormalization": Rule("batchnorm{axes}d", _batchnorm),
