@@ -1382,6 +1382,31 @@ class WithTensorOfShape(Traced):
         return self.conv(x) * torch.tensor(x.shape)[0]  # torch.tensor reads the traced sizes as an array
 
 
+class WithItem(Traced):
+    def forward(self, x):
+        return self.conv(x) * x.mean().item()  # a tensor's value as a number
+
+
+class WithMask(Traced):
+    def forward(self, x):
+        y = self.conv(x)
+        return y[y > 0]  # as many values as are positive
+
+
+@pytest.mark.parametrize("model, node", [(WithItem, "item"), (WithMask, "getitem")])
+def test_a_model_that_reads_a_tensor_s_values_is_said_so_not_sent_to_check_its_input(model, node):
+    """x.item() or y[y > 0] need values, which the trace's fake tensors have not: the import said the
+    model 'does not run on an input of 1×3×8×8' (aten._local_scalar_dense.default), hint: check --input."""
+    from archcalc.errors import UserError
+
+    with pytest.raises(UserError) as error:
+        import_torch(model(), (3, 8, 8), name="net")
+    assert error.value.message.startswith(f"'net' cannot be traced at node '{node}' (")
+    assert error.value.message.endswith("which the trace has not: it runs the model on the shapes alone")
+    assert error.value.hint.startswith("a spec's layers make tensors whose shapes follow from the input's, not from "
+                                       "its values")
+
+
 RECORDS = "torch.fx records the operations without running them, so "
 PYTHON_NUMBER = RECORDS + "a traced tensor or size holds no number for a Python or numpy function"
 

@@ -261,6 +261,10 @@ def _run(module: nn.Module, graph: torch.fx.Graph, shape: Shape, what: str) -> d
                     values[node] = super().run_node(node)
             except Exception as error:  # noqa: BLE001 - the model's own failure, shown as one line
                 message = first_line(error)
+                if isinstance(error, _values_read()):
+                    raise UserError(f"{what} cannot be traced at node '{node.name}' ({_operation(node, module)}): it "
+                                    f"reads the values of a tensor ({message}), which the trace has not: it runs the "
+                                    "model on the shapes alone", hint=VALUES_HINT) from None
                 raise UserError(f"{what} does not run on an input of {format_shape(shape)}: at node '{node.name}' "
                                 f"({_operation(node, module)}): {message}", hint=_run_hint(first)) from None
             return values[node]
@@ -292,6 +296,20 @@ def _run(module: nn.Module, graph: torch.fx.Graph, shape: Shape, what: str) -> d
     finally:
         log.setLevel(level)
     return values
+
+
+VALUES_HINT = ("a spec's layers make tensors whose shapes follow from the input's, not from its values: compute "
+               "it with tensor operations (torch.where for a mask), or from a constructor argument (--args)")
+
+
+def _values_read() -> tuple[type, ...]:
+    """The errors of the fake tensors' run where an operation needs a tensor's values (x.item(),
+    x.tolist(), x.nonzero(), y[y > 0])."""
+    from torch._subclasses import fake_tensor
+
+    return tuple(getattr(fake_tensor, name) for name in ("DataDependentOutputException", "DynamicOutputShapeException")
+                 if hasattr(fake_tensor, name))
+
 
 
 def _run_hint(first: torch.Tensor | None) -> str:
