@@ -522,6 +522,10 @@ def test_ordinary_names_are_written_as_they_are():
     # backslash is gone: the '@' or '#' alone in an element
     ("www.x.com", r"www\.x.com"), ("see https://x.y/z", r"see https\://x.y/z"), ("a@b.com", "a<span>@</span>b.com"),
     ("@user", "<span>@</span>user"), ("#12", "<span>#</span>12"), ("C# x@ 10:30 @_", r"C# x@ 10:30 @\_"),
+    # GitHub's documented references in a conversation: GH-12 (and owner/repo@sha, as user@sha);
+    # not a 'GH' inside a word, nor GH- before a letter
+    ("GH-12", "GH<span>-</span>12"), ("gh-3", "gh<span>-</span>3"), ("jlord/sheetsee.js@a5c3785", "jlord/sheetsee.js<span>@</span>a5c3785"),
+    ("xGH-12 GH-x", "xGH-12 GH-x"),
 ])
 def test_markdown_text_escapes_what_starts_structure(text, escaped):
     from archcalc.render.markup import markdown_text
@@ -559,14 +563,14 @@ def test_any_text_renders_as_itself_in_a_paragraph_and_a_table_cell(text):
 
 
 def shown(children: list) -> str:
-    """The text of an inline run that is text alone, but for an '@' or '#' that markdown_text puts
+    """The text of an inline run that is text alone, but for an '@', '#' or GH-12's '-' that markdown_text puts
     in a <span> of its own (markup._OWN_NODE): no other element, and nothing else in one."""
     texts = [child.content if child.type == "text" else "" for child in children]
     for index, child in enumerate(children):
         if child.type != "text":
             assert child.type == "html_inline" and child.content in ("<span>", "</span>"), child
             assert child.content == "</span>" or (children[index + 2].content == "</span>" and
-                                                  children[index + 1].content in ("@", "#")), children
+                                                  children[index + 1].content in ("@", "#", "-")), children
     return "".join(texts)
 
 

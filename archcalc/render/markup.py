@@ -14,20 +14,23 @@ class Markdown(str):
 
 
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_GITHUB_LINKED = re.compile(r"@(?=[^\W_])|#(?=\d)")
-"""An '@' or '#' that GitHub would link in rendered text: an e-mail address or @mention, a #12 reference."""
+_GITHUB_LINKED = re.compile(r"@(?=[^\W_])|#(?=\d)|(?<=(?<![^\W_])[Gg][Hh])-(?=\d)")
+"""An '@', '#' or '-' that GitHub would link in rendered text (its documented autolinked
+references): an e-mail address or @mention, and `user@sha` or `owner/repo@sha`; a #12 or
+`owner/repo#12` reference; the '-' of a GH-12 reference (in either case: GitHub does not say
+whether case matters)."""
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~$|]|(?<![^\W_])_|_(?![^\W_])|(?<=www)\.|:(?=//)|" + _GITHUB_LINKED.pattern)
 """What `markdown_text` escapes: what starts structure, and where GitHub would make a link of
 the text: the '.' of `www.` and the ':' of `://` (GitHub-flavoured markdown's autolinks), an '@'
-before a letter or digit (an e-mail address, a @mention) and a '#' before a digit (a #12 issue
-reference)."""
+before a letter or digit (an e-mail address, a @mention, `owner/repo@sha`), a '#' before a digit
+(a #12 issue reference) and the '-' of a GH-12 one."""
 _MARKDOWN_UNSAFE = re.compile(f"{_BREAKS.pattern}|{_MARKDOWN_SPECIAL.pattern}")
-_MAYBE_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\`*\[\]<>&~$|_:@#]|www\.")
-"""Every character that `_MARKDOWN_UNSAFE` matches (a '_', ':', '@' or '#' only in some places):
-a quick first look."""
-_OWN_NODE = "@#"
+_MAYBE_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\`*\[\]<>&~$|_:@#]|www\.|(?i:gh)-\d")
+"""Every character that `_MARKDOWN_UNSAFE` matches (a '_', ':', '@' or '#' only in some places,
+a '-' only in GH-12): a quick first look."""
+_OWN_NODE = "@#-"
 """What `markdown_text` writes in an element of its own, `<span>@</span>`: GitHub finds e-mail
-addresses, @mentions and #12 references in the rendered text, where a backslash is gone, one
+addresses, @mentions, #12 and GH-12 references in the rendered text, where a backslash is gone, one
 run of text at a time."""
 _MERMAID_PLAIN = re.compile(r"[^\W_]|[ _.,()×-]")
 
