@@ -462,6 +462,30 @@ def test_a_negative_setting_of_a_sweep_is_a_number_in_csv(cli, write_spec):
     assert [line.split(",")[0] for line in result.stdout.splitlines()] == ["set.slope", "-0.5", "0.5"]
 
 
+def test_a_sweeps_parameter_named_as_a_figure_gets_a_heading_of_its_own(cli, write_spec):
+    """Parameters named `params`, `MACs` and `N` (a sweep over two batches): the table headed two
+    columns `params` and two `MACs`, which nothing told apart (a table's headings must be unique
+    to be read); each such parameter is headed `set.NAME`, as the CSV heads every one, and the
+    report's table of settings the same. A parameter named as no column keeps its name."""
+    spec = write_spec("""
+        name: clash
+        input: [3, 8, 8]
+        params: {params: 4, MACs: 2, N: 1, width: 1}
+        layers:
+          - c: {kind: conv2d, out: params, kernel: 3}
+          - d: {kind: conv2d, out: MACs, kernel: 1}
+    """)
+    sets = ["--set", "params=4", "--set", "MACs=2", "--set", "N=1", "--set", "width=1"]
+    result = cli("sweep", spec, *sets, "--size", "8", "--batch", "1,2")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    heading = lines[next(index for index, line in enumerate(lines) if line.startswith("─")) - 1].split()
+    assert heading == ["set.params", "set.MACs", "set.N", "width", "N", "input", "params", "MACs", "activations", "memory"]
+    assert len(set(heading)) == len(heading)
+    report = cli("report", spec, *sets, "--sweep", "8").stdout
+    assert "| set.params | set.MACs | N | width | input | params | MACs |  |" in report  # one batch: no column N
+
+
 def test_a_symbolic_shape_in_csv_brackets_each_size_that_is_a_sum(cli):
     """LeNet-5 at N×1×H×W: conv1 (5×5, no padding) gives N×6×(H − 4)×(W − 4), pool1 (2×2) halves
     it: ⌊(H − 4)/2⌋ = ⌊H/2⌋ − 2. The CSV wrote '1x6xH - 4xW - 4', which reads as arithmetic

@@ -415,7 +415,7 @@ def _parameters(sweeps: list) -> list[str]:
     """Per model, its cost at each setting of its parameters (`--set`): a mermaid chart — one line
     per setting against the input size (sizes where every setting is valid), or, at one size, a
     bar per setting — and the exact figures in a table."""
-    from archcalc.render.sweep import error_text, value_text
+    from archcalc.render.sweep import error_text, parameter_headings, value_text
 
     out = ["## Cost against the parameters", ""]
     for sweep in sweeps:
@@ -432,7 +432,8 @@ def _parameters(sweeps: list) -> list[str]:
             out += _settings_lines(sweep, settings, names, valid_sizes, at)
         elif valid_sizes or len(sizes) == 1:  # at one size, where a line would be one point: a bar per setting
             out += _settings_bars(sweep, settings, names, (valid_sizes or sizes)[0], at, len(sizes) > 1)
-        table = Table([*(Column(name, ">") for name in sweep.parameters), Column("input", "<"),
+        headings = parameter_headings(sweep.parameters, ["input", "params", title])
+        table = Table([*(Column(name, ">") for name in headings), Column("input", "<"),
                        Column("params", ">"), Column(title, ">"), Column("", "<")])
         for point in sweep.points:  # as_markdown escapes each cell
             lead = [value_text(value) for value in point.setting]

@@ -43,13 +43,19 @@ def _csv_setting(value: Any):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else shown_safely(value_text(value))
 
 
+def parameter_headings(parameters: tuple[str, ...], figures: list[str]) -> list[str]:
+    """The headings of a sweep's columns of parameters: each its name, or `set.NAME` (as the CSV
+    writes it) where a column of `figures` has that heading (a parameter named `params`)."""
+    return [f"set.{name}" if name in figures else name for name in parameters]
+
+
 def sweep_table(result: Sweep) -> StyledLines:
     stats = result.about
     title, attr = count_column(stats)
     several = len({p.batch for p in result.points}) > 1
-    table = Table([*(Column(name, ">", fixed=True) for name in result.parameters), *([Column("N", ">")] if several else []),
-                   Column("input", "<"), Column("params", ">"), Column(title, ">"), Column("activations", ">"),
-                   Column("memory", ">"), Column("", "<")])
+    figures = [*(["N"] if several else []), "input", "params", title, "activations", "memory"]
+    table = Table([*(Column(name, ">", fixed=True) for name in parameter_headings(result.parameters, figures)),
+                   *(Column(heading, "<" if heading == "input" else ">") for heading in figures), Column("", "<")])
     for point in result.points:
         size = format_shape(point.input)
         lead = [*(shown_safely(value_text(value)) for value in point.setting), *([str(point.batch)] if several else [])]
