@@ -185,6 +185,35 @@ def test_a_title_or_legend_name_wider_than_the_chart_is_shortened(cli, write_spe
     assert shown.endswith("by stage") and _CHAR * 14 / 12 * len(shown) <= WIDTH - 24  # at the title's 14 pixels
 
 
+def east_asian_cells(text: str) -> int:
+    """Character widths as Unicode's East Asian Width says: two for a wide (W) or full-width (F) one."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
+
+
+def test_a_wide_cjk_name_is_measured_by_its_width(cli, write_spec):
+    """A model named by 45 CJK characters beside LeNet-5: each was measured as one Latin letter,
+    though a CJK glyph is about twice as wide, so the legend set 'lenet5' over the middle of the
+    name and the titles that hold it ran 300 pixels past the chart's edge. A wide character is
+    measured as two (Unicode's East Asian Width: W), so the name is shortened to fit and the next
+    swatch starts after it."""
+    from archcalc.render.charts import _CHAR
+
+    name = "第一阶段的卷积网络" * 5
+    spec = write_spec(f"name: {name}\ninput: [3, 8, 8]\nlayers:\n  - c: {{kind: conv2d, out: 4, kernel: 3}}\n")
+    charts = figures(cli("report", spec, "lenet5", "--format", "html").stdout)
+    legend = {"".join(t.itertext()): float(t.get("x")) for t in charts["chart-1"].iter(f"{SVG}text")
+              if t.get("y") == "40"}
+    assert list(legend) == [name, "lenet5"]  # 90 widths (612 pixels) fit the legend's row
+    assert legend[name] + _CHAR * east_asian_cells(name) < legend["lenet5"] - 16  # the swatch between
+    for chart in charts.values():
+        title = next(t for t in chart.iter(f"{SVG}text") if t.get("class") == "title")
+        whole = title.find(f"{SVG}title")
+        shown = "".join(title.itertext())[len(whole.text) if whole is not None else 0:]
+        assert _CHAR * 14 / 12 * east_asian_cells(shown) <= WIDTH - 24, shown  # at the title's 14 pixels
+
+
 def test_the_stage_bars_merge_stages_beyond_bars(cli, write_spec):
     """The HTML bars of MACs and parameters by stage drew every stage: 4,000 of them made an SVG
     152,092 pixels tall. Beyond BARS stages consecutive ones share a bar, named `first-last`, as

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from archcalc.render.markup import html_text
+from archcalc.render.table import cell_width
 
 PALETTE = ("#3b82f6", "#d97706", "#059669", "#ef4444", "#8b5cf6", "#ec4899", "#0891b2", "#4d7c0f",
            "#c2410c", "#6366f1", "#c026d3", "#78716c")
@@ -22,7 +23,9 @@ WIDTH = 760
 """Every chart's width in pixels; its height follows from what it holds."""
 _FONT = 12
 _CHAR = 6.8
-"""An estimate of a character's width at _FONT pixels, to leave room for the labels."""
+"""An estimate of a character's width at _FONT pixels, to leave room for the labels: twice this
+for a wide or full-width one (CJK), as `cell_width` counts it (a CJK glyph is about one em, 12
+pixels)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Bars:
     axis: str
 
     def svg(self) -> str:
-        left = min(260, 12 + _CHAR * max(map(len, self.labels), default=0))
+        left = min(260, 12 + _CHAR * max(map(cell_width, self.labels), default=0))
         top, bar, gap = 56 + _legend_height(self.series), 14, 10
         group = bar * len(self.series) + gap
         plot = WIDTH - left - 80
@@ -131,10 +134,20 @@ def _fitted(label: str, room: float) -> str:
     middle with '…', the whole label its tooltip (a label wider than the margin was cut at the
     chart's left edge)."""
     keep = int(room / _CHAR + 1e-6)  # 12 + 18 × 6.8 pixels hold 18 characters, whatever the float
-    if len(label) <= keep:
+    if cell_width(label) <= keep:
         return html_text(label)
-    short = f"{label[:(keep - 1) // 2]}…{label[len(label) - (keep - 1 - (keep - 1) // 2):]}"
+    head, tail = (keep - 1) // 2, keep - 1 - (keep - 1) // 2
+    short = f"{_within(label, head)}…{_within(label[::-1], tail)[::-1]}"
     return f"<title>{html_text(label)}</title>{html_text(short)}"
+
+
+def _within(text: str, cells: int) -> str:
+    """The longest start of `text` that takes at most `cells` character widths (`cell_width`)."""
+    end, used = 0, 0
+    while end < len(text) and used + cell_width(text[end]) <= cells:
+        used += cell_width(text[end])
+        end += 1
+    return text[:end]
 
 
 def _start(title: str, height: int, series: tuple[Series, ...]) -> list[str]:
@@ -168,7 +181,7 @@ def _legend(series: tuple[Series, ...]) -> list[tuple[float, int]]:
     else at the start of the next row."""
     places, x, row = [], 12.0, 0
     for each in series:
-        name = _CHAR * min(len(each.name), int(_LEGEND_NAME / _CHAR + 1e-6))  # as `_fitted` writes it
+        name = _CHAR * min(cell_width(each.name), int(_LEGEND_NAME / _CHAR + 1e-6))  # as `_fitted` writes it
         if x > 12.0 and x + 16 + name > WIDTH - 12:
             x, row = 12.0, row + 1
         places.append((x, row))
