@@ -214,6 +214,24 @@ def test_a_wide_cjk_name_is_measured_by_its_width(cli, write_spec):
         assert _CHAR * 14 / 12 * east_asian_cells(shown) <= WIDTH - 24, shown  # at the title's 14 pixels
 
 
+def test_charts_split_for_their_colours_share_one_scale(cli, write_spec):
+    """Thirteen models (more than the twelve colours) are drawn in two charts of 7 and 6: each
+    scaled its own axis to its own largest value, so the same length meant a different figure in
+    each and they could not be read against one another. Both share the scale of the largest
+    figure: w13's, 100% of itself side by side, and at 16×16 13 filters × 9 taps × 14×14 outputs
+    = 22,932 MACs = 0.000022932 G."""
+    specs = [write_spec(f"name: w{w}\ninput: [1, 8, 8]\nlayers:\n  - c: {{kind: conv2d, out: {w}, kernel: 3}}\n",
+                        f"w{w}.yaml") for w in range(1, 14)]
+    charts = figures(cli("report", *specs, "--sweep", "8,16", "--format", "html").stdout)
+    split = {id: chart for id, chart in charts.items() if " of 13)" in chart.find(f"{SVG}title").text}
+    bars = [chart for chart in split.values() if chart.find(f"{SVG}title").text.startswith("The models side by side")]
+    lines = [chart for chart in split.values() if chart.find(f"{SVG}title").text.startswith("GMACs against")]
+    assert len(bars) == len(lines) == 2
+    assert [[tick for tick in texts(chart) if tick.endswith("%")][-1] for chart in bars] == ["100%", "100%"]
+    ends = [[float(tick) for tick in texts(chart) if re.fullmatch(r"[\d.]+", tick)][-1] for chart in lines]
+    assert ends[0] == ends[1] >= 0.000022932  # both reach w13's cost, though only the second holds w13
+
+
 def test_the_stage_bars_merge_stages_beyond_bars(cli, write_spec):
     """The HTML bars of MACs and parameters by stage drew every stage: 4,000 of them made an SVG
     152,092 pixels tall. Beyond BARS stages consecutive ones share a bar, named `first-last`, as

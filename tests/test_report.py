@@ -556,3 +556,6 @@ def test_more_lines_than_colours_are_charts_of_twelve_or_fewer(cli, write_spec):
     found = legends(section)
     assert [[colour for colour, _ in legend] for legend in found] == [COLOURS[:6], COLOURS[:7]]
     assert [name for legend in found for _, name in legend] == [f"w={w}" for w in range(1, 14)]
+    # one scale in both charts (mermaid scales each to its own lines): 0 to w=13's MACs at 16×16,
+    # 13 filters × 9 taps × 14×14 outputs = 22,932 = 0.00002293 G
+    assert [block.count('    y-axis "GMACs" 0 --> 0.00002293\n') for block in blocks] == [1, 1]

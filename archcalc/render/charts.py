@@ -40,11 +40,12 @@ class Series:
 @dataclass(frozen=True)
 class Bars:
     """Horizontal bars: one group per label, one bar per series, lengths in proportion to the
-    values (shares, 0 to 1, of what `axis` names)."""
+    values (shares, 0 to 1, of what `axis` names); `top`: a value the axis reaches at least (`shared_top`)."""
     title: str
     labels: tuple[str, ...]
     series: tuple[Series, ...]
     axis: str
+    top: float = 0.0
 
     def svg(self) -> str:
         left = min(260, 12 + _CHAR * max(map(cell_width, self.labels), default=0))
@@ -52,7 +53,7 @@ class Bars:
         group = bar * len(self.series) + gap
         plot = WIDTH - left - 80
         height = top + group * len(self.labels) + 36
-        most = max((v for s in self.series for v in s.values), default=0) or 1
+        most = max(self.top, shared_top(self.series)) or 1
         step = _step(most * 100) / 100
         end = step * math.ceil(most / step - 1e-9)
         scale = plot / end
@@ -80,13 +81,15 @@ class Bars:
 class Lines:
     """Series along positions 0, 1, …, the first filled below its line when `filled`; `ticks`
     (position, label) name some positions (one closer than two characters' height to the one
-    before it is left out); `unit` names the values' unit on the vertical axis."""
+    before it is left out); `unit` names the values' unit on the vertical axis; `top`: a value
+    the axis reaches at least (`shared_top`)."""
     title: str
     series: tuple[Series, ...]
     ticks: tuple[tuple[int, str], ...]
     axis: str
     unit: str
     filled: bool = True
+    top: float = 0.0
 
     def svg(self) -> str:
         extra = _legend_height(self.series)
@@ -94,7 +97,7 @@ class Lines:
         bottom = height - 64
         plot = WIDTH - left - 24
         count = max(len(s.values) for s in self.series)
-        most = max((v for s in self.series for v in s.values), default=0) or 1
+        most = max(self.top, shared_top(self.series)) or 1
         step = _step(most)
         end = step * math.ceil(most / step)
         x = (lambda i: left + plot * i / (count - 1)) if count > 1 else (lambda i: left + plot / 2)
@@ -207,6 +210,12 @@ def _tick_text(value: float, step: float) -> str:
     """A tick's value in plain decimals, no more than its step needs: 0.00005, not 5e-05."""
     text = f"{value:.{max(0, -math.floor(math.log10(step) + 1e-9))}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def shared_top(series: tuple[Series, ...] | list[Series]) -> float:
+    """The largest value of the series: given as `top` to each chart they are split into
+    (`colour_runs`), so that all of them share one scale and read against one another."""
+    return max((v for s in series for v in s.values), default=0)
 
 
 def colour_runs(count: int) -> list[tuple[slice, str]]:

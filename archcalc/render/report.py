@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
-from archcalc.render.charts import Bars, Lines, Series, colour_legend, colour_runs, mermaid_colours
+from archcalc.render.charts import Bars, Lines, Series, colour_legend, colour_runs, mermaid_colours, shared_top
 from archcalc.render.markup import (
     Markdown,
     code_span,
@@ -185,7 +185,7 @@ def _side_by_side(models: list[ModelStats], memories: list | None) -> list:
                      tuple(shown(values[index]) for _, values, shown in figures)) for index, stats in enumerate(models)]
     return [part for run, suffix in colour_runs(len(series))
             for part in (Bars(f"The models side by side{suffix}", tuple(name for name, _, _ in figures),
-                              tuple(series[run]), "share of the largest model's"), "")]
+                              tuple(series[run]), "share of the largest model's", shared_top(series)), "")]
 
 
 def _side_by_side_mermaid(models: list[ModelStats], memories: list | None) -> list[str]:
@@ -399,7 +399,7 @@ def _resolution(sweeps: list) -> list[str]:
         ticks = tuple((i, _size_label(row[0]).strip('"')) for i, row in enumerate(valid))
         for run, suffix in colour_runs(len(series)):
             out += ["", Lines(f"G{title} against input size{suffix}", tuple(series[run]), ticks, "input size",
-                              f"G{title}", filled=False)]
+                              f"G{title}", filled=False, top=shared_top(series))]
         out += ["", *_resolution_mermaid(sweeps, valid, title, attr)]
     from archcalc.render.sweep import error_text
 
@@ -460,12 +460,21 @@ def _resolution_mermaid(sweeps: list, valid: list, title: str, attr: str) -> lis
     lines = [f"    line [{', '.join(chart_number(getattr(row[index].totals, attr) / 1e9) for row in valid)}]"
              for index in range(len(sweeps))]
     names = [markdown_text(s.about.model) for s in sweeps]
+    runs = colour_runs(len(sweeps))
+    axis = _y_axis(f"G{title}", [getattr(p.totals, attr) / 1e9 for row in valid for p in row], len(runs))
     out = []
-    for run, suffix in colour_runs(len(sweeps)):
+    for run, suffix in runs:
         out += ["```mermaid", mermaid_colours(len(lines[run])), "xychart-beta",
                 f'    title "G{title} against input size{suffix}"', f'    x-axis "input size" [{sizes}]',
-                f'    y-axis "G{title}"', *lines[run], "```", "", f"{colour_legend(names[run])}.", ""]
+                axis, *lines[run], "```", "", f"{colour_legend(names[run])}.", ""]
     return out[:-1]
+
+
+def _y_axis(unit: str, values: list[float], charts: int) -> str:
+    """A mermaid chart's y-axis; where one chart is split into several (`colour_runs`), each from 0
+    to the largest of all their `values`: mermaid scales a chart to its own values, and the
+    charts would not read against one another."""
+    return f'    y-axis "{unit}"' + (f" 0 --> {chart_number(max(values))}" if charts > 1 else "")
 
 
 def _settings_lines(sweep, settings: list, names: list[str], sizes: list, at: dict) -> list[str]:
@@ -474,12 +483,15 @@ def _settings_lines(sweep, settings: list, names: list[str], sizes: list, at: di
     lines = [f"    line [{', '.join(chart_number(getattr(at[setting, size].totals, attr) / 1e9) for size in sizes)}]"
              for setting in settings]
     names = [markdown_text(name) for name in names]
+    runs = colour_runs(len(settings))
+    axis = _y_axis(f"G{title}", [getattr(at[setting, size].totals, attr) / 1e9 for setting in settings for size in sizes],
+                   len(runs))
     out = []
-    for run, suffix in colour_runs(len(settings)):
+    for run, suffix in runs:
         out += ["```mermaid", mermaid_colours(len(lines[run])), "xychart-beta",
                 f'    title "G{title} against the input size{suffix}"',
                 f'    x-axis "input size" [{", ".join(_size_label(at[settings[0], size]) for size in sizes)}]',
-                f'    y-axis "G{title}"', *lines[run], "```", "", f"{colour_legend(names[run])}.", ""]
+                axis, *lines[run], "```", "", f"{colour_legend(names[run])}.", ""]
     return out
 
 
