@@ -131,6 +131,8 @@ NARROW_CASES = {
                                             60),
     "symbolic table": (["table", "resnet18", "--input", "3xHxW"], 46),
     "symbolic table --train": (["table", "resnet18", "--input", "3xHxW", "--batch", "N", "--train"], 60),
+    "symbolic table --train --depth 1": (["table", "resnet18", "--input", "3xHxW", "--batch", "N", "--train",
+                                          "--depth", "1"], 30),
     "list": (["list"], 60),
     "memory --train": (["memory", "resnet18", "--train", "--optimizer", "adam"], 46),
     "sweep": (COMMANDS["sweep"], 46),
@@ -141,7 +143,9 @@ NARROW_CASES = {
 def test_every_table_fits_a_narrow_terminal(name):
     """At 60 columns (46 for the symbolic table) these tables took 62 to 92 columns once every
     column in FIT_ORDER had gone and the rest wrapped as far as they could: the terminal broke
-    each row in two. They drop LAST_ORDER's columns, and last break a formula's floors."""
+    each row in two. They drop LAST_ORDER's columns, and last break a formula's floors. At 30
+    columns the symbolic --train table took 33: the exact figures in its formulas (25,165,824·N)
+    never broke; as the very last resort a column writes them short (25.2M·N)."""
     args, columns = NARROW_CASES[name]
     code, shown, _ = on_terminal(args, columns)
     assert code == 0
@@ -200,6 +204,72 @@ def test_nested_layers_show_as_a_tree():
     lines = [line[:22].rstrip() for line in shown.splitlines()]
     start = lines.index("    layer1")
     assert lines[start:start + 4] == ["    layer1", "    ├─ 0", " 5  │  ├─ conv1", " 6  │  ├─ bn1"]
+
+
+TREE_LINE = re.compile(r"((?:[│ ]  )*)(?:[├└]─ )?(\w+)")
+
+
+def test_a_nested_name_wraps_under_its_branch():
+    """`table resnet50 --rf --train` on 80 columns: the tree's branch wrapped apart from its name,
+    '│  ├─' on one line and 'downsample' at the start of the next, where it read as a top-level
+    layer (and half the rows wrapped their shapes). A branch stays whole before its name, a line
+    of the name after it goes on under the name, and the column that adds the fewest lines wraps
+    first (the headings): each line of the table is a row of one name, which the tree's depth and
+    the names above it spell in full as the piped form does. On 40 and 60 columns a name too long
+    for its column breaks under its branch, never at the start of a line."""
+    args = ("table", "resnet50", "--rf", "--train")
+    _, shown, _ = on_terminal(list(args), 80)
+    assert_fits(shown, piped(args), 80)
+    lines = shown.splitlines()
+    rules = [index for index, line in enumerate(lines) if line and set(line) == {"─"}]
+    names, path = [], []
+    for line in lines[rules[0] + 1:rules[1]]:
+        match = TREE_LINE.match(line)
+        assert match and (match.end() == len(line) or line[match.end()] == " "), line
+        depth = len(match.group(1)) // 3 + (line[len(match.group(1)):][:1] in ("├", "└"))
+        path[depth:] = [match.group(2)]
+        names.append(".".join(path))
+    full = piped(args).splitlines()
+    full_names = [line.split()[1] for line in full[full.index(next(line for line in full if line.startswith("──"))) + 1:]
+                  if line[:4].strip().isdigit()]
+    assert [name for name in names if name in full_names] == full_names
+    assert "│  ├─ downsample" in lines
+    tops = {name.split(".")[0] for name in full_names}
+    for columns in (40, 60):  # narrower: a name breaks, under its branch; what starts a line is a top-level layer
+        _, shown, _ = on_terminal(list(args), columns)
+        assert_fits(shown, piped(args), columns)
+        lines = shown.splitlines()
+        rules = [index for index, line in enumerate(lines) if line and set(line) == {"─"}]
+        assert {line.split()[0] for line in lines[rules[0] + 1:rules[1]] if line[:1].isalnum()} <= tops
+
+
+@pytest.mark.parametrize("columns", [30, 40, 50, 60, 80])
+def test_validate_alls_names_fold_only_at_their_joins(monkeypatch, columns):
+    """`validate --all` below 50 columns wrapped its names between letters ('deepla', 'bv3_mo'),
+    and at 60 its headings and verdicts too ('FlopCoun', '✓ agree' over 's'): every cell was cut
+    between letters once one had to be. The figures its verdict sums up go first (the widest
+    first), then a column at a time is cut between letters; the names fold at their joins, the
+    verdicts stay whole."""
+    from rich.cells import cell_len
+
+    from archcalc.render.validation import summary_table
+    from archcalc.validation.results import Check, LayerCheck, Validation
+
+    names = ["alexnet", "deeplabv3_mobilenet_v3_large_aux", "shufflenet_v2_x0_5", "efficientnet_b0",
+             "lraspp_mobilenet_v3_large"]
+    total = LayerCheck("total", "", (Check("params", 61100840, 61100840), Check("fvcore", 714188480, 714188480),
+                                     Check("flop_counter", 1428376960, 1428376960)))
+    validations = [Validation(name, "x.yaml", "cpu", (1, 3, 224, 224), ("fvcore", "flop_counter"), {}, total=total)
+                   for name in names]
+    monkeypatch.setattr(terminal, "WIDTH", columns)
+    lines = [text for text, _ in summary_table(validations)]
+    assert max(map(cell_len, lines)) <= columns
+    body = lines[next(index for index, line in enumerate(lines) if line.startswith("─")) + 1:lines.index("")]
+    folded = [line.split()[0] for line in body if not line.startswith(" ")]
+    joins = {name[start:end] for name in names for start in (0, *(i + 1 for i, c in enumerate(name) if c == "_"))
+             for end in (*(i + 1 for i, c in enumerate(name) if c == "_"), len(name)) if start < end}
+    assert "".join(folded) == "".join(names) and set(folded) <= joins, folded
+    assert sum(line.count("✓ agrees") for line in body) == len(names)
 
 
 BOLD_YELLOW, DIM, RED, BOLD = "\x1b[1;33m", "\x1b[2m", "\x1b[31m", "\x1b[1m"
@@ -372,7 +442,13 @@ def test_a_cell_wraps_at_its_joins_never_inside_a_number():
     assert fitting.wrap("layer1.0.downsample.0", 12) == ["layer1.0.", "downsample.0"]
     assert fitting.wrap("specs/efficientnet.yaml", 14) == ["specs/", "efficientnet.", "yaml"]
     assert fitting.wrap("118,013,952", 5) == ["118,013,952"]
-    assert fitting.wrap("conv_118,013,952", 3, "letters") == ["con", "v_", "118,013,952"]  # the very last resort
+    assert fitting.wrap("conv_118,013,952", 3, "letters") == ["con", "v_", "118,013,952"]  # the last resort but one
+    assert fitting.wrap("25,165,824·N", 5, "short") == ["25.2M", "·N"]  # the very last: its figures short too
+    # a tree's branch whole, the name's next lines under it, the tree's lines beside them; there a
+    # word wider than the room breaks between letters, as a line under the name reads as the name's
+    assert fitting.wrap("   └─ block.conv1", 12) == ["   └─ block.", "      conv1"]
+    assert fitting.wrap("│  ├─ downsample (2 layers)", 20) == ["│  ├─ downsample (2", "│  │  layers)"]
+    assert fitting.wrap("│  ├─ downsample", 10) == ["│  ├─ down", "│  │  samp", "│  │  le"]
     assert [fitting.narrow(text) for text in ("118,013,952", "+1,234", "999", "61,706 ✓", "1,2")] == \
         ["118M", "+1.23K", "999", "61.7K ✓", "1,2"]
 

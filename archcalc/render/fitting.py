@@ -27,39 +27,80 @@ underscore, or a dot or slash between the parts of a name or path (not inside a 
 floor or ceiling)."""
 
 
-CUTS = ("joins", "floors", "letters")
+CUTS = ("joins", "floors", "letters", "short")
 """Where a cell may wrap, each a last resort after the one before: at `_BREAKS` with floors and
-ceilings whole; at their spaces too; and between any two characters but those of a number (a
-name longer than the terminal, such as a layer named by 150 letters)."""
-_NUMBER_OR_CHARACTER = re.compile(r"[+-]?\d[\d,.]*|.", re.DOTALL)
+ceilings whole; at their spaces too; between any two characters but those of a number (a name
+longer than the terminal, such as a layer named by 150 letters); and that with every exact
+figure in it written short as well (a formula's `25,165,824·N` as `25.2M·N`)."""
+_NUMBER_OR_CHARACTER = re.compile(r"[+-]?\d[\d,.]*[KMGT]?|.", re.DOTALL)
+"""A number (with the K, M, G or T of one written short) or any other character."""
+_FIGURE = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
+_BRANCH = re.compile(r"(?:[│ ]  )*[├└]─ ")
+"""A tree's lines before a name (`│  ├─ `): they stay whole, on the name's first line."""
+
+
+def shortened(text: str) -> str:
+    """Every exact figure in `text` written short, as `narrow` writes a cell of one: 9,408·N → 9.41K·N."""
+    return _FIGURE.sub(lambda match: human(int(match.group().replace(",", "")), ""), text)
 
 
 def pieces(text: str, cut: str = "joins") -> list[str]:
     """`text` cut at `_BREAKS`, but never inside a floor or a ceiling (⌊(H + 1)/2⌋ stays whole)
     where `cut` is 'joins'; 'floors' cuts them at their spaces too ('⌊(H + ', '1)/2⌋'), 'letters'
-    also between any two characters outside a number."""
+    (and 'short', of the text `shortened`) also between any two characters outside a number."""
     out, depth = [], 0
     for piece in _BREAKS.split(text):
         if piece:
             out[-1:] = [out[-1] + piece] if depth and out else [*out[-1:], piece]
             if cut == "joins":
                 depth += piece.count("⌊") + piece.count("⌈") - piece.count("⌋") - piece.count("⌉")
-    return [part for piece in out for part in _NUMBER_OR_CHARACTER.findall(piece)] if cut == "letters" else out
+    return [part for piece in out for part in _NUMBER_OR_CHARACTER.findall(piece)] if cut in ("letters", "short") else out
 
 
 def wrap(text: str, width: int, cut: str = "joins") -> list[str]:
     """`text` in lines of at most `width` (wider only where one piece is), broken where `cut`
-    lets it (`pieces`)."""
+    lets it (`pieces`; 'short' wraps the text `shortened`). A tree's branch stays whole before the
+    name's first line, the lines after it under the name, the tree's lines going on beside them;
+    there a piece wider than the room left breaks between letters (never inside a number): a
+    line that goes on under its name reads as its name's, where a tree has one."""
+    if cut == "short":
+        text = shortened(text)
     if cell_width(text) <= width:
         return [text]
+    branch = _BRANCH.match(text)
+    if not branch:
+        return _packed(pieces(text, cut), width)
+    prefix = branch.group()
+    room = max(1, width - cell_width(prefix))
+    parts = [part for piece in pieces(text[branch.end():], cut)
+             for part in (pieces(piece, "letters") if cell_width(piece.rstrip()) > room else [piece])]
+    lines = _packed(parts, room)
+    beside = prefix[:-3] + ("│  " if prefix[-3] == "├" else "   ")
+    return [prefix + lines[0], *(beside + line for line in lines[1:])]
+
+
+def _packed(parts: list[str], width: int) -> list[str]:
+    """The parts on lines of at most `width`, as many on each as fit."""
     lines, line = [], ""
-    for piece in pieces(text, cut):
+    for piece in parts:
         if line and cell_width((line + piece).rstrip()) > width:
             lines.append(line.rstrip())
             line = piece
         else:
             line += piece
     return [*lines, line.rstrip()]
+
+
+def least(text: str, cut: str = "joins", whole: bool = False) -> int:
+    """The narrowest `wrap` can make `text` where `cut` lets it break: its widest piece; a tree's
+    branch and the widest number of its name (which breaks between letters there), or with
+    `whole` its widest piece, unbroken."""
+    if cut == "short":
+        text = shortened(text)
+    branch = _BRANCH.match(text)
+    start = branch.end() if branch else 0
+    parts = pieces(text[start:], "letters" if branch and not whole else cut)
+    return cell_width(text[:start]) + max((cell_width(piece.rstrip()) for piece in parts), default=0)
 
 
 def tree(rows: list[list[str]], styles: list[str], column: int) -> tuple[list[list[str]], list[str]]:
@@ -92,13 +133,16 @@ def tree(rows: list[list[str]], styles: list[str], column: int) -> tuple[list[li
 
 
 def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: list[str],
-        footer: list[str] | None, footer_style: str, width: int, fixed: list[bool] | None = None) -> list[tuple[str, str]]:
+        footer: list[str] | None, footer_style: str, width: int, fixed: list[bool] | None = None,
+        optional: list[bool] | None = None) -> list[tuple[str, str]]:
     """A table's lines fitted to `width` columns: FIT_ORDER's steps, then wrapping, with one space
     between columns in place of GAP where that is not enough; then LAST_ORDER's columns dropped in
-    turn, and last the further CUTS (floors at their spaces, then names between any two letters),
-    until it fits. A `fixed` column (a sweep's parameter, named by the user) is never dropped,
-    whatever its heading."""
-    columns = _Columns(headings, aligns, rows, footer, fixed or [False] * len(headings))
+    turn, then a formula's floors cut at their spaces; then the `optional` columns dropped, the
+    widest first; and last, a column at a time (the one whose widest piece is widest first), the
+    further CUTS (between any two letters, then figures written short), until it fits. A `fixed` column (a sweep's
+    parameter, named by the user) is never dropped, whatever its heading."""
+    count = len(headings)
+    columns = _Columns(headings, aligns, rows, footer, fixed or [False] * count, optional or [False] * count)
     for step in (None, *FIT_ORDER):
         if step == NARROW:
             columns.rows = [[narrow(cell) for cell in row] for row in columns.rows]
@@ -109,32 +153,61 @@ def fit(headings: list[str], aligns: list[str], rows: list[list[str]], styles: l
         soft = [min(w, WRAP_FIRST.get(heading, w)) for w, heading in zip(widths, columns.headings)]
         if sum(soft) + GAP * (len(widths) - 1) <= width:
             break
-    last, cuts = list(LAST_ORDER), list(CUTS)
-    while True:
-        widths, gap = _arranged(columns.lines, width, cuts[0])
-        if sum(widths) + gap * (len(widths) - 1) <= width or not (last or cuts[1:]):
-            break
-        dropped = False
-        while last and not dropped:  # the next of LAST_ORDER's columns the table has
-            dropped = columns.drop(last.pop(0))
-        if not dropped:
-            cuts.pop(0)
-    headings, aligns, footer, cut = columns.headings, columns.aligns, columns.footer, cuts[0]
+    known: dict = {}
+    cuts = _cut_and_dropped(columns, width, known)
+    widths, gap = _arranged(columns.lines, width, cuts, known)
     rule = ("─" * (sum(widths) + gap * (len(widths) - 1)), "dim")
-    out = [*_lines(headings, aligns, widths, "bold", gap, cut), rule]
+    out = [*_lines(columns.headings, columns.aligns, widths, "bold", gap, cuts), rule]
     for row, style in zip(columns.rows, styles):
-        out += _lines(row, aligns, widths, style, gap, cut)
-    if footer:
-        out += [rule, *_lines(footer, aligns, widths, footer_style, gap, cut)]
+        out += _lines(row, columns.aligns, widths, style, gap, cuts)
+    if columns.footer:
+        out += [rule, *_lines(columns.footer, columns.aligns, widths, footer_style, gap, cuts)]
     return out
 
 
+def _cut_and_dropped(columns: _Columns, width: int, known: dict) -> list[str]:
+    """Each column's cut (CUTS) that makes the table fit `width`, dropping columns on the way as
+    `fit` says; the last resort's where nothing does. `known`: the columns wrapped so far."""
+    last, uniform = list(LAST_ORDER), list(CUTS[:2])
+    while True:
+        cuts = [uniform[0]] * len(columns.headings)
+        if _fits(columns.lines, width, cuts, known):
+            return cuts
+        dropped = False
+        while last and not dropped:  # the next of LAST_ORDER's columns the table has
+            dropped = columns.drop(last.pop(0))
+        if not dropped and uniform[1:]:
+            uniform.pop(0)
+        elif not dropped:
+            break
+    cut = cuts[0]
+    while columns.drop_optional(lambda texts: _Wrapped.of(texts, cut, known).least):
+        cuts = [cut] * len(columns.headings)
+        if _fits(columns.lines, width, cuts, known):
+            return cuts
+    while not _fits(columns.lines, width, cuts, known):
+        narrowest = [(_Wrapped.of(texts, its, known).least, index)
+                     for index, (texts, its) in enumerate(zip(zip(*columns.lines), cuts)) if its != CUTS[-1]]
+        if not narrowest:
+            break
+        _, index = max(narrowest)
+        cuts[index] = CUTS[CUTS.index(cuts[index]) + 1]
+    return cuts
+
+
+def _fits(lines: list[list[str]], width: int, cuts: list[str], known: dict) -> bool:
+    widths, gap = _arranged(lines, width, cuts, known)
+    return sum(widths) + gap * (len(widths) - 1) <= width
+
+
 class _Columns:
-    """A table's headings, alignments, rows, footer and which columns are fixed, as columns go."""
+    """A table's headings, alignments, rows, footer, and which columns are fixed and which
+    optional, as columns go."""
 
     def __init__(self, headings: list[str], aligns: list[str], rows: list[list[str]], footer: list[str] | None,
-                 fixed: list[bool]) -> None:
-        self.headings, self.aligns, self.rows, self.footer, self.fixed = headings, aligns, rows, footer, fixed
+                 fixed: list[bool], optional: list[bool]) -> None:
+        self.headings, self.aligns, self.rows, self.footer = headings, aligns, rows, footer
+        self.fixed, self.optional = fixed, optional
 
     @property
     def lines(self) -> list[list[str]]:
@@ -142,57 +215,108 @@ class _Columns:
 
     def drop(self, heading: str) -> bool:
         """Drop every column headed `heading` that is not fixed (list's two '≈'); whether any went."""
-        keep = [index for index, (text, fixed) in enumerate(zip(self.headings, self.fixed))
-                if text != heading or fixed]
+        return self._keep([index for index, (text, fixed) in enumerate(zip(self.headings, self.fixed))
+                           if text != heading or fixed])
+
+    def drop_optional(self, width) -> bool:
+        """Drop the optional column that `width` (of its texts) finds widest; whether one went."""
+        optional = [(width(texts), index) for index, (texts, flag) in enumerate(zip(zip(*self.lines), self.optional))
+                    if flag]
+        if not optional:
+            return False
+        _, widest = max(optional)
+        return self._keep([index for index in range(len(self.headings)) if index != widest])
+
+    def _keep(self, keep: list[int]) -> bool:
         if len(keep) == len(self.headings):
             return False
 
         def kept(cells: list) -> list:
             return [cells[index] for index in keep]
 
-        self.headings, self.aligns, self.fixed = kept(self.headings), kept(self.aligns), kept(self.fixed)
+        self.headings, self.aligns = kept(self.headings), kept(self.aligns)
+        self.fixed, self.optional = kept(self.fixed), kept(self.optional)
         self.rows, self.footer = [kept(row) for row in self.rows], self.footer and kept(self.footer)
         return True
 
 
-def _arranged(lines: list[list[str]], width: int, cut: str) -> tuple[list[int], int]:
-    """The columns' widths, wrapped as far as needed, and the gap between them: GAP where that
-    fits `width`, else one space."""
+def _arranged(lines: list[list[str]], width: int, cuts: list[str], known: dict) -> tuple[list[int], int]:
+    """The columns' widths, wrapped as far as each column's cut lets them, and the gap between
+    them: GAP where that fits `width` and breaks no word of a tree's name between its letters,
+    else one space where that fits with fewer broken."""
+    arrangements = []
     for gap in (GAP, 1):
-        widths = _shrunk(lines, _widths(lines), width, gap, cut)
-        if sum(widths) + gap * (len(widths) - 1) <= width:
+        widths = _shrunk(lines, _widths(lines), width, gap, cuts, known)
+        fits = sum(widths) + gap * (len(widths) - 1) <= width
+        broken = sum(_Wrapped.of(texts, cut, known).at(w)[2] for texts, cut, w in zip(zip(*lines), cuts, widths))
+        arrangements.append((not fits, broken, -gap, widths))
+        if fits and not broken:
             break
-    return widths, gap
+    *_, gap, widths = min(arrangements)
+    return widths, -gap
 
 
 def _widths(lines: list[list[str]]) -> list[int]:
     return [max(map(cell_width, texts)) for texts in zip(*lines)]
 
 
-def _shrunk(lines: list[list[str]], widths: list[int], width: int, gap: int = GAP,
-            cut: str = "joins") -> list[int]:
-    """The widths narrowed, the widest wrappable column first, until the table fits `width` (with
-    `gap` spaces between columns) or no column can wrap further (each column is at least as wide
-    as its longest piece)."""
-    least = [max(cell_width(piece.rstrip()) for text in texts for piece in pieces(text, cut) or [""])
-             for texts in zip(*lines)]
-    widths = list(widths)
-    excess = sum(widths) + gap * (len(widths) - 1) - width
-    while excess > 0:
-        slack = [(w, i) for i, w in enumerate(widths) if w > least[i]]
+def _shrunk(lines: list[list[str]], widths: list[int], width: int, gap: int, cuts: list[str],
+            known: dict) -> list[int]:
+    """The widths narrowed a column at a time until the table fits `width` (with `gap` spaces
+    between columns) or no column can wrap further (each column is at least as wide as its
+    longest piece where its cut lets it break): each time the column that adds the fewest lines
+    to the table (a heading that wraps under another's that does already adds none), then to its
+    own cells, of those the widest."""
+    columns = [_Wrapped.of(texts, cut, known) for texts, cut in zip(zip(*lines), cuts)]
+    widths = [column.at(w)[0] for column, w in zip(columns, widths)]
+    rows = [max(heights) for heights in zip(*(column.at(w)[1] for column, w in zip(columns, widths)))]
+    while sum(widths) + gap * (len(widths) - 1) > width:
+        slack = [index for index, w in enumerate(widths) if w > columns[index].least]
         if not slack:
             break
-        _, index = max(slack)
-        widths[index] -= 1
-        excess -= 1
-    return [max(map(cell_width, [line for text in texts for line in wrap(text, w, cut)]))
-            for texts, w in zip(zip(*lines), widths)]
+        index = min(slack, key=lambda index, rows=rows: (*columns[index].cost(widths[index], rows), -widths[index], -index))
+        widths[index], heights, _ = columns[index].at(widths[index] - 1)
+        rows = [max(row, lines) for row, lines in zip(rows, heights)]
+    return widths
 
 
-def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str, gap: int = GAP,
-           cut: str = "joins") -> list[tuple[str, str]]:
+class _Wrapped:
+    """A column's texts wrapped at each width asked for, once each."""
+
+    def __init__(self, texts: tuple[str, ...], cut: str) -> None:
+        self.texts, self.cut, self.known = texts, cut, {}
+        self.least = max(least(text, cut) for text in texts)
+        self.whole = [least(text, cut, whole=True) for text in texts if _BRANCH.match(text)]
+
+    @classmethod
+    def of(cls, texts: tuple[str, ...], cut: str, known: dict) -> _Wrapped:
+        """The column of `texts` under `cut`, made once for all the arrangements `known` is kept for."""
+        if (texts, cut) not in known:
+            known[texts, cut] = cls(texts, cut)
+        return known[texts, cut]
+
+    def cost(self, width: int, rows: list[int]) -> tuple[int, int, int]:
+        """What narrowing the column from `width` by one costs: the lines it adds to the table,
+        whose rows are `rows` lines tall, the names it breaks between letters, and the lines it
+        adds to its own cells."""
+        (_, now, broken), (_, narrower, more) = self.at(width), self.at(width - 1)
+        return sum(max(0, lines - row) for lines, row in zip(narrower, rows)), more - broken, sum(narrower) - sum(now)
+
+    def at(self, width: int) -> tuple[int, list[int], int]:
+        """The width the texts take wrapped within `width`, the lines each takes, and how many a
+        tree's branch breaks between letters (a word of the name wider than the room it leaves)."""
+        if width not in self.known:
+            wrapped = [wrap(text, width, self.cut) for text in self.texts]
+            broken = sum(whole > width for whole in self.whole)
+            self.known[width] = (max(cell_width(line) for lines in wrapped for line in lines), list(map(len, wrapped)),
+                                 broken)
+        return self.known[width]
+
+
+def _lines(cells: list[str], aligns: list[str], widths: list[int], style: str, gap: int,
+           cuts: list[str]) -> list[tuple[str, str]]:
     """One row, on as many lines as its tallest wrapped cell, `gap` spaces between its cells."""
-    wrapped = [wrap(cell, w, cut) for cell, w in zip(cells, widths)]
+    wrapped = [wrap(cell, w, cut) for cell, w, cut in zip(cells, widths, cuts)]
     height = max(map(len, wrapped))
     out = []
     for number in range(height):

@@ -22,10 +22,13 @@ _new = tuple.__new__
 class Column(NamedTuple):
     """A heading and its alignment: '<' left, '>' right, '' unsaid (left in text, `---` in markdown);
     `fixed`: never dropped to fit a terminal, whatever its heading (a sweep's parameter, which the
-    user names: one named `kind` or `share` is not the column archcalc.render.terminal drops)."""
+    user names: one named `kind` or `share` is not the column archcalc.render.terminal drops);
+    `optional`: dropped from a table that a narrow terminal would otherwise cut between letters
+    (validate's summary: the figures its verdict sums up)."""
     heading: str
     align: str = ""
     fixed: bool = False
+    optional: bool = False
 
 
 class Line(NamedTuple):
@@ -122,7 +125,7 @@ def _fitted(table: Table, width: int) -> StyledLines:
         rows, styles = tree(rows, styles, table.tree)
     return fit([column.heading for column in table.columns], [column.align for column in table.columns], rows, styles,
                footer and list(map(str, footer.cells)), footer.style if footer else "", width,
-               [column.fixed for column in table.columns])
+               [column.fixed for column in table.columns], [column.optional for column in table.columns])
 
 
 _RULES = {"<": ":--", ">": "--:", "": "---"}

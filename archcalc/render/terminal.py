@@ -4,11 +4,14 @@ Piped output, and output written with -o or asked for with --wide, keeps its ful
 `WIDTH` stays None and archcalc.render.table writes every table as it always has. On a terminal
 (archcalc.cli sets `WIDTH` with `choose`) a table wider than the window is fitted by the steps of
 FIT_ORDER, in order, until it fits: a heading there drops that column; NARROW writes the exact
-figures short (118,013,952 → 118M). If it is still too wide, its widest columns wrap onto more
-lines, at spaces and at the joins of names, paths, shapes and formulas, never inside a number, and
-where that is not enough its columns stand one space apart instead of GAP; then the columns of
-LAST_ORDER go, in turn, and last a formula's floors and ceilings break at their spaces, then a
-name between any two letters (archcalc.render.fitting, imported only then).
+figures short (118,013,952 → 118M). If it is still too wide, its columns wrap onto more
+lines, at spaces and at the joins of names, paths, shapes and formulas, never inside a number (the
+column that adds the fewest lines first; a tree's branch whole before its name), and where that
+is not enough its columns stand one space apart instead of GAP; then the columns of
+LAST_ORDER go, in turn, then a formula's floors and ceilings break at their spaces, then a
+table's optional columns go (validate's summary: the figures its verdict sums up), and last, a
+column at a time, a cell breaks between any two letters, then writes its formulas' figures short
+(archcalc.render.fitting, imported only then).
 """
 
 from __future__ import annotations

@@ -201,8 +201,9 @@ def timing_table(what: str, timings: list[Timing], predicted: bool) -> Table:
 
 def summary_table(validations: list[Validation]) -> StyledLines:
     """Several models: a line each, then every difference, then one verdict."""
-    table = Table([Column("model", "<"), Column("device", "<"), Column("layers", ">"), Column("params", ">"),
-                   Column("fvcore MACs", ">"), Column("FlopCounterMode FLOPs", ">"), Column("inference peak", ">"),
+    table = Table([Column("model", "<"), Column("device", "<"), Column("layers", ">"),
+                   *(Column(heading, ">", optional=True) for heading in
+                     ("params", "fvcore MACs", "FlopCounterMode FLOPs", "inference peak")),
                    Column("ms", ">"), Column("verdict", "<")])
     for v in validations:
         total = v.total
