@@ -413,6 +413,17 @@ def test_a_sweep_of_one_size_charts_a_bar_per_model(cli):
     assert f"    bar [{416520 / 1e9:.4g}, {conv_and_linear / 1e9:.4g}]" in chart
 
 
+def test_the_activations_of_a_model_of_one_block_are_two_bars(cli, write_spec):
+    """A model of one top-level layer: the mermaid chart of the activations alive drew what stays
+    after it as a line of one point, which draws nothing, though its legend named an amber line.
+    Over one block it is a bar over the block's own, and the legend says so."""
+    spec = write_spec("name: one\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n")
+    text = cli("report", spec).stdout
+    (chart,) = [chart for chart in charts(text, "xychart-beta") if "activations alive" in chart]
+    assert 'x-axis "block" ["c"]' in chart and "line [" not in chart and chart.count("    bar [") == 2
+    assert "Blue bar: the most alive while the block runs; amber bar over it: alive after it" in text
+
+
 def test_settings_valid_together_at_one_size_of_several_are_a_bar_each(cli):
     """LeNet-5 at 8 is not valid (conv2's window of 5 does not fit 2 or 4 pixels), at 32 it is:
     two lines of one point each drew nothing. The settings at 32 are a bar each, the size named:

@@ -347,8 +347,17 @@ def _memory(stats: ModelStats, memory) -> list[str]:
     return [f"{context}: **{human_bytes(memory.peak)}** while {code_span(layer.name, table=False)} runs.", "",
             *as_markdown(table), "", line, "", "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: {unit} of activations alive, by top-level block"',
-            f'    x-axis "block" [{names}]', f'    y-axis "{unit}"', f"    bar [{during}]", f"    line [{after}]",
-            "```", "", "Blue bars: the most alive while the block runs; amber line: alive after it (its last layer)."]
+            f'    x-axis "block" [{names}]', f'    y-axis "{unit}"', f"    bar [{during}]", *_after_series(after, len(blocks))]
+
+
+def _after_series(after: str, blocks: int) -> list[str]:
+    """The activations alive after each block, the end of the mermaid chart and its legend: a line,
+    or over one block (where a line of one point draws nothing) a bar over the block's own."""
+    if blocks > 1:
+        return [f"    line [{after}]", "```", "",
+                "Blue bars: the most alive while the block runs; amber line: alive after it (its last layer)."]
+    return [f"    bar [{after}]", "```", "",
+            "Blue bar: the most alive while the block runs; amber bar over it: alive after it (its last layer)."]
 
 
 def _memory_blocks(layers: list) -> dict[str, list]:
