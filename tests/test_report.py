@@ -414,14 +414,18 @@ def test_a_sweep_of_one_size_charts_a_bar_per_model(cli):
 
 
 def test_the_activations_of_a_model_of_one_block_are_two_bars(cli, write_spec):
-    """A model of one top-level layer: the mermaid chart of the activations alive drew what stays
-    after it as a line of one point, which draws nothing, though its legend named an amber line.
-    Over one block it is a bar over the block's own, and the legend says so."""
+    """A model of one top-level layer: the mermaid charts of the activations alive and of the
+    predicted time drew what stays after the block, and the stage's share of the MACs, as a line
+    of one point, which draws nothing, though the legends named an amber line. Over one bar it is
+    a bar over it, and the legend says so."""
     spec = write_spec("name: one\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n")
-    text = cli("report", spec).stdout
-    (chart,) = [chart for chart in charts(text, "xychart-beta") if "activations alive" in chart]
-    assert 'x-axis "block" ["c"]' in chart and "line [" not in chart and chart.count("    bar [") == 2
+    text = cli("report", spec, "--device-profile", "h200").stdout
+    (memory,) = [chart for chart in charts(text, "xychart-beta") if "activations alive" in chart]
+    (time,) = [chart for chart in charts(text, "xychart-beta") if "predicted time" in chart]
+    for chart in (memory, time):
+        assert "line [" not in chart and chart.count("    bar [") == 2
     assert "Blue bar: the most alive while the block runs; amber bar over it: alive after it" in text
+    assert "Blue bar: each stage's share of the predicted time; amber bar over it: its share of the MACs" in text
 
 
 def test_settings_valid_together_at_one_size_of_several_are_a_bar_each(cli):

@@ -264,15 +264,15 @@ def _time_chart(stats: ModelStats, stages: list[Row], title: str, attr: str, roo
                 (Series("predicted time", tuple(time_shares), tuple(map(seconds_text, times))),
                  Series(title, tuple(cost_shares), tuple(map(human, costs)))), "share of the model")
     names = ", ".join(f'"{mermaid_text(name)}"' for name in runs)
+    second, kind, drawn = _second_series(", ".join(f"{100 * share:.1f}" for share in cost_shares), len(runs))
     return [f"## Predicted time beside {title}{suffix}", "", bars, "",
             (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {lower_bound_mark(roof)}{seconds_text(roof.total)} in "
              f"all{markdown_text(f' ({lower_bound_reason(roof)})' if roof.uncounted else '')}. "
-             f"Blue bars: each stage's share of the predicted time; amber line: its share of the {title} (percent)."), "",
+             f"Blue {kind}: each stage's share of the predicted time; amber {drawn}: its share of the {title} (percent)."), "",
             "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: predicted time and {title} by stage"',
             f"    x-axis [{names}]", '    y-axis "% of the model"',
-            f"    bar [{', '.join(f'{100 * share:.1f}' for share in time_shares)}]",
-            f"    line [{', '.join(f'{100 * share:.1f}' for share in cost_shares)}]", "```", ""]
+            f"    bar [{', '.join(f'{100 * share:.1f}' for share in time_shares)}]", second, "```", ""]
 
 
 def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
@@ -339,6 +339,7 @@ def _memory(stats: ModelStats, memory) -> list[str]:
     starts = {name: layers[0] for name, layers in blocks.items()}
     index = {id(each): position for position, each in enumerate(memory.layers)}
     every = -(-len(starts) // 24)
+    second, bars, drawn = _second_series(after, len(blocks))
     line = Lines(f"{stats.model}: {unit} of activations alive along the network",
                  (Series("while the layer runs", tuple(each.during / size for each in memory.layers)),
                   Series("after it", tuple(each.after / size for each in memory.layers))),
@@ -347,17 +348,16 @@ def _memory(stats: ModelStats, memory) -> list[str]:
     return [f"{context}: **{human_bytes(memory.peak)}** while {code_span(layer.name, table=False)} runs.", "",
             *as_markdown(table), "", line, "", "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: {unit} of activations alive, by top-level block"',
-            f'    x-axis "block" [{names}]', f'    y-axis "{unit}"', f"    bar [{during}]", *_after_series(after, len(blocks))]
+            f'    x-axis "block" [{names}]', f'    y-axis "{unit}"', f"    bar [{during}]", second, "```", "",
+            f"Blue {bars}: the most alive while the block runs; amber {drawn}: alive after it (its last layer)."]
 
 
-def _after_series(after: str, blocks: int) -> list[str]:
-    """The activations alive after each block, the end of the mermaid chart and its legend: a line,
-    or over one block (where a line of one point draws nothing) a bar over the block's own."""
-    if blocks > 1:
-        return [f"    line [{after}]", "```", "",
-                "Blue bars: the most alive while the block runs; amber line: alive after it (its last layer)."]
-    return [f"    bar [{after}]", "```", "",
-            "Blue bar: the most alive while the block runs; amber bar over it: alive after it (its last layer)."]
+def _second_series(values: str, count: int) -> tuple[str, str, str]:
+    """A mermaid chart's second series over its bars: a line, or over one bar (where a line of one
+    point draws nothing) a bar over it; and what its legend calls the bars and it."""
+    if count > 1:
+        return f"    line [{values}]", "bars", "line"
+    return f"    bar [{values}]", "bar", "bar over it"
 
 
 def _memory_blocks(layers: list) -> dict[str, list]:
