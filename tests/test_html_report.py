@@ -121,6 +121,18 @@ def test_the_value_ticks_of_a_tiny_model_are_plain_decimals(cli):
     assert float(ticks[-1]) >= 0.0004165
 
 
+def test_the_percent_ticks_of_small_shares_keep_their_decimals(cli, write_spec):
+    """Thirty alike convolutions, each 1/30 of the MACs and parameters (3.3%): the bars' axis
+    steps by 0.5% (1, 2 or 5 times a power of ten, at most ten steps to 3.3%), but its ticks were
+    written as whole percents: 0%, 0%, 1%, 2%, 2%, 2%, 3%, 4%. Each is written with the decimals
+    its step needs."""
+    layers = "".join(f"  - c{index}: {{kind: conv2d, out: 4, kernel: 3, padding: 1}}\n" for index in range(30))
+    spec = write_spec(f"name: flat\ninput: [4, 8, 8]\nlayers:\n{layers}")
+    svg = figures(cli("report", spec, "--format", "html").stdout)["chart-1"]
+    ticks = [t.text for t in svg.iter(f"{SVG}text") if t.text and t.text.endswith("%")]
+    assert ticks == ["0%", "0.5%", "1%", "1.5%", "2%", "2.5%", "3%", "3.5%"]
+
+
 def test_a_legend_too_long_for_one_row_goes_on_to_the_next(cli):
     """Four segmentation models' names are wider than the chart: the fourth ran off its right edge
     (cut at 760 px, 'deeplabv3_resnet10'). Each name ends inside the chart, the rows below one

@@ -61,7 +61,8 @@ class Bars:
         for tick in range(round(end / step) + 1):
             x = left + tick * step * scale
             out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 32}" class="grid"/>'
-                       f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle">{tick * step:.0%}</text>')
+                       f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle">'
+                       f'{_tick_text(100 * tick * step, 100 * step)}%</text>')
         out.append(f'<text x="{left + plot / 2:.1f}" y="{height - 4}" text-anchor="middle">{html_text(self.axis)}</text>')
         for row, label in enumerate(self.labels):
             y = top + row * group
