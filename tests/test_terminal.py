@@ -390,6 +390,17 @@ def fitted(table: Table, width: int) -> list[str]:
         terminal.WIDTH = None
 
 
+def test_the_last_column_of_a_table_never_goes():
+    """A table whose every column is one that a narrow terminal drops (LAST_ORDER's `device`, an
+    optional one) lost them all and fitting failed on the empty table (`max()` of nothing, a
+    traceback). Its last column stays, wrapped as far as it goes."""
+    for column in (Column("device", "<"), Column("peak", "<", optional=True)):
+        table = Table([column])
+        table.add(["x" * 20])  # no join to wrap at: wider than 8 until it breaks between letters
+        lines = fitted(table, 8)
+        assert lines[0] == column.heading and lines[2:] == ["x" * 8, "x" * 8, "x" * 4]
+
+
 def test_columns_go_in_the_order_of_fit_order():
     """Each narrower width (by one column) drops the next column FIT_ORDER names."""
     droppable = [step for step in terminal.FIT_ORDER if step != terminal.NARROW]

@@ -228,7 +228,8 @@ class _Columns:
         return self._keep([index for index in range(len(self.headings)) if index != widest])
 
     def _keep(self, keep: list[int]) -> bool:
-        if len(keep) == len(self.headings):
+        """Keep the columns at `keep`, unless that is all of them or none; whether any went."""
+        if len(keep) == len(self.headings) or not keep:
             return False
 
         def kept(cells: list) -> list:
