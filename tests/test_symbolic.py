@@ -461,7 +461,7 @@ def _random_sweep_agrees(tmp_path_factory, document, seed):
         return
     rng = random.Random(seed)
     own = document["input"][-1]
-    sizes = [own, 1, max(1, own // 2), own + rng.randint(1, 9), 2 * own + 1]
+    sizes = list(dict.fromkeys([own, 1, max(1, own // 2), own + rng.randint(1, 9), 2 * own + 1]))  # each once, as sweep asks
     if len(document["input"]) > 2:
         sizes.append((own, own + rng.randint(1, 5)))
     batches = [1, 3]
