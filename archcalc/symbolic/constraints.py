@@ -15,6 +15,7 @@ from archcalc.errors import SpecError
 from archcalc.graph import Graph
 from archcalc.symbolic.context import Condition
 from archcalc.symbolic.printing import compiled, readable
+from archcalc.symbolic.region import members
 from archcalc.symbolic.sizes import SCAN_LIMIT, ScannedSet, SizeSet, level_sets, size_set
 
 
@@ -26,9 +27,10 @@ def met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
     sizes (⌊W/2⌋ − 4 = ⌊H/2⌋ − 4) leaves the other none at each of the few sizes one has (H ≤ 20),
     and where one that gives a size as a function of the other (H = ⌊W/4⌋, H = W + 2), put into
     the rest, leaves that other none (W = ⌊H/4⌋, W = H + 2: `_nowhere_through`), and where the
-    equalities without floors leave no whole sizes from 1 (H = D + 2, W + 4 = H, D + 2 = W).
-    Constraints whose sizes are not found exactly (on more sizes, or on two where neither has a
-    few) are left out: they can only shrink the sizes found, so a network this passes may still
+    equalities without floors leave no whole sizes from 1 (H = D + 2, W + 4 = H, D + 2 = W), and
+    where constraints on several sizes (floors on both sides: ⌊H/4⌋ = ⌊W/2⌋, ⌊W/4⌋ = ⌊H/2⌋) leave
+    none, found as `archcalc.symbolic.region` finds them. Constraints whose sizes are not found
+    exactly are left out: they can only shrink the sizes found, so a network this passes may still
     be valid nowhere, never the other way round."""
     equal = _equal_symbols(conditions)
     groups: dict[sp.Symbol, list[tuple[Condition, SizeSet | ScannedSet]]] = {}
@@ -58,6 +60,41 @@ def met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
     if _linear_nowhere(linear):
         *others, culprit = _fewest(linear, _linear_nowhere, cheap=True)
         raise _nowhere_error(graph, culprit[0], [c for c, _ in others])
+    _several_nowhere(graph, conditions, equal)
+
+
+def _several_nowhere(graph: Graph, conditions: list[Condition], equal: dict[sp.Symbol, sp.Symbol]) -> None:
+    """SpecError where conditions on several sizes close them in a bounded region (⌊H/4⌋ = ⌊W/2⌋
+    beside ⌊W/4⌋ = ⌊H/2⌋, floors of each size on both sides) in which no sizes meet them all:
+    `archcalc.symbolic.region`, with the conditions on each of those sizes alone."""
+    relations = [(c, r) for c in conditions
+                 if (r := c.relation.xreplace(equal) if equal else c.relation) not in (sp.true, sp.false)]
+    for symbols in _linked(r for _, r in relations):
+        inside = [(c, r) for c, r in relations if r.free_symbols <= symbols]
+        if _region_empty(inside):
+            *others, culprit = _fewest(inside, _region_empty, cheap=len(inside) <= _FEWEST_IN_REGION)
+            raise _nowhere_error(graph, culprit[0], [c for c, _ in others] + _links(conditions, symbols))
+
+
+_FEWEST_IN_REGION = 64
+"""Up to how many constraints on the sizes of a region the error names only those needed."""
+
+
+def _region_empty(found: list[tuple[Condition, sp.Basic]]) -> bool:
+    """Whether the relations of `found` close their sizes in a region in which none meets them all."""
+    region = members([r for _, r in found]) if found else None
+    return region is not None and not region[1]
+
+
+def _linked(relations) -> list[set[sp.Symbol]]:
+    """The sets of symbols that conditions on several sizes join (H and W, joined by ⌊H/4⌋ = ⌊W/2⌋)."""
+    joined: list[set[sp.Symbol]] = []
+    for relation in relations:
+        if len(relation.free_symbols) > 1:
+            touching = [s for s in joined if s & relation.free_symbols]
+            joined = [s for s in joined if not s & relation.free_symbols]
+            joined.append(set(relation.free_symbols).union(*touching))
+    return joined
 
 
 def _linear_equality(relation: sp.Basic) -> bool:

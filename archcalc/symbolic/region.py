@@ -1,0 +1,194 @@
+"""The sizes that conditions on several symbols leave, found exactly where they are few.
+
+A floor ⌊P/m⌋ (P whole) is a whole number f with P/m − 1 + 1/m ≤ f ≤ P/m, and a residue a mod m is
+a − m·⌊a/m⌋, so every condition of the layer rules (sums of multiples of sizes and of floors of
+such sums) gives linear inequalities in the sizes and its floors that every size meeting it meets
+too. Fourier–Motzkin elimination of the floors, then of the sizes one after another, gives each
+size's range given the sizes before it. Where the inequalities have no solution
+(⌊W/4⌋ + 1 = ⌊H/4⌋ beside ⌊(H + 2)/4⌋ = ⌊W/4⌋) no size meets the conditions; where they close the
+sizes in (⌊H/4⌋ = ⌊W/2⌋ beside ⌊W/4⌋ = ⌊H/2⌋: H, W ≤ 2) the region is walked size by size and the
+conditions themselves are tested at each point, so the sizes found are exactly those that meet
+them. Conditions that give no such inequalities (N·H·W ≥ 2) are tested at each point too; they
+only leave the region open where nothing else closes it.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import product
+from math import ceil, floor, lcm
+
+import sympy as sp
+
+from archcalc.symbolic.printing import compiled
+
+Bound = tuple[tuple[tuple[sp.Symbol, Fraction], ...], Fraction]
+"""Σ a·X + c ≥ 0: the (X, a) pairs, sorted by name, and c."""
+
+_BOUNDS_AT_MOST = 400
+"""How many inequalities one elimination may leave before the region is taken as not found."""
+_POINTS_AT_MOST = 1 << 14
+"""How many sizes the walk visits, at most, before the region is taken as not found."""
+
+
+def members(relations: list[sp.Basic]) -> tuple[tuple[sp.Symbol, ...], list[tuple[int, ...]]] | None:
+    """The symbols of `relations` (by name) and every tuple of their sizes from 1 that meets all
+    of them; None where their linear bounds leave the sizes unbounded, or the region is too large."""
+    symbols = tuple(sorted(set().union(*(r.free_symbols for r in relations)), key=str))
+    bounds: list[Bound] = [(((x, Fraction(1)),), Fraction(-1)) for x in symbols]  # X ≥ 1
+    floors: dict[sp.Expr, list[Bound]] = {}
+    for relation in relations:
+        bounds += _bounds(relation, floors)
+    bounds += [bound for own in floors.values() for bound in own]
+    projections = _projections(bounds, symbols, sorted(floors, key=str))
+    if projections is None:
+        return None
+    tests = compiled([*relations, True], tuple(map(str, symbols)))  # a tuple even for one relation
+    found: list[tuple[int, ...]] = []
+    if not _walk(projections, symbols, (), lambda point: found.append(point) if all(tests(*point)) else None,
+                 [_POINTS_AT_MOST]):
+        return None
+    return symbols, found
+
+
+def _walk(projections: list[list[Bound]], symbols: tuple, fixed: tuple[int, ...], visit, left: list[int]) -> bool:
+    """Visit every point of the region whose first sizes are `fixed`; False where a size is
+    unbounded or more than `left` points would be visited."""
+    depth = len(fixed)
+    if depth == len(symbols):
+        left[0] -= 1
+        visit(fixed)
+        return left[0] >= 0
+    low, high = _range(projections[depth], dict(zip(symbols, fixed)), symbols[depth])
+    if high is None:
+        return False
+    return all(_walk(projections, symbols, (*fixed, size), visit, left) for size in range(low, high + 1))
+
+
+def _range(bounds: list[Bound], fixed: dict, x: sp.Symbol) -> tuple[int, int | None]:
+    """The whole sizes of `x` that `bounds` (on x and the sizes `fixed`) leave: low, high (None: no end)."""
+    low, high = Fraction(1), None
+    for pairs, constant in bounds:
+        rest = constant + sum(a * fixed[y] for y, a in pairs if y != x)
+        a = dict(pairs).get(x, 0)
+        if a > 0:
+            low = max(low, -rest / a)
+        elif a < 0:
+            high = rest / -a if high is None else min(high, rest / -a)
+        elif rest < 0:
+            return 1, 0
+    return ceil(low), None if high is None else floor(high)
+
+
+def _projections(bounds: list[Bound], symbols: tuple, floors: list) -> list[list[Bound]] | None:
+    """For each k, the bounds on the first k + 1 symbols that the others and the floors leave (the
+    others eliminated); None where an elimination leaves too many."""
+    for x in floors:
+        bounds = _eliminated(_tidy(bounds), x)
+        if bounds is None:
+            return None
+    projections = [_tidy(bounds)]
+    for x in reversed(symbols[1:]):
+        fewer = _eliminated(projections[0], x)
+        if fewer is None:
+            return None
+        projections.insert(0, fewer)
+    return projections
+
+
+def _eliminated(bounds: list[Bound], x: sp.Symbol) -> list[Bound] | None:
+    """The bounds without x that `bounds` imply (Fourier–Motzkin): each lower end of x against each upper one."""
+    kept, lower, upper = [], [], []
+    for bound in bounds:
+        a = dict(bound[0]).get(x, 0)
+        (kept if a == 0 else lower if a > 0 else upper).append((bound, a))
+    kept = [bound for bound, _ in kept]
+    for ((low_pairs, low_c), a), ((high_pairs, high_c), b) in product(lower, upper):
+        combined: dict[sp.Symbol, Fraction] = {}
+        for y, c in low_pairs:
+            combined[y] = combined.get(y, 0) + c * -b
+        for y, c in high_pairs:
+            combined[y] = combined.get(y, 0) + c * a
+        kept.append((_pairs(combined), low_c * -b + high_c * a))
+    kept = _tidy(kept)
+    return kept if len(kept) <= _BOUNDS_AT_MOST else None
+
+
+def _tidy(bounds: list[Bound]) -> list[Bound]:
+    """`bounds` scaled so that the first coefficient is ±1, without repeats or those implied by
+    another with the same coefficients."""
+    tightest: dict = {}
+    for pairs, constant in bounds:
+        if pairs:
+            scale = abs(pairs[0][1])
+            pairs, constant = tuple((y, a / scale) for y, a in pairs), constant / scale
+        tightest[pairs] = min(tightest.get(pairs, constant), constant)
+    return list(tightest.items())
+
+
+def _pairs(coefficients: dict[sp.Symbol, Fraction]) -> tuple[tuple[sp.Symbol, Fraction], ...]:
+    return tuple(sorted(((y, a) for y, a in coefficients.items() if a), key=lambda pair: str(pair[0])))
+
+
+def _bounds(relation: sp.Basic, floors: dict[sp.Expr, list[Bound]]) -> list[Bound]:
+    """The linear inequalities that every size meeting `relation` meets, in the sizes and its floors
+    (each floor's own bounds added to `floors`); none where it is of no such kind (a product of
+    sizes, ≠)."""
+    kind = type(relation)
+    if kind not in (sp.Eq, sp.Ge, sp.Gt, sp.Le, sp.Lt):
+        return []
+    linear = _linear(sp.expand(relation.lhs - relation.rhs), floors)
+    if linear is None:
+        return []
+    coefficients, constant = linear
+    at_least = [(_pairs(coefficients), constant)]
+    at_most = [(_pairs({y: -a for y, a in coefficients.items()}), -constant)]
+    return {sp.Eq: at_least + at_most, sp.Ge: at_least, sp.Gt: at_least, sp.Le: at_most, sp.Lt: at_most}[kind]
+
+
+def _linear(expr: sp.Expr, floors: dict[sp.Expr, list[Bound]]) -> tuple[dict, Fraction] | None:
+    """`expr` as Σ a·X + c, where each X is a size or a floor (a residue a mod m is a − m·⌊a/m⌋):
+    (the a's, c); None where it has a product of sizes or anything else that is not a sum of
+    multiples of those. A floor ⌊P/m⌋ (P whole) meets P/m − 1 + 1/m ≤ ⌊P/m⌋ ≤ P/m: its bounds
+    go to `floors`."""
+    if expr.is_Rational:
+        return {}, Fraction(int(expr.p), int(expr.q))
+    if expr.is_Symbol:
+        return {expr: Fraction(1)}, Fraction(0)
+    if expr.is_Add:
+        parts = [_linear(term, floors) for term in expr.args]
+        if None in parts:
+            return None
+        coefficients: dict = {}
+        for part, _ in parts:
+            for y, a in part.items():
+                coefficients[y] = coefficients.get(y, 0) + a
+        return coefficients, sum(c for _, c in parts)
+    if isinstance(expr, sp.Mod) and expr.args[1].is_Integer and expr.args[1] > 0:
+        a, m = expr.args
+        return _linear(sp.expand(a - m * sp.floor(a / m)), floors)
+    if isinstance(expr, sp.floor):
+        return _floor(expr, floors)
+    coefficient, rest = expr.as_coeff_Mul()
+    if rest == expr or not coefficient.is_Rational:
+        return None
+    inner = _linear(rest, floors)
+    if inner is None:
+        return None
+    c = Fraction(int(coefficient.p), int(coefficient.q))
+    return {y: c * a for y, a in inner[0].items()}, c * inner[1]
+
+
+def _floor(expr: sp.floor, floors: dict[sp.Expr, list[Bound]]) -> tuple[dict, Fraction] | None:
+    """The floor as a variable of its own, its bounds added to `floors` once."""
+    if expr not in floors:
+        inner = _linear(sp.expand(expr.args[0]), floors)
+        if inner is None:
+            return None
+        coefficients, constant = inner
+        m = lcm(*(a.denominator for a in coefficients.values()), constant.denominator)
+        below = dict(coefficients)
+        below[expr] = below.get(expr, 0) - 1
+        above = {y: -a for y, a in below.items()}
+        floors[expr] = [(_pairs(below), constant), (_pairs(above), -constant + 1 - Fraction(1, m))]
+    return {expr: Fraction(1)}, Fraction(0)
