@@ -1325,6 +1325,30 @@ def test_an_add_of_two_maps_one_turned_is_refused_where_it_is_valid_at_no_size(w
         assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
 
 
+def test_a_layer_whose_own_constraints_meet_nowhere_is_named_once(write_spec, cli):
+    """A map padded by 1 added to the input turned needs H + 2 = W and W + 2 = H at one layer, the
+    add, met by no size (their sum says 4 = 0). The error said "layer 'sum': needs H = W + 2, but
+    layer 'sum' needs W = H + 2": the layer named twice, as if another one; now once, with both."""
+    path = write_spec("""
+        name: padded_sum
+        input: [3, 8, 8]
+        outputs: [sum]
+        layers:
+          - padded: {kind: conv2d, out: 3, kernel: 1, padding: 1}
+          - turned: {kind: permute, dims: [0, 1, 3, 2], from: input}
+          - sum: {kind: add, from: [padded, turned]}
+    """)
+    result = cli("table", path, "--input", "3xHxW")
+    assert result.exit_code == 2, result.output
+    assert ("layer 'sum': needs H = W + 2 and W = H + 2, which no input size meets together, so the network is "
+            "valid at none") in result.stderr
+    assert result.stderr.count("'sum'") == 1
+    graph = load_graph(path)
+    for height, width in product(range(1, 12), repeat=2):
+        with pytest.raises(SpecError):
+            analyze_graph(graph, (3, height, width))
+
+
 BRANCH_STEPS = [{"kind": "maxpool2d", "kernel": 2, "stride": 2}, {"kind": "maxpool2d", "kernel": 3, "stride": 3},
                 {"kind": "maxpool2d", "kernel": 4, "stride": 4},
                 {"kind": "maxpool2d", "kernel": 3, "stride": 2, "padding": 1},

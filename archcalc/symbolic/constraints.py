@@ -320,18 +320,26 @@ def _nowhere_error(graph: Graph, culprit: Condition, others: list[Condition]) ->
     involved = [culprit, *others]
     broadcast = next((c for c in involved if nodes[c.layer].kind.key == "multiply"), None)
     at = broadcast or culprit
-    said = [f"layer '{c.layer}' needs {condition_text(c)}" for c in involved if c is not at]
-    message = f"needs {condition_text(at)}"
+    needs: dict[str, list[str]] = {at.layer: []}  # each layer once, with all it needs
+    for c in [at, *(c for c in involved if c is not at)]:
+        needs.setdefault(c.layer, []).append(condition_text(c))
+    own = needs.pop(at.layer)
+    said = [f"layer '{layer}' needs {_listed(texts)}" for layer, texts in needs.items()]
+    message = f"needs {_listed(own)}"
     if said:
-        message += f", but {', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else f", but {said[0]}"
-        message += f": no input size meets {'both' if len(said) == 1 else 'them all'}"
+        message += f", but {_listed(said)}: no input size meets {'both' if len(involved) == 2 else 'them all'}"
     else:
-        message += ", which no input size meets"
+        message += ", which no input size meets" + (" together" if len(own) > 1 else "")
     message += (", so the network is valid at none" if broadcast is None else
                 "; the formulas leave out the sizes where this multiply broadcasts a size of 1, which may be valid")
     given = "x".join(map(str, graph.input_shape))
     return SpecError(message, hint=f"change one of these layers; sizes given as numbers (--input {given}) show "
                                    "each size's own error").at(nodes[at.layer].location, at.layer)
+
+
+def _listed(parts: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1 else parts[0]
 
 
 def in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> list[str]:
