@@ -541,27 +541,27 @@ def described(text: str | None, upto: int) -> list[bool] | None:
         return None
     if text == "no H":
         return [False] * upto
-    parts = text.split(" and ")
+    parts = re.sub(r"(?<=\d),(?=\d{3})", "_", text).split(" and ")  # 1,000 is 1_000, which int reads
     tests = []
     for part in parts:
-        if m := re.fullmatch(r"H ≥ (\d+)", part):
+        if m := re.fullmatch(r"H ≥ ([\d_]+)", part):
             tests.append(lambda x, t=int(m[1]): x >= t)
-        elif m := re.fullmatch(r"H ≤ (\d+)", part):
+        elif m := re.fullmatch(r"H ≤ ([\d_]+)", part):
             tests.append(lambda x, t=int(m[1]): x <= t)
-        elif m := re.fullmatch(r"(\d+) ≤ H ≤ (\d+)", part):
+        elif m := re.fullmatch(r"([\d_]+) ≤ H ≤ ([\d_]+)", part):
             tests.append(lambda x, low=int(m[1]), high=int(m[2]): low <= x <= high)
-        elif m := re.fullmatch(r"H = (\d+)", part):
+        elif m := re.fullmatch(r"H = ([\d_]+)", part):
             tests.append(lambda x, t=int(m[1]): x == t)
-        elif m := re.fullmatch(r"H ∈ \{([\d, ]+)\}", part):
+        elif m := re.fullmatch(r"H ∈ \{([\d_, ]+)\}", part):
             members = frozenset(int(member) for member in m[1].split(", "))
             tests.append(lambda x, members=members: x in members)
-        elif m := re.fullmatch(r"H a multiple of (\d+)", part):
+        elif m := re.fullmatch(r"H a multiple of ([\d_]+)", part):
             tests.append(lambda x, d=int(m[1]): x % d == 0)
         elif part in ("H even", "H odd"):
             tests.append(lambda x, r=part.endswith("odd"): x % 2 == r)
-        elif m := re.fullmatch(r"H mod (\d+) = (\d+)", part):
+        elif m := re.fullmatch(r"H mod ([\d_]+) = ([\d_]+)", part):
             tests.append(lambda x, d=int(m[1]), r=int(m[2]): x % d == r)
-        elif m := re.fullmatch(r"H mod (\d+) ∈ \{([\d, ]+)\}", part):
+        elif m := re.fullmatch(r"H mod ([\d_]+) ∈ \{([\d_, ]+)\}", part):
             tests.append(lambda x, d=int(m[1]), rs={int(r) for r in m[2].split(", ")}: x % d in rs)
         else:
             raise AssertionError(f"unknown words: {text}")
@@ -595,7 +595,7 @@ def test_a_window_that_must_fit_is_a_threshold_at_any_divisor(offset, divisor, b
         return
     least = max(1, divisor * (bound + (relation == ">")) - offset)
     sizes = size_set(condition)
-    assert sizes.text() == f"H ≥ {least}"
+    assert sizes.text() == f"H ≥ {least:,}"
     assert sizes.test(least) and not sizes.test(least - 1)
     assert (least + offset) // divisor >= bound + (relation == ">") > (least - 1 + offset) // divisor or least == 1
 
@@ -675,7 +675,7 @@ def test_a_range_of_sizes_is_said_once_with_the_layers_that_bound_it(write_spec,
     """)
     document = json.loads(cli("table", path, "--input", "3xHxW", "--format", "json").stdout)
     assert document["formulas"]["valid_for"] == [
-        "3 ≤ H ≤ 4 (layer 'joined')", "15 ≤ W ≤ 1000 (layers 'cropped', 'padded')"]
+        "3 ≤ H ≤ 4 (layer 'joined')", "15 ≤ W ≤ 1,000 (layers 'cropped', 'padded')"]
     graph = load_graph(path)
     for height in range(1, 8):
         for width in (1, 14, 15, 16, 999, 1000, 1001):
@@ -786,7 +786,7 @@ def test_a_residue_of_a_floor_is_decided_by_arithmetic():
 
     c = symbol("C")
     sizes = size_set(sp.Eq(sp.Mod(sp.floor(c / 15), 256), 0))
-    assert isinstance(sizes, SizeSet) and sizes.text() == f"C mod 3840 ∈ {{{', '.join(map(str, range(15)))}}}"
+    assert isinstance(sizes, SizeSet) and sizes.text() == f"C mod 3,840 ∈ {{{', '.join(map(str, range(15)))}}}"
     assert [sizes.test(x) for x in range(1, 7681)] == [(x // 15) % 256 == 0 for x in range(1, 7681)]
 
 
@@ -861,7 +861,7 @@ def test_a_sparse_set_of_a_long_period_is_worded_at_once(write_spec):
     path = write_spec("name: periods\ninput: [1, 8, 8]\nlayers:\n" + "\n".join(layers) + "\n")
     lines = analyze_graph(load_graph(path), (1, "H", "W")).formulas.constraint_lines()
     text = lines[0].split(" (")[0]
-    assert text == "H ≥ 55440 and H mod 55440 ∈ {0, 1, 2, 3, 4}"
+    assert text == "H ≥ 55,440 and H mod 55,440 ∈ {0, 1, 2, 3, 4}"
     upto = 2 * 55440 + 10
     assert described(text, upto) == [x >= 16 and len({x % p for p in periods}) == 1 for x in range(1, upto + 1)]
 
@@ -933,7 +933,7 @@ def test_m5_is_valid_from_the_least_length_the_numbers_accept(variant):
     assert not any(accepted(length) for length in range(high - 50, high))
     formulas = analyze("m5", input="1xL", variant=variant).formulas
     (line,) = formulas.constraint_lines()
-    assert re.fullmatch(rf"L ≥ {high} \(layer 'stage4\.pool'\)", line), line
+    assert re.fullmatch(rf"L ≥ {high:,} \(layer 'stage4\.pool'\)", line), line
     assert formulas.unmet({"L": high}) is None and formulas.unmet({"L": high - 1}) is not None
     # an 80-sample window moved by 16 gives ⌊(L − 80)/16⌋ + 1 ≤ L/16 − 4 outputs, never L/16
     assert formulas.exact_lines() == ["no L"]
@@ -959,8 +959,8 @@ def test_a_chain_dividing_by_65536_agrees_with_the_numbers(write_spec):
           - h: {kind: avgpool1d, kernel: 4}
     """)
     formulas = analyze(chain, input="1xL").formulas
-    assert formulas.constraint_lines() == ["L ≥ 65536 (layer 'h')"]
-    assert formulas.exact_lines() == ["L a multiple of 65536"]
+    assert formulas.constraint_lines() == ["L ≥ 65,536 (layer 'h')"]
+    assert formulas.exact_lines() == ["L a multiple of 65,536"]
     for length in (65536, 65537, 3 * 65536 - 1, 10**6):
         assert_same_analysis(evaluate(analyze(chain, input="1xL"), {"L": length}),
                              analyze(chain, input=f"1x{length}"))

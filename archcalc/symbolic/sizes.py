@@ -147,7 +147,7 @@ class ScannedSet:
         if members[-1] < self.start:  # none from the start on: a few sizes
             if members == list(range(first, members[-1] + 1)):
                 return _bounded_text(x, first, members[-1], [0], 1)
-            return f"{x} ∈ {{{', '.join(map(str, members))}}}" if len(members) <= 6 else None
+            return f"{x} ∈ {{{', '.join(map(_number, members))}}}" if len(members) <= 6 else None
         period = self._least_period()
         residues = sorted({m % period for m in members if m >= self.start})
         if all(self.test(y) == ((y % period) in residues) for y in range(first, self.start + self.period)):
@@ -170,26 +170,31 @@ def _bounded_text(x: str, first: int, last: int | None, residues: list[int], per
     `period` are `residues` (first and last among them): the bounds that the residues do not
     imply, and the residues."""
     if first == last:
-        return f"{x} = {first}"
+        return f"{x} = {first:,}"
     pattern = _residue_text(x, residues, period)
     implied = pattern is not None and first == min(r or period for r in residues)
     if last is None:
-        bounds = None if implied else f"{x} ≥ {first}"
+        bounds = None if implied else f"{x} ≥ {first:,}"
     else:
-        bounds = f"{x} ≤ {last}" if implied or first == 1 else f"{first} ≤ {x} ≤ {last}"
+        bounds = f"{x} ≤ {last:,}" if implied or first == 1 else f"{first:,} ≤ {x} ≤ {last:,}"
     return " and ".join(part for part in (bounds, pattern) if part) or f"{x} ≥ 1"
+
+
+def _number(value: int) -> str:
+    """A whole number as the formulas print one: 1,000 separators."""
+    return f"{value:,}"
 
 
 def _residue_text(x: str, residues: list[int], period: int) -> str | None:
     if period == 1:
         return None
     if residues == [0]:
-        return f"{x} even" if period == 2 else f"{x} a multiple of {period}"
+        return f"{x} even" if period == 2 else f"{x} a multiple of {period:,}"
     if period == 2:
         return f"{x} odd"
     if len(residues) == 1:
-        return f"{x} mod {period} = {residues[0]}"
-    return f"{x} mod {period} ∈ {{{', '.join(map(str, residues))}}}"
+        return f"{x} mod {period:,} = {residues[0]:,}"
+    return f"{x} mod {period:,} ∈ {{{', '.join(map(_number, residues))}}}"
 
 
 def _least_period(period: int, residues: frozenset[int]) -> tuple[int, frozenset[int]]:
