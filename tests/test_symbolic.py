@@ -322,7 +322,7 @@ THREE_C_AND_ONE = ("- one: {kind: conv2d, out: 1, kernel: 1, from: input}\n"
 
 @pytest.mark.parametrize("layers, message", [
     ("- half: {kind: split, take: 1}\n- scaled: {kind: multiply, from: [input, half]}",
-     "cannot multiply shapes 1×C×H×W and 1×⌊C/2⌋×H×W: sizes C and ⌊C/2⌋ differ and neither is 1"),
+     "cannot multiply shapes 1×C×H×W and 1×⌊C/2⌋×H×W: sizes C and ⌊C/2⌋ are equal at no size"),
     ("- pooled: {kind: maxpool2d, kernel: 2}\n- padded: {kind: pad2d, from: [input, pooled]}",
      "cannot pad H to the smaller ⌊H/2⌋"),
     ("- half: {kind: split, take: 0}\n- grouped: {kind: conv2d, out: 6, kernel: 3, groups: 4}",
@@ -343,6 +343,29 @@ def test_a_size_in_a_refusal_is_written_as_in_the_shapes(write_spec, cli, layers
     result = cli("table", spec, "--input", "CxHxW")
     assert result.exit_code == 2 and message in result.stderr, result.stderr
     assert "floor" not in result.stderr and "*" not in result.stderr
+
+
+def test_a_multiply_equal_at_no_size_says_its_broadcasts_are_left_out(write_spec, cli):
+    """C channels times the ⌊C/2⌋ of a split (C even) are equal at no C, but torch broadcasts a 1:
+    ⌊C/2⌋ = 1 at C = 2 (the rule: equal sizes or a 1). The symbolic error said 'sizes C and ⌊C/2⌋
+    differ and neither is 1', untrue there, with a hint to use size 1; it says the formulas leave
+    those sizes out, and how to have them answered: as numbers, which accept C = 2 alone."""
+    path = write_spec("name: half\ninput: [2, 32, 30]\nlayers:\n- half: {kind: split, take: 0}\n"
+                      "- scaled: {kind: multiply, from: [input, half]}\n")
+    result = cli("table", path, "--input", "CxHxW")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert ("sizes C and ⌊C/2⌋ are equal at no size, and the formulas leave out the sizes where one of them is 1 "
+            "(torch broadcasts it)") in result.stderr
+    assert "neither is 1" not in result.stderr and "sizes given as numbers (--input) or swept" in result.stderr
+    graph = load_graph(path)
+    accepted = []
+    for channels in range(2, 12, 2):  # split needs an even count
+        try:
+            analyze_graph(graph, (channels, 8, 8))
+            accepted.append(channels)
+        except SpecError as error:
+            assert "neither is 1" in error.message  # the numbers' message, right for numbers
+    assert accepted == [2]
 
 
 def test_grouped_conv_on_a_symbolic_channel_count(write_spec, cli):
@@ -1598,6 +1621,8 @@ def test_constraints_no_size_meets_but_a_broadcast_are_said_so(write_spec, cli):
     result = cli("table", path, "--input", "3xHxW")
     assert result.exit_code == 2 and "layer 'prod': needs" in result.stderr
     assert "leave out the sizes where this multiply broadcasts a size of 1" in result.stderr
+    assert "valid at none" not in result.stderr  # the hint says how to have those sizes answered
+    assert "hint: sizes given as numbers (--input 3x64x6) or swept (archcalc sweep) are each answered" in result.stderr
     document = json.loads(cli("sweep", path, "--size", "16x4,16x7,16x8", "--format", "json").stdout)
     graph = load_graph(path)
     for point in document["points"]:

@@ -141,6 +141,11 @@ def _broadcast(x, y, first: Shape, second: Shape):
         return y
     if same(x, y):
         return x
-    raise SpecError(f"cannot multiply shapes {format_shape(first)} and {format_shape(second)}: "
-                    f"sizes {size_text(x)} and {size_text(y)} differ and neither is 1",
-                    hint="a scale needs size 1 or the same size in each dimension, e.g. (N, C, 1, 1)")
+    shapes = f"cannot multiply shapes {format_shape(first)} and {format_shape(second)}"
+    if not any(getattr(size, "free_symbols", None) for size in (x, y)):
+        raise SpecError(f"{shapes}: sizes {x} and {y} differ and neither is 1",
+                        hint="a scale needs size 1 or the same size in each dimension, e.g. (N, C, 1, 1)")
+    raise SpecError(f"{shapes}: sizes {size_text(x)} and {size_text(y)} are equal at no size, and the formulas "
+                    "leave out the sizes where one of them is 1 (torch broadcasts it)",
+                    hint="sizes given as numbers (--input) or swept (archcalc sweep) are each answered, those where "
+                         "it broadcasts too; or give each dimension size 1 or the same size")

@@ -333,8 +333,10 @@ def _nowhere_error(graph: Graph, culprit: Condition, others: list[Condition]) ->
     message += (", so the network is valid at none" if broadcast is None else
                 "; the formulas leave out the sizes where this multiply broadcasts a size of 1, which may be valid")
     given = "x".join(map(str, graph.input_shape))
-    return SpecError(message, hint=f"change one of these layers; sizes given as numbers (--input {given}) show "
-                                   "each size's own error").at(nodes[at.layer].location, at.layer)
+    hint = (f"change one of these layers; sizes given as numbers (--input {given}) show each size's own error"
+            if broadcast is None else f"sizes given as numbers (--input {given}) or swept (archcalc sweep) are each "
+                                      "answered, those where it broadcasts too; or change one of these layers")
+    return SpecError(message, hint=hint).at(nodes[at.layer].location, at.layer)
 
 
 def _listed(parts: list[str]) -> str:
