@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+import re
 import subprocess
 import sys
 from itertools import product
@@ -1406,7 +1407,8 @@ def test_two_branches_one_turned_are_valid_where_the_numbers_say(tmp_path, seeds
     the table printed their formulas and exit 0 where no size meets them (about 11 in 150, found
     by a review). Brute force, the numbers at every size from 1 to 40 each way: where none is
     valid, the symbolic analysis refuses the spec as valid at no size; where some are, its
-    constraints hold exactly at those sizes."""
+    constraints hold exactly at those sizes, and where they are a few, 'valid for' lists them:
+    '(H, W) ∈ {(11, 11), (12, 12)}', where it gave the conditions (found by the same review)."""
     for seed in seeds:
         path = tmp_path / f"branched{seed}.yaml"
         path.write_text(yaml_text(branched_sum(seed)))
@@ -1426,6 +1428,10 @@ def test_two_branches_one_turned_are_valid_where_the_numbers_say(tmp_path, seeds
         assert valid, (seed, formulas.constraint_lines())
         for height, width in product(range(1, 41), repeat=2):
             assert (formulas.unmet({"H": height, "W": width}) is None) == ((height, width) in valid), seed
+        listed = [line for line in formulas.constraint_lines() if line.startswith("(H, W)")]
+        if listed:  # a few sizes, each listed: the numbers accept those and no other
+            (line,) = listed
+            assert {tuple(map(int, pair)) for pair in re.findall(r"\((\d+), (\d+)\)", line)} == valid, (seed, line)
 
 
 @pytest.mark.parametrize("first, second", [([1, 0, 0], [0, 2, 1]), ([2, 0, 0], [0, 0, 1]),
@@ -1460,6 +1466,71 @@ def test_linear_equalities_on_three_sizes_that_no_size_meets_are_one_error(write
     assert "Traceback" not in result.output
     if valid:
         assert result.exit_code == 0, (valid[:3], result.output)
+    else:
+        assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
+
+
+def test_the_few_sizes_that_conditions_on_two_leave_are_listed(write_spec, cli):
+    """A map pooled by 2 and padded by 2 added to a 3×3 conv's output turned needs ⌊H/2⌋ + 4 = W − 2
+    and ⌊W/2⌋ + 4 = H − 2. By hand: where H ≥ W, H − W = ⌊W/2⌋ − ⌊H/2⌋ ≤ 0, so H = W (and so where
+    W ≥ H), and then H = ⌊H/2⌋ + 6, ⌈H/2⌉ = 6: H = W ∈ {11, 12}. 'valid for' gave the two
+    conditions as formulas; it lists the two sizes, with the layer whose conditions leave them
+    (the pool's and the conv's H ≥ 2 and H ≥ 3 leave no fewer), and the numbers accept those alone."""
+    path = write_spec("""
+        name: few
+        input: [3, 12, 12]
+        outputs: [sum]
+        layers:
+          - a0: {kind: maxpool2d, kernel: 2}
+          - a1: {kind: conv2d, out: 3, kernel: 1, padding: 2}
+          - b0: {kind: conv2d, out: 3, kernel: 3, from: input}
+          - turned: {kind: permute, dims: [0, 1, 3, 2], from: b0}
+          - sum: {kind: add, from: [a1, turned]}
+    """)
+    document = json.loads(cli("table", path, "--input", "3xHxW", "--format", "json").stdout)
+    assert document["formulas"]["valid_for"] == ["(H, W) ∈ {(11, 11), (12, 12)} (layer 'sum')"]
+    graph = load_graph(path)
+    valid = []
+    for height, width in product(range(1, 41), repeat=2):
+        try:
+            analyze_graph(graph, (3, height, width))
+            valid.append((height, width))
+        except SpecError:
+            pass
+    assert valid == [(11, 11), (12, 12)]
+
+
+@pytest.mark.parametrize("first, second", [(2, 4), (4, 2), (2, 2), (1, 2)])
+def test_floors_of_three_sizes_in_a_cycle_are_refused_where_no_size_meets_them(write_spec, cli, first, second):
+    """A D×H×W input pooled by `first` added to it pooled by `second` and turned to H×W×D needs
+    ⌊D/f⌋ = ⌊H/s⌋, ⌊H/f⌋ = ⌊W/s⌋ and ⌊W/f⌋ = ⌊D/s⌋, conditions on three sizes that the table printed
+    as they are, exit 0. By hand: with f < s, D ≈ H·f/s ≈ W·(f/s)² ≈ D·(f/s)³, so only sizes near 0
+    meet them, where the pools refuse (f > s the other way round); with f = s, D = H = W of a
+    multiple of f. The numbers, at every size from 1 to 12 each way, say which: the table refuses
+    the spec where none is valid, and answers where some is."""
+    path = write_spec(f"""
+        name: cycle
+        input: [3, 8, 8, 8]
+        outputs: [sum]
+        layers:
+          - a: {{kind: maxpool3d, kernel: {first}}}
+          - b: {{kind: maxpool3d, kernel: {second}, from: input}}
+          - turned: {{kind: permute, dims: [0, 1, 3, 4, 2], from: b}}
+          - sum: {{kind: add, from: [a, turned]}}
+    """)
+    graph = load_graph(path)
+    valid = []
+    for depth, height, width in product(range(1, 13), repeat=3):
+        try:
+            analyze_graph(graph, (3, depth, height, width))
+            valid.append((depth, height, width))
+        except SpecError:
+            pass
+    assert bool(valid) == (first == second)  # the hand computation above
+    result = cli("table", path, "--input", "3xDxHxW")
+    assert "Traceback" not in result.output
+    if valid:
+        assert result.exit_code == 0, result.output
     else:
         assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
 

@@ -82,7 +82,7 @@ _FEWEST_IN_REGION = 64
 
 def _region_empty(found: list[tuple[Condition, sp.Basic]]) -> bool:
     """Whether the relations of `found` close their sizes in a region in which none meets them all."""
-    region = members([r for _, r in found]) if found else None
+    region = members(tuple(r for _, r in found)) if found else None
     return region is not None and not region[1]
 
 
@@ -347,9 +347,10 @@ def _listed(parts: list[str]) -> str:
 def in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> list[str]:
     """The conditions on each symbol whose sizes are found joined into one line ('H ≥ 32', with
     the fewest layers that need it), those on a symbol that must equal another (W = H) with the
-    other's; the others as formulas."""
+    other's; sizes that conditions on several of them leave few of, listed ('(H, W) ∈ {(2, 5), (3, 5)}');
+    the others as formulas."""
     equal = _equal_symbols(list(conditions))
-    lines, rest = [], list(conditions)
+    lines, rest = _few_points(list(conditions), equal)
     for name in symbols:
         relations = [(c, c.relation.xreplace(equal) if equal else c.relation) for c in rest]
         own = [(c, size_set(relation)) for c, relation in relations if only_on(relation, name)]
@@ -365,6 +366,35 @@ def in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> lis
         rest = [c for c in rest if all(c is not mine for mine, _ in own)]
     lines += [f"{condition_text(c)} ({_layers_text([c.layer])})" for c in rest]
     return lines
+
+
+_STATED_AT_MOST = 6
+"""How many tuples of sizes that conditions on several sizes leave are listed, at most."""
+
+
+def _few_points(conditions: list[Condition], equal: dict[sp.Symbol, sp.Symbol]) -> tuple[list[str], list[Condition]]:
+    """A line for each set of sizes that conditions on several of them leave a few tuples of
+    (`archcalc.symbolic.region`), and the conditions that those lines do not say."""
+    relations = [(c, r) for c in conditions
+                 if (r := c.relation.xreplace(equal) if equal else c.relation) not in (sp.true, sp.false)]
+    lines, rest = [], conditions
+    for symbols in _linked(r for _, r in relations):
+        inside = [(c, r) for c, r in relations if r.free_symbols <= symbols]
+        region = members(tuple(r for _, r in inside))
+        if region is not None and 0 < len(region[1]) <= _STATED_AT_MOST:
+            names, points = region
+            tuples = [f"({', '.join(map(_thousands, point))})" for point in points]
+            said = f"= {tuples[0]}" if len(tuples) == 1 else f"∈ {{{', '.join(tuples)}}}"
+            needed = _fewest(inside, lambda kept, found=region: members(tuple(r for _, r in kept)) == found,
+                             cheap=len(inside) <= _FEWEST_IN_REGION)
+            layers = list(dict.fromkeys(c.layer for c, _ in needed))
+            lines.append(f"({', '.join(map(str, names))}) {said} ({_layers_text(layers)})")
+            rest = [c for c in rest if all(c is not mine for mine, _ in inside)]
+    return lines, rest
+
+
+def _thousands(value: int) -> str:
+    return f"{value:,}"
 
 
 def _needed(own: list[tuple[Condition, SizeSet | ScannedSet]], text: str) -> list[Condition]:

@@ -15,6 +15,7 @@ only leave the region open where nothing else closes it.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from itertools import product
 from math import ceil, floor, lcm
 
@@ -31,9 +32,11 @@ _POINTS_AT_MOST = 1 << 14
 """How many sizes the walk visits, at most, before the region is taken as not found."""
 
 
-def members(relations: list[sp.Basic]) -> tuple[tuple[sp.Symbol, ...], list[tuple[int, ...]]] | None:
+@lru_cache(maxsize=1 << 8)
+def members(relations: tuple[sp.Basic, ...]) -> tuple[tuple[sp.Symbol, ...], tuple[tuple[int, ...], ...]] | None:
     """The symbols of `relations` (by name) and every tuple of their sizes from 1 that meets all
-    of them; None where their linear bounds leave the sizes unbounded, or the region is too large."""
+    of them; None where their linear bounds leave the sizes unbounded, or the region is too large.
+    Kept: a table finds them for its error of sizes met nowhere and again for its words."""
     symbols = tuple(sorted(set().union(*(r.free_symbols for r in relations)), key=str))
     bounds: list[Bound] = [(((x, Fraction(1)),), Fraction(-1)) for x in symbols]  # X ≥ 1
     floors: dict[sp.Expr, list[Bound]] = {}
@@ -48,7 +51,7 @@ def members(relations: list[sp.Basic]) -> tuple[tuple[sp.Symbol, ...], list[tupl
     if not _walk(projections, symbols, (), lambda point: found.append(point) if all(tests(*point)) else None,
                  [_POINTS_AT_MOST]):
         return None
-    return symbols, found
+    return symbols, tuple(found)
 
 
 def _walk(projections: list[list[Bound]], symbols: tuple, fixed: tuple[int, ...], visit, left: list[int]) -> bool:
