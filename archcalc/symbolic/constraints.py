@@ -370,6 +370,9 @@ def in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> lis
 
 _STATED_AT_MOST = 6
 """How many tuples of sizes that conditions on several sizes leave are listed, at most."""
+_FEWEST_LISTED = 8
+"""Up to how many conditions that leave the tuples listed the line names only the layers needed
+(each try finds the region again: tenths of a second for 16 conditions on 32 floors)."""
 
 
 def _few_points(conditions: list[Condition], equal: dict[sp.Symbol, sp.Symbol]) -> tuple[list[str], list[Condition]]:
@@ -385,8 +388,8 @@ def _few_points(conditions: list[Condition], equal: dict[sp.Symbol, sp.Symbol]) 
             names, points = region
             tuples = [f"({', '.join(map(_thousands, point))})" for point in points]
             said = f"= {tuples[0]}" if len(tuples) == 1 else f"∈ {{{', '.join(tuples)}}}"
-            needed = _fewest(inside, lambda kept, found=region: members(tuple(r for _, r in kept)) == found,
-                             cheap=len(inside) <= _FEWEST_IN_REGION)
+            needed = inside if len(inside) > _FEWEST_LISTED else _fewest(
+                inside, lambda kept, found=region: members(tuple(r for _, r in kept)) == found, cheap=True)
             layers = list(dict.fromkeys(c.layer for c, _ in needed))
             lines.append(f"({', '.join(map(str, names))}) {said} ({_layers_text(layers)})")
             rest = [c for c in rest if all(c is not mine for mine, _ in inside)]

@@ -23,13 +23,16 @@ import sympy as sp
 
 from archcalc.symbolic.printing import compiled
 
-Bound = tuple[tuple[tuple[sp.Symbol, Fraction], ...], Fraction]
-"""Σ a·X + c ≥ 0: the (X, a) pairs, sorted by name, and c."""
+Bound = tuple[tuple[tuple[object, Fraction], ...], Fraction]
+"""Σ a·X + c ≥ 0: the (X, a) pairs, sorted (X a symbol or a floor, then its number), and c."""
 
 _BOUNDS_AT_MOST = 400
 """How many inequalities one elimination may leave before the region is taken as not found."""
+_MADE_AT_MOST = 4 * _BOUNDS_AT_MOST
+"""How many inequalities one elimination may make before they are tidied."""
 _POINTS_AT_MOST = 1 << 14
-"""How many sizes the walk visits, at most, before the region is taken as not found."""
+"""How many sizes and tuples of the first sizes the walk visits, at most, before the region is
+taken as not found."""
 
 
 @lru_cache(maxsize=1 << 8)
@@ -39,36 +42,44 @@ def members(relations: tuple[sp.Basic, ...]) -> tuple[tuple[sp.Symbol, ...], tup
     Kept: a table finds them for its error of sizes met nowhere and again for its words."""
     symbols = tuple(sorted(set().union(*(r.free_symbols for r in relations)), key=str))
     bounds: list[Bound] = [(((x, Fraction(1)),), Fraction(-1)) for x in symbols]  # X ≥ 1
-    floors: dict[sp.Expr, list[Bound]] = {}
+    floors: set[sp.Expr] = set()
     for relation in relations:
-        bounds += _bounds(relation, floors)
-    bounds += [bound for own in floors.values() for bound in own]
-    projections = _projections(bounds, symbols, sorted(floors, key=str))
+        own, its_floors = _relation_bounds(relation)
+        bounds += own
+        floors.update(its_floors)
+    index = {x: i for i, x in enumerate((*symbols, *sorted(floors, key=str)))}  # whole numbers: cheap to compare
+    numbered = [(tuple(sorted((index[x], a) for x, a in pairs)), c) for pairs, c in bounds]
+    projections = _projections(numbered, len(symbols), range(len(symbols), len(index)))
     if projections is None:
         return None
-    tests = compiled([*relations, True], tuple(map(str, symbols)))  # a tuple even for one relation
+    try:
+        tests = compiled([*relations, True], tuple(map(str, symbols)))  # a tuple even for one relation
+    except ValueError:  # a fraction outside a floor: no whole-number test (the rules' conditions have none)
+        return None
     found: list[tuple[int, ...]] = []
-    if not _walk(projections, symbols, (), lambda point: found.append(point) if all(tests(*point)) else None,
+    if not _walk(projections, len(symbols), (), lambda point: found.append(point) if all(tests(*point)) else None,
                  [_POINTS_AT_MOST]):
         return None
     return symbols, tuple(found)
 
 
-def _walk(projections: list[list[Bound]], symbols: tuple, fixed: tuple[int, ...], visit, left: list[int]) -> bool:
-    """Visit every point of the region whose first sizes are `fixed`; False where a size is
-    unbounded or more than `left` points would be visited."""
+def _walk(projections: list[list[Bound]], count: int, fixed: tuple[int, ...], visit, left: list[int]) -> bool:
+    """Visit every point of the region (of `count` sizes) whose first sizes are `fixed`; False
+    where a size is unbounded or more than `left` points would be visited."""
     depth = len(fixed)
-    if depth == len(symbols):
-        left[0] -= 1
+    left[0] -= 1
+    if left[0] < 0:
+        return False
+    if depth == count:
         visit(fixed)
-        return left[0] >= 0
-    low, high = _range(projections[depth], dict(zip(symbols, fixed)), symbols[depth])
+        return True
+    low, high = _range(projections[depth], fixed, depth)
     if high is None:
         return False
-    return all(_walk(projections, symbols, (*fixed, size), visit, left) for size in range(low, high + 1))
+    return all(_walk(projections, count, (*fixed, size), visit, left) for size in range(low, high + 1))
 
 
-def _range(bounds: list[Bound], fixed: dict, x: sp.Symbol) -> tuple[int, int | None]:
+def _range(bounds: list[Bound], fixed: tuple[int, ...], x: int) -> tuple[int, int | None]:
     """The whole sizes of `x` that `bounds` (on x and the sizes `fixed`) leave: low, high (None: no end)."""
     low, high = Fraction(1), None
     for pairs, constant in bounds:
@@ -83,15 +94,18 @@ def _range(bounds: list[Bound], fixed: dict, x: sp.Symbol) -> tuple[int, int | N
     return ceil(low), None if high is None else floor(high)
 
 
-def _projections(bounds: list[Bound], symbols: tuple, floors: list) -> list[list[Bound]] | None:
-    """For each k, the bounds on the first k + 1 symbols that the others and the floors leave (the
-    others eliminated); None where an elimination leaves too many."""
-    for x in floors:
-        bounds = _eliminated(_tidy(bounds), x)
+def _projections(bounds: list[Bound], count: int, floors: range) -> list[list[Bound]] | None:
+    """For each k, the bounds on the first k + 1 of the `count` sizes (numbered from 0) that the
+    others and the floors leave (the others eliminated); None where an elimination leaves too many."""
+    bounds, left = _tidy(bounds), list(floors)
+    while left:  # the floor that makes the fewest new bounds first
+        x = min(left, key=lambda f: _pairs_made(bounds, f))
+        left.remove(x)
+        bounds = _eliminated(bounds, x)
         if bounds is None:
             return None
-    projections = [_tidy(bounds)]
-    for x in reversed(symbols[1:]):
+    projections = [bounds]
+    for x in reversed(range(1, count)):
         fewer = _eliminated(projections[0], x)
         if fewer is None:
             return None
@@ -99,20 +113,28 @@ def _projections(bounds: list[Bound], symbols: tuple, floors: list) -> list[list
     return projections
 
 
-def _eliminated(bounds: list[Bound], x: sp.Symbol) -> list[Bound] | None:
+def _pairs_made(bounds: list[Bound], x: int) -> int:
+    """How many bounds eliminating x makes: its lower ends times its upper ones."""
+    signs = [a > 0 for pairs, _ in bounds for y, a in pairs if y == x]
+    return sum(signs) * (len(signs) - sum(signs))
+
+
+def _eliminated(bounds: list[Bound], x: int) -> list[Bound] | None:
     """The bounds without x that `bounds` imply (Fourier–Motzkin): each lower end of x against each upper one."""
     kept, lower, upper = [], [], []
     for bound in bounds:
         a = dict(bound[0]).get(x, 0)
         (kept if a == 0 else lower if a > 0 else upper).append((bound, a))
     kept = [bound for bound, _ in kept]
+    if len(lower) * len(upper) > _MADE_AT_MOST:
+        return None
     for ((low_pairs, low_c), a), ((high_pairs, high_c), b) in product(lower, upper):
-        combined: dict[sp.Symbol, Fraction] = {}
+        combined: dict[int, Fraction] = {}
         for y, c in low_pairs:
             combined[y] = combined.get(y, 0) + c * -b
         for y, c in high_pairs:
             combined[y] = combined.get(y, 0) + c * a
-        kept.append((_pairs(combined), low_c * -b + high_c * a))
+        kept.append((tuple(sorted((y, c) for y, c in combined.items() if c)), low_c * -b + high_c * a))
     kept = _tidy(kept)
     return kept if len(kept) <= _BOUNDS_AT_MOST else None
 
@@ -131,6 +153,15 @@ def _tidy(bounds: list[Bound]) -> list[Bound]:
 
 def _pairs(coefficients: dict[sp.Symbol, Fraction]) -> tuple[tuple[sp.Symbol, Fraction], ...]:
     return tuple(sorted(((y, a) for y, a in coefficients.items() if a), key=lambda pair: str(pair[0])))
+
+
+@lru_cache(maxsize=1 << 12)
+def _relation_bounds(relation: sp.Basic) -> tuple[tuple[Bound, ...], frozenset[sp.Expr]]:
+    """`_bounds` of the relation with its floors' own bounds, and its floors. Kept: the fewest
+    conditions that leave a region are found by finding it again without each."""
+    floors: dict[sp.Expr, list[Bound]] = {}
+    bounds = _bounds(relation, floors)
+    return (*bounds, *(bound for own in floors.values() for bound in own)), frozenset(floors)
 
 
 def _bounds(relation: sp.Basic, floors: dict[sp.Expr, list[Bound]]) -> list[Bound]:
