@@ -1539,6 +1539,38 @@ def test_floors_of_three_sizes_in_a_cycle_are_refused_where_no_size_meets_them(w
         assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
 
 
+def test_the_first_stage_of_many_that_no_size_meets_is_named_in_a_few_tries(write_spec, monkeypatch):
+    """Ten stages, each a map pooled by [a, b] joined to one pooled by [b, a], padded and turned: the
+    first joins (⌊H/2⌋, ⌊W/3⌋) to (⌊W/2⌋ + 2, ⌊H/3⌋). By hand: ⌊H/2⌋ − ⌊W/2⌋ = 2 needs H − W from 3
+    to 5, ⌊W/3⌋ = ⌊H/3⌋ needs it at most 2, so no size is valid. Naming the fewest conditions tried
+    the region of 32 floors again without each of its 54 conditions (most of a second); now by
+    halves, a few tries a condition named, and the error is the first stage's."""
+    from archcalc.symbolic import constraints
+
+    stages = []
+    for i in range(10):
+        a, b = [(2, 3), (3, 2), (2, 2), (1, 2), (2, 1)][i % 5]
+        source = f"s{i - 1}" if i else "input"
+        stages += [f"  - p{i}: {{kind: maxpool2d, kernel: [{a}, {b}], from: {source}}}",
+                   f"  - q{i}: {{kind: maxpool2d, kernel: [{b}, {a}], from: {source}}}",
+                   f"  - c{i}: {{kind: conv2d, out: 3, kernel: 1, padding: [{i % 3}, {(i + 1) % 3}]}}",
+                   f"  - t{i}: {{kind: permute, dims: [0, 1, 3, 2]}}",
+                   f"  - s{i}: {{kind: concat, from: [p{i}, t{i}]}}"]
+    path = write_spec("name: stages\ninput: [3, 64, 64]\nlayers:\n" + "\n".join(stages) + "\n")
+    tries = []
+    members = constraints.members
+    monkeypatch.setattr(constraints, "members", lambda relations: tries.append(relations) or members(relations))
+    with pytest.raises(SpecError) as refused:
+        analyze_graph(load_graph(path), (3, "H", "W"))
+    assert refused.value.layer == "s0" and refused.value.message == (
+        "needs ⌊W/3⌋ = ⌊H/3⌋ and ⌊H/2⌋ = ⌊W/2⌋ + 2, which no input size meets together, so the network is valid at none")
+    assert len(tries) <= 20, len(tries)
+    graph = load_graph(path)
+    for height, width in product(range(1, 30), repeat=2):
+        with pytest.raises(SpecError):
+            analyze_graph(graph, (3, height, width))
+
+
 def test_sizes_that_must_be_equal_are_said_in_one_line(write_spec, cli):
     """The add of the input and its transpose needs W = H; a crop to 15 columns W ≥ 15, and padding
     to a 20×1000 map H ≤ 20 and W ≤ 1,000. 'valid for' said H ≤ 20, 15 ≤ W ≤ 1000 and W = H, three
