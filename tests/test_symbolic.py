@@ -1504,6 +1504,32 @@ def test_the_few_sizes_that_conditions_on_two_leave_are_listed(write_spec, cli):
     assert valid == [(11, 11), (12, 12)]
 
 
+def test_sizes_listed_from_many_conditions_name_the_layers_needed(write_spec):
+    """Eight stages of a map pooled by [2, 3] added to one pooled by [3, 2] and turned (padding 1):
+    16 conditions on 32 floors, met by the numbers at 1×1 alone. The line listed (1, 1) with every
+    layer past 8 conditions ('s0', 's1', 's2' and 5 more); it names those whose conditions leave
+    that size alone, a few."""
+    stages = []
+    for i in range(8):
+        source = f"s{i - 1}" if i else "input"
+        stages += [f"  - p{i}: {{kind: maxpool2d, kernel: [2, 3], padding: [1, 1], from: {source}}}",
+                   f"  - q{i}: {{kind: maxpool2d, kernel: [3, 2], padding: [1, 1], from: {source}}}",
+                   f"  - t{i}: {{kind: permute, dims: [0, 1, 3, 2]}}",
+                   f"  - s{i}: {{kind: add, from: [p{i}, t{i}]}}"]
+    path = write_spec("name: stages\ninput: [3, 8, 8]\nlayers:\n" + "\n".join(stages) + "\n")
+    graph = load_graph(path)
+    (line,) = analyze_graph(graph, (3, "H", "W")).formulas.constraint_lines()
+    assert line.startswith("(H, W) = (1, 1) (layer") and "more" not in line, line
+    valid = []
+    for height, width in product(range(1, 25), repeat=2):
+        try:
+            analyze_graph(graph, (3, height, width))
+            valid.append((height, width))
+        except SpecError:
+            pass
+    assert valid == [(1, 1)]
+
+
 @pytest.mark.parametrize("first, second", [(2, 4), (4, 2), (2, 2), (1, 2)])
 def test_floors_of_three_sizes_in_a_cycle_are_refused_where_no_size_meets_them(write_spec, cli, first, second):
     """A D×H×W input pooled by `first` added to it pooled by `second` and turned to H×W×D needs

@@ -77,10 +77,11 @@ def _several_nowhere(graph: Graph, conditions: list[Condition], equal: dict[sp.S
 
 
 def _fewest_by_halves(found: list, nowhere: Callable[[list], bool]) -> list:
-    """Entries of `found` (in its order) that `nowhere` holds for, none of which it holds without:
-    each the last of the shortest first part of the rest that, with those found so far, leaves no
-    size, by halves — a few tries for each entry kept, where `_fewest` tries once per entry (54
-    tries of a region of 32 floors took most of a second)."""
+    """Entries of `found` (in its order) that `nowhere` holds for, none of which it holds without
+    (`nowhere` holding for all that hold more entries: fewer sizes): each the last of the shortest
+    first part of the rest that, with those found so far, leaves no size (or the sizes listed),
+    by halves — a few tries for each entry kept, where `_fewest` tries once per entry (54 tries of
+    a region of 32 floors took most of a second)."""
     needed: list = []
     rest = list(found)
     while rest and not nowhere(needed):
@@ -383,9 +384,6 @@ def in_words(conditions: tuple[Condition, ...], symbols: tuple[str, ...]) -> lis
 
 _STATED_AT_MOST = 6
 """How many tuples of sizes that conditions on several sizes leave are listed, at most."""
-_FEWEST_LISTED = 8
-"""Up to how many conditions that leave the tuples listed the line names only the layers needed
-(each try finds the region again: tenths of a second for 16 conditions on 32 floors)."""
 
 
 def _few_points(conditions: list[Condition], equal: dict[sp.Symbol, sp.Symbol]) -> tuple[list[str], list[Condition]]:
@@ -401,8 +399,7 @@ def _few_points(conditions: list[Condition], equal: dict[sp.Symbol, sp.Symbol]) 
             names, points = region
             tuples = [f"({', '.join(map(_thousands, point))})" for point in points]
             said = f"= {tuples[0]}" if len(tuples) == 1 else f"∈ {{{', '.join(tuples)}}}"
-            needed = inside if len(inside) > _FEWEST_LISTED else _fewest(
-                inside, lambda kept, found=region: members(tuple(r for _, r in kept)) == found, cheap=True)
+            needed = _fewest_by_halves(inside, lambda kept, found=region: members(tuple(r for _, r in kept)) == found)
             layers = list(dict.fromkeys(c.layer for c, _ in needed))
             lines.append(f"({', '.join(map(str, names))}) {said} ({_layers_text(layers)})")
             rest = [c for c in rest if all(c is not mine for mine, _ in inside)]
