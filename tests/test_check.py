@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shlex
 import subprocess
@@ -277,6 +278,106 @@ def test_update_holds_a_repaired_entry_in_the_baseline_s_order(project, cli):
     rows = [line.split()[0] for line in result.stdout.splitlines() if line.startswith(("m1", "small_"))]
     assert list(dict.fromkeys(rows)) == ["m1", "small_a", "small_b"], result.stdout
     assert result.stdout == cli("check").stdout
+
+
+def generated_spec(rng, name: str) -> str:
+    """A small spec (one model, or a family of 1 to 3 variants, some of their own input), some
+    with an `expect:` of figures and budgets, peaks among them, that hold or break."""
+    def expect() -> str:
+        budgets = [f"{key}: {rng.choice(values)}" for key, values in (
+            ("params", [1, 10**9]), ("max_params", [1, 10**9]), ("max_macs", [1, 10**12]),
+            ("max_peak_bytes", [1, 10**12]), ("max_train_peak_bytes", [1, 10**12])) if rng.random() < 0.35]
+        return f"{{{', '.join(budgets)}}}" if budgets and rng.random() < 0.4 else ""
+
+    side = rng.choice([16, 32])
+    text = f"name: {name}\ninput: [3, {side}, {side}]\n"
+    if rng.random() < 0.5:
+        held = expect()
+        text += f"expect: {held}\n" if held else ""
+    else:
+        text += "variants:\n"
+        for index in range(rng.randint(1, 3)):
+            own = [f"input: [3, {rng.choice([16, 24])}, {rng.choice([16, 24])}]"] if rng.random() < 0.3 else []
+            held = expect()
+            own += [f"expect: {held}"] if held else []
+            text += f"  {name}_{index}: {{{', '.join(own)}}}\n"
+    return text + (f"layers:\n  - conv: {{kind: conv2d, out: {rng.choice([4, 8, 16])}, kernel: 3, padding: 1}}\n"
+                   "  - relu: relu\n  - pool: {kind: adaptive_avgpool2d, output_size: 1}\n  - flat: flatten\n"
+                   f"  - fc: {{kind: linear, out: {rng.choice([5, 10])}}}\n")
+
+
+def edited_baseline(rng, text: str) -> str:
+    """A baseline edited by hand: budgets added (peaks among them), other conditions set (batch,
+    convention, dtype), a figure or the input changed, a tolerance, and now and then a value
+    --update repairs (batch 0, an unknown dtype)."""
+    def sometimes(pattern: str, choices: list[str], text: str) -> str:
+        return re.sub(pattern, lambda found: rng.choice(choices) if rng.random() < 0.25 else found[0], text)
+
+    text = re.sub(r"^  \w+:$", lambda found: found[0] + "".join(
+        f"\n    {key}: {rng.choice(values)}" for key, values in (
+            ("max_params", [1, 10**9]), ("max_peak_bytes", [1, 10**12]), ("max_train_peak_bytes", [1, 10**12]),
+            ("max_activation_bytes", [1, 10**12])) if rng.random() < 0.25), text, flags=re.MULTILINE)
+    text = sometimes(r"    batch: 1", ["    batch: 2", "    batch: 2", "    batch: 0"], text)
+    text = sometimes(r"    convention: paper", ["    convention: torch", "    convention: fvcore"], text)
+    text = sometimes(r"    dtype: float32", ["    dtype: float16", "    dtype: float64", "    dtype: nope"], text)
+    text = sometimes(r"    params: \d+", ["    params: 7"], text)
+    text = sometimes(r"    input: \S+", ["    input: 3x8x8"], text)
+    return sometimes(r"    macs: \d+", ["    macs: 1\n    tolerance: {params: 50%, macs: 1%}"], text)
+
+
+def update_then_check(rng, cli) -> tuple[tuple, tuple] | None:
+    """One generated case in the current folder: specs recorded, the baseline and specs edited
+    (a file removed, a model moved, a link), then `check --update` and the `check` after it, each
+    as (exit code, stdout); None where --update stops at an error (the next check does too)."""
+    names = [f"m{index}.yaml" for index in range(rng.randint(1, 3))]
+    for index, name in enumerate(names):
+        Path(name).write_text(generated_spec(rng, f"s{index}"))
+    assert cli("check", *names, "--update", "-j", "1").exit_code in (0, 1)
+    baseline = Path("archcalc.lock.yaml")
+    baseline.write_text(edited_baseline(rng, baseline.read_text()))
+    for index, name in enumerate(names):
+        if rng.random() < 0.4:
+            Path(name).write_text(generated_spec(rng, f"s{index}"))
+    if len(names) > 1 and rng.random() < 0.2:  # the first file's models moved to the second, or the first file gone
+        if rng.random() < 0.5:
+            Path(names[1]).write_text(Path(names[0]).read_text())
+            Path(names[0]).write_text(generated_spec(rng, "moved"))
+        else:
+            Path(names.pop(0)).unlink()
+    if rng.random() < 0.15:
+        os.symlink(names[0], "link.yaml")
+        names.append("link.yaml")
+    specs = rng.sample(names, rng.randint(1, len(names))) if rng.random() < 0.5 else []
+    update = cli("check", *specs, "--update", "-j", rng.choice(["1", "2"]))
+    after = cli("check", *specs)
+    if update.exit_code == 2:
+        assert after.exit_code == 2, update.output
+        return None
+    if ": 0 models" in update.stderr:  # every model removed: nothing to hold, and nothing to check after
+        return None
+    return (update.exit_code, update.stdout), (after.exit_code, after.stdout if after.exit_code else "")
+
+
+@pytest.mark.parametrize("seeds", [pytest.param(range(40), id="40"),
+                                   pytest.param(range(40, 400), id="360 more", marks=pytest.mark.slow)])
+def test_update_gives_what_the_next_check_gives_over_generated_cases(tmp_path, cli, monkeypatch, seeds):
+    """--update holds the models to the baseline it wrote from their first measurement (not by
+    measuring them again): its table and exit code must be those of a plain `check` run after it,
+    which measures them anew, over generated specs and hand-edited baselines (budgets of peaks,
+    other batches, conventions and dtypes, entries it repairs, variants, several files, a spec
+    edited, moved or removed, -j 1 and 2)."""
+    compared = 0
+    for seed in seeds:
+        rng = random.Random(seed)
+        folder = tmp_path / str(seed)
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        outcome = update_then_check(rng, cli)
+        if outcome is not None:
+            update, after = outcome
+            assert update == after, f"seed {seed}"
+            compared += 1
+    assert compared >= len(seeds) // 2  # most cases reach the comparison
 
 
 def test_expect_in_a_spec_works_without_a_baseline(tmp_path, cli, monkeypatch):
