@@ -1171,18 +1171,6 @@ def test_a_spec_the_baseline_names_that_is_no_file_is_said_so_not_gone(tmp_path,
         f"error: archcalc.lock.yaml:4:3: model 'tiny': its spec 't.yaml': {says}\n"), result.output
 
 
-def test_another_variants_outputs_are_not_said_to_be_in_the_variant_measured(project, cli):
-    """Every variant's own `outputs` is checked whichever variant is expanded, so check met b's
-    wrong `outputs` while measuring a, and said "variant 'b': … (in the variant 'a')": the error is
-    b's, in the file whichever variant is measured, and is said so, as the file's other errors are."""
-    Path("fam.yaml").write_text("name: fam\ninput: [3, 8, 8]\nparams: {w: 4}\nvariants:\n  a: {}\n"
-                                "  b: {w: 8, outputs: [nope]}\nlayers:\n  - c: {kind: conv2d, out: w, kernel: 3}\n")
-    result = cli("check", "fam.yaml")
-    assert result.exit_code == 2
-    # line 6 '  b: {w: 8, outputs: [nope]}': 'nope' in column 23
-    assert result.stderr.splitlines()[0] == "error: fam.yaml:6:23: variant 'b': 'outputs' names 'nope', which is not a layer"
-
-
 def test_an_error_in_a_variant_is_named_on_a_copy_the_raisers_own_is_left(project, monkeypatch):
     """check adds '(in the variant …)' to the error it reports; the SpecError it caught is the
     raiser's, which may raise it again: it keeps its message (it read '… (in the variant 'a')

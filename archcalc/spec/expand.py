@@ -112,7 +112,7 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
         _check_published(published)
     location = doc["variants"].key_where(model) if _has_variants(doc) else doc.key_where("name")
     outputs = _outputs(overrides if "outputs" in overrides else doc, builder)
-    check_variant_outputs(doc, params, blocks, file, origin, model)
+    _check_variant_outputs(doc, params, blocks, file, origin, model)
     return Graph(model=model, family=family, file=file, source=str(source) if source else None,
                  input_shape=input_shape, nodes=builder.nodes, scopes=builder.scopes,
                  location=location, expect=expect, published=published, outputs=outputs)
@@ -126,11 +126,11 @@ def _built(doc: YMap, blocks: dict[str, YMap], env: dict, file: str, origin: Pat
     return builder
 
 
-def check_variant_outputs(doc: YMap, params: YMap, blocks: dict[str, YMap], file: str, origin: Path | None,
-                          expanded: str | None) -> None:
+def _check_variant_outputs(doc: YMap, params: YMap, blocks: dict[str, YMap], file: str, origin: Path | None,
+                           expanded: str) -> None:
     """Refuse a variant's own `outputs` naming what is no layer of it, whichever variant is analysed
-    (`expanded`, whose own are checked as it is expanded): each other variant that sets `outputs`
-    is expanded for it, once per document. A variant that cannot be expanded says why where it is analysed."""
+    (`expanded`, whose outputs were checked): each other variant that sets `outputs` is expanded
+    for it, once per document. A variant that cannot be expanded says why where it is analysed."""
     variants = doc.get("variants")
     if not isinstance(variants, YMap) or getattr(variants, "outputs_checked", False):
         return
@@ -438,7 +438,7 @@ def _check_variants(doc: YMap, params: YMap) -> None:
         if "input" in overrides:
             parse_input(overrides["input"], location=overrides.where("input"))
         if "outputs" in overrides:
-            _output_names(overrides)  # the layers it names are checked once it is expanded (check_variant_outputs)
+            _output_names(overrides)  # the layers it names are checked once it is expanded (_check_variant_outputs)
         expect = _per_model(doc, overrides, "expect", "a mapping of figures, budgets and tolerances")
         if expect is not None:
             held_from(expect, "expect")
