@@ -177,7 +177,6 @@ def test_variant_setting_an_undeclared_parameter_is_an_error(write_spec):
     ("{input: 3x}", "input must be channels and 1 to 3 sizes (C×L, C×H×W or C×D×H×W), like 3x224x224, got '3x'", 16),
     ("{expect: {parms: 8}}", "unknown key 'parms' in expect (did you mean 'params'?)", 18),
     ("{published: {gflops: abc}}", "published 'gflops' must be a number, got 'abc'", 29),
-    ("{outputs: [cnv]}", "variant 'big': 'outputs' names 'cnv', which is not a layer (did you mean 'conv'?)", 19),
 ])
 def test_every_variant_is_checked_whichever_is_analysed(write_spec, wrong, message, column):
     """A typo in the variant 'big' was an error only when 'big' was analysed: `archcalc table
@@ -197,24 +196,6 @@ def test_every_variant_is_checked_whichever_is_analysed(write_spec, wrong, messa
             archcalc.analyze(path, variant=variant)
         assert refused.value.message == message
         assert (refused.value.location.line, refused.value.location.column) == (6, column)
-
-
-def test_a_variants_outputs_are_checked_against_its_own_layers(write_spec):
-    """'stack.2' is a layer of 'big' (repeat 3: copies 0, 1, 2), not of 'small' (repeat 1), which is
-    analysed: 'big' is expanded for its names, so it passes; 'stack.3' is no layer of 'big' either."""
-    text = """
-        name: family
-        input: [3, 8, 8]
-        params: {{n: 1}}
-        variants:
-          small: {{}}
-          big: {{n: 3, outputs: [{name}]}}
-        layers:
-          - stack: {{kind: conv2d, out: 3, kernel: 1, repeat: n}}
-    """
-    assert archcalc.analyze(write_spec(text.format(name="stack.2"))).model == "small"
-    with pytest.raises(SpecError, match=r"variant 'big': 'outputs' names 'stack.3', which is not a layer"):
-        archcalc.analyze(write_spec(text.format(name="stack.3")))
 
 
 def test_the_specs_own_input_is_checked_where_every_variant_sets_its_own(write_spec):

@@ -98,7 +98,9 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
         env[key] = value
     input_holder = overrides if "input" in overrides else doc
     input_shape = parse_input(input_holder["input"], location=input_holder.where("input"))
-    builder = _built(doc, blocks, env, file, origin)
+    builder = _Builder(blocks, origin)
+    builder.including.append((file, _identity(origin)))
+    builder.sequence(doc["layers"], "", INPUT, env, depth=0)
     if not builder.nodes:
         raise SpecError(f"model '{model}' has no layer once its repeats and conditions are applied",
                         location=doc.where("layers"), hint="a 'repeat' of 0, a 'when' that is false, an empty "
@@ -112,42 +114,9 @@ def expand(doc: YMap, file: str, variant: str | None = None, origin: Path | None
         _check_published(published)
     location = doc["variants"].key_where(model) if _has_variants(doc) else doc.key_where("name")
     outputs = _outputs(overrides if "outputs" in overrides else doc, builder)
-    _check_variant_outputs(doc, params, blocks, file, origin, model)
     return Graph(model=model, family=family, file=file, source=str(source) if source else None,
                  input_shape=input_shape, nodes=builder.nodes, scopes=builder.scopes,
                  location=location, expect=expect, published=published, outputs=outputs)
-
-
-def _built(doc: YMap, blocks: dict[str, YMap], env: dict, file: str, origin: Path | None) -> _Builder:
-    """The layers of the model of parameters `env`, expanded."""
-    builder = _Builder(blocks, origin)
-    builder.including.append((file, _identity(origin)))
-    builder.sequence(doc["layers"], "", INPUT, env, depth=0)
-    return builder
-
-
-def _check_variant_outputs(doc: YMap, params: YMap, blocks: dict[str, YMap], file: str, origin: Path | None,
-                           expanded: str) -> None:
-    """Refuse a variant's own `outputs` naming what is no layer of it, whichever variant is analysed
-    (`expanded`, whose outputs were checked): each other variant that sets `outputs` is expanded
-    for it, once per document. A variant that cannot be expanded says why where it is analysed."""
-    variants = doc.get("variants")
-    if not isinstance(variants, YMap) or getattr(variants, "outputs_checked", False):
-        return
-    for name, overrides in variants.items():
-        if name == expanded or not isinstance(overrides, YMap) or "outputs" not in overrides:
-            continue
-        env = {**params, **{key: value for key, value in overrides.items() if key not in VARIANT_KEYS}}
-        try:
-            builder = _built(doc, blocks, env, file, origin)
-        except SpecError:
-            continue
-        try:
-            _outputs(overrides, builder)
-        except SpecError as error:
-            error.message = f"variant '{name}': {error.message}"
-            raise
-    variants.outputs_checked = True
 
 
 def check_document(doc: YMap) -> tuple[str, YMap, dict[str, YMap]]:
@@ -438,7 +407,7 @@ def _check_variants(doc: YMap, params: YMap) -> None:
         if "input" in overrides:
             parse_input(overrides["input"], location=overrides.where("input"))
         if "outputs" in overrides:
-            _output_names(overrides)  # the layers it names are checked once it is expanded (_check_variant_outputs)
+            _output_names(overrides)  # the layers it names are known where it is expanded
         expect = _per_model(doc, overrides, "expect", "a mapping of figures, budgets and tolerances")
         if expect is not None:
             held_from(expect, "expect")

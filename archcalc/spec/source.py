@@ -29,7 +29,7 @@ class YMap(dict):
     """A mapping that remembers where it, each key and each value stand."""
 
     __slots__ = ("allowed_keys", "body", "free_names", "key_locations", "later_read", "location", "names_checked",
-                 "names_read", "outputs_checked", "value_locations", "variants_checked")
+                 "names_read", "value_locations", "variants_checked")
 
     location: Location
     key_locations: dict[str, Location]
