@@ -1150,47 +1150,31 @@ def test_a_reshape_that_writes_its_batch_as_a_number_is_refused_even_as_an_opaqu
 
 
 class ViewedAfter(nn.Module):
-    """A convolution, a pooling (`pool`) and `x.view(-1, 256)` into a linear, as older code flattens
-    (PyTorch's CIFAR-10 tutorial wrote `x.view(-1, 16 * 5 * 5)`); with `into_linear` False, the view
-    is the model's output."""
+    """A convolution, a pooling (`pool`) and `x.view(-1, 256)` into a linear, as older code flattens."""
 
-    def __init__(self, pool, into_linear=True):
+    def __init__(self, pool):
         super().__init__()
         self.conv, self.pool, self.fc = nn.Conv2d(3, 16, 3, padding=1), pool, nn.Linear(256, 10)
-        self.into_linear = into_linear
 
     def forward(self, x):
-        viewed = self.pool(self.conv(x)).view(-1, 256)
-        return self.fc(viewed) if self.into_linear else viewed
+        return self.fc(self.pool(self.conv(x)).view(-1, 256))
 
 
 def test_a_view_of_minus_one_beside_numbers_is_refused_where_another_size_rebatches_it(tmp_path):
-    """`x.view(-1, 256)` after a max pooling traced at 3×8×8 (16×4×4 = 256 after the batch) as the
-    model's output was imported as a flatten: at 3×16×16 torch makes a batch of 4 of 256 (16×8×8 =
-    1,024 values a sample), where the spec's flatten gave one of 1,024. Into a linear of 256
-    features in, it is the flatten `x.flatten(1)` there would give (the spec is the same), exact at
-    the size imported. After an adaptive pooling to 4×4 the sizes after the batch are 16×4×4 at
-    every input: a flatten."""
+    """`x.view(-1, 256)` after a max pooling traced at 3×8×8 (16×4×4 = 256 after the batch) was
+    imported as a flatten: at 3×16×16 torch makes a batch of 4 of 256 (16×8×8 = 1,024 values a
+    sample), where the spec's flatten gave one of 1,024 and its linear 1,024 inputs. After an
+    adaptive pooling to 4×4 the sizes after the batch are 16×4×4 at every input: a flatten."""
     from archcalc.errors import UserError
 
-    rebatched = ViewedAfter(nn.MaxPool2d(2), into_linear=False)
-    assert tuple(rebatched(torch.zeros(1, 3, 16, 16)).shape) == (4, 256)
+    rebatched = ViewedAfter(nn.MaxPool2d(2))
+    assert tuple(rebatched.pool(rebatched.conv(torch.zeros(1, 3, 16, 16))).view(-1, 256).shape) == (4, 256)
     with pytest.raises(UserError) as error:
         import_torch(rebatched, (3, 8, 8), allow_opaque=True)
     assert error.value.message.startswith("node 'view' (the top-level forward, Tensor.view) cannot be written exactly: "
                                           "its batch is written as -1 beside the numbers 256")
     line = ViewedAfter.forward.__code__.co_firstlineno + 1
     assert error.value.message.endswith(f"write x.flatten(1) or x.view(x.size(0), -1) (at {__file__}:{line})")
-    into_linear = ViewedAfter(nn.MaxPool2d(2))
-    flattened = nn.Sequential(into_linear.conv, into_linear.pool, nn.Flatten(), into_linear.fc)
-    def written(model):  # each layer's line but its name
-        return [line.split(":", 1)[1] for line in import_torch(model, (3, 8, 8)).split("layers:")[1].splitlines() if line]
-
-    assert written(into_linear) == written(flattened)
-    layers = analyze_graph(read_back(import_torch(into_linear, (3, 8, 8)), tmp_path), (3, 8, 8)).layers
-    assert [layer.shape for layer in layers][-2:] == [(1, 256), tuple(into_linear(torch.zeros(1, 3, 8, 8)).shape)]
-    assert sum(layer.figures.weight + layer.figures.bias for layer in layers) == sum(
-        p.numel() for p in into_linear.parameters())
     pooled = ViewedAfter(nn.AdaptiveAvgPool2d(4))
     graph = read_back(import_torch(pooled, (3, 8, 8)), tmp_path)
     for size in (8, 12, 16, 31):

@@ -533,7 +533,7 @@ class _Reader:
             return self._weighted(node, call)
         rule = module_rule(call.module) if call.module is not None else function_rule(
             node.target if node.op == "call_function" else str(node.target))
-        written = _batch_written(node, kept=self._sized_alike(inputs) or self._into_linears(node))
+        written = _batch_written(node, self._sized_alike(inputs))
         if written is not None:  # not even opaque: an opaque layer keeps the batch first
             raise self._unsupported(node, f"{written}{_line_of(self.root, node.name)}")
         more = _more_than_its_class(call.module) if call.module is not None and rule is not None else None
@@ -639,17 +639,6 @@ class _Reader:
         self.names[node] = op.name
         self.kinds[op.name] = op.kind
 
-    def _into_linears(self, node: torch.fx.Node) -> bool:
-        """Whether the node's output is read by linear modules alone, each of as many features in as
-        the node's last size: `x.view(-1, 400)` into `nn.Linear(400, 120)`, which takes 400 values a
-        sample. Its spec is then the one `x.flatten(1)` there would give, and is exact at the size
-        imported (where the model runs as written, each sample keeps its 400)."""
-        sizes = _reshaped_to(node) or ()
-        width = sizes[-1] if len(sizes) == 2 else None
-        modules = [self.root.get_submodule(user.target) if user.op == "call_module" else None for user in node.users]
-        return bool(modules) and isinstance(width, int) and all(
-            isinstance(module, nn.Linear) and module.in_features == width for module in modules)
-
     def _sized_alike(self, inputs: list[torch.fx.Node]) -> bool:
         """Whether the first input has the same sizes after the batch at every input size: the
         output of an adaptive pooling (to numbers: None is refused) or of a mean over the spatial axes."""
@@ -713,37 +702,29 @@ HOOKED_HINT = ("import the model with its modules run as their classes run them:
                "as an opaque layer, counted by no convention")
 
 
-def _batch_written(node: torch.fx.Node, kept: bool = False) -> str | None:
+def _batch_written(node: torch.fx.Node, sized_alike: bool = False) -> str | None:
     """Why a view or reshape that writes its batch as a number (`x.reshape(1, -1)`), or as -1 beside
     numbers (`x.view(-1, 256)`), is no layer: traced at a batch of 1 the first joins the sizes after
     the batch, at another it joins the batch with them; traced at one input size the second keeps
     the batch, at another it makes a batch of another size (the sizes after the batch change, the
-    numbers do not), which no flatten does, unless the batch is `kept`: its input has the same sizes
-    at every input (an adaptive pooling's output), or linear layers of as many features read it
-    (`_into_linears`). -1, or `x.size(0)`, beside a computed size follows the batch. None for
-    another node."""
-    sizes = _reshaped_to(node)
-    if sizes is None:
-        return None
-    fix = "write x.flatten(1) or x.view(x.size(0), -1)"
-    if sizes and isinstance(sizes[0], int) and sizes[0] != -1:
-        return (f"its batch is written as the number {sizes[0]} (a flatten at that batch alone: at another, the "
-                f"batch is joined with the sizes); {fix}")
-    if len(sizes) > 1 and sizes[0] == -1 and all(isinstance(s, int) for s in sizes[1:]) and not kept:
-        return (f"its batch is written as -1 beside the numbers {', '.join(map(str, sizes[1:]))} (a flatten at this "
-                "input's size alone: at another, the sizes after the batch change, the numbers do not, and -1 makes a "
-                f"batch of another size); {fix}")
-    return None
-
-
-def _reshaped_to(node: torch.fx.Node) -> tuple | None:
-    """The sizes a view or reshape is given (`x.view(-1, 256)`, `x.reshape((1, -1))`: (-1, 256),
-    (1, -1)); None for another node."""
+    numbers do not), which no flatten does, unless its input is `sized_alike` at every input (an
+    adaptive pooling's output). -1, or `x.size(0)`, beside a computed size follows the batch. None
+    for another node."""
     reshape = (node.op == "call_method" and node.target in ("view", "reshape")) or node.target is torch.reshape
     if not reshape:
         return None
     sizes = node.args[1:] or (node.kwargs.get("shape", node.kwargs.get("size")),)
-    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, torch.Size)) else tuple(sizes)
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, torch.Size)):
+        sizes = tuple(sizes[0])
+    fix = "write x.flatten(1) or x.view(x.size(0), -1)"
+    if sizes and isinstance(sizes[0], int) and sizes[0] != -1:
+        return (f"its batch is written as the number {sizes[0]} (a flatten at that batch alone: at another, the "
+                f"batch is joined with the sizes); {fix}")
+    if len(sizes) > 1 and sizes[0] == -1 and all(isinstance(s, int) for s in sizes[1:]) and not sized_alike:
+        return (f"its batch is written as -1 beside the numbers {', '.join(map(str, sizes[1:]))} (a flatten at this "
+                "input's size alone: at another, the sizes after the batch change, the numbers do not, and -1 makes a "
+                f"batch of another size); {fix}")
+    return None
 
 
 def _line_of(root: nn.Module, name: str) -> str:
