@@ -1145,43 +1145,58 @@ def test_a_reshape_that_writes_its_batch_as_a_number_is_refused_even_as_an_opaqu
                                 "batch is written as the number 1 (a flatten at that batch alone: at another, the batch "
                                 "is joined with the sizes); write x.flatten(1) or x.view(x.size(0), -1) "
                                 f"(at {__file__}:{Net.forward.__code__.co_firstlineno + 1})")
-    for sizes in ((None, -1),):  # (-1, 192) re-batches at another size: refused (the test after)
+    for sizes in ((-1, 192), (None, -1)):
         assert import_torch(Net(sizes), (3, 8, 8)).endswith("layers:\n  - reshape: flatten\n")
 
 
 class ViewedAfter(nn.Module):
-    """A convolution, a pooling (`pool`) and `x.view(-1, 256)` into a linear, as older code flattens."""
+    """The classifier of PyTorch's CIFAR-10 tutorial (two convolutions, each with a max pooling, the
+    second `last`, then `x.view(-1, 16 * 5 * 5)` into three linears), as older code flattens."""
 
-    def __init__(self, pool):
+    def __init__(self, last):
         super().__init__()
-        self.conv, self.pool, self.fc = nn.Conv2d(3, 16, 3, padding=1), pool, nn.Linear(256, 10)
+        self.conv1, self.conv2, self.pool, self.last = nn.Conv2d(3, 6, 5), nn.Conv2d(6, 16, 5), nn.MaxPool2d(2), last
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16 * 5 * 5, 120), nn.Linear(120, 84), nn.Linear(84, 10)
 
     def forward(self, x):
-        return self.fc(self.pool(self.conv(x)).view(-1, 256))
+        x = self.last(torch.relu(self.conv2(self.pool(torch.relu(self.conv1(x))))))
+        x = x.view(-1, 16 * 5 * 5)
+        return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
-def test_a_view_of_minus_one_beside_numbers_is_refused_where_another_size_rebatches_it(tmp_path):
-    """`x.view(-1, 256)` after a max pooling traced at 3×8×8 (16×4×4 = 256 after the batch) was
-    imported as a flatten: at 3×16×16 torch makes a batch of 4 of 256 (16×8×8 = 1,024 values a
-    sample), where the spec's flatten gave one of 1,024 and its linear 1,024 inputs. After an
-    adaptive pooling to 4×4 the sizes after the batch are 16×4×4 at every input: a flatten."""
-    from archcalc.errors import UserError
+def test_a_view_of_minus_one_beside_numbers_is_a_flatten_at_its_input(tmp_path):
+    """PyTorch's tutorial classifier, `x.view(-1, 400)` after max poolings traced at 3×32×32 (16×5×5
+    after the batch), was refused ('its batch is written as -1 beside the numbers 400'): it is a
+    flatten there, at every batch (-1 follows it), as `torch.flatten(x, 1)` is before its
+    `nn.Linear(400, 120)`: torch's parameters, FlopCounterMode's count and the module's output from
+    the spec's model given its weights, at batches 1 and 3. After an adaptive pooling to 5×5 last the
+    sizes after the batch are 16×5×5 at every input, a dropout after it too (refused as well,
+    'beside the numbers 400'): torch's shapes and parameters there too."""
+    from torch.utils.flop_counter import FlopCounterMode
 
-    rebatched = ViewedAfter(nn.MaxPool2d(2))
-    assert tuple(rebatched.pool(rebatched.conv(torch.zeros(1, 3, 16, 16))).view(-1, 256).shape) == (4, 256)
-    with pytest.raises(UserError) as error:
-        import_torch(rebatched, (3, 8, 8), allow_opaque=True)
-    assert error.value.message.startswith("node 'view' (the top-level forward, Tensor.view) cannot be written exactly: "
-                                          "its batch is written as -1 beside the numbers 256")
-    line = ViewedAfter.forward.__code__.co_firstlineno + 1
-    assert error.value.message.endswith(f"write x.flatten(1) or x.view(x.size(0), -1) (at {__file__}:{line})")
-    pooled = ViewedAfter(nn.AdaptiveAvgPool2d(4))
-    graph = read_back(import_torch(pooled, (3, 8, 8)), tmp_path)
-    for size in (8, 12, 16, 31):
-        layers = analyze_graph(graph, (3, size, size)).layers
-        assert [layer.shape for layer in layers][-2:] == [(1, 256), tuple(pooled(torch.zeros(1, 3, size, size)).shape)]
-        assert sum(layer.figures.weight + layer.figures.bias for layer in layers) == sum(
-            p.numel() for p in pooled.parameters())
+    torch.manual_seed(0)
+    module = ViewedAfter(nn.MaxPool2d(2)).eval()
+    graph = read_back(import_torch(module, (3, 32, 32)), tmp_path)
+    built = build_graph(graph).eval()
+    built.load_state_dict(module.state_dict(), strict=True)
+    for batch in (1, 3):
+        x = torch.randn(batch, 3, 32, 32)
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            expected = module(x)
+        with torch.no_grad():
+            assert torch.allclose(built(x), expected, atol=1e-6)
+        stats = analyze_graph(graph, batch=batch, convention="torch")
+        assert stats.totals.flops == counter.get_total_flops()
+        assert stats.totals.params == sum(p.numel() for p in module.parameters())
+    for last in (nn.AdaptiveAvgPool2d(5), nn.Sequential(nn.AdaptiveAvgPool2d(5), nn.Dropout())):
+        pooled = ViewedAfter(last).eval()
+        graph = read_back(import_torch(pooled, (3, 32, 32)), tmp_path, "pooled.yaml")
+        for size in (32, 40, 57):
+            layers = analyze_graph(graph, (3, size, size)).layers
+            assert layers[-1].shape == tuple(pooled(torch.zeros(1, 3, size, size)).shape)
+            assert sum(layer.figures.weight + layer.figures.bias for layer in layers) == sum(
+                p.numel() for p in pooled.parameters())
 
 
 @pytest.mark.parametrize("target, message", [

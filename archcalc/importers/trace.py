@@ -410,7 +410,6 @@ class _Reader:
         self.ops: list[Op] = []
         self.called: set[str] = set()
         self.owners: dict[int, str] = {}  # a parameter's or buffer's id → the name of its layer's tensor
-        self.kinds: dict[str, str] = {}  # a layer's name → its kind
         self.moved: dict[str, str] = {}  # a parameter's key → its key in the spec's model
 
     def read(self, graph: torch.fx.Graph) -> Imported:
@@ -533,7 +532,7 @@ class _Reader:
             return self._weighted(node, call)
         rule = module_rule(call.module) if call.module is not None else function_rule(
             node.target if node.op == "call_function" else str(node.target))
-        written = _batch_written(node, self._sized_alike(inputs))
+        written = _batch_written(node)
         if written is not None:  # not even opaque: an opaque layer keeps the batch first
             raise self._unsupported(node, f"{written}{_line_of(self.root, node.name)}")
         more = _more_than_its_class(call.module) if call.module is not None and rule is not None else None
@@ -637,13 +636,6 @@ class _Reader:
     def _add(self, node: torch.fx.Node, op: Op) -> None:
         self.ops.append(op)
         self.names[node] = op.name
-        self.kinds[op.name] = op.kind
-
-    def _sized_alike(self, inputs: list[torch.fx.Node]) -> bool:
-        """Whether the first input has the same sizes after the batch at every input size: the
-        output of an adaptive pooling (to numbers: None is refused) or of a mean over the spatial axes."""
-        kind = self.kinds.get(self.names.get(inputs[0], INPUT), "") if inputs else ""
-        return kind == "mean" or kind.startswith(("adaptive_avgpool", "adaptive_maxpool"))
 
     def _chunk(self, node: torch.fx.Node) -> None:
         """x.chunk(parts, dim=1) (or an equal torch.split): its items become `split` layers."""
@@ -702,28 +694,21 @@ HOOKED_HINT = ("import the model with its modules run as their classes run them:
                "as an opaque layer, counted by no convention")
 
 
-def _batch_written(node: torch.fx.Node, sized_alike: bool = False) -> str | None:
-    """Why a view or reshape that writes its batch as a number (`x.reshape(1, -1)`), or as -1 beside
-    numbers (`x.view(-1, 256)`), is no layer: traced at a batch of 1 the first joins the sizes after
-    the batch, at another it joins the batch with them; traced at one input size the second keeps
-    the batch, at another it makes a batch of another size (the sizes after the batch change, the
-    numbers do not), which no flatten does, unless its input is `sized_alike` at every input (an
-    adaptive pooling's output). -1, or `x.size(0)`, beside a computed size follows the batch. None
-    for another node."""
+def _batch_written(node: torch.fx.Node) -> str | None:
+    """Why a view or reshape that writes its batch as a number (`x.reshape(1, -1)`) is no layer:
+    traced at a batch of 1 it joins the sizes after the batch, at another batch it joins the batch
+    with them, which no flatten does. -1 (`x.view(-1, 400)`) or `x.size(0)` follows the batch: a
+    flatten where it is one at the traced size, which, as `x.flatten(1)` before an `nn.Linear(400, …)`,
+    holds at that input size (the spec's linear takes the features it is given). None for another node."""
     reshape = (node.op == "call_method" and node.target in ("view", "reshape")) or node.target is torch.reshape
     if not reshape:
         return None
     sizes = node.args[1:] or (node.kwargs.get("shape", node.kwargs.get("size")),)
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, torch.Size)):
         sizes = tuple(sizes[0])
-    fix = "write x.flatten(1) or x.view(x.size(0), -1)"
     if sizes and isinstance(sizes[0], int) and sizes[0] != -1:
         return (f"its batch is written as the number {sizes[0]} (a flatten at that batch alone: at another, the "
-                f"batch is joined with the sizes); {fix}")
-    if len(sizes) > 1 and sizes[0] == -1 and all(isinstance(s, int) for s in sizes[1:]) and not sized_alike:
-        return (f"its batch is written as -1 beside the numbers {', '.join(map(str, sizes[1:]))} (a flatten at this "
-                "input's size alone: at another, the sizes after the batch change, the numbers do not, and -1 makes a "
-                f"batch of another size); {fix}")
+                "batch is joined with the sizes); write x.flatten(1) or x.view(x.size(0), -1)")
     return None
 
 
