@@ -744,6 +744,36 @@ def test_a_bias_added_to_a_convolution_without_one_imports_as_its_bias(tmp_path,
         assert torch.allclose(built(x), module(x), atol=1e-6)
 
 
+@pytest.mark.parametrize("conv, shift", [("ConvTranspose2d", (6, 1, 1)), ("ConvTranspose1d", (1, 6, 1))])
+def test_a_bias_added_to_a_transposed_convolution_imports_as_its_bias(tmp_path, conv, shift):
+    """torch's `self.up(x) + self.bias` of a transposed convolution without a bias imports through
+    torch as the convolution's bias; through ONNX its Add was refused ('an arithmetic with a
+    constant'). It is the transposed convolution's bias: torch's parameters and the module's output
+    from the spec's model given its weights (the bias under the layer's key)."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torchmodel import build_graph
+
+    nn = torch.nn
+    torch.manual_seed(0)
+    module = nn.Module()
+    module.up = getattr(nn, conv)(8, 6, 3, stride=2, groups=2, bias=False)
+    module.bias = nn.Parameter(torch.randn(shift))
+    module.forward = lambda x: module.up(x) + module.bias
+    size = (1, 8, 5, 5) if conv.endswith("2d") else (1, 8, 5)
+    torch.onnx.export(module.eval(), (torch.zeros(size),), str(tmp_path / "up.onnx"), dynamo=False,
+                      do_constant_folding=False)
+    graph = read_back(import_onnx(tmp_path / "up.onnx"), tmp_path)
+    assert analyze_graph(graph).totals.params == sum(p.numel() for p in module.parameters()) == 8 * 3 * 3 ** (
+        len(size) - 2) + 6
+    weights = module.state_dict()
+    weights["up.bias"] = weights.pop("bias").flatten()
+    built = build_graph(graph).eval()
+    built.load_state_dict(weights, strict=True)
+    x = torch.randn(size)
+    with torch.no_grad():
+        assert torch.allclose(built(x), module(x), atol=1e-6)
+
+
 @pytest.mark.parametrize("attributes, says", [
     ({"auto_pad": "SAME_UPPER", "strides": [2, 2]}, ("auto_pad SAME_UPPER with strides [2, 2] (archcalc pads 'same' "
      "as torch: stride 1, the smaller half of an odd total before)")),

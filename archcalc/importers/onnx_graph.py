@@ -823,7 +823,7 @@ class _Joiner:
             return self._channel_layer_norm(node) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "MatMul":
             return self._linear(node, tensors, params)
-        if node.op_type == "Conv" and len(params) == 1 and len(tensors) == 1:
+        if node.op_type in ("Conv", "ConvTranspose") and len(params) == 1 and len(tensors) == 1:
             return self._bias_added(node, tensors, params) or Joined(node, op_type, tensors, params, constants, nodes)
         if node.op_type == "Slice":
             return self._crop(node, tensors, constants)
@@ -998,7 +998,7 @@ class _Joiner:
         return Joined(node, "MatMul", tensors, params, {}, nodes)
 
     def _bias_added(self, node: onnx.NodeProto, tensors: list[str], params: list[str]) -> Joined | None:
-        """A Conv without a bias and the Add of a parameter that only it reads, to
+        """A Conv or ConvTranspose without a bias and the Add of a parameter that only it reads, to
         its output that only the Add reads (torch's `self.conv(x) + self.bias`): one convolution
         whose bias is that parameter, of one value an output channel (named and checked as the Conv)."""
         add = self._only_reader(node.output[0])
@@ -1012,7 +1012,7 @@ class _Joiner:
         if channel is None or tuple(self.reader.shapes.get(self.reader.param_of[other], ())) not in (channel, (1, *channel)):
             return None  # no bias: the Add is refused (or kept opaque) on its own
         self.biases.add(id(add))
-        joined = Joined(add, "ConvBiasAdded", tensors, [*params, self.reader.param_of[other]], {}, [node, add])
+        joined = Joined(add, f"{node.op_type}BiasAdded", tensors, [*params, self.reader.param_of[other]], {}, [node, add])
         copy = onnx.NodeProto()
         copy.CopyFrom(node)  # the Conv's name and attributes, the Add's output
         del copy.output[:]
@@ -1211,7 +1211,7 @@ def _owner(params: list[str], op_type: str = "") -> str | None:
     added after it is named by its weight."""
     if op_type == "LayerScale" and len(params) == 1 and params[0].rpartition(".")[2] != "weight":
         return params[0] if all(PART.fullmatch(p) and p != INPUT for p in params[0].split(".")) else None
-    owners = {name.rpartition(".")[0] for name in (params[:1] if op_type == "ConvBiasAdded" else params)}
+    owners = {name.rpartition(".")[0] for name in (params[:1] if op_type.endswith("BiasAdded") else params)}
     if len(owners) != 1:
         return None
     owner = owners.pop()

@@ -152,10 +152,11 @@ def _conv(node: Node) -> dict:
 
 
 def _conv_bias_added(node: Node) -> dict:
-    """A Conv without a bias and the Add of a parameter of one value an output channel after it,
-    (C, 1, …) or (1, C, 1, …) (joined): the convolution with that bias."""
+    """A Conv or ConvTranspose without a bias and the Add of a parameter of one value an output
+    channel after it, (C, 1, …) or (1, C, 1, …) (joined): the convolution with that bias."""
     (weight, kernel), (bias, _) = node.params
-    return _conv(node._replace(op_type="Conv", params=[(weight, kernel), (bias, (node.out[1],))]))
+    return _conv(node._replace(op_type=node.op_type.removesuffix("BiasAdded"),
+                               params=[(weight, kernel), (bias, (node.out[1],))]))
 
 
 UNCHANGING = {1: 1.0, 2: 0.0}
@@ -590,6 +591,7 @@ RULES: dict[str, Rule] = {
     "Conv": Rule("conv{axes}d", _conv),
     "ConvTranspose": Rule("conv_transpose{axes}d", _conv),
     "ConvBiasAdded": Rule("conv{axes}d", _conv_bias_added),  # joined: Conv without a bias, Add of a parameter
+    "ConvTransposeBiasAdded": Rule("conv_transpose{axes}d", _conv_bias_added),
     "Gemm": Rule("linear", _linear), "MatMul": Rule("linear", _linear),
     "MatMulByLeft": Rule("linear", _left),  # MatMul(W, x), W a parameter
     "BatchNormalization": Rule("batchnorm{axes}d", _batchnorm),
