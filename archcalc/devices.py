@@ -33,6 +33,7 @@ from archcalc.errors import (
     on_one_line,
 )
 from archcalc.layers.base import MAX_COUNTED_PADDING, POOLINGS, SIZED_WORK, WORK, Pooled, TapsRead, WorkSize
+from archcalc.limits import MAX_THREADS
 
 SCHEMA = "archcalc.devices/1"
 BUNDLED = Path(__file__).with_name("devices.yaml")
@@ -59,7 +60,7 @@ FIGURES = {"peak_tflops": "peak dense TFLOP/s per dtype", "memory_gbps": "memory
                           "widest padding it skips taps at",
            "pooling_ns": "ns each window pooling takes per output and per tap of its window"}
 """The figures of a profile, each of which needs a source (fixed_us and efficiency only where given)."""
-KEYS = ("name", "measured_in", *FIGURES, "sources")
+KEYS = ("name", "cpu", "threads", "measured_in", *FIGURES, "sources")
 
 
 class SizeTable(NamedTuple):
@@ -264,6 +265,21 @@ class DeviceProfile:
     """The dtype `archcalc device-profile` measured the fixed costs, efficiencies and the rest of
     the profile in (its peaks are of every dtype); "" for a profile that does not say (a datasheet's,
     or one measured before 5 December 2026): taken in any dtype."""
+    cpu: str = ""
+    """The CPU `archcalc device-profile` measured the profile on, in words (`measure_device.cpu_name`);
+    "" for a profile that does not say (a GPU's, or one measured before 6 December 2026)."""
+    threads: int = 0
+    """The CPU threads `archcalc device-profile` measured the profile on; 0 where it does not say."""
+
+    @property
+    def measured_threads(self) -> int:
+        """The CPU threads the profile was measured on: `threads`, else those the name of a profile
+        measured before 6 December 2026 ends with ('…, 2 threads', as it wrote them); 0 where
+        neither says."""
+        if self.threads:
+            return self.threads
+        written = re.fullmatch(r".*, (\d+) threads?", self.name)
+        return int(written[1]) if written else 0
 
     def peak(self, dtype: str, choices: Iterable[str] | None = None) -> float:
         """Peak dense FLOP/s in `dtype`; a UserError where the profile gives none, or where it was
@@ -356,7 +372,9 @@ class DeviceProfile:
 
     def as_dict(self) -> dict[str, Any]:
         """The profile as its file holds it (under its key)."""
-        out: dict[str, Any] = {"name": self.name, **({"measured_in": self.measured_in} if self.measured_in else {}),
+        out: dict[str, Any] = {"name": self.name, **({"cpu": self.cpu} if self.cpu else {}),
+                               **({"threads": self.threads} if self.threads else {}),
+                               **({"measured_in": self.measured_in} if self.measured_in else {}),
                                "peak_tflops": dict(self.peak_tflops), "memory_gbps": self.memory_gbps,
                                "launch_us": self.launch_us}
         if self.fixed_us:
@@ -390,7 +408,10 @@ def bundled_profiles() -> dict[str, DeviceProfile]:
 
 def device_kind(profile: DeviceProfile) -> str | None:
     """The kind of device (torch's name: 'cuda') a profile is known to be of: a bundled one's
-    (BUNDLED_DEVICE); None for a profile file, which does not say."""
+    (BUNDLED_DEVICE); 'cpu' for a profile file that names the CPU it was measured on; else None:
+    the file does not say."""
+    if profile.cpu:
+        return "cpu"
     return BUNDLED_DEVICE if bundled_profiles().get(profile.key) == profile else None
 
 
@@ -708,7 +729,21 @@ def _profile(key: str, entry: Any, shown: str, fail) -> DeviceProfile:
     return DeviceProfile(key, entry["name"], peaks, _positive(entry["memory_gbps"], (*at, "memory_gbps"), fail),
                          _positive(entry["launch_us"], (*at, "launch_us"), fail, zero=True), dict(sources),
                          efficiency, shown, fixed, by_size, blocks, cold, padded, weights, cache, pooling, onednn,
-                         measured_in)
+                         measured_in, *_measured_on(entry, at, fail))
+
+
+def _measured_on(entry: dict, at: tuple, fail) -> tuple[str, int]:
+    """The CPU (text on one line) and threads (a whole number from 1 to MAX_THREADS) a profile was
+    measured on: "" and 0 where it does not say."""
+    cpu, threads = entry.get("cpu", ""), entry.get("threads", 0)
+    if "cpu" in entry and (not isinstance(cpu, str) or not cpu.strip() or any(map(hidden, cpu))):
+        raise fail((*at, "cpu"), f"must be the CPU the profile was measured on, in words on one line, got {_shown(cpu)}",
+                   "write it as 'archcalc device-profile' does, or leave 'cpu' out")
+    if "threads" in entry and (isinstance(threads, bool) or not isinstance(threads, int)
+                               or not 1 <= threads <= MAX_THREADS):
+        raise fail((*at, "threads"), f"must be a whole number from 1 to {MAX_THREADS:,}, got {_shown(threads)}",
+                   "write the CPU threads the profile was measured on, e.g. 1, or leave 'threads' out")
+    return cpu, threads
 
 
 def _numbers(value: Any, at: tuple, names: tuple[str, ...], fail, what: str, zero: bool = False) -> dict[str, float]:

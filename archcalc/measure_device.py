@@ -390,7 +390,8 @@ def measure_profile(device: str = "cpu", threads: int = 1, dtype: str = "float32
     return DeviceProfile(base.key, name, peaks, gbps, launch_us, sources, {k: float(f"{v:.4g}") for k, v in efficiency.items()},
                          "(measured)", among if device == "cpu" else fixed_us, by_size, blocks, cold, padded,
                          base.cold_weights, base.cache_mib, pooling,
-                         onednn_fixed_us=onednn_among, measured_in=dtype)
+                         onednn_fixed_us=onednn_among, measured_in=dtype,
+                         **({"cpu": cpu_name(torch), "threads": threads} if device == "cpu" else {}))
 
 
 class _Clock:
@@ -556,11 +557,16 @@ def _built(torch, device: str, dtype: str, graph: Graph, input_shape: tuple[int,
 
 
 def _device_name(torch, device: str, threads: int) -> str:
-    """A GPU's name; a CPU's model name, with its family and model numbers where Linux gives them
-    and the instructions torch's kernels use on it, and the threads: two VMs of this project, both
-    "AMD EPYC", ran 3×3 convolutions at rates twice apart (docs/latency-passes.md)."""
+    """A GPU's name; a CPU's (`cpu_name`) and the threads: two VMs of this project, both "AMD EPYC",
+    ran 3×3 convolutions at rates twice apart (docs/latency-passes.md)."""
     if device == "cuda":
         return torch.cuda.get_device_name()
+    return f"{cpu_name(torch)}, {threads} thread{'s' if threads != 1 else ''}"
+
+
+def cpu_name(torch) -> str:
+    """This CPU's model name, with its family and model numbers where Linux gives them and the
+    instructions torch's kernels use on it."""
     import platform
 
     first: dict[str, str] = {}  # the first processor's
@@ -572,7 +578,7 @@ def _device_name(torch, device: str, threads: int) -> str:
         pass
     model = first.get("model name") or platform.processor() or platform.machine()
     numbers = f"family {first['cpu family']} model {first['model']}, " if "cpu family" in first and "model" in first else ""
-    return f"{model} ({numbers}{torch.backends.cpu.get_cpu_capability()}), {threads} thread{'s' if threads != 1 else ''}"
+    return f"{model} ({numbers}{torch.backends.cpu.get_cpu_capability()})"
 
 
 def synthetic_graph(kind: str, fields: dict, shape: tuple[int, ...]) -> Graph:

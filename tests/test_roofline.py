@@ -2034,6 +2034,7 @@ def test_device_profile_writes_a_profile_the_table_takes(cli, tmp_path, monkeypa
     table = cli("table", "resnet18", "--device-profile", out)
     assert table.exit_code == 0 and "(local-cpu) in float32" in table.stdout
     assert profile.measured_in == "float32" and "measured_in: float32\n" in out.read_text()
+    assert (profile.cpu, profile.threads) == (measure.cpu_name(torch), 1) and "threads: 1\n" in out.read_text()
     assert cli("table", "resnet18", "--device-profile", out, "--dtype", "bfloat16").exit_code == 2
 
 
@@ -2333,6 +2334,13 @@ _ALIASED_GRID = (f"{{widths: &a [{_SIZES}], positions: *a, reached: &g [{_ROWS}]
     # every --dtype refused, each error's hint pointing at the other
     (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    measured_in: float16\n"),
      "profile.yaml:8:18: devices.mine.measured_in: is float16, for which peak_tflops gives no peak"),
+    # the CPU and threads a profile was measured on, which validate notes where they differ from its own
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    threads: 0\n"),
+     "profile.yaml:8:14: devices.mine.threads: must be a whole number from 1 to 1,024, got 0"),
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    threads: 2.0\n"),
+     "profile.yaml:8:14: devices.mine.threads: must be a whole number from 1 to 1,024, got 2.0"),
+    (GOOD.replace("    launch_us: 4\n", "    launch_us: 4\n    cpu: [a]\n"),
+     "profile.yaml:8:10: devices.mine.cpu: must be the CPU the profile was measured on, in words on one line"),
     # nine lines of aliases made 61 MB of JSON: 64 × 64 × 18 fractions and axes of 64, 64 and 17 sizes
     (_sized(f"{{conv: {_ALIASED_GRID}}}"),
      "devices.mine.efficiency_by_size.conv: holds 73,873 numbers (its aliases written out), over 65,536"),

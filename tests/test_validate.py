@@ -818,6 +818,41 @@ def test_a_gpus_profile_beside_cpu_times_is_noted(tmp_path):
     assert result.latency.profile == "this machine" and result.notes == ()
 
 
+@pytest.mark.skipif(CUDA, reason="this machine times on CUDA by default")
+def test_a_profile_measured_on_other_threads_or_another_cpu_is_noted(tmp_path):
+    """A profile that `archcalc device-profile` measured on 4 threads, or on another CPU, was put
+    beside times on one thread of this CPU without a word: its fixed costs and efficiencies are that
+    setup's. The profile now records both (`cpu`, `threads`), and one measured before says its
+    threads at the end of its name, as it wrote them ('…, 4 threads')."""
+    import torch
+
+    from archcalc.measure_device import cpu_name
+
+    here = cpu_name(torch)
+
+    def noted(name: str, *setup: str, threads: int = 1) -> tuple[str, ...]:
+        profile = tmp_path / "mine.yaml"
+        profile.write_text(f'schema: archcalc.devices/1\ndevices:\n  mine:\n    name: "{name}"\n'
+                           + "".join(f"    {line}\n" for line in setup)
+                           + '    peak_tflops: {float32: 0.1}\n    memory_gbps: 20\n    launch_us: 2\n'
+                           '    sources: {peak_tflops: "x", memory_gbps: "x", launch_us: "x"}\n')
+        return validate("lenet5", device="cpu", runs=1, warmup=0, memory=False, counter="torch", threads=threads,
+                        device_profile=profile).notes
+
+    said = "each share of its roofline reached compares two setups"
+    assert noted("Old CPU, 4 threads") == (
+        f"the device profile 'mine' was measured on 4 threads, and the model was timed on 1 thread: {said}",)
+    assert noted("Old CPU, 1 thread") == noted("this machine") == ()  # the threads alike, or not said
+    assert noted(f"{here}, 2 threads", f'cpu: "{here}"', "threads: 2", threads=2) == ()
+    assert noted("x", f'cpu: "{here}"', "threads: 2") == (
+        f"the device profile 'mine' was measured on 2 threads, and the model was timed on 1 thread: {said}",)
+    assert noted("x, 1 thread", 'cpu: "Other CPU (AVX2)"', "threads: 1") == (
+        f"the device profile 'mine' was measured on Other CPU (AVX2), and the model was timed on {here}: {said}",)
+    assert noted("x", 'cpu: "Other CPU (AVX2)"', "threads: 4") == (
+        (f"the device profile 'mine' was measured on 4 threads of Other CPU (AVX2), and the model was timed on "
+         f"1 thread of {here}: {said}"),)
+
+
 def test_the_rank_correlation_comes_with_the_most_a_prediction_of_alike_layers_could_reach():
     """ResNet-18's heaviest layers include its stages' alike 3×3 convolutions, which the roofline times
     alike: its ρ is within the ceiling worked out from the measured times, which the text shows."""

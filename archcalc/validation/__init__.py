@@ -302,6 +302,8 @@ def _measure_and_compare(graph: Graph, predicted: ModelStats, result: Validation
             notes = (*notes, "{}: not timed ({})".format(*_untimed(error, dtype, result.device)))
     if timed is not None and profile is not None and (note := _another_device(profile, result.device)):
         notes = (*notes, note)
+    if timed is not None and profile is not None and (note := _measured_otherwise(profile, timed.threads)):
+        notes = (*notes, note)
     if timed is not None and (note := _contended(timed.threads)):
         notes = (*notes, note)
     return replace(result, layers=layers, latency=timed, notes=notes,
@@ -340,6 +342,33 @@ def _another_device(profile, device: str) -> str | None:
         return None
     return (f"the device profile '{profile.key}' is of a {kind} device ({profile.name}), and the model was timed on "
             f"{device}: each share of its roofline reached compares two devices")
+
+
+def _measured_otherwise(profile, threads: int | None) -> str | None:
+    """A note where the profile says it was measured on other CPU threads, or another CPU, than the
+    model was timed on (`threads`: None where it was not timed on the CPU): its efficiencies and
+    fixed costs are that setup's (a profile file reads in any)."""
+    if threads is None:
+        return None
+    import torch
+
+    from archcalc.measure_device import cpu_name
+
+    measured, timed = [], []
+    if profile.measured_threads and profile.measured_threads != threads:
+        measured.append(_threads(profile.measured_threads))
+        timed.append(_threads(threads))
+    if profile.cpu and profile.cpu != (here := cpu_name(torch)):
+        measured.append(profile.cpu)
+        timed.append(here)
+    if not measured:
+        return None
+    return (f"the device profile '{profile.key}' was measured on {' of '.join(measured)}, and the model was timed on "
+            f"{' of '.join(timed)}: each share of its roofline reached compares two setups")
+
+
+def _threads(count: int) -> str:
+    return f"{count} thread{'s' if count != 1 else ''}"
 
 
 def _timing_phase(runs: int, warmup: int, latency: str) -> str:
