@@ -299,8 +299,9 @@ def test_validate_over_several_models_has_each_models_table_of_layers(cli, write
     (("[4, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 1}\n"
       "  - act: {kind: opaque, operation: \"'elu'\", shape: [4, 8, 8], reads: [4, 8, 8]}\n"),
      "layer 'act': opaque (elu) has no torch module in archcalc"),
-    (("[4, 4, 1]\nlayers:\n  - norm: channel_layer_norm\n"  # test_validate's crashing convolution
-      "  - conv: {kind: conv2d, out: 12, kernel: [5, 2], stride: [1, 2], padding: 3, dilation: 2}\n"),
+    (("[4, 4, 1]\nlayers:\n  - norm: channel_layer_norm\n"  # test_validate's crashing convolution, grouped:
+      # through oneDNN at a batch of 1, where it crashes
+      "  - conv: {kind: conv2d, out: 12, kernel: [5, 2], stride: [1, 2], padding: 3, dilation: 2, groups: 2}\n"),
      "layer 'conv': torch's CPU convolution crashes (a segmentation fault)"),
 ], ids=["opaque", "crashing convolution"])
 def test_validate_refuses_a_model_validate_refuses_before_building_any(cli, write_spec, layers, refused):

@@ -626,6 +626,37 @@ def test_a_convolution_torchs_cpu_kernel_crashes_on_is_refused_before_it_runs(wr
     assert validate(path, batch=3, device="cpu", runs=0, counter="torch").ok
 
 
+def test_a_convolution_torch_runs_on_its_own_kernel_is_not_refused_as_crashing(write_spec, cli):
+    """The crashing layer above crashes where torch runs it through oneDNN (aten's use_mkldnn): at a
+    batch of 3, or grouped at a batch of 1, in float32; always in bfloat16. At a batch of 1,
+    ungrouped, torch runs it on its own kernel, and in float64 always: it ran (measured here in
+    child processes), and was refused as crashing. It is validated there, and still refused where
+    oneDNN runs it, or where the model is counted in float32 at a batch oneDNN runs."""
+    code = ("import sys, torch\nn, groups, dtype = int(sys.argv[1]), int(sys.argv[2]), getattr(torch, sys.argv[3])\n"
+            "x = torch.randn(n, 4, 4, 1).contiguous(memory_format=torch.channels_last).to(dtype)\n"
+            "torch.nn.Conv2d(4, 12, (5, 2), stride=(1, 2), padding=3, dilation=2, groups=groups).to(dtype)(x)\n")
+
+    def crashes(*args: str) -> bool:
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, check=False, timeout=300)
+        assert done.returncode in (0, -11), done
+        return done.returncode == -11
+
+    assert [crashes(*case) for case in (("1", "1", "float32"), ("1", "1", "float64"), ("3", "1", "float64"),
+                                        ("1", "2", "float32"), ("3", "1", "float32"))] == [False] * 3 + [True] * 2
+    conv = "{kind: conv2d, out: 12, kernel: [5, 2], stride: [1, 2], padding: 3, dilation: 2, groups: GROUPS}"
+    path = write_spec(f"name: cl\ninput: [4, 4, 1]\nlayers:\n  - norm: channel_layer_norm\n  - conv: "
+                      f"{conv.replace('GROUPS', '1')}\n")
+    assert validate(path, device="cpu", runs=1, warmup=0, counter="torch").ok
+    assert validate(path, device="cpu", runs=1, warmup=0, counter="torch", dtype="float64", memory=False).ok
+    grouped = write_spec(f"name: cl\ninput: [4, 4, 1]\nlayers:\n  - norm: channel_layer_norm\n  - conv: "
+                         f"{conv.replace('GROUPS', '2')}\n")
+    refused = ["torch's CPU convolution crashes (a segmentation fault) on this layer"]
+    for refusal in ([path, "--batch", "3"], [path, "--batch", "3", "--dtype", "float64"], [path, "--dtype", "bfloat16"],
+                    [grouped]):
+        result = cli("validate", *refusal, "--runs", "1", "--warmup", "0", "--no-memory", "--counter", "torch")
+        assert result.exit_code == 2 and refused[0] in result.stderr, (refusal, result.output)
+
+
 def test_a_convolution_with_a_window_of_padding_at_an_end_alone_is_validated(write_spec):
     """Strided, dilated and of a channels-last map, but with only the first window along each axis
     reading padding alone (kernel 2, stride 2, padding 4, dilation 3 on 5×5: taps at −4 and −1),
