@@ -7,6 +7,7 @@ separate analysis under each convention gives, and that a skipped operation is s
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -97,6 +98,26 @@ def test_same_padding_is_named_as_fvcore_skips_it(write_spec):
     stats = archcalc.analyze(path, convention="fvcore")
     assert stats.uncounted() == ["conv2d with padding 'same'"] and stats.totals.macs == 0
     assert archcalc.analyze(path).totals.macs == 8 * 8 * 4 * 3 * 3 * 3  # the seeds' conv rule
+
+
+def test_valid_padding_is_counted_as_padding_0_which_archcalc_builds_not_as_fvcore_counts_torchs_valid(write_spec):
+    """docs/spec.md: `padding: valid` is padding 0, and built so, under fvcore too. fvcore counts
+    nothing of a torch module built with padding='valid' (torch runs it as aten::_convolution_mode,
+    as 'same'), and the MACs of one built with padding 0: out · C_in · k^axes per output position."""
+    torch = pytest.importorskip("torch")
+    fvcore = pytest.importorskip("fvcore.nn")
+    for axes, sizes in ((1, [16]), (2, [16, 16]), (3, [8, 8, 8])):
+        module = getattr(torch.nn, f"Conv{axes}d")
+        x = torch.randn(1, 3, *sizes)
+        valid = fvcore.FlopCountAnalysis(module(3, 4, 3, padding="valid"), x).unsupported_ops_warnings(False)
+        zero = fvcore.FlopCountAnalysis(module(3, 4, 3), x).unsupported_ops_warnings(False)
+        assert valid.total() == 0 and dict(valid.unsupported_ops()) == {"aten::_convolution_mode": 1}
+        macs = 4 * 3 * 3**axes * math.prod(size - 2 for size in sizes)  # out · C_in · taps per output position
+        assert zero.total() == macs
+        spec = f"name: v\ninput: [3, {', '.join(map(str, sizes))}]\nlayers:\n  - c: {{kind: conv{axes}d, out: 4, kernel: 3"
+        counted = [archcalc.analyze(write_spec(spec + f", padding: {padding}}}\n"), convention="fvcore").totals.macs
+                   for padding in ("valid", 0)]
+        assert counted == [macs, macs]
 
 
 # Measured on the torch modules with torch 2.14.1, torchvision 0.29.1 and fvcore 0.1.5.post20221221, one
