@@ -209,11 +209,24 @@ class ReceptiveField(tuple):
         if windows is KEEPS_GRID.get(len(windows)):
             return self
         first, window = self[0], windows[0]
-        if (type(first) is Axis and type(window) is not Resampling and self.count(first) == len(self)
-                and windows.count(window) == len(windows)):  # a square field through a square window, worked out once
-            return _new(ReceptiveField, (first.through(window, reads),) * len(self))
+        if self.count(first) == len(self) and windows.count(window) == len(windows):  # square: worked out once
+            if type(first) is Axis and type(window) is not Resampling:
+                return _new(ReceptiveField, (first.through(window, reads),) * len(self))
+            if type(window) is Resampling:
+                return _alike(first, window, len(self), reads)
         axes = [axis.through(window, reads) for axis, window in zip(self, windows)]
         return None if None in axes else _new(ReceptiveField, axes)
+
+
+def _alike(axis: Axis | Periodic, window: Resampling, count: int, reads: Reads) -> ReceptiveField | None:
+    """The field of `count` alike axes behind alike resampling windows, worked out once and its
+    reads spent for each axis, as working out each would spend them."""
+    left = reads.left
+    behind = axis.through(window, reads)
+    spent = left - reads.left
+    if behind is None or not all(reads.spend(spent) for _ in range(count - 1)):
+        return None
+    return _new(ReceptiveField, (behind,) * count)
 
 
 class Moved(ReceptiveField):

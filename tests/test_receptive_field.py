@@ -842,6 +842,45 @@ def test_the_reads_spent_on_patterns_are_bounded(write_spec):
     assert fields["conv.399"] is None
 
 
+def test_a_square_maps_upsampling_is_worked_out_once_and_spends_the_reads_of_each_axis(write_spec, monkeypatch):
+    """table --rf of 240 upsamplings of a square map to sizes 2,001 on took seconds: each pattern
+    was worked out along each axis alike, with its exact positions in Fractions. Along alike axes it
+    is worked out once and its reads spent for each (the same fields, and the same layer where
+    MAX_FIELD_READS runs out, as axis by axis: u0 to u80 spend it here, as on a map of
+    2,000 × 1,999, whose axes differ); the exact reads are whole-number arithmetic."""
+    from archcalc import receptive
+    from archcalc.layers import LAYER_KINDS
+    from archcalc.layers.resize import _exact_reads, _Upsample
+
+    def spec(width: int) -> str:
+        ups = "".join(f"  - u{i}: {{kind: upsample2d, size: [{2001 + i}, {width + 1 + i}]}}\n" for i in range(90))
+        return write_spec(f"name: up\ninput: [1, 2000, {width}]\nlayers:\n{ups}")
+
+    worked = {"resize": 0, "field": 0}
+    upsample, pattern = _Upsample._pattern, receptive._pattern
+    monkeypatch.setattr(_Upsample, "_pattern", lambda *args: worked.__setitem__("resize", worked["resize"] + 1)
+                        or upsample(*args))
+    monkeypatch.setattr(receptive, "_pattern", lambda *args: worked.__setitem__("field", worked["field"] + 1)
+                        or pattern(*args))
+    square = archcalc.analyze(spec(2000)).receptive_fields
+    assert worked == {"resize": 82, "field": 82}  # once a layer: u81's runs out of reads, u82 on are not listed
+    assert [name for name, field in square.items() if field is None] == [f"u{i}" for i in range(81, 90)]
+    assert all(field.height == field.width for field in square.values() if field is not None)
+    oblong = archcalc.analyze(spec(1999)).receptive_fields  # 1999 + 1 + i: the width's sizes one less
+    assert [name for name, field in oblong.items() if field is None] == [f"u{i}" for i in range(81, 90)]
+    assert all(square[name].height == oblong[name].height for name in square if square[name] is not None)
+    for n, m, mode, corners in itertools.product(range(1, 9), range(1, 19), ("nearest", "bilinear"), (False, True)):
+        if mode == "nearest" and corners:
+            continue
+        ratio = Fraction(n, m) if not corners else Fraction(n - 1, max(m - 1, 1))
+        where = [o * ratio if mode == "nearest" or corners else (o + Fraction(1, 2)) * ratio - Fraction(1, 2)
+                 for o in range(ratio.denominator)]  # unit o's position in exact arithmetic
+        exact = tuple((math.floor(w),) if mode == "nearest" or w == math.floor(w) else (math.floor(w), math.floor(w) + 1)
+                      for w in where)
+        attrs = LAYER_KINDS["upsample2d"].resolve({"size": m, "mode": mode, "align_corners": corners})
+        assert _exact_reads(attrs, ratio, ratio.denominator) == exact, (n, m, mode, corners)
+
+
 @pytest.mark.parametrize("spec, measured", [("fused_mbconv", 15), ("convnext_block", 18)])
 def test_the_convnext_and_efficientnet_kinds_fields_match_the_gradient(spec, measured):
     """channel_layer_norm and stochastic_depth keep the field (each unit reads its own pixel); so do

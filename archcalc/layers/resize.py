@@ -102,8 +102,13 @@ class _Upsample(_Resized):
         sizes = list(zip(shapes[0][2:], out[2:]))
         if not all(isinstance(n, int) and isinstance(m, int) for n, m in sizes):
             return None
-        patterns = [self._pattern(a, axis, n, m) for axis, (n, m) in enumerate(sizes)]
-        return None if None in patterns else tuple(patterns)
+        keys = [(n, m, a.scale[axis] if a.scale is not None else None) for axis, (n, m) in enumerate(sizes)]
+        patterns = {}  # an axis like one before it (a square map's) is worked out once
+        for axis, key in enumerate(keys):
+            if key not in patterns:
+                patterns[key] = self._pattern(a, axis, *key[:2])
+        along = [patterns[key] for key in keys]
+        return None if None in along else tuple(along)
 
     def _pattern(self, a: Attrs, axis: int, n: int, m: int) -> Resampling | None:
         """In exact arithmetic the reads repeat `inputs` units on every `outputs` (the ratio n/m
@@ -120,8 +125,7 @@ class _Upsample(_Resized):
         outputs, inputs = ratio.denominator, ratio.numerator
         if outputs > MAX_FIELD_PERIOD or m > MAX_FIELD_PERIOD:
             return None
-        exact = _exact_position(a, ratio)
-        pattern = Resampling(outputs, inputs, tuple(_reads(a.mode, exact(o)) for o in range(outputs)))
+        pattern = Resampling(outputs, inputs, _exact_reads(a, ratio, outputs))
         position = self._source(a, axis, n, m)
         taps = tuple(_reads(a.mode, position(o)) for o in range(m))
         if all(list(taps[o]) == pattern.read(o) for o in range(m)):
@@ -173,13 +177,18 @@ def _float32(value: float) -> float:
     return struct.unpack("f", struct.pack("f", value))[0]
 
 
-def _exact_position(a: Attrs, ratio: Fraction):
-    """Output unit → its position in the input in exact arithmetic, unclamped."""
-    from fractions import Fraction
-
-    if a.mode == "nearest" or a.align_corners:
-        return lambda o: o * ratio
-    return lambda o: (o + Fraction(1, 2)) * ratio - Fraction(1, 2)
+def _exact_reads(a: Attrs, ratio: Fraction, outputs: int) -> tuple[tuple[int, ...], ...]:
+    """The input units output units 0 … outputs − 1 read in exact arithmetic, away from the borders
+    (`_reads`): unit o's position is (A·o + B) / D in whole numbers, o·ratio (nearest,
+    align_corners) or (o + 1/2)·ratio − 1/2, its first unit the floor, and a second one where it
+    falls between two."""
+    p, q = ratio.numerator, ratio.denominator
+    step, offset, scale = (p, 0, q) if a.mode == "nearest" or a.align_corners else (2 * p, p - q, 2 * q)
+    reads = []
+    for o in range(outputs):
+        first, between = divmod(step * o + offset, scale)
+        reads.append((first,) if a.mode == "nearest" or not between else (first, first + 1))
+    return tuple(reads)
 
 
 def _fused(a: float, b: float, c: float) -> float:
@@ -196,11 +205,11 @@ def _pixel(where: float) -> int:
     return floor(_float32(where))
 
 
-def _reads(mode: str, where: float | Fraction) -> tuple[int, ...]:
-    """The input units read at `where`, away from the borders: one (nearest, or an interpolation
-    that falls on a pixel, or just below one) or two. `where` is torch's position (a float) or
-    the exact one (a Fraction); for nearest, torch's (floored) index already."""
-    first = _pixel(where) if isinstance(where, float) else floor(where)
+def _reads(mode: str, where: float) -> tuple[int, ...]:
+    """The input units read at torch's position `where`, away from the borders: one (nearest, or an
+    interpolation that falls on a pixel, or just below one) or two. For nearest `where` is torch's
+    (floored) index already (an int)."""
+    first = _pixel(where) if isinstance(where, float) else where
     return (first,) if mode == "nearest" or where <= first else (first, first + 1)
 
 
