@@ -1565,6 +1565,30 @@ def test_floors_of_three_sizes_in_a_cycle_are_refused_where_no_size_meets_them(w
         assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
 
 
+def test_floors_met_nowhere_through_sizes_made_one_name_that_equality(write_spec, cli):
+    """A D×H×W input pooled by [1, 4, 4] added to it pooled by [2, 1, 2] and turned to H×W×D needs
+    D = H, ⌊H/4⌋ = ⌊W/2⌋ and ⌊W/4⌋ = ⌊D/2⌋: with D = H a cycle of floors that no size meets. The
+    error named the two floor conditions and the pool's H ≥ 4 alone, which (D, H, W) = (2, 8, 4)
+    meets (by hand: ⌊2/2⌋ = 1 = ⌊4/4⌋, ⌊4/2⌋ = 2 = ⌊8/4⌋, 8 ≥ 4); it names D = H too."""
+    path = write_spec("""
+        name: cycle_through
+        input: [3, 8, 8, 8]
+        outputs: [sum]
+        layers:
+          - a: {kind: maxpool3d, kernel: [1, 4, 4]}
+          - b: {kind: maxpool3d, kernel: [2, 1, 2], from: input}
+          - turned: {kind: permute, dims: [0, 1, 3, 4, 2], from: b}
+          - sum: {kind: add, from: [a, turned]}
+    """)
+    result = cli("table", path, "--input", "3xDxHxW")
+    assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
+    assert "H = D" in result.stderr, result.stderr
+    graph = load_graph(path)
+    for depth, height, width in product(range(1, 13), repeat=3):
+        with pytest.raises(SpecError):
+            analyze_graph(graph, (3, depth, height, width))
+
+
 def test_the_first_stage_of_many_that_no_size_meets_is_named_in_a_few_tries(write_spec, monkeypatch):
     """Ten stages, each a map pooled by [a, b] joined to one pooled by [b, a], padded and turned: the
     first joins (⌊H/2⌋, ⌊W/3⌋) to (⌊W/2⌋ + 2, ⌊H/3⌋). By hand: ⌊H/2⌋ − ⌊W/2⌋ = 2 needs H − W from 3

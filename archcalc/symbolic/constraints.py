@@ -72,8 +72,9 @@ def _several_nowhere(graph: Graph, conditions: list[Condition], equal: dict[sp.S
     for symbols in _linked(r for _, r in relations):
         inside = [(c, r) for c, r in relations if r.free_symbols <= symbols]
         if _region_empty(inside):
-            *others, culprit = _fewest_by_halves(inside, _region_empty)
-            raise _nowhere_error(graph, culprit[0], [c for c, _ in others] + _links(conditions, symbols))
+            needed = [c for c, _ in _fewest_by_halves(inside, _region_empty)]
+            named = set().union(*(c.relation.free_symbols for c in needed))  # D and H, where D = H made them one
+            raise _nowhere_error(graph, needed[-1], needed[:-1] + _links(conditions, named))
 
 
 def _fewest_by_halves(found: list, nowhere: Callable[[list], bool]) -> list:
