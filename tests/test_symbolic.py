@@ -1565,6 +1565,33 @@ def test_floors_of_three_sizes_in_a_cycle_are_refused_where_no_size_meets_them(w
         assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
 
 
+def test_a_size_put_in_as_a_fraction_of_a_floor_is_decided_without_a_traceback(write_spec, cli):
+    """A map padded and pooled by 2 with stride 1 (H + 1, W − 1), upsampled by [3, 2] and turned,
+    added to a conv's (H + 2, W + 1) pooled by 4 along H: 2·W − 2 = ⌊H/4⌋ + 1 and 3·H + 3 = W + 1.
+    Putting W = (⌊H/4⌋ + 3)/2 from the first into the second left a fraction outside the floors,
+    and the table ended in a traceback (ValueError). By hand: W = 3·H + 2 makes the first
+    6·H + 1 = ⌊H/4⌋, true at no H ≥ 1, so the spec is one error, as the numbers say."""
+    path = write_spec("""
+        name: halves
+        input: [3, 8, 8]
+        outputs: [sum]
+        layers:
+          - near: {kind: maxpool2d, kernel: 2, stride: 1, padding: [1, 0]}
+          - up: {kind: upsample2d, scale: [3, 2]}
+          - turned: {kind: permute, dims: [0, 1, 3, 2]}
+          - wide: {kind: conv2d, out: 3, kernel: [3, 2], padding: [2, 1], from: input}
+          - pooled: {kind: maxpool2d, kernel: [2, 1], stride: [4, 1]}
+          - sum: {kind: add, from: [turned, pooled]}
+    """)
+    result = cli("table", path, "--input", "3xHxW")
+    assert "Traceback" not in result.output and not isinstance(result.exception, ValueError), result.output
+    assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
+    graph = load_graph(path)
+    for height, width in product(range(1, 41), repeat=2):
+        with pytest.raises(SpecError):
+            analyze_graph(graph, (3, height, width))
+
+
 def test_floors_met_nowhere_through_sizes_made_one_name_that_equality(write_spec, cli):
     """A D×H×W input pooled by [1, 4, 4] added to it pooled by [2, 1, 2] and turned to H×W×D needs
     D = H, ⌊H/4⌋ = ⌊W/2⌋ and ⌊W/4⌋ = ⌊D/2⌋: with D = H a cycle of floors that no size meets. The

@@ -154,6 +154,8 @@ def _nowhere_through(graph: Graph, equality: Condition, conditions: list[Conditi
         found.append((equality, size_set(sp.Eq(sp.Mod(times, k), 0))))
     for condition in conditions:
         put_in = (condition.relation.xreplace(equal) if equal else condition.relation).xreplace({x: value})
+        if k != 1 and isinstance(put_in, sp.Rel):  # times k: whole numbers outside the floors, as tests need
+            put_in = put_in.func(sp.expand(k * put_in.lhs), sp.expand(k * put_in.rhs))
         if put_in == sp.false:
             raise _nowhere_error(graph, condition, [equality])
         if put_in != sp.true and put_in.free_symbols == {y}:
