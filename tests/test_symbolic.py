@@ -1616,6 +1616,32 @@ def test_floors_met_nowhere_through_sizes_made_one_name_that_equality(write_spec
             analyze_graph(graph, (3, depth, height, width))
 
 
+def test_equalities_met_nowhere_through_sizes_made_one_name_that_equality(write_spec, cli):
+    """A D×H×W input joined along D to itself with D and H swapped (which needs H = D: a
+    (D + H)×H×W map) added to the input turned to W×H×D, padded along W and upsampled by 2 along D:
+    W + 2 = D + H and W = 2·D. With H = D those say W + 2 = W, met nowhere; the error named the two
+    alone, which D = 1, H = 3, W = 2 meets (by hand: 2 + 2 = 1 + 3, 2 = 2·1). It names H = D too."""
+    path = write_spec("""
+        name: joined_through
+        input: [3, 8, 8, 8]
+        outputs: [sum]
+        layers:
+          - swapped: {kind: permute, dims: [0, 1, 3, 2, 4], from: input}
+          - joined: {kind: concat, dim: 2, from: [input, swapped]}
+          - turned: {kind: permute, dims: [0, 1, 4, 3, 2], from: input}
+          - up: {kind: upsample3d, scale: [1, 1, 2]}
+          - padded: {kind: conv3d, out: 3, kernel: 1, padding: [1, 0, 0]}
+          - sum: {kind: add, from: [joined, padded]}
+    """)
+    result = cli("table", path, "--input", "3xDxHxW")
+    assert result.exit_code == 2 and "so the network is valid at none" in result.stderr, result.output
+    assert "layer 'joined' needs H = D" in result.stderr, result.stderr
+    graph = load_graph(path)
+    for depth, height, width in product(range(1, 13), repeat=3):
+        with pytest.raises(SpecError):
+            analyze_graph(graph, (3, depth, height, width))
+
+
 def test_the_first_stage_of_many_that_no_size_meets_is_named_in_a_few_tries(write_spec, monkeypatch):
     """Ten stages, each a map pooled by [a, b] joined to one pooled by [b, a], padded and turned: the
     first joins (⌊H/2⌋, ⌊W/3⌋) to (⌊W/2⌋ + 2, ⌊H/3⌋). By hand: ⌊H/2⌋ − ⌊W/2⌋ = 2 needs H − W from 3

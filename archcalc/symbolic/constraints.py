@@ -58,8 +58,7 @@ def met_somewhere(graph: Graph, conditions: list[Condition]) -> None:
         _nowhere_through(graph, condition, conditions, equal)
     linear = [(c, r) for c in conditions if _linear_equality(r := c.relation.xreplace(equal) if equal else c.relation)]
     if _linear_nowhere(linear):
-        *others, culprit = _fewest(linear, _linear_nowhere, cheap=True)
-        raise _nowhere_error(graph, culprit[0], [c for c, _ in others])
+        raise _linked_nowhere(graph, [c for c, _ in _fewest(linear, _linear_nowhere, cheap=True)], conditions)
     _several_nowhere(graph, conditions, equal)
 
 
@@ -72,9 +71,15 @@ def _several_nowhere(graph: Graph, conditions: list[Condition], equal: dict[sp.S
     for symbols in _linked(r for _, r in relations):
         inside = [(c, r) for c, r in relations if r.free_symbols <= symbols]
         if _region_empty(inside):
-            needed = [c for c, _ in _fewest_by_halves(inside, _region_empty)]
-            named = set().union(*(c.relation.free_symbols for c in needed))  # D and H, where D = H made them one
-            raise _nowhere_error(graph, needed[-1], needed[:-1] + _links(conditions, named))
+            raise _linked_nowhere(graph, [c for c, _ in _fewest_by_halves(inside, _region_empty)], conditions)
+
+
+def _linked_nowhere(graph: Graph, needed: list[Condition], conditions: list[Condition]) -> SpecError:
+    """The error of `needed` (the culprit last), met nowhere once X = Y constraints made sizes one,
+    naming those too (⌊D/2⌋ = ⌊W/4⌋ and ⌊W/2⌋ = ⌊H/4⌋ meet nowhere through D = H)."""
+    named = set().union(*(c.relation.free_symbols for c in needed))
+    links = [c for c in _links(conditions, named) if c not in needed]
+    return _nowhere_error(graph, needed[-1], needed[:-1] + links)
 
 
 def _fewest_by_halves(found: list, nowhere: Callable[[list], bool]) -> list:
@@ -157,7 +162,7 @@ def _nowhere_through(graph: Graph, equality: Condition, conditions: list[Conditi
         if k != 1 and isinstance(put_in, sp.Rel):  # times k: whole numbers outside the floors, as tests need
             put_in = put_in.func(sp.expand(k * put_in.lhs), sp.expand(k * put_in.rhs))
         if put_in == sp.false:
-            raise _nowhere_error(graph, condition, [equality])
+            raise _linked_nowhere(graph, [equality, condition], conditions)
         if put_in != sp.true and put_in.free_symbols == {y}:
             found.append((condition, size_set(put_in)))
     found = [(condition, sizes) for condition, sizes in found if sizes is not None]
