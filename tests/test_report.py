@@ -426,7 +426,19 @@ def test_the_activations_of_a_model_of_one_block_are_two_bars(cli, write_spec):
     for chart in (memory, time):
         assert "line [" not in chart and chart.count("    bar [") == 2
     assert "Blue bar: the most alive while the block runs; amber bar over it: alive after it" in text
-    assert "Blue bar: each stage's share of the predicted time; amber bar over it: its share of the MACs" in text
+
+
+def test_a_model_of_one_stage_draws_its_time_and_cost_bars_apart(cli, write_spec):
+    """One stage holds all of the predicted time and all of the MACs: its two bars were both
+    100.0 under one label, and mermaid draws one label's bars over one another, so the amber bar
+    hid the blue one. Each is under a label of its own, the other series 0 there."""
+    spec = write_spec("name: one\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n")
+    text = cli("report", spec, "--device-profile", "h200").stdout
+    (time,) = [chart for chart in charts(text, "xychart-beta") if "predicted time" in chart]
+    bars = [line.strip() for line in time.splitlines() if line.strip().startswith("bar [")]
+    assert bars == ["bar [100.0, 0]", "bar [0, 100.0]"]  # blue on the first label only, amber on the second
+    assert "x-axis [\"c#58; predicted time\", \"c#58; MACs\"]" in time
+    assert "Blue bar: the stage's share of the predicted time; amber bar beside it: its share of the MACs" in text
 
 
 def test_settings_valid_together_at_one_size_of_several_are_a_bar_each(cli):

@@ -263,16 +263,27 @@ def _time_chart(stats: ModelStats, stages: list[Row], title: str, attr: str, roo
     bars = Bars(f"{stats.model}: predicted time and {title} by stage", labels,
                 (Series("predicted time", tuple(time_shares), tuple(map(seconds_text, times))),
                  Series(title, tuple(cost_shares), tuple(map(human, costs)))), "share of the model")
-    names = ", ".join(f'"{mermaid_text(name)}"' for name in runs)
-    second, kind, drawn = _second_series(", ".join(f"{100 * share:.1f}" for share in cost_shares), len(runs))
+    axis, plotted, legend = _time_series(list(runs), time_shares, cost_shares, title)
     return [f"## Predicted time beside {title}{suffix}", "", bars, "",
             (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {lower_bound_mark(roof)}{seconds_text(roof.total)} in "
-             f"all{markdown_text(f' ({lower_bound_reason(roof)})' if roof.uncounted else '')}. "
-             f"Blue {kind}: each stage's share of the predicted time; amber {drawn}: its share of the {title} (percent)."), "",
+             f"all{markdown_text(f' ({lower_bound_reason(roof)})' if roof.uncounted else '')}. {legend}"), "",
             "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: predicted time and {title} by stage"',
-            f"    x-axis [{names}]", '    y-axis "% of the model"',
-            f"    bar [{', '.join(f'{100 * share:.1f}' for share in time_shares)}]", second, "```", ""]
+            f"    x-axis [{axis}]", '    y-axis "% of the model"', *plotted, "```", ""]
+
+
+def _time_series(names: list[str], time_shares: list[float], cost_shares: list[float], title: str
+                 ) -> tuple[str, list[str], str]:
+    """The time chart's mermaid x-axis, series and legend. Mermaid draws a chart's bars for one
+    label over one another: one stage (its shares both 100%) is a bar for the time and one beside
+    it for the cost, each under its own label, else the amber bar hid the blue one."""
+    times = [f"{100 * share:.1f}" for share in time_shares]
+    costs = [f"{100 * share:.1f}" for share in cost_shares]
+    if len(names) == 1:
+        return (f'"{mermaid_text(f"{names[0]}: predicted time")}", "{mermaid_text(f"{names[0]}: {title}")}"', [f"    bar [{times[0]}, 0]", f"    bar [0, {costs[0]}]"],
+                f"Blue bar: the stage's share of the predicted time; amber bar beside it: its share of the {title} (percent).")
+    return (", ".join(f'"{mermaid_text(name)}"' for name in names), [f"    bar [{', '.join(times)}]", f"    line [{', '.join(costs)}]"],
+            f"Blue bars: each stage's share of the predicted time; amber line: its share of the {title} (percent).")
 
 
 def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
