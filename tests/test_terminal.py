@@ -152,6 +152,28 @@ def test_every_table_fits_a_narrow_terminal(name):
     assert_fits(shown, piped(tuple(args)), columns)
 
 
+NARROWEST = {"table": (["table", "resnet18"], 27), "memory": (["memory", "resnet18"], 28),
+             "table resnet18 --input 3xHxW --batch N --train":
+                 (["table", "resnet18", "--input", "3xHxW", "--batch", "N", "--train"], 33),
+             "table resnet18 --rf --train --device-profile h100-sxm":
+                 (["table", "resnet18", "--rf", "--train", "--device-profile", "h100-sxm"], 38)}
+"""Tables and the narrowest terminal each fits, as README states it."""
+
+
+@pytest.mark.parametrize("name", NARROWEST)
+def test_the_narrowest_terminal_a_table_fits_is_the_one_readme_states(name):
+    """README said columns go "until it fits"; at 24 columns the terminal folded these tables,
+    whose columns were all down to their widest number or tree branch. README now states where
+    fitting stops: the table fits at that width, and one column less folds it."""
+    args, columns = NARROWEST[name]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert re.search(rf"`{re.escape(name)}` (?:fits )?down to {columns}\b", readme), name
+    full = piped(tuple(args))
+    assert_fits(on_terminal(args, columns)[1], full, columns)
+    with pytest.raises(AssertionError, match="a table folded"):
+        assert_fits(on_terminal(args, columns - 1)[1], full, columns - 1)
+
+
 def test_a_name_longer_than_the_terminal_wraps_between_its_letters(write_spec):
     """A layer named by 150 letters has no join to wrap at: its column stayed 150 wide and the
     terminal folded every row. As a last resort a name wraps between any two letters (a number

@@ -11,7 +11,8 @@ is not enough its columns stand one space apart instead of GAP; then the columns
 LAST_ORDER go, in turn, then a formula's floors and ceilings break at their spaces, then a
 table's optional columns go (validate's summary: the figures its verdict sums up), and last, a
 column at a time, a cell breaks between any two letters, then writes its formulas' figures short
-(archcalc.render.fitting, imported only then).
+(archcalc.render.fitting, imported only then). There it stops: a table whose columns are all as
+narrow as their widest number or tree branch is left wider than a narrower terminal, which folds it.
 """
 
 from __future__ import annotations
