@@ -21,10 +21,12 @@ def narrow(cell: str) -> str:
     return f"{sign}{human(int(digits.replace(',', '')), '')}{mark or ''}"
 
 
-_BREAKS = re.compile(r"(?<=[ ·_×])|(?<=[./])(?=[A-Za-z])")
-"""Where a cell may go on to the next line: after a space, a `·` or `×` of a formula or shape, an
-underscore, or a dot or slash between the parts of a name or path (not inside a number, nor a
-floor or ceiling)."""
+_UNIT = r"(?:[KMGTP]i?B|[KMGTP]|[mµn]?s|B)(?![A-Za-z])"
+"""A unit written after a number and a space: `2.48 G`, `26.1 ms`, `143.3 MiB`."""
+_BREAKS = re.compile(rf"(?<=[·_×])|(?<= )(?!(?<=\d ){_UNIT})|(?<=[./])(?=[A-Za-z])")
+"""Where a cell may go on to the next line: after a space (not one between a number and its
+unit), a `·` or `×` of a formula or shape, an underscore, or a dot or slash between the parts of
+a name or path (not inside a number, nor a floor or ceiling)."""
 
 
 CUTS = ("joins", "floors", "letters", "short")
@@ -32,8 +34,9 @@ CUTS = ("joins", "floors", "letters", "short")
 ceilings whole; at their spaces too; between any two characters but those of a number (a name
 longer than the terminal, such as a layer named by 150 letters); and that with every exact
 figure in it written short as well (a formula's `25,165,824·N` as `25.2M·N`)."""
-_NUMBER_OR_CHARACTER = re.compile(r"[+-]?\d[\d,.]*[KMGT]?|.", re.DOTALL)
-"""A number (with the K, M, G or T of one written short) or any other character."""
+_NUMBER_OR_CHARACTER = re.compile(rf"[+-]?\d[\d,.]*(?:[KMGT]| {_UNIT})?|.", re.DOTALL)
+"""A number (with the K, M, G or T of one written short, or its unit after a space) or any other
+character."""
 _FIGURE = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
 _BRANCH = re.compile(r"(?:[│ ]  )*[├└]─ ")
 """A tree's lines before a name (`│  ├─ `): they stay whole, on the name's first line."""

@@ -5,7 +5,8 @@ Piped output, and output written with -o or asked for with --wide, keeps its ful
 (archcalc.cli sets `WIDTH` with `choose`) a table wider than the window is fitted by the steps of
 FIT_ORDER, in order, until it fits: a heading there drops that column; NARROW writes the exact
 figures short (118,013,952 → 118M). If it is still too wide, its columns wrap onto more
-lines, at spaces and at the joins of names, paths, shapes and formulas, never inside a number (the
+lines, at spaces and at the joins of names, paths, shapes and formulas, never inside a number nor
+between a number and its unit (the
 column that adds the fewest lines first; a tree's branch whole before its name), and where that
 is not enough its columns stand one space apart instead of GAP; then the columns of
 LAST_ORDER go, in turn, then a formula's floors and ceilings break at their spaces, then a
