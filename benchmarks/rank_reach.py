@@ -1,9 +1,10 @@
 """Whether the CPU's rank target (ρ ≥ 0.8 for every bundled model) is within reach of any prediction
 on the kept measurements of the AVX-512 machine: for each kept file of per-layer times, each
-ConvNeXt's η (the highest ρ of any prediction that times alike layers alike,
+ConvNeXt's η (a bound on the ρ of any prediction that times alike layers alike,
 `archcalc.validation.results.rank_ceiling`) and the same ceiling for a prediction that also tells
 each stage's first and last blocks from its others (their layers follow or precede a downsampling
-in the graph, the only place a ConvNeXt block's own layers differ from their neighbours'); then in
+in the graph; elsewhere a block's layers and their neighbours differ only in the stochastic depth's
+rate, a no-op at inference); then in
 how many measurements all four ConvNeXts could reach 0.8 at once, by each ceiling. Nothing is timed:
 it reads the files (the median runs) and the bundled specs.
 
