@@ -387,3 +387,43 @@ def test_more_models_than_colours_are_charts_of_twelve_or_fewer(cli, write_spec)
     assert legends == ["blue: tiny1; amber: tiny2; green: tiny3; red: tiny4; violet: tiny5; pink: tiny6.",
                        ("blue: tiny7; amber: tiny8; green: tiny9; red: tiny10; violet: tiny11; pink: tiny12; "
                         "cyan: tiny13.")]
+
+
+HUES = {"#3b82f6": "blue", "#d97706": "amber"}
+"""Tailwind's blue-500 and amber-600 by name: the words a caption calls the first two series."""
+CAPTIONED = {"stages": "resnet18",
+             "one layer": "name: one\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n",
+             "one block": ("name: one\ninput: [3, 8, 8]\nlayers:\n  - stem:\n      layers:\n"
+                           "        - c: {kind: conv2d, out: 4, kernel: 3}\n        - r: relu\n")}
+"""Models whose captioned charts differ: many stages, one stage of one layer, one stage of two."""
+
+
+def drawn_marks(svg: ElementTree.Element) -> set[tuple[str, str]]:
+    """What the chart draws, read from its SVG: (colour, mark) per series, the mark 'bar' or 'bars'
+    (a rect with a tooltip; a legend's swatch has none), 'line' (a polyline of two points or more),
+    'dot' (a circle), or 'line, filled below' (a line over a polygon of its colour)."""
+    bars: dict[str, int] = {}
+    for rect in svg.iter(f"{SVG}rect"):
+        if rect.find(f"{SVG}title") is not None:
+            bars[rect.get("fill")] = bars.get(rect.get("fill"), 0) + 1
+    marks = {(HUES[fill], "bar" if count == 1 else "bars") for fill, count in bars.items()}
+    filled = {polygon.get("fill") for polygon in svg.iter(f"{SVG}polygon")}
+    marks |= {(HUES[line.get("stroke")], "line, filled below" if line.get("stroke") in filled else "line")
+              for line in svg.iter(f"{SVG}polyline") if len(line.get("points").split()) > 1}
+    return marks | {(HUES[dot.get("fill")], "dot") for dot in svg.iter(f"{SVG}circle")}
+
+
+@pytest.mark.parametrize("spec", CAPTIONED.values(), ids=CAPTIONED.keys())
+def test_each_charts_caption_names_the_marks_the_chart_draws(cli, write_spec, spec):
+    """The captions under the time and memory charts were the markdown's, for its mermaid charts
+    ('amber line', 'Blue bars' per block) while the SVG draws the time's amber series as bars and
+    the memory as a line per layer. Each names each series' colour and mark as the SVG draws them."""
+    spec = spec if spec == "resnet18" else write_spec(spec)
+    page = cli("report", spec, "--device-profile", "h200", "--format", "html").stdout
+    found = re.findall(r'<figure class="chart \w+" id="chart-\d+">(<svg .*?</svg>)</figure>\s*<p>(.*?)</p>', page)
+    captions = [(svg, caption) for svg, caption in found if "Blue" in caption]
+    assert len(captions) == 2  # the time chart and the memory chart
+    for svg, caption in captions:
+        named = {(colour.lower(), mark) for colour, mark in
+                 re.findall(r"\b(Blue|amber) (bars?|line, filled below|line|dot)\b", caption)}
+        assert named == drawn_marks(ElementTree.fromstring(svg)), caption

@@ -587,3 +587,39 @@ def test_more_lines_than_colours_are_charts_of_twelve_or_fewer(cli, write_spec):
     # one scale in both charts (mermaid scales each to its own lines): 0 to w=13's MACs at 16×16,
     # 13 filters × 9 taps × 14×14 outputs = 22,932 = 0.00002293 G
     assert [block.count('    y-axis "GMACs" 0 --> 0.00002293\n') for block in blocks] == [1, 1]
+
+
+HUES = {"#3b82f6": "blue", "#d97706": "amber"}
+"""Tailwind's blue-500 and amber-600 by name: the words a caption calls the first two series."""
+CAPTIONED = {"stages": "resnet18",
+             "one layer": "name: one\ninput: [3, 8, 8]\nlayers:\n  - c: {kind: conv2d, out: 4, kernel: 3}\n",
+             "one block": ("name: one\ninput: [3, 8, 8]\nlayers:\n  - stem:\n      layers:\n"
+                           "        - c: {kind: conv2d, out: 4, kernel: 3}\n        - r: relu\n")}
+"""Models whose captioned charts differ: many stages, one stage of one layer, one stage of two."""
+
+
+def mermaid_marks(chart: str) -> set[tuple[str, str]]:
+    """What an xychart draws, read from it: (colour, mark) per series, each series the palette's
+    colour at its place (mermaid's plotColorPalette), its mark 'bar' or 'bars' (the values not 0)
+    or 'line'."""
+    palette = re.search(r'"plotColorPalette": "([^"]*)"', chart)[1].split(", ")
+    series = re.findall(r"^    (bar|line) \[(.*)\]$", chart, re.MULTILINE)
+    return {(HUES[palette[index]], mark if mark == "line" else
+             "bar" if sum(float(v) != 0 for v in values.split(", ")) == 1 else "bars")
+            for index, (mark, values) in enumerate(series)}
+
+
+@pytest.mark.parametrize("spec", CAPTIONED.values(), ids=CAPTIONED.keys())
+def test_each_mermaid_charts_caption_names_the_marks_it_draws(cli, write_spec, spec):
+    """The paragraph beside each two-series mermaid chart (the time's before it, the memory's
+    after it) names each series' colour and mark as the chart draws them."""
+    spec = spec if spec == "resnet18" else write_spec(spec)
+    paragraphs = cli("report", spec, "--device-profile", "h200").stdout.split("\n\n")
+    checked = 0
+    for index, chart in enumerate(paragraphs):
+        if chart.startswith("```mermaid") and "#d97706" in chart:
+            (caption,) = [p for p in (paragraphs[index - 1], paragraphs[index + 1]) if "Blue" in p]
+            named = {(colour.lower(), mark) for colour, mark in re.findall(r"\b(Blue|amber) (bars?|line)\b", caption)}
+            assert named == mermaid_marks(chart), caption
+            checked += 1
+    assert checked == 2  # the time chart and the memory chart

@@ -8,6 +8,8 @@ cross-validation results. The same input gives the same bytes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from archcalc.conventions import CONVENTIONS
 from archcalc.graph import INPUT
 from archcalc.render.charts import Bars, Lines, Series, colour_legend, colour_runs, mermaid_colours, shared_top
@@ -49,7 +51,7 @@ def report(models: list[ModelStats], validations: list | None = None, stamp: str
     section, `sweeps` (one per model, archcalc.sweep) the cost against resolution, `memories`
     (one per model, archcalc.memory; None for a dtype memory is not modelled in) the inference
     peak, `roofs` (one archcalc.roofline.Roofline per model) the predicted time on a device profile."""
-    parts = _parts(models, validations, stamp, sweeps, memories, roofs)
+    parts = _in_format(_parts(models, validations, stamp, sweeps, memories, roofs), "markdown")
     lines = [part for before, part in zip([None, *parts], parts)  # a chart and the blank line after it left out
              if isinstance(part, str) and (part or isinstance(before, str))]
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -61,7 +63,20 @@ def html(models: list[ModelStats], validations: list | None = None, stamp: str |
     from archcalc.render.html import document
 
     title = f"archcalc report: {', '.join(m.model for m in models)}"
-    return document(title, _parts(models, validations, stamp, sweeps, memories, roofs))
+    return document(title, _in_format(_parts(models, validations, stamp, sweeps, memories, roofs), "html"))
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A paragraph under a chart, per format: `markdown` tells what the mermaid chart draws, `html`
+    what the SVG chart in its place draws (archcalc.render.charts), for their marks differ."""
+    markdown: str
+    html: str
+
+
+def _in_format(parts: list, target: str) -> list:
+    """`parts` with each Caption as its text in `target` ("markdown" or "html")."""
+    return [getattr(part, target) if isinstance(part, Caption) else part for part in parts]
 
 
 def _parts(models: list[ModelStats], validations: list | None, stamp: str | None, sweeps: list | None,
@@ -264,9 +279,10 @@ def _time_chart(stats: ModelStats, stages: list[Row], title: str, attr: str, roo
                 (Series("predicted time", tuple(time_shares), tuple(map(seconds_text, times))),
                  Series(title, tuple(cost_shares), tuple(map(human, costs)))), "share of the model")
     axis, plotted, legend = _time_series(list(runs), time_shares, cost_shares, title)
+    total = (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {lower_bound_mark(roof)}{seconds_text(roof.total)} in "
+             f"all{markdown_text(f' ({lower_bound_reason(roof)})' if roof.uncounted else '')}.")
     return [f"## Predicted time beside {title}{suffix}", "", bars, "",
-            (f"On {markdown_text(roof.profile.name)} in {roof.dtype}: {lower_bound_mark(roof)}{seconds_text(roof.total)} in "
-             f"all{markdown_text(f' ({lower_bound_reason(roof)})' if roof.uncounted else '')}. {legend}"), "",
+            Caption(f"{total} {legend}", f"{total} {_time_bars_legend(len(runs), title)}"), "",
             "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: predicted time and {title} by stage"',
             f"    x-axis [{axis}]", '    y-axis "% of the model"', *plotted, "```", ""]
@@ -284,6 +300,13 @@ def _time_series(names: list[str], time_shares: list[float], cost_shares: list[f
                 f"Blue bar: the stage's share of the predicted time; amber bar beside it: its share of the {title} (percent).")
     return (", ".join(f'"{mermaid_text(name)}"' for name in names), [f"    bar [{', '.join(times)}]", f"    line [{', '.join(costs)}]"],
             f"Blue bars: each stage's share of the predicted time; amber line: its share of the {title} (percent).")
+
+
+def _time_bars_legend(count: int, title: str) -> str:
+    """What the HTML time chart (`Bars`) draws for `count` labels: a blue bar and an amber one below it each."""
+    if count == 1:
+        return f"Blue bar: the stage's share of the predicted time; amber bar below it: its share of the {title} (percent)."
+    return f"Blue bars: each stage's share of the predicted time; amber bars below them: its share of the {title} (percent)."
 
 
 def _layers_table(stats: ModelStats, title: str, attr: str) -> Table:
@@ -360,7 +383,15 @@ def _memory(stats: ModelStats, memory) -> list[str]:
             *as_markdown(table), "", line, "", "```mermaid", mermaid_colours(2), "xychart-beta",
             f'    title "{mermaid_text(stats.model)}: {unit} of activations alive, by top-level block"',
             f'    x-axis "block" [{names}]', f'    y-axis "{unit}"', f"    bar [{during}]", second, "```", "",
-            f"Blue {bars}: the most alive while the block runs; amber {drawn}: alive after it (its last layer)."]
+            Caption(f"Blue {bars}: the most alive while the block runs; amber {drawn}: alive after it (its last layer).",
+                    _memory_lines_legend(len(memory.layers)))]
+
+
+def _memory_lines_legend(count: int) -> str:
+    """What the HTML chart of the activations alive (`Lines`, a point per layer of `count`) draws."""
+    if count == 1:
+        return "Blue dot: alive while the layer runs; amber dot: alive after it."
+    return "Blue line, filled below: alive while each layer runs; amber line: alive after it."
 
 
 def _second_series(values: str, count: int) -> tuple[str, str, str]:
