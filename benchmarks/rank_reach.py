@@ -55,8 +55,9 @@ def heavy_layers(model: str) -> tuple[list[str], dict[str, tuple]]:
 
 
 def place_in_stage(names: list[str]) -> dict[str, tuple[bool, bool]]:
-    """Whether each layer's block is its stage's first, and whether its last."""
-    blocks = {name: tuple(map(int, _BLOCK.match(name).groups())) for name in names}
+    """Whether each block's layer among `names` (every layer of the model) is in its stage's first
+    block, and whether in its last."""
+    blocks = {name: tuple(map(int, found.groups())) for name in names if (found := _BLOCK.match(name))}
     last: dict[int, int] = {}
     for stage, block in blocks.values():
         last[stage] = max(block, last.get(stage, 0))
@@ -69,7 +70,7 @@ def ceilings(model: str, times: dict, described: tuple[list[str], dict[str, tupl
 
     heavy, description = described
     measured = [times["layers"][name][0] for name in heavy]
-    places = place_in_stage(heavy)
+    places = place_in_stage(list(description))  # the last block of a stage, heavy or not
     return (rank_ceiling(measured, [description[name] for name in heavy]),
             rank_ceiling(measured, [(description[name], places[name]) for name in heavy]))
 
